@@ -1,1 +1,26 @@
-//! wgpolicyk8s.io/v1alpha2 PolicyReport and ClusterPolicyReport types.
+//! wgpolicyk8s.io/v1alpha2 `PolicyReport` and `ClusterPolicyReport` model.
+//!
+//! - [`meta`]: small Kubernetes metadata types (ObjectMeta, ObjectReference, …).
+//! - [`report`]: the report types; summaries are always derived from results.
+//! - [`hash`]: a timestamp-free content hash, to skip unchanged writes.
+//! - [`shape`]: turns scanner results into per-resource or per-namespace reports.
+//!
+//! The matching CRDs live in `deploy/crds/` at the workspace root.
+
+pub mod hash;
+pub mod meta;
+pub mod report;
+pub mod shape;
+
+pub use hash::{content_hash, stored_content_hash, with_content_hash, CONTENT_HASH_ANNOTATION};
+pub use meta::{
+    LabelSelector, LabelSelectorRequirement, ObjectMeta, ObjectReference, OwnerReference,
+    SelectorOperator, Timestamp,
+};
+pub use report::{
+    ClusterPolicyReport, PolicyReport, PolicyResult, Report, ReportBody, ReportError, ReportResult,
+    Severity, Summary, API_VERSION, CLUSTER_POLICY_REPORT_KIND, POLICY_REPORT_KIND,
+};
+pub use shape::{
+    per_namespace, per_resource, PerNamespaceOptions, ScopedResult, ShapeError, ShapedReports,
+};

@@ -1,0 +1,508 @@
+//! The `wgpolicyk8s.io/v1alpha2` report types: `ReportResult`, `Summary`,
+//! `PolicyReport` (namespaced) and `ClusterPolicyReport` (cluster-scoped).
+//!
+//! Results enter through `PolicyReport::new` / `ClusterPolicyReport::new` (or
+//! `serde` deserialization); both paths sort the results and recompute the
+//! summary, so a report value can never carry a summary that disagrees with
+//! its results. Reports leave through `serde` serialization.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::meta::{LabelSelector, ObjectMeta, ObjectReference, OwnerReference, Timestamp};
+
+/// `apiVersion` of both report kinds.
+pub const API_VERSION: &str = "wgpolicyk8s.io/v1alpha2";
+/// `kind` of the namespaced report.
+pub const POLICY_REPORT_KIND: &str = "PolicyReport";
+/// `kind` of the cluster-scoped report.
+pub const CLUSTER_POLICY_REPORT_KIND: &str = "ClusterPolicyReport";
+
+/// Errors raised when a deserialized object is not the report it claims to be.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ReportError {
+    #[error("apiVersion {found:?} is not {API_VERSION:?}")]
+    WrongApiVersion { found: String },
+    #[error("kind {found:?} is not {expected:?}")]
+    WrongKind {
+        expected: &'static str,
+        found: String,
+    },
+}
+
+/// Outcome of one policy rule on one subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PolicyResult {
+    Pass,
+    Fail,
+    Warn,
+    Error,
+    Skip,
+}
+
+/// Criticality of a result; declared from most to least severe so the derived
+/// `Ord` sorts critical first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Critical,
+    High,
+    Medium,
+    Low,
+    Info,
+}
+
+/// One entry of `results[]`.
+///
+/// Field declaration order is the wire order (it follows upstream's Go type).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportResult {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    pub policy: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<Timestamp>,
+    pub result: PolicyResult,
+    // Upstream marks this `omitempty`, so `false` is never written.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub scored: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<ObjectReference>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_selector: Option<LabelSelector>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub properties: BTreeMap<String, String>,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+impl ReportResult {
+    /// A result with only the required fields set.
+    pub fn new(policy: impl Into<String>, result: PolicyResult) -> Self {
+        Self {
+            source: None,
+            policy: policy.into(),
+            rule: None,
+            category: None,
+            severity: None,
+            timestamp: None,
+            result,
+            scored: false,
+            resources: Vec::new(),
+            resource_selector: None,
+            message: None,
+            properties: BTreeMap::new(),
+        }
+    }
+
+    pub fn with_source(mut self, source: impl Into<String>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    pub fn with_rule(mut self, rule: impl Into<String>) -> Self {
+        self.rule = Some(rule.into());
+        self
+    }
+
+    pub fn with_category(mut self, category: impl Into<String>) -> Self {
+        self.category = Some(category.into());
+        self
+    }
+
+    pub fn with_severity(mut self, severity: Severity) -> Self {
+        self.severity = Some(severity);
+        self
+    }
+
+    pub fn with_timestamp(mut self, timestamp: Timestamp) -> Self {
+        self.timestamp = Some(timestamp);
+        self
+    }
+
+    pub fn with_scored(mut self, scored: bool) -> Self {
+        self.scored = scored;
+        self
+    }
+
+    pub fn with_resource(mut self, resource: ObjectReference) -> Self {
+        self.resources.push(resource);
+        self
+    }
+
+    pub fn with_resource_selector(mut self, selector: LabelSelector) -> Self {
+        self.resource_selector = Some(selector);
+        self
+    }
+
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = Some(message.into());
+        self
+    }
+
+    pub fn with_property(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.properties.insert(key.into(), value.into());
+        self
+    }
+
+    /// The deterministic order of results inside a report: policy, rule,
+    /// resources (kind, namespace, name, then the remaining reference fields),
+    /// result, message, and then every other field so that only identical
+    /// results compare equal.
+    pub fn canonical_cmp(&self, other: &Self) -> Ordering {
+        self.policy
+            .cmp(&other.policy)
+            .then_with(|| self.rule.cmp(&other.rule))
+            .then_with(|| self.resources.cmp(&other.resources))
+            .then_with(|| self.result.cmp(&other.result))
+            .then_with(|| self.message.cmp(&other.message))
+            .then_with(|| self.severity.cmp(&other.severity))
+            .then_with(|| self.category.cmp(&other.category))
+            .then_with(|| self.source.cmp(&other.source))
+            .then_with(|| self.scored.cmp(&other.scored))
+            .then_with(|| self.resource_selector.cmp(&other.resource_selector))
+            .then_with(|| self.properties.cmp(&other.properties))
+            .then_with(|| self.timestamp.cmp(&other.timestamp))
+    }
+}
+
+/// Counts of results by outcome. Always serialized, zeros included, because
+/// `kubectl get polr` printer columns read every field.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Summary {
+    #[serde(default)]
+    pub pass: u64,
+    #[serde(default)]
+    pub fail: u64,
+    #[serde(default)]
+    pub warn: u64,
+    #[serde(default)]
+    pub error: u64,
+    #[serde(default)]
+    pub skip: u64,
+}
+
+impl Summary {
+    /// Counts `results` by their `result` field.
+    pub fn from_results(results: &[ReportResult]) -> Self {
+        let mut summary = Self::default();
+        for result in results {
+            summary.count(result.result);
+        }
+        summary
+    }
+
+    fn count(&mut self, outcome: PolicyResult) {
+        let counter = match outcome {
+            PolicyResult::Pass => &mut self.pass,
+            PolicyResult::Fail => &mut self.fail,
+            PolicyResult::Warn => &mut self.warn,
+            PolicyResult::Error => &mut self.error,
+            PolicyResult::Skip => &mut self.skip,
+        };
+        *counter += 1;
+    }
+
+    pub fn total(&self) -> u64 {
+        self.pass + self.fail + self.warn + self.error + self.skip
+    }
+}
+
+/// The fields both report kinds share besides `metadata`: scope, scope
+/// selector, summary and results.
+///
+/// Fields are private so the only ways to change the results also re-sort
+/// them and recompute the summary.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", from = "ReportBodyWire")]
+pub struct ReportBody {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<ObjectReference>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope_selector: Option<LabelSelector>,
+    summary: Summary,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    results: Vec<ReportResult>,
+}
+
+/// What is read from the wire; the stored summary is deliberately ignored and
+/// recomputed from the results.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReportBodyWire {
+    #[serde(default)]
+    scope: Option<ObjectReference>,
+    #[serde(default)]
+    scope_selector: Option<LabelSelector>,
+    #[serde(default)]
+    results: Vec<ReportResult>,
+}
+
+impl From<ReportBodyWire> for ReportBody {
+    fn from(wire: ReportBodyWire) -> Self {
+        let mut body = ReportBody::new(wire.results);
+        body.scope = wire.scope;
+        body.scope_selector = wire.scope_selector;
+        body
+    }
+}
+
+impl ReportBody {
+    /// Sorts `results` canonically and computes the summary.
+    pub fn new(mut results: Vec<ReportResult>) -> Self {
+        results.sort_by(ReportResult::canonical_cmp);
+        let summary = Summary::from_results(&results);
+        Self {
+            scope: None,
+            scope_selector: None,
+            summary,
+            results,
+        }
+    }
+
+    pub fn scope(&self) -> Option<&ObjectReference> {
+        self.scope.as_ref()
+    }
+
+    pub fn scope_selector(&self) -> Option<&LabelSelector> {
+        self.scope_selector.as_ref()
+    }
+
+    pub fn summary(&self) -> Summary {
+        self.summary
+    }
+
+    pub fn results(&self) -> &[ReportResult] {
+        &self.results
+    }
+
+    fn extend_results(&mut self, more: impl IntoIterator<Item = ReportResult>) {
+        self.results.extend(more);
+        self.results.sort_by(ReportResult::canonical_cmp);
+        self.summary = Summary::from_results(&self.results);
+    }
+}
+
+/// Read access shared by both report kinds, for code that handles either.
+pub trait Report {
+    /// The `kind` written on the wire.
+    const KIND: &'static str;
+    fn metadata(&self) -> &ObjectMeta;
+    fn metadata_mut(&mut self) -> &mut ObjectMeta;
+    fn body(&self) -> &ReportBody;
+}
+
+/// Wire shape used to deserialize either report kind before checking
+/// `apiVersion` and `kind`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReportWire {
+    api_version: String,
+    kind: String,
+    #[serde(default)]
+    metadata: ObjectMeta,
+    #[serde(flatten)]
+    body: ReportBody,
+}
+
+impl ReportWire {
+    fn check(&self, expected_kind: &'static str) -> Result<(), ReportError> {
+        if self.api_version != API_VERSION {
+            return Err(ReportError::WrongApiVersion {
+                found: self.api_version.clone(),
+            });
+        }
+        if self.kind != expected_kind {
+            return Err(ReportError::WrongKind {
+                expected: expected_kind,
+                found: self.kind.clone(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Generates the identical API of both report kinds; they differ only in
+/// `kind` and in whether `metadata.namespace` is set.
+macro_rules! report_kind {
+    ($(#[$doc:meta])* $name:ident, $kind:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(rename_all = "camelCase", try_from = "ReportWire")]
+        pub struct $name {
+            api_version: String,
+            kind: String,
+            metadata: ObjectMeta,
+            #[serde(flatten)]
+            body: ReportBody,
+        }
+
+        impl TryFrom<ReportWire> for $name {
+            type Error = ReportError;
+
+            fn try_from(wire: ReportWire) -> Result<Self, Self::Error> {
+                wire.check($kind)?;
+                Ok(Self {
+                    api_version: wire.api_version,
+                    kind: wire.kind,
+                    metadata: wire.metadata,
+                    body: wire.body,
+                })
+            }
+        }
+
+        impl Report for $name {
+            const KIND: &'static str = $kind;
+
+            fn metadata(&self) -> &ObjectMeta {
+                &self.metadata
+            }
+
+            fn metadata_mut(&mut self) -> &mut ObjectMeta {
+                &mut self.metadata
+            }
+
+            fn body(&self) -> &ReportBody {
+                &self.body
+            }
+        }
+
+        impl $name {
+            fn from_parts(metadata: ObjectMeta, results: Vec<ReportResult>) -> Self {
+                Self {
+                    api_version: API_VERSION.to_owned(),
+                    kind: $kind.to_owned(),
+                    metadata,
+                    body: ReportBody::new(results),
+                }
+            }
+
+            pub fn metadata(&self) -> &ObjectMeta {
+                &self.metadata
+            }
+
+            /// Mutable metadata, e.g. to carry over `resourceVersion` before
+            /// an update. Results and summary are not reachable from here.
+            pub fn metadata_mut(&mut self) -> &mut ObjectMeta {
+                &mut self.metadata
+            }
+
+            pub fn name(&self) -> &str {
+                self.metadata.name.as_deref().unwrap_or_default()
+            }
+
+            pub fn scope(&self) -> Option<&ObjectReference> {
+                self.body.scope()
+            }
+
+            pub fn scope_selector(&self) -> Option<&LabelSelector> {
+                self.body.scope_selector()
+            }
+
+            /// Always equal to `Summary::from_results(self.results())`.
+            pub fn summary(&self) -> Summary {
+                self.body.summary()
+            }
+
+            /// The results in canonical order (see `ReportResult::canonical_cmp`).
+            pub fn results(&self) -> &[ReportResult] {
+                self.body.results()
+            }
+
+            pub fn into_results(self) -> Vec<ReportResult> {
+                self.body.results
+            }
+
+            /// Adds results, keeping them sorted and the summary current.
+            pub fn extend_results(&mut self, more: impl IntoIterator<Item = ReportResult>) {
+                self.body.extend_results(more);
+            }
+
+            pub fn with_scope(mut self, scope: ObjectReference) -> Self {
+                self.body.scope = Some(scope);
+                self
+            }
+
+            pub fn with_scope_selector(mut self, selector: LabelSelector) -> Self {
+                self.body.scope_selector = Some(selector);
+                self
+            }
+
+            pub fn with_label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+                self.metadata.labels.insert(key.into(), value.into());
+                self
+            }
+
+            pub fn with_annotation(
+                mut self,
+                key: impl Into<String>,
+                value: impl Into<String>,
+            ) -> Self {
+                self.metadata.annotations.insert(key.into(), value.into());
+                self
+            }
+
+            pub fn with_owner_reference(mut self, owner: OwnerReference) -> Self {
+                self.metadata.owner_references.push(owner);
+                self
+            }
+        }
+    };
+}
+
+report_kind!(
+    /// A namespaced `wgpolicyk8s.io/v1alpha2` `PolicyReport`.
+    PolicyReport,
+    POLICY_REPORT_KIND
+);
+
+report_kind!(
+    /// A cluster-scoped `wgpolicyk8s.io/v1alpha2` `ClusterPolicyReport`.
+    ClusterPolicyReport,
+    CLUSTER_POLICY_REPORT_KIND
+);
+
+impl PolicyReport {
+    /// A report named `name` in `namespace`; results are sorted and summarized.
+    pub fn new(
+        name: impl Into<String>,
+        namespace: impl Into<String>,
+        results: Vec<ReportResult>,
+    ) -> Self {
+        let metadata = ObjectMeta {
+            name: Some(name.into()),
+            namespace: Some(namespace.into()),
+            ..ObjectMeta::default()
+        };
+        Self::from_parts(metadata, results)
+    }
+
+    pub fn namespace(&self) -> &str {
+        self.metadata.namespace.as_deref().unwrap_or_default()
+    }
+}
+
+impl ClusterPolicyReport {
+    /// A cluster-scoped report named `name`; results are sorted and summarized.
+    pub fn new(name: impl Into<String>, results: Vec<ReportResult>) -> Self {
+        let metadata = ObjectMeta {
+            name: Some(name.into()),
+            ..ObjectMeta::default()
+        };
+        Self::from_parts(metadata, results)
+    }
+}

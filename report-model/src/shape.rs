@@ -1,0 +1,408 @@
+//! Shapes flat scanner output into the reports that get written to the cluster.
+//!
+//! Input is a list of [`ScopedResult`]s (a resource plus one result about it).
+//! Output is a [`ShapedReports`] holding `PolicyReport`s and
+//! `ClusterPolicyReport`s in one of two layouts:
+//!
+//! - [`per_resource`]: Kyverno's layout, one report per resource that has
+//!   results, scoped to and (when the resource has a UID) owned by it.
+//! - [`per_namespace`]: one report per namespace plus one cluster report,
+//!   split into numbered parts so that no serialized object exceeds a limit.
+//!
+//! Every produced report carries the `app.kubernetes.io/managed-by: polscan`
+//! label, a [`SHAPE_LABEL`] and its content hash annotation
+//! ([`crate::hash::CONTENT_HASH_ANNOTATION`]). Output order is deterministic:
+//! reports sorted by namespace then name, results in canonical order.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::hash::{to_hex, with_content_hash};
+use crate::meta::{ObjectReference, OwnerReference};
+use crate::report::{ClusterPolicyReport, PolicyReport, Report, ReportResult};
+
+/// Standard label marking objects this tool writes and may prune.
+pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+pub const MANAGED_BY_VALUE: &str = "polscan";
+/// Label recording which layout produced a report (`per-resource` or
+/// `per-namespace`), so a writer can prune stale reports of one layout only.
+pub const SHAPE_LABEL: &str = "polscan.io/report-shape";
+pub const SHAPE_PER_RESOURCE: &str = "per-resource";
+pub const SHAPE_PER_NAMESPACE: &str = "per-namespace";
+/// Default per-object limit: well under etcd's default 1.5 MiB request limit.
+pub const DEFAULT_MAX_REPORT_BYTES: usize = 1024 * 1024;
+/// Prefix of derived per-resource names and of per-namespace report names.
+pub const DEFAULT_NAME_PREFIX: &str = "polscan";
+
+/// One scanner finding about one resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopedResult {
+    /// The checked resource; `apiVersion`, `kind` and `name` are required, a
+    /// missing or empty `namespace` means cluster-scoped.
+    pub resource: ObjectReference,
+    pub result: ReportResult,
+}
+
+/// Reports produced by a shaping function, each list sorted by namespace and
+/// name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShapedReports {
+    pub policy_reports: Vec<PolicyReport>,
+    pub cluster_policy_reports: Vec<ClusterPolicyReport>,
+}
+
+impl ShapedReports {
+    /// Number of results across all reports.
+    pub fn result_count(&self) -> usize {
+        let namespaced: usize = self.policy_reports.iter().map(|r| r.results().len()).sum();
+        let cluster: usize = self
+            .cluster_policy_reports
+            .iter()
+            .map(|r| r.results().len())
+            .sum();
+        namespaced + cluster
+    }
+}
+
+/// Knobs of [`per_namespace`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PerNamespaceOptions {
+    /// Upper bound on the compact JSON size of each produced object.
+    pub max_report_bytes: usize,
+    /// Report names are `<prefix>-ns-<namespace>-<part>` and
+    /// `<prefix>-cluster-<part>`; must be a DNS-1123 label of ≤ 40 characters.
+    pub name_prefix: String,
+}
+
+impl Default for PerNamespaceOptions {
+    fn default() -> Self {
+        Self {
+            max_report_bytes: DEFAULT_MAX_REPORT_BYTES,
+            name_prefix: DEFAULT_NAME_PREFIX.to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ShapeError {
+    #[error("input result #{index} has a resource without `{field}`")]
+    IncompleteResource { index: usize, field: &'static str },
+    #[error("name prefix {0:?} is not a DNS-1123 label of at most 40 characters")]
+    InvalidNamePrefix(String),
+    #[error(
+        "a result of policy {policy:?} in {scope} needs {bytes} bytes, \
+         more than the {limit}-byte report limit allows even on its own"
+    )]
+    ResultTooLarge {
+        scope: String,
+        policy: String,
+        bytes: usize,
+        limit: usize,
+    },
+    #[error("report {name:?} serialized to {bytes} bytes, over the {limit}-byte limit")]
+    PartTooLarge {
+        name: String,
+        bytes: usize,
+        limit: usize,
+    },
+    #[error("serializing a report failed: {0}")]
+    Serialize(#[from] serde_json::Error),
+}
+
+/// The identity of a resource, used both as grouping key and as report scope:
+/// apiVersion, kind, namespace (empty normalized to absent), name and uid.
+fn resource_identity(resource: &ObjectReference) -> ObjectReference {
+    ObjectReference {
+        api_version: resource.api_version.clone(),
+        kind: resource.kind.clone(),
+        namespace: resource.namespace_name().map(str::to_owned),
+        name: resource.name.clone(),
+        uid: resource.uid.clone().filter(|uid| !uid.is_empty()),
+        resource_version: None,
+        field_path: None,
+    }
+}
+
+fn check_complete(index: usize, resource: &ObjectReference) -> Result<(), ShapeError> {
+    let fields = [
+        ("apiVersion", &resource.api_version),
+        ("kind", &resource.kind),
+        ("name", &resource.name),
+    ];
+    for (field, value) in fields {
+        if value.as_deref().unwrap_or_default().is_empty() {
+            return Err(ShapeError::IncompleteResource { index, field });
+        }
+    }
+    Ok(())
+}
+
+/// Whether `name` is a DNS-1123 label: 1–63 characters of `[a-z0-9-]`,
+/// starting and ending with an alphanumeric.
+pub fn is_dns1123_label(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes.iter().all(|b| alnum(b) || *b == b'-')
+        && bytes.first().is_some_and(alnum)
+        && bytes.last().is_some_and(alnum)
+}
+
+/// Name of the per-resource report for `resource`.
+///
+/// The resource UID when it is present and a valid DNS-1123 label (real
+/// Kubernetes UIDs always are), as Kyverno does. Otherwise
+/// `polscan-<32 hex>`: the first 128 bits of the SHA-256 of
+/// `apiVersion NUL kind NUL namespace NUL name NUL uid` (absent fields as
+/// empty strings). That is 40 characters, a valid DNS-1123 label, and stable
+/// across runs for the same resource.
+pub fn resource_report_name(resource: &ObjectReference) -> String {
+    if let Some(uid) = resource.uid.as_deref().filter(|uid| is_dns1123_label(uid)) {
+        return uid.to_owned();
+    }
+    let mut hasher = Sha256::new();
+    let parts = [
+        resource.api_version.as_deref(),
+        resource.kind.as_deref(),
+        resource.namespace_name(),
+        resource.name.as_deref(),
+        resource.uid.as_deref(),
+    ];
+    for part in parts {
+        hasher.update(part.unwrap_or_default().as_bytes());
+        hasher.update([0u8]);
+    }
+    let digest = to_hex(&hasher.finalize());
+    format!("{DEFAULT_NAME_PREFIX}-{}", &digest[..32])
+}
+
+/// An owner reference to `resource`, when it has everything one needs.
+fn owner_reference(resource: &ObjectReference) -> Option<OwnerReference> {
+    Some(OwnerReference {
+        api_version: resource.api_version.clone()?,
+        kind: resource.kind.clone()?,
+        name: resource.name.clone()?,
+        uid: resource.uid.clone()?,
+        controller: None,
+        block_owner_deletion: None,
+    })
+}
+
+/// One report per resource that has results (Kyverno's layout).
+///
+/// Namespaced resources get a `PolicyReport` in their namespace, cluster-scoped
+/// ones a `ClusterPolicyReport`. The report is named by
+/// [`resource_report_name`], scoped to the resource and, when the resource has
+/// a UID, owned by it so Kubernetes deletes the report with the resource.
+/// Results are kept as given (their `resources` may stay empty: the scope
+/// names the subject). Results for the same apiVersion/kind/namespace/name/uid
+/// are merged into one report.
+pub fn per_resource(
+    results: impl IntoIterator<Item = ScopedResult>,
+) -> Result<ShapedReports, ShapeError> {
+    let mut by_resource: BTreeMap<ObjectReference, Vec<ReportResult>> = BTreeMap::new();
+    for (index, scoped) in results.into_iter().enumerate() {
+        check_complete(index, &scoped.resource)?;
+        by_resource
+            .entry(resource_identity(&scoped.resource))
+            .or_default()
+            .push(scoped.result);
+    }
+
+    let mut shaped = ShapedReports::default();
+    for (resource, results) in by_resource {
+        let name = resource_report_name(&resource);
+        let owner = owner_reference(&resource);
+        match resource.namespace_name().map(str::to_owned) {
+            Some(namespace) => {
+                let mut report = PolicyReport::new(name, namespace, results)
+                    .with_scope(resource)
+                    .with_label(MANAGED_BY_LABEL, MANAGED_BY_VALUE)
+                    .with_label(SHAPE_LABEL, SHAPE_PER_RESOURCE);
+                if let Some(owner) = owner {
+                    report = report.with_owner_reference(owner);
+                }
+                shaped.policy_reports.push(with_content_hash(report));
+            }
+            None => {
+                let mut report = ClusterPolicyReport::new(name, results)
+                    .with_scope(resource)
+                    .with_label(MANAGED_BY_LABEL, MANAGED_BY_VALUE)
+                    .with_label(SHAPE_LABEL, SHAPE_PER_RESOURCE);
+                if let Some(owner) = owner {
+                    report = report.with_owner_reference(owner);
+                }
+                shaped
+                    .cluster_policy_reports
+                    .push(with_content_hash(report));
+            }
+        }
+    }
+    sort_reports(&mut shaped);
+    Ok(shaped)
+}
+
+/// One `PolicyReport` per namespace and one `ClusterPolicyReport` for
+/// cluster-scoped resources, each split into parts of at most
+/// `options.max_report_bytes` bytes of compact JSON.
+///
+/// Parts are always numbered from 1: `<prefix>-ns-<namespace>-<n>` (scoped to
+/// the `Namespace`) and `<prefix>-cluster-<n>` (no scope). Because a report
+/// now covers many resources, a result that lists no `resources` gets its
+/// scoped resource added. Results are packed greedily in canonical order, so
+/// the same input always yields the same parts; each part has its own summary.
+pub fn per_namespace(
+    results: impl IntoIterator<Item = ScopedResult>,
+    options: &PerNamespaceOptions,
+) -> Result<ShapedReports, ShapeError> {
+    let prefix = options.name_prefix.as_str();
+    if !is_dns1123_label(prefix) || prefix.len() > 40 {
+        return Err(ShapeError::InvalidNamePrefix(prefix.to_owned()));
+    }
+
+    let mut namespaced: BTreeMap<String, Vec<ReportResult>> = BTreeMap::new();
+    let mut cluster: Vec<ReportResult> = Vec::new();
+    for (
+        index,
+        ScopedResult {
+            resource,
+            mut result,
+        },
+    ) in results.into_iter().enumerate()
+    {
+        check_complete(index, &resource)?;
+        let namespace = resource.namespace_name().map(str::to_owned);
+        if result.resources.is_empty() {
+            result.resources.push(resource_identity(&resource));
+        }
+        match namespace {
+            Some(namespace) => namespaced.entry(namespace).or_default().push(result),
+            None => cluster.push(result),
+        }
+    }
+
+    let limit = options.max_report_bytes;
+    let mut shaped = ShapedReports::default();
+    for (namespace, results) in namespaced {
+        let make_part = |part: usize, results: Vec<ReportResult>| {
+            let report = PolicyReport::new(
+                format!("{prefix}-ns-{namespace}-{part}"),
+                &namespace,
+                results,
+            )
+            .with_scope(ObjectReference::cluster_scoped(
+                "v1",
+                "Namespace",
+                &namespace,
+            ))
+            .with_label(MANAGED_BY_LABEL, MANAGED_BY_VALUE)
+            .with_label(SHAPE_LABEL, SHAPE_PER_NAMESPACE);
+            with_content_hash(report)
+        };
+        let scope = format!("namespace {namespace:?}");
+        shaped
+            .policy_reports
+            .extend(split_into_parts(results, limit, &scope, make_part)?);
+    }
+    if !cluster.is_empty() {
+        let make_part = |part: usize, results: Vec<ReportResult>| {
+            let report = ClusterPolicyReport::new(format!("{prefix}-cluster-{part}"), results)
+                .with_label(MANAGED_BY_LABEL, MANAGED_BY_VALUE)
+                .with_label(SHAPE_LABEL, SHAPE_PER_NAMESPACE);
+            with_content_hash(report)
+        };
+        shaped.cluster_policy_reports.extend(split_into_parts(
+            cluster,
+            limit,
+            "cluster scope",
+            make_part,
+        )?);
+    }
+    sort_reports(&mut shaped);
+    Ok(shaped)
+}
+
+fn decimal_digits(mut value: usize) -> usize {
+    let mut digits = 1;
+    while value >= 10 {
+        value /= 10;
+        digits += 1;
+    }
+    digits
+}
+
+/// Packs `results` into as few parts as greedy packing allows, each at most
+/// `limit` bytes once serialized by `make_part(part_number, results)`.
+///
+/// A part's size is bounded by: an empty part (built with the largest part
+/// number, so the name is as long as it can get) + room for every summary
+/// count to reach `results.len()` + `,"results":[]` + each result's own
+/// compact JSON + one comma between results. Results serialize to the same
+/// bytes alone as inside the array, so this bound is exact up to the summary
+/// and name slack. Each finished part is still measured, to catch a wrong bound.
+fn split_into_parts<R: Report + Serialize>(
+    mut results: Vec<ReportResult>,
+    limit: usize,
+    scope: &str,
+    make_part: impl Fn(usize, Vec<ReportResult>) -> R,
+) -> Result<Vec<R>, ShapeError> {
+    results.sort_by(ReportResult::canonical_cmp);
+    let most_parts = results.len().max(1);
+    let empty_part_bytes = serde_json::to_vec(&make_part(most_parts, Vec::new()))?.len();
+    const SUMMARY_FIELDS: usize = 5;
+    const RESULTS_KEY_BYTES: usize = r#","results":[]"#.len();
+    let overhead =
+        empty_part_bytes + SUMMARY_FIELDS * (decimal_digits(results.len()) - 1) + RESULTS_KEY_BYTES;
+
+    let mut chunks: Vec<Vec<ReportResult>> = Vec::new();
+    let mut current: Vec<ReportResult> = Vec::new();
+    let mut current_bytes = overhead;
+    for result in results {
+        let result_bytes = serde_json::to_vec(&result)?.len();
+        if overhead + result_bytes > limit {
+            return Err(ShapeError::ResultTooLarge {
+                scope: scope.to_owned(),
+                policy: result.policy,
+                bytes: overhead + result_bytes,
+                limit,
+            });
+        }
+        let separator = usize::from(!current.is_empty());
+        if current_bytes + separator + result_bytes > limit {
+            chunks.push(std::mem::take(&mut current));
+            current_bytes = overhead;
+        }
+        current_bytes += usize::from(!current.is_empty()) + result_bytes;
+        current.push(result);
+    }
+    if !current.is_empty() {
+        chunks.push(current);
+    }
+
+    let mut parts = Vec::with_capacity(chunks.len());
+    for (index, chunk) in chunks.into_iter().enumerate() {
+        let part = make_part(index + 1, chunk);
+        let bytes = serde_json::to_vec(&part)?.len();
+        if bytes > limit {
+            return Err(ShapeError::PartTooLarge {
+                name: part.metadata().name.clone().unwrap_or_default(),
+                bytes,
+                limit,
+            });
+        }
+        parts.push(part);
+    }
+    Ok(parts)
+}
+
+fn sort_reports(shaped: &mut ShapedReports) {
+    shaped
+        .policy_reports
+        .sort_by(|a, b| (a.namespace(), a.name()).cmp(&(b.namespace(), b.name())));
+    shaped
+        .cluster_policy_reports
+        .sort_by(|a, b| a.name().cmp(b.name()));
+}
