@@ -51,8 +51,9 @@ pub struct OwnerReference {
 
 /// `corev1.ObjectReference`: names the report scope or a checked resource.
 ///
-/// Every field is optional on the wire, as upstream.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// Every field is optional on the wire, as upstream. Ordered by kind,
+/// namespace and name first (how people scan a report), then the rest.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectReference {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -69,6 +70,42 @@ pub struct ObjectReference {
     pub resource_version: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field_path: Option<String>,
+}
+
+type ReferenceSortKey<'a> = (
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+);
+
+impl ObjectReference {
+    fn sort_key(&self) -> ReferenceSortKey<'_> {
+        (
+            self.kind.as_deref(),
+            self.namespace.as_deref(),
+            self.name.as_deref(),
+            self.api_version.as_deref(),
+            self.uid.as_deref(),
+            self.resource_version.as_deref(),
+            self.field_path.as_deref(),
+        )
+    }
+}
+
+impl Ord for ObjectReference {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.sort_key().cmp(&other.sort_key())
+    }
+}
+
+impl PartialOrd for ObjectReference {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 impl ObjectReference {
