@@ -1,5 +1,13 @@
 //! polscan's library: the sans-IO policy engine, the loaders that turn files
-//! into policies and resources, the Kyverno CLI test runner, and the command
-//! implementations the `polscan` binary dispatches to.
+//! into policies and resources, the offline audit, report conversion, the
+//! Kyverno CLI test runner, and the command implementations the `polscan`
+//! binary dispatches to.
 
+pub mod audit;
+pub mod bundled;
+pub mod cli;
 pub mod engine;
+pub mod kinds;
+pub mod kyverno_test;
+pub mod loader;
+pub mod reports;

@@ -1,5 +1,5 @@
 //! The `polscan` binary: a thin shell over the library's commands.
 
-fn main() {
-    println!("polscan");
+fn main() -> std::process::ExitCode {
+    polscan::cli::main()
 }

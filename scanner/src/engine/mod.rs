@@ -1,6 +1,370 @@
 //! The sans-IO policy engine: policies and resources come in as data
 //! (`serde_json::Value`), results come out; no cluster client lives here.
+//! [`Engine::evaluate`] takes one resource and returns, per policy, the rule
+//! results Kyverno would give: autogen, match/exclude, context, preconditions
+//! and validation in that order.
 
+pub mod autogen;
+pub mod conditions;
+pub mod context;
 pub mod duration;
+pub mod images;
+pub mod jmespath;
+pub mod matching;
+pub mod operators;
+pub mod pattern;
+pub mod policy;
 pub mod quantity;
+pub mod validate;
+pub mod values;
+pub mod variables;
 pub mod wildcard;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use self::context::{ClusterData, EvalContext, NoClusterData};
+use self::matching::{MatchInputs, RequestInfo, ResourceIdentity};
+use self::policy::{Policy, Rule};
+use self::values::Values;
+
+/// A rule's result on a resource, as Kyverno names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleStatus {
+    Pass,
+    Fail,
+    Warn,
+    Error,
+    Skip,
+}
+
+impl RuleStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RuleStatus::Pass => "pass",
+            RuleStatus::Fail => "fail",
+            RuleStatus::Warn => "warn",
+            RuleStatus::Error => "error",
+            RuleStatus::Skip => "skip",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RuleStatus> {
+        match text.to_ascii_lowercase().as_str() {
+            "pass" => Some(RuleStatus::Pass),
+            "fail" => Some(RuleStatus::Fail),
+            "warn" => Some(RuleStatus::Warn),
+            "error" => Some(RuleStatus::Error),
+            "skip" => Some(RuleStatus::Skip),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for RuleStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Identifies a resource in results and reports.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceRef {
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub uid: String,
+}
+
+impl ResourceRef {
+    pub fn from_resource(resource: &Value) -> ResourceRef {
+        let text = |pointer: &str| {
+            resource
+                .pointer(pointer)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        ResourceRef {
+            api_version: text("/apiVersion"),
+            kind: text("/kind"),
+            namespace: text("/metadata/namespace"),
+            name: text("/metadata/name"),
+            uid: text("/metadata/uid"),
+        }
+    }
+}
+
+impl fmt::Display for ResourceRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.namespace.is_empty() {
+            write!(f, "{}/{}", self.kind, self.name)
+        } else {
+            write!(f, "{}/{}/{}", self.namespace, self.kind, self.name)
+        }
+    }
+}
+
+/// One rule's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleResult {
+    pub rule: String,
+    pub status: RuleStatus,
+    pub message: String,
+    /// The rule's `validate.failureAction`, else the policy's action.
+    pub action: String,
+    pub properties: BTreeMap<String, String>,
+}
+
+/// Everything one policy said about one resource. `rules` may be empty when
+/// no rule matched; the Kyverno CLI's test semantics depend on that.
+#[derive(Debug, Clone)]
+pub struct PolicyResponse {
+    pub policy: Arc<Policy>,
+    pub resource: ResourceRef,
+    pub rules: Vec<RuleResult>,
+}
+
+/// The requester, for `userInfo` match blocks and `request.userInfo`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Requester {
+    pub info: RequestInfo,
+}
+
+/// What the engine needs besides the resource.
+#[derive(Clone, Default)]
+pub struct Environment {
+    pub values: Values,
+    /// Labels of each namespace, by name, for `namespaceSelector`.
+    pub namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
+    /// The requester; `None` is a background scan.
+    pub requester: Option<RequestInfo>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EngineOptions {
+    /// Audit mode: policies with `background: false` are not evaluated.
+    pub background_only: bool,
+}
+
+/// Compiled policies and the data source for context entries.
+#[derive(Clone)]
+pub struct Engine {
+    policies: Vec<Arc<Policy>>,
+    cluster: Arc<dyn ClusterData>,
+    options: EngineOptions,
+}
+
+impl Engine {
+    pub fn new(policies: Vec<Policy>, options: EngineOptions) -> Engine {
+        Engine {
+            policies: policies.into_iter().map(Arc::new).collect(),
+            cluster: Arc::new(NoClusterData),
+            options,
+        }
+    }
+
+    pub fn with_cluster_data(mut self, cluster: Arc<dyn ClusterData>) -> Engine {
+        self.cluster = cluster;
+        self
+    }
+
+    pub fn policies(&self) -> &[Arc<Policy>] {
+        &self.policies
+    }
+
+    /// Evaluates every validating policy against one resource.
+    pub fn evaluate(&self, resource: &Value, env: &Environment) -> Vec<PolicyResponse> {
+        self.policies
+            .iter()
+            .filter(|policy| !self.options.background_only || policy.background())
+            .filter(|policy| policy.spec.rules.iter().any(Rule::has_validate))
+            .map(|policy| self.evaluate_policy(policy, resource, env))
+            .collect()
+    }
+
+    fn evaluate_policy(
+        &self,
+        policy: &Arc<Policy>,
+        resource: &Value,
+        env: &Environment,
+    ) -> PolicyResponse {
+        let resource_ref = ResourceRef::from_resource(resource);
+        let resource_values = env.values.resource_values(&policy.name, &resource_ref.name);
+        let operation = resource_values
+            .get("request.operation")
+            .and_then(Value::as_str)
+            .unwrap_or("CREATE")
+            .to_string();
+        let mut base = EvalContext::new(self.cluster.clone());
+        base.set_policy_namespace(policy.namespace.clone());
+        if operation == "DELETE" {
+            base.add_variable("request.oldObject", resource.clone());
+        } else {
+            base.add_variable("request.object", resource.clone());
+        }
+        if operation == "UPDATE" {
+            base.add_variable("request.oldObject", resource.clone());
+        }
+        base.add_variable("request.namespace", json!(resource_ref.namespace));
+        if let Some(images) = images::images_variable(resource) {
+            base.set_entry("images", images);
+        }
+        if let Some(requester) = &env.requester {
+            base.add_variable(
+                "request",
+                json!({
+                    "roles": requester.roles,
+                    "clusterRoles": requester.cluster_roles,
+                    "userInfo": {"username": requester.username, "groups": requester.groups},
+                }),
+            );
+            let (sa_name, sa_namespace) = service_account(&requester.username);
+            base.set_entry("serviceAccountName", json!(sa_name));
+            base.set_entry("serviceAccountNamespace", json!(sa_namespace));
+        }
+        base.add_variable("request.operation", json!(operation));
+        for (key, value) in &resource_values {
+            base.add_variable(key, value.clone());
+        }
+        // Values may rewrite request.object; match against what the context holds.
+        let object_pointer = if operation == "DELETE" {
+            "/request/oldObject"
+        } else {
+            "/request/object"
+        };
+        let effective = base
+            .document()
+            .pointer(object_pointer)
+            .cloned()
+            .unwrap_or(Value::Null);
+        let mut identity = ResourceIdentity::from_resource(&effective);
+        self.apply_subresource(&mut identity, &env.values);
+        let empty = BTreeMap::new();
+        let namespace_labels = env
+            .namespace_labels
+            .get(&identity.namespace)
+            .unwrap_or(&empty);
+        let background = RequestInfo::default();
+        let inputs = MatchInputs {
+            namespace_labels,
+            request: env.requester.as_ref().unwrap_or(&background),
+            operation: &operation,
+            policy_namespace: policy.namespace.as_deref(),
+        };
+        let mut results = Vec::new();
+        let apply_one = policy.spec.apply_rules.as_deref() == Some("One");
+        for rule in autogen::rules_for_kind(policy, &identity.kind) {
+            if !rule.has_validate() {
+                continue;
+            }
+            if matching::rule_matches(
+                &rule.match_resources,
+                rule.exclude.as_ref(),
+                &identity,
+                inputs,
+            )
+            .is_err()
+            {
+                continue;
+            }
+            let mut ctx = base.clone();
+            if let Some(values) = env.values.rule_values(&policy.name, &rule.name) {
+                for (key, value) in values {
+                    ctx.add_variable(key, value.clone());
+                }
+            }
+            let Some(outcome) = evaluate_rule(&rule, &mut ctx, &effective) else {
+                continue;
+            };
+            let action = rule
+                .validate
+                .as_ref()
+                .and_then(|v| v.failure_action.clone())
+                .unwrap_or_else(|| policy.failure_action().to_string());
+            let applied = matches!(outcome.status, RuleStatus::Pass | RuleStatus::Fail);
+            results.push(RuleResult {
+                rule: rule.name.clone(),
+                status: outcome.status,
+                message: outcome.message,
+                action,
+                properties: rule.report_properties.clone(),
+            });
+            if apply_one && applied {
+                break;
+            }
+        }
+        PolicyResponse {
+            policy: policy.clone(),
+            resource: resource_ref,
+            rules: results,
+        }
+    }
+
+    /// Values files may declare a kind to be a subresource of a parent kind.
+    fn apply_subresource(&self, identity: &mut ResourceIdentity, values: &Values) {
+        for mapping in &values.subresources {
+            let sub = &mapping.subresource;
+            if sub.group == identity.group
+                && sub.version == identity.version
+                && sub.kind == identity.kind
+            {
+                let parent = &mapping.parent_resource;
+                identity.group = parent.group.clone();
+                identity.version = parent.version.clone();
+                identity.kind = parent.kind.clone();
+                identity.subresource = sub.name.split('/').nth(1).unwrap_or("").to_string();
+            }
+        }
+    }
+}
+
+/// `system:serviceaccount:<ns>:<name>` → (name, namespace).
+fn service_account(username: &str) -> (String, String) {
+    let Some(rest) = username.strip_prefix("system:serviceaccount:") else {
+        return (String::new(), String::new());
+    };
+    let parts: Vec<&str> = rest.split(':').collect();
+    if parts.len() >= 2 {
+        (parts[1].to_string(), parts[0].to_string())
+    } else {
+        (String::new(), String::new())
+    }
+}
+
+/// Context, preconditions and the validate handler for one matched rule.
+fn evaluate_rule(
+    rule: &Rule,
+    ctx: &mut EvalContext,
+    resource: &Value,
+) -> Option<validate::Outcome> {
+    ctx.add_entries(&rule.context);
+    match conditions::evaluate(ctx, rule.preconditions.as_ref()) {
+        Err(err) => {
+            return Some(validate::Outcome::new(
+                RuleStatus::Error,
+                format!("failed to evaluate preconditions: {err}"),
+            ))
+        }
+        Ok(outcome) if !outcome.passed => {
+            let message = if outcome.message.is_empty() {
+                "preconditions not met".to_string()
+            } else {
+                format!("preconditions not met; {}", outcome.message)
+            };
+            return Some(validate::Outcome::new(RuleStatus::Skip, message));
+        }
+        Ok(_) => {}
+    }
+    validate::validate_rule(rule, ctx, resource)
+}
+
+#[cfg(test)]
+mod tests;

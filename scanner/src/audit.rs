@@ -1,0 +1,223 @@
+//! An offline audit: policy documents and resource documents (already read
+//! from files) enter; findings per (policy, rule, resource) and the problems
+//! met on the way (invalid policies, unsupported kinds) leave. Resources are
+//! evaluated in parallel with rayon; the output order is deterministic.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use serde_json::Value;
+
+use crate::engine::matching::{string_map, RequestInfo};
+use crate::engine::policy::Policy;
+use crate::engine::values::Values;
+use crate::engine::{Engine, EngineOptions, Environment, ResourceRef, RuleResult, RuleStatus};
+use crate::loader::{self, Document, Origin};
+
+/// Kinds of policy document that polscan recognises but does not evaluate yet.
+const PENDING_POLICY_KINDS: [&str; 8] = [
+    "ValidatingPolicy",
+    "NamespacedValidatingPolicy",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "MutatingPolicy",
+    "GeneratingPolicy",
+    "ImageValidatingPolicy",
+    "DeletingPolicy",
+];
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditInput {
+    pub policy_documents: Vec<Document>,
+    pub resource_documents: Vec<Document>,
+    pub values: Values,
+    pub requester: Option<RequestInfo>,
+    /// Evaluate `background: false` policies too (admission-time semantics).
+    pub include_non_background: bool,
+}
+
+/// One rule result on one resource, with where the resource came from.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub policy: Arc<Policy>,
+    pub resource: ResourceRef,
+    pub origin: Option<Origin>,
+    pub result: RuleResult,
+}
+
+impl Finding {
+    /// The status a report shows: `policies.kyverno.io/scored: "false"`
+    /// turns a failure into a warning.
+    pub fn reported_status(&self) -> RuleStatus {
+        if self.result.status == RuleStatus::Fail && !self.policy.scored() {
+            RuleStatus::Warn
+        } else {
+            self.result.status
+        }
+    }
+}
+
+/// Something the user should know that is not a rule result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub origin: Option<Origin>,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.origin {
+            Some(origin) => write!(f, "{origin}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditOutcome {
+    pub findings: Vec<Finding>,
+    pub problems: Vec<Problem>,
+    pub policies_evaluated: usize,
+    pub resources_evaluated: usize,
+}
+
+impl AuditOutcome {
+    pub fn count(&self, status: RuleStatus) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.reported_status() == status)
+            .count()
+    }
+}
+
+fn is_policy_document(value: &Value) -> bool {
+    let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
+    Policy::is_kyverno_policy(value)
+        || PENDING_POLICY_KINDS.contains(&kind)
+        || kind == "PolicyException"
+}
+
+/// Runs the audit.
+pub fn audit(input: AuditInput) -> AuditOutcome {
+    let mut problems = Vec::new();
+    let mut policies = Vec::new();
+    for doc in &input.policy_documents {
+        let kind = doc.value.get("kind").and_then(Value::as_str).unwrap_or("");
+        if Policy::is_kyverno_policy(&doc.value) {
+            match Policy::from_document(&doc.value) {
+                Ok(policy) => policies.push(policy),
+                Err(err) => problems.push(Problem {
+                    origin: Some(doc.origin.clone()),
+                    message: format!("invalid policy, skipped: {err}"),
+                }),
+            }
+        } else if PENDING_POLICY_KINDS.contains(&kind) {
+            let name = doc
+                .value
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            problems.push(Problem {
+                origin: Some(doc.origin.clone()),
+                message: format!("{kind} {name} is not evaluated by this version of polscan"),
+            });
+        } else {
+            problems.push(Problem {
+                origin: Some(doc.origin.clone()),
+                message: format!("not a policy (kind {kind:?}), ignored"),
+            });
+        }
+    }
+    if !input.include_non_background {
+        for policy in &policies {
+            if !policy.background() {
+                problems.push(Problem {
+                    origin: None,
+                    message: format!(
+                        "policy {} has background: false and is not audited (use --include-non-background)",
+                        policy.name
+                    ),
+                });
+            }
+        }
+    }
+    let mut resources: Vec<(Value, Origin)> = Vec::new();
+    for doc in input.resource_documents {
+        if is_policy_document(&doc.value) {
+            continue;
+        }
+        if doc
+            .value
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .is_empty()
+        {
+            problems.push(Problem {
+                origin: Some(doc.origin.clone()),
+                message: "document has no kind, ignored".into(),
+            });
+            continue;
+        }
+        let mut value = doc.value;
+        loader::normalize_resource(&mut value);
+        resources.push((value, doc.origin));
+    }
+    let mut namespace_labels: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for (resource, _) in &resources {
+        if resource.get("kind").and_then(Value::as_str) == Some("Namespace") {
+            if let Some(name) = resource.pointer("/metadata/name").and_then(Value::as_str) {
+                namespace_labels.insert(
+                    name.to_string(),
+                    string_map(resource.pointer("/metadata/labels")),
+                );
+            }
+        }
+    }
+    namespace_labels.extend(input.values.namespace_labels());
+    let policies_evaluated = policies.len();
+    let engine = Engine::new(
+        policies,
+        EngineOptions {
+            background_only: !input.include_non_background,
+        },
+    );
+    let env = Environment {
+        values: input.values,
+        namespace_labels,
+        requester: input.requester,
+    };
+    let resources_evaluated = resources.len();
+    let mut findings: Vec<Finding> = resources
+        .par_iter()
+        .flat_map_iter(|(resource, origin)| {
+            engine
+                .evaluate(resource, &env)
+                .into_iter()
+                .flat_map(move |response| {
+                    let policy = response.policy.clone();
+                    let resource = response.resource.clone();
+                    response.rules.into_iter().map(move |result| Finding {
+                        policy: policy.clone(),
+                        resource: resource.clone(),
+                        origin: Some(origin.clone()),
+                        result,
+                    })
+                })
+        })
+        .collect();
+    findings.sort_by(|a, b| {
+        (&a.policy.name, &a.result.rule, &a.resource).cmp(&(
+            &b.policy.name,
+            &b.result.rule,
+            &b.resource,
+        ))
+    });
+    AuditOutcome {
+        findings,
+        problems,
+        policies_evaluated,
+        resources_evaluated,
+    }
+}

@@ -1,0 +1,3 @@
+//! TEMP stub
+pub const POLICIES: &[(&str, &str)] = &[];
+pub const EXAMPLES: &[(&str, &str)] = &[];

@@ -1,0 +1,141 @@
+//! Rendering audit outcomes for people (an aligned table and a summary line)
+//! and for machines (PolicyReports as YAML or JSON).
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use report_model::meta::Timestamp;
+
+use super::{FailOn, OutputFormat};
+use crate::audit::AuditOutcome;
+use crate::engine::RuleStatus;
+use crate::reports;
+
+/// Lays out rows in columns separated by two spaces; the last column is free.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let columns = headers.len();
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate().take(columns.saturating_sub(1)) {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: Vec<&str>| {
+        let mut text = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i + 1 < cells.len() {
+                text.push_str(&format!("{cell:<width$}  ", width = widths[i]));
+            } else {
+                text.push_str(cell);
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(headers.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+    out
+}
+
+/// `pass: N  fail: N  warn: N  error: N  skip: N`
+pub fn summary_line(outcome: &AuditOutcome) -> String {
+    format!(
+        "pass: {}  fail: {}  warn: {}  error: {}  skip: {}  ({} policies, {} resources)",
+        outcome.count(RuleStatus::Pass),
+        outcome.count(RuleStatus::Fail),
+        outcome.count(RuleStatus::Warn),
+        outcome.count(RuleStatus::Error),
+        outcome.count(RuleStatus::Skip),
+        outcome.policies_evaluated,
+        outcome.resources_evaluated,
+    )
+}
+
+/// Prints the outcome in the chosen format; problems go to stderr.
+pub fn print_outcome(outcome: &AuditOutcome, format: OutputFormat) -> anyhow::Result<()> {
+    for problem in &outcome.problems {
+        eprintln!("warning: {problem}");
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match format {
+        OutputFormat::Table => {
+            let rows: Vec<Vec<String>> = outcome
+                .findings
+                .iter()
+                .map(|f| {
+                    vec![
+                        f.policy.qualified_name(),
+                        f.result.rule.clone(),
+                        f.resource.to_string(),
+                        f.reported_status().to_string(),
+                        f.result.message.clone(),
+                    ]
+                })
+                .collect();
+            write!(
+                out,
+                "{}",
+                table(&["POLICY", "RULE", "RESOURCE", "RESULT", "MESSAGE"], &rows)
+            )?;
+            writeln!(out)?;
+            writeln!(out, "{}", summary_line(outcome))?;
+        }
+        OutputFormat::Yaml | OutputFormat::Json => {
+            let shaped = reports::per_resource(&outcome.findings, Timestamp::now())
+                .context("shaping the reports")?;
+            let mut objects = Vec::new();
+            for report in &shaped.policy_reports {
+                objects.push(serde_json::to_value(report)?);
+            }
+            for report in &shaped.cluster_policy_reports {
+                objects.push(serde_json::to_value(report)?);
+            }
+            if format == OutputFormat::Json {
+                let list =
+                    serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objects});
+                writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
+            } else {
+                for object in objects {
+                    writeln!(out, "---")?;
+                    write!(out, "{}", serde_yaml::to_string(&object)?)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The exit code `--fail-on` asks for.
+pub fn exit_code(outcome: &AuditOutcome, fail_on: Option<FailOn>) -> ExitCode {
+    let triggering: &[RuleStatus] = match fail_on {
+        None => &[],
+        Some(FailOn::Fail) => &[RuleStatus::Fail, RuleStatus::Error],
+        Some(FailOn::Warn) => &[RuleStatus::Fail, RuleStatus::Warn, RuleStatus::Error],
+        Some(FailOn::Error) => &[RuleStatus::Error],
+    };
+    if outcome
+        .findings
+        .iter()
+        .any(|f| triggering.contains(&f.reported_status()))
+    {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_aligns_columns() {
+        let text = table(&["A", "BB"], &[vec!["xxx".into(), "y".into()]]);
+        assert_eq!(text, "A    BB\nxxx  y\n");
+    }
+}

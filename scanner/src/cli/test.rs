@@ -1,0 +1,92 @@
+//! `polscan test`: run kyverno-test.yaml files as `kyverno test` does and
+//! print a table per test and `Test Summary: N tests passed and M tests failed`.
+
+use std::process::ExitCode;
+
+use rayon::prelude::*;
+
+use super::output::table;
+use super::TestArgs;
+use crate::kyverno_test::{self, Verdict};
+
+pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
+    let files = kyverno_test::discover(&args.paths)?;
+    if files.is_empty() {
+        println!("No test yamls available");
+        return Ok(ExitCode::from(1));
+    }
+    let reports: Vec<_> = files
+        .par_iter()
+        .map(|f| kyverno_test::run_test_file(f))
+        .collect();
+    let (mut passed, mut failed, mut out_of_scope, mut errors) = (0usize, 0usize, 0usize, 0usize);
+    for report in &reports {
+        println!(
+            "Loading test {} ({}) ...",
+            report.name,
+            report.path.display()
+        );
+        for invalid in &report.invalid_policies {
+            println!("  skipped invalid policy {invalid}");
+        }
+        if let Some(err) = &report.error {
+            println!("  Error: {err}");
+            errors += 1;
+            continue;
+        }
+        let rows: Vec<Vec<String>> = report
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, row)| !args.fail_only || row.verdict == Verdict::Fail)
+            .map(|(i, row)| {
+                let verdict = match row.verdict {
+                    Verdict::Pass => "Pass",
+                    Verdict::Fail => "Fail",
+                    Verdict::OutOfScope => "Out of scope",
+                };
+                let mut cells = vec![
+                    (i + 1).to_string(),
+                    row.policy.clone(),
+                    row.rule.clone(),
+                    row.resource.clone(),
+                    verdict.to_string(),
+                    row.reason.clone(),
+                ];
+                if args.detailed_results {
+                    cells.push(row.message.clone());
+                }
+                cells
+            })
+            .collect();
+        let mut headers = vec!["ID", "POLICY", "RULE", "RESOURCE", "RESULT", "REASON"];
+        if args.detailed_results {
+            headers.push("MESSAGE");
+        }
+        if !rows.is_empty() {
+            println!("{}", table(&headers, &rows));
+        }
+        for row in &report.rows {
+            match row.verdict {
+                Verdict::Pass => passed += 1,
+                Verdict::Fail => failed += 1,
+                Verdict::OutOfScope => out_of_scope += 1,
+            }
+        }
+    }
+    println!();
+    println!("Test Summary: {passed} tests passed and {failed} tests failed");
+    if out_of_scope > 0 {
+        println!("{out_of_scope} expectations are out of scope (mutate, generate, verifyImages or policy kinds polscan does not evaluate yet) and were not checked");
+    }
+    if errors > 0 {
+        println!("{errors} test files could not be run");
+    }
+    Ok(if failed > 0 || errors > 0 {
+        ExitCode::from(1)
+    } else if out_of_scope > 0 {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,533 @@
+//! The JSON evaluation context of one rule on one resource: `request.*`,
+//! `images`, `serviceAccountName`, foreach `element`s, supplied values and the
+//! rule's `context` entries. Data enters through `add_*` calls and context
+//! entries (loaded lazily when a query first names them, as Kyverno's deferred
+//! loading does); values leave through [`EvalContext::query`], which keeps
+//! Kyverno's distinction between a missing key (an error) and a null value.
+
+use std::sync::Arc;
+
+use regex::Regex;
+use serde_json::{Map, Value};
+
+use super::jmespath;
+use super::policy::{ContextEntry, VariableEntry};
+use super::variables::{self, SubstitutionError};
+
+/// Supplies data that a cluster would answer: ConfigMaps and API calls.
+/// Offline runs use [`NoClusterData`], which answers nothing, as the Kyverno
+/// CLI does without a cluster.
+pub trait ClusterData: Send + Sync {
+    fn config_map(&self, namespace: &str, name: &str) -> Option<Value>;
+    fn api_call(&self, url_path: &str) -> Option<Value>;
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoClusterData;
+
+impl ClusterData for NoClusterData {
+    fn config_map(&self, _namespace: &str, _name: &str) -> Option<Value> {
+        None
+    }
+    fn api_call(&self, _url_path: &str) -> Option<Value> {
+        None
+    }
+}
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum QueryError {
+    /// Kyverno's `NotFoundError`: a key missing from an object in a plain path.
+    #[error("Unknown key \"{key}\" in path{hint}")]
+    NotFound { key: String, hint: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+#[derive(Clone)]
+struct DeferredEntry {
+    entry: ContextEntry,
+    matcher: Regex,
+    loaded: bool,
+}
+
+/// Why a context entry could not be loaded.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+#[error("failed to load context entry {name}: {message}")]
+pub struct ContextLoadError {
+    pub name: String,
+    pub message: String,
+}
+
+#[derive(Clone)]
+pub struct EvalContext {
+    document: Value,
+    deferred: Vec<DeferredEntry>,
+    /// Entries at or after this index are invisible while an entry loads.
+    load_limit: Option<usize>,
+    /// Entries that offline runs cannot answer, named in NotFound errors.
+    unanswered: Vec<String>,
+    cluster: Arc<dyn ClusterData>,
+    policy_namespace: Option<String>,
+}
+
+impl std::fmt::Debug for EvalContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EvalContext")
+            .field("document", &self.document)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EvalContext {
+    pub fn new(cluster: Arc<dyn ClusterData>) -> EvalContext {
+        EvalContext {
+            document: Value::Object(Map::new()),
+            deferred: Vec::new(),
+            load_limit: None,
+            unanswered: Vec::new(),
+            cluster,
+            policy_namespace: None,
+        }
+    }
+
+    pub fn set_policy_namespace(&mut self, namespace: Option<String>) {
+        self.policy_namespace = namespace;
+    }
+
+    pub fn document(&self) -> &Value {
+        &self.document
+    }
+
+    /// Deep-merges `value` at the dotted path `key` (Kyverno's `AddVariable`;
+    /// quoted segments may hold dots).
+    pub fn add_variable(&mut self, key: &str, value: Value) {
+        let path = split_dotted(key);
+        let mut wrapped = value;
+        for segment in path.iter().rev() {
+            let mut map = Map::new();
+            map.insert(segment.clone(), wrapped);
+            wrapped = Value::Object(map);
+        }
+        merge(&mut self.document, wrapped);
+    }
+
+    /// Replaces a top-level entry (context entries, `images`, `element`).
+    pub fn set_entry(&mut self, name: &str, value: Value) {
+        if let Some(map) = self.document.as_object_mut() {
+            map.insert(name.to_string(), value);
+        }
+    }
+
+    /// Kyverno's `AddElement`: `element`, `elementN`, `elementIndex`, `elementIndexN`.
+    pub fn add_element(&mut self, element: Value, index: usize, nesting: usize) {
+        self.set_entry("element", element.clone());
+        self.set_entry(&format!("element{nesting}"), element);
+        self.set_entry("elementIndex", Value::from(index as u64));
+        self.set_entry(&format!("elementIndex{nesting}"), Value::from(index as u64));
+    }
+
+    /// Registers context entries; each loads when a query first names it.
+    pub fn add_entries(&mut self, entries: &[ContextEntry]) {
+        for entry in entries {
+            let answerable = entry.variable.is_some()
+                || (entry.config_map.is_some() || entry.api_call.is_some());
+            if !answerable {
+                self.unanswered.push(entry.name.clone());
+                continue;
+            }
+            let pattern = format!(
+                r"(?:\A|\z|\s|[^.0-9A-Za-z]){}\b",
+                regex::escape(&entry.name)
+            );
+            match Regex::new(&pattern) {
+                Ok(matcher) => self.deferred.push(DeferredEntry {
+                    entry: entry.clone(),
+                    matcher,
+                    loaded: false,
+                }),
+                Err(_) => self.unanswered.push(entry.name.clone()),
+            }
+        }
+    }
+
+    /// Evaluates a JMESPath query against the context.
+    pub fn query(&mut self, expression: &str) -> Result<Value, QueryError> {
+        let expression = expression.trim();
+        if expression.is_empty() {
+            return Err(QueryError::Invalid("invalid query (nil)".into()));
+        }
+        self.load_matching(expression)?;
+        match evaluate(expression, &self.document) {
+            Err(QueryError::NotFound { key, .. }) => {
+                let hint = if self.unanswered.contains(&key) {
+                    format!(
+                        " (context entry {key:?} needs cluster data; supply it with a values file)"
+                    )
+                } else {
+                    String::new()
+                };
+                Err(QueryError::NotFound { key, hint })
+            }
+            other => other,
+        }
+    }
+
+    fn load_matching(&mut self, expression: &str) -> Result<(), QueryError> {
+        let limit = self
+            .load_limit
+            .unwrap_or(self.deferred.len())
+            .min(self.deferred.len());
+        let mut index = 0;
+        while index < limit {
+            let candidate = &self.deferred[index];
+            if !candidate.loaded && candidate.matcher.is_match(expression) {
+                self.deferred[index].loaded = true;
+                let entry = self.deferred[index].entry.clone();
+                let saved = self.load_limit;
+                self.load_limit = Some(index);
+                let result = self.load_entry(&entry);
+                self.load_limit = saved;
+                result.map_err(|err| QueryError::Invalid(err.to_string()))?;
+            }
+            index += 1;
+        }
+        Ok(())
+    }
+
+    /// Loads every pending entry now (used where Kyverno loads eagerly).
+    pub fn load_all(&mut self) -> Result<(), ContextLoadError> {
+        for index in 0..self.deferred.len() {
+            if self.deferred[index].loaded {
+                continue;
+            }
+            self.deferred[index].loaded = true;
+            let entry = self.deferred[index].entry.clone();
+            let saved = self.load_limit;
+            self.load_limit = Some(index);
+            let result = self.load_entry(&entry);
+            self.load_limit = saved;
+            result?;
+        }
+        Ok(())
+    }
+
+    fn load_entry(&mut self, entry: &ContextEntry) -> Result<(), ContextLoadError> {
+        let fail = |message: String| ContextLoadError {
+            name: entry.name.clone(),
+            message,
+        };
+        if let Some(variable) = &entry.variable {
+            let value = self.load_variable(&entry.name, variable).map_err(fail)?;
+            self.set_entry(&entry.name, value);
+            return Ok(());
+        }
+        if let Some(config_map) = &entry.config_map {
+            let resolved =
+                variables::substitute_all(self, config_map).map_err(|err| fail(err.to_string()))?;
+            let name = resolved.get("name").and_then(Value::as_str).unwrap_or("");
+            let namespace = resolved
+                .get("namespace")
+                .and_then(Value::as_str)
+                .filter(|ns| !ns.is_empty())
+                .map(str::to_string)
+                .or_else(|| self.policy_namespace.clone())
+                .unwrap_or_else(|| "default".to_string());
+            match self.cluster.config_map(&namespace, name) {
+                Some(data) => self.set_entry(&entry.name, data),
+                None => self.unanswered.push(entry.name.clone()),
+            }
+            return Ok(());
+        }
+        if let Some(api_call) = &entry.api_call {
+            let resolved =
+                variables::substitute_all(self, api_call).map_err(|err| fail(err.to_string()))?;
+            let url = resolved
+                .get("urlPath")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            match self.cluster.api_call(url) {
+                Some(response) => {
+                    let value = match resolved.get("jmesPath").and_then(Value::as_str) {
+                        Some(path) if !path.is_empty() => jmespath::search(path, &response)
+                            .map_err(|err| fail(err.to_string()))?,
+                        _ => response,
+                    };
+                    self.set_entry(&entry.name, value);
+                }
+                None => self.unanswered.push(entry.name.clone()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Kyverno's variable loader: `value` (substituted), optionally filtered
+    /// by `jmesPath`, else `jmesPath` on the context, else `default`.
+    fn load_variable(&mut self, name: &str, variable: &VariableEntry) -> Result<Value, String> {
+        let path = match &variable.jmes_path {
+            Some(path) if !path.is_empty() => {
+                let substituted = variables::substitute_all(self, &Value::String(path.clone()))
+                    .map_err(|err| {
+                        format!(
+                            "failed to substitute variables in context entry {name} {path}: {err}"
+                        )
+                    })?;
+                match substituted {
+                    Value::String(s) => Some(s),
+                    _ => return Err(format!("jmespath value must be a string {name} {path}")),
+                }
+            }
+            _ => None,
+        };
+        let default = match &variable.default {
+            Some(default) => Some(variables::substitute_all(self, default).map_err(|err| {
+                format!("failed to substitute variables in context entry {name}: {err}")
+            })?),
+            None => None,
+        };
+        let mut output = default.clone().unwrap_or(Value::Null);
+        if let Some(value) = &variable.value {
+            let substituted = variables::substitute_all(self, value).map_err(|err| {
+                format!("failed to substitute variables in context entry {name}: {err}")
+            })?;
+            match &path {
+                Some(path) => match jmespath::search(path, &substituted) {
+                    Ok(found) => output = found,
+                    Err(err) if default.is_none() => {
+                        return Err(format!(
+                            "failed to apply jmespath {path} to variable: {err}"
+                        ))
+                    }
+                    Err(_) => {}
+                },
+                None => output = substituted,
+            }
+        } else if let Some(path) = &path {
+            match self.query(path) {
+                Ok(found) => {
+                    if !found.is_null() {
+                        output = found;
+                    }
+                }
+                Err(err) if default.is_none() => {
+                    return Err(format!(
+                        "failed to apply jmespath {path} to variable: {err}"
+                    ))
+                }
+                Err(_) => {}
+            }
+        }
+        if output.is_null() {
+            return Err(format!(
+                "failed to add context entry for variable {name} since it evaluated to nil"
+            ));
+        }
+        Ok(output)
+    }
+}
+
+impl From<QueryError> for SubstitutionError {
+    fn from(err: QueryError) -> Self {
+        SubstitutionError::Query(err)
+    }
+}
+
+/// Splits `a.b."c.d"` into segments, as Go's csv reader with `.` does.
+fn split_dotted(key: &str) -> Vec<String> {
+    let mut segments = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    for c in key.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '.' if !quoted => segments.push(std::mem::take(&mut current)),
+            other => current.push(other),
+        }
+    }
+    segments.push(current);
+    segments
+}
+
+fn merge(target: &mut Value, source: Value) {
+    match (target, source) {
+        (Value::Object(target), Value::Object(source)) => {
+            for (key, value) in source {
+                match target.get_mut(&key) {
+                    Some(existing) if existing.is_object() && value.is_object() => {
+                        merge(existing, value)
+                    }
+                    _ => {
+                        target.insert(key, value);
+                    }
+                }
+            }
+        }
+        (target, source) => *target = source,
+    }
+}
+
+/// One step of a plain path expression.
+enum Step {
+    Field(String),
+    Index(i64),
+}
+
+/// Parses `a.b[0]."c-d"` style paths; `None` for anything richer, which goes
+/// to the JMESPath interpreter.
+fn plain_path(expression: &str) -> Option<Vec<Step>> {
+    let bytes = expression.as_bytes();
+    let mut steps = Vec::new();
+    let mut i = 0;
+    let mut expect_field = true;
+    while i < bytes.len() {
+        let c = bytes[i] as char;
+        if expect_field {
+            if c == '"' {
+                let end = expression[i + 1..].find('"')? + i + 1;
+                let name = &expression[i + 1..end];
+                if name.contains('\\') {
+                    return None;
+                }
+                steps.push(Step::Field(name.to_string()));
+                i = end + 1;
+            } else if c.is_ascii_alphabetic() || c == '_' {
+                let start = i;
+                while i < bytes.len()
+                    && ((bytes[i] as char).is_ascii_alphanumeric() || bytes[i] == b'_')
+                {
+                    i += 1;
+                }
+                steps.push(Step::Field(expression[start..i].to_string()));
+            } else {
+                return None;
+            }
+            expect_field = false;
+            continue;
+        }
+        match c {
+            '.' => {
+                expect_field = true;
+                i += 1;
+            }
+            '[' => {
+                let end = expression[i..].find(']')? + i;
+                let index: i64 = expression[i + 1..end].trim().parse().ok()?;
+                steps.push(Step::Index(index));
+                i = end + 1;
+            }
+            _ => return None,
+        }
+    }
+    if expect_field || steps.is_empty() {
+        return None;
+    }
+    Some(steps)
+}
+
+/// Evaluates with Kyverno's NotFound behaviour for plain paths.
+pub fn evaluate(expression: &str, document: &Value) -> Result<Value, QueryError> {
+    if let Some(steps) = plain_path(expression) {
+        let mut current = document;
+        for step in &steps {
+            match step {
+                Step::Field(name) => match current {
+                    Value::Object(map) => match map.get(name) {
+                        Some(next) => current = next,
+                        None => {
+                            return Err(QueryError::NotFound {
+                                key: name.clone(),
+                                hint: String::new(),
+                            })
+                        }
+                    },
+                    _ => return Ok(Value::Null),
+                },
+                Step::Index(index) => match current {
+                    Value::Array(items) => {
+                        let len = items.len() as i64;
+                        let at = if *index < 0 { index + len } else { *index };
+                        match usize::try_from(at).ok().and_then(|at| items.get(at)) {
+                            Some(next) => current = next,
+                            None => return Ok(Value::Null),
+                        }
+                    }
+                    _ => return Ok(Value::Null),
+                },
+            }
+        }
+        return Ok(current.clone());
+    }
+    jmespath::search(expression, document).map_err(|err| QueryError::Invalid(err.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn context() -> EvalContext {
+        let mut ctx = EvalContext::new(Arc::new(NoClusterData));
+        ctx.add_variable("request.object", json!({"metadata": {"name": "web", "labels": {"app": "x"}}, "spec": {"containers": [{"name": "c"}]}}));
+        ctx
+    }
+
+    #[test]
+    fn missing_keys_are_not_found_but_nulls_are_null() {
+        let mut ctx = context();
+        assert_eq!(ctx.query("request.object.metadata.name"), Ok(json!("web")));
+        assert!(matches!(
+            ctx.query("request.object.metadata.labels.team"),
+            Err(QueryError::NotFound { key, .. }) if key == "team"
+        ));
+        assert_eq!(
+            ctx.query("request.object.spec.containers[0].name"),
+            Ok(json!("c"))
+        );
+        assert_eq!(
+            ctx.query("request.object.spec.containers[5]"),
+            Ok(Value::Null)
+        );
+        assert_eq!(ctx.query("request.object.metadata.name.x"), Ok(Value::Null));
+    }
+
+    #[test]
+    fn add_variable_merges_dotted_paths() {
+        let mut ctx = context();
+        ctx.add_variable("request.object.metadata.namespace", json!("prod"));
+        ctx.add_variable("request.\"a.b\"", json!(1));
+        assert_eq!(ctx.query("request.object.metadata.name"), Ok(json!("web")));
+        assert_eq!(
+            ctx.query("request.object.metadata.namespace"),
+            Ok(json!("prod"))
+        );
+        assert_eq!(ctx.document().pointer("/request/a.b"), Some(&json!(1)));
+    }
+
+    #[test]
+    fn variable_entries_load_lazily_in_order() {
+        let mut ctx = context();
+        let entries: Vec<ContextEntry> = serde_json::from_value(json!([
+            {"name": "first", "variable": {"jmesPath": "request.object.metadata.name"}},
+            {"name": "second", "variable": {"value": "{{ first }}-suffix"}},
+            {"name": "broken", "variable": {"jmesPath": "request.object.nothing"}},
+            {"name": "withDefault", "variable": {"jmesPath": "request.object.nothing", "default": "d"}}
+        ]))
+        .expect("entries");
+        ctx.add_entries(&entries);
+        assert_eq!(ctx.query("second"), Ok(json!("web-suffix")));
+        assert_eq!(ctx.query("withDefault"), Ok(json!("d")));
+        // An entry that fails only matters when it is used.
+        assert!(matches!(ctx.query("broken"), Err(QueryError::Invalid(_))));
+    }
+
+    #[test]
+    fn unanswered_config_map_is_named_in_the_error() {
+        let mut ctx = context();
+        let entries: Vec<ContextEntry> = serde_json::from_value(json!([
+            {"name": "allowed", "configMap": {"name": "cm", "namespace": "default"}}
+        ]))
+        .expect("entries");
+        ctx.add_entries(&entries);
+        let err = ctx.query("allowed.data.list").expect_err("not found");
+        assert!(err.to_string().contains("values file"), "{err}");
+    }
+}

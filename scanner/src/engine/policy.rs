@@ -1,0 +1,486 @@
+//! Kyverno `ClusterPolicy` / `Policy` (kyverno.io/v1, v2beta1) as typed data.
+//! A policy enters as one parsed YAML/JSON document (`serde_json::Value`) and
+//! leaves as a [`Policy`] whose rules are typed enough to evaluate; the raw
+//! rule JSON is kept because autogen rewrites rules at the JSON level, as
+//! Kyverno does.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Why a document is not a usable Kyverno policy; names the field path.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum PolicyError {
+    #[error("{policy}: not a Kyverno policy (apiVersion {api_version:?}, kind {kind:?})")]
+    NotAPolicy {
+        policy: String,
+        api_version: String,
+        kind: String,
+    },
+    #[error("{policy}: invalid field {path}: {message}")]
+    InvalidField {
+        policy: String,
+        path: String,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PolicyKind {
+    ClusterPolicy,
+    Policy,
+}
+
+impl PolicyKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PolicyKind::ClusterPolicy => "ClusterPolicy",
+            PolicyKind::Policy => "Policy",
+        }
+    }
+}
+
+/// A Kyverno policy ready for the engine.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub kind: PolicyKind,
+    pub name: String,
+    /// Set for namespaced `Policy` objects: they only apply in their namespace.
+    pub namespace: Option<String>,
+    pub annotations: BTreeMap<String, String>,
+    pub spec: PolicySpec,
+    /// The rules exactly as written, for autogen.
+    pub raw_rules: Vec<Value>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicySpec {
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+    #[serde(default)]
+    pub validation_failure_action: Option<String>,
+    #[serde(default)]
+    pub background: Option<bool>,
+    #[serde(default)]
+    pub apply_rules: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Rule {
+    pub name: String,
+    #[serde(default, rename = "match")]
+    pub match_resources: MatchResources,
+    #[serde(default)]
+    pub exclude: Option<MatchResources>,
+    #[serde(default)]
+    pub context: Vec<ContextEntry>,
+    #[serde(default)]
+    pub preconditions: Option<Value>,
+    #[serde(default)]
+    pub validate: Option<Validation>,
+    #[serde(default)]
+    pub mutate: Option<Value>,
+    #[serde(default)]
+    pub generate: Option<Value>,
+    #[serde(default)]
+    pub verify_images: Option<Value>,
+    #[serde(default)]
+    pub report_properties: BTreeMap<String, String>,
+}
+
+impl Rule {
+    pub fn has_validate(&self) -> bool {
+        self.validate.is_some()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MatchResources {
+    #[serde(default)]
+    pub any: Vec<ResourceFilter>,
+    #[serde(default)]
+    pub all: Vec<ResourceFilter>,
+    #[serde(default)]
+    pub resources: ResourceDescription,
+    #[serde(default, flatten)]
+    pub user_info: UserInfoFilter,
+}
+
+impl MatchResources {
+    pub fn is_empty(&self) -> bool {
+        self.any.is_empty()
+            && self.all.is_empty()
+            && self.resources.is_empty()
+            && self.user_info.is_empty()
+    }
+
+    /// Every kind named anywhere in the block (Kyverno's `GetKinds`).
+    pub fn kinds(&self) -> Vec<String> {
+        let mut kinds = self.resources.kinds.clone();
+        for filter in self.all.iter().chain(self.any.iter()) {
+            kinds.extend(filter.resources.kinds.iter().cloned());
+        }
+        kinds
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceFilter {
+    #[serde(default)]
+    pub resources: ResourceDescription,
+    #[serde(default, flatten)]
+    pub user_info: UserInfoFilter,
+}
+
+#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceDescription {
+    #[serde(default)]
+    pub kinds: Vec<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub names: Vec<String>,
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(default)]
+    pub selector: Option<LabelSelector>,
+    #[serde(default)]
+    pub namespace_selector: Option<LabelSelector>,
+    #[serde(default)]
+    pub operations: Vec<String>,
+}
+
+impl ResourceDescription {
+    pub fn is_empty(&self) -> bool {
+        self == &ResourceDescription::default()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct UserInfoFilter {
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub cluster_roles: Vec<String>,
+    #[serde(default)]
+    pub subjects: Vec<Subject>,
+}
+
+impl UserInfoFilter {
+    pub fn is_empty(&self) -> bool {
+        self.roles.is_empty() && self.cluster_roles.is_empty() && self.subjects.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Subject {
+    pub kind: String,
+    pub name: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LabelSelector {
+    #[serde(default)]
+    pub match_labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub match_expressions: Vec<LabelSelectorRequirement>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LabelSelectorRequirement {
+    pub key: String,
+    pub operator: String,
+    #[serde(default)]
+    pub values: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ContextEntry {
+    pub name: String,
+    #[serde(default)]
+    pub variable: Option<VariableEntry>,
+    #[serde(default)]
+    pub config_map: Option<Value>,
+    #[serde(default)]
+    pub api_call: Option<Value>,
+    #[serde(default)]
+    pub image_registry: Option<Value>,
+    #[serde(default)]
+    pub global_reference: Option<Value>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct VariableEntry {
+    #[serde(default)]
+    pub value: Option<Value>,
+    #[serde(default, rename = "jmesPath")]
+    pub jmes_path: Option<String>,
+    #[serde(default)]
+    pub default: Option<Value>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Validation {
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub pattern: Option<Value>,
+    #[serde(default)]
+    pub any_pattern: Option<Value>,
+    #[serde(default)]
+    pub deny: Option<Deny>,
+    #[serde(default)]
+    pub foreach: Option<Vec<ForEachValidation>>,
+    #[serde(default)]
+    pub pod_security: Option<Value>,
+    #[serde(default)]
+    pub cel: Option<Value>,
+    #[serde(default)]
+    pub manifests: Option<Value>,
+    #[serde(default)]
+    pub failure_action: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Deny {
+    #[serde(default)]
+    pub conditions: Option<Value>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ForEachValidation {
+    #[serde(default)]
+    pub list: String,
+    #[serde(default)]
+    pub element_scope: Option<bool>,
+    #[serde(default)]
+    pub context: Vec<ContextEntry>,
+    #[serde(default)]
+    pub preconditions: Option<Value>,
+    #[serde(default)]
+    pub pattern: Option<Value>,
+    #[serde(default)]
+    pub any_pattern: Option<Value>,
+    #[serde(default)]
+    pub deny: Option<Deny>,
+    /// Nested foreach: Kyverno types it as raw JSON.
+    #[serde(default)]
+    pub foreach: Option<Vec<ForEachValidation>>,
+}
+
+/// Annotation keys Kyverno reads off a policy.
+pub const ANNOTATION_SEVERITY: &str = "policies.kyverno.io/severity";
+pub const ANNOTATION_CATEGORY: &str = "policies.kyverno.io/category";
+pub const ANNOTATION_SCORED: &str = "policies.kyverno.io/scored";
+pub const ANNOTATION_AUTOGEN_CONTROLLERS: &str = "pod-policies.kyverno.io/autogen-controllers";
+
+impl Policy {
+    /// True when the document's apiVersion/kind say it is a Kyverno policy.
+    pub fn is_kyverno_policy(document: &Value) -> bool {
+        let api_version = document
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let kind = document.get("kind").and_then(Value::as_str).unwrap_or("");
+        api_version.starts_with("kyverno.io/") && (kind == "ClusterPolicy" || kind == "Policy")
+    }
+
+    /// Parses one document; the error names the policy and the field path.
+    pub fn from_document(document: &Value) -> Result<Policy, PolicyError> {
+        let name = document
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("<unnamed>")
+            .to_string();
+        let api_version = document
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let kind_text = document
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let kind = match (api_version.starts_with("kyverno.io/"), kind_text.as_str()) {
+            (true, "ClusterPolicy") => PolicyKind::ClusterPolicy,
+            (true, "Policy") => PolicyKind::Policy,
+            _ => {
+                return Err(PolicyError::NotAPolicy {
+                    policy: name,
+                    api_version,
+                    kind: kind_text,
+                })
+            }
+        };
+        let invalid = |path: String, message: String| PolicyError::InvalidField {
+            policy: name.clone(),
+            path,
+            message,
+        };
+        let namespace = match kind {
+            PolicyKind::Policy => Some(
+                document
+                    .pointer("/metadata/namespace")
+                    .and_then(Value::as_str)
+                    .unwrap_or("default")
+                    .to_string(),
+            ),
+            PolicyKind::ClusterPolicy => None,
+        };
+        let mut annotations = BTreeMap::new();
+        if let Some(map) = document
+            .pointer("/metadata/annotations")
+            .and_then(Value::as_object)
+        {
+            for (key, value) in map {
+                let text = match value {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                annotations.insert(key.clone(), text);
+            }
+        }
+        let spec_value = document.get("spec").cloned().unwrap_or(Value::Null);
+        if !spec_value.is_object() {
+            return Err(invalid("spec".into(), "must be an object".into()));
+        }
+        let raw_rules: Vec<Value> = match spec_value.get("rules") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(rules)) => rules.clone(),
+            Some(_) => return Err(invalid("spec.rules".into(), "must be a list".into())),
+        };
+        let spec: PolicySpec = serde_path_to_error::deserialize(spec_value)
+            .map_err(|err| invalid(format!("spec.{}", err.path()), err.inner().to_string()))?;
+        for (index, rule) in spec.rules.iter().enumerate() {
+            if rule.name.is_empty() {
+                return Err(invalid(
+                    format!("spec.rules[{index}].name"),
+                    "must not be empty".into(),
+                ));
+            }
+        }
+        Ok(Policy {
+            kind,
+            name,
+            namespace,
+            annotations,
+            spec,
+            raw_rules,
+        })
+    }
+
+    /// Background scans skip policies with `background: false`.
+    pub fn background(&self) -> bool {
+        self.spec.background.unwrap_or(true)
+    }
+
+    /// The policy-wide action; Kyverno's default is Audit.
+    pub fn failure_action(&self) -> &str {
+        self.spec
+            .validation_failure_action
+            .as_deref()
+            .unwrap_or("Audit")
+    }
+
+    pub fn severity(&self) -> Option<&str> {
+        self.annotations
+            .get(ANNOTATION_SEVERITY)
+            .map(String::as_str)
+    }
+
+    pub fn category(&self) -> Option<&str> {
+        self.annotations
+            .get(ANNOTATION_CATEGORY)
+            .map(String::as_str)
+    }
+
+    /// `policies.kyverno.io/scored: "false"` marks failures as warnings.
+    pub fn scored(&self) -> bool {
+        self.annotations
+            .get(ANNOTATION_SCORED)
+            .map(|value| value != "false")
+            .unwrap_or(true)
+    }
+
+    /// `namespace/name` for namespaced policies, `name` otherwise, as in reports.
+    pub fn qualified_name(&self) -> String {
+        match &self.namespace {
+            Some(namespace) => format!("{namespace}/{}", self.name),
+            None => self.name.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_a_cluster_policy() {
+        let doc = json!({
+            "apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy",
+            "metadata": {"name": "p", "annotations": {ANNOTATION_SCORED: "false"}},
+            "spec": {"background": false, "rules": [{
+                "name": "r", "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+                "validate": {"message": "m", "pattern": {"spec": {}}}
+            }]}
+        });
+        let policy = Policy::from_document(&doc).expect("valid policy");
+        assert_eq!(policy.kind, PolicyKind::ClusterPolicy);
+        assert!(!policy.background());
+        assert!(!policy.scored());
+        assert_eq!(policy.failure_action(), "Audit");
+        assert_eq!(policy.spec.rules[0].match_resources.kinds(), vec!["Pod"]);
+        assert_eq!(policy.raw_rules.len(), 1);
+    }
+
+    #[test]
+    fn namespaced_policy_defaults_to_default_namespace() {
+        let doc = json!({"apiVersion": "kyverno.io/v1", "kind": "Policy",
+            "metadata": {"name": "p"}, "spec": {"rules": []}});
+        let policy = Policy::from_document(&doc).expect("valid policy");
+        assert_eq!(policy.namespace.as_deref(), Some("default"));
+        assert_eq!(policy.qualified_name(), "default/p");
+    }
+
+    #[test]
+    fn invalid_field_is_named_with_its_path() {
+        let doc = json!({"apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy",
+            "metadata": {"name": "bad"},
+            "spec": {"rules": [{"name": "r", "match": {"any": "not-a-list"}}]}});
+        let err = Policy::from_document(&doc).expect_err("invalid");
+        let text = err.to_string();
+        assert!(text.contains("bad"), "{text}");
+        assert!(text.contains("spec.rules[0].match.any"), "{text}");
+    }
+
+    #[test]
+    fn rejects_other_kinds() {
+        let doc = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"}});
+        assert!(matches!(
+            Policy::from_document(&doc),
+            Err(PolicyError::NotAPolicy { .. })
+        ));
+    }
+}

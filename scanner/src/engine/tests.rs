@@ -1,0 +1,273 @@
+//! End-to-end engine tests: whole policies against whole resources, checking
+//! statuses and Kyverno's messages for each validate form.
+
+use serde_json::{json, Value};
+
+use super::*;
+
+fn policy(rules: Value) -> Policy {
+    Policy::from_document(&json!({
+        "apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy",
+        "metadata": {"name": "test-policy"},
+        "spec": {"validationFailureAction": "Audit", "rules": rules}
+    }))
+    .expect("valid policy")
+}
+
+fn pod(name: &str, spec: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default", "labels": {"app": name}}, "spec": spec})
+}
+
+fn results(policy: Policy, resource: &Value) -> Vec<(String, RuleStatus, String)> {
+    let engine = Engine::new(vec![policy], EngineOptions::default());
+    engine
+        .evaluate(resource, &Environment::default())
+        .into_iter()
+        .flat_map(|r| r.rules)
+        .map(|r| (r.rule, r.status, r.message))
+        .collect()
+}
+
+fn statuses(policy: Policy, resource: &Value) -> Vec<(String, RuleStatus)> {
+    results(policy, resource)
+        .into_iter()
+        .map(|(r, s, _)| (r, s))
+        .collect()
+}
+
+fn latest_tag_policy() -> Policy {
+    policy(json!([{
+        "name": "no-latest",
+        "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+        "validate": {"message": "An image tag other than latest is required.",
+            "pattern": {"spec": {"containers": [{"image": "!*:latest"}]}}}
+    }]))
+}
+
+#[test]
+fn pattern_pass_and_fail_with_kyverno_messages() {
+    let good = pod(
+        "good",
+        json!({"containers": [{"name": "c", "image": "nginx:1.25"}]}),
+    );
+    let bad = pod(
+        "bad",
+        json!({"containers": [{"name": "c", "image": "nginx:latest"}]}),
+    );
+    let pass = results(latest_tag_policy(), &good);
+    assert_eq!(pass[0].1, RuleStatus::Pass);
+    assert_eq!(pass[0].2, "validation rule 'no-latest' passed.");
+    let fail = results(latest_tag_policy(), &bad);
+    assert_eq!(fail[0].1, RuleStatus::Fail);
+    assert_eq!(
+        fail[0].2,
+        "validation error: An image tag other than latest is required. rule no-latest failed at path /spec/containers/0/image/"
+    );
+}
+
+#[test]
+fn autogen_applies_pod_rules_to_controllers() {
+    let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "d", "namespace": "default"},
+        "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "nginx:latest"}]}}}});
+    assert_eq!(
+        statuses(latest_tag_policy(), &deployment),
+        vec![("autogen-no-latest".into(), RuleStatus::Fail)]
+    );
+    let cronjob = json!({"apiVersion": "batch/v1", "kind": "CronJob",
+        "metadata": {"name": "cj", "namespace": "default"},
+        "spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "nginx:1"}]}}}}}});
+    assert_eq!(
+        statuses(latest_tag_policy(), &cronjob),
+        vec![("autogen-cronjob-no-latest".into(), RuleStatus::Pass)]
+    );
+    let service = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "default"}});
+    assert!(statuses(latest_tag_policy(), &service).is_empty());
+}
+
+#[test]
+fn deny_conditions_with_variables() {
+    let p = policy(json!([{
+        "name": "no-host-network",
+        "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+        "validate": {"message": "Pod {{ request.object.metadata.name }} uses the host network.",
+            "deny": {"conditions": {"any": [
+                {"key": "{{ request.object.spec.hostNetwork || `false` }}", "operator": "Equals", "value": true}
+            ]}}}
+    }]));
+    let host = pod("h", json!({"hostNetwork": true, "containers": []}));
+    let plain = pod("p", json!({"containers": []}));
+    let fail = results(p.clone(), &host);
+    assert_eq!(fail[0].1, RuleStatus::Fail);
+    assert_eq!(fail[0].2, "Pod h uses the host network.");
+    assert_eq!(results(p, &plain)[0].1, RuleStatus::Pass);
+}
+
+#[test]
+fn preconditions_skip_and_unresolved_variables_error() {
+    let p = policy(json!([{
+        "name": "only-web",
+        "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+        "preconditions": {"all": [{"key": "{{ request.object.metadata.labels.app }}", "operator": "Equals", "value": "web"}]},
+        "validate": {"pattern": {"spec": {"containers": [{"name": "?*"}]}}}
+    }]));
+    let other = pod("other", json!({"containers": [{"name": "c"}]}));
+    let outcome = results(p.clone(), &other);
+    assert_eq!(outcome[0].1, RuleStatus::Skip);
+    assert!(
+        outcome[0].2.starts_with("preconditions not met"),
+        "{}",
+        outcome[0].2
+    );
+    let mut unlabeled = pod("x", json!({"containers": [{"name": "c"}]}));
+    unlabeled["metadata"]["labels"] = json!({});
+    assert_eq!(results(p, &unlabeled)[0].1, RuleStatus::Error);
+}
+
+#[test]
+fn foreach_deny_over_containers() {
+    let p = policy(json!([{
+        "name": "no-privileged",
+        "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+        "validate": {"message": "Privileged containers are not allowed.", "foreach": [{
+            "list": "request.object.spec.[initContainers, containers][]",
+            "deny": {"conditions": {"any": [{"key": "{{ element.securityContext.privileged || `false` }}", "operator": "Equals", "value": true}]}}
+        }]}
+    }]));
+    let bad = pod(
+        "b",
+        json!({"containers": [{"name": "a"}, {"name": "b", "securityContext": {"privileged": true}}]}),
+    );
+    let good = pod("g", json!({"containers": [{"name": "a"}]}));
+    let fail = results(p.clone(), &bad);
+    assert_eq!(fail[0].1, RuleStatus::Fail);
+    assert_eq!(
+        fail[0].2,
+        "validation failure: Privileged containers are not allowed."
+    );
+    assert_eq!(results(p.clone(), &good)[0].1, RuleStatus::Pass);
+    // An empty list applies to nothing: no result at all, as in Kyverno.
+    let empty = pod("e", json!({"containers": []}));
+    assert!(results(p, &empty).is_empty());
+}
+
+#[test]
+fn foreach_pattern_is_scoped_to_the_element() {
+    let p = policy(json!([{
+        "name": "limits",
+        "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+        "validate": {"foreach": [{"list": "request.object.spec.containers",
+            "pattern": {"resources": {"limits": {"memory": "?*"}}}}]}
+    }]));
+    let bad = pod(
+        "b",
+        json!({"containers": [{"name": "a", "resources": {"limits": {"memory": "1Gi"}}}, {"name": "b"}]}),
+    );
+    assert_eq!(results(p, &bad)[0].1, RuleStatus::Fail);
+}
+
+#[test]
+fn any_pattern_passes_on_one_match() {
+    let p = policy(json!([{
+        "name": "run-as-non-root",
+        "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+        "validate": {"message": "runAsNonRoot must be true.", "anyPattern": [
+            {"spec": {"securityContext": {"runAsNonRoot": true}}},
+            {"spec": {"containers": [{"securityContext": {"runAsNonRoot": true}}]}}
+        ]}
+    }]));
+    let pod_level = pod(
+        "a",
+        json!({"securityContext": {"runAsNonRoot": true}, "containers": [{"name": "c"}]}),
+    );
+    let none = pod("b", json!({"containers": [{"name": "c"}]}));
+    let pass = results(p.clone(), &pod_level);
+    assert_eq!(pass[0].1, RuleStatus::Pass);
+    assert_eq!(
+        pass[0].2,
+        "validation rule 'run-as-non-root' anyPattern[0] passed."
+    );
+    let fail = results(p, &none);
+    assert_eq!(fail[0].1, RuleStatus::Fail);
+    assert!(
+        fail[0].2.starts_with(
+            "validation error: runAsNonRoot must be true. rule run-as-non-root[0] failed at path"
+        ),
+        "{}",
+        fail[0].2
+    );
+}
+
+#[test]
+fn context_variables_feed_conditions() {
+    let p = policy(json!([{
+        "name": "replicas",
+        "match": {"any": [{"resources": {"kinds": ["Deployment"]}}]},
+        "context": [{"name": "minimum", "variable": {"value": 2}}],
+        "validate": {"message": "at least {{ minimum }} replicas", "deny": {"conditions": {"all": [
+            {"key": "{{ request.object.spec.replicas }}", "operator": "LessThan", "value": "{{ minimum }}"}
+        ]}}}
+    }]));
+    let one = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "default"}, "spec": {"replicas": 1}});
+    let outcome = results(p, &one);
+    assert_eq!(outcome[0].1, RuleStatus::Fail);
+    assert_eq!(outcome[0].2, "at least 2 replicas");
+}
+
+#[test]
+fn background_false_policies_are_skipped_in_audit_mode() {
+    let mut doc = json!({
+        "apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy", "metadata": {"name": "admission-only"},
+        "spec": {"background": false, "rules": [{"name": "r", "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+            "validate": {"pattern": {"metadata": {"name": "?*"}}}}]}
+    });
+    let p = Policy::from_document(&doc).expect("policy");
+    let resource = pod("p", json!({"containers": []}));
+    let audit = Engine::new(
+        vec![p.clone()],
+        EngineOptions {
+            background_only: true,
+        },
+    );
+    assert!(audit
+        .evaluate(&resource, &Environment::default())
+        .is_empty());
+    let admission = Engine::new(vec![p], EngineOptions::default());
+    assert_eq!(
+        admission.evaluate(&resource, &Environment::default()).len(),
+        1
+    );
+    doc["spec"]["background"] = json!(true);
+}
+
+#[test]
+fn namespace_selector_uses_supplied_labels() {
+    let p = policy(json!([{
+        "name": "prod-only",
+        "match": {"any": [{"resources": {"kinds": ["Pod"], "namespaceSelector": {"matchLabels": {"env": "prod"}}}}]},
+        "validate": {"pattern": {"metadata": {"labels": {"app": "?*"}}}}
+    }]));
+    let engine = Engine::new(vec![p], EngineOptions::default());
+    let resource = pod("p", json!({"containers": []}));
+    let mut env = Environment::default();
+    assert!(engine.evaluate(&resource, &env)[0].rules.is_empty());
+    env.namespace_labels.insert(
+        "default".into(),
+        [("env".to_string(), "prod".to_string())].into(),
+    );
+    assert_eq!(
+        engine.evaluate(&resource, &env)[0].rules[0].status,
+        RuleStatus::Pass
+    );
+}
+
+#[test]
+fn rule_failure_action_overrides_policy_action() {
+    let p = policy(json!([{
+        "name": "r", "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+        "validate": {"failureAction": "Enforce", "pattern": {"metadata": {"name": "?*"}}}
+    }]));
+    let engine = Engine::new(vec![p], EngineOptions::default());
+    let response = engine.evaluate(&pod("p", json!({})), &Environment::default());
+    assert_eq!(response[0].rules[0].action, "Enforce");
+}

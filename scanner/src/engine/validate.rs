@@ -1,0 +1,388 @@
+//! Validate rules: `pattern`, `anyPattern`, `deny` and `foreach` (nested
+//! too), with preconditions and context entries at every level. A rule, the
+//! resource and its evaluation context enter; at most one outcome leaves
+//! (none when a foreach applied to nothing, as in Kyverno). Mirrors Kyverno's
+//! `pkg/engine/handlers/validation/validate_resource.go`, messages included.
+
+use serde_json::Value;
+
+use super::conditions;
+use super::context::EvalContext;
+use super::pattern::{self, PatternOutcome};
+use super::policy::{ContextEntry, Deny, ForEachValidation, Rule};
+use super::variables;
+use super::RuleStatus;
+
+/// A rule's verdict on one resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub status: RuleStatus,
+    pub message: String,
+}
+
+impl Outcome {
+    pub fn new(status: RuleStatus, message: impl Into<String>) -> Outcome {
+        Outcome {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+/// One level of validation: the rule itself or one foreach element.
+struct Validator<'a> {
+    rule: &'a Rule,
+    context_entries: &'a [ContextEntry],
+    preconditions: Option<&'a Value>,
+    pattern: Option<&'a Value>,
+    any_pattern: Option<&'a Value>,
+    deny: Option<&'a Deny>,
+    foreach: Option<&'a [ForEachValidation]>,
+    nesting: usize,
+}
+
+/// Evaluates a validate rule whose match, context and preconditions the
+/// caller has already handled.
+pub fn validate_rule(rule: &Rule, ctx: &mut EvalContext, resource: &Value) -> Option<Outcome> {
+    let validation = rule.validate.as_ref()?;
+    if validation.cel.is_some() {
+        return Some(Outcome::new(
+            RuleStatus::Error,
+            "validate.cel rules are not evaluated by this version of polscan",
+        ));
+    }
+    if validation.pod_security.is_some() {
+        return Some(Outcome::new(
+            RuleStatus::Error,
+            "validate.podSecurity rules are not evaluated by this version of polscan",
+        ));
+    }
+    if validation.manifests.is_some() {
+        return Some(Outcome::new(
+            RuleStatus::Error,
+            "validate.manifests (signed manifests) are not evaluated by polscan",
+        ));
+    }
+    let validator = Validator {
+        rule,
+        context_entries: &[],
+        preconditions: rule.preconditions.as_ref(),
+        pattern: validation.pattern.as_ref(),
+        any_pattern: validation.any_pattern.as_ref(),
+        deny: validation.deny.as_ref(),
+        foreach: validation.foreach.as_deref(),
+        nesting: 0,
+    };
+    validator.validate(ctx, resource, None)
+}
+
+impl Validator<'_> {
+    fn message(&self) -> &str {
+        self.rule
+            .validate
+            .as_ref()
+            .and_then(|v| v.message.as_deref())
+            .unwrap_or("")
+    }
+
+    fn validate(
+        &self,
+        ctx: &mut EvalContext,
+        resource: &Value,
+        element: Option<&Value>,
+    ) -> Option<Outcome> {
+        let name = &self.rule.name;
+        ctx.add_entries(self.context_entries);
+        let preconditions = match conditions::evaluate(ctx, self.preconditions) {
+            Ok(outcome) => outcome,
+            Err(err) => {
+                return Some(Outcome::new(
+                    RuleStatus::Error,
+                    format!("failed to evaluate preconditions: {err}"),
+                ))
+            }
+        };
+        if !preconditions.passed {
+            let message = if preconditions.message.is_empty() {
+                "preconditions not met".to_string()
+            } else {
+                format!("preconditions not met; {}", preconditions.message)
+            };
+            return Some(Outcome::new(RuleStatus::Skip, message));
+        }
+        if let Some(deny) = self.deny {
+            return Some(self.validate_deny(ctx, deny));
+        }
+        if self.pattern.is_some() || self.any_pattern.is_some() {
+            let target = element.unwrap_or(resource);
+            return Some(self.validate_patterns(ctx, target));
+        }
+        if let Some(foreach) = self.foreach {
+            return self.validate_foreach(ctx, resource, foreach, element);
+        }
+        let _ = name;
+        None
+    }
+
+    fn validate_deny(&self, ctx: &mut EvalContext, deny: &Deny) -> Outcome {
+        match conditions::evaluate(ctx, deny.conditions.as_ref()) {
+            Err(err) => Outcome::new(
+                RuleStatus::Error,
+                format!("failed to check deny conditions: {err}"),
+            ),
+            Ok(outcome) if outcome.passed => {
+                Outcome::new(RuleStatus::Fail, self.deny_message(ctx, &outcome.message))
+            }
+            Ok(_) => Outcome::new(
+                RuleStatus::Pass,
+                format!("validation rule '{}' passed.", self.rule.name),
+            ),
+        }
+    }
+
+    fn deny_message(&self, ctx: &mut EvalContext, condition_message: &str) -> String {
+        let rule_message = self.message();
+        if rule_message.is_empty() && condition_message.is_empty() {
+            return format!("validation error: rule {} failed", self.rule.name);
+        }
+        let joined = [rule_message, condition_message]
+            .iter()
+            .filter(|m| !m.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join("; ");
+        match variables::substitute_all(ctx, &Value::String(joined)) {
+            Ok(Value::String(text)) => text,
+            Ok(_) => {
+                "the produced message didn't resolve to a string, check your policy definition."
+                    .to_string()
+            }
+            Err(_) => condition_message.to_string(),
+        }
+    }
+
+    /// The rule message with variables substituted, ending in a period.
+    fn substituted_message(&self, ctx: &mut EvalContext) -> Result<String, String> {
+        match variables::substitute_all(ctx, &Value::String(self.message().to_string())) {
+            Ok(Value::String(text)) => Ok(text),
+            Ok(other) => Ok(other.to_string()),
+            Err(err) => Err(err.to_string()),
+        }
+    }
+
+    fn error_message(&self, ctx: &mut EvalContext, detail: &str, path: &str) -> String {
+        let name = &self.rule.name;
+        if self.message().is_empty() {
+            return if path.is_empty() {
+                format!("validation error: rule {name} execution error: {detail}")
+            } else {
+                format!("validation error: rule {name} failed at path {path}")
+            };
+        }
+        match self.substituted_message(ctx) {
+            Err(_) => format!(
+                "validation error: variables substitution error in rule {name} execution error: {detail}"
+            ),
+            Ok(mut message) => {
+                if !message.ends_with('.') {
+                    message.push('.');
+                }
+                if path.is_empty() {
+                    format!("validation error: {message} rule {name} execution error: {detail}")
+                } else {
+                    format!("validation error: {message} rule {name} failed at path {path}")
+                }
+            }
+        }
+    }
+
+    fn validate_patterns(&self, ctx: &mut EvalContext, target: &Value) -> Outcome {
+        let name = &self.rule.name;
+        if let Some(raw) = self.pattern {
+            let pattern = match variables::substitute_all(ctx, raw) {
+                Ok(pattern) => pattern,
+                Err(err) => {
+                    return Outcome::new(
+                        RuleStatus::Error,
+                        format!("variable substitution failed: {err}"),
+                    )
+                }
+            };
+            return match pattern::match_pattern(target, &pattern) {
+                PatternOutcome::Pass => Outcome::new(
+                    RuleStatus::Pass,
+                    format!("validation rule '{name}' passed."),
+                ),
+                PatternOutcome::Skip(failure) => Outcome::new(RuleStatus::Skip, failure.message),
+                PatternOutcome::Fail(failure) if failure.path.is_empty() => Outcome::new(
+                    RuleStatus::Error,
+                    self.error_message(ctx, &failure.message, ""),
+                ),
+                PatternOutcome::Fail(failure) => Outcome::new(
+                    RuleStatus::Fail,
+                    self.error_message(ctx, &failure.message, &failure.path),
+                ),
+            };
+        }
+        let Some(raw) = self.any_pattern else {
+            return Outcome::new(RuleStatus::Pass, self.message().to_string());
+        };
+        let patterns = match variables::substitute_all(ctx, raw) {
+            Ok(Value::Array(patterns)) => patterns,
+            Ok(_) => {
+                return Outcome::new(
+                    RuleStatus::Error,
+                    "failed to deserialize anyPattern, expected type array",
+                )
+            }
+            Err(err) => {
+                return Outcome::new(
+                    RuleStatus::Error,
+                    format!("variable substitution failed: {err}"),
+                )
+            }
+        };
+        let mut failed = Vec::new();
+        let mut skipped = Vec::new();
+        for (index, pattern) in patterns.iter().enumerate() {
+            match pattern::match_pattern(target, pattern) {
+                PatternOutcome::Pass => {
+                    return Outcome::new(
+                        RuleStatus::Pass,
+                        format!("validation rule '{name}' anyPattern[{index}] passed."),
+                    )
+                }
+                PatternOutcome::Skip(failure) => {
+                    skipped.push(format!("rule {name}[{index}] skipped: {}", failure.message))
+                }
+                PatternOutcome::Fail(failure) if failure.path.is_empty() => {
+                    failed.push(format!("rule {name}[{index}] failed: {}", failure.message))
+                }
+                PatternOutcome::Fail(failure) => failed.push(format!(
+                    "rule {name}[{index}] failed at path {}",
+                    failure.path
+                )),
+            }
+        }
+        if !skipped.is_empty() && failed.is_empty() {
+            return Outcome::new(RuleStatus::Skip, skipped.join(" "));
+        }
+        if failed.is_empty() {
+            return Outcome::new(RuleStatus::Pass, self.message().to_string());
+        }
+        let errors = failed.join(" ");
+        let message = if self.message().is_empty() {
+            format!("validation error: {errors}")
+        } else {
+            match self.substituted_message(ctx) {
+                Err(_) => format!(
+                    "validation error: variables substitution error in rule {name} execution error: {errors}"
+                ),
+                Ok(message) if message.ends_with('.') => format!("validation error: {message} {errors}"),
+                Ok(message) => format!("validation error: {message}. {errors}"),
+            }
+        };
+        Outcome::new(RuleStatus::Fail, message)
+    }
+
+    fn validate_foreach(
+        &self,
+        ctx: &mut EvalContext,
+        resource: &Value,
+        loops: &[ForEachValidation],
+        element: Option<&Value>,
+    ) -> Option<Outcome> {
+        let mut applied = 0usize;
+        let mut list_error = None;
+        for foreach in loops {
+            let elements = match ctx.query(&foreach.list) {
+                Ok(Value::Array(items)) => items,
+                Ok(other) => vec![other],
+                Err(err) => {
+                    if err.to_string().contains("Unknown key") {
+                        continue;
+                    }
+                    list_error = Some(err.to_string());
+                    continue;
+                }
+            };
+            let (outcome, count) =
+                self.validate_elements(ctx, resource, foreach, &elements, element);
+            if outcome.status != RuleStatus::Pass {
+                return Some(outcome);
+            }
+            applied += count;
+        }
+        if applied == 0 {
+            return list_error.map(|err| {
+                Outcome::new(RuleStatus::Error, format!("failed to evaluate list: {err}"))
+            });
+        }
+        Some(Outcome::new(RuleStatus::Pass, "rule passed"))
+    }
+
+    fn validate_elements(
+        &self,
+        ctx: &EvalContext,
+        resource: &Value,
+        foreach: &ForEachValidation,
+        elements: &[Value],
+        parent_element: Option<&Value>,
+    ) -> (Outcome, usize) {
+        let mut applied = 0;
+        for (index, element) in elements.iter().enumerate() {
+            if element.is_null() {
+                continue;
+            }
+            let mut element_ctx = ctx.clone();
+            element_ctx.add_element(element.clone(), index, self.nesting);
+            let scoped = match foreach.element_scope {
+                Some(true) if !element.is_object() => {
+                    return (
+                        Outcome::new(
+                            RuleStatus::Error,
+                            "failed to process foreach: cannot use elementScope=true foreach rules for elements that are not maps",
+                        ),
+                        applied,
+                    )
+                }
+                Some(scope) => scope,
+                None => element.is_object(),
+            };
+            let scoped_element = if scoped {
+                Some(element)
+            } else {
+                parent_element
+            };
+            let nested = Validator {
+                rule: self.rule,
+                context_entries: &foreach.context,
+                preconditions: foreach.preconditions.as_ref(),
+                pattern: foreach.pattern.as_ref(),
+                any_pattern: foreach.any_pattern.as_ref(),
+                deny: foreach.deny.as_ref(),
+                foreach: Some(foreach.foreach.as_deref().unwrap_or(&[])),
+                nesting: self.nesting + 1,
+            };
+            let Some(outcome) = nested.validate(&mut element_ctx, resource, scoped_element) else {
+                continue;
+            };
+            match outcome.status {
+                RuleStatus::Skip => continue,
+                RuleStatus::Pass => applied += 1,
+                RuleStatus::Error
+                    if outcome.message.contains("failed to evaluate preconditions") =>
+                {
+                    continue
+                }
+                status => {
+                    return (
+                        Outcome::new(status, format!("validation failure: {}", outcome.message)),
+                        applied,
+                    )
+                }
+            }
+        }
+        (Outcome::new(RuleStatus::Pass, ""), applied)
+    }
+}

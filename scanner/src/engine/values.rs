@@ -1,0 +1,171 @@
+//! Supplied variable values, in the Kyverno CLI values-file model
+//! (`cli.kyverno.io/v1alpha1` `Values`): global values, per-policy
+//! per-resource values, per-rule values (which stand in for context entries
+//! offline), namespace labels and subresource mappings. Parsed from one
+//! document; read by the engine when it builds a rule's context.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Values {
+    #[serde(default)]
+    pub global_values: Map<String, Value>,
+    #[serde(default)]
+    pub policies: Vec<PolicyValues>,
+    #[serde(default, rename = "namespaceSelector")]
+    pub namespace_selectors: Vec<NamespaceLabels>,
+    #[serde(default)]
+    pub namespaces: Vec<Value>,
+    #[serde(default)]
+    pub subresources: Vec<SubresourceMapping>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyValues {
+    pub name: String,
+    #[serde(default)]
+    pub resources: Vec<ResourceValues>,
+    #[serde(default)]
+    pub rules: Vec<RuleValues>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceValues {
+    pub name: String,
+    #[serde(default)]
+    pub values: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleValues {
+    pub name: String,
+    #[serde(default)]
+    pub values: Map<String, Value>,
+    #[serde(default)]
+    pub foreach_values: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct NamespaceLabels {
+    pub name: String,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct SubresourceMapping {
+    pub subresource: ApiResource,
+    pub parent_resource: ApiResource,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiResource {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub group: String,
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub kind: String,
+}
+
+impl Values {
+    /// Parses a values document; the error names the field.
+    pub fn from_document(document: &Value) -> Result<Values, String> {
+        serde_path_to_error::deserialize(document.clone())
+            .map_err(|err| format!("invalid values at {}: {}", err.path(), err.inner()))
+    }
+
+    /// Global values overlaid with the values for this policy and resource
+    /// name, in Kyverno's order; `request.operation` defaults to CREATE.
+    pub fn resource_values(&self, policy: &str, resource_name: &str) -> Map<String, Value> {
+        let mut out = self.global_values.clone();
+        for policy_values in self.policies.iter().filter(|p| p.name == policy) {
+            for resource in policy_values
+                .resources
+                .iter()
+                .filter(|r| r.name == resource_name)
+            {
+                for (key, value) in &resource.values {
+                    out.insert(key.clone(), value.clone());
+                }
+            }
+        }
+        out.entry("request.operation".to_string())
+            .or_insert_with(|| Value::String("CREATE".into()));
+        out
+    }
+
+    /// Values injected before a rule's context entries load.
+    pub fn rule_values(&self, policy: &str, rule: &str) -> Option<&Map<String, Value>> {
+        self.policies
+            .iter()
+            .find(|p| p.name == policy)
+            .and_then(|p| p.rules.iter().find(|r| r.name == rule))
+            .map(|r| &r.values)
+            .filter(|values| !values.is_empty())
+    }
+
+    /// Namespace labels for `namespaceSelector`; `namespaces` entries win.
+    pub fn namespace_labels(&self) -> BTreeMap<String, BTreeMap<String, String>> {
+        let mut out = BTreeMap::new();
+        for selector in &self.namespace_selectors {
+            out.insert(selector.name.clone(), selector.labels.clone());
+        }
+        for namespace in &self.namespaces {
+            if let Some(name) = namespace.pointer("/metadata/name").and_then(Value::as_str) {
+                out.insert(
+                    name.to_string(),
+                    super::matching::string_map(namespace.pointer("/metadata/labels")),
+                );
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn values_overlay_in_kyverno_order() {
+        let values = Values::from_document(&json!({
+            "apiVersion": "cli.kyverno.io/v1alpha1", "kind": "Values",
+            "globalValues": {"a": 1, "b": 1},
+            "policies": [{"name": "p", "resources": [{"name": "r", "values": {"b": 2}}],
+                "rules": [{"name": "rule", "values": {"cm.data.x": "y"}}]}],
+            "namespaceSelector": [{"name": "prod", "labels": {"env": "prod"}}],
+            "namespaces": [{"metadata": {"name": "prod", "labels": {"env": "production"}}}]
+        }))
+        .expect("values");
+        let merged = values.resource_values("p", "r");
+        assert_eq!(merged.get("a"), Some(&json!(1)));
+        assert_eq!(merged.get("b"), Some(&json!(2)));
+        assert_eq!(merged.get("request.operation"), Some(&json!("CREATE")));
+        assert_eq!(
+            values.resource_values("p", "other").get("b"),
+            Some(&json!(1))
+        );
+        assert!(values.rule_values("p", "rule").is_some());
+        assert!(values.rule_values("p", "none").is_none());
+        assert_eq!(values.namespace_labels()["prod"]["env"], "production");
+    }
+
+    #[test]
+    fn bad_values_name_the_field() {
+        let err = Values::from_document(&json!({"policies": [{"name": 3}]})).expect_err("invalid");
+        assert!(err.contains("policies[0].name"), "{err}");
+    }
+}

@@ -1,0 +1,498 @@
+//! Variable substitution: `{{ jmespath }}` in any string (or key) of a JSON
+//! document, and `$(./relative/path)` references to other values of the same
+//! document. A document and an [`EvalContext`] enter; the substituted document
+//! leaves, or an error naming the variable and where it stood. Mirrors
+//! Kyverno's `pkg/engine/variables/vars.go`, including its quirks: a string
+//! that is exactly one variable takes the variable's JSON type, `\{{` escapes,
+//! `{{- x }}` substitutes once without re-scanning.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_json::{Map, Value};
+
+use super::context::{EvalContext, QueryError};
+
+#[allow(clippy::expect_used)] // constant patterns, checked by the tests below
+static VARIABLES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(^|[^\\])(\{\{(?:\{[^{}]*\}|[^{}])*\}\})").expect("variable regex")
+});
+#[allow(clippy::expect_used)]
+static REFERENCES: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\$\(.[^ ]*\)|[^\\]\$\(.[^ ]*\)").expect("reference regex"));
+#[allow(clippy::expect_used)]
+static ESCAPED_REFERENCES: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\\\$\(.[^ )]*\)").expect("escaped reference regex"));
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum SubstitutionError {
+    #[error("{0}")]
+    Query(QueryError),
+    #[error("failed to resolve {variable} at path {path}: {source}")]
+    Variable {
+        variable: String,
+        path: String,
+        source: QueryError,
+    },
+    #[error("failed to resolve reference {reference} at path {path}: {message}")]
+    Reference {
+        reference: String,
+        path: String,
+        message: String,
+    },
+}
+
+impl SubstitutionError {
+    /// True for Kyverno's NotFoundError (a missing key in a plain path).
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            SubstitutionError::Query(QueryError::NotFound { .. })
+                | SubstitutionError::Variable {
+                    source: QueryError::NotFound { .. },
+                    ..
+                }
+        )
+    }
+}
+
+/// True when the string holds at least one `{{ }}` variable.
+pub fn has_variables(text: &str) -> bool {
+    VARIABLES.is_match(text)
+}
+
+/// Substitutes references, then variables, throughout `document`.
+pub fn substitute_all(ctx: &mut EvalContext, document: &Value) -> Result<Value, SubstitutionError> {
+    let referenced = substitute_references(document, document, &mut Vec::new())?;
+    substitute_variables(ctx, &referenced, &mut Vec::new())
+}
+
+fn pointer(path: &[String]) -> String {
+    if path.is_empty() {
+        "/".to_string()
+    } else {
+        format!("/{}", path.join("/"))
+    }
+}
+
+fn substitute_variables(
+    ctx: &mut EvalContext,
+    value: &Value,
+    path: &mut Vec<String>,
+) -> Result<Value, SubstitutionError> {
+    match value {
+        Value::String(text) => substitute_string(ctx, text, path),
+        Value::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for (index, item) in items.iter().enumerate() {
+                path.push(index.to_string());
+                let result = substitute_variables(ctx, item, path);
+                path.pop();
+                out.push(result?);
+            }
+            Ok(Value::Array(out))
+        }
+        Value::Object(map) => {
+            let mut out = Map::with_capacity(map.len());
+            for (key, item) in map {
+                let new_key = if has_variables(key) {
+                    match substitute_string(ctx, key, path)? {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    }
+                } else {
+                    key.clone()
+                };
+                path.push(key.clone());
+                let result = substitute_variables(ctx, item, path);
+                path.pop();
+                out.insert(new_key, result?);
+            }
+            Ok(Value::Object(out))
+        }
+        other => Ok(other.clone()),
+    }
+}
+
+/// One `{{ ... }}` occurrence: the text to replace and the inner expression.
+struct Occurrence {
+    /// The matched text without any leading prefix character.
+    text: String,
+    expression: String,
+    shallow: bool,
+}
+
+fn occurrences(text: &str) -> Vec<Occurrence> {
+    VARIABLES
+        .captures_iter(text)
+        .filter_map(|caps| caps.get(2))
+        .map(|m| {
+            let raw = m.as_str();
+            let inner = raw.replace("{{", "").replace("}}", "");
+            let inner = inner.trim();
+            let (expression, shallow) = match inner.strip_prefix('-') {
+                Some(rest) => (rest.trim().to_string(), true),
+                None => (inner.to_string(), false),
+            };
+            Occurrence {
+                text: raw.to_string(),
+                expression,
+                shallow,
+            }
+        })
+        .collect()
+}
+
+/// Kyverno's `@`: the value at the same place in the resource. The first two
+/// path elements name the pattern's position in the rule, as in Kyverno.
+fn at_path(path: &[String]) -> String {
+    let after_foreach = match path.iter().rposition(|p| p == "foreach") {
+        Some(i) => &path[i + 1..],
+        None => path,
+    };
+    let rest = after_foreach.get(2..).unwrap_or(&[]);
+    let mut expression = "request.object".to_string();
+    for element in rest {
+        if element.parse::<usize>().is_ok() {
+            expression.push_str(&format!("[{element}]"));
+        } else if element
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && element
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        {
+            expression.push('.');
+            expression.push_str(element);
+        } else {
+            expression.push_str(&format!(".\"{}\"", element.replace('"', "\\\"")));
+        }
+    }
+    expression
+}
+
+fn substitute_string(
+    ctx: &mut EvalContext,
+    text: &str,
+    path: &[String],
+) -> Result<Value, SubstitutionError> {
+    let mut value = text.to_string();
+    let mut found = occurrences(&value);
+    // Nested variables re-scan the result; bound it so self-reproducing values end.
+    let mut rounds = 0;
+    while !found.is_empty() && rounds < 32 {
+        rounds += 1;
+        let original = value.clone();
+        let mut shallow = false;
+        for occurrence in &found {
+            shallow = occurrence.shallow;
+            let mut expression = occurrence.expression.clone();
+            if expression == "@" {
+                expression = at_path(path);
+            }
+            let resolved =
+                ctx.query(&expression)
+                    .map_err(|source| SubstitutionError::Variable {
+                        variable: expression.clone(),
+                        path: pointer(path),
+                        source,
+                    })?;
+            if original == occurrence.text {
+                return Ok(resolved);
+            }
+            let mut replacement = match &resolved {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            if shallow {
+                replacement = replacement.replace("{{", "\\{{");
+            }
+            value = value.replacen(&occurrence.text, &replacement, 1);
+        }
+        found = if shallow {
+            Vec::new()
+        } else {
+            occurrences(&value)
+        };
+    }
+    Ok(Value::String(value.replace("\\{{", "{{")))
+}
+
+fn substitute_references(
+    root: &Value,
+    value: &Value,
+    path: &mut Vec<String>,
+) -> Result<Value, SubstitutionError> {
+    match value {
+        Value::String(text) => substitute_reference_string(root, text, path),
+        Value::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for (index, item) in items.iter().enumerate() {
+                path.push(index.to_string());
+                let result = substitute_references(root, item, path);
+                path.pop();
+                out.push(result?);
+            }
+            Ok(Value::Array(out))
+        }
+        Value::Object(map) => {
+            let mut out = Map::with_capacity(map.len());
+            for (key, item) in map {
+                path.push(key.clone());
+                let result = substitute_references(root, item, path);
+                path.pop();
+                out.insert(key.clone(), result?);
+            }
+            Ok(Value::Object(out))
+        }
+        other => Ok(other.clone()),
+    }
+}
+
+const REFERENCE_OPERATORS: [&str; 5] = [">=", "<=", ">", "<", "!"];
+
+fn substitute_reference_string(
+    root: &Value,
+    text: &str,
+    path: &[String],
+) -> Result<Value, SubstitutionError> {
+    if !text.contains("$(") {
+        return Ok(Value::String(text.to_string()));
+    }
+    let mut value = text.to_string();
+    let matches: Vec<String> = REFERENCES
+        .find_iter(text)
+        .map(|m| m.as_str().to_string())
+        .collect();
+    for found in matches {
+        let initial = found.starts_with("$(");
+        let reference = if initial {
+            found.clone()
+        } else {
+            found[1..].to_string()
+        };
+        let fail = |message: String| SubstitutionError::Reference {
+            reference: reference.clone(),
+            path: pointer(path),
+            message,
+        };
+        let inner = reference.trim_start_matches("$(").trim_end_matches(')');
+        let operator = REFERENCE_OPERATORS
+            .iter()
+            .find(|op| inner.starts_with(**op))
+            .copied()
+            .unwrap_or("");
+        let relative = &inner[operator.len()..];
+        if relative.is_empty() {
+            return Err(fail("expected path, found empty reference".into()));
+        }
+        let absolute = join_path(&pointer(path), relative);
+        let resolved = find_by_path(root, &absolute, &mut Vec::new())
+            .ok_or_else(|| fail(format!("got nil resolved variable {reference}")))?;
+        let text_value = match (&resolved, operator) {
+            (Value::String(s), _) => s.clone(),
+            (Value::Number(n), op) if !op.is_empty() => {
+                if n.is_f64() {
+                    format!("{:.6}", n.as_f64().unwrap_or_default())
+                } else {
+                    n.to_string()
+                }
+            }
+            (Value::Number(n), _) => n.to_string(),
+            _ => return Err(fail("reference does not resolve to a string".into())),
+        };
+        let mut replacement = if initial {
+            String::new()
+        } else {
+            found[..1].to_string()
+        };
+        replacement.push_str(operator);
+        replacement.push_str(&text_value);
+        value = value.replacen(&found, &replacement, 1);
+    }
+    for escaped in ESCAPED_REFERENCES.find_iter(&value.clone()) {
+        value = value.replace(escaped.as_str(), &escaped.as_str()[1..]);
+    }
+    Ok(Value::String(value))
+}
+
+/// `path.Join(base, relative)` for slash paths, with `..` and `.` resolved.
+fn join_path(base: &str, relative: &str) -> String {
+    let mut parts: Vec<&str> = if relative.starts_with('/') {
+        Vec::new()
+    } else {
+        base.split('/').filter(|p| !p.is_empty()).collect()
+    };
+    for part in relative.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// Strips Kyverno anchors from one path element (`=(name)` → `name`).
+fn strip_anchor(element: &str) -> &str {
+    for prefix in ["=(", "X(", "^(", "<(", "+(", "("] {
+        if let Some(rest) = element.strip_prefix(prefix) {
+            if let Some(inner) = rest.strip_suffix(')') {
+                return inner;
+            }
+        }
+    }
+    element
+}
+
+fn find_by_path(value: &Value, target: &str, path: &mut Vec<String>) -> Option<Value> {
+    let current = format!(
+        "/{}",
+        path.iter()
+            .map(|p| strip_anchor(p))
+            .collect::<Vec<_>>()
+            .join("/")
+    );
+    if current == target {
+        return Some(value.clone());
+    }
+    match value {
+        Value::Object(map) => map.iter().find_map(|(key, item)| {
+            path.push(key.clone());
+            let found = find_by_path(item, target, path);
+            path.pop();
+            found
+        }),
+        Value::Array(items) => items.iter().enumerate().find_map(|(index, item)| {
+            path.push(index.to_string());
+            let found = find_by_path(item, target, path);
+            path.pop();
+            found
+        }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::context::NoClusterData;
+    use serde_json::json;
+    use std::sync::Arc;
+
+    fn ctx() -> EvalContext {
+        let mut ctx = EvalContext::new(Arc::new(NoClusterData));
+        ctx.add_variable(
+            "request",
+            json!({"operation": "CREATE", "object": {"metadata": {"name": "web", "labels": {"n": 3}},
+                "spec": {"replicas": 2}}}),
+        );
+        ctx
+    }
+
+    #[test]
+    fn whole_string_variable_keeps_its_type() {
+        let mut c = ctx();
+        assert_eq!(
+            substitute_all(&mut c, &json!("{{ request.object.spec.replicas }}")),
+            Ok(json!(2))
+        );
+        assert_eq!(
+            substitute_all(&mut c, &json!("{{request.object.metadata.labels}}")),
+            Ok(json!({"n": 3}))
+        );
+    }
+
+    #[test]
+    fn embedded_variables_become_text() {
+        let mut c = ctx();
+        assert_eq!(
+            substitute_all(&mut c, &json!("name={{ request.object.metadata.name }} n={{ request.object.metadata.labels }}")),
+            Ok(json!("name=web n={\"n\":3}"))
+        );
+    }
+
+    #[test]
+    fn keys_arrays_and_escapes() {
+        let mut c = ctx();
+        let doc = json!({"{{ request.operation }}": ["{{ request.object.metadata.name }}", "\\{{ literal }}"]});
+        assert_eq!(
+            substitute_all(&mut c, &doc),
+            Ok(json!({"CREATE": ["web", "{{ literal }}"]}))
+        );
+    }
+
+    #[test]
+    fn nested_braces_and_functions() {
+        let mut c = ctx();
+        assert_eq!(
+            substitute_all(
+                &mut c,
+                &json!("{{ request.object.metadata.labels | keys(@) }}")
+            ),
+            Ok(json!(["n"]))
+        );
+    }
+
+    #[test]
+    fn missing_key_is_an_error_naming_the_variable() {
+        let mut c = ctx();
+        let err = substitute_all(
+            &mut c,
+            &json!({"a": "{{ request.object.metadata.namespace }}"}),
+        )
+        .expect_err("missing");
+        assert!(err.is_not_found());
+        let text = err.to_string();
+        assert!(
+            text.contains("request.object.metadata.namespace") && text.contains("/a"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn variables_resolving_to_variables_are_rescanned_unless_shallow() {
+        let mut c = ctx();
+        c.set_entry("inner", json!("{{ request.object.metadata.name }}"));
+        assert_eq!(
+            substitute_all(&mut c, &json!("x-{{ inner }}")),
+            Ok(json!("x-web"))
+        );
+        assert_eq!(
+            substitute_all(&mut c, &json!("x-{{- inner }}")),
+            Ok(json!("x-{{ request.object.metadata.name }}"))
+        );
+    }
+
+    #[test]
+    fn references_resolve_against_the_document() {
+        let mut c = ctx();
+        let doc = json!({"spec": {"containers": [{"resources": {"requests": {"memory": "?*"}, "limits": {"memory": "<=$(./../../requests/memory)"}}}]}});
+        let doc2 = json!({"spec": {"=(a)": "5", "b": ">$(./../a)"}});
+        let out = substitute_all(&mut c, &doc).expect("substituted");
+        assert_eq!(
+            out.pointer("/spec/containers/0/resources/limits/memory"),
+            Some(&json!("<=?*"))
+        );
+        let out2 = substitute_all(&mut c, &doc2).expect("substituted");
+        assert_eq!(out2.pointer("/spec/b"), Some(&json!(">5")));
+    }
+
+    #[test]
+    fn at_refers_to_the_resource_path() {
+        assert_eq!(
+            at_path(&[
+                "validate".into(),
+                "pattern".into(),
+                "spec".into(),
+                "containers".into(),
+                "0".into(),
+                "image".into()
+            ]),
+            "request.object.spec.containers[0].image"
+        );
+    }
+}

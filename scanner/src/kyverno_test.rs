@@ -1,0 +1,579 @@
+//! The Kyverno CLI test format (`kyverno-test.yaml`, cli.kyverno.io/v1alpha1
+//! `Test`): discovery, loading of the policies, resources, values and user
+//! info it names, evaluation through the engine, and the comparison of each
+//! expected result with Kyverno CLI's own rules (resources matched by name or
+//! `namespace/name`, rules by name or their autogen names, a policy response
+//! without the rule counting as "excluded"). A test file path enters; a
+//! [`TestReport`] of rows leaves.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::engine::matching::RequestInfo;
+use crate::engine::policy::Policy;
+use crate::engine::values::Values;
+use crate::engine::{Engine, EngineOptions, Environment, PolicyResponse, RuleStatus};
+use crate::loader::{self, Document};
+
+pub const TEST_FILE_NAMES: [&str; 2] = ["kyverno-test.yaml", "kyverno-test.yml"];
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct TestSpec {
+    #[serde(default)]
+    pub metadata: Option<Value>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub policies: Vec<String>,
+    #[serde(default)]
+    pub resources: Vec<String>,
+    #[serde(default)]
+    pub variables: Option<String>,
+    #[serde(default)]
+    pub values: Option<Value>,
+    #[serde(default, rename = "userinfo")]
+    pub user_info: Option<String>,
+    #[serde(default)]
+    pub results: Vec<ExpectedResult>,
+    #[serde(default)]
+    pub exceptions: Vec<String>,
+    #[serde(default)]
+    pub context: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ExpectedResult {
+    pub policy: String,
+    #[serde(default)]
+    pub rule: String,
+    #[serde(default)]
+    pub resources: Vec<String>,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub result: String,
+    #[serde(default)]
+    pub patched_resources: Option<String>,
+    #[serde(default)]
+    pub generated_resource: Option<String>,
+    #[serde(default)]
+    pub is_validating_policy: bool,
+    #[serde(default)]
+    pub is_validating_admission_policy: bool,
+    #[serde(default)]
+    pub is_mutating_policy: bool,
+    #[serde(default)]
+    pub is_generating_policy: bool,
+    #[serde(default)]
+    pub is_image_validating_policy: bool,
+    #[serde(default)]
+    pub is_deleting_policy: bool,
+    #[serde(default)]
+    pub is_mutating_admission_policy: bool,
+}
+
+/// The verdict of one row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Pass,
+    Fail,
+    /// Expectations polscan does not check (mutate, generate, verifyImages,
+    /// or policy kinds it does not evaluate yet): never counted as passed.
+    OutOfScope,
+}
+
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub policy: String,
+    pub rule: String,
+    pub resource: String,
+    pub expected: String,
+    pub actual: String,
+    pub verdict: Verdict,
+    pub reason: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct TestReport {
+    pub path: PathBuf,
+    pub name: String,
+    pub rows: Vec<Row>,
+    /// A test that could not run at all (unreadable file, missing policy file).
+    pub error: Option<String>,
+    /// Policies that were skipped as invalid, with the reason.
+    pub invalid_policies: Vec<String>,
+}
+
+impl TestReport {
+    pub fn passed(&self) -> bool {
+        self.error.is_none()
+            && !self.rows.is_empty()
+            && self.rows.iter().all(|r| r.verdict == Verdict::Pass)
+    }
+
+    pub fn failed_rows(&self) -> usize {
+        self.rows
+            .iter()
+            .filter(|r| r.verdict == Verdict::Fail)
+            .count()
+    }
+
+    pub fn out_of_scope_rows(&self) -> usize {
+        self.rows
+            .iter()
+            .filter(|r| r.verdict == Verdict::OutOfScope)
+            .count()
+    }
+}
+
+/// Finds every Kyverno test file below the given paths, sorted.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, loader::LoadError> {
+    let mut found = Vec::new();
+    for path in paths {
+        if path.is_file() {
+            found.push(path.clone());
+            continue;
+        }
+        if !path.exists() {
+            return Err(loader::LoadError::Missing(path.clone()));
+        }
+        let mut pending = vec![path.clone()];
+        while let Some(dir) = pending.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let entry_path = entry.path();
+                if entry_path.is_dir() {
+                    pending.push(entry_path);
+                } else if entry_path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| TEST_FILE_NAMES.contains(&n))
+                {
+                    found.push(entry_path);
+                }
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+fn error_report(path: &Path, name: String, error: String) -> TestReport {
+    TestReport {
+        path: path.to_path_buf(),
+        name,
+        rows: Vec::new(),
+        error: Some(error),
+        invalid_policies: Vec::new(),
+    }
+}
+
+fn load_relative(dir: &Path, files: &[String]) -> Result<Vec<Document>, String> {
+    let paths: Vec<PathBuf> = files.iter().map(|f| dir.join(f)).collect();
+    loader::load_paths(&paths).map_err(|e| e.to_string())
+}
+
+fn load_single(dir: &Path, file: &str) -> Result<Value, String> {
+    let docs = load_relative(dir, &[file.to_string()])?;
+    docs.into_iter()
+        .next()
+        .map(|d| d.value)
+        .ok_or_else(|| format!("{}: empty file", dir.join(file).display()))
+}
+
+/// What the test's policies contain, for deciding what is in scope.
+struct PolicyIndex {
+    /// Kyverno policies by name, with the kind of each rule.
+    rule_kinds: HashMap<String, HashMap<String, &'static str>>,
+    /// Policies of kinds polscan does not evaluate, by name.
+    other_kinds: HashMap<String, String>,
+}
+
+fn rule_kind(rule: &Value) -> &'static str {
+    if rule.get("validate").is_some() {
+        if rule.pointer("/validate/cel").is_some() {
+            "validate.cel"
+        } else if rule.pointer("/validate/podSecurity").is_some() {
+            "validate.podSecurity"
+        } else {
+            "validate"
+        }
+    } else if rule.get("mutate").is_some() {
+        "mutate"
+    } else if rule.get("generate").is_some() {
+        "generate"
+    } else if rule.get("verifyImages").is_some() {
+        "verifyImages"
+    } else {
+        "unknown"
+    }
+}
+
+/// Runs one test file as `kyverno test` does.
+pub fn run_test_file(path: &Path) -> TestReport {
+    let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(err) => return error_report(path, String::new(), format!("{}: {err}", path.display())),
+    };
+    let spec: TestSpec = match serde_yaml::from_str(&text) {
+        Ok(spec) => spec,
+        Err(err) => return error_report(path, String::new(), format!("{}: {err}", path.display())),
+    };
+    let name = spec
+        .name
+        .clone()
+        .or_else(|| {
+            spec.metadata
+                .as_ref()
+                .and_then(|m| m.get("name"))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    match run_spec(&dir, &spec) {
+        Ok((rows, invalid_policies)) => TestReport {
+            path: path.to_path_buf(),
+            name,
+            rows,
+            error: None,
+            invalid_policies,
+        },
+        Err(err) => error_report(path, name, err),
+    }
+}
+
+fn run_spec(dir: &Path, spec: &TestSpec) -> Result<(Vec<Row>, Vec<String>), String> {
+    let policy_docs = load_relative(dir, &spec.policies)?;
+    let mut policies = Vec::new();
+    let mut invalid: BTreeMap<String, String> = BTreeMap::new();
+    let mut index = PolicyIndex {
+        rule_kinds: HashMap::new(),
+        other_kinds: HashMap::new(),
+    };
+    for doc in &policy_docs {
+        let name = doc
+            .value
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        if Policy::is_kyverno_policy(&doc.value) {
+            let kinds = doc
+                .value
+                .pointer("/spec/rules")
+                .and_then(Value::as_array)
+                .map(|rules| {
+                    rules
+                        .iter()
+                        .map(|r| {
+                            (
+                                r.get("name")
+                                    .and_then(Value::as_str)
+                                    .unwrap_or("")
+                                    .to_string(),
+                                rule_kind(r),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            index.rule_kinds.insert(name.clone(), kinds);
+            match Policy::from_document(&doc.value) {
+                Ok(policy) => policies.push(policy),
+                Err(err) => {
+                    invalid.insert(name, format!("{}: {err}", doc.origin));
+                }
+            }
+        } else {
+            let kind = doc
+                .value
+                .get("kind")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            index.other_kinds.insert(name, kind);
+        }
+    }
+    let values = match (&spec.values, &spec.variables) {
+        (Some(inline), _) => Values::from_document(inline)?,
+        (None, Some(file)) => Values::from_document(&load_single(dir, file)?)?,
+        (None, None) => Values::default(),
+    };
+    let requester = match &spec.user_info {
+        Some(file) => Some(parse_user_info(&load_single(dir, file)?)),
+        None => None,
+    };
+    let mut resources = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for doc in load_relative(dir, &spec.resources)? {
+        let mut value = doc.value;
+        loader::normalize_resource(&mut value);
+        let api_version = value
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let key = (
+            crate::kinds::group_of(api_version).to_string(),
+            value
+                .get("kind")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            value
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            value
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+        );
+        if seen.insert(key) {
+            resources.push(value);
+        }
+    }
+    let engine = Engine::new(policies, EngineOptions::default());
+    let env = Environment {
+        namespace_labels: values.namespace_labels(),
+        values,
+        requester,
+    };
+    let mut responses: BTreeMap<String, Vec<PolicyResponse>> = BTreeMap::new();
+    for resource in &resources {
+        let r = crate::engine::ResourceRef::from_resource(resource);
+        let key = format!("{},{},{},{}", r.api_version, r.kind, r.namespace, r.name);
+        responses.insert(key, engine.evaluate(resource, &env));
+    }
+    let rows = compare(&spec.results, &responses, &index, &invalid);
+    Ok((
+        rows,
+        invalid
+            .into_iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect(),
+    ))
+}
+
+fn parse_user_info(document: &Value) -> RequestInfo {
+    let strings = |pointer: &str| -> Vec<String> {
+        document
+            .pointer(pointer)
+            .and_then(Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    RequestInfo {
+        username: document
+            .pointer("/userInfo/username")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+        groups: strings("/userInfo/groups"),
+        roles: strings("/roles"),
+        cluster_roles: strings("/clusterRoles"),
+    }
+}
+
+/// Why an expectation is out of scope, if it is.
+fn out_of_scope(expected: &ExpectedResult, index: &PolicyIndex) -> Option<String> {
+    let flags = [
+        (expected.is_validating_policy, "ValidatingPolicy"),
+        (
+            expected.is_validating_admission_policy,
+            "ValidatingAdmissionPolicy",
+        ),
+        (expected.is_mutating_policy, "MutatingPolicy"),
+        (expected.is_generating_policy, "GeneratingPolicy"),
+        (expected.is_image_validating_policy, "ImageValidatingPolicy"),
+        (expected.is_deleting_policy, "DeletingPolicy"),
+        (
+            expected.is_mutating_admission_policy,
+            "MutatingAdmissionPolicy",
+        ),
+    ];
+    if let Some((_, kind)) = flags.iter().find(|(flag, _)| *flag) {
+        return Some(format!("{kind} policies are not evaluated by polscan yet"));
+    }
+    let policy_name = expected
+        .policy
+        .rsplit('/')
+        .next()
+        .unwrap_or(&expected.policy);
+    if let Some(kind) = index.other_kinds.get(policy_name) {
+        return Some(format!("{kind} policies are not evaluated by polscan yet"));
+    }
+    if expected.patched_resources.is_some() || expected.generated_resource.is_some() {
+        return Some("mutate/generate expectations are out of scope".into());
+    }
+    let rules = index.rule_kinds.get(policy_name)?;
+    let kind = if expected.rule.is_empty() {
+        rules.values().find(|k| !k.starts_with("validate")).copied()
+    } else {
+        let base = expected
+            .rule
+            .strip_prefix("autogen-cronjob-")
+            .or_else(|| expected.rule.strip_prefix("autogen-"))
+            .unwrap_or(&expected.rule);
+        rules
+            .get(&expected.rule)
+            .or_else(|| rules.get(base))
+            .copied()
+    };
+    match kind {
+        Some(k @ ("mutate" | "generate" | "verifyImages")) => {
+            Some(format!("{k} rules are out of scope"))
+        }
+        _ => None,
+    }
+}
+
+fn rule_names_match(expected: &str, actual: &str) -> bool {
+    actual == expected
+        || actual == format!("autogen-{expected}")
+        || actual == format!("autogen-cronjob-{expected}")
+}
+
+/// Kyverno CLI's `printTestResult`, for validate rules.
+fn compare(
+    expectations: &[ExpectedResult],
+    responses: &BTreeMap<String, Vec<PolicyResponse>>,
+    index: &PolicyIndex,
+    invalid: &BTreeMap<String, String>,
+) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for expected in expectations {
+        let display_resource = |key: &str| key.replace(',', "/");
+        if let Some(reason) = out_of_scope(expected, index) {
+            let names = if expected.resources.is_empty() {
+                vec!["*".to_string()]
+            } else {
+                expected.resources.clone()
+            };
+            for name in names {
+                rows.push(Row {
+                    policy: expected.policy.clone(),
+                    rule: expected.rule.clone(),
+                    resource: name,
+                    expected: expected.result.clone(),
+                    actual: String::new(),
+                    verdict: Verdict::OutOfScope,
+                    reason: reason.clone(),
+                    message: String::new(),
+                });
+            }
+            continue;
+        }
+        let mut keys: Vec<&String> = Vec::new();
+        for wanted in &expected.resources {
+            for key in responses.keys() {
+                let parts: Vec<&str> = key.split(',').collect();
+                let name = parts.last().copied().unwrap_or("");
+                let namespace = parts
+                    .get(parts.len().saturating_sub(2))
+                    .copied()
+                    .unwrap_or("");
+                let matched = match wanted.split_once('/') {
+                    None => wanted == name,
+                    Some((ns, n)) => ns == namespace && n == name,
+                };
+                if matched {
+                    keys.push(key);
+                }
+            }
+        }
+        if keys.is_empty() {
+            keys = responses.keys().collect();
+        }
+        let policy_name = expected
+            .policy
+            .rsplit('/')
+            .next()
+            .unwrap_or(&expected.policy);
+        for key in keys {
+            let mut resource_rows = Vec::new();
+            for response in responses.get(key).into_iter().flatten() {
+                if response.policy.name != policy_name {
+                    continue;
+                }
+                let before = resource_rows.len();
+                for rule in &response.rules {
+                    if !expected.rule.is_empty() && !rule_names_match(&expected.rule, &rule.rule) {
+                        continue;
+                    }
+                    let ok = rule.status.as_str() == expected.result.to_ascii_lowercase();
+                    resource_rows.push(Row {
+                        policy: expected.policy.clone(),
+                        rule: rule.rule.clone(),
+                        resource: display_resource(key),
+                        expected: expected.result.clone(),
+                        actual: rule.status.to_string(),
+                        verdict: if ok { Verdict::Pass } else { Verdict::Fail },
+                        reason: if ok {
+                            "Ok".into()
+                        } else {
+                            format!("Want {}, got {}", expected.result, rule.status)
+                        },
+                        message: rule.message.clone(),
+                    });
+                }
+                if resource_rows.len() == before {
+                    // Kyverno: no rule response means the resource was excluded: a pass.
+                    resource_rows.push(Row {
+                        policy: expected.policy.clone(),
+                        rule: expected.rule.clone(),
+                        resource: display_resource(key),
+                        expected: expected.result.clone(),
+                        actual: "excluded".into(),
+                        verdict: Verdict::Pass,
+                        reason: "Excluded".into(),
+                        message: "Excluded".into(),
+                    });
+                }
+            }
+            if resource_rows.is_empty() {
+                let (verdict, reason, message) = match invalid.get(policy_name) {
+                    Some(err) => (Verdict::Pass, "Invalid policy".to_string(), err.clone()),
+                    None => (
+                        Verdict::Fail,
+                        "Not found".to_string(),
+                        "Not found".to_string(),
+                    ),
+                };
+                resource_rows.push(Row {
+                    policy: expected.policy.clone(),
+                    rule: expected.rule.clone(),
+                    resource: display_resource(key),
+                    expected: expected.result.clone(),
+                    actual: String::new(),
+                    verdict,
+                    reason,
+                    message,
+                });
+            }
+            rows.extend(resource_rows);
+        }
+    }
+    rows
+}
+
+/// Parses a status word from a test file (`pass`, `fail`, …).
+pub fn parse_status(text: &str) -> Option<RuleStatus> {
+    RuleStatus::parse(text)
+}

@@ -1,0 +1,272 @@
+//! Reading manifests from disk: files and directories (recursively) of
+//! multi-document YAML or JSON enter; documents with their file and position
+//! leave, `kind: List` expanded. Errors name the file and the document.
+
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::kinds;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: document {index}: {message}")]
+    Parse {
+        path: PathBuf,
+        index: usize,
+        message: String,
+    },
+    #[error("{0}: no such file or directory")]
+    Missing(PathBuf),
+}
+
+/// Where a document came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub path: PathBuf,
+    /// 1-based position of the document in its file.
+    pub index: usize,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}#{}", self.path.display(), self.index)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub value: Value,
+    pub origin: Origin,
+}
+
+fn is_manifest_file(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml") | Some("yml") | Some("json")
+    )
+}
+
+/// Lists manifest files under `path` (itself if a file), sorted.
+pub fn manifest_files(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    let metadata = fs::metadata(path).map_err(|_| LoadError::Missing(path.to_path_buf()))?;
+    if metadata.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files = Vec::new();
+    let mut pending = vec![path.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let entries = fs::read_dir(&dir).map_err(|source| LoadError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        for entry in entries {
+            let entry = entry.map_err(|source| LoadError::Io {
+                path: dir.clone(),
+                source,
+            })?;
+            let entry_path = entry.path();
+            if entry_path.is_dir() {
+                pending.push(entry_path);
+            } else if is_manifest_file(&entry_path) {
+                files.push(entry_path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Parses the documents of one file's text.
+pub fn parse_documents(text: &str, path: &Path) -> Result<Vec<Document>, LoadError> {
+    let mut documents = Vec::new();
+    for (position, deserializer) in serde_yaml::Deserializer::from_str(text).enumerate() {
+        let index = position + 1;
+        let value = Value::deserialize(deserializer).map_err(|err| LoadError::Parse {
+            path: path.to_path_buf(),
+            index,
+            message: err.to_string(),
+        })?;
+        let origin = Origin {
+            path: path.to_path_buf(),
+            index,
+        };
+        match value {
+            Value::Null => {}
+            Value::Object(_) => {
+                if value.get("kind").and_then(Value::as_str) == Some("List")
+                    || value
+                        .get("kind")
+                        .and_then(Value::as_str)
+                        .is_some_and(|k| k.ends_with("List"))
+                        && value.get("items").is_some_and(Value::is_array)
+                {
+                    for item in value
+                        .get("items")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                    {
+                        documents.push(Document {
+                            value: item.clone(),
+                            origin: origin.clone(),
+                        });
+                    }
+                } else {
+                    documents.push(Document { value, origin });
+                }
+            }
+            other => {
+                return Err(LoadError::Parse {
+                    path: path.to_path_buf(),
+                    index,
+                    message: format!("expected a mapping, found {}", type_name(&other)),
+                })
+            }
+        }
+    }
+    Ok(documents)
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+/// Reads every document from the given files and directories.
+pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<Document>, LoadError> {
+    let mut documents = Vec::new();
+    for path in paths {
+        for file in manifest_files(path)? {
+            let text = fs::read_to_string(&file).map_err(|source| LoadError::Io {
+                path: file.clone(),
+                source,
+            })?;
+            documents.extend(parse_documents(&text, &file)?);
+        }
+    }
+    Ok(documents)
+}
+
+/// Prepares a resource as the Kyverno CLI does: namespaced kinds without a
+/// namespace land in `default`, and empty label/annotation maps become `{}`.
+pub fn normalize_resource(resource: &mut Value) {
+    let api_version = resource
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let kind = resource
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    if let Some(metadata) = resource.get_mut("metadata").and_then(Value::as_object_mut) {
+        let has_namespace = metadata
+            .get("namespace")
+            .and_then(Value::as_str)
+            .is_some_and(|ns| !ns.is_empty());
+        if !has_namespace && !kinds::is_cluster_scoped(&api_version, &kind) {
+            metadata.insert("namespace".into(), Value::String("default".into()));
+        }
+    }
+    normalize_nil_maps(resource);
+}
+
+fn normalize_nil_maps(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, item) in map.iter_mut() {
+                let known_map = matches!(
+                    key.as_str(),
+                    "annotations"
+                        | "labels"
+                        | "matchLabels"
+                        | "nodeSelector"
+                        | "data"
+                        | "stringData"
+                );
+                if item.is_null() && known_map {
+                    *item = Value::Object(Default::default());
+                } else {
+                    normalize_nil_maps(item);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(normalize_nil_maps),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn multi_document_yaml_and_lists() {
+        let text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n---\n---\nkind: List\nitems:\n- kind: Pod\n  metadata: {name: b}\n- kind: Pod\n  metadata: {name: c}\n";
+        let docs = parse_documents(text, Path::new("x.yaml")).expect("parses");
+        let names: Vec<&str> = docs
+            .iter()
+            .filter_map(|d| d.value.pointer("/metadata/name").and_then(Value::as_str))
+            .collect();
+        assert_eq!(names, vec!["a", "b", "c"]);
+        assert_eq!(docs[1].origin.index, 3);
+    }
+
+    #[test]
+    fn parse_errors_name_file_and_document() {
+        let err = parse_documents("a: 1\n---\nb: [\n", Path::new("bad.yaml")).expect_err("invalid");
+        let text = err.to_string();
+        assert!(
+            text.contains("bad.yaml") && text.contains("document 2"),
+            "{text}"
+        );
+        let err = parse_documents("- 1\n", Path::new("list.yaml")).expect_err("not a mapping");
+        assert!(err.to_string().contains("expected a mapping"));
+    }
+
+    #[test]
+    fn json_files_parse_too() {
+        let docs = parse_documents(
+            "{\"kind\": \"Pod\", \"metadata\": {\"name\": \"j\"}}",
+            Path::new("p.json"),
+        )
+        .expect("json");
+        assert_eq!(docs.len(), 1);
+    }
+
+    #[test]
+    fn normalization_defaults_namespace_for_namespaced_kinds() {
+        let mut pod =
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": null}});
+        normalize_resource(&mut pod);
+        assert_eq!(pod.pointer("/metadata/namespace"), Some(&json!("default")));
+        assert_eq!(pod.pointer("/metadata/labels"), Some(&json!({})));
+        let mut ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "n"}});
+        normalize_resource(&mut ns);
+        assert!(ns.pointer("/metadata/namespace").is_none());
+    }
+
+    #[test]
+    fn missing_paths_are_reported() {
+        let err = load_paths(&[PathBuf::from("/nonexistent/polscan")]).expect_err("missing");
+        assert!(err.to_string().contains("/nonexistent/polscan"));
+    }
+}

@@ -1,0 +1,118 @@
+//! Shared by the conformance harness and the benchmarks: where the Kyverno
+//! policy-library corpus lives, and which category each of its tests falls
+//! in. Paths enter; categorised test files leave.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+/// Categories the conformance table reports, in print order.
+pub const CATEGORIES: [(&str, &str); 4] = [
+    (
+        "clusterpolicy-validate",
+        "ClusterPolicy/Policy validate (no validate.cel)",
+    ),
+    (
+        "clusterpolicy-validate-cel",
+        "ClusterPolicy/Policy validate.cel",
+    ),
+    ("validatingpolicy", "ValidatingPolicy"),
+    (
+        "other",
+        "Other (mutate, generate, MutatingPolicy, GeneratingPolicy)",
+    ),
+];
+
+/// The corpus root: `POLSCAN_CORPUS`, else `../shared/corpora/kyverno-policies`
+/// next to the workspace.
+pub fn corpus_root() -> PathBuf {
+    if let Ok(path) = std::env::var("POLSCAN_CORPUS") {
+        return PathBuf::from(path);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpora/kyverno-policies")
+}
+
+/// The documents of the policies a test file names.
+pub fn test_policies(test_file: &Path) -> Vec<Value> {
+    let dir = test_file.parent().unwrap_or(Path::new("."));
+    let Ok(text) = std::fs::read_to_string(test_file) else {
+        return Vec::new();
+    };
+    let Ok(spec) = serde_yaml::from_str::<Value>(&text) else {
+        return Vec::new();
+    };
+    let files: Vec<PathBuf> = spec
+        .get("policies")
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|p| dir.join(p))
+                .collect()
+        })
+        .unwrap_or_default();
+    polscan::loader::load_paths(&files)
+        .map(|docs| docs.into_iter().map(|d| d.value).collect())
+        .unwrap_or_default()
+}
+
+/// The category of a test, from the kinds and rules of its policies.
+pub fn category(test_file: &Path) -> &'static str {
+    let policies = test_policies(test_file);
+    let mut only_kyverno = !policies.is_empty();
+    let mut any_validating_policy = false;
+    let mut only_validate = true;
+    let mut uses_cel = false;
+    for policy in &policies {
+        let kind = policy.get("kind").and_then(Value::as_str).unwrap_or("");
+        match kind {
+            "ClusterPolicy" | "Policy" => {
+                for rule in policy
+                    .pointer("/spec/rules")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    if rule.get("validate").is_none() {
+                        only_validate = false;
+                    }
+                    if rule.pointer("/validate/cel").is_some() {
+                        uses_cel = true;
+                    }
+                }
+            }
+            "ValidatingPolicy" | "NamespacedValidatingPolicy" => {
+                only_kyverno = false;
+                any_validating_policy = true;
+            }
+            _ => only_kyverno = false,
+        }
+    }
+    if only_kyverno && only_validate {
+        if uses_cel {
+            "clusterpolicy-validate-cel"
+        } else {
+            "clusterpolicy-validate"
+        }
+    } else if any_validating_policy {
+        "validatingpolicy"
+    } else {
+        "other"
+    }
+}
+
+/// Reads `category=count` floors.
+pub fn read_floors(path: &Path) -> Vec<(String, usize)> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .filter_map(|line| {
+            let (key, value) = line.split_once('=')?;
+            Some((key.trim().to_string(), value.trim().parse().ok()?))
+        })
+        .collect()
+}
