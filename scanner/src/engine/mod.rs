@@ -13,6 +13,7 @@ pub mod jmespath;
 pub mod matching;
 pub mod operators;
 pub mod pattern;
+pub mod pod_security;
 pub mod policy;
 pub mod quantity;
 pub mod validate;

@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::conditions;
 use super::context::EvalContext;
 use super::pattern::{self, PatternOutcome};
+use super::pod_security;
 use super::policy::{ContextEntry, Deny, ForEachValidation, Rule};
 use super::variables;
 use super::RuleStatus;
@@ -51,11 +52,8 @@ pub fn validate_rule(rule: &Rule, ctx: &mut EvalContext, resource: &Value) -> Op
             "validate.cel rules are not evaluated by this version of polscan",
         ));
     }
-    if validation.pod_security.is_some() {
-        return Some(Outcome::new(
-            RuleStatus::Error,
-            "validate.podSecurity rules are not evaluated by this version of polscan",
-        ));
+    if let Some(block) = &validation.pod_security {
+        return Some(validate_pod_security(rule, block, resource));
     }
     if validation.manifests.is_some() {
         return Some(Outcome::new(
@@ -74,6 +72,55 @@ pub fn validate_rule(rule: &Rule, ctx: &mut EvalContext, resource: &Value) -> Op
         nesting: 0,
     };
     validator.validate(ctx, resource, None)
+}
+
+/// `validate.podSecurity`: the Pod Security Standards with exclusions.
+fn validate_pod_security(rule: &Rule, block: &Value, resource: &Value) -> Outcome {
+    let settings: pod_security::PodSecurity = match serde_json::from_value(block.clone()) {
+        Ok(settings) => settings,
+        Err(err) => return Outcome::new(RuleStatus::Error, format!("invalid podSecurity: {err}")),
+    };
+    if settings.level != "baseline"
+        && settings.level != "restricted"
+        && settings.level != "privileged"
+    {
+        return Outcome::new(
+            RuleStatus::Error,
+            format!("invalid podSecurity level {:?}", settings.level),
+        );
+    }
+    let Some((metadata, spec)) = pod_security::pod_of(resource) else {
+        return Outcome::new(
+            RuleStatus::Error,
+            "Error while getting new resource: no pod spec",
+        );
+    };
+    let violations = if settings.level == "privileged" {
+        Vec::new()
+    } else {
+        pod_security::evaluate(&settings.level, &metadata, &spec)
+    };
+    let remaining = pod_security::apply_exclusions(violations, &settings.exclude, &spec);
+    if remaining.is_empty() {
+        return Outcome::new(
+            RuleStatus::Pass,
+            format!("Validation rule '{}' passed.", rule.name),
+        );
+    }
+    let details: Vec<String> = remaining
+        .iter()
+        .map(|v| format!("{} ({}={})", v.check, v.field, v.bad_values.join(",")))
+        .collect();
+    Outcome::new(
+        RuleStatus::Fail,
+        format!(
+            "Validation rule '{}' failed. It violates PodSecurity \"{}:{}\": {}",
+            rule.name,
+            settings.level,
+            settings.version.as_deref().unwrap_or("latest"),
+            details.join("; ")
+        ),
+    )
 }
 
 impl Validator<'_> {
