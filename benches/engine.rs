@@ -3,6 +3,8 @@
 //! Criterion reports resources/s; `rule evaluations` per resource are printed
 //! once so the per-rule rate can be derived.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use polscan::engine::{Engine, EngineOptions, Environment};
 use rayon::prelude::*;

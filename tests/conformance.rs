@@ -4,6 +4,8 @@
 //! to `docs/conformance.md`, and fails when a category drops below the floor
 //! in `tests/conformance-floors.txt`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;

@@ -4,6 +4,8 @@
 //! the schema, every schema field is written). Also checks the CRD headers
 //! (names, scope, version, printer columns).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 mod common;
 
 use std::collections::BTreeSet;

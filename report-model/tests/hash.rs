@@ -1,6 +1,8 @@
 //! Content hash: stable across runs and input order, blind to timestamps and
 //! annotations, sensitive to any change in findings.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 mod common;
 
 use report_model::{

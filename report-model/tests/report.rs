@@ -1,6 +1,8 @@
 //! Report behaviour: summaries derived from results, canonical result order,
 //! wire format details, deserialization, and snapshots of each kind.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 mod common;
 
 use report_model::{

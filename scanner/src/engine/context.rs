@@ -456,7 +456,13 @@ pub fn evaluate(expression: &str, document: &Value) -> Result<Value, QueryError>
         }
         return Ok(current.clone());
     }
-    jmespath::search(expression, document).map_err(|err| QueryError::Invalid(err.to_string()))
+    jmespath::search(expression, document).map_err(|err| match err {
+        jmespath::JmespathError::NotFound { key } => QueryError::NotFound {
+            key,
+            hint: String::new(),
+        },
+        other => QueryError::Invalid(other.to_string()),
+    })
 }
 
 #[cfg(test)]
