@@ -15,6 +15,9 @@ use jmespath::{
 };
 use serde_json::Value;
 
+mod encoding;
+mod time;
+
 use super::duration;
 use super::quantity::{self, Quantity};
 use super::wildcard;
@@ -347,6 +350,8 @@ fn register(
 use ArgumentType as A;
 
 fn register_kyverno_functions(runtime: &mut Runtime) {
+    time::register_all(runtime);
+    encoding::register_all(runtime);
     // Strings.
     register(
         runtime,
