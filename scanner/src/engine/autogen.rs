@@ -153,27 +153,57 @@ pub fn controllers(policy: &Policy) -> Option<BTreeSet<String>> {
     Some(set)
 }
 
-/// The rules that apply to a resource of `kind`: the policy's own rules, plus
-/// the generated ones when `kind` is one of the autogen controllers.
+/// A policy's rules with autogen applied once, for every kind to look up.
+#[derive(Debug, Clone)]
+pub struct AutogenRules {
+    controllers: Option<BTreeSet<String>>,
+    original: Vec<Rule>,
+    /// The original rules (minus stale `autogen-` ones) plus generated ones.
+    with_generated: Vec<Rule>,
+}
+
+impl AutogenRules {
+    pub fn compute(policy: &Policy) -> AutogenRules {
+        let original = policy.spec.rules.clone();
+        let controllers = controllers(policy);
+        let with_generated = match &controllers {
+            None => original.clone(),
+            Some(set) => {
+                let joined: Vec<String> = set.iter().cloned().collect();
+                let generated = generate_rules(policy, &joined.join(","));
+                if generated.is_empty() {
+                    original.clone()
+                } else {
+                    let mut out: Vec<Rule> = original
+                        .iter()
+                        .filter(|rule| !rule.name.starts_with("autogen-"))
+                        .cloned()
+                        .collect();
+                    out.extend(generated);
+                    out
+                }
+            }
+        };
+        AutogenRules {
+            controllers,
+            original,
+            with_generated,
+        }
+    }
+
+    /// The rules that apply to a resource of `kind`: the policy's own rules,
+    /// plus the generated ones when `kind` is one of the autogen controllers.
+    pub fn for_kind(&self, kind: &str) -> &[Rule] {
+        match &self.controllers {
+            Some(set) if set.contains(kind) => &self.with_generated,
+            _ => &self.original,
+        }
+    }
+}
+
+/// Convenience for one lookup; engines keep an [`AutogenRules`] per policy.
 pub fn rules_for_kind(policy: &Policy, kind: &str) -> Vec<Rule> {
-    let original: Vec<Rule> = policy.spec.rules.clone();
-    let Some(controllers) = controllers(policy) else {
-        return original;
-    };
-    if !controllers.contains(kind) {
-        return original;
-    }
-    let joined: Vec<String> = controllers.iter().cloned().collect();
-    let generated = generate_rules(policy, &joined.join(","));
-    if generated.is_empty() {
-        return original;
-    }
-    let mut out: Vec<Rule> = original
-        .into_iter()
-        .filter(|rule| !rule.name.starts_with("autogen-"))
-        .collect();
-    out.extend(generated);
-    out
+    AutogenRules::compute(policy).for_kind(kind).to_vec()
 }
 
 fn generate_rules(policy: &Policy, controllers: &str) -> Vec<Rule> {

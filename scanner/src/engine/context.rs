@@ -68,6 +68,8 @@ pub struct EvalContext {
     unanswered: Vec<String>,
     cluster: Arc<dyn ClusterData>,
     policy_namespace: Option<String>,
+    /// The document converted for JMESPath, reused until the next change.
+    converted: Option<jmespath::Document>,
 }
 
 impl std::fmt::Debug for EvalContext {
@@ -87,6 +89,7 @@ impl EvalContext {
             unanswered: Vec::new(),
             cluster,
             policy_namespace: None,
+            converted: None,
         }
     }
 
@@ -109,6 +112,7 @@ impl EvalContext {
             wrapped = Value::Object(map);
         }
         merge(&mut self.document, wrapped);
+        self.converted = None;
     }
 
     /// Replaces a top-level entry (context entries, `images`, `element`).
@@ -116,6 +120,7 @@ impl EvalContext {
         if let Some(map) = self.document.as_object_mut() {
             map.insert(name.to_string(), value);
         }
+        self.converted = None;
     }
 
     /// Kyverno's `AddElement`: `element`, `elementN`, `elementIndex`, `elementIndexN`.
@@ -157,7 +162,16 @@ impl EvalContext {
             return Err(QueryError::Invalid("invalid query (nil)".into()));
         }
         self.load_matching(expression)?;
-        match evaluate(expression, &self.document) {
+        let result = match plain_lookup(expression, &self.document) {
+            Some(result) => result,
+            None => {
+                let converted = self
+                    .converted
+                    .get_or_insert_with(|| jmespath::to_variable(&self.document));
+                jmespath::search_variable(expression, converted).map_err(from_jmespath)
+            }
+        };
+        match result {
             Err(QueryError::NotFound { key, .. }) => {
                 let hint = if self.unanswered.contains(&key) {
                     format!(
@@ -423,46 +437,55 @@ fn plain_path(expression: &str) -> Option<Vec<Step>> {
     Some(steps)
 }
 
-/// Evaluates with Kyverno's NotFound behaviour for plain paths.
-pub fn evaluate(expression: &str, document: &Value) -> Result<Value, QueryError> {
-    if let Some(steps) = plain_path(expression) {
-        let mut current = document;
-        for step in &steps {
-            match step {
-                Step::Field(name) => match current {
-                    Value::Object(map) => match map.get(name) {
-                        Some(next) => current = next,
-                        None => {
-                            return Err(QueryError::NotFound {
-                                key: name.clone(),
-                                hint: String::new(),
-                            })
-                        }
-                    },
-                    _ => return Ok(Value::Null),
-                },
-                Step::Index(index) => match current {
-                    Value::Array(items) => {
-                        let len = items.len() as i64;
-                        let at = if *index < 0 { index + len } else { *index };
-                        match usize::try_from(at).ok().and_then(|at| items.get(at)) {
-                            Some(next) => current = next,
-                            None => return Ok(Value::Null),
-                        }
-                    }
-                    _ => return Ok(Value::Null),
-                },
-            }
-        }
-        return Ok(current.clone());
-    }
-    jmespath::search(expression, document).map_err(|err| match err {
+fn from_jmespath(err: jmespath::JmespathError) -> QueryError {
+    match err {
         jmespath::JmespathError::NotFound { key } => QueryError::NotFound {
             key,
             hint: String::new(),
         },
         other => QueryError::Invalid(other.to_string()),
-    })
+    }
+}
+
+/// Resolves plain paths (`a.b[0]."c-d"`) directly on the JSON, with
+/// Kyverno's NotFound behaviour; `None` for richer expressions.
+fn plain_lookup(expression: &str, document: &Value) -> Option<Result<Value, QueryError>> {
+    let steps = plain_path(expression)?;
+    let mut current = document;
+    for step in &steps {
+        match step {
+            Step::Field(name) => match current {
+                Value::Object(map) => match map.get(name) {
+                    Some(next) => current = next,
+                    None => {
+                        return Some(Err(QueryError::NotFound {
+                            key: name.clone(),
+                            hint: String::new(),
+                        }))
+                    }
+                },
+                _ => return Some(Ok(Value::Null)),
+            },
+            Step::Index(index) => match current {
+                Value::Array(items) => {
+                    let len = items.len() as i64;
+                    let at = if *index < 0 { index + len } else { *index };
+                    match usize::try_from(at).ok().and_then(|at| items.get(at)) {
+                        Some(next) => current = next,
+                        None => return Some(Ok(Value::Null)),
+                    }
+                }
+                _ => return Some(Ok(Value::Null)),
+            },
+        }
+    }
+    Some(Ok(current.clone()))
+}
+
+/// Evaluates with Kyverno's NotFound behaviour.
+pub fn evaluate(expression: &str, document: &Value) -> Result<Value, QueryError> {
+    plain_lookup(expression, document)
+        .unwrap_or_else(|| jmespath::search(expression, document).map_err(from_jmespath))
 }
 
 #[cfg(test)]

@@ -159,14 +159,21 @@ pub struct EngineOptions {
 #[derive(Clone)]
 pub struct Engine {
     policies: Vec<Arc<Policy>>,
+    /// Autogen applied once per policy, index-aligned with `policies`.
+    rules: Vec<Arc<autogen::AutogenRules>>,
     cluster: Arc<dyn ClusterData>,
     options: EngineOptions,
 }
 
 impl Engine {
     pub fn new(policies: Vec<Policy>, options: EngineOptions) -> Engine {
+        let rules = policies
+            .iter()
+            .map(|policy| Arc::new(autogen::AutogenRules::compute(policy)))
+            .collect();
         Engine {
             policies: policies.into_iter().map(Arc::new).collect(),
+            rules,
             cluster: Arc::new(NoClusterData),
             options,
         }
@@ -183,27 +190,31 @@ impl Engine {
 
     /// Evaluates every validating policy against one resource.
     pub fn evaluate(&self, resource: &Value, env: &Environment) -> Vec<PolicyResponse> {
+        let prepared = Prepared {
+            resource,
+            reference: ResourceRef::from_resource(resource),
+            identity: ResourceIdentity::from_resource(resource),
+            images: images::images_variable(resource),
+        };
         self.policies
             .iter()
-            .filter(|policy| !self.options.background_only || policy.background())
-            .filter(|policy| policy.spec.rules.iter().any(Rule::has_validate))
-            .map(|policy| self.evaluate_policy(policy, resource, env))
+            .zip(&self.rules)
+            .filter(|(policy, _)| !self.options.background_only || policy.background())
+            .filter(|(policy, _)| policy.spec.rules.iter().any(Rule::has_validate))
+            .map(|(policy, rules)| self.evaluate_policy(policy, rules, &prepared, env))
             .collect()
     }
 
-    fn evaluate_policy(
+    /// The JSON context Kyverno builds for a policy on a resource.
+    fn base_context(
         &self,
-        policy: &Arc<Policy>,
-        resource: &Value,
+        policy: &Policy,
+        prepared: &Prepared<'_>,
+        operation: &str,
+        resource_values: &serde_json::Map<String, Value>,
         env: &Environment,
-    ) -> PolicyResponse {
-        let resource_ref = ResourceRef::from_resource(resource);
-        let resource_values = env.values.resource_values(&policy.name, &resource_ref.name);
-        let operation = resource_values
-            .get("request.operation")
-            .and_then(Value::as_str)
-            .unwrap_or("CREATE")
-            .to_string();
+    ) -> EvalContext {
+        let resource = prepared.resource;
         let mut base = EvalContext::new(self.cluster.clone());
         base.set_policy_namespace(policy.namespace.clone());
         if operation == "DELETE" {
@@ -214,9 +225,9 @@ impl Engine {
         if operation == "UPDATE" {
             base.add_variable("request.oldObject", resource.clone());
         }
-        base.add_variable("request.namespace", json!(resource_ref.namespace));
-        if let Some(images) = images::images_variable(resource) {
-            base.set_entry("images", images);
+        base.add_variable("request.namespace", json!(prepared.reference.namespace));
+        if let Some(images) = &prepared.images {
+            base.set_entry("images", images.clone());
         }
         if let Some(requester) = &env.requester {
             base.add_variable(
@@ -232,21 +243,60 @@ impl Engine {
             base.set_entry("serviceAccountNamespace", json!(sa_namespace));
         }
         base.add_variable("request.operation", json!(operation));
-        for (key, value) in &resource_values {
+        for (key, value) in resource_values {
             base.add_variable(key, value.clone());
         }
-        // Values may rewrite request.object; match against what the context holds.
-        let object_pointer = if operation == "DELETE" {
-            "/request/oldObject"
+        base
+    }
+
+    fn evaluate_policy(
+        &self,
+        policy: &Arc<Policy>,
+        rules: &autogen::AutogenRules,
+        prepared: &Prepared<'_>,
+        env: &Environment,
+    ) -> PolicyResponse {
+        let resource = prepared.resource;
+        let resource_values = env
+            .values
+            .resource_values(&policy.name, &prepared.reference.name);
+        let operation = resource_values
+            .get("request.operation")
+            .and_then(Value::as_str)
+            .unwrap_or("CREATE")
+            .to_string();
+        // Values may rewrite the object itself; then matching must see the
+        // rewritten object. Otherwise the context is built only once a rule
+        // matches, which most policy/resource pairs never do.
+        let rewrites_object = resource_values.keys().any(|key| {
+            key == "request"
+                || key.starts_with("request.object")
+                || key.starts_with("request.oldObject")
+        });
+        let mut base = None;
+        let effective = if rewrites_object {
+            let ctx = self.base_context(policy, prepared, &operation, &resource_values, env);
+            let pointer = if operation == "DELETE" {
+                "/request/oldObject"
+            } else {
+                "/request/object"
+            };
+            let effective = ctx
+                .document()
+                .pointer(pointer)
+                .cloned()
+                .unwrap_or(Value::Null);
+            base = Some(ctx);
+            std::borrow::Cow::Owned(effective)
         } else {
-            "/request/object"
+            std::borrow::Cow::Borrowed(resource)
         };
-        let effective = base
-            .document()
-            .pointer(object_pointer)
-            .cloned()
-            .unwrap_or(Value::Null);
-        let mut identity = ResourceIdentity::from_resource(&effective);
+        let effective: &Value = &effective;
+        let mut identity = if rewrites_object {
+            ResourceIdentity::from_resource(effective)
+        } else {
+            prepared.identity.clone()
+        };
         self.apply_subresource(&mut identity, &env.values);
         let empty = BTreeMap::new();
         let namespace_labels = env
@@ -262,7 +312,7 @@ impl Engine {
         };
         let mut results = Vec::new();
         let apply_one = policy.spec.apply_rules.as_deref() == Some("One");
-        for rule in autogen::rules_for_kind(policy, &identity.kind) {
+        for rule in rules.for_kind(&identity.kind) {
             if !rule.has_validate() {
                 continue;
             }
@@ -276,13 +326,17 @@ impl Engine {
             {
                 continue;
             }
-            let mut ctx = base.clone();
+            let mut ctx = base
+                .get_or_insert_with(|| {
+                    self.base_context(policy, prepared, &operation, &resource_values, env)
+                })
+                .clone();
             if let Some(values) = env.values.rule_values(&policy.name, &rule.name) {
                 for (key, value) in values {
                     ctx.add_variable(key, value.clone());
                 }
             }
-            let Some(outcome) = evaluate_rule(&rule, &mut ctx, &effective) else {
+            let Some(outcome) = evaluate_rule(rule, &mut ctx, effective) else {
                 continue;
             };
             let action = rule
@@ -304,7 +358,7 @@ impl Engine {
         }
         PolicyResponse {
             policy: policy.clone(),
-            resource: resource_ref,
+            resource: prepared.reference.clone(),
             rules: results,
         }
     }
@@ -325,6 +379,14 @@ impl Engine {
             }
         }
     }
+}
+
+/// What the engine derives from a resource once, for every policy.
+struct Prepared<'a> {
+    resource: &'a Value,
+    reference: ResourceRef,
+    identity: ResourceIdentity,
+    images: Option<Value>,
 }
 
 /// `system:serviceaccount:<ns>:<name>` → (name, namespace).

@@ -61,10 +61,30 @@ pub fn has_variables(text: &str) -> bool {
     VARIABLES.is_match(text)
 }
 
+/// True when any string or key of the document holds `{{` or `$(`; most
+/// patterns and conditions hold none and skip the rebuild.
+fn needs_substitution(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.contains("{{") || text.contains("$("),
+        Value::Array(items) => items.iter().any(needs_substitution),
+        Value::Object(map) => map
+            .iter()
+            .any(|(key, item)| key.contains("{{") || needs_substitution(item)),
+        _ => false,
+    }
+}
+
 /// Substitutes references, then variables, throughout `document`.
 pub fn substitute_all(ctx: &mut EvalContext, document: &Value) -> Result<Value, SubstitutionError> {
-    let referenced = substitute_references(document, document, &mut Vec::new())?;
-    substitute_variables(ctx, &referenced, &mut Vec::new())
+    if !needs_substitution(document) {
+        return Ok(document.clone());
+    }
+    let referenced = rewrite_strings(document, &mut Vec::new(), false, &mut |text, path| {
+        substitute_reference_string(document, text, path)
+    })?;
+    rewrite_strings(&referenced, &mut Vec::new(), true, &mut |text, path| {
+        substitute_string(ctx, text, path)
+    })
 }
 
 fn pointer(path: &[String]) -> String {
@@ -75,18 +95,23 @@ fn pointer(path: &[String]) -> String {
     }
 }
 
-fn substitute_variables(
-    ctx: &mut EvalContext,
+type StringRewrite<'a> = dyn FnMut(&str, &[String]) -> Result<Value, SubstitutionError> + 'a;
+
+/// Rebuilds a document with `rewrite` applied to every string leaf (and to
+/// every key holding a variable, when `keys` is set), tracking the path.
+fn rewrite_strings(
     value: &Value,
     path: &mut Vec<String>,
+    keys: bool,
+    rewrite: &mut StringRewrite<'_>,
 ) -> Result<Value, SubstitutionError> {
     match value {
-        Value::String(text) => substitute_string(ctx, text, path),
+        Value::String(text) => rewrite(text, path),
         Value::Array(items) => {
             let mut out = Vec::with_capacity(items.len());
             for (index, item) in items.iter().enumerate() {
                 path.push(index.to_string());
-                let result = substitute_variables(ctx, item, path);
+                let result = rewrite_strings(item, path, keys, rewrite);
                 path.pop();
                 out.push(result?);
             }
@@ -95,8 +120,8 @@ fn substitute_variables(
         Value::Object(map) => {
             let mut out = Map::with_capacity(map.len());
             for (key, item) in map {
-                let new_key = if has_variables(key) {
-                    match substitute_string(ctx, key, path)? {
+                let new_key = if keys && has_variables(key) {
+                    match rewrite(key, path)? {
                         Value::String(s) => s,
                         other => other.to_string(),
                     }
@@ -104,7 +129,7 @@ fn substitute_variables(
                     key.clone()
                 };
                 path.push(key.clone());
-                let result = substitute_variables(ctx, item, path);
+                let result = rewrite_strings(item, path, keys, rewrite);
                 path.pop();
                 out.insert(new_key, result?);
             }
@@ -177,6 +202,9 @@ fn substitute_string(
     text: &str,
     path: &[String],
 ) -> Result<Value, SubstitutionError> {
+    if !text.contains("{{") {
+        return Ok(Value::String(text.to_string()));
+    }
     let mut value = text.to_string();
     let mut found = occurrences(&value);
     // Nested variables re-scan the result; bound it so self-reproducing values end.
@@ -217,37 +245,6 @@ fn substitute_string(
         };
     }
     Ok(Value::String(value.replace("\\{{", "{{")))
-}
-
-fn substitute_references(
-    root: &Value,
-    value: &Value,
-    path: &mut Vec<String>,
-) -> Result<Value, SubstitutionError> {
-    match value {
-        Value::String(text) => substitute_reference_string(root, text, path),
-        Value::Array(items) => {
-            let mut out = Vec::with_capacity(items.len());
-            for (index, item) in items.iter().enumerate() {
-                path.push(index.to_string());
-                let result = substitute_references(root, item, path);
-                path.pop();
-                out.push(result?);
-            }
-            Ok(Value::Array(out))
-        }
-        Value::Object(map) => {
-            let mut out = Map::with_capacity(map.len());
-            for (key, item) in map {
-                path.push(key.clone());
-                let result = substitute_references(root, item, path);
-                path.pop();
-                out.insert(key.clone(), result?);
-            }
-            Ok(Value::Object(out))
-        }
-        other => Ok(other.clone()),
-    }
 }
 
 const REFERENCE_OPERATORS: [&str; 5] = [">=", "<=", ">", "<", "!"];

@@ -69,16 +69,23 @@ fn compile(expression: &str) -> Result<Compiled, JmespathError> {
 /// Evaluates `expression` against `data` with Kyverno's function set and
 /// the error semantics of Kyverno's go-jmespath fork (see [`interpret`]).
 pub fn search(expression: &str, data: &Value) -> Result<Value, JmespathError> {
+    search_variable(expression, &to_variable(data))
+}
+
+/// A document converted once for many searches (see [`search_variable`]).
+pub type Document = Rcvar;
+
+/// Converts JSON to the interpreter's representation.
+pub fn to_variable(data: &Value) -> Document {
+    Rcvar::new(Variable::try_from(data).unwrap_or(Variable::Null))
+}
+
+/// Like [`search`], on a document converted with [`to_variable`].
+pub fn search_variable(expression: &str, data: &Document) -> Result<Value, JmespathError> {
     let compiled = compile(expression)?;
-    let variable = Rcvar::new(
-        Variable::try_from(data).map_err(|err| JmespathError::Evaluate {
-            expression: expression.to_string(),
-            message: err.to_string(),
-        })?,
-    );
     let runtime: &'static Runtime = &RUNTIME;
     let mut ctx = Context::new(expression, runtime);
-    match interpret(&variable, compiled.as_ast(), &mut ctx) {
+    match interpret(data, compiled.as_ast(), &mut ctx) {
         Ok(result) => Ok(to_json(&result)),
         Err(Failure::NotFound(key)) => Err(JmespathError::NotFound { key }),
         Err(Failure::Error(err)) => Err(JmespathError::Evaluate {
