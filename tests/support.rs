@@ -32,17 +32,15 @@ pub fn corpus_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpora/kyverno-policies")
 }
 
-/// The documents of the policies a test file names.
-pub fn test_policies(test_file: &Path) -> Vec<Value> {
+/// The files a test file lists under `key` (`policies`, `resources`),
+/// resolved against the test file's folder.
+pub fn listed_files(test_file: &Path, key: &str) -> Vec<PathBuf> {
     let dir = test_file.parent().unwrap_or(Path::new("."));
-    let Ok(text) = std::fs::read_to_string(test_file) else {
-        return Vec::new();
-    };
-    let Ok(spec) = serde_yaml::from_str::<Value>(&text) else {
-        return Vec::new();
-    };
-    let files: Vec<PathBuf> = spec
-        .get("policies")
+    let spec: Value = std::fs::read_to_string(test_file)
+        .ok()
+        .and_then(|text| serde_yaml::from_str(&text).ok())
+        .unwrap_or(Value::Null);
+    spec.get(key)
         .and_then(Value::as_array)
         .map(|items| {
             items
@@ -51,8 +49,12 @@ pub fn test_policies(test_file: &Path) -> Vec<Value> {
                 .map(|p| dir.join(p))
                 .collect()
         })
-        .unwrap_or_default();
-    polscan::loader::load_paths(&files)
+        .unwrap_or_default()
+}
+
+/// The documents of the policies a test file names.
+pub fn test_policies(test_file: &Path) -> Vec<Value> {
+    polscan::loader::load_paths(&listed_files(test_file, "policies"))
         .map(|docs| docs.into_iter().map(|d| d.value).collect())
         .unwrap_or_default()
 }

@@ -191,38 +191,26 @@ impl EvalContext {
             .load_limit
             .unwrap_or(self.deferred.len())
             .min(self.deferred.len());
-        let mut index = 0;
-        while index < limit {
+        for index in 0..limit {
             let candidate = &self.deferred[index];
             if !candidate.loaded && candidate.matcher.is_match(expression) {
-                self.deferred[index].loaded = true;
-                let entry = self.deferred[index].entry.clone();
-                let saved = self.load_limit;
-                self.load_limit = Some(index);
-                let result = self.load_entry(&entry);
-                self.load_limit = saved;
-                result.map_err(|err| QueryError::Invalid(err.to_string()))?;
+                self.load_at(index)
+                    .map_err(|err| QueryError::Invalid(err.to_string()))?;
             }
-            index += 1;
         }
         Ok(())
     }
 
-    /// Loads every pending entry now (used where Kyverno loads eagerly).
-    pub fn load_all(&mut self) -> Result<(), ContextLoadError> {
-        for index in 0..self.deferred.len() {
-            if self.deferred[index].loaded {
-                continue;
-            }
-            self.deferred[index].loaded = true;
-            let entry = self.deferred[index].entry.clone();
-            let saved = self.load_limit;
-            self.load_limit = Some(index);
-            let result = self.load_entry(&entry);
-            self.load_limit = saved;
-            result?;
-        }
-        Ok(())
+    /// Loads entry `index`; while it loads only earlier entries are visible,
+    /// as in Kyverno's deferred loader.
+    fn load_at(&mut self, index: usize) -> Result<(), ContextLoadError> {
+        self.deferred[index].loaded = true;
+        let entry = self.deferred[index].entry.clone();
+        let saved = self.load_limit;
+        self.load_limit = Some(index);
+        let result = self.load_entry(&entry);
+        self.load_limit = saved;
+        result
     }
 
     fn load_entry(&mut self, entry: &ContextEntry) -> Result<(), ContextLoadError> {
