@@ -69,7 +69,7 @@ pub struct EvalContext {
     cluster: Arc<dyn ClusterData>,
     policy_namespace: Option<String>,
     /// The document converted for JMESPath, reused until the next change.
-    converted: Option<jmespath::Document>,
+    converted: Option<::jmespath::Rcvar>,
 }
 
 impl std::fmt::Debug for EvalContext {
@@ -427,7 +427,7 @@ fn plain_path(expression: &str) -> Option<Vec<Step>> {
 
 fn from_jmespath(err: jmespath::JmespathError) -> QueryError {
     match err {
-        jmespath::JmespathError::NotFound { key } => QueryError::NotFound {
+        jmespath::JmespathError::NotFound { key, .. } => QueryError::NotFound {
             key,
             hint: String::new(),
         },

@@ -95,6 +95,35 @@ impl Quantity {
         ))
     }
 
+    /// The decimal scale `resource.Quantity` gives `text` (digits after the
+    /// point once the suffix is applied: "100m" is 3, "1.5" is 1, "1k" is
+    /// -3, binary suffixes add none); Kubernetes rounds quotients to it.
+    /// `None` when the text is not a quantity.
+    pub fn decimal_scale(text: &str) -> Option<i32> {
+        Quantity::parse(text)?;
+        let text = text.trim();
+        let number_end = text
+            .char_indices()
+            .find(|(i, c)| {
+                !(c.is_ascii_digit() || *c == '.' || ((*c == '+' || *c == '-') && *i == 0))
+            })
+            .map(|(i, _)| i)
+            .unwrap_or(text.len());
+        let (number, suffix) = text.split_at(number_end);
+        let fraction_digits = number
+            .split_once('.')
+            .map(|(_, fraction)| fraction.len() as i32)
+            .unwrap_or(0);
+        let exponent = if BINARY_SUFFIXES.iter().any(|(s, _)| *s == suffix) {
+            0
+        } else if let Some((_, exp)) = DECIMAL_SUFFIXES.iter().find(|(s, _)| *s == suffix) {
+            *exp
+        } else {
+            suffix.get(1..)?.parse::<i32>().ok()?
+        };
+        Some(fraction_digits - exponent)
+    }
+
     /// The canonical text Kubernetes would print for this value and format.
     pub fn canonical(&self) -> String {
         let value = self.value;
@@ -178,6 +207,16 @@ mod tests {
         for text in ["", "abc", "1x", "Mi", "1.2.3", "--1", "1 Mi", "."] {
             assert!(Quantity::parse(text).is_none(), "{text} parsed");
         }
+    }
+
+    #[test]
+    fn decimal_scales_follow_the_suffix() {
+        assert_eq!(Quantity::decimal_scale("100m"), Some(3));
+        assert_eq!(Quantity::decimal_scale("1.5"), Some(1));
+        assert_eq!(Quantity::decimal_scale("1k"), Some(-3));
+        assert_eq!(Quantity::decimal_scale("1.5Gi"), Some(1));
+        assert_eq!(Quantity::decimal_scale("2e-3"), Some(3));
+        assert_eq!(Quantity::decimal_scale("abc"), None);
     }
 
     #[test]

@@ -1,258 +1,246 @@
-//! Kyverno's digest, certificate, image, URL and random-string functions:
-//! `sha256`, `sha1`, `md5`, `x509_decode`, `image_normalize`,
-//! `is_external_url`, `random`. Strings enter; strings, booleans or (for
-//! certificates) objects leave.
+//! Encoding, hashing and decoding functions: base64_decode, base64_encode,
+//! sha256, sha1, md5, parse_json and parse_yaml.
+//!
+//! All take one string variable. The encoders and hashes return strings
+//! (hashes as lowercase hex); the parsers return whatever JSON value the
+//! text holds, converted to the crate's variables.
 
-use jmespath::functions::ArgumentType as A;
-use jmespath::Runtime;
-use serde_json::{json, Value};
+use base64::alphabet;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
+use base64::engine::DecodePaddingMode;
+use base64::Engine as _;
+use jmespath::{Rcvar, Variable};
+use md5::Md5;
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
 
-use super::{failure, register, text, var};
-use crate::engine::images;
+use super::convert::to_variable;
+use super::functions::{string, Arg, KyvernoFunction};
 
-pub(super) fn register_all(runtime: &mut Runtime) {
-    register(
-        runtime,
-        "sha256",
-        vec![A::String],
-        None,
-        Box::new(|args, _| {
-            use sha2::Digest;
-            Ok(var(Value::String(hex::encode(sha2::Sha256::digest(
-                text(args, 0).as_bytes(),
-            )))))
-        }),
-    );
-    register(
-        runtime,
-        "sha1",
-        vec![A::String],
-        None,
-        Box::new(|args, _| {
-            use sha1::Digest;
-            Ok(var(Value::String(hex::encode(sha1::Sha1::digest(
-                text(args, 0).as_bytes(),
-            )))))
-        }),
-    );
-    register(
-        runtime,
-        "md5",
-        vec![A::String],
-        None,
-        Box::new(|args, _| {
-            use md5::Digest;
-            Ok(var(Value::String(hex::encode(md5::Md5::digest(
-                text(args, 0).as_bytes(),
-            )))))
-        }),
-    );
-    register(
-        runtime,
-        "image_normalize",
-        vec![A::String],
-        None,
-        Box::new(|args, ctx| {
-            let image = text(args, 0);
-            let info =
-                images::parse(&image).ok_or_else(|| failure(ctx, format!("bad image: {image}")))?;
-            Ok(var(Value::String(info.reference)))
-        }),
-    );
-    register(
-        runtime,
-        "is_external_url",
-        vec![A::String],
-        None,
-        Box::new(|args, ctx| {
-            is_external_url(&text(args, 0))
-                .map(|b| var(Value::Bool(b)))
-                .map_err(|e| failure(ctx, e))
-        }),
-    );
-    register(
-        runtime,
-        "random",
-        vec![A::String],
-        None,
-        Box::new(|args, ctx| {
-            use rand::Rng;
-            let generator = rand_regex::Regex::compile(&text(args, 0), 10)
-                .map_err(|e| failure(ctx, e.to_string()))?;
-            let value: String = rand::thread_rng().sample(&generator);
-            Ok(var(Value::String(value)))
-        }),
-    );
-    register(
-        runtime,
-        "x509_decode",
-        vec![A::String],
-        None,
-        Box::new(|args, ctx| {
-            x509_decode(&text(args, 0))
-                .map(var)
-                .map_err(|e| failure(ctx, e))
-        }),
-    );
+pub(super) const FUNCTIONS: &[KyvernoFunction] = &[
+    KyvernoFunction {
+        name: "base64_decode",
+        args: &[Arg::String],
+        handler: base64_decode,
+    },
+    KyvernoFunction {
+        name: "base64_encode",
+        args: &[Arg::String],
+        handler: base64_encode,
+    },
+    KyvernoFunction {
+        name: "sha256",
+        args: &[Arg::String],
+        handler: sha256,
+    },
+    KyvernoFunction {
+        name: "sha1",
+        args: &[Arg::String],
+        handler: sha1,
+    },
+    KyvernoFunction {
+        name: "md5",
+        args: &[Arg::String],
+        handler: md5,
+    },
+    KyvernoFunction {
+        name: "parse_json",
+        args: &[Arg::String],
+        handler: parse_json,
+    },
+    KyvernoFunction {
+        name: "parse_yaml",
+        args: &[Arg::String],
+        handler: parse_yaml,
+    },
+];
+
+/// Go's `base64.StdEncoding`: padding required, but non-zero trailing bits
+/// in the last character are accepted (Go is lenient there unless Strict()).
+const GO_STD: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
+);
+
+/// Decodes standard base64 text into bytes, skipping the CR/LF that Go's
+/// decoder ignores.
+pub(super) fn decode_base64(input: &str) -> Result<Vec<u8>, String> {
+    let cleaned: String = input.chars().filter(|c| *c != '\r' && *c != '\n').collect();
+    GO_STD
+        .decode(cleaned.as_bytes())
+        .map_err(|e| format!("illegal base64 data: {e}"))
 }
 
-/// Kyverno's `is_external_url`: false for loopback and private addresses;
-/// host names are resolved, as Kyverno does.
-fn is_external_url(url: &str) -> Result<bool, String> {
-    let after_scheme = url.split_once("://").map(|(_, rest)| rest).unwrap_or(url);
-    let authority = after_scheme.split(['/', '?', '#']).next().unwrap_or("");
-    let host_port = authority
-        .rsplit_once('@')
-        .map(|(_, h)| h)
-        .unwrap_or(authority);
-    let host = match host_port.strip_prefix('[') {
-        Some(bracketed) => bracketed.split(']').next().unwrap_or(""),
-        None => host_port.split(':').next().unwrap_or(""),
-    };
-    let internal = |ip: std::net::IpAddr| match ip {
-        std::net::IpAddr::V4(v4) => v4.is_loopback() || v4.is_private(),
-        std::net::IpAddr::V6(v6) => v6.is_loopback() || (v6.segments()[0] & 0xfe00) == 0xfc00,
-    };
-    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
-        return Ok(!internal(ip));
-    }
-    use std::net::ToSocketAddrs;
-    let mut addresses = (host, 0)
-        .to_socket_addrs()
-        .map_err(|e| format!("resolving {host}: {e}"))?;
-    Ok(!addresses.any(|a| internal(a.ip())))
+fn base64_decode(args: &[Rcvar]) -> Result<Variable, String> {
+    let bytes = decode_base64(string(args, 0)?)?;
+    // Go keeps raw bytes in the string; JSON output replaces invalid UTF-8
+    // with U+FFFD, which is what a lossy conversion gives.
+    Ok(Variable::String(
+        String::from_utf8_lossy(&bytes).into_owned(),
+    ))
 }
 
-/// Decodes a PEM certificate (or certificate request) into the main fields
-/// of Go's `x509.Certificate` as Kyverno's JSON shows them.
-fn x509_decode(pem_text: &str) -> Result<Value, String> {
-    use x509_parser::prelude::*;
-    let (_, pem) = x509_parser::pem::parse_x509_pem(pem_text.as_bytes())
-        .map_err(|e| format!("failed to decode PEM: {e}"))?;
-    if pem.label == "CERTIFICATE REQUEST" {
-        let (_, csr) =
-            X509CertificationRequest::from_der(&pem.contents).map_err(|e| e.to_string())?;
-        let info = &csr.certification_request_info;
-        return Ok(json!({
-            "Subject": name_json(&info.subject),
-            "Version": info.version.0,
-            "SignatureAlgorithm": csr.signature_algorithm.algorithm.to_id_string(),
-        }));
-    }
-    let (_, cert) = X509Certificate::from_der(&pem.contents).map_err(|e| e.to_string())?;
-    let dns_names: Vec<String> = match cert.subject_alternative_name() {
-        Ok(Some(san)) => san
-            .value
-            .general_names
-            .iter()
-            .filter_map(|n| match n {
-                GeneralName::DNSName(d) => Some(d.to_string()),
-                _ => None,
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
-    let time = |t: &ASN1Time| {
-        chrono::DateTime::from_timestamp(t.timestamp(), 0)
-            .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-            .unwrap_or_default()
-    };
-    Ok(json!({
-        "Version": cert.version().0 + 1,
-        "SerialNumber": cert.raw_serial_as_string().replace(':', ""),
-        "Issuer": name_json(cert.issuer()),
-        "Subject": name_json(cert.subject()),
-        "NotBefore": time(&cert.validity().not_before),
-        "NotAfter": time(&cert.validity().not_after),
-        "IsCA": cert.is_ca(),
-        "DNSNames": dns_names,
-        "SignatureAlgorithm": cert.signature_algorithm.algorithm.to_id_string(),
-        "PublicKeyAlgorithm": cert.public_key().algorithm.algorithm.to_id_string(),
-    }))
+fn base64_encode(args: &[Rcvar]) -> Result<Variable, String> {
+    Ok(Variable::String(STANDARD.encode(string(args, 0)?)))
 }
 
-fn name_json(name: &x509_parser::x509::X509Name<'_>) -> Value {
-    fn strings<'a>(
-        iter: impl Iterator<Item = &'a x509_parser::x509::AttributeTypeAndValue<'a>>,
-    ) -> Vec<Value> {
-        iter.filter_map(|a| a.as_str().ok())
-            .map(|s| Value::String(s.to_string()))
-            .collect()
-    }
-    json!({
-        "CommonName": name.iter_common_name().next().and_then(|a| a.as_str().ok()).unwrap_or(""),
-        "Organization": strings(name.iter_organization()),
-        "OrganizationalUnit": strings(name.iter_organizational_unit()),
-        "Country": strings(name.iter_country()),
-        "Locality": strings(name.iter_locality()),
-        "Province": strings(name.iter_state_or_province()),
+fn sha256(args: &[Rcvar]) -> Result<Variable, String> {
+    Ok(Variable::String(hex::encode(Sha256::digest(
+        string(args, 0)?.as_bytes(),
+    ))))
+}
+
+fn sha1(args: &[Rcvar]) -> Result<Variable, String> {
+    Ok(Variable::String(hex::encode(Sha1::digest(
+        string(args, 0)?.as_bytes(),
+    ))))
+}
+
+fn md5(args: &[Rcvar]) -> Result<Variable, String> {
+    Ok(Variable::String(hex::encode(Md5::digest(
+        string(args, 0)?.as_bytes(),
+    ))))
+}
+
+fn parse_json(args: &[Rcvar]) -> Result<Variable, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(string(args, 0)?).map_err(|e| e.to_string())?;
+    Ok(to_variable(&value).as_ref().clone())
+}
+
+fn parse_yaml(args: &[Rcvar]) -> Result<Variable, String> {
+    let value: serde_yaml::Value =
+        serde_yaml::from_str(string(args, 0)?).map_err(|e| e.to_string())?;
+    let json = yaml_to_json(value)?;
+    Ok(to_variable(&json).as_ref().clone())
+}
+
+/// YAML to JSON as `sigs.k8s.io/yaml` does it: scalar keys become strings,
+/// tags are dropped, and values JSON cannot hold (NaN, ±Inf) are errors.
+fn yaml_to_json(value: serde_yaml::Value) -> Result<serde_json::Value, String> {
+    use serde_json::Value as J;
+    use serde_yaml::Value as Y;
+    Ok(match value {
+        Y::Null => J::Null,
+        Y::Bool(b) => J::Bool(b),
+        Y::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                J::from(i)
+            } else if let Some(u) = n.as_u64() {
+                J::from(u)
+            } else {
+                let f = n.as_f64().unwrap_or(f64::NAN);
+                serde_json::Number::from_f64(f)
+                    .map(J::Number)
+                    .ok_or_else(|| {
+                        format!("error converting YAML to JSON: {f} is not a JSON number")
+                    })?
+            }
+        }
+        Y::String(s) => J::String(s),
+        Y::Sequence(items) => J::Array(
+            items
+                .into_iter()
+                .map(yaml_to_json)
+                .collect::<Result<_, _>>()?,
+        ),
+        Y::Mapping(map) => {
+            let mut out = serde_json::Map::new();
+            for (k, v) in map {
+                let key = match k {
+                    Y::String(s) => s,
+                    Y::Bool(b) => b.to_string(),
+                    Y::Number(n) => n.to_string(),
+                    Y::Null => "null".to_string(),
+                    other => {
+                        return Err(format!(
+                            "error converting YAML to JSON: unsupported map key {other:?}"
+                        ))
+                    }
+                };
+                out.insert(key, yaml_to_json(v)?);
+            }
+            J::Object(out)
+        }
+        Y::Tagged(tagged) => yaml_to_json(tagged.value)?,
     })
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
-    use super::super::search;
-    use serde_json::json;
+    use super::super::{search, JmespathError};
+    use serde_json::{json, Value};
 
-    fn eval(expression: &str) -> serde_json::Value {
-        search(expression, &json!({})).expect("evaluates")
+    fn eval(expression: &str) -> Value {
+        match search(expression, &json!({})) {
+            Ok(v) => v,
+            Err(e) => panic!("{expression}: {e}"),
+        }
+    }
+
+    fn fails(expression: &str) -> String {
+        match search(expression, &json!({})) {
+            Ok(v) => panic!("{expression} gave {v}"),
+            Err(e) => {
+                assert!(matches!(e, JmespathError::Function { .. }), "{e:?}");
+                e.to_string()
+            }
+        }
     }
 
     #[test]
-    fn digests() {
+    fn base64_round_trip() {
+        assert_eq!(eval("base64_encode('hello')"), json!("aGVsbG8="));
+        assert_eq!(eval("base64_decode('aGVsbG8=')"), json!("hello"));
+        assert_eq!(eval("base64_decode(base64_encode('ä<>'))"), json!("ä<>"));
+        assert_eq!(eval("base64_decode('aGVs\nbG8=')"), json!("hello"));
+        assert_eq!(eval("base64_encode('')"), json!(""));
+        assert!(fails("base64_decode('aGVsbG8')").contains("base64_decode"));
+        assert!(fails("base64_decode('!!!!')").contains("illegal base64"));
+        assert!(fails("base64_encode(`1`)").contains("argument #1"));
+    }
+
+    #[test]
+    fn hashes_are_hex() {
         assert_eq!(
             eval("sha256('abc')"),
             json!("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         );
         assert_eq!(
-            eval("md5('abc')"),
-            json!("900150983cd24fb0d6963f7d28e17f72")
-        );
-        assert_eq!(
             eval("sha1('abc')"),
             json!("a9993e364706816aba3e25717850c26c9cd0d89d")
         );
+        assert_eq!(
+            eval("md5('abc')"),
+            json!("900150983cd24fb0d6963f7d28e17f72")
+        );
     }
 
     #[test]
-    fn images_urls_and_random_strings() {
+    fn parse_json_values() {
         assert_eq!(
-            eval("image_normalize('nginx')"),
-            json!("docker.io/nginx:latest")
+            eval(r#"parse_json('{"a": [1, 2.5, "x"]}')"#),
+            json!({"a": [1, 2.5, "x"]})
         );
-        assert_eq!(
-            eval("image_normalize('ghcr.io/a/b:1')"),
-            json!("ghcr.io/a/b:1")
-        );
-        assert!(search("image_normalize('Bad Image')", &json!({})).is_err());
-        assert_eq!(eval("is_external_url('http://10.0.0.1/x')"), json!(false));
-        assert_eq!(
-            eval("is_external_url('https://127.0.0.1:8443')"),
-            json!(false)
-        );
-        assert_eq!(eval("is_external_url('https://[::1]/')"), json!(false));
-        assert_eq!(eval("is_external_url('https://8.8.8.8')"), json!(true));
-        let generated = eval("random('[a-z0-9]{6}')");
-        let text = generated.as_str().expect("string");
-        assert_eq!(text.len(), 6);
-        assert!(text
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+        assert_eq!(eval("parse_json('\"s\"')"), json!("s"));
+        assert_eq!(eval("parse_json('3').add(@, `1`)"), json!(4));
+        assert_eq!(eval(r#"parse_json('{"b":1}').b"#), json!(1));
+        assert!(fails("parse_json('{')").contains("parse_json"));
+        assert!(fails("parse_json('1 2')").contains("parse_json"));
     }
 
     #[test]
-    fn x509_decode_reads_a_certificate() {
-        let pem = include_str!("testdata/selfsigned.pem");
-        let decoded = search("x509_decode(@)", &json!(pem)).expect("decodes");
+    fn parse_yaml_values() {
         assert_eq!(
-            decoded.pointer("/Subject/CommonName"),
-            Some(&json!("polscan-test"))
+            eval("parse_yaml('a: 1\nb: [x, 2.5]\nc: true')"),
+            json!({"a": 1, "b": ["x", 2.5], "c": true})
         );
-        assert_eq!(
-            decoded.pointer("/Subject/Organization/0"),
-            Some(&json!("polscan"))
-        );
-        assert_eq!(decoded.pointer("/IsCA"), Some(&json!(true)));
-        assert!(search("x509_decode('not a cert')", &json!({})).is_err());
+        assert_eq!(eval("parse_yaml('1: one')"), json!({"1": "one"}));
+        assert_eq!(eval("parse_yaml('- a\n- b')"), json!(["a", "b"]));
+        assert_eq!(eval("parse_yaml('')"), Value::Null);
+        assert!(fails("parse_yaml('a: [')").contains("parse_yaml"));
     }
 }

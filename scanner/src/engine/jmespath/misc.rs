@@ -1,0 +1,287 @@
+//! The functions that fit no other family: random (text matching a regex),
+//! image_normalize (an image reference in full form) and is_external_url.
+//!
+//! Each takes one string. random and image_normalize return strings;
+//! is_external_url returns a bool and, like Kyverno, resolves host names
+//! through the system resolver, the one place this module does I/O.
+
+use std::net::{IpAddr, ToSocketAddrs};
+use std::sync::LazyLock;
+
+use jmespath::{Rcvar, Variable};
+use rand::Rng;
+use regex::Regex;
+
+use super::functions::{string, Arg, KyvernoFunction};
+
+pub(super) const FUNCTIONS: &[KyvernoFunction] = &[
+    KyvernoFunction {
+        name: "random",
+        args: &[Arg::String],
+        handler: random,
+    },
+    KyvernoFunction {
+        name: "image_normalize",
+        args: &[Arg::String],
+        handler: image_normalize,
+    },
+    KyvernoFunction {
+        name: "is_external_url",
+        args: &[Arg::String],
+        handler: is_external_url,
+    },
+];
+
+/// Upper bound for `*` and `+`, as goregen's default.
+const MAX_UNBOUNDED_REPEAT: u32 = 10;
+
+fn random(args: &[Rcvar]) -> Result<Variable, String> {
+    let pattern = string(args, 0)?;
+    if pattern.is_empty() {
+        return Err("no pattern provided".to_string());
+    }
+    let generator = rand_regex::Regex::compile(pattern, MAX_UNBOUNDED_REPEAT)
+        .map_err(|e| format!("error parsing regexp `{pattern}`: {e}"))?;
+    let text: String = rand::thread_rng().sample(&generator);
+    Ok(Variable::String(text))
+}
+
+/// Kyverno's default registry, prefixed to references that name none.
+const DEFAULT_REGISTRY: &str = "docker.io";
+
+/// distribution/reference's `ReferenceRegexp`: name, optional tag, optional
+/// digest. `\w` is spelled out because Go's is ASCII-only.
+static REFERENCE: LazyLock<Result<Regex, regex::Error>> = LazyLock::new(|| {
+    let alphanumeric = "[a-z0-9]+";
+    let separator = "(?:[._]|__|[-]+)";
+    let component = format!("{alphanumeric}(?:{separator}{alphanumeric})*");
+    let domain_component = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+    let host = format!(r"(?:{domain_component}(?:\.{domain_component})*|\[[a-fA-F0-9:]+\])");
+    let domain = format!("{host}(?::[0-9]+)?");
+    let name = format!("(?:{domain}/)?{component}(?:/{component})*");
+    let tag = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}";
+    let digest = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
+    Regex::new(&format!(
+        "^(?P<name>{name})(?::(?P<tag>{tag}))?(?:@(?P<digest>{digest}))?$"
+    ))
+});
+
+/// Kyverno's `addDefaultRegistry`: the first path element is a registry
+/// only if it has a dot or colon, is "localhost", or has upper case.
+fn with_default_registry(image: &str) -> String {
+    match image.split_once('/') {
+        Some((first, _))
+            if first.contains(['.', ':'])
+                || first == "localhost"
+                || first.to_lowercase() != first =>
+        {
+            image.to_string()
+        }
+        _ => format!("{DEFAULT_REGISTRY}/{image}"),
+    }
+}
+
+/// The full reference Kyverno prints: registry/path then `@digest`, or
+/// `:tag` with "latest" when neither is given.
+pub(super) fn normalize_image(image: &str) -> Result<String, String> {
+    let full = with_default_registry(image);
+    let reference = REFERENCE.as_ref().map_err(|e| e.to_string())?;
+    let captures = reference.captures(&full).ok_or_else(|| {
+        let reason = if full.is_empty() {
+            "repository name must have at least one component"
+        } else if reference.is_match(&full.to_lowercase()) {
+            "repository name must be lowercase"
+        } else {
+            "invalid reference format"
+        };
+        format!(
+            "bad image: {full}, defaultRegistry: {DEFAULT_REGISTRY}, enableDefaultRegistryMutation: true: {reason}"
+        )
+    })?;
+    let name = captures.name("name").map_or("", |m| m.as_str());
+    if name.len() > 255 {
+        return Err(format!(
+            "bad image: {full}: repository name must not be more than 255 characters"
+        ));
+    }
+    if let Some(digest) = captures.name("digest") {
+        let digest = digest.as_str();
+        // Known algorithms must have their exact hex length.
+        if let Some(hex) = digest.strip_prefix("sha256:") {
+            if hex.len() != 64 {
+                return Err(format!("bad image: {full}: invalid checksum digest length"));
+            }
+        }
+        return Ok(format!("{name}@{digest}"));
+    }
+    let tag = captures.name("tag").map_or("latest", |m| m.as_str());
+    Ok(format!("{name}:{tag}"))
+}
+
+fn image_normalize(args: &[Rcvar]) -> Result<Variable, String> {
+    normalize_image(string(args, 0)?).map(Variable::String)
+}
+
+/// The host of a URL as Go's `url.URL.Hostname()` gives it: empty when the
+/// text has no `//authority`, brackets stripped from IPv6 literals.
+fn url_host(url: &str) -> Result<String, String> {
+    if url.chars().any(|c| c.is_ascii_control()) {
+        return Err(format!(
+            "parse {url:?}: net/url: invalid control character in URL"
+        ));
+    }
+    let after_scheme = match url.split_once(':') {
+        Some((scheme, rest))
+            if !scheme.is_empty()
+                && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')) =>
+        {
+            rest
+        }
+        _ => url,
+    };
+    let Some(rest) = after_scheme.strip_prefix("//") else {
+        return Ok(String::new());
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if let Some(bracketed) = host_port.strip_prefix('[') {
+        return Ok(bracketed.split(']').next().unwrap_or("").to_string());
+    }
+    Ok(match host_port.rsplit_once(':') {
+        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host.to_string(),
+        _ => host_port.to_string(),
+    })
+}
+
+/// Go's `IsLoopback() || IsPrivate()` (link-local is neither).
+fn is_internal(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback() || v4.is_private(),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return v4.is_loopback() || v4.is_private();
+            }
+            v6.is_loopback() || (v6.segments()[0] & 0xfe00) == 0xfc00
+        }
+    }
+}
+
+fn is_external_url(args: &[Rcvar]) -> Result<Variable, String> {
+    let host = url_host(string(args, 0)?)?;
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(Variable::Bool(!is_internal(ip)));
+    }
+    if host.is_empty() {
+        return Err("lookup : no such host".to_string());
+    }
+    let addresses = (host.as_str(), 0)
+        .to_socket_addrs()
+        .map_err(|e| format!("lookup {host}: {e}"))?;
+    Ok(Variable::Bool(
+        !addresses.into_iter().any(|a| is_internal(a.ip())),
+    ))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::super::{search, JmespathError};
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn eval(expression: &str) -> Value {
+        match search(expression, &json!({})) {
+            Ok(v) => v,
+            Err(e) => panic!("{expression}: {e}"),
+        }
+    }
+
+    fn fails(expression: &str) -> String {
+        match search(expression, &json!({})) {
+            Ok(v) => panic!("{expression} gave {v}"),
+            Err(e) => {
+                assert!(matches!(e, JmespathError::Function { .. }), "{e:?}");
+                e.to_string()
+            }
+        }
+    }
+
+    #[test]
+    fn random_matches_its_pattern() {
+        let check = Regex::new("^[a-z0-9]{6}$").unwrap();
+        for _ in 0..20 {
+            let v = eval("random('[a-z0-9]{6}')");
+            assert!(check.is_match(v.as_str().unwrap()), "{v}");
+        }
+        // Unbounded repeats stay short: at most 1 + MAX_UNBOUNDED_REPEAT.
+        let unbounded = Regex::new("^x[0-9]{1,11}$").unwrap();
+        for _ in 0..50 {
+            let v = eval("random('x[0-9]+')");
+            assert!(unbounded.is_match(v.as_str().unwrap()), "{v}");
+        }
+        assert!(fails("random('')").contains("no pattern"));
+        assert!(fails("random('[')").contains("random"));
+    }
+
+    #[test]
+    fn image_normalize_adds_registry_and_tag() {
+        assert_eq!(
+            eval("image_normalize('nginx')"),
+            json!("docker.io/nginx:latest")
+        );
+        assert_eq!(
+            eval("image_normalize('library/nginx:1.25')"),
+            json!("docker.io/library/nginx:1.25")
+        );
+        assert_eq!(
+            eval("image_normalize('ghcr.io/org/app:v1')"),
+            json!("ghcr.io/org/app:v1")
+        );
+        assert_eq!(
+            eval("image_normalize('localhost:5000/app')"),
+            json!("localhost:5000/app:latest")
+        );
+        let digest = "sha256:".to_string() + &"a".repeat(64);
+        assert_eq!(
+            eval(&format!("image_normalize('nginx:1.0@{digest}')")),
+            json!(format!("docker.io/nginx@{digest}"))
+        );
+        assert!(fails("image_normalize('NGINX')").contains("must be lowercase"));
+        assert!(fails("image_normalize('nginx:')").contains("invalid reference format"));
+        assert!(fails("image_normalize('nginx@sha256:abc')").contains("invalid reference format"));
+    }
+
+    #[test]
+    fn url_hosts() {
+        assert_eq!(
+            url_host("https://user@example.com:8443/x?y").unwrap(),
+            "example.com"
+        );
+        assert_eq!(url_host("http://[::1]:80/").unwrap(), "::1");
+        assert_eq!(url_host("example.com/path").unwrap(), "");
+        assert!(url_host("http://a\nb").is_err());
+    }
+
+    #[test]
+    fn is_external_url_for_ip_literals() {
+        assert_eq!(
+            eval("is_external_url('http://127.0.0.1:8080')"),
+            json!(false)
+        );
+        assert_eq!(eval("is_external_url('https://10.1.2.3/x')"), json!(false));
+        assert_eq!(eval("is_external_url('https://192.168.0.1')"), json!(false));
+        assert_eq!(eval("is_external_url('https://172.20.0.1')"), json!(false));
+        assert_eq!(eval("is_external_url('https://[fd00::1]')"), json!(false));
+        assert_eq!(eval("is_external_url('https://8.8.8.8')"), json!(true));
+        // Go's IsPrivate does not cover link-local addresses.
+        assert_eq!(
+            eval("is_external_url('http://169.254.169.254')"),
+            json!(true)
+        );
+        assert_eq!(eval("is_external_url('http://localhost')"), json!(false));
+        assert!(fails("is_external_url('no-scheme')").contains("no such host"));
+    }
+}

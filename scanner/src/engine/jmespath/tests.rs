@@ -1,0 +1,279 @@
+//! Tests for the entry point: conversion, errors, the fork's "Unknown key"
+//! behaviour, Go-style `to_string`, and use from many threads.
+
+use super::*;
+use serde_json::json;
+
+fn eval(expression: &str, data: &Value) -> Value {
+    match search(expression, data) {
+        Ok(v) => v,
+        Err(e) => panic!("{expression}: {e}"),
+    }
+}
+
+#[test]
+fn searches_paths_and_builtins() {
+    let data = json!({"a": {"b": [1, 2, 3]}});
+    assert_eq!(eval("a.b[1]", &data), json!(2));
+    assert_eq!(eval("length(a.b)", &data), json!(3));
+    assert_eq!(eval("a.b[?@ > `1`]", &data), json!([2, 3]));
+    assert_eq!(eval("max(a.b)", &data), json!(3));
+}
+
+#[test]
+fn whole_float_results_become_integers() {
+    let data = json!({"x": [1.5, 1.5], "y": 2.5});
+    assert_eq!(eval("sum(x)", &data), json!(3));
+    assert!(eval("sum(x)", &data).is_i64());
+    assert_eq!(eval("y", &data), json!(2.5));
+    assert_eq!(eval("avg(`[1, 2]`)", &data), json!(1.5));
+}
+
+#[test]
+fn values_round_trip() {
+    let data = json!({"s": "x", "n": null, "b": true, "f": 0.25, "i": -7,
+                      "arr": [{"k": "v"}], "o": {"z": 1, "a": 2}});
+    assert_eq!(eval("@", &data), data);
+}
+
+#[test]
+fn missing_keys_on_a_path_are_not_found() {
+    let data = json!({"request": {"object": {"metadata": {"name": "x", "labels": null}}}});
+    let err = search("request.object.metadata.namespace", &data).unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    assert_eq!(
+        err,
+        JmespathError::NotFound {
+            expression: "request.object.metadata.namespace".into(),
+            key: "namespace".into()
+        }
+    );
+    // The first missing key is named.
+    let err = search("request.foo.bar", &data).unwrap_err();
+    assert!(matches!(err, JmespathError::NotFound { ref key, .. } if key == "foo"));
+    // A key present with a null value is not "unknown"; below null is null.
+    assert_eq!(eval("request.object.metadata.labels", &data), Value::Null);
+    assert_eq!(
+        eval("request.object.metadata.labels.app", &data),
+        Value::Null
+    );
+    // Non-objects give null, as in Go.
+    assert_eq!(eval("request.object.metadata.name.x", &data), Value::Null);
+    assert!(search("request.missing[0]", &data)
+        .unwrap_err()
+        .is_not_found());
+}
+
+#[test]
+fn missing_keys_inside_functions_pipes_and_defaults_are_null() {
+    let data = json!({"a": {"b": 1}});
+    assert_eq!(eval("a.c || 'dflt'", &data), json!("dflt"));
+    assert_eq!(eval("to_string(a.c)", &data), json!("null"));
+    assert_eq!(eval("a.c == null", &data), json!(true));
+    assert_eq!(eval("a | c", &data), Value::Null);
+    // The pipe is found by byte offset, also after multi-byte text.
+    assert_eq!(eval("\"\u{e4}\" | c", &json!({"ä": {"b": 1}})), Value::Null);
+    assert_eq!(eval("[a.c]", &data), json!([null]));
+    assert_eq!(eval("not_null(a.c, a.b)", &data), json!(1));
+    // `&&` passes the right side's error up, as the fork does.
+    assert!(search("a.b && a.c", &data).unwrap_err().is_not_found());
+    assert_eq!(eval("a.c && a.b", &data), Value::Null);
+}
+
+#[test]
+fn search_variable_reuses_a_converted_document() {
+    let doc = to_variable(&json!({"a": [1, 2]}));
+    assert_eq!(search_variable("a[0]", &doc).unwrap(), json!(1));
+    assert_eq!(search_variable("length(a)", &doc).unwrap(), json!(2));
+    assert!(search_variable("b.c", &doc).unwrap_err().is_not_found());
+}
+
+#[test]
+fn parse_errors_name_the_expression() {
+    let err = search("a.[", &json!({})).unwrap_err();
+    assert!(matches!(err, JmespathError::Parse { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("`a.[`"), "{text}");
+    assert!(validate("a.b | length(@)").is_ok());
+    assert!(validate("a.b |").is_err());
+}
+
+#[test]
+fn unknown_functions_and_bad_arity_are_errors() {
+    let err = search("nope(@)", &json!({})).unwrap_err();
+    assert!(matches!(err, JmespathError::Runtime { .. }), "{err:?}");
+    assert!(err.to_string().contains("nope"), "{err}");
+    let err = search("to_upper('a', 'b')", &json!({})).unwrap_err();
+    assert!(matches!(err, JmespathError::Function { .. }), "{err:?}");
+    let err = search("to_upper(`1`)", &json!({})).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("JMESPath function 'to_upper': argument #1 is not of type string"),
+        "{err}"
+    );
+}
+
+#[test]
+fn to_string_encodes_like_go() {
+    let data = json!({"n": 3, "f": 1.5, "o": {"b": "<&>", "a": [1, true, null]}});
+    assert_eq!(eval("to_string(n)", &data), json!("3"));
+    assert_eq!(eval("to_string(f)", &data), json!("1.5"));
+    assert_eq!(eval("to_string(sum(`[1.5, 1.5]`))", &data), json!("3"));
+    assert_eq!(
+        eval("to_string(o)", &data),
+        json!(r#"{"a":[1,true,null],"b":"\u003c\u0026\u003e"}"#)
+    );
+    assert_eq!(eval("to_string('x')", &data), json!("x"));
+    assert!(search("to_string()", &data).is_err());
+    assert_eq!(convert::go_float(1e21), "1e+21");
+    assert_eq!(convert::go_float(1e-7), "1e-7");
+    assert_eq!(convert::go_float(0.000001), "0.000001");
+    assert_eq!(convert::go_float(-2.0), "-2");
+}
+
+#[test]
+fn expression_references_are_not_results() {
+    let err = search("&a", &json!({})).unwrap_err();
+    assert!(matches!(err, JmespathError::Output { .. }), "{err:?}");
+}
+
+#[test]
+fn kyverno_functions_are_all_registered() {
+    let names = kyverno_function_names();
+    for name in [
+        "compare",
+        "equal_fold",
+        "replace",
+        "replace_all",
+        "to_upper",
+        "to_lower",
+        "trim",
+        "trim_prefix",
+        "split",
+        "regex_replace_all",
+        "regex_replace_all_literal",
+        "regex_match",
+        "pattern_match",
+        "label_match",
+        "to_boolean",
+        "add",
+        "sum",
+        "subtract",
+        "multiply",
+        "divide",
+        "modulo",
+        "round",
+        "base64_decode",
+        "base64_encode",
+        "time_since",
+        "time_now",
+        "time_now_utc",
+        "path_canonicalize",
+        "truncate",
+        "semver_compare",
+        "parse_json",
+        "parse_yaml",
+        "lookup",
+        "items",
+        "object_from_lists",
+        "random",
+        "x509_decode",
+        "time_to_cron",
+        "time_add",
+        "time_parse",
+        "time_utc",
+        "time_diff",
+        "time_before",
+        "time_after",
+        "time_between",
+        "time_truncate",
+        "image_normalize",
+        "is_external_url",
+        "sha256",
+        "sha1",
+        "md5",
+    ] {
+        assert!(names.contains(&name), "{name} is not registered");
+    }
+    assert_eq!(names.len(), 51);
+}
+
+#[test]
+fn is_usable_from_many_threads() {
+    use rayon::prelude::*;
+    let data = json!({"items": (0..50).collect::<Vec<_>>()});
+    let results: Vec<Value> = (0..200)
+        .into_par_iter()
+        .map(|i| {
+            let expr = format!("add(items[{}], `1`)", i % 50);
+            search(&expr, &data).unwrap_or(Value::Null)
+        })
+        .collect();
+    for (i, r) in results.iter().enumerate() {
+        assert_eq!(*r, json!((i % 50) + 1));
+    }
+}
+
+#[test]
+fn corpus_shapes_evaluate() {
+    let kubeconfig = "clusters:\n- cluster:\n    server: https://k8s.example:6443\n";
+    let data = json!({
+        "request": {"object": {"status": {"containerStatuses": [
+            {"restartCount": 2}, {"restartCount": 3}]}}},
+        "kubeconfigData": format!("value: {}", base64_encode_for_test(kubeconfig)),
+    });
+    assert_eq!(
+        eval(
+            "sum(request.object.status.containerStatuses[*].restartCount || [`0`])",
+            &data
+        ),
+        json!(5)
+    );
+    assert_eq!(
+        eval(
+            "sum(request.object.missing[*].restartCount || [`0`])",
+            &data
+        ),
+        json!(0)
+    );
+    // `|| `0`` hands sum a number, which Kyverno's signature rejects too.
+    let err = search("sum(request.object.missing || `0`)", &data).unwrap_err();
+    assert!(matches!(err, JmespathError::Function { .. }), "{err:?}");
+    assert_eq!(eval("divide('2Gi', '1Gi')", &data), json!(2));
+    assert_eq!(eval("divide('0', '1m')", &data), json!(0));
+    let hour = eval(
+        "time_now_utc().time_to_cron(@).split(@,' ') | [1].to_number(@)",
+        &data,
+    );
+    assert!((0..24).contains(&hour.as_i64().unwrap()), "{hour}");
+    assert_eq!(
+        eval(
+            "kubeconfigData | parse_yaml(@).value | base64_decode(@) | parse_yaml(@).clusters[0].cluster.server",
+            &data
+        ),
+        json!("https://k8s.example:6443")
+    );
+}
+
+fn base64_encode_for_test(text: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+#[test]
+fn flatten_and_filter_projections_swallow_errors_of_their_input() {
+    // Kyverno's nginx-ingress restrict-annotations policy on an object
+    // without annotations: the fork yields null instead of a type error.
+    let data = json!({"metadata": {"name": "x"}});
+    assert_eq!(
+        eval(
+            "metadata.annotations.values(@)[].regex_match('a', @)",
+            &data
+        ),
+        Value::Null
+    );
+    assert_eq!(eval("metadata.missing[?x == `1`]", &data), Value::Null);
+    assert!(search("metadata.missing.x", &data)
+        .unwrap_err()
+        .is_not_found());
+}
