@@ -63,6 +63,8 @@ impl Finding {
 pub struct Problem {
     pub origin: Option<Origin>,
     pub message: String,
+    /// A policy that could not be used: the audit is incomplete.
+    pub invalid_policy: bool,
 }
 
 impl std::fmt::Display for Problem {
@@ -83,6 +85,11 @@ pub struct AuditOutcome {
 }
 
 impl AuditOutcome {
+    /// Policies that could not be parsed; their rules did not run.
+    pub fn invalid_policies(&self) -> usize {
+        self.problems.iter().filter(|p| p.invalid_policy).count()
+    }
+
     pub fn count(&self, status: RuleStatus) -> usize {
         self.findings
             .iter()
@@ -110,6 +117,7 @@ pub fn audit(input: AuditInput) -> AuditOutcome {
                 Err(err) => problems.push(Problem {
                     origin: Some(doc.origin.clone()),
                     message: format!("invalid policy, skipped: {err}"),
+                    invalid_policy: true,
                 }),
             }
         } else if PENDING_POLICY_KINDS.contains(&kind) {
@@ -121,11 +129,13 @@ pub fn audit(input: AuditInput) -> AuditOutcome {
             problems.push(Problem {
                 origin: Some(doc.origin.clone()),
                 message: format!("{kind} {name} is not evaluated by this version of polscan"),
+                invalid_policy: false,
             });
         } else {
             problems.push(Problem {
                 origin: Some(doc.origin.clone()),
                 message: format!("not a policy (kind {kind:?}), ignored"),
+                invalid_policy: false,
             });
         }
     }
@@ -138,6 +148,7 @@ pub fn audit(input: AuditInput) -> AuditOutcome {
                         "policy {} has background: false and is not audited (use --include-non-background)",
                         policy.name
                     ),
+                    invalid_policy: false,
                 });
             }
         }
@@ -157,6 +168,7 @@ pub fn audit(input: AuditInput) -> AuditOutcome {
             problems.push(Problem {
                 origin: Some(doc.origin.clone()),
                 message: "document has no kind, ignored".into(),
+                invalid_policy: false,
             });
             continue;
         }

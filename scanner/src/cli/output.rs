@@ -110,8 +110,12 @@ pub fn print_outcome(outcome: &AuditOutcome, format: OutputFormat) -> anyhow::Re
     Ok(())
 }
 
-/// The exit code `--fail-on` asks for.
+/// The exit code: 2 when a policy was invalid (the audit is incomplete),
+/// else 1 when `--fail-on` finds a result it names, else 0.
 pub fn exit_code(outcome: &AuditOutcome, fail_on: Option<FailOn>) -> ExitCode {
+    if outcome.invalid_policies() > 0 {
+        return ExitCode::from(2);
+    }
     let triggering: &[RuleStatus] = match fail_on {
         None => &[],
         Some(FailOn::Fail) => &[RuleStatus::Fail, RuleStatus::Error],
@@ -132,6 +136,47 @@ pub fn exit_code(outcome: &AuditOutcome, fail_on: Option<FailOn>) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::audit::{audit, AuditInput};
+    use crate::loader::parse_documents;
+    use std::path::Path;
+
+    fn outcome(policy: &str, resource: &str) -> AuditOutcome {
+        audit(AuditInput {
+            policy_documents: parse_documents(policy, Path::new("p.yaml")).expect("policy yaml"),
+            resource_documents: parse_documents(resource, Path::new("r.yaml"))
+                .expect("resource yaml"),
+            ..AuditInput::default()
+        })
+    }
+
+    const POLICY: &str = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: p}\nspec:\n  rules:\n  - name: r\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    validate: {pattern: {metadata: {labels: {app: '?*'}}}}\n";
+    const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: x, namespace: ns}\n";
+
+    #[test]
+    fn fail_on_decides_the_exit_code() {
+        let failing = outcome(POLICY, POD);
+        assert_eq!(failing.count(RuleStatus::Fail), 1);
+        assert_eq!(exit_code(&failing, None), ExitCode::SUCCESS);
+        assert_eq!(exit_code(&failing, Some(FailOn::Fail)), ExitCode::from(1));
+        assert_eq!(exit_code(&failing, Some(FailOn::Error)), ExitCode::SUCCESS);
+    }
+
+    #[test]
+    fn an_invalid_policy_makes_the_audit_incomplete() {
+        let broken = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: broken}\nspec: {rules: [{name: r, match: {any: nope}}]}\n";
+        let text = format!("{POLICY}---\n{broken}");
+        let result = outcome(&text, POD);
+        assert_eq!(result.invalid_policies(), 1);
+        // The valid policy still ran.
+        assert_eq!(result.count(RuleStatus::Fail), 1);
+        assert!(
+            result.problems[0].to_string().contains("p.yaml#2"),
+            "{}",
+            result.problems[0]
+        );
+        assert_eq!(exit_code(&result, None), ExitCode::from(2));
+    }
 
     #[test]
     fn table_aligns_columns() {
