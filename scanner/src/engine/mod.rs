@@ -5,6 +5,7 @@
 //! and validation in that order.
 
 pub mod autogen;
+pub mod cel;
 pub mod conditions;
 pub mod context;
 pub mod duration;

@@ -79,6 +79,9 @@ pub struct Rule {
     pub context: Vec<ContextEntry>,
     #[serde(default)]
     pub preconditions: Option<Value>,
+    /// CEL match conditions (`name`, `expression`) evaluated before the rule.
+    #[serde(default)]
+    pub cel_preconditions: Vec<Value>,
     #[serde(default)]
     pub validate: Option<Validation>,
     #[serde(default)]

@@ -46,11 +46,15 @@ struct Validator<'a> {
 /// caller has already handled.
 pub fn validate_rule(rule: &Rule, ctx: &mut EvalContext, resource: &Value) -> Option<Outcome> {
     let validation = rule.validate.as_ref()?;
-    if validation.cel.is_some() {
-        return Some(Outcome::new(
-            RuleStatus::Error,
-            "validate.cel rules are not evaluated by this version of polscan",
-        ));
+    if let Some(block) = &validation.cel {
+        let inputs = super::cel::inputs_from_context(ctx.document());
+        match super::cel::preconditions_met(&rule.cel_preconditions, &inputs) {
+            Ok(true) => {}
+            Ok(false) => return Some(Outcome::new(RuleStatus::Skip, "cel preconditions not met")),
+            Err(err) => return Some(Outcome::new(RuleStatus::Error, err)),
+        }
+        let message = validation.message.as_deref().unwrap_or("");
+        return Some(super::cel::validate(&rule.name, message, block, &inputs));
     }
     if let Some(block) = &validation.pod_security {
         return Some(validate_pod_security(rule, block, resource));
