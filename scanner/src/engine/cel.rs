@@ -85,7 +85,7 @@ fn optional_select_as_index(expr: &mut cel::common::ast::IdedExpr) -> bool {
     use cel::common::ast::{CallExpr, EntryExpr, Expr, IdedExpr, LiteralValue};
     const OPT_SELECT: &str = "_?._";
     const OPT_INDEX: &str = "_[?_]";
-    let mut visit_entries = |entries: &mut Vec<cel::common::ast::IdedEntryExpr>| {
+    let visit_entries = |entries: &mut Vec<cel::common::ast::IdedEntryExpr>| {
         for entry in entries {
             match &mut entry.expr {
                 EntryExpr::MapEntry(e) => {
