@@ -50,8 +50,29 @@ pub struct CelInputs {
     pub namespace_object: Value,
 }
 
+/// JSON to CEL as Kubernetes does it: whole numbers are `int` (serde's
+/// unsigned numbers would otherwise become `uint`, which never equals an
+/// `int` literal), other numbers `double`.
 fn to_cel(value: &Value) -> Result<cel::Value, String> {
-    cel::to_value(value).map_err(|e| e.to_string())
+    Ok(match value {
+        Value::Null => cel::Value::Null,
+        Value::Bool(b) => cel::Value::Bool(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => cel::Value::Int(i),
+            None => cel::Value::Float(n.as_f64().unwrap_or_default()),
+        },
+        Value::String(s) => cel::Value::String(std::sync::Arc::new(s.clone())),
+        Value::Array(items) => cel::Value::List(std::sync::Arc::new(
+            items.iter().map(to_cel).collect::<Result<Vec<_>, _>>()?,
+        )),
+        Value::Object(map) => {
+            let mut out: HashMap<String, cel::Value> = HashMap::with_capacity(map.len());
+            for (key, item) in map {
+                out.insert(key.clone(), to_cel(item)?);
+            }
+            cel::Value::from(out)
+        }
+    })
 }
 
 fn context(inputs: &CelInputs) -> Result<cel::Context<'static>, String> {
@@ -374,6 +395,17 @@ mod tests {
         assert_eq!(
             validate("r", "", &block, &inputs(labelled)).status,
             RuleStatus::Fail
+        );
+    }
+
+    #[test]
+    fn json_numbers_are_cel_ints() {
+        let block = json!({"expressions": [{"expression": "object.spec.?securityContext.?runAsUser.orValue(1) == 1000"}]});
+        let mut p = pod("x:1");
+        p["spec"]["securityContext"] = json!({"runAsUser": 1000});
+        assert_eq!(
+            validate("r", "", &block, &inputs(p)).status,
+            RuleStatus::Pass
         );
     }
 
