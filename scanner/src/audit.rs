@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::engine::matching::{string_map, RequestInfo};
-use crate::engine::policy::Policy;
+use crate::engine::policy::{Policy, PolicyMeta};
 use crate::engine::values::Values;
 use crate::engine::{Engine, EngineOptions, Environment, ResourceRef, RuleResult, RuleStatus};
 use crate::loader::{self, Document, Origin};
@@ -40,7 +40,7 @@ pub struct AuditInput {
 /// One rule result on one resource, with where the resource came from.
 #[derive(Debug, Clone)]
 pub struct Finding {
-    pub policy: Arc<Policy>,
+    pub policy: Arc<PolicyMeta>,
     pub resource: ResourceRef,
     pub origin: Option<Origin>,
     pub result: RuleResult,

@@ -31,7 +31,7 @@ use serde_json::{json, Value};
 
 use self::context::{ClusterData, EvalContext, NoClusterData};
 use self::matching::{MatchInputs, RequestInfo, ResourceIdentity};
-use self::policy::{Policy, Rule};
+use self::policy::{Policy, PolicyMeta, Rule};
 use self::values::Values;
 
 /// A rule's result on a resource, as Kyverno names them.
@@ -129,7 +129,7 @@ pub struct RuleResult {
 /// no rule matched; the Kyverno CLI's test semantics depend on that.
 #[derive(Debug, Clone)]
 pub struct PolicyResponse {
-    pub policy: Arc<Policy>,
+    pub policy: Arc<PolicyMeta>,
     pub resource: ResourceRef,
     pub rules: Vec<RuleResult>,
 }
@@ -162,6 +162,8 @@ pub struct Engine {
     policies: Vec<Arc<Policy>>,
     /// Autogen applied once per policy, index-aligned with `policies`.
     rules: Vec<Arc<autogen::AutogenRules>>,
+    /// Identity of each policy for results, index-aligned with `policies`.
+    metas: Vec<Arc<PolicyMeta>>,
     cluster: Arc<dyn ClusterData>,
     options: EngineOptions,
 }
@@ -172,9 +174,11 @@ impl Engine {
             .iter()
             .map(|policy| Arc::new(autogen::AutogenRules::compute(policy)))
             .collect();
+        let metas = policies.iter().map(|p| Arc::new(p.meta())).collect();
         Engine {
             policies: policies.into_iter().map(Arc::new).collect(),
             rules,
+            metas,
             cluster: Arc::new(NoClusterData),
             options,
         }
@@ -199,10 +203,12 @@ impl Engine {
         };
         self.policies
             .iter()
-            .zip(&self.rules)
+            .zip(self.rules.iter().zip(&self.metas))
             .filter(|(policy, _)| !self.options.background_only || policy.background())
             .filter(|(policy, _)| policy.spec.rules.iter().any(Rule::has_validate))
-            .map(|(policy, rules)| self.evaluate_policy(policy, rules, &prepared, env))
+            .map(|(policy, (rules, meta))| {
+                self.evaluate_policy(policy, rules, meta, &prepared, env)
+            })
             .collect()
     }
 
@@ -254,6 +260,7 @@ impl Engine {
         &self,
         policy: &Arc<Policy>,
         rules: &autogen::AutogenRules,
+        meta: &Arc<PolicyMeta>,
         prepared: &Prepared<'_>,
         env: &Environment,
     ) -> PolicyResponse {
@@ -358,7 +365,7 @@ impl Engine {
             }
         }
         PolicyResponse {
-            policy: policy.clone(),
+            policy: meta.clone(),
             resource: prepared.reference.clone(),
             rules: results,
         }

@@ -405,6 +405,27 @@ impl Policy {
             .unwrap_or("Audit")
     }
 
+    /// The identity reports and results carry.
+    pub fn meta(&self) -> PolicyMeta {
+        PolicyMeta {
+            kind: self.kind.as_str().to_string(),
+            name: self.name.clone(),
+            namespace: self.namespace.clone(),
+            annotations: self.annotations.clone(),
+        }
+    }
+}
+
+/// What results and reports need to know about any policy kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyMeta {
+    pub kind: String,
+    pub name: String,
+    pub namespace: Option<String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl PolicyMeta {
     pub fn severity(&self) -> Option<&str> {
         self.annotations
             .get(ANNOTATION_SEVERITY)
@@ -452,7 +473,7 @@ mod tests {
         let policy = Policy::from_document(&doc).expect("valid policy");
         assert_eq!(policy.kind, PolicyKind::ClusterPolicy);
         assert!(!policy.background());
-        assert!(!policy.scored());
+        assert!(!policy.meta().scored());
         assert_eq!(policy.failure_action(), "Audit");
         assert_eq!(policy.spec.rules[0].match_resources.kinds(), vec!["Pod"]);
         assert_eq!(policy.raw_rules.len(), 1);
@@ -464,7 +485,7 @@ mod tests {
             "metadata": {"name": "p"}, "spec": {"rules": []}});
         let policy = Policy::from_document(&doc).expect("valid policy");
         assert_eq!(policy.namespace.as_deref(), Some("default"));
-        assert_eq!(policy.qualified_name(), "default/p");
+        assert_eq!(policy.meta().qualified_name(), "default/p");
     }
 
     #[test]
