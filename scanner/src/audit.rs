@@ -11,14 +11,13 @@ use serde_json::Value;
 
 use crate::engine::matching::{string_map, RequestInfo};
 use crate::engine::policy::{Policy, PolicyMeta};
+use crate::engine::validating_policy::ValidatingPolicy;
 use crate::engine::values::Values;
 use crate::engine::{Engine, EngineOptions, Environment, ResourceRef, RuleResult, RuleStatus};
 use crate::loader::{self, Document, Origin};
 
 /// Kinds of policy document that polscan recognises but does not evaluate yet.
-const PENDING_POLICY_KINDS: [&str; 8] = [
-    "ValidatingPolicy",
-    "NamespacedValidatingPolicy",
+const PENDING_POLICY_KINDS: [&str; 6] = [
     "ValidatingAdmissionPolicy",
     "ValidatingAdmissionPolicyBinding",
     "MutatingPolicy",
@@ -101,6 +100,7 @@ impl AuditOutcome {
 fn is_policy_document(value: &Value) -> bool {
     let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
     Policy::is_kyverno_policy(value)
+        || ValidatingPolicy::is_validating_policy(value)
         || PENDING_POLICY_KINDS.contains(&kind)
         || kind == "PolicyException"
 }
@@ -109,11 +109,21 @@ fn is_policy_document(value: &Value) -> bool {
 pub fn audit(input: AuditInput) -> AuditOutcome {
     let mut problems = Vec::new();
     let mut policies = Vec::new();
+    let mut validating = Vec::new();
     for doc in &input.policy_documents {
         let kind = doc.value.get("kind").and_then(Value::as_str).unwrap_or("");
         if Policy::is_kyverno_policy(&doc.value) {
             match Policy::from_document(&doc.value) {
                 Ok(policy) => policies.push(policy),
+                Err(err) => problems.push(Problem {
+                    origin: Some(doc.origin.clone()),
+                    message: format!("invalid policy, skipped: {err}"),
+                    invalid_policy: true,
+                }),
+            }
+        } else if ValidatingPolicy::is_validating_policy(&doc.value) {
+            match ValidatingPolicy::from_document(&doc.value) {
+                Ok(policy) => validating.push(policy),
                 Err(err) => problems.push(Problem {
                     origin: Some(doc.origin.clone()),
                     message: format!("invalid policy, skipped: {err}"),
@@ -188,13 +198,14 @@ pub fn audit(input: AuditInput) -> AuditOutcome {
         }
     }
     namespace_labels.extend(input.values.namespace_labels());
-    let policies_evaluated = policies.len();
+    let policies_evaluated = policies.len() + validating.len();
     let engine = Engine::new(
         policies,
         EngineOptions {
             background_only: !input.include_non_background,
         },
-    );
+    )
+    .with_validating_policies(validating);
     let env = Environment {
         values: input.values,
         namespace_labels,

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::engine::matching::RequestInfo;
 use crate::engine::policy::Policy;
+use crate::engine::validating_policy::ValidatingPolicy;
 use crate::engine::values::Values;
 use crate::engine::{Engine, EngineOptions, Environment, PolicyResponse, RuleStatus};
 use crate::loader::{self, Document};
@@ -254,6 +255,7 @@ pub fn run_test_file(path: &Path) -> TestReport {
 fn run_spec(dir: &Path, spec: &TestSpec) -> Result<(Vec<Row>, Vec<String>), String> {
     let policy_docs = load_relative(dir, &spec.policies)?;
     let mut policies = Vec::new();
+    let mut validating = Vec::new();
     let mut invalid: BTreeMap<String, String> = BTreeMap::new();
     let mut index = PolicyIndex {
         rule_kinds: HashMap::new(),
@@ -289,6 +291,13 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<(Vec<Row>, Vec<String>), Stri
             index.rule_kinds.insert(name.clone(), kinds);
             match Policy::from_document(&doc.value) {
                 Ok(policy) => policies.push(policy),
+                Err(err) => {
+                    invalid.insert(name, format!("{}: {err}", doc.origin));
+                }
+            }
+        } else if ValidatingPolicy::is_validating_policy(&doc.value) {
+            match ValidatingPolicy::from_document(&doc.value) {
+                Ok(policy) => validating.push(policy),
                 Err(err) => {
                     invalid.insert(name, format!("{}: {err}", doc.origin));
                 }
@@ -343,7 +352,8 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<(Vec<Row>, Vec<String>), Stri
             resources.push(value);
         }
     }
-    let engine = Engine::new(policies, EngineOptions::default());
+    let engine =
+        Engine::new(policies, EngineOptions::default()).with_validating_policies(validating);
     let env = Environment {
         namespace_labels: values.namespace_labels(),
         values,
@@ -394,7 +404,6 @@ fn parse_user_info(document: &Value) -> RequestInfo {
 /// Why an expectation is out of scope, if it is.
 fn out_of_scope(expected: &ExpectedResult, index: &PolicyIndex) -> Option<String> {
     let flags = [
-        (expected.is_validating_policy, "ValidatingPolicy"),
         (
             expected.is_validating_admission_policy,
             "ValidatingAdmissionPolicy",

@@ -75,7 +75,7 @@ fn to_cel(value: &Value) -> Result<cel::Value, String> {
     })
 }
 
-fn context(inputs: &CelInputs) -> Result<cel::Context<'static>, String> {
+pub(super) fn context(inputs: &CelInputs) -> Result<cel::Context<'static>, String> {
     let mut ctx = cel::Context::default().with_all();
     ctx.add_variable_from_value("object", to_cel(&inputs.object)?);
     ctx.add_variable_from_value("oldObject", to_cel(&inputs.old_object)?);
@@ -87,7 +87,7 @@ fn context(inputs: &CelInputs) -> Result<cel::Context<'static>, String> {
 
 /// Parses with optional syntax (`.?field`, `[?key]`), which Kubernetes CEL
 /// enables, and evaluates.
-fn evaluate(expression: &str, ctx: &cel::Context<'_>) -> Result<cel::Value, String> {
+pub(super) fn evaluate(expression: &str, ctx: &cel::Context<'_>) -> Result<cel::Value, String> {
     let parsed = cel::parser::Parser::new()
         .enable_optional_syntax(true)
         .parse(expression)
@@ -182,7 +182,7 @@ fn optional_select_as_index(expr: &mut cel::common::ast::IdedExpr) -> bool {
 
 /// Evaluates `variables` in order (later ones may use earlier ones) and
 /// exposes them as `variables.<name>`.
-fn add_variables(ctx: &mut cel::Context<'_>, variables: &[CelVariable]) {
+pub(super) fn add_variables(ctx: &mut cel::Context<'_>, variables: &[CelVariable]) {
     let mut values: HashMap<String, cel::Value> = HashMap::new();
     for variable in variables {
         ctx.add_variable_from_value("variables", cel::Value::from(values.clone()));

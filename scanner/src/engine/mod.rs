@@ -18,6 +18,7 @@ pub mod pod_security;
 pub mod policy;
 pub mod quantity;
 pub mod validate;
+pub mod validating_policy;
 pub mod values;
 pub mod variables;
 pub mod wildcard;
@@ -164,6 +165,8 @@ pub struct Engine {
     rules: Vec<Arc<autogen::AutogenRules>>,
     /// Identity of each policy for results, index-aligned with `policies`.
     metas: Vec<Arc<PolicyMeta>>,
+    /// Kyverno ValidatingPolicies (CEL), with their identity.
+    validating: Vec<(Arc<validating_policy::ValidatingPolicy>, Arc<PolicyMeta>)>,
     cluster: Arc<dyn ClusterData>,
     options: EngineOptions,
 }
@@ -179,9 +182,25 @@ impl Engine {
             policies: policies.into_iter().map(Arc::new).collect(),
             rules,
             metas,
+            validating: Vec::new(),
             cluster: Arc::new(NoClusterData),
             options,
         }
+    }
+
+    /// Adds Kyverno ValidatingPolicies to evaluate beside the ClusterPolicies.
+    pub fn with_validating_policies(
+        mut self,
+        policies: Vec<validating_policy::ValidatingPolicy>,
+    ) -> Engine {
+        self.validating = policies
+            .into_iter()
+            .map(|p| {
+                let meta = Arc::new(p.meta.clone());
+                (Arc::new(p), meta)
+            })
+            .collect();
+        self
     }
 
     pub fn with_cluster_data(mut self, cluster: Arc<dyn ClusterData>) -> Engine {
@@ -209,6 +228,12 @@ impl Engine {
             .map(|(policy, (rules, meta))| {
                 self.evaluate_policy(policy, rules, meta, &prepared, env)
             })
+            .chain(
+                self.validating
+                    .iter()
+                    .filter(|(policy, _)| !self.options.background_only || policy.background())
+                    .map(|(policy, meta)| self.evaluate_validating(policy, meta, &prepared, env)),
+            )
             .collect()
     }
 
@@ -368,6 +393,43 @@ impl Engine {
             policy: meta.clone(),
             resource: prepared.reference.clone(),
             rules: results,
+        }
+    }
+
+    fn evaluate_validating(
+        &self,
+        policy: &validating_policy::ValidatingPolicy,
+        meta: &Arc<PolicyMeta>,
+        prepared: &Prepared<'_>,
+        env: &Environment,
+    ) -> PolicyResponse {
+        let operation = env
+            .values
+            .global_values
+            .get("request.operation")
+            .and_then(Value::as_str)
+            .unwrap_or("CREATE");
+        let namespace_labels = env.namespace_labels.get(&prepared.identity.namespace);
+        let rules = policy
+            .evaluate(
+                prepared.resource,
+                &prepared.identity,
+                namespace_labels,
+                operation,
+            )
+            .map(|outcome| RuleResult {
+                rule: String::new(),
+                status: outcome.status,
+                message: outcome.message,
+                action: policy.action(),
+                properties: BTreeMap::new(),
+            })
+            .into_iter()
+            .collect();
+        PolicyResponse {
+            policy: meta.clone(),
+            resource: prepared.reference.clone(),
+            rules,
         }
     }
 

@@ -1,0 +1,618 @@
+//! Kyverno `ValidatingPolicy` / `NamespacedValidatingPolicy`
+//! (policies.kyverno.io v1alpha1, v1beta1, v1): parsing, `matchConstraints`
+//! matching (resource rules by plural resource name, exclusions, namespace
+//! and object selectors), Kyverno's autogen to Pod controllers, and CEL
+//! evaluation of `matchConditions`, `variables` and `validations`. A policy
+//! document enters; for each resource, no result (not matched) or one
+//! result (pass, fail, skip, error) leaves, as Kyverno's vpol engine gives.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::cel::{self, CelExpression, CelInputs, CelVariable};
+use super::matching::{selector_matches, ResourceIdentity};
+use super::policy::{LabelSelector, PolicyError, PolicyMeta};
+use super::validate::Outcome;
+use super::RuleStatus;
+use crate::kinds;
+
+const KINDS: [&str; 2] = ["ValidatingPolicy", "NamespacedValidatingPolicy"];
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Spec {
+    #[serde(default)]
+    match_constraints: Option<MatchConstraints>,
+    #[serde(default)]
+    match_conditions: Vec<CelVariable>,
+    #[serde(default)]
+    variables: Vec<CelVariable>,
+    #[serde(default)]
+    validations: Vec<CelExpression>,
+    #[serde(default)]
+    validation_actions: Vec<String>,
+    #[serde(default)]
+    evaluation: Option<Value>,
+    #[serde(default)]
+    autogen: Option<Value>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct MatchConstraints {
+    #[serde(default)]
+    pub resource_rules: Vec<ResourceRule>,
+    #[serde(default)]
+    pub exclude_resource_rules: Vec<ResourceRule>,
+    #[serde(default)]
+    pub namespace_selector: Option<LabelSelector>,
+    #[serde(default)]
+    pub object_selector: Option<LabelSelector>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceRule {
+    #[serde(default)]
+    pub api_groups: Vec<String>,
+    #[serde(default)]
+    pub api_versions: Vec<String>,
+    #[serde(default)]
+    pub resources: Vec<String>,
+    #[serde(default)]
+    pub operations: Vec<String>,
+    #[serde(default)]
+    pub resource_names: Vec<String>,
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+/// Pod controllers Kyverno's vpol autogen targets, with the path that holds
+/// their Pod template (`spec.template` or the CronJob's job template).
+const AUTOGEN_TARGETS: [(&str, &str, bool); 6] = [
+    ("daemonsets", "DaemonSet", false),
+    ("deployments", "Deployment", false),
+    ("replicasets", "ReplicaSet", false),
+    ("statefulsets", "StatefulSet", false),
+    ("jobs", "Job", false),
+    ("cronjobs", "CronJob", true),
+];
+
+#[derive(Debug, Clone)]
+pub struct ValidatingPolicy {
+    pub meta: PolicyMeta,
+    spec: Spec,
+    background: bool,
+    /// Controller kinds autogen extends the policy to.
+    autogen_kinds: Vec<(&'static str, bool)>,
+}
+
+impl ValidatingPolicy {
+    pub fn is_validating_policy(document: &Value) -> bool {
+        let api_version = document
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let kind = document.get("kind").and_then(Value::as_str).unwrap_or("");
+        api_version.starts_with("policies.kyverno.io/") && KINDS.contains(&kind)
+    }
+
+    pub fn from_document(document: &Value) -> Result<ValidatingPolicy, PolicyError> {
+        let name = document
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("<unnamed>")
+            .to_string();
+        let kind = document
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        if !Self::is_validating_policy(document) {
+            return Err(PolicyError::NotAPolicy {
+                policy: name,
+                api_version: document
+                    .get("apiVersion")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                kind,
+            });
+        }
+        let spec: Spec =
+            serde_path_to_error::deserialize(document.get("spec").cloned().unwrap_or(Value::Null))
+                .map_err(|err| PolicyError::InvalidField {
+                    policy: name.clone(),
+                    path: format!("spec.{}", err.path()),
+                    message: err.inner().to_string(),
+                })?;
+        let namespace = (kind == "NamespacedValidatingPolicy").then(|| {
+            document
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .unwrap_or("default")
+                .to_string()
+        });
+        let annotations = super::matching::string_map(document.pointer("/metadata/annotations"));
+        let background = spec
+            .evaluation
+            .as_ref()
+            .and_then(|e| e.pointer("/background/enabled"))
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        let autogen_kinds = autogen_kinds(&spec);
+        Ok(ValidatingPolicy {
+            meta: PolicyMeta {
+                kind,
+                name,
+                namespace,
+                annotations,
+            },
+            spec,
+            background,
+            autogen_kinds,
+        })
+    }
+
+    pub fn background(&self) -> bool {
+        self.background
+    }
+
+    /// Audit unless the actions name only Deny, as Kyverno reports it.
+    pub fn action(&self) -> String {
+        if self.spec.validation_actions.iter().any(|a| a == "Deny") {
+            "Deny".into()
+        } else {
+            "Audit".into()
+        }
+    }
+
+    /// Evaluates the policy on a resource; `None` when it does not match.
+    pub fn evaluate(
+        &self,
+        resource: &Value,
+        identity: &ResourceIdentity,
+        namespace_labels: Option<&BTreeMap<String, String>>,
+        operation: &str,
+    ) -> Option<Outcome> {
+        if let Some(namespace) = &self.meta.namespace {
+            if namespace != &identity.namespace {
+                return None;
+            }
+        }
+        let autogen = self
+            .autogen_kinds
+            .iter()
+            .find(|(kind, _)| *kind == identity.kind && identity.group == group_of_controller(kind))
+            .map(|(_, cronjob)| *cronjob);
+        match autogen {
+            Some(cronjob) => {
+                // The generated policy matches the controller with the same
+                // operations and namespace selector.
+                let constraints = self.spec.match_constraints.as_ref()?;
+                let operations = constraints
+                    .resource_rules
+                    .first()
+                    .map(|r| r.operations.clone())
+                    .unwrap_or_default();
+                if !operation_matches(&operations, operation)
+                    || !namespace_selector_matches(
+                        constraints.namespace_selector.as_ref(),
+                        identity,
+                        namespace_labels,
+                    )
+                {
+                    return None;
+                }
+                let rewrite = |text: &str| rewrite_for_controller(text, cronjob);
+                Some(self.run(resource, identity, namespace_labels, operation, &rewrite))
+            }
+            None => {
+                if !self.matches(identity, namespace_labels, operation) {
+                    return None;
+                }
+                Some(self.run(
+                    resource,
+                    identity,
+                    namespace_labels,
+                    operation,
+                    &|t: &str| t.to_string(),
+                ))
+            }
+        }
+    }
+
+    fn matches(
+        &self,
+        identity: &ResourceIdentity,
+        namespace_labels: Option<&BTreeMap<String, String>>,
+        operation: &str,
+    ) -> bool {
+        let Some(constraints) = &self.spec.match_constraints else {
+            return false;
+        };
+        let included = constraints
+            .resource_rules
+            .iter()
+            .any(|rule| rule_matches(rule, identity, operation));
+        let excluded = constraints
+            .exclude_resource_rules
+            .iter()
+            .any(|rule| rule_matches(rule, identity, operation));
+        let objects_ok = constraints
+            .object_selector
+            .as_ref()
+            .is_none_or(|selector| selector_matches(selector, &identity.labels).unwrap_or(false));
+        included
+            && !excluded
+            && objects_ok
+            && namespace_selector_matches(
+                constraints.namespace_selector.as_ref(),
+                identity,
+                namespace_labels,
+            )
+    }
+
+    fn run(
+        &self,
+        resource: &Value,
+        identity: &ResourceIdentity,
+        namespace_labels: Option<&BTreeMap<String, String>>,
+        operation: &str,
+        rewrite: &dyn Fn(&str) -> String,
+    ) -> Outcome {
+        let namespace_object = if identity.namespace.is_empty() || identity.kind == "Namespace" {
+            Value::Null
+        } else {
+            serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
+                "metadata": {"name": identity.namespace, "labels": namespace_labels.cloned().unwrap_or_default()}})
+        };
+        let inputs = CelInputs {
+            object: resource.clone(),
+            old_object: Value::Null,
+            request: serde_json::json!({
+                "operation": operation,
+                "namespace": identity.namespace,
+                "name": identity.name,
+                "kind": {"group": identity.group, "version": identity.version, "kind": identity.kind},
+            }),
+            namespace_object,
+        };
+        let mut ctx = match cel::context(&inputs) {
+            Ok(ctx) => ctx,
+            Err(err) => return Outcome::new(RuleStatus::Error, err),
+        };
+        for condition in &self.spec.match_conditions {
+            match cel::evaluate(&rewrite(&condition.expression), &ctx) {
+                Ok(::kube_cel::cel::Value::Bool(true)) => {}
+                Ok(::kube_cel::cel::Value::Bool(false)) => {
+                    return Outcome::new(RuleStatus::Skip, "skip")
+                }
+                Ok(other) => {
+                    return Outcome::new(
+                        RuleStatus::Error,
+                        format!(
+                            "matchCondition {} must evaluate to bool, got {other:?}",
+                            condition.name
+                        ),
+                    )
+                }
+                Err(err) => return Outcome::new(RuleStatus::Error, err),
+            }
+        }
+        let variables: Vec<CelVariable> = self
+            .spec
+            .variables
+            .iter()
+            .map(|v| CelVariable {
+                name: v.name.clone(),
+                expression: rewrite(&v.expression),
+            })
+            .collect();
+        cel::add_variables(&mut ctx, &variables);
+        for (index, validation) in self.spec.validations.iter().enumerate() {
+            match cel::evaluate(&rewrite(&validation.expression), &ctx) {
+                Ok(::kube_cel::cel::Value::Bool(true)) => {}
+                Ok(::kube_cel::cel::Value::Bool(false)) => {
+                    let mut message = validation.message.clone().unwrap_or_default();
+                    if let Some(source) = &validation.message_expression {
+                        message = match cel::evaluate(&rewrite(source), &ctx) {
+                            Ok(::kube_cel::cel::Value::String(text)) => text.to_string(),
+                            Ok(other) => {
+                                format!("failed to convert message expression to string: {other:?}")
+                            }
+                            Err(err) => format!("failed to evaluate message expression: {err}"),
+                        };
+                    }
+                    if message.is_empty() {
+                        message = format!("CEL expression validation failed at index {index}");
+                    }
+                    return Outcome::new(RuleStatus::Fail, message);
+                }
+                Ok(other) => {
+                    return Outcome::new(
+                        RuleStatus::Error,
+                        format!("validation {index} must evaluate to bool, got {other:?}"),
+                    )
+                }
+                Err(err) => return Outcome::new(RuleStatus::Error, err),
+            }
+        }
+        Outcome::new(RuleStatus::Pass, "success")
+    }
+}
+
+fn group_of_controller(kind: &str) -> &'static str {
+    match kind {
+        "Job" | "CronJob" => "batch",
+        _ => "apps",
+    }
+}
+
+/// Kyverno's `CanAutoGen` and the configured controllers.
+fn autogen_kinds(spec: &Spec) -> Vec<(&'static str, bool)> {
+    let Some(constraints) = &spec.match_constraints else {
+        return Vec::new();
+    };
+    let object_selector_set = constraints
+        .object_selector
+        .as_ref()
+        .is_some_and(|s| !s.match_labels.is_empty() || !s.match_expressions.is_empty());
+    if object_selector_set
+        || !constraints.exclude_resource_rules.is_empty()
+        || constraints.resource_rules.len() != 1
+    {
+        return Vec::new();
+    }
+    let rule = &constraints.resource_rules[0];
+    let pods_only = rule.resource_names.is_empty()
+        && rule.api_groups == [""]
+        && rule.api_versions == ["v1"]
+        && rule.resources == ["pods"];
+    if !pods_only {
+        return Vec::new();
+    }
+    let configured: Option<Vec<String>> = spec
+        .autogen
+        .as_ref()
+        .and_then(|a| a.pointer("/podControllers/controllers"))
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        });
+    AUTOGEN_TARGETS
+        .iter()
+        .filter(|(resource, _, _)| {
+            configured
+                .as_ref()
+                .is_none_or(|list| list.iter().any(|c| c == resource))
+        })
+        .map(|(_, kind, cronjob)| (*kind, *cronjob))
+        .collect()
+}
+
+/// Kyverno's textual autogen replacement of `object.spec` / `object.metadata`
+/// (and `oldObject.`), leaving `object.metadata.namespace` alone.
+fn rewrite_for_controller(text: &str, cronjob: bool) -> String {
+    let template = if cronjob {
+        "spec.jobTemplate.spec.template"
+    } else {
+        "spec.template"
+    };
+    let mut out = text.to_string();
+    for (from, to) in [
+        ("spec", format!("{template}.spec")),
+        ("metadata", format!("{template}.metadata")),
+    ] {
+        for root in ["object.", "oldObject."] {
+            out = replace_unprotected(&out, &format!("{root}{from}"), &format!("{root}{to}"));
+        }
+    }
+    out
+}
+
+fn replace_unprotected(text: &str, from: &str, to: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(index) = rest.find(from) {
+        // `oldObject.` contains `Object.` but not `object.`; guard the
+        // preceding character so `oldObject.spec` is not rewritten twice.
+        let preceded_by_ident = rest[..index]
+            .chars()
+            .last()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+        out.push_str(&rest[..index]);
+        let after = &rest[index + from.len()..];
+        let protected = after.starts_with(".namespace")
+            && !after[".namespace".len()..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+        if preceded_by_ident || protected {
+            out.push_str(from);
+        } else {
+            out.push_str(to);
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+fn operation_matches(operations: &[String], operation: &str) -> bool {
+    operations.is_empty() || operations.iter().any(|o| o == "*" || o == operation)
+}
+
+fn namespace_selector_matches(
+    selector: Option<&LabelSelector>,
+    identity: &ResourceIdentity,
+    namespace_labels: Option<&BTreeMap<String, String>>,
+) -> bool {
+    let Some(selector) = selector else {
+        return true;
+    };
+    // Cluster-scoped objects other than Namespaces ignore namespaceSelector.
+    if identity.namespace.is_empty() && identity.kind != "Namespace" {
+        return true;
+    }
+    let empty = BTreeMap::new();
+    let labels = if identity.kind == "Namespace" {
+        &identity.labels
+    } else {
+        namespace_labels.unwrap_or(&empty)
+    };
+    selector_matches(selector, labels).unwrap_or(false)
+}
+
+/// The plural resource name of a kind: the standard table, else the
+/// Kubernetes convention for custom resources.
+pub fn plural_of(group: &str, kind: &str) -> String {
+    if let Some(info) = kinds::lookup(group, kind) {
+        return info.plural.to_string();
+    }
+    let lower = kind.to_lowercase();
+    if lower.ends_with('s')
+        || lower.ends_with("ch")
+        || lower.ends_with("sh")
+        || lower.ends_with('x')
+    {
+        format!("{lower}es")
+    } else if lower.ends_with('y')
+        && !lower.ends_with("ay")
+        && !lower.ends_with("ey")
+        && !lower.ends_with("oy")
+    {
+        format!("{}ies", &lower[..lower.len() - 1])
+    } else {
+        format!("{lower}s")
+    }
+}
+
+fn rule_matches(rule: &ResourceRule, identity: &ResourceIdentity, operation: &str) -> bool {
+    let any = |list: &[String], value: &str| list.iter().any(|item| item == "*" || item == value);
+    if !any(&rule.api_groups, &identity.group) || !any(&rule.api_versions, &identity.version) {
+        return false;
+    }
+    let plural = plural_of(&identity.group, &identity.kind);
+    let resource_ok = rule.resources.iter().any(|r| {
+        r == "*"
+            || r == "*/*"
+            || r == &plural
+            || r.strip_suffix("/*").is_some_and(|base| base == plural)
+    });
+    if !resource_ok || !operation_matches(&rule.operations, operation) {
+        return false;
+    }
+    if !rule.resource_names.is_empty() && !rule.resource_names.contains(&identity.name) {
+        return false;
+    }
+    match rule.scope.as_deref() {
+        Some("Namespaced") => !identity.namespace.is_empty(),
+        Some("Cluster") => identity.namespace.is_empty(),
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn policy(spec: Value) -> ValidatingPolicy {
+        ValidatingPolicy::from_document(&json!({
+            "apiVersion": "policies.kyverno.io/v1alpha1", "kind": "ValidatingPolicy",
+            "metadata": {"name": "vp"}, "spec": spec
+        }))
+        .expect("valid policy")
+    }
+
+    fn pods_policy() -> ValidatingPolicy {
+        policy(json!({
+            "validationActions": ["Audit"],
+            "matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"], "resources": ["pods"]}]},
+            "variables": [{"name": "images", "expression": "object.spec.containers.map(c, c.image)"}],
+            "validations": [{"expression": "variables.images.all(i, !i.endsWith(':latest'))", "message": "no latest"}]
+        }))
+    }
+
+    fn run(p: &ValidatingPolicy, resource: Value) -> Option<Outcome> {
+        let identity = ResourceIdentity::from_resource(&resource);
+        p.evaluate(&resource, &identity, None, "CREATE")
+    }
+
+    #[test]
+    fn pods_pass_fail_and_other_kinds_do_not_match() {
+        let p = pods_policy();
+        let good = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a", "namespace": "d"}, "spec": {"containers": [{"name": "c", "image": "x:1"}]}});
+        let bad = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "b", "namespace": "d"}, "spec": {"containers": [{"name": "c", "image": "x:latest"}]}});
+        assert_eq!(run(&p, good).map(|o| o.status), Some(RuleStatus::Pass));
+        let fail = run(&p, bad).expect("matched");
+        assert_eq!(
+            (fail.status, fail.message.as_str()),
+            (RuleStatus::Fail, "no latest")
+        );
+        assert!(run(&p, json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "d"}})).is_none());
+    }
+
+    #[test]
+    fn autogen_extends_pod_policies_to_controllers() {
+        let p = pods_policy();
+        let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "n"},
+            "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "x:latest"}]}}}});
+        assert_eq!(
+            run(&p, deployment).map(|o| o.status),
+            Some(RuleStatus::Fail)
+        );
+        let cronjob = json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c", "namespace": "n"},
+            "spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "x:2"}]}}}}}});
+        assert_eq!(run(&p, cronjob).map(|o| o.status), Some(RuleStatus::Pass));
+    }
+
+    #[test]
+    fn rewriting_keeps_namespace_and_old_object_right() {
+        assert_eq!(
+            rewrite_for_controller("object.spec.x && object.metadata.namespace == oldObject.spec.y", false),
+            "object.spec.template.spec.x && object.metadata.namespace == oldObject.spec.template.spec.y"
+        );
+        assert_eq!(
+            rewrite_for_controller("object.metadata.labels", true),
+            "object.spec.jobTemplate.spec.template.metadata.labels"
+        );
+    }
+
+    #[test]
+    fn match_conditions_skip_and_selectors_filter() {
+        let p = policy(json!({
+            "matchConstraints": {"resourceRules": [{"apiGroups": ["*"], "apiVersions": ["*"], "operations": ["*"], "resources": ["configmaps"]}],
+                "objectSelector": {"matchLabels": {"audit": "yes"}}},
+            "matchConditions": [{"name": "named", "expression": "object.metadata.name.startsWith('app-')"}],
+            "validations": [{"expression": "has(object.data)"}]
+        }));
+        let cm = |name: &str, label: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "n", "labels": {"audit": label}}});
+        assert!(run(&p, cm("app-1", "no")).is_none());
+        assert_eq!(
+            run(&p, cm("other", "yes")).map(|o| o.status),
+            Some(RuleStatus::Skip)
+        );
+        let failed = run(&p, cm("app-1", "yes")).expect("matched");
+        assert_eq!(failed.status, RuleStatus::Fail);
+        assert_eq!(
+            failed.message,
+            "CEL expression validation failed at index 0"
+        );
+    }
+
+    #[test]
+    fn plurals() {
+        assert_eq!(plural_of("networking.k8s.io", "Ingress"), "ingresses");
+        assert_eq!(plural_of("example.com", "Policy"), "policies");
+        assert_eq!(plural_of("argoproj.io", "Application"), "applications");
+        assert_eq!(plural_of("", "Endpoints"), "endpoints");
+    }
+}
