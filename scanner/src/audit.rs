@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::engine::matching::{string_map, RequestInfo};
 use crate::engine::policy::{Policy, PolicyMeta};
+use crate::engine::supplied_data::SuppliedData;
 use crate::engine::validating_policy::ValidatingPolicy;
 use crate::engine::values::Values;
 use crate::engine::{Engine, EngineOptions, Environment, ResourceRef, RuleResult, RuleStatus};
@@ -34,6 +35,9 @@ pub struct AuditInput {
     pub requester: Option<RequestInfo>,
     /// Evaluate `background: false` policies too (admission-time semantics).
     pub include_non_background: bool,
+    /// A Kyverno CLI context document answering `resource.Get`/`List` and
+    /// image metadata lookups of CEL policies.
+    pub context: Option<Document>,
 }
 
 /// One rule result on one resource, with where the resource came from.
@@ -198,6 +202,32 @@ pub fn audit(input: AuditInput) -> AuditOutcome {
         }
     }
     namespace_labels.extend(input.values.namespace_labels());
+    let mut namespace_objects: BTreeMap<String, Value> = resources
+        .iter()
+        .filter(|(resource, _)| resource.get("kind").and_then(Value::as_str) == Some("Namespace"))
+        .filter_map(|(resource, _)| {
+            let name = resource.pointer("/metadata/name").and_then(Value::as_str)?;
+            Some((name.to_string(), resource.clone()))
+        })
+        .collect();
+    namespace_objects.extend(input.values.namespace_objects());
+    let mut data = SuppliedData::default();
+    if let Some(context) = &input.context {
+        match SuppliedData::from_context(&context.value) {
+            Ok(found) => data = found,
+            Err(err) => problems.push(Problem {
+                origin: Some(context.origin.clone()),
+                message: format!("context file not used: {err}"),
+                invalid_policy: false,
+            }),
+        }
+    }
+    let data = data.with_params(
+        resources
+            .iter()
+            .map(|(resource, _)| resource.clone())
+            .collect(),
+    );
     let policies_evaluated = policies.len() + validating.len();
     let engine = Engine::new(
         policies,
@@ -205,11 +235,13 @@ pub fn audit(input: AuditInput) -> AuditOutcome {
             background_only: !input.include_non_background,
         },
     )
-    .with_validating_policies(validating);
+    .with_validating_policies(validating)
+    .with_cluster_data(Arc::new(data));
     let env = Environment {
         values: input.values,
         namespace_labels,
         requester: input.requester,
+        namespace_objects,
     };
     let resources_evaluated = resources.len();
     let mut findings: Vec<Finding> = resources

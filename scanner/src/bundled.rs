@@ -94,6 +94,7 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         let outcome = audit(AuditInput {
+            context: None,
             policy_documents: load(POLICIES),
             resource_documents: load(EXAMPLES),
             ..AuditInput::default()

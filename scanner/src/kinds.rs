@@ -300,6 +300,30 @@ pub fn lookup(group: &str, kind: &str) -> Option<&'static KindInfo> {
         .find(|info| info.group == group && info.kind == kind)
 }
 
+/// The plural resource name of a kind: the standard table, else the
+/// Kubernetes convention for custom resources.
+pub fn plural_of(group: &str, kind: &str) -> String {
+    if let Some(info) = lookup(group, kind) {
+        return info.plural.to_string();
+    }
+    let lower = kind.to_lowercase();
+    if lower.ends_with('s')
+        || lower.ends_with("ch")
+        || lower.ends_with("sh")
+        || lower.ends_with('x')
+    {
+        format!("{lower}es")
+    } else if lower.ends_with('y')
+        && !lower.ends_with("ay")
+        && !lower.ends_with("ey")
+        && !lower.ends_with("oy")
+    {
+        format!("{}ies", &lower[..lower.len() - 1])
+    } else {
+        format!("{lower}s")
+    }
+}
+
 /// True when the table knows the kind as cluster-scoped; unknown kinds
 /// (custom resources) count as namespaced, as the Kyverno CLI assumes.
 pub fn is_cluster_scoped(api_version: &str, kind: &str) -> bool {

@@ -8,12 +8,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::engine::matching::RequestInfo;
 use crate::engine::policy::Policy;
+use crate::engine::supplied_data::SuppliedData;
 use crate::engine::validating_policy::ValidatingPolicy;
 use crate::engine::values::Values;
 use crate::engine::{Engine, EngineOptions, Environment, PolicyResponse, RuleStatus};
@@ -352,10 +354,18 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<(Vec<Row>, Vec<String>), Stri
             resources.push(value);
         }
     }
-    let engine =
-        Engine::new(policies, EngineOptions::default()).with_validating_policies(validating);
+    let mut data = match &spec.context {
+        Some(file) => SuppliedData::from_context(&load_single(dir, file)?)
+            .map_err(|err| format!("context {file}: {err}"))?,
+        None => SuppliedData::default(),
+    };
+    data = data.with_params(resources.clone());
+    let engine = Engine::new(policies, EngineOptions::default())
+        .with_validating_policies(validating)
+        .with_cluster_data(Arc::new(data));
     let env = Environment {
         namespace_labels: values.namespace_labels(),
+        namespace_objects: values.namespace_objects(),
         values,
         requester,
     };

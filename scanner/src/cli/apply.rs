@@ -26,7 +26,15 @@ pub fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
         }
         None => Values::default(),
     };
+    let context = match &args.context_file {
+        Some(path) => loader::load_paths(std::slice::from_ref(path))
+            .context("reading the context file")?
+            .into_iter()
+            .next(),
+        None => None,
+    };
     let outcome = audit::audit(AuditInput {
+        context,
         policy_documents,
         resource_documents,
         values,

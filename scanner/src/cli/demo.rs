@@ -21,6 +21,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         resource_documents.extend(loader::parse_documents(text, Path::new(name))?);
     }
     let outcome = audit::audit(AuditInput {
+        context: None,
         policy_documents,
         resource_documents,
         ..AuditInput::default()

@@ -65,6 +65,11 @@ pub struct ApplyArgs {
     /// A Kyverno CLI values file (globalValues, per-policy values, namespace labels).
     #[arg(long)]
     pub values: Option<PathBuf>,
+    /// A Kyverno CLI context file (`kind: Context`): resources and image
+    /// metadata that CEL policies' `resource.Get/List` and
+    /// `image.GetMetadata` see.
+    #[arg(long = "context-file")]
+    pub context_file: Option<PathBuf>,
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,

@@ -143,6 +143,7 @@ mod tests {
 
     fn outcome(policy: &str, resource: &str) -> AuditOutcome {
         audit(AuditInput {
+            context: None,
             policy_documents: parse_documents(policy, Path::new("p.yaml")).expect("policy yaml"),
             resource_documents: parse_documents(resource, Path::new("r.yaml"))
                 .expect("resource yaml"),

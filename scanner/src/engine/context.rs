@@ -14,12 +14,56 @@ use super::jmespath;
 use super::policy::{ContextEntry, VariableEntry};
 use super::variables::{self, SubstitutionError};
 
-/// Supplies data that a cluster would answer: ConfigMaps and API calls.
-/// Offline runs use [`NoClusterData`], which answers nothing, as the Kyverno
-/// CLI does without a cluster.
+/// Supplies data that a cluster would answer: ConfigMaps and API calls for
+/// JMESPath context entries, and the resource and image lookups of Kyverno's
+/// CEL libraries. Offline runs use [`NoClusterData`], which answers nothing,
+/// as the Kyverno CLI does without a cluster; a test's context file supplies
+/// resources and image metadata (`SuppliedData`).
 pub trait ClusterData: Send + Sync {
     fn config_map(&self, namespace: &str, name: &str) -> Option<Value>;
     fn api_call(&self, url_path: &str) -> Option<Value>;
+
+    /// `resource.Get`: `Ok(None)` when the object does not exist.
+    fn get_resource(
+        &self,
+        _api_version: &str,
+        _resource: &str,
+        _namespace: &str,
+        _name: &str,
+    ) -> Result<Option<Value>, String> {
+        Ok(None)
+    }
+
+    /// `resource.List`: a list object (`{"items": [...]}`); an error when
+    /// the resource type is unknown, as the Kyverno CLI reports it.
+    fn list_resources(
+        &self,
+        api_version: &str,
+        resource: &str,
+        _namespace: &str,
+    ) -> Result<Value, String> {
+        Err(format!(
+            "{resource} ({api_version}) resource not found: no cluster and no context data"
+        ))
+    }
+
+    /// Params objects of a CEL policy (`paramKind` + `paramRef`): the one
+    /// named, or those the selector picks.
+    fn params(
+        &self,
+        _api_version: &str,
+        _kind: &str,
+        _namespace: &str,
+        _name: Option<&str>,
+        _selector: Option<&super::policy::LabelSelector>,
+    ) -> Result<Vec<Value>, String> {
+        Ok(Vec::new())
+    }
+
+    /// `image.GetMetadata`: the image's metadata (manifest, config, ...).
+    fn image_data(&self, image: &str) -> Result<Value, String> {
+        Err(format!("image data for {image} not found in the context"))
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -95,6 +139,11 @@ impl EvalContext {
 
     pub fn set_policy_namespace(&mut self, namespace: Option<String>) {
         self.policy_namespace = namespace;
+    }
+
+    /// The data source for cluster lookups.
+    pub fn cluster(&self) -> &Arc<dyn ClusterData> {
+        &self.cluster
     }
 
     pub fn document(&self) -> &Value {

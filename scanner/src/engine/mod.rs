@@ -4,6 +4,7 @@
 //! results Kyverno would give: autogen, match/exclude, context, preconditions
 //! and validation in that order.
 
+pub mod admission;
 pub mod autogen;
 pub mod cel;
 pub mod conditions;
@@ -17,6 +18,7 @@ pub mod pattern;
 pub mod pod_security;
 pub mod policy;
 pub mod quantity;
+pub mod supplied_data;
 pub mod validate;
 pub mod validating_policy;
 pub mod values;
@@ -149,6 +151,8 @@ pub struct Environment {
     pub namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
     /// The requester; `None` is a background scan.
     pub requester: Option<RequestInfo>,
+    /// Namespace objects by name, for CEL's `namespaceObject`.
+    pub namespace_objects: BTreeMap<String, Value>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -409,20 +413,23 @@ impl Engine {
             .get("request.operation")
             .and_then(Value::as_str)
             .unwrap_or("CREATE");
-        let namespace_labels = env.namespace_labels.get(&prepared.identity.namespace);
+        let facts = admission::RequestFacts {
+            identity: &prepared.identity,
+            namespace_labels: env.namespace_labels.get(&prepared.identity.namespace),
+            namespace_object: env.namespace_objects.get(&prepared.identity.namespace),
+            operation,
+            user_info: env.requester.as_ref().map(
+                |requester| json!({"username": requester.username, "groups": requester.groups}),
+            ),
+        };
         let rules = policy
-            .evaluate(
-                prepared.resource,
-                &prepared.identity,
-                namespace_labels,
-                operation,
-            )
+            .evaluate(prepared.resource, &facts, &self.cluster)
             .map(|outcome| RuleResult {
                 rule: String::new(),
                 status: outcome.status,
                 message: outcome.message,
                 action: policy.action(),
-                properties: BTreeMap::new(),
+                properties: outcome.annotations,
             })
             .into_iter()
             .collect();

@@ -81,7 +81,7 @@ pub struct Rule {
     pub preconditions: Option<Value>,
     /// CEL match conditions (`name`, `expression`) evaluated before the rule.
     #[serde(default)]
-    pub cel_preconditions: Vec<Value>,
+    pub cel_preconditions: Vec<super::cel::CelVariable>,
     #[serde(default)]
     pub validate: Option<Validation>,
     #[serde(default)]
@@ -254,7 +254,7 @@ pub struct Validation {
     #[serde(default)]
     pub pod_security: Option<Value>,
     #[serde(default)]
-    pub cel: Option<Value>,
+    pub cel: Option<super::cel::CelValidation>,
     #[serde(default)]
     pub manifests: Option<Value>,
     #[serde(default)]

@@ -48,13 +48,19 @@ pub fn validate_rule(rule: &Rule, ctx: &mut EvalContext, resource: &Value) -> Op
     let validation = rule.validate.as_ref()?;
     if let Some(block) = &validation.cel {
         let inputs = super::cel::inputs_from_context(ctx.document());
-        match super::cel::preconditions_met(&rule.cel_preconditions, &inputs) {
+        match super::cel::preconditions_met(&rule.cel_preconditions, &inputs, ctx.cluster()) {
             Ok(true) => {}
             Ok(false) => return Some(Outcome::new(RuleStatus::Skip, "cel preconditions not met")),
             Err(err) => return Some(Outcome::new(RuleStatus::Error, err)),
         }
         let message = validation.message.as_deref().unwrap_or("");
-        return Some(super::cel::validate(&rule.name, message, block, &inputs));
+        return Some(super::cel::validate(
+            &rule.name,
+            message,
+            block,
+            &inputs,
+            ctx.cluster(),
+        ));
     }
     if let Some(block) = &validation.pod_security {
         return Some(validate_pod_security(rule, block, resource));

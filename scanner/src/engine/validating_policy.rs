@@ -1,22 +1,21 @@
 //! Kyverno `ValidatingPolicy` / `NamespacedValidatingPolicy`
-//! (policies.kyverno.io v1alpha1, v1beta1, v1): parsing, `matchConstraints`
-//! matching (resource rules by plural resource name, exclusions, namespace
-//! and object selectors), Kyverno's autogen to Pod controllers, and CEL
-//! evaluation of `matchConditions`, `variables` and `validations`. A policy
-//! document enters; for each resource, no result (not matched) or one
-//! result (pass, fail, skip, error) leaves, as Kyverno's vpol engine gives.
+//! (policies.kyverno.io v1alpha1, v1beta1, v1): parsing, Kyverno's autogen
+//! to Pod controllers, and evaluation through the admission body shared with
+//! ValidatingAdmissionPolicy. A policy document enters; for each resource,
+//! no result (not matched) or one result (pass, fail, skip, error) leaves,
+//! as Kyverno's vpol engine gives.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::cel::{self, CelExpression, CelInputs, CelVariable};
-use super::matching::{selector_matches, ResourceIdentity};
-use super::policy::{LabelSelector, PolicyError, PolicyMeta};
-use super::validate::Outcome;
-use super::RuleStatus;
-use crate::kinds;
+use super::admission::{
+    self, namespace_selector_matches, operation_matches, AdmissionOutcome, MatchConstraints,
+    RequestFacts, ValidationBody,
+};
+use super::context::ClusterData;
+use super::policy::{PolicyError, PolicyMeta};
 
 const KINDS: [&str; 2] = ["ValidatingPolicy", "NamespacedValidatingPolicy"];
 
@@ -25,48 +24,14 @@ const KINDS: [&str; 2] = ["ValidatingPolicy", "NamespacedValidatingPolicy"];
 struct Spec {
     #[serde(default)]
     match_constraints: Option<MatchConstraints>,
-    #[serde(default)]
-    match_conditions: Vec<CelVariable>,
-    #[serde(default)]
-    variables: Vec<CelVariable>,
-    #[serde(default)]
-    validations: Vec<CelExpression>,
+    #[serde(flatten)]
+    body: ValidationBody,
     #[serde(default)]
     validation_actions: Vec<String>,
     #[serde(default)]
     evaluation: Option<Value>,
     #[serde(default)]
     autogen: Option<Value>,
-}
-
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct MatchConstraints {
-    #[serde(default)]
-    pub resource_rules: Vec<ResourceRule>,
-    #[serde(default)]
-    pub exclude_resource_rules: Vec<ResourceRule>,
-    #[serde(default)]
-    pub namespace_selector: Option<LabelSelector>,
-    #[serde(default)]
-    pub object_selector: Option<LabelSelector>,
-}
-
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct ResourceRule {
-    #[serde(default)]
-    pub api_groups: Vec<String>,
-    #[serde(default)]
-    pub api_versions: Vec<String>,
-    #[serde(default)]
-    pub resources: Vec<String>,
-    #[serde(default)]
-    pub operations: Vec<String>,
-    #[serde(default)]
-    pub resource_names: Vec<String>,
-    #[serde(default)]
-    pub scope: Option<String>,
 }
 
 /// Pod controllers Kyverno's vpol autogen targets, with the path that holds
@@ -87,6 +52,10 @@ pub struct ValidatingPolicy {
     background: bool,
     /// Controller kinds autogen extends the policy to.
     autogen_kinds: Vec<(&'static str, bool)>,
+    /// The body rewritten for `spec.template` controllers and for CronJobs,
+    /// compiled once when autogen applies.
+    controller_body: Option<ValidationBody>,
+    cronjob_body: Option<ValidationBody>,
 }
 
 impl ValidatingPolicy {
@@ -143,6 +112,15 @@ impl ValidatingPolicy {
             .and_then(Value::as_bool)
             .unwrap_or(true);
         let autogen_kinds = autogen_kinds(&spec);
+        let needs = |cronjob: bool| autogen_kinds.iter().any(|(_, c)| *c == cronjob);
+        let controller_body = needs(false).then(|| {
+            spec.body
+                .rewritten(&|text: &str| rewrite_for_controller(text, false))
+        });
+        let cronjob_body = needs(true).then(|| {
+            spec.body
+                .rewritten(&|text: &str| rewrite_for_controller(text, true))
+        });
         Ok(ValidatingPolicy {
             meta: PolicyMeta {
                 kind,
@@ -153,11 +131,18 @@ impl ValidatingPolicy {
             spec,
             background,
             autogen_kinds,
+            controller_body,
+            cronjob_body,
         })
     }
 
     pub fn background(&self) -> bool {
         self.background
+    }
+
+    /// Compile errors of the policy's expressions, each naming its place.
+    pub fn compile_errors(&self) -> Vec<String> {
+        self.spec.body.compile_errors()
     }
 
     /// Audit unless the actions name only Deny, as Kyverno reports it.
@@ -173,174 +158,53 @@ impl ValidatingPolicy {
     pub fn evaluate(
         &self,
         resource: &Value,
-        identity: &ResourceIdentity,
-        namespace_labels: Option<&BTreeMap<String, String>>,
-        operation: &str,
-    ) -> Option<Outcome> {
+        facts: &RequestFacts<'_>,
+        data: &Arc<dyn ClusterData>,
+    ) -> Option<AdmissionOutcome> {
+        let identity = facts.identity;
         if let Some(namespace) = &self.meta.namespace {
             if namespace != &identity.namespace {
                 return None;
             }
         }
+        let constraints = self.spec.match_constraints.as_ref()?;
         let autogen = self
             .autogen_kinds
             .iter()
             .find(|(kind, _)| *kind == identity.kind && identity.group == group_of_controller(kind))
             .map(|(_, cronjob)| *cronjob);
-        match autogen {
+        let body = match autogen {
             Some(cronjob) => {
                 // The generated policy matches the controller with the same
                 // operations and namespace selector.
-                let constraints = self.spec.match_constraints.as_ref()?;
                 let operations = constraints
                     .resource_rules
                     .first()
                     .map(|r| r.operations.clone())
                     .unwrap_or_default();
-                if !operation_matches(&operations, operation)
+                if !operation_matches(&operations, facts.operation)
                     || !namespace_selector_matches(
                         constraints.namespace_selector.as_ref(),
                         identity,
-                        namespace_labels,
+                        facts.namespace_labels,
                     )
                 {
                     return None;
                 }
-                let rewrite = |text: &str| rewrite_for_controller(text, cronjob);
-                Some(self.run(resource, identity, namespace_labels, operation, &rewrite))
+                if cronjob {
+                    self.cronjob_body.as_ref()?
+                } else {
+                    self.controller_body.as_ref()?
+                }
             }
             None => {
-                if !self.matches(identity, namespace_labels, operation) {
+                if !constraints.matches(identity, facts.namespace_labels, facts.operation) {
                     return None;
                 }
-                Some(self.run(
-                    resource,
-                    identity,
-                    namespace_labels,
-                    operation,
-                    &|t: &str| t.to_string(),
-                ))
+                &self.spec.body
             }
-        }
-    }
-
-    fn matches(
-        &self,
-        identity: &ResourceIdentity,
-        namespace_labels: Option<&BTreeMap<String, String>>,
-        operation: &str,
-    ) -> bool {
-        let Some(constraints) = &self.spec.match_constraints else {
-            return false;
         };
-        let included = constraints
-            .resource_rules
-            .iter()
-            .any(|rule| rule_matches(rule, identity, operation));
-        let excluded = constraints
-            .exclude_resource_rules
-            .iter()
-            .any(|rule| rule_matches(rule, identity, operation));
-        let objects_ok = constraints
-            .object_selector
-            .as_ref()
-            .is_none_or(|selector| selector_matches(selector, &identity.labels).unwrap_or(false));
-        included
-            && !excluded
-            && objects_ok
-            && namespace_selector_matches(
-                constraints.namespace_selector.as_ref(),
-                identity,
-                namespace_labels,
-            )
-    }
-
-    fn run(
-        &self,
-        resource: &Value,
-        identity: &ResourceIdentity,
-        namespace_labels: Option<&BTreeMap<String, String>>,
-        operation: &str,
-        rewrite: &dyn Fn(&str) -> String,
-    ) -> Outcome {
-        let namespace_object = if identity.namespace.is_empty() || identity.kind == "Namespace" {
-            Value::Null
-        } else {
-            serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
-                "metadata": {"name": identity.namespace, "labels": namespace_labels.cloned().unwrap_or_default()}})
-        };
-        let inputs = CelInputs {
-            object: resource.clone(),
-            old_object: Value::Null,
-            request: serde_json::json!({
-                "operation": operation,
-                "namespace": identity.namespace,
-                "name": identity.name,
-                "kind": {"group": identity.group, "version": identity.version, "kind": identity.kind},
-            }),
-            namespace_object,
-        };
-        let mut ctx = match cel::context(&inputs) {
-            Ok(ctx) => ctx,
-            Err(err) => return Outcome::new(RuleStatus::Error, err),
-        };
-        for condition in &self.spec.match_conditions {
-            match cel::evaluate(&rewrite(&condition.expression), &ctx) {
-                Ok(::kube_cel::cel::Value::Bool(true)) => {}
-                Ok(::kube_cel::cel::Value::Bool(false)) => {
-                    return Outcome::new(RuleStatus::Skip, "skip")
-                }
-                Ok(other) => {
-                    return Outcome::new(
-                        RuleStatus::Error,
-                        format!(
-                            "matchCondition {} must evaluate to bool, got {other:?}",
-                            condition.name
-                        ),
-                    )
-                }
-                Err(err) => return Outcome::new(RuleStatus::Error, err),
-            }
-        }
-        let variables: Vec<CelVariable> = self
-            .spec
-            .variables
-            .iter()
-            .map(|v| CelVariable {
-                name: v.name.clone(),
-                expression: rewrite(&v.expression),
-            })
-            .collect();
-        cel::add_variables(&mut ctx, &variables);
-        for (index, validation) in self.spec.validations.iter().enumerate() {
-            match cel::evaluate(&rewrite(&validation.expression), &ctx) {
-                Ok(::kube_cel::cel::Value::Bool(true)) => {}
-                Ok(::kube_cel::cel::Value::Bool(false)) => {
-                    let mut message = validation.message.clone().unwrap_or_default();
-                    if let Some(source) = &validation.message_expression {
-                        message = match cel::evaluate(&rewrite(source), &ctx) {
-                            Ok(::kube_cel::cel::Value::String(text)) => text.to_string(),
-                            Ok(other) => {
-                                format!("failed to convert message expression to string: {other:?}")
-                            }
-                            Err(err) => format!("failed to evaluate message expression: {err}"),
-                        };
-                    }
-                    if message.is_empty() {
-                        message = format!("CEL expression validation failed at index {index}");
-                    }
-                    return Outcome::new(RuleStatus::Fail, message);
-                }
-                Ok(other) => {
-                    return Outcome::new(
-                        RuleStatus::Error,
-                        format!("validation {index} must evaluate to bool, got {other:?}"),
-                    )
-                }
-                Err(err) => return Outcome::new(RuleStatus::Error, err),
-            }
-        }
-        Outcome::new(RuleStatus::Pass, "success")
+        Some(body.run(&admission::inputs(resource, facts), data))
     }
 }
 
@@ -445,83 +309,12 @@ fn replace_unprotected(text: &str, from: &str, to: &str) -> String {
     out
 }
 
-fn operation_matches(operations: &[String], operation: &str) -> bool {
-    operations.is_empty() || operations.iter().any(|o| o == "*" || o == operation)
-}
-
-fn namespace_selector_matches(
-    selector: Option<&LabelSelector>,
-    identity: &ResourceIdentity,
-    namespace_labels: Option<&BTreeMap<String, String>>,
-) -> bool {
-    let Some(selector) = selector else {
-        return true;
-    };
-    // Cluster-scoped objects other than Namespaces ignore namespaceSelector.
-    if identity.namespace.is_empty() && identity.kind != "Namespace" {
-        return true;
-    }
-    let empty = BTreeMap::new();
-    let labels = if identity.kind == "Namespace" {
-        &identity.labels
-    } else {
-        namespace_labels.unwrap_or(&empty)
-    };
-    selector_matches(selector, labels).unwrap_or(false)
-}
-
-/// The plural resource name of a kind: the standard table, else the
-/// Kubernetes convention for custom resources.
-pub fn plural_of(group: &str, kind: &str) -> String {
-    if let Some(info) = kinds::lookup(group, kind) {
-        return info.plural.to_string();
-    }
-    let lower = kind.to_lowercase();
-    if lower.ends_with('s')
-        || lower.ends_with("ch")
-        || lower.ends_with("sh")
-        || lower.ends_with('x')
-    {
-        format!("{lower}es")
-    } else if lower.ends_with('y')
-        && !lower.ends_with("ay")
-        && !lower.ends_with("ey")
-        && !lower.ends_with("oy")
-    {
-        format!("{}ies", &lower[..lower.len() - 1])
-    } else {
-        format!("{lower}s")
-    }
-}
-
-fn rule_matches(rule: &ResourceRule, identity: &ResourceIdentity, operation: &str) -> bool {
-    let any = |list: &[String], value: &str| list.iter().any(|item| item == "*" || item == value);
-    if !any(&rule.api_groups, &identity.group) || !any(&rule.api_versions, &identity.version) {
-        return false;
-    }
-    let plural = plural_of(&identity.group, &identity.kind);
-    let resource_ok = rule.resources.iter().any(|r| {
-        r == "*"
-            || r == "*/*"
-            || r == &plural
-            || r.strip_suffix("/*").is_some_and(|base| base == plural)
-    });
-    if !resource_ok || !operation_matches(&rule.operations, operation) {
-        return false;
-    }
-    if !rule.resource_names.is_empty() && !rule.resource_names.contains(&identity.name) {
-        return false;
-    }
-    match rule.scope.as_deref() {
-        Some("Namespaced") => !identity.namespace.is_empty(),
-        Some("Cluster") => identity.namespace.is_empty(),
-        _ => true,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::matching::ResourceIdentity;
+    use crate::engine::RuleStatus;
+    use crate::kinds;
     use serde_json::json;
 
     fn policy(spec: Value) -> ValidatingPolicy {
@@ -541,9 +334,17 @@ mod tests {
         }))
     }
 
-    fn run(p: &ValidatingPolicy, resource: Value) -> Option<Outcome> {
+    fn run(p: &ValidatingPolicy, resource: Value) -> Option<AdmissionOutcome> {
         let identity = ResourceIdentity::from_resource(&resource);
-        p.evaluate(&resource, &identity, None, "CREATE")
+        let facts = RequestFacts {
+            identity: &identity,
+            namespace_labels: None,
+            namespace_object: None,
+            operation: "CREATE",
+            user_info: None,
+        };
+        let data: Arc<dyn ClusterData> = Arc::new(super::super::context::NoClusterData);
+        p.evaluate(&resource, &facts, &data)
     }
 
     #[test]
@@ -610,9 +411,15 @@ mod tests {
 
     #[test]
     fn plurals() {
-        assert_eq!(plural_of("networking.k8s.io", "Ingress"), "ingresses");
-        assert_eq!(plural_of("example.com", "Policy"), "policies");
-        assert_eq!(plural_of("argoproj.io", "Application"), "applications");
-        assert_eq!(plural_of("", "Endpoints"), "endpoints");
+        assert_eq!(
+            kinds::plural_of("networking.k8s.io", "Ingress"),
+            "ingresses"
+        );
+        assert_eq!(kinds::plural_of("example.com", "Policy"), "policies");
+        assert_eq!(
+            kinds::plural_of("argoproj.io", "Application"),
+            "applications"
+        );
+        assert_eq!(kinds::plural_of("", "Endpoints"), "endpoints");
     }
 }

@@ -116,6 +116,19 @@ impl Values {
             .filter(|values| !values.is_empty())
     }
 
+    /// The `namespaces` objects by name.
+    pub fn namespace_objects(&self) -> BTreeMap<String, Value> {
+        self.namespaces
+            .iter()
+            .filter_map(|namespace| {
+                let name = namespace
+                    .pointer("/metadata/name")
+                    .and_then(Value::as_str)?;
+                Some((name.to_string(), namespace.clone()))
+            })
+            .collect()
+    }
+
     /// Namespace labels for `namespaceSelector`; `namespaces` entries win.
     pub fn namespace_labels(&self) -> BTreeMap<String, BTreeMap<String, String>> {
         let mut out = BTreeMap::new();

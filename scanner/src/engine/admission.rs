@@ -1,0 +1,356 @@
+//! What Kubernetes' validating admission plugin does with a CEL policy,
+//! shared by Kyverno's ValidatingPolicy and Kubernetes'
+//! ValidatingAdmissionPolicy: `matchConstraints` (resource rules by plural
+//! resource name, exclusions, namespace and object selectors) and the
+//! evaluation body (`matchConditions` → `variables` → `validations`, then
+//! `auditAnnotations`). A resource's identity and JSON enter; "not matched"
+//! or an [`AdmissionOutcome`] leaves.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::cel::{Activation, AuditAnnotation, CelExpression, CelInputs, CelVariable, Program};
+use super::context::ClusterData;
+use super::matching::{selector_matches, ResourceIdentity};
+use super::policy::LabelSelector;
+use super::RuleStatus;
+use crate::kinds;
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct MatchConstraints {
+    #[serde(default)]
+    pub resource_rules: Vec<ResourceRule>,
+    #[serde(default)]
+    pub exclude_resource_rules: Vec<ResourceRule>,
+    #[serde(default)]
+    pub namespace_selector: Option<LabelSelector>,
+    #[serde(default)]
+    pub object_selector: Option<LabelSelector>,
+    /// `Equivalent` (default) or `Exact`; offline every version of a kind
+    /// is the version given, so both behave alike here.
+    #[serde(default)]
+    pub match_policy: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceRule {
+    #[serde(default)]
+    pub api_groups: Vec<String>,
+    #[serde(default)]
+    pub api_versions: Vec<String>,
+    #[serde(default)]
+    pub resources: Vec<String>,
+    #[serde(default)]
+    pub operations: Vec<String>,
+    #[serde(default)]
+    pub resource_names: Vec<String>,
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+impl MatchConstraints {
+    /// Kubernetes' matching: some resource rule includes the resource, no
+    /// exclusion rule does, and both selectors select it.
+    pub fn matches(
+        &self,
+        identity: &ResourceIdentity,
+        namespace_labels: Option<&BTreeMap<String, String>>,
+        operation: &str,
+    ) -> bool {
+        let included = self
+            .resource_rules
+            .iter()
+            .any(|rule| rule.matches(identity, operation));
+        let excluded = self
+            .exclude_resource_rules
+            .iter()
+            .any(|rule| rule.matches(identity, operation));
+        included && !excluded && self.selectors_match(identity, namespace_labels)
+    }
+
+    pub fn selectors_match(
+        &self,
+        identity: &ResourceIdentity,
+        namespace_labels: Option<&BTreeMap<String, String>>,
+    ) -> bool {
+        let objects_ok = self
+            .object_selector
+            .as_ref()
+            .is_none_or(|selector| selector_matches(selector, &identity.labels).unwrap_or(false));
+        objects_ok
+            && namespace_selector_matches(
+                self.namespace_selector.as_ref(),
+                identity,
+                namespace_labels,
+            )
+    }
+}
+
+impl ResourceRule {
+    pub fn matches(&self, identity: &ResourceIdentity, operation: &str) -> bool {
+        let any =
+            |list: &[String], value: &str| list.iter().any(|item| item == "*" || item == value);
+        if !any(&self.api_groups, &identity.group) || !any(&self.api_versions, &identity.version) {
+            return false;
+        }
+        let plural = kinds::plural_of(&identity.group, &identity.kind);
+        let resource_ok = self.resources.iter().any(|r| {
+            r == "*"
+                || r == "*/*"
+                || r == &plural
+                || r.strip_suffix("/*").is_some_and(|base| base == plural)
+        });
+        if !resource_ok || !operation_matches(&self.operations, operation) {
+            return false;
+        }
+        if !self.resource_names.is_empty() && !self.resource_names.contains(&identity.name) {
+            return false;
+        }
+        match self.scope.as_deref() {
+            Some("Namespaced") => !identity.namespace.is_empty(),
+            Some("Cluster") => identity.namespace.is_empty(),
+            _ => true,
+        }
+    }
+}
+
+pub fn operation_matches(operations: &[String], operation: &str) -> bool {
+    operations.is_empty() || operations.iter().any(|o| o == "*" || o == operation)
+}
+
+pub fn namespace_selector_matches(
+    selector: Option<&LabelSelector>,
+    identity: &ResourceIdentity,
+    namespace_labels: Option<&BTreeMap<String, String>>,
+) -> bool {
+    let Some(selector) = selector else {
+        return true;
+    };
+    // Cluster-scoped objects other than Namespaces ignore namespaceSelector.
+    if identity.namespace.is_empty() && identity.kind != "Namespace" {
+        return true;
+    }
+    let empty = BTreeMap::new();
+    let labels = if identity.kind == "Namespace" {
+        &identity.labels
+    } else {
+        namespace_labels.unwrap_or(&empty)
+    };
+    selector_matches(selector, labels).unwrap_or(false)
+}
+
+/// The CEL part of a policy, compiled when the policy loads.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ValidationBody {
+    #[serde(default)]
+    pub match_conditions: Vec<CelVariable>,
+    #[serde(default)]
+    pub variables: Vec<CelVariable>,
+    #[serde(default)]
+    pub validations: Vec<CelExpression>,
+    #[serde(default)]
+    pub audit_annotations: Vec<AuditAnnotation>,
+}
+
+/// A policy's verdict on one resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdmissionOutcome {
+    pub status: RuleStatus,
+    pub message: String,
+    /// `auditAnnotations` keys and values.
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl AdmissionOutcome {
+    fn new(status: RuleStatus, message: impl Into<String>) -> AdmissionOutcome {
+        AdmissionOutcome {
+            status,
+            message: message.into(),
+            annotations: BTreeMap::new(),
+        }
+    }
+}
+
+/// What the request of a background evaluation looks like to CEL.
+pub struct RequestFacts<'a> {
+    pub identity: &'a ResourceIdentity,
+    pub namespace_labels: Option<&'a BTreeMap<String, String>>,
+    /// The resource's Namespace object when known (a cluster, a values
+    /// file); otherwise one is made from its name and labels.
+    pub namespace_object: Option<&'a Value>,
+    pub operation: &'a str,
+    pub user_info: Option<Value>,
+}
+
+/// `object`, `request` and `namespaceObject` as Kubernetes binds them for a
+/// resource; `params` is set per params object by the caller.
+pub fn inputs(resource: &Value, facts: &RequestFacts<'_>) -> CelInputs {
+    let identity = facts.identity;
+    let namespace_object = if identity.namespace.is_empty() || identity.kind == "Namespace" {
+        Value::Null
+    } else if let Some(namespace) = facts.namespace_object {
+        namespace.clone()
+    } else {
+        json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": identity.namespace, "labels": facts.namespace_labels.cloned().unwrap_or_default()}})
+    };
+    let resource_name = kinds::plural_of(&identity.group, &identity.kind);
+    let mut request = json!({
+        "operation": facts.operation,
+        "namespace": identity.namespace,
+        "name": identity.name,
+        "kind": {"group": identity.group, "version": identity.version, "kind": identity.kind},
+        "resource": {"group": identity.group, "version": identity.version, "resource": resource_name},
+        "dryRun": false,
+    });
+    if let Some(user_info) = &facts.user_info {
+        request["userInfo"] = user_info.clone();
+    }
+    CelInputs {
+        object: resource.clone(),
+        old_object: Value::Null,
+        request,
+        namespace_object,
+        params: Value::Null,
+    }
+}
+
+impl ValidationBody {
+    /// Every expression with its source rewritten (autogen), recompiled.
+    pub fn rewritten(&self, rewrite: &dyn Fn(&str) -> String) -> ValidationBody {
+        let named = |items: &[CelVariable]| {
+            items
+                .iter()
+                .map(|v| CelVariable {
+                    name: v.name.clone(),
+                    expression: v.expression.rewritten(rewrite),
+                })
+                .collect()
+        };
+        ValidationBody {
+            match_conditions: named(&self.match_conditions),
+            variables: named(&self.variables),
+            validations: self
+                .validations
+                .iter()
+                .map(|v| CelExpression {
+                    expression: v.expression.rewritten(rewrite),
+                    message: v.message.clone(),
+                    message_expression: v.message_expression.as_ref().map(|m| m.rewritten(rewrite)),
+                    reason: v.reason.clone(),
+                })
+                .collect(),
+            audit_annotations: self
+                .audit_annotations
+                .iter()
+                .map(|a| AuditAnnotation {
+                    key: a.key.clone(),
+                    value_expression: a.value_expression.rewritten(rewrite),
+                })
+                .collect(),
+        }
+    }
+
+    /// Compile errors, each naming where it is, for policy diagnostics.
+    pub fn compile_errors(&self) -> Vec<String> {
+        let mut errors = Vec::new();
+        let mut check = |place: String, program: &Program| {
+            if let Some(err) = program.compile_error() {
+                errors.push(format!("{place}: {err}"));
+            }
+        };
+        for (i, c) in self.match_conditions.iter().enumerate() {
+            check(format!("matchConditions[{i}] ({})", c.name), &c.expression);
+        }
+        for (i, v) in self.variables.iter().enumerate() {
+            check(format!("variables[{i}] ({})", v.name), &v.expression);
+        }
+        for (i, v) in self.validations.iter().enumerate() {
+            check(format!("validations[{i}].expression"), &v.expression);
+            if let Some(m) = &v.message_expression {
+                check(format!("validations[{i}].messageExpression"), m);
+            }
+        }
+        for (i, a) in self.audit_annotations.iter().enumerate() {
+            check(
+                format!("auditAnnotations[{i}] ({})", a.key),
+                &a.value_expression,
+            );
+        }
+        errors
+    }
+
+    /// Runs the body as the admission plugin does. A false match condition
+    /// gives `skip`; a false validation `fail` with its message; an error
+    /// (runtime or compile) `error`, as Kyverno reports failure-policy Fail.
+    pub fn run(&self, inputs: &CelInputs, data: &Arc<dyn ClusterData>) -> AdmissionOutcome {
+        let mut activation = Activation::new(inputs, data);
+        for condition in &self.match_conditions {
+            match condition.expression.evaluate_bool(&activation) {
+                Ok(true) => {}
+                Ok(false) => return AdmissionOutcome::new(RuleStatus::Skip, "skip"),
+                Err(err) => {
+                    return AdmissionOutcome::new(
+                        RuleStatus::Error,
+                        format!("matchCondition {:?}: {err}", condition.name),
+                    )
+                }
+            }
+        }
+        activation.bind_variables(&self.variables);
+        let mut outcome = AdmissionOutcome::new(RuleStatus::Pass, "success");
+        for (index, validation) in self.validations.iter().enumerate() {
+            match validation.expression.evaluate_bool(&activation) {
+                Ok(true) => {}
+                Ok(false) => {
+                    outcome = AdmissionOutcome::new(
+                        RuleStatus::Fail,
+                        failure_message(validation, index, &activation),
+                    );
+                    break;
+                }
+                Err(err) => {
+                    outcome = AdmissionOutcome::new(
+                        RuleStatus::Error,
+                        format!("validations[{index}]: {err}"),
+                    );
+                    break;
+                }
+            }
+        }
+        for annotation in &self.audit_annotations {
+            // A null value means "no annotation"; errors are reported in it.
+            let value = match annotation.value_expression.evaluate(&activation) {
+                Ok(kube_cel::cel::Value::Null) => continue,
+                Ok(kube_cel::cel::Value::String(text)) => text.to_string(),
+                Ok(other) => super::cel::to_json(&other).to_string(),
+                Err(err) => format!("error: {err}"),
+            };
+            outcome.annotations.insert(annotation.key.clone(), value);
+        }
+        outcome
+    }
+}
+
+fn failure_message(validation: &CelExpression, index: usize, activation: &Activation) -> String {
+    if let Some(program) = &validation.message_expression {
+        match program.evaluate(activation) {
+            Ok(kube_cel::cel::Value::String(text)) if !text.trim().is_empty() => {
+                return text.to_string()
+            }
+            // Kubernetes falls back to `message` when messageExpression
+            // fails or gives an empty string.
+            _ => {}
+        }
+    }
+    match validation.message.as_deref().filter(|m| !m.is_empty()) {
+        Some(message) => message.to_string(),
+        None => format!("CEL expression validation failed at index {index}"),
+    }
+}

@@ -1,0 +1,94 @@
+//! A CEL expression compiled once, when its policy is loaded: the source
+//! enters, a parsed and rewritten AST (or the compile error) is kept, and
+//! every evaluation reuses it. Policies deserialize their expressions
+//! straight into [`Program`], so no expression is parsed per resource.
+
+use std::fmt;
+use std::sync::Arc;
+
+use kube_cel::cel;
+use serde::{Deserialize, Deserializer};
+
+use super::{optional, Activation};
+
+#[derive(Clone)]
+pub struct Program {
+    source: Arc<str>,
+    compiled: Result<Arc<cel::IdedExpr>, String>,
+}
+
+impl Program {
+    /// Parses with optional syntax (`.?field`, `[?key]`), which Kubernetes
+    /// CEL enables. A compile error is kept, not raised: the policy still
+    /// loads and the expression gives an `error` result naming it.
+    pub fn compile(source: &str) -> Program {
+        let compiled = cel::parser::Parser::new()
+            .enable_optional_syntax(true)
+            .parse(source)
+            .map(|mut ast| {
+                optional::rewrite(&mut ast);
+                Arc::new(ast)
+            })
+            .map_err(|err| format!("compilation error: {err}"));
+        Program {
+            source: source.into(),
+            compiled,
+        }
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    pub fn compile_error(&self) -> Option<&str> {
+        self.compiled.as_ref().err().map(String::as_str)
+    }
+
+    /// The same expression with its source rewritten (autogen), recompiled.
+    pub fn rewritten(&self, rewrite: impl Fn(&str) -> String) -> Program {
+        let source = rewrite(&self.source);
+        if source == *self.source {
+            return self.clone();
+        }
+        Program::compile(&source)
+    }
+
+    pub fn evaluate(&self, activation: &Activation) -> Result<cel::Value, String> {
+        let ast = self.compiled.as_ref().map_err(Clone::clone)?;
+        cel::Value::resolve(ast, activation.context())
+            .map_err(|err| activation.explain(err.to_string()))
+    }
+
+    /// Evaluates a condition that must give a bool.
+    pub fn evaluate_bool(&self, activation: &Activation) -> Result<bool, String> {
+        match self.evaluate(activation)? {
+            cel::Value::Bool(b) => Ok(b),
+            other => Err(format!(
+                "expression {:?} must evaluate to bool, got {}",
+                &*self.source,
+                type_name(&other)
+            )),
+        }
+    }
+}
+
+/// CEL's name for a value's type, for messages.
+pub fn type_name(value: &cel::Value) -> String {
+    match value {
+        cel::Value::Opaque(opaque) => opaque.runtime_type_name().to_string(),
+        other => format!("{:?}", other.type_of()).to_lowercase(),
+    }
+}
+
+impl fmt::Debug for Program {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Program({:?})", &*self.source)
+    }
+}
+
+impl<'de> Deserialize<'de> for Program {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Program, D::Error> {
+        let source = String::deserialize(deserializer)?;
+        Ok(Program::compile(&source))
+    }
+}

@@ -1,0 +1,324 @@
+//! Kyverno `validate.cel` rules of ClusterPolicy/Policy: the rule's CEL
+//! block (compiled with the policy) and the rule's JSON context enter; pass,
+//! or fail with the failing expression's message, leaves. As in Kubernetes'
+//! validator with the default failure policy, an expression that errors at
+//! runtime denies (a `fail` result naming the error).
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::super::context::ClusterData;
+use super::super::validate::Outcome;
+use super::super::RuleStatus;
+use super::{Activation, AuditAnnotation, CelExpression, CelInputs, CelVariable};
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct CelValidation {
+    #[serde(default)]
+    pub expressions: Vec<CelExpression>,
+    #[serde(default)]
+    pub variables: Vec<CelVariable>,
+    #[serde(default)]
+    pub param_kind: Option<ParamKind>,
+    #[serde(default)]
+    pub param_ref: Option<ParamRef>,
+    #[serde(default)]
+    pub audit_annotations: Vec<AuditAnnotation>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ParamKind {
+    #[serde(default)]
+    pub api_version: String,
+    #[serde(default)]
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ParamRef {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub selector: Option<super::super::policy::LabelSelector>,
+    #[serde(default)]
+    pub parameter_not_found_action: Option<String>,
+}
+
+/// Kyverno's `celPreconditions`: every condition must be true; `Ok(false)`
+/// means the rule is skipped.
+pub fn preconditions_met(
+    conditions: &[CelVariable],
+    inputs: &CelInputs,
+    data: &Arc<dyn ClusterData>,
+) -> Result<bool, String> {
+    if conditions.is_empty() {
+        return Ok(true);
+    }
+    let activation = Activation::new(inputs, data);
+    for condition in conditions {
+        if !condition.expression.evaluate_bool(&activation)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// The CEL view of a rule's JSON context (`request.object` and friends).
+pub fn inputs_from_context(document: &Value) -> CelInputs {
+    let request = document.get("request").cloned().unwrap_or(Value::Null);
+    let object = request.get("object").cloned().unwrap_or(Value::Null);
+    let old_object = request.get("oldObject").cloned().unwrap_or(Value::Null);
+    let subject = if object.is_null() {
+        &old_object
+    } else {
+        &object
+    };
+    let namespace = subject
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let is_namespace = subject.get("kind").and_then(Value::as_str) == Some("Namespace");
+    // Offline, Kyverno gives CEL a Namespace that carries only its name.
+    let namespace_object = if namespace.is_empty() || is_namespace {
+        Value::Null
+    } else {
+        serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    };
+    let mut cel_request = serde_json::Map::new();
+    for key in ["operation", "namespace", "userInfo"] {
+        if let Some(value) = request.get(key) {
+            cel_request.insert(key.to_string(), value.clone());
+        }
+    }
+    if let Some(name) = subject.pointer("/metadata/name") {
+        cel_request.insert("name".into(), name.clone());
+    }
+    CelInputs {
+        object,
+        old_object,
+        request: Value::Object(cel_request),
+        namespace_object,
+        params: Value::Null,
+    }
+}
+
+/// Evaluates a `validate.cel` block. With `paramKind`, the rule runs once
+/// per params object `paramRef` selects and fails on the first that fails.
+pub fn validate(
+    rule_name: &str,
+    rule_message: &str,
+    validation: &CelValidation,
+    inputs: &CelInputs,
+    data: &Arc<dyn ClusterData>,
+) -> Outcome {
+    let params = match (&validation.param_kind, &validation.param_ref) {
+        (Some(kind), Some(reference)) => {
+            let namespace = reference.namespace.clone().unwrap_or_else(|| {
+                inputs
+                    .object
+                    .pointer("/metadata/namespace")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            });
+            match data.params(
+                &kind.api_version,
+                &kind.kind,
+                &namespace,
+                reference.name.as_deref(),
+                reference.selector.as_ref(),
+            ) {
+                Ok(found) if found.is_empty() => {
+                    return if reference.parameter_not_found_action.as_deref() == Some("Allow") {
+                        Outcome::new(
+                            RuleStatus::Pass,
+                            format!("Validation rule '{rule_name}' passed."),
+                        )
+                    } else {
+                        Outcome::new(
+                            RuleStatus::Error,
+                            format!(
+                                "no params found for {} {}",
+                                kind.kind,
+                                reference.name.as_deref().unwrap_or("(selector)")
+                            ),
+                        )
+                    };
+                }
+                Ok(found) => found,
+                Err(err) => return Outcome::new(RuleStatus::Error, err),
+            }
+        }
+        (Some(kind), None) => {
+            return Outcome::new(
+                RuleStatus::Error,
+                format!("validate.cel has paramKind {} but no paramRef", kind.kind),
+            )
+        }
+        _ => vec![Value::Null],
+    };
+    for params in params {
+        let inputs = CelInputs {
+            params,
+            ..inputs.clone()
+        };
+        let outcome = validate_once(rule_name, rule_message, validation, &inputs, data);
+        if outcome.status != RuleStatus::Pass {
+            return outcome;
+        }
+    }
+    Outcome::new(
+        RuleStatus::Pass,
+        format!("Validation rule '{rule_name}' passed."),
+    )
+}
+
+fn validate_once(
+    rule_name: &str,
+    rule_message: &str,
+    validation: &CelValidation,
+    inputs: &CelInputs,
+    data: &Arc<dyn ClusterData>,
+) -> Outcome {
+    let mut activation = Activation::new(inputs, data);
+    activation.bind_variables(&validation.variables);
+    for expression in &validation.expressions {
+        let message = || {
+            if let Some(program) = &expression.message_expression {
+                if let Ok(kube_cel::cel::Value::String(text)) = program.evaluate(&activation) {
+                    return text.to_string();
+                }
+            }
+            match expression.message.as_deref().filter(|m| !m.is_empty()) {
+                Some(message) => message.to_string(),
+                None if !rule_message.is_empty() => rule_message.to_string(),
+                None => format!("failed expression: {}", expression.expression.source()),
+            }
+        };
+        match expression.expression.evaluate_bool(&activation) {
+            Ok(true) => {}
+            Ok(false) => return Outcome::new(RuleStatus::Fail, message()),
+            Err(err) => {
+                return Outcome::new(
+                    RuleStatus::Fail,
+                    format!(
+                        "expression {:?} resulted in error: {err}",
+                        expression.expression.source()
+                    ),
+                )
+            }
+        }
+    }
+    Outcome::new(
+        RuleStatus::Pass,
+        format!("Validation rule '{rule_name}' passed."),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn inputs(object: Value) -> CelInputs {
+        CelInputs {
+            object,
+            request: json!({"operation": "CREATE"}),
+            namespace_object: json!({"metadata": {"name": "default"}}),
+            ..CelInputs::default()
+        }
+    }
+
+    fn run(block: &Value, inputs: CelInputs) -> Outcome {
+        let validation: CelValidation = serde_json::from_value(block.clone()).unwrap();
+        let data: Arc<dyn ClusterData> = Arc::new(super::super::super::context::NoClusterData);
+        validate("r", "", &validation, &inputs, &data)
+    }
+
+    fn pod(image: &str) -> Value {
+        json!({"kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": image}]}})
+    }
+
+    #[test]
+    fn expressions_pass_and_fail_with_messages() {
+        let block = json!({"expressions": [
+            {"expression": "object.spec.containers.all(c, c.image.contains(':'))", "message": "tag required"},
+            {"expression": "object.spec.containers.all(c, !c.image.endsWith(':latest'))", "message": "no latest"}
+        ]});
+        assert_eq!(run(&block, inputs(pod("nginx:1"))).status, RuleStatus::Pass);
+        let fail = run(&block, inputs(pod("nginx:latest")));
+        assert_eq!(
+            (fail.status, fail.message.as_str()),
+            (RuleStatus::Fail, "no latest")
+        );
+        let untagged = run(&block, inputs(pod("nginx")));
+        assert_eq!(untagged.message, "tag required");
+    }
+
+    #[test]
+    fn variables_and_has_and_kubernetes_libraries() {
+        let block = json!({
+            "variables": [
+                {"name": "containers", "expression": "object.spec.containers"},
+                {"name": "images", "expression": "variables.containers.map(c, c.image)"}
+            ],
+            "expressions": [
+                {"expression": "!has(object.spec.hostNetwork) || object.spec.hostNetwork == false"},
+                {"expression": "variables.images.all(i, i.matches('^[a-z]+:[0-9.]+$'))", "message": "pinned"}
+            ]
+        });
+        assert_eq!(
+            run(&block, inputs(pod("nginx:1.2"))).status,
+            RuleStatus::Pass
+        );
+        assert_eq!(
+            run(&block, inputs(pod("nginx:main"))).status,
+            RuleStatus::Fail
+        );
+    }
+
+    #[test]
+    fn optional_syntax() {
+        let block = json!({"expressions": [
+            {"expression": "object.metadata.?labels[?'app'].orValue('none') != 'bad'"},
+            {"expression": "!object.spec.?hostNetwork.orValue(false)"},
+            {"expression": "!object.spec.?securityContext.?runAsUser.hasValue()"},
+            {"expression": "object.spec.containers.all(c, c.?securityContext.allowPrivilegeEscalation.orValue(false) == false)"}
+        ]});
+        let outcome = run(&block, inputs(pod("x:1")));
+        assert_eq!(outcome.status, RuleStatus::Pass, "{}", outcome.message);
+        let mut labelled = pod("x:1");
+        labelled["metadata"]["labels"] = json!({"app": "bad"});
+        assert_eq!(run(&block, inputs(labelled)).status, RuleStatus::Fail);
+    }
+
+    #[test]
+    fn json_numbers_are_cel_ints() {
+        let block = json!({"expressions": [{"expression": "object.spec.?securityContext.?runAsUser.orValue(1) == 1000"}]});
+        let mut p = pod("x:1");
+        p["spec"]["securityContext"] = json!({"runAsUser": 1000});
+        assert_eq!(run(&block, inputs(p)).status, RuleStatus::Pass);
+    }
+
+    #[test]
+    fn runtime_errors_deny_and_bad_syntax_is_named() {
+        let block = json!({"expressions": [{"expression": "object.spec.missing.field == 1"}]});
+        let outcome = run(&block, inputs(pod("x:1")));
+        assert_eq!(outcome.status, RuleStatus::Fail);
+        assert!(outcome.message.contains("error"), "{}", outcome.message);
+        let bad = json!({"expressions": [{"expression": "object.spec.("}]});
+        let outcome = run(&bad, inputs(pod("x:1")));
+        assert!(
+            outcome.message.contains("compilation error"),
+            "{}",
+            outcome.message
+        );
+    }
+}
