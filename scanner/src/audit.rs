@@ -9,6 +9,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use serde_json::Value;
 
+use crate::engine::admission_policy::AdmissionPolicy;
 use crate::engine::matching::{string_map, RequestInfo};
 use crate::engine::policy::{Policy, PolicyMeta};
 use crate::engine::supplied_data::SuppliedData;
@@ -18,9 +19,7 @@ use crate::engine::{Engine, EngineOptions, Environment, ResourceRef, RuleResult,
 use crate::loader::{self, Document, Origin};
 
 /// Kinds of policy document that polscan recognises but does not evaluate yet.
-const PENDING_POLICY_KINDS: [&str; 6] = [
-    "ValidatingAdmissionPolicy",
-    "ValidatingAdmissionPolicyBinding",
+const PENDING_POLICY_KINDS: [&str; 4] = [
     "MutatingPolicy",
     "GeneratingPolicy",
     "ImageValidatingPolicy",
@@ -105,8 +104,23 @@ fn is_policy_document(value: &Value) -> bool {
     let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
     Policy::is_kyverno_policy(value)
         || ValidatingPolicy::is_validating_policy(value)
+        || AdmissionPolicy::is_policy(value)
+        || AdmissionPolicy::is_binding(value)
         || PENDING_POLICY_KINDS.contains(&kind)
         || kind == "PolicyException"
+}
+
+/// A CEL compile error names the policy and the expression; the policy
+/// still loads and gives `error` results, the others are unaffected.
+fn compile_problems(doc: &Document, policy: &str, errors: Vec<String>) -> Vec<Problem> {
+    errors
+        .into_iter()
+        .map(|err| Problem {
+            origin: Some(doc.origin.clone()),
+            message: format!("policy {policy}: {err}"),
+            invalid_policy: false,
+        })
+        .collect()
 }
 
 /// Runs the audit.
@@ -114,6 +128,13 @@ pub fn audit(input: AuditInput) -> AuditOutcome {
     let mut problems = Vec::new();
     let mut policies = Vec::new();
     let mut validating = Vec::new();
+    let mut admission = Vec::new();
+    let mut bindings = Vec::new();
+    let invalid = |doc: &Document, err: &dyn std::fmt::Display| Problem {
+        origin: Some(doc.origin.clone()),
+        message: format!("invalid policy, skipped: {err}"),
+        invalid_policy: true,
+    };
     for doc in &input.policy_documents {
         let kind = doc.value.get("kind").and_then(Value::as_str).unwrap_or("");
         if Policy::is_kyverno_policy(&doc.value) {
@@ -127,12 +148,32 @@ pub fn audit(input: AuditInput) -> AuditOutcome {
             }
         } else if ValidatingPolicy::is_validating_policy(&doc.value) {
             match ValidatingPolicy::from_document(&doc.value) {
-                Ok(policy) => validating.push(policy),
-                Err(err) => problems.push(Problem {
-                    origin: Some(doc.origin.clone()),
-                    message: format!("invalid policy, skipped: {err}"),
-                    invalid_policy: true,
-                }),
+                Ok(policy) => {
+                    problems.extend(compile_problems(
+                        doc,
+                        &policy.meta.name,
+                        policy.compile_errors(),
+                    ));
+                    validating.push(policy)
+                }
+                Err(err) => problems.push(invalid(doc, &err)),
+            }
+        } else if AdmissionPolicy::is_policy(&doc.value) {
+            match AdmissionPolicy::from_document(&doc.value) {
+                Ok(policy) => {
+                    problems.extend(compile_problems(
+                        doc,
+                        &policy.meta.name,
+                        policy.compile_errors(),
+                    ));
+                    admission.push(policy)
+                }
+                Err(err) => problems.push(invalid(doc, &err)),
+            }
+        } else if AdmissionPolicy::is_binding(&doc.value) {
+            match AdmissionPolicy::binding_from_document(&doc.value) {
+                Ok(binding) => bindings.push(binding),
+                Err(err) => problems.push(invalid(doc, &err)),
             }
         } else if PENDING_POLICY_KINDS.contains(&kind) {
             let name = doc
@@ -228,7 +269,26 @@ pub fn audit(input: AuditInput) -> AuditOutcome {
             .map(|(resource, _)| resource.clone())
             .collect(),
     );
-    let policies_evaluated = policies.len() + validating.len();
+    for policy in &mut admission {
+        policy.bind(&bindings);
+    }
+    for binding in &bindings {
+        if !admission
+            .iter()
+            .any(|p| p.meta.name == binding.policy_name())
+        {
+            problems.push(Problem {
+                origin: None,
+                message: format!(
+                    "ValidatingAdmissionPolicyBinding {} names policy {}, which is not among the policies",
+                    binding.name,
+                    binding.policy_name()
+                ),
+                invalid_policy: false,
+            });
+        }
+    }
+    let policies_evaluated = policies.len() + validating.len() + admission.len();
     let engine = Engine::new(
         policies,
         EngineOptions {
@@ -236,6 +296,7 @@ pub fn audit(input: AuditInput) -> AuditOutcome {
         },
     )
     .with_validating_policies(validating)
+    .with_admission_policies(admission)
     .with_cluster_data(Arc::new(data));
     let env = Environment {
         values: input.values,

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::engine::admission_policy::AdmissionPolicy;
 use crate::engine::matching::RequestInfo;
 use crate::engine::policy::Policy;
 use crate::engine::supplied_data::SuppliedData;
@@ -46,6 +47,9 @@ pub struct TestSpec {
     pub exceptions: Vec<String>,
     #[serde(default)]
     pub context: Option<String>,
+    /// Params objects for ValidatingAdmissionPolicy bindings.
+    #[serde(default)]
+    pub param_resources: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -258,6 +262,8 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<(Vec<Row>, Vec<String>), Stri
     let policy_docs = load_relative(dir, &spec.policies)?;
     let mut policies = Vec::new();
     let mut validating = Vec::new();
+    let mut admission = Vec::new();
+    let mut bindings = Vec::new();
     let mut invalid: BTreeMap<String, String> = BTreeMap::new();
     let mut index = PolicyIndex {
         rule_kinds: HashMap::new(),
@@ -300,6 +306,20 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<(Vec<Row>, Vec<String>), Stri
         } else if ValidatingPolicy::is_validating_policy(&doc.value) {
             match ValidatingPolicy::from_document(&doc.value) {
                 Ok(policy) => validating.push(policy),
+                Err(err) => {
+                    invalid.insert(name, format!("{}: {err}", doc.origin));
+                }
+            }
+        } else if AdmissionPolicy::is_policy(&doc.value) {
+            match AdmissionPolicy::from_document(&doc.value) {
+                Ok(policy) => admission.push(policy),
+                Err(err) => {
+                    invalid.insert(name, format!("{}: {err}", doc.origin));
+                }
+            }
+        } else if AdmissionPolicy::is_binding(&doc.value) {
+            match AdmissionPolicy::binding_from_document(&doc.value) {
+                Ok(binding) => bindings.push(binding),
                 Err(err) => {
                     invalid.insert(name, format!("{}: {err}", doc.origin));
                 }
@@ -359,9 +379,17 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<(Vec<Row>, Vec<String>), Stri
             .map_err(|err| format!("context {file}: {err}"))?,
         None => SuppliedData::default(),
     };
-    data = data.with_params(resources.clone());
+    let mut params = resources.clone();
+    for doc in load_relative(dir, &spec.param_resources)? {
+        params.push(doc.value);
+    }
+    data = data.with_params(params);
+    for policy in &mut admission {
+        policy.bind(&bindings);
+    }
     let engine = Engine::new(policies, EngineOptions::default())
         .with_validating_policies(validating)
+        .with_admission_policies(admission)
         .with_cluster_data(Arc::new(data));
     let env = Environment {
         namespace_labels: values.namespace_labels(),
@@ -414,10 +442,6 @@ fn parse_user_info(document: &Value) -> RequestInfo {
 /// Why an expectation is out of scope, if it is.
 fn out_of_scope(expected: &ExpectedResult, index: &PolicyIndex) -> Option<String> {
     let flags = [
-        (
-            expected.is_validating_admission_policy,
-            "ValidatingAdmissionPolicy",
-        ),
         (expected.is_mutating_policy, "MutatingPolicy"),
         (expected.is_generating_policy, "GeneratingPolicy"),
         (expected.is_image_validating_policy, "ImageValidatingPolicy"),

@@ -175,6 +175,14 @@ impl AdmissionOutcome {
             annotations: BTreeMap::new(),
         }
     }
+
+    pub fn with_message(status: RuleStatus, message: impl Into<String>) -> AdmissionOutcome {
+        AdmissionOutcome::new(status, message)
+    }
+
+    pub fn error(message: impl Into<String>) -> AdmissionOutcome {
+        AdmissionOutcome::new(RuleStatus::Error, message)
+    }
 }
 
 /// What the request of a background evaluation looks like to CEL.

@@ -5,6 +5,7 @@
 //! and validation in that order.
 
 pub mod admission;
+pub mod admission_policy;
 pub mod autogen;
 pub mod cel;
 pub mod conditions;
@@ -171,6 +172,8 @@ pub struct Engine {
     metas: Vec<Arc<PolicyMeta>>,
     /// Kyverno ValidatingPolicies (CEL), with their identity.
     validating: Vec<(Arc<validating_policy::ValidatingPolicy>, Arc<PolicyMeta>)>,
+    /// Kubernetes ValidatingAdmissionPolicies with their bindings attached.
+    admission: Vec<(Arc<admission_policy::AdmissionPolicy>, Arc<PolicyMeta>)>,
     cluster: Arc<dyn ClusterData>,
     options: EngineOptions,
 }
@@ -187,6 +190,7 @@ impl Engine {
             rules,
             metas,
             validating: Vec::new(),
+            admission: Vec::new(),
             cluster: Arc::new(NoClusterData),
             options,
         }
@@ -198,6 +202,22 @@ impl Engine {
         policies: Vec<validating_policy::ValidatingPolicy>,
     ) -> Engine {
         self.validating = policies
+            .into_iter()
+            .map(|p| {
+                let meta = Arc::new(p.meta.clone());
+                (Arc::new(p), meta)
+            })
+            .collect();
+        self
+    }
+
+    /// Adds Kubernetes ValidatingAdmissionPolicies (bindings already
+    /// attached with [`admission_policy::AdmissionPolicy::bind`]).
+    pub fn with_admission_policies(
+        mut self,
+        policies: Vec<admission_policy::AdmissionPolicy>,
+    ) -> Engine {
+        self.admission = policies
             .into_iter()
             .map(|p| {
                 let meta = Arc::new(p.meta.clone());
@@ -236,8 +256,17 @@ impl Engine {
                 self.validating
                     .iter()
                     .filter(|(policy, _)| !self.options.background_only || policy.background())
-                    .map(|(policy, meta)| self.evaluate_validating(policy, meta, &prepared, env)),
+                    .map(|(policy, meta)| {
+                        let facts = self.request_facts(&prepared, env);
+                        let outcome = policy.evaluate(prepared.resource, &facts, &self.cluster);
+                        cel_response(meta, &prepared, outcome, policy.action())
+                    }),
             )
+            .chain(self.admission.iter().map(|(policy, meta)| {
+                let facts = self.request_facts(&prepared, env);
+                let outcome = policy.evaluate(prepared.resource, &facts, &self.cluster);
+                cel_response(meta, &prepared, outcome, policy.action())
+            }))
             .collect()
     }
 
@@ -400,20 +429,19 @@ impl Engine {
         }
     }
 
-    fn evaluate_validating(
+    /// The request a CEL policy sees for a resource in this environment.
+    fn request_facts<'a>(
         &self,
-        policy: &validating_policy::ValidatingPolicy,
-        meta: &Arc<PolicyMeta>,
-        prepared: &Prepared<'_>,
-        env: &Environment,
-    ) -> PolicyResponse {
+        prepared: &'a Prepared<'_>,
+        env: &'a Environment,
+    ) -> admission::RequestFacts<'a> {
         let operation = env
             .values
             .global_values
             .get("request.operation")
             .and_then(Value::as_str)
             .unwrap_or("CREATE");
-        let facts = admission::RequestFacts {
+        admission::RequestFacts {
             identity: &prepared.identity,
             namespace_labels: env.namespace_labels.get(&prepared.identity.namespace),
             namespace_object: env.namespace_objects.get(&prepared.identity.namespace),
@@ -421,22 +449,6 @@ impl Engine {
             user_info: env.requester.as_ref().map(
                 |requester| json!({"username": requester.username, "groups": requester.groups}),
             ),
-        };
-        let rules = policy
-            .evaluate(prepared.resource, &facts, &self.cluster)
-            .map(|outcome| RuleResult {
-                rule: String::new(),
-                status: outcome.status,
-                message: outcome.message,
-                action: policy.action(),
-                properties: outcome.annotations,
-            })
-            .into_iter()
-            .collect();
-        PolicyResponse {
-            policy: meta.clone(),
-            resource: prepared.reference.clone(),
-            rules,
         }
     }
 
@@ -464,6 +476,29 @@ struct Prepared<'a> {
     reference: ResourceRef,
     identity: ResourceIdentity,
     images: Option<Value>,
+}
+
+/// A CEL policy's response: one unnamed rule, or none when not matched.
+fn cel_response(
+    meta: &Arc<PolicyMeta>,
+    prepared: &Prepared<'_>,
+    outcome: Option<admission::AdmissionOutcome>,
+    action: String,
+) -> PolicyResponse {
+    PolicyResponse {
+        policy: meta.clone(),
+        resource: prepared.reference.clone(),
+        rules: outcome
+            .map(|outcome| RuleResult {
+                rule: String::new(),
+                status: outcome.status,
+                message: outcome.message,
+                action,
+                properties: outcome.annotations,
+            })
+            .into_iter()
+            .collect(),
+    }
 }
 
 /// `system:serviceaccount:<ns>:<name>` → (name, namespace).

@@ -154,7 +154,11 @@ impl ClusterData for SuppliedData {
             .filter(|object| {
                 text(object, "/apiVersion") == api_version && text(object, "/kind") == kind
             })
-            .filter(|object| cluster_scoped || text(object, "/metadata/namespace") == namespace)
+            // A params object given without a namespace serves every one.
+            .filter(|object| {
+                let own = text(object, "/metadata/namespace");
+                cluster_scoped || own.is_empty() || own == namespace
+            })
             .filter(|object| match (name, selector) {
                 (Some(name), _) => text(object, "/metadata/name") == name,
                 (None, Some(selector)) => {

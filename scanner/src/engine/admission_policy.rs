@@ -1,0 +1,560 @@
+//! Kubernetes `ValidatingAdmissionPolicy` and
+//! `ValidatingAdmissionPolicyBinding` (admissionregistration.k8s.io v1,
+//! v1beta1): parsing, binding (a binding's `matchResources` narrows the
+//! policy, its `paramRef` picks params objects, its `validationActions` set
+//! the action), and evaluation through the admission body shared with
+//! Kyverno's ValidatingPolicy. Policy and binding documents enter; for each
+//! resource, no result (the policy does not match), `skip` (no binding
+//! selects it, as the Kyverno CLI reports) or the verdict leaves.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::admission::{AdmissionOutcome, MatchConstraints, RequestFacts, ValidationBody};
+use super::cel::rule::{ParamKind, ParamRef};
+use super::cel::CelInputs;
+use super::context::ClusterData;
+use super::policy::{PolicyError, PolicyMeta};
+use super::RuleStatus;
+
+const GROUP: &str = "admissionregistration.k8s.io/";
+pub const POLICY_KIND: &str = "ValidatingAdmissionPolicy";
+pub const BINDING_KIND: &str = "ValidatingAdmissionPolicyBinding";
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct PolicySpec {
+    #[serde(default)]
+    param_kind: Option<ParamKind>,
+    #[serde(default)]
+    match_constraints: Option<MatchConstraints>,
+    #[serde(flatten)]
+    body: ValidationBody,
+    #[serde(default)]
+    failure_policy: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct BindingSpec {
+    #[serde(default)]
+    policy_name: String,
+    #[serde(default)]
+    param_ref: Option<ParamRef>,
+    #[serde(default)]
+    match_resources: Option<MatchConstraints>,
+    #[serde(default)]
+    validation_actions: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Binding {
+    pub name: String,
+    spec: BindingSpec,
+}
+
+impl Binding {
+    pub fn policy_name(&self) -> &str {
+        &self.spec.policy_name
+    }
+
+    /// Kubernetes: unset `matchResources` or unset `resourceRules` means
+    /// every resource the policy matches; selectors and exclusions still
+    /// narrow it.
+    fn selects(&self, facts: &RequestFacts<'_>) -> bool {
+        let Some(resources) = &self.spec.match_resources else {
+            return true;
+        };
+        let identity = facts.identity;
+        let included = resources.resource_rules.is_empty()
+            || resources
+                .resource_rules
+                .iter()
+                .any(|rule| rule.matches(identity, facts.operation));
+        let excluded = resources
+            .exclude_resource_rules
+            .iter()
+            .any(|rule| rule.matches(identity, facts.operation));
+        included && !excluded && resources.selectors_match(identity, facts.namespace_labels)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AdmissionPolicy {
+    pub meta: PolicyMeta,
+    spec: PolicySpec,
+    bindings: Vec<Binding>,
+}
+
+fn api_version_and_kind(document: &Value) -> (&str, &str) {
+    let text = |key: &str| document.get(key).and_then(Value::as_str).unwrap_or("");
+    (text("apiVersion"), text("kind"))
+}
+
+fn name_of(document: &Value) -> String {
+    document
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("<unnamed>")
+        .to_string()
+}
+
+fn spec_of<T: serde::de::DeserializeOwned>(document: &Value, name: &str) -> Result<T, PolicyError> {
+    serde_path_to_error::deserialize(document.get("spec").cloned().unwrap_or(Value::Null)).map_err(
+        |err| PolicyError::InvalidField {
+            policy: name.to_string(),
+            path: format!("spec.{}", err.path()),
+            message: err.inner().to_string(),
+        },
+    )
+}
+
+impl AdmissionPolicy {
+    pub fn is_policy(document: &Value) -> bool {
+        let (api_version, kind) = api_version_and_kind(document);
+        api_version.starts_with(GROUP) && kind == POLICY_KIND
+    }
+
+    pub fn is_binding(document: &Value) -> bool {
+        let (api_version, kind) = api_version_and_kind(document);
+        api_version.starts_with(GROUP) && kind == BINDING_KIND
+    }
+
+    pub fn from_document(document: &Value) -> Result<AdmissionPolicy, PolicyError> {
+        let name = name_of(document);
+        if !Self::is_policy(document) {
+            let (api_version, kind) = api_version_and_kind(document);
+            return Err(PolicyError::NotAPolicy {
+                policy: name,
+                api_version: api_version.to_string(),
+                kind: kind.to_string(),
+            });
+        }
+        let spec: PolicySpec = spec_of(document, &name)?;
+        if spec.match_constraints.is_none() {
+            return Err(PolicyError::InvalidField {
+                policy: name,
+                path: "spec.matchConstraints".into(),
+                message: "is required".into(),
+            });
+        }
+        Ok(AdmissionPolicy {
+            meta: PolicyMeta {
+                kind: POLICY_KIND.to_string(),
+                name,
+                namespace: None,
+                annotations: super::matching::string_map(document.pointer("/metadata/annotations")),
+            },
+            spec,
+            bindings: Vec::new(),
+        })
+    }
+
+    pub fn binding_from_document(document: &Value) -> Result<Binding, PolicyError> {
+        let name = name_of(document);
+        let spec: BindingSpec = spec_of(document, &name)?;
+        if spec.policy_name.is_empty() {
+            return Err(PolicyError::InvalidField {
+                policy: name,
+                path: "spec.policyName".into(),
+                message: "is required".into(),
+            });
+        }
+        Ok(Binding { name, spec })
+    }
+
+    /// Attaches the bindings naming this policy.
+    pub fn bind(&mut self, bindings: &[Binding]) {
+        self.bindings = bindings
+            .iter()
+            .filter(|binding| binding.policy_name() == self.meta.name)
+            .cloned()
+            .collect();
+    }
+
+    pub fn compile_errors(&self) -> Vec<String> {
+        self.spec.body.compile_errors()
+    }
+
+    /// The strongest action its bindings give (Deny, then Warn, then
+    /// Audit); Audit when unbound.
+    pub fn action(&self) -> String {
+        let actions: Vec<&str> = self
+            .bindings
+            .iter()
+            .flat_map(|b| b.spec.validation_actions.iter().map(String::as_str))
+            .collect();
+        ["Deny", "Warn"]
+            .into_iter()
+            .find(|strong| actions.contains(strong))
+            .unwrap_or("Audit")
+            .to_string()
+    }
+
+    /// Evaluates the policy on a resource; `None` when it does not match.
+    /// Without bindings the policy is evaluated on its own, as the Kyverno
+    /// CLI does; with bindings, once per binding that selects the resource
+    /// (and per params object), and the first non-pass verdict is kept.
+    pub fn evaluate(
+        &self,
+        resource: &Value,
+        facts: &RequestFacts<'_>,
+        data: &Arc<dyn ClusterData>,
+    ) -> Option<AdmissionOutcome> {
+        let constraints = self.spec.match_constraints.as_ref()?;
+        if !constraints.matches(facts.identity, facts.namespace_labels, facts.operation) {
+            return None;
+        }
+        let inputs = super::admission::inputs(resource, facts);
+        if self.bindings.is_empty() {
+            if let Some(kind) = &self.spec.param_kind {
+                return Some(self.ignorable(AdmissionOutcome::error(format!(
+                    "paramKind {} needs a binding with a paramRef",
+                    kind.kind
+                ))));
+            }
+            return Some(self.ignorable(self.spec.body.run(&inputs, data)));
+        }
+        let selecting: Vec<&Binding> = self.bindings.iter().filter(|b| b.selects(facts)).collect();
+        if selecting.is_empty() {
+            return Some(AdmissionOutcome::with_message(
+                RuleStatus::Skip,
+                "no binding selects the resource",
+            ));
+        }
+        let mut verdict = None;
+        for binding in selecting {
+            let outcome = self.ignorable(self.evaluate_binding(binding, &inputs, data));
+            let worse = verdict
+                .as_ref()
+                .is_none_or(|kept: &AdmissionOutcome| rank(outcome.status) > rank(kept.status));
+            if worse {
+                verdict = Some(outcome);
+            }
+        }
+        verdict
+    }
+
+    fn evaluate_binding(
+        &self,
+        binding: &Binding,
+        inputs: &CelInputs,
+        data: &Arc<dyn ClusterData>,
+    ) -> AdmissionOutcome {
+        let Some(kind) = &self.spec.param_kind else {
+            return self.spec.body.run(inputs, data);
+        };
+        let Some(reference) = &binding.spec.param_ref else {
+            return AdmissionOutcome::error(format!(
+                "binding {} has no paramRef for paramKind {}",
+                binding.name, kind.kind
+            ));
+        };
+        // An unset namespace means the resource's own for namespaced params.
+        let namespace = reference.namespace.clone().unwrap_or_else(|| {
+            inputs
+                .object
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        });
+        let params = match data.params(
+            &kind.api_version,
+            &kind.kind,
+            &namespace,
+            reference.name.as_deref(),
+            reference.selector.as_ref(),
+        ) {
+            Ok(params) => params,
+            Err(err) => return AdmissionOutcome::error(err),
+        };
+        if params.is_empty() {
+            return if reference.parameter_not_found_action.as_deref() == Some("Allow") {
+                AdmissionOutcome::with_message(
+                    RuleStatus::Pass,
+                    "no params found; parameterNotFoundAction is Allow",
+                )
+            } else {
+                AdmissionOutcome::error(format!(
+                    "no params found for binding {} ({} {})",
+                    binding.name,
+                    kind.kind,
+                    reference.name.as_deref().unwrap_or("by selector")
+                ))
+            };
+        }
+        let mut verdict = AdmissionOutcome::with_message(RuleStatus::Pass, "success");
+        for params in params {
+            let inputs = CelInputs {
+                params,
+                ..inputs.clone()
+            };
+            let outcome = self.spec.body.run(&inputs, data);
+            if rank(outcome.status) > rank(verdict.status) {
+                verdict = outcome;
+            }
+        }
+        verdict
+    }
+
+    /// `failurePolicy: Ignore` turns errors into skips, keeping the error
+    /// in the message so the report still shows it.
+    fn ignorable(&self, outcome: AdmissionOutcome) -> AdmissionOutcome {
+        if outcome.status == RuleStatus::Error
+            && self.spec.failure_policy.as_deref() == Some("Ignore")
+        {
+            return AdmissionOutcome {
+                status: RuleStatus::Skip,
+                message: format!("error ignored (failurePolicy: Ignore): {}", outcome.message),
+                annotations: outcome.annotations,
+            };
+        }
+        outcome
+    }
+}
+
+/// How much a verdict weighs when several bindings or params give one.
+fn rank(status: RuleStatus) -> u8 {
+    match status {
+        RuleStatus::Skip => 0,
+        RuleStatus::Pass => 1,
+        RuleStatus::Warn => 2,
+        RuleStatus::Fail => 3,
+        RuleStatus::Error => 4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::context::NoClusterData;
+    use crate::engine::matching::ResourceIdentity;
+    use crate::engine::supplied_data::SuppliedData;
+    use serde_json::json;
+
+    fn policy(spec: Value) -> AdmissionPolicy {
+        AdmissionPolicy::from_document(&json!({
+            "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+            "metadata": {"name": "replicas"}, "spec": spec
+        }))
+        .unwrap()
+    }
+
+    fn binding(spec: Value) -> Binding {
+        AdmissionPolicy::binding_from_document(&json!({
+            "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": {"name": "b"}, "spec": spec
+        }))
+        .unwrap()
+    }
+
+    fn deployments_policy() -> AdmissionPolicy {
+        policy(json!({
+            "matchConstraints": {"resourceRules": [{"apiGroups": ["apps"], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"], "resources": ["deployments"]}]},
+            "validations": [{"expression": "object.spec.replicas <= 2", "message": "too many"}],
+            "auditAnnotations": [{"key": "replicas", "valueExpression": "string(object.spec.replicas)"}]
+        }))
+    }
+
+    fn deployment(name: &str, namespace: &str, app: &str, replicas: i64) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": namespace, "labels": {"app": app}},
+            "spec": {"replicas": replicas}})
+    }
+
+    fn run_with(
+        p: &AdmissionPolicy,
+        resource: &Value,
+        data: Arc<dyn ClusterData>,
+        labels: Option<&std::collections::BTreeMap<String, String>>,
+    ) -> Option<AdmissionOutcome> {
+        let identity = ResourceIdentity::from_resource(resource);
+        let facts = RequestFacts {
+            identity: &identity,
+            namespace_labels: labels,
+            namespace_object: None,
+            operation: "CREATE",
+            user_info: None,
+        };
+        p.evaluate(resource, &facts, &data)
+    }
+
+    fn run(p: &AdmissionPolicy, resource: &Value) -> Option<AdmissionOutcome> {
+        run_with(p, resource, Arc::new(NoClusterData), None)
+    }
+
+    #[test]
+    fn unbound_policies_evaluate_on_their_own() {
+        let p = deployments_policy();
+        let failed = run(&p, &deployment("d", "n", "x", 4)).unwrap();
+        assert_eq!(
+            (failed.status, failed.message.as_str()),
+            (RuleStatus::Fail, "too many")
+        );
+        assert_eq!(failed.annotations["replicas"], "4");
+        assert_eq!(
+            run(&p, &deployment("d", "n", "x", 1)).unwrap().status,
+            RuleStatus::Pass
+        );
+        let pod =
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "n"}});
+        assert!(run(&p, &pod).is_none());
+        assert_eq!(p.action(), "Audit");
+    }
+
+    #[test]
+    fn bindings_narrow_by_selector_names_and_exclusions() {
+        let mut p = deployments_policy();
+        p.bind(&[binding(
+            json!({"policyName": "replicas", "validationActions": ["Deny"],
+            "matchResources": {"objectSelector": {"matchLabels": {"app": "nginx"}}}}),
+        )]);
+        assert_eq!(p.action(), "Deny");
+        assert_eq!(
+            run(&p, &deployment("a", "n", "nginx", 4)).unwrap().status,
+            RuleStatus::Fail
+        );
+        assert_eq!(
+            run(&p, &deployment("b", "n", "busybox", 4)).unwrap().status,
+            RuleStatus::Skip
+        );
+
+        let mut p = deployments_policy();
+        p.bind(&[binding(json!({"policyName": "replicas",
+            "matchResources": {"excludeResourceRules": [{"apiGroups": ["apps"], "apiVersions": ["v1"], "operations": ["*"], "resources": ["deployments"], "resourceNames": ["skip-me"]}]}}))]);
+        assert_eq!(
+            run(&p, &deployment("skip-me", "n", "x", 4)).unwrap().status,
+            RuleStatus::Skip
+        );
+        assert_eq!(
+            run(&p, &deployment("other", "n", "x", 4)).unwrap().status,
+            RuleStatus::Fail
+        );
+
+        let mut p = deployments_policy();
+        p.bind(&[binding(json!({"policyName": "replicas",
+            "matchResources": {"namespaceSelector": {"matchExpressions": [{"key": "env", "operator": "In", "values": ["prod"]}]}}}))]);
+        let prod: std::collections::BTreeMap<String, String> =
+            [("env".to_string(), "prod".to_string())].into();
+        let d = deployment("d", "n", "x", 4);
+        assert_eq!(
+            run_with(&p, &d, Arc::new(NoClusterData), Some(&prod))
+                .unwrap()
+                .status,
+            RuleStatus::Fail
+        );
+        assert_eq!(run(&p, &d).unwrap().status, RuleStatus::Skip);
+    }
+
+    #[test]
+    fn bindings_of_other_policies_are_ignored() {
+        let mut p = deployments_policy();
+        p.bind(&[binding(json!({"policyName": "another", "matchResources": {"objectSelector": {"matchLabels": {"never": "x"}}}}))]);
+        assert_eq!(
+            run(&p, &deployment("d", "n", "x", 4)).unwrap().status,
+            RuleStatus::Fail
+        );
+    }
+
+    #[test]
+    fn params_come_from_the_binding_param_ref() {
+        let mut p = policy(json!({
+            "paramKind": {"apiVersion": "v1", "kind": "ConfigMap"},
+            "matchConstraints": {"resourceRules": [{"apiGroups": ["apps"], "apiVersions": ["v1"], "operations": ["*"], "resources": ["deployments"]}]},
+            "validations": [{"expression": "object.spec.replicas <= int(params.data.maxReplicas)"}]
+        }));
+        let limits = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "limits", "namespace": "n"}, "data": {"maxReplicas": "5"}});
+        let data: Arc<dyn ClusterData> =
+            Arc::new(SuppliedData::default().with_params(vec![limits]));
+        assert_eq!(
+            run(&p, &deployment("d", "n", "x", 1)).unwrap().status,
+            RuleStatus::Error
+        );
+        p.bind(&[binding(
+            json!({"policyName": "replicas", "paramRef": {"name": "limits"}}),
+        )]);
+        assert_eq!(
+            run_with(&p, &deployment("d", "n", "x", 10), data.clone(), None)
+                .unwrap()
+                .status,
+            RuleStatus::Fail
+        );
+        assert_eq!(
+            run_with(&p, &deployment("d", "n", "x", 5), data.clone(), None)
+                .unwrap()
+                .status,
+            RuleStatus::Pass
+        );
+        // Another namespace has no params: Deny (the default) is an error, Allow passes.
+        assert_eq!(
+            run_with(&p, &deployment("d", "m", "x", 5), data.clone(), None)
+                .unwrap()
+                .status,
+            RuleStatus::Error
+        );
+        p.bind(&[binding(json!({"policyName": "replicas", "paramRef": {"name": "limits", "parameterNotFoundAction": "Allow"}}))]);
+        assert_eq!(
+            run_with(&p, &deployment("d", "m", "x", 50), data, None)
+                .unwrap()
+                .status,
+            RuleStatus::Pass
+        );
+    }
+
+    #[test]
+    fn failure_policy_ignore_turns_errors_into_skips() {
+        let p = policy(json!({
+            "failurePolicy": "Ignore",
+            "matchConstraints": {"resourceRules": [{"apiGroups": ["apps"], "apiVersions": ["v1"], "operations": ["*"], "resources": ["deployments"]}]},
+            "validations": [{"expression": "object.spec.missing > 1"}]
+        }));
+        let outcome = run(&p, &deployment("d", "n", "x", 1)).unwrap();
+        assert_eq!(outcome.status, RuleStatus::Skip);
+        assert!(
+            outcome.message.contains("failurePolicy: Ignore"),
+            "{}",
+            outcome.message
+        );
+    }
+
+    #[test]
+    fn compile_errors_name_the_expression_and_only_fail_their_policy() {
+        let p = policy(json!({
+            "matchConstraints": {"resourceRules": [{"apiGroups": ["apps"], "apiVersions": ["v1"], "operations": ["*"], "resources": ["deployments"]}]},
+            "validations": [{"expression": "object.spec.replicas <"}]
+        }));
+        let errors = p.compile_errors();
+        assert_eq!(errors.len(), 1);
+        assert!(
+            errors[0].starts_with("validations[0].expression"),
+            "{}",
+            errors[0]
+        );
+        let outcome = run(&p, &deployment("d", "n", "x", 1)).unwrap();
+        assert_eq!(outcome.status, RuleStatus::Error);
+        assert!(
+            outcome.message.contains("validations[0]"),
+            "{}",
+            outcome.message
+        );
+    }
+
+    #[test]
+    fn invalid_documents_are_named() {
+        let err = AdmissionPolicy::from_document(&json!({
+            "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+            "metadata": {"name": "broken"}, "spec": {"validations": "not a list"}
+        }))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("broken"), "{err}");
+        let err =
+            AdmissionPolicy::binding_from_document(&json!({"metadata": {"name": "b"}, "spec": {}}))
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("policyName"), "{err}");
+    }
+}
