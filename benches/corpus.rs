@@ -1,14 +1,17 @@
-//! Benchmark workload: the policies and resources of the corpus tests in the
-//! "ClusterPolicy validate" category, loaded once. The corpus path enters; a
-//! [`Workload`] (policies and resources as parsed documents) leaves.
+//! Benchmark workloads: the policies and resources of the corpus tests in a
+//! conformance category (patterns, `validate.cel`, ValidatingPolicy), loaded
+//! once. The corpus path enters; a [`Workload`] (policies and resources as
+//! parsed documents) leaves.
 
 use polscan::engine::policy::Policy;
+use polscan::engine::validating_policy::ValidatingPolicy;
 use polscan::kyverno_test;
 use polscan::loader;
 use serde_json::Value;
 
 pub struct Workload {
     pub policies: Vec<Policy>,
+    pub validating: Vec<ValidatingPolicy>,
     pub resources: Vec<Value>,
 }
 
@@ -17,6 +20,7 @@ pub fn load(category: &str) -> Workload {
     let root = polscan_tests::corpus_root();
     let files = kyverno_test::discover(&[root]).unwrap_or_default();
     let mut policies = Vec::new();
+    let mut validating = Vec::new();
     let mut resources = Vec::new();
     for file in files {
         if polscan_tests::category(&file) != category {
@@ -27,6 +31,8 @@ pub fn load(category: &str) -> Workload {
         {
             if let Ok(policy) = Policy::from_document(&doc.value) {
                 policies.push(policy);
+            } else if let Ok(policy) = ValidatingPolicy::from_document(&doc.value) {
+                validating.push(policy);
             }
         }
         for doc in
@@ -39,6 +45,7 @@ pub fn load(category: &str) -> Workload {
     }
     Workload {
         policies,
+        validating,
         resources,
     }
 }

@@ -1,7 +1,8 @@
-//! Engine throughput on the corpus: every "ClusterPolicy validate" policy
-//! against every resource of those tests, single-threaded and with rayon.
-//! Criterion reports resources/s; `rule evaluations` per resource are printed
-//! once so the per-rule rate can be derived.
+//! Engine throughput on the corpus, per policy form: pattern ClusterPolicies
+//! (`clusterpolicy-validate`), `validate.cel` ClusterPolicies and Kyverno
+//! ValidatingPolicies, each against every resource of its tests,
+//! single-threaded and with rayon. Criterion reports rule results/s (one
+//! "element" is one rule result); the workload sizes are printed once.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
@@ -9,10 +10,12 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use polscan::engine::{Engine, EngineOptions, Environment};
 use rayon::prelude::*;
 
-fn engine_throughput(c: &mut Criterion) {
-    let workload = polscan_benches::load("clusterpolicy-validate");
+fn bench_category(c: &mut Criterion, category: &str, label: &str) {
+    let workload = polscan_benches::load(category);
     let resources = workload.resources;
-    let engine = Engine::new(workload.policies, EngineOptions::default());
+    let policy_count = workload.policies.len() + workload.validating.len();
+    let engine = Engine::new(workload.policies, EngineOptions::default())
+        .with_validating_policies(workload.validating);
     let env = Environment::default();
     let rule_results: usize = resources
         .iter()
@@ -25,15 +28,13 @@ fn engine_throughput(c: &mut Criterion) {
         })
         .sum();
     println!(
-        "workload: {} policies x {} resources = {} rule results per pass",
-        engine.policies().len(),
+        "{label}: {policy_count} policies x {} resources = {rule_results} rule results per pass",
         resources.len(),
-        rule_results
     );
-    let mut group = c.benchmark_group("engine");
+    let mut group = c.benchmark_group(label);
     group.sample_size(10);
     group.throughput(Throughput::Elements(rule_results as u64));
-    group.bench_function("corpus_validate_sequential", |b| {
+    group.bench_function("sequential", |b| {
         b.iter(|| {
             resources
                 .iter()
@@ -41,7 +42,7 @@ fn engine_throughput(c: &mut Criterion) {
                 .sum::<usize>()
         })
     });
-    group.bench_function("corpus_validate_parallel", |b| {
+    group.bench_function("parallel", |b| {
         b.iter(|| {
             resources
                 .par_iter()
@@ -50,6 +51,12 @@ fn engine_throughput(c: &mut Criterion) {
         })
     });
     group.finish();
+}
+
+fn engine_throughput(c: &mut Criterion) {
+    bench_category(c, "clusterpolicy-validate", "patterns");
+    bench_category(c, "clusterpolicy-validate-cel", "validate_cel");
+    bench_category(c, "validatingpolicy", "validating_policy");
 }
 
 criterion_group!(benches, engine_throughput);
