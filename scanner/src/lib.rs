@@ -10,4 +10,5 @@ pub mod engine;
 pub mod kinds;
 pub mod kyverno_test;
 pub mod loader;
+pub mod reconcile;
 pub mod reports;

@@ -1,0 +1,271 @@
+//! What a scan must write and delete, decided without I/O: the reports the
+//! scan wants (shaped by report-model), the reports already in the cluster
+//! (their identity, labels, content hash and scope) and the kinds whose LIST
+//! completed enter; a [`Plan`] (apply, leave alone, delete) leaves. The rules
+//! that keep evidence from being lost live here:
+//! - a report whose content hash is unchanged is not written again;
+//! - only reports labelled `app.kubernetes.io/managed-by: polscan` with the
+//!   same shape label are ever deleted;
+//! - a per-resource report is deleted only when its resource's kind was
+//!   listed completely in this scan (a failed LIST proves nothing);
+//! - per-namespace reports are deleted only when every kind was listed.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use report_model::hash::CONTENT_HASH_ANNOTATION;
+use report_model::shape::{MANAGED_BY_LABEL, MANAGED_BY_VALUE, SHAPE_LABEL};
+
+/// Where a report lives: `namespace` is empty for a ClusterPolicyReport.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ReportKey {
+    pub cluster_scoped: bool,
+    pub namespace: String,
+    pub name: String,
+}
+
+/// A report the scan wants, reduced to what the plan needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredReport {
+    pub key: ReportKey,
+    pub content_hash: String,
+}
+
+/// A report found in the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExistingReport {
+    pub key: ReportKey,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    /// `(group, kind)` of the report's `scope`, for per-resource reports.
+    pub scope_kind: Option<(String, String)>,
+}
+
+impl ExistingReport {
+    fn managed_by_polscan(&self) -> bool {
+        self.labels.get(MANAGED_BY_LABEL).map(String::as_str) == Some(MANAGED_BY_VALUE)
+    }
+
+    fn content_hash(&self) -> Option<&str> {
+        self.annotations
+            .get(CONTENT_HASH_ANNOTATION)
+            .map(String::as_str)
+    }
+}
+
+/// What the scan listed: the kinds whose LIST completed, and whether any
+/// kind failed.
+#[derive(Debug, Clone, Default)]
+pub struct ListingOutcome {
+    pub completed_kinds: BTreeSet<(String, String)>,
+    pub any_failed: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// New or changed reports, by key.
+    pub apply: Vec<ReportKey>,
+    /// Reports already in the cluster with the same content.
+    pub unchanged: Vec<ReportKey>,
+    pub delete: Vec<ReportKey>,
+    /// Stale-looking reports kept because their kind's LIST did not complete.
+    pub kept_after_failed_list: Vec<ReportKey>,
+}
+
+/// Decides the writes and deletions of a scan in `shape`
+/// (`per-resource` or `per-namespace`).
+pub fn plan(
+    desired: &[DesiredReport],
+    existing: &[ExistingReport],
+    listing: &ListingOutcome,
+    shape: &str,
+) -> Plan {
+    let existing_by_key: BTreeMap<&ReportKey, &ExistingReport> = existing
+        .iter()
+        .map(|report| (&report.key, report))
+        .collect();
+    let mut plan = Plan::default();
+    for report in desired {
+        match existing_by_key.get(&report.key) {
+            Some(found) if found.content_hash() == Some(report.content_hash.as_str()) => {
+                plan.unchanged.push(report.key.clone())
+            }
+            _ => plan.apply.push(report.key.clone()),
+        }
+    }
+    let wanted: BTreeSet<&ReportKey> = desired.iter().map(|report| &report.key).collect();
+    for report in existing {
+        if wanted.contains(&report.key)
+            || !report.managed_by_polscan()
+            || report.labels.get(SHAPE_LABEL).map(String::as_str) != Some(shape)
+        {
+            continue;
+        }
+        let listed_completely = match &report.scope_kind {
+            Some(kind) => listing.completed_kinds.contains(kind),
+            // A report without a resource scope spans kinds.
+            None => !listing.any_failed,
+        };
+        if listed_completely {
+            plan.delete.push(report.key.clone());
+        } else {
+            plan.kept_after_failed_list.push(report.key.clone());
+        }
+    }
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use report_model::shape::{SHAPE_PER_NAMESPACE, SHAPE_PER_RESOURCE};
+
+    fn key(namespace: &str, name: &str) -> ReportKey {
+        ReportKey {
+            cluster_scoped: namespace.is_empty(),
+            namespace: namespace.into(),
+            name: name.into(),
+        }
+    }
+
+    fn desired(namespace: &str, name: &str, hash: &str) -> DesiredReport {
+        DesiredReport {
+            key: key(namespace, name),
+            content_hash: hash.into(),
+        }
+    }
+
+    fn existing(
+        namespace: &str,
+        name: &str,
+        hash: &str,
+        owner: &str,
+        shape: &str,
+        scope: Option<(&str, &str)>,
+    ) -> ExistingReport {
+        ExistingReport {
+            key: key(namespace, name),
+            labels: [
+                (MANAGED_BY_LABEL.to_string(), owner.to_string()),
+                (SHAPE_LABEL.to_string(), shape.to_string()),
+            ]
+            .into(),
+            annotations: [(CONTENT_HASH_ANNOTATION.to_string(), hash.to_string())].into(),
+            scope_kind: scope.map(|(g, k)| (g.to_string(), k.to_string())),
+        }
+    }
+
+    fn listed(kinds: &[(&str, &str)], any_failed: bool) -> ListingOutcome {
+        ListingOutcome {
+            completed_kinds: kinds
+                .iter()
+                .map(|(g, k)| (g.to_string(), k.to_string()))
+                .collect(),
+            any_failed,
+        }
+    }
+
+    #[test]
+    fn unchanged_reports_are_not_written_again() {
+        let plan = plan(
+            &[
+                desired("a", "r1", "h1"),
+                desired("a", "r2", "new"),
+                desired("b", "r3", "h3"),
+            ],
+            &[
+                existing(
+                    "a",
+                    "r1",
+                    "h1",
+                    "polscan",
+                    SHAPE_PER_RESOURCE,
+                    Some(("", "Pod")),
+                ),
+                existing(
+                    "a",
+                    "r2",
+                    "old",
+                    "polscan",
+                    SHAPE_PER_RESOURCE,
+                    Some(("", "Pod")),
+                ),
+            ],
+            &listed(&[("", "Pod")], false),
+            SHAPE_PER_RESOURCE,
+        );
+        assert_eq!(plan.unchanged, vec![key("a", "r1")]);
+        assert_eq!(plan.apply, vec![key("a", "r2"), key("b", "r3")]);
+        assert!(plan.delete.is_empty());
+    }
+
+    #[test]
+    fn stale_reports_are_deleted_only_for_completely_listed_kinds() {
+        let plan = plan(
+            &[],
+            &[
+                existing(
+                    "a",
+                    "gone-pod",
+                    "h",
+                    "polscan",
+                    SHAPE_PER_RESOURCE,
+                    Some(("", "Pod")),
+                ),
+                existing(
+                    "a",
+                    "secret-report",
+                    "h",
+                    "polscan",
+                    SHAPE_PER_RESOURCE,
+                    Some(("", "Secret")),
+                ),
+            ],
+            &listed(&[("", "Pod")], true),
+            SHAPE_PER_RESOURCE,
+        );
+        assert_eq!(plan.delete, vec![key("a", "gone-pod")]);
+        assert_eq!(plan.kept_after_failed_list, vec![key("a", "secret-report")]);
+    }
+
+    #[test]
+    fn reports_of_other_producers_and_shapes_are_never_touched() {
+        let plan = plan(
+            &[],
+            &[
+                existing(
+                    "a",
+                    "kyverno-report",
+                    "h",
+                    "kyverno",
+                    SHAPE_PER_RESOURCE,
+                    Some(("", "Pod")),
+                ),
+                existing("a", "ns-report", "h", "polscan", SHAPE_PER_NAMESPACE, None),
+            ],
+            &listed(&[("", "Pod")], false),
+            SHAPE_PER_RESOURCE,
+        );
+        assert_eq!(plan, Plan::default());
+    }
+
+    #[test]
+    fn per_namespace_reports_are_pruned_only_after_a_complete_listing() {
+        let stale = existing(
+            "a",
+            "polscan-ns-a-2",
+            "h",
+            "polscan",
+            SHAPE_PER_NAMESPACE,
+            None,
+        );
+        let after_failure = plan(
+            &[],
+            &[stale.clone()],
+            &listed(&[], true),
+            SHAPE_PER_NAMESPACE,
+        );
+        assert!(after_failure.delete.is_empty());
+        let complete = plan(&[], &[stale], &listed(&[], false), SHAPE_PER_NAMESPACE);
+        assert_eq!(complete.delete, vec![key("a", "polscan-ns-a-2")]);
+    }
+}
