@@ -260,7 +260,7 @@ mod tests {
         );
         let after_failure = plan(
             &[],
-            &[stale.clone()],
+            std::slice::from_ref(&stale),
             &listed(&[], true),
             SHAPE_PER_NAMESPACE,
         );
