@@ -303,6 +303,7 @@ pub fn audit(input: AuditInput) -> AuditOutcome {
         namespace_labels,
         requester: input.requester,
         namespace_objects,
+        now: None,
     };
     let resources_evaluated = resources.len();
     let mut findings: Vec<Finding> = resources

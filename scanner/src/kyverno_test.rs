@@ -396,6 +396,7 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<(Vec<Row>, Vec<String>), Stri
         namespace_objects: values.namespace_objects(),
         values,
         requester,
+        now: None,
     };
     let mut responses: BTreeMap<String, Vec<PolicyResponse>> = BTreeMap::new();
     for resource in &resources {

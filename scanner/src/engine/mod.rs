@@ -11,6 +11,7 @@ pub mod cel;
 pub mod conditions;
 pub mod context;
 pub mod duration;
+pub mod exceptions;
 pub mod images;
 pub mod jmespath;
 pub mod matching;
@@ -154,6 +155,8 @@ pub struct Environment {
     pub requester: Option<RequestInfo>,
     /// Namespace objects by name, for CEL's `namespaceObject`.
     pub namespace_objects: BTreeMap<String, Value>,
+    /// The time exceptions' expiry is checked against; `None` is now.
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -244,7 +247,8 @@ impl Engine {
             identity: ResourceIdentity::from_resource(resource),
             images: images::images_variable(resource),
         };
-        self.policies
+        let mut responses = self
+            .policies
             .iter()
             .zip(self.rules.iter().zip(&self.metas))
             .filter(|(policy, _)| !self.options.background_only || policy.background())
@@ -267,7 +271,13 @@ impl Engine {
                 let outcome = policy.evaluate(prepared.resource, &facts, &self.cluster);
                 cel_response(meta, &prepared, outcome, policy.action())
             }))
-            .collect()
+            .collect::<Vec<_>>();
+        exceptions::apply(
+            resource,
+            &mut responses,
+            env.now.unwrap_or_else(chrono::Utc::now),
+        );
+        responses
     }
 
     /// The JSON context Kyverno builds for a policy on a resource.

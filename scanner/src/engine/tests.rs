@@ -271,3 +271,37 @@ fn rule_failure_action_overrides_policy_action() {
     let response = engine.evaluate(&pod("p", json!({})), &Environment::default());
     assert_eq!(response[0].rules[0].action, "Enforce");
 }
+
+#[test]
+fn resource_annotations_except_a_policy_until_their_expiry() {
+    let mut excepted = pod(
+        "web",
+        json!({"containers": [{"name": "c", "image": "nginx:latest"}]}),
+    );
+    excepted["metadata"]["annotations"] = json!({
+        "polscan.io/exception": "test-policy",
+        "polscan.io/exception-reason": "vendor image, ticket SEC-7",
+        "polscan.io/exception-expires": "2030-01-01",
+    });
+    let engine = Engine::new(vec![latest_tag_policy()], EngineOptions::default());
+    let at = |when: &str| Environment {
+        now: chrono::DateTime::parse_from_rfc3339(when)
+            .ok()
+            .map(|t| t.with_timezone(&chrono::Utc)),
+        ..Environment::default()
+    };
+    let before: Vec<RuleStatus> = engine
+        .evaluate(&excepted, &at("2029-06-01T00:00:00Z"))
+        .into_iter()
+        .flat_map(|r| r.rules)
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(before, vec![RuleStatus::Skip]);
+    let after: Vec<RuleStatus> = engine
+        .evaluate(&excepted, &at("2030-06-01T00:00:00Z"))
+        .into_iter()
+        .flat_map(|r| r.rules)
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(after, vec![RuleStatus::Fail, RuleStatus::Warn]);
+}
