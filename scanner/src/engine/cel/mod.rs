@@ -7,10 +7,14 @@
 //! ValidatingAdmissionPolicies. JSON enters, CEL values and errors leave.
 
 mod environment;
+mod kubernetes_fixes;
 mod kyverno_lib;
 mod optional;
 mod program;
 pub mod rule;
+
+#[cfg(test)]
+mod library_tests;
 
 use std::collections::HashMap;
 use std::sync::Arc;
