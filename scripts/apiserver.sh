@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+# A real kube-apiserver + etcd for polscan's cluster tests and benchmarks.
+#
+#   scripts/apiserver.sh build          build (once, cached) or locate the binaries
+#   scripts/apiserver.sh start <dir>    start etcd + kube-apiserver on free loopback
+#                                       ports; writes <dir>/kubeconfig (admin) and
+#                                       <dir>/kubeconfig-limited (user polscan-limited,
+#                                       no groups, for RBAC tests); prints the admin path
+#   scripts/apiserver.sh stop <dir>     stop both and remove <dir>
+#
+# Binaries, first found wins:
+#   KUBE_APISERVER / ETCD            explicit paths
+#   KUBEBUILDER_ASSETS               an envtest directory holding kube-apiserver and etcd
+#   the cache ($POLSCAN_CACHE_DIR, default ~/.cache/polscan)
+#   otherwise kube-apiserver 1.20.2 is built from Debian bookworm's `kubernetes`
+#   source package (no Docker needed) and etcd comes from Debian's etcd-server.
+# It is an API server only: no controllers, scheduler or kubelet, so objects are
+# stored and listed exactly as written.
+set -euo pipefail
+
+K8S_VERSION=1.20.2
+CACHE_DIR="${POLSCAN_CACHE_DIR:-${HOME}/.cache/polscan}"
+CACHED_APISERVER="${CACHE_DIR}/kube-apiserver-v${K8S_VERSION}"
+
+log() { echo "apiserver.sh: $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else die "need root for: $*"; fi
+}
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ "${#missing[@]}" = 0 ] && return 0
+  log "installing ${missing[*]}"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# --- locating binaries ------------------------------------------------------
+
+find_etcd() {
+  if [ -n "${ETCD:-}" ]; then echo "$ETCD"; return; fi
+  if [ -n "${KUBEBUILDER_ASSETS:-}" ] && [ -x "${KUBEBUILDER_ASSETS}/etcd" ]; then echo "${KUBEBUILDER_ASSETS}/etcd"; return; fi
+  if ! command -v etcd >/dev/null; then apt_install etcd-server; fi
+  command -v etcd
+}
+
+find_apiserver() {
+  if [ -n "${KUBE_APISERVER:-}" ]; then echo "$KUBE_APISERVER"; return; fi
+  if [ -n "${KUBEBUILDER_ASSETS:-}" ] && [ -x "${KUBEBUILDER_ASSETS}/kube-apiserver" ]; then
+    echo "${KUBEBUILDER_ASSETS}/kube-apiserver"; return
+  fi
+  if [ ! -x "$CACHED_APISERVER" ]; then build_apiserver; fi
+  echo "$CACHED_APISERVER"
+}
+
+# --- building kube-apiserver from Debian's source package --------------------
+
+enable_deb_src() {
+  if apt-get indextargets 2>/dev/null | grep -q 'Identifier: Sources'; then return; fi
+  log "adding a deb-src entry for bookworm"
+  as_root tee /etc/apt/sources.list.d/polscan-deb-src.sources >/dev/null <<'EOF'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+  as_root apt-get update -qq
+}
+
+# Import paths of the packages below $1.. whose Go files carry a column-0
+# `// +k8s:openapi-gen=` tag, relative to k8s.io/kubernetes.
+openapi_packages() {
+  grep -RlE --include='*.go' '^// \+k8s:openapi-gen=' "$@" 2>/dev/null \
+    | xargs -r -n1 dirname | sort -u
+}
+
+join_imports() {
+  local prefix=$1; shift
+  sed "s|^|${prefix}/|" | paste -sd, -
+}
+
+build_apiserver() {
+  apt_install golang-go golang-github-modern-go-reflect2-dev dpkg-dev
+  enable_deb_src
+  local work
+  work="$(mktemp -d)"
+  log "building kube-apiserver v${K8S_VERSION} from Debian's kubernetes source package in ${work} (about 4 minutes)"
+  (
+    set -euo pipefail
+    cd "$work"
+    apt-get source --download-only kubernetes >/dev/null
+    dpkg-source -x kubernetes_*.dsc src >/dev/null
+    export GOPATH="${work}/gopath" GO111MODULE=off CGO_ENABLED=0 GOFLAGS= GOCACHE="${work}/gocache"
+    mkdir -p "${GOPATH}/src/k8s.io"
+    mv src "${GOPATH}/src/k8s.io/kubernetes"
+    cd "${GOPATH}/src/k8s.io/kubernetes"
+
+    # reflect2 1.0.1 faults under Go >= 1.18 as soon as a custom resource is written.
+    rm -rf vendor/github.com/modern-go/reflect2
+    cp -r /usr/share/gocode/src/github.com/modern-go/reflect2 vendor/github.com/modern-go/reflect2
+
+    go build -o "${work}/openapi-gen" ./vendor/k8s.io/kube-openapi/cmd/openapi-gen
+    local base=k8s.io/kubernetes boiler=vendor/k8s.io/code-generator/hack/boilerplate.go.txt
+    local apimachinery=vendor/k8s.io/apimachinery
+    local common="${apimachinery}/pkg/apis/meta/v1
+${apimachinery}/pkg/runtime
+${apimachinery}/pkg/version"
+
+    local all
+    all="$(openapi_packages pkg cmd plugin vendor/ | grep -v -e '^vendor/k8s.io/code-generator' -e '^vendor/k8s.io/sample-apiserver')"
+    "${work}/openapi-gen" -i "$(echo "$all" | join_imports "$base")" -p "${base}/pkg/generated/openapi" \
+      -O zz_generated.openapi -h "$boiler" -r "${work}/report-1" -o "${GOPATH}/src" >/dev/null
+
+    local aggregator
+    aggregator="$( (echo "$common"; openapi_packages vendor/k8s.io/kube-aggregator/) | sort -u)"
+    "${work}/openapi-gen" -i "$(echo "$aggregator" | join_imports "$base")" \
+      -p "${base}/vendor/k8s.io/kube-aggregator/pkg/generated/openapi" \
+      -O zz_generated.openapi -h "$boiler" -r "${work}/report-2" -o "${GOPATH}/src" >/dev/null
+
+    local extensions
+    extensions="$( (echo "$common"; echo vendor/k8s.io/api/autoscaling/v1; openapi_packages vendor/k8s.io/apiextensions-apiserver/) | sort -u)"
+    "${work}/openapi-gen" -i "$(echo "$extensions" | join_imports "$base")" \
+      -p "${base}/vendor/k8s.io/apiextensions-apiserver/pkg/generated/openapi" \
+      -O zz_generated.openapi -h "$boiler" -r "${work}/report-3" -o "${GOPATH}/src" >/dev/null
+
+    local pkg=k8s.io/kubernetes/vendor/k8s.io/component-base/version
+    go build -ldflags "-s -w -X ${pkg}.gitVersion=v${K8S_VERSION} -X ${pkg}.gitMajor=1 -X ${pkg}.gitMinor=20 -X ${pkg}.gitTreeState=clean" \
+      -o "${work}/kube-apiserver" ./cmd/kube-apiserver
+  )
+  mkdir -p "$CACHE_DIR"
+  mv "${work}/kube-apiserver" "$CACHED_APISERVER"
+  chmod -R u+w "$work" 2>/dev/null || true
+  rm -rf "$work"
+  log "cached ${CACHED_APISERVER}"
+}
+
+# --- running ------------------------------------------------------------------
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+write_kubeconfig() {
+  local file=$1 server=$2 user=$3 token=$4
+  cat >"$file" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: polscan-test
+  cluster:
+    server: ${server}
+    insecure-skip-tls-verify: true
+users:
+- name: ${user}
+  user:
+    token: ${token}
+contexts:
+- name: ${user}@polscan-test
+  context:
+    cluster: polscan-test
+    user: ${user}
+current-context: ${user}@polscan-test
+EOF
+}
+
+start() {
+  local dir=$1
+  [ -e "${dir}/apiserver.pid" ] && die "${dir} already holds a running server; stop it first"
+  local etcd apiserver
+  etcd="$(find_etcd)"
+  apiserver="$(find_apiserver)"
+  command -v openssl >/dev/null || apt_install openssl
+  mkdir -p "${dir}/etcd" "${dir}/certs"
+  dir="$(cd "$dir" && pwd)"
+
+  local etcd_port peer_port api_port
+  etcd_port="$(free_port)"; peer_port="$(free_port)"; api_port="$(free_port)"
+  "$etcd" --data-dir "${dir}/etcd" --listen-client-urls "http://127.0.0.1:${etcd_port}" \
+    --advertise-client-urls "http://127.0.0.1:${etcd_port}" --listen-peer-urls "http://127.0.0.1:${peer_port}" \
+    --initial-advertise-peer-urls "http://127.0.0.1:${peer_port}" --initial-cluster "default=http://127.0.0.1:${peer_port}" \
+    --unsafe-no-fsync >"${dir}/etcd.log" 2>&1 &
+  echo $! >"${dir}/etcd.pid"
+
+  openssl genrsa -out "${dir}/certs/sa.key" 2048 2>/dev/null
+  openssl rsa -in "${dir}/certs/sa.key" -pubout -out "${dir}/certs/sa.pub" 2>/dev/null
+  local admin_token limited_token
+  admin_token="$(openssl rand -hex 16)"; limited_token="$(openssl rand -hex 16)"
+  printf '%s,admin,admin-uid,system:masters\n%s,polscan-limited,limited-uid\n' "$admin_token" "$limited_token" >"${dir}/tokens.csv"
+
+  "$apiserver" --etcd-servers "http://127.0.0.1:${etcd_port}" --bind-address 127.0.0.1 --secure-port "$api_port" \
+    --cert-dir "${dir}/certs" --token-auth-file "${dir}/tokens.csv" --authorization-mode RBAC \
+    --service-account-issuer https://kubernetes.default.svc --service-account-key-file "${dir}/certs/sa.pub" \
+    --service-account-signing-key-file "${dir}/certs/sa.key" --service-cluster-ip-range 10.0.0.0/24 \
+    --advertise-address 10.0.0.1 --allow-privileged=true --disable-admission-plugins ServiceAccount \
+    >"${dir}/apiserver.log" 2>&1 &
+  echo $! >"${dir}/apiserver.pid"
+
+  local server="https://127.0.0.1:${api_port}"
+  local ready=""
+  for _ in $(seq 1 120); do
+    if curl -sfk -H "Authorization: Bearer ${admin_token}" "${server}/readyz" >/dev/null 2>&1; then ready=1; break; fi
+    if ! kill -0 "$(cat "${dir}/apiserver.pid")" 2>/dev/null; then break; fi
+    sleep 0.5
+  done
+  if [ -z "$ready" ]; then
+    tail -20 "${dir}/apiserver.log" >&2 || true
+    stop "$dir"
+    die "kube-apiserver did not become ready"
+  fi
+  write_kubeconfig "${dir}/kubeconfig" "$server" admin "$admin_token"
+  write_kubeconfig "${dir}/kubeconfig-limited" "$server" polscan-limited "$limited_token"
+  echo "${dir}/kubeconfig"
+}
+
+stop() {
+  local dir=$1
+  for name in apiserver etcd; do
+    if [ -f "${dir}/${name}.pid" ]; then
+      local pid
+      pid="$(cat "${dir}/${name}.pid")"
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+  done
+  rm -rf "$dir"
+}
+
+case "${1:-}" in
+  build) find_etcd >/dev/null; find_apiserver ;;
+  start) [ $# = 2 ] || die "usage: $0 start <dir>"; start "$2" ;;
+  stop) [ $# = 2 ] || die "usage: $0 stop <dir>"; stop "$2" ;;
+  *) die "usage: $0 build | start <dir> | stop <dir>" ;;
+esac

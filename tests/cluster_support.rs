@@ -1,0 +1,156 @@
+//! A real kube-apiserver + etcd for cluster tests, started through
+//! `scripts/apiserver.sh` (which builds or finds the binaries) in a fresh
+//! directory with its own ports, and stopped when the [`TestCluster`] drops.
+//! Tests talk to it with `kubectl` and the `polscan` binary, as users do.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The workspace root (the parent of this crate).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(".."))
+}
+
+/// A running API server; dropped means stopped and its data removed.
+pub struct TestCluster {
+    dir: PathBuf,
+    kubeconfig: PathBuf,
+}
+
+impl TestCluster {
+    /// Starts a server. Panics (failing the test) when it cannot: cluster
+    /// tests are never skipped.
+    pub fn start() -> TestCluster {
+        let base = std::env::temp_dir().join(format!(
+            "polscan-cluster-{}-{}",
+            std::process::id(),
+            NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        ));
+        let output = Command::new("bash")
+            .arg(workspace_root().join("scripts/apiserver.sh"))
+            .arg("start")
+            .arg(&base)
+            .stderr(Stdio::inherit())
+            .output()
+            .unwrap_or_else(|err| panic!("running scripts/apiserver.sh: {err}"));
+        assert!(
+            output.status.success(),
+            "scripts/apiserver.sh start failed ({})",
+            output.status
+        );
+        let kubeconfig = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+        assert!(kubeconfig.is_file(), "no kubeconfig at {kubeconfig:?}");
+        TestCluster {
+            dir: base,
+            kubeconfig,
+        }
+    }
+
+    /// The admin (system:masters) kubeconfig.
+    pub fn kubeconfig(&self) -> &Path {
+        &self.kubeconfig
+    }
+
+    /// A kubeconfig for user `polscan-limited`, which has no permissions
+    /// until a test binds some.
+    pub fn limited_kubeconfig(&self) -> PathBuf {
+        self.dir.join("kubeconfig-limited")
+    }
+
+    /// Runs kubectl as admin.
+    pub fn kubectl(&self, args: &[&str]) -> Output {
+        self.kubectl_with_stdin(args, None)
+    }
+
+    /// Runs kubectl as admin and panics with its stderr when it fails.
+    pub fn kubectl_ok(&self, args: &[&str]) -> String {
+        let output = self.kubectl(args);
+        assert!(
+            output.status.success(),
+            "kubectl {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// `kubectl apply -f -` of a YAML text, panicking on failure.
+    pub fn apply_yaml(&self, yaml: &str) -> String {
+        let output = self.kubectl_with_stdin(&["apply", "-f", "-"], Some(yaml));
+        assert!(
+            output.status.success(),
+            "kubectl apply failed: {}\n{yaml}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    pub fn kubectl_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut command = Command::new("kubectl");
+        command
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|err| panic!("running kubectl: {err}"));
+        if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+            pipe.write_all(text.as_bytes())
+                .unwrap_or_else(|err| panic!("writing to kubectl: {err}"));
+        }
+        child
+            .wait_with_output()
+            .unwrap_or_else(|err| panic!("waiting for kubectl: {err}"))
+    }
+}
+
+static NEXT_ID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(workspace_root().join("scripts/apiserver.sh"))
+            .arg("stop")
+            .arg(&self.dir)
+            .status();
+    }
+}
+
+/// Runs the `polscan` binary built for this test run.
+pub fn polscan(args: &[&str]) -> Output {
+    Command::new(polscan_binary())
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap_or_else(|err| panic!("running polscan: {err}"))
+}
+
+/// The polscan binary: `POLSCAN_BIN`, or target/<profile>/polscan next to the
+/// test executable.
+pub fn polscan_binary() -> PathBuf {
+    if let Ok(path) = std::env::var("POLSCAN_BIN") {
+        return PathBuf::from(path);
+    }
+    // Test executables live in target/<profile>/deps/.
+    let exe = std::env::current_exe().unwrap_or_else(|err| panic!("current_exe: {err}"));
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .unwrap_or_else(|| panic!("unexpected test executable path {exe:?}"));
+    let binary = profile_dir.join("polscan");
+    assert!(
+        binary.is_file(),
+        "polscan binary not found at {binary:?}: build it first (cargo build -p polscan)"
+    );
+    binary
+}
