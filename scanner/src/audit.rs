@@ -10,6 +10,7 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::engine::admission_policy::AdmissionPolicy;
+use crate::engine::context::ClusterData;
 use crate::engine::matching::{string_map, RequestInfo};
 use crate::engine::policy::{Policy, PolicyMeta};
 use crate::engine::supplied_data::SuppliedData;
@@ -123,81 +124,94 @@ fn compile_problems(doc: &Document, policy: &str, errors: Vec<String>) -> Vec<Pr
         .collect()
 }
 
-/// Runs the audit.
-pub fn audit(input: AuditInput) -> AuditOutcome {
-    let mut problems = Vec::new();
-    let mut policies = Vec::new();
-    let mut validating = Vec::new();
-    let mut admission = Vec::new();
-    let mut bindings = Vec::new();
-    let invalid = |doc: &Document, err: &dyn std::fmt::Display| Problem {
-        origin: Some(doc.origin.clone()),
-        message: format!("invalid policy, skipped: {err}"),
-        invalid_policy: true,
-    };
-    for doc in &input.policy_documents {
-        let kind = doc.value.get("kind").and_then(Value::as_str).unwrap_or("");
-        if Policy::is_kyverno_policy(&doc.value) {
-            match Policy::from_document(&doc.value) {
-                Ok(policy) => policies.push(policy),
-                Err(err) => problems.push(Problem {
-                    origin: Some(doc.origin.clone()),
-                    message: format!("invalid policy, skipped: {err}"),
-                    invalid_policy: true,
-                }),
-            }
-        } else if ValidatingPolicy::is_validating_policy(&doc.value) {
-            match ValidatingPolicy::from_document(&doc.value) {
-                Ok(policy) => {
-                    problems.extend(compile_problems(
-                        doc,
-                        &policy.meta.name,
-                        policy.compile_errors(),
-                    ));
-                    validating.push(policy)
+/// Policies parsed from documents, ready to become an [`Engine`], and the
+/// problems met on the way (each naming its document).
+#[derive(Default)]
+pub struct PolicySet {
+    pub policies: Vec<Policy>,
+    pub validating: Vec<ValidatingPolicy>,
+    pub admission: Vec<AdmissionPolicy>,
+    pub bindings: Vec<crate::engine::admission_policy::Binding>,
+    pub problems: Vec<Problem>,
+}
+
+impl PolicySet {
+    /// Parses every policy document; an invalid one is a [`Problem`] and
+    /// the others load.
+    pub fn load(documents: &[Document], include_non_background: bool) -> PolicySet {
+        let mut problems = Vec::new();
+        let mut policies = Vec::new();
+        let mut validating = Vec::new();
+        let mut admission = Vec::new();
+        let mut bindings = Vec::new();
+        let invalid = |doc: &Document, err: &dyn std::fmt::Display| Problem {
+            origin: Some(doc.origin.clone()),
+            message: format!("invalid policy, skipped: {err}"),
+            invalid_policy: true,
+        };
+        for doc in documents {
+            let kind = doc.value.get("kind").and_then(Value::as_str).unwrap_or("");
+            if Policy::is_kyverno_policy(&doc.value) {
+                match Policy::from_document(&doc.value) {
+                    Ok(policy) => policies.push(policy),
+                    Err(err) => problems.push(Problem {
+                        origin: Some(doc.origin.clone()),
+                        message: format!("invalid policy, skipped: {err}"),
+                        invalid_policy: true,
+                    }),
                 }
-                Err(err) => problems.push(invalid(doc, &err)),
-            }
-        } else if AdmissionPolicy::is_policy(&doc.value) {
-            match AdmissionPolicy::from_document(&doc.value) {
-                Ok(policy) => {
-                    problems.extend(compile_problems(
-                        doc,
-                        &policy.meta.name,
-                        policy.compile_errors(),
-                    ));
-                    admission.push(policy)
+            } else if ValidatingPolicy::is_validating_policy(&doc.value) {
+                match ValidatingPolicy::from_document(&doc.value) {
+                    Ok(policy) => {
+                        problems.extend(compile_problems(
+                            doc,
+                            &policy.meta.name,
+                            policy.compile_errors(),
+                        ));
+                        validating.push(policy)
+                    }
+                    Err(err) => problems.push(invalid(doc, &err)),
                 }
-                Err(err) => problems.push(invalid(doc, &err)),
-            }
-        } else if AdmissionPolicy::is_binding(&doc.value) {
-            match AdmissionPolicy::binding_from_document(&doc.value) {
-                Ok(binding) => bindings.push(binding),
-                Err(err) => problems.push(invalid(doc, &err)),
-            }
-        } else if PENDING_POLICY_KINDS.contains(&kind) {
-            let name = doc
-                .value
-                .pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            problems.push(Problem {
-                origin: Some(doc.origin.clone()),
-                message: format!("{kind} {name} is not evaluated by this version of polscan"),
-                invalid_policy: false,
-            });
-        } else {
-            problems.push(Problem {
-                origin: Some(doc.origin.clone()),
-                message: format!("not a policy (kind {kind:?}), ignored"),
-                invalid_policy: false,
-            });
-        }
-    }
-    if !input.include_non_background {
-        for policy in &policies {
-            if !policy.background() {
+            } else if AdmissionPolicy::is_policy(&doc.value) {
+                match AdmissionPolicy::from_document(&doc.value) {
+                    Ok(policy) => {
+                        problems.extend(compile_problems(
+                            doc,
+                            &policy.meta.name,
+                            policy.compile_errors(),
+                        ));
+                        admission.push(policy)
+                    }
+                    Err(err) => problems.push(invalid(doc, &err)),
+                }
+            } else if AdmissionPolicy::is_binding(&doc.value) {
+                match AdmissionPolicy::binding_from_document(&doc.value) {
+                    Ok(binding) => bindings.push(binding),
+                    Err(err) => problems.push(invalid(doc, &err)),
+                }
+            } else if PENDING_POLICY_KINDS.contains(&kind) {
+                let name = doc
+                    .value
+                    .pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
                 problems.push(Problem {
+                    origin: Some(doc.origin.clone()),
+                    message: format!("{kind} {name} is not evaluated by this version of polscan"),
+                    invalid_policy: false,
+                });
+            } else {
+                problems.push(Problem {
+                    origin: Some(doc.origin.clone()),
+                    message: format!("not a policy (kind {kind:?}), ignored"),
+                    invalid_policy: false,
+                });
+            }
+        }
+        if !include_non_background {
+            for policy in &policies {
+                if !policy.background() {
+                    problems.push(Problem {
                     origin: None,
                     message: format!(
                         "policy {} has background: false and is not audited (use --include-non-background)",
@@ -205,9 +219,71 @@ pub fn audit(input: AuditInput) -> AuditOutcome {
                     ),
                     invalid_policy: false,
                 });
+                }
             }
         }
+        PolicySet {
+            policies,
+            validating,
+            admission,
+            bindings,
+            problems,
+        }
     }
+
+    /// How many policies will be evaluated.
+    pub fn len(&self) -> usize {
+        self.policies.len() + self.validating.len() + self.admission.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Attaches bindings to their ValidatingAdmissionPolicies (warning about
+    /// bindings naming no known policy) and builds the engine.
+    pub fn into_engine(
+        mut self,
+        include_non_background: bool,
+        data: Arc<dyn ClusterData>,
+    ) -> (Engine, Vec<Problem>) {
+        for policy in &mut self.admission {
+            policy.bind(&self.bindings);
+        }
+        for binding in &self.bindings {
+            if !self
+                .admission
+                .iter()
+                .any(|p| p.meta.name == binding.policy_name())
+            {
+                self.problems.push(Problem {
+                    origin: None,
+                    message: format!(
+                        "ValidatingAdmissionPolicyBinding {} names policy {}, which is not among the policies",
+                        binding.name,
+                        binding.policy_name()
+                    ),
+                    invalid_policy: false,
+                });
+            }
+        }
+        let engine = Engine::new(
+            self.policies,
+            EngineOptions {
+                background_only: !include_non_background,
+            },
+        )
+        .with_validating_policies(self.validating)
+        .with_admission_policies(self.admission)
+        .with_cluster_data(data);
+        (engine, self.problems)
+    }
+}
+
+/// Runs the audit.
+pub fn audit(input: AuditInput) -> AuditOutcome {
+    let set = PolicySet::load(&input.policy_documents, input.include_non_background);
+    let mut problems = Vec::new();
     let mut resources: Vec<(Value, Origin)> = Vec::new();
     for doc in input.resource_documents {
         if is_policy_document(&doc.value) {
@@ -269,35 +345,9 @@ pub fn audit(input: AuditInput) -> AuditOutcome {
             .map(|(resource, _)| resource.clone())
             .collect(),
     );
-    for policy in &mut admission {
-        policy.bind(&bindings);
-    }
-    for binding in &bindings {
-        if !admission
-            .iter()
-            .any(|p| p.meta.name == binding.policy_name())
-        {
-            problems.push(Problem {
-                origin: None,
-                message: format!(
-                    "ValidatingAdmissionPolicyBinding {} names policy {}, which is not among the policies",
-                    binding.name,
-                    binding.policy_name()
-                ),
-                invalid_policy: false,
-            });
-        }
-    }
-    let policies_evaluated = policies.len() + validating.len() + admission.len();
-    let engine = Engine::new(
-        policies,
-        EngineOptions {
-            background_only: !input.include_non_background,
-        },
-    )
-    .with_validating_policies(validating)
-    .with_admission_policies(admission)
-    .with_cluster_data(Arc::new(data));
+    let policies_evaluated = set.len();
+    let (engine, more_problems) = set.into_engine(input.include_non_background, Arc::new(data));
+    problems.extend(more_problems);
     let env = Environment {
         values: input.values,
         namespace_labels,

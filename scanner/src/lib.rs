@@ -6,9 +6,11 @@
 pub mod audit;
 pub mod bundled;
 pub mod cli;
+pub mod cluster;
 pub mod engine;
 pub mod kinds;
 pub mod kyverno_test;
 pub mod loader;
 pub mod reconcile;
 pub mod reports;
+pub mod scan;

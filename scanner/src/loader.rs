@@ -33,13 +33,19 @@ pub enum LoadError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
     pub path: PathBuf,
-    /// 1-based position of the document in its file.
+    /// 1-based position of the document in its file; 0 for an object read
+    /// from the cluster, whose `path` is `<Kind>/<name>`.
     pub index: usize,
 }
 
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}#{}", self.path.display(), self.index)
+        // Index 0 marks an object read from the cluster, named by path alone.
+        if self.index == 0 {
+            write!(f, "{}", self.path.display())
+        } else {
+            write!(f, "{}#{}", self.path.display(), self.index)
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 
 use report_model::meta::{ObjectReference, Timestamp};
 use report_model::report::{PolicyResult, ReportResult, Severity};
-use report_model::shape::{self, ScopedResult, ShapeError, ShapedReports};
+use report_model::shape::{self, PerNamespaceOptions, ScopedResult, ShapeError, ShapedReports};
 
 use crate::audit::Finding;
 use crate::engine::RuleStatus;
@@ -53,6 +53,27 @@ pub fn object_reference(finding: &Finding) -> ObjectReference {
     reference
 }
 
+/// A stable identity of a result: the same policy, rule and resource give
+/// the same ID on every scan, so tools can follow a result across runs.
+pub fn result_id(finding: &Finding) -> String {
+    use sha2::{Digest, Sha256};
+    let resource = &finding.resource;
+    let mut hasher = Sha256::new();
+    for part in [
+        finding.policy.qualified_name().as_str(),
+        finding.result.rule.as_str(),
+        resource.api_version.as_str(),
+        resource.kind.as_str(),
+        resource.namespace.as_str(),
+        resource.name.as_str(),
+        resource.uid.as_str(),
+    ] {
+        hasher.update(part.as_bytes());
+        hasher.update([0u8]);
+    }
+    hex::encode(&hasher.finalize()[..16])
+}
+
 /// One report result for one finding.
 pub fn report_result(finding: &Finding, timestamp: Timestamp) -> ReportResult {
     let policy = &finding.policy;
@@ -66,7 +87,8 @@ pub fn report_result(finding: &Finding, timestamp: Timestamp) -> ReportResult {
     .with_scored(policy.scored())
     .with_timestamp(timestamp)
     .with_resource(object_reference(finding))
-    .with_property("action", &finding.result.action);
+    .with_property("action", &finding.result.action)
+    .with_property("resultID", result_id(finding));
     if let Some(category) = policy.category() {
         result = result.with_category(category);
     }
@@ -88,4 +110,20 @@ pub fn per_resource(
         resource: object_reference(finding),
         result: report_result(finding, timestamp),
     }))
+}
+
+/// One report per namespace (and one for cluster-scoped resources), split
+/// into numbered parts under the size limit.
+pub fn per_namespace(
+    findings: &[Finding],
+    timestamp: Timestamp,
+    options: &PerNamespaceOptions,
+) -> Result<ShapedReports, ShapeError> {
+    shape::per_namespace(
+        findings.iter().map(|finding| ScopedResult {
+            resource: object_reference(finding),
+            result: report_result(finding, timestamp),
+        }),
+        options,
+    )
 }

@@ -5,6 +5,7 @@
 mod apply;
 mod demo;
 mod output;
+mod scan;
 mod test;
 
 use std::path::PathBuf;
@@ -34,6 +35,15 @@ pub enum Command {
     ///
     /// Example: polscan test ./policies
     Test(TestArgs),
+    /// Scan a live cluster and write PolicyReports.
+    ///
+    /// Example: polscan scan --exclude-kinds Secret --report-per resource
+    Scan(ScanArgs),
+    /// Install the PolicyReport CRDs when they are missing (existing ones,
+    /// such as Kyverno's, are kept).
+    ///
+    /// Example: polscan install-crds --context prod
+    InstallCrds(InstallCrdsArgs),
     /// Audit the bundled example manifests with the bundled default policy set.
     ///
     /// Example: polscan demo
@@ -81,6 +91,69 @@ pub struct ApplyArgs {
     pub include_non_background: bool,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportPer {
+    /// One report per resource with results (Kyverno's layout).
+    Resource,
+    /// One report per namespace plus one for cluster-scoped resources,
+    /// split into parts under 1 MiB.
+    Namespace,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ScanArgs {
+    /// Kubeconfig file (default: KUBECONFIG, ~/.kube/config, or in-cluster).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context to use.
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Policy files or directories, evaluated besides the cluster's policies.
+    #[arg(long = "policy", short = 'p')]
+    pub policies: Vec<PathBuf>,
+    /// Do not read policies from the cluster (only --policy files).
+    #[arg(long)]
+    pub no_cluster_policies: bool,
+    /// Only list these kinds (`Kind` or `group/Kind`, comma-separated or repeated).
+    #[arg(long)]
+    pub include_kinds: Vec<String>,
+    /// Never list these kinds (besides Events and report kinds).
+    #[arg(long)]
+    pub exclude_kinds: Vec<String>,
+    /// Only scan these namespaces (cluster-scoped kinds are then skipped).
+    #[arg(long = "namespace", short = 'n')]
+    pub namespaces: Vec<String>,
+    /// Skip these namespaces.
+    #[arg(long)]
+    pub exclude_namespaces: Vec<String>,
+    /// Report layout.
+    #[arg(long, value_enum, default_value_t = ReportPer::Resource)]
+    pub report_per: ReportPer,
+    /// Write nothing; print what would be written.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Output format of the findings (with --dry-run and yaml/json: the reports that would be written).
+    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    /// Exit 1 when a result of this status (or worse) is found.
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
+    /// Objects per LIST page.
+    #[arg(long, default_value_t = 500)]
+    pub page_size: u32,
+    /// Kinds listed at the same time.
+    #[arg(long, default_value_t = 4)]
+    pub list_concurrency: usize,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct InstallCrdsArgs {
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    #[arg(long)]
+    pub context: Option<String>,
+}
+
 #[derive(clap::Args, Debug)]
 pub struct TestArgs {
     /// Directories (searched recursively) or kyverno-test.yaml files.
@@ -109,6 +182,8 @@ pub fn main() -> ExitCode {
         Command::Apply(args) => apply::run(&args),
         Command::Test(args) => test::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Scan(args) => scan::run(&args),
+        Command::InstallCrds(args) => scan::install_crds(&args),
     };
     match result {
         Ok(code) => code,
@@ -120,8 +195,9 @@ pub fn main() -> ExitCode {
 }
 
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("POLSCAN_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("POLSCAN_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("warn,kube_client::client::tls=error")
+    });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -174,6 +174,11 @@ impl AdmissionPolicy {
             .collect();
     }
 
+    /// The resources the policy is written for.
+    pub fn match_constraints(&self) -> Option<&MatchConstraints> {
+        self.spec.match_constraints.as_ref()
+    }
+
     pub fn compile_errors(&self) -> Vec<String> {
         self.spec.body.compile_errors()
     }

@@ -21,6 +21,7 @@ pub mod pod_security;
 pub mod policy;
 pub mod quantity;
 pub mod supplied_data;
+pub mod target_kinds;
 pub mod validate;
 pub mod validating_policy;
 pub mod values;
@@ -237,6 +238,37 @@ impl Engine {
 
     pub fn policies(&self) -> &[Arc<Policy>] {
         &self.policies
+    }
+
+    /// The kinds this engine's policies can match; a scan lists only those.
+    pub fn target_kinds(&self) -> target_kinds::TargetKinds {
+        let mut targets = target_kinds::TargetKinds::default();
+        for policy in &self.policies {
+            if self.options.background_only && !policy.background() {
+                continue;
+            }
+            for rule in policy.spec.rules.iter().filter(|r| r.has_validate()) {
+                for kind in rule.match_resources.kinds() {
+                    targets.add_kyverno_kind(&kind);
+                }
+            }
+        }
+        let constraints = self
+            .validating
+            .iter()
+            .filter(|(p, _)| !self.options.background_only || p.background())
+            .filter_map(|(p, _)| p.match_constraints())
+            .chain(
+                self.admission
+                    .iter()
+                    .filter_map(|(p, _)| p.match_constraints()),
+            );
+        for constraint in constraints {
+            for rule in &constraint.resource_rules {
+                targets.add_resource_rule(rule);
+            }
+        }
+        targets
     }
 
     /// Evaluates every validating policy against one resource.

@@ -136,6 +136,11 @@ impl ValidatingPolicy {
         })
     }
 
+    /// The resources the policy is written for.
+    pub fn match_constraints(&self) -> Option<&MatchConstraints> {
+        self.spec.match_constraints.as_ref()
+    }
+
     pub fn background(&self) -> bool {
         self.background
     }

@@ -1,0 +1,150 @@
+//! `polscan scan` and `polscan install-crds`: connect, run the library's
+//! scan, print findings and what was written, and map the outcome to an exit
+//! code (2 when the scan is incomplete, else `--fail-on`).
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use super::{output, InstallCrdsArgs, OutputFormat, ReportPer, ScanArgs};
+use crate::cluster::{connect, report_store};
+use crate::loader;
+use crate::scan::selection::{KindName, ScanFilters};
+use crate::scan::{self, ReportShape, ScanOptions, ScanOutcome};
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn split_list(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
+    let policy_documents = if args.policies.is_empty() {
+        Vec::new()
+    } else {
+        loader::load_paths(&args.policies).context("reading policies")?
+    };
+    let options = ScanOptions {
+        policy_documents,
+        cluster_policies: !args.no_cluster_policies,
+        filters: ScanFilters {
+            include_kinds: split_list(&args.include_kinds)
+                .iter()
+                .map(|k| KindName::parse(k))
+                .collect(),
+            exclude_kinds: split_list(&args.exclude_kinds)
+                .iter()
+                .map(|k| KindName::parse(k))
+                .collect(),
+            namespaces: split_list(&args.namespaces),
+            exclude_namespaces: split_list(&args.exclude_namespaces),
+        },
+        shape: match args.report_per {
+            ReportPer::Resource => ReportShape::PerResource,
+            ReportPer::Namespace => ReportShape::PerNamespace,
+        },
+        dry_run: args.dry_run,
+        page_size: args.page_size,
+        list_concurrency: args.list_concurrency,
+        ..ScanOptions::default()
+    };
+    let outcome = runtime()?.block_on(async {
+        let client = connect::connect(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
+        anyhow::Ok(scan::scan(client, options).await?)
+    })?;
+    print(&outcome, args.output)?;
+    if !outcome.complete() {
+        eprintln!("error: the scan is incomplete (see the messages above); reports of kinds that failed were left as they were");
+        return Ok(ExitCode::from(2));
+    }
+    Ok(output::exit_code(&outcome.audit, args.fail_on))
+}
+
+fn print(outcome: &ScanOutcome, format: OutputFormat) -> anyhow::Result<()> {
+    let mut audit = outcome.audit.clone();
+    audit.problems = scan::problems(outcome);
+    let verb = if outcome.dry_run { "would " } else { "" };
+    if outcome.dry_run && format != OutputFormat::Table {
+        for problem in &audit.problems {
+            eprintln!("warning: {problem}");
+        }
+        let objects: Vec<&serde_json::Value> = outcome
+            .reports_to_apply
+            .iter()
+            .map(|(_, report)| report)
+            .collect();
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        if format == OutputFormat::Json {
+            let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objects});
+            writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
+        } else {
+            for object in objects {
+                writeln!(out, "---")?;
+                write!(out, "{}", serde_yaml::to_string(object)?)?;
+            }
+        }
+    } else {
+        output::print_outcome(&audit, format)?;
+    }
+    let plan = &outcome.plan;
+    for key in &plan.delete {
+        eprintln!("{verb}delete {}", describe(key));
+    }
+    for key in &plan.kept_after_failed_list {
+        eprintln!("kept {} (its kind did not list completely)", describe(key));
+    }
+    let listed: usize = outcome.listings.iter().map(|l| l.objects).sum();
+    eprintln!(
+        "scan: {} kinds listed ({} failed), {} objects; reports: {verb}apply {}, unchanged {}, {verb}delete {}, kept {}{}",
+        outcome.listings.len(),
+        outcome.failed_listings().count(),
+        listed,
+        plan.apply.len(),
+        plan.unchanged.len(),
+        plan.delete.len(),
+        plan.kept_after_failed_list.len(),
+        if outcome.dry_run {
+            " (dry run: nothing written)".to_string()
+        } else {
+            format!("; written {}, deleted {}, failed {}", outcome.writes, outcome.deletes, outcome.write_failures.len())
+        }
+    );
+    Ok(())
+}
+
+fn describe(key: &crate::reconcile::ReportKey) -> String {
+    if key.cluster_scoped {
+        format!("ClusterPolicyReport {}", key.name)
+    } else {
+        format!("PolicyReport {}/{}", key.namespace, key.name)
+    }
+}
+
+pub fn install_crds(args: &InstallCrdsArgs) -> anyhow::Result<ExitCode> {
+    let outcomes = runtime()?.block_on(async {
+        let client = connect::connect(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
+        anyhow::Ok(report_store::install_crds(&client).await?)
+    })?;
+    for outcome in outcomes {
+        match outcome {
+            report_store::CrdOutcome::Created(name) => println!("created {name}"),
+            report_store::CrdOutcome::Kept { name, managed_by } => {
+                println!("kept {name} (already installed, managed by {managed_by})")
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,137 @@
+//! Discovery: the server's API groups enter (one request per group's
+//! preferred version); the listable kinds leave, subresources dropped. A
+//! group whose discovery fails (an aggregated API that is down, say) is
+//! recorded and the others are still used.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResourceList;
+use kube::Client;
+
+use super::ClusterError;
+
+/// One kind the server serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKind {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    pub plural: String,
+    pub namespaced: bool,
+    pub verbs: Vec<String>,
+}
+
+impl ApiKind {
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    pub fn listable(&self) -> bool {
+        self.verbs.iter().any(|verb| verb == "list")
+    }
+
+    /// `/api/v1` or `/apis/<group>/<version>`.
+    pub fn base_path(&self) -> String {
+        if self.group.is_empty() {
+            format!("/api/{}", self.version)
+        } else {
+            format!("/apis/{}/{}", self.group, self.version)
+        }
+    }
+
+    /// The collection path, across namespaces or in one.
+    pub fn collection_path(&self, namespace: Option<&str>) -> String {
+        match namespace {
+            Some(ns) if self.namespaced => {
+                format!("{}/namespaces/{ns}/{}", self.base_path(), self.plural)
+            }
+            _ => format!("{}/{}", self.base_path(), self.plural),
+        }
+    }
+
+    /// `Kind` or `group/Kind`, as the `--include-kinds` flags spell it.
+    pub fn display_name(&self) -> String {
+        if self.group.is_empty() {
+            self.kind.clone()
+        } else {
+            format!("{}/{}", self.group, self.kind)
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Discovered {
+    pub kinds: Vec<ApiKind>,
+    /// Group versions whose discovery failed, with the reason.
+    pub failed: Vec<(String, ClusterError)>,
+}
+
+impl Discovered {
+    pub fn find(&self, group: &str, kind: &str) -> Option<&ApiKind> {
+        self.kinds
+            .iter()
+            .find(|k| k.group == group && k.kind == kind)
+    }
+
+    pub fn find_plural(&self, group: &str, plural: &str) -> Option<&ApiKind> {
+        self.kinds
+            .iter()
+            .find(|k| k.group == group && k.plural == plural)
+    }
+}
+
+fn kinds_of(group: &str, version: &str, list: APIResourceList) -> Vec<ApiKind> {
+    list.resources
+        .into_iter()
+        .filter(|resource| !resource.name.contains('/'))
+        .map(|resource| ApiKind {
+            group: group.to_string(),
+            version: version.to_string(),
+            kind: resource.kind,
+            plural: resource.name,
+            namespaced: resource.namespaced,
+            verbs: resource.verbs,
+        })
+        .collect()
+}
+
+/// Discovers every group's preferred version. Fails only when the server
+/// cannot be reached at all.
+pub async fn discover(client: &Client) -> Result<Discovered, ClusterError> {
+    let mut discovered = Discovered::default();
+    let core = client
+        .list_core_api_resources("v1")
+        .await
+        .map_err(|err| ClusterError::from_kube("discovering /api/v1", err))?;
+    discovered.kinds.extend(kinds_of("", "v1", core));
+    let groups = client
+        .list_api_groups()
+        .await
+        .map_err(|err| ClusterError::from_kube("discovering /apis", err))?;
+    for group in groups.groups {
+        let Some(version) = group
+            .preferred_version
+            .clone()
+            .or_else(|| group.versions.first().cloned())
+        else {
+            continue;
+        };
+        match client
+            .list_api_group_resources(&version.group_version)
+            .await
+        {
+            Ok(list) => discovered
+                .kinds
+                .extend(kinds_of(&group.name, &version.version, list)),
+            Err(err) => {
+                let what = format!("discovering {}", version.group_version);
+                discovered
+                    .failed
+                    .push((version.group_version, ClusterError::from_kube(what, err)));
+            }
+        }
+    }
+    Ok(discovered)
+}

@@ -1,0 +1,162 @@
+//! Paginated LISTs: a kind (and optionally a namespace) enters; pages of
+//! objects leave through a bounded channel as they arrive, so memory holds
+//! the pages in flight, not the cluster. A continue token that expired
+//! (410 Gone) restarts the kind's list from the start, after telling the
+//! receiver to drop what it already had of that kind.
+
+use kube::api::ListParams;
+use kube::Client;
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use super::discovery::ApiKind;
+use super::ClusterError;
+
+/// What a lister tells the evaluator.
+#[derive(Debug)]
+pub enum ListEvent {
+    /// Objects of kind number `kind`, with `apiVersion` and `kind` filled in.
+    Page { kind: usize, items: Vec<Value> },
+    /// The list of `kind` starts over: results of earlier pages are void.
+    Restarted { kind: usize },
+    /// The list of `kind` ended: the object count, or why it failed.
+    Finished {
+        kind: usize,
+        outcome: Result<usize, ClusterError>,
+    },
+}
+
+/// How many times a kind's list restarts after expired continue tokens
+/// before giving up.
+const MAX_RESTARTS: usize = 3;
+
+/// Fetches one page.
+pub async fn list_page(
+    client: &Client,
+    path: &str,
+    params: &ListParams,
+) -> Result<Value, ClusterError> {
+    let request =
+        kube::core::Request::new(path)
+            .list(params)
+            .map_err(|err| ClusterError::Transport {
+                what: format!("listing {path}"),
+                message: err.to_string(),
+            })?;
+    client
+        .request::<Value>(request)
+        .await
+        .map_err(|err| ClusterError::from_kube(format!("listing {path}"), err))
+}
+
+/// Lists `api_kind` (in `namespace`, or everywhere) page by page into `events`.
+/// Returns when the list finished or failed; the outcome is also sent.
+pub async fn list_kind(
+    client: Client,
+    api_kind: ApiKind,
+    index: usize,
+    namespace: Option<String>,
+    page_size: u32,
+    events: mpsc::Sender<ListEvent>,
+) {
+    let outcome = list_all_pages(
+        &client,
+        &api_kind,
+        index,
+        namespace.as_deref(),
+        page_size,
+        &events,
+    )
+    .await;
+    let _ = events
+        .send(ListEvent::Finished {
+            kind: index,
+            outcome,
+        })
+        .await;
+}
+
+async fn list_all_pages(
+    client: &Client,
+    api_kind: &ApiKind,
+    index: usize,
+    namespace: Option<&str>,
+    page_size: u32,
+    events: &mpsc::Sender<ListEvent>,
+) -> Result<usize, ClusterError> {
+    let path = api_kind.collection_path(namespace);
+    let api_version = Value::String(api_kind.api_version());
+    let kind = Value::String(api_kind.kind.clone());
+    let mut restarts = 0;
+    'restart: loop {
+        let mut count = 0;
+        let mut continue_token: Option<String> = None;
+        loop {
+            let mut params = ListParams::default().limit(page_size);
+            if let Some(token) = &continue_token {
+                params = params.continue_token(token);
+            }
+            let page = match list_page(client, &path, &params).await {
+                Ok(page) => page,
+                Err(err) if err.code() == Some(410) && restarts < MAX_RESTARTS => {
+                    restarts += 1;
+                    tracing::warn!(kind = %api_kind.display_name(), "continue token expired; listing again from the start");
+                    if events
+                        .send(ListEvent::Restarted { kind: index })
+                        .await
+                        .is_err()
+                    {
+                        return Err(receiver_gone(&path));
+                    }
+                    continue 'restart;
+                }
+                Err(err) => return Err(err),
+            };
+            let Value::Object(mut page) = page else {
+                return Err(ClusterError::Transport {
+                    what: format!("listing {path}"),
+                    message: "the answer is not an object".into(),
+                });
+            };
+            continue_token = page
+                .get("metadata")
+                .and_then(|m| m.get("continue"))
+                .and_then(Value::as_str)
+                .filter(|token| !token.is_empty())
+                .map(str::to_string);
+            let items = match page.remove("items") {
+                Some(Value::Array(items)) => items,
+                _ => Vec::new(),
+            };
+            let items: Vec<Value> = items
+                .into_iter()
+                .map(|mut item| {
+                    if let Value::Object(object) = &mut item {
+                        object.insert("apiVersion".into(), api_version.clone());
+                        object.insert("kind".into(), kind.clone());
+                    }
+                    item
+                })
+                .collect();
+            count += items.len();
+            if !items.is_empty()
+                && events
+                    .send(ListEvent::Page { kind: index, items })
+                    .await
+                    .is_err()
+            {
+                return Err(receiver_gone(&path));
+            }
+            if continue_token.is_none() {
+                return Ok(count);
+            }
+        }
+    }
+}
+
+fn receiver_gone(path: &str) -> ClusterError {
+    ClusterError::Transport {
+        what: format!("listing {path}"),
+        message: "the evaluation stopped".into(),
+    }
+}

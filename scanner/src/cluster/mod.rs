@@ -1,0 +1,57 @@
+//! Everything polscan does over the network with a Kubernetes API server:
+//! connecting, discovery, paginated lists, reading policies, answering the
+//! engine's lookups, and reading/writing reports. Requests leave through a
+//! `kube::Client`; plain JSON values and [`ClusterError`]s naming what was
+//! asked come back. Decisions (what to list, what to write) are made
+//! elsewhere, without I/O.
+
+pub mod connect;
+pub mod discovery;
+pub mod listing;
+pub mod lookups;
+pub mod policy_source;
+pub mod report_store;
+
+/// A failed request, naming what was asked and why it failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ClusterError {
+    /// The server answered with an error status.
+    #[error("{what}: {reason} ({code}): {message}")]
+    Status {
+        what: String,
+        code: u16,
+        reason: String,
+        message: String,
+    },
+    /// The request did not get an answer (connection, TLS, timeout, decoding).
+    #[error("{what}: {message}")]
+    Transport { what: String, message: String },
+    #[error("kubeconfig: {0}")]
+    Config(String),
+}
+
+impl ClusterError {
+    pub fn from_kube(what: impl Into<String>, err: kube::Error) -> ClusterError {
+        let what = what.into();
+        match err {
+            kube::Error::Api(status) => ClusterError::Status {
+                what,
+                code: status.code,
+                reason: status.reason.clone(),
+                message: status.message.clone(),
+            },
+            other => ClusterError::Transport {
+                what,
+                message: other.to_string(),
+            },
+        }
+    }
+
+    /// The HTTP status code, when the server answered.
+    pub fn code(&self) -> Option<u16> {
+        match self {
+            ClusterError::Status { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! Which kinds a set of policies can match, so a cluster scan lists only
+//! those. The engine's policies enter (Kyverno rule `match` kinds, CEL
+//! policies' `matchConstraints.resourceRules`); [`TargetKinds::includes`]
+//! answers for one discovered kind (group, version, kind, plural). It errs on
+//! the side of listing: exclusions are ignored, and a policy on Pods also
+//! targets the Pod controllers autogen extends it to.
+
+use super::admission::ResourceRule;
+use super::matching::parse_kind_selector;
+use super::wildcard;
+
+/// Controllers Kyverno's autogen extends Pod policies to.
+const POD_CONTROLLERS: [(&str, &str); 7] = [
+    ("apps", "Deployment"),
+    ("apps", "DaemonSet"),
+    ("apps", "StatefulSet"),
+    ("apps", "ReplicaSet"),
+    ("", "ReplicationController"),
+    ("batch", "Job"),
+    ("batch", "CronJob"),
+];
+
+/// A kind as discovery reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoveredKind<'a> {
+    pub group: &'a str,
+    pub version: &'a str,
+    pub kind: &'a str,
+    pub plural: &'a str,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TargetKinds {
+    /// Kyverno kind selectors (`Pod`, `apps/v1/Deployment`, `*`, ...).
+    selectors: Vec<String>,
+    /// Kubernetes resource rules of CEL policies.
+    resource_rules: Vec<ResourceRule>,
+    /// Some policy targets Pods, so Pod controllers are wanted too.
+    pods_targeted: bool,
+}
+
+impl TargetKinds {
+    pub fn add_kyverno_kind(&mut self, selector: &str) {
+        self.selectors.push(selector.to_string());
+        let (group, _, kind, _) = parse_kind_selector(selector);
+        if wildcard::matches(&group, "") && wildcard::matches(&kind, "Pod") {
+            self.pods_targeted = true;
+        }
+    }
+
+    pub fn add_resource_rule(&mut self, rule: &ResourceRule) {
+        let any = |list: &[String], value: &str| list.iter().any(|i| i == "*" || i == value);
+        if any(&rule.api_groups, "")
+            && rule
+                .resources
+                .iter()
+                .any(|r| r == "*" || r == "*/*" || r == "pods" || r == "pods/*")
+        {
+            self.pods_targeted = true;
+        }
+        self.resource_rules.push(rule.clone());
+    }
+
+    /// True when no policy targets anything.
+    pub fn is_empty(&self) -> bool {
+        self.selectors.is_empty() && self.resource_rules.is_empty()
+    }
+
+    /// Whether some policy may match objects of this kind.
+    pub fn includes(&self, kind: &DiscoveredKind<'_>) -> bool {
+        if self.pods_targeted
+            && POD_CONTROLLERS
+                .iter()
+                .any(|(group, name)| *group == kind.group && *name == kind.kind)
+        {
+            return true;
+        }
+        let by_selector = self.selectors.iter().any(|selector| {
+            let (group, version, name, _) = parse_kind_selector(selector);
+            wildcard::matches(&group, kind.group)
+                && wildcard::matches(&version, kind.version)
+                && wildcard::matches(&name, kind.kind)
+        });
+        by_selector
+            || self.resource_rules.iter().any(|rule| {
+                let any =
+                    |list: &[String], value: &str| list.iter().any(|i| i == "*" || i == value);
+                any(&rule.api_groups, kind.group)
+                    && any(&rule.api_versions, kind.version)
+                    && rule.resources.iter().any(|r| {
+                        r == "*"
+                            || r == "*/*"
+                            || r == kind.plural
+                            || r.strip_suffix("/*") == Some(kind.plural)
+                    })
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind<'a>(
+        group: &'a str,
+        version: &'a str,
+        name: &'a str,
+        plural: &'a str,
+    ) -> DiscoveredKind<'a> {
+        DiscoveredKind {
+            group,
+            version,
+            kind: name,
+            plural,
+        }
+    }
+
+    fn rule(groups: &[&str], versions: &[&str], resources: &[&str]) -> ResourceRule {
+        ResourceRule {
+            api_groups: groups.iter().map(|s| s.to_string()).collect(),
+            api_versions: versions.iter().map(|s| s.to_string()).collect(),
+            resources: resources.iter().map(|s| s.to_string()).collect(),
+            ..ResourceRule::default()
+        }
+    }
+
+    #[test]
+    fn kyverno_selectors_in_every_form() {
+        let mut targets = TargetKinds::default();
+        targets.add_kyverno_kind("Service");
+        targets.add_kyverno_kind("networking.k8s.io/v1/Ingress");
+        targets.add_kyverno_kind("v1/ConfigMap");
+        assert!(targets.includes(&kind("", "v1", "Service", "services")));
+        assert!(targets.includes(&kind("networking.k8s.io", "v1", "Ingress", "ingresses")));
+        assert!(!targets.includes(&kind("extensions", "v1beta1", "Ingress", "ingresses")));
+        assert!(targets.includes(&kind("", "v1", "ConfigMap", "configmaps")));
+        assert!(!targets.includes(&kind("", "v1", "Secret", "secrets")));
+        // No Pod policy: controllers are not needed.
+        assert!(!targets.includes(&kind("apps", "v1", "Deployment", "deployments")));
+    }
+
+    #[test]
+    fn pod_policies_also_target_pod_controllers() {
+        let mut targets = TargetKinds::default();
+        targets.add_kyverno_kind("Pod");
+        assert!(targets.includes(&kind("", "v1", "Pod", "pods")));
+        assert!(targets.includes(&kind("apps", "v1", "Deployment", "deployments")));
+        assert!(targets.includes(&kind("batch", "v1", "CronJob", "cronjobs")));
+        assert!(!targets.includes(&kind("", "v1", "Namespace", "namespaces")));
+    }
+
+    #[test]
+    fn wildcards_target_everything() {
+        let mut targets = TargetKinds::default();
+        targets.add_kyverno_kind("*");
+        assert!(targets.includes(&kind("example.com", "v1", "Widget", "widgets")));
+    }
+
+    #[test]
+    fn cel_resource_rules() {
+        let mut targets = TargetKinds::default();
+        targets.add_resource_rule(&rule(&["apps"], &["v1"], &["deployments"]));
+        targets.add_resource_rule(&rule(&["*"], &["*"], &["configmaps/*"]));
+        assert!(targets.includes(&kind("apps", "v1", "Deployment", "deployments")));
+        assert!(!targets.includes(&kind("apps", "v1", "StatefulSet", "statefulsets")));
+        assert!(targets.includes(&kind("", "v1", "ConfigMap", "configmaps")));
+        assert!(!targets.includes(&kind("", "v1", "Pod", "pods")));
+        let mut pods = TargetKinds::default();
+        pods.add_resource_rule(&rule(&[""], &["v1"], &["pods"]));
+        assert!(pods.includes(&kind("apps", "v1", "StatefulSet", "statefulsets")));
+        assert!(TargetKinds::default().is_empty());
+    }
+}

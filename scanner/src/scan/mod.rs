@@ -1,0 +1,575 @@
+//! A cluster scan, end to end: discover → read policies → list (paginated,
+//! several kinds at once, pages streamed) → evaluate each page with rayon →
+//! shape reports → plan against the reports in the cluster → apply/delete.
+//! A client and [`ScanOptions`] enter; a [`ScanOutcome`] leaves, recording
+//! every kind that failed to list and every write that failed, so the caller
+//! can report them and exit non-zero. Nothing already written is lost: stale
+//! reports are deleted only for kinds listed completely in this run.
+
+pub mod selection;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use futures::StreamExt;
+use kube::Client;
+use rayon::prelude::*;
+use report_model::meta::Timestamp;
+use report_model::shape::{
+    PerNamespaceOptions, ShapedReports, SHAPE_PER_NAMESPACE, SHAPE_PER_RESOURCE,
+};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use crate::audit::{AuditOutcome, Finding, PolicySet, Problem};
+use crate::cluster::discovery::{self, ApiKind};
+use crate::cluster::listing::{self, ListEvent};
+use crate::cluster::lookups::ApiLookups;
+use crate::cluster::{policy_source, report_store, ClusterError};
+use crate::engine::matching::string_map;
+use crate::engine::{Engine, Environment};
+use crate::loader::Document;
+use crate::reconcile::{self, DesiredReport, ExistingReport, ListingOutcome, Plan, ReportKey};
+use crate::reports;
+
+use self::selection::{NotListed, ScanFilters};
+
+/// The report layout written to the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportShape {
+    /// Kyverno's: one report per resource with results.
+    PerResource,
+    /// One report per namespace (and one cluster report), split in parts.
+    PerNamespace,
+}
+
+impl ReportShape {
+    fn label(self) -> &'static str {
+        match self {
+            ReportShape::PerResource => SHAPE_PER_RESOURCE,
+            ReportShape::PerNamespace => SHAPE_PER_NAMESPACE,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Policies from files, evaluated besides the cluster's.
+    pub policy_documents: Vec<Document>,
+    /// Also read the policies stored in the cluster.
+    pub cluster_policies: bool,
+    pub filters: ScanFilters,
+    pub shape: ReportShape,
+    pub dry_run: bool,
+    pub page_size: u32,
+    pub list_concurrency: usize,
+    pub write_concurrency: usize,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            policy_documents: Vec::new(),
+            cluster_policies: true,
+            filters: ScanFilters::default(),
+            shape: ReportShape::PerResource,
+            dry_run: false,
+            page_size: 500,
+            list_concurrency: 4,
+            write_concurrency: 8,
+        }
+    }
+}
+
+/// How one kind's list went.
+#[derive(Debug, Clone)]
+pub struct KindListing {
+    pub kind: ApiKind,
+    pub objects: usize,
+    pub error: Option<ClusterError>,
+}
+
+#[derive(Debug, Default)]
+pub struct ScanOutcome {
+    /// Findings, problems and counts, as an offline audit gives them.
+    pub audit: AuditOutcome,
+    pub listings: Vec<KindListing>,
+    /// Discovery failures and kinds of policies that could not be read.
+    pub other_failures: Vec<ClusterError>,
+    pub plan: Plan,
+    /// The reports the plan applies (all wanted reports in a dry run).
+    pub reports_to_apply: Vec<(ReportKey, Value)>,
+    pub writes: usize,
+    pub deletes: usize,
+    pub write_failures: Vec<ClusterError>,
+    pub dry_run: bool,
+}
+
+impl ScanOutcome {
+    pub fn failed_listings(&self) -> impl Iterator<Item = &KindListing> {
+        self.listings.iter().filter(|l| l.error.is_some())
+    }
+
+    /// True when every kind listed, every policy loaded and every write
+    /// succeeded: the reports are complete evidence.
+    pub fn complete(&self) -> bool {
+        self.failed_listings().next().is_none()
+            && self.other_failures.is_empty()
+            && self.write_failures.is_empty()
+            && self.audit.invalid_policies() == 0
+    }
+}
+
+/// Fatal errors: the scan could not start or could not decide what to write.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    #[error("no policies: none in the cluster and none given with --policy")]
+    NoPolicies,
+    #[error(
+        "the PolicyReport CRDs are not installed: run `polscan install-crds` (or apply deploy/crds)"
+    )]
+    CrdsMissing,
+    #[error("shaping reports: {0}")]
+    Shape(#[from] report_model::shape::ShapeError),
+    #[error("encoding a report: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+/// Runs a scan.
+pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, ScanError> {
+    let mut outcome = ScanOutcome {
+        dry_run: options.dry_run,
+        ..ScanOutcome::default()
+    };
+    let discovered = Arc::new(discovery::discover(&client).await?);
+    for (group_version, err) in &discovered.failed {
+        tracing::warn!(%group_version, error = %err, "API group discovery failed; its kinds are not scanned");
+        outcome.other_failures.push(err.clone());
+    }
+
+    let mut documents = options.policy_documents.clone();
+    if options.cluster_policies {
+        let read = policy_source::read_policies(&client, &discovered).await;
+        documents.extend(read.documents);
+        for err in read.failed {
+            tracing::warn!(error = %err, "policies could not be read");
+            outcome.other_failures.push(err);
+        }
+    }
+    let set = PolicySet::load(&documents, false);
+    if set.is_empty() && set.problems.iter().all(|p| !p.invalid_policy) {
+        return Err(ScanError::NoPolicies);
+    }
+    let policies_evaluated = set.len();
+
+    let env = Arc::new(namespace_environment(&client).await?);
+    let lookups = ApiLookups::new(
+        client.clone(),
+        tokio::runtime::Handle::current(),
+        discovered.clone(),
+    );
+    let (engine, problems) = set.into_engine(false, Arc::new(lookups));
+    outcome.audit.problems = problems;
+    outcome.audit.policies_evaluated = policies_evaluated;
+    let engine = Arc::new(engine);
+
+    let selection = selection::select(&discovered.kinds, &options.filters, &engine.target_kinds());
+    tracing::info!(kinds = selection.to_list.len(), "listing");
+    let (findings_by_kind, listings, evaluated) =
+        list_and_evaluate(&client, &selection.to_list, &options, engine, env).await;
+    outcome.listings = listings;
+    outcome.audit.resources_evaluated = evaluated;
+    for listing in outcome.failed_listings() {
+        if let Some(err) = &listing.error {
+            tracing::error!(kind = %listing.kind.display_name(), error = %err, "LIST failed; reports of this kind are left as they are");
+        }
+    }
+    let mut findings: Vec<Finding> = findings_by_kind.into_values().flatten().collect();
+    findings.sort_by(|a, b| {
+        (&a.resource, &a.policy.name, &a.result.rule).cmp(&(
+            &b.resource,
+            &b.policy.name,
+            &b.result.rule,
+        ))
+    });
+
+    let timestamp = Timestamp::now();
+    let shaped = match options.shape {
+        ReportShape::PerResource => reports::per_resource(&findings, timestamp)?,
+        ReportShape::PerNamespace => {
+            reports::per_namespace(&findings, timestamp, &PerNamespaceOptions::default())?
+        }
+    };
+    outcome.audit.findings = findings;
+
+    let crds = report_store::crds_present(&client).await?;
+    if !crds && !options.dry_run {
+        return Err(ScanError::CrdsMissing);
+    }
+    let existing = if crds {
+        report_store::list_existing(&client).await?
+    } else {
+        Vec::new()
+    };
+    let mut wanted = wanted_reports(shaped)?;
+    avoid_foreign_names(&mut wanted, &existing);
+    let in_scope: Vec<ExistingReport> = existing
+        .into_iter()
+        .filter(|report| options.filters.covers_namespace(&report.key.namespace))
+        .collect();
+    let listing = listing_outcome(&outcome, &selection.not_listed);
+    let desired: Vec<DesiredReport> = wanted
+        .iter()
+        .map(|(key, (hash, _))| DesiredReport {
+            key: key.clone(),
+            content_hash: hash.clone(),
+        })
+        .collect();
+    outcome.plan = reconcile::plan(&desired, &in_scope, &listing, options.shape.label());
+    let to_apply: BTreeSet<&ReportKey> = outcome.plan.apply.iter().collect();
+    outcome.reports_to_apply = wanted
+        .into_iter()
+        .filter(|(key, _)| to_apply.contains(key))
+        .map(|(key, (_, report))| (key, report))
+        .collect();
+    if !options.dry_run {
+        write(&client, &mut outcome, options.write_concurrency).await;
+    }
+    Ok(outcome)
+}
+
+/// Namespace labels (for `namespaceSelector`) and objects (for CEL's
+/// `namespaceObject`), read once.
+async fn namespace_environment(client: &Client) -> Result<Environment, ClusterError> {
+    let mut env = Environment::default();
+    let mut token: Option<String> = None;
+    loop {
+        let mut params = kube::api::ListParams::default().limit(500);
+        if let Some(token) = &token {
+            params = params.continue_token(token);
+        }
+        let mut page = listing::list_page(client, "/api/v1/namespaces", &params).await?;
+        if let Some(Value::Array(items)) = page.get_mut("items").map(Value::take) {
+            for mut namespace in items {
+                if let Value::Object(object) = &mut namespace {
+                    object.insert("apiVersion".into(), "v1".into());
+                    object.insert("kind".into(), "Namespace".into());
+                }
+                let Some(name) = namespace
+                    .pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                else {
+                    continue;
+                };
+                env.namespace_labels.insert(
+                    name.clone(),
+                    string_map(namespace.pointer("/metadata/labels")),
+                );
+                env.namespace_objects.insert(name, namespace);
+            }
+        }
+        token = page
+            .pointer("/metadata/continue")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string);
+        if token.is_none() {
+            return Ok(env);
+        }
+    }
+}
+
+type FindingsByKind = BTreeMap<usize, Vec<Finding>>;
+
+/// Lists the kinds (`list_concurrency` at a time) while a blocking task
+/// evaluates each page in parallel as it arrives.
+async fn list_and_evaluate(
+    client: &Client,
+    kinds: &[ApiKind],
+    options: &ScanOptions,
+    engine: Arc<Engine>,
+    env: Arc<Environment>,
+) -> (FindingsByKind, Vec<KindListing>, usize) {
+    let concurrency = options.list_concurrency.max(1);
+    let (sender, mut receiver) = mpsc::channel::<ListEvent>(concurrency * 2);
+    let mut listings: Vec<KindListing> = kinds
+        .iter()
+        .map(|kind| KindListing {
+            kind: kind.clone(),
+            objects: 0,
+            error: None,
+        })
+        .collect();
+
+    // One list task per (kind, namespace) when the scan is restricted to
+    // namespaces; one per kind otherwise.
+    let mut jobs: Vec<(usize, ApiKind, Option<String>)> = Vec::new();
+    for (index, kind) in kinds.iter().enumerate() {
+        if options.filters.namespaces.is_empty() {
+            jobs.push((index, kind.clone(), None));
+        } else {
+            for namespace in &options.filters.namespaces {
+                jobs.push((index, kind.clone(), Some(namespace.clone())));
+            }
+        }
+    }
+    let jobs_per_kind: BTreeMap<usize, usize> =
+        jobs.iter().fold(BTreeMap::new(), |mut m, (i, _, _)| {
+            *m.entry(*i).or_default() += 1;
+            m
+        });
+    let client = client.clone();
+    let page_size = options.page_size.max(1);
+    let listers = tokio::spawn(async move {
+        futures::stream::iter(jobs)
+            .map(|(index, kind, namespace)| {
+                listing::list_kind(
+                    client.clone(),
+                    kind,
+                    index,
+                    namespace,
+                    page_size,
+                    sender.clone(),
+                )
+            })
+            .buffer_unordered(concurrency)
+            .collect::<Vec<()>>()
+            .await;
+    });
+
+    let filters = options.filters.clone();
+    let evaluation = tokio::task::spawn_blocking(move || {
+        let mut by_kind: FindingsByKind = BTreeMap::new();
+        let mut finished: Vec<(usize, Result<usize, ClusterError>)> = Vec::new();
+        let mut evaluated = 0usize;
+        while let Some(event) = receiver.blocking_recv() {
+            match event {
+                ListEvent::Page { kind, items } => {
+                    let in_scope: Vec<Value> = items
+                        .into_iter()
+                        .filter(|item| {
+                            let namespace = item
+                                .pointer("/metadata/namespace")
+                                .and_then(Value::as_str)
+                                .unwrap_or("");
+                            namespace.is_empty() || filters.covers_namespace(namespace)
+                        })
+                        .collect();
+                    evaluated += in_scope.len();
+                    let found: Vec<Finding> = in_scope
+                        .par_iter()
+                        .flat_map_iter(|resource| evaluate(&engine, &env, resource))
+                        .collect();
+                    by_kind.entry(kind).or_default().extend(found);
+                }
+                ListEvent::Restarted { kind } => {
+                    if let Some(found) = by_kind.get_mut(&kind) {
+                        found.clear();
+                    }
+                }
+                ListEvent::Finished { kind, outcome } => finished.push((kind, outcome)),
+            }
+        }
+        (by_kind, finished, evaluated)
+    });
+
+    let _ = listers.await;
+    let (by_kind, finished, evaluated) = match evaluation.await {
+        Ok(result) => result,
+        Err(err) => {
+            for listing in &mut listings {
+                listing.error = Some(ClusterError::Transport {
+                    what: format!("evaluating {}", listing.kind.display_name()),
+                    message: err.to_string(),
+                });
+            }
+            return (BTreeMap::new(), listings, 0);
+        }
+    };
+    let mut done: BTreeMap<usize, usize> = BTreeMap::new();
+    for (index, result) in finished {
+        let Some(listing) = listings.get_mut(index) else {
+            continue;
+        };
+        *done.entry(index).or_default() += 1;
+        match result {
+            Ok(count) => listing.objects += count,
+            Err(err) => listing.error = Some(err),
+        }
+    }
+    for (index, expected) in jobs_per_kind {
+        if done.get(&index).copied().unwrap_or(0) < expected {
+            if let Some(listing) = listings.get_mut(index) {
+                listing.error.get_or_insert(ClusterError::Transport {
+                    what: format!("listing {}", listing.kind.display_name()),
+                    message: "the list task stopped before finishing".into(),
+                });
+            }
+        }
+    }
+    // A kind that failed to list contributes no findings: partial results
+    // would read as a clean bill of health for the objects not seen.
+    let by_kind = by_kind
+        .into_iter()
+        .filter(|(index, _)| listings.get(*index).is_some_and(|l| l.error.is_none()))
+        .collect();
+    (by_kind, listings, evaluated)
+}
+
+fn evaluate(engine: &Engine, env: &Environment, resource: &Value) -> Vec<Finding> {
+    engine
+        .evaluate(resource, env)
+        .into_iter()
+        .flat_map(|response| {
+            let policy = response.policy.clone();
+            let resource = response.resource.clone();
+            response.rules.into_iter().map(move |result| Finding {
+                policy: policy.clone(),
+                resource: resource.clone(),
+                origin: None,
+                result,
+            })
+        })
+        .collect()
+}
+
+type Wanted = BTreeMap<ReportKey, (String, Value)>;
+
+fn wanted_reports(shaped: ShapedReports) -> Result<Wanted, serde_json::Error> {
+    let mut wanted = BTreeMap::new();
+    for report in shaped.policy_reports {
+        let hash = report_model::stored_content_hash(&report)
+            .unwrap_or("")
+            .to_string();
+        let key = ReportKey {
+            cluster_scoped: false,
+            namespace: report.namespace().to_string(),
+            name: report.name().to_string(),
+        };
+        wanted.insert(key, (hash, serde_json::to_value(&report)?));
+    }
+    for report in shaped.cluster_policy_reports {
+        let hash = report_model::stored_content_hash(&report)
+            .unwrap_or("")
+            .to_string();
+        let key = ReportKey {
+            cluster_scoped: true,
+            namespace: String::new(),
+            name: report.name().to_string(),
+        };
+        wanted.insert(key, (hash, serde_json::to_value(&report)?));
+    }
+    Ok(wanted)
+}
+
+/// Another producer (Kyverno names its reports by resource UID too) may own
+/// the name polscan wants; polscan then writes under `polscan-<name>` and
+/// leaves the other report alone.
+fn avoid_foreign_names(wanted: &mut Wanted, existing: &[ExistingReport]) {
+    let foreign: BTreeSet<&ReportKey> = existing
+        .iter()
+        .filter(|report| {
+            report
+                .labels
+                .get(report_model::shape::MANAGED_BY_LABEL)
+                .map(String::as_str)
+                != Some(report_model::shape::MANAGED_BY_VALUE)
+        })
+        .map(|report| &report.key)
+        .collect();
+    let clashing: Vec<ReportKey> = wanted
+        .keys()
+        .filter(|key| foreign.contains(key))
+        .cloned()
+        .collect();
+    for key in clashing {
+        if let Some((hash, mut report)) = wanted.remove(&key) {
+            let name: String = format!("polscan-{}", key.name).chars().take(253).collect();
+            if let Some(metadata) = report.get_mut("metadata").and_then(Value::as_object_mut) {
+                metadata.insert("name".into(), Value::String(name.clone()));
+            }
+            tracing::info!(report = %key.name, "name taken by another producer's report; writing {name}");
+            wanted.insert(ReportKey { name, ..key }, (hash, report));
+        }
+    }
+}
+
+/// Which kinds' reports may be pruned: those listed completely, and those
+/// no policy can match (they are known to have no results). Kinds left out
+/// by filters or whose list failed are not in the set.
+fn listing_outcome(outcome: &ScanOutcome, not_listed: &[(ApiKind, NotListed)]) -> ListingOutcome {
+    let mut completed: BTreeSet<(String, String)> = outcome
+        .listings
+        .iter()
+        .filter(|l| l.error.is_none())
+        .map(|l| (l.kind.group.clone(), l.kind.kind.clone()))
+        .collect();
+    completed.extend(
+        not_listed
+            .iter()
+            .filter(|(_, reason)| *reason == NotListed::NotTargeted)
+            .map(|(kind, _)| (kind.group.clone(), kind.kind.clone())),
+    );
+    // A kind listed in one group version but failing in another would be
+    // ambiguous; failures win.
+    for failed in outcome.failed_listings() {
+        completed.remove(&(failed.kind.group.clone(), failed.kind.kind.clone()));
+    }
+    ListingOutcome {
+        completed_kinds: completed,
+        any_failed: !outcome.complete()
+            || not_listed
+                .iter()
+                .any(|(_, reason)| *reason == NotListed::Filtered),
+    }
+}
+
+async fn write(client: &Client, outcome: &mut ScanOutcome, concurrency: usize) {
+    let applies = futures::stream::iter(outcome.reports_to_apply.iter())
+        .map(|(key, report)| async move { report_store::apply(client, key, report).await })
+        .buffer_unordered(concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await;
+    for result in applies {
+        match result {
+            Ok(()) => outcome.writes += 1,
+            Err(err) => outcome.write_failures.push(err),
+        }
+    }
+    let deletes = futures::stream::iter(outcome.plan.delete.iter())
+        .map(|key| async move { report_store::delete(client, key).await })
+        .buffer_unordered(concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await;
+    for result in deletes {
+        match result {
+            Ok(()) => outcome.deletes += 1,
+            Err(err) => outcome.write_failures.push(err),
+        }
+    }
+}
+
+/// Problems to show besides the findings.
+pub fn problems(outcome: &ScanOutcome) -> Vec<Problem> {
+    let mut problems = outcome.audit.problems.clone();
+    for listing in outcome.failed_listings() {
+        if let Some(err) = &listing.error {
+            problems.push(Problem {
+                origin: None,
+                message: format!("{} not scanned: {err}", listing.kind.display_name()),
+                invalid_policy: false,
+            });
+        }
+    }
+    for err in outcome.other_failures.iter().chain(&outcome.write_failures) {
+        problems.push(Problem {
+            origin: None,
+            message: err.to_string(),
+            invalid_policy: false,
+        });
+    }
+    problems
+}

@@ -1,0 +1,250 @@
+//! Which discovered kinds a scan lists, and which namespaces it covers,
+//! decided without I/O. Discovered kinds, the user's filters and the kinds
+//! the policies can match enter; the kinds to list and, for every other
+//! kind, why it is not listed leave. Events and the report kinds themselves
+//! are never scanned unless asked for by name.
+
+use crate::cluster::discovery::ApiKind;
+use crate::engine::target_kinds::{DiscoveredKind, TargetKinds};
+
+/// Kinds left out unless `--include-kinds` names them: high-churn records
+/// and reports, which policies are not written for.
+pub const DEFAULT_EXCLUDED_KINDS: [&str; 10] = [
+    "Event",
+    "events.k8s.io/Event",
+    "wgpolicyk8s.io/PolicyReport",
+    "wgpolicyk8s.io/ClusterPolicyReport",
+    "reports.kyverno.io/EphemeralReport",
+    "reports.kyverno.io/ClusterEphemeralReport",
+    "kyverno.io/AdmissionReport",
+    "kyverno.io/ClusterAdmissionReport",
+    "kyverno.io/BackgroundScanReport",
+    "kyverno.io/ClusterBackgroundScanReport",
+];
+
+/// `Kind` (any group) or `group/Kind`, as users write kinds on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KindName {
+    pub group: Option<String>,
+    pub kind: String,
+}
+
+impl KindName {
+    pub fn parse(text: &str) -> KindName {
+        match text.rsplit_once('/') {
+            Some((group, kind)) => KindName {
+                group: Some(group.to_string()),
+                kind: kind.to_string(),
+            },
+            None => KindName {
+                group: None,
+                kind: text.to_string(),
+            },
+        }
+    }
+
+    /// `Kind` without a group means the core group's kind when the core
+    /// group serves one, else any group's (so `Deployment` means apps').
+    fn names(&self, kind: &ApiKind) -> bool {
+        kind.kind.eq_ignore_ascii_case(&self.kind)
+            && self.group.as_deref().is_none_or(|g| g == kind.group)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ScanFilters {
+    /// When not empty, only these kinds are listed.
+    pub include_kinds: Vec<KindName>,
+    /// Added to the default exclusions.
+    pub exclude_kinds: Vec<KindName>,
+    /// When not empty, only these namespaces (and no cluster-scoped kinds).
+    pub namespaces: Vec<String>,
+    pub exclude_namespaces: Vec<String>,
+}
+
+impl ScanFilters {
+    /// Whether the scan covers objects (and reports) in `namespace`
+    /// (`""` for cluster-scoped ones).
+    pub fn covers_namespace(&self, namespace: &str) -> bool {
+        if namespace.is_empty() {
+            return self.namespaces.is_empty();
+        }
+        (self.namespaces.is_empty() || self.namespaces.iter().any(|n| n == namespace))
+            && !self.exclude_namespaces.iter().any(|n| n == namespace)
+    }
+
+    /// Whether the user's filters leave this kind in scope (policies aside).
+    pub fn kind_in_scope(&self, kind: &ApiKind) -> bool {
+        if !self.namespaces.is_empty() && !kind.namespaced {
+            return false;
+        }
+        if !self.include_kinds.is_empty() {
+            return self.include_kinds.iter().any(|name| name.names(kind));
+        }
+        let excluded_by_default = DEFAULT_EXCLUDED_KINDS.iter().any(|text| {
+            KindName::parse(text).names(kind) && (text.contains('/') || kind.group.is_empty())
+        });
+        !excluded_by_default && !self.exclude_kinds.iter().any(|name| name.names(kind))
+    }
+}
+
+/// Why a discovered kind is not listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotListed {
+    /// The server does not allow listing it.
+    NotListable,
+    /// Left out by the filters.
+    Filtered,
+    /// No policy can match it: it is known to have no results.
+    NotTargeted,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub to_list: Vec<ApiKind>,
+    pub not_listed: Vec<(ApiKind, NotListed)>,
+}
+
+/// Splits the discovered kinds into those to list and the rest.
+pub fn select(kinds: &[ApiKind], filters: &ScanFilters, targets: &TargetKinds) -> Selection {
+    let mut selection = Selection::default();
+    for kind in kinds {
+        let reason = if !kind.listable() {
+            Some(NotListed::NotListable)
+        } else if !filters.kind_in_scope(kind) {
+            Some(NotListed::Filtered)
+        } else if !targets.includes(&DiscoveredKind {
+            group: &kind.group,
+            version: &kind.version,
+            kind: &kind.kind,
+            plural: &kind.plural,
+        }) {
+            Some(NotListed::NotTargeted)
+        } else {
+            None
+        };
+        match reason {
+            None => selection.to_list.push(kind.clone()),
+            Some(reason) => selection.not_listed.push((kind.clone(), reason)),
+        }
+    }
+    selection
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api_kind(group: &str, kind: &str, plural: &str, namespaced: bool) -> ApiKind {
+        ApiKind {
+            group: group.into(),
+            version: "v1".into(),
+            kind: kind.into(),
+            plural: plural.into(),
+            namespaced,
+            verbs: vec!["get".into(), "list".into()],
+        }
+    }
+
+    fn everything() -> TargetKinds {
+        let mut targets = TargetKinds::default();
+        targets.add_kyverno_kind("*");
+        targets
+    }
+
+    fn names(selection: &Selection) -> Vec<String> {
+        selection
+            .to_list
+            .iter()
+            .map(ApiKind::display_name)
+            .collect()
+    }
+
+    #[test]
+    fn events_and_reports_are_excluded_by_default() {
+        let kinds = vec![
+            api_kind("", "Pod", "pods", true),
+            api_kind("", "Event", "events", true),
+            api_kind("events.k8s.io", "Event", "events", true),
+            api_kind("wgpolicyk8s.io", "PolicyReport", "policyreports", true),
+            api_kind("example.com", "Event", "events", true),
+        ];
+        let selection = select(&kinds, &ScanFilters::default(), &everything());
+        // A custom resource that happens to be called Event stays.
+        assert_eq!(names(&selection), ["Pod", "example.com/Event"]);
+        let asked = ScanFilters {
+            include_kinds: vec![KindName::parse("Event")],
+            ..ScanFilters::default()
+        };
+        assert_eq!(
+            names(&select(&kinds, &asked, &everything())),
+            ["Event", "events.k8s.io/Event", "example.com/Event"]
+        );
+    }
+
+    #[test]
+    fn include_exclude_and_namespace_filters() {
+        let kinds = vec![
+            api_kind("", "Pod", "pods", true),
+            api_kind("", "Secret", "secrets", true),
+            api_kind("apps", "Deployment", "deployments", true),
+            api_kind("", "Namespace", "namespaces", false),
+        ];
+        let filters = ScanFilters {
+            exclude_kinds: vec![KindName::parse("Secret")],
+            ..ScanFilters::default()
+        };
+        assert_eq!(
+            names(&select(&kinds, &filters, &everything())),
+            ["Pod", "apps/Deployment", "Namespace"]
+        );
+        let filters = ScanFilters {
+            include_kinds: vec![KindName::parse("apps/Deployment")],
+            ..ScanFilters::default()
+        };
+        assert_eq!(
+            names(&select(&kinds, &filters, &everything())),
+            ["apps/Deployment"]
+        );
+        let filters = ScanFilters {
+            namespaces: vec!["team-a".into()],
+            ..ScanFilters::default()
+        };
+        // One namespace's audit leaves cluster-scoped kinds out.
+        assert_eq!(
+            names(&select(&kinds, &filters, &everything())),
+            ["Pod", "Secret", "apps/Deployment"]
+        );
+        assert!(filters.covers_namespace("team-a"));
+        assert!(!filters.covers_namespace("team-b"));
+        assert!(!filters.covers_namespace(""));
+        let filters = ScanFilters {
+            exclude_namespaces: vec!["kube-system".into()],
+            ..ScanFilters::default()
+        };
+        assert!(!filters.covers_namespace("kube-system"));
+        assert!(filters.covers_namespace(""));
+    }
+
+    #[test]
+    fn unlistable_and_untargeted_kinds_are_not_listed() {
+        let mut review = api_kind(
+            "authorization.k8s.io",
+            "SubjectAccessReview",
+            "subjectaccessreviews",
+            false,
+        );
+        review.verbs = vec!["create".into()];
+        let kinds = vec![
+            review,
+            api_kind("", "Pod", "pods", true),
+            api_kind("", "ConfigMap", "configmaps", true),
+        ];
+        let mut targets = TargetKinds::default();
+        targets.add_kyverno_kind("Pod");
+        let selection = select(&kinds, &ScanFilters::default(), &targets);
+        assert_eq!(names(&selection), ["Pod"]);
+        let reasons: Vec<NotListed> = selection.not_listed.iter().map(|(_, r)| *r).collect();
+        assert_eq!(reasons, [NotListed::NotListable, NotListed::NotTargeted]);
+    }
+}
