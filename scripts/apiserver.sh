@@ -231,7 +231,13 @@ stop() {
 }
 
 case "${1:-}" in
-  build) find_etcd >/dev/null; find_apiserver ;;
+  build)
+    find_etcd >/dev/null
+    find_apiserver
+    # The tests drive the server with kubectl, as users do.
+    command -v kubectl >/dev/null || apt_install kubernetes-client
+    command -v curl >/dev/null || apt_install curl
+    ;;
   start) [ $# = 2 ] || die "usage: $0 start <dir>"; start "$2" ;;
   stop) [ $# = 2 ] || die "usage: $0 stop <dir>"; stop "$2" ;;
   *) die "usage: $0 build | start <dir> | stop <dir>" ;;

@@ -20,10 +20,18 @@ if [ ! -d "${POLSCAN_CORPUS:-../shared/corpora/kyverno-policies}" ]; then
   exit 1
 fi
 
+# The cluster tests run against a real kube-apiserver + etcd; this builds
+# (once, cached in ~/.cache/polscan) or finds them, installing what it needs.
+echo "== kube-apiserver + etcd for the cluster tests"
+bash scripts/apiserver.sh build
+command -v kubectl >/dev/null 2>&1 || { echo "kubectl not found: the cluster tests use it" >&2; exit 1; }
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo build (the polscan binary the cluster tests run)"
+cargo build -p polscan --locked
 echo "== cargo test"
 # --nocapture so the conformance table is printed in the log.
 cargo test --workspace --locked -- --nocapture --test-threads=2

@@ -2,6 +2,9 @@
 //! policy-library corpus lives, and which category each of its tests falls
 //! in. Paths enter; categorised test files leave.
 
+#[path = "cluster_support.rs"]
+pub mod cluster;
+
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;

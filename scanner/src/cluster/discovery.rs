@@ -1,5 +1,5 @@
-//! Discovery: the server's API groups enter (one request per group's
-//! preferred version); the listable kinds leave, subresources dropped. A
+//! Discovery: the server's API groups enter (one request per group
+//! version); the listable kinds leave, subresources dropped. A
 //! group whose discovery fails (an aggregated API that is down, say) is
 //! recorded and the others are still used.
 
@@ -111,25 +111,33 @@ pub async fn discover(client: &Client) -> Result<Discovered, ClusterError> {
         .await
         .map_err(|err| ClusterError::from_kube("discovering /apis", err))?;
     for group in groups.groups {
-        let Some(version) = group
-            .preferred_version
-            .clone()
-            .or_else(|| group.versions.first().cloned())
-        else {
-            continue;
-        };
-        match client
-            .list_api_group_resources(&version.group_version)
-            .await
-        {
-            Ok(list) => discovered
-                .kinds
-                .extend(kinds_of(&group.name, &version.version, list)),
-            Err(err) => {
-                let what = format!("discovering {}", version.group_version);
-                discovered
-                    .failed
-                    .push((version.group_version, ClusterError::from_kube(what, err)));
+        // A kind may be served in some versions only (Kyverno's ClusterPolicy
+        // is kyverno.io/v1 while the group prefers v2): take each kind from
+        // the preferred version when it has it, else from the first that does.
+        let mut versions = group.versions.clone();
+        if let Some(preferred) = &group.preferred_version {
+            versions.retain(|v| v.group_version != preferred.group_version);
+            versions.insert(0, preferred.clone());
+        }
+        let mut seen: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+        for version in versions {
+            match client
+                .list_api_group_resources(&version.group_version)
+                .await
+            {
+                Ok(list) => {
+                    for kind in kinds_of(&group.name, &version.version, list) {
+                        if seen.insert(kind.plural.clone()) {
+                            discovered.kinds.push(kind);
+                        }
+                    }
+                }
+                Err(err) => {
+                    let what = format!("discovering {}", version.group_version);
+                    discovered
+                        .failed
+                        .push((version.group_version, ClusterError::from_kube(what, err)));
+                }
             }
         }
     }
