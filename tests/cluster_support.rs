@@ -126,9 +126,12 @@ impl Drop for TestCluster {
     }
 }
 
-/// Runs the `polscan` binary built for this test run.
+/// Runs the `polscan` binary built for this test run; a run that hangs is
+/// killed after five minutes (and then fails its test) instead of hanging CI.
 pub fn polscan(args: &[&str]) -> Output {
-    Command::new(polscan_binary())
+    Command::new("timeout")
+        .arg("300")
+        .arg(polscan_binary())
         .args(args)
         .env("NO_COLOR", "1")
         .output()

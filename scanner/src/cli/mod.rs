@@ -52,7 +52,10 @@ pub enum Command {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
+    /// One row per result and a summary line.
     Table,
+    /// Only the summary line (for CronJobs and large clusters).
+    Summary,
     Yaml,
     Json,
 }

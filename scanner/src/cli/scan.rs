@@ -7,8 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::{output, InstallCrdsArgs, OutputFormat, ReportPer, ScanArgs};
+use super::{output, FailOn, InstallCrdsArgs, OutputFormat, ReportPer, ScanArgs};
 use crate::cluster::{connect, report_store};
+use crate::engine::RuleStatus;
 use crate::loader;
 use crate::scan::selection::{KindName, ScanFilters};
 use crate::scan::{self, ReportShape, ScanOptions, ScanOutcome};
@@ -58,6 +59,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         dry_run: args.dry_run,
         page_size: args.page_size,
         list_concurrency: args.list_concurrency,
+        keep_findings: args.output != OutputFormat::Summary,
         ..ScanOptions::default()
     };
     let outcome = runtime()?.block_on(async {
@@ -69,7 +71,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         eprintln!("error: the scan is incomplete (see the messages above); reports of kinds that failed were left as they were");
         return Ok(ExitCode::from(2));
     }
-    Ok(output::exit_code(&outcome.audit, args.fail_on))
+    Ok(exit_code(&outcome, args.fail_on))
 }
 
 fn print(outcome: &ScanOutcome, format: OutputFormat) -> anyhow::Result<()> {
@@ -80,22 +82,37 @@ fn print(outcome: &ScanOutcome, format: OutputFormat) -> anyhow::Result<()> {
         for problem in &audit.problems {
             eprintln!("warning: {problem}");
         }
-        let objects: Vec<&serde_json::Value> = outcome
+        let objects = outcome
             .reports_to_apply
             .iter()
-            .map(|(_, report)| report)
-            .collect();
+            .map(|(_, report)| report.to_value())
+            .collect::<Result<Vec<_>, _>>()?;
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
         if format == OutputFormat::Json {
             let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objects});
             writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
         } else {
-            for object in objects {
+            for object in &objects {
                 writeln!(out, "---")?;
                 write!(out, "{}", serde_yaml::to_string(object)?)?;
             }
         }
+    } else if format == OutputFormat::Summary {
+        for problem in &audit.problems {
+            eprintln!("warning: {problem}");
+        }
+        let count = |status| outcome.status_counts.get(&status).copied().unwrap_or(0);
+        println!(
+            "pass: {}  fail: {}  warn: {}  error: {}  skip: {}  ({} policies, {} resources)",
+            count(RuleStatus::Pass),
+            count(RuleStatus::Fail),
+            count(RuleStatus::Warn),
+            count(RuleStatus::Error),
+            count(RuleStatus::Skip),
+            audit.policies_evaluated,
+            audit.resources_evaluated,
+        );
     } else {
         output::print_outcome(&audit, format)?;
     }
@@ -123,6 +140,25 @@ fn print(outcome: &ScanOutcome, format: OutputFormat) -> anyhow::Result<()> {
         }
     );
     Ok(())
+}
+
+/// 1 when `--fail-on` finds a result it names, else 0 (an incomplete
+/// scan has already returned 2).
+fn exit_code(outcome: &ScanOutcome, fail_on: Option<FailOn>) -> ExitCode {
+    let triggering: &[RuleStatus] = match fail_on {
+        None => &[],
+        Some(FailOn::Fail) => &[RuleStatus::Fail, RuleStatus::Error],
+        Some(FailOn::Warn) => &[RuleStatus::Fail, RuleStatus::Warn, RuleStatus::Error],
+        Some(FailOn::Error) => &[RuleStatus::Error],
+    };
+    if triggering
+        .iter()
+        .any(|status| outcome.status_counts.get(status).copied().unwrap_or(0) > 0)
+    {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn describe(key: &crate::reconcile::ReportKey) -> String {

@@ -8,7 +8,7 @@
 
 pub mod selection;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -27,7 +27,7 @@ use crate::cluster::listing::{self, ListEvent};
 use crate::cluster::lookups::ApiLookups;
 use crate::cluster::{policy_source, report_store, ClusterError};
 use crate::engine::matching::string_map;
-use crate::engine::{Engine, Environment};
+use crate::engine::{Engine, Environment, RuleStatus};
 use crate::loader::Document;
 use crate::reconcile::{self, DesiredReport, ExistingReport, ListingOutcome, Plan, ReportKey};
 use crate::reports;
@@ -64,6 +64,9 @@ pub struct ScanOptions {
     pub page_size: u32,
     pub list_concurrency: usize,
     pub write_concurrency: usize,
+    /// Keep every finding for the output (table, yaml, json); a summary
+    /// needs only the counts.
+    pub keep_findings: bool,
 }
 
 impl Default for ScanOptions {
@@ -77,6 +80,7 @@ impl Default for ScanOptions {
             page_size: 500,
             list_concurrency: 4,
             write_concurrency: 8,
+            keep_findings: true,
         }
     }
 }
@@ -98,11 +102,13 @@ pub struct ScanOutcome {
     pub other_failures: Vec<ClusterError>,
     pub plan: Plan,
     /// The reports the plan applies (all wanted reports in a dry run).
-    pub reports_to_apply: Vec<(ReportKey, Value)>,
+    pub reports_to_apply: Vec<(ReportKey, WantedReport)>,
     pub writes: usize,
     pub deletes: usize,
     pub write_failures: Vec<ClusterError>,
     pub dry_run: bool,
+    /// Results by status (kept even when findings are not).
+    pub status_counts: BTreeMap<RuleStatus, usize>,
 }
 
 impl ScanOutcome {
@@ -143,7 +149,22 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
         dry_run: options.dry_run,
         ..ScanOutcome::default()
     };
+    let started = std::time::Instant::now();
+    let phase =
+        |name: &str| tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "{name}");
     let discovered = Arc::new(discovery::discover(&client).await?);
+    phase("discovered");
+    // Reading the existing reports is slow on the server side (it decodes
+    // every custom resource), so it runs while the scan lists and evaluates.
+    let existing_reports = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            if !report_store::crds_present(&client).await? {
+                return Ok::<_, ClusterError>((false, Vec::new()));
+            }
+            Ok((true, report_store::list_existing(&client).await?))
+        })
+    };
     for (group_version, err) in &discovered.failed {
         tracing::warn!(%group_version, error = %err, "API group discovery failed; its kinds are not scanned");
         outcome.other_failures.push(err.clone());
@@ -158,6 +179,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
             outcome.other_failures.push(err);
         }
     }
+    phase("policies read");
     let set = PolicySet::load(&documents, false);
     if set.is_empty() && set.problems.iter().all(|p| !p.invalid_policy) {
         return Err(ScanError::NoPolicies);
@@ -176,67 +198,144 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     let engine = Arc::new(engine);
 
     let selection = selection::select(&discovered.kinds, &options.filters, &engine.target_kinds());
+    let (crds, existing) = match existing_reports.await {
+        Ok(result) => result?,
+        Err(err) => {
+            return Err(ScanError::Cluster(ClusterError::Transport {
+                what: "reading the existing reports".into(),
+                message: err.to_string(),
+            }))
+        }
+    };
+    if !crds && !options.dry_run {
+        return Err(ScanError::CrdsMissing);
+    }
+    phase("existing reports read");
+    let in_scope: Vec<ExistingReport> = existing
+        .iter()
+        .filter(|report| options.filters.covers_namespace(&report.key.namespace))
+        .cloned()
+        .collect();
+    let timestamp = Timestamp::now();
+
+    // Per-resource reports are complete as soon as their resource is
+    // evaluated: they are compared and written while the scan goes on, so
+    // memory holds the pages in flight, not every report of the cluster.
+    let (writer, sink) = match options.shape {
+        ReportShape::PerResource => {
+            let (sender, writer) = if options.dry_run {
+                (None, None)
+            } else {
+                let (sender, receiver) = mpsc::channel(options.write_concurrency.max(1) * 8);
+                let writer = tokio::spawn(write_stream(
+                    client.clone(),
+                    receiver,
+                    options.write_concurrency,
+                ));
+                (Some(sender), Some(writer))
+            };
+            (
+                writer,
+                Some(ReportSink::new(
+                    &existing,
+                    &in_scope,
+                    timestamp,
+                    sender,
+                    options.dry_run,
+                )),
+            )
+        }
+        ReportShape::PerNamespace => (None, None),
+    };
+    drop(existing);
+    let keep_findings = options.keep_findings || options.shape == ReportShape::PerNamespace;
     tracing::info!(kinds = selection.to_list.len(), "listing");
-    let (findings_by_kind, listings, evaluated) =
-        list_and_evaluate(&client, &selection.to_list, &options, engine, env).await;
-    outcome.listings = listings;
-    outcome.audit.resources_evaluated = evaluated;
+    let evaluated = list_and_evaluate(
+        &client,
+        &selection.to_list,
+        &options,
+        engine,
+        env,
+        sink,
+        keep_findings,
+    )
+    .await;
+    phase("listed and evaluated");
+    outcome.listings = evaluated.listings;
+    outcome.audit.resources_evaluated = evaluated.resources;
+    outcome.status_counts = evaluated.status_counts;
     for listing in outcome.failed_listings() {
         if let Some(err) = &listing.error {
             tracing::error!(kind = %listing.kind.display_name(), error = %err, "LIST failed; reports of this kind are left as they are");
         }
     }
-    let mut findings: Vec<Finding> = findings_by_kind.into_values().flatten().collect();
+    let mut findings: Vec<Finding> = evaluated.findings.into_values().flatten().collect();
     findings.sort_by(|a, b| {
-        (&a.resource, &a.policy.name, &a.result.rule).cmp(&(
-            &b.resource,
+        (&a.policy.name, &a.result.rule, &a.resource).cmp(&(
             &b.policy.name,
             &b.result.rule,
+            &b.resource,
         ))
     });
-
-    let timestamp = Timestamp::now();
-    let shaped = match options.shape {
-        ReportShape::PerResource => reports::per_resource(&findings, timestamp)?,
-        ReportShape::PerNamespace => {
-            reports::per_namespace(&findings, timestamp, &PerNamespaceOptions::default())?
-        }
-    };
-    outcome.audit.findings = findings;
-
-    let crds = report_store::crds_present(&client).await?;
-    if !crds && !options.dry_run {
-        return Err(ScanError::CrdsMissing);
-    }
-    let existing = if crds {
-        report_store::list_existing(&client).await?
-    } else {
-        Vec::new()
-    };
-    let mut wanted = wanted_reports(shaped)?;
-    avoid_foreign_names(&mut wanted, &existing);
-    let in_scope: Vec<ExistingReport> = existing
-        .into_iter()
-        .filter(|report| options.filters.covers_namespace(&report.key.namespace))
-        .collect();
     let listing = listing_outcome(&outcome, &selection.not_listed);
-    let desired: Vec<DesiredReport> = wanted
-        .iter()
-        .map(|(key, (hash, _))| DesiredReport {
-            key: key.clone(),
-            content_hash: hash.clone(),
-        })
-        .collect();
-    outcome.plan = reconcile::plan(&desired, &in_scope, &listing, options.shape.label());
-    let to_apply: BTreeSet<&ReportKey> = outcome.plan.apply.iter().collect();
-    outcome.reports_to_apply = wanted
-        .into_iter()
-        .filter(|(key, _)| to_apply.contains(key))
-        .map(|(key, (_, report))| (key, report))
-        .collect();
-    if !options.dry_run {
-        write(&client, &mut outcome, options.write_concurrency).await;
+    match evaluated.sink {
+        Some(mut sink) => {
+            // The writer finishes once the last sender is gone.
+            sink.writer = None;
+            if let Some(err) = sink.error {
+                return Err(err.into());
+            }
+            outcome.plan = reconcile::plan(&sink.seen, &in_scope, &listing, options.shape.label());
+            outcome.reports_to_apply = sink.for_dry_run;
+            if let Some(writer) = writer {
+                match writer.await {
+                    Ok((writes, failures)) => {
+                        outcome.writes = writes;
+                        outcome.write_failures = failures;
+                    }
+                    Err(err) => outcome.write_failures.push(ClusterError::Transport {
+                        what: "writing reports".into(),
+                        message: err.to_string(),
+                    }),
+                }
+            }
+        }
+        None => {
+            let shaped =
+                reports::per_namespace(&findings, timestamp, &PerNamespaceOptions::default())?;
+            let mut wanted = wanted_reports(shaped);
+            avoid_foreign_names(&mut wanted, &in_scope);
+            let desired: Vec<DesiredReport> = wanted
+                .iter()
+                .map(|(key, (hash, _))| DesiredReport {
+                    key: key.clone(),
+                    content_hash: hash.clone(),
+                })
+                .collect();
+            outcome.plan = reconcile::plan(&desired, &in_scope, &listing, options.shape.label());
+            let to_apply: BTreeSet<&ReportKey> = outcome.plan.apply.iter().collect();
+            outcome.reports_to_apply = wanted
+                .into_iter()
+                .filter(|(key, _)| to_apply.contains(key))
+                .map(|(key, (_, report))| (key, report))
+                .collect();
+            if !options.dry_run {
+                let (writes, failures) = write_all(
+                    &client,
+                    std::mem::take(&mut outcome.reports_to_apply),
+                    options.write_concurrency,
+                )
+                .await;
+                outcome.writes = writes;
+                outcome.write_failures = failures;
+            }
+        }
     }
+    outcome.audit.findings = findings;
+    if !options.dry_run {
+        delete_stale(&client, &mut outcome, options.write_concurrency).await;
+    }
+    phase("written");
     Ok(outcome)
 }
 
@@ -284,6 +383,112 @@ async fn namespace_environment(client: &Client) -> Result<Environment, ClusterEr
 
 type FindingsByKind = BTreeMap<usize, Vec<Finding>>;
 
+/// What listing and evaluation produced.
+struct Evaluated {
+    findings: FindingsByKind,
+    listings: Vec<KindListing>,
+    resources: usize,
+    status_counts: BTreeMap<RuleStatus, usize>,
+    sink: Option<ReportSink>,
+}
+
+/// Per-resource reports made page by page: each is compared with the
+/// content hash of the report already in the cluster and, when it differs,
+/// handed to the writer (or kept for printing in a dry run).
+struct ReportSink {
+    existing_hashes: HashMap<ReportKey, String>,
+    foreign: HashSet<ReportKey>,
+    timestamp: Timestamp,
+    writer: Option<mpsc::Sender<(ReportKey, WantedReport)>>,
+    dry_run: bool,
+    /// Every report this scan wants, with its hash: the plan's input.
+    seen: Vec<DesiredReport>,
+    for_dry_run: Vec<(ReportKey, WantedReport)>,
+    error: Option<report_model::shape::ShapeError>,
+}
+
+impl ReportSink {
+    fn new(
+        existing: &[ExistingReport],
+        in_scope: &[ExistingReport],
+        timestamp: Timestamp,
+        writer: Option<mpsc::Sender<(ReportKey, WantedReport)>>,
+        dry_run: bool,
+    ) -> ReportSink {
+        let polscan = |report: &ExistingReport| {
+            report
+                .labels
+                .get(report_model::shape::MANAGED_BY_LABEL)
+                .map(String::as_str)
+                == Some(report_model::shape::MANAGED_BY_VALUE)
+        };
+        ReportSink {
+            existing_hashes: in_scope
+                .iter()
+                .filter(|report| polscan(report))
+                .filter_map(|report| {
+                    let hash = report
+                        .annotations
+                        .get(report_model::CONTENT_HASH_ANNOTATION)?;
+                    Some((report.key.clone(), hash.clone()))
+                })
+                .collect(),
+            foreign: existing
+                .iter()
+                .filter(|report| !polscan(report))
+                .map(|report| report.key.clone())
+                .collect(),
+            timestamp,
+            writer,
+            dry_run,
+            seen: Vec::new(),
+            for_dry_run: Vec::new(),
+            error: None,
+        }
+    }
+
+    fn accept(&mut self, findings: &[Finding]) {
+        let shaped = match reports::per_resource(findings, self.timestamp) {
+            Ok(shaped) => shaped,
+            Err(err) => {
+                self.error.get_or_insert(err);
+                return;
+            }
+        };
+        let mut wanted = wanted_reports(shaped);
+        let clashing: Vec<ReportKey> = wanted
+            .keys()
+            .filter(|key| self.foreign.contains(*key))
+            .cloned()
+            .collect();
+        for key in clashing {
+            if let Some((hash, mut report)) = wanted.remove(&key) {
+                // Another producer (Kyverno names its reports by resource UID
+                // too) owns the name: polscan writes beside it, never over it.
+                let name: String = format!("polscan-{}", key.name).chars().take(253).collect();
+                report.rename(name.clone());
+                wanted.insert(ReportKey { name, ..key }, (hash, report));
+            }
+        }
+        for (key, (hash, report)) in wanted {
+            let unchanged = self.existing_hashes.get(&key) == Some(&hash);
+            self.seen.push(DesiredReport {
+                key: key.clone(),
+                content_hash: hash,
+            });
+            if unchanged {
+                continue;
+            }
+            if self.dry_run {
+                self.for_dry_run.push((key, report));
+            } else if let Some(writer) = &self.writer {
+                // The writer stopping is reported by its own task.
+                let _ = writer.blocking_send((key, report));
+            }
+        }
+    }
+}
+
 /// Lists the kinds (`list_concurrency` at a time) while a blocking task
 /// evaluates each page in parallel as it arrives.
 async fn list_and_evaluate(
@@ -292,7 +497,9 @@ async fn list_and_evaluate(
     options: &ScanOptions,
     engine: Arc<Engine>,
     env: Arc<Environment>,
-) -> (FindingsByKind, Vec<KindListing>, usize) {
+    mut sink: Option<ReportSink>,
+    keep_findings: bool,
+) -> Evaluated {
     let concurrency = options.list_concurrency.max(1);
     let (sender, mut receiver) = mpsc::channel::<ListEvent>(concurrency * 2);
     let mut listings: Vec<KindListing> = kinds
@@ -316,11 +523,10 @@ async fn list_and_evaluate(
             }
         }
     }
-    let jobs_per_kind: BTreeMap<usize, usize> =
-        jobs.iter().fold(BTreeMap::new(), |mut m, (i, _, _)| {
-            *m.entry(*i).or_default() += 1;
-            m
-        });
+    let mut jobs_per_kind: BTreeMap<usize, usize> = BTreeMap::new();
+    for (index, _, _) in &jobs {
+        *jobs_per_kind.entry(*index).or_default() += 1;
+    }
     let client = client.clone();
     let page_size = options.page_size.max(1);
     let listers = tokio::spawn(async move {
@@ -343,8 +549,9 @@ async fn list_and_evaluate(
     let filters = options.filters.clone();
     let evaluation = tokio::task::spawn_blocking(move || {
         let mut by_kind: FindingsByKind = BTreeMap::new();
+        let mut evaluated_by_kind: BTreeMap<usize, usize> = BTreeMap::new();
+        let mut counts_by_kind: BTreeMap<usize, BTreeMap<RuleStatus, usize>> = BTreeMap::new();
         let mut finished: Vec<(usize, Result<usize, ClusterError>)> = Vec::new();
-        let mut evaluated = 0usize;
         while let Some(event) = receiver.blocking_recv() {
             match event {
                 ListEvent::Page { kind, items } => {
@@ -358,26 +565,36 @@ async fn list_and_evaluate(
                             namespace.is_empty() || filters.covers_namespace(namespace)
                         })
                         .collect();
-                    evaluated += in_scope.len();
+                    *evaluated_by_kind.entry(kind).or_default() += in_scope.len();
                     let found: Vec<Finding> = in_scope
                         .par_iter()
                         .flat_map_iter(|resource| evaluate(&engine, &env, resource))
                         .collect();
-                    by_kind.entry(kind).or_default().extend(found);
+                    drop(in_scope);
+                    let counts = counts_by_kind.entry(kind).or_default();
+                    for finding in &found {
+                        *counts.entry(finding.reported_status()).or_default() += 1;
+                    }
+                    if let Some(sink) = sink.as_mut() {
+                        sink.accept(&found);
+                    }
+                    if keep_findings {
+                        by_kind.entry(kind).or_default().extend(found);
+                    }
                 }
                 ListEvent::Restarted { kind } => {
-                    if let Some(found) = by_kind.get_mut(&kind) {
-                        found.clear();
-                    }
+                    by_kind.remove(&kind);
+                    evaluated_by_kind.remove(&kind);
+                    counts_by_kind.remove(&kind);
                 }
                 ListEvent::Finished { kind, outcome } => finished.push((kind, outcome)),
             }
         }
-        (by_kind, finished, evaluated)
+        (by_kind, finished, evaluated_by_kind, counts_by_kind, sink)
     });
 
     let _ = listers.await;
-    let (by_kind, finished, evaluated) = match evaluation.await {
+    let (by_kind, finished, evaluated_by_kind, counts_by_kind, sink) = match evaluation.await {
         Ok(result) => result,
         Err(err) => {
             for listing in &mut listings {
@@ -386,7 +603,13 @@ async fn list_and_evaluate(
                     message: err.to_string(),
                 });
             }
-            return (BTreeMap::new(), listings, 0);
+            return Evaluated {
+                findings: BTreeMap::new(),
+                listings,
+                resources: 0,
+                status_counts: BTreeMap::new(),
+                sink: None,
+            };
         }
     };
     let mut done: BTreeMap<usize, usize> = BTreeMap::new();
@@ -410,13 +633,19 @@ async fn list_and_evaluate(
             }
         }
     }
-    // A kind that failed to list contributes no findings: partial results
-    // would read as a clean bill of health for the objects not seen.
-    let by_kind = by_kind
-        .into_iter()
-        .filter(|(index, _)| listings.get(*index).is_some_and(|l| l.error.is_none()))
-        .collect();
-    (by_kind, listings, evaluated)
+    let mut status_counts: BTreeMap<RuleStatus, usize> = BTreeMap::new();
+    for counts in counts_by_kind.values() {
+        for (status, count) in counts {
+            *status_counts.entry(*status).or_default() += count;
+        }
+    }
+    Evaluated {
+        findings: by_kind,
+        listings,
+        resources: evaluated_by_kind.values().sum(),
+        status_counts,
+        sink,
+    }
 }
 
 fn evaluate(engine: &Engine, env: &Environment, resource: &Value) -> Vec<Finding> {
@@ -436,9 +665,33 @@ fn evaluate(engine: &Engine, env: &Environment, resource: &Value) -> Vec<Finding
         .collect()
 }
 
-type Wanted = BTreeMap<ReportKey, (String, Value)>;
+/// A report the scan wants, kept typed until it is written (a JSON value
+/// per report would multiply the memory a large cluster needs).
+#[derive(Debug, Clone)]
+pub enum WantedReport {
+    Namespaced(report_model::PolicyReport),
+    Cluster(report_model::ClusterPolicyReport),
+}
 
-fn wanted_reports(shaped: ShapedReports) -> Result<Wanted, serde_json::Error> {
+impl WantedReport {
+    pub fn to_value(&self) -> Result<Value, serde_json::Error> {
+        match self {
+            WantedReport::Namespaced(report) => serde_json::to_value(report),
+            WantedReport::Cluster(report) => serde_json::to_value(report),
+        }
+    }
+
+    fn rename(&mut self, name: String) {
+        match self {
+            WantedReport::Namespaced(report) => report.metadata_mut().name = Some(name),
+            WantedReport::Cluster(report) => report.metadata_mut().name = Some(name),
+        }
+    }
+}
+
+type Wanted = BTreeMap<ReportKey, (String, WantedReport)>;
+
+fn wanted_reports(shaped: ShapedReports) -> Wanted {
     let mut wanted = BTreeMap::new();
     for report in shaped.policy_reports {
         let hash = report_model::stored_content_hash(&report)
@@ -449,7 +702,7 @@ fn wanted_reports(shaped: ShapedReports) -> Result<Wanted, serde_json::Error> {
             namespace: report.namespace().to_string(),
             name: report.name().to_string(),
         };
-        wanted.insert(key, (hash, serde_json::to_value(&report)?));
+        wanted.insert(key, (hash, WantedReport::Namespaced(report)));
     }
     for report in shaped.cluster_policy_reports {
         let hash = report_model::stored_content_hash(&report)
@@ -460,9 +713,9 @@ fn wanted_reports(shaped: ShapedReports) -> Result<Wanted, serde_json::Error> {
             namespace: String::new(),
             name: report.name().to_string(),
         };
-        wanted.insert(key, (hash, serde_json::to_value(&report)?));
+        wanted.insert(key, (hash, WantedReport::Cluster(report)));
     }
-    Ok(wanted)
+    wanted
 }
 
 /// Another producer (Kyverno names its reports by resource UID too) may own
@@ -488,10 +741,8 @@ fn avoid_foreign_names(wanted: &mut Wanted, existing: &[ExistingReport]) {
     for key in clashing {
         if let Some((hash, mut report)) = wanted.remove(&key) {
             let name: String = format!("polscan-{}", key.name).chars().take(253).collect();
-            if let Some(metadata) = report.get_mut("metadata").and_then(Value::as_object_mut) {
-                metadata.insert("name".into(), Value::String(name.clone()));
-            }
             tracing::info!(report = %key.name, "name taken by another producer's report; writing {name}");
+            report.rename(name.clone());
             wanted.insert(ReportKey { name, ..key }, (hash, report));
         }
     }
@@ -527,29 +778,73 @@ fn listing_outcome(outcome: &ScanOutcome, not_listed: &[(ApiKind, NotListed)]) -
     }
 }
 
-async fn write(client: &Client, outcome: &mut ScanOutcome, concurrency: usize) {
-    let applies = futures::stream::iter(outcome.reports_to_apply.iter())
-        .map(|(key, report)| async move { report_store::apply(client, key, report).await })
+async fn apply_one(
+    client: &Client,
+    key: &ReportKey,
+    report: &WantedReport,
+) -> Result<(), ClusterError> {
+    let value = report.to_value().map_err(|err| ClusterError::Transport {
+        what: format!("encoding report {}", key.name),
+        message: err.to_string(),
+    })?;
+    report_store::apply(client, key, &value).await
+}
+
+/// Applies reports as they arrive on `reports`, `concurrency` at a time;
+/// returns the number written and the failures.
+async fn write_stream(
+    client: Client,
+    reports: mpsc::Receiver<(ReportKey, WantedReport)>,
+    concurrency: usize,
+) -> (usize, Vec<ClusterError>) {
+    let incoming = futures::stream::unfold(reports, |mut reports| async move {
+        reports.recv().await.map(|item| (item, reports))
+    });
+    let results = incoming
+        .map(|(key, report)| {
+            let client = client.clone();
+            async move { apply_one(&client, &key, &report).await }
+        })
         .buffer_unordered(concurrency.max(1))
         .collect::<Vec<_>>()
         .await;
-    for result in applies {
+    tally(results)
+}
+
+async fn write_all(
+    client: &Client,
+    reports: Vec<(ReportKey, WantedReport)>,
+    concurrency: usize,
+) -> (usize, Vec<ClusterError>) {
+    let results = futures::stream::iter(reports.iter())
+        .map(|(key, report)| apply_one(client, key, report))
+        .buffer_unordered(concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await;
+    tally(results)
+}
+
+fn tally(results: Vec<Result<(), ClusterError>>) -> (usize, Vec<ClusterError>) {
+    let mut done = 0;
+    let mut failures = Vec::new();
+    for result in results {
         match result {
-            Ok(()) => outcome.writes += 1,
-            Err(err) => outcome.write_failures.push(err),
+            Ok(()) => done += 1,
+            Err(err) => failures.push(err),
         }
     }
-    let deletes = futures::stream::iter(outcome.plan.delete.iter())
+    (done, failures)
+}
+
+async fn delete_stale(client: &Client, outcome: &mut ScanOutcome, concurrency: usize) {
+    let results = futures::stream::iter(outcome.plan.delete.iter())
         .map(|key| async move { report_store::delete(client, key).await })
         .buffer_unordered(concurrency.max(1))
         .collect::<Vec<_>>()
         .await;
-    for result in deletes {
-        match result {
-            Ok(()) => outcome.deletes += 1,
-            Err(err) => outcome.write_failures.push(err),
-        }
-    }
+    let (deleted, failures) = tally(results);
+    outcome.deletes = deleted;
+    outcome.write_failures.extend(failures);
 }
 
 /// Problems to show besides the findings.
