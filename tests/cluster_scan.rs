@@ -485,3 +485,107 @@ fn tempfile_dir() -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
     dir
 }
+
+#[test]
+fn policy_exceptions_and_annotation_exceptions_skip_results() {
+    let cluster = prepared_cluster();
+    cluster.kubectl_ok(&["create", "namespace", "infra"]);
+    let policy = corpus()
+        .join("best-practices/disallow-latest-tag/disallow-latest-tag.yaml")
+        .display()
+        .to_string();
+    cluster.kubectl_ok(&["apply", "-f", &policy]);
+    let expires = "2099-12-31";
+    cluster.apply_yaml(&format!(
+        r#"apiVersion: kyverno.io/v2
+kind: PolicyException
+metadata: {{name: agents-may-float, namespace: infra}}
+spec:
+  exceptions:
+  - policyName: disallow-latest-tag
+    ruleNames: [validate-image-tag]
+  match:
+    any:
+    - resources: {{kinds: [Pod], namespaces: [infra], names: ["agent-*"]}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: agent-1, namespace: infra}}
+spec:
+  containers: [{{name: a, image: "nginx:latest"}}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: legacy
+  namespace: infra
+  annotations:
+    polscan.io/exception: disallow-latest-tag/validate-image-tag
+    polscan.io/exception-reason: vendor image, pinned in INC-42
+    polscan.io/exception-expires: "{expires}"
+    polscan.io/exception-owner: platform-team
+spec:
+  containers: [{{name: a, image: "nginx:latest"}}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: expired
+  namespace: infra
+  annotations:
+    polscan.io/exception: disallow-latest-tag
+    polscan.io/exception-reason: migration
+    polscan.io/exception-expires: "2020-01-01"
+spec:
+  containers: [{{name: a, image: "nginx:latest"}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: plain, namespace: infra}}
+spec:
+  containers: [{{name: a, image: "nginx:latest"}}]
+"#
+    ));
+    let output = scan(&cluster, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let result = |name: &str, rule: &str| -> Value {
+        reports(&cluster, "policyreports")
+            .into_iter()
+            .filter(|r| r["scope"]["name"] == name)
+            .flat_map(|r| r["results"].as_array().cloned().unwrap_or_default())
+            .find(|r| r["rule"] == rule)
+            .unwrap_or_else(|| panic!("no {rule} result for {name}"))
+    };
+    let by_exception = result("agent-1", "validate-image-tag");
+    assert_eq!(by_exception["result"], "skip");
+    assert_eq!(
+        by_exception["properties"]["exceptions"],
+        "infra/agents-may-float"
+    );
+    // The exception names one rule; the other still applies.
+    assert_eq!(result("agent-1", "require-image-tag")["result"], "pass");
+
+    let by_annotation = result("legacy", "validate-image-tag");
+    assert_eq!(by_annotation["result"], "skip", "{by_annotation}");
+    let properties = by_annotation["properties"].to_string();
+    assert!(
+        properties.contains("INC-42")
+            && properties.contains("platform-team")
+            && properties.contains(expires),
+        "{properties}"
+    );
+
+    // An expired exception keeps the real result and warns.
+    assert_eq!(result("expired", "validate-image-tag")["result"], "fail");
+    let warning = result("expired", "polscan-exception");
+    assert_eq!(warning["result"], "warn");
+    assert!(
+        warning["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("2020-01-01"),
+        "{warning}"
+    );
+
+    assert_eq!(result("plain", "validate-image-tag")["result"], "fail");
+}

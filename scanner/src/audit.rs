@@ -13,6 +13,7 @@ use crate::engine::admission_policy::AdmissionPolicy;
 use crate::engine::context::ClusterData;
 use crate::engine::matching::{string_map, RequestInfo};
 use crate::engine::policy::{Policy, PolicyMeta};
+use crate::engine::policy_exception::PolicyException;
 use crate::engine::supplied_data::SuppliedData;
 use crate::engine::validating_policy::ValidatingPolicy;
 use crate::engine::values::Values;
@@ -132,6 +133,7 @@ pub struct PolicySet {
     pub validating: Vec<ValidatingPolicy>,
     pub admission: Vec<AdmissionPolicy>,
     pub bindings: Vec<crate::engine::admission_policy::Binding>,
+    pub exceptions: Vec<PolicyException>,
     pub problems: Vec<Problem>,
 }
 
@@ -144,6 +146,7 @@ impl PolicySet {
         let mut validating = Vec::new();
         let mut admission = Vec::new();
         let mut bindings = Vec::new();
+        let mut exceptions = Vec::new();
         let invalid = |doc: &Document, err: &dyn std::fmt::Display| Problem {
             origin: Some(doc.origin.clone()),
             message: format!("invalid policy, skipped: {err}"),
@@ -189,6 +192,23 @@ impl PolicySet {
                     Ok(binding) => bindings.push(binding),
                     Err(err) => problems.push(invalid(doc, &err)),
                 }
+            } else if PolicyException::is_policy_exception(&doc.value) {
+                match PolicyException::from_document(&doc.value) {
+                    Ok(exception) => {
+                        if exception.has_pod_security() {
+                            problems.push(Problem {
+                            origin: Some(doc.origin.clone()),
+                            message: format!(
+                                "PolicyException {}: podSecurity control exclusions are not evaluated by polscan; the exception covers its rules whole",
+                                exception.name
+                            ),
+                            invalid_policy: false,
+                        });
+                        }
+                        exceptions.push(exception)
+                    }
+                    Err(err) => problems.push(invalid(doc, &err)),
+                }
             } else if PENDING_POLICY_KINDS.contains(&kind) {
                 let name = doc
                     .value
@@ -227,6 +247,7 @@ impl PolicySet {
             validating,
             admission,
             bindings,
+            exceptions,
             problems,
         }
     }
@@ -275,6 +296,7 @@ impl PolicySet {
         )
         .with_validating_policies(self.validating)
         .with_admission_policies(self.admission)
+        .with_policy_exceptions(self.exceptions)
         .with_cluster_data(data);
         (engine, self.problems)
     }

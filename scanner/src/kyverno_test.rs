@@ -16,6 +16,7 @@ use serde_json::Value;
 use crate::engine::admission_policy::AdmissionPolicy;
 use crate::engine::matching::RequestInfo;
 use crate::engine::policy::Policy;
+use crate::engine::policy_exception::PolicyException;
 use crate::engine::supplied_data::SuppliedData;
 use crate::engine::validating_policy::ValidatingPolicy;
 use crate::engine::values::Values;
@@ -387,9 +388,20 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<(Vec<Row>, Vec<String>), Stri
     for policy in &mut admission {
         policy.bind(&bindings);
     }
+    // PolicyExceptions listed in the test, as `kyverno test` loads them.
+    let mut exceptions = Vec::new();
+    for doc in load_relative(dir, &spec.exceptions)? {
+        if PolicyException::is_policy_exception(&doc.value) {
+            exceptions.push(
+                PolicyException::from_document(&doc.value)
+                    .map_err(|err| format!("{}: {err}", doc.origin))?,
+            );
+        }
+    }
     let engine = Engine::new(policies, EngineOptions::default())
         .with_validating_policies(validating)
         .with_admission_policies(admission)
+        .with_policy_exceptions(exceptions)
         .with_cluster_data(Arc::new(data));
     let env = Environment {
         namespace_labels: values.namespace_labels(),

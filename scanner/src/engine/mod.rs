@@ -19,6 +19,7 @@ pub mod operators;
 pub mod pattern;
 pub mod pod_security;
 pub mod policy;
+pub mod policy_exception;
 pub mod quantity;
 pub mod supplied_data;
 pub mod target_kinds;
@@ -180,6 +181,8 @@ pub struct Engine {
     admission: Vec<(Arc<admission_policy::AdmissionPolicy>, Arc<PolicyMeta>)>,
     cluster: Arc<dyn ClusterData>,
     options: EngineOptions,
+    /// Kyverno PolicyExceptions.
+    exceptions: Arc<Vec<policy_exception::PolicyException>>,
 }
 
 impl Engine {
@@ -197,6 +200,7 @@ impl Engine {
             admission: Vec::new(),
             cluster: Arc::new(NoClusterData),
             options,
+            exceptions: Arc::new(Vec::new()),
         }
     }
 
@@ -228,6 +232,21 @@ impl Engine {
                 (Arc::new(p), meta)
             })
             .collect();
+        self
+    }
+
+    /// Adds Kyverno PolicyExceptions (in audit mode, those with
+    /// `background: false` are left out, as Kyverno's background scan does).
+    pub fn with_policy_exceptions(
+        mut self,
+        exceptions: Vec<policy_exception::PolicyException>,
+    ) -> Engine {
+        self.exceptions = Arc::new(
+            exceptions
+                .into_iter()
+                .filter(|e| !self.options.background_only || e.background())
+                .collect(),
+        );
         self
     }
 
@@ -304,6 +323,16 @@ impl Engine {
                 cel_response(meta, &prepared, outcome, policy.action())
             }))
             .collect::<Vec<_>>();
+        let empty = BTreeMap::new();
+        policy_exception::apply(
+            &self.exceptions,
+            resource,
+            env.namespace_labels
+                .get(&prepared.reference.namespace)
+                .unwrap_or(&empty),
+            &self.cluster,
+            &mut responses,
+        );
         exceptions::apply(
             resource,
             &mut responses,

@@ -446,6 +446,11 @@ impl PolicyMeta {
             .unwrap_or(true)
     }
 
+    /// A kyverno.io ClusterPolicy or Policy (the kinds PolicyExceptions cover).
+    pub fn is_kyverno_rule_policy(&self) -> bool {
+        self.kind == "ClusterPolicy" || self.kind == "Policy"
+    }
+
     /// `namespace/name` for namespaced policies, `name` otherwise, as in reports.
     pub fn qualified_name(&self) -> String {
         match &self.namespace {
