@@ -1,0 +1,291 @@
+//! The deploy manifests: rendered with `kubectl kustomize`, checked for the
+//! properties operators rely on, parsed into k8s-openapi's typed CronJob,
+//! validated by a server-side dry-run against a real API server, and their
+//! RBAC proven sufficient (and no more) by running a scan with it.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use polscan_tests::cluster::{polscan, workspace_root, TestCluster};
+use serde::Deserialize;
+use serde_json::Value;
+
+fn render(overlay: &str) -> Vec<Value> {
+    let dir: PathBuf = workspace_root().join("deploy/overlays").join(overlay);
+    let output = Command::new("kubectl")
+        .arg("kustomize")
+        .arg(&dir)
+        .output()
+        .unwrap_or_else(|e| panic!("kubectl kustomize: {e}"));
+    assert!(
+        output.status.success(),
+        "kubectl kustomize {dir:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    serde_yaml::Deserializer::from_str(&text)
+        .filter_map(|doc| Value::deserialize(doc).ok())
+        .filter(|v| !v.is_null())
+        .collect()
+}
+
+fn find<'a>(objects: &'a [Value], kind: &str) -> &'a Value {
+    objects
+        .iter()
+        .find(|o| o["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} rendered"))
+}
+
+fn yaml(objects: &[&Value]) -> String {
+    objects
+        .iter()
+        .map(|o| serde_yaml::to_string(o).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("---\n")
+}
+
+fn check_pod_spec(pod: &Value) {
+    assert_eq!(pod["serviceAccountName"], "polscan");
+    assert_eq!(pod["restartPolicy"], "Never");
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(pod["securityContext"]["runAsUser"], 65532);
+    assert_eq!(
+        pod["securityContext"]["seccompProfile"]["type"],
+        "RuntimeDefault"
+    );
+    let container = &pod["containers"][0];
+    assert_eq!(container["image"], "ghcr.io/polscan/polscan:0.1.0");
+    assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
+    assert_eq!(
+        container["securityContext"]["allowPrivilegeEscalation"],
+        false
+    );
+    assert_eq!(
+        container["securityContext"]["capabilities"]["drop"][0],
+        "ALL"
+    );
+    assert!(container["resources"]["requests"]["memory"].is_string());
+    assert!(container["resources"]["limits"]["memory"].is_string());
+    let args: Vec<&str> = container["args"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(args.first(), Some(&"scan"));
+    // The role cannot read Secrets, so the scan must not try.
+    assert!(args.contains(&"--exclude-kinds=Secret"), "{args:?}");
+}
+
+#[test]
+fn rendered_overlays_have_what_operators_rely_on() {
+    let cron = render("cronjob");
+    let cronjob = find(&cron, "CronJob");
+    assert_eq!(cronjob["apiVersion"], "batch/v1");
+    assert_eq!(cronjob["spec"]["schedule"], "0 * * * *");
+    assert_eq!(cronjob["spec"]["concurrencyPolicy"], "Forbid");
+    assert!(cronjob["spec"]["jobTemplate"]["spec"]["backoffLimit"].is_u64());
+    check_pod_spec(&cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]);
+
+    let once = render("job");
+    let job = find(&once, "Job");
+    check_pod_spec(&job["spec"]["template"]["spec"]);
+
+    // Least privilege: write verbs only on the report kinds, nothing on Secrets.
+    let role = find(&cron, "ClusterRole");
+    for rule in role["rules"].as_array().into_iter().flatten() {
+        let list = |key: &str| -> Vec<String> {
+            rule[key]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        };
+        let resources = list("resources");
+        let verbs = list("verbs");
+        assert!(!resources.iter().any(|r| r == "secrets"), "{rule}");
+        assert!(!verbs.iter().any(|v| v == "*"), "{rule}");
+        let writes = verbs.iter().any(|v| {
+            ["create", "update", "patch", "delete", "deletecollection"].contains(&v.as_str())
+        });
+        if writes {
+            assert_eq!(list("apiGroups"), ["wgpolicyk8s.io"], "{rule}");
+            assert_eq!(
+                resources,
+                ["policyreports", "clusterpolicyreports"],
+                "{rule}"
+            );
+        }
+        // Wildcard resources only in groups without Secrets.
+        if resources.iter().any(|r| r == "*") {
+            assert!(
+                !list("apiGroups").iter().any(|g| g.is_empty() || g == "*"),
+                "{rule}"
+            );
+        }
+    }
+    let binding = find(&cron, "ClusterRoleBinding");
+    assert_eq!(binding["subjects"][0]["kind"], "ServiceAccount");
+    assert_eq!(binding["subjects"][0]["name"], "polscan");
+    assert_eq!(binding["subjects"][0]["namespace"], "polscan-system");
+    assert_eq!(binding["roleRef"]["name"], "polscan");
+}
+
+#[test]
+fn the_cronjob_parses_as_a_typed_batch_v1_cronjob() {
+    let cron = render("cronjob");
+    let cronjob: k8s_openapi::api::batch::v1::CronJob =
+        serde_json::from_value(find(&cron, "CronJob").clone()).unwrap_or_else(|e| panic!("{e}"));
+    let spec = cronjob.spec.unwrap_or_else(|| panic!("no spec"));
+    assert_eq!(spec.schedule, "0 * * * *");
+    assert_eq!(spec.concurrency_policy.as_deref(), Some("Forbid"));
+    let pod = spec
+        .job_template
+        .spec
+        .and_then(|job| job.template.spec)
+        .unwrap_or_else(|| panic!("no pod spec"));
+    let container = &pod.containers[0];
+    assert_eq!(
+        container
+            .security_context
+            .as_ref()
+            .and_then(|s| s.read_only_root_filesystem),
+        Some(true)
+    );
+}
+
+#[test]
+fn manifests_pass_a_server_side_dry_run_and_the_role_suffices_for_a_scan() {
+    let cluster = TestCluster::start();
+    let cron = render("cronjob");
+    let once = render("job");
+    // Namespace and CRDs for real: namespaced objects and reports need them.
+    let crds: Vec<&Value> = cron
+        .iter()
+        .filter(|o| o["kind"] == "CustomResourceDefinition" || o["kind"] == "Namespace")
+        .collect();
+    cluster.kubectl_with_stdin(&["apply", "--server-side", "-f", "-"], Some(&yaml(&crds)));
+    cluster.kubectl_ok(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/policyreports.wgpolicyk8s.io",
+    ]);
+
+    // Everything but the CronJob (the 1.20 server serves batch/v1beta1 only).
+    let rest: Vec<&Value> = cron.iter().filter(|o| o["kind"] != "CronJob").collect();
+    let output = cluster.kubectl_with_stdin(
+        &["apply", "--server-side", "--dry-run=server", "-f", "-"],
+        Some(&yaml(&rest)),
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // The CronJob's pod template, checked by the server inside a batch/v1 Job.
+    let cronjob = find(&cron, "CronJob");
+    let as_job = serde_json::json!({
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "polscan-cron-template", "namespace": "polscan-system"},
+        "spec": cronjob["spec"]["jobTemplate"]["spec"],
+    });
+    for job in [&as_job, find(&once, "Job")] {
+        let output = cluster.kubectl_with_stdin(
+            &["apply", "--server-side", "--dry-run=server", "-f", "-"],
+            Some(&yaml(&[job])),
+        );
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    // The role for real; then what it allows, and that a scan with exactly
+    // these permissions completes.
+    let rbac: Vec<&Value> = cron
+        .iter()
+        .filter(|o| {
+            ["ServiceAccount", "ClusterRole", "ClusterRoleBinding"]
+                .contains(&o["kind"].as_str().unwrap_or(""))
+        })
+        .collect();
+    cluster.apply_yaml(&yaml(&rbac));
+    let service_account = "system:serviceaccount:polscan-system:polscan";
+    let can = |verb: &str, resource: &str| {
+        cluster
+            .kubectl(&[
+                "auth",
+                "can-i",
+                verb,
+                resource,
+                "--all-namespaces",
+                "--as",
+                service_account,
+            ])
+            .status
+            .success()
+    };
+    for (verb, resource) in [
+        ("list", "pods"),
+        ("list", "deployments.apps"),
+        ("list", "namespaces"),
+        ("patch", "policyreports.wgpolicyk8s.io"),
+        ("delete", "clusterpolicyreports.wgpolicyk8s.io"),
+    ] {
+        assert!(
+            can(verb, resource),
+            "the role should allow {verb} {resource}"
+        );
+    }
+    for (verb, resource) in [
+        ("list", "secrets"),
+        ("get", "secrets"),
+        ("delete", "pods"),
+        ("create", "configmaps"),
+    ] {
+        assert!(
+            !can(verb, resource),
+            "the role must not allow {verb} {resource}"
+        );
+    }
+
+    // Bind the same role to the token user and scan with it.
+    let role_ref = find(&cron, "ClusterRoleBinding")["roleRef"].clone();
+    let binding = serde_json::json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": "polscan-limited-as-polscan"},
+        "roleRef": role_ref,
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "polscan-limited"}],
+    });
+    cluster.apply_yaml(&yaml(&[&binding]));
+    cluster.apply_yaml(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: default}\nspec:\n  containers: [{name: web, image: nginx:latest}]\n",
+    );
+    let policies = workspace_root()
+        .join("scanner/policies")
+        .display()
+        .to_string();
+    let limited = cluster.limited_kubeconfig().display().to_string();
+    let cronjob_args: Vec<String> = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        ["containers"][0]["args"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.as_str().map(str::to_string))
+        .collect();
+    let mut args: Vec<&str> = cronjob_args.iter().map(String::as_str).collect();
+    args.extend(["--kubeconfig", &limited, "--policy", &policies]);
+    let output = polscan(&args);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "a scan with the deploy role must complete: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let reports = cluster.kubectl_ok(&["get", "polr", "-n", "default", "-o", "name"]);
+    assert!(!reports.trim().is_empty(), "no report written");
+}
