@@ -589,3 +589,77 @@ spec:
 
     assert_eq!(result("plain", "validate-image-tag")["result"], "fail");
 }
+
+#[test]
+fn context_lookups_are_answered_by_the_api_server() {
+    let cluster = prepared_cluster();
+    cluster.apply_yaml(
+        r#"apiVersion: v1
+kind: ConfigMap
+metadata: {name: registries, namespace: default}
+data: {allowed: "registry.example.com/"}
+---
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: allowed-registries}
+spec:
+  background: true
+  rules:
+  - name: from-configmap
+    match:
+      any:
+      - resources: {kinds: [Pod]}
+    context:
+    - name: registries
+      configMap: {name: registries, namespace: default}
+    - name: podCount
+      apiCall:
+        urlPath: "/api/v1/namespaces/{{request.namespace}}/pods"
+        jmesPath: "items | length(@)"
+    validate:
+      message: "images must come from {{registries.data.allowed}} ({{podCount}} pods here)"
+      deny:
+        conditions:
+          any:
+          - key: "{{ images.containers.*.registry | [0] }}/"
+            operator: NotEquals
+            value: "{{ registries.data.allowed }}"
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: inside, namespace: default}
+spec:
+  containers: [{name: a, image: "registry.example.com/app:1"}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: outside, namespace: default}
+spec:
+  containers: [{name: a, image: "docker.io/library/nginx:1.25"}]
+"#,
+    );
+    let output = scan(&cluster, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let results = results_by_resource(&cluster);
+    let result = |name: &str| {
+        results
+            .iter()
+            .find(|((kind, _, n, _, rule), _)| {
+                kind == "Pod" && n == name && rule == "from-configmap"
+            })
+            .map(|(_, r)| r.clone())
+            .unwrap_or_else(|| panic!("no result for {name}: {results:#?}"))
+    };
+    assert_eq!(result("inside"), "pass");
+    assert_eq!(result("outside"), "fail");
+    let message = reports(&cluster, "policyreports")
+        .into_iter()
+        .flat_map(|r| r["results"].as_array().cloned().unwrap_or_default())
+        .find(|r| r["result"] == "fail")
+        .map(|r| r["message"].to_string())
+        .unwrap_or_default();
+    assert!(
+        message.contains("registry.example.com/") && message.contains("(2 pods here)"),
+        "{message}"
+    );
+}

@@ -198,9 +198,8 @@ pub fn main() -> ExitCode {
 }
 
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("POLSCAN_LOG").unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("warn,kube_client::client::tls=error")
-    });
+    let filter = tracing_subscriber::EnvFilter::try_from_env("POLSCAN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,kube_client=off"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
