@@ -184,6 +184,7 @@ start() {
     --initial-advertise-peer-urls "http://127.0.0.1:${peer_port}" --initial-cluster "default=http://127.0.0.1:${peer_port}" \
     --unsafe-no-fsync >"${dir}/etcd.log" 2>&1 &
   echo $! >"${dir}/etcd.pid"
+  echo "http://127.0.0.1:${etcd_port}" >"${dir}/etcd-url"
 
   openssl genrsa -out "${dir}/certs/sa.key" 2048 2>/dev/null
   openssl rsa -in "${dir}/certs/sa.key" -pubout -out "${dir}/certs/sa.pub" 2>/dev/null

@@ -663,3 +663,110 @@ spec:
         "{message}"
     );
 }
+
+/// etcd's current revision, through its JSON gateway.
+fn etcd_revision(etcd: &str) -> String {
+    let output = std::process::Command::new("curl")
+        .args([
+            "-sf",
+            "-X",
+            "POST",
+            &format!("{etcd}/v3/kv/range"),
+            "-d",
+            r#"{"key":"AA=="}"#,
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("curl: {e}"));
+    let answer: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}"));
+    answer["header"]["revision"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no revision in {answer}"))
+        .to_string()
+}
+
+#[test]
+fn an_expired_continue_token_restarts_the_list_cleanly() {
+    use polscan::cluster::discovery::ApiKind;
+    use polscan::cluster::listing::{list_kind, ListEvent};
+
+    let cluster = TestCluster::start();
+    cluster.kubectl_ok(&["create", "namespace", "pages"]);
+    for i in 0..6 {
+        cluster.kubectl_ok(&["create", "configmap", &format!("c{i}"), "-n", "pages"]);
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+    let events = runtime.block_on(async {
+        let client = polscan::cluster::connect::connect(Some(cluster.kubeconfig()), None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let kind = ApiKind {
+            group: String::new(),
+            version: "v1".into(),
+            kind: "ConfigMap".into(),
+            plural: "configmaps".into(),
+            namespaced: true,
+            verbs: vec!["list".into()],
+        };
+        // One object per page and a one-slot channel: the lister waits for
+        // us between pages, so storage can be compacted mid-list.
+        let (sender, mut receiver) = tokio::sync::mpsc::channel(1);
+        let lister = tokio::spawn(list_kind(client, kind, 0, Some("pages".into()), 1, sender));
+        let mut events = Vec::new();
+        let first = receiver
+            .recv()
+            .await
+            .unwrap_or_else(|| panic!("no first page"));
+        events.push(first);
+        // A write after the list began, then compaction past it: the
+        // list's continue token now points at a compacted revision (410).
+        cluster.kubectl_ok(&["create", "configmap", "late", "-n", "pages"]);
+        let etcd = cluster.etcd_url();
+        let revision = etcd_revision(&etcd);
+        let compacted = std::process::Command::new("curl")
+            .args([
+                "-sf",
+                "-X",
+                "POST",
+                &format!("{etcd}/v3/kv/compaction"),
+                "-d",
+                &format!(r#"{{"revision":"{revision}","physical":true}}"#),
+            ])
+            .status()
+            .unwrap_or_else(|e| panic!("curl: {e}"));
+        assert!(compacted.success());
+        while let Some(event) = receiver.recv().await {
+            events.push(event);
+        }
+        let _ = lister.await;
+        events
+    });
+    let restarted = events
+        .iter()
+        .position(|e| matches!(e, ListEvent::Restarted { .. }))
+        .unwrap_or_else(|| panic!("no restart in {events:?}"));
+    // After the restart the whole kind arrives again, the late object too.
+    let names_after: Vec<String> = events[restarted..]
+        .iter()
+        .filter_map(|e| match e {
+            ListEvent::Page { items, .. } => Some(
+                items
+                    .iter()
+                    .filter_map(|i| i["metadata"]["name"].as_str().map(str::to_string))
+                    .collect::<Vec<_>>(),
+            ),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(
+        names_after,
+        ["c0", "c1", "c2", "c3", "c4", "c5", "late"],
+        "{events:?}"
+    );
+    match events.last() {
+        Some(ListEvent::Finished {
+            outcome: Ok(count), ..
+        }) => assert_eq!(*count, 7),
+        other => panic!("unexpected end {other:?}"),
+    }
+}

@@ -61,6 +61,14 @@ impl TestCluster {
         self.dir.join("kubeconfig-limited")
     }
 
+    /// etcd's client URL, for tests that act on storage directly (compaction).
+    pub fn etcd_url(&self) -> String {
+        std::fs::read_to_string(self.dir.join("etcd-url"))
+            .unwrap_or_else(|err| panic!("reading etcd-url: {err}"))
+            .trim()
+            .to_string()
+    }
+
     /// Runs kubectl as admin.
     pub fn kubectl(&self, args: &[&str]) -> Output {
         self.kubectl_with_stdin(args, None)
