@@ -17,7 +17,7 @@ DIR="$(mktemp -d /tmp/polscan-bench-XXXXXX)"
 cleanup() { bash scripts/apiserver.sh stop "$DIR/server" >/dev/null 2>&1 || true; rm -rf "$DIR"; }
 trap cleanup EXIT
 
-command -v /usr/bin/time >/dev/null || { apt-get install -y -qq time >/dev/null; }
+[ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
 cargo build --release -p polscan --locked >/dev/null 2>&1 || cargo build --release -p polscan --locked
 POLSCAN="$PWD/target/release/polscan"
 

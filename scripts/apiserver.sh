@@ -174,6 +174,8 @@ start() {
   etcd="$(find_etcd)"
   apiserver="$(find_apiserver)"
   command -v openssl >/dev/null || apt_install openssl
+  command -v curl >/dev/null || apt_install curl
+  command -v python3 >/dev/null || apt_install python3
   mkdir -p "${dir}/etcd" "${dir}/certs"
   dir="$(cd "$dir" && pwd)"
 
