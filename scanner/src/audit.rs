@@ -209,7 +209,7 @@ impl PolicySet {
                     }
                     Err(err) => problems.push(invalid(doc, &err)),
                 }
-            } else if PENDING_POLICY_KINDS.contains(&kind) {
+            } else if PENDING_POLICY_KINDS.contains(&kind) || kind == "PolicyException" {
                 let name = doc
                     .value
                     .pointer("/metadata/name")
