@@ -770,3 +770,49 @@ fn an_expired_continue_token_restarts_the_list_cleanly() {
         other => panic!("unexpected end {other:?}"),
     }
 }
+
+#[test]
+fn another_producers_reports_are_never_touched() {
+    let cluster = prepared_cluster();
+    let policy = corpus()
+        .join("best-practices/disallow-latest-tag/disallow-latest-tag.yaml")
+        .display()
+        .to_string();
+    cluster.kubectl_ok(&["apply", "-f", &policy]);
+    cluster.apply_yaml(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: default}\nspec:\n  containers: [{name: web, image: nginx:latest}]\n",
+    );
+    let uid = cluster.kubectl_ok(&[
+        "get",
+        "pod",
+        "web",
+        "-n",
+        "default",
+        "-o",
+        "jsonpath={.metadata.uid}",
+    ]);
+    // Kyverno names its report after the resource's UID too.
+    cluster.apply_yaml(&format!(
+        "apiVersion: wgpolicyk8s.io/v1alpha2\nkind: PolicyReport\nmetadata:\n  name: {uid}\n  namespace: default\n  labels: {{app.kubernetes.io/managed-by: kyverno}}\nresults:\n- {{policy: kyverno-policy, result: pass, source: kyverno}}\n"
+    ));
+    let kyverno_before = cluster.kubectl_ok(&["get", "polr", &uid, "-n", "default", "-o", "json"]);
+
+    let output = scan(&cluster, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let ours = format!("polscan-{uid}");
+    let written = cluster.kubectl_ok(&["get", "polr", &ours, "-n", "default", "-o", "json"]);
+    assert!(written.contains("disallow-latest-tag"), "{written}");
+    let kyverno_after = cluster.kubectl_ok(&["get", "polr", &uid, "-n", "default", "-o", "json"]);
+    assert_eq!(
+        kyverno_before, kyverno_after,
+        "the other producer's report changed"
+    );
+
+    // With the Pod gone, polscan prunes its own report and leaves Kyverno's.
+    cluster.kubectl_ok(&["delete", "pod", "web", "-n", "default"]);
+    let output = scan(&cluster, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let names = cluster.kubectl_ok(&["get", "polr", "-n", "default", "-o", "name"]);
+    assert!(!names.contains(&ours), "{names}");
+    assert!(names.contains(&uid), "{names}");
+}
