@@ -63,8 +63,12 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         ..ScanOptions::default()
     };
     let outcome = runtime()?.block_on(async {
-        let client = connect::connect(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
-        anyhow::Ok(scan::scan(client, options).await?)
+        let (client, server) =
+            connect::connect_with_server(args.kubeconfig.as_deref(), args.context.as_deref())
+                .await?;
+        scan::scan(client, options)
+            .await
+            .with_context(|| format!("scanning the cluster at {server}"))
     })?;
     print(&outcome, args.output)?;
     if !outcome.complete() {
@@ -171,8 +175,12 @@ fn describe(key: &crate::reconcile::ReportKey) -> String {
 
 pub fn install_crds(args: &InstallCrdsArgs) -> anyhow::Result<ExitCode> {
     let outcomes = runtime()?.block_on(async {
-        let client = connect::connect(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
-        anyhow::Ok(report_store::install_crds(&client).await?)
+        let (client, server) =
+            connect::connect_with_server(args.kubeconfig.as_deref(), args.context.as_deref())
+                .await?;
+        report_store::install_crds(&client)
+            .await
+            .with_context(|| format!("installing CRDs in the cluster at {server}"))
     })?;
     for outcome in outcomes {
         match outcome {

@@ -14,6 +14,17 @@ pub async fn connect(
     kubeconfig: Option<&Path>,
     context: Option<&str>,
 ) -> Result<Client, ClusterError> {
+    connect_with_server(kubeconfig, context)
+        .await
+        .map(|(client, _)| client)
+}
+
+/// [`connect`], also returning the server URL, for messages that must say
+/// which cluster could not be reached.
+pub async fn connect_with_server(
+    kubeconfig: Option<&Path>,
+    context: Option<&str>,
+) -> Result<(Client, String), ClusterError> {
     let options = KubeConfigOptions {
         context: context.map(str::to_string),
         ..KubeConfigOptions::default()
@@ -33,5 +44,7 @@ pub async fn connect(
             .await
             .map_err(|err| ClusterError::Config(err.to_string()))?,
     };
-    Client::try_from(config).map_err(|err| ClusterError::Config(err.to_string()))
+    let server = config.cluster_url.to_string();
+    let client = Client::try_from(config).map_err(|err| ClusterError::Config(err.to_string()))?;
+    Ok((client, server))
 }
