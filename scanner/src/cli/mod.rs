@@ -48,6 +48,17 @@ pub enum Command {
     ///
     /// Example: polscan demo
     Demo(DemoArgs),
+    /// Print a shell completion script.
+    ///
+    /// Example: polscan completions bash > /etc/bash_completion.d/polscan
+    Completions(CompletionsArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -187,6 +198,16 @@ pub fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Scan(args) => scan::run(&args),
         Command::InstallCrds(args) => scan::install_crds(&args),
+        Command::Completions(args) => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                args.shell,
+                &mut Cli::command(),
+                "polscan",
+                &mut std::io::stdout(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,
