@@ -4,6 +4,7 @@
 
 mod apply;
 mod demo;
+mod junit;
 mod output;
 mod scan;
 mod test;
@@ -67,6 +68,8 @@ pub enum OutputFormat {
     Table,
     /// Only the summary line (for CronJobs and large clusters).
     Summary,
+    /// JUnit XML: a test suite per policy, a test case per rule and resource.
+    Junit,
     Yaml,
     Json,
 }

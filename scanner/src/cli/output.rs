@@ -86,6 +86,7 @@ pub fn print_outcome(outcome: &AuditOutcome, format: OutputFormat) -> anyhow::Re
             writeln!(out, "{}", summary_line(outcome))?;
         }
         OutputFormat::Summary => writeln!(out, "{}", summary_line(outcome))?,
+        OutputFormat::Junit => writeln!(out, "{}", super::junit::render(&outcome.findings)?)?,
         OutputFormat::Yaml | OutputFormat::Json => {
             let shaped = reports::per_resource(&outcome.findings, Timestamp::now())
                 .context("shaping the reports")?;

@@ -82,7 +82,7 @@ fn print(outcome: &ScanOutcome, format: OutputFormat) -> anyhow::Result<()> {
     let mut audit = outcome.audit.clone();
     audit.problems = scan::problems(outcome);
     let verb = if outcome.dry_run { "would " } else { "" };
-    if outcome.dry_run && format != OutputFormat::Table {
+    if outcome.dry_run && matches!(format, OutputFormat::Yaml | OutputFormat::Json) {
         for problem in &audit.problems {
             eprintln!("warning: {problem}");
         }

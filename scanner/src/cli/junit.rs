@@ -1,0 +1,115 @@
+//! JUnit XML for CI systems: findings enter; one `<testsuite>` per policy
+//! and one `<testcase>` per rule and resource leave, `fail` results as
+//! `<failure>`, `error` as `<error>`, `skip` as `<skipped>`, and `warn` as a
+//! passing case whose message is in `<system-out>`.
+
+use std::collections::BTreeMap;
+use std::io::Cursor;
+
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+use quick_xml::Writer;
+
+use crate::audit::Finding;
+use crate::engine::RuleStatus;
+
+#[derive(Default)]
+struct Counts {
+    tests: usize,
+    failures: usize,
+    errors: usize,
+    skipped: usize,
+}
+
+impl Counts {
+    fn add(&mut self, status: RuleStatus) {
+        self.tests += 1;
+        match status {
+            RuleStatus::Fail => self.failures += 1,
+            RuleStatus::Error => self.errors += 1,
+            RuleStatus::Skip => self.skipped += 1,
+            RuleStatus::Pass | RuleStatus::Warn => {}
+        }
+    }
+
+    fn attributes<'a>(&self, element: &mut BytesStart<'a>) {
+        element.push_attribute(("tests", self.tests.to_string().as_str()));
+        element.push_attribute(("failures", self.failures.to_string().as_str()));
+        element.push_attribute(("errors", self.errors.to_string().as_str()));
+        element.push_attribute(("skipped", self.skipped.to_string().as_str()));
+    }
+}
+
+/// Renders the findings as a JUnit XML document.
+pub fn render(findings: &[Finding]) -> Result<String, std::io::Error> {
+    let mut by_policy: BTreeMap<String, Vec<&Finding>> = BTreeMap::new();
+    for finding in findings {
+        by_policy
+            .entry(finding.policy.qualified_name())
+            .or_default()
+            .push(finding);
+    }
+    let mut total = Counts::default();
+    for finding in findings {
+        total.add(finding.reported_status());
+    }
+    let mut writer = Writer::new_with_indent(Cursor::new(Vec::new()), b' ', 2);
+    writer.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+    let mut suites = BytesStart::new("testsuites");
+    suites.push_attribute(("name", "polscan"));
+    total.attributes(&mut suites);
+    writer.write_event(Event::Start(suites))?;
+    for (policy, findings) in by_policy {
+        let mut counts = Counts::default();
+        for finding in &findings {
+            counts.add(finding.reported_status());
+        }
+        let mut suite = BytesStart::new("testsuite");
+        suite.push_attribute(("name", policy.as_str()));
+        counts.attributes(&mut suite);
+        writer.write_event(Event::Start(suite))?;
+        for finding in findings {
+            let classname = format!("{policy}.{}", finding.result.rule);
+            let name = finding.resource.to_string();
+            let mut case = BytesStart::new("testcase");
+            case.push_attribute(("classname", classname.as_str()));
+            case.push_attribute(("name", name.as_str()));
+            let message = finding.result.message.as_str();
+            let child = match finding.reported_status() {
+                RuleStatus::Fail => Some(("failure", true)),
+                RuleStatus::Error => Some(("error", true)),
+                RuleStatus::Skip => Some(("skipped", false)),
+                RuleStatus::Warn => Some(("system-out", true)),
+                RuleStatus::Pass => None,
+            };
+            match child {
+                None => {
+                    writer.write_event(Event::Empty(case))?;
+                }
+                Some((tag, with_text)) => {
+                    writer.write_event(Event::Start(case))?;
+                    let mut element = BytesStart::new(tag);
+                    if tag != "system-out" {
+                        element.push_attribute(("message", message));
+                    }
+                    if with_text {
+                        writer.write_event(Event::Start(element))?;
+                        let text = if tag == "system-out" {
+                            format!("warning: {message}")
+                        } else {
+                            message.to_string()
+                        };
+                        writer.write_event(Event::Text(BytesText::new(&text)))?;
+                        writer.write_event(Event::End(BytesEnd::new(tag)))?;
+                    } else {
+                        writer.write_event(Event::Empty(element))?;
+                    }
+                    writer.write_event(Event::End(BytesEnd::new("testcase")))?;
+                }
+            }
+        }
+        writer.write_event(Event::End(BytesEnd::new("testsuite")))?;
+    }
+    writer.write_event(Event::End(BytesEnd::new("testsuites")))?;
+    let bytes = writer.into_inner().into_inner();
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
