@@ -14,4 +14,4 @@ FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /polscan /polscan
 USER 65532:65532
 ENTRYPOINT ["/polscan"]
-CMD ["scan", "--exclude-kinds=Secret", "--output=summary"]
+CMD ["scan", "--exclude-kinds=Secret", "--output=summary", "--log-format=json"]

@@ -75,6 +75,8 @@ fn check_pod_spec(pod: &Value) {
     assert_eq!(args.first(), Some(&"scan"));
     // The role cannot read Secrets, so the scan must not try.
     assert!(args.contains(&"--exclude-kinds=Secret"), "{args:?}");
+    // Log pipelines in clusters read JSON.
+    assert!(args.contains(&"--log-format=json"), "{args:?}");
 }
 
 #[test]

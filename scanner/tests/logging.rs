@@ -1,0 +1,54 @@
+//! `--log-format json` writes one JSON object per log line on stderr; the
+//! default is human-readable text.
+
+use std::process::Command;
+
+const UNREACHABLE: &str = "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: \"https://127.0.0.1:1\", insecure-skip-tls-verify: true}\nusers:\n- name: u\n  user: {token: x}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n";
+
+fn scan_stderr(format: &str) -> (String, Option<i32>) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, UNREACHABLE).unwrap_or_else(|e| panic!("write: {e}"));
+    let output = Command::new(env!("CARGO_BIN_EXE_polscan"))
+        .args(["scan", "--log-format", format, "--kubeconfig"])
+        .arg(&kubeconfig)
+        .env("POLSCAN_LOG", "debug")
+        .output()
+        .unwrap_or_else(|e| panic!("running polscan: {e}"));
+    (
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        output.status.code(),
+    )
+}
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let (stderr, code) = scan_stderr("json");
+    assert_eq!(code, Some(2), "an unreachable server is an error");
+    let mut logged = 0;
+    for line in stderr.lines() {
+        if line.starts_with("error: ") {
+            // The final error message is for people, not a log record.
+            assert!(line.contains("https://127.0.0.1:1"), "{line}");
+            continue;
+        }
+        let record: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(
+            record["timestamp"].is_string() && record["level"].is_string(),
+            "{line}"
+        );
+        logged += 1;
+    }
+    assert!(logged > 0, "debug logging produced no records:\n{stderr}");
+}
+
+#[test]
+fn text_logs_are_the_default() {
+    let (stderr, _) = scan_stderr("text");
+    assert!(stderr.lines().count() > 1);
+    assert!(
+        !stderr.lines().any(|line| line.starts_with('{')),
+        "{stderr}"
+    );
+}
