@@ -12,13 +12,28 @@ use crate::audit::AuditOutcome;
 use crate::engine::RuleStatus;
 use crate::reports;
 
+/// Characters a terminal shows: ANSI colour sequences take no room.
+fn visible_width(text: &str) -> usize {
+    let mut width = 0;
+    let mut in_escape = false;
+    for c in text.chars() {
+        match (in_escape, c) {
+            (false, '\x1b') => in_escape = true,
+            (true, 'm') => in_escape = false,
+            (true, _) => {}
+            (false, _) => width += 1,
+        }
+    }
+    width
+}
+
 /// Lays out rows in columns separated by two spaces; the last column is free.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let columns = headers.len();
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    let mut widths: Vec<usize> = headers.iter().map(|h| visible_width(h)).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate().take(columns.saturating_sub(1)) {
-            widths[i] = widths[i].max(cell.chars().count());
+            widths[i] = widths[i].max(visible_width(cell));
         }
     }
     let mut out = String::new();
@@ -26,7 +41,9 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
         let mut text = String::new();
         for (i, cell) in cells.iter().enumerate() {
             if i + 1 < cells.len() {
-                text.push_str(&format!("{cell:<width$}  ", width = widths[i]));
+                text.push_str(cell);
+                let padding = widths[i].saturating_sub(visible_width(cell)) + 2;
+                text.push_str(&" ".repeat(padding));
             } else {
                 text.push_str(cell);
             }
@@ -39,6 +56,73 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
         line(row.iter().map(String::as_str).collect());
     }
     out
+}
+
+/// Colour only for a terminal, and never when `NO_COLOR` is set (no-color.org).
+pub fn use_color() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+}
+
+fn paint(text: &str, status: RuleStatus, color: bool) -> String {
+    if !color {
+        return text.to_string();
+    }
+    let code = match status {
+        RuleStatus::Pass => "32",
+        RuleStatus::Fail => "1;31",
+        RuleStatus::Warn => "33",
+        RuleStatus::Error => "1;35",
+        RuleStatus::Skip => "2",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+/// One block per policy (its name, kind and action as a heading), rows of
+/// rule, resource, result and message under it; results coloured when asked.
+pub fn grouped_table(outcome: &AuditOutcome, color: bool) -> String {
+    let mut by_policy: std::collections::BTreeMap<String, Vec<&crate::audit::Finding>> =
+        std::collections::BTreeMap::new();
+    for finding in &outcome.findings {
+        by_policy
+            .entry(finding.policy.qualified_name())
+            .or_default()
+            .push(finding);
+    }
+    let mut text = String::new();
+    for (policy, findings) in by_policy {
+        let kind = &findings[0].policy.kind;
+        let action = &findings[0].result.action;
+        let heading = format!("{policy} ({kind}, {action})");
+        if color {
+            text.push_str(&format!("\x1b[1m{heading}\x1b[0m\n"));
+        } else {
+            text.push_str(&heading);
+            text.push('\n');
+        }
+        let status_width = 6;
+        let rows: Vec<Vec<String>> = findings
+            .iter()
+            .map(|f| {
+                let status = f.reported_status();
+                let cell = format!("{:<status_width$}", status.to_string());
+                vec![
+                    f.result.rule.clone(),
+                    f.resource.to_string(),
+                    paint(&cell, status, color),
+                    f.result.message.clone(),
+                ]
+            })
+            .collect();
+        for line in table(&["RULE", "RESOURCE", "RESULT", "MESSAGE"], &rows).lines() {
+            text.push_str("  ");
+            text.push_str(line);
+            text.push('\n');
+        }
+        text.push('\n');
+    }
+    text
 }
 
 /// `pass: N  fail: N  warn: N  error: N  skip: N`
@@ -64,25 +148,7 @@ pub fn print_outcome(outcome: &AuditOutcome, format: OutputFormat) -> anyhow::Re
     let mut out = stdout.lock();
     match format {
         OutputFormat::Table => {
-            let rows: Vec<Vec<String>> = outcome
-                .findings
-                .iter()
-                .map(|f| {
-                    vec![
-                        f.policy.qualified_name(),
-                        f.result.rule.clone(),
-                        f.resource.to_string(),
-                        f.reported_status().to_string(),
-                        f.result.message.clone(),
-                    ]
-                })
-                .collect();
-            write!(
-                out,
-                "{}",
-                table(&["POLICY", "RULE", "RESOURCE", "RESULT", "MESSAGE"], &rows)
-            )?;
-            writeln!(out)?;
+            write!(out, "{}", grouped_table(outcome, use_color()))?;
             writeln!(out, "{}", summary_line(outcome))?;
         }
         OutputFormat::Summary => writeln!(out, "{}", summary_line(outcome))?,
@@ -185,5 +251,44 @@ mod tests {
     fn table_aligns_columns() {
         let text = table(&["A", "BB"], &[vec!["xxx".into(), "y".into()]]);
         assert_eq!(text, "A    BB\nxxx  y\n");
+    }
+}
+
+#[cfg(test)]
+mod colour_tests {
+    use super::*;
+
+    #[test]
+    fn colour_codes_take_no_width() {
+        assert_eq!(visible_width("\x1b[1;31mfail  \x1b[0m"), 6);
+        let rows = vec![
+            vec![paint("fail  ", RuleStatus::Fail, true), "x".into()],
+            vec![paint("pass  ", RuleStatus::Pass, true), "y".into()],
+        ];
+        let text = table(&["RESULT", "MESSAGE"], &rows);
+        let stripped: Vec<String> = text
+            .lines()
+            .map(|line| {
+                let mut out = String::new();
+                let mut in_escape = false;
+                for c in line.chars() {
+                    match (in_escape, c) {
+                        (false, '\x1b') => in_escape = true,
+                        (true, 'm') => in_escape = false,
+                        (true, _) => {}
+                        (false, c) => out.push(c),
+                    }
+                }
+                out
+            })
+            .collect();
+        // Colour or not, the message column starts at the same place.
+        assert_eq!(stripped, ["RESULT  MESSAGE", "fail    x", "pass    y"]);
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        assert_eq!(paint("fail", RuleStatus::Fail, false), "fail");
+        assert!(paint("fail", RuleStatus::Fail, true).contains("\x1b[1;31m"));
     }
 }
