@@ -211,8 +211,14 @@ fn manifests_pass_a_server_side_dry_run_and_the_role_suffices_for_a_scan() {
     let rbac: Vec<&Value> = cron
         .iter()
         .filter(|o| {
-            ["ServiceAccount", "ClusterRole", "ClusterRoleBinding"]
-                .contains(&o["kind"].as_str().unwrap_or(""))
+            [
+                "ServiceAccount",
+                "ClusterRole",
+                "ClusterRoleBinding",
+                "Role",
+                "RoleBinding",
+            ]
+            .contains(&o["kind"].as_str().unwrap_or(""))
         })
         .collect();
     cluster.apply_yaml(&yaml(&rbac));
@@ -254,6 +260,29 @@ fn manifests_pass_a_server_side_dry_run_and_the_role_suffices_for_a_scan() {
             "the role must not allow {verb} {resource}"
         );
     }
+    // The run record is writable in polscan's own namespace only.
+    let in_namespace = |verb: &str, target: &str, namespace: &str| {
+        cluster
+            .kubectl(&[
+                "auth",
+                "can-i",
+                verb,
+                target,
+                "-n",
+                namespace,
+                "--as",
+                service_account,
+            ])
+            .status
+            .success()
+    };
+    assert!(in_namespace(
+        "patch",
+        "configmap/polscan-last-run",
+        "polscan-system"
+    ));
+    assert!(!in_namespace("patch", "configmap/other", "polscan-system"));
+    assert!(!in_namespace("create", "configmaps", "default"));
 
     // Bind the same role to the token user and scan with it.
     let role_ref = find(&cron, "ClusterRoleBinding")["roleRef"].clone();
@@ -263,7 +292,12 @@ fn manifests_pass_a_server_side_dry_run_and_the_role_suffices_for_a_scan() {
         "roleRef": role_ref,
         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "polscan-limited"}],
     });
-    cluster.apply_yaml(&yaml(&[&binding]));
+    let mut role_binding = find(&cron, "RoleBinding").clone();
+    role_binding["metadata"]["name"] = "polscan-limited-last-run".into();
+    role_binding["subjects"] = serde_json::json!([
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "polscan-limited"}
+    ]);
+    cluster.apply_yaml(&yaml(&[&binding, &role_binding]));
     cluster.apply_yaml(
         "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: default}\nspec:\n  containers: [{name: web, image: nginx:latest}]\n",
     );
@@ -278,6 +312,8 @@ fn manifests_pass_a_server_side_dry_run_and_the_role_suffices_for_a_scan() {
         .into_iter()
         .flatten()
         .filter_map(|a| a.as_str().map(str::to_string))
+        // Kubernetes expands $(POD_NAMESPACE) from the downward API.
+        .map(|a| a.replace("$(POD_NAMESPACE)", "polscan-system"))
         .collect();
     let mut args: Vec<&str> = cronjob_args.iter().map(String::as_str).collect();
     args.extend(["--kubeconfig", &limited, "--policy", &policies]);
@@ -290,4 +326,31 @@ fn manifests_pass_a_server_side_dry_run_and_the_role_suffices_for_a_scan() {
     );
     let reports = cluster.kubectl_ok(&["get", "polr", "-n", "default", "-o", "name"]);
     assert!(!reports.trim().is_empty(), "no report written");
+    // The run is recorded where operators look for it.
+    let record: Value = serde_json::from_str(&cluster.kubectl_ok(&[
+        "get",
+        "configmap",
+        "polscan-last-run",
+        "-n",
+        "polscan-system",
+        "-o",
+        "json",
+    ]))
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(record["data"]["complete"], "true", "{record}");
+    // Its counts are the ones the run printed.
+    let printed = String::from_utf8_lossy(&output.stdout).into_owned();
+    let fails = printed
+        .split("fail: ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no fail count in {printed:?}"));
+    assert_ne!(fails, "0", "{printed}");
+    assert_eq!(record["data"]["results.fail"], fails, "{record}");
+    assert!(
+        record["data"]["reportsWritten"]
+            .as_str()
+            .is_some_and(|n| n != "0"),
+        "{record}"
+    );
 }

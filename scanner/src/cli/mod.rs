@@ -172,6 +172,10 @@ pub struct ScanArgs {
     /// Kinds listed at the same time.
     #[arg(long, default_value_t = 4)]
     pub list_concurrency: usize,
+    /// Record the run's outcome (counts, failures, phase timings) in this
+    /// ConfigMap, `<namespace>/<name>`, for `kubectl get cm` readers.
+    #[arg(long)]
+    pub last_run_configmap: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]

@@ -8,11 +8,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::{output, FailOn, InstallCrdsArgs, OutputFormat, ReportPer, ScanArgs};
-use crate::cluster::{connect, report_store};
+use crate::cluster::{connect, report_store, run_record};
 use crate::engine::RuleStatus;
 use crate::loader;
 use crate::scan::selection::{KindName, ScanFilters};
-use crate::scan::{self, ReportShape, ScanOptions, ScanOutcome};
+use crate::scan::{self, last_run, ReportShape, ScanOptions, ScanOutcome};
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -62,16 +62,37 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         keep_findings: args.output != OutputFormat::Summary,
         ..ScanOptions::default()
     };
-    let outcome = runtime()?.block_on(async {
+    let record_to = match &args.last_run_configmap {
+        Some(text) => Some(last_run::parse_target(text).with_context(|| {
+            format!("--last-run-configmap {text:?}: expected <namespace>/<name>")
+        })?),
+        None => None,
+    };
+    let started = chrono::Utc::now();
+    let (outcome, record_failed) = runtime()?.block_on(async {
         let (client, server) =
             connect::connect_with_server(args.kubeconfig.as_deref(), args.context.as_deref())
                 .await?;
-        scan::scan(client, options)
+        let outcome = scan::scan(client.clone(), options)
             .await
-            .with_context(|| format!("scanning the cluster at {server}"))
+            .with_context(|| format!("scanning the cluster at {server}"));
+        let mut record_failed = false;
+        if let (Some((namespace, name)), false) = (&record_to, args.dry_run) {
+            let error_text = outcome.as_ref().err().map(|err| format!("{err:#}"));
+            let result = match &error_text {
+                Some(text) => Err(text.as_str()),
+                None => outcome.as_ref().map_err(|_| ""),
+            };
+            let record = last_run::config_map(namespace, name, result, started, chrono::Utc::now());
+            if let Err(err) = run_record::write(&client, namespace, name, &record).await {
+                eprintln!("warning: the run was not recorded: {err}");
+                record_failed = true;
+            }
+        }
+        anyhow::Ok((outcome?, record_failed))
     })?;
     print(&outcome, args.output)?;
-    if !outcome.complete() {
+    if !outcome.complete() || record_failed {
         eprintln!("error: the scan is incomplete (see the messages above); reports of kinds that failed were left as they were");
         return Ok(ExitCode::from(2));
     }

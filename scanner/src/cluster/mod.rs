@@ -11,6 +11,7 @@ pub mod listing;
 pub mod lookups;
 pub mod policy_source;
 pub mod report_store;
+pub mod run_record;
 
 /// A failed request, naming what was asked and why it failed.
 #[derive(Debug, Clone, thiserror::Error)]

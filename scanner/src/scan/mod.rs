@@ -6,6 +6,7 @@
 //! can report them and exit non-zero. Nothing already written is lost: stale
 //! reports are deleted only for kinds listed completely in this run.
 
+pub mod last_run;
 pub mod selection;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -109,6 +110,8 @@ pub struct ScanOutcome {
     pub dry_run: bool,
     /// Results by status (kept even when findings are not).
     pub status_counts: BTreeMap<RuleStatus, usize>,
+    /// Milliseconds since the start at the end of each phase.
+    pub phases: Vec<(String, u64)>,
 }
 
 impl ScanOutcome {
@@ -150,8 +153,12 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
         ..ScanOutcome::default()
     };
     let started = std::time::Instant::now();
-    let phase =
-        |name: &str| tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "{name}");
+    let mut phases: Vec<(String, u64)> = Vec::new();
+    let mut phase = |name: &str| {
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        tracing::info!(elapsed_ms, "{name}");
+        phases.push((name.to_string(), elapsed_ms));
+    };
     let discovered = Arc::new(discovery::discover(&client).await?);
     phase("discovered");
     // Reading the existing reports is slow on the server side (it decodes
@@ -336,6 +343,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
         delete_stale(&client, &mut outcome, options.write_concurrency).await;
     }
     phase("written");
+    outcome.phases = phases;
     Ok(outcome)
 }
 

@@ -1,0 +1,186 @@
+//! The outcome of the last scan as a ConfigMap (`polscan-last-run`), so
+//! operators can read it with kubectl: a scan's outcome (or the error that
+//! stopped it) and its start and end enter; the ConfigMap object leaves.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{json, Map, Value};
+
+use super::ScanOutcome;
+use crate::engine::RuleStatus;
+
+/// `namespace/name` as given to `--last-run-configmap`.
+pub fn parse_target(text: &str) -> Option<(String, String)> {
+    let (namespace, name) = text.split_once('/')?;
+    (!namespace.is_empty() && !name.is_empty() && !name.contains('/'))
+        .then(|| (namespace.to_string(), name.to_string()))
+}
+
+/// The ConfigMap recording one run.
+pub fn config_map(
+    namespace: &str,
+    name: &str,
+    outcome: Result<&ScanOutcome, &str>,
+    started: DateTime<Utc>,
+    finished: DateTime<Utc>,
+) -> Value {
+    let mut data = Map::new();
+    let mut put = |key: &str, value: String| {
+        data.insert(key.to_string(), Value::String(value));
+    };
+    put("version", env!("CARGO_PKG_VERSION").to_string());
+    put(
+        "started",
+        started.to_rfc3339_opts(SecondsFormat::Secs, true),
+    );
+    put(
+        "finished",
+        finished.to_rfc3339_opts(SecondsFormat::Secs, true),
+    );
+    let seconds = (finished - started).num_milliseconds() as f64 / 1000.0;
+    put("durationSeconds", format!("{seconds:.3}"));
+    match outcome {
+        Err(error) => {
+            put("complete", "false".into());
+            put("error", error.to_string());
+        }
+        Ok(outcome) => {
+            put("complete", outcome.complete().to_string());
+            put("dryRun", outcome.dry_run.to_string());
+            put("kindsListed", outcome.listings.len().to_string());
+            let failed: Vec<String> = outcome
+                .failed_listings()
+                .map(|l| l.kind.display_name())
+                .collect();
+            put("kindsFailed", failed.len().to_string());
+            if !failed.is_empty() {
+                put("failedKinds", failed.join(","));
+            }
+            put(
+                "objects",
+                outcome
+                    .listings
+                    .iter()
+                    .map(|l| l.objects)
+                    .sum::<usize>()
+                    .to_string(),
+            );
+            put("policies", outcome.audit.policies_evaluated.to_string());
+            for status in [
+                RuleStatus::Pass,
+                RuleStatus::Fail,
+                RuleStatus::Warn,
+                RuleStatus::Error,
+                RuleStatus::Skip,
+            ] {
+                let count = outcome.status_counts.get(&status).copied().unwrap_or(0);
+                put(&format!("results.{status}"), count.to_string());
+            }
+            put("reportsWritten", outcome.writes.to_string());
+            put("reportsUnchanged", outcome.plan.unchanged.len().to_string());
+            put("reportsDeleted", outcome.deletes.to_string());
+            put(
+                "reportsKeptAfterFailedList",
+                outcome.plan.kept_after_failed_list.len().to_string(),
+            );
+            put("writeFailures", outcome.write_failures.len().to_string());
+            for (phase, ms) in &outcome.phases {
+                put(
+                    &format!("phase.{}.ms", phase.replace(' ', "-")),
+                    ms.to_string(),
+                );
+            }
+        }
+    }
+    json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {"app.kubernetes.io/managed-by": "polscan"},
+        },
+        "data": data,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::discovery::ApiKind;
+    use crate::cluster::ClusterError;
+    use crate::scan::KindListing;
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + seconds, 0).unwrap()
+    }
+
+    fn kind(name: &str) -> ApiKind {
+        ApiKind {
+            group: String::new(),
+            version: "v1".into(),
+            kind: name.into(),
+            plural: format!("{}s", name.to_lowercase()),
+            namespaced: true,
+            verbs: vec!["list".into()],
+        }
+    }
+
+    #[test]
+    fn records_counts_failures_and_timing() {
+        let mut outcome = ScanOutcome::default();
+        outcome.listings = vec![
+            KindListing {
+                kind: kind("Pod"),
+                objects: 7,
+                error: None,
+            },
+            KindListing {
+                kind: kind("Secret"),
+                objects: 0,
+                error: Some(ClusterError::Status {
+                    what: "listing".into(),
+                    code: 403,
+                    reason: "Forbidden".into(),
+                    message: "no".into(),
+                }),
+            },
+        ];
+        outcome.status_counts.insert(RuleStatus::Fail, 3);
+        outcome.writes = 2;
+        outcome.phases = vec![("listed and evaluated".into(), 1234)];
+        let map = config_map(
+            "polscan-system",
+            "polscan-last-run",
+            Ok(&outcome),
+            at(0),
+            at(90),
+        );
+        let data = &map["data"];
+        assert_eq!(map["metadata"]["namespace"], "polscan-system");
+        assert_eq!(data["complete"], "false");
+        assert_eq!(data["failedKinds"], "Secret");
+        assert_eq!(data["objects"], "7");
+        assert_eq!(data["results.fail"], "3");
+        assert_eq!(data["results.pass"], "0");
+        assert_eq!(data["reportsWritten"], "2");
+        assert_eq!(data["durationSeconds"], "90.000");
+        assert_eq!(data["phase.listed-and-evaluated.ms"], "1234");
+        assert_eq!(data["started"], "2027-01-15T08:00:00Z");
+    }
+
+    #[test]
+    fn records_the_error_that_stopped_a_run() {
+        let map = config_map("ns", "run", Err("no policies"), at(0), at(1));
+        assert_eq!(map["data"]["complete"], "false");
+        assert_eq!(map["data"]["error"], "no policies");
+        assert!(map["data"].get("objects").is_none());
+    }
+
+    #[test]
+    fn targets_are_namespace_slash_name() {
+        assert_eq!(parse_target("a/b"), Some(("a".into(), "b".into())));
+        assert_eq!(parse_target("b"), None);
+        assert_eq!(parse_target("a/b/c"), None);
+        assert_eq!(parse_target("/b"), None);
+    }
+}
