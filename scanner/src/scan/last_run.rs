@@ -127,27 +127,29 @@ mod tests {
 
     #[test]
     fn records_counts_failures_and_timing() {
-        let mut outcome = ScanOutcome::default();
-        outcome.listings = vec![
-            KindListing {
-                kind: kind("Pod"),
-                objects: 7,
-                error: None,
-            },
-            KindListing {
-                kind: kind("Secret"),
-                objects: 0,
-                error: Some(ClusterError::Status {
-                    what: "listing".into(),
-                    code: 403,
-                    reason: "Forbidden".into(),
-                    message: "no".into(),
-                }),
-            },
-        ];
+        let mut outcome = ScanOutcome {
+            writes: 2,
+            phases: vec![("listed and evaluated".into(), 1234)],
+            listings: vec![
+                KindListing {
+                    kind: kind("Pod"),
+                    objects: 7,
+                    error: None,
+                },
+                KindListing {
+                    kind: kind("Secret"),
+                    objects: 0,
+                    error: Some(ClusterError::Status {
+                        what: "listing".into(),
+                        code: 403,
+                        reason: "Forbidden".into(),
+                        message: "no".into(),
+                    }),
+                },
+            ],
+            ..ScanOutcome::default()
+        };
         outcome.status_counts.insert(RuleStatus::Fail, 3);
-        outcome.writes = 2;
-        outcome.phases = vec![("listed and evaluated".into(), 1234)];
         let map = config_map(
             "polscan-system",
             "polscan-last-run",
