@@ -36,6 +36,9 @@ pub struct Origin {
     /// 1-based position of the document in its file; 0 for an object read
     /// from the cluster, whose `path` is `<Kind>/<name>`.
     pub index: usize,
+    /// 1-based line where the document starts (its first content line), for
+    /// locating findings in the file; 0 when unknown (cluster objects).
+    pub line: usize,
 }
 
 impl fmt::Display for Origin {
@@ -95,6 +98,7 @@ pub fn manifest_files(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
 /// Parses the documents of one file's text.
 pub fn parse_documents(text: &str, path: &Path) -> Result<Vec<Document>, LoadError> {
     let mut documents = Vec::new();
+    let start_lines = document_start_lines(text);
     for (position, deserializer) in serde_yaml::Deserializer::from_str(text).enumerate() {
         let index = position + 1;
         let value = Value::deserialize(deserializer).map_err(|err| LoadError::Parse {
@@ -105,6 +109,7 @@ pub fn parse_documents(text: &str, path: &Path) -> Result<Vec<Document>, LoadErr
         let origin = Origin {
             path: path.to_path_buf(),
             index,
+            line: start_lines.get(position).copied().unwrap_or(1),
         };
         match value {
             Value::Null => {}
@@ -141,6 +146,43 @@ pub fn parse_documents(text: &str, path: &Path) -> Result<Vec<Document>, LoadErr
         }
     }
     Ok(documents)
+}
+
+/// The first line of each document of a YAML stream, by splitting at `---`
+/// lines as the parser does. The parser gives no positions per document, and
+/// SARIF and reports want a line to point at. A document without content
+/// lines (`---` alone) is located at its separator.
+fn document_start_lines(text: &str) -> Vec<usize> {
+    let is_separator =
+        |line: &str| line == "---" || line.starts_with("--- ") || line.starts_with("---\t");
+    let is_content = |line: &str| {
+        let trimmed = line.trim();
+        !trimmed.is_empty() && !trimmed.starts_with('#') && !line.starts_with('%')
+    };
+    let mut starts = Vec::new();
+    // (separator line, first content line) of the document being read.
+    let mut current: (Option<usize>, Option<usize>) = (None, None);
+    for (number, line) in text.lines().enumerate().map(|(i, l)| (i + 1, l)) {
+        if is_separator(line) {
+            if current.0.is_some() || current.1.is_some() {
+                starts.push(current.1.or(current.0).unwrap_or(number));
+            }
+            let inline_content = line[3..].trim();
+            let inline = !inline_content.is_empty() && !inline_content.starts_with('#');
+            current = (Some(number), inline.then_some(number));
+        } else if line == "..." {
+            if current.0.is_some() || current.1.is_some() {
+                starts.push(current.1.or(current.0).unwrap_or(number));
+            }
+            current = (None, None);
+        } else if current.1.is_none() && is_content(line) {
+            current.1 = Some(number);
+        }
+    }
+    if current.0.is_some() || current.1.is_some() {
+        starts.push(current.1.or(current.0).unwrap_or(1));
+    }
+    starts
 }
 
 fn type_name(value: &Value) -> &'static str {
@@ -234,6 +276,23 @@ mod tests {
             .collect();
         assert_eq!(names, vec!["a", "b", "c"]);
         assert_eq!(docs[1].origin.index, 3);
+        assert_eq!(docs[0].origin.line, 1);
+        assert_eq!(docs[1].origin.line, 7);
+    }
+
+    #[test]
+    fn documents_are_located_at_their_first_content_line() {
+        let text = "# header comment\n---\n# about a\napiVersion: v1\nkind: Pod\nmetadata: {name: a}\n---\n\nkind: Pod\nmetadata: {name: b}\n--- {kind: Pod, metadata: {name: c}}\n";
+        let docs = parse_documents(text, Path::new("x.yaml")).expect("parses");
+        let lines: Vec<(usize, usize)> = docs
+            .iter()
+            .map(|d| (d.origin.index, d.origin.line))
+            .collect();
+        assert_eq!(lines, vec![(1, 4), (2, 9), (3, 11)]);
+        assert_eq!(
+            document_start_lines("a: 1\n---\n---\nb: 2\n"),
+            vec![1, 2, 4]
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod apply;
 mod demo;
 mod junit;
 mod output;
+mod sarif;
 mod scan;
 mod test;
 
@@ -81,6 +82,9 @@ pub enum OutputFormat {
     Summary,
     /// JUnit XML: a test suite per policy, a test case per rule and resource.
     Junit,
+    /// SARIF 2.1.0 for code scanning: violations located at the manifest's
+    /// file and line (or the resource's name for cluster objects).
+    Sarif,
     Yaml,
     Json,
 }

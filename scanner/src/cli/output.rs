@@ -153,6 +153,7 @@ pub fn print_outcome(outcome: &AuditOutcome, format: OutputFormat) -> anyhow::Re
         }
         OutputFormat::Summary => writeln!(out, "{}", summary_line(outcome))?,
         OutputFormat::Junit => writeln!(out, "{}", super::junit::render(&outcome.findings)?)?,
+        OutputFormat::Sarif => writeln!(out, "{}", super::sarif::render(outcome)?)?,
         OutputFormat::Yaml | OutputFormat::Json => {
             let shaped = reports::per_resource(&outcome.findings, Timestamp::now())
                 .context("shaping the reports")?;

@@ -70,6 +70,7 @@ pub async fn read_policies(client: &Client, discovered: &Discovered) -> ClusterP
                         origin: Origin {
                             path: PathBuf::from(format!("{kind}/{name}")),
                             index: 0,
+                            line: 0,
                         },
                     });
                 }

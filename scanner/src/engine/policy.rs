@@ -294,6 +294,8 @@ pub struct ForEachValidation {
 pub const ANNOTATION_SEVERITY: &str = "policies.kyverno.io/severity";
 pub const ANNOTATION_CATEGORY: &str = "policies.kyverno.io/category";
 pub const ANNOTATION_SCORED: &str = "policies.kyverno.io/scored";
+pub const ANNOTATION_TITLE: &str = "policies.kyverno.io/title";
+pub const ANNOTATION_DESCRIPTION: &str = "policies.kyverno.io/description";
 pub const ANNOTATION_AUTOGEN_CONTROLLERS: &str = "pod-policies.kyverno.io/autogen-controllers";
 
 impl Policy {
@@ -436,6 +438,20 @@ impl PolicyMeta {
         self.annotations
             .get(ANNOTATION_CATEGORY)
             .map(String::as_str)
+    }
+
+    /// The human title (`policies.kyverno.io/title`).
+    pub fn title(&self) -> Option<&str> {
+        self.annotations.get(ANNOTATION_TITLE).map(String::as_str)
+    }
+
+    /// What the policy asks for and why (`policies.kyverno.io/description`):
+    /// the remediation text reports and evidence show to violators.
+    pub fn description(&self) -> Option<&str> {
+        self.annotations
+            .get(ANNOTATION_DESCRIPTION)
+            .map(|text| text.trim())
+            .filter(|text| !text.is_empty())
     }
 
     /// `policies.kyverno.io/scored: "false"` marks failures as warnings.
