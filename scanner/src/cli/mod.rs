@@ -6,6 +6,7 @@ mod apply;
 mod demo;
 mod junit;
 mod output;
+mod progress;
 mod sarif;
 mod scan;
 mod test;
@@ -30,6 +31,9 @@ pub struct Cli {
     /// comes from POLSCAN_LOG (default `warn`).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// No progress line (it is only drawn when stderr is a terminal).
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -218,7 +222,7 @@ pub fn main() -> ExitCode {
         Command::Apply(args) => apply::run(&args),
         Command::Test(args) => test::run(&args),
         Command::Demo(args) => demo::run(&args),
-        Command::Scan(args) => scan::run(&args),
+        Command::Scan(args) => scan::run(&args, cli.quiet),
         Command::InstallCrds(args) => scan::install_crds(&args),
         Command::Completions(args) => {
             use clap::CommandFactory;

@@ -31,7 +31,7 @@ fn split_list(values: &[String]) -> Vec<String> {
         .collect()
 }
 
-pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let policy_documents = if args.policies.is_empty() {
         Vec::new()
     } else {
@@ -69,7 +69,8 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let started = chrono::Utc::now();
-    let (outcome, record_failed) = runtime()?.block_on(async {
+    let display = super::progress::ProgressDisplay::start(options.progress.clone(), quiet);
+    let result = runtime()?.block_on(async {
         let (client, server) =
             connect::connect_with_server(args.kubeconfig.as_deref(), args.context.as_deref())
                 .await?;
@@ -90,7 +91,9 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
             }
         }
         anyhow::Ok((outcome?, record_failed))
-    })?;
+    });
+    display.finish();
+    let (outcome, record_failed) = result?;
     print(&outcome, args.output)?;
     if !outcome.complete() || record_failed {
         eprintln!("error: the scan is incomplete (see the messages above); reports of kinds that failed were left as they were");

@@ -7,6 +7,7 @@
 //! reports are deleted only for kinds listed completely in this run.
 
 pub mod last_run;
+pub mod progress;
 pub mod selection;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -33,6 +34,7 @@ use crate::loader::Document;
 use crate::reconcile::{self, DesiredReport, ExistingReport, ListingOutcome, Plan, ReportKey};
 use crate::reports;
 
+use self::progress::ScanProgress;
 use self::selection::{NotListed, ScanFilters};
 
 /// The report layout written to the cluster.
@@ -68,6 +70,9 @@ pub struct ScanOptions {
     /// Keep every finding for the output (table, yaml, json); a summary
     /// needs only the counts.
     pub keep_findings: bool,
+    /// Counters a progress display or metrics exporter reads while the
+    /// scan runs.
+    pub progress: Arc<progress::ScanProgress>,
 }
 
 impl Default for ScanOptions {
@@ -82,6 +87,7 @@ impl Default for ScanOptions {
             list_concurrency: 4,
             write_concurrency: 8,
             keep_findings: true,
+            progress: Arc::default(),
         }
     }
 }
@@ -158,6 +164,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
         let elapsed_ms = started.elapsed().as_millis() as u64;
         tracing::info!(elapsed_ms, "{name}");
         phases.push((name.to_string(), elapsed_ms));
+        options.progress.set_phase(name);
     };
     let discovered = Arc::new(discovery::discover(&client).await?);
     phase("discovered");
@@ -238,6 +245,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
                     client.clone(),
                     receiver,
                     options.write_concurrency,
+                    options.progress.clone(),
                 ));
                 (Some(sender), Some(writer))
             };
@@ -257,6 +265,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     drop(existing);
     let keep_findings = options.keep_findings || options.shape == ReportShape::PerNamespace;
     tracing::info!(kinds = selection.to_list.len(), "listing");
+    options.progress.set_phase("listing and evaluating");
     let evaluated = list_and_evaluate(
         &client,
         &selection.to_list,
@@ -331,6 +340,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
                     &client,
                     std::mem::take(&mut outcome.reports_to_apply),
                     options.write_concurrency,
+                    &options.progress,
                 )
                 .await;
                 outcome.writes = writes;
@@ -340,7 +350,13 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     }
     outcome.audit.findings = findings;
     if !options.dry_run {
-        delete_stale(&client, &mut outcome, options.write_concurrency).await;
+        delete_stale(
+            &client,
+            &mut outcome,
+            options.write_concurrency,
+            &options.progress,
+        )
+        .await;
     }
     phase("written");
     outcome.phases = phases;
@@ -531,6 +547,7 @@ async fn list_and_evaluate(
             }
         }
     }
+    options.progress.lists_planned(jobs.len());
     let mut jobs_per_kind: BTreeMap<usize, usize> = BTreeMap::new();
     for (index, _, _) in &jobs {
         *jobs_per_kind.entry(*index).or_default() += 1;
@@ -555,6 +572,7 @@ async fn list_and_evaluate(
     });
 
     let filters = options.filters.clone();
+    let progress = options.progress.clone();
     let evaluation = tokio::task::spawn_blocking(move || {
         let mut by_kind: FindingsByKind = BTreeMap::new();
         let mut evaluated_by_kind: BTreeMap<usize, usize> = BTreeMap::new();
@@ -574,6 +592,7 @@ async fn list_and_evaluate(
                         })
                         .collect();
                     *evaluated_by_kind.entry(kind).or_default() += in_scope.len();
+                    progress.evaluated(in_scope.len());
                     let found: Vec<Finding> = in_scope
                         .par_iter()
                         .flat_map_iter(|resource| evaluate(&engine, &env, resource))
@@ -595,7 +614,10 @@ async fn list_and_evaluate(
                     evaluated_by_kind.remove(&kind);
                     counts_by_kind.remove(&kind);
                 }
-                ListEvent::Finished { kind, outcome } => finished.push((kind, outcome)),
+                ListEvent::Finished { kind, outcome } => {
+                    progress.list_finished();
+                    finished.push((kind, outcome));
+                }
             }
         }
         (by_kind, finished, evaluated_by_kind, counts_by_kind, sink)
@@ -790,12 +812,15 @@ async fn apply_one(
     client: &Client,
     key: &ReportKey,
     report: &WantedReport,
+    progress: &ScanProgress,
 ) -> Result<(), ClusterError> {
     let value = report.to_value().map_err(|err| ClusterError::Transport {
         what: format!("encoding report {}", key.name),
         message: err.to_string(),
     })?;
-    report_store::apply(client, key, &value).await
+    report_store::apply(client, key, &value).await?;
+    progress.written();
+    Ok(())
 }
 
 /// Applies reports as they arrive on `reports`, `concurrency` at a time;
@@ -804,6 +829,7 @@ async fn write_stream(
     client: Client,
     reports: mpsc::Receiver<(ReportKey, WantedReport)>,
     concurrency: usize,
+    progress: Arc<ScanProgress>,
 ) -> (usize, Vec<ClusterError>) {
     let incoming = futures::stream::unfold(reports, |mut reports| async move {
         reports.recv().await.map(|item| (item, reports))
@@ -811,7 +837,8 @@ async fn write_stream(
     let results = incoming
         .map(|(key, report)| {
             let client = client.clone();
-            async move { apply_one(&client, &key, &report).await }
+            let progress = progress.clone();
+            async move { apply_one(&client, &key, &report, &progress).await }
         })
         .buffer_unordered(concurrency.max(1))
         .collect::<Vec<_>>()
@@ -823,9 +850,10 @@ async fn write_all(
     client: &Client,
     reports: Vec<(ReportKey, WantedReport)>,
     concurrency: usize,
+    progress: &ScanProgress,
 ) -> (usize, Vec<ClusterError>) {
     let results = futures::stream::iter(reports.iter())
-        .map(|(key, report)| apply_one(client, key, report))
+        .map(|(key, report)| apply_one(client, key, report, progress))
         .buffer_unordered(concurrency.max(1))
         .collect::<Vec<_>>()
         .await;
@@ -844,9 +872,18 @@ fn tally(results: Vec<Result<(), ClusterError>>) -> (usize, Vec<ClusterError>) {
     (done, failures)
 }
 
-async fn delete_stale(client: &Client, outcome: &mut ScanOutcome, concurrency: usize) {
+async fn delete_stale(
+    client: &Client,
+    outcome: &mut ScanOutcome,
+    concurrency: usize,
+    progress: &ScanProgress,
+) {
     let results = futures::stream::iter(outcome.plan.delete.iter())
-        .map(|key| async move { report_store::delete(client, key).await })
+        .map(|key| async move {
+            report_store::delete(client, key).await?;
+            progress.deleted();
+            Ok(())
+        })
         .buffer_unordered(concurrency.max(1))
         .collect::<Vec<_>>()
         .await;

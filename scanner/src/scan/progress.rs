@@ -1,0 +1,124 @@
+//! Live counters of a running scan: the scan bumps them as kinds finish
+//! listing, pages are evaluated and reports are written; a display (the
+//! CLI's progress bar) or an exporter reads [`ScanProgress::snapshot`] from
+//! another thread. Nothing here prints.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+#[derive(Debug, Default)]
+pub struct ScanProgress {
+    phase: Mutex<String>,
+    lists_total: AtomicUsize,
+    lists_done: AtomicUsize,
+    objects_evaluated: AtomicUsize,
+    reports_written: AtomicUsize,
+    reports_deleted: AtomicUsize,
+}
+
+/// The counters at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProgressSnapshot {
+    pub phase: String,
+    pub lists_total: usize,
+    pub lists_done: usize,
+    pub objects_evaluated: usize,
+    pub reports_written: usize,
+    pub reports_deleted: usize,
+}
+
+impl ScanProgress {
+    pub fn set_phase(&self, phase: &str) {
+        if let Ok(mut current) = self.phase.lock() {
+            phase.clone_into(&mut current);
+        }
+    }
+
+    pub(crate) fn lists_planned(&self, count: usize) {
+        self.lists_total.store(count, Ordering::Relaxed);
+    }
+
+    pub(crate) fn list_finished(&self) {
+        self.lists_done.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn evaluated(&self, objects: usize) {
+        self.objects_evaluated.fetch_add(objects, Ordering::Relaxed);
+    }
+
+    pub(crate) fn written(&self) {
+        self.reports_written.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn deleted(&self) {
+        self.reports_deleted.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn snapshot(&self) -> ProgressSnapshot {
+        ProgressSnapshot {
+            phase: self.phase.lock().map(|p| p.clone()).unwrap_or_default(),
+            lists_total: self.lists_total.load(Ordering::Relaxed),
+            lists_done: self.lists_done.load(Ordering::Relaxed),
+            objects_evaluated: self.objects_evaluated.load(Ordering::Relaxed),
+            reports_written: self.reports_written.load(Ordering::Relaxed),
+            reports_deleted: self.reports_deleted.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl ProgressSnapshot {
+    /// One line for a terminal, e.g.
+    /// `listing: 3/12 kinds listed, 1,204 objects evaluated, 17 reports written`.
+    pub fn describe(&self) -> String {
+        let mut text = format!(
+            "{}: {}/{} kinds listed, {} objects evaluated, {} reports written",
+            if self.phase.is_empty() {
+                "starting"
+            } else {
+                &self.phase
+            },
+            self.lists_done,
+            self.lists_total,
+            self.objects_evaluated,
+            self.reports_written,
+        );
+        if self.reports_deleted > 0 {
+            text.push_str(&format!(", {} deleted", self.reports_deleted));
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_add_up_across_threads() {
+        let progress = std::sync::Arc::new(ScanProgress::default());
+        progress.set_phase("listing");
+        progress.lists_planned(3);
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                let progress = progress.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..100 {
+                        progress.evaluated(2);
+                        progress.written();
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            worker.join().expect("worker");
+        }
+        progress.list_finished();
+        let snapshot = progress.snapshot();
+        assert_eq!(snapshot.objects_evaluated, 800);
+        assert_eq!(snapshot.reports_written, 400);
+        assert_eq!(
+            snapshot.describe(),
+            "listing: 1/3 kinds listed, 800 objects evaluated, 400 reports written"
+        );
+    }
+}
