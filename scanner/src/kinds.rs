@@ -300,6 +300,15 @@ pub fn lookup(group: &str, kind: &str) -> Option<&'static KindInfo> {
         .find(|info| info.group == group && info.kind == kind)
 }
 
+/// The kind a standard plural resource name names (`deployments` →
+/// `Deployment`), in any group.
+pub fn kind_of_plural(plural: &str) -> Option<&'static str> {
+    STANDARD_KINDS
+        .iter()
+        .find(|info| info.plural == plural)
+        .map(|info| info.kind)
+}
+
 /// The plural resource name of a kind: the standard table, else the
 /// Kubernetes convention for custom resources.
 pub fn plural_of(group: &str, kind: &str) -> String {

@@ -8,6 +8,7 @@ pub mod bundled;
 pub mod cli;
 pub mod cluster;
 pub mod engine;
+pub mod evidence;
 pub mod kinds;
 pub mod kyverno_test;
 pub mod loader;

@@ -1,0 +1,375 @@
+//! index.html: the evidence as one self-contained page (inline CSS and SVG
+//! charts, no external resource), readable offline and printable. An
+//! [`Evidence`] enters; the HTML text leaves.
+
+use std::fmt::Write;
+
+use super::{Counts, Evidence, ExceptionStatus, PolicyEvidence, Verdict};
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = r#"
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#1b1f24;line-height:1.45}
+h1{margin-bottom:.2rem}.meta{color:#57606a;margin:.1rem 0}
+table{border-collapse:collapse;margin:.6rem 0;width:100%}th,td{border:1px solid #d0d7de;padding:.3rem .5rem;text-align:left;vertical-align:top}
+th{background:#f6f8fa}td.n{text-align:right;font-variant-numeric:tabular-nums}
+.verdict{font-weight:600;padding:.1rem .5rem;border-radius:1rem;white-space:nowrap}
+.ready{background:#dafbe1;color:#116329}.not-ready{background:#ffebe9;color:#a40e26}
+.policy{border:1px solid #d0d7de;border-radius:.5rem;padding:.8rem 1rem;margin:1.2rem 0}
+.warning{background:#fff8c5;border-left:4px solid #bf8700;padding:.4rem .8rem}
+code,pre{background:#f6f8fa;border-radius:.3rem}pre{padding:.5rem;overflow-x:auto;white-space:pre-wrap}
+.owner{margin:.4rem 0 .1rem;font-weight:600}ul{margin:.2rem 0}
+.legend span{display:inline-block;margin-right:1rem}.sw{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:middle}
+@media print{.policy{break-inside:avoid}}
+"#;
+
+const COLOURS: [(&str, &str); 5] = [
+    ("pass", "#2da44e"),
+    ("fail", "#cf222e"),
+    ("warn", "#bf8700"),
+    ("error", "#8250df"),
+    ("skip", "#8c959f"),
+];
+
+fn count_of(counts: &Counts, status: &str) -> usize {
+    match status {
+        "pass" => counts.pass,
+        "fail" => counts.fail,
+        "warn" => counts.warn,
+        "error" => counts.error,
+        _ => counts.skip,
+    }
+}
+
+fn verdict_badge(verdict: Verdict) -> String {
+    let class = match verdict {
+        Verdict::Ready => "ready",
+        Verdict::NotReady => "not-ready",
+    };
+    format!(
+        "<span class=\"verdict {class}\" data-verdict=\"{class}\">{}</span>",
+        verdict.label()
+    )
+}
+
+/// A horizontal stacked bar per namespace: pass, fail, warn, error, skip.
+fn chart(policy: &PolicyEvidence) -> String {
+    let rows: Vec<(&String, &Counts)> = policy.by_namespace.iter().collect();
+    if rows.is_empty() {
+        return "<p class=\"meta\">No results: no resource matched.</p>".into();
+    }
+    let label_width = 180.0;
+    let bar_width = 460.0;
+    let row_height = 22.0;
+    let height = row_height * rows.len() as f64 + 8.0;
+    let largest = rows
+        .iter()
+        .map(|(_, c)| c.total())
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        "<svg class=\"chart\" role=\"img\" aria-label=\"results of {} by namespace\" width=\"{}\" height=\"{height}\" viewBox=\"0 0 {} {height}\" xmlns=\"http://www.w3.org/2000/svg\">",
+        escape(&policy.info.qualified_name()),
+        label_width + bar_width + 60.0,
+        label_width + bar_width + 60.0
+    );
+    for (index, (namespace, counts)) in rows.iter().enumerate() {
+        let y = index as f64 * row_height + 4.0;
+        let label = if namespace.is_empty() {
+            "(cluster-scoped)"
+        } else {
+            namespace.as_str()
+        };
+        let _ = write!(
+            svg,
+            "<g class=\"bar\" data-namespace=\"{}\" data-pass=\"{}\" data-fail=\"{}\"><text x=\"{}\" y=\"{}\" text-anchor=\"end\" font-size=\"12\">{}</text>",
+            escape(namespace),
+            counts.pass,
+            counts.fail,
+            label_width - 6.0,
+            y + 14.0,
+            escape(label)
+        );
+        let mut x = label_width;
+        for (status, colour) in COLOURS {
+            let count = count_of(counts, status);
+            if count == 0 {
+                continue;
+            }
+            let width = (count as f64 / largest * bar_width).max(2.0);
+            let _ = write!(
+                svg,
+                "<rect class=\"{status}\" x=\"{x:.1}\" y=\"{y}\" width=\"{width:.1}\" height=\"{}\" fill=\"{colour}\"><title>{}: {count} {status}</title></rect>",
+                row_height - 6.0,
+                escape(label)
+            );
+            x += width;
+        }
+        let _ = write!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{}\" font-size=\"12\">{}</text></g>",
+            x + 6.0,
+            y + 14.0,
+            counts.total()
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+fn legend() -> String {
+    let mut text = String::from("<p class=\"legend meta\">");
+    for (status, colour) in COLOURS {
+        let _ = write!(
+            text,
+            "<span><i class=\"sw\" style=\"background:{colour}\"></i>{status}</span>"
+        );
+    }
+    text.push_str("</p>");
+    text
+}
+
+fn policy_card(out: &mut String, policy: &PolicyEvidence) {
+    let name = policy.info.qualified_name();
+    let _ = write!(
+        out,
+        "<section class=\"policy\" id=\"policy-{}\" data-policy=\"{}\"><h2>{} {}</h2>",
+        escape(&name.replace('/', "-")),
+        escape(&name),
+        escape(&name),
+        verdict_badge(policy.verdict)
+    );
+    if let Some(title) = &policy.info.title {
+        let _ = write!(out, "<p><em>{}</em></p>", escape(title));
+    }
+    let _ = write!(
+        out,
+        "<p class=\"meta\">{} · current action <strong class=\"action\">{}</strong>{}{}</p>",
+        escape(&policy.info.kind),
+        escape(&policy.info.action),
+        policy
+            .info
+            .severity
+            .as_ref()
+            .map(|s| format!(" · severity {}", escape(s)))
+            .unwrap_or_default(),
+        policy
+            .info
+            .last_changed
+            .map(|t| format!(" · last changed {}", t.to_rfc3339()))
+            .unwrap_or_default()
+    );
+    if policy.enforced_with_violations() {
+        out.push_str("<p class=\"warning enforced-violations\">Enforced while resources violate it: their next change will be rejected.</p>");
+    }
+    if !policy.reasons.is_empty() {
+        out.push_str("<ul class=\"reasons\">");
+        for reason in &policy.reasons {
+            let _ = write!(out, "<li>{}</li>", escape(reason));
+        }
+        out.push_str("</ul>");
+    }
+    out.push_str(&chart(policy));
+    if policy.rule_evidence.len() > 1 {
+        out.push_str("<table class=\"rules\"><tr><th>Rule</th><th>Action</th><th>Verdict</th><th>Pass</th><th>Fail</th><th>Error</th></tr>");
+        for rule in &policy.rule_evidence {
+            let _ = write!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                escape(&rule.name),
+                escape(&rule.action),
+                verdict_badge(rule.verdict),
+                rule.counts.pass,
+                rule.counts.fail,
+                rule.counts.error
+            );
+        }
+        out.push_str("</table>");
+    }
+    if !policy.violations.is_empty() {
+        out.push_str("<h3>Violators</h3>");
+        let mut current: Option<String> = None;
+        for violation in &policy.violations {
+            let owner = violation.owner.to_string();
+            if current.as_ref() != Some(&owner) {
+                if current.is_some() {
+                    out.push_str("</ul>");
+                }
+                let _ = write!(
+                    out,
+                    "<p class=\"owner\" data-owner=\"{}\">{}</p><ul>",
+                    escape(&owner),
+                    escape(&owner)
+                );
+                current = Some(owner);
+            }
+            let _ = write!(
+                out,
+                "<li class=\"violation\">{} <strong>{}</strong>{}: {}</li>",
+                escape(&violation.resource.to_string()),
+                escape(&violation.result),
+                if violation.rule.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", escape(&violation.rule))
+                },
+                escape(&violation.message)
+            );
+        }
+        out.push_str("</ul>");
+        if let Some(description) = &policy.info.description {
+            let _ = write!(
+                out,
+                "<p class=\"remediation\"><strong>Remediation:</strong> {}</p>",
+                escape(description)
+            );
+        }
+    }
+    if let Some(rollback) = &policy.info.rollback {
+        let _ = write!(
+            out,
+            "<h3>Rollback</h3><p>Set <code>{}</code> to <code>{}</code>:</p><pre class=\"rollback\">{}</pre><p>Roll back when:</p><ul>",
+            escape(&rollback.fields.join(", ")),
+            escape(&rollback.value),
+            escape(&rollback.command)
+        );
+        for condition in &policy.rollback_conditions {
+            let _ = write!(out, "<li>{}</li>", escape(condition));
+        }
+        out.push_str("</ul>");
+    }
+    out.push_str("</section>");
+}
+
+pub fn render(evidence: &Evidence) -> String {
+    let mut out = String::new();
+    out.push_str("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>Policy enforcement evidence</title><style>");
+    out.push_str(STYLE);
+    out.push_str("</style></head><body><h1>Policy enforcement evidence</h1>");
+    let cluster = &evidence.cluster;
+    let _ = write!(
+        out,
+        "<p class=\"meta\">Generated {} by polscan {} · cluster <code id=\"cluster-uid\">{}</code> · server {}</p>",
+        evidence.generated.to_rfc3339(),
+        escape(&evidence.polscan_version),
+        escape(cluster.kube_system_uid.as_deref().unwrap_or("unknown")),
+        escape(cluster.server_version.as_deref().unwrap_or("unknown"))
+    );
+    match &evidence.scan {
+        Some(scan) => {
+            let _ = write!(
+                out,
+                "<p class=\"meta\" id=\"scan\">Scan started {} · <strong>{}</strong> · recorded in {}</p>",
+                scan.started.map(|t| t.to_rfc3339()).unwrap_or_else(|| "unknown".into()),
+                if scan.complete { "complete" } else { "incomplete" },
+                escape(&scan.source)
+            );
+        }
+        None => out.push_str("<p class=\"meta\" id=\"scan\">No record of the scan.</p>"),
+    }
+    let ready = evidence.ready().count();
+    let _ = write!(
+        out,
+        "<p id=\"summary\"><strong>{ready} of {} policies ready to enforce.</strong></p>",
+        evidence.policies.len()
+    );
+    out.push_str("<table id=\"overview\"><tr><th>Policy</th><th>Action</th><th>Verdict</th><th>Pass</th><th>Fail</th><th>Warn</th><th>Error</th><th>Skip</th></tr>");
+    for policy in &evidence.policies {
+        let c = policy.counts;
+        let name = policy.info.qualified_name();
+        let _ = write!(
+            out,
+            "<tr><td><a href=\"#policy-{}\">{}</a></td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            escape(&name.replace('/', "-")),
+            escape(&name),
+            escape(&policy.info.action),
+            verdict_badge(policy.verdict),
+            c.pass,
+            c.fail,
+            c.warn,
+            c.error,
+            c.skip
+        );
+    }
+    out.push_str("</table>");
+    out.push_str(&legend());
+    for policy in &evidence.policies {
+        policy_card(&mut out, policy);
+    }
+    if !evidence.exceptions.is_empty() {
+        out.push_str("<h2>Exceptions</h2><table id=\"exceptions\"><tr><th>Source</th><th>Name</th><th>Covers</th><th>Owner</th><th>Reason</th><th>Expires</th><th>Status</th></tr>");
+        for e in &evidence.exceptions {
+            let status = match e.status {
+                ExceptionStatus::Active => "active",
+                ExceptionStatus::Expiring => "expiring soon",
+                ExceptionStatus::Expired => "expired",
+                ExceptionStatus::NoExpiry => "no expiry",
+            };
+            let _ = write!(
+                out,
+                "<tr data-status=\"{status}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{status}</td></tr>",
+                escape(&e.source),
+                escape(&e.name),
+                escape(&e.policies.join(", ")),
+                escape(e.owner.as_deref().unwrap_or("—")),
+                escape(e.reason.as_deref().unwrap_or("—")),
+                escape(e.expires.as_deref().unwrap_or("none"))
+            );
+        }
+        out.push_str("</table>");
+    }
+    if let Some(comparison) = &evidence.comparison {
+        let _ = write!(
+            out,
+            "<h2 id=\"since\">Since {}</h2><ul><li>new violations: {}</li><li>fixed violations: {}</li><li>new exceptions: {}</li><li>expired exceptions: {}</li></ul>",
+            comparison.previous_generated.to_rfc3339(),
+            comparison.new_violations.len(),
+            comparison.fixed_violations.len(),
+            comparison.new_exceptions.len(),
+            comparison.expired_exceptions.len()
+        );
+        for check in &comparison.rollback_checks {
+            let _ = write!(
+                out,
+                "<h3 class=\"rollback-check\" data-roll-back=\"{}\">{} ({}): {}</h3><ul>",
+                check.roll_back,
+                escape(&check.policy),
+                escape(&check.action),
+                if check.roll_back {
+                    "roll back to Audit"
+                } else {
+                    "no rollback condition met"
+                }
+            );
+            for c in &check.conditions {
+                let _ = write!(
+                    out,
+                    "<li>{} {}: {}</li>",
+                    if c.met { "MET" } else { "not met" },
+                    escape(&c.condition),
+                    escape(&c.detail)
+                );
+            }
+            out.push_str("</ul>");
+        }
+    }
+    out.push_str("</body></html>\n");
+    out
+}

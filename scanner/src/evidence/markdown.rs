@@ -1,0 +1,252 @@
+//! evidence.md: the evidence as Markdown for a pull request. An
+//! [`Evidence`] enters; the text leaves.
+
+use std::fmt::Write;
+
+use super::{Evidence, PolicyEvidence, Verdict, Violation};
+
+/// Markdown table cells: pipes and line breaks would end the cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+fn verdict_mark(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Ready => "✅ ready to enforce",
+        Verdict::NotReady => "❌ not ready",
+    }
+}
+
+pub fn render(evidence: &Evidence) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# Policy enforcement evidence\n");
+    let _ = writeln!(
+        out,
+        "Generated {} by polscan {}.",
+        evidence.generated.to_rfc3339(),
+        evidence.polscan_version
+    );
+    let cluster = &evidence.cluster;
+    let _ = writeln!(
+        out,
+        "Cluster: kube-system UID `{}`, server {}.",
+        cluster.kube_system_uid.as_deref().unwrap_or("unknown"),
+        cluster.server_version.as_deref().unwrap_or("unknown")
+    );
+    match &evidence.scan {
+        Some(scan) => {
+            let _ = writeln!(
+                out,
+                "Scan: started {}, {} ({}).\n",
+                scan.started
+                    .map(|t| t.to_rfc3339())
+                    .unwrap_or_else(|| "unknown".into()),
+                if scan.complete {
+                    "complete"
+                } else {
+                    "incomplete"
+                },
+                scan.source
+            );
+        }
+        None => {
+            let _ = writeln!(out, "Scan: no record of the scan.\n");
+        }
+    }
+    let ready = evidence.ready().count();
+    let _ = writeln!(
+        out,
+        "**{ready} of {} policies ready to enforce.**\n",
+        evidence.policies.len()
+    );
+    let _ = writeln!(
+        out,
+        "| Policy | Action | Verdict | Pass | Fail | Warn | Error | Skip |\n|---|---|---|---:|---:|---:|---:|---:|"
+    );
+    for policy in &evidence.policies {
+        let action = if policy.enforced_with_violations() {
+            format!("**{}** ⚠️", policy.info.action)
+        } else {
+            policy.info.action.clone()
+        };
+        let c = policy.counts;
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            cell(&policy.info.qualified_name()),
+            action,
+            verdict_mark(policy.verdict),
+            c.pass,
+            c.fail,
+            c.warn,
+            c.error,
+            c.skip
+        );
+    }
+    for policy in &evidence.policies {
+        policy_section(&mut out, policy);
+    }
+    if !evidence.exceptions.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n## Exceptions\n\n| Source | Name | Covers | Owner | Reason | Expires | Status |\n|---|---|---|---|---|---|---|"
+        );
+        for e in &evidence.exceptions {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {:?} |",
+                e.source,
+                cell(&e.name),
+                cell(&e.policies.join(", ")),
+                cell(e.owner.as_deref().unwrap_or("—")),
+                cell(e.reason.as_deref().unwrap_or("—")),
+                e.expires.as_deref().unwrap_or("none"),
+                e.status
+            );
+        }
+    }
+    if let Some(comparison) = &evidence.comparison {
+        let _ = writeln!(
+            out,
+            "\n## Since {}\n",
+            comparison.previous_generated.to_rfc3339()
+        );
+        let _ = writeln!(
+            out,
+            "- new violations: {}\n- fixed violations: {}\n- new exceptions: {}\n- expired exceptions: {}",
+            comparison.new_violations.len(),
+            comparison.fixed_violations.len(),
+            comparison.new_exceptions.len(),
+            comparison.expired_exceptions.len()
+        );
+        for v in &comparison.new_violations {
+            let _ = writeln!(
+                out,
+                "  - new: {} {} {} ({})",
+                v.policy, v.resource, v.result, v.rule
+            );
+        }
+        for v in &comparison.fixed_violations {
+            let _ = writeln!(out, "  - fixed: {} {} ({})", v.policy, v.resource, v.rule);
+        }
+        for check in &comparison.rollback_checks {
+            let _ = writeln!(
+                out,
+                "\n### Rollback check: {} ({}) — {}\n",
+                check.policy,
+                check.action,
+                if check.roll_back {
+                    "**roll back to Audit**"
+                } else {
+                    "no condition met"
+                }
+            );
+            for c in &check.conditions {
+                let _ = writeln!(
+                    out,
+                    "- [{}] {}: {}",
+                    if c.met { "x" } else { " " },
+                    c.condition,
+                    c.detail
+                );
+            }
+        }
+    }
+    out
+}
+
+fn policy_section(out: &mut String, policy: &PolicyEvidence) {
+    let _ = writeln!(
+        out,
+        "\n## {} — {}\n",
+        policy.info.qualified_name(),
+        verdict_mark(policy.verdict)
+    );
+    if let Some(title) = &policy.info.title {
+        let _ = writeln!(out, "*{}*\n", title);
+    }
+    let _ = writeln!(
+        out,
+        "Kind: {}. Current action: **{}**.",
+        policy.info.kind, policy.info.action
+    );
+    if policy.enforced_with_violations() {
+        let _ = writeln!(
+            out,
+            "\n> ⚠️ Enforced while resources violate it: their next change will be rejected."
+        );
+    }
+    if !policy.reasons.is_empty() {
+        let _ = writeln!(out, "\nReasons:");
+        for reason in &policy.reasons {
+            let _ = writeln!(out, "- {}", reason);
+        }
+    }
+    if policy.rule_evidence.len() > 1 {
+        let _ = writeln!(
+            out,
+            "\n| Rule | Action | Verdict | Fail | Error |\n|---|---|---|---:|---:|"
+        );
+        for rule in &policy.rule_evidence {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                cell(&rule.name),
+                rule.action,
+                verdict_mark(rule.verdict),
+                rule.counts.fail,
+                rule.counts.error
+            );
+        }
+    }
+    if !policy.violations.is_empty() {
+        let _ = writeln!(out, "\nViolators:\n");
+        let mut current_group: Option<(String, String)> = None;
+        for violation in &policy.violations {
+            let group = (
+                violation.owner.namespace.clone(),
+                violation.owner.to_string(),
+            );
+            if current_group.as_ref() != Some(&group) {
+                let _ = writeln!(
+                    out,
+                    "- **{}** (namespace {})",
+                    violation.owner,
+                    if group.0.is_empty() { "—" } else { &group.0 }
+                );
+                current_group = Some(group);
+            }
+            let _ = writeln!(out, "  - {}", violation_line(violation));
+        }
+        if let Some(description) = &policy.info.description {
+            let _ = writeln!(out, "\nRemediation: {}", cell(description));
+        }
+    }
+    if let Some(rollback) = &policy.info.rollback {
+        let _ = writeln!(
+            out,
+            "\nRollback: set `{}` to `{}`:\n\n```sh\n{}\n```\n\nRoll back when:",
+            rollback.fields.join("`, `"),
+            rollback.value,
+            rollback.command
+        );
+        for condition in &policy.rollback_conditions {
+            let _ = writeln!(out, "- {}", condition);
+        }
+    }
+}
+
+fn violation_line(violation: &Violation) -> String {
+    let rule = if violation.rule.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", violation.rule)
+    };
+    format!(
+        "{} {}{}: {}",
+        violation.resource,
+        violation.result,
+        rule,
+        cell(&violation.message)
+    )
+}

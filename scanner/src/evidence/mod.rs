@@ -1,0 +1,877 @@
+//! The go/no-go evidence for moving policies from Audit to Enforce. The
+//! PolicyReports, policy and PolicyException documents, the last scan's
+//! record and the cluster's identity enter as data ([`EvidenceInput`]); an
+//! [`Evidence`] leaves: per policy and rule a verdict (ready to enforce or
+//! not, with reasons), the violators grouped by namespace and owner, the
+//! exceptions, and the rollback change and conditions. Sans-IO: the cluster
+//! and file reading live in `cluster::evidence_source` and the CLI; the
+//! package files in [`package`].
+
+pub mod compare;
+pub mod html;
+pub mod markdown;
+pub mod package;
+pub mod policy_info;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::engine::exceptions as annotation_exceptions;
+pub use policy_info::{PolicyInfo, Rollback, RuleInfo};
+
+/// `schemaVersion` of evidence.json; docs/evidence.schema.json describes it.
+pub const SCHEMA_VERSION: &str = "polscan.io/evidence/v1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum EvidenceError {
+    #[error("{what}: {message}")]
+    Invalid { what: String, message: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The outcome of the scan the reports came from, as the
+/// `polscan-last-run` ConfigMap records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScanRecord {
+    /// Where it was read (`namespace/name` of the ConfigMap, or a file).
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished: Option<DateTime<Utc>>,
+    pub complete: bool,
+    #[serde(default)]
+    pub failed_kinds: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+impl ScanRecord {
+    /// Reads the ConfigMap `scan --last-run-configmap` writes.
+    pub fn from_config_map(config_map: &Value, source: &str) -> Result<ScanRecord, EvidenceError> {
+        let data = config_map
+            .get("data")
+            .and_then(Value::as_object)
+            .ok_or_else(|| EvidenceError::Invalid {
+                what: source.to_string(),
+                message: "no data: not a polscan last-run record".into(),
+            })?;
+        let text = |key: &str| data.get(key).and_then(Value::as_str);
+        let time = |key: &str| {
+            text(key)
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&Utc))
+        };
+        if text("complete").is_none() {
+            return Err(EvidenceError::Invalid {
+                what: source.to_string(),
+                message: "no `complete` key: not a polscan last-run record".into(),
+            });
+        }
+        Ok(ScanRecord {
+            source: source.to_string(),
+            started: time("started"),
+            finished: time("finished"),
+            complete: text("complete") == Some("true"),
+            failed_kinds: text("failedKinds")
+                .map(|t| t.split(',').map(str::to_string).collect())
+                .unwrap_or_default(),
+            error: text("error").map(str::to_string),
+            dry_run: text("dryRun") == Some("true"),
+        })
+    }
+}
+
+/// Who the evidence is about.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterIdentity {
+    /// `cluster` or `files`.
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kube_system_uid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+}
+
+/// A resource as reports name it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectName {
+    pub kind: String,
+    #[serde(default)]
+    pub namespace: String,
+    pub name: String,
+}
+
+impl std::fmt::Display for ObjectName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.namespace.is_empty() {
+            write!(f, "{}/{}", self.kind, self.name)
+        } else {
+            write!(f, "{}/{}/{}", self.namespace, self.kind, self.name)
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct EvidenceInput {
+    /// PolicyReport and ClusterPolicyReport objects.
+    pub reports: Vec<Value>,
+    /// Policy documents (any kind; others are ignored) and PolicyExceptions.
+    pub policies: Vec<Value>,
+    pub scan: Option<ScanRecord>,
+    /// The top owner of a resource (a Deployment for its Pods), where known.
+    pub owners: BTreeMap<ObjectName, ObjectName>,
+    pub identity: ClusterIdentity,
+    pub now: DateTime<Utc>,
+    pub expiry_window: Duration,
+    /// Only these policies (names or `namespace/name`); all when empty.
+    pub policy_filter: Vec<String>,
+    /// Only results in these namespaces; all when empty.
+    pub namespace_filter: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub pass: usize,
+    pub fail: usize,
+    pub warn: usize,
+    pub error: usize,
+    pub skip: usize,
+}
+
+impl Counts {
+    fn add(&mut self, result: &str) {
+        match result {
+            "pass" => self.pass += 1,
+            "fail" => self.fail += 1,
+            "warn" => self.warn += 1,
+            "error" => self.error += 1,
+            _ => self.skip += 1,
+        }
+    }
+
+    pub fn total(&self) -> usize {
+        self.pass + self.fail + self.warn + self.error + self.skip
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Ready,
+    NotReady,
+}
+
+impl Verdict {
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Ready => "ready to enforce",
+            Verdict::NotReady => "not ready",
+        }
+    }
+}
+
+/// One `fail`, `error` or `warn` result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Violation {
+    pub rule: String,
+    pub result: String,
+    pub resource: ObjectName,
+    /// The top owner (the resource itself when it has none).
+    pub owner: ObjectName,
+    #[serde(default)]
+    pub message: String,
+}
+
+impl Violation {
+    /// What identifies the same violation in two packages.
+    pub fn key(&self, policy: &str) -> String {
+        format!("{policy}|{}|{}|{}", self.rule, self.result, self.resource)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleEvidence {
+    pub name: String,
+    pub action: String,
+    pub verdict: Verdict,
+    pub reasons: Vec<String>,
+    pub counts: Counts,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyEvidence {
+    #[serde(flatten)]
+    pub info: PolicyInfo,
+    /// False when reports name the policy but it was not found.
+    pub found: bool,
+    pub verdict: Verdict,
+    pub reasons: Vec<String>,
+    pub counts: Counts,
+    /// Results by namespace (`""` for cluster-scoped resources).
+    pub by_namespace: BTreeMap<String, Counts>,
+    pub rule_evidence: Vec<RuleEvidence>,
+    pub violations: Vec<Violation>,
+    /// Conditions under which the policy goes back to Audit once enforced.
+    pub rollback_conditions: Vec<String>,
+}
+
+impl PolicyEvidence {
+    /// Enforce with violations: the admission controller will block these
+    /// resources' next change.
+    pub fn enforced_with_violations(&self) -> bool {
+        self.info.action != "Audit" && (self.counts.fail > 0 || self.counts.error > 0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExceptionStatus {
+    Active,
+    Expiring,
+    Expired,
+    /// No expiry was given: a bypass should be time-bound.
+    NoExpiry,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExceptionEvidence {
+    /// `PolicyException` or `annotation` (`polscan.io/exception*` on a resource).
+    pub source: String,
+    /// The PolicyException's `namespace/name`, or the annotated resource.
+    pub name: String,
+    /// Policies (and `policy/rule`s) it covers.
+    pub policies: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    pub status: ExceptionStatus,
+    /// Results it turned into `skip`.
+    pub covered_results: usize,
+}
+
+impl ExceptionEvidence {
+    pub fn key(&self) -> String {
+        format!("{}|{}|{}", self.source, self.name, self.policies.join(","))
+    }
+
+    fn covers(&self, policy: &str) -> bool {
+        self.policies.iter().any(|p| {
+            p == policy
+                || p.split('/').next() == Some(policy)
+                || p.starts_with(&format!("{policy}/"))
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Evidence {
+    pub schema_version: String,
+    pub generated: DateTime<Utc>,
+    pub polscan_version: String,
+    pub cluster: ClusterIdentity,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan: Option<ScanRecord>,
+    pub expiry_window_days: i64,
+    pub policies: Vec<PolicyEvidence>,
+    pub exceptions: Vec<ExceptionEvidence>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<compare::Comparison>,
+}
+
+impl Evidence {
+    pub fn ready(&self) -> impl Iterator<Item = &PolicyEvidence> {
+        self.policies.iter().filter(|p| p.verdict == Verdict::Ready)
+    }
+}
+
+/// One result read from a report.
+struct ReportedResult {
+    policy: String,
+    rule: String,
+    result: String,
+    resource: ObjectName,
+    message: String,
+    properties: BTreeMap<String, String>,
+    timestamp: i64,
+}
+
+fn reported_results(reports: &[Value]) -> Vec<ReportedResult> {
+    let mut found: BTreeMap<(String, String, ObjectName), ReportedResult> = BTreeMap::new();
+    for report in reports {
+        let kind = report.get("kind").and_then(Value::as_str).unwrap_or("");
+        if kind != "PolicyReport" && kind != "ClusterPolicyReport" {
+            continue;
+        }
+        let scope = report.get("scope");
+        for result in report
+            .get("results")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let text = |v: Option<&Value>, key: &str| {
+                v.and_then(|v| v.get(key))
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            };
+            // Kyverno's per-resource reports name the resource in `scope`.
+            let subject = result
+                .get("resources")
+                .and_then(Value::as_array)
+                .and_then(|r| r.first())
+                .or(scope);
+            let resource = ObjectName {
+                kind: text(subject, "kind"),
+                namespace: text(subject, "namespace"),
+                name: text(subject, "name"),
+            };
+            let properties = result
+                .get("properties")
+                .and_then(Value::as_object)
+                .map(|map| {
+                    map.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let entry = ReportedResult {
+                policy: text(Some(result), "policy"),
+                rule: text(Some(result), "rule"),
+                result: text(Some(result), "result"),
+                resource,
+                message: text(Some(result), "message"),
+                properties,
+                timestamp: result
+                    .pointer("/timestamp/seconds")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0),
+            };
+            // Two producers (or a stale and a fresh report) may both report
+            // a result: the newest wins.
+            let key = (
+                entry.policy.clone(),
+                entry.rule.clone(),
+                entry.resource.clone(),
+            );
+            match found.get(&key) {
+                Some(existing) if existing.timestamp > entry.timestamp => {}
+                _ => {
+                    found.insert(key, entry);
+                }
+            }
+        }
+    }
+    found.into_values().collect()
+}
+
+fn parse_expiry(text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+        return Some(time.with_timezone(&Utc));
+    }
+    // A date means the end of that day, as the annotation exceptions read it.
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(23, 59, 59))
+        .map(|t| t.and_utc())
+}
+
+fn exception_status(
+    expires: Option<&str>,
+    now: DateTime<Utc>,
+    window: Duration,
+) -> ExceptionStatus {
+    match expires.and_then(parse_expiry) {
+        None => ExceptionStatus::NoExpiry,
+        Some(at) if at <= now => ExceptionStatus::Expired,
+        Some(at) if at <= now + window => ExceptionStatus::Expiring,
+        Some(_) => ExceptionStatus::Active,
+    }
+}
+
+fn policy_exceptions(
+    documents: &[Value],
+    results: &[ReportedResult],
+    now: DateTime<Utc>,
+    window: Duration,
+) -> Vec<ExceptionEvidence> {
+    let mut found = Vec::new();
+    for document in documents {
+        if document.get("kind").and_then(Value::as_str) != Some("PolicyException") {
+            continue;
+        }
+        let text = |pointer: &str| {
+            document
+                .pointer(pointer)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .filter(|t| !t.is_empty())
+        };
+        let name = text("/metadata/name").unwrap_or_default();
+        let full_name = match text("/metadata/namespace") {
+            Some(ns) => format!("{ns}/{name}"),
+            None => name.clone(),
+        };
+        let annotation = |key: &str| {
+            document
+                .pointer("/metadata/annotations")
+                .and_then(|a| a.get(key))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .filter(|t| !t.is_empty())
+        };
+        let mut policies = Vec::new();
+        for entry in document
+            .pointer("/spec/exceptions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let policy = entry
+                .get("policyName")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let rules: Vec<&str> = entry
+                .get("ruleNames")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            if rules.is_empty() {
+                policies.push(policy.to_string());
+            } else {
+                policies.extend(rules.iter().map(|rule| format!("{policy}/{rule}")));
+            }
+        }
+        let covered_results = results
+            .iter()
+            .filter(|r| {
+                r.properties
+                    .get("exceptions")
+                    .is_some_and(|names| names.split(',').any(|n| n == name))
+            })
+            .count();
+        let expires = annotation(annotation_exceptions::EXPIRES);
+        found.push(ExceptionEvidence {
+            source: "PolicyException".into(),
+            name: full_name,
+            policies,
+            owner: annotation(annotation_exceptions::OWNER),
+            reason: annotation(annotation_exceptions::REASON)
+                .or_else(|| annotation(crate::engine::policy::ANNOTATION_DESCRIPTION)),
+            status: exception_status(expires.as_deref(), now, window),
+            expires,
+            covered_results,
+        });
+    }
+    found
+}
+
+/// Exceptions declared by annotations, as the reports show them: skipped
+/// results carry reason/owner/expiry; expired ones left a `warn` result.
+fn annotation_exception_evidence(
+    results: &[ReportedResult],
+    now: DateTime<Utc>,
+    window: Duration,
+) -> Vec<ExceptionEvidence> {
+    let mut by_resource: BTreeMap<ObjectName, ExceptionEvidence> = BTreeMap::new();
+    for result in results {
+        let declared =
+            result.properties.get("exception").map(String::as_str) == Some("resource-annotation");
+        let expired_warning =
+            result.rule == annotation_exceptions::EXCEPTION_RULE && result.result == "warn";
+        if !declared && !expired_warning {
+            continue;
+        }
+        let entry = by_resource
+            .entry(result.resource.clone())
+            .or_insert_with(|| ExceptionEvidence {
+                source: "annotation".into(),
+                name: result.resource.to_string(),
+                policies: Vec::new(),
+                owner: None,
+                reason: None,
+                expires: None,
+                status: ExceptionStatus::NoExpiry,
+                covered_results: 0,
+            });
+        if !entry.policies.contains(&result.policy) {
+            entry.policies.push(result.policy.clone());
+        }
+        if let Some(owner) = result.properties.get("exception-owner") {
+            entry.owner = Some(owner.clone());
+        }
+        if declared {
+            entry.covered_results += 1;
+            entry.reason = result.properties.get("exception-reason").cloned();
+            entry.expires = result.properties.get("exception-expires").cloned();
+            entry.status = exception_status(entry.expires.as_deref(), now, window);
+        } else {
+            // The engine reported the exception as no longer (or never) valid.
+            entry.status = ExceptionStatus::Expired;
+            entry.reason.get_or_insert(result.message.clone());
+        }
+    }
+    by_resource.into_values().collect()
+}
+
+fn covers_namespace(filter: &[String], namespace: &str) -> bool {
+    filter.is_empty() || namespace.is_empty() || filter.iter().any(|n| n == namespace)
+}
+
+fn wanted_policy(filter: &[String], info: &PolicyInfo) -> bool {
+    filter.is_empty()
+        || filter
+            .iter()
+            .any(|f| *f == info.name || *f == info.qualified_name())
+}
+
+/// The Pod controllers a Pod policy also covers through autogen.
+const AUTOGEN_KINDS: [&str; 7] = [
+    "Deployment",
+    "DaemonSet",
+    "StatefulSet",
+    "ReplicaSet",
+    "ReplicationController",
+    "Job",
+    "CronJob",
+];
+
+fn failed_kinds_matched(info: &PolicyInfo, failed: &[String]) -> Vec<String> {
+    let mut kinds: BTreeSet<&str> = info.kinds.iter().map(String::as_str).collect();
+    if kinds.contains("Pod") {
+        kinds.extend(AUTOGEN_KINDS);
+    }
+    failed
+        .iter()
+        .filter(|failed| {
+            let kind = failed.rsplit('/').next().unwrap_or(failed);
+            kinds.contains("*") || kinds.contains(kind) || kinds.is_empty()
+        })
+        .cloned()
+        .collect()
+}
+
+/// Builds the evidence.
+pub fn build(input: &EvidenceInput) -> Evidence {
+    let results: Vec<ReportedResult> = reported_results(&input.reports)
+        .into_iter()
+        .filter(|r| covers_namespace(&input.namespace_filter, &r.resource.namespace))
+        .collect();
+    let window = input.expiry_window;
+    let mut exceptions = policy_exceptions(&input.policies, &results, input.now, window);
+    exceptions.extend(annotation_exception_evidence(&results, input.now, window));
+
+    let mut infos: BTreeMap<String, (PolicyInfo, bool)> = BTreeMap::new();
+    for document in &input.policies {
+        if let Some(info) = PolicyInfo::from_document(document) {
+            infos.insert(info.qualified_name(), (info, true));
+        }
+    }
+    // Policies the reports name but that were not found (deleted, or not
+    // given with --from) are shown, never silently dropped.
+    for result in &results {
+        if result.rule == annotation_exceptions::EXCEPTION_RULE {
+            continue;
+        }
+        infos.entry(result.policy.clone()).or_insert_with(|| {
+            let (namespace, name) = match result.policy.split_once('/') {
+                Some((ns, name)) => (Some(ns.to_string()), name.to_string()),
+                None => (None, result.policy.clone()),
+            };
+            (
+                PolicyInfo {
+                    kind: "unknown".into(),
+                    name,
+                    namespace,
+                    title: None,
+                    description: None,
+                    severity: None,
+                    category: None,
+                    action: "unknown".into(),
+                    rules: Vec::new(),
+                    kinds: Vec::new(),
+                    last_changed: None,
+                    rollback: None,
+                },
+                false,
+            )
+        });
+    }
+
+    let mut by_policy: BTreeMap<&str, Vec<&ReportedResult>> = BTreeMap::new();
+    for result in &results {
+        by_policy
+            .entry(result.policy.as_str())
+            .or_default()
+            .push(result);
+    }
+
+    let mut policies = Vec::new();
+    for (qualified, (info, found)) in infos {
+        if !wanted_policy(&input.policy_filter, &info) {
+            continue;
+        }
+        let own_results = by_policy
+            .get(qualified.as_str())
+            .cloned()
+            .unwrap_or_default();
+        policies.push(policy_evidence(
+            info,
+            found,
+            &own_results,
+            input,
+            &exceptions,
+        ));
+    }
+    Evidence {
+        schema_version: SCHEMA_VERSION.into(),
+        generated: input.now,
+        polscan_version: env!("CARGO_PKG_VERSION").into(),
+        cluster: input.identity.clone(),
+        scan: input.scan.clone(),
+        expiry_window_days: input.expiry_window.num_days(),
+        policies,
+        exceptions,
+        comparison: None,
+    }
+}
+
+/// Reasons that hold for the whole policy, whatever its rules say.
+fn policy_reasons(
+    info: &PolicyInfo,
+    found: bool,
+    input: &EvidenceInput,
+    exceptions: &[ExceptionEvidence],
+) -> Vec<String> {
+    let mut reasons = Vec::new();
+    if !found {
+        reasons.push("the policy was not found (only its reports were)".into());
+    }
+    match &input.scan {
+        None => reasons.push(
+            "no record of the scan the reports come from: completeness cannot be shown (run `polscan scan --last-run-configmap`, or give --scan-record)"
+                .into(),
+        ),
+        Some(scan) => {
+            if scan.dry_run {
+                reasons.push("the last scan was a dry run: it wrote no reports".into());
+            }
+            if let Some(error) = &scan.error {
+                reasons.push(format!("the last scan failed: {error}"));
+            }
+            let failed = failed_kinds_matched(info, &scan.failed_kinds);
+            if !failed.is_empty() {
+                reasons.push(format!(
+                    "the last scan could not list {} (matched by this policy)",
+                    failed.join(", ")
+                ));
+            } else if !scan.complete && scan.error.is_none() {
+                // Incomplete for another reason (an invalid policy, a failed
+                // write): the reports may be missing results.
+                if scan.failed_kinds.is_empty() {
+                    reasons.push("the last scan was incomplete".into());
+                }
+            }
+            match (info.last_changed, scan.started) {
+                (Some(changed), Some(started)) if changed > started => reasons.push(format!(
+                    "the policy changed at {} after the last scan started ({}): rescan first",
+                    changed.to_rfc3339(),
+                    started.to_rfc3339()
+                )),
+                _ => {}
+            }
+        }
+    }
+    for exception in exceptions {
+        if exception.status == ExceptionStatus::Expired && exception.covers(&info.qualified_name())
+        {
+            reasons.push(format!(
+                "{} exception {} has expired",
+                exception.source, exception.name
+            ));
+        }
+    }
+    reasons
+}
+
+fn policy_evidence(
+    info: PolicyInfo,
+    found: bool,
+    results: &[&ReportedResult],
+    input: &EvidenceInput,
+    exceptions: &[ExceptionEvidence],
+) -> PolicyEvidence {
+    let shared_reasons = policy_reasons(&info, found, input, exceptions);
+    let mut counts = Counts::default();
+    let mut by_namespace: BTreeMap<String, Counts> = BTreeMap::new();
+    let mut by_rule: BTreeMap<String, Counts> = BTreeMap::new();
+    let mut violations = Vec::new();
+    for result in results {
+        counts.add(&result.result);
+        by_namespace
+            .entry(result.resource.namespace.clone())
+            .or_default()
+            .add(&result.result);
+        by_rule
+            .entry(result.rule.clone())
+            .or_default()
+            .add(&result.result);
+        if matches!(result.result.as_str(), "fail" | "error" | "warn") {
+            violations.push(Violation {
+                rule: result.rule.clone(),
+                result: result.result.clone(),
+                resource: result.resource.clone(),
+                owner: input
+                    .owners
+                    .get(&result.resource)
+                    .cloned()
+                    .unwrap_or_else(|| result.resource.clone()),
+                message: result.message.clone(),
+            });
+        }
+    }
+    violations.sort_by(|a, b| {
+        (&a.owner.namespace, &a.owner, &a.rule, &a.resource).cmp(&(
+            &b.owner.namespace,
+            &b.owner,
+            &b.rule,
+            &b.resource,
+        ))
+    });
+    let mut rule_names: Vec<(String, String)> = info
+        .rules
+        .iter()
+        .map(|r| (r.name.clone(), r.action.clone()))
+        .collect();
+    for rule in by_rule.keys() {
+        if !rule_names.iter().any(|(name, _)| name == rule) {
+            rule_names.push((rule.clone(), info.action.clone()));
+        }
+    }
+    let rule_evidence: Vec<RuleEvidence> = rule_names
+        .into_iter()
+        .map(|(name, action)| {
+            let counts = by_rule.get(&name).copied().unwrap_or_default();
+            let mut reasons = shared_reasons.clone();
+            if counts.fail > 0 {
+                reasons.push(format!("{} failing result(s)", counts.fail));
+            }
+            if counts.error > 0 {
+                reasons.push(format!(
+                    "{} result(s) could not be evaluated (error)",
+                    counts.error
+                ));
+            }
+            let expired_rule_exception = exceptions.iter().any(|e| {
+                e.status == ExceptionStatus::Expired
+                    && e.policies
+                        .iter()
+                        .any(|p| *p == format!("{}/{name}", info.qualified_name()))
+            });
+            if expired_rule_exception {
+                reasons.push("an exception for this rule has expired".into());
+            }
+            RuleEvidence {
+                verdict: if reasons.is_empty() {
+                    Verdict::Ready
+                } else {
+                    Verdict::NotReady
+                },
+                name,
+                action,
+                reasons,
+                counts,
+            }
+        })
+        .collect();
+    let mut reasons = shared_reasons;
+    if counts.fail > 0 {
+        reasons.push(format!("{} failing result(s)", counts.fail));
+    }
+    if counts.error > 0 {
+        reasons.push(format!(
+            "{} result(s) could not be evaluated (error)",
+            counts.error
+        ));
+    }
+    for rule in &rule_evidence {
+        let rule_only: Vec<&String> = rule
+            .reasons
+            .iter()
+            .filter(|r| r.starts_with("an exception for this rule"))
+            .collect();
+        if !rule_only.is_empty() {
+            reasons.push(format!("rule {}: an exception has expired", rule.name));
+        }
+    }
+    let verdict = if reasons.is_empty() {
+        Verdict::Ready
+    } else {
+        Verdict::NotReady
+    };
+    let mut rollback_conditions = vec![
+        "a new fail or error result for this policy after the switch".to_string(),
+        "a scan that does not complete (a failed list, an invalid policy, a failed write)"
+            .to_string(),
+    ];
+    let expiring: Vec<&ExceptionEvidence> = exceptions
+        .iter()
+        .filter(|e| e.covers(&info.qualified_name()))
+        .collect();
+    if expiring.is_empty() {
+        rollback_conditions.push("an exception for this policy expiring".to_string());
+    } else {
+        for exception in expiring {
+            rollback_conditions.push(format!(
+                "{} exception {} expiring{}",
+                exception.source,
+                exception.name,
+                exception
+                    .expires
+                    .as_ref()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    PolicyEvidence {
+        info,
+        found,
+        verdict,
+        reasons,
+        counts,
+        by_namespace,
+        rule_evidence,
+        violations,
+        rollback_conditions,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,228 @@
+//! The evidence package on disk: an [`Evidence`] enters and index.html,
+//! evidence.md, evidence.json and a MANIFEST (SHA-256 of each file,
+//! polscan's version, the cluster's identity and the scan time) leave in a
+//! directory; [`verify`] reads a directory back and says whether any file
+//! was changed, added or removed since.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::{html, markdown, Evidence, EvidenceError};
+
+pub const MANIFEST: &str = "MANIFEST";
+pub const FILES: [&str; 3] = ["evidence.json", "evidence.md", "index.html"];
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> EvidenceError + '_ {
+    move |source| EvidenceError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Header lines of the MANIFEST, from the evidence.
+fn header(evidence: &Evidence) -> Vec<(String, String)> {
+    let text = |value: Option<&String>| value.cloned().unwrap_or_else(|| "unknown".into());
+    vec![
+        ("format".into(), "polscan-evidence/v1".into()),
+        ("polscan-version".into(), evidence.polscan_version.clone()),
+        (
+            "cluster-kube-system-uid".into(),
+            text(evidence.cluster.kube_system_uid.as_ref()),
+        ),
+        (
+            "cluster-server-version".into(),
+            text(evidence.cluster.server_version.as_ref()),
+        ),
+        (
+            "scan-started".into(),
+            evidence
+                .scan
+                .as_ref()
+                .and_then(|s| s.started)
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_else(|| "unknown".into()),
+        ),
+        ("generated".into(), evidence.generated.to_rfc3339()),
+    ]
+}
+
+/// The package's files, rendered.
+pub fn render(evidence: &Evidence) -> Result<Vec<(&'static str, Vec<u8>)>, EvidenceError> {
+    let json = serde_json::to_vec_pretty(evidence).map_err(|err| EvidenceError::Invalid {
+        what: "evidence.json".into(),
+        message: err.to_string(),
+    })?;
+    Ok(vec![
+        ("evidence.json", json),
+        ("evidence.md", markdown::render(evidence).into_bytes()),
+        ("index.html", html::render(evidence).into_bytes()),
+    ])
+}
+
+/// Writes the package into `dir` (created if missing). A directory holding
+/// anything but a previous package is refused, so nothing else is lost.
+pub fn write(dir: &Path, evidence: &Evidence) -> Result<Vec<PathBuf>, EvidenceError> {
+    if dir.exists() {
+        for entry in fs::read_dir(dir).map_err(io(dir))? {
+            let entry = entry.map_err(io(dir))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name != MANIFEST && !FILES.contains(&name.as_str()) {
+                return Err(EvidenceError::Invalid {
+                    what: dir.display().to_string(),
+                    message: format!(
+                        "holds {name}, which is not part of an evidence package: choose an empty or new directory"
+                    ),
+                });
+            }
+        }
+    } else {
+        fs::create_dir_all(dir).map_err(io(dir))?;
+    }
+    let files = render(evidence)?;
+    let mut manifest =
+        String::from("# polscan evidence package: `polscan evidence verify <dir>` checks it\n");
+    for (key, value) in header(evidence) {
+        manifest.push_str(&format!("# {key}: {value}\n"));
+    }
+    let mut written = Vec::new();
+    for (name, bytes) in &files {
+        manifest.push_str(&format!("{}  {name}\n", sha256(bytes)));
+        let path = dir.join(name);
+        // Write then rename: a reader never sees half a file.
+        let partial = dir.join(format!(".{name}.partial"));
+        fs::write(&partial, bytes).map_err(io(&partial))?;
+        fs::rename(&partial, &path).map_err(io(&path))?;
+        written.push(path);
+    }
+    let path = dir.join(MANIFEST);
+    fs::write(&path, manifest).map_err(io(&path))?;
+    written.push(path);
+    Ok(written)
+}
+
+/// What verification found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Verification {
+    pub checked: Vec<String>,
+    pub problems: Vec<String>,
+    pub header: BTreeMap<String, String>,
+}
+
+impl Verification {
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Checks every file against the MANIFEST, that no file was added or
+/// removed, and that the MANIFEST's header agrees with evidence.json.
+pub fn verify(dir: &Path) -> Result<Verification, EvidenceError> {
+    let manifest_path = dir.join(MANIFEST);
+    let manifest = fs::read_to_string(&manifest_path).map_err(io(&manifest_path))?;
+    let mut found = Verification::default();
+    let mut listed: BTreeMap<String, String> = BTreeMap::new();
+    for (number, line) in manifest.lines().enumerate() {
+        if let Some(comment) = line.strip_prefix("# ") {
+            if let Some((key, value)) = comment.split_once(": ") {
+                found.header.insert(key.to_string(), value.to_string());
+            }
+            continue;
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        match line.split_once("  ") {
+            Some((hash, name)) if hash.len() == 64 => {
+                listed.insert(name.to_string(), hash.to_string());
+            }
+            _ => found.problems.push(format!(
+                "MANIFEST line {}: not `<sha256>  <file>`",
+                number + 1
+            )),
+        }
+    }
+    for name in FILES {
+        if !listed.contains_key(name) {
+            found
+                .problems
+                .push(format!("{name} is not listed in the MANIFEST"));
+        }
+    }
+    for (name, expected) in &listed {
+        let path = dir.join(name);
+        match fs::read(&path) {
+            Ok(bytes) => {
+                let actual = sha256(&bytes);
+                if &actual == expected {
+                    found.checked.push(name.clone());
+                } else {
+                    found.problems.push(format!(
+                        "{name} was modified: its SHA-256 is {actual}, the MANIFEST says {expected}"
+                    ));
+                }
+            }
+            Err(err) => found.problems.push(format!("{name}: {err}")),
+        }
+    }
+    for entry in fs::read_dir(dir).map_err(io(dir))? {
+        let entry = entry.map_err(io(dir))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name != MANIFEST && !listed.contains_key(&name) {
+            found.problems.push(format!(
+                "{name} is not in the MANIFEST (added after the package was made)"
+            ));
+        }
+    }
+    if found.problems.is_empty() {
+        let evidence = read_evidence_json(&dir.join("evidence.json"))?;
+        for (key, value) in header(&evidence) {
+            if found.header.get(&key) != Some(&value) {
+                found.problems.push(format!(
+                    "MANIFEST says {key}: {}, evidence.json says {value}",
+                    found
+                        .header
+                        .get(&key)
+                        .map(String::as_str)
+                        .unwrap_or("nothing")
+                ));
+            }
+        }
+    }
+    Ok(found)
+}
+
+fn read_evidence_json(path: &Path) -> Result<Evidence, EvidenceError> {
+    let bytes = fs::read(path).map_err(io(path))?;
+    serde_json::from_slice(&bytes).map_err(|err| EvidenceError::Invalid {
+        what: path.display().to_string(),
+        message: err.to_string(),
+    })
+}
+
+/// A previous package for `--since`: a package directory (verified first:
+/// a tampered baseline would make the comparison worthless) or an
+/// evidence.json file.
+pub fn read_previous(path: &Path) -> Result<Evidence, EvidenceError> {
+    if path.is_dir() {
+        let verification = verify(path)?;
+        if !verification.ok() {
+            return Err(EvidenceError::Invalid {
+                what: path.display().to_string(),
+                message: format!(
+                    "the previous package does not verify: {}",
+                    verification.problems.join("; ")
+                ),
+            });
+        }
+        read_evidence_json(&path.join("evidence.json"))
+    } else {
+        read_evidence_json(path)
+    }
+}

@@ -1,0 +1,432 @@
+//! Evidence built from reports and policies pushed in as data.
+
+use super::*;
+use serde_json::json;
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .expect("time")
+}
+
+fn policy(name: &str, action: &str, changed: &str) -> Value {
+    json!({
+        "apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy",
+        "metadata": {
+            "name": name,
+            "annotations": {"policies.kyverno.io/description": format!("How to fix {name}.")},
+            "managedFields": [{"manager": "kubectl", "time": changed}]
+        },
+        "spec": {"validationFailureAction": action, "rules": [
+            {"name": "check", "match": {"any": [{"resources": {"kinds": ["Pod"]}}]}, "validate": {"pattern": {}}}
+        ]}
+    })
+}
+
+fn result(policy: &str, status: &str, namespace: &str, pod: &str) -> Value {
+    json!({
+        "policy": policy, "rule": "check", "result": status, "message": format!("{pod} {status}"),
+        "timestamp": {"seconds": 100, "nanos": 0},
+        "resources": [{"apiVersion": "v1", "kind": "Pod", "namespace": namespace, "name": pod}]
+    })
+}
+
+fn report(results: Vec<Value>) -> Value {
+    json!({"apiVersion": "wgpolicyk8s.io/v1alpha2", "kind": "PolicyReport",
+           "metadata": {"name": "r", "namespace": "ns"}, "results": results})
+}
+
+fn scan(complete: bool, failed: &[&str]) -> ScanRecord {
+    ScanRecord {
+        source: "polscan-system/polscan-last-run".into(),
+        started: Some(at("2026-11-20T10:00:00Z")),
+        finished: Some(at("2026-11-20T10:05:00Z")),
+        complete,
+        failed_kinds: failed.iter().map(|k| k.to_string()).collect(),
+        error: None,
+        dry_run: false,
+    }
+}
+
+fn input(reports: Vec<Value>, policies: Vec<Value>, scan: Option<ScanRecord>) -> EvidenceInput {
+    EvidenceInput {
+        reports,
+        policies,
+        scan,
+        owners: BTreeMap::new(),
+        identity: ClusterIdentity {
+            source: "cluster".into(),
+            kube_system_uid: Some("uid-1".into()),
+            server_version: Some("v1.20.2".into()),
+            server: None,
+        },
+        now: at("2026-11-22T00:00:00Z"),
+        expiry_window: Duration::days(14),
+        policy_filter: Vec::new(),
+        namespace_filter: Vec::new(),
+    }
+}
+
+fn find<'a>(evidence: &'a Evidence, name: &str) -> &'a PolicyEvidence {
+    evidence
+        .policies
+        .iter()
+        .find(|p| p.info.name == name)
+        .unwrap_or_else(|| panic!("no {name} in {:?}", evidence.policies))
+}
+
+#[test]
+fn clean_policy_after_a_complete_scan_is_ready() {
+    let evidence = build(&input(
+        vec![report(vec![
+            result("clean", "pass", "a", "p1"),
+            result("dirty", "fail", "a", "p1"),
+            result("dirty", "pass", "b", "p2"),
+        ])],
+        vec![
+            policy("clean", "Audit", "2026-11-01T00:00:00Z"),
+            policy("dirty", "Enforce", "2026-11-01T00:00:00Z"),
+        ],
+        Some(scan(true, &[])),
+    ));
+    let clean = find(&evidence, "clean");
+    assert_eq!(clean.verdict, Verdict::Ready, "{:?}", clean.reasons);
+    assert_eq!(clean.rule_evidence[0].verdict, Verdict::Ready);
+    let dirty = find(&evidence, "dirty");
+    assert_eq!(dirty.verdict, Verdict::NotReady);
+    assert!(dirty.reasons.iter().any(|r| r.contains("1 failing")));
+    assert!(dirty.enforced_with_violations());
+    assert_eq!(dirty.by_namespace["a"].fail, 1);
+    assert_eq!(dirty.by_namespace["b"].pass, 1);
+    assert_eq!(dirty.violations.len(), 1);
+    assert_eq!(dirty.info.description.as_deref(), Some("How to fix dirty."));
+}
+
+#[test]
+fn no_scan_record_a_failed_kind_or_a_later_change_is_not_ready() {
+    let reports = vec![report(vec![result("clean", "pass", "a", "p1")])];
+    let policies = vec![policy("clean", "Audit", "2026-11-01T00:00:00Z")];
+    let without = build(&input(reports.clone(), policies.clone(), None));
+    assert_eq!(find(&without, "clean").verdict, Verdict::NotReady);
+
+    // Deployments are covered through autogen of a Pod policy.
+    let failed = build(&input(
+        reports.clone(),
+        policies,
+        Some(scan(false, &["apps/Deployment"])),
+    ));
+    let reasons = &find(&failed, "clean").reasons;
+    assert!(
+        reasons.iter().any(|r| r.contains("apps/Deployment")),
+        "{reasons:?}"
+    );
+    // A failed kind the policy does not match does not block it.
+    let unrelated = build(&input(
+        reports.clone(),
+        vec![policy("clean", "Audit", "2026-11-01T00:00:00Z")],
+        Some(scan(false, &["ConfigMap"])),
+    ));
+    assert_eq!(find(&unrelated, "clean").verdict, Verdict::Ready);
+
+    let changed = build(&input(
+        reports,
+        vec![policy("clean", "Audit", "2026-11-21T00:00:00Z")],
+        Some(scan(true, &[])),
+    ));
+    let reasons = &find(&changed, "clean").reasons;
+    assert!(
+        reasons.iter().any(|r| r.contains("after the last scan")),
+        "{reasons:?}"
+    );
+}
+
+#[test]
+fn violators_are_grouped_under_their_owner() {
+    let mut evidence_input = input(
+        vec![report(vec![
+            result("dirty", "fail", "a", "web-1"),
+            result("dirty", "fail", "a", "web-2"),
+            result("dirty", "error", "a", "lone"),
+        ])],
+        vec![policy("dirty", "Audit", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    );
+    let deployment = ObjectName {
+        kind: "Deployment".into(),
+        namespace: "a".into(),
+        name: "web".into(),
+    };
+    for pod in ["web-1", "web-2"] {
+        evidence_input.owners.insert(
+            ObjectName {
+                kind: "Pod".into(),
+                namespace: "a".into(),
+                name: pod.into(),
+            },
+            deployment.clone(),
+        );
+    }
+    let evidence = build(&evidence_input);
+    let owners: Vec<String> = find(&evidence, "dirty")
+        .violations
+        .iter()
+        .map(|v| v.owner.to_string())
+        .collect();
+    assert_eq!(
+        owners,
+        ["a/Deployment/web", "a/Deployment/web", "a/Pod/lone"]
+    );
+    let markdown = markdown::render(&evidence);
+    assert_eq!(
+        markdown.matches("**a/Deployment/web**").count(),
+        1,
+        "{markdown}"
+    );
+    assert!(markdown.contains("Remediation: How to fix dirty."));
+}
+
+#[test]
+fn exceptions_with_expiry_in_the_window_and_expired() {
+    let exception = |name: &str, expires: &str| {
+        json!({"apiVersion": "kyverno.io/v2", "kind": "PolicyException",
+               "metadata": {"name": name, "namespace": "ops", "annotations": {
+                   "polscan.io/exception-owner": "team-a",
+                   "polscan.io/exception-reason": "vendor image",
+                   "polscan.io/exception-expires": expires}},
+               "spec": {"exceptions": [{"policyName": "clean", "ruleNames": ["check"]}], "match": {}}})
+    };
+    let mut skipped = result("clean", "skip", "a", "vendor");
+    skipped["properties"] = json!({"exceptions": "soon"});
+    let evidence = build(&input(
+        vec![report(vec![skipped, result("clean", "pass", "a", "p")])],
+        vec![
+            policy("clean", "Audit", "2026-11-01T00:00:00Z"),
+            exception("soon", "2026-11-30"),
+            exception("later", "2027-06-01"),
+            exception("gone", "2026-11-01"),
+            json!({"kind": "PolicyException", "metadata": {"name": "forever"}, "spec": {"exceptions": [{"policyName": "other"}]}}),
+        ],
+        Some(scan(true, &[])),
+    ));
+    let status: BTreeMap<&str, ExceptionStatus> = evidence
+        .exceptions
+        .iter()
+        .map(|e| (e.name.as_str(), e.status))
+        .collect();
+    assert_eq!(status["ops/soon"], ExceptionStatus::Expiring);
+    assert_eq!(status["ops/later"], ExceptionStatus::Active);
+    assert_eq!(status["ops/gone"], ExceptionStatus::Expired);
+    assert_eq!(status["forever"], ExceptionStatus::NoExpiry);
+    let soon = evidence
+        .exceptions
+        .iter()
+        .find(|e| e.name == "ops/soon")
+        .expect("soon");
+    assert_eq!(soon.covered_results, 1);
+    assert_eq!(soon.owner.as_deref(), Some("team-a"));
+    // The expired exception for its rule keeps the policy from Enforce.
+    let clean = find(&evidence, "clean");
+    assert_eq!(clean.verdict, Verdict::NotReady, "{:?}", clean.reasons);
+    assert!(
+        clean.reasons.iter().any(|r| r.contains("ops/gone")),
+        "{:?}",
+        clean.reasons
+    );
+}
+
+#[test]
+fn annotation_exceptions_come_from_the_report_properties() {
+    let mut skipped = result("clean", "skip", "a", "legacy");
+    skipped["properties"] = json!({"exception": "resource-annotation", "exception-reason": "migration",
+                                   "exception-expires": "2026-12-01", "exception-owner": "team-b"});
+    let evidence = build(&input(
+        vec![report(vec![skipped])],
+        vec![policy("clean", "Audit", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    ));
+    let exception = &evidence.exceptions[0];
+    assert_eq!(exception.source, "annotation");
+    assert_eq!(exception.name, "a/Pod/legacy");
+    assert_eq!(exception.status, ExceptionStatus::Expiring);
+    assert_eq!(exception.reason.as_deref(), Some("migration"));
+}
+
+#[test]
+fn policies_named_only_by_reports_are_shown_not_ready() {
+    let evidence = build(&input(
+        vec![report(vec![result("deleted", "pass", "a", "p")])],
+        Vec::new(),
+        Some(scan(true, &[])),
+    ));
+    let deleted = find(&evidence, "deleted");
+    assert!(!deleted.found);
+    assert_eq!(deleted.verdict, Verdict::NotReady);
+}
+
+#[test]
+fn filters_keep_only_the_named_policies_and_namespaces() {
+    let mut filtered = input(
+        vec![report(vec![
+            result("dirty", "fail", "a", "p1"),
+            result("dirty", "pass", "b", "p2"),
+            result("clean", "pass", "a", "p1"),
+        ])],
+        vec![
+            policy("clean", "Audit", "2026-11-01T00:00:00Z"),
+            policy("dirty", "Audit", "2026-11-01T00:00:00Z"),
+        ],
+        Some(scan(true, &[])),
+    );
+    filtered.policy_filter = vec!["dirty".into()];
+    filtered.namespace_filter = vec!["b".into()];
+    let evidence = build(&filtered);
+    assert_eq!(evidence.policies.len(), 1);
+    assert_eq!(evidence.policies[0].verdict, Verdict::Ready);
+    assert_eq!(evidence.policies[0].counts.pass, 1);
+}
+
+#[test]
+fn comparison_finds_new_and_fixed_violations_and_checks_rollback() {
+    let policies = vec![
+        policy("moved", "Enforce", "2026-11-01T00:00:00Z"),
+        policy("stays", "Audit", "2026-11-01T00:00:00Z"),
+    ];
+    let before = build(&input(
+        vec![report(vec![
+            result("moved", "pass", "a", "p1"),
+            result("stays", "fail", "a", "old"),
+        ])],
+        policies.clone(),
+        Some(scan(true, &[])),
+    ));
+    assert_eq!(find(&before, "moved").verdict, Verdict::Ready);
+    let after = build(&input(
+        vec![report(vec![
+            result("moved", "fail", "a", "p1"),
+            result("stays", "pass", "a", "old"),
+        ])],
+        policies.clone(),
+        Some(scan(true, &[])),
+    ));
+    let comparison = compare::compare(&before, &after);
+    assert_eq!(comparison.new_violations.len(), 1);
+    assert_eq!(comparison.new_violations[0].policy, "moved");
+    assert_eq!(comparison.fixed_violations.len(), 1);
+    assert_eq!(comparison.fixed_violations[0].resource, "a/Pod/old");
+    let check = comparison
+        .rollback_checks
+        .iter()
+        .find(|c| c.policy == "moved")
+        .expect("moved is checked");
+    assert!(check.roll_back);
+    assert!(check.conditions[0].met && !check.conditions[1].met && !check.conditions[2].met);
+    assert!(
+        comparison
+            .rollback_checks
+            .iter()
+            .all(|c| c.policy != "stays"),
+        "a policy that was not ready and is in Audit has nothing to roll back"
+    );
+
+    // Nothing new and a complete scan: no condition met.
+    let steady = compare::compare(&before, &before);
+    assert!(steady.rollback_checks.iter().all(|c| !c.roll_back));
+    // A failed scan is a condition on its own.
+    let broken = build(&input(
+        vec![report(vec![result("moved", "pass", "a", "p1")])],
+        policies,
+        Some(scan(false, &["Pod"])),
+    ));
+    let check = compare::compare(&before, &broken);
+    assert!(check
+        .rollback_checks
+        .iter()
+        .any(|c| c.policy == "moved" && c.conditions[1].met));
+}
+
+#[test]
+fn scan_record_reads_the_last_run_config_map() {
+    let record = ScanRecord::from_config_map(
+        &json!({"data": {"complete": "false", "started": "2026-11-20T10:00:00Z",
+                          "failedKinds": "apps/Deployment,Pod"}}),
+        "ns/cm",
+    )
+    .expect("record");
+    assert!(!record.complete);
+    assert_eq!(record.failed_kinds, ["apps/Deployment", "Pod"]);
+    assert_eq!(record.started, Some(at("2026-11-20T10:00:00Z")));
+    let err = ScanRecord::from_config_map(&json!({"data": {"x": "1"}}), "ns/other")
+        .expect_err("not a record");
+    assert!(err.to_string().contains("ns/other"));
+}
+
+#[test]
+fn a_package_verifies_until_a_file_is_changed_added_or_removed() {
+    let evidence = build(&input(
+        vec![report(vec![result("dirty", "fail", "a", "p1")])],
+        vec![policy("dirty", "Audit", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    ));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("pkg");
+    package::write(&out, &evidence).expect("written");
+    let verified = package::verify(&out).expect("verify");
+    assert!(verified.ok(), "{:?}", verified.problems);
+    assert_eq!(verified.checked.len(), 3);
+    assert_eq!(verified.header["cluster-kube-system-uid"], "uid-1");
+    assert_eq!(package::read_previous(&out).expect("previous"), evidence);
+
+    let html = out.join("index.html");
+    let original = std::fs::read_to_string(&html).expect("html");
+    std::fs::write(&html, original.replace("not ready", "ready")).expect("tamper");
+    let tampered = package::verify(&out).expect("verify");
+    assert!(
+        tampered
+            .problems
+            .iter()
+            .any(|p| p.contains("index.html was modified")),
+        "{:?}",
+        tampered.problems
+    );
+    assert!(
+        package::read_previous(&out).is_err(),
+        "a tampered baseline is refused"
+    );
+    std::fs::write(&html, original).expect("restore");
+    std::fs::write(out.join("extra.txt"), "x").expect("add");
+    assert!(!package::verify(&out).expect("verify").ok());
+    // A directory with other files is never overwritten.
+    let refused = package::write(&out, &evidence).expect_err("refused");
+    assert!(refused.to_string().contains("extra.txt"), "{refused}");
+    std::fs::remove_file(out.join("extra.txt")).expect("remove");
+
+    // Editing the header of the MANIFEST is caught against evidence.json.
+    let manifest = out.join(package::MANIFEST);
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    std::fs::write(&manifest, text.replace("uid-1", "uid-2")).expect("tamper");
+    let header = package::verify(&out).expect("verify");
+    assert!(
+        header
+            .problems
+            .iter()
+            .any(|p| p.contains("cluster-kube-system-uid")),
+        "{:?}",
+        header.problems
+    );
+}
+
+#[test]
+fn html_escapes_what_reports_say() {
+    let evidence = build(&input(
+        vec![report(vec![json!({
+            "policy": "dirty", "rule": "check", "result": "fail",
+            "message": "<script>alert(1)</script>",
+            "resources": [{"kind": "Pod", "namespace": "a", "name": "x"}]
+        })])],
+        vec![policy("dirty", "Audit", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    ));
+    let page = html::render(&evidence);
+    assert!(!page.contains("<script>alert"));
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+}
