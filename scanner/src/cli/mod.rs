@@ -4,6 +4,7 @@
 
 mod apply;
 mod demo;
+mod evidence;
 mod junit;
 mod output;
 mod progress;
@@ -65,6 +66,12 @@ pub enum Command {
     ///
     /// Example: polscan demo
     Demo(DemoArgs),
+    /// Write the go/no-go evidence package for moving policies from Audit
+    /// to Enforce (index.html, evidence.md, evidence.json, MANIFEST), from
+    /// the cluster's reports or from report files; or verify a package.
+    ///
+    /// Example: polscan evidence --out evidence/2026-11-23 --since evidence/2026-11-09
+    Evidence(EvidenceArgs),
     /// Print a shell completion script.
     ///
     /// Example: polscan completions bash > /etc/bash_completion.d/polscan
@@ -187,6 +194,58 @@ pub struct ScanArgs {
 }
 
 #[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct EvidenceArgs {
+    #[command(subcommand)]
+    pub command: Option<EvidenceCommand>,
+    /// Directory to write the package to (created; an existing package in
+    /// it is replaced, any other file makes polscan refuse).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Only these policies (`name` or `namespace/name`; repeated or comma-separated).
+    #[arg(long = "policy")]
+    pub policies: Vec<String>,
+    /// Only results in these namespaces (cluster-scoped results are kept).
+    #[arg(long = "namespace", short = 'n')]
+    pub namespaces: Vec<String>,
+    /// Read reports from these files (written by `apply`/`scan -o yaml|json`)
+    /// instead of the cluster.
+    #[arg(long)]
+    pub from: Vec<PathBuf>,
+    /// With --from: the policy (and PolicyException) files the reports are about.
+    #[arg(long = "policies-from")]
+    pub policy_files: Vec<PathBuf>,
+    /// The last scan's record: `<namespace>/<name>` of the ConfigMap
+    /// (default polscan-system/polscan-last-run), or with --from a file
+    /// holding that ConfigMap.
+    #[arg(long)]
+    pub scan_record: Option<String>,
+    /// A previous package (directory, verified first) or its evidence.json
+    /// to compare with and check rollback conditions against.
+    #[arg(long)]
+    pub since: Option<PathBuf>,
+    /// Exceptions expiring within this window are flagged (`14d`, `2w`, `36h`).
+    #[arg(long, default_value = "14d")]
+    pub expiry_window: String,
+    /// Exit 1 when a policy is not ready or a rollback condition is met.
+    #[arg(long)]
+    pub require_ready: bool,
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    #[arg(long)]
+    pub context: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EvidenceCommand {
+    /// Check a package against its MANIFEST: exit 1 when a file was
+    /// changed, added or removed.
+    ///
+    /// Example: polscan evidence verify evidence/2026-11-23
+    Verify { dir: PathBuf },
+}
+
+#[derive(clap::Args, Debug)]
 pub struct InstallCrdsArgs {
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
@@ -224,6 +283,7 @@ pub fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Scan(args) => scan::run(&args, cli.quiet),
         Command::InstallCrds(args) => scan::install_crds(&args),
+        Command::Evidence(args) => evidence::run(&args),
         Command::Completions(args) => {
             use clap::CommandFactory;
             clap_complete::generate(

@@ -7,6 +7,7 @@
 
 pub mod connect;
 pub mod discovery;
+pub mod evidence_source;
 pub mod listing;
 pub mod lookups;
 pub mod policy_source;

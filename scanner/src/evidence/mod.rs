@@ -674,10 +674,9 @@ fn policy_reasons(
         reasons.push("the policy was not found (only its reports were)".into());
     }
     match &input.scan {
-        None => reasons.push(
-            "no record of the scan the reports come from: completeness cannot be shown (run `polscan scan --last-run-configmap`, or give --scan-record)"
-                .into(),
-        ),
+        None => {
+            reasons.push("no record of the scan the reports come from: completeness unknown".into())
+        }
         Some(scan) => {
             if scan.dry_run {
                 reasons.push("the last scan was a dry run: it wrote no reports".into());

@@ -86,8 +86,9 @@ pub fn write(dir: &Path, evidence: &Evidence) -> Result<Vec<PathBuf>, EvidenceEr
         fs::create_dir_all(dir).map_err(io(dir))?;
     }
     let files = render(evidence)?;
-    let mut manifest =
-        String::from("# polscan evidence package: `polscan evidence verify <dir>` checks it\n");
+    let mut manifest = String::from(
+        "# polscan evidence package (check it with `polscan evidence verify <dir>`)\n",
+    );
     for (key, value) in header(evidence) {
         manifest.push_str(&format!("# {key}: {value}\n"));
     }

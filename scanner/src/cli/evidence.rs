@@ -1,0 +1,263 @@
+//! `polscan evidence` and `polscan evidence verify`: gather reports,
+//! policies, the scan record and the cluster's identity (from the cluster,
+//! or from files with `--from`), build the evidence, compare it with a
+//! previous package, write the package, and print the verdicts.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use serde_json::Value;
+
+use super::{EvidenceArgs, EvidenceCommand};
+use crate::cluster::{connect, evidence_source};
+use crate::evidence::{self, package, ClusterIdentity, EvidenceInput, ScanRecord, Verdict};
+use crate::loader;
+
+/// `14d`, `2w`, `36h`, or a Go duration (`90m`, `1h30m`).
+pub fn parse_duration(text: &str) -> Option<chrono::Duration> {
+    let text = text.trim();
+    for (suffix, hours) in [("w", 24 * 7), ("d", 24)] {
+        if let Some(number) = text.strip_suffix(suffix) {
+            return number
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .map(|n| chrono::Duration::hours(n * hours));
+        }
+    }
+    crate::engine::duration::parse(text)
+        .filter(|nanos| *nanos >= 0)
+        .map(chrono::Duration::nanoseconds)
+}
+
+fn split_list(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
+    if let Some(EvidenceCommand::Verify { dir }) = &args.command {
+        return verify(dir);
+    }
+    let Some(out) = &args.out else {
+        bail!("--out <dir> is required (or `polscan evidence verify <dir>`)");
+    };
+    let expiry_window = parse_duration(&args.expiry_window).with_context(|| {
+        format!(
+            "--expiry-window {:?}: expected a duration such as 14d, 2w or 36h",
+            args.expiry_window
+        )
+    })?;
+    let previous = match &args.since {
+        Some(path) => Some(
+            package::read_previous(path).with_context(|| format!("--since {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let mut input = EvidenceInput {
+        reports: Vec::new(),
+        policies: Vec::new(),
+        scan: None,
+        owners: Default::default(),
+        identity: ClusterIdentity::default(),
+        now: chrono::Utc::now(),
+        expiry_window,
+        policy_filter: split_list(&args.policies),
+        namespace_filter: split_list(&args.namespaces),
+    };
+    let problems = if args.from.is_empty() {
+        from_cluster(args, &mut input)?
+    } else {
+        from_files(args, &mut input)?
+    };
+    for problem in &problems {
+        eprintln!("warning: {problem}");
+    }
+    let mut built = evidence::build(&input);
+    if let Some(previous) = &previous {
+        built.comparison = Some(evidence::compare::compare(previous, &built));
+    }
+    let written = package::write(out, &built)
+        .with_context(|| format!("writing the evidence package to {}", out.display()))?;
+    print_summary(&built);
+    eprintln!(
+        "evidence written to {} ({} files; check later with `polscan evidence verify {}`)",
+        out.display(),
+        written.len(),
+        out.display()
+    );
+    let not_ready = built
+        .policies
+        .iter()
+        .any(|p| p.verdict == Verdict::NotReady);
+    let roll_back = built
+        .comparison
+        .as_ref()
+        .is_some_and(|c| c.rollback_checks.iter().any(|check| check.roll_back));
+    Ok(if args.require_ready && (not_ready || roll_back) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn from_cluster(args: &EvidenceArgs, input: &mut EvidenceInput) -> anyhow::Result<Vec<String>> {
+    let record = args
+        .scan_record
+        .as_deref()
+        .unwrap_or("polscan-system/polscan-last-run");
+    let (namespace, name) = crate::scan::last_run::parse_target(record)
+        .with_context(|| format!("--scan-record {record:?}: expected <namespace>/<name>"))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let read = runtime.block_on(async {
+        let (client, server) =
+            connect::connect_with_server(args.kubeconfig.as_deref(), args.context.as_deref())
+                .await?;
+        evidence_source::read(&client, &server, (&namespace, &name))
+            .await
+            .with_context(|| format!("reading evidence from the cluster at {server}"))
+    })?;
+    input.reports = read.reports;
+    input.policies = read.policies;
+    input.scan = read.scan;
+    input.identity = read.identity;
+    input.owners = read.owners;
+    Ok(read.problems)
+}
+
+fn from_files(args: &EvidenceArgs, input: &mut EvidenceInput) -> anyhow::Result<Vec<String>> {
+    let mut problems = Vec::new();
+    for document in loader::load_paths(&args.from).context("reading --from reports")? {
+        match document.value.get("kind").and_then(Value::as_str) {
+            Some("PolicyReport") | Some("ClusterPolicyReport") => {
+                input.reports.push(document.value)
+            }
+            other => problems.push(format!(
+                "{}: a {} is not a report; ignored",
+                document.origin,
+                other.unwrap_or("document without kind")
+            )),
+        }
+    }
+    if !args.policy_files.is_empty() {
+        input.policies = loader::load_paths(&args.policy_files)
+            .context("reading --policies-from")?
+            .into_iter()
+            .map(|d| d.value)
+            .collect();
+    }
+    if let Some(record) = &args.scan_record {
+        let path = Path::new(record);
+        let document = loader::load_paths(&[path.to_path_buf()])
+            .with_context(|| format!("reading --scan-record {record}"))?
+            .into_iter()
+            .next()
+            .with_context(|| format!("{record}: empty"))?;
+        input.scan = Some(ScanRecord::from_config_map(&document.value, record)?);
+    }
+    input.identity = ClusterIdentity {
+        source: "files".into(),
+        ..ClusterIdentity::default()
+    };
+    Ok(problems)
+}
+
+fn print_summary(evidence: &evidence::Evidence) {
+    let rows: Vec<Vec<String>> = evidence
+        .policies
+        .iter()
+        .map(|p| {
+            vec![
+                p.info.qualified_name(),
+                p.info.action.clone(),
+                p.verdict.label().to_string(),
+                p.counts.fail.to_string(),
+                p.counts.error.to_string(),
+                p.reasons.join("; "),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        super::output::table(
+            &["POLICY", "ACTION", "VERDICT", "FAIL", "ERROR", "REASONS"],
+            &rows
+        )
+    );
+    println!(
+        "{} of {} policies ready to enforce",
+        evidence.ready().count(),
+        evidence.policies.len()
+    );
+    if let Some(comparison) = &evidence.comparison {
+        println!(
+            "since {}: {} new violations, {} fixed, {} new exceptions, {} expired",
+            comparison.previous_generated.to_rfc3339(),
+            comparison.new_violations.len(),
+            comparison.fixed_violations.len(),
+            comparison.new_exceptions.len(),
+            comparison.expired_exceptions.len()
+        );
+        for check in &comparison.rollback_checks {
+            let met: Vec<&str> = check
+                .conditions
+                .iter()
+                .filter(|c| c.met)
+                .map(|c| c.condition.as_str())
+                .collect();
+            if met.is_empty() {
+                println!("rollback check {}: no condition met", check.policy);
+            } else {
+                println!(
+                    "rollback check {}: ROLL BACK TO AUDIT ({})",
+                    check.policy,
+                    met.join("; ")
+                );
+            }
+        }
+    }
+}
+
+fn verify(dir: &Path) -> anyhow::Result<ExitCode> {
+    let verification = package::verify(dir)
+        .with_context(|| format!("verifying the evidence package {}", dir.display()))?;
+    for (key, value) in &verification.header {
+        println!("{key}: {value}");
+    }
+    if verification.ok() {
+        println!(
+            "OK: {} files match the MANIFEST",
+            verification.checked.len()
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for problem in &verification.problems {
+            eprintln!("TAMPERED: {problem}");
+        }
+        Ok(ExitCode::from(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_in_days_weeks_and_go_form() {
+        assert_eq!(parse_duration("14d"), Some(chrono::Duration::days(14)));
+        assert_eq!(parse_duration("2w"), Some(chrono::Duration::days(14)));
+        assert_eq!(parse_duration("36h"), Some(chrono::Duration::hours(36)));
+        assert_eq!(parse_duration("1h30m"), Some(chrono::Duration::minutes(90)));
+        assert_eq!(parse_duration("soon"), None);
+        assert_eq!(parse_duration("-1d"), None);
+    }
+}

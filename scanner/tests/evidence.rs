@@ -1,0 +1,296 @@
+//! `polscan evidence` from report files: the package is written, verifies,
+//! fails verification once tampered with, compares with a previous package,
+//! and its index.html, rendered by a real headless Chromium (Debian's
+//! package, via scripts/test-assets.sh), shows the verdicts and charts.
+
+#![allow(clippy::expect_used)] // test code: a failed expectation is a failed test
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const POLICIES: &str = "apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: require-app-label
+  annotations:
+    policies.kyverno.io/title: Require an app label
+    policies.kyverno.io/description: Add an app label naming the application.
+spec:
+  validationFailureAction: Audit
+  rules:
+  - name: app
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    validate:
+      message: the app label is missing
+      pattern: {metadata: {labels: {app: '?*'}}}
+---
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: disallow-latest
+  annotations:
+    policies.kyverno.io/description: Pin every image to a version.
+spec:
+  validationFailureAction: Audit
+  rules:
+  - name: no-latest
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    validate:
+      message: use a pinned tag
+      pattern: {spec: {containers: [{image: '!*:latest'}]}}
+";
+
+fn pods(latest_in_shop: bool) -> String {
+    let image = if latest_in_shop {
+        "nginx:latest"
+    } else {
+        "nginx:1.27"
+    };
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: web, namespace: shop, labels: {{app: web}}}}\nspec: {{containers: [{{name: c, image: '{image}'}}]}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {{name: api, namespace: shop, labels: {{app: api}}}}\nspec: {{containers: [{{name: c, image: 'nginx:1.27'}}]}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {{name: agent, namespace: ops, labels: {{app: agent}}}}\nspec: {{containers: [{{name: c, image: 'agent:2'}}]}}\n"
+    )
+}
+
+const COMPLETE_SCAN: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: polscan-last-run, namespace: polscan-system}\ndata: {complete: 'true', started: '2026-11-20T10:00:00Z', finished: '2026-11-20T10:01:00Z'}\n";
+
+fn polscan(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_polscan"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("running polscan: {e}"))
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Audits the pods, then writes a package from the reports into `out`.
+fn package(dir: &Path, latest_in_shop: bool, out: &str, since: Option<&str>) -> Output {
+    std::fs::write(dir.join("policies.yaml"), POLICIES).expect("policies");
+    std::fs::write(dir.join("pods.yaml"), pods(latest_in_shop)).expect("pods");
+    std::fs::write(dir.join("scan.yaml"), COMPLETE_SCAN).expect("scan record");
+    let reports = polscan(
+        &[
+            "apply",
+            "-p",
+            "policies.yaml",
+            "-r",
+            "pods.yaml",
+            "-o",
+            "yaml",
+        ],
+        dir,
+    );
+    assert!(reports.status.success(), "{}", text(&reports));
+    std::fs::write(dir.join("reports.yaml"), &reports.stdout).expect("reports");
+    let mut args = vec![
+        "evidence",
+        "--out",
+        out,
+        "--from",
+        "reports.yaml",
+        "--policies-from",
+        "policies.yaml",
+        "--scan-record",
+        "scan.yaml",
+        "--require-ready",
+    ];
+    if let Some(previous) = since {
+        args.extend(["--since", previous]);
+    }
+    polscan(&args, dir)
+}
+
+fn evidence_json(dir: &Path) -> Value {
+    let bytes = std::fs::read(dir.join("evidence.json")).expect("evidence.json");
+    serde_json::from_slice(&bytes).expect("json")
+}
+
+fn verdict(evidence: &Value, policy: &str) -> String {
+    evidence["policies"]
+        .as_array()
+        .and_then(|list| list.iter().find(|p| p["name"] == policy))
+        .and_then(|p| p["verdict"].as_str())
+        .unwrap_or_else(|| panic!("no {policy}"))
+        .to_string()
+}
+
+#[test]
+fn verdicts_verification_and_comparison() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = package(dir.path(), true, "first", None);
+    assert_eq!(
+        first.status.code(),
+        Some(1),
+        "--require-ready with a not-ready policy: {}",
+        text(&first)
+    );
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        stdout.contains("1 of 2 policies ready to enforce"),
+        "{stdout}"
+    );
+    let evidence = evidence_json(&dir.path().join("first"));
+    assert_eq!(verdict(&evidence, "require-app-label"), "ready");
+    assert_eq!(verdict(&evidence, "disallow-latest"), "not-ready");
+    assert_eq!(evidence["scan"]["complete"], true);
+
+    let verified = polscan(&["evidence", "verify", "first"], dir.path());
+    assert!(verified.status.success(), "{}", text(&verified));
+    assert!(text(&verified).contains("OK: 3 files match"));
+
+    // The baseline is fixed in Git: the violation is gone, nothing to roll back.
+    let second = package(dir.path(), false, "second", Some("first"));
+    assert!(second.status.success(), "{}", text(&second));
+    let evidence = evidence_json(&dir.path().join("second"));
+    assert_eq!(verdict(&evidence, "disallow-latest"), "ready");
+    let comparison = &evidence["comparison"];
+    assert_eq!(
+        comparison["fixedViolations"].as_array().map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(
+        comparison["newViolations"].as_array().map(Vec::len),
+        Some(0)
+    );
+    assert!(text(&second).contains("rollback check require-app-label: no condition met"));
+
+    // After the switch, a new violation is a rollback condition met.
+    let third = package(dir.path(), true, "third", Some("second"));
+    assert_eq!(third.status.code(), Some(1));
+    assert!(
+        text(&third).contains("rollback check disallow-latest: ROLL BACK TO AUDIT"),
+        "{}",
+        text(&third)
+    );
+
+    // Tampering is caught, and a tampered baseline is refused for --since.
+    let markdown = dir.path().join("first/evidence.md");
+    let original = std::fs::read_to_string(&markdown).expect("md");
+    std::fs::write(&markdown, original.replace("not ready", "ready")).expect("tamper");
+    let tampered = polscan(&["evidence", "verify", "first"], dir.path());
+    assert_eq!(tampered.status.code(), Some(1));
+    assert!(
+        text(&tampered).contains("evidence.md was modified"),
+        "{}",
+        text(&tampered)
+    );
+    let refused = package(dir.path(), true, "fourth", Some("first"));
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        text(&refused).contains("does not verify"),
+        "{}",
+        text(&refused)
+    );
+}
+
+#[test]
+fn evidence_json_follows_its_documented_schema() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    package(dir.path(), true, "pkg", None);
+    let evidence = evidence_json(&dir.path().join("pkg"));
+    let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/evidence.schema.json");
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(&schema_path).expect("docs/evidence.schema.json"),
+    )
+    .expect("schema json");
+    let validator = jsonschema::validator_for(&schema).expect("schema");
+    let errors: Vec<String> = validator
+        .iter_errors(&evidence)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    let mut broken = evidence.clone();
+    broken["policies"][0]["verdict"] = Value::from("maybe");
+    assert!(!validator.is_valid(&broken));
+}
+
+fn chromium() -> PathBuf {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/test-assets.sh");
+    let output = Command::new("bash")
+        .arg(script)
+        .arg("chromium")
+        .output()
+        .unwrap_or_else(|e| panic!("test-assets.sh: {e}"));
+    assert!(
+        output.status.success(),
+        "no Chromium: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
+}
+
+fn headless(dir: &Path, args: &[&str], page: &Path) -> Output {
+    Command::new("timeout")
+        .arg("120")
+        .arg(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            // Offline: any attempt to load something from the network fails.
+            "--proxy-server=127.0.0.1:9",
+            &format!("--user-data-dir={}", dir.join("profile").display()),
+        ])
+        .args(args)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap_or_else(|e| panic!("running chromium: {e}"))
+}
+
+#[test]
+fn the_page_shows_verdicts_and_charts_in_a_real_browser() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    package(dir.path(), true, "pkg", None);
+    let page = dir.path().join("pkg/index.html");
+    let html = std::fs::read_to_string(&page).expect("html");
+    for external in ["src=\"http", "href=\"http", "@import", "url(http"] {
+        assert!(!html.contains(external), "self-contained: {external}");
+    }
+
+    let dom = headless(dir.path(), &["--dump-dom"], &page);
+    assert!(
+        dom.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dom.stderr)
+    );
+    let dom = String::from_utf8_lossy(&dom.stdout).into_owned();
+    assert!(dom.contains("1 of 2 policies ready to enforce."), "{dom}");
+    assert!(dom.matches("data-verdict=\"ready\"").count() >= 2);
+    // One chart per policy with a bar per namespace, from the parsed DOM.
+    assert_eq!(dom.matches("<svg class=\"chart\"").count(), 2);
+    assert!(
+        dom.contains("data-namespace=\"shop\" data-pass=\"1\" data-fail=\"1\""),
+        "{dom}"
+    );
+    assert!(dom.contains("data-namespace=\"ops\" data-pass=\"1\" data-fail=\"0\""));
+    assert!(dom.contains("shop/Pod/web"));
+    assert!(dom.contains("Remediation:</strong> Pin every image to a version."));
+    assert!(dom.contains("kubectl patch clusterpolicy/disallow-latest --type=merge"));
+
+    let shot = dir.path().join("page.png");
+    let screenshot = headless(
+        dir.path(),
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1200,1600",
+        ],
+        &page,
+    );
+    assert!(screenshot.status.success());
+    let png = std::fs::read(&shot).expect("screenshot");
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "{} bytes",
+        png.len()
+    );
+}
