@@ -1,0 +1,245 @@
+//! `polscan evidence` against a real kube-apiserver + etcd: a scan records
+//! its run, then the evidence reads the reports, policies, PolicyExceptions,
+//! the run record and the cluster's identity back through the API, and its
+//! verdicts follow the resources that do and do not comply. Pods are owned
+//! by a ReplicaSet owned by a Deployment (ownerReferences set by hand: the
+//! test server runs no controllers), so violators group under the Deployment.
+
+use std::path::Path;
+
+use polscan_tests::cluster::{polscan, TestCluster};
+use serde_json::Value;
+
+const POLICIES: &str = "apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: require-team-label
+  annotations:
+    policies.kyverno.io/description: Label every Pod with its owning team.
+spec:
+  validationFailureAction: Audit
+  rules:
+  - name: team
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    validate:
+      message: the team label is missing
+      pattern: {metadata: {labels: {team: '?*'}}}
+---
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: disallow-latest
+  annotations:
+    policies.kyverno.io/description: Pin every image to a version.
+spec:
+  validationFailureAction: Audit
+  rules:
+  - name: no-latest
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    validate:
+      message: use a pinned tag
+      pattern: {spec: {containers: [{image: '!*:latest'}]}}
+";
+
+fn uid(cluster: &TestCluster, what: &[&str]) -> String {
+    let mut args = vec!["get"];
+    args.extend_from_slice(what);
+    args.extend(["-o", "jsonpath={.metadata.uid}"]);
+    cluster.kubectl_ok(&args).trim().to_string()
+}
+
+fn pod(name: &str, image: &str, owner: Option<(&str, &str)>) -> String {
+    let owner = owner
+        .map(|(rs, uid)| {
+            format!(
+                "\n  ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: {rs}, uid: {uid}, controller: true}}]"
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: shop\n  labels: {{team: shop}}{owner}\nspec:\n  containers: [{{name: c, image: '{image}'}}]\n"
+    )
+}
+
+fn evidence(cluster: &TestCluster, out: &Path, extra: &[&str]) -> (Value, String, Option<i32>) {
+    let kubeconfig = cluster.kubeconfig().display().to_string();
+    let out_text = out.display().to_string();
+    let mut args = vec!["evidence", "--kubeconfig", &kubeconfig, "--out", &out_text];
+    args.extend_from_slice(extra);
+    let output = polscan(&args);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json = std::fs::read(out.join("evidence.json"))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or(Value::Null);
+    (json, text, output.status.code())
+}
+
+fn policy<'a>(evidence: &'a Value, name: &str) -> &'a Value {
+    evidence["policies"]
+        .as_array()
+        .and_then(|list| list.iter().find(|p| p["name"] == name))
+        .unwrap_or_else(|| panic!("no {name} in {evidence}"))
+}
+
+#[test]
+fn evidence_verdicts_from_the_cluster() {
+    let cluster = TestCluster::start();
+    let kubeconfig = cluster.kubeconfig().display().to_string();
+    let install = polscan(&["install-crds", "--kubeconfig", &kubeconfig]);
+    assert!(install.status.success(), "{install:?}");
+    let crds = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("cluster/kyverno-crds.yaml")
+        .display()
+        .to_string();
+    cluster.kubectl_ok(&["apply", "-f", &crds]);
+    cluster.kubectl_ok(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/clusterpolicies.kyverno.io",
+        "crd/policyreports.wgpolicyk8s.io",
+    ]);
+    cluster.apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: polscan-system}\n");
+    cluster.apply_yaml(POLICIES);
+    cluster.apply_yaml("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web, team: shop}}\n    spec: {containers: [{name: c, image: 'nginx:1.27'}]}\n");
+    let deployment_uid = uid(&cluster, &["deployment", "web", "-n", "shop"]);
+    cluster.apply_yaml(&format!("apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: web-5d8f\n  namespace: shop\n  ownerReferences: [{{apiVersion: apps/v1, kind: Deployment, name: web, uid: {deployment_uid}, controller: true}}]\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web, team: shop}}}}\n    spec: {{containers: [{{name: c, image: 'nginx:1.27'}}]}}\n"));
+    let rs_uid = uid(&cluster, &["replicaset", "web-5d8f", "-n", "shop"]);
+    // Two Pods of the Deployment run an unpinned image (a hand-edited
+    // ReplicaSet); one Pod without an owner complies.
+    cluster.apply_yaml(&pod(
+        "web-5d8f-a",
+        "nginx:latest",
+        Some(("web-5d8f", &rs_uid)),
+    ));
+    cluster.apply_yaml(&pod(
+        "web-5d8f-b",
+        "nginx:latest",
+        Some(("web-5d8f", &rs_uid)),
+    ));
+    cluster.apply_yaml(&pod("lone", "redis:7", None));
+
+    let dir = std::env::temp_dir().join(format!("polscan-evidence-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // Without a recorded scan, nothing is ready: completeness is unknown.
+    let scan = polscan(&[
+        "scan",
+        "--kubeconfig",
+        &kubeconfig,
+        "--no-cluster-policies",
+        "--policy",
+        "/dev/null",
+    ]);
+    assert_eq!(scan.status.code(), Some(2), "no policies is an error");
+    let scanned = polscan(&["scan", "--kubeconfig", &kubeconfig, "-o", "summary"]);
+    assert!(scanned.status.success(), "{scanned:?}");
+    let (unrecorded, text, code) = evidence(&cluster, &dir.join("unrecorded"), &[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("no scan record at ConfigMap polscan-system/polscan-last-run"),
+        "{text}"
+    );
+    assert_eq!(
+        policy(&unrecorded, "require-team-label")["verdict"],
+        "not-ready"
+    );
+
+    let recorded = polscan(&[
+        "scan",
+        "--kubeconfig",
+        &kubeconfig,
+        "-o",
+        "summary",
+        "--last-run-configmap",
+        "polscan-system/polscan-last-run",
+    ]);
+    assert!(recorded.status.success(), "{recorded:?}");
+    let first = dir.join("first");
+    let (found, text, code) = evidence(&cluster, &first, &["--require-ready"]);
+    assert_eq!(code, Some(1), "one policy is not ready: {text}");
+    let team = policy(&found, "require-team-label");
+    assert_eq!(team["verdict"], "ready", "{team}");
+    let latest = policy(&found, "disallow-latest");
+    assert_eq!(latest["verdict"], "not-ready");
+    assert_eq!(latest["counts"]["fail"], 2, "{latest}");
+    let owners: Vec<String> = latest["violations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| format!("{}/{}", v["owner"]["kind"], v["owner"]["name"]).replace('"', ""))
+        .collect();
+    assert_eq!(owners, ["Deployment/web", "Deployment/web"], "{latest}");
+    assert_eq!(
+        latest["rollback"]["command"],
+        "kubectl patch clusterpolicy/disallow-latest --type=merge -p '{\"spec\":{\"validationFailureAction\":\"Audit\"}}'"
+    );
+    // The cluster's identity, as the server tells it.
+    let kube_system = uid(&cluster, &["namespace", "kube-system"]);
+    assert!(!kube_system.is_empty());
+    assert_eq!(found["cluster"]["kubeSystemUid"], kube_system.as_str());
+    let version: Value =
+        serde_json::from_str(&cluster.kubectl_ok(&["get", "--raw", "/version"])).expect("version");
+    let git_version = version["gitVersion"]
+        .as_str()
+        .expect("gitVersion")
+        .to_string();
+    assert_eq!(found["cluster"]["serverVersion"], git_version.as_str());
+    assert_eq!(found["scan"]["complete"], true);
+    let manifest = std::fs::read_to_string(first.join("MANIFEST")).expect("MANIFEST");
+    assert!(manifest.contains(&format!("cluster-kube-system-uid: {kube_system}")));
+    assert!(manifest.contains(&format!("cluster-server-version: {git_version}")));
+    let verified = polscan(&["evidence", "verify", &first.display().to_string()]);
+    assert!(verified.status.success(), "{verified:?}");
+
+    // Fix the Pods in Git (here: replace them), rescan: both ready, and
+    // the comparison shows the fixed violations. Then the policy changes
+    // after the scan: it must be rescanned before it counts as evidence.
+    cluster.kubectl_ok(&["delete", "pod", "-n", "shop", "web-5d8f-a", "web-5d8f-b"]);
+    cluster.apply_yaml(&pod(
+        "web-5d8f-c",
+        "nginx:1.27",
+        Some(("web-5d8f", &rs_uid)),
+    ));
+    let rescanned = polscan(&[
+        "scan",
+        "--kubeconfig",
+        &kubeconfig,
+        "-o",
+        "summary",
+        "--last-run-configmap",
+        "polscan-system/polscan-last-run",
+    ]);
+    assert!(rescanned.status.success(), "{rescanned:?}");
+    let first_text = first.display().to_string();
+    let (second, text, code) = evidence(
+        &cluster,
+        &dir.join("second"),
+        &["--since", &first_text, "--require-ready"],
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(policy(&second, "disallow-latest")["verdict"], "ready");
+    assert_eq!(
+        second["comparison"]["fixedViolations"]
+            .as_array()
+            .map(Vec::len),
+        Some(2),
+        "{}",
+        second["comparison"]
+    );
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    cluster.kubectl_ok(&[
+        "annotate",
+        "clusterpolicy",
+        "require-team-label",
+        "policies.kyverno.io/title=Team label",
+    ]);
+    let (changed, _, _) = evidence(&cluster, &dir.join("third"), &[]);
+    let reasons = policy(&changed, "require-team-label")["reasons"].to_string();
+    assert!(reasons.contains("after the last scan started"), "{reasons}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
