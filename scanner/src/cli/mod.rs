@@ -6,6 +6,7 @@ mod apply;
 mod demo;
 mod evidence;
 mod junit;
+mod long_running;
 mod output;
 mod progress;
 mod sarif;
@@ -191,6 +192,14 @@ pub struct ScanArgs {
     /// ConfigMap, `<namespace>/<name>`, for `kubectl get cm` readers.
     #[arg(long)]
     pub last_run_configmap: Option<String>,
+    /// Keep running: scan, wait this long (`1h`, `30m`), scan again, until
+    /// SIGTERM. Prints a summary line per scan.
+    #[arg(long)]
+    pub interval: Option<String>,
+    /// With --interval: serve Prometheus metrics at http://<addr>/metrics
+    /// (and /healthz), e.g. `0.0.0.0:9090`.
+    #[arg(long)]
+    pub metrics_addr: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]

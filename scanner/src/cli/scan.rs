@@ -14,7 +14,7 @@ use crate::loader;
 use crate::scan::selection::{KindName, ScanFilters};
 use crate::scan::{self, last_run, ReportShape, ScanOptions, ScanOutcome};
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -68,28 +68,29 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         })?),
         None => None,
     };
-    let started = chrono::Utc::now();
+    if let Some(interval) = &args.interval {
+        let every = super::evidence::parse_duration(interval)
+            .filter(|d| *d > chrono::Duration::zero())
+            .with_context(|| {
+                format!("--interval {interval:?}: expected a duration such as 1h or 30m")
+            })?;
+        let every = every
+            .to_std()
+            .with_context(|| format!("--interval {interval:?}"))?;
+        return super::long_running::run(args, options, record_to, every);
+    }
+    if args.metrics_addr.is_some() {
+        anyhow::bail!(
+            "--metrics-addr serves metrics of a long-running scanner: use it with --interval"
+        );
+    }
     let display = super::progress::ProgressDisplay::start(options.progress.clone(), quiet);
     let result = runtime()?.block_on(async {
         let (client, server) =
             connect::connect_with_server(args.kubeconfig.as_deref(), args.context.as_deref())
                 .await?;
-        let outcome = scan::scan(client.clone(), options)
-            .await
-            .with_context(|| format!("scanning the cluster at {server}"));
-        let mut record_failed = false;
-        if let (Some((namespace, name)), false) = (&record_to, args.dry_run) {
-            let error_text = outcome.as_ref().err().map(|err| format!("{err:#}"));
-            let result = match &error_text {
-                Some(text) => Err(text.as_str()),
-                None => outcome.as_ref().map_err(|_| ""),
-            };
-            let record = last_run::config_map(namespace, name, result, started, chrono::Utc::now());
-            if let Err(err) = run_record::write(&client, namespace, name, &record).await {
-                eprintln!("warning: the run was not recorded: {err}");
-                record_failed = true;
-            }
-        }
+        let (outcome, record_failed) =
+            scan_once(&client, &server, options, record_to.as_ref(), args.dry_run).await;
         anyhow::Ok((outcome?, record_failed))
     });
     display.finish();
@@ -100,6 +101,50 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     Ok(exit_code(&outcome, args.fail_on))
+}
+
+/// One scan, and its record in the last-run ConfigMap when asked. Returns
+/// the outcome and whether recording failed.
+pub(super) async fn scan_once(
+    client: &kube::Client,
+    server: &str,
+    options: ScanOptions,
+    record_to: Option<&(String, String)>,
+    dry_run: bool,
+) -> (anyhow::Result<ScanOutcome>, bool) {
+    let started = chrono::Utc::now();
+    let outcome = scan::scan(client.clone(), options)
+        .await
+        .with_context(|| format!("scanning the cluster at {server}"));
+    let mut record_failed = false;
+    if let (Some((namespace, name)), false) = (record_to, dry_run) {
+        let error_text = outcome.as_ref().err().map(|err| format!("{err:#}"));
+        let result = match &error_text {
+            Some(text) => Err(text.as_str()),
+            None => outcome.as_ref().map_err(|_| ""),
+        };
+        let record = last_run::config_map(namespace, name, result, started, chrono::Utc::now());
+        if let Err(err) = run_record::write(client, namespace, name, &record).await {
+            eprintln!("warning: the run was not recorded: {err}");
+            record_failed = true;
+        }
+    }
+    (outcome, record_failed)
+}
+
+/// The one-line summary of a scan's counts.
+pub(super) fn counts_line(outcome: &ScanOutcome) -> String {
+    let count = |status| outcome.status_counts.get(&status).copied().unwrap_or(0);
+    format!(
+        "pass: {}  fail: {}  warn: {}  error: {}  skip: {}  ({} policies, {} resources)",
+        count(RuleStatus::Pass),
+        count(RuleStatus::Fail),
+        count(RuleStatus::Warn),
+        count(RuleStatus::Error),
+        count(RuleStatus::Skip),
+        outcome.audit.policies_evaluated,
+        outcome.audit.resources_evaluated,
+    )
 }
 
 fn print(outcome: &ScanOutcome, format: OutputFormat) -> anyhow::Result<()> {

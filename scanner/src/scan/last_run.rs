@@ -75,6 +75,20 @@ pub fn config_map(
                 let count = outcome.status_counts.get(&status).copied().unwrap_or(0);
                 put(&format!("results.{status}"), count.to_string());
             }
+            // The same figures the metrics give, as JSON in one key each.
+            let mut by_kind = Map::new();
+            for listing in &outcome.listings {
+                by_kind.insert(listing.kind.display_name(), json!(listing.objects));
+            }
+            put("objectsByKind", Value::Object(by_kind).to_string());
+            let mut by_policy: Map<String, Value> = Map::new();
+            for (key, count) in &outcome.result_counts {
+                let entry = by_policy
+                    .entry(key.policy.clone())
+                    .or_insert_with(|| json!({}));
+                entry[key.status.as_str()] = json!(count);
+            }
+            put("resultsByPolicy", Value::Object(by_policy).to_string());
             put("reportsWritten", outcome.writes.to_string());
             put("reportsUnchanged", outcome.plan.unchanged.len().to_string());
             put("reportsDeleted", outcome.deletes.to_string());
@@ -150,6 +164,14 @@ mod tests {
             ..ScanOutcome::default()
         };
         outcome.status_counts.insert(RuleStatus::Fail, 3);
+        outcome.result_counts.insert(
+            crate::scan::ResultKey {
+                policy: "disallow-latest".into(),
+                severity: "medium".into(),
+                status: RuleStatus::Fail,
+            },
+            3,
+        );
         let map = config_map(
             "polscan-system",
             "polscan-last-run",
@@ -168,6 +190,8 @@ mod tests {
         assert_eq!(data["durationSeconds"], "90.000");
         assert_eq!(data["phase.listed-and-evaluated.ms"], "1234");
         assert_eq!(data["started"], "2027-01-15T08:00:00Z");
+        assert_eq!(data["objectsByKind"], r#"{"Pod":7,"Secret":0}"#);
+        assert_eq!(data["resultsByPolicy"], r#"{"disallow-latest":{"fail":3}}"#);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! reports are deleted only for kinds listed completely in this run.
 
 pub mod last_run;
+pub mod metrics;
 pub mod progress;
 pub mod selection;
 
@@ -100,6 +101,15 @@ pub struct KindListing {
     pub error: Option<ClusterError>,
 }
 
+/// What results are counted by: policy (`namespace/name` for namespaced
+/// ones), its severity annotation, and the reported status.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ResultKey {
+    pub policy: String,
+    pub severity: String,
+    pub status: RuleStatus,
+}
+
 #[derive(Debug, Default)]
 pub struct ScanOutcome {
     /// Findings, problems and counts, as an offline audit gives them.
@@ -116,6 +126,9 @@ pub struct ScanOutcome {
     pub dry_run: bool,
     /// Results by status (kept even when findings are not).
     pub status_counts: BTreeMap<RuleStatus, usize>,
+    /// Results by policy, severity and status (for metrics and the run
+    /// record; kept even when findings are not).
+    pub result_counts: BTreeMap<ResultKey, usize>,
     /// Milliseconds since the start at the end of each phase.
     pub phases: Vec<(String, u64)>,
 }
@@ -280,6 +293,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     outcome.listings = evaluated.listings;
     outcome.audit.resources_evaluated = evaluated.resources;
     outcome.status_counts = evaluated.status_counts;
+    outcome.result_counts = evaluated.result_counts;
     for listing in outcome.failed_listings() {
         if let Some(err) = &listing.error {
             tracing::error!(kind = %listing.kind.display_name(), error = %err, "LIST failed; reports of this kind are left as they are");
@@ -413,6 +427,7 @@ struct Evaluated {
     listings: Vec<KindListing>,
     resources: usize,
     status_counts: BTreeMap<RuleStatus, usize>,
+    result_counts: BTreeMap<ResultKey, usize>,
     sink: Option<ReportSink>,
 }
 
@@ -576,7 +591,7 @@ async fn list_and_evaluate(
     let evaluation = tokio::task::spawn_blocking(move || {
         let mut by_kind: FindingsByKind = BTreeMap::new();
         let mut evaluated_by_kind: BTreeMap<usize, usize> = BTreeMap::new();
-        let mut counts_by_kind: BTreeMap<usize, BTreeMap<RuleStatus, usize>> = BTreeMap::new();
+        let mut counts_by_kind: BTreeMap<usize, BTreeMap<ResultKey, usize>> = BTreeMap::new();
         let mut finished: Vec<(usize, Result<usize, ClusterError>)> = Vec::new();
         while let Some(event) = receiver.blocking_recv() {
             match event {
@@ -600,7 +615,12 @@ async fn list_and_evaluate(
                     drop(in_scope);
                     let counts = counts_by_kind.entry(kind).or_default();
                     for finding in &found {
-                        *counts.entry(finding.reported_status()).or_default() += 1;
+                        let key = ResultKey {
+                            policy: finding.policy.qualified_name(),
+                            severity: finding.policy.severity().unwrap_or("").to_string(),
+                            status: finding.reported_status(),
+                        };
+                        *counts.entry(key).or_default() += 1;
                     }
                     if let Some(sink) = sink.as_mut() {
                         sink.accept(&found);
@@ -638,6 +658,7 @@ async fn list_and_evaluate(
                 listings,
                 resources: 0,
                 status_counts: BTreeMap::new(),
+                result_counts: BTreeMap::new(),
                 sink: None,
             };
         }
@@ -664,9 +685,11 @@ async fn list_and_evaluate(
         }
     }
     let mut status_counts: BTreeMap<RuleStatus, usize> = BTreeMap::new();
+    let mut result_counts: BTreeMap<ResultKey, usize> = BTreeMap::new();
     for counts in counts_by_kind.values() {
-        for (status, count) in counts {
-            *status_counts.entry(*status).or_default() += count;
+        for (key, count) in counts {
+            *status_counts.entry(key.status).or_default() += count;
+            *result_counts.entry(key.clone()).or_default() += count;
         }
     }
     Evaluated {
@@ -674,6 +697,7 @@ async fn list_and_evaluate(
         listings,
         resources: evaluated_by_kind.values().sum(),
         status_counts,
+        result_counts,
         sink,
     }
 }

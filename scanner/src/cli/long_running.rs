@@ -1,0 +1,166 @@
+//! `polscan scan --interval`: the scanner as a long-lived process (a
+//! Deployment instead of a CronJob). It scans, records the run (metrics,
+//! and the last-run ConfigMap when asked), sleeps, and scans again until
+//! SIGTERM or Ctrl-C; a failed scan is logged and counted, never fatal.
+//! `--metrics-addr` serves the Prometheus metrics and a health check.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::routing::get;
+use axum::Router;
+
+use super::ScanArgs;
+use crate::cluster::connect;
+use crate::scan::metrics::ScanMetrics;
+use crate::scan::ScanOptions;
+
+async fn serve_metrics(addr: SocketAddr, metrics: Arc<ScanMetrics>) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("--metrics-addr {addr}: cannot listen"))?;
+    let app = Router::new()
+        .route(
+            "/metrics",
+            get(move || {
+                let metrics = metrics.clone();
+                async move {
+                    (
+                        [(
+                            axum::http::header::CONTENT_TYPE,
+                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                        )],
+                        metrics.encode(),
+                    )
+                }
+            }),
+        )
+        .route("/healthz", get(|| async { "ok\n" }));
+    tracing::info!(%addr, "serving metrics");
+    eprintln!("serving metrics on http://{addr}/metrics");
+    tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, app).await {
+            tracing::error!(error = %err, "the metrics server stopped");
+        }
+    });
+    Ok(())
+}
+
+/// Resolves when the process is asked to stop.
+async fn stop_requested() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = terminate.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+pub fn run(
+    args: &ScanArgs,
+    options: ScanOptions,
+    record_to: Option<(String, String)>,
+    every: Duration,
+) -> anyhow::Result<ExitCode> {
+    let metrics = Arc::new(ScanMetrics::new());
+    super::scan::runtime()?.block_on(async {
+        if let Some(text) = &args.metrics_addr {
+            let addr: SocketAddr = text
+                .parse()
+                .with_context(|| format!("--metrics-addr {text:?}: expected host:port"))?;
+            serve_metrics(addr, metrics.clone()).await?;
+        }
+        let stop = stop_requested();
+        tokio::pin!(stop);
+        loop {
+            let started = std::time::Instant::now();
+            let round = async {
+                let (client, server) = connect::connect_with_server(
+                    args.kubeconfig.as_deref(),
+                    args.context.as_deref(),
+                )
+                .await?;
+                let mut options = options.clone();
+                options.keep_findings = false;
+                options.progress = Arc::default();
+                let (outcome, _) = super::scan::scan_once(
+                    &client,
+                    &server,
+                    options,
+                    record_to.as_ref(),
+                    args.dry_run,
+                )
+                .await;
+                outcome
+            };
+            let outcome = tokio::select! {
+                outcome = round => outcome,
+                _ = &mut stop => {
+                    eprintln!("stopping: a scan was in progress; its reports so far are written");
+                    return Ok(ExitCode::SUCCESS);
+                }
+            };
+            let seconds = started.elapsed().as_secs_f64();
+            let finished = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
+            match &outcome {
+                Ok(outcome) => {
+                    metrics.record(Ok(outcome), seconds, finished);
+                    for problem in crate::scan::problems(outcome) {
+                        tracing::warn!("{problem}");
+                    }
+                    tracing::info!(
+                        complete = outcome.complete(),
+                        writes = outcome.writes,
+                        deletes = outcome.deletes,
+                        seconds,
+                        "scan finished"
+                    );
+                    println!(
+                        "{} scan {} in {seconds:.1}s: {}; written {}, deleted {}",
+                        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                        if outcome.complete() { "complete" } else { "INCOMPLETE" },
+                        super::scan::counts_line(outcome),
+                        outcome.writes,
+                        outcome.deletes
+                    );
+                }
+                Err(err) => {
+                    metrics.record(Err(&format!("{err:#}")), seconds, finished);
+                    tracing::error!(error = %format!("{err:#}"), "scan failed; retrying at the next interval");
+                    eprintln!("error: {err:#} (retrying in {})", humantime(every));
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = &mut stop => return Ok(ExitCode::SUCCESS),
+            }
+        }
+    })
+}
+
+fn humantime(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    if seconds % 3600 == 0 && seconds > 0 {
+        format!("{}h", seconds / 3600)
+    } else if seconds % 60 == 0 && seconds > 0 {
+        format!("{}m", seconds / 60)
+    } else {
+        format!("{seconds}s")
+    }
+}
