@@ -26,6 +26,13 @@ echo "== kube-apiserver + etcd for the cluster tests"
 bash scripts/apiserver.sh build
 command -v kubectl >/dev/null 2>&1 || { echo "kubectl not found: the cluster tests use it" >&2; exit 1; }
 
+# SARIF output is validated against the OASIS schema and the evidence page is
+# rendered in a headless Chromium; both are fetched/installed once here (the
+# tests call the same script, so `cargo test` alone works too).
+echo "== test assets (SARIF schema, Chromium)"
+bash scripts/test-assets.sh sarif-schema
+bash scripts/test-assets.sh chromium
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"

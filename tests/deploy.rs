@@ -44,9 +44,9 @@ fn yaml(objects: &[&Value]) -> String {
         .join("---\n")
 }
 
-fn check_pod_spec(pod: &Value) {
+fn check_pod_spec(pod: &Value, restart_policy: &str) {
     assert_eq!(pod["serviceAccountName"], "polscan");
-    assert_eq!(pod["restartPolicy"], "Never");
+    assert_eq!(pod["restartPolicy"], restart_policy);
     assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
     assert_eq!(pod["securityContext"]["runAsUser"], 65532);
     assert_eq!(
@@ -87,11 +87,39 @@ fn rendered_overlays_have_what_operators_rely_on() {
     assert_eq!(cronjob["spec"]["schedule"], "0 * * * *");
     assert_eq!(cronjob["spec"]["concurrencyPolicy"], "Forbid");
     assert!(cronjob["spec"]["jobTemplate"]["spec"]["backoffLimit"].is_u64());
-    check_pod_spec(&cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]);
+    check_pod_spec(
+        &cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+        "Never",
+    );
 
     let once = render("job");
     let job = find(&once, "Job");
-    check_pod_spec(&job["spec"]["template"]["spec"]);
+    check_pod_spec(&job["spec"]["template"]["spec"], "Never");
+
+    // The long-running alternative: one replica, never two at once, metrics
+    // served on the port the Service and the probes name.
+    let long_running = render("deployment");
+    let deployment = find(&long_running, "Deployment");
+    assert_eq!(deployment["spec"]["replicas"], 1);
+    assert_eq!(deployment["spec"]["strategy"]["type"], "Recreate");
+    let pod = &deployment["spec"]["template"]["spec"];
+    check_pod_spec(pod, "Always");
+    let container = &pod["containers"][0];
+    let args: Vec<&str> = container["args"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(args.contains(&"--interval=1h") && args.contains(&"--metrics-addr=0.0.0.0:9090"));
+    assert_eq!(container["ports"][0]["containerPort"], 9090);
+    assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
+    let service = find(&long_running, "Service");
+    assert_eq!(service["spec"]["ports"][0]["targetPort"], "metrics");
+    assert_eq!(
+        service["spec"]["selector"],
+        deployment["spec"]["template"]["metadata"]["labels"]
+    );
 
     // Least privilege: write verbs only on the report kinds, nothing on Secrets.
     let role = find(&cron, "ClusterRole");
@@ -180,6 +208,21 @@ fn manifests_pass_a_server_side_dry_run_and_the_role_suffices_for_a_scan() {
     let output = cluster.kubectl_with_stdin(
         &["apply", "--server-side", "--dry-run=server", "-f", "-"],
         Some(&yaml(&rest)),
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let long_running = render("deployment");
+    let workload: Vec<&Value> = long_running
+        .iter()
+        .filter(|o| o["kind"] == "Deployment" || o["kind"] == "Service")
+        .collect();
+    let output = cluster.kubectl_with_stdin(
+        &["apply", "--server-side", "--dry-run=server", "-f", "-"],
+        Some(&yaml(&workload)),
     );
     assert!(
         output.status.success(),
