@@ -36,9 +36,8 @@ measure() {
   printf '%-28s %8.2f s  %8.1f MiB\n' "$label" "$seconds" "$(echo "$kib / 1024" | bc -l)" >&2
 }
 command -v /usr/bin/time >/dev/null || { echo "install GNU time (apt-get install time)" >&2; exit 1; }
-printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: polscan-last-run, namespace: polscan-system}\ndata: {complete: "true", started: "2026-01-01T00:00:00Z"}\n' > "$work/record.yaml"
 echo "$count Pods, bundled policies"
-measure "apply -o yaml" bash -c "'$polscan' apply -p scanner/policies -r '$work/pods.yaml' -o yaml > '$work/reports.yaml'"
+measure "apply -o yaml" bash -c "'$polscan' apply -p scanner/policies -r '$work/pods.yaml' -o yaml --run-record '$work/record.yaml' > '$work/reports.yaml'"
 measure "evidence --from" "$polscan" evidence --out "$work/pkg" --from "$work/reports.yaml" \
   --policies-from scanner/policies --scan-record "$work/record.yaml" -q > /dev/null
 measure "evidence verify" "$polscan" evidence verify "$work/pkg" > /dev/null

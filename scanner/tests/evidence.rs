@@ -53,8 +53,6 @@ fn pods(latest_in_shop: bool) -> String {
     )
 }
 
-const COMPLETE_SCAN: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: polscan-last-run, namespace: polscan-system}\ndata: {complete: 'true', started: '2026-11-20T10:00:00Z', finished: '2026-11-20T10:01:00Z'}\n";
-
 fn polscan(args: &[&str], dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_polscan"))
         .args(args)
@@ -76,7 +74,7 @@ fn text(output: &Output) -> String {
 fn package(dir: &Path, latest_in_shop: bool, out: &str, since: Option<&str>) -> Output {
     std::fs::write(dir.join("policies.yaml"), POLICIES).expect("policies");
     std::fs::write(dir.join("pods.yaml"), pods(latest_in_shop)).expect("pods");
-    std::fs::write(dir.join("scan.yaml"), COMPLETE_SCAN).expect("scan record");
+    // The audit records its run, as a cluster scan does in its ConfigMap.
     let reports = polscan(
         &[
             "apply",
@@ -86,6 +84,8 @@ fn package(dir: &Path, latest_in_shop: bool, out: &str, since: Option<&str>) -> 
             "pods.yaml",
             "-o",
             "yaml",
+            "--run-record",
+            "scan.yaml",
         ],
         dir,
     );
@@ -189,6 +189,56 @@ fn verdicts_verification_and_comparison() {
         text(&refused).contains("does not verify"),
         "{}",
         text(&refused)
+    );
+}
+
+#[test]
+fn an_audit_with_an_invalid_policy_is_no_evidence() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    package(dir.path(), false, "clean", None);
+    let broken = format!(
+        "{POLICIES}---\napiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {{name: broken}}\nspec: {{rules: [{{name: r, match: {{any: nope}}}}]}}\n"
+    );
+    std::fs::write(dir.path().join("policies.yaml"), broken).expect("policies");
+    let audit = polscan(
+        &[
+            "apply",
+            "-p",
+            "policies.yaml",
+            "-r",
+            "pods.yaml",
+            "-o",
+            "yaml",
+            "--run-record",
+            "scan.yaml",
+        ],
+        dir.path(),
+    );
+    assert_eq!(audit.status.code(), Some(2), "{}", text(&audit));
+    let record = std::fs::read_to_string(dir.path().join("scan.yaml")).expect("record");
+    assert!(record.contains("complete: 'false'"), "{record}");
+    std::fs::write(dir.path().join("reports.yaml"), &audit.stdout).expect("reports");
+    let output = polscan(
+        &[
+            "evidence",
+            "--out",
+            "broken",
+            "--from",
+            "reports.yaml",
+            "--policies-from",
+            "policies.yaml",
+            "--scan-record",
+            "scan.yaml",
+        ],
+        dir.path(),
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    let evidence = evidence_json(&dir.path().join("broken"));
+    assert_eq!(verdict(&evidence, "require-app-label"), "not-ready");
+    assert!(
+        text(&output).contains("the last scan was incomplete"),
+        "{}",
+        text(&output)
     );
 }
 

@@ -11,6 +11,7 @@ use crate::engine::values::Values;
 use crate::loader;
 
 pub fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
+    let started = chrono::Utc::now();
     let policy_documents = loader::load_paths(&args.policies).context("reading policies")?;
     let resource_documents = loader::load_paths(&args.resources).context("reading resources")?;
     let values = match &args.values {
@@ -42,5 +43,49 @@ pub fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
         include_non_background: args.include_non_background,
     });
     output::print_outcome(&outcome, args.output)?;
-    Ok(output::exit_code(&outcome, args.fail_on))
+    let code = output::exit_code(&outcome, args.fail_on);
+    if let Some(path) = &args.run_record {
+        write_run_record(path, outcome, started)?;
+    }
+    Ok(code)
+}
+
+/// The record a cluster scan keeps in its ConfigMap, for an audit of files:
+/// complete unless a policy was invalid (a file that cannot be read stops
+/// `apply` before this point).
+fn write_run_record(
+    path: &std::path::Path,
+    outcome: crate::audit::AuditOutcome,
+    started: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
+    let mut status_counts = std::collections::BTreeMap::new();
+    let mut result_counts = std::collections::BTreeMap::new();
+    for finding in &outcome.findings {
+        *status_counts.entry(finding.reported_status()).or_default() += 1;
+        let key = crate::scan::ResultKey {
+            policy: finding.policy.qualified_name(),
+            severity: finding.policy.severity().unwrap_or("").to_string(),
+            status: finding.reported_status(),
+        };
+        *result_counts.entry(key).or_default() += 1;
+    }
+    let scan_outcome = crate::scan::ScanOutcome {
+        audit: outcome,
+        status_counts,
+        result_counts,
+        ..crate::scan::ScanOutcome::default()
+    };
+    let name = path
+        .file_stem()
+        .map(|stem| stem.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "polscan-last-run".into());
+    let record = crate::scan::last_run::config_map(
+        "polscan-apply",
+        &name,
+        Ok(&scan_outcome),
+        started,
+        chrono::Utc::now(),
+    );
+    let text = serde_yaml::to_string(&record).context("encoding the run record")?;
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }

@@ -133,6 +133,12 @@ pub struct ApplyArgs {
     /// Also evaluate policies with `background: false`.
     #[arg(long)]
     pub include_non_background: bool,
+    /// Write the run's record (complete or not, counts, timing) to this
+    /// file, as the ConfigMap a cluster scan records: `polscan evidence
+    /// --from <reports> --scan-record <file>` takes it as proof the audit
+    /// was complete.
+    #[arg(long)]
+    pub run_record: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

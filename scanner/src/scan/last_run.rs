@@ -65,6 +65,10 @@ pub fn config_map(
                     .to_string(),
             );
             put("policies", outcome.audit.policies_evaluated.to_string());
+            put(
+                "resourcesEvaluated",
+                outcome.audit.resources_evaluated.to_string(),
+            );
             for status in [
                 RuleStatus::Pass,
                 RuleStatus::Fail,
