@@ -98,6 +98,17 @@ pub fn manifest_files(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
 /// Parses the documents of one file's text.
 pub fn parse_documents(text: &str, path: &Path) -> Result<Vec<Document>, LoadError> {
     let mut documents = Vec::new();
+    visit_documents(text, path, &mut |document| documents.push(document))?;
+    Ok(documents)
+}
+
+/// Hands each document of one file's text to `visit` as it is parsed, so a
+/// caller that folds documents never holds them all.
+pub fn visit_documents(
+    text: &str,
+    path: &Path,
+    visit: &mut dyn FnMut(Document),
+) -> Result<(), LoadError> {
     let start_lines = document_start_lines(text);
     for (position, deserializer) in serde_yaml::Deserializer::from_str(text).enumerate() {
         let index = position + 1;
@@ -127,13 +138,13 @@ pub fn parse_documents(text: &str, path: &Path) -> Result<Vec<Document>, LoadErr
                         .into_iter()
                         .flatten()
                     {
-                        documents.push(Document {
+                        visit(Document {
                             value: item.clone(),
                             origin: origin.clone(),
                         });
                     }
                 } else {
-                    documents.push(Document { value, origin });
+                    visit(Document { value, origin });
                 }
             }
             other => {
@@ -145,7 +156,7 @@ pub fn parse_documents(text: &str, path: &Path) -> Result<Vec<Document>, LoadErr
             }
         }
     }
-    Ok(documents)
+    Ok(())
 }
 
 /// The first line of each document of a YAML stream, by splitting at `---`
@@ -199,16 +210,23 @@ fn type_name(value: &Value) -> &'static str {
 /// Reads every document from the given files and directories.
 pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<Document>, LoadError> {
     let mut documents = Vec::new();
+    visit_paths(paths, &mut |document| documents.push(document))?;
+    Ok(documents)
+}
+
+/// Hands every document of the given files and directories to `visit`,
+/// one file's text in memory at a time.
+pub fn visit_paths(paths: &[PathBuf], visit: &mut dyn FnMut(Document)) -> Result<(), LoadError> {
     for path in paths {
         for file in manifest_files(path)? {
             let text = fs::read_to_string(&file).map_err(|source| LoadError::Io {
                 path: file.clone(),
                 source,
             })?;
-            documents.extend(parse_documents(&text, &file)?);
+            visit_documents(&text, &file, visit)?;
         }
     }
-    Ok(documents)
+    Ok(())
 }
 
 /// Prepares a resource as the Kyverno CLI does: namespaced kinds without a

@@ -61,7 +61,7 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let mut input = EvidenceInput {
-        reports: Vec::new(),
+        reports: Default::default(),
         policies: Vec::new(),
         scan: None,
         owners: Default::default(),
@@ -136,18 +136,22 @@ fn from_cluster(args: &EvidenceArgs, input: &mut EvidenceInput) -> anyhow::Resul
 
 fn from_files(args: &EvidenceArgs, input: &mut EvidenceInput) -> anyhow::Result<Vec<String>> {
     let mut problems = Vec::new();
-    for document in loader::load_paths(&args.from).context("reading --from reports")? {
-        match document.value.get("kind").and_then(Value::as_str) {
-            Some("PolicyReport") | Some("ClusterPolicyReport") => {
-                input.reports.push(document.value)
-            }
-            other => problems.push(format!(
+    // Folded one document at a time: report files can be large.
+    let reports = &mut input.reports;
+    loader::visit_paths(&args.from, &mut |document| {
+        if !reports.add_report(&document.value) {
+            problems.push(format!(
                 "{}: a {} is not a report; ignored",
                 document.origin,
-                other.unwrap_or("document without kind")
-            )),
+                document
+                    .value
+                    .get("kind")
+                    .and_then(Value::as_str)
+                    .unwrap_or("document without kind")
+            ));
         }
-    }
+    })
+    .context("reading --from reports")?;
     if !args.policy_files.is_empty() {
         input.policies = loader::load_paths(&args.policy_files)
             .context("reading --policies-from")?

@@ -14,15 +14,19 @@ use serde_json::Value;
 use super::discovery::{self, Discovered};
 use super::listing::list_page;
 use super::{policy_source, ClusterError};
-use crate::evidence::{ClusterIdentity, ObjectName, ScanRecord};
+use crate::evidence::{ClusterIdentity, ObjectName, ReportResults, ScanRecord};
 
 /// Owner chains are short (Pod → ReplicaSet → Deployment, Pod → Job →
 /// CronJob); the bound only guards against cycles.
 const MAX_OWNER_DEPTH: usize = 5;
 
+/// Reports per LIST page: reports are large (up to ~1 MiB each for
+/// per-namespace ones), so pages are smaller than the scan's.
+const REPORT_PAGE_SIZE: u32 = 100;
+
 #[derive(Debug, Default)]
 pub struct ClusterEvidence {
-    pub reports: Vec<Value>,
+    pub reports: ReportResults,
     pub policies: Vec<Value>,
     pub scan: Option<ScanRecord>,
     pub identity: ClusterIdentity,
@@ -43,29 +47,6 @@ async fn get(client: &Client, collection: &str, name: &str) -> Result<Value, Clu
         .request::<Value>(request)
         .await
         .map_err(|err| ClusterError::from_kube(what, err))
-}
-
-async fn list_all(client: &Client, path: &str) -> Result<Vec<Value>, ClusterError> {
-    let mut items = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let mut params = ListParams::default().limit(500);
-        if let Some(token) = &token {
-            params = params.continue_token(token);
-        }
-        let mut page = list_page(client, path, &params).await?;
-        if let Some(Value::Array(found)) = page.get_mut("items").map(Value::take) {
-            items.extend(found);
-        }
-        token = page
-            .pointer("/metadata/continue")
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-            .map(str::to_string);
-        if token.is_none() {
-            return Ok(items);
-        }
-    }
 }
 
 async fn identity(client: &Client, server: &str) -> (ClusterIdentity, Vec<String>) {
@@ -169,49 +150,6 @@ async fn owners(
     (found, problems)
 }
 
-/// Resources with `fail`, `error` or `warn` results, with their apiVersion.
-pub fn violators(reports: &[Value]) -> Vec<(String, ObjectName)> {
-    let mut found: Vec<(String, ObjectName)> = Vec::new();
-    for report in reports {
-        let scope = report.get("scope");
-        for result in report
-            .get("results")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let status = result.get("result").and_then(Value::as_str).unwrap_or("");
-            if !matches!(status, "fail" | "error" | "warn") {
-                continue;
-            }
-            let subject = result
-                .get("resources")
-                .and_then(Value::as_array)
-                .and_then(|r| r.first())
-                .or(scope);
-            let Some(subject) = subject else { continue };
-            let text = |key: &str| {
-                subject
-                    .get(key)
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string()
-            };
-            found.push((
-                text("apiVersion"),
-                ObjectName {
-                    kind: text("kind"),
-                    namespace: text("namespace"),
-                    name: text("name"),
-                },
-            ));
-        }
-    }
-    found.sort();
-    found.dedup();
-    found
-}
-
 /// Reads everything the evidence needs. `scan_record` is the
 /// `namespace/name` of the last-run ConfigMap.
 pub async fn read(
@@ -233,14 +171,33 @@ pub async fn read(
             ));
             continue;
         };
-        let mut items = list_all(client, &api_kind.collection_path(None)).await?;
-        for item in &mut items {
-            if let Value::Object(object) = item {
-                object.insert("apiVersion".into(), api_kind.api_version().into());
-                object.insert("kind".into(), kind.into());
+        // Page by page, each report folded into its results and dropped:
+        // a large cluster's reports never sit in memory all at once.
+        let path = api_kind.collection_path(None);
+        let mut token: Option<String> = None;
+        loop {
+            let mut params = ListParams::default().limit(REPORT_PAGE_SIZE);
+            if let Some(token) = &token {
+                params = params.continue_token(token);
+            }
+            let mut page = list_page(client, &path, &params).await?;
+            if let Some(Value::Array(items)) = page.get_mut("items").map(Value::take) {
+                for mut item in items {
+                    if let Value::Object(object) = &mut item {
+                        object.insert("kind".into(), kind.into());
+                    }
+                    evidence.reports.add_report(&item);
+                }
+            }
+            token = page
+                .pointer("/metadata/continue")
+                .and_then(Value::as_str)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string);
+            if token.is_none() {
+                break;
             }
         }
-        evidence.reports.extend(items);
     }
     let read = policy_source::read_policies(client, &discovered).await;
     evidence.policies = read.documents.into_iter().map(|d| d.value).collect();
@@ -276,7 +233,7 @@ pub async fn read(
     let (identity, problems) = identity(client, server).await;
     evidence.identity = identity;
     evidence.problems.extend(problems);
-    let (owners, problems) = owners(client, &discovered, &violators(&evidence.reports)).await;
+    let (owners, problems) = owners(client, &discovered, &evidence.reports.violators()).await;
     evidence.owners = owners;
     evidence.problems.extend(problems);
     Ok(evidence)

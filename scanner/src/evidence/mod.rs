@@ -129,8 +129,8 @@ impl std::fmt::Display for ObjectName {
 
 #[derive(Debug, Clone)]
 pub struct EvidenceInput {
-    /// PolicyReport and ClusterPolicyReport objects.
-    pub reports: Vec<Value>,
+    /// The results of the PolicyReports and ClusterPolicyReports.
+    pub reports: ReportResults,
     /// Policy documents (any kind; others are ignored) and PolicyExceptions.
     pub policies: Vec<Value>,
     pub scan: Option<ScanRecord>,
@@ -309,23 +309,35 @@ impl Evidence {
 }
 
 /// One result read from a report.
+#[derive(Debug, Clone)]
 struct ReportedResult {
     policy: String,
     rule: String,
     result: String,
+    api_version: String,
     resource: ObjectName,
     message: String,
     properties: BTreeMap<String, String>,
     timestamp: i64,
 }
 
-fn reported_results(reports: &[Value]) -> Vec<ReportedResult> {
-    let mut found: BTreeMap<(String, String, ObjectName), ReportedResult> = BTreeMap::new();
-    for report in reports {
+/// The results of many reports, folded in one report at a time so that
+/// only the compact results stay in memory, never every report object.
+#[derive(Debug, Clone, Default)]
+pub struct ReportResults {
+    by_key: BTreeMap<(String, String, ObjectName), ReportedResult>,
+    reports: usize,
+}
+
+impl ReportResults {
+    /// Adds a PolicyReport or ClusterPolicyReport; returns false (and keeps
+    /// nothing) for any other object.
+    pub fn add_report(&mut self, report: &Value) -> bool {
         let kind = report.get("kind").and_then(Value::as_str).unwrap_or("");
         if kind != "PolicyReport" && kind != "ClusterPolicyReport" {
-            continue;
+            return false;
         }
+        self.reports += 1;
         let scope = report.get("scope");
         for result in report
             .get("results")
@@ -363,6 +375,7 @@ fn reported_results(reports: &[Value]) -> Vec<ReportedResult> {
                 policy: text(Some(result), "policy"),
                 rule: text(Some(result), "rule"),
                 result: text(Some(result), "result"),
+                api_version: text(subject, "apiVersion"),
                 resource,
                 message: text(Some(result), "message"),
                 properties,
@@ -378,15 +391,47 @@ fn reported_results(reports: &[Value]) -> Vec<ReportedResult> {
                 entry.rule.clone(),
                 entry.resource.clone(),
             );
-            match found.get(&key) {
+            match self.by_key.get(&key) {
                 Some(existing) if existing.timestamp > entry.timestamp => {}
                 _ => {
-                    found.insert(key, entry);
+                    self.by_key.insert(key, entry);
                 }
             }
         }
+        true
     }
-    found.into_values().collect()
+
+    /// Reports added.
+    pub fn reports(&self) -> usize {
+        self.reports
+    }
+
+    /// Results kept (one per policy, rule and resource).
+    pub fn len(&self) -> usize {
+        self.by_key.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
+    }
+
+    /// Resources with `fail`, `error` or `warn` results, with their
+    /// apiVersion: the ones whose owners the evidence names.
+    pub fn violators(&self) -> Vec<(String, ObjectName)> {
+        let mut found: Vec<(String, ObjectName)> = self
+            .by_key
+            .values()
+            .filter(|r| matches!(r.result.as_str(), "fail" | "error" | "warn"))
+            .map(|r| (r.api_version.clone(), r.resource.clone()))
+            .collect();
+        found.sort();
+        found.dedup();
+        found
+    }
+
+    fn results(&self) -> impl Iterator<Item = &ReportedResult> {
+        self.by_key.values()
+    }
 }
 
 fn parse_expiry(text: &str) -> Option<DateTime<Utc>> {
@@ -415,7 +460,7 @@ fn exception_status(
 
 fn policy_exceptions(
     documents: &[Value],
-    results: &[ReportedResult],
+    results: &[&ReportedResult],
     now: DateTime<Utc>,
     window: Duration,
 ) -> Vec<ExceptionEvidence> {
@@ -495,7 +540,7 @@ fn policy_exceptions(
 /// Exceptions declared by annotations, as the reports show them: skipped
 /// results carry reason/owner/expiry; expired ones left a `warn` result.
 fn annotation_exception_evidence(
-    results: &[ReportedResult],
+    results: &[&ReportedResult],
     now: DateTime<Utc>,
     window: Duration,
 ) -> Vec<ExceptionEvidence> {
@@ -579,8 +624,9 @@ fn failed_kinds_matched(info: &PolicyInfo, failed: &[String]) -> Vec<String> {
 
 /// Builds the evidence.
 pub fn build(input: &EvidenceInput) -> Evidence {
-    let results: Vec<ReportedResult> = reported_results(&input.reports)
-        .into_iter()
+    let results: Vec<&ReportedResult> = input
+        .reports
+        .results()
         .filter(|r| covers_namespace(&input.namespace_filter, &r.resource.namespace))
         .collect();
     let window = input.expiry_window;

@@ -49,8 +49,12 @@ fn scan(complete: bool, failed: &[&str]) -> ScanRecord {
 }
 
 fn input(reports: Vec<Value>, policies: Vec<Value>, scan: Option<ScanRecord>) -> EvidenceInput {
+    let mut results = ReportResults::default();
+    for report in &reports {
+        assert!(results.add_report(report));
+    }
     EvidenceInput {
-        reports,
+        reports: results,
         policies,
         scan,
         owners: BTreeMap::new(),
@@ -429,4 +433,21 @@ fn html_escapes_what_reports_say() {
     let page = html::render(&evidence);
     assert!(!page.contains("<script>alert"));
     assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+}
+
+#[test]
+fn the_newest_of_two_reports_of_a_result_wins_and_other_objects_are_refused() {
+    let mut results = ReportResults::default();
+    let mut old = result("p", "fail", "a", "x");
+    old["timestamp"]["seconds"] = json!(50);
+    let mut new = result("p", "pass", "a", "x");
+    new["timestamp"]["seconds"] = json!(150);
+    assert!(results.add_report(&report(vec![new])));
+    assert!(results.add_report(&report(vec![old])));
+    assert!(!results.add_report(&json!({"kind": "ConfigMap"})));
+    assert_eq!((results.reports(), results.len()), (2, 1));
+    assert!(
+        results.violators().is_empty(),
+        "the newer pass replaced the fail"
+    );
 }
