@@ -4,7 +4,13 @@
 
 use std::fmt::Write;
 
-use super::{Counts, Evidence, ExceptionStatus, PolicyEvidence, Verdict};
+use super::{Counts, Evidence, ExceptionStatus, ListLimits, PolicyEvidence, Verdict};
+
+/// The page stays readable (and loads fast) on a large cluster.
+const LIMITS: ListLimits = ListLimits {
+    owners: 200,
+    per_owner: 20,
+};
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(text: &str) -> String {
@@ -204,36 +210,46 @@ fn policy_card(out: &mut String, policy: &PolicyEvidence) {
         out.push_str("</table>");
     }
     if !policy.violations.is_empty() {
-        out.push_str("<h3>Violators</h3>");
-        let mut current: Option<String> = None;
-        for violation in &policy.violations {
-            let owner = violation.owner.to_string();
-            if current.as_ref() != Some(&owner) {
-                if current.is_some() {
-                    out.push_str("</ul>");
-                }
-                let _ = write!(
-                    out,
-                    "<p class=\"owner\" data-owner=\"{}\">{}</p><ul>",
-                    escape(&owner),
-                    escape(&owner)
-                );
-                current = Some(owner);
-            }
+        let groups = policy.owner_groups();
+        let _ = write!(out, "<h3>Violators ({} owners)</h3>", groups.len());
+        for group in groups.iter().take(LIMITS.owners) {
+            let owner = group.owner.to_string();
             let _ = write!(
                 out,
-                "<li class=\"violation\">{} <strong>{}</strong>{}: {}</li>",
-                escape(&violation.resource.to_string()),
-                escape(&violation.result),
-                if violation.rule.is_empty() {
-                    String::new()
-                } else {
-                    format!(" [{}]", escape(&violation.rule))
-                },
-                escape(&violation.message)
+                "<p class=\"owner\" data-owner=\"{}\">{}</p><ul>",
+                escape(&owner),
+                escape(&owner)
+            );
+            for violation in group.violations.iter().take(LIMITS.per_owner) {
+                let _ = write!(
+                    out,
+                    "<li class=\"violation\">{} <strong>{}</strong>{}: {}</li>",
+                    escape(&violation.resource.to_string()),
+                    escape(&violation.result),
+                    if violation.rule.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" [{}]", escape(&violation.rule))
+                    },
+                    escape(&violation.message)
+                );
+            }
+            if group.violations.len() > LIMITS.per_owner {
+                let _ = write!(
+                    out,
+                    "<li class=\"more\">… and {} more</li>",
+                    group.violations.len() - LIMITS.per_owner
+                );
+            }
+            out.push_str("</ul>");
+        }
+        if groups.len() > LIMITS.owners {
+            let _ = write!(
+                out,
+                "<p class=\"more\">… and {} more owners: evidence.json lists every violation.</p>",
+                groups.len() - LIMITS.owners
             );
         }
-        out.push_str("</ul>");
         if let Some(description) = &policy.info.description {
             let _ = write!(
                 out,

@@ -3,7 +3,17 @@
 
 use std::fmt::Write;
 
-use super::{Evidence, PolicyEvidence, Verdict, Violation};
+use super::{Evidence, ListLimits, PolicyEvidence, Verdict, Violation};
+
+/// A pull request comment must stay short (GitHub caps comments at 65,536
+/// characters): a few owners per policy, the rest in the other files.
+const LIMITS: ListLimits = ListLimits {
+    owners: 10,
+    per_owner: 3,
+};
+
+/// New and fixed violations listed one by one, at most.
+const CHANGES_LISTED: usize = 20;
 
 /// Markdown table cells: pipes and line breaks would end the cell.
 fn cell(text: &str) -> String {
@@ -119,14 +129,14 @@ pub fn render(evidence: &Evidence) -> String {
             comparison.new_exceptions.len(),
             comparison.expired_exceptions.len()
         );
-        for v in &comparison.new_violations {
+        for v in comparison.new_violations.iter().take(CHANGES_LISTED) {
             let _ = writeln!(
                 out,
                 "  - new: {} {} {} ({})",
                 v.policy, v.resource, v.result, v.rule
             );
         }
-        for v in &comparison.fixed_violations {
+        for v in comparison.fixed_violations.iter().take(CHANGES_LISTED) {
             let _ = writeln!(out, "  - fixed: {} {} ({})", v.policy, v.resource, v.rule);
         }
         for check in &comparison.rollback_checks {
@@ -200,23 +210,40 @@ fn policy_section(out: &mut String, policy: &PolicyEvidence) {
         }
     }
     if !policy.violations.is_empty() {
-        let _ = writeln!(out, "\nViolators:\n");
-        let mut current_group: Option<(String, String)> = None;
-        for violation in &policy.violations {
-            let group = (
-                violation.owner.namespace.clone(),
-                violation.owner.to_string(),
+        let groups = policy.owner_groups();
+        let _ = writeln!(out, "\nViolators ({} owners):\n", groups.len());
+        for group in groups.iter().take(LIMITS.owners) {
+            let _ = writeln!(
+                out,
+                "- **{}** (namespace {})",
+                group.owner,
+                if group.owner.namespace.is_empty() {
+                    "—"
+                } else {
+                    &group.owner.namespace
+                }
             );
-            if current_group.as_ref() != Some(&group) {
+            for violation in group.violations.iter().take(LIMITS.per_owner) {
+                let _ = writeln!(out, "  - {}", violation_line(violation));
+            }
+            if group.violations.len() > LIMITS.per_owner {
                 let _ = writeln!(
                     out,
-                    "- **{}** (namespace {})",
-                    violation.owner,
-                    if group.0.is_empty() { "—" } else { &group.0 }
+                    "  - … and {} more",
+                    group.violations.len() - LIMITS.per_owner
                 );
-                current_group = Some(group);
             }
-            let _ = writeln!(out, "  - {}", violation_line(violation));
+        }
+        if groups.len() > LIMITS.owners {
+            let rest: usize = groups[LIMITS.owners..]
+                .iter()
+                .map(|g| g.violations.len())
+                .sum();
+            let _ = writeln!(
+                out,
+                "- … and {} more owners ({rest} violations): see index.html or evidence.json",
+                groups.len() - LIMITS.owners
+            );
         }
         if let Some(description) = &policy.info.description {
             let _ = writeln!(out, "\nRemediation: {}", cell(description));

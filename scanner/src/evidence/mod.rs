@@ -234,7 +234,35 @@ pub struct PolicyEvidence {
     pub rollback_conditions: Vec<String>,
 }
 
+/// Violations under their owner, in the evidence's order.
+pub struct OwnerGroup<'a> {
+    pub owner: &'a ObjectName,
+    pub violations: Vec<&'a Violation>,
+}
+
+/// How much of a long list a page shows; evidence.json always has all.
+#[derive(Debug, Clone, Copy)]
+pub struct ListLimits {
+    pub owners: usize,
+    pub per_owner: usize,
+}
+
 impl PolicyEvidence {
+    /// The violations grouped by owner (they are sorted by owner already).
+    pub fn owner_groups(&self) -> Vec<OwnerGroup<'_>> {
+        let mut groups: Vec<OwnerGroup<'_>> = Vec::new();
+        for violation in &self.violations {
+            match groups.last_mut() {
+                Some(group) if *group.owner == violation.owner => group.violations.push(violation),
+                _ => groups.push(OwnerGroup {
+                    owner: &violation.owner,
+                    violations: vec![violation],
+                }),
+            }
+        }
+        groups
+    }
+
     /// Enforce with violations: the admission controller will block these
     /// resources' next change.
     pub fn enforced_with_violations(&self) -> bool {

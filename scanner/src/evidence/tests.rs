@@ -451,3 +451,29 @@ fn the_newest_of_two_reports_of_a_result_wins_and_other_objects_are_refused() {
         "the newer pass replaced the fail"
     );
 }
+
+#[test]
+fn long_violator_lists_are_capped_in_the_pages_not_in_the_json() {
+    let results: Vec<Value> = (0..30)
+        .map(|i| result("dirty", "fail", "a", &format!("pod-{i:02}")))
+        .collect();
+    let evidence = build(&input(
+        vec![report(results)],
+        vec![policy("dirty", "Audit", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    ));
+    assert_eq!(find(&evidence, "dirty").violations.len(), 30);
+    assert_eq!(find(&evidence, "dirty").owner_groups().len(), 30);
+    let markdown = markdown::render(&evidence);
+    assert!(markdown.contains("Violators (30 owners)"), "{markdown}");
+    assert!(
+        markdown.contains("… and 20 more owners (20 violations)"),
+        "{markdown}"
+    );
+    assert!(!markdown.contains("pod-10"), "only the first ten owners");
+    let page = html::render(&evidence);
+    assert!(
+        page.contains("a/Pod/pod-29"),
+        "the page shows up to 200 owners"
+    );
+}
