@@ -88,21 +88,8 @@ fn policy<'a>(evidence: &'a Value, name: &str) -> &'a Value {
 
 #[test]
 fn evidence_verdicts_from_the_cluster() {
-    let cluster = TestCluster::start();
+    let cluster = TestCluster::start_prepared();
     let kubeconfig = cluster.kubeconfig().display().to_string();
-    let install = polscan(&["install-crds", "--kubeconfig", &kubeconfig]);
-    assert!(install.status.success(), "{install:?}");
-    let crds = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("cluster/kyverno-crds.yaml")
-        .display()
-        .to_string();
-    cluster.kubectl_ok(&["apply", "-f", &crds]);
-    cluster.kubectl_ok(&[
-        "wait",
-        "--for=condition=Established",
-        "crd/clusterpolicies.kyverno.io",
-        "crd/policyreports.wgpolicyk8s.io",
-    ]);
     cluster.apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: polscan-system}\n");
     cluster.apply_yaml(POLICIES);
     cluster.apply_yaml("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web, team: shop}}\n    spec: {containers: [{name: c, image: 'nginx:1.27'}]}\n");

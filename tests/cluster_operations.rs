@@ -8,7 +8,6 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -30,21 +29,7 @@ spec:
 ";
 
 fn prepared() -> TestCluster {
-    let cluster = TestCluster::start();
-    let kubeconfig = cluster.kubeconfig().display().to_string();
-    let install = polscan_tests::cluster::polscan(&["install-crds", "--kubeconfig", &kubeconfig]);
-    assert!(install.status.success(), "{install:?}");
-    let crds = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("cluster/kyverno-crds.yaml")
-        .display()
-        .to_string();
-    cluster.kubectl_ok(&["apply", "-f", &crds]);
-    cluster.kubectl_ok(&[
-        "wait",
-        "--for=condition=Established",
-        "crd/clusterpolicies.kyverno.io",
-        "crd/policyreports.wgpolicyk8s.io",
-    ]);
+    let cluster = TestCluster::start_prepared();
     cluster.apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: polscan-system}\n");
     cluster.apply_yaml(POLICY);
     for (name, image) in [

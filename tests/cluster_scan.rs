@@ -4,7 +4,7 @@
 //! back through the API as users do.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use polscan_tests::cluster::{polscan, TestCluster};
 use serde::Deserialize;
@@ -14,29 +14,10 @@ fn corpus() -> PathBuf {
     polscan_tests::corpus_root()
 }
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("cluster")
-        .join(name)
-}
-
 /// A cluster with the report CRDs (installed by polscan) and stand-ins for
 /// Kyverno's policy CRDs.
 fn prepared_cluster() -> TestCluster {
-    let cluster = TestCluster::start();
-    let kubeconfig = cluster.kubeconfig().display().to_string();
-    let install = polscan(&["install-crds", "--kubeconfig", &kubeconfig]);
-    assert!(install.status.success(), "{install:?}");
-    let crds = fixture("kyverno-crds.yaml").display().to_string();
-    cluster.kubectl_ok(&["apply", "-f", &crds]);
-    cluster.kubectl_ok(&[
-        "wait",
-        "--for=condition=Established",
-        "crd/clusterpolicies.kyverno.io",
-        "crd/policyexceptions.kyverno.io",
-        "crd/policyreports.wgpolicyk8s.io",
-    ]);
-    cluster
+    TestCluster::start_prepared()
 }
 
 fn scan(cluster: &TestCluster, extra: &[&str]) -> std::process::Output {

@@ -165,3 +165,28 @@ pub fn polscan_binary() -> PathBuf {
     );
     binary
 }
+
+impl TestCluster {
+    /// A server with the report CRDs (installed by `polscan install-crds`)
+    /// and the stand-ins for Kyverno's policy CRDs (tests/cluster/
+    /// kyverno-crds.yaml), established.
+    pub fn start_prepared() -> TestCluster {
+        let cluster = TestCluster::start();
+        let kubeconfig = cluster.kubeconfig().display().to_string();
+        let install = polscan(&["install-crds", "--kubeconfig", &kubeconfig]);
+        assert!(install.status.success(), "{install:?}");
+        let crds = workspace_root()
+            .join("tests/cluster/kyverno-crds.yaml")
+            .display()
+            .to_string();
+        cluster.kubectl_ok(&["apply", "-f", &crds]);
+        cluster.kubectl_ok(&[
+            "wait",
+            "--for=condition=Established",
+            "crd/clusterpolicies.kyverno.io",
+            "crd/policyexceptions.kyverno.io",
+            "crd/policyreports.wgpolicyk8s.io",
+        ]);
+        cluster
+    }
+}

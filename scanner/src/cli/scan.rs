@@ -175,17 +175,7 @@ fn print(outcome: &ScanOutcome, format: OutputFormat) -> anyhow::Result<()> {
         for problem in &audit.problems {
             eprintln!("warning: {problem}");
         }
-        let count = |status| outcome.status_counts.get(&status).copied().unwrap_or(0);
-        println!(
-            "pass: {}  fail: {}  warn: {}  error: {}  skip: {}  ({} policies, {} resources)",
-            count(RuleStatus::Pass),
-            count(RuleStatus::Fail),
-            count(RuleStatus::Warn),
-            count(RuleStatus::Error),
-            count(RuleStatus::Skip),
-            audit.policies_evaluated,
-            audit.resources_evaluated,
-        );
+        println!("{}", counts_line(outcome));
     } else {
         output::print_outcome(&audit, format)?;
     }

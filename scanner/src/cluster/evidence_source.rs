@@ -12,7 +12,7 @@ use kube::Client;
 use serde_json::Value;
 
 use super::discovery::{self, Discovered};
-use super::listing::list_page;
+use super::listing::for_each_page;
 use super::{policy_source, ClusterError};
 use crate::evidence::{ClusterIdentity, ObjectName, ReportResults, ScanRecord};
 
@@ -173,31 +173,17 @@ pub async fn read(
         };
         // Page by page, each report folded into its results and dropped:
         // a large cluster's reports never sit in memory all at once.
-        let path = api_kind.collection_path(None);
-        let mut token: Option<String> = None;
-        loop {
-            let mut params = ListParams::default().limit(REPORT_PAGE_SIZE);
-            if let Some(token) = &token {
-                params = params.continue_token(token);
-            }
-            let mut page = list_page(client, &path, &params).await?;
-            if let Some(Value::Array(items)) = page.get_mut("items").map(Value::take) {
-                for mut item in items {
-                    if let Value::Object(object) = &mut item {
-                        object.insert("kind".into(), kind.into());
-                    }
-                    evidence.reports.add_report(&item);
+        let params = ListParams::default().limit(REPORT_PAGE_SIZE);
+        let reports = &mut evidence.reports;
+        for_each_page(client, &api_kind.collection_path(None), &params, |items| {
+            for mut item in items {
+                if let Value::Object(object) = &mut item {
+                    object.insert("kind".into(), kind.into());
                 }
+                reports.add_report(&item);
             }
-            token = page
-                .pointer("/metadata/continue")
-                .and_then(Value::as_str)
-                .filter(|t| !t.is_empty())
-                .map(str::to_string);
-            if token.is_none() {
-                break;
-            }
-        }
+        })
+        .await?;
     }
     let read = policy_source::read_policies(client, &discovered).await;
     evidence.policies = read.documents.into_iter().map(|d| d.value).collect();

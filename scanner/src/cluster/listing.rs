@@ -49,6 +49,35 @@ pub async fn list_page(
         .map_err(|err| ClusterError::from_kube(format!("listing {path}"), err))
 }
 
+/// Lists every page of `path` (with `params`' page size and selectors),
+/// handing each page's items to `each_page` before the next is fetched.
+pub async fn for_each_page(
+    client: &Client,
+    path: &str,
+    params: &ListParams,
+    mut each_page: impl FnMut(Vec<Value>),
+) -> Result<(), ClusterError> {
+    let mut token: Option<String> = None;
+    loop {
+        let mut page_params = params.clone();
+        if let Some(token) = &token {
+            page_params = page_params.continue_token(token);
+        }
+        let mut page = list_page(client, path, &page_params).await?;
+        if let Some(Value::Array(items)) = page.get_mut("items").map(Value::take) {
+            each_page(items);
+        }
+        token = page
+            .pointer("/metadata/continue")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string);
+        if token.is_none() {
+            return Ok(());
+        }
+    }
+}
+
 /// Lists `api_kind` (in `namespace`, or everywhere) page by page into `events`.
 /// Returns when the list finished or failed; the outcome is also sent.
 pub async fn list_kind(

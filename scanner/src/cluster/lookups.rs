@@ -13,7 +13,7 @@ use serde_json::Value;
 use tokio::runtime::Handle;
 
 use super::discovery::Discovered;
-use super::listing::list_page;
+use super::listing::for_each_page;
 use super::ClusterError;
 use crate::engine::context::ClusterData;
 use crate::engine::policy::LabelSelector;
@@ -82,30 +82,14 @@ impl ApiLookups {
             let path = path.to_string();
             self.runtime.block_on(async move {
                 let mut items = Vec::new();
-                let mut token: Option<String> = None;
-                loop {
-                    let mut params = ListParams::default().limit(500);
-                    if let Some(selector) = &label_selector {
-                        params = params.labels(selector);
-                    }
-                    if let Some(token) = &token {
-                        params = params.continue_token(token);
-                    }
-                    let mut page = list_page(&client, &path, &params)
-                        .await
-                        .map_err(|err| err.to_string())?;
-                    if let Some(Value::Array(more)) = page.get_mut("items").map(Value::take) {
-                        items.extend(more);
-                    }
-                    token = page
-                        .pointer("/metadata/continue")
-                        .and_then(Value::as_str)
-                        .filter(|t| !t.is_empty())
-                        .map(str::to_string);
-                    if token.is_none() {
-                        return Ok(Some(serde_json::json!({"items": items})));
-                    }
+                let mut params = ListParams::default().limit(500);
+                if let Some(selector) = &label_selector {
+                    params = params.labels(selector);
                 }
+                for_each_page(&client, &path, &params, |more| items.extend(more))
+                    .await
+                    .map_err(|err| err.to_string())?;
+                Ok(Some(serde_json::json!({"items": items})))
             })
         })
     }

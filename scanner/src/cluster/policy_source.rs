@@ -11,7 +11,7 @@ use kube::Client;
 use serde_json::Value;
 
 use super::discovery::Discovered;
-use super::listing::list_page;
+use super::listing::for_each_page;
 use super::ClusterError;
 use crate::loader::{Document, Origin};
 
@@ -45,44 +45,28 @@ pub async fn read_policies(client: &Client, discovered: &Discovered) -> ClusterP
             continue;
         };
         let path = api_kind.collection_path(None);
-        let mut token: Option<String> = None;
-        loop {
-            let mut params = kube::api::ListParams::default().limit(500);
-            if let Some(token) = &token {
-                params = params.continue_token(token);
-            }
-            let mut page = match list_page(client, &path, &params).await {
-                Ok(page) => page,
-                Err(err) => {
-                    found.failed.push(err);
-                    break;
+        let params = kube::api::ListParams::default().limit(500);
+        let documents = &mut found.documents;
+        let listed = for_each_page(client, &path, &params, |items| {
+            for mut item in items {
+                if let Value::Object(object) = &mut item {
+                    object.insert("apiVersion".into(), api_kind.api_version().into());
+                    object.insert("kind".into(), kind.into());
                 }
-            };
-            if let Some(Value::Array(items)) = page.get_mut("items").map(Value::take) {
-                for mut item in items {
-                    if let Value::Object(object) = &mut item {
-                        object.insert("apiVersion".into(), api_kind.api_version().into());
-                        object.insert("kind".into(), kind.into());
-                    }
-                    let name = object_name(&item);
-                    found.documents.push(Document {
-                        value: item,
-                        origin: Origin {
-                            path: PathBuf::from(format!("{kind}/{name}")),
-                            index: 0,
-                            line: 0,
-                        },
-                    });
-                }
+                let name = object_name(&item);
+                documents.push(Document {
+                    value: item,
+                    origin: Origin {
+                        path: PathBuf::from(format!("{kind}/{name}")),
+                        index: 0,
+                        line: 0,
+                    },
+                });
             }
-            token = page
-                .pointer("/metadata/continue")
-                .and_then(Value::as_str)
-                .filter(|t| !t.is_empty())
-                .map(str::to_string);
-            if token.is_none() {
-                break;
-            }
+        })
+        .await;
+        if let Err(err) = listed {
+            found.failed.push(err);
         }
     }
     found
