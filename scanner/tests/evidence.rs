@@ -70,12 +70,10 @@ fn text(output: &Output) -> String {
     )
 }
 
-/// Audits the pods, then writes a package from the reports into `out`.
-fn package(dir: &Path, latest_in_shop: bool, out: &str, since: Option<&str>) -> Output {
-    std::fs::write(dir.join("policies.yaml"), POLICIES).expect("policies");
-    std::fs::write(dir.join("pods.yaml"), pods(latest_in_shop)).expect("pods");
-    // The audit records its run, as a cluster scan does in its ConfigMap.
-    let reports = polscan(
+/// Audits pods.yaml against policies.yaml into reports.yaml, recording the
+/// run in scan.yaml as a cluster scan does in its ConfigMap.
+fn audit(dir: &Path) -> Output {
+    let output = polscan(
         &[
             "apply",
             "-p",
@@ -89,8 +87,12 @@ fn package(dir: &Path, latest_in_shop: bool, out: &str, since: Option<&str>) -> 
         ],
         dir,
     );
-    assert!(reports.status.success(), "{}", text(&reports));
-    std::fs::write(dir.join("reports.yaml"), &reports.stdout).expect("reports");
+    std::fs::write(dir.join("reports.yaml"), &output.stdout).expect("reports");
+    output
+}
+
+/// A package from reports.yaml into `out`.
+fn evidence_from_files(dir: &Path, out: &str, extra: &[&str]) -> Output {
     let mut args = vec![
         "evidence",
         "--out",
@@ -101,12 +103,22 @@ fn package(dir: &Path, latest_in_shop: bool, out: &str, since: Option<&str>) -> 
         "policies.yaml",
         "--scan-record",
         "scan.yaml",
-        "--require-ready",
     ];
-    if let Some(previous) = since {
-        args.extend(["--since", previous]);
-    }
+    args.extend_from_slice(extra);
     polscan(&args, dir)
+}
+
+/// Audits the pods, then writes a package from the reports into `out`.
+fn package(dir: &Path, latest_in_shop: bool, out: &str, since: Option<&str>) -> Output {
+    std::fs::write(dir.join("policies.yaml"), POLICIES).expect("policies");
+    std::fs::write(dir.join("pods.yaml"), pods(latest_in_shop)).expect("pods");
+    let reports = audit(dir);
+    assert!(reports.status.success(), "{}", text(&reports));
+    let mut extra = vec!["--require-ready"];
+    if let Some(previous) = since {
+        extra.extend(["--since", previous]);
+    }
+    evidence_from_files(dir, out, &extra)
 }
 
 fn evidence_json(dir: &Path) -> Value {
@@ -200,38 +212,11 @@ fn an_audit_with_an_invalid_policy_is_no_evidence() {
         "{POLICIES}---\napiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {{name: broken}}\nspec: {{rules: [{{name: r, match: {{any: nope}}}}]}}\n"
     );
     std::fs::write(dir.path().join("policies.yaml"), broken).expect("policies");
-    let audit = polscan(
-        &[
-            "apply",
-            "-p",
-            "policies.yaml",
-            "-r",
-            "pods.yaml",
-            "-o",
-            "yaml",
-            "--run-record",
-            "scan.yaml",
-        ],
-        dir.path(),
-    );
-    assert_eq!(audit.status.code(), Some(2), "{}", text(&audit));
+    let audited = audit(dir.path());
+    assert_eq!(audited.status.code(), Some(2), "{}", text(&audited));
     let record = std::fs::read_to_string(dir.path().join("scan.yaml")).expect("record");
     assert!(record.contains("complete: 'false'"), "{record}");
-    std::fs::write(dir.path().join("reports.yaml"), &audit.stdout).expect("reports");
-    let output = polscan(
-        &[
-            "evidence",
-            "--out",
-            "broken",
-            "--from",
-            "reports.yaml",
-            "--policies-from",
-            "policies.yaml",
-            "--scan-record",
-            "scan.yaml",
-        ],
-        dir.path(),
-    );
+    let output = evidence_from_files(dir.path(), "broken", &[]);
     assert!(output.status.success(), "{}", text(&output));
     let evidence = evidence_json(&dir.path().join("broken"));
     assert_eq!(verdict(&evidence, "require-app-label"), "not-ready");

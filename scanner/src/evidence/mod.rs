@@ -793,6 +793,21 @@ fn policy_reasons(
     reasons
 }
 
+/// What the results themselves say against enforcing.
+fn result_reasons(counts: &Counts) -> Vec<String> {
+    let mut reasons = Vec::new();
+    if counts.fail > 0 {
+        reasons.push(format!("{} failing result(s)", counts.fail));
+    }
+    if counts.error > 0 {
+        reasons.push(format!(
+            "{} result(s) could not be evaluated (error)",
+            counts.error
+        ));
+    }
+    reasons
+}
+
 fn policy_evidence(
     info: PolicyInfo,
     found: bool,
@@ -852,15 +867,7 @@ fn policy_evidence(
         .map(|(name, action)| {
             let counts = by_rule.get(&name).copied().unwrap_or_default();
             let mut reasons = shared_reasons.clone();
-            if counts.fail > 0 {
-                reasons.push(format!("{} failing result(s)", counts.fail));
-            }
-            if counts.error > 0 {
-                reasons.push(format!(
-                    "{} result(s) could not be evaluated (error)",
-                    counts.error
-                ));
-            }
+            reasons.extend(result_reasons(&counts));
             let expired_rule_exception = exceptions.iter().any(|e| {
                 e.status == ExceptionStatus::Expired
                     && e.policies
@@ -884,15 +891,7 @@ fn policy_evidence(
         })
         .collect();
     let mut reasons = shared_reasons;
-    if counts.fail > 0 {
-        reasons.push(format!("{} failing result(s)", counts.fail));
-    }
-    if counts.error > 0 {
-        reasons.push(format!(
-            "{} result(s) could not be evaluated (error)",
-            counts.error
-        ));
-    }
+    reasons.extend(result_reasons(&counts));
     for rule in &rule_evidence {
         let rule_only: Vec<&String> = rule
             .reasons
