@@ -200,9 +200,10 @@ pub struct Violation {
 }
 
 impl Violation {
-    /// What identifies the same violation in two packages.
+    /// What identifies the same violation in two packages: a result that
+    /// went from `fail` to `error` is still the same violation.
     pub fn key(&self, policy: &str) -> String {
-        format!("{policy}|{}|{}|{}", self.rule, self.result, self.resource)
+        format!("{policy}|{}|{}", self.rule, self.resource)
     }
 }
 

@@ -332,6 +332,18 @@ fn comparison_finds_new_and_fixed_violations_and_checks_rollback() {
         "a policy that was not ready and is in Audit has nothing to roll back"
     );
 
+    // The same violation with another result is neither new nor fixed.
+    let errored = build(&input(
+        vec![report(vec![
+            result("moved", "pass", "a", "p1"),
+            result("stays", "error", "a", "old"),
+        ])],
+        policies.clone(),
+        Some(scan(true, &[])),
+    ));
+    let same = compare::compare(&before, &errored);
+    assert!(same.new_violations.is_empty() && same.fixed_violations.is_empty());
+
     // Nothing new and a complete scan: no condition met.
     let steady = compare::compare(&before, &before);
     assert!(steady.rollback_checks.iter().all(|c| !c.roll_back));
