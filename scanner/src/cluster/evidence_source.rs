@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use futures::StreamExt;
 use kube::api::{GetParams, ListParams};
 use kube::Client;
 use serde_json::Value;
@@ -19,6 +20,9 @@ use crate::evidence::{ClusterIdentity, ObjectName, ReportResults, ScanRecord};
 /// Owner chains are short (Pod → ReplicaSet → Deployment, Pod → Job →
 /// CronJob); the bound only guards against cycles.
 const MAX_OWNER_DEPTH: usize = 5;
+
+/// Objects read at once while following owners.
+const OWNER_CONCURRENCY: usize = 16;
 
 /// Reports per LIST page: reports are large (up to ~1 MiB each for
 /// per-namespace ones), so pages are smaller than the scan's.
@@ -90,61 +94,94 @@ fn controller_of(object: &Value) -> Option<(String, String, String)> {
     Some((text("apiVersion")?, text("kind")?, text("name")?))
 }
 
-/// Follows ownerReferences from each violating resource to its top owner.
+/// An object's controller: its apiVersion and name.
+type Parent = Option<(String, ObjectName)>;
+
+/// The controller of one object, read from the server: `Ok(None)` when it
+/// has none, was deleted since the scan, or is of a kind not served.
+async fn parent_of(
+    client: &Client,
+    discovered: &Discovered,
+    api_version: &str,
+    object: &ObjectName,
+) -> Result<Parent, String> {
+    let group = crate::kinds::group_of(api_version);
+    let Some(kind) = discovered.find(group, &object.kind) else {
+        return Ok(None);
+    };
+    let collection = kind.collection_path(Some(&object.namespace));
+    match get(client, &collection, &object.name).await {
+        Ok(found) => Ok(controller_of(&found).map(|(version, kind, name)| {
+            (
+                version,
+                ObjectName {
+                    kind,
+                    namespace: object.namespace.clone(),
+                    name,
+                },
+            )
+        })),
+        Err(err) if err.code() == Some(404) => Ok(None),
+        Err(err) => Err(format!("owner of {object}: {err}")),
+    }
+}
+
+/// Follows ownerReferences from each violating resource to its top owner,
+/// one level at a time: every object of a level is read concurrently, and
+/// each parent once (many Pods share a ReplicaSet).
 async fn owners(
     client: &Client,
     discovered: &Discovered,
     violators: &[(String, ObjectName)],
 ) -> (BTreeMap<ObjectName, ObjectName>, Vec<String>) {
-    let mut found = BTreeMap::new();
+    let mut parents: BTreeMap<ObjectName, Parent> = BTreeMap::new();
     let mut problems = Vec::new();
-    // Each object's controller, read once (many Pods share a ReplicaSet).
-    let mut parent_cache: BTreeMap<ObjectName, Option<(String, ObjectName)>> = BTreeMap::new();
-    for (api_version, resource) in violators {
-        if resource.namespace.is_empty() || found.contains_key(resource) {
-            continue;
+    let mut level: Vec<(String, ObjectName)> = violators
+        .iter()
+        .filter(|(_, object)| !object.namespace.is_empty())
+        .cloned()
+        .collect();
+    for _ in 0..MAX_OWNER_DEPTH {
+        level.retain(|(_, object)| !parents.contains_key(object));
+        level.sort();
+        level.dedup();
+        if level.is_empty() {
+            break;
         }
-        let mut current = (api_version.clone(), resource.clone());
+        let read: Vec<(ObjectName, Result<Parent, String>)> = futures::stream::iter(level.iter())
+            .map(|(api_version, object)| async move {
+                (
+                    object.clone(),
+                    parent_of(client, discovered, api_version, object).await,
+                )
+            })
+            .buffer_unordered(OWNER_CONCURRENCY)
+            .collect()
+            .await;
+        let mut next = Vec::new();
+        for (object, parent) in read {
+            let parent = parent.unwrap_or_else(|problem| {
+                problems.push(problem);
+                None
+            });
+            if let Some(parent) = &parent {
+                next.push(parent.clone());
+            }
+            parents.insert(object, parent);
+        }
+        level = next;
+    }
+    let mut found = BTreeMap::new();
+    for (_, resource) in violators {
+        let mut top = resource;
         for _ in 0..MAX_OWNER_DEPTH {
-            let parent = match parent_cache.get(&current.1) {
-                Some(parent) => parent.clone(),
-                None => {
-                    let group = crate::kinds::group_of(&current.0);
-                    let parent = match discovered.find(group, &current.1.kind) {
-                        None => None,
-                        Some(kind) => {
-                            let collection = kind.collection_path(Some(&current.1.namespace));
-                            match get(client, &collection, &current.1.name).await {
-                                Ok(object) => controller_of(&object).map(|(v, k, n)| {
-                                    (
-                                        v,
-                                        ObjectName {
-                                            kind: k,
-                                            namespace: current.1.namespace.clone(),
-                                            name: n,
-                                        },
-                                    )
-                                }),
-                                // Deleted since the scan: it has no owner now.
-                                Err(err) if err.code() == Some(404) => None,
-                                Err(err) => {
-                                    problems.push(format!("owner of {}: {err}", current.1));
-                                    None
-                                }
-                            }
-                        }
-                    };
-                    parent_cache.insert(current.1.clone(), parent.clone());
-                    parent
-                }
-            };
-            match parent {
-                Some(parent) => current = parent,
-                None => break,
+            match parents.get(top) {
+                Some(Some((_, parent))) => top = parent,
+                _ => break,
             }
         }
-        if &current.1 != resource {
-            found.insert(resource.clone(), current.1);
+        if top != resource {
+            found.insert(resource.clone(), top.clone());
         }
     }
     (found, problems)

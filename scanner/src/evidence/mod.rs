@@ -400,13 +400,21 @@ impl ReportResults {
                         .collect()
                 })
                 .unwrap_or_default();
+            let status = text(Some(result), "result");
+            // A pass is only counted: its message and properties are never
+            // shown, and most results of a cluster are passes.
+            let (message, properties) = if status == "pass" {
+                (String::new(), BTreeMap::new())
+            } else {
+                (text(Some(result), "message"), properties)
+            };
             let entry = ReportedResult {
                 policy: text(Some(result), "policy"),
                 rule: text(Some(result), "rule"),
-                result: text(Some(result), "result"),
+                result: status,
                 api_version: text(subject, "apiVersion"),
                 resource,
-                message: text(Some(result), "message"),
+                message,
                 properties,
                 timestamp: result
                     .pointer("/timestamp/seconds")
