@@ -149,10 +149,10 @@ run_scan rescan
 # The evidence package from the reports just written: every report read back,
 # and the owner of every violating resource looked up.
 start=$(date +%s.%N)
-/usr/bin/time -v -o "$DIR/time-evidence" "$POLSCAN" evidence --out "$DIR/evidence" \
+POLSCAN_LOG=polscan=info /usr/bin/time -v -o "$DIR/time-evidence" "$POLSCAN" evidence --out "$DIR/evidence" \
   --scan-record default/polscan-last-run -q >/dev/null 2>"$DIR/evidence.err" || true
 end=$(date +%s.%N)
 rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$DIR/time-evidence")
 python3 -c "import sys; print(f'evidence {float(sys.argv[2]) - float(sys.argv[1]):7.2f} s  peak RSS {int(sys.argv[3]) / 1024:7.1f} MiB')" "$start" "$end" "$rss"
-grep -v '^evidence written' "$DIR/evidence.err" | head -3 || true
+grep -o 'evidence: .* elapsed_ms=[0-9]*' "$DIR/evidence.err" | sed 's/^/         /' || true
 du -h "$DIR"/evidence/* | sed "s|$DIR/||"

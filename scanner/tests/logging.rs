@@ -51,4 +51,6 @@ fn text_logs_are_the_default() {
         !stderr.lines().any(|line| line.starts_with('{')),
         "{stderr}"
     );
+    // Written to a pipe (a file, a collector): no terminal colour codes.
+    assert!(!stderr.contains('\x1b'), "{stderr:?}");
 }

@@ -194,7 +194,13 @@ pub async fn read(
     server: &str,
     scan_record: (&str, &str),
 ) -> Result<ClusterEvidence, ClusterError> {
+    let started = std::time::Instant::now();
+    let phase = |name: &str| {
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        tracing::info!(elapsed_ms, "evidence: {name}");
+    };
     let discovered = discovery::discover(client).await?;
+    phase("discovered");
     let mut evidence = ClusterEvidence::default();
     for (group_version, err) in &discovered.failed {
         evidence
@@ -222,6 +228,7 @@ pub async fn read(
         })
         .await?;
     }
+    phase("reports read");
     let read = policy_source::read_policies(client, &discovered).await;
     evidence.policies = read.documents.into_iter().map(|d| d.value).collect();
     if !read.failed.is_empty() {
@@ -256,8 +263,10 @@ pub async fn read(
     let (identity, problems) = identity(client, server).await;
     evidence.identity = identity;
     evidence.problems.extend(problems);
+    phase("policies, record and identity read");
     let (owners, problems) = owners(client, &discovered, &evidence.reports.violators()).await;
     evidence.owners = owners;
     evidence.problems.extend(problems);
+    phase("owners followed");
     Ok(evidence)
 }
