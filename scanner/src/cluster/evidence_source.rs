@@ -21,6 +21,9 @@ use crate::evidence::{ClusterIdentity, ObjectName, ReportResults, ScanRecord};
 /// CronJob); the bound only guards against cycles.
 const MAX_OWNER_DEPTH: usize = 5;
 
+/// Namespaces whose reports are read at once.
+const REPORT_CONCURRENCY: usize = 4;
+
 /// Objects read at once while following owners.
 const OWNER_CONCURRENCY: usize = 16;
 
@@ -96,6 +99,21 @@ fn controller_of(object: &Value) -> Option<(String, String, String)> {
 
 /// An object's controller: its apiVersion and name.
 type Parent = Option<(String, ObjectName)>;
+
+/// The names of every namespace.
+async fn namespaces(client: &Client) -> Result<Vec<String>, ClusterError> {
+    let mut names = Vec::new();
+    let params = ListParams::default().limit(500);
+    for_each_page(client, "/api/v1/namespaces", &params, |items| {
+        names.extend(items.iter().filter_map(|item| {
+            item.pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        }));
+    })
+    .await?;
+    Ok(names)
+}
 
 /// The controller of one object, read from the server: `Ok(None)` when it
 /// has none, was deleted since the scan, or is of a kind not served.
@@ -214,19 +232,40 @@ pub async fn read(
             ));
             continue;
         };
-        // Page by page, each report folded into its results and dropped:
-        // a large cluster's reports never sit in memory all at once.
-        let params = ListParams::default().limit(REPORT_PAGE_SIZE);
-        let reports = &mut evidence.reports;
-        for_each_page(client, &api_kind.collection_path(None), &params, |items| {
-            for mut item in items {
-                if let Value::Object(object) = &mut item {
-                    object.insert("kind".into(), kind.into());
-                }
-                reports.add_report(&item);
-            }
-        })
-        .await?;
+        // Page by page, each report folded into its results and dropped: a
+        // large cluster's reports never sit in memory all at once. The
+        // server decodes every stored report it returns, so namespaces are
+        // read several at a time.
+        let collections: Vec<String> = if api_kind.namespaced {
+            namespaces(client)
+                .await?
+                .iter()
+                .map(|namespace| api_kind.collection_path(Some(namespace)))
+                .collect()
+        } else {
+            vec![api_kind.collection_path(None)]
+        };
+        let read: Vec<Result<ReportResults, ClusterError>> = futures::stream::iter(collections)
+            .map(|path| async move {
+                let mut results = ReportResults::default();
+                let params = ListParams::default().limit(REPORT_PAGE_SIZE);
+                for_each_page(client, &path, &params, |items| {
+                    for mut item in items {
+                        if let Value::Object(object) = &mut item {
+                            object.insert("kind".into(), kind.into());
+                        }
+                        results.add_report(&item);
+                    }
+                })
+                .await?;
+                Ok(results)
+            })
+            .buffer_unordered(REPORT_CONCURRENCY)
+            .collect()
+            .await;
+        for results in read {
+            evidence.reports.merge(results?);
+        }
     }
     phase("reports read");
     let read = policy_source::read_policies(client, &discovered).await;

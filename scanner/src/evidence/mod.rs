@@ -421,21 +421,33 @@ impl ReportResults {
                     .and_then(Value::as_i64)
                     .unwrap_or(0),
             };
-            // Two producers (or a stale and a fresh report) may both report
-            // a result: the newest wins.
-            let key = (
-                entry.policy.clone(),
-                entry.rule.clone(),
-                entry.resource.clone(),
-            );
-            match self.by_key.get(&key) {
-                Some(existing) if existing.timestamp > entry.timestamp => {}
-                _ => {
-                    self.by_key.insert(key, entry);
-                }
-            }
+            self.keep(entry);
         }
         true
+    }
+
+    /// Two producers (or a stale and a fresh report) may both report a
+    /// result: the newest wins.
+    fn keep(&mut self, entry: ReportedResult) {
+        let key = (
+            entry.policy.clone(),
+            entry.rule.clone(),
+            entry.resource.clone(),
+        );
+        match self.by_key.get(&key) {
+            Some(existing) if existing.timestamp > entry.timestamp => {}
+            _ => {
+                self.by_key.insert(key, entry);
+            }
+        }
+    }
+
+    /// Adds the results collected elsewhere (another namespace's reports).
+    pub fn merge(&mut self, other: ReportResults) {
+        self.reports += other.reports;
+        for entry in other.by_key.into_values() {
+            self.keep(entry);
+        }
     }
 
     /// Reports added.
