@@ -8,13 +8,13 @@
 use std::collections::BTreeMap;
 
 use futures::StreamExt;
-use kube::api::{GetParams, ListParams};
+use kube::api::ListParams;
 use kube::Client;
 use serde_json::Value;
 
 use super::discovery::{self, Discovered};
 use super::listing::for_each_page;
-use super::{policy_source, ClusterError};
+use super::{absent_if_not_found, get, policy_source, ClusterError};
 use crate::evidence::{ClusterIdentity, ObjectName, ReportResults, ScanRecord};
 
 /// Owner chains are short (Pod → ReplicaSet → Deployment, Pod → Job →
@@ -40,20 +40,6 @@ pub struct ClusterEvidence {
     pub owners: BTreeMap<ObjectName, ObjectName>,
     /// What could not be read; the evidence says so rather than guessing.
     pub problems: Vec<String>,
-}
-
-async fn get(client: &Client, collection: &str, name: &str) -> Result<Value, ClusterError> {
-    let what = format!("reading {collection}/{name}");
-    let request = kube::core::Request::new(collection)
-        .get(name, &GetParams::default())
-        .map_err(|err| ClusterError::Transport {
-            what: what.clone(),
-            message: err.to_string(),
-        })?;
-    client
-        .request::<Value>(request)
-        .await
-        .map_err(|err| ClusterError::from_kube(what, err))
 }
 
 async fn identity(client: &Client, server: &str) -> (ClusterIdentity, Vec<String>) {
@@ -128,8 +114,13 @@ async fn parent_of(
         return Ok(None);
     };
     let collection = kind.collection_path(Some(&object.namespace));
-    match get(client, &collection, &object.name).await {
-        Ok(found) => Ok(controller_of(&found).map(|(version, kind, name)| {
+    // Deleted since the scan: it has no owner now.
+    let found = absent_if_not_found(get(client, &collection, &object.name).await)
+        .map_err(|err| format!("owner of {object}: {err}"))?;
+    Ok(found
+        .as_ref()
+        .and_then(controller_of)
+        .map(|(version, kind, name)| {
             (
                 version,
                 ObjectName {
@@ -138,10 +129,7 @@ async fn parent_of(
                     name,
                 },
             )
-        })),
-        Err(err) if err.code() == Some(404) => Ok(None),
-        Err(err) => Err(format!("owner of {object}: {err}")),
-    }
+        }))
 }
 
 /// Follows ownerReferences from each violating resource to its top owner,

@@ -10,7 +10,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::discovery::ApiKind;
-use super::ClusterError;
+use super::{send, ClusterError};
 
 /// What a lister tells the evaluator.
 #[derive(Debug)]
@@ -36,17 +36,26 @@ pub async fn list_page(
     path: &str,
     params: &ListParams,
 ) -> Result<Value, ClusterError> {
-    let request =
-        kube::core::Request::new(path)
-            .list(params)
-            .map_err(|err| ClusterError::Transport {
-                what: format!("listing {path}"),
-                message: err.to_string(),
-            })?;
-    client
-        .request::<Value>(request)
-        .await
-        .map_err(|err| ClusterError::from_kube(format!("listing {path}"), err))
+    send(
+        client,
+        format!("listing {path}"),
+        kube::core::Request::new(path).list(params),
+    )
+    .await
+}
+
+/// Fetches one page of objects' metadata only (PartialObjectMetadata).
+pub async fn list_metadata_page(
+    client: &Client,
+    path: &str,
+    params: &ListParams,
+) -> Result<Value, ClusterError> {
+    send(
+        client,
+        format!("listing {path}"),
+        kube::core::Request::new(path).list_metadata(params),
+    )
+    .await
 }
 
 /// Lists every page of `path` (with `params`' page size and selectors),
@@ -55,6 +64,26 @@ pub async fn for_each_page(
     client: &Client,
     path: &str,
     params: &ListParams,
+    each_page: impl FnMut(Vec<Value>),
+) -> Result<(), ClusterError> {
+    pages(client, path, params, false, each_page).await
+}
+
+/// As [`for_each_page`], with only each object's metadata.
+pub async fn for_each_metadata_page(
+    client: &Client,
+    path: &str,
+    params: &ListParams,
+    each_page: impl FnMut(Vec<Value>),
+) -> Result<(), ClusterError> {
+    pages(client, path, params, true, each_page).await
+}
+
+async fn pages(
+    client: &Client,
+    path: &str,
+    params: &ListParams,
+    metadata_only: bool,
     mut each_page: impl FnMut(Vec<Value>),
 ) -> Result<(), ClusterError> {
     let mut token: Option<String> = None;
@@ -63,7 +92,11 @@ pub async fn for_each_page(
         if let Some(token) = &token {
             page_params = page_params.continue_token(token);
         }
-        let mut page = list_page(client, path, &page_params).await?;
+        let mut page = if metadata_only {
+            list_metadata_page(client, path, &page_params).await?
+        } else {
+            list_page(client, path, &page_params).await?
+        };
         if let Some(Value::Array(items)) = page.get_mut("items").map(Value::take) {
             each_page(items);
         }

@@ -57,3 +57,45 @@ impl ClusterError {
         }
     }
 }
+
+/// Sends a request built by `kube::core::Request`, naming `what` in either
+/// error: a request that could not be built, or the server's answer.
+pub(crate) async fn send<T: serde::de::DeserializeOwned>(
+    client: &kube::Client,
+    what: String,
+    request: Result<http::Request<Vec<u8>>, kube::core::request::Error>,
+) -> Result<T, ClusterError> {
+    let request = request.map_err(|err| ClusterError::Transport {
+        what: what.clone(),
+        message: err.to_string(),
+    })?;
+    client
+        .request::<T>(request)
+        .await
+        .map_err(|err| ClusterError::from_kube(what, err))
+}
+
+/// A 404 answer as `None`: the object is not there.
+pub(crate) fn absent_if_not_found<T>(
+    result: Result<T, ClusterError>,
+) -> Result<Option<T>, ClusterError> {
+    match result {
+        Ok(found) => Ok(Some(found)),
+        Err(err) if err.code() == Some(404) => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+/// One object of `collection` (a path as `ApiKind::collection_path` gives).
+pub(crate) async fn get(
+    client: &kube::Client,
+    collection: &str,
+    name: &str,
+) -> Result<serde_json::Value, ClusterError> {
+    send(
+        client,
+        format!("reading {collection}/{name}"),
+        kube::core::Request::new(collection).get(name, &Default::default()),
+    )
+    .await
+}

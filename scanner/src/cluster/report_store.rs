@@ -11,7 +11,8 @@ use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::Client;
 use serde_json::Value;
 
-use super::ClusterError;
+use super::listing::for_each_metadata_page;
+use super::{absent_if_not_found, send, ClusterError};
 use crate::reconcile::{ExistingReport, ReportKey};
 
 /// polscan's field manager for server-side apply.
@@ -104,38 +105,15 @@ pub async fn list_existing(client: &Client) -> Result<Vec<ExistingReport>, Clust
     let mut found = Vec::new();
     for (plural, cluster_scoped) in [("policyreports", false), ("clusterpolicyreports", true)] {
         let path = format!("{REPORTS_BASE}/{plural}");
-        let mut token: Option<String> = None;
-        loop {
-            let mut params = ListParams::default().limit(500);
-            if let Some(token) = &token {
-                params = params.continue_token(token);
-            }
-            let request = kube::core::Request::new(&path)
-                .list_metadata(&params)
-                .map_err(|err| ClusterError::Transport {
-                    what: format!("listing {path}"),
-                    message: err.to_string(),
-                })?;
-            let page: Value = client
-                .request(request)
-                .await
-                .map_err(|err| ClusterError::from_kube(format!("listing {path}"), err))?;
-            if let Some(items) = page.get("items").and_then(Value::as_array) {
-                found.extend(
-                    items
-                        .iter()
-                        .map(|item| existing_from_metadata(item, cluster_scoped)),
-                );
-            }
-            token = page
-                .pointer("/metadata/continue")
-                .and_then(Value::as_str)
-                .filter(|t| !t.is_empty())
-                .map(str::to_string);
-            if token.is_none() {
-                break;
-            }
-        }
+        let params = ListParams::default().limit(500);
+        for_each_metadata_page(client, &path, &params, |items| {
+            found.extend(
+                items
+                    .iter()
+                    .map(|item| existing_from_metadata(item, cluster_scoped)),
+            );
+        })
+        .await?;
     }
     Ok(found)
 }
@@ -144,38 +122,24 @@ pub async fn list_existing(client: &Client) -> Result<Vec<ExistingReport>, Clust
 /// conflicts: polscan owns its reports' fields).
 pub async fn apply(client: &Client, key: &ReportKey, report: &Value) -> Result<(), ClusterError> {
     let params = PatchParams::apply(FIELD_MANAGER).force();
-    let request = kube::core::Request::new(collection(key))
-        .patch(&key.name, &params, &Patch::Apply(report))
-        .map_err(|err| ClusterError::Transport {
-            what: format!("applying {}", describe(key)),
-            message: err.to_string(),
-        })?;
-    client
-        .request::<Value>(request)
-        .await
-        .map(|_| ())
-        .map_err(|err| ClusterError::from_kube(format!("applying {}", describe(key)), err))
+    send::<Value>(
+        client,
+        format!("applying {}", describe(key)),
+        kube::core::Request::new(collection(key)).patch(&key.name, &params, &Patch::Apply(report)),
+    )
+    .await
+    .map(|_| ())
 }
 
 /// Deletes one report; one already gone counts as deleted.
 pub async fn delete(client: &Client, key: &ReportKey) -> Result<(), ClusterError> {
-    let request = kube::core::Request::new(collection(key))
-        .delete(&key.name, &DeleteParams::default())
-        .map_err(|err| ClusterError::Transport {
-            what: format!("deleting {}", describe(key)),
-            message: err.to_string(),
-        })?;
-    match client.request::<Value>(request).await {
-        Ok(_) => Ok(()),
-        Err(err) => {
-            let err = ClusterError::from_kube(format!("deleting {}", describe(key)), err);
-            if err.code() == Some(404) {
-                Ok(())
-            } else {
-                Err(err)
-            }
-        }
-    }
+    let deleted = send::<Value>(
+        client,
+        format!("deleting {}", describe(key)),
+        kube::core::Request::new(collection(key)).delete(&key.name, &DeleteParams::default()),
+    )
+    .await;
+    absent_if_not_found(deleted).map(|_| ())
 }
 
 /// What `install-crds` did with one CRD.
@@ -200,23 +164,13 @@ pub async fn crds_present(client: &Client) -> Result<bool, ClusterError> {
 }
 
 async fn get_crd(client: &Client, name: &str) -> Result<Option<Value>, ClusterError> {
-    let request = kube::core::Request::new(CRD_BASE)
-        .get(name, &Default::default())
-        .map_err(|err| ClusterError::Transport {
-            what: format!("reading CRD {name}"),
-            message: err.to_string(),
-        })?;
-    match client.request::<Value>(request).await {
-        Ok(crd) => Ok(Some(crd)),
-        Err(err) => {
-            let err = ClusterError::from_kube(format!("reading CRD {name}"), err);
-            if err.code() == Some(404) {
-                Ok(None)
-            } else {
-                Err(err)
-            }
-        }
-    }
+    let read = send(
+        client,
+        format!("reading CRD {name}"),
+        kube::core::Request::new(CRD_BASE).get(name, &Default::default()),
+    )
+    .await;
+    absent_if_not_found(read)
 }
 
 /// Creates the report CRDs that are missing and waits until they are
@@ -245,16 +199,12 @@ pub async fn install_crds(client: &Client) -> Result<Vec<CrdOutcome>, ClusterErr
             what: format!("encoding CRD {name}"),
             message: err.to_string(),
         })?;
-        let request = kube::core::Request::new(CRD_BASE)
-            .create(&PostParams::default(), body)
-            .map_err(|err| ClusterError::Transport {
-                what: format!("creating CRD {name}"),
-                message: err.to_string(),
-            })?;
-        client
-            .request::<Value>(request)
-            .await
-            .map_err(|err| ClusterError::from_kube(format!("creating CRD {name}"), err))?;
+        send::<Value>(
+            client,
+            format!("creating CRD {name}"),
+            kube::core::Request::new(CRD_BASE).create(&PostParams::default(), body),
+        )
+        .await?;
         wait_established(client, name).await?;
         outcomes.push(CrdOutcome::Created(name.to_string()));
     }

@@ -6,7 +6,7 @@ use kube::Client;
 use serde_json::Value;
 
 use super::report_store::FIELD_MANAGER;
-use super::ClusterError;
+use super::{send, ClusterError};
 
 pub async fn write(
     client: &Client,
@@ -14,20 +14,15 @@ pub async fn write(
     name: &str,
     config_map: &Value,
 ) -> Result<(), ClusterError> {
-    let what = format!("writing ConfigMap {namespace}/{name}");
-    let request = kube::core::Request::new(format!("/api/v1/namespaces/{namespace}/configmaps"))
-        .patch(
+    send::<Value>(
+        client,
+        format!("writing ConfigMap {namespace}/{name}"),
+        kube::core::Request::new(format!("/api/v1/namespaces/{namespace}/configmaps")).patch(
             name,
             &PatchParams::apply(FIELD_MANAGER).force(),
             &Patch::Apply(config_map),
-        )
-        .map_err(|err| ClusterError::Transport {
-            what: what.clone(),
-            message: err.to_string(),
-        })?;
-    client
-        .request::<Value>(request)
-        .await
-        .map(|_| ())
-        .map_err(|err| ClusterError::from_kube(what, err))
+        ),
+    )
+    .await
+    .map(|_| ())
 }
