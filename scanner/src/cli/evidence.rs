@@ -9,37 +9,11 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use serde_json::Value;
 
+use super::args::{parse_duration, runtime, split_list};
 use super::{EvidenceArgs, EvidenceCommand};
 use crate::cluster::{connect, evidence_source};
 use crate::evidence::{self, package, ClusterIdentity, EvidenceInput, ScanRecord, Verdict};
 use crate::loader;
-
-/// `14d`, `2w`, `36h`, or a Go duration (`90m`, `1h30m`).
-pub fn parse_duration(text: &str) -> Option<chrono::Duration> {
-    let text = text.trim();
-    for (suffix, hours) in [("w", 24 * 7), ("d", 24)] {
-        if let Some(number) = text.strip_suffix(suffix) {
-            return number
-                .parse::<i64>()
-                .ok()
-                .filter(|n| *n >= 0)
-                .map(|n| chrono::Duration::hours(n * hours));
-        }
-    }
-    crate::engine::duration::parse(text)
-        .filter(|nanos| *nanos >= 0)
-        .map(chrono::Duration::nanoseconds)
-}
-
-fn split_list(values: &[String]) -> Vec<String> {
-    values
-        .iter()
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_string)
-        .collect()
-}
 
 pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
     if let Some(EvidenceCommand::Verify { dir }) = &args.command {
@@ -114,11 +88,7 @@ fn from_cluster(args: &EvidenceArgs, input: &mut EvidenceInput) -> anyhow::Resul
         .unwrap_or("polscan-system/polscan-last-run");
     let (namespace, name) = crate::scan::last_run::parse_target(record)
         .with_context(|| format!("--scan-record {record:?}: expected <namespace>/<name>"))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let read = runtime.block_on(async {
+    let read = runtime()?.block_on(async {
         let (client, server) =
             connect::connect_with_server(args.kubeconfig.as_deref(), args.context.as_deref())
                 .await?;
@@ -248,20 +218,5 @@ fn verify(dir: &Path) -> anyhow::Result<ExitCode> {
             eprintln!("TAMPERED: {problem}");
         }
         Ok(ExitCode::from(1))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_in_days_weeks_and_go_form() {
-        assert_eq!(parse_duration("14d"), Some(chrono::Duration::days(14)));
-        assert_eq!(parse_duration("2w"), Some(chrono::Duration::days(14)));
-        assert_eq!(parse_duration("36h"), Some(chrono::Duration::hours(36)));
-        assert_eq!(parse_duration("1h30m"), Some(chrono::Duration::minutes(90)));
-        assert_eq!(parse_duration("soon"), None);
-        assert_eq!(parse_duration("-1d"), None);
     }
 }

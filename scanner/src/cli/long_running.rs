@@ -79,7 +79,7 @@ pub fn run(
     every: Duration,
 ) -> anyhow::Result<ExitCode> {
     let metrics = Arc::new(ScanMetrics::new());
-    super::scan::runtime()?.block_on(async {
+    super::args::runtime()?.block_on(async {
         if let Some(text) = &args.metrics_addr {
             let addr: SocketAddr = text
                 .parse()

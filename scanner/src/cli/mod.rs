@@ -3,6 +3,7 @@
 //! are thin: the work lives in the library modules.
 
 mod apply;
+mod args;
 mod demo;
 mod evidence;
 mod junit;

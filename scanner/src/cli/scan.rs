@@ -7,29 +7,13 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use super::args::{parse_duration, runtime, split_list};
 use super::{output, FailOn, InstallCrdsArgs, OutputFormat, ReportPer, ScanArgs};
 use crate::cluster::{connect, report_store, run_record};
 use crate::engine::RuleStatus;
 use crate::loader;
 use crate::scan::selection::{KindName, ScanFilters};
 use crate::scan::{self, last_run, ReportShape, ScanOptions, ScanOutcome};
-
-pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
-}
-
-fn split_list(values: &[String]) -> Vec<String> {
-    values
-        .iter()
-        .flat_map(|value| value.split(','))
-        .map(str::trim)
-        .filter(|value| !value.is_empty())
-        .map(str::to_string)
-        .collect()
-}
 
 pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let policy_documents = if args.policies.is_empty() {
@@ -69,7 +53,7 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         None => None,
     };
     if let Some(interval) = &args.interval {
-        let every = super::evidence::parse_duration(interval)
+        let every = parse_duration(interval)
             .filter(|d| *d > chrono::Duration::zero())
             .with_context(|| {
                 format!("--interval {interval:?}: expected a duration such as 1h or 30m")

@@ -1,0 +1,62 @@
+//! Argument values more than one command reads: comma-separated lists,
+//! durations, and the async runtime the cluster commands run on. Text from
+//! the command line enters; typed values leave.
+
+use anyhow::Context;
+
+/// Repeated and comma-separated values as one list (`-n a,b -n c`).
+pub fn split_list(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// `14d`, `2w`, `36h`, or a Go duration (`90m`, `1h30m`).
+pub fn parse_duration(text: &str) -> Option<chrono::Duration> {
+    let text = text.trim();
+    for (suffix, hours) in [("w", 24 * 7), ("d", 24)] {
+        if let Some(number) = text.strip_suffix(suffix) {
+            return number
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .map(|n| chrono::Duration::hours(n * hours));
+        }
+    }
+    crate::engine::duration::parse(text)
+        .filter(|nanos| *nanos >= 0)
+        .map(chrono::Duration::nanoseconds)
+}
+
+/// The runtime `scan`, `install-crds` and `evidence` block on.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_split_on_commas_and_repeats() {
+        let given = vec!["a, b".to_string(), "c".to_string(), ",".to_string()];
+        assert_eq!(split_list(&given), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn durations_in_days_weeks_and_go_form() {
+        assert_eq!(parse_duration("14d"), Some(chrono::Duration::days(14)));
+        assert_eq!(parse_duration("2w"), Some(chrono::Duration::days(14)));
+        assert_eq!(parse_duration("36h"), Some(chrono::Duration::hours(36)));
+        assert_eq!(parse_duration("1h30m"), Some(chrono::Duration::minutes(90)));
+        assert_eq!(parse_duration("soon"), None);
+        assert_eq!(parse_duration("-1d"), None);
+    }
+}
