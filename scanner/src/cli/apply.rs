@@ -62,12 +62,9 @@ fn write_run_record(
     let mut result_counts = std::collections::BTreeMap::new();
     for finding in &outcome.findings {
         *status_counts.entry(finding.reported_status()).or_default() += 1;
-        let key = crate::scan::ResultKey {
-            policy: finding.policy.qualified_name(),
-            severity: finding.policy.severity().unwrap_or("").to_string(),
-            status: finding.reported_status(),
-        };
-        *result_counts.entry(key).or_default() += 1;
+        *result_counts
+            .entry(crate::scan::ResultKey::of(finding))
+            .or_default() += 1;
     }
     let scan_outcome = crate::scan::ScanOutcome {
         audit: outcome,

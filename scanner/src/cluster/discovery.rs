@@ -20,6 +20,20 @@ pub struct ApiKind {
 }
 
 impl ApiKind {
+    /// A namespaced, listable kind of version v1 with the usual plural,
+    /// for tests that need one.
+    #[cfg(test)]
+    pub fn listable_for_tests(group: &str, kind: &str) -> ApiKind {
+        ApiKind {
+            group: group.into(),
+            version: "v1".into(),
+            kind: kind.into(),
+            plural: format!("{}s", kind.to_lowercase()),
+            namespaced: true,
+            verbs: vec!["list".into()],
+        }
+    }
+
     pub fn api_version(&self) -> String {
         if self.group.is_empty() {
             self.version.clone()

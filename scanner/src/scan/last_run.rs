@@ -133,14 +133,7 @@ mod tests {
     }
 
     fn kind(name: &str) -> ApiKind {
-        ApiKind {
-            group: String::new(),
-            version: "v1".into(),
-            kind: name.into(),
-            plural: format!("{}s", name.to_lowercase()),
-            namespaced: true,
-            verbs: vec!["list".into()],
-        }
+        ApiKind::listable_for_tests("", name)
     }
 
     #[test]

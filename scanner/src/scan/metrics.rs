@@ -7,7 +7,6 @@
 //! counters add up over the process's life.
 
 use std::sync::atomic::AtomicU64;
-use std::sync::Mutex;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -43,7 +42,7 @@ struct ResultLabels {
 type Seconds = Gauge<f64, AtomicU64>;
 
 pub struct ScanMetrics {
-    registry: Mutex<Registry>,
+    registry: Registry,
     scans: Family<OutcomeLabels, Counter>,
     duration: Seconds,
     phases: Family<PhaseLabels, Seconds>,
@@ -69,9 +68,8 @@ impl Default for ScanMetrics {
 
 impl ScanMetrics {
     pub fn new() -> ScanMetrics {
-        let mut registry = Registry::with_prefix("polscan");
-        let metrics = ScanMetrics {
-            registry: Mutex::new(Registry::default()),
+        let mut metrics = ScanMetrics {
+            registry: Registry::with_prefix("polscan"),
             scans: Family::default(),
             duration: Seconds::default(),
             phases: Family::default(),
@@ -88,84 +86,81 @@ impl ScanMetrics {
             deletes_total: Counter::default(),
             policies: Gauge::default(),
         };
-        registry.register(
+        metrics.registry.register(
             "scans",
             "Scans finished, by outcome (complete, incomplete, failed)",
             metrics.scans.clone(),
         );
-        registry.register(
+        metrics.registry.register(
             "scan_duration_seconds",
             "Duration of the last scan",
             metrics.duration.clone(),
         );
-        registry.register(
+        metrics.registry.register(
             "scan_phase_duration_seconds",
             "Duration of each phase of the last scan",
             metrics.phases.clone(),
         );
-        registry.register(
+        metrics.registry.register(
             "last_scan_timestamp_seconds",
             "When the last scan finished (Unix time)",
             metrics.last_timestamp.clone(),
         );
-        registry.register(
+        metrics.registry.register(
             "last_scan_complete",
             "1 when the last scan listed every kind and wrote every report",
             metrics.last_complete.clone(),
         );
-        registry.register(
+        metrics.registry.register(
             "objects_listed",
             "Objects listed per kind in the last scan",
             metrics.objects.clone(),
         );
-        registry.register(
+        metrics.registry.register(
             "list_errors",
             "Kinds whose LIST failed in the last scan (1 per kind)",
             metrics.list_errors.clone(),
         );
-        registry.register(
+        metrics.registry.register(
             "list_failures",
             "LISTs that failed",
             metrics.list_errors_total.clone(),
         );
-        registry.register(
+        metrics.registry.register(
             "results",
             "Results of the last scan by policy, result and severity",
             metrics.results.clone(),
         );
-        registry.register(
+        metrics.registry.register(
             "reports_written",
             "Reports written by the last scan",
             metrics.writes.clone(),
         );
-        registry.register(
+        metrics.registry.register(
             "reports_deleted",
             "Stale reports deleted by the last scan",
             metrics.deletes.clone(),
         );
-        registry.register(
+        metrics.registry.register(
             "report_write_failures",
             "Report writes or deletes that failed in the last scan",
             metrics.write_failures.clone(),
         );
-        registry.register(
+        metrics.registry.register(
             "report_writes",
             "Reports written",
             metrics.writes_total.clone(),
         );
-        registry.register(
+        metrics.registry.register(
             "report_deletes",
             "Stale reports deleted",
             metrics.deletes_total.clone(),
         );
-        registry.register(
+        metrics.registry.register(
             "policies",
             "Policies evaluated by the last scan",
             metrics.policies.clone(),
         );
-        if let Ok(mut slot) = metrics.registry.lock() {
-            *slot = registry;
-        }
         metrics
     }
 
@@ -242,10 +237,8 @@ impl ScanMetrics {
     /// The Prometheus text exposition format.
     pub fn encode(&self) -> String {
         let mut text = String::new();
-        if let Ok(registry) = self.registry.lock() {
-            // Writing into a String cannot fail.
-            let _ = prometheus_client::encoding::text::encode(&mut text, &registry);
-        }
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
         text
     }
 }
@@ -259,14 +252,7 @@ mod tests {
     use crate::scan::{KindListing, ResultKey};
 
     fn kind(group: &str, name: &str) -> ApiKind {
-        ApiKind {
-            group: group.into(),
-            version: "v1".into(),
-            kind: name.into(),
-            plural: format!("{}s", name.to_lowercase()),
-            namespaced: true,
-            verbs: vec!["list".into()],
-        }
+        ApiKind::listable_for_tests(group, name)
     }
 
     #[test]

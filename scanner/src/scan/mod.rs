@@ -110,6 +110,16 @@ pub struct ResultKey {
     pub status: RuleStatus,
 }
 
+impl ResultKey {
+    pub fn of(finding: &Finding) -> ResultKey {
+        ResultKey {
+            policy: finding.policy.qualified_name(),
+            severity: finding.policy.severity().unwrap_or("").to_string(),
+            status: finding.reported_status(),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct ScanOutcome {
     /// Findings, problems and counts, as an offline audit gives them.
@@ -615,12 +625,7 @@ async fn list_and_evaluate(
                     drop(in_scope);
                     let counts = counts_by_kind.entry(kind).or_default();
                     for finding in &found {
-                        let key = ResultKey {
-                            policy: finding.policy.qualified_name(),
-                            severity: finding.policy.severity().unwrap_or("").to_string(),
-                            status: finding.reported_status(),
-                        };
-                        *counts.entry(key).or_default() += 1;
+                        *counts.entry(ResultKey::of(finding)).or_default() += 1;
                     }
                     if let Some(sink) = sink.as_mut() {
                         sink.accept(&found);
