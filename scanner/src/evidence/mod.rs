@@ -391,21 +391,21 @@ impl ReportResults {
                 namespace: text(subject, "namespace"),
                 name: text(subject, "name"),
             };
-            let properties = result
-                .get("properties")
-                .and_then(Value::as_object)
-                .map(|map| {
-                    map.iter()
-                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                        .collect()
-                })
-                .unwrap_or_default();
             let status = text(Some(result), "result");
             // A pass is only counted: its message and properties are never
             // shown, and most results of a cluster are passes.
             let (message, properties) = if status == "pass" {
                 (String::new(), BTreeMap::new())
             } else {
+                let properties = result
+                    .get("properties")
+                    .and_then(Value::as_object)
+                    .map(|map| {
+                        map.iter()
+                            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 (text(Some(result), "message"), properties)
             };
             let entry = ReportedResult {
@@ -785,12 +785,10 @@ fn policy_reasons(
                     "the last scan could not list {} (matched by this policy)",
                     failed.join(", ")
                 ));
-            } else if !scan.complete && scan.error.is_none() {
+            } else if !scan.complete && scan.error.is_none() && scan.failed_kinds.is_empty() {
                 // Incomplete for another reason (an invalid policy, a failed
                 // write): the reports may be missing results.
-                if scan.failed_kinds.is_empty() {
-                    reasons.push("the last scan was incomplete".into());
-                }
+                reasons.push("the last scan was incomplete".into());
             }
             match (info.last_changed, scan.started) {
                 (Some(changed), Some(started)) if changed > started => reasons.push(format!(
@@ -812,6 +810,15 @@ fn policy_reasons(
         }
     }
     reasons
+}
+
+/// Ready exactly when nothing speaks against enforcing.
+fn verdict_of(reasons: &[String]) -> Verdict {
+    if reasons.is_empty() {
+        Verdict::Ready
+    } else {
+        Verdict::NotReady
+    }
 }
 
 /// What the results themselves say against enforcing.
@@ -883,51 +890,34 @@ fn policy_evidence(
             rule_names.push((rule.clone(), info.action.clone()));
         }
     }
+    let rule_exception_expired = |rule: &str| {
+        let target = format!("{}/{rule}", info.qualified_name());
+        exceptions
+            .iter()
+            .any(|e| e.status == ExceptionStatus::Expired && e.policies.contains(&target))
+    };
+    let mut reasons = shared_reasons.clone();
+    reasons.extend(result_reasons(&counts));
     let rule_evidence: Vec<RuleEvidence> = rule_names
         .into_iter()
         .map(|(name, action)| {
             let counts = by_rule.get(&name).copied().unwrap_or_default();
-            let mut reasons = shared_reasons.clone();
-            reasons.extend(result_reasons(&counts));
-            let expired_rule_exception = exceptions.iter().any(|e| {
-                e.status == ExceptionStatus::Expired
-                    && e.policies
-                        .iter()
-                        .any(|p| *p == format!("{}/{name}", info.qualified_name()))
-            });
-            if expired_rule_exception {
-                reasons.push("an exception for this rule has expired".into());
+            let mut rule_reasons = shared_reasons.clone();
+            rule_reasons.extend(result_reasons(&counts));
+            if rule_exception_expired(&name) {
+                rule_reasons.push("an exception for this rule has expired".into());
+                reasons.push(format!("rule {name}: an exception has expired"));
             }
             RuleEvidence {
-                verdict: if reasons.is_empty() {
-                    Verdict::Ready
-                } else {
-                    Verdict::NotReady
-                },
+                verdict: verdict_of(&rule_reasons),
                 name,
                 action,
-                reasons,
+                reasons: rule_reasons,
                 counts,
             }
         })
         .collect();
-    let mut reasons = shared_reasons;
-    reasons.extend(result_reasons(&counts));
-    for rule in &rule_evidence {
-        let rule_only: Vec<&String> = rule
-            .reasons
-            .iter()
-            .filter(|r| r.starts_with("an exception for this rule"))
-            .collect();
-        if !rule_only.is_empty() {
-            reasons.push(format!("rule {}: an exception has expired", rule.name));
-        }
-    }
-    let verdict = if reasons.is_empty() {
-        Verdict::Ready
-    } else {
-        Verdict::NotReady
-    };
+    let verdict = verdict_of(&reasons);
     let mut rollback_conditions = vec![
         "a new fail or error result for this policy after the switch".to_string(),
         "a scan that does not complete (a failed list, an invalid policy, a failed write)"
