@@ -306,11 +306,15 @@ impl ExceptionEvidence {
         format!("{}|{}|{}", self.source, self.name, self.policies.join(","))
     }
 
+    /// True for the policy itself and for any of its rules (`policy/rule`,
+    /// where `policy` may be a namespaced `namespace/name`): what follows
+    /// the policy is one rule name, never a further `name/rule`.
     fn covers(&self, policy: &str) -> bool {
         self.policies.iter().any(|p| {
             p == policy
-                || p.split('/').next() == Some(policy)
-                || p.starts_with(&format!("{policy}/"))
+                || p.strip_prefix(policy)
+                    .and_then(|rest| rest.strip_prefix('/'))
+                    .is_some_and(|rule| !rule.is_empty() && !rule.contains('/'))
         })
     }
 }

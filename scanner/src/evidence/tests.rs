@@ -489,3 +489,27 @@ fn long_violator_lists_are_capped_in_the_pages_not_in_the_json() {
         "the page shows up to 200 owners"
     );
 }
+
+#[test]
+fn an_exception_covers_its_policy_and_rules_not_a_policy_named_like_a_namespace() {
+    let exception = ExceptionEvidence {
+        source: "PolicyException".into(),
+        name: "team/skip".into(),
+        policies: vec!["team/p/rule".into(), "clean".into()],
+        owner: None,
+        reason: None,
+        expires: None,
+        status: ExceptionStatus::Expired,
+        covered_results: 0,
+    };
+    assert!(
+        exception.covers("team/p"),
+        "a rule of the namespaced policy team/p"
+    );
+    assert!(exception.covers("clean"));
+    assert!(
+        !exception.covers("team"),
+        "a ClusterPolicy named after the namespace"
+    );
+    assert!(!exception.covers("clean-up"));
+}
