@@ -79,6 +79,21 @@ fn evidence(cluster: &TestCluster, out: &Path, extra: &[&str]) -> (Value, String
     (json, text, output.status.code())
 }
 
+/// A scan that records its run where `evidence` looks by default.
+fn recorded_scan(cluster: &TestCluster) {
+    let kubeconfig = cluster.kubeconfig().display().to_string();
+    let scanned = polscan(&[
+        "scan",
+        "--kubeconfig",
+        &kubeconfig,
+        "-o",
+        "summary",
+        "--last-run-configmap",
+        "polscan-system/polscan-last-run",
+    ]);
+    assert!(scanned.status.success(), "{scanned:?}");
+}
+
 fn policy<'a>(evidence: &'a Value, name: &str) -> &'a Value {
     evidence["policies"]
         .as_array()
@@ -136,16 +151,7 @@ fn evidence_verdicts_from_the_cluster() {
         "not-ready"
     );
 
-    let recorded = polscan(&[
-        "scan",
-        "--kubeconfig",
-        &kubeconfig,
-        "-o",
-        "summary",
-        "--last-run-configmap",
-        "polscan-system/polscan-last-run",
-    ]);
-    assert!(recorded.status.success(), "{recorded:?}");
+    recorded_scan(&cluster);
     let first = dir.join("first");
     let (found, text, code) = evidence(&cluster, &first, &["--require-ready"]);
     assert_eq!(code, Some(1), "one policy is not ready: {text}");
@@ -192,16 +198,7 @@ fn evidence_verdicts_from_the_cluster() {
         "nginx:1.27",
         Some(("web-5d8f", &rs_uid)),
     ));
-    let rescanned = polscan(&[
-        "scan",
-        "--kubeconfig",
-        &kubeconfig,
-        "-o",
-        "summary",
-        "--last-run-configmap",
-        "polscan-system/polscan-last-run",
-    ]);
-    assert!(rescanned.status.success(), "{rescanned:?}");
+    recorded_scan(&cluster);
     let first_text = first.display().to_string();
     let (second, text, code) = evidence(
         &cluster,

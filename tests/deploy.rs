@@ -44,6 +44,20 @@ fn yaml(objects: &[&Value]) -> String {
         .join("---\n")
 }
 
+/// The server validates the objects (schema, defaults, admission) without
+/// storing them; the test fails with the server's message if it refuses.
+fn server_dry_run(cluster: &TestCluster, objects: &[&Value]) {
+    let output = cluster.kubectl_with_stdin(
+        &["apply", "--server-side", "--dry-run=server", "-f", "-"],
+        Some(&yaml(objects)),
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 fn check_pod_spec(pod: &Value, restart_policy: &str) {
     assert_eq!(pod["serviceAccountName"], "polscan");
     assert_eq!(pod["restartPolicy"], restart_policy);
@@ -205,30 +219,14 @@ fn manifests_pass_a_server_side_dry_run_and_the_role_suffices_for_a_scan() {
 
     // Everything but the CronJob (the 1.20 server serves batch/v1beta1 only).
     let rest: Vec<&Value> = cron.iter().filter(|o| o["kind"] != "CronJob").collect();
-    let output = cluster.kubectl_with_stdin(
-        &["apply", "--server-side", "--dry-run=server", "-f", "-"],
-        Some(&yaml(&rest)),
-    );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    server_dry_run(&cluster, &rest);
 
     let long_running = render("deployment");
     let workload: Vec<&Value> = long_running
         .iter()
         .filter(|o| o["kind"] == "Deployment" || o["kind"] == "Service")
         .collect();
-    let output = cluster.kubectl_with_stdin(
-        &["apply", "--server-side", "--dry-run=server", "-f", "-"],
-        Some(&yaml(&workload)),
-    );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    server_dry_run(&cluster, &workload);
 
     // The CronJob's pod template, checked by the server inside a batch/v1 Job.
     let cronjob = find(&cron, "CronJob");
@@ -238,15 +236,7 @@ fn manifests_pass_a_server_side_dry_run_and_the_role_suffices_for_a_scan() {
         "spec": cronjob["spec"]["jobTemplate"]["spec"],
     });
     for job in [&as_job, find(&once, "Job")] {
-        let output = cluster.kubectl_with_stdin(
-            &["apply", "--server-side", "--dry-run=server", "-f", "-"],
-            Some(&yaml(&[job])),
-        );
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        server_dry_run(&cluster, &[job]);
     }
 
     // The role for real; then what it allows, and that a scan with exactly
