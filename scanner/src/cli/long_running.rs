@@ -77,6 +77,7 @@ pub fn run(
     options: ScanOptions,
     record_to: Option<(String, String)>,
     every: Duration,
+    interval: &str,
 ) -> anyhow::Result<ExitCode> {
     let metrics = Arc::new(ScanMetrics::new());
     super::args::runtime()?.block_on(async {
@@ -143,7 +144,7 @@ pub fn run(
                 Err(err) => {
                     metrics.record(Err(&format!("{err:#}")), seconds, finished);
                     tracing::error!(error = %format!("{err:#}"), "scan failed; retrying at the next interval");
-                    eprintln!("error: {err:#} (retrying in {})", humantime(every));
+                    eprintln!("error: {err:#} (retrying in {interval})");
                 }
             }
             tokio::select! {
@@ -152,15 +153,4 @@ pub fn run(
             }
         }
     })
-}
-
-fn humantime(duration: Duration) -> String {
-    let seconds = duration.as_secs();
-    if seconds % 3600 == 0 && seconds > 0 {
-        format!("{}h", seconds / 3600)
-    } else if seconds % 60 == 0 && seconds > 0 {
-        format!("{}m", seconds / 60)
-    } else {
-        format!("{seconds}s")
-    }
 }

@@ -127,15 +127,27 @@ pub fn grouped_table(outcome: &AuditOutcome, color: bool) -> String {
 
 /// `pass: N  fail: N  warn: N  error: N  skip: N`
 pub fn summary_line(outcome: &AuditOutcome) -> String {
-    format!(
-        "pass: {}  fail: {}  warn: {}  error: {}  skip: {}  ({} policies, {} resources)",
-        outcome.count(RuleStatus::Pass),
-        outcome.count(RuleStatus::Fail),
-        outcome.count(RuleStatus::Warn),
-        outcome.count(RuleStatus::Error),
-        outcome.count(RuleStatus::Skip),
+    counts_summary(
+        |status| outcome.count(status),
         outcome.policies_evaluated,
         outcome.resources_evaluated,
+    )
+}
+
+/// The summary line from counts however they were kept (a scan keeps only
+/// counts, an audit its findings).
+pub fn counts_summary(
+    count: impl Fn(RuleStatus) -> usize,
+    policies: usize,
+    resources: usize,
+) -> String {
+    format!(
+        "pass: {}  fail: {}  warn: {}  error: {}  skip: {}  ({policies} policies, {resources} resources)",
+        count(RuleStatus::Pass),
+        count(RuleStatus::Fail),
+        count(RuleStatus::Warn),
+        count(RuleStatus::Error),
+        count(RuleStatus::Skip),
     )
 }
 
@@ -179,18 +191,24 @@ pub fn print_outcome(outcome: &AuditOutcome, format: OutputFormat) -> anyhow::Re
     Ok(())
 }
 
+/// The results `--fail-on` turns into exit code 1 (errors always count:
+/// an unevaluated rule is no proof of compliance).
+pub fn failing_statuses(fail_on: Option<FailOn>) -> &'static [RuleStatus] {
+    match fail_on {
+        None => &[],
+        Some(FailOn::Fail) => &[RuleStatus::Fail, RuleStatus::Error],
+        Some(FailOn::Warn) => &[RuleStatus::Fail, RuleStatus::Warn, RuleStatus::Error],
+        Some(FailOn::Error) => &[RuleStatus::Error],
+    }
+}
+
 /// The exit code: 2 when a policy was invalid (the audit is incomplete),
 /// else 1 when `--fail-on` finds a result it names, else 0.
 pub fn exit_code(outcome: &AuditOutcome, fail_on: Option<FailOn>) -> ExitCode {
     if outcome.invalid_policies() > 0 {
         return ExitCode::from(2);
     }
-    let triggering: &[RuleStatus] = match fail_on {
-        None => &[],
-        Some(FailOn::Fail) => &[RuleStatus::Fail, RuleStatus::Error],
-        Some(FailOn::Warn) => &[RuleStatus::Fail, RuleStatus::Warn, RuleStatus::Error],
-        Some(FailOn::Error) => &[RuleStatus::Error],
-    };
+    let triggering = failing_statuses(fail_on);
     if outcome
         .findings
         .iter()

@@ -10,7 +10,6 @@ use anyhow::Context;
 use super::args::{parse_duration, runtime, split_list};
 use super::{output, FailOn, InstallCrdsArgs, OutputFormat, ReportPer, ScanArgs};
 use crate::cluster::{connect, report_store, run_record};
-use crate::engine::RuleStatus;
 use crate::loader;
 use crate::scan::selection::{KindName, ScanFilters};
 use crate::scan::{self, last_run, ReportShape, ScanOptions, ScanOutcome};
@@ -61,7 +60,7 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         let every = every
             .to_std()
             .with_context(|| format!("--interval {interval:?}"))?;
-        return super::long_running::run(args, options, record_to, every);
+        return super::long_running::run(args, options, record_to, every, interval);
     }
     if args.metrics_addr.is_some() {
         anyhow::bail!(
@@ -118,14 +117,8 @@ pub(super) async fn scan_once(
 
 /// The one-line summary of a scan's counts.
 pub(super) fn counts_line(outcome: &ScanOutcome) -> String {
-    let count = |status| outcome.status_counts.get(&status).copied().unwrap_or(0);
-    format!(
-        "pass: {}  fail: {}  warn: {}  error: {}  skip: {}  ({} policies, {} resources)",
-        count(RuleStatus::Pass),
-        count(RuleStatus::Fail),
-        count(RuleStatus::Warn),
-        count(RuleStatus::Error),
-        count(RuleStatus::Skip),
+    output::counts_summary(
+        |status| outcome.status_counts.get(&status).copied().unwrap_or(0),
         outcome.audit.policies_evaluated,
         outcome.audit.resources_evaluated,
     )
@@ -192,13 +185,7 @@ fn print(outcome: &ScanOutcome, format: OutputFormat) -> anyhow::Result<()> {
 /// 1 when `--fail-on` finds a result it names, else 0 (an incomplete
 /// scan has already returned 2).
 fn exit_code(outcome: &ScanOutcome, fail_on: Option<FailOn>) -> ExitCode {
-    let triggering: &[RuleStatus] = match fail_on {
-        None => &[],
-        Some(FailOn::Fail) => &[RuleStatus::Fail, RuleStatus::Error],
-        Some(FailOn::Warn) => &[RuleStatus::Fail, RuleStatus::Warn, RuleStatus::Error],
-        Some(FailOn::Error) => &[RuleStatus::Error],
-    };
-    if triggering
+    if output::failing_statuses(fail_on)
         .iter()
         .any(|status| outcome.status_counts.get(status).copied().unwrap_or(0) > 0)
     {
