@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::engine::exceptions as annotation_exceptions;
+use crate::scan::last_run::keys;
 pub use policy_info::{PolicyInfo, Rollback, RuleInfo};
 
 /// `schemaVersion` of evidence.json; docs/evidence.schema.json describes it.
@@ -73,7 +74,7 @@ impl ScanRecord {
                 .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
                 .map(|t| t.with_timezone(&Utc))
         };
-        if text("complete").is_none() {
+        if text(keys::COMPLETE).is_none() {
             return Err(EvidenceError::Invalid {
                 what: source.to_string(),
                 message: "no `complete` key: not a polscan last-run record".into(),
@@ -81,14 +82,14 @@ impl ScanRecord {
         }
         Ok(ScanRecord {
             source: source.to_string(),
-            started: time("started"),
-            finished: time("finished"),
-            complete: text("complete") == Some("true"),
-            failed_kinds: text("failedKinds")
+            started: time(keys::STARTED),
+            finished: time(keys::FINISHED),
+            complete: text(keys::COMPLETE) == Some("true"),
+            failed_kinds: text(keys::FAILED_KINDS)
                 .map(|t| t.split(',').map(str::to_string).collect())
                 .unwrap_or_default(),
-            error: text("error").map(str::to_string),
-            dry_run: text("dryRun") == Some("true"),
+            error: text(keys::ERROR).map(str::to_string),
+            dry_run: text(keys::DRY_RUN) == Some("true"),
         })
     }
 }

@@ -48,6 +48,13 @@ fn scan(complete: bool, failed: &[&str]) -> ScanRecord {
     }
 }
 
+impl ScanRecord {
+    fn with_source(mut self, source: &str) -> ScanRecord {
+        self.source = source.into();
+        self
+    }
+}
+
 fn input(reports: Vec<Value>, policies: Vec<Value>, scan: Option<ScanRecord>) -> EvidenceInput {
     let mut results = ReportResults::default();
     for report in &reports {
@@ -512,4 +519,44 @@ fn an_exception_covers_its_policy_and_rules_not_a_policy_named_like_a_namespace(
         "a ClusterPolicy named after the namespace"
     );
     assert!(!exception.covers("clean-up"));
+}
+
+#[test]
+fn the_record_a_scan_writes_is_the_record_evidence_reads() {
+    use crate::cluster::discovery::ApiKind;
+    use crate::cluster::ClusterError;
+    use crate::scan::{KindListing, ScanOutcome};
+    let outcome = ScanOutcome {
+        listings: vec![KindListing {
+            kind: ApiKind::listable_for_tests("apps", "Deployment"),
+            objects: 0,
+            error: Some(ClusterError::Transport {
+                what: "listing".into(),
+                message: "refused".into(),
+            }),
+        }],
+        ..ScanOutcome::default()
+    };
+    let written = crate::scan::last_run::config_map(
+        "ns",
+        "run",
+        Ok(&outcome),
+        at("2026-11-20T10:00:00Z"),
+        at("2026-11-20T10:05:00Z"),
+    );
+    let read = ScanRecord::from_config_map(&written, "ns/run").expect("record");
+    assert_eq!(
+        read,
+        scan(false, &["apps/Deployment"]).with_source("ns/run")
+    );
+    let failed = crate::scan::last_run::config_map(
+        "ns",
+        "run",
+        Err("no policies"),
+        at("2026-11-20T10:00:00Z"),
+        at("2026-11-20T10:05:00Z"),
+    );
+    let read = ScanRecord::from_config_map(&failed, "ns/run").expect("record");
+    assert_eq!(read.error.as_deref(), Some("no policies"));
+    assert!(!read.complete);
 }

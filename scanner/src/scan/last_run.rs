@@ -8,6 +8,16 @@ use serde_json::{json, Map, Value};
 use super::ScanOutcome;
 use crate::engine::RuleStatus;
 
+/// The keys `polscan evidence` reads back (`evidence::ScanRecord`).
+pub mod keys {
+    pub const STARTED: &str = "started";
+    pub const FINISHED: &str = "finished";
+    pub const COMPLETE: &str = "complete";
+    pub const ERROR: &str = "error";
+    pub const DRY_RUN: &str = "dryRun";
+    pub const FAILED_KINDS: &str = "failedKinds";
+}
+
 /// `namespace/name` as given to `--last-run-configmap`.
 pub fn parse_target(text: &str) -> Option<(String, String)> {
     let (namespace, name) = text.split_once('/')?;
@@ -29,23 +39,23 @@ pub fn config_map(
     };
     put("version", env!("CARGO_PKG_VERSION").to_string());
     put(
-        "started",
+        keys::STARTED,
         started.to_rfc3339_opts(SecondsFormat::Secs, true),
     );
     put(
-        "finished",
+        keys::FINISHED,
         finished.to_rfc3339_opts(SecondsFormat::Secs, true),
     );
     let seconds = (finished - started).num_milliseconds() as f64 / 1000.0;
     put("durationSeconds", format!("{seconds:.3}"));
     match outcome {
         Err(error) => {
-            put("complete", "false".into());
-            put("error", error.to_string());
+            put(keys::COMPLETE, "false".into());
+            put(keys::ERROR, error.to_string());
         }
         Ok(outcome) => {
-            put("complete", outcome.complete().to_string());
-            put("dryRun", outcome.dry_run.to_string());
+            put(keys::COMPLETE, outcome.complete().to_string());
+            put(keys::DRY_RUN, outcome.dry_run.to_string());
             put("kindsListed", outcome.listings.len().to_string());
             let failed: Vec<String> = outcome
                 .failed_listings()
@@ -53,7 +63,7 @@ pub fn config_map(
                 .collect();
             put("kindsFailed", failed.len().to_string());
             if !failed.is_empty() {
-                put("failedKinds", failed.join(","));
+                put(keys::FAILED_KINDS, failed.join(","));
             }
             put(
                 "objects",
