@@ -126,7 +126,7 @@ fn location(finding: &Finding) -> Value {
     }
 }
 
-fn result(finding: &Finding, rule_index: usize) -> Option<Value> {
+fn result(finding: &Finding, rule_id: &str, rule_index: usize) -> Option<Value> {
     let (kind, level) = match finding.reported_status() {
         RuleStatus::Pass | RuleStatus::Skip => return None,
         RuleStatus::Fail => ("fail", level_for_severity(finding.policy.severity())),
@@ -139,7 +139,7 @@ fn result(finding: &Finding, rule_index: usize) -> Option<Value> {
         finding.result.message.clone()
     };
     Some(json!({
-        "ruleId": rule_id(finding),
+        "ruleId": rule_id,
         "ruleIndex": rule_index,
         "kind": kind,
         "level": level,
@@ -155,20 +155,18 @@ fn result(finding: &Finding, rule_index: usize) -> Option<Value> {
 
 /// Renders the outcome as a SARIF log (pretty JSON).
 pub fn render(outcome: &AuditOutcome) -> Result<String, serde_json::Error> {
+    // Rules in order of first appearance; each result points at its rule.
     let mut rule_indexes: BTreeMap<String, usize> = BTreeMap::new();
     let mut rules = Vec::new();
+    let mut results = Vec::new();
     for finding in &outcome.findings {
         let id = rule_id(finding);
-        if !rule_indexes.contains_key(&id) {
-            rule_indexes.insert(id.clone(), rules.len());
+        let index = *rule_indexes.entry(id.clone()).or_insert_with(|| {
             rules.push(rule_descriptor(&id, &finding.policy, &finding.result.rule));
-        }
+            rules.len() - 1
+        });
+        results.extend(result(finding, &id, index));
     }
-    let results: Vec<Value> = outcome
-        .findings
-        .iter()
-        .filter_map(|f| result(f, rule_indexes.get(&rule_id(f)).copied().unwrap_or(0)))
-        .collect();
     let notifications: Vec<Value> = outcome
         .problems
         .iter()
