@@ -175,7 +175,11 @@ fn scan_reports_corpus_results_rescans_without_writes_and_prunes() {
             report["metadata"]["labels"]["app.kubernetes.io/managed-by"],
             "polscan"
         );
-        assert_eq!(report["metadata"]["name"], report["scope"]["uid"]);
+        // Named `polscan-<uid>`: Kyverno's reports controller owns `<uid>`.
+        assert_eq!(
+            report["metadata"]["name"].as_str().map(str::to_string),
+            report["scope"]["uid"].as_str().map(|uid| format!("polscan-{uid}"))
+        );
         assert_eq!(
             report["metadata"]["ownerReferences"][0]["uid"],
             report["scope"]["uid"]
@@ -202,6 +206,12 @@ fn scan_reports_corpus_results_rescans_without_writes_and_prunes() {
     };
     assert!(!gone(&before));
     cluster.kubectl_ok(&["delete", "pod", "-n", "disallow-latest-tag", "badpod01"]);
+    // While a policy cannot be loaded nothing is pruned: a report that
+    // looks stale may hold that policy's only evidence.
+    let held = scan(&cluster, &[]);
+    assert!(stderr(&held).contains("deleted 0"), "{}", stderr(&held));
+    assert!(!gone(&results_by_resource(&cluster)));
+    cluster.kubectl_ok(&["delete", "clusterpolicy", "broken-policy"]);
     let third = scan(&cluster, &[]);
     assert!(stderr(&third).contains("deleted 1"), "{}", stderr(&third));
     let after = results_by_resource(&cluster);

@@ -4,12 +4,13 @@
 //! - [`report`]: the report types; summaries are always derived from results.
 //! - [`hash`]: a timestamp-free content hash, to skip unchanged writes.
 //! - [`shape`]: turns scanner results into per-resource or per-namespace reports.
-//!
-//! The matching CRDs live in `deploy/crds/` at the workspace root.
+//! - [`schema`]: the CRDs (`deploy/crds/` at the workspace root, embedded)
+//!   and the structural check every report passes before it is written.
 
 pub mod hash;
 pub mod meta;
 pub mod report;
+pub mod schema;
 pub mod shape;
 
 pub use hash::{content_hash, stored_content_hash, with_content_hash, CONTENT_HASH_ANNOTATION};

@@ -109,18 +109,24 @@ impl ReportResult {
         }
     }
 
+    /// Sets `source`; an empty value leaves it out, as Kyverno's `omitempty`
+    /// does (an empty optional field is not written at all).
     pub fn with_source(mut self, source: impl Into<String>) -> Self {
-        self.source = Some(source.into());
+        self.source = Some(source.into()).filter(|value: &String| !value.is_empty());
         self
     }
 
+    /// Sets `rule`; an empty value leaves it out, as Kyverno's `omitempty`
+    /// does (an empty optional field is not written at all).
     pub fn with_rule(mut self, rule: impl Into<String>) -> Self {
-        self.rule = Some(rule.into());
+        self.rule = Some(rule.into()).filter(|value: &String| !value.is_empty());
         self
     }
 
+    /// Sets `category`; an empty value leaves it out, as Kyverno's `omitempty`
+    /// does (an empty optional field is not written at all).
     pub fn with_category(mut self, category: impl Into<String>) -> Self {
-        self.category = Some(category.into());
+        self.category = Some(category.into()).filter(|value: &String| !value.is_empty());
         self
     }
 
@@ -149,8 +155,10 @@ impl ReportResult {
         self
     }
 
+    /// Sets `message`; an empty value leaves it out, as Kyverno's `omitempty`
+    /// does (an empty optional field is not written at all).
     pub fn with_message(mut self, message: impl Into<String>) -> Self {
-        self.message = Some(message.into());
+        self.message = Some(message.into()).filter(|value: &String| !value.is_empty());
         self
     }
 

@@ -20,7 +20,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::hash::{to_hex, with_content_hash};
-use crate::meta::{ObjectReference, OwnerReference};
+use crate::meta::{ObjectReference, OwnerReference, Timestamp};
 use crate::report::{ClusterPolicyReport, PolicyReport, Report, ReportResult};
 
 /// Standard label marking objects this tool writes and may prune.
@@ -33,6 +33,11 @@ pub const SHAPE_PER_RESOURCE: &str = "per-resource";
 pub const SHAPE_PER_NAMESPACE: &str = "per-namespace";
 /// Default per-object limit: well under etcd's default 1.5 MiB request limit.
 pub const DEFAULT_MAX_REPORT_BYTES: usize = 1024 * 1024;
+/// Room left in each part for what the API server adds to the stored object
+/// (`uid`, `resourceVersion`, `creationTimestamp`, `generation`,
+/// `managedFields`): a part packed to exactly 1 MiB was stored at 1,049,085
+/// bytes on a real server, so the packer keeps this much below the limit.
+pub const DEFAULT_SERVER_OVERHEAD_BYTES: usize = 16 * 1024;
 /// Prefix of derived per-resource names and of per-namespace report names.
 pub const DEFAULT_NAME_PREFIX: &str = "polscan";
 
@@ -69,8 +74,13 @@ impl ShapedReports {
 /// Knobs of [`per_namespace`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PerNamespaceOptions {
-    /// Upper bound on the compact JSON size of each produced object.
+    /// Upper bound on the compact JSON size of each object as the API server
+    /// stores it.
     pub max_report_bytes: usize,
+    /// Bytes of `max_report_bytes` reserved for the metadata the API server
+    /// adds; parts are packed to at most `max_report_bytes -
+    /// server_overhead_bytes`.
+    pub server_overhead_bytes: usize,
     /// Report names are `<prefix>-ns-<namespace>-<part>` and
     /// `<prefix>-cluster-<part>`; must be a DNS-1123 label of ≤ 40 characters.
     pub name_prefix: String,
@@ -80,6 +90,7 @@ impl Default for PerNamespaceOptions {
     fn default() -> Self {
         Self {
             max_report_bytes: DEFAULT_MAX_REPORT_BYTES,
+            server_overhead_bytes: DEFAULT_SERVER_OVERHEAD_BYTES,
             name_prefix: DEFAULT_NAME_PREFIX.to_owned(),
         }
     }
@@ -153,15 +164,16 @@ pub fn is_dns1123_label(name: &str) -> bool {
 
 /// Name of the per-resource report for `resource`.
 ///
-/// The resource UID when it is present and a valid DNS-1123 label (real
-/// Kubernetes UIDs always are), as Kyverno does. Otherwise
-/// `polscan-<32 hex>`: the first 128 bits of the SHA-256 of
-/// `apiVersion NUL kind NUL namespace NUL name NUL uid` (absent fields as
-/// empty strings). That is 40 characters, a valid DNS-1123 label, and stable
-/// across runs for the same resource.
+/// `polscan-<uid>` when the resource UID is a valid DNS-1123 label (real
+/// Kubernetes UIDs always are). Kyverno names its own per-resource reports
+/// by the bare UID and its reports controller will not update a report of
+/// that name that it does not manage, so polscan never takes that name.
+/// Without a usable UID: `polscan-<32 hex>`, the first 128 bits of the
+/// SHA-256 of `apiVersion NUL kind NUL namespace NUL name NUL uid` (absent
+/// fields as empty strings) — 40 characters, stable across runs.
 pub fn resource_report_name(resource: &ObjectReference) -> String {
     if let Some(uid) = resource.uid.as_deref().filter(|uid| is_dns1123_label(uid)) {
-        return uid.to_owned();
+        return format!("{DEFAULT_NAME_PREFIX}-{uid}");
     }
     let mut hasher = Sha256::new();
     let parts = [
@@ -284,7 +296,9 @@ pub fn per_namespace(
         }
     }
 
-    let limit = options.max_report_bytes;
+    let limit = options
+        .max_report_bytes
+        .saturating_sub(options.server_overhead_bytes);
     let mut shaped = ShapedReports::default();
     for (namespace, results) in namespaced {
         let make_part = |part: usize, results: Vec<ReportResult>| {
@@ -337,6 +351,11 @@ fn decimal_digits(mut value: usize) -> usize {
 /// Packs `results` into as few parts as greedy packing allows, each at most
 /// `limit` bytes once serialized by `make_part(part_number, results)`.
 ///
+/// Split points must not move between runs that find the same results, or
+/// an unchanged namespace would be re-split and rewritten: each result is
+/// therefore measured with its timestamp at the widest value it can
+/// serialize to ([`widest_timestamp`]), never with the scan's own clock.
+///
 /// A part's size is bounded by: an empty part (built with the largest part
 /// number, so the name is as long as it can get) + room for every summary
 /// count to reach `results.len()` + `,"results":[]` + each result's own
@@ -361,7 +380,7 @@ fn split_into_parts<R: Report + Serialize>(
     let mut current: Vec<ReportResult> = Vec::new();
     let mut current_bytes = overhead;
     for result in results {
-        let result_bytes = serde_json::to_vec(&result)?.len();
+        let result_bytes = measured_bytes(&result)?;
         if overhead + result_bytes > limit {
             return Err(ShapeError::ResultTooLarge {
                 scope: scope.to_owned(),
@@ -398,6 +417,25 @@ fn split_into_parts<R: Report + Serialize>(
     Ok(parts)
 }
 
+/// The widest `metav1.Timestamp` JSON: both fields at their most digits
+/// and a minus sign.
+fn widest_timestamp() -> Timestamp {
+    Timestamp::new(i64::MIN, i32::MIN)
+}
+
+/// The compact JSON size of `result` with any timestamp at its widest: an
+/// upper bound on its real size that does not depend on the clock.
+fn measured_bytes(result: &ReportResult) -> Result<usize, serde_json::Error> {
+    if result.timestamp.is_none() {
+        return Ok(serde_json::to_vec(result)?.len());
+    }
+    let widest = ReportResult {
+        timestamp: Some(widest_timestamp()),
+        ..result.clone()
+    };
+    Ok(serde_json::to_vec(&widest)?.len())
+}
+
 fn sort_reports(shaped: &mut ShapedReports) {
     shaped
         .policy_reports
@@ -405,4 +443,80 @@ fn sort_reports(shaped: &mut ShapedReports) {
     shaped
         .cluster_policy_reports
         .sort_by(|a, b| a.name().cmp(b.name()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::PolicyResult;
+
+    /// 5,000 results spread over two namespaces, each stamped `at`.
+    fn scan_results(at: Timestamp) -> Vec<ScopedResult> {
+        (0..5_000)
+            .map(|i| {
+                let namespace = if i % 3 == 0 { "team-a" } else { "team-b" };
+                let resource =
+                    ObjectReference::namespaced("v1", "ConfigMap", namespace, format!("cm-{i}"))
+                        .with_uid(format!("00000000-0000-0000-0000-{i:012}"));
+                let result = ReportResult::new(format!("policy-{}", i % 5), PolicyResult::Fail)
+                    .with_rule("check")
+                    .with_timestamp(at)
+                    .with_message("x".repeat(150 + i % 97))
+                    .with_resource(resource.clone());
+                ScopedResult { resource, result }
+            })
+            .collect()
+    }
+
+    fn fingerprint(shaped: &ShapedReports) -> Vec<(String, usize, String)> {
+        shaped
+            .policy_reports
+            .iter()
+            .map(|report| {
+                (
+                    report.name().to_owned(),
+                    report.results().len(),
+                    crate::stored_content_hash(report).unwrap_or("").to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rescans_with_other_timestamps_give_the_same_parts_and_hashes() {
+        let options = PerNamespaceOptions::default();
+        let first = per_namespace(scan_results(Timestamp::new(0, 0)), &options).unwrap();
+        let expected = fingerprint(&first);
+        assert!(
+            expected.len() > 2,
+            "the input must need several parts: {expected:?}"
+        );
+        for run in 1..=20_i64 {
+            // Timestamps of every width: short and long seconds, nanos from
+            // none to nine digits.
+            let nanos = [0, 7, 999_999_999, 123_456_789, 50_000][(run % 5) as usize];
+            let at = Timestamp::new(run * 1_234_567_891, nanos);
+            let shaped = per_namespace(scan_results(at), &options).unwrap();
+            assert_eq!(
+                fingerprint(&shaped),
+                expected,
+                "run {run} split differently"
+            );
+        }
+    }
+
+    #[test]
+    fn parts_leave_room_for_what_the_server_adds() {
+        let options = PerNamespaceOptions::default();
+        let at = Timestamp::new(i64::MAX, 999_999_999);
+        let shaped = per_namespace(scan_results(at), &options).unwrap();
+        for report in &shaped.policy_reports {
+            let bytes = serde_json::to_vec(report).unwrap().len();
+            assert!(
+                bytes + options.server_overhead_bytes <= options.max_report_bytes,
+                "{} is {bytes} bytes: no room for server metadata",
+                report.name()
+            );
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! Proves the CRDs in `deploy/crds/` and the Rust types agree: fully-populated
-//! reports are serialized and walked against each CRD's openAPIV3Schema by a
-//! small structural validator, in both directions (every written field is in
+//! reports are serialized and walked against each CRD's openAPIV3Schema by the
+//! structural check the write path uses (`report_model::schema`), in both directions (every written field is in
 //! the schema, every schema field is written). Also checks the CRD headers
 //! (names, scope, version, printer columns).
 
@@ -8,31 +8,11 @@
 
 mod common;
 
-use std::collections::BTreeSet;
-
+use report_model::schema::{schema_paths, violations, visited_paths};
 use serde_json::{json, Value};
 
 const POLICY_REPORTS_CRD: &str = "wgpolicyk8s.io_policyreports.yaml";
 const CLUSTER_POLICY_REPORTS_CRD: &str = "wgpolicyk8s.io_clusterpolicyreports.yaml";
-
-/// Keys Kubernetes accepts in `metadata`; the CRD schema leaves `metadata`
-/// to the API server, so the validator checks it against this list instead.
-const OBJECT_META_FIELDS: &[&str] = &[
-    "name",
-    "generateName",
-    "namespace",
-    "labels",
-    "annotations",
-    "ownerReferences",
-    "uid",
-    "resourceVersion",
-    "generation",
-    "creationTimestamp",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-    "finalizers",
-    "managedFields",
-];
 
 fn load_crd(file: &str) -> Value {
     let path = format!("{}/../deploy/crds/{file}", env!("CARGO_MANIFEST_DIR"));
@@ -50,139 +30,18 @@ fn schema_of(crd: &Value) -> &Value {
     &v1alpha2(crd)["schema"]["openAPIV3Schema"]
 }
 
-/// Structural validator for the subset of OpenAPI v3 that CRDs use.
-#[derive(Default)]
-struct Validator {
-    errors: Vec<String>,
-    /// Schema paths the instance reached, for the coverage check.
-    visited: BTreeSet<String>,
-}
-
-impl Validator {
-    fn validate(mut self, schema: &Value, value: &Value) -> Self {
-        self.walk(schema, value, "");
-        self
-    }
-
-    fn walk(&mut self, schema: &Value, value: &Value, path: &str) {
-        self.visited.insert(path.to_owned());
-        if value.is_null() {
-            if schema["nullable"] != json!(true) {
-                self.errors.push(format!("{path}: null is not allowed"));
-            }
-            return;
-        }
-        if let Some(expected) = schema["type"].as_str() {
-            let matches = match expected {
-                "object" => value.is_object(),
-                "array" => value.is_array(),
-                "string" => value.is_string(),
-                "integer" => value.is_i64() || value.is_u64(),
-                "number" => value.is_number(),
-                "boolean" => value.is_boolean(),
-                other => {
-                    self.errors
-                        .push(format!("{path}: unknown schema type {other}"));
-                    return;
-                }
-            };
-            if !matches {
-                self.errors
-                    .push(format!("{path}: expected {expected}, got {value}"));
-                return;
-            }
-        }
-        if let Some(allowed) = schema["enum"].as_array() {
-            if !allowed.contains(value) {
-                self.errors
-                    .push(format!("{path}: {value} is not one of {allowed:?}"));
-            }
-        }
-        match schema["format"].as_str() {
-            Some("int32") if value.as_i64().and_then(|v| i32::try_from(v).ok()).is_none() => {
-                self.errors.push(format!("{path}: {value} is not an int32"));
-            }
-            Some("int64") if value.as_i64().is_none() => {
-                self.errors.push(format!("{path}: {value} is not an int64"));
-            }
-            _ => {}
-        }
-        if let Some(items) = value.as_array() {
-            let item_schema = &schema["items"];
-            for item in items {
-                self.walk(item_schema, item, &format!("{path}[]"));
-            }
-        }
-        if let Some(object) = value.as_object() {
-            self.walk_object(schema, object, path);
-        }
-    }
-
-    fn walk_object(&mut self, schema: &Value, object: &serde_json::Map<String, Value>, path: &str) {
-        if path == ".metadata" {
-            // The API server validates ObjectMeta itself (the CRD only says
-            // `type: object`), so check the keys against ObjectMeta instead.
-            for key in object.keys() {
-                if !OBJECT_META_FIELDS.contains(&key.as_str()) {
-                    self.errors
-                        .push(format!("{path}.{key}: not an ObjectMeta field"));
-                }
-            }
-            return;
-        }
-        for required in schema["required"].as_array().into_iter().flatten() {
-            let required = required.as_str().unwrap_or_default();
-            if !object.contains_key(required) {
-                self.errors
-                    .push(format!("{path}: required field {required} is missing"));
-            }
-        }
-        let preserves_unknown = schema["x-kubernetes-preserve-unknown-fields"] == json!(true);
-        for (key, child) in object {
-            let child_path = format!("{path}.{key}");
-            if let Some(child_schema) = schema["properties"].get(key) {
-                self.walk(child_schema, child, &child_path);
-            } else if schema["additionalProperties"].is_object() {
-                self.walk(&schema["additionalProperties"], child, &format!("{path}.*"));
-            } else if schema["additionalProperties"] == json!(true) || preserves_unknown {
-                // Accepted as-is, like the API server does.
-            } else {
-                self.errors.push(format!(
-                    "{child_path}: field is not in the schema (would be pruned)"
-                ));
-            }
-        }
-    }
-}
-
-/// Every path the schema declares, in the validator's path notation.
-fn schema_paths(schema: &Value, path: &str, out: &mut BTreeSet<String>) {
-    out.insert(path.to_owned());
-    if let Some(properties) = schema["properties"].as_object() {
-        for (key, child) in properties {
-            schema_paths(child, &format!("{path}.{key}"), out);
-        }
-    }
-    if schema["additionalProperties"].is_object() {
-        schema_paths(&schema["additionalProperties"], &format!("{path}.*"), out);
-    }
-    if schema["items"].is_object() {
-        schema_paths(&schema["items"], &format!("{path}[]"), out);
-    }
-}
-
 fn assert_valid_and_complete(crd_file: &str, instance: &Value) {
     let crd = load_crd(crd_file);
     let schema = schema_of(&crd);
-    let validator = Validator::default().validate(schema, instance);
+    let errors = violations(schema, instance);
     assert!(
-        validator.errors.is_empty(),
+        errors.is_empty(),
         "{crd_file} rejects the serialized report:\n{}",
-        validator.errors.join("\n")
+        errors.join("\n")
     );
-    let mut declared = BTreeSet::new();
-    schema_paths(schema, "", &mut declared);
-    let unwritten: Vec<_> = declared.difference(&validator.visited).collect();
+    let declared = schema_paths(schema);
+    let visited = visited_paths(schema, instance);
+    let unwritten: Vec<_> = declared.difference(&visited).collect();
     assert!(
         unwritten.is_empty(),
         "{crd_file} declares fields the Rust types never write: {unwritten:?}"
@@ -191,9 +50,7 @@ fn assert_valid_and_complete(crd_file: &str, instance: &Value) {
 
 fn validation_errors(crd_file: &str, instance: &Value) -> Vec<String> {
     let crd = load_crd(crd_file);
-    Validator::default()
-        .validate(schema_of(&crd), instance)
-        .errors
+    violations(schema_of(&crd), instance)
 }
 
 #[test]
@@ -285,12 +142,9 @@ fn validator_honours_preserve_unknown_fields_and_additional_properties() {
         }
     });
     let ok = json!({"open": {"x": 1}, "anything": {"y": [1]}, "closed": {"a": "s"}});
-    assert!(Validator::default()
-        .validate(&schema, &ok)
-        .errors
-        .is_empty());
+    assert!(violations(&schema, &ok).is_empty());
     let bad = json!({"closed": {"b": "s"}});
-    assert_eq!(Validator::default().validate(&schema, &bad).errors.len(), 1);
+    assert_eq!(violations(&schema, &bad).len(), 1);
 }
 
 fn strip_descriptions(value: &mut Value) {

@@ -265,7 +265,7 @@ impl PolicySet {
     /// bindings naming no known policy) and builds the engine.
     pub fn into_engine(
         mut self,
-        include_non_background: bool,
+        options: EngineOptions,
         data: Arc<dyn ClusterData>,
     ) -> (Engine, Vec<Problem>) {
         for policy in &mut self.admission {
@@ -288,16 +288,11 @@ impl PolicySet {
                 });
             }
         }
-        let engine = Engine::new(
-            self.policies,
-            EngineOptions {
-                background_only: !include_non_background,
-            },
-        )
-        .with_validating_policies(self.validating)
-        .with_admission_policies(self.admission)
-        .with_policy_exceptions(self.exceptions)
-        .with_cluster_data(data);
+        let engine = Engine::new(self.policies, options)
+            .with_validating_policies(self.validating)
+            .with_admission_policies(self.admission)
+            .with_policy_exceptions(self.exceptions)
+            .with_cluster_data(data);
         (engine, self.problems)
     }
 }
@@ -368,7 +363,13 @@ pub fn audit(input: AuditInput) -> AuditOutcome {
             .collect(),
     );
     let policies_evaluated = set.len();
-    let (engine, more_problems) = set.into_engine(input.include_non_background, Arc::new(data));
+    let (engine, more_problems) = set.into_engine(
+        EngineOptions {
+            background_only: !input.include_non_background,
+            equivalent_versions: false,
+        },
+        Arc::new(data),
+    );
     problems.extend(more_problems);
     let env = Environment {
         values: input.values,

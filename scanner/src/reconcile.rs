@@ -8,7 +8,10 @@
 //!   same shape label are ever deleted;
 //! - a per-resource report is deleted only when its resource's kind was
 //!   listed completely in this scan (a failed LIST proves nothing);
-//! - per-namespace reports are deleted only when every kind was listed.
+//! - per-namespace reports are deleted only when every kind was listed;
+//! - nothing is deleted when a policy source failed (a policy kind could
+//!   not be listed, or a policy could not be loaded): a report that looks
+//!   stale may hold the only results of the policies that are missing.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -58,6 +61,8 @@ impl ExistingReport {
 pub struct ListingOutcome {
     pub completed_kinds: BTreeSet<(String, String)>,
     pub any_failed: bool,
+    /// Some policy could not be read or loaded in this run.
+    pub policies_incomplete: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -69,6 +74,9 @@ pub struct Plan {
     pub delete: Vec<ReportKey>,
     /// Stale-looking reports kept because their kind's LIST did not complete.
     pub kept_after_failed_list: Vec<ReportKey>,
+    /// Stale-looking reports kept because some policy was missing from the
+    /// run (they may carry its results).
+    pub kept_policies_incomplete: Vec<ReportKey>,
 }
 
 /// Decides the writes and deletions of a scan in `shape`
@@ -105,7 +113,9 @@ pub fn plan(
             // A report without a resource scope spans kinds.
             None => !listing.any_failed,
         };
-        if listed_completely {
+        if listing.policies_incomplete {
+            plan.kept_policies_incomplete.push(report.key.clone());
+        } else if listed_completely {
             plan.delete.push(report.key.clone());
         } else {
             plan.kept_after_failed_list.push(report.key.clone());
@@ -161,6 +171,7 @@ mod tests {
                 .map(|(g, k)| (g.to_string(), k.to_string()))
                 .collect(),
             any_failed,
+            policies_incomplete: false,
         }
     }
 
@@ -267,5 +278,27 @@ mod tests {
         assert!(after_failure.delete.is_empty());
         let complete = plan(&[], &[stale], &listed(&[], false), SHAPE_PER_NAMESPACE);
         assert_eq!(complete.delete, vec![key("a", "polscan-ns-a-2")]);
+    }
+
+    #[test]
+    fn nothing_is_pruned_when_a_policy_source_failed() {
+        let stale = existing(
+            "a",
+            "polscan-sa-uid",
+            "h",
+            "polscan",
+            SHAPE_PER_RESOURCE,
+            Some(("", "ServiceAccount")),
+        );
+        let listing = ListingOutcome {
+            policies_incomplete: true,
+            ..listed(&[("", "ServiceAccount")], false)
+        };
+        let plan = plan(&[], &[stale], &listing, SHAPE_PER_RESOURCE);
+        assert!(plan.delete.is_empty());
+        assert_eq!(
+            plan.kept_policies_incomplete,
+            vec![key("a", "polscan-sa-uid")]
+        );
     }
 }

@@ -8,7 +8,7 @@ use report_model::report::{PolicyResult, ReportResult, Severity};
 use report_model::shape::{self, PerNamespaceOptions, ScopedResult, ShapeError, ShapedReports};
 
 use crate::audit::Finding;
-use crate::engine::RuleStatus;
+use crate::engine::{RuleStatus, SkipReason};
 
 /// `source` of every result polscan writes.
 pub const SOURCE: &str = "polscan";
@@ -53,13 +53,21 @@ pub fn object_reference(finding: &Finding) -> ObjectReference {
     reference
 }
 
-/// A stable identity of a result: the same policy, rule and resource give
-/// the same ID on every scan, so tools can follow a result across runs.
+/// The identity of a result as Policy Reporter keys it
+/// (`properties.resultID`): it notifies only on IDs it has not seen, so the
+/// ID covers what the result says, not just where it is — the policy (kind
+/// and name, so a ValidatingPolicy and a VAP of one name differ), the rule,
+/// the resource, the reported status, the message and the engine's
+/// properties. A pass → fail change gives a new ID (and an alert); an
+/// unchanged result keeps its ID across scans. The action is left out:
+/// moving a policy to Enforce changes no finding.
 pub fn result_id(finding: &Finding) -> String {
     use sha2::{Digest, Sha256};
     let resource = &finding.resource;
     let mut hasher = Sha256::new();
+    let status = finding.reported_status();
     for part in [
+        finding.policy.kind.as_str(),
         finding.policy.qualified_name().as_str(),
         finding.result.rule.as_str(),
         resource.api_version.as_str(),
@@ -67,8 +75,16 @@ pub fn result_id(finding: &Finding) -> String {
         resource.namespace.as_str(),
         resource.name.as_str(),
         resource.uid.as_str(),
+        status.as_str(),
+        finding.result.message.as_str(),
     ] {
         hasher.update(part.as_bytes());
+        hasher.update([0u8]);
+    }
+    for (key, value) in &finding.result.properties {
+        hasher.update(key.as_bytes());
+        hasher.update([0u8]);
+        hasher.update(value.as_bytes());
         hasher.update([0u8]);
     }
     hex::encode(&hasher.finalize()[..16])
@@ -101,15 +117,29 @@ pub fn report_result(finding: &Finding, timestamp: Timestamp) -> ReportResult {
     result
 }
 
+/// Whether a finding belongs in a written report. Skips of CEL policies
+/// whose `matchConditions` were false are left out, as Kyverno ≥ 1.19's
+/// background scans leave them out (`filterMatchConditionSkips`,
+/// pkg/controllers/report/utils/scanner.go): the policy does not apply to
+/// that resource. Tables and `polscan test` still show them.
+pub fn is_reported(finding: &Finding) -> bool {
+    finding.result.skip_reason != Some(SkipReason::MatchConditions)
+}
+
 /// Kyverno's layout: one report per resource with results.
 pub fn per_resource(
     findings: &[Finding],
     timestamp: Timestamp,
 ) -> Result<ShapedReports, ShapeError> {
-    shape::per_resource(findings.iter().map(|finding| ScopedResult {
-        resource: object_reference(finding),
-        result: report_result(finding, timestamp),
-    }))
+    shape::per_resource(
+        findings
+            .iter()
+            .filter(|f| is_reported(f))
+            .map(|finding| ScopedResult {
+                resource: object_reference(finding),
+                result: report_result(finding, timestamp),
+            }),
+    )
 }
 
 /// One report per namespace (and one for cluster-scoped resources), split
@@ -120,10 +150,88 @@ pub fn per_namespace(
     options: &PerNamespaceOptions,
 ) -> Result<ShapedReports, ShapeError> {
     shape::per_namespace(
-        findings.iter().map(|finding| ScopedResult {
-            resource: object_reference(finding),
-            result: report_result(finding, timestamp),
-        }),
+        findings
+            .iter()
+            .filter(|f| is_reported(f))
+            .map(|finding| ScopedResult {
+                resource: object_reference(finding),
+                result: report_result(finding, timestamp),
+            }),
         options,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::engine::policy::PolicyMeta;
+    use crate::engine::{ResourceRef, RuleResult};
+
+    fn finding(kind: &str, status: RuleStatus, message: &str) -> Finding {
+        Finding {
+            policy: Arc::new(PolicyMeta {
+                kind: kind.into(),
+                name: "require-team".into(),
+                namespace: None,
+                annotations: BTreeMap::new(),
+            }),
+            resource: ResourceRef {
+                api_version: "v1".into(),
+                kind: "Pod".into(),
+                namespace: "shop".into(),
+                name: "web".into(),
+                uid: "0b9f3c2e-1111-4222-8333-444455556666".into(),
+            },
+            origin: None,
+            result: RuleResult {
+                rule: String::new(),
+                status,
+                message: message.into(),
+                action: "Audit".into(),
+                properties: BTreeMap::new(),
+                skip_reason: None,
+            },
+        }
+    }
+
+    #[test]
+    fn result_ids_follow_the_result_not_only_its_place() {
+        let pass = finding("ValidatingPolicy", RuleStatus::Pass, "");
+        let fail = finding("ValidatingPolicy", RuleStatus::Fail, "no team label");
+        assert_eq!(result_id(&pass), result_id(&pass.clone()));
+        assert_ne!(result_id(&pass), result_id(&fail), "pass → fail must alert");
+        let other_message = finding("ValidatingPolicy", RuleStatus::Fail, "still no label");
+        assert_ne!(result_id(&fail), result_id(&other_message));
+        let vap = finding(
+            "ValidatingAdmissionPolicy",
+            RuleStatus::Fail,
+            "no team label",
+        );
+        assert_ne!(result_id(&fail), result_id(&vap), "same name, other kind");
+        let mut enforced = fail.clone();
+        enforced.result.action = "Enforce".into();
+        assert_eq!(result_id(&fail), result_id(&enforced));
+    }
+
+    #[test]
+    fn unnamed_rules_and_match_condition_skips_stay_out_of_reports() {
+        let fail = finding("ValidatingPolicy", RuleStatus::Fail, "no team label");
+        let mut skipped = finding("ValidatingPolicy", RuleStatus::Skip, "skip");
+        skipped.resource.name = "preview".into();
+        skipped.resource.uid = "0b9f3c2e-1111-4222-8333-444455550000".into();
+        skipped.result.skip_reason = Some(SkipReason::MatchConditions);
+        let shaped = per_resource(&[fail, skipped], Timestamp::new(1, 0)).unwrap();
+        assert_eq!(shaped.policy_reports.len(), 1, "the skip is not reported");
+        let report = &shaped.policy_reports[0];
+        assert_eq!(
+            report.name(),
+            "polscan-0b9f3c2e-1111-4222-8333-444455556666"
+        );
+        let value = serde_json::to_value(report).unwrap();
+        assert!(value["results"][0].get("rule").is_none(), "{value}");
+        report_model::schema::check_policy_report(report).unwrap();
+    }
 }

@@ -163,6 +163,24 @@ fn print(outcome: &ScanOutcome, format: OutputFormat) -> anyhow::Result<()> {
     for key in &plan.kept_after_failed_list {
         eprintln!("kept {} (its kind did not list completely)", describe(key));
     }
+    for key in &plan.kept_policies_incomplete {
+        eprintln!(
+            "kept {} (some policies could not be read or loaded; it may hold their results)",
+            describe(key)
+        );
+    }
+    if outcome.policies_incomplete {
+        eprintln!(
+            "some policies could not be read or loaded: no report was pruned; {} stored results of those policies were kept in the {} reports rewritten{}",
+            outcome.results_kept,
+            outcome.writes,
+            if outcome.rewrites_held > 0 {
+                format!(", and {} stored per-namespace reports were left as they were", outcome.rewrites_held)
+            } else {
+                String::new()
+            }
+        );
+    }
     let listed: usize = outcome.listings.iter().map(|l| l.objects).sum();
     eprintln!(
         "scan: {} kinds listed ({} failed), {} objects; reports: {verb}apply {}, unchanged {}, {verb}delete {}, kept {}{}",
@@ -172,7 +190,7 @@ fn print(outcome: &ScanOutcome, format: OutputFormat) -> anyhow::Result<()> {
         plan.apply.len(),
         plan.unchanged.len(),
         plan.delete.len(),
-        plan.kept_after_failed_list.len(),
+        plan.kept_after_failed_list.len() + plan.kept_policies_incomplete.len(),
         if outcome.dry_run {
             " (dry run: nothing written)".to_string()
         } else {

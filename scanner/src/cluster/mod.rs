@@ -30,6 +30,10 @@ pub enum ClusterError {
     Transport { what: String, message: String },
     #[error("kubeconfig: {0}")]
     Config(String),
+    /// polscan did not send an object because the server would refuse it
+    /// (a report that does not fit its CRD schema, say).
+    #[error("{what}: not written: {message}")]
+    NotSent { what: String, message: String },
 }
 
 impl ClusterError {

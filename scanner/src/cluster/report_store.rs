@@ -24,11 +24,11 @@ const CRD_BASE: &str = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 pub const CRDS: [(&str, &str); 2] = [
     (
         "policyreports.wgpolicyk8s.io",
-        include_str!("../../../deploy/crds/wgpolicyk8s.io_policyreports.yaml"),
+        report_model::schema::POLICY_REPORTS_CRD_YAML,
     ),
     (
         "clusterpolicyreports.wgpolicyk8s.io",
-        include_str!("../../../deploy/crds/wgpolicyk8s.io_clusterpolicyreports.yaml"),
+        report_model::schema::CLUSTER_POLICY_REPORTS_CRD_YAML,
     ),
 ];
 
@@ -129,6 +129,17 @@ pub async fn apply(client: &Client, key: &ReportKey, report: &Value) -> Result<(
     )
     .await
     .map(|_| ())
+}
+
+/// Reads one report as stored; `None` when it does not exist.
+pub async fn get(client: &Client, key: &ReportKey) -> Result<Option<Value>, ClusterError> {
+    let read = send(
+        client,
+        format!("reading {}", describe(key)),
+        kube::core::Request::new(collection(key)).get(&key.name, &Default::default()),
+    )
+    .await;
+    absent_if_not_found(read)
 }
 
 /// Deletes one report; one already gone counts as deleted.

@@ -95,7 +95,11 @@ impl ResourceRule {
     pub fn matches(&self, identity: &ResourceIdentity, operation: &str) -> bool {
         let any =
             |list: &[String], value: &str| list.iter().any(|item| item == "*" || item == value);
-        if !any(&self.api_groups, &identity.group) || !any(&self.api_versions, &identity.version) {
+        let version_ok = self
+            .api_versions
+            .iter()
+            .any(|version| version == "*" || identity.version_matches(version));
+        if !any(&self.api_groups, &identity.group) || !version_ok {
             return false;
         }
         let plural = kinds::plural_of(&identity.group, &identity.kind);
@@ -165,6 +169,8 @@ pub struct AdmissionOutcome {
     pub message: String,
     /// `auditAnnotations` keys and values.
     pub annotations: BTreeMap<String, String>,
+    /// Set when `matchConditions` were false.
+    pub skip_reason: Option<super::SkipReason>,
 }
 
 impl AdmissionOutcome {
@@ -173,6 +179,7 @@ impl AdmissionOutcome {
             status,
             message: message.into(),
             annotations: BTreeMap::new(),
+            skip_reason: None,
         }
     }
 
@@ -302,7 +309,12 @@ impl ValidationBody {
         for condition in &self.match_conditions {
             match condition.expression.evaluate_bool(&activation) {
                 Ok(true) => {}
-                Ok(false) => return AdmissionOutcome::new(RuleStatus::Skip, "skip"),
+                Ok(false) => {
+                    return AdmissionOutcome {
+                        skip_reason: Some(super::SkipReason::MatchConditions),
+                        ..AdmissionOutcome::new(RuleStatus::Skip, "skip")
+                    }
+                }
                 Err(err) => {
                     return AdmissionOutcome::new(
                         RuleStatus::Error,

@@ -231,7 +231,12 @@ impl AdmissionPolicy {
         }
         let mut verdict = None;
         for binding in selecting {
-            let outcome = self.ignorable(self.evaluate_binding(binding, &inputs, data));
+            let mut outcome = self.ignorable(self.evaluate_binding(binding, &inputs, data));
+            // Kyverno's reports name the binding a VAP result came through
+            // (`properties.binding`, pkg/utils/report/results.go).
+            outcome
+                .annotations
+                .insert("binding".to_string(), binding.name.clone());
             let worse = verdict
                 .as_ref()
                 .is_none_or(|kept: &AdmissionOutcome| rank(outcome.status) > rank(kept.status));
@@ -315,6 +320,7 @@ impl AdmissionPolicy {
                 status: RuleStatus::Skip,
                 message: format!("error ignored (failurePolicy: Ignore): {}", outcome.message),
                 annotations: outcome.annotations,
+                skip_reason: None,
             };
         }
         outcome

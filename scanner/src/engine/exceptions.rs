@@ -193,6 +193,7 @@ pub fn apply(resource: &Value, responses: &mut [PolicyResponse], now: DateTime<U
                 message,
                 action,
                 properties,
+                skip_reason: None,
             });
         }
     }
@@ -223,6 +224,7 @@ mod tests {
                     message: "real".into(),
                     action: "Audit".into(),
                     properties: BTreeMap::new(),
+                    skip_reason: None,
                 })
                 .collect(),
         }

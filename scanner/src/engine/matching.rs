@@ -38,6 +38,20 @@ pub struct ResourceIdentity {
     pub namespace: String,
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
+    /// Match the kind in any version, as admission does for webhooks and
+    /// policies with `matchPolicy: Equivalent` (Kyverno's webhooks and
+    /// ValidatingAdmissionPolicies default to it): the API server converts
+    /// a `batch/v1beta1` CronJob to the `batch/v1` a policy names before it
+    /// is evaluated. A cluster scan lists each kind in one served version,
+    /// so it sets this; the Kyverno CLI's file semantics leave it unset.
+    pub equivalent_versions: bool,
+}
+
+impl ResourceIdentity {
+    /// Whether a selector's version admits this resource's version.
+    pub fn version_matches(&self, pattern: &str) -> bool {
+        self.equivalent_versions || wildcard::matches(pattern, &self.version)
+    }
 }
 
 impl ResourceIdentity {
@@ -67,6 +81,7 @@ impl ResourceIdentity {
             namespace: text("/metadata/namespace"),
             labels: string_map(resource.pointer("/metadata/labels")),
             annotations: string_map(resource.pointer("/metadata/annotations")),
+            equivalent_versions: false,
         }
     }
 }
@@ -330,7 +345,7 @@ fn kind_matches(kinds: &[String], resource: &ResourceIdentity) -> bool {
     kinds.iter().any(|selector| {
         let (group, version, kind, subresource) = parse_kind_selector(selector);
         let gvk = wildcard::matches(&group, &resource.group)
-            && wildcard::matches(&version, &resource.version)
+            && resource.version_matches(&version)
             && wildcard::matches(&kind, &resource.kind);
         gvk && (wildcard::matches(&subresource, &resource.subresource)
             || (resource.kind == "Pod"

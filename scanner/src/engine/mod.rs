@@ -130,6 +130,18 @@ pub struct RuleResult {
     /// The rule's `validate.failureAction`, else the policy's action.
     pub action: String,
     pub properties: BTreeMap<String, String>,
+    /// Why a `skip` was given, where a consumer treats reasons apart.
+    pub skip_reason: Option<SkipReason>,
+}
+
+/// Why a result is `skip`, where it matters downstream (Kyverno's
+/// `engineapi.SkipReason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkipReason {
+    /// A CEL policy's `matchConditions` were false. Kyverno ≥ 1.19 leaves
+    /// these out of background-scan reports (`filterMatchConditionSkips`,
+    /// pkg/controllers/report/utils/scanner.go); the CLI still lists them.
+    MatchConditions,
 }
 
 /// Everything one policy said about one resource. `rules` may be empty when
@@ -165,6 +177,11 @@ pub struct Environment {
 pub struct EngineOptions {
     /// Audit mode: policies with `background: false` are not evaluated.
     pub background_only: bool,
+    /// Kind selectors and resource rules match every served version of a
+    /// kind, as admission with `matchPolicy: Equivalent` does (see
+    /// [`matching::ResourceIdentity::equivalent_versions`]); for cluster
+    /// scans.
+    pub equivalent_versions: bool,
 }
 
 /// Compiled policies and the data source for context entries.
@@ -259,6 +276,17 @@ impl Engine {
         &self.policies
     }
 
+    /// The report name (`namespace/name` for namespaced kinds) of every
+    /// policy this engine evaluates, of every kind.
+    pub fn policy_names(&self) -> std::collections::BTreeSet<String> {
+        self.metas
+            .iter()
+            .chain(self.validating.iter().map(|(_, meta)| meta))
+            .chain(self.admission.iter().map(|(_, meta)| meta))
+            .map(|meta| meta.qualified_name())
+            .collect()
+    }
+
     /// The kinds this engine's policies can match; a scan lists only those.
     pub fn target_kinds(&self) -> target_kinds::TargetKinds {
         let mut targets = target_kinds::TargetKinds::default();
@@ -295,7 +323,10 @@ impl Engine {
         let prepared = Prepared {
             resource,
             reference: ResourceRef::from_resource(resource),
-            identity: ResourceIdentity::from_resource(resource),
+            identity: ResourceIdentity {
+                equivalent_versions: self.options.equivalent_versions,
+                ..ResourceIdentity::from_resource(resource)
+            },
             images: images::images_variable(resource),
         };
         let mut responses = self
@@ -320,7 +351,14 @@ impl Engine {
             .chain(self.admission.iter().map(|(policy, meta)| {
                 let facts = self.request_facts(&prepared, env);
                 let outcome = policy.evaluate(prepared.resource, &facts, &self.cluster);
-                cel_response(meta, &prepared, outcome, policy.action())
+                let mut response = cel_response(meta, &prepared, outcome, policy.action());
+                // Kyverno names a VAP result's rule after the policy
+                // (pkg/utils/report/results.go); a ValidatingPolicy's stays
+                // unnamed and is left out of the report.
+                for rule in &mut response.rules {
+                    rule.rule = meta.name.clone();
+                }
+                response
             }))
             .collect::<Vec<_>>();
         let empty = BTreeMap::new();
@@ -332,6 +370,7 @@ impl Engine {
                 .unwrap_or(&empty),
             &self.cluster,
             &mut responses,
+            self.options.equivalent_versions,
         );
         exceptions::apply(
             resource,
@@ -430,7 +469,10 @@ impl Engine {
         };
         let effective: &Value = &effective;
         let mut identity = if rewrites_object {
-            ResourceIdentity::from_resource(effective)
+            ResourceIdentity {
+                equivalent_versions: self.options.equivalent_versions,
+                ..ResourceIdentity::from_resource(effective)
+            }
         } else {
             prepared.identity.clone()
         };
@@ -488,6 +530,7 @@ impl Engine {
                 message: outcome.message,
                 action,
                 properties: rule.report_properties.clone(),
+                skip_reason: None,
             });
             if apply_one && applied {
                 break;
@@ -566,6 +609,7 @@ fn cel_response(
                 message: outcome.message,
                 action,
                 properties: outcome.annotations,
+                skip_reason: outcome.skip_reason,
             })
             .into_iter()
             .collect(),

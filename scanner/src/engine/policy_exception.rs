@@ -122,8 +122,10 @@ impl PolicyException {
         resource: &Value,
         namespace_labels: &BTreeMap<String, String>,
         cluster: &Arc<dyn ClusterData>,
+        equivalent_versions: bool,
     ) -> bool {
-        let identity = ResourceIdentity::from_resource(resource);
+        let mut identity = ResourceIdentity::from_resource(resource);
+        identity.equivalent_versions = equivalent_versions;
         let request = RequestInfo::default();
         let inputs = MatchInputs {
             namespace_labels,
@@ -159,6 +161,7 @@ pub fn apply(
     namespace_labels: &BTreeMap<String, String>,
     cluster: &Arc<dyn ClusterData>,
     responses: &mut [PolicyResponse],
+    equivalent_versions: bool,
 ) {
     if exceptions.is_empty() {
         return;
@@ -175,7 +178,7 @@ pub fn apply(
             let covering: Vec<&PolicyException> = exceptions
                 .iter()
                 .filter(|e| e.covers(&policy, &result.rule))
-                .filter(|e| e.matches(resource, namespace_labels, cluster))
+                .filter(|e| e.matches(resource, namespace_labels, cluster, equivalent_versions))
                 .collect();
             if covering.is_empty() {
                 continue;
@@ -240,6 +243,7 @@ mod tests {
                     message: "failed".into(),
                     action: "Audit".into(),
                     properties: BTreeMap::new(),
+                    skip_reason: None,
                 })
                 .collect(),
         }]
@@ -247,7 +251,14 @@ mod tests {
 
     fn run(exceptions: &[PolicyException], resource: &Value, responses: &mut [PolicyResponse]) {
         let cluster: Arc<dyn ClusterData> = Arc::new(NoClusterData);
-        apply(exceptions, resource, &BTreeMap::new(), &cluster, responses);
+        apply(
+            exceptions,
+            resource,
+            &BTreeMap::new(),
+            &cluster,
+            responses,
+            false,
+        );
     }
 
     const HOST_NS: &str = r#"

@@ -75,18 +75,19 @@ impl TargetKinds {
         {
             return true;
         }
+        // Versions are not compared: a scan matches a kind in whichever
+        // version the server serves it (admission's `matchPolicy:
+        // Equivalent`), so a `batch/v1/CronJob` selector still wants the
+        // `batch/v1beta1` CronJobs of an older server listed.
         let by_selector = self.selectors.iter().any(|selector| {
-            let (group, version, name, _) = parse_kind_selector(selector);
-            wildcard::matches(&group, kind.group)
-                && wildcard::matches(&version, kind.version)
-                && wildcard::matches(&name, kind.kind)
+            let (group, _, name, _) = parse_kind_selector(selector);
+            wildcard::matches(&group, kind.group) && wildcard::matches(&name, kind.kind)
         });
         by_selector
             || self.resource_rules.iter().any(|rule| {
                 let any =
                     |list: &[String], value: &str| list.iter().any(|i| i == "*" || i == value);
                 any(&rule.api_groups, kind.group)
-                    && any(&rule.api_versions, kind.version)
                     && rule.resources.iter().any(|r| {
                         r == "*"
                             || r == "*/*"
@@ -147,6 +148,28 @@ mod tests {
         assert!(targets.includes(&kind("apps", "v1", "Deployment", "deployments")));
         assert!(targets.includes(&kind("batch", "v1", "CronJob", "cronjobs")));
         assert!(!targets.includes(&kind("", "v1", "Namespace", "namespaces")));
+    }
+
+    #[test]
+    fn selectors_pinning_a_version_want_the_kind_in_every_served_version() {
+        let mut targets = TargetKinds::default();
+        targets.add_kyverno_kind("batch/v1/CronJob");
+        targets.add_kyverno_kind("networking.k8s.io/*/Ingress");
+        targets.add_resource_rule(&rule(&["policy"], &["v1"], &["poddisruptionbudgets"]));
+        assert!(targets.includes(&kind("batch", "v1beta1", "CronJob", "cronjobs")));
+        assert!(targets.includes(&kind(
+            "networking.k8s.io",
+            "v1beta1",
+            "Ingress",
+            "ingresses"
+        )));
+        assert!(targets.includes(&kind(
+            "policy",
+            "v1beta1",
+            "PodDisruptionBudget",
+            "poddisruptionbudgets"
+        )));
+        assert!(!targets.includes(&kind("batch", "v1", "Job", "jobs")));
     }
 
     #[test]

@@ -215,6 +215,44 @@ fn context_variables_feed_conditions() {
 }
 
 #[test]
+fn scans_match_a_kind_in_every_served_version_as_admission_does() {
+    let p = latest_tag_policy();
+    // A CronJob as a 1.20 server serves it; autogen names batch/v1/CronJob.
+    let cronjob = json!({"apiVersion": "batch/v1beta1", "kind": "CronJob",
+        "metadata": {"name": "nightly", "namespace": "default"},
+        "spec": {"schedule": "@daily", "jobTemplate": {"spec": {"template": {"spec": {
+            "containers": [{"name": "c", "image": "nginx:latest"}]}}}}}});
+    let strict = Engine::new(vec![p.clone()], EngineOptions::default());
+    let rules: Vec<String> = strict
+        .evaluate(&cronjob, &Environment::default())
+        .into_iter()
+        .flat_map(|r| r.rules)
+        .map(|r| r.rule)
+        .collect();
+    assert!(
+        rules.is_empty(),
+        "the CLI's semantics pin versions: {rules:?}"
+    );
+    let scan = Engine::new(
+        vec![p],
+        EngineOptions {
+            background_only: true,
+            equivalent_versions: true,
+        },
+    );
+    let results: Vec<(String, RuleStatus)> = scan
+        .evaluate(&cronjob, &Environment::default())
+        .into_iter()
+        .flat_map(|r| r.rules)
+        .map(|r| (r.rule, r.status))
+        .collect();
+    assert_eq!(
+        results,
+        vec![("autogen-cronjob-no-latest".to_string(), RuleStatus::Fail)]
+    );
+}
+
+#[test]
 fn background_false_policies_are_skipped_in_audit_mode() {
     let mut doc = json!({
         "apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy", "metadata": {"name": "admission-only"},
@@ -227,6 +265,7 @@ fn background_false_policies_are_skipped_in_audit_mode() {
         vec![p.clone()],
         EngineOptions {
             background_only: true,
+            ..EngineOptions::default()
         },
     );
     assert!(audit

@@ -30,7 +30,7 @@ use crate::cluster::listing::{self, ListEvent};
 use crate::cluster::lookups::ApiLookups;
 use crate::cluster::{policy_source, report_store, ClusterError};
 use crate::engine::matching::string_map;
-use crate::engine::{Engine, Environment, RuleStatus};
+use crate::engine::{Engine, EngineOptions, Environment, RuleStatus};
 use crate::loader::Document;
 use crate::reconcile::{self, DesiredReport, ExistingReport, ListingOutcome, Plan, ReportKey};
 use crate::reports;
@@ -141,6 +141,16 @@ pub struct ScanOutcome {
     pub result_counts: BTreeMap<ResultKey, usize>,
     /// Milliseconds since the start at the end of each phase.
     pub phases: Vec<(String, u64)>,
+    /// Some policy could not be read or loaded: nothing was pruned, and
+    /// rewritten reports kept the stored results of policies missing from
+    /// this run.
+    pub policies_incomplete: bool,
+    /// Results of missing policies carried over from stored reports into
+    /// the reports rewritten in this run.
+    pub results_kept: usize,
+    /// Stored reports not rewritten because the run lacked some policies
+    /// and the layout cannot carry their results over (per-namespace).
+    pub rewrites_held: usize,
 }
 
 impl ScanOutcome {
@@ -211,6 +221,11 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     if options.cluster_policies {
         let read = policy_source::read_policies(&client, &discovered).await;
         documents.extend(read.documents);
+        let policy_groups_undiscovered = discovered.failed.iter().any(|(group_version, _)| {
+            let group = group_version.split('/').next().unwrap_or_default();
+            policy_source::POLICY_KINDS.iter().any(|(g, _)| *g == group)
+        });
+        outcome.policies_incomplete = !read.failed.is_empty() || policy_groups_undiscovered;
         for err in read.failed {
             tracing::warn!(error = %err, "policies could not be read");
             outcome.other_failures.push(err);
@@ -221,6 +236,10 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     if set.is_empty() && set.problems.iter().all(|p| !p.invalid_policy) {
         return Err(ScanError::NoPolicies);
     }
+    // A policy that could not be read (its kind's LIST or its group's
+    // discovery failed) or loaded may have results in the stored reports
+    // that this run cannot reproduce.
+    outcome.policies_incomplete |= set.problems.iter().any(|p| p.invalid_policy);
     let policies_evaluated = set.len();
 
     let env = Arc::new(namespace_environment(&client).await?);
@@ -229,9 +248,20 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
         tokio::runtime::Handle::current(),
         discovered.clone(),
     );
-    let (engine, problems) = set.into_engine(false, Arc::new(lookups));
+    let (engine, problems) = set.into_engine(
+        EngineOptions {
+            background_only: true,
+            equivalent_versions: true,
+        },
+        Arc::new(lookups),
+    );
     outcome.audit.problems = problems;
     outcome.audit.policies_evaluated = policies_evaluated;
+    // Set only when some policy is missing: rewritten reports then carry
+    // over the stored results of every policy not in this set.
+    let carry_over = outcome
+        .policies_incomplete
+        .then(|| Arc::new(engine.policy_names()));
     let engine = Arc::new(engine);
 
     let selection = selection::select(&discovered.kinds, &options.filters, &engine.target_kinds());
@@ -263,12 +293,14 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
             let (sender, writer) = if options.dry_run {
                 (None, None)
             } else {
-                let (sender, receiver) = mpsc::channel(options.write_concurrency.max(1) * 8);
+                let (sender, receiver) =
+                    mpsc::channel::<Outgoing>(options.write_concurrency.max(1) * 8);
                 let writer = tokio::spawn(write_stream(
                     client.clone(),
                     receiver,
                     options.write_concurrency,
                     options.progress.clone(),
+                    carry_over.clone(),
                 ));
                 (Some(sender), Some(writer))
             };
@@ -327,11 +359,13 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
             }
             outcome.plan = reconcile::plan(&sink.seen, &in_scope, &listing, options.shape.label());
             outcome.reports_to_apply = sink.for_dry_run;
+            outcome.write_failures.append(&mut sink.not_sent);
             if let Some(writer) = writer {
                 match writer.await {
-                    Ok((writes, failures)) => {
-                        outcome.writes = writes;
-                        outcome.write_failures = failures;
+                    Ok(tally) => {
+                        outcome.writes = tally.written;
+                        outcome.results_kept = tally.results_kept;
+                        outcome.write_failures.extend(tally.failures);
                     }
                     Err(err) => outcome.write_failures.push(ClusterError::Transport {
                         what: "writing reports".into(),
@@ -354,21 +388,33 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
                 .collect();
             outcome.plan = reconcile::plan(&desired, &in_scope, &listing, options.shape.label());
             let to_apply: BTreeSet<&ReportKey> = outcome.plan.apply.iter().collect();
-            outcome.reports_to_apply = wanted
-                .into_iter()
-                .filter(|(key, _)| to_apply.contains(key))
-                .map(|(key, (_, report))| (key, report))
-                .collect();
+            let stored: BTreeSet<&ReportKey> = in_scope.iter().map(|r| &r.key).collect();
+            for (key, (_, report)) in wanted {
+                if !to_apply.contains(&key) {
+                    continue;
+                }
+                // Parts are packed by size, so results of missing policies
+                // cannot be carried over into them: a stored part is left
+                // as it is until a run has every policy.
+                if outcome.policies_incomplete && stored.contains(&key) {
+                    outcome.rewrites_held += 1;
+                    continue;
+                }
+                match report.check_schema() {
+                    Ok(()) => outcome.reports_to_apply.push((key, report)),
+                    Err(err) => outcome.write_failures.push(not_sent(&key, err)),
+                }
+            }
             if !options.dry_run {
-                let (writes, failures) = write_all(
+                let tally = write_all(
                     &client,
                     std::mem::take(&mut outcome.reports_to_apply),
                     options.write_concurrency,
                     &options.progress,
                 )
                 .await;
-                outcome.writes = writes;
-                outcome.write_failures = failures;
+                outcome.writes = tally.written;
+                outcome.write_failures.extend(tally.failures);
             }
         }
     }
@@ -448,12 +494,15 @@ struct ReportSink {
     existing_hashes: HashMap<ReportKey, String>,
     foreign: HashSet<ReportKey>,
     timestamp: Timestamp,
-    writer: Option<mpsc::Sender<(ReportKey, WantedReport)>>,
+    writer: Option<mpsc::Sender<Outgoing>>,
     dry_run: bool,
     /// Every report this scan wants, with its hash: the plan's input.
     seen: Vec<DesiredReport>,
     for_dry_run: Vec<(ReportKey, WantedReport)>,
     error: Option<report_model::shape::ShapeError>,
+    /// Reports not sent because they do not fit the CRD schema; their
+    /// stored version is kept (they stay in `seen`, so nothing prunes it).
+    not_sent: Vec<ClusterError>,
 }
 
 impl ReportSink {
@@ -461,7 +510,7 @@ impl ReportSink {
         existing: &[ExistingReport],
         in_scope: &[ExistingReport],
         timestamp: Timestamp,
-        writer: Option<mpsc::Sender<(ReportKey, WantedReport)>>,
+        writer: Option<mpsc::Sender<Outgoing>>,
         dry_run: bool,
     ) -> ReportSink {
         let polscan = |report: &ExistingReport| {
@@ -493,6 +542,7 @@ impl ReportSink {
             seen: Vec::new(),
             for_dry_run: Vec::new(),
             error: None,
+            not_sent: Vec::new(),
         }
     }
 
@@ -528,11 +578,20 @@ impl ReportSink {
             if unchanged {
                 continue;
             }
+            if let Err(err) = report.check_schema() {
+                self.not_sent.push(not_sent(&key, err));
+                continue;
+            }
             if self.dry_run {
                 self.for_dry_run.push((key, report));
             } else if let Some(writer) = &self.writer {
+                let stored = self.existing_hashes.contains_key(&key);
                 // The writer stopping is reported by its own task.
-                let _ = writer.blocking_send((key, report));
+                let _ = writer.blocking_send(Outgoing {
+                    key,
+                    report,
+                    stored,
+                });
             }
         }
     }
@@ -740,6 +799,58 @@ impl WantedReport {
         }
     }
 
+    /// Adds the results of `stored` (a report as read from the cluster)
+    /// whose policy is not in `loaded`, and refreshes the content hash;
+    /// returns how many were added.
+    fn carry_over(
+        &mut self,
+        stored: &Value,
+        loaded: &BTreeSet<String>,
+    ) -> Result<usize, serde_json::Error> {
+        let results: Vec<report_model::ReportResult> = match stored.get("results") {
+            Some(results) => serde_json::from_value(results.clone())?,
+            None => Vec::new(),
+        };
+        let missing: Vec<report_model::ReportResult> = results
+            .into_iter()
+            .filter(|result| !loaded.contains(&result.policy))
+            .collect();
+        let count = missing.len();
+        if count == 0 {
+            return Ok(0);
+        }
+        match self {
+            WantedReport::Namespaced(report) => {
+                report.extend_results(missing);
+                *report = report_model::with_content_hash(report.clone());
+            }
+            WantedReport::Cluster(report) => {
+                report.extend_results(missing);
+                *report = report_model::with_content_hash(report.clone());
+            }
+        }
+        Ok(count)
+    }
+
+    fn content_hash(&self) -> Option<String> {
+        match self {
+            WantedReport::Namespaced(report) => report_model::stored_content_hash(report),
+            WantedReport::Cluster(report) => report_model::stored_content_hash(report),
+        }
+        .map(str::to_string)
+    }
+
+    /// The structural check against the report CRD the server will apply;
+    /// a report that fails it is never sent.
+    fn check_schema(&self) -> Result<(), report_model::schema::SchemaError> {
+        match self {
+            WantedReport::Namespaced(report) => report_model::schema::check_policy_report(report),
+            WantedReport::Cluster(report) => {
+                report_model::schema::check_cluster_policy_report(report)
+            }
+        }
+    }
+
     fn rename(&mut self, name: String) {
         match self {
             WantedReport::Namespaced(report) => report.metadata_mut().name = Some(name),
@@ -749,6 +860,19 @@ impl WantedReport {
 }
 
 type Wanted = BTreeMap<ReportKey, (String, WantedReport)>;
+
+fn not_sent(key: &ReportKey, err: report_model::schema::SchemaError) -> ClusterError {
+    let what = if key.cluster_scoped {
+        format!("ClusterPolicyReport {}", key.name)
+    } else {
+        format!("PolicyReport {}/{}", key.namespace, key.name)
+    };
+    tracing::error!(report = %what, error = %err, "report does not fit its CRD schema; not written, the stored one is kept");
+    ClusterError::NotSent {
+        what,
+        message: err.to_string(),
+    }
+}
 
 fn wanted_reports(shaped: ShapedReports) -> Wanted {
     let mut wanted = BTreeMap::new();
@@ -830,6 +954,7 @@ fn listing_outcome(outcome: &ScanOutcome, not_listed: &[(ApiKind, NotListed)]) -
     }
     ListingOutcome {
         completed_kinds: completed,
+        policies_incomplete: outcome.policies_incomplete,
         any_failed: !outcome.complete()
             || not_listed
                 .iter()
@@ -837,37 +962,88 @@ fn listing_outcome(outcome: &ScanOutcome, not_listed: &[(ApiKind, NotListed)]) -
     }
 }
 
+/// A report on its way to the writer.
+struct Outgoing {
+    key: ReportKey,
+    report: WantedReport,
+    /// A polscan report of this name is stored already.
+    stored: bool,
+}
+
+/// What the writers did.
+#[derive(Debug, Default)]
+struct WriteTally {
+    written: usize,
+    results_kept: usize,
+    failures: Vec<ClusterError>,
+}
+
+/// Writes one report. With `carry_over` (the policies this run has, set
+/// when some policy is missing) a stored report is read first and its
+/// results of every other policy are kept in the new one, so a run that
+/// lacks a policy never rewrites that policy's evidence away; when the
+/// merged report equals the stored one, nothing is written. Returns whether
+/// it wrote and how many results it carried over.
 async fn apply_one(
     client: &Client,
-    key: &ReportKey,
-    report: &WantedReport,
+    outgoing: Outgoing,
     progress: &ScanProgress,
-) -> Result<(), ClusterError> {
+    carry_over: Option<&BTreeSet<String>>,
+) -> Result<(bool, usize), ClusterError> {
+    let Outgoing {
+        key,
+        mut report,
+        stored,
+    } = outgoing;
+    let mut kept = 0;
+    if let (Some(loaded), true) = (carry_over, stored) {
+        if let Some(existing) = report_store::get(client, &key).await? {
+            kept = report
+                .carry_over(&existing, loaded)
+                .map_err(|err| ClusterError::Transport {
+                    what: format!("reading the stored results of report {}", key.name),
+                    message: err.to_string(),
+                })?;
+            if kept > 0 && report.content_hash() == stored_hash(&existing) {
+                return Ok((false, kept));
+            }
+            report.check_schema().map_err(|err| not_sent(&key, err))?;
+        }
+    }
     let value = report.to_value().map_err(|err| ClusterError::Transport {
         what: format!("encoding report {}", key.name),
         message: err.to_string(),
     })?;
-    report_store::apply(client, key, &value).await?;
+    report_store::apply(client, &key, &value).await?;
     progress.written();
-    Ok(())
+    Ok((true, kept))
 }
 
-/// Applies reports as they arrive on `reports`, `concurrency` at a time;
-/// returns the number written and the failures.
+fn stored_hash(stored: &Value) -> Option<String> {
+    stored
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(report_model::CONTENT_HASH_ANNOTATION))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+/// Applies reports as they arrive on `reports`, `concurrency` at a time.
 async fn write_stream(
     client: Client,
-    reports: mpsc::Receiver<(ReportKey, WantedReport)>,
+    reports: mpsc::Receiver<Outgoing>,
     concurrency: usize,
     progress: Arc<ScanProgress>,
-) -> (usize, Vec<ClusterError>) {
+    carry_over: Option<Arc<BTreeSet<String>>>,
+) -> WriteTally {
     let incoming = futures::stream::unfold(reports, |mut reports| async move {
         reports.recv().await.map(|item| (item, reports))
     });
     let results = incoming
-        .map(|(key, report)| {
+        .map(|outgoing| {
             let client = client.clone();
             let progress = progress.clone();
-            async move { apply_one(&client, &key, &report, &progress).await }
+            let carry_over = carry_over.clone();
+            async move { apply_one(&client, outgoing, &progress, carry_over.as_deref()).await }
         })
         .buffer_unordered(concurrency.max(1))
         .collect::<Vec<_>>()
@@ -880,25 +1056,34 @@ async fn write_all(
     reports: Vec<(ReportKey, WantedReport)>,
     concurrency: usize,
     progress: &ScanProgress,
-) -> (usize, Vec<ClusterError>) {
-    let results = futures::stream::iter(reports.iter())
-        .map(|(key, report)| apply_one(client, key, report, progress))
+) -> WriteTally {
+    let results = futures::stream::iter(reports)
+        .map(|(key, report)| {
+            let outgoing = Outgoing {
+                key,
+                report,
+                stored: false,
+            };
+            apply_one(client, outgoing, progress, None)
+        })
         .buffer_unordered(concurrency.max(1))
         .collect::<Vec<_>>()
         .await;
     tally(results)
 }
 
-fn tally(results: Vec<Result<(), ClusterError>>) -> (usize, Vec<ClusterError>) {
-    let mut done = 0;
-    let mut failures = Vec::new();
+fn tally(results: Vec<Result<(bool, usize), ClusterError>>) -> WriteTally {
+    let mut tally = WriteTally::default();
     for result in results {
         match result {
-            Ok(()) => done += 1,
-            Err(err) => failures.push(err),
+            Ok((written, kept)) => {
+                tally.written += usize::from(written);
+                tally.results_kept += kept;
+            }
+            Err(err) => tally.failures.push(err),
         }
     }
-    (done, failures)
+    tally
 }
 
 async fn delete_stale(
@@ -911,14 +1096,14 @@ async fn delete_stale(
         .map(|key| async move {
             report_store::delete(client, key).await?;
             progress.deleted();
-            Ok(())
+            Ok((true, 0))
         })
         .buffer_unordered(concurrency.max(1))
         .collect::<Vec<_>>()
         .await;
-    let (deleted, failures) = tally(results);
-    outcome.deletes = deleted;
-    outcome.write_failures.extend(failures);
+    let tally = tally(results);
+    outcome.deletes = tally.written;
+    outcome.write_failures.extend(tally.failures);
 }
 
 /// Problems to show besides the findings.
