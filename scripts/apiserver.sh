@@ -140,8 +140,21 @@ ${apimachinery}/pkg/version"
 
 # --- running ------------------------------------------------------------------
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+# Three distinct free loopback ports. A port found free can still be taken
+# by a parallel test before etcd or the apiserver binds it: start() retries
+# with new ports when a server does not come up.
+free_ports() {
+  python3 -c '
+import socket
+held = []
+for _ in range(3):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    held.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in held))
+for s in held:
+    s.close()
+'
 }
 
 write_kubeconfig() {
@@ -179,8 +192,27 @@ start() {
   mkdir -p "${dir}/etcd" "${dir}/certs"
   dir="$(cd "$dir" && pwd)"
 
+  local attempt
+  for attempt in 1 2 3; do
+    if start_once "$dir" "$etcd" "$apiserver"; then
+      return 0
+    fi
+    echo "apiserver.sh: attempt ${attempt} failed; retrying with other ports" >&2
+    stop_processes "$dir"
+  done
+  tail -20 "${dir}/apiserver.log" >&2 || true
+  tail -5 "${dir}/etcd.log" >&2 || true
+  stop "$dir"
+  die "kube-apiserver did not become ready"
+}
+
+# One try at etcd + apiserver on fresh ports; prints the kubeconfig path
+# and returns 0 when the server answers /readyz.
+start_once() {
+  local dir=$1 etcd=$2 apiserver=$3
+  rm -rf "${dir}/etcd"; mkdir -p "${dir}/etcd"
   local etcd_port peer_port api_port
-  etcd_port="$(free_port)"; peer_port="$(free_port)"; api_port="$(free_port)"
+  read -r etcd_port peer_port api_port <<<"$(free_ports)"
   "$etcd" --data-dir "${dir}/etcd" --listen-client-urls "http://127.0.0.1:${etcd_port}" \
     --advertise-client-urls "http://127.0.0.1:${etcd_port}" --listen-peer-urls "http://127.0.0.1:${peer_port}" \
     --initial-advertise-peer-urls "http://127.0.0.1:${peer_port}" --initial-cluster "default=http://127.0.0.1:${peer_port}" \
@@ -209,17 +241,18 @@ start() {
     if ! kill -0 "$(cat "${dir}/apiserver.pid")" 2>/dev/null; then break; fi
     sleep 0.5
   done
-  if [ -z "$ready" ]; then
-    tail -20 "${dir}/apiserver.log" >&2 || true
-    stop "$dir"
-    die "kube-apiserver did not become ready"
-  fi
+  [ -n "$ready" ] || return 1
   write_kubeconfig "${dir}/kubeconfig" "$server" admin "$admin_token"
   write_kubeconfig "${dir}/kubeconfig-limited" "$server" polscan-limited "$limited_token"
   echo "${dir}/kubeconfig"
 }
 
 stop() {
+  stop_processes "$1"
+  rm -rf "$1"
+}
+
+stop_processes() {
   local dir=$1
   for name in apiserver etcd; do
     if [ -f "${dir}/${name}.pid" ]; then
@@ -228,9 +261,9 @@ stop() {
       kill "$pid" 2>/dev/null || true
       for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
       kill -9 "$pid" 2>/dev/null || true
+      rm -f "${dir}/${name}.pid"
     fi
   done
-  rm -rf "$dir"
 }
 
 case "${1:-}" in

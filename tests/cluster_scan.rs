@@ -178,7 +178,9 @@ fn scan_reports_corpus_results_rescans_without_writes_and_prunes() {
         // Named `polscan-<uid>`: Kyverno's reports controller owns `<uid>`.
         assert_eq!(
             report["metadata"]["name"].as_str().map(str::to_string),
-            report["scope"]["uid"].as_str().map(|uid| format!("polscan-{uid}"))
+            report["scope"]["uid"]
+                .as_str()
+                .map(|uid| format!("polscan-{uid}"))
         );
         assert_eq!(
             report["metadata"]["ownerReferences"][0]["uid"],

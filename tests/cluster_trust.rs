@@ -222,7 +222,10 @@ fn every_policy_kind_reaches_the_reports_and_every_listed_object_is_evaluated() 
     // matchConditions false: the ValidatingPolicy says nothing about preview.
     let preview =
         report_of(&cluster, "Pod", "preview").unwrap_or_else(|| panic!("no report for preview"));
-    assert!(results_of(&preview, "no-host-network").is_empty(), "{preview:#}");
+    assert!(
+        results_of(&preview, "no-host-network").is_empty(),
+        "{preview:#}"
+    );
     assert_eq!(results_of(&preview, "pinned-images").len(), 1);
 
     // The batch/v1beta1 CronJob meets the autogen rule (batch/v1/CronJob).
@@ -365,7 +368,11 @@ fn assert_evidence_kept(cluster: &TestCluster, context: &str) {
         .unwrap_or_else(|| panic!("{context}: the Pod's report was deleted"));
     // Rewritten for the Policy's new verdict, with the missing
     // ClusterPolicy's stored result carried over.
-    assert_eq!(results_of(&web, "team/require-team")[0]["result"], "pass", "{context}: {web:#}");
+    assert_eq!(
+        results_of(&web, "team/require-team")[0]["result"],
+        "pass",
+        "{context}: {web:#}"
+    );
     let latest = results_of(&web, "disallow-latest");
     assert_eq!(latest.len(), 1, "{context}: {web:#}");
     assert_eq!(latest[0]["result"], "fail", "{context}");
@@ -391,7 +398,10 @@ fn a_policy_that_cannot_be_read_or_loaded_keeps_its_evidence() {
     assert_eq!(forbidden.status.code(), Some(2), "{err}");
     assert!(err.contains("no report was pruned"), "{err}");
     assert!(err.contains("kept PolicyReport team/polscan-"), "{err}");
-    assert!(err.contains("1 stored results of those policies were kept"), "{err}");
+    assert!(
+        err.contains("1 stored results of those policies were kept"),
+        "{err}"
+    );
     assert_evidence_kept(&cluster, "list forbidden");
 
     // The ServiceAccount policy is broken instead (readable, not loadable).
@@ -415,5 +425,8 @@ fn a_policy_that_cannot_be_read_or_loaded_keeps_its_evidence() {
     let complete = polscan(&["scan", "--kubeconfig", &kubeconfig]);
     let err = stderr(&complete);
     assert_eq!(complete.status.code(), Some(0), "{err}");
-    assert!(report_of(&cluster, "ServiceAccount", "builder").is_none(), "{err}");
+    assert!(
+        report_of(&cluster, "ServiceAccount", "builder").is_none(),
+        "{err}"
+    );
 }

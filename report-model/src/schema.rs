@@ -7,7 +7,10 @@
 //! server applies it: `type`, `nullable`, `enum`, `format` int32/int64,
 //! `required`, `properties` / `additionalProperties` /
 //! `x-kubernetes-preserve-unknown-fields` (unknown fields are errors here,
-//! since the server would silently prune them) and the keys of ObjectMeta.
+//! since the server would silently prune them) and the keys of ObjectMeta;
+//! and one rule of the server's own: an optional string field must not be
+//! empty (server-side apply on a 1.20 server turns `""` into null and
+//! refuses the object; Kyverno's Go types omit empty fields).
 //! A report that fails the check is never sent: writing it would be refused
 //! (422) or lose fields, and the evidence it carries would be missing.
 
@@ -256,9 +259,23 @@ impl Walker {
             }
         }
         let preserves_unknown = schema["x-kubernetes-preserve-unknown-fields"] == json!(true);
+        let required = |key: &str| {
+            schema["required"]
+                .as_array()
+                .is_some_and(|list| list.iter().any(|r| r == key))
+        };
         for (key, child) in object {
             let child_path = format!("{path}.{key}");
             if let Some(child_schema) = schema["properties"].get(key) {
+                // Not OpenAPI, but what the API server does with it: a
+                // 1.20 server's server-side apply turns an empty optional
+                // string into null and refuses the whole object (422).
+                // Kyverno's types omit empty ones (`omitempty`).
+                if child.as_str() == Some("") && !required(key) {
+                    self.errors.push(format!(
+                        "{child_path}: empty optional string (leave the field out)"
+                    ));
+                }
                 self.walk(child_schema, child, &child_path);
             } else if schema["additionalProperties"].is_object() {
                 self.walk(&schema["additionalProperties"], child, &format!("{path}.*"));
@@ -282,6 +299,28 @@ mod tests {
     fn the_shipped_crds_parse() {
         assert!(policy_report_schema().is_object());
         assert!(cluster_policy_report_schema().is_object());
+    }
+
+    #[test]
+    fn an_empty_optional_string_is_refused() {
+        let mut report =
+            PolicyReport::new("r", "ns", vec![ReportResult::new("p", PolicyResult::Pass)]);
+        assert!(check_policy_report(&report).is_ok());
+        let mut value = serde_json::to_value(&report).unwrap();
+        value["results"][0]["rule"] = json!("");
+        assert_eq!(
+            violations(policy_report_schema(), &value),
+            vec![".results[].rule: empty optional string (leave the field out)"]
+        );
+        // The builders leave empty fields out.
+        report = PolicyReport::new(
+            "r",
+            "ns",
+            vec![ReportResult::new("p", PolicyResult::Pass)
+                .with_rule("")
+                .with_message("")],
+        );
+        assert!(check_policy_report(&report).is_ok());
     }
 
     #[test]

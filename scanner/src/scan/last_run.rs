@@ -114,8 +114,14 @@ pub fn config_map(
                 "reportsKeptPoliciesIncomplete",
                 outcome.plan.kept_policies_incomplete.len().to_string(),
             );
-            put("policiesIncomplete", outcome.policies_incomplete.to_string());
-            put("resultsKeptOfMissingPolicies", outcome.results_kept.to_string());
+            put(
+                "policiesIncomplete",
+                outcome.policies_incomplete.to_string(),
+            );
+            put(
+                "resultsKeptOfMissingPolicies",
+                outcome.results_kept.to_string(),
+            );
             put("writeFailures", outcome.write_failures.len().to_string());
             for (phase, ms) in &outcome.phases {
                 put(
