@@ -11,7 +11,12 @@ use serde::Deserialize;
 use serde_json::Value;
 
 fn render(overlay: &str) -> Vec<Value> {
-    let dir: PathBuf = workspace_root().join("deploy/overlays").join(overlay);
+    render_dir(&format!("deploy/overlays/{overlay}"))
+}
+
+/// `kubectl kustomize` of a directory relative to the workspace root.
+fn render_dir(relative: &str) -> Vec<Value> {
+    let dir: PathBuf = workspace_root().join(relative);
     let output = Command::new("kubectl")
         .arg("kustomize")
         .arg(&dir)
@@ -205,12 +210,24 @@ fn manifests_pass_a_server_side_dry_run_and_the_role_suffices_for_a_scan() {
     let cluster = TestCluster::start();
     let cron = render("cronjob");
     let once = render("job");
+    // The default path never carries CRDs (it would replace Kyverno's or
+    // Policy Reporter's); they are the separate, optional deploy/crds step.
+    for overlay in ["cronjob", "job", "deployment"] {
+        assert!(
+            render(overlay)
+                .iter()
+                .all(|o| o["kind"] != "CustomResourceDefinition"),
+            "overlays/{overlay} renders a CRD"
+        );
+    }
+    let crds = render_dir("deploy/crds");
+    assert_eq!(crds.len(), 2);
     // Namespace and CRDs for real: namespaced objects and reports need them.
-    let crds: Vec<&Value> = cron
+    let setup: Vec<&Value> = crds
         .iter()
-        .filter(|o| o["kind"] == "CustomResourceDefinition" || o["kind"] == "Namespace")
+        .chain(cron.iter().filter(|o| o["kind"] == "Namespace"))
         .collect();
-    cluster.kubectl_with_stdin(&["apply", "--server-side", "-f", "-"], Some(&yaml(&crds)));
+    cluster.kubectl_with_stdin(&["apply", "--server-side", "-f", "-"], Some(&yaml(&setup)));
     cluster.kubectl_ok(&[
         "wait",
         "--for=condition=Established",
