@@ -126,20 +126,26 @@ pub fn is_reported(finding: &Finding) -> bool {
     finding.result.skip_reason != Some(SkipReason::MatchConditions)
 }
 
+/// The report results of the findings that belong in a written report.
+fn scoped_results(
+    findings: &[Finding],
+    timestamp: Timestamp,
+) -> impl Iterator<Item = ScopedResult> + '_ {
+    findings
+        .iter()
+        .filter(|finding| is_reported(finding))
+        .map(move |finding| ScopedResult {
+            resource: object_reference(finding),
+            result: report_result(finding, timestamp),
+        })
+}
+
 /// Kyverno's layout: one report per resource with results.
 pub fn per_resource(
     findings: &[Finding],
     timestamp: Timestamp,
 ) -> Result<ShapedReports, ShapeError> {
-    shape::per_resource(
-        findings
-            .iter()
-            .filter(|f| is_reported(f))
-            .map(|finding| ScopedResult {
-                resource: object_reference(finding),
-                result: report_result(finding, timestamp),
-            }),
-    )
+    shape::per_resource(scoped_results(findings, timestamp))
 }
 
 /// One report per namespace (and one for cluster-scoped resources), split
@@ -149,16 +155,7 @@ pub fn per_namespace(
     timestamp: Timestamp,
     options: &PerNamespaceOptions,
 ) -> Result<ShapedReports, ShapeError> {
-    shape::per_namespace(
-        findings
-            .iter()
-            .filter(|f| is_reported(f))
-            .map(|finding| ScopedResult {
-                resource: object_reference(finding),
-                result: report_result(finding, timestamp),
-            }),
-        options,
-    )
+    shape::per_namespace(scoped_results(findings, timestamp), options)
 }
 
 #[cfg(test)]
