@@ -430,3 +430,80 @@ fn a_policy_that_cannot_be_read_or_loaded_keeps_its_evidence() {
         "{err}"
     );
 }
+
+#[test]
+fn reports_are_checked_against_the_crds_the_cluster_serves() {
+    // Another producer's PolicyReport CRD whose results may not be `skip`.
+    let cluster = TestCluster::start();
+    let crd = report_model::schema::POLICY_REPORTS_CRD_YAML.replace(
+        "                  - error\n                  - skip\n",
+        "                  - error\n",
+    );
+    assert_ne!(crd, report_model::schema::POLICY_REPORTS_CRD_YAML);
+    cluster.apply_yaml(&crd);
+    cluster.apply_yaml(report_model::schema::CLUSTER_POLICY_REPORTS_CRD_YAML);
+    let crds = polscan_tests::cluster::workspace_root()
+        .join("tests/cluster/kyverno-crds.yaml")
+        .display()
+        .to_string();
+    cluster.kubectl_ok(&["apply", "-f", &crds]);
+    cluster.kubectl_ok(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/policyreports.wgpolicyk8s.io",
+        "crd/policies.kyverno.io",
+        "crd/policyexceptions.kyverno.io",
+    ]);
+    cluster.apply_yaml(
+        r#"apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: kyverno.io/v1
+kind: Policy
+metadata: {name: require-team, namespace: shop}
+spec:
+  validationFailureAction: Audit
+  rules:
+  - name: team
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    validate:
+      pattern: {metadata: {labels: {team: '?*'}}}
+---
+apiVersion: kyverno.io/v2
+kind: PolicyException
+metadata: {name: legacy, namespace: shop}
+spec:
+  exceptions:
+  - {policyName: shop/require-team, ruleNames: [team]}
+  match:
+    any:
+    - resources: {kinds: [Pod], names: [legacy]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: legacy, namespace: shop}
+spec:
+  containers: [{name: c, image: 'nginx:1.25'}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop, labels: {team: shop}}
+spec:
+  containers: [{name: c, image: 'nginx:1.25'}]
+"#,
+    );
+    let kubeconfig = cluster.kubeconfig().display().to_string();
+    let output = polscan(&["scan", "--kubeconfig", &kubeconfig]);
+    let err = stderr(&output);
+    // The skip result does not fit this CRD: that report is not sent (the
+    // server would refuse it), the run says so and is incomplete...
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("not written") && err.contains(".results[].result"),
+        "{err}"
+    );
+    assert!(report_of(&cluster, "Pod", "legacy").is_none());
+    // ...and the other report is written.
+    assert!(report_of(&cluster, "Pod", "web").is_some(), "{err}");
+}

@@ -68,16 +68,74 @@ pub enum SchemaError {
     },
 }
 
-/// The `openAPIV3Schema` of the (single, v1alpha2) version of a CRD in
-/// YAML; `Value::Null` when the text is not such a CRD.
+/// The `openAPIV3Schema` of the `v1alpha2` version of a CRD (as JSON);
+/// `None` when the CRD has no such version or schema.
+pub fn v1alpha2_schema(crd: &Value) -> Option<Value> {
+    crd.pointer("/spec/versions")?
+        .as_array()?
+        .iter()
+        .find(|version| version["name"] == "v1alpha2")?
+        .pointer("/schema/openAPIV3Schema")
+        .cloned()
+}
+
+/// The `openAPIV3Schema` of the v1alpha2 version of a CRD in YAML;
+/// `Value::Null` when the text is not such a CRD.
 pub fn openapi_schema(crd_yaml: &str) -> Value {
     serde_yaml::from_str::<Value>(crd_yaml)
         .ok()
-        .and_then(|crd| {
-            crd.pointer("/spec/versions/0/schema/openAPIV3Schema")
-                .cloned()
-        })
+        .and_then(|crd| v1alpha2_schema(&crd))
         .unwrap_or(Value::Null)
+}
+
+/// The schemas reports are checked against: the ones of the CRDs the
+/// cluster serves (perhaps Kyverno's or Policy Reporter's, not polscan's),
+/// or polscan's own when none are installed.
+#[derive(Debug, Clone)]
+pub struct ReportSchemas {
+    policy_report: Value,
+    cluster_policy_report: Value,
+}
+
+impl ReportSchemas {
+    /// The schemas of the CRDs polscan ships.
+    pub fn shipped() -> ReportSchemas {
+        ReportSchemas {
+            policy_report: policy_report_schema().clone(),
+            cluster_policy_report: cluster_policy_report_schema().clone(),
+        }
+    }
+
+    /// The schemas of installed CRD objects (JSON as the API server returns
+    /// them); a CRD without a v1alpha2 schema falls back to the shipped one.
+    pub fn from_crds(policy_reports: &Value, cluster_policy_reports: &Value) -> ReportSchemas {
+        ReportSchemas {
+            policy_report: v1alpha2_schema(policy_reports)
+                .unwrap_or_else(|| policy_report_schema().clone()),
+            cluster_policy_report: v1alpha2_schema(cluster_policy_reports)
+                .unwrap_or_else(|| cluster_policy_report_schema().clone()),
+        }
+    }
+
+    /// Checks a PolicyReport. Errors: [`SchemaError::Invalid`] listing every
+    /// violation, or [`SchemaError::Serialize`].
+    pub fn check_policy_report(&self, report: &PolicyReport) -> Result<(), SchemaError> {
+        check(report, "PolicyReport", report.name(), &self.policy_report)
+    }
+
+    /// Checks a ClusterPolicyReport; errors as
+    /// [`ReportSchemas::check_policy_report`].
+    pub fn check_cluster_policy_report(
+        &self,
+        report: &ClusterPolicyReport,
+    ) -> Result<(), SchemaError> {
+        check(
+            report,
+            "ClusterPolicyReport",
+            report.name(),
+            &self.cluster_policy_report,
+        )
+    }
 }
 
 fn policy_report_schema() -> &'static Value {
@@ -321,6 +379,19 @@ mod tests {
                 .with_message("")],
         );
         assert!(check_policy_report(&report).is_ok());
+    }
+
+    #[test]
+    fn installed_crds_are_what_reports_are_checked_against() {
+        // Another producer's CRD that allows fewer result values.
+        let mut crd: Value = serde_yaml::from_str(POLICY_REPORTS_CRD_YAML).unwrap();
+        crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["results"]["items"]
+            ["properties"]["result"]["enum"] = json!(["pass", "fail"]);
+        let schemas = ReportSchemas::from_crds(&crd, &Value::Null);
+        let skip = PolicyReport::new("r", "ns", vec![ReportResult::new("p", PolicyResult::Skip)]);
+        assert!(ReportSchemas::shipped().check_policy_report(&skip).is_ok());
+        let err = schemas.check_policy_report(&skip).unwrap_err().to_string();
+        assert!(err.contains(".results[].result"), "{err}");
     }
 
     #[test]

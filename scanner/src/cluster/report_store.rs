@@ -164,14 +164,23 @@ pub enum CrdOutcome {
     },
 }
 
-/// Whether both report CRDs are served.
-pub async fn crds_present(client: &Client) -> Result<bool, ClusterError> {
-    for (name, _) in CRDS {
-        if get_crd(client, name).await?.is_none() {
-            return Ok(false);
-        }
-    }
-    Ok(true)
+/// The schemas of the report CRDs the server serves (whoever installed
+/// them), which every report is checked against before it is sent; `None`
+/// when either CRD is missing.
+pub async fn installed_schemas(
+    client: &Client,
+) -> Result<Option<report_model::schema::ReportSchemas>, ClusterError> {
+    let [(namespaced, _), (cluster, _)] = CRDS;
+    let (Some(namespaced), Some(cluster)) = (
+        get_crd(client, namespaced).await?,
+        get_crd(client, cluster).await?,
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some(report_model::schema::ReportSchemas::from_crds(
+        &namespaced,
+        &cluster,
+    )))
 }
 
 async fn get_crd(client: &Client, name: &str) -> Result<Option<Value>, ClusterError> {

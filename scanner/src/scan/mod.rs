@@ -18,6 +18,7 @@ use futures::StreamExt;
 use kube::Client;
 use rayon::prelude::*;
 use report_model::meta::Timestamp;
+use report_model::schema::{ReportSchemas, SchemaError};
 use report_model::shape::{
     PerNamespaceOptions, ShapedReports, SHAPE_PER_NAMESPACE, SHAPE_PER_RESOURCE,
 };
@@ -206,10 +207,10 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     let existing_reports = {
         let client = client.clone();
         tokio::spawn(async move {
-            if !report_store::crds_present(&client).await? {
-                return Ok::<_, ClusterError>((false, Vec::new()));
-            }
-            Ok((true, report_store::list_existing(&client).await?))
+            let Some(schemas) = report_store::installed_schemas(&client).await? else {
+                return Ok::<_, ClusterError>((None, Vec::new()));
+            };
+            Ok((Some(schemas), report_store::list_existing(&client).await?))
         })
     };
     for (group_version, err) in &discovered.failed {
@@ -274,9 +275,12 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
             }))
         }
     };
-    if !crds && !options.dry_run {
+    if crds.is_none() && !options.dry_run {
         return Err(ScanError::CrdsMissing);
     }
+    // Reports are checked against the CRDs they will be written to (a dry
+    // run without CRDs checks against polscan's own).
+    let schemas = Arc::new(crds.unwrap_or_else(ReportSchemas::shipped));
     phase("existing reports read");
     let in_scope: Vec<ExistingReport> = existing
         .iter()
@@ -301,6 +305,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
                     options.write_concurrency,
                     options.progress.clone(),
                     carry_over.clone(),
+                    schemas.clone(),
                 ));
                 (Some(sender), Some(writer))
             };
@@ -312,6 +317,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
                     timestamp,
                     sender,
                     options.dry_run,
+                    schemas.clone(),
                 )),
             )
         }
@@ -400,7 +406,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
                     outcome.rewrites_held += 1;
                     continue;
                 }
-                match report.check_schema() {
+                match report.check_schema(&schemas) {
                     Ok(()) => outcome.reports_to_apply.push((key, report)),
                     Err(err) => outcome.write_failures.push(not_sent(&key, err)),
                 }
@@ -503,6 +509,7 @@ struct ReportSink {
     /// Reports not sent because they do not fit the CRD schema; their
     /// stored version is kept (they stay in `seen`, so nothing prunes it).
     not_sent: Vec<ClusterError>,
+    schemas: Arc<ReportSchemas>,
 }
 
 impl ReportSink {
@@ -512,6 +519,7 @@ impl ReportSink {
         timestamp: Timestamp,
         writer: Option<mpsc::Sender<Outgoing>>,
         dry_run: bool,
+        schemas: Arc<ReportSchemas>,
     ) -> ReportSink {
         let polscan = |report: &ExistingReport| {
             report
@@ -543,6 +551,7 @@ impl ReportSink {
             for_dry_run: Vec::new(),
             error: None,
             not_sent: Vec::new(),
+            schemas,
         }
     }
 
@@ -578,7 +587,7 @@ impl ReportSink {
             if unchanged {
                 continue;
             }
-            if let Err(err) = report.check_schema() {
+            if let Err(err) = report.check_schema(&self.schemas) {
                 self.not_sent.push(not_sent(&key, err));
                 continue;
             }
@@ -842,12 +851,10 @@ impl WantedReport {
 
     /// The structural check against the report CRD the server will apply;
     /// a report that fails it is never sent.
-    fn check_schema(&self) -> Result<(), report_model::schema::SchemaError> {
+    fn check_schema(&self, schemas: &ReportSchemas) -> Result<(), SchemaError> {
         match self {
-            WantedReport::Namespaced(report) => report_model::schema::check_policy_report(report),
-            WantedReport::Cluster(report) => {
-                report_model::schema::check_cluster_policy_report(report)
-            }
+            WantedReport::Namespaced(report) => schemas.check_policy_report(report),
+            WantedReport::Cluster(report) => schemas.check_cluster_policy_report(report),
         }
     }
 
@@ -861,7 +868,7 @@ impl WantedReport {
 
 type Wanted = BTreeMap<ReportKey, (String, WantedReport)>;
 
-fn not_sent(key: &ReportKey, err: report_model::schema::SchemaError) -> ClusterError {
+fn not_sent(key: &ReportKey, err: SchemaError) -> ClusterError {
     let what = if key.cluster_scoped {
         format!("ClusterPolicyReport {}", key.name)
     } else {
@@ -988,7 +995,7 @@ async fn apply_one(
     client: &Client,
     outgoing: Outgoing,
     progress: &ScanProgress,
-    carry_over: Option<&BTreeSet<String>>,
+    carry_over: Option<(&BTreeSet<String>, &ReportSchemas)>,
 ) -> Result<(bool, usize), ClusterError> {
     let Outgoing {
         key,
@@ -996,7 +1003,7 @@ async fn apply_one(
         stored,
     } = outgoing;
     let mut kept = 0;
-    if let (Some(loaded), true) = (carry_over, stored) {
+    if let (Some((loaded, schemas)), true) = (carry_over, stored) {
         if let Some(existing) = report_store::get(client, &key).await? {
             kept = report
                 .carry_over(&existing, loaded)
@@ -1007,7 +1014,9 @@ async fn apply_one(
             if kept > 0 && report.content_hash() == stored_hash(&existing) {
                 return Ok((false, kept));
             }
-            report.check_schema().map_err(|err| not_sent(&key, err))?;
+            report
+                .check_schema(schemas)
+                .map_err(|err| not_sent(&key, err))?;
         }
     }
     let value = report.to_value().map_err(|err| ClusterError::Transport {
@@ -1034,6 +1043,7 @@ async fn write_stream(
     concurrency: usize,
     progress: Arc<ScanProgress>,
     carry_over: Option<Arc<BTreeSet<String>>>,
+    schemas: Arc<ReportSchemas>,
 ) -> WriteTally {
     let incoming = futures::stream::unfold(reports, |mut reports| async move {
         reports.recv().await.map(|item| (item, reports))
@@ -1043,7 +1053,11 @@ async fn write_stream(
             let client = client.clone();
             let progress = progress.clone();
             let carry_over = carry_over.clone();
-            async move { apply_one(&client, outgoing, &progress, carry_over.as_deref()).await }
+            let schemas = schemas.clone();
+            async move {
+                let carry_over = carry_over.as_deref().map(|loaded| (loaded, &*schemas));
+                apply_one(&client, outgoing, &progress, carry_over).await
+            }
         })
         .buffer_unordered(concurrency.max(1))
         .collect::<Vec<_>>()
