@@ -9,10 +9,12 @@
 //! exception has expired or lacks its reason or expiry.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
+use super::policy::PolicyMeta;
 use super::{PolicyResponse, RuleResult, RuleStatus};
 
 pub const EXCEPTION: &str = "polscan.io/exception";
@@ -22,6 +24,83 @@ pub const OWNER: &str = "polscan.io/exception-owner";
 /// Rule name of the `warn` results this module adds.
 pub const EXCEPTION_RULE: &str = "polscan-exception";
 
+/// Result properties this module sets, read back by `polscan evidence`.
+pub mod properties {
+    /// `resource-annotation` on a result the annotation turned into `skip`.
+    pub const EXCEPTION: &str = "exception";
+    /// The value of [`EXCEPTION`] on excused results.
+    pub const RESOURCE_ANNOTATION: &str = "resource-annotation";
+    pub const REASON: &str = "exception-reason";
+    pub const EXPIRES: &str = "exception-expires";
+    pub const OWNER: &str = "exception-owner";
+    /// The status the result had before the annotation excused it: a
+    /// `fail` is a resource Kyverno's admission would reject.
+    pub const RESULT: &str = "exception-result";
+    /// On the `warn` results: `expired`, `invalid` or `unknown-target`.
+    pub const STATUS: &str = "exception-status";
+    /// On the `warn` results: the rules (comma-separated) the exception
+    /// names or covered, so only those rules' verdicts are affected.
+    pub const RULES: &str = "exception-rules";
+}
+
+/// Prefixes Kyverno gives the rules it generates for Pod controllers.
+const AUTOGEN_PREFIXES: [&str; 2] = ["autogen-cronjob-", "autogen-"];
+
+/// The rule a generated `autogen-` or `autogen-cronjob-` rule comes from
+/// (the name itself for any other rule).
+pub fn base_rule(rule: &str) -> &str {
+    AUTOGEN_PREFIXES
+        .iter()
+        .find_map(|prefix| rule.strip_prefix(prefix))
+        .unwrap_or(rule)
+}
+
+/// A rule and the variants Kyverno generates from it for Pod controllers.
+pub fn with_autogen_variants(rule: &str) -> Vec<String> {
+    let base = base_rule(rule);
+    vec![
+        base.to_string(),
+        format!("autogen-{base}"),
+        format!("autogen-cronjob-{base}"),
+    ]
+}
+
+/// The policies loaded, so an annotation naming a policy or rule that does
+/// not exist is reported rather than silently excusing nothing.
+pub trait KnownPolicies {
+    /// The rule names of the policy called `policy` (its name, or
+    /// `namespace/name` for a namespaced one); None when no such policy
+    /// is loaded.
+    fn rules_of(&self, policy: &str) -> Option<Vec<String>>;
+}
+
+impl KnownPolicies for super::Engine {
+    fn rules_of(&self, policy: &str) -> Option<Vec<String>> {
+        let named = |meta: &PolicyMeta| meta.name == policy || meta.qualified_name() == policy;
+        if let Some((found, _)) = self
+            .policies
+            .iter()
+            .zip(&self.metas)
+            .find(|(_, meta)| named(meta))
+        {
+            return Some(found.spec.rules.iter().map(|r| r.name.clone()).collect());
+        }
+        // CEL policies have one unnamed rule.
+        self.validating
+            .iter()
+            .map(|(_, meta)| meta)
+            .chain(self.admission.iter().map(|(_, meta)| meta))
+            .any(|meta| named(meta))
+            .then(|| vec![String::new()])
+    }
+}
+
+impl KnownPolicies for BTreeMap<String, Vec<String>> {
+    fn rules_of(&self, policy: &str) -> Option<Vec<String>> {
+        self.get(policy).cloned()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Target {
     policy: String,
@@ -29,9 +108,14 @@ struct Target {
 }
 
 impl Target {
+    /// A rule target also covers the rule's autogen variants: users name
+    /// the rule they see in the policy.
     fn covers(&self, policy: &str, qualified_policy: &str, rule: &str) -> bool {
         (self.policy == policy || self.policy == qualified_policy)
-            && self.rule.as_deref().is_none_or(|r| r == rule)
+            && self
+                .rule
+                .as_deref()
+                .is_none_or(|r| r == rule || base_rule(r) == base_rule(rule))
     }
 }
 
@@ -41,15 +125,26 @@ enum Validity {
     Invalid(String),
 }
 
+impl Validity {
+    fn status(&self) -> &'static str {
+        match self {
+            Validity::Valid { .. } => "valid",
+            Validity::Expired { .. } => "expired",
+            Validity::Invalid(_) => "invalid",
+        }
+    }
+}
+
 struct Declared {
-    targets: Vec<Target>,
+    /// The annotation's items as written (`policy` or `policy/rule`).
+    items: Vec<String>,
     reason: String,
     owner: String,
     expires_text: String,
     validity: Validity,
 }
 
-fn parse_targets(text: &str) -> Vec<Target> {
+fn parse_items(text: &str) -> Vec<String> {
     let items: Vec<String> = if text.trim_start().starts_with('[') {
         serde_json::from_str(text).unwrap_or_default()
     } else {
@@ -59,18 +154,47 @@ fn parse_targets(text: &str) -> Vec<Target> {
     };
     items
         .into_iter()
+        .map(|item| item.trim().to_string())
         .filter(|item| !item.is_empty())
-        .map(|item| match item.split_once('/') {
-            Some((policy, rule)) => Target {
-                policy: policy.to_string(),
-                rule: Some(rule.to_string()),
-            },
-            None => Target {
-                policy: item,
-                rule: None,
-            },
-        })
         .collect()
+}
+
+/// What an item names, checked against the loaded policies: a policy
+/// (`name` or `namespace/name`), a rule of one (`policy/rule`), or nothing.
+enum Resolved {
+    Target(Target),
+    UnknownRule { policy: String, rule: String },
+    UnknownPolicy(String),
+}
+
+fn resolve(item: &str, known: &dyn KnownPolicies) -> Resolved {
+    if known.rules_of(item).is_some() {
+        return Resolved::Target(Target {
+            policy: item.to_string(),
+            rule: None,
+        });
+    }
+    // The last `/` separates the rule: `namespace/policy/rule` works too.
+    if let Some((policy, rule)) = item.rsplit_once('/') {
+        if let Some(rules) = known.rules_of(policy) {
+            let exists = rules
+                .iter()
+                .any(|r| r == rule || base_rule(r) == base_rule(rule));
+            return if exists {
+                Resolved::Target(Target {
+                    policy: policy.to_string(),
+                    rule: Some(rule.to_string()),
+                })
+            } else {
+                Resolved::UnknownRule {
+                    policy: policy.to_string(),
+                    rule: rule.to_string(),
+                }
+            };
+        }
+        return Resolved::UnknownPolicy(policy.to_string());
+    }
+    Resolved::UnknownPolicy(item.to_string())
 }
 
 /// An RFC 3339 time, or a date meaning the end of that day (UTC).
@@ -92,8 +216,8 @@ fn declared(resource: &Value, now: DateTime<Utc>) -> Option<Declared> {
             .unwrap_or("")
             .to_string()
     };
-    let targets = parse_targets(&annotation(EXCEPTION));
-    if targets.is_empty() {
+    let items = parse_items(&annotation(EXCEPTION));
+    if items.is_empty() {
         return None;
     }
     let reason = annotation(REASON);
@@ -120,7 +244,7 @@ fn declared(resource: &Value, now: DateTime<Utc>) -> Option<Declared> {
         }
     };
     Some(Declared {
-        targets,
+        items,
         reason,
         owner: annotation(OWNER),
         expires_text,
@@ -128,47 +252,98 @@ fn declared(resource: &Value, now: DateTime<Utc>) -> Option<Declared> {
     })
 }
 
+impl Declared {
+    /// Properties every result this exception touches carries.
+    fn properties(&self) -> BTreeMap<String, String> {
+        let mut found = BTreeMap::new();
+        if !self.reason.is_empty() {
+            found.insert(properties::REASON.into(), self.reason.clone());
+        }
+        if !self.expires_text.is_empty() {
+            found.insert(properties::EXPIRES.into(), self.expires_text.clone());
+        }
+        if !self.owner.is_empty() {
+            found.insert(properties::OWNER.into(), self.owner.clone());
+        }
+        found
+    }
+
+    fn warning(&self, message: String, status: &str, rules: &[String], action: String) -> RuleResult {
+        let mut properties = self.properties();
+        properties.insert(properties::STATUS.into(), status.into());
+        if !rules.is_empty() {
+            properties.insert(properties::RULES.into(), rules.join(","));
+        }
+        RuleResult {
+            rule: EXCEPTION_RULE.into(),
+            status: RuleStatus::Warn,
+            message,
+            action,
+            properties,
+            skip_reason: None,
+        }
+    }
+}
+
 /// Applies the resource's exception annotations to its policy responses.
-pub fn apply(resource: &Value, responses: &mut [PolicyResponse], now: DateTime<Utc>) {
+/// `known` says which policies and rules exist: naming one that does not
+/// adds a `warn` result saying so.
+pub fn apply(
+    resource: &Value,
+    responses: &mut Vec<PolicyResponse>,
+    now: DateTime<Utc>,
+    known: &dyn KnownPolicies,
+) {
     let Some(declared) = declared(resource, now) else {
         return;
     };
+    let mut targets = Vec::new();
+    let mut unknown_rules: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut unknown_policies = Vec::new();
+    for item in &declared.items {
+        match resolve(item, known) {
+            Resolved::Target(target) => targets.push(target),
+            Resolved::UnknownRule { policy, rule } => {
+                unknown_rules.entry(policy).or_default().push(rule)
+            }
+            Resolved::UnknownPolicy(policy) => unknown_policies.push(policy),
+        }
+    }
     for response in responses.iter_mut() {
         let policy = response.policy.name.clone();
         let qualified = response.policy.qualified_name();
-        let mut covered_any = false;
+        let mut covered = Vec::new();
         for result in &mut response.rules {
-            if !declared
-                .targets
+            if !targets
                 .iter()
                 .any(|t| t.covers(&policy, &qualified, &result.rule))
             {
                 continue;
             }
-            covered_any = true;
+            covered.push(result.rule.clone());
             if let Validity::Valid { expires } = &declared.validity {
+                let original = result.status;
                 result.status = RuleStatus::Skip;
                 result.message = format!(
                     "skipped by the exception on the resource until {}: {}",
                     expires.to_rfc3339(),
                     declared.reason
                 );
+                result.properties.insert(
+                    properties::EXCEPTION.into(),
+                    properties::RESOURCE_ANNOTATION.into(),
+                );
                 result
                     .properties
-                    .insert("exception".into(), "resource-annotation".into());
-                result
-                    .properties
-                    .insert("exception-reason".into(), declared.reason.clone());
-                result
-                    .properties
-                    .insert("exception-expires".into(), declared.expires_text.clone());
-                if !declared.owner.is_empty() {
-                    result
-                        .properties
-                        .insert("exception-owner".into(), declared.owner.clone());
-                }
+                    .insert(properties::RESULT.into(), original.as_str().into());
+                result.properties.extend(declared.properties());
             }
         }
+        let action = response
+            .rules
+            .first()
+            .map(|r| r.action.clone())
+            .unwrap_or_default();
         let warning = match &declared.validity {
             Validity::Valid { .. } => None,
             Validity::Expired { expires } => Some(format!(
@@ -177,25 +352,48 @@ pub fn apply(resource: &Value, responses: &mut [PolicyResponse], now: DateTime<U
             )),
             Validity::Invalid(message) => Some(message.clone()),
         };
-        if let (true, Some(message)) = (covered_any, warning) {
-            let action = response
-                .rules
-                .first()
-                .map(|r| r.action.clone())
-                .unwrap_or_default();
-            let mut properties = BTreeMap::new();
-            if !declared.owner.is_empty() {
-                properties.insert("exception-owner".into(), declared.owner.clone());
-            }
-            response.rules.push(RuleResult {
-                rule: EXCEPTION_RULE.into(),
-                status: RuleStatus::Warn,
-                message,
-                action,
-                properties,
-                skip_reason: None,
-            });
+        if let (false, Some(message)) = (covered.is_empty(), warning) {
+            let warning =
+                declared.warning(message, declared.validity.status(), &covered, action.clone());
+            response.rules.push(warning);
         }
+        let missing = unknown_rules
+            .get(&qualified)
+            .or_else(|| unknown_rules.get(&policy));
+        if let Some(rules) = missing {
+            let message = format!(
+                "{EXCEPTION} names rule(s) {} of policy {qualified}, which has no such rule: the exception excuses nothing there",
+                rules.join(", ")
+            );
+            response
+                .rules
+                .push(declared.warning(message, "unknown-target", rules, action));
+        }
+    }
+    // A policy that does not exist has no response to carry the warning:
+    // it gets one of its own, under the name the annotation gave.
+    for policy in unknown_policies {
+        let message = format!(
+            "{EXCEPTION} names policy {policy}, which is not loaded: the exception excuses nothing"
+        );
+        let reference = responses
+            .first()
+            .map(|r| r.resource.clone())
+            .unwrap_or_else(|| super::ResourceRef::from_resource(resource));
+        let (namespace, name) = match policy.split_once('/') {
+            Some((namespace, name)) => (Some(namespace.to_string()), name.to_string()),
+            None => (None, policy.clone()),
+        };
+        responses.push(PolicyResponse {
+            policy: Arc::new(PolicyMeta {
+                kind: if namespace.is_some() { "Policy" } else { "ClusterPolicy" }.into(),
+                name,
+                namespace,
+                annotations: BTreeMap::new(),
+            }),
+            resource: reference,
+            rules: vec![declared.warning(message, "unknown-target", &[], "Audit".into())],
+        });
     }
 }
 
@@ -234,6 +432,24 @@ mod tests {
         json!({"kind": "Pod", "metadata": {"name": "p", "annotations": annotations}})
     }
 
+    /// The policies loaded in these tests and their rules.
+    fn known() -> BTreeMap<String, Vec<String>> {
+        [
+            ("require-labels", vec!["check"]),
+            ("disallow-latest", vec!["validate-tag", "other"]),
+            ("unrelated", vec!["r"]),
+            ("team/p", vec!["check"]),
+        ]
+        .into_iter()
+        .map(|(policy, rules)| {
+            (
+                policy.to_string(),
+                rules.into_iter().map(str::to_string).collect(),
+            )
+        })
+        .collect()
+    }
+
     fn now() -> DateTime<Utc> {
         parse_expiry("2026-06-01T00:00:00Z").unwrap()
     }
@@ -255,7 +471,7 @@ mod tests {
             ),
             response("unrelated", &[("r", RuleStatus::Fail)]),
         ];
-        apply(&resource, &mut responses, now());
+        apply(&resource, &mut responses, now(), &known());
         let status = |i: usize, j: usize| responses[i].rules[j].status;
         assert_eq!(status(0, 0), RuleStatus::Skip);
         assert_eq!(status(1, 0), RuleStatus::Skip);
@@ -279,7 +495,7 @@ mod tests {
             json!({EXCEPTION: "[\"require-labels\"]", REASON: "r", EXPIRES: "2026-01-01T00:00:00Z"}),
         );
         let mut responses = vec![response("require-labels", &[("check", RuleStatus::Fail)])];
-        apply(&resource, &mut responses, now());
+        apply(&resource, &mut responses, now(), &known());
         assert_eq!(responses[0].rules[0].status, RuleStatus::Fail);
         let warning = &responses[0].rules[1];
         assert_eq!(
@@ -297,7 +513,7 @@ mod tests {
     fn an_exception_without_reason_or_expiry_is_ignored_with_a_warning() {
         let resource = pod(json!({EXCEPTION: "require-labels"}));
         let mut responses = vec![response("require-labels", &[("check", RuleStatus::Fail)])];
-        apply(&resource, &mut responses, now());
+        apply(&resource, &mut responses, now(), &known());
         assert_eq!(responses[0].rules[0].status, RuleStatus::Fail);
         let warning = &responses[0].rules[1].message;
         assert!(
@@ -307,15 +523,105 @@ mod tests {
 
         let bad_date = pod(json!({EXCEPTION: "require-labels", REASON: "r", EXPIRES: "next year"}));
         let mut responses = vec![response("require-labels", &[("check", RuleStatus::Fail)])];
-        apply(&bad_date, &mut responses, now());
+        apply(&bad_date, &mut responses, now(), &known());
         assert!(responses[0].rules[1].message.contains("RFC 3339"));
     }
 
     #[test]
     fn resources_without_the_annotation_are_untouched() {
         let mut responses = vec![response("require-labels", &[("check", RuleStatus::Fail)])];
-        apply(&pod(json!({})), &mut responses, now());
+        apply(&pod(json!({})), &mut responses, now(), &known());
         assert_eq!(responses[0].rules.len(), 1);
         assert_eq!(responses[0].rules[0].status, RuleStatus::Fail);
+    }
+
+    #[test]
+    fn a_rule_exception_covers_the_autogen_variants_of_the_rule() {
+        let resource = pod(json!({
+            EXCEPTION: "require-labels/check", REASON: "r", EXPIRES: "2026-12-31"
+        }));
+        let mut responses = vec![response(
+            "require-labels",
+            &[
+                ("autogen-check", RuleStatus::Fail),
+                ("autogen-cronjob-check", RuleStatus::Fail),
+            ],
+        )];
+        apply(&resource, &mut responses, now(), &known());
+        assert!(
+            responses[0].rules.iter().all(|r| r.status == RuleStatus::Skip),
+            "{:?}",
+            responses[0].rules
+        );
+        assert_eq!(responses[0].rules[0].properties[properties::RESULT], "fail");
+    }
+
+    #[test]
+    fn naming_a_policy_or_rule_that_does_not_exist_warns() {
+        let resource = pod(json!({
+            EXCEPTION: "require-lables, disallow-latest/validate-tga, team/p/check",
+            REASON: "r", EXPIRES: "2026-12-31"
+        }));
+        let mut responses = vec![
+            response("disallow-latest", &[("validate-tag", RuleStatus::Fail)]),
+            response("require-labels", &[("check", RuleStatus::Fail)]),
+        ];
+        apply(&resource, &mut responses, now(), &known());
+        // Nothing the misspelt names point at is excused.
+        assert_eq!(responses[0].rules[0].status, RuleStatus::Fail);
+        assert_eq!(responses[1].rules[0].status, RuleStatus::Fail);
+        let rule_warning = responses[0]
+            .rules
+            .iter()
+            .find(|r| r.rule == EXCEPTION_RULE)
+            .expect("a warning for the misspelt rule");
+        assert_eq!(rule_warning.status, RuleStatus::Warn);
+        assert!(
+            rule_warning.message.contains("validate-tga"),
+            "{}",
+            rule_warning.message
+        );
+        assert_eq!(rule_warning.properties[properties::STATUS], "unknown-target");
+        let policy_warning = responses
+            .iter()
+            .find(|r| r.policy.name == "require-lables")
+            .expect("a response for the misspelt policy");
+        assert_eq!(policy_warning.rules[0].status, RuleStatus::Warn);
+        assert!(policy_warning.rules[0].message.contains("not loaded"));
+        // `team/p/check` names a rule of the namespaced policy team/p: known.
+        assert_eq!(
+            responses
+                .iter()
+                .flat_map(|r| &r.rules)
+                .filter(|r| r.rule == EXCEPTION_RULE)
+                .count(),
+            2
+        );
+    }
+
+    #[test]
+    fn an_expired_warning_keeps_reason_expiry_owner_and_the_rules_it_named() {
+        let resource = pod(json!({
+            EXCEPTION: "disallow-latest/validate-tag", REASON: "vendor image",
+            EXPIRES: "2026-01-01", OWNER: "team-a"
+        }));
+        let mut responses = vec![response(
+            "disallow-latest",
+            &[
+                ("validate-tag", RuleStatus::Fail),
+                ("other", RuleStatus::Pass),
+            ],
+        )];
+        apply(&resource, &mut responses, now(), &known());
+        let warning = responses[0]
+            .rules
+            .iter()
+            .find(|r| r.rule == EXCEPTION_RULE)
+            .expect("warning");
+        assert_eq!(warning.properties[properties::STATUS], "expired");
+        assert_eq!(warning.properties[properties::REASON], "vendor image");
+        assert_eq!(warning.properties[properties::EXPIRES], "2026-01-01");
+        assert_eq!(warning.properties[properties::OWNER], "team-a");
+        assert_eq!(warning.properties[properties::RULES], "validate-tag");
     }
 }

@@ -376,6 +376,7 @@ impl Engine {
             resource,
             &mut responses,
             env.now.unwrap_or_else(chrono::Utc::now),
+            self,
         );
         responses
     }

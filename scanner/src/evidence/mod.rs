@@ -40,7 +40,7 @@ pub enum EvidenceError {
 
 /// The outcome of the scan the reports came from, as the
 /// `polscan-last-run` ConfigMap records it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScanRecord {
     /// Where it was read (`namespace/name` of the ConfigMap, or a file).
@@ -56,6 +56,25 @@ pub struct ScanRecord {
     pub error: Option<String>,
     #[serde(default)]
     pub dry_run: bool,
+    /// Policy sources (`clusterpolicies.kyverno.io`) the scan could not read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_policy_sources: Vec<String>,
+    /// Qualified names of policies that failed to load in the scan.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub invalid_policies: Vec<String>,
+    /// Reports the scan could not write or delete.
+    #[serde(default)]
+    pub write_failed_reports: usize,
+    /// Objects listed per kind (`Kind` or `group/Kind`); None when the
+    /// record does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objects_by_kind: Option<BTreeMap<String, usize>>,
+    /// Objects evaluated by at least one rule, per kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objects_evaluated_by_kind: Option<BTreeMap<String, usize>>,
+    /// Results by policy, rule and status, as the scan counted them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results_by_rule: Option<crate::scan::last_run::ResultsByRule>,
 }
 
 impl ScanRecord {
@@ -69,6 +88,32 @@ impl ScanRecord {
                 message: "no data: not a polscan last-run record".into(),
             })?;
         let text = |key: &str| data.get(key).and_then(Value::as_str);
+        let list = |value: Option<&str>| -> Vec<String> {
+            value
+                .map(|t| {
+                    t.split(',')
+                        .map(str::trim)
+                        .filter(|item| !item.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        // A key that is there but unreadable makes the record unusable:
+        // guessing would turn a gap into evidence.
+        fn json_key<T: serde::de::DeserializeOwned>(
+            value: Option<&str>,
+            key: &str,
+        ) -> Result<Option<T>, EvidenceError> {
+            value
+                .map(|t| {
+                    serde_json::from_str(t).map_err(|err| EvidenceError::Invalid {
+                        what: key.to_string(),
+                        message: err.to_string(),
+                    })
+                })
+                .transpose()
+        }
         let time = |key: &str| {
             text(key)
                 .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
@@ -85,12 +130,34 @@ impl ScanRecord {
             started: time(keys::STARTED),
             finished: time(keys::FINISHED),
             complete: text(keys::COMPLETE) == Some("true"),
-            failed_kinds: text(keys::FAILED_KINDS)
-                .map(|t| t.split(',').map(str::to_string).collect())
-                .unwrap_or_default(),
+            failed_kinds: list(text(keys::FAILED_KINDS)),
             error: text(keys::ERROR).map(str::to_string),
             dry_run: text(keys::DRY_RUN) == Some("true"),
+            failed_policy_sources: list(text(keys::FAILED_POLICY_SOURCES)),
+            invalid_policies: list(text(keys::INVALID_POLICIES)),
+            write_failed_reports: match text(keys::WRITE_FAILED_REPORTS) {
+                None => 0,
+                Some(count) => count.parse().map_err(|_| EvidenceError::Invalid {
+                    what: source.to_string(),
+                    message: format!("{}: {count:?} is not a count", keys::WRITE_FAILED_REPORTS),
+                })?,
+            },
+            objects_by_kind: json_key(text(keys::OBJECTS_BY_KIND), keys::OBJECTS_BY_KIND)?,
+            objects_evaluated_by_kind: json_key(
+                text(keys::OBJECTS_EVALUATED_BY_KIND),
+                keys::OBJECTS_EVALUATED_BY_KIND,
+            )?,
+            results_by_rule: json_key(text(keys::RESULTS_BY_RULE), keys::RESULTS_BY_RULE)?,
         })
+    }
+
+    /// Whether anything the record names accounts for the scan being
+    /// incomplete (else the cause is unknown to the evidence).
+    fn gaps_named(&self) -> bool {
+        !self.failed_kinds.is_empty()
+            || !self.failed_policy_sources.is_empty()
+            || !self.invalid_policies.is_empty()
+            || self.write_failed_reports > 0
     }
 }
 

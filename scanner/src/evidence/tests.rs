@@ -45,6 +45,7 @@ fn scan(complete: bool, failed: &[&str]) -> ScanRecord {
         failed_kinds: failed.iter().map(|k| k.to_string()).collect(),
         error: None,
         dry_run: false,
+        ..ScanRecord::default()
     }
 }
 

@@ -1,11 +1,18 @@
 //! The outcome of the last scan as a ConfigMap (`polscan-last-run`), so
 //! operators can read it with kubectl: a scan's outcome (or the error that
 //! stopped it) and its start and end enter; the ConfigMap object leaves.
+//! Besides the figures, it names what made the scan incomplete (policy
+//! sources not read, policies not loaded, reports not written) and what
+//! was evaluated per kind and rule, so `polscan evidence` can tell which
+//! verdicts the gaps affect.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
 
 use super::ScanOutcome;
+use crate::engine::exceptions::EXCEPTION_RULE;
 use crate::engine::RuleStatus;
 
 /// The keys `polscan evidence` reads back (`evidence::ScanRecord`).
@@ -16,6 +23,73 @@ pub mod keys {
     pub const ERROR: &str = "error";
     pub const DRY_RUN: &str = "dryRun";
     pub const FAILED_KINDS: &str = "failedKinds";
+    /// Comma list of policy sources (`clusterpolicies.kyverno.io`) not read.
+    pub const FAILED_POLICY_SOURCES: &str = "failedPolicySources";
+    /// Comma list of qualified names of policies that failed to load.
+    pub const INVALID_POLICIES: &str = "invalidPolicies";
+    /// Count of reports that could not be written or deleted.
+    pub const WRITE_FAILED_REPORTS: &str = "writeFailedReports";
+    /// JSON `{Kind: n}`: objects listed per kind display name.
+    pub const OBJECTS_BY_KIND: &str = "objectsByKind";
+    /// JSON `{Kind: n}`: objects evaluated by at least one rule.
+    pub const OBJECTS_EVALUATED_BY_KIND: &str = "objectsEvaluatedByKind";
+    /// JSON `{policy: {rule: {status: n}}}`.
+    pub const RESULTS_BY_RULE: &str = "resultsByRule";
+}
+
+/// Results by policy, rule and status.
+pub type ResultsByRule = BTreeMap<String, BTreeMap<String, BTreeMap<String, usize>>>;
+
+/// `Kind` or `group/Kind` of an apiVersion and kind, as `failedKinds` and
+/// `objectsByKind` spell it.
+fn kind_display_name(api_version: &str, kind: &str) -> String {
+    match crate::kinds::group_of(api_version) {
+        "" => kind.to_string(),
+        group => format!("{group}/{kind}"),
+    }
+}
+
+/// What was evaluated, per kind and per rule: from the outcome's own
+/// figures when the scan filled them, else from the findings it kept. None
+/// when neither holds them (findings dropped while results exist): a
+/// missing key says "unknown", an empty map would say "nothing".
+fn evaluated(outcome: &ScanOutcome) -> Option<(BTreeMap<String, usize>, ResultsByRule)> {
+    if !outcome.results_by_rule.is_empty() || !outcome.objects_evaluated_by_kind.is_empty() {
+        return Some((
+            outcome.objects_evaluated_by_kind.clone(),
+            outcome.results_by_rule.clone(),
+        ));
+    }
+    let results: usize = outcome.status_counts.values().sum();
+    if outcome.audit.findings.is_empty() && results > 0 {
+        return None;
+    }
+    let mut objects: BTreeSet<(String, &str, &str)> = BTreeSet::new();
+    let mut by_rule = ResultsByRule::new();
+    for finding in &outcome.audit.findings {
+        // The warning about an exception annotation is no rule evaluation.
+        if finding.result.rule == EXCEPTION_RULE {
+            continue;
+        }
+        let resource = &finding.resource;
+        objects.insert((
+            kind_display_name(&resource.api_version, &resource.kind),
+            resource.namespace.as_str(),
+            resource.name.as_str(),
+        ));
+        *by_rule
+            .entry(finding.policy.qualified_name())
+            .or_default()
+            .entry(finding.result.rule.clone())
+            .or_default()
+            .entry(finding.reported_status().as_str().to_string())
+            .or_default() += 1;
+    }
+    let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
+    for (kind, _, _) in objects {
+        *by_kind.entry(kind).or_default() += 1;
+    }
+    Some((by_kind, by_rule))
 }
 
 /// `namespace/name` as given to `--last-run-configmap`.
@@ -94,7 +168,24 @@ pub fn config_map(
             for listing in &outcome.listings {
                 by_kind.insert(listing.kind.display_name(), json!(listing.objects));
             }
-            put("objectsByKind", Value::Object(by_kind).to_string());
+            put(keys::OBJECTS_BY_KIND, Value::Object(by_kind).to_string());
+            if !outcome.failed_policy_sources.is_empty() {
+                put(
+                    keys::FAILED_POLICY_SOURCES,
+                    outcome.failed_policy_sources.join(","),
+                );
+            }
+            if !outcome.invalid_policies.is_empty() {
+                put(keys::INVALID_POLICIES, outcome.invalid_policies.join(","));
+            }
+            put(
+                keys::WRITE_FAILED_REPORTS,
+                outcome.write_failures.len().to_string(),
+            );
+            if let Some((objects, by_rule)) = evaluated(outcome) {
+                put(keys::OBJECTS_EVALUATED_BY_KIND, json!(objects).to_string());
+                put(keys::RESULTS_BY_RULE, json!(by_rule).to_string());
+            }
             let mut by_policy: Map<String, Value> = Map::new();
             for (key, count) in &outcome.result_counts {
                 let entry = by_policy

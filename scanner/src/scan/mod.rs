@@ -152,6 +152,16 @@ pub struct ScanOutcome {
     /// Stored reports not rewritten because the run lacked some policies
     /// and the layout cannot carry their results over (per-namespace).
     pub rewrites_held: usize,
+    /// Policy sources (`clusterpolicies.kyverno.io`) that could not be read.
+    pub failed_policy_sources: Vec<String>,
+    /// Qualified names of policies that failed to load.
+    pub invalid_policies: Vec<String>,
+    /// Objects evaluated by at least one rule, by kind display name; when
+    /// empty, the run record derives it from the findings it has.
+    pub objects_evaluated_by_kind: BTreeMap<String, usize>,
+    /// Results by policy, rule and status; when empty, the run record
+    /// derives it from the findings it has.
+    pub results_by_rule: BTreeMap<String, BTreeMap<String, BTreeMap<String, usize>>>,
 }
 
 impl ScanOutcome {
