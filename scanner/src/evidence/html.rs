@@ -34,7 +34,7 @@ h1{margin-bottom:.2rem}.meta{color:#57606a;margin:.1rem 0}
 table{border-collapse:collapse;margin:.6rem 0;width:100%}th,td{border:1px solid #d0d7de;padding:.3rem .5rem;text-align:left;vertical-align:top}
 th{background:#f6f8fa}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .verdict{font-weight:600;padding:.1rem .5rem;border-radius:1rem;white-space:nowrap}
-.ready{background:#dafbe1;color:#116329}.not-ready{background:#ffebe9;color:#a40e26}
+.ready{background:#dafbe1;color:#116329}.not-ready{background:#ffebe9;color:#a40e26}.no-evidence{background:#eaeef2;color:#424a53}
 .policy{border:1px solid #d0d7de;border-radius:.5rem;padding:.8rem 1rem;margin:1.2rem 0}
 .warning{background:#fff8c5;border-left:4px solid #bf8700;padding:.4rem .8rem}
 code,pre{background:#f6f8fa;border-radius:.3rem}pre{padding:.5rem;overflow-x:auto;white-space:pre-wrap}
@@ -65,6 +65,7 @@ fn verdict_badge(verdict: Verdict) -> String {
     let class = match verdict {
         Verdict::Ready => "ready",
         Verdict::NotReady => "not-ready",
+        Verdict::NoEvidence => "no-evidence",
     };
     format!(
         "<span class=\"verdict {class}\" data-verdict=\"{class}\">{}</span>",
@@ -337,6 +338,7 @@ pub fn render(evidence: &Evidence) -> String {
                 ExceptionStatus::Expiring => "expiring soon",
                 ExceptionStatus::Expired => "expired",
                 ExceptionStatus::NoExpiry => "no expiry",
+                ExceptionStatus::Invalid => "ignored",
             };
             let _ = write!(
                 out,

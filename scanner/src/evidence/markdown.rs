@@ -24,6 +24,7 @@ fn verdict_mark(verdict: Verdict) -> &'static str {
     match verdict {
         Verdict::Ready => "✅ ready to enforce",
         Verdict::NotReady => "❌ not ready",
+        Verdict::NoEvidence => "❔ no evidence",
     }
 }
 

@@ -20,8 +20,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::engine::exceptions as annotation_exceptions;
+use crate::engine::exceptions::properties as ex_props;
 use crate::scan::last_run::keys;
-pub use policy_info::{PolicyInfo, Rollback, RuleInfo};
+pub use policy_info::{PolicyInfo, Rollback, RuleInfo, POLICY_DOCUMENT_KINDS};
 
 /// `schemaVersion` of evidence.json; docs/evidence.schema.json describes it.
 pub const SCHEMA_VERSION: &str = "polscan.io/evidence/v1";
@@ -104,12 +105,13 @@ impl ScanRecord {
         fn json_key<T: serde::de::DeserializeOwned>(
             value: Option<&str>,
             key: &str,
+            source: &str,
         ) -> Result<Option<T>, EvidenceError> {
             value
                 .map(|t| {
                     serde_json::from_str(t).map_err(|err| EvidenceError::Invalid {
-                        what: key.to_string(),
-                        message: err.to_string(),
+                        what: source.to_string(),
+                        message: format!("{key}: {err}"),
                     })
                 })
                 .transpose()
@@ -142,12 +144,21 @@ impl ScanRecord {
                     message: format!("{}: {count:?} is not a count", keys::WRITE_FAILED_REPORTS),
                 })?,
             },
-            objects_by_kind: json_key(text(keys::OBJECTS_BY_KIND), keys::OBJECTS_BY_KIND)?,
+            objects_by_kind: json_key(
+                text(keys::OBJECTS_BY_KIND),
+                keys::OBJECTS_BY_KIND,
+                source,
+            )?,
             objects_evaluated_by_kind: json_key(
                 text(keys::OBJECTS_EVALUATED_BY_KIND),
                 keys::OBJECTS_EVALUATED_BY_KIND,
+                source,
             )?,
-            results_by_rule: json_key(text(keys::RESULTS_BY_RULE), keys::RESULTS_BY_RULE)?,
+            results_by_rule: json_key(
+                text(keys::RESULTS_BY_RULE),
+                keys::RESULTS_BY_RULE,
+                source,
+            )?,
         })
     }
 
@@ -243,6 +254,9 @@ impl Counts {
 pub enum Verdict {
     Ready,
     NotReady,
+    /// Nothing speaks against enforcing, but no resource was evaluated
+    /// either: the scan proves nothing about what enforcing would block.
+    NoEvidence,
 }
 
 impl Verdict {
@@ -250,6 +264,16 @@ impl Verdict {
         match self {
             Verdict::Ready => "ready to enforce",
             Verdict::NotReady => "not ready",
+            Verdict::NoEvidence => "no evidence",
+        }
+    }
+
+    /// The kebab-case name evidence.json uses (`not-ready`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Verdict::Ready => "ready",
+            Verdict::NotReady => "not-ready",
+            Verdict::NoEvidence => "no-evidence",
         }
     }
 }
@@ -282,6 +306,9 @@ pub struct RuleEvidence {
     pub action: String,
     pub verdict: Verdict,
     pub reasons: Vec<String>,
+    /// Facts behind a verdict that are no objection (no resource in scope).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     pub counts: Counts,
 }
 
@@ -294,6 +321,9 @@ pub struct PolicyEvidence {
     pub found: bool,
     pub verdict: Verdict,
     pub reasons: Vec<String>,
+    /// Facts behind the verdict that are no objection (no resource in scope).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     pub counts: Counts,
     /// Results by namespace (`""` for cluster-scoped resources).
     pub by_namespace: BTreeMap<String, Counts>,
@@ -347,6 +377,9 @@ pub enum ExceptionStatus {
     Expired,
     /// No expiry was given: a bypass should be time-bound.
     NoExpiry,
+    /// Ignored: it names a policy or rule that does not exist, or lacks
+    /// its reason or expiry.
+    Invalid,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -367,11 +400,36 @@ pub struct ExceptionEvidence {
     pub status: ExceptionStatus,
     /// Results it turned into `skip`.
     pub covered_results: usize,
+    /// Of those, results that were `fail` or `error`: resources Kyverno's
+    /// admission would reject unless it honours the exception too.
+    #[serde(default)]
+    pub excused_violations: usize,
+    /// Why it was ignored (an unknown policy or rule, a missing field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    /// The generated PolicyException (a file of the package) that makes an
+    /// annotation's bypass explicit to Kyverno.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_exception_file: Option<String>,
 }
 
 impl ExceptionEvidence {
     pub fn key(&self) -> String {
         format!("{}|{}|{}", self.source, self.name, self.policies.join(","))
+    }
+
+    /// True when it covers `rule` of `policy`: the whole policy, or that
+    /// rule (an exception for a rule covers its autogen variants).
+    fn covers_rule(&self, policy: &str, rule: &str) -> bool {
+        self.policies.iter().any(|p| {
+            p == policy
+                || p.strip_prefix(policy)
+                    .and_then(|rest| rest.strip_prefix('/'))
+                    .is_some_and(|named| {
+                        annotation_exceptions::base_rule(named)
+                            == annotation_exceptions::base_rule(rule)
+                    })
+        })
     }
 
     /// True for the policy itself and for any of its rules (`policy/rule`,
@@ -399,13 +457,91 @@ pub struct Evidence {
     pub expiry_window_days: i64,
     pub policies: Vec<PolicyEvidence>,
     pub exceptions: Vec<ExceptionEvidence>,
+    /// Kyverno PolicyExceptions generated from `polscan.io/exception`
+    /// annotations that excuse violations, one file each in the package.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub generated_exceptions: Vec<GeneratedException>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comparison: Option<compare::Comparison>,
+}
+
+/// A ready-to-apply Kyverno PolicyException for one annotated resource.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GeneratedException {
+    /// Its path in the package (`exceptions/<ns>-<kind>-<name>.yaml`).
+    pub file: String,
+    pub resource: ObjectName,
+    /// The `policy/rule`s it excuses.
+    pub covers: Vec<String>,
+    /// The PolicyException object, written as YAML to `file`.
+    pub document: Value,
 }
 
 impl Evidence {
     pub fn ready(&self) -> impl Iterator<Item = &PolicyEvidence> {
         self.policies.iter().filter(|p| p.verdict == Verdict::Ready)
+    }
+
+    /// Why a violation of `policy` on a resource of `kind` that the current
+    /// reports no longer hold cannot count as fixed: the scan behind them
+    /// missed that kind, that policy, or some reports. None when the
+    /// absence is evidence.
+    pub fn absence_gap(&self, policy: &str, kind: &str) -> Option<String> {
+        let Some(scan) = &self.scan else {
+            return Some("no record of the scan behind the current reports".into());
+        };
+        if let Some(error) = &scan.error {
+            return Some(format!("the last scan failed: {error}"));
+        }
+        if scan.dry_run {
+            return Some("the last scan was a dry run: it wrote no reports".into());
+        }
+        let Some(current) = self
+            .policies
+            .iter()
+            .find(|p| p.info.qualified_name() == policy)
+        else {
+            return Some("the policy is not in this package (deleted, or filtered out)".into());
+        };
+        if !current.found {
+            return Some("the policy was not found".into());
+        }
+        if scan.invalid_policies.iter().any(|p| p == policy) {
+            return Some("the last scan could not load the policy".into());
+        }
+        let sources = failed_sources_affecting(&current.info, &scan.failed_policy_sources);
+        if !sources.is_empty() {
+            return Some(format!(
+                "the last scan could not read {}",
+                sources.join(", ")
+            ));
+        }
+        let failed: Vec<&String> = scan
+            .failed_kinds
+            .iter()
+            .filter(|failed| failed.rsplit('/').next() == Some(kind))
+            .collect();
+        if !failed.is_empty() {
+            return Some(format!(
+                "the last scan could not list {}",
+                failed
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if scan.write_failed_reports > 0 {
+            return Some(format!(
+                "the last scan failed to write {} report(s)",
+                scan.write_failed_reports
+            ));
+        }
+        if !scan.complete && !scan.gaps_named() {
+            return Some("the last scan was incomplete".into());
+        }
+        None
     }
 }
 
@@ -653,13 +789,31 @@ fn policy_exceptions(
             status: exception_status(expires.as_deref(), now, window),
             expires,
             covered_results,
+            excused_violations: 0,
+            problem: None,
+            policy_exception_file: None,
         });
     }
     found
 }
 
+/// Whether a result turned into `skip` by an annotation was a violation:
+/// the status before is recorded by the engine; a report without it (an
+/// older polscan) may hide one, so it counts.
+fn excused_violation(result: &ReportedResult) -> bool {
+    result.properties.get(ex_props::EXCEPTION).map(String::as_str)
+        == Some(ex_props::RESOURCE_ANNOTATION)
+        // Also covered by a Kyverno PolicyException: admission honours that.
+        && !result.properties.contains_key("exceptions")
+        && result
+            .properties
+            .get(ex_props::RESULT)
+            .is_none_or(|status| matches!(status.as_str(), "fail" | "error"))
+}
+
 /// Exceptions declared by annotations, as the reports show them: skipped
-/// results carry reason/owner/expiry; expired ones left a `warn` result.
+/// results carry reason/owner/expiry; expired or ignored ones left a `warn`
+/// result with the same, and the rules they named.
 fn annotation_exception_evidence(
     results: &[&ReportedResult],
     now: DateTime<Utc>,
@@ -667,11 +821,11 @@ fn annotation_exception_evidence(
 ) -> Vec<ExceptionEvidence> {
     let mut by_resource: BTreeMap<ObjectName, ExceptionEvidence> = BTreeMap::new();
     for result in results {
-        let declared =
-            result.properties.get("exception").map(String::as_str) == Some("resource-annotation");
-        let expired_warning =
+        let declared = result.properties.get(ex_props::EXCEPTION).map(String::as_str)
+            == Some(ex_props::RESOURCE_ANNOTATION);
+        let warning =
             result.rule == annotation_exceptions::EXCEPTION_RULE && result.result == "warn";
-        if !declared && !expired_warning {
+        if !declared && !warning {
             continue;
         }
         let entry = by_resource
@@ -685,26 +839,184 @@ fn annotation_exception_evidence(
                 expires: None,
                 status: ExceptionStatus::NoExpiry,
                 covered_results: 0,
+                excused_violations: 0,
+                problem: None,
+                policy_exception_file: None,
             });
-        if !entry.policies.contains(&result.policy) {
-            entry.policies.push(result.policy.clone());
+        let mut covered = Vec::new();
+        if declared {
+            covered.push(format!(
+                "{}/{}",
+                result.policy,
+                annotation_exceptions::base_rule(&result.rule)
+            ));
+        } else {
+            match result.properties.get(ex_props::RULES) {
+                Some(rules) => covered.extend(
+                    rules
+                        .split(',')
+                        .filter(|r| !r.is_empty())
+                        .map(|rule| format!("{}/{}", result.policy, rule)),
+                ),
+                None => covered.push(result.policy.clone()),
+            }
         }
-        if let Some(owner) = result.properties.get("exception-owner") {
+        for target in covered {
+            if !entry.policies.contains(&target) {
+                entry.policies.push(target);
+            }
+        }
+        if let Some(owner) = result.properties.get(ex_props::OWNER) {
             entry.owner = Some(owner.clone());
+        }
+        if let Some(reason) = result.properties.get(ex_props::REASON) {
+            entry.reason = Some(reason.clone());
+        }
+        if let Some(expires) = result.properties.get(ex_props::EXPIRES) {
+            entry.expires = Some(expires.clone());
         }
         if declared {
             entry.covered_results += 1;
-            entry.reason = result.properties.get("exception-reason").cloned();
-            entry.expires = result.properties.get("exception-expires").cloned();
+            if excused_violation(result) {
+                entry.excused_violations += 1;
+            }
             entry.status = exception_status(entry.expires.as_deref(), now, window);
         } else {
-            // The engine reported the exception as no longer (or never) valid.
-            entry.status = ExceptionStatus::Expired;
-            entry.reason.get_or_insert(result.message.clone());
+            match result.properties.get(ex_props::STATUS).map(String::as_str) {
+                // An older engine did not say: it warned only when expired.
+                Some("expired") | None => entry.status = ExceptionStatus::Expired,
+                Some(_) => {
+                    entry.status = ExceptionStatus::Invalid;
+                    entry.problem = Some(result.message.clone());
+                }
+            }
         }
+    }
+    for entry in by_resource.values_mut() {
+        entry.policies.sort();
     }
     by_resource.into_values().collect()
 }
+
+/// File-name-safe text: lowercase letters, digits, `-` and `.` only, never
+/// starting with `.` (reports are input: a name must not climb out of the
+/// package directory).
+fn file_part(text: &str) -> String {
+    let cleaned: String = text
+        .to_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    cleaned.trim_start_matches('.').to_string()
+}
+
+/// Per annotated resource whose annotation excuses violations, a Kyverno
+/// PolicyException for exactly that resource and the rules excused (with
+/// their autogen variants), carrying the annotation's owner, reason and
+/// expiry as the annotations polscan reads on PolicyExceptions.
+fn generate_exceptions(
+    results: &[&ReportedResult],
+    exceptions: &mut [ExceptionEvidence],
+) -> Vec<GeneratedException> {
+    // resource → policy → rules
+    let mut excused: BTreeMap<&ObjectName, BTreeMap<&str, BTreeSet<String>>> = BTreeMap::new();
+    for result in results.iter().filter(|r| excused_violation(r)) {
+        excused
+            .entry(&result.resource)
+            .or_default()
+            .entry(result.policy.as_str())
+            .or_default()
+            .extend(annotation_exceptions::with_autogen_variants(&result.rule));
+    }
+    let mut generated = Vec::new();
+    let mut files: BTreeSet<String> = BTreeSet::new();
+    for (resource, policies) in excused {
+        let Some(evidence) = exceptions
+            .iter_mut()
+            .find(|e| e.source == "annotation" && e.name == resource.to_string())
+        else {
+            continue;
+        };
+        let mut stem = [&resource.namespace, &resource.kind, &resource.name]
+            .iter()
+            .filter(|part| !part.is_empty())
+            .map(|part| file_part(part))
+            .collect::<Vec<_>>()
+            .join("-");
+        if stem.is_empty() {
+            stem = "resource".into();
+        }
+        let mut file = format!("exceptions/{stem}.yaml");
+        let mut n = 2;
+        while files.contains(&file) {
+            file = format!("exceptions/{stem}-{n}.yaml");
+            n += 1;
+        }
+        files.insert(file.clone());
+        let mut annotations = serde_json::Map::new();
+        for (key, value) in [
+            (annotation_exceptions::OWNER, &evidence.owner),
+            (annotation_exceptions::REASON, &evidence.reason),
+            (annotation_exceptions::EXPIRES, &evidence.expires),
+        ] {
+            if let Some(value) = value {
+                annotations.insert(key.into(), Value::String(value.clone()));
+            }
+        }
+        annotations.insert(
+            "polscan.io/generated-from".into(),
+            Value::String(format!("{EXCEPTION_ANNOTATION} on {resource}")),
+        );
+        let mut metadata = serde_json::json!({
+            "name": format!("polscan-{}", file_part(&format!("{}-{}", resource.kind, resource.name)))
+                .chars()
+                .take(253)
+                .collect::<String>()
+                .trim_end_matches(['-', '.'])
+                .to_string(),
+            "labels": {"app.kubernetes.io/managed-by": "polscan"},
+            "annotations": annotations,
+        });
+        let mut filter = serde_json::json!({"kinds": [resource.kind], "names": [resource.name]});
+        if !resource.namespace.is_empty() {
+            metadata["namespace"] = Value::String(resource.namespace.clone());
+            filter["namespaces"] = serde_json::json!([resource.namespace]);
+        }
+        let entries: Vec<Value> = policies
+            .iter()
+            .map(|(policy, rules)| serde_json::json!({"policyName": policy, "ruleNames": rules}))
+            .collect();
+        let covers: Vec<String> = policies
+            .iter()
+            .flat_map(|(policy, rules)| rules.iter().map(move |rule| format!("{policy}/{rule}")))
+            .collect();
+        let document = serde_json::json!({
+            "apiVersion": "kyverno.io/v2",
+            "kind": "PolicyException",
+            "metadata": metadata,
+            "spec": {
+                "exceptions": entries,
+                "match": {"any": [{"resources": filter}]},
+            },
+        });
+        evidence.policy_exception_file = Some(file.clone());
+        generated.push(GeneratedException {
+            file,
+            resource: resource.clone(),
+            covers,
+            document,
+        });
+    }
+    generated
+}
+
+const EXCEPTION_ANNOTATION: &str = annotation_exceptions::EXCEPTION;
 
 fn covers_namespace(filter: &[String], namespace: &str) -> bool {
     filter.is_empty() || namespace.is_empty() || filter.iter().any(|n| n == namespace)
@@ -728,11 +1040,18 @@ const AUTOGEN_KINDS: [&str; 7] = [
     "CronJob",
 ];
 
-fn failed_kinds_matched(info: &PolicyInfo, failed: &[String]) -> Vec<String> {
-    let mut kinds: BTreeSet<&str> = info.kinds.iter().map(String::as_str).collect();
-    if kinds.contains("Pod") {
-        kinds.extend(AUTOGEN_KINDS);
+/// Kinds a policy or rule reaches: its own, and the Pod controllers when
+/// it matches Pods (autogen).
+fn reached_kinds(kinds: &[String]) -> BTreeSet<&str> {
+    let mut reached: BTreeSet<&str> = kinds.iter().map(String::as_str).collect();
+    if reached.contains("Pod") {
+        reached.extend(AUTOGEN_KINDS);
     }
+    reached
+}
+
+fn failed_kinds_matched(info: &PolicyInfo, failed: &[String]) -> Vec<String> {
+    let kinds = reached_kinds(&info.kinds);
     failed
         .iter()
         .filter(|failed| {
@@ -741,6 +1060,67 @@ fn failed_kinds_matched(info: &PolicyInfo, failed: &[String]) -> Vec<String> {
         })
         .cloned()
         .collect()
+}
+
+/// The source (`plural.group`) a scan reads a policy kind from.
+fn policy_source_of(kind: &str) -> Option<&'static str> {
+    match kind {
+        "ClusterPolicy" => Some("clusterpolicies.kyverno.io"),
+        "Policy" => Some("policies.kyverno.io"),
+        "ValidatingPolicy" => Some("validatingpolicies.policies.kyverno.io"),
+        "NamespacedValidatingPolicy" => Some("namespacedvalidatingpolicies.policies.kyverno.io"),
+        "ValidatingAdmissionPolicy" => {
+            Some("validatingadmissionpolicies.admissionregistration.k8s.io")
+        }
+        _ => None,
+    }
+}
+
+/// Failed policy sources that affect `info`'s results: its own kind's, and
+/// any source that is not another policy kind's (PolicyExceptions change
+/// every policy's results, bindings the admission policies', and a source
+/// the evidence does not know might be anything).
+fn failed_sources_affecting(info: &PolicyInfo, failed: &[String]) -> Vec<String> {
+    let own = policy_source_of(&info.kind);
+    let others: Vec<&str> = POLICY_DOCUMENT_KINDS
+        .iter()
+        .filter_map(|kind| policy_source_of(kind))
+        .filter(|source| Some(*source) != own)
+        .collect();
+    failed
+        .iter()
+        .filter(|source| !others.contains(&source.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// When the record shows that no resource a rule reaches exists (each of
+/// its kinds listed completely with 0 objects), the statement saying so.
+fn nothing_in_scope(kinds: &[String], scan: &ScanRecord) -> Option<String> {
+    let listed = scan.objects_by_kind.as_ref()?;
+    let reached = reached_kinds(kinds);
+    if reached.is_empty() || reached.contains("*") {
+        return None;
+    }
+    let mut names = Vec::new();
+    for kind in &reached {
+        let entries: Vec<(&String, &usize)> = listed
+            .iter()
+            .filter(|(name, _)| name.rsplit('/').next() == Some(*kind))
+            .collect();
+        let failed = scan
+            .failed_kinds
+            .iter()
+            .any(|f| f.rsplit('/').next() == Some(*kind));
+        if entries.is_empty() || failed || entries.iter().any(|(_, n)| **n > 0) {
+            return None;
+        }
+        names.extend(entries.into_iter().map(|(name, _)| name.clone()));
+    }
+    Some(format!(
+        "no resource in scope exists: {} listed completely with 0 objects",
+        names.join(", ")
+    ))
 }
 
 /// Builds the evidence.
@@ -753,6 +1133,7 @@ pub fn build(input: &EvidenceInput) -> Evidence {
     let window = input.expiry_window;
     let mut exceptions = policy_exceptions(&input.policies, &results, input.now, window);
     exceptions.extend(annotation_exception_evidence(&results, input.now, window));
+    let generated_exceptions = generate_exceptions(&results, &mut exceptions);
 
     let mut infos: BTreeMap<String, (PolicyInfo, bool)> = BTreeMap::new();
     for document in &input.policies {
@@ -814,6 +1195,7 @@ pub fn build(input: &EvidenceInput) -> Evidence {
             &own_results,
             input,
             &exceptions,
+            &generated_exceptions,
         ));
     }
     Evidence {
@@ -825,17 +1207,13 @@ pub fn build(input: &EvidenceInput) -> Evidence {
         expiry_window_days: input.expiry_window.num_days(),
         policies,
         exceptions,
+        generated_exceptions,
         comparison: None,
     }
 }
 
 /// Reasons that hold for the whole policy, whatever its rules say.
-fn policy_reasons(
-    info: &PolicyInfo,
-    found: bool,
-    input: &EvidenceInput,
-    exceptions: &[ExceptionEvidence],
-) -> Vec<String> {
+fn policy_reasons(info: &PolicyInfo, found: bool, input: &EvidenceInput) -> Vec<String> {
     let mut reasons = Vec::new();
     if !found {
         reasons.push("the policy was not found (only its reports were)".into());
@@ -851,15 +1229,41 @@ fn policy_reasons(
             if let Some(error) = &scan.error {
                 reasons.push(format!("the last scan failed: {error}"));
             }
+            if scan
+                .invalid_policies
+                .iter()
+                .any(|p| *p == info.qualified_name())
+            {
+                reasons.push(
+                    "the last scan could not load this policy (invalid): its results are missing"
+                        .into(),
+                );
+            }
+            let sources = failed_sources_affecting(info, &scan.failed_policy_sources);
+            if !sources.is_empty() {
+                reasons.push(format!(
+                    "the last scan could not read {}: results for this policy may be missing",
+                    sources.join(", ")
+                ));
+            }
             let failed = failed_kinds_matched(info, &scan.failed_kinds);
             if !failed.is_empty() {
                 reasons.push(format!(
                     "the last scan could not list {} (matched by this policy)",
                     failed.join(", ")
                 ));
-            } else if !scan.complete && scan.error.is_none() && scan.failed_kinds.is_empty() {
-                // Incomplete for another reason (an invalid policy, a failed
-                // write): the reports may be missing results.
+            }
+            if scan.write_failed_reports > 0 {
+                // Reports do not say which kinds' writes failed: any
+                // policy's results may be missing or stale.
+                reasons.push(format!(
+                    "the last scan failed to write {} report(s): results may be missing or stale",
+                    scan.write_failed_reports
+                ));
+            }
+            if !scan.complete && scan.error.is_none() && !scan.gaps_named() {
+                // Incomplete for a reason the record does not name (a
+                // discovery failure, an older record): results may be missing.
                 reasons.push("the last scan was incomplete".into());
             }
             match (info.last_changed, scan.started) {
@@ -870,15 +1274,6 @@ fn policy_reasons(
                 )),
                 _ => {}
             }
-        }
-    }
-    for exception in exceptions {
-        if exception.status == ExceptionStatus::Expired && exception.covers(&info.qualified_name())
-        {
-            reasons.push(format!(
-                "{} exception {} has expired",
-                exception.source, exception.name
-            ));
         }
     }
     reasons
@@ -908,19 +1303,42 @@ fn result_reasons(counts: &Counts) -> Vec<String> {
     reasons
 }
 
+/// Listed resources, at most a few, then how many more.
+fn some_of(items: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut text = items
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > SHOWN {
+        text.push_str(&format!(" and {} more", items.len() - SHOWN));
+    }
+    text
+}
+
 fn policy_evidence(
     info: PolicyInfo,
     found: bool,
     results: &[&ReportedResult],
     input: &EvidenceInput,
     exceptions: &[ExceptionEvidence],
+    generated: &[GeneratedException],
 ) -> PolicyEvidence {
-    let shared_reasons = policy_reasons(&info, found, input, exceptions);
+    let qualified = info.qualified_name();
+    let shared_reasons = policy_reasons(&info, found, input);
     let mut counts = Counts::default();
     let mut by_namespace: BTreeMap<String, Counts> = BTreeMap::new();
     let mut by_rule: BTreeMap<String, Counts> = BTreeMap::new();
+    // Rule → resources excused only by an annotation Kyverno never reads.
+    let mut annotation_only: BTreeMap<String, BTreeSet<ObjectName>> = BTreeMap::new();
     let mut violations = Vec::new();
     for result in results {
+        // The warning about an exception annotation is no rule result.
+        if result.rule == annotation_exceptions::EXCEPTION_RULE {
+            continue;
+        }
         counts.add(&result.result);
         by_namespace
             .entry(result.resource.namespace.clone())
@@ -930,6 +1348,12 @@ fn policy_evidence(
             .entry(result.rule.clone())
             .or_default()
             .add(&result.result);
+        if excused_violation(result) {
+            annotation_only
+                .entry(result.rule.clone())
+                .or_default()
+                .insert(result.resource.clone());
+        }
         if matches!(result.result.as_str(), "fail" | "error" | "warn") {
             violations.push(Violation {
                 rule: result.rule.clone(),
@@ -952,44 +1376,156 @@ fn policy_evidence(
             &b.resource,
         ))
     });
-    let mut rule_names: Vec<(String, String)> = info
-        .rules
-        .iter()
-        .map(|r| (r.name.clone(), r.action.clone()))
-        .collect();
+    let mut rule_infos: Vec<RuleInfo> = info.rules.clone();
     for rule in by_rule.keys() {
-        if !rule_names.iter().any(|(name, _)| name == rule) {
-            rule_names.push((rule.clone(), info.action.clone()));
+        if !rule_infos.iter().any(|r| r.name == *rule) {
+            // A generated (autogen) rule acts as the rule it comes from.
+            let base = rule_infos
+                .iter()
+                .find(|r| r.name == annotation_exceptions::base_rule(rule))
+                .cloned();
+            rule_infos.push(RuleInfo {
+                name: rule.clone(),
+                action: base
+                    .as_ref()
+                    .map(|b| b.action.clone())
+                    .unwrap_or_else(|| info.action.clone()),
+                kinds: base.map(|b| b.kinds).unwrap_or_default(),
+            });
         }
     }
-    let rule_exception_expired = |rule: &str| {
-        let target = format!("{}/{rule}", info.qualified_name());
-        exceptions
-            .iter()
-            .any(|e| e.status == ExceptionStatus::Expired && e.policies.contains(&target))
+    // A rule evaluated something when it, or a variant autogen made of it,
+    // has a result.
+    let evaluated = |rule: &str| {
+        by_rule.iter().any(|(name, c)| {
+            c.total() > 0
+                && annotation_exceptions::base_rule(name) == annotation_exceptions::base_rule(rule)
+        })
     };
     let mut reasons = shared_reasons.clone();
     reasons.extend(result_reasons(&counts));
-    let rule_evidence: Vec<RuleEvidence> = rule_names
+    let mut notes = Vec::new();
+    let rule_evidence: Vec<RuleEvidence> = rule_infos
         .into_iter()
-        .map(|(name, action)| {
+        .map(|rule| {
+            let name = rule.name;
             let counts = by_rule.get(&name).copied().unwrap_or_default();
             let mut rule_reasons = shared_reasons.clone();
             rule_reasons.extend(result_reasons(&counts));
-            if rule_exception_expired(&name) {
-                rule_reasons.push("an exception for this rule has expired".into());
-                reasons.push(format!("rule {name}: an exception has expired"));
+            let mut rule_notes = Vec::new();
+            for exception in exceptions.iter().filter(|e| {
+                e.status == ExceptionStatus::Expired && e.covers_rule(&qualified, &name)
+            }) {
+                rule_reasons.push(format!(
+                    "{} exception {} for this rule has expired",
+                    exception.source, exception.name
+                ));
+                let reason = format!(
+                    "{} exception {} has expired{}",
+                    exception.source,
+                    exception.name,
+                    if exception.policies.iter().any(|p| *p == qualified) {
+                        String::new()
+                    } else {
+                        format!(" (rule {name})")
+                    }
+                );
+                if !reasons.contains(&reason) {
+                    reasons.push(reason);
+                }
+            }
+            if let Some(resources) = annotation_only.get(&name) {
+                let names: Vec<String> = resources.iter().map(ToString::to_string).collect();
+                let files: Vec<&str> = generated
+                    .iter()
+                    .filter(|g| resources.contains(&g.resource))
+                    .map(|g| g.file.as_str())
+                    .collect();
+                let reason = format!(
+                    "{} violating resource(s) excused only by {EXCEPTION_ANNOTATION} annotations, which Kyverno's admission does not read (it would reject their next change): {}; apply the generated PolicyException(s) {}",
+                    names.len(),
+                    some_of(&names),
+                    some_of(&files.iter().map(|f| f.to_string()).collect::<Vec<_>>())
+                );
+                rule_reasons.push(reason.clone());
+                reasons.push(format!("rule {name}: {reason}"));
+            }
+            // Results in the record but none in the reports: the reports
+            // are missing what the scan found (e.g. failed writes).
+            if input.namespace_filter.is_empty() && counts.total() == 0 {
+                let recorded: usize = input
+                    .scan
+                    .as_ref()
+                    .and_then(|s| s.results_by_rule.as_ref())
+                    .and_then(|by_policy| by_policy.get(&qualified))
+                    .and_then(|by_rule| by_rule.get(&name))
+                    .map(|statuses| statuses.values().sum())
+                    .unwrap_or(0);
+                if recorded > 0 {
+                    let reason = format!(
+                        "the last scan recorded {recorded} result(s) for this rule but the reports hold none"
+                    );
+                    rule_reasons.push(reason.clone());
+                    reasons.push(format!("rule {name}: {reason}"));
+                }
+            }
+            let mut verdict = verdict_of(&rule_reasons);
+            if !evaluated(&name) {
+                let nothing = input
+                    .scan
+                    .as_ref()
+                    .and_then(|scan| nothing_in_scope(&rule.kinds, scan));
+                match nothing {
+                    Some(statement) => rule_notes.push(statement),
+                    None => {
+                        if verdict == Verdict::Ready {
+                            verdict = Verdict::NoEvidence;
+                        }
+                        rule_reasons.push(
+                            "no evidence: the rule evaluated no resource, and the scan does not show that none exists"
+                                .into(),
+                        );
+                    }
+                }
+            }
+            for note in &rule_notes {
+                let note = format!("rule {}: {note}", if name.is_empty() { "(CEL)" } else { &name });
+                if !notes.contains(&note) {
+                    notes.push(note);
+                }
             }
             RuleEvidence {
-                verdict: verdict_of(&rule_reasons),
+                verdict,
                 name,
-                action,
+                action: rule.action,
                 reasons: rule_reasons,
+                notes: rule_notes,
                 counts,
             }
         })
         .collect();
-    let verdict = verdict_of(&reasons);
+    let no_evidence_rules: Vec<&str> = rule_evidence
+        .iter()
+        .filter(|r| r.verdict == Verdict::NoEvidence)
+        .map(|r| r.name.as_str())
+        .collect();
+    let verdict = if !reasons.is_empty() {
+        Verdict::NotReady
+    } else if rule_evidence.is_empty() && counts.total() == 0 {
+        reasons.push("no evidence: the policy has no validate rule with a result".into());
+        Verdict::NoEvidence
+    } else if no_evidence_rules.len() == rule_evidence.len() {
+        reasons.push("no evidence: the policy evaluated no resource".into());
+        Verdict::NoEvidence
+    } else if !no_evidence_rules.is_empty() {
+        reasons.push(format!(
+            "no evidence for rule(s) {}: they evaluated no resource",
+            no_evidence_rules.join(", ")
+        ));
+        Verdict::NoEvidence
+    } else {
+        Verdict::Ready
+    };
     let mut rollback_conditions = vec![
         "a new fail or error result for this policy after the switch".to_string(),
         "a scan that does not complete (a failed list, an invalid policy, a failed write)"
@@ -997,7 +1533,7 @@ fn policy_evidence(
     ];
     let expiring: Vec<&ExceptionEvidence> = exceptions
         .iter()
-        .filter(|e| e.covers(&info.qualified_name()))
+        .filter(|e| e.covers(&qualified))
         .collect();
     if expiring.is_empty() {
         rollback_conditions.push("an exception for this policy expiring".to_string());
@@ -1020,6 +1556,7 @@ fn policy_evidence(
         found,
         verdict,
         reasons,
+        notes,
         counts,
         by_namespace,
         rule_evidence,

@@ -28,6 +28,9 @@ pub struct RuleInfo {
     /// `Audit` or `Enforce` (Kyverno's words; a CEL policy's `Deny` is
     /// `Enforce`).
     pub action: String,
+    /// Kind names the rule matches (`*` for any), as [`PolicyInfo::kinds`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kinds: Vec<String>,
 }
 
 /// The change that puts a policy back into Audit.
@@ -162,6 +165,13 @@ fn kyverno_rules(spec: &Value) -> (Vec<RuleInfo>, Vec<String>) {
             .or_else(|| validate.get("validationFailureAction"))
             .and_then(Value::as_str)
             .unwrap_or(policy_action);
+        let mut rule_kinds = Vec::new();
+        if let Some(matching) = rule.get("match") {
+            collect_kinds(matching, &mut rule_kinds);
+        }
+        rule_kinds.sort();
+        rule_kinds.dedup();
+        kinds.extend(rule_kinds.iter().cloned());
         rules.push(RuleInfo {
             name: rule
                 .get("name")
@@ -169,10 +179,8 @@ fn kyverno_rules(spec: &Value) -> (Vec<RuleInfo>, Vec<String>) {
                 .unwrap_or("")
                 .to_string(),
             action: normalize_action(action),
+            kinds: rule_kinds,
         });
-        if let Some(matching) = rule.get("match") {
-            collect_kinds(matching, &mut kinds);
-        }
     }
     kinds.sort();
     kinds.dedup();
@@ -246,6 +254,7 @@ fn cel_policy_rules(kind: &str, spec: &Value) -> (Vec<RuleInfo>, Vec<String>) {
     let rules = vec![RuleInfo {
         name: String::new(),
         action: action.to_string(),
+        kinds: kinds.clone(),
     }];
     (rules, kinds)
 }

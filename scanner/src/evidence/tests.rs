@@ -509,6 +509,9 @@ fn an_exception_covers_its_policy_and_rules_not_a_policy_named_like_a_namespace(
         expires: None,
         status: ExceptionStatus::Expired,
         covered_results: 0,
+        excused_violations: 0,
+        problem: None,
+        policy_exception_file: None,
     };
     assert!(
         exception.covers("team/p"),
@@ -527,17 +530,38 @@ fn the_record_a_scan_writes_is_the_record_evidence_reads() {
     use crate::cluster::discovery::ApiKind;
     use crate::cluster::ClusterError;
     use crate::scan::{KindListing, ScanOutcome};
-    let outcome = ScanOutcome {
-        listings: vec![KindListing {
-            kind: ApiKind::listable_for_tests("apps", "Deployment"),
-            objects: 0,
-            error: Some(ClusterError::Transport {
-                what: "listing".into(),
-                message: "refused".into(),
-            }),
-        }],
+    let refused = || ClusterError::Transport {
+        what: "listing".into(),
+        message: "refused".into(),
+    };
+    let mut outcome = ScanOutcome {
+        listings: vec![
+            KindListing {
+                kind: ApiKind::listable_for_tests("apps", "Deployment"),
+                objects: 0,
+                error: Some(refused()),
+            },
+            KindListing {
+                kind: ApiKind::listable_for_tests("", "Pod"),
+                objects: 3,
+                error: None,
+            },
+        ],
+        write_failures: vec![refused(), refused()],
+        failed_policy_sources: vec!["clusterpolicies.kyverno.io".into()],
+        invalid_policies: vec!["team/broken".into(), "bad".into()],
         ..ScanOutcome::default()
     };
+    outcome
+        .objects_evaluated_by_kind
+        .insert("Pod".into(), 2);
+    outcome
+        .results_by_rule
+        .entry("require-labels".into())
+        .or_default()
+        .entry("check".into())
+        .or_default()
+        .insert("fail".into(), 2);
     let written = crate::scan::last_run::config_map(
         "ns",
         "run",
@@ -546,10 +570,18 @@ fn the_record_a_scan_writes_is_the_record_evidence_reads() {
         at("2026-11-20T10:05:00Z"),
     );
     let read = ScanRecord::from_config_map(&written, "ns/run").expect("record");
-    assert_eq!(
-        read,
-        scan(false, &["apps/Deployment"]).with_source("ns/run")
+    let mut expected = scan(false, &["apps/Deployment"]).with_source("ns/run");
+    expected.failed_policy_sources = vec!["clusterpolicies.kyverno.io".into()];
+    expected.invalid_policies = vec!["team/broken".into(), "bad".into()];
+    expected.write_failed_reports = 2;
+    expected.objects_by_kind = Some(
+        [("apps/Deployment".to_string(), 0), ("Pod".to_string(), 3)]
+            .into_iter()
+            .collect(),
     );
+    expected.objects_evaluated_by_kind = Some([("Pod".to_string(), 2)].into_iter().collect());
+    expected.results_by_rule = outcome.results_by_rule.clone().into();
+    assert_eq!(read, expected);
     let failed = crate::scan::last_run::config_map(
         "ns",
         "run",
