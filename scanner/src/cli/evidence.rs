@@ -57,7 +57,7 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
     if let Some(previous) = &previous {
         built.comparison = Some(evidence::compare::compare(previous, &built));
     }
-    let written = package::write(out, &built)
+    let written = package::write(out, &built, args.force)
         .with_context(|| format!("writing the evidence package to {}", out.display()))?;
     print_summary(&built);
     eprintln!(
@@ -66,10 +66,8 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
         written.len(),
         out.display()
     );
-    let not_ready = built
-        .policies
-        .iter()
-        .any(|p| p.verdict == Verdict::NotReady);
+    // "No evidence" is not ready either: nothing shows what Enforce would block.
+    let not_ready = built.policies.iter().any(|p| p.verdict != Verdict::Ready);
     let roll_back = built
         .comparison
         .as_ref()
@@ -172,15 +170,41 @@ fn print_summary(evidence: &evidence::Evidence) {
         evidence.ready().count(),
         evidence.policies.len()
     );
+    for generated in &evidence.generated_exceptions {
+        println!(
+            "{} is excused only by a {} annotation, which Kyverno's admission ignores: apply {} to make the bypass explicit",
+            generated.resource,
+            crate::engine::exceptions::EXCEPTION,
+            generated.file
+        );
+    }
     if let Some(comparison) = &evidence.comparison {
         println!(
-            "since {}: {} new violations, {} fixed, {} new exceptions, {} expired",
+            "since {}: {} new violations, {} fixed, {} unknown (not covered by the last scan), {} new exceptions, {} expired",
             comparison.previous_generated.to_rfc3339(),
             comparison.new_violations.len(),
             comparison.fixed_violations.len(),
+            comparison.unknown_violations.len(),
             comparison.new_exceptions.len(),
             comparison.expired_exceptions.len()
         );
+        for check in &comparison.readiness_checks {
+            if check.still_ready {
+                println!("readiness check {}: still ready to enforce", check.policy);
+            } else {
+                println!(
+                    "readiness check {}: {} (was {}){}",
+                    check.policy,
+                    check.verdict.label(),
+                    check.previous_verdict.label(),
+                    if check.reasons.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", check.reasons.join("; "))
+                    }
+                );
+            }
+        }
         for check in &comparison.rollback_checks {
             let met: Vec<&str> = check
                 .conditions

@@ -214,10 +214,14 @@ pub struct ScanArgs {
 pub struct EvidenceArgs {
     #[command(subcommand)]
     pub command: Option<EvidenceCommand>,
-    /// Directory to write the package to (created; an existing package in
-    /// it is replaced, any other file makes polscan refuse).
+    /// Directory to write the package to (created; a directory holding a
+    /// package is refused unless --force, any other file always).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Replace the package already in --out (packages are an audit trail:
+    /// keep the old one unless it is really meant to go).
+    #[arg(long)]
+    pub force: bool,
     /// Only these policies (`name` or `namespace/name`; repeated or comma-separated).
     #[arg(long = "policy")]
     pub policies: Vec<String>,

@@ -1,14 +1,18 @@
 //! Comparing evidence with a previous package (`--since`): the previous and
-//! the current [`Evidence`] enter; new and fixed violations, new and expired
-//! exceptions, and for every policy that was ready (or is enforced) whether
-//! its rollback conditions are met, leave.
+//! the current [`Evidence`] enter; new and fixed violations (a violation
+//! the current reports lack is fixed only when the scan behind them covered
+//! its kind and policy completely, else its fix is unknown), new and
+//! expired exceptions, for every enforced policy whether its rollback
+//! conditions are met (counting only its Enforce rules), and for every
+//! Audit policy whether it is still ready to enforce, leave.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Evidence, ExceptionStatus, Verdict};
+use super::{Evidence, ExceptionStatus, PolicyEvidence, Verdict};
+use crate::engine::exceptions::base_rule;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -17,6 +21,22 @@ pub struct ViolationChange {
     pub rule: String,
     pub result: String,
     pub resource: String,
+    /// For a violation whose fix is unknown: why its absence proves nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// An Audit policy in both packages: would it still be ready to enforce?
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadinessCheck {
+    pub policy: String,
+    pub previous_verdict: Verdict,
+    pub verdict: Verdict,
+    /// True when it was and still is ready.
+    pub still_ready: bool,
+    /// The current reasons against enforcing.
+    pub reasons: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,12 +65,21 @@ pub struct Comparison {
     pub previous_generated: DateTime<Utc>,
     pub new_violations: Vec<ViolationChange>,
     pub fixed_violations: Vec<ViolationChange>,
+    /// Violations the current reports lack, but the scan behind them did not
+    /// cover their kind or policy completely: neither fixed nor still there.
+    #[serde(default)]
+    pub unknown_violations: Vec<ViolationChange>,
     pub new_exceptions: Vec<String>,
     pub expired_exceptions: Vec<String>,
+    /// Policies with rules in Enforce: whether to return them to Audit.
     pub rollback_checks: Vec<RollbackCheck>,
+    /// Policies in Audit: whether they would still be ready to enforce.
+    #[serde(default)]
+    pub readiness_checks: Vec<ReadinessCheck>,
 }
 
-fn violations(evidence: &Evidence) -> BTreeMap<String, ViolationChange> {
+/// Violations by key, with the kind of their resource.
+fn violations(evidence: &Evidence) -> BTreeMap<String, (ViolationChange, String)> {
     let mut found = BTreeMap::new();
     for policy in &evidence.policies {
         let name = policy.info.qualified_name();
@@ -60,12 +89,16 @@ fn violations(evidence: &Evidence) -> BTreeMap<String, ViolationChange> {
             }
             found.insert(
                 violation.key(&name),
-                ViolationChange {
-                    policy: name.clone(),
-                    rule: violation.rule.clone(),
-                    result: violation.result.clone(),
-                    resource: violation.resource.to_string(),
-                },
+                (
+                    ViolationChange {
+                        policy: name.clone(),
+                        rule: violation.rule.clone(),
+                        result: violation.result.clone(),
+                        resource: violation.resource.to_string(),
+                        reason: None,
+                    },
+                    violation.resource.kind.clone(),
+                ),
             );
         }
     }
@@ -79,13 +112,22 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
     let new_violations: Vec<ViolationChange> = after
         .iter()
         .filter(|(key, _)| !before.contains_key(*key))
-        .map(|(_, v)| v.clone())
+        .map(|(_, (v, _))| v.clone())
         .collect();
-    let fixed_violations: Vec<ViolationChange> = before
-        .iter()
-        .filter(|(key, _)| !after.contains_key(*key))
-        .map(|(_, v)| v.clone())
-        .collect();
+    let mut fixed_violations = Vec::new();
+    let mut unknown_violations = Vec::new();
+    for (key, (violation, kind)) in &before {
+        if after.contains_key(key) {
+            continue;
+        }
+        match current.absence_gap(&violation.policy, kind) {
+            None => fixed_violations.push(violation.clone()),
+            Some(reason) => unknown_violations.push(ViolationChange {
+                reason: Some(reason),
+                ..violation.clone()
+            }),
+        }
+    }
     let previous_exceptions: BTreeMap<String, ExceptionStatus> = previous
         .exceptions
         .iter()
@@ -117,23 +159,35 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
         .map(|p| (p.info.qualified_name(), p.verdict))
         .collect();
     let mut rollback_checks = Vec::new();
+    let mut readiness_checks = Vec::new();
     for policy in &current.policies {
         let name = policy.info.qualified_name();
         let Some(previous_verdict) = previous_verdicts.get(&name).copied() else {
             continue;
         };
-        // A policy moved on the strength of the previous package, or one
-        // already enforced, is the one whose rollback conditions matter.
-        if previous_verdict != Verdict::Ready && policy.info.action == "Audit" {
+        // Only what Kyverno enforces can be rolled back; a policy in Audit
+        // (or one not found) is asked whether it would still be ready.
+        if !matches!(policy.info.action.as_str(), "Enforce" | "Mixed") {
+            readiness_checks.push(ReadinessCheck {
+                policy: name,
+                previous_verdict,
+                verdict: policy.verdict,
+                still_ready: previous_verdict == Verdict::Ready && policy.verdict == Verdict::Ready,
+                reasons: policy.reasons.clone(),
+            });
             continue;
         }
-        let new_for_policy: Vec<&ViolationChange> =
-            new_violations.iter().filter(|v| v.policy == name).collect();
+        let enforced = enforced_rules(policy);
+        let enforced_rule = |rule: &str| enforced.contains(base_rule(rule));
+        let new_for_policy: Vec<&ViolationChange> = new_violations
+            .iter()
+            .filter(|v| v.policy == name && enforced_rule(&v.rule))
+            .collect();
         let covering: BTreeSet<String> = current
             .exceptions
             .iter()
             .filter(|e| {
-                e.covers(&name)
+                enforced.iter().any(|rule| e.covers_rule(&name, rule))
                     && matches!(
                         e.status,
                         ExceptionStatus::Expiring | ExceptionStatus::Expired
@@ -143,7 +197,7 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
             .collect();
         let conditions = vec![
             ConditionCheck {
-                condition: "a new fail or error result for this policy".into(),
+                condition: "a new fail or error result for an Enforce rule of this policy".into(),
                 met: !new_for_policy.is_empty(),
                 detail: if new_for_policy.is_empty() {
                     "none".into()
@@ -165,7 +219,33 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
                         scan.started.map(|t| t.to_rfc3339()).unwrap_or_default()
                     ),
                     Some(scan) => scan.error.clone().unwrap_or_else(|| {
-                        format!("failed kinds: {}", scan.failed_kinds.join(", "))
+                        let mut gaps = Vec::new();
+                        if !scan.failed_kinds.is_empty() {
+                            gaps.push(format!("failed kinds: {}", scan.failed_kinds.join(", ")));
+                        }
+                        if !scan.failed_policy_sources.is_empty() {
+                            gaps.push(format!(
+                                "policy sources not read: {}",
+                                scan.failed_policy_sources.join(", ")
+                            ));
+                        }
+                        if !scan.invalid_policies.is_empty() {
+                            gaps.push(format!(
+                                "invalid policies: {}",
+                                scan.invalid_policies.join(", ")
+                            ));
+                        }
+                        if scan.write_failed_reports > 0 {
+                            gaps.push(format!(
+                                "{} report(s) not written",
+                                scan.write_failed_reports
+                            ));
+                        }
+                        if gaps.is_empty() {
+                            "incomplete".into()
+                        } else {
+                            gaps.join("; ")
+                        }
                     }),
                 },
             },
@@ -191,8 +271,32 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
         previous_generated: previous.generated,
         new_violations,
         fixed_violations,
+        unknown_violations,
         new_exceptions,
         expired_exceptions,
         rollback_checks,
+        readiness_checks,
     }
+}
+
+/// The rules of a policy Kyverno enforces (by base name: autogen variants
+/// act as the rule they come from). Results of a rule the policy document
+/// does not list (only reports name it) follow the policy's action.
+fn enforced_rules(policy: &PolicyEvidence) -> BTreeSet<String> {
+    let mut rules: BTreeSet<String> = policy
+        .info
+        .rules
+        .iter()
+        .filter(|r| r.action == "Enforce")
+        .map(|r| base_rule(&r.name).to_string())
+        .collect();
+    if policy.info.action == "Enforce" {
+        rules.extend(
+            policy
+                .rule_evidence
+                .iter()
+                .map(|r| base_rule(&r.name).to_string()),
+        );
+    }
+    rules
 }

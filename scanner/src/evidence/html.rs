@@ -193,6 +193,13 @@ fn policy_card(out: &mut String, policy: &PolicyEvidence) {
         }
         out.push_str("</ul>");
     }
+    if !policy.notes.is_empty() {
+        out.push_str("<ul class=\"notes meta\">");
+        for note in &policy.notes {
+            let _ = write!(out, "<li>{}</li>", escape(note));
+        }
+        out.push_str("</ul>");
+    }
     out.push_str(&chart(policy));
     if policy.rule_evidence.len() > 1 {
         out.push_str("<table class=\"rules\"><tr><th>Rule</th><th>Action</th><th>Verdict</th><th>Pass</th><th>Fail</th><th>Error</th></tr>");
@@ -340,9 +347,20 @@ pub fn render(evidence: &Evidence) -> String {
                 ExceptionStatus::NoExpiry => "no expiry",
                 ExceptionStatus::Invalid => "ignored",
             };
+            let mut detail = String::new();
+            if let Some(problem) = &e.problem {
+                let _ = write!(detail, ": {}", escape(problem));
+            }
+            if let Some(file) = &e.policy_exception_file {
+                let _ = write!(
+                    detail,
+                    " · Kyverno ignores it: apply <code class=\"generated\">{}</code>",
+                    escape(file)
+                );
+            }
             let _ = write!(
                 out,
-                "<tr data-status=\"{status}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{status}</td></tr>",
+                "<tr data-status=\"{status}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{status}{detail}</td></tr>",
                 escape(&e.source),
                 escape(&e.name),
                 escape(&e.policies.join(", ")),
@@ -353,16 +371,79 @@ pub fn render(evidence: &Evidence) -> String {
         }
         out.push_str("</table>");
     }
+    if !evidence.generated_exceptions.is_empty() {
+        let _ = write!(
+            out,
+            "<h2 id=\"generated-exceptions\">Generated PolicyExceptions</h2><p class=\"warning\">These resources are excused only by <code>{}</code> annotations, which Kyverno's admission does not read: it would reject their next change once the policy is enforced. Apply these files to make each bypass explicit to Kyverno.</p><ul>",
+            escape(crate::engine::exceptions::EXCEPTION)
+        );
+        for generated in &evidence.generated_exceptions {
+            let _ = write!(
+                out,
+                "<li class=\"generated-exception\" data-file=\"{}\"><code>{}</code>: {} ({})</li>",
+                escape(&generated.file),
+                escape(&generated.file),
+                escape(&generated.resource.to_string()),
+                escape(&generated.covers.join(", "))
+            );
+        }
+        out.push_str("</ul>");
+    }
     if let Some(comparison) = &evidence.comparison {
         let _ = write!(
             out,
-            "<h2 id=\"since\">Since {}</h2><ul><li>new violations: {}</li><li>fixed violations: {}</li><li>new exceptions: {}</li><li>expired exceptions: {}</li></ul>",
+            "<h2 id=\"since\">Since {}</h2><ul><li>new violations: {}</li><li>fixed violations: {}</li><li>not known to be fixed (the last scan did not cover them): {}</li><li>new exceptions: {}</li><li>expired exceptions: {}</li></ul>",
             comparison.previous_generated.to_rfc3339(),
             comparison.new_violations.len(),
             comparison.fixed_violations.len(),
+            comparison.unknown_violations.len(),
             comparison.new_exceptions.len(),
             comparison.expired_exceptions.len()
         );
+        let lists: [(&str, &str, &Vec<super::compare::ViolationChange>); 3] = [
+            ("new-violations", "New violations", &comparison.new_violations),
+            ("fixed-violations", "Fixed violations", &comparison.fixed_violations),
+            ("unknown-violations", "Not known to be fixed", &comparison.unknown_violations),
+        ];
+        for (id, title, changes) in lists {
+            if changes.is_empty() {
+                continue;
+            }
+            let _ = write!(out, "<h3>{title}</h3><table id=\"{id}\"><tr><th>Policy</th><th>Rule</th><th>Resource</th><th>Result</th><th>Why unknown</th></tr>");
+            for v in changes.iter().take(LIMITS.owners) {
+                let _ = write!(
+                    out,
+                    "<tr class=\"change\"><td>{}</td><td>{}</td><td class=\"resource\">{}</td><td>{}</td><td>{}</td></tr>",
+                    escape(&v.policy),
+                    escape(&v.rule),
+                    escape(&v.resource),
+                    escape(&v.result),
+                    escape(v.reason.as_deref().unwrap_or(""))
+                );
+            }
+            out.push_str("</table>");
+            if changes.len() > LIMITS.owners {
+                let _ = write!(
+                    out,
+                    "<p class=\"more\">… and {} more: evidence.json lists them all.</p>",
+                    changes.len() - LIMITS.owners
+                );
+            }
+        }
+        let exception_lists = [
+            ("new-exceptions", "New exceptions", &comparison.new_exceptions),
+            ("expired-exceptions", "Expired exceptions", &comparison.expired_exceptions),
+        ];
+        for (id, title, names) in exception_lists {
+            if names.is_empty() {
+                continue;
+            }
+            let _ = write!(out, "<h3>{title}</h3><ul id=\"{id}\">");
+            for name in names {
+                let _ = write!(out, "<li>{}</li>", escape(name));
+            }
+            out.push_str("</ul>");
+        }
         for check in &comparison.rollback_checks {
             let _ = write!(
                 out,
@@ -384,6 +465,24 @@ pub fn render(evidence: &Evidence) -> String {
                     escape(&c.condition),
                     escape(&c.detail)
                 );
+            }
+            out.push_str("</ul>");
+        }
+        for check in &comparison.readiness_checks {
+            let _ = write!(
+                out,
+                "<h3 class=\"readiness-check\" data-still-ready=\"{}\">{} (Audit): {} {}</h3><ul>",
+                check.still_ready,
+                escape(&check.policy),
+                if check.still_ready {
+                    "still ready to enforce".to_string()
+                } else {
+                    format!("was {}, now", escape(check.previous_verdict.label()))
+                },
+                verdict_badge(check.verdict)
+            );
+            for reason in &check.reasons {
+                let _ = write!(out, "<li>{}</li>", escape(reason));
             }
             out.push_str("</ul>");
         }

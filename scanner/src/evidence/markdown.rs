@@ -103,16 +103,39 @@ pub fn render(evidence: &Evidence) -> String {
             "\n## Exceptions\n\n| Source | Name | Covers | Owner | Reason | Expires | Status |\n|---|---|---|---|---|---|---|"
         );
         for e in &evidence.exceptions {
+            let mut status = format!("{:?}", e.status);
+            if let Some(problem) = &e.problem {
+                status.push_str(&format!(": {problem}"));
+            }
+            if let Some(file) = &e.policy_exception_file {
+                status.push_str(&format!(" (Kyverno ignores it: apply `{file}`)"));
+            }
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} | {:?} |",
+                "| {} | {} | {} | {} | {} | {} | {} |",
                 e.source,
                 cell(&e.name),
                 cell(&e.policies.join(", ")),
                 cell(e.owner.as_deref().unwrap_or("—")),
                 cell(e.reason.as_deref().unwrap_or("—")),
-                e.expires.as_deref().unwrap_or("none"),
-                e.status
+                cell(e.expires.as_deref().unwrap_or("none")),
+                cell(&status)
+            );
+        }
+    }
+    if !evidence.generated_exceptions.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n## Generated PolicyExceptions\n\nThese resources are excused only by `{}` annotations, which Kyverno's admission does not read: it would reject their next change once the policy is enforced. Apply these files (`kubectl apply -f <file>`) to make each bypass explicit to Kyverno:\n",
+            crate::engine::exceptions::EXCEPTION
+        );
+        for generated in &evidence.generated_exceptions {
+            let _ = writeln!(
+                out,
+                "- `{}`: {} ({})",
+                generated.file,
+                cell(&generated.resource.to_string()),
+                cell(&generated.covers.join(", "))
             );
         }
     }
@@ -124,21 +147,57 @@ pub fn render(evidence: &Evidence) -> String {
         );
         let _ = writeln!(
             out,
-            "- new violations: {}\n- fixed violations: {}\n- new exceptions: {}\n- expired exceptions: {}",
+            "- new violations: {}\n- fixed violations: {}\n- not known to be fixed (the last scan did not cover them): {}\n- new exceptions: {}\n- expired exceptions: {}",
             comparison.new_violations.len(),
             comparison.fixed_violations.len(),
+            comparison.unknown_violations.len(),
             comparison.new_exceptions.len(),
             comparison.expired_exceptions.len()
         );
-        for v in comparison.new_violations.iter().take(CHANGES_LISTED) {
-            let _ = writeln!(
-                out,
-                "  - new: {} {} {} ({})",
-                v.policy, v.resource, v.result, v.rule
-            );
+        let lists: [(&str, &Vec<super::compare::ViolationChange>); 3] = [
+            ("New violations", &comparison.new_violations),
+            ("Fixed violations", &comparison.fixed_violations),
+            ("Not known to be fixed", &comparison.unknown_violations),
+        ];
+        for (title, changes) in lists {
+            if changes.is_empty() {
+                continue;
+            }
+            let _ = writeln!(out, "\n### {title}\n");
+            for v in changes.iter().take(CHANGES_LISTED) {
+                let _ = writeln!(
+                    out,
+                    "- {} {} {} ({}){}",
+                    cell(&v.policy),
+                    cell(&v.resource),
+                    v.result,
+                    cell(&v.rule),
+                    v.reason
+                        .as_ref()
+                        .map(|r| format!(": {}", cell(r)))
+                        .unwrap_or_default()
+                );
+            }
+            if changes.len() > CHANGES_LISTED {
+                let _ = writeln!(
+                    out,
+                    "- … and {} more: see evidence.json",
+                    changes.len() - CHANGES_LISTED
+                );
+            }
         }
-        for v in comparison.fixed_violations.iter().take(CHANGES_LISTED) {
-            let _ = writeln!(out, "  - fixed: {} {} ({})", v.policy, v.resource, v.rule);
+        let exception_lists = [
+            ("New exceptions", &comparison.new_exceptions),
+            ("Expired exceptions", &comparison.expired_exceptions),
+        ];
+        for (title, names) in exception_lists {
+            if names.is_empty() {
+                continue;
+            }
+            let _ = writeln!(out, "\n### {title}\n");
+            for name in names {
+                let _ = writeln!(out, "- {}", cell(name));
+            }
         }
         for check in &comparison.rollback_checks {
             let _ = writeln!(
@@ -158,8 +217,27 @@ pub fn render(evidence: &Evidence) -> String {
                     "- [{}] {}: {}",
                     if c.met { "x" } else { " " },
                     c.condition,
-                    c.detail
+                    cell(&c.detail)
                 );
+            }
+        }
+        for check in &comparison.readiness_checks {
+            let _ = writeln!(
+                out,
+                "\n### Readiness check: {} (Audit) — {}\n",
+                check.policy,
+                if check.still_ready {
+                    "still ready to enforce".to_string()
+                } else {
+                    format!(
+                        "{} (was {})",
+                        verdict_mark(check.verdict),
+                        check.previous_verdict.label()
+                    )
+                }
+            );
+            for reason in &check.reasons {
+                let _ = writeln!(out, "- {}", cell(reason));
             }
         }
     }
@@ -191,6 +269,12 @@ fn policy_section(out: &mut String, policy: &PolicyEvidence) {
         let _ = writeln!(out, "\nReasons:");
         for reason in &policy.reasons {
             let _ = writeln!(out, "- {}", reason);
+        }
+    }
+    if !policy.notes.is_empty() {
+        let _ = writeln!(out, "\nNotes:");
+        for note in &policy.notes {
+            let _ = writeln!(out, "- {}", note);
         }
     }
     if policy.rule_evidence.len() > 1 {

@@ -1,6 +1,7 @@
 //! The evidence package on disk: an [`Evidence`] enters and index.html,
-//! evidence.md, evidence.json and a MANIFEST (SHA-256 of each file,
-//! polscan's version, the cluster's identity and the scan time) leave in a
+//! evidence.md, evidence.json, the generated PolicyExceptions
+//! (`exceptions/*.yaml`) and a MANIFEST (SHA-256 of each file, polscan's
+//! version, the cluster's identity and the scan time) leave in a
 //! directory; [`verify`] reads a directory back and says whether any file
 //! was changed, added or removed since.
 
@@ -14,6 +15,8 @@ use super::{html, markdown, Evidence, EvidenceError};
 
 pub const MANIFEST: &str = "MANIFEST";
 pub const FILES: [&str; 3] = ["evidence.json", "evidence.md", "index.html"];
+/// The directory of the generated PolicyExceptions.
+pub const EXCEPTIONS_DIR: &str = "exceptions";
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> EvidenceError + '_ {
     move |source| EvidenceError::Io {
@@ -53,27 +56,80 @@ fn header(evidence: &Evidence) -> Vec<(String, String)> {
     ]
 }
 
-/// The package's files, rendered.
-pub fn render(evidence: &Evidence) -> Result<Vec<(&'static str, Vec<u8>)>, EvidenceError> {
+/// The package's files (paths relative to the package), rendered.
+pub fn render(evidence: &Evidence) -> Result<Vec<(String, Vec<u8>)>, EvidenceError> {
     let json = serde_json::to_vec_pretty(evidence).map_err(|err| EvidenceError::Invalid {
         what: "evidence.json".into(),
         message: err.to_string(),
     })?;
-    Ok(vec![
-        ("evidence.json", json),
-        ("evidence.md", markdown::render(evidence).into_bytes()),
-        ("index.html", html::render(evidence).into_bytes()),
-    ])
+    let mut files = vec![
+        ("evidence.json".to_string(), json),
+        ("evidence.md".to_string(), markdown::render(evidence).into_bytes()),
+        ("index.html".to_string(), html::render(evidence).into_bytes()),
+    ];
+    for generated in &evidence.generated_exceptions {
+        if !is_exception_file(&generated.file) {
+            return Err(EvidenceError::Invalid {
+                what: generated.file.clone(),
+                message: format!("not a file name under {EXCEPTIONS_DIR}/"),
+            });
+        }
+        let yaml =
+            serde_yaml::to_string(&generated.document).map_err(|err| EvidenceError::Invalid {
+                what: generated.file.clone(),
+                message: err.to_string(),
+            })?;
+        files.push((generated.file.clone(), yaml.into_bytes()));
+    }
+    Ok(files)
+}
+
+/// `exceptions/<name>.yaml` with a plain name: nothing a crafted report
+/// could use to write outside the package.
+fn is_exception_file(path: &str) -> bool {
+    path.strip_prefix(EXCEPTIONS_DIR)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .is_some_and(|name| {
+            name.ends_with(".yaml")
+                && !name.starts_with('.')
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        })
+}
+
+/// Every file of a package directory, relative to it (`exceptions/x.yaml`).
+fn package_files(dir: &Path) -> Result<Vec<String>, EvidenceError> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir).map_err(io(dir))? {
+        let entry = entry.map_err(io(dir))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        if name == EXCEPTIONS_DIR && path.is_dir() {
+            for inner in fs::read_dir(&path).map_err(io(&path))? {
+                let inner = inner.map_err(io(&path))?;
+                found.push(format!(
+                    "{EXCEPTIONS_DIR}/{}",
+                    inner.file_name().to_string_lossy()
+                ));
+            }
+        } else {
+            found.push(name);
+        }
+    }
+    found.sort();
+    Ok(found)
 }
 
 /// Writes the package into `dir` (created if missing). A directory holding
-/// anything but a previous package is refused, so nothing else is lost.
-pub fn write(dir: &Path, evidence: &Evidence) -> Result<Vec<PathBuf>, EvidenceError> {
+/// anything but a previous package is refused, so nothing else is lost; a
+/// previous package is replaced only with `force` (packages are an audit
+/// trail).
+pub fn write(dir: &Path, evidence: &Evidence, force: bool) -> Result<Vec<PathBuf>, EvidenceError> {
     if dir.exists() {
-        for entry in fs::read_dir(dir).map_err(io(dir))? {
-            let entry = entry.map_err(io(dir))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name != MANIFEST && !FILES.contains(&name.as_str()) {
+        let existing = package_files(dir)?;
+        for name in &existing {
+            if name != MANIFEST && !FILES.contains(&name.as_str()) && !is_exception_file(name) {
                 return Err(EvidenceError::Invalid {
                     what: dir.display().to_string(),
                     message: format!(
@@ -82,10 +138,25 @@ pub fn write(dir: &Path, evidence: &Evidence) -> Result<Vec<PathBuf>, EvidenceEr
                 });
             }
         }
+        if !existing.is_empty() && !force {
+            return Err(EvidenceError::Invalid {
+                what: dir.display().to_string(),
+                message: "holds an evidence package already: choose a new directory, or pass --force to replace it".into(),
+            });
+        }
+        // The replaced package's generated files must not linger unlisted.
+        let old_exceptions = dir.join(EXCEPTIONS_DIR);
+        if old_exceptions.is_dir() {
+            fs::remove_dir_all(&old_exceptions).map_err(io(&old_exceptions))?;
+        }
     } else {
         fs::create_dir_all(dir).map_err(io(dir))?;
     }
     let files = render(evidence)?;
+    if files.iter().any(|(name, _)| name.starts_with(EXCEPTIONS_DIR)) {
+        let exceptions = dir.join(EXCEPTIONS_DIR);
+        fs::create_dir_all(&exceptions).map_err(io(&exceptions))?;
+    }
     let mut manifest = String::from(
         "# polscan evidence package (check it with `polscan evidence verify <dir>`)\n",
     );
@@ -97,7 +168,10 @@ pub fn write(dir: &Path, evidence: &Evidence) -> Result<Vec<PathBuf>, EvidenceEr
         manifest.push_str(&format!("{}  {name}\n", sha256(bytes)));
         let path = dir.join(name);
         // Write then rename: a reader never sees half a file.
-        let partial = dir.join(format!(".{name}.partial"));
+        let partial = match name.rsplit_once('/') {
+            Some((sub, file)) => dir.join(sub).join(format!(".{file}.partial")),
+            None => dir.join(format!(".{name}.partial")),
+        };
         fs::write(&partial, bytes).map_err(io(&partial))?;
         fs::rename(&partial, &path).map_err(io(&path))?;
         written.push(path);
@@ -157,6 +231,13 @@ pub fn verify(dir: &Path) -> Result<Verification, EvidenceError> {
         }
     }
     for (name, expected) in &listed {
+        // A MANIFEST line is input: only the package's own file names.
+        if !FILES.contains(&name.as_str()) && !is_exception_file(name) {
+            found
+                .problems
+                .push(format!("{name}: not a file an evidence package holds"));
+            continue;
+        }
         let path = dir.join(name);
         match fs::read(&path) {
             Ok(bytes) => {
@@ -172,9 +253,7 @@ pub fn verify(dir: &Path) -> Result<Verification, EvidenceError> {
             Err(err) => found.problems.push(format!("{name}: {err}")),
         }
     }
-    for entry in fs::read_dir(dir).map_err(io(dir))? {
-        let entry = entry.map_err(io(dir))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
+    for name in package_files(dir)? {
         if name != MANIFEST && !listed.contains_key(&name) {
             found.problems.push(format!(
                 "{name} is not in the MANIFEST (added after the package was made)"
@@ -183,6 +262,14 @@ pub fn verify(dir: &Path) -> Result<Verification, EvidenceError> {
     }
     if found.problems.is_empty() {
         let evidence = read_evidence_json(&dir.join("evidence.json"))?;
+        for generated in &evidence.generated_exceptions {
+            if !listed.contains_key(&generated.file) {
+                found.problems.push(format!(
+                    "{} is named by evidence.json but not in the MANIFEST",
+                    generated.file
+                ));
+            }
+        }
         for (key, value) in header(&evidence) {
             if found.header.get(&key) != Some(&value) {
                 found.problems.push(format!(

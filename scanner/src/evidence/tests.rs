@@ -393,7 +393,7 @@ fn a_package_verifies_until_a_file_is_changed_added_or_removed() {
     ));
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("pkg");
-    package::write(&out, &evidence).expect("written");
+    package::write(&out, &evidence, false).expect("written");
     let verified = package::verify(&out).expect("verify");
     assert!(verified.ok(), "{:?}", verified.problems);
     assert_eq!(verified.checked.len(), 3);
@@ -420,7 +420,7 @@ fn a_package_verifies_until_a_file_is_changed_added_or_removed() {
     std::fs::write(out.join("extra.txt"), "x").expect("add");
     assert!(!package::verify(&out).expect("verify").ok());
     // A directory with other files is never overwritten.
-    let refused = package::write(&out, &evidence).expect_err("refused");
+    let refused = package::write(&out, &evidence, true).expect_err("refused");
     assert!(refused.to_string().contains("extra.txt"), "{refused}");
     std::fs::remove_file(out.join("extra.txt")).expect("remove");
 
