@@ -593,3 +593,460 @@ fn the_record_a_scan_writes_is_the_record_evidence_reads() {
     assert_eq!(read.error.as_deref(), Some("no policies"));
     assert!(!read.complete);
 }
+
+/// A ClusterPolicy with rules `a` (Audit) and `b` (the policy's action
+/// unless `b_action` is given), both on Pods.
+fn two_rule_policy(name: &str, action: &str, b_action: Option<&str>) -> Value {
+    let mut b = json!({"name": "b", "match": {"any": [{"resources": {"kinds": ["Pod"]}}]}, "validate": {"pattern": {}}});
+    if let Some(b_action) = b_action {
+        b["validate"]["failureAction"] = json!(b_action);
+    }
+    json!({
+        "apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy",
+        "metadata": {"name": name, "managedFields": [{"manager": "kubectl", "time": "2026-11-01T00:00:00Z"}]},
+        "spec": {"validationFailureAction": action, "rules": [
+            {"name": "a", "match": {"any": [{"resources": {"kinds": ["Pod"]}}]}, "validate": {"pattern": {}}},
+            b
+        ]}
+    })
+}
+
+fn rule_result(policy: &str, rule: &str, status: &str, pod: &str) -> Value {
+    let mut found = result(policy, status, "a", pod);
+    found["rule"] = json!(rule);
+    found
+}
+
+#[test]
+fn audit_policies_get_a_readiness_check_and_only_enforce_rules_a_rollback() {
+    let policies = vec![
+        policy("audited", "Audit", "2026-11-01T00:00:00Z"),
+        policy("enforced", "Enforce", "2026-11-01T00:00:00Z"),
+        two_rule_policy("mixed", "Audit", Some("Enforce")),
+    ];
+    let before = build(&input(
+        vec![report(vec![
+            result("audited", "pass", "a", "p1"),
+            result("enforced", "pass", "a", "p1"),
+            rule_result("mixed", "a", "pass", "p1"),
+            rule_result("mixed", "b", "pass", "p1"),
+        ])],
+        policies.clone(),
+        Some(scan(true, &[])),
+    ));
+    assert_eq!(find(&before, "audited").verdict, Verdict::Ready);
+    assert_eq!(find(&before, "mixed").info.action, "Mixed");
+    let after = build(&input(
+        vec![report(vec![
+            result("audited", "fail", "a", "p1"),
+            result("enforced", "pass", "a", "p1"),
+            // A new failure of the Audit rule of a Mixed policy: Kyverno
+            // does not block it, nothing to roll back.
+            rule_result("mixed", "a", "fail", "p1"),
+            rule_result("mixed", "b", "pass", "p1"),
+        ])],
+        policies.clone(),
+        Some(scan(true, &[])),
+    ));
+    let comparison = compare::compare(&before, &after);
+    assert!(
+        comparison.rollback_checks.iter().all(|c| c.policy != "audited"),
+        "an Audit policy is never told to roll back: {:?}",
+        comparison.rollback_checks
+    );
+    let readiness = comparison
+        .readiness_checks
+        .iter()
+        .find(|c| c.policy == "audited")
+        .expect("audited gets a readiness check");
+    assert!(!readiness.still_ready);
+    assert_eq!(readiness.previous_verdict, Verdict::Ready);
+    assert_eq!(readiness.verdict, Verdict::NotReady);
+    assert!(readiness.reasons.iter().any(|r| r.contains("1 failing")));
+    let mixed = comparison
+        .rollback_checks
+        .iter()
+        .find(|c| c.policy == "mixed")
+        .expect("mixed has an Enforce rule");
+    assert!(!mixed.roll_back, "{mixed:?}");
+    let enforced = comparison
+        .rollback_checks
+        .iter()
+        .find(|c| c.policy == "enforced")
+        .expect("enforced");
+    assert!(!enforced.roll_back);
+
+    // The Enforce rule failing is a rollback condition.
+    let broken = build(&input(
+        vec![report(vec![
+            result("audited", "pass", "a", "p1"),
+            result("enforced", "pass", "a", "p1"),
+            rule_result("mixed", "a", "pass", "p1"),
+            rule_result("mixed", "b", "fail", "p1"),
+        ])],
+        policies,
+        Some(scan(true, &[])),
+    ));
+    let comparison = compare::compare(&before, &broken);
+    let mixed = comparison
+        .rollback_checks
+        .iter()
+        .find(|c| c.policy == "mixed")
+        .expect("mixed");
+    assert!(mixed.roll_back && mixed.conditions[0].met, "{mixed:?}");
+    let audited = comparison
+        .readiness_checks
+        .iter()
+        .find(|c| c.policy == "audited")
+        .expect("audited");
+    assert!(audited.still_ready);
+}
+
+#[test]
+fn a_violation_missing_after_an_incomplete_scan_is_unknown_not_fixed() {
+    let policies = vec![
+        policy("dirty", "Audit", "2026-11-01T00:00:00Z"),
+        policy("other", "Audit", "2026-11-01T00:00:00Z"),
+    ];
+    let before = build(&input(
+        vec![report(vec![
+            result("dirty", "fail", "a", "gone"),
+            result("other", "fail", "a", "gone"),
+        ])],
+        policies.clone(),
+        Some(scan(true, &[])),
+    ));
+    let after_with = |record: ScanRecord| {
+        build(&input(
+            vec![report(vec![
+                result("dirty", "pass", "a", "p1"),
+                result("other", "pass", "a", "p1"),
+            ])],
+            policies.clone(),
+            Some(record),
+        ))
+    };
+    // Complete: both are fixed.
+    let fixed = compare::compare(&before, &after_with(scan(true, &[])));
+    assert_eq!(fixed.fixed_violations.len(), 2);
+    assert!(fixed.unknown_violations.is_empty());
+
+    // Pods failed to list: the reports may just lack the Pod's results.
+    let listed = compare::compare(&before, &after_with(scan(false, &["Pod"])));
+    assert!(listed.fixed_violations.is_empty(), "{listed:?}");
+    assert_eq!(listed.unknown_violations.len(), 2);
+    assert!(listed.unknown_violations[0]
+        .reason
+        .as_deref()
+        .is_some_and(|r| r.contains("could not list Pod")));
+    // A failed list of another kind does not hide a Pod's fix.
+    let other_kind = compare::compare(&before, &after_with(scan(false, &["ConfigMap"])));
+    assert_eq!(other_kind.fixed_violations.len(), 2);
+
+    // Reports that could not be written: no absence proves a fix.
+    let mut unwritten = scan(false, &[]);
+    unwritten.write_failed_reports = 3;
+    let after = after_with(unwritten);
+    let comparison = compare::compare(&before, &after);
+    assert!(comparison.fixed_violations.is_empty());
+    assert!(comparison.unknown_violations[0]
+        .reason
+        .as_deref()
+        .is_some_and(|r| r.contains("failed to write 3")));
+    assert_eq!(find(&after, "dirty").verdict, Verdict::NotReady);
+    assert!(find(&after, "dirty")
+        .reasons
+        .iter()
+        .any(|r| r.contains("failed to write 3 report(s)")));
+
+    // A policy that failed to load: its violations are unknown and it is
+    // not ready, naming why; the other policy is unaffected.
+    let mut invalid = scan(false, &[]);
+    invalid.invalid_policies = vec!["dirty".into()];
+    let after = after_with(invalid);
+    let comparison = compare::compare(&before, &after);
+    assert_eq!(comparison.fixed_violations.len(), 1);
+    assert_eq!(comparison.fixed_violations[0].policy, "other");
+    assert_eq!(comparison.unknown_violations[0].policy, "dirty");
+    let dirty = find(&after, "dirty");
+    assert_eq!(dirty.verdict, Verdict::NotReady);
+    assert!(
+        dirty.reasons.iter().any(|r| r.contains("could not load this policy")),
+        "{:?}",
+        dirty.reasons
+    );
+    assert_eq!(find(&after, "other").verdict, Verdict::Ready);
+
+    // ClusterPolicies could not be read: every ClusterPolicy is affected.
+    let mut unread = scan(false, &[]);
+    unread.failed_policy_sources = vec!["clusterpolicies.kyverno.io".into()];
+    let after = after_with(unread);
+    let comparison = compare::compare(&before, &after);
+    assert!(comparison.fixed_violations.is_empty());
+    assert!(find(&after, "other")
+        .reasons
+        .iter()
+        .any(|r| r.contains("could not read clusterpolicies.kyverno.io")));
+    // ValidatingPolicies not read do not affect a ClusterPolicy.
+    let mut unrelated = scan(false, &[]);
+    unrelated.failed_policy_sources = vec!["validatingpolicies.policies.kyverno.io".into()];
+    assert_eq!(find(&after_with(unrelated), "other").verdict, Verdict::Ready);
+}
+
+#[test]
+fn a_rule_that_evaluated_nothing_is_no_evidence_unless_nothing_is_in_scope() {
+    let policies = vec![
+        policy("idle", "Audit", "2026-11-01T00:00:00Z"),
+        two_rule_policy("half", "Audit", None),
+    ];
+    let reports = vec![report(vec![rule_result("half", "a", "pass", "p1")])];
+    let evidence = build(&input(reports.clone(), policies.clone(), Some(scan(true, &[]))));
+    let idle = find(&evidence, "idle");
+    assert_eq!(idle.verdict, Verdict::NoEvidence, "{:?}", idle.reasons);
+    assert_eq!(idle.rule_evidence[0].verdict, Verdict::NoEvidence);
+    let half = find(&evidence, "half");
+    assert_eq!(half.verdict, Verdict::NoEvidence, "{:?}", half.reasons);
+    assert_eq!(half.rule_evidence[0].verdict, Verdict::Ready);
+    assert_eq!(half.rule_evidence[1].verdict, Verdict::NoEvidence);
+    assert!(half.reasons.iter().any(|r| r.contains("rule(s) b")));
+    assert_eq!(evidence.ready().count(), 0);
+
+    // Every kind the rule reaches (Pods and, by autogen, their
+    // controllers) listed with 0 objects: nothing to block; said so.
+    let mut empty = scan(true, &[]);
+    let mut listed: BTreeMap<String, usize> = [
+        "Pod",
+        "apps/Deployment",
+        "apps/DaemonSet",
+        "apps/StatefulSet",
+        "apps/ReplicaSet",
+        "ReplicationController",
+        "batch/Job",
+        "batch/CronJob",
+    ]
+    .into_iter()
+    .map(|k| (k.to_string(), 0))
+    .collect();
+    empty.objects_by_kind = Some(listed.clone());
+    let evidence = build(&input(reports.clone(), policies.clone(), Some(empty)));
+    let idle = find(&evidence, "idle");
+    assert_eq!(idle.verdict, Verdict::Ready, "{:?}", idle.reasons);
+    assert!(
+        idle.notes.iter().any(|n| n.contains("no resource in scope exists")),
+        "{:?}",
+        idle.notes
+    );
+    // One Deployment exists: the rule reaches it by autogen, unevaluated.
+    listed.insert("apps/Deployment".into(), 1);
+    let mut one = scan(true, &[]);
+    one.objects_by_kind = Some(listed);
+    let evidence = build(&input(reports, policies, Some(one)));
+    assert_eq!(find(&evidence, "idle").verdict, Verdict::NoEvidence);
+}
+
+/// A result the resource's annotation turned into `skip`.
+fn annotation_skipped(policy: &str, rule: &str, pod: &str, was: &str) -> Value {
+    let mut skipped = rule_result(policy, rule, "skip", pod);
+    skipped["properties"] = json!({
+        "exception": "resource-annotation", "exception-result": was,
+        "exception-reason": "vendor image, INC-42", "exception-expires": "2027-03-01",
+        "exception-owner": "team-b"});
+    skipped
+}
+
+#[test]
+fn a_violator_excused_only_by_an_annotation_is_not_ready_and_gets_a_policy_exception() {
+    let evidence = build(&input(
+        vec![report(vec![
+            annotation_skipped("two", "a", "legacy", "fail"),
+            rule_result("two", "b", "pass", "legacy"),
+            // Excused while it passes anyway: nothing Kyverno would reject.
+            annotation_skipped("clean", "check", "fine", "pass"),
+        ])],
+        vec![
+            two_rule_policy("two", "Audit", None),
+            policy("clean", "Audit", "2026-11-01T00:00:00Z"),
+        ],
+        Some(scan(true, &[])),
+    ));
+    let two = find(&evidence, "two");
+    assert_eq!(two.verdict, Verdict::NotReady);
+    assert!(
+        two.reasons
+            .iter()
+            .any(|r| r.contains("a/Pod/legacy") && r.contains("exceptions/a-pod-legacy.yaml")),
+        "{:?}",
+        two.reasons
+    );
+    assert_eq!(two.rule_evidence[0].verdict, Verdict::NotReady);
+    assert_eq!(two.rule_evidence[1].verdict, Verdict::Ready, "only rule a is excused");
+    assert_eq!(find(&evidence, "clean").verdict, Verdict::Ready);
+
+    assert_eq!(evidence.generated_exceptions.len(), 1);
+    let generated = &evidence.generated_exceptions[0];
+    assert_eq!(generated.file, "exceptions/a-pod-legacy.yaml");
+    let document = &generated.document;
+    assert_eq!(document["apiVersion"], "kyverno.io/v2");
+    assert_eq!(document["kind"], "PolicyException");
+    assert_eq!(document["metadata"]["namespace"], "a");
+    assert_eq!(
+        document["spec"]["exceptions"],
+        json!([{"policyName": "two", "ruleNames": ["a", "autogen-a", "autogen-cronjob-a"]}])
+    );
+    assert_eq!(
+        document["spec"]["match"],
+        json!({"any": [{"resources": {"kinds": ["Pod"], "namespaces": ["a"], "names": ["legacy"]}}]})
+    );
+    let annotations = &document["metadata"]["annotations"];
+    assert_eq!(annotations["polscan.io/exception-owner"], "team-b");
+    assert_eq!(annotations["polscan.io/exception-reason"], "vendor image, INC-42");
+    assert_eq!(annotations["polscan.io/exception-expires"], "2027-03-01");
+    // polscan's own PolicyException reader sees what the annotation said.
+    let read_back = policy_exceptions(
+        std::slice::from_ref(document),
+        &[],
+        at("2026-11-22T00:00:00Z"),
+        Duration::days(14),
+    );
+    assert_eq!(read_back[0].owner.as_deref(), Some("team-b"));
+    assert_eq!(read_back[0].policies, ["two/a", "two/autogen-a", "two/autogen-cronjob-a"]);
+    let exception = evidence
+        .exceptions
+        .iter()
+        .find(|e| e.name == "a/Pod/legacy")
+        .expect("the annotation exception");
+    assert_eq!(
+        exception.policy_exception_file.as_deref(),
+        Some("exceptions/a-pod-legacy.yaml")
+    );
+    assert_eq!(exception.excused_violations, 1);
+
+    // The package holds the file, listed in the MANIFEST and verified.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("pkg");
+    package::write(&out, &evidence, false).expect("written");
+    let file = std::fs::read_to_string(out.join("exceptions/a-pod-legacy.yaml")).expect("file");
+    let parsed: Value = serde_yaml::from_str(&file).expect("yaml");
+    assert_eq!(&parsed, document);
+    let manifest = std::fs::read_to_string(out.join(package::MANIFEST)).expect("manifest");
+    assert!(manifest.contains("  exceptions/a-pod-legacy.yaml\n"), "{manifest}");
+    let verified = package::verify(&out).expect("verify");
+    assert!(verified.ok(), "{:?}", verified.problems);
+    std::fs::write(out.join("exceptions/a-pod-legacy.yaml"), "changed").expect("tamper");
+    assert!(!package::verify(&out).expect("verify").ok());
+    std::fs::remove_file(out.join("exceptions/a-pod-legacy.yaml")).expect("remove");
+    assert!(!package::verify(&out).expect("verify").ok(), "a removed file is caught");
+    assert!(markdown::render(&evidence).contains("exceptions/a-pod-legacy.yaml"));
+    assert!(html::render(&evidence).contains("data-file=\"exceptions/a-pod-legacy.yaml\""));
+}
+
+#[test]
+fn an_expired_exception_blocks_only_the_rules_it_covers_and_keeps_its_details() {
+    let mut warning = rule_result("two", annotation_exceptions::EXCEPTION_RULE, "warn", "legacy");
+    warning["properties"] = json!({
+        "exception-status": "expired", "exception-rules": "a",
+        "exception-reason": "vendor image", "exception-expires": "2026-11-01",
+        "exception-owner": "team-b"});
+    let evidence = build(&input(
+        vec![report(vec![
+            warning,
+            rule_result("two", "a", "pass", "legacy"),
+            rule_result("two", "b", "pass", "legacy"),
+        ])],
+        vec![two_rule_policy("two", "Audit", None)],
+        Some(scan(true, &[])),
+    ));
+    let two = find(&evidence, "two");
+    assert_eq!(two.verdict, Verdict::NotReady);
+    assert_eq!(two.rule_evidence[0].verdict, Verdict::NotReady);
+    assert_eq!(
+        two.rule_evidence[1].verdict,
+        Verdict::Ready,
+        "{:?}",
+        two.rule_evidence[1].reasons
+    );
+    assert_eq!(two.counts.warn, 0, "the exception's warning is no rule result");
+    let exception = &evidence.exceptions[0];
+    assert_eq!(exception.status, ExceptionStatus::Expired);
+    assert_eq!(exception.policies, ["two/a"]);
+    assert_eq!(exception.reason.as_deref(), Some("vendor image"));
+    assert_eq!(exception.expires.as_deref(), Some("2026-11-01"));
+    assert_eq!(exception.owner.as_deref(), Some("team-b"));
+
+    // The same for a PolicyException naming one rule.
+    let evidence = build(&input(
+        vec![report(vec![
+            rule_result("two", "a", "pass", "p"),
+            rule_result("two", "b", "pass", "p"),
+        ])],
+        vec![
+            two_rule_policy("two", "Audit", None),
+            json!({"kind": "PolicyException", "metadata": {"name": "old", "namespace": "ops",
+                   "annotations": {"polscan.io/exception-expires": "2026-11-01"}},
+                   "spec": {"exceptions": [{"policyName": "two", "ruleNames": ["b"]}]}}),
+        ],
+        Some(scan(true, &[])),
+    ));
+    let two = find(&evidence, "two");
+    assert_eq!(two.rule_evidence[0].verdict, Verdict::Ready);
+    assert_eq!(two.rule_evidence[1].verdict, Verdict::NotReady);
+}
+
+#[test]
+fn an_existing_package_is_replaced_only_with_force() {
+    let evidence = build(&input(
+        vec![report(vec![result("dirty", "fail", "a", "p1")])],
+        vec![policy("dirty", "Audit", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    ));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("pkg");
+    package::write(&out, &evidence, false).expect("a new directory");
+    let refused = package::write(&out, &evidence, false).expect_err("refused");
+    assert!(refused.to_string().contains("--force"), "{refused}");
+    package::write(&out, &evidence, true).expect("replaced with force");
+    assert!(package::verify(&out).expect("verify").ok());
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).expect("mkdir");
+    package::write(&empty, &evidence, false).expect("an empty directory is fine");
+}
+
+#[test]
+fn the_since_section_lists_the_resources_under_their_own_headings() {
+    let policies = vec![policy("dirty", "Audit", "2026-11-01T00:00:00Z")];
+    let before = build(&input(
+        vec![report(vec![result("dirty", "fail", "a", "old")])],
+        policies.clone(),
+        Some(scan(true, &[])),
+    ));
+    let mut after = build(&input(
+        vec![report(vec![result("dirty", "fail", "a", "new")])],
+        policies,
+        Some(scan(true, &[])),
+    ));
+    after.comparison = Some(compare::compare(&before, &after));
+    after.exceptions.push(ExceptionEvidence {
+        source: "PolicyException".into(),
+        name: "ops/gone".into(),
+        policies: vec!["dirty".into()],
+        owner: None,
+        reason: None,
+        expires: Some("2026-11-01".into()),
+        status: ExceptionStatus::Expired,
+        covered_results: 0,
+        excused_violations: 0,
+        problem: None,
+        policy_exception_file: None,
+    });
+    after.comparison = Some(compare::compare(&before, &after));
+    let markdown = markdown::render(&after);
+    let since = &markdown[markdown.find("## Since").expect("since")..];
+    assert!(since.contains("\n### New violations\n\n- dirty a/Pod/new fail (check)"), "{since}");
+    assert!(since.contains("\n### Fixed violations\n\n- dirty a/Pod/old fail (check)"), "{since}");
+    assert!(since.contains("\n### Expired exceptions\n\n- PolicyException ops/gone"), "{since}");
+    assert!(!since.contains("  - "), "nothing nested under a count: {since}");
+    let page = html::render(&after);
+    let since = &page[page.find("id=\"since\"").expect("since")..];
+    assert!(since.contains("<td class=\"resource\">a/Pod/new</td>"), "{since}");
+    assert!(since.contains("<td class=\"resource\">a/Pod/old</td>"), "{since}");
+}
