@@ -110,8 +110,13 @@ fn evidence_from_files(dir: &Path, out: &str, extra: &[&str]) -> Output {
 
 /// Audits the pods, then writes a package from the reports into `out`.
 fn package(dir: &Path, latest_in_shop: bool, out: &str, since: Option<&str>) -> Output {
-    std::fs::write(dir.join("policies.yaml"), POLICIES).expect("policies");
-    std::fs::write(dir.join("pods.yaml"), pods(latest_in_shop)).expect("pods");
+    package_of(dir, POLICIES, &pods(latest_in_shop), out, since)
+}
+
+/// Audits `pods` against `policies`, then writes a package into `out`.
+fn package_of(dir: &Path, policies: &str, pods: &str, out: &str, since: Option<&str>) -> Output {
+    std::fs::write(dir.join("policies.yaml"), policies).expect("policies");
+    std::fs::write(dir.join("pods.yaml"), pods).expect("pods");
     let reports = audit(dir);
     assert!(reports.status.success(), "{}", text(&reports));
     let mut extra = vec!["--require-ready"];
@@ -173,15 +178,36 @@ fn verdicts_verification_and_comparison() {
         comparison["newViolations"].as_array().map(Vec::len),
         Some(0)
     );
-    assert!(text(&second).contains("rollback check require-app-label: no condition met"));
+    // Both are in Audit: nothing to roll back, only whether still ready.
+    assert!(
+        text(&second).contains("readiness check require-app-label: still ready to enforce"),
+        "{}",
+        text(&second)
+    );
+    assert!(!text(&second).contains("rollback check"), "{}", text(&second));
 
-    // After the switch, a new violation is a rollback condition met.
+    // Still in Audit, a new violation makes it not ready: no rollback.
     let third = package(dir.path(), true, "third", Some("second"));
     assert_eq!(third.status.code(), Some(1));
     assert!(
-        text(&third).contains("rollback check disallow-latest: ROLL BACK TO AUDIT"),
+        text(&third).contains("readiness check disallow-latest: not ready (was ready to enforce)"),
         "{}",
         text(&third)
+    );
+    assert!(!text(&third).contains("ROLL BACK"), "{}", text(&third));
+
+    // After the switch to Enforce, a new violation is a rollback condition.
+    let enforced = POLICIES.replace(
+        "name: disallow-latest\n  annotations:\n    policies.kyverno.io/description: Pin every image to a version.\nspec:\n  validationFailureAction: Audit",
+        "name: disallow-latest\n  annotations:\n    policies.kyverno.io/description: Pin every image to a version.\nspec:\n  validationFailureAction: Enforce",
+    );
+    assert_ne!(enforced, POLICIES);
+    let rolled = package_of(dir.path(), &enforced, &pods(true), "rolled", Some("second"));
+    assert_eq!(rolled.status.code(), Some(1));
+    assert!(
+        text(&rolled).contains("rollback check disallow-latest: ROLL BACK TO AUDIT"),
+        "{}",
+        text(&rolled)
     );
 
     // Tampering is caught, and a tampered baseline is refused for --since.
@@ -329,3 +355,147 @@ fn the_page_shows_verdicts_and_charts_in_a_real_browser() {
         png.len()
     );
 }
+
+/// Validates a package's evidence.json against docs/evidence.schema.json.
+fn assert_schema(evidence: &Value) {
+    let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/evidence.schema.json");
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(&schema_path).expect("docs/evidence.schema.json"),
+    )
+    .expect("schema json");
+    let validator = jsonschema::validator_for(&schema).expect("schema");
+    let errors: Vec<String> = validator
+        .iter_errors(evidence)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
+
+#[test]
+fn an_out_directory_holding_a_package_needs_force() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    package(dir.path(), false, "pkg", None);
+    let before = std::fs::read(dir.path().join("pkg/evidence.json")).expect("json");
+    let again = evidence_from_files(dir.path(), "pkg", &[]);
+    assert_eq!(again.status.code(), Some(2), "{}", text(&again));
+    assert!(text(&again).contains("--force"), "{}", text(&again));
+    assert_eq!(
+        std::fs::read(dir.path().join("pkg/evidence.json")).expect("json"),
+        before,
+        "the package is untouched"
+    );
+    let forced = evidence_from_files(dir.path(), "pkg", &["--force"]);
+    assert!(forced.status.success(), "{}", text(&forced));
+    let verified = polscan(&["evidence", "verify", "pkg"], dir.path());
+    assert!(verified.status.success(), "{}", text(&verified));
+}
+
+#[test]
+fn an_annotation_bypass_is_not_ready_and_comes_with_a_policy_exception() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let annotated = pods(true).replace(
+        "metadata: {name: web, namespace: shop, labels: {app: web}}",
+        "metadata: {name: web, namespace: shop, labels: {app: web}, annotations: {polscan.io/exception: 'disallow-latest/no-latest, require-app-lable', polscan.io/exception-reason: vendor image INC-42, polscan.io/exception-expires: '2099-01-01', polscan.io/exception-owner: team-shop}}",
+    );
+    assert_ne!(annotated, pods(true));
+    let output = package_of(dir.path(), POLICIES, &annotated, "pkg", None);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    // The misspelt policy name is reported, not silently ignored.
+    let reports = std::fs::read_to_string(dir.path().join("reports.yaml")).expect("reports");
+    assert!(
+        reports.contains("names policy require-app-lable, which is not loaded"),
+        "{reports}"
+    );
+    let pkg = dir.path().join("pkg");
+    let evidence = evidence_json(&pkg);
+    assert_schema(&evidence);
+    assert_eq!(verdict(&evidence, "disallow-latest"), "not-ready");
+    let reasons = evidence["policies"]
+        .as_array()
+        .and_then(|list| list.iter().find(|p| p["name"] == "disallow-latest"))
+        .map(|p| p["reasons"].to_string())
+        .unwrap_or_default();
+    assert!(
+        reasons.contains("shop/Pod/web") && reasons.contains("exceptions/shop-pod-web.yaml"),
+        "{reasons}"
+    );
+    assert!(text(&output).contains("apply exceptions/shop-pod-web.yaml"), "{}", text(&output));
+    let file = std::fs::read_to_string(pkg.join("exceptions/shop-pod-web.yaml")).expect("file");
+    let exception: Value = serde_yaml::from_str(&file).expect("yaml");
+    assert_eq!(exception["kind"], "PolicyException");
+    assert_eq!(
+        exception["spec"]["exceptions"][0]["policyName"],
+        "disallow-latest"
+    );
+    assert_eq!(
+        exception["spec"]["match"]["any"][0]["resources"]["names"][0],
+        "web"
+    );
+    assert_eq!(
+        exception["metadata"]["annotations"]["polscan.io/exception-owner"],
+        "team-shop"
+    );
+    let manifest = std::fs::read_to_string(pkg.join("MANIFEST")).expect("MANIFEST");
+    assert!(manifest.contains("  exceptions/shop-pod-web.yaml"), "{manifest}");
+    let verified = polscan(&["evidence", "verify", "pkg"], dir.path());
+    assert!(verified.status.success(), "{}", text(&verified));
+    assert!(text(&verified).contains("OK: 4 files match"), "{}", text(&verified));
+    for page in ["evidence.md", "index.html"] {
+        let rendered = std::fs::read_to_string(pkg.join(page)).expect("page");
+        assert!(rendered.contains("exceptions/shop-pod-web.yaml"), "{page}");
+    }
+}
+
+#[test]
+fn fixes_after_a_scan_with_failed_writes_are_unknown() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    package(dir.path(), true, "first", None);
+    let second = package(dir.path(), false, "second-complete", Some("first"));
+    assert!(second.status.success(), "{}", text(&second));
+    // The same rescan, but its record says two reports were not written.
+    let record = std::fs::read_to_string(dir.path().join("scan.yaml")).expect("record");
+    let broken = record
+        .replace("writeFailedReports: '0'", "writeFailedReports: '2'")
+        .replace("complete: 'true'", "complete: 'false'");
+    assert_ne!(broken, record, "{record}");
+    std::fs::write(dir.path().join("scan.yaml"), broken).expect("record");
+    let output = evidence_from_files(dir.path(), "second", &["--since", "first"]);
+    let evidence = evidence_json(&dir.path().join("second"));
+    assert_schema(&evidence);
+    let comparison = &evidence["comparison"];
+    assert_eq!(
+        comparison["fixedViolations"].as_array().map(Vec::len),
+        Some(0),
+        "{comparison}"
+    );
+    assert_eq!(
+        comparison["unknownViolations"][0]["resource"], "shop/Pod/web",
+        "{comparison}"
+    );
+    assert!(
+        text(&output).contains("0 fixed, 1 unknown"),
+        "{}",
+        text(&output)
+    );
+    assert_eq!(verdict(&evidence, "disallow-latest"), "not-ready");
+}
+
+#[test]
+fn a_policy_that_evaluated_nothing_is_no_evidence() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policies = format!(
+        "{POLICIES}---\napiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {{name: configmap-owner}}\nspec:\n  validationFailureAction: Audit\n  rules:\n  - name: owner\n    match: {{any: [{{resources: {{kinds: [ConfigMap]}}}}]}}\n    validate: {{message: owner, pattern: {{metadata: {{labels: {{owner: '?*'}}}}}}}}\n"
+    );
+    let output = package_of(dir.path(), &policies, &pods(false), "pkg", None);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let evidence = evidence_json(&dir.path().join("pkg"));
+    assert_schema(&evidence);
+    assert_eq!(verdict(&evidence, "configmap-owner"), "no-evidence");
+    assert_eq!(verdict(&evidence, "disallow-latest"), "ready");
+    assert!(
+        text(&output).contains("2 of 3 policies ready to enforce"),
+        "{}",
+        text(&output)
+    );
+}
+

@@ -319,4 +319,63 @@ mod tests {
         assert_eq!(parse_target("a/b/c"), None);
         assert_eq!(parse_target("/b"), None);
     }
+
+    #[test]
+    fn evaluated_objects_and_results_by_rule_come_from_the_findings_when_not_counted() {
+        use crate::audit::Finding;
+        use crate::engine::policy::PolicyMeta;
+        use crate::engine::{ResourceRef, RuleResult};
+        use std::sync::Arc;
+        let policy = Arc::new(PolicyMeta {
+            kind: "Policy".into(),
+            name: "labels".into(),
+            namespace: Some("team".into()),
+            annotations: Default::default(),
+        });
+        let finding = |api_version: &str, kind: &str, name: &str, rule: &str, status| Finding {
+            policy: policy.clone(),
+            resource: ResourceRef {
+                api_version: api_version.into(),
+                kind: kind.into(),
+                namespace: "team".into(),
+                name: name.into(),
+                uid: String::new(),
+            },
+            origin: None,
+            result: RuleResult {
+                rule: rule.into(),
+                status,
+                message: String::new(),
+                action: "Audit".into(),
+                properties: Default::default(),
+            },
+        };
+        let mut outcome = ScanOutcome::default();
+        outcome.audit.findings = vec![
+            finding("v1", "Pod", "a", "check", RuleStatus::Fail),
+            finding("v1", "Pod", "a", "other", RuleStatus::Pass),
+            finding("v1", "Pod", "b", "check", RuleStatus::Pass),
+            finding("apps/v1", "Deployment", "web", "autogen-check", RuleStatus::Pass),
+            finding("v1", "Pod", "a", EXCEPTION_RULE, RuleStatus::Warn),
+        ];
+        outcome.status_counts.insert(RuleStatus::Pass, 3);
+        let map = config_map("ns", "run", Ok(&outcome), at(0), at(1));
+        let data = &map["data"];
+        assert_eq!(
+            data[keys::OBJECTS_EVALUATED_BY_KIND],
+            r#"{"Pod":2,"apps/Deployment":1}"#
+        );
+        assert_eq!(
+            data[keys::RESULTS_BY_RULE],
+            r#"{"team/labels":{"autogen-check":{"pass":1},"check":{"fail":1,"pass":1},"other":{"pass":1}}}"#
+        );
+        assert_eq!(data[keys::WRITE_FAILED_REPORTS], "0");
+        assert!(data.get(keys::INVALID_POLICIES).is_none());
+
+        // Findings dropped while results exist: unknown, so no key at all.
+        outcome.audit.findings.clear();
+        let map = config_map("ns", "run", Ok(&outcome), at(0), at(1));
+        assert!(map["data"].get(keys::RESULTS_BY_RULE).is_none());
+        assert!(map["data"].get(keys::OBJECTS_EVALUATED_BY_KIND).is_none());
+    }
 }
