@@ -227,3 +227,64 @@ fn evidence_verdicts_from_the_cluster() {
     assert!(reasons.contains("after the last scan started"), "{reasons}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A Pod excused only by `polscan.io/exception` annotations: Kyverno's
+/// admission would reject its next change, so the policy is not ready and
+/// the package holds a PolicyException for exactly that Pod, which the
+/// server accepts; once applied, the bypass is Kyverno's too and the
+/// policy is ready.
+#[test]
+fn an_annotation_bypass_gets_a_policy_exception_the_server_accepts() {
+    let cluster = TestCluster::start_prepared();
+    cluster.apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: polscan-system}\n");
+    cluster.apply_yaml(POLICIES);
+    cluster.apply_yaml(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: vendor\n  namespace: shop\n  labels: {team: shop}\n  annotations:\n    polscan.io/exception: disallow-latest/no-latest\n    polscan.io/exception-reason: vendor image, pinned in INC-42\n    polscan.io/exception-expires: '2099-12-31'\n    polscan.io/exception-owner: platform-team\nspec:\n  containers: [{name: c, image: 'vendor/agent:latest'}]\n",
+    );
+    recorded_scan(&cluster);
+    let dir = std::env::temp_dir().join(format!("polscan-evidence-bypass-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let first = dir.join("first");
+    let (found, text, code) = evidence(&cluster, &first, &["--require-ready"]);
+    assert_eq!(code, Some(1), "{text}");
+    let latest = policy(&found, "disallow-latest");
+    assert_eq!(latest["verdict"], "not-ready", "{latest}");
+    let reasons = latest["reasons"].to_string();
+    assert!(
+        reasons.contains("shop/Pod/vendor") && reasons.contains("Kyverno"),
+        "{reasons}"
+    );
+    assert_eq!(policy(&found, "require-team-label")["verdict"], "ready");
+    let file = found["generatedExceptions"][0]["file"]
+        .as_str()
+        .expect("a generated PolicyException")
+        .to_string();
+    assert_eq!(file, "exceptions/shop-pod-vendor.yaml");
+    let path = first.join(&file);
+    assert!(path.is_file(), "{}", path.display());
+    let path_text = path.display().to_string();
+    let dry_run = cluster.kubectl(&["apply", "--dry-run=server", "-f", &path_text]);
+    assert!(
+        dry_run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dry_run.stderr)
+    );
+    let verified = polscan(&["evidence", "verify", &first.display().to_string()]);
+    assert!(verified.status.success(), "{verified:?}");
+
+    // Applied, the exception is one Kyverno honours: the policy is ready,
+    // and the PolicyException carries the annotation's owner and expiry.
+    cluster.kubectl_ok(&["apply", "-f", &path_text]);
+    recorded_scan(&cluster);
+    let (after, text, code) = evidence(&cluster, &dir.join("second"), &["--require-ready"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(policy(&after, "disallow-latest")["verdict"], "ready");
+    let applied = after["exceptions"]
+        .as_array()
+        .and_then(|list| list.iter().find(|e| e["source"] == "PolicyException"))
+        .unwrap_or_else(|| panic!("the applied PolicyException in {}", after["exceptions"]));
+    assert_eq!(applied["owner"], "platform-team");
+    assert_eq!(applied["expires"], "2099-12-31");
+    assert_eq!(applied["coveredResults"], 1, "{applied}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -775,7 +775,7 @@ fn policy_exceptions(
             .filter(|r| {
                 r.properties
                     .get("exceptions")
-                    .is_some_and(|names| names.split(',').any(|n| n == name))
+                    .is_some_and(|names| names.split(',').any(|n| n == full_name))
             })
             .count();
         let expires = annotation(annotation_exceptions::EXPIRES);

@@ -208,7 +208,8 @@ fn exceptions_with_expiry_in_the_window_and_expired() {
                "spec": {"exceptions": [{"policyName": "clean", "ruleNames": ["check"]}], "match": {}}})
     };
     let mut skipped = result("clean", "skip", "a", "vendor");
-    skipped["properties"] = json!({"exceptions": "soon"});
+    // The engine names a namespaced PolicyException `namespace/name`.
+    skipped["properties"] = json!({"exceptions": "ops/soon"});
     let evidence = build(&input(
         vec![report(vec![skipped, result("clean", "pass", "a", "p")])],
         vec![
