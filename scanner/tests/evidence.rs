@@ -184,7 +184,11 @@ fn verdicts_verification_and_comparison() {
         "{}",
         text(&second)
     );
-    assert!(!text(&second).contains("rollback check"), "{}", text(&second));
+    assert!(
+        !text(&second).contains("rollback check"),
+        "{}",
+        text(&second)
+    );
 
     // Still in Audit, a new violation makes it not ready: no rollback.
     let third = package(dir.path(), true, "third", Some("second"));
@@ -419,7 +423,11 @@ fn an_annotation_bypass_is_not_ready_and_comes_with_a_policy_exception() {
         reasons.contains("shop/Pod/web") && reasons.contains("exceptions/shop-pod-web.yaml"),
         "{reasons}"
     );
-    assert!(text(&output).contains("apply exceptions/shop-pod-web.yaml"), "{}", text(&output));
+    assert!(
+        text(&output).contains("apply exceptions/shop-pod-web.yaml"),
+        "{}",
+        text(&output)
+    );
     let file = std::fs::read_to_string(pkg.join("exceptions/shop-pod-web.yaml")).expect("file");
     let exception: Value = serde_yaml::from_str(&file).expect("yaml");
     assert_eq!(exception["kind"], "PolicyException");
@@ -436,10 +444,17 @@ fn an_annotation_bypass_is_not_ready_and_comes_with_a_policy_exception() {
         "team-shop"
     );
     let manifest = std::fs::read_to_string(pkg.join("MANIFEST")).expect("MANIFEST");
-    assert!(manifest.contains("  exceptions/shop-pod-web.yaml"), "{manifest}");
+    assert!(
+        manifest.contains("  exceptions/shop-pod-web.yaml"),
+        "{manifest}"
+    );
     let verified = polscan(&["evidence", "verify", "pkg"], dir.path());
     assert!(verified.status.success(), "{}", text(&verified));
-    assert!(text(&verified).contains("OK: 4 files match"), "{}", text(&verified));
+    assert!(
+        text(&verified).contains("OK: 4 files match"),
+        "{}",
+        text(&verified)
+    );
     for page in ["evidence.md", "index.html"] {
         let rendered = std::fs::read_to_string(pkg.join(page)).expect("page");
         assert!(rendered.contains("exceptions/shop-pod-web.yaml"), "{page}");
@@ -498,4 +513,3 @@ fn a_policy_that_evaluated_nothing_is_no_evidence() {
         text(&output)
     );
 }
-

@@ -268,7 +268,13 @@ impl Declared {
         found
     }
 
-    fn warning(&self, message: String, status: &str, rules: &[String], action: String) -> RuleResult {
+    fn warning(
+        &self,
+        message: String,
+        status: &str,
+        rules: &[String],
+        action: String,
+    ) -> RuleResult {
         let mut properties = self.properties();
         properties.insert(properties::STATUS.into(), status.into());
         if !rules.is_empty() {
@@ -353,8 +359,12 @@ pub fn apply(
             Validity::Invalid(message) => Some(message.clone()),
         };
         if let (false, Some(message)) = (covered.is_empty(), warning) {
-            let warning =
-                declared.warning(message, declared.validity.status(), &covered, action.clone());
+            let warning = declared.warning(
+                message,
+                declared.validity.status(),
+                &covered,
+                action.clone(),
+            );
             response.rules.push(warning);
         }
         let missing = unknown_rules
@@ -386,7 +396,12 @@ pub fn apply(
         };
         responses.push(PolicyResponse {
             policy: Arc::new(PolicyMeta {
-                kind: if namespace.is_some() { "Policy" } else { "ClusterPolicy" }.into(),
+                kind: if namespace.is_some() {
+                    "Policy"
+                } else {
+                    "ClusterPolicy"
+                }
+                .into(),
                 name,
                 namespace,
                 annotations: BTreeMap::new(),
@@ -549,7 +564,10 @@ mod tests {
         )];
         apply(&resource, &mut responses, now(), &known());
         assert!(
-            responses[0].rules.iter().all(|r| r.status == RuleStatus::Skip),
+            responses[0]
+                .rules
+                .iter()
+                .all(|r| r.status == RuleStatus::Skip),
             "{:?}",
             responses[0].rules
         );
@@ -581,7 +599,10 @@ mod tests {
             "{}",
             rule_warning.message
         );
-        assert_eq!(rule_warning.properties[properties::STATUS], "unknown-target");
+        assert_eq!(
+            rule_warning.properties[properties::STATUS],
+            "unknown-target"
+        );
         let policy_warning = responses
             .iter()
             .find(|r| r.policy.name == "require-lables")

@@ -401,9 +401,21 @@ pub fn render(evidence: &Evidence) -> String {
             comparison.expired_exceptions.len()
         );
         let lists: [(&str, &str, &Vec<super::compare::ViolationChange>); 3] = [
-            ("new-violations", "New violations", &comparison.new_violations),
-            ("fixed-violations", "Fixed violations", &comparison.fixed_violations),
-            ("unknown-violations", "Not known to be fixed", &comparison.unknown_violations),
+            (
+                "new-violations",
+                "New violations",
+                &comparison.new_violations,
+            ),
+            (
+                "fixed-violations",
+                "Fixed violations",
+                &comparison.fixed_violations,
+            ),
+            (
+                "unknown-violations",
+                "Not known to be fixed",
+                &comparison.unknown_violations,
+            ),
         ];
         for (id, title, changes) in lists {
             if changes.is_empty() {
@@ -431,8 +443,16 @@ pub fn render(evidence: &Evidence) -> String {
             }
         }
         let exception_lists = [
-            ("new-exceptions", "New exceptions", &comparison.new_exceptions),
-            ("expired-exceptions", "Expired exceptions", &comparison.expired_exceptions),
+            (
+                "new-exceptions",
+                "New exceptions",
+                &comparison.new_exceptions,
+            ),
+            (
+                "expired-exceptions",
+                "Expired exceptions",
+                &comparison.expired_exceptions,
+            ),
         ];
         for (id, title, names) in exception_lists {
             if names.is_empty() {

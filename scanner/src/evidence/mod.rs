@@ -144,21 +144,13 @@ impl ScanRecord {
                     message: format!("{}: {count:?} is not a count", keys::WRITE_FAILED_REPORTS),
                 })?,
             },
-            objects_by_kind: json_key(
-                text(keys::OBJECTS_BY_KIND),
-                keys::OBJECTS_BY_KIND,
-                source,
-            )?,
+            objects_by_kind: json_key(text(keys::OBJECTS_BY_KIND), keys::OBJECTS_BY_KIND, source)?,
             objects_evaluated_by_kind: json_key(
                 text(keys::OBJECTS_EVALUATED_BY_KIND),
                 keys::OBJECTS_EVALUATED_BY_KIND,
                 source,
             )?,
-            results_by_rule: json_key(
-                text(keys::RESULTS_BY_RULE),
-                keys::RESULTS_BY_RULE,
-                source,
-            )?,
+            results_by_rule: json_key(text(keys::RESULTS_BY_RULE), keys::RESULTS_BY_RULE, source)?,
         })
     }
 
@@ -821,7 +813,10 @@ fn annotation_exception_evidence(
 ) -> Vec<ExceptionEvidence> {
     let mut by_resource: BTreeMap<ObjectName, ExceptionEvidence> = BTreeMap::new();
     for result in results {
-        let declared = result.properties.get(ex_props::EXCEPTION).map(String::as_str)
+        let declared = result
+            .properties
+            .get(ex_props::EXCEPTION)
+            .map(String::as_str)
             == Some(ex_props::RESOURCE_ANNOTATION);
         let warning =
             result.rule == annotation_exceptions::EXCEPTION_RULE && result.result == "warn";
@@ -1424,7 +1419,7 @@ fn policy_evidence(
                     "{} exception {} has expired{}",
                     exception.source,
                     exception.name,
-                    if exception.policies.iter().any(|p| *p == qualified) {
+                    if exception.policies.contains(&qualified) {
                         String::new()
                     } else {
                         format!(" (rule {name})")
@@ -1531,10 +1526,8 @@ fn policy_evidence(
         "a scan that does not complete (a failed list, an invalid policy, a failed write)"
             .to_string(),
     ];
-    let expiring: Vec<&ExceptionEvidence> = exceptions
-        .iter()
-        .filter(|e| e.covers(&qualified))
-        .collect();
+    let expiring: Vec<&ExceptionEvidence> =
+        exceptions.iter().filter(|e| e.covers(&qualified)).collect();
     if expiring.is_empty() {
         rollback_conditions.push("an exception for this policy expiring".to_string());
     } else {

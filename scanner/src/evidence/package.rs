@@ -64,8 +64,14 @@ pub fn render(evidence: &Evidence) -> Result<Vec<(String, Vec<u8>)>, EvidenceErr
     })?;
     let mut files = vec![
         ("evidence.json".to_string(), json),
-        ("evidence.md".to_string(), markdown::render(evidence).into_bytes()),
-        ("index.html".to_string(), html::render(evidence).into_bytes()),
+        (
+            "evidence.md".to_string(),
+            markdown::render(evidence).into_bytes(),
+        ),
+        (
+            "index.html".to_string(),
+            html::render(evidence).into_bytes(),
+        ),
     ];
     for generated in &evidence.generated_exceptions {
         if !is_exception_file(&generated.file) {
@@ -153,7 +159,10 @@ pub fn write(dir: &Path, evidence: &Evidence, force: bool) -> Result<Vec<PathBuf
         fs::create_dir_all(dir).map_err(io(dir))?;
     }
     let files = render(evidence)?;
-    if files.iter().any(|(name, _)| name.starts_with(EXCEPTIONS_DIR)) {
+    if files
+        .iter()
+        .any(|(name, _)| name.starts_with(EXCEPTIONS_DIR))
+    {
         let exceptions = dir.join(EXCEPTIONS_DIR);
         fs::create_dir_all(&exceptions).map_err(io(&exceptions))?;
     }

@@ -553,9 +553,7 @@ fn the_record_a_scan_writes_is_the_record_evidence_reads() {
         invalid_policies: vec!["team/broken".into(), "bad".into()],
         ..ScanOutcome::default()
     };
-    outcome
-        .objects_evaluated_by_kind
-        .insert("Pod".into(), 2);
+    outcome.objects_evaluated_by_kind.insert("Pod".into(), 2);
     outcome
         .results_by_rule
         .entry("require-labels".into())
@@ -651,7 +649,10 @@ fn audit_policies_get_a_readiness_check_and_only_enforce_rules_a_rollback() {
     ));
     let comparison = compare::compare(&before, &after);
     assert!(
-        comparison.rollback_checks.iter().all(|c| c.policy != "audited"),
+        comparison
+            .rollback_checks
+            .iter()
+            .all(|c| c.policy != "audited"),
         "an Audit policy is never told to roll back: {:?}",
         comparison.rollback_checks
     );
@@ -772,7 +773,10 @@ fn a_violation_missing_after_an_incomplete_scan_is_unknown_not_fixed() {
     let dirty = find(&after, "dirty");
     assert_eq!(dirty.verdict, Verdict::NotReady);
     assert!(
-        dirty.reasons.iter().any(|r| r.contains("could not load this policy")),
+        dirty
+            .reasons
+            .iter()
+            .any(|r| r.contains("could not load this policy")),
         "{:?}",
         dirty.reasons
     );
@@ -791,7 +795,10 @@ fn a_violation_missing_after_an_incomplete_scan_is_unknown_not_fixed() {
     // ValidatingPolicies not read do not affect a ClusterPolicy.
     let mut unrelated = scan(false, &[]);
     unrelated.failed_policy_sources = vec!["validatingpolicies.policies.kyverno.io".into()];
-    assert_eq!(find(&after_with(unrelated), "other").verdict, Verdict::Ready);
+    assert_eq!(
+        find(&after_with(unrelated), "other").verdict,
+        Verdict::Ready
+    );
 }
 
 #[test]
@@ -801,7 +808,11 @@ fn a_rule_that_evaluated_nothing_is_no_evidence_unless_nothing_is_in_scope() {
         two_rule_policy("half", "Audit", None),
     ];
     let reports = vec![report(vec![rule_result("half", "a", "pass", "p1")])];
-    let evidence = build(&input(reports.clone(), policies.clone(), Some(scan(true, &[]))));
+    let evidence = build(&input(
+        reports.clone(),
+        policies.clone(),
+        Some(scan(true, &[])),
+    ));
     let idle = find(&evidence, "idle");
     assert_eq!(idle.verdict, Verdict::NoEvidence, "{:?}", idle.reasons);
     assert_eq!(idle.rule_evidence[0].verdict, Verdict::NoEvidence);
@@ -833,7 +844,9 @@ fn a_rule_that_evaluated_nothing_is_no_evidence_unless_nothing_is_in_scope() {
     let idle = find(&evidence, "idle");
     assert_eq!(idle.verdict, Verdict::Ready, "{:?}", idle.reasons);
     assert!(
-        idle.notes.iter().any(|n| n.contains("no resource in scope exists")),
+        idle.notes
+            .iter()
+            .any(|n| n.contains("no resource in scope exists")),
         "{:?}",
         idle.notes
     );
@@ -880,7 +893,11 @@ fn a_violator_excused_only_by_an_annotation_is_not_ready_and_gets_a_policy_excep
         two.reasons
     );
     assert_eq!(two.rule_evidence[0].verdict, Verdict::NotReady);
-    assert_eq!(two.rule_evidence[1].verdict, Verdict::Ready, "only rule a is excused");
+    assert_eq!(
+        two.rule_evidence[1].verdict,
+        Verdict::Ready,
+        "only rule a is excused"
+    );
     assert_eq!(find(&evidence, "clean").verdict, Verdict::Ready);
 
     assert_eq!(evidence.generated_exceptions.len(), 1);
@@ -900,7 +917,10 @@ fn a_violator_excused_only_by_an_annotation_is_not_ready_and_gets_a_policy_excep
     );
     let annotations = &document["metadata"]["annotations"];
     assert_eq!(annotations["polscan.io/exception-owner"], "team-b");
-    assert_eq!(annotations["polscan.io/exception-reason"], "vendor image, INC-42");
+    assert_eq!(
+        annotations["polscan.io/exception-reason"],
+        "vendor image, INC-42"
+    );
     assert_eq!(annotations["polscan.io/exception-expires"], "2027-03-01");
     // polscan's own PolicyException reader sees what the annotation said.
     let read_back = policy_exceptions(
@@ -910,7 +930,10 @@ fn a_violator_excused_only_by_an_annotation_is_not_ready_and_gets_a_policy_excep
         Duration::days(14),
     );
     assert_eq!(read_back[0].owner.as_deref(), Some("team-b"));
-    assert_eq!(read_back[0].policies, ["two/a", "two/autogen-a", "two/autogen-cronjob-a"]);
+    assert_eq!(
+        read_back[0].policies,
+        ["two/a", "two/autogen-a", "two/autogen-cronjob-a"]
+    );
     let exception = evidence
         .exceptions
         .iter()
@@ -930,20 +953,31 @@ fn a_violator_excused_only_by_an_annotation_is_not_ready_and_gets_a_policy_excep
     let parsed: Value = serde_yaml::from_str(&file).expect("yaml");
     assert_eq!(&parsed, document);
     let manifest = std::fs::read_to_string(out.join(package::MANIFEST)).expect("manifest");
-    assert!(manifest.contains("  exceptions/a-pod-legacy.yaml\n"), "{manifest}");
+    assert!(
+        manifest.contains("  exceptions/a-pod-legacy.yaml\n"),
+        "{manifest}"
+    );
     let verified = package::verify(&out).expect("verify");
     assert!(verified.ok(), "{:?}", verified.problems);
     std::fs::write(out.join("exceptions/a-pod-legacy.yaml"), "changed").expect("tamper");
     assert!(!package::verify(&out).expect("verify").ok());
     std::fs::remove_file(out.join("exceptions/a-pod-legacy.yaml")).expect("remove");
-    assert!(!package::verify(&out).expect("verify").ok(), "a removed file is caught");
+    assert!(
+        !package::verify(&out).expect("verify").ok(),
+        "a removed file is caught"
+    );
     assert!(markdown::render(&evidence).contains("exceptions/a-pod-legacy.yaml"));
     assert!(html::render(&evidence).contains("data-file=\"exceptions/a-pod-legacy.yaml\""));
 }
 
 #[test]
 fn an_expired_exception_blocks_only_the_rules_it_covers_and_keeps_its_details() {
-    let mut warning = rule_result("two", annotation_exceptions::EXCEPTION_RULE, "warn", "legacy");
+    let mut warning = rule_result(
+        "two",
+        annotation_exceptions::EXCEPTION_RULE,
+        "warn",
+        "legacy",
+    );
     warning["properties"] = json!({
         "exception-status": "expired", "exception-rules": "a",
         "exception-reason": "vendor image", "exception-expires": "2026-11-01",
@@ -966,7 +1000,10 @@ fn an_expired_exception_blocks_only_the_rules_it_covers_and_keeps_its_details() 
         "{:?}",
         two.rule_evidence[1].reasons
     );
-    assert_eq!(two.counts.warn, 0, "the exception's warning is no rule result");
+    assert_eq!(
+        two.counts.warn, 0,
+        "the exception's warning is no rule result"
+    );
     let exception = &evidence.exceptions[0];
     assert_eq!(exception.status, ExceptionStatus::Expired);
     assert_eq!(exception.policies, ["two/a"]);
@@ -1042,12 +1079,30 @@ fn the_since_section_lists_the_resources_under_their_own_headings() {
     after.comparison = Some(compare::compare(&before, &after));
     let markdown = markdown::render(&after);
     let since = &markdown[markdown.find("## Since").expect("since")..];
-    assert!(since.contains("\n### New violations\n\n- dirty a/Pod/new fail (check)"), "{since}");
-    assert!(since.contains("\n### Fixed violations\n\n- dirty a/Pod/old fail (check)"), "{since}");
-    assert!(since.contains("\n### Expired exceptions\n\n- PolicyException ops/gone"), "{since}");
-    assert!(!since.contains("  - "), "nothing nested under a count: {since}");
+    assert!(
+        since.contains("\n### New violations\n\n- dirty a/Pod/new fail (check)"),
+        "{since}"
+    );
+    assert!(
+        since.contains("\n### Fixed violations\n\n- dirty a/Pod/old fail (check)"),
+        "{since}"
+    );
+    assert!(
+        since.contains("\n### Expired exceptions\n\n- PolicyException ops/gone"),
+        "{since}"
+    );
+    assert!(
+        !since.contains("  - "),
+        "nothing nested under a count: {since}"
+    );
     let page = html::render(&after);
     let since = &page[page.find("id=\"since\"").expect("since")..];
-    assert!(since.contains("<td class=\"resource\">a/Pod/new</td>"), "{since}");
-    assert!(since.contains("<td class=\"resource\">a/Pod/old</td>"), "{since}");
+    assert!(
+        since.contains("<td class=\"resource\">a/Pod/new</td>"),
+        "{since}"
+    );
+    assert!(
+        since.contains("<td class=\"resource\">a/Pod/old</td>"),
+        "{since}"
+    );
 }

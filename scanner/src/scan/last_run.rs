@@ -355,7 +355,13 @@ mod tests {
             finding("v1", "Pod", "a", "check", RuleStatus::Fail),
             finding("v1", "Pod", "a", "other", RuleStatus::Pass),
             finding("v1", "Pod", "b", "check", RuleStatus::Pass),
-            finding("apps/v1", "Deployment", "web", "autogen-check", RuleStatus::Pass),
+            finding(
+                "apps/v1",
+                "Deployment",
+                "web",
+                "autogen-check",
+                RuleStatus::Pass,
+            ),
             finding("v1", "Pod", "a", EXCEPTION_RULE, RuleStatus::Warn),
         ];
         outcome.status_counts.insert(RuleStatus::Pass, 3);
