@@ -1118,6 +1118,28 @@ fn nothing_in_scope(kinds: &[String], scan: &ScanRecord) -> Option<String> {
     ))
 }
 
+/// Objects of the kinds a rule reaches that the scan listed, and of those
+/// how many some rule evaluated; None when the record does not say.
+fn listed_in_scope(kinds: &[String], scan: &ScanRecord) -> Option<(usize, usize)> {
+    let reached = reached_kinds(kinds);
+    let count = |by_kind: &BTreeMap<String, usize>| -> usize {
+        by_kind
+            .iter()
+            .filter(|(name, _)| {
+                reached.contains("*") || reached.contains(name.rsplit('/').next().unwrap_or(name))
+            })
+            .map(|(_, n)| n)
+            .sum()
+    };
+    let listed = count(scan.objects_by_kind.as_ref()?);
+    let evaluated = scan
+        .objects_evaluated_by_kind
+        .as_ref()
+        .map(count)
+        .unwrap_or(0);
+    Some((listed, evaluated))
+}
+
 /// Builds the evidence.
 pub fn build(input: &EvidenceInput) -> Evidence {
     let results: Vec<&ReportedResult> = input
@@ -1476,10 +1498,16 @@ fn policy_evidence(
                         if verdict == Verdict::Ready {
                             verdict = Verdict::NoEvidence;
                         }
-                        rule_reasons.push(
-                            "no evidence: the rule evaluated no resource, and the scan does not show that none exists"
-                                .into(),
-                        );
+                        let listed = input
+                            .scan
+                            .as_ref()
+                            .and_then(|scan| listed_in_scope(&rule.kinds, scan));
+                        rule_reasons.push(match listed {
+                            Some((listed, evaluated)) if listed > 0 => format!(
+                                "no evidence: the rule evaluated none of the {listed} object(s) of its kinds the scan listed ({evaluated} evaluated by other rules): its match, exclude or preconditions left none"
+                            ),
+                            _ => "no evidence: the rule evaluated no resource, and the scan does not show that none exists".into(),
+                        });
                     }
                 }
             }

@@ -855,7 +855,16 @@ fn a_rule_that_evaluated_nothing_is_no_evidence_unless_nothing_is_in_scope() {
     let mut one = scan(true, &[]);
     one.objects_by_kind = Some(listed);
     let evidence = build(&input(reports, policies, Some(one)));
-    assert_eq!(find(&evidence, "idle").verdict, Verdict::NoEvidence);
+    let idle = find(&evidence, "idle");
+    assert_eq!(idle.verdict, Verdict::NoEvidence);
+    assert!(
+        idle.rule_evidence[0]
+            .reasons
+            .iter()
+            .any(|r| r.contains("none of the 1 object(s)")),
+        "{:?}",
+        idle.rule_evidence[0].reasons
+    );
 }
 
 /// A result the resource's annotation turned into `skip`.
