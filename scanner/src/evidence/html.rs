@@ -62,11 +62,7 @@ fn count_of(counts: &Counts, status: &str) -> usize {
 }
 
 fn verdict_badge(verdict: Verdict) -> String {
-    let class = match verdict {
-        Verdict::Ready => "ready",
-        Verdict::NotReady => "not-ready",
-        Verdict::NoEvidence => "no-evidence",
-    };
+    let class = verdict.key();
     format!(
         "<span class=\"verdict {class}\" data-verdict=\"{class}\">{}</span>",
         verdict.label()

@@ -1,0 +1,434 @@
+//! Exceptions in the evidence: PolicyException documents and the results
+//! the reports hold enter; [`ExceptionEvidence`] (source, what it covers,
+//! owner, reason, expiry, status, results excused) and, for violations only
+//! `polscan.io/exception` annotations excuse — which Kyverno's admission
+//! never reads — a ready-to-apply Kyverno PolicyException per resource
+//! ([`GeneratedException`]) leave.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{ex_props, ObjectName, ReportedResult};
+use crate::engine::exceptions as annotation_exceptions;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExceptionStatus {
+    Active,
+    Expiring,
+    Expired,
+    /// No expiry was given: a bypass should be time-bound.
+    NoExpiry,
+    /// Ignored: it names a policy or rule that does not exist, or lacks
+    /// its reason or expiry.
+    Invalid,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExceptionEvidence {
+    /// `PolicyException` or `annotation` (`polscan.io/exception*` on a resource).
+    pub source: String,
+    /// The PolicyException's `namespace/name`, or the annotated resource.
+    pub name: String,
+    /// Policies (and `policy/rule`s) it covers.
+    pub policies: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    pub status: ExceptionStatus,
+    /// Results it turned into `skip`.
+    pub covered_results: usize,
+    /// Of those, results that were `fail` or `error`: resources Kyverno's
+    /// admission would reject unless it honours the exception too.
+    #[serde(default)]
+    pub excused_violations: usize,
+    /// Why it was ignored (an unknown policy or rule, a missing field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    /// The generated PolicyException (a file of the package) that makes an
+    /// annotation's bypass explicit to Kyverno.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_exception_file: Option<String>,
+}
+
+impl ExceptionEvidence {
+    pub fn key(&self) -> String {
+        format!("{}|{}|{}", self.source, self.name, self.policies.join(","))
+    }
+
+    /// True when it covers `rule` of `policy`: the whole policy, or that
+    /// rule (an exception for a rule covers its autogen variants).
+    pub(super) fn covers_rule(&self, policy: &str, rule: &str) -> bool {
+        self.policies.iter().any(|p| {
+            p == policy
+                || p.strip_prefix(policy)
+                    .and_then(|rest| rest.strip_prefix('/'))
+                    .is_some_and(|named| {
+                        annotation_exceptions::base_rule(named)
+                            == annotation_exceptions::base_rule(rule)
+                    })
+        })
+    }
+
+    /// True for the policy itself and for any of its rules (`policy/rule`,
+    /// where `policy` may be a namespaced `namespace/name`): what follows
+    /// the policy is one rule name, never a further `name/rule`.
+    pub(super) fn covers(&self, policy: &str) -> bool {
+        self.policies.iter().any(|p| {
+            p == policy
+                || p.strip_prefix(policy)
+                    .and_then(|rest| rest.strip_prefix('/'))
+                    .is_some_and(|rule| !rule.is_empty() && !rule.contains('/'))
+        })
+    }
+}
+
+/// A ready-to-apply Kyverno PolicyException for one annotated resource.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GeneratedException {
+    /// Its path in the package (`exceptions/<ns>-<kind>-<name>.yaml`).
+    pub file: String,
+    pub resource: ObjectName,
+    /// The `policy/rule`s it excuses.
+    pub covers: Vec<String>,
+    /// The PolicyException object, written as YAML to `file`.
+    pub document: Value,
+}
+
+pub(super) fn parse_expiry(text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+        return Some(time.with_timezone(&Utc));
+    }
+    // A date means the end of that day, as the annotation exceptions read it.
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(23, 59, 59))
+        .map(|t| t.and_utc())
+}
+
+pub(super) fn exception_status(
+    expires: Option<&str>,
+    now: DateTime<Utc>,
+    window: Duration,
+) -> ExceptionStatus {
+    match expires.and_then(parse_expiry) {
+        None => ExceptionStatus::NoExpiry,
+        Some(at) if at <= now => ExceptionStatus::Expired,
+        Some(at) if at <= now + window => ExceptionStatus::Expiring,
+        Some(_) => ExceptionStatus::Active,
+    }
+}
+
+pub(super) fn policy_exceptions(
+    documents: &[Value],
+    results: &[&ReportedResult],
+    now: DateTime<Utc>,
+    window: Duration,
+) -> Vec<ExceptionEvidence> {
+    let mut found = Vec::new();
+    for document in documents {
+        if document.get("kind").and_then(Value::as_str) != Some("PolicyException") {
+            continue;
+        }
+        let text = |pointer: &str| {
+            document
+                .pointer(pointer)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .filter(|t| !t.is_empty())
+        };
+        let name = text("/metadata/name").unwrap_or_default();
+        let full_name = match text("/metadata/namespace") {
+            Some(ns) => format!("{ns}/{name}"),
+            None => name.clone(),
+        };
+        let annotation = |key: &str| {
+            document
+                .pointer("/metadata/annotations")
+                .and_then(|a| a.get(key))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .filter(|t| !t.is_empty())
+        };
+        let mut policies = Vec::new();
+        for entry in document
+            .pointer("/spec/exceptions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let policy = entry
+                .get("policyName")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let rules: Vec<&str> = entry
+                .get("ruleNames")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            if rules.is_empty() {
+                policies.push(policy.to_string());
+            } else {
+                policies.extend(rules.iter().map(|rule| format!("{policy}/{rule}")));
+            }
+        }
+        let covered_results = results
+            .iter()
+            .filter(|r| {
+                r.properties
+                    .get("exceptions")
+                    .is_some_and(|names| names.split(',').any(|n| n == full_name))
+            })
+            .count();
+        let expires = annotation(annotation_exceptions::EXPIRES);
+        found.push(ExceptionEvidence {
+            source: "PolicyException".into(),
+            name: full_name,
+            policies,
+            owner: annotation(annotation_exceptions::OWNER),
+            reason: annotation(annotation_exceptions::REASON)
+                .or_else(|| annotation(crate::engine::policy::ANNOTATION_DESCRIPTION)),
+            status: exception_status(expires.as_deref(), now, window),
+            expires,
+            covered_results,
+            excused_violations: 0,
+            problem: None,
+            policy_exception_file: None,
+        });
+    }
+    found
+}
+
+/// Whether a result turned into `skip` by an annotation was a violation:
+/// the status before is recorded by the engine; a report without it (an
+/// older polscan) may hide one, so it counts.
+pub(super) fn excused_violation(result: &ReportedResult) -> bool {
+    result.properties.get(ex_props::EXCEPTION).map(String::as_str)
+        == Some(ex_props::RESOURCE_ANNOTATION)
+        // Also covered by a Kyverno PolicyException: admission honours that.
+        && !result.properties.contains_key("exceptions")
+        && result
+            .properties
+            .get(ex_props::RESULT)
+            .is_none_or(|status| matches!(status.as_str(), "fail" | "error"))
+}
+
+/// Exceptions declared by annotations, as the reports show them: skipped
+/// results carry reason/owner/expiry; expired or ignored ones left a `warn`
+/// result with the same, and the rules they named.
+pub(super) fn annotation_exception_evidence(
+    results: &[&ReportedResult],
+    now: DateTime<Utc>,
+    window: Duration,
+) -> Vec<ExceptionEvidence> {
+    let mut by_resource: BTreeMap<ObjectName, ExceptionEvidence> = BTreeMap::new();
+    for result in results {
+        let declared = result
+            .properties
+            .get(ex_props::EXCEPTION)
+            .map(String::as_str)
+            == Some(ex_props::RESOURCE_ANNOTATION);
+        let warning =
+            result.rule == annotation_exceptions::EXCEPTION_RULE && result.result == "warn";
+        if !declared && !warning {
+            continue;
+        }
+        let entry = by_resource
+            .entry(result.resource.clone())
+            .or_insert_with(|| ExceptionEvidence {
+                source: "annotation".into(),
+                name: result.resource.to_string(),
+                policies: Vec::new(),
+                owner: None,
+                reason: None,
+                expires: None,
+                status: ExceptionStatus::NoExpiry,
+                covered_results: 0,
+                excused_violations: 0,
+                problem: None,
+                policy_exception_file: None,
+            });
+        let mut covered = Vec::new();
+        if declared {
+            covered.push(format!(
+                "{}/{}",
+                result.policy,
+                annotation_exceptions::base_rule(&result.rule)
+            ));
+        } else {
+            match result.properties.get(ex_props::RULES) {
+                Some(rules) => covered.extend(
+                    rules
+                        .split(',')
+                        .filter(|r| !r.is_empty())
+                        .map(|rule| format!("{}/{}", result.policy, rule)),
+                ),
+                None => covered.push(result.policy.clone()),
+            }
+        }
+        for target in covered {
+            if !entry.policies.contains(&target) {
+                entry.policies.push(target);
+            }
+        }
+        if let Some(owner) = result.properties.get(ex_props::OWNER) {
+            entry.owner = Some(owner.clone());
+        }
+        if let Some(reason) = result.properties.get(ex_props::REASON) {
+            entry.reason = Some(reason.clone());
+        }
+        if let Some(expires) = result.properties.get(ex_props::EXPIRES) {
+            entry.expires = Some(expires.clone());
+        }
+        if declared {
+            entry.covered_results += 1;
+            if excused_violation(result) {
+                entry.excused_violations += 1;
+            }
+            entry.status = exception_status(entry.expires.as_deref(), now, window);
+        } else {
+            match result.properties.get(ex_props::STATUS).map(String::as_str) {
+                // An older engine did not say: it warned only when expired.
+                Some("expired") | None => entry.status = ExceptionStatus::Expired,
+                Some(_) => {
+                    entry.status = ExceptionStatus::Invalid;
+                    entry.problem = Some(result.message.clone());
+                }
+            }
+        }
+    }
+    for entry in by_resource.values_mut() {
+        entry.policies.sort();
+    }
+    by_resource.into_values().collect()
+}
+
+/// File-name-safe text: lowercase letters, digits, `-` and `.` only, never
+/// starting with `.` (reports are input: a name must not climb out of the
+/// package directory).
+pub(super) fn file_part(text: &str) -> String {
+    let cleaned: String = text
+        .to_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    cleaned.trim_start_matches('.').to_string()
+}
+
+/// Per annotated resource whose annotation excuses violations, a Kyverno
+/// PolicyException for exactly that resource and the rules excused (with
+/// their autogen variants), carrying the annotation's owner, reason and
+/// expiry as the annotations polscan reads on PolicyExceptions.
+pub(super) fn generate_exceptions(
+    results: &[&ReportedResult],
+    exceptions: &mut [ExceptionEvidence],
+) -> Vec<GeneratedException> {
+    // resource → policy → rules
+    let mut excused: BTreeMap<&ObjectName, BTreeMap<&str, BTreeSet<String>>> = BTreeMap::new();
+    for result in results.iter().filter(|r| excused_violation(r)) {
+        excused
+            .entry(&result.resource)
+            .or_default()
+            .entry(result.policy.as_str())
+            .or_default()
+            .extend(annotation_exceptions::with_autogen_variants(&result.rule));
+    }
+    let mut generated = Vec::new();
+    let mut files: BTreeSet<String> = BTreeSet::new();
+    for (resource, policies) in excused {
+        let Some(evidence) = exceptions
+            .iter_mut()
+            .find(|e| e.source == "annotation" && e.name == resource.to_string())
+        else {
+            continue;
+        };
+        let mut stem = [&resource.namespace, &resource.kind, &resource.name]
+            .iter()
+            .filter(|part| !part.is_empty())
+            .map(|part| file_part(part))
+            .collect::<Vec<_>>()
+            .join("-");
+        if stem.is_empty() {
+            stem = "resource".into();
+        }
+        let mut file = format!("exceptions/{stem}.yaml");
+        let mut n = 2;
+        while files.contains(&file) {
+            file = format!("exceptions/{stem}-{n}.yaml");
+            n += 1;
+        }
+        files.insert(file.clone());
+        let mut annotations = serde_json::Map::new();
+        for (key, value) in [
+            (annotation_exceptions::OWNER, &evidence.owner),
+            (annotation_exceptions::REASON, &evidence.reason),
+            (annotation_exceptions::EXPIRES, &evidence.expires),
+        ] {
+            if let Some(value) = value {
+                annotations.insert(key.into(), Value::String(value.clone()));
+            }
+        }
+        annotations.insert(
+            "polscan.io/generated-from".into(),
+            Value::String(format!("{EXCEPTION_ANNOTATION} on {resource}")),
+        );
+        let mut metadata = serde_json::json!({
+            "name": format!("polscan-{}", file_part(&format!("{}-{}", resource.kind, resource.name)))
+                .chars()
+                .take(253)
+                .collect::<String>()
+                .trim_end_matches(['-', '.'])
+                .to_string(),
+            "labels": {"app.kubernetes.io/managed-by": "polscan"},
+            "annotations": annotations,
+        });
+        let mut filter = serde_json::json!({"kinds": [resource.kind], "names": [resource.name]});
+        if !resource.namespace.is_empty() {
+            metadata["namespace"] = Value::String(resource.namespace.clone());
+            filter["namespaces"] = serde_json::json!([resource.namespace]);
+        }
+        let entries: Vec<Value> = policies
+            .iter()
+            .map(|(policy, rules)| serde_json::json!({"policyName": policy, "ruleNames": rules}))
+            .collect();
+        let covers: Vec<String> = policies
+            .iter()
+            .flat_map(|(policy, rules)| rules.iter().map(move |rule| format!("{policy}/{rule}")))
+            .collect();
+        let document = serde_json::json!({
+            "apiVersion": "kyverno.io/v2",
+            "kind": "PolicyException",
+            "metadata": metadata,
+            "spec": {
+                "exceptions": entries,
+                "match": {"any": [{"resources": filter}]},
+            },
+        });
+        evidence.policy_exception_file = Some(file.clone());
+        generated.push(GeneratedException {
+            file,
+            resource: resource.clone(),
+            covers,
+            document,
+        });
+    }
+    generated
+}
+
+pub(super) const EXCEPTION_ANNOTATION: &str = annotation_exceptions::EXCEPTION;

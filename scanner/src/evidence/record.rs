@@ -1,0 +1,255 @@
+//! The scan behind the reports, as its last-run record says, and what it
+//! covered: the `polscan-last-run` ConfigMap enters; a [`ScanRecord`]
+//! leaves, with the questions the verdicts ask of it — which failed kinds
+//! and policy sources affect a policy, and whether the kinds a rule reaches
+//! were listed completely (with how many objects).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{EvidenceError, PolicyInfo, POLICY_DOCUMENT_KINDS};
+use crate::scan::last_run::keys;
+
+/// The outcome of the scan the reports came from, as the
+/// `polscan-last-run` ConfigMap records it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScanRecord {
+    /// Where it was read (`namespace/name` of the ConfigMap, or a file).
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished: Option<DateTime<Utc>>,
+    pub complete: bool,
+    #[serde(default)]
+    pub failed_kinds: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Policy sources (`clusterpolicies.kyverno.io`) the scan could not read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_policy_sources: Vec<String>,
+    /// Qualified names of policies that failed to load in the scan.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub invalid_policies: Vec<String>,
+    /// Reports the scan could not write or delete.
+    #[serde(default)]
+    pub write_failed_reports: usize,
+    /// Objects listed per kind (`Kind` or `group/Kind`); None when the
+    /// record does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objects_by_kind: Option<BTreeMap<String, usize>>,
+    /// Objects evaluated by at least one rule, per kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objects_evaluated_by_kind: Option<BTreeMap<String, usize>>,
+    /// Results by policy, rule and status, as the scan counted them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results_by_rule: Option<crate::scan::last_run::ResultsByRule>,
+}
+
+impl ScanRecord {
+    /// Reads the ConfigMap `scan --last-run-configmap` writes.
+    pub fn from_config_map(config_map: &Value, source: &str) -> Result<ScanRecord, EvidenceError> {
+        let data = config_map
+            .get("data")
+            .and_then(Value::as_object)
+            .ok_or_else(|| EvidenceError::Invalid {
+                what: source.to_string(),
+                message: "no data: not a polscan last-run record".into(),
+            })?;
+        let text = |key: &str| data.get(key).and_then(Value::as_str);
+        let list = |value: Option<&str>| -> Vec<String> {
+            value
+                .map(|t| {
+                    t.split(',')
+                        .map(str::trim)
+                        .filter(|item| !item.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        // A key that is there but unreadable makes the record unusable:
+        // guessing would turn a gap into evidence.
+        fn json_key<T: serde::de::DeserializeOwned>(
+            value: Option<&str>,
+            key: &str,
+            source: &str,
+        ) -> Result<Option<T>, EvidenceError> {
+            value
+                .map(|t| {
+                    serde_json::from_str(t).map_err(|err| EvidenceError::Invalid {
+                        what: source.to_string(),
+                        message: format!("{key}: {err}"),
+                    })
+                })
+                .transpose()
+        }
+        let time = |key: &str| {
+            text(key)
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&Utc))
+        };
+        if text(keys::COMPLETE).is_none() {
+            return Err(EvidenceError::Invalid {
+                what: source.to_string(),
+                message: "no `complete` key: not a polscan last-run record".into(),
+            });
+        }
+        Ok(ScanRecord {
+            source: source.to_string(),
+            started: time(keys::STARTED),
+            finished: time(keys::FINISHED),
+            complete: text(keys::COMPLETE) == Some("true"),
+            failed_kinds: list(text(keys::FAILED_KINDS)),
+            error: text(keys::ERROR).map(str::to_string),
+            dry_run: text(keys::DRY_RUN) == Some("true"),
+            failed_policy_sources: list(text(keys::FAILED_POLICY_SOURCES)),
+            invalid_policies: list(text(keys::INVALID_POLICIES)),
+            write_failed_reports: match text(keys::WRITE_FAILED_REPORTS) {
+                None => 0,
+                Some(count) => count.parse().map_err(|_| EvidenceError::Invalid {
+                    what: source.to_string(),
+                    message: format!("{}: {count:?} is not a count", keys::WRITE_FAILED_REPORTS),
+                })?,
+            },
+            objects_by_kind: json_key(text(keys::OBJECTS_BY_KIND), keys::OBJECTS_BY_KIND, source)?,
+            objects_evaluated_by_kind: json_key(
+                text(keys::OBJECTS_EVALUATED_BY_KIND),
+                keys::OBJECTS_EVALUATED_BY_KIND,
+                source,
+            )?,
+            results_by_rule: json_key(text(keys::RESULTS_BY_RULE), keys::RESULTS_BY_RULE, source)?,
+        })
+    }
+
+    /// Whether anything the record names accounts for the scan being
+    /// incomplete (else the cause is unknown to the evidence).
+    pub(super) fn gaps_named(&self) -> bool {
+        !self.failed_kinds.is_empty()
+            || !self.failed_policy_sources.is_empty()
+            || !self.invalid_policies.is_empty()
+            || self.write_failed_reports > 0
+    }
+}
+
+/// The Pod controllers a Pod policy also covers through autogen.
+const AUTOGEN_KINDS: [&str; 7] = [
+    "Deployment",
+    "DaemonSet",
+    "StatefulSet",
+    "ReplicaSet",
+    "ReplicationController",
+    "Job",
+    "CronJob",
+];
+
+/// Kinds a policy or rule reaches: its own, and the Pod controllers when
+/// it matches Pods (autogen).
+pub(super) fn reached_kinds(kinds: &[String]) -> BTreeSet<&str> {
+    let mut reached: BTreeSet<&str> = kinds.iter().map(String::as_str).collect();
+    if reached.contains("Pod") {
+        reached.extend(AUTOGEN_KINDS);
+    }
+    reached
+}
+
+pub(super) fn failed_kinds_matched(info: &PolicyInfo, failed: &[String]) -> Vec<String> {
+    let kinds = reached_kinds(&info.kinds);
+    failed
+        .iter()
+        .filter(|failed| {
+            let kind = failed.rsplit('/').next().unwrap_or(failed);
+            kinds.contains("*") || kinds.contains(kind) || kinds.is_empty()
+        })
+        .cloned()
+        .collect()
+}
+
+/// The source (`plural.group`) a scan reads a policy kind from.
+pub(super) fn policy_source_of(kind: &str) -> Option<&'static str> {
+    match kind {
+        "ClusterPolicy" => Some("clusterpolicies.kyverno.io"),
+        "Policy" => Some("policies.kyverno.io"),
+        "ValidatingPolicy" => Some("validatingpolicies.policies.kyverno.io"),
+        "NamespacedValidatingPolicy" => Some("namespacedvalidatingpolicies.policies.kyverno.io"),
+        "ValidatingAdmissionPolicy" => {
+            Some("validatingadmissionpolicies.admissionregistration.k8s.io")
+        }
+        _ => None,
+    }
+}
+
+/// Failed policy sources that affect `info`'s results: its own kind's, and
+/// any source that is not another policy kind's (PolicyExceptions change
+/// every policy's results, bindings the admission policies', and a source
+/// the evidence does not know might be anything).
+pub(super) fn failed_sources_affecting(info: &PolicyInfo, failed: &[String]) -> Vec<String> {
+    let own = policy_source_of(&info.kind);
+    let others: Vec<&str> = POLICY_DOCUMENT_KINDS
+        .iter()
+        .filter_map(|kind| policy_source_of(kind))
+        .filter(|source| Some(*source) != own)
+        .collect();
+    failed
+        .iter()
+        .filter(|source| !others.contains(&source.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// When the record shows that no resource a rule reaches exists (each of
+/// its kinds listed completely with 0 objects), the statement saying so.
+pub(super) fn nothing_in_scope(kinds: &[String], scan: &ScanRecord) -> Option<String> {
+    let listed = scan.objects_by_kind.as_ref()?;
+    let reached = reached_kinds(kinds);
+    if reached.is_empty() || reached.contains("*") {
+        return None;
+    }
+    let mut names = Vec::new();
+    for kind in &reached {
+        let entries: Vec<(&String, &usize)> = listed
+            .iter()
+            .filter(|(name, _)| name.rsplit('/').next() == Some(*kind))
+            .collect();
+        let failed = scan
+            .failed_kinds
+            .iter()
+            .any(|f| f.rsplit('/').next() == Some(*kind));
+        if entries.is_empty() || failed || entries.iter().any(|(_, n)| **n > 0) {
+            return None;
+        }
+        names.extend(entries.into_iter().map(|(name, _)| name.clone()));
+    }
+    Some(format!(
+        "no resource in scope exists: {} listed completely with 0 objects",
+        names.join(", ")
+    ))
+}
+
+/// Objects of the kinds a rule reaches that the scan listed, and of those
+/// how many some rule evaluated; None when the record does not say.
+pub(super) fn listed_in_scope(kinds: &[String], scan: &ScanRecord) -> Option<(usize, usize)> {
+    let reached = reached_kinds(kinds);
+    let count = |by_kind: &BTreeMap<String, usize>| -> usize {
+        by_kind
+            .iter()
+            .filter(|(name, _)| {
+                reached.contains("*") || reached.contains(name.rsplit('/').next().unwrap_or(name))
+            })
+            .map(|(_, n)| n)
+            .sum()
+    };
+    let listed = count(scan.objects_by_kind.as_ref()?);
+    let evaluated = scan
+        .objects_evaluated_by_kind
+        .as_ref()
+        .map(count)
+        .unwrap_or(0);
+    Some((listed, evaluated))
+}
