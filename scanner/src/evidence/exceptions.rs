@@ -300,6 +300,14 @@ pub(super) fn annotation_exception_evidence(
             match result.properties.get(ex_props::STATUS).map(String::as_str) {
                 // An older engine did not say: it warned only when expired.
                 Some("expired") | None => entry.status = ExceptionStatus::Expired,
+                // A name that matches nothing spoils only that name: what
+                // else the annotation excuses keeps its status.
+                Some("unknown-target") => {
+                    entry.problem = Some(result.message.clone());
+                    if entry.covered_results == 0 && entry.status != ExceptionStatus::Expired {
+                        entry.status = ExceptionStatus::Invalid;
+                    }
+                }
                 Some(_) => {
                     entry.status = ExceptionStatus::Invalid;
                     entry.problem = Some(result.message.clone());

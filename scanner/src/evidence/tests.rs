@@ -1115,3 +1115,44 @@ fn the_since_section_lists_the_resources_under_their_own_headings() {
         "{since}"
     );
 }
+
+#[test]
+fn a_misspelt_name_in_an_annotation_spoils_only_that_name() {
+    let mut typo = rule_result(
+        "a-typo",
+        annotation_exceptions::EXCEPTION_RULE,
+        "warn",
+        "legacy",
+    );
+    typo["properties"] = json!({"exception-status": "unknown-target",
+        "exception-reason": "vendor image, INC-42", "exception-expires": "2027-03-01"});
+    typo["message"] = json!("polscan.io/exception names policy a-typo, which is not loaded");
+    let evidence = build(&input(
+        vec![report(vec![
+            typo.clone(),
+            annotation_skipped("two", "a", "legacy", "fail"),
+        ])],
+        vec![two_rule_policy("two", "Audit", None)],
+        Some(scan(true, &[])),
+    ));
+    assert!(
+        evidence.policies.iter().all(|p| p.info.name != "a-typo"),
+        "the warning names no policy of its own"
+    );
+    let exception = &evidence.exceptions[0];
+    assert_eq!(exception.status, ExceptionStatus::Active, "{exception:?}");
+    assert!(exception
+        .problem
+        .as_deref()
+        .is_some_and(|p| p.contains("a-typo")));
+    // Only the misspelt name: nothing excused, the exception is invalid.
+    let evidence = build(&input(
+        vec![report(vec![
+            typo,
+            rule_result("two", "a", "fail", "legacy"),
+        ])],
+        vec![two_rule_policy("two", "Audit", None)],
+        Some(scan(true, &[])),
+    ));
+    assert_eq!(evidence.exceptions[0].status, ExceptionStatus::Invalid);
+}
