@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Evidence, ExceptionStatus, PolicyEvidence, Verdict};
+use super::{Evidence, ExceptionStatus, ObjectName, PolicyEvidence, Verdict};
 use crate::engine::exceptions::base_rule;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,8 +78,8 @@ pub struct Comparison {
     pub readiness_checks: Vec<ReadinessCheck>,
 }
 
-/// Violations by key, with the kind of their resource.
-fn violations(evidence: &Evidence) -> BTreeMap<String, (ViolationChange, String)> {
+/// Violations by key, with their resource.
+fn violations(evidence: &Evidence) -> BTreeMap<String, (ViolationChange, ObjectName)> {
     let mut found = BTreeMap::new();
     for policy in &evidence.policies {
         let name = policy.info.qualified_name();
@@ -97,7 +97,7 @@ fn violations(evidence: &Evidence) -> BTreeMap<String, (ViolationChange, String)
                         resource: violation.resource.to_string(),
                         reason: None,
                     },
-                    violation.resource.kind.clone(),
+                    violation.resource.clone(),
                 ),
             );
         }
@@ -116,11 +116,11 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
         .collect();
     let mut fixed_violations = Vec::new();
     let mut unknown_violations = Vec::new();
-    for (key, (violation, kind)) in &before {
+    for (key, (violation, resource)) in &before {
         if after.contains_key(key) {
             continue;
         }
-        match current.absence_gap(&violation.policy, kind) {
+        match current.absence_gap(&violation.policy, resource) {
             None => fixed_violations.push(violation.clone()),
             Some(reason) => unknown_violations.push(ViolationChange {
                 reason: Some(reason),

@@ -257,6 +257,9 @@ pub struct Evidence {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scan: Option<ScanRecord>,
     pub expiry_window_days: i64,
+    /// The namespaces results were kept for (`--namespace`); all when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<String>,
     pub policies: Vec<PolicyEvidence>,
     pub exceptions: Vec<ExceptionEvidence>,
     /// Kyverno PolicyExceptions generated from `polscan.io/exception`
@@ -272,11 +275,18 @@ impl Evidence {
         self.policies.iter().filter(|p| p.verdict == Verdict::Ready)
     }
 
-    /// Why a violation of `policy` on a resource of `kind` that the current
-    /// reports no longer hold cannot count as fixed: the scan behind them
-    /// missed that kind, that policy, or some reports. None when the
-    /// absence is evidence.
-    pub fn absence_gap(&self, policy: &str, kind: &str) -> Option<String> {
+    /// Why a violation of `policy` on `resource` that the current reports
+    /// no longer hold cannot count as fixed: this evidence left its
+    /// namespace out, or the scan behind the reports missed its kind, its
+    /// policy, or some reports. None when the absence is evidence.
+    pub fn absence_gap(&self, policy: &str, resource: &ObjectName) -> Option<String> {
+        if !covers_namespace(&self.namespaces, &resource.namespace) {
+            return Some(format!(
+                "namespace {} is not in this package (--namespace)",
+                resource.namespace
+            ));
+        }
+        let kind = resource.kind.as_str();
         let Some(scan) = &self.scan else {
             return Some("no record of the scan behind the current reports".into());
         };
@@ -320,6 +330,13 @@ impl Evidence {
                     .collect::<Vec<_>>()
                     .join(", ")
             ));
+        }
+        // A scan that listed kinds but not this one left its reports as
+        // they were. (A record of an audit of files lists no kinds.)
+        if let Some(listed) = scan.objects_by_kind.as_ref().filter(|l| !l.is_empty()) {
+            if !listed.keys().any(|k| k.rsplit('/').next() == Some(kind)) {
+                return Some(format!("the last scan did not list {kind}"));
+            }
         }
         if scan.write_failed_reports > 0 {
             return Some(format!(
@@ -573,6 +590,7 @@ pub fn build(input: &EvidenceInput) -> Evidence {
         cluster: input.identity.clone(),
         scan: input.scan.clone(),
         expiry_window_days: input.expiry_window.num_days(),
+        namespaces: input.namespace_filter.clone(),
         policies,
         exceptions,
         generated_exceptions,

@@ -744,6 +744,28 @@ fn a_violation_missing_after_an_incomplete_scan_is_unknown_not_fixed() {
     // A failed list of another kind does not hide a Pod's fix.
     let other_kind = compare::compare(&before, &after_with(scan(false, &["ConfigMap"])));
     assert_eq!(other_kind.fixed_violations.len(), 2);
+    // A scan that listed kinds, but not Pods, left the Pods' reports alone.
+    let mut no_pods = scan(true, &[]);
+    no_pods.objects_by_kind = Some([("ConfigMap".to_string(), 4)].into_iter().collect());
+    let unlisted = compare::compare(&before, &after_with(no_pods));
+    assert!(unlisted.fixed_violations.is_empty());
+    assert!(unlisted.unknown_violations[0]
+        .reason
+        .as_deref()
+        .is_some_and(|r| r.contains("did not list Pod")));
+    // Evidence for other namespaces only says nothing about namespace a.
+    let mut elsewhere = input(
+        vec![report(vec![result("dirty", "pass", "b", "p1")])],
+        policies.clone(),
+        Some(scan(true, &[])),
+    );
+    elsewhere.namespace_filter = vec!["b".into()];
+    let filtered = compare::compare(&before, &build(&elsewhere));
+    assert!(filtered.fixed_violations.is_empty(), "{filtered:?}");
+    assert!(filtered.unknown_violations[0]
+        .reason
+        .as_deref()
+        .is_some_and(|r| r.contains("namespace a")));
 
     // Reports that could not be written: no absence proves a fix.
     let mut unwritten = scan(false, &[]);
