@@ -84,7 +84,9 @@ fn violations(evidence: &Evidence) -> BTreeMap<String, (ViolationChange, ObjectN
     for policy in &evidence.policies {
         let name = policy.info.qualified_name();
         for violation in &policy.violations {
-            if violation.result == "warn" {
+            // A warning is no violation, unless the policy is unscored: then
+            // it is a failure reported as `warn`.
+            if violation.result == "warn" && !policy.info.unscored {
                 continue;
             }
             found.insert(

@@ -243,7 +243,10 @@ impl PolicyEvidence {
     /// Enforce with violations: the admission controller will block these
     /// resources' next change.
     pub fn enforced_with_violations(&self) -> bool {
-        self.info.action != "Audit" && (self.counts.fail > 0 || self.counts.error > 0)
+        self.info.action != "Audit"
+            && (self.counts.fail > 0
+                || self.counts.error > 0
+                || self.info.unscored && self.counts.warn > 0)
     }
 }
 
@@ -549,6 +552,7 @@ pub fn build(input: &EvidenceInput) -> Evidence {
                     action: "unknown".into(),
                     rules: Vec::new(),
                     kinds: Vec::new(),
+                    unscored: false,
                     last_changed: None,
                     rollback: None,
                 },
@@ -674,11 +678,19 @@ fn verdict_of(reasons: &[String]) -> Verdict {
     }
 }
 
-/// What the results themselves say against enforcing.
-fn result_reasons(counts: &Counts) -> Vec<String> {
+/// What the results themselves say against enforcing. An unscored policy
+/// reports its failures as `warn`: Kyverno's admission rejects them all the
+/// same (the annotation only changes how reports score them).
+fn result_reasons(counts: &Counts, unscored: bool) -> Vec<String> {
     let mut reasons = Vec::new();
     if counts.fail > 0 {
         reasons.push(format!("{} failing result(s)", counts.fail));
+    }
+    if unscored && counts.warn > 0 {
+        reasons.push(format!(
+            "{} warn result(s) of an unscored policy (policies.kyverno.io/scored: \"false\"): failures Kyverno's admission would reject",
+            counts.warn
+        ));
     }
     if counts.error > 0 {
         reasons.push(format!(
@@ -789,7 +801,7 @@ fn policy_evidence(
         })
     };
     let mut reasons = shared_reasons.clone();
-    reasons.extend(result_reasons(&counts));
+    reasons.extend(result_reasons(&counts, info.unscored));
     let mut notes = Vec::new();
     let rule_evidence: Vec<RuleEvidence> = rule_infos
         .into_iter()
@@ -797,7 +809,7 @@ fn policy_evidence(
             let name = rule.name;
             let counts = by_rule.get(&name).copied().unwrap_or_default();
             let mut rule_reasons = shared_reasons.clone();
-            rule_reasons.extend(result_reasons(&counts));
+            rule_reasons.extend(result_reasons(&counts, info.unscored));
             let mut rule_notes = Vec::new();
             for exception in exceptions.iter().filter(|e| {
                 e.status == ExceptionStatus::Expired && e.covers_rule(&qualified, &name)

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::engine::policy::{
-    ANNOTATION_CATEGORY, ANNOTATION_DESCRIPTION, ANNOTATION_SEVERITY, ANNOTATION_TITLE,
+    ANNOTATION_CATEGORY, ANNOTATION_DESCRIPTION, ANNOTATION_SCORED, ANNOTATION_SEVERITY,
+    ANNOTATION_TITLE,
 };
 
 /// Kinds of policy documents the evidence describes.
@@ -65,6 +66,10 @@ pub struct PolicyInfo {
     pub rules: Vec<RuleInfo>,
     /// Kind names the policy matches (`*` for any).
     pub kinds: Vec<String>,
+    /// `policies.kyverno.io/scored: "false"`: its failures are reported as
+    /// `warn`, yet Kyverno's admission rejects them all the same.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unscored: bool,
     /// The latest change the server recorded (managedFields, else creation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_changed: Option<DateTime<Utc>>,
@@ -120,6 +125,8 @@ impl PolicyInfo {
             action,
             rules,
             kinds,
+            // As the engine reads it: exactly "false".
+            unscored: annotation(ANNOTATION_SCORED).as_deref() == Some("false"),
             last_changed: last_changed(document),
             rollback: None,
         };

@@ -1178,3 +1178,33 @@ fn a_misspelt_name_in_an_annotation_spoils_only_that_name() {
     ));
     assert_eq!(evidence.exceptions[0].status, ExceptionStatus::Invalid);
 }
+
+#[test]
+fn an_unscored_policy_s_warnings_are_failures_kyverno_would_reject() {
+    let mut unscored = policy("quiet", "Enforce", "2026-11-01T00:00:00Z");
+    unscored["metadata"]["annotations"]["policies.kyverno.io/scored"] = json!("false");
+    let before = build(&input(
+        vec![report(vec![result("quiet", "pass", "a", "p1")])],
+        vec![unscored.clone()],
+        Some(scan(true, &[])),
+    ));
+    assert_eq!(find(&before, "quiet").verdict, Verdict::Ready);
+    let after = build(&input(
+        vec![report(vec![result("quiet", "warn", "a", "p1")])],
+        vec![unscored],
+        Some(scan(true, &[])),
+    ));
+    let quiet = find(&after, "quiet");
+    assert!(quiet.info.unscored);
+    assert_eq!(quiet.verdict, Verdict::NotReady, "{:?}", quiet.reasons);
+    assert!(quiet.enforced_with_violations());
+    let comparison = compare::compare(&before, &after);
+    assert!(comparison.rollback_checks[0].roll_back);
+    // A scored policy's warning is no failure.
+    let scored = build(&input(
+        vec![report(vec![result("loud", "warn", "a", "p1")])],
+        vec![policy("loud", "Enforce", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    ));
+    assert_eq!(find(&scored, "loud").verdict, Verdict::Ready);
+}
