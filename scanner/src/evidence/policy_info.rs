@@ -172,6 +172,11 @@ fn kyverno_rules(spec: &Value) -> (Vec<RuleInfo>, Vec<String>) {
             .or_else(|| validate.get("validationFailureAction"))
             .and_then(Value::as_str)
             .unwrap_or(policy_action);
+        // Enforced in some namespaces by an override is enforced: Kyverno
+        // rejects there, so the rule's rollback conditions apply.
+        let overridden = enforce_override(spec.get("validationFailureActionOverrides"))
+            || enforce_override(validate.get("failureActionOverrides"));
+        let action = if overridden { "Enforce" } else { action };
         let mut rule_kinds = Vec::new();
         if let Some(matching) = rule.get("match") {
             collect_kinds(matching, &mut rule_kinds);
@@ -192,6 +197,16 @@ fn kyverno_rules(spec: &Value) -> (Vec<RuleInfo>, Vec<String>) {
     kinds.sort();
     kinds.dedup();
     (rules, kinds)
+}
+
+/// Whether a list of action overrides enforces in some namespaces.
+fn enforce_override(overrides: Option<&Value>) -> bool {
+    overrides
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o.get("action").and_then(Value::as_str))
+        .any(|action| normalize_action(action) == "Enforce")
 }
 
 /// Kind names under any `kinds:` list of a match block, without group and
@@ -461,5 +476,30 @@ mod tests {
         assert_eq!(info.action, "Enforce");
         assert_eq!(info.kinds, ["Deployment", "Ingress", "Pod"]);
         assert!(PolicyInfo::from_document(&json!({"kind": "ConfigMap"})).is_none());
+    }
+
+    #[test]
+    fn a_rule_enforced_by_a_namespace_override_is_enforced() {
+        let info = PolicyInfo::from_document(&json!({
+            "kind": "ClusterPolicy", "metadata": {"name": "p"},
+            "spec": {"validationFailureAction": "Audit",
+                     "validationFailureActionOverrides": [{"action": "Enforce", "namespaces": ["prod"]}],
+                     "rules": [{"name": "a", "validate": {}}]}
+        }))
+        .expect("a policy");
+        assert_eq!(info.action, "Enforce");
+        let info = PolicyInfo::from_document(&json!({
+            "kind": "ClusterPolicy", "metadata": {"name": "p"},
+            "spec": {"rules": [
+                {"name": "a", "validate": {"failureAction": "Audit",
+                 "failureActionOverrides": [{"action": "Enforce", "namespaces": ["prod"]}]}},
+                {"name": "b", "validate": {"failureAction": "Audit",
+                 "failureActionOverrides": [{"action": "Audit", "namespaces": ["dev"]}]}}
+            ]}
+        }))
+        .expect("a policy");
+        assert_eq!(info.action, "Mixed");
+        assert_eq!(info.rules[0].action, "Enforce");
+        assert_eq!(info.rules[1].action, "Audit");
     }
 }
