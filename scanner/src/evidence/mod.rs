@@ -319,6 +319,9 @@ impl Evidence {
                 sources.join(", ")
             ));
         }
+        if scan.missing_policies_unnamed() {
+            return Some("the last scan could not read or load some policy".into());
+        }
         let failed: Vec<&String> = scan
             .failed_kinds
             .iter()
@@ -625,16 +628,22 @@ fn policy_reasons(info: &PolicyInfo, found: bool, input: &EvidenceInput) -> Vec<
                 .any(|p| *p == info.qualified_name())
             {
                 reasons.push(
-                    "the last scan could not load this policy (invalid): its results are missing"
+                    "the last scan could not load this policy (invalid): its results in the reports are missing or older ones carried over"
                         .into(),
                 );
             }
             let sources = failed_sources_affecting(info, &scan.failed_policy_sources);
             if !sources.is_empty() {
                 reasons.push(format!(
-                    "the last scan could not read {}: results for this policy may be missing",
+                    "the last scan could not read {}: results for this policy may be missing or older ones carried over",
                     sources.join(", ")
                 ));
+            }
+            if scan.missing_policies_unnamed() {
+                reasons.push(
+                    "the last scan could not read or load some policy and does not record which: the reports may carry older results for this one"
+                        .into(),
+                );
             }
             let failed = failed_kinds_matched(info, &scan.failed_kinds);
             if !failed.is_empty() {

@@ -40,6 +40,11 @@ pub struct ScanRecord {
     /// Reports the scan could not write or delete.
     #[serde(default)]
     pub write_failed_reports: usize,
+    /// Some policy could not be read or loaded: the reports carry older
+    /// results of the missing policies over (which ones, the two lists
+    /// above say when the scan filled them).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub policies_incomplete: bool,
     /// Objects listed per kind (`Kind` or `group/Kind`); None when the
     /// record does not say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -111,6 +116,7 @@ impl ScanRecord {
             dry_run: text(keys::DRY_RUN) == Some("true"),
             failed_policy_sources: list(text(keys::FAILED_POLICY_SOURCES)),
             invalid_policies: list(text(keys::INVALID_POLICIES)),
+            policies_incomplete: text(keys::POLICIES_INCOMPLETE) == Some("true"),
             write_failed_reports: match text(keys::WRITE_FAILED_REPORTS) {
                 None => 0,
                 Some(count) => count.parse().map_err(|_| EvidenceError::Invalid {
@@ -132,6 +138,7 @@ impl ScanRecord {
     /// incomplete (else the cause is unknown to the evidence).
     pub(super) fn gaps_named(&self) -> bool {
         !self.failed_kinds.is_empty()
+            || self.policies_incomplete
             || !self.failed_policy_sources.is_empty()
             || !self.invalid_policies.is_empty()
             || self.write_failed_reports > 0
@@ -252,4 +259,14 @@ pub(super) fn listed_in_scope(kinds: &[String], scan: &ScanRecord) -> Option<(us
         .map(count)
         .unwrap_or(0);
     Some((listed, evaluated))
+}
+
+impl ScanRecord {
+    /// Some policy was missing from the scan but the record does not name
+    /// it: any policy's results may be older ones carried over.
+    pub(super) fn missing_policies_unnamed(&self) -> bool {
+        self.policies_incomplete
+            && self.failed_policy_sources.is_empty()
+            && self.invalid_policies.is_empty()
+    }
 }

@@ -551,6 +551,7 @@ fn the_record_a_scan_writes_is_the_record_evidence_reads() {
         write_failures: vec![refused(), refused()],
         failed_policy_sources: vec!["clusterpolicies.kyverno.io".into()],
         invalid_policies: vec!["team/broken".into(), "bad".into()],
+        policies_incomplete: true,
         ..ScanOutcome::default()
     };
     outcome.objects_evaluated_by_kind.insert("Pod".into(), 2);
@@ -573,6 +574,7 @@ fn the_record_a_scan_writes_is_the_record_evidence_reads() {
     expected.failed_policy_sources = vec!["clusterpolicies.kyverno.io".into()];
     expected.invalid_policies = vec!["team/broken".into(), "bad".into()];
     expected.write_failed_reports = 2;
+    expected.policies_incomplete = true;
     expected.objects_by_kind = Some(
         [("apps/Deployment".to_string(), 0), ("Pod".to_string(), 3)]
             .into_iter()
@@ -814,6 +816,18 @@ fn a_violation_missing_after_an_incomplete_scan_is_unknown_not_fixed() {
         .reasons
         .iter()
         .any(|r| r.contains("could not read clusterpolicies.kyverno.io")));
+    // Some policy missing from the scan, but the record does not say which
+    // (the reports carry older results over): nothing is known fixed.
+    let mut unnamed = scan(false, &[]);
+    unnamed.policies_incomplete = true;
+    let after = after_with(unnamed);
+    assert!(compare::compare(&before, &after)
+        .fixed_violations
+        .is_empty());
+    assert!(find(&after, "other")
+        .reasons
+        .iter()
+        .any(|r| r.contains("does not record which")));
     // ValidatingPolicies not read do not affect a ClusterPolicy.
     let mut unrelated = scan(false, &[]);
     unrelated.failed_policy_sources = vec!["validatingpolicies.policies.kyverno.io".into()];

@@ -35,6 +35,9 @@ pub mod keys {
     pub const OBJECTS_EVALUATED_BY_KIND: &str = "objectsEvaluatedByKind";
     /// JSON `{policy: {rule: {status: n}}}`.
     pub const RESULTS_BY_RULE: &str = "resultsByRule";
+    /// `true` when some policy could not be read or loaded: rewritten
+    /// reports carried over the stored results of the missing policies.
+    pub const POLICIES_INCOMPLETE: &str = "policiesIncomplete";
 }
 
 /// Results by policy, rule and status.
@@ -206,7 +209,7 @@ pub fn config_map(
                 outcome.plan.kept_policies_incomplete.len().to_string(),
             );
             put(
-                "policiesIncomplete",
+                keys::POLICIES_INCOMPLETE,
                 outcome.policies_incomplete.to_string(),
             );
             put(
@@ -348,6 +351,7 @@ mod tests {
                 message: String::new(),
                 action: "Audit".into(),
                 properties: Default::default(),
+                skip_reason: None,
             },
         };
         let mut outcome = ScanOutcome::default();
