@@ -33,7 +33,10 @@ use exceptions::{
 pub use exceptions::{ExceptionEvidence, ExceptionStatus, GeneratedException};
 pub use policy_info::{PolicyInfo, Rollback, RuleInfo, POLICY_DOCUMENT_KINDS};
 pub use record::ScanRecord;
-use record::{failed_kinds_matched, failed_sources_affecting, listed_in_scope, nothing_in_scope};
+use record::{
+    failed_kinds_matched, failed_sources_affecting, listed_in_scope, nothing_in_scope,
+    unlisted_kinds,
+};
 
 /// `schemaVersion` of evidence.json; docs/evidence.schema.json describes it.
 pub const SCHEMA_VERSION: &str = "polscan.io/evidence/v1";
@@ -856,6 +859,20 @@ fn policy_evidence(
                 );
                 rule_reasons.push(reason.clone());
                 reasons.push(format!("rule {name}: {reason}"));
+            }
+            // A kind the rule matches that the scan did not list (excluded
+            // with --exclude-kinds, or not served): Kyverno would still
+            // enforce on it, and nothing was evaluated.
+            if let Some(unlisted) = input.scan.as_ref().and_then(|s| unlisted_kinds(&rule.kinds, s)) {
+                let reason = format!(
+                    "the last scan did not list {} (excluded, or not served): nothing of that kind was evaluated",
+                    unlisted.join(", ")
+                );
+                rule_reasons.push(reason.clone());
+                let reason = format!("rule {}: {reason}", if name.is_empty() { "(CEL)" } else { &name });
+                if !reasons.contains(&reason) {
+                    reasons.push(reason);
+                }
             }
             // Results in the record but none in the reports: the reports
             // are missing what the scan found (e.g. failed writes).

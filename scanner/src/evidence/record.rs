@@ -239,6 +239,27 @@ pub(super) fn nothing_in_scope(kinds: &[String], scan: &ScanRecord) -> Option<St
     ))
 }
 
+/// Kinds a rule names that a scan which listed kinds did not list; None
+/// when all were listed, or the record lists no kinds (an audit of files).
+pub(super) fn unlisted_kinds(kinds: &[String], scan: &ScanRecord) -> Option<Vec<String>> {
+    let listed = scan.objects_by_kind.as_ref().filter(|l| !l.is_empty())?;
+    let unlisted: Vec<String> = kinds
+        .iter()
+        .filter(|kind| *kind != "*")
+        .filter(|kind| {
+            // Kinds of CEL policies are guessed from plurals (`clusterissuers`
+            // → `Clusterissuer`): compared without case.
+            !listed.keys().any(|name| {
+                name.rsplit('/')
+                    .next()
+                    .is_some_and(|listed| listed.eq_ignore_ascii_case(kind))
+            })
+        })
+        .cloned()
+        .collect();
+    (!unlisted.is_empty()).then_some(unlisted)
+}
+
 /// Objects of the kinds a rule reaches that the scan listed, and of those
 /// how many some rule evaluated; None when the record does not say.
 pub(super) fn listed_in_scope(kinds: &[String], scan: &ScanRecord) -> Option<(usize, usize)> {

@@ -886,6 +886,17 @@ fn a_rule_that_evaluated_nothing_is_no_evidence_unless_nothing_is_in_scope() {
         "{:?}",
         idle.notes
     );
+    // A scan that listed kinds, but not the rule's: not ready, saying so.
+    let mut other_kinds = scan(true, &[]);
+    other_kinds.objects_by_kind = Some([("ConfigMap".to_string(), 2)].into_iter().collect());
+    let evidence = build(&input(reports.clone(), policies.clone(), Some(other_kinds)));
+    let half = find(&evidence, "half");
+    assert_eq!(half.verdict, Verdict::NotReady);
+    assert!(
+        half.reasons.iter().any(|r| r.contains("did not list Pod")),
+        "{:?}",
+        half.reasons
+    );
     // One Deployment exists: the rule reaches it by autogen, unevaluated.
     listed.insert("apps/Deployment".into(), 1);
     let mut one = scan(true, &[]);
