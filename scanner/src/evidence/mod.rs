@@ -325,6 +325,17 @@ impl Evidence {
         if scan.missing_policies_unnamed() {
             return Some("the last scan could not read or load some policy".into());
         }
+        if !scan.covered_namespace(&resource.namespace) {
+            return Some(if resource.namespace.is_empty() {
+                "the last scan was restricted to namespaces: cluster-scoped objects were not listed"
+                    .into()
+            } else {
+                format!(
+                    "the last scan did not cover namespace {}",
+                    resource.namespace
+                )
+            });
+        }
         let failed: Vec<&String> = scan
             .failed_kinds
             .iter()
@@ -640,6 +651,11 @@ fn policy_reasons(info: &PolicyInfo, found: bool, input: &EvidenceInput) -> Vec<
                 reasons.push(format!(
                     "the last scan could not read {}: results for this policy may be missing or older ones carried over",
                     sources.join(", ")
+                ));
+            }
+            if let Some(uncovered) = scan.uncovered_namespaces(info) {
+                reasons.push(format!(
+                    "the last scan did not cover {uncovered}: Kyverno enforces there too (unless its own configuration leaves them out), and nothing there was evaluated"
                 ));
             }
             if scan.missing_policies_unnamed() {

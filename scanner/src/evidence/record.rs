@@ -45,6 +45,12 @@ pub struct ScanRecord {
     /// above say when the scan filled them).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub policies_incomplete: bool,
+    /// The only namespaces the scan covered (`--namespace`); all when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<String>,
+    /// Namespaces the scan left out (`--exclude-namespaces`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excluded_namespaces: Vec<String>,
     /// Objects listed per kind (`Kind` or `group/Kind`); None when the
     /// record does not say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -117,6 +123,8 @@ impl ScanRecord {
             failed_policy_sources: list(text(keys::FAILED_POLICY_SOURCES)),
             invalid_policies: list(text(keys::INVALID_POLICIES)),
             policies_incomplete: text(keys::POLICIES_INCOMPLETE) == Some("true"),
+            namespaces: list(text(keys::NAMESPACES)),
+            excluded_namespaces: list(text(keys::EXCLUDED_NAMESPACES)),
             write_failed_reports: match text(keys::WRITE_FAILED_REPORTS) {
                 None => 0,
                 Some(count) => count.parse().map_err(|_| EvidenceError::Invalid {
@@ -289,5 +297,39 @@ impl ScanRecord {
         self.policies_incomplete
             && self.failed_policy_sources.is_empty()
             && self.invalid_policies.is_empty()
+    }
+}
+
+impl ScanRecord {
+    /// Whether the scan covered `namespace` (`""`: cluster-scoped objects,
+    /// which a scan restricted to namespaces does not list).
+    pub fn covered_namespace(&self, namespace: &str) -> bool {
+        if namespace.is_empty() {
+            return self.namespaces.is_empty();
+        }
+        (self.namespaces.is_empty() || self.namespaces.iter().any(|n| n == namespace))
+            && !self.excluded_namespaces.iter().any(|n| n == namespace)
+    }
+
+    /// Namespaces the scan did not cover where Kyverno enforces `info`: all
+    /// namespaces for a cluster-wide policy, its own for a namespaced one.
+    pub(super) fn uncovered_namespaces(&self, info: &PolicyInfo) -> Option<String> {
+        if let Some(own) = &info.namespace {
+            return (!self.covered_namespace(own)).then(|| format!("namespace {own}"));
+        }
+        let mut gaps = Vec::new();
+        if !self.namespaces.is_empty() {
+            gaps.push(format!(
+                "every namespace but {} (scanned with --namespace)",
+                self.namespaces.join(", ")
+            ));
+        }
+        if !self.excluded_namespaces.is_empty() {
+            gaps.push(format!(
+                "namespace(s) {} (left out with --exclude-namespaces)",
+                self.excluded_namespaces.join(", ")
+            ));
+        }
+        (!gaps.is_empty()).then(|| gaps.join(" and "))
     }
 }

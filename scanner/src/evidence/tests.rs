@@ -552,6 +552,8 @@ fn the_record_a_scan_writes_is_the_record_evidence_reads() {
         failed_policy_sources: vec!["clusterpolicies.kyverno.io".into()],
         invalid_policies: vec!["team/broken".into(), "bad".into()],
         policies_incomplete: true,
+        namespaces: vec!["a".into(), "b".into()],
+        excluded_namespaces: vec!["b".into()],
         ..ScanOutcome::default()
     };
     outcome.objects_evaluated_by_kind.insert("Pod".into(), 2);
@@ -575,6 +577,8 @@ fn the_record_a_scan_writes_is_the_record_evidence_reads() {
     expected.invalid_policies = vec!["team/broken".into(), "bad".into()];
     expected.write_failed_reports = 2;
     expected.policies_incomplete = true;
+    expected.namespaces = vec!["a".into(), "b".into()];
+    expected.excluded_namespaces = vec!["b".into()];
     expected.objects_by_kind = Some(
         [("apps/Deployment".to_string(), 0), ("Pod".to_string(), 3)]
             .into_iter()
@@ -828,6 +832,32 @@ fn a_violation_missing_after_an_incomplete_scan_is_unknown_not_fixed() {
         .reasons
         .iter()
         .any(|r| r.contains("does not record which")));
+    // A scan of some namespaces says nothing about the others, where
+    // Kyverno enforces a ClusterPolicy too.
+    let mut some = scan(true, &[]);
+    some.namespaces = vec!["b".into()];
+    let after = after_with(some);
+    assert!(compare::compare(&before, &after)
+        .fixed_violations
+        .is_empty());
+    assert!(
+        find(&after, "other")
+            .reasons
+            .iter()
+            .any(|r| r.contains("every namespace but b")),
+        "{:?}",
+        find(&after, "other").reasons
+    );
+    let mut excluded = scan(true, &[]);
+    excluded.excluded_namespaces = vec!["a".into()];
+    let after = after_with(excluded);
+    assert!(compare::compare(&before, &after)
+        .fixed_violations
+        .is_empty());
+    assert!(find(&after, "other")
+        .reasons
+        .iter()
+        .any(|r| r.contains("namespace(s) a (left out")));
     // ValidatingPolicies not read do not affect a ClusterPolicy.
     let mut unrelated = scan(false, &[]);
     unrelated.failed_policy_sources = vec!["validatingpolicies.policies.kyverno.io".into()];

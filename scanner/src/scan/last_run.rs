@@ -38,6 +38,10 @@ pub mod keys {
     /// `true` when some policy could not be read or loaded: rewritten
     /// reports carried over the stored results of the missing policies.
     pub const POLICIES_INCOMPLETE: &str = "policiesIncomplete";
+    /// Comma list of the only namespaces scanned (`--namespace`).
+    pub const NAMESPACES: &str = "namespaces";
+    /// Comma list of namespaces left out (`--exclude-namespaces`).
+    pub const EXCLUDED_NAMESPACES: &str = "excludedNamespaces";
 }
 
 /// Results by policy, rule and status.
@@ -180,6 +184,15 @@ pub fn config_map(
             }
             if !outcome.invalid_policies.is_empty() {
                 put(keys::INVALID_POLICIES, outcome.invalid_policies.join(","));
+            }
+            if !outcome.namespaces.is_empty() {
+                put(keys::NAMESPACES, outcome.namespaces.join(","));
+            }
+            if !outcome.excluded_namespaces.is_empty() {
+                put(
+                    keys::EXCLUDED_NAMESPACES,
+                    outcome.excluded_namespaces.join(","),
+                );
             }
             put(
                 keys::WRITE_FAILED_REPORTS,

@@ -162,6 +162,10 @@ pub struct ScanOutcome {
     /// Results by policy, rule and status; when empty, the run record
     /// derives it from the findings it has.
     pub results_by_rule: BTreeMap<String, BTreeMap<String, BTreeMap<String, usize>>>,
+    /// `--namespace`: the only namespaces scanned (all when empty).
+    pub namespaces: Vec<String>,
+    /// `--exclude-namespaces`: namespaces left out.
+    pub excluded_namespaces: Vec<String>,
 }
 
 impl ScanOutcome {
@@ -200,6 +204,8 @@ pub enum ScanError {
 pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, ScanError> {
     let mut outcome = ScanOutcome {
         dry_run: options.dry_run,
+        namespaces: options.filters.namespaces.clone(),
+        excluded_namespaces: options.filters.exclude_namespaces.clone(),
         ..ScanOutcome::default()
     };
     let started = std::time::Instant::now();
