@@ -74,8 +74,10 @@ fn evaluated(outcome: &ScanOutcome) -> Option<(BTreeMap<String, usize>, ResultsB
     let mut objects: BTreeSet<(String, &str, &str)> = BTreeSet::new();
     let mut by_rule = ResultsByRule::new();
     for finding in &outcome.audit.findings {
-        // The warning about an exception annotation is no rule evaluation.
-        if finding.result.rule == EXCEPTION_RULE {
+        // The warning about an exception annotation is no rule evaluation;
+        // a result the reports leave out (a CEL policy whose matchConditions
+        // did not hold) is none either, and the counts must match the reports.
+        if finding.result.rule == EXCEPTION_RULE || !crate::reports::is_reported(finding) {
             continue;
         }
         let resource = &finding.resource;
