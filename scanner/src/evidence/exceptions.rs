@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::{ex_props, ObjectName, ReportedResult};
 use crate::engine::exceptions as annotation_exceptions;
 
+/// Where an exception stands against its expiry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ExceptionStatus {
@@ -27,6 +28,7 @@ pub enum ExceptionStatus {
     Invalid,
 }
 
+/// One exception: a PolicyException, or the annotations of one resource.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExceptionEvidence {
@@ -45,8 +47,9 @@ pub struct ExceptionEvidence {
     pub status: ExceptionStatus,
     /// Results it turned into `skip`.
     pub covered_results: usize,
-    /// Of those, results that were `fail` or `error`: resources Kyverno's
-    /// admission would reject unless it honours the exception too.
+    /// Of those, results that were `fail` or `error` (known for annotations
+    /// only): resources Kyverno's admission would reject unless it honours
+    /// the exception too.
     #[serde(default)]
     pub excused_violations: usize,
     /// Why it was ignored (an unknown policy or rule, a missing field).
@@ -59,6 +62,7 @@ pub struct ExceptionEvidence {
 }
 
 impl ExceptionEvidence {
+    /// What identifies the same exception in two packages.
     pub fn key(&self) -> String {
         format!("{}|{}|{}", self.source, self.name, self.policies.join(","))
     }
