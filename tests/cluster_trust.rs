@@ -236,6 +236,30 @@ fn every_policy_kind_reaches_the_reports_and_every_listed_object_is_evaluated() 
     assert_eq!(autogen[0]["rule"], "autogen-cronjob-no-latest");
     assert_eq!(autogen[0]["result"], "fail");
 
+    // The run record counts what each kind and rule evaluated.
+    let record: Value = serde_json::from_str(&cluster.kubectl_ok(&[
+        "get",
+        "configmap",
+        "-n",
+        "default",
+        "polscan-last-run",
+        "-o",
+        "json",
+    ]))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let data = &record["data"];
+    let by_kind: Value =
+        serde_json::from_str(data["objectsEvaluatedByKind"].as_str().unwrap_or("{}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(by_kind["batch/CronJob"], 1, "{data:#}");
+    assert_eq!(by_kind["Pod"], 3, "{data:#}");
+    let by_rule: Value = serde_json::from_str(data["resultsByRule"].as_str().unwrap_or("{}"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        by_rule["disallow-latest"]["autogen-cronjob-no-latest"]["fail"], 1,
+        "{data:#}"
+    );
+
     // The evidence sees the policy of every kind the cluster stores (the
     // VAP came from a file: this server has no VAP API to read it from).
     let out = std::env::temp_dir().join(format!("polscan-trust-evidence-{}", std::process::id()));
@@ -413,12 +437,28 @@ fn a_policy_that_cannot_be_read_or_loaded_keeps_its_evidence() {
         "-p",
         r#"{"spec":{"rules":{"not":"a-list"}}}"#,
     ]);
-    let broken = polscan(&["scan", "--kubeconfig", &kubeconfig]);
+    let broken = polscan(&[
+        "scan",
+        "--kubeconfig",
+        &kubeconfig,
+        "--last-run-configmap",
+        "default/polscan-last-run",
+    ]);
     let err = stderr(&broken);
     assert_eq!(broken.status.code(), Some(2), "{err}");
     assert!(err.contains("ClusterPolicy/sa-owner"), "{err}");
     assert!(err.contains("no report was pruned"), "{err}");
     assert_evidence_kept(&cluster, "policy invalid");
+    let record = cluster.kubectl_ok(&[
+        "get",
+        "configmap",
+        "-n",
+        "default",
+        "polscan-last-run",
+        "-o",
+        "jsonpath={.data.invalidPolicies} {.data.policiesIncomplete} {.data.complete}",
+    ]);
+    assert_eq!(record.trim(), "sa-owner true false");
 
     // Once every policy loads again, a complete scan rewrites as usual.
     cluster.kubectl_ok(&["delete", "clusterpolicy", "sa-owner"]);

@@ -263,6 +263,7 @@ pub async fn read(
         return Err(read
             .failed
             .into_iter()
+            .map(|(_, err)| err)
             .next()
             .unwrap_or(ClusterError::Transport {
                 what: "reading policies".into(),

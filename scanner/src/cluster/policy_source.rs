@@ -34,7 +34,9 @@ pub const POLICY_KINDS: [(&str, &str); 8] = [
 #[derive(Debug, Default)]
 pub struct ClusterPolicies {
     pub documents: Vec<Document>,
-    pub failed: Vec<ClusterError>,
+    /// `<plural>.<group>` (`clusterpolicies.kyverno.io`) of each policy
+    /// kind whose list failed, with the error.
+    pub failed: Vec<(String, ClusterError)>,
 }
 
 /// Reads every policy kind the server serves.
@@ -66,7 +68,9 @@ pub async fn read_policies(client: &Client, discovered: &Discovered) -> ClusterP
         })
         .await;
         if let Err(err) = listed {
-            found.failed.push(err);
+            found
+                .failed
+                .push((format!("{}.{}", api_kind.plural, api_kind.group), err));
         }
     }
     found

@@ -238,15 +238,19 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     if options.cluster_policies {
         let read = policy_source::read_policies(&client, &discovered).await;
         documents.extend(read.documents);
-        let policy_groups_undiscovered = discovered.failed.iter().any(|(group_version, _)| {
+        // A policy group whose discovery failed hides its policies too.
+        for (group_version, _) in &discovered.failed {
             let group = group_version.split('/').next().unwrap_or_default();
-            policy_source::POLICY_KINDS.iter().any(|(g, _)| *g == group)
-        });
-        outcome.policies_incomplete = !read.failed.is_empty() || policy_groups_undiscovered;
-        for err in read.failed {
-            tracing::warn!(error = %err, "policies could not be read");
+            if policy_source::POLICY_KINDS.iter().any(|(g, _)| *g == group) {
+                outcome.failed_policy_sources.push(group_version.clone());
+            }
+        }
+        for (source, err) in read.failed {
+            tracing::warn!(%source, error = %err, "policies could not be read");
+            outcome.failed_policy_sources.push(source);
             outcome.other_failures.push(err);
         }
+        outcome.policies_incomplete = !outcome.failed_policy_sources.is_empty();
     }
     phase("policies read");
     let set = PolicySet::load(&documents, false);
@@ -276,9 +280,9 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     outcome.audit.policies_evaluated = policies_evaluated;
     // Set only when some policy is missing: rewritten reports then carry
     // over the stored results of every policy not in this set.
-    let carry_over = outcome
-        .policies_incomplete
-        .then(|| Arc::new(engine.policy_names()));
+    let loaded = engine.policy_names();
+    outcome.invalid_policies = not_loaded(&documents, &loaded);
+    let carry_over = outcome.policies_incomplete.then(|| Arc::new(loaded));
     let engine = Arc::new(engine);
 
     let selection = selection::select(&discovered.kinds, &options.filters, &engine.target_kinds());
@@ -358,6 +362,8 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     outcome.audit.resources_evaluated = evaluated.resources;
     outcome.status_counts = evaluated.status_counts;
     outcome.result_counts = evaluated.result_counts;
+    outcome.objects_evaluated_by_kind = evaluated.objects_evaluated_by_kind;
+    outcome.results_by_rule = evaluated.results_by_rule;
     for listing in outcome.failed_listings() {
         if let Some(err) = &listing.error {
             tracing::error!(kind = %listing.kind.display_name(), error = %err, "LIST failed; reports of this kind are left as they are");
@@ -455,6 +461,42 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     Ok(outcome)
 }
 
+/// Report names (`namespace/name` for namespaced kinds) of the policy
+/// documents that did not load, sorted.
+fn not_loaded(documents: &[Document], loaded: &BTreeSet<String>) -> Vec<String> {
+    const POLICY_KINDS: [&str; 5] = [
+        "ClusterPolicy",
+        "Policy",
+        "ValidatingPolicy",
+        "NamespacedValidatingPolicy",
+        "ValidatingAdmissionPolicy",
+    ];
+    let names: BTreeSet<String> = documents
+        .iter()
+        .filter(|doc| {
+            let kind = doc.value.get("kind").and_then(Value::as_str).unwrap_or("");
+            POLICY_KINDS.contains(&kind)
+        })
+        .map(|doc| {
+            let text = |pointer: &str| {
+                doc.value
+                    .pointer(pointer)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let (namespace, name) = (text("/metadata/namespace"), text("/metadata/name"));
+            if namespace.is_empty() {
+                name
+            } else {
+                format!("{namespace}/{name}")
+            }
+        })
+        .filter(|name| !loaded.contains(name))
+        .collect();
+    names.into_iter().collect()
+}
+
 /// Namespace labels (for `namespaceSelector`) and objects (for CEL's
 /// `namespaceObject`), read once.
 async fn namespace_environment(client: &Client) -> Result<Environment, ClusterError> {
@@ -506,8 +548,13 @@ struct Evaluated {
     resources: usize,
     status_counts: BTreeMap<RuleStatus, usize>,
     result_counts: BTreeMap<ResultKey, usize>,
+    objects_evaluated_by_kind: BTreeMap<String, usize>,
+    results_by_rule: RuleCounts,
     sink: Option<ReportSink>,
 }
+
+/// Results by policy, rule and reported status.
+type RuleCounts = BTreeMap<String, BTreeMap<String, BTreeMap<String, usize>>>;
 
 /// Per-resource reports made page by page: each is compared with the
 /// content hash of the report already in the cluster and, when it differs,
@@ -686,6 +733,10 @@ async fn list_and_evaluate(
         let mut by_kind: FindingsByKind = BTreeMap::new();
         let mut evaluated_by_kind: BTreeMap<usize, usize> = BTreeMap::new();
         let mut counts_by_kind: BTreeMap<usize, BTreeMap<ResultKey, usize>> = BTreeMap::new();
+        // Objects some rule gave a result, and results by rule: the run
+        // record's evidence that a rule saw the objects it was meant to.
+        let mut with_results_by_kind: BTreeMap<usize, usize> = BTreeMap::new();
+        let mut rules_by_kind: BTreeMap<usize, RuleCounts> = BTreeMap::new();
         let mut finished: Vec<(usize, Result<usize, ClusterError>)> = Vec::new();
         while let Some(event) = receiver.blocking_recv() {
             match event {
@@ -702,14 +753,25 @@ async fn list_and_evaluate(
                         .collect();
                     *evaluated_by_kind.entry(kind).or_default() += in_scope.len();
                     progress.evaluated(in_scope.len());
-                    let found: Vec<Finding> = in_scope
+                    let per_object: Vec<Vec<Finding>> = in_scope
                         .par_iter()
-                        .flat_map_iter(|resource| evaluate(&engine, &env, resource))
+                        .map(|resource| evaluate(&engine, &env, resource))
                         .collect();
                     drop(in_scope);
+                    *with_results_by_kind.entry(kind).or_default() +=
+                        per_object.iter().filter(|found| !found.is_empty()).count();
+                    let found: Vec<Finding> = per_object.into_iter().flatten().collect();
                     let counts = counts_by_kind.entry(kind).or_default();
+                    let rules = rules_by_kind.entry(kind).or_default();
                     for finding in &found {
                         *counts.entry(ResultKey::of(finding)).or_default() += 1;
+                        *rules
+                            .entry(finding.policy.qualified_name())
+                            .or_default()
+                            .entry(finding.result.rule.clone())
+                            .or_default()
+                            .entry(finding.reported_status().as_str().to_string())
+                            .or_default() += 1;
                     }
                     if let Some(sink) = sink.as_mut() {
                         sink.accept(&found);
@@ -722,6 +784,8 @@ async fn list_and_evaluate(
                     by_kind.remove(&kind);
                     evaluated_by_kind.remove(&kind);
                     counts_by_kind.remove(&kind);
+                    with_results_by_kind.remove(&kind);
+                    rules_by_kind.remove(&kind);
                 }
                 ListEvent::Finished { kind, outcome } => {
                     progress.list_finished();
@@ -729,29 +793,40 @@ async fn list_and_evaluate(
                 }
             }
         }
-        (by_kind, finished, evaluated_by_kind, counts_by_kind, sink)
+        let rule_tally = (with_results_by_kind, rules_by_kind);
+        (
+            by_kind,
+            finished,
+            evaluated_by_kind,
+            counts_by_kind,
+            rule_tally,
+            sink,
+        )
     });
 
     let _ = listers.await;
-    let (by_kind, finished, evaluated_by_kind, counts_by_kind, sink) = match evaluation.await {
-        Ok(result) => result,
-        Err(err) => {
-            for listing in &mut listings {
-                listing.error = Some(ClusterError::Transport {
-                    what: format!("evaluating {}", listing.kind.display_name()),
-                    message: err.to_string(),
-                });
+    let (by_kind, finished, evaluated_by_kind, counts_by_kind, rule_tally, sink) =
+        match evaluation.await {
+            Ok(result) => result,
+            Err(err) => {
+                for listing in &mut listings {
+                    listing.error = Some(ClusterError::Transport {
+                        what: format!("evaluating {}", listing.kind.display_name()),
+                        message: err.to_string(),
+                    });
+                }
+                return Evaluated {
+                    findings: BTreeMap::new(),
+                    listings,
+                    resources: 0,
+                    status_counts: BTreeMap::new(),
+                    result_counts: BTreeMap::new(),
+                    objects_evaluated_by_kind: BTreeMap::new(),
+                    results_by_rule: BTreeMap::new(),
+                    sink: None,
+                };
             }
-            return Evaluated {
-                findings: BTreeMap::new(),
-                listings,
-                resources: 0,
-                status_counts: BTreeMap::new(),
-                result_counts: BTreeMap::new(),
-                sink: None,
-            };
-        }
-    };
+        };
     let mut done: BTreeMap<usize, usize> = BTreeMap::new();
     for (index, result) in finished {
         let Some(listing) = listings.get_mut(index) else {
@@ -781,12 +856,39 @@ async fn list_and_evaluate(
             *result_counts.entry(key.clone()).or_default() += count;
         }
     }
+    let (with_results_by_kind, rules_by_kind) = rule_tally;
+    let mut objects_evaluated_by_kind: BTreeMap<String, usize> = BTreeMap::new();
+    for (index, count) in with_results_by_kind {
+        if let Some(listing) = listings.get(index) {
+            *objects_evaluated_by_kind
+                .entry(listing.kind.display_name())
+                .or_default() += count;
+        }
+    }
+    let mut results_by_rule = RuleCounts::new();
+    for rules in rules_by_kind.into_values() {
+        for (policy, by_rule) in rules {
+            for (rule, by_status) in by_rule {
+                for (status, count) in by_status {
+                    *results_by_rule
+                        .entry(policy.clone())
+                        .or_default()
+                        .entry(rule.clone())
+                        .or_default()
+                        .entry(status)
+                        .or_default() += count;
+                }
+            }
+        }
+    }
     Evaluated {
         findings: by_kind,
         listings,
         resources: evaluated_by_kind.values().sum(),
         status_counts,
         result_counts,
+        objects_evaluated_by_kind,
+        results_by_rule,
         sink,
     }
 }
