@@ -132,6 +132,12 @@ impl AdmissionPolicy {
                 kind: kind.to_string(),
             });
         }
+        super::policy_validation::check_admission_policy(document).map_err(|source| {
+            PolicyError::Rejected {
+                policy: name.clone(),
+                source,
+            }
+        })?;
         let spec: PolicySpec = spec_of(document, &name)?;
         if spec.match_constraints.is_none() {
             return Err(PolicyError::InvalidField {
@@ -154,6 +160,12 @@ impl AdmissionPolicy {
 
     pub fn binding_from_document(document: &Value) -> Result<Binding, PolicyError> {
         let name = name_of(document);
+        super::policy_validation::check_admission_binding(document).map_err(|source| {
+            PolicyError::Rejected {
+                policy: name.clone(),
+                source,
+            }
+        })?;
         let spec: BindingSpec = spec_of(document, &name)?;
         if spec.policy_name.is_empty() {
             return Err(PolicyError::InvalidField {

@@ -20,6 +20,7 @@ pub mod pattern;
 pub mod pod_security;
 pub mod policy;
 pub mod policy_exception;
+pub mod policy_validation;
 pub mod quantity;
 pub mod supplied_data;
 pub mod target_kinds;

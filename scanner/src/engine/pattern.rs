@@ -32,7 +32,7 @@ pub enum PatternOutcome {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum AnchorKind {
+pub(crate) enum AnchorKind {
     Condition,
     Global,
     Negation,
@@ -67,6 +67,12 @@ fn parse_anchor(text: &str) -> Option<Anchor> {
         kind,
         key: key.to_string(),
     })
+}
+
+/// The anchor a pattern key carries, if any (policy validation checks
+/// which anchors a validate pattern may use).
+pub(crate) fn anchor_kind(key: &str) -> Option<AnchorKind> {
+    parse_anchor(key).map(|a| a.kind)
 }
 
 /// Strips an anchor from a key (`=(name)` → `name`); other keys unchanged.

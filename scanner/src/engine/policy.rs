@@ -24,6 +24,25 @@ pub enum PolicyError {
         path: String,
         message: String,
     },
+    /// Refused by the checks the Kyverno CLI runs (schema, policy
+    /// validation, CEL compilation); the stage says how the CLI reacts.
+    #[error("{policy}: {} error: {source}", source.stage.as_str())]
+    Rejected {
+        policy: String,
+        #[source]
+        source: super::policy_validation::Rejection,
+    },
+}
+
+impl PolicyError {
+    /// How the Kyverno CLI treats the refusal: a malformed field the typed
+    /// parse meets is a schema error (the loader drops the document).
+    pub fn stage(&self) -> super::policy_validation::Stage {
+        match self {
+            PolicyError::Rejected { source, .. } => source.stage,
+            _ => super::policy_validation::Stage::Schema,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -337,6 +356,12 @@ impl Policy {
                 })
             }
         };
+        super::policy_validation::check_kyverno_policy(document).map_err(|source| {
+            PolicyError::Rejected {
+                policy: name.clone(),
+                source,
+            }
+        })?;
         let invalid = |path: String, message: String| PolicyError::InvalidField {
             policy: name.clone(),
             path,

@@ -90,6 +90,11 @@ impl ValidatingPolicy {
                 kind,
             });
         }
+        let rejected = |source| PolicyError::Rejected {
+            policy: name.clone(),
+            source,
+        };
+        super::policy_validation::check_validating_policy(document).map_err(rejected)?;
         let spec: Spec =
             serde_path_to_error::deserialize(document.get("spec").cloned().unwrap_or(Value::Null))
                 .map_err(|err| PolicyError::InvalidField {
@@ -121,6 +126,13 @@ impl ValidatingPolicy {
             spec.body
                 .rewritten(&|text: &str| rewrite_for_controller(text, true))
         });
+        // Kyverno's CLI stops with the compile error (vpol `NewProvider`),
+        // so a policy that does not compile is refused, not evaluated.
+        if let Some(source) =
+            super::policy_validation::compile_rejection(spec.body.compile_errors())
+        {
+            return Err(rejected(source));
+        }
         Ok(ValidatingPolicy {
             meta: PolicyMeta {
                 kind,

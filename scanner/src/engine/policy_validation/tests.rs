@@ -1,0 +1,1 @@
+//! Unit tests of policy validation: one document per check, sans IO.
