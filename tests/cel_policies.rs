@@ -1,7 +1,8 @@
 //! The three CEL policy kinds end to end, on fixtures written for polscan:
 //! `polscan test` semantics (kyverno-test.yaml with `isValidatingPolicy`,
 //! `isValidatingAdmissionPolicy`, context files and `paramResources`) and
-//! `apply` (the audit behind it: bindings, params, compile errors).
+//! `apply` (the audit behind it: bindings, params, a ValidatingPolicy
+//! refused because it does not compile).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
@@ -21,7 +22,7 @@ fn assert_all_rows_pass(test_file: &Path, expected_rows: usize) {
     let failing: Vec<_> = report
         .rows
         .iter()
-        .filter(|row| row.verdict != Verdict::Pass)
+        .filter(|row| !row.verdict.passes())
         .collect();
     assert!(failing.is_empty(), "rows not passing: {failing:#?}");
     assert_eq!(report.rows.len(), expected_rows);
@@ -38,7 +39,7 @@ fn validating_policy_with_context_lookups() {
 }
 
 #[test]
-fn apply_reports_bound_admission_policies_and_names_compile_errors() {
+fn apply_reports_bound_admission_policies_and_refuses_a_policy_that_does_not_compile() {
     let read = |name: &str| {
         let path = fixture(name);
         parse_documents(&std::fs::read_to_string(&path).unwrap(), &path).unwrap()
@@ -78,16 +79,24 @@ fn apply_reports_bound_admission_policies_and_names_compile_errors() {
         "web asks for 8 replicas; the limit is 3"
     );
     assert_eq!(fail.result.action, "Deny");
-    // The broken policy loads, is named with its expression, and errors.
+    // The broken ValidatingPolicy is refused as Kyverno's CLI refuses it
+    // (it does not compile): an invalid policy named with its document and
+    // expression, with no results; the others still run.
+    let refused = outcome
+        .problems
+        .iter()
+        .find(|p| p.message.contains("broken-expression"))
+        .expect("the broken policy is reported");
+    assert!(refused.invalid_policy, "{refused:?}");
     assert!(
-        outcome.problems.iter().any(
-            |p| p.message.contains("broken-expression") && p.message.contains("validations[0]")
-        ),
-        "{:#?}",
-        outcome.problems
+        refused.message.contains("spec.validations[0].expression"),
+        "{refused:?}"
     );
     assert_eq!(
-        status_of("broken-expression", "web"),
-        Some(RuleStatus::Error)
+        refused.origin.as_ref().map(|o| o.index),
+        Some(1),
+        "{refused:?}"
     );
+    assert_eq!(outcome.invalid_policies(), 1);
+    assert_eq!(status_of("broken-expression", "web"), None);
 }

@@ -24,7 +24,7 @@ fn first_reason(report: &TestReport) -> String {
     report
         .rows
         .iter()
-        .find(|row| row.verdict != Verdict::Pass)
+        .find(|row| !row.verdict.passes())
         .map(|row| {
             let mut reason = format!(
                 "{} {} {}: {}",

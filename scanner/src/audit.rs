@@ -112,8 +112,10 @@ fn is_policy_document(value: &Value) -> bool {
         || kind == "PolicyException"
 }
 
-/// A CEL compile error names the policy and the expression; the policy
-/// still loads and gives `error` results, the others are unaffected.
+/// A ValidatingAdmissionPolicy's CEL compile error names the policy and the
+/// expression; the policy still loads and gives `error` results, as the
+/// Kyverno CLI's VAP evaluation does. (A ValidatingPolicy that does not
+/// compile is refused when it is parsed, as the Kyverno CLI refuses it.)
 fn compile_problems(doc: &Document, policy: &str, errors: Vec<String>) -> Vec<Problem> {
     errors
         .into_iter()
@@ -165,14 +167,7 @@ impl PolicySet {
                 }
             } else if ValidatingPolicy::is_validating_policy(&doc.value) {
                 match ValidatingPolicy::from_document(&doc.value) {
-                    Ok(policy) => {
-                        problems.extend(compile_problems(
-                            doc,
-                            &policy.meta.name,
-                            policy.compile_errors(),
-                        ));
-                        validating.push(policy)
-                    }
+                    Ok(policy) => validating.push(policy),
                     Err(err) => problems.push(invalid(doc, &err)),
                 }
             } else if AdmissionPolicy::is_policy(&doc.value) {

@@ -90,9 +90,19 @@ pub struct ExpectedResult {
 pub enum Verdict {
     Pass,
     Fail,
+    /// The policy was refused by Kyverno's policy validation: the Kyverno
+    /// CLI prints the row as Skip / "Invalid Policy" and counts it passed.
+    Skip,
     /// Expectations polscan does not check (mutate, generate, verifyImages,
     /// or policy kinds it does not evaluate yet): never counted as passed.
     OutOfScope,
+}
+
+impl Verdict {
+    /// Rows the Kyverno CLI counts as passed.
+    pub fn passes(&self) -> bool {
+        matches!(self, Verdict::Pass | Verdict::Skip)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -116,13 +126,16 @@ pub struct TestReport {
     pub error: Option<String>,
     /// Policies that were skipped as invalid, with the reason.
     pub invalid_policies: Vec<String>,
+    /// Policy documents the loader dropped (schema errors other than an
+    /// unknown field), as the Kyverno CLI prints them: `<file>: <error>`.
+    pub load_errors: Vec<String>,
 }
 
 impl TestReport {
     pub fn passed(&self) -> bool {
         self.error.is_none()
             && !self.rows.is_empty()
-            && self.rows.iter().all(|r| r.verdict == Verdict::Pass)
+            && self.rows.iter().all(|r| r.verdict.passes())
     }
 
     pub fn failed_rows(&self) -> usize {
@@ -181,6 +194,7 @@ fn error_report(path: &Path, name: String, error: String) -> TestReport {
         rows: Vec::new(),
         error: Some(error),
         invalid_policies: Vec::new(),
+        load_errors: Vec::new(),
     }
 }
 
@@ -248,19 +262,72 @@ pub fn run_test_file(path: &Path) -> TestReport {
         })
         .unwrap_or_default();
     match run_spec(&dir, &spec) {
-        Ok((rows, invalid_policies)) => TestReport {
+        Ok(outcome) => TestReport {
             path: path.to_path_buf(),
             name,
-            rows,
+            rows: outcome.rows,
             error: None,
-            invalid_policies,
+            invalid_policies: outcome.invalid_policies,
+            load_errors: outcome.load_errors,
         },
         Err(err) => error_report(path, name, err),
     }
 }
 
-fn run_spec(dir: &Path, spec: &TestSpec) -> Result<(Vec<Row>, Vec<String>), String> {
+/// What running one test gives besides a fatal error.
+struct SpecOutcome {
+    rows: Vec<Row>,
+    invalid_policies: Vec<String>,
+    load_errors: Vec<String>,
+}
+
+/// Where a refused policy goes, following the Kyverno CLI: an unknown field
+/// fails the policy loader (the run stops), other schema errors drop the
+/// document, a policy Kyverno's policy validation refuses is skipped (its
+/// rows read Skip / "Invalid Policy"), and a ValidatingPolicy that does not
+/// compile stops the run when there is a resource to apply it to.
+enum Refusal {
+    Fatal(String),
+    Dropped(String),
+    Skipped(String),
+    DoesNotCompile(String),
+}
+
+fn refusal(doc: &Document, err: &crate::engine::policy::PolicyError) -> Refusal {
+    use crate::engine::policy_validation::Stage;
+    let path = doc.origin.path.display();
+    match err.stage() {
+        Stage::UnknownField => Refusal::Fatal(format!(
+            "failed to load policies (failed to load file {path}: {}: {err})",
+            doc.origin
+        )),
+        Stage::Schema => Refusal::Dropped(format!("{}: {err}", doc.origin)),
+        Stage::Semantic => Refusal::Skipped(format!("{}: {err}", doc.origin)),
+        Stage::Compile => Refusal::DoesNotCompile(format!("{}: {err}", doc.origin)),
+    }
+}
+
+fn run_spec(dir: &Path, spec: &TestSpec) -> Result<SpecOutcome, String> {
     let policy_docs = load_relative(dir, &spec.policies)?;
+    let mut load_errors = Vec::new();
+    let mut compile_failure: Option<String> = None;
+    let mut refuse = |doc: &Document,
+                      name: &str,
+                      err: &crate::engine::policy::PolicyError,
+                      invalid: &mut BTreeMap<String, String>|
+     -> Result<(), String> {
+        match refusal(doc, err) {
+            Refusal::Fatal(message) => return Err(message),
+            Refusal::Dropped(message) => load_errors.push(message),
+            Refusal::Skipped(message) => {
+                invalid.insert(name.to_string(), message);
+            }
+            Refusal::DoesNotCompile(message) => {
+                compile_failure.get_or_insert(message);
+            }
+        }
+        Ok(())
+    };
     let mut policies = Vec::new();
     let mut validating = Vec::new();
     let mut admission = Vec::new();
@@ -300,30 +367,22 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<(Vec<Row>, Vec<String>), Stri
             index.rule_kinds.insert(name.clone(), kinds);
             match Policy::from_document(&doc.value) {
                 Ok(policy) => policies.push(policy),
-                Err(err) => {
-                    invalid.insert(name, format!("{}: {err}", doc.origin));
-                }
+                Err(err) => refuse(doc, &name, &err, &mut invalid)?,
             }
         } else if ValidatingPolicy::is_validating_policy(&doc.value) {
             match ValidatingPolicy::from_document(&doc.value) {
                 Ok(policy) => validating.push(policy),
-                Err(err) => {
-                    invalid.insert(name, format!("{}: {err}", doc.origin));
-                }
+                Err(err) => refuse(doc, &name, &err, &mut invalid)?,
             }
         } else if AdmissionPolicy::is_policy(&doc.value) {
             match AdmissionPolicy::from_document(&doc.value) {
                 Ok(policy) => admission.push(policy),
-                Err(err) => {
-                    invalid.insert(name, format!("{}: {err}", doc.origin));
-                }
+                Err(err) => refuse(doc, &name, &err, &mut invalid)?,
             }
         } else if AdmissionPolicy::is_binding(&doc.value) {
             match AdmissionPolicy::binding_from_document(&doc.value) {
                 Ok(binding) => bindings.push(binding),
-                Err(err) => {
-                    invalid.insert(name, format!("{}: {err}", doc.origin));
-                }
+                Err(err) => refuse(doc, &name, &err, &mut invalid)?,
             }
         } else {
             let kind = doc
@@ -375,6 +434,17 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<(Vec<Row>, Vec<String>), Stri
             resources.push(value);
         }
     }
+    // Kyverno compiles ValidatingPolicies when it applies them to the first
+    // resource; the compile error ends the run there.
+    if let (Some(message), Some(first)) = (compile_failure, resources.first()) {
+        let resource = first
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        return Err(format!(
+            "failed to apply policies on resource {resource} (failed to compile policy {message})"
+        ));
+    }
     let mut data = match &spec.context {
         Some(file) => SuppliedData::from_context(&load_single(dir, file)?)
             .map_err(|err| format!("context {file}: {err}"))?,
@@ -417,13 +487,14 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<(Vec<Row>, Vec<String>), Stri
         responses.insert(key, engine.evaluate(resource, &env));
     }
     let rows = compare(&spec.results, &responses, &index, &invalid);
-    Ok((
+    Ok(SpecOutcome {
         rows,
-        invalid
+        invalid_policies: invalid
             .into_iter()
             .map(|(k, v)| format!("{k}: {v}"))
             .collect(),
-    ))
+        load_errors,
+    })
 }
 
 fn parse_user_info(document: &Value) -> RequestInfo {
@@ -568,9 +639,14 @@ fn compare(
                 if response.policy.name != policy_name {
                     continue;
                 }
-                let before = resource_rows.len();
+                // CEL policy kinds have no rules: Kyverno checks all their
+                // results whatever rule the expectation names.
+                let ruleless = !response.policy.is_kyverno_rule_policy();
                 for rule in &response.rules {
-                    if !expected.rule.is_empty() && !rule_names_match(&expected.rule, &rule.rule) {
+                    if !expected.rule.is_empty()
+                        && !ruleless
+                        && !rule_names_match(&expected.rule, &rule.rule)
+                    {
                         continue;
                     }
                     let ok = rule.status.as_str() == expected.result.to_ascii_lowercase();
@@ -589,8 +665,9 @@ fn compare(
                         message: rule.message.clone(),
                     });
                 }
-                if resource_rows.len() == before {
-                    // Kyverno: no rule response means the resource was excluded: a pass.
+                if resource_rows.is_empty() {
+                    // Kyverno: no rule response (no row yet for this resource)
+                    // means the resource was excluded: a pass.
                     resource_rows.push(Row {
                         policy: expected.policy.clone(),
                         rule: expected.rule.clone(),
@@ -605,7 +682,7 @@ fn compare(
             }
             if resource_rows.is_empty() {
                 let (verdict, reason, message) = match invalid.get(policy_name) {
-                    Some(err) => (Verdict::Pass, "Invalid policy".to_string(), err.clone()),
+                    Some(err) => (Verdict::Skip, "Invalid Policy".to_string(), err.clone()),
                     None => (
                         Verdict::Fail,
                         "Not found".to_string(),

@@ -1,5 +1,8 @@
 //! `polscan test`: run kyverno-test.yaml files as `kyverno test` does and
 //! print a table per test and `Test Summary: N tests passed and M tests failed`.
+//! As in the Kyverno CLI, a test that cannot run (a policy file with an
+//! unknown field, a ValidatingPolicy that does not compile, a missing file)
+//! stops the run: its error is printed, no summary follows, the exit code is 1.
 
 use std::process::ExitCode;
 
@@ -19,20 +22,22 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
         .par_iter()
         .map(|f| kyverno_test::run_test_file(f))
         .collect();
-    let (mut passed, mut failed, mut out_of_scope, mut errors) = (0usize, 0usize, 0usize, 0usize);
+    let (mut passed, mut failed, mut out_of_scope) = (0usize, 0usize, 0usize);
     for report in &reports {
         println!(
             "Loading test {} ({}) ...",
             report.name,
             report.path.display()
         );
+        if let Some(err) = &report.error {
+            println!("Error: failed to run test ({err})");
+            return Ok(ExitCode::from(1));
+        }
+        for error in &report.load_errors {
+            println!("  ERROR: {error}");
+        }
         for invalid in &report.invalid_policies {
             println!("  skipped invalid policy {invalid}");
-        }
-        if let Some(err) = &report.error {
-            println!("  Error: {err}");
-            errors += 1;
-            continue;
         }
         let rows: Vec<Vec<String>> = report
             .rows
@@ -43,6 +48,7 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
                 let verdict = match row.verdict {
                     Verdict::Pass => "Pass",
                     Verdict::Fail => "Fail",
+                    Verdict::Skip => "Skip",
                     Verdict::OutOfScope => "Out of scope",
                 };
                 let mut cells = vec![
@@ -68,7 +74,7 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
         }
         for row in &report.rows {
             match row.verdict {
-                Verdict::Pass => passed += 1,
+                Verdict::Pass | Verdict::Skip => passed += 1,
                 Verdict::Fail => failed += 1,
                 Verdict::OutOfScope => out_of_scope += 1,
             }
@@ -79,10 +85,7 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
     if out_of_scope > 0 {
         println!("{out_of_scope} expectations are out of scope (mutate, generate, verifyImages or policy kinds polscan does not evaluate yet) and were not checked");
     }
-    if errors > 0 {
-        println!("{errors} test files could not be run");
-    }
-    Ok(if failed > 0 || errors > 0 {
+    Ok(if failed > 0 {
         ExitCode::from(1)
     } else if out_of_scope > 0 {
         ExitCode::from(3)
