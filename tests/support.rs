@@ -1,6 +1,7 @@
 //! Shared by the conformance harness and the benchmarks: where the Kyverno
-//! policy-library corpus lives, and which category each of its tests falls
-//! in. Paths enter; categorised test files leave.
+//! policy-library corpus and the Kyverno CLI fidelity cases live, and which
+//! category each corpus test falls in. Paths enter; categorised test files
+//! leave.
 
 #[path = "cluster_support.rs"]
 pub mod cluster;
@@ -33,6 +34,16 @@ pub fn corpus_root() -> PathBuf {
         return PathBuf::from(path);
     }
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpora/kyverno-policies")
+}
+
+/// The Kyverno CLI fidelity cases: `POLSCAN_FIDELITY`, else
+/// `../shared/cases/fidelity` next to the workspace. Each folder holds a
+/// kyverno-test.yaml and a README saying what `kyverno test` gives.
+pub fn fidelity_root() -> PathBuf {
+    if let Ok(path) = std::env::var("POLSCAN_FIDELITY") {
+        return PathBuf::from(path);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/cases/fidelity")
 }
 
 /// The files a test file lists under `key` (`policies`, `resources`),

@@ -1,10 +1,16 @@
 //! The Kyverno CLI test format (`kyverno-test.yaml`, cli.kyverno.io/v1alpha1
 //! `Test`): discovery, loading of the policies, resources, values and user
 //! info it names, evaluation through the engine, and the comparison of each
-//! expected result with Kyverno CLI's own rules (resources matched by name or
-//! `namespace/name`, rules by name or their autogen names, a policy response
-//! without the rule counting as "excluded"). A test file path enters; a
-//! [`TestReport`] of rows leaves.
+//! expected result with Kyverno CLI's own rules (`printTestResult` in
+//! `cmd/cli/kubectl-kyverno/commands/test/output.go`: resources matched by
+//! name or `namespace/name` whatever the expectation's kind, every resource
+//! when none matched, rules by name or their autogen names (CEL policies have
+//! none), a policy response without the rule counting as "excluded", no
+//! response as "Not found", a policy refused by validation as Skip /
+//! "Invalid Policy"). Refused policies follow the CLI's loader
+//! (`cmd/cli/kubectl-kyverno/policy/load.go`, `commands/test/test.go`): see
+//! [`crate::engine::policy_validation::Stage`]. A test file path enters; a
+//! [`TestReport`] of rows leaves, and [`Summary`] adds reports up.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -150,6 +156,51 @@ impl TestReport {
             .iter()
             .filter(|r| r.verdict == Verdict::OutOfScope)
             .count()
+    }
+}
+
+/// What a run of several test files adds up to, as `kyverno test` counts it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Rows counted as passed (Pass, and Skip for refused policies).
+    pub passed: usize,
+    pub failed: usize,
+    pub out_of_scope: usize,
+    /// The first test (in run order) that could not run, with its error:
+    /// the Kyverno CLI stops there, without a summary.
+    pub aborted: Option<(usize, String)>,
+}
+
+impl Summary {
+    /// Counts the reports up to the first one that could not run.
+    pub fn of(reports: &[TestReport]) -> Summary {
+        let mut summary = Summary::default();
+        for (index, report) in reports.iter().enumerate() {
+            if let Some(err) = &report.error {
+                summary.aborted = Some((index, err.clone()));
+                break;
+            }
+            for row in &report.rows {
+                match row.verdict {
+                    Verdict::Pass | Verdict::Skip => summary.passed += 1,
+                    Verdict::Fail => summary.failed += 1,
+                    Verdict::OutOfScope => summary.out_of_scope += 1,
+                }
+            }
+        }
+        summary
+    }
+
+    /// 1 when the run stopped or a row failed, else 3 when expectations
+    /// were out of scope, else 0.
+    pub fn exit_code(&self) -> u8 {
+        if self.aborted.is_some() || self.failed > 0 {
+            1
+        } else if self.out_of_scope > 0 {
+            3
+        } else {
+            0
+        }
     }
 }
 
@@ -709,4 +760,348 @@ fn compare(
 /// Parses a status word from a test file (`pass`, `fail`, …).
 pub fn parse_status(text: &str) -> Option<RuleStatus> {
     RuleStatus::parse(text)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The comparison, case by case, as `printTestResult` in Kyverno's
+    //! `cmd/cli/kubectl-kyverno/commands/test/output.go` does it.
+
+    use super::*;
+    use crate::engine::policy::PolicyMeta;
+    use crate::engine::{ResourceRef, RuleResult};
+
+    fn meta(kind: &str, name: &str) -> Arc<PolicyMeta> {
+        Arc::new(PolicyMeta {
+            kind: kind.into(),
+            name: name.into(),
+            namespace: None,
+            annotations: BTreeMap::new(),
+        })
+    }
+
+    fn key(kind: &str, namespace: &str, name: &str) -> String {
+        format!("v1,{kind},{namespace},{name}")
+    }
+
+    fn response(
+        policy: &Arc<PolicyMeta>,
+        resource_key: &str,
+        rules: &[(&str, RuleStatus)],
+    ) -> PolicyResponse {
+        let parts: Vec<&str> = resource_key.split(',').collect();
+        PolicyResponse {
+            policy: policy.clone(),
+            resource: ResourceRef {
+                api_version: parts[0].into(),
+                kind: parts[1].into(),
+                namespace: parts[2].into(),
+                name: parts[3].into(),
+                uid: String::new(),
+            },
+            rules: rules
+                .iter()
+                .map(|(rule, status)| RuleResult {
+                    rule: rule.to_string(),
+                    status: *status,
+                    message: String::new(),
+                    action: "Audit".into(),
+                    properties: BTreeMap::new(),
+                })
+                .collect(),
+        }
+    }
+
+    fn expectation(
+        policy: &str,
+        rule: &str,
+        kind: &str,
+        resources: &[&str],
+        result: &str,
+    ) -> ExpectedResult {
+        ExpectedResult {
+            policy: policy.into(),
+            rule: rule.into(),
+            kind: kind.into(),
+            resources: resources.iter().map(|r| r.to_string()).collect(),
+            result: result.into(),
+            ..ExpectedResult::default()
+        }
+    }
+
+    fn no_index() -> PolicyIndex {
+        PolicyIndex {
+            rule_kinds: HashMap::new(),
+            other_kinds: HashMap::new(),
+        }
+    }
+
+    /// A policy matching Services: a `cart` Service passes, the `cart`
+    /// Deployment and the `web` Service give responses without rules.
+    fn shop() -> BTreeMap<String, Vec<PolicyResponse>> {
+        let policy = meta("ClusterPolicy", "svc-policy");
+        let mut responses = BTreeMap::new();
+        for (k, rules) in [
+            (
+                key("Service", "shop", "cart"),
+                vec![("check-svc", RuleStatus::Pass)],
+            ),
+            (key("Deployment", "shop", "cart"), vec![]),
+            (
+                key("Service", "web", "front"),
+                vec![("check-svc", RuleStatus::Fail)],
+            ),
+        ] {
+            let one = response(&policy, &k, &rules);
+            responses.insert(k, vec![one]);
+        }
+        responses
+    }
+
+    fn verdicts(rows: &[Row]) -> Vec<(String, Verdict, String)> {
+        rows.iter()
+            .map(|r| (r.resource.clone(), r.verdict, r.reason.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn an_absent_policy_is_not_found_and_fails() {
+        let rows = compare(
+            &[expectation(
+                "other-policy",
+                "check-svc",
+                "Service",
+                &["cart"],
+                "pass",
+            )],
+            &shop(),
+            &no_index(),
+            &BTreeMap::new(),
+        );
+        assert_eq!(rows.len(), 2, "one row per resource named cart");
+        assert!(rows
+            .iter()
+            .all(|r| r.verdict == Verdict::Fail && r.reason == "Not found"));
+    }
+
+    #[test]
+    fn the_kind_does_not_narrow_the_resources_a_name_selects() {
+        // Kyverno selects by name (or namespace/name) only: the Deployment
+        // named cart is judged too, and passes as excluded.
+        let rows = compare(
+            &[expectation(
+                "svc-policy",
+                "check-svc",
+                "Service",
+                &["cart"],
+                "pass",
+            )],
+            &shop(),
+            &no_index(),
+            &BTreeMap::new(),
+        );
+        assert_eq!(
+            verdicts(&rows),
+            vec![
+                (
+                    "v1/Deployment/shop/cart".to_string(),
+                    Verdict::Pass,
+                    "Excluded".to_string()
+                ),
+                (
+                    "v1/Service/shop/cart".to_string(),
+                    Verdict::Pass,
+                    "Ok".to_string()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn namespace_and_name_select_exactly() {
+        let rows = compare(
+            &[expectation(
+                "svc-policy",
+                "check-svc",
+                "Service",
+                &["web/front"],
+                "fail",
+            )],
+            &shop(),
+            &no_index(),
+            &BTreeMap::new(),
+        );
+        assert_eq!(
+            verdicts(&rows),
+            vec![(
+                "v1/Service/web/front".to_string(),
+                Verdict::Pass,
+                "Ok".to_string()
+            )]
+        );
+        let rows = compare(
+            &[expectation(
+                "svc-policy",
+                "check-svc",
+                "Service",
+                &["shop/front"],
+                "fail",
+            )],
+            &shop(),
+            &no_index(),
+            &BTreeMap::new(),
+        );
+        // shop/front names nothing: Kyverno then judges every resource.
+        assert_eq!(rows.len(), 3);
+    }
+
+    #[test]
+    fn an_absent_resource_falls_back_to_every_resource() {
+        // output.go: when no resource matched, "check all results"; the
+        // failing front Service then fails the expectation.
+        let rows = compare(
+            &[expectation(
+                "svc-policy",
+                "check-svc",
+                "Service",
+                &["ghost"],
+                "pass",
+            )],
+            &shop(),
+            &no_index(),
+            &BTreeMap::new(),
+        );
+        assert_eq!(rows.len(), 3);
+        assert_eq!(
+            rows.iter().filter(|r| r.verdict == Verdict::Fail).count(),
+            1
+        );
+        assert!(rows.iter().any(|r| r.reason == "Want pass, got fail"));
+    }
+
+    #[test]
+    fn an_absent_rule_passes_as_excluded() {
+        // lookupRuleResponses finds nothing, so the resource counts as
+        // excluded (a pass), as the Kyverno CLI reports it.
+        let rows = compare(
+            &[expectation(
+                "svc-policy",
+                "no-such-rule",
+                "Service",
+                &["front"],
+                "fail",
+            )],
+            &shop(),
+            &no_index(),
+            &BTreeMap::new(),
+        );
+        assert_eq!(
+            verdicts(&rows),
+            vec![(
+                "v1/Service/web/front".to_string(),
+                Verdict::Pass,
+                "Excluded".to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn autogen_rule_names_answer_for_their_pod_rule() {
+        let policy = meta("ClusterPolicy", "pods");
+        let k = key("Deployment", "shop", "cart");
+        let mut responses = BTreeMap::new();
+        responses.insert(
+            k.clone(),
+            vec![response(
+                &policy,
+                &k,
+                &[("autogen-check", RuleStatus::Fail)],
+            )],
+        );
+        let rows = compare(
+            &[expectation(
+                "pods",
+                "check",
+                "Deployment",
+                &["cart"],
+                "fail",
+            )],
+            &responses,
+            &no_index(),
+            &BTreeMap::new(),
+        );
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            (rows[0].verdict, rows[0].rule.as_str()),
+            (Verdict::Pass, "autogen-check")
+        );
+    }
+
+    #[test]
+    fn a_rule_name_does_not_filter_cel_policy_results() {
+        let policy = meta("ValidatingPolicy", "vpol");
+        let k = key("Pod", "shop", "p");
+        let mut responses = BTreeMap::new();
+        responses.insert(
+            k.clone(),
+            vec![response(&policy, &k, &[("", RuleStatus::Fail)])],
+        );
+        let rows = compare(
+            &[expectation("vpol", "whatever", "Pod", &["p"], "pass")],
+            &responses,
+            &no_index(),
+            &BTreeMap::new(),
+        );
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].verdict, Verdict::Fail);
+        assert_eq!(rows[0].reason, "Want pass, got fail");
+    }
+
+    #[test]
+    fn rows_of_a_policy_refused_by_validation_are_skips_counted_as_passed() {
+        let mut invalid = BTreeMap::new();
+        invalid.insert("refused".to_string(), "p.yaml#1: refused: ...".to_string());
+        let rows = compare(
+            &[expectation(
+                "refused",
+                "r",
+                "Service",
+                &["cart", "front"],
+                "pass",
+            )],
+            &shop(),
+            &no_index(),
+            &invalid,
+        );
+        assert_eq!(rows.len(), 3);
+        assert!(rows
+            .iter()
+            .all(|r| r.verdict == Verdict::Skip && r.reason == "Invalid Policy"));
+        assert!(rows.iter().all(|r| r.verdict.passes()));
+    }
+
+    #[test]
+    fn an_excluded_row_is_written_once_per_resource() {
+        let policy = meta("ClusterPolicy", "twice");
+        let k = key("Pod", "shop", "p");
+        let mut responses = BTreeMap::new();
+        responses.insert(
+            k.clone(),
+            vec![response(&policy, &k, &[]), response(&policy, &k, &[])],
+        );
+        let rows = compare(
+            &[expectation("twice", "r", "Pod", &["p"], "pass")],
+            &responses,
+            &no_index(),
+            &BTreeMap::new(),
+        );
+        assert_eq!(
+            verdicts(&rows),
+            vec![(
+                "v1/Pod/shop/p".to_string(),
+                Verdict::Pass,
+                "Excluded".to_string()
+            )]
+        );
+    }
 }

@@ -267,6 +267,53 @@ mod tests {
     }
 
     #[test]
+    fn every_kind_of_refused_policy_exits_2_without_results() {
+        let refused = [
+            (
+                "validate: {patern: {metadata: {labels: {app: '?*'}}}}",
+                "spec.rules[0].validate.patern",
+            ),
+            (
+                "validate: {failureAction: Audti, pattern: {metadata: {labels: {app: '?*'}}}}",
+                "spec.rules[0].validate.failureAction",
+            ),
+            (
+                "validate: {pattern: {metadata: {labels: {app: 3}}}}",
+                "spec.rules[0].validate.pattern.metadata.labels.app",
+            ),
+            (
+                "validate: {pattern: {spec: {template: {metadata: {annotations: {a: null}}}}}}",
+                "spec.rules[0].validate.pattern.spec.template.metadata.annotations.a",
+            ),
+        ];
+        for (validate, path) in refused {
+            let policy = format!("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {{name: refused}}\nspec:\n  rules:\n  - name: r\n    match: {{any: [{{resources: {{kinds: [Pod]}}}}]}}\n    {validate}\n");
+            let result = outcome(&format!("{POLICY}---\n{policy}"), POD);
+            assert_eq!(result.invalid_policies(), 1, "{path}");
+            let problem = result.problems[0].to_string();
+            assert!(
+                problem.contains("p.yaml#2")
+                    && problem.contains("refused")
+                    && problem.contains(path),
+                "{problem}"
+            );
+            assert!(result.findings.iter().all(|f| f.policy.name != "refused"));
+            assert_eq!(exit_code(&result, None), ExitCode::from(2));
+        }
+        let empty_match = POLICY.replace("{any: [{resources: {kinds: [Pod]}}]}", "{}");
+        let result = outcome(&empty_match, POD);
+        assert_eq!(result.invalid_policies(), 1);
+        assert!(result.findings.is_empty());
+        let vpol = "apiVersion: policies.kyverno.io/v1\nkind: ValidatingPolicy\nmetadata: {name: vp}\nspec:\n  matchConstraints: {resourceRules: [{apiGroups: [''], apiVersions: [v1], operations: [CREATE], resources: [pods]}]}\n  validations: [{expression: 'object.metadata.name =='}]\n";
+        let result = outcome(vpol, POD);
+        assert_eq!(exit_code(&result, None), ExitCode::from(2));
+        assert!(result.findings.is_empty());
+        assert!(result.problems[0]
+            .to_string()
+            .contains("spec.validations[0].expression"));
+    }
+
+    #[test]
     fn table_aligns_columns() {
         let text = table(&["A", "BB"], &[vec!["xxx".into(), "y".into()]]);
         assert_eq!(text, "A    BB\nxxx  y\n");

@@ -22,16 +22,18 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
         .par_iter()
         .map(|f| kyverno_test::run_test_file(f))
         .collect();
-    let (mut passed, mut failed, mut out_of_scope) = (0usize, 0usize, 0usize);
-    for report in &reports {
+    let summary = kyverno_test::Summary::of(&reports);
+    for (index, report) in reports.iter().enumerate() {
         println!(
             "Loading test {} ({}) ...",
             report.name,
             report.path.display()
         );
-        if let Some(err) = &report.error {
-            println!("Error: failed to run test ({err})");
-            return Ok(ExitCode::from(1));
+        if let Some((aborted, err)) = &summary.aborted {
+            if *aborted == index {
+                println!("Error: failed to run test ({err})");
+                return Ok(ExitCode::from(summary.exit_code()));
+            }
         }
         for error in &report.load_errors {
             println!("  ERROR: {error}");
@@ -72,24 +74,14 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
         if !rows.is_empty() {
             println!("{}", table(&headers, &rows));
         }
-        for row in &report.rows {
-            match row.verdict {
-                Verdict::Pass | Verdict::Skip => passed += 1,
-                Verdict::Fail => failed += 1,
-                Verdict::OutOfScope => out_of_scope += 1,
-            }
-        }
     }
     println!();
-    println!("Test Summary: {passed} tests passed and {failed} tests failed");
-    if out_of_scope > 0 {
-        println!("{out_of_scope} expectations are out of scope (mutate, generate, verifyImages or policy kinds polscan does not evaluate yet) and were not checked");
+    println!(
+        "Test Summary: {} tests passed and {} tests failed",
+        summary.passed, summary.failed
+    );
+    if summary.out_of_scope > 0 {
+        println!("{} expectations are out of scope (mutate, generate, verifyImages or policy kinds polscan does not evaluate yet) and were not checked", summary.out_of_scope);
     }
-    Ok(if failed > 0 {
-        ExitCode::from(1)
-    } else if out_of_scope > 0 {
-        ExitCode::from(3)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(ExitCode::from(summary.exit_code()))
 }

@@ -246,7 +246,10 @@ fn is_empty_value(value: &Value) -> bool {
 }
 
 fn list<'a>(value: Option<&'a Value>) -> &'a [Value] {
-    value.and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
+    value
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
 }
 
 fn text<'a>(value: &'a Value, key: &str) -> &'a str {
@@ -309,7 +312,10 @@ fn kyverno_semantics(document: &Value) -> Checked {
 fn background_user_variables(document: &Value, rules: &[Value]) -> Checked {
     const MESSAGE: &str = "only select variables are allowed in background mode. Set spec.background=false to disable background mode for this policy rule";
     for (i, rule) in rules.iter().enumerate() {
-        for (section, block) in [("match", rule.get("match")), ("exclude", rule.get("exclude"))] {
+        for (section, block) in [
+            ("match", rule.get("match")),
+            ("exclude", rule.get("exclude")),
+        ] {
             let Some(block) = block else { continue };
             let mut filters = vec![(String::new(), block)];
             for group in ["any", "all"] {
@@ -352,7 +358,10 @@ fn background_user_variables(document: &Value, rules: &[Value]) -> Checked {
         let Some(variable) = captures.get(2).map(|m| m.as_str()) else {
             continue;
         };
-        if USER_VARIABLES.iter().any(|banned| banned.is_match(variable)) {
+        if USER_VARIABLES
+            .iter()
+            .any(|banned| banned.is_match(variable))
+        {
             return Err(problem(
                 "spec",
                 format!("{MESSAGE}: variable {variable} is not allowed"),
@@ -424,7 +433,10 @@ fn api_validation(document: &Value, spec: &Value, rules: &[Value], namespaced: b
     }
     for (path, timeout) in [
         ("spec.webhookTimeoutSeconds", webhook_timeout),
-        ("spec.webhookConfiguration.timeoutSeconds", configured_timeout),
+        (
+            "spec.webhookConfiguration.timeoutSeconds",
+            configured_timeout,
+        ),
     ] {
         if timeout.is_some_and(|t| !(1..=30).contains(&t)) {
             return Err(problem(
@@ -482,7 +494,11 @@ fn api_validation(document: &Value, spec: &Value, rules: &[Value], namespaced: b
             }
         }
     }
-    if spec.get("mutateExistingOnPolicyUpdate").and_then(Value::as_bool) == Some(true) {
+    if spec
+        .get("mutateExistingOnPolicyUpdate")
+        .and_then(Value::as_bool)
+        == Some(true)
+    {
         for (i, rule) in rules.iter().enumerate() {
             if present(rule.get("mutate")) && list(rule.pointer("/mutate/targets")).is_empty() {
                 return Err(problem(
@@ -541,7 +557,8 @@ fn match_resources(block: &Value, path: &str, namespaced: bool) -> Checked {
             ));
         }
         if let Some(selector) = description.get("selector").filter(|s| !s.is_null()) {
-            let has_wildcard = selector.to_string().contains('*') || selector.to_string().contains('?');
+            let has_wildcard =
+                selector.to_string().contains('*') || selector.to_string().contains('?');
             let requirements = selector
                 .get("matchLabels")
                 .and_then(Value::as_object)
@@ -608,9 +625,13 @@ fn resources(rule: &Value, path: &str) -> Checked {
         ));
     }
     let descriptions: Vec<&Value> = if !any.is_empty() {
-        any.iter().map(|f| f.get("resources").unwrap_or(&empty)).collect()
+        any.iter()
+            .map(|f| f.get("resources").unwrap_or(&empty))
+            .collect()
     } else if !all.is_empty() {
-        all.iter().map(|f| f.get("resources").unwrap_or(&empty)).collect()
+        all.iter()
+            .map(|f| f.get("resources").unwrap_or(&empty))
+            .collect()
     } else {
         vec![top]
     };
@@ -627,9 +648,16 @@ fn resources(rule: &Value, path: &str) -> Checked {
         .pointer("/validate/deny/conditions")
         .filter(|c| !c.is_null())
     {
-        conditions_check(conditions, &format!("{path}.validate.deny.conditions"), true)?;
+        conditions_check(
+            conditions,
+            &format!("{path}.validate.deny.conditions"),
+            true,
+        )?;
     }
-    foreach_conditions(list(rule.pointer("/validate/foreach")), &format!("{path}.validate.foreach"))
+    foreach_conditions(
+        list(rule.pointer("/validate/foreach")),
+        &format!("{path}.validate.foreach"),
+    )
 }
 
 /// Conditions of a foreach: operators only (`validateValidationForEach`).
@@ -802,10 +830,16 @@ fn rule_context(rule: &Value, path: &str) -> Checked {
                 ));
             }
         }
-        let sources: Vec<&str> = ["configMap", "apiCall", "globalReference", "imageRegistry", "variable"]
-            .into_iter()
-            .filter(|s| entry.get(*s).is_some_and(|v| !v.is_null()))
-            .collect();
+        let sources: Vec<&str> = [
+            "configMap",
+            "apiCall",
+            "globalReference",
+            "imageRegistry",
+            "variable",
+        ]
+        .into_iter()
+        .filter(|s| entry.get(*s).is_some_and(|v| !v.is_null()))
+        .collect();
         let [source] = sources.as_slice() else {
             return Err(problem(
                 &here,
@@ -817,7 +851,10 @@ fn rule_context(rule: &Value, path: &str) -> Checked {
         match *source {
             "configMap" => {
                 if text(body, "name").is_empty() {
-                    return Err(problem(&here, "a name is required for configMap context entry"));
+                    return Err(problem(
+                        &here,
+                        "a name is required for configMap context entry",
+                    ));
                 }
                 if text(body, "namespace").is_empty() {
                     return Err(problem(
@@ -827,8 +864,13 @@ fn rule_context(rule: &Value, path: &str) -> Checked {
                 }
             }
             "apiCall" => {
-                if !text(body, "urlPath").is_empty() && body.get("service").is_some_and(|s| !s.is_null()) {
-                    return Err(problem(&here, "a URLPath cannot be used for service API calls"));
+                if !text(body, "urlPath").is_empty()
+                    && body.get("service").is_some_and(|s| !s.is_null())
+                {
+                    return Err(problem(
+                        &here,
+                        "a URLPath cannot be used for service API calls",
+                    ));
                 }
                 jmes_path_parses(jmes_path, &here)?;
             }
@@ -843,7 +885,10 @@ fn rule_context(rule: &Value, path: &str) -> Checked {
             }
             "imageRegistry" => {
                 if text(body, "reference").is_empty() {
-                    return Err(problem(&here, "a ref is required for imageRegistry context entry"));
+                    return Err(problem(
+                        &here,
+                        "a ref is required for imageRegistry context entry",
+                    ));
                 }
                 jmes_path_parses(jmes_path, &here)?;
             }
@@ -933,10 +978,17 @@ fn only_metadata(rule: &Value) -> bool {
 /// foreach shape, CEL fields.
 fn validate_rule(rule: &Value, validate: &Value, path: &str) -> Checked {
     let set = |key: &str| validate.get(key).is_some_and(|v| !v.is_null());
-    let count = ["pattern", "anyPattern", "deny", "foreach", "podSecurity", "cel"]
-        .iter()
-        .filter(|k| set(k))
-        .count()
+    let count = [
+        "pattern",
+        "anyPattern",
+        "deny",
+        "foreach",
+        "podSecurity",
+        "cel",
+    ]
+    .iter()
+    .filter(|k| set(k))
+    .count()
         + usize::from(!list(validate.pointer("/manifests/attestors")).is_empty());
     if count == 0 {
         return Err(problem(
@@ -1121,7 +1173,10 @@ fn labels_and_annotations(rule: &Value, path: &str) -> Checked {
     let mut patterns: Vec<(String, &Value)> = Vec::new();
     if present(rule.get("validate")) {
         let foreach = list(rule.pointer("/validate/foreach"));
-        if rule.pointer("/validate/foreach").is_some_and(|f| !f.is_null()) {
+        if rule
+            .pointer("/validate/foreach")
+            .is_some_and(|f| !f.is_null())
+        {
             // Kyverno checks the first foreach entry whose pattern is a map.
             if let Some((i, entry)) = foreach
                 .iter()
@@ -1135,20 +1190,29 @@ fn labels_and_annotations(rule: &Value, path: &str) -> Checked {
         } else if let Some(pattern) = rule.pointer("/validate/pattern").filter(|p| p.is_object()) {
             patterns.push((format!("{path}.validate.pattern"), pattern));
         } else {
-            for (i, pattern) in list(rule.pointer("/validate/anyPattern")).iter().enumerate() {
+            for (i, pattern) in list(rule.pointer("/validate/anyPattern"))
+                .iter()
+                .enumerate()
+            {
                 patterns.push((format!("{path}.validate.anyPattern[{i}]"), pattern));
             }
         }
     }
     if present(rule.get("mutate")) {
-        if rule.pointer("/mutate/foreach").is_some_and(|f| !f.is_null()) {
+        if rule
+            .pointer("/mutate/foreach")
+            .is_some_and(|f| !f.is_null())
+        {
             if let Some((i, entry)) = list(rule.pointer("/mutate/foreach"))
                 .iter()
                 .enumerate()
                 .find(|(_, e)| e.get("patchStrategicMerge").is_some_and(Value::is_object))
             {
                 if let Some(patch) = entry.get("patchStrategicMerge") {
-                    patterns.push((format!("{path}.mutate.foreach[{i}].patchStrategicMerge"), patch));
+                    patterns.push((
+                        format!("{path}.mutate.foreach[{i}].patchStrategicMerge"),
+                        patch,
+                    ));
                 }
             }
         } else if let Some(patch) = rule.pointer("/mutate/patchStrategicMerge") {

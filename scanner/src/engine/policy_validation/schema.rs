@@ -194,7 +194,10 @@ const fn obj(fields: &'static [(&'static str, Node)]) -> Obj {
     }
 }
 
-const fn obj_req(fields: &'static [(&'static str, Node)], required: &'static [&'static str]) -> Obj {
+const fn obj_req(
+    fields: &'static [(&'static str, Node)],
+    required: &'static [&'static str],
+) -> Obj {
     Obj {
         fields,
         required,
@@ -314,8 +317,14 @@ static MATCH_RESOURCES: Obj = obj(&[
     ("subjects", Node::List(&Node::Obj(&SUBJECT))),
 ]);
 
-static KEY_VALUE_ANY: Obj = obj_req(&[("key", Node::Str), ("value", Node::Any)], &["key", "value"]);
-static KEY_VALUE_STR: Obj = obj_req(&[("key", Node::Str), ("value", Node::Str)], &["key", "value"]);
+static KEY_VALUE_ANY: Obj = obj_req(
+    &[("key", Node::Str), ("value", Node::Any)],
+    &["key", "value"],
+);
+static KEY_VALUE_STR: Obj = obj_req(
+    &[("key", Node::Str), ("value", Node::Str)],
+    &["key", "value"],
+);
 
 static SERVICE_CALL: Obj = obj_req(
     &[
@@ -335,15 +344,10 @@ static API_CALL: Obj = obj(&[
     ("urlPath", Node::Str),
 ]);
 
-static CONFIG_MAP_REFERENCE: Obj = obj_req(
-    &[("name", Node::Str), ("namespace", Node::Str)],
-    &["name"],
-);
+static CONFIG_MAP_REFERENCE: Obj =
+    obj_req(&[("name", Node::Str), ("namespace", Node::Str)], &["name"]);
 
-static GLOBAL_REFERENCE: Obj = obj_req(
-    &[("jmesPath", Node::Str), ("name", Node::Str)],
-    &["name"],
-);
+static GLOBAL_REFERENCE: Obj = obj_req(&[("jmesPath", Node::Str), ("name", Node::Str)], &["name"]);
 
 static REGISTRY_CREDENTIALS: Obj = obj(&[
     ("allowInsecureRegistry", Node::Bool),
@@ -568,10 +572,7 @@ static POD_SECURITY_EXCLUDE: Obj = obj_req(
 );
 
 static POD_SECURITY: Obj = obj(&[
-    (
-        "exclude",
-        Node::List(&Node::Obj(&POD_SECURITY_EXCLUDE)),
-    ),
+    ("exclude", Node::List(&Node::Obj(&POD_SECURITY_EXCLUDE))),
     (
         "level",
         Node::Enum(&["privileged", "baseline", "restricted"]),
@@ -716,10 +717,7 @@ static IMAGE_VERIFICATION: Obj = obj(&[
     ("roots", Node::Str),
     ("skipImageReferences", STRINGS),
     ("subject", Node::Str),
-    (
-        "type",
-        Node::Enum(&["Cosign", "SigstoreBundle", "Notary"]),
-    ),
+    ("type", Node::Enum(&["Cosign", "SigstoreBundle", "Notary"])),
     ("useCache", Node::Bool),
     ("validate", Node::Obj(&IMAGE_VALIDATION)),
     ("verifyDigest", Node::Bool),
@@ -756,20 +754,14 @@ static RULE: Obj = obj_req(
         ("reportProperties", Node::StrMap),
         ("skipBackgroundRequests", Node::Bool),
         ("validate", Node::Obj(&VALIDATION)),
-        (
-            "verifyImages",
-            Node::List(&Node::Obj(&IMAGE_VERIFICATION)),
-        ),
+        ("verifyImages", Node::List(&Node::Obj(&IMAGE_VERIFICATION))),
     ],
     &["match", "name"],
 );
 
 static WEBHOOK_CONFIGURATION: Obj = obj(&[
     ("failurePolicy", Node::Enum(&["Ignore", "Fail"])),
-    (
-        "matchConditions",
-        Node::List(&Node::Obj(&NAMED_EXPRESSION)),
-    ),
+    ("matchConditions", Node::List(&Node::Obj(&NAMED_EXPRESSION))),
     ("timeoutSeconds", Node::Int),
 ]);
 
@@ -858,10 +850,7 @@ static VPOL_SPEC: Obj = obj(&[
     ("autogen", Node::Obj(&VPOL_AUTOGEN)),
     ("evaluation", Node::Obj(&VPOL_EVALUATION)),
     ("failurePolicy", Node::Enum(&["Ignore", "Fail"])),
-    (
-        "matchConditions",
-        Node::List(&Node::Obj(&NAMED_EXPRESSION)),
-    ),
+    ("matchConditions", Node::List(&Node::Obj(&NAMED_EXPRESSION))),
     ("matchConstraints", Node::Obj(&VPOL_MATCH_CONSTRAINTS)),
     (
         "validationActions",
@@ -918,10 +907,7 @@ static VAP_SPEC: Obj = obj(&[
         Node::List(&Node::Obj(&AUDIT_ANNOTATION)),
     ),
     ("failurePolicy", Node::Enum(&["Fail", "Ignore"])),
-    (
-        "matchConditions",
-        Node::List(&Node::Obj(&NAMED_EXPRESSION)),
-    ),
+    ("matchConditions", Node::List(&Node::Obj(&NAMED_EXPRESSION))),
     ("matchConstraints", Node::Obj(&VAP_MATCH_RESOURCES)),
     ("paramKind", Node::Obj(&PARAM_KIND)),
     ("validations", Node::List(&Node::Obj(&CEL_VALIDATION))),
@@ -940,10 +926,7 @@ pub static ADMISSION_POLICY: Obj = obj(&[
 static VAP_PARAM_REF: Obj = obj(&[
     ("name", Node::Str),
     ("namespace", Node::Str),
-    (
-        "parameterNotFoundAction",
-        Node::Enum(&["Allow", "Deny"]),
-    ),
+    ("parameterNotFoundAction", Node::Enum(&["Allow", "Deny"])),
     ("selector", Node::Obj(&LABEL_SELECTOR)),
 ]);
 

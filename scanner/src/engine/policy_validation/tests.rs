@@ -75,7 +75,10 @@ fn a_misspelled_field_is_an_unknown_field() {
     });
     assert_eq!(rejection.stage, Stage::UnknownField);
     assert_eq!(rejection.path(), "spec.rules[0].validate.patern");
-    assert!(rejection.to_string().contains("unknown field"), "{rejection}");
+    assert!(
+        rejection.to_string().contains("unknown field"),
+        "{rejection}"
+    );
 }
 
 #[test]
@@ -108,12 +111,18 @@ fn a_policy_level_failure_action_outside_the_enum_is_a_schema_error() {
     assert_eq!(rejection.stage, Stage::Schema);
     assert_eq!(rejection.path(), "spec.validationFailureAction");
     assert!(
-        rejection.to_string().contains("Unsupported value: \"Audti\""),
+        rejection
+            .to_string()
+            .contains("Unsupported value: \"Audti\""),
         "{rejection}"
     );
     // The policy level also takes the deprecated lower-case forms.
     let mut document = cluster_policy();
-    set(&mut document, "/spec/validationFailureAction", json!("enforce"));
+    set(
+        &mut document,
+        "/spec/validationFailureAction",
+        json!("enforce"),
+    );
     assert_eq!(check_kyverno_policy(&document), Ok(()));
 }
 
@@ -189,7 +198,10 @@ fn a_match_block_without_kinds_is_refused() {
 #[test]
 fn non_string_label_values_in_a_pattern_are_refused() {
     for (pointer, value) in [
-        ("/spec/rules/0/validate/pattern/metadata/labels/team", json!(3)),
+        (
+            "/spec/rules/0/validate/pattern/metadata/labels/team",
+            json!(3),
+        ),
         (
             "/spec/rules/0/validate/pattern/metadata/labels/team",
             Value::Null,
