@@ -9,7 +9,7 @@ use std::path::Path;
 
 use polscan::audit::{audit, AuditInput};
 use polscan::engine::RuleStatus;
-use polscan::kyverno_test::{run_test_file, Verdict};
+use polscan::kyverno_test::run_test_file;
 use polscan::loader::parse_documents;
 
 fn fixture(name: &str) -> std::path::PathBuf {

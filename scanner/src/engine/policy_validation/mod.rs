@@ -245,7 +245,7 @@ fn is_empty_value(value: &Value) -> bool {
     }
 }
 
-fn list<'a>(value: Option<&'a Value>) -> &'a [Value] {
+fn list(value: Option<&Value>) -> &[Value] {
     value
         .and_then(Value::as_array)
         .map(Vec::as_slice)
