@@ -14,7 +14,8 @@
 //!   `pkg/validation/policy/validate.go` (namespace on a ClusterPolicy,
 //!   background user variables in `background.go`, variables in match and
 //!   exclude, `validateResources`, `validateRuleContext`, kinds in every
-//!   match block, `isLabelAndAnnotationsString`), the API checks it calls
+//!   match block, kind `*` (`validateWildcard`),
+//!   `isLabelAndAnnotationsString`), the API checks it calls
 //!   (`api/kyverno/v1`: policy name length, webhook timeouts, deprecated
 //!   fields, duplicate rule names, one operation per rule, any/all
 //!   exclusivity, name/names, empty selectors, namespaces in a Policy,
@@ -26,7 +27,7 @@
 //!   and `kyverno test`/`apply` stop with it.
 //!
 //! Not ported: the mock variable substitution of `hasInvalidVariables`,
-//! kind discovery (`validateKinds`), `validationFailureActionOverrides`
+//! kind discovery (`validKinds`), `validationFailureActionOverrides`
 //! namespace wildcards, and the generate/mutate/verifyImages deep checks.
 
 pub mod schema;
@@ -302,7 +303,95 @@ fn kyverno_semantics(document: &Value) -> Checked {
         ));
     }
     for (i, rule) in rules.iter().enumerate() {
+        wildcard_kinds(rule, i, background)?;
+    }
+    for (i, rule) in rules.iter().enumerate() {
         rule_semantics(rule, i)?;
+    }
+    Ok(())
+}
+
+#[allow(clippy::expect_used)] // constant pattern, exercised by the tests
+static WILDCARD_ALLOWED_VARIABLES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\{\{\s*(request\.|serviceAccountName|serviceAccountNamespace)[^{}]*\}\}")
+        .expect("wildcard variable regex")
+});
+
+const METADATA_ONLY: &str =
+    "policy can only deal with the metadata field of the resource if the rule does not match any kind";
+
+/// `validateWildcard`: a rule matching kind `*` must not run in the
+/// background, must name no other kind, and may only look at metadata.
+fn wildcard_kinds(rule: &Value, index: usize, background: bool) -> Checked {
+    let mut kind_lists: Vec<(String, &[Value])> = Vec::new();
+    for section in ["match", "exclude"] {
+        let Some(block) = rule.get(section) else {
+            continue;
+        };
+        for group in ["any", "all"] {
+            for (j, filter) in list(block.get(group)).iter().enumerate() {
+                kind_lists.push((
+                    format!("spec.rules[{index}].{section}.{group}[{j}].kinds"),
+                    list(filter.pointer("/resources/kinds")),
+                ));
+            }
+        }
+        kind_lists.push((
+            format!("spec.rules[{index}].{section}.kinds"),
+            list(block.pointer("/resources/kinds")),
+        ));
+    }
+    for (path, kinds) in kind_lists {
+        if !kinds.iter().any(|k| k.as_str() == Some("*")) {
+            continue;
+        }
+        if background {
+            return Err(problem(
+                path,
+                "wildcard policy not allowed in background mode. Set spec.background=false to disable background mode for this policy rule ",
+            ));
+        }
+        if kinds.len() > 1 {
+            return Err(problem(
+                path,
+                "wildcard policy can not deal with more than one kind",
+            ));
+        }
+        if present(rule.get("generate"))
+            || !list(rule.get("verifyImages")).is_empty()
+            || rule
+                .pointer("/validate/foreach")
+                .is_some_and(|f| !f.is_null())
+        {
+            return Err(problem(path, "wildcard policy does not support rule type"));
+        }
+        if present(rule.get("validate")) {
+            let patterned = ["pattern", "anyPattern"].iter().any(|k| {
+                rule.pointer(&format!("/validate/{k}"))
+                    .is_some_and(|p| !p.is_null())
+            });
+            if patterned && !only_metadata(rule) {
+                return Err(problem(path, METADATA_ONLY));
+            }
+            // The old list form of deny conditions may only read metadata.
+            if let Some(conditions) = rule
+                .pointer("/validate/deny/conditions")
+                .and_then(Value::as_array)
+            {
+                for condition in conditions {
+                    let key = text(condition, "key");
+                    if !key.contains("request.object.metadata.")
+                        && (!WILDCARD_ALLOWED_VARIABLES.is_match(key)
+                            || key.contains("request.object.spec"))
+                    {
+                        return Err(problem(path, METADATA_ONLY));
+                    }
+                }
+            }
+        }
+        if present(rule.get("mutate")) && !only_metadata(rule) {
+            return Err(problem(path, METADATA_ONLY));
+        }
     }
     Ok(())
 }
@@ -955,13 +1044,19 @@ fn match_kinds(rule: &Value, path: &str) -> Checked {
     Err(problem(format!("{path}.match"), message))
 }
 
-/// `ruleOnlyDealsWithResourceMetaData`, for validate patterns.
+/// `ruleOnlyDealsWithResourceMetaData`, for validate patterns and
+/// strategic merge patches (JSON 6902 patches are not inspected).
 fn only_metadata(rule: &Value) -> bool {
     let only = |pattern: &Value| {
         pattern
             .as_object()
             .is_none_or(|map| map.keys().all(|k| k == "metadata"))
     };
+    if let Some(patch) = rule.pointer("/mutate/patchStrategicMerge") {
+        if !only(patch) {
+            return false;
+        }
+    }
     if let Some(pattern) = rule.pointer("/validate/pattern") {
         if !only(pattern) {
             return false;

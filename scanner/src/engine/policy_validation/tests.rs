@@ -560,3 +560,38 @@ fn an_admission_policy_that_does_not_compile_still_loads_and_names_the_expressio
     assert_eq!(errors.len(), 1);
     assert!(errors[0].contains("validations[0]"), "{errors:?}");
 }
+
+#[test]
+fn a_wildcard_kind_needs_background_off_and_metadata_only_patterns() {
+    let wildcard =
+        |d: &mut Value| set(d, "/spec/rules/0/match/any/0/resources/kinds", json!(["*"]));
+    let rejection = rejected(wildcard);
+    assert_eq!(rejection.path(), "spec.rules[0].match.any[0].kinds");
+    assert!(
+        rejection.to_string().contains("background mode"),
+        "{rejection}"
+    );
+
+    let mut document = cluster_policy();
+    wildcard(&mut document);
+    set(&mut document, "/spec/background", json!(false));
+    // The pattern reads more than metadata.
+    let rejection = check_kyverno_policy(&document).expect_err("not metadata only");
+    assert!(
+        rejection.to_string().contains("metadata field"),
+        "{rejection}"
+    );
+    set(
+        &mut document,
+        "/spec/rules/0/validate/pattern",
+        json!({"metadata": {"labels": {"team": "?*"}}}),
+    );
+    assert_eq!(check_kyverno_policy(&document), Ok(()));
+    set(
+        &mut document,
+        "/spec/rules/0/match/any/0/resources/kinds",
+        json!(["*", "Pod"]),
+    );
+    let rejection = check_kyverno_policy(&document).expect_err("two kinds");
+    assert!(rejection.to_string().contains("more than one kind"));
+}
