@@ -346,12 +346,10 @@ enum Refusal {
 
 fn refusal(doc: &Document, err: &crate::engine::policy::PolicyError) -> Refusal {
     use crate::engine::policy_validation::Stage;
-    let path = doc.origin.path.display();
     match err.stage() {
-        Stage::UnknownField => Refusal::Fatal(format!(
-            "failed to load policies (failed to load file {path}: {}: {err})",
-            doc.origin
-        )),
+        Stage::UnknownField => {
+            Refusal::Fatal(format!("failed to load policies ({}: {err})", doc.origin))
+        }
         Stage::Schema => Refusal::Dropped(format!("{}: {err}", doc.origin)),
         Stage::Semantic => Refusal::Skipped(format!("{}: {err}", doc.origin)),
         Stage::Compile => Refusal::DoesNotCompile(format!("{}: {err}", doc.origin)),

@@ -31,7 +31,7 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
         );
         if let Some((aborted, err)) = &summary.aborted {
             if *aborted == index {
-                println!("Error: failed to run test ({err})");
+                eprintln!("Error: failed to run test ({err})");
                 return Ok(ExitCode::from(summary.exit_code()));
             }
         }
