@@ -21,6 +21,8 @@ pub enum Node {
     /// Anything goes (a preserve-unknown-fields subtree, or `status`).
     Any,
     Str,
+    /// A string of at most this many characters (`maxLength`).
+    StrMax(usize),
     Bool,
     Int,
     /// `x-kubernetes-int-or-string`.
@@ -78,6 +80,15 @@ pub fn check(node: &Node, value: &Value, path: &str, out: &mut Vec<Finding>) {
                 type_error("string", out);
             }
         }
+        Node::StrMax(max) => match value.as_str() {
+            Some(text) if text.chars().count() > *max => out.push(Finding {
+                path: path.to_string(),
+                message: format!("Too long: may not be more than {max} bytes"),
+                unknown_field: false,
+            }),
+            Some(_) => {}
+            None => type_error("string", out),
+        },
         Node::Bool => {
             if !value.is_boolean() {
                 type_error("boolean", out);
@@ -749,7 +760,7 @@ static RULE: Obj = obj_req(
         ),
         ("match", Node::Obj(&MATCH_RESOURCES)),
         ("mutate", Node::Obj(&MUTATION)),
-        ("name", Node::Str),
+        ("name", Node::StrMax(63)),
         ("preconditions", Node::Any),
         ("reportProperties", Node::StrMap),
         ("skipBackgroundRequests", Node::Bool),

@@ -595,3 +595,15 @@ fn a_wildcard_kind_needs_background_off_and_metadata_only_patterns() {
     let rejection = check_kyverno_policy(&document).expect_err("two kinds");
     assert!(rejection.to_string().contains("more than one kind"));
 }
+
+#[test]
+fn a_rule_name_longer_than_63_characters_is_a_schema_error() {
+    let rejection = rejected(|d| set(d, "/spec/rules/0/name", json!("r".repeat(64))));
+    assert_eq!(
+        (rejection.stage, rejection.path()),
+        (Stage::Schema, "spec.rules[0].name")
+    );
+    let mut document = cluster_policy();
+    set(&mut document, "/spec/rules/0/name", json!("r".repeat(63)));
+    assert_eq!(check_kyverno_policy(&document), Ok(()));
+}
