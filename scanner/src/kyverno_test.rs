@@ -805,6 +805,7 @@ mod tests {
                     message: String::new(),
                     action: "Audit".into(),
                     properties: BTreeMap::new(),
+                    skip_reason: None,
                 })
                 .collect(),
         }
