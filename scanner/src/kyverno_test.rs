@@ -1104,3 +1104,50 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod loading_tests {
+    //! How refused policies reach a test run, from files in a temporary folder.
+
+    use super::*;
+
+    const BROKEN_VPOL: &str = "apiVersion: policies.kyverno.io/v1\nkind: ValidatingPolicy\nmetadata: {name: broken}\nspec:\n  matchConstraints: {resourceRules: [{apiGroups: [''], apiVersions: [v1], operations: [CREATE], resources: [pods]}]}\n  validations: [{expression: 'object.metadata.name =='}]\n";
+    const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\n";
+    const TEST: &str = "apiVersion: cli.kyverno.io/v1alpha1\nkind: Test\nmetadata: {name: t}\npolicies: [policy.yaml]\nresources: [resources.yaml]\nresults:\n- {policy: broken, resources: [p], kind: Pod, result: pass, isValidatingPolicy: true}\n";
+
+    fn run_with(resources: &str) -> TestReport {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("policy.yaml"), BROKEN_VPOL).expect("write");
+        std::fs::write(dir.path().join("resources.yaml"), resources).expect("write");
+        let test = dir.path().join("kyverno-test.yaml");
+        std::fs::write(&test, TEST).expect("write");
+        run_test_file(&test)
+    }
+
+    #[test]
+    fn a_validating_policy_that_does_not_compile_stops_the_test() {
+        let report = run_with(POD);
+        assert_eq!(
+            Summary::of(std::slice::from_ref(&report)).exit_code(),
+            1,
+            "the run stops with exit code 1"
+        );
+        let error = report.error.expect("the run stops");
+        assert!(
+            error.contains("failed to compile policy")
+                && error.contains("broken")
+                && error.contains("spec.validations[0].expression"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn without_resources_the_compile_error_is_never_met() {
+        // Kyverno compiles ValidatingPolicies when it applies them to a
+        // resource; with none there is nothing to compare either.
+        let report = run_with("");
+        assert!(report.error.is_none(), "{:?}", report.error);
+        assert!(report.rows.is_empty(), "{:?}", report.rows);
+        assert!(!report.passed());
+    }
+}
