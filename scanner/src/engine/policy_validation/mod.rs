@@ -26,7 +26,10 @@
 //!   `pkg/cel/policies/vpol/engine/provider.go` returns the compile error,
 //!   and `kyverno test`/`apply` stop with it.
 //!
-//! Not ported: the mock variable substitution of `hasInvalidVariables`,
+//! - undefined variables (`hasInvalidVariables` with its mock context,
+//!   `pkg/engine/context/mock_context.go`), for validate rules.
+//!
+//! Not ported: the variable check of mutate-target and verifyImages rules,
 //! kind discovery (`validKinds`), `validationFailureActionOverrides`
 //! namespace wildcards, and the generate/mutate/verifyImages deep checks.
 
@@ -281,6 +284,7 @@ fn kyverno_semantics(document: &Value) -> Checked {
     }
     for (i, rule) in rules.iter().enumerate() {
         forbidden_variables(rule, i)?;
+        undefined_variables(rule, i, background)?;
     }
     api_validation(document, spec, rules, namespaced)?;
     let admission = spec.get("admission").and_then(Value::as_bool) != Some(false);
@@ -476,6 +480,138 @@ fn forbidden_variables(rule: &Value, index: usize) -> Checked {
         }
     }
     Ok(())
+}
+
+/// `buildContext`'s allowed variables when the policy runs in the
+/// background (`allowedVariablesBackground`) and otherwise (`ReservedKeys`).
+#[allow(clippy::expect_used)] // constant patterns, exercised by the tests
+static ALLOWED_IN_BACKGROUND: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"request\.|element|elementIndex|@|images|images\.|image\.|([a-z_0-9]+\()[^{}]")
+        .expect("background variable regex")
+});
+#[allow(clippy::expect_used)]
+static RESERVED_KEYS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"request|serviceAccountName|serviceAccountNamespace|element|elementIndex|@|images|image|([a-z_0-9]+\()[^{}]")
+        .expect("reserved keys regex")
+});
+
+/// The second half of `hasInvalidVariables`: every `{{ }}` variable of a
+/// validate rule must parse as JMESPath and either match the allowed
+/// pattern or start with one of the rule's context entries (`name*`, or
+/// `name.data` / `name.metadata` for a ConfigMap). Rules of other kinds
+/// (mutate targets, verifyImages) build their context differently and are
+/// left to Kyverno.
+fn undefined_variables(rule: &Value, index: usize, background: bool) -> Checked {
+    if !present(rule.get("validate")) {
+        return Ok(());
+    }
+    let mut entries: Vec<&Value> = list(rule.get("context")).iter().collect();
+    for foreach in list(rule.pointer("/validate/foreach")) {
+        entries.extend(list(foreach.get("context")));
+    }
+    let mut defined: Vec<String> = Vec::new();
+    for entry in entries {
+        let name = text(entry, "name");
+        let set = |key: &str| entry.get(key).is_some_and(|v| !v.is_null());
+        if ["apiCall", "globalReference", "imageRegistry", "variable"]
+            .iter()
+            .any(|k| set(k))
+        {
+            defined.push(format!("{name}*"));
+        }
+        if set("configMap") {
+            for suffix in ["data", "metadata", "data.*", "metadata.*"] {
+                defined.push(format!("{name}.{suffix}"));
+            }
+        }
+    }
+    let allowed = if background {
+        &*ALLOWED_IN_BACKGROUND
+    } else {
+        &*RESERVED_KEYS
+    };
+    let rule_name = text(rule, "name");
+    let check = |query: &str| -> Checked {
+        let failed = |message: String| {
+            Err(problem(
+                format!("spec.rules[{index}]"),
+                format!("policy contains invalid variables: variable substitution failed for rule {rule_name}: {message}"),
+            ))
+        };
+        let query = query.trim();
+        if query.is_empty() {
+            return failed("invalid query (nil)".into());
+        }
+        if query != "@" {
+            if let Err(err) = super::jmespath::validate(query) {
+                return failed(format!("invalid JMESPath query {query}: {err}"));
+            }
+        }
+        let unquoted = query.replace('"', "");
+        if query == "@"
+            || allowed.is_match(&unquoted)
+            || defined
+                .iter()
+                .any(|pattern| super::wildcard::matches(pattern, &unquoted))
+        {
+            return Ok(());
+        }
+        failed(format!(
+            "variable {unquoted} must match regex \"{}\" or patterns {defined:?}",
+            allowed.as_str()
+        ))
+    };
+    let mut strings = Vec::new();
+    collect_strings(rule, &mut strings);
+    for original in strings {
+        // Each variable is looked up, replaced (the mock context answers
+        // null) and the text scanned again for variables it enclosed.
+        let mut current = original.to_string();
+        for _ in 0..16 {
+            let found: Vec<(String, String, bool)> = VARIABLES
+                .captures_iter(&current)
+                .filter_map(|caps| caps.get(2))
+                .map(|m| {
+                    let raw = m.as_str().to_string();
+                    let inner = raw.replace("{{", "").replace("}}", "");
+                    let inner = inner.trim();
+                    match inner.strip_prefix('-') {
+                        Some(rest) => (raw, rest.trim().to_string(), true),
+                        None => (raw, inner.to_string(), false),
+                    }
+                })
+                .collect();
+            if found.is_empty() {
+                break;
+            }
+            let mut shallow = false;
+            for (raw, query, is_shallow) in found {
+                check(&query)?;
+                shallow |= is_shallow;
+                current = current.replacen(&raw, "null", 1);
+            }
+            if shallow {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every string of a JSON document, keys included (Kyverno substitutes
+/// variables in leaves and keys).
+fn collect_strings<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+    match value {
+        Value::String(text) => out.push(text),
+        Value::Array(items) => items.iter().for_each(|item| collect_strings(item, out)),
+        Value::Object(map) => {
+            for (key, item) in map {
+                out.push(key);
+                collect_strings(item, out);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The checks of `api/kyverno/v1` (`ClusterPolicy.Validate`, `Spec.Validate`,

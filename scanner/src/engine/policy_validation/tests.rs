@@ -607,3 +607,59 @@ fn a_rule_name_longer_than_63_characters_is_a_schema_error() {
     set(&mut document, "/spec/rules/0/name", json!("r".repeat(63)));
     assert_eq!(check_kyverno_policy(&document), Ok(()));
 }
+
+#[test]
+fn variables_must_be_defined_by_the_context_or_be_allowed() {
+    let with_message = |message: &str| {
+        let mut document = cluster_policy();
+        set(
+            &mut document,
+            "/spec/rules/0/validate/message",
+            json!(message),
+        );
+        document
+    };
+    let document = with_message("team {{ teams.owner }} is unknown");
+    let rejection = check_kyverno_policy(&document).expect_err("undefined variable");
+    assert_eq!(
+        (rejection.stage, rejection.path()),
+        (Stage::Semantic, "spec.rules[0]")
+    );
+    assert!(
+        rejection
+            .to_string()
+            .contains("variable teams.owner must match"),
+        "{rejection}"
+    );
+    // Defined by a context entry, or allowed in the background.
+    let mut document = with_message("team {{ teams.owner }} on {{ request.object.metadata.name }}");
+    rule(&mut document).insert(
+        "context".into(),
+        json!([{"name": "teams", "configMap": {"name": "teams", "namespace": "default"}}]),
+    );
+    let rejection =
+        check_kyverno_policy(&document).expect_err("a ConfigMap gives data and metadata");
+    assert!(rejection.to_string().contains("teams.owner"), "{rejection}");
+    let mut document =
+        with_message("team {{ teams.data.owner }} {{ images.containers }} {{ to_upper('x') }}");
+    rule(&mut document).insert(
+        "context".into(),
+        json!([{"name": "teams", "configMap": {"name": "teams", "namespace": "default"}}]),
+    );
+    assert_eq!(check_kyverno_policy(&document), Ok(()));
+    // An escaped variable is text.
+    assert_eq!(
+        check_kyverno_policy(&with_message("literal \\{{ nothing }}")),
+        Ok(())
+    );
+    // A variable that is not JMESPath.
+    let rejection = check_kyverno_policy(&with_message("{{ a.[ }}")).expect_err("bad JMESPath");
+    assert!(
+        rejection.to_string().contains("invalid JMESPath"),
+        "{rejection}"
+    );
+    // Outside the background, serviceAccountName is a reserved key.
+    let mut document = with_message("{{ serviceAccountName }} may not");
+    set(&mut document, "/spec/background", json!(false));
+    assert_eq!(check_kyverno_policy(&document), Ok(()));
+}
