@@ -13,7 +13,8 @@
 //! - ClusterPolicy/Policy semantics: `Validate` in
 //!   `pkg/validation/policy/validate.go` (namespace on a ClusterPolicy,
 //!   background user variables in `background.go`, variables in match and
-//!   exclude, `validateResources`, `validateRuleContext`, kinds in every
+//!   exclude, `validateResources`, `validateElementInForEach`,
+//!   `validateRuleContext`, kinds in every
 //!   match block, kind `*` (`validateWildcard`),
 //!   `isLabelAndAnnotationsString`), the API checks it calls
 //!   (`api/kyverno/v1`: policy name length, webhook timeouts, deprecated
@@ -810,6 +811,7 @@ fn match_resources(block: &Value, path: &str, namespaced: bool) -> Checked {
 fn rule_semantics(rule: &Value, index: usize) -> Checked {
     let path = format!("spec.rules[{index}]");
     resources(rule, &path)?;
+    element_outside_foreach(rule, "", &path)?;
     rule_context(rule, &path)?;
     match_kinds(rule, &path)?;
     if present(rule.get("validate")) {
@@ -1020,6 +1022,47 @@ fn condition_values(condition: &Value, path: &str) -> Checked {
         }
     }
     Ok(())
+}
+
+/// `validateElementInForEach`: `element` variables only inside a foreach.
+/// `pointer` is the JSON pointer of `value` within the rule.
+fn element_outside_foreach(value: &Value, pointer: &str, rule_path: &str) -> Checked {
+    let check = |text: &str, at: &str| -> Checked {
+        if at.contains("/foreach/") {
+            return Ok(());
+        }
+        for caps in VARIABLES.captures_iter(text) {
+            let Some(raw) = caps.get(2) else { continue };
+            let inner = raw.as_str().replace("{{", "").replace("}}", "");
+            let inner = inner.trim();
+            let variable = inner.strip_prefix('-').map(str::trim).unwrap_or(inner);
+            if variable.starts_with("element") || variable == "elementIndex" {
+                return Err(problem(
+                    format!("{rule_path}{}", at.replace('/', ".")),
+                    format!("variable '{variable}' present outside of foreach at path {at}"),
+                ));
+            }
+        }
+        Ok(())
+    };
+    match value {
+        Value::String(text) => check(text, pointer),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                element_outside_foreach(item, &format!("{pointer}/{i}"), rule_path)?;
+            }
+            Ok(())
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                let here = format!("{pointer}/{key}");
+                check(key, &here)?;
+                element_outside_foreach(item, &here, rule_path)?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// `validateRuleContext` and the per-source checks.

@@ -663,3 +663,28 @@ fn variables_must_be_defined_by_the_context_or_be_allowed() {
     set(&mut document, "/spec/background", json!(false));
     assert_eq!(check_kyverno_policy(&document), Ok(()));
 }
+
+#[test]
+fn element_variables_belong_inside_a_foreach() {
+    let rejection = rejected(|d| {
+        set(
+            d,
+            "/spec/rules/0/validate/message",
+            json!("{{ element.name }} is wrong"),
+        )
+    });
+    assert_eq!(rejection.path(), "spec.rules[0].validate.message");
+    assert!(
+        rejection.to_string().contains("outside of foreach"),
+        "{rejection}"
+    );
+    let mut document = cluster_policy();
+    set(
+        &mut document,
+        "/spec/rules/0/validate",
+        json!({"foreach": [{"list": "request.object.spec.containers", "deny": {"conditions": {"any": [
+            {"key": "{{ element.image }}", "operator": "Equals", "value": "nginx"}
+        ]}}}]}),
+    );
+    assert_eq!(check_kyverno_policy(&document), Ok(()));
+}
