@@ -65,8 +65,13 @@ pub struct ExpectedResult {
     pub policy: String,
     #[serde(default)]
     pub rule: String,
+    /// `None` when the key is absent: Kyverno then ignores `resourceSpecs`.
     #[serde(default)]
-    pub resources: Vec<String>,
+    pub resources: Option<Vec<String>>,
+    /// Resources by group/version, namespace and name (not kind), looked at
+    /// only when `resources` is given, as `printTestResult` does.
+    #[serde(default)]
+    pub resource_specs: Vec<ResourceSpec>,
     #[serde(default)]
     pub kind: String,
     #[serde(default)]
@@ -89,6 +94,24 @@ pub struct ExpectedResult {
     pub is_deleting_policy: bool,
     #[serde(default)]
     pub is_mutating_admission_policy: bool,
+}
+
+/// One `resourceSpecs` entry of an expectation.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceSpec {
+    #[serde(default)]
+    pub group: String,
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub namespace: String,
+    #[serde(default)]
+    pub subresource: String,
+    #[serde(default)]
+    pub name: String,
 }
 
 /// The verdict of one row.
@@ -637,10 +660,9 @@ fn compare(
     for expected in expectations {
         let display_resource = |key: &str| key.replace(',', "/");
         if let Some(reason) = out_of_scope(expected, index) {
-            let names = if expected.resources.is_empty() {
-                vec!["*".to_string()]
-            } else {
-                expected.resources.clone()
+            let names = match &expected.resources {
+                Some(names) if !names.is_empty() => names.clone(),
+                _ => vec!["*".to_string()],
             };
             for name in names {
                 rows.push(Row {
@@ -657,7 +679,7 @@ fn compare(
             continue;
         }
         let mut keys: Vec<&String> = Vec::new();
-        for wanted in &expected.resources {
+        for wanted in expected.resources.iter().flatten() {
             for key in responses.keys() {
                 let parts: Vec<&str> = key.split(',').collect();
                 let name = parts.last().copied().unwrap_or("");
@@ -672,6 +694,29 @@ fn compare(
                 if matched {
                     keys.push(key);
                 }
+            }
+        }
+        if expected.resources.is_some() {
+            for spec in &expected.resource_specs {
+                let api_version = if spec.group.is_empty() {
+                    spec.version.clone()
+                } else {
+                    format!("{}/{}", spec.group, spec.version)
+                };
+                keys.extend(responses.keys().filter(|key| {
+                    let parts: Vec<&str> = key.split(',').collect();
+                    let at = |from_end: usize| {
+                        parts
+                            .len()
+                            .checked_sub(from_end)
+                            .and_then(|i| parts.get(i))
+                            .copied()
+                            .unwrap_or("")
+                    };
+                    parts.first().copied() == Some(api_version.as_str())
+                        && at(2) == spec.namespace
+                        && at(1) == spec.name
+                }));
             }
         }
         if keys.is_empty() {
@@ -822,7 +867,7 @@ mod tests {
             policy: policy.into(),
             rule: rule.into(),
             kind: kind.into(),
-            resources: resources.iter().map(|r| r.to_string()).collect(),
+            resources: Some(resources.iter().map(|r| r.to_string()).collect()),
             result: result.into(),
             ..ExpectedResult::default()
         }
@@ -1149,5 +1194,42 @@ mod loading_tests {
         assert!(report.error.is_none(), "{:?}", report.error);
         assert!(report.rows.is_empty(), "{:?}", report.rows);
         assert!(!report.passed());
+    }
+}
+
+#[cfg(test)]
+mod resource_spec_tests {
+    use super::*;
+
+    fn parse(yaml: &str) -> ExpectedResult {
+        serde_yaml::from_str(yaml).expect("expectation")
+    }
+
+    #[test]
+    fn resource_specs_select_by_version_namespace_and_name_when_resources_are_given() {
+        let with = parse("policy: p\nresult: pass\nresources: []\nresourceSpecs:\n- {version: v1, namespace: shop, name: cart, kind: Ignored}\n");
+        assert!(with.resources.is_some());
+        assert_eq!(with.resource_specs.len(), 1);
+        let without = parse("policy: p\nresult: pass\nresourceSpecs:\n- {version: v1, namespace: shop, name: cart}\n");
+        assert!(without.resources.is_none());
+        let mut responses = BTreeMap::new();
+        for key in [
+            "v1,Service,shop,cart",
+            "apps/v1,Deployment,shop,cart",
+            "v1,Service,web,front",
+        ] {
+            responses.insert(key.to_string(), Vec::new());
+        }
+        let index = PolicyIndex {
+            rule_kinds: HashMap::new(),
+            other_kinds: HashMap::new(),
+        };
+        // Only v1 in shop named cart: one Not found row (no response).
+        let rows = compare(&[with], &responses, &index, &BTreeMap::new());
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].resource, "v1/Service/shop/cart");
+        // Without `resources`, the specs are ignored: every resource.
+        let rows = compare(&[without], &responses, &index, &BTreeMap::new());
+        assert_eq!(rows.len(), 3);
     }
 }
