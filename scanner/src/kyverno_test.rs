@@ -540,6 +540,15 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<SpecOutcome, String> {
             );
         }
     }
+    // The Kyverno CLI keeps no response of a ValidatingPolicy that did not
+    // match when its constraints are one plain resource rule
+    // (`hasSelector` in cmd/cli/kubectl-kyverno/processor/policy_processor.go):
+    // an expectation about such a resource then reads "Not found".
+    let unlisted_when_unmatched: std::collections::HashSet<String> = validating
+        .iter()
+        .filter(|p| p.match_constraints().is_some_and(one_plain_resource_rule))
+        .map(|p| p.meta.name.clone())
+        .collect();
     let engine = Engine::new(policies, EngineOptions::default())
         .with_validating_policies(validating)
         .with_admission_policies(admission)
@@ -556,7 +565,13 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<SpecOutcome, String> {
     for resource in &resources {
         let r = crate::engine::ResourceRef::from_resource(resource);
         let key = format!("{},{},{},{}", r.api_version, r.kind, r.namespace, r.name);
-        responses.insert(key, engine.evaluate(resource, &env));
+        let mut evaluated = engine.evaluate(resource, &env);
+        evaluated.retain(|response| {
+            !(response.rules.is_empty()
+                && ValidatingPolicy::is_kind(&response.policy.kind)
+                && unlisted_when_unmatched.contains(&response.policy.name))
+        });
+        responses.insert(key, evaluated);
     }
     let rows = compare(&spec.results, &responses, &index, &invalid);
     Ok(SpecOutcome {
@@ -567,6 +582,24 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<SpecOutcome, String> {
             .collect(),
         load_errors,
     })
+}
+
+/// Kyverno's `hasSelector` (named for what it rules out): exactly one
+/// resource rule without resource names, no exclusions, no selector terms.
+fn one_plain_resource_rule(constraints: &crate::engine::admission::MatchConstraints) -> bool {
+    let empty = |selector: &Option<crate::engine::policy::LabelSelector>| {
+        selector
+            .as_ref()
+            .is_none_or(|s| s.match_labels.is_empty() && s.match_expressions.is_empty())
+    };
+    empty(&constraints.namespace_selector)
+        && empty(&constraints.object_selector)
+        && constraints.exclude_resource_rules.is_empty()
+        && constraints.resource_rules.len() == 1
+        && constraints
+            .resource_rules
+            .iter()
+            .all(|rule| rule.resource_names.is_empty())
 }
 
 fn parse_user_info(document: &Value) -> RequestInfo {
@@ -1183,6 +1216,38 @@ mod loading_tests {
                 && error.contains("broken")
                 && error.contains("spec.validations[0].expression"),
             "{error}"
+        );
+    }
+
+    fn run_files(policy: &str, resources: &str, test: &str) -> TestReport {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("policy.yaml"), policy).expect("write");
+        std::fs::write(dir.path().join("resources.yaml"), resources).expect("write");
+        let file = dir.path().join("kyverno-test.yaml");
+        std::fs::write(&file, test).expect("write");
+        run_test_file(&file)
+    }
+
+    #[test]
+    fn an_unmatched_validating_policy_with_one_plain_rule_gives_no_response() {
+        let policy = "apiVersion: policies.kyverno.io/v1\nkind: ValidatingPolicy\nmetadata: {name: pods-only}\nspec:\n  matchConstraints: {resourceRules: [{apiGroups: [''], apiVersions: [v1], operations: [CREATE], resources: [pods]}]}\n  validations: [{expression: 'true'}]\n";
+        let config_map = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\n";
+        let test = "apiVersion: cli.kyverno.io/v1alpha1\nkind: Test\nmetadata: {name: t}\npolicies: [policy.yaml]\nresources: [resources.yaml]\nresults:\n- {policy: pods-only, resources: [c], kind: ConfigMap, result: pass, isValidatingPolicy: true}\n";
+        let report = run_files(policy, config_map, test);
+        assert_eq!(report.rows.len(), 1);
+        assert_eq!(
+            (report.rows[0].verdict, report.rows[0].reason.as_str()),
+            (Verdict::Fail, "Not found")
+        );
+        // With a selector the CLI keeps the empty response: excluded.
+        let selective = policy.replace(
+            "matchConstraints: {",
+            "matchConstraints: {objectSelector: {matchLabels: {app: x}}, ",
+        );
+        let report = run_files(&selective, config_map, test);
+        assert_eq!(
+            (report.rows[0].verdict, report.rows[0].reason.as_str()),
+            (Verdict::Pass, "Excluded")
         );
     }
 

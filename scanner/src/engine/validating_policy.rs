@@ -59,6 +59,12 @@ pub struct ValidatingPolicy {
 }
 
 impl ValidatingPolicy {
+    /// True for the kinds this module reads (`ValidatingPolicy`,
+    /// `NamespacedValidatingPolicy`).
+    pub fn is_kind(kind: &str) -> bool {
+        KINDS.contains(&kind)
+    }
+
     pub fn is_validating_policy(document: &Value) -> bool {
         let api_version = document
             .get("apiVersion")
