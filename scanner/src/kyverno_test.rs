@@ -5,9 +5,11 @@
 //! `cmd/cli/kubectl-kyverno/commands/test/output.go`: resources matched by
 //! name or `namespace/name` whatever the expectation's kind, every resource
 //! when none matched, rules by name or their autogen names (CEL policies have
-//! none), a policy response without the rule counting as "excluded", no
-//! response as "Not found", a policy refused by validation as Skip /
-//! "Invalid Policy"). Refused policies follow the CLI's loader
+//! none), `resourceSpecs` by group/version, namespace and name, a policy
+//! response without the rule counting as "excluded", no response as "Not
+//! found" (an unmatched ValidatingPolicy with one plain resource rule gives
+//! none, as the CLI's policy processor drops it), a policy refused by
+//! validation as Skip / "Invalid Policy"). Refused policies follow the CLI's loader
 //! (`cmd/cli/kubectl-kyverno/policy/load.go`, `commands/test/test.go`): see
 //! [`crate::engine::policy_validation::Stage`]. A test file path enters; a
 //! [`TestReport`] of rows leaves, and [`Summary`] adds reports up.
