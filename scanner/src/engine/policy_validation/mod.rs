@@ -34,7 +34,7 @@
 //! kind discovery (`validKinds`), `validationFailureActionOverrides`
 //! namespace wildcards, and the generate/mutate/verifyImages deep checks.
 
-pub mod schema;
+mod schema;
 
 use std::fmt;
 use std::sync::LazyLock;
@@ -62,6 +62,7 @@ pub enum Stage {
 }
 
 impl Stage {
+    /// The stage as error messages name it.
     pub fn as_str(&self) -> &'static str {
         match self {
             Stage::UnknownField => "unknown field",

@@ -39,7 +39,9 @@ pub enum Node {
 
 /// An object with known fields.
 pub struct Obj {
+    /// Known fields and their schemas.
     pub fields: &'static [(&'static str, Node)],
+    /// Fields that must be present and not null.
     pub required: &'static [&'static str],
     /// Known fields are typed, others are kept (preserve-unknown-fields on
     /// an object that also lists properties).
@@ -49,7 +51,9 @@ pub struct Obj {
 /// A schema finding.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
+    /// Dotted field path (`spec.rules[0].name`).
     pub path: String,
+    /// kubectl-validate's wording of the error.
     pub message: String,
     /// An unknown field (kubectl-validate's strict decode), as opposed to a
     /// type, enum or required error.
