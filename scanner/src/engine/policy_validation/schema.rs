@@ -25,8 +25,6 @@ pub enum Node {
     StrMax(usize),
     Bool,
     Int,
-    /// `x-kubernetes-int-or-string`.
-    IntOrStr,
     /// A string from a fixed list.
     Enum(&'static [&'static str]),
     List(&'static Node),
@@ -101,11 +99,6 @@ pub fn check(node: &Node, value: &Value, path: &str, out: &mut Vec<Finding>) {
         Node::Int => {
             if !(value.is_i64() || value.is_u64()) {
                 type_error("integer", out);
-            }
-        }
-        Node::IntOrStr => {
-            if !(value.is_i64() || value.is_u64() || value.is_string()) {
-                type_error("integer or string", out);
             }
         }
         Node::Enum(allowed) => match value.as_str() {
