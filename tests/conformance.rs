@@ -2,7 +2,8 @@
 //! policy library with polscan's test runner, prints how many pass whole per
 //! category, writes the table (and every failing test with its first reason)
 //! to `docs/conformance.md`, and fails when a category drops below the floor
-//! in `tests/conformance-floors.txt`.
+//! in `tests/conformance-floors.txt`; and checks that policy validation
+//! refuses none of the policies the library's tests name.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
@@ -137,4 +138,43 @@ fn kyverno_policy_library_conformance() {
         below.is_empty(),
         "conformance dropped below the floor: {below:?}"
     );
+}
+
+/// The library's policies are valid for Kyverno, so polscan's policy
+/// validation must refuse none of those its tests name: a refusal here is
+/// a false positive of the validation.
+#[test]
+fn every_policy_the_library_tests_name_passes_validation() {
+    use polscan::engine::admission_policy::AdmissionPolicy;
+    use polscan::engine::policy::Policy;
+    use polscan::engine::validating_policy::ValidatingPolicy;
+
+    let root = corpus_root();
+    let files = kyverno_test::discover(std::slice::from_ref(&root)).expect("corpus readable");
+    let mut checked = 0;
+    let mut refused = Vec::new();
+    for file in &files {
+        let documents = polscan::loader::load_paths(&polscan_tests::listed_files(file, "policies"))
+            .unwrap_or_default();
+        for document in documents {
+            let value = &document.value;
+            let error = if Policy::is_kyverno_policy(value) {
+                Policy::from_document(value).err()
+            } else if ValidatingPolicy::is_validating_policy(value) {
+                ValidatingPolicy::from_document(value).err()
+            } else if AdmissionPolicy::is_policy(value) {
+                AdmissionPolicy::from_document(value).err()
+            } else if AdmissionPolicy::is_binding(value) {
+                AdmissionPolicy::binding_from_document(value).err()
+            } else {
+                continue;
+            };
+            checked += 1;
+            if let Some(error) = error {
+                refused.push(format!("{}: {error}", document.origin));
+            }
+        }
+    }
+    assert!(checked > 400, "only {checked} policies checked");
+    assert!(refused.is_empty(), "refused: {refused:#?}");
 }
