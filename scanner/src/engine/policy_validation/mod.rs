@@ -239,16 +239,15 @@ fn present(value: Option<&Value>) -> bool {
     }
 }
 
-/// Go's zero value after decoding: absent, null, "", false, 0, [] or {}.
-fn is_empty_value(value: &Value) -> bool {
-    match value {
-        Value::Null => true,
-        Value::Bool(b) => !b,
-        Value::Number(n) => n.as_f64() == Some(0.0),
-        Value::String(s) => s.is_empty(),
-        Value::Array(items) => items.is_empty(),
-        Value::Object(map) => map.values().all(is_empty_value),
-    }
+/// A resource description equal to Go's zero value (`DeepEqual` with
+/// `ResourceDescription{}`): every field absent or null, or an empty
+/// `name`. An explicit `[]` or `{}` decodes to a non-nil value in Go and
+/// does not count as zero.
+fn zero_description(description: &Value) -> bool {
+    description.as_object().is_none_or(|map| {
+        map.iter()
+            .all(|(key, value)| value.is_null() || (key == "name" && value.as_str() == Some("")))
+    })
 }
 
 fn list(value: Option<&Value>) -> &[Value] {
@@ -829,7 +828,11 @@ fn resources(rule: &Value, path: &str) -> Checked {
     let empty = Value::Object(Map::new());
     if let Some(exclude) = rule.get("exclude").filter(|e| !e.is_null()) {
         let groups = !list(exclude.get("any")).is_empty() || !list(exclude.get("all")).is_empty();
-        if groups && exclude.get("resources").is_some_and(|r| !is_empty_value(r)) {
+        if groups
+            && exclude
+                .get("resources")
+                .is_some_and(|r| !zero_description(r))
+        {
             return Err(problem(
                 format!("{path}.exclude."),
                 "can't specify any/all together with exclude resources",
@@ -846,7 +849,7 @@ fn resources(rule: &Value, path: &str) -> Checked {
     let any = list(matching.get("any"));
     let all = list(matching.get("all"));
     let top = matching.get("resources").unwrap_or(&empty);
-    if (!any.is_empty() || !all.is_empty()) && !is_empty_value(top) {
+    if (!any.is_empty() || !all.is_empty()) && !zero_description(top) {
         return Err(problem(
             format!("{path}.match."),
             "can't specify any/all together with match resources",
@@ -863,7 +866,7 @@ fn resources(rule: &Value, path: &str) -> Checked {
     } else {
         vec![top]
     };
-    if descriptions.iter().any(|d| is_empty_value(d)) {
+    if descriptions.iter().any(|d| zero_description(d)) {
         return Err(problem(
             format!("{path}.match.resources."),
             "match resources not specified",

@@ -688,3 +688,25 @@ fn element_variables_belong_inside_a_foreach() {
     );
     assert_eq!(check_kyverno_policy(&document), Ok(()));
 }
+
+#[test]
+fn an_explicitly_empty_kind_list_is_not_a_missing_description() {
+    // Go decodes `kinds: []` to a non-nil slice: the description is not the
+    // zero value, and the kinds check refuses the rule instead.
+    let rejection = rejected(|d| {
+        set(
+            d,
+            "/spec/rules/0/match/any/0/resources",
+            json!({"kinds": []}),
+        )
+    });
+    assert_eq!(rejection.path(), "spec.rules[0].match");
+    let rejection = rejected(|d| {
+        set(
+            d,
+            "/spec/rules/0/match/any/0/resources",
+            json!({"name": ""}),
+        )
+    });
+    assert_eq!(rejection.path(), "spec.rules[0].match.resources.");
+}
