@@ -1075,7 +1075,7 @@ fn rule_context(rule: &Value, path: &str) -> Checked {
     if entries.is_empty() {
         return Ok(());
     }
-    if present(rule.pointer("/validate/cel")) {
+    if rule.pointer("/validate/cel").is_some_and(|c| !c.is_null()) {
         return Err(problem(
             format!("{path}.context"),
             "context variables are not supported for CEL expressions in validate rules",
