@@ -102,6 +102,7 @@ pub struct ExpectedResult {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceSpec {
+    /// API group; empty for the core group.
     #[serde(default)]
     pub group: String,
     #[serde(default)]
@@ -189,7 +190,9 @@ impl TestReport {
 pub struct Summary {
     /// Rows counted as passed (Pass, and Skip for refused policies).
     pub passed: usize,
+    /// Rows that failed.
     pub failed: usize,
+    /// Rows polscan does not check (never counted as passed).
     pub out_of_scope: usize,
     /// The first test (in run order) that could not run, with its error:
     /// the Kyverno CLI stops there, without a summary.

@@ -74,6 +74,7 @@ impl Stage {
 pub struct FieldProblem {
     /// Dotted field path (`spec.rules[0].validate.patern`).
     pub path: String,
+    /// What is wrong, in Kyverno's words where it has them.
     pub message: String,
 }
 
@@ -86,7 +87,10 @@ impl fmt::Display for FieldProblem {
 /// Why a policy is refused: the stage and every field it named.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
+    /// The check that refused the policy.
     pub stage: Stage,
+    /// Every field it named (one for policy validation, which stops at
+    /// the first problem as Kyverno does).
     pub problems: Vec<FieldProblem>,
 }
 
