@@ -245,6 +245,18 @@ fn non_string_values_under_the_pod_template_metadata_are_refused() {
         "spec.rules[0].validate.pattern.spec.template.metadata.labels.tier"
     );
     let rejection = rejected(|d| {
+        set(
+            d,
+            "/spec/rules/0/validate/pattern",
+            json!({"spec": {"template": {"metadata": {"annotations": {"owner": null}}}}}),
+        )
+    });
+    assert_eq!(rejection.stage, Stage::Semantic);
+    assert_eq!(
+        rejection.path(),
+        "spec.rules[0].validate.pattern.spec.template.metadata.annotations.owner"
+    );
+    let rejection = rejected(|d| {
         let validate = d
             .pointer_mut("/spec/rules/0/validate")
             .and_then(Value::as_object_mut)
