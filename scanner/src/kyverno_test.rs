@@ -781,18 +781,26 @@ fn compare(
                     {
                         continue;
                     }
-                    let ok = rule.status.as_str() == expected.result.to_ascii_lowercase();
+                    // The CLI compares the policy-report result
+                    // (`ComputePolicyReportResult`): a failure of a policy
+                    // marked `scored: "false"` reads warn.
+                    let actual = if rule.status == RuleStatus::Fail && !response.policy.scored() {
+                        RuleStatus::Warn
+                    } else {
+                        rule.status
+                    };
+                    let ok = actual.as_str() == expected.result.to_ascii_lowercase();
                     resource_rows.push(Row {
                         policy: expected.policy.clone(),
                         rule: rule.rule.clone(),
                         resource: display_resource(key),
                         expected: expected.result.clone(),
-                        actual: rule.status.to_string(),
+                        actual: actual.to_string(),
                         verdict: if ok { Verdict::Pass } else { Verdict::Fail },
                         reason: if ok {
                             "Ok".into()
                         } else {
-                            format!("Want {}, got {}", expected.result, rule.status)
+                            format!("Want {}, got {actual}", expected.result)
                         },
                         message: rule.message.clone(),
                     });
@@ -1160,6 +1168,38 @@ mod tests {
             .iter()
             .all(|r| r.verdict == Verdict::Skip && r.reason == "Invalid Policy"));
         assert!(rows.iter().all(|r| r.verdict.passes()));
+    }
+
+    #[test]
+    fn a_failure_of_an_unscored_policy_is_compared_as_warn() {
+        let mut annotations = BTreeMap::new();
+        annotations.insert(
+            crate::engine::policy::ANNOTATION_SCORED.to_string(),
+            "false".to_string(),
+        );
+        let policy = Arc::new(PolicyMeta {
+            kind: "ClusterPolicy".into(),
+            name: "unscored".into(),
+            namespace: None,
+            annotations,
+        });
+        let k = key("Pod", "shop", "p");
+        let mut responses = BTreeMap::new();
+        responses.insert(
+            k.clone(),
+            vec![response(&policy, &k, &[("r", RuleStatus::Fail)])],
+        );
+        let rows = compare(
+            &[
+                expectation("unscored", "r", "Pod", &["p"], "warn"),
+                expectation("unscored", "r", "Pod", &["p"], "fail"),
+            ],
+            &responses,
+            &no_index(),
+            &BTreeMap::new(),
+        );
+        assert_eq!(rows[0].verdict, Verdict::Pass);
+        assert_eq!(rows[1].reason, "Want fail, got warn");
     }
 
     #[test]
