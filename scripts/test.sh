@@ -40,5 +40,11 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo build (the polscan binary the cluster tests run)"
 cargo build -p polscan --locked
 echo "== cargo test"
-# --nocapture so the conformance table is printed in the log.
-cargo test --workspace --locked -- --nocapture --test-threads=2
+# --nocapture so the conformance table is printed in the log. The last line
+# sums every test binary's result line, so the log closes on the whole
+# suite's count rather than on the last (often empty) doc-test binary.
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --locked -- --nocapture --test-threads=2 2>&1 | tee "$log"
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;?$/) p += $i; if ($(i+1) ~ /^failed;?$/) f += $i } }
+     END { printf "suite: %d passed, %d failed\n", p, f }' "$log"
