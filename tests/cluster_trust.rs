@@ -93,6 +93,28 @@ metadata: {name: preview, namespace: shop, labels: {team: shop}}
 spec:
   containers: [{name: c, image: 'nginx:1.25'}]
 ---
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: ingress-host}
+spec:
+  validationFailureAction: Audit
+  rules:
+  - name: host
+    match: {any: [{resources: {kinds: [Ingress]}}]}
+    validate:
+      message: every Ingress rule names a host
+      pattern: {spec: {rules: [{host: '?*'}]}}
+---
+apiVersion: networking.k8s.io/v1beta1
+kind: Ingress
+metadata: {name: front, namespace: shop}
+spec:
+  rules:
+  - http:
+      paths:
+      - path: /
+        backend: {serviceName: front, servicePort: 80}
+---
 apiVersion: batch/v1beta1
 kind: CronJob
 metadata: {name: nightly, namespace: shop}
@@ -235,6 +257,23 @@ fn every_policy_kind_reaches_the_reports_and_every_listed_object_is_evaluated() 
     assert_eq!(autogen.len(), 1, "{cronjob:#}");
     assert_eq!(autogen[0]["rule"], "autogen-cronjob-no-latest");
     assert_eq!(autogen[0]["result"], "fail");
+
+    // The Ingress is served by two groups on 1.20 (extensions,
+    // networking.k8s.io): it is evaluated and reported once, and a rescan
+    // of the unchanged cluster writes nothing.
+    let ingress_reports: Vec<Value> = policy_reports(&cluster)
+        .into_iter()
+        .filter(|r| r["scope"]["kind"] == "Ingress")
+        .collect();
+    assert_eq!(ingress_reports.len(), 1, "{ingress_reports:#?}");
+    assert_eq!(
+        results_of(&ingress_reports[0], "ingress-host")[0]["result"],
+        "fail"
+    );
+    let rescan = polscan(&["scan", "--kubeconfig", &kubeconfig, "--policy", &vap_path]);
+    let err = stderr(&rescan);
+    assert_eq!(rescan.status.code(), Some(0), "{err}");
+    assert!(err.contains("written 0,"), "{err}");
 
     // The run record counts what each kind and rule evaluated.
     let record: Value = serde_json::from_str(&cluster.kubectl_ok(&[

@@ -111,6 +111,33 @@ fn kinds_of(group: &str, version: &str, list: APIResourceList) -> Vec<ApiKind> {
         .collect()
 }
 
+/// Groups that serve the same objects as another group under the same
+/// kind and plural: `extensions/v1beta1` Ingresses are the
+/// `networking.k8s.io` Ingresses (a 1.20 server serves both), core `v1`
+/// Events are the `events.k8s.io` Events.
+const ALIAS_GROUPS: [&str; 2] = ["extensions", "events.k8s.io"];
+
+/// Drops kinds of [`ALIAS_GROUPS`] that another group also serves, so each
+/// object is listed — and evaluated and reported — once, always through
+/// the same group (a report's scope would otherwise flip between the two,
+/// rewriting it on every scan).
+pub fn without_aliases(kinds: Vec<ApiKind>) -> Vec<ApiKind> {
+    let served_elsewhere = |alias: &ApiKind| {
+        kinds.iter().any(|other| {
+            other.group != alias.group && other.kind == alias.kind && other.plural == alias.plural
+        })
+    };
+    let keep: Vec<bool> = kinds
+        .iter()
+        .map(|kind| !(ALIAS_GROUPS.contains(&kind.group.as_str()) && served_elsewhere(kind)))
+        .collect();
+    kinds
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(kind, keep)| keep.then_some(kind))
+        .collect()
+}
+
 /// Discovers every group's preferred version. Fails only when the server
 /// cannot be reached at all.
 pub async fn discover(client: &Client) -> Result<Discovered, ClusterError> {
@@ -155,5 +182,51 @@ pub async fn discover(client: &Client) -> Result<Discovered, ClusterError> {
             }
         }
     }
+    discovered.kinds = without_aliases(std::mem::take(&mut discovered.kinds));
     Ok(discovered)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(group: &str, version: &str, kind: &str, plural: &str) -> ApiKind {
+        ApiKind {
+            group: group.into(),
+            version: version.into(),
+            kind: kind.into(),
+            plural: plural.into(),
+            namespaced: true,
+            verbs: vec!["list".into()],
+        }
+    }
+
+    #[test]
+    fn objects_served_by_two_groups_are_listed_once() {
+        let kinds = vec![
+            kind("extensions", "v1beta1", "Ingress", "ingresses"),
+            kind("networking.k8s.io", "v1", "Ingress", "ingresses"),
+            kind("", "v1", "Event", "events"),
+            kind("events.k8s.io", "v1", "Event", "events"),
+            // Only served by the alias group: kept.
+            kind(
+                "extensions",
+                "v1beta1",
+                "PodSecurityPolicy",
+                "podsecuritypolicies",
+            ),
+        ];
+        let kept: Vec<(String, String)> = without_aliases(kinds)
+            .into_iter()
+            .map(|k| (k.group, k.kind))
+            .collect();
+        assert_eq!(
+            kept,
+            vec![
+                ("networking.k8s.io".to_string(), "Ingress".to_string()),
+                (String::new(), "Event".to_string()),
+                ("extensions".to_string(), "PodSecurityPolicy".to_string()),
+            ]
+        );
+    }
 }

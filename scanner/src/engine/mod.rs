@@ -520,11 +520,7 @@ impl Engine {
             let Some(outcome) = evaluate_rule(rule, &mut ctx, effective) else {
                 continue;
             };
-            let action = rule
-                .validate
-                .as_ref()
-                .and_then(|v| v.failure_action.clone())
-                .unwrap_or_else(|| policy.failure_action().to_string());
+            let action = rule_action(policy, rule, &identity.namespace, namespace_labels);
             let applied = matches!(outcome.status, RuleStatus::Pass | RuleStatus::Fail);
             results.push(RuleResult {
                 rule: rule.name.clone(),
@@ -629,6 +625,40 @@ fn service_account(username: &str) -> (String, String) {
     } else {
         (String::new(), String::new())
     }
+}
+
+/// The action a rule's result carries for a resource in `namespace`, as
+/// Kyverno resolves it at admission (`ruleAction`, `failureActionForRule`,
+/// pkg/engine/api/engineresponse.go): the rule's `failureActionOverrides`
+/// matching the namespace, its `failureAction`, the policy's
+/// `validationFailureActionOverrides`, then `validationFailureAction`
+/// (Audit when unset).
+fn rule_action(
+    policy: &Policy,
+    rule: &Rule,
+    namespace: &str,
+    namespace_labels: &BTreeMap<String, String>,
+) -> String {
+    let validate = rule.validate.as_ref();
+    let own = validate
+        .and_then(|v| {
+            policy::matching_override(&v.failure_action_overrides, namespace, namespace_labels)
+        })
+        .or_else(|| {
+            validate
+                .and_then(|v| v.failure_action.as_deref())
+                .and_then(policy::normalized_action)
+        });
+    own.or_else(|| {
+        policy::matching_override(
+            &policy.spec.validation_failure_action_overrides,
+            namespace,
+            namespace_labels,
+        )
+    })
+    .or_else(|| policy::normalized_action(policy.failure_action()))
+    .unwrap_or("Audit")
+    .to_string()
 }
 
 /// Context, preconditions and the validate handler for one matched rule.

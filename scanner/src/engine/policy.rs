@@ -80,6 +80,10 @@ pub struct PolicySpec {
     pub rules: Vec<Rule>,
     #[serde(default)]
     pub validation_failure_action: Option<String>,
+    /// Deprecated in Kyverno but honoured: per-namespace actions for every
+    /// rule without one of its own.
+    #[serde(default)]
+    pub validation_failure_action_overrides: Vec<FailureActionOverride>,
     #[serde(default)]
     pub background: Option<bool>,
     #[serde(default)]
@@ -278,6 +282,59 @@ pub struct Validation {
     pub manifests: Option<Value>,
     #[serde(default)]
     pub failure_action: Option<String>,
+    #[serde(default)]
+    pub failure_action_overrides: Vec<FailureActionOverride>,
+}
+
+/// A `validationFailureActionOverrides` / `failureActionOverrides` entry:
+/// `action` for resources in `namespaces` (wildcards) and/or namespaces
+/// whose labels match `namespaceSelector`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct FailureActionOverride {
+    #[serde(default)]
+    pub action: String,
+    #[serde(default)]
+    pub namespaces: Option<Vec<String>>,
+    #[serde(default)]
+    pub namespace_selector: Option<LabelSelector>,
+}
+
+/// Kyverno's spelling of an action (`audit`/`enforce` are deprecated
+/// aliases): `Audit` or `Enforce`, `None` for anything else.
+pub fn normalized_action(action: &str) -> Option<&'static str> {
+    match action {
+        "Audit" | "audit" => Some("Audit"),
+        "Enforce" | "enforce" => Some("Enforce"),
+        _ => None,
+    }
+}
+
+/// The action of the first override matching a resource in `namespace`
+/// whose labels are `namespace_labels`, as Kyverno's `matchOverride`
+/// (pkg/engine/api/engineresponse.go): overrides with an invalid action are
+/// passed over; no `namespaces` matches every namespace, an empty list none.
+pub fn matching_override(
+    overrides: &[FailureActionOverride],
+    namespace: &str,
+    namespace_labels: &BTreeMap<String, String>,
+) -> Option<&'static str> {
+    let selected = |o: &FailureActionOverride| match &o.namespace_selector {
+        None => true,
+        Some(selector) => {
+            super::matching::selector_matches(selector, namespace_labels).unwrap_or(false)
+        }
+    };
+    overrides.iter().find_map(|o| {
+        let action = normalized_action(&o.action)?;
+        let in_namespaces = match &o.namespaces {
+            None => true,
+            Some(list) => list
+                .iter()
+                .any(|pattern| super::wildcard::matches(pattern, namespace)),
+        };
+        (in_namespaces && selected(o)).then_some(action)
+    })
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

@@ -312,6 +312,56 @@ fn rule_failure_action_overrides_policy_action() {
 }
 
 #[test]
+fn action_overrides_resolve_per_namespace_as_kyverno_does() {
+    let p = Policy::from_document(&json!({
+        "apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy", "metadata": {"name": "labels"},
+        "spec": {
+            "validationFailureAction": "audit",
+            "validationFailureActionOverrides": [
+                {"action": "Enforce", "namespaces": ["web", "prod-*"]},
+                {"action": "Enforce", "namespaceSelector": {"matchLabels": {"tier": "critical"}}}
+            ],
+            "rules": [
+                {"name": "spec-level", "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+                 "validate": {"pattern": {"metadata": {"labels": {"team": "?*"}}}}},
+                {"name": "rule-level", "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+                 "validate": {"failureAction": "Enforce",
+                    "failureActionOverrides": [{"action": "Audit", "namespaces": ["sandbox"]}],
+                    "pattern": {"metadata": {"name": "?*"}}}}
+            ]
+        }
+    }))
+    .expect("policy");
+    let engine = Engine::new(vec![p], EngineOptions::default());
+    let mut env = Environment::default();
+    env.namespace_labels.insert(
+        "payments".into(),
+        BTreeMap::from([("tier".to_string(), "critical".to_string())]),
+    );
+    let actions = |namespace: &str| -> Vec<(String, String)> {
+        let mut resource = pod("p", json!({}));
+        resource["metadata"]["namespace"] = json!(namespace);
+        engine
+            .evaluate(&resource, &env)
+            .into_iter()
+            .flat_map(|r| r.rules)
+            .map(|r| (r.rule, r.action))
+            .collect()
+    };
+    let pair = |a: &str, b: &str| {
+        vec![
+            ("spec-level".into(), a.into()),
+            ("rule-level".into(), b.into()),
+        ]
+    };
+    assert_eq!(actions("web"), pair("Enforce", "Enforce"));
+    assert_eq!(actions("prod-eu"), pair("Enforce", "Enforce"));
+    assert_eq!(actions("payments"), pair("Enforce", "Enforce"));
+    assert_eq!(actions("data"), pair("Audit", "Enforce"));
+    assert_eq!(actions("sandbox"), pair("Audit", "Audit"));
+}
+
+#[test]
 fn resource_annotations_except_a_policy_until_their_expiry() {
     let mut excepted = pod(
         "web",
