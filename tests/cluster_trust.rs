@@ -384,7 +384,13 @@ metadata: {name: builder, namespace: team}
 ---
 apiVersion: v1
 kind: Pod
-metadata: {name: web, namespace: team}
+metadata:
+  name: web
+  namespace: team
+  annotations:
+    polscan.io/exception: sa-owner
+    polscan.io/exception-reason: not a service account
+    polscan.io/exception-expires: '2099-01-01'
 spec:
   containers: [{name: c, image: 'nginx:latest'}]
 "#;
@@ -466,6 +472,10 @@ fn a_policy_that_cannot_be_read_or_loaded_keeps_its_evidence() {
         "{err}"
     );
     assert_evidence_kept(&cluster, "list forbidden");
+    // sa-owner exists, it just could not be read: the Pod's exception
+    // annotation naming it is not reported as naming a missing policy.
+    let web = report_of(&cluster, "Pod", "web").unwrap_or_else(|| panic!("no Pod report"));
+    assert!(results_of(&web, "sa-owner").is_empty(), "{web:#}");
 
     // The ServiceAccount policy is broken instead (readable, not loadable).
     cluster.kubectl_ok(&[

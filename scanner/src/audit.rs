@@ -362,6 +362,9 @@ pub fn audit(input: AuditInput) -> AuditOutcome {
         EngineOptions {
             background_only: !input.include_non_background,
             equivalent_versions: false,
+            // The policies given are the audit's whole set: a misspelt
+            // name in an exception annotation is worth a warning.
+            all_policies_known: true,
         },
         Arc::new(data),
     );

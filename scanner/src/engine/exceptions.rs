@@ -72,9 +72,20 @@ pub trait KnownPolicies {
     /// `namespace/name` for a namespaced one); None when no such policy
     /// is loaded.
     fn rules_of(&self, policy: &str) -> Option<Vec<String>>;
+
+    /// Whether these are all the policies there are; when not (a chosen
+    /// set of files, or a scan that could not read or load some policy) a
+    /// name that is not known may still exist, so it is not called missing.
+    fn complete(&self) -> bool {
+        true
+    }
 }
 
 impl KnownPolicies for super::Engine {
+    fn complete(&self) -> bool {
+        self.options.all_policies_known
+    }
+
     fn rules_of(&self, policy: &str) -> Option<Vec<String>> {
         let named = |meta: &PolicyMeta| meta.name == policy || meta.qualified_name() == policy;
         if let Some((found, _)) = self
@@ -382,6 +393,9 @@ pub fn apply(
     }
     // A policy that does not exist has no response to carry the warning:
     // it gets one of its own, under the name the annotation gave.
+    if !known.complete() {
+        return;
+    }
     for policy in unknown_policies {
         let message = format!(
             "{EXCEPTION} names policy {policy}, which is not loaded: the exception excuses nothing"
@@ -618,6 +632,29 @@ mod tests {
                 .count(),
             2
         );
+    }
+
+    /// The policies of a run that could not read or load some policy.
+    struct Partial(BTreeMap<String, Vec<String>>);
+
+    impl KnownPolicies for Partial {
+        fn rules_of(&self, policy: &str) -> Option<Vec<String>> {
+            self.0.rules_of(policy)
+        }
+        fn complete(&self) -> bool {
+            false
+        }
+    }
+
+    #[test]
+    fn a_policy_missing_from_an_incomplete_set_is_not_called_unknown() {
+        let resource = pod(json!({
+            EXCEPTION: "unreadable-policy", REASON: "r", EXPIRES: "2026-12-31"
+        }));
+        let mut responses = vec![response("require-labels", &[("check", RuleStatus::Fail)])];
+        apply(&resource, &mut responses, now(), &Partial(known()));
+        assert_eq!(responses.len(), 1, "no response for the unreadable policy");
+        assert!(responses[0].rules.iter().all(|r| r.rule != EXCEPTION_RULE));
     }
 
     #[test]

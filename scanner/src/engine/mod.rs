@@ -183,6 +183,12 @@ pub struct EngineOptions {
     /// [`matching::ResourceIdentity::equivalent_versions`]); for cluster
     /// scans.
     pub equivalent_versions: bool,
+    /// The engine holds every policy of the environment (an audit's policy
+    /// files, a cluster scan that read and loaded every policy): an
+    /// exception annotation naming another policy is a mistake and gets a
+    /// `warn`. Off when some policy could not be read or loaded, since the
+    /// name may be one of those.
+    pub all_policies_known: bool,
 }
 
 /// Compiled policies and the data source for context entries.

@@ -238,6 +238,7 @@ fn scans_match_a_kind_in_every_served_version_as_admission_does() {
         EngineOptions {
             background_only: true,
             equivalent_versions: true,
+            ..EngineOptions::default()
         },
     );
     let results: Vec<(String, RuleStatus)> = scan

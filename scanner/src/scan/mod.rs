@@ -273,6 +273,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
         EngineOptions {
             background_only: true,
             equivalent_versions: true,
+            all_policies_known: !outcome.policies_incomplete,
         },
         Arc::new(lookups),
     );
