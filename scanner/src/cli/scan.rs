@@ -80,10 +80,54 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let (outcome, record_failed) = result?;
     print(&outcome, args.output)?;
     if !outcome.complete() || record_failed {
-        eprintln!("error: the scan is incomplete (see the messages above); reports of kinds that failed were left as they were");
+        eprintln!(
+            "error: the scan is incomplete: {}",
+            incomplete_because(&outcome, record_failed)
+        );
         return Ok(ExitCode::from(2));
     }
     Ok(exit_code(&outcome, args.fail_on))
+}
+
+/// Why a scan is incomplete, and what it did about its evidence, in one
+/// line for its closing message.
+fn incomplete_because(outcome: &ScanOutcome, record_failed: bool) -> String {
+    let mut reasons = Vec::new();
+    let failed_kinds = outcome.failed_listings().count();
+    if failed_kinds > 0 {
+        reasons.push(format!(
+            "{failed_kinds} kinds did not list (their reports were left as they were)"
+        ));
+    }
+    if outcome.policies_incomplete {
+        reasons.push(
+            "some policies could not be read or loaded (nothing was pruned; their stored results were kept)"
+                .to_string(),
+        );
+    }
+    let other = outcome.other_failures.len().saturating_sub(
+        // Policy sources are already counted above.
+        outcome
+            .failed_policy_sources
+            .len()
+            .min(outcome.other_failures.len()),
+    );
+    if other > 0 {
+        reasons.push(format!("{other} other errors"));
+    }
+    if !outcome.write_failures.is_empty() {
+        reasons.push(format!(
+            "{} reports could not be written or deleted (the stored ones stay)",
+            outcome.write_failures.len()
+        ));
+    }
+    if record_failed {
+        reasons.push("the run could not be recorded".to_string());
+    }
+    if reasons.is_empty() {
+        reasons.push("see the messages above".to_string());
+    }
+    reasons.join("; ")
 }
 
 /// One scan, and its record in the last-run ConfigMap when asked. Returns
