@@ -3,8 +3,10 @@
 //! the current reports lack is fixed only when the scan behind them covered
 //! its kind and policy completely, else its fix is unknown), new and
 //! expired exceptions, for every enforced policy whether its rollback
-//! conditions are met (counting only its Enforce rules), and for every
-//! Audit policy whether it is still ready to enforce, leave.
+//! conditions are met (counting only violations Kyverno enforces — per
+//! rule and namespace — and only scan gaps that can affect the policy), and
+//! for every other policy whether it is still ready to enforce, leave.
+//! Policies either package filtered out (`--policy`) are left out.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,6 +26,21 @@ pub struct ViolationChange {
     /// For a violation whose fix is unknown: why its absence proves nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// What Kyverno does with it (`Enforce`, `Audit`, ...), where known.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub action: String,
+}
+
+impl ViolationChange {
+    /// `resource result (rule)`, without the parentheses for a CEL
+    /// policy's result, which has no rule.
+    pub fn describe(&self) -> String {
+        if self.rule.is_empty() {
+            format!("{} {}", self.resource, self.result)
+        } else {
+            format!("{} {} ({})", self.resource, self.result, self.rule)
+        }
+    }
 }
 
 /// An Audit policy in both packages: would it still be ready to enforce?
@@ -31,6 +48,9 @@ pub struct ViolationChange {
 #[serde(rename_all = "camelCase")]
 pub struct ReadinessCheck {
     pub policy: String,
+    /// Its action now (`Audit`, or `unknown`/`Invalid`).
+    #[serde(default)]
+    pub action: String,
     pub previous_verdict: Verdict,
     pub verdict: Verdict,
     /// True when it was and still is ready.
@@ -78,10 +98,13 @@ pub struct Comparison {
     pub readiness_checks: Vec<ReadinessCheck>,
 }
 
-/// Violations by key, with their resource.
-fn violations(evidence: &Evidence) -> BTreeMap<String, (ViolationChange, ObjectName)> {
+/// Violations by key, with their resource, of the policies `wanted` keeps.
+fn violations(
+    evidence: &Evidence,
+    wanted: &dyn Fn(&PolicyEvidence) -> bool,
+) -> BTreeMap<String, (ViolationChange, ObjectName)> {
     let mut found = BTreeMap::new();
-    for policy in &evidence.policies {
+    for policy in evidence.policies.iter().filter(|p| wanted(p)) {
         let name = policy.info.qualified_name();
         for violation in &policy.violations {
             // A warning is no violation, unless the policy is unscored: then
@@ -98,6 +121,7 @@ fn violations(evidence: &Evidence) -> BTreeMap<String, (ViolationChange, ObjectN
                         result: violation.result.clone(),
                         resource: violation.resource.to_string(),
                         reason: None,
+                        action: violation.action.clone(),
                     },
                     violation.resource.clone(),
                 ),
@@ -109,8 +133,14 @@ fn violations(evidence: &Evidence) -> BTreeMap<String, (ViolationChange, ObjectN
 
 /// Compares `current` with `previous`.
 pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
-    let before = violations(previous);
-    let after = violations(current);
+    // A policy either package filtered out was not looked at in it: its
+    // violations are neither new nor fixed nor unknown.
+    let wanted = |p: &PolicyEvidence| {
+        super::wanted_policy(&previous.policy_filter, &p.info)
+            && super::wanted_policy(&current.policy_filter, &p.info)
+    };
+    let before = violations(previous, &wanted);
+    let after = violations(current, &wanted);
     let new_violations: Vec<ViolationChange> = after
         .iter()
         .filter(|(key, _)| !before.contains_key(*key))
@@ -151,10 +181,6 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
         .map(|e| format!("{} {}", e.source, e.name))
         .collect();
 
-    let scan_complete = current
-        .scan
-        .as_ref()
-        .is_some_and(|s| s.complete && s.error.is_none());
     let previous_verdicts: BTreeMap<String, Verdict> = previous
         .policies
         .iter()
@@ -169,9 +195,10 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
         };
         // Only what Kyverno enforces can be rolled back; a policy in Audit
         // (or one not found) is asked whether it would still be ready.
-        if !matches!(policy.info.action.as_str(), "Enforce" | "Mixed") {
+        if !policy.info.enforces() {
             readiness_checks.push(ReadinessCheck {
                 policy: name,
+                action: policy.info.action.clone(),
                 previous_verdict,
                 verdict: policy.verdict,
                 still_ready: previous_verdict == Verdict::Ready && policy.verdict == Verdict::Ready,
@@ -180,11 +207,16 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
             continue;
         }
         let enforced = enforced_rules(policy);
-        let enforced_rule = |rule: &str| enforced.contains(base_rule(rule));
+        // Only what Kyverno rejects: the violation's own action, resolved
+        // per namespace (an override may enforce in some namespaces only).
         let new_for_policy: Vec<&ViolationChange> = new_violations
             .iter()
-            .filter(|v| v.policy == name && enforced_rule(&v.rule))
+            .filter(|v| v.policy == name && v.action == "Enforce")
             .collect();
+        let gaps = current
+            .scan
+            .as_ref()
+            .map(|scan| scan.incomplete_for(&policy.info));
         let covering: BTreeSet<String> = current
             .exceptions
             .iter()
@@ -206,49 +238,26 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
                 } else {
                     new_for_policy
                         .iter()
-                        .map(|v| format!("{} {} ({})", v.resource, v.result, v.rule))
+                        .map(|v| v.describe())
                         .collect::<Vec<_>>()
                         .join("; ")
                 },
             },
             ConditionCheck {
                 condition: "a scan that did not complete".into(),
-                met: !scan_complete,
-                detail: match &current.scan {
-                    None => "no scan record".into(),
-                    Some(scan) if scan_complete => format!(
-                        "the scan of {} completed",
-                        scan.started.map(|t| t.to_rfc3339()).unwrap_or_default()
-                    ),
-                    Some(scan) => scan.error.clone().unwrap_or_else(|| {
-                        let mut gaps = Vec::new();
-                        if !scan.failed_kinds.is_empty() {
-                            gaps.push(format!("failed kinds: {}", scan.failed_kinds.join(", ")));
-                        }
-                        if !scan.failed_policy_sources.is_empty() {
-                            gaps.push(format!(
-                                "policy sources not read: {}",
-                                scan.failed_policy_sources.join(", ")
-                            ));
-                        }
-                        if !scan.invalid_policies.is_empty() {
-                            gaps.push(format!(
-                                "invalid policies: {}",
-                                scan.invalid_policies.join(", ")
-                            ));
-                        }
-                        if scan.write_failed_reports > 0 {
-                            gaps.push(format!(
-                                "{} report(s) not written",
-                                scan.write_failed_reports
-                            ));
-                        }
-                        if gaps.is_empty() {
-                            "incomplete".into()
+                met: gaps.as_ref().is_none_or(|gaps| !gaps.is_empty()),
+                detail: match (&current.scan, &gaps) {
+                    (Some(scan), Some(gaps)) if gaps.is_empty() => format!(
+                        "the scan of {} covered this policy completely{}",
+                        scan.started.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                        if scan.complete {
+                            ""
                         } else {
-                            gaps.join("; ")
+                            " (its gaps do not affect it)"
                         }
-                    }),
+                    ),
+                    (Some(_), Some(gaps)) => gaps.join("; "),
+                    _ => "no scan record".into(),
                 },
             },
             ConditionCheck {
@@ -281,15 +290,15 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
     }
 }
 
-/// The rules of a policy Kyverno enforces (by base name: autogen variants
-/// act as the rule they come from). Results of a rule the policy document
-/// does not list (only reports name it) follow the policy's action.
+/// The rules of a policy Kyverno enforces somewhere (by base name: autogen
+/// variants act as the rule they come from). Results of a rule the policy
+/// document does not list (only reports name it) follow the policy's action.
 fn enforced_rules(policy: &PolicyEvidence) -> BTreeSet<String> {
     let mut rules: BTreeSet<String> = policy
         .info
         .rules
         .iter()
-        .filter(|r| r.action == "Enforce")
+        .filter(|r| matches!(r.action.as_str(), "Enforce" | "Mixed"))
         .map(|r| base_rule(&r.name).to_string())
         .collect();
     if policy.info.action == "Enforce" {

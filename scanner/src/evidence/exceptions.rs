@@ -2,8 +2,9 @@
 //! the reports hold enter; [`ExceptionEvidence`] (source, what it covers,
 //! owner, reason, expiry, status, results excused) and, for violations only
 //! `polscan.io/exception` annotations excuse — which Kyverno's admission
-//! never reads — a ready-to-apply Kyverno PolicyException per resource
-//! ([`GeneratedException`]) leave.
+//! never reads — a ready-to-apply Kyverno PolicyException per top owner
+//! (the owner and what it creates, so the next rollout stays covered;
+//! [`GeneratedException`]) leave. The owners map enters for that.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -52,6 +53,9 @@ pub struct ExceptionEvidence {
     /// the exception too.
     #[serde(default)]
     pub excused_violations: usize,
+    /// The annotated resource (annotation exceptions only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<ObjectName>,
     /// Why it was ignored (an unknown policy or rule, a missing field).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
@@ -94,13 +98,18 @@ impl ExceptionEvidence {
     }
 }
 
-/// A ready-to-apply Kyverno PolicyException for one annotated resource.
+/// A ready-to-apply Kyverno PolicyException for one top owner of annotated
+/// resources: the owner and what it creates.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GeneratedException {
     /// Its path in the package (`exceptions/<ns>-<kind>-<name>.yaml`).
     pub file: String,
+    /// The top owner it covers (with what it creates).
     pub resource: ObjectName,
+    /// The annotated resources whose bypass it makes explicit.
+    #[serde(default)]
+    pub resources: Vec<ObjectName>,
     /// The `policy/rule`s it excuses.
     pub covers: Vec<String>,
     /// The PolicyException object, written as YAML to `file`.
@@ -206,6 +215,7 @@ pub(super) fn policy_exceptions(
             expires,
             covered_results,
             excused_violations: 0,
+            resource: None,
             problem: None,
             policy_exception_file: None,
         });
@@ -259,6 +269,7 @@ pub(super) fn annotation_exception_evidence(
                 status: ExceptionStatus::NoExpiry,
                 covered_results: 0,
                 excused_violations: 0,
+                resource: Some(result.resource.clone()),
                 problem: None,
                 policy_exception_file: None,
             });
@@ -343,34 +354,74 @@ pub(super) fn file_part(text: &str) -> String {
     cleaned.trim_start_matches('.').to_string()
 }
 
-/// Per annotated resource whose annotation excuses violations, a Kyverno
-/// PolicyException for exactly that resource and the rules excused (with
-/// their autogen variants), carrying the annotation's owner, reason and
-/// expiry as the annotations polscan reads on PolicyExceptions.
+/// What a controller of `kind` creates, down to its Pods (what Kyverno
+/// validates at admission on each rollout); empty for other kinds.
+fn created_kinds(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "Deployment" => &["ReplicaSet", "Pod"],
+        "CronJob" => &["Job", "Pod"],
+        "DaemonSet" | "StatefulSet" | "Job" | "ReplicaSet" | "ReplicationController" => &["Pod"],
+        _ => &[],
+    }
+}
+
+/// Per top owner of annotated resources whose annotations excuse
+/// violations, a Kyverno PolicyException covering the owner by name and
+/// what it creates by `<owner>-*` (a rollout makes new hash-suffixed
+/// ReplicaSets and Pods), for the rules excused with those of their autogen
+/// variants that apply to the owner chain's kinds, carrying the
+/// annotations' owner, reason and (earliest) expiry as the annotations
+/// polscan reads on PolicyExceptions.
 pub(super) fn generate_exceptions(
     results: &[&ReportedResult],
     exceptions: &mut [ExceptionEvidence],
+    owners: &BTreeMap<ObjectName, ObjectName>,
 ) -> Vec<GeneratedException> {
-    // resource → policy → rules
-    let mut excused: BTreeMap<&ObjectName, BTreeMap<&str, BTreeSet<String>>> = BTreeMap::new();
+    #[derive(Default)]
+    struct Group<'a> {
+        resources: BTreeSet<&'a ObjectName>,
+        // policy → base rules
+        rules: BTreeMap<&'a str, BTreeSet<&'a str>>,
+        // A Pod or an autogen rule shows the rules are Pod rules, which
+        // autogen extends to the controllers.
+        pod_rules: bool,
+    }
+    let mut groups: BTreeMap<&ObjectName, Group<'_>> = BTreeMap::new();
     for result in results.iter().filter(|r| excused_violation(r)) {
-        excused
-            .entry(&result.resource)
-            .or_default()
+        let owner = owners.get(&result.resource).unwrap_or(&result.resource);
+        let group = groups.entry(owner).or_default();
+        group.resources.insert(&result.resource);
+        group
+            .rules
             .entry(result.policy.as_str())
             .or_default()
-            .extend(annotation_exceptions::with_autogen_variants(&result.rule));
+            .insert(annotation_exceptions::base_rule(&result.rule));
+        group.pod_rules |=
+            result.resource.kind == "Pod" || result.rule != annotation_exceptions::base_rule(&result.rule);
     }
     let mut generated = Vec::new();
     let mut files: BTreeSet<String> = BTreeSet::new();
-    for (resource, policies) in excused {
-        let Some(evidence) = exceptions
-            .iter_mut()
-            .find(|e| e.source == "annotation" && e.name == resource.to_string())
-        else {
+    for (owner, group) in groups {
+        let names: BTreeSet<String> = group.resources.iter().map(|r| r.to_string()).collect();
+        let evidences: Vec<&ExceptionEvidence> = exceptions
+            .iter()
+            .filter(|e| e.source == "annotation" && names.contains(&e.name))
+            .collect();
+        if evidences.is_empty() {
             continue;
-        };
-        let mut stem = [&resource.namespace, &resource.kind, &resource.name]
+        }
+        // The owner's own annotation speaks for the group, else the first.
+        let speaker = evidences
+            .iter()
+            .find(|e| e.name == owner.to_string())
+            .or_else(|| evidences.first())
+            .copied();
+        let earliest = evidences
+            .iter()
+            .filter_map(|e| e.expires.as_ref())
+            .min_by_key(|text| parse_expiry(text))
+            .cloned();
+        let mut stem = [&owner.namespace, &owner.kind, &owner.name]
             .iter()
             .filter(|part| !part.is_empty())
             .map(|part| file_part(part))
@@ -388,20 +439,23 @@ pub(super) fn generate_exceptions(
         files.insert(file.clone());
         let mut annotations = serde_json::Map::new();
         for (key, value) in [
-            (annotation_exceptions::OWNER, &evidence.owner),
-            (annotation_exceptions::REASON, &evidence.reason),
-            (annotation_exceptions::EXPIRES, &evidence.expires),
+            (annotation_exceptions::OWNER, speaker.and_then(|e| e.owner.clone())),
+            (annotation_exceptions::REASON, speaker.and_then(|e| e.reason.clone())),
+            (annotation_exceptions::EXPIRES, earliest),
         ] {
             if let Some(value) = value {
-                annotations.insert(key.into(), Value::String(value.clone()));
+                annotations.insert(key.into(), Value::String(value));
             }
         }
         annotations.insert(
             "polscan.io/generated-from".into(),
-            Value::String(format!("{EXCEPTION_ANNOTATION} on {resource}")),
+            Value::String(format!(
+                "{EXCEPTION_ANNOTATION} on {}",
+                names.iter().cloned().collect::<Vec<_>>().join(", ")
+            )),
         );
         let mut metadata = serde_json::json!({
-            "name": format!("polscan-{}", file_part(&format!("{}-{}", resource.kind, resource.name)))
+            "name": format!("polscan-{}", file_part(&format!("{}-{}", owner.kind, owner.name)))
                 .chars()
                 .take(253)
                 .collect::<String>()
@@ -410,18 +464,65 @@ pub(super) fn generate_exceptions(
             "labels": {"app.kubernetes.io/managed-by": "polscan"},
             "annotations": annotations,
         });
-        let mut filter = serde_json::json!({"kinds": [resource.kind], "names": [resource.name]});
-        if !resource.namespace.is_empty() {
-            metadata["namespace"] = Value::String(resource.namespace.clone());
-            filter["namespaces"] = serde_json::json!([resource.namespace]);
+        // The owner by its exact name; what it creates (and the annotated
+        // resources found under it) by kind and `<owner>-*`.
+        let mut created: BTreeSet<&str> = created_kinds(&owner.kind).iter().copied().collect();
+        created.extend(
+            group
+                .resources
+                .iter()
+                .filter(|r| *r != &owner)
+                .map(|r| r.kind.as_str()),
+        );
+        created.remove(owner.kind.as_str());
+        let mut chain: BTreeSet<&str> = created.clone();
+        chain.insert(owner.kind.as_str());
+        let mut filters = vec![serde_json::json!({"kinds": [owner.kind], "names": [owner.name]})];
+        if !created.is_empty() {
+            filters.push(serde_json::json!({
+                "kinds": created.iter().collect::<Vec<_>>(),
+                "names": [format!("{}-*", owner.name)],
+            }));
         }
-        let entries: Vec<Value> = policies
+        if !owner.namespace.is_empty() {
+            metadata["namespace"] = Value::String(owner.namespace.clone());
+            for filter in &mut filters {
+                filter["namespaces"] = serde_json::json!([owner.namespace]);
+            }
+        }
+        // Autogen variants only for Pod rules, and only those whose
+        // controllers are in the chain (no autogen-cronjob- for a Deployment).
+        let rule_names = |base: &str| -> Vec<String> {
+            let mut names = vec![base.to_string()];
+            if group.pod_rules {
+                for variant in annotation_exceptions::with_autogen_variants(base) {
+                    let applies = super::policy_info::autogen_kinds(&variant)
+                        .is_some_and(|kinds| kinds.iter().any(|k| chain.contains(k)));
+                    if applies {
+                        names.push(variant);
+                    }
+                }
+            }
+            names.sort();
+            names
+        };
+        let entries: Vec<Value> = group
+            .rules
             .iter()
-            .map(|(policy, rules)| serde_json::json!({"policyName": policy, "ruleNames": rules}))
+            .map(|(policy, rules)| {
+                let names: Vec<String> = rules.iter().flat_map(|r| rule_names(r)).collect();
+                serde_json::json!({"policyName": policy, "ruleNames": names})
+            })
             .collect();
-        let covers: Vec<String> = policies
+        let covers: Vec<String> = group
+            .rules
             .iter()
-            .flat_map(|(policy, rules)| rules.iter().map(move |rule| format!("{policy}/{rule}")))
+            .flat_map(|(policy, rules)| {
+                rules
+                    .iter()
+                    .flat_map(|r| rule_names(r))
+                    .map(move |rule| format!("{policy}/{rule}"))
+            })
             .collect();
         let document = serde_json::json!({
             "apiVersion": "kyverno.io/v2",
@@ -429,13 +530,19 @@ pub(super) fn generate_exceptions(
             "metadata": metadata,
             "spec": {
                 "exceptions": entries,
-                "match": {"any": [{"resources": filter}]},
+                "match": {"any": filters.into_iter().map(|f| serde_json::json!({"resources": f})).collect::<Vec<_>>()},
             },
         });
-        evidence.policy_exception_file = Some(file.clone());
+        for evidence in exceptions
+            .iter_mut()
+            .filter(|e| e.source == "annotation" && names.contains(&e.name))
+        {
+            evidence.policy_exception_file = Some(file.clone());
+        }
         generated.push(GeneratedException {
             file,
-            resource: resource.clone(),
+            resource: owner.clone(),
+            resources: group.resources.iter().map(|r| (*r).clone()).collect(),
             covers,
             document,
         });

@@ -170,6 +170,19 @@ pub struct Violation {
     pub owner: ObjectName,
     #[serde(default)]
     pub message: String,
+    /// What Kyverno does with it: the result's `action` property, else the
+    /// rule's action resolved for the resource's namespace (`Enforce`,
+    /// `Audit`, or `unknown`/`Invalid` when the policy's action is).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub action: String,
+}
+
+impl Violation {
+    /// True when Kyverno's admission rejects it (an unknown action is not
+    /// taken for Enforce).
+    pub fn enforced(&self) -> bool {
+        self.action == "Enforce"
+    }
 }
 
 impl Violation {
@@ -246,7 +259,9 @@ impl PolicyEvidence {
     /// Enforce with violations: the admission controller will block these
     /// resources' next change.
     pub fn enforced_with_violations(&self) -> bool {
-        self.info.action != "Audit"
+        // Only a known Enforce (or Mixed) action: an unknown or invalid
+        // policy's action is never taken for Enforce.
+        self.info.enforces()
             && (self.counts.fail > 0
                 || self.counts.error > 0
                 || self.info.unscored && self.counts.warn > 0)
@@ -266,6 +281,9 @@ pub struct Evidence {
     /// The namespaces results were kept for (`--namespace`); all when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub namespaces: Vec<String>,
+    /// The policies kept (`--policy`); all when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policy_filter: Vec<String>,
     pub policies: Vec<PolicyEvidence>,
     pub exceptions: Vec<ExceptionEvidence>,
     /// Kyverno PolicyExceptions generated from `polscan.io/exception`
@@ -521,7 +539,7 @@ fn covers_namespace(filter: &[String], namespace: &str) -> bool {
     filter.is_empty() || namespace.is_empty() || filter.iter().any(|n| n == namespace)
 }
 
-fn wanted_policy(filter: &[String], info: &PolicyInfo) -> bool {
+pub(crate) fn wanted_policy(filter: &[String], info: &PolicyInfo) -> bool {
     filter.is_empty()
         || filter
             .iter()
@@ -538,11 +556,18 @@ pub fn build(input: &EvidenceInput) -> Evidence {
     let window = input.expiry_window;
     let mut exceptions = policy_exceptions(&input.policies, &results, input.now, window);
     exceptions.extend(annotation_exception_evidence(&results, input.now, window));
-    let generated_exceptions = generate_exceptions(&results, &mut exceptions);
+    let generated_exceptions = generate_exceptions(&results, &mut exceptions, &input.owners);
 
     let mut infos: BTreeMap<String, (PolicyInfo, bool)> = BTreeMap::new();
+    let bindings: Vec<&Value> = input
+        .policies
+        .iter()
+        .filter(|d| {
+            d.get("kind").and_then(Value::as_str) == Some("ValidatingAdmissionPolicyBinding")
+        })
+        .collect();
     for document in &input.policies {
-        if let Some(info) = PolicyInfo::from_document(document) {
+        if let Some(info) = PolicyInfo::from_document_with_bindings(document, &bindings) {
             infos.insert(info.qualified_name(), (info, true));
         }
     }
@@ -552,30 +577,9 @@ pub fn build(input: &EvidenceInput) -> Evidence {
         if result.rule == annotation_exceptions::EXCEPTION_RULE {
             continue;
         }
-        infos.entry(result.policy.clone()).or_insert_with(|| {
-            let (namespace, name) = match result.policy.split_once('/') {
-                Some((ns, name)) => (Some(ns.to_string()), name.to_string()),
-                None => (None, result.policy.clone()),
-            };
-            (
-                PolicyInfo {
-                    kind: "unknown".into(),
-                    name,
-                    namespace,
-                    title: None,
-                    description: None,
-                    severity: None,
-                    category: None,
-                    action: "unknown".into(),
-                    rules: Vec::new(),
-                    kinds: Vec::new(),
-                    unscored: false,
-                    last_changed: None,
-                    rollback: None,
-                },
-                false,
-            )
-        });
+        infos
+            .entry(result.policy.clone())
+            .or_insert_with(|| (PolicyInfo::unknown(&result.policy), false));
     }
 
     let mut by_policy: BTreeMap<&str, Vec<&ReportedResult>> = BTreeMap::new();
@@ -612,6 +616,7 @@ pub fn build(input: &EvidenceInput) -> Evidence {
         scan: input.scan.clone(),
         expiry_window_days: input.expiry_window.num_days(),
         namespaces: input.namespace_filter.clone(),
+        policy_filter: input.policy_filter.clone(),
         policies,
         exceptions,
         generated_exceptions,
@@ -729,6 +734,30 @@ fn result_reasons(counts: &Counts, unscored: bool) -> Vec<String> {
     reasons
 }
 
+/// The action Kyverno takes on a result: the one the scan recorded for it
+/// (resolved per namespace), else the policy's, resolved the same way.
+fn result_action(result: &ReportedResult, info: &PolicyInfo, scan: Option<&ScanRecord>) -> String {
+    // A policy changed after the scan started may enforce differently now:
+    // then its document says what Kyverno does.
+    let changed_since = match (info.last_changed, scan.and_then(|s| s.started)) {
+        (Some(changed), Some(started)) => changed > started,
+        _ => false,
+    };
+    let recorded = result
+        .properties
+        .get("action")
+        .filter(|_| !changed_since)
+        .map(|a| match a.as_str() {
+            "enforce" | "Enforce" | "Deny" => "Enforce".to_string(),
+            "audit" | "Audit" | "Warn" => "Audit".to_string(),
+            other => other.to_string(),
+        });
+    match recorded {
+        Some(action) if !action.is_empty() => action,
+        _ => info.action_for(&result.rule, &result.resource.namespace),
+    }
+}
+
 /// Listed resources, at most a few, then how many more.
 fn some_of(items: &[String]) -> String {
     const SHOWN: usize = 5;
@@ -791,6 +820,7 @@ fn policy_evidence(
                     .cloned()
                     .unwrap_or_else(|| result.resource.clone()),
                 message: result.message.clone(),
+                action: result_action(result, &info, input.scan.as_ref()),
             });
         }
     }
@@ -810,13 +840,25 @@ fn policy_evidence(
                 .iter()
                 .find(|r| r.name == annotation_exceptions::base_rule(rule))
                 .cloned();
-            rule_infos.push(RuleInfo {
-                name: rule.clone(),
-                action: base
-                    .as_ref()
-                    .map(|b| b.action.clone())
-                    .unwrap_or_else(|| info.action.clone()),
-                kinds: base.map(|b| b.kinds).unwrap_or_default(),
+            // Its kinds are the controllers autogen made it for, not the
+            // Pod its base rule matches.
+            let kinds = match policy_info::autogen_kinds(rule) {
+                Some(kinds) => kinds.iter().map(|k| k.to_string()).collect(),
+                None => base.as_ref().map(|b| b.kinds.clone()).unwrap_or_default(),
+            };
+            rule_infos.push(match base {
+                Some(base) => RuleInfo {
+                    name: rule.clone(),
+                    kinds,
+                    ..base
+                },
+                None => RuleInfo {
+                    name: rule.clone(),
+                    action: info.action.clone(),
+                    kinds,
+                    overrides: Vec::new(),
+                    default_action: None,
+                },
             });
         }
     }
@@ -839,8 +881,14 @@ fn policy_evidence(
             let mut rule_reasons = shared_reasons.clone();
             rule_reasons.extend(result_reasons(&counts, info.unscored));
             let mut rule_notes = Vec::new();
+            // An annotation names a base rule; only the variants that can
+            // apply to the annotated resource's kind are its rules.
             for exception in exceptions.iter().filter(|e| {
-                e.status == ExceptionStatus::Expired && e.covers_rule(&qualified, &name)
+                e.status == ExceptionStatus::Expired
+                    && e.covers_rule(&qualified, &name)
+                    && e.resource.as_ref().is_none_or(|resource| {
+                        policy_info::rule_applies_to(&name, &rule.kinds, &resource.kind)
+                    })
             }) {
                 rule_reasons.push(format!(
                     "{} exception {} for this rule has expired",
@@ -862,9 +910,9 @@ fn policy_evidence(
             }
             if let Some(resources) = annotation_only.get(&name) {
                 let names: Vec<String> = resources.iter().map(ToString::to_string).collect();
-                let files: Vec<&str> = generated
+                let files: BTreeSet<&str> = generated
                     .iter()
-                    .filter(|g| resources.contains(&g.resource))
+                    .filter(|g| g.resources.iter().any(|r| resources.contains(r)))
                     .map(|g| g.file.as_str())
                     .collect();
                 let reason = format!(
@@ -879,7 +927,15 @@ fn policy_evidence(
             // A kind the rule matches that the scan did not list (excluded
             // with --exclude-kinds, or not served): Kyverno would still
             // enforce on it, and nothing was evaluated.
-            if let Some(unlisted) = input.scan.as_ref().and_then(|s| unlisted_kinds(&rule.kinds, s)) {
+            // When the scan could not read or load the policy itself, that is
+            // the cause (it then lists none of the policy's kinds): said once,
+            // in the policy's reasons.
+            let unlisted = input
+                .scan
+                .as_ref()
+                .filter(|scan| !scan.policy_unread(&info))
+                .and_then(|scan| unlisted_kinds(&rule.kinds, scan));
+            if let Some(unlisted) = unlisted {
                 let reason = format!(
                     "the last scan did not list {} (excluded, or not served): nothing of that kind was evaluated",
                     unlisted.join(", ")

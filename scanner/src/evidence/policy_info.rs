@@ -1,8 +1,10 @@
 //! What the evidence needs to know about one policy, read from its stored
 //! document: its action (Audit or Enforce, per rule where rules set their
-//! own), the kinds it matches, when it last changed, the texts its
+//! own, per namespace where action overrides set it, as Kyverno resolves
+//! it), the kinds it matches, when it last changed, the texts its
 //! annotations give, and the exact change that returns it to Audit. A policy
-//! document enters; a [`PolicyInfo`] leaves.
+//! document (with the ValidatingAdmissionPolicyBindings, for a
+//! ValidatingAdmissionPolicy's action) enters; a [`PolicyInfo`] leaves.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -22,16 +24,103 @@ pub const POLICY_DOCUMENT_KINDS: [&str; 5] = [
     "ValidatingAdmissionPolicy",
 ];
 
+/// The action the policy's own document cannot state: an invalid one
+/// (Kyverno refuses the policy), or the action of a policy only reports name.
+pub const ACTION_INVALID: &str = "Invalid";
+pub const ACTION_UNKNOWN: &str = "unknown";
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RuleInfo {
     pub name: String,
     /// `Audit` or `Enforce` (Kyverno's words; a CEL policy's `Deny` is
-    /// `Enforce`).
+    /// `Enforce`), `Mixed` when action overrides enforce in some namespaces
+    /// only, `Invalid` when the document's action is none Kyverno accepts.
     pub action: String,
     /// Kind names the rule matches (`*` for any), as [`PolicyInfo::kinds`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kinds: Vec<String>,
+    /// Action overrides in the order Kyverno tries them (the rule's own
+    /// `failureActionOverrides`, then the policy's
+    /// `validationFailureActionOverrides` unless the rule sets its own
+    /// action): the first whose namespaces match decides.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<ActionOverride>,
+    /// The action where no override matches (when there are overrides).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_action: Option<String>,
+}
+
+/// One `validationFailureActionOverrides` / `failureActionOverrides` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionOverride {
+    /// `Audit` or `Enforce`.
+    pub action: String,
+    /// Namespace patterns (Kyverno wildcards); `*` when the entry names
+    /// none and has no selector (it applies everywhere).
+    pub namespaces: Vec<String>,
+    /// A `namespaceSelector` also decides: the namespaces' labels are not
+    /// in the evidence, so a match is only possible, not certain.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub namespace_selector: bool,
+}
+
+impl ActionOverride {
+    fn may_match(&self, namespace: &str) -> bool {
+        if self.namespaces.is_empty() {
+            // Only a selector: any namespace might carry its labels.
+            return self.namespace_selector;
+        }
+        self.namespaces
+            .iter()
+            .any(|pattern| crate::engine::wildcard::matches(pattern, namespace))
+    }
+
+    fn describe(&self) -> String {
+        let mut text = if self.namespaces.is_empty() {
+            "namespaces matching a namespaceSelector".to_string()
+        } else if self.namespaces.iter().any(|n| n == "*") && !self.namespace_selector {
+            "every namespace".to_string()
+        } else {
+            format!("namespace(s) {}", self.namespaces.join(", "))
+        };
+        if self.namespace_selector && !self.namespaces.is_empty() {
+            text.push_str(" (if they match its namespaceSelector)");
+        }
+        format!("{} in {text}", self.action)
+    }
+}
+
+impl RuleInfo {
+    /// The action Kyverno takes on a violation in `namespace` (`""` for a
+    /// cluster-scoped resource), as Kyverno resolves the overrides. An
+    /// override with a namespaceSelector counts as matching: the labels
+    /// are unknown here, and an Enforce that may apply must not be missed.
+    pub fn action_in(&self, namespace: &str) -> &str {
+        // A cluster-scoped resource has no namespace for an override to match.
+        if let Some(found) = self
+            .overrides
+            .iter()
+            .find(|o| !namespace.is_empty() && o.may_match(namespace))
+        {
+            return &found.action;
+        }
+        self.default_action.as_deref().unwrap_or(&self.action)
+    }
+
+    /// The action as one line: `Enforce in namespace(s) web; Audit elsewhere`.
+    pub fn action_summary(&self) -> String {
+        if self.overrides.is_empty() {
+            return self.action.clone();
+        }
+        let mut parts: Vec<String> = self.overrides.iter().map(ActionOverride::describe).collect();
+        parts.push(format!(
+            "{} elsewhere",
+            self.default_action.as_deref().unwrap_or(&self.action)
+        ));
+        parts.join("; ")
+    }
 }
 
 /// The change that puts a policy back into Audit.
@@ -61,8 +150,13 @@ pub struct PolicyInfo {
     pub severity: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
-    /// `Audit`, `Enforce`, or `Mixed` when rules differ.
+    /// `Audit`, `Enforce`, `Mixed` when rules or namespaces differ,
+    /// `Invalid` (Kyverno refuses the policy) or `unknown` (only reports
+    /// name the policy).
     pub action: String,
+    /// Where the action differs by namespace or rule: which enforce.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_detail: Option<String>,
     pub rules: Vec<RuleInfo>,
     /// Kind names the policy matches (`*` for any).
     pub kinds: Vec<String>,
@@ -84,6 +178,94 @@ impl PolicyInfo {
             Some(namespace) => format!("{namespace}/{}", self.name),
             None => self.name.clone(),
         }
+    }
+
+    /// A policy only reports name: nothing is known of it, least of all
+    /// its action.
+    pub fn unknown(qualified: &str) -> PolicyInfo {
+        let (namespace, name) = match qualified.split_once('/') {
+            Some((ns, name)) => (Some(ns.to_string()), name.to_string()),
+            None => (None, qualified.to_string()),
+        };
+        PolicyInfo {
+            kind: ACTION_UNKNOWN.into(),
+            name,
+            namespace,
+            title: None,
+            description: None,
+            severity: None,
+            category: None,
+            action: ACTION_UNKNOWN.into(),
+            action_detail: None,
+            rules: Vec::new(),
+            kinds: Vec::new(),
+            unscored: false,
+            last_changed: None,
+            rollback: None,
+        }
+    }
+
+    /// True when Kyverno enforces some rule somewhere.
+    pub fn enforces(&self) -> bool {
+        matches!(self.action.as_str(), "Enforce" | "Mixed")
+    }
+
+    /// The action as one line, with the namespaces or rules that enforce
+    /// when they differ.
+    pub fn action_summary(&self) -> String {
+        match &self.action_detail {
+            Some(detail) => format!("{} ({detail})", self.action),
+            None => self.action.clone(),
+        }
+    }
+
+    /// The action Kyverno takes on a violation of `rule` in `namespace`:
+    /// the rule's own resolution (an autogen variant acts as the rule it
+    /// comes from), else the policy's action.
+    pub fn action_for(&self, rule: &str, namespace: &str) -> String {
+        let base = crate::engine::exceptions::base_rule(rule);
+        self.rules
+            .iter()
+            .find(|r| r.name == rule)
+            .or_else(|| self.rules.iter().find(|r| r.name == base))
+            .map(|r| r.action_in(namespace).to_string())
+            .unwrap_or_else(|| self.action.clone())
+    }
+
+    /// Reads a policy document; `None` for documents of other kinds.
+    /// `bindings` are the ValidatingAdmissionPolicyBindings known (they
+    /// hold a ValidatingAdmissionPolicy's action).
+    pub fn from_document_with_bindings(document: &Value, bindings: &[&Value]) -> Option<PolicyInfo> {
+        let mut info = PolicyInfo::from_document(document)?;
+        if info.kind == "ValidatingAdmissionPolicy" {
+            let actions: Vec<String> = bindings
+                .iter()
+                .filter(|b| {
+                    b.pointer("/spec/policyName").and_then(Value::as_str) == Some(info.name.as_str())
+                })
+                .map(|b| {
+                    let denies = b
+                        .pointer("/spec/validationActions")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .any(|a| a.as_str() == Some("Deny"));
+                    if denies { "Enforce" } else { "Audit" }.to_string()
+                })
+                .collect();
+            if !actions.is_empty() {
+                let action = overall_action_of(&actions);
+                if action == "Mixed" {
+                    info.action_detail =
+                        Some("some bindings Deny, others only Audit or Warn".into());
+                }
+                for rule in &mut info.rules {
+                    rule.action = action.clone();
+                }
+                info.action = action;
+            }
+        }
+        Some(info)
     }
 
     /// Reads a policy document; `None` for documents of other kinds.
@@ -114,6 +296,7 @@ impl PolicyInfo {
             _ => cel_policy_rules(&kind, &spec),
         };
         let action = overall_action(&rules);
+        let action_detail = action_detail(&rules);
         let mut info = PolicyInfo {
             kind,
             name,
@@ -123,6 +306,7 @@ impl PolicyInfo {
             severity: annotation(ANNOTATION_SEVERITY),
             category: annotation(ANNOTATION_CATEGORY),
             action,
+            action_detail,
             rules,
             kinds,
             // As the engine reads it: exactly "false".
@@ -135,20 +319,114 @@ impl PolicyInfo {
     }
 }
 
-fn normalize_action(action: &str) -> String {
-    match action.to_ascii_lowercase().as_str() {
-        "enforce" | "deny" => "Enforce".into(),
-        _ => "Audit".into(),
+/// The Pod controllers Kyverno's autogen makes `autogen-` rules for (its
+/// default `pod-policies.kyverno.io/autogen-controllers`).
+pub const AUTOGEN_CONTROLLERS: [&str; 6] = [
+    "DaemonSet",
+    "Deployment",
+    "Job",
+    "ReplicaSet",
+    "ReplicationController",
+    "StatefulSet",
+];
+
+/// The kinds a rule autogen generated matches: CronJob for
+/// `autogen-cronjob-*`, the other Pod controllers for `autogen-*`; None
+/// for any other rule.
+pub fn autogen_kinds(rule: &str) -> Option<&'static [&'static str]> {
+    if rule.starts_with("autogen-cronjob-") {
+        Some(&["CronJob"])
+    } else if rule.starts_with("autogen-") {
+        Some(&AUTOGEN_CONTROLLERS)
+    } else {
+        None
+    }
+}
+
+/// Whether a rule with `kinds` (empty: not known) can apply to `kind`.
+pub fn rule_applies_to(rule: &str, kinds: &[String], kind: &str) -> bool {
+    match autogen_kinds(rule) {
+        Some(kinds) => kinds.contains(&kind),
+        None => kinds.is_empty() || kinds.iter().any(|k| k == "*" || k == kind),
+    }
+}
+
+/// Kyverno's action words (its CRD accepts these four spellings only);
+/// None for anything else, which Kyverno refuses.
+fn normalize_action(action: &str) -> Option<&'static str> {
+    match action {
+        "Enforce" | "enforce" => Some("Enforce"),
+        "Audit" | "audit" => Some("Audit"),
+        _ => None,
     }
 }
 
 fn overall_action(rules: &[RuleInfo]) -> String {
-    let enforce = rules.iter().filter(|r| r.action == "Enforce").count();
-    match enforce {
-        0 => "Audit".into(),
-        n if n == rules.len() => "Enforce".into(),
-        _ => "Mixed".into(),
+    let actions: Vec<String> = rules.iter().map(|r| r.action.clone()).collect();
+    overall_action_of(&actions)
+}
+
+fn overall_action_of(actions: &[String]) -> String {
+    if actions.iter().any(|a| a == ACTION_INVALID) {
+        return ACTION_INVALID.into();
     }
+    if actions.iter().all(|a| a == "Audit") {
+        "Audit".into()
+    } else if actions.iter().all(|a| a == "Enforce") {
+        "Enforce".into()
+    } else {
+        "Mixed".into()
+    }
+}
+
+/// Which rules and namespaces enforce, when that is not all or nothing.
+fn action_detail(rules: &[RuleInfo]) -> Option<String> {
+    let summaries: Vec<String> = rules.iter().map(RuleInfo::action_summary).collect();
+    let overridden = rules.iter().any(|r| !r.overrides.is_empty());
+    let first = summaries.first()?;
+    if summaries.iter().all(|s| s == first) {
+        return overridden.then(|| first.clone());
+    }
+    let differ = rules.iter().any(|r| r.action != rules[0].action);
+    (overridden || differ).then(|| {
+        rules
+            .iter()
+            .zip(&summaries)
+            .map(|(rule, summary)| format!("rule {}: {summary}", rule.name))
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
+}
+
+/// The valid entries of an overrides list (Kyverno skips invalid actions).
+fn overrides_of(list: Option<&Value>) -> Vec<ActionOverride> {
+    list.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| {
+            let action = normalize_action(entry.get("action")?.as_str()?)?;
+            let selector = entry
+                .get("namespaceSelector")
+                .is_some_and(|s| !s.is_null());
+            let namespaces: Vec<String> = match entry.get("namespaces") {
+                // No namespaces and no selector: every namespace.
+                None | Some(Value::Null) if !selector => vec!["*".into()],
+                None | Some(Value::Null) => Vec::new(),
+                Some(list) => list
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect(),
+            };
+            Some(ActionOverride {
+                action: action.into(),
+                namespaces,
+                namespace_selector: selector,
+            })
+        })
+        .collect()
 }
 
 fn kyverno_rules(spec: &Value) -> (Vec<RuleInfo>, Vec<String>) {
@@ -156,6 +434,7 @@ fn kyverno_rules(spec: &Value) -> (Vec<RuleInfo>, Vec<String>) {
         .get("validationFailureAction")
         .and_then(Value::as_str)
         .unwrap_or("Audit");
+    let policy_overrides = overrides_of(spec.get("validationFailureActionOverrides"));
     let mut rules = Vec::new();
     let mut kinds = Vec::new();
     for rule in spec
@@ -167,16 +446,23 @@ fn kyverno_rules(spec: &Value) -> (Vec<RuleInfo>, Vec<String>) {
         let Some(validate) = rule.get("validate") else {
             continue;
         };
-        let action = validate
+        let own_action = validate
             .get("failureAction")
             .or_else(|| validate.get("validationFailureAction"))
-            .and_then(Value::as_str)
-            .unwrap_or(policy_action);
-        // Enforced in some namespaces by an override is enforced: Kyverno
-        // rejects there, so the rule's rollback conditions apply.
-        let overridden = enforce_override(spec.get("validationFailureActionOverrides"))
-            || enforce_override(validate.get("failureActionOverrides"));
-        let action = if overridden { "Enforce" } else { action };
+            .and_then(Value::as_str);
+        // Kyverno's order (engineresponse.go ruleAction, failureActionForRule):
+        // the rule's overrides, its own action, then the policy's overrides
+        // and action.
+        let mut overrides = overrides_of(validate.get("failureActionOverrides"));
+        if own_action.is_none() {
+            overrides.extend(policy_overrides.iter().cloned());
+        }
+        let default_action = normalize_action(own_action.unwrap_or(policy_action));
+        let action = match default_action {
+            None => ACTION_INVALID.to_string(),
+            Some(default) if overrides.iter().any(|o| o.action != default) => "Mixed".into(),
+            Some(default) => default.to_string(),
+        };
         let mut rule_kinds = Vec::new();
         if let Some(matching) = rule.get("match") {
             collect_kinds(matching, &mut rule_kinds);
@@ -190,23 +476,16 @@ fn kyverno_rules(spec: &Value) -> (Vec<RuleInfo>, Vec<String>) {
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_string(),
-            action: normalize_action(action),
+            default_action: (!overrides.is_empty())
+                .then(|| default_action.unwrap_or(ACTION_INVALID).to_string()),
+            action,
             kinds: rule_kinds,
+            overrides,
         });
     }
     kinds.sort();
     kinds.dedup();
     (rules, kinds)
-}
-
-/// Whether a list of action overrides enforces in some namespaces.
-fn enforce_override(overrides: Option<&Value>) -> bool {
-    overrides
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|o| o.get("action").and_then(Value::as_str))
-        .any(|action| normalize_action(action) == "Enforce")
 }
 
 /// Kind names under any `kinds:` list of a match block, without group and
@@ -277,6 +556,8 @@ fn cel_policy_rules(kind: &str, spec: &Value) -> (Vec<RuleInfo>, Vec<String>) {
         name: String::new(),
         action: action.to_string(),
         kinds: kinds.clone(),
+        overrides: Vec::new(),
+        default_action: None,
     }];
     (rules, kinds)
 }
@@ -340,6 +621,22 @@ fn resource_name(kind: &str) -> &'static str {
     }
 }
 
+/// `spec.rules.0.validate.failureAction` → `spec.rules[0].validate.failureAction`.
+fn json_path_to_field(dotted: &str) -> String {
+    let mut out = String::new();
+    for part in dotted.split('.') {
+        if !part.is_empty() && part.chars().all(|c| c.is_ascii_digit()) {
+            out.push_str(&format!("[{part}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(part);
+        }
+    }
+    out
+}
+
 fn rollback(info: &PolicyInfo, spec: &Value) -> Option<Rollback> {
     let namespace_flag = info
         .namespace
@@ -349,10 +646,29 @@ fn rollback(info: &PolicyInfo, spec: &Value) -> Option<Rollback> {
     let target = format!("{}/{}", resource_name(&info.kind), info.name);
     match info.kind.as_str() {
         "ClusterPolicy" | "Policy" => {
-            // Rules that set their own action override the policy's, so those
-            // are patched one by one; else the policy-wide field.
-            let mut rule_fields = Vec::new();
+            // Rules that set their own action override the policy's, and
+            // an Enforce override beats both where it matches: each of
+            // those is patched where it is, else the policy-wide field.
+            let mut fields = Vec::new();
             let mut operations = Vec::new();
+            let mut to_audit = |path: String, fields: &mut Vec<String>| {
+                fields.push(path.trim_start_matches('/').replace('/', "."));
+                operations.push(format!(
+                    "{{\"op\":\"replace\",\"path\":\"{path}\",\"value\":\"Audit\"}}"
+                ));
+            };
+            let enforcing_overrides = |list: Option<&Value>| -> Vec<usize> {
+                list.and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                    .filter(|(_, o)| {
+                        o.get("action").and_then(Value::as_str).and_then(normalize_action)
+                            == Some("Enforce")
+                    })
+                    .map(|(index, _)| index)
+                    .collect()
+            };
             for (index, rule) in spec
                 .get("rules")
                 .and_then(Value::as_array)
@@ -362,14 +678,23 @@ fn rollback(info: &PolicyInfo, spec: &Value) -> Option<Rollback> {
             {
                 for field in ["failureAction", "validationFailureAction"] {
                     if rule.pointer(&format!("/validate/{field}")).is_some() {
-                        rule_fields.push(format!("spec.rules[{index}].validate.{field}"));
-                        operations.push(format!(
-                            "{{\"op\":\"replace\",\"path\":\"/spec/rules/{index}/validate/{field}\",\"value\":\"Audit\"}}"
-                        ));
+                        to_audit(format!("/spec/rules/{index}/validate/{field}"), &mut fields);
                     }
                 }
+                for entry in enforcing_overrides(rule.pointer("/validate/failureActionOverrides")) {
+                    to_audit(
+                        format!("/spec/rules/{index}/validate/failureActionOverrides/{entry}/action"),
+                        &mut fields,
+                    );
+                }
             }
-            if rule_fields.is_empty() {
+            for entry in enforcing_overrides(spec.get("validationFailureActionOverrides")) {
+                to_audit(
+                    format!("/spec/validationFailureActionOverrides/{entry}/action"),
+                    &mut fields,
+                );
+            }
+            if fields.is_empty() {
                 Some(Rollback {
                     fields: vec!["spec.validationFailureAction".into()],
                     value: "Audit".into(),
@@ -378,8 +703,15 @@ fn rollback(info: &PolicyInfo, spec: &Value) -> Option<Rollback> {
                     ),
                 })
             } else {
+                // Rules without their own action follow the policy's.
+                if spec.get("validationFailureAction").is_some() {
+                    to_audit("/spec/validationFailureAction".into(), &mut fields);
+                }
                 Some(Rollback {
-                    fields: rule_fields,
+                    fields: fields
+                        .iter()
+                        .map(|f| json_path_to_field(f))
+                        .collect(),
                     value: "Audit".into(),
                     command: format!(
                         "kubectl patch {target}{namespace_flag} --type=json -p '[{}]'",

@@ -291,6 +291,53 @@ pub(super) fn listed_in_scope(kinds: &[String], scan: &ScanRecord) -> Option<(us
 }
 
 impl ScanRecord {
+    /// The scan could not read `info`'s own kind or could not load it: its
+    /// results are missing or older ones carried over.
+    pub(super) fn policy_unread(&self, info: &PolicyInfo) -> bool {
+        self.invalid_policies
+            .iter()
+            .any(|p| *p == info.qualified_name())
+            || policy_source_of(&info.kind)
+                .is_some_and(|own| self.failed_policy_sources.iter().any(|s| s == own))
+            || self.missing_policies_unnamed()
+    }
+
+    /// What of this scan's incompleteness can affect `info`'s results: the
+    /// scan's failure, the policy itself invalid or unread, a failed list
+    /// of a kind it reaches, failed report writes (reports do not say
+    /// whose), or a gap the record does not name. Empty when none.
+    pub(super) fn incomplete_for(&self, info: &PolicyInfo) -> Vec<String> {
+        let mut gaps = Vec::new();
+        if let Some(error) = &self.error {
+            gaps.push(format!("the scan failed: {error}"));
+        }
+        if self
+            .invalid_policies
+            .iter()
+            .any(|p| *p == info.qualified_name())
+        {
+            gaps.push("the scan could not load this policy (invalid)".into());
+        }
+        let sources = failed_sources_affecting(info, &self.failed_policy_sources);
+        if !sources.is_empty() {
+            gaps.push(format!("policy sources not read: {}", sources.join(", ")));
+        }
+        if self.missing_policies_unnamed() {
+            gaps.push("some policy could not be read or loaded (the record does not say which)".into());
+        }
+        let failed = failed_kinds_matched(info, &self.failed_kinds);
+        if !failed.is_empty() {
+            gaps.push(format!("failed kinds: {}", failed.join(", ")));
+        }
+        if self.write_failed_reports > 0 {
+            gaps.push(format!("{} report(s) not written", self.write_failed_reports));
+        }
+        if !self.complete && self.error.is_none() && !self.gaps_named() {
+            gaps.push("incomplete (the record does not say why)".into());
+        }
+        gaps
+    }
+
     /// Some policy was missing from the scan but the record does not name
     /// it: any policy's results may be older ones carried over.
     pub(super) fn missing_policies_unnamed(&self) -> bool {
