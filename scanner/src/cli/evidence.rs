@@ -45,11 +45,28 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
         policy_filter: split_list(&args.policies),
         namespace_filter: split_list(&args.namespaces),
     };
-    let problems = if args.from.is_empty() {
+    let mut problems = if args.from.is_empty() {
         from_cluster(args, &mut input)?
     } else {
+        // Flags only the cluster reads would be silently ignored.
+        for (flag, given) in [
+            ("--kubeconfig", args.kubeconfig.is_some()),
+            ("--context", args.context.is_some()),
+        ] {
+            if given {
+                bail!("{flag} reads from the cluster; with --from nothing is read from it: drop one of them");
+            }
+        }
         from_files(args, &mut input)?
     };
+    if !args.policy_files.is_empty() {
+        let files = loader::load_paths(&args.policy_files)
+            .context("reading --policies-from")?
+            .into_iter()
+            .map(|d| d.value)
+            .collect();
+        problems.extend(add_policy_files(&mut input.policies, files));
+    }
     for problem in &problems {
         eprintln!("warning: {problem}");
     }
@@ -120,13 +137,6 @@ fn from_files(args: &EvidenceArgs, input: &mut EvidenceInput) -> anyhow::Result<
         }
     })
     .context("reading --from reports")?;
-    if !args.policy_files.is_empty() {
-        input.policies = loader::load_paths(&args.policy_files)
-            .context("reading --policies-from")?
-            .into_iter()
-            .map(|d| d.value)
-            .collect();
-    }
     if let Some(record) = &args.scan_record {
         let path = Path::new(record);
         let document = loader::load_paths(&[path.to_path_buf()])
@@ -143,6 +153,47 @@ fn from_files(args: &EvidenceArgs, input: &mut EvidenceInput) -> anyhow::Result<
     Ok(problems)
 }
 
+/// `kind namespace/name` of a document: what identifies it among policies.
+fn identity_of(document: &Value) -> (String, String, String) {
+    let text = |pointer: &str| {
+        document
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    (
+        text("/kind"),
+        text("/metadata/namespace"),
+        text("/metadata/name"),
+    )
+}
+
+/// Adds policies given as files (`--policies-from`) to those read (from
+/// the cluster, or none with --from). A policy the cluster also holds
+/// keeps the cluster's document: that one is what Kyverno's admission
+/// uses. Returns a warning per document left out.
+fn add_policy_files(policies: &mut Vec<Value>, files: Vec<Value>) -> Vec<String> {
+    let mut problems = Vec::new();
+    for document in files {
+        let identity = identity_of(&document);
+        if policies.iter().any(|p| identity_of(p) == identity) {
+            let (kind, namespace, name) = identity;
+            problems.push(format!(
+                "--policies-from: {kind} {}{name} is also in the cluster: the cluster's is used",
+                if namespace.is_empty() {
+                    String::new()
+                } else {
+                    format!("{namespace}/")
+                }
+            ));
+            continue;
+        }
+        policies.push(document);
+    }
+    problems
+}
+
 fn print_summary(evidence: &evidence::Evidence) {
     let rows: Vec<Vec<String>> = evidence
         .policies
@@ -150,7 +201,7 @@ fn print_summary(evidence: &evidence::Evidence) {
         .map(|p| {
             vec![
                 p.info.qualified_name(),
-                p.info.action.clone(),
+                p.info.action_summary(),
                 p.verdict.label().to_string(),
                 p.counts.fail.to_string(),
                 p.counts.error.to_string(),
@@ -172,10 +223,16 @@ fn print_summary(evidence: &evidence::Evidence) {
     );
     for generated in &evidence.generated_exceptions {
         println!(
-            "{} is excused only by a {} annotation, which Kyverno's admission ignores: apply {} to make the bypass explicit",
-            generated.resource,
+            "{} excused only by a {} annotation, which Kyverno's admission ignores: apply {} to make the bypass explicit (it covers {} and what it creates)",
+            generated
+                .resources
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
             crate::engine::exceptions::EXCEPTION,
-            generated.file
+            generated.file,
+            generated.resource
         );
     }
     if let Some(comparison) = &evidence.comparison {

@@ -232,7 +232,11 @@ pub struct EvidenceArgs {
     /// instead of the cluster.
     #[arg(long)]
     pub from: Vec<PathBuf>,
-    /// With --from: the policy (and PolicyException) files the reports are about.
+    /// Policy (and PolicyException, ValidatingAdmissionPolicyBinding) files
+    /// the reports are about. With --from, the only policies; from the
+    /// cluster, added to the cluster's (for policies scanned as files with
+    /// `polscan scan --policy`; the cluster's document wins when both hold
+    /// one).
     #[arg(long = "policies-from")]
     pub policy_files: Vec<PathBuf>,
     /// The last scan's record: `<namespace>/<name>` of the ConfigMap
@@ -250,8 +254,10 @@ pub struct EvidenceArgs {
     /// Exit 1 when a policy is not ready or a rollback condition is met.
     #[arg(long)]
     pub require_ready: bool,
+    /// The kubeconfig to read the cluster with (not with --from).
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context (not with --from).
     #[arg(long)]
     pub context: Option<String>,
 }

@@ -164,9 +164,15 @@ fn policy_card(out: &mut String, policy: &PolicyEvidence) {
     }
     let _ = write!(
         out,
-        "<p class=\"meta\">{} · current action <strong class=\"action\">{}</strong>{}{}</p>",
+        "<p class=\"meta\">{} · current action <strong class=\"action\">{}</strong>{}{}{}</p>",
         escape(&policy.info.kind),
         escape(&policy.info.action),
+        policy
+            .info
+            .action_detail
+            .as_ref()
+            .map(|d| format!(" <span class=\"action-detail\">({})</span>", escape(d)))
+            .unwrap_or_default(),
         policy
             .info
             .severity
@@ -204,7 +210,15 @@ fn policy_card(out: &mut String, policy: &PolicyEvidence) {
                 out,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
                 escape(&rule.name),
-                escape(&rule.action),
+                escape(
+                    &policy
+                        .info
+                        .rules
+                        .iter()
+                        .find(|r| r.name == rule.name)
+                        .map(|r| r.action_summary())
+                        .unwrap_or_else(|| rule.action.clone())
+                ),
                 verdict_badge(rule.verdict),
                 rule.counts.pass,
                 rule.counts.fail,
@@ -215,7 +229,7 @@ fn policy_card(out: &mut String, policy: &PolicyEvidence) {
     }
     if !policy.violations.is_empty() {
         let groups = policy.owner_groups();
-        let _ = write!(out, "<h3>Violators ({} owners)</h3>", groups.len());
+        let _ = write!(out, "<h3>Violators ({})</h3>", super::owners_count(groups.len()));
         for group in groups.iter().take(LIMITS.owners) {
             let owner = group.owner.to_string();
             let _ = write!(
@@ -370,7 +384,7 @@ pub fn render(evidence: &Evidence) -> String {
     if !evidence.generated_exceptions.is_empty() {
         let _ = write!(
             out,
-            "<h2 id=\"generated-exceptions\">Generated PolicyExceptions</h2><p class=\"warning\">These resources are excused only by <code>{}</code> annotations, which Kyverno's admission does not read: it would reject their next change once the policy is enforced. Apply these files to make each bypass explicit to Kyverno.</p><ul>",
+            "<h2 id=\"generated-exceptions\">Generated PolicyExceptions</h2><p class=\"warning\">These resources are excused only by <code>{}</code> annotations, which Kyverno's admission does not read: it would reject their next change once the policy is enforced. Apply these files to make each bypass explicit to Kyverno; each covers a top owner by name and what it creates (<code>&lt;owner&gt;-*</code>), so the next rollout stays covered.</p><ul>",
             escape(crate::engine::exceptions::EXCEPTION)
         );
         for generated in &evidence.generated_exceptions {
@@ -487,9 +501,14 @@ pub fn render(evidence: &Evidence) -> String {
         for check in &comparison.readiness_checks {
             let _ = write!(
                 out,
-                "<h3 class=\"readiness-check\" data-still-ready=\"{}\">{} (Audit): {} {}</h3><ul>",
+                "<h3 class=\"readiness-check\" data-still-ready=\"{}\">{} ({}): {} {}</h3><ul>",
                 check.still_ready,
                 escape(&check.policy),
+                escape(if check.action.is_empty() {
+                    "Audit"
+                } else {
+                    &check.action
+                }),
                 if check.still_ready {
                     "still ready to enforce".to_string()
                 } else {

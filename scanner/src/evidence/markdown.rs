@@ -126,7 +126,7 @@ pub fn render(evidence: &Evidence) -> String {
     if !evidence.generated_exceptions.is_empty() {
         let _ = writeln!(
             out,
-            "\n## Generated PolicyExceptions\n\nThese resources are excused only by `{}` annotations, which Kyverno's admission does not read: it would reject their next change once the policy is enforced. Apply these files (`kubectl apply -f <file>`) to make each bypass explicit to Kyverno:\n",
+            "\n## Generated PolicyExceptions\n\nThese resources are excused only by `{}` annotations, which Kyverno's admission does not read: it would reject their next change once the policy is enforced. Apply these files (`kubectl apply -f <file>`) to make each bypass explicit to Kyverno. Each covers a top owner by name and what it creates (`<owner>-*`), so the next rollout stays covered:\n",
             crate::engine::exceptions::EXCEPTION
         );
         for generated in &evidence.generated_exceptions {
@@ -167,11 +167,9 @@ pub fn render(evidence: &Evidence) -> String {
             for v in changes.iter().take(CHANGES_LISTED) {
                 let _ = writeln!(
                     out,
-                    "- {} {} {} ({}){}",
+                    "- {} {}{}",
                     cell(&v.policy),
-                    cell(&v.resource),
-                    v.result,
-                    cell(&v.rule),
+                    cell(&v.describe()),
                     v.reason
                         .as_ref()
                         .map(|r| format!(": {}", cell(r)))
@@ -224,8 +222,13 @@ pub fn render(evidence: &Evidence) -> String {
         for check in &comparison.readiness_checks {
             let _ = writeln!(
                 out,
-                "\n### Readiness check: {} (Audit) — {}\n",
+                "\n### Readiness check: {} ({}) — {}\n",
                 check.policy,
+                if check.action.is_empty() {
+                    "Audit"
+                } else {
+                    &check.action
+                },
                 if check.still_ready {
                     "still ready to enforce".to_string()
                 } else {
@@ -256,8 +259,15 @@ fn policy_section(out: &mut String, policy: &PolicyEvidence) {
     }
     let _ = writeln!(
         out,
-        "Kind: {}. Current action: **{}**.",
-        policy.info.kind, policy.info.action
+        "Kind: {}. Current action: **{}**{}.",
+        policy.info.kind,
+        policy.info.action,
+        policy
+            .info
+            .action_detail
+            .as_ref()
+            .map(|d| format!(" ({})", cell(d)))
+            .unwrap_or_default()
     );
     if policy.enforced_with_violations() {
         let _ = writeln!(
@@ -287,7 +297,13 @@ fn policy_section(out: &mut String, policy: &PolicyEvidence) {
                 out,
                 "| {} | {} | {} | {} | {} |",
                 cell(&rule.name),
-                rule.action,
+                cell(&policy
+                    .info
+                    .rules
+                    .iter()
+                    .find(|r| r.name == rule.name)
+                    .map(|r| r.action_summary())
+                    .unwrap_or_else(|| rule.action.clone())),
                 verdict_mark(rule.verdict),
                 rule.counts.fail,
                 rule.counts.error
@@ -296,7 +312,7 @@ fn policy_section(out: &mut String, policy: &PolicyEvidence) {
     }
     if !policy.violations.is_empty() {
         let groups = policy.owner_groups();
-        let _ = writeln!(out, "\nViolators ({} owners):\n", groups.len());
+        let _ = writeln!(out, "\nViolators ({}):\n", super::owners_count(groups.len()));
         for group in groups.iter().take(LIMITS.owners) {
             let _ = writeln!(
                 out,

@@ -227,6 +227,15 @@ pub struct PolicyEvidence {
     pub rollback_conditions: Vec<String>,
 }
 
+/// `1 owner`, `2 owners`.
+pub(crate) fn owners_count(n: usize) -> String {
+    if n == 1 {
+        "1 owner".into()
+    } else {
+        format!("{n} owners")
+    }
+}
+
 /// Violations under their owner, in the evidence's order.
 pub struct OwnerGroup<'a> {
     pub owner: &'a ObjectName,
