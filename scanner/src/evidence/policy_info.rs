@@ -819,7 +819,16 @@ mod tests {
                      "rules": [{"name": "a", "validate": {}}]}
         }))
         .expect("a policy");
-        assert_eq!(info.action, "Enforce");
+        // Kyverno enforces in prod only (matchOverride): neither Enforce
+        // nor Audit says that.
+        assert_eq!(info.action, "Mixed");
+        assert_eq!(info.rules[0].action_in("prod"), "Enforce");
+        assert_eq!(info.rules[0].action_in("dev"), "Audit");
+        assert_eq!(info.rules[0].action_in(""), "Audit", "cluster-scoped");
+        assert_eq!(
+            info.action_detail.as_deref(),
+            Some("Enforce in namespace(s) prod; Audit elsewhere")
+        );
         let info = PolicyInfo::from_document(&json!({
             "kind": "ClusterPolicy", "metadata": {"name": "p"},
             "spec": {"rules": [
@@ -831,7 +840,102 @@ mod tests {
         }))
         .expect("a policy");
         assert_eq!(info.action, "Mixed");
-        assert_eq!(info.rules[0].action, "Enforce");
+        assert_eq!(info.rules[0].action, "Mixed");
+        assert_eq!(info.rules[0].action_in("prod"), "Enforce");
         assert_eq!(info.rules[1].action, "Audit");
+    }
+
+    #[test]
+    fn override_order_follows_kyverno() {
+        // The rule's own action beats the policy's overrides; the rule's
+        // overrides beat its own action; wildcards match; an invalid
+        // override action is skipped; no namespaces and no selector is
+        // every namespace.
+        let info = PolicyInfo::from_document(&json!({
+            "kind": "ClusterPolicy", "metadata": {"name": "p"},
+            "spec": {"validationFailureAction": "Audit",
+                     "validationFailureActionOverrides": [
+                        {"action": "Enforce", "namespaces": ["web-*"]},
+                        {"action": "bogus", "namespaces": ["x"]}],
+                     "rules": [
+                {"name": "own", "validate": {"failureAction": "Audit"}},
+                {"name": "inherits", "validate": {}},
+                {"name": "rule-override", "validate": {"failureAction": "Enforce",
+                 "failureActionOverrides": [{"action": "Audit", "namespaces": ["dev"]}]}},
+                {"name": "everywhere", "validate": {"failureActionOverrides": [{"action": "Enforce"}]}}
+            ]}
+        }))
+        .expect("a policy");
+        let rule = |name: &str| info.rules.iter().find(|r| r.name == name).expect(name);
+        assert_eq!(rule("own").action, "Audit");
+        assert_eq!(rule("own").action_in("web-1"), "Audit");
+        assert_eq!(rule("inherits").action_in("web-1"), "Enforce");
+        assert_eq!(rule("inherits").action_in("x"), "Audit");
+        assert_eq!(rule("rule-override").action_in("dev"), "Audit");
+        assert_eq!(rule("rule-override").action_in("web-1"), "Enforce");
+        assert_eq!(rule("everywhere").action_in("any"), "Enforce");
+        assert_eq!(info.action_for("autogen-inherits", "web-2"), "Enforce");
+        assert_eq!(info.action, "Mixed");
+        let detail = info.action_detail.expect("detail");
+        assert!(detail.contains("rule inherits: Enforce in namespace(s) web-*; Audit elsewhere"), "{detail}");
+    }
+
+    #[test]
+    fn the_rollback_of_an_override_changes_the_override() {
+        let info = PolicyInfo::from_document(&json!({
+            "kind": "ClusterPolicy", "metadata": {"name": "p"},
+            "spec": {"validationFailureAction": "Audit",
+                     "validationFailureActionOverrides": [
+                        {"action": "Audit", "namespaces": ["dev"]},
+                        {"action": "Enforce", "namespaces": ["web"]}],
+                     "rules": [
+                {"name": "a", "validate": {"failureActionOverrides": [{"action": "Enforce", "namespaces": ["prod"]}]}}
+            ]}
+        }))
+        .expect("a policy");
+        let rollback = info.rollback.expect("rollback");
+        assert_eq!(
+            rollback.fields,
+            [
+                "spec.rules[0].validate.failureActionOverrides[0].action",
+                "spec.validationFailureActionOverrides[1].action",
+                "spec.validationFailureAction"
+            ]
+        );
+        assert_eq!(
+            rollback.command,
+            "kubectl patch clusterpolicy/p --type=json -p '[{\"op\":\"replace\",\"path\":\"/spec/rules/0/validate/failureActionOverrides/0/action\",\"value\":\"Audit\"},{\"op\":\"replace\",\"path\":\"/spec/validationFailureActionOverrides/1/action\",\"value\":\"Audit\"},{\"op\":\"replace\",\"path\":\"/spec/validationFailureAction\",\"value\":\"Audit\"}]'"
+        );
+    }
+
+    #[test]
+    fn an_action_kyverno_refuses_is_invalid_not_audit() {
+        let info = PolicyInfo::from_document(&json!({
+            "kind": "ClusterPolicy", "metadata": {"name": "p"},
+            "spec": {"validationFailureAction": "Audti", "rules": [{"name": "a", "validate": {}}]}
+        }))
+        .expect("a policy");
+        assert_eq!(info.action, ACTION_INVALID);
+        assert!(!info.enforces());
+    }
+
+    #[test]
+    fn a_validating_admission_policy_acts_as_its_bindings_say() {
+        let vap = json!({"kind": "ValidatingAdmissionPolicy", "metadata": {"name": "v"},
+                         "spec": {"matchConstraints": {"resourceRules": [{"resources": ["pods"]}]}}});
+        let audit = json!({"kind": "ValidatingAdmissionPolicyBinding", "metadata": {"name": "b1"},
+                           "spec": {"policyName": "v", "validationActions": ["Audit"]}});
+        let deny = json!({"kind": "ValidatingAdmissionPolicyBinding", "metadata": {"name": "b2"},
+                          "spec": {"policyName": "v", "validationActions": ["Deny"]}});
+        let other = json!({"kind": "ValidatingAdmissionPolicyBinding", "metadata": {"name": "b3"},
+                           "spec": {"policyName": "w", "validationActions": ["Deny"]}});
+        let action = |bindings: &[&Value]| {
+            PolicyInfo::from_document_with_bindings(&vap, bindings)
+                .expect("a policy")
+                .action
+        };
+        assert_eq!(action(&[&audit, &other]), "Audit");
+        assert_eq!(action(&[&deny]), "Enforce");
+        assert_eq!(action(&[&audit, &deny]), "Mixed");
     }
 }
