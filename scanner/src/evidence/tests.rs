@@ -1263,3 +1263,367 @@ fn an_unscored_policy_s_warnings_are_failures_kyverno_would_reject() {
     ));
     assert_eq!(find(&scored, "loud").verdict, Verdict::Ready);
 }
+
+/// A ClusterPolicy in Audit that an override enforces in namespace `web`.
+fn overridden_policy(name: &str) -> Value {
+    let mut found = policy(name, "Audit", "2026-11-01T00:00:00Z");
+    found["spec"]["validationFailureActionOverrides"] =
+        json!([{"action": "Enforce", "namespaces": ["web"]}]);
+    found
+}
+
+#[test]
+fn an_override_enforces_only_in_its_namespaces_and_only_there_rolls_back() {
+    let policies = vec![overridden_policy("ovr")];
+    let before = build(&input(
+        vec![report(vec![
+            result("ovr", "pass", "web", "w1"),
+            result("ovr", "pass", "dev", "d1"),
+        ])],
+        policies.clone(),
+        Some(scan(true, &[])),
+    ));
+    let info = &find(&before, "ovr").info;
+    assert_eq!(info.action, "Mixed");
+    assert!(
+        info.action_summary().contains("Enforce in namespace(s) web"),
+        "{}",
+        info.action_summary()
+    );
+    let markdown = markdown::render(&before);
+    assert!(
+        markdown.contains("Current action: **Mixed** (Enforce in namespace(s) web; Audit elsewhere)"),
+        "{markdown}"
+    );
+    // A new failure in a namespace Kyverno only audits: nothing to roll back.
+    let audited = build(&input(
+        vec![report(vec![
+            result("ovr", "pass", "web", "w1"),
+            result("ovr", "fail", "dev", "d1"),
+        ])],
+        policies.clone(),
+        Some(scan(true, &[])),
+    ));
+    let check = compare::compare(&before, &audited);
+    let ovr = check
+        .rollback_checks
+        .iter()
+        .find(|c| c.policy == "ovr")
+        .expect("ovr enforces somewhere");
+    assert!(!ovr.roll_back, "{ovr:?}");
+    assert_eq!(check.new_violations.len(), 1);
+    assert_eq!(check.new_violations[0].action, "Audit");
+    // In the namespace the override enforces: roll back, and the command
+    // changes the override, which is what enforces.
+    let enforced = build(&input(
+        vec![report(vec![
+            result("ovr", "fail", "web", "w1"),
+            result("ovr", "pass", "dev", "d1"),
+        ])],
+        policies.clone(),
+        Some(scan(true, &[])),
+    ));
+    let check = compare::compare(&before, &enforced);
+    let ovr = check
+        .rollback_checks
+        .iter()
+        .find(|c| c.policy == "ovr")
+        .expect("ovr");
+    assert!(ovr.roll_back && ovr.conditions[0].met, "{ovr:?}");
+    let rollback = find(&enforced, "ovr").info.rollback.clone().expect("rollback");
+    assert!(
+        rollback
+            .command
+            .contains("/spec/validationFailureActionOverrides/0/action"),
+        "{}",
+        rollback.command
+    );
+    // The action the scan recorded on the result wins over the document's
+    // resolution (the engine resolves it per namespace as Kyverno does).
+    let mut recorded = result("ovr", "fail", "dev", "d1");
+    recorded["properties"] = json!({"action": "Enforce"});
+    let recorded = build(&input(
+        vec![report(vec![result("ovr", "pass", "web", "w1"), recorded])],
+        policies,
+        Some(scan(true, &[])),
+    ));
+    let check = compare::compare(&before, &recorded);
+    assert!(check.rollback_checks.iter().any(|c| c.policy == "ovr" && c.roll_back));
+}
+
+#[test]
+fn an_unknown_or_invalid_policy_is_never_shown_as_enforced() {
+    let mut invalid = policy("typo", "Audti", "2026-11-01T00:00:00Z");
+    invalid["metadata"]["name"] = json!("typo");
+    let before = build(&input(
+        vec![report(vec![result("gone", "pass", "a", "p1"), result("typo", "pass", "a", "p1")])],
+        vec![invalid.clone()],
+        Some(scan(true, &[])),
+    ));
+    let after = build(&input(
+        vec![report(vec![result("gone", "fail", "a", "p1"), result("typo", "fail", "a", "p1")])],
+        vec![invalid],
+        Some(scan(true, &[])),
+    ));
+    let gone = find(&after, "gone");
+    assert_eq!(gone.info.action, "unknown");
+    assert!(!gone.enforced_with_violations());
+    assert_eq!(gone.violations[0].action, "unknown");
+    let typo = find(&after, "typo");
+    assert_eq!(typo.info.action, "Invalid", "not Audit: Kyverno refuses it");
+    assert!(!typo.enforced_with_violations());
+    let mut after = after;
+    after.comparison = Some(compare::compare(&before, &after));
+    let markdown = markdown::render(&after);
+    assert!(!markdown.contains("Enforced while"), "{markdown}");
+    assert!(markdown.contains("### Readiness check: gone (unknown)"), "{markdown}");
+    assert!(markdown.contains("### Readiness check: typo (Invalid)"), "{markdown}");
+    assert!(!markdown.contains("(Audit)"), "{markdown}");
+}
+
+/// A ValidatingPolicy in Deny on Pods.
+fn validating_policy(name: &str) -> Value {
+    json!({"apiVersion": "policies.kyverno.io/v1alpha1", "kind": "ValidatingPolicy",
+           "metadata": {"name": name, "managedFields": [{"manager": "kubectl", "time": "2026-11-01T00:00:00Z"}]},
+           "spec": {"validationActions": ["Deny"],
+                    "matchConstraints": {"resourceRules": [{"resources": ["pods"]}]}}})
+}
+
+fn cel_result(policy: &str, status: &str, pod: &str) -> Value {
+    let mut found = result(policy, status, "a", pod);
+    found.as_object_mut().expect("object").remove("rule");
+    found
+}
+
+#[test]
+fn only_gaps_that_can_affect_a_policy_make_its_scan_incomplete() {
+    let policies = vec![
+        validating_policy("vp"),
+        policy("enforced", "Enforce", "2026-11-01T00:00:00Z"),
+        policy("broken", "Audit", "2026-11-01T00:00:00Z"),
+    ];
+    let reports = vec![report(vec![
+        cel_result("vp", "pass", "p1"),
+        result("enforced", "pass", "a", "p1"),
+    ])];
+    let before = build(&input(reports.clone(), policies.clone(), Some(scan(true, &[]))));
+    let mut gappy = scan(false, &["ConfigMap"]);
+    gappy.invalid_policies = vec!["broken".into()];
+    gappy.failed_policy_sources = vec!["clusterpolicies.kyverno.io".into()];
+    gappy.objects_by_kind = Some(BTreeMap::from([("Pod".to_string(), 1)]));
+    let after = build(&input(reports, policies, Some(gappy)));
+    let check = compare::compare(&before, &after);
+    let vp = check
+        .rollback_checks
+        .iter()
+        .find(|c| c.policy == "vp")
+        .expect("vp is enforced");
+    assert!(!vp.roll_back, "an invalid ClusterPolicy and an unread ClusterPolicy list do not touch a ValidatingPolicy: {vp:?}");
+    let enforced = check
+        .rollback_checks
+        .iter()
+        .find(|c| c.policy == "enforced")
+        .expect("enforced");
+    assert!(enforced.roll_back, "{enforced:?}");
+    assert!(
+        enforced.conditions[1].detail.contains("clusterpolicies.kyverno.io"),
+        "{enforced:?}"
+    );
+    // The `--since` line of a rule-less result has no empty parentheses.
+    let cel = compare::ViolationChange {
+        policy: "vp".into(),
+        rule: String::new(),
+        result: "fail".into(),
+        resource: "a/Pod/p1".into(),
+        reason: None,
+        action: "Enforce".into(),
+    };
+    assert_eq!(cel.describe(), "a/Pod/p1 fail");
+}
+
+#[test]
+fn an_unread_policy_source_is_the_reason_and_autogen_rules_name_their_kinds() {
+    let policies = vec![policy("pods", "Audit", "2026-11-01T00:00:00Z")];
+    let mut unread = scan(false, &[]);
+    unread.failed_policy_sources = vec!["clusterpolicies.kyverno.io".into()];
+    // No ClusterPolicy loaded: the scan listed nothing of the Pod kinds.
+    unread.objects_by_kind = Some(BTreeMap::from([("ConfigMap".to_string(), 2)]));
+    let reports = vec![report(vec![
+        result("pods", "pass", "a", "p1"),
+        {
+            let mut r = rule_result("pods", "autogen-cronjob-check", "pass", "c1");
+            r["resources"][0]["kind"] = json!("CronJob");
+            r
+        },
+    ])];
+    let evidence = build(&input(reports.clone(), policies.clone(), Some(unread)));
+    let pods = find(&evidence, "pods");
+    assert_eq!(pods.verdict, Verdict::NotReady);
+    for rule in &pods.rule_evidence {
+        assert!(
+            rule.reasons.iter().all(|r| !r.contains("did not list")),
+            "{}: {:?}",
+            rule.name,
+            rule.reasons
+        );
+        assert!(
+            rule.reasons.iter().any(|r| r.contains("could not read clusterpolicies.kyverno.io")),
+            "{}: {:?}",
+            rule.name,
+            rule.reasons
+        );
+    }
+    // Read fine, but CronJobs were not listed: the autogen-cronjob rule
+    // names CronJob, not Pod.
+    let mut listed = scan(true, &[]);
+    listed.objects_by_kind = Some(BTreeMap::from([
+        ("Pod".to_string(), 1),
+        ("apps/Deployment".to_string(), 0),
+    ]));
+    let evidence = build(&input(reports, policies, Some(listed)));
+    let cron = find(&evidence, "pods")
+        .rule_evidence
+        .iter()
+        .find(|r| r.name == "autogen-cronjob-check")
+        .expect("the autogen rule");
+    assert!(
+        cron.reasons.iter().any(|r| r.contains("did not list CronJob")),
+        "{:?}",
+        cron.reasons
+    );
+    assert!(cron.reasons.iter().all(|r| !r.contains("Pod")), "{:?}", cron.reasons);
+}
+
+#[test]
+fn an_expired_annotation_names_only_rules_that_apply_to_the_resource() {
+    let mut warning = rule_result("pods", annotation_exceptions::EXCEPTION_RULE, "warn", "p1");
+    warning["properties"] = json!({"exception-status": "expired", "exception-rules": "check",
+                                   "exception-expires": "2026-11-01"});
+    let deployment = |rule: &str| {
+        let mut r = rule_result("pods", rule, "pass", "d1");
+        r["resources"][0]["kind"] = json!("Deployment");
+        r
+    };
+    let evidence = build(&input(
+        vec![report(vec![
+            warning,
+            rule_result("pods", "check", "pass", "p1"),
+            deployment("autogen-check"),
+            deployment("autogen-cronjob-check"),
+        ])],
+        vec![policy("pods", "Audit", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    ));
+    let pods = find(&evidence, "pods");
+    let expired: Vec<&String> = pods.reasons.iter().filter(|r| r.contains("expired")).collect();
+    assert_eq!(expired.len(), 1, "{:?}", pods.reasons);
+    assert!(!expired[0].contains("autogen"), "{expired:?}");
+    let autogen = pods
+        .rule_evidence
+        .iter()
+        .find(|r| r.name == "autogen-check")
+        .expect("autogen rule");
+    assert!(autogen.reasons.iter().all(|r| !r.contains("expired")), "{:?}", autogen.reasons);
+}
+
+#[test]
+fn one_policy_exception_per_top_owner_covers_what_it_creates() {
+    let skipped = |kind: &str, name: &str, rule: &str| {
+        let mut r = annotation_skipped("two", rule, name, "fail");
+        r["resources"][0]["kind"] = json!(kind);
+        r
+    };
+    let mut input = input(
+        vec![report(vec![
+            skipped("Deployment", "web", "autogen-a"),
+            skipped("ReplicaSet", "web-5d8f", "autogen-a"),
+            skipped("Pod", "web-5d8f-x1", "a"),
+        ])],
+        vec![two_rule_policy("two", "Audit", None)],
+        Some(scan(true, &[])),
+    );
+    let owner = ObjectName {
+        kind: "Deployment".into(),
+        namespace: "a".into(),
+        name: "web".into(),
+    };
+    for (kind, name) in [("ReplicaSet", "web-5d8f"), ("Pod", "web-5d8f-x1")] {
+        input.owners.insert(
+            ObjectName {
+                kind: kind.into(),
+                namespace: "a".into(),
+                name: name.into(),
+            },
+            owner.clone(),
+        );
+    }
+    let evidence = build(&input);
+    assert_eq!(evidence.generated_exceptions.len(), 1, "{:?}", evidence.generated_exceptions);
+    let generated = &evidence.generated_exceptions[0];
+    assert_eq!(generated.file, "exceptions/a-deployment-web.yaml");
+    assert_eq!(generated.resource, owner);
+    assert_eq!(generated.resources.len(), 3);
+    let document = &generated.document;
+    assert_eq!(
+        document["spec"]["match"],
+        json!({"any": [
+            {"resources": {"kinds": ["Deployment"], "names": ["web"], "namespaces": ["a"]}},
+            {"resources": {"kinds": ["Pod", "ReplicaSet"], "names": ["web-*"], "namespaces": ["a"]}}
+        ]})
+    );
+    assert_eq!(
+        document["spec"]["exceptions"],
+        json!([{"policyName": "two", "ruleNames": ["a", "autogen-a"]}]),
+        "no autogen-cronjob- rule for a Deployment's chain"
+    );
+    assert!(evidence
+        .exceptions
+        .iter()
+        .filter(|e| e.source == "annotation")
+        .all(|e| e.policy_exception_file.as_deref() == Some("exceptions/a-deployment-web.yaml")));
+    let two = find(&evidence, "two");
+    assert!(two.reasons.iter().any(|r| r.contains("exceptions/a-deployment-web.yaml")));
+}
+
+#[test]
+fn one_owner_is_singular() {
+    let evidence = build(&input(
+        vec![report(vec![result("dirty", "fail", "a", "p1")])],
+        vec![policy("dirty", "Audit", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    ));
+    let markdown = markdown::render(&evidence);
+    assert!(markdown.contains("Violators (1 owner):"), "{markdown}");
+    assert!(html::render(&evidence).contains("<h3>Violators (1 owner)</h3>"));
+    assert_eq!(owners_count(2), "2 owners");
+}
+
+#[test]
+fn a_filtered_out_policy_s_old_violations_are_not_listed() {
+    let policies = vec![
+        policy("kept", "Audit", "2026-11-01T00:00:00Z"),
+        policy("other", "Audit", "2026-11-01T00:00:00Z"),
+    ];
+    let before = build(&input(
+        vec![report(vec![
+            result("kept", "fail", "a", "p1"),
+            result("other", "fail", "a", "p2"),
+        ])],
+        policies.clone(),
+        Some(scan(true, &[])),
+    ));
+    let mut filtered = input(
+        vec![report(vec![
+            result("kept", "pass", "a", "p1"),
+            result("other", "fail", "a", "p2"),
+        ])],
+        policies,
+        Some(scan(true, &[])),
+    );
+    filtered.policy_filter = vec!["kept".into()];
+    let after = build(&filtered);
+    let check = compare::compare(&before, &after);
+    assert_eq!(check.fixed_violations.len(), 1);
+    assert_eq!(check.fixed_violations[0].policy, "kept");
+    assert!(check.unknown_violations.is_empty(), "{:?}", check.unknown_violations);
+}
