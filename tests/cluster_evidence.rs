@@ -288,3 +288,128 @@ fn an_annotation_bypass_gets_a_policy_exception_the_server_accepts() {
     assert_eq!(applied["coveredResults"], 1, "{applied}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A ValidatingAdmissionPolicy and its binding given as files (the test
+/// server, 1.20, serves no admissionregistration v1 policies): scanned with
+/// `scan --policy vap/`, the evidence from the cluster finds it only with
+/// `--policies-from vap/`; without, it is unknown and never shown as
+/// enforced.
+#[test]
+fn a_policy_given_as_a_file_is_found_by_evidence_from_the_cluster() {
+    let cluster = TestCluster::start_prepared();
+    let kubeconfig = cluster.kubeconfig().display().to_string();
+    cluster.apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: polscan-system}\n");
+    cluster.apply_yaml(POLICIES);
+    cluster.apply_yaml(&pod("loose", "nginx:latest", None));
+    let dir = std::env::temp_dir().join(format!("polscan-evidence-vap-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let vap = dir.join("vap");
+    std::fs::create_dir_all(&vap).expect("vap dir");
+    std::fs::write(
+        vap.join("pinned.yaml"),
+        "apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: pinned-images}
+spec:
+  matchConstraints: {resourceRules: [{apiGroups: [''], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [pods]}]}
+  validations: [{expression: \"object.spec.containers.all(c, !c.image.endsWith(':latest'))\"}]
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: pinned-images}
+spec: {policyName: pinned-images, validationActions: [Audit]}
+",
+    )
+    .expect("vap file");
+    let vap_text = vap.display().to_string();
+    let scanned = polscan(&[
+        "scan",
+        "--kubeconfig",
+        &kubeconfig,
+        "--policy",
+        &vap_text,
+        "-o",
+        "summary",
+        "--last-run-configmap",
+        "polscan-system/polscan-last-run",
+    ]);
+    assert!(scanned.status.success(), "{scanned:?}");
+
+    let (without, text, _) = evidence(&cluster, &dir.join("without"), &[]);
+    let unknown = policy(&without, "pinned-images");
+    assert_eq!(unknown["kind"], "unknown", "{unknown}");
+    assert_eq!(unknown["action"], "unknown", "{unknown}");
+    let markdown = std::fs::read_to_string(dir.join("without/evidence.md")).expect("md");
+    let section = &markdown[markdown.find("## pinned-images").expect("its section")..];
+    assert!(!section.contains("Enforced while"), "{section}\n{text}");
+
+    let (with, text, _) = evidence(&cluster, &dir.join("with"), &["--policies-from", &vap_text]);
+    let found = policy(&with, "pinned-images");
+    assert_eq!(found["kind"], "ValidatingAdmissionPolicy", "{found}\n{text}");
+    assert_eq!(found["found"], true, "{found}");
+    assert_eq!(found["action"], "Audit", "the binding audits: {found}");
+    assert_eq!(found["kinds"], serde_json::json!(["Pod"]), "{found}");
+    assert_eq!(found["rules"].as_array().map(Vec::len), Some(1), "{found}");
+    assert_eq!(found["counts"]["fail"], 1, "{found}");
+    // The cluster's own policies are still there.
+    assert_eq!(policy(&with, "require-team-label")["kind"], "ClusterPolicy");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Annotation-only bypasses on a Deployment, its ReplicaSet and Pod: one
+/// PolicyException for the Deployment covers them and what the next
+/// rollout creates (`web-*`); the server accepts it, and once applied the
+/// policy is ready.
+#[test]
+fn a_bypass_on_a_workload_gets_one_policy_exception_for_its_owner() {
+    let cluster = TestCluster::start_prepared();
+    cluster.apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: polscan-system}\n");
+    cluster.apply_yaml(POLICIES);
+    let annotations = "  annotations:\n    polscan.io/exception: disallow-latest/no-latest\n    polscan.io/exception-reason: vendor image, pinned in INC-42\n    polscan.io/exception-expires: '2099-12-31'\n    polscan.io/exception-owner: platform-team\n";
+    let template = "  template:\n    metadata: {labels: {app: web, team: shop}}\n    spec: {containers: [{name: c, image: 'vendor/agent:latest'}]}\n";
+    cluster.apply_yaml(&format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\n  labels: {{team: shop}}\n{annotations}spec:\n  selector: {{matchLabels: {{app: web}}}}\n{template}"));
+    let deployment_uid = uid(&cluster, &["deployment", "web", "-n", "shop"]);
+    cluster.apply_yaml(&format!("apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: web-5d8f\n  namespace: shop\n  labels: {{team: shop}}\n{annotations}  ownerReferences: [{{apiVersion: apps/v1, kind: Deployment, name: web, uid: {deployment_uid}, controller: true}}]\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n{template}"));
+    let rs_uid = uid(&cluster, &["replicaset", "web-5d8f", "-n", "shop"]);
+    cluster.apply_yaml(&format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: web-5d8f-a\n  namespace: shop\n  labels: {{team: shop, app: web}}\n{annotations}  ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: web-5d8f, uid: {rs_uid}, controller: true}}]\nspec:\n  containers: [{{name: c, image: 'vendor/agent:latest'}}]\n"));
+    recorded_scan(&cluster);
+    let dir = std::env::temp_dir().join(format!("polscan-evidence-owner-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let first = dir.join("first");
+    let (found, text, _) = evidence(&cluster, &first, &[]);
+    let generated = found["generatedExceptions"]
+        .as_array()
+        .unwrap_or_else(|| panic!("generated exceptions in {found}\n{text}"));
+    assert_eq!(generated.len(), 1, "{generated:?}");
+    assert_eq!(generated[0]["file"], "exceptions/shop-deployment-web.yaml");
+    let document = &generated[0]["document"];
+    assert_eq!(
+        document["spec"]["match"]["any"][1]["resources"]["names"],
+        serde_json::json!(["web-*"]),
+        "{document}"
+    );
+    assert_eq!(
+        document["spec"]["exceptions"][0]["ruleNames"],
+        serde_json::json!(["autogen-no-latest", "no-latest"]),
+        "{document}"
+    );
+    let path_text = first
+        .join("exceptions/shop-deployment-web.yaml")
+        .display()
+        .to_string();
+    let dry_run = cluster.kubectl(&["apply", "--dry-run=server", "-f", &path_text]);
+    assert!(
+        dry_run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dry_run.stderr)
+    );
+    cluster.kubectl_ok(&["apply", "-f", &path_text]);
+    // A rollout: a new ReplicaSet and Pod the annotations do not excuse
+    // (the template carries none) are covered by the exception too.
+    cluster.apply_yaml(&format!("apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: web-77c4\n  namespace: shop\n  labels: {{team: shop}}\n  ownerReferences: [{{apiVersion: apps/v1, kind: Deployment, name: web, uid: {deployment_uid}, controller: true}}]\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n{template}"));
+    recorded_scan(&cluster);
+    let (after, text, _) = evidence(&cluster, &dir.join("second"), &[]);
+    let latest = policy(&after, "disallow-latest");
+    assert_eq!(latest["verdict"], "ready", "{latest}\n{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -513,3 +513,45 @@ fn a_policy_that_evaluated_nothing_is_no_evidence() {
         text(&output)
     );
 }
+
+#[test]
+fn a_cluster_flag_with_from_is_refused_not_ignored() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("policies.yaml"), POLICIES).expect("policies");
+    std::fs::write(dir.path().join("pods.yaml"), pods(false)).expect("pods");
+    assert!(audit(dir.path()).status.success());
+    let output = evidence_from_files(dir.path(), "out", &["--kubeconfig", "nowhere.yaml"]);
+    assert!(!output.status.success(), "{}", text(&output));
+    assert!(text(&output).contains("--kubeconfig"), "{}", text(&output));
+    assert!(!dir.path().join("out").exists(), "nothing written");
+}
+
+/// A ValidatingAdmissionPolicy given as files acts as its binding says.
+#[test]
+fn a_validating_admission_policy_from_files_takes_its_binding_s_action() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policies = "apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: pinned}
+spec:
+  matchConstraints: {resourceRules: [{apiGroups: [''], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [pods]}]}
+  validations: [{expression: \"object.spec.containers.all(c, !c.image.endsWith(':latest'))\"}]
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: pinned-binding}
+spec: {policyName: pinned, validationActions: [Audit]}
+";
+    let output = package_of(dir.path(), policies, &pods(true), "out", None);
+    let evidence = evidence_json(&dir.path().join("out"));
+    let pinned = evidence["policies"]
+        .as_array()
+        .and_then(|list| list.iter().find(|p| p["name"] == "pinned"))
+        .unwrap_or_else(|| panic!("pinned in {evidence}: {}", text(&output)));
+    assert_eq!(pinned["kind"], "ValidatingAdmissionPolicy", "{pinned}");
+    assert_eq!(pinned["action"], "Audit", "{pinned}");
+    assert_eq!(pinned["violations"][0]["action"], "Audit", "{pinned}");
+    assert_schema(&evidence);
+    let markdown = std::fs::read_to_string(dir.path().join("out/evidence.md")).expect("md");
+    assert!(!markdown.contains("Enforced while"), "{markdown}");
+}

@@ -525,13 +525,17 @@ impl ReportResults {
         self.by_key.is_empty()
     }
 
-    /// Resources with `fail`, `error` or `warn` results, with their
-    /// apiVersion: the ones whose owners the evidence names.
+    /// Resources with `fail`, `error` or `warn` results, or with a
+    /// violation only an annotation excuses (its PolicyException is made
+    /// per owner), with their apiVersion: the ones whose owners the
+    /// evidence names.
     pub fn violators(&self) -> Vec<(String, ObjectName)> {
         let mut found: Vec<(String, ObjectName)> = self
             .by_key
             .values()
-            .filter(|r| matches!(r.result.as_str(), "fail" | "error" | "warn"))
+            .filter(|r| {
+                matches!(r.result.as_str(), "fail" | "error" | "warn") || excused_violation(r)
+            })
             .map(|r| (r.api_version.clone(), r.resource.clone()))
             .collect();
         found.sort();
