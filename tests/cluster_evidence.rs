@@ -345,7 +345,10 @@ spec: {policyName: pinned-images, validationActions: [Audit]}
 
     let (with, text, _) = evidence(&cluster, &dir.join("with"), &["--policies-from", &vap_text]);
     let found = policy(&with, "pinned-images");
-    assert_eq!(found["kind"], "ValidatingAdmissionPolicy", "{found}\n{text}");
+    assert_eq!(
+        found["kind"], "ValidatingAdmissionPolicy",
+        "{found}\n{text}"
+    );
     assert_eq!(found["found"], true, "{found}");
     assert_eq!(found["action"], "Audit", "the binding audits: {found}");
     assert_eq!(found["kinds"], serde_json::json!(["Pod"]), "{found}");

@@ -396,8 +396,8 @@ pub(super) fn generate_exceptions(
             .entry(result.policy.as_str())
             .or_default()
             .insert(annotation_exceptions::base_rule(&result.rule));
-        group.pod_rules |=
-            result.resource.kind == "Pod" || result.rule != annotation_exceptions::base_rule(&result.rule);
+        group.pod_rules |= result.resource.kind == "Pod"
+            || result.rule != annotation_exceptions::base_rule(&result.rule);
     }
     let mut generated = Vec::new();
     let mut files: BTreeSet<String> = BTreeSet::new();
@@ -439,8 +439,14 @@ pub(super) fn generate_exceptions(
         files.insert(file.clone());
         let mut annotations = serde_json::Map::new();
         for (key, value) in [
-            (annotation_exceptions::OWNER, speaker.and_then(|e| e.owner.clone())),
-            (annotation_exceptions::REASON, speaker.and_then(|e| e.reason.clone())),
+            (
+                annotation_exceptions::OWNER,
+                speaker.and_then(|e| e.owner.clone()),
+            ),
+            (
+                annotation_exceptions::REASON,
+                speaker.and_then(|e| e.reason.clone()),
+            ),
             (annotation_exceptions::EXPIRES, earliest),
         ] {
             if let Some(value) = value {

@@ -229,7 +229,11 @@ fn policy_card(out: &mut String, policy: &PolicyEvidence) {
     }
     if !policy.violations.is_empty() {
         let groups = policy.owner_groups();
-        let _ = write!(out, "<h3>Violators ({})</h3>", super::owners_count(groups.len()));
+        let _ = write!(
+            out,
+            "<h3>Violators ({})</h3>",
+            super::owners_count(groups.len())
+        );
         for group in groups.iter().take(LIMITS.owners) {
             let owner = group.owner.to_string();
             let _ = write!(

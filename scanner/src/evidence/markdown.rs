@@ -297,13 +297,15 @@ fn policy_section(out: &mut String, policy: &PolicyEvidence) {
                 out,
                 "| {} | {} | {} | {} | {} |",
                 cell(&rule.name),
-                cell(&policy
-                    .info
-                    .rules
-                    .iter()
-                    .find(|r| r.name == rule.name)
-                    .map(|r| r.action_summary())
-                    .unwrap_or_else(|| rule.action.clone())),
+                cell(
+                    &policy
+                        .info
+                        .rules
+                        .iter()
+                        .find(|r| r.name == rule.name)
+                        .map(|r| r.action_summary())
+                        .unwrap_or_else(|| rule.action.clone())
+                ),
                 verdict_mark(rule.verdict),
                 rule.counts.fail,
                 rule.counts.error
@@ -312,7 +314,11 @@ fn policy_section(out: &mut String, policy: &PolicyEvidence) {
     }
     if !policy.violations.is_empty() {
         let groups = policy.owner_groups();
-        let _ = writeln!(out, "\nViolators ({}):\n", super::owners_count(groups.len()));
+        let _ = writeln!(
+            out,
+            "\nViolators ({}):\n",
+            super::owners_count(groups.len())
+        );
         for group in groups.iter().take(LIMITS.owners) {
             let _ = writeln!(
                 out,

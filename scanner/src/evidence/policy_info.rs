@@ -114,7 +114,11 @@ impl RuleInfo {
         if self.overrides.is_empty() {
             return self.action.clone();
         }
-        let mut parts: Vec<String> = self.overrides.iter().map(ActionOverride::describe).collect();
+        let mut parts: Vec<String> = self
+            .overrides
+            .iter()
+            .map(ActionOverride::describe)
+            .collect();
         parts.push(format!(
             "{} elsewhere",
             self.default_action.as_deref().unwrap_or(&self.action)
@@ -235,13 +239,17 @@ impl PolicyInfo {
     /// Reads a policy document; `None` for documents of other kinds.
     /// `bindings` are the ValidatingAdmissionPolicyBindings known (they
     /// hold a ValidatingAdmissionPolicy's action).
-    pub fn from_document_with_bindings(document: &Value, bindings: &[&Value]) -> Option<PolicyInfo> {
+    pub fn from_document_with_bindings(
+        document: &Value,
+        bindings: &[&Value],
+    ) -> Option<PolicyInfo> {
         let mut info = PolicyInfo::from_document(document)?;
         if info.kind == "ValidatingAdmissionPolicy" {
             let actions: Vec<String> = bindings
                 .iter()
                 .filter(|b| {
-                    b.pointer("/spec/policyName").and_then(Value::as_str) == Some(info.name.as_str())
+                    b.pointer("/spec/policyName").and_then(Value::as_str)
+                        == Some(info.name.as_str())
                 })
                 .map(|b| {
                     let denies = b
@@ -405,9 +413,7 @@ fn overrides_of(list: Option<&Value>) -> Vec<ActionOverride> {
         .flatten()
         .filter_map(|entry| {
             let action = normalize_action(entry.get("action")?.as_str()?)?;
-            let selector = entry
-                .get("namespaceSelector")
-                .is_some_and(|s| !s.is_null());
+            let selector = entry.get("namespaceSelector").is_some_and(|s| !s.is_null());
             let namespaces: Vec<String> = match entry.get("namespaces") {
                 // No namespaces and no selector: every namespace.
                 None | Some(Value::Null) if !selector => vec!["*".into()],
@@ -877,7 +883,10 @@ mod tests {
         assert_eq!(info.action_for("autogen-inherits", "web-2"), "Enforce");
         assert_eq!(info.action, "Mixed");
         let detail = info.action_detail.expect("detail");
-        assert!(detail.contains("rule inherits: Enforce in namespace(s) web-*; Audit elsewhere"), "{detail}");
+        assert!(
+            detail.contains("rule inherits: Enforce in namespace(s) web-*; Audit elsewhere"),
+            "{detail}"
+        );
     }
 
     #[test]

@@ -323,14 +323,19 @@ impl ScanRecord {
             gaps.push(format!("policy sources not read: {}", sources.join(", ")));
         }
         if self.missing_policies_unnamed() {
-            gaps.push("some policy could not be read or loaded (the record does not say which)".into());
+            gaps.push(
+                "some policy could not be read or loaded (the record does not say which)".into(),
+            );
         }
         let failed = failed_kinds_matched(info, &self.failed_kinds);
         if !failed.is_empty() {
             gaps.push(format!("failed kinds: {}", failed.join(", ")));
         }
         if self.write_failed_reports > 0 {
-            gaps.push(format!("{} report(s) not written", self.write_failed_reports));
+            gaps.push(format!(
+                "{} report(s) not written",
+                self.write_failed_reports
+            ));
         }
         if !self.complete && self.error.is_none() && !self.gaps_named() {
             gaps.push("incomplete (the record does not say why)".into());

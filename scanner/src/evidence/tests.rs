@@ -1286,13 +1286,15 @@ fn an_override_enforces_only_in_its_namespaces_and_only_there_rolls_back() {
     let info = &find(&before, "ovr").info;
     assert_eq!(info.action, "Mixed");
     assert!(
-        info.action_summary().contains("Enforce in namespace(s) web"),
+        info.action_summary()
+            .contains("Enforce in namespace(s) web"),
         "{}",
         info.action_summary()
     );
     let markdown = markdown::render(&before);
     assert!(
-        markdown.contains("Current action: **Mixed** (Enforce in namespace(s) web; Audit elsewhere)"),
+        markdown
+            .contains("Current action: **Mixed** (Enforce in namespace(s) web; Audit elsewhere)"),
         "{markdown}"
     );
     // A new failure in a namespace Kyverno only audits: nothing to roll back.
@@ -1330,7 +1332,11 @@ fn an_override_enforces_only_in_its_namespaces_and_only_there_rolls_back() {
         .find(|c| c.policy == "ovr")
         .expect("ovr");
     assert!(ovr.roll_back && ovr.conditions[0].met, "{ovr:?}");
-    let rollback = find(&enforced, "ovr").info.rollback.clone().expect("rollback");
+    let rollback = find(&enforced, "ovr")
+        .info
+        .rollback
+        .clone()
+        .expect("rollback");
     assert!(
         rollback
             .command
@@ -1348,7 +1354,10 @@ fn an_override_enforces_only_in_its_namespaces_and_only_there_rolls_back() {
         Some(scan(true, &[])),
     ));
     let check = compare::compare(&before, &recorded);
-    assert!(check.rollback_checks.iter().any(|c| c.policy == "ovr" && c.roll_back));
+    assert!(check
+        .rollback_checks
+        .iter()
+        .any(|c| c.policy == "ovr" && c.roll_back));
 }
 
 #[test]
@@ -1356,12 +1365,18 @@ fn an_unknown_or_invalid_policy_is_never_shown_as_enforced() {
     let mut invalid = policy("typo", "Audti", "2026-11-01T00:00:00Z");
     invalid["metadata"]["name"] = json!("typo");
     let before = build(&input(
-        vec![report(vec![result("gone", "pass", "a", "p1"), result("typo", "pass", "a", "p1")])],
+        vec![report(vec![
+            result("gone", "pass", "a", "p1"),
+            result("typo", "pass", "a", "p1"),
+        ])],
         vec![invalid.clone()],
         Some(scan(true, &[])),
     ));
     let after = build(&input(
-        vec![report(vec![result("gone", "fail", "a", "p1"), result("typo", "fail", "a", "p1")])],
+        vec![report(vec![
+            result("gone", "fail", "a", "p1"),
+            result("typo", "fail", "a", "p1"),
+        ])],
         vec![invalid],
         Some(scan(true, &[])),
     ));
@@ -1376,8 +1391,14 @@ fn an_unknown_or_invalid_policy_is_never_shown_as_enforced() {
     after.comparison = Some(compare::compare(&before, &after));
     let markdown = markdown::render(&after);
     assert!(!markdown.contains("Enforced while"), "{markdown}");
-    assert!(markdown.contains("### Readiness check: gone (unknown)"), "{markdown}");
-    assert!(markdown.contains("### Readiness check: typo (Invalid)"), "{markdown}");
+    assert!(
+        markdown.contains("### Readiness check: gone (unknown)"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("### Readiness check: typo (Invalid)"),
+        "{markdown}"
+    );
     assert!(!markdown.contains("(Audit)"), "{markdown}");
 }
 
@@ -1406,7 +1427,11 @@ fn only_gaps_that_can_affect_a_policy_make_its_scan_incomplete() {
         cel_result("vp", "pass", "p1"),
         result("enforced", "pass", "a", "p1"),
     ])];
-    let before = build(&input(reports.clone(), policies.clone(), Some(scan(true, &[]))));
+    let before = build(&input(
+        reports.clone(),
+        policies.clone(),
+        Some(scan(true, &[])),
+    ));
     let mut gappy = scan(false, &["ConfigMap"]);
     gappy.invalid_policies = vec!["broken".into()];
     gappy.failed_policy_sources = vec!["clusterpolicies.kyverno.io".into()];
@@ -1426,7 +1451,9 @@ fn only_gaps_that_can_affect_a_policy_make_its_scan_incomplete() {
         .expect("enforced");
     assert!(enforced.roll_back, "{enforced:?}");
     assert!(
-        enforced.conditions[1].detail.contains("clusterpolicies.kyverno.io"),
+        enforced.conditions[1]
+            .detail
+            .contains("clusterpolicies.kyverno.io"),
         "{enforced:?}"
     );
     // The `--since` line of a rule-less result has no empty parentheses.
@@ -1448,14 +1475,11 @@ fn an_unread_policy_source_is_the_reason_and_autogen_rules_name_their_kinds() {
     unread.failed_policy_sources = vec!["clusterpolicies.kyverno.io".into()];
     // No ClusterPolicy loaded: the scan listed nothing of the Pod kinds.
     unread.objects_by_kind = Some(BTreeMap::from([("ConfigMap".to_string(), 2)]));
-    let reports = vec![report(vec![
-        result("pods", "pass", "a", "p1"),
-        {
-            let mut r = rule_result("pods", "autogen-cronjob-check", "pass", "c1");
-            r["resources"][0]["kind"] = json!("CronJob");
-            r
-        },
-    ])];
+    let reports = vec![report(vec![result("pods", "pass", "a", "p1"), {
+        let mut r = rule_result("pods", "autogen-cronjob-check", "pass", "c1");
+        r["resources"][0]["kind"] = json!("CronJob");
+        r
+    }])];
     let evidence = build(&input(reports.clone(), policies.clone(), Some(unread)));
     let pods = find(&evidence, "pods");
     assert_eq!(pods.verdict, Verdict::NotReady);
@@ -1467,7 +1491,9 @@ fn an_unread_policy_source_is_the_reason_and_autogen_rules_name_their_kinds() {
             rule.reasons
         );
         assert!(
-            rule.reasons.iter().any(|r| r.contains("could not read clusterpolicies.kyverno.io")),
+            rule.reasons
+                .iter()
+                .any(|r| r.contains("could not read clusterpolicies.kyverno.io")),
             "{}: {:?}",
             rule.name,
             rule.reasons
@@ -1487,11 +1513,17 @@ fn an_unread_policy_source_is_the_reason_and_autogen_rules_name_their_kinds() {
         .find(|r| r.name == "autogen-cronjob-check")
         .expect("the autogen rule");
     assert!(
-        cron.reasons.iter().any(|r| r.contains("did not list CronJob")),
+        cron.reasons
+            .iter()
+            .any(|r| r.contains("did not list CronJob")),
         "{:?}",
         cron.reasons
     );
-    assert!(cron.reasons.iter().all(|r| !r.contains("Pod")), "{:?}", cron.reasons);
+    assert!(
+        cron.reasons.iter().all(|r| !r.contains("Pod")),
+        "{:?}",
+        cron.reasons
+    );
 }
 
 #[test]
@@ -1515,7 +1547,11 @@ fn an_expired_annotation_names_only_rules_that_apply_to_the_resource() {
         Some(scan(true, &[])),
     ));
     let pods = find(&evidence, "pods");
-    let expired: Vec<&String> = pods.reasons.iter().filter(|r| r.contains("expired")).collect();
+    let expired: Vec<&String> = pods
+        .reasons
+        .iter()
+        .filter(|r| r.contains("expired"))
+        .collect();
     assert_eq!(expired.len(), 1, "{:?}", pods.reasons);
     assert!(!expired[0].contains("autogen"), "{expired:?}");
     let autogen = pods
@@ -1523,7 +1559,11 @@ fn an_expired_annotation_names_only_rules_that_apply_to_the_resource() {
         .iter()
         .find(|r| r.name == "autogen-check")
         .expect("autogen rule");
-    assert!(autogen.reasons.iter().all(|r| !r.contains("expired")), "{:?}", autogen.reasons);
+    assert!(
+        autogen.reasons.iter().all(|r| !r.contains("expired")),
+        "{:?}",
+        autogen.reasons
+    );
 }
 
 #[test]
@@ -1558,7 +1598,12 @@ fn one_policy_exception_per_top_owner_covers_what_it_creates() {
         );
     }
     let evidence = build(&input);
-    assert_eq!(evidence.generated_exceptions.len(), 1, "{:?}", evidence.generated_exceptions);
+    assert_eq!(
+        evidence.generated_exceptions.len(),
+        1,
+        "{:?}",
+        evidence.generated_exceptions
+    );
     let generated = &evidence.generated_exceptions[0];
     assert_eq!(generated.file, "exceptions/a-deployment-web.yaml");
     assert_eq!(generated.resource, owner);
@@ -1582,7 +1627,10 @@ fn one_policy_exception_per_top_owner_covers_what_it_creates() {
         .filter(|e| e.source == "annotation")
         .all(|e| e.policy_exception_file.as_deref() == Some("exceptions/a-deployment-web.yaml")));
     let two = find(&evidence, "two");
-    assert!(two.reasons.iter().any(|r| r.contains("exceptions/a-deployment-web.yaml")));
+    assert!(two
+        .reasons
+        .iter()
+        .any(|r| r.contains("exceptions/a-deployment-web.yaml")));
 }
 
 #[test]
@@ -1625,5 +1673,9 @@ fn a_filtered_out_policy_s_old_violations_are_not_listed() {
     let check = compare::compare(&before, &after);
     assert_eq!(check.fixed_violations.len(), 1);
     assert_eq!(check.fixed_violations[0].policy, "kept");
-    assert!(check.unknown_violations.is_empty(), "{:?}", check.unknown_violations);
+    assert!(
+        check.unknown_violations.is_empty(),
+        "{:?}",
+        check.unknown_violations
+    );
 }
