@@ -1042,8 +1042,14 @@ fn policy_evidence(
         Verdict::Ready
     };
     let mut rollback_conditions = vec![
-        "a new fail or error result for this policy after the switch".to_string(),
-        "a scan that does not complete (a failed list, an invalid policy, a failed write)"
+        match &info.action_detail {
+            // Overrides: only where the result enforces.
+            Some(detail) => format!(
+                "a new fail or error result for this policy that Kyverno enforces ({detail})"
+            ),
+            None => "a new fail or error result for this policy after the switch".to_string(),
+        },
+        "a scan that does not complete for this policy (a failed list of a kind it reaches, the policy or its policy source not loaded, a failed write)"
             .to_string(),
     ];
     let expiring: Vec<&ExceptionEvidence> =
