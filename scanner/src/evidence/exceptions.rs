@@ -366,10 +366,11 @@ fn created_kinds(kind: &str) -> &'static [&'static str] {
 }
 
 /// Per top owner of annotated resources whose annotations excuse
-/// violations, a Kyverno PolicyException covering the owner by name and
-/// what it creates by `<owner>-*` (a rollout makes new hash-suffixed
-/// ReplicaSets and Pods), for the rules excused with those of their autogen
-/// variants that apply to the owner chain's kinds, carrying the
+/// violations, a Kyverno PolicyException covering the owner by name (when
+/// it is excused itself) and what it creates by `<owner>-*` (a rollout
+/// makes new hash-suffixed ReplicaSets and Pods), from the highest excused
+/// kind of the chain down, for the rules excused with those of their
+/// autogen variants that apply to the covered kinds, carrying the
 /// annotations' owner, reason and (earliest) expiry as the annotations
 /// polscan reads on PolicyExceptions.
 pub(super) fn generate_exceptions(
@@ -470,20 +471,27 @@ pub(super) fn generate_exceptions(
             "labels": {"app.kubernetes.io/managed-by": "polscan"},
             "annotations": annotations,
         });
-        // The owner by its exact name; what it creates (and the annotated
-        // resources found under it) by kind and `<owner>-*`.
-        let mut created: BTreeSet<&str> = created_kinds(&owner.kind).iter().copied().collect();
-        created.extend(
-            group
-                .resources
-                .iter()
-                .filter(|r| *r != &owner)
-                .map(|r| r.kind.as_str()),
-        );
+        // The chain from the owner down (Deployment, ReplicaSet, Pod), and
+        // of it what lies at or below the highest excused kind: the
+        // annotations excuse those, not an owner above them.
+        let mut order: Vec<&str> = vec![owner.kind.as_str()];
+        order.extend(created_kinds(&owner.kind));
+        for resource in &group.resources {
+            if !order.contains(&resource.kind.as_str()) {
+                order.push(&resource.kind);
+            }
+        }
+        let highest = order
+            .iter()
+            .position(|kind| group.resources.iter().any(|r| r.kind == *kind))
+            .unwrap_or(0);
+        let chain: BTreeSet<&str> = order[highest..].iter().copied().collect();
+        let mut created = chain.clone();
         created.remove(owner.kind.as_str());
-        let mut chain: BTreeSet<&str> = created.clone();
-        chain.insert(owner.kind.as_str());
-        let mut filters = vec![serde_json::json!({"kinds": [owner.kind], "names": [owner.name]})];
+        let mut filters = Vec::new();
+        if chain.contains(owner.kind.as_str()) {
+            filters.push(serde_json::json!({"kinds": [owner.kind], "names": [owner.name]}));
+        }
         if !created.is_empty() {
             filters.push(serde_json::json!({
                 "kinds": created.iter().collect::<Vec<_>>(),

@@ -98,12 +98,9 @@ impl RuleInfo {
     /// override with a namespaceSelector counts as matching: the labels
     /// are unknown here, and an Enforce that may apply must not be missed.
     pub fn action_in(&self, namespace: &str) -> &str {
-        // A cluster-scoped resource has no namespace for an override to match.
-        if let Some(found) = self
-            .overrides
-            .iter()
-            .find(|o| !namespace.is_empty() && o.may_match(namespace))
-        {
+        // As Kyverno: a cluster-scoped resource's namespace is "", which
+        // `*` (or an entry naming no namespace) matches.
+        if let Some(found) = self.overrides.iter().find(|o| o.may_match(namespace)) {
             return &found.action;
         }
         self.default_action.as_deref().unwrap_or(&self.action)
@@ -880,6 +877,11 @@ mod tests {
         assert_eq!(rule("rule-override").action_in("dev"), "Audit");
         assert_eq!(rule("rule-override").action_in("web-1"), "Enforce");
         assert_eq!(rule("everywhere").action_in("any"), "Enforce");
+        assert_eq!(
+            rule("everywhere").action_in(""),
+            "Enforce",
+            "cluster-scoped too"
+        );
         assert_eq!(info.action_for("autogen-inherits", "web-2"), "Enforce");
         assert_eq!(info.action, "Mixed");
         let detail = info.action_detail.expect("detail");

@@ -1679,3 +1679,38 @@ fn a_filtered_out_policy_s_old_violations_are_not_listed() {
         check.unknown_violations
     );
 }
+
+#[test]
+fn a_bypass_on_the_pods_only_does_not_excuse_their_owner() {
+    let mut skipped = annotation_skipped("two", "a", "web-5d8f-x1", "fail");
+    skipped["resources"][0]["name"] = json!("web-5d8f-x1");
+    let mut input = input(
+        vec![report(vec![skipped])],
+        vec![two_rule_policy("two", "Audit", None)],
+        Some(scan(true, &[])),
+    );
+    input.owners.insert(
+        ObjectName {
+            kind: "Pod".into(),
+            namespace: "a".into(),
+            name: "web-5d8f-x1".into(),
+        },
+        ObjectName {
+            kind: "Deployment".into(),
+            namespace: "a".into(),
+            name: "web".into(),
+        },
+    );
+    let evidence = build(&input);
+    assert_eq!(evidence.generated_exceptions.len(), 1);
+    let document = &evidence.generated_exceptions[0].document;
+    assert_eq!(
+        document["spec"]["match"],
+        json!({"any": [{"resources": {"kinds": ["Pod"], "names": ["web-*"], "namespaces": ["a"]}}]}),
+        "the Deployment and its ReplicaSets were not excused"
+    );
+    assert_eq!(
+        document["spec"]["exceptions"],
+        json!([{"policyName": "two", "ruleNames": ["a"]}])
+    );
+}
