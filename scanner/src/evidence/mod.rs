@@ -268,12 +268,14 @@ impl PolicyEvidence {
     /// Enforce with violations: the admission controller will block these
     /// resources' next change.
     pub fn enforced_with_violations(&self) -> bool {
-        // Only a known Enforce (or Mixed) action: an unknown or invalid
-        // policy's action is never taken for Enforce.
+        // Only a known Enforce (or Mixed) action, and only violations whose
+        // result enforces (an override may enforce in other namespaces): an
+        // unknown or invalid policy's action is never taken for Enforce.
         self.info.enforces()
-            && (self.counts.fail > 0
-                || self.counts.error > 0
-                || self.info.unscored && self.counts.warn > 0)
+            && self
+                .violations
+                .iter()
+                .any(|v| v.enforced() && (v.result != "warn" || self.info.unscored))
     }
 }
 

@@ -1306,6 +1306,10 @@ fn an_override_enforces_only_in_its_namespaces_and_only_there_rolls_back() {
         policies.clone(),
         Some(scan(true, &[])),
     ));
+    assert!(
+        !find(&audited, "ovr").enforced_with_violations(),
+        "the failure is in a namespace Kyverno only audits"
+    );
     let check = compare::compare(&before, &audited);
     let ovr = check
         .rollback_checks
@@ -1325,6 +1329,7 @@ fn an_override_enforces_only_in_its_namespaces_and_only_there_rolls_back() {
         policies.clone(),
         Some(scan(true, &[])),
     ));
+    assert!(find(&enforced, "ovr").enforced_with_violations());
     let check = compare::compare(&before, &enforced);
     let ovr = check
         .rollback_checks
