@@ -242,12 +242,15 @@ impl PolicyInfo {
     ) -> Option<PolicyInfo> {
         let mut info = PolicyInfo::from_document(document)?;
         if info.kind == "ValidatingAdmissionPolicy" {
-            let actions: Vec<String> = bindings
+            let own: Vec<&&Value> = bindings
                 .iter()
                 .filter(|b| {
                     b.pointer("/spec/policyName").and_then(Value::as_str)
                         == Some(info.name.as_str())
                 })
+                .collect();
+            let actions: Vec<String> = own
+                .iter()
                 .map(|b| {
                     let denies = b
                         .pointer("/spec/validationActions")
@@ -268,6 +271,26 @@ impl PolicyInfo {
                     rule.action = action.clone();
                 }
                 info.action = action;
+            }
+            // The bindings that Deny are the ones to patch.
+            let denying: Vec<&str> = own
+                .iter()
+                .zip(&actions)
+                .filter(|(_, action)| *action == "Enforce")
+                .filter_map(|(b, _)| b.pointer("/metadata/name").and_then(Value::as_str))
+                .collect();
+            if let (false, Some(rollback)) = (denying.is_empty(), info.rollback.as_mut()) {
+                rollback.fields = denying
+                    .iter()
+                    .map(|name| format!("spec.validationActions of binding {name}"))
+                    .collect();
+                rollback.command = denying
+                    .iter()
+                    .map(|name| format!(
+                        "kubectl patch validatingadmissionpolicybinding/{name} --type=merge -p '{{\"spec\":{{\"validationActions\":[\"Audit\"]}}}}'"
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(" && ");
             }
         }
         Some(info)
@@ -948,5 +971,11 @@ mod tests {
         assert_eq!(action(&[&audit, &other]), "Audit");
         assert_eq!(action(&[&deny]), "Enforce");
         assert_eq!(action(&[&audit, &deny]), "Mixed");
+        let info =
+            PolicyInfo::from_document_with_bindings(&vap, &[&audit, &deny]).expect("a policy");
+        assert_eq!(
+            info.rollback.expect("rollback").command,
+            "kubectl patch validatingadmissionpolicybinding/b2 --type=merge -p '{\"spec\":{\"validationActions\":[\"Audit\"]}}'"
+        );
     }
 }
