@@ -231,7 +231,9 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
             .collect();
         let conditions = vec![
             ConditionCheck {
-                condition: "a new fail or error result for an Enforce rule of this policy".into(),
+                condition:
+                    "a new fail or error result Kyverno enforces (its rule's action in its namespace)"
+                        .into(),
                 met: !new_for_policy.is_empty(),
                 detail: if new_for_policy.is_empty() {
                     "none".into()

@@ -167,9 +167,14 @@ pub fn render(evidence: &Evidence) -> String {
             for v in changes.iter().take(CHANGES_LISTED) {
                 let _ = writeln!(
                     out,
-                    "- {} {}{}",
+                    "- {} {}{}{}",
                     cell(&v.policy),
                     cell(&v.describe()),
+                    if v.action.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" — {}", cell(&v.action))
+                    },
                     v.reason
                         .as_ref()
                         .map(|r| format!(": {}", cell(r)))
