@@ -415,7 +415,8 @@ fn action_detail(rules: &[RuleInfo]) -> Option<String> {
     if summaries.iter().all(|s| s == first) {
         return overridden.then(|| first.clone());
     }
-    let differ = rules.iter().any(|r| r.action != rules[0].action);
+    let first_action = &rules.first()?.action;
+    let differ = rules.iter().any(|r| r.action != *first_action);
     (overridden || differ).then(|| {
         rules
             .iter()
