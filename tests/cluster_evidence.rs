@@ -336,6 +336,10 @@ spec: {policyName: pinned-images, validationActions: [Audit]}
     assert!(scanned.status.success(), "{scanned:?}");
 
     let (without, text, _) = evidence(&cluster, &dir.join("without"), &[]);
+    assert!(
+        text.contains("pinned-images") && text.contains("--policies-from"),
+        "a hint at the cause: {text}"
+    );
     let unknown = policy(&without, "pinned-images");
     assert_eq!(unknown["kind"], "unknown", "{unknown}");
     assert_eq!(unknown["action"], "unknown", "{unknown}");

@@ -71,6 +71,24 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
         eprintln!("warning: {problem}");
     }
     let mut built = evidence::build(&input);
+    let missing: Vec<String> = built
+        .policies
+        .iter()
+        .filter(|p| !p.found)
+        .map(|p| p.info.qualified_name())
+        .collect();
+    if !missing.is_empty() {
+        // The usual cause: policies scanned as files (`scan --policy`).
+        eprintln!(
+            "warning: the reports name {} but no such policy was {}: give its files with --policies-from, or it stays unknown (never ready)",
+            missing.join(", "),
+            if args.from.is_empty() {
+                "in the cluster or --policies-from"
+            } else {
+                "in --policies-from"
+            }
+        );
+    }
     if let Some(previous) = &previous {
         built.comparison = Some(evidence::compare::compare(previous, &built));
     }
