@@ -1,7 +1,9 @@
 //! `polscan evidence` and `polscan evidence verify`: gather reports,
 //! policies, the scan record and the cluster's identity (from the cluster,
-//! or from files with `--from`), build the evidence, compare it with a
-//! previous package, write the package, and print the verdicts.
+//! or from files with `--from`; policy files given with `--policies-from`
+//! are added in either case), build the evidence, compare it with a
+//! previous package, write the package, and print the verdicts. Flags the
+//! chosen source would ignore are refused.
 
 use std::path::Path;
 use std::process::ExitCode;

@@ -1,8 +1,10 @@
 //! The scan behind the reports, as its last-run record says, and what it
 //! covered: the `polscan-last-run` ConfigMap enters; a [`ScanRecord`]
 //! leaves, with the questions the verdicts ask of it — which failed kinds,
-//! policy sources and uncovered namespaces affect a policy, and whether the
-//! kinds a rule reaches were listed completely (with how many objects).
+//! policy sources and uncovered namespaces affect a policy, which of the
+//! scan's gaps make it incomplete for that policy (the rollback check), and
+//! whether the kinds a rule reaches were listed completely (with how many
+//! objects).
 
 use std::collections::{BTreeMap, BTreeSet};
 
