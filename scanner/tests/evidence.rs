@@ -555,3 +555,59 @@ spec: {policyName: pinned, validationActions: [Audit]}
     let markdown = std::fs::read_to_string(dir.path().join("out/evidence.md")).expect("md");
     assert!(!markdown.contains("Enforced while"), "{markdown}");
 }
+
+/// A ClusterPolicy in Audit that an override enforces in namespace `shop`:
+/// a new violation in `ops`, which Kyverno only audits, is no reason to roll
+/// back; one in `shop` is, and the rollback changes the override.
+#[test]
+fn an_action_override_enforces_only_where_it_matches() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policies = "apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: disallow-latest}
+spec:
+  validationFailureAction: Audit
+  validationFailureActionOverrides: [{action: Enforce, namespaces: [shop]}]
+  rules:
+  - name: no-latest
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    validate:
+      message: use a pinned tag
+      pattern: {spec: {containers: [{image: '!*:latest'}]}}
+";
+    let clean = pods(false);
+    package_of(dir.path(), policies, &clean, "first", None);
+    let first = evidence_json(&dir.path().join("first"));
+    let policy = &first["policies"][0];
+    assert_eq!(policy["action"], "Mixed", "{policy}");
+    assert_eq!(
+        policy["actionDetail"],
+        "Enforce in namespace(s) shop; Audit elsewhere"
+    );
+    assert_schema(&first);
+
+    let in_ops = clean.replace("image: 'agent:2'", "image: 'agent:latest'");
+    let output = package_of(dir.path(), policies, &in_ops, "ops", Some("first"));
+    let ops = evidence_json(&dir.path().join("ops"));
+    let check = &ops["comparison"]["rollbackChecks"][0];
+    assert_eq!(check["rollBack"], false, "{check}\n{}", text(&output));
+    assert_eq!(ops["comparison"]["newViolations"][0]["action"], "Audit");
+    assert_schema(&ops);
+
+    let output = package_of(dir.path(), policies, &pods(true), "shop", Some("first"));
+    let shop = evidence_json(&dir.path().join("shop"));
+    let check = &shop["comparison"]["rollbackChecks"][0];
+    assert_eq!(check["rollBack"], true, "{check}");
+    assert!(
+        text(&output).contains("ROLL BACK TO AUDIT"),
+        "{}",
+        text(&output)
+    );
+    let command = shop["policies"][0]["rollback"]["command"]
+        .as_str()
+        .expect("a rollback command");
+    assert!(
+        command.contains("/spec/validationFailureActionOverrides/0/action"),
+        "{command}"
+    );
+}
