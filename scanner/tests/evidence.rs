@@ -554,6 +554,12 @@ spec: {policyName: pinned, validationActions: [Audit]}
     assert_schema(&evidence);
     let markdown = std::fs::read_to_string(dir.path().join("out/evidence.md")).expect("md");
     assert!(!markdown.contains("Enforced while"), "{markdown}");
+    // Its one rule is named as its results name it (the policy): once every
+    // Pod complies, it is ready, not "no evidence" for an unnamed rule.
+    let clean = tempfile::tempdir().expect("tempdir");
+    package_of(clean.path(), policies, &pods(false), "out", None);
+    let evidence = evidence_json(&clean.path().join("out"));
+    assert_eq!(verdict(&evidence, "pinned"), "ready", "{evidence}");
 }
 
 /// A ClusterPolicy in Audit that an override enforces in namespace `shop`:

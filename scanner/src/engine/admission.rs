@@ -171,6 +171,9 @@ pub struct AdmissionOutcome {
     pub annotations: BTreeMap<String, String>,
     /// Set when `matchConditions` were false.
     pub skip_reason: Option<super::SkipReason>,
+    /// The action of the binding the verdict came through (a
+    /// ValidatingAdmissionPolicy's); the policy's own otherwise.
+    pub action: Option<String>,
 }
 
 impl AdmissionOutcome {
@@ -180,6 +183,7 @@ impl AdmissionOutcome {
             message: message.into(),
             annotations: BTreeMap::new(),
             skip_reason: None,
+            action: None,
         }
     }
 

@@ -198,16 +198,7 @@ impl AdmissionPolicy {
     /// The strongest action its bindings give (Deny, then Warn, then
     /// Audit); Audit when unbound.
     pub fn action(&self) -> String {
-        let actions: Vec<&str> = self
-            .bindings
-            .iter()
-            .flat_map(|b| b.spec.validation_actions.iter().map(String::as_str))
-            .collect();
-        ["Deny", "Warn"]
-            .into_iter()
-            .find(|strong| actions.contains(strong))
-            .unwrap_or("Audit")
-            .to_string()
+        strongest_action(self.bindings.iter()).to_string()
     }
 
     /// Evaluates the policy on a resource; `None` when it does not match.
@@ -241,7 +232,11 @@ impl AdmissionPolicy {
                 "no binding selects the resource",
             ));
         }
-        let mut verdict = None;
+        // Each binding is its own admission check: the verdict kept is the
+        // worst, and among equally bad ones the binding that acts most
+        // strongly (a failing Deny binding rejects whatever an Audit one
+        // says). The result carries that binding's name and action.
+        let mut verdict: Option<(AdmissionOutcome, &str)> = None;
         for binding in selecting {
             let mut outcome = self.ignorable(self.evaluate_binding(binding, &inputs, data));
             // Kyverno's reports name the binding a VAP result came through
@@ -249,14 +244,19 @@ impl AdmissionPolicy {
             outcome
                 .annotations
                 .insert("binding".to_string(), binding.name.clone());
-            let worse = verdict
-                .as_ref()
-                .is_none_or(|kept: &AdmissionOutcome| rank(outcome.status) > rank(kept.status));
-            if worse {
-                verdict = Some(outcome);
+            let action = strongest_action(std::iter::once(binding));
+            let weight = (rank(outcome.status), action_rank(action));
+            let heavier = verdict.as_ref().is_none_or(|(kept, kept_action)| {
+                weight > (rank(kept.status), action_rank(kept_action))
+            });
+            if heavier {
+                verdict = Some((outcome, action));
             }
         }
-        verdict
+        verdict.map(|(outcome, action)| AdmissionOutcome {
+            action: Some(action.to_string()),
+            ..outcome
+        })
     }
 
     fn evaluate_binding(
@@ -333,9 +333,30 @@ impl AdmissionPolicy {
                 message: format!("error ignored (failurePolicy: Ignore): {}", outcome.message),
                 annotations: outcome.annotations,
                 skip_reason: None,
+                action: outcome.action,
             };
         }
         outcome
+    }
+}
+
+/// The strongest of the bindings' `validationActions` (Deny, then Warn,
+/// then Audit); Audit for none.
+fn strongest_action<'a>(bindings: impl Iterator<Item = &'a Binding>) -> &'static str {
+    let actions: Vec<&str> = bindings
+        .flat_map(|b| b.spec.validation_actions.iter().map(String::as_str))
+        .collect();
+    ["Deny", "Warn"]
+        .into_iter()
+        .find(|strong| actions.contains(strong))
+        .unwrap_or("Audit")
+}
+
+fn action_rank(action: &str) -> u8 {
+    match action {
+        "Deny" => 2,
+        "Warn" => 1,
+        _ => 0,
     }
 }
 
@@ -426,6 +447,39 @@ mod tests {
             json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "n"}});
         assert!(run(&p, &pod).is_none());
         assert_eq!(p.action(), "Audit");
+    }
+
+    #[test]
+    fn a_result_carries_the_action_of_the_binding_it_came_through() {
+        let named = |name: &str, spec: Value| {
+            AdmissionPolicy::binding_from_document(&json!({
+                "apiVersion": "admissionregistration.k8s.io/v1",
+                "kind": "ValidatingAdmissionPolicyBinding",
+                "metadata": {"name": name}, "spec": spec
+            }))
+            .unwrap()
+        };
+        let mut p = deployments_policy();
+        // The Deny binding comes second: order must not decide.
+        p.bind(&[
+            named(
+                "audit-all",
+                json!({"policyName": "replicas", "validationActions": ["Audit"]}),
+            ),
+            named(
+                "deny-nginx",
+                json!({"policyName": "replicas", "validationActions": ["Deny"],
+                    "matchResources": {"objectSelector": {"matchLabels": {"app": "nginx"}}}}),
+            ),
+        ]);
+        let both = run(&p, &deployment("a", "n", "nginx", 4)).unwrap();
+        assert_eq!(both.status, RuleStatus::Fail);
+        assert_eq!(both.action.as_deref(), Some("Deny"));
+        assert_eq!(both.annotations["binding"], "deny-nginx");
+        let audit_only = run(&p, &deployment("b", "n", "busybox", 4)).unwrap();
+        assert_eq!(audit_only.status, RuleStatus::Fail);
+        assert_eq!(audit_only.action.as_deref(), Some("Audit"));
+        assert_eq!(audit_only.annotations["binding"], "audit-all");
     }
 
     #[test]

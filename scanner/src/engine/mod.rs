@@ -611,7 +611,7 @@ fn cel_response(
                 rule: String::new(),
                 status: outcome.status,
                 message: outcome.message,
-                action,
+                action: outcome.action.unwrap_or(action),
                 properties: outcome.annotations,
                 skip_reason: outcome.skip_reason,
             })

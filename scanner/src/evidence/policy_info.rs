@@ -321,7 +321,7 @@ impl PolicyInfo {
         let spec = document.get("spec").cloned().unwrap_or(Value::Null);
         let (rules, kinds) = match kind.as_str() {
             "ClusterPolicy" | "Policy" => kyverno_rules(&spec),
-            _ => cel_policy_rules(&kind, &spec),
+            _ => cel_policy_rules(&kind, &name, &spec),
         };
         let action = overall_action(&rules);
         let action_detail = action_detail(&rules);
@@ -541,7 +541,10 @@ fn collect_kinds(value: &Value, kinds: &mut Vec<String>) {
     }
 }
 
-fn cel_policy_rules(kind: &str, spec: &Value) -> (Vec<RuleInfo>, Vec<String>) {
+/// A CEL policy's one rule: unnamed for a (Namespaced)ValidatingPolicy,
+/// named after the policy for a ValidatingAdmissionPolicy, as the results
+/// name them (Kyverno's pkg/utils/report/results.go).
+fn cel_policy_rules(kind: &str, name: &str, spec: &Value) -> (Vec<RuleInfo>, Vec<String>) {
     let actions: Vec<String> = spec
         .get("validationActions")
         .and_then(Value::as_array)
@@ -579,8 +582,13 @@ fn cel_policy_rules(kind: &str, spec: &Value) -> (Vec<RuleInfo>, Vec<String>) {
     }
     kinds.sort();
     kinds.dedup();
+    let rule_name = if kind == "ValidatingAdmissionPolicy" {
+        name.to_string()
+    } else {
+        String::new()
+    };
     let rules = vec![RuleInfo {
-        name: String::new(),
+        name: rule_name,
         action: action.to_string(),
         kinds: kinds.clone(),
         overrides: Vec::new(),
