@@ -471,6 +471,10 @@ fn a_policy_that_cannot_be_read_or_loaded_keeps_its_evidence() {
         err.contains("1 stored results of those policies were kept"),
         "{err}"
     );
+    assert!(
+        err.contains("kept in the 1 reports rewritten (0 planned writes"),
+        "{err}"
+    );
     assert_evidence_kept(&cluster, "list forbidden");
     // sa-owner exists, it just could not be read: the Pod's exception
     // annotation naming it is not reported as naming a missing policy.

@@ -213,11 +213,16 @@ fn print(outcome: &ScanOutcome, format: OutputFormat) -> anyhow::Result<()> {
             describe(key)
         );
     }
-    if outcome.policies_incomplete {
+    if outcome.policies_incomplete && outcome.dry_run {
         eprintln!(
-            "some policies could not be read or loaded: no report was pruned; {} stored results of those policies were kept in the {} reports rewritten{}",
+            "some policies could not be read or loaded: a real run would prune nothing and keep their stored results in every report it rewrites; this dry run does not read the stored reports, so the reports it prints lack those results"
+        );
+    } else if outcome.policies_incomplete {
+        eprintln!(
+            "some policies could not be read or loaded: no report was pruned; {} stored results of those policies were kept in the {} reports rewritten ({} planned writes equalled the stored report once those results were kept, and were not written){}",
             outcome.results_kept,
             outcome.writes,
+            outcome.unchanged_after_carry_over,
             if outcome.rewrites_held > 0 {
                 format!(", and {} stored per-namespace reports were left as they were", outcome.rewrites_held)
             } else {

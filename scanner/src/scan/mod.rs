@@ -149,6 +149,9 @@ pub struct ScanOutcome {
     /// Results of missing policies carried over from stored reports into
     /// the reports rewritten in this run.
     pub results_kept: usize,
+    /// Planned writes that turned out equal to the stored report once the
+    /// missing policies' results were carried over (not written).
+    pub unchanged_after_carry_over: usize,
     /// Stored reports not rewritten because the run lacked some policies
     /// and the layout cannot carry their results over (per-namespace).
     pub rewrites_held: usize,
@@ -394,6 +397,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
                     Ok(tally) => {
                         outcome.writes = tally.written;
                         outcome.results_kept = tally.results_kept;
+                        outcome.unchanged_after_carry_over = tally.unchanged_after_carry_over;
                         outcome.write_failures.extend(tally.failures);
                     }
                     Err(err) => outcome.write_failures.push(ClusterError::Transport {
@@ -1101,6 +1105,7 @@ struct Outgoing {
 struct WriteTally {
     written: usize,
     results_kept: usize,
+    unchanged_after_carry_over: usize,
     failures: Vec<ClusterError>,
 }
 
@@ -1212,6 +1217,7 @@ fn tally(results: Vec<Result<(bool, usize), ClusterError>>) -> WriteTally {
             Ok((written, kept)) => {
                 tally.written += usize::from(written);
                 tally.results_kept += kept;
+                tally.unchanged_after_carry_over += usize::from(!written && kept > 0);
             }
             Err(err) => tally.failures.push(err),
         }
