@@ -299,8 +299,8 @@ fn every_policy_kind_reaches_the_reports_and_every_listed_object_is_evaluated() 
         "{data:#}"
     );
 
-    // The evidence sees the policy of every kind the cluster stores (the
-    // VAP came from a file: this server has no VAP API to read it from).
+    // The evidence sees the policy of every kind: the cluster's, and the
+    // VAP from its file (this server has no VAP API to read it from).
     let out = std::env::temp_dir().join(format!("polscan-trust-evidence-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
     let out_path = out.display().to_string();
@@ -308,6 +308,8 @@ fn every_policy_kind_reaches_the_reports_and_every_listed_object_is_evaluated() 
         "evidence",
         "--kubeconfig",
         &kubeconfig,
+        "--policies-from",
+        &vap_path,
         "--scan-record",
         "default/polscan-last-run",
         "--out",
@@ -324,6 +326,7 @@ fn every_policy_kind_reaches_the_reports_and_every_listed_object_is_evaluated() 
         ("Policy", "shop", "require-team"),
         ("ValidatingPolicy", "", "no-host-network"),
         ("NamespacedValidatingPolicy", "shop", "team-label"),
+        ("ValidatingAdmissionPolicy", "", "pinned-images"),
     ] {
         let entry = policies
             .iter()
@@ -334,6 +337,9 @@ fn every_policy_kind_reaches_the_reports_and_every_listed_object_is_evaluated() 
             })
             .unwrap_or_else(|| panic!("{kind} {namespace}/{name} not in {policies:#?}"));
         assert_eq!(entry["found"], true, "{entry:#}");
+        // Every one of them has a violator here, and all are in Audit.
+        assert_eq!(entry["verdict"], "not-ready", "{entry:#}");
+        assert_eq!(entry["action"], "Audit", "{entry:#}");
     }
 }
 
