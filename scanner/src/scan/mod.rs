@@ -159,12 +159,11 @@ pub struct ScanOutcome {
     pub failed_policy_sources: Vec<String>,
     /// Qualified names of policies that failed to load.
     pub invalid_policies: Vec<String>,
-    /// Objects evaluated by at least one rule, by kind display name; when
-    /// empty, the run record derives it from the findings it has.
+    /// Objects some rule gave a result, by kind display name (a scan
+    /// counts them; an audit's record derives them from its findings).
     pub objects_evaluated_by_kind: BTreeMap<String, usize>,
-    /// Results by policy, rule and status; when empty, the run record
-    /// derives it from the findings it has.
-    pub results_by_rule: BTreeMap<String, BTreeMap<String, BTreeMap<String, usize>>>,
+    /// Results by policy, rule and reported status (counted as above).
+    pub results_by_rule: RuleCounts,
     /// `--namespace`: the only namespaces scanned (all when empty).
     pub namespaces: Vec<String>,
     /// `--exclude-namespaces`: namespaces left out.
@@ -282,10 +281,10 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     );
     outcome.audit.problems = problems;
     outcome.audit.policies_evaluated = policies_evaluated;
-    // Set only when some policy is missing: rewritten reports then carry
-    // over the stored results of every policy not in this set.
     let loaded = engine.policy_names();
     outcome.invalid_policies = not_loaded(&documents, &loaded);
+    // Set only when some policy is missing: rewritten reports then carry
+    // over the stored results of every policy not in this set.
     let carry_over = outcome.policies_incomplete.then(|| Arc::new(loaded));
     let engine = Arc::new(engine);
 
@@ -559,7 +558,7 @@ struct Evaluated {
 }
 
 /// Results by policy, rule and reported status.
-type RuleCounts = BTreeMap<String, BTreeMap<String, BTreeMap<String, usize>>>;
+pub type RuleCounts = BTreeMap<String, BTreeMap<String, BTreeMap<String, usize>>>;
 
 /// Per-resource reports made page by page: each is compared with the
 /// content hash of the report already in the cluster and, when it differs,
