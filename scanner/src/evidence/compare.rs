@@ -221,7 +221,18 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
             .exceptions
             .iter()
             .filter(|e| {
-                enforced.iter().any(|rule| e.covers_rule(&name, rule))
+                // An annotation names its resource: its expiry matters only
+                // where Kyverno enforces the rule on that resource. (A
+                // PolicyException's resources are not known here: counted.)
+                let enforced_on_it = |rule: &String| match &e.resource {
+                    Some(resource) => {
+                        policy.info.action_for(rule, &resource.namespace) == "Enforce"
+                    }
+                    None => true,
+                };
+                enforced
+                    .iter()
+                    .any(|rule| e.covers_rule(&name, rule) && enforced_on_it(rule))
                     && matches!(
                         e.status,
                         ExceptionStatus::Expiring | ExceptionStatus::Expired

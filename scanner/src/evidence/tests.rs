@@ -1719,3 +1719,40 @@ fn a_bypass_on_the_pods_only_does_not_excuse_their_owner() {
         json!([{"policyName": "two", "ruleNames": ["a"]}])
     );
 }
+
+#[test]
+fn an_expiring_annotation_rolls_back_only_where_its_rule_enforces() {
+    let policies = vec![overridden_policy("ovr")];
+    let excused = |namespace: &str| {
+        let mut skipped = result("ovr", "skip", namespace, "legacy");
+        skipped["properties"] = json!({"exception": "resource-annotation", "exception-reason": "migration",
+                                       "exception-expires": "2026-12-01", "exception-owner": "team-b"});
+        skipped
+    };
+    let before = build(&input(
+        vec![report(vec![result("ovr", "pass", "web", "w1")])],
+        policies.clone(),
+        Some(scan(true, &[])),
+    ));
+    let check_with = |namespace: &str| {
+        let after = build(&input(
+            vec![report(vec![
+                result("ovr", "pass", "web", "w1"),
+                excused(namespace),
+            ])],
+            policies.clone(),
+            Some(scan(true, &[])),
+        ));
+        assert_eq!(after.exceptions[0].status, ExceptionStatus::Expiring);
+        let comparison = compare::compare(&before, &after);
+        comparison
+            .rollback_checks
+            .into_iter()
+            .find(|c| c.policy == "ovr")
+            .expect("ovr enforces somewhere")
+    };
+    // The override enforces in web only: an exception expiring in dev
+    // uncovers nothing Kyverno would reject.
+    assert!(!check_with("dev").roll_back);
+    assert!(check_with("web").roll_back);
+}
