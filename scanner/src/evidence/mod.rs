@@ -26,6 +26,7 @@ use serde_json::Value;
 
 use crate::engine::exceptions as annotation_exceptions;
 use crate::engine::exceptions::properties as ex_props;
+use crate::engine::policy::normalized_action;
 use exceptions::{
     annotation_exception_evidence, excused_violation, generate_exceptions, policy_exceptions,
     EXCEPTION_ANNOTATION,
@@ -762,10 +763,12 @@ fn result_action(result: &ReportedResult, info: &PolicyInfo, scan: Option<&ScanR
         .properties
         .get("action")
         .filter(|_| !changed_since)
-        .map(|a| match a.as_str() {
-            "enforce" | "Enforce" | "Deny" => "Enforce".to_string(),
-            "audit" | "Audit" | "Warn" => "Audit".to_string(),
-            other => other.to_string(),
+        .map(|a| match (a.as_str(), normalized_action(a)) {
+            (_, Some(kyverno)) => kyverno.to_string(),
+            // A ValidatingAdmissionPolicy binding's validationActions.
+            ("Deny", None) => "Enforce".to_string(),
+            ("Warn", None) => "Audit".to_string(),
+            (other, None) => other.to_string(),
         });
     match recorded {
         Some(action) if !action.is_empty() => action,

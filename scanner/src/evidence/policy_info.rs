@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::engine::policy::{
-    ANNOTATION_CATEGORY, ANNOTATION_DESCRIPTION, ANNOTATION_SCORED, ANNOTATION_SEVERITY,
-    ANNOTATION_TITLE,
+    normalized_action, ANNOTATION_CATEGORY, ANNOTATION_DESCRIPTION, ANNOTATION_SCORED,
+    ANNOTATION_SEVERITY, ANNOTATION_TITLE,
 };
 
 /// Kinds of policy documents the evidence describes.
@@ -379,16 +379,6 @@ pub fn rule_applies_to(rule: &str, kinds: &[String], kind: &str) -> bool {
     }
 }
 
-/// Kyverno's action words (its CRD accepts these four spellings only);
-/// None for anything else, which Kyverno refuses.
-fn normalize_action(action: &str) -> Option<&'static str> {
-    match action {
-        "Enforce" | "enforce" => Some("Enforce"),
-        "Audit" | "audit" => Some("Audit"),
-        _ => None,
-    }
-}
-
 fn overall_action(rules: &[RuleInfo]) -> String {
     let actions: Vec<String> = rules.iter().map(|r| r.action.clone()).collect();
     overall_action_of(&actions)
@@ -433,7 +423,7 @@ fn overrides_of(list: Option<&Value>) -> Vec<ActionOverride> {
         .into_iter()
         .flatten()
         .filter_map(|entry| {
-            let action = normalize_action(entry.get("action")?.as_str()?)?;
+            let action = normalized_action(entry.get("action")?.as_str()?)?;
             let selector = entry.get("namespaceSelector").is_some_and(|s| !s.is_null());
             let namespaces: Vec<String> = match entry.get("namespaces") {
                 // No namespaces and no selector: every namespace.
@@ -484,7 +474,7 @@ fn kyverno_rules(spec: &Value) -> (Vec<RuleInfo>, Vec<String>) {
         if own_action.is_none() {
             overrides.extend(policy_overrides.iter().cloned());
         }
-        let default_action = normalize_action(own_action.unwrap_or(policy_action));
+        let default_action = normalized_action(own_action.unwrap_or(policy_action));
         let action = match default_action {
             None => ACTION_INVALID.to_string(),
             Some(default) if overrides.iter().any(|o| o.action != default) => "Mixed".into(),
@@ -698,7 +688,7 @@ fn rollback(info: &PolicyInfo, spec: &Value) -> Option<Rollback> {
                     .flatten()
                     .enumerate()
                     .filter(|(_, o)| {
-                        o.get("action").and_then(Value::as_str).and_then(normalize_action)
+                        o.get("action").and_then(Value::as_str).and_then(normalized_action)
                             == Some("Enforce")
                     })
                     .map(|(index, _)| index)
