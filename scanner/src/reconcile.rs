@@ -44,7 +44,8 @@ pub struct ExistingReport {
 }
 
 impl ExistingReport {
-    fn managed_by_polscan(&self) -> bool {
+    /// Whether polscan wrote it (its `managed-by` label).
+    pub fn managed_by_polscan(&self) -> bool {
         self.labels.get(MANAGED_BY_LABEL).map(String::as_str) == Some(MANAGED_BY_VALUE)
     }
 

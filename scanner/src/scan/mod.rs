@@ -410,7 +410,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
             let shaped =
                 reports::per_namespace(&findings, timestamp, &PerNamespaceOptions::default())?;
             let mut wanted = wanted_reports(shaped);
-            avoid_foreign_names(&mut wanted, &in_scope);
+            write_beside_foreign(&mut wanted, &foreign_keys(&in_scope));
             let desired: Vec<DesiredReport> = wanted
                 .iter()
                 .map(|(key, (hash, _))| DesiredReport {
@@ -588,17 +588,10 @@ impl ReportSink {
         dry_run: bool,
         schemas: Arc<ReportSchemas>,
     ) -> ReportSink {
-        let polscan = |report: &ExistingReport| {
-            report
-                .labels
-                .get(report_model::shape::MANAGED_BY_LABEL)
-                .map(String::as_str)
-                == Some(report_model::shape::MANAGED_BY_VALUE)
-        };
         ReportSink {
             existing_hashes: in_scope
                 .iter()
-                .filter(|report| polscan(report))
+                .filter(|report| report.managed_by_polscan())
                 .filter_map(|report| {
                     let hash = report
                         .annotations
@@ -606,11 +599,7 @@ impl ReportSink {
                     Some((report.key.clone(), hash.clone()))
                 })
                 .collect(),
-            foreign: existing
-                .iter()
-                .filter(|report| !polscan(report))
-                .map(|report| report.key.clone())
-                .collect(),
+            foreign: foreign_keys(existing),
             timestamp,
             writer,
             dry_run,
@@ -631,20 +620,7 @@ impl ReportSink {
             }
         };
         let mut wanted = wanted_reports(shaped);
-        let clashing: Vec<ReportKey> = wanted
-            .keys()
-            .filter(|key| self.foreign.contains(*key))
-            .cloned()
-            .collect();
-        for key in clashing {
-            if let Some((hash, mut report)) = wanted.remove(&key) {
-                // Another producer (Kyverno names its reports by resource UID
-                // too) owns the name: polscan writes beside it, never over it.
-                let name: String = format!("polscan-{}", key.name).chars().take(253).collect();
-                report.rename(name.clone());
-                wanted.insert(ReportKey { name, ..key }, (hash, report));
-            }
-        }
+        write_beside_foreign(&mut wanted, &self.foreign);
         for (key, (hash, report)) in wanted {
             let unchanged = self.existing_hashes.get(&key) == Some(&hash);
             self.seen.push(DesiredReport {
@@ -1030,24 +1006,21 @@ fn wanted_reports(shaped: ShapedReports) -> Wanted {
     wanted
 }
 
-/// Another producer (Kyverno names its reports by resource UID too) may own
-/// the name polscan wants; polscan then writes under `polscan-<name>` and
-/// leaves the other report alone.
-fn avoid_foreign_names(wanted: &mut Wanted, existing: &[ExistingReport]) {
-    let foreign: BTreeSet<&ReportKey> = existing
+/// The keys of reports another producer wrote.
+fn foreign_keys(existing: &[ExistingReport]) -> HashSet<ReportKey> {
+    existing
         .iter()
-        .filter(|report| {
-            report
-                .labels
-                .get(report_model::shape::MANAGED_BY_LABEL)
-                .map(String::as_str)
-                != Some(report_model::shape::MANAGED_BY_VALUE)
-        })
-        .map(|report| &report.key)
-        .collect();
+        .filter(|report| !report.managed_by_polscan())
+        .map(|report| report.key.clone())
+        .collect()
+}
+
+/// Another producer may own the name polscan wants; polscan then writes
+/// under `polscan-<name>` and leaves the other report alone.
+fn write_beside_foreign(wanted: &mut Wanted, foreign: &HashSet<ReportKey>) {
     let clashing: Vec<ReportKey> = wanted
         .keys()
-        .filter(|key| foreign.contains(key))
+        .filter(|key| foreign.contains(*key))
         .cloned()
         .collect();
     for key in clashing {
