@@ -15,7 +15,7 @@ use tokio::runtime::Handle;
 use super::discovery::Discovered;
 use super::listing::for_each_page;
 use super::ClusterError;
-use crate::engine::context::ClusterData;
+use crate::engine::context::{ApiCallRequest, ClusterData};
 use crate::engine::policy::LabelSelector;
 
 type Answer = Result<Option<Value>, String>;
@@ -138,8 +138,21 @@ impl ClusterData for ApiLookups {
             .flatten()
     }
 
-    fn api_call(&self, url_path: &str) -> Option<Value> {
-        self.get(url_path).ok().flatten()
+    fn api_call(&self, request: &ApiCallRequest) -> Result<Option<Value>, String> {
+        if request.method != "GET" {
+            // A scan reads; it does not create objects on the server.
+            return Err(format!(
+                "{} {}: polscan makes only GET API calls",
+                request.method, request.url_path
+            ));
+        }
+        match self.get(&request.url_path)? {
+            Some(value) => Ok(Some(value)),
+            None => Err(format!(
+                "failed to GET resource with raw url: {}: not found",
+                request.url_path
+            )),
+        }
     }
 
     fn get_resource(

@@ -14,14 +14,74 @@ use super::jmespath;
 use super::policy::{ContextEntry, VariableEntry};
 use super::variables::{self, SubstitutionError};
 
+/// One `context.apiCall` to the Kubernetes API (`urlPath`), after variable
+/// substitution. Kyverno: api/kyverno/v1 `APICall`, pkg/engine/apicall.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiCallRequest {
+    /// The path with its query, e.g. `/api/v1/namespaces/a/configmaps/b`.
+    pub url_path: String,
+    /// `GET` (the default) or `POST`.
+    pub method: String,
+    /// The request body of a POST (`apiCall.data`, as an object).
+    pub data: Option<Value>,
+}
+
+/// One HTTP request: a `context.apiCall.service` call or a CEL `http.Get` /
+/// `http.Post`. Kyverno: api/kyverno/v1 `ServiceCall`, pkg/cel/libs/http.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpRequest {
+    /// `GET` or `POST`.
+    pub method: String,
+    /// An absolute `http(s)://` URL.
+    pub url: String,
+    /// Request headers in the order given.
+    pub headers: Vec<(String, String)>,
+    /// The request body of a POST.
+    pub body: Option<Value>,
+}
+
+/// The answer to an [`HttpRequest`]: the status code and the decoded JSON
+/// body (Kyverno decodes every answer as JSON).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpResponse {
+    /// The HTTP status, 100..=599.
+    pub status: u16,
+    /// The body decoded as JSON.
+    pub body: Value,
+}
+
 /// Supplies data that a cluster would answer: ConfigMaps and API calls for
-/// JMESPath context entries, and the resource and image lookups of Kyverno's
-/// CEL libraries. Offline runs use [`NoClusterData`], which answers nothing,
-/// as the Kyverno CLI does without a cluster; a test's context file supplies
-/// resources and image metadata (`SuppliedData`).
+/// JMESPath context entries, HTTP calls, GlobalContextEntry data, and the
+/// resource and image lookups of Kyverno's CEL libraries. Offline runs use
+/// [`NoClusterData`], which answers nothing, as the Kyverno CLI does without
+/// a cluster; a test's files supply resources, image metadata, mocked HTTP
+/// answers and global context entries.
+///
+/// `Ok(None)` means "no data source answers this" (the caller names the
+/// entry as needing cluster data); `Err` is a failed load, which Kyverno
+/// reports as an error result.
 pub trait ClusterData: Send + Sync {
     fn config_map(&self, namespace: &str, name: &str) -> Option<Value>;
-    fn api_call(&self, url_path: &str) -> Option<Value>;
+
+    /// A `context.apiCall` with `urlPath`: the decoded answer.
+    fn api_call(&self, request: &ApiCallRequest) -> Result<Option<Value>, String>;
+
+    /// An HTTP call (`apiCall.service`, CEL `http`). The default refuses:
+    /// a scanner does not call arbitrary URLs unless told to.
+    fn http(&self, request: &HttpRequest) -> Result<HttpResponse, String> {
+        Err(format!(
+            "{} {}: HTTP calls are not made in this run",
+            request.method, request.url
+        ))
+    }
+
+    /// A GlobalContextEntry's data (`globalReference`, CEL
+    /// `globalContext.Get`), or one of its projections when `projection` is
+    /// not empty. Kyverno: pkg/globalcontext/store `Entry.Get`.
+    fn global_context(&self, name: &str, projection: &str) -> Result<Value, String> {
+        let _ = projection;
+        Err(format!("failed to fetch entry key={name}"))
+    }
 
     /// `resource.Get`: `Ok(None)` when the object does not exist.
     fn get_resource(
@@ -73,8 +133,8 @@ impl ClusterData for NoClusterData {
     fn config_map(&self, _namespace: &str, _name: &str) -> Option<Value> {
         None
     }
-    fn api_call(&self, _url_path: &str) -> Option<Value> {
-        None
+    fn api_call(&self, _request: &ApiCallRequest) -> Result<Option<Value>, String> {
+        Ok(None)
     }
 }
 
@@ -184,7 +244,9 @@ impl EvalContext {
     pub fn add_entries(&mut self, entries: &[ContextEntry]) {
         for entry in entries {
             let answerable = entry.variable.is_some()
-                || (entry.config_map.is_some() || entry.api_call.is_some());
+                || entry.config_map.is_some()
+                || entry.api_call.is_some()
+                || entry.global_reference.is_some();
             if !answerable {
                 self.unanswered.push(entry.name.clone());
                 continue;
@@ -290,25 +352,134 @@ impl EvalContext {
             return Ok(());
         }
         if let Some(api_call) = &entry.api_call {
-            let resolved =
-                variables::substitute_all(self, api_call).map_err(|err| fail(err.to_string()))?;
-            let url = resolved
-                .get("urlPath")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            match self.cluster.api_call(url) {
-                Some(response) => {
-                    let value = match resolved.get("jmesPath").and_then(Value::as_str) {
-                        Some(path) if !path.is_empty() => jmespath::search(path, &response)
-                            .map_err(|err| fail(err.to_string()))?,
-                        _ => response,
-                    };
-                    self.set_entry(&entry.name, value);
-                }
-                None => self.unanswered.push(entry.name.clone()),
+            if let Some(value) = self.load_api_call(api_call).map_err(fail)? {
+                self.set_entry(&entry.name, value);
+            } else {
+                self.unanswered.push(entry.name.clone());
             }
+            return Ok(());
+        }
+        if let Some(reference) = &entry.global_reference {
+            let value = self.load_global_reference(reference).map_err(fail)?;
+            self.set_entry(&entry.name, value);
         }
         Ok(())
+    }
+
+    /// Kyverno's apiCall loader (pkg/engine/context/loaders/apicall.go,
+    /// pkg/engine/apicall): substitute, call (`urlPath` through the cluster,
+    /// `service` over HTTP, a non-2xx answer an error), fall back to
+    /// `default` on a failed call, then apply `jmesPath`. `Ok(None)`: no data
+    /// source answers `urlPath` in this run.
+    fn load_api_call(&mut self, api_call: &Value) -> Result<Option<Value>, String> {
+        // jmesPath is substituted after the call, against the context then.
+        let mut call = api_call.clone();
+        let jmes_path = call
+            .as_object_mut()
+            .and_then(|call| call.remove("jmesPath"));
+        let default = call.as_object_mut().and_then(|call| call.remove("default"));
+        let resolved = variables::substitute_all(self, &call).map_err(|err| {
+            format!("failed to substitute variables in context entry: {err}")
+        })?;
+        let method = match resolved.get("method").and_then(Value::as_str) {
+            None | Some("") => "GET".to_string(),
+            Some(method) => method.to_string(),
+        };
+        let data = request_data(resolved.get("data"));
+        let url_path = resolved
+            .get("urlPath")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let answer = if !url_path.is_empty() {
+            if let Some(namespace) = &self.policy_namespace {
+                check_policy_namespace(url_path, namespace)?;
+            }
+            let request = ApiCallRequest {
+                url_path: url_path.to_string(),
+                method: method.clone(),
+                data: (method == "POST").then_some(data),
+            };
+            self.cluster.api_call(&request)
+        } else if let Some(service) = resolved.get("service") {
+            let url = service.get("url").and_then(Value::as_str).unwrap_or("");
+            if method != "GET" && method != "POST" {
+                return Err(format!("invalid request type {method} for APICall"));
+            }
+            let headers = service
+                .get("headers")
+                .and_then(Value::as_array)
+                .map(|headers| {
+                    headers
+                        .iter()
+                        .map(|header| {
+                            let text = |key: &str| {
+                                header
+                                    .get(key)
+                                    .and_then(Value::as_str)
+                                    .unwrap_or("")
+                                    .to_string()
+                            };
+                            (text("key"), text("value"))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let request = HttpRequest {
+                method: method.clone(),
+                url: url.to_string(),
+                headers,
+                body: (method == "POST").then_some(data),
+            };
+            self.cluster.http(&request).and_then(|response| {
+                if (200..300).contains(&response.status) {
+                    Ok(Some(response.body))
+                } else {
+                    Err(format!("HTTP {}: {}", response.status, response.body))
+                }
+            })
+        } else {
+            return Err("missing service for APICall".to_string());
+        };
+        let response = match answer {
+            Ok(Some(response)) => response,
+            Ok(None) => return Ok(None),
+            Err(err) => match default {
+                // Kyverno stores the default as is: no jmesPath on it.
+                Some(default) => return Ok(Some(default)),
+                None => return Err(err),
+            },
+        };
+        match jmes_path {
+            Some(Value::String(path)) if !path.is_empty() => {
+                let path = variables::substitute_all(self, &Value::String(path.clone()))
+                    .map_err(|err| {
+                        format!("failed to substitute variables in JMESPath {path}: {err}")
+                    })?;
+                let path = path.as_str().unwrap_or_default().to_string();
+                jmespath::search(&path, &response)
+                    .map(Some)
+                    .map_err(|err| format!("failed to apply JMESPath {path}: {err}"))
+            }
+            _ => Ok(Some(response)),
+        }
+    }
+
+    /// Kyverno's globalReference loader
+    /// (pkg/engine/context/loaders/globalcontext.go): `name` is
+    /// `<entry>[.<projection>]`, then `jmesPath` applies.
+    fn load_global_reference(&mut self, reference: &Value) -> Result<Value, String> {
+        let resolved = variables::substitute_all(self, reference)
+            .map_err(|err| format!("failed to substitute variables: {err}"))?;
+        let name = resolved.get("name").and_then(Value::as_str).unwrap_or("");
+        let (entry, projection) = name.split_once('.').unwrap_or((name, ""));
+        // Kyverno splits on every dot and reads only the first two parts.
+        let projection = projection.split('.').next().unwrap_or("");
+        let data = self.cluster.global_context(entry, projection)?;
+        match resolved.get("jmesPath").and_then(Value::as_str) {
+            Some(path) if !path.is_empty() => jmespath::search(path, &data)
+                .map_err(|err| format!("failed to apply JMESPath {path}: {err}")),
+            _ => Ok(data),
+        }
     }
 
     /// Kyverno's variable loader: `value` (substituted), optionally filtered
@@ -520,6 +691,60 @@ fn plain_lookup(expression: &str, document: &Value) -> Option<Result<Value, Quer
 }
 
 /// Evaluates with Kyverno's NotFound behaviour.
+/// `apiCall.data` (a list of `{key, value}`) as the JSON object Kyverno
+/// posts (pkg/engine/apicall/executor.go `buildRequestData`).
+fn request_data(data: Option<&Value>) -> Value {
+    let mut object = Map::new();
+    for item in data.and_then(Value::as_array).into_iter().flatten() {
+        let key = item.get("key").and_then(Value::as_str).unwrap_or("");
+        object.insert(
+            key.to_string(),
+            item.get("value").cloned().unwrap_or(Value::Null),
+        );
+    }
+    Value::Object(object)
+}
+
+/// A namespaced policy's apiCall may read only its own namespace
+/// (pkg/engine/apicall/apiCall.go `Fetch`).
+fn check_policy_namespace(url_path: &str, namespace: &str) -> Result<(), String> {
+    let clean = clean_path(url_path);
+    // Kyverno's regex: ^/api(s)?/.*?/namespaces/([^/]+)
+    let api = clean.starts_with("/api/") || clean.starts_with("/apis/");
+    let found = clean
+        .split('/')
+        .skip(2)
+        .skip_while(|segment| *segment != "namespaces")
+        .nth(1)
+        .filter(|_| api);
+    match found {
+        Some(ns) if !ns.is_empty() => {
+            if ns == namespace {
+                Ok(())
+            } else {
+                Err(format!("path {clean} refers to namespace {ns}, which is different from the policy namespace {namespace}"))
+            }
+        }
+        _ => Err(format!("path {clean} does not contain a namespace segment, which is required for namespaced policies")),
+    }
+}
+
+/// Go's `path.Clean` for absolute API paths: `.` and `..` resolved, no
+/// doubled or trailing slash.
+fn clean_path(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for segment in path.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
 pub fn evaluate(expression: &str, document: &Value) -> Result<Value, QueryError> {
     plain_lookup(expression, document)
         .unwrap_or_else(|| jmespath::search(expression, document).map_err(from_jmespath))

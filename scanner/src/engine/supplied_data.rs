@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use serde_json::{json, Value};
 
-use super::context::ClusterData;
+use super::context::{ApiCallRequest, ClusterData};
 use super::matching::selector_matches;
 use super::policy::LabelSelector;
 use crate::kinds;
@@ -96,8 +96,8 @@ impl ClusterData for SuppliedData {
         None
     }
 
-    fn api_call(&self, _url_path: &str) -> Option<Value> {
-        None
+    fn api_call(&self, _request: &ApiCallRequest) -> Result<Option<Value>, String> {
+        Ok(None)
     }
 
     fn get_resource(
