@@ -75,6 +75,21 @@ pub trait ClusterData: Send + Sync {
         ))
     }
 
+    /// A JMESPath `context.apiCall` with `service`: `Ok(None)` when this run
+    /// does not load such entries at all (the Kyverno CLI without a cluster
+    /// and without a mock for the URL skips them, so values may stand in:
+    /// pkg/engine/factories/contextloaderfactory.go `newLoader`).
+    fn service_call(&self, request: &HttpRequest) -> Result<Option<HttpResponse>, String> {
+        self.http(request).map(Some)
+    }
+
+    /// A JMESPath `globalReference` entry: `Ok(None)` when this run has no
+    /// global context store (the entry is skipped, as the Kyverno CLI does
+    /// without `globalContextEntries`).
+    fn global_reference(&self, name: &str, projection: &str) -> Result<Option<Value>, String> {
+        self.global_context(name, projection).map(Some)
+    }
+
     /// A GlobalContextEntry's data (`globalReference`, CEL
     /// `globalContext.Get`), or one of its projections when `projection` is
     /// not empty. Kyverno: pkg/globalcontext/store `Entry.Get`.
@@ -134,6 +149,12 @@ impl ClusterData for NoClusterData {
         None
     }
     fn api_call(&self, _request: &ApiCallRequest) -> Result<Option<Value>, String> {
+        Ok(None)
+    }
+    fn service_call(&self, _request: &HttpRequest) -> Result<Option<HttpResponse>, String> {
+        Ok(None)
+    }
+    fn global_reference(&self, _name: &str, _projection: &str) -> Result<Option<Value>, String> {
         Ok(None)
     }
 }
@@ -360,8 +381,10 @@ impl EvalContext {
             return Ok(());
         }
         if let Some(reference) = &entry.global_reference {
-            let value = self.load_global_reference(reference).map_err(fail)?;
-            self.set_entry(&entry.name, value);
+            match self.load_global_reference(reference).map_err(fail)? {
+                Some(value) => self.set_entry(&entry.name, value),
+                None => self.unanswered.push(entry.name.clone()),
+            }
         }
         Ok(())
     }
@@ -430,13 +453,14 @@ impl EvalContext {
                 headers,
                 body: (method == "POST").then_some(data),
             };
-            self.cluster.http(&request).and_then(|response| {
-                if (200..300).contains(&response.status) {
+            match self.cluster.service_call(&request) {
+                Ok(Some(response)) if (200..300).contains(&response.status) => {
                     Ok(Some(response.body))
-                } else {
-                    Err(format!("HTTP {}: {}", response.status, response.body))
                 }
-            })
+                Ok(Some(response)) => Err(format!("HTTP {}: {}", response.status, response.body)),
+                Ok(None) => Ok(None),
+                Err(err) => Err(err),
+            }
         } else {
             return Err("missing service for APICall".to_string());
         };
@@ -467,18 +491,21 @@ impl EvalContext {
     /// Kyverno's globalReference loader
     /// (pkg/engine/context/loaders/globalcontext.go): `name` is
     /// `<entry>[.<projection>]`, then `jmesPath` applies.
-    fn load_global_reference(&mut self, reference: &Value) -> Result<Value, String> {
+    fn load_global_reference(&mut self, reference: &Value) -> Result<Option<Value>, String> {
         let resolved = variables::substitute_all(self, reference)
             .map_err(|err| format!("failed to substitute variables: {err}"))?;
         let name = resolved.get("name").and_then(Value::as_str).unwrap_or("");
         let (entry, projection) = name.split_once('.').unwrap_or((name, ""));
         // Kyverno splits on every dot and reads only the first two parts.
         let projection = projection.split('.').next().unwrap_or("");
-        let data = self.cluster.global_context(entry, projection)?;
+        let Some(data) = self.cluster.global_reference(entry, projection)? else {
+            return Ok(None);
+        };
         match resolved.get("jmesPath").and_then(Value::as_str) {
             Some(path) if !path.is_empty() => jmespath::search(path, &data)
+                .map(Some)
                 .map_err(|err| format!("failed to apply JMESPath {path}: {err}")),
-            _ => Ok(data),
+            _ => Ok(Some(data)),
         }
     }
 

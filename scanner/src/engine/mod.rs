@@ -520,7 +520,7 @@ impl Engine {
                 .clone();
             if let Some(values) = env.values.rule_values(&policy.name, &rule.name) {
                 for (key, value) in values {
-                    ctx.add_variable(key, value.clone());
+                    ctx.add_variable(&key, value);
                 }
             }
             let Some(outcome) = evaluate_rule(rule, &mut ctx, effective) else {

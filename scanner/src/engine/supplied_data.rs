@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use serde_json::{json, Value};
 
-use super::context::{ApiCallRequest, ClusterData};
+use super::context::{ApiCallRequest, ClusterData, HttpRequest, HttpResponse};
 use super::matching::selector_matches;
 use super::policy::LabelSelector;
 use crate::kinds;
@@ -97,6 +97,14 @@ impl ClusterData for SuppliedData {
     }
 
     fn api_call(&self, _request: &ApiCallRequest) -> Result<Option<Value>, String> {
+        Ok(None)
+    }
+
+    fn service_call(&self, _request: &HttpRequest) -> Result<Option<HttpResponse>, String> {
+        Ok(None)
+    }
+
+    fn global_reference(&self, _name: &str, _projection: &str) -> Result<Option<Value>, String> {
         Ok(None)
     }
 

@@ -106,14 +106,31 @@ impl Values {
         out
     }
 
-    /// Values injected before a rule's context entries load.
-    pub fn rule_values(&self, policy: &str, rule: &str) -> Option<&Map<String, Value>> {
-        self.policies
+    /// Values injected before a rule's context entries load: the first
+    /// values rule named `rule` or whose autogen variants (`autogen-`,
+    /// `autogen-cronjob-`) are `rule`, its `values` and the first element of
+    /// each `foreachValues` list (the CLI never advances its foreach
+    /// element). Kyverno: cmd/cli/kubectl-kyverno/store/store.go
+    /// `GetPolicyRule`, store/contextloader.go.
+    pub fn rule_values(&self, policy: &str, rule: &str) -> Option<Map<String, Value>> {
+        let found = self
+            .policies
             .iter()
-            .find(|p| p.name == policy)
-            .and_then(|p| p.rules.iter().find(|r| r.name == rule))
-            .map(|r| &r.values)
-            .filter(|values| !values.is_empty())
+            .find(|p| p.name == policy)?
+            .rules
+            .iter()
+            .find(|r| {
+                rule == r.name
+                    || rule.strip_prefix("autogen-") == Some(r.name.as_str())
+                    || rule.strip_prefix("autogen-cronjob-") == Some(r.name.as_str())
+            })?;
+        let mut out = found.values.clone();
+        for (key, value) in &found.foreach_values {
+            if let Some(first) = value.as_array().and_then(|items| items.first()) {
+                out.insert(key.clone(), first.clone());
+            }
+        }
+        (!out.is_empty()).then_some(out)
     }
 
     /// The `namespaces` objects by name.
@@ -173,7 +190,25 @@ mod tests {
         );
         assert!(values.rule_values("p", "rule").is_some());
         assert!(values.rule_values("p", "none").is_none());
+        assert!(values.rule_values("p", "autogen-rule").is_some());
+        assert!(values.rule_values("p", "autogen-cronjob-rule").is_some());
+        assert!(values.rule_values("p", "autogen-other").is_none());
+        assert!(values.rule_values("p", "xautogen-rule").is_none());
         assert_eq!(values.namespace_labels()["prod"]["env"], "production");
+    }
+
+    #[test]
+    fn foreach_values_give_their_first_element() {
+        let values = Values::from_document(&json!({
+            "policies": [{"name": "p", "rules": [
+                {"name": "r", "values": {"a": 1}, "foreachValues": {"e": ["x", "y"], "none": []}}
+            ]}]
+        }))
+        .expect("values");
+        let merged = values.rule_values("p", "autogen-r").expect("values");
+        assert_eq!(merged.get("a"), Some(&json!(1)));
+        assert_eq!(merged.get("e"), Some(&json!("x")));
+        assert!(!merged.contains_key("none"));
     }
 
     #[test]
