@@ -17,7 +17,9 @@ fn fixture(name: &str) -> std::path::PathBuf {
 }
 
 fn assert_all_rows_pass(test_file: &Path, expected_rows: usize) {
-    let report = run_test_file(test_file);
+    let mut reports = run_test_file(test_file);
+    assert_eq!(reports.len(), 1, "one Test document");
+    let report = reports.remove(0);
     assert!(report.error.is_none(), "{:?}", report.error);
     let failing: Vec<_> = report
         .rows

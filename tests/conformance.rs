@@ -57,7 +57,7 @@ fn kyverno_policy_library_conformance() {
 
     let outcomes: Vec<(String, &'static str, TestReport)> = files
         .par_iter()
-        .map(|file| {
+        .flat_map_iter(|file| {
             let relative = file
                 .strip_prefix(&root)
                 .unwrap_or(file)
@@ -66,7 +66,10 @@ fn kyverno_policy_library_conformance() {
                 .unwrap_or(Path::new(""))
                 .display()
                 .to_string();
-            (relative, category(file), kyverno_test::run_test_file(file))
+            let cat = category(file);
+            kyverno_test::run_test_file(file)
+                .into_iter()
+                .map(move |report| (relative.clone(), cat, report))
         })
         .collect();
 

@@ -19,7 +19,7 @@ fn run(folder: &str) -> (TestReport, Summary) {
     assert_eq!(files.len(), 1, "{folder}: one kyverno-test.yaml");
     let reports: Vec<TestReport> = files
         .iter()
-        .map(|f| kyverno_test::run_test_file(f))
+        .flat_map(|f| kyverno_test::run_test_file(f))
         .collect();
     let summary = Summary::of(&reports);
     let report = reports.into_iter().next().expect("one report");

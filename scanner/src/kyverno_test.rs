@@ -25,6 +25,7 @@ use crate::engine::admission_policy::AdmissionPolicy;
 use crate::engine::matching::RequestInfo;
 use crate::engine::policy::Policy;
 use crate::engine::policy_exception::PolicyException;
+use crate::engine::fake_cluster::{ApiCallMocks, FakeCluster, GlobalContextMocks};
 use crate::engine::supplied_data::SuppliedData;
 use crate::engine::validating_policy::ValidatingPolicy;
 use crate::engine::values::Values;
@@ -36,6 +37,10 @@ pub const TEST_FILE_NAMES: [&str; 2] = ["kyverno-test.yaml", "kyverno-test.yml"]
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct TestSpec {
+    #[serde(default)]
+    pub api_version: Option<String>,
+    #[serde(default)]
+    pub kind: Option<String>,
     #[serde(default)]
     pub metadata: Option<Value>,
     #[serde(default)]
@@ -59,6 +64,15 @@ pub struct TestSpec {
     /// Params objects for ValidatingAdmissionPolicy bindings.
     #[serde(default)]
     pub param_resources: Vec<String>,
+    /// `ClusterResource` files: the objects of a fake cluster.
+    #[serde(default)]
+    pub cluster_resources: Vec<String>,
+    /// HTTP mocks (`APICallResponseEntry`), validated when the test runs.
+    #[serde(default)]
+    pub api_call_responses: Vec<Value>,
+    /// GlobalContextEntry mocks (`GlobalContextEntryValue`).
+    #[serde(default)]
+    pub global_context_entries: Vec<Value>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -318,28 +332,125 @@ fn rule_kind(rule: &Value) -> &'static str {
     }
 }
 
-/// Runs one test file as `kyverno test` does.
-pub fn run_test_file(path: &Path) -> TestReport {
-    let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+/// The fields of a cli.kyverno.io/v1alpha1 `Test`; the CLI unmarshals
+/// strictly, so any other top-level key stops the run.
+const TEST_FIELDS: [&str; 21] = [
+    "apiVersion",
+    "kind",
+    "metadata",
+    "name",
+    "policies",
+    "resources",
+    "jsonPayload",
+    "jsonPayloads",
+    "httpPayloads",
+    "envoyPayloads",
+    "targetResources",
+    "variables",
+    "paramResources",
+    "userinfo",
+    "results",
+    "values",
+    "exceptions",
+    "context",
+    "clusterResources",
+    "apiCallResponses",
+    "globalContextEntries",
+];
+
+/// Runs every `Test` document of one test file as `kyverno test` does
+/// (cmd/cli/kubectl-kyverno/test/load.go `LoadTest`: the file is split into
+/// documents, each strictly unmarshalled into its own test; a document that
+/// does not parse ends the file's list there). One report per document.
+pub fn run_test_file(path: &Path) -> Vec<TestReport> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
-        Err(err) => return error_report(path, String::new(), format!("{}: {err}", path.display())),
+        Err(err) => {
+            return vec![error_report(
+                path,
+                String::new(),
+                format!("{}: {err}", path.display()),
+            )]
+        }
     };
-    let spec: TestSpec = match serde_yaml::from_str(&text) {
-        Ok(spec) => spec,
-        Err(err) => return error_report(path, String::new(), format!("{}: {err}", path.display())),
-    };
+    let mut reports = Vec::new();
+    for document in serde_yaml::Deserializer::from_str(&text) {
+        let value = match Value::deserialize(document) {
+            Ok(value) => value,
+            Err(err) => {
+                reports.push(error_report(
+                    path,
+                    String::new(),
+                    format!("{}: {err}", path.display()),
+                ));
+                return reports;
+            }
+        };
+        // `---` with nothing after it: no document.
+        if value.is_null() {
+            continue;
+        }
+        if let Some(unknown) = value
+            .as_object()
+            .and_then(|o| o.keys().find(|k| !TEST_FIELDS.contains(&k.as_str())))
+        {
+            reports.push(error_report(
+                path,
+                String::new(),
+                format!(
+                    "{}: error unmarshaling JSON: while decoding JSON: json: unknown field {unknown:?}",
+                    path.display()
+                ),
+            ));
+            return reports;
+        }
+        let spec: TestSpec = match serde_json::from_value(value) {
+            Ok(spec) => spec,
+            Err(err) => {
+                reports.push(error_report(
+                    path,
+                    String::new(),
+                    format!("{}: {err}", path.display()),
+                ));
+                return reports;
+            }
+        };
+        reports.push(run_test_spec(path, spec));
+    }
+    if reports.is_empty() {
+        reports.push(error_report(
+            path,
+            String::new(),
+            format!("{}: no Test document", path.display()),
+        ));
+    }
+    reports
+}
+
+/// Runs one `Test` document.
+fn run_test_spec(path: &Path, spec: TestSpec) -> TestReport {
+    let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     let name = spec
-        .name
-        .clone()
-        .or_else(|| {
-            spec.metadata
-                .as_ref()
-                .and_then(|m| m.get("name"))
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
+        .metadata
+        .as_ref()
+        .and_then(|m| m.get("name"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| spec.name.clone())
         .unwrap_or_default();
+    // A test without apiVersion/kind, or with the top-level `name`, is the
+    // deprecated schema: the CLI stops there (deprecations/check.go,
+    // commands/test/command.go).
+    if spec.api_version.is_none() || spec.kind.is_none() || spec.name.is_some() {
+        return error_report(
+            path,
+            name,
+            format!(
+                "test file {} uses a deprecated schema — please migrate to the latest format",
+                path.display()
+            ),
+        );
+    }
     // `kyverno test` does not run a test without expected results (so its
     // policies are not even loaded): nothing to report, nothing fails.
     if spec.results.is_empty() {
@@ -543,7 +654,40 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<SpecOutcome, String> {
     for doc in load_relative(dir, &spec.param_resources)? {
         params.push(doc.value);
     }
+    // The fake client holds the test's resources, params and the
+    // clusterResources objects (commands/test/test.go).
+    let cluster_objects = if spec.cluster_resources.is_empty() {
+        None
+    } else {
+        let mut objects = params.clone();
+        for doc in load_relative(dir, &spec.cluster_resources)
+            .map_err(|err| format!("error: failed to load Kubernetes resources: {err}"))?
+        {
+            let listed = doc
+                .value
+                .pointer("/spec/resources")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for mut object in listed {
+                loader::normalize_resource(&mut object);
+                objects.push(object);
+            }
+        }
+        Some(objects)
+    };
     data = data.with_params(params);
+    let api_mocks = ApiCallMocks::from_entries(&spec.api_call_responses)?;
+    let load_file = |file: &str| -> Result<Vec<Value>, String> {
+        Ok(load_relative(dir, &[file.to_string()])?
+            .into_iter()
+            .map(|doc| doc.value)
+            .collect())
+    };
+    let global_mocks = GlobalContextMocks::from_entries(&spec.global_context_entries, &load_file)
+        .map_err(|err| format!("error: {err}"))?;
+    let fake = FakeCluster::new(data, cluster_objects, api_mocks, global_mocks)
+        .map_err(|err| format!("error: failed to load Kubernetes resources: {err}"))?;
     for policy in &mut admission {
         policy.bind(&bindings);
     }
@@ -570,10 +714,38 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<SpecOutcome, String> {
         .with_validating_policies(validating)
         .with_admission_policies(admission)
         .with_policy_exceptions(exceptions)
-        .with_cluster_data(Arc::new(data));
+        ;
+    let mut namespace_labels = values.namespace_labels();
+    let mut namespace_objects = values.namespace_objects();
+    if fake.has_cluster() {
+        // With a cluster the CLI reads each resource's Namespace for its
+        // labels unless values give them, and stops when it is missing
+        // (processor/policy_processor.go).
+        for resource in &resources {
+            let r = crate::engine::ResourceRef::from_resource(resource);
+            if r.namespace.is_empty()
+                || r.kind == "Namespace"
+                || namespace_labels.get(&r.namespace).is_some_and(|l| !l.is_empty())
+            {
+                continue;
+            }
+            let Some(namespace) = fake.namespace(&r.namespace) else {
+                return Err(format!(
+                    "failed to apply policies on resource {} (failed to get the resource's namespace (namespaces {:?} not found))",
+                    r.name, r.namespace
+                ));
+            };
+            namespace_labels.insert(
+                r.namespace.clone(),
+                crate::engine::matching::string_map(namespace.pointer("/metadata/labels")),
+            );
+            namespace_objects.entry(r.namespace.clone()).or_insert(namespace);
+        }
+    }
+    let engine = engine.with_cluster_data(Arc::new(fake));
     let env = Environment {
-        namespace_labels: values.namespace_labels(),
-        namespace_objects: values.namespace_objects(),
+        namespace_labels,
+        namespace_objects,
         values,
         requester,
         now: None,
@@ -1256,7 +1428,7 @@ mod loading_tests {
         std::fs::write(dir.path().join("resources.yaml"), resources).expect("write");
         let test = dir.path().join("kyverno-test.yaml");
         std::fs::write(&test, TEST).expect("write");
-        run_test_file(&test)
+        run_test_file(&test).remove(0)
     }
 
     #[test]
@@ -1282,7 +1454,7 @@ mod loading_tests {
         std::fs::write(dir.path().join("resources.yaml"), resources).expect("write");
         let file = dir.path().join("kyverno-test.yaml");
         std::fs::write(&file, test).expect("write");
-        run_test_file(&file)
+        run_test_file(&file).remove(0)
     }
 
     #[test]

@@ -21,6 +21,9 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
     let reports: Vec<_> = files
         .par_iter()
         .map(|f| kyverno_test::run_test_file(f))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .flatten()
         .collect();
     let summary = kyverno_test::Summary::of(&reports);
     for (index, report) in reports.iter().enumerate() {

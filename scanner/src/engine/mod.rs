@@ -12,6 +12,7 @@ pub mod conditions;
 pub mod context;
 pub mod duration;
 pub mod exceptions;
+pub mod fake_cluster;
 pub mod images;
 pub mod jmespath;
 pub mod matching;

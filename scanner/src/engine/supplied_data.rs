@@ -86,6 +86,14 @@ impl SuppliedData {
         self
     }
 
+    /// Every object of one (apiVersion, plural resource), in the order given.
+    pub fn objects(&self, api_version: &str, resource: &str) -> Vec<Value> {
+        self.resources
+            .get(&(api_version.to_string(), resource.to_string()))
+            .cloned()
+            .unwrap_or_default()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.resources.is_empty() && self.images.is_empty() && self.params.is_empty()
     }

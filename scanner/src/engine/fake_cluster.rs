@@ -1,0 +1,642 @@
+//! What a `kyverno test` run sees instead of a cluster: the objects of its
+//! `clusterResources` (with the test's resources and params, as the CLI's
+//! fake client holds them), its `apiCallResponses` HTTP mocks and its
+//! `globalContextEntries` mocks, beside a context file's data. The parsed
+//! test fields enter; a [`ClusterData`] leaves.
+//!
+//! Written here rather than taken from a crate because the answers must be
+//! the Kyverno CLI's, down to its quirks (cmd/cli/kubectl-kyverno/
+//! apis/v1alpha1/test.go, store/contextloader.go, store/gctx_resolve.go,
+//! store/mock.go, commands/test/test.go; pkg/clients/dclient/client.go
+//! `rawAbsPathForFakeClient`; pkg/cel/libs/fake_context.go, http_mock.go):
+//! - without `clusterResources` the CLI has no client: `urlPath` and
+//!   `configMap` entries and unmocked service calls are skipped (values may
+//!   stand in); CEL reads the context file through the fake provider, which
+//!   answers `http` from the mocks and `globalContext` from the mocks;
+//! - with `clusterResources` the fake client answers `urlPath` GETs and
+//!   ConfigMaps from its objects, and CEL uses the real provider over that
+//!   client: the context file, the HTTP mocks and the global context mocks
+//!   are not visible to CEL then (JMESPath entries still see the mocks).
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::{json, Map, Value};
+
+use super::context::{ApiCallRequest, ClusterData, HttpRequest, HttpResponse};
+use super::jmespath;
+use super::policy::LabelSelector;
+use super::supplied_data::SuppliedData;
+use crate::kinds;
+
+/// A test's `apiCallResponses`, indexed as the CLI indexes them: by
+/// `METHOD:url` when the entry names a method, else by `url` (or
+/// `urlPath`), looked up method first.
+#[derive(Debug, Default, Clone)]
+pub struct ApiCallMocks {
+    index: HashMap<String, HttpResponse>,
+}
+
+fn text<'v>(value: &'v Value, key: &str) -> &'v str {
+    value.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+/// `scheme://host...` with an http(s) scheme and a host, as Go's
+/// `url.Parse` + the CLI's checks accept it.
+fn check_absolute_url(index: usize, url: &str) -> Result<(), String> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err(format!(
+            "apiCallResponses[{index}]: url {url:?} must be an absolute https/http URL"
+        ));
+    };
+    if scheme != "http" && scheme != "https" {
+        return Err(format!(
+            "apiCallResponses[{index}]: url {url:?} must be an absolute https/http URL"
+        ));
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    let host = if host_port.starts_with('[') {
+        host_port
+            .split(']')
+            .next()
+            .unwrap_or("")
+            .trim_start_matches('[')
+    } else {
+        host_port.split(':').next().unwrap_or("")
+    };
+    if host.is_empty() {
+        return Err(format!(
+            "apiCallResponses[{index}]: url {url:?} has scheme but no host"
+        ));
+    }
+    Ok(())
+}
+
+impl ApiCallMocks {
+    /// Validates and indexes the entries (`ValidateAPICallResponses`): each
+    /// needs exactly one of `url` / `urlPath`, an http(s) `url` with a host
+    /// or an absolute `urlPath`, method GET, POST or none, a JSON object
+    /// body and a status in 100..=599 (0 or absent means 200); a
+    /// method+URL given twice is an error. Errors are the CLI's messages.
+    pub fn from_entries(entries: &[Value]) -> Result<ApiCallMocks, String> {
+        let mut index = HashMap::new();
+        for (i, entry) in entries.iter().enumerate() {
+            let url = text(entry, "url").trim();
+            let url_path = text(entry, "urlPath").trim();
+            if url.is_empty() && url_path.is_empty() {
+                return Err(format!(
+                    "apiCallResponses[{i}]: either url or urlPath is required"
+                ));
+            }
+            if !url.is_empty() && !url_path.is_empty() {
+                return Err(format!(
+                    "apiCallResponses[{i}]: url and urlPath are mutually exclusive"
+                ));
+            }
+            if !url.is_empty() {
+                check_absolute_url(i, url)?;
+            }
+            if !url_path.is_empty() && !url_path.starts_with('/') {
+                return Err(format!(
+                    "apiCallResponses[{i}]: urlPath {url_path:?} must be an absolute path starting with '/'"
+                ));
+            }
+            let method = text(entry, "method").trim().to_uppercase();
+            if !method.is_empty() && method != "GET" && method != "POST" {
+                return Err(format!(
+                    "apiCallResponses[{i}]: method must be GET or POST"
+                ));
+            }
+            let label = if url.is_empty() { url_path } else { url };
+            let body = entry.pointer("/response/body").unwrap_or(&Value::Null);
+            if body.is_null() {
+                return Err(format!(
+                    "apiCallResponses[{i}] {label:?}: response.body is required"
+                ));
+            }
+            if !body.is_object() {
+                return Err(format!(
+                    "apiCallResponses[{i}] {label:?}: response.body must be a JSON object"
+                ));
+            }
+            let status = match entry.pointer("/response/statusCode") {
+                None | Some(Value::Null) => 0,
+                Some(code) => code.as_i64().ok_or_else(|| {
+                    format!("apiCallResponses[{i}] {label:?}: statusCode must be an integer")
+                })?,
+            };
+            if status != 0 && !(100..=599).contains(&status) {
+                return Err(format!(
+                    "apiCallResponses[{i}] {label:?}: statusCode {status} must be between 100 and 599"
+                ));
+            }
+            let key = if method.is_empty() {
+                label.to_string()
+            } else {
+                format!("{method}:{label}")
+            };
+            if index.contains_key(&key) {
+                return Err(format!(
+                    "apiCallResponses: duplicate entry for {label:?} (key {key:?}) — each method+url combination must be unique"
+                ));
+            }
+            let status = if status == 0 { 200 } else { status as u16 };
+            index.insert(
+                key,
+                HttpResponse {
+                    status,
+                    body: body.clone(),
+                },
+            );
+        }
+        Ok(ApiCallMocks { index })
+    }
+
+    /// The mock for `method` and `url`: `METHOD:url` first, then `url`.
+    pub fn lookup(&self, method: &str, url: &str) -> Option<&HttpResponse> {
+        self.index
+            .get(&format!("{method}:{url}"))
+            .or_else(|| self.index.get(url))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+}
+
+/// A test's `globalContextEntries`, resolved to each entry's data
+/// (`ResolveGlobalContextMockData`): `resources` (or the documents of
+/// `resourceFiles`) as a list, else `data`; then `fieldPath`; then, with
+/// projections, an object of projection name → value.
+#[derive(Debug, Default, Clone)]
+pub struct GlobalContextMocks {
+    entries: BTreeMap<String, Value>,
+}
+
+impl GlobalContextMocks {
+    /// Validates (`ValidateGlobalContextEntries`) and resolves the entries;
+    /// `load_file` reads a `resourceFiles` path (relative to the test
+    /// directory, already checked not to escape it) as its documents.
+    pub fn from_entries(
+        entries: &[Value],
+        load_file: &dyn Fn(&str) -> Result<Vec<Value>, String>,
+    ) -> Result<GlobalContextMocks, String> {
+        let mut resolved = BTreeMap::new();
+        for entry in entries {
+            let name = text(entry, "name").trim();
+            if name.is_empty() {
+                return Err("globalContextEntries: name is required".to_string());
+            }
+            if resolved.contains_key(name) {
+                return Err(format!("globalContextEntries: duplicate name {name:?}"));
+            }
+            let projections = entry
+                .get("projections")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for projection in &projections {
+                let projection_name = text(projection, "name").trim();
+                if projection_name.is_empty() {
+                    return Err(format!(
+                        "globalContextEntries entry {name:?}: projection name is required"
+                    ));
+                }
+                if text(projection, "path").trim().is_empty() {
+                    return Err(format!(
+                        "globalContextEntries entry {name:?} projection {projection_name:?}: path is required"
+                    ));
+                }
+            }
+            let present = |key: &str| entry.get(key).is_some_and(|v| !v.is_null());
+            let sources = ["data", "resources", "resourceFiles"]
+                .iter()
+                .filter(|key| present(key))
+                .count();
+            if sources > 1 {
+                return Err(format!(
+                    "globalContextEntries entry {name:?}: data, resources, and resourceFiles are mutually exclusive"
+                ));
+            }
+            if sources == 0 {
+                return Err(format!(
+                    "globalContextEntries entry {name:?}: one of data, resources, or resourceFiles is required"
+                ));
+            }
+            let root = if present("data") {
+                let data = entry.get("data").cloned().unwrap_or(Value::Null);
+                if !data.is_object() {
+                    return Err(format!(
+                        "globalContextEntries entry {name:?}: data must be a JSON object"
+                    ));
+                }
+                data
+            } else if present("resources") {
+                let resources = entry
+                    .get("resources")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                for (j, resource) in resources.iter().enumerate() {
+                    if !resource.is_object() {
+                        return Err(format!(
+                            "globalContextEntries entry {name:?} resources[{j}]: must be a JSON object (Kubernetes resource manifest)"
+                        ));
+                    }
+                }
+                Value::Array(resources)
+            } else {
+                let files = entry
+                    .get("resourceFiles")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                let mut resources = Vec::new();
+                for (j, file) in files.iter().enumerate() {
+                    let path = file.as_str().unwrap_or("").trim();
+                    check_relative_file(name, j, path)?;
+                    let documents = load_file(path).map_err(|err| {
+                        format!("globalContextEntries {name:?} resourceFiles {path:?}: {err}")
+                    })?;
+                    resources.extend(
+                        documents
+                            .into_iter()
+                            .filter(|doc| doc.as_object().is_some_and(|o| !o.is_empty())),
+                    );
+                }
+                Value::Array(resources)
+            };
+            let data = resolve(name, entry, root, &projections)?;
+            resolved.insert(name.to_string(), data);
+        }
+        Ok(GlobalContextMocks { entries: resolved })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The mock store's `Entry.Get` (store/mock.go): `None` when no entry
+    /// has the name.
+    fn get(&self, name: &str, projection: &str) -> Option<Result<Value, String>> {
+        let value = self.entries.get(name)?;
+        if projection.is_empty() {
+            return Some(Ok(value.clone()));
+        }
+        Some(match value {
+            Value::Object(map) => map.get(projection).cloned().ok_or_else(|| {
+                format!("global context mock: projection {projection:?} not found")
+            }),
+            _ => Err(format!(
+                "global context mock: projection {projection:?} requested but value is not an object"
+            )),
+        })
+    }
+}
+
+fn check_relative_file(name: &str, index: usize, path: &str) -> Result<(), String> {
+    if path.is_empty() {
+        return Err(format!(
+            "globalContextEntries entry {name:?} resourceFiles[{index}]: file path must not be empty"
+        ));
+    }
+    if path.starts_with('/') {
+        return Err(format!(
+            "globalContextEntries entry {name:?} resourceFiles[{index}]: file path must not be absolute"
+        ));
+    }
+    let mut depth: i64 = 0;
+    for segment in path.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => depth -= 1,
+            _ => depth += 1,
+        }
+        if depth < 0 {
+            return Err(format!(
+                "globalContextEntries entry {name:?} resourceFiles[{index}]: file path must not escape the test directory"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `applyFieldPathAndProjections` of store/gctx_resolve.go.
+fn resolve(name: &str, entry: &Value, root: Value, projections: &[Value]) -> Result<Value, String> {
+    let field_path = text(entry, "fieldPath");
+    let root = if field_path.is_empty() {
+        root
+    } else {
+        jmespath::search(field_path, &root)
+            .map_err(|err| format!("globalContextEntries {name:?} fieldPath: {err}"))?
+    };
+    if projections.is_empty() {
+        return Ok(root);
+    }
+    let mut out = Map::new();
+    for projection in projections {
+        let projection_name = text(projection, "name");
+        let path = text(projection, "path");
+        let value = jmespath::search(path, &root).map_err(|err| {
+            format!("globalContextEntries {name:?} projection {projection_name:?} path {path:?}: {err}")
+        })?;
+        out.insert(projection_name.to_string(), value);
+    }
+    Ok(Value::Object(out))
+}
+
+/// The test's stand-in for a cluster.
+#[derive(Debug, Default, Clone)]
+pub struct FakeCluster {
+    /// The context file's resources and images and the params objects: the
+    /// CLI's fake CEL provider.
+    supplied: SuppliedData,
+    /// With `clusterResources`: the fake client's objects.
+    cluster: Option<SuppliedData>,
+    api_mocks: ApiCallMocks,
+    global_mocks: GlobalContextMocks,
+}
+
+impl FakeCluster {
+    /// A fake cluster over `supplied` (context file, params), the objects
+    /// of `clusterResources` (with the test resources) when given, and the
+    /// mocks.
+    pub fn new(
+        supplied: SuppliedData,
+        cluster_objects: Option<Vec<Value>>,
+        api_mocks: ApiCallMocks,
+        global_mocks: GlobalContextMocks,
+    ) -> Result<FakeCluster, String> {
+        let cluster = match cluster_objects {
+            Some(objects) => {
+                let mut data = SuppliedData::default();
+                for object in objects {
+                    data.add_resource(object)?;
+                }
+                Some(data)
+            }
+            None => None,
+        };
+        Ok(FakeCluster {
+            supplied,
+            cluster,
+            api_mocks,
+            global_mocks,
+        })
+    }
+
+    /// Whether the test runs against a fake cluster (`clusterResources`).
+    pub fn has_cluster(&self) -> bool {
+        self.cluster.is_some()
+    }
+
+    /// The Namespace object `name` of the fake cluster.
+    pub fn namespace(&self, name: &str) -> Option<Value> {
+        self.cluster
+            .as_ref()?
+            .get_resource("v1", "namespaces", "", name)
+            .ok()
+            .flatten()
+    }
+}
+
+/// `rawAbsPathForFakeClient`: `/api/<v>[/namespaces/<ns>]/<resource>[/<name>]`
+/// or `/apis/<g>/<v>[/namespaces/<ns>]/<resource>[/<name>]`, a GET only;
+/// without a name, the list.
+fn fake_raw_get(cluster: &SuppliedData, request: &ApiCallRequest) -> Result<Value, String> {
+    if request.method != "GET" {
+        return Err(format!(
+            "method {} not supported for fake client",
+            request.method
+        ));
+    }
+    let path = request.url_path.trim_start_matches('/');
+    let path = path.split('?').next().unwrap_or("");
+    let parts: Vec<&str> = path.split('/').collect();
+    let (group, rest) = match parts.as_slice() {
+        ["api", rest @ ..] if !rest.is_empty() => ("", rest),
+        ["apis", group, rest @ ..] if !rest.is_empty() => (*group, rest),
+        _ => return Err(format!("failed to parse path: {path}")),
+    };
+    let version = rest[0];
+    let (namespace, tail) = match &rest[1..] {
+        ["namespaces", namespace, tail @ ..] if !tail.is_empty() => (*namespace, tail),
+        tail => ("", tail),
+    };
+    let resource = tail.first().copied().unwrap_or("");
+    let name = tail.get(1).copied().unwrap_or("");
+    if resource.is_empty() {
+        return Err(format!("failed to parse path: {path}"));
+    }
+    let api_version = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    let kind = kinds::kind_of_plural(resource)
+        .map(str::to_string)
+        .unwrap_or_else(|| infer_kind(resource));
+    if name.is_empty() {
+        let mut items = cluster
+            .objects(&api_version, resource)
+            .into_iter()
+            .filter(|object| {
+                namespace.is_empty()
+                    || object.pointer("/metadata/namespace").and_then(Value::as_str)
+                        == Some(namespace)
+            })
+            .collect::<Vec<_>>();
+        items.sort_by(|a, b| {
+            let key = |o: &Value| {
+                (
+                    o.pointer("/metadata/namespace")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string(),
+                    o.pointer("/metadata/name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string(),
+                )
+            };
+            key(a).cmp(&key(b))
+        });
+        return Ok(json!({
+            "apiVersion": api_version,
+            "kind": format!("{kind}List"),
+            "metadata": {"resourceVersion": ""},
+            "items": items,
+        }));
+    }
+    match cluster.get_resource(&api_version, resource, namespace, name)? {
+        Some(object) => Ok(object),
+        None => Err(format!(
+            "failed to get resource {api_version}/{kind}/{name}: {resource} {name:?} not found"
+        )),
+    }
+}
+
+/// The fake discovery's `inferKindFromResourceName`.
+fn infer_kind(resource: &str) -> String {
+    let singular = if let Some(stem) = resource.strip_suffix("ies") {
+        format!("{stem}y")
+    } else if let Some(stem) = resource.strip_suffix("es") {
+        stem.to_string()
+    } else if let Some(stem) = resource.strip_suffix('s') {
+        stem.to_string()
+    } else {
+        resource.to_string()
+    };
+    let mut chars = singular.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => singular,
+    }
+}
+
+fn mock_failure(status: u16) -> String {
+    format!("HTTP {status} from apiCall mock (v1 apiCall treats non-2xx as failure)")
+}
+
+impl ClusterData for FakeCluster {
+    fn config_map(&self, namespace: &str, name: &str) -> Option<Value> {
+        self.cluster
+            .as_ref()?
+            .get_resource("v1", "configmaps", namespace, name)
+            .ok()
+            .flatten()
+    }
+
+    fn api_call(&self, request: &ApiCallRequest) -> Result<Option<Value>, String> {
+        if let Some(mock) = self.api_mocks.lookup(&request.method, &request.url_path) {
+            if !(200..300).contains(&mock.status) {
+                return Err(mock_failure(mock.status));
+            }
+            return Ok(Some(mock.body.clone()));
+        }
+        match &self.cluster {
+            Some(cluster) => fake_raw_get(cluster, request)
+                .map(Some)
+                .map_err(|err| {
+                    format!(
+                        "failed to {} resource with raw url: {}: {err}",
+                        request.method, request.url_path
+                    )
+                }),
+            None => Ok(None),
+        }
+    }
+
+    fn service_call(&self, request: &HttpRequest) -> Result<Option<HttpResponse>, String> {
+        if let Some(mock) = self.api_mocks.lookup(&request.method, &request.url) {
+            if !(200..300).contains(&mock.status) {
+                return Err(mock_failure(mock.status));
+            }
+            return Ok(Some(mock.clone()));
+        }
+        if self.cluster.is_some() {
+            // The CLI would call the URL; a test run never does.
+            return Err(format!(
+                "{} {}: no apiCallResponses entry answers it and polscan test makes no HTTP calls",
+                request.method, request.url
+            ));
+        }
+        Ok(None)
+    }
+
+    fn http(&self, request: &HttpRequest) -> Result<HttpResponse, String> {
+        if self.cluster.is_none() {
+            if let Some(mock) = self.api_mocks.lookup(&request.method, &request.url) {
+                return Ok(mock.clone());
+            }
+        }
+        Err(format!(
+            "{} {}: no apiCallResponses entry answers it and polscan test makes no HTTP calls",
+            request.method, request.url
+        ))
+    }
+
+    fn global_reference(&self, name: &str, projection: &str) -> Result<Option<Value>, String> {
+        if self.global_mocks.is_empty() {
+            return Ok(None);
+        }
+        match self.global_mocks.get(name, projection) {
+            Some(answer) => answer.map(Some),
+            None => Err(format!("failed to fetch entry key={name}")),
+        }
+    }
+
+    fn global_context(&self, name: &str, projection: &str) -> Result<Value, String> {
+        if self.cluster.is_some() {
+            // The real provider over an empty store: a missing entry is null.
+            return Ok(Value::Null);
+        }
+        let Some(value) = self.global_mocks.entries.get(name) else {
+            return Ok(Value::Null);
+        };
+        if projection.is_empty() {
+            return Ok(value.clone());
+        }
+        match value {
+            Value::Object(map) => map.get(projection).cloned().ok_or_else(|| {
+                format!("projection {projection:?} not found in global context entry {name:?}")
+            }),
+            _ => Err(format!(
+                "projection {projection:?} not found in global context entry {name:?}: stored value is not an object"
+            )),
+        }
+    }
+
+    fn get_resource(
+        &self,
+        api_version: &str,
+        resource: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<Value>, String> {
+        match &self.cluster {
+            Some(cluster) => cluster.get_resource(api_version, resource, namespace, name),
+            None => self.supplied.get_resource(api_version, resource, namespace, name),
+        }
+    }
+
+    fn list_resources(
+        &self,
+        api_version: &str,
+        resource: &str,
+        namespace: &str,
+    ) -> Result<Value, String> {
+        match &self.cluster {
+            // The dynamic client lists every namespace for "".
+            Some(cluster) => {
+                let items: Vec<Value> = cluster
+                    .objects(api_version, resource)
+                    .into_iter()
+                    .filter(|object| {
+                        namespace.is_empty()
+                            || object.pointer("/metadata/namespace").and_then(Value::as_str)
+                                == Some(namespace)
+                    })
+                    .collect();
+                Ok(json!({ "items": items }))
+            }
+            None => self.supplied.list_resources(api_version, resource, namespace),
+        }
+    }
+
+    fn params(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        name: Option<&str>,
+        selector: Option<&LabelSelector>,
+    ) -> Result<Vec<Value>, String> {
+        self.supplied
+            .params(api_version, kind, namespace, name, selector)
+    }
+
+    fn image_data(&self, image: &str) -> Result<Value, String> {
+        self.supplied.image_data(image)
+    }
+}
