@@ -131,3 +131,95 @@ fn a_non_string_label_skips_the_policy_and_counts_its_rows_as_passed() {
         "labels and annotations supports only string values",
     );
 }
+
+/// The `Kyverno exit` column of the cases' README table, by folder.
+fn kyverno_exit_codes(root: &std::path::Path) -> std::collections::BTreeMap<String, u8> {
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("fidelity README");
+    let mut lines = readme.lines().filter(|l| l.trim_start().starts_with('|'));
+    let header: Vec<String> = lines
+        .next()
+        .expect("a table")
+        .split('|')
+        .map(|c| c.trim().to_lowercase())
+        .collect();
+    let column = header
+        .iter()
+        .position(|c| c == "kyverno exit")
+        .expect("a Kyverno exit column");
+    lines
+        .filter(|l| !l.contains("---"))
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let exit = cells.get(column)?.parse().ok()?;
+            Some((cells.get(1)?.to_string(), exit))
+        })
+        .collect()
+}
+
+/// Every case folder, run like the corpus: a case passes when its exit code
+/// is the one the README gives for `kyverno test` and, for exit 0, every row
+/// of every Test document passes. The floor (tests/fidelity-floor.txt)
+/// only rises.
+#[test]
+fn every_fidelity_case_gives_kyverno_s_exit_code_and_rows() {
+    let root = fidelity_root();
+    let exits = kyverno_exit_codes(&root);
+    let mut folders: Vec<_> = std::fs::read_dir(&root)
+        .expect("fidelity folder")
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    folders.sort();
+    assert!(!folders.is_empty());
+    let mut passed = 0;
+    let mut failures = Vec::new();
+    for folder in &folders {
+        let expected_exit = *exits
+            .get(folder)
+            .unwrap_or_else(|| panic!("{folder} is not in the README table"));
+        let files = kyverno_test::discover(&[root.join(folder)]).expect("folder readable");
+        let reports: Vec<TestReport> = files
+            .iter()
+            .flat_map(|f| kyverno_test::run_test_file(f))
+            .collect();
+        let summary = Summary::of(&reports);
+        let rows_pass = reports.iter().all(|r| r.error.is_none() && r.passed());
+        let ok = summary.exit_code() == expected_exit && (expected_exit != 0 || rows_pass);
+        if ok {
+            passed += 1;
+        } else {
+            let detail: Vec<String> = reports
+                .iter()
+                .flat_map(|r| {
+                    r.error.iter().cloned().chain(
+                        r.rows
+                            .iter()
+                            .filter(|row| !row.verdict.passes())
+                            .map(|row| format!("{} {}: {}", row.resource, row.reason, row.message)),
+                    )
+                })
+                .collect();
+            failures.push(format!(
+                "{folder}: exit {} (Kyverno {expected_exit}) {detail:?}",
+                summary.exit_code()
+            ));
+        }
+    }
+    println!("fidelity cases: {passed}/{} pass", folders.len());
+    for failure in &failures {
+        println!("  FAIL {failure}");
+    }
+    let floor: usize = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fidelity-floor.txt"),
+    )
+    .expect("tests/fidelity-floor.txt")
+    .lines()
+    .find(|l| !l.starts_with('#') && !l.trim().is_empty())
+    .and_then(|l| l.trim().parse().ok())
+    .expect("a floor");
+    assert!(
+        passed >= floor,
+        "{passed} fidelity cases pass, floor {floor}: {failures:#?}"
+    );
+}

@@ -22,10 +22,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::engine::admission_policy::AdmissionPolicy;
+use crate::engine::fake_cluster::{ApiCallMocks, FakeCluster, GlobalContextMocks};
 use crate::engine::matching::RequestInfo;
 use crate::engine::policy::Policy;
 use crate::engine::policy_exception::PolicyException;
-use crate::engine::fake_cluster::{ApiCallMocks, FakeCluster, GlobalContextMocks};
 use crate::engine::supplied_data::SuppliedData;
 use crate::engine::validating_policy::ValidatingPolicy;
 use crate::engine::values::Values;
@@ -713,8 +713,7 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<SpecOutcome, String> {
     let engine = Engine::new(policies, EngineOptions::default())
         .with_validating_policies(validating)
         .with_admission_policies(admission)
-        .with_policy_exceptions(exceptions)
-        ;
+        .with_policy_exceptions(exceptions);
     let mut namespace_labels = values.namespace_labels();
     let mut namespace_objects = values.namespace_objects();
     if fake.has_cluster() {
@@ -725,7 +724,9 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<SpecOutcome, String> {
             let r = crate::engine::ResourceRef::from_resource(resource);
             if r.namespace.is_empty()
                 || r.kind == "Namespace"
-                || namespace_labels.get(&r.namespace).is_some_and(|l| !l.is_empty())
+                || namespace_labels
+                    .get(&r.namespace)
+                    .is_some_and(|l| !l.is_empty())
             {
                 continue;
             }
@@ -739,7 +740,9 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<SpecOutcome, String> {
                 r.namespace.clone(),
                 crate::engine::matching::string_map(namespace.pointer("/metadata/labels")),
             );
-            namespace_objects.entry(r.namespace.clone()).or_insert(namespace);
+            namespace_objects
+                .entry(r.namespace.clone())
+                .or_insert(namespace);
         }
     }
     let engine = engine.with_cluster_data(Arc::new(fake));
@@ -1533,5 +1536,125 @@ mod resource_spec_tests {
         // Without `resources`, the specs are ignored: every resource.
         let rows = compare(&[without], &responses, &index, &BTreeMap::new());
         assert_eq!(rows.len(), 3);
+    }
+}
+
+#[cfg(test)]
+mod test_documents {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    const POLICY: &str = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: tier}\nspec:\n  rules:\n  - name: tier\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    context:\n    - name: tier\n      apiCall:\n        urlPath: /api/v1/namespaces/{{request.object.metadata.namespace}}/configmaps/tier\n        jmesPath: data.tier\n    validate:\n      failureAction: Audit\n      message: wrong tier\n      pattern: {metadata: {labels: {tier: '{{ tier }}'}}}\n";
+    const PODS: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: gold, namespace: a, labels: {tier: gold}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: bronze, namespace: a, labels: {tier: bronze}}\n";
+    const HEAD: &str = "apiVersion: cli.kyverno.io/v1alpha1\nkind: Test\n";
+
+    fn run(test: &str, extra: &[(&str, &str)]) -> Vec<TestReport> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("policy.yaml"), POLICY).expect("write");
+        std::fs::write(dir.path().join("resources.yaml"), PODS).expect("write");
+        for (name, text) in extra {
+            std::fs::write(dir.path().join(name), text).expect("write");
+        }
+        let file = dir.path().join("kyverno-test.yaml");
+        std::fs::write(&file, test).expect("write");
+        run_test_file(&file)
+    }
+
+    fn results(pod: &str, result: &str) -> String {
+        format!("results:\n- {{policy: tier, rule: tier, kind: Pod, resources: [{pod}], result: {result}}}\n")
+    }
+
+    const CLUSTER: &str = "apiVersion: cli.kyverno.io/v1alpha1\nkind: ClusterResource\nmetadata: {name: c}\nspec:\n  resources:\n  - {apiVersion: v1, kind: Namespace, metadata: {name: a}}\n  - {apiVersion: v1, kind: ConfigMap, metadata: {name: tier, namespace: a}, data: {tier: gold}}\n";
+
+    #[test]
+    fn every_document_is_its_own_test() {
+        let body = "policies: [policy.yaml]\nresources: [resources.yaml]\nclusterResources: [cluster.yaml]\n";
+        let test = format!(
+            "{HEAD}metadata: {{name: one}}\n{body}{}---\n{HEAD}metadata: {{name: two}}\n{body}{}",
+            results("gold", "pass"),
+            results("bronze", "fail")
+        );
+        let reports = run(&test, &[("cluster.yaml", CLUSTER)]);
+        let names: Vec<_> = reports.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["one", "two"]);
+        assert!(reports.iter().all(|r| r.passed()), "{reports:?}");
+        assert_eq!(Summary::of(&reports).passed, 2);
+    }
+
+    #[test]
+    fn a_mock_answers_the_url_path_and_a_missing_one_skips_the_entry() {
+        let mock = "apiCallResponses:\n- urlPath: /api/v1/namespaces/a/configmaps/tier\n  response: {body: {data: {tier: bronze}}}\n";
+        let test = format!(
+            "{HEAD}metadata: {{name: m}}\npolicies: [policy.yaml]\nresources: [resources.yaml]\n{mock}{}",
+            results("bronze", "pass")
+        );
+        let reports = run(&test, &[]);
+        assert!(reports[0].passed(), "{:?}", reports[0]);
+        // No mock, no cluster: the entry is skipped and the rule errors.
+        let test = format!(
+            "{HEAD}metadata: {{name: m}}\npolicies: [policy.yaml]\nresources: [resources.yaml]\n{}",
+            results("bronze", "error")
+        );
+        assert!(run(&test, &[])[0].passed());
+    }
+
+    #[test]
+    fn a_malformed_mock_stops_the_test() {
+        let test = format!(
+            "{HEAD}metadata: {{name: m}}\npolicies: [policy.yaml]\nresources: [resources.yaml]\napiCallResponses:\n- {{url: 'https://a.test/x', response: {{body: {{}}}}}}\n- {{url: 'https://a.test/x', response: {{body: {{}}}}}}\n{}",
+            results("gold", "pass")
+        );
+        let reports = run(&test, &[]);
+        let error = reports[0].error.as_deref().expect("stops");
+        assert!(
+            error.contains("apiCallResponses: duplicate entry"),
+            "{error}"
+        );
+        assert_eq!(Summary::of(&reports).exit_code(), 1);
+    }
+
+    #[test]
+    fn with_a_cluster_a_missing_namespace_stops_the_test() {
+        let cluster = "apiVersion: cli.kyverno.io/v1alpha1\nkind: ClusterResource\nmetadata: {name: c}\nspec:\n  resources:\n  - {apiVersion: v1, kind: ConfigMap, metadata: {name: tier, namespace: a}, data: {tier: gold}}\n";
+        let test = format!(
+            "{HEAD}metadata: {{name: c}}\npolicies: [policy.yaml]\nresources: [resources.yaml]\nclusterResources: [cluster.yaml]\n{}",
+            results("gold", "pass")
+        );
+        let reports = run(&test, &[("cluster.yaml", cluster)]);
+        let error = reports[0].error.as_deref().expect("stops");
+        assert!(
+            error.contains("failed to get the resource's namespace") && error.contains("\"a\""),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn unknown_fields_and_the_deprecated_schema_stop_the_run() {
+        let unknown = format!(
+            "{HEAD}metadata: {{name: u}}\npolicy: [policy.yaml]\n{}",
+            results("gold", "pass")
+        );
+        let reports = run(&unknown, &[]);
+        assert!(reports[0]
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("unknown field \"policy\""));
+        let deprecated = format!(
+            "name: old\npolicies: [policy.yaml]\nresources: [resources.yaml]\n{}",
+            results("gold", "pass")
+        );
+        let reports = run(&deprecated, &[]);
+        assert!(reports[0]
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("deprecated schema"));
+        // A later document is not reached after an unparsable one.
+        let broken = format!("{HEAD}metadata: {{name: a}}\npolicies: [policy.yaml]\nresources: [resources.yaml]\nclusterResources: [c.yaml]\n{}---\n{HEAD}results: 3\n---\n{HEAD}metadata: {{name: c}}\n", results("gold", "pass"));
+        let reports = run(&broken, &[("c.yaml", CLUSTER)]);
+        assert_eq!(reports.len(), 2, "{reports:?}");
+        assert!(reports[0].passed());
+        assert!(reports[1].error.is_some());
     }
 }

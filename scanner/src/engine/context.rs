@@ -401,9 +401,8 @@ impl EvalContext {
             .as_object_mut()
             .and_then(|call| call.remove("jmesPath"));
         let default = call.as_object_mut().and_then(|call| call.remove("default"));
-        let resolved = variables::substitute_all(self, &call).map_err(|err| {
-            format!("failed to substitute variables in context entry: {err}")
-        })?;
+        let resolved = variables::substitute_all(self, &call)
+            .map_err(|err| format!("failed to substitute variables in context entry: {err}"))?;
         let method = match resolved.get("method").and_then(Value::as_str) {
             None | Some("") => "GET".to_string(),
             Some(method) => method.to_string(),
@@ -475,10 +474,9 @@ impl EvalContext {
         };
         match jmes_path {
             Some(Value::String(path)) if !path.is_empty() => {
-                let path = variables::substitute_all(self, &Value::String(path.clone()))
-                    .map_err(|err| {
-                        format!("failed to substitute variables in JMESPath {path}: {err}")
-                    })?;
+                let path = variables::substitute_all(self, &Value::String(path.clone())).map_err(
+                    |err| format!("failed to substitute variables in JMESPath {path}: {err}"),
+                )?;
                 let path = path.as_str().unwrap_or_default().to_string();
                 jmespath::search(&path, &response)
                     .map(Some)
@@ -786,6 +784,209 @@ mod tests {
         let mut ctx = EvalContext::new(Arc::new(NoClusterData));
         ctx.add_variable("request.object", json!({"metadata": {"name": "web", "labels": {"app": "x"}}, "spec": {"containers": [{"name": "c"}]}}));
         ctx
+    }
+
+    /// Records every request and answers from fixed tables.
+    #[derive(Default)]
+    struct Recorder {
+        seen: std::sync::Mutex<Vec<String>>,
+        http_status: u16,
+    }
+
+    impl ClusterData for Recorder {
+        fn config_map(&self, _namespace: &str, _name: &str) -> Option<Value> {
+            None
+        }
+        fn api_call(&self, request: &ApiCallRequest) -> Result<Option<Value>, String> {
+            if let Ok(mut seen) = self.seen.lock() {
+                seen.push(format!(
+                    "{} {} {:?}",
+                    request.method, request.url_path, request.data
+                ));
+            }
+            if request.url_path.contains("missing") {
+                return Err("not found".into());
+            }
+            Ok(Some(json!({"items": [{"name": "a"}, {"name": "b"}]})))
+        }
+        fn http(&self, request: &HttpRequest) -> Result<HttpResponse, String> {
+            if let Ok(mut seen) = self.seen.lock() {
+                seen.push(format!(
+                    "{} {} {:?} {:?}",
+                    request.method, request.url, request.headers, request.body
+                ));
+            }
+            Ok(HttpResponse {
+                status: self.http_status,
+                body: json!({"host": "registry.test"}),
+            })
+        }
+        fn global_context(&self, name: &str, projection: &str) -> Result<Value, String> {
+            match (name, projection) {
+                ("teams", "") => Ok(json!({"names": ["x", "y"]})),
+                ("teams", "names") => Ok(json!(["x", "y"])),
+                _ => Err(format!("failed to fetch entry key={name}")),
+            }
+        }
+    }
+
+    fn entry(value: Value) -> ContextEntry {
+        serde_json::from_value(value).expect("entry")
+    }
+
+    fn with(recorder: Recorder, entries: Value) -> (EvalContext, Arc<Recorder>) {
+        let recorder = Arc::new(recorder);
+        let mut ctx = EvalContext::new(recorder.clone());
+        ctx.add_variable("request.object", json!({"metadata": {"namespace": "shop"}}));
+        let entries: Vec<ContextEntry> = entries
+            .as_array()
+            .expect("list")
+            .iter()
+            .cloned()
+            .map(entry)
+            .collect();
+        ctx.add_entries(&entries);
+        (ctx, recorder)
+    }
+
+    #[test]
+    fn api_calls_substitute_then_apply_jmes_path() {
+        let (mut ctx, recorder) = with(
+            Recorder::default(),
+            json!([{"name": "names", "apiCall": {
+                "urlPath": "/api/v1/namespaces/{{request.object.metadata.namespace}}/pods",
+                "jmesPath": "items[].name"}}]),
+        );
+        assert_eq!(ctx.query("names"), Ok(json!(["a", "b"])));
+        assert_eq!(
+            recorder.seen.lock().expect("lock").as_slice(),
+            ["GET /api/v1/namespaces/shop/pods None"]
+        );
+    }
+
+    #[test]
+    fn a_post_sends_its_data_as_an_object() {
+        let (mut ctx, recorder) = with(
+            Recorder::default(),
+            json!([{"name": "review", "apiCall": {
+                "urlPath": "/apis/authorization.k8s.io/v1/subjectaccessreviews", "method": "POST",
+                "data": [{"key": "kind", "value": "SubjectAccessReview"}, {"key": "spec", "value": {"user": "u"}}]}}]),
+        );
+        assert!(ctx.query("review").is_ok());
+        let seen = recorder.seen.lock().expect("lock").join("");
+        assert!(
+            seen.contains("POST /apis/authorization.k8s.io/v1/subjectaccessreviews")
+                && seen.contains("\"kind\": String(\"SubjectAccessReview\")"),
+            "{seen}"
+        );
+    }
+
+    #[test]
+    fn a_failed_call_uses_the_default_else_errors() {
+        let (mut ctx, _) = with(
+            Recorder::default(),
+            json!([
+                {"name": "withDefault", "apiCall": {"urlPath": "/api/v1/missing", "default": {"fallback": true}, "jmesPath": "items"}},
+                {"name": "without", "apiCall": {"urlPath": "/api/v1/missing"}}
+            ]),
+        );
+        assert_eq!(ctx.query("withDefault"), Ok(json!({"fallback": true})));
+        let err = ctx.query("without").expect_err("no default");
+        assert!(err.to_string().contains("not found"), "{err}");
+    }
+
+    #[test]
+    fn service_calls_send_headers_and_reject_non_2xx() {
+        let (mut ctx, recorder) = with(
+            Recorder {
+                http_status: 200,
+                ..Recorder::default()
+            },
+            json!([{"name": "host", "apiCall": {"method": "GET",
+                "service": {"url": "https://catalog.test/host", "headers": [{"key": "X-Team", "value": "a"}]},
+                "jmesPath": "host"}}]),
+        );
+        assert_eq!(ctx.query("host"), Ok(json!("registry.test")));
+        let seen = recorder.seen.lock().expect("lock").join("");
+        assert!(
+            seen.contains("GET https://catalog.test/host [(\"X-Team\", \"a\")] None"),
+            "{seen}"
+        );
+        let (mut ctx, _) = with(
+            Recorder {
+                http_status: 503,
+                ..Recorder::default()
+            },
+            json!([{"name": "host", "apiCall": {"service": {"url": "https://catalog.test/host"}}}]),
+        );
+        let err = ctx.query("host").expect_err("503");
+        assert!(err.to_string().contains("HTTP 503"), "{err}");
+    }
+
+    #[test]
+    fn a_namespaced_policy_reads_only_its_namespace() {
+        let (mut ctx, _) = with(
+            Recorder::default(),
+            json!([
+                {"name": "own", "apiCall": {"urlPath": "/api/v1/namespaces/shop/pods"}},
+                {"name": "other", "apiCall": {"urlPath": "/api/v1/namespaces/shop/../bank/pods"}},
+                {"name": "cluster", "apiCall": {"urlPath": "/api/v1/nodes"}}
+            ]),
+        );
+        ctx.set_policy_namespace(Some("shop".into()));
+        assert!(ctx.query("own").is_ok());
+        let other = ctx.query("other").expect_err("other namespace");
+        assert!(
+            other.to_string().contains(
+                "refers to namespace bank, which is different from the policy namespace shop"
+            ),
+            "{other}"
+        );
+        let cluster = ctx.query("cluster").expect_err("no namespace");
+        assert!(
+            cluster
+                .to_string()
+                .contains("does not contain a namespace segment"),
+            "{cluster}"
+        );
+    }
+
+    #[test]
+    fn global_references_read_an_entry_or_its_projection() {
+        let (mut ctx, _) = with(
+            Recorder::default(),
+            json!([
+                {"name": "all", "globalReference": {"name": "teams", "jmesPath": "names[0]"}},
+                {"name": "projected", "globalReference": {"name": "teams.names"}},
+                {"name": "absent", "globalReference": {"name": "nothing"}}
+            ]),
+        );
+        assert_eq!(ctx.query("all"), Ok(json!("x")));
+        assert_eq!(ctx.query("projected"), Ok(json!(["x", "y"])));
+        let err = ctx.query("absent").expect_err("missing entry");
+        assert!(
+            err.to_string()
+                .contains("failed to fetch entry key=nothing"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn without_a_source_entries_are_skipped_and_named() {
+        let mut ctx = EvalContext::new(Arc::new(NoClusterData));
+        ctx.add_entries(&[
+            entry(json!({"name": "svc", "apiCall": {"service": {"url": "https://a.test"}}})),
+            entry(json!({"name": "global", "globalReference": {"name": "e"}})),
+        ]);
+        for name in ["svc", "global"] {
+            match ctx.query(name) {
+                Err(QueryError::NotFound { key, hint }) => {
+                    assert_eq!(key, name);
+                    assert!(hint.contains("needs cluster data"), "{hint}");
+                }
+                other => panic!("{name}: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -103,9 +103,7 @@ impl ApiCallMocks {
             }
             let method = text(entry, "method").trim().to_uppercase();
             if !method.is_empty() && method != "GET" && method != "POST" {
-                return Err(format!(
-                    "apiCallResponses[{i}]: method must be GET or POST"
-                ));
+                return Err(format!("apiCallResponses[{i}]: method must be GET or POST"));
             }
             let label = if url.is_empty() { url_path } else { url };
             let body = entry.pointer("/response/body").unwrap_or(&Value::Null);
@@ -338,7 +336,9 @@ fn resolve(name: &str, entry: &Value, root: Value, projections: &[Value]) -> Res
         let projection_name = text(projection, "name");
         let path = text(projection, "path");
         let value = jmespath::search(path, &root).map_err(|err| {
-            format!("globalContextEntries {name:?} projection {projection_name:?} path {path:?}: {err}")
+            format!(
+                "globalContextEntries {name:?} projection {projection_name:?} path {path:?}: {err}"
+            )
         })?;
         out.insert(projection_name.to_string(), value);
     }
@@ -442,7 +442,9 @@ fn fake_raw_get(cluster: &SuppliedData, request: &ApiCallRequest) -> Result<Valu
             .into_iter()
             .filter(|object| {
                 namespace.is_empty()
-                    || object.pointer("/metadata/namespace").and_then(Value::as_str)
+                    || object
+                        .pointer("/metadata/namespace")
+                        .and_then(Value::as_str)
                         == Some(namespace)
             })
             .collect::<Vec<_>>();
@@ -515,14 +517,12 @@ impl ClusterData for FakeCluster {
             return Ok(Some(mock.body.clone()));
         }
         match &self.cluster {
-            Some(cluster) => fake_raw_get(cluster, request)
-                .map(Some)
-                .map_err(|err| {
-                    format!(
-                        "failed to {} resource with raw url: {}: {err}",
-                        request.method, request.url_path
-                    )
-                }),
+            Some(cluster) => fake_raw_get(cluster, request).map(Some).map_err(|err| {
+                format!(
+                    "failed to {} resource with raw url: {}: {err}",
+                    request.method, request.url_path
+                )
+            }),
             None => Ok(None),
         }
     }
@@ -596,7 +596,9 @@ impl ClusterData for FakeCluster {
     ) -> Result<Option<Value>, String> {
         match &self.cluster {
             Some(cluster) => cluster.get_resource(api_version, resource, namespace, name),
-            None => self.supplied.get_resource(api_version, resource, namespace, name),
+            None => self
+                .supplied
+                .get_resource(api_version, resource, namespace, name),
         }
     }
 
@@ -614,13 +616,17 @@ impl ClusterData for FakeCluster {
                     .into_iter()
                     .filter(|object| {
                         namespace.is_empty()
-                            || object.pointer("/metadata/namespace").and_then(Value::as_str)
+                            || object
+                                .pointer("/metadata/namespace")
+                                .and_then(Value::as_str)
                                 == Some(namespace)
                     })
                     .collect();
                 Ok(json!({ "items": items }))
             }
-            None => self.supplied.list_resources(api_version, resource, namespace),
+            None => self
+                .supplied
+                .list_resources(api_version, resource, namespace),
         }
     }
 
@@ -638,5 +644,343 @@ impl ClusterData for FakeCluster {
 
     fn image_data(&self, image: &str) -> Result<Value, String> {
         self.supplied.image_data(image)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn mocks(entries: Value) -> Result<ApiCallMocks, String> {
+        ApiCallMocks::from_entries(entries.as_array().expect("list"))
+    }
+
+    fn no_files(_: &str) -> Result<Vec<Value>, String> {
+        Err("no files in this test".into())
+    }
+
+    fn gctx(entries: Value) -> Result<GlobalContextMocks, String> {
+        GlobalContextMocks::from_entries(entries.as_array().expect("list"), &no_files)
+    }
+
+    fn request(method: &str, url: &str) -> HttpRequest {
+        HttpRequest {
+            method: method.into(),
+            url: url.into(),
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    #[test]
+    fn api_call_mocks_are_validated_with_the_cli_s_messages() {
+        let cases = [
+            (
+                json!([{"response": {"body": {}}}]),
+                "either url or urlPath is required",
+            ),
+            (
+                json!([{"url": "https://a.test/x", "urlPath": "/x", "response": {"body": {}}}]),
+                "mutually exclusive",
+            ),
+            (
+                json!([{"url": "ftp://a.test/x", "response": {"body": {}}}]),
+                "must be an absolute https/http URL",
+            ),
+            (
+                json!([{"url": "https:///x", "response": {"body": {}}}]),
+                "has scheme but no host",
+            ),
+            (
+                json!([{"urlPath": "api/v1", "response": {"body": {}}}]),
+                "must be an absolute path starting with '/'",
+            ),
+            (
+                json!([{"url": "https://a.test", "method": "PUT", "response": {"body": {}}}]),
+                "method must be GET or POST",
+            ),
+            (
+                json!([{"url": "https://a.test"}]),
+                "response.body is required",
+            ),
+            (
+                json!([{"url": "https://a.test", "response": {"body": [1]}}]),
+                "response.body must be a JSON object",
+            ),
+            (
+                json!([{"url": "https://a.test", "response": {"body": {}, "statusCode": 700}}]),
+                "statusCode 700 must be between 100 and 599",
+            ),
+            (
+                json!([
+                    {"url": "https://a.test", "method": "get", "response": {"body": {}}},
+                    {"url": "https://a.test", "method": "GET", "response": {"body": {}}}
+                ]),
+                "duplicate entry for \"https://a.test\" (key \"GET:https://a.test\")",
+            ),
+        ];
+        for (entries, message) in cases {
+            let err = mocks(entries.clone()).expect_err("invalid");
+            assert!(err.contains(message), "{entries}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_method_entry_beats_a_plain_one_and_status_defaults_to_200() {
+        let index = mocks(json!([
+            {"url": "https://a.test/r", "response": {"body": {"from": "any"}}},
+            {"url": "https://a.test/r", "method": "POST", "response": {"body": {"from": "post"}, "statusCode": 201}}
+        ]))
+        .expect("valid");
+        let post = index.lookup("POST", "https://a.test/r").expect("post");
+        assert_eq!((post.status, &post.body), (201, &json!({"from": "post"})));
+        let get = index.lookup("GET", "https://a.test/r").expect("get");
+        assert_eq!((get.status, &get.body), (200, &json!({"from": "any"})));
+        assert!(index.lookup("GET", "https://a.test/other").is_none());
+    }
+
+    #[test]
+    fn global_context_mocks_resolve_field_path_and_projections() {
+        let store = gctx(json!([
+            {"name": "teams", "data": {"list": [{"n": "a", "ok": true}, {"n": "b", "ok": false}]},
+             "fieldPath": "list",
+             "projections": [{"name": "allowed", "path": "[?ok].n"}]},
+            {"name": "pods", "resources": [{"kind": "Pod", "metadata": {"name": "p"}}]}
+        ]))
+        .expect("valid");
+        assert_eq!(
+            store.get("teams", "allowed").expect("entry"),
+            Ok(json!(["a"]))
+        );
+        assert_eq!(
+            store.get("teams", "").expect("entry"),
+            Ok(json!({"allowed": ["a"]}))
+        );
+        assert!(store
+            .get("teams", "missing")
+            .expect("entry")
+            .expect_err("no projection")
+            .contains("projection \"missing\" not found"));
+        assert_eq!(
+            store.get("pods", "").expect("entry"),
+            Ok(json!([{"kind": "Pod", "metadata": {"name": "p"}}]))
+        );
+        assert!(store.get("absent", "").is_none());
+    }
+
+    #[test]
+    fn global_context_mocks_are_validated() {
+        let cases = [
+            (json!([{"data": {}}]), "name is required"),
+            (
+                json!([{"name": "a", "data": {}}, {"name": "a", "data": {}}]),
+                "duplicate name \"a\"",
+            ),
+            (
+                json!([{"name": "a"}]),
+                "one of data, resources, or resourceFiles is required",
+            ),
+            (
+                json!([{"name": "a", "data": {}, "resources": []}]),
+                "mutually exclusive",
+            ),
+            (
+                json!([{"name": "a", "data": [1]}]),
+                "data must be a JSON object",
+            ),
+            (
+                json!([{"name": "a", "data": {}, "projections": [{"name": "p"}]}]),
+                "projection \"p\": path is required",
+            ),
+            (
+                json!([{"name": "a", "resourceFiles": ["../x.yaml"]}]),
+                "must not escape the test directory",
+            ),
+            (
+                json!([{"name": "a", "resourceFiles": ["/x.yaml"]}]),
+                "must not be absolute",
+            ),
+            (
+                json!([{"name": "a", "resourceFiles": ["x.yaml"]}]),
+                "resourceFiles \"x.yaml\": no files in this test",
+            ),
+        ];
+        for (entries, message) in cases {
+            let err = gctx(entries.clone()).expect_err("invalid");
+            assert!(err.contains(message), "{entries}: {err}");
+        }
+    }
+
+    #[test]
+    fn resource_files_are_read_as_documents() {
+        let load = |path: &str| -> Result<Vec<Value>, String> {
+            assert_eq!(path, "sub/../list.yaml");
+            Ok(vec![json!({"kind": "A"}), json!({}), json!({"kind": "B"})])
+        };
+        let store = GlobalContextMocks::from_entries(
+            &[json!({"name": "e", "resourceFiles": ["sub/../list.yaml"]})],
+            &load,
+        )
+        .expect("valid");
+        assert_eq!(
+            store.get("e", "").expect("entry"),
+            Ok(json!([{"kind": "A"}, {"kind": "B"}]))
+        );
+    }
+
+    fn objects() -> Vec<Value> {
+        vec![
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a", "labels": {"tier": "gold"}}}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm", "namespace": "a"}, "data": {"k": "v"}}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm", "namespace": "b"}}),
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "a"}}),
+        ]
+    }
+
+    fn cluster(objects: Option<Vec<Value>>, api: Value, global: Value) -> FakeCluster {
+        FakeCluster::new(
+            SuppliedData::default(),
+            objects,
+            mocks(api).expect("mocks"),
+            gctx(global).expect("gctx"),
+        )
+        .expect("cluster")
+    }
+
+    fn get(path: &str) -> ApiCallRequest {
+        ApiCallRequest {
+            url_path: path.into(),
+            method: "GET".into(),
+            data: None,
+        }
+    }
+
+    #[test]
+    fn the_fake_client_answers_url_paths_from_its_objects() {
+        let fake = cluster(Some(objects()), json!([]), json!([]));
+        let cm = fake
+            .api_call(&get("/api/v1/namespaces/a/configmaps/cm"))
+            .expect("answer")
+            .expect("object");
+        assert_eq!(cm["data"]["k"], "v");
+        let list = fake
+            .api_call(&get("/api/v1/configmaps"))
+            .expect("answer")
+            .expect("list");
+        assert_eq!(list["kind"], "ConfigMapList");
+        assert_eq!(list["items"].as_array().map(Vec::len), Some(2));
+        let scoped = fake
+            .api_call(&get("/apis/apps/v1/namespaces/a/deployments"))
+            .expect("answer")
+            .expect("list");
+        assert_eq!(scoped["items"][0]["metadata"]["name"], "d");
+        let missing = fake
+            .api_call(&get("/api/v1/namespaces/a/configmaps/none"))
+            .expect_err("not found");
+        assert!(
+            missing.contains("failed to GET resource with raw url")
+                && missing.contains("not found"),
+            "{missing}"
+        );
+        let post = fake
+            .api_call(&ApiCallRequest {
+                method: "POST".into(),
+                ..get("/api/v1/namespaces")
+            })
+            .expect_err("GET only");
+        assert!(
+            post.contains("method POST not supported for fake client"),
+            "{post}"
+        );
+        assert!(fake.api_call(&get("/version")).is_err());
+        assert_eq!(
+            fake.namespace("a").expect("ns")["metadata"]["labels"]["tier"],
+            "gold"
+        );
+        assert!(fake.config_map("a", "cm").is_some());
+    }
+
+    #[test]
+    fn without_a_cluster_unmocked_calls_are_not_made() {
+        let fake = cluster(
+            None,
+            json!([{"urlPath": "/api/v1/namespaces/a/configmaps/cm", "response": {"body": {"data": {"m": "1"}}}},
+                   {"url": "https://svc.test/down", "response": {"body": {}, "statusCode": 503}}]),
+            json!([]),
+        );
+        assert_eq!(
+            fake.api_call(&get("/api/v1/namespaces/a/configmaps/cm")),
+            Ok(Some(json!({"data": {"m": "1"}})))
+        );
+        assert_eq!(
+            fake.api_call(&get("/api/v1/namespaces/a/configmaps/x")),
+            Ok(None)
+        );
+        assert_eq!(fake.config_map("a", "cm"), None);
+        assert_eq!(
+            fake.service_call(&request("GET", "https://svc.test/other")),
+            Ok(None)
+        );
+        let down = fake
+            .service_call(&request("GET", "https://svc.test/down"))
+            .expect_err("non-2xx");
+        assert!(down.contains("HTTP 503 from apiCall mock"), "{down}");
+        // CEL http sees the mock as it is, status and all.
+        let cel = fake
+            .http(&request("GET", "https://svc.test/down"))
+            .expect("mock");
+        assert_eq!(cel.status, 503);
+        assert!(fake
+            .http(&request("GET", "https://svc.test/other"))
+            .is_err());
+        assert_eq!(fake.global_reference("any", ""), Ok(None));
+    }
+
+    #[test]
+    fn with_a_cluster_cel_sees_neither_http_nor_global_context_mocks() {
+        let fake = cluster(
+            Some(objects()),
+            json!([{"url": "https://svc.test/a", "response": {"body": {"x": 1}}}]),
+            json!([{"name": "e", "data": {"x": 1}}]),
+        );
+        assert!(fake.http(&request("GET", "https://svc.test/a")).is_err());
+        assert_eq!(fake.global_context("e", ""), Ok(Value::Null));
+        // JMESPath entries still do.
+        assert!(fake
+            .service_call(&request("GET", "https://svc.test/a"))
+            .expect("mock")
+            .is_some());
+        assert_eq!(fake.global_reference("e", ""), Ok(Some(json!({"x": 1}))));
+        assert!(fake
+            .service_call(&request("GET", "https://svc.test/b"))
+            .expect_err("no call")
+            .contains("makes no HTTP calls"));
+    }
+
+    #[test]
+    fn global_references_follow_the_mock_store() {
+        let fake = cluster(
+            None,
+            json!([]),
+            json!([{"name": "e", "data": {"p": [1]}, "projections": [{"name": "first", "path": "p[0]"}]}]),
+        );
+        assert_eq!(fake.global_reference("e", "first"), Ok(Some(json!(1))));
+        assert_eq!(
+            fake.global_reference("absent", ""),
+            Err("failed to fetch entry key=absent".to_string())
+        );
+        // CEL's fake provider answers a missing entry with null.
+        assert_eq!(fake.global_context("absent", ""), Ok(Value::Null));
+        assert_eq!(fake.global_context("e", "first"), Ok(json!(1)));
+        assert!(fake.global_context("e", "second").is_err());
+    }
+
+    #[test]
+    fn resource_kinds_are_inferred_like_the_fake_discovery() {
+        assert_eq!(infer_kind("policies"), "Policy");
+        assert_eq!(infer_kind("widgets"), "Widget");
+        assert_eq!(infer_kind("classes"), "Class");
+        assert_eq!(infer_kind("data"), "Data");
     }
 }
