@@ -673,6 +673,26 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<SpecOutcome, String> {
                 loader::normalize_resource(&mut object);
                 objects.push(object);
             }
+            let crds: Vec<String> = doc
+                .value
+                .pointer("/spec/crds")
+                .and_then(Value::as_array)
+                .map(|files| {
+                    files
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default();
+            for crd in load_relative(dir, &crds).map_err(|err| {
+                format!(
+                    "error: failed to load CRDs from path {}: {err}",
+                    crds.join(", ")
+                )
+            })? {
+                objects.push(crd.value);
+            }
         }
         Some(objects)
     };

@@ -359,7 +359,8 @@ pub struct FakeCluster {
 
 impl FakeCluster {
     /// A fake cluster over `supplied` (context file, params), the objects
-    /// of `clusterResources` (with the test resources) when given, and the
+    /// of `clusterResources` (with the test resources, and the
+    /// CustomResourceDefinitions its `crds` files hold) when given, and the
     /// mocks.
     pub fn new(
         supplied: SuppliedData,
@@ -370,6 +371,12 @@ impl FakeCluster {
         let cluster = match cluster_objects {
             Some(objects) => {
                 let mut data = SuppliedData::default();
+                // CRDs first: they name the plurals of their objects.
+                for crd in objects.iter().filter(|o| {
+                    o.get("kind").and_then(Value::as_str) == Some("CustomResourceDefinition")
+                }) {
+                    data.add_crd(crd);
+                }
                 for object in objects {
                     data.add_resource(object)?;
                 }
@@ -974,6 +981,28 @@ mod tests {
         assert_eq!(fake.global_context("absent", ""), Ok(Value::Null));
         assert_eq!(fake.global_context("e", "first"), Ok(json!(1)));
         assert!(fake.global_context("e", "second").is_err());
+    }
+
+    #[test]
+    fn a_crd_names_the_plural_of_its_objects() {
+        let fake = cluster(
+            Some(vec![
+                json!({"apiVersion": "example.test/v1", "kind": "Octopus", "metadata": {"name": "o", "namespace": "a"}}),
+                json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                       "metadata": {"name": "octopodes.example.test"},
+                       "spec": {"group": "example.test", "names": {"kind": "Octopus", "plural": "octopodes"}}}),
+            ]),
+            json!([]),
+            json!([]),
+        );
+        assert!(fake
+            .get_resource("example.test/v1", "octopodes", "a", "o")
+            .expect("answer")
+            .is_some());
+        assert!(fake
+            .api_call(&get("/apis/example.test/v1/namespaces/a/octopodes/o"))
+            .expect("answer")
+            .is_some());
     }
 
     #[test]

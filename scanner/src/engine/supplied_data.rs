@@ -19,6 +19,8 @@ pub struct SuppliedData {
     resources: HashMap<(String, String), Vec<Value>>,
     images: HashMap<String, Value>,
     params: Vec<Value>,
+    /// Plural names of custom kinds by (group, kind), from CRDs.
+    plurals: HashMap<(String, String), String>,
 }
 
 fn text<'v>(value: &'v Value, pointer: &str) -> &'v str {
@@ -72,12 +74,30 @@ impl SuppliedData {
                 text(&resource, "/metadata/name")
             ));
         }
-        let plural = kinds::plural_of(kinds::group_of(&api_version), kind);
+        let group = kinds::group_of(&api_version);
+        let plural = self
+            .plurals
+            .get(&(group.to_string(), kind.to_string()))
+            .cloned()
+            .unwrap_or_else(|| kinds::plural_of(group, kind));
         self.resources
             .entry((api_version, plural))
             .or_default()
             .push(resource);
         Ok(())
+    }
+
+    /// Takes the plural resource names a CustomResourceDefinition declares
+    /// (`spec.group`, `spec.names.kind`, `spec.names.plural`), for the
+    /// objects added after it.
+    pub fn add_crd(&mut self, crd: &Value) {
+        let group = text(crd, "/spec/group");
+        let kind = text(crd, "/spec/names/kind");
+        let plural = text(crd, "/spec/names/plural");
+        if !kind.is_empty() && !plural.is_empty() {
+            self.plurals
+                .insert((group.to_string(), kind.to_string()), plural.to_string());
+        }
     }
 
     /// Objects that `paramRef`s may select.
