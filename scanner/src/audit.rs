@@ -189,19 +189,7 @@ impl PolicySet {
                 }
             } else if PolicyException::is_policy_exception(&doc.value) {
                 match PolicyException::from_document(&doc.value) {
-                    Ok(exception) => {
-                        if exception.has_pod_security() {
-                            problems.push(Problem {
-                            origin: Some(doc.origin.clone()),
-                            message: format!(
-                                "PolicyException {}: podSecurity control exclusions are not evaluated by polscan; the exception covers its rules whole",
-                                exception.name
-                            ),
-                            invalid_policy: false,
-                        });
-                        }
-                        exceptions.push(exception)
-                    }
+                    Ok(exception) => exceptions.push(exception),
                     Err(err) => problems.push(invalid(doc, &err)),
                 }
             } else if PENDING_POLICY_KINDS.contains(&kind) || kind == "PolicyException" {

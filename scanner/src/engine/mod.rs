@@ -379,6 +379,7 @@ impl Engine {
             &self.cluster,
             &mut responses,
             self.options.equivalent_versions,
+            &|meta, rule| self.pod_security_block(meta, rule, &prepared.identity.kind),
         );
         exceptions::apply(
             resource,
@@ -387,6 +388,21 @@ impl Engine {
             self,
         );
         responses
+    }
+
+    /// The `validate.podSecurity` block of a policy's rule (autogen rules
+    /// included) as evaluated for `kind`, for PolicyException exclusions.
+    fn pod_security_block(&self, meta: &PolicyMeta, rule: &str, kind: &str) -> Option<&Value> {
+        let index = self.metas.iter().position(|m| std::ptr::eq(&**m, meta))?;
+        self.rules
+            .get(index)?
+            .for_kind(kind)
+            .iter()
+            .find(|r| r.name == rule)?
+            .validate
+            .as_ref()?
+            .pod_security
+            .as_ref()
     }
 
     /// The JSON context Kyverno builds for a policy on a resource.
@@ -529,12 +545,14 @@ impl Engine {
             };
             let action = rule_action(policy, rule, &identity.namespace, namespace_labels);
             let applied = matches!(outcome.status, RuleStatus::Pass | RuleStatus::Fail);
+            let mut properties = rule.report_properties.clone();
+            properties.extend(outcome.properties);
             results.push(RuleResult {
                 rule: rule.name.clone(),
                 status: outcome.status,
                 message: outcome.message,
                 action,
-                properties: rule.report_properties.clone(),
+                properties,
                 skip_reason: None,
             });
             if apply_one && applied {

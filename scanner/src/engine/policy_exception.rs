@@ -4,6 +4,10 @@
 //! [`PolicyException::from_document`]; [`apply`] takes one resource's policy
 //! responses and turns the covered results into `skip`, naming the
 //! exception in the result's `exceptions` property as Kyverno's reports do.
+//! For `validate.podSecurity` rules, exceptions with `podSecurity` entries
+//! excuse only the controls they list (Kyverno's validate_pss.go): the
+//! result is re-evaluated with those exclusions and stays `fail` when a
+//! check still fails.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,8 +17,9 @@ use serde_json::{json, Value};
 
 use super::context::{ClusterData, EvalContext};
 use super::matching::{rule_matches, MatchInputs, RequestInfo, ResourceIdentity};
-use super::policy::{MatchResources, PolicyError};
-use super::{conditions, wildcard, PolicyResponse, RuleStatus};
+use super::pod_security::{self, Exclusion};
+use super::policy::{MatchResources, PolicyError, PolicyMeta};
+use super::{conditions, wildcard, PolicyResponse, RuleResult, RuleStatus};
 
 const API_VERSIONS: [&str; 3] = ["kyverno.io/v2", "kyverno.io/v2beta1", "kyverno.io/v2alpha1"];
 
@@ -37,7 +42,7 @@ struct Spec {
     #[serde(default)]
     background: Option<bool>,
     #[serde(default)]
-    pod_security: Option<Value>,
+    pod_security: Option<Vec<Exclusion>>,
 }
 
 #[derive(Debug, Clone)]
@@ -96,13 +101,14 @@ impl PolicyException {
         })
     }
 
-    /// `podSecurity` exclusions are not evaluated by polscan: such an
-    /// exception is reported when loaded, and still covers whole rules.
+    /// Kyverno's `HasPodSecurity`: the exception lists podSecurity controls.
     pub fn has_pod_security(&self) -> bool {
-        self.spec
-            .pod_security
-            .as_ref()
-            .is_some_and(|v| !v.is_null())
+        !self.pod_security().is_empty()
+    }
+
+    /// The exception's `podSecurity` entries.
+    pub fn pod_security(&self) -> &[Exclusion] {
+        self.spec.pod_security.as_deref().unwrap_or(&[])
     }
 
     /// Whether the exception names this policy's rule.
@@ -152,9 +158,16 @@ impl PolicyException {
     }
 }
 
+/// The `validate.podSecurity` block of a policy's rule, `None` for rules
+/// of other types.
+pub type PodSecurityLookup<'a> = dyn Fn(&PolicyMeta, &str) -> Option<&'a Value> + 'a;
+
 /// Turns the results of `responses` covered by a matching exception into
 /// `skip`. Only Kyverno ClusterPolicy/Policy results are covered (their
 /// policy name is as the exception writes it: `name` or `namespace/name`).
+/// Results of podSecurity rules (found by `pod_security_of`) follow
+/// [`apply_pod_security`].
+#[allow(clippy::too_many_arguments)]
 pub fn apply(
     exceptions: &[PolicyException],
     resource: &Value,
@@ -162,6 +175,7 @@ pub fn apply(
     cluster: &Arc<dyn ClusterData>,
     responses: &mut [PolicyResponse],
     equivalent_versions: bool,
+    pod_security_of: &PodSecurityLookup<'_>,
 ) {
     if exceptions.is_empty() {
         return;
@@ -183,6 +197,10 @@ pub fn apply(
             if covering.is_empty() {
                 continue;
             }
+            if let Some(block) = pod_security_of(&response.policy, &result.rule) {
+                apply_pod_security(result, &covering, block, resource);
+                continue;
+            }
             let names: Vec<&str> = covering.iter().map(|e| e.name.as_str()).collect();
             result.status = RuleStatus::Skip;
             result.message = format!(
@@ -196,12 +214,70 @@ pub fn apply(
     }
 }
 
+/// Matching exceptions on a podSecurity rule's result, as Kyverno's
+/// validate_pss.go handles them: an exception without `podSecurity` skips
+/// the rule (the first such one is named); otherwise a passing result
+/// stays `pass`, and a failing one is evaluated again with the rule's
+/// exclusions followed by every exception's `podSecurity` entries: `skip`
+/// (naming all the exceptions) when nothing fails any more, else `fail`
+/// with the remaining checks' message and properties (and no exception
+/// named).
+pub fn apply_pod_security(
+    result: &mut RuleResult,
+    covering: &[&PolicyException],
+    block: &Value,
+    resource: &Value,
+) {
+    let skip = |result: &mut RuleResult, message: String, names: String| {
+        result.status = RuleStatus::Skip;
+        result.message = message;
+        for key in pod_security::PROPERTIES {
+            result.properties.remove(key);
+        }
+        result.properties.insert("exceptions".into(), names);
+    };
+    if let Some(whole) = covering.iter().find(|e| !e.has_pod_security()) {
+        let message = format!("rule is skipped due to policy exception {}", whole.name);
+        skip(result, message, whole.name.clone());
+        return;
+    }
+    if result.status != RuleStatus::Fail {
+        return;
+    }
+    let Ok(settings) = serde_json::from_value::<pod_security::PodSecurity>(block.clone()) else {
+        return;
+    };
+    let Ok(mut evaluation) = pod_security::evaluate_rule(&settings, resource) else {
+        return;
+    };
+    let exclusions: Vec<Exclusion> = covering
+        .iter()
+        .flat_map(|e| e.pod_security().iter().cloned())
+        .collect();
+    evaluation.exclude(&exclusions);
+    let names: Vec<&str> = covering.iter().map(|e| e.name.as_str()).collect();
+    if evaluation.allowed() {
+        let message = format!(
+            "rule is skipped due to policy exceptions {}",
+            names.join(", ")
+        );
+        skip(result, message, names.join(","));
+        return;
+    }
+    let (message, properties) = evaluation.failure(&result.rule, resource);
+    result.message = message;
+    for key in pod_security::PROPERTIES {
+        result.properties.remove(key);
+    }
+    result.properties.extend(properties);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::engine::context::NoClusterData;
     use crate::engine::policy::PolicyMeta;
-    use crate::engine::{ResourceRef, RuleResult};
+    use crate::engine::ResourceRef;
 
     fn exception(yaml: &str) -> PolicyException {
         let value: Value = serde_yaml::from_str(yaml).unwrap();
@@ -258,6 +334,7 @@ mod tests {
             &cluster,
             responses,
             false,
+            &|_, _| None,
         );
     }
 
@@ -389,5 +466,149 @@ spec:
             .unwrap_err()
             .to_string()
             .contains("spec.match"));
+    }
+
+    /// A baseline podSecurity rule `pss` of policy `psa`, and its result on
+    /// `resource` as the validate handler gives it.
+    fn pss_response(block: &Value, resource: &Value) -> Vec<PolicyResponse> {
+        let mut found = responses("psa", None, &["pss"]);
+        let settings: pod_security::PodSecurity = serde_json::from_value(block.clone()).unwrap();
+        let evaluation = pod_security::evaluate_rule(&settings, resource).unwrap();
+        let rule = &mut found[0].rules[0];
+        if evaluation.allowed() {
+            rule.status = RuleStatus::Pass;
+            rule.message = "Validation rule 'pss' passed.".into();
+        } else {
+            let (message, properties) = evaluation.failure("pss", resource);
+            rule.message = message;
+            rule.properties = properties;
+        }
+        found
+    }
+
+    fn run_pss(exceptions: &[PolicyException], block: &Value, resource: &Value) -> RuleResult {
+        let mut found = pss_response(block, resource);
+        let cluster: Arc<dyn ClusterData> = Arc::new(NoClusterData);
+        let lookup = |_: &PolicyMeta, rule: &str| (rule == "pss").then_some(block);
+        apply(
+            exceptions,
+            resource,
+            &BTreeMap::new(),
+            &cluster,
+            &mut found,
+            false,
+            &lookup,
+        );
+        found[0].rules[0].clone()
+    }
+
+    fn pss_exception(name: &str, pod_security: &str) -> PolicyException {
+        exception(&format!(
+            "apiVersion: kyverno.io/v2\nkind: PolicyException\nmetadata: {{name: {name}, namespace: ops}}\nspec:\n  exceptions:\n  - {{policyName: psa, ruleNames: [pss]}}\n  match:\n    any:\n    - resources: {{kinds: [Pod]}}\n{pod_security}"
+        ))
+    }
+
+    /// hostNetwork and a privileged nginx container: two baseline controls fail.
+    fn privileged_host_pod() -> Value {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "apps"},
+               "spec": {"hostNetwork": true,
+                        "containers": [{"name": "web", "image": "nginx:1.27", "securityContext": {"privileged": true}}]}})
+    }
+
+    fn baseline() -> Value {
+        json!({"level": "baseline", "version": "latest"})
+    }
+
+    #[test]
+    fn pod_security_exception_excusing_one_control_keeps_the_fail() {
+        let host_ns = pss_exception(
+            "host-ns",
+            "  podSecurity:\n  - controlName: Host Namespaces\n",
+        );
+        let result = run_pss(&[host_ns], &baseline(), &privileged_host_pod());
+        assert_eq!(result.status, RuleStatus::Fail);
+        assert_eq!(
+            result.message,
+            "Validation rule 'pss' failed. It violates PodSecurity \"baseline:latest\": (Forbidden reason: privileged, field error list: [spec.containers[0].securityContext.privileged is forbidden, forbidden values found: true])"
+        );
+        assert_eq!(result.properties["controls"], "privileged");
+        assert_eq!(
+            result.properties["controlsJSON"],
+            r#"[{"ID":"privileged","Name":"Privileged Containers","Images":["docker.io/nginx:1.27"]}]"#
+        );
+        assert!(!result.properties.contains_key("exceptions"));
+    }
+
+    #[test]
+    fn pod_security_exception_for_other_images_excuses_nothing() {
+        let other = pss_exception(
+            "redis-only",
+            "  podSecurity:\n  - controlName: Privileged Containers\n    images: [\"redis*\"]\n",
+        );
+        let before = pss_response(&baseline(), &privileged_host_pod())[0].rules[0].clone();
+        let result = run_pss(&[other], &baseline(), &privileged_host_pod());
+        assert_eq!(result.status, RuleStatus::Fail);
+        assert_eq!(result.message, before.message);
+        assert_eq!(result.properties["controls"], "hostNamespaces,privileged");
+    }
+
+    #[test]
+    fn pod_security_exceptions_excusing_every_check_skip() {
+        let host_ns = pss_exception(
+            "host-ns",
+            "  podSecurity:\n  - controlName: Host Namespaces\n    restrictedField: spec.hostNetwork\n    values: [\"true\"]\n",
+        );
+        let nginx = pss_exception(
+            "nginx",
+            "  podSecurity:\n  - controlName: Privileged Containers\n    images: [\"nginx:*\"]\n",
+        );
+        let result = run_pss(&[host_ns, nginx], &baseline(), &privileged_host_pod());
+        assert_eq!(result.status, RuleStatus::Skip);
+        assert_eq!(
+            result.message,
+            "rule is skipped due to policy exceptions ops/host-ns, ops/nginx"
+        );
+        assert_eq!(result.properties["exceptions"], "ops/host-ns,ops/nginx");
+        for key in pod_security::PROPERTIES {
+            assert!(!result.properties.contains_key(key), "{key} left");
+        }
+    }
+
+    #[test]
+    fn pod_security_values_must_all_match() {
+        let wrong_value = pss_exception(
+            "host-ns",
+            "  podSecurity:\n  - controlName: Host Namespaces\n    values: [\"false\"]\n  - controlName: Privileged Containers\n    images: [\"nginx*\"]\n",
+        );
+        let result = run_pss(&[wrong_value], &baseline(), &privileged_host_pod());
+        assert_eq!(result.status, RuleStatus::Fail);
+        assert_eq!(result.properties["controls"], "hostNamespaces");
+    }
+
+    #[test]
+    fn a_plain_exception_skips_a_pod_security_rule_whole() {
+        let plain = pss_exception("plain", "");
+        let partial = pss_exception("partial", "  podSecurity:\n  - controlName: Sysctls\n");
+        let result = run_pss(&[partial, plain], &baseline(), &privileged_host_pod());
+        assert_eq!(result.status, RuleStatus::Skip);
+        assert_eq!(
+            result.message,
+            "rule is skipped due to policy exception ops/plain"
+        );
+        assert_eq!(result.properties["exceptions"], "ops/plain");
+        assert!(!result.properties.contains_key("controls"));
+    }
+
+    #[test]
+    fn a_passing_pod_security_result_stays_pass() {
+        let host_ns = pss_exception(
+            "host-ns",
+            "  podSecurity:\n  - controlName: Host Namespaces\n",
+        );
+        let clean = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "apps"},
+                           "spec": {"containers": [{"name": "web", "image": "nginx"}]}});
+        let result = run_pss(&[host_ns], &baseline(), &clean);
+        assert_eq!(result.status, RuleStatus::Pass);
+        assert!(!result.properties.contains_key("exceptions"));
     }
 }

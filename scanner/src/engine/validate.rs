@@ -4,6 +4,8 @@
 //! (none when a foreach applied to nothing, as in Kyverno). Mirrors Kyverno's
 //! `pkg/engine/handlers/validation/validate_resource.go`, messages included.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use super::conditions;
@@ -19,6 +21,8 @@ use super::RuleStatus;
 pub struct Outcome {
     pub status: RuleStatus,
     pub message: String,
+    /// Result properties the rule type adds (podSecurity's `controls`, ...).
+    pub properties: BTreeMap<String, String>,
 }
 
 impl Outcome {
@@ -26,6 +30,7 @@ impl Outcome {
         Outcome {
             status,
             message: message.into(),
+            properties: BTreeMap::new(),
         }
     }
 }
@@ -84,7 +89,9 @@ pub fn validate_rule(rule: &Rule, ctx: &mut EvalContext, resource: &Value) -> Op
     validator.validate(ctx, resource, None)
 }
 
-/// `validate.podSecurity`: the Pod Security Standards with exclusions.
+/// `validate.podSecurity`: the Pod Security Standards with the rule's
+/// exclusions (Kyverno's validate_pss.go; PolicyException exclusions are
+/// applied afterwards by [`super::policy_exception::apply`]).
 fn validate_pod_security(rule: &Rule, block: &Value, resource: &Value) -> Outcome {
     let settings: pod_security::PodSecurity = match serde_json::from_value(block.clone()) {
         Ok(settings) => settings,
@@ -99,38 +106,22 @@ fn validate_pod_security(rule: &Rule, block: &Value, resource: &Value) -> Outcom
             format!("invalid podSecurity level {:?}", settings.level),
         );
     }
-    let Some((metadata, spec)) = pod_security::pod_of(resource) else {
-        return Outcome::new(
-            RuleStatus::Error,
-            "Error while getting new resource: no pod spec",
-        );
+    let evaluation = match pod_security::evaluate_rule(&settings, resource) {
+        Ok(evaluation) => evaluation,
+        Err(err) => return Outcome::new(RuleStatus::Error, err.to_string()),
     };
-    let violations = if settings.level == "privileged" {
-        Vec::new()
-    } else {
-        pod_security::evaluate(&settings.level, &metadata, &spec)
-    };
-    let remaining = pod_security::apply_exclusions(violations, &settings.exclude, &spec);
-    if remaining.is_empty() {
+    if evaluation.allowed() {
         return Outcome::new(
             RuleStatus::Pass,
             format!("Validation rule '{}' passed.", rule.name),
         );
     }
-    let details: Vec<String> = remaining
-        .iter()
-        .map(|v| format!("{} ({}={})", v.check, v.field, v.bad_values.join(",")))
-        .collect();
-    Outcome::new(
-        RuleStatus::Fail,
-        format!(
-            "Validation rule '{}' failed. It violates PodSecurity \"{}:{}\": {}",
-            rule.name,
-            settings.level,
-            settings.version.as_deref().unwrap_or("latest"),
-            details.join("; ")
-        ),
-    )
+    let (message, properties) = evaluation.failure(&rule.name, resource);
+    Outcome {
+        status: RuleStatus::Fail,
+        message,
+        properties,
+    }
 }
 
 impl Validator<'_> {
