@@ -583,6 +583,84 @@ spec:
     assert_eq!(result("plain", "validate-image-tag")["result"], "fail");
 }
 
+/// A PolicyException's `podSecurity` entries excuse only the controls they
+/// list (Kyverno's validate_pss.go), and failing podSecurity results carry
+/// Kyverno's properties in the cluster's reports.
+#[test]
+fn pod_security_exceptions_excuse_only_their_controls() {
+    let cluster = prepared_cluster();
+    cluster.kubectl_ok(&["create", "namespace", "edge"]);
+    cluster.apply_yaml(
+        r#"apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: psa-baseline}
+spec:
+  background: true
+  rules:
+  - name: baseline
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    validate:
+      failureAction: Audit
+      podSecurity: {level: baseline, version: latest}
+---
+apiVersion: kyverno.io/v2
+kind: PolicyException
+metadata: {name: host-network, namespace: edge}
+spec:
+  exceptions:
+  - {policyName: psa-baseline, ruleNames: [baseline]}
+  match:
+    any:
+    - resources: {kinds: [Pod], namespaces: [edge]}
+  podSecurity:
+  - controlName: Host Namespaces
+    restrictedField: spec.hostNetwork
+    values: ["true"]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: router, namespace: edge}
+spec:
+  hostNetwork: true
+  containers: [{name: r, image: "nginx:1.27"}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: router-priv, namespace: edge}
+spec:
+  hostNetwork: true
+  containers: [{name: r, image: "nginx:1.27", securityContext: {privileged: true}}]
+"#,
+    );
+    let output = scan(&cluster, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let result = |name: &str| -> Value {
+        reports(&cluster, "policyreports")
+            .into_iter()
+            .filter(|r| r["scope"]["name"] == name)
+            .flat_map(|r| r["results"].as_array().cloned().unwrap_or_default())
+            .find(|r| r["policy"] == "psa-baseline")
+            .unwrap_or_else(|| panic!("no psa-baseline result for {name}"))
+    };
+    let excused = result("router");
+    assert_eq!(excused["result"], "skip", "{excused}");
+    assert_eq!(excused["properties"]["exceptions"], "edge/host-network");
+    let still_failing = result("router-priv");
+    assert_eq!(still_failing["result"], "fail", "{still_failing}");
+    assert_eq!(
+        still_failing["message"],
+        "Validation rule 'baseline' failed. It violates PodSecurity \"baseline:latest\": (Forbidden reason: privileged, field error list: [spec.containers[0].securityContext.privileged is forbidden, forbidden values found: true])"
+    );
+    let properties = &still_failing["properties"];
+    assert_eq!(properties["standard"], "baseline");
+    assert_eq!(properties["version"], "latest");
+    assert_eq!(properties["controls"], "privileged");
+    assert_eq!(
+        properties["controlsJSON"],
+        r#"[{"ID":"privileged","Name":"Privileged Containers","Images":["docker.io/nginx:1.27"]}]"#
+    );
+}
+
 #[test]
 fn context_lookups_are_answered_by_the_api_server() {
     let cluster = prepared_cluster();

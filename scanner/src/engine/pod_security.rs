@@ -1077,11 +1077,10 @@ fn run_as_non_root(_: &Value, spec: &Value) -> Option<Failed> {
     for c in containers(spec) {
         let field = c.child("securityContext.runAsNonRoot");
         match c.security(&["runAsNonRoot"]) {
-            Some(value) => {
-                if value.as_bool() != Some(true) {
-                    explicit.add(c.name, [forbidden(field, BadValue::Bool(false))]);
-                }
+            Some(value) if value.as_bool() != Some(true) => {
+                explicit.add(c.name, [forbidden(field, BadValue::Bool(false))]);
             }
+            Some(_) => {}
             None if !pod_non_root => implicit.add(c.name, [required(field)]),
             None => {}
         }
@@ -1785,6 +1784,7 @@ pub fn evaluate_rule(settings: &PodSecurity, resource: &Value) -> Result<Evaluat
 }
 
 /// `(?:s)?` then the names up to `must` (validate_pss.go `regexContainerNames`).
+#[allow(clippy::expect_used)] // a constant pattern, exercised by the tests
 static CONTAINER_NAMES: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"container(?:s)?\s*(.*?)\s*must").expect("constant regex"));
 
