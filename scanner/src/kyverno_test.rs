@@ -814,7 +814,9 @@ fn one_plain_resource_rule(constraints: &crate::engine::admission::MatchConstrai
             .all(|rule| rule.resource_names.is_empty())
 }
 
-fn parse_user_info(document: &Value) -> RequestInfo {
+/// A Kyverno CLI user info document (`kind: UserInfo`: `userInfo`, `roles`,
+/// `clusterRoles`) as the requester; shared with `polscan apply --userinfo`.
+pub(crate) fn parse_user_info(document: &Value) -> RequestInfo {
     let strings = |pointer: &str| -> Vec<String> {
         document
             .pointer(pointer)

@@ -1,19 +1,81 @@
-//! `polscan apply`: audit manifest files against policy files.
+//! `polscan apply`: audit manifest files against policy files. Arguments
+//! (and standard input, for `-`) enter; results on stdout, problems on
+//! stderr and an exit code leave. Accepts `kyverno apply`'s spellings
+//! (cmd/cli/kubectl-kyverno/commands/apply/command.go): policy paths as
+//! arguments, `-f` values, `-u` user info, `-e` exceptions,
+//! `--policy-report`, `--table`, `--audit-warn`.
 
+use std::io::Read;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use serde_json::Value;
 
-use super::output;
-use super::ApplyArgs;
+use super::kyverno_apply::{self, AuditWarnScope, PolicyActions};
+use super::usage::UsageError;
+use super::{output, sources};
+use super::{ApplyArgs, OutputFormat};
 use crate::audit::{self, AuditInput};
 use crate::engine::values::Values;
-use crate::loader;
+use crate::loader::{self, Document};
+
+/// How `apply` prints its results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// One of polscan's formats (`--policy-report` is yaml or json).
+    Output(OutputFormat),
+    /// The Kyverno CLI's results table.
+    KyvernoTable { detailed: bool },
+}
+
+/// The view the arguments ask for. `--policy-report` wins over `--table`,
+/// as in `kyverno apply`; with `-o` it takes only yaml or json.
+pub fn view(args: &ApplyArgs) -> Result<View, UsageError> {
+    if args.policy_report {
+        return match args.output {
+            None | Some(OutputFormat::Yaml) => Ok(View::Output(OutputFormat::Yaml)),
+            Some(OutputFormat::Json) => Ok(View::Output(OutputFormat::Json)),
+            Some(other) => Err(UsageError(format!(
+                "--policy-report prints PolicyReports as yaml or json; it cannot go with -o {}",
+                clap::ValueEnum::to_possible_value(&other)
+                    .map(|value| value.get_name().to_string())
+                    .unwrap_or_default()
+            ))),
+        };
+    }
+    if args.table {
+        return Ok(View::KyvernoTable {
+            detailed: args.detailed_results,
+        });
+    }
+    Ok(View::Output(args.output.unwrap_or(OutputFormat::Table)))
+}
+
+/// Every policy path: the arguments, then `--policy` values.
+pub fn policy_paths(args: &ApplyArgs) -> Vec<PathBuf> {
+    args.policy_paths
+        .iter()
+        .chain(&args.policies)
+        .cloned()
+        .collect()
+}
 
 pub fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
+    run_with_stdin(args, &mut std::io::stdin().lock())
+}
+
+/// `run` with standard input given, for tests.
+pub fn run_with_stdin(args: &ApplyArgs, stdin: &mut dyn Read) -> anyhow::Result<ExitCode> {
     let started = chrono::Utc::now();
-    let policy_documents = loader::load_paths(&args.policies).context("reading policies")?;
-    let resource_documents = loader::load_paths(&args.resources).context("reading resources")?;
+    let view = view(args)?;
+    let policies = policy_paths(args);
+    if let Err(err) = sources::check_stdin_use(&policies, &args.resources) {
+        return Err(UsageError(err.to_string()).into());
+    }
+    let mut policy_documents = sources::load(&policies, stdin).context("reading policies")?;
+    let resource_documents = sources::load(&args.resources, stdin).context("reading resources")?;
+    policy_documents.extend(load_exceptions(&args.exceptions)?);
     let values = match &args.values {
         Some(path) => {
             let docs = loader::load_paths(std::slice::from_ref(path)).context("reading values")?;
@@ -27,6 +89,17 @@ pub fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
         }
         None => Values::default(),
     };
+    let requester = match &args.user_info {
+        Some(path) => {
+            let first = loader::load_paths(std::slice::from_ref(path))
+                .context("reading the user info file")?
+                .into_iter()
+                .next()
+                .with_context(|| format!("{}: empty user info file", path.display()))?;
+            Some(crate::kyverno_test::parse_user_info(&first.value))
+        }
+        None => None,
+    };
     let context = match &args.context_file {
         Some(path) => loader::load_paths(std::slice::from_ref(path))
             .context("reading the context file")?
@@ -34,20 +107,78 @@ pub fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
             .next(),
         None => None,
     };
+    let actions = args
+        .audit_warn
+        .then(|| PolicyActions::new(&policy_documents, &resource_documents, &values));
     let outcome = audit::audit(AuditInput {
         context,
         policy_documents,
         resource_documents,
         values,
-        requester: None,
+        requester,
         include_non_background: args.include_non_background,
     });
-    output::print_outcome(&outcome, args.output)?;
-    let code = output::exit_code(&outcome, args.fail_on);
+    let (shown, counted) = match &actions {
+        Some(actions) => (
+            actions.audit_warned(&outcome, AuditWarnScope::Shown),
+            actions.audit_warned(&outcome, AuditWarnScope::Counted),
+        ),
+        None => (outcome.clone(), outcome),
+    };
+    match view {
+        View::Output(format) => output::print_outcome(&shown, format)?,
+        View::KyvernoTable { detailed } => {
+            for problem in &shown.problems {
+                eprintln!("warning: {problem}");
+            }
+            print!(
+                "{}",
+                kyverno_apply::results_table(&shown, detailed, output::use_color())
+            );
+        }
+    }
+    let code = output::exit_code(&counted, args.fail_on);
     if let Some(path) = &args.run_record {
-        write_run_record(path, outcome, started)?;
+        write_run_record(path, shown, started)?;
     }
     Ok(code)
+}
+
+/// PolicyException documents from `--exception` files, for the audit's
+/// exception handling. As the Kyverno CLI's exception loader
+/// (cmd/cli/kubectl-kyverno/exception/load.go) a document of another kind
+/// is an error.
+fn load_exceptions(paths: &[PathBuf]) -> anyhow::Result<Vec<Document>> {
+    let documents = loader::load_paths(paths).context("reading exceptions")?;
+    for doc in &documents {
+        if !is_policy_exception(&doc.value) {
+            let api_version = doc.value.get("apiVersion").and_then(Value::as_str);
+            let kind = doc.value.get("kind").and_then(Value::as_str);
+            anyhow::bail!(
+                "{}: policy exception type not supported: {}, Kind={}",
+                doc.origin,
+                api_version.unwrap_or(""),
+                kind.unwrap_or("")
+            );
+        }
+    }
+    Ok(documents)
+}
+
+/// The PolicyException versions Kyverno's exception loader takes:
+/// kyverno.io v2beta1 and v2, policies.kyverno.io v1alpha1, v1beta1, v1.
+pub fn is_policy_exception(value: &Value) -> bool {
+    value.get("kind").and_then(Value::as_str) == Some("PolicyException")
+        && matches!(
+            value.get("apiVersion").and_then(Value::as_str),
+            Some(
+                "kyverno.io/v2beta1"
+                    | "kyverno.io/v2"
+                    | "policies.kyverno.io/v1alpha1"
+                    | "policies.kyverno.io/v1beta1"
+                    | "policies.kyverno.io/v1"
+            )
+        )
 }
 
 /// The record a cluster scan keeps in its ConfigMap, for an audit of files:

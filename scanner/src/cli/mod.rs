@@ -7,24 +7,28 @@ mod args;
 mod demo;
 mod evidence;
 mod junit;
+mod kyverno_apply;
 mod long_running;
 mod output;
 mod progress;
 mod sarif;
 mod scan;
+mod sources;
 mod test;
+mod usage;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Subcommand, ValueEnum};
 
-#[derive(Parser, Debug)]
+#[derive(clap::Parser, Debug)]
 #[command(
     name = "polscan",
     version,
     about = "Audits Kubernetes resources against Kyverno policies and writes PolicyReports",
-    long_about = None
+    long_about = None,
+    after_help = EXIT_CODES_HELP
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -109,25 +113,80 @@ pub enum FailOn {
     Error,
 }
 
+/// `polscan apply`'s arguments: polscan's own spellings and the Kyverno
+/// CLI's (`kyverno apply <policy...> --resource ... -f values.yaml -u
+/// userinfo.yaml -e exception.yaml --policy-report --table --audit-warn`,
+/// cmd/cli/kubectl-kyverno/commands/apply/command.go). List flags take one
+/// value per occurrence, repeated or comma-separated, as pflag's
+/// StringSlice does: in `-r a.yaml b.yaml`, `b.yaml` is a policy path.
 #[derive(clap::Args, Debug)]
+#[command(
+    group(clap::ArgGroup::new("policy_source").required(true).multiple(true).args(["policy_paths", "policies"])),
+    after_help = APPLY_AFTER_HELP,
+)]
 pub struct ApplyArgs {
-    /// Policy files or directories (multi-document YAML or JSON).
-    #[arg(long = "policy", short = 'p', required = true)]
+    /// Policy files or directories, as `kyverno apply <policy...>`; `-`
+    /// reads multi-document YAML from stdin.
+    #[arg(value_name = "POLICY")]
+    pub policy_paths: Vec<PathBuf>,
+    /// Policy files or directories (multi-document YAML or JSON); `-` reads
+    /// stdin. Repeated or comma-separated.
+    #[arg(long = "policy", short = 'p', value_delimiter = ',')]
     pub policies: Vec<PathBuf>,
-    /// Resource files or directories.
-    #[arg(long = "resource", short = 'r', required = true)]
+    /// Resource files or directories; `-` reads stdin (not together with a
+    /// policy from stdin). Repeated or comma-separated.
+    #[arg(
+        long = "resource",
+        short = 'r',
+        visible_alias = "resources",
+        value_delimiter = ',',
+        required = true
+    )]
     pub resources: Vec<PathBuf>,
-    /// A Kyverno CLI values file (globalValues, per-policy values, namespace labels).
-    #[arg(long)]
+    /// PolicyException files or directories (kyverno.io v2/v2beta1 and
+    /// policies.kyverno.io), considered when evaluating policies.
+    /// Repeated or comma-separated.
+    #[arg(
+        long = "exception",
+        short = 'e',
+        visible_alias = "exceptions",
+        value_delimiter = ','
+    )]
+    pub exceptions: Vec<PathBuf>,
+    /// A Kyverno CLI values file (`kind: Values`: globalValues, per-policy
+    /// values, namespace labels).
+    #[arg(long = "values-file", short = 'f', visible_alias = "values")]
     pub values: Option<PathBuf>,
+    /// A Kyverno CLI user info file (`kind: UserInfo`: userInfo, roles,
+    /// clusterRoles): the requester `request.userInfo`, `subjects`,
+    /// `roles` and `clusterRoles` match blocks see.
+    #[arg(long = "userinfo", short = 'u')]
+    pub user_info: Option<PathBuf>,
     /// A Kyverno CLI context file (`kind: Context`): resources and image
     /// metadata that CEL policies' `resource.Get/List` and
     /// `image.GetMetadata` see.
     #[arg(long = "context-file")]
     pub context_file: Option<PathBuf>,
-    /// Output format.
-    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    /// Output format [default: table]. With --policy-report only yaml or
+    /// json.
+    #[arg(long, short = 'o', value_enum)]
+    pub output: Option<OutputFormat>,
+    /// Print the PolicyReports (as `-o yaml`, or `-o json`), as `kyverno
+    /// apply --policy-report`.
+    #[arg(long)]
+    pub policy_report: bool,
+    /// Print results as the Kyverno CLI's table (ID, POLICY, RULE,
+    /// RESOURCE, RESULT, REASON). --policy-report wins when both are given,
+    /// as in the Kyverno CLI.
+    #[arg(long, short = 't', conflicts_with = "output")]
+    pub table: bool,
+    /// With --table: add the MESSAGE column.
+    #[arg(long)]
+    pub detailed_results: bool,
+    /// Report failures of policies whose action is Audit as warnings, in
+    /// every output and for --fail-on.
+    #[arg(long)]
+    pub audit_warn: bool,
     /// Exit non-zero when a result of this status (or worse) is found.
     #[arg(long, value_enum)]
     pub fail_on: Option<FailOn>,
@@ -299,9 +358,40 @@ pub struct DemoArgs {
     pub output: OutputFormat,
 }
 
+/// The exit codes, shown by `--help` and in README.md's table. Usage
+/// errors have their own code so a script can tell a mistyped command
+/// line from an incomplete audit.
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0   done; nothing --fail-on names was found
+  1   --fail-on found a result it names; test: an expectation failed;
+      evidence: not ready, or verify found a changed file
+  2   incomplete: an invalid policy, an unreadable file, an unreachable
+      cluster or another runtime error
+  3   test: every expectation checked passed, some were out of scope
+  64  usage error: unknown flag, missing or conflicting arguments";
+
+const APPLY_AFTER_HELP: &str = "\
+Kyverno CLI spellings: `polscan apply policy.yaml dir/ -r res.yaml` (policy
+paths as arguments), `-r a.yaml,b.yaml`, `-f/--values-file`, `-u/--userinfo`,
+`-e/--exception`, `--policy-report`, `-t/--table`, `--detailed-results`,
+`--audit-warn`. `-p -` or `-r -` reads YAML from stdin:
+  helm template chart | polscan apply -p - -r manifests/
+Unlike `kyverno apply`, -p is --policy and -o the output format; the exit
+code is 0 unless --fail-on names a result found.
+
+Exit codes:
+  0   done; nothing --fail-on names was found
+  1   --fail-on found a result it names
+  2   incomplete: an invalid policy, an unreadable file or input
+  64  usage error: unknown flag, missing or conflicting arguments";
+
 /// Parses arguments, runs the command, and maps errors to exit codes.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match usage::parse(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(err) => return usage::report(&err),
+    };
     init_logging(cli.log_format);
     let result = match cli.command {
         Command::Apply(args) => apply::run(&args),
@@ -325,7 +415,11 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
-            ExitCode::from(2)
+            if err.is::<usage::UsageError>() {
+                ExitCode::from(usage::USAGE_EXIT_CODE)
+            } else {
+                ExitCode::from(2)
+            }
         }
     }
 }

@@ -65,7 +65,7 @@ pub fn use_color() -> bool {
         && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
 }
 
-fn paint(text: &str, status: RuleStatus, color: bool) -> String {
+pub(super) fn paint(text: &str, status: RuleStatus, color: bool) -> String {
     if !color {
         return text.to_string();
     }
