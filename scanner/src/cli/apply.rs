@@ -217,3 +217,205 @@ fn write_run_record(
     let text = serde_yaml::to_string(&record).context("encoding the run record")?;
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{usage, Command};
+
+    fn apply_args(args: &[&str]) -> ApplyArgs {
+        let argv = ["polscan", "apply"].iter().chain(args).copied();
+        match usage::parse(argv) {
+            Ok(cli) => match cli.command {
+                Command::Apply(args) => args,
+                other => panic!("not apply: {other:?}"),
+            },
+            Err(err) => panic!("{args:?}: {}", err.render()),
+        }
+    }
+
+    fn parse_error(args: &[&str]) -> clap::Error {
+        let argv = ["polscan", "apply"].iter().chain(args).copied();
+        match usage::parse(argv) {
+            Ok(cli) => panic!("{args:?} parsed: {cli:?}"),
+            Err(err) => err,
+        }
+    }
+
+    fn paths(items: &[&str]) -> Vec<PathBuf> {
+        items.iter().map(PathBuf::from).collect()
+    }
+
+    #[test]
+    fn policies_as_arguments_and_flags_with_comma_lists() {
+        let args = apply_args(&[
+            "a.yaml",
+            "dir/",
+            "-p",
+            "c.yaml,d.yaml",
+            "-r",
+            "r1.yaml,r2.yaml",
+            "-r",
+            "r3.yaml",
+        ]);
+        assert_eq!(
+            policy_paths(&args),
+            paths(&["a.yaml", "dir/", "c.yaml", "d.yaml"])
+        );
+        assert_eq!(args.resources, paths(&["r1.yaml", "r2.yaml", "r3.yaml"]));
+        // As with pflag's StringSlice, a flag takes one value: the next
+        // word is a policy path.
+        let args = apply_args(&["-r", "a.yaml", "b.yaml"]);
+        assert_eq!(args.resources, paths(&["a.yaml"]));
+        assert_eq!(policy_paths(&args), paths(&["b.yaml"]));
+        let args = apply_args(&["--resources", "x.yaml", "-", "--policy", "p.yaml"]);
+        assert_eq!(args.resources, paths(&["x.yaml"]));
+        assert_eq!(policy_paths(&args), paths(&["-", "p.yaml"]));
+    }
+
+    #[test]
+    fn kyverno_spellings_of_files() {
+        for flag in ["-f", "--values-file", "--values"] {
+            let args = apply_args(&["p.yaml", "-r", "r.yaml", flag, "v.yaml"]);
+            assert_eq!(args.values, Some(PathBuf::from("v.yaml")), "{flag}");
+        }
+        let args = apply_args(&[
+            "p.yaml",
+            "-r",
+            "r.yaml",
+            "-u",
+            "user.yaml",
+            "-e",
+            "e1.yaml,e2.yaml",
+            "--exceptions",
+            "e3.yaml",
+        ]);
+        assert_eq!(args.user_info, Some(PathBuf::from("user.yaml")));
+        assert_eq!(args.exceptions, paths(&["e1.yaml", "e2.yaml", "e3.yaml"]));
+        let args = apply_args(&[
+            "p.yaml",
+            "-r",
+            "r.yaml",
+            "--userinfo",
+            "u.yaml",
+            "--exception",
+            "e.yaml",
+        ]);
+        assert_eq!(args.user_info, Some(PathBuf::from("u.yaml")));
+        assert_eq!(args.exceptions, paths(&["e.yaml"]));
+    }
+
+    #[test]
+    fn existing_flags_keep_their_meaning() {
+        let args = apply_args(&[
+            "--policy",
+            "p.yaml",
+            "--resource",
+            "r.yaml",
+            "-o",
+            "sarif",
+            "--fail-on",
+            "warn",
+            "--include-non-background",
+            "--run-record",
+            "rec.yaml",
+            "--context-file",
+            "ctx.yaml",
+        ]);
+        assert_eq!(policy_paths(&args), paths(&["p.yaml"]));
+        assert_eq!(args.resources, paths(&["r.yaml"]));
+        assert_eq!(view(&args).ok(), Some(View::Output(OutputFormat::Sarif)));
+        assert_eq!(args.fail_on, Some(super::super::FailOn::Warn));
+        assert!(args.include_non_background && !args.audit_warn);
+        assert_eq!(args.run_record, Some(PathBuf::from("rec.yaml")));
+        assert_eq!(args.context_file, Some(PathBuf::from("ctx.yaml")));
+        let default = apply_args(&["-p", "p.yaml", "-r", "r.yaml"]);
+        assert_eq!(view(&default).ok(), Some(View::Output(OutputFormat::Table)));
+    }
+
+    #[test]
+    fn the_view_follows_kyverno_precedence() {
+        let report = apply_args(&["p.yaml", "-r", "r.yaml", "--policy-report"]);
+        assert_eq!(view(&report).ok(), Some(View::Output(OutputFormat::Yaml)));
+        let json = apply_args(&["p.yaml", "-r", "r.yaml", "--policy-report", "-o", "json"]);
+        assert_eq!(view(&json).ok(), Some(View::Output(OutputFormat::Json)));
+        let both = apply_args(&["p.yaml", "-r", "r.yaml", "--policy-report", "--table"]);
+        assert_eq!(view(&both).ok(), Some(View::Output(OutputFormat::Yaml)));
+        let table = apply_args(&["p.yaml", "-r", "r.yaml", "-t", "--detailed-results"]);
+        assert_eq!(
+            view(&table).ok(),
+            Some(View::KyvernoTable { detailed: true })
+        );
+        let wrong = apply_args(&["p.yaml", "-r", "r.yaml", "--policy-report", "-o", "junit"]);
+        let err = view(&wrong).expect_err("junit is no report");
+        assert!(err.to_string().contains("-o junit"), "{err}");
+        let err = parse_error(&["p.yaml", "-r", "r.yaml", "--table", "-o", "yaml"]);
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+    }
+
+    #[test]
+    fn missing_policies_or_resources_are_usage_errors() {
+        let err = parse_error(&["-r", "r.yaml"]);
+        assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+        assert!(
+            err.render().to_string().contains("<POLICY|--policy"),
+            "{}",
+            err.render()
+        );
+        let err = parse_error(&["p.yaml"]);
+        assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+        assert!(err.render().to_string().contains("--resource"));
+    }
+
+    const POLICY: &str = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: needs-app}\nspec:\n  rules:\n  - name: app\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    validate: {pattern: {metadata: {labels: {app: '?*'}}}}\n";
+    const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: x, namespace: ns}\n";
+
+    #[test]
+    fn policies_from_injected_stdin() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pod = dir.path().join("pod.yaml");
+        std::fs::write(&pod, POD).expect("write");
+        let pod = pod.display().to_string();
+        let args = apply_args(&["-p", "-", "-r", &pod, "-o", "summary", "--fail-on", "fail"]);
+        let code = run_with_stdin(&args, &mut POLICY.as_bytes()).expect("runs");
+        assert_eq!(
+            code,
+            ExitCode::from(1),
+            "the pod fails the policy read from stdin"
+        );
+        // Nothing on stdin: no policy, nothing fails.
+        let code = run_with_stdin(&args, &mut "".as_bytes()).expect("runs");
+        assert_eq!(code, ExitCode::SUCCESS);
+    }
+
+    #[test]
+    fn stdin_for_both_is_a_usage_error() {
+        let args = apply_args(&["-", "-r", "-"]);
+        let err = run_with_stdin(&args, &mut POLICY.as_bytes()).expect_err("both from stdin");
+        assert!(err.is::<UsageError>(), "{err:#}");
+        assert!(
+            err.to_string().contains("either policies or resources"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn exception_files_hold_only_exceptions() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("e.yaml");
+        std::fs::write(&file, format!("apiVersion: kyverno.io/v2\nkind: PolicyException\nmetadata: {{name: e}}\nspec: {{}}\n---\n{POLICY}")).expect("write");
+        let err = load_exceptions(&[file]).expect_err("a policy is no exception");
+        assert!(err.to_string().contains("e.yaml#2"), "{err}");
+        assert!(err.to_string().contains("not supported"), "{err}");
+        for version in [
+            "kyverno.io/v2",
+            "kyverno.io/v2beta1",
+            "policies.kyverno.io/v1",
+        ] {
+            let value = serde_json::json!({"apiVersion": version, "kind": "PolicyException"});
+            assert!(is_policy_exception(&value), "{version}");
+        }
+        let v1 = serde_json::json!({"apiVersion": "kyverno.io/v1", "kind": "PolicyException"});
+        assert!(!is_policy_exception(&v1));
+    }
+}

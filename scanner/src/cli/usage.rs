@@ -78,8 +78,18 @@ fn tighten(err: clap::Error, command: &clap::Command, args: &[OsString]) -> clap
     if let Some(suggestion) = closest_flag(&typed, &longs) {
         rebuilt.insert(ContextKind::SuggestedArg, ContextValue::String(suggestion));
     }
-    if let Some(usage) = err.get(ContextKind::Usage).cloned() {
-        rebuilt.insert(ContextKind::Usage, usage);
+    // Rendered afresh: clap's usage line names the flag it would have
+    // suggested.
+    let mut built = command.clone();
+    built.build();
+    let usage = match subcommand.map(clap::Command::get_name) {
+        Some(name) => built
+            .find_subcommand_mut(name)
+            .map(clap::Command::render_usage),
+        None => Some(built.render_usage()),
+    };
+    if let Some(usage) = usage {
+        rebuilt.insert(ContextKind::Usage, ContextValue::StyledStr(usage));
     }
     rebuilt
 }
@@ -205,7 +215,7 @@ mod tests {
         let (text, _) = rendered(&["polscan", "apply", "p.yaml", "-r", "r.yaml", "--tabel"]);
         assert!(text.contains("'--tabel'"), "{text}");
         assert!(text.contains("'--table'"), "{text}");
-        assert!(text.contains("Usage: polscan apply"), "{text}");
+        assert!(text.contains("Usage: polscan apply [OPTIONS]"), "{text}");
         // Flags of the subcommand given, not of another one.
         let (text, _) = rendered(&["polscan", "test", "dir", "--fail-onyl"]);
         assert!(text.contains("'--fail-only'"), "{text}");
