@@ -1,0 +1,488 @@
+//! `polscan apply` with the Kyverno CLI's spellings, run as a binary:
+//! policies from a piped stdin (`-p -`) and as arguments, comma lists,
+//! `--policy-report`, `--table`, `--audit-warn`, `-e`, `-f`, `-u`, and the
+//! exit code of a usage error against that of an incomplete audit.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const AUDITED: &str = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: needs-app}\nspec:\n  validationFailureAction: Audit\n  rules:\n  - name: app\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    validate: {message: needs an app label, pattern: {metadata: {labels: {app: '?*'}}}}\n";
+
+const ENFORCED: &str = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: needs-team}\nspec:\n  validationFailureAction: Enforce\n  rules:\n  - name: team\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    validate: {message: needs a team label, pattern: {metadata: {labels: {team: '?*'}}}}\n";
+
+const BARE_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: bare, namespace: ns}\n";
+
+const LABELLED_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: labelled, namespace: ns, labels: {app: a, team: t}}\n";
+
+struct Files {
+    dir: tempfile::TempDir,
+}
+
+impl Files {
+    fn new() -> Files {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        Files { dir }
+    }
+
+    /// Writes `text` at `name` (directories created) and gives its path.
+    fn write(&self, name: &str, text: &str) -> String {
+        let path = self.dir.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("mkdir: {e}"));
+        }
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("write {name}: {e}"));
+        path.display().to_string()
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+fn polscan(args: &[&str], stdin: Option<&str>, cwd: &Path) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_polscan"))
+        .arg("apply")
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("running polscan: {e}"));
+    if let Some(text) = stdin {
+        let mut pipe = child
+            .stdin
+            .take()
+            .unwrap_or_else(|| panic!("no stdin pipe"));
+        pipe.write_all(text.as_bytes())
+            .unwrap_or_else(|e| panic!("writing stdin: {e}"));
+    }
+    child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("waiting for polscan: {e}"))
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// (policy, resource name, result) of every result in `-o json` reports.
+fn results(output: &Output) -> Vec<(String, String, String)> {
+    let list: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(output)));
+    let mut found = Vec::new();
+    for report in list["items"].as_array().into_iter().flatten() {
+        for result in report["results"].as_array().into_iter().flatten() {
+            found.push((
+                result["policy"].as_str().unwrap_or("").to_string(),
+                result["resources"][0]["name"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+                result["result"].as_str().unwrap_or("").to_string(),
+            ));
+        }
+    }
+    found.sort();
+    found
+}
+
+fn triple(policy: &str, resource: &str, result: &str) -> (String, String, String) {
+    (policy.into(), resource.into(), result.into())
+}
+
+#[test]
+fn helm_style_pipe_into_policy_stdin() {
+    let files = Files::new();
+    files.write(
+        "manifests/pods.yaml",
+        &format!("{BARE_POD}---\n{LABELLED_POD}"),
+    );
+    // Two policies in one multi-document stream on stdin.
+    let output = polscan(
+        &["-p", "-", "-r", "manifests/", "-o", "json"],
+        Some(&format!("{AUDITED}---\n{ENFORCED}")),
+        files.dir.path(),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        results(&output),
+        [
+            triple("needs-app", "bare", "fail"),
+            triple("needs-app", "labelled", "pass"),
+            triple("needs-team", "bare", "fail"),
+            triple("needs-team", "labelled", "pass"),
+        ]
+    );
+}
+
+#[test]
+fn resources_from_stdin() {
+    let files = Files::new();
+    let policy = files.write("policy.yaml", AUDITED);
+    let output = polscan(
+        &[&policy, "-r", "-", "-o", "json"],
+        Some(&format!("{BARE_POD}---\n{LABELLED_POD}")),
+        files.dir.path(),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        results(&output),
+        [
+            triple("needs-app", "bare", "fail"),
+            triple("needs-app", "labelled", "pass"),
+        ]
+    );
+}
+
+#[test]
+fn positional_policies_and_comma_lists() {
+    let files = Files::new();
+    files.write("a.yaml", AUDITED);
+    files.write("more/b.yaml", ENFORCED);
+    files.write("bare.yaml", BARE_POD);
+    files.write("labelled.yaml", LABELLED_POD);
+    let summary = |args: &[&str]| {
+        let output = polscan(args, None, files.dir.path());
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        stdout(&output)
+    };
+    let expected = "pass: 2  fail: 2  warn: 0  error: 0  skip: 0  (2 policies, 2 resources)\n";
+    for args in [
+        vec![
+            "a.yaml",
+            "more/",
+            "-r",
+            "bare.yaml,labelled.yaml",
+            "-o",
+            "summary",
+        ],
+        vec![
+            "a.yaml",
+            "-p",
+            "more/",
+            "-r",
+            "bare.yaml",
+            "-r",
+            "labelled.yaml",
+            "-o",
+            "summary",
+        ],
+        vec![
+            "-p",
+            "a.yaml,more/b.yaml",
+            "--resources",
+            "bare.yaml,labelled.yaml",
+            "-o",
+            "summary",
+        ],
+        // A second word after -r is a policy path, as in kyverno apply.
+        vec![
+            "-r",
+            "bare.yaml,labelled.yaml",
+            "a.yaml",
+            "more/",
+            "-o",
+            "summary",
+        ],
+    ] {
+        assert_eq!(summary(&args), expected, "{args:?}");
+    }
+}
+
+#[test]
+fn policy_report_prints_the_reports() {
+    let files = Files::new();
+    files.write("policy.yaml", AUDITED);
+    files.write("pod.yaml", BARE_POD);
+    let report = polscan(
+        &["policy.yaml", "-r", "pod.yaml", "--policy-report"],
+        None,
+        files.dir.path(),
+    );
+    assert_eq!(report.status.code(), Some(0), "{}", stderr(&report));
+    let text = stdout(&report);
+    let documents: Vec<serde_yaml::Value> = serde_yaml::Deserializer::from_str(&text)
+        .map(|doc| {
+            serde::Deserialize::deserialize(doc).unwrap_or_else(|e| panic!("yaml ({e}): {text}"))
+        })
+        .collect();
+    assert_eq!(documents.len(), 1, "{text}");
+    assert_eq!(documents[0]["kind"].as_str(), Some("PolicyReport"));
+    assert_eq!(documents[0]["results"][0]["result"].as_str(), Some("fail"));
+    // The same as -o yaml, but for the timestamps.
+    let yaml = polscan(
+        &["policy.yaml", "-r", "pod.yaml", "-o", "yaml"],
+        None,
+        files.dir.path(),
+    );
+    let without_time = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|line| !line.contains("seconds:") && !line.contains("nanos:"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(without_time(&text), without_time(&stdout(&yaml)));
+    let json = polscan(
+        &[
+            "policy.yaml",
+            "-r",
+            "pod.yaml",
+            "--policy-report",
+            "-o",
+            "json",
+        ],
+        None,
+        files.dir.path(),
+    );
+    assert_eq!(results(&json), [triple("needs-app", "bare", "fail")]);
+}
+
+#[test]
+fn kyverno_table() {
+    let files = Files::new();
+    files.write("policies.yaml", &format!("{AUDITED}---\n{ENFORCED}"));
+    files.write("pods.yaml", &format!("{BARE_POD}---\n{LABELLED_POD}"));
+    let output = polscan(
+        &["policies.yaml", "-r", "pods.yaml", "--table"],
+        None,
+        files.dir.path(),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows[0],
+        ["ID", "POLICY", "RULE", "RESOURCE", "RESULT", "REASON"]
+    );
+    assert_eq!(rows[1], ["1", "needs-app", "app", "ns/Pod/bare", "Fail"]);
+    assert_eq!(rows[2], ["2", "needs-team", "team", "ns/Pod/bare", "Fail"]);
+    assert_eq!(
+        rows[3],
+        ["3", "needs-app", "app", "ns/Pod/labelled", "Pass"]
+    );
+    assert_eq!(rows.len(), 5, "{text}");
+    let detailed = polscan(
+        &[
+            "policies.yaml",
+            "-r",
+            "pods.yaml",
+            "-t",
+            "--detailed-results",
+        ],
+        None,
+        files.dir.path(),
+    );
+    let text = stdout(&detailed);
+    assert!(
+        text.lines().next().is_some_and(|l| l.ends_with("MESSAGE")),
+        "{text}"
+    );
+    assert!(text.contains("needs an app label"), "{text}");
+}
+
+#[test]
+fn audit_warn_turns_audit_failures_into_warnings() {
+    let files = Files::new();
+    files.write("audited.yaml", AUDITED);
+    files.write("enforced.yaml", ENFORCED);
+    files.write("pod.yaml", BARE_POD);
+    let run = |args: &[&str]| polscan(args, None, files.dir.path());
+    let plain = run(&["audited.yaml", "-r", "pod.yaml", "--fail-on", "fail"]);
+    assert_eq!(plain.status.code(), Some(1), "{}", stdout(&plain));
+    let warned = run(&[
+        "audited.yaml",
+        "-r",
+        "pod.yaml",
+        "--fail-on",
+        "fail",
+        "--audit-warn",
+    ]);
+    assert_eq!(warned.status.code(), Some(0), "{}", stdout(&warned));
+    assert!(
+        stdout(&warned).contains("pass: 0  fail: 0  warn: 1"),
+        "{}",
+        stdout(&warned)
+    );
+    let report = run(&[
+        "audited.yaml",
+        "enforced.yaml",
+        "-r",
+        "pod.yaml",
+        "--audit-warn",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(
+        results(&report),
+        [
+            triple("needs-app", "bare", "warn"),
+            triple("needs-team", "bare", "fail"),
+        ]
+    );
+    let table = run(&["audited.yaml", "-r", "pod.yaml", "--audit-warn", "-t"]);
+    assert!(
+        stdout(&table).contains("ns/Pod/bare  Warn"),
+        "{}",
+        stdout(&table)
+    );
+}
+
+#[test]
+fn exceptions_values_and_userinfo_files() {
+    let files = Files::new();
+    files.write("policy.yaml", AUDITED);
+    files.write("pod.yaml", BARE_POD);
+    files.write(
+        "exception.yaml",
+        "apiVersion: kyverno.io/v2\nkind: PolicyException\nmetadata: {name: bare-ok, namespace: ns}\nspec:\n  exceptions: [{policyName: needs-app, ruleNames: [app]}]\n  match: {any: [{resources: {kinds: [Pod], names: [bare]}}]}\n",
+    );
+    let excepted = polscan(
+        &[
+            "policy.yaml",
+            "-r",
+            "pod.yaml",
+            "-e",
+            "exception.yaml",
+            "-o",
+            "json",
+        ],
+        None,
+        files.dir.path(),
+    );
+    assert_eq!(excepted.status.code(), Some(0), "{}", stderr(&excepted));
+    assert_eq!(results(&excepted), [triple("needs-app", "bare", "skip")]);
+    let not_an_exception = polscan(
+        &["policy.yaml", "-r", "pod.yaml", "-e", "policy.yaml"],
+        None,
+        files.dir.path(),
+    );
+    assert_eq!(not_an_exception.status.code(), Some(2));
+    assert!(stderr(&not_an_exception).contains("policy exception type not supported"));
+
+    files.write(
+        "named.yaml",
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: forbidden-name}\nspec:\n  rules:\n  - name: name\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    validate:\n      deny: {conditions: {any: [{key: '{{ request.operation }}', operator: Equals, value: DELETE}]}}\n",
+    );
+    files.write(
+        "values.yaml",
+        "apiVersion: cli.kyverno.io/v1alpha1\nkind: Values\nmetadata: {name: values}\nglobalValues: {request.operation: DELETE}\n",
+    );
+    for flag in ["-f", "--values-file", "--values"] {
+        let output = polscan(
+            &[
+                "named.yaml",
+                "-r",
+                "pod.yaml",
+                flag,
+                "values.yaml",
+                "-o",
+                "json",
+            ],
+            None,
+            files.dir.path(),
+        );
+        assert_eq!(
+            results(&output),
+            [triple("forbidden-name", "bare", "fail")],
+            "{flag}"
+        );
+    }
+    // Without the values the operation is CREATE.
+    let output = polscan(
+        &["named.yaml", "-r", "pod.yaml", "-o", "json"],
+        None,
+        files.dir.path(),
+    );
+    assert_eq!(results(&output), [triple("forbidden-name", "bare", "pass")]);
+
+    files.write(
+        "admins.yaml",
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: admins-exempt}\nspec:\n  background: false\n  rules:\n  - name: app\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    exclude: {any: [{clusterRoles: [cluster-admin]}]}\n    validate: {pattern: {metadata: {labels: {app: '?*'}}}}\n",
+    );
+    files.write(
+        "admin.yaml",
+        "apiVersion: cli.kyverno.io/v1alpha1\nkind: UserInfo\nmetadata: {name: admin}\nclusterRoles: [cluster-admin]\nuserInfo: {username: alice}\n",
+    );
+    let base = [
+        "admins.yaml",
+        "-r",
+        "pod.yaml",
+        "--include-non-background",
+        "-o",
+        "json",
+    ];
+    let anyone = polscan(&base, None, files.dir.path());
+    assert_eq!(results(&anyone), [triple("admins-exempt", "bare", "fail")]);
+    let mut as_admin = base.to_vec();
+    as_admin.extend(["-u", "admin.yaml"]);
+    let admin = polscan(&as_admin, None, files.dir.path());
+    assert_eq!(admin.status.code(), Some(0), "{}", stderr(&admin));
+    assert!(results(&admin).is_empty(), "{}", stdout(&admin));
+}
+
+#[test]
+fn usage_errors_exit_64_apart_from_an_incomplete_audit() {
+    let files = Files::new();
+    files.write("policy.yaml", AUDITED);
+    files.write("pod.yaml", BARE_POD);
+    let run = |args: &[&str], stdin: Option<&str>| polscan(args, stdin, files.dir.path());
+
+    let unknown = run(&["policy.yaml", "-r", "pod.yaml", "--cluster"], None);
+    assert_eq!(unknown.status.code(), Some(64));
+    let text = stderr(&unknown);
+    assert!(
+        text.contains("'--cluster'") && !text.contains("similar"),
+        "{text}"
+    );
+
+    let typo = run(&["policy.yaml", "-r", "pod.yaml", "--tabel"], None);
+    assert_eq!(typo.status.code(), Some(64));
+    assert!(stderr(&typo).contains("'--table'"), "{}", stderr(&typo));
+
+    let both = run(&["-", "-r", "-"], Some(AUDITED));
+    assert_eq!(both.status.code(), Some(64));
+    assert!(
+        stderr(&both)
+            .contains("a stdin pipe can be used for either policies or resources, not both"),
+        "{}",
+        stderr(&both)
+    );
+
+    let missing = run(&["-r", "pod.yaml"], None);
+    assert_eq!(missing.status.code(), Some(64));
+
+    // An invalid policy: the audit ran but is incomplete.
+    files.write("broken.yaml", "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: broken}\nspec: {rules: [{name: r, match: {any: nope}}]}\n");
+    let incomplete = run(&["broken.yaml", "-r", "pod.yaml"], None);
+    assert_eq!(incomplete.status.code(), Some(2), "{}", stderr(&incomplete));
+    let unreadable = run(&["policy.yaml", "-r", "missing.yaml"], None);
+    assert_eq!(unreadable.status.code(), Some(2));
+    assert!(!files.path("missing.yaml").exists());
+
+    let help = run(&["--help"], None);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(
+        stdout(&help).contains("64  usage error"),
+        "{}",
+        stdout(&help)
+    );
+}
