@@ -183,8 +183,10 @@ pub struct ApplyArgs {
     /// With --table: add the MESSAGE column.
     #[arg(long)]
     pub detailed_results: bool,
-    /// Report failures of policies whose action is Audit as warnings, in
-    /// every output and for --fail-on.
+    /// Report failures of policies whose action is not Enforce as
+    /// warnings. As in the Kyverno CLI, ValidatingAdmissionPolicy and
+    /// ValidatingPolicy failures are shown as warnings but still count as
+    /// failures for --fail-on.
     #[arg(long)]
     pub audit_warn: bool,
     /// Exit non-zero when a result of this status (or worse) is found.
