@@ -62,7 +62,21 @@ pub fn policy_paths(args: &ApplyArgs) -> Vec<PathBuf> {
 }
 
 pub fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
-    run_with_stdin(args, &mut std::io::stdin().lock())
+    use std::io::IsTerminal;
+    let stdin = std::io::stdin();
+    let wants_stdin =
+        sources::reads_stdin(&policy_paths(args)) || sources::reads_stdin(&args.resources);
+    // Kyverno reads nothing from a terminal (source.IsStdin); waiting for
+    // typed YAML or auditing nothing would both puzzle, so say so.
+    if wants_stdin && stdin.is_terminal() {
+        return Err(UsageError(
+            "`-` reads YAML from standard input, which is a terminal: pipe the documents in \
+             (helm template chart | polscan apply -p - -r manifests/)"
+                .into(),
+        )
+        .into());
+    }
+    run_with_stdin(args, &mut stdin.lock())
 }
 
 /// `run` with standard input given, for tests.
@@ -96,6 +110,8 @@ pub fn run_with_stdin(args: &ApplyArgs, stdin: &mut dyn Read) -> anyhow::Result<
                 .into_iter()
                 .next()
                 .with_context(|| format!("{}: empty user info file", path.display()))?;
+            check_user_info(&first.value)
+                .with_context(|| format!("{}: failed to load request info", first.origin))?;
             Some(crate::kyverno_test::parse_user_info(&first.value))
         }
         None => None,
@@ -142,6 +158,41 @@ pub fn run_with_stdin(args: &ApplyArgs, stdin: &mut dyn Read) -> anyhow::Result<
         write_run_record(path, shown, started)?;
     }
     Ok(code)
+}
+
+/// Refuses fields a Kyverno CLI `UserInfo` (cmd/cli/kubectl-kyverno/apis/
+/// v1alpha1/user_info.go: RequestInfo's roles, clusterRoles and
+/// authentication/v1 userInfo) lacks, as its strict decoding does
+/// (userinfo/userinfo.go `yaml.UnmarshalStrict`): a misspelt `clusterroles`
+/// would otherwise audit as nobody.
+fn check_user_info(value: &Value) -> anyhow::Result<()> {
+    const TOP: [&str; 6] = [
+        "apiVersion",
+        "kind",
+        "metadata",
+        "roles",
+        "clusterRoles",
+        "userInfo",
+    ];
+    const USER: [&str; 4] = ["username", "uid", "groups", "extra"];
+    let unknown = |object: Option<&serde_json::Map<String, Value>>, known: &[&str], at: &str| {
+        object
+            .into_iter()
+            .flat_map(|map| map.keys())
+            .find(|key| !known.contains(&key.as_str()))
+            .map(|key| format!("unknown field \"{at}{key}\""))
+    };
+    let problem = unknown(value.as_object(), &TOP, "").or_else(|| {
+        unknown(
+            value.get("userInfo").and_then(Value::as_object),
+            &USER,
+            "userInfo.",
+        )
+    });
+    match problem {
+        Some(problem) => Err(anyhow::Error::msg(problem)),
+        None => Ok(()),
+    }
 }
 
 /// PolicyException documents from `--exception` files, for the audit's
@@ -397,6 +448,22 @@ mod tests {
             err.to_string().contains("either policies or resources"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn user_info_fields_are_checked_as_kyverno_decodes_them() {
+        let good = serde_json::json!({
+            "apiVersion": "cli.kyverno.io/v1alpha1", "kind": "UserInfo",
+            "metadata": {"name": "u"}, "clusterRoles": ["admin"], "roles": ["ns:dev"],
+            "userInfo": {"username": "alice", "groups": ["devs"]}
+        });
+        assert!(check_user_info(&good).is_ok());
+        let misspelt = serde_json::json!({"clusterroles": ["admin"]});
+        let err = check_user_info(&misspelt).expect_err("unknown field");
+        assert_eq!(err.to_string(), "unknown field \"clusterroles\"");
+        let nested = serde_json::json!({"userInfo": {"name": "alice"}});
+        let err = check_user_info(&nested).expect_err("unknown field");
+        assert_eq!(err.to_string(), "unknown field \"userInfo.name\"");
     }
 
     #[test]

@@ -56,7 +56,16 @@ pub fn exit_code(err: &clap::Error) -> u8 {
 
 /// Rebuilds an unknown-argument error with a suggestion only when one is
 /// close; other errors pass through.
-fn tighten(err: clap::Error, command: &clap::Command, args: &[OsString]) -> clap::Error {
+fn tighten(mut err: clap::Error, command: &clap::Command, args: &[OsString]) -> clap::Error {
+    if err.kind() == ErrorKind::InvalidValue && kyverno_policy_report_flag(&err, args) {
+        err.insert(
+            ContextKind::Suggested,
+            ContextValue::StyledStrs(vec![
+                "`-p` is --policy here; for `kyverno apply -p` write --policy-report".into(),
+            ]),
+        );
+        return err;
+    }
     if err.kind() != ErrorKind::UnknownArgument {
         return err;
     }
@@ -92,6 +101,15 @@ fn tighten(err: clap::Error, command: &clap::Command, args: &[OsString]) -> clap
         rebuilt.insert(ContextKind::Usage, ContextValue::StyledStr(usage));
     }
     rebuilt
+}
+
+/// `-p` given without a value, as `kyverno apply` users write its
+/// `--policy-report` short flag.
+fn kyverno_policy_report_flag(err: &clap::Error, args: &[OsString]) -> bool {
+    let Some(ContextValue::String(arg)) = err.get(ContextKind::InvalidArg) else {
+        return false;
+    };
+    arg.starts_with("--policy ") && args.iter().any(|a| a == "-p")
 }
 
 /// Every `--long` spelling (names and aliases) of a command's arguments.
@@ -219,6 +237,18 @@ mod tests {
         // Flags of the subcommand given, not of another one.
         let (text, _) = rendered(&["polscan", "test", "dir", "--fail-onyl"]);
         assert!(text.contains("'--fail-only'"), "{text}");
+    }
+
+    #[test]
+    fn kyverno_dash_p_without_a_value_points_to_policy_report() {
+        for args in [
+            ["polscan", "apply", "p.yaml", "-r", "r.yaml", "-p"],
+            ["polscan", "apply", "p.yaml", "-p", "-r", "r.yaml"],
+        ] {
+            let (text, kind) = rendered(&args);
+            assert_eq!(kind, ErrorKind::InvalidValue, "{text}");
+            assert!(text.contains("--policy-report"), "{text}");
+        }
     }
 
     #[test]
