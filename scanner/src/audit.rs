@@ -10,6 +10,7 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::engine::admission_policy::AdmissionPolicy;
+use crate::engine::cel_exception::CelPolicyException;
 use crate::engine::context::ClusterData;
 use crate::engine::matching::{string_map, RequestInfo};
 use crate::engine::policy::{Policy, PolicyMeta};
@@ -136,6 +137,8 @@ pub struct PolicySet {
     pub admission: Vec<AdmissionPolicy>,
     pub bindings: Vec<crate::engine::admission_policy::Binding>,
     pub exceptions: Vec<PolicyException>,
+    /// CEL PolicyExceptions (policies.kyverno.io).
+    pub cel_exceptions: Vec<CelPolicyException>,
     pub problems: Vec<Problem>,
 }
 
@@ -149,6 +152,7 @@ impl PolicySet {
         let mut admission = Vec::new();
         let mut bindings = Vec::new();
         let mut exceptions = Vec::new();
+        let mut cel_exceptions = Vec::new();
         let invalid = |doc: &Document, err: &dyn std::fmt::Display| Problem {
             origin: Some(doc.origin.clone()),
             message: format!("invalid policy, skipped: {err}"),
@@ -192,6 +196,11 @@ impl PolicySet {
                     Ok(exception) => exceptions.push(exception),
                     Err(err) => problems.push(invalid(doc, &err)),
                 }
+            } else if CelPolicyException::is_cel_policy_exception(&doc.value) {
+                match CelPolicyException::from_document(&doc.value) {
+                    Ok(exception) => cel_exceptions.push(exception),
+                    Err(err) => problems.push(invalid(doc, &err)),
+                }
             } else if PENDING_POLICY_KINDS.contains(&kind) || kind == "PolicyException" {
                 let name = doc
                     .value
@@ -231,6 +240,7 @@ impl PolicySet {
             admission,
             bindings,
             exceptions,
+            cel_exceptions,
             problems,
         }
     }
@@ -275,6 +285,7 @@ impl PolicySet {
             .with_validating_policies(self.validating)
             .with_admission_policies(self.admission)
             .with_policy_exceptions(self.exceptions)
+            .with_cel_policy_exceptions(self.cel_exceptions)
             .with_cluster_data(data);
         (engine, self.problems)
     }

@@ -22,6 +22,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::engine::admission_policy::AdmissionPolicy;
+use crate::engine::cel_exception::CelPolicyException;
 use crate::engine::fake_cluster::{ApiCallMocks, FakeCluster, GlobalContextMocks};
 use crate::engine::matching::RequestInfo;
 use crate::engine::policy::Policy;
@@ -713,10 +714,16 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<SpecOutcome, String> {
     }
     // PolicyExceptions listed in the test, as `kyverno test` loads them.
     let mut exceptions = Vec::new();
+    let mut cel_exceptions = Vec::new();
     for doc in load_relative(dir, &spec.exceptions)? {
         if PolicyException::is_policy_exception(&doc.value) {
             exceptions.push(
                 PolicyException::from_document(&doc.value)
+                    .map_err(|err| format!("{}: {err}", doc.origin))?,
+            );
+        } else if CelPolicyException::is_cel_policy_exception(&doc.value) {
+            cel_exceptions.push(
+                CelPolicyException::from_document(&doc.value)
                     .map_err(|err| format!("{}: {err}", doc.origin))?,
             );
         }
@@ -733,7 +740,8 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<SpecOutcome, String> {
     let engine = Engine::new(policies, EngineOptions::default())
         .with_validating_policies(validating)
         .with_admission_policies(admission)
-        .with_policy_exceptions(exceptions);
+        .with_policy_exceptions(exceptions)
+        .with_cel_policy_exceptions(cel_exceptions);
     let mut namespace_labels = values.namespace_labels();
     let mut namespace_objects = values.namespace_objects();
     if fake.has_cluster() {

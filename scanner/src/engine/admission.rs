@@ -174,6 +174,9 @@ pub struct AdmissionOutcome {
     /// The action of the binding the verdict came through (a
     /// ValidatingAdmissionPolicy's); the policy's own otherwise.
     pub action: Option<String>,
+    /// The rule name Kyverno gives the result when it is not the policy's
+    /// unnamed one (`exception`, `evaluation` for CEL PolicyExceptions).
+    pub rule: Option<String>,
 }
 
 impl AdmissionOutcome {
@@ -184,6 +187,7 @@ impl AdmissionOutcome {
             annotations: BTreeMap::new(),
             skip_reason: None,
             action: None,
+            rule: None,
         }
     }
 
@@ -309,7 +313,20 @@ impl ValidationBody {
     /// gives `skip`; a false validation `fail` with its message; an error
     /// (runtime or compile) `error`, as Kyverno reports failure-policy Fail.
     pub fn run(&self, inputs: &CelInputs, data: &Arc<dyn ClusterData>) -> AdmissionOutcome {
+        self.run_with(inputs, data, &[])
+    }
+
+    /// [`ValidationBody::run`] with more top-level names bound first.
+    pub fn run_with(
+        &self,
+        inputs: &CelInputs,
+        data: &Arc<dyn ClusterData>,
+        bindings: &[(&str, Value)],
+    ) -> AdmissionOutcome {
         let mut activation = Activation::new(inputs, data);
+        for (name, value) in bindings {
+            activation.bind_value(name, value);
+        }
         for condition in &self.match_conditions {
             match condition.expression.evaluate_bool(&activation) {
                 Ok(true) => {}

@@ -334,6 +334,7 @@ impl AdmissionPolicy {
                 annotations: outcome.annotations,
                 skip_reason: None,
                 action: outcome.action,
+                rule: outcome.rule,
             };
         }
         outcome

@@ -8,6 +8,7 @@ pub mod admission;
 pub mod admission_policy;
 pub mod autogen;
 pub mod cel;
+pub mod cel_exception;
 pub mod conditions;
 pub mod context;
 pub mod duration;
@@ -208,6 +209,8 @@ pub struct Engine {
     options: EngineOptions,
     /// Kyverno PolicyExceptions.
     exceptions: Arc<Vec<policy_exception::PolicyException>>,
+    /// Kyverno CEL PolicyExceptions (policies.kyverno.io).
+    cel_exceptions: Arc<Vec<cel_exception::CelPolicyException>>,
 }
 
 impl Engine {
@@ -226,6 +229,7 @@ impl Engine {
             cluster: Arc::new(NoClusterData),
             options,
             exceptions: Arc::new(Vec::new()),
+            cel_exceptions: Arc::new(Vec::new()),
         }
     }
 
@@ -272,6 +276,16 @@ impl Engine {
                 .filter(|e| !self.options.background_only || e.background())
                 .collect(),
         );
+        self
+    }
+
+    /// Adds Kyverno CEL PolicyExceptions, applied to the ValidatingPolicies
+    /// their `policyRefs` name.
+    pub fn with_cel_policy_exceptions(
+        mut self,
+        exceptions: Vec<cel_exception::CelPolicyException>,
+    ) -> Engine {
+        self.cel_exceptions = Arc::new(exceptions);
         self
     }
 
@@ -352,7 +366,13 @@ impl Engine {
                     .filter(|(policy, _)| !self.options.background_only || policy.background())
                     .map(|(policy, meta)| {
                         let facts = self.request_facts(&prepared, env);
-                        let outcome = policy.evaluate(prepared.resource, &facts, &self.cluster);
+                        let exceptions = self.cel_exceptions_for(meta);
+                        let outcome = policy.evaluate_with_exceptions(
+                            prepared.resource,
+                            &facts,
+                            &self.cluster,
+                            &exceptions,
+                        );
                         cel_response(meta, &prepared, outcome, policy.action())
                     }),
             )
@@ -403,6 +423,15 @@ impl Engine {
             .as_ref()?
             .pod_security
             .as_ref()
+    }
+
+    /// The CEL PolicyExceptions attached to a CEL policy, each once per
+    /// `policyRefs` entry naming it (vpol `NewProvider`).
+    fn cel_exceptions_for(&self, meta: &PolicyMeta) -> Vec<&cel_exception::CelPolicyException> {
+        self.cel_exceptions
+            .iter()
+            .flat_map(|e| std::iter::repeat_n(e, e.refs_to(&meta.kind, &meta.name)))
+            .collect()
     }
 
     /// The JSON context Kyverno builds for a policy on a resource.
@@ -627,7 +656,7 @@ fn cel_response(
         resource: prepared.reference.clone(),
         rules: outcome
             .map(|outcome| RuleResult {
-                rule: String::new(),
+                rule: outcome.rule.unwrap_or_default(),
                 status: outcome.status,
                 message: outcome.message,
                 action: outcome.action.unwrap_or(action),

@@ -14,6 +14,7 @@ use super::admission::{
     self, namespace_selector_matches, operation_matches, AdmissionOutcome, MatchConstraints,
     RequestFacts, ValidationBody,
 };
+use super::cel_exception::{self, CelPolicyException, Verdict};
 use super::context::ClusterData;
 use super::policy::{PolicyError, PolicyMeta};
 
@@ -32,6 +33,8 @@ struct Spec {
     evaluation: Option<Value>,
     #[serde(default)]
     autogen: Option<Value>,
+    #[serde(default)]
+    failure_policy: Option<String>,
 }
 
 /// Pod controllers Kyverno's vpol autogen targets, with the path that holds
@@ -184,6 +187,22 @@ impl ValidatingPolicy {
         facts: &RequestFacts<'_>,
         data: &Arc<dyn ClusterData>,
     ) -> Option<AdmissionOutcome> {
+        self.evaluate_with_exceptions(resource, facts, data, &[])
+    }
+
+    /// [`ValidatingPolicy::evaluate`] with the CEL PolicyExceptions whose
+    /// `policyRefs` name this policy. As Kyverno's vpol compiler does
+    /// (`evaluateWithData`, pkg/cel/policies/vpol/compiler/policy.go), the
+    /// exceptions are checked once the match constraints hold and before
+    /// the policy's own `matchConditions`; their conditions are not
+    /// rewritten by autogen. The `exceptions` variable is always bound.
+    pub fn evaluate_with_exceptions(
+        &self,
+        resource: &Value,
+        facts: &RequestFacts<'_>,
+        data: &Arc<dyn ClusterData>,
+        exceptions: &[&CelPolicyException],
+    ) -> Option<AdmissionOutcome> {
         let identity = facts.identity;
         if let Some(namespace) = &self.meta.namespace {
             if namespace != &identity.namespace {
@@ -227,7 +246,14 @@ impl ValidatingPolicy {
                 &self.spec.body
             }
         };
-        Some(body.run(&admission::inputs(resource, facts), data))
+        let inputs = admission::inputs(resource, facts);
+        let ignore_errors = self.spec.failure_policy.as_deref() == Some("Ignore");
+        match cel_exception::check(exceptions, &inputs, data, ignore_errors) {
+            Verdict::Decided(outcome) => Some(outcome),
+            Verdict::Evaluate(allowances) => {
+                Some(body.run_with(&inputs, data, &[("exceptions", allowances.to_value())]))
+            }
+        }
     }
 }
 

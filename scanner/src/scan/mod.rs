@@ -255,7 +255,11 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
         outcome.policies_incomplete = !outcome.failed_policy_sources.is_empty();
     }
     phase("policies read");
-    let set = PolicySet::load(&documents, false);
+    let mut set = PolicySet::load(&documents, false);
+    // Kyverno's controllers leave expired CEL PolicyExceptions out
+    // (`ListExceptions`, pkg/cel/engine/exception.go).
+    let now = chrono::Utc::now();
+    set.cel_exceptions.retain(|e| !e.is_expired(now));
     if set.is_empty() && set.problems.iter().all(|p| !p.invalid_policy) {
         return Err(ScanError::NoPolicies);
     }

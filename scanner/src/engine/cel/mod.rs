@@ -177,6 +177,12 @@ impl Activation {
         }
     }
 
+    /// Binds one more top-level name (Kyverno's `exceptions` for
+    /// ValidatingPolicies), as JSON.
+    pub fn bind_value(&mut self, name: &str, value: &Value) {
+        self.ctx.add_variable_from_value(name, to_cel(value));
+    }
+
     fn context(&self) -> &cel::Context<'static> {
         &self.ctx
     }
