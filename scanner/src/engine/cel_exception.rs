@@ -610,7 +610,7 @@ spec:
 ",
         );
         assert_eq!(
-            verdict(&[images.clone()], &pod("a", "b"), false),
+            verdict(std::slice::from_ref(&images), &pod("a", "b"), false),
             Verdict::Evaluate(Allowances {
                 allowed_images: vec!["ghcr.io/*".into()],
                 allowed_values: vec!["a".into()],
@@ -671,5 +671,273 @@ spec:
             "{head}spec:\n  policyRefs: [{{name: p, kind: ValidatingPolicy}}]\n  matchConditions: [{{name: c, expression: \"object.(\"}}]\n"
         ))
         .contains("matchConditions[0]"));
+    }
+}
+
+/// The exceptions as the engine applies them to ValidatingPolicies, from
+/// documents to results.
+#[cfg(test)]
+mod engine_tests {
+    use super::*;
+    use crate::audit::{PolicySet, Problem};
+    use crate::engine::validating_policy::ValidatingPolicy;
+    use crate::engine::{Engine, EngineOptions, Environment, RuleResult, SkipReason};
+    use crate::loader::{Document, Origin};
+
+    fn doc(yaml: &str) -> Value {
+        serde_yaml::from_str(yaml).expect("yaml")
+    }
+
+    fn host_network_policy(kind: &str, extra: &str) -> ValidatingPolicy {
+        let namespace = if kind == "NamespacedValidatingPolicy" {
+            ", namespace: telemetry"
+        } else {
+            ""
+        };
+        ValidatingPolicy::from_document(&doc(&format!(
+            "apiVersion: policies.kyverno.io/v1
+kind: {kind}
+metadata: {{name: no-host-network{namespace}}}
+spec:
+  validationActions: [Audit]
+  matchConstraints:
+    resourceRules:
+    - {{apiGroups: [\"\"], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [pods]}}
+  validations:
+  - {{expression: \"!has(object.spec.hostNetwork) || object.spec.hostNetwork == false\", message: no host network}}
+{extra}"
+        )))
+        .expect("valid policy")
+    }
+
+    fn exception_for(kind: &str, spec_extra: &str) -> CelPolicyException {
+        CelPolicyException::from_document(&doc(&format!(
+            "apiVersion: policies.kyverno.io/v1alpha1
+kind: PolicyException
+metadata: {{name: allow-probe, namespace: telemetry}}
+spec:
+  policyRefs: [{{name: no-host-network, kind: {kind}}}]
+{spec_extra}"
+        )))
+        .expect("valid exception")
+    }
+
+    const ONLY_PROBE: &str =
+        "  matchConditions: [{name: probe, expression: \"object.metadata.name == 'probe'\"}]\n";
+
+    fn pod(name: &str) -> Value {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "telemetry"},
+               "spec": {"hostNetwork": true, "containers": [{"name": "c", "image": "ghcr.io/x/probe:1"}]}})
+    }
+
+    fn results(
+        policy: ValidatingPolicy,
+        exceptions: Vec<CelPolicyException>,
+        resource: &Value,
+    ) -> Vec<RuleResult> {
+        Engine::new(Vec::new(), EngineOptions::default())
+            .with_validating_policies(vec![policy])
+            .with_cel_policy_exceptions(exceptions)
+            .evaluate(resource, &Environment::default())
+            .into_iter()
+            .flat_map(|response| response.rules)
+            .collect()
+    }
+
+    fn statuses(results: &[RuleResult]) -> Vec<(String, RuleStatus)> {
+        results.iter().map(|r| (r.rule.clone(), r.status)).collect()
+    }
+
+    #[test]
+    fn the_engine_skips_only_what_the_exception_covers() {
+        let policy = || host_network_policy("ValidatingPolicy", "");
+        let exception = || exception_for("ValidatingPolicy", ONLY_PROBE);
+        let probe = results(policy(), vec![exception()], &pod("probe"));
+        assert_eq!(
+            statuses(&probe),
+            vec![("exception".to_string(), RuleStatus::Skip)]
+        );
+        assert_eq!(
+            probe[0].message,
+            "rule is skipped due to policy exception: telemetry/allow-probe"
+        );
+        assert_eq!(
+            probe[0].properties.get("exceptions").map(String::as_str),
+            Some("allow-probe")
+        );
+        assert_eq!(
+            statuses(&results(policy(), vec![exception()], &pod("sniffer"))),
+            vec![(String::new(), RuleStatus::Fail)]
+        );
+    }
+
+    #[test]
+    fn a_ref_of_the_other_kind_does_not_attach() {
+        let namespaced = exception_for("NamespacedValidatingPolicy", ONLY_PROBE);
+        assert_eq!(
+            statuses(&results(
+                host_network_policy("ValidatingPolicy", ""),
+                vec![namespaced.clone()],
+                &pod("probe")
+            )),
+            vec![(String::new(), RuleStatus::Fail)]
+        );
+        // ... and does attach to the NamespacedValidatingPolicy of that name.
+        assert_eq!(
+            statuses(&results(
+                host_network_policy("NamespacedValidatingPolicy", ""),
+                vec![namespaced],
+                &pod("probe")
+            )),
+            vec![("exception".to_string(), RuleStatus::Skip)]
+        );
+    }
+
+    #[test]
+    fn exceptions_come_after_match_constraints_and_before_match_conditions() {
+        let everything = || exception_for("ValidatingPolicy", "");
+        // Not a Pod: the policy does not match, the exception says nothing.
+        let service = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "probe", "namespace": "telemetry"}});
+        assert!(results(
+            host_network_policy("ValidatingPolicy", ""),
+            vec![everything()],
+            &service
+        )
+        .is_empty());
+        // The policy's matchConditions are false, but the exception decides first.
+        let conditioned = host_network_policy(
+            "ValidatingPolicy",
+            "  matchConditions: [{name: never, expression: \"false\"}]\n",
+        );
+        let excepted = results(conditioned.clone(), vec![everything()], &pod("probe"));
+        assert_eq!(
+            statuses(&excepted),
+            vec![("exception".to_string(), RuleStatus::Skip)]
+        );
+        assert_eq!(excepted[0].skip_reason, None);
+        let plain = results(conditioned, Vec::new(), &pod("probe"));
+        assert_eq!(plain[0].skip_reason, Some(SkipReason::MatchConditions));
+    }
+
+    #[test]
+    fn the_policys_failure_policy_decides_what_a_condition_error_does() {
+        let broken = || {
+            exception_for(
+                "ValidatingPolicy",
+                "  matchConditions: [{name: bad, expression: \"object.spec.nothing.here\"}]\n",
+            )
+        };
+        let failing = results(
+            host_network_policy("ValidatingPolicy", ""),
+            vec![broken()],
+            &pod("probe"),
+        );
+        assert_eq!(
+            statuses(&failing),
+            vec![("evaluation".to_string(), RuleStatus::Error)]
+        );
+        let ignoring = results(
+            host_network_policy("ValidatingPolicy", "  failurePolicy: Ignore\n"),
+            vec![broken()],
+            &pod("probe"),
+        );
+        assert_eq!(statuses(&ignoring), vec![(String::new(), RuleStatus::Fail)]);
+    }
+
+    #[test]
+    fn partial_exceptions_reach_the_policy_as_the_exceptions_variable() {
+        let images_policy = || {
+            ValidatingPolicy::from_document(&doc(
+                "apiVersion: policies.kyverno.io/v1
+kind: ValidatingPolicy
+metadata: {name: no-host-network}
+spec:
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [\"\"], apiVersions: [v1], operations: [CREATE], resources: [pods]}
+  validations:
+  - expression: \"object.spec.containers.all(c, exceptions.allowedImages.exists(i, c.image.startsWith(i)))\"
+",
+            ))
+            .expect("valid policy")
+        };
+        let allowing = exception_for("ValidatingPolicy", "  images: [ghcr.io/x/]\n");
+        assert_eq!(
+            statuses(&results(images_policy(), vec![allowing], &pod("probe"))),
+            vec![(String::new(), RuleStatus::Pass)]
+        );
+        // No exception: the variable is still bound, with empty lists.
+        assert_eq!(
+            statuses(&results(images_policy(), Vec::new(), &pod("probe"))),
+            vec![(String::new(), RuleStatus::Fail)]
+        );
+    }
+
+    #[test]
+    fn autogen_results_are_excepted_with_the_conditions_unrewritten() {
+        let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "probe", "namespace": "telemetry"},
+            "spec": {"template": {"spec": {"hostNetwork": true, "containers": [{"name": "c", "image": "x"}]}}}});
+        // `object` is the Deployment: its name is what the condition reads.
+        assert_eq!(
+            statuses(&results(
+                host_network_policy("ValidatingPolicy", ""),
+                vec![exception_for("ValidatingPolicy", ONLY_PROBE)],
+                &deployment
+            )),
+            vec![("exception".to_string(), RuleStatus::Skip)]
+        );
+    }
+
+    #[test]
+    fn policy_sets_load_every_version_beside_kyverno_io_exceptions() {
+        let documents: Vec<Document> = ["v1alpha1", "v1beta1", "v1"]
+            .iter()
+            .map(|version| {
+                format!(
+                    "apiVersion: policies.kyverno.io/{version}
+kind: PolicyException
+metadata: {{name: e-{version}}}
+spec: {{policyRefs: [{{name: p, kind: ValidatingPolicy}}]}}
+"
+                )
+            })
+            .chain([
+                "apiVersion: kyverno.io/v2
+kind: PolicyException
+metadata: {name: classic}
+spec:
+  exceptions: [{policyName: p, ruleNames: [r]}]
+  match: {any: [{resources: {kinds: [Pod]}}]}
+"
+                .to_string(),
+                "apiVersion: policies.kyverno.io/v1
+kind: PolicyException
+metadata: {name: broken}
+spec: {policyRefs: [{name: p}]}
+"
+                .to_string(),
+            ])
+            .enumerate()
+            .map(|(i, text)| Document {
+                value: doc(&text),
+                origin: Origin {
+                    path: "exceptions.yaml".into(),
+                    index: i + 1,
+                    line: 1,
+                },
+            })
+            .collect();
+        let set = PolicySet::load(&documents, false);
+        let names: Vec<&str> = set.cel_exceptions.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, vec!["e-v1alpha1", "e-v1beta1", "e-v1"]);
+        assert_eq!(set.exceptions.len(), 1);
+        let invalid: Vec<&Problem> = set.problems.iter().filter(|p| p.invalid_policy).collect();
+        assert_eq!(invalid.len(), 1, "{:?}", set.problems);
+        assert!(
+            invalid[0].message.contains("broken"),
+            "{}",
+            invalid[0].message
+        );
     }
 }
