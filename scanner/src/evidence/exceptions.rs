@@ -171,6 +171,12 @@ pub(super) fn policy_exceptions(
                 .map(str::to_string)
                 .filter(|t| !t.is_empty())
         };
+        if is_cel_exception(document) {
+            found.push(cel_exception_evidence(
+                document, &name, full_name, results, now, window,
+            ));
+            continue;
+        }
         let mut policies = Vec::new();
         for entry in document
             .pointer("/spec/exceptions")
@@ -221,6 +227,75 @@ pub(super) fn policy_exceptions(
         });
     }
     found
+}
+
+/// A CEL PolicyException (policies.kyverno.io), which names policies by
+/// `policyRefs` rather than `spec.exceptions`.
+fn is_cel_exception(document: &Value) -> bool {
+    document
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .is_some_and(|v| v.starts_with("policies.kyverno.io/"))
+}
+
+/// The evidence of a CEL PolicyException: the policies its `policyRefs`
+/// name, the results whose `exceptions` property lists its bare name (as
+/// Kyverno writes it, pkg/utils/report/results.go) for one of those
+/// policies, and its `spec.expiresAt` (else the expiry annotation).
+fn cel_exception_evidence(
+    document: &Value,
+    name: &str,
+    full_name: String,
+    results: &[&ReportedResult],
+    now: DateTime<Utc>,
+    window: Duration,
+) -> ExceptionEvidence {
+    let policies: Vec<String> = document
+        .pointer("/spec/policyRefs")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.get("name").and_then(Value::as_str))
+        .map(str::to_string)
+        .collect();
+    let covered_results = results
+        .iter()
+        .filter(|r| {
+            let policy = r.policy.rsplit('/').next().unwrap_or(&r.policy);
+            policies.iter().any(|p| p == policy)
+                && r.properties
+                    .get("exceptions")
+                    .is_some_and(|names| names.split(',').any(|n| n == name))
+        })
+        .count();
+    let annotation = |key: &str| {
+        document
+            .pointer("/metadata/annotations")
+            .and_then(|a| a.get(key))
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+    };
+    let expires = document
+        .pointer("/spec/expiresAt")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| annotation(annotation_exceptions::EXPIRES));
+    ExceptionEvidence {
+        source: "PolicyException".into(),
+        name: full_name,
+        policies,
+        owner: annotation(annotation_exceptions::OWNER),
+        reason: annotation(annotation_exceptions::REASON)
+            .or_else(|| annotation(crate::engine::policy::ANNOTATION_DESCRIPTION)),
+        status: exception_status(expires.as_deref(), now, window),
+        expires,
+        covered_results,
+        excused_violations: 0,
+        resource: None,
+        problem: None,
+        policy_exception_file: None,
+    }
 }
 
 /// Whether a result turned into `skip` by an annotation was a violation:
@@ -565,3 +640,52 @@ pub(super) fn generate_exceptions(
 }
 
 pub(super) const EXCEPTION_ANNOTATION: &str = annotation_exceptions::EXCEPTION;
+
+#[cfg(test)]
+mod cel_exception_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn skipped(policy: &str, pod: &str, exceptions: &str) -> ReportedResult {
+        ReportedResult {
+            policy: policy.into(),
+            rule: "exception".into(),
+            result: "skip".into(),
+            api_version: "v1".into(),
+            resource: ObjectName {
+                kind: "Pod".into(),
+                namespace: "telemetry".into(),
+                name: pod.into(),
+            },
+            message: String::new(),
+            properties: BTreeMap::from([("exceptions".to_string(), exceptions.to_string())]),
+            timestamp: 0,
+        }
+    }
+
+    #[test]
+    fn cel_exceptions_count_the_results_naming_them_for_their_policies() {
+        let document = json!({"apiVersion": "policies.kyverno.io/v1", "kind": "PolicyException",
+            "metadata": {"name": "allow-probe", "namespace": "telemetry"},
+            "spec": {"policyRefs": [{"name": "no-host-network", "kind": "ValidatingPolicy"}],
+                     "expiresAt": "2020-01-01T00:00:00Z"}});
+        let ours = skipped("no-host-network", "probe", "allow-probe");
+        let both = skipped("no-host-network", "agent", "other,allow-probe");
+        // The same name for another policy is another exception's work.
+        let elsewhere = skipped("require-labels", "probe", "allow-probe");
+        let now = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default();
+        let found = policy_exceptions(
+            &[document],
+            &[&ours, &both, &elsewhere],
+            now,
+            Duration::days(14),
+        );
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].name, "telemetry/allow-probe");
+        assert_eq!(found[0].policies, ["no-host-network"]);
+        assert_eq!(found[0].covered_results, 2);
+        assert_eq!(found[0].status, ExceptionStatus::Expired);
+    }
+}
