@@ -201,12 +201,20 @@ pub(super) fn policy_exceptions(
                 policies.extend(rules.iter().map(|rule| format!("{policy}/{rule}")));
             }
         }
+        // Reports name an exception by its bare name (Kyverno's
+        // results.go); reports of earlier polscan versions by ns/name.
+        let covers = |policy: &str| {
+            policies
+                .iter()
+                .any(|p| p == policy || p.starts_with(&format!("{policy}/")))
+        };
         let covered_results = results
             .iter()
             .filter(|r| {
-                r.properties
-                    .get("exceptions")
-                    .is_some_and(|names| names.split(',').any(|n| n == full_name))
+                covers(&r.policy)
+                    && r.properties
+                        .get("exceptions")
+                        .is_some_and(|names| names.split(',').any(|n| n == full_name || n == name))
             })
             .count();
         let expires = annotation(annotation_exceptions::EXPIRES);

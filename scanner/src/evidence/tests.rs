@@ -208,10 +208,21 @@ fn exceptions_with_expiry_in_the_window_and_expired() {
                "spec": {"exceptions": [{"policyName": "clean", "ruleNames": ["check"]}], "match": {}}})
     };
     let mut skipped = result("clean", "skip", "a", "vendor");
-    // The engine names a namespaced PolicyException `namespace/name`.
-    skipped["properties"] = json!({"exceptions": "ops/soon"});
+    // Reports name a PolicyException by its bare name, as Kyverno's do.
+    skipped["properties"] = json!({"exceptions": "soon"});
+    // An older polscan report named it `namespace/name`.
+    let mut older = result("clean", "skip", "b", "vendor");
+    older["properties"] = json!({"exceptions": "ops/soon"});
+    // Another policy's result naming an exception of the same name.
+    let mut elsewhere = result("other", "skip", "c", "vendor");
+    elsewhere["properties"] = json!({"exceptions": "soon"});
     let evidence = build(&input(
-        vec![report(vec![skipped, result("clean", "pass", "a", "p")])],
+        vec![report(vec![
+            skipped,
+            older,
+            elsewhere,
+            result("clean", "pass", "a", "p"),
+        ])],
         vec![
             policy("clean", "Audit", "2026-11-01T00:00:00Z"),
             exception("soon", "2026-11-30"),
@@ -235,7 +246,7 @@ fn exceptions_with_expiry_in_the_window_and_expired() {
         .iter()
         .find(|e| e.name == "ops/soon")
         .expect("soon");
-    assert_eq!(soon.covered_results, 1);
+    assert_eq!(soon.covered_results, 2);
     assert_eq!(soon.owner.as_deref(), Some("team-a"));
     // The expired exception for its rule keeps the policy from Enforce.
     let clean = find(&evidence, "clean");
