@@ -728,6 +728,12 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<SpecOutcome, String> {
             );
         }
     }
+    // commands/test/test.go refuses kyverno.io exceptions beside VAPs.
+    if !admission.is_empty() && !exceptions.is_empty() {
+        return Err(
+            "error: use of exceptions with ValidatingAdmissionPolicies is not supported".into(),
+        );
+    }
     // The Kyverno CLI keeps no response of a ValidatingPolicy that did not
     // match when its constraints are one plain resource rule
     // (`hasSelector` in cmd/cli/kubectl-kyverno/processor/policy_processor.go):
@@ -1655,6 +1661,20 @@ mod test_documents {
         assert!(
             error.contains("failed to get the resource's namespace") && error.contains("\"a\""),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn exceptions_beside_a_validating_admission_policy_stop_the_test() {
+        let vap = "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {name: vap}\nspec:\n  matchConstraints: {resourceRules: [{apiGroups: [''], apiVersions: [v1], operations: [CREATE], resources: [pods]}]}\n  validations: [{expression: 'true'}]\n";
+        let exception = "apiVersion: kyverno.io/v2\nkind: PolicyException\nmetadata: {name: e, namespace: a}\nspec:\n  exceptions: [{policyName: tier, ruleNames: [tier]}]\n  match: {any: [{resources: {kinds: [Pod]}}]}\n";
+        let test = format!(
+            "{HEAD}metadata: {{name: v}}\npolicies: [vap.yaml]\nresources: [resources.yaml]\nexceptions: [exception.yaml]\nresults:\n- {{policy: vap, kind: Pod, resources: [gold], result: pass, isValidatingAdmissionPolicy: true}}\n"
+        );
+        let reports = run(&test, &[("vap.yaml", vap), ("exception.yaml", exception)]);
+        assert_eq!(
+            reports[0].error.as_deref(),
+            Some("error: use of exceptions with ValidatingAdmissionPolicies is not supported")
         );
     }
 
