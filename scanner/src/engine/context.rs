@@ -38,6 +38,9 @@ pub struct HttpRequest {
     pub headers: Vec<(String, String)>,
     /// The request body of a POST.
     pub body: Option<Value>,
+    /// PEM CA certificates to trust instead of the system's
+    /// (`service.caBundle`, CEL `http.Client(caBundle)`).
+    pub ca_bundle: Option<String>,
 }
 
 /// The answer to an [`HttpRequest`]: the status code and the decoded JSON
@@ -90,12 +93,22 @@ pub trait ClusterData: Send + Sync {
         self.global_context(name, projection).map(Some)
     }
 
+    /// Whether [`ClusterData::http`] answers from a test's mocks (the Kyverno
+    /// CLI's `apiCallResponses`) rather than live calls. CEL's `http`
+    /// library shapes the two answers differently (pkg/cel/libs/http_mock.go
+    /// and kyverno/sdk extensions/cel/libs/http/http.go).
+    fn http_is_mocked(&self) -> bool {
+        true
+    }
+
     /// A GlobalContextEntry's data (`globalReference`, CEL
     /// `globalContext.Get`), or one of its projections when `projection` is
-    /// not empty. Kyverno: pkg/globalcontext/store `Entry.Get`.
+    /// not empty. Kyverno: pkg/globalcontext/store `Entry.Get`. An entry
+    /// that does not exist is the error [`missing_global_entry`] (CEL then
+    /// answers null, as Kyverno's context provider does).
     fn global_context(&self, name: &str, projection: &str) -> Result<Value, String> {
         let _ = projection;
-        Err(format!("failed to fetch entry key={name}"))
+        Err(missing_global_entry(name))
     }
 
     /// `resource.Get`: `Ok(None)` when the object does not exist.
@@ -139,6 +152,12 @@ pub trait ClusterData: Send + Sync {
     fn image_data(&self, image: &str) -> Result<Value, String> {
         Err(format!("image data for {image} not found in the context"))
     }
+}
+
+/// The error of a GlobalContextEntry that does not exist, as Kyverno's
+/// globalReference loader words it (pkg/engine/context/loaders/globalcontext.go).
+pub fn missing_global_entry(name: &str) -> String {
+    format!("failed to fetch entry key={name}")
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -451,6 +470,11 @@ impl EvalContext {
                 url: url.to_string(),
                 headers,
                 body: (method == "POST").then_some(data),
+                ca_bundle: service
+                    .get("caBundle")
+                    .and_then(Value::as_str)
+                    .filter(|bundle| !bundle.is_empty())
+                    .map(str::to_string),
             };
             match self.cluster.service_call(&request) {
                 Ok(Some(response)) if (200..300).contains(&response.status) => {

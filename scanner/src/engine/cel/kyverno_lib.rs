@@ -1,9 +1,12 @@
-//! Kyverno's CEL libraries, as the Kyverno CLI answers them: `resource.Get`
-//! / `resource.List` and `image.GetMetadata` from the [`ClusterData`] of the
-//! run (a cluster, a test's context file, or nothing), `parseServiceAccount`,
+//! Kyverno's CEL libraries, as the Kyverno CLI answers them: `resource`
+//! (`Get/List/Post` and, from library version 1.18 on, `get/list/post`),
+//! `http` (`Get/Post/Client`, `get/post/client`), `globalContext`
+//! (`Get/get`) and `image.GetMetadata` from the [`ClusterData`] of the run
+//! (a cluster, a test's files, or nothing), `parseServiceAccount`, `time`,
 //! and the `image()` reference library. The data source enters through
-//! [`bind`] as opaque `resource`/`image` variables; the functions are
-//! registered once in the shared environment by [`register`].
+//! [`bind`] as opaque `resource`/`image`/`http`/`globalContext` variables;
+//! the functions are registered once in the shared environment by
+//! [`register`]; CEL values or errors leave.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -13,17 +16,23 @@ use kube_cel::cel;
 use kube_cel::cel::extractors::{Arguments, This};
 use kube_cel::cel::objects::Opaque;
 use kube_cel::cel::{ExecutionError, FunctionContext};
+use serde_json::Value;
 
-use super::super::context::ClusterData;
+use super::super::context::{missing_global_entry, ClusterData, HttpRequest, HttpResponse};
 use super::super::images;
 use super::{to_cel, to_json};
 
 type CelResult = Result<cel::Value, ExecutionError>;
 
-/// The run's data source, seen from CEL as `resource` or `image`.
+/// The libraries bound as variables, each answered by the run's data.
+const LIBRARIES: [&str; 4] = ["resource", "image", "http", "globalContext"];
+
+/// The run's data source, seen from CEL as one library variable.
 struct DataHandle {
     library: &'static str,
     data: Arc<dyn ClusterData>,
+    /// The CA bundle of an `http.Client(caBundle)`.
+    ca_bundle: Option<String>,
 }
 
 impl fmt::Debug for DataHandle {
@@ -34,7 +43,9 @@ impl fmt::Debug for DataHandle {
 
 impl PartialEq for DataHandle {
     fn eq(&self, other: &Self) -> bool {
-        self.library == other.library && Arc::ptr_eq(&self.data, &other.data)
+        self.library == other.library
+            && Arc::ptr_eq(&self.data, &other.data)
+            && self.ca_bundle == other.ca_bundle
     }
 }
 
@@ -42,25 +53,48 @@ impl Eq for DataHandle {}
 
 impl Opaque for DataHandle {
     fn runtime_type_name(&self) -> &str {
-        self.library
+        match self.library {
+            // cel-go's opaque type names (kyverno/sdk extensions/cel/libs/*/types.go).
+            "resource" => "resource.Context",
+            "http" => "http.Context",
+            "globalContext" => "globalcontext.Context",
+            _ => "imagedata.Context",
+        }
     }
 }
 
 /// Binds the library variables of one evaluation.
 pub fn bind(ctx: &mut cel::Context<'_>, data: &Arc<dyn ClusterData>) {
-    for library in ["resource", "image"] {
+    for library in LIBRARIES {
         let handle = DataHandle {
             library,
             data: data.clone(),
+            ca_bundle: None,
         };
         ctx.add_variable_from_value(library, cel::Value::Opaque(Arc::new(handle)));
     }
 }
 
+/// Registers Kyverno's functions in the shared environment. Kyverno
+/// compiles every policy with its libraries at `Latest()` (1.18), so the
+/// lower-case names (kyverno/sdk extensions/cel/libs/{resource,http,
+/// globalcontext}/lib.go, "from 1.18 on") are always there.
 pub fn register(ctx: &mut cel::Context<'_>) {
-    ctx.add_function("Get", resource_get);
-    ctx.add_function("List", resource_list);
-    ctx.add_function("Post", resource_post);
+    for name in ["Get", "get"] {
+        ctx.add_function(name, library_get);
+    }
+    for name in ["List", "list"] {
+        ctx.add_function(name, resource_list);
+    }
+    for name in ["Post", "post"] {
+        ctx.add_function(name, library_post);
+    }
+    for name in ["Client", "client"] {
+        ctx.add_function(name, http_client);
+    }
+    for name in ["ToGVR", "toGVR"] {
+        ctx.add_function(name, resource_to_gvr);
+    }
     ctx.add_function("GetMetadata", image_metadata);
     ctx.add_function("getMetadata", image_metadata);
     ctx.add_function("parseServiceAccount", parse_service_account);
@@ -118,15 +152,17 @@ pub fn register(ctx: &mut cel::Context<'_>) {
     );
 }
 
+/// The library handle `this` is, or an error naming the function and the
+/// receiver when it is not one of `libraries`.
 fn handle<'v>(
     ftx: &FunctionContext,
     this: &'v cel::Value,
-    library: &str,
+    libraries: &[&str],
 ) -> Result<&'v DataHandle, ExecutionError> {
     match this {
         cel::Value::Opaque(opaque) => opaque
             .downcast_ref::<DataHandle>()
-            .filter(|handle| handle.library == library)
+            .filter(|handle| libraries.contains(&handle.library))
             .ok_or_else(|| {
                 ftx.error(format!(
                     "{} is not defined on {}",
@@ -138,56 +174,250 @@ fn handle<'v>(
     }
 }
 
+fn string_arg<'a>(ftx: &FunctionContext, arg: &'a cel::Value) -> Result<&'a str, ExecutionError> {
+    match arg {
+        cel::Value::String(s) => Ok(s.as_str()),
+        other => Err(ftx.error(format!(
+            "{}: expected a string argument, got {}",
+            ftx.name,
+            super::program::type_name(other)
+        ))),
+    }
+}
+
 fn string_arguments<'a>(
     ftx: &FunctionContext,
     args: &'a [cel::Value],
     count: usize,
 ) -> Result<Vec<&'a str>, ExecutionError> {
     if args.len() != count {
-        return Err(ftx.error(format!("expected {count} arguments, got {}", args.len())));
+        return Err(arity(ftx, args.len()));
     }
-    args.iter()
-        .map(|arg| match arg {
-            cel::Value::String(s) => Ok(s.as_str()),
-            other => Err(ftx.error(format!("expected a string argument, got {other:?}"))),
-        })
-        .collect()
+    args.iter().map(|arg| string_arg(ftx, arg)).collect()
 }
 
-/// `resource.Get(apiVersion, resource, namespace, name)`: the object, or
-/// null when it does not exist.
-fn resource_get(
+fn arity(ftx: &FunctionContext, got: usize) -> ExecutionError {
+    ftx.error(format!(
+        "found no matching overload for '{}' with {got} arguments",
+        ftx.name
+    ))
+}
+
+/// A `map(string, string)` argument (headers, label selectors).
+fn string_map(
+    ftx: &FunctionContext,
+    arg: &cel::Value,
+) -> Result<Vec<(String, String)>, ExecutionError> {
+    use cel::objects::Key;
+    let cel::Value::Map(map) = arg else {
+        return Err(ftx.error(format!(
+            "{}: expected a map(string, string), got {}",
+            ftx.name,
+            super::program::type_name(arg)
+        )));
+    };
+    let mut pairs = Vec::with_capacity(map.map.len());
+    for (key, value) in map.map.iter() {
+        match (key, value) {
+            (Key::String(key), cel::Value::String(value)) => {
+                pairs.push((key.to_string(), value.to_string()))
+            }
+            _ => return Err(ftx.error(format!("{}: expected a map(string, string)", ftx.name))),
+        }
+    }
+    // A CEL map has no order; Go's range over a map neither.
+    pairs.sort();
+    Ok(pairs)
+}
+
+/// `Get` on any library: `resource.Get`, `http.Get`, `globalContext.Get`.
+fn library_get(
     ftx: &FunctionContext,
     This(this): This<cel::Value>,
     Arguments(args): Arguments,
 ) -> CelResult {
-    let data = &handle(ftx, &this, "resource")?.data;
-    let args = string_arguments(ftx, &args, 4)?;
-    match data.get_resource(args[0], args[1], args[2], args[3]) {
+    let handle = handle(ftx, &this, &["resource", "http", "globalContext"])?;
+    match handle.library {
+        "http" => http_get(ftx, handle, &args),
+        "globalContext" => global_context_get(ftx, handle, &args),
+        _ => resource_get(ftx, handle, &args),
+    }
+}
+
+/// `Post` on `resource` or `http`.
+fn library_post(
+    ftx: &FunctionContext,
+    This(this): This<cel::Value>,
+    Arguments(args): Arguments,
+) -> CelResult {
+    let handle = handle(ftx, &this, &["resource", "http"])?;
+    if handle.library == "http" {
+        return http_post(ftx, handle, &args);
+    }
+    // resource.Post creates objects (SubjectAccessReviews); a scan never
+    // writes to the cluster it audits.
+    Err(ftx.error(format!(
+        "failed to create resource: {}.Post is not supported: polscan does not create objects while auditing",
+        handle.library
+    )))
+}
+
+/// `resource.Get(apiVersion, resource, namespace, name)`: the object, or
+/// null when it does not exist (kyverno/sdk resource/impl.go
+/// `get_resource_string_string_string_string`).
+fn resource_get(ftx: &FunctionContext, handle: &DataHandle, args: &[cel::Value]) -> CelResult {
+    let args = string_arguments(ftx, args, 4)?;
+    match handle.data.get_resource(args[0], args[1], args[2], args[3]) {
         Ok(Some(object)) => Ok(to_cel(&object)),
         Ok(None) => Ok(cel::Value::Null),
         Err(err) => Err(ftx.error(format!("failed to get resource: {err}"))),
     }
 }
 
-/// `resource.List(apiVersion, resource, namespace)`: a list object.
+/// `resource.List(apiVersion, resource, namespace[, labels])`: a list
+/// object; with labels only the items carrying every one of them (Kyverno
+/// lists with `labels.SelectorFromSet`, kyverno/sdk resource/impl.go).
 fn resource_list(
     ftx: &FunctionContext,
     This(this): This<cel::Value>,
     Arguments(args): Arguments,
 ) -> CelResult {
-    let data = &handle(ftx, &this, "resource")?.data;
-    let args = string_arguments(ftx, &args, 3)?;
-    data.list_resources(args[0], args[1], args[2])
-        .map(|list| to_cel(&list))
-        .map_err(|err| ftx.error(format!("failed to list resource: {err}")))
+    let handle = handle(ftx, &this, &["resource"])?;
+    if args.len() != 3 && args.len() != 4 {
+        return Err(arity(ftx, args.len()));
+    }
+    let strings = string_arguments(ftx, &args[..3], 3)?;
+    let labels = match args.get(3) {
+        Some(arg) => string_map(ftx, arg)?,
+        None => Vec::new(),
+    };
+    let mut list = handle
+        .data
+        .list_resources(strings[0], strings[1], strings[2])
+        .map_err(|err| ftx.error(format!("failed to list resource: {err}")))?;
+    if !labels.is_empty() {
+        if let Some(Value::Array(items)) = list.get_mut("items") {
+            items.retain(|item| has_labels(item, &labels));
+        }
+    }
+    Ok(to_cel(&list))
 }
 
-/// `resource.Post` creates objects (SubjectAccessReviews); a scan never
-/// writes to the cluster it audits, so it is refused.
-fn resource_post(ftx: &FunctionContext, This(this): This<cel::Value>) -> CelResult {
-    handle(ftx, &this, "resource")?;
-    Err(ftx.error("resource.Post is not supported: polscan does not create objects while auditing"))
+fn has_labels(object: &Value, labels: &[(String, String)]) -> bool {
+    labels.iter().all(|(key, value)| {
+        object
+            .pointer("/metadata/labels")
+            .and_then(|labels| labels.get(key))
+            .and_then(Value::as_str)
+            == Some(value.as_str())
+    })
+}
+
+/// `resource.ToGVR(apiVersion, kind)` needs the server's REST mapping,
+/// which polscan's data sources do not expose (the Kyverno CLI's fake
+/// context does not implement it either).
+fn resource_to_gvr(ftx: &FunctionContext, This(this): This<cel::Value>) -> CelResult {
+    handle(ftx, &this, &["resource"])?;
+    Err(ftx.error("failed to map kind to resource: resource.ToGVR is not supported by polscan"))
+}
+
+/// `http.Get(url[, headers])` (kyverno/sdk http/impl.go).
+fn http_get(ftx: &FunctionContext, handle: &DataHandle, args: &[cel::Value]) -> CelResult {
+    let (url, headers) = match args {
+        [url] => (string_arg(ftx, url)?, Vec::new()),
+        [url, headers] => (string_arg(ftx, url)?, string_map(ftx, headers)?),
+        _ => return Err(arity(ftx, args.len())),
+    };
+    http_call(ftx, handle, "GET", url, None, headers)
+}
+
+/// `http.Post(url, data[, headers])` (kyverno/sdk http/impl.go).
+fn http_post(ftx: &FunctionContext, handle: &DataHandle, args: &[cel::Value]) -> CelResult {
+    let (url, data, headers) = match args {
+        [url, data] => (string_arg(ftx, url)?, data, Vec::new()),
+        [url, data, headers] => (string_arg(ftx, url)?, data, string_map(ftx, headers)?),
+        _ => return Err(arity(ftx, args.len())),
+    };
+    http_call(ftx, handle, "POST", url, Some(to_json(data)), headers)
+}
+
+fn http_call(
+    ftx: &FunctionContext,
+    handle: &DataHandle,
+    method: &str,
+    url: &str,
+    body: Option<Value>,
+    headers: Vec<(String, String)>,
+) -> CelResult {
+    let request = HttpRequest {
+        method: method.to_string(),
+        url: url.to_string(),
+        headers,
+        body,
+        ca_bundle: handle.ca_bundle.clone(),
+    };
+    match handle.data.http(&request) {
+        Ok(response) => Ok(to_cel(&http_value(response, handle.data.http_is_mocked()))),
+        Err(err) => Err(ftx.error(format!("request failed: {err}"))),
+    }
+}
+
+/// The CEL value of an HTTP answer; any status is an answer, not an error.
+/// The Kyverno CLI's mocks answer `{"body": <body>, "statusCode": <code>}`
+/// (`buildHTTPMockIndex` in commands/test/test.go, served by
+/// pkg/cel/libs/http_mock.go); a live call answers the decoded object with
+/// `statusCode` added, or that wrapper when the body is not an object
+/// (kyverno/sdk http/http.go `executeRequest`).
+fn http_value(response: HttpResponse, mocked: bool) -> Value {
+    let status = Value::from(response.status);
+    match response.body {
+        Value::Object(mut object) if !mocked => {
+            object.insert("statusCode".to_string(), status);
+            Value::Object(object)
+        }
+        body => serde_json::json!({"body": body, "statusCode": status}),
+    }
+}
+
+/// `http.Client(caBundle)`: an `http` that trusts the PEM bundle; an empty
+/// bundle keeps the receiver (kyverno/sdk http/http.go `Client`).
+fn http_client(
+    ftx: &FunctionContext,
+    This(this): This<cel::Value>,
+    ca_bundle: Arc<String>,
+) -> CelResult {
+    let handle = handle(ftx, &this, &["http"])?;
+    if ca_bundle.is_empty() {
+        return Ok(this.clone());
+    }
+    if !ca_bundle.contains("-----BEGIN CERTIFICATE-----") {
+        return Err(ftx.error("request failed: failed to parse PEM CA bundle for APICall"));
+    }
+    Ok(cel::Value::Opaque(Arc::new(DataHandle {
+        library: "http",
+        data: handle.data.clone(),
+        ca_bundle: Some(ca_bundle.to_string()),
+    })))
+}
+
+/// `globalContext.Get(name[, projection])`: the entry's data or projection;
+/// null when no entry has that name (pkg/cel/libs/context.go
+/// `GetGlobalReference`, kyverno/sdk globalcontext/impl.go).
+fn global_context_get(
+    ftx: &FunctionContext,
+    handle: &DataHandle,
+    args: &[cel::Value],
+) -> CelResult {
+    let (name, projection) = match args {
+        [name] => (string_arg(ftx, name)?, ""),
+        [name, projection] => (string_arg(ftx, name)?, string_arg(ftx, projection)?),
+        _ => return Err(arity(ftx, args.len())),
+    };
+    match handle.data.global_context(name, projection) {
+        Ok(value) => Ok(to_cel(&value)),
+        Err(err) if err == missing_global_entry(name) => Ok(cel::Value::Null),
+        Err(err) => Err(ftx.error(format!("failed to get global reference: {err}"))),
+    }
 }
 
 /// `image.GetMetadata(ref)`: the image's metadata from the data source.
@@ -196,7 +426,7 @@ fn image_metadata(
     This(this): This<cel::Value>,
     reference: std::sync::Arc<String>,
 ) -> CelResult {
-    let data = &handle(ftx, &this, "image")?.data;
+    let data = &handle(ftx, &this, &["image"])?.data;
     data.image_data(&reference)
         .map(|metadata| to_cel(&metadata))
         .map_err(|err| ftx.error(format!("failed to get image data: {err}")))

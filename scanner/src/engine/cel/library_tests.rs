@@ -344,3 +344,315 @@ fn kyverno_libraries() {
         "resource.Post('v1', 'subjectaccessreviews', {})",
     ]);
 }
+
+/// A data source answering from fixed tables, recording the HTTP requests
+/// it was asked, as a test file or a cluster would answer them.
+#[derive(Default)]
+struct FakeData {
+    mocked: bool,
+    http: Vec<(String, String, crate::engine::context::HttpResponse)>,
+    requests: std::sync::Mutex<Vec<crate::engine::context::HttpRequest>>,
+    entries: Vec<(&'static str, Value)>,
+    resources: Vec<Value>,
+}
+
+impl ClusterData for FakeData {
+    fn config_map(&self, _namespace: &str, _name: &str) -> Option<Value> {
+        None
+    }
+    fn api_call(
+        &self,
+        _request: &crate::engine::context::ApiCallRequest,
+    ) -> Result<Option<Value>, String> {
+        Ok(None)
+    }
+    fn http(
+        &self,
+        request: &crate::engine::context::HttpRequest,
+    ) -> Result<crate::engine::context::HttpResponse, String> {
+        if let Ok(mut requests) = self.requests.lock() {
+            requests.push(request.clone());
+        }
+        self.http
+            .iter()
+            .find(|(method, url, _)| *method == request.method && *url == request.url)
+            .map(|(_, _, response)| response.clone())
+            .ok_or_else(|| format!("no mock for {} {}", request.method, request.url))
+    }
+    fn http_is_mocked(&self) -> bool {
+        self.mocked
+    }
+    fn global_context(&self, name: &str, projection: &str) -> Result<Value, String> {
+        let (_, data) = self
+            .entries
+            .iter()
+            .find(|(entry, _)| *entry == name)
+            .ok_or_else(|| crate::engine::context::missing_global_entry(name))?;
+        if projection.is_empty() {
+            return Ok(data.clone());
+        }
+        data.get(projection)
+            .cloned()
+            .ok_or_else(|| format!("projection {projection:?} not found"))
+    }
+    fn get_resource(
+        &self,
+        _api_version: &str,
+        resource: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<Value>, String> {
+        Ok(self
+            .resources
+            .iter()
+            .find(|r| {
+                kind_plural(r) == resource
+                    && r["metadata"]["namespace"].as_str().unwrap_or("") == namespace
+                    && r["metadata"]["name"] == name
+            })
+            .cloned())
+    }
+    fn list_resources(
+        &self,
+        _api_version: &str,
+        resource: &str,
+        namespace: &str,
+    ) -> Result<Value, String> {
+        let items: Vec<Value> = self
+            .resources
+            .iter()
+            .filter(|r| {
+                kind_plural(r) == resource
+                    && (namespace.is_empty() || r["metadata"]["namespace"] == namespace)
+            })
+            .cloned()
+            .collect();
+        if items.is_empty() {
+            return Err(format!("{resource} resource not found"));
+        }
+        Ok(json!({"items": items}))
+    }
+}
+
+fn kind_plural(object: &Value) -> String {
+    format!(
+        "{}s",
+        object["kind"].as_str().unwrap_or_default().to_lowercase()
+    )
+}
+
+fn eval_with(data: Arc<FakeData>, expression: &str) -> Result<Value, String> {
+    let data: Arc<dyn ClusterData> = data;
+    let activation = Activation::new(&CelInputs::default(), &data);
+    Program::compile(expression)
+        .evaluate(&activation)
+        .map(|value| to_json(&value))
+}
+
+fn response(status: u16, body: Value) -> crate::engine::context::HttpResponse {
+    crate::engine::context::HttpResponse { status, body }
+}
+
+#[test]
+fn http_answers_as_the_kyverno_cli_mocks_do() {
+    let data = Arc::new(FakeData {
+        mocked: true,
+        http: vec![
+            (
+                "GET".into(),
+                "https://svc.test/check".into(),
+                response(200, json!({"approved": true})),
+            ),
+            (
+                "POST".into(),
+                "https://svc.test/grant".into(),
+                response(201, json!({"granted": true})),
+            ),
+        ],
+        ..FakeData::default()
+    });
+    for expression in [
+        "http.Get('https://svc.test/check')",
+        "http.get('https://svc.test/check')",
+        "http.Get('https://svc.test/check', {'X-Team': 'a'})",
+        "http.Client('').get('https://svc.test/check')",
+    ] {
+        assert_eq!(
+            eval_with(data.clone(), expression),
+            Ok(json!({"body": {"approved": true}, "statusCode": 200})),
+            "{expression}"
+        );
+    }
+    // A 201 is an answer, not an error, and the request carries the method,
+    // the body and the headers.
+    assert_eq!(
+        eval_with(
+            data.clone(),
+            "http.post('https://svc.test/grant', {'user': 'ann', 'n': 2}, {'X-Team': 'a'}).body.granted"
+        ),
+        Ok(json!(true))
+    );
+    let requests = data.requests.lock().unwrap();
+    let post = requests.last().unwrap();
+    assert_eq!(post.method, "POST");
+    assert_eq!(post.body, Some(json!({"user": "ann", "n": 2})));
+    assert_eq!(post.headers, vec![("X-Team".to_string(), "a".to_string())]);
+    assert!(requests
+        .iter()
+        .filter(|r| r.method == "GET")
+        .all(|r| r.body.is_none()));
+}
+
+#[test]
+fn live_http_answers_carry_the_status_beside_the_fields() {
+    let data = Arc::new(FakeData {
+        mocked: false,
+        http: vec![
+            (
+                "GET".into(),
+                "https://svc.test/obj".into(),
+                response(404, json!({"reason": "gone"})),
+            ),
+            (
+                "GET".into(),
+                "https://svc.test/list".into(),
+                response(200, json!([1, 2])),
+            ),
+        ],
+        ..FakeData::default()
+    });
+    assert_eq!(
+        eval_with(data.clone(), "http.Get('https://svc.test/obj')"),
+        Ok(json!({"reason": "gone", "statusCode": 404}))
+    );
+    assert_eq!(
+        eval_with(data, "http.Get('https://svc.test/list')"),
+        Ok(json!({"body": [1, 2], "statusCode": 200}))
+    );
+}
+
+#[test]
+fn http_failures_and_ca_bundles() {
+    let data = Arc::new(FakeData {
+        mocked: true,
+        ..FakeData::default()
+    });
+    let err = eval_with(data.clone(), "http.Get('https://svc.test/none')").unwrap_err();
+    assert!(
+        err.contains("request failed: no mock for GET https://svc.test/none"),
+        "{err}"
+    );
+    let pem = "-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----";
+    let _ = eval_with(
+        data.clone(),
+        &format!("http.Client('{pem}').Post('https://svc.test/p', {{}})"),
+    );
+    let requests = data.requests.lock().unwrap();
+    let last = requests.last().unwrap();
+    assert_eq!(last.method, "POST");
+    assert!(last
+        .ca_bundle
+        .as_deref()
+        .unwrap_or("")
+        .contains("BEGIN CERTIFICATE"));
+    drop(requests);
+    let err = eval_with(data.clone(), "http.Client('not pem').Get('https://x.test')").unwrap_err();
+    assert!(err.contains("failed to parse PEM CA bundle"), "{err}");
+    // Wrong arities and receivers are errors, not calls.
+    assert!(eval_with(data.clone(), "http.Get()").is_err());
+    assert!(eval_with(data.clone(), "resource.Client('')").is_err());
+    assert!(eval_with(data, "globalContext.Post('x', {})").is_err());
+}
+
+#[test]
+fn global_context_entries_and_projections() {
+    let data = Arc::new(FakeData {
+        entries: vec![(
+            "registries",
+            json!({"hosts": ["a.test", "b.test"], "count": 2}),
+        )],
+        ..FakeData::default()
+    });
+    let cases = [
+        (
+            "globalContext.Get('registries', 'hosts')",
+            json!(["a.test", "b.test"]),
+        ),
+        ("globalContext.get('registries', 'count')", json!(2)),
+        (
+            "globalContext.Get('registries')",
+            json!({"hosts": ["a.test", "b.test"], "count": 2}),
+        ),
+        // An entry that does not exist is null, as Kyverno's provider answers.
+        ("globalContext.Get('nothing', 'hosts') == null", json!(true)),
+        ("globalContext.get('nothing') == null", json!(true)),
+    ];
+    for (expression, expected) in cases {
+        assert_eq!(
+            eval_with(data.clone(), expression),
+            Ok(expected),
+            "{expression}"
+        );
+    }
+    let err = eval_with(data, "globalContext.Get('registries', 'missing')").unwrap_err();
+    assert!(
+        err.contains("failed to get global reference: projection \"missing\" not found"),
+        "{err}"
+    );
+}
+
+#[test]
+fn resource_library_under_both_spellings() {
+    let data = Arc::new(FakeData {
+        resources: vec![
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "limits", "namespace": "ns", "labels": {"team": "a"}}, "data": {"max": "2"}}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "other", "namespace": "ns", "labels": {"team": "b"}}}),
+        ],
+        ..FakeData::default()
+    });
+    let cases = [
+        (
+            "resource.get('v1', 'configmaps', 'ns', 'limits').data.max",
+            json!("2"),
+        ),
+        (
+            "resource.Get('v1', 'configmaps', 'ns', 'limits').data.max",
+            json!("2"),
+        ),
+        (
+            "resource.get('v1', 'configmaps', 'ns', 'none') == null",
+            json!(true),
+        ),
+        (
+            "size(resource.list('v1', 'configmaps', 'ns').items)",
+            json!(2),
+        ),
+        (
+            "resource.List('v1', 'configmaps', 'ns', {'team': 'b'}).items.map(i, i.metadata.name)",
+            json!(["other"]),
+        ),
+        (
+            "size(resource.list('v1', 'configmaps', '', {'team': 'c'}).items)",
+            json!(0),
+        ),
+    ];
+    for (expression, expected) in cases {
+        assert_eq!(
+            eval_with(data.clone(), expression),
+            Ok(expected),
+            "{expression}"
+        );
+    }
+    let err = eval_with(data.clone(), "resource.list('v1', 'secrets', 'ns')").unwrap_err();
+    assert!(
+        err.contains("failed to list resource: secrets resource not found"),
+        "{err}"
+    );
+    for refused in [
+        "resource.post('v1', 'subjectaccessreviews', '', {})",
+        "resource.toGVR('v1', 'Pod')",
+        "resource.get('v1', 'configmaps', 'limits')",
+    ] {
+        assert!(eval_with(data.clone(), refused).is_err(), "{refused}");
+    }
+}
