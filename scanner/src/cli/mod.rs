@@ -253,6 +253,10 @@ pub struct ScanArgs {
     /// Objects per LIST page.
     #[arg(long, default_value_t = 500)]
     pub page_size: u32,
+    /// Let policies make HTTP(S) calls (CEL `http.Get/Post`, `apiCall.service`,
+    /// GlobalContextEntry services); without it those calls give error results.
+    #[arg(long)]
+    pub allow_http: bool,
     /// Kinds listed at the same time.
     #[arg(long, default_value_t = 4)]
     pub list_concurrency: usize,

@@ -41,6 +41,7 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         },
         dry_run: args.dry_run,
         page_size: args.page_size,
+        allow_http: args.allow_http,
         list_concurrency: args.list_concurrency,
         keep_findings: args.output != OutputFormat::Summary,
         ..ScanOptions::default()

@@ -1,11 +1,13 @@
 //! The engine's lookups answered by the API server: `configMap` and
-//! `apiCall` context entries, `resource.Get/List` and policy params. The
-//! engine calls synchronously from rayon threads; each call blocks on the
-//! async client through the runtime's handle. Answers are cached for the
-//! run, so a ConfigMap read by a policy for 10,000 Pods is fetched once.
+//! `apiCall` context entries, `resource.Get/List`, policy params,
+//! GlobalContextEntry data (`globalReference`, CEL `globalContext`) and,
+//! with `--allow-http` only, HTTP calls (CEL `http`, `apiCall.service`).
+//! The engine calls synchronously from rayon threads; each call blocks on
+//! the async client through the runtime's handle. Answers are cached for
+//! the run, so a ConfigMap read by a policy for 10,000 Pods is fetched once.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use kube::api::ListParams;
 use kube::Client;
@@ -13,9 +15,13 @@ use serde_json::Value;
 use tokio::runtime::Handle;
 
 use super::discovery::Discovered;
+use super::http_calls::HttpCaller;
 use super::listing::for_each_page;
 use super::ClusterError;
-use crate::engine::context::{ApiCallRequest, ClusterData};
+use crate::engine::context::{
+    missing_global_entry, ApiCallRequest, ClusterData, HttpRequest, HttpResponse,
+};
+use crate::engine::jmespath;
 use crate::engine::policy::LabelSelector;
 
 type Answer = Result<Option<Value>, String>;
@@ -25,6 +31,13 @@ pub struct ApiLookups {
     runtime: Handle,
     discovered: Arc<Discovered>,
     cache: Mutex<HashMap<String, Answer>>,
+    /// Set by `--allow-http`; without it HTTP calls are refused.
+    http: Option<HttpCaller>,
+    http_cache: Mutex<HashMap<String, Result<HttpResponse, String>>>,
+    /// The cluster's GlobalContextEntry objects by name, read once.
+    global_entries: OnceLock<Result<HashMap<String, Value>, String>>,
+    /// Each entry's data, computed once when first used.
+    global_data: Mutex<HashMap<String, Arc<Result<GlobalEntryData, String>>>>,
 }
 
 impl ApiLookups {
@@ -34,7 +47,17 @@ impl ApiLookups {
             runtime,
             discovered,
             cache: Mutex::new(HashMap::new()),
+            http: None,
+            http_cache: Mutex::new(HashMap::new()),
+            global_entries: OnceLock::new(),
+            global_data: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Lets HTTP calls out (`polscan scan --allow-http`).
+    pub fn with_http(mut self, caller: HttpCaller) -> ApiLookups {
+        self.http = Some(caller);
+        self
     }
 
     fn cached(&self, key: String, fetch: impl FnOnce() -> Answer) -> Answer {
@@ -94,6 +117,242 @@ impl ApiLookups {
         })
     }
 
+    /// A collection's items with `apiVersion` and `kind` set, as client-go's
+    /// unstructured list decoding sets them (the server leaves them out of
+    /// typed lists' items).
+    fn list_items(&self, path: &str, api_version: &str, kind: &str) -> Result<Vec<Value>, String> {
+        let list = self.list(path, None)?;
+        let mut items = match list.and_then(|mut l| l.get_mut("items").map(Value::take)) {
+            Some(Value::Array(items)) => items,
+            _ => Vec::new(),
+        };
+        for item in &mut items {
+            if let Some(object) = item.as_object_mut() {
+                object
+                    .entry("apiVersion")
+                    .or_insert_with(|| Value::from(api_version));
+                object.entry("kind").or_insert_with(|| Value::from(kind));
+            }
+        }
+        Ok(items)
+    }
+
+    /// An HTTP call, refused unless `--allow-http` was given.
+    fn call_http(&self, request: &HttpRequest) -> Result<HttpResponse, String> {
+        let Some(caller) = &self.http else {
+            return Err(format!(
+                "{} {}: polscan scan makes no HTTP calls unless run with --allow-http",
+                request.method, request.url
+            ));
+        };
+        let key = serde_json::json!([
+            request.method,
+            request.url,
+            request.headers,
+            request.body,
+            request.ca_bundle
+        ])
+        .to_string();
+        if let Ok(cache) = self.http_cache.lock() {
+            if let Some(answer) = cache.get(&key) {
+                return answer.clone();
+            }
+        }
+        let answer = self
+            .runtime
+            .block_on(caller.call(request))
+            .map_err(|err| format!("{} {}: {err}", request.method, request.url));
+        if let Ok(mut cache) = self.http_cache.lock() {
+            cache.insert(key, answer.clone());
+        }
+        answer
+    }
+
+    /// The cluster's GlobalContextEntry objects by name (none when the
+    /// kind is not served).
+    fn global_entries(&self) -> &Result<HashMap<String, Value>, String> {
+        self.global_entries.get_or_init(|| {
+            let Some(kind) = self.discovered.find("kyverno.io", "GlobalContextEntry") else {
+                return Ok(HashMap::new());
+            };
+            let items =
+                self.list_items(&kind.collection_path(None), &kind.api_version(), &kind.kind)?;
+            Ok(items
+                .into_iter()
+                .filter_map(|item| {
+                    let name = item.pointer("/metadata/name")?.as_str()?.to_string();
+                    Some((name, item))
+                })
+                .collect())
+        })
+    }
+
+    /// What Kyverno's globalcontext controller would hold for `entry`.
+    fn global_data(&self, name: &str) -> Result<Arc<Result<GlobalEntryData, String>>, String> {
+        if let Ok(cache) = self.global_data.lock() {
+            if let Some(data) = cache.get(name) {
+                return Ok(data.clone());
+            }
+        }
+        let entries = self
+            .global_entries()
+            .as_ref()
+            .map_err(|err| format!("failed to read GlobalContextEntries: {err}"))?;
+        let entry = entries
+            .get(name)
+            .ok_or_else(|| missing_global_entry(name))?;
+        let data = Arc::new(self.compute_global_data(entry));
+        if let Ok(mut cache) = self.global_data.lock() {
+            cache.insert(name.to_string(), data.clone());
+        }
+        Ok(data)
+    }
+
+    /// Kyverno: pkg/globalcontext/k8sresource (the objects of a resource,
+    /// projections over that list) and pkg/globalcontext/externalapi (the
+    /// call's decoded answer, projections over it).
+    fn compute_global_data(&self, entry: &Value) -> Result<GlobalEntryData, String> {
+        let spec = entry.get("spec").cloned().unwrap_or(Value::Null);
+        let projections = projections_of(&spec);
+        if let Some(resource) = spec.get("kubernetesResource").filter(|r| r.is_object()) {
+            let text = |key: &str| resource.get(key).and_then(Value::as_str).unwrap_or("");
+            let (group, version, plural) = (text("group"), text("version"), text("resource"));
+            let api_version = if group.is_empty() {
+                version.to_string()
+            } else {
+                format!("{group}/{version}")
+            };
+            let gvr = format!("{api_version}, Resource={plural}");
+            let kind = self
+                .discovered
+                .find_plural(group, plural)
+                .map(|k| k.kind.clone())
+                .ok_or_else(|| {
+                    format!(
+                        "failed to sync cache for {gvr}: the resource may not exist in the cluster"
+                    )
+                })?;
+            let path = self.kind_path(&api_version, plural, text("namespace"))?;
+            let items = Value::Array(self.list_items(&path, &api_version, &kind)?);
+            // A projection that fails is left out (Kyverno records an
+            // event); asking for it then gives "not found".
+            let projected = projections
+                .iter()
+                .filter_map(|(name, path)| {
+                    jmespath::search(path, &items)
+                        .ok()
+                        .map(|v| (name.clone(), v))
+                })
+                .collect();
+            return Ok(GlobalEntryData {
+                data: items,
+                projected,
+                external: false,
+            });
+        }
+        let Some(call) = spec.get("apiCall").filter(|c| c.is_object()) else {
+            return Err(
+                "A global context entry should either have KubernetesResource or APICall"
+                    .to_string(),
+            );
+        };
+        let data = self.global_api_call(call)?;
+        let mut projected = HashMap::new();
+        for (name, path) in &projections {
+            let value = jmespath::search(path, &data).map_err(|err| err.to_string())?;
+            projected.insert(name.clone(), value);
+        }
+        Ok(GlobalEntryData {
+            data,
+            projected,
+            external: true,
+        })
+    }
+
+    /// An entry's `apiCall` as Kyverno's executor makes it
+    /// (pkg/engine/apicall/executor.go): `urlPath` through the API server,
+    /// `service` over HTTP with a non-2xx answer an error.
+    fn global_api_call(&self, call: &Value) -> Result<Value, String> {
+        let method = match call.get("method").and_then(Value::as_str) {
+            None | Some("") => "GET",
+            Some(method) => method,
+        };
+        let data = call.get("data").and_then(Value::as_array).map(|items| {
+            Value::Object(
+                items
+                    .iter()
+                    .map(|item| {
+                        (
+                            item.get("key")
+                                .and_then(Value::as_str)
+                                .unwrap_or("")
+                                .to_string(),
+                            item.get("value").cloned().unwrap_or(Value::Null),
+                        )
+                    })
+                    .collect(),
+            )
+        });
+        let url_path = call.get("urlPath").and_then(Value::as_str).unwrap_or("");
+        if !url_path.is_empty() {
+            let request = ApiCallRequest {
+                url_path: url_path.to_string(),
+                method: method.to_string(),
+                data: (method == "POST").then(|| data.clone().unwrap_or_default()),
+            };
+            return self
+                .api_call(&request)
+                .map(|value| value.unwrap_or(Value::Null));
+        }
+        let Some(service) = call.get("service").filter(|s| s.is_object()) else {
+            return Err("missing service for APICall globalcontext".to_string());
+        };
+        if method != "GET" && method != "POST" {
+            return Err(format!(
+                "invalid request type {method} for APICall globalcontext"
+            ));
+        }
+        let headers = service
+            .get("headers")
+            .and_then(Value::as_array)
+            .map(|headers| {
+                headers
+                    .iter()
+                    .map(|h| {
+                        let text =
+                            |k: &str| h.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                        (text("key"), text("value"))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let request = HttpRequest {
+            method: method.to_string(),
+            url: service
+                .get("url")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            headers,
+            body: (method == "POST")
+                .then(|| data.unwrap_or_else(|| Value::Object(Default::default()))),
+            ca_bundle: service
+                .get("caBundle")
+                .and_then(Value::as_str)
+                .filter(|b| !b.is_empty())
+                .map(str::to_string),
+        };
+        let response = self.call_http(&request)?;
+        if !(200..300).contains(&response.status) {
+            return Err(format!(
+                "HTTP {}: {}",
+                status_text(response.status),
+                response.body
+            ));
+        }
+        Ok(response.body)
+    }
+
     fn kind_path(
         &self,
         api_version: &str,
@@ -111,6 +370,63 @@ impl ApiLookups {
         let namespace = (!namespace.is_empty()).then_some(namespace);
         Ok(kind.collection_path(namespace))
     }
+}
+
+/// An entry's data and its projections, as Kyverno's store holds them.
+#[derive(Debug, Clone, PartialEq)]
+struct GlobalEntryData {
+    data: Value,
+    projected: HashMap<String, Value>,
+    /// An `apiCall` entry (externalapi), whose `Get` words a missing
+    /// projection differently from a `kubernetesResource` one.
+    external: bool,
+}
+
+impl GlobalEntryData {
+    /// Kyverno's `Entry.Get(projection)` (pkg/globalcontext/k8sresource,
+    /// pkg/globalcontext/externalapi).
+    fn get(&self, projection: &str) -> Result<Value, String> {
+        if self.external {
+            let value = if projection.is_empty() {
+                Some(&self.data)
+            } else {
+                self.projected.get(projection)
+            };
+            return value
+                .filter(|v| !v.is_null())
+                .cloned()
+                .ok_or_else(|| "no data available".to_string());
+        }
+        if projection.is_empty() {
+            return Ok(self.data.clone());
+        }
+        self.projected
+            .get(projection)
+            .cloned()
+            .ok_or_else(|| format!("projection {projection:?} not found"))
+    }
+}
+
+/// `spec.projections` as (name, jmesPath) pairs.
+fn projections_of(spec: &Value) -> Vec<(String, String)> {
+    spec.get("projections")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            let text = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            (text("name"), text("jmesPath"))
+        })
+        .collect()
+}
+
+/// `404 Not Found` as Go's `resp.Status` reads.
+fn status_text(status: u16) -> String {
+    let reason = http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    format!("{status} {reason}").trim_end().to_string()
 }
 
 fn selector_text(selector: &LabelSelector) -> String {
@@ -208,9 +524,75 @@ impl ClusterData for ApiLookups {
         }
     }
 
+    fn http(&self, request: &HttpRequest) -> Result<HttpResponse, String> {
+        self.call_http(request)
+    }
+
+    /// Live calls: CEL sees the answer as kyverno/sdk's live `http` library
+    /// shapes it.
+    fn http_is_mocked(&self) -> bool {
+        false
+    }
+
+    fn global_context(&self, name: &str, projection: &str) -> Result<Value, String> {
+        let data = self.global_data(name)?;
+        match data.as_ref() {
+            Ok(data) => data.get(projection),
+            Err(err) => Err(format!("failed to create cached context entry: {err}")),
+        }
+    }
+
     fn image_data(&self, image: &str) -> Result<Value, String> {
         Err(format!(
             "image metadata for {image}: polscan does not contact image registries"
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn entry(external: bool) -> GlobalEntryData {
+        GlobalEntryData {
+            data: json!([{"metadata": {"name": "a"}}]),
+            projected: [
+                ("names".to_string(), json!(["a"])),
+                ("none".to_string(), Value::Null),
+            ]
+            .into_iter()
+            .collect(),
+            external,
+        }
+    }
+
+    #[test]
+    fn entries_answer_as_kyvernos_store_does() {
+        let resource = entry(false);
+        assert_eq!(resource.get(""), Ok(json!([{"metadata": {"name": "a"}}])));
+        assert_eq!(resource.get("names"), Ok(json!(["a"])));
+        assert_eq!(resource.get("none"), Ok(Value::Null));
+        assert_eq!(
+            resource.get("other"),
+            Err("projection \"other\" not found".to_string())
+        );
+        let external = entry(true);
+        assert_eq!(external.get("names"), Ok(json!(["a"])));
+        // externalapi answers "no data available" for a null or unknown
+        // projection alike.
+        assert_eq!(external.get("none"), Err("no data available".to_string()));
+        assert_eq!(external.get("other"), Err("no data available".to_string()));
+    }
+
+    #[test]
+    fn projections_and_statuses_read_as_kyverno_writes_them() {
+        let spec = json!({"projections": [{"name": "hosts", "jmesPath": "items[].host"}]});
+        assert_eq!(
+            projections_of(&spec),
+            vec![("hosts".to_string(), "items[].host".to_string())]
+        );
+        assert_eq!(status_text(404), "404 Not Found");
+        assert_eq!(status_text(599), "599");
     }
 }

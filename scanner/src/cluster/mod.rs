@@ -8,6 +8,7 @@
 pub mod connect;
 pub mod discovery;
 pub mod evidence_source;
+pub mod http_calls;
 pub mod listing;
 pub mod lookups;
 pub mod policy_source;

@@ -27,6 +27,7 @@ use tokio::sync::mpsc;
 
 use crate::audit::{AuditOutcome, Finding, PolicySet, Problem};
 use crate::cluster::discovery::{self, ApiKind};
+use crate::cluster::http_calls::HttpCaller;
 use crate::cluster::listing::{self, ListEvent};
 use crate::cluster::lookups::ApiLookups;
 use crate::cluster::{policy_source, report_store, ClusterError};
@@ -67,6 +68,8 @@ pub struct ScanOptions {
     pub shape: ReportShape,
     pub dry_run: bool,
     pub page_size: u32,
+    /// Let policies make HTTP calls (`--allow-http`).
+    pub allow_http: bool,
     pub list_concurrency: usize,
     pub write_concurrency: usize,
     /// Keep every finding for the output (table, yaml, json); a summary
@@ -86,6 +89,7 @@ impl Default for ScanOptions {
             shape: ReportShape::PerResource,
             dry_run: false,
             page_size: 500,
+            allow_http: false,
             list_concurrency: 4,
             write_concurrency: 8,
             keep_findings: true,
@@ -270,11 +274,14 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     let policies_evaluated = set.len();
 
     let env = Arc::new(namespace_environment(&client).await?);
-    let lookups = ApiLookups::new(
+    let mut lookups = ApiLookups::new(
         client.clone(),
         tokio::runtime::Handle::current(),
         discovered.clone(),
     );
+    if options.allow_http {
+        lookups = lookups.with_http(HttpCaller::default());
+    }
     let (engine, problems) = set.into_engine(
         EngineOptions {
             background_only: true,
