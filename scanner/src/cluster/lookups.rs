@@ -37,7 +37,7 @@ pub struct ApiLookups {
     /// The cluster's GlobalContextEntry objects by name, read once.
     global_entries: OnceLock<Result<HashMap<String, Value>, String>>,
     /// Each entry's data, computed once when first used.
-    global_data: Mutex<HashMap<String, Arc<Result<GlobalEntryData, String>>>>,
+    global_data: Mutex<HashMap<String, Arc<Result<GlobalEntryData, EntryError>>>>,
 }
 
 impl ApiLookups {
@@ -188,7 +188,7 @@ impl ApiLookups {
     }
 
     /// What Kyverno's globalcontext controller would hold for `entry`.
-    fn global_data(&self, name: &str) -> Result<Arc<Result<GlobalEntryData, String>>, String> {
+    fn global_data(&self, name: &str) -> Result<Arc<Result<GlobalEntryData, EntryError>>, String> {
         if let Ok(cache) = self.global_data.lock() {
             if let Some(data) = cache.get(name) {
                 return Ok(data.clone());
@@ -211,7 +211,7 @@ impl ApiLookups {
     /// Kyverno: pkg/globalcontext/k8sresource (the objects of a resource,
     /// projections over that list) and pkg/globalcontext/externalapi (the
     /// call's decoded answer, projections over it).
-    fn compute_global_data(&self, entry: &Value) -> Result<GlobalEntryData, String> {
+    fn compute_global_data(&self, entry: &Value) -> Result<GlobalEntryData, EntryError> {
         let spec = entry.get("spec").cloned().unwrap_or(Value::Null);
         let projections = projections_of(&spec);
         if let Some(resource) = spec.get("kubernetesResource").filter(|r| r.is_object()) {
@@ -228,12 +228,17 @@ impl ApiLookups {
                 .find_plural(group, plural)
                 .map(|k| k.kind.clone())
                 .ok_or_else(|| {
-                    format!(
+                    EntryError::NotStored(format!(
                         "failed to sync cache for {gvr}: the resource may not exist in the cluster"
-                    )
+                    ))
                 })?;
-            let path = self.kind_path(&api_version, plural, text("namespace"))?;
-            let items = Value::Array(self.list_items(&path, &api_version, &kind)?);
+            let path = self
+                .kind_path(&api_version, plural, text("namespace"))
+                .map_err(EntryError::NotStored)?;
+            let items = self
+                .list_items(&path, &api_version, &kind)
+                .map_err(EntryError::NotStored)?;
+            let items = Value::Array(items);
             // A projection that fails is left out (Kyverno records an
             // event); asking for it then gives "not found".
             let projected = projections
@@ -251,15 +256,16 @@ impl ApiLookups {
             });
         }
         let Some(call) = spec.get("apiCall").filter(|c| c.is_object()) else {
-            return Err(
+            return Err(EntryError::NotStored(
                 "A global context entry should either have KubernetesResource or APICall"
                     .to_string(),
-            );
+            ));
         };
-        let data = self.global_api_call(call)?;
+        let data = self.global_api_call(call).map_err(EntryError::Failed)?;
         let mut projected = HashMap::new();
         for (name, path) in &projections {
-            let value = jmespath::search(path, &data).map_err(|err| err.to_string())?;
+            let value =
+                jmespath::search(path, &data).map_err(|err| EntryError::Failed(err.to_string()))?;
             projected.insert(name.clone(), value);
         }
         Ok(GlobalEntryData {
@@ -370,6 +376,17 @@ impl ApiLookups {
         let namespace = (!namespace.is_empty()).then_some(namespace);
         Ok(kind.collection_path(namespace))
     }
+}
+
+/// Why an entry has no data.
+#[derive(Debug, Clone, PartialEq)]
+enum EntryError {
+    /// Kyverno's controller would not have stored the entry
+    /// (pkg/controllers/globalcontext `makeStoreEntry` failed), so lookups
+    /// find no entry of that name.
+    NotStored(String),
+    /// The stored entry answers this error (an externalapi call failed).
+    Failed(String),
 }
 
 /// An entry's data and its projections, as Kyverno's store holds them.
@@ -538,7 +555,11 @@ impl ClusterData for ApiLookups {
         let data = self.global_data(name)?;
         match data.as_ref() {
             Ok(data) => data.get(projection),
-            Err(err) => Err(format!("failed to create cached context entry: {err}")),
+            Err(EntryError::NotStored(reason)) => {
+                tracing::warn!(entry = name, %reason, "GlobalContextEntry could not be loaded");
+                Err(missing_global_entry(name))
+            }
+            Err(EntryError::Failed(err)) => Err(err.clone()),
         }
     }
 
