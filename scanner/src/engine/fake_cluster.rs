@@ -677,6 +677,7 @@ mod tests {
             url: url.into(),
             headers: Vec::new(),
             body: None,
+            ca_bundle: None,
         }
     }
 
