@@ -74,7 +74,7 @@ metadata: {name: registry-config}
 ---
 apiVersion: v1
 kind: ConfigMap
-metadata: {name: internal, namespace: registry-config}
+metadata: {name: internal, namespace: registry-config, labels: {team: registry}}
 data: {host: registry.internal.test}
 ---
 apiVersion: v1
@@ -173,6 +173,8 @@ spec:
       size(globalContext.Get("trusted-registries")) == 2 &&
       globalContext.Get("registry-config-list", "count") == 2 &&
       globalContext.Get("registry-config-list").kind == "ConfigMapList" &&
+      resource.list("v1", "configmaps", "registry-config", {}).items.all(i, i.kind == "ConfigMap") &&
+      size(resource.List("v1", "configmaps", "", {"team": "registry"}).items) == 1 &&
       object.spec.containers.all(c, variables.hosts.exists(h, c.image.startsWith(h + "/")))
     message: "images must come from a trusted registry"
 ---

@@ -506,9 +506,20 @@ impl ClusterData for ApiLookups {
         namespace: &str,
     ) -> Result<Value, String> {
         let path = self.kind_path(api_version, resource, namespace)?;
-        Ok(self
-            .list(&path, None)?
-            .unwrap_or_else(|| serde_json::json!({"items": []})))
+        let group = crate::kinds::group_of(api_version);
+        let kind = self
+            .discovered
+            .find_plural(group, resource)
+            .map(|k| k.kind.clone())
+            .unwrap_or_default();
+        // The list as the dynamic client's UnstructuredList reads it.
+        let items = self.list_items(&path, api_version, &kind)?;
+        Ok(serde_json::json!({
+            "apiVersion": api_version,
+            "kind": format!("{kind}List"),
+            "metadata": {},
+            "items": items,
+        }))
     }
 
     fn params(
