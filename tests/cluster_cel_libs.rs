@@ -215,8 +215,12 @@ spec:
 /// Answers HTTP requests on a thread: `/apps/<name>` is approved when the
 /// name starts with "ok-". Returns the base URL.
 fn catalog_server() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let listener =
+        TcpListener::bind("127.0.0.1:0").unwrap_or_else(|err| panic!("binding a port: {err}"));
+    let address = listener
+        .local_addr()
+        .unwrap_or_else(|err| panic!("the bound address: {err}"));
+    let base = format!("http://{address}");
     std::thread::spawn(move || {
         for socket in listener.incoming() {
             let Ok(mut socket) = socket else { continue };
