@@ -241,6 +241,7 @@ pub fn inputs(resource: &Value, facts: &RequestFacts<'_>) -> CelInputs {
         request,
         namespace_object,
         params: Value::Null,
+        policy_namespace: None,
     }
 }
 

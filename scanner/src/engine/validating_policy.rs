@@ -14,6 +14,7 @@ use super::admission::{
     self, namespace_selector_matches, operation_matches, AdmissionOutcome, MatchConstraints,
     RequestFacts, ValidationBody,
 };
+use super::cel::CelInputs;
 use super::cel_exception::{self, CelPolicyException, Verdict};
 use super::context::ClusterData;
 use super::policy::{PolicyError, PolicyMeta};
@@ -246,7 +247,10 @@ impl ValidatingPolicy {
                 &self.spec.body
             }
         };
-        let inputs = admission::inputs(resource, facts);
+        let inputs = CelInputs {
+            policy_namespace: self.meta.namespace.clone(),
+            ..admission::inputs(resource, facts)
+        };
         let ignore_errors = self.spec.failure_policy.as_deref() == Some("Ignore");
         match cel_exception::check(exceptions, &inputs, data, ignore_errors) {
             Verdict::Decided(outcome) => Some(outcome),

@@ -33,6 +33,8 @@ struct DataHandle {
     data: Arc<dyn ClusterData>,
     /// The CA bundle of an `http.Client(caBundle)`.
     ca_bundle: Option<String>,
+    /// A namespaced policy's namespace.
+    namespace: Option<String>,
 }
 
 impl fmt::Debug for DataHandle {
@@ -46,6 +48,7 @@ impl PartialEq for DataHandle {
         self.library == other.library
             && Arc::ptr_eq(&self.data, &other.data)
             && self.ca_bundle == other.ca_bundle
+            && self.namespace == other.namespace
     }
 }
 
@@ -63,13 +66,15 @@ impl Opaque for DataHandle {
     }
 }
 
-/// Binds the library variables of one evaluation.
-pub fn bind(ctx: &mut cel::Context<'_>, data: &Arc<dyn ClusterData>) {
+/// Binds the library variables of one evaluation; `namespace` is a
+/// namespaced policy's.
+pub fn bind(ctx: &mut cel::Context<'_>, data: &Arc<dyn ClusterData>, namespace: Option<&str>) {
     for library in LIBRARIES {
         let handle = DataHandle {
             library,
             data: data.clone(),
             ca_bundle: None,
+            namespace: namespace.map(str::to_string),
         };
         ctx.add_variable_from_value(library, cel::Value::Opaque(Arc::new(handle)));
     }
@@ -264,9 +269,17 @@ fn library_post(
 
 /// `resource.Get(apiVersion, resource, namespace, name)`: the object, or
 /// null when it does not exist (kyverno/sdk resource/impl.go
-/// `get_resource_string_string_string_string`).
+/// `get_resource_string_string_string_string`). A namespaced policy's
+/// library takes no namespace: `Get(apiVersion, resource, name)` in its
+/// own (resource/namespaced_impl.go).
 fn resource_get(ftx: &FunctionContext, handle: &DataHandle, args: &[cel::Value]) -> CelResult {
-    let args = string_arguments(ftx, args, 4)?;
+    let args = match &handle.namespace {
+        Some(namespace) => {
+            let args = string_arguments(ftx, args, 3)?;
+            vec![args[0], args[1], namespace.as_str(), args[2]]
+        }
+        None => string_arguments(ftx, args, 4)?,
+    };
     match handle.data.get_resource(args[0], args[1], args[2], args[3]) {
         Ok(Some(object)) => Ok(to_cel(&object)),
         Ok(None) => Ok(cel::Value::Null),
@@ -283,11 +296,16 @@ fn resource_list(
     Arguments(args): Arguments,
 ) -> CelResult {
     let handle = handle(ftx, &this, &["resource"])?;
-    if args.len() != 3 && args.len() != 4 {
+    // A namespaced policy's List has no namespace argument.
+    let strings_count = if handle.namespace.is_some() { 2 } else { 3 };
+    if args.len() != strings_count && args.len() != strings_count + 1 {
         return Err(arity(ftx, args.len()));
     }
-    let strings = string_arguments(ftx, &args[..3], 3)?;
-    let labels = match args.get(3) {
+    let mut strings = string_arguments(ftx, &args[..strings_count], strings_count)?;
+    if let Some(namespace) = &handle.namespace {
+        strings.push(namespace.as_str());
+    }
+    let labels = match args.get(strings_count) {
         Some(arg) => string_map(ftx, arg)?,
         None => Vec::new(),
     };
@@ -356,11 +374,27 @@ fn http_call(
         body,
         ca_bundle: handle.ca_bundle.clone(),
     };
-    match handle.data.http(&request) {
-        Ok(response) => Ok(to_cel(&http_value(response, handle.data.http_is_mocked()))),
+    let mocked = handle.data.http_is_mocked();
+    // A namespaced policy's calls are answered by mocks only: Kyverno
+    // refuses the live call by default (pkg/cel/compiler/http.go
+    // `namespacedHTTPContext`, behind the mock-aware context).
+    let answer = if handle.namespace.is_some() && !mocked {
+        Err(NAMESPACED_HTTP.to_string())
+    } else {
+        handle.data.http(&request)
+    };
+    match answer {
+        Ok(response) => Ok(to_cel(&http_value(response, mocked))),
+        Err(_) if handle.namespace.is_some() => {
+            Err(ftx.error(format!("request failed: {NAMESPACED_HTTP}")))
+        }
         Err(err) => Err(ftx.error(format!("request failed: {err}"))),
     }
 }
+
+/// Kyverno's refusal of a namespaced policy's live HTTP call, with its
+/// `--allowHTTPInNamespacedPolicies` toggle off (the default).
+const NAMESPACED_HTTP: &str = "http calls are not allowed in namespaced policies: set --allowHTTPInNamespacedPolicies to enable";
 
 /// The CEL value of an HTTP answer; any status is an answer, not an error.
 /// The Kyverno CLI's mocks answer `{"body": <body>, "statusCode": <code>}`
@@ -397,6 +431,7 @@ fn http_client(
         library: "http",
         data: handle.data.clone(),
         ca_bundle: Some(ca_bundle.to_string()),
+        namespace: handle.namespace.clone(),
     })))
 }
 

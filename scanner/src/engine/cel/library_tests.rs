@@ -656,3 +656,90 @@ fn resource_library_under_both_spellings() {
         assert!(eval_with(data.clone(), refused).is_err(), "{refused}");
     }
 }
+
+fn eval_in_namespace(
+    data: Arc<FakeData>,
+    namespace: &str,
+    expression: &str,
+) -> Result<Value, String> {
+    let data: Arc<dyn ClusterData> = data;
+    let inputs = CelInputs {
+        policy_namespace: Some(namespace.to_string()),
+        ..CelInputs::default()
+    };
+    let activation = Activation::new(&inputs, &data);
+    Program::compile(expression)
+        .evaluate(&activation)
+        .map(|value| to_json(&value))
+}
+
+#[test]
+fn namespaced_policies_get_kyvernos_namespaced_libraries() {
+    let data = Arc::new(FakeData {
+        mocked: true,
+        http: vec![(
+            "GET".into(),
+            "https://svc.test/check".into(),
+            response(200, json!({"approved": true})),
+        )],
+        resources: vec![
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "limits", "namespace": "team-a"}}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "limits", "namespace": "team-b"}}),
+        ],
+        ..FakeData::default()
+    });
+    let cases = [
+        // Get and List take no namespace: the policy's own is used.
+        (
+            "resource.get('v1', 'configmaps', 'limits').metadata.namespace",
+            json!("team-a"),
+        ),
+        (
+            "resource.List('v1', 'configmaps').items.map(i, i.metadata.namespace)",
+            json!(["team-a"]),
+        ),
+        (
+            "size(resource.list('v1', 'configmaps', {'x': 'y'}).items)",
+            json!(0),
+        ),
+        // Mocks still answer.
+        (
+            "http.Get('https://svc.test/check').body.approved",
+            json!(true),
+        ),
+    ];
+    for (expression, expected) in cases {
+        assert_eq!(
+            eval_in_namespace(data.clone(), "team-a", expression),
+            Ok(expected),
+            "{expression}"
+        );
+    }
+    // The cluster-wide arities do not exist for a namespaced policy.
+    assert!(eval_in_namespace(
+        data.clone(),
+        "team-a",
+        "resource.get('v1', 'configmaps', 'team-b', 'limits')"
+    )
+    .is_err());
+    // An unmocked call falls through to Kyverno's refusal.
+    let err = eval_in_namespace(data, "team-a", "http.Get('https://svc.test/other')").unwrap_err();
+    assert!(
+        err.contains("http calls are not allowed in namespaced policies"),
+        "{err}"
+    );
+    // A live data source is refused outright.
+    let live = Arc::new(FakeData {
+        mocked: false,
+        http: vec![(
+            "GET".into(),
+            "https://svc.test/check".into(),
+            response(200, json!({})),
+        )],
+        ..FakeData::default()
+    });
+    let err = eval_in_namespace(live.clone(), "team-a", "http.Get('https://svc.test/check')")
+        .unwrap_err();
+    assert!(err.contains("--allowHTTPInNamespacedPolicies"), "{err}");
+    assert!(live.requests.lock().unwrap().is_empty());
+}

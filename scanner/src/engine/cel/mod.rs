@@ -67,6 +67,11 @@ pub struct CelInputs {
     pub request: Value,
     pub namespace_object: Value,
     pub params: Value,
+    /// The namespace of a namespaced policy (NamespacedValidatingPolicy):
+    /// Kyverno then scopes its `resource` library to it and refuses live
+    /// `http` calls (kyverno/sdk resource/namespaced_impl.go,
+    /// pkg/cel/compiler/http.go).
+    pub policy_namespace: Option<String>,
 }
 
 /// JSON to CEL as Kubernetes does it: whole numbers are `int` (serde's
@@ -146,7 +151,7 @@ impl Activation {
         ctx.add_variable_from_value("request", to_cel(&inputs.request));
         ctx.add_variable_from_value("namespaceObject", to_cel(&inputs.namespace_object));
         ctx.add_variable_from_value("params", to_cel(&inputs.params));
-        kyverno_lib::bind(&mut ctx, data);
+        kyverno_lib::bind(&mut ctx, data, inputs.policy_namespace.as_deref());
         ctx.add_variable_from_value(
             "variables",
             cel::Value::from(HashMap::<String, cel::Value>::new()),

@@ -106,6 +106,7 @@ pub fn inputs_from_context(document: &Value) -> CelInputs {
         request: Value::Object(cel_request),
         namespace_object,
         params: Value::Null,
+        policy_namespace: None,
     }
 }
 
