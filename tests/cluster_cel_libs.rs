@@ -212,11 +212,27 @@ spec:
     );
 }
 
+/// This host's address on its default route: polscan, like Kyverno,
+/// refuses loopback, so the test's server listens there.
+fn routable_address() -> std::net::IpAddr {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0")
+        .unwrap_or_else(|err| panic!("binding a UDP socket: {err}"));
+    // Connecting a UDP socket sends nothing; it picks the route.
+    socket
+        .connect("192.0.2.1:9")
+        .or_else(|_| socket.connect("10.255.255.255:9"))
+        .unwrap_or_else(|err| panic!("this host needs a non-loopback route: {err}"));
+    socket
+        .local_addr()
+        .unwrap_or_else(|err| panic!("the routed address: {err}"))
+        .ip()
+}
+
 /// Answers HTTP requests on a thread: `/apps/<name>` is approved when the
 /// name starts with "ok-". Returns the base URL.
 fn catalog_server() -> String {
-    let listener =
-        TcpListener::bind("127.0.0.1:0").unwrap_or_else(|err| panic!("binding a port: {err}"));
+    let listener = TcpListener::bind((routable_address(), 0))
+        .unwrap_or_else(|err| panic!("binding a port: {err}"));
     let address = listener
         .local_addr()
         .unwrap_or_else(|err| panic!("the bound address: {err}"));
@@ -290,6 +306,20 @@ spec:
             operator: NotEquals
             value: true
 ---
+apiVersion: policies.kyverno.io/v1alpha1
+kind: ValidatingPolicy
+metadata: {{name: metadata-probe}}
+spec:
+  validationActions: [Audit]
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: [v1]
+      operations: [CREATE, UPDATE]
+      resources: [pods]
+  validations:
+  - expression: 'http.Get("http://127.0.0.1:1/secrets").statusCode == 200'
+---
 apiVersion: v1
 kind: Pod
 metadata: {{name: ok-app, namespace: default}}
@@ -326,4 +356,11 @@ spec:
             "{policy}"
         );
     }
+    // Kyverno's default blocklist holds with --allow-http.
+    let (status, message) = result_of(&results, "ok-app", "metadata-probe");
+    assert_eq!(status, "error", "{message}");
+    assert!(
+        message.contains("blocked: IP 127.0.0.1 falls in blocked range 127.0.0.0/8"),
+        "{message}"
+    );
 }

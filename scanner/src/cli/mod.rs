@@ -255,6 +255,7 @@ pub struct ScanArgs {
     pub page_size: u32,
     /// Let policies make HTTP(S) calls (CEL `http.Get/Post`, `apiCall.service`,
     /// GlobalContextEntry services); without it those calls give error results.
+    /// Cloud metadata endpoints and loopback stay refused, as Kyverno refuses them.
     #[arg(long)]
     pub allow_http: bool,
     /// Kinds listed at the same time.

@@ -3,9 +3,13 @@
 //! An [`HttpRequest`] enters; an [`HttpResponse`] (the status and the body
 //! decoded as JSON) or an [`HttpCallError`] leaves. Calls are bounded by a
 //! timeout and a maximum body size, as Kyverno's reports controller bounds
-//! its API calls (`--apiCallTimeout`, `--maxAPICallResponseLength`).
+//! its API calls (`--apiCallTimeout`, `--maxAPICallResponseLength`), and
+//! refused for the hosts Kyverno's default `--httpBlocklist` names (cloud
+//! metadata endpoints, loopback), so a policy cannot read them through the
+//! scanner either.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -28,11 +32,26 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// (cmd/reports-controller/main.go): 2,000,000 bytes.
 pub const MAX_RESPONSE_LENGTH: usize = 2_000_000;
 
+/// Kyverno's default `--httpBlocklist` (pkg/toggle/toggle.go
+/// `defaultPolicyHTTPBlocklist`): addresses and ranges (address, prefix)...
+const BLOCKED_RANGES: [(&str, u8); 4] = [
+    ("169.254.169.254", 32),
+    ("169.254.169.253", 32),
+    ("127.0.0.0", 8),
+    ("::1", 128),
+];
+
+/// ...and host names.
+const BLOCKED_HOSTS: [&str; 1] = ["metadata.google.internal"];
+
 /// Why a call got no answer.
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum HttpCallError {
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// The address is on the blocklist (kyverno/sdk http/http.go wording).
+    #[error("{0}")]
+    Blocked(String),
     /// Kyverno's wording (pkg/engine/apicall/executor.go `buildHTTPClient`).
     #[error("failed to parse PEM CA bundle for APICall")]
     CaBundle,
@@ -51,22 +70,76 @@ type HttpsClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 pub struct HttpCaller {
     timeout: Duration,
     max_length: usize,
+    /// Refuse Kyverno's default blocklist.
+    blocklist: bool,
     clients: Mutex<HashMap<Option<String>, HttpsClient>>,
 }
 
 impl Default for HttpCaller {
+    /// Kyverno's bounds and blocklist.
     fn default() -> Self {
-        HttpCaller::new(DEFAULT_TIMEOUT, MAX_RESPONSE_LENGTH)
+        HttpCaller::new(DEFAULT_TIMEOUT, MAX_RESPONSE_LENGTH).with_blocklist()
     }
 }
 
 impl HttpCaller {
+    /// A caller with these bounds and no blocklist.
     pub fn new(timeout: Duration, max_length: usize) -> HttpCaller {
         HttpCaller {
             timeout,
             max_length,
+            blocklist: false,
             clients: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Refuses the addresses of Kyverno's default `--httpBlocklist`.
+    pub fn with_blocklist(mut self) -> HttpCaller {
+        self.blocklist = true;
+        self
+    }
+
+    /// Kyverno's checks (kyverno/sdk http/http.go `validateURL`,
+    /// `secureDialContext`): the host name, then every address it resolves
+    /// to. The connection resolves the name again; a name that changes its
+    /// answer in between is not caught, as it is by Kyverno's dialer.
+    async fn check_blocklist(&self, url: &str) -> Result<(), HttpCallError> {
+        if !self.blocklist {
+            return Ok(());
+        }
+        let uri: http::Uri = url
+            .parse()
+            .map_err(|err| HttpCallError::InvalidRequest(format!("{url}: {err}")))?;
+        let host = uri.host().unwrap_or("");
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let normalized = host.trim_end_matches('.').to_ascii_lowercase();
+        if BLOCKED_HOSTS.contains(&normalized.as_str()) {
+            return Err(HttpCallError::Blocked(format!(
+                "URL {url:?} is blocked: hostname {host:?} is on the blocklist"
+            )));
+        }
+        let port = uri.port_u16().unwrap_or(match uri.scheme_str() {
+            Some("https") => 443,
+            _ => 80,
+        });
+        let addresses: Vec<IpAddr> = match host.parse::<IpAddr>() {
+            Ok(ip) => vec![ip],
+            Err(_) => tokio::net::lookup_host((host, port))
+                .await
+                .map_err(|err| {
+                    HttpCallError::Transport(format!("failed to resolve {host}: {err}"))
+                })?
+                .map(|address| address.ip())
+                .collect(),
+        };
+        for ip in addresses {
+            if let Some(range) = blocked_range(ip) {
+                return Err(HttpCallError::Blocked(format!(
+                    "connection to {host}:{port} blocked: IP {ip} falls in blocked range {range}"
+                )));
+            }
+        }
+        Ok(())
     }
 
     fn client(&self, ca_bundle: Option<&str>) -> Result<HttpsClient, HttpCallError> {
@@ -87,6 +160,7 @@ impl HttpCaller {
     /// JSON the way Go's `json.Decoder` reads it (the first value; null when
     /// it is not JSON, as kyverno/sdk http/http.go `executeRequest` leaves it).
     pub async fn call(&self, request: &HttpRequest) -> Result<HttpResponse, HttpCallError> {
+        self.check_blocklist(&request.url).await?;
         let client = self.client(request.ca_bundle.as_deref())?;
         let body = match &request.body {
             // Go's json.Encoder ends the value with a newline.
@@ -135,6 +209,33 @@ impl HttpCaller {
             body: first_json_value(&bytes),
         })
     }
+}
+
+/// The blocked range holding `ip`, as `address/prefix`. An IPv4 address
+/// mapped into IPv6 counts as the IPv4 address, as in Go's `IPNet.Contains`.
+fn blocked_range(ip: IpAddr) -> Option<String> {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map(IpAddr::V4)
+            .unwrap_or(IpAddr::V6(v6)),
+        v4 => v4,
+    };
+    BLOCKED_RANGES.iter().find_map(|(network, prefix)| {
+        let network: IpAddr = network.parse().ok()?;
+        let inside = match (ip, network) {
+            (IpAddr::V4(ip), IpAddr::V4(net)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(*prefix)).unwrap_or(0);
+                u32::from(ip) & mask == u32::from(net) & mask
+            }
+            (IpAddr::V6(ip), IpAddr::V6(net)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(*prefix)).unwrap_or(0);
+                u128::from(ip) & mask == u128::from(net) & mask
+            }
+            _ => false,
+        };
+        inside.then(|| format!("{network}/{prefix}"))
+    })
 }
 
 /// The first JSON value of `bytes`, or null.
@@ -242,7 +343,7 @@ mod tests {
         let (url, server) = serve_once(
             "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 16\r\nConnection: close\r\n\r\n{\"granted\":true}",
         );
-        let caller = HttpCaller::default();
+        let caller = HttpCaller::new(DEFAULT_TIMEOUT, MAX_RESPONSE_LENGTH);
         let response = caller
             .call(&HttpRequest {
                 method: "POST".into(),
@@ -278,7 +379,7 @@ mod tests {
         let (url, _server) = serve_once(
             "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\nConnection: close\r\n\r\noops",
         );
-        let response = HttpCaller::default()
+        let response = HttpCaller::new(DEFAULT_TIMEOUT, MAX_RESPONSE_LENGTH)
             .call(&HttpRequest {
                 url,
                 ..request.clone()
@@ -286,12 +387,52 @@ mod tests {
             .await
             .expect("answer");
         assert_eq!((response.status, response.body), (500, Value::Null));
-        let bad_bundle = HttpCaller::default()
+        let bad_bundle = HttpCaller::new(DEFAULT_TIMEOUT, MAX_RESPONSE_LENGTH)
             .call(&HttpRequest {
                 ca_bundle: Some("not a certificate".into()),
                 ..request
             })
             .await;
         assert_eq!(bad_bundle, Err(HttpCallError::CaBundle));
+    }
+
+    #[tokio::test]
+    async fn kyvernos_default_blocklist_is_refused() {
+        let caller = HttpCaller::default();
+        let get = |url: &str| HttpRequest {
+            method: "GET".into(),
+            url: url.into(),
+            headers: Vec::new(),
+            body: None,
+            ca_bundle: None,
+        };
+        for (url, range) in [
+            (
+                "http://169.254.169.254/latest/meta-data",
+                "169.254.169.254/32",
+            ),
+            ("http://127.0.0.2:8080/", "127.0.0.0/8"),
+            ("http://[::1]/", "::1/128"),
+            ("http://[::ffff:127.0.0.1]/", "127.0.0.0/8"),
+            ("http://localhost/", ""),
+        ] {
+            match caller.call(&get(url)).await {
+                Err(HttpCallError::Blocked(message)) => {
+                    assert!(message.contains(range), "{url}: {message}")
+                }
+                other => panic!("{url}: want blocked, got {other:?}"),
+            }
+        }
+        match caller
+            .call(&get("https://METADATA.google.internal./computeMetadata"))
+            .await
+        {
+            Err(HttpCallError::Blocked(message)) => {
+                assert!(message.contains("is on the blocklist"), "{message}")
+            }
+            other => panic!("want blocked, got {other:?}"),
+        }
+        assert_eq!(blocked_range("10.1.2.3".parse().unwrap()), None);
+        assert_eq!(blocked_range("169.254.169.1".parse().unwrap()), None);
     }
 }
