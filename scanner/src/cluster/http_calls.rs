@@ -156,13 +156,24 @@ impl HttpCaller {
         Ok(client)
     }
 
-    /// Sends `request`. Any status is an answer; the body is decoded as
-    /// JSON the way Go's `json.Decoder` reads it (the first value; null when
-    /// it is not JSON, as kyverno/sdk http/http.go `executeRequest` leaves it).
+    /// Sends `request`, following redirects as Go's `http.Client` does
+    /// (at most 10; 301/302/303 turn a POST into a GET without body;
+    /// credentials are not carried to another host). Any status is an
+    /// answer; the body is decoded as JSON the way Go's `json.Decoder`
+    /// reads it (the first value; null when it is not JSON, as kyverno/sdk
+    /// http/http.go `executeRequest` leaves it).
     pub async fn call(&self, request: &HttpRequest) -> Result<HttpResponse, HttpCallError> {
-        self.check_blocklist(&request.url).await?;
+        tokio::time::timeout(self.timeout, self.follow(request))
+            .await
+            .map_err(|_| HttpCallError::Timeout(self.timeout))?
+    }
+
+    async fn follow(&self, request: &HttpRequest) -> Result<HttpResponse, HttpCallError> {
         let client = self.client(request.ca_bundle.as_deref())?;
-        let body = match &request.body {
+        let mut method = request.method.clone();
+        let mut url = request.url.clone();
+        let mut headers = request.headers.clone();
+        let mut body = match &request.body {
             // Go's json.Encoder ends the value with a newline.
             Some(value) => {
                 let mut bytes = serde_json::to_vec(value)
@@ -172,43 +183,97 @@ impl HttpCaller {
             }
             None => Vec::new(),
         };
-        let mut builder = http::Request::builder()
-            .method(request.method.as_str())
-            .uri(request.url.as_str());
-        for (name, value) in &request.headers {
-            builder = builder.header(name.as_str(), value.as_str());
-        }
-        let outgoing = builder
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|err| HttpCallError::InvalidRequest(err.to_string()))?;
-        let max_length = self.max_length;
-        let exchange = async move {
+        for _ in 0..=MAX_REDIRECTS {
+            self.check_blocklist(&url).await?;
+            let mut builder = http::Request::builder()
+                .method(method.as_str())
+                .uri(url.as_str());
+            for (name, value) in &headers {
+                builder = builder.header(name.as_str(), value.as_str());
+            }
+            let outgoing = builder
+                .body(Full::new(Bytes::from(body.clone())))
+                .map_err(|err| HttpCallError::InvalidRequest(err.to_string()))?;
             let response = client
                 .request(outgoing)
                 .await
                 .map_err(|err| HttpCallError::Transport(error_chain(&err)))?;
             let status = response.status().as_u16();
-            let bytes = Limited::new(response.into_body(), max_length)
+            let location = response
+                .headers()
+                .get(http::header::LOCATION)
+                .and_then(|value| value.to_str().ok())
+                .filter(|_| matches!(status, 301 | 302 | 303 | 307 | 308));
+            if let Some(location) = location {
+                let next = resolve_location(&url, location)?;
+                if host_of(&next) != host_of(&url) {
+                    headers.retain(|(name, _)| {
+                        !matches!(
+                            name.to_ascii_lowercase().as_str(),
+                            "authorization" | "www-authenticate" | "cookie" | "cookie2"
+                        )
+                    });
+                }
+                if (301..=303).contains(&status) && method != "GET" && method != "HEAD" {
+                    method = "GET".to_string();
+                    body.clear();
+                }
+                url = next;
+                continue;
+            }
+            let bytes = Limited::new(response.into_body(), self.max_length)
                 .collect()
                 .await
                 .map_err(|err| {
                     if err.is::<http_body_util::LengthLimitError>() {
-                        HttpCallError::TooLong(max_length)
+                        HttpCallError::TooLong(self.max_length)
                     } else {
                         HttpCallError::Transport(err.to_string())
                     }
                 })?
                 .to_bytes();
-            Ok::<_, HttpCallError>((status, bytes))
-        };
-        let (status, bytes) = tokio::time::timeout(self.timeout, exchange)
-            .await
-            .map_err(|_| HttpCallError::Timeout(self.timeout))??;
-        Ok(HttpResponse {
-            status,
-            body: first_json_value(&bytes),
-        })
+            return Ok(HttpResponse {
+                status,
+                body: first_json_value(&bytes),
+            });
+        }
+        Err(HttpCallError::Transport(format!(
+            "stopped after {MAX_REDIRECTS} redirects"
+        )))
     }
+}
+
+/// Go's `http.Client` redirect limit.
+const MAX_REDIRECTS: usize = 10;
+
+/// The authority of an absolute URL.
+fn host_of(url: &str) -> String {
+    url.parse::<http::Uri>()
+        .ok()
+        .and_then(|uri| uri.authority().map(|a| a.as_str().to_ascii_lowercase()))
+        .unwrap_or_default()
+}
+
+/// A `Location` resolved against the URL that answered it (absolute,
+/// scheme-relative, absolute-path or relative-path references).
+fn resolve_location(base: &str, location: &str) -> Result<String, HttpCallError> {
+    let invalid = || HttpCallError::InvalidRequest(format!("redirect to {location:?} from {base}"));
+    if location.starts_with("http://") || location.starts_with("https://") {
+        return Ok(location.to_string());
+    }
+    let uri: http::Uri = base.parse().map_err(|_| invalid())?;
+    let scheme = uri.scheme_str().ok_or_else(invalid)?;
+    let authority = uri.authority().ok_or_else(invalid)?;
+    if let Some(rest) = location.strip_prefix("//") {
+        return Ok(format!("{scheme}://{rest}"));
+    }
+    if location.starts_with('/') {
+        return Ok(format!("{scheme}://{authority}{location}"));
+    }
+    let path = uri.path();
+    let directory = &path[..path.rfind('/').map_or(0, |i| i + 1)];
+    let directory = if directory.is_empty() { "/" } else { directory };
+    Ok(format!("{scheme}://{authority}{directory}{location}"))
 }
 
 /// The blocked range holding `ip`, as `address/prefix`. An IPv4 address
@@ -434,5 +499,49 @@ mod tests {
         }
         assert_eq!(blocked_range("10.1.2.3".parse().unwrap()), None);
         assert_eq!(blocked_range("169.254.169.1".parse().unwrap()), None);
+    }
+
+    #[test]
+    fn redirect_locations_resolve_against_the_answering_url() {
+        let base = "https://a.test:8443/v1/apps/x?q=1";
+        for (location, want) in [
+            ("https://b.test/y", "https://b.test/y"),
+            ("//c.test/z", "https://c.test/z"),
+            ("/root", "https://a.test:8443/root"),
+            ("sibling", "https://a.test:8443/v1/apps/sibling"),
+        ] {
+            assert_eq!(resolve_location(base, location).as_deref(), Ok(want));
+        }
+        assert_eq!(host_of(base), "a.test:8443");
+    }
+
+    #[tokio::test]
+    async fn a_post_redirected_by_303_is_followed_as_a_get() {
+        let (target, target_server) = serve_once(
+            "HTTP/1.1 200 OK\r\nContent-Length: 11\r\nConnection: close\r\n\r\n{\"ok\":true}",
+        );
+        let answer: &'static str = Box::leak(
+            format!(
+                "HTTP/1.1 303 See Other\r\nLocation: {target}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            )
+            .into_boxed_str(),
+        );
+        let (first, first_server) = serve_once(answer);
+        let response = HttpCaller::new(DEFAULT_TIMEOUT, MAX_RESPONSE_LENGTH)
+            .call(&HttpRequest {
+                method: "POST".into(),
+                url: first,
+                headers: Vec::new(),
+                body: Some(json!({"a": 1})),
+                ca_bundle: None,
+            })
+            .await
+            .expect("answer");
+        assert_eq!((response.status, response.body), (200, json!({"ok": true})));
+        assert!(first_server.join().expect("first").starts_with("POST "));
+        assert!(target_server
+            .join()
+            .expect("target")
+            .starts_with("GET /check"));
     }
 }
