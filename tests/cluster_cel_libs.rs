@@ -364,3 +364,100 @@ spec:
         "{message}"
     );
 }
+
+#[test]
+fn subject_access_reviews_are_posted_and_nothing_else_is() {
+    let cluster = prepared_cluster();
+    cluster.apply_yaml(
+        r#"apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: secret-reader, namespace: default}
+rules:
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: reader-reads-secrets, namespace: default}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: secret-reader}
+subjects:
+- {kind: ServiceAccount, name: reader, namespace: default}
+---
+apiVersion: policies.kyverno.io/v1alpha1
+kind: ValidatingPolicy
+metadata: {name: no-secret-readers}
+spec:
+  validationActions: [Audit]
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: [v1]
+      operations: [CREATE, UPDATE]
+      resources: [pods]
+  variables:
+  - name: review
+    expression: >-
+      resource.post("authorization.k8s.io/v1", "subjectaccessreviews", {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SubjectAccessReview",
+        "spec": {
+          "user": "system:serviceaccount:default:" + object.spec.serviceAccountName,
+          "resourceAttributes": {"namespace": "default", "verb": "get", "resource": "secrets"}
+        }
+      })
+  validations:
+  - expression: "!variables.review.status.allowed"
+    message: "the pod's service account may read secrets"
+---
+apiVersion: policies.kyverno.io/v1alpha1
+kind: ValidatingPolicy
+metadata: {name: creates-configmaps}
+spec:
+  validationActions: [Audit]
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: [v1]
+      operations: [CREATE, UPDATE]
+      resources: [pods]
+  validations:
+  - expression: >-
+      resource.Post("v1", "configmaps", "default",
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "planted"}}) != null
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: reads-secrets, namespace: default}
+spec:
+  serviceAccountName: reader
+  containers: [{name: a, image: "nginx:1"}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: reads-nothing, namespace: default}
+spec:
+  serviceAccountName: other
+  containers: [{name: a, image: "nginx:1"}]
+"#,
+    );
+    let output = scan(&cluster, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let results = pod_results(&cluster);
+    assert_eq!(
+        result_of(&results, "reads-secrets", "no-secret-readers").0,
+        "fail"
+    );
+    assert_eq!(
+        result_of(&results, "reads-nothing", "no-secret-readers").0,
+        "pass"
+    );
+    let (status, message) = result_of(&results, "reads-nothing", "creates-configmaps");
+    assert_eq!(status, "error");
+    assert!(
+        message.contains("failed to create resource") && message.contains("creates no objects"),
+        "{message}"
+    );
+    let planted = cluster.kubectl(&["get", "configmap", "planted", "-n", "default"]);
+    assert!(!planted.status.success(), "a ConfigMap was created");
+}

@@ -19,7 +19,8 @@ use super::http_calls::HttpCaller;
 use super::listing::for_each_page;
 use super::ClusterError;
 use crate::engine::context::{
-    missing_global_entry, ApiCallRequest, ClusterData, HttpRequest, HttpResponse,
+    is_review_resource, missing_global_entry, ApiCallRequest, ClusterData, HttpRequest,
+    HttpResponse,
 };
 use crate::engine::jmespath;
 use crate::engine::policy::LabelSelector;
@@ -95,6 +96,23 @@ impl ApiLookups {
                 }
             }
         })
+    }
+
+    /// A POST of a review object: the server's answer, cached per body.
+    fn post(&self, path: &str, body: &Value) -> Result<Value, String> {
+        let answer = self.cached(format!("POST {path} {body}"), || {
+            let bytes = serde_json::to_vec(body).map_err(|err| err.to_string())?;
+            let request = http::Request::post(path)
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(bytes)
+                .map_err(|err| err.to_string())?;
+            let client = self.client.clone();
+            self.runtime
+                .block_on(async move { client.request::<Value>(request).await })
+                .map(Some)
+                .map_err(|err| ClusterError::from_kube(format!("POST {path}"), err).to_string())
+        })?;
+        Ok(answer.unwrap_or_default())
     }
 
     /// A whole collection (every page) as a list object.
@@ -437,6 +455,18 @@ fn projections_of(spec: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Whether an API path names a review collection
+/// (`/apis/authorization.k8s.io/v1[/namespaces/<ns>]/subjectaccessreviews`).
+fn review_path(path: &str) -> bool {
+    let path = path.split('?').next().unwrap_or("");
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["apis", group, _version, resource] => is_review_resource(group, resource),
+        ["apis", group, _version, "namespaces", _, resource] => is_review_resource(group, resource),
+        _ => false,
+    }
+}
+
 /// `404 Not Found` as Go's `resp.Status` reads.
 fn status_text(status: u16) -> String {
     let reason = http::StatusCode::from_u16(status)
@@ -472,10 +502,14 @@ impl ClusterData for ApiLookups {
     }
 
     fn api_call(&self, request: &ApiCallRequest) -> Result<Option<Value>, String> {
+        if request.method == "POST" && review_path(&request.url_path) {
+            let data = request.data.clone().unwrap_or_default();
+            return self.post(&request.url_path, &data).map(Some);
+        }
         if request.method != "GET" {
             // A scan reads; it does not create objects on the server.
             return Err(format!(
-                "{} {}: polscan makes only GET API calls",
+                "{} {}: polscan makes only GET API calls (and POSTs of reviews, which store nothing)",
                 request.method, request.url_path
             ));
         }
@@ -486,6 +520,22 @@ impl ClusterData for ApiLookups {
                 request.url_path
             )),
         }
+    }
+
+    fn post_resource(
+        &self,
+        api_version: &str,
+        resource: &str,
+        namespace: &str,
+        data: &Value,
+    ) -> Result<Value, String> {
+        if !is_review_resource(crate::kinds::group_of(api_version), resource) {
+            return Err(format!(
+                "{resource} ({api_version}): polscan creates no objects while auditing (only reviews such as subjectaccessreviews, which store nothing)"
+            ));
+        }
+        let path = self.kind_path(api_version, resource, namespace)?;
+        self.post(&path, data)
     }
 
     fn get_resource(
@@ -625,6 +675,16 @@ mod tests {
             vec![("hosts".to_string(), "items[].host".to_string())]
         );
         assert_eq!(status_text(404), "404 Not Found");
+        assert!(review_path(
+            "/apis/authorization.k8s.io/v1/subjectaccessreviews"
+        ));
+        assert!(review_path(
+            "/apis/authorization.k8s.io/v1/namespaces/a/localsubjectaccessreviews?x=1"
+        ));
+        assert!(!review_path("/api/v1/namespaces/a/configmaps"));
+        assert!(!review_path(
+            "/apis/authorization.k8s.io/v1/namespaces/a/subjectaccessreviews/x"
+        ));
         assert_eq!(status_text(599), "599");
     }
 }

@@ -122,6 +122,22 @@ pub trait ClusterData: Send + Sync {
         Ok(None)
     }
 
+    /// `resource.Post`: the object as the server answers its creation.
+    /// The default refuses: polscan does not create objects; a cluster
+    /// answers only the review kinds, which store nothing
+    /// ([`is_review_resource`]).
+    fn post_resource(
+        &self,
+        api_version: &str,
+        resource: &str,
+        _namespace: &str,
+        _data: &Value,
+    ) -> Result<Value, String> {
+        Err(format!(
+            "{resource} ({api_version}): polscan does not create objects in this run"
+        ))
+    }
+
     /// `resource.List`: a list object (`{"items": [...]}`); an error when
     /// the resource type is unknown, as the Kyverno CLI reports it.
     fn list_resources(
@@ -151,6 +167,23 @@ pub trait ClusterData: Send + Sync {
     /// `image.GetMetadata`: the image's metadata (manifest, config, ...).
     fn image_data(&self, image: &str) -> Result<Value, String> {
         Err(format!("image data for {image} not found in the context"))
+    }
+}
+
+/// Whether `resource` of `group` is a review (SubjectAccessReview,
+/// TokenReview, ...): the server answers its creation and stores nothing,
+/// so a scan may post it without changing the cluster.
+pub fn is_review_resource(group: &str, resource: &str) -> bool {
+    match group {
+        "authorization.k8s.io" => matches!(
+            resource,
+            "subjectaccessreviews"
+                | "localsubjectaccessreviews"
+                | "selfsubjectaccessreviews"
+                | "selfsubjectrulesreviews"
+        ),
+        "authentication.k8s.io" => matches!(resource, "tokenreviews" | "selfsubjectreviews"),
+        _ => false,
     }
 }
 

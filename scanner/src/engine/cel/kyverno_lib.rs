@@ -259,12 +259,53 @@ fn library_post(
     if handle.library == "http" {
         return http_post(ftx, handle, &args);
     }
-    // resource.Post creates objects (SubjectAccessReviews); a scan never
-    // writes to the cluster it audits.
-    Err(ftx.error(format!(
-        "failed to create resource: {}.Post is not supported: polscan does not create objects while auditing",
-        handle.library
-    )))
+    resource_post(ftx, handle, &args)
+}
+
+/// `resource.Post(apiVersion, resource[, namespace], data)`, or
+/// `Post(apiVersion, resource, data)` in a namespaced policy's namespace
+/// (kyverno/sdk resource/impl.go, namespaced_impl.go). The data source
+/// decides what it creates ([`ClusterData::post_resource`]).
+fn resource_post(ftx: &FunctionContext, handle: &DataHandle, args: &[cel::Value]) -> CelResult {
+    let (strings, data) = match (&handle.namespace, args) {
+        (Some(namespace), [api_version, resource, data]) => (
+            vec![
+                string_arg(ftx, api_version)?,
+                string_arg(ftx, resource)?,
+                namespace.as_str(),
+            ],
+            data,
+        ),
+        (None, [api_version, resource, data]) => (
+            vec![
+                string_arg(ftx, api_version)?,
+                string_arg(ftx, resource)?,
+                "",
+            ],
+            data,
+        ),
+        (None, [api_version, resource, namespace, data]) => (
+            vec![
+                string_arg(ftx, api_version)?,
+                string_arg(ftx, resource)?,
+                string_arg(ftx, namespace)?,
+            ],
+            data,
+        ),
+        _ => return Err(arity(ftx, args.len())),
+    };
+    if !matches!(data, cel::Value::Map(_)) {
+        return Err(ftx.error(format!(
+            "{}: expected a map as the object, got {}",
+            ftx.name,
+            super::program::type_name(data)
+        )));
+    }
+    handle
+        .data
+        .post_resource(strings[0], strings[1], strings[2], &to_json(data))
+        .map(|object| to_cel(&object))
+        .map_err(|err| ftx.error(format!("failed to create resource: {err}")))
 }
 
 /// `resource.Get(apiVersion, resource, namespace, name)`: the object, or

@@ -382,6 +382,20 @@ impl ClusterData for FakeData {
     fn http_is_mocked(&self) -> bool {
         self.mocked
     }
+    fn post_resource(
+        &self,
+        api_version: &str,
+        resource: &str,
+        namespace: &str,
+        data: &Value,
+    ) -> Result<Value, String> {
+        if resource != "subjectaccessreviews" {
+            return Err(format!("{resource} is not a review"));
+        }
+        let mut answer = data.clone();
+        answer["status"] = json!({"allowed": true, "asked": [api_version, namespace]});
+        Ok(answer)
+    }
     fn global_context(&self, name: &str, projection: &str) -> Result<Value, String> {
         let (_, data) = self
             .entries
@@ -648,8 +662,29 @@ fn resource_library_under_both_spellings() {
         err.contains("failed to list resource: secrets resource not found"),
         "{err}"
     );
+    let review = "resource.post('authorization.k8s.io/v1', 'subjectaccessreviews', {'spec': {'user': 'ann'}})";
+    assert_eq!(
+        eval_with(data.clone(), &format!("{review}.status")),
+        Ok(json!({"allowed": true, "asked": ["authorization.k8s.io/v1", ""]}))
+    );
+    assert_eq!(
+        eval_in_namespace(data.clone(), "team-a", &format!("{review}.status.asked[1]")),
+        Ok(json!("team-a"))
+    );
+    assert_eq!(
+        eval_with(
+            data.clone(),
+            "resource.Post('authorization.k8s.io/v1', 'subjectaccessreviews', 'ns', {'spec': {}}).status.asked[1]"
+        ),
+        Ok(json!("ns"))
+    );
+    let err = eval_with(data.clone(), "resource.post('v1', 'configmaps', 'ns', {})").unwrap_err();
+    assert!(
+        err.contains("failed to create resource: configmaps is not a review"),
+        "{err}"
+    );
     for refused in [
-        "resource.post('v1', 'subjectaccessreviews', '', {})",
+        "resource.post('v1', 'subjectaccessreviews', 'ns', 'not a map')",
         "resource.toGVR('v1', 'Pod')",
         "resource.get('v1', 'configmaps', 'limits')",
     ] {
