@@ -306,6 +306,31 @@ spec:
             operator: NotEquals
             value: true
 ---
+apiVersion: kyverno.io/v2beta1
+kind: GlobalContextEntry
+metadata: {{name: catalog-index}}
+spec:
+  apiCall:
+    service: {{url: "{base}/apps/ok-index"}}
+    refreshInterval: 1h
+  projections:
+  - name: approved
+    jmesPath: approved
+---
+apiVersion: policies.kyverno.io/v1alpha1
+kind: ValidatingPolicy
+metadata: {{name: catalog-gctx}}
+spec:
+  validationActions: [Audit]
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: [v1]
+      operations: [CREATE, UPDATE]
+      resources: [pods]
+  validations:
+  - expression: 'globalContext.Get("catalog-index", "approved") == true'
+---
 apiVersion: policies.kyverno.io/v1alpha1
 kind: ValidatingPolicy
 metadata: {{name: metadata-probe}}
@@ -336,11 +361,13 @@ spec:
     let output = scan(&cluster, &[]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let results = pod_results(&cluster);
-    for policy in ["catalog-cel", "catalog-service"] {
+    for policy in ["catalog-cel", "catalog-service", "catalog-gctx"] {
         let (status, message) = result_of(&results, "ok-app", policy);
         assert_eq!(status, "error", "{policy}: {message}");
         assert!(
-            message.contains(&format!("{base}/apps/ok-app")) && message.contains("--allow-http"),
+            (message.contains(&format!("{base}/apps/ok-app"))
+                || message.contains(&format!("{base}/apps/ok-index")))
+                && message.contains("--allow-http"),
             "{policy}: {message}"
         );
     }
@@ -356,6 +383,8 @@ spec:
             "{policy}"
         );
     }
+    // The entry's service answers once for the run; both pods pass.
+    assert_eq!(result_of(&results, "rogue-app", "catalog-gctx").0, "pass");
     // Kyverno's default blocklist holds with --allow-http.
     let (status, message) = result_of(&results, "ok-app", "metadata-probe");
     assert_eq!(status, "error", "{message}");
