@@ -241,6 +241,45 @@ fn every_policy_kind_reaches_the_reports_and_every_listed_object_is_evaluated() 
     assert_eq!(vap_result["rule"], "pinned-images");
     assert_eq!(vap_result["properties"]["binding"], "pinned-images-audit");
 
+    // The run record counts what the reports hold (matchConditions skips
+    // are in neither).
+    let record: Value = serde_json::from_str(&cluster.kubectl_ok(&[
+        "get",
+        "configmap",
+        "-n",
+        "default",
+        "polscan-last-run",
+        "-o",
+        "json",
+    ]))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut reported: std::collections::BTreeMap<String, usize> = Default::default();
+    for kind in ["policyreports", "clusterpolicyreports"] {
+        let text = cluster.kubectl_ok(&["get", kind, "-A", "-o", "json"]);
+        let list: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+        for result in list["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|r| r["results"].as_array().cloned().unwrap_or_default())
+        {
+            *reported
+                .entry(result["result"].as_str().unwrap_or_default().to_string())
+                .or_default() += 1;
+        }
+    }
+    for status in ["pass", "fail", "warn", "error", "skip"] {
+        let recorded: usize = record["data"][format!("results.{status}")]
+            .as_str()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("results.{status} in {record:#}"));
+        assert_eq!(
+            recorded,
+            reported.get(status).copied().unwrap_or(0),
+            "{status}: record {record:#} vs reports {reported:?}"
+        );
+    }
+
     // matchConditions false: the ValidatingPolicy says nothing about preview.
     let preview =
         report_of(&cluster, "Pod", "preview").unwrap_or_else(|| panic!("no report for preview"));

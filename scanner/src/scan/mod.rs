@@ -749,12 +749,16 @@ async fn list_and_evaluate(
                         .map(|resource| evaluate(&engine, &env, resource))
                         .collect();
                     drop(in_scope);
-                    *with_results_by_kind.entry(kind).or_default() +=
-                        per_object.iter().filter(|found| !found.is_empty()).count();
+                    // Counts are of what the reports hold: matchConditions
+                    // skips are not written, so they are not counted.
+                    *with_results_by_kind.entry(kind).or_default() += per_object
+                        .iter()
+                        .filter(|found| found.iter().any(crate::reports::is_reported))
+                        .count();
                     let found: Vec<Finding> = per_object.into_iter().flatten().collect();
                     let counts = counts_by_kind.entry(kind).or_default();
                     let rules = rules_by_kind.entry(kind).or_default();
-                    for finding in &found {
+                    for finding in found.iter().filter(|f| crate::reports::is_reported(f)) {
                         *counts.entry(ResultKey::of(finding)).or_default() += 1;
                         *rules
                             .entry(finding.policy.qualified_name())
