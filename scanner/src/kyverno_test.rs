@@ -1120,6 +1120,7 @@ mod tests {
                     action: "Audit".into(),
                     properties: BTreeMap::new(),
                     skip_reason: None,
+                    before_exceptions: false,
                 })
                 .collect(),
         }
@@ -1662,6 +1663,17 @@ mod test_documents {
             error.contains("failed to get the resource's namespace") && error.contains("\"a\""),
             "{error}"
         );
+    }
+
+    #[test]
+    fn an_exception_does_not_hide_a_context_or_precondition_error() {
+        let policy = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: pe}\nspec:\n  rules:\n  - name: r\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    preconditions:\n      all: [{key: '{{ divide(`1`, `0`) }}', operator: Equals, value: 1}]\n    validate: {failureAction: Audit, message: m, deny: {}}\n  - name: ctx\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    context:\n    - {name: x, apiCall: {service: {url: 'https://a.test/x'}}}\n    validate: {failureAction: Audit, message: m, deny: {}}\n  - name: plain\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    validate: {failureAction: Audit, message: m, deny: {}}\n";
+        let exception = "apiVersion: kyverno.io/v2\nkind: PolicyException\nmetadata: {name: ex, namespace: a}\nspec:\n  exceptions: [{policyName: pe, ruleNames: [r, ctx, plain]}]\n  match: {any: [{resources: {kinds: [Pod]}}]}\n";
+        let test = format!(
+            "{HEAD}metadata: {{name: e}}\npolicies: [pe.yaml]\nresources: [resources.yaml]\nexceptions: [exception.yaml]\napiCallResponses:\n- {{url: 'https://a.test/x', response: {{body: {{}}, statusCode: 500}}}}\nresults:\n- {{policy: pe, rule: r, kind: Pod, resources: [gold], result: error}}\n- {{policy: pe, rule: ctx, kind: Pod, resources: [gold], result: error}}\n- {{policy: pe, rule: plain, kind: Pod, resources: [gold], result: skip}}\n"
+        );
+        let reports = run(&test, &[("pe.yaml", policy), ("exception.yaml", exception)]);
+        assert!(reports[0].passed(), "{:#?}", reports[0].rows);
     }
 
     #[test]

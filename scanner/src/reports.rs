@@ -190,6 +190,7 @@ mod tests {
                 action: "Audit".into(),
                 properties: BTreeMap::new(),
                 skip_reason: None,
+                before_exceptions: false,
             },
         }
     }

@@ -101,6 +101,25 @@ pub trait ClusterData: Send + Sync {
         true
     }
 
+    /// Whether `configMap` context entries load in this run. The Kyverno
+    /// CLI without a cluster has no ConfigMap resolver and skips them.
+    fn resolves_config_maps(&self) -> bool {
+        true
+    }
+
+    /// Whether the run has the Kyverno CLI's `apiCallResponses` mocks: then
+    /// every `apiCall` entry is substituted up front and the mocked ones
+    /// load at once, before any other entry (store/contextloader.go).
+    fn has_api_call_mocks(&self) -> bool {
+        false
+    }
+
+    /// The mock for `method` and `url` (a service URL or a `urlPath`):
+    /// `Ok` with the body, `Err` for a non-2xx mock. `None`: not mocked.
+    fn api_call_mock(&self, _method: &str, _url: &str) -> Option<Result<Value, String>> {
+        None
+    }
+
     /// A GlobalContextEntry's data (`globalReference`, CEL
     /// `globalContext.Get`), or one of its projections when `projection` is
     /// not empty. Kyverno: pkg/globalcontext/store `Entry.Get`. An entry
@@ -209,6 +228,9 @@ impl ClusterData for NoClusterData {
     fn global_reference(&self, _name: &str, _projection: &str) -> Result<Option<Value>, String> {
         Ok(None)
     }
+    fn resolves_config_maps(&self) -> bool {
+        false
+    }
 }
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
@@ -314,8 +336,47 @@ impl EvalContext {
     }
 
     /// Registers context entries; each loads when a query first names it.
-    pub fn add_entries(&mut self, entries: &[ContextEntry]) {
-        for entry in entries {
+    /// With `apiCallResponses` mocks in the run, the Kyverno CLI first
+    /// substitutes every `apiCall` entry in order and loads the mocked ones
+    /// (store/contextloader.go `wrapper.Load`): a substitution that fails
+    /// (say, on a variable entry not loaded yet) or a non-2xx mock fails
+    /// the whole load, and a mocked entry's `default` and the namespaced
+    /// policy's path check do not apply.
+    ///
+    /// # Errors
+    /// A [`ContextLoadError`] for the entry that failed, which Kyverno
+    /// reports as the rule's error ("failed to load context").
+    pub fn add_entries(&mut self, entries: &[ContextEntry]) -> Result<(), ContextLoadError> {
+        let mut remaining: Vec<&ContextEntry> = Vec::with_capacity(entries.len());
+        if self.cluster.has_api_call_mocks() {
+            for entry in entries {
+                match &entry.api_call {
+                    Some(api_call) => {
+                        let fail = |message: String| ContextLoadError {
+                            name: entry.name.clone(),
+                            message,
+                        };
+                        let call = variables::substitute_all(self, api_call).map_err(|err| {
+                            fail(format!(
+                                "failed to substitute variables in apiCall context entry {:?}: {err}",
+                                entry.name
+                            ))
+                        })?;
+                        match self.mocked_api_call(&call) {
+                            Some(answer) => {
+                                let value = answer.map_err(fail)?;
+                                self.set_entry(&entry.name, value);
+                            }
+                            None => remaining.push(entry),
+                        }
+                    }
+                    None => remaining.push(entry),
+                }
+            }
+        } else {
+            remaining.extend(entries);
+        }
+        for entry in remaining {
             let answerable = entry.variable.is_some()
                 || entry.config_map.is_some()
                 || entry.api_call.is_some()
@@ -337,6 +398,33 @@ impl EvalContext {
                 Err(_) => self.unanswered.push(entry.name.clone()),
             }
         }
+        Ok(())
+    }
+
+    /// The mock answering a substituted apiCall, with its `jmesPath`
+    /// applied; `None` when no mock answers it.
+    fn mocked_api_call(&self, call: &Value) -> Option<Result<Value, String>> {
+        let service_url = call
+            .pointer("/service/url")
+            .and_then(Value::as_str)
+            .filter(|u| !u.is_empty());
+        let url = service_url.or_else(|| {
+            call.get("urlPath")
+                .and_then(Value::as_str)
+                .filter(|u| !u.is_empty())
+        })?;
+        let method = match call.get("method").and_then(Value::as_str) {
+            None | Some("") => "GET",
+            Some(method) => method,
+        };
+        let answer = self.cluster.api_call_mock(method, url)?;
+        Some(answer.and_then(|body| {
+            match call.get("jmesPath").and_then(Value::as_str) {
+                Some(path) if !path.is_empty() => jmespath::search(path, &body)
+                    .map_err(|err| format!("failed to apply JMESPath {path:?}: {err}")),
+                _ => Ok(body),
+            }
+        }))
     }
 
     /// Evaluates a JMESPath query against the context.
@@ -408,6 +496,14 @@ impl EvalContext {
             return Ok(());
         }
         if let Some(config_map) = &entry.config_map {
+            // Kyverno's configMap loader (loaders/configmap.go): skipped
+            // without a resolver; a namespaced policy reads only its own
+            // namespace; a missing ConfigMap is an error; the entry holds
+            // `data` and `metadata`.
+            if !self.cluster.resolves_config_maps() {
+                self.unanswered.push(entry.name.clone());
+                return Ok(());
+            }
             let resolved =
                 variables::substitute_all(self, config_map).map_err(|err| fail(err.to_string()))?;
             let name = resolved.get("name").and_then(Value::as_str).unwrap_or("");
@@ -418,9 +514,27 @@ impl EvalContext {
                 .map(str::to_string)
                 .or_else(|| self.policy_namespace.clone())
                 .unwrap_or_else(|| "default".to_string());
+            if let Some(own) = &self.policy_namespace {
+                if &namespace != own {
+                    return Err(fail(format!(
+                        "context entry {}: configMap namespace {namespace:?} is different from policy namespace {own:?}",
+                        entry.name
+                    )));
+                }
+            }
             match self.cluster.config_map(&namespace, name) {
-                Some(data) => self.set_entry(&entry.name, data),
-                None => self.unanswered.push(entry.name.clone()),
+                Some(object) => {
+                    let data = serde_json::json!({
+                        "data": object.get("data").cloned().unwrap_or(Value::Null),
+                        "metadata": object.get("metadata").cloned().unwrap_or(Value::Null),
+                    });
+                    self.set_entry(&entry.name, data);
+                }
+                None => {
+                    return Err(fail(format!(
+                        "failed to get configmap {namespace}/{name} : configmaps {name:?} not found"
+                    )))
+                }
             }
             return Ok(());
         }
@@ -464,10 +578,12 @@ impl EvalContext {
             .get("urlPath")
             .and_then(Value::as_str)
             .unwrap_or("");
+        // Every call of a namespaced policy, a service call too (whose
+        // empty path cleans to "."), before any default applies.
+        if let Some(namespace) = &self.policy_namespace {
+            check_policy_namespace(url_path, namespace)?;
+        }
         let answer = if !url_path.is_empty() {
-            if let Some(namespace) = &self.policy_namespace {
-                check_policy_namespace(url_path, namespace)?;
-            }
             let request = ApiCallRequest {
                 url_path: url_path.to_string(),
                 method: method.clone(),
@@ -814,6 +930,9 @@ fn check_policy_namespace(url_path: &str, namespace: &str) -> Result<(), String>
 /// Go's `path.Clean` for absolute API paths: `.` and `..` resolved, no
 /// doubled or trailing slash.
 fn clean_path(path: &str) -> String {
+    if path.is_empty() {
+        return ".".to_string();
+    }
     let mut parts: Vec<&str> = Vec::new();
     for segment in path.split('/') {
         match segment {
@@ -824,7 +943,13 @@ fn clean_path(path: &str) -> String {
             other => parts.push(other),
         }
     }
-    format!("/{}", parts.join("/"))
+    if path.starts_with('/') {
+        format!("/{}", parts.join("/"))
+    } else if parts.is_empty() {
+        ".".to_string()
+    } else {
+        parts.join("/")
+    }
 }
 
 pub fn evaluate(expression: &str, document: &Value) -> Result<Value, QueryError> {
@@ -902,7 +1027,7 @@ mod tests {
             .cloned()
             .map(entry)
             .collect();
-        ctx.add_entries(&entries);
+        ctx.add_entries(&entries).expect("entries");
         (ctx, recorder)
     }
 
@@ -1000,11 +1125,23 @@ mod tests {
             "{other}"
         );
         let cluster = ctx.query("cluster").expect_err("no namespace");
+        assert!(cluster
+            .to_string()
+            .contains("does not contain a namespace segment"));
+        // A service call has no path: it fails the check too, default or not.
+        let (mut ctx, _) = with(
+            Recorder {
+                http_status: 200,
+                ..Recorder::default()
+            },
+            json!([{"name": "svc", "apiCall": {"service": {"url": "https://a.test"}, "default": "x"}}]),
+        );
+        ctx.set_policy_namespace(Some("shop".into()));
+        let svc = ctx.query("svc").expect_err("namespaced service call");
         assert!(
-            cluster
-                .to_string()
-                .contains("does not contain a namespace segment"),
-            "{cluster}"
+            svc.to_string()
+                .contains("path . does not contain a namespace segment"),
+            "{svc}"
         );
     }
 
@@ -1034,7 +1171,8 @@ mod tests {
         ctx.add_entries(&[
             entry(json!({"name": "svc", "apiCall": {"service": {"url": "https://a.test"}}})),
             entry(json!({"name": "global", "globalReference": {"name": "e"}})),
-        ]);
+        ])
+        .expect("entries");
         for name in ["svc", "global"] {
             match ctx.query(name) {
                 Err(QueryError::NotFound { key, hint }) => {
@@ -1088,7 +1226,7 @@ mod tests {
             {"name": "withDefault", "variable": {"jmesPath": "request.object.nothing", "default": "d"}}
         ]))
         .expect("entries");
-        ctx.add_entries(&entries);
+        ctx.add_entries(&entries).expect("entries");
         assert_eq!(ctx.query("second"), Ok(json!("web-suffix")));
         assert_eq!(ctx.query("withDefault"), Ok(json!("d")));
         // An entry that fails only matters when it is used.
@@ -1102,7 +1240,7 @@ mod tests {
             {"name": "allowed", "configMap": {"name": "cm", "namespace": "default"}}
         ]))
         .expect("entries");
-        ctx.add_entries(&entries);
+        ctx.add_entries(&entries).expect("entries");
         let err = ctx.query("allowed.data.list").expect_err("not found");
         assert!(err.to_string().contains("values file"), "{err}");
     }

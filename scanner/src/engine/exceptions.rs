@@ -298,6 +298,7 @@ impl Declared {
             action,
             properties,
             skip_reason: None,
+            before_exceptions: false,
         }
     }
 }
@@ -452,6 +453,7 @@ mod tests {
                     action: "Audit".into(),
                     properties: BTreeMap::new(),
                     skip_reason: None,
+                    before_exceptions: false,
                 })
                 .collect(),
         }

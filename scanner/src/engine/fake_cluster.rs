@@ -417,23 +417,46 @@ fn fake_raw_get(cluster: &SuppliedData, request: &ApiCallRequest) -> Result<Valu
             request.method
         ));
     }
-    let path = request.url_path.trim_start_matches('/');
-    let path = path.split('?').next().unwrap_or("");
+    // Go's parse, index by index: `/api/v1/namespaces/<ns>` names no
+    // resource (an error), and a query stays part of the last segment.
+    let path = request
+        .url_path
+        .strip_prefix('/')
+        .unwrap_or(&request.url_path);
     let parts: Vec<&str> = path.split('/').collect();
-    let (group, rest) = match parts.as_slice() {
-        ["api", rest @ ..] if !rest.is_empty() => ("", rest),
-        ["apis", group, rest @ ..] if !rest.is_empty() => (*group, rest),
-        _ => return Err(format!("failed to parse path: {path}")),
-    };
-    let version = rest[0];
-    let (namespace, tail) = match &rest[1..] {
-        ["namespaces", namespace, tail @ ..] if !tail.is_empty() => (*namespace, tail),
-        tail => ("", tail),
-    };
-    let resource = tail.first().copied().unwrap_or("");
-    let name = tail.get(1).copied().unwrap_or("");
+    let at = |i: usize| parts.get(i).copied().unwrap_or("");
+    let (mut group, mut version, mut namespace, mut resource, mut name) = ("", "", "", "", "");
+    if parts.len() >= 2 && parts[0] == "api" {
+        version = at(1);
+        if parts.len() >= 4 && parts[2] == "namespaces" {
+            namespace = at(3);
+            resource = at(4);
+            name = at(5);
+        } else if parts.len() >= 3 {
+            resource = at(2);
+            name = at(3);
+        }
+    } else if parts.len() >= 3 && parts[0] == "apis" {
+        group = at(1);
+        version = at(2);
+        if parts.len() >= 5 && parts[3] == "namespaces" {
+            namespace = at(4);
+            resource = at(5);
+            name = at(6);
+        } else if parts.len() >= 4 {
+            resource = at(3);
+            name = at(4);
+        }
+    }
     if resource.is_empty() {
         return Err(format!("failed to parse path: {path}"));
+    }
+    if resource.contains('?') {
+        // The fake client takes `pods?labelSelector=…` as a resource name
+        // it does not serve: no answer, rather than an unfiltered list.
+        return Err(format!(
+            "failed to list resources: the fake client serves no resource {resource:?}"
+        ));
     }
     let api_version = if group.is_empty() {
         version.to_string()
@@ -516,13 +539,26 @@ impl ClusterData for FakeCluster {
             .flatten()
     }
 
+    fn resolves_config_maps(&self) -> bool {
+        self.cluster.is_some()
+    }
+
+    fn has_api_call_mocks(&self) -> bool {
+        !self.api_mocks.is_empty()
+    }
+
+    fn api_call_mock(&self, method: &str, url: &str) -> Option<Result<Value, String>> {
+        let mock = self.api_mocks.lookup(method, url)?;
+        Some(if (200..300).contains(&mock.status) {
+            Ok(mock.body.clone())
+        } else {
+            Err(mock_failure(mock.status))
+        })
+    }
+
+    /// Entries no mock answered (mocked ones load before, through
+    /// [`ClusterData::api_call_mock`]).
     fn api_call(&self, request: &ApiCallRequest) -> Result<Option<Value>, String> {
-        if let Some(mock) = self.api_mocks.lookup(&request.method, &request.url_path) {
-            if !(200..300).contains(&mock.status) {
-                return Err(mock_failure(mock.status));
-            }
-            return Ok(Some(mock.body.clone()));
-        }
         match &self.cluster {
             Some(cluster) => fake_raw_get(cluster, request).map(Some).map_err(|err| {
                 format!(
@@ -535,12 +571,6 @@ impl ClusterData for FakeCluster {
     }
 
     fn service_call(&self, request: &HttpRequest) -> Result<Option<HttpResponse>, String> {
-        if let Some(mock) = self.api_mocks.lookup(&request.method, &request.url) {
-            if !(200..300).contains(&mock.status) {
-                return Err(mock_failure(mock.status));
-            }
-            return Ok(Some(mock.clone()));
-        }
         if self.cluster.is_some() {
             // The CLI would call the URL; a test run never does.
             return Err(format!(
@@ -902,6 +932,20 @@ mod tests {
             "{post}"
         );
         assert!(fake.api_call(&get("/version")).is_err());
+        // Go's parse: a Namespace path names no resource; a query is not
+        // understood.
+        for path in [
+            "/api/v1/namespaces/a",
+            "/apis/apps/v1/namespaces/a",
+            "/api/v1/namespaces/a/configmaps?labelSelector=x",
+        ] {
+            assert!(fake.api_call(&get(path)).is_err(), "{path}");
+        }
+        let namespaces = fake
+            .api_call(&get("/api/v1/namespaces"))
+            .expect("answer")
+            .expect("list");
+        assert_eq!(namespaces["items"][0]["metadata"]["name"], "a");
         assert_eq!(
             fake.namespace("a").expect("ns")["metadata"]["labels"]["tier"],
             "gold"
@@ -917,21 +961,28 @@ mod tests {
                    {"url": "https://svc.test/down", "response": {"body": {}, "statusCode": 503}}]),
             json!([]),
         );
+        assert!(fake.has_api_call_mocks());
         assert_eq!(
-            fake.api_call(&get("/api/v1/namespaces/a/configmaps/cm")),
-            Ok(Some(json!({"data": {"m": "1"}})))
+            fake.api_call_mock("GET", "/api/v1/namespaces/a/configmaps/cm"),
+            Some(Ok(json!({"data": {"m": "1"}})))
         );
+        assert_eq!(
+            fake.api_call_mock("GET", "/api/v1/namespaces/a/configmaps/x"),
+            None
+        );
+        // Unmocked entries: no client, so they are skipped.
         assert_eq!(
             fake.api_call(&get("/api/v1/namespaces/a/configmaps/x")),
             Ok(None)
         );
-        assert_eq!(fake.config_map("a", "cm"), None);
+        assert!(!fake.resolves_config_maps());
         assert_eq!(
             fake.service_call(&request("GET", "https://svc.test/other")),
             Ok(None)
         );
         let down = fake
-            .service_call(&request("GET", "https://svc.test/down"))
+            .api_call_mock("GET", "https://svc.test/down")
+            .expect("mocked")
             .expect_err("non-2xx");
         assert!(down.contains("HTTP 503 from apiCall mock"), "{down}");
         // CEL http sees the mock as it is, status and all.
@@ -955,10 +1006,10 @@ mod tests {
         assert!(fake.http(&request("GET", "https://svc.test/a")).is_err());
         assert_eq!(fake.global_context("e", ""), Ok(Value::Null));
         // JMESPath entries still do.
-        assert!(fake
-            .service_call(&request("GET", "https://svc.test/a"))
-            .expect("mock")
-            .is_some());
+        assert_eq!(
+            fake.api_call_mock("GET", "https://svc.test/a"),
+            Some(Ok(json!({"x": 1})))
+        );
         assert_eq!(fake.global_reference("e", ""), Ok(Some(json!({"x": 1}))));
         assert!(fake
             .service_call(&request("GET", "https://svc.test/b"))
@@ -1004,6 +1055,116 @@ mod tests {
             .api_call(&get("/apis/example.test/v1/namespaces/a/octopodes/o"))
             .expect("answer")
             .is_some());
+    }
+
+    fn context_with(
+        fake: FakeCluster,
+        entries: Value,
+    ) -> (super::super::context::EvalContext, Result<(), String>) {
+        let mut ctx = super::super::context::EvalContext::new(std::sync::Arc::new(fake));
+        ctx.add_variable("request.object", json!({"metadata": {"namespace": "a"}}));
+        let entries: Vec<super::super::policy::ContextEntry> =
+            serde_json::from_value(entries).expect("entries");
+        let loaded = ctx.add_entries(&entries).map_err(|e| e.to_string());
+        (ctx, loaded)
+    }
+
+    #[test]
+    fn mocked_entries_load_first_without_default_or_namespace_check() {
+        let mocks = json!([
+            {"url": "https://svc.test/down", "response": {"body": {}, "statusCode": 503}},
+            {"urlPath": "/api/v1/namespaces/other/configmaps/c", "response": {"body": {"data": {"k": "v"}}}}
+        ]);
+        // A non-2xx mock fails the load; its default does not apply.
+        let (_, loaded) = context_with(
+            cluster(None, mocks.clone(), json!([])),
+            json!([{"name": "x", "apiCall": {"service": {"url": "https://svc.test/down"}, "default": "fallback"}}]),
+        );
+        assert!(loaded
+            .expect_err("503")
+            .contains("HTTP 503 from apiCall mock"));
+        // A mocked path of another namespace reaches a namespaced policy.
+        let (mut ctx, loaded) = {
+            let mut ctx = super::super::context::EvalContext::new(std::sync::Arc::new(cluster(
+                None,
+                mocks.clone(),
+                json!([]),
+            )));
+            ctx.set_policy_namespace(Some("a".into()));
+            let entries: Vec<super::super::policy::ContextEntry> = serde_json::from_value(json!([
+                {"name": "cm", "apiCall": {"urlPath": "/api/v1/namespaces/other/configmaps/c", "jmesPath": "data.k"}}
+            ]))
+            .expect("entries");
+            let loaded = ctx.add_entries(&entries).map_err(|e| e.to_string());
+            (ctx, loaded)
+        };
+        assert_eq!(loaded, Ok(()));
+        assert_eq!(ctx.query("cm"), Ok(json!("v")));
+    }
+
+    #[test]
+    fn with_mocks_every_api_call_is_substituted_before_other_entries_load() {
+        let mocks = json!([{"url": "https://h.test/allowed", "response": {"body": {"ok": true}}}]);
+        // `host` is a variable entry: not loaded yet when the apiCall is
+        // substituted, so the load fails, as the CLI's does.
+        let (_, loaded) = context_with(
+            cluster(None, mocks.clone(), json!([])),
+            json!([
+                {"name": "host", "variable": {"value": "h.test"}},
+                {"name": "answer", "apiCall": {"service": {"url": "https://{{ host }}/allowed"}}}
+            ]),
+        );
+        let err = loaded.expect_err("substitution before load");
+        assert!(
+            err.contains("failed to substitute variables in apiCall context entry"),
+            "{err}"
+        );
+        // Without mocks in the run the entries load lazily and in order.
+        let (mut ctx, loaded) = context_with(
+            cluster(None, json!([]), json!([])),
+            json!([
+                {"name": "host", "variable": {"value": "h.test"}},
+                {"name": "answer", "apiCall": {"service": {"url": "https://{{ host }}/allowed"}}}
+            ]),
+        );
+        assert_eq!(loaded, Ok(()));
+        assert_eq!(ctx.query("host"), Ok(json!("h.test")));
+    }
+
+    #[test]
+    fn config_maps_follow_kyverno_s_loader() {
+        let with_cluster = || cluster(Some(objects()), json!([]), json!([]));
+        let (mut ctx, _) = context_with(
+            with_cluster(),
+            json!([{"name": "cm", "configMap": {"name": "cm", "namespace": "a"}}]),
+        );
+        assert_eq!(ctx.query("cm.data.k"), Ok(json!("v")));
+        assert!(ctx.query("cm.kind").is_err(), "only data and metadata");
+        let (mut ctx, _) = context_with(
+            with_cluster(),
+            json!([{"name": "cm", "configMap": {"name": "none", "namespace": "a"}}]),
+        );
+        let missing = ctx.query("cm").expect_err("missing");
+        assert!(
+            missing
+                .to_string()
+                .contains("failed to get configmap a/none"),
+            "{missing}"
+        );
+        let mut ctx = super::super::context::EvalContext::new(std::sync::Arc::new(with_cluster()));
+        ctx.set_policy_namespace(Some("b".into()));
+        let entries: Vec<super::super::policy::ContextEntry> = serde_json::from_value(json!([
+            {"name": "cm", "configMap": {"name": "cm", "namespace": "a"}}
+        ]))
+        .expect("entries");
+        ctx.add_entries(&entries).expect("entries");
+        let cross = ctx.query("cm").expect_err("another namespace");
+        assert!(
+            cross
+                .to_string()
+                .contains("is different from policy namespace"),
+            "{cross}"
+        );
     }
 
     #[test]

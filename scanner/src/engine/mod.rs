@@ -135,6 +135,9 @@ pub struct RuleResult {
     pub properties: BTreeMap<String, String>,
     /// Why a `skip` was given, where a consumer treats reasons apart.
     pub skip_reason: Option<SkipReason>,
+    /// Decided before Kyverno looks at PolicyExceptions (a context load or
+    /// precondition error, pkg/engine/engine.go): no exception changes it.
+    pub before_exceptions: bool,
 }
 
 /// Why a result is `skip`, where it matters downstream (Kyverno's
@@ -583,6 +586,7 @@ impl Engine {
                 action,
                 properties,
                 skip_reason: None,
+                before_exceptions: outcome.before_exceptions,
             });
             if apply_one && applied {
                 break;
@@ -662,6 +666,7 @@ fn cel_response(
                 action: outcome.action.unwrap_or(action),
                 properties: outcome.annotations,
                 skip_reason: outcome.skip_reason,
+                before_exceptions: false,
             })
             .into_iter()
             .collect(),
@@ -721,13 +726,21 @@ fn evaluate_rule(
     ctx: &mut EvalContext,
     resource: &Value,
 ) -> Option<validate::Outcome> {
-    ctx.add_entries(&rule.context);
+    if let Err(err) = ctx.add_entries(&rule.context) {
+        return Some(
+            validate::Outcome::new(RuleStatus::Error, format!("failed to load context: {err}"))
+                .before_exceptions(),
+        );
+    }
     match conditions::evaluate(ctx, rule.preconditions.as_ref()) {
         Err(err) => {
-            return Some(validate::Outcome::new(
-                RuleStatus::Error,
-                format!("failed to evaluate preconditions: {err}"),
-            ))
+            return Some(
+                validate::Outcome::new(
+                    RuleStatus::Error,
+                    format!("failed to evaluate preconditions: {err}"),
+                )
+                .before_exceptions(),
+            )
         }
         Ok(outcome) if !outcome.passed => {
             let message = if outcome.message.is_empty() {

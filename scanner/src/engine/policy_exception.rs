@@ -186,7 +186,9 @@ pub fn apply(
         }
         let policy = response.policy.qualified_name();
         for result in &mut response.rules {
-            if result.status == RuleStatus::Skip {
+            // A skip, or an error from loading the context or evaluating
+            // preconditions, comes before Kyverno looks at exceptions.
+            if result.status == RuleStatus::Skip || result.before_exceptions {
                 continue;
             }
             let covering: Vec<&PolicyException> = exceptions
@@ -334,6 +336,7 @@ mod tests {
                     action: "Audit".into(),
                     properties: BTreeMap::new(),
                     skip_reason: None,
+                    before_exceptions: false,
                 })
                 .collect(),
         }]

@@ -132,6 +132,10 @@ impl ClusterData for SuppliedData {
         Ok(None)
     }
 
+    fn resolves_config_maps(&self) -> bool {
+        false
+    }
+
     fn global_reference(&self, _name: &str, _projection: &str) -> Result<Option<Value>, String> {
         Ok(None)
     }

@@ -23,6 +23,9 @@ pub struct Outcome {
     pub message: String,
     /// Result properties the rule type adds (podSecurity's `controls`, ...).
     pub properties: BTreeMap<String, String>,
+    /// Decided before Kyverno looks at PolicyExceptions (a context load or
+    /// precondition error, pkg/engine/engine.go): no exception changes it.
+    pub before_exceptions: bool,
 }
 
 impl Outcome {
@@ -31,7 +34,14 @@ impl Outcome {
             status,
             message: message.into(),
             properties: BTreeMap::new(),
+            before_exceptions: false,
         }
+    }
+
+    /// Marks the outcome as decided before exceptions apply.
+    pub fn before_exceptions(mut self) -> Outcome {
+        self.before_exceptions = true;
+        self
     }
 }
 
@@ -121,6 +131,7 @@ fn validate_pod_security(rule: &Rule, block: &Value, resource: &Value) -> Outcom
         status: RuleStatus::Fail,
         message,
         properties,
+        before_exceptions: false,
     }
 }
 
@@ -140,7 +151,12 @@ impl Validator<'_> {
         element: Option<&Value>,
     ) -> Option<Outcome> {
         let name = &self.rule.name;
-        ctx.add_entries(self.context_entries);
+        if let Err(err) = ctx.add_entries(self.context_entries) {
+            return Some(Outcome::new(
+                RuleStatus::Error,
+                format!("failed to load context: {err}"),
+            ));
+        }
         let preconditions = match conditions::evaluate(ctx, self.preconditions) {
             Ok(outcome) => outcome,
             Err(err) => {

@@ -113,12 +113,12 @@ impl Values {
     /// element). Kyverno: cmd/cli/kubectl-kyverno/store/store.go
     /// `GetPolicyRule`, store/contextloader.go.
     pub fn rule_values(&self, policy: &str, rule: &str) -> Option<Map<String, Value>> {
+        // Every values entry of the policy is searched, in order.
         let found = self
             .policies
             .iter()
-            .find(|p| p.name == policy)?
-            .rules
-            .iter()
+            .filter(|p| p.name == policy)
+            .flat_map(|p| p.rules.iter())
             .find(|r| {
                 rule == r.name
                     || rule.strip_prefix("autogen-") == Some(r.name.as_str())
@@ -209,6 +209,23 @@ mod tests {
         assert_eq!(merged.get("a"), Some(&json!(1)));
         assert_eq!(merged.get("e"), Some(&json!("x")));
         assert!(!merged.contains_key("none"));
+    }
+
+    #[test]
+    fn a_policy_listed_twice_is_searched_whole() {
+        let values = Values::from_document(&json!({
+            "policies": [
+                {"name": "p", "resources": [{"name": "r", "values": {"a": 1}}]},
+                {"name": "p", "rules": [{"name": "rule", "values": {"b": 2}}]}
+            ]
+        }))
+        .expect("values");
+        assert_eq!(
+            values
+                .rule_values("p", "rule")
+                .and_then(|v| v.get("b").cloned()),
+            Some(json!(2))
+        );
     }
 
     #[test]

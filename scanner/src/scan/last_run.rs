@@ -367,6 +367,7 @@ mod tests {
                 action: "Audit".into(),
                 properties: Default::default(),
                 skip_reason: None,
+                before_exceptions: false,
             },
         };
         let mut outcome = ScanOutcome::default();
