@@ -359,6 +359,101 @@ const TEST_FIELDS: [&str; 21] = [
     "globalContextEntries",
 ];
 
+/// The fields of an expected result (`TestResult`, test_result.go).
+const RESULT_FIELDS: [&str; 19] = [
+    "policy",
+    "rule",
+    "isValidatingAdmissionPolicy",
+    "isMutatingAdmissionPolicy",
+    "isValidatingPolicy",
+    "isDeletingPolicy",
+    "isImageValidatingPolicy",
+    "isGeneratingPolicy",
+    "isMutatingPolicy",
+    "result",
+    "kind",
+    "operation",
+    "patchedResources",
+    "generatedResource",
+    "cloneSourceResource",
+    "failOnMissingResources",
+    "resources",
+    "resourceSpecs",
+    "generatedResources",
+];
+
+/// The first field of a `Test` document that the CLI's strict decoder
+/// refuses (`yaml.UnmarshalStrict` in test/load.go): at the top, in
+/// results and their resourceSpecs, in apiCallResponses (and their
+/// response) and in globalContextEntries (and their projections). Free
+/// JSON (mock bodies, data, resources, values) is not looked into.
+fn unknown_test_field(document: &Value) -> Option<String> {
+    fn first_unknown(value: &Value, known: &[&str]) -> Option<String> {
+        value
+            .as_object()?
+            .keys()
+            .find(|key| !known.contains(&key.as_str()))
+            .cloned()
+    }
+    fn each<'v>(value: &'v Value, key: &str) -> impl Iterator<Item = &'v Value> {
+        value
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+    }
+    if let Some(unknown) = first_unknown(document, &TEST_FIELDS) {
+        return Some(unknown);
+    }
+    for result in each(document, "results") {
+        if let Some(unknown) = first_unknown(result, &RESULT_FIELDS) {
+            return Some(unknown);
+        }
+        for spec in each(result, "resourceSpecs") {
+            let known = [
+                "group",
+                "version",
+                "kind",
+                "namespace",
+                "subresource",
+                "name",
+            ];
+            if let Some(unknown) = first_unknown(spec, &known) {
+                return Some(unknown);
+            }
+        }
+    }
+    for mock in each(document, "apiCallResponses") {
+        let unknown =
+            first_unknown(mock, &["url", "urlPath", "method", "response"]).or_else(|| {
+                mock.get("response")
+                    .and_then(|response| first_unknown(response, &["statusCode", "body"]))
+            });
+        if unknown.is_some() {
+            return unknown;
+        }
+    }
+    for entry in each(document, "globalContextEntries") {
+        let known = [
+            "name",
+            "data",
+            "resources",
+            "resourceFiles",
+            "fieldPath",
+            "projections",
+        ];
+        if let Some(unknown) = first_unknown(entry, &known) {
+            return Some(unknown);
+        }
+        for projection in each(entry, "projections") {
+            if let Some(unknown) = first_unknown(projection, &["name", "path"]) {
+                return Some(unknown);
+            }
+        }
+    }
+    None
+}
+
 /// Runs every `Test` document of one test file as `kyverno test` does
 /// (cmd/cli/kubectl-kyverno/test/load.go `LoadTest`: the file is split into
 /// documents, each strictly unmarshalled into its own test; a document that
@@ -391,10 +486,7 @@ pub fn run_test_file(path: &Path) -> Vec<TestReport> {
         if value.is_null() {
             continue;
         }
-        if let Some(unknown) = value
-            .as_object()
-            .and_then(|o| o.keys().find(|k| !TEST_FIELDS.contains(&k.as_str())))
-        {
+        if let Some(unknown) = unknown_test_field(&value) {
             reports.push(error_report(
                 path,
                 String::new(),
@@ -700,6 +792,10 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<SpecOutcome, String> {
     data = data.with_params(params);
     let api_mocks = ApiCallMocks::from_entries(&spec.api_call_responses)?;
     let load_file = |file: &str| -> Result<Vec<Value>, String> {
+        // The CLI reads one file (os.ReadFile): a directory is an error.
+        if dir.join(file).is_dir() {
+            return Err("read: is a directory".to_string());
+        }
         Ok(load_relative(dir, &[file.to_string()])?
             .into_iter()
             .map(|doc| doc.value)

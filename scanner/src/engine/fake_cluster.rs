@@ -55,15 +55,27 @@ fn check_absolute_url(index: usize, url: &str) -> Result<(), String> {
     }
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     let host_port = authority.rsplit('@').next().unwrap_or("");
-    let host = if host_port.starts_with('[') {
-        host_port
-            .split(']')
-            .next()
-            .unwrap_or("")
-            .trim_start_matches('[')
+    let invalid = || format!("apiCallResponses[{index}]: url {url:?} is not a valid URL");
+    // Go's url.Parse refuses what no request could be sent to: spaces and
+    // control characters, an unclosed IPv6 bracket, a port not made of digits.
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(invalid());
+    }
+    let (host, port) = if let Some(bracketed) = host_port.strip_prefix('[') {
+        let (host, after) = bracketed.split_once(']').ok_or_else(invalid)?;
+        match after {
+            "" => (host, ""),
+            _ => (host, after.strip_prefix(':').ok_or_else(invalid)?),
+        }
     } else {
-        host_port.split(':').next().unwrap_or("")
+        match host_port.split_once(':') {
+            Some((host, port)) => (host, port),
+            None => (host_port, ""),
+        }
     };
+    if !port.chars().all(|c| c.is_ascii_digit()) {
+        return Err(invalid());
+    }
     if host.is_empty() {
         return Err(format!(
             "apiCallResponses[{index}]: url {url:?} has scheme but no host"
@@ -220,6 +232,13 @@ impl GlobalContextMocks {
                 return Err(format!(
                     "globalContextEntries entry {name:?}: one of data, resources, or resourceFiles is required"
                 ));
+            }
+            for key in ["resources", "resourceFiles"] {
+                if present(key) && !entry.get(key).is_some_and(Value::is_array) {
+                    return Err(format!(
+                        "globalContextEntries entry {name:?}: {key} must be a list"
+                    ));
+                }
             }
             let root = if present("data") {
                 let data = entry.get("data").cloned().unwrap_or(Value::Null);
@@ -729,6 +748,18 @@ mod tests {
             (
                 json!([{"url": "https:///x", "response": {"body": {}}}]),
                 "has scheme but no host",
+            ),
+            (
+                json!([{"url": "https://a.test:abc/x", "response": {"body": {}}}]),
+                "is not a valid URL",
+            ),
+            (
+                json!([{"url": "http://[::1", "response": {"body": {}}}]),
+                "is not a valid URL",
+            ),
+            (
+                json!([{"url": "https://a test/x", "response": {"body": {}}}]),
+                "is not a valid URL",
             ),
             (
                 json!([{"urlPath": "api/v1", "response": {"body": {}}}]),
