@@ -33,12 +33,15 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const MAX_RESPONSE_LENGTH: usize = 2_000_000;
 
 /// Kyverno's default `--httpBlocklist` (pkg/toggle/toggle.go
-/// `defaultPolicyHTTPBlocklist`): addresses and ranges (address, prefix)...
-const BLOCKED_RANGES: [(&str, u8); 4] = [
+/// `defaultPolicyHTTPBlocklist`): addresses and ranges (address, prefix),
+/// plus the unspecified addresses, which Linux connects to loopback...
+const BLOCKED_RANGES: [(&str, u8); 6] = [
     ("169.254.169.254", 32),
     ("169.254.169.253", 32),
     ("127.0.0.0", 8),
     ("::1", 128),
+    ("0.0.0.0", 8),
+    ("::", 128),
 ];
 
 /// ...and host names.
@@ -64,7 +67,57 @@ pub enum HttpCallError {
     TooLong(usize),
 }
 
-type HttpsClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+type HttpsClient = Client<HttpsConnector<HttpConnector<CheckedResolver>>, Full<Bytes>>;
+
+/// The connector's name resolver: the system's answer, without the
+/// addresses the blocklist refuses when it applies. Checking the addresses
+/// actually dialled (not a lookup made before) leaves no window for a name
+/// that changes its answer, as Kyverno's `secureDialContext` checks them.
+#[derive(Clone, Debug)]
+struct CheckedResolver {
+    blocklist: bool,
+}
+
+impl tower_service::Service<hyper_util::client::legacy::connect::dns::Name> for CheckedResolver {
+    type Response = std::vec::IntoIter<std::net::SocketAddr>;
+    type Error = std::io::Error;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, name: hyper_util::client::legacy::connect::dns::Name) -> Self::Future {
+        let blocklist = self.blocklist;
+        Box::pin(async move {
+            let host = name.as_str().to_string();
+            let found: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if !blocklist {
+                return Ok(found.into_iter());
+            }
+            let allowed: Vec<std::net::SocketAddr> = found
+                .iter()
+                .copied()
+                .filter(|address| blocked_range(address.ip()).is_none())
+                .collect();
+            if allowed.is_empty() && !found.is_empty() {
+                let ip = found[0].ip();
+                let range = blocked_range(ip).unwrap_or_default();
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::PermissionDenied,
+                    format!("connection to {host} blocked: IP {ip} falls in blocked range {range}"),
+                ));
+            }
+            Ok(allowed.into_iter())
+        })
+    }
+}
 
 /// Makes HTTP(S) calls; one client per CA bundle, reused for the run.
 pub struct HttpCaller {
@@ -101,8 +154,9 @@ impl HttpCaller {
 
     /// Kyverno's checks (kyverno/sdk http/http.go `validateURL`,
     /// `secureDialContext`): the host name, then every address it resolves
-    /// to. The connection resolves the name again; a name that changes its
-    /// answer in between is not caught, as it is by Kyverno's dialer.
+    /// to, for a clear error before connecting. The connector's resolver
+    /// ([`CheckedResolver`]) checks the addresses it dials again, so a name
+    /// that changes its answer in between is still refused.
     async fn check_blocklist(&self, url: &str) -> Result<(), HttpCallError> {
         if !self.blocklist {
             return Ok(());
@@ -149,7 +203,7 @@ impl HttpCaller {
                 return Ok(client.clone());
             }
         }
-        let client = build_client(ca_bundle)?;
+        let client = build_client(ca_bundle, self.blocklist)?;
         if let Ok(mut clients) = self.clients.lock() {
             clients.insert(key, client.clone());
         }
@@ -327,7 +381,7 @@ fn error_chain(err: &dyn std::error::Error) -> String {
 
 /// A client trusting the system's roots, or only `ca_bundle`'s
 /// certificates (TLS 1.2 at least, as Kyverno's `buildHTTPClient`).
-fn build_client(ca_bundle: Option<&str>) -> Result<HttpsClient, HttpCallError> {
+fn build_client(ca_bundle: Option<&str>, blocklist: bool) -> Result<HttpsClient, HttpCallError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let roots_only = |roots: rustls::RootCertStore| {
         rustls::ClientConfig::builder_with_provider(provider.clone())
@@ -356,7 +410,9 @@ fn build_client(ca_bundle: Option<&str>) -> Result<HttpsClient, HttpCallError> {
                 .with_tls_config(roots_only(rustls::RootCertStore::empty())?),
         },
     };
-    let connector = builder.https_or_http().enable_http1().build();
+    let mut http = HttpConnector::new_with_resolver(CheckedResolver { blocklist });
+    http.enforce_http(false);
+    let connector = builder.https_or_http().enable_http1().wrap_connector(http);
     Ok(Client::builder(TokioExecutor::new()).build(connector))
 }
 
@@ -479,6 +535,7 @@ mod tests {
             ("http://127.0.0.2:8080/", "127.0.0.0/8"),
             ("http://[::1]/", "::1/128"),
             ("http://[::ffff:127.0.0.1]/", "127.0.0.0/8"),
+            ("http://0.0.0.0:8080/", "0.0.0.0/8"),
             ("http://localhost/", ""),
         ] {
             match caller.call(&get(url)).await {
@@ -499,6 +556,25 @@ mod tests {
         }
         assert_eq!(blocked_range("10.1.2.3".parse().unwrap()), None);
         assert_eq!(blocked_range("169.254.169.1".parse().unwrap()), None);
+    }
+
+    #[tokio::test]
+    async fn the_connector_refuses_blocked_addresses_it_resolves() {
+        use std::str::FromStr;
+        use tower_service::Service;
+        let name =
+            || hyper_util::client::legacy::connect::dns::Name::from_str("localhost").expect("name");
+        let refused = CheckedResolver { blocklist: true }
+            .call(name())
+            .await
+            .expect_err("loopback");
+        assert!(refused.to_string().contains("blocked range"), "{refused}");
+        let allowed: Vec<_> = CheckedResolver { blocklist: false }
+            .call(name())
+            .await
+            .expect("resolved")
+            .collect();
+        assert!(allowed.iter().all(|a| a.ip().is_loopback()) && !allowed.is_empty());
     }
 
     #[test]
