@@ -1057,21 +1057,25 @@ fn policy_evidence(
         "a scan that does not complete for this policy (a failed list of a kind it reaches, the policy or its policy source not loaded, a failed write)"
             .to_string(),
     ];
-    let expiring: Vec<&ExceptionEvidence> =
-        exceptions.iter().filter(|e| e.covers(&qualified)).collect();
+    // Only an exception with an expiry still ahead can expire after the
+    // switch (an expired one is a reason above; one without can not).
+    let expiring: Vec<&ExceptionEvidence> = exceptions
+        .iter()
+        .filter(|e| e.covers(&qualified))
+        .filter(|e| e.expires.is_some() && e.status != ExceptionStatus::Expired)
+        .collect();
     if expiring.is_empty() {
         rollback_conditions.push("an exception for this policy expiring".to_string());
     } else {
         for exception in expiring {
+            let what = if exception.source == "PolicyException" {
+                format!("PolicyException {}", exception.name)
+            } else {
+                format!("{} exception {}", exception.source, exception.name)
+            };
             rollback_conditions.push(format!(
-                "{} exception {} expiring{}",
-                exception.source,
-                exception.name,
-                exception
-                    .expires
-                    .as_ref()
-                    .map(|e| format!(" ({e})"))
-                    .unwrap_or_default()
+                "{what} reaching its expiry ({})",
+                exception.expires.as_deref().unwrap_or_default()
             ));
         }
     }

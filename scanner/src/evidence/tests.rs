@@ -250,6 +250,21 @@ fn exceptions_with_expiry_in_the_window_and_expired() {
     assert_eq!(soon.owner.as_deref(), Some("team-a"));
     // The expired exception for its rule keeps the policy from Enforce.
     let clean = find(&evidence, "clean");
+    // Only an expiry still ahead is a rollback condition.
+    let expiry_conditions: Vec<&String> = clean
+        .rollback_conditions
+        .iter()
+        .filter(|c| c.contains("expir"))
+        .collect();
+    assert_eq!(
+        expiry_conditions,
+        [
+            "PolicyException ops/soon reaching its expiry (2026-11-30)",
+            "PolicyException ops/later reaching its expiry (2027-06-01)"
+        ],
+        "{:?}",
+        clean.rollback_conditions
+    );
     assert_eq!(clean.verdict, Verdict::NotReady, "{:?}", clean.reasons);
     assert!(
         clean.reasons.iter().any(|r| r.contains("ops/gone")),
