@@ -387,6 +387,47 @@ fn per_namespace_reports_are_split_under_one_mebibyte() {
         ],
     );
     assert_eq!(written(&again), 0, "{}", stderr(&again));
+    // Back to Kyverno's layout: the per-namespace parts go, so every
+    // result is in the cluster once.
+    let switched = scan(
+        &cluster,
+        &[
+            "--no-cluster-policies",
+            "--policy",
+            &policy_arg,
+            "--include-kinds",
+            "ConfigMap",
+        ],
+    );
+    assert_eq!(switched.status.code(), Some(0), "{}", stderr(&switched));
+    let bulk: Vec<Value> = reports(&cluster, "policyreports")
+        .into_iter()
+        .filter(|r| r["metadata"]["namespace"] == "bulk")
+        .collect();
+    // --include-kinds leaves other kinds unlisted: the parts stay.
+    assert!(bulk
+        .iter()
+        .any(|r| r["metadata"]["labels"]["polscan.io/report-shape"] == "per-namespace"));
+    let complete = scan(
+        &cluster,
+        &["--no-cluster-policies", "--policy", &policy_arg],
+    );
+    assert_eq!(complete.status.code(), Some(0), "{}", stderr(&complete));
+    let bulk: Vec<Value> = reports(&cluster, "policyreports")
+        .into_iter()
+        .filter(|r| r["metadata"]["namespace"] == "bulk")
+        .collect();
+    assert!(
+        bulk.iter()
+            .all(|r| r["metadata"]["labels"]["polscan.io/report-shape"] == "per-resource"),
+        "{}",
+        stderr(&complete)
+    );
+    let total: usize = bulk
+        .iter()
+        .map(|r| r["results"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(total, 5000);
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -4,8 +4,10 @@
 //! completed enter; a [`Plan`] (apply, leave alone, delete) leaves. The rules
 //! that keep evidence from being lost live here:
 //! - a report whose content hash is unchanged is not written again;
-//! - only reports labelled `app.kubernetes.io/managed-by: polscan` with the
-//!   same shape label are ever deleted;
+//! - only reports labelled `app.kubernetes.io/managed-by: polscan` are ever
+//!   deleted, those of the other shape (left by a run with the other
+//!   `--report-per`) too, by the same rules, so a layout switch does not
+//!   leave every result in the cluster twice;
 //! - a per-resource report is deleted only when its resource's kind was
 //!   listed completely in this scan (a failed LIST proves nothing);
 //! - per-namespace reports are deleted only when every kind was listed;
@@ -16,7 +18,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use report_model::hash::CONTENT_HASH_ANNOTATION;
-use report_model::shape::{MANAGED_BY_LABEL, MANAGED_BY_VALUE, SHAPE_LABEL};
+use report_model::shape::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
 
 /// Where a report lives: `namespace` is empty for a ClusterPolicyReport.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -80,13 +82,12 @@ pub struct Plan {
     pub kept_policies_incomplete: Vec<ReportKey>,
 }
 
-/// Decides the writes and deletions of a scan in `shape`
-/// (`per-resource` or `per-namespace`).
+/// Decides the writes and deletions of a scan; polscan's reports of either
+/// layout (`--report-per`) go by the same rules.
 pub fn plan(
     desired: &[DesiredReport],
     existing: &[ExistingReport],
     listing: &ListingOutcome,
-    shape: &str,
 ) -> Plan {
     let existing_by_key: BTreeMap<&ReportKey, &ExistingReport> = existing
         .iter()
@@ -103,12 +104,11 @@ pub fn plan(
     }
     let wanted: BTreeSet<&ReportKey> = desired.iter().map(|report| &report.key).collect();
     for report in existing {
-        if wanted.contains(&report.key)
-            || !report.managed_by_polscan()
-            || report.labels.get(SHAPE_LABEL).map(String::as_str) != Some(shape)
-        {
+        if wanted.contains(&report.key) || !report.managed_by_polscan() {
             continue;
         }
+        // Either shape: the results of a per-resource report's kind, or of
+        // every kind for a per-namespace one, are in this run's reports.
         let listed_completely = match &report.scope_kind {
             Some(kind) => listing.completed_kinds.contains(kind),
             // A report without a resource scope spans kinds.
@@ -128,7 +128,7 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use report_model::shape::{SHAPE_PER_NAMESPACE, SHAPE_PER_RESOURCE};
+    use report_model::shape::{SHAPE_LABEL, SHAPE_PER_NAMESPACE, SHAPE_PER_RESOURCE};
 
     fn key(namespace: &str, name: &str) -> ReportKey {
         ReportKey {
@@ -203,7 +203,6 @@ mod tests {
                 ),
             ],
             &listed(&[("", "Pod")], false),
-            SHAPE_PER_RESOURCE,
         );
         assert_eq!(plan.unchanged, vec![key("a", "r1")]);
         assert_eq!(plan.apply, vec![key("a", "r2"), key("b", "r3")]);
@@ -233,31 +232,57 @@ mod tests {
                 ),
             ],
             &listed(&[("", "Pod")], true),
-            SHAPE_PER_RESOURCE,
         );
         assert_eq!(plan.delete, vec![key("a", "gone-pod")]);
         assert_eq!(plan.kept_after_failed_list, vec![key("a", "secret-report")]);
     }
 
     #[test]
-    fn reports_of_other_producers_and_shapes_are_never_touched() {
+    fn reports_of_other_producers_are_never_touched() {
         let plan = plan(
             &[],
-            &[
-                existing(
-                    "a",
-                    "kyverno-report",
-                    "h",
-                    "kyverno",
-                    SHAPE_PER_RESOURCE,
-                    Some(("", "Pod")),
-                ),
-                existing("a", "ns-report", "h", "polscan", SHAPE_PER_NAMESPACE, None),
-            ],
+            &[existing(
+                "a",
+                "kyverno-report",
+                "h",
+                "kyverno",
+                SHAPE_PER_RESOURCE,
+                Some(("", "Pod")),
+            )],
             &listed(&[("", "Pod")], false),
-            SHAPE_PER_RESOURCE,
         );
         assert_eq!(plan, Plan::default());
+    }
+
+    #[test]
+    fn the_other_shape_s_reports_go_by_the_same_rules() {
+        let other = [
+            existing("a", "ns-report", "h", "polscan", SHAPE_PER_NAMESPACE, None),
+            existing(
+                "a",
+                "polscan-uid",
+                "h",
+                "polscan",
+                SHAPE_PER_RESOURCE,
+                Some(("", "Pod")),
+            ),
+        ];
+        // Switched to per-resource: the per-namespace report goes.
+        let switched = plan(&[], &other[..1], &listed(&[("", "Pod")], false));
+        assert_eq!(switched.delete, vec![key("a", "ns-report")]);
+        // ...but not after a run where some LIST failed.
+        let failed = plan(&[], &other[..1], &listed(&[("", "Pod")], true));
+        assert!(failed.delete.is_empty());
+        assert_eq!(failed.kept_after_failed_list, vec![key("a", "ns-report")]);
+        // Switched to per-namespace: a per-resource report goes when its
+        // kind was listed completely, else it stays.
+        let unlisted = plan(&[], &other[1..], &listed(&[], true));
+        assert_eq!(
+            unlisted.kept_after_failed_list,
+            vec![key("a", "polscan-uid")]
+        );
+        let complete = plan(&[], &other[1..], &listed(&[("", "Pod")], true));
+        assert_eq!(complete.delete, vec![key("a", "polscan-uid")]);
     }
 
     #[test]
@@ -270,14 +295,9 @@ mod tests {
             SHAPE_PER_NAMESPACE,
             None,
         );
-        let after_failure = plan(
-            &[],
-            std::slice::from_ref(&stale),
-            &listed(&[], true),
-            SHAPE_PER_NAMESPACE,
-        );
+        let after_failure = plan(&[], std::slice::from_ref(&stale), &listed(&[], true));
         assert!(after_failure.delete.is_empty());
-        let complete = plan(&[], &[stale], &listed(&[], false), SHAPE_PER_NAMESPACE);
+        let complete = plan(&[], &[stale], &listed(&[], false));
         assert_eq!(complete.delete, vec![key("a", "polscan-ns-a-2")]);
     }
 
@@ -295,7 +315,7 @@ mod tests {
             policies_incomplete: true,
             ..listed(&[("", "ServiceAccount")], false)
         };
-        let plan = plan(&[], &[stale], &listing, SHAPE_PER_RESOURCE);
+        let plan = plan(&[], &[stale], &listing);
         assert!(plan.delete.is_empty());
         assert_eq!(
             plan.kept_policies_incomplete,

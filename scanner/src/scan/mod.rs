@@ -19,9 +19,7 @@ use kube::Client;
 use rayon::prelude::*;
 use report_model::meta::Timestamp;
 use report_model::schema::{ReportSchemas, SchemaError};
-use report_model::shape::{
-    PerNamespaceOptions, ShapedReports, SHAPE_PER_NAMESPACE, SHAPE_PER_RESOURCE,
-};
+use report_model::shape::{PerNamespaceOptions, ShapedReports};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
@@ -47,15 +45,6 @@ pub enum ReportShape {
     PerResource,
     /// One report per namespace (and one cluster report), split in parts.
     PerNamespace,
-}
-
-impl ReportShape {
-    fn label(self) -> &'static str {
-        match self {
-            ReportShape::PerResource => SHAPE_PER_RESOURCE,
-            ReportShape::PerNamespace => SHAPE_PER_NAMESPACE,
-        }
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -399,7 +388,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
             if let Some(err) = sink.error {
                 return Err(err.into());
             }
-            outcome.plan = reconcile::plan(&sink.seen, &in_scope, &listing, options.shape.label());
+            outcome.plan = reconcile::plan(&sink.seen, &in_scope, &listing);
             outcome.reports_to_apply = sink.for_dry_run;
             outcome.write_failures.append(&mut sink.not_sent);
             if let Some(writer) = writer {
@@ -429,7 +418,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
                     content_hash: hash.clone(),
                 })
                 .collect();
-            outcome.plan = reconcile::plan(&desired, &in_scope, &listing, options.shape.label());
+            outcome.plan = reconcile::plan(&desired, &in_scope, &listing);
             let to_apply: BTreeSet<&ReportKey> = outcome.plan.apply.iter().collect();
             let stored: BTreeSet<&ReportKey> = in_scope.iter().map(|r| &r.key).collect();
             for (key, (_, report)) in wanted {
@@ -1061,7 +1050,12 @@ fn listing_outcome(outcome: &ScanOutcome, not_listed: &[(ApiKind, NotListed)]) -
     completed.extend(
         not_listed
             .iter()
-            .filter(|(_, reason)| *reason == NotListed::NotTargeted)
+            .filter(|(_, reason)| {
+                matches!(
+                    reason,
+                    NotListed::NotTargeted | NotListed::ExcludedByDefault
+                )
+            })
             .map(|(kind, _)| (kind.group.clone(), kind.kind.clone())),
     );
     // A kind listed in one group version but failing in another would be

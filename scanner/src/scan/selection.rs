@@ -81,11 +81,16 @@ impl ScanFilters {
         if !self.include_kinds.is_empty() {
             return self.include_kinds.iter().any(|name| name.names(kind));
         }
-        let excluded_by_default = DEFAULT_EXCLUDED_KINDS.iter().any(|text| {
-            KindName::parse(text).names(kind) && (text.contains('/') || kind.group.is_empty())
-        });
-        !excluded_by_default && !self.exclude_kinds.iter().any(|name| name.names(kind))
+        !excluded_by_default(kind) && !self.exclude_kinds.iter().any(|name| name.names(kind))
     }
+}
+
+/// Kinds polscan never evaluates unless asked by name (events, reports):
+/// no report of a scan without `--include-kinds` holds their results.
+pub fn excluded_by_default(kind: &ApiKind) -> bool {
+    DEFAULT_EXCLUDED_KINDS.iter().any(|text| {
+        KindName::parse(text).names(kind) && (text.contains('/') || kind.group.is_empty())
+    })
 }
 
 /// Why a discovered kind is not listed.
@@ -93,8 +98,11 @@ impl ScanFilters {
 pub enum NotListed {
     /// The server does not allow listing it.
     NotListable,
-    /// Left out by the filters.
+    /// Left out by the user's filters.
     Filtered,
+    /// One of the kinds polscan leaves out by default: known to have no
+    /// results in any report.
+    ExcludedByDefault,
     /// No policy can match it: it is known to have no results.
     NotTargeted,
 }
@@ -112,7 +120,14 @@ pub fn select(kinds: &[ApiKind], filters: &ScanFilters, targets: &TargetKinds) -
         let reason = if !kind.listable() {
             Some(NotListed::NotListable)
         } else if !filters.kind_in_scope(kind) {
-            Some(NotListed::Filtered)
+            if filters.include_kinds.is_empty()
+                && filters.namespaces.is_empty()
+                && excluded_by_default(kind)
+            {
+                Some(NotListed::ExcludedByDefault)
+            } else {
+                Some(NotListed::Filtered)
+            }
         } else if !targets.includes(&DiscoveredKind {
             group: &kind.group,
             version: &kind.version,
@@ -172,6 +187,13 @@ mod tests {
         let selection = select(&kinds, &ScanFilters::default(), &everything());
         // A custom resource that happens to be called Event stays.
         assert_eq!(names(&selection), ["Pod", "example.com/Event"]);
+        // Left out by default (no report holds their results), not by the
+        // user's filters: the listing stays complete.
+        assert!(selection
+            .not_listed
+            .iter()
+            .all(|(_, reason)| *reason == NotListed::ExcludedByDefault));
+        assert_eq!(selection.not_listed.len(), 3);
         let asked = ScanFilters {
             include_kinds: vec![KindName::parse("Event")],
             ..ScanFilters::default()
