@@ -264,7 +264,7 @@ pub struct EvalContext {
     /// Entries at or after this index are invisible while an entry loads.
     load_limit: Option<usize>,
     /// Entries that offline runs cannot answer, named in NotFound errors.
-    unanswered: Vec<String>,
+    unanswered: Vec<(String, String)>,
     cluster: Arc<dyn ClusterData>,
     policy_namespace: Option<String>,
     /// The document converted for JMESPath, reused until the next change.
@@ -382,7 +382,8 @@ impl EvalContext {
                 || entry.api_call.is_some()
                 || entry.global_reference.is_some();
             if !answerable {
-                self.unanswered.push(entry.name.clone());
+                self.unanswered
+                    .push((entry.name.clone(), source_hint(entry)));
                 continue;
             }
             let pattern = format!(
@@ -395,7 +396,9 @@ impl EvalContext {
                     matcher,
                     loaded: false,
                 }),
-                Err(_) => self.unanswered.push(entry.name.clone()),
+                Err(_) => self
+                    .unanswered
+                    .push((entry.name.clone(), source_hint(entry))),
             }
         }
         Ok(())
@@ -445,12 +448,11 @@ impl EvalContext {
         };
         match result {
             Err(QueryError::NotFound { key, .. }) => {
-                let hint = if self.unanswered.contains(&key) {
-                    format!(
-                        " (context entry {key:?} needs cluster data; supply it with a values file)"
-                    )
-                } else {
-                    String::new()
+                let hint = match self.unanswered.iter().find(|(name, _)| *name == key) {
+                    Some((_, source)) => format!(
+                        " (context entry {key:?} needs {source}, or its value in a values file)"
+                    ),
+                    None => String::new(),
                 };
                 Err(QueryError::NotFound { key, hint })
             }
@@ -501,7 +503,8 @@ impl EvalContext {
             // namespace; a missing ConfigMap is an error; the entry holds
             // `data` and `metadata`.
             if !self.cluster.resolves_config_maps() {
-                self.unanswered.push(entry.name.clone());
+                self.unanswered
+                    .push((entry.name.clone(), source_hint(entry)));
                 return Ok(());
             }
             let resolved =
@@ -542,14 +545,17 @@ impl EvalContext {
             if let Some(value) = self.load_api_call(api_call).map_err(fail)? {
                 self.set_entry(&entry.name, value);
             } else {
-                self.unanswered.push(entry.name.clone());
+                self.unanswered
+                    .push((entry.name.clone(), source_hint(entry)));
             }
             return Ok(());
         }
         if let Some(reference) = &entry.global_reference {
             match self.load_global_reference(reference).map_err(fail)? {
                 Some(value) => self.set_entry(&entry.name, value),
-                None => self.unanswered.push(entry.name.clone()),
+                None => self
+                    .unanswered
+                    .push((entry.name.clone(), source_hint(entry))),
             }
         }
         Ok(())
@@ -889,6 +895,38 @@ fn plain_lookup(expression: &str, document: &Value) -> Option<Result<Value, Quer
 }
 
 /// Evaluates with Kyverno's NotFound behaviour.
+/// What would answer an entry this run could not load, for the error.
+fn source_hint(entry: &ContextEntry) -> String {
+    let text = |value: &Option<Value>, pointer: &str| {
+        value
+            .as_ref()
+            .and_then(|v| v.pointer(pointer))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    if entry.config_map.is_some() {
+        "a cluster (kyverno-test.yaml clusterResources)".to_string()
+    } else if entry.api_call.is_some() {
+        let url = text(&entry.api_call, "/service/url");
+        if url.is_empty() {
+            format!(
+                "a cluster or a mock for {} (kyverno-test.yaml clusterResources or apiCallResponses)",
+                text(&entry.api_call, "/urlPath")
+            )
+        } else {
+            format!("a mock for {url} (kyverno-test.yaml apiCallResponses)")
+        }
+    } else if entry.global_reference.is_some() {
+        format!(
+            "a GlobalContextEntry {} (kyverno-test.yaml globalContextEntries)",
+            text(&entry.global_reference, "/name")
+        )
+    } else {
+        "cluster data".to_string()
+    }
+}
+
 /// `apiCall.data` (a list of `{key, value}`) as the JSON object Kyverno
 /// posts (pkg/engine/apicall/executor.go `buildRequestData`).
 fn request_data(data: Option<&Value>) -> Value {
@@ -1173,11 +1211,21 @@ mod tests {
             entry(json!({"name": "global", "globalReference": {"name": "e"}})),
         ])
         .expect("entries");
-        for name in ["svc", "global"] {
+        for (name, source) in [
+            (
+                "svc",
+                "a mock for https://a.test (kyverno-test.yaml apiCallResponses)",
+            ),
+            (
+                "global",
+                "a GlobalContextEntry e (kyverno-test.yaml globalContextEntries)",
+            ),
+        ] {
             match ctx.query(name) {
                 Err(QueryError::NotFound { key, hint }) => {
                     assert_eq!(key, name);
-                    assert!(hint.contains("needs cluster data"), "{hint}");
+                    assert!(hint.contains(source), "{hint}");
+                    assert!(hint.contains("values file"), "{hint}");
                 }
                 other => panic!("{name}: {other:?}"),
             }
