@@ -486,3 +486,36 @@ fn usage_errors_exit_64_apart_from_an_incomplete_audit() {
         stdout(&help)
     );
 }
+
+#[test]
+fn audit_warn_says_why_a_shown_warning_still_fails_the_run() {
+    let files = Files::new();
+    files.write(
+        "vpol.yaml",
+        "apiVersion: policies.kyverno.io/v1\nkind: ValidatingPolicy\nmetadata: {name: needs-app-label}\nspec:\n  validationActions: [Audit]\n  matchConstraints:\n    resourceRules: [{apiGroups: [''], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [pods]}]\n  validations:\n  - expression: \"has(object.metadata.labels) && 'app' in object.metadata.labels\"\n    message: the app label is missing\n",
+    );
+    files.write("pod.yaml", BARE_POD);
+    let output = polscan(
+        &[
+            "vpol.yaml",
+            "-r",
+            "pod.yaml",
+            "--audit-warn",
+            "--fail-on",
+            "fail",
+        ],
+        None,
+        files.dir.path(),
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("fail: 0  warn: 1"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(
+        stderr(&output).contains("--fail-on counts the failures --audit-warn shows as warnings"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -617,3 +617,25 @@ spec:
         "{command}"
     );
 }
+
+#[test]
+fn usage_errors_of_evidence_exit_64() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing_out = polscan(&["evidence"], dir.path());
+    assert_eq!(missing_out.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&missing_out.stderr).contains("--out <dir> is required"));
+    let both = polscan(
+        &[
+            "evidence",
+            "--out",
+            "pkg",
+            "--from",
+            "reports.yaml",
+            "--kubeconfig",
+            "kc",
+        ],
+        dir.path(),
+    );
+    assert_eq!(both.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&both.stderr).contains("drop one of them"));
+}

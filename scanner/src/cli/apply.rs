@@ -154,6 +154,14 @@ pub fn run_with_stdin(args: &ApplyArgs, stdin: &mut dyn Read) -> anyhow::Result<
         }
     }
     let code = output::exit_code(&counted, args.fail_on);
+    // --audit-warn shows some failures as warnings that still count (VAP
+    // and ValidatingPolicy failures, as in Kyverno's processor/result.go):
+    // say so when they alone decide the exit code.
+    if code != ExitCode::SUCCESS && output::exit_code(&shown, args.fail_on) == ExitCode::SUCCESS {
+        eprintln!(
+            "note: exit 1: --fail-on counts the failures --audit-warn shows as warnings for ValidatingAdmissionPolicies and ValidatingPolicies"
+        );
+    }
     if let Some(path) = &args.run_record {
         write_run_record(path, shown, started)?;
     }

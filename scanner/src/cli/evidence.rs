@@ -8,10 +8,11 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use serde_json::Value;
 
 use super::args::{parse_duration, runtime, split_list};
+use super::usage::UsageError;
 use super::{EvidenceArgs, EvidenceCommand};
 use crate::cluster::{connect, evidence_source};
 use crate::evidence::{self, package, ClusterIdentity, EvidenceInput, ScanRecord, Verdict};
@@ -22,7 +23,10 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
         return verify(dir);
     }
     let Some(out) = &args.out else {
-        bail!("--out <dir> is required (or `polscan evidence verify <dir>`)");
+        return Err(UsageError(
+            "--out <dir> is required (or `polscan evidence verify <dir>`)".into(),
+        )
+        .into());
     };
     let expiry_window = parse_duration(&args.expiry_window).with_context(|| {
         format!(
@@ -56,7 +60,10 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
             ("--context", args.context.is_some()),
         ] {
             if given {
-                bail!("{flag} reads from the cluster; with --from nothing is read from it: drop one of them");
+                return Err(UsageError(format!(
+                    "{flag} reads from the cluster; with --from nothing is read from it: drop one of them"
+                ))
+                .into());
             }
         }
         from_files(args, &mut input)?
