@@ -272,6 +272,12 @@ fn print_summary(evidence: &evidence::Evidence) {
             comparison.new_exceptions.len(),
             comparison.expired_exceptions.len()
         );
+        if !comparison.not_compared.is_empty() {
+            println!(
+                "not compared (the earlier package was filtered with --policy): {}",
+                comparison.not_compared.join(", ")
+            );
+        }
         for check in &comparison.readiness_checks {
             if check.still_ready {
                 println!("readiness check {}: still ready to enforce", check.policy);

@@ -96,6 +96,10 @@ pub struct Comparison {
     /// Policies in Audit: whether they would still be ready to enforce.
     #[serde(default)]
     pub readiness_checks: Vec<ReadinessCheck>,
+    /// Policies of this package the earlier one filtered out (`--policy`):
+    /// nothing about them is compared.
+    #[serde(default)]
+    pub not_compared: Vec<String>,
 }
 
 /// Violations by key, with their resource, of the policies `wanted` keeps.
@@ -291,8 +295,15 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
             conditions,
         });
     }
+    let not_compared = current
+        .policies
+        .iter()
+        .filter(|p| super::wanted_policy(&current.policy_filter, &p.info) && !wanted(p))
+        .map(|p| p.info.qualified_name())
+        .collect();
     Comparison {
         previous_generated: previous.generated,
+        not_compared,
         new_violations,
         fixed_violations,
         unknown_violations,

@@ -154,6 +154,13 @@ pub fn render(evidence: &Evidence) -> String {
             comparison.new_exceptions.len(),
             comparison.expired_exceptions.len()
         );
+        if !comparison.not_compared.is_empty() {
+            let _ = writeln!(
+                out,
+                "- not compared (the earlier package was filtered with `--policy`): {}",
+                comparison.not_compared.join(", ")
+            );
+        }
         let lists: [(&str, &Vec<super::compare::ViolationChange>); 3] = [
             ("New violations", &comparison.new_violations),
             ("Fixed violations", &comparison.fixed_violations),

@@ -1709,6 +1709,22 @@ fn a_filtered_out_policy_s_old_violations_are_not_listed() {
         "{:?}",
         check.unknown_violations
     );
+    assert!(check.not_compared.is_empty(), "{:?}", check.not_compared);
+    // The other way round: a whole package since a filtered one names the
+    // policies it could not compare, rather than calling them unchanged.
+    let whole = build(&input(
+        vec![report(vec![
+            result("kept", "pass", "a", "p1"),
+            result("other", "fail", "a", "p2"),
+        ])],
+        vec![
+            policy("kept", "Audit", "2026-11-01T00:00:00Z"),
+            policy("other", "Audit", "2026-11-01T00:00:00Z"),
+        ],
+        Some(scan(true, &[])),
+    ));
+    let since_filtered = compare::compare(&after, &whole);
+    assert_eq!(since_filtered.not_compared, ["other"]);
 }
 
 #[test]
