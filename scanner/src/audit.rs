@@ -153,10 +153,16 @@ impl PolicySet {
         let mut bindings = Vec::new();
         let mut exceptions = Vec::new();
         let mut cel_exceptions = Vec::new();
-        let invalid = |doc: &Document, err: &dyn std::fmt::Display| Problem {
-            origin: Some(doc.origin.clone()),
-            message: format!("invalid policy, skipped: {err}"),
-            invalid_policy: true,
+        let invalid = |doc: &Document, err: &dyn std::fmt::Display| {
+            let what = match doc.value.get("kind").and_then(Value::as_str) {
+                Some("PolicyException") => "invalid PolicyException",
+                _ => "invalid policy",
+            };
+            Problem {
+                origin: Some(doc.origin.clone()),
+                message: format!("{what}, skipped: {err}"),
+                invalid_policy: true,
+            }
         };
         for doc in documents {
             let kind = doc.value.get("kind").and_then(Value::as_str).unwrap_or("");

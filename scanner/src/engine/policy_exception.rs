@@ -80,8 +80,29 @@ impl PolicyException {
             return Err(invalid("metadata.name".into(), "is required".into()));
         }
         let spec_value = document.get("spec").cloned().unwrap_or(Value::Null);
-        let spec: Spec = serde_path_to_error::deserialize(spec_value)
-            .map_err(|err| invalid(format!("spec.{}", err.path()), err.inner().to_string()))?;
+        // The CRD's schema refuses fields it does not declare.
+        const SPEC_FIELDS: [&str; 5] = [
+            "background",
+            "match",
+            "conditions",
+            "exceptions",
+            "podSecurity",
+        ];
+        if let Some(unknown) = spec_value
+            .as_object()
+            .and_then(|spec| spec.keys().find(|k| !SPEC_FIELDS.contains(&k.as_str())))
+        {
+            return Err(invalid(format!("spec.{unknown}"), "unknown field".into()));
+        }
+        let spec: Spec = serde_path_to_error::deserialize(spec_value).map_err(|err| {
+            let path = err.path().to_string();
+            let path = if path == "." {
+                "spec".to_string()
+            } else {
+                format!("spec.{path}")
+            };
+            invalid(path, err.inner().to_string())
+        })?;
         if spec.exceptions.is_empty() {
             return Err(invalid(
                 "spec.exceptions".into(),
@@ -475,6 +496,24 @@ spec:
             .unwrap_err()
             .to_string();
         assert!(err.contains("spec.exceptions"), "{err}");
+        let typo = PolicyException::from_document(&json!({
+            "apiVersion": "kyverno.io/v2", "kind": "PolicyException",
+            "metadata": {"name": "bad", "namespace": "a"},
+            "spec": {"exceptionz": [{"policyName": "p"}], "match": {"any": [{"resources": {"kinds": ["Pod"]}}]}}
+        }))
+        .expect_err("unknown field")
+        .to_string();
+        assert!(
+            typo.contains("spec.exceptionz") && typo.contains("unknown field"),
+            "{typo}"
+        );
+        let missing = PolicyException::from_document(&json!({
+            "apiVersion": "kyverno.io/v2", "kind": "PolicyException",
+            "metadata": {"name": "bad"}, "spec": {}
+        }))
+        .expect_err("missing exceptions")
+        .to_string();
+        assert!(!missing.contains("spec.."), "{missing}");
         let value: Value = serde_yaml::from_str(
             "apiVersion: kyverno.io/v2\nkind: PolicyException\nmetadata: {name: e}\nspec:\n  exceptions: [{policyName: p, ruleNames: [r]}]\n",
         )
