@@ -807,6 +807,7 @@ fn policy_evidence(
     // Rule → resources excused only by an annotation Kyverno never reads.
     let mut annotation_only: BTreeMap<String, BTreeSet<ObjectName>> = BTreeMap::new();
     let mut violations = Vec::new();
+    let unnamed_rule = info.rules.len() == 1 && info.rules[0].name.is_empty();
     for result in results {
         // The warning about an exception annotation is no rule result.
         if result.rule == annotation_exceptions::EXCEPTION_RULE {
@@ -817,10 +818,15 @@ fn policy_evidence(
             .entry(result.resource.namespace.clone())
             .or_default()
             .add(&result.result);
-        by_rule
-            .entry(result.rule.clone())
-            .or_default()
-            .add(&result.result);
+        // A CEL policy has one unnamed rule; Kyverno names the rule of its
+        // results `exception` (skipped by a CEL PolicyException) or
+        // `evaluation` (an exception's condition failed): they are its rule.
+        let rule = if unnamed_rule && !result.rule.is_empty() {
+            String::new()
+        } else {
+            result.rule.clone()
+        };
+        by_rule.entry(rule).or_default().add(&result.result);
         if excused_violation(result) {
             annotation_only
                 .entry(result.rule.clone())

@@ -1798,3 +1798,20 @@ fn an_expiring_annotation_rolls_back_only_where_its_rule_enforces() {
     assert!(!check_with("dev").roll_back);
     assert!(check_with("web").roll_back);
 }
+
+#[test]
+fn a_cel_policy_s_exception_results_belong_to_its_one_rule() {
+    let mut excepted = result("vp", "skip", "a", "probe");
+    excepted["rule"] = json!("exception");
+    excepted["properties"] = json!({"exceptions": "allow-probe"});
+    let evidence = build(&input(
+        vec![report(vec![cel_result("vp", "pass", "web"), excepted])],
+        vec![validating_policy("vp")],
+        Some(scan(true, &[])),
+    ));
+    let vp = find(&evidence, "vp");
+    let rules: Vec<&str> = vp.rule_evidence.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(rules, [""], "{:?}", vp.rule_evidence);
+    assert_eq!(vp.rule_evidence[0].counts.skip, 1);
+    assert_eq!(vp.rule_evidence[0].counts.pass, 1);
+}
