@@ -752,8 +752,34 @@ spec:
   containers: [{name: a, image: "docker.io/library/nginx:1.25"}]
 "#,
     );
+    // A policy on a kind this server does not serve evaluates nothing.
+    cluster.apply_yaml(
+        r#"apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: certificates-need-issuer}
+spec:
+  background: true
+  rules:
+  - name: issuer
+    match: {any: [{resources: {kinds: [cert-manager.io/v1/Certificate]}}]}
+    validate:
+      message: an issuer is required
+      pattern: {spec: {issuerRef: {name: "?*"}}}
+"#,
+    );
     let output = scan(&cluster, &[]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stderr(&output)
+            .contains("policy certificates-need-issuer matches no kind this server serves"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        !stderr(&output).contains("policy allowed-registries matches no kind"),
+        "{}",
+        stderr(&output)
+    );
     let results = results_by_resource(&cluster);
     let result = |name: &str| {
         results

@@ -315,32 +315,45 @@ impl Engine {
     /// The kinds this engine's policies can match; a scan lists only those.
     pub fn target_kinds(&self) -> target_kinds::TargetKinds {
         let mut targets = target_kinds::TargetKinds::default();
-        for policy in &self.policies {
+        for (_, policy_targets) in self.target_kinds_by_policy() {
+            targets.extend(policy_targets);
+        }
+        targets
+    }
+
+    /// The kinds each policy (by qualified name) can match.
+    pub fn target_kinds_by_policy(&self) -> Vec<(String, target_kinds::TargetKinds)> {
+        let mut found = Vec::new();
+        for (policy, meta) in self.policies.iter().zip(&self.metas) {
             if self.options.background_only && !policy.background() {
                 continue;
             }
+            let mut targets = target_kinds::TargetKinds::default();
             for rule in policy.spec.rules.iter().filter(|r| r.has_validate()) {
                 for kind in rule.match_resources.kinds() {
                     targets.add_kyverno_kind(&kind);
                 }
             }
+            found.push((meta.qualified_name(), targets));
         }
         let constraints = self
             .validating
             .iter()
             .filter(|(p, _)| !self.options.background_only || p.background())
-            .filter_map(|(p, _)| p.match_constraints())
+            .filter_map(|(p, meta)| Some((meta, p.match_constraints()?)))
             .chain(
                 self.admission
                     .iter()
-                    .filter_map(|(p, _)| p.match_constraints()),
+                    .filter_map(|(p, meta)| Some((meta, p.match_constraints()?))),
             );
-        for constraint in constraints {
+        for (meta, constraint) in constraints {
+            let mut targets = target_kinds::TargetKinds::default();
             for rule in &constraint.resource_rules {
                 targets.add_resource_rule(rule);
             }
+            found.push((meta.qualified_name(), targets));
         }
-        targets
+        found
     }
 
     /// Evaluates every validating policy against one resource.

@@ -62,6 +62,13 @@ impl TargetKinds {
     }
 
     /// True when no policy targets anything.
+    /// Adds another set's kinds to this one.
+    pub fn extend(&mut self, other: TargetKinds) {
+        self.selectors.extend(other.selectors);
+        self.resource_rules.extend(other.resource_rules);
+        self.pods_targeted |= other.pods_targeted;
+    }
+
     pub fn is_empty(&self) -> bool {
         self.selectors.is_empty() && self.resource_rules.is_empty()
     }

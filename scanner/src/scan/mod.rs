@@ -289,6 +289,27 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     let engine = Arc::new(engine);
 
     let selection = selection::select(&discovered.kinds, &options.filters, &engine.target_kinds());
+    // A policy whose kinds the server does not serve evaluates nothing:
+    // say so now, not only in the evidence.
+    for (policy, targets) in engine.target_kinds_by_policy() {
+        let served = discovered.kinds.iter().any(|kind| {
+            targets.includes(&crate::engine::target_kinds::DiscoveredKind {
+                group: &kind.group,
+                version: &kind.version,
+                kind: &kind.kind,
+                plural: &kind.plural,
+            })
+        });
+        if !targets.is_empty() && !served {
+            outcome.audit.problems.push(Problem {
+                origin: None,
+                message: format!(
+                    "policy {policy} matches no kind this server serves: nothing is evaluated for it"
+                ),
+                invalid_policy: false,
+            });
+        }
+    }
     let (crds, existing) = match existing_reports.await {
         Ok(result) => result?,
         Err(err) => {
