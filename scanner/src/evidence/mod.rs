@@ -1041,7 +1041,11 @@ fn policy_evidence(
         reasons.push("no evidence: the policy has no validate rule with a result".into());
         Verdict::NoEvidence
     } else if no_evidence_rules.len() == rule_evidence.len() {
-        reasons.push("no evidence: the policy evaluated no resource".into());
+        reasons.push(if info.background_off {
+            "no evidence: the policy has background: false, so scans (Kyverno's background scan and polscan's by default) do not evaluate it; scan with --include-non-background".into()
+        } else {
+            "no evidence: the policy evaluated no resource".into()
+        });
         Verdict::NoEvidence
     } else if !no_evidence_rules.is_empty() {
         reasons.push(format!(

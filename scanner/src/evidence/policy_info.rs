@@ -165,6 +165,11 @@ pub struct PolicyInfo {
     /// `warn`, yet Kyverno's admission rejects them all the same.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unscored: bool,
+    /// `background: false` (a ValidatingPolicy's
+    /// `evaluation.background.enabled: false`): background scans, Kyverno's
+    /// and polscan's by default, do not evaluate it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub background_off: bool,
     /// The latest change the server recorded (managedFields, else creation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_changed: Option<DateTime<Utc>>,
@@ -201,6 +206,7 @@ impl PolicyInfo {
             rules: Vec::new(),
             kinds: Vec::new(),
             unscored: false,
+            background_off: false,
             last_changed: None,
             rollback: None,
         }
@@ -339,6 +345,11 @@ impl PolicyInfo {
             kinds,
             // As the engine reads it: exactly "false".
             unscored: annotation(ANNOTATION_SCORED).as_deref() == Some("false"),
+            background_off: spec.get("background").and_then(Value::as_bool) == Some(false)
+                || spec
+                    .pointer("/evaluation/background/enabled")
+                    .and_then(Value::as_bool)
+                    == Some(false),
             last_changed: last_changed(document),
             rollback: None,
         };

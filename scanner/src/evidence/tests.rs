@@ -1815,3 +1815,27 @@ fn a_cel_policy_s_exception_results_belong_to_its_one_rule() {
     assert_eq!(vp.rule_evidence[0].counts.skip, 1);
     assert_eq!(vp.rule_evidence[0].counts.pass, 1);
 }
+
+#[test]
+fn a_policy_scans_do_not_evaluate_says_why_it_has_no_evidence() {
+    let mut admission_only = policy("admission-only", "Audit", "2026-11-01T00:00:00Z");
+    admission_only["spec"]["background"] = json!(false);
+    let evidence = build(&input(
+        vec![report(vec![result("other", "pass", "a", "p")])],
+        vec![
+            admission_only,
+            policy("other", "Audit", "2026-11-01T00:00:00Z"),
+        ],
+        Some(scan(true, &[])),
+    ));
+    let found = find(&evidence, "admission-only");
+    assert_eq!(found.verdict, Verdict::NoEvidence);
+    assert!(
+        found
+            .reasons
+            .iter()
+            .any(|r| r.contains("background: false") && r.contains("--include-non-background")),
+        "{:?}",
+        found.reasons
+    );
+}
