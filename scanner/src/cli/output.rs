@@ -93,7 +93,19 @@ pub fn grouped_table(outcome: &AuditOutcome, color: bool) -> String {
     let mut text = String::new();
     for (policy, findings) in by_policy {
         let kind = &findings[0].policy.kind;
-        let action = &findings[0].result.action;
+        // Rules and namespace overrides may differ: name every action met.
+        let actions: std::collections::BTreeSet<&str> = findings
+            .iter()
+            .map(|f| f.result.action.as_str())
+            .filter(|a| !a.is_empty())
+            .collect();
+        let action = match actions.len() {
+            0 | 1 => actions.iter().next().copied().unwrap_or("").to_string(),
+            _ => format!(
+                "mixed: {}",
+                actions.iter().copied().collect::<Vec<_>>().join(", ")
+            ),
+        };
         let heading = format!("{policy} ({kind}, {action})");
         if color {
             text.push_str(&format!("\x1b[1m{heading}\x1b[0m\n"));
@@ -240,6 +252,19 @@ mod tests {
 
     const POLICY: &str = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: p}\nspec:\n  rules:\n  - name: r\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    validate: {pattern: {metadata: {labels: {app: '?*'}}}}\n";
     const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: x, namespace: ns}\n";
+
+    #[test]
+    fn a_policy_heading_names_every_action_its_results_have() {
+        let mixed = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: p}\nspec:\n  validationFailureAction: Audit\n  validationFailureActionOverrides: [{action: Enforce, namespaces: [prod]}]\n  rules:\n  - name: r\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    validate: {pattern: {metadata: {labels: {app: '?*'}}}}\n";
+        let pods = "apiVersion: v1\nkind: Pod\nmetadata: {name: x, namespace: dev}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: y, namespace: prod}\n";
+        let table = grouped_table(&outcome(mixed, pods), false);
+        assert!(
+            table.starts_with("p (ClusterPolicy, mixed: Audit, Enforce)"),
+            "{table}"
+        );
+        let table = grouped_table(&outcome(POLICY, POD), false);
+        assert!(table.starts_with("p (ClusterPolicy, Audit)"), "{table}");
+    }
 
     #[test]
     fn fail_on_decides_the_exit_code() {
