@@ -278,13 +278,20 @@ impl PolicyInfo {
                 }
                 info.action = action;
             }
-            // The bindings that Deny are the ones to patch.
-            let denying: Vec<&str> = own
+            // The bindings that Deny are the ones to patch; while none does
+            // (the policy is still in Audit), those that will.
+            let mut denying: Vec<&str> = own
                 .iter()
                 .zip(&actions)
                 .filter(|(_, action)| *action == "Enforce")
                 .filter_map(|(b, _)| b.pointer("/metadata/name").and_then(Value::as_str))
                 .collect();
+            if denying.is_empty() {
+                denying = own
+                    .iter()
+                    .filter_map(|b| b.pointer("/metadata/name").and_then(Value::as_str))
+                    .collect();
+            }
             if let (false, Some(rollback)) = (denying.is_empty(), info.rollback.as_mut()) {
                 rollback.fields = denying
                     .iter()
@@ -986,6 +993,12 @@ mod tests {
         assert_eq!(
             info.rollback.expect("rollback").command,
             "kubectl patch validatingadmissionpolicybinding/b2 --type=merge -p '{\"spec\":{\"validationActions\":[\"Audit\"]}}'"
+        );
+        // Still in Audit: the rollback names the binding that will Deny.
+        let audited = PolicyInfo::from_document_with_bindings(&vap, &[&audit]).expect("a policy");
+        assert_eq!(
+            audited.rollback.expect("rollback").command,
+            "kubectl patch validatingadmissionpolicybinding/b1 --type=merge -p '{\"spec\":{\"validationActions\":[\"Audit\"]}}'"
         );
     }
 }
