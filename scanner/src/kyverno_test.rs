@@ -1185,6 +1185,7 @@ mod tests {
             name: name.into(),
             namespace: None,
             annotations: BTreeMap::new(),
+            process: "background scan",
         })
     }
 
@@ -1502,6 +1503,7 @@ mod tests {
             name: "unscored".into(),
             namespace: None,
             annotations,
+            process: "background scan",
         });
         let k = key("Pod", "shop", "p");
         let mut responses = BTreeMap::new();

@@ -105,6 +105,11 @@ pub fn report_result(finding: &Finding, timestamp: Timestamp) -> ReportResult {
     .with_resource(object_reference(finding))
     .with_property("action", &finding.result.action)
     .with_property("resultID", result_id(finding));
+    // Kyverno writes "" for a policy with neither background nor admission
+    // processing; an empty value is left out here, as other empty fields.
+    if !policy.process.is_empty() {
+        result = result.with_property("process", policy.process);
+    }
     if let Some(category) = policy.category() {
         result = result.with_category(category);
     }
@@ -174,6 +179,7 @@ mod tests {
                 name: "require-team".into(),
                 namespace: None,
                 annotations: BTreeMap::new(),
+                process: "background scan",
             }),
             resource: ResourceRef {
                 api_version: "v1".into(),
@@ -193,6 +199,23 @@ mod tests {
                 before_exceptions: false,
             },
         }
+    }
+
+    #[test]
+    fn results_carry_kyverno_s_process_property() {
+        let scanned = finding("ClusterPolicy", RuleStatus::Pass, "ok");
+        let result = report_result(&scanned, Timestamp::now());
+        assert_eq!(result.properties["process"], "background scan");
+        let mut neither = finding("ClusterPolicy", RuleStatus::Pass, "ok");
+        let mut meta = (*neither.policy).clone();
+        meta.process = crate::engine::policy::process(false, false);
+        neither.policy = Arc::new(meta);
+        let result = report_result(&neither, Timestamp::now());
+        assert!(!result.properties.contains_key("process"));
+        assert_eq!(
+            crate::engine::policy::process(false, true),
+            "admission review"
+        );
     }
 
     #[test]

@@ -152,6 +152,8 @@ impl AdmissionPolicy {
                 name,
                 namespace: None,
                 annotations: super::matching::string_map(document.pointer("/metadata/annotations")),
+                // Kyverno reports every VAP result as a background scan's.
+                process: "background scan",
             },
             spec,
             bindings: Vec::new(),

@@ -420,6 +420,7 @@ pub fn apply(
                 name,
                 namespace,
                 annotations: BTreeMap::new(),
+                process: "background scan",
             }),
             resource: reference,
             rules: vec![declared.warning(message, "unknown-target", &[], "Audit".into())],
@@ -442,6 +443,7 @@ mod tests {
                 name: policy.into(),
                 namespace: None,
                 annotations: BTreeMap::new(),
+                process: "background scan",
             }),
             resource: ResourceRef::from_resource(&json!({})),
             rules: rules

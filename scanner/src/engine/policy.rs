@@ -86,6 +86,9 @@ pub struct PolicySpec {
     pub validation_failure_action_overrides: Vec<FailureActionOverride>,
     #[serde(default)]
     pub background: Option<bool>,
+    /// Admission processing (`spec.admission`, on by default).
+    #[serde(default)]
+    pub admission: Option<bool>,
     #[serde(default)]
     pub apply_rules: Option<String>,
 }
@@ -496,7 +499,21 @@ impl Policy {
             name: self.name.clone(),
             namespace: self.namespace.clone(),
             annotations: self.annotations.clone(),
+            process: process(self.background(), self.spec.admission.unwrap_or(true)),
         }
+    }
+}
+
+/// Kyverno's `process` report property (pkg/utils/report/results.go
+/// `selectProcess`): `background scan` when background processing is on,
+/// else `admission review` when admission is, else empty.
+pub fn process(background: bool, admission: bool) -> &'static str {
+    if background {
+        "background scan"
+    } else if admission {
+        "admission review"
+    } else {
+        ""
     }
 }
 
@@ -507,6 +524,8 @@ pub struct PolicyMeta {
     pub name: String,
     pub namespace: Option<String>,
     pub annotations: BTreeMap<String, String>,
+    /// The `process` report property ([`process`]).
+    pub process: &'static str,
 }
 
 impl PolicyMeta {

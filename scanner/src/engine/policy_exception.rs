@@ -338,6 +338,7 @@ mod tests {
             }
             .into(),
             annotations: BTreeMap::new(),
+            process: "background scan",
         };
         vec![PolicyResponse {
             policy: Arc::new(meta),

@@ -126,6 +126,12 @@ impl ValidatingPolicy {
             .and_then(|e| e.pointer("/background/enabled"))
             .and_then(Value::as_bool)
             .unwrap_or(true);
+        let admission = spec
+            .evaluation
+            .as_ref()
+            .and_then(|e| e.pointer("/admission/enabled"))
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
         let autogen_kinds = autogen_kinds(&spec);
         let needs = |cronjob: bool| autogen_kinds.iter().any(|(_, c)| *c == cronjob);
         let controller_body = needs(false).then(|| {
@@ -149,6 +155,7 @@ impl ValidatingPolicy {
                 name,
                 namespace,
                 annotations,
+                process: super::policy::process(background, admission),
             },
             spec,
             background,

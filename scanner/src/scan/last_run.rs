@@ -349,6 +349,7 @@ mod tests {
             name: "labels".into(),
             namespace: Some("team".into()),
             annotations: Default::default(),
+            process: "background scan",
         });
         let finding = |api_version: &str, kind: &str, name: &str, rule: &str, status| Finding {
             policy: policy.clone(),
