@@ -956,3 +956,51 @@ fn another_producers_reports_are_never_touched() {
     assert!(!names.contains(&ours), "{names}");
     assert!(names.contains(&uid), "{names}");
 }
+
+#[test]
+fn a_layout_switch_waits_for_a_run_with_every_policy() {
+    let cluster = prepared_cluster();
+    let policy = corpus()
+        .join("best-practices/disallow-latest-tag/disallow-latest-tag.yaml")
+        .display()
+        .to_string();
+    cluster.kubectl_ok(&["apply", "-f", &policy]);
+    cluster.apply_yaml(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: default}\nspec:\n  containers: [{name: web, image: nginx:latest}]\n",
+    );
+    let first = scan(&cluster, &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let per_resource = reports(&cluster, "policyreports");
+    assert_eq!(per_resource.len(), 1);
+    // A run that cannot load one policy (a broken file) switches nothing.
+    let dir = tempfile_dir();
+    let broken = dir.join("broken.yaml");
+    std::fs::write(
+        &broken,
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: broken}\nspec: {rules: [{name: r, match: {any: nope}}]}\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let broken = broken.display().to_string();
+    let held = scan(
+        &cluster,
+        &["--report-per", "namespace", "--policy", &broken],
+    );
+    let err = stderr(&held);
+    assert_eq!(held.status.code(), Some(2), "{err}");
+    assert!(err.contains("the switch of report layout waits"), "{err}");
+    assert_eq!(written(&held), 0, "{err}");
+    let after = reports(&cluster, "policyreports");
+    assert_eq!(after.len(), 1, "{after:#?}");
+    assert_eq!(
+        after[0]["metadata"]["labels"]["polscan.io/report-shape"],
+        "per-resource"
+    );
+    // A complete run switches.
+    let switched = scan(&cluster, &["--report-per", "namespace"]);
+    assert_eq!(switched.status.code(), Some(0), "{}", stderr(&switched));
+    let after = reports(&cluster, "policyreports");
+    assert!(after
+        .iter()
+        .all(|r| r["metadata"]["labels"]["polscan.io/report-shape"] == "per-namespace"));
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -47,6 +47,16 @@ pub enum ReportShape {
     PerNamespace,
 }
 
+impl ReportShape {
+    /// The report-shape label this layout's reports carry.
+    fn label(self) -> &'static str {
+        match self {
+            ReportShape::PerResource => report_model::shape::SHAPE_PER_RESOURCE,
+            ReportShape::PerNamespace => report_model::shape::SHAPE_PER_NAMESPACE,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
     /// Policies from files, evaluated besides the cluster's.
@@ -148,6 +158,9 @@ pub struct ScanOutcome {
     /// Stored reports not rewritten because the run lacked some policies
     /// and the layout cannot carry their results over (per-namespace).
     pub rewrites_held: usize,
+    /// A `--report-per` switch held back (no report written) because the
+    /// run lacked policies: the other layout's reports kept, by count.
+    pub layout_switch_held: Option<usize>,
     /// Policy sources (`clusterpolicies.kyverno.io`) that could not be read.
     pub failed_policy_sources: Vec<String>,
     /// Qualified names of policies that failed to load.
@@ -332,13 +345,29 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
         .cloned()
         .collect();
     let timestamp = Timestamp::now();
+    // A layout switch (--report-per) waits for a run that reads every
+    // policy: such a run keeps the other layout's reports, and writing the
+    // new layout beside them would show every result twice.
+    let other_layout = in_scope
+        .iter()
+        .filter(|r| r.managed_by_polscan())
+        .filter(|r| {
+            r.labels
+                .get(report_model::shape::SHAPE_LABEL)
+                .map(String::as_str)
+                != Some(options.shape.label())
+        })
+        .count();
+    outcome.layout_switch_held =
+        (outcome.policies_incomplete && other_layout > 0).then_some(other_layout);
+    let hold_writes = options.dry_run || outcome.layout_switch_held.is_some();
 
     // Per-resource reports are complete as soon as their resource is
     // evaluated: they are compared and written while the scan goes on, so
     // memory holds the pages in flight, not every report of the cluster.
     let (writer, sink) = match options.shape {
         ReportShape::PerResource => {
-            let (sender, writer) = if options.dry_run {
+            let (sender, writer) = if hold_writes {
                 (None, None)
             } else {
                 let (sender, receiver) =
@@ -458,7 +487,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
                     Err(err) => outcome.write_failures.push(not_sent(&key, err)),
                 }
             }
-            if !options.dry_run {
+            if !hold_writes {
                 let tally = write_all(
                     &client,
                     std::mem::take(&mut outcome.reports_to_apply),
@@ -1258,6 +1287,15 @@ pub fn problems(outcome: &ScanOutcome) -> Vec<Problem> {
                 invalid_policy: false,
             });
         }
+    }
+    if let Some(kept) = outcome.layout_switch_held {
+        problems.push(Problem {
+            origin: None,
+            message: format!(
+                "the switch of report layout waits for a run that reads every policy: the {kept} reports of the other layout are kept and this run wrote none"
+            ),
+            invalid_policy: false,
+        });
     }
     for err in outcome.other_failures.iter().chain(&outcome.write_failures) {
         problems.push(Problem {
