@@ -203,7 +203,8 @@ impl AdmissionPolicy {
         strongest_action(self.bindings.iter()).to_string()
     }
 
-    /// Evaluates the policy on a resource; `None` when it does not match.
+    /// Evaluates the policy on a resource; `None` when it does not match or
+    /// no binding selects it.
     /// Without bindings the policy is evaluated on its own, as the Kyverno
     /// CLI does; with bindings, once per binding that selects the resource
     /// (and per params object), and the first non-pass verdict is kept.
@@ -228,11 +229,11 @@ impl AdmissionPolicy {
             return Some(self.ignorable(self.spec.body.run(&inputs, data)));
         }
         let selecting: Vec<&Binding> = self.bindings.iter().filter(|b| b.selects(facts)).collect();
+        // No binding selects it: Kyverno's response has no rule result
+        // (pkg/admissionpolicy/validate.go processVAPWithoutClient skips
+        // each binding), so nothing is reported for the resource.
         if selecting.is_empty() {
-            return Some(AdmissionOutcome::with_message(
-                RuleStatus::Skip,
-                "no binding selects the resource",
-            ));
+            return None;
         }
         // Each binding is its own admission check: the verdict kept is the
         // worst, and among equally bad ones the binding that acts most
@@ -497,18 +498,13 @@ mod tests {
             run(&p, &deployment("a", "n", "nginx", 4)).unwrap().status,
             RuleStatus::Fail
         );
-        assert_eq!(
-            run(&p, &deployment("b", "n", "busybox", 4)).unwrap().status,
-            RuleStatus::Skip
-        );
+        // No binding selects it: no result at all, as Kyverno.
+        assert!(run(&p, &deployment("b", "n", "busybox", 4)).is_none());
 
         let mut p = deployments_policy();
         p.bind(&[binding(json!({"policyName": "replicas",
             "matchResources": {"excludeResourceRules": [{"apiGroups": ["apps"], "apiVersions": ["v1"], "operations": ["*"], "resources": ["deployments"], "resourceNames": ["skip-me"]}]}}))]);
-        assert_eq!(
-            run(&p, &deployment("skip-me", "n", "x", 4)).unwrap().status,
-            RuleStatus::Skip
-        );
+        assert!(run(&p, &deployment("skip-me", "n", "x", 4)).is_none());
         assert_eq!(
             run(&p, &deployment("other", "n", "x", 4)).unwrap().status,
             RuleStatus::Fail
@@ -526,7 +522,7 @@ mod tests {
                 .status,
             RuleStatus::Fail
         );
-        assert_eq!(run(&p, &d).unwrap().status, RuleStatus::Skip);
+        assert!(run(&p, &d).is_none());
     }
 
     #[test]
