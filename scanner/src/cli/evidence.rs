@@ -264,10 +264,11 @@ fn print_summary(evidence: &evidence::Evidence) {
     }
     if let Some(comparison) = &evidence.comparison {
         println!(
-            "since {}: {} new violations, {} fixed, {} unknown (not covered by the last scan), {} new exceptions, {} expired",
+            "since {}: {} new violations, {} fixed, {} excused (now skipped by an exception), {} unknown (not covered by the last scan), {} new exceptions, {} expired",
             comparison.previous_generated.to_rfc3339(),
             comparison.new_violations.len(),
             comparison.fixed_violations.len(),
+            comparison.excused_violations.len(),
             comparison.unknown_violations.len(),
             comparison.new_exceptions.len(),
             comparison.expired_exceptions.len()

@@ -100,6 +100,9 @@ pub struct Comparison {
     /// nothing about them is compared.
     #[serde(default)]
     pub not_compared: Vec<String>,
+    /// Violations now skipped by an exception: excused, not fixed.
+    #[serde(default)]
+    pub excused_violations: Vec<ViolationChange>,
 }
 
 /// Violations by key, with their resource, of the policies `wanted` keeps.
@@ -152,8 +155,25 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
         .collect();
     let mut fixed_violations = Vec::new();
     let mut unknown_violations = Vec::new();
+    let mut excused_violations = Vec::new();
+    let excused_now: BTreeSet<String> = current
+        .policies
+        .iter()
+        .filter(|p| wanted(p))
+        .flat_map(|p| {
+            let name = p.info.qualified_name();
+            p.excused.iter().map(move |e| e.key(&name))
+        })
+        .collect();
     for (key, (violation, resource)) in &before {
         if after.contains_key(key) {
+            continue;
+        }
+        if excused_now.contains(key) {
+            excused_violations.push(ViolationChange {
+                reason: Some("now skipped by an exception".into()),
+                ..violation.clone()
+            });
             continue;
         }
         match current.absence_gap(&violation.policy, resource) {
@@ -304,6 +324,7 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
     Comparison {
         previous_generated: previous.generated,
         not_compared,
+        excused_violations,
         new_violations,
         fixed_violations,
         unknown_violations,

@@ -406,15 +406,16 @@ pub fn render(evidence: &Evidence) -> String {
     if let Some(comparison) = &evidence.comparison {
         let _ = write!(
             out,
-            "<h2 id=\"since\">Since {}</h2><ul><li>new violations: {}</li><li>fixed violations: {}</li><li>not known to be fixed (the last scan did not cover them): {}</li><li>new exceptions: {}</li><li>expired exceptions: {}</li></ul>",
+            "<h2 id=\"since\">Since {}</h2><ul><li>new violations: {}</li><li>fixed violations: {}</li><li>excused (now skipped by an exception, not fixed): {}</li><li>not known to be fixed (the last scan did not cover them): {}</li><li>new exceptions: {}</li><li>expired exceptions: {}</li></ul>",
             comparison.previous_generated.to_rfc3339(),
             comparison.new_violations.len(),
             comparison.fixed_violations.len(),
+            comparison.excused_violations.len(),
             comparison.unknown_violations.len(),
             comparison.new_exceptions.len(),
             comparison.expired_exceptions.len()
         );
-        let lists: [(&str, &str, &Vec<super::compare::ViolationChange>); 3] = [
+        let lists: [(&str, &str, &Vec<super::compare::ViolationChange>); 4] = [
             (
                 "new-violations",
                 "New violations",
@@ -426,6 +427,11 @@ pub fn render(evidence: &Evidence) -> String {
                 &comparison.fixed_violations,
             ),
             (
+                "excused-violations",
+                "Excused, not fixed",
+                &comparison.excused_violations,
+            ),
+            (
                 "unknown-violations",
                 "Not known to be fixed",
                 &comparison.unknown_violations,
@@ -435,7 +441,7 @@ pub fn render(evidence: &Evidence) -> String {
             if changes.is_empty() {
                 continue;
             }
-            let _ = write!(out, "<h3>{title}</h3><table id=\"{id}\"><tr><th>Policy</th><th>Rule</th><th>Resource</th><th>Result</th><th>Why unknown</th></tr>");
+            let _ = write!(out, "<h3>{title}</h3><table id=\"{id}\"><tr><th>Policy</th><th>Rule</th><th>Resource</th><th>Result</th><th>Why</th></tr>");
             for v in changes.iter().take(LIMITS.owners) {
                 let _ = write!(
                     out,

@@ -147,9 +147,10 @@ pub fn render(evidence: &Evidence) -> String {
         );
         let _ = writeln!(
             out,
-            "- new violations: {}\n- fixed violations: {}\n- not known to be fixed (the last scan did not cover them): {}\n- new exceptions: {}\n- expired exceptions: {}",
+            "- new violations: {}\n- fixed violations: {}\n- excused (now skipped by an exception, not fixed): {}\n- not known to be fixed (the last scan did not cover them): {}\n- new exceptions: {}\n- expired exceptions: {}",
             comparison.new_violations.len(),
             comparison.fixed_violations.len(),
+            comparison.excused_violations.len(),
             comparison.unknown_violations.len(),
             comparison.new_exceptions.len(),
             comparison.expired_exceptions.len()
@@ -161,9 +162,10 @@ pub fn render(evidence: &Evidence) -> String {
                 comparison.not_compared.join(", ")
             );
         }
-        let lists: [(&str, &Vec<super::compare::ViolationChange>); 3] = [
+        let lists: [(&str, &Vec<super::compare::ViolationChange>); 4] = [
             ("New violations", &comparison.new_violations),
             ("Fixed violations", &comparison.fixed_violations),
+            ("Excused, not fixed", &comparison.excused_violations),
             ("Not known to be fixed", &comparison.unknown_violations),
         ];
         for (title, changes) in lists {

@@ -224,6 +224,10 @@ pub struct PolicyEvidence {
     pub by_namespace: BTreeMap<String, Counts>,
     pub rule_evidence: Vec<RuleEvidence>,
     pub violations: Vec<Violation>,
+    /// Results skipped by an exception (a PolicyException or an annotation):
+    /// a violation that becomes one of these is excused, not fixed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excused: Vec<Violation>,
     /// Conditions under which the policy goes back to Audit once enforced.
     pub rollback_conditions: Vec<String>,
 }
@@ -807,6 +811,7 @@ fn policy_evidence(
     // Rule → resources excused only by an annotation Kyverno never reads.
     let mut annotation_only: BTreeMap<String, BTreeSet<ObjectName>> = BTreeMap::new();
     let mut violations = Vec::new();
+    let mut excused = Vec::new();
     let unnamed_rule = info.rules.len() == 1 && info.rules[0].name.is_empty();
     for result in results {
         // The warning about an exception annotation is no rule result.
@@ -832,6 +837,20 @@ fn policy_evidence(
                 .entry(result.rule.clone())
                 .or_default()
                 .insert(result.resource.clone());
+        }
+        let by_exception = result.properties.contains_key("exceptions")
+            || result
+                .properties
+                .contains_key(crate::engine::exceptions::properties::EXCEPTION);
+        if result.result == "skip" && by_exception {
+            excused.push(Violation {
+                rule: result.rule.clone(),
+                result: result.result.clone(),
+                resource: result.resource.clone(),
+                owner: result.resource.clone(),
+                message: result.message.clone(),
+                action: String::new(),
+            });
         }
         if matches!(result.result.as_str(), "fail" | "error" | "warn") {
             violations.push(Violation {
@@ -1099,6 +1118,7 @@ fn policy_evidence(
         by_namespace,
         rule_evidence,
         violations,
+        excused,
         rollback_conditions,
     }
 }

@@ -1839,3 +1839,32 @@ fn a_policy_scans_do_not_evaluate_says_why_it_has_no_evidence() {
         found.reasons
     );
 }
+
+#[test]
+fn a_violation_now_skipped_by_an_exception_is_excused_not_fixed() {
+    let policies = vec![policy("clean", "Audit", "2026-11-01T00:00:00Z")];
+    let before = build(&input(
+        vec![report(vec![
+            result("clean", "fail", "a", "excepted"),
+            result("clean", "fail", "a", "repaired"),
+        ])],
+        policies.clone(),
+        Some(scan(true, &[])),
+    ));
+    let mut skipped = result("clean", "skip", "a", "excepted");
+    skipped["properties"] = json!({"exceptions": "vendor-image"});
+    let after = build(&input(
+        vec![report(vec![
+            skipped,
+            result("clean", "pass", "a", "repaired"),
+        ])],
+        policies,
+        Some(scan(true, &[])),
+    ));
+    let comparison = compare::compare(&before, &after);
+    let names = |changes: &[compare::ViolationChange]| -> Vec<String> {
+        changes.iter().map(|c| c.resource.clone()).collect()
+    };
+    assert_eq!(names(&comparison.fixed_violations), ["a/Pod/repaired"]);
+    assert_eq!(names(&comparison.excused_violations), ["a/Pod/excepted"]);
+}
