@@ -487,9 +487,15 @@ pub fn run_test_file(path: &Path) -> Vec<TestReport> {
             continue;
         }
         if let Some(unknown) = unknown_test_field(&value) {
+            let name = value
+                .pointer("/metadata/name")
+                .or_else(|| value.get("name"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
             reports.push(error_report(
                 path,
-                String::new(),
+                name,
                 format!(
                     "{}: error unmarshaling JSON: while decoding JSON: json: unknown field {unknown:?}",
                     path.display()
@@ -801,8 +807,7 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<SpecOutcome, String> {
             .map(|doc| doc.value)
             .collect())
     };
-    let global_mocks = GlobalContextMocks::from_entries(&spec.global_context_entries, &load_file)
-        .map_err(|err| format!("error: {err}"))?;
+    let global_mocks = GlobalContextMocks::from_entries(&spec.global_context_entries, &load_file)?;
     let fake = FakeCluster::new(data, cluster_objects, api_mocks, global_mocks)
         .map_err(|err| format!("error: failed to load Kubernetes resources: {err}"))?;
     for policy in &mut admission {

@@ -545,8 +545,13 @@ impl EvalContext {
             if let Some(value) = self.load_api_call(api_call).map_err(fail)? {
                 self.set_entry(&entry.name, value);
             } else {
+                // Name the URL the call would have made, variables resolved.
+                let mut resolved = entry.clone();
+                if let Ok(call) = variables::substitute_all(self, api_call) {
+                    resolved.api_call = Some(call);
+                }
                 self.unanswered
-                    .push((entry.name.clone(), source_hint(entry)));
+                    .push((entry.name.clone(), source_hint(&resolved)));
             }
             return Ok(());
         }
@@ -1206,8 +1211,9 @@ mod tests {
     #[test]
     fn without_a_source_entries_are_skipped_and_named() {
         let mut ctx = EvalContext::new(Arc::new(NoClusterData));
+        ctx.add_variable("host", json!("a.test"));
         ctx.add_entries(&[
-            entry(json!({"name": "svc", "apiCall": {"service": {"url": "https://a.test"}}})),
+            entry(json!({"name": "svc", "apiCall": {"service": {"url": "https://{{ host }}"}}})),
             entry(json!({"name": "global", "globalReference": {"name": "e"}})),
         ])
         .expect("entries");
