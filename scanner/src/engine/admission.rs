@@ -313,37 +313,50 @@ impl ValidationBody {
     /// Runs the body as the admission plugin does. A false match condition
     /// gives `skip`; a false validation `fail` with its message; an error
     /// (runtime or compile) `error`, as Kyverno reports failure-policy Fail.
-    pub fn run(&self, inputs: &CelInputs, data: &Arc<dyn ClusterData>) -> AdmissionOutcome {
-        self.run_with(inputs, data, &[])
+    pub fn run(
+        &self,
+        inputs: &CelInputs,
+        data: &Arc<dyn ClusterData>,
+        ignore_match_errors: bool,
+    ) -> AdmissionOutcome {
+        self.run_with(inputs, data, &[], ignore_match_errors)
     }
 
     /// [`ValidationBody::run`] with more top-level names bound first.
+    ///
+    /// `matchConditions` go as Kyverno's `Policy.match`
+    /// (pkg/cel/policies/vpol/compiler/policy.go) and the API server's
+    /// matcher: a false condition skips whatever errors came before it;
+    /// errors alone skip under `failurePolicy: Ignore`
+    /// (`ignore_match_errors`), else they are the result.
     pub fn run_with(
         &self,
         inputs: &CelInputs,
         data: &Arc<dyn ClusterData>,
         bindings: &[(&str, Value)],
+        ignore_match_errors: bool,
     ) -> AdmissionOutcome {
         let mut activation = Activation::new(inputs, data);
         for (name, value) in bindings {
             activation.bind_value(name, value);
         }
+        let not_met = || AdmissionOutcome {
+            skip_reason: Some(super::SkipReason::MatchConditions),
+            ..AdmissionOutcome::new(RuleStatus::Skip, "skip")
+        };
+        let mut errors = Vec::new();
         for condition in &self.match_conditions {
             match condition.expression.evaluate_bool(&activation) {
                 Ok(true) => {}
-                Ok(false) => {
-                    return AdmissionOutcome {
-                        skip_reason: Some(super::SkipReason::MatchConditions),
-                        ..AdmissionOutcome::new(RuleStatus::Skip, "skip")
-                    }
-                }
-                Err(err) => {
-                    return AdmissionOutcome::new(
-                        RuleStatus::Error,
-                        format!("matchCondition {:?}: {err}", condition.name),
-                    )
-                }
+                Ok(false) => return not_met(),
+                Err(err) => errors.push(format!("matchCondition {:?}: {err}", condition.name)),
             }
+        }
+        if !errors.is_empty() {
+            if ignore_match_errors {
+                return not_met();
+            }
+            return AdmissionOutcome::new(RuleStatus::Error, errors.join("; "));
         }
         activation.bind_variables(&self.variables);
         let mut outcome = AdmissionOutcome::new(RuleStatus::Pass, "success");

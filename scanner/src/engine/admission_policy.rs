@@ -226,7 +226,11 @@ impl AdmissionPolicy {
                     kind.kind
                 ))));
             }
-            return Some(self.ignorable(self.spec.body.run(&inputs, data)));
+            return Some(self.ignorable(self.spec.body.run(
+                &inputs,
+                data,
+                self.ignores_failures(),
+            )));
         }
         let selecting: Vec<&Binding> = self.bindings.iter().filter(|b| b.selects(facts)).collect();
         // No binding selects it: Kyverno's response has no rule result
@@ -269,7 +273,7 @@ impl AdmissionPolicy {
         data: &Arc<dyn ClusterData>,
     ) -> AdmissionOutcome {
         let Some(kind) = &self.spec.param_kind else {
-            return self.spec.body.run(inputs, data);
+            return self.spec.body.run(inputs, data, self.ignores_failures());
         };
         let Some(reference) = &binding.spec.param_ref else {
             return AdmissionOutcome::error(format!(
@@ -317,12 +321,17 @@ impl AdmissionPolicy {
                 params,
                 ..inputs.clone()
             };
-            let outcome = self.spec.body.run(&inputs, data);
+            let outcome = self.spec.body.run(&inputs, data, self.ignores_failures());
             if rank(outcome.status) > rank(verdict.status) {
                 verdict = outcome;
             }
         }
         verdict
+    }
+
+    /// `failurePolicy: Ignore`: matchCondition errors do not match.
+    fn ignores_failures(&self) -> bool {
+        self.spec.failure_policy.as_deref() == Some("Ignore")
     }
 
     /// `failurePolicy: Ignore` turns errors into skips, keeping the error

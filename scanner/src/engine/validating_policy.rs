@@ -261,9 +261,12 @@ impl ValidatingPolicy {
         let ignore_errors = self.spec.failure_policy.as_deref() == Some("Ignore");
         match cel_exception::check(exceptions, &inputs, data, ignore_errors) {
             Verdict::Decided(outcome) => Some(outcome),
-            Verdict::Evaluate(allowances) => {
-                Some(body.run_with(&inputs, data, &[("exceptions", allowances.to_value())]))
-            }
+            Verdict::Evaluate(allowances) => Some(body.run_with(
+                &inputs,
+                data,
+                &[("exceptions", allowances.to_value())],
+                ignore_errors,
+            )),
         }
     }
 }
@@ -466,6 +469,46 @@ mod tests {
         assert_eq!(
             failed.message,
             "CEL expression validation failed at index 0"
+        );
+    }
+
+    #[test]
+    fn match_condition_errors_follow_the_failure_policy() {
+        let spec = |failure: Option<&str>| {
+            let mut spec = json!({
+                "matchConstraints": {"resourceRules": [{"apiGroups": ["*"], "apiVersions": ["*"], "operations": ["*"], "resources": ["configmaps"]}]},
+                "matchConditions": [
+                    {"name": "broken", "expression": "object.data.missing == 'x'"},
+                    {"name": "named", "expression": "object.metadata.name.startsWith('app-')"}
+                ],
+                "validations": [{"expression": "true"}]
+            });
+            if let Some(failure) = failure {
+                spec["failurePolicy"] = json!(failure);
+            }
+            policy(spec)
+        };
+        let cm = |name: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "n"}, "data": {}});
+        // A false condition skips, whatever error came before it.
+        let skipped = run(&spec(None), cm("other")).expect("matched");
+        assert_eq!(skipped.status, RuleStatus::Skip);
+        assert_eq!(
+            skipped.skip_reason,
+            Some(super::super::SkipReason::MatchConditions)
+        );
+        // Errors alone: the result under Fail, no match under Ignore.
+        let failed = run(&spec(None), cm("app-1")).expect("matched");
+        assert_eq!(failed.status, RuleStatus::Error);
+        assert!(
+            failed.message.contains("matchCondition \"broken\""),
+            "{}",
+            failed.message
+        );
+        let ignored = run(&spec(Some("Ignore")), cm("app-1")).expect("matched");
+        assert_eq!(ignored.status, RuleStatus::Skip);
+        assert_eq!(
+            ignored.skip_reason,
+            Some(super::super::SkipReason::MatchConditions)
         );
     }
 
