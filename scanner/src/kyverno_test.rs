@@ -471,50 +471,22 @@ pub fn run_test_file(path: &Path) -> Vec<TestReport> {
     };
     let mut reports = Vec::new();
     for document in serde_yaml::Deserializer::from_str(&text) {
-        let value = match Value::deserialize(document) {
-            Ok(value) => value,
-            Err(err) => {
+        let decoded = Value::deserialize(document)
+            .map_err(|err| (String::new(), err.to_string()))
+            .and_then(decode_test_document);
+        match decoded {
+            // `---` with nothing after it: no document.
+            Ok(None) => {}
+            Ok(Some(spec)) => reports.push(run_test_spec(path, spec)),
+            Err((name, message)) => {
                 reports.push(error_report(
                     path,
-                    String::new(),
-                    format!("{}: {err}", path.display()),
+                    name,
+                    format!("{}: {message}", path.display()),
                 ));
                 return reports;
             }
-        };
-        // `---` with nothing after it: no document.
-        if value.is_null() {
-            continue;
         }
-        if let Some(unknown) = unknown_test_field(&value) {
-            let name = value
-                .pointer("/metadata/name")
-                .or_else(|| value.get("name"))
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            reports.push(error_report(
-                path,
-                name,
-                format!(
-                    "{}: error unmarshaling JSON: while decoding JSON: json: unknown field {unknown:?}",
-                    path.display()
-                ),
-            ));
-            return reports;
-        }
-        let spec: TestSpec = match serde_json::from_value(value) {
-            Ok(spec) => spec,
-            Err(err) => {
-                reports.push(error_report(
-                    path,
-                    String::new(),
-                    format!("{}: {err}", path.display()),
-                ));
-                return reports;
-            }
-        };
-        reports.push(run_test_spec(path, spec));
     }
     if reports.is_empty() {
         reports.push(error_report(
@@ -524,6 +496,32 @@ pub fn run_test_file(path: &Path) -> Vec<TestReport> {
         ));
     }
     reports
+}
+
+/// One document of a test file as the CLI's strict decoder takes it:
+/// `None` for an empty document; the error carries the test's name (when
+/// it has one) and the message.
+fn decode_test_document(value: Value) -> Result<Option<TestSpec>, (String, String)> {
+    if value.is_null() {
+        return Ok(None);
+    }
+    if let Some(unknown) = unknown_test_field(&value) {
+        let name = value
+            .pointer("/metadata/name")
+            .or_else(|| value.get("name"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        return Err((
+            name,
+            format!(
+                "error unmarshaling JSON: while decoding JSON: json: unknown field {unknown:?}"
+            ),
+        ));
+    }
+    serde_json::from_value(value)
+        .map(Some)
+        .map_err(|err| (String::new(), err.to_string()))
 }
 
 /// Runs one `Test` document.

@@ -416,11 +416,7 @@ impl EvalContext {
                 .and_then(Value::as_str)
                 .filter(|u| !u.is_empty())
         })?;
-        let method = match call.get("method").and_then(Value::as_str) {
-            None | Some("") => "GET",
-            Some(method) => method,
-        };
-        let answer = self.cluster.api_call_mock(method, url)?;
+        let answer = self.cluster.api_call_mock(method_of(call), url)?;
         Some(answer.and_then(|body| {
             match call.get("jmesPath").and_then(Value::as_str) {
                 Some(path) if !path.is_empty() => jmespath::search(path, &body)
@@ -580,10 +576,7 @@ impl EvalContext {
         let default = call.as_object_mut().and_then(|call| call.remove("default"));
         let resolved = variables::substitute_all(self, &call)
             .map_err(|err| format!("failed to substitute variables in context entry: {err}"))?;
-        let method = match resolved.get("method").and_then(Value::as_str) {
-            None | Some("") => "GET".to_string(),
-            Some(method) => method.to_string(),
-        };
+        let method = method_of(&resolved).to_string();
         let data = request_data(resolved.get("data"));
         let url_path = resolved
             .get("urlPath")
@@ -900,6 +893,14 @@ fn plain_lookup(expression: &str, document: &Value) -> Option<Result<Value, Quer
 }
 
 /// Evaluates with Kyverno's NotFound behaviour.
+/// An apiCall's method; `GET` when none is given (the CRD's default).
+fn method_of(call: &Value) -> &str {
+    match call.get("method").and_then(Value::as_str) {
+        None | Some("") => "GET",
+        Some(method) => method,
+    }
+}
+
 /// What would answer an entry this run could not load, for the error.
 fn source_hint(entry: &ContextEntry) -> String {
     let text = |value: &Option<Value>, pointer: &str| {

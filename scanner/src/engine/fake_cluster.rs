@@ -486,17 +486,7 @@ fn fake_raw_get(cluster: &SuppliedData, request: &ApiCallRequest) -> Result<Valu
         .map(str::to_string)
         .unwrap_or_else(|| infer_kind(resource));
     if name.is_empty() {
-        let mut items = cluster
-            .objects(&api_version, resource)
-            .into_iter()
-            .filter(|object| {
-                namespace.is_empty()
-                    || object
-                        .pointer("/metadata/namespace")
-                        .and_then(Value::as_str)
-                        == Some(namespace)
-            })
-            .collect::<Vec<_>>();
+        let mut items = listed(cluster, &api_version, resource, namespace);
         items.sort_by(|a, b| {
             let key = |o: &Value| {
                 (
@@ -543,6 +533,36 @@ fn infer_kind(resource: &str) -> String {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => singular,
     }
+}
+
+/// A call no mock answers: a test run never calls out.
+fn unmocked(request: &HttpRequest) -> String {
+    format!(
+        "{} {}: no apiCallResponses entry answers it and polscan test makes no HTTP calls",
+        request.method, request.url
+    )
+}
+
+/// The fake dynamic client's list: the objects of one resource in
+/// `namespace`, or in every namespace for `""`.
+fn listed(
+    cluster: &SuppliedData,
+    api_version: &str,
+    resource: &str,
+    namespace: &str,
+) -> Vec<Value> {
+    cluster
+        .objects(api_version, resource)
+        .iter()
+        .filter(|object| {
+            namespace.is_empty()
+                || object
+                    .pointer("/metadata/namespace")
+                    .and_then(Value::as_str)
+                    == Some(namespace)
+        })
+        .cloned()
+        .collect()
 }
 
 fn mock_failure(status: u16) -> String {
@@ -592,10 +612,7 @@ impl ClusterData for FakeCluster {
     fn service_call(&self, request: &HttpRequest) -> Result<Option<HttpResponse>, String> {
         if self.cluster.is_some() {
             // The CLI would call the URL; a test run never does.
-            return Err(format!(
-                "{} {}: no apiCallResponses entry answers it and polscan test makes no HTTP calls",
-                request.method, request.url
-            ));
+            return Err(unmocked(request));
         }
         Ok(None)
     }
@@ -606,10 +623,7 @@ impl ClusterData for FakeCluster {
                 return Ok(mock.clone());
             }
         }
-        Err(format!(
-            "{} {}: no apiCallResponses entry answers it and polscan test makes no HTTP calls",
-            request.method, request.url
-        ))
+        Err(unmocked(request))
     }
 
     fn global_reference(&self, name: &str, projection: &str) -> Result<Option<Value>, String> {
@@ -666,20 +680,9 @@ impl ClusterData for FakeCluster {
     ) -> Result<Value, String> {
         match &self.cluster {
             // The dynamic client lists every namespace for "".
-            Some(cluster) => {
-                let items: Vec<Value> = cluster
-                    .objects(api_version, resource)
-                    .into_iter()
-                    .filter(|object| {
-                        namespace.is_empty()
-                            || object
-                                .pointer("/metadata/namespace")
-                                .and_then(Value::as_str)
-                                == Some(namespace)
-                    })
-                    .collect();
-                Ok(json!({ "items": items }))
-            }
+            Some(cluster) => Ok(json!({
+                "items": listed(cluster, api_version, resource, namespace)
+            })),
             None => self
                 .supplied
                 .list_resources(api_version, resource, namespace),

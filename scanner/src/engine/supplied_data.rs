@@ -107,11 +107,10 @@ impl SuppliedData {
     }
 
     /// Every object of one (apiVersion, plural resource), in the order given.
-    pub fn objects(&self, api_version: &str, resource: &str) -> Vec<Value> {
+    pub fn objects(&self, api_version: &str, resource: &str) -> &[Value] {
         self.resources
             .get(&(api_version.to_string(), resource.to_string()))
-            .cloned()
-            .unwrap_or_default()
+            .map_or(&[], Vec::as_slice)
     }
 
     pub fn is_empty(&self) -> bool {
