@@ -170,12 +170,8 @@ fn stored_cel_exceptions_skip_the_results_they_cover() {
 fn a_forbidden_cel_exception_list_leaves_the_policies_incomplete() {
     let cluster = prepared_cluster();
     // polscan-limited may read everything it needs but CEL PolicyExceptions.
-    cluster.apply_yaml(
-        r#"apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata: {name: polscan-limited}
-rules:
-- apiGroups: [""]
+    cluster.grant_limited(
+        r#"- apiGroups: [""]
   resources: ["*"]
   verbs: [get, list]
 - apiGroups: [apps, batch, extensions, networking.k8s.io, kyverno.io, admissionregistration.k8s.io]
@@ -184,19 +180,6 @@ rules:
 - apiGroups: [policies.kyverno.io]
   resources: [validatingpolicies, namespacedvalidatingpolicies]
   verbs: [get, list]
-- apiGroups: [apiextensions.k8s.io]
-  resources: [customresourcedefinitions]
-  verbs: [get]
-- apiGroups: [wgpolicyk8s.io]
-  resources: [policyreports, clusterpolicyreports]
-  verbs: [get, list, create, patch, update, delete]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {name: polscan-limited}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: polscan-limited}
-subjects:
-- {apiGroup: rbac.authorization.k8s.io, kind: User, name: polscan-limited}
 "#,
     );
     let limited = cluster.limited_kubeconfig().display().to_string();

@@ -242,12 +242,8 @@ fn a_forbidden_list_leaves_its_reports_and_fails_the_scan() {
     assert!(deployment_report(&cluster));
 
     // polscan-limited may read everything polscan needs except Deployments.
-    cluster.apply_yaml(
-        r#"apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata: {name: polscan-limited}
-rules:
-- apiGroups: [""]
+    cluster.grant_limited(
+        r#"- apiGroups: [""]
   resources: [pods, namespaces, replicationcontrollers]
   verbs: [get, list]
 - apiGroups: [apps]
@@ -262,19 +258,6 @@ rules:
 - apiGroups: [kyverno.io, policies.kyverno.io]
   resources: ["*"]
   verbs: [get, list]
-- apiGroups: [apiextensions.k8s.io]
-  resources: [customresourcedefinitions]
-  verbs: [get]
-- apiGroups: [wgpolicyk8s.io]
-  resources: [policyreports, clusterpolicyreports]
-  verbs: [get, list, create, patch, update, delete]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {name: polscan-limited}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: polscan-limited}
-subjects:
-- {apiGroup: rbac.authorization.k8s.io, kind: User, name: polscan-limited}
 "#,
     );
     // The Deployment goes away, but polscan-limited cannot see that.

@@ -61,6 +61,32 @@ impl TestCluster {
         self.dir.join("kubeconfig-limited")
     }
 
+    /// Grants user `polscan-limited` the rules in `reads` (YAML list items
+    /// of a ClusterRole's `rules`) plus what every scan needs besides
+    /// reading objects: the CRDs (get) and polscan's reports (write).
+    pub fn grant_limited(&self, reads: &str) -> String {
+        self.apply_yaml(&format!(
+            r#"apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {{name: polscan-limited}}
+rules:
+{reads}- apiGroups: [apiextensions.k8s.io]
+  resources: [customresourcedefinitions]
+  verbs: [get]
+- apiGroups: [wgpolicyk8s.io]
+  resources: [policyreports, clusterpolicyreports]
+  verbs: [get, list, create, patch, update, delete]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {{name: polscan-limited}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: polscan-limited}}
+subjects:
+- {{apiGroup: rbac.authorization.k8s.io, kind: User, name: polscan-limited}}
+"#
+        ))
+    }
+
     /// etcd's client URL, for tests that act on storage directly (compaction).
     pub fn etcd_url(&self) -> String {
         std::fs::read_to_string(self.dir.join("etcd-url"))

@@ -440,12 +440,9 @@ spec:
   containers: [{name: c, image: 'nginx:latest'}]
 "#;
 
-/// Everything a scan reads, except ClusterPolicies.
-const NO_CLUSTER_POLICIES_ROLE: &str = r#"apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata: {name: polscan-limited}
-rules:
-- apiGroups: [""]
+/// Everything a scan reads, except ClusterPolicies (rules for
+/// `TestCluster::grant_limited`).
+const NO_CLUSTER_POLICIES_ROLE: &str = r#"- apiGroups: [""]
   resources: ["*"]
   verbs: [get, list]
 - apiGroups: [apps, batch, extensions]
@@ -457,19 +454,6 @@ rules:
 - apiGroups: [policies.kyverno.io]
   resources: ["*"]
   verbs: [get, list]
-- apiGroups: [apiextensions.k8s.io]
-  resources: [customresourcedefinitions]
-  verbs: [get]
-- apiGroups: [wgpolicyk8s.io]
-  resources: [policyreports, clusterpolicyreports]
-  verbs: [get, list, create, patch, update, delete]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {name: polscan-limited}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: polscan-limited}
-subjects:
-- {apiGroup: rbac.authorization.k8s.io, kind: User, name: polscan-limited}
 "#;
 
 fn assert_evidence_kept(cluster: &TestCluster, context: &str) {
@@ -505,7 +489,7 @@ fn a_policy_that_cannot_be_read_or_loaded_keeps_its_evidence() {
     cluster.kubectl_ok(&["label", "pod", "-n", "team", "web", "team=web"]);
 
     // ClusterPolicies cannot be listed.
-    cluster.apply_yaml(NO_CLUSTER_POLICIES_ROLE);
+    cluster.grant_limited(NO_CLUSTER_POLICIES_ROLE);
     let limited = cluster.limited_kubeconfig().display().to_string();
     let forbidden = polscan(&["scan", "--kubeconfig", &limited]);
     let err = stderr(&forbidden);
