@@ -171,53 +171,41 @@ pub(super) fn policy_exceptions(
                 .map(str::to_string)
                 .filter(|t| !t.is_empty())
         };
-        if is_cel_exception(document) {
-            found.push(cel_exception_evidence(
-                document, &name, full_name, results, now, window,
-            ));
-            continue;
-        }
-        let mut policies = Vec::new();
-        for entry in document
-            .pointer("/spec/exceptions")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let policy = entry
-                .get("policyName")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            let rules: Vec<&str> = entry
-                .get("ruleNames")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
-            if rules.is_empty() {
-                policies.push(policy.to_string());
+        // Which policies (or policy/rule) it names, and which reported
+        // results it covers: those of a named policy whose `exceptions`
+        // property lists it. Kyverno writes bare names (results.go);
+        // reports of earlier polscan versions wrote ns/name.
+        let cel = is_cel_exception(document);
+        let policies = if cel {
+            cel_policy_refs(document)
+        } else {
+            kyverno_exception_targets(document)
+        };
+        let covers_policy = |policy: &str| {
+            if cel {
+                // policyRefs name policies without their namespace.
+                let bare = policy.rsplit('/').next().unwrap_or(policy);
+                policies.iter().any(|p| p == bare)
             } else {
-                policies.extend(rules.iter().map(|rule| format!("{policy}/{rule}")));
+                policies
+                    .iter()
+                    .any(|p| p == policy || p.starts_with(&format!("{policy}/")))
             }
-        }
-        // Reports name an exception by its bare name (Kyverno's
-        // results.go); reports of earlier polscan versions by ns/name.
-        let covers = |policy: &str| {
-            policies
-                .iter()
-                .any(|p| p == policy || p.starts_with(&format!("{policy}/")))
         };
         let covered_results = results
             .iter()
             .filter(|r| {
-                covers(&r.policy)
+                covers_policy(&r.policy)
                     && r.properties
                         .get("exceptions")
                         .is_some_and(|names| names.split(',').any(|n| n == full_name || n == name))
             })
             .count();
-        let expires = annotation(annotation_exceptions::EXPIRES);
+        // A CEL exception's own `spec.expiresAt`, else the annotation.
+        let expires = cel
+            .then(|| text("/spec/expiresAt"))
+            .flatten()
+            .or_else(|| annotation(annotation_exceptions::EXPIRES));
         found.push(ExceptionEvidence {
             source: "PolicyException".into(),
             name: full_name,
@@ -246,64 +234,46 @@ fn is_cel_exception(document: &Value) -> bool {
         .is_some_and(|v| v.starts_with("policies.kyverno.io/"))
 }
 
-/// The evidence of a CEL PolicyException: the policies its `policyRefs`
-/// name, the results whose `exceptions` property lists its bare name (as
-/// Kyverno writes it, pkg/utils/report/results.go) for one of those
-/// policies, and its `spec.expiresAt` (else the expiry annotation).
-fn cel_exception_evidence(
-    document: &Value,
-    name: &str,
-    full_name: String,
-    results: &[&ReportedResult],
-    now: DateTime<Utc>,
-    window: Duration,
-) -> ExceptionEvidence {
-    let policies: Vec<String> = document
+/// The policies a CEL PolicyException's `policyRefs` name.
+fn cel_policy_refs(document: &Value) -> Vec<String> {
+    document
         .pointer("/spec/policyRefs")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .filter_map(|r| r.get("name").and_then(Value::as_str))
         .map(str::to_string)
-        .collect();
-    let covered_results = results
-        .iter()
-        .filter(|r| {
-            let policy = r.policy.rsplit('/').next().unwrap_or(&r.policy);
-            policies.iter().any(|p| p == policy)
-                && r.properties
-                    .get("exceptions")
-                    .is_some_and(|names| names.split(',').any(|n| n == name))
-        })
-        .count();
-    let annotation = |key: &str| {
-        document
-            .pointer("/metadata/annotations")
-            .and_then(|a| a.get(key))
+        .collect()
+}
+
+/// What a kyverno.io PolicyException's `spec.exceptions` name: a policy,
+/// or `policy/rule` for each rule it lists.
+fn kyverno_exception_targets(document: &Value) -> Vec<String> {
+    let mut policies = Vec::new();
+    for entry in document
+        .pointer("/spec/exceptions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let policy = entry
+            .get("policyName")
             .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-            .map(str::to_string)
-    };
-    let expires = document
-        .pointer("/spec/expiresAt")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .or_else(|| annotation(annotation_exceptions::EXPIRES));
-    ExceptionEvidence {
-        source: "PolicyException".into(),
-        name: full_name,
-        policies,
-        owner: annotation(annotation_exceptions::OWNER),
-        reason: annotation(annotation_exceptions::REASON)
-            .or_else(|| annotation(crate::engine::policy::ANNOTATION_DESCRIPTION)),
-        status: exception_status(expires.as_deref(), now, window),
-        expires,
-        covered_results,
-        excused_violations: 0,
-        resource: None,
-        problem: None,
-        policy_exception_file: None,
+            .unwrap_or("");
+        let rules: Vec<&str> = entry
+            .get("ruleNames")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        if rules.is_empty() {
+            policies.push(policy.to_string());
+        } else {
+            policies.extend(rules.iter().map(|rule| format!("{policy}/{rule}")));
+        }
     }
+    policies
 }
 
 /// Whether a result turned into `skip` by an annotation was a violation:
