@@ -30,7 +30,8 @@ fn pod_results(cluster: &TestCluster) -> BTreeMap<(String, String), (String, Str
     for report in list["items"].as_array().into_iter().flatten() {
         for result in report["results"].as_array().into_iter().flatten() {
             let text = |v: &Value| v.as_str().unwrap_or("").to_string();
-            let resource = &result["resources"][0];
+            // Per-resource reports name the resource in `scope` only.
+            let resource = &report["scope"];
             if resource["kind"] != "Pod" {
                 continue;
             }

@@ -193,6 +193,17 @@ impl Timestamp {
         Self { seconds, nanos }
     }
 
+    /// The current wall-clock time in whole seconds (`nanos: 0`), as
+    /// Kyverno stamps report results (`metav1.Timestamp{Seconds:
+    /// time.Now().Unix()}`, pkg/utils/report/results.go); a clock before
+    /// 1970 yields the epoch.
+    pub fn now_seconds() -> Self {
+        Self {
+            nanos: 0,
+            ..Self::now()
+        }
+    }
+
     /// The current wall-clock time; a clock before 1970 yields the epoch.
     pub fn now() -> Self {
         let since_epoch = std::time::SystemTime::now()
@@ -203,5 +214,18 @@ impl Timestamp {
             // subsec_nanos() < 1e9, which always fits an i32.
             nanos: i32::try_from(since_epoch.subsec_nanos()).unwrap_or(0),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_timestamps_are_whole_seconds() {
+        let before = Timestamp::now().seconds;
+        let stamp = Timestamp::now_seconds();
+        assert_eq!(stamp.nanos, 0);
+        assert!(stamp.seconds >= before && stamp.seconds > 1_700_000_000);
     }
 }

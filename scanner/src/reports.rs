@@ -90,7 +90,12 @@ pub fn result_id(finding: &Finding) -> String {
     hex::encode(&hasher.finalize()[..16])
 }
 
-/// One report result for one finding.
+/// One report result for one finding, without `resources`: Kyverno's
+/// reports controller leaves them out of its per-resource reports (the
+/// report's `scope` names the resource, and Policy Reporter falls back to
+/// it), and every byte of a result slows the server's writes. The
+/// per-namespace layout adds the resource back, since its scope is the
+/// namespace ([`shape::per_namespace`]).
 pub fn report_result(finding: &Finding, timestamp: Timestamp) -> ReportResult {
     let policy = &finding.policy;
     let mut result = ReportResult::new(
@@ -102,7 +107,6 @@ pub fn report_result(finding: &Finding, timestamp: Timestamp) -> ReportResult {
     .with_message(&finding.result.message)
     .with_scored(policy.scored())
     .with_timestamp(timestamp)
-    .with_resource(object_reference(finding))
     .with_property("action", &finding.result.action)
     .with_property("resultID", result_id(finding));
     // Kyverno writes "" for a policy with neither background nor admission
@@ -254,5 +258,35 @@ mod tests {
         let value = serde_json::to_value(report).unwrap();
         assert!(value["results"][0].get("rule").is_none(), "{value}");
         report_model::schema::check_policy_report(report).unwrap();
+    }
+
+    #[test]
+    fn per_resource_results_leave_the_resource_to_the_scope_per_namespace_name_it() {
+        let fail = finding("ClusterPolicy", RuleStatus::Fail, "no team label");
+        let shaped = per_resource(std::slice::from_ref(&fail), Timestamp::new(7, 0)).unwrap();
+        let value = serde_json::to_value(&shaped.policy_reports[0]).unwrap();
+        assert!(value["results"][0].get("resources").is_none(), "{value}");
+        assert_eq!(
+            value["scope"]["name"],
+            fail.resource.name.as_str(),
+            "{value}"
+        );
+        assert_eq!(
+            value["results"][0]["timestamp"],
+            serde_json::json!({"seconds": 7, "nanos": 0})
+        );
+
+        let shaped = per_namespace(
+            std::slice::from_ref(&fail),
+            Timestamp::new(7, 0),
+            &PerNamespaceOptions::default(),
+        )
+        .unwrap();
+        let value = serde_json::to_value(&shaped.policy_reports[0]).unwrap();
+        assert_eq!(
+            value["results"][0]["resources"][0]["name"],
+            fail.resource.name.as_str(),
+            "a namespace report's scope is the namespace: {value}"
+        );
     }
 }

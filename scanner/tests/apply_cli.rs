@@ -85,10 +85,8 @@ fn results(output: &Output) -> Vec<(String, String, String)> {
         for result in report["results"].as_array().into_iter().flatten() {
             found.push((
                 result["policy"].as_str().unwrap_or("").to_string(),
-                result["resources"][0]["name"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_string(),
+                // Per-resource reports name the resource in `scope` only.
+                report["scope"]["name"].as_str().unwrap_or("").to_string(),
                 result["result"].as_str().unwrap_or("").to_string(),
             ));
         }

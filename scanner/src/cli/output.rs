@@ -179,7 +179,7 @@ pub fn print_outcome(outcome: &AuditOutcome, format: OutputFormat) -> anyhow::Re
         OutputFormat::Junit => writeln!(out, "{}", super::junit::render(&outcome.findings)?)?,
         OutputFormat::Sarif => writeln!(out, "{}", super::sarif::render(outcome)?)?,
         OutputFormat::Yaml | OutputFormat::Json => {
-            let shaped = reports::per_resource(&outcome.findings, Timestamp::now())
+            let shaped = reports::per_resource(&outcome.findings, Timestamp::now_seconds())
                 .context("shaping the reports")?;
             let mut objects = Vec::new();
             for report in &shaped.policy_reports {

@@ -1,8 +1,11 @@
 //! Paginated LISTs: a kind (and optionally a namespace) enters; pages of
 //! objects leave through a bounded channel as they arrive, so memory holds
 //! the pages in flight, not the cluster. A continue token that expired
-//! (410 Gone) restarts the kind's list from the start, after telling the
-//! receiver to drop what it already had of that kind.
+//! (410 Gone: storage was compacted past the list's snapshot, every five
+//! minutes by default) continues from the token the server offers in its
+//! answer, at the latest state; only a server that offers none makes the
+//! kind's list restart from the start, after telling the receiver to drop
+//! what it already had of that kind.
 
 use kube::api::ListParams;
 use kube::Client;
@@ -44,18 +47,46 @@ pub async fn list_page(
     .await
 }
 
-/// Fetches one page of objects' metadata only (PartialObjectMetadata).
-pub async fn list_metadata_page(
+/// One page of a LIST, or the server's 410 Gone for an expired continue
+/// token with the token it offers to continue with (`metadata.continue` of
+/// its Status, "an inconsistent list", apiserver storage/etcd3
+/// `handleCompactedErrorForPaging`).
+enum PageAnswer {
+    Page(Value),
+    Expired {
+        resume: Option<String>,
+        error: ClusterError,
+    },
+}
+
+async fn list_page_or_resume(
     client: &Client,
     path: &str,
     params: &ListParams,
-) -> Result<Value, ClusterError> {
-    send(
-        client,
-        format!("listing {path}"),
-        kube::core::Request::new(path).list_metadata(params),
-    )
-    .await
+) -> Result<PageAnswer, ClusterError> {
+    let what = format!("listing {path}");
+    let request =
+        kube::core::Request::new(path)
+            .list(params)
+            .map_err(|err| ClusterError::Transport {
+                what: what.clone(),
+                message: err.to_string(),
+            })?;
+    match client.request::<Value>(request).await {
+        Ok(page) => Ok(PageAnswer::Page(page)),
+        Err(kube::Error::Api(status)) if status.code == 410 => {
+            let resume = status
+                .metadata
+                .as_ref()
+                .and_then(|meta| meta.continue_.clone())
+                .filter(|token| !token.is_empty());
+            Ok(PageAnswer::Expired {
+                resume,
+                error: ClusterError::from_kube(what, kube::Error::Api(status)),
+            })
+        }
+        Err(err) => Err(ClusterError::from_kube(what, err)),
+    }
 }
 
 /// Lists every page of `path` (with `params`' page size and selectors),
@@ -66,24 +97,13 @@ pub async fn for_each_page(
     params: &ListParams,
     each_page: impl FnMut(Vec<Value>),
 ) -> Result<(), ClusterError> {
-    pages(client, path, params, false, each_page).await
-}
-
-/// As [`for_each_page`], with only each object's metadata.
-pub async fn for_each_metadata_page(
-    client: &Client,
-    path: &str,
-    params: &ListParams,
-    each_page: impl FnMut(Vec<Value>),
-) -> Result<(), ClusterError> {
-    pages(client, path, params, true, each_page).await
+    pages(client, path, params, each_page).await
 }
 
 async fn pages(
     client: &Client,
     path: &str,
     params: &ListParams,
-    metadata_only: bool,
     mut each_page: impl FnMut(Vec<Value>),
 ) -> Result<(), ClusterError> {
     let mut token: Option<String> = None;
@@ -92,11 +112,7 @@ async fn pages(
         if let Some(token) = &token {
             page_params = page_params.continue_token(token);
         }
-        let mut page = if metadata_only {
-            list_metadata_page(client, path, &page_params).await?
-        } else {
-            list_page(client, path, &page_params).await?
-        };
+        let mut page = list_page(client, path, &page_params).await?;
         if let Some(Value::Array(items)) = page.get_mut("items").map(Value::take) {
             each_page(items);
         }
@@ -158,9 +174,26 @@ async fn list_all_pages(
             if let Some(token) = &continue_token {
                 params = params.continue_token(token);
             }
-            let page = match list_page(client, &path, &params).await {
-                Ok(page) => page,
-                Err(err) if err.code() == Some(410) && restarts < MAX_RESTARTS => {
+            let page = match list_page_or_resume(client, &path, &params).await {
+                Ok(PageAnswer::Page(page)) => page,
+                Ok(PageAnswer::Expired {
+                    resume: Some(token),
+                    ..
+                }) => {
+                    // A first scan lists at the pace its reports are
+                    // written, so a large kind outlives compaction. The
+                    // server's token continues after the last object
+                    // received, at the latest state: no object is seen
+                    // twice, none that existed throughout is missed, and
+                    // one changed meanwhile is seen as it is now — as an
+                    // audit wants. Restarting would list (and write) the
+                    // whole kind again, and could expire again.
+                    tracing::info!(kind = %api_kind.display_name(), "continue token expired; the list continues from the server's latest state");
+                    continue_token = Some(token);
+                    continue;
+                }
+                Ok(PageAnswer::Expired { error, .. }) if restarts < MAX_RESTARTS => {
+                    tracing::debug!(error = %error, "no token to continue with");
                     restarts += 1;
                     tracing::warn!(kind = %api_kind.display_name(), "continue token expired; listing again from the start");
                     if events
@@ -172,7 +205,7 @@ async fn list_all_pages(
                     }
                     continue 'restart;
                 }
-                Err(err) => return Err(err),
+                Ok(PageAnswer::Expired { error, .. }) | Err(error) => return Err(error),
             };
             let Value::Object(mut page) = page else {
                 return Err(ClusterError::Transport {

@@ -9,9 +9,12 @@ use std::time::Duration;
 
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::Client;
+use serde::de::IgnoredAny;
+use serde::Deserialize;
 use serde_json::Value;
+use tokio_util::compat::FuturesAsyncReadCompatExt;
+use tokio_util::io::SyncIoBridge;
 
-use super::listing::for_each_metadata_page;
 use super::{absent_if_not_found, send, ClusterError};
 use crate::reconcile::{ExistingReport, ReportKey};
 
@@ -59,27 +62,62 @@ fn string_map(value: Option<&Value>) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-fn existing_from_metadata(item: &Value, cluster_scoped: bool) -> ExistingReport {
-    let meta = item.get("metadata");
-    let text = |key: &str| {
-        meta.and_then(|m| m.get(key))
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
+/// One page of a metadata-only LIST, with only the fields the plan reads:
+/// everything else (managedFields above all) is skipped while parsing.
+#[derive(Deserialize, Default)]
+struct MetadataList {
+    #[serde(default)]
+    items: Option<Vec<MetadataItem>>,
+    #[serde(default)]
+    metadata: Option<ListMeta>,
+}
+
+#[derive(Deserialize, Default)]
+struct ListMeta {
+    #[serde(default, rename = "continue")]
+    continue_token: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct MetadataItem {
+    #[serde(default)]
+    metadata: Option<ItemMeta>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct ItemMeta {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    namespace: Option<String>,
+    #[serde(default)]
+    labels: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    annotations: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    owner_references: Option<Vec<OwnerReference>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct OwnerReference {
+    #[serde(default)]
+    api_version: Option<String>,
+    #[serde(default)]
+    kind: Option<String>,
+}
+
+fn existing_from_metadata(item: MetadataItem, cluster_scoped: bool) -> ExistingReport {
+    let meta = item.metadata.unwrap_or_default();
     let scope_kind = meta
-        .and_then(|m| m.get("ownerReferences"))
-        .and_then(Value::as_array)
-        .and_then(|owners| owners.first())
+        .owner_references
+        .and_then(|owners| owners.into_iter().next())
         .map(|owner| {
-            let api_version = owner
-                .get("apiVersion")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            let kind = owner.get("kind").and_then(Value::as_str).unwrap_or("");
             (
-                crate::kinds::group_of(api_version).to_string(),
-                kind.to_string(),
+                crate::kinds::group_of(owner.api_version.as_deref().unwrap_or_default())
+                    .to_string(),
+                owner.kind.unwrap_or_default(),
             )
         });
     ExistingReport {
@@ -88,32 +126,95 @@ fn existing_from_metadata(item: &Value, cluster_scoped: bool) -> ExistingReport 
             namespace: if cluster_scoped {
                 String::new()
             } else {
-                text("namespace")
+                meta.namespace.unwrap_or_default()
             },
-            name: text("name"),
+            name: meta.name.unwrap_or_default(),
         },
-        labels: string_map(meta.and_then(|m| m.get("labels"))),
-        annotations: string_map(meta.and_then(|m| m.get("annotations"))),
+        labels: meta.labels.unwrap_or_default(),
+        annotations: meta.annotations.unwrap_or_default(),
         scope_kind,
     }
+}
+
+/// One metadata-only LIST request, its answer parsed as it arrives: memory
+/// holds the parsed entries, never the whole answer (about 1.5 KB of JSON a
+/// report, most of it managedFields, which are skipped).
+async fn list_metadata_streamed(
+    client: &Client,
+    path: &str,
+    params: &ListParams,
+) -> Result<MetadataList, ClusterError> {
+    let what = format!("listing {path}");
+    let transport = |message: String| ClusterError::Transport {
+        what: what.clone(),
+        message,
+    };
+    let request = kube::core::Request::new(path)
+        .list_metadata(params)
+        .map_err(|err| transport(err.to_string()))?;
+    let body = client
+        .request_stream(request)
+        .await
+        .map_err(|err| ClusterError::from_kube(what.clone(), err))?;
+    let reader = SyncIoBridge::new(body.compat());
+    tokio::task::spawn_blocking(move || {
+        serde_json::from_reader::<_, MetadataList>(std::io::BufReader::new(reader))
+    })
+    .await
+    .map_err(|err| transport(err.to_string()))?
+    .map_err(|err| transport(format!("the answer is not a metadata list: {err}")))
+}
+
+/// LIST parameters answered from the watch cache. No limit: kube-core drops
+/// `resourceVersion=0` from a limited LIST, and the watch cache does not
+/// paginate anyway (a server without a watch cache answers from etcd in one
+/// response). A continue token, should a server send one, is still followed.
+fn from_watch_cache() -> ListParams {
+    ListParams::default().at("0")
 }
 
 /// Every PolicyReport and ClusterPolicyReport in the cluster, whoever wrote
 /// it (the plan never touches other producers' reports, but must know their
 /// names to avoid them).
+///
+/// Read from the API server's watch cache (`resourceVersion=0`, no limit):
+/// one request per kind answered from memory, where a paginated LIST makes
+/// the server decode every stored report from etcd, page by page (measured:
+/// 0.59 s against ≈13 s for 12,000 reports). The answer may be slightly
+/// stale, which the plan tolerates:
+/// - a report created since the cache's snapshot is missing from the answer:
+///   polscan then writes it again (server-side apply is idempotent), at most
+///   once, and the next run sees it;
+/// - a report deleted since is still listed: deleting it again is a no-op
+///   ([`delete`] counts "not found" as deleted), and writing it recreates it;
+/// - a stale content hash can only make a write happen that was not needed,
+///   or skip one whose report another polscan run rewrote moments ago from
+///   the same objects; the next run reads the hash afresh.
+///
+/// Objects themselves are still listed from etcd, page by page: the scan's
+/// verdicts come from them, not from this listing.
 pub async fn list_existing(client: &Client) -> Result<Vec<ExistingReport>, ClusterError> {
     let mut found = Vec::new();
     for (plural, cluster_scoped) in [("policyreports", false), ("clusterpolicyreports", true)] {
         let path = format!("{REPORTS_BASE}/{plural}");
-        let params = ListParams::default().limit(500);
-        for_each_metadata_page(client, &path, &params, |items| {
+        let mut params = from_watch_cache();
+        loop {
+            let page = list_metadata_streamed(client, &path, &params).await?;
             found.extend(
-                items
-                    .iter()
+                page.items
+                    .into_iter()
+                    .flatten()
                     .map(|item| existing_from_metadata(item, cluster_scoped)),
             );
-        })
-        .await?;
+            match page
+                .metadata
+                .and_then(|meta| meta.continue_token)
+                .filter(|token| !token.is_empty())
+            {
+                Some(token) => params = from_watch_cache().continue_token(&token),
+                None => break,
+            }
+        }
     }
     Ok(found)
 }
@@ -122,7 +223,10 @@ pub async fn list_existing(client: &Client) -> Result<Vec<ExistingReport>, Clust
 /// conflicts: polscan owns its reports' fields).
 pub async fn apply(client: &Client, key: &ReportKey, report: &Value) -> Result<(), ClusterError> {
     let params = PatchParams::apply(FIELD_MANAGER).force();
-    send::<Value>(
+    // The server echoes the whole report back (with managedFields); it is
+    // skipped, not built into a Value: at hundreds of writes a second
+    // the decoding competes with the server for the same cores.
+    send::<IgnoredAny>(
         client,
         format!("applying {}", describe(key)),
         kube::core::Request::new(collection(key)).patch(&key.name, &params, &Patch::Apply(report)),
@@ -144,7 +248,7 @@ pub async fn get(client: &Client, key: &ReportKey) -> Result<Option<Value>, Clus
 
 /// Deletes one report; one already gone counts as deleted.
 pub async fn delete(client: &Client, key: &ReportKey) -> Result<(), ClusterError> {
-    let deleted = send::<Value>(
+    let deleted = send::<IgnoredAny>(
         client,
         format!("deleting {}", describe(key)),
         kube::core::Request::new(collection(key)).delete(&key.name, &DeleteParams::default()),
@@ -253,4 +357,69 @@ async fn wait_established(client: &Client, name: &str) -> Result<(), ClusterErro
         what: format!("installing CRD {name}"),
         message: "not established after 10 s".into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn existing_reports_are_listed_from_the_watch_cache_in_one_request() {
+        let request = kube::core::Request::new(format!("{REPORTS_BASE}/policyreports"))
+            .list_metadata(&from_watch_cache())
+            .unwrap();
+        let query = request.uri().query().unwrap_or_default().to_string();
+        assert!(query.contains("resourceVersion=0"), "{query}");
+        assert!(!query.contains("limit="), "{query}");
+        let accept = request.headers()["accept"].to_str().unwrap();
+        assert!(accept.contains("as=PartialObjectMetadataList"), "{accept}");
+    }
+
+    #[test]
+    fn a_metadata_list_keeps_what_the_plan_reads_and_tolerates_nulls() {
+        let answer = serde_json::json!({
+            "kind": "PartialObjectMetadataList",
+            "metadata": {"resourceVersion": "42", "continue": ""},
+            "items": [
+                {"metadata": {
+                    "name": "polscan-0b9f", "namespace": "shop",
+                    "labels": {"app.kubernetes.io/managed-by": "polscan"},
+                    "annotations": {"polscan.io/content-sha256": "abc"},
+                    "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "1"}],
+                    "managedFields": [{"manager": "polscan", "fieldsV1": {"f:results": {}}}]
+                }},
+                {"metadata": {"name": "kyverno-report", "namespace": "shop", "labels": null}},
+                {}
+            ]
+        });
+        let list: MetadataList = serde_json::from_value(answer).unwrap();
+        let found: Vec<ExistingReport> = list
+            .items
+            .into_iter()
+            .flatten()
+            .map(|item| existing_from_metadata(item, false))
+            .collect();
+        assert_eq!(found.len(), 3);
+        assert_eq!(found[0].key.name, "polscan-0b9f");
+        assert_eq!(found[0].key.namespace, "shop");
+        assert!(found[0].managed_by_polscan());
+        assert_eq!(found[0].annotations["polscan.io/content-sha256"], "abc");
+        assert_eq!(
+            found[0].scope_kind,
+            Some(("apps".to_string(), "Deployment".to_string()))
+        );
+        assert!(found[1].labels.is_empty() && !found[1].managed_by_polscan());
+        assert_eq!(found[2].key.name, "");
+        let cluster = existing_from_metadata(
+            serde_json::from_value(
+                serde_json::json!({"metadata": {"name": "c", "namespace": "x"}}),
+            )
+            .unwrap(),
+            true,
+        );
+        assert_eq!(
+            cluster.key.namespace, "",
+            "cluster-scoped reports have no namespace"
+        );
+    }
 }

@@ -226,8 +226,8 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     };
     let discovered = Arc::new(discovery::discover(&client).await?);
     phase("discovered");
-    // Reading the existing reports is slow on the server side (it decodes
-    // every custom resource), so it runs while the scan lists and evaluates.
+    // The existing reports (from the watch cache) are read while the
+    // policies are read and compiled.
     let existing_reports = {
         let client = client.clone();
         tokio::spawn(async move {
@@ -339,12 +339,13 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     // run without CRDs checks against polscan's own).
     let schemas = Arc::new(crds.unwrap_or_else(ReportSchemas::shipped));
     phase("existing reports read");
+    // Reports outside the namespaces scanned are neither written nor
+    // pruned, nor can one of ours collide with them: they are dropped here.
     let in_scope: Vec<ExistingReport> = existing
-        .iter()
+        .into_iter()
         .filter(|report| options.filters.covers_namespace(&report.key.namespace))
-        .cloned()
         .collect();
-    let timestamp = Timestamp::now();
+    let timestamp = Timestamp::now_seconds();
     // A layout switch (--report-per) waits for a run that reads every
     // policy: such a run keeps the other layout's reports, and writing the
     // new layout beside them would show every result twice.
@@ -385,7 +386,6 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
             (
                 writer,
                 Some(ReportSink::new(
-                    &existing,
                     &in_scope,
                     timestamp,
                     sender,
@@ -396,7 +396,6 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
         }
         ReportShape::PerNamespace => (None, None),
     };
-    drop(existing);
     let keep_findings = options.keep_findings || options.shape == ReportShape::PerNamespace;
     tracing::info!(kinds = selection.to_list.len(), "listing");
     options.progress.set_phase("listing and evaluating");
@@ -631,7 +630,6 @@ struct ReportSink {
 
 impl ReportSink {
     fn new(
-        existing: &[ExistingReport],
         in_scope: &[ExistingReport],
         timestamp: Timestamp,
         writer: Option<mpsc::Sender<Outgoing>>,
@@ -649,7 +647,7 @@ impl ReportSink {
                     Some((report.key.clone(), hash.clone()))
                 })
                 .collect(),
-            foreign: foreign_keys(existing),
+            foreign: foreign_keys(in_scope),
             timestamp,
             writer,
             dry_run,
