@@ -709,7 +709,10 @@ async fn list_and_evaluate(
     keep_findings: bool,
 ) -> Evaluated {
     let concurrency = options.list_concurrency.max(1);
-    let (sender, mut receiver) = mpsc::channel::<ListEvent>(concurrency * 2);
+    // Pages in flight: one being evaluated, two queued, and one parsed or
+    // arriving per lister. Evaluation is the slower side, so more queued
+    // pages would only hold more memory (a page of 500 Pods is megabytes).
+    let (sender, mut receiver) = mpsc::channel::<ListEvent>(2);
     let mut listings: Vec<KindListing> = kinds
         .iter()
         .map(|kind| KindListing {
