@@ -221,7 +221,11 @@ pub async fn list_existing(client: &Client) -> Result<Vec<ExistingReport>, Clust
 
 /// Server-side apply of one report, as polscan's field manager (forcing
 /// conflicts: polscan owns its reports' fields).
-pub async fn apply(client: &Client, key: &ReportKey, report: &Value) -> Result<(), ClusterError> {
+pub async fn apply(
+    client: &Client,
+    key: &ReportKey,
+    report: &impl serde::Serialize,
+) -> Result<(), ClusterError> {
     let params = PatchParams::apply(FIELD_MANAGER).force();
     // The server echoes the whole report back (with managedFields); it is
     // skipped, not built into a Value: at hundreds of writes a second

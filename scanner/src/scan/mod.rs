@@ -1175,11 +1175,10 @@ async fn apply_one(
                 .map_err(|err| not_sent(&key, err))?;
         }
     }
-    let value = report.to_value().map_err(|err| ClusterError::Transport {
-        what: format!("encoding report {}", key.name),
-        message: err.to_string(),
-    })?;
-    report_store::apply(client, &key, &value).await?;
+    match &report {
+        WantedReport::Namespaced(report) => report_store::apply(client, &key, report).await?,
+        WantedReport::Cluster(report) => report_store::apply(client, &key, report).await?,
+    }
     progress.written();
     Ok((true, kept))
 }
