@@ -1,25 +1,62 @@
 #!/usr/bin/env bash
 # Cluster-scan benchmark on a real kube-apiserver + etcd (scripts/apiserver.sh).
 #
-#   bash benches/cluster-scan.sh [N]      (N objects, default 20000)
+#   bash benches/cluster-scan.sh [N]      (N objects, default 20000, up to 50000)
 #
 # Loads N objects of mixed kinds (Pods, Deployments, Services, ConfigMaps)
 # into a fresh server, then prints in one run:
 #   - the time of a raw paginated LIST of the same objects (500 per page),
-#   - objects/s and report writes of a first scan and of a no-change rescan,
-#   - polscan's peak RSS in each scan.
+#   - the server's write limit for this scan's reports: `write-limit`
+#     (benches/write_limit.rs, kube's client as polscan uses it) applies the
+#     very reports the first scan writes, as polscan writes them (server-side
+#     apply, fieldManager=polscan, force) and with polscan's write
+#     concurrency, under other names; they are deleted again before the scan,
+#   - objects/s, report writes and peak RSS of a first scan and of a
+#     no-change rescan, with the phase timings polscan logs,
+#   - the evidence package's time and peak RSS,
+#   - the ratios first scan / write limit and rescan / raw LIST (wall times).
 # The policies are polscan's bundled set (scanner/policies), passed as files.
+#
+# Order, and why: load -> raw LIST -> dry run -> write limit -> first scan ->
+# rescan -> evidence. The dry run (`scan --dry-run -o json`) prints exactly the
+# reports the first scan will write (the store is empty, so every wanted
+# report is written); it lists what the raw LIST already listed, so it warms
+# nothing the raw LIST had not. The write-limit run writes those reports
+# renamed (`-raw`, labelled polscan-bench/write-limit=true) to the same
+# server, after one untimed warm-up write, then deletes them by label and
+# checks none is left, so the first scan starts from an empty report store
+# on a server whose report CRDs have served applies before (as a real
+# cluster's have). What stays behind is etcd's history of the deleted
+# reports (compacted by the server every 5 minutes). WRITE_LIMIT_SERVER=second
+# measures on a second, fresh API server instead (stopped before the scans),
+# leaving the scanned server untouched; WRITE_LIMIT_SERVER=off skips it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 N="${1:-20000}"
+[ "$N" -le 50000 ] 2>/dev/null || { echo "N must be a number up to 50000" >&2; exit 2; }
+WRITE_LIMIT_SERVER="${WRITE_LIMIT_SERVER:-same}"
 DIR="$(mktemp -d /tmp/polscan-bench-XXXXXX)"
-cleanup() { bash scripts/apiserver.sh stop "$DIR/server" >/dev/null 2>&1 || true; rm -rf "$DIR"; }
+cleanup() {
+  bash scripts/apiserver.sh stop "$DIR/server2" >/dev/null 2>&1 || true
+  bash scripts/apiserver.sh stop "$DIR/server" >/dev/null 2>&1 || true
+  rm -rf "$DIR"
+}
 trap cleanup EXIT
 
 [ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
-cargo build --release -p polscan --locked >/dev/null 2>&1 || cargo build --release -p polscan --locked
+build() { cargo build --release -p polscan -p polscan-benches --bin polscan --bin write-limit --locked "$@"; }
+build >/dev/null 2>&1 || build
 POLSCAN="$PWD/target/release/polscan"
+WRITER="$PWD/target/release/write-limit"
+
+# polscan's write concurrency: the flag's default when it has one, else the
+# library's default (ScanOptions::default in scanner/src/scan/mod.rs).
+WRITE_CONCURRENCY="${WRITE_CONCURRENCY:-$("$POLSCAN" scan --help | python3 -c '
+import re, sys
+m = re.search(r"--write-concurrency\b.*?(?:\[default: (\d+)\]|\n\s+-)", sys.stdin.read(), re.S)
+print(m.group(1) if m and m.group(1) else "")')}"
+WRITE_CONCURRENCY="${WRITE_CONCURRENCY:-$(grep -oP 'write_concurrency: \K[0-9]+' scanner/src/scan/mod.rs | head -1)}"
 
 KUBECONFIG="$(bash scripts/apiserver.sh start "$DIR/server")"
 export KUBECONFIG
@@ -93,9 +130,18 @@ spec:
             app: "?*"
 POLICY
 kubectl create -f "$DIR/namespaces.json" >/dev/null
-for file in "$DIR"/objects-*.json; do kubectl create -f "$file" -o name >/dev/null; done
+# kubectl creates a file's objects one request at a time: files in parallel.
+load_started=$(date +%s.%N)
+find "$DIR" -maxdepth 1 -name 'objects-*.json' -print0 | sort -z \
+  | xargs -0 -P "${LOAD_JOBS:-4}" -I{} kubectl create -f {} -o name >/dev/null
+echo "loaded in $(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$load_started" "$(date +%s.%N)") s"
 
-echo "raw paginated LIST (500 per page) of the same kinds..."
+# seconds_since START: wall seconds from a `date +%s.%N` stamp to now.
+seconds_since() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$1" "$(date +%s.%N)"; }
+rss_mib() { awk -F': ' '/Maximum resident set size/ {printf "%.1f", $2 / 1024}' "$1"; }
+
+echo
+echo "== cluster-scan benchmark: $N objects, $(nproc) cores, write concurrency $WRITE_CONCURRENCY"
 TOKEN="$(grep 'token:' "$KUBECONFIG" | awk '{print $2}')"
 SERVER="$(grep 'server:' "$KUBECONFIG" | awk '{print $2}')"
 RAW=$(python3 - "$SERVER" "$TOKEN" <<'EOF'
@@ -117,34 +163,78 @@ print(f"{time.monotonic() - start:.2f} {count}")
 EOF
 )
 
+read -r RAW_SECONDS RAW_COUNT <<<"$RAW"
+echo "raw LIST $RAW_SECONDS s for $RAW_COUNT objects ($(python3 -c "print(round($RAW_COUNT/$RAW_SECONDS))") objects/s, paginated, 500 per page, one kind at a time)"
+
+# The reports the first scan will write: a dry run on the empty store.
+start=$(date +%s.%N)
+/usr/bin/time -v -o "$DIR/time-dry-run" "$POLSCAN" scan --dry-run --no-cluster-policies --policy scanner/policies \
+  --policy "$DIR/labels.yaml" -o json >"$DIR/reports.json" 2>"$DIR/dry-run.err" || true
+seconds=$(seconds_since "$start")
+REPORTS=$(python3 -c "import json, sys; print(len(json.load(open(sys.argv[1]))['items']))" "$DIR/reports.json")
+echo "dry run  $(printf '%7.2f' "$seconds") s  (-o json, not timed against anything: it collects the $REPORTS reports to write, $(du -h "$DIR/reports.json" | cut -f1) of JSON; peak RSS $(rss_mib "$DIR/time-dry-run") MiB)"
+
+# The server's write limit for these reports.
+WRITE_SECONDS=""
+case "$WRITE_LIMIT_SERVER" in
+  same) WRITE_KUBECONFIG="$KUBECONFIG" ;;
+  second)
+    WRITE_KUBECONFIG="$(bash scripts/apiserver.sh start "$DIR/server2")"
+    "$POLSCAN" install-crds --kubeconfig "$WRITE_KUBECONFIG" >/dev/null
+    kubectl --kubeconfig "$WRITE_KUBECONFIG" create -f "$DIR/namespaces.json" >/dev/null ;;
+  off) WRITE_KUBECONFIG="" ;;
+  *) echo "WRITE_LIMIT_SERVER must be same, second or off" >&2; exit 2 ;;
+esac
+if [ -n "$WRITE_KUBECONFIG" ]; then
+  WRITE=$("$WRITER" apply "$DIR/reports.json" --concurrency "$WRITE_CONCURRENCY" --kubeconfig "$WRITE_KUBECONFIG")
+  WRITE_SECONDS=$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<<"$WRITE")
+  python3 - "$WRITE" "$WRITE_LIMIT_SERVER" <<'EOF'
+import sys
+fields = dict(pair.split("=", 1) for pair in sys.argv[1].split())
+where = "this server" if sys.argv[2] == "same" else "a second, fresh server"
+print(f"write limit {float(fields['seconds']):5.2f} s  {float(fields['per_second']):9.0f} reports/s  writes {fields['written']:>6}"
+      f"  (server-side apply, {fields['concurrency']} in flight, {int(fields['bytes']) / 2**20:.1f} MiB of reports, on {where}; failed {fields['failed']})")
+EOF
+  if [ "$WRITE_LIMIT_SERVER" = same ]; then
+    CLEAN=$("$WRITER" clean "$DIR/reports.json" --kubeconfig "$WRITE_KUBECONFIG")
+    echo "         written reports deleted again in ${CLEAN#deleted_seconds=} s (not timed against anything)"
+  else
+    bash scripts/apiserver.sh stop "$DIR/server2" >/dev/null
+  fi
+fi
+
+# run_scan LABEL: one scan writing reports; prints its line and phase
+# timings and sets SCAN_SECONDS.
 run_scan() {
   local label=$1
   local start end
   start=$(date +%s.%N)
-  /usr/bin/time -v -o "$DIR/time-$label" "$POLSCAN" scan --no-cluster-policies --policy scanner/policies \
-    --policy "$DIR/labels.yaml" -o summary --last-run-configmap default/polscan-last-run \
+  POLSCAN_LOG=polscan=info /usr/bin/time -v -o "$DIR/time-$label" "$POLSCAN" scan --no-cluster-policies \
+    --policy scanner/policies --policy "$DIR/labels.yaml" -o summary --last-run-configmap default/polscan-last-run \
     >/dev/null 2>"$DIR/scan-$label.err" || true
   end=$(date +%s.%N)
+  SCAN_SECONDS=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$start" "$end")
   local summary rss
   summary=$(grep '^scan:' "$DIR/scan-$label.err" || tail -3 "$DIR/scan-$label.err")
   rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$DIR/time-$label")
-  python3 - "$label" "$start" "$end" "$summary" "$rss" <<'EOF'
+  python3 - "$label" "$SCAN_SECONDS" "$summary" "$rss" "$DIR/scan-$label.err" <<'EOF'
 import re, sys
-label, start, end, summary, rss = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5]
-seconds = end - start
+label, seconds, summary, rss, log = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 objects = int(re.search(r"(\d+) objects", summary).group(1)) if re.search(r"(\d+) objects", summary) else 0
 writes = re.search(r"written (\d+)", summary)
 print(f"{label:<8} {seconds:7.2f} s  {objects / seconds if seconds else 0:9.0f} objects/s  writes {writes.group(1) if writes else '?':>6}  peak RSS {int(rss) / 1024:7.1f} MiB")
 print(f"         {summary}")
+# Phase lines (POLSCAN_LOG=polscan=info): "<time> INFO polscan::scan: <phase> elapsed_ms=<ms>".
+phases = re.findall(r"polscan::scan: (.+?) elapsed_ms=(\d+)", open(log).read())
+if phases:
+    print("         phases (ms since start): " + ", ".join(f"{name} {ms}" for name, ms in phases))
 EOF
 }
 
-echo
-echo "== cluster-scan benchmark: $N objects, $(nproc) cores"
-read -r RAW_SECONDS RAW_COUNT <<<"$RAW"
-echo "raw LIST $RAW_SECONDS s for $RAW_COUNT objects ($(python3 -c "print(round($RAW_COUNT/$RAW_SECONDS))") objects/s)"
 run_scan first
+FIRST_SECONDS=$SCAN_SECONDS
 run_scan rescan
+RESCAN_SECONDS=$SCAN_SECONDS
 
 # The evidence package from the reports just written: every report read back,
 # and the owner of every violating resource looked up.
@@ -156,3 +246,14 @@ rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$DIR/time-evidence")
 python3 -c "import sys; print(f'evidence {float(sys.argv[2]) - float(sys.argv[1]):7.2f} s  peak RSS {int(sys.argv[3]) / 1024:7.1f} MiB')" "$start" "$end" "$rss"
 grep -o 'evidence: .* elapsed_ms=[0-9]*' "$DIR/evidence.err" | sed 's/^/         /' || true
 du -h "$DIR"/evidence/* | sed "s|$DIR/||"
+
+echo
+python3 - "$FIRST_SECONDS" "${WRITE_SECONDS:-0}" "$RESCAN_SECONDS" "$RAW_SECONDS" <<'EOF'
+import sys
+first, write, rescan, raw = (float(x) for x in sys.argv[1:])
+if write > 0:
+    print(f"ratio first scan / write limit: {first / write:.2f}  (1.00 = the scan costs no more than writing its reports)")
+else:
+    print("ratio first scan / write limit: not measured (WRITE_LIMIT_SERVER=off)")
+print(f"ratio rescan / raw LIST:        {rescan / raw if raw else float('nan'):.2f}  (1.00 = the rescan costs no more than listing)")
+EOF
