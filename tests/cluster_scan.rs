@@ -439,6 +439,18 @@ fn dry_run_writes_nothing_and_prints_the_reports() {
         "{stdout}"
     );
     assert!(err.contains("dry run: nothing written"), "{err}");
+    // JSON is one List, written report by report.
+    let output = scan(&cluster, &["--dry-run", "-o", "json"]);
+    let list: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)));
+    assert_eq!(list["kind"], "List", "{list}");
+    let items = list["items"].as_array().cloned().unwrap_or_default();
+    assert!(
+        items
+            .iter()
+            .any(|r| r["kind"] == "PolicyReport" && r["scope"]["name"] == "web"),
+        "{list}"
+    );
     assert!(reports(&cluster, "policyreports").is_empty());
 }
 

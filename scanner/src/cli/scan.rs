@@ -160,6 +160,23 @@ pub(super) async fn scan_once(
     (outcome, record_failed)
 }
 
+/// A `v1` List of reports, serialised as it is written.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReportList<'a> {
+    api_version: &'a str,
+    kind: &'a str,
+    items: ReportItems<'a>,
+}
+
+struct ReportItems<'a>(&'a [(crate::reconcile::ReportKey, scan::WantedReport)]);
+
+impl serde::Serialize for ReportItems<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|(_, report)| report))
+    }
+}
+
 /// The one-line summary of a scan's counts.
 pub(super) fn counts_line(outcome: &ScanOutcome) -> String {
     output::counts_summary(
@@ -177,22 +194,26 @@ fn print(outcome: &ScanOutcome, format: OutputFormat) -> anyhow::Result<()> {
         for problem in &audit.problems {
             eprintln!("warning: {problem}");
         }
-        let objects = outcome
-            .reports_to_apply
-            .iter()
-            .map(|(_, report)| report.to_value())
-            .collect::<Result<Vec<_>, _>>()?;
+        // Each report is serialised straight to stdout: no copy of every
+        // report as a JSON tree, nor the whole output as one string.
         let stdout = std::io::stdout();
-        let mut out = stdout.lock();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        let reports = || outcome.reports_to_apply.iter().map(|(_, report)| report);
         if format == OutputFormat::Json {
-            let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objects});
-            writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
+            let list = ReportList {
+                api_version: "v1",
+                kind: "List",
+                items: ReportItems(&outcome.reports_to_apply),
+            };
+            serde_json::to_writer_pretty(&mut out, &list)?;
+            writeln!(out)?;
         } else {
-            for object in &objects {
+            for report in reports() {
                 writeln!(out, "---")?;
-                write!(out, "{}", serde_yaml::to_string(object)?)?;
+                serde_yaml::to_writer(&mut out, report)?;
             }
         }
+        out.flush()?;
     } else if format == OutputFormat::Summary {
         for problem in &audit.problems {
             eprintln!("warning: {problem}");

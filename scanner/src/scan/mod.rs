@@ -953,14 +953,16 @@ pub enum WantedReport {
     Cluster(report_model::ClusterPolicyReport),
 }
 
-impl WantedReport {
-    pub fn to_value(&self) -> Result<Value, serde_json::Error> {
+impl serde::Serialize for WantedReport {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
-            WantedReport::Namespaced(report) => serde_json::to_value(report),
-            WantedReport::Cluster(report) => serde_json::to_value(report),
+            WantedReport::Namespaced(report) => report.serialize(serializer),
+            WantedReport::Cluster(report) => report.serialize(serializer),
         }
     }
+}
 
+impl WantedReport {
     /// Adds the results of `stored` (a report as read from the cluster)
     /// whose policy is not in `loaded`, and refreshes the content hash;
     /// returns how many were added.
