@@ -17,8 +17,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use report_model::hash::CONTENT_HASH_ANNOTATION;
-use report_model::shape::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
+use report_model::shape::MANAGED_BY_VALUE;
 
 /// Where a report lives: `namespace` is empty for a ClusterPolicyReport.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -35,12 +34,18 @@ pub struct DesiredReport {
     pub content_hash: String,
 }
 
-/// A report found in the cluster.
+/// A report found in the cluster, reduced to what the plan reads: a cluster
+/// holds one per resource, so no label or annotation map is kept (a map of
+/// two entries costs half a kilobyte).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExistingReport {
     pub key: ReportKey,
-    pub labels: BTreeMap<String, String>,
-    pub annotations: BTreeMap<String, String>,
+    /// Its `app.kubernetes.io/managed-by` label.
+    pub managed_by: Option<String>,
+    /// Its `polscan.io/report-shape` label.
+    pub shape: Option<String>,
+    /// Its `polscan.io/content-sha256` annotation.
+    pub content_hash: Option<String>,
     /// `(group, kind)` of the report's `scope`, for per-resource reports.
     pub scope_kind: Option<(String, String)>,
 }
@@ -48,13 +53,11 @@ pub struct ExistingReport {
 impl ExistingReport {
     /// Whether polscan wrote it (its `managed-by` label).
     pub fn managed_by_polscan(&self) -> bool {
-        self.labels.get(MANAGED_BY_LABEL).map(String::as_str) == Some(MANAGED_BY_VALUE)
+        self.managed_by.as_deref() == Some(MANAGED_BY_VALUE)
     }
 
     fn content_hash(&self) -> Option<&str> {
-        self.annotations
-            .get(CONTENT_HASH_ANNOTATION)
-            .map(String::as_str)
+        self.content_hash.as_deref()
     }
 }
 
@@ -128,7 +131,7 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use report_model::shape::{SHAPE_LABEL, SHAPE_PER_NAMESPACE, SHAPE_PER_RESOURCE};
+    use report_model::shape::{SHAPE_PER_NAMESPACE, SHAPE_PER_RESOURCE};
 
     fn key(namespace: &str, name: &str) -> ReportKey {
         ReportKey {
@@ -155,12 +158,9 @@ mod tests {
     ) -> ExistingReport {
         ExistingReport {
             key: key(namespace, name),
-            labels: [
-                (MANAGED_BY_LABEL.to_string(), owner.to_string()),
-                (SHAPE_LABEL.to_string(), shape.to_string()),
-            ]
-            .into(),
-            annotations: [(CONTENT_HASH_ANNOTATION.to_string(), hash.to_string())].into(),
+            managed_by: Some(owner.to_string()),
+            shape: Some(shape.to_string()),
+            content_hash: Some(hash.to_string()),
             scope_kind: scope.map(|(g, k)| (g.to_string(), k.to_string())),
         }
     }

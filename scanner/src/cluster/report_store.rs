@@ -110,6 +110,7 @@ struct OwnerReference {
 
 fn existing_from_metadata(item: MetadataItem, cluster_scoped: bool) -> ExistingReport {
     let meta = item.metadata.unwrap_or_default();
+    let mut labels = meta.labels.unwrap_or_default();
     let scope_kind = meta
         .owner_references
         .and_then(|owners| owners.into_iter().next())
@@ -130,8 +131,11 @@ fn existing_from_metadata(item: MetadataItem, cluster_scoped: bool) -> ExistingR
             },
             name: meta.name.unwrap_or_default(),
         },
-        labels: meta.labels.unwrap_or_default(),
-        annotations: meta.annotations.unwrap_or_default(),
+        managed_by: labels.remove(report_model::shape::MANAGED_BY_LABEL),
+        shape: labels.remove(report_model::shape::SHAPE_LABEL),
+        content_hash: meta
+            .annotations
+            .and_then(|mut a| a.remove(report_model::CONTENT_HASH_ANNOTATION)),
         scope_kind,
     }
 }
@@ -407,12 +411,12 @@ mod tests {
         assert_eq!(found[0].key.name, "polscan-0b9f");
         assert_eq!(found[0].key.namespace, "shop");
         assert!(found[0].managed_by_polscan());
-        assert_eq!(found[0].annotations["polscan.io/content-sha256"], "abc");
+        assert_eq!(found[0].content_hash.as_deref(), Some("abc"));
         assert_eq!(
             found[0].scope_kind,
             Some(("apps".to_string(), "Deployment".to_string()))
         );
-        assert!(found[1].labels.is_empty() && !found[1].managed_by_polscan());
+        assert!(found[1].managed_by.is_none() && !found[1].managed_by_polscan());
         assert_eq!(found[2].key.name, "");
         let cluster = existing_from_metadata(
             serde_json::from_value(

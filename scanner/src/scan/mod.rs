@@ -352,12 +352,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     let other_layout = in_scope
         .iter()
         .filter(|r| r.managed_by_polscan())
-        .filter(|r| {
-            r.labels
-                .get(report_model::shape::SHAPE_LABEL)
-                .map(String::as_str)
-                != Some(options.shape.label())
-        })
+        .filter(|r| r.shape.as_deref() != Some(options.shape.label()))
         .count();
     outcome.layout_switch_held =
         (outcome.policies_incomplete && other_layout > 0).then_some(other_layout);
@@ -640,12 +635,7 @@ impl ReportSink {
             existing_hashes: in_scope
                 .iter()
                 .filter(|report| report.managed_by_polscan())
-                .filter_map(|report| {
-                    let hash = report
-                        .annotations
-                        .get(report_model::CONTENT_HASH_ANNOTATION)?;
-                    Some((report.key.clone(), hash.clone()))
-                })
+                .filter_map(|report| Some((report.key.clone(), report.content_hash.clone()?)))
                 .collect(),
             foreign: foreign_keys(in_scope),
             timestamp,
