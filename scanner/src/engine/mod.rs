@@ -561,25 +561,32 @@ impl Engine {
         };
         let mut results = Vec::new();
         let apply_one = policy.spec.apply_rules.as_deref() == Some("One");
-        for rule in rules.for_kind(&identity.kind) {
-            if !rule.has_validate() {
-                continue;
-            }
-            if matching::rule_matches(
-                &rule.match_resources,
-                rule.exclude.as_ref(),
-                &identity,
-                inputs,
-            )
-            .is_err()
-            {
-                continue;
-            }
-            let mut ctx = base
-                .get_or_insert_with(|| {
-                    self.base_context(policy, prepared, &operation, &resource_values, env)
-                })
-                .clone();
+        // Matching reads only the resource and the request, never an
+        // earlier rule's outcome, so the rules that apply are known first:
+        // the last one then takes the base context instead of a copy (one
+        // copy of the resource fewer per policy and resource).
+        let applicable: Vec<_> = rules
+            .for_kind(&identity.kind)
+            .iter()
+            .filter(|rule| rule.has_validate())
+            .filter(|rule| {
+                matching::rule_matches(
+                    &rule.match_resources,
+                    rule.exclude.as_ref(),
+                    &identity,
+                    inputs,
+                )
+                .is_ok()
+            })
+            .collect();
+        let last = applicable.len().saturating_sub(1);
+        for (index, rule) in applicable.into_iter().enumerate() {
+            let build = || self.base_context(policy, prepared, &operation, &resource_values, env);
+            let mut ctx = if index == last {
+                base.take().unwrap_or_else(build)
+            } else {
+                base.get_or_insert_with(build).clone()
+            };
             if let Some(values) = env.values.rule_values(&policy.name, &rule.name) {
                 for (key, value) in values {
                     ctx.add_variable(&key, value);
