@@ -5,6 +5,7 @@
 //! violating resource (following controller ownerReferences). A client
 //! enters; the data for `evidence::build` leaves.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use futures::StreamExt;
@@ -223,7 +224,8 @@ pub async fn read(
         // Page by page, each report folded into its results and dropped: a
         // large cluster's reports never sit in memory all at once. The
         // server decodes every stored report it returns, so namespaces are
-        // read several at a time.
+        // read several at a time, all folded into the one set of results
+        // (borrowed only between awaits: the reads share one task).
         let collections: Vec<String> = if api_kind.namespaced {
             namespaces(client)
                 .await?
@@ -233,27 +235,29 @@ pub async fn read(
         } else {
             vec![api_kind.collection_path(None)]
         };
-        let read: Vec<Result<ReportResults, ClusterError>> = futures::stream::iter(collections)
-            .map(|path| async move {
-                let mut results = ReportResults::default();
-                let params = ListParams::default().limit(REPORT_PAGE_SIZE);
-                for_each_page(client, &path, &params, |items| {
-                    for mut item in items {
-                        if let Value::Object(object) = &mut item {
-                            object.insert("kind".into(), kind.into());
+        let results = RefCell::new(std::mem::take(&mut evidence.reports));
+        let read: Vec<Result<(), ClusterError>> = futures::stream::iter(collections)
+            .map(|path| {
+                let results = &results;
+                async move {
+                    let params = ListParams::default().limit(REPORT_PAGE_SIZE);
+                    for_each_page(client, &path, &params, |items| {
+                        let mut results = results.borrow_mut();
+                        for mut item in items {
+                            if let Value::Object(object) = &mut item {
+                                object.insert("kind".into(), kind.into());
+                            }
+                            results.add_report(&item);
                         }
-                        results.add_report(&item);
-                    }
-                })
-                .await?;
-                Ok(results)
+                    })
+                    .await
+                }
             })
             .buffer_unordered(REPORT_CONCURRENCY)
             .collect()
             .await;
-        for results in read {
-            evidence.reports.merge(results?);
-        }
+        evidence.reports = results.into_inner();
+        read.into_iter().collect::<Result<(), _>>()?;
     }
     phase("reports read");
     let read = policy_source::read_policies(client, &discovered).await;

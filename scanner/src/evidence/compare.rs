@@ -9,11 +9,12 @@
 //! Policies either package filtered out (`--policy`) are left out.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Evidence, ExceptionStatus, ObjectName, PolicyEvidence, Verdict};
+use super::{Evidence, ExceptionStatus, PolicyEvidence, Verdict, Violation};
 use crate::engine::exceptions::base_rule;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,37 +106,37 @@ pub struct Comparison {
     pub excused_violations: Vec<ViolationChange>,
 }
 
-/// Violations by key, with their resource, of the policies `wanted` keeps.
-fn violations(
-    evidence: &Evidence,
+/// Violations by key, with their policy's name, of the policies `wanted`
+/// keeps. Borrowed: both packages may hold tens of thousands, and only the
+/// changed ones become [`ViolationChange`]s.
+fn violations<'a>(
+    evidence: &'a Evidence,
     wanted: &dyn Fn(&PolicyEvidence) -> bool,
-) -> BTreeMap<String, (ViolationChange, ObjectName)> {
+) -> BTreeMap<String, (Arc<str>, &'a Violation)> {
     let mut found = BTreeMap::new();
     for policy in evidence.policies.iter().filter(|p| wanted(p)) {
-        let name = policy.info.qualified_name();
+        let name: Arc<str> = policy.info.qualified_name().into();
         for violation in &policy.violations {
             // A warning is no violation, unless the policy is unscored: then
             // it is a failure reported as `warn`.
-            if violation.result == "warn" && !policy.info.unscored {
+            if &*violation.result == "warn" && !policy.info.unscored {
                 continue;
             }
-            found.insert(
-                violation.key(&name),
-                (
-                    ViolationChange {
-                        policy: name.clone(),
-                        rule: violation.rule.clone(),
-                        result: violation.result.clone(),
-                        resource: violation.resource.to_string(),
-                        reason: None,
-                        action: violation.action.clone(),
-                    },
-                    violation.resource.clone(),
-                ),
-            );
+            found.insert(violation.key(&name), (name.clone(), violation));
         }
     }
     found
+}
+
+fn change(policy: &str, violation: &Violation, reason: Option<String>) -> ViolationChange {
+    ViolationChange {
+        policy: policy.to_string(),
+        rule: violation.rule.to_string(),
+        result: violation.result.to_string(),
+        resource: violation.resource.to_string(),
+        reason,
+        action: violation.action.to_string(),
+    }
 }
 
 /// Compares `current` with `previous`.
@@ -151,7 +152,7 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
     let new_violations: Vec<ViolationChange> = after
         .iter()
         .filter(|(key, _)| !before.contains_key(*key))
-        .map(|(_, (v, _))| v.clone())
+        .map(|(_, (policy, violation))| change(policy, violation, None))
         .collect();
     let mut fixed_violations = Vec::new();
     let mut unknown_violations = Vec::new();
@@ -165,23 +166,21 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
             p.excused.iter().map(move |e| e.key(&name))
         })
         .collect();
-    for (key, (violation, resource)) in &before {
+    for (key, (policy, violation)) in &before {
         if after.contains_key(key) {
             continue;
         }
         if excused_now.contains(key) {
-            excused_violations.push(ViolationChange {
-                reason: Some("now skipped by an exception".into()),
-                ..violation.clone()
-            });
+            excused_violations.push(change(
+                policy,
+                violation,
+                Some("now skipped by an exception".into()),
+            ));
             continue;
         }
-        match current.absence_gap(&violation.policy, resource) {
-            None => fixed_violations.push(violation.clone()),
-            Some(reason) => unknown_violations.push(ViolationChange {
-                reason: Some(reason),
-                ..violation.clone()
-            }),
+        match current.absence_gap(policy, &violation.resource) {
+            None => fixed_violations.push(change(policy, violation, None)),
+            Some(reason) => unknown_violations.push(change(policy, violation, Some(reason))),
         }
     }
     let previous_exceptions: BTreeMap<String, ExceptionStatus> = previous

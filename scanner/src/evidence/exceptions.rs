@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{ex_props, ObjectName, ReportedResult};
+#[cfg(test)]
+use super::results::{Interner, Properties};
 use crate::engine::exceptions as annotation_exceptions;
 
 /// Where an exception stands against its expiry.
@@ -280,14 +282,13 @@ fn kyverno_exception_targets(document: &Value) -> Vec<String> {
 /// the status before is recorded by the engine; a report without it (an
 /// older polscan) may hide one, so it counts.
 pub(super) fn excused_violation(result: &ReportedResult) -> bool {
-    result.properties.get(ex_props::EXCEPTION).map(String::as_str)
-        == Some(ex_props::RESOURCE_ANNOTATION)
+    result.properties.get(ex_props::EXCEPTION) == Some(ex_props::RESOURCE_ANNOTATION)
         // Also covered by a Kyverno PolicyException: admission honours that.
         && !result.properties.contains_key("exceptions")
         && result
             .properties
             .get(ex_props::RESULT)
-            .is_none_or(|status| matches!(status.as_str(), "fail" | "error"))
+            .is_none_or(|status| matches!(status, "fail" | "error"))
 }
 
 /// Exceptions declared by annotations, as the reports show them: skipped
@@ -300,18 +301,15 @@ pub(super) fn annotation_exception_evidence(
 ) -> Vec<ExceptionEvidence> {
     let mut by_resource: BTreeMap<ObjectName, ExceptionEvidence> = BTreeMap::new();
     for result in results {
-        let declared = result
-            .properties
-            .get(ex_props::EXCEPTION)
-            .map(String::as_str)
-            == Some(ex_props::RESOURCE_ANNOTATION);
+        let declared =
+            result.properties.get(ex_props::EXCEPTION) == Some(ex_props::RESOURCE_ANNOTATION);
         let warning =
-            result.rule == annotation_exceptions::EXCEPTION_RULE && result.result == "warn";
+            &*result.rule == annotation_exceptions::EXCEPTION_RULE && &*result.result == "warn";
         if !declared && !warning {
             continue;
         }
         let entry = by_resource
-            .entry(result.resource.clone())
+            .entry((*result.resource).clone())
             .or_insert_with(|| ExceptionEvidence {
                 source: "annotation".into(),
                 name: result.resource.to_string(),
@@ -322,7 +320,7 @@ pub(super) fn annotation_exception_evidence(
                 status: ExceptionStatus::NoExpiry,
                 covered_results: 0,
                 excused_violations: 0,
-                resource: Some(result.resource.clone()),
+                resource: Some((*result.resource).clone()),
                 problem: None,
                 policy_exception_file: None,
             });
@@ -341,7 +339,7 @@ pub(super) fn annotation_exception_evidence(
                         .filter(|r| !r.is_empty())
                         .map(|rule| format!("{}/{}", result.policy, rule)),
                 ),
-                None => covered.push(result.policy.clone()),
+                None => covered.push(result.policy.to_string()),
             }
         }
         for target in covered {
@@ -350,13 +348,13 @@ pub(super) fn annotation_exception_evidence(
             }
         }
         if let Some(owner) = result.properties.get(ex_props::OWNER) {
-            entry.owner = Some(owner.clone());
+            entry.owner = Some(owner.to_string());
         }
         if let Some(reason) = result.properties.get(ex_props::REASON) {
-            entry.reason = Some(reason.clone());
+            entry.reason = Some(reason.to_string());
         }
         if let Some(expires) = result.properties.get(ex_props::EXPIRES) {
-            entry.expires = Some(expires.clone());
+            entry.expires = Some(expires.to_string());
         }
         if declared {
             entry.covered_results += 1;
@@ -365,20 +363,20 @@ pub(super) fn annotation_exception_evidence(
             }
             entry.status = exception_status(entry.expires.as_deref(), now, window);
         } else {
-            match result.properties.get(ex_props::STATUS).map(String::as_str) {
+            match result.properties.get(ex_props::STATUS) {
                 // An older engine did not say: it warned only when expired.
                 Some("expired") | None => entry.status = ExceptionStatus::Expired,
                 // A name that matches nothing spoils only that name: what
                 // else the annotation excuses keeps its status.
                 Some("unknown-target") => {
-                    entry.problem = Some(result.message.clone());
+                    entry.problem = Some(result.message.to_string());
                     if entry.covered_results == 0 && entry.status != ExceptionStatus::Expired {
                         entry.status = ExceptionStatus::Invalid;
                     }
                 }
                 Some(_) => {
                     entry.status = ExceptionStatus::Invalid;
-                    entry.problem = Some(result.message.clone());
+                    entry.problem = Some(result.message.to_string());
                 }
             }
         }
@@ -442,16 +440,16 @@ pub(super) fn generate_exceptions(
     }
     let mut groups: BTreeMap<&ObjectName, Group<'_>> = BTreeMap::new();
     for result in results.iter().filter(|r| excused_violation(r)) {
-        let owner = owners.get(&result.resource).unwrap_or(&result.resource);
+        let owner = owners.get(&*result.resource).unwrap_or(&result.resource);
         let group = groups.entry(owner).or_default();
         group.resources.insert(&result.resource);
         group
             .rules
-            .entry(result.policy.as_str())
+            .entry(&result.policy)
             .or_default()
             .insert(annotation_exceptions::base_rule(&result.rule));
         group.pod_rules |= result.resource.kind == "Pod"
-            || result.rule != annotation_exceptions::base_rule(&result.rule);
+            || &*result.rule != annotation_exceptions::base_rule(&result.rule);
     }
     let mut generated = Vec::new();
     let mut files: BTreeSet<String> = BTreeSet::new();
@@ -634,9 +632,13 @@ mod cel_exception_tests {
                 kind: "Pod".into(),
                 namespace: "telemetry".into(),
                 name: pod.into(),
-            },
-            message: String::new(),
-            properties: BTreeMap::from([("exceptions".to_string(), exceptions.to_string())]),
+            }
+            .into(),
+            message: "".into(),
+            properties: Properties::kept(
+                [("exceptions", exceptions)],
+                &mut Interner::default(),
+            ),
             timestamp: 0,
         }
     }

@@ -17,8 +17,10 @@ pub mod markdown;
 pub mod package;
 pub mod policy_info;
 pub mod record;
+mod results;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -34,6 +36,8 @@ use exceptions::{
 pub use exceptions::{ExceptionEvidence, ExceptionStatus, GeneratedException};
 pub use policy_info::{PolicyInfo, Rollback, RuleInfo, POLICY_DOCUMENT_KINDS};
 pub use record::ScanRecord;
+pub use results::ReportResults;
+use results::{Interner, ReportedResult};
 use record::{
     failed_kinds_matched, failed_sources_affecting, listed_in_scope, nothing_in_scope,
     unlisted_kinds,
@@ -160,29 +164,35 @@ impl Verdict {
     }
 }
 
-/// One `fail`, `error` or `warn` result.
+/// One `fail`, `error` or `warn` result. Its text is shared (`Arc`): a
+/// cluster has tens of thousands of violations naming a few rules,
+/// messages and actions, and each resource under several rules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Violation {
-    pub rule: String,
-    pub result: String,
-    pub resource: ObjectName,
+    pub rule: Arc<str>,
+    pub result: Arc<str>,
+    pub resource: Arc<ObjectName>,
     /// The top owner (the resource itself when it has none).
-    pub owner: ObjectName,
+    pub owner: Arc<ObjectName>,
     #[serde(default)]
-    pub message: String,
+    pub message: Arc<str>,
     /// What Kyverno does with it: the result's `action` property, else the
     /// rule's action resolved for the resource's namespace (`Enforce`,
     /// `Audit`, or `unknown`/`Invalid` when the policy's action is).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub action: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub action: Arc<str>,
+}
+
+fn is_empty(text: &Arc<str>) -> bool {
+    text.is_empty()
 }
 
 impl Violation {
     /// True when Kyverno's admission rejects it (an unknown action is not
     /// taken for Enforce).
     pub fn enforced(&self) -> bool {
-        self.action == "Enforce"
+        &*self.action == "Enforce"
     }
 }
 
@@ -260,7 +270,7 @@ impl PolicyEvidence {
         let mut groups: Vec<OwnerGroup<'_>> = Vec::new();
         for violation in &self.violations {
             match groups.last_mut() {
-                Some(group) if *group.owner == violation.owner => group.violations.push(violation),
+                Some(group) if *group.owner == *violation.owner => group.violations.push(violation),
                 _ => groups.push(OwnerGroup {
                     owner: &violation.owner,
                     violations: vec![violation],
@@ -280,7 +290,7 @@ impl PolicyEvidence {
             && self
                 .violations
                 .iter()
-                .any(|v| v.enforced() && (v.result != "warn" || self.info.unscored))
+                .any(|v| v.enforced() && (&*v.result != "warn" || self.info.unscored))
     }
 }
 
@@ -405,156 +415,6 @@ impl Evidence {
     }
 }
 
-/// One result read from a report.
-#[derive(Debug, Clone)]
-struct ReportedResult {
-    policy: String,
-    rule: String,
-    result: String,
-    api_version: String,
-    resource: ObjectName,
-    message: String,
-    properties: BTreeMap<String, String>,
-    timestamp: i64,
-}
-
-/// The results of many reports, folded in one report at a time so that
-/// only the compact results stay in memory, never every report object.
-#[derive(Debug, Clone, Default)]
-pub struct ReportResults {
-    by_key: BTreeMap<(String, String, ObjectName), ReportedResult>,
-    reports: usize,
-}
-
-impl ReportResults {
-    /// Adds a PolicyReport or ClusterPolicyReport; returns false (and keeps
-    /// nothing) for any other object.
-    pub fn add_report(&mut self, report: &Value) -> bool {
-        let kind = report.get("kind").and_then(Value::as_str).unwrap_or("");
-        if kind != "PolicyReport" && kind != "ClusterPolicyReport" {
-            return false;
-        }
-        self.reports += 1;
-        let scope = report.get("scope");
-        for result in report
-            .get("results")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let text = |v: Option<&Value>, key: &str| {
-                v.and_then(|v| v.get(key))
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string()
-            };
-            // Kyverno's per-resource reports name the resource in `scope`.
-            let subject = result
-                .get("resources")
-                .and_then(Value::as_array)
-                .and_then(|r| r.first())
-                .or(scope);
-            let resource = ObjectName {
-                kind: text(subject, "kind"),
-                namespace: text(subject, "namespace"),
-                name: text(subject, "name"),
-            };
-            let status = text(Some(result), "result");
-            // A pass is only counted: its message and properties are never
-            // shown, and most results of a cluster are passes.
-            let (message, properties) = if status == "pass" {
-                (String::new(), BTreeMap::new())
-            } else {
-                let properties = result
-                    .get("properties")
-                    .and_then(Value::as_object)
-                    .map(|map| {
-                        map.iter()
-                            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                (text(Some(result), "message"), properties)
-            };
-            let entry = ReportedResult {
-                policy: text(Some(result), "policy"),
-                rule: text(Some(result), "rule"),
-                result: status,
-                api_version: text(subject, "apiVersion"),
-                resource,
-                message,
-                properties,
-                timestamp: result
-                    .pointer("/timestamp/seconds")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(0),
-            };
-            self.keep(entry);
-        }
-        true
-    }
-
-    /// Two producers (or a stale and a fresh report) may both report a
-    /// result: the newest wins.
-    fn keep(&mut self, entry: ReportedResult) {
-        let key = (
-            entry.policy.clone(),
-            entry.rule.clone(),
-            entry.resource.clone(),
-        );
-        match self.by_key.get(&key) {
-            Some(existing) if existing.timestamp > entry.timestamp => {}
-            _ => {
-                self.by_key.insert(key, entry);
-            }
-        }
-    }
-
-    /// Adds the results collected elsewhere (another namespace's reports).
-    pub fn merge(&mut self, other: ReportResults) {
-        self.reports += other.reports;
-        for entry in other.by_key.into_values() {
-            self.keep(entry);
-        }
-    }
-
-    /// Reports added.
-    pub fn reports(&self) -> usize {
-        self.reports
-    }
-
-    /// Results kept (one per policy, rule and resource).
-    pub fn len(&self) -> usize {
-        self.by_key.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_key.is_empty()
-    }
-
-    /// Resources with `fail`, `error` or `warn` results, or with a
-    /// violation only an annotation excuses (its PolicyException is made
-    /// per owner), with their apiVersion: the ones whose owners the
-    /// evidence names.
-    pub fn violators(&self) -> Vec<(String, ObjectName)> {
-        let mut found: Vec<(String, ObjectName)> = self
-            .by_key
-            .values()
-            .filter(|r| {
-                matches!(r.result.as_str(), "fail" | "error" | "warn") || excused_violation(r)
-            })
-            .map(|r| (r.api_version.clone(), r.resource.clone()))
-            .collect();
-        found.sort();
-        found.dedup();
-        found
-    }
-
-    fn results(&self) -> impl Iterator<Item = &ReportedResult> {
-        self.by_key.values()
-    }
-}
-
 fn covers_namespace(filter: &[String], namespace: &str) -> bool {
     filter.is_empty() || namespace.is_empty() || filter.iter().any(|n| n == namespace)
 }
@@ -594,21 +454,28 @@ pub fn build(input: &EvidenceInput) -> Evidence {
     // Policies the reports name but that were not found (deleted, or not
     // given with --from) are shown, never silently dropped.
     for result in &results {
-        if result.rule == annotation_exceptions::EXCEPTION_RULE {
+        if &*result.rule == annotation_exceptions::EXCEPTION_RULE
+            || infos.contains_key(&*result.policy)
+        {
             continue;
         }
-        infos
-            .entry(result.policy.clone())
-            .or_insert_with(|| (PolicyInfo::unknown(&result.policy), false));
+        infos.insert(
+            result.policy.to_string(),
+            (PolicyInfo::unknown(&result.policy), false),
+        );
     }
 
     let mut by_policy: BTreeMap<&str, Vec<&ReportedResult>> = BTreeMap::new();
     for result in &results {
-        by_policy
-            .entry(result.policy.as_str())
-            .or_default()
-            .push(result);
+        by_policy.entry(&result.policy).or_default().push(result);
     }
+    // Each owner named once, shared by the violations of what it owns.
+    let mut shared = Interner::default();
+    let owners: BTreeMap<&ObjectName, Arc<ObjectName>> = input
+        .owners
+        .iter()
+        .map(|(resource, owner)| (resource, shared.resource(owner.clone())))
+        .collect();
 
     let mut policies = Vec::new();
     for (qualified, (info, found)) in infos {
@@ -626,6 +493,7 @@ pub fn build(input: &EvidenceInput) -> Evidence {
             input,
             &exceptions,
             &generated_exceptions,
+            (&owners, &mut shared),
         ));
     }
     Evidence {
@@ -767,7 +635,7 @@ fn result_action(result: &ReportedResult, info: &PolicyInfo, scan: Option<&ScanR
         .properties
         .get("action")
         .filter(|_| !changed_since)
-        .map(|a| match (a.as_str(), normalized_action(a)) {
+        .map(|a| match (a, normalized_action(a)) {
             (_, Some(kyverno)) => kyverno.to_string(),
             // A ValidatingAdmissionPolicy binding's validationActions.
             ("Deny", None) => "Enforce".to_string(),
@@ -802,12 +670,13 @@ fn policy_evidence(
     input: &EvidenceInput,
     exceptions: &[ExceptionEvidence],
     generated: &[GeneratedException],
+    (owners, shared): (&BTreeMap<&ObjectName, Arc<ObjectName>>, &mut Interner),
 ) -> PolicyEvidence {
     let qualified = info.qualified_name();
     let shared_reasons = policy_reasons(&info, found, input);
     let mut counts = Counts::default();
     let mut by_namespace: BTreeMap<String, Counts> = BTreeMap::new();
-    let mut by_rule: BTreeMap<String, Counts> = BTreeMap::new();
+    let mut by_rule: BTreeMap<&str, Counts> = BTreeMap::new();
     // Rule → resources excused only by an annotation Kyverno never reads.
     let mut annotation_only: BTreeMap<String, BTreeSet<ObjectName>> = BTreeMap::new();
     let mut violations = Vec::new();
@@ -815,55 +684,58 @@ fn policy_evidence(
     let unnamed_rule = info.rules.len() == 1 && info.rules[0].name.is_empty();
     for result in results {
         // The warning about an exception annotation is no rule result.
-        if result.rule == annotation_exceptions::EXCEPTION_RULE {
+        if &*result.rule == annotation_exceptions::EXCEPTION_RULE {
             continue;
         }
         counts.add(&result.result);
-        by_namespace
-            .entry(result.resource.namespace.clone())
-            .or_default()
-            .add(&result.result);
+        match by_namespace.get_mut(&result.resource.namespace) {
+            Some(in_namespace) => in_namespace.add(&result.result),
+            None => {
+                let mut in_namespace = Counts::default();
+                in_namespace.add(&result.result);
+                by_namespace.insert(result.resource.namespace.clone(), in_namespace);
+            }
+        }
         // A CEL policy has one unnamed rule; Kyverno names the rule of its
         // results `exception` (skipped by a CEL PolicyException) or
         // `evaluation` (an exception's condition failed): they are its rule.
-        let rule = if unnamed_rule && !result.rule.is_empty() {
-            String::new()
+        let rule: &str = if unnamed_rule && !result.rule.is_empty() {
+            ""
         } else {
-            result.rule.clone()
+            &result.rule
         };
         by_rule.entry(rule).or_default().add(&result.result);
         if excused_violation(result) {
             annotation_only
-                .entry(result.rule.clone())
+                .entry(result.rule.to_string())
                 .or_default()
-                .insert(result.resource.clone());
+                .insert((*result.resource).clone());
         }
         let by_exception = result.properties.contains_key("exceptions")
             || result
                 .properties
                 .contains_key(crate::engine::exceptions::properties::EXCEPTION);
-        if result.result == "skip" && by_exception {
+        if &*result.result == "skip" && by_exception {
             excused.push(Violation {
                 rule: result.rule.clone(),
                 result: result.result.clone(),
                 resource: result.resource.clone(),
                 owner: result.resource.clone(),
                 message: result.message.clone(),
-                action: String::new(),
+                action: shared.text(""),
             });
         }
-        if matches!(result.result.as_str(), "fail" | "error" | "warn") {
+        if matches!(&*result.result, "fail" | "error" | "warn") {
             violations.push(Violation {
                 rule: result.rule.clone(),
                 result: result.result.clone(),
                 resource: result.resource.clone(),
-                owner: input
-                    .owners
-                    .get(&result.resource)
+                owner: owners
+                    .get(&*result.resource)
                     .cloned()
                     .unwrap_or_else(|| result.resource.clone()),
                 message: result.message.clone(),
-                action: result_action(result, &info, input.scan.as_ref()),
+                action: shared.text(&result_action(result, &info, input.scan.as_ref())),
             });
         }
     }
@@ -876,8 +748,8 @@ fn policy_evidence(
         ))
     });
     let mut rule_infos: Vec<RuleInfo> = info.rules.clone();
-    for rule in by_rule.keys() {
-        if !rule_infos.iter().any(|r| r.name == *rule) {
+    for &rule in by_rule.keys() {
+        if !rule_infos.iter().any(|r| r.name == rule) {
             // A generated (autogen) rule acts as the rule it comes from.
             let base = rule_infos
                 .iter()
@@ -891,12 +763,12 @@ fn policy_evidence(
             };
             rule_infos.push(match base {
                 Some(base) => RuleInfo {
-                    name: rule.clone(),
+                    name: rule.to_string(),
                     kinds,
                     ..base
                 },
                 None => RuleInfo {
-                    name: rule.clone(),
+                    name: rule.to_string(),
                     action: info.action.clone(),
                     kinds,
                     overrides: Vec::new(),
@@ -920,7 +792,7 @@ fn policy_evidence(
         .into_iter()
         .map(|rule| {
             let name = rule.name;
-            let counts = by_rule.get(&name).copied().unwrap_or_default();
+            let counts = by_rule.get(name.as_str()).copied().unwrap_or_default();
             let mut rule_reasons = shared_reasons.clone();
             rule_reasons.extend(result_reasons(&counts, info.unscored));
             let mut rule_notes = Vec::new();

@@ -1,5 +1,6 @@
 //! The evidence package on disk: an [`Evidence`] enters and index.html,
-//! evidence.md, evidence.json, the generated PolicyExceptions
+//! evidence.md, evidence.json (streamed to disk, never held whole), the
+//! generated PolicyExceptions
 //! (`exceptions/*.yaml`) and a MANIFEST (SHA-256 of each file, polscan's
 //! version, the cluster's identity and the scan time) leave in a
 //! directory; [`verify`] reads a directory back and says whether any file
@@ -7,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -56,38 +58,74 @@ fn header(evidence: &Evidence) -> Vec<(String, String)> {
     ]
 }
 
-/// The package's files (paths relative to the package), rendered.
-pub fn render(evidence: &Evidence) -> Result<Vec<(String, Vec<u8>)>, EvidenceError> {
-    let json = serde_json::to_vec_pretty(evidence).map_err(|err| EvidenceError::Invalid {
-        what: "evidence.json".into(),
-        message: err.to_string(),
-    })?;
-    let mut files = vec![
-        ("evidence.json".to_string(), json),
-        (
-            "evidence.md".to_string(),
-            markdown::render(evidence).into_bytes(),
-        ),
-        (
-            "index.html".to_string(),
-            html::render(evidence).into_bytes(),
-        ),
-    ];
-    for generated in &evidence.generated_exceptions {
-        if !is_exception_file(&generated.file) {
-            return Err(EvidenceError::Invalid {
-                what: generated.file.clone(),
-                message: format!("not a file name under {EXCEPTIONS_DIR}/"),
-            });
-        }
-        let yaml =
-            serde_yaml::to_string(&generated.document).map_err(|err| EvidenceError::Invalid {
-                what: generated.file.clone(),
-                message: err.to_string(),
-            })?;
-        files.push((generated.file.clone(), yaml.into_bytes()));
+/// A writer that hashes what passes through it.
+struct Hashing<W> {
+    inner: W,
+    hasher: Sha256,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let written = self.inner.write(bytes)?;
+        self.hasher.update(&bytes[..written]);
+        Ok(written)
     }
-    Ok(files)
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Writes one file of the package (`name` relative to `dir`) through
+/// `fill`, streaming: evidence.json holds every violation of the cluster
+/// and is never held whole in memory. Written to a partial file that is
+/// renamed when complete, so a reader never sees half a file. Returns the
+/// file's SHA-256.
+fn write_file(
+    dir: &Path,
+    name: &str,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(PathBuf, String), EvidenceError> {
+    let path = dir.join(name);
+    let partial = match name.rsplit_once('/') {
+        Some((sub, file)) => dir.join(sub).join(format!(".{file}.partial")),
+        None => dir.join(format!(".{name}.partial")),
+    };
+    let file = fs::File::create(&partial).map_err(io(&partial))?;
+    let mut out = Hashing {
+        inner: BufWriter::new(file),
+        hasher: Sha256::new(),
+    };
+    fill(&mut out)
+        .and_then(|()| out.flush())
+        .map_err(io(&partial))?;
+    drop(out.inner);
+    fs::rename(&partial, &path).map_err(io(&path))?;
+    Ok((path, hex::encode(out.hasher.finalize())))
+}
+
+/// The generated PolicyExceptions as files: their paths (checked to stay
+/// inside the package) and YAML.
+fn exception_files(evidence: &Evidence) -> Result<Vec<(&str, String)>, EvidenceError> {
+    evidence
+        .generated_exceptions
+        .iter()
+        .map(|generated| {
+            if !is_exception_file(&generated.file) {
+                return Err(EvidenceError::Invalid {
+                    what: generated.file.clone(),
+                    message: format!("not a file name under {EXCEPTIONS_DIR}/"),
+                });
+            }
+            let yaml = serde_yaml::to_string(&generated.document).map_err(|err| {
+                EvidenceError::Invalid {
+                    what: generated.file.clone(),
+                    message: err.to_string(),
+                }
+            })?;
+            Ok((generated.file.as_str(), yaml))
+        })
+        .collect()
 }
 
 /// `exceptions/<name>.yaml` with a plain name: nothing a crafted report
@@ -158,11 +196,9 @@ pub fn write(dir: &Path, evidence: &Evidence, force: bool) -> Result<Vec<PathBuf
     } else {
         fs::create_dir_all(dir).map_err(io(dir))?;
     }
-    let files = render(evidence)?;
-    if files
-        .iter()
-        .any(|(name, _)| name.starts_with(EXCEPTIONS_DIR))
-    {
+    // What can be refused is refused before anything is written.
+    let exceptions = exception_files(evidence)?;
+    if !exceptions.is_empty() {
         let exceptions = dir.join(EXCEPTIONS_DIR);
         fs::create_dir_all(&exceptions).map_err(io(&exceptions))?;
     }
@@ -173,17 +209,32 @@ pub fn write(dir: &Path, evidence: &Evidence, force: bool) -> Result<Vec<PathBuf
         manifest.push_str(&format!("# {key}: {value}\n"));
     }
     let mut written = Vec::new();
-    for (name, bytes) in &files {
-        manifest.push_str(&format!("{}  {name}\n", sha256(bytes)));
-        let path = dir.join(name);
-        // Write then rename: a reader never sees half a file.
-        let partial = match name.rsplit_once('/') {
-            Some((sub, file)) => dir.join(sub).join(format!(".{file}.partial")),
-            None => dir.join(format!(".{name}.partial")),
-        };
-        fs::write(&partial, bytes).map_err(io(&partial))?;
-        fs::rename(&partial, &path).map_err(io(&path))?;
+    let mut add = |name: &str, (path, sha): (PathBuf, String)| {
+        manifest.push_str(&format!("{sha}  {name}\n"));
         written.push(path);
+    };
+    let [json, md, html] = FILES;
+    add(
+        json,
+        write_file(dir, json, |out| {
+            serde_json::to_writer_pretty(out, evidence).map_err(std::io::Error::from)
+        })?,
+    );
+    // The pages show only so much of long lists: they are small.
+    for (name, page) in [
+        (md, markdown::render as fn(&Evidence) -> String),
+        (html, html::render),
+    ] {
+        add(
+            name,
+            write_file(dir, name, |out| out.write_all(page(evidence).as_bytes()))?,
+        );
+    }
+    for (name, yaml) in &exceptions {
+        add(
+            name,
+            write_file(dir, name, |out| out.write_all(yaml.as_bytes()))?,
+        );
     }
     let path = dir.join(MANIFEST);
     fs::write(&path, manifest).map_err(io(&path))?;

@@ -1414,7 +1414,7 @@ fn an_unknown_or_invalid_policy_is_never_shown_as_enforced() {
     let gone = find(&after, "gone");
     assert_eq!(gone.info.action, "unknown");
     assert!(!gone.enforced_with_violations());
-    assert_eq!(gone.violations[0].action, "unknown");
+    assert_eq!(&*gone.violations[0].action, "unknown");
     let typo = find(&after, "typo");
     assert_eq!(typo.info.action, "Invalid", "not Audit: Kyverno refuses it");
     assert!(!typo.enforced_with_violations());

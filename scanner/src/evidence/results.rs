@@ -1,0 +1,289 @@
+//! The results of PolicyReports and ClusterPolicyReports, folded in one
+//! report at a time: report objects enter ([`ReportResults::add_report`]),
+//! and one compact [`ReportedResult`] per policy, rule and resource leaves
+//! (the newest where two reports hold the same). A large cluster has
+//! hundreds of thousands of results, so what is kept is what the evidence
+//! reads and no more: the text results repeat (policy, rule, status,
+//! apiVersion, message, property values, the resource) is held once and
+//! shared; a pass keeps no message or properties; only the properties the
+//! evidence reads are kept ([`KEPT_PROPERTIES`]).
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::{ex_props, excused_violation, ObjectName};
+
+/// The result properties the evidence reads; every other one (Kyverno's
+/// `resultID`, `process`, ...) is dropped when a report is folded in.
+pub(super) const KEPT_PROPERTIES: [&str; 9] = [
+    "action",
+    "exceptions",
+    ex_props::EXCEPTION,
+    ex_props::RESULT,
+    ex_props::REASON,
+    ex_props::EXPIRES,
+    ex_props::OWNER,
+    ex_props::STATUS,
+    ex_props::RULES,
+];
+
+/// Text held once however many results name it.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Interner {
+    strings: HashSet<Arc<str>>,
+    resources: HashSet<Arc<ObjectName>>,
+}
+
+impl Interner {
+    pub(super) fn text(&mut self, text: &str) -> Arc<str> {
+        if let Some(shared) = self.strings.get(text) {
+            return shared.clone();
+        }
+        let shared: Arc<str> = Arc::from(text);
+        self.strings.insert(shared.clone());
+        shared
+    }
+
+    pub(super) fn resource(&mut self, name: ObjectName) -> Arc<ObjectName> {
+        if let Some(shared) = self.resources.get(&name) {
+            return shared.clone();
+        }
+        let shared = Arc::new(name);
+        self.resources.insert(shared.clone());
+        shared
+    }
+}
+
+/// The kept properties of a result (see [`KEPT_PROPERTIES`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Properties(Box<[(&'static str, Arc<str>)]>);
+
+impl Properties {
+    /// Those of `pairs` the evidence reads.
+    pub(super) fn kept<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+        interner: &mut Interner,
+    ) -> Properties {
+        let mut kept: Vec<(&'static str, Arc<str>)> = pairs
+            .into_iter()
+            .filter_map(|(key, value)| {
+                let key = KEPT_PROPERTIES.iter().find(|kept| **kept == key)?;
+                Some((*key, interner.text(value)))
+            })
+            .collect();
+        kept.sort_by_key(|(key, _)| *key);
+        Properties(kept.into_boxed_slice())
+    }
+
+    pub(super) fn get(&self, key: &str) -> Option<&str> {
+        debug_assert!(
+            KEPT_PROPERTIES.contains(&key),
+            "property {key} is not kept: add it to KEPT_PROPERTIES"
+        );
+        self.0
+            .iter()
+            .find(|(kept, _)| *kept == key)
+            .map(|(_, value)| &**value)
+    }
+
+    pub(super) fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+}
+
+/// One result read from a report.
+#[derive(Debug, Clone)]
+pub(super) struct ReportedResult {
+    pub(super) policy: Arc<str>,
+    pub(super) rule: Arc<str>,
+    pub(super) result: Arc<str>,
+    pub(super) api_version: Arc<str>,
+    pub(super) resource: Arc<ObjectName>,
+    /// Empty for a pass.
+    pub(super) message: Arc<str>,
+    /// Empty for a pass.
+    pub(super) properties: Properties,
+    pub(super) timestamp: i64,
+}
+
+/// A result ordered (and told apart) by its policy, rule and resource:
+/// what two reports of the same result share.
+#[derive(Debug, Clone)]
+struct Keyed(ReportedResult);
+
+impl Keyed {
+    fn key(&self) -> (&str, &str, &ObjectName) {
+        (&self.0.policy, &self.0.rule, &self.0.resource)
+    }
+}
+
+impl PartialEq for Keyed {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for Keyed {}
+
+impl PartialOrd for Keyed {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Keyed {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
+/// The text at `key` of `value`; empty when absent or not text.
+fn text<'a>(value: Option<&'a Value>, key: &str) -> &'a str {
+    value
+        .and_then(|v| v.get(key))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+/// The results of many reports, folded in one report at a time so that
+/// only the compact results stay in memory, never every report object.
+#[derive(Debug, Clone, Default)]
+pub struct ReportResults {
+    by_key: BTreeSet<Keyed>,
+    interner: Interner,
+    reports: usize,
+}
+
+impl ReportResults {
+    /// Adds a PolicyReport or ClusterPolicyReport; returns false (and keeps
+    /// nothing) for any other object.
+    pub fn add_report(&mut self, report: &Value) -> bool {
+        let kind = report.get("kind").and_then(Value::as_str).unwrap_or("");
+        if kind != "PolicyReport" && kind != "ClusterPolicyReport" {
+            return false;
+        }
+        self.reports += 1;
+        let scope = report.get("scope");
+        // The subject last read: every result of a per-resource report
+        // names the same one (its `scope`).
+        let mut last: Option<(&Value, Arc<str>, Arc<ObjectName>)> = None;
+        for result in report
+            .get("results")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            // Kyverno's per-resource reports name the resource in `scope`.
+            let subject = result
+                .get("resources")
+                .and_then(Value::as_array)
+                .and_then(|r| r.first())
+                .or(scope);
+            let (api_version, resource) = match (&last, subject) {
+                (Some((seen, api_version, resource)), Some(subject))
+                    if std::ptr::eq(*seen, subject) =>
+                {
+                    (api_version.clone(), resource.clone())
+                }
+                _ => {
+                    let api_version = self.interner.text(text(subject, "apiVersion"));
+                    let resource = self.interner.resource(ObjectName {
+                        kind: text(subject, "kind").to_string(),
+                        namespace: text(subject, "namespace").to_string(),
+                        name: text(subject, "name").to_string(),
+                    });
+                    if let Some(subject) = subject {
+                        last = Some((subject, api_version.clone(), resource.clone()));
+                    }
+                    (api_version, resource)
+                }
+            };
+            let status = text(Some(result), "result");
+            // A pass is only counted: its message and properties are never
+            // shown, and most results of a cluster are passes.
+            let (message, properties) = if status == "pass" {
+                (self.interner.text(""), Properties::default())
+            } else {
+                let properties = Properties::kept(
+                    result
+                        .get("properties")
+                        .and_then(Value::as_object)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?))),
+                    &mut self.interner,
+                );
+                (self.interner.text(text(Some(result), "message")), properties)
+            };
+            let entry = ReportedResult {
+                policy: self.interner.text(text(Some(result), "policy")),
+                rule: self.interner.text(text(Some(result), "rule")),
+                result: self.interner.text(status),
+                api_version,
+                resource,
+                message,
+                properties,
+                timestamp: result
+                    .pointer("/timestamp/seconds")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0),
+            };
+            self.keep(entry);
+        }
+        true
+    }
+
+    /// Two producers (or a stale and a fresh report) may both report a
+    /// result: the newest wins.
+    fn keep(&mut self, entry: ReportedResult) {
+        let entry = Keyed(entry);
+        match self.by_key.get(&entry) {
+            Some(existing) if existing.0.timestamp > entry.0.timestamp => {}
+            _ => {
+                self.by_key.replace(entry);
+            }
+        }
+    }
+
+    /// Reports added.
+    pub fn reports(&self) -> usize {
+        self.reports
+    }
+
+    /// Results kept (one per policy, rule and resource).
+    pub fn len(&self) -> usize {
+        self.by_key.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
+    }
+
+    /// Resources with `fail`, `error` or `warn` results, or with a
+    /// violation only an annotation excuses (its PolicyException is made
+    /// per owner), with their apiVersion: the ones whose owners the
+    /// evidence names.
+    pub fn violators(&self) -> Vec<(String, ObjectName)> {
+        let mut found: Vec<(&str, &ObjectName)> = self
+            .results()
+            .filter(|r| {
+                matches!(&*r.result, "fail" | "error" | "warn") || excused_violation(r)
+            })
+            .map(|r| (&*r.api_version, &*r.resource))
+            .collect();
+        found.sort();
+        found.dedup();
+        found
+            .into_iter()
+            .map(|(api_version, resource)| (api_version.to_string(), resource.clone()))
+            .collect()
+    }
+
+    /// In the order of policy, rule and resource.
+    pub(super) fn results(&self) -> impl Iterator<Item = &ReportedResult> {
+        self.by_key.iter().map(|keyed| &keyed.0)
+    }
+}
