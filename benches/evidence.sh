@@ -1,34 +1,71 @@
 #!/usr/bin/env bash
-# How `polscan evidence` scales with the number of results: N Pods (every
-# third unpinned, every fifth without labels) audited with the bundled
-# policies, then a package built from those reports. Prints the time and
-# peak memory of each step and the size of the package's files.
-#   bash benches/evidence.sh [N]   (default 5000)
+# How `polscan evidence` scales with the number of results, offline: N
+# objects of the mix benches/cluster-scan.sh loads into a server (Pods,
+# Deployments, Services, ConfigMaps in 20 namespaces) audited with the
+# bundled policies and one that checks the ConfigMaps and Services, each
+# resource's results in its own PolicyReport (as a scan writes them). The
+# reports are split into files of 1000, as the cluster hands them over page
+# by page, and a package is built from them, then a second one compared
+# with the first (`--since`). Prints the time and peak memory of each step
+# and the size of the package's files.
+#   bash benches/evidence.sh [N]   (default 20000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-count="${1:-5000}"
+count="${1:-20000}"
 cargo build --release -p polscan --locked >/dev/null
 polscan="$PWD/target/release/polscan"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-python3 - "$count" > "$work/pods.yaml" <<'PY'
-import sys
+python3 - "$count" > "$work/objects.yaml" <<'PY'
+import json, sys
 n = int(sys.argv[1])
+def pod_spec(i):
+    c = {"name": "app", "image": "nginx:latest" if i % 3 == 0 else "nginx:1.25"}
+    if i % 2 == 0:
+        c["resources"] = {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "64Mi"}}
+    if i % 5 == 0:
+        c["securityContext"] = {"privileged": True}
+    return {"containers": [c]}
+kinds = ["Pod", "ConfigMap", "Service", "Deployment"]
 for i in range(n):
-    image = "nginx:latest" if i % 3 == 0 else "nginx:1.27"
-    labels = "" if i % 5 == 0 else f"\n  labels: {{app: web-{i % 50}, app.kubernetes.io/name: web}}"
-    print(f"""---
-apiVersion: v1
-kind: Pod
-metadata:
-  name: pod-{i}
-  namespace: ns-{i % 20}{labels}
-spec:
-  containers:
-  - name: c
-    image: {image}
-    resources: {{requests: {{cpu: 10m, memory: 16Mi}}, limits: {{memory: 32Mi}}}}""")
+    kind = kinds[i % len(kinds)]
+    meta = {"name": f"obj-{i:06}", "namespace": f"bench-{i % 20:02}", "labels": {"app": f"a{i % 50}"}}
+    if kind == "Pod":
+        obj = {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": pod_spec(i)}
+    elif kind == "ConfigMap":
+        obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {"k": "v" * 64}}
+    elif kind == "Service":
+        obj = {"apiVersion": "v1", "kind": "Service", "metadata": meta,
+               "spec": {"clusterIP": "None", "ports": [{"port": 80}], "selector": {"app": "x"}}}
+    else:
+        obj = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": {
+            "selector": {"matchLabels": {"app": meta["name"]}},
+            "template": {"metadata": {"labels": {"app": meta["name"]}}, "spec": pod_spec(i)}}}
+    print("---\n" + json.dumps(obj))
 PY
+cat >"$work/labels.yaml" <<'POLICY'
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: bench-require-app-label
+spec:
+  background: true
+  rules:
+  - name: app-label
+    match:
+      any:
+      - resources:
+          kinds: [ConfigMap, Service]
+    validate:
+      message: "ConfigMaps and Services need an app label."
+      pattern:
+        metadata:
+          labels:
+            app: "?*"
+POLICY
+mkdir "$work/policies" "$work/reports"
+cp -r scanner/policies/. "$work/policies/"
+cp "$work/labels.yaml" "$work/policies/"
 measure() {
   local label="$1"; shift
   /usr/bin/time -f "%e %M" -o "$work/time" "$@"
@@ -36,9 +73,21 @@ measure() {
   printf '%-28s %8.2f s  %8.1f MiB\n' "$label" "$seconds" "$(echo "$kib / 1024" | bc -l)" >&2
 }
 command -v /usr/bin/time >/dev/null || { echo "install GNU time (apt-get install time)" >&2; exit 1; }
-echo "$count Pods, bundled policies"
-measure "apply -o yaml" bash -c "'$polscan' apply -p scanner/policies -r '$work/pods.yaml' -o yaml --run-record '$work/record.yaml' > '$work/reports.yaml'"
-measure "evidence --from" "$polscan" evidence --out "$work/pkg" --from "$work/reports.yaml" \
-  --policies-from scanner/policies --scan-record "$work/record.yaml" -q > /dev/null
+echo "$count objects (Pods, Deployments, Services, ConfigMaps), bundled policies + app-label"
+measure "apply -o yaml" bash -c "'$polscan' apply -p '$work/policies' -r '$work/objects.yaml' -o yaml --run-record '$work/record.yaml' > '$work/reports.yaml'"
+python3 - "$work/reports.yaml" "$work/reports" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+docs = [d for d in re.split(r"(?m)^---\s*$", text) if d.strip()]
+for i in range(0, len(docs), 1000):
+    with open(f"{sys.argv[2]}/reports-{i // 1000:04}.yaml", "w") as f:
+        f.write("---\n".join(docs[i:i + 1000]))
+print(f"{len(docs)} reports", file=sys.stderr)
+PY
+rm "$work/reports.yaml"
+measure "evidence --from" "$polscan" evidence --out "$work/pkg" --from "$work/reports" \
+  --policies-from "$work/policies" --scan-record "$work/record.yaml" -q > /dev/null
+measure "evidence --since" "$polscan" evidence --out "$work/pkg2" --from "$work/reports" \
+  --policies-from "$work/policies" --scan-record "$work/record.yaml" --since "$work/pkg" -q > /dev/null
 measure "evidence verify" "$polscan" evidence verify "$work/pkg" > /dev/null
-du -h "$work/reports.yaml" "$work"/pkg/* | sed "s|$work/||"
+du -h "$work"/pkg/* | sed "s|$work/||"

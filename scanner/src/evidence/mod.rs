@@ -197,6 +197,19 @@ impl Violation {
 }
 
 impl Violation {
+    fn share(&mut self, shared: &mut Interner) {
+        for text in [
+            &mut self.rule,
+            &mut self.result,
+            &mut self.message,
+            &mut self.action,
+        ] {
+            *text = shared.text(text);
+        }
+        self.resource = shared.share_resource(&self.resource);
+        self.owner = shared.share_resource(&self.owner);
+    }
+
     /// What identifies the same violation in two packages: a result that
     /// went from `fail` to `error` is still the same violation.
     pub fn key(&self, policy: &str) -> String {
@@ -321,6 +334,17 @@ pub struct Evidence {
 }
 
 impl Evidence {
+    /// Holds each text of the violations once, as [`build`] does: read
+    /// back from evidence.json, every violation has its own copies.
+    pub fn share_text(&mut self) {
+        let mut shared = Interner::default();
+        for policy in &mut self.policies {
+            for violation in policy.violations.iter_mut().chain(&mut policy.excused) {
+                violation.share(&mut shared);
+            }
+        }
+    }
+
     pub fn ready(&self) -> impl Iterator<Item = &PolicyEvidence> {
         self.policies.iter().filter(|p| p.verdict == Verdict::Ready)
     }

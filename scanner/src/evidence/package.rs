@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{BufWriter, Write};
+use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -346,9 +346,10 @@ pub fn verify(dir: &Path) -> Result<Verification, EvidenceError> {
     Ok(found)
 }
 
+/// Read as a stream: the file holds every violation of a cluster.
 fn read_evidence_json(path: &Path) -> Result<Evidence, EvidenceError> {
-    let bytes = fs::read(path).map_err(io(path))?;
-    serde_json::from_slice(&bytes).map_err(|err| EvidenceError::Invalid {
+    let file = fs::File::open(path).map_err(io(path))?;
+    serde_json::from_reader(BufReader::new(file)).map_err(|err| EvidenceError::Invalid {
         what: path.display().to_string(),
         message: err.to_string(),
     })
@@ -356,8 +357,15 @@ fn read_evidence_json(path: &Path) -> Result<Evidence, EvidenceError> {
 
 /// A previous package for `--since`: a package directory (verified first:
 /// a tampered baseline would make the comparison worthless) or an
-/// evidence.json file.
+/// evidence.json file. Its violations' text is shared as a built
+/// evidence's is: it stays in memory while the current one is built.
 pub fn read_previous(path: &Path) -> Result<Evidence, EvidenceError> {
+    let mut previous = read_previous_unshared(path)?;
+    previous.share_text();
+    Ok(previous)
+}
+
+fn read_previous_unshared(path: &Path) -> Result<Evidence, EvidenceError> {
     if path.is_dir() {
         let verification = verify(path)?;
         if !verification.ok() {

@@ -54,6 +54,15 @@ impl Interner {
         self.resources.insert(shared.clone());
         shared
     }
+
+    /// `name`, or the same name held already.
+    pub(super) fn share_resource(&mut self, name: &Arc<ObjectName>) -> Arc<ObjectName> {
+        if let Some(shared) = self.resources.get(&**name) {
+            return shared.clone();
+        }
+        self.resources.insert(name.clone());
+        name.clone()
+    }
 }
 
 /// The kept properties of a result (see [`KEPT_PROPERTIES`]).
