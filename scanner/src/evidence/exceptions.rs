@@ -12,9 +12,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{ex_props, ObjectName, ReportedResult};
 #[cfg(test)]
 use super::results::{Interner, Properties};
+use super::{ex_props, ObjectName, ReportedResult};
 use crate::engine::exceptions as annotation_exceptions;
 
 /// Where an exception stands against its expiry.
@@ -635,10 +635,7 @@ mod cel_exception_tests {
             }
             .into(),
             message: "".into(),
-            properties: Properties::kept(
-                [("exceptions", exceptions)],
-                &mut Interner::default(),
-            ),
+            properties: Properties::kept([("exceptions", exceptions)], &mut Interner::default()),
             timestamp: 0,
         }
     }

@@ -36,12 +36,12 @@ use exceptions::{
 pub use exceptions::{ExceptionEvidence, ExceptionStatus, GeneratedException};
 pub use policy_info::{PolicyInfo, Rollback, RuleInfo, POLICY_DOCUMENT_KINDS};
 pub use record::ScanRecord;
-pub use results::ReportResults;
-use results::{Interner, ReportedResult};
 use record::{
     failed_kinds_matched, failed_sources_affecting, listed_in_scope, nothing_in_scope,
     unlisted_kinds,
 };
+pub use results::ReportResults;
+use results::{Interner, ReportedResult};
 
 /// `schemaVersion` of evidence.json; docs/evidence.schema.json describes it.
 pub const SCHEMA_VERSION: &str = "polscan.io/evidence/v1";

@@ -100,7 +100,6 @@ impl Properties {
     pub(super) fn contains_key(&self, key: &str) -> bool {
         self.get(key).is_some()
     }
-
 }
 
 /// One result read from a report.
@@ -225,7 +224,10 @@ impl ReportResults {
                         .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?))),
                     &mut self.interner,
                 );
-                (self.interner.text(text(Some(result), "message")), properties)
+                (
+                    self.interner.text(text(Some(result), "message")),
+                    properties,
+                )
             };
             let entry = ReportedResult {
                 policy: self.interner.text(text(Some(result), "policy")),
@@ -278,9 +280,7 @@ impl ReportResults {
     pub fn violators(&self) -> Vec<(String, ObjectName)> {
         let mut found: Vec<(&str, &ObjectName)> = self
             .results()
-            .filter(|r| {
-                matches!(&*r.result, "fail" | "error" | "warn") || excused_violation(r)
-            })
+            .filter(|r| matches!(&*r.result, "fail" | "error" | "warn") || excused_violation(r))
             .map(|r| (&*r.api_version, &*r.resource))
             .collect();
         found.sort();

@@ -544,7 +544,12 @@ fn results_without_resources_are_of_the_reports_scope() {
                 "web",
                 vec![scoped_result("third", "fail", 50)],
             ),
-            scoped_report("v1", "Pod", "lone", vec![scoped_result("check", "pass", 100)]),
+            scoped_report(
+                "v1",
+                "Pod",
+                "lone",
+                vec![scoped_result("check", "pass", 100)],
+            ),
         ],
         vec![policy("dirty", "Audit", "2026-11-01T00:00:00Z")],
         Some(scan(true, &[])),
@@ -592,6 +597,17 @@ fn results_without_resources_are_of_the_reports_scope() {
         &dirty.violations[0].owner,
         &dirty.violations[1].owner
     ));
+    // Read back for --since, it is shared again.
+    let dir = tempfile::tempdir().expect("tempdir");
+    package::write(dir.path(), &evidence, false).expect("written");
+    let previous = package::read_previous(dir.path()).expect("previous");
+    assert_eq!(previous, evidence);
+    let violations = &find(&previous, "dirty").violations;
+    assert!(Arc::ptr_eq(
+        &violations[0].resource,
+        &violations[1].resource
+    ));
+    assert!(Arc::ptr_eq(&violations[0].action, &violations[1].action));
 }
 
 #[test]
@@ -621,7 +637,10 @@ fn an_annotation_exception_in_a_scoped_report_names_the_scope() {
     assert_eq!(exception.owner.as_deref(), Some("team-a"));
     assert_eq!(exception.excused_violations, 1);
     assert_eq!(evidence.generated_exceptions.len(), 1);
-    assert_eq!(evidence.generated_exceptions[0].resources, [pod.clone()]);
+    assert_eq!(
+        evidence.generated_exceptions[0].resources,
+        std::slice::from_ref(&pod)
+    );
     assert_eq!(*find(&evidence, "dirty").excused[0].resource, pod);
 }
 
