@@ -2,8 +2,13 @@
 //! from files) enter; findings per (policy, rule, resource) and the problems
 //! met on the way (invalid policies, unsupported kinds) leave. Resources are
 //! evaluated in parallel with rayon; the output order is deterministic.
+//!
+//! [`audit`] holds every resource and finding. A caller that streams
+//! resources builds the same audit from its parts: [`admit`] each document
+//! and [`ResourceIndex::record`] it in a first pass, then an [`Auditor`]
+//! evaluates the documents of a second pass one at a time.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -297,120 +302,281 @@ impl PolicySet {
     }
 }
 
-/// Runs the audit.
-pub fn audit(input: AuditInput) -> AuditOutcome {
-    let set = PolicySet::load(&input.policy_documents, input.include_non_background);
-    let mut problems = Vec::new();
-    let mut resources: Vec<(Value, Origin)> = Vec::new();
-    for doc in input.resource_documents {
-        if is_policy_document(&doc.value) {
-            continue;
-        }
-        if doc
-            .value
-            .get("kind")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .is_empty()
-        {
-            problems.push(Problem {
-                origin: Some(doc.origin.clone()),
-                message: "document has no kind, ignored".into(),
-                invalid_policy: false,
-            });
-            continue;
-        }
-        let mut value = doc.value;
-        loader::normalize_resource(&mut value);
-        resources.push((value, doc.origin));
+/// What one resource document becomes before evaluation.
+pub enum Admitted {
+    /// A policy document among the resources: not audited.
+    Policy,
+    /// A document without a kind: not audited, and worth a warning.
+    NoKind(Problem),
+    /// A resource to evaluate, prepared as the Kyverno CLI prepares it.
+    Resource(Value, Origin),
+}
+
+/// Sorts one resource document into what the audit does with it.
+pub fn admit(doc: Document) -> Admitted {
+    if is_policy_document(&doc.value) {
+        return Admitted::Policy;
     }
-    let mut namespace_labels: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    for (resource, _) in &resources {
-        if resource.get("kind").and_then(Value::as_str) == Some("Namespace") {
+    if doc
+        .value
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .is_empty()
+    {
+        return Admitted::NoKind(Problem {
+            origin: Some(doc.origin),
+            message: "document has no kind, ignored".into(),
+            invalid_policy: false,
+        });
+    }
+    let mut value = doc.value;
+    loader::normalize_resource(&mut value);
+    Admitted::Resource(value, doc.origin)
+}
+
+/// What evaluating any one resource needs to know about all of them:
+/// Namespace labels and objects (a Pod may come before its Namespace) and
+/// the objects a `paramRef` may select. Filled one document at a time, so a
+/// caller that streams resources never holds them all.
+#[derive(Debug, Default)]
+pub struct ResourceIndex {
+    /// Kinds some policy names as its `paramKind`; `None` when a
+    /// `paramKind` could not be read, and every resource is kept.
+    param_kinds: Option<BTreeSet<String>>,
+    namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
+    namespace_objects: BTreeMap<String, Value>,
+    params: Vec<Value>,
+    problems: Vec<Problem>,
+    resources: usize,
+}
+
+impl ResourceIndex {
+    /// An empty index for auditing with these policy documents.
+    pub fn new(policy_documents: &[Document]) -> ResourceIndex {
+        let mut kinds = Some(BTreeSet::new());
+        for doc in policy_documents {
+            collect_param_kinds(&doc.value, &mut kinds);
+        }
+        ResourceIndex {
+            param_kinds: kinds,
+            ..ResourceIndex::default()
+        }
+    }
+
+    /// Notes what the audit needs of one admitted document.
+    pub fn record(&mut self, admitted: &Admitted) {
+        let resource = match admitted {
+            Admitted::Policy => return,
+            Admitted::NoKind(problem) => {
+                self.problems.push(problem.clone());
+                return;
+            }
+            Admitted::Resource(resource, _) => resource,
+        };
+        self.resources += 1;
+        let kind = resource.get("kind").and_then(Value::as_str).unwrap_or("");
+        if kind == "Namespace" {
             if let Some(name) = resource.pointer("/metadata/name").and_then(Value::as_str) {
-                namespace_labels.insert(
+                self.namespace_labels.insert(
                     name.to_string(),
                     string_map(resource.pointer("/metadata/labels")),
                 );
+                self.namespace_objects
+                    .insert(name.to_string(), resource.clone());
             }
         }
-    }
-    namespace_labels.extend(input.values.namespace_labels());
-    let mut namespace_objects: BTreeMap<String, Value> = resources
-        .iter()
-        .filter(|(resource, _)| resource.get("kind").and_then(Value::as_str) == Some("Namespace"))
-        .filter_map(|(resource, _)| {
-            let name = resource.pointer("/metadata/name").and_then(Value::as_str)?;
-            Some((name.to_string(), resource.clone()))
-        })
-        .collect();
-    namespace_objects.extend(input.values.namespace_objects());
-    let mut data = SuppliedData::default();
-    if let Some(context) = &input.context {
-        match SuppliedData::from_context(&context.value) {
-            Ok(found) => data = found,
-            Err(err) => problems.push(Problem {
-                origin: Some(context.origin.clone()),
-                message: format!("context file not used: {err}"),
-                invalid_policy: false,
-            }),
+        // Params are looked up by apiVersion and kind: objects of no
+        // `paramKind` can never be selected, so they are not kept.
+        if self
+            .param_kinds
+            .as_ref()
+            .is_none_or(|kinds| kinds.contains(kind))
+        {
+            self.params.push(resource.clone());
         }
     }
-    let data = data.with_params(
-        resources
-            .iter()
-            .map(|(resource, _)| resource.clone())
-            .collect(),
-    );
-    let policies_evaluated = set.len();
-    let (engine, more_problems) = set.into_engine(
-        EngineOptions {
-            background_only: !input.include_non_background,
-            equivalent_versions: false,
-            // The policies given are the audit's whole set: a misspelt
-            // name in an exception annotation is worth a warning.
-            all_policies_known: true,
-        },
-        Arc::new(data),
-    );
-    problems.extend(more_problems);
-    let env = Environment {
-        values: input.values,
-        namespace_labels,
-        requester: input.requester,
-        namespace_objects,
-        now: None,
-    };
-    let resources_evaluated = resources.len();
+
+    /// Resources recorded (the documents the audit evaluates).
+    pub fn resources(&self) -> usize {
+        self.resources
+    }
+
+    /// Labels of the Namespace documents recorded, by name.
+    pub fn namespace_labels(&self) -> &BTreeMap<String, BTreeMap<String, String>> {
+        &self.namespace_labels
+    }
+}
+
+/// Every `paramKind`'s kind in a policy document; one that cannot be read
+/// (no kind string) makes the set `None`: every object may be a param.
+fn collect_param_kinds(value: &Value, kinds: &mut Option<BTreeSet<String>>) {
+    match value {
+        Value::Object(map) => {
+            for (key, item) in map {
+                if key == "paramKind" && !item.is_null() {
+                    match item.get("kind").and_then(Value::as_str) {
+                        Some(kind) => {
+                            if let Some(set) = kinds {
+                                set.insert(kind.to_string());
+                            }
+                        }
+                        None => *kinds = None,
+                    }
+                }
+                collect_param_kinds(item, kinds);
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                collect_param_kinds(item, kinds);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The order of an audit's findings: by policy name, rule and resource;
+/// findings equal in these keep the order they were evaluated in.
+pub fn finding_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+    (&a.policy.name, &a.result.rule, &a.resource).cmp(&(
+        &b.policy.name,
+        &b.result.rule,
+        &b.resource,
+    ))
+}
+
+/// The policies, engine and environment of an audit, ready to evaluate
+/// resources one at a time (from any thread).
+pub struct Auditor {
+    engine: Engine,
+    env: Environment,
+    problems: Vec<Problem>,
+    policies_evaluated: usize,
+    resources_evaluated: usize,
+}
+
+impl Auditor {
+    /// Loads the policies of `input` (whose `resource_documents` are not
+    /// read: `index` stands for them).
+    pub fn new(input: AuditInput, index: ResourceIndex) -> Auditor {
+        let set = PolicySet::load(&input.policy_documents, input.include_non_background);
+        let ResourceIndex {
+            mut namespace_labels,
+            mut namespace_objects,
+            params,
+            mut problems,
+            resources,
+            ..
+        } = index;
+        namespace_labels.extend(input.values.namespace_labels());
+        namespace_objects.extend(input.values.namespace_objects());
+        let mut data = SuppliedData::default();
+        if let Some(context) = &input.context {
+            match SuppliedData::from_context(&context.value) {
+                Ok(found) => data = found,
+                Err(err) => problems.push(Problem {
+                    origin: Some(context.origin.clone()),
+                    message: format!("context file not used: {err}"),
+                    invalid_policy: false,
+                }),
+            }
+        }
+        let data = data.with_params(params);
+        let policies_evaluated = set.len();
+        let (engine, more_problems) = set.into_engine(
+            EngineOptions {
+                background_only: !input.include_non_background,
+                equivalent_versions: false,
+                // The policies given are the audit's whole set: a misspelt
+                // name in an exception annotation is worth a warning.
+                all_policies_known: true,
+            },
+            Arc::new(data),
+        );
+        problems.extend(more_problems);
+        let env = Environment {
+            values: input.values,
+            namespace_labels,
+            requester: input.requester,
+            namespace_objects,
+            now: None,
+        };
+        Auditor {
+            engine,
+            env,
+            problems,
+            policies_evaluated,
+            resources_evaluated: resources,
+        }
+    }
+
+    /// The findings of one resource, in [`finding_order`].
+    pub fn evaluate(&self, resource: &Value, origin: &Origin) -> Vec<Finding> {
+        let mut findings: Vec<Finding> = self
+            .engine
+            .evaluate(resource, &self.env)
+            .into_iter()
+            .flat_map(|response| {
+                let policy = response.policy;
+                let resource = response.resource;
+                response.rules.into_iter().map(move |result| Finding {
+                    policy: policy.clone(),
+                    resource: resource.clone(),
+                    origin: Some(origin.clone()),
+                    result,
+                })
+            })
+            .collect();
+        findings.sort_by(finding_order);
+        findings
+    }
+
+    /// Problems met before evaluating: documents without a kind, the
+    /// context file, invalid policies and bindings.
+    pub fn problems(&self) -> &[Problem] {
+        &self.problems
+    }
+
+    /// How many policies are evaluated.
+    pub fn policies_evaluated(&self) -> usize {
+        self.policies_evaluated
+    }
+
+    /// How many resources the index recorded.
+    pub fn resources_evaluated(&self) -> usize {
+        self.resources_evaluated
+    }
+
+    /// An outcome of these findings with the audit's problems and counts.
+    pub fn outcome(self, findings: Vec<Finding>) -> AuditOutcome {
+        AuditOutcome {
+            findings,
+            problems: self.problems,
+            policies_evaluated: self.policies_evaluated,
+            resources_evaluated: self.resources_evaluated,
+        }
+    }
+}
+
+/// Runs the audit.
+pub fn audit(mut input: AuditInput) -> AuditOutcome {
+    let mut index = ResourceIndex::new(&input.policy_documents);
+    let mut resources: Vec<(Value, Origin)> = Vec::new();
+    for doc in std::mem::take(&mut input.resource_documents) {
+        let admitted = admit(doc);
+        index.record(&admitted);
+        if let Admitted::Resource(value, origin) = admitted {
+            resources.push((value, origin));
+        }
+    }
+    let auditor = Auditor::new(input, index);
     let mut findings: Vec<Finding> = resources
         .par_iter()
-        .flat_map_iter(|(resource, origin)| {
-            engine
-                .evaluate(resource, &env)
-                .into_iter()
-                .flat_map(move |response| {
-                    let policy = response.policy.clone();
-                    let resource = response.resource.clone();
-                    response.rules.into_iter().map(move |result| Finding {
-                        policy: policy.clone(),
-                        resource: resource.clone(),
-                        origin: Some(origin.clone()),
-                        result,
-                    })
-                })
-        })
+        .flat_map_iter(|(resource, origin)| auditor.evaluate(resource, origin))
         .collect();
-    findings.sort_by(|a, b| {
-        (&a.policy.name, &a.result.rule, &a.resource).cmp(&(
-            &b.policy.name,
-            &b.result.rule,
-            &b.resource,
-        ))
-    });
-    AuditOutcome {
-        findings,
-        problems,
-        policies_evaluated,
-        resources_evaluated,
-    }
+    // Stable: each resource's findings are in this order already, and
+    // equal keys keep the order of the resources.
+    findings.sort_by(finding_order);
+    auditor.outcome(findings)
 }

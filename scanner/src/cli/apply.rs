@@ -5,7 +5,7 @@
 //! arguments, `-f` values, `-u` user info, `-e` exceptions,
 //! `--policy-report`, `--table`, `--audit-warn`.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -14,9 +14,9 @@ use serde_json::Value;
 
 use super::kyverno_apply::{self, AuditWarnScope, PolicyActions};
 use super::usage::UsageError;
-use super::{output, sources};
+use super::{apply_stream, output, sources, spill};
 use super::{ApplyArgs, OutputFormat};
-use crate::audit::{self, AuditInput};
+use crate::audit::{self, AuditInput, Auditor, ResourceIndex};
 use crate::engine::values::Values;
 use crate::loader::{self, Document};
 
@@ -81,6 +81,29 @@ pub fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
 
 /// `run` with standard input given, for tests.
 pub fn run_with_stdin(args: &ApplyArgs, stdin: &mut dyn Read) -> anyhow::Result<ExitCode> {
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    run_to(
+        args,
+        stdin,
+        &mut stdout.lock(),
+        &mut stderr.lock(),
+        spill::DEFAULT_LIMIT,
+    )
+}
+
+/// `run` with its streams given. Resources are read twice: a first pass
+/// checks every document and gathers what evaluating any one needs
+/// (Namespaces, params); the second evaluates them a chunk at a time and
+/// streams the output ([`apply_stream`]), so memory does not grow with the
+/// number of manifests.
+fn run_to(
+    args: &ApplyArgs,
+    stdin: &mut dyn Read,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    spill_limit: usize,
+) -> anyhow::Result<ExitCode> {
     let started = chrono::Utc::now();
     let view = view(args)?;
     let policies = policy_paths(args);
@@ -88,7 +111,23 @@ pub fn run_with_stdin(args: &ApplyArgs, stdin: &mut dyn Read) -> anyhow::Result<
         return Err(UsageError(err.to_string()).into());
     }
     let mut policy_documents = sources::load(&policies, stdin).context("reading policies")?;
-    let resource_documents = sources::load(&args.resources, stdin).context("reading resources")?;
+    let mut resources = sources::Rereadable::new(&args.resources);
+    let mut index = ResourceIndex::new(&policy_documents);
+    let mut prepass = apply_stream::Prepass::default();
+    let reports = matches!(
+        view,
+        View::Output(OutputFormat::Yaml) | View::Output(OutputFormat::Json)
+    );
+    resources
+        .visit(stdin, &mut |doc| -> Result<(), sources::SourceError> {
+            let admitted = audit::admit(doc);
+            index.record(&admitted);
+            if reports {
+                prepass.observe(&admitted);
+            }
+            Ok(())
+        })
+        .context("reading resources")?;
     policy_documents.extend(load_exceptions(&args.exceptions)?);
     let values = match &args.values {
         Some(path) => {
@@ -123,17 +162,90 @@ pub fn run_with_stdin(args: &ApplyArgs, stdin: &mut dyn Read) -> anyhow::Result<
             .next(),
         None => None,
     };
-    let actions = args
-        .audit_warn
-        .then(|| PolicyActions::new(&policy_documents, &resource_documents, &values));
-    let outcome = audit::audit(AuditInput {
+    let input = AuditInput {
         context,
         policy_documents,
-        resource_documents,
+        resource_documents: Vec::new(),
         values,
         requester,
         include_non_background: args.include_non_background,
+    };
+    if prepass.incomplete() {
+        // A resource without apiVersion or name has a report only as an
+        // error naming its place among all results: audit them whole.
+        let mut documents = Vec::new();
+        resources
+            .visit(stdin, &mut |doc| -> Result<(), sources::SourceError> {
+                documents.push(doc);
+                Ok(())
+            })
+            .context("reading resources")?;
+        return run_whole(args, view, input, documents, started, out, err);
+    }
+    let actions = args.audit_warn.then(|| {
+        let mut labels = index.namespace_labels().clone();
+        labels.extend(input.values.namespace_labels());
+        PolicyActions::with_namespace_labels(&input.policy_documents, labels)
     });
+    let auditor = Auditor::new(input, index);
+    let tally = apply_stream::run(
+        &auditor,
+        &mut resources,
+        stdin,
+        apply_stream::Options {
+            view,
+            color: output::use_color(),
+            actions: actions.as_ref(),
+            run_record: args.run_record.is_some(),
+            spill_limit,
+            prepass,
+        },
+        out,
+        err,
+    )?;
+    let invalid = auditor
+        .problems()
+        .iter()
+        .filter(|p| p.invalid_policy)
+        .count();
+    let code = output::exit_code_of_counts(invalid, |s| tally.counted(s), args.fail_on);
+    let shown_code = output::exit_code_of_counts(invalid, |s| tally.shown(s), args.fail_on);
+    note_audit_warn(err, code, shown_code)?;
+    if let Some(path) = &args.run_record {
+        write_run_record(path, tally.scan_outcome(&auditor), started)?;
+    }
+    Ok(code)
+}
+
+/// --audit-warn shows some failures as warnings that still count (VAP and
+/// ValidatingPolicy failures, as in Kyverno's processor/result.go): say so
+/// when they alone decide the exit code.
+fn note_audit_warn(err: &mut dyn Write, code: ExitCode, shown: ExitCode) -> std::io::Result<()> {
+    if code != ExitCode::SUCCESS && shown == ExitCode::SUCCESS {
+        writeln!(
+            err,
+            "note: exit 1: --fail-on counts the failures --audit-warn shows as warnings for ValidatingAdmissionPolicies and ValidatingPolicies"
+        )?;
+    }
+    Ok(())
+}
+
+/// The audit with every resource and finding held, as `apply` ran before
+/// it streamed; for inputs whose output needs the whole outcome.
+fn run_whole(
+    args: &ApplyArgs,
+    view: View,
+    mut input: AuditInput,
+    resource_documents: Vec<Document>,
+    started: chrono::DateTime<chrono::Utc>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
+    let actions = args
+        .audit_warn
+        .then(|| PolicyActions::new(&input.policy_documents, &resource_documents, &input.values));
+    input.resource_documents = resource_documents;
+    let outcome = audit::audit(input);
     let (shown, counted) = match &actions {
         Some(actions) => (
             actions.audit_warned(&outcome, AuditWarnScope::Shown),
@@ -142,28 +254,24 @@ pub fn run_with_stdin(args: &ApplyArgs, stdin: &mut dyn Read) -> anyhow::Result<
         None => (outcome.clone(), outcome),
     };
     match view {
-        View::Output(format) => output::print_outcome(&shown, format)?,
+        View::Output(format) => {
+            output::write_outcome(out, err, &shown, format, output::use_color())?
+        }
         View::KyvernoTable { detailed } => {
             for problem in &shown.problems {
-                eprintln!("warning: {problem}");
+                writeln!(err, "warning: {problem}")?;
             }
-            print!(
+            write!(
+                out,
                 "{}",
                 kyverno_apply::results_table(&shown, detailed, output::use_color())
-            );
+            )?;
         }
     }
     let code = output::exit_code(&counted, args.fail_on);
-    // --audit-warn shows some failures as warnings that still count (VAP
-    // and ValidatingPolicy failures, as in Kyverno's processor/result.go):
-    // say so when they alone decide the exit code.
-    if code != ExitCode::SUCCESS && output::exit_code(&shown, args.fail_on) == ExitCode::SUCCESS {
-        eprintln!(
-            "note: exit 1: --fail-on counts the failures --audit-warn shows as warnings for ValidatingAdmissionPolicies and ValidatingPolicies"
-        );
-    }
+    note_audit_warn(err, code, output::exit_code(&shown, args.fail_on))?;
     if let Some(path) = &args.run_record {
-        write_run_record(path, shown, started)?;
+        write_run_record(path, scan_outcome_of(shown), started)?;
     }
     Ok(code)
 }
@@ -240,14 +348,9 @@ pub fn is_policy_exception(value: &Value) -> bool {
         )
 }
 
-/// The record a cluster scan keeps in its ConfigMap, for an audit of files:
-/// complete unless a policy was invalid (a file that cannot be read stops
-/// `apply` before this point).
-fn write_run_record(
-    path: &std::path::Path,
-    outcome: crate::audit::AuditOutcome,
-    started: chrono::DateTime<chrono::Utc>,
-) -> anyhow::Result<()> {
+/// What the run record says of a whole outcome: its counts from its
+/// findings.
+fn scan_outcome_of(outcome: crate::audit::AuditOutcome) -> crate::scan::ScanOutcome {
     let mut status_counts = std::collections::BTreeMap::new();
     let mut result_counts = std::collections::BTreeMap::new();
     for finding in &outcome.findings {
@@ -256,12 +359,22 @@ fn write_run_record(
             .entry(crate::scan::ResultKey::of(finding))
             .or_default() += 1;
     }
-    let scan_outcome = crate::scan::ScanOutcome {
+    crate::scan::ScanOutcome {
         audit: outcome,
         status_counts,
         result_counts,
         ..crate::scan::ScanOutcome::default()
-    };
+    }
+}
+
+/// The record a cluster scan keeps in its ConfigMap, for an audit of files:
+/// complete unless a policy was invalid (a file that cannot be read stops
+/// `apply` before this point).
+fn write_run_record(
+    path: &std::path::Path,
+    scan_outcome: crate::scan::ScanOutcome,
+    started: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
     let name = path
         .file_stem()
         .map(|stem| stem.to_string_lossy().into_owned())

@@ -4,7 +4,7 @@
 //! passing case whose message is in `<system-out>`.
 
 use std::collections::BTreeMap;
-use std::io::Cursor;
+use std::io::{Cursor, Write};
 
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
@@ -12,8 +12,9 @@ use quick_xml::Writer;
 use crate::audit::Finding;
 use crate::engine::RuleStatus;
 
+/// Test cases by outcome, of a suite or of them all.
 #[derive(Default)]
-struct Counts {
+pub(super) struct Counts {
     tests: usize,
     failures: usize,
     errors: usize,
@@ -21,7 +22,7 @@ struct Counts {
 }
 
 impl Counts {
-    fn add(&mut self, status: RuleStatus) {
+    pub(super) fn add(&mut self, status: RuleStatus) {
         self.tests += 1;
         match status {
             RuleStatus::Fail => self.failures += 1,
@@ -39,6 +40,80 @@ impl Counts {
     }
 }
 
+/// The writer of the document: two spaces a level.
+pub(super) fn writer<W: Write>(out: W) -> Writer<W> {
+    Writer::new_with_indent(out, b' ', 2)
+}
+
+/// The declaration and the `<testsuites>` start with the totals.
+pub(super) fn write_head<W: Write>(writer: &mut Writer<W>, total: &Counts) -> std::io::Result<()> {
+    writer.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+    let mut suites = BytesStart::new("testsuites");
+    suites.push_attribute(("name", "polscan"));
+    total.attributes(&mut suites);
+    writer.write_event(Event::Start(suites))
+}
+
+/// The `<testsuite>` start of one policy.
+pub(super) fn write_suite_start<W: Write>(
+    writer: &mut Writer<W>,
+    policy: &str,
+    counts: &Counts,
+) -> std::io::Result<()> {
+    let mut suite = BytesStart::new("testsuite");
+    suite.push_attribute(("name", policy));
+    counts.attributes(&mut suite);
+    writer.write_event(Event::Start(suite))
+}
+
+/// One `<testcase>`: a rule's result on a resource.
+pub(super) fn write_case<W: Write>(
+    writer: &mut Writer<W>,
+    policy: &str,
+    rule: &str,
+    resource: &str,
+    status: RuleStatus,
+    message: &str,
+) -> std::io::Result<()> {
+    let classname = format!("{policy}.{rule}");
+    let mut case = BytesStart::new("testcase");
+    case.push_attribute(("classname", classname.as_str()));
+    case.push_attribute(("name", resource));
+    let child = match status {
+        RuleStatus::Fail => Some(("failure", true)),
+        RuleStatus::Error => Some(("error", true)),
+        RuleStatus::Skip => Some(("skipped", false)),
+        RuleStatus::Warn => Some(("system-out", true)),
+        RuleStatus::Pass => None,
+    };
+    match child {
+        None => {
+            writer.write_event(Event::Empty(case))?;
+        }
+        Some((tag, with_text)) => {
+            writer.write_event(Event::Start(case))?;
+            let mut element = BytesStart::new(tag);
+            if tag != "system-out" {
+                element.push_attribute(("message", message));
+            }
+            if with_text {
+                writer.write_event(Event::Start(element))?;
+                let text = if tag == "system-out" {
+                    format!("warning: {message}")
+                } else {
+                    message.to_string()
+                };
+                writer.write_event(Event::Text(BytesText::new(&text)))?;
+                writer.write_event(Event::End(BytesEnd::new(tag)))?;
+            } else {
+                writer.write_event(Event::Empty(element))?;
+            }
+            writer.write_event(Event::End(BytesEnd::new("testcase")))?;
+        }
+    }
+    Ok(())
+}
+
 /// Renders the findings as a JUnit XML document.
 pub fn render(findings: &[Finding]) -> Result<String, std::io::Error> {
     let mut by_policy: BTreeMap<String, Vec<&Finding>> = BTreeMap::new();
@@ -52,60 +127,23 @@ pub fn render(findings: &[Finding]) -> Result<String, std::io::Error> {
     for finding in findings {
         total.add(finding.reported_status());
     }
-    let mut writer = Writer::new_with_indent(Cursor::new(Vec::new()), b' ', 2);
-    writer.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
-    let mut suites = BytesStart::new("testsuites");
-    suites.push_attribute(("name", "polscan"));
-    total.attributes(&mut suites);
-    writer.write_event(Event::Start(suites))?;
+    let mut writer = writer(Cursor::new(Vec::new()));
+    write_head(&mut writer, &total)?;
     for (policy, findings) in by_policy {
         let mut counts = Counts::default();
         for finding in &findings {
             counts.add(finding.reported_status());
         }
-        let mut suite = BytesStart::new("testsuite");
-        suite.push_attribute(("name", policy.as_str()));
-        counts.attributes(&mut suite);
-        writer.write_event(Event::Start(suite))?;
+        write_suite_start(&mut writer, &policy, &counts)?;
         for finding in findings {
-            let classname = format!("{policy}.{}", finding.result.rule);
-            let name = finding.resource.to_string();
-            let mut case = BytesStart::new("testcase");
-            case.push_attribute(("classname", classname.as_str()));
-            case.push_attribute(("name", name.as_str()));
-            let message = finding.result.message.as_str();
-            let child = match finding.reported_status() {
-                RuleStatus::Fail => Some(("failure", true)),
-                RuleStatus::Error => Some(("error", true)),
-                RuleStatus::Skip => Some(("skipped", false)),
-                RuleStatus::Warn => Some(("system-out", true)),
-                RuleStatus::Pass => None,
-            };
-            match child {
-                None => {
-                    writer.write_event(Event::Empty(case))?;
-                }
-                Some((tag, with_text)) => {
-                    writer.write_event(Event::Start(case))?;
-                    let mut element = BytesStart::new(tag);
-                    if tag != "system-out" {
-                        element.push_attribute(("message", message));
-                    }
-                    if with_text {
-                        writer.write_event(Event::Start(element))?;
-                        let text = if tag == "system-out" {
-                            format!("warning: {message}")
-                        } else {
-                            message.to_string()
-                        };
-                        writer.write_event(Event::Text(BytesText::new(&text)))?;
-                        writer.write_event(Event::End(BytesEnd::new(tag)))?;
-                    } else {
-                        writer.write_event(Event::Empty(element))?;
-                    }
-                    writer.write_event(Event::End(BytesEnd::new("testcase")))?;
-                }
-            }
+            write_case(
+                &mut writer,
+                &policy,
+                &finding.result.rule,
+                &finding.resource.to_string(),
+                finding.reported_status(),
+                &finding.result.message,
+            )?;
         }
         writer.write_event(Event::End(BytesEnd::new("testsuite")))?;
     }

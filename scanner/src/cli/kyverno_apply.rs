@@ -50,6 +50,29 @@ impl PolicyActions {
     /// labels from Namespace resources and the values file, as the audit
     /// does.
     pub fn new(policies: &[Document], resources: &[Document], values: &Values) -> PolicyActions {
+        let mut namespace_labels = BTreeMap::new();
+        for doc in resources {
+            if doc.value.get("kind").and_then(Value::as_str) != Some("Namespace") {
+                continue;
+            }
+            if let Some(name) = doc.value.pointer("/metadata/name").and_then(Value::as_str) {
+                namespace_labels.insert(
+                    name.to_string(),
+                    string_map(doc.value.pointer("/metadata/labels")),
+                );
+            }
+        }
+        namespace_labels.extend(values.namespace_labels());
+        PolicyActions::with_namespace_labels(policies, namespace_labels)
+    }
+
+    /// As [`PolicyActions::new`], with the namespace labels already
+    /// gathered (by an audit's resource index, which adds the values
+    /// file's).
+    pub fn with_namespace_labels(
+        policies: &[Document],
+        namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
+    ) -> PolicyActions {
         let mut found = HashMap::new();
         for doc in policies {
             if !Policy::is_kyverno_policy(&doc.value) {
@@ -64,19 +87,6 @@ impl PolicyActions {
                 found.insert(key, policy);
             }
         }
-        let mut namespace_labels = BTreeMap::new();
-        for doc in resources {
-            if doc.value.get("kind").and_then(Value::as_str) != Some("Namespace") {
-                continue;
-            }
-            if let Some(name) = doc.value.pointer("/metadata/name").and_then(Value::as_str) {
-                namespace_labels.insert(
-                    name.to_string(),
-                    string_map(doc.value.pointer("/metadata/labels")),
-                );
-            }
-        }
-        namespace_labels.extend(values.namespace_labels());
         PolicyActions {
             policies: found,
             namespace_labels,
@@ -107,18 +117,37 @@ impl PolicyActions {
     pub fn audit_warned(&self, outcome: &AuditOutcome, scope: AuditWarnScope) -> AuditOutcome {
         let mut warned = outcome.clone();
         for finding in &mut warned.findings {
-            if finding.reported_status() != RuleStatus::Fail {
-                continue;
-            }
-            let kyverno_policy = matches!(finding.policy.kind.as_str(), "ClusterPolicy" | "Policy");
-            if scope == AuditWarnScope::Counted && !kyverno_policy {
-                continue;
-            }
-            if !self.enforces(finding) {
-                finding.result.status = RuleStatus::Warn;
-            }
+            self.warn(finding, scope);
         }
         warned
+    }
+
+    /// One finding with `--audit-warn` applied for `scope`.
+    pub fn warn(&self, finding: &mut Finding, scope: AuditWarnScope) {
+        if self.warns(finding, scope) {
+            finding.result.status = RuleStatus::Warn;
+        }
+    }
+
+    /// The status a finding has with `--audit-warn` applied for `scope`.
+    pub fn warned_status(&self, finding: &Finding, scope: AuditWarnScope) -> RuleStatus {
+        if self.warns(finding, scope) {
+            RuleStatus::Warn
+        } else {
+            finding.reported_status()
+        }
+    }
+
+    /// Whether `--audit-warn` turns this failure into a warning.
+    fn warns(&self, finding: &Finding, scope: AuditWarnScope) -> bool {
+        if finding.reported_status() != RuleStatus::Fail {
+            return false;
+        }
+        let kyverno_policy = matches!(finding.policy.kind.as_str(), "ClusterPolicy" | "Policy");
+        if scope == AuditWarnScope::Counted && !kyverno_policy {
+            return false;
+        }
+        !self.enforces(finding)
     }
 }
 
@@ -227,7 +256,7 @@ pub fn results_table(outcome: &AuditOutcome, detailed: bool, color: bool) -> Str
 }
 
 /// The Kyverno CLI's result words (output/color: `ResultPass` ...).
-fn result_word(status: RuleStatus) -> &'static str {
+pub(super) fn result_word(status: RuleStatus) -> &'static str {
     match status {
         RuleStatus::Pass => "Pass",
         RuleStatus::Fail => "Fail",

@@ -3,6 +3,7 @@
 //! are thin: the work lives in the library modules.
 
 mod apply;
+mod apply_stream;
 mod args;
 mod demo;
 mod evidence;
@@ -14,6 +15,7 @@ mod progress;
 mod sarif;
 mod scan;
 mod sources;
+mod spill;
 mod test;
 mod usage;
 

@@ -29,33 +29,45 @@ fn visible_width(text: &str) -> usize {
 
 /// Lays out rows in columns separated by two spaces; the last column is free.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let columns = headers.len();
-    let mut widths: Vec<usize> = headers.iter().map(|h| visible_width(h)).collect();
+    let mut widths = header_widths(headers);
     for row in rows {
-        for (i, cell) in row.iter().enumerate().take(columns.saturating_sub(1)) {
-            widths[i] = widths[i].max(visible_width(cell));
-        }
+        widen(&mut widths, row);
     }
-    let mut out = String::new();
-    let mut line = |cells: Vec<&str>| {
-        let mut text = String::new();
-        for (i, cell) in cells.iter().enumerate() {
-            if i + 1 < cells.len() {
-                text.push_str(cell);
-                let padding = widths[i].saturating_sub(visible_width(cell)) + 2;
-                text.push_str(&" ".repeat(padding));
-            } else {
-                text.push_str(cell);
-            }
-        }
-        out.push_str(text.trim_end());
-        out.push('\n');
-    };
-    line(headers.to_vec());
+    let mut out = table_line(&widths, headers);
     for row in rows {
-        line(row.iter().map(String::as_str).collect());
+        out.push_str(&table_line(&widths, row));
     }
     out
+}
+
+/// The widths the headers alone need, to be widened by each row.
+pub(super) fn header_widths(headers: &[&str]) -> Vec<usize> {
+    headers.iter().map(|h| visible_width(h)).collect()
+}
+
+/// Widens the columns (all but the free last one) to fit a row's cells.
+pub(super) fn widen(widths: &mut [usize], row: &[impl AsRef<str>]) {
+    let columns = widths.len();
+    for (i, cell) in row.iter().enumerate().take(columns.saturating_sub(1)) {
+        widths[i] = widths[i].max(visible_width(cell.as_ref()));
+    }
+}
+
+/// One line of a [`table`]: cells padded to the widths (the last one
+/// free), trailing space trimmed, a newline.
+pub(super) fn table_line(widths: &[usize], cells: &[impl AsRef<str>]) -> String {
+    let mut text = String::new();
+    for (i, cell) in cells.iter().enumerate() {
+        let cell = cell.as_ref();
+        text.push_str(cell);
+        if i + 1 < cells.len() {
+            let padding = widths[i].saturating_sub(visible_width(cell)) + 2;
+            text.push_str(&" ".repeat(padding));
+        }
+    }
+    let mut line = text.trim_end().to_string();
+    line.push('\n');
+    line
 }
 
 /// Colour only for a terminal, and never when `NO_COLOR` is set (no-color.org).
@@ -99,39 +111,71 @@ pub fn grouped_table(outcome: &AuditOutcome, color: bool) -> String {
             .map(|f| f.result.action.as_str())
             .filter(|a| !a.is_empty())
             .collect();
-        let action = match actions.len() {
-            0 | 1 => actions.iter().next().copied().unwrap_or("").to_string(),
-            _ => format!(
-                "mixed: {}",
-                actions.iter().copied().collect::<Vec<_>>().join(", ")
-            ),
-        };
-        let heading = format!("{policy} ({kind}, {action})");
-        if color {
-            text.push_str(&format!("\x1b[1m{heading}\x1b[0m\n"));
-        } else {
-            text.push_str(&heading);
-            text.push('\n');
+        text.push_str(&group_heading(&policy, kind, &actions, color));
+        let rows: Vec<[String; 4]> = findings.iter().map(|f| group_row(f, color)).collect();
+        let mut widths = header_widths(&GROUP_HEADERS);
+        for row in &rows {
+            widen(&mut widths, row);
         }
-        let status_width = 6;
-        let rows: Vec<Vec<String>> = findings
-            .iter()
-            .map(|f| {
-                let status = f.reported_status();
-                let cell = format!("{:<status_width$}", status.to_string());
-                vec![
-                    f.result.rule.clone(),
-                    f.resource.to_string(),
-                    paint(&cell, status, color),
-                    f.result.message.clone(),
-                ]
-            })
-            .collect();
-        for line in table(&["RULE", "RESOURCE", "RESULT", "MESSAGE"], &rows).lines() {
-            text.push_str("  ");
-            text.push_str(line);
-            text.push('\n');
+        text.push_str(&indented(&table_line(&widths, &GROUP_HEADERS)));
+        for row in &rows {
+            text.push_str(&indented(&table_line(&widths, row)));
         }
+        text.push('\n');
+    }
+    text
+}
+
+/// The columns of each policy's block in [`grouped_table`].
+pub(super) const GROUP_HEADERS: [&str; 4] = ["RULE", "RESOURCE", "RESULT", "MESSAGE"];
+
+/// The heading of a policy's block: name, kind and every action met.
+pub(super) fn group_heading(
+    policy: &str,
+    kind: &str,
+    actions: &std::collections::BTreeSet<&str>,
+    color: bool,
+) -> String {
+    let action = match actions.len() {
+        0 | 1 => actions.iter().next().copied().unwrap_or("").to_string(),
+        _ => format!(
+            "mixed: {}",
+            actions.iter().copied().collect::<Vec<_>>().join(", ")
+        ),
+    };
+    let heading = format!("{policy} ({kind}, {action})");
+    if color {
+        format!("\x1b[1m{heading}\x1b[0m\n")
+    } else {
+        format!("{heading}\n")
+    }
+}
+
+/// A finding's row in its policy's block.
+pub(super) fn group_row(finding: &crate::audit::Finding, color: bool) -> [String; 4] {
+    let status = finding.reported_status();
+    [
+        finding.result.rule.clone(),
+        finding.resource.to_string(),
+        group_status_cell(status, color),
+        finding.result.message.clone(),
+    ]
+}
+
+/// The RESULT cell: the status padded to the widest status word.
+pub(super) fn group_status_cell(status: RuleStatus, color: bool) -> String {
+    let status_width = 6;
+    let cell = format!("{:<status_width$}", status.to_string());
+    paint(&cell, status, color)
+}
+
+/// Table lines indented under their heading (each line of a multi-line
+/// message too).
+pub(super) fn indented(lines: &str) -> String {
+    let mut text = String::new();
+    for line in lines.lines() {
+        text.push_str("  ");
+        text.push_str(line);
         text.push('\n');
     }
     text
@@ -165,14 +209,31 @@ pub fn counts_summary(
 
 /// Prints the outcome in the chosen format; problems go to stderr.
 pub fn print_outcome(outcome: &AuditOutcome, format: OutputFormat) -> anyhow::Result<()> {
-    for problem in &outcome.problems {
-        eprintln!("warning: {problem}");
-    }
     let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let stderr = std::io::stderr();
+    write_outcome(
+        &mut stdout.lock(),
+        &mut stderr.lock(),
+        outcome,
+        format,
+        use_color(),
+    )
+}
+
+/// Writes the outcome in the chosen format to `out`, problems to `err`.
+pub fn write_outcome(
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    outcome: &AuditOutcome,
+    format: OutputFormat,
+    color: bool,
+) -> anyhow::Result<()> {
+    for problem in &outcome.problems {
+        writeln!(err, "warning: {problem}")?;
+    }
     match format {
         OutputFormat::Table => {
-            write!(out, "{}", grouped_table(outcome, use_color()))?;
+            write!(out, "{}", grouped_table(outcome, color))?;
             writeln!(out, "{}", summary_line(outcome))?;
         }
         OutputFormat::Summary => writeln!(out, "{}", summary_line(outcome))?,
@@ -217,14 +278,25 @@ pub fn failing_statuses(fail_on: Option<FailOn>) -> &'static [RuleStatus] {
 /// The exit code: 2 when a policy was invalid (the audit is incomplete),
 /// else 1 when `--fail-on` finds a result it names, else 0.
 pub fn exit_code(outcome: &AuditOutcome, fail_on: Option<FailOn>) -> ExitCode {
-    if outcome.invalid_policies() > 0 {
+    exit_code_of_counts(
+        outcome.invalid_policies(),
+        |status| outcome.count(status),
+        fail_on,
+    )
+}
+
+/// [`exit_code`] from counts however they were kept.
+pub fn exit_code_of_counts(
+    invalid_policies: usize,
+    count: impl Fn(RuleStatus) -> usize,
+    fail_on: Option<FailOn>,
+) -> ExitCode {
+    if invalid_policies > 0 {
         return ExitCode::from(2);
     }
-    let triggering = failing_statuses(fail_on);
-    if outcome
-        .findings
+    if failing_statuses(fail_on)
         .iter()
-        .any(|f| triggering.contains(&f.reported_status()))
+        .any(|status| count(*status) > 0)
     {
         ExitCode::from(1)
     } else {

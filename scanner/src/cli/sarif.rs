@@ -13,7 +13,7 @@ use std::path::Path;
 
 use serde_json::{json, Map, Value};
 
-use crate::audit::{AuditOutcome, Finding};
+use crate::audit::{AuditOutcome, Finding, Problem};
 use crate::engine::policy::PolicyMeta;
 use crate::engine::RuleStatus;
 
@@ -41,7 +41,7 @@ fn security_severity(severity: Option<&str>) -> Option<&'static str> {
     }
 }
 
-fn rule_id(finding: &Finding) -> String {
+pub(super) fn rule_id(finding: &Finding) -> String {
     format!(
         "{}/{}",
         finding.policy.qualified_name(),
@@ -49,7 +49,7 @@ fn rule_id(finding: &Finding) -> String {
     )
 }
 
-fn rule_descriptor(id: &str, policy: &PolicyMeta, rule: &str) -> Value {
+pub(super) fn rule_descriptor(id: &str, policy: &PolicyMeta, rule: &str) -> Value {
     let title = policy.title().unwrap_or(&policy.name);
     let description = policy.description().unwrap_or(title);
     let mut properties = Map::new();
@@ -126,7 +126,7 @@ fn location(finding: &Finding) -> Value {
     }
 }
 
-fn result(finding: &Finding, rule_id: &str, rule_index: usize) -> Option<Value> {
+pub(super) fn result(finding: &Finding, rule_id: &str, rule_index: usize) -> Option<Value> {
     let (kind, level) = match finding.reported_status() {
         RuleStatus::Pass | RuleStatus::Skip => return None,
         RuleStatus::Fail => ("fail", level_for_severity(finding.policy.severity())),
@@ -167,8 +167,13 @@ pub fn render(outcome: &AuditOutcome) -> Result<String, serde_json::Error> {
         });
         results.extend(result(finding, &id, index));
     }
-    let notifications: Vec<Value> = outcome
-        .problems
+    serde_json::to_string_pretty(&log(rules, &outcome.problems, json!(results)))
+}
+
+/// The SARIF log of these rules and results, the audit's problems as
+/// notifications.
+pub(super) fn log(rules: Vec<Value>, problems: &[Problem], results: Value) -> Value {
+    let notifications: Vec<Value> = problems
         .iter()
         .map(|problem| {
             json!({
@@ -177,7 +182,7 @@ pub fn render(outcome: &AuditOutcome) -> Result<String, serde_json::Error> {
             })
         })
         .collect();
-    let log = json!({
+    json!({
         "$schema": SCHEMA,
         "version": "2.1.0",
         "runs": [{
@@ -188,13 +193,12 @@ pub fn render(outcome: &AuditOutcome) -> Result<String, serde_json::Error> {
                 "rules": rules,
             }},
             "invocations": [{
-                "executionSuccessful": outcome.invalid_policies() == 0,
+                "executionSuccessful": !problems.iter().any(|problem| problem.invalid_policy),
                 "toolConfigurationNotifications": notifications,
             }],
             "results": results,
         }],
-    });
-    serde_json::to_string_pretty(&log)
+    })
 }
 
 #[cfg(test)]

@@ -68,6 +68,83 @@ pub fn load(paths: &[PathBuf], stdin: &mut dyn Read) -> Result<Vec<Document>, So
     Ok(documents)
 }
 
+/// Documents that can be read more than once, one at a time: files are
+/// read again on each pass, standard input once and kept as text.
+pub struct Rereadable {
+    paths: Vec<PathBuf>,
+    stdin_text: Option<String>,
+}
+
+impl Rereadable {
+    pub fn new(paths: &[PathBuf]) -> Rereadable {
+        Rereadable {
+            paths: paths.to_vec(),
+            stdin_text: None,
+        }
+    }
+
+    /// Hands every document to `visit` in the order [`load`] gives them,
+    /// holding one file's text (and standard input's) at a time. The first
+    /// error of `visit` stops the pass and is returned.
+    pub fn visit<E: From<SourceError>>(
+        &mut self,
+        stdin: &mut dyn Read,
+        visit: &mut dyn FnMut(Document) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut stdin_seen = false;
+        for path in &self.paths {
+            if path.as_os_str() == STDIN_PATH {
+                if stdin_seen {
+                    continue;
+                }
+                stdin_seen = true;
+                if self.stdin_text.is_none() {
+                    let mut text = String::new();
+                    stdin
+                        .read_to_string(&mut text)
+                        .map_err(SourceError::Stdin)?;
+                    self.stdin_text = Some(text);
+                }
+                let text = self.stdin_text.as_deref().unwrap_or_default();
+                visit_text(text, Path::new(STDIN_ORIGIN), visit)?;
+            } else {
+                for file in loader::manifest_files(path).map_err(SourceError::from)? {
+                    let text = std::fs::read_to_string(&file).map_err(|source| {
+                        SourceError::from(LoadError::Io {
+                            path: file.clone(),
+                            source,
+                        })
+                    })?;
+                    visit_text(&text, &file, visit)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The documents of one text to `visit`, stopping at its first error.
+fn visit_text<E: From<SourceError>>(
+    text: &str,
+    path: &Path,
+    visit: &mut dyn FnMut(Document) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut failed: Option<E> = None;
+    // The loader's visitor cannot fail: the first error is kept and the
+    // rest of the text's documents are passed over.
+    let parsed = loader::visit_documents(text, path, &mut |document| {
+        if failed.is_none() {
+            if let Err(err) = visit(document) {
+                failed = Some(err);
+            }
+        }
+    });
+    match failed {
+        Some(err) => Err(err),
+        None => Ok(parsed.map_err(SourceError::from)?),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

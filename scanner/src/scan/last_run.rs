@@ -49,7 +49,7 @@ pub type ResultsByRule = BTreeMap<String, BTreeMap<String, BTreeMap<String, usiz
 
 /// `Kind` or `group/Kind` of an apiVersion and kind, as `failedKinds` and
 /// `objectsByKind` spell it.
-fn kind_display_name(api_version: &str, kind: &str) -> String {
+pub(crate) fn kind_display_name(api_version: &str, kind: &str) -> String {
     match crate::kinds::group_of(api_version) {
         "" => kind.to_string(),
         group => format!("{group}/{kind}"),

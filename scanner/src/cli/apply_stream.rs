@@ -1,0 +1,1050 @@
+//! `apply`'s audit streamed: an [`Auditor`] (built from a first pass over
+//! the resources) and the resource documents, read again, enter; the chosen
+//! view leaves on `out` byte for byte as printing the whole outcome gives
+//! it, problems on `err`, and the counts behind the exit code and the run
+//! record. Memory holds one chunk of resources and their findings at a
+//! time, the output records of a [`Spill`] up to its limit, and counts.
+//!
+//! Every view's order needs all findings first: reports go by namespace
+//! and report name, JUnit, SARIF and the tables by policy, Kyverno's table
+//! by file. Each finding (or report) becomes a record keyed by its place in
+//! that order; the spill sorts them, on disk beyond its limit, and the view
+//! is written from the sorted records with the counts kept on the way
+//! (JUnit's per-suite totals, table widths, SARIF's rule indexes).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::io::{Read, Write};
+
+use anyhow::Context;
+use rayon::prelude::*;
+use report_model::meta::Timestamp;
+use serde_json::Value;
+
+use super::apply::View;
+use super::kyverno_apply::{result_word, AuditWarnScope, PolicyActions};
+use super::output::{self, paint};
+use super::sources::{Rereadable, SourceError};
+use super::spill::{encode_fields, Fields, SortKey, Spill};
+use super::{junit, sarif, OutputFormat};
+use crate::audit::{admit, finding_order, Admitted, Auditor, Finding, Problem};
+use crate::engine::{ResourceRef, RuleStatus};
+use crate::loader::Origin;
+use crate::reports;
+use crate::scan::last_run::{kind_display_name, ResultsByRule};
+use crate::scan::{ResultKey, ScanOutcome};
+
+/// Resources evaluated together (in parallel) before their records are
+/// kept: enough to keep every core busy, few enough to hold.
+const CHUNK: usize = 256;
+
+/// One output record: its place in the view's order and its bytes.
+type Record = (Vec<u8>, Vec<u8>);
+
+/// How the streamed audit is shown and counted.
+pub struct Options<'a> {
+    pub view: View,
+    pub color: bool,
+    /// `--audit-warn`: failures shown as warnings.
+    pub actions: Option<&'a PolicyActions>,
+    /// Keep what `--run-record` writes.
+    pub run_record: bool,
+    /// Bytes of output records held before they go to a temporary file.
+    pub spill_limit: usize,
+    /// What the first pass learnt ([`Prepass`]).
+    pub prepass: Prepass,
+}
+
+/// What the first pass over the resources learns for the views: which
+/// per-resource reports merge several documents (a resource given twice),
+/// and whether some resource lacks what a report needs.
+#[derive(Debug, Default)]
+pub struct Prepass {
+    seen: HashSet<u64>,
+    shared: HashSet<u64>,
+    incomplete: bool,
+}
+
+impl Prepass {
+    /// Notes one admitted document.
+    pub fn observe(&mut self, admitted: &Admitted) {
+        if let Admitted::Resource(value, _) = admitted {
+            let resource = ResourceRef::from_resource(value);
+            if resource.api_version.is_empty() || resource.name.is_empty() {
+                self.incomplete = true;
+            }
+            let hash = identity_hash(&resource);
+            if !self.seen.insert(hash) {
+                self.shared.insert(hash);
+            }
+        }
+    }
+
+    /// Some resource has no apiVersion or name: its report cannot be
+    /// shaped, which the whole outcome's reports report as an error.
+    pub fn incomplete(&self) -> bool {
+        self.incomplete
+    }
+}
+
+/// A resource's report identity, hashed. Two resources of one hash share
+/// a report only if they are equal; a collision merely holds findings.
+fn identity_hash(resource: &ResourceRef) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    resource.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The counts a streamed audit ends with.
+#[derive(Debug, Default)]
+pub struct Tally {
+    /// Results by the status shown (`--audit-warn` applied).
+    pub shown: BTreeMap<RuleStatus, usize>,
+    /// Results by the status the exit code counts.
+    pub counted: BTreeMap<RuleStatus, usize>,
+    record: Option<RecordTally>,
+}
+
+/// What the run record derives from the findings (as
+/// `scan::last_run::config_map` derives it from an outcome's findings).
+#[derive(Debug, Default)]
+struct RecordTally {
+    result_counts: BTreeMap<ResultKey, usize>,
+    results_by_rule: ResultsByRule,
+    objects: BTreeSet<(String, String, String)>,
+    /// One finding, so that a record of findings that are all left out of
+    /// the counts still says "nothing" rather than "unknown".
+    sample: Option<Finding>,
+}
+
+impl Tally {
+    fn add(&mut self, findings: &[Finding], counted: Option<&[RuleStatus]>) {
+        for finding in findings {
+            *self.shown.entry(finding.reported_status()).or_default() += 1;
+        }
+        match counted {
+            Some(statuses) => {
+                for status in statuses {
+                    *self.counted.entry(*status).or_default() += 1;
+                }
+            }
+            None => {
+                for finding in findings {
+                    *self.counted.entry(finding.reported_status()).or_default() += 1;
+                }
+            }
+        }
+        let Some(record) = &mut self.record else {
+            return;
+        };
+        for finding in findings {
+            *record
+                .result_counts
+                .entry(ResultKey::of(finding))
+                .or_default() += 1;
+            if record.sample.is_none() {
+                record.sample = Some(finding.clone());
+            }
+            if finding.result.rule == crate::engine::exceptions::EXCEPTION_RULE
+                || !reports::is_reported(finding)
+            {
+                continue;
+            }
+            let resource = &finding.resource;
+            record.objects.insert((
+                kind_display_name(&resource.api_version, &resource.kind),
+                resource.namespace.clone(),
+                resource.name.clone(),
+            ));
+            *record
+                .results_by_rule
+                .entry(finding.policy.qualified_name())
+                .or_default()
+                .entry(finding.result.rule.clone())
+                .or_default()
+                .entry(finding.reported_status().as_str().to_string())
+                .or_default() += 1;
+        }
+    }
+
+    /// Results of this status, as shown.
+    pub fn shown(&self, status: RuleStatus) -> usize {
+        self.shown.get(&status).copied().unwrap_or(0)
+    }
+
+    /// Results of this status, as the exit code counts them.
+    pub fn counted(&self, status: RuleStatus) -> usize {
+        self.counted.get(&status).copied().unwrap_or(0)
+    }
+
+    /// What `--run-record` writes of this audit, as
+    /// `apply`'s record of a whole outcome gives it.
+    pub fn scan_outcome(self, auditor: &Auditor) -> ScanOutcome {
+        let record = self.record.unwrap_or_default();
+        let mut objects_evaluated_by_kind: BTreeMap<String, usize> = BTreeMap::new();
+        for (kind, _, _) in record.objects {
+            *objects_evaluated_by_kind.entry(kind).or_default() += 1;
+        }
+        ScanOutcome {
+            audit: crate::audit::AuditOutcome {
+                findings: record.sample.into_iter().collect(),
+                problems: auditor.problems().to_vec(),
+                policies_evaluated: auditor.policies_evaluated(),
+                resources_evaluated: auditor.resources_evaluated(),
+            },
+            status_counts: self.shown,
+            result_counts: record.result_counts,
+            objects_evaluated_by_kind,
+            results_by_rule: record.results_by_rule,
+            ..ScanOutcome::default()
+        }
+    }
+}
+
+/// Evaluates every resource of `resources` and writes the view.
+pub fn run(
+    auditor: &Auditor,
+    resources: &mut Rereadable,
+    stdin: &mut dyn Read,
+    options: Options<'_>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<Tally> {
+    let mut sink = Sink::new(&options);
+    let mut tally = Tally {
+        record: options.run_record.then(RecordTally::default),
+        ..Tally::default()
+    };
+    let mut chunk: Vec<(u64, serde_json::Value, Origin)> = Vec::with_capacity(CHUNK);
+    let mut ordinal: u64 = 0;
+    let pass = resources.visit(stdin, &mut |doc| -> Result<(), PassError> {
+        if let Admitted::Resource(value, origin) = admit(doc) {
+            chunk.push((ordinal, value, origin));
+            ordinal += 1;
+            if chunk.len() == CHUNK {
+                evaluate_chunk(&mut chunk, auditor, &options, &mut sink, &mut tally)
+                    .map_err(PassError::Evaluate)?;
+            }
+        }
+        Ok(())
+    });
+    match pass {
+        Ok(()) => {}
+        Err(PassError::Read(err)) => {
+            return Err(anyhow::Error::new(err).context("reading resources"))
+        }
+        Err(PassError::Evaluate(err)) => return Err(err),
+    }
+    evaluate_chunk(&mut chunk, auditor, &options, &mut sink, &mut tally)?;
+    write_problems(err, auditor.problems())?;
+    sink.finish(out, &tally, auditor)?;
+    Ok(tally)
+}
+
+/// Why the second pass stopped: a document could not be read (a file
+/// changed since the first pass) or its findings could not be kept.
+enum PassError {
+    Read(SourceError),
+    Evaluate(anyhow::Error),
+}
+
+impl From<SourceError> for PassError {
+    fn from(err: SourceError) -> PassError {
+        PassError::Read(err)
+    }
+}
+
+/// The problems of the audit, as warnings.
+fn write_problems(err: &mut dyn Write, problems: &[Problem]) -> std::io::Result<()> {
+    for problem in problems {
+        writeln!(err, "warning: {problem}")?;
+    }
+    Ok(())
+}
+
+/// One resource's findings (shown) and records.
+struct Evaluated {
+    ordinal: u64,
+    findings: Vec<Finding>,
+    /// The statuses the exit code counts, when they differ from those shown.
+    counted: Option<Vec<RuleStatus>>,
+    records: Vec<Record>,
+}
+
+fn evaluate_chunk(
+    chunk: &mut Vec<(u64, serde_json::Value, Origin)>,
+    auditor: &Auditor,
+    options: &Options<'_>,
+    sink: &mut Sink,
+    tally: &mut Tally,
+) -> anyhow::Result<()> {
+    let shared_sink: &Sink = sink;
+    let evaluated: Vec<anyhow::Result<Evaluated>> = chunk
+        .par_iter()
+        .map(|(ordinal, value, origin)| {
+            let mut findings = auditor.evaluate(value, origin);
+            let counted = options.actions.map(|actions| {
+                findings
+                    .iter()
+                    .map(|f| actions.warned_status(f, AuditWarnScope::Counted))
+                    .collect()
+            });
+            if let Some(actions) = options.actions {
+                for finding in &mut findings {
+                    actions.warn(finding, AuditWarnScope::Shown);
+                }
+            }
+            let records = shared_sink.records(*ordinal, &findings)?;
+            Ok(Evaluated {
+                ordinal: *ordinal,
+                findings,
+                counted,
+                records,
+            })
+        })
+        .collect();
+    chunk.clear();
+    for evaluated in evaluated {
+        let evaluated = evaluated?;
+        tally.add(&evaluated.findings, evaluated.counted.as_deref());
+        sink.add(evaluated.ordinal, evaluated.findings, evaluated.records)?;
+    }
+    Ok(())
+}
+
+/// A finding's place in the audit's order ([`finding_order`], then the
+/// order of evaluation), after what `key` holds already.
+fn finding_key(key: SortKey, finding: &Finding, ordinal: u64, index: usize) -> SortKey {
+    let resource = &finding.resource;
+    key.str(&finding.policy.name)
+        .str(&finding.result.rule)
+        .str(&resource.api_version)
+        .str(&resource.kind)
+        .str(&resource.namespace)
+        .str(&resource.name)
+        .str(&resource.uid)
+        .num(ordinal)
+        .num(index as u64)
+}
+
+/// Where each view keeps what it writes at the end.
+enum Sink {
+    Summary,
+    Reports(ReportsSink),
+    Junit(JunitSink),
+    Sarif(SarifSink),
+    Table(TableSink),
+    Kyverno(KyvernoSink),
+}
+
+impl Sink {
+    fn new(options: &Options<'_>) -> Sink {
+        let spill = || Spill::new(options.spill_limit);
+        match options.view {
+            View::Output(OutputFormat::Summary) => Sink::Summary,
+            View::Output(format @ (OutputFormat::Yaml | OutputFormat::Json)) => {
+                Sink::Reports(ReportsSink {
+                    json: format == OutputFormat::Json,
+                    timestamp: Timestamp::now(),
+                    shared: options.prepass.shared.clone(),
+                    held: HashMap::new(),
+                    spill: spill(),
+                })
+            }
+            View::Output(OutputFormat::Junit) => Sink::Junit(JunitSink {
+                suites: BTreeMap::new(),
+                total: junit::Counts::default(),
+                spill: spill(),
+            }),
+            View::Output(OutputFormat::Sarif) => Sink::Sarif(SarifSink {
+                rules: HashMap::new(),
+                spill: spill(),
+            }),
+            View::Output(OutputFormat::Table) => Sink::Table(TableSink {
+                color: options.color,
+                groups: BTreeMap::new(),
+                spill: spill(),
+            }),
+            View::KyvernoTable { detailed } => Sink::Kyverno(KyvernoSink {
+                color: options.color,
+                detailed,
+                widths: output::header_widths(&kyverno_headers(detailed)),
+                rows: 0,
+                spill: spill(),
+            }),
+        }
+    }
+
+    /// The records of one resource's findings (in parallel with others).
+    fn records(&self, ordinal: u64, findings: &[Finding]) -> anyhow::Result<Vec<Record>> {
+        match self {
+            Sink::Summary => Ok(Vec::new()),
+            Sink::Reports(sink) => sink.records(ordinal, findings),
+            Sink::Junit(_) => Ok(findings
+                .iter()
+                .enumerate()
+                .map(|(index, finding)| {
+                    let policy = finding.policy.qualified_name();
+                    let key = finding_key(SortKey::new().str(&policy), finding, ordinal, index);
+                    (key.into_bytes(), case_fields(&policy, finding, true))
+                })
+                .collect()),
+            Sink::Sarif(_) => SarifSink::records(ordinal, findings),
+            Sink::Table(_) => Ok(findings
+                .iter()
+                .enumerate()
+                .map(|(index, finding)| {
+                    let policy = finding.policy.qualified_name();
+                    let key = finding_key(SortKey::new().str(&policy), finding, ordinal, index);
+                    (key.into_bytes(), case_fields(&policy, finding, true))
+                })
+                .collect()),
+            Sink::Kyverno(sink) => Ok(sink.records(ordinal, findings)),
+        }
+    }
+
+    /// Keeps one resource's records and counts what the view needs of its
+    /// findings (one resource after the other, in input order).
+    fn add(
+        &mut self,
+        ordinal: u64,
+        findings: Vec<Finding>,
+        records: Vec<Record>,
+    ) -> anyhow::Result<()> {
+        match self {
+            Sink::Summary => {}
+            Sink::Reports(sink) => sink.add(findings, records)?,
+            Sink::Junit(sink) => {
+                for finding in &findings {
+                    let status = finding.reported_status();
+                    sink.total.add(status);
+                    sink.suites
+                        .entry(finding.policy.qualified_name())
+                        .or_default()
+                        .add(status);
+                }
+                push_all(&mut sink.spill, records)?;
+            }
+            Sink::Sarif(sink) => sink.add(ordinal, &findings, records)?,
+            Sink::Table(sink) => sink.add(&findings, records)?,
+            Sink::Kyverno(sink) => sink.add(records)?,
+        }
+        Ok(())
+    }
+
+    fn finish(self, out: &mut dyn Write, tally: &Tally, auditor: &Auditor) -> anyhow::Result<()> {
+        let mut out = std::io::BufWriter::with_capacity(256 * 1024, out);
+        let summary = || {
+            output::counts_summary(
+                |status| tally.shown(status),
+                auditor.policies_evaluated(),
+                auditor.resources_evaluated(),
+            )
+        };
+        match self {
+            Sink::Summary => writeln!(out, "{}", summary())?,
+            Sink::Reports(sink) => sink.finish(&mut out)?,
+            Sink::Junit(sink) => sink.finish(&mut out)?,
+            Sink::Sarif(sink) => sink.finish(&mut out, auditor.problems())?,
+            Sink::Table(sink) => {
+                sink.finish(&mut out)?;
+                writeln!(out, "{}", summary())?;
+            }
+            Sink::Kyverno(sink) => sink.finish(&mut out)?,
+        }
+        out.flush()?;
+        Ok(())
+    }
+}
+
+fn push_all(spill: &mut Spill, records: Vec<Record>) -> std::io::Result<()> {
+    for (key, value) in records {
+        spill.push(key, value)?;
+    }
+    Ok(())
+}
+
+/// A finding as JUnit and the grouped table write it: policy, rule,
+/// resource, status and (when wanted) message.
+fn case_fields(policy: &str, finding: &Finding, message: bool) -> Vec<u8> {
+    let rule = &finding.result.rule;
+    let resource = finding.resource.to_string();
+    let status = finding.reported_status().as_str();
+    let message = if message {
+        finding.result.message.as_str()
+    } else {
+        ""
+    };
+    encode_fields(&[policy, rule, &resource, status, message])
+}
+
+/// The fields of [`case_fields`] read back.
+struct Case<'a> {
+    policy: &'a str,
+    rule: &'a str,
+    resource: &'a str,
+    status: RuleStatus,
+    message: &'a str,
+}
+
+impl<'a> Case<'a> {
+    fn read(bytes: &'a [u8]) -> std::io::Result<Case<'a>> {
+        let mut fields = Fields::new(bytes);
+        let policy = fields.next_str()?;
+        let rule = fields.next_str()?;
+        let resource = fields.next_str()?;
+        let status = RuleStatus::parse(fields.next_str()?).ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidData, "spilled status unknown")
+        })?;
+        let message = fields.next_str()?;
+        Ok(Case {
+            policy,
+            rule,
+            resource,
+            status,
+            message,
+        })
+    }
+}
+
+/// PolicyReports and ClusterPolicyReports, one per resource, as YAML
+/// documents or the items of a JSON `List`.
+struct ReportsSink {
+    json: bool,
+    timestamp: Timestamp,
+    /// Identities of resources given more than once ([`Prepass`]).
+    shared: HashSet<u64>,
+    /// Findings of such resources by report, until the end merges them.
+    held: HashMap<Vec<u8>, Vec<Finding>>,
+    spill: Spill,
+}
+
+/// The value of a report record: the report as written.
+const RENDERED: u8 = 0;
+/// The value of a report record whose findings are held.
+const HELD: u8 = 1;
+
+/// Indentation of the items of the JSON `List`.
+const LIST_ITEM_INDENT: usize = 4;
+
+impl ReportsSink {
+    fn records(&self, ordinal: u64, findings: &[Finding]) -> anyhow::Result<Vec<Record>> {
+        let Some(first) = findings.first() else {
+            return Ok(Vec::new());
+        };
+        let Some((group, text)) = self.render(findings)? else {
+            return Ok(Vec::new());
+        };
+        let key = group.num(ordinal).into_bytes();
+        let value = if self.shared.contains(&identity_hash(&first.resource)) {
+            vec![HELD]
+        } else {
+            let mut value = Vec::with_capacity(text.len() + 1);
+            value.push(RENDERED);
+            value.extend_from_slice(text.as_bytes());
+            value
+        };
+        Ok(vec![(key, value)])
+    }
+
+    /// The report of one resource's findings (none when no finding is
+    /// reported): its place (group, namespace, name, identity) and text.
+    fn render(&self, findings: &[Finding]) -> anyhow::Result<Option<(SortKey, String)>> {
+        let shaped =
+            reports::per_resource(findings, self.timestamp).context("shaping the reports")?;
+        // As the whole outcome: PolicyReports by namespace and name, then
+        // ClusterPolicyReports by name; equal names by identity.
+        let (key, object) = if let Some(report) = shaped.policy_reports.first() {
+            let key = SortKey::new()
+                .byte(0)
+                .str(report.namespace())
+                .str(report.name());
+            (
+                identity_key(key, report.scope()),
+                serde_json::to_value(report)?,
+            )
+        } else if let Some(report) = shaped.cluster_policy_reports.first() {
+            let key = SortKey::new().byte(1).str(report.name());
+            (
+                identity_key(key, report.scope()),
+                serde_json::to_value(report)?,
+            )
+        } else {
+            return Ok(None);
+        };
+        let text = if self.json {
+            pretty_item(&object, LIST_ITEM_INDENT)?
+        } else {
+            format!("---\n{}", serde_yaml::to_string(&object)?)
+        };
+        Ok(Some((key, text)))
+    }
+
+    fn add(&mut self, findings: Vec<Finding>, records: Vec<Record>) -> std::io::Result<()> {
+        for (key, value) in records {
+            if value.first() == Some(&HELD) {
+                let group = key[..key.len().saturating_sub(8)].to_vec();
+                self.held
+                    .entry(group)
+                    .or_default()
+                    .extend(findings.iter().cloned());
+            }
+            self.spill.push(key, value)?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self, out: &mut dyn Write) -> anyhow::Result<()> {
+        let spill = std::mem::replace(&mut self.spill, Spill::new(0));
+        let frame = self.json.then(list_frame).transpose()?;
+        if let Some(frame) = &frame {
+            out.write_all(frame.head.as_bytes())?;
+        }
+        let mut items = 0usize;
+        for record in spill.into_sorted()? {
+            let (key, value) = record?;
+            let text = match value.split_first() {
+                Some((&HELD, _)) => {
+                    let group = &key[..key.len().saturating_sub(8)];
+                    // The first record of a shared report writes it.
+                    let Some(mut findings) = self.held.remove(group) else {
+                        continue;
+                    };
+                    findings.sort_by(finding_order);
+                    match self.render(&findings)? {
+                        Some((_, text)) => text,
+                        None => continue,
+                    }
+                }
+                Some((_, text)) => {
+                    String::from_utf8(text.to_vec()).context("a spilled report is not UTF-8")?
+                }
+                None => continue,
+            };
+            match &frame {
+                Some(frame) => frame.write_item(out, items, &text)?,
+                None => out.write_all(text.as_bytes())?,
+            }
+            items += 1;
+        }
+        if let Some(frame) = &frame {
+            frame.write_end(out, items)?;
+        }
+        Ok(())
+    }
+}
+
+/// A report's identity (its scope) in `ObjectReference`'s order.
+fn identity_key(key: SortKey, scope: Option<&report_model::meta::ObjectReference>) -> SortKey {
+    match scope {
+        None => key.byte(0),
+        Some(scope) => key
+            .byte(1)
+            .opt(scope.kind.as_deref())
+            .opt(scope.namespace.as_deref())
+            .opt(scope.name.as_deref())
+            .opt(scope.api_version.as_deref())
+            .opt(scope.uid.as_deref())
+            .opt(scope.resource_version.as_deref())
+            .opt(scope.field_path.as_deref()),
+    }
+}
+
+/// Stands for the streamed array in a document ([`JsonFrame`]).
+const MARKER: &str = "\u{0}polscan-streamed-array\u{0}";
+
+/// A pretty-printed JSON document whose last value, an array, is written
+/// item by item: the text before the array, the indentation of the line
+/// holding it, and the text after it. Byte for byte what
+/// `serde_json::to_string_pretty` gives for the whole document.
+struct JsonFrame {
+    head: String,
+    indent: usize,
+    tail: String,
+}
+
+impl JsonFrame {
+    /// The frame of `document`, whose last string value is [`MARKER`]
+    /// where the array goes.
+    fn new(document: &Value) -> anyhow::Result<JsonFrame> {
+        let text = serde_json::to_string_pretty(document)?;
+        let marker = serde_json::to_string(MARKER)?;
+        let at = text
+            .rfind(&marker)
+            .context("the streamed array has no place in its document")?;
+        let head = &text[..at];
+        let tail = &text[at + marker.len()..];
+        anyhow::ensure!(
+            tail.chars()
+                .all(|c| c.is_whitespace() || c == ']' || c == '}'),
+            "the streamed array is not the document's last value"
+        );
+        let line = head.rsplit('\n').next().unwrap_or_default();
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        Ok(JsonFrame {
+            head: head.to_string(),
+            indent,
+            tail: tail.to_string(),
+        })
+    }
+
+    /// Indentation of the array's items.
+    fn item_indent(&self) -> usize {
+        self.indent + 2
+    }
+
+    /// Writes item number `index` (from 0), rendered by [`pretty_item`].
+    fn write_item(&self, out: &mut dyn Write, index: usize, text: &str) -> std::io::Result<()> {
+        out.write_all(if index == 0 { b"[\n" } else { b",\n" })?;
+        out.write_all(text.as_bytes())
+    }
+
+    /// Closes the array of `items` items and the document. Left unwritten
+    /// when an item failed: the output is then no valid JSON.
+    fn write_end(&self, out: &mut dyn Write, items: usize) -> std::io::Result<()> {
+        if items == 0 {
+            out.write_all(b"[]")?;
+        } else {
+            write!(out, "\n{:indent$}]", "", indent = self.indent)?;
+        }
+        out.write_all(self.tail.as_bytes())?;
+        out.write_all(b"\n")
+    }
+}
+
+/// `value` pretty-printed as an item of an array whose items are indented
+/// by `indent` spaces (JSON strings hold no raw newline, so every line is
+/// indented alike).
+fn pretty_item(value: &Value, indent: usize) -> serde_json::Result<String> {
+    let text = serde_json::to_string_pretty(value)?;
+    let pad = " ".repeat(indent);
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    out.push_str(&pad);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+            out.push_str(&pad);
+        }
+        out.push_str(line);
+    }
+    Ok(out)
+}
+
+/// The frame of `-o json`'s `List`.
+fn list_frame() -> anyhow::Result<JsonFrame> {
+    let frame =
+        JsonFrame::new(&serde_json::json!({"apiVersion": "v1", "kind": "List", "items": MARKER}))?;
+    anyhow::ensure!(
+        frame.item_indent() == LIST_ITEM_INDENT,
+        "the List's items are indented by {}",
+        frame.item_indent()
+    );
+    Ok(frame)
+}
+
+/// JUnit: cases by policy, each suite's counts in its start tag.
+struct JunitSink {
+    suites: BTreeMap<String, junit::Counts>,
+    total: junit::Counts,
+    spill: Spill,
+}
+
+impl JunitSink {
+    fn finish(self, out: &mut dyn Write) -> anyhow::Result<()> {
+        let mut writer = junit::writer(&mut *out);
+        junit::write_head(&mut writer, &self.total)?;
+        let mut current: Option<String> = None;
+        for record in self.spill.into_sorted()? {
+            let (_, value) = record?;
+            let case = Case::read(&value)?;
+            if current.as_deref() != Some(case.policy) {
+                if current.is_some() {
+                    writer.write_event(quick_xml::events::Event::End(
+                        quick_xml::events::BytesEnd::new("testsuite"),
+                    ))?;
+                }
+                let counts = self
+                    .suites
+                    .get(case.policy)
+                    .context("a suite was not counted")?;
+                junit::write_suite_start(&mut writer, case.policy, counts)?;
+                current = Some(case.policy.to_string());
+            }
+            junit::write_case(
+                &mut writer,
+                case.policy,
+                case.rule,
+                case.resource,
+                case.status,
+                case.message,
+            )?;
+        }
+        if current.is_some() {
+            writer.write_event(quick_xml::events::Event::End(
+                quick_xml::events::BytesEnd::new("testsuite"),
+            ))?;
+        }
+        writer.write_event(quick_xml::events::Event::End(
+            quick_xml::events::BytesEnd::new("testsuites"),
+        ))?;
+        out.write_all(b"\n")?;
+        Ok(())
+    }
+}
+
+/// SARIF: results in the audit's order, rules in order of first result.
+struct SarifSink {
+    /// Each rule's first place in the audit's order and its descriptor.
+    rules: HashMap<String, (Vec<u8>, Value)>,
+    spill: Spill,
+}
+
+impl SarifSink {
+    fn records(ordinal: u64, findings: &[Finding]) -> anyhow::Result<Vec<Record>> {
+        let mut records = Vec::new();
+        for (index, finding) in findings.iter().enumerate() {
+            let id = sarif::rule_id(finding);
+            // The rule index is known at the end; 0 until then.
+            let Some(result) = sarif::result(finding, &id, 0) else {
+                continue;
+            };
+            let key = finding_key(SortKey::new(), finding, ordinal, index);
+            let json = serde_json::to_string(&result)?;
+            records.push((key.into_bytes(), encode_fields(&[&id, &json])));
+        }
+        Ok(records)
+    }
+
+    fn add(
+        &mut self,
+        ordinal: u64,
+        findings: &[Finding],
+        records: Vec<Record>,
+    ) -> anyhow::Result<()> {
+        for (index, finding) in findings.iter().enumerate() {
+            let id = sarif::rule_id(finding);
+            let key = finding_key(SortKey::new(), finding, ordinal, index).into_bytes();
+            let earlier = self.rules.get(&id).is_some_and(|(first, _)| *first < key);
+            if !earlier {
+                let descriptor = sarif::rule_descriptor(&id, &finding.policy, &finding.result.rule);
+                self.rules.insert(id, (key, descriptor));
+            }
+        }
+        push_all(&mut self.spill, records)?;
+        Ok(())
+    }
+
+    fn finish(self, out: &mut dyn Write, problems: &[Problem]) -> anyhow::Result<()> {
+        let mut rules: Vec<(Vec<u8>, String, Value)> = self
+            .rules
+            .into_iter()
+            .map(|(id, (key, descriptor))| (key, id, descriptor))
+            .collect();
+        rules.sort_by(|a, b| a.0.cmp(&b.0));
+        let indexes: HashMap<String, usize> = rules
+            .iter()
+            .enumerate()
+            .map(|(index, (_, id, _))| (id.clone(), index))
+            .collect();
+        let descriptors = rules.into_iter().map(|(_, _, d)| d).collect();
+        let frame = JsonFrame::new(&sarif::log(
+            descriptors,
+            problems,
+            Value::String(MARKER.into()),
+        ))?;
+        out.write_all(frame.head.as_bytes())?;
+        let mut items = 0usize;
+        for record in self.spill.into_sorted()? {
+            let (_, value) = record?;
+            let mut fields = Fields::new(&value);
+            let id = fields.next_str()?;
+            let mut result: Value = serde_json::from_str(fields.next_str()?)?;
+            let index = indexes.get(id).context("a result's rule was not kept")?;
+            result["ruleIndex"] = Value::from(*index);
+            frame.write_item(out, items, &pretty_item(&result, frame.item_indent())?)?;
+            items += 1;
+        }
+        frame.write_end(out, items)?;
+        Ok(())
+    }
+}
+
+/// The grouped table: a block per policy, rows in the audit's order,
+/// columns as wide as the policy's widest cell.
+struct TableSink {
+    color: bool,
+    groups: BTreeMap<String, Group>,
+    spill: Spill,
+}
+
+/// What a policy's block needs before its first row.
+struct Group {
+    /// The first row's place and its policy kind (the heading's).
+    first: (Vec<u8>, String),
+    actions: BTreeSet<String>,
+    widths: Vec<usize>,
+}
+
+impl TableSink {
+    fn add(&mut self, findings: &[Finding], records: Vec<Record>) -> std::io::Result<()> {
+        // One record per finding, in the same order.
+        for (finding, (key, _)) in findings.iter().zip(&records) {
+            let group = self
+                .groups
+                .entry(finding.policy.qualified_name())
+                .or_insert_with(|| Group {
+                    first: (key.clone(), finding.policy.kind.clone()),
+                    actions: BTreeSet::new(),
+                    widths: output::header_widths(&output::GROUP_HEADERS),
+                });
+            if *key < group.first.0 {
+                group.first = (key.clone(), finding.policy.kind.clone());
+            }
+            if !finding.result.action.is_empty() && !group.actions.contains(&finding.result.action)
+            {
+                group.actions.insert(finding.result.action.clone());
+            }
+            // Colour takes no width: the plain row measures the same.
+            output::widen(&mut group.widths, &output::group_row(finding, false));
+        }
+        push_all(&mut self.spill, records)
+    }
+
+    fn finish(self, out: &mut dyn Write) -> anyhow::Result<()> {
+        let mut current: Option<&str> = None;
+        let mut widths: &[usize] = &[];
+        let mut text = String::new();
+        for record in self.spill.into_sorted()? {
+            let (_, value) = record?;
+            let case = Case::read(&value)?;
+            if current != Some(case.policy) {
+                if current.is_some() {
+                    out.write_all(b"\n")?;
+                }
+                let (name, group) = self
+                    .groups
+                    .get_key_value(case.policy)
+                    .context("a policy was not counted")?;
+                let actions: BTreeSet<&str> = group.actions.iter().map(String::as_str).collect();
+                out.write_all(
+                    output::group_heading(name, &group.first.1, &actions, self.color).as_bytes(),
+                )?;
+                out.write_all(
+                    output::indented(&output::table_line(&group.widths, &output::GROUP_HEADERS))
+                        .as_bytes(),
+                )?;
+                current = Some(name.as_str());
+                widths = &group.widths;
+            }
+            text.clear();
+            let cells = [
+                case.rule,
+                case.resource,
+                &output::group_status_cell(case.status, self.color),
+                case.message,
+            ];
+            text.push_str(&output::indented(&output::table_line(widths, &cells)));
+            out.write_all(text.as_bytes())?;
+        }
+        if current.is_some() {
+            out.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+}
+
+/// The headers of Kyverno's results table.
+fn kyverno_headers(detailed: bool) -> Vec<&'static str> {
+    let mut headers = vec!["ID", "POLICY", "RULE", "RESOURCE", "RESULT", "REASON"];
+    if detailed {
+        headers.push("MESSAGE");
+    }
+    headers
+}
+
+/// Kyverno's results table: rows by file and document, numbered.
+struct KyvernoSink {
+    color: bool,
+    detailed: bool,
+    widths: Vec<usize>,
+    rows: usize,
+    spill: Spill,
+}
+
+impl KyvernoSink {
+    fn records(&self, ordinal: u64, findings: &[Finding]) -> Vec<Record> {
+        findings
+            .iter()
+            .enumerate()
+            .map(|(index, finding)| {
+                // As `results_table`: by origin, then the audit's order.
+                let key = match &finding.origin {
+                    None => SortKey::new().byte(0),
+                    Some(origin) => SortKey::new()
+                        .byte(1)
+                        .path(&origin.path)
+                        .num(origin.index as u64),
+                };
+                let key = finding_key(key, finding, ordinal, index);
+                let kyverno_policy =
+                    matches!(finding.policy.kind.as_str(), "ClusterPolicy" | "Policy");
+                let rule = if kyverno_policy {
+                    finding.result.rule.as_str()
+                } else {
+                    ""
+                };
+                let policy = finding.policy.qualified_name();
+                let resource = finding.resource.to_string();
+                let status = finding.reported_status().as_str();
+                let message = if self.detailed {
+                    finding.result.message.as_str()
+                } else {
+                    ""
+                };
+                let value = encode_fields(&[&policy, rule, &resource, status, message]);
+                (key.into_bytes(), value)
+            })
+            .collect()
+    }
+
+    fn add(&mut self, records: Vec<Record>) -> std::io::Result<()> {
+        for (_, value) in &records {
+            let case = Case::read(value)?;
+            self.rows += 1;
+            let row = self.row(String::new(), &case);
+            output::widen(&mut self.widths, &row);
+        }
+        push_all(&mut self.spill, records)
+    }
+
+    fn row(&self, id: String, case: &Case<'_>) -> Vec<String> {
+        let mut row = vec![
+            id,
+            case.policy.to_string(),
+            case.rule.to_string(),
+            case.resource.to_string(),
+            paint(result_word(case.status), case.status, self.color),
+            String::new(),
+        ];
+        if self.detailed {
+            row.push(case.message.to_string());
+        }
+        row
+    }
+
+    fn finish(mut self, out: &mut dyn Write) -> anyhow::Result<()> {
+        // Row numbers are as wide as the last one.
+        let last = self.rows.to_string();
+        output::widen(&mut self.widths, &[last]);
+        let headers = kyverno_headers(self.detailed);
+        out.write_all(output::table_line(&self.widths, &headers).as_bytes())?;
+        let spill = std::mem::replace(&mut self.spill, Spill::new(0));
+        for (number, record) in spill.into_sorted()?.enumerate() {
+            let (_, value) = record?;
+            let case = Case::read(&value)?;
+            let row = self.row((number + 1).to_string(), &case);
+            out.write_all(output::table_line(&self.widths, &row).as_bytes())?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,373 @@
+//! An external sort for streamed output: records (a byte key whose byte
+//! order is the output order, and a value) enter in any order; the same
+//! records leave in key order. Up to a limit of bytes is held in memory;
+//! beyond it, sorted runs go to anonymous temporary files, merged at the
+//! end. Output orders that depend on every finding (by policy, by report
+//! name) are kept this way without holding every finding.
+//!
+//! Also the byte encodings of keys ([`SortKey`]) and of values
+//! ([`encode_fields`], [`Fields`]).
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
+use std::path::{Component, Path};
+
+/// Bytes held in memory before a run is written out.
+pub const DEFAULT_LIMIT: usize = 64 * 1024 * 1024;
+
+/// What a held record costs besides its bytes (two vectors).
+const RECORD_OVERHEAD: usize = 2 * std::mem::size_of::<Vec<u8>>();
+
+type Record = (Vec<u8>, Vec<u8>);
+
+/// Records waiting to be sorted.
+pub struct Spill {
+    limit: usize,
+    held: Vec<Record>,
+    held_bytes: usize,
+    runs: Vec<File>,
+}
+
+impl Spill {
+    /// A spill holding up to `limit` bytes of records in memory.
+    pub fn new(limit: usize) -> Spill {
+        Spill {
+            limit,
+            held: Vec::new(),
+            held_bytes: 0,
+            runs: Vec::new(),
+        }
+    }
+
+    /// Adds one record. Keys should be unique: equal keys leave in no
+    /// particular order.
+    pub fn push(&mut self, key: Vec<u8>, value: Vec<u8>) -> io::Result<()> {
+        self.held_bytes += key.len() + value.len() + RECORD_OVERHEAD;
+        self.held.push((key, value));
+        if self.held_bytes > self.limit {
+            self.write_run()?;
+        }
+        Ok(())
+    }
+
+    /// Temporary files written so far.
+    #[cfg(test)]
+    pub fn runs(&self) -> usize {
+        self.runs.len()
+    }
+
+    fn write_run(&mut self) -> io::Result<()> {
+        self.held.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut file = tempfile::tempfile()?;
+        {
+            let mut out = BufWriter::with_capacity(256 * 1024, &mut file);
+            for (key, value) in self.held.drain(..) {
+                write_bytes(&mut out, &key)?;
+                write_bytes(&mut out, &value)?;
+            }
+            out.flush()?;
+        }
+        file.rewind()?;
+        self.runs.push(file);
+        self.held_bytes = 0;
+        // The next run fills the same room again: give back the rest.
+        self.held.shrink_to(0);
+        Ok(())
+    }
+
+    /// Every record in key order.
+    pub fn into_sorted(mut self) -> io::Result<Sorted> {
+        self.held.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut sources: Vec<Source> = Vec::with_capacity(self.runs.len() + 1);
+        for file in self.runs {
+            sources.push(Source::Run(BufReader::with_capacity(64 * 1024, file)));
+        }
+        sources.push(Source::Held(self.held.into_iter()));
+        let mut sorted = Sorted {
+            sources,
+            values: Vec::new(),
+            heap: BinaryHeap::new(),
+        };
+        sorted.values.resize_with(sorted.sources.len(), Vec::new);
+        for index in 0..sorted.sources.len() {
+            sorted.advance(index)?;
+        }
+        Ok(sorted)
+    }
+}
+
+fn write_bytes(out: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
+    out.write_all(&(bytes.len() as u64).to_le_bytes())?;
+    out.write_all(bytes)
+}
+
+/// Reads one length-prefixed byte string; `None` at a clean end of file.
+fn read_bytes(input: &mut impl Read) -> io::Result<Option<Vec<u8>>> {
+    let mut length = [0u8; 8];
+    match input.read_exact(&mut length) {
+        Ok(()) => {}
+        Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(err) => return Err(err),
+    }
+    let length = usize::try_from(u64::from_le_bytes(length))
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "spilled record too long"))?;
+    let mut bytes = vec![0; length];
+    input.read_exact(&mut bytes)?;
+    Ok(Some(bytes))
+}
+
+enum Source {
+    Run(BufReader<File>),
+    Held(std::vec::IntoIter<Record>),
+}
+
+impl Source {
+    fn next(&mut self) -> io::Result<Option<Record>> {
+        match self {
+            Source::Held(records) => Ok(records.next()),
+            Source::Run(input) => {
+                let Some(key) = read_bytes(input)? else {
+                    return Ok(None);
+                };
+                let value = read_bytes(input)?.ok_or_else(|| {
+                    io::Error::new(io::ErrorKind::UnexpectedEof, "spilled record cut short")
+                })?;
+                Ok(Some((key, value)))
+            }
+        }
+    }
+}
+
+/// The records of a [`Spill`] in key order: a merge of its runs.
+pub struct Sorted {
+    sources: Vec<Source>,
+    /// The value of each source's record in the heap.
+    values: Vec<Vec<u8>>,
+    heap: BinaryHeap<Reverse<(Vec<u8>, usize)>>,
+}
+
+impl Sorted {
+    fn advance(&mut self, index: usize) -> io::Result<()> {
+        if let Some((key, value)) = self.sources[index].next()? {
+            self.values[index] = value;
+            self.heap.push(Reverse((key, index)));
+        }
+        Ok(())
+    }
+}
+
+impl Iterator for Sorted {
+    type Item = io::Result<Record>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let Reverse((key, index)) = self.heap.pop()?;
+        let value = std::mem::take(&mut self.values[index]);
+        if let Err(err) = self.advance(index) {
+            return Some(Err(err));
+        }
+        Some(Ok((key, value)))
+    }
+}
+
+/// A key whose byte order is the order of the tuple of its parts: strings
+/// compare byte by byte (as `str` does), a shorter string first.
+#[derive(Debug, Default, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SortKey(Vec<u8>);
+
+impl SortKey {
+    pub fn new() -> SortKey {
+        SortKey(Vec::with_capacity(128))
+    }
+
+    /// A string: its bytes with 0 escaped as 0 0xFF, ended by 0 1, so a
+    /// prefix sorts first and the parts after it do not matter.
+    pub fn str(mut self, text: &str) -> SortKey {
+        for &byte in text.as_bytes() {
+            self.0.push(byte);
+            if byte == 0 {
+                self.0.push(0xFF);
+            }
+        }
+        self.0.extend_from_slice(&[0, 1]);
+        self
+    }
+
+    /// An optional string: `None` first.
+    pub fn opt(mut self, text: Option<&str>) -> SortKey {
+        match text {
+            None => {
+                self.0.push(0);
+                self
+            }
+            Some(text) => {
+                self.0.push(1);
+                self.str(text)
+            }
+        }
+    }
+
+    /// A number, big-endian.
+    pub fn num(mut self, number: u64) -> SortKey {
+        self.0.extend_from_slice(&number.to_be_bytes());
+        self
+    }
+
+    /// A path in `Path`'s order: component by component.
+    pub fn path(mut self, path: &Path) -> SortKey {
+        for component in path.components() {
+            // `Component`'s own order: prefix, root, `.`, `..`, names.
+            let (tag, text) = match component {
+                Component::Prefix(prefix) => (1, prefix.as_os_str()),
+                Component::RootDir => (2, component.as_os_str()),
+                Component::CurDir => (3, component.as_os_str()),
+                Component::ParentDir => (4, component.as_os_str()),
+                Component::Normal(name) => (5, name),
+            };
+            self.0.push(tag);
+            self = self.str(&text.to_string_lossy());
+        }
+        self.0.push(0);
+        self
+    }
+
+    /// A single byte (a group or a flag).
+    pub fn byte(mut self, byte: u8) -> SortKey {
+        self.0.push(byte);
+        self
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+}
+
+/// Strings as one value: each length-prefixed.
+pub fn encode_fields(fields: &[&str]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(fields.iter().map(|f| f.len() + 4).sum());
+    for field in fields {
+        out.extend_from_slice(&(field.len() as u64).to_le_bytes());
+        out.extend_from_slice(field.as_bytes());
+    }
+    out
+}
+
+/// The strings of a value made by [`encode_fields`].
+pub struct Fields<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Fields<'a> {
+    pub fn new(bytes: &'a [u8]) -> Fields<'a> {
+        Fields { bytes }
+    }
+
+    /// The next string; an error when the value is cut short or not UTF-8
+    /// (a temporary file changed under polscan).
+    pub fn next_str(&mut self) -> io::Result<&'a str> {
+        let invalid = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_string());
+        let (length, rest) = self
+            .bytes
+            .split_first_chunk::<8>()
+            .ok_or_else(|| invalid("spilled value cut short"))?;
+        let length = usize::try_from(u64::from_le_bytes(*length))
+            .map_err(|_| invalid("spilled value too long"))?;
+        if rest.len() < length {
+            return Err(invalid("spilled value cut short"));
+        }
+        let (text, rest) = rest.split_at(length);
+        self.bytes = rest;
+        std::str::from_utf8(text).map_err(|_| invalid("spilled value is not UTF-8"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drain(spill: Spill) -> Vec<Record> {
+        spill
+            .into_sorted()
+            .expect("sorted")
+            .collect::<io::Result<Vec<_>>>()
+            .expect("records")
+    }
+
+    #[test]
+    fn records_leave_in_key_order_across_runs() {
+        // A limit so small that nearly every record makes a run.
+        let mut spill = Spill::new(100);
+        let numbers = [5u64, 3, 9, 1, 7, 2, 8, 0, 6, 4];
+        for n in numbers {
+            let key = SortKey::new().num(n).into_bytes();
+            spill.push(key, format!("v{n}").into_bytes()).expect("push");
+        }
+        assert!(spill.runs() > 2, "the small limit spills");
+        let values: Vec<String> = drain(spill)
+            .into_iter()
+            .map(|(_, v)| String::from_utf8(v).expect("utf-8"))
+            .collect();
+        let expected: Vec<String> = (0..10).map(|n| format!("v{n}")).collect();
+        assert_eq!(values, expected);
+    }
+
+    #[test]
+    fn nothing_in_nothing_out_and_small_inputs_stay_in_memory() {
+        assert!(drain(Spill::new(DEFAULT_LIMIT)).is_empty());
+        let mut spill = Spill::new(DEFAULT_LIMIT);
+        spill.push(b"b".to_vec(), b"2".to_vec()).expect("push");
+        spill.push(b"a".to_vec(), Vec::new()).expect("push");
+        assert_eq!(spill.runs(), 0);
+        assert_eq!(
+            drain(spill),
+            [(b"a".to_vec(), Vec::new()), (b"b".to_vec(), b"2".to_vec())]
+        );
+    }
+
+    #[test]
+    fn key_bytes_sort_as_the_tuples_do() {
+        let strings = ["", "a", "a\0", "a\0b", "a\u{1}", "ab", "b", "\0"];
+        let mut tuples = Vec::new();
+        for first in strings {
+            for second in strings {
+                tuples.push((first, second));
+            }
+        }
+        let mut by_bytes = tuples.clone();
+        by_bytes.sort_by_key(|(a, b)| SortKey::new().str(a).str(b).into_bytes());
+        tuples.sort();
+        assert_eq!(by_bytes, tuples);
+        let options = [None, Some(""), Some("a")];
+        let mut by_bytes = options.to_vec();
+        by_bytes.sort_by_key(|o| SortKey::new().opt(*o).num(1).into_bytes());
+        assert_eq!(by_bytes, options);
+    }
+
+    #[test]
+    fn paths_sort_as_path_does() {
+        let mut paths: Vec<&Path> = ["a.b", "a/b", "a", "/a", "./a", "a/b/c", "ab", "../a", "b"]
+            .iter()
+            .map(Path::new)
+            .collect();
+        let mut by_bytes = paths.clone();
+        by_bytes.sort_by_key(|p| SortKey::new().path(p).num(0).into_bytes());
+        paths.sort();
+        assert_eq!(by_bytes, paths);
+    }
+
+    #[test]
+    fn fields_round_trip_and_refuse_short_values() {
+        let bytes = encode_fields(&["", "a", "ü\n"]);
+        let mut fields = Fields::new(&bytes);
+        assert_eq!(fields.next_str().expect("1"), "");
+        assert_eq!(fields.next_str().expect("2"), "a");
+        assert_eq!(fields.next_str().expect("3"), "ü\n");
+        assert!(fields.next_str().is_err());
+        assert!(Fields::new(&bytes[..bytes.len() - 1]).next_str().is_ok());
+        let mut cut = Fields::new(&bytes[..bytes.len() - 1]);
+        let _ = cut.next_str();
+        let _ = cut.next_str();
+        assert!(cut.next_str().is_err());
+    }
+}
