@@ -83,13 +83,24 @@ pub fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
 pub fn run_with_stdin(args: &ApplyArgs, stdin: &mut dyn Read) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
-    run_to(
-        args,
+    let streams = Streams {
         stdin,
-        &mut stdout.lock(),
-        &mut stderr.lock(),
-        spill::DEFAULT_LIMIT,
-    )
+        out: &mut stdout.lock(),
+        err: &mut stderr.lock(),
+        color: output::use_color(),
+        spill_limit: spill::DEFAULT_LIMIT,
+    };
+    run_to(args, streams)
+}
+
+/// Where `apply` reads and writes, and how.
+struct Streams<'a> {
+    stdin: &'a mut dyn Read,
+    out: &'a mut dyn Write,
+    err: &'a mut dyn Write,
+    color: bool,
+    /// Bytes of output records held in memory before they go to disk.
+    spill_limit: usize,
 }
 
 /// `run` with its streams given. Resources are read twice: a first pass
@@ -97,13 +108,8 @@ pub fn run_with_stdin(args: &ApplyArgs, stdin: &mut dyn Read) -> anyhow::Result<
 /// (Namespaces, params); the second evaluates them a chunk at a time and
 /// streams the output ([`apply_stream`]), so memory does not grow with the
 /// number of manifests.
-fn run_to(
-    args: &ApplyArgs,
-    stdin: &mut dyn Read,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-    spill_limit: usize,
-) -> anyhow::Result<ExitCode> {
+fn run_to(args: &ApplyArgs, streams: Streams<'_>) -> anyhow::Result<ExitCode> {
+    let stdin = &mut *streams.stdin;
     let started = chrono::Utc::now();
     let view = view(args)?;
     let policies = policy_paths(args);
@@ -180,7 +186,7 @@ fn run_to(
                 Ok(())
             })
             .context("reading resources")?;
-        return run_whole(args, view, input, documents, started, out, err);
+        return run_whole(args, view, input, documents, started, streams);
     }
     let actions = args.audit_warn.then(|| {
         let mut labels = index.namespace_labels().clone();
@@ -194,14 +200,14 @@ fn run_to(
         stdin,
         apply_stream::Options {
             view,
-            color: output::use_color(),
+            color: streams.color,
             actions: actions.as_ref(),
             run_record: args.run_record.is_some(),
-            spill_limit,
+            spill_limit: streams.spill_limit,
             prepass,
         },
-        out,
-        err,
+        streams.out,
+        streams.err,
     )?;
     let invalid = auditor
         .problems()
@@ -210,7 +216,7 @@ fn run_to(
         .count();
     let code = output::exit_code_of_counts(invalid, |s| tally.counted(s), args.fail_on);
     let shown_code = output::exit_code_of_counts(invalid, |s| tally.shown(s), args.fail_on);
-    note_audit_warn(err, code, shown_code)?;
+    note_audit_warn(streams.err, code, shown_code)?;
     if let Some(path) = &args.run_record {
         write_run_record(path, tally.scan_outcome(&auditor), started)?;
     }
@@ -238,9 +244,11 @@ fn run_whole(
     mut input: AuditInput,
     resource_documents: Vec<Document>,
     started: chrono::DateTime<chrono::Utc>,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
+    streams: Streams<'_>,
 ) -> anyhow::Result<ExitCode> {
+    let Streams {
+        out, err, color, ..
+    } = streams;
     let actions = args
         .audit_warn
         .then(|| PolicyActions::new(&input.policy_documents, &resource_documents, &input.values));
@@ -254,9 +262,7 @@ fn run_whole(
         None => (outcome.clone(), outcome),
     };
     match view {
-        View::Output(format) => {
-            output::write_outcome(out, err, &shown, format, output::use_color())?
-        }
+        View::Output(format) => output::write_outcome(out, err, &shown, format, color)?,
         View::KyvernoTable { detailed } => {
             for problem in &shown.problems {
                 writeln!(err, "warning: {problem}")?;
@@ -264,7 +270,7 @@ fn run_whole(
             write!(
                 out,
                 "{}",
-                kyverno_apply::results_table(&shown, detailed, output::use_color())
+                kyverno_apply::results_table(&shown, detailed, color)
             )?;
         }
     }
@@ -605,5 +611,306 @@ mod tests {
         }
         let v1 = serde_json::json!({"apiVersion": "kyverno.io/v1", "kind": "PolicyException"});
         assert!(!is_policy_exception(&v1));
+    }
+
+    /// Policies whose results land in every view's order in a different
+    /// place: two policies of one name (a ClusterPolicy and a namespaced
+    /// Policy), an unscored one, mixed actions, multi-line messages, a
+    /// ValidatingAdmissionPolicy with params and a policy on a
+    /// cluster-scoped kind.
+    const STREAM_POLICIES: &str = r#"apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: labels}
+spec:
+  validationFailureAction: Audit
+  validationFailureActionOverrides: [{action: Enforce, namespaces: [prod]}]
+  rules:
+  - name: app
+    match: {any: [{resources: {kinds: [Pod, ConfigMap, Namespace]}}]}
+    validate: {message: "needs an app label", pattern: {metadata: {labels: {app: '?*'}}}}
+  - name: a-team
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    validate: {message: "needs a team\nlabel  ", pattern: {metadata: {labels: {team: '?*'}}}}
+---
+apiVersion: kyverno.io/v1
+kind: Policy
+metadata: {name: labels, namespace: prod}
+spec:
+  validationFailureAction: Enforce
+  rules:
+  - name: app
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    validate: {pattern: {metadata: {labels: {tier: '?*'}}}}
+---
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: advisory
+  annotations: {policies.kyverno.io/scored: "false", policies.kyverno.io/severity: high}
+spec:
+  rules:
+  - name: no-latest
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    validate: {message: "pin the image", pattern: {spec: {containers: [{image: "!*:latest"}]}}}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: max-replicas}
+spec:
+  paramKind: {apiVersion: v1, kind: ConfigMap}
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [apps], apiVersions: [v1], operations: [CREATE], resources: [deployments]}
+  validations:
+  - expression: object.spec.replicas <= int(params.data.max)
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: max-replicas}
+spec:
+  policyName: max-replicas
+  validationActions: [Audit]
+  paramRef: {name: limits, parameterNotFoundAction: Deny}
+"#;
+
+    /// Resources in two files and a List: Pods before their Namespace,
+    /// the same Pods again (their reports merge), a document without a
+    /// kind, params, and a resource named by uid alone in its report.
+    fn stream_corpus() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut pods = String::new();
+        for i in 0..40 {
+            let namespace = ["prod", "dev", "team-a"][i % 3];
+            let labels = match i % 4 {
+                0 => "{}".to_string(),
+                1 => format!("{{app: a{i}}}"),
+                2 => format!("{{app: a{i}, team: t}}"),
+                _ => format!("{{team: t, tier: x{i}}}"),
+            };
+            let image = if i % 5 == 0 {
+                "nginx:latest"
+            } else {
+                "nginx:1"
+            };
+            let uid = if i % 6 == 0 {
+                format!(", uid: 0000000{}-aaaa-bbbb-cccc-dddddddddddd", i % 10)
+            } else {
+                String::new()
+            };
+            pods.push_str(&format!(
+                "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: pod-{i}, namespace: {namespace}, labels: {labels}{uid}}}\nspec: {{containers: [{{name: c, image: '{image}'}}]}}\n"
+            ));
+        }
+        let more = "---\nmetadata: {name: no-kind}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: prod, labels: {app: p}}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: dev}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: limits, namespace: dev}\ndata: {max: '3'}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: dev}\nspec: {replicas: 5}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: small, namespace: dev}\nspec: {replicas: 1}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: lost, namespace: prod}\nspec: {replicas: 1}\n";
+        std::fs::create_dir(dir.path().join("manifests")).expect("mkdir");
+        std::fs::write(dir.path().join("manifests/a.yaml"), format!("{pods}{more}"))
+            .expect("write");
+        std::fs::write(dir.path().join("manifests/b.yaml"), &pods).expect("write");
+        let list = r#"{"apiVersion": "v1", "kind": "List", "items": [
+            {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "listed", "namespace": "dev", "labels": {"app": "l"}}, "spec": {"containers": [{"name": "c", "image": "x:latest"}]}},
+            {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "pod-1", "namespace": "dev"}, "spec": {"containers": [{"name": "c", "image": "x"}]}}]}"#;
+        std::fs::write(dir.path().join("manifests/c.json"), list).expect("write");
+        std::fs::write(dir.path().join("policies.yaml"), STREAM_POLICIES).expect("write");
+        std::fs::write(dir.path().join("empty.yaml"), "# nothing\n").expect("write");
+        dir
+    }
+
+    /// Stdout, stderr and exit code of one run.
+    type Run = (String, String, ExitCode);
+
+    fn streamed(args: &ApplyArgs, color: bool, spill_limit: usize) -> Run {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = run_to(
+            args,
+            Streams {
+                stdin: &mut "".as_bytes(),
+                out: &mut out,
+                err: &mut err,
+                color,
+                spill_limit,
+            },
+        )
+        .unwrap_or_else(|e| panic!("{args:?}: {e:#}"));
+        let text = |bytes: Vec<u8>| String::from_utf8(bytes).expect("utf-8");
+        (text(out), text(err), code)
+    }
+
+    /// The run as `apply` ran before it streamed: every resource and
+    /// finding held, the whole outcome printed.
+    fn whole(args: &ApplyArgs, color: bool) -> Run {
+        let mut stdin = "".as_bytes();
+        let input = AuditInput {
+            policy_documents: sources::load(&policy_paths(args), &mut stdin).expect("policies"),
+            include_non_background: args.include_non_background,
+            ..AuditInput::default()
+        };
+        let documents = sources::load(&args.resources, &mut stdin).expect("resources");
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = run_whole(
+            args,
+            view(args).expect("view"),
+            input,
+            documents,
+            chrono::Utc::now(),
+            Streams {
+                stdin: &mut stdin,
+                out: &mut out,
+                err: &mut err,
+                color,
+                spill_limit: 0,
+            },
+        )
+        .unwrap_or_else(|e| panic!("{args:?}: {e:#}"));
+        let text = |bytes: Vec<u8>| String::from_utf8(bytes).expect("utf-8");
+        (text(out), text(err), code)
+    }
+
+    /// Report timestamps are the time of the run.
+    fn without_time(text: &str) -> String {
+        let time = regex::Regex::new(r#"(seconds|nanos)("?): \d+"#).expect("regex");
+        time.replace_all(text, "$1$2: X").into_owned()
+    }
+
+    #[test]
+    fn every_view_streams_what_the_whole_outcome_prints() {
+        let dir = stream_corpus();
+        let root = dir.path().display().to_string();
+        let policies = format!("{root}/policies.yaml");
+        let manifests = format!("{root}/manifests");
+        let views: [&[&str]; 10] = [
+            &["-o", "table"],
+            &["-o", "summary"],
+            &["-o", "junit"],
+            &["-o", "sarif"],
+            &["-o", "yaml"],
+            &["-o", "json"],
+            &["-t"],
+            &["-t", "--detailed-results"],
+            &["-o", "json", "--audit-warn", "--fail-on", "fail"],
+            &["-o", "table", "--audit-warn", "--fail-on", "warn"],
+        ];
+        for view_args in views {
+            let mut argv = vec!["-p", policies.as_str(), "-r", manifests.as_str()];
+            argv.extend_from_slice(view_args);
+            let args = apply_args(&argv);
+            for color in [false, true] {
+                let (out, err, code) = whole(&args, color);
+                assert!(out.len() > 60, "{view_args:?} shows results: {out}");
+                // A limit of 1 byte writes every record to its own run.
+                for limit in [1, spill::DEFAULT_LIMIT] {
+                    let (s_out, s_err, s_code) = streamed(&args, color, limit);
+                    assert_eq!(
+                        without_time(&s_out),
+                        without_time(&out),
+                        "{view_args:?} colour {color} limit {limit}"
+                    );
+                    assert_eq!(s_err, err, "{view_args:?}");
+                    assert_eq!(s_code, code, "{view_args:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn no_resources_stream_valid_empty_views() {
+        let dir = stream_corpus();
+        let root = dir.path().display().to_string();
+        let policies = format!("{root}/policies.yaml");
+        let empty = format!("{root}/empty.yaml");
+        for format in ["table", "summary", "junit", "sarif", "yaml", "json"] {
+            let args = apply_args(&["-p", &policies, "-r", &empty, "-o", format]);
+            let run = streamed(&args, false, spill::DEFAULT_LIMIT);
+            assert_eq!(run, whole(&args, false), "{format}");
+            let out = run.0;
+            match format {
+                "json" => {
+                    let list: Value = serde_json::from_str(&out).expect("json");
+                    assert_eq!(list["items"], serde_json::json!([]));
+                }
+                "sarif" => {
+                    let log: Value = serde_json::from_str(&out).expect("json");
+                    assert_eq!(log["runs"][0]["results"], serde_json::json!([]));
+                }
+                "junit" => assert!(
+                    out.contains("<testsuites name=\"polscan\" tests=\"0\""),
+                    "{out}"
+                ),
+                "yaml" => assert_eq!(out, ""),
+                _ => assert!(out.contains("(4 policies, 0 resources)"), "{out}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_resource_without_a_name_gives_the_whole_outcome_s_error() {
+        let dir = stream_corpus();
+        let root = dir.path().display().to_string();
+        let nameless = format!("{root}/nameless.yaml");
+        std::fs::write(
+            &nameless,
+            "apiVersion: v1\nkind: Pod\nmetadata: {namespace: dev}\n",
+        )
+        .expect("write");
+        let args = apply_args(&[
+            "-p",
+            &format!("{root}/policies.yaml"),
+            "-r",
+            &nameless,
+            "-o",
+            "json",
+        ]);
+        let err = run_to(
+            &args,
+            Streams {
+                stdin: &mut "".as_bytes(),
+                out: &mut Vec::new(),
+                err: &mut Vec::new(),
+                color: false,
+                spill_limit: spill::DEFAULT_LIMIT,
+            },
+        )
+        .expect_err("a report needs a name");
+        assert!(format!("{err:#}").contains("without `name`"), "{err:#}");
+        // Views without reports stream it.
+        let args = apply_args(&[
+            "-p",
+            &format!("{root}/policies.yaml"),
+            "-r",
+            &nameless,
+            "-o",
+            "junit",
+        ]);
+        assert_eq!(streamed(&args, false, 1), whole(&args, false));
+    }
+
+    #[test]
+    fn a_bad_document_stops_apply_before_any_output_naming_its_file() {
+        let dir = stream_corpus();
+        let root = dir.path().display().to_string();
+        std::fs::write(dir.path().join("manifests/b.yaml"), "kind: [unclosed\n").expect("write");
+        let args = apply_args(&[
+            "-p",
+            &format!("{root}/policies.yaml"),
+            "-r",
+            &format!("{root}/manifests"),
+            "-o",
+            "json",
+        ]);
+        let mut out = Vec::new();
+        let err = run_to(
+            &args,
+            Streams {
+                stdin: &mut "".as_bytes(),
+                out: &mut out,
+                err: &mut Vec::new(),
+                color: false,
+                spill_limit: spill::DEFAULT_LIMIT,
+            },
+        )
+        .expect_err("bad yaml");
+        let message = format!("{err:#}");
+        assert!(message.starts_with("reading resources: "), "{message}");
+        assert!(message.contains("b.yaml: document 1"), "{message}");
+        assert!(out.is_empty(), "nothing written before the error");
     }
 }

@@ -1048,3 +1048,200 @@ impl KyvernoSink {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{AuditInput, ResourceIndex};
+    use crate::loader::parse_documents;
+    use serde_json::json;
+    use std::path::{Path, PathBuf};
+
+    fn framed(document: impl Fn(Value) -> Value, items: &[Value]) -> String {
+        let frame = JsonFrame::new(&document(Value::String(MARKER.into()))).expect("frame");
+        let mut out = Vec::new();
+        out.extend_from_slice(frame.head.as_bytes());
+        for (index, item) in items.iter().enumerate() {
+            let text = pretty_item(item, frame.item_indent()).expect("item");
+            frame.write_item(&mut out, index, &text).expect("write");
+        }
+        frame.write_end(&mut out, items.len()).expect("end");
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    #[test]
+    fn a_streamed_array_is_what_serde_json_writes_whole() {
+        let items = [
+            json!({"kind": "PolicyReport", "results": [{"message": "a\nb", "n": 1.5}], "empty": {}}),
+            json!([]),
+            json!("text"),
+            json!({"nested": {"deeper": [[], {}, [1, 2]]}}),
+        ];
+        let list = |items: Value| json!({"apiVersion": "v1", "kind": "List", "items": items});
+        let sarif = |results: Value| json!({"$schema": "s", "runs": [{"tool": {"rules": [{"id": "r"}]}, "results": results}]});
+        for count in [0, 1, 2, 4] {
+            let some = &items[..count];
+            for document in [&list as &dyn Fn(Value) -> Value, &sarif] {
+                let whole = serde_json::to_string_pretty(&document(json!(some))).expect("json");
+                let streamed = framed(document, some);
+                assert_eq!(streamed, format!("{whole}\n"), "{count} items");
+                let parsed: Value = serde_json::from_str(&streamed).expect("valid json");
+                assert_eq!(parsed, document(json!(some)));
+            }
+        }
+        assert_eq!(list_frame().expect("frame").item_indent(), LIST_ITEM_INDENT);
+    }
+
+    #[test]
+    fn the_array_must_be_the_last_value() {
+        let misplaced = json!({"items": MARKER, "kind": "List"});
+        assert!(JsonFrame::new(&misplaced).is_err());
+        assert!(JsonFrame::new(&json!({"items": []})).is_err());
+    }
+
+    const POLICY: &str = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: needs-app}\nspec:\n  rules:\n  - name: app\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    validate: {pattern: {metadata: {labels: {app: '?*'}}}}\n";
+
+    fn pods(count: usize) -> String {
+        (0..count)
+            .map(|i| {
+                format!("---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, namespace: ns}}\n")
+            })
+            .collect()
+    }
+
+    /// An auditor of `POLICY` over the resources at `paths` (first pass).
+    fn first_pass(paths: &[PathBuf]) -> (Auditor, Rereadable) {
+        let policy_documents = parse_documents(POLICY, Path::new("p.yaml")).expect("policy");
+        let mut index = ResourceIndex::new(&policy_documents);
+        let mut resources = Rereadable::new(paths);
+        resources
+            .visit(&mut "".as_bytes(), &mut |doc| -> Result<(), SourceError> {
+                index.record(&admit(doc));
+                Ok(())
+            })
+            .expect("first pass");
+        let input = AuditInput {
+            policy_documents,
+            ..AuditInput::default()
+        };
+        (Auditor::new(input, index), resources)
+    }
+
+    fn options(format: OutputFormat) -> Options<'static> {
+        Options {
+            view: View::Output(format),
+            color: false,
+            actions: None,
+            run_record: false,
+            spill_limit: 1,
+            prepass: Prepass::default(),
+        }
+    }
+
+    #[test]
+    fn a_file_changed_between_the_passes_stops_before_any_output() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("pods.yaml");
+        std::fs::write(&file, pods(3)).expect("write");
+        let (auditor, mut resources) = first_pass(std::slice::from_ref(&file));
+        std::fs::write(&file, format!("{}---\nkind: [unclosed\n", pods(CHUNK + 1)))
+            .expect("rewrite");
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let error = run(
+            &auditor,
+            &mut resources,
+            &mut "".as_bytes(),
+            options(OutputFormat::Json),
+            &mut out,
+            &mut err,
+        )
+        .expect_err("the second pass meets the bad document");
+        let message = format!("{error:#}");
+        assert!(message.starts_with("reading resources: "), "{message}");
+        assert!(message.contains("pods.yaml: document"), "{message}");
+        assert!(
+            out.is_empty(),
+            "no output: {}",
+            String::from_utf8_lossy(&out)
+        );
+    }
+
+    /// Takes `room` bytes, then fails.
+    struct Full {
+        taken: Vec<u8>,
+        room: usize,
+    }
+
+    impl Write for Full {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.taken.len() >= self.room {
+                return Err(std::io::Error::other("disk full"));
+            }
+            let n = buf.len().min(self.room - self.taken.len());
+            self.taken.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn output_cut_short_is_an_error_and_no_valid_document() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("pods.yaml");
+        std::fs::write(&file, pods(20)).expect("write");
+        for format in [OutputFormat::Json, OutputFormat::Sarif, OutputFormat::Junit] {
+            let (auditor, mut resources) = first_pass(std::slice::from_ref(&file));
+            let mut out = Full {
+                taken: Vec::new(),
+                room: 3000,
+            };
+            let error = run(
+                &auditor,
+                &mut resources,
+                &mut "".as_bytes(),
+                options(format),
+                &mut out,
+                &mut Vec::new(),
+            )
+            .expect_err("the output is full");
+            assert!(format!("{error:#}").contains("disk full"), "{error:#}");
+            let text = String::from_utf8_lossy(&out.taken);
+            assert_eq!(text.len(), 3000, "{format:?}");
+            match format {
+                OutputFormat::Junit => assert!(!text.contains("</testsuites>")),
+                _ => assert!(serde_json::from_str::<Value>(&text).is_err()),
+            }
+        }
+    }
+
+    #[test]
+    fn counts_follow_the_findings_shown_and_counted() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("pods.yaml");
+        std::fs::write(&file, pods(CHUNK + 3)).expect("write");
+        let (auditor, mut resources) = first_pass(std::slice::from_ref(&file));
+        let mut out = Vec::new();
+        let tally = run(
+            &auditor,
+            &mut resources,
+            &mut "".as_bytes(),
+            options(OutputFormat::Summary),
+            &mut out,
+            &mut Vec::new(),
+        )
+        .expect("runs");
+        assert_eq!(tally.shown(RuleStatus::Fail), CHUNK + 3);
+        assert_eq!(tally.counted(RuleStatus::Fail), CHUNK + 3);
+        assert_eq!(
+            String::from_utf8(out).expect("utf-8"),
+            format!(
+                "pass: 0  fail: {}  warn: 0  error: 0  skip: 0  (1 policies, {} resources)\n",
+                CHUNK + 3,
+                CHUNK + 3
+            )
+        );
+    }
+}

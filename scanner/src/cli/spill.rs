@@ -17,6 +17,10 @@ use std::path::{Component, Path};
 /// Bytes held in memory before a run is written out.
 pub const DEFAULT_LIMIT: usize = 64 * 1024 * 1024;
 
+/// Runs kept open at most: beyond, they are merged into one, so a large
+/// output never runs out of file descriptors.
+const MAX_RUNS: usize = 64;
+
 /// What a held record costs besides its bytes (two vectors).
 const RECORD_OVERHEAD: usize = 2 * std::mem::size_of::<Vec<u8>>();
 
@@ -60,42 +64,40 @@ impl Spill {
 
     fn write_run(&mut self) -> io::Result<()> {
         self.held.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let mut file = tempfile::tempfile()?;
-        {
-            let mut out = BufWriter::with_capacity(256 * 1024, &mut file);
-            for (key, value) in self.held.drain(..) {
-                write_bytes(&mut out, &key)?;
-                write_bytes(&mut out, &value)?;
-            }
-            out.flush()?;
-        }
-        file.rewind()?;
-        self.runs.push(file);
+        let run = write_records(self.held.drain(..).map(Ok))?;
+        self.runs.push(run);
         self.held_bytes = 0;
         // The next run fills the same room again: give back the rest.
         self.held.shrink_to(0);
+        if self.runs.len() >= MAX_RUNS {
+            let runs = std::mem::take(&mut self.runs);
+            let merged = write_records(Sorted::of(runs, Vec::new())?)?;
+            self.runs.push(merged);
+        }
         Ok(())
     }
 
     /// Every record in key order.
     pub fn into_sorted(mut self) -> io::Result<Sorted> {
         self.held.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let mut sources: Vec<Source> = Vec::with_capacity(self.runs.len() + 1);
-        for file in self.runs {
-            sources.push(Source::Run(BufReader::with_capacity(64 * 1024, file)));
-        }
-        sources.push(Source::Held(self.held.into_iter()));
-        let mut sorted = Sorted {
-            sources,
-            values: Vec::new(),
-            heap: BinaryHeap::new(),
-        };
-        sorted.values.resize_with(sorted.sources.len(), Vec::new);
-        for index in 0..sorted.sources.len() {
-            sorted.advance(index)?;
-        }
-        Ok(sorted)
+        Sorted::of(self.runs, self.held)
     }
+}
+
+/// Sorted records into a new anonymous file, rewound for reading.
+fn write_records(records: impl Iterator<Item = io::Result<Record>>) -> io::Result<File> {
+    let mut file = tempfile::tempfile()?;
+    {
+        let mut out = BufWriter::with_capacity(256 * 1024, &mut file);
+        for record in records {
+            let (key, value) = record?;
+            write_bytes(&mut out, &key)?;
+            write_bytes(&mut out, &value)?;
+        }
+        out.flush()?;
+    }
+    file.rewind()?;
+    Ok(file)
 }
 
 fn write_bytes(out: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
@@ -149,6 +151,25 @@ pub struct Sorted {
 }
 
 impl Sorted {
+    /// The merge of sorted runs and sorted held records.
+    fn of(runs: Vec<File>, held: Vec<Record>) -> io::Result<Sorted> {
+        let mut sources: Vec<Source> = Vec::with_capacity(runs.len() + 1);
+        for file in runs {
+            sources.push(Source::Run(BufReader::with_capacity(64 * 1024, file)));
+        }
+        sources.push(Source::Held(held.into_iter()));
+        let mut sorted = Sorted {
+            sources,
+            values: Vec::new(),
+            heap: BinaryHeap::new(),
+        };
+        sorted.values.resize_with(sorted.sources.len(), Vec::new);
+        for index in 0..sorted.sources.len() {
+            sorted.advance(index)?;
+        }
+        Ok(sorted)
+    }
+
     fn advance(&mut self, index: usize) -> io::Result<()> {
         if let Some((key, value)) = self.sources[index].next()? {
             self.values[index] = value;
@@ -310,6 +331,33 @@ mod tests {
             .collect();
         let expected: Vec<String> = (0..10).map(|n| format!("v{n}")).collect();
         assert_eq!(values, expected);
+    }
+
+    #[test]
+    fn many_runs_are_merged_before_files_run_out() {
+        let mut spill = Spill::new(1);
+        // Pseudo-random order, every key once.
+        let count = 1000u64;
+        for i in 0..count {
+            let n = (i * 7919) % count;
+            spill
+                .push(
+                    SortKey::new().num(n).into_bytes(),
+                    n.to_string().into_bytes(),
+                )
+                .expect("push");
+            assert!(spill.runs() <= MAX_RUNS, "{} runs open", spill.runs());
+        }
+        let values: Vec<u64> = drain(spill)
+            .into_iter()
+            .map(|(_, v)| {
+                String::from_utf8(v)
+                    .expect("utf-8")
+                    .parse()
+                    .expect("number")
+            })
+            .collect();
+        assert_eq!(values, (0..count).collect::<Vec<_>>());
     }
 
     #[test]
