@@ -204,7 +204,7 @@ fn run_to(args: &ApplyArgs, streams: Streams<'_>) -> anyhow::Result<ExitCode> {
             actions: actions.as_ref(),
             run_record: args.run_record.is_some(),
             spill_limit: streams.spill_limit,
-            prepass,
+            shared_reports: prepass.into_shared(),
         },
         streams.out,
         streams.err,

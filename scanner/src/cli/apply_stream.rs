@@ -51,8 +51,8 @@ pub struct Options<'a> {
     pub run_record: bool,
     /// Bytes of output records held before they go to a temporary file.
     pub spill_limit: usize,
-    /// What the first pass learnt ([`Prepass`]).
-    pub prepass: Prepass,
+    /// Report identities met more than once ([`Prepass::into_shared`]).
+    pub shared_reports: HashSet<u64>,
 }
 
 /// What the first pass over the resources learns for the views: which
@@ -84,6 +84,11 @@ impl Prepass {
     /// shaped, which the whole outcome's reports report as an error.
     pub fn incomplete(&self) -> bool {
         self.incomplete
+    }
+
+    /// The hashed identities of resources given more than once.
+    pub fn into_shared(self) -> HashSet<u64> {
+        self.shared
     }
 }
 
@@ -206,11 +211,11 @@ pub fn run(
     auditor: &Auditor,
     resources: &mut Rereadable,
     stdin: &mut dyn Read,
-    options: Options<'_>,
+    mut options: Options<'_>,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<Tally> {
-    let mut sink = Sink::new(&options);
+    let mut sink = Sink::new(&mut options);
     let mut tally = Tally {
         record: options.run_record.then(RecordTally::default),
         ..Tally::default()
@@ -338,7 +343,7 @@ enum Sink {
 }
 
 impl Sink {
-    fn new(options: &Options<'_>) -> Sink {
+    fn new(options: &mut Options<'_>) -> Sink {
         let spill = || Spill::new(options.spill_limit);
         match options.view {
             View::Output(OutputFormat::Summary) => Sink::Summary,
@@ -346,7 +351,7 @@ impl Sink {
                 Sink::Reports(ReportsSink {
                     json: format == OutputFormat::Json,
                     timestamp: Timestamp::now(),
-                    shared: options.prepass.shared.clone(),
+                    shared: std::mem::take(&mut options.shared_reports),
                     held: HashMap::new(),
                     spill: spill(),
                 })
@@ -380,25 +385,8 @@ impl Sink {
         match self {
             Sink::Summary => Ok(Vec::new()),
             Sink::Reports(sink) => sink.records(ordinal, findings),
-            Sink::Junit(_) => Ok(findings
-                .iter()
-                .enumerate()
-                .map(|(index, finding)| {
-                    let policy = finding.policy.qualified_name();
-                    let key = finding_key(SortKey::new().str(&policy), finding, ordinal, index);
-                    (key.into_bytes(), case_fields(&policy, finding, true))
-                })
-                .collect()),
+            Sink::Junit(_) | Sink::Table(_) => Ok(by_policy_records(ordinal, findings)),
             Sink::Sarif(_) => SarifSink::records(ordinal, findings),
-            Sink::Table(_) => Ok(findings
-                .iter()
-                .enumerate()
-                .map(|(index, finding)| {
-                    let policy = finding.policy.qualified_name();
-                    let key = finding_key(SortKey::new().str(&policy), finding, ordinal, index);
-                    (key.into_bytes(), case_fields(&policy, finding, true))
-                })
-                .collect()),
             Sink::Kyverno(sink) => Ok(sink.records(ordinal, findings)),
         }
     }
@@ -406,6 +394,16 @@ impl Sink {
     /// Keeps one resource's records and counts what the view needs of its
     /// findings (one resource after the other, in input order).
     fn add(
+        &mut self,
+        ordinal: u64,
+        findings: Vec<Finding>,
+        records: Vec<Record>,
+    ) -> anyhow::Result<()> {
+        self.keep(ordinal, findings, records)
+            .context("keeping output records in a temporary file")
+    }
+
+    fn keep(
         &mut self,
         ordinal: u64,
         findings: Vec<Finding>,
@@ -464,21 +462,30 @@ fn push_all(spill: &mut Spill, records: Vec<Record>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// A finding as JUnit and the grouped table write it: policy, rule,
-/// resource, status and (when wanted) message.
-fn case_fields(policy: &str, finding: &Finding, message: bool) -> Vec<u8> {
-    let rule = &finding.result.rule;
-    let resource = finding.resource.to_string();
-    let status = finding.reported_status().as_str();
-    let message = if message {
-        finding.result.message.as_str()
-    } else {
-        ""
-    };
-    encode_fields(&[policy, rule, &resource, status, message])
+/// Records of findings grouped by policy (qualified name, as JUnit's
+/// suites and the table's blocks), each group in the audit's order; the
+/// value holds policy, rule, resource, status and message.
+fn by_policy_records(ordinal: u64, findings: &[Finding]) -> Vec<Record> {
+    findings
+        .iter()
+        .enumerate()
+        .map(|(index, finding)| {
+            let policy = finding.policy.qualified_name();
+            let key = finding_key(SortKey::new().str(&policy), finding, ordinal, index);
+            let value = encode_fields(&[
+                &policy,
+                &finding.result.rule,
+                &finding.resource.to_string(),
+                finding.reported_status().as_str(),
+                &finding.result.message,
+            ]);
+            (key.into_bytes(), value)
+        })
+        .collect()
 }
 
-/// The fields of [`case_fields`] read back.
+/// The fields of a record of [`by_policy_records`] (or Kyverno's table)
+/// read back.
 struct Case<'a> {
     policy: &'a str,
     rule: &'a str,
@@ -532,13 +539,14 @@ impl ReportsSink {
         let Some(first) = findings.first() else {
             return Ok(Vec::new());
         };
-        let Some((group, text)) = self.render(findings)? else {
+        let Some((group, object)) = self.report(findings)? else {
             return Ok(Vec::new());
         };
         let key = group.num(ordinal).into_bytes();
         let value = if self.shared.contains(&identity_hash(&first.resource)) {
             vec![HELD]
         } else {
+            let text = self.render(&object)?;
             let mut value = Vec::with_capacity(text.len() + 1);
             value.push(RENDERED);
             value.extend_from_slice(text.as_bytes());
@@ -548,8 +556,8 @@ impl ReportsSink {
     }
 
     /// The report of one resource's findings (none when no finding is
-    /// reported): its place (group, namespace, name, identity) and text.
-    fn render(&self, findings: &[Finding]) -> anyhow::Result<Option<(SortKey, String)>> {
+    /// reported): its place (group, namespace, name, identity) and object.
+    fn report(&self, findings: &[Finding]) -> anyhow::Result<Option<(SortKey, Value)>> {
         let shaped =
             reports::per_resource(findings, self.timestamp).context("shaping the reports")?;
         // As the whole outcome: PolicyReports by namespace and name, then
@@ -572,12 +580,16 @@ impl ReportsSink {
         } else {
             return Ok(None);
         };
-        let text = if self.json {
-            pretty_item(&object, LIST_ITEM_INDENT)?
+        Ok(Some((key, object)))
+    }
+
+    /// A report as written: an item of the JSON `List`, or a YAML document.
+    fn render(&self, object: &Value) -> anyhow::Result<String> {
+        Ok(if self.json {
+            pretty_item(object, LIST_ITEM_INDENT)?
         } else {
-            format!("---\n{}", serde_yaml::to_string(&object)?)
-        };
-        Ok(Some((key, text)))
+            format!("---\n{}", serde_yaml::to_string(object)?)
+        })
     }
 
     fn add(&mut self, findings: Vec<Finding>, records: Vec<Record>) -> std::io::Result<()> {
@@ -611,8 +623,8 @@ impl ReportsSink {
                         continue;
                     };
                     findings.sort_by(finding_order);
-                    match self.render(&findings)? {
-                        Some((_, text)) => text,
+                    match self.report(&findings)? {
+                        Some((_, object)) => self.render(&object)?,
                         None => continue,
                     }
                 }
@@ -1134,7 +1146,7 @@ mod tests {
             actions: None,
             run_record: false,
             spill_limit: 1,
-            prepass: Prepass::default(),
+            shared_reports: HashSet::new(),
         }
     }
 
