@@ -38,7 +38,8 @@ use crate::scan::{ResultKey, ScanOutcome};
 /// kept: enough to keep every core busy, few enough to hold.
 const CHUNK: usize = 256;
 
-/// One output record: its place in the view's order and its bytes.
+/// One output record as built: its place in the view's order and its
+/// bytes (the spill keeps a copy).
 type Record = (Vec<u8>, Vec<u8>);
 
 /// How the streamed audit is shown and counted.
@@ -413,13 +414,17 @@ impl Sink {
             Sink::Summary => {}
             Sink::Reports(sink) => sink.add(findings, records)?,
             Sink::Junit(sink) => {
-                for finding in &findings {
-                    let status = finding.reported_status();
-                    sink.total.add(status);
-                    sink.suites
-                        .entry(finding.policy.qualified_name())
-                        .or_default()
-                        .add(status);
+                for (_, value) in &records {
+                    let case = Case::read(value)?;
+                    sink.total.add(case.status);
+                    match sink.suites.get_mut(case.policy) {
+                        Some(counts) => counts.add(case.status),
+                        None => {
+                            let mut counts = junit::Counts::default();
+                            counts.add(case.status);
+                            sink.suites.insert(case.policy.to_string(), counts);
+                        }
+                    }
                 }
                 push_all(&mut sink.spill, records)?;
             }
@@ -457,7 +462,7 @@ impl Sink {
 
 fn push_all(spill: &mut Spill, records: Vec<Record>) -> std::io::Result<()> {
     for (key, value) in records {
-        spill.push(key, value)?;
+        spill.push(&key, &value)?;
     }
     Ok(())
 }
@@ -601,7 +606,7 @@ impl ReportsSink {
                     .or_default()
                     .extend(findings.iter().cloned());
             }
-            self.spill.push(key, value)?;
+            self.spill.push(&key, &value)?;
         }
         Ok(())
     }
@@ -614,7 +619,8 @@ impl ReportsSink {
         }
         let mut items = 0usize;
         for record in spill.into_sorted()? {
-            let (key, value) = record?;
+            let record = record?;
+            let (key, value) = (record.key(), record.value());
             let text = match value.split_first() {
                 Some((&HELD, _)) => {
                     let group = &key[..key.len().saturating_sub(8)];
@@ -767,8 +773,8 @@ impl JunitSink {
         junit::write_head(&mut writer, &self.total)?;
         let mut current: Option<String> = None;
         for record in self.spill.into_sorted()? {
-            let (_, value) = record?;
-            let case = Case::read(&value)?;
+            let record = record?;
+            let case = Case::read(record.value())?;
             if current.as_deref() != Some(case.policy) {
                 if current.is_some() {
                     writer.write_event(quick_xml::events::Event::End(
@@ -867,8 +873,8 @@ impl SarifSink {
         out.write_all(frame.head.as_bytes())?;
         let mut items = 0usize;
         for record in self.spill.into_sorted()? {
-            let (_, value) = record?;
-            let mut fields = Fields::new(&value);
+            let record = record?;
+            let mut fields = Fields::new(record.value());
             let id = fields.next_str()?;
             let mut result: Value = serde_json::from_str(fields.next_str()?)?;
             let index = indexes.get(id).context("a result's rule was not kept")?;
@@ -900,15 +906,19 @@ struct Group {
 impl TableSink {
     fn add(&mut self, findings: &[Finding], records: Vec<Record>) -> std::io::Result<()> {
         // One record per finding, in the same order.
-        for (finding, (key, _)) in findings.iter().zip(&records) {
-            let group = self
-                .groups
-                .entry(finding.policy.qualified_name())
-                .or_insert_with(|| Group {
+        for (finding, (key, value)) in findings.iter().zip(&records) {
+            let case = Case::read(value)?;
+            if !self.groups.contains_key(case.policy) {
+                let group = Group {
                     first: (key.clone(), finding.policy.kind.clone()),
                     actions: BTreeSet::new(),
                     widths: output::header_widths(&output::GROUP_HEADERS),
-                });
+                };
+                self.groups.insert(case.policy.to_string(), group);
+            }
+            let Some(group) = self.groups.get_mut(case.policy) else {
+                continue;
+            };
             if *key < group.first.0 {
                 group.first = (key.clone(), finding.policy.kind.clone());
             }
@@ -916,8 +926,9 @@ impl TableSink {
             {
                 group.actions.insert(finding.result.action.clone());
             }
-            // Colour takes no width: the plain row measures the same.
-            output::widen(&mut group.widths, &output::group_row(finding, false));
+            // Colour takes no width: the plain cells measure the same.
+            let status = STATUS_CELLS[status_index(case.status)];
+            output::widen(&mut group.widths, &[case.rule, case.resource, status]);
         }
         push_all(&mut self.spill, records)
     }
@@ -927,8 +938,8 @@ impl TableSink {
         let mut widths: &[usize] = &[];
         let mut text = String::new();
         for record in self.spill.into_sorted()? {
-            let (_, value) = record?;
-            let case = Case::read(&value)?;
+            let record = record?;
+            let case = Case::read(record.value())?;
             if current != Some(case.policy) {
                 if current.is_some() {
                     out.write_all(b"\n")?;
@@ -962,6 +973,20 @@ impl TableSink {
             out.write_all(b"\n")?;
         }
         Ok(())
+    }
+}
+
+/// The RESULT cells of the grouped table without colour, by
+/// [`status_index`] (their width is all the table needs of them).
+const STATUS_CELLS: [&str; 5] = ["pass  ", "fail  ", "warn  ", "error ", "skip  "];
+
+fn status_index(status: RuleStatus) -> usize {
+    match status {
+        RuleStatus::Pass => 0,
+        RuleStatus::Fail => 1,
+        RuleStatus::Warn => 2,
+        RuleStatus::Error => 3,
+        RuleStatus::Skip => 4,
     }
 }
 
@@ -1023,8 +1048,20 @@ impl KyvernoSink {
         for (_, value) in &records {
             let case = Case::read(value)?;
             self.rows += 1;
-            let row = self.row(String::new(), &case);
-            output::widen(&mut self.widths, &row);
+            // Colour takes no width: the plain word measures the same; the
+            // row number's column is sized at the end.
+            let word = result_word(case.status);
+            let row = [
+                "",
+                case.policy,
+                case.rule,
+                case.resource,
+                word,
+                "",
+                case.message,
+            ];
+            let columns = self.widths.len();
+            output::widen(&mut self.widths, &row[..columns]);
         }
         push_all(&mut self.spill, records)
     }
@@ -1052,8 +1089,8 @@ impl KyvernoSink {
         out.write_all(output::table_line(&self.widths, &headers).as_bytes())?;
         let spill = std::mem::replace(&mut self.spill, Spill::new(0));
         for (number, record) in spill.into_sorted()?.enumerate() {
-            let (_, value) = record?;
-            let case = Case::read(&value)?;
+            let record = record?;
+            let case = Case::read(record.value())?;
             let row = self.row((number + 1).to_string(), &case);
             out.write_all(output::table_line(&self.widths, &row).as_bytes())?;
         }
@@ -1102,6 +1139,22 @@ mod tests {
             }
         }
         assert_eq!(list_frame().expect("frame").item_indent(), LIST_ITEM_INDENT);
+    }
+
+    #[test]
+    fn status_cells_are_the_table_s() {
+        for status in [
+            RuleStatus::Pass,
+            RuleStatus::Fail,
+            RuleStatus::Warn,
+            RuleStatus::Error,
+            RuleStatus::Skip,
+        ] {
+            assert_eq!(
+                STATUS_CELLS[status_index(status)],
+                output::group_status_cell(status, false)
+            );
+        }
     }
 
     #[test]

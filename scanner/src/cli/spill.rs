@@ -21,10 +21,35 @@ pub const DEFAULT_LIMIT: usize = 64 * 1024 * 1024;
 /// output never runs out of file descriptors.
 const MAX_RUNS: usize = 64;
 
-/// What a held record costs besides its bytes (two vectors).
-const RECORD_OVERHEAD: usize = 2 * std::mem::size_of::<Vec<u8>>();
+/// What a held record costs besides its bytes.
+const RECORD_OVERHEAD: usize = std::mem::size_of::<Record>();
 
-type Record = (Vec<u8>, Vec<u8>);
+/// One record: key and value in one allocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    bytes: Vec<u8>,
+    key_len: usize,
+}
+
+impl Record {
+    fn new(key: &[u8], value: &[u8]) -> Record {
+        let mut bytes = Vec::with_capacity(key.len() + value.len());
+        bytes.extend_from_slice(key);
+        bytes.extend_from_slice(value);
+        Record {
+            bytes,
+            key_len: key.len(),
+        }
+    }
+
+    pub fn key(&self) -> &[u8] {
+        &self.bytes[..self.key_len]
+    }
+
+    pub fn value(&self) -> &[u8] {
+        &self.bytes[self.key_len..]
+    }
+}
 
 /// Records waiting to be sorted.
 pub struct Spill {
@@ -45,11 +70,14 @@ impl Spill {
         }
     }
 
-    /// Adds one record. Keys should be unique: equal keys leave in no
-    /// particular order.
-    pub fn push(&mut self, key: Vec<u8>, value: Vec<u8>) -> io::Result<()> {
+    /// Adds a copy of one record. Keys should be unique: equal keys leave
+    /// in no particular order. The copy is made by the thread that keeps
+    /// the spill: records built on worker threads and kept there would
+    /// leave their allocator's arenas fragmented, which slows every later
+    /// allocation of the evaluation.
+    pub fn push(&mut self, key: &[u8], value: &[u8]) -> io::Result<()> {
         self.held_bytes += key.len() + value.len() + RECORD_OVERHEAD;
-        self.held.push((key, value));
+        self.held.push(Record::new(key, value));
         if self.held_bytes > self.limit {
             self.write_run()?;
         }
@@ -63,7 +91,7 @@ impl Spill {
     }
 
     fn write_run(&mut self) -> io::Result<()> {
-        self.held.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        self.held.sort_unstable_by(|a, b| a.key().cmp(b.key()));
         let run = write_records(self.held.drain(..).map(Ok))?;
         self.runs.push(run);
         self.held_bytes = 0;
@@ -79,20 +107,22 @@ impl Spill {
 
     /// Every record in key order.
     pub fn into_sorted(mut self) -> io::Result<Sorted> {
-        self.held.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        self.held.sort_unstable_by(|a, b| a.key().cmp(b.key()));
         Sorted::of(self.runs, self.held)
     }
 }
 
-/// Sorted records into a new anonymous file, rewound for reading.
+/// Sorted records into a new anonymous file, rewound for reading: each
+/// the lengths of its key and value, then its bytes.
 fn write_records(records: impl Iterator<Item = io::Result<Record>>) -> io::Result<File> {
     let mut file = tempfile::tempfile()?;
     {
         let mut out = BufWriter::with_capacity(256 * 1024, &mut file);
         for record in records {
-            let (key, value) = record?;
-            write_bytes(&mut out, &key)?;
-            write_bytes(&mut out, &value)?;
+            let record = record?;
+            out.write_all(&(record.key_len as u64).to_le_bytes())?;
+            out.write_all(&(record.bytes.len() as u64).to_le_bytes())?;
+            out.write_all(&record.bytes)?;
         }
         out.flush()?;
     }
@@ -100,24 +130,28 @@ fn write_records(records: impl Iterator<Item = io::Result<Record>>) -> io::Resul
     Ok(file)
 }
 
-fn write_bytes(out: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
-    out.write_all(&(bytes.len() as u64).to_le_bytes())?;
-    out.write_all(bytes)
-}
-
-/// Reads one length-prefixed byte string; `None` at a clean end of file.
-fn read_bytes(input: &mut impl Read) -> io::Result<Option<Vec<u8>>> {
-    let mut length = [0u8; 8];
-    match input.read_exact(&mut length) {
+/// Reads one record written by [`write_records`]; `None` at a clean end.
+fn read_record(input: &mut impl Read) -> io::Result<Option<Record>> {
+    let invalid = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_string());
+    let mut lengths = [0u8; 16];
+    match input.read_exact(&mut lengths[..8]) {
         Ok(()) => {}
         Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
         Err(err) => return Err(err),
     }
-    let length = usize::try_from(u64::from_le_bytes(length))
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "spilled record too long"))?;
-    let mut bytes = vec![0; length];
+    input.read_exact(&mut lengths[8..])?;
+    let (key_len, len) = lengths.split_at(8);
+    let number = |bytes: &[u8]| -> io::Result<usize> {
+        let bytes: [u8; 8] = bytes.try_into().map_err(|_| invalid("bad length"))?;
+        usize::try_from(u64::from_le_bytes(bytes)).map_err(|_| invalid("record too long"))
+    };
+    let (key_len, len) = (number(key_len)?, number(len)?);
+    if key_len > len {
+        return Err(invalid("spilled record garbled"));
+    }
+    let mut bytes = vec![0; len];
     input.read_exact(&mut bytes)?;
-    Ok(Some(bytes))
+    Ok(Some(Record { bytes, key_len }))
 }
 
 enum Source {
@@ -129,25 +163,41 @@ impl Source {
     fn next(&mut self) -> io::Result<Option<Record>> {
         match self {
             Source::Held(records) => Ok(records.next()),
-            Source::Run(input) => {
-                let Some(key) = read_bytes(input)? else {
-                    return Ok(None);
-                };
-                let value = read_bytes(input)?.ok_or_else(|| {
-                    io::Error::new(io::ErrorKind::UnexpectedEof, "spilled record cut short")
-                })?;
-                Ok(Some((key, value)))
-            }
+            Source::Run(input) => read_record(input),
         }
+    }
+}
+
+/// A source's next record in the merge, ordered by key then source.
+struct Head {
+    record: Record,
+    source: usize,
+}
+
+impl PartialEq for Head {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
+impl Eq for Head {}
+
+impl PartialOrd for Head {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Head {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.record.key(), self.source).cmp(&(other.record.key(), other.source))
     }
 }
 
 /// The records of a [`Spill`] in key order: a merge of its runs.
 pub struct Sorted {
     sources: Vec<Source>,
-    /// The value of each source's record in the heap.
-    values: Vec<Vec<u8>>,
-    heap: BinaryHeap<Reverse<(Vec<u8>, usize)>>,
+    heap: BinaryHeap<Reverse<Head>>,
 }
 
 impl Sorted {
@@ -160,20 +210,17 @@ impl Sorted {
         sources.push(Source::Held(held.into_iter()));
         let mut sorted = Sorted {
             sources,
-            values: Vec::new(),
             heap: BinaryHeap::new(),
         };
-        sorted.values.resize_with(sorted.sources.len(), Vec::new);
         for index in 0..sorted.sources.len() {
             sorted.advance(index)?;
         }
         Ok(sorted)
     }
 
-    fn advance(&mut self, index: usize) -> io::Result<()> {
-        if let Some((key, value)) = self.sources[index].next()? {
-            self.values[index] = value;
-            self.heap.push(Reverse((key, index)));
+    fn advance(&mut self, source: usize) -> io::Result<()> {
+        if let Some(record) = self.sources[source].next()? {
+            self.heap.push(Reverse(Head { record, source }));
         }
         Ok(())
     }
@@ -183,12 +230,11 @@ impl Iterator for Sorted {
     type Item = io::Result<Record>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let Reverse((key, index)) = self.heap.pop()?;
-        let value = std::mem::take(&mut self.values[index]);
-        if let Err(err) = self.advance(index) {
+        let Reverse(Head { record, source }) = self.heap.pop()?;
+        if let Err(err) = self.advance(source) {
             return Some(Err(err));
         }
-        Some(Ok((key, value)))
+        Some(Ok(record))
     }
 }
 
@@ -307,12 +353,15 @@ impl<'a> Fields<'a> {
 mod tests {
     use super::*;
 
-    fn drain(spill: Spill) -> Vec<Record> {
+    fn drain(spill: Spill) -> Vec<(Vec<u8>, Vec<u8>)> {
         spill
             .into_sorted()
             .expect("sorted")
-            .collect::<io::Result<Vec<_>>>()
-            .expect("records")
+            .map(|record| {
+                let record = record.expect("record");
+                (record.key().to_vec(), record.value().to_vec())
+            })
+            .collect()
     }
 
     #[test]
@@ -322,7 +371,7 @@ mod tests {
         let numbers = [5u64, 3, 9, 1, 7, 2, 8, 0, 6, 4];
         for n in numbers {
             let key = SortKey::new().num(n).into_bytes();
-            spill.push(key, format!("v{n}").into_bytes()).expect("push");
+            spill.push(&key, format!("v{n}").as_bytes()).expect("push");
         }
         assert!(spill.runs() > 2, "the small limit spills");
         let values: Vec<String> = drain(spill)
@@ -342,8 +391,8 @@ mod tests {
             let n = (i * 7919) % count;
             spill
                 .push(
-                    SortKey::new().num(n).into_bytes(),
-                    n.to_string().into_bytes(),
+                    &SortKey::new().num(n).into_bytes(),
+                    n.to_string().as_bytes(),
                 )
                 .expect("push");
             assert!(spill.runs() <= MAX_RUNS, "{} runs open", spill.runs());
@@ -364,8 +413,8 @@ mod tests {
     fn nothing_in_nothing_out_and_small_inputs_stay_in_memory() {
         assert!(drain(Spill::new(DEFAULT_LIMIT)).is_empty());
         let mut spill = Spill::new(DEFAULT_LIMIT);
-        spill.push(b"b".to_vec(), b"2".to_vec()).expect("push");
-        spill.push(b"a".to_vec(), Vec::new()).expect("push");
+        spill.push(b"b", b"2").expect("push");
+        spill.push(b"a", b"").expect("push");
         assert_eq!(spill.runs(), 0);
         assert_eq!(
             drain(spill),
