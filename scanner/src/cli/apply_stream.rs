@@ -621,7 +621,8 @@ impl ReportsSink {
         for record in spill.into_sorted()? {
             let record = record?;
             let (key, value) = (record.key(), record.value());
-            let text = match value.split_first() {
+            let merged;
+            let text: &[u8] = match value.split_first() {
                 Some((&HELD, _)) => {
                     let group = &key[..key.len().saturating_sub(8)];
                     // The first record of a shared report writes it.
@@ -629,19 +630,18 @@ impl ReportsSink {
                         continue;
                     };
                     findings.sort_by(finding_order);
-                    match self.report(&findings)? {
+                    merged = match self.report(&findings)? {
                         Some((_, object)) => self.render(&object)?,
                         None => continue,
-                    }
+                    };
+                    merged.as_bytes()
                 }
-                Some((_, text)) => {
-                    String::from_utf8(text.to_vec()).context("a spilled report is not UTF-8")?
-                }
+                Some((_, text)) => text,
                 None => continue,
             };
             match &frame {
-                Some(frame) => frame.write_item(out, items, &text)?,
-                None => out.write_all(text.as_bytes())?,
+                Some(frame) => frame.write_item(out, items, text)?,
+                None => out.write_all(text)?,
             }
             items += 1;
         }
@@ -712,9 +712,9 @@ impl JsonFrame {
     }
 
     /// Writes item number `index` (from 0), rendered by [`pretty_item`].
-    fn write_item(&self, out: &mut dyn Write, index: usize, text: &str) -> std::io::Result<()> {
+    fn write_item(&self, out: &mut dyn Write, index: usize, text: &[u8]) -> std::io::Result<()> {
         out.write_all(if index == 0 { b"[\n" } else { b",\n" })?;
-        out.write_all(text.as_bytes())
+        out.write_all(text)
     }
 
     /// Closes the array of `items` items and the document. Left unwritten
@@ -879,7 +879,8 @@ impl SarifSink {
             let mut result: Value = serde_json::from_str(fields.next_str()?)?;
             let index = indexes.get(id).context("a result's rule was not kept")?;
             result["ruleIndex"] = Value::from(*index);
-            frame.write_item(out, items, &pretty_item(&result, frame.item_indent())?)?;
+            let text = pretty_item(&result, frame.item_indent())?;
+            frame.write_item(out, items, text.as_bytes())?;
             items += 1;
         }
         frame.write_end(out, items)?;
@@ -1112,7 +1113,9 @@ mod tests {
         out.extend_from_slice(frame.head.as_bytes());
         for (index, item) in items.iter().enumerate() {
             let text = pretty_item(item, frame.item_indent()).expect("item");
-            frame.write_item(&mut out, index, &text).expect("write");
+            frame
+                .write_item(&mut out, index, text.as_bytes())
+                .expect("write");
         }
         frame.write_end(&mut out, items.len()).expect("end");
         String::from_utf8(out).expect("utf-8")
