@@ -3,16 +3,21 @@
 //! ValidatingAdmissionPolicy: `matchConstraints` (resource rules by plural
 //! resource name, exclusions, namespace and object selectors) and the
 //! evaluation body (`matchConditions` → `variables` → `validations`, then
-//! `auditAnnotations`). A resource's identity and JSON enter; "not matched"
-//! or an [`AdmissionOutcome`] leaves.
+//! `auditAnnotations`). A resource's identity and JSON enter, as
+//! [`RequestFacts`] that also keep the resource's CEL scope for every policy
+//! evaluated with them; "not matched" or an [`AdmissionOutcome`] leaves.
 
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::cel::{Activation, AuditAnnotation, CelExpression, CelInputs, CelVariable, Program};
+use super::cel::{
+    Activation, AuditAnnotation, CelExpression, CelInputs, CelVariable, PolicyInputs, Program,
+    ResourceScope,
+};
 use super::context::ClusterData;
 use super::matching::{selector_matches, ResourceIdentity};
 use super::policy::LabelSelector;
@@ -200,8 +205,10 @@ impl AdmissionOutcome {
     }
 }
 
-/// What the request of a background evaluation looks like to CEL.
+/// What the request of a background evaluation looks like to CEL, for one
+/// resource.
 pub struct RequestFacts<'a> {
+    pub resource: &'a Value,
     pub identity: &'a ResourceIdentity,
     pub namespace_labels: Option<&'a BTreeMap<String, String>>,
     /// The resource's Namespace object when known (a cluster, a values
@@ -209,11 +216,36 @@ pub struct RequestFacts<'a> {
     pub namespace_object: Option<&'a Value>,
     pub operation: &'a str,
     pub user_info: Option<Value>,
+    /// [`inputs`] converted to CEL on first use, then shared by every
+    /// policy evaluated with these facts.
+    scope: OnceCell<ResourceScope>,
+}
+
+impl<'a> RequestFacts<'a> {
+    /// Facts of a CREATE by nobody in particular, with no namespace data;
+    /// set the public fields for more.
+    pub fn new(resource: &'a Value, identity: &'a ResourceIdentity) -> RequestFacts<'a> {
+        RequestFacts {
+            resource,
+            identity,
+            namespace_labels: None,
+            namespace_object: None,
+            operation: "CREATE",
+            user_info: None,
+            scope: OnceCell::new(),
+        }
+    }
+
+    /// The resource's CEL scope (`object`, `oldObject`, `request`,
+    /// `namespaceObject`), converted once.
+    pub fn scope(&self) -> &ResourceScope {
+        self.scope.get_or_init(|| ResourceScope::new(inputs(self)))
+    }
 }
 
 /// `object`, `request` and `namespaceObject` as Kubernetes binds them for a
 /// resource; `params` is set per params object by the caller.
-pub fn inputs(resource: &Value, facts: &RequestFacts<'_>) -> CelInputs {
+pub fn inputs(facts: &RequestFacts<'_>) -> CelInputs {
     let identity = facts.identity;
     let namespace_object = if identity.namespace.is_empty() || identity.kind == "Namespace" {
         Value::Null
@@ -236,12 +268,10 @@ pub fn inputs(resource: &Value, facts: &RequestFacts<'_>) -> CelInputs {
         request["userInfo"] = user_info.clone();
     }
     CelInputs {
-        object: resource.clone(),
+        object: facts.resource.clone(),
         old_object: Value::Null,
         request,
         namespace_object,
-        params: Value::Null,
-        policy_namespace: None,
     }
 }
 
@@ -315,11 +345,12 @@ impl ValidationBody {
     /// (runtime or compile) `error`, as Kyverno reports failure-policy Fail.
     pub fn run(
         &self,
-        inputs: &CelInputs,
+        scope: &ResourceScope,
         data: &Arc<dyn ClusterData>,
+        policy: PolicyInputs<'_>,
         ignore_match_errors: bool,
     ) -> AdmissionOutcome {
-        self.run_with(inputs, data, &[], ignore_match_errors)
+        self.run_with(scope, data, policy, &[], ignore_match_errors)
     }
 
     /// [`ValidationBody::run`] with more top-level names bound first.
@@ -331,12 +362,13 @@ impl ValidationBody {
     /// (`ignore_match_errors`), else they are the result.
     pub fn run_with(
         &self,
-        inputs: &CelInputs,
+        scope: &ResourceScope,
         data: &Arc<dyn ClusterData>,
+        policy: PolicyInputs<'_>,
         bindings: &[(&str, Value)],
         ignore_match_errors: bool,
     ) -> AdmissionOutcome {
-        let mut activation = Activation::new(inputs, data);
+        let mut activation = Activation::new(scope, data, policy);
         for (name, value) in bindings {
             activation.bind_value(name, value);
         }
@@ -393,7 +425,11 @@ impl ValidationBody {
     }
 }
 
-fn failure_message(validation: &CelExpression, index: usize, activation: &Activation) -> String {
+fn failure_message(
+    validation: &CelExpression,
+    index: usize,
+    activation: &Activation<'_>,
+) -> String {
     if let Some(program) = &validation.message_expression {
         match program.evaluate(activation) {
             Ok(kube_cel::cel::Value::String(text)) if !text.trim().is_empty() => {

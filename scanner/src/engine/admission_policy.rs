@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::admission::{AdmissionOutcome, MatchConstraints, RequestFacts, ValidationBody};
 use super::cel::rule::{ParamKind, ParamRef};
-use super::cel::CelInputs;
+use super::cel::{PolicyInputs, ResourceScope};
 use super::context::ClusterData;
 use super::policy::{PolicyError, PolicyMeta};
 use super::RuleStatus;
@@ -210,7 +210,6 @@ impl AdmissionPolicy {
     /// (and per params object), and the first non-pass verdict is kept.
     pub fn evaluate(
         &self,
-        resource: &Value,
         facts: &RequestFacts<'_>,
         data: &Arc<dyn ClusterData>,
     ) -> Option<AdmissionOutcome> {
@@ -218,7 +217,7 @@ impl AdmissionPolicy {
         if !constraints.matches(facts.identity, facts.namespace_labels, facts.operation) {
             return None;
         }
-        let inputs = super::admission::inputs(resource, facts);
+        let scope = facts.scope();
         if self.bindings.is_empty() {
             if let Some(kind) = &self.spec.param_kind {
                 return Some(self.ignorable(AdmissionOutcome::error(format!(
@@ -227,8 +226,9 @@ impl AdmissionPolicy {
                 ))));
             }
             return Some(self.ignorable(self.spec.body.run(
-                &inputs,
+                scope,
                 data,
+                PolicyInputs::default(),
                 self.ignores_failures(),
             )));
         }
@@ -245,7 +245,7 @@ impl AdmissionPolicy {
         // says). The result carries that binding's name and action.
         let mut verdict: Option<(AdmissionOutcome, &str)> = None;
         for binding in selecting {
-            let mut outcome = self.ignorable(self.evaluate_binding(binding, &inputs, data));
+            let mut outcome = self.ignorable(self.evaluate_binding(binding, scope, data));
             // Kyverno's reports name the binding a VAP result came through
             // (`properties.binding`, pkg/utils/report/results.go).
             outcome
@@ -269,11 +269,16 @@ impl AdmissionPolicy {
     fn evaluate_binding(
         &self,
         binding: &Binding,
-        inputs: &CelInputs,
+        scope: &ResourceScope,
         data: &Arc<dyn ClusterData>,
     ) -> AdmissionOutcome {
         let Some(kind) = &self.spec.param_kind else {
-            return self.spec.body.run(inputs, data, self.ignores_failures());
+            return self.spec.body.run(
+                scope,
+                data,
+                PolicyInputs::default(),
+                self.ignores_failures(),
+            );
         };
         let Some(reference) = &binding.spec.param_ref else {
             return AdmissionOutcome::error(format!(
@@ -283,7 +288,8 @@ impl AdmissionPolicy {
         };
         // An unset namespace means the resource's own for namespaced params.
         let namespace = reference.namespace.clone().unwrap_or_else(|| {
-            inputs
+            scope
+                .inputs()
                 .object
                 .pointer("/metadata/namespace")
                 .and_then(Value::as_str)
@@ -316,12 +322,15 @@ impl AdmissionPolicy {
             };
         }
         let mut verdict = AdmissionOutcome::with_message(RuleStatus::Pass, "success");
-        for params in params {
-            let inputs = CelInputs {
-                params,
-                ..inputs.clone()
+        for params in &params {
+            let policy = PolicyInputs {
+                params: Some(params),
+                policy_namespace: None,
             };
-            let outcome = self.spec.body.run(&inputs, data, self.ignores_failures());
+            let outcome = self
+                .spec
+                .body
+                .run(scope, data, policy, self.ignores_failures());
             if rank(outcome.status) > rank(verdict.status) {
                 verdict = outcome;
             }
@@ -429,14 +438,9 @@ mod tests {
         labels: Option<&std::collections::BTreeMap<String, String>>,
     ) -> Option<AdmissionOutcome> {
         let identity = ResourceIdentity::from_resource(resource);
-        let facts = RequestFacts {
-            identity: &identity,
-            namespace_labels: labels,
-            namespace_object: None,
-            operation: "CREATE",
-            user_info: None,
-        };
-        p.evaluate(resource, &facts, &data)
+        let mut facts = RequestFacts::new(resource, &identity);
+        facts.namespace_labels = labels;
+        p.evaluate(&facts, &data)
     }
 
     fn run(p: &AdmissionPolicy, resource: &Value) -> Option<AdmissionOutcome> {

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::admission::AdmissionOutcome;
-use super::cel::{Activation, CelInputs, CelVariable};
+use super::cel::{Activation, CelVariable, PolicyInputs, ResourceScope};
 use super::context::ClusterData;
 use super::policy::PolicyError;
 use super::RuleStatus;
@@ -216,7 +216,7 @@ impl CelPolicyException {
     /// makes it false. No conditions: it matches.
     fn conditions_hold(
         &self,
-        activation: &Activation,
+        activation: &Activation<'_>,
         ignore_errors: bool,
     ) -> Result<bool, String> {
         let mut errors = Vec::new();
@@ -268,7 +268,8 @@ impl Allowances {
 /// Kyverno's exception step of a matched CEL policy (`evaluateWithData`,
 /// pkg/cel/policies/vpol/compiler/policy.go, then `handlePolicy`,
 /// pkg/cel/policies/vpol/engine/engine.go). `exceptions` are those whose
-/// refs name the policy, in order; `inputs` are what the policy sees.
+/// refs name the policy, in order; `scope` and `policy` are what the
+/// policy sees.
 ///
 /// - An exception without `images`/`allowedValues` whose conditions hold
 ///   exempts the resource: the result is `skip` (`pass` when the chosen
@@ -284,14 +285,15 @@ impl Allowances {
 ///   allowances.
 pub fn check(
     exceptions: &[&CelPolicyException],
-    inputs: &CelInputs,
+    scope: &ResourceScope,
     data: &Arc<dyn ClusterData>,
+    policy: PolicyInputs<'_>,
     ignore_errors: bool,
 ) -> Verdict {
     if exceptions.is_empty() {
         return Verdict::Evaluate(Allowances::default());
     }
-    let activation = Activation::new(inputs, data);
+    let activation = Activation::new(scope, data, policy);
     let mut matched: Vec<&CelPolicyException> = Vec::new();
     let mut exempted = false;
     let mut allowances = Allowances::default();
@@ -366,6 +368,7 @@ fn exempt(matched: &[&CelPolicyException]) -> AdmissionOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::cel::CelInputs;
     use crate::engine::context::NoClusterData;
 
     fn exception(yaml: &str) -> CelPolicyException {
@@ -385,7 +388,8 @@ mod tests {
     fn verdict(exceptions: &[CelPolicyException], inputs: &CelInputs, ignore: bool) -> Verdict {
         let data: Arc<dyn ClusterData> = Arc::new(NoClusterData);
         let refs: Vec<&CelPolicyException> = exceptions.iter().collect();
-        check(&refs, inputs, &data, ignore)
+        let scope = ResourceScope::new(inputs.clone());
+        check(&refs, &scope, &data, PolicyInputs::default(), ignore)
     }
 
     const PROBE: &str = "apiVersion: policies.kyverno.io/v1

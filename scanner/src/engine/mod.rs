@@ -366,7 +366,10 @@ impl Engine {
                 ..ResourceIdentity::from_resource(resource)
             },
             images: images::images_variable(resource),
+            cel_scopes: cel::ScopeCache::default(),
         };
+        // One set of facts, so every CEL policy shares the resource's scope.
+        let facts = self.request_facts(&prepared, env);
         let mut responses = self
             .policies
             .iter()
@@ -381,20 +384,14 @@ impl Engine {
                     .iter()
                     .filter(|(policy, _)| !self.options.background_only || policy.background())
                     .map(|(policy, meta)| {
-                        let facts = self.request_facts(&prepared, env);
                         let exceptions = self.cel_exceptions_for(meta);
-                        let outcome = policy.evaluate_with_exceptions(
-                            prepared.resource,
-                            &facts,
-                            &self.cluster,
-                            &exceptions,
-                        );
+                        let outcome =
+                            policy.evaluate_with_exceptions(&facts, &self.cluster, &exceptions);
                         cel_response(meta, &prepared, outcome, policy.action())
                     }),
             )
             .chain(self.admission.iter().map(|(policy, meta)| {
-                let facts = self.request_facts(&prepared, env);
-                let outcome = policy.evaluate(prepared.resource, &facts, &self.cluster);
+                let outcome = policy.evaluate(&facts, &self.cluster);
                 let mut response = cel_response(meta, &prepared, outcome, policy.action());
                 // Kyverno names a VAP result's rule after the policy
                 // (pkg/utils/report/results.go); a ValidatingPolicy's stays
@@ -592,7 +589,8 @@ impl Engine {
                     ctx.add_variable(&key, value);
                 }
             }
-            let Some(outcome) = evaluate_rule(rule, &mut ctx, effective) else {
+            let Some(outcome) = evaluate_rule(rule, &mut ctx, effective, &prepared.cel_scopes)
+            else {
                 continue;
             };
             let action = rule_action(policy, rule, &identity.namespace, namespace_labels);
@@ -631,15 +629,15 @@ impl Engine {
             .get("request.operation")
             .and_then(Value::as_str)
             .unwrap_or("CREATE");
-        admission::RequestFacts {
-            identity: &prepared.identity,
-            namespace_labels: env.namespace_labels.get(&prepared.identity.namespace),
-            namespace_object: env.namespace_objects.get(&prepared.identity.namespace),
-            operation,
-            user_info: env.requester.as_ref().map(
-                |requester| json!({"username": requester.username, "groups": requester.groups}),
-            ),
-        }
+        let mut facts = admission::RequestFacts::new(prepared.resource, &prepared.identity);
+        facts.namespace_labels = env.namespace_labels.get(&prepared.identity.namespace);
+        facts.namespace_object = env.namespace_objects.get(&prepared.identity.namespace);
+        facts.operation = operation;
+        facts.user_info = env
+            .requester
+            .as_ref()
+            .map(|requester| json!({"username": requester.username, "groups": requester.groups}));
+        facts
     }
 
     /// Values files may declare a kind to be a subresource of a parent kind.
@@ -666,6 +664,8 @@ struct Prepared<'a> {
     reference: ResourceRef,
     identity: ResourceIdentity,
     images: Option<Value>,
+    /// The resource's CEL inputs for `validate.cel` rules, converted once.
+    cel_scopes: cel::ScopeCache,
 }
 
 /// A CEL policy's response: one unnamed rule, or none when not matched.
@@ -745,6 +745,7 @@ fn evaluate_rule(
     rule: &Rule,
     ctx: &mut EvalContext,
     resource: &Value,
+    cel_scopes: &cel::ScopeCache,
 ) -> Option<validate::Outcome> {
     if let Err(err) = ctx.add_entries(&rule.context) {
         return Some(
@@ -772,7 +773,7 @@ fn evaluate_rule(
         }
         Ok(_) => {}
     }
-    validate::validate_rule(rule, ctx, resource)
+    validate::validate_rule(rule, ctx, resource, cel_scopes)
 }
 
 #[cfg(test)]

@@ -59,11 +59,18 @@ struct Validator<'a> {
 
 /// Evaluates a validate rule whose match, context and preconditions the
 /// caller has already handled.
-pub fn validate_rule(rule: &Rule, ctx: &mut EvalContext, resource: &Value) -> Option<Outcome> {
+/// `cel_scopes` holds the resource's CEL inputs, converted once for every
+/// `validate.cel` rule that sees the same.
+pub fn validate_rule(
+    rule: &Rule,
+    ctx: &mut EvalContext,
+    resource: &Value,
+    cel_scopes: &super::cel::ScopeCache,
+) -> Option<Outcome> {
     let validation = rule.validate.as_ref()?;
     if let Some(block) = &validation.cel {
-        let inputs = super::cel::inputs_from_context(ctx.document());
-        match super::cel::preconditions_met(&rule.cel_preconditions, &inputs, ctx.cluster()) {
+        let scope = super::cel::rule::scope_from_context(ctx.document(), cel_scopes);
+        match super::cel::preconditions_met(&rule.cel_preconditions, &scope, ctx.cluster()) {
             Ok(true) => {}
             Ok(false) => return Some(Outcome::new(RuleStatus::Skip, "cel preconditions not met")),
             Err(err) => return Some(Outcome::new(RuleStatus::Error, err)),
@@ -73,7 +80,7 @@ pub fn validate_rule(rule: &Rule, ctx: &mut EvalContext, resource: &Value) -> Op
             &rule.name,
             message,
             block,
-            &inputs,
+            &scope,
             ctx.cluster(),
         ));
     }

@@ -11,10 +11,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::admission::{
-    self, namespace_selector_matches, operation_matches, AdmissionOutcome, MatchConstraints,
+    namespace_selector_matches, operation_matches, AdmissionOutcome, MatchConstraints,
     RequestFacts, ValidationBody,
 };
-use super::cel::CelInputs;
+use super::cel::PolicyInputs;
 use super::cel_exception::{self, CelPolicyException, Verdict};
 use super::context::ClusterData;
 use super::policy::{PolicyError, PolicyMeta};
@@ -191,11 +191,10 @@ impl ValidatingPolicy {
     /// Evaluates the policy on a resource; `None` when it does not match.
     pub fn evaluate(
         &self,
-        resource: &Value,
         facts: &RequestFacts<'_>,
         data: &Arc<dyn ClusterData>,
     ) -> Option<AdmissionOutcome> {
-        self.evaluate_with_exceptions(resource, facts, data, &[])
+        self.evaluate_with_exceptions(facts, data, &[])
     }
 
     /// [`ValidatingPolicy::evaluate`] with the CEL PolicyExceptions whose
@@ -206,7 +205,6 @@ impl ValidatingPolicy {
     /// rewritten by autogen. The `exceptions` variable is always bound.
     pub fn evaluate_with_exceptions(
         &self,
-        resource: &Value,
         facts: &RequestFacts<'_>,
         data: &Arc<dyn ClusterData>,
         exceptions: &[&CelPolicyException],
@@ -254,16 +252,18 @@ impl ValidatingPolicy {
                 &self.spec.body
             }
         };
-        let inputs = CelInputs {
-            policy_namespace: self.meta.namespace.clone(),
-            ..admission::inputs(resource, facts)
+        let scope = facts.scope();
+        let policy = PolicyInputs {
+            params: None,
+            policy_namespace: self.meta.namespace.as_deref(),
         };
         let ignore_errors = self.spec.failure_policy.as_deref() == Some("Ignore");
-        match cel_exception::check(exceptions, &inputs, data, ignore_errors) {
+        match cel_exception::check(exceptions, scope, data, policy, ignore_errors) {
             Verdict::Decided(outcome) => Some(outcome),
             Verdict::Evaluate(allowances) => Some(body.run_with(
-                &inputs,
+                scope,
                 data,
+                policy,
                 &[("exceptions", allowances.to_value())],
                 ignore_errors,
             )),
@@ -399,15 +399,9 @@ mod tests {
 
     fn run(p: &ValidatingPolicy, resource: Value) -> Option<AdmissionOutcome> {
         let identity = ResourceIdentity::from_resource(&resource);
-        let facts = RequestFacts {
-            identity: &identity,
-            namespace_labels: None,
-            namespace_object: None,
-            operation: "CREATE",
-            user_info: None,
-        };
+        let facts = RequestFacts::new(&resource, &identity);
         let data: Arc<dyn ClusterData> = Arc::new(super::super::context::NoClusterData);
-        p.evaluate(&resource, &facts, &data)
+        p.evaluate(&facts, &data)
     }
 
     #[test]

@@ -7,19 +7,17 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::{to_json, Activation, CelInputs, Program};
+use super::{to_json, Activation, CelInputs, PolicyInputs, Program, ResourceScope};
 use crate::engine::context::{ClusterData, NoClusterData};
 
 fn eval(expression: &str) -> Result<Value, String> {
     let object = json!({"metadata": {"name": "web", "labels": {"app": "web"}}, "spec": {"replicas": 3, "ratio": 0.5}});
     let data: Arc<dyn ClusterData> = Arc::new(NoClusterData);
-    let activation = Activation::new(
-        &CelInputs {
-            object,
-            ..CelInputs::default()
-        },
-        &data,
-    );
+    let scope = ResourceScope::new(CelInputs {
+        object,
+        ..CelInputs::default()
+    });
+    let activation = Activation::new(&scope, &data, PolicyInputs::default());
     Program::compile(expression)
         .evaluate(&activation)
         .map(|value| to_json(&value))
@@ -457,7 +455,8 @@ fn kind_plural(object: &Value) -> String {
 
 fn eval_with(data: Arc<FakeData>, expression: &str) -> Result<Value, String> {
     let data: Arc<dyn ClusterData> = data;
-    let activation = Activation::new(&CelInputs::default(), &data);
+    let scope = ResourceScope::new(CelInputs::default());
+    let activation = Activation::new(&scope, &data, PolicyInputs::default());
     Program::compile(expression)
         .evaluate(&activation)
         .map(|value| to_json(&value))
@@ -698,11 +697,12 @@ fn eval_in_namespace(
     expression: &str,
 ) -> Result<Value, String> {
     let data: Arc<dyn ClusterData> = data;
-    let inputs = CelInputs {
-        policy_namespace: Some(namespace.to_string()),
-        ..CelInputs::default()
+    let scope = ResourceScope::new(CelInputs::default());
+    let policy = PolicyInputs {
+        params: None,
+        policy_namespace: Some(namespace),
     };
-    let activation = Activation::new(&inputs, &data);
+    let activation = Activation::new(&scope, &data, policy);
     Program::compile(expression)
         .evaluate(&activation)
         .map(|value| to_json(&value))

@@ -1,22 +1,29 @@
 //! CEL for policies: expressions compiled once per policy ([`Program`]),
 //! the environment they run in (the Kubernetes CEL libraries from
-//! `kube-cel`, Kyverno's libraries, cel-go's optional semantics), and the
-//! per-resource [`Activation`] that binds `object`, `oldObject`, `request`,
-//! `namespaceObject`, `params` and `variables`. Policy kinds build on it:
-//! `validate.cel` rules ([`rule`]), Kyverno ValidatingPolicies and Kubernetes
-//! ValidatingAdmissionPolicies. JSON enters, CEL values and errors leave.
+//! `kube-cel`, Kyverno's libraries, cel-go's optional semantics), the
+//! per-resource [`ResourceScope`] that binds `object`, `oldObject`,
+//! `request` and `namespaceObject` (converted to CEL once per resource and
+//! shared by every policy evaluated on it, through [`ScopeCache`] or
+//! [`super::admission::RequestFacts`]), and the per-policy [`Activation`]
+//! above it that binds `params`, `variables` and Kyverno's libraries.
+//! Policy kinds build on it: `validate.cel` rules ([`rule`]), Kyverno
+//! ValidatingPolicies and Kubernetes ValidatingAdmissionPolicies. JSON
+//! enters, CEL values and errors leave.
 
 mod environment;
 mod kubernetes_fixes;
 mod kyverno_lib;
 mod optional;
+mod paths;
 mod program;
 pub mod rule;
 
 #[cfg(test)]
 mod library_tests;
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
+use std::ops::Deref;
 use std::sync::Arc;
 
 use kube_cel::cel;
@@ -26,7 +33,7 @@ use serde_json::Value;
 use super::context::ClusterData;
 
 pub use program::Program;
-pub use rule::{inputs_from_context, preconditions_met, validate, CelValidation};
+pub use rule::{preconditions_met, validate, CelValidation};
 
 /// A validation: a boolean expression with its message.
 #[derive(Debug, Clone, Deserialize)]
@@ -59,19 +66,133 @@ pub struct AuditAnnotation {
     pub value_expression: Program,
 }
 
-/// What an expression sees besides its variables.
-#[derive(Debug, Clone, Default)]
+/// What an expression sees of the resource: the same for every policy of
+/// one kind evaluated on it, so converted to CEL once ([`ResourceScope`]).
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CelInputs {
     pub object: Value,
     pub old_object: Value,
     pub request: Value,
     pub namespace_object: Value,
-    pub params: Value,
+}
+
+/// What one policy evaluation adds to the resource's inputs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PolicyInputs<'a> {
+    /// The params object bound as `params`; null when none.
+    pub params: Option<&'a Value>,
     /// The namespace of a namespaced policy (NamespacedValidatingPolicy):
     /// Kyverno then scopes its `resource` library to it and refuses live
     /// `http` calls (kyverno/sdk resource/namespaced_impl.go,
     /// pkg/cel/compiler/http.go).
-    pub policy_namespace: Option<String>,
+    pub policy_namespace: Option<&'a str>,
+}
+
+/// A resource's [`CelInputs`] converted to CEL: a child scope of the shared
+/// environment holding `object`, `oldObject`, `request` and
+/// `namespaceObject`. Every [`Activation`] on the resource is a child scope
+/// of it, so the resource is converted once however many policies, rules
+/// and expressions read it.
+pub struct ResourceScope {
+    inputs: CelInputs,
+    ctx: cel::Context<'static>,
+}
+
+impl ResourceScope {
+    pub fn new(inputs: CelInputs) -> ResourceScope {
+        let mut ctx = environment::shared().new_inner_scope();
+        ctx.add_variable_from_value("object", to_cel(&inputs.object));
+        ctx.add_variable_from_value("oldObject", to_cel(&inputs.old_object));
+        ctx.add_variable_from_value("request", to_cel(&inputs.request));
+        ctx.add_variable_from_value("namespaceObject", to_cel(&inputs.namespace_object));
+        ResourceScope { inputs, ctx }
+    }
+
+    /// The JSON the scope was built from.
+    pub fn inputs(&self) -> &CelInputs {
+        &self.inputs
+    }
+
+    fn holds(
+        &self,
+        object: &Value,
+        old_object: &Value,
+        request: &Value,
+        namespace_object: &Value,
+    ) -> bool {
+        // The small values first: they tell most differing inputs apart.
+        self.inputs.request == *request
+            && self.inputs.namespace_object == *namespace_object
+            && self.inputs.old_object == *old_object
+            && self.inputs.object == *object
+    }
+}
+
+/// A [`ResourceScope`] lent by a [`ScopeCache`] or built for one caller.
+pub enum ScopeRef<'c> {
+    Shared(&'c ResourceScope),
+    Own(Box<ResourceScope>),
+}
+
+impl Deref for ScopeRef<'_> {
+    type Target = ResourceScope;
+
+    fn deref(&self) -> &ResourceScope {
+        match self {
+            ScopeRef::Shared(scope) => scope,
+            ScopeRef::Own(scope) => scope,
+        }
+    }
+}
+
+/// How many distinct inputs a [`ScopeCache`] keeps; more are converted per
+/// use. One resource gives one set of inputs unless values files rewrite
+/// the object or the operation for some policies.
+const CACHED_SCOPES: usize = 4;
+
+/// The scopes of one resource, built on first use and kept while the
+/// resource is evaluated. `validate.cel` rules read their inputs from each
+/// rule's JSON context, which values files may change per policy or rule,
+/// so a scope is looked up by its inputs rather than assumed.
+#[derive(Default)]
+pub struct ScopeCache {
+    slots: [OnceCell<ResourceScope>; CACHED_SCOPES],
+}
+
+impl ScopeCache {
+    /// The scope of these inputs: a cached one that holds the same values,
+    /// else a new one (cached while there is room).
+    pub fn scope(
+        &self,
+        object: &Value,
+        old_object: &Value,
+        request: Value,
+        namespace_object: Value,
+    ) -> ScopeRef<'_> {
+        for slot in &self.slots {
+            match slot.get() {
+                Some(scope) if scope.holds(object, old_object, &request, &namespace_object) => {
+                    return ScopeRef::Shared(scope)
+                }
+                Some(_) => {}
+                None => {
+                    let scope = ResourceScope::new(CelInputs {
+                        object: object.clone(),
+                        old_object: old_object.clone(),
+                        request,
+                        namespace_object,
+                    });
+                    return ScopeRef::Shared(slot.get_or_init(|| scope));
+                }
+            }
+        }
+        ScopeRef::Own(Box::new(ResourceScope::new(CelInputs {
+            object: object.clone(),
+            old_object: old_object.clone(),
+            request,
+            namespace_object,
+        })))
+    }
 }
 
 /// JSON to CEL as Kubernetes does it: whole numbers are `int` (serde's
@@ -134,24 +255,26 @@ pub fn to_json(value: &cel::Value) -> Value {
     }
 }
 
-/// One evaluation's bindings, a child scope of the shared environment.
-pub struct Activation {
-    ctx: cel::Context<'static>,
+/// One policy evaluation's bindings (`params`, `variables`, Kyverno's
+/// libraries and any more names), a child scope of the resource's
+/// [`ResourceScope`].
+pub struct Activation<'s> {
+    ctx: cel::Context<'s>,
     /// Variables whose expression failed, with the error, so a use of one
     /// reports why rather than "no such key".
     failed_variables: HashMap<String, String>,
     variables: HashMap<String, cel::Value>,
 }
 
-impl Activation {
-    pub fn new(inputs: &CelInputs, data: &Arc<dyn ClusterData>) -> Activation {
-        let mut ctx = environment::shared().new_inner_scope();
-        ctx.add_variable_from_value("object", to_cel(&inputs.object));
-        ctx.add_variable_from_value("oldObject", to_cel(&inputs.old_object));
-        ctx.add_variable_from_value("request", to_cel(&inputs.request));
-        ctx.add_variable_from_value("namespaceObject", to_cel(&inputs.namespace_object));
-        ctx.add_variable_from_value("params", to_cel(&inputs.params));
-        kyverno_lib::bind(&mut ctx, data, inputs.policy_namespace.as_deref());
+impl<'s> Activation<'s> {
+    pub fn new(
+        scope: &'s ResourceScope,
+        data: &Arc<dyn ClusterData>,
+        policy: PolicyInputs<'_>,
+    ) -> Activation<'s> {
+        let mut ctx = scope.ctx.new_inner_scope();
+        ctx.add_variable_from_value("params", policy.params.map_or(cel::Value::Null, to_cel));
+        kyverno_lib::bind(&mut ctx, data, policy.policy_namespace);
         ctx.add_variable_from_value(
             "variables",
             cel::Value::from(HashMap::<String, cel::Value>::new()),
@@ -188,7 +311,7 @@ impl Activation {
         self.ctx.add_variable_from_value(name, to_cel(value));
     }
 
-    fn context(&self) -> &cel::Context<'static> {
+    fn context(&self) -> &cel::Context<'s> {
         &self.ctx
     }
 
@@ -201,5 +324,95 @@ impl Activation {
             }
         }
         error
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::context::NoClusterData;
+    use serde_json::json;
+
+    fn name_of(scope: &ResourceScope) -> Value {
+        let data: Arc<dyn ClusterData> = Arc::new(NoClusterData);
+        let activation = Activation::new(scope, &data, PolicyInputs::default());
+        to_json(
+            &Program::compile("object.metadata.name + '/' + request.operation")
+                .evaluate(&activation)
+                .expect("evaluates"),
+        )
+    }
+
+    fn pod(name: &str) -> Value {
+        json!({"kind": "Pod", "metadata": {"name": name}})
+    }
+
+    #[test]
+    fn equal_inputs_share_one_scope_and_others_get_their_own() {
+        let cache = ScopeCache::default();
+        let create = || json!({"operation": "CREATE"});
+        let first = cache.scope(&pod("a"), &Value::Null, create(), Value::Null);
+        let again = cache.scope(&pod("a"), &Value::Null, create(), Value::Null);
+        assert!(matches!(
+            (&first, &again),
+            (ScopeRef::Shared(x), ScopeRef::Shared(y)) if std::ptr::eq(*x, *y)
+        ));
+        let update = cache.scope(
+            &pod("a"),
+            &Value::Null,
+            json!({"operation": "UPDATE"}),
+            Value::Null,
+        );
+        assert!(!std::ptr::eq(&*first, &*update));
+        assert_eq!(name_of(&first), json!("a/CREATE"));
+        assert_eq!(name_of(&update), json!("a/UPDATE"));
+    }
+
+    #[test]
+    fn inputs_beyond_the_cached_ones_are_converted_for_their_caller() {
+        let cache = ScopeCache::default();
+        let scopes: Vec<ScopeRef<'_>> = (0..CACHED_SCOPES + 2)
+            .map(|i| {
+                cache.scope(
+                    &pod(&format!("p{i}")),
+                    &Value::Null,
+                    json!({"operation": "CREATE"}),
+                    Value::Null,
+                )
+            })
+            .collect();
+        let own = scopes
+            .iter()
+            .filter(|s| matches!(s, ScopeRef::Own(_)))
+            .count();
+        assert_eq!(own, 2);
+        for (i, scope) in scopes.iter().enumerate() {
+            assert_eq!(name_of(scope), json!(format!("p{i}/CREATE")));
+        }
+    }
+
+    #[test]
+    fn policy_inputs_sit_above_the_shared_scope() {
+        let scope = ResourceScope::new(CelInputs {
+            object: pod("a"),
+            ..CelInputs::default()
+        });
+        let data: Arc<dyn ClusterData> = Arc::new(NoClusterData);
+        let params = json!({"max": 2});
+        let with_params = Activation::new(
+            &scope,
+            &data,
+            PolicyInputs {
+                params: Some(&params),
+                policy_namespace: None,
+            },
+        );
+        let without = Activation::new(&scope, &data, PolicyInputs::default());
+        let read = Program::compile("params == null ? object.metadata.name : string(params.max)");
+        assert_eq!(
+            read.evaluate(&with_params).map(|v| to_json(&v)),
+            Ok(json!("2"))
+        );
+        assert_eq!(read.evaluate(&without).map(|v| to_json(&v)), Ok(json!("a")));
     }
 }

@@ -1,5 +1,6 @@
 //! A CEL expression compiled once, when its policy is loaded: the source
-//! enters, a parsed and rewritten AST (or the compile error) is kept, and
+//! enters, a parsed and rewritten AST (cel-go's optional semantics, field
+//! paths that borrow instead of copying) or the compile error is kept, and
 //! every evaluation reuses it. Policies deserialize their expressions
 //! straight into [`Program`], so no expression is parsed per resource.
 
@@ -9,7 +10,7 @@ use std::sync::Arc;
 use kube_cel::cel;
 use serde::{Deserialize, Deserializer};
 
-use super::{optional, Activation};
+use super::{optional, paths, Activation};
 
 #[derive(Clone)]
 pub struct Program {
@@ -27,6 +28,7 @@ impl Program {
             .parse(source)
             .map(|mut ast| {
                 optional::rewrite(&mut ast);
+                paths::rewrite(&mut ast);
                 Arc::new(ast)
             })
             .map_err(|err| format!("compilation error: {err}"));
@@ -53,14 +55,14 @@ impl Program {
         Program::compile(&source)
     }
 
-    pub fn evaluate(&self, activation: &Activation) -> Result<cel::Value, String> {
+    pub fn evaluate(&self, activation: &Activation<'_>) -> Result<cel::Value, String> {
         let ast = self.compiled.as_ref().map_err(Clone::clone)?;
         cel::Value::resolve(ast, activation.context())
             .map_err(|err| activation.explain(err.to_string()))
     }
 
     /// Evaluates a condition that must give a bool.
-    pub fn evaluate_bool(&self, activation: &Activation) -> Result<bool, String> {
+    pub fn evaluate_bool(&self, activation: &Activation<'_>) -> Result<bool, String> {
         match self.evaluate(activation)? {
             cel::Value::Bool(b) => Ok(b),
             other => Err(format!(

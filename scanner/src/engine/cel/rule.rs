@@ -1,6 +1,8 @@
 //! Kyverno `validate.cel` rules of ClusterPolicy/Policy: the rule's CEL
-//! block (compiled with the policy) and the rule's JSON context enter; pass,
-//! or fail with the failing expression's message, leaves. As in Kubernetes'
+//! block (compiled with the policy) and the resource's CEL scope (made from
+//! the rule's JSON context by [`scope_from_context`], shared by the rules
+//! that see the same inputs) enter; pass, or fail with the failing
+//! expression's message, leaves. As in Kubernetes'
 //! validator with the default failure policy, an expression that errors at
 //! runtime denies (a `fail` result naming the error).
 
@@ -12,7 +14,10 @@ use serde_json::Value;
 use super::super::context::ClusterData;
 use super::super::validate::Outcome;
 use super::super::RuleStatus;
-use super::{Activation, AuditAnnotation, CelExpression, CelInputs, CelVariable};
+use super::{
+    Activation, AuditAnnotation, CelExpression, CelVariable, PolicyInputs, ResourceScope,
+    ScopeCache, ScopeRef,
+};
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -55,13 +60,13 @@ pub struct ParamRef {
 /// means the rule is skipped.
 pub fn preconditions_met(
     conditions: &[CelVariable],
-    inputs: &CelInputs,
+    scope: &ResourceScope,
     data: &Arc<dyn ClusterData>,
 ) -> Result<bool, String> {
     if conditions.is_empty() {
         return Ok(true);
     }
-    let activation = Activation::new(inputs, data);
+    let activation = Activation::new(scope, data, PolicyInputs::default());
     for condition in conditions {
         if !condition.expression.evaluate_bool(&activation)? {
             return Ok(false);
@@ -70,16 +75,14 @@ pub fn preconditions_met(
     Ok(true)
 }
 
-/// The CEL view of a rule's JSON context (`request.object` and friends).
-pub fn inputs_from_context(document: &Value) -> CelInputs {
-    let request = document.get("request").cloned().unwrap_or(Value::Null);
-    let object = request.get("object").cloned().unwrap_or(Value::Null);
-    let old_object = request.get("oldObject").cloned().unwrap_or(Value::Null);
-    let subject = if object.is_null() {
-        &old_object
-    } else {
-        &object
-    };
+/// The CEL view of a rule's JSON context (`request.object` and friends),
+/// from `scopes` when an earlier rule on the resource saw the same.
+pub fn scope_from_context<'c>(document: &Value, scopes: &'c ScopeCache) -> ScopeRef<'c> {
+    let null = Value::Null;
+    let request = document.get("request").unwrap_or(&null);
+    let object = request.get("object").unwrap_or(&null);
+    let old_object = request.get("oldObject").unwrap_or(&null);
+    let subject = if object.is_null() { old_object } else { object };
     let namespace = subject
         .pointer("/metadata/namespace")
         .and_then(Value::as_str)
@@ -100,14 +103,12 @@ pub fn inputs_from_context(document: &Value) -> CelInputs {
     if let Some(name) = subject.pointer("/metadata/name") {
         cel_request.insert("name".into(), name.clone());
     }
-    CelInputs {
+    scopes.scope(
         object,
         old_object,
-        request: Value::Object(cel_request),
+        Value::Object(cel_request),
         namespace_object,
-        params: Value::Null,
-        policy_namespace: None,
-    }
+    )
 }
 
 /// Evaluates a `validate.cel` block. With `paramKind`, the rule runs once
@@ -116,13 +117,14 @@ pub fn validate(
     rule_name: &str,
     rule_message: &str,
     validation: &CelValidation,
-    inputs: &CelInputs,
+    scope: &ResourceScope,
     data: &Arc<dyn ClusterData>,
 ) -> Outcome {
     let params = match (&validation.param_kind, &validation.param_ref) {
         (Some(kind), Some(reference)) => {
             let namespace = reference.namespace.clone().unwrap_or_else(|| {
-                inputs
+                scope
+                    .inputs()
                     .object
                     .pointer("/metadata/namespace")
                     .and_then(Value::as_str)
@@ -165,12 +167,12 @@ pub fn validate(
         }
         _ => vec![Value::Null],
     };
-    for params in params {
-        let inputs = CelInputs {
-            params,
-            ..inputs.clone()
+    for params in &params {
+        let policy = PolicyInputs {
+            params: Some(params),
+            policy_namespace: None,
         };
-        let outcome = validate_once(rule_name, rule_message, validation, &inputs, data);
+        let outcome = validate_once(rule_name, rule_message, validation, scope, data, policy);
         if outcome.status != RuleStatus::Pass {
             return outcome;
         }
@@ -185,10 +187,11 @@ fn validate_once(
     rule_name: &str,
     rule_message: &str,
     validation: &CelValidation,
-    inputs: &CelInputs,
+    scope: &ResourceScope,
     data: &Arc<dyn ClusterData>,
+    policy: PolicyInputs<'_>,
 ) -> Outcome {
-    let mut activation = Activation::new(inputs, data);
+    let mut activation = Activation::new(scope, data, policy);
     activation.bind_variables(&validation.variables);
     for expression in &validation.expressions {
         let message = || {
@@ -225,6 +228,7 @@ fn validate_once(
 
 #[cfg(test)]
 mod tests {
+    use super::super::CelInputs;
     use super::*;
     use serde_json::json;
 
@@ -240,7 +244,7 @@ mod tests {
     fn run(block: &Value, inputs: CelInputs) -> Outcome {
         let validation: CelValidation = serde_json::from_value(block.clone()).unwrap();
         let data: Arc<dyn ClusterData> = Arc::new(super::super::super::context::NoClusterData);
-        validate("r", "", &validation, &inputs, &data)
+        validate("r", "", &validation, &ResourceScope::new(inputs), &data)
     }
 
     fn pod(image: &str) -> Value {
