@@ -83,6 +83,8 @@ fn results(output: &Output) -> Vec<(String, String, String)> {
     let mut found = Vec::new();
     for report in list["items"].as_array().into_iter().flatten() {
         for result in report["results"].as_array().into_iter().flatten() {
+            // Kyverno stamps results in whole seconds.
+            assert_eq!(result["timestamp"]["nanos"], 0, "{result}");
             found.push((
                 result["policy"].as_str().unwrap_or("").to_string(),
                 // Per-resource reports name the resource in `scope` only.

@@ -351,7 +351,7 @@ impl Sink {
             View::Output(format @ (OutputFormat::Yaml | OutputFormat::Json)) => {
                 Sink::Reports(ReportsSink {
                     json: format == OutputFormat::Json,
-                    timestamp: Timestamp::now(),
+                    timestamp: Timestamp::now_seconds(),
                     shared: std::mem::take(&mut options.shared_reports),
                     held: HashMap::new(),
                     spill: spill(),
