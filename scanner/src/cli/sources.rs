@@ -1,6 +1,7 @@
 //! Where `apply` reads documents from: paths enter (files, directories, or
-//! `-` for standard input), parsed documents leave. Standard input is an
-//! injected reader so tests never touch the process's own.
+//! `-` for standard input), parsed documents leave, all at once ([`load`])
+//! or one at a time on each of several passes ([`Rereadable`]). Standard
+//! input is an injected reader so tests never touch the process's own.
 //!
 //! Follows the Kyverno CLI: `-` as a policy path reads a YAML stream from
 //! stdin (cmd/cli/kubectl-kyverno/policy/load.go, `stdinLoad`), `-` as a
