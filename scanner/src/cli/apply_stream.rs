@@ -31,7 +31,7 @@ use crate::audit::{admit, finding_order, Admitted, Auditor, Finding, Problem};
 use crate::engine::{ResourceRef, RuleStatus};
 use crate::loader::Origin;
 use crate::reports;
-use crate::scan::last_run::{kind_display_name, ResultsByRule};
+use crate::scan::last_run::{count_result, kind_display_name, ResultsByRule};
 use crate::scan::{ResultKey, ScanOutcome};
 
 /// Resources evaluated together (in parallel) before their records are
@@ -162,14 +162,7 @@ impl Tally {
                 resource.namespace.clone(),
                 resource.name.clone(),
             ));
-            *record
-                .results_by_rule
-                .entry(finding.policy.qualified_name())
-                .or_default()
-                .entry(finding.result.rule.clone())
-                .or_default()
-                .entry(finding.reported_status().as_str().to_string())
-                .or_default() += 1;
+            count_result(&mut record.results_by_rule, finding);
         }
     }
 

@@ -47,6 +47,17 @@ pub mod keys {
 /// Results by policy, rule and status.
 pub type ResultsByRule = BTreeMap<String, BTreeMap<String, BTreeMap<String, usize>>>;
 
+/// Counts one finding under its policy, rule and reported status.
+pub fn count_result(by_rule: &mut ResultsByRule, finding: &crate::audit::Finding) {
+    *by_rule
+        .entry(finding.policy.qualified_name())
+        .or_default()
+        .entry(finding.result.rule.clone())
+        .or_default()
+        .entry(finding.reported_status().as_str().to_string())
+        .or_default() += 1;
+}
+
 /// `Kind` or `group/Kind` of an apiVersion and kind, as `failedKinds` and
 /// `objectsByKind` spell it.
 pub(crate) fn kind_display_name(api_version: &str, kind: &str) -> String {
@@ -86,13 +97,7 @@ fn evaluated(outcome: &ScanOutcome) -> Option<(BTreeMap<String, usize>, ResultsB
             resource.namespace.as_str(),
             resource.name.as_str(),
         ));
-        *by_rule
-            .entry(finding.policy.qualified_name())
-            .or_default()
-            .entry(finding.result.rule.clone())
-            .or_default()
-            .entry(finding.reported_status().as_str().to_string())
-            .or_default() += 1;
+        count_result(&mut by_rule, finding);
     }
     let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
     for (kind, _, _) in objects {

@@ -790,13 +790,7 @@ async fn list_and_evaluate(
                     let rules = rules_by_kind.entry(kind).or_default();
                     for finding in found.iter().filter(|f| crate::reports::is_reported(f)) {
                         *counts.entry(ResultKey::of(finding)).or_default() += 1;
-                        *rules
-                            .entry(finding.policy.qualified_name())
-                            .or_default()
-                            .entry(finding.result.rule.clone())
-                            .or_default()
-                            .entry(finding.reported_status().as_str().to_string())
-                            .or_default() += 1;
+                        last_run::count_result(rules, finding);
                     }
                     if let Some(sink) = sink.as_mut() {
                         sink.accept(&found);
