@@ -64,72 +64,10 @@ export KUBECONFIG
 "$POLSCAN" install-crds >/dev/null
 
 echo "loading $N objects..."
-python3 - "$N" "$DIR" <<'EOF'
-import json, sys
-n, out = int(sys.argv[1]), sys.argv[2]
-namespaces = 20
-def pod_spec(i):
-    image = "nginx:latest" if i % 3 == 0 else "nginx:1.25"
-    c = {"name": "app", "image": image}
-    if i % 2 == 0:
-        c["resources"] = {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "64Mi"}}
-    if i % 5 == 0:
-        c["securityContext"] = {"privileged": True}
-    return {"containers": [c]}
-kinds = ["Pod", "ConfigMap", "Service", "Deployment"]
-batch, batches = [], 0
-def flush():
-    global batch, batches
-    if batch:
-        with open(f"{out}/objects-{batches:04}.json", "w") as f:
-            json.dump({"apiVersion": "v1", "kind": "List", "items": batch}, f)
-        batches += 1
-        batch = []
-with open(f"{out}/namespaces.json", "w") as f:
-    json.dump({"apiVersion": "v1", "kind": "List", "items": [
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"bench-{k:02}", "labels": {"team": f"t{k}"}}}
-        for k in range(namespaces)]}, f)
-for i in range(n):
-    kind = kinds[i % len(kinds)]
-    meta = {"name": f"obj-{i:06}", "namespace": f"bench-{i % namespaces:02}", "labels": {"app": f"a{i % 50}"}}
-    if kind == "Pod":
-        obj = {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": pod_spec(i)}
-    elif kind == "ConfigMap":
-        obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {"k": "v" * 64}}
-    elif kind == "Service":
-        obj = {"apiVersion": "v1", "kind": "Service", "metadata": meta,
-               "spec": {"clusterIP": "None", "ports": [{"port": 80}], "selector": {"app": "x"}}}
-    else:
-        obj = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": {
-            "selector": {"matchLabels": {"app": meta["name"]}},
-            "template": {"metadata": {"labels": {"app": meta["name"]}}, "spec": pod_spec(i)}}}
-    batch.append(obj)
-    if len(batch) == 500:
-        flush()
-flush()
-EOF
+python3 benches/mixed_objects.py "$N" lists "$DIR"
 # The bundled set checks Pods and their controllers; this policy makes the
 # ConfigMaps and Services count too.
-cat >"$DIR/labels.yaml" <<'POLICY'
-apiVersion: kyverno.io/v1
-kind: ClusterPolicy
-metadata:
-  name: bench-require-app-label
-spec:
-  background: true
-  rules:
-  - name: app-label
-    match:
-      any:
-      - resources:
-          kinds: [ConfigMap, Service]
-    validate:
-      message: "ConfigMaps and Services need an app label."
-      pattern:
-        metadata:
-          labels:
-            app: "?*"
-POLICY
+cp benches/bench-require-app-label.yaml "$DIR/labels.yaml"
 kubectl create -f "$DIR/namespaces.json" >/dev/null
 # kubectl creates a file's objects one request at a time: files in parallel.
 load_started=$(date +%s.%N)

@@ -16,53 +16,8 @@ cargo build --release -p polscan --locked >/dev/null
 polscan="$PWD/target/release/polscan"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-python3 - "$count" > "$work/objects.yaml" <<'PY'
-import json, sys
-n = int(sys.argv[1])
-def pod_spec(i):
-    c = {"name": "app", "image": "nginx:latest" if i % 3 == 0 else "nginx:1.25"}
-    if i % 2 == 0:
-        c["resources"] = {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "64Mi"}}
-    if i % 5 == 0:
-        c["securityContext"] = {"privileged": True}
-    return {"containers": [c]}
-kinds = ["Pod", "ConfigMap", "Service", "Deployment"]
-for i in range(n):
-    kind = kinds[i % len(kinds)]
-    meta = {"name": f"obj-{i:06}", "namespace": f"bench-{i % 20:02}", "labels": {"app": f"a{i % 50}"}}
-    if kind == "Pod":
-        obj = {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": pod_spec(i)}
-    elif kind == "ConfigMap":
-        obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {"k": "v" * 64}}
-    elif kind == "Service":
-        obj = {"apiVersion": "v1", "kind": "Service", "metadata": meta,
-               "spec": {"clusterIP": "None", "ports": [{"port": 80}], "selector": {"app": "x"}}}
-    else:
-        obj = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": {
-            "selector": {"matchLabels": {"app": meta["name"]}},
-            "template": {"metadata": {"labels": {"app": meta["name"]}}, "spec": pod_spec(i)}}}
-    print("---\n" + json.dumps(obj))
-PY
-cat >"$work/labels.yaml" <<'POLICY'
-apiVersion: kyverno.io/v1
-kind: ClusterPolicy
-metadata:
-  name: bench-require-app-label
-spec:
-  background: true
-  rules:
-  - name: app-label
-    match:
-      any:
-      - resources:
-          kinds: [ConfigMap, Service]
-    validate:
-      message: "ConfigMaps and Services need an app label."
-      pattern:
-        metadata:
-          labels:
-            app: "?*"
-POLICY
+python3 benches/mixed_objects.py "$count" yaml > "$work/objects.yaml"
+cp benches/bench-require-app-label.yaml "$work/labels.yaml"
 mkdir "$work/policies" "$work/reports"
 cp -r scanner/policies/. "$work/policies/"
 cp "$work/labels.yaml" "$work/policies/"
