@@ -22,7 +22,54 @@ pub const OPTIONAL_INDEX: &str = "@polscan.optional_index";
 /// (none stays none); a map gives its entry, a list its element, each as an
 /// optional; anything else (null included) is a failed presence test and
 /// gives `optional.none()`, not an error.
-pub fn optional_index(
+///
+/// The operand is read where it lies instead of being converted to a value
+/// as a function argument is: a map looked up by a string or a list by an
+/// int or uint (or an optional of either) converts only the entry found,
+/// not the whole operand (`object.spec.?securityContext` used to convert
+/// the Pod spec). Every other operand and key goes through
+/// [`optional_index_values`], in the order arguments are converted.
+pub fn optional_index(ftx: &FunctionContext) -> Result<cel::Value, cel::ExecutionError> {
+    use cel::common::types::{CelList, CelMap, CelMapKey, CelOptional};
+    let (Some(operand), Some(key)) = (ftx.args.first(), ftx.args.get(1)) else {
+        return Err(ftx.error("expects an operand and a key"));
+    };
+    let operand = cel::Value::resolve_val(operand, ftx.ptx)?;
+    let target = match operand.downcast_ref::<CelOptional>() {
+        Some(optional) => optional.inner(),
+        None => Some(operand.as_ref()),
+    };
+    let readable = target.is_none_or(|t| {
+        t.downcast_ref::<CelMap>().is_some() || t.downcast_ref::<CelList>().is_some()
+    });
+    if !readable {
+        let operand = cel::Value::try_from(operand.as_ref())?;
+        return optional_index_values(operand, cel::Value::resolve(key, ftx.ptx)?);
+    }
+    let key = cel::Value::resolve(key, ftx.ptx)?;
+    let Some(target) = target else {
+        return Ok(none());
+    };
+    let found = match (target.downcast_ref::<CelMap>(), &key) {
+        (Some(map), cel::Value::String(k)) => map.inner().get(&CelMapKey::from(k.as_str())),
+        (None, cel::Value::Int(i)) => target
+            .downcast_ref::<CelList>()
+            .and_then(|list| list.inner().get(usize::try_from(*i).ok()?)),
+        (None, cel::Value::UInt(i)) => target
+            .downcast_ref::<CelList>()
+            .and_then(|list| list.inner().get(usize::try_from(*i).ok()?)),
+        _ => return optional_index_values(cel::Value::try_from(operand.as_ref())?, key),
+    };
+    Ok(match found {
+        Some(value) => cel::Value::Opaque(std::sync::Arc::new(OptionalValue::of(
+            cel::Value::try_from(value.as_ref())?,
+        ))),
+        None => none(),
+    })
+}
+
+/// [`optional_index`] on converted values.
+fn optional_index_values(
     operand: cel::Value,
     key: cel::Value,
 ) -> Result<cel::Value, cel::ExecutionError> {
@@ -169,5 +216,70 @@ fn optional_select_as_index(expr: &mut kube_cel::cel::common::ast::IdedExpr) -> 
             true
         }
         Expr::Unspecified | Expr::Ident(_) | Expr::Literal(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Activation, CelInputs, PolicyInputs, Program, ResourceScope};
+    use super::*;
+    use crate::engine::context::{ClusterData, NoClusterData};
+    use serde_json::json;
+    use std::sync::Arc;
+
+    /// `operand[?key]` through the registered function, and the same on the
+    /// converted operand and key, as the function did before it read
+    /// operands in place.
+    #[test]
+    fn reading_in_place_gives_what_converted_values_give() {
+        let scope = ResourceScope::new(CelInputs {
+            object: json!({"spec": {"m": {"a": 1, "b": [1, 2]}, "l": [{"x": 1}, 2], "s": "t", "z": null}}),
+            ..CelInputs::default()
+        });
+        let data: Arc<dyn ClusterData> = Arc::new(NoClusterData);
+        let activation = Activation::new(&scope, &data, PolicyInputs::default());
+        let parse = |source: &str| {
+            cel::parser::Parser::new()
+                .enable_optional_syntax(true)
+                .parse(source)
+                .expect("parses")
+        };
+        let operands = [
+            "object.spec.m",
+            "object.spec.l",
+            "object.spec.s",
+            "object.spec.z",
+            "optional.of(object.spec.m)",
+            "optional.of(object.spec.l)",
+            "optional.of(object.spec.s)",
+            "optional.none()",
+            "{1: 'one', true: 'yes', 2u: 'two'}",
+            "object.spec.missing",
+            "1 / 0",
+        ];
+        let keys = [
+            "'a'", "'b'", "'q'", "0", "1", "5", "-1", "0u", "1u", "1.0", "true", "null", "1 / 0",
+        ];
+        let mut differ = Vec::new();
+        for operand in operands {
+            for key in keys {
+                let via_function = Program::compile(&format!("({operand})[?{key}]"))
+                    .evaluate(&activation)
+                    .map(|v| format!("{v:?}"));
+                let on_values = cel::Value::resolve(&parse(operand), activation.context())
+                    .and_then(|o| {
+                        let k = cel::Value::resolve(&parse(key), activation.context())?;
+                        optional_index_values(o, k)
+                    })
+                    .map(|v| format!("{v:?}"))
+                    .map_err(|e| e.to_string());
+                if via_function != on_values {
+                    differ.push(format!(
+                        "{operand}[?{key}]: {on_values:?} became {via_function:?}"
+                    ));
+                }
+            }
+        }
+        assert!(differ.is_empty(), "{}", differ.join("\n"));
     }
 }
