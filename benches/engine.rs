@@ -11,7 +11,8 @@
 //!   cargo bench -p polscan-benches --bench engine -- --quick    (everything, briefly)
 //!
 //! `POLSCAN_BENCH_SECONDS` makes the comparison run rounds for at least
-//! that long (default: three rounds).
+//! that long (default: three rounds); `POLSCAN_BENCH_FORMS` (e.g.
+//! `validate_cel`) times only the forms named, for a profiler.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
@@ -79,11 +80,19 @@ fn paired_forms() -> Vec<(&'static str, Prepared)> {
         "paired: {} library policies in pattern, validate.cel and ValidatingPolicy form",
         paired.policies
     );
-    vec![
-        ("pattern", prepare(paired.patterns)),
-        ("validate_cel", prepare(paired.validate_cel)),
-        ("validating_policy", prepare(paired.validating)),
+    let only = std::env::var("POLSCAN_BENCH_FORMS").ok();
+    [
+        ("pattern", paired.patterns),
+        ("validate_cel", paired.validate_cel),
+        ("validating_policy", paired.validating),
     ]
+    .into_iter()
+    .filter(|(label, _)| {
+        only.as_ref()
+            .is_none_or(|only| only.split(',').any(|o| o == *label))
+    })
+    .map(|(label, workload)| (label, prepare(workload)))
+    .collect()
 }
 
 /// The CPU time this thread has run (`/proc/thread-self/schedstat`, in
@@ -115,6 +124,10 @@ fn paired_summary(forms: &[(&'static str, Prepared)]) {
         .and_then(|s| s.parse::<f64>().ok())
         .unwrap_or(0.0);
     let env = Environment::default();
+    if forms.is_empty() {
+        println!("paired: no form selected (POLSCAN_BENCH_FORMS)");
+        return;
+    }
     let mut times: Vec<Vec<Duration>> = vec![Vec::new(); forms.len()];
     for (_, prepared) in forms {
         pass(prepared, &env); // warm-up
@@ -146,7 +159,8 @@ fn paired_summary(forms: &[(&'static str, Prepared)]) {
     );
     for ((label, _), rate) in forms.iter().zip(&rates) {
         println!(
-            "  {label:<18} {rate:>10.0} rule results/s   ratio to pattern {:.2}",
+            "  {label:<18} {rate:>10.0} rule results/s   ratio to {} {:.2}",
+            forms[0].0,
             rate / rates[0]
         );
     }

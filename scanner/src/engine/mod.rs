@@ -579,18 +579,27 @@ impl Engine {
         let last = applicable.len().saturating_sub(1);
         for (index, rule) in applicable.into_iter().enumerate() {
             let build = || self.base_context(policy, prepared, &operation, &resource_values, env);
-            let mut ctx = if index == last {
-                base.take().unwrap_or_else(build)
+            let rule_values = env.values.rule_values(&policy.name, &rule.name);
+            let outcome = if rule_values.is_none() && reads_context_only(rule) {
+                // Nothing would change the rule's copy of the context, so
+                // it reads the base context wherever the rule stands.
+                validate::validate_cel_rule(
+                    rule,
+                    base.get_or_insert_with(build),
+                    &prepared.cel_scopes,
+                )
             } else {
-                base.get_or_insert_with(build).clone()
-            };
-            if let Some(values) = env.values.rule_values(&policy.name, &rule.name) {
-                for (key, value) in values {
+                let mut ctx = if index == last {
+                    base.take().unwrap_or_else(build)
+                } else {
+                    base.get_or_insert_with(build).clone()
+                };
+                for (key, value) in rule_values.into_iter().flatten() {
                     ctx.add_variable(&key, value);
                 }
-            }
-            let Some(outcome) = evaluate_rule(rule, &mut ctx, effective, &prepared.cel_scopes)
-            else {
+                evaluate_rule(rule, &mut ctx, effective, &prepared.cel_scopes)
+            };
+            let Some(outcome) = outcome else {
                 continue;
             };
             let action = rule_action(policy, rule, &identity.namespace, namespace_labels);
@@ -738,6 +747,14 @@ fn rule_action(
     .or_else(|| policy::normalized_action(policy.failure_action()))
     .unwrap_or("Audit")
     .to_string()
+}
+
+/// A `validate.cel` rule without context entries or (JMESPath)
+/// preconditions: [`evaluate_rule`] would only read its context.
+fn reads_context_only(rule: &Rule) -> bool {
+    rule.context.is_empty()
+        && rule.preconditions.as_ref().is_none_or(Value::is_null)
+        && rule.validate.as_ref().is_some_and(|v| v.cel.is_some())
 }
 
 /// Context, preconditions and the validate handler for one matched rule.

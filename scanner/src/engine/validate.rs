@@ -68,21 +68,8 @@ pub fn validate_rule(
     cel_scopes: &super::cel::ScopeCache,
 ) -> Option<Outcome> {
     let validation = rule.validate.as_ref()?;
-    if let Some(block) = &validation.cel {
-        let scope = super::cel::rule::scope_from_context(ctx.document(), cel_scopes);
-        match super::cel::preconditions_met(&rule.cel_preconditions, &scope, ctx.cluster()) {
-            Ok(true) => {}
-            Ok(false) => return Some(Outcome::new(RuleStatus::Skip, "cel preconditions not met")),
-            Err(err) => return Some(Outcome::new(RuleStatus::Error, err)),
-        }
-        let message = validation.message.as_deref().unwrap_or("");
-        return Some(super::cel::validate(
-            &rule.name,
-            message,
-            block,
-            &scope,
-            ctx.cluster(),
-        ));
+    if validation.cel.is_some() {
+        return validate_cel_rule(rule, ctx, cel_scopes);
     }
     if let Some(block) = &validation.pod_security {
         return Some(validate_pod_security(rule, block, resource));
@@ -104,6 +91,32 @@ pub fn validate_rule(
         nesting: 0,
     };
     validator.validate(ctx, resource, None)
+}
+
+/// A `validate.cel` rule (`None` for any other): its `celPreconditions`,
+/// then its expressions, on the CEL view of the rule's context. It only
+/// reads the context, so a caller may lend one shared by several rules.
+pub fn validate_cel_rule(
+    rule: &Rule,
+    ctx: &EvalContext,
+    cel_scopes: &super::cel::ScopeCache,
+) -> Option<Outcome> {
+    let validation = rule.validate.as_ref()?;
+    let block = validation.cel.as_ref()?;
+    let scope = super::cel::rule::scope_from_context(ctx.document(), cel_scopes);
+    match super::cel::preconditions_met(&rule.cel_preconditions, &scope, ctx.cluster()) {
+        Ok(true) => {}
+        Ok(false) => return Some(Outcome::new(RuleStatus::Skip, "cel preconditions not met")),
+        Err(err) => return Some(Outcome::new(RuleStatus::Error, err)),
+    }
+    let message = validation.message.as_deref().unwrap_or("");
+    Some(super::cel::validate(
+        &rule.name,
+        message,
+        block,
+        &scope,
+        ctx.cluster(),
+    ))
 }
 
 /// `validate.podSecurity`: the Pod Security Standards with the rule's

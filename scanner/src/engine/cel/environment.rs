@@ -3,8 +3,12 @@
 //! Kyverno's libraries and cel-go's optional semantics, registered once per process. Every [`super::Activation`] is a
 //! child scope of it, so evaluating an expression registers nothing.
 
-use std::sync::LazyLock;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
 
+use kube_cel::cel::extractors::This;
+use kube_cel::cel::{ExecutionError, FunctionContext};
 use kube_cel::{cel, KubeCelExt};
 
 use super::{kubernetes_fixes, kyverno_lib, optional};
@@ -15,10 +19,80 @@ static ENVIRONMENT: LazyLock<cel::Context<'static>> = LazyLock::new(|| {
     ctx.add_function("orValue", optional::or_value);
     ctx.add_function("or", optional::or);
     ctx.add_function(optional::OPTIONAL_INDEX, optional::optional_index);
+    ctx.add_function("matches", matches);
     kyverno_lib::register(&mut ctx);
     ctx
 });
 
 pub fn shared() -> &'static cel::Context<'static> {
     &ENVIRONMENT
+}
+
+/// How many compiled patterns each thread keeps for [`matches`].
+const CACHED_PATTERNS: usize = 256;
+
+thread_local! {
+    /// Patterns compiled by this thread, or the error compiling gave.
+    static PATTERNS: RefCell<HashMap<String, Result<regex::Regex, String>>> =
+        RefCell::new(HashMap::new());
+}
+
+/// The `cel` crate's `matches` (same regex crate, same result and error
+/// message), with each pattern compiled once per thread instead of on every
+/// call: policies match every container image against the same few.
+fn matches(
+    ftx: &FunctionContext,
+    This(this): This<Arc<String>>,
+    regex: Arc<String>,
+) -> Result<bool, ExecutionError> {
+    let outcome = PATTERNS.with(|patterns| {
+        let mut patterns = patterns.borrow_mut();
+        if let Some(compiled) = patterns.get(regex.as_str()) {
+            return compiled
+                .as_ref()
+                .map(|re| re.is_match(&this))
+                .map_err(Clone::clone);
+        }
+        if patterns.len() >= CACHED_PATTERNS {
+            patterns.clear();
+        }
+        let compiled = regex::Regex::new(&regex).map_err(|err| err.to_string());
+        let outcome = compiled
+            .as_ref()
+            .map(|re| re.is_match(&this))
+            .map_err(Clone::clone);
+        patterns.insert(regex.to_string(), compiled);
+        outcome
+    });
+    outcome.map_err(|err| ftx.error(format!("'{regex}' not a valid regex:\n{err}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The cached `matches` answers as the `cel` crate's own, compiled
+    /// pattern or not, valid pattern or not, called as method or function.
+    #[test]
+    fn cached_matches_answers_as_cels_own() {
+        let own = cel::Context::default();
+        let expressions = [
+            "'nginx:1.2'.matches('^[a-z]+:[0-9.]+$')",
+            "'nginx:latest'.matches('^[a-z]+:[0-9.]+$')",
+            "'nginx:1.2'.matches('^[a-z]+:[0-9.]+$')",
+            "matches('abc', 'b')",
+            "'abc'.matches('(')",
+            "'abc'.matches('(')",
+            "'x'.matches(1)",
+            "1.matches('x')",
+        ];
+        for expression in expressions {
+            let ast = cel::parser::Parser::new()
+                .parse(expression)
+                .expect("parses");
+            let ours = cel::Value::resolve(&ast, shared()).map_err(|e| e.to_string());
+            let theirs = cel::Value::resolve(&ast, &own).map_err(|e| e.to_string());
+            assert_eq!(ours, theirs, "{expression}");
+        }
+    }
 }

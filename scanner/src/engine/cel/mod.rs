@@ -123,8 +123,35 @@ impl ResourceScope {
         // The small values first: they tell most differing inputs apart.
         self.inputs.request == *request
             && self.inputs.namespace_object == *namespace_object
-            && self.inputs.old_object == *old_object
-            && self.inputs.object == *object
+            && same_json(&self.inputs.old_object, old_object)
+            && same_json(&self.inputs.object, object)
+    }
+}
+
+/// `a == b`, faster for the usual case of a copy: objects are compared
+/// entry by entry in order (serde_json's equality looks each key up in the
+/// other map), and by lookup only when their keys are in another order.
+fn same_json(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            if x.len() != y.len() {
+                return false;
+            }
+            for ((xk, xv), (yk, yv)) in x.iter().zip(y) {
+                if xk != yk {
+                    return a == b;
+                }
+                // A value differs under the same key: unequal in any order.
+                if !same_json(xv, yv) {
+                    return false;
+                }
+            }
+            true
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(xv, yv)| same_json(xv, yv))
+        }
+        _ => a == b,
     }
 }
 
@@ -388,6 +415,32 @@ mod tests {
         assert_eq!(own, 2);
         for (i, scope) in scopes.iter().enumerate() {
             assert_eq!(name_of(scope), json!(format!("p{i}/CREATE")));
+        }
+    }
+
+    #[test]
+    fn same_json_is_json_equality() {
+        let cases = [
+            (
+                json!({"a": 1, "b": [1, {"c": 2}]}),
+                json!({"a": 1, "b": [1, {"c": 2}]}),
+            ),
+            (json!({"a": 1, "b": 2}), json!({"b": 2, "a": 1})),
+            (json!({"a": 1, "b": 2}), json!({"b": 2, "a": 3})),
+            (
+                json!({"a": {"x": 1, "y": 2}}),
+                json!({"a": {"y": 2, "x": 1}}),
+            ),
+            (json!({"a": 1, "b": [1, 2]}), json!({"a": 1, "b": [2, 1]})),
+            (json!({"a": 1}), json!({"a": 1, "b": 2})),
+            (json!({"a": 1, "b": 2}), json!({"a": 1, "c": 2})),
+            (json!([1, 2.5, "x", null]), json!([1, 2.5, "x", null])),
+            (json!(1), json!(1.0)),
+            (json!(null), json!({})),
+        ];
+        for (a, b) in &cases {
+            assert_eq!(same_json(a, b), a == b, "{a} vs {b}");
+            assert_eq!(same_json(b, a), a == b, "{b} vs {a}");
         }
     }
 

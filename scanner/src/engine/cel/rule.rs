@@ -83,8 +83,9 @@ pub fn scope_from_context<'c>(document: &Value, scopes: &'c ScopeCache) -> Scope
     let object = request.get("object").unwrap_or(&null);
     let old_object = request.get("oldObject").unwrap_or(&null);
     let subject = if object.is_null() { old_object } else { object };
-    let namespace = subject
-        .pointer("/metadata/namespace")
+    let metadata = subject.get("metadata");
+    let namespace = metadata
+        .and_then(|m| m.get("namespace"))
         .and_then(Value::as_str)
         .unwrap_or("");
     let is_namespace = subject.get("kind").and_then(Value::as_str) == Some("Namespace");
@@ -100,7 +101,7 @@ pub fn scope_from_context<'c>(document: &Value, scopes: &'c ScopeCache) -> Scope
             cel_request.insert(key.to_string(), value.clone());
         }
     }
-    if let Some(name) = subject.pointer("/metadata/name") {
+    if let Some(name) = metadata.and_then(|m| m.get("name")) {
         cel_request.insert("name".into(), name.clone());
     }
     scopes.scope(
