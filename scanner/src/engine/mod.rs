@@ -491,6 +491,46 @@ impl Engine {
         base
     }
 
+    /// The CEL inputs [`cel::rule::scope_from_context`] reads from the
+    /// [`Engine::base_context`] of a policy whose only value is the
+    /// operation: the resource as `request.object` (`oldObject` on DELETE,
+    /// both on UPDATE), the operation, the resource's namespace and the
+    /// requester's userInfo.
+    fn plain_cel_inputs(
+        &self,
+        prepared: &Prepared<'_>,
+        operation: &str,
+        env: &Environment,
+    ) -> cel::CelInputs {
+        let resource = || prepared.resource.clone();
+        let object = if operation == "DELETE" {
+            Value::Null
+        } else {
+            resource()
+        };
+        let old_object = if operation == "DELETE" || operation == "UPDATE" {
+            resource()
+        } else {
+            Value::Null
+        };
+        let mut request = json!({
+            "operation": operation,
+            "namespace": prepared.reference.namespace,
+        });
+        if let Some(requester) = &env.requester {
+            request["userInfo"] =
+                json!({"username": requester.username, "groups": requester.groups});
+        }
+        let (request, namespace_object) =
+            cel::rule::request_and_namespace(&request, &object, &old_object);
+        cel::CelInputs {
+            object,
+            old_object,
+            request,
+            namespace_object,
+        }
+    }
+
     fn evaluate_policy(
         &self,
         policy: &Arc<Policy>,
@@ -556,6 +596,11 @@ impl Engine {
             operation: &operation,
             policy_namespace: policy.namespace.as_deref(),
         };
+        // Values set nothing but the operation (its default included).
+        let no_values = resource_values.len() == 1
+            && resource_values
+                .get("request.operation")
+                .is_some_and(Value::is_string);
         let mut results = Vec::new();
         let apply_one = policy.spec.apply_rules.as_deref() == Some("One");
         // Matching reads only the resource and the request, never an
@@ -582,12 +627,24 @@ impl Engine {
             let rule_values = env.values.rule_values(&policy.name, &rule.name);
             let outcome = if rule_values.is_none() && reads_context_only(rule) {
                 // Nothing would change the rule's copy of the context, so
-                // it reads the base context wherever the rule stands.
-                validate::validate_cel_rule(
-                    rule,
-                    base.get_or_insert_with(build),
-                    &prepared.cel_scopes,
-                )
+                // it reads the base context wherever the rule stands; with
+                // no values at all, the CEL view of that context follows
+                // from the resource and the request alone.
+                let plain = no_values
+                    .then(|| {
+                        prepared.cel_scopes.plain(&operation, || {
+                            self.plain_cel_inputs(prepared, &operation, env)
+                        })
+                    })
+                    .flatten();
+                match plain {
+                    Some(scope) => validate::validate_cel_in_scope(rule, scope, &self.cluster),
+                    None => validate::validate_cel_rule(
+                        rule,
+                        base.get_or_insert_with(build),
+                        &prepared.cel_scopes,
+                    ),
+                }
             } else {
                 let mut ctx = if index == last {
                     base.take().unwrap_or_else(build)

@@ -395,3 +395,52 @@ fn resource_annotations_except_a_policy_until_their_expiry() {
         .collect();
     assert_eq!(after, vec![RuleStatus::Fail, RuleStatus::Warn]);
 }
+
+/// The CEL inputs the engine builds for a rule context no values change
+/// are those `validate.cel` reads from the base context it would build.
+#[test]
+fn plain_cel_inputs_are_what_the_base_context_gives() {
+    let policy = policy(json!([]));
+    let engine = Engine::new(Vec::new(), EngineOptions::default());
+    let resources = [
+        pod("web", json!({"containers": []})),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "admin"}}),
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}}),
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"namespace": "n"}}),
+    ];
+    let requester = RequestInfo {
+        username: "system:serviceaccount:ns:sa".into(),
+        groups: vec!["g".into()],
+        roles: vec!["ns:r".into()],
+        cluster_roles: vec!["cr".into()],
+    };
+    for resource in &resources {
+        let prepared = Prepared {
+            resource,
+            reference: ResourceRef::from_resource(resource),
+            identity: ResourceIdentity::from_resource(resource),
+            images: images::images_variable(resource),
+            cel_scopes: cel::ScopeCache::default(),
+        };
+        for requester in [None, Some(requester.clone())] {
+            let env = Environment {
+                requester,
+                ..Environment::default()
+            };
+            for operation in ["CREATE", "UPDATE", "DELETE", "CONNECT"] {
+                let values = serde_json::Map::from_iter([(
+                    "request.operation".to_string(),
+                    json!(operation),
+                )]);
+                let base = engine.base_context(&policy, &prepared, operation, &values, &env);
+                let scopes = cel::ScopeCache::default();
+                let from_context = cel::rule::scope_from_context(base.document(), &scopes);
+                assert_eq!(
+                    &engine.plain_cel_inputs(&prepared, operation, &env),
+                    from_context.inputs(),
+                    "{operation} {resource}"
+                );
+            }
+        }
+    }
+}

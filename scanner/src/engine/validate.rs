@@ -101,21 +101,27 @@ pub fn validate_cel_rule(
     ctx: &EvalContext,
     cel_scopes: &super::cel::ScopeCache,
 ) -> Option<Outcome> {
+    rule.validate.as_ref()?.cel.as_ref()?;
+    let scope = super::cel::rule::scope_from_context(ctx.document(), cel_scopes);
+    validate_cel_in_scope(rule, &scope, ctx.cluster())
+}
+
+/// [`validate_cel_rule`] on the CEL scope its context gives.
+pub fn validate_cel_in_scope(
+    rule: &Rule,
+    scope: &super::cel::ResourceScope,
+    cluster: &std::sync::Arc<dyn super::context::ClusterData>,
+) -> Option<Outcome> {
     let validation = rule.validate.as_ref()?;
     let block = validation.cel.as_ref()?;
-    let scope = super::cel::rule::scope_from_context(ctx.document(), cel_scopes);
-    match super::cel::preconditions_met(&rule.cel_preconditions, &scope, ctx.cluster()) {
+    match super::cel::preconditions_met(&rule.cel_preconditions, scope, cluster) {
         Ok(true) => {}
         Ok(false) => return Some(Outcome::new(RuleStatus::Skip, "cel preconditions not met")),
         Err(err) => return Some(Outcome::new(RuleStatus::Error, err)),
     }
     let message = validation.message.as_deref().unwrap_or("");
     Some(super::cel::validate(
-        &rule.name,
-        message,
-        block,
-        &scope,
-        ctx.cluster(),
+        &rule.name, message, block, scope, cluster,
     ))
 }
 

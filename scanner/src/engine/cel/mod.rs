@@ -184,9 +184,27 @@ const CACHED_SCOPES: usize = 4;
 #[derive(Default)]
 pub struct ScopeCache {
     slots: [OnceCell<ResourceScope>; CACHED_SCOPES],
+    /// The scope of a rule context no values file changed, with its
+    /// operation: its inputs follow from the resource and the request, so
+    /// the engine builds it without the JSON context.
+    plain: OnceCell<(String, ResourceScope)>,
 }
 
 impl ScopeCache {
+    /// The scope of a rule context that no values change, for `operation`
+    /// (`inputs` builds it the first time); `None` when the one cached is
+    /// for another operation.
+    pub fn plain(
+        &self,
+        operation: &str,
+        inputs: impl FnOnce() -> CelInputs,
+    ) -> Option<&ResourceScope> {
+        let (cached, scope) = self
+            .plain
+            .get_or_init(|| (operation.to_string(), ResourceScope::new(inputs())));
+        (cached == operation).then_some(scope)
+    }
+
     /// The scope of these inputs: a cached one that holds the same values,
     /// else a new one (cached while there is room).
     pub fn scope(

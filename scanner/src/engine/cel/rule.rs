@@ -82,6 +82,18 @@ pub fn scope_from_context<'c>(document: &Value, scopes: &'c ScopeCache) -> Scope
     let request = document.get("request").unwrap_or(&null);
     let object = request.get("object").unwrap_or(&null);
     let old_object = request.get("oldObject").unwrap_or(&null);
+    let (cel_request, namespace_object) = request_and_namespace(request, object, old_object);
+    scopes.scope(object, old_object, cel_request, namespace_object)
+}
+
+/// `request` and `namespaceObject` as a `validate.cel` rule sees them: the
+/// context's `request` gives the operation, namespace and userInfo, the
+/// object (the old object on DELETE) its name and namespace.
+pub fn request_and_namespace(
+    request: &Value,
+    object: &Value,
+    old_object: &Value,
+) -> (Value, Value) {
     let subject = if object.is_null() { old_object } else { object };
     let metadata = subject.get("metadata");
     let namespace = metadata
@@ -104,12 +116,7 @@ pub fn scope_from_context<'c>(document: &Value, scopes: &'c ScopeCache) -> Scope
     if let Some(name) = metadata.and_then(|m| m.get("name")) {
         cel_request.insert("name".into(), name.clone());
     }
-    scopes.scope(
-        object,
-        old_object,
-        Value::Object(cel_request),
-        namespace_object,
-    )
+    (Value::Object(cel_request), namespace_object)
 }
 
 /// Evaluates a `validate.cel` block. With `paramKind`, the rule runs once
