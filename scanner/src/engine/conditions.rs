@@ -146,8 +146,9 @@ fn evaluate_one(
     ctx: &mut EvalContext,
     condition: &Condition,
 ) -> Result<(bool, String), ConditionError> {
-    let key = variables::substitute_all(ctx, &condition.key).map_err(ConditionError::Key)?;
-    let value = variables::substitute_all(ctx, &condition.value).map_err(ConditionError::Value)?;
+    let key = variables::substitute_borrowed(ctx, &condition.key).map_err(ConditionError::Key)?;
+    let value =
+        variables::substitute_borrowed(ctx, &condition.value).map_err(ConditionError::Value)?;
     let held = operators::evaluate(&condition.operator, &key, &value)?;
     Ok((held, condition.message.clone()))
 }

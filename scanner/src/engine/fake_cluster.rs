@@ -1202,6 +1202,76 @@ mod tests {
     }
 
     #[test]
+    fn rules_sharing_one_context_still_load_entries_as_their_own_policy() {
+        // Three policies on one Pod: a plain pattern, then a Policy in
+        // namespace b and a ClusterPolicy whose foreach loads ConfigMap a/cm.
+        // The first two lend the resource's one shared context; the foreach
+        // entries must still see their own policy's namespace.
+        use super::super::{Engine, EngineOptions, Environment, RuleStatus};
+        let document = |kind: &str, namespace: Option<&str>, name: &str, rule: Value| {
+            let mut metadata = json!({"name": name});
+            if let Some(namespace) = namespace {
+                metadata["namespace"] = json!(namespace);
+            }
+            super::super::policy::Policy::from_document(&json!({
+                "apiVersion": "kyverno.io/v1", "kind": kind, "metadata": metadata,
+                "spec": {"background": true, "rules": [rule]}
+            }))
+            .expect("valid policy")
+        };
+        let foreach = json!({
+            "name": "cm", "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+            "validate": {"foreach": [{
+                "list": "request.object.spec.containers",
+                "context": [{"name": "cm", "configMap": {"name": "cm", "namespace": "a"}}],
+                "deny": {"conditions": {"any": [{"key": "{{ cm.data.k }}", "operator": "NotEquals", "value": "v"}]}}
+            }]}
+        });
+        let plain = json!({
+            "name": "named", "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+            "validate": {"message": "needs a name", "pattern": {"metadata": {"name": "?*"}}}
+        });
+        let engine = Engine::new(
+            vec![
+                document("ClusterPolicy", None, "plain", plain),
+                document("Policy", Some("b"), "namespaced", foreach.clone()),
+                document("ClusterPolicy", None, "cluster-wide", foreach),
+            ],
+            EngineOptions::default(),
+        )
+        .with_cluster_data(std::sync::Arc::new(cluster(
+            Some(objects()),
+            json!([]),
+            json!([]),
+        )));
+        let pod = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "namespace": "b"},
+            "spec": {"containers": [{"name": "c", "image": "i"}]}});
+        let outcome: Vec<(String, RuleStatus, String)> = engine
+            .evaluate(&pod, &Environment::default())
+            .into_iter()
+            .flat_map(|r| {
+                let name = r.policy.name.clone();
+                r.rules
+                    .into_iter()
+                    .map(move |rule| (name.clone(), rule.status, rule.message))
+            })
+            .collect();
+        assert_eq!(outcome.len(), 3, "{outcome:?}");
+        assert_eq!(outcome[0].1, RuleStatus::Pass, "{outcome:?}");
+        assert_eq!(outcome[1].1, RuleStatus::Error, "{outcome:?}");
+        assert!(
+            outcome[1].2.contains("different from policy namespace"),
+            "{outcome:?}"
+        );
+        assert_eq!(
+            outcome[2].1,
+            RuleStatus::Pass,
+            "the ClusterPolicy reads a/cm: {outcome:?}"
+        );
+    }
+
+    #[test]
     fn resource_kinds_are_inferred_like_the_fake_discovery() {
         assert_eq!(infer_kind("policies"), "Policy");
         assert_eq!(infer_kind("widgets"), "Widget");

@@ -367,6 +367,7 @@ impl Engine {
             },
             images: images::images_variable(resource),
             cel_scopes: cel::ScopeCache::default(),
+            json_context: std::cell::RefCell::new(None),
         };
         // One set of facts, so every CEL policy shares the resource's scope.
         let facts = self.request_facts(&prepared, env);
@@ -645,6 +646,14 @@ impl Engine {
                         &prepared.cel_scopes,
                     ),
                 }
+            } else if no_values && rule_values.is_none() && rule.context.is_empty() {
+                // A rule without context entries or values only queries its
+                // context (foreach elements work on copies), and with no
+                // values the context is the same for every policy but for
+                // the policy's namespace, which only entry loads read.
+                let mut shared = prepared.shared_context(&operation, build);
+                shared.set_policy_namespace(policy.namespace.clone());
+                evaluate_rule(rule, &mut shared, effective, &prepared.cel_scopes)
             } else {
                 let mut ctx = if index == last {
                     base.take().unwrap_or_else(build)
@@ -732,6 +741,32 @@ struct Prepared<'a> {
     images: Option<Value>,
     /// The resource's CEL inputs for `validate.cel` rules, converted once.
     cel_scopes: cel::ScopeCache,
+    /// The JSON context of a request no values change, with its operation:
+    /// built once per resource and lent to every rule that only reads it
+    /// (see [`Engine::evaluate_policy`]), so the resource is copied into a
+    /// context once, not once per policy, and its JMESPath conversion is
+    /// shared too.
+    json_context: std::cell::RefCell<Option<(String, EvalContext)>>,
+}
+
+impl Prepared<'_> {
+    /// The shared context for `operation`, built by `build` the first time
+    /// (or when the one held is for another operation).
+    fn shared_context(
+        &self,
+        operation: &str,
+        build: impl FnOnce() -> EvalContext,
+    ) -> std::cell::RefMut<'_, EvalContext> {
+        let mut slot = self.json_context.borrow_mut();
+        if slot.as_ref().is_some_and(|(held, _)| held != operation) {
+            *slot = None;
+        }
+        std::cell::RefMut::map(slot, |slot| {
+            &mut slot
+                .get_or_insert_with(|| (operation.to_string(), build()))
+                .1
+        })
+    }
 }
 
 /// A CEL policy's response: one unnamed rule, or none when not matched.

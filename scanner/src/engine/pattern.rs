@@ -6,6 +6,7 @@
 //! quantities and durations. A port of Kyverno's `pkg/engine/validate`,
 //! `pkg/engine/anchor` and `pkg/engine/pattern`, ordering and quirks included.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
@@ -291,18 +292,35 @@ fn has_nested_anchors(pattern: &Value) -> bool {
 
 /// Kyverno's `ExpandInMetadata`: wildcard keys under `metadata.labels` and
 /// `metadata.annotations` become the resource's matching keys.
-fn expand_metadata(
-    pattern: &Map<String, Value>,
+/// The pattern is borrowed unless a wildcard key was expanded: most
+/// patterns have none, and this runs at every level of every pattern.
+fn expand_metadata<'a>(
+    pattern: &'a Map<String, Value>,
     resource: &Map<String, Value>,
-) -> Map<String, Value> {
+) -> Cow<'a, Map<String, Value>> {
     let Some((metadata_key, Value::Object(pattern_metadata))) =
         pattern.iter().find(|(k, _)| strip_anchor(k) == "metadata")
     else {
-        return pattern.clone();
+        return Cow::Borrowed(pattern);
     };
     let Some(Value::Object(resource_metadata)) = resource.get("metadata") else {
-        return pattern.clone();
+        return Cow::Borrowed(pattern);
     };
+    let has_wildcard_key = ["labels", "annotations"].iter().any(|field| {
+        pattern_metadata
+            .iter()
+            .find(|(k, _)| strip_anchor(k) == *field)
+            .and_then(|(_, v)| v.as_object())
+            .is_some_and(|fields| {
+                fields.keys().any(|key| {
+                    let bare = parse_anchor(key).map_or_else(|| key.clone(), |a| a.key);
+                    wildcard::has_wildcard(&bare)
+                })
+            })
+    });
+    if !has_wildcard_key {
+        return Cow::Borrowed(pattern);
+    }
     let mut new_metadata = pattern_metadata.clone();
     for field in ["labels", "annotations"] {
         let Some((field_key, Value::Object(pattern_field))) = pattern_metadata
@@ -349,7 +367,7 @@ fn expand_metadata(
     }
     let mut out = pattern.clone();
     out.insert(metadata_key.clone(), Value::Object(new_metadata));
-    out
+    Cow::Owned(out)
 }
 
 fn validate_map(

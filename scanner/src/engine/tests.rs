@@ -421,6 +421,7 @@ fn plain_cel_inputs_are_what_the_base_context_gives() {
             identity: ResourceIdentity::from_resource(resource),
             images: images::images_variable(resource),
             cel_scopes: cel::ScopeCache::default(),
+            json_context: std::cell::RefCell::new(None),
         };
         for requester in [None, Some(requester.clone())] {
             let env = Environment {

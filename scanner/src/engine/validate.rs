@@ -289,7 +289,7 @@ impl Validator<'_> {
     fn validate_patterns(&self, ctx: &mut EvalContext, target: &Value) -> Outcome {
         let name = &self.rule.name;
         if let Some(raw) = self.pattern {
-            let pattern = match variables::substitute_all(ctx, raw) {
+            let pattern = match variables::substitute_borrowed(ctx, raw) {
                 Ok(pattern) => pattern,
                 Err(err) => {
                     return Outcome::new(
@@ -317,7 +317,8 @@ impl Validator<'_> {
         let Some(raw) = self.any_pattern else {
             return Outcome::new(RuleStatus::Pass, self.message().to_string());
         };
-        let patterns = match variables::substitute_all(ctx, raw) {
+        let substituted = variables::substitute_borrowed(ctx, raw);
+        let patterns = match substituted.as_deref() {
             Ok(Value::Array(patterns)) => patterns,
             Ok(_) => {
                 return Outcome::new(

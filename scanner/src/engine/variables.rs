@@ -76,8 +76,17 @@ fn needs_substitution(value: &Value) -> bool {
 
 /// Substitutes references, then variables, throughout `document`.
 pub fn substitute_all(ctx: &mut EvalContext, document: &Value) -> Result<Value, SubstitutionError> {
+    substitute_borrowed(ctx, document).map(std::borrow::Cow::into_owned)
+}
+
+/// [`substitute_all`], lending `document` back when it holds nothing to
+/// substitute (most patterns and conditions), instead of a copy.
+pub fn substitute_borrowed<'a>(
+    ctx: &mut EvalContext,
+    document: &'a Value,
+) -> Result<std::borrow::Cow<'a, Value>, SubstitutionError> {
     if !needs_substitution(document) {
-        return Ok(document.clone());
+        return Ok(std::borrow::Cow::Borrowed(document));
     }
     let referenced = rewrite_strings(document, &mut Vec::new(), false, &mut |text, path| {
         substitute_reference_string(document, text, path)
@@ -85,6 +94,7 @@ pub fn substitute_all(ctx: &mut EvalContext, document: &Value) -> Result<Value, 
     rewrite_strings(&referenced, &mut Vec::new(), true, &mut |text, path| {
         substitute_string(ctx, text, path)
     })
+    .map(std::borrow::Cow::Owned)
 }
 
 fn pointer(path: &[String]) -> String {
