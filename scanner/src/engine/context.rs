@@ -320,11 +320,35 @@ impl EvalContext {
     }
 
     /// Replaces a top-level entry (context entries, `images`, `element`).
+    /// A JMESPath conversion already made is kept up to date by converting
+    /// only the new entry: foreach element contexts are copies of their
+    /// rule's, and re-converting the whole resource for each element was
+    /// most of a foreach's cost.
     pub fn set_entry(&mut self, name: &str, value: Value) {
+        self.converted = match self.converted.take() {
+            Some(converted) => match &*converted {
+                ::jmespath::Variable::Object(entries) if self.document.is_object() => {
+                    let mut entries = entries.clone();
+                    entries.insert(name.to_string(), jmespath::to_variable(&value));
+                    Some(::jmespath::Rcvar::new(::jmespath::Variable::Object(
+                        entries,
+                    )))
+                }
+                _ => None,
+            },
+            None => None,
+        };
         if let Some(map) = self.document.as_object_mut() {
             map.insert(name.to_string(), value);
         }
-        self.converted = None;
+    }
+
+    /// Converts the document for JMESPath now, so that copies made next
+    /// (foreach elements) share the conversion instead of each making it.
+    pub fn convert_for_queries(&mut self) {
+        if self.converted.is_none() {
+            self.converted = Some(jmespath::to_variable(&self.document));
+        }
     }
 
     /// Kyverno's `AddElement`: `element`, `elementN`, `elementIndex`, `elementIndexN`.
@@ -1010,6 +1034,33 @@ mod tests {
         let mut ctx = EvalContext::new(Arc::new(NoClusterData));
         ctx.add_variable("request.object", json!({"metadata": {"name": "web", "labels": {"app": "x"}}, "spec": {"containers": [{"name": "c"}]}}));
         ctx
+    }
+
+    #[test]
+    fn entries_set_after_a_conversion_are_seen_as_by_a_fresh_conversion() {
+        // A copy of a converted context (a foreach element's) gets its new
+        // entries converted alone; queries must answer as if the whole
+        // document had been converted again.
+        let mut parent = context();
+        parent.set_entry("element", json!({"name": "old"}));
+        parent.convert_for_queries();
+        let mut copy = parent.clone();
+        copy.set_entry("element", json!({"name": "c", "ports": [1, 2]}));
+        copy.set_entry("elementIndex", json!(0));
+        let mut fresh = EvalContext::new(Arc::new(NoClusterData));
+        fresh.add_variable("request", copy.document()["request"].clone());
+        fresh.set_entry("element", json!({"name": "c", "ports": [1, 2]}));
+        fresh.set_entry("elementIndex", json!(0));
+        for query in [
+            "element.ports[] | length(@)",
+            "join(',', [element.name, request.object.metadata.name])",
+            "elementIndex || `7`",
+            "request.object.spec.containers[].name",
+        ] {
+            assert_eq!(copy.query(query), fresh.query(query), "{query}");
+        }
+        assert_eq!(copy.query("element.name | to_upper(@)"), Ok(json!("C")));
+        assert_eq!(parent.query("element.name | to_upper(@)"), Ok(json!("OLD")));
     }
 
     /// Records every request and answers from fixed tables.

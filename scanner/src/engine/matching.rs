@@ -305,9 +305,21 @@ fn condition_block(
 
 /// Kyverno's `ParseKindSelector`: (group, version, kind, subresource).
 pub fn parse_kind_selector(selector: &str) -> (String, String, String, String) {
-    let mut parts: Vec<String> = selector.split('/').map(str::to_string).collect();
+    let (group, version, kind, subresource) = kind_selector_parts(selector);
+    (
+        group.to_string(),
+        version.to_string(),
+        kind.to_string(),
+        subresource.to_string(),
+    )
+}
+
+/// [`parse_kind_selector`] as slices of `selector` (or `*`), without
+/// allocating: matching runs it for every rule and resource.
+fn kind_selector_parts(selector: &str) -> (&str, &str, &str, &str) {
+    let mut parts: Vec<&str> = selector.split('/').collect();
     if let Some(last) = parts.pop() {
-        parts.extend(last.split('.').map(str::to_string));
+        parts.extend(last.split('.'));
     }
     let is_version = |s: &str| {
         s == "*" || {
@@ -315,39 +327,38 @@ pub fn parse_kind_selector(selector: &str) -> (String, String, String, String) {
             !rest.is_empty() && rest.chars().next().is_some_and(|c| c.is_ascii_digit())
         }
     };
-    let star = || "*".to_string();
     match parts.as_slice() {
-        [kind] => (star(), star(), kind.clone(), String::new()),
+        [kind] => ("*", "*", kind, ""),
         [a, b] => {
-            if a == "*" && b == "*" {
-                (star(), star(), star(), star())
-            } else if a == "*" && b.to_lowercase() == *b {
-                (star(), star(), a.clone(), b.clone())
+            if *a == "*" && *b == "*" {
+                ("*", "*", "*", "*")
+            } else if *a == "*" && b.to_lowercase() == *b {
+                ("*", "*", a, b)
             } else if is_version(a) {
-                (star(), a.clone(), b.clone(), String::new())
+                ("*", a, b, "")
             } else {
-                (star(), star(), a.clone(), b.clone())
+                ("*", "*", a, b)
             }
         }
         [a, b, c] => {
             if is_version(a) {
-                (star(), a.clone(), b.clone(), c.clone())
+                ("*", a, b, c)
             } else {
-                (a.clone(), b.clone(), c.clone(), String::new())
+                (a, b, c, "")
             }
         }
-        [a, b, c, d] => (a.clone(), b.clone(), c.clone(), d.clone()),
-        _ => (String::new(), String::new(), String::new(), String::new()),
+        [a, b, c, d] => (a, b, c, d),
+        _ => ("", "", "", ""),
     }
 }
 
 fn kind_matches(kinds: &[String], resource: &ResourceIdentity) -> bool {
     kinds.iter().any(|selector| {
-        let (group, version, kind, subresource) = parse_kind_selector(selector);
-        let gvk = wildcard::matches(&group, &resource.group)
-            && resource.version_matches(&version)
-            && wildcard::matches(&kind, &resource.kind);
-        gvk && (wildcard::matches(&subresource, &resource.subresource)
+        let (group, version, kind, subresource) = kind_selector_parts(selector);
+        let gvk = wildcard::matches(group, &resource.group)
+            && resource.version_matches(version)
+            && wildcard::matches(kind, &resource.kind);
+        gvk && (wildcard::matches(subresource, &resource.subresource)
             || (resource.kind == "Pod"
                 && resource.group.is_empty()
                 && resource.version == "v1"

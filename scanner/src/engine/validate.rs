@@ -397,6 +397,7 @@ impl Validator<'_> {
                     continue;
                 }
             };
+            ctx.convert_for_queries();
             let (outcome, count) =
                 self.validate_elements(ctx, resource, foreach, &elements, element);
             if outcome.status != RuleStatus::Pass {
