@@ -11,7 +11,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::meta::{LabelSelector, ObjectReference, OwnerReference};
-use crate::report::{Report, ReportResult};
+use crate::report::{PolicyResult, Report, Severity};
 use std::collections::BTreeMap;
 
 /// Annotation under which [`with_content_hash`] stores the digest.
@@ -28,7 +28,40 @@ struct HashInput<'a> {
     owner_references: &'a [OwnerReference],
     scope: Option<&'a ObjectReference>,
     scope_selector: Option<&'a LabelSelector>,
-    results: Vec<ReportResult>,
+    results: Vec<HashedResult<'a>>,
+}
+
+/// A [`crate::ReportResult`] without its timestamp, borrowed: the same
+/// fields in the same order with the same serde attributes, so its JSON is
+/// that of the result with `timestamp: None` (the pinned hash in
+/// tests/hash.rs checks it), without copying every result of every report.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HashedResult<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<&'a str>,
+    policy: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    category: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    severity: Option<Severity>,
+    result: PolicyResult,
+    #[serde(skip_serializing_if = "is_false")]
+    scored: bool,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    resources: &'a [ObjectReference],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource_selector: Option<&'a LabelSelector>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    properties: &'a BTreeMap<String, String>,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// Lowercase hex SHA-256 of the report's content, ignoring timestamps.
@@ -38,9 +71,18 @@ pub fn content_hash<R: Report>(report: &R) -> String {
     let results = body
         .results()
         .iter()
-        .map(|result| ReportResult {
-            timestamp: None,
-            ..result.clone()
+        .map(|result| HashedResult {
+            source: result.source.as_deref(),
+            policy: &result.policy,
+            rule: result.rule.as_deref(),
+            category: result.category.as_deref(),
+            severity: result.severity,
+            result: result.result,
+            scored: result.scored,
+            resources: &result.resources,
+            resource_selector: result.resource_selector.as_ref(),
+            message: result.message.as_deref(),
+            properties: &result.properties,
         })
         .collect();
     let input = HashInput {
