@@ -369,6 +369,8 @@ fn scan_outcome_of(outcome: crate::audit::AuditOutcome) -> crate::scan::ScanOutc
         audit: outcome,
         status_counts,
         result_counts,
+        // An audit applies every exception it is given.
+        exceptions: crate::scan::ExceptionScope::Given,
         ..crate::scan::ScanOutcome::default()
     }
 }

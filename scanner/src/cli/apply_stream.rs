@@ -195,6 +195,8 @@ impl Tally {
             result_counts: record.result_counts,
             objects_evaluated_by_kind,
             results_by_rule: record.results_by_rule,
+            // An audit applies every exception it is given.
+            exceptions: crate::scan::ExceptionScope::Given,
             ..ScanOutcome::default()
         }
     }

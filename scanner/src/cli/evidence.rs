@@ -239,6 +239,9 @@ fn print_summary(evidence: &evidence::Evidence) {
             ]
         })
         .collect();
+    for statement in evidence.scope_statements() {
+        println!("{statement}");
+    }
     print!(
         "{}",
         super::output::table(
@@ -267,14 +270,15 @@ fn print_summary(evidence: &evidence::Evidence) {
     }
     if let Some(comparison) = &evidence.comparison {
         println!(
-            "since {}: {} new violations, {} fixed, {} excused (now skipped by an exception), {} unknown (not covered by the last scan), {} new exceptions, {} expired",
+            "since {}: {} new violations, {} fixed, {} excused (now skipped by an exception), {} unknown (not covered by the last scan), {} new exceptions, {} expired, {} removed",
             comparison.previous_generated.to_rfc3339(),
             comparison.new_violations.len(),
             comparison.fixed_violations.len(),
             comparison.excused_violations.len(),
             comparison.unknown_violations.len(),
             comparison.new_exceptions.len(),
-            comparison.expired_exceptions.len()
+            comparison.expired_exceptions.len(),
+            comparison.removed_exceptions.len()
         );
         if !comparison.not_compared.is_empty() {
             println!(

@@ -260,6 +260,13 @@ pub struct ScanArgs {
     /// Cloud metadata endpoints and loopback stay refused, as Kyverno refuses them.
     #[arg(long)]
     pub allow_http: bool,
+    /// Apply the cluster's PolicyExceptions in this namespace (`*`: all),
+    /// as a Kyverno started with `--enablePolicyException
+    /// --exceptionNamespace=<ns>`. Without it none is applied: Kyverno
+    /// ignores PolicyExceptions by default. (`--policy` files' exceptions
+    /// are always applied.)
+    #[arg(long, value_name = "NAMESPACE|*")]
+    pub exception_namespace: Option<String>,
     /// Kinds listed at the same time.
     #[arg(long, default_value_t = 4)]
     pub list_concurrency: usize,

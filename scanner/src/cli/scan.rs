@@ -42,6 +42,8 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         dry_run: args.dry_run,
         page_size: args.page_size,
         allow_http: args.allow_http,
+        exceptions: scan::ExceptionScope::from_flag(args.exception_namespace.as_deref())
+            .map_err(|err| super::usage::UsageError(err.to_string()))?,
         list_concurrency: args.list_concurrency,
         keep_findings: args.output != OutputFormat::Summary,
         ..ScanOptions::default()

@@ -1,8 +1,8 @@
 //! Comparing evidence with a previous package (`--since`): the previous and
 //! the current [`Evidence`] enter; new and fixed violations (a violation
 //! the current reports lack is fixed only when the scan behind them covered
-//! its kind and policy completely, else its fix is unknown), new and
-//! expired exceptions, for every enforced policy whether its rollback
+//! its kind and policy completely, else its fix is unknown), new, expired
+//! and removed exceptions, for every enforced policy whether its rollback
 //! conditions are met (counting only violations Kyverno enforces — per
 //! rule and namespace — and only scan gaps that can affect the policy), and
 //! for every other policy whether it is still ready to enforce, leave.
@@ -92,6 +92,10 @@ pub struct Comparison {
     pub unknown_violations: Vec<ViolationChange>,
     pub new_exceptions: Vec<String>,
     pub expired_exceptions: Vec<String>,
+    /// Exceptions of the previous package that are gone: what they skipped
+    /// counts again once rescanned.
+    #[serde(default)]
+    pub removed_exceptions: Vec<String>,
     /// Policies with rules in Enforce: whether to return them to Audit.
     pub rollback_checks: Vec<RollbackCheck>,
     /// Policies in Audit: whether they would still be ready to enforce.
@@ -193,6 +197,20 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
         .iter()
         .filter(|e| !previous_exceptions.contains_key(&e.key()))
         .map(|e| format!("{} {}", e.source, e.name))
+        .collect();
+    // By source and name: an exception whose content changed is no removal.
+    let current_names: BTreeSet<(&str, &str)> = current
+        .exceptions
+        .iter()
+        .map(|e| (e.source.as_str(), e.name.as_str()))
+        .collect();
+    let removed_exceptions = previous
+        .exceptions
+        .iter()
+        .filter(|e| !current_names.contains(&(e.source.as_str(), e.name.as_str())))
+        .map(|e| format!("{} {}", e.source, e.name))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
         .collect();
     let expired_exceptions = current
         .exceptions
@@ -297,6 +315,17 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
                 },
             },
             ConditionCheck {
+                condition:
+                    "a PolicyException its skipped results rest on deleted, changed or not applied since the scan (rescan)"
+                        .into(),
+                met: !policy.stale_exceptions.is_empty(),
+                detail: if policy.stale_exceptions.is_empty() {
+                    "none".into()
+                } else {
+                    policy.stale_exceptions.join(", ")
+                },
+            },
+            ConditionCheck {
                 condition: "an exception for this policy expiring or expired".into(),
                 met: !covering.is_empty(),
                 detail: if covering.is_empty() {
@@ -329,6 +358,7 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
         unknown_violations,
         new_exceptions,
         expired_exceptions,
+        removed_exceptions,
         rollback_checks,
         readiness_checks,
     }

@@ -387,6 +387,164 @@ pub(super) fn annotation_exception_evidence(
     by_resource.into_values().collect()
 }
 
+/// A PolicyException as it stands now: what skipped results are checked
+/// against.
+#[derive(Debug, Clone)]
+pub(super) struct CurrentException {
+    pub namespace: String,
+    pub name: String,
+    pub last_changed: Option<DateTime<Utc>>,
+}
+
+impl CurrentException {
+    /// `namespace/name`.
+    fn full_name(&self) -> String {
+        if self.namespace.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{}/{}", self.namespace, self.name)
+        }
+    }
+}
+
+/// The PolicyExceptions (either group) among the documents.
+pub(super) fn current_exceptions(documents: &[Value]) -> Vec<CurrentException> {
+    documents
+        .iter()
+        // By kind alone, as `policy_exceptions` reads them.
+        .filter(|d| d.get("kind").and_then(Value::as_str) == Some("PolicyException"))
+        .map(|d| {
+            let text = |pointer: &str| {
+                d.pointer(pointer)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            };
+            CurrentException {
+                namespace: text("/metadata/namespace"),
+                name: text("/metadata/name"),
+                last_changed: super::policy_info::last_changed(d),
+            }
+        })
+        .collect()
+}
+
+/// Why a skip that rests on a PolicyException no longer holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct StaleException {
+    /// The exception as the results name it.
+    pub name: String,
+    pub reason: String,
+    /// False when only the record is silent about the exceptions applied:
+    /// nothing changed since, so it is no rollback condition.
+    pub changed: bool,
+}
+
+/// For the results of one policy skipped by PolicyExceptions
+/// (`properties.exceptions`, by name → count), those whose skip Kyverno
+/// may not repeat now: the exception is gone, changed after the scan
+/// started, outside the exceptions the scan says it applied, or the
+/// record does not say which it applied. Without a record nothing is said
+/// here (the verdict already rests on no record).
+pub(super) fn stale_exceptions(
+    skipped_by: &BTreeMap<String, usize>,
+    current: &[CurrentException],
+    scan: Option<&super::ScanRecord>,
+) -> Vec<StaleException> {
+    let Some(scan) = scan else {
+        return Vec::new();
+    };
+    let mut stale = Vec::new();
+    for (name, count) in skipped_by {
+        // Kyverno names exceptions bare; older polscan reports `ns/name`.
+        let matches: Vec<&CurrentException> = current
+            .iter()
+            .filter(|e| e.name == *name || e.full_name() == *name)
+            .collect();
+        if matches.is_empty() {
+            stale.push(StaleException {
+                name: name.clone(),
+                reason: format!(
+                    "{count} result(s) skipped by PolicyException {name}, which no longer exists: Kyverno evaluates them again (rescan first)"
+                ),
+                changed: true,
+            });
+            continue;
+        }
+        let Some(scope) = &scan.policy_exceptions else {
+            stale.push(StaleException {
+                name: name.clone(),
+                reason: format!(
+                    "{count} result(s) skipped by PolicyException {name}, but the scan record does not say which PolicyExceptions the scan applied (an older polscan applied every one; Kyverno applies them only with --enablePolicyException and --exceptionNamespace): rescan with --exception-namespace as Kyverno is configured"
+                ),
+                changed: false,
+            });
+            continue;
+        };
+        if !matches.iter().any(|e| scope.applies_in(&e.namespace)) {
+            stale.push(StaleException {
+                name: name.clone(),
+                reason: format!(
+                    "{count} result(s) skipped by PolicyException {name}, which the last scan did not apply ({}): rescan first",
+                    scope.statement()
+                ),
+                changed: true,
+            });
+            continue;
+        }
+        let changed = matches
+            .iter()
+            .filter_map(|e| {
+                let at = e.last_changed?;
+                scan.started
+                    .filter(|started| at > *started)
+                    .map(|_| (e, at))
+            })
+            .max_by_key(|(_, at)| *at);
+        if let (Some((exception, at)), Some(started)) = (changed, scan.started) {
+            stale.push(StaleException {
+                name: name.clone(),
+                reason: format!(
+                    "PolicyException {} changed at {} after the last scan started ({}): the {count} result(s) it skipped may not be skipped now; rescan first",
+                    exception.full_name(),
+                    at.to_rfc3339(),
+                    started.to_rfc3339()
+                ),
+                changed: true,
+            });
+        }
+    }
+    stale
+}
+
+/// Marks the PolicyExceptions the last scan did not apply (outside its
+/// exception scope), so the package does not present them as bypasses.
+pub(super) fn mark_not_applied(
+    exceptions: &mut [ExceptionEvidence],
+    scope: &crate::scan::ExceptionScope,
+) {
+    use crate::scan::ExceptionScope;
+    for exception in exceptions
+        .iter_mut()
+        .filter(|e| e.source == "PolicyException" && e.problem.is_none())
+    {
+        let namespace = exception
+            .name
+            .split_once('/')
+            .map(|(namespace, _)| namespace)
+            .unwrap_or("");
+        if scope.applies_in(namespace) {
+            continue;
+        }
+        exception.problem = Some(match scope {
+            ExceptionScope::Namespace { namespace: applied } => format!(
+                "not applied: outside namespace {applied}, the last scan's --exception-namespace (Kyverno's --exceptionNamespace)"
+            ),
+            _ => "not applied: Kyverno ignores PolicyExceptions unless started with --enablePolicyException and --exceptionNamespace, and the last scan assumed so (scan with --exception-namespace otherwise)".into(),
+        });
+    }
+}
+
 /// File-name-safe text: lowercase letters, digits, `-` and `.` only, never
 /// starting with `.` (reports are input: a name must not climb out of the
 /// package directory).

@@ -322,6 +322,13 @@ pub fn render(evidence: &Evidence) -> String {
         }
         None => out.push_str("<p class=\"meta\" id=\"scan\">No record of the scan.</p>"),
     }
+    for statement in evidence.scope_statements() {
+        let _ = write!(
+            out,
+            "<p class=\"meta scope\"><strong>{}</strong></p>",
+            escape(&statement)
+        );
+    }
     let ready = evidence.ready().count();
     let _ = write!(
         out,
@@ -406,14 +413,15 @@ pub fn render(evidence: &Evidence) -> String {
     if let Some(comparison) = &evidence.comparison {
         let _ = write!(
             out,
-            "<h2 id=\"since\">Since {}</h2><ul><li>new violations: {}</li><li>fixed violations: {}</li><li>excused (now skipped by an exception, not fixed): {}</li><li>not known to be fixed (the last scan did not cover them): {}</li><li>new exceptions: {}</li><li>expired exceptions: {}</li></ul>",
+            "<h2 id=\"since\">Since {}</h2><ul><li>new violations: {}</li><li>fixed violations: {}</li><li>excused (now skipped by an exception, not fixed): {}</li><li>not known to be fixed (the last scan did not cover them): {}</li><li>new exceptions: {}</li><li>expired exceptions: {}</li><li>removed exceptions: {}</li></ul>",
             comparison.previous_generated.to_rfc3339(),
             comparison.new_violations.len(),
             comparison.fixed_violations.len(),
             comparison.excused_violations.len(),
             comparison.unknown_violations.len(),
             comparison.new_exceptions.len(),
-            comparison.expired_exceptions.len()
+            comparison.expired_exceptions.len(),
+            comparison.removed_exceptions.len()
         );
         let lists: [(&str, &str, &Vec<super::compare::ViolationChange>); 4] = [
             (
@@ -472,6 +480,11 @@ pub fn render(evidence: &Evidence) -> String {
                 "expired-exceptions",
                 "Expired exceptions",
                 &comparison.expired_exceptions,
+            ),
+            (
+                "removed-exceptions",
+                "Removed exceptions",
+                &comparison.removed_exceptions,
             ),
         ];
         for (id, title, names) in exception_lists {

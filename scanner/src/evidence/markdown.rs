@@ -64,6 +64,9 @@ pub fn render(evidence: &Evidence) -> String {
             let _ = writeln!(out, "Scan: no record of the scan.\n");
         }
     }
+    for statement in evidence.scope_statements() {
+        let _ = writeln!(out, "**{}**\n", statement.trim_end_matches('.'));
+    }
     let ready = evidence.ready().count();
     let _ = writeln!(
         out,
@@ -147,13 +150,14 @@ pub fn render(evidence: &Evidence) -> String {
         );
         let _ = writeln!(
             out,
-            "- new violations: {}\n- fixed violations: {}\n- excused (now skipped by an exception, not fixed): {}\n- not known to be fixed (the last scan did not cover them): {}\n- new exceptions: {}\n- expired exceptions: {}",
+            "- new violations: {}\n- fixed violations: {}\n- excused (now skipped by an exception, not fixed): {}\n- not known to be fixed (the last scan did not cover them): {}\n- new exceptions: {}\n- expired exceptions: {}\n- removed exceptions: {}",
             comparison.new_violations.len(),
             comparison.fixed_violations.len(),
             comparison.excused_violations.len(),
             comparison.unknown_violations.len(),
             comparison.new_exceptions.len(),
-            comparison.expired_exceptions.len()
+            comparison.expired_exceptions.len(),
+            comparison.removed_exceptions.len()
         );
         if !comparison.not_compared.is_empty() {
             let _ = writeln!(
@@ -201,6 +205,7 @@ pub fn render(evidence: &Evidence) -> String {
         let exception_lists = [
             ("New exceptions", &comparison.new_exceptions),
             ("Expired exceptions", &comparison.expired_exceptions),
+            ("Removed exceptions", &comparison.removed_exceptions),
         ];
         for (title, names) in exception_lists {
             if names.is_empty() {

@@ -30,8 +30,8 @@ use crate::engine::exceptions as annotation_exceptions;
 use crate::engine::exceptions::properties as ex_props;
 use crate::engine::policy::normalized_action;
 use exceptions::{
-    annotation_exception_evidence, excused_violation, generate_exceptions, policy_exceptions,
-    EXCEPTION_ANNOTATION,
+    annotation_exception_evidence, current_exceptions, excused_violation, generate_exceptions,
+    mark_not_applied, policy_exceptions, stale_exceptions, CurrentException, EXCEPTION_ANNOTATION,
 };
 pub use exceptions::{ExceptionEvidence, ExceptionStatus, GeneratedException};
 pub use policy_info::{PolicyInfo, Rollback, RuleInfo, POLICY_DOCUMENT_KINDS};
@@ -253,6 +253,11 @@ pub struct PolicyEvidence {
     pub excused: Vec<Violation>,
     /// Conditions under which the policy goes back to Audit once enforced.
     pub rollback_conditions: Vec<String>,
+    /// PolicyExceptions its skipped results rest on that were deleted,
+    /// changed after the scan started, or not applied by it: Kyverno may
+    /// not skip those results now (rescan).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stale_exceptions: Vec<String>,
 }
 
 /// `1 owner`, `2 owners`.
@@ -343,6 +348,22 @@ impl Evidence {
                 violation.share(&mut shared);
             }
         }
+    }
+
+    /// What the package's view rests on, for its header: the namespace
+    /// filter, and which PolicyExceptions the results assume.
+    pub fn scope_statements(&self) -> Vec<String> {
+        let mut statements = Vec::new();
+        if !self.namespaces.is_empty() {
+            statements.push(format!(
+                "Filtered view: only results in namespace(s) {} (evidence --namespace); a policy that applies beyond them is not ready here",
+                self.namespaces.join(", ")
+            ));
+        }
+        if let Some(scan) = &self.scan {
+            statements.push(scan.exceptions_statement());
+        }
+        statements
     }
 
     pub fn ready(&self) -> impl Iterator<Item = &PolicyEvidence> {
@@ -459,6 +480,14 @@ pub fn build(input: &EvidenceInput) -> Evidence {
         .collect();
     let window = input.expiry_window;
     let mut exceptions = policy_exceptions(&input.policies, &results, input.now, window);
+    if let Some(scope) = input
+        .scan
+        .as_ref()
+        .and_then(|s| s.policy_exceptions.as_ref())
+    {
+        mark_not_applied(&mut exceptions, scope);
+    }
+    let current = current_exceptions(&input.policies);
     exceptions.extend(annotation_exception_evidence(&results, input.now, window));
     let generated_exceptions = generate_exceptions(&results, &mut exceptions, &input.owners);
 
@@ -515,7 +544,7 @@ pub fn build(input: &EvidenceInput) -> Evidence {
             found,
             &own_results,
             input,
-            &exceptions,
+            (&exceptions, &current),
             &generated_exceptions,
             (&owners, &mut shared),
         ));
@@ -541,6 +570,20 @@ fn policy_reasons(info: &PolicyInfo, found: bool, input: &EvidenceInput) -> Vec<
     let mut reasons = Vec::new();
     if !found {
         reasons.push("the policy was not found (only its reports were)".into());
+    }
+    // A filtered view judges only a namespaced policy inside the filter:
+    // Kyverno enforces a cluster-wide one in namespaces not looked at.
+    if !input.namespace_filter.is_empty() {
+        let looked_at = input.namespace_filter.join(", ");
+        match &info.namespace {
+            None => reasons.push(format!(
+                "not ready in a filtered view: only namespace(s) {looked_at} were looked at (evidence --namespace), and this policy applies in every namespace; run evidence without --namespace to judge it"
+            )),
+            Some(own) if !input.namespace_filter.contains(own) => reasons.push(format!(
+                "not ready in a filtered view: its namespace {own} is not among those looked at ({looked_at}, evidence --namespace)"
+            )),
+            Some(_) => {}
+        }
     }
     match &input.scan {
         None => {
@@ -692,7 +735,7 @@ fn policy_evidence(
     found: bool,
     results: &[&ReportedResult],
     input: &EvidenceInput,
-    exceptions: &[ExceptionEvidence],
+    (exceptions, current): (&[ExceptionEvidence], &[CurrentException]),
     generated: &[GeneratedException],
     (owners, shared): (&BTreeMap<&ObjectName, Arc<ObjectName>>, &mut Interner),
 ) -> PolicyEvidence {
@@ -705,6 +748,10 @@ fn policy_evidence(
     let mut annotation_only: BTreeMap<String, BTreeSet<ObjectName>> = BTreeMap::new();
     let mut violations = Vec::new();
     let mut excused = Vec::new();
+    // PolicyException (as results name it) → results it skipped, and
+    // their rules.
+    let mut skipped_by: BTreeMap<String, usize> = BTreeMap::new();
+    let mut skipped_rules: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let unnamed_rule = info.rules.len() == 1 && info.rules[0].name.is_empty();
     for result in results {
         // The warning about an exception annotation is no rule result.
@@ -729,6 +776,22 @@ fn policy_evidence(
             &result.rule
         };
         by_rule.entry(rule).or_default().add(&result.result);
+        if &*result.result == "skip" {
+            for name in result
+                .properties
+                .get("exceptions")
+                .into_iter()
+                .flat_map(|names| names.split(','))
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+            {
+                *skipped_by.entry(name.to_string()).or_default() += 1;
+                skipped_rules
+                    .entry(name.to_string())
+                    .or_default()
+                    .insert(rule.to_string());
+            }
+        }
         if excused_violation(result) {
             annotation_only
                 .entry(result.rule.to_string())
@@ -811,6 +874,10 @@ fn policy_evidence(
     };
     let mut reasons = shared_reasons.clone();
     reasons.extend(result_reasons(&counts, info.unscored));
+    // A skip resting on an exception that is gone or changed since the
+    // scan is no evidence: as a policy changed after the scan, rescan.
+    let stale = stale_exceptions(&skipped_by, current, input.scan.as_ref());
+    reasons.extend(stale.iter().map(|s| s.reason.clone()));
     let mut notes = Vec::new();
     let rule_evidence: Vec<RuleEvidence> = rule_infos
         .into_iter()
@@ -819,6 +886,12 @@ fn policy_evidence(
             let counts = by_rule.get(name.as_str()).copied().unwrap_or_default();
             let mut rule_reasons = shared_reasons.clone();
             rule_reasons.extend(result_reasons(&counts, info.unscored));
+            rule_reasons.extend(
+                stale
+                    .iter()
+                    .filter(|s| skipped_rules.get(&s.name).is_some_and(|r| r.contains(&name)))
+                    .map(|s| s.reason.clone()),
+            );
             let mut rule_notes = Vec::new();
             // An annotation names a base rule; only the variants that can
             // apply to the annotated resource's kind are its rules.
@@ -1004,6 +1077,12 @@ fn policy_evidence(
             ));
         }
     }
+    if !skipped_by.is_empty() {
+        rollback_conditions.push(
+            "a PolicyException its skipped results rest on deleted or changed (Kyverno would evaluate them again)"
+                .to_string(),
+        );
+    }
     PolicyEvidence {
         info,
         found,
@@ -1016,6 +1095,11 @@ fn policy_evidence(
         violations,
         excused,
         rollback_conditions,
+        stale_exceptions: stale
+            .into_iter()
+            .filter(|s| s.changed)
+            .map(|s| s.name)
+            .collect(),
     }
 }
 

@@ -635,7 +635,9 @@ fn parse_time(text: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-fn last_changed(document: &Value) -> Option<DateTime<Utc>> {
+/// When the document last changed: its latest non-status managedFields
+/// time, else its creation.
+pub(super) fn last_changed(document: &Value) -> Option<DateTime<Utc>> {
     let managed = document
         .pointer("/metadata/managedFields")
         .and_then(Value::as_array)

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::{EvidenceError, PolicyInfo, POLICY_DOCUMENT_KINDS};
 use crate::scan::last_run::keys;
+use crate::scan::ExceptionScope;
 
 /// The outcome of the scan the reports came from, as the
 /// `polscan-last-run` ConfigMap records it.
@@ -63,6 +64,10 @@ pub struct ScanRecord {
     /// Results by policy, rule and status, as the scan counted them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub results_by_rule: Option<crate::scan::last_run::ResultsByRule>,
+    /// Which PolicyExceptions the scan applied; None when the record does
+    /// not say (an older polscan applied every one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_exceptions: Option<ExceptionScope>,
 }
 
 impl ScanRecord {
@@ -141,6 +146,20 @@ impl ScanRecord {
                 source,
             )?,
             results_by_rule: json_key(text(keys::RESULTS_BY_RULE), keys::RESULTS_BY_RULE, source)?,
+            policy_exceptions: match text(keys::POLICY_EXCEPTIONS) {
+                None => None,
+                Some(applied) => Some(
+                    ExceptionScope::from_record(applied, text(keys::EXCEPTION_NAMESPACE))
+                        .ok_or_else(|| EvidenceError::Invalid {
+                            what: source.to_string(),
+                            message: format!(
+                                "{}: {applied:?} is not disabled, namespace (with {}) or given",
+                                keys::POLICY_EXCEPTIONS,
+                                keys::EXCEPTION_NAMESPACE
+                            ),
+                        })?,
+                ),
+            },
         })
     }
 
@@ -355,6 +374,15 @@ impl ScanRecord {
 }
 
 impl ScanRecord {
+    /// The evidence's statement of which PolicyExceptions the results
+    /// assume.
+    pub fn exceptions_statement(&self) -> String {
+        match &self.policy_exceptions {
+            Some(scope) => scope.statement(),
+            None => "PolicyExceptions: the scan record does not say which were applied (an older polscan applied every one, which Kyverno does only when started with --enablePolicyException --exceptionNamespace='*')".into(),
+        }
+    }
+
     /// Whether the scan covered `namespace` (`""`: cluster-scoped objects,
     /// which a scan restricted to namespaces does not list).
     pub fn covered_namespace(&self, namespace: &str) -> bool {

@@ -320,8 +320,215 @@ fn filters_keep_only_the_named_policies_and_namespaces() {
     filtered.namespace_filter = vec!["b".into()];
     let evidence = build(&filtered);
     assert_eq!(evidence.policies.len(), 1);
-    assert_eq!(evidence.policies[0].verdict, Verdict::Ready);
     assert_eq!(evidence.policies[0].counts.pass, 1);
+    // A cluster-wide policy is enforced in namespaces the view left out.
+    assert_eq!(evidence.policies[0].verdict, Verdict::NotReady);
+    assert!(
+        evidence.policies[0]
+            .reasons
+            .iter()
+            .any(|r| r.contains("filtered view") && r.contains("only namespace(s) b")),
+        "{:?}",
+        evidence.policies[0].reasons
+    );
+}
+
+fn namespaced_policy(namespace: &str, name: &str) -> Value {
+    let mut document = policy(name, "Audit", "2026-11-01T00:00:00Z");
+    document["kind"] = json!("Policy");
+    document["metadata"]["namespace"] = json!(namespace);
+    document
+}
+
+#[test]
+fn a_namespace_filtered_view_judges_only_namespaced_policies_inside_it() {
+    let reports = vec![report(vec![
+        result("wide", "pass", "a", "p1"),
+        result("wide", "fail", "c", "p3"),
+        json!({"policy": "a/local", "rule": "check", "result": "pass", "message": "ok",
+               "timestamp": {"seconds": 100, "nanos": 0},
+               "resources": [{"apiVersion": "v1", "kind": "Pod", "namespace": "a", "name": "p1"}]}),
+        json!({"policy": "c/elsewhere", "rule": "check", "result": "pass", "message": "ok",
+               "timestamp": {"seconds": 100, "nanos": 0},
+               "resources": [{"apiVersion": "v1", "kind": "Pod", "namespace": "c", "name": "p3"}]}),
+    ])];
+    let policies = vec![
+        policy("wide", "Audit", "2026-11-01T00:00:00Z"),
+        namespaced_policy("a", "local"),
+        namespaced_policy("c", "elsewhere"),
+    ];
+    let mut filtered = input(reports.clone(), policies.clone(), Some(scan(true, &[])));
+    filtered.namespace_filter = vec!["a".into()];
+    let evidence = build(&filtered);
+    let wide = find(&evidence, "wide");
+    // Its failure in namespace c is out of view: never ready from here.
+    assert_eq!(wide.counts.fail, 0);
+    assert_eq!(wide.verdict, Verdict::NotReady, "{:?}", wide.reasons);
+    assert!(wide
+        .rule_evidence
+        .iter()
+        .all(|r| r.verdict == Verdict::NotReady));
+    let local = find(&evidence, "local");
+    assert_eq!(local.verdict, Verdict::Ready, "{:?}", local.reasons);
+    let elsewhere = find(&evidence, "elsewhere");
+    assert_eq!(elsewhere.verdict, Verdict::NotReady);
+    assert!(elsewhere
+        .reasons
+        .iter()
+        .any(|r| r.contains("its namespace c is not among those looked at")));
+    // The header of every rendering says the view is filtered.
+    let header = "Filtered view: only results in namespace(s) a (evidence --namespace)";
+    assert!(markdown::render(&evidence).contains(header));
+    assert!(html::render(&evidence).contains(header));
+    // Unfiltered, the cluster-wide policy is judged on all its results.
+    let whole = build(&input(reports, policies, Some(scan(true, &[]))));
+    assert!(!markdown::render(&whole).contains("Filtered view"));
+    assert_eq!(find(&whole, "wide").counts.fail, 1);
+}
+
+fn polex(namespace: &str, name: &str, changed: &str) -> Value {
+    json!({"apiVersion": "kyverno.io/v2", "kind": "PolicyException",
+           "metadata": {"name": name, "namespace": namespace,
+                        "creationTimestamp": "2026-11-01T00:00:00Z",
+                        "managedFields": [{"manager": "kubectl", "time": changed}]},
+           "spec": {"exceptions": [{"policyName": "guarded", "ruleNames": ["check"]}], "match": {}}})
+}
+
+/// `guarded` (Enforce): one pass, one result skipped by `sneaky`.
+fn guarded_reports() -> Vec<Value> {
+    let mut skipped = result("guarded", "skip", "team-b", "sneaky");
+    skipped["properties"] = json!({"exceptions": "sneaky"});
+    vec![report(vec![
+        skipped,
+        result("guarded", "pass", "team-a", "good"),
+    ])]
+}
+
+fn applied_in(namespace: &str) -> ScanRecord {
+    ScanRecord {
+        policy_exceptions: Some(crate::scan::ExceptionScope::Namespace {
+            namespace: namespace.into(),
+        }),
+        ..scan(true, &[])
+    }
+}
+
+#[test]
+fn a_skip_by_a_deleted_exception_is_not_ready_and_rolls_back() {
+    let guarded = policy("guarded", "Enforce", "2026-11-01T00:00:00Z");
+    let exception = polex("team-b", "sneaky", "2026-11-01T00:00:00Z");
+    let before = build(&input(
+        guarded_reports(),
+        vec![guarded.clone(), exception],
+        Some(applied_in("*")),
+    ));
+    let ready = find(&before, "guarded");
+    assert_eq!(ready.verdict, Verdict::Ready, "{:?}", ready.reasons);
+    assert!(ready.stale_exceptions.is_empty());
+    assert!(ready
+        .rollback_conditions
+        .iter()
+        .any(|c| c.contains("PolicyException its skipped results rest on deleted")));
+    // The exception is deleted; the reports still hold its skip.
+    let mut after = build(&input(
+        guarded_reports(),
+        vec![guarded],
+        Some(applied_in("*")),
+    ));
+    let gone = find(&after, "guarded");
+    assert_eq!(gone.verdict, Verdict::NotReady);
+    assert!(
+        gone.reasons.iter().any(|r| r
+            .contains("skipped by PolicyException sneaky, which no longer exists")
+            && r.contains("rescan first")),
+        "{:?}",
+        gone.reasons
+    );
+    assert_eq!(gone.rule_evidence[0].verdict, Verdict::NotReady);
+    assert_eq!(gone.stale_exceptions, ["sneaky"]);
+    let comparison = compare::compare(&before, &after);
+    assert_eq!(
+        comparison.removed_exceptions,
+        ["PolicyException team-b/sneaky"]
+    );
+    let check = &comparison.rollback_checks[0];
+    assert!(check.roll_back, "{check:?}");
+    assert!(check.conditions.iter().any(|c| c.met
+        && c.condition.contains("deleted, changed or not applied")
+        && c.detail == "sneaky"));
+    after.comparison = Some(comparison);
+    assert!(markdown::render(&after).contains("- removed exceptions: 1"));
+    assert!(markdown::render(&after)
+        .contains("### Removed exceptions\n\n- PolicyException team-b/sneaky"));
+}
+
+#[test]
+fn a_skip_by_an_exception_changed_after_the_scan_is_not_ready() {
+    // The scan started 2026-11-20T10:00:00Z.
+    let evidence = build(&input(
+        guarded_reports(),
+        vec![
+            policy("guarded", "Enforce", "2026-11-01T00:00:00Z"),
+            polex("team-b", "sneaky", "2026-11-21T08:00:00Z"),
+        ],
+        Some(applied_in("team-b")),
+    ));
+    let guarded = find(&evidence, "guarded");
+    assert_eq!(guarded.verdict, Verdict::NotReady);
+    assert!(
+        guarded.reasons.iter().any(|r| r.contains(
+            "PolicyException team-b/sneaky changed at 2026-11-21T08:00:00+00:00 after the last scan started"
+        )),
+        "{:?}",
+        guarded.reasons
+    );
+    assert_eq!(guarded.stale_exceptions, ["sneaky"]);
+}
+
+#[test]
+fn skips_by_exceptions_the_scan_did_not_apply_or_does_not_record_are_not_ready() {
+    let documents = vec![
+        policy("guarded", "Enforce", "2026-11-01T00:00:00Z"),
+        polex("team-b", "sneaky", "2026-11-01T00:00:00Z"),
+    ];
+    let judge =
+        |record: ScanRecord| build(&input(guarded_reports(), documents.clone(), Some(record)));
+    // Applied where it lives: the skip stands.
+    let applied = judge(applied_in("team-b"));
+    assert_eq!(find(&applied, "guarded").verdict, Verdict::Ready);
+    assert!(markdown::render(&applied).contains(
+        "PolicyExceptions applied: in namespace team-b, as a Kyverno started with --enablePolicyException --exceptionNamespace=team-b"
+    ));
+    // Outside the namespace the scan says it applied.
+    let elsewhere = judge(applied_in("kyverno"));
+    let guarded = find(&elsewhere, "guarded");
+    assert_eq!(guarded.verdict, Verdict::NotReady);
+    assert!(guarded
+        .reasons
+        .iter()
+        .any(|r| r.contains("which the last scan did not apply")));
+    assert!(elsewhere.exceptions[0]
+        .problem
+        .as_deref()
+        .is_some_and(|p| p.starts_with("not applied: outside namespace kyverno")));
+    // Kyverno's default: none applied.
+    let disabled = judge(ScanRecord {
+        policy_exceptions: Some(crate::scan::ExceptionScope::Disabled),
+        ..scan(true, &[])
+    });
+    assert_eq!(find(&disabled, "guarded").verdict, Verdict::NotReady);
+    assert!(markdown::render(&disabled).contains("PolicyExceptions not applied (Kyverno's default"));
+    assert!(html::render(&disabled).contains("PolicyExceptions not applied (Kyverno"));
+    // A record of an older polscan does not say: not ready either, but
+    // nothing changed since, so no rollback condition.
+    let unknown = judge(scan(true, &[]));
+    let guarded = find(&unknown, "guarded");
+    assert_eq!(guarded.verdict, Verdict::NotReady);
+    assert!(guarded
+        .reasons
+        .iter()
+        .any(|r| r.contains("does not say which PolicyExceptions the scan applied")));
+    assert!(guarded.stale_exceptions.is_empty());
 }
 
 #[test]
@@ -726,6 +933,9 @@ fn the_record_a_scan_writes_is_the_record_evidence_reads() {
         policies_incomplete: true,
         namespaces: vec!["a".into(), "b".into()],
         excluded_namespaces: vec!["b".into()],
+        exceptions: crate::scan::ExceptionScope::Namespace {
+            namespace: "kyverno".into(),
+        },
         ..ScanOutcome::default()
     };
     outcome.objects_evaluated_by_kind.insert("Pod".into(), 2);
@@ -745,6 +955,9 @@ fn the_record_a_scan_writes_is_the_record_evidence_reads() {
     );
     let read = ScanRecord::from_config_map(&written, "ns/run").expect("record");
     let mut expected = scan(false, &["apps/Deployment"]).with_source("ns/run");
+    expected.policy_exceptions = Some(crate::scan::ExceptionScope::Namespace {
+        namespace: "kyverno".into(),
+    });
     expected.failed_policy_sources = vec!["clusterpolicies.kyverno.io".into()];
     expected.invalid_policies = vec!["team/broken".into(), "bad".into()];
     expected.write_failed_reports = 2;

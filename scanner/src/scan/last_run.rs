@@ -42,6 +42,15 @@ pub mod keys {
     pub const NAMESPACES: &str = "namespaces";
     /// Comma list of namespaces left out (`--exclude-namespaces`).
     pub const EXCLUDED_NAMESPACES: &str = "excludedNamespaces";
+    /// Which PolicyExceptions the run applied: `disabled` (Kyverno's
+    /// default), `namespace` (those in [`EXCEPTION_NAMESPACE`]) or `given`
+    /// (an audit of files: every one given).
+    pub const POLICY_EXCEPTIONS: &str = "policyExceptions";
+    /// The namespace whose PolicyExceptions were applied (`*`: all), as
+    /// Kyverno's `--exceptionNamespace`.
+    pub const EXCEPTION_NAMESPACE: &str = "exceptionNamespace";
+    /// Count of the cluster's PolicyExceptions found but not applied.
+    pub const EXCEPTIONS_NOT_APPLIED: &str = "policyExceptionsNotApplied";
 }
 
 /// Results by policy, rule and status.
@@ -201,6 +210,15 @@ pub fn config_map(
                     outcome.excluded_namespaces.join(","),
                 );
             }
+            let (applied, exception_namespace) = outcome.exceptions.record_values();
+            put(keys::POLICY_EXCEPTIONS, applied.to_string());
+            if let Some(namespace) = exception_namespace {
+                put(keys::EXCEPTION_NAMESPACE, namespace.to_string());
+            }
+            put(
+                keys::EXCEPTIONS_NOT_APPLIED,
+                outcome.exceptions_not_applied.len().to_string(),
+            );
             put(
                 keys::WRITE_FAILED_REPORTS,
                 outcome.write_failures.len().to_string(),

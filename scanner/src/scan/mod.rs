@@ -6,6 +6,7 @@
 //! can report them and exit non-zero. Nothing already written is lost: stale
 //! reports are deleted only for kinds listed completely in this run.
 
+pub mod exception_scope;
 pub mod last_run;
 pub mod metrics;
 pub mod progress;
@@ -35,6 +36,7 @@ use crate::loader::Document;
 use crate::reconcile::{self, DesiredReport, ExistingReport, ListingOutcome, Plan, ReportKey};
 use crate::reports;
 
+pub use self::exception_scope::ExceptionScope;
 use self::progress::ScanProgress;
 use self::selection::{NotListed, ScanFilters};
 
@@ -69,6 +71,9 @@ pub struct ScanOptions {
     pub page_size: u32,
     /// Let policies make HTTP calls (`--allow-http`).
     pub allow_http: bool,
+    /// The cluster's PolicyExceptions applied (`--exception-namespace`);
+    /// those of `--policy` files always are.
+    pub exceptions: ExceptionScope,
     pub list_concurrency: usize,
     pub write_concurrency: usize,
     /// Keep every finding for the output (table, yaml, json); a summary
@@ -89,6 +94,7 @@ impl Default for ScanOptions {
             dry_run: false,
             page_size: 500,
             allow_http: false,
+            exceptions: ExceptionScope::Disabled,
             list_concurrency: 4,
             write_concurrency: 8,
             keep_findings: true,
@@ -174,6 +180,12 @@ pub struct ScanOutcome {
     pub namespaces: Vec<String>,
     /// `--exclude-namespaces`: namespaces left out.
     pub excluded_namespaces: Vec<String>,
+    /// The cluster's PolicyExceptions this run applied (an audit of files
+    /// applies every one given).
+    pub exceptions: ExceptionScope,
+    /// The cluster's PolicyExceptions found but not applied
+    /// (`namespace/name`).
+    pub exceptions_not_applied: Vec<String>,
 }
 
 impl ScanOutcome {
@@ -214,6 +226,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
         dry_run: options.dry_run,
         namespaces: options.filters.namespaces.clone(),
         excluded_namespaces: options.filters.exclude_namespaces.clone(),
+        exceptions: options.exceptions.clone(),
         ..ScanOutcome::default()
     };
     let started = std::time::Instant::now();
@@ -244,7 +257,10 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
 
     let mut documents = options.policy_documents.clone();
     if options.cluster_policies {
-        let read = policy_source::read_policies(&client, &discovered).await;
+        let mut read = policy_source::read_policies(&client, &discovered).await;
+        // Kyverno's admission ignores the exceptions outside its
+        // --exceptionNamespace (all of them by default): so does the scan.
+        outcome.exceptions_not_applied = options.exceptions.keep_applied(&mut read.documents);
         documents.extend(read.documents);
         // A policy group whose discovery failed hides its policies too.
         for (group_version, _) in &discovered.failed {
@@ -293,6 +309,18 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
         Arc::new(lookups),
     );
     outcome.audit.problems = problems;
+    // Said once, among the problems every output prints.
+    if let Some(message) = options
+        .exceptions
+        .held_back_message(&outcome.exceptions_not_applied)
+    {
+        tracing::info!("{message}");
+        outcome.audit.problems.push(Problem {
+            origin: None,
+            message,
+            invalid_policy: false,
+        });
+    }
     outcome.audit.policies_evaluated = policies_evaluated;
     let loaded = engine.policy_names();
     outcome.invalid_policies = not_loaded(&documents, &loaded);
