@@ -1,7 +1,9 @@
 //! CEL PolicyExceptions (policies.kyverno.io) on a real kube-apiserver +
 //! etcd: exceptions stored at any served version are read by `polscan scan`
-//! and turn the results they cover into `skip` (or `pass`) naming them in
-//! the PolicyReports; a forbidden list of them leaves the run incomplete.
+//! and, in the namespaces `--exception-namespace` names (none without it,
+//! as Kyverno's default), turn the results they cover into `skip` (or
+//! `pass`) naming them in the PolicyReports; a forbidden list of them
+//! leaves the run incomplete.
 
 use polscan_tests::cluster::{polscan, TestCluster};
 use serde_json::Value;
@@ -134,8 +136,68 @@ fn only_result(cluster: &TestCluster, namespace: &str, pod: &str) -> Value {
 fn stored_cel_exceptions_skip_the_results_they_cover() {
     let cluster = prepared_cluster();
     let kubeconfig = cluster.kubeconfig().display().to_string();
+
+    // As Kyverno by default (no --enablePolicyException): none applied,
+    // and the scan says so once, naming the flag to match Kyverno.
     let output = polscan(&["scan", "--kubeconfig", &kubeconfig]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let err = stderr(&output);
+    let said: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("PolicyException(s) found but not applied"))
+        .collect();
+    assert_eq!(said.len(), 1, "{err}");
+    assert!(
+        said[0].starts_with("warning: 3 PolicyException(s)"),
+        "{err}"
+    );
+    assert!(
+        said[0].contains("--enablePolicyException --exceptionNamespace=<ns>")
+            && said[0].contains("--exception-namespace <ns>"),
+        "{err}"
+    );
+    for (namespace, pod) in [("telemetry", "node-probe"), ("apps", "debug")] {
+        let found = only_result(&cluster, namespace, pod);
+        assert_eq!(found["result"], "fail", "{found:#}");
+        assert!(found["properties"].get("exceptions").is_none());
+    }
+
+    // As Kyverno with --exceptionNamespace=telemetry: only telemetry's.
+    let output = polscan(&[
+        "scan",
+        "--kubeconfig",
+        &kubeconfig,
+        "--exception-namespace",
+        "telemetry",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(
+            "1 PolicyException(s) outside namespace telemetry found but not applied (exceptions/debug-pods)"
+        ),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        only_result(&cluster, "telemetry", "node-probe")["result"],
+        "skip"
+    );
+    assert_eq!(only_result(&cluster, "apps", "debug")["result"], "fail");
+
+    // As Kyverno with --exceptionNamespace='*': every namespace's.
+    let output = polscan(&[
+        "scan",
+        "--kubeconfig",
+        &kubeconfig,
+        "--exception-namespace",
+        "*",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        !stderr(&output).contains("not applied"),
+        "{}",
+        stderr(&output)
+    );
 
     let probe = only_result(&cluster, "telemetry", "node-probe");
     assert_eq!(probe["result"], "skip", "{probe:#}");

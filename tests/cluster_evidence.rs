@@ -81,8 +81,13 @@ fn evidence(cluster: &TestCluster, out: &Path, extra: &[&str]) -> (Value, String
 
 /// A scan that records its run where `evidence` looks by default.
 fn recorded_scan(cluster: &TestCluster) {
+    recorded_scan_with(cluster, &[]);
+}
+
+/// The same with more arguments; returns its stderr.
+fn recorded_scan_with(cluster: &TestCluster, extra: &[&str]) -> String {
     let kubeconfig = cluster.kubeconfig().display().to_string();
-    let scanned = polscan(&[
+    let mut args = vec![
         "scan",
         "--kubeconfig",
         &kubeconfig,
@@ -90,8 +95,11 @@ fn recorded_scan(cluster: &TestCluster) {
         "summary",
         "--last-run-configmap",
         "polscan-system/polscan-last-run",
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let scanned = polscan(&args);
     assert!(scanned.status.success(), "{scanned:?}");
+    String::from_utf8_lossy(&scanned.stderr).into_owned()
 }
 
 fn policy<'a>(evidence: &'a Value, name: &str) -> &'a Value {
@@ -272,10 +280,11 @@ fn an_annotation_bypass_gets_a_policy_exception_the_server_accepts() {
     let verified = polscan(&["evidence", "verify", &first.display().to_string()]);
     assert!(verified.status.success(), "{verified:?}");
 
-    // Applied, the exception is one Kyverno honours: the policy is ready,
-    // and the PolicyException carries the annotation's owner and expiry.
+    // Applied, the exception is one Kyverno honours (started with
+    // --enablePolicyException --exceptionNamespace=shop): the policy is
+    // ready, and the PolicyException carries the annotation's owner and expiry.
     cluster.kubectl_ok(&["apply", "-f", &path_text]);
-    recorded_scan(&cluster);
+    recorded_scan_with(&cluster, &["--exception-namespace", "shop"]);
     let (after, text, code) = evidence(&cluster, &dir.join("second"), &["--require-ready"]);
     assert_eq!(code, Some(0), "{text}");
     assert_eq!(policy(&after, "disallow-latest")["verdict"], "ready");
@@ -414,9 +423,132 @@ fn a_bypass_on_a_workload_gets_one_policy_exception_for_its_owner() {
     // A rollout: a new ReplicaSet and Pod the annotations do not excuse
     // (the template carries none) are covered by the exception too.
     cluster.apply_yaml(&format!("apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: web-77c4\n  namespace: shop\n  labels: {{team: shop}}\n  ownerReferences: [{{apiVersion: apps/v1, kind: Deployment, name: web, uid: {deployment_uid}, controller: true}}]\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n{template}"));
-    recorded_scan(&cluster);
+    recorded_scan_with(&cluster, &["--exception-namespace", "shop"]);
     let (after, text, _) = evidence(&cluster, &dir.join("second"), &[]);
     let latest = policy(&after, "disallow-latest");
     assert_eq!(latest["verdict"], "ready", "{latest}\n{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A PolicyException counts only as Kyverno applies it: not at all by
+/// default (the scan says so, the package states it), in the namespace
+/// `--exception-namespace` names; a skip whose exception was deleted since
+/// the scan is not ready and, under `--since`, a rollback condition. A
+/// view filtered with `--namespace` never shows a cluster-wide policy ready.
+#[test]
+fn a_policy_exception_counts_only_as_kyverno_applies_it() {
+    let cluster = TestCluster::start_prepared();
+    cluster.apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: other}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: polscan-system}\n");
+    cluster.apply_yaml(&POLICIES.replace(
+        "name: disallow-latest\n  annotations:\n    policies.kyverno.io/description: Pin every image to a version.\nspec:\n  validationFailureAction: Audit",
+        "name: disallow-latest\n  annotations:\n    policies.kyverno.io/description: Pin every image to a version.\nspec:\n  validationFailureAction: Enforce",
+    ));
+    cluster.apply_yaml(&pod("vendor", "vendor/agent:latest", None));
+    // Unlabelled, in another namespace: require-team-label fails there only.
+    cluster.apply_yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: stray, namespace: other}\nspec:\n  containers: [{name: c, image: 'redis:7'}]\n");
+    cluster.apply_yaml("apiVersion: kyverno.io/v2\nkind: PolicyException\nmetadata: {name: vendor-latest, namespace: shop}\nspec:\n  exceptions:\n  - {policyName: disallow-latest, ruleNames: [no-latest]}\n  match:\n    any:\n    - resources: {kinds: [Pod], namespaces: [shop], names: [vendor]}\n");
+    let dir = std::env::temp_dir().join(format!("polscan-evidence-polex-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // Kyverno's default: the exception is not applied, and the scan says so.
+    let err = recorded_scan_with(&cluster, &[]);
+    assert!(
+        err.contains("1 PolicyException(s) found but not applied (shop/vendor-latest)")
+            && err.contains("--exception-namespace <ns>"),
+        "{err}"
+    );
+    let (off, text, _) = evidence(&cluster, &dir.join("off"), &[]);
+    assert_eq!(off["scan"]["policyExceptions"]["applied"], "disabled");
+    let latest = policy(&off, "disallow-latest");
+    assert_eq!(latest["verdict"], "not-ready", "{latest}");
+    assert_eq!(latest["counts"]["fail"], 1, "{latest}");
+    assert!(
+        off["exceptions"][0]["problem"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("not applied")),
+        "{}",
+        off["exceptions"]
+    );
+    assert!(
+        text.contains("PolicyExceptions not applied (Kyverno's default"),
+        "{text}"
+    );
+    let markdown = std::fs::read_to_string(dir.join("off/evidence.md")).unwrap_or_default();
+    assert!(
+        markdown.contains("PolicyExceptions not applied (Kyverno's default"),
+        "{markdown}"
+    );
+
+    // As a Kyverno started with --enablePolicyException --exceptionNamespace=shop.
+    let err = recorded_scan_with(&cluster, &["--exception-namespace", "shop"]);
+    assert!(!err.contains("not applied"), "{err}");
+    let applied = dir.join("applied");
+    let (on, text, _) = evidence(&cluster, &applied, &[]);
+    let latest = policy(&on, "disallow-latest");
+    assert_eq!(latest["verdict"], "ready", "{latest}\n{text}");
+    assert_eq!(latest["counts"]["skip"], 1, "{latest}");
+    assert!(
+        text.contains("PolicyExceptions applied: in namespace shop, as a Kyverno started with --enablePolicyException --exceptionNamespace=shop"),
+        "{text}"
+    );
+    let html = std::fs::read_to_string(applied.join("index.html")).unwrap_or_default();
+    assert!(html.contains("PolicyExceptions applied: in namespace shop"));
+
+    // The exception is deleted after the scan: its skip counts no more.
+    cluster.kubectl_ok(&[
+        "delete",
+        "policyexceptions.kyverno.io",
+        "-n",
+        "shop",
+        "vendor-latest",
+    ]);
+    let applied_text = applied.display().to_string();
+    let (gone, text, code) = evidence(
+        &cluster,
+        &dir.join("gone"),
+        &["--since", &applied_text, "--require-ready"],
+    );
+    assert_eq!(code, Some(1), "{text}");
+    let latest = policy(&gone, "disallow-latest");
+    assert_eq!(latest["verdict"], "not-ready", "{latest}");
+    assert!(
+        latest["reasons"]
+            .to_string()
+            .contains("skipped by PolicyException vendor-latest, which no longer exists"),
+        "{latest}"
+    );
+    assert_eq!(
+        gone["comparison"]["removedExceptions"],
+        serde_json::json!(["PolicyException shop/vendor-latest"])
+    );
+    assert!(text.contains("1 removed"), "{text}");
+    assert!(
+        text.contains("rollback check disallow-latest: ROLL BACK TO AUDIT"),
+        "{text}"
+    );
+
+    // A view of shop only: require-team-label fails in `other`, so the
+    // filtered view must not call it ready, nor let --require-ready pass.
+    let (filtered, text, code) = evidence(
+        &cluster,
+        &dir.join("filtered"),
+        &[
+            "--namespace",
+            "shop",
+            "--policy",
+            "require-team-label",
+            "--require-ready",
+        ],
+    );
+    assert_eq!(code, Some(1), "{text}");
+    let team = policy(&filtered, "require-team-label");
+    assert_eq!(team["counts"]["fail"], 0, "{team}");
+    assert_eq!(team["verdict"], "not-ready", "{team}");
+    assert!(
+        text.contains("Filtered view: only results in namespace(s) shop"),
+        "{text}"
+    );
+    let markdown = std::fs::read_to_string(dir.join("filtered/evidence.md")).unwrap_or_default();
+    assert!(markdown.contains("Filtered view"), "{markdown}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -204,6 +204,8 @@ fn every_policy_kind_reaches_the_reports_and_every_listed_object_is_evaluated() 
         &kubeconfig,
         "--policy",
         &vap_path,
+        "--exception-namespace",
+        "shop",
         "--last-run-configmap",
         "default/polscan-last-run",
     ]);
@@ -253,6 +255,10 @@ fn every_policy_kind_reaches_the_reports_and_every_listed_object_is_evaluated() 
         "json",
     ]))
     .unwrap_or_else(|e| panic!("{e}"));
+    // It keeps which PolicyExceptions were applied, for the evidence.
+    assert_eq!(record["data"]["policyExceptions"], "namespace");
+    assert_eq!(record["data"]["exceptionNamespace"], "shop");
+    assert_eq!(record["data"]["policyExceptionsNotApplied"], "0");
     let mut reported: std::collections::BTreeMap<String, usize> = Default::default();
     for kind in ["policyreports", "clusterpolicyreports"] {
         let text = cluster.kubectl_ok(&["get", kind, "-A", "-o", "json"]);
@@ -309,7 +315,15 @@ fn every_policy_kind_reaches_the_reports_and_every_listed_object_is_evaluated() 
         results_of(&ingress_reports[0], "ingress-host")[0]["result"],
         "fail"
     );
-    let rescan = polscan(&["scan", "--kubeconfig", &kubeconfig, "--policy", &vap_path]);
+    let rescan = polscan(&[
+        "scan",
+        "--kubeconfig",
+        &kubeconfig,
+        "--policy",
+        &vap_path,
+        "--exception-namespace",
+        "shop",
+    ]);
     let err = stderr(&rescan);
     assert_eq!(rescan.status.code(), Some(0), "{err}");
     assert!(err.contains("written 0,"), "{err}");
@@ -616,7 +630,13 @@ spec:
 "#,
     );
     let kubeconfig = cluster.kubeconfig().display().to_string();
-    let output = polscan(&["scan", "--kubeconfig", &kubeconfig]);
+    let output = polscan(&[
+        "scan",
+        "--kubeconfig",
+        &kubeconfig,
+        "--exception-namespace",
+        "*",
+    ]);
     let err = stderr(&output);
     // The skip result does not fit this CRD: that report is not sent (the
     // server would refuse it), the run says so and is incomplete...
