@@ -586,6 +586,7 @@ pub(super) fn generate_exceptions(
     results: &[&ReportedResult],
     exceptions: &mut [ExceptionEvidence],
     owners: &BTreeMap<ObjectName, ObjectName>,
+    policy_kinds: &BTreeMap<String, String>,
 ) -> Vec<GeneratedException> {
     #[derive(Default)]
     struct Group<'a> {
@@ -729,48 +730,171 @@ pub(super) fn generate_exceptions(
             names.sort();
             names
         };
-        let entries: Vec<Value> = group
-            .rules
-            .iter()
-            .map(|(policy, rules)| {
-                let names: Vec<String> = rules.iter().flat_map(|r| rule_names(r)).collect();
-                serde_json::json!({"policyName": policy, "ruleNames": names})
-            })
-            .collect();
-        let covers: Vec<String> = group
-            .rules
-            .iter()
-            .flat_map(|(policy, rules)| {
-                rules
-                    .iter()
-                    .flat_map(|r| rule_names(r))
-                    .map(move |rule| format!("{policy}/{rule}"))
-            })
-            .collect();
-        let document = serde_json::json!({
-            "apiVersion": "kyverno.io/v2",
-            "kind": "PolicyException",
-            "metadata": metadata,
-            "spec": {
-                "exceptions": entries,
-                "match": {"any": filters.into_iter().map(|f| serde_json::json!({"resources": f})).collect::<Vec<_>>()},
-            },
-        });
+        // Each policy family has its own PolicyException: kyverno.io for
+        // ClusterPolicy/Policy (rules by name), policies.kyverno.io for
+        // ValidatingPolicies (policyRefs by name and kind). A
+        // ValidatingAdmissionPolicy is enforced by the API server, which
+        // reads no PolicyException: nothing is generated for it.
+        let mut kyverno_rules: Vec<(&str, &BTreeSet<&str>)> = Vec::new();
+        let mut cel_refs: Vec<(&str, &str)> = Vec::new();
+        for (policy, rules) in &group.rules {
+            match policy_kinds.get(*policy).map(String::as_str) {
+                Some(kind @ ("ValidatingPolicy" | "NamespacedValidatingPolicy")) => {
+                    cel_refs.push((policy, kind))
+                }
+                Some("ValidatingAdmissionPolicy") => {}
+                _ => kyverno_rules.push((policy, rules)),
+            }
+        }
+        let resources: Vec<ObjectName> = group.resources.iter().map(|r| (*r).clone()).collect();
+        let mut documents: Vec<(String, Vec<String>, Value)> = Vec::new();
+        if !kyverno_rules.is_empty() {
+            let entries: Vec<Value> = kyverno_rules
+                .iter()
+                .map(|(policy, rules)| {
+                    let names: Vec<String> = rules.iter().flat_map(|r| rule_names(r)).collect();
+                    serde_json::json!({"policyName": policy, "ruleNames": names})
+                })
+                .collect();
+            let covers: Vec<String> = kyverno_rules
+                .iter()
+                .flat_map(|(policy, rules)| {
+                    rules
+                        .iter()
+                        .flat_map(|r| rule_names(r))
+                        .map(move |rule| format!("{policy}/{rule}"))
+                })
+                .collect();
+            let document = serde_json::json!({
+                "apiVersion": "kyverno.io/v2",
+                "kind": "PolicyException",
+                "metadata": metadata.clone(),
+                "spec": {
+                    "exceptions": entries,
+                    "match": {"any": filters.iter().map(|f| serde_json::json!({"resources": f})).collect::<Vec<_>>()},
+                },
+            });
+            documents.push((file.clone(), covers, document));
+        }
+        if !cel_refs.is_empty() {
+            // Beside the kyverno.io one when the owner has both.
+            let cel_file = if documents.is_empty() {
+                file.clone()
+            } else {
+                let mut cel_file = format!("exceptions/{stem}-cel.yaml");
+                let mut n = 2;
+                while files.contains(&cel_file) {
+                    cel_file = format!("exceptions/{stem}-cel-{n}.yaml");
+                    n += 1;
+                }
+                files.insert(cel_file.clone());
+                cel_file
+            };
+            let refs: Vec<Value> = cel_refs
+                .iter()
+                .map(|(policy, kind)| {
+                    // A NamespacedValidatingPolicy is named `namespace/name` in results.
+                    let name = policy.rsplit('/').next().unwrap_or(policy);
+                    serde_json::json!({"name": name, "kind": kind})
+                })
+                .collect();
+            let covers: Vec<String> = cel_refs
+                .iter()
+                .flat_map(|(policy, _)| {
+                    group
+                        .rules
+                        .get(*policy)
+                        .into_iter()
+                        .flatten()
+                        .flat_map(|r| rule_names(r))
+                        .map(move |rule| format!("{policy}/{rule}"))
+                })
+                .collect();
+            let document = serde_json::json!({
+                "apiVersion": CEL_EXCEPTION_API_VERSION,
+                "kind": "PolicyException",
+                "metadata": metadata.clone(),
+                "spec": {
+                    "policyRefs": refs,
+                    "matchConditions": [{
+                        "name": "polscan-annotated-resources",
+                        "expression": cel_match_expression(&filters, &owner.namespace),
+                    }],
+                },
+            });
+            documents.push((cel_file, covers, document));
+        }
+        let Some(first) = documents.first().map(|(file, _, _)| file.clone()) else {
+            // Only ValidatingAdmissionPolicies: no file to point to.
+            files.remove(&file);
+            continue;
+        };
         for evidence in exceptions
             .iter_mut()
             .filter(|e| e.source == "annotation" && names.contains(&e.name))
         {
-            evidence.policy_exception_file = Some(file.clone());
+            evidence.policy_exception_file = Some(first.clone());
         }
-        generated.push(GeneratedException {
-            file,
-            resource: owner.clone(),
-            resources: group.resources.iter().map(|r| (*r).clone()).collect(),
-            covers,
-            document,
-        });
+        for (file, covers, document) in documents {
+            generated.push(GeneratedException {
+                file,
+                resource: owner.clone(),
+                resources: resources.clone(),
+                covers,
+                document,
+            });
+        }
     }
     generated
+}
+
+/// The served version of policies.kyverno.io PolicyExceptions Kyverno
+/// stores (config/crds/policies.kyverno.io: v1beta1 is the storage version).
+const CEL_EXCEPTION_API_VERSION: &str = "policies.kyverno.io/v1beta1";
+
+/// The CEL match condition equal to a kyverno.io exception's
+/// `match.any[].resources` filters (`kinds`, `names` exact or `prefix-*`,
+/// `namespaces`): a policies.kyverno.io PolicyException has no `match`
+/// block, only `matchConditions` (pkg/cel/engine). `object` is null on a
+/// DELETE, which the exception then does not cover.
+fn cel_match_expression(filters: &[Value], namespace: &str) -> String {
+    let quote = |text: &str| format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'"));
+    let strings = |value: &Value| -> Vec<String> {
+        value
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect()
+    };
+    let alternatives: Vec<String> = filters
+        .iter()
+        .map(|filter| {
+            let kinds: Vec<String> = strings(&filter["kinds"]).iter().map(|k| quote(k)).collect();
+            let kind = match kinds.as_slice() {
+                [one] => format!("object.kind == {one}"),
+                many => format!("object.kind in [{}]", many.join(", ")),
+            };
+            let names: Vec<String> = strings(&filter["names"])
+                .iter()
+                .map(|name| match name.strip_suffix('*') {
+                    Some(prefix) => format!("object.metadata.name.startsWith({})", quote(prefix)),
+                    None => format!("object.metadata.name == {}", quote(name)),
+                })
+                .collect();
+            format!("({kind} && ({}))", names.join(" || "))
+        })
+        .collect();
+    let mut expression = "object != null".to_string();
+    if !namespace.is_empty() {
+        expression.push_str(&format!(
+            " && object.metadata.namespace == {}",
+            quote(namespace)
+        ));
+    }
+    expression.push_str(&format!(" && ({})", alternatives.join(" || ")));
+    expression
 }
 
 pub(super) const EXCEPTION_ANNOTATION: &str = annotation_exceptions::EXCEPTION;

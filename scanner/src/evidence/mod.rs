@@ -489,7 +489,26 @@ pub fn build(input: &EvidenceInput) -> Evidence {
     }
     let current = current_exceptions(&input.policies);
     exceptions.extend(annotation_exception_evidence(&results, input.now, window));
-    let generated_exceptions = generate_exceptions(&results, &mut exceptions, &input.owners);
+    // Policy (as results name it: `namespace/name` when namespaced) → kind:
+    // which PolicyException API can excuse it.
+    let policy_kinds: BTreeMap<String, String> = input
+        .policies
+        .iter()
+        .filter_map(|document| {
+            let kind = document.get("kind").and_then(Value::as_str)?;
+            let name = document.pointer("/metadata/name").and_then(Value::as_str)?;
+            let qualified = match document
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+            {
+                Some(namespace) if !namespace.is_empty() => format!("{namespace}/{name}"),
+                _ => name.to_string(),
+            };
+            Some((qualified, kind.to_string()))
+        })
+        .collect();
+    let generated_exceptions =
+        generate_exceptions(&results, &mut exceptions, &input.owners, &policy_kinds);
 
     let mut infos: BTreeMap<String, (PolicyInfo, bool)> = BTreeMap::new();
     let bindings: Vec<&Value> = input
@@ -922,19 +941,35 @@ fn policy_evidence(
             }
             if let Some(resources) = annotation_only.get(&name) {
                 let names: Vec<String> = resources.iter().map(ToString::to_string).collect();
+                let own_prefix = format!("{qualified}/");
                 let files: BTreeSet<&str> = generated
                     .iter()
                     .filter(|g| g.resources.iter().any(|r| resources.contains(r)))
+                    .filter(|g| g.covers.iter().any(|c| c.starts_with(&own_prefix)))
                     .map(|g| g.file.as_str())
                     .collect();
-                let reason = format!(
-                    "{} violating resource(s) excused only by {EXCEPTION_ANNOTATION} annotations, which Kyverno's admission does not read (it would reject their next change): {}; apply the generated PolicyException(s) {}",
-                    names.len(),
-                    some_of(&names),
-                    some_of(&files.iter().map(|f| f.to_string()).collect::<Vec<_>>())
-                );
+                let reason = if info.kind == "ValidatingAdmissionPolicy" {
+                    // The API server enforces it and reads no PolicyException.
+                    format!(
+                        "{} violating resource(s) excused only by {EXCEPTION_ANNOTATION} annotations, which the API server enforcing this ValidatingAdmissionPolicy does not read (it would reject their next change): {}; exclude them in the binding's matchResources.excludeResourceRules or fix them",
+                        names.len(),
+                        some_of(&names),
+                    )
+                } else {
+                    format!(
+                        "{} violating resource(s) excused only by {EXCEPTION_ANNOTATION} annotations, which Kyverno's admission does not read (it would reject their next change): {}; apply the generated PolicyException(s) {}",
+                        names.len(),
+                        some_of(&names),
+                        some_of(&files.iter().map(|f| f.to_string()).collect::<Vec<_>>())
+                    )
+                };
                 rule_reasons.push(reason.clone());
-                reasons.push(format!("rule {name}: {reason}"));
+                // A ValidatingPolicy's results have no rule name.
+                if name.is_empty() {
+                    reasons.push(reason);
+                } else {
+                    reasons.push(format!("rule {name}: {reason}"));
+                }
             }
             // A kind the rule matches that the scan did not list (excluded
             // with --exclude-kinds, or not served): Kyverno would still

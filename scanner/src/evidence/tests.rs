@@ -2226,3 +2226,93 @@ fn a_violation_now_skipped_by_an_exception_is_excused_not_fixed() {
     assert_eq!(names(&comparison.fixed_violations), ["a/Pod/repaired"]);
     assert_eq!(names(&comparison.excused_violations), ["a/Pod/excepted"]);
 }
+
+/// An annotation bypass of a ValidatingPolicy gets a policies.kyverno.io
+/// PolicyException (policyRefs by name and kind, a CEL match condition for
+/// the resources), beside the kyverno.io one for a ClusterPolicy; a
+/// ValidatingAdmissionPolicy gets none (the API server reads none).
+#[test]
+fn each_policy_family_gets_the_policy_exception_its_engine_reads() {
+    let vap = json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+                     "metadata": {"name": "vap", "managedFields": [{"manager": "kubectl", "time": "2026-11-01T00:00:00Z"}]},
+                     "spec": {"matchConstraints": {"resourceRules": [{"resources": ["pods"]}]},
+                              "validations": [{"expression": "false"}]}});
+    let evidence = build(&input(
+        vec![report(vec![
+            annotation_skipped("two", "a", "legacy", "fail"),
+            annotation_skipped("vp", "", "legacy", "fail"),
+            annotation_skipped("vap", "", "legacy", "fail"),
+        ])],
+        vec![
+            two_rule_policy("two", "Audit", None),
+            validating_policy("vp"),
+            vap,
+        ],
+        Some(scan(true, &[])),
+    ));
+    let files: Vec<&str> = evidence
+        .generated_exceptions
+        .iter()
+        .map(|g| g.file.as_str())
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "exceptions/a-pod-legacy.yaml",
+            "exceptions/a-pod-legacy-cel.yaml"
+        ]
+    );
+    let kyverno = &evidence.generated_exceptions[0];
+    assert_eq!(kyverno.document["apiVersion"], "kyverno.io/v2");
+    assert_eq!(
+        kyverno.document["spec"]["exceptions"],
+        json!([{"policyName": "two", "ruleNames": ["a"]}])
+    );
+    let cel = &evidence.generated_exceptions[1];
+    assert_eq!(cel.document["apiVersion"], "policies.kyverno.io/v1beta1");
+    assert_eq!(
+        cel.document["spec"]["policyRefs"],
+        json!([{"name": "vp", "kind": "ValidatingPolicy"}])
+    );
+    assert_eq!(
+        cel.document["spec"]["matchConditions"][0]["expression"],
+        "object != null && object.metadata.namespace == 'a' && ((object.kind == 'Pod' && (object.metadata.name == 'legacy')))"
+    );
+    assert!(cel.document["spec"].get("exceptions").is_none());
+    assert_eq!(cel.covers, ["vp/"]);
+
+    let vp = find(&evidence, "vp");
+    assert!(
+        vp.reasons
+            .iter()
+            .any(|r| r.starts_with("1 violating resource(s)")
+                && r.contains("exceptions/a-pod-legacy-cel.yaml")),
+        "{:?}",
+        vp.reasons
+    );
+    assert!(
+        !vp.reasons.iter().any(|r| r.starts_with("rule : ")),
+        "{:?}",
+        vp.reasons
+    );
+    let two = find(&evidence, "two");
+    assert!(
+        two.reasons
+            .iter()
+            .any(|r| r.contains("exceptions/a-pod-legacy.yaml") && !r.contains("-cel.yaml")),
+        "{:?}",
+        two.reasons
+    );
+    let vap = find(&evidence, "vap");
+    assert!(
+        vap.reasons
+            .iter()
+            .any(|r| r.contains("does not read") && r.contains("excludeResourceRules")),
+        "{:?}",
+        vap.reasons
+    );
+    assert!(!evidence
+        .generated_exceptions
+        .iter()
+        .any(|g| g.covers.iter().any(|c| c.starts_with("vap/"))));
+}
