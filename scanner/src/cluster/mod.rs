@@ -49,7 +49,7 @@ impl ClusterError {
             },
             other => ClusterError::Transport {
                 what,
-                message: other.to_string(),
+                message: error_chain(&other),
             },
         }
     }
@@ -61,6 +61,23 @@ impl ClusterError {
             _ => None,
         }
     }
+}
+
+/// An error and its sources, `: `-joined, each said once: kube's own text
+/// of a connection failure ("client error (Connect)") leaves out the cause
+/// its sources give (refused, no route, DNS, a TLS certificate error).
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !text.is_empty() && !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
 }
 
 /// Sends a request built by `kube::core::Request`, naming `what` in either
@@ -103,4 +120,25 @@ pub(crate) async fn get(
         kube::core::Request::new(collection).get(name, &Default::default()),
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("client error (Connect)")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn a_transport_error_names_its_cause() {
+        let refused = std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "Connection refused (os error 111)",
+        );
+        assert_eq!(
+            error_chain(&Outer(refused)),
+            "client error (Connect): Connection refused (os error 111)"
+        );
+    }
 }
