@@ -120,7 +120,14 @@ pub fn report_result(finding: &Finding, timestamp: Timestamp) -> ReportResult {
     if let Some(level) = policy.severity().and_then(severity) {
         result = result.with_severity(level);
     }
-    for (key, value) in &finding.result.properties {
+    // An empty value says nothing, and report CRDs of some servers refuse
+    // it (a ValidatingPolicy's annotation warning names the rule "").
+    for (key, value) in finding
+        .result
+        .properties
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+    {
         result = result.with_property(key, value);
     }
     result
@@ -216,6 +223,22 @@ mod tests {
         neither.policy = Arc::new(meta);
         let result = report_result(&neither, Timestamp::now());
         assert!(!result.properties.contains_key("process"));
+    }
+
+    #[test]
+    fn empty_property_values_are_left_out() {
+        let mut warned = finding("ValidatingPolicy", RuleStatus::Warn, "annotation");
+        warned
+            .result
+            .properties
+            .insert("exception-rules".into(), String::new());
+        warned
+            .result
+            .properties
+            .insert("exception-owner".into(), "team-b".into());
+        let result = report_result(&warned, Timestamp::now());
+        assert!(!result.properties.contains_key("exception-rules"));
+        assert_eq!(result.properties["exception-owner"], "team-b");
         assert_eq!(
             crate::engine::policy::process(false, true),
             "admission review"
