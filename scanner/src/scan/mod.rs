@@ -321,6 +321,18 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
             invalid_policy: false,
         });
     }
+    // A misspelt filter scans less (or more) than meant: said, not guessed.
+    for message in options.filters.unmatched(
+        &discovered.kinds,
+        env.namespace_labels.keys().map(String::as_str),
+    ) {
+        tracing::warn!("{message}");
+        outcome.audit.problems.push(Problem {
+            origin: None,
+            message,
+            invalid_policy: false,
+        });
+    }
     outcome.audit.policies_evaluated = policies_evaluated;
     let loaded = engine.policy_names();
     outcome.invalid_policies = not_loaded(&documents, &loaded);

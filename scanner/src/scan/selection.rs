@@ -85,6 +85,47 @@ impl ScanFilters {
     }
 }
 
+impl ScanFilters {
+    /// What the filters name that this server has not: `--include-kinds` /
+    /// `--exclude-kinds` entries matching no discovered kind, and
+    /// `--namespace` / `--exclude-namespaces` entries naming no namespace
+    /// in `namespaces`. One sentence each, for a warning: a misspelt filter
+    /// would otherwise silently scan less (or more) than meant.
+    pub fn unmatched<'a>(
+        &self,
+        kinds: &[ApiKind],
+        namespaces: impl Iterator<Item = &'a str> + Clone,
+    ) -> Vec<String> {
+        let mut said = Vec::new();
+        for (flag, names) in [
+            ("--include-kinds", &self.include_kinds),
+            ("--exclude-kinds", &self.exclude_kinds),
+        ] {
+            for name in names.iter().filter(|n| !kinds.iter().any(|k| n.names(k))) {
+                let text = match &name.group {
+                    Some(group) => format!("{group}/{}", name.kind),
+                    None => name.kind.clone(),
+                };
+                said.push(format!(
+                    "{flag} {text}: the server serves no such kind (kinds are written as Kind or group/Kind, e.g. Deployment or apps/Deployment)"
+                ));
+            }
+        }
+        for (flag, names) in [
+            ("--namespace", &self.namespaces),
+            ("--exclude-namespaces", &self.exclude_namespaces),
+        ] {
+            for name in names
+                .iter()
+                .filter(|n| !namespaces.clone().any(|known| known == n.as_str()))
+            {
+                said.push(format!("{flag} {name}: no such namespace in the cluster"));
+            }
+        }
+        said
+    }
+}
+
 /// Kinds polscan never evaluates unless asked by name (events, reports):
 /// no report of a scan without `--include-kinds` holds their results.
 pub fn excluded_by_default(kind: &ApiKind) -> bool {
@@ -165,6 +206,28 @@ mod tests {
         let mut targets = TargetKinds::default();
         targets.add_kyverno_kind("*");
         targets
+    }
+
+    #[test]
+    fn misspelt_kinds_and_namespaces_are_named() {
+        let kinds = [
+            api_kind("", "Pod", "pods", true),
+            api_kind("apps", "Deployment", "deployments", true),
+        ];
+        let filters = ScanFilters {
+            include_kinds: vec![KindName::parse("deployment"), KindName::parse("Deploymnet")],
+            exclude_kinds: vec![KindName::parse("batch/Job")],
+            namespaces: vec!["shop".into(), "shpo".into()],
+            exclude_namespaces: vec!["kube-system".into()],
+        };
+        let said = filters.unmatched(&kinds, ["shop", "kube-system"].into_iter());
+        assert_eq!(said.len(), 3, "{said:?}");
+        assert!(said[0].starts_with("--include-kinds Deploymnet: the server serves no such kind"));
+        assert!(said[1].starts_with("--exclude-kinds batch/Job:"));
+        assert_eq!(
+            said[2],
+            "--namespace shpo: no such namespace in the cluster"
+        );
     }
 
     fn names(selection: &Selection) -> Vec<String> {
