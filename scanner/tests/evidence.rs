@@ -639,3 +639,30 @@ fn usage_errors_of_evidence_exit_64() {
     assert_eq!(both.status.code(), Some(64));
     assert!(String::from_utf8_lossy(&both.stderr).contains("drop one of them"));
 }
+
+/// `--require-ready --policy <name>` for a name no policy has must not
+/// pass on an empty package: a typo is never "ready".
+#[test]
+fn require_ready_for_a_policy_that_does_not_exist_fails() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("policies.yaml"), POLICIES).expect("policies");
+    std::fs::write(dir.path().join("pods.yaml"), pods(false)).expect("pods");
+    assert!(audit(dir.path()).status.success());
+    let ready = evidence_from_files(
+        dir.path(),
+        "known",
+        &["--require-ready", "--policy", "require-app-label"],
+    );
+    assert_eq!(ready.status.code(), Some(0), "{}", text(&ready));
+    let typo = evidence_from_files(
+        dir.path(),
+        "typo",
+        &["--require-ready", "--policy", "require-app-lable"],
+    );
+    assert_eq!(typo.status.code(), Some(1), "{}", text(&typo));
+    assert!(
+        text(&typo).contains("--policy require-app-lable: no such policy"),
+        "{}",
+        text(&typo)
+    );
+}

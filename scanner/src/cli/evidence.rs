@@ -113,8 +113,26 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
         written.len(),
         out.display()
     );
+    // A --policy name that matches nothing would otherwise leave an empty
+    // package that --require-ready passes: a typo must not read as ready.
+    let policy_filter = split_list(&args.policies);
+    let unmatched: Vec<&String> = policy_filter
+        .iter()
+        .filter(|f| {
+            !built
+                .policies
+                .iter()
+                .any(|p| p.info.name == **f || p.info.qualified_name() == **f)
+        })
+        .collect();
+    for name in &unmatched {
+        eprintln!(
+            "warning: --policy {name}: no such policy in the cluster's policies or reports; it is not ready"
+        );
+    }
     // "No evidence" is not ready either: nothing shows what Enforce would block.
-    let not_ready = built.policies.iter().any(|p| p.verdict != Verdict::Ready);
+    let not_ready =
+        !unmatched.is_empty() || built.policies.iter().any(|p| p.verdict != Verdict::Ready);
     let roll_back = built
         .comparison
         .as_ref()
