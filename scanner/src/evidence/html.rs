@@ -186,7 +186,7 @@ fn policy_card(out: &mut String, policy: &PolicyEvidence) {
             .unwrap_or_default()
     );
     if policy.enforced_with_violations() {
-        out.push_str("<p class=\"warning enforced-violations\">Enforced while resources violate it: their next change will be rejected.</p>");
+        out.push_str("<p class=\"warning enforced-violations\">Enforced while resources violate it: they will be rejected when created again (a rollout, a re-apply), and at updates unless allowExistingViolations (Kyverno's default) lets an existing violation through.</p>");
     }
     if !policy.reasons.is_empty() {
         out.push_str("<ul class=\"reasons\">");
@@ -395,7 +395,7 @@ pub fn render(evidence: &Evidence) -> String {
     if !evidence.generated_exceptions.is_empty() {
         let _ = write!(
             out,
-            "<h2 id=\"generated-exceptions\">Generated PolicyExceptions</h2><p class=\"warning\">These resources are excused only by <code>{}</code> annotations, which Kyverno's admission does not read: it would reject their next change once the policy is enforced. Apply these files to make each bypass explicit to Kyverno; each covers a top owner by name and what it creates (<code>&lt;owner&gt;-*</code>), so the next rollout stays covered.</p><ul>",
+            "<h2 id=\"generated-exceptions\">Generated PolicyExceptions</h2><p class=\"warning\">These resources are excused only by <code>{}</code> annotations, which Kyverno's admission does not read: once the policy is enforced, it would reject them when created again (a rollout's new Pods, a re-apply) and at an update that newly violates, or at any update where the rule sets allowExistingViolations: false. Apply these files to make each bypass explicit to Kyverno; each covers a top owner by name and what it creates (<code>&lt;owner&gt;-*</code>), so the next rollout stays covered.</p><ul>",
             escape(crate::engine::exceptions::EXCEPTION)
         );
         for generated in &evidence.generated_exceptions {

@@ -129,7 +129,7 @@ pub fn render(evidence: &Evidence) -> String {
     if !evidence.generated_exceptions.is_empty() {
         let _ = writeln!(
             out,
-            "\n## Generated PolicyExceptions\n\nThese resources are excused only by `{}` annotations, which Kyverno's admission does not read: it would reject their next change once the policy is enforced. Apply these files (`kubectl apply -f <file>`) to make each bypass explicit to Kyverno. Each covers a top owner by name and what it creates (`<owner>-*`), so the next rollout stays covered:\n",
+            "\n## Generated PolicyExceptions\n\nThese resources are excused only by `{}` annotations, which Kyverno's admission does not read: once the policy is enforced, it would reject them when created again (a rollout's new Pods, a re-apply) and at an update that newly violates, or at any update where the rule sets allowExistingViolations: false. Apply these files (`kubectl apply -f <file>`) to make each bypass explicit to Kyverno. Each covers a top owner by name and what it creates (`<owner>-*`), so the next rollout stays covered:\n",
             crate::engine::exceptions::EXCEPTION
         );
         for generated in &evidence.generated_exceptions {
@@ -291,7 +291,7 @@ fn policy_section(out: &mut String, policy: &PolicyEvidence) {
     if policy.enforced_with_violations() {
         let _ = writeln!(
             out,
-            "\n> ⚠️ Enforced while resources violate it: their next change will be rejected."
+            "\n> ⚠️ Enforced while resources violate it: they will be rejected when created again (a rollout, a re-apply), and at updates unless allowExistingViolations (Kyverno's default) lets an existing violation through."
         );
     }
     if !policy.reasons.is_empty() {

@@ -299,7 +299,7 @@ impl PolicyEvidence {
     }
 
     /// Enforce with violations: the admission controller will block these
-    /// resources' next change.
+    /// resources when created again (and updates, per allowExistingViolations).
     pub fn enforced_with_violations(&self) -> bool {
         // Only a known Enforce (or Mixed) action, and only violations whose
         // result enforces (an override may enforce in other namespaces): an
@@ -957,7 +957,7 @@ fn policy_evidence(
                     )
                 } else {
                     format!(
-                        "{} violating resource(s) excused only by {EXCEPTION_ANNOTATION} annotations, which Kyverno's admission does not read (it would reject their next change): {}; apply the generated PolicyException(s) {}",
+                        "{} violating resource(s) excused only by {EXCEPTION_ANNOTATION} annotations, which Kyverno's admission does not read (it would reject them when created again (a rollout's new Pods, a re-apply) and at an update that newly violates, or at any update where the rule sets allowExistingViolations: false): {}; apply the generated PolicyException(s) {}",
                         names.len(),
                         some_of(&names),
                         some_of(&files.iter().map(|f| f.to_string()).collect::<Vec<_>>())
