@@ -381,7 +381,8 @@ pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0   done; nothing --fail-on names was found
   1   --fail-on found a result it names; test: an expectation failed;
-      evidence: not ready, or verify found a changed file
+      evidence --require-ready: not ready (or a rollback);
+      evidence verify: a changed, added or removed file
   2   incomplete: an invalid policy, an unreadable file, an unreachable
       cluster or another runtime error
   3   test: every expectation checked passed, some were out of scope
