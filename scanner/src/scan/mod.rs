@@ -7,6 +7,7 @@
 //! reports are deleted only for kinds listed completely in this run.
 
 pub mod exception_scope;
+mod gate;
 pub mod last_run;
 pub mod metrics;
 pub mod progress;
@@ -22,7 +23,7 @@ use report_model::meta::Timestamp;
 use report_model::schema::{ReportSchemas, SchemaError};
 use report_model::shape::{PerNamespaceOptions, ShapedReports};
 use serde_json::Value;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::audit::{AuditOutcome, Finding, PolicySet, Problem};
 use crate::cluster::discovery::{self, ApiKind};
@@ -37,6 +38,7 @@ use crate::reconcile::{self, DesiredReport, ExistingReport, ListingOutcome, Plan
 use crate::reports;
 
 pub use self::exception_scope::ExceptionScope;
+use self::gate::SinkGate;
 use self::progress::ScanProgress;
 use self::selection::{NotListed, ScanFilters};
 
@@ -363,29 +365,63 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
             });
         }
     }
-    let (crds, existing) = match existing_reports.await {
-        Ok(result) => result?,
+    let timestamp = Timestamp::now_seconds();
+    // Per-resource reports go to a sink built from the stored reports;
+    // pages evaluated before those are read wait for it (see `gate`).
+    let (sink_sender, gate) = match options.shape {
+        ReportShape::PerResource => {
+            let (sender, receiver) = oneshot::channel::<ReportSink>();
+            (Some(sender), Some(SinkGate::new(receiver)))
+        }
+        ReportShape::PerNamespace => (None, None),
+    };
+    let keep_findings = options.keep_findings || options.shape == ReportShape::PerNamespace;
+    tracing::info!(kinds = selection.to_list.len(), "listing");
+    options.progress.set_phase("listing and evaluating");
+    // Listing and evaluation start now, while the stored reports are read:
+    // nothing is written or deleted before they are known, and a failure
+    // to read them stops the listers.
+    let running = start_listing(
+        &client,
+        &selection.to_list,
+        &options,
+        engine,
+        env,
+        gate,
+        timestamp,
+        keep_findings,
+    );
+    let read = match existing_reports.await {
+        Ok(result) => result.map_err(ScanError::from),
+        Err(err) => Err(ScanError::Cluster(ClusterError::Transport {
+            what: "reading the existing reports".into(),
+            message: err.to_string(),
+        })),
+    };
+    let (crds, existing) = match read {
+        Ok((None, _)) if !options.dry_run => {
+            running.abort();
+            return Err(ScanError::CrdsMissing);
+        }
+        Ok(read) => read,
         Err(err) => {
-            return Err(ScanError::Cluster(ClusterError::Transport {
-                what: "reading the existing reports".into(),
-                message: err.to_string(),
-            }))
+            running.abort();
+            return Err(err);
         }
     };
-    if crds.is_none() && !options.dry_run {
-        return Err(ScanError::CrdsMissing);
-    }
     // Reports are checked against the CRDs they will be written to (a dry
     // run without CRDs checks against polscan's own).
     let schemas = Arc::new(crds.unwrap_or_else(ReportSchemas::shipped));
+    // Listing and evaluating have been going on meanwhile: this phase now
+    // ends while they run, not before they start.
     phase("existing reports read");
+    options.progress.set_phase("listing and evaluating");
     // Reports outside the namespaces scanned are neither written nor
     // pruned, nor can one of ours collide with them: they are dropped here.
     let in_scope: Vec<ExistingReport> = existing
         .into_iter()
         .filter(|report| options.filters.covers_namespace(&report.key.namespace))
         .collect();
-    let timestamp = Timestamp::now_seconds();
     // A layout switch (--report-per) waits for a run that reads every
     // policy: such a run keeps the other layout's reports, and writing the
     // new layout beside them would show every result twice.
@@ -401,8 +437,8 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     // Per-resource reports are complete as soon as their resource is
     // evaluated: they are compared and written while the scan goes on, so
     // memory holds the pages in flight, not every report of the cluster.
-    let (writer, sink) = match options.shape {
-        ReportShape::PerResource => {
+    let writer = match sink_sender {
+        Some(sink_sender) => {
             let (sender, writer) = if hold_writes {
                 (None, None)
             } else {
@@ -418,32 +454,15 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
                 ));
                 (Some(sender), Some(writer))
             };
-            (
-                writer,
-                Some(ReportSink::new(
-                    &in_scope,
-                    timestamp,
-                    sender,
-                    options.dry_run,
-                    schemas.clone(),
-                )),
-            )
+            let sink = ReportSink::new(&in_scope, sender, options.dry_run, schemas.clone());
+            // Fails only when the evaluation task is gone; `finish` reports
+            // that as a failed listing of every kind.
+            let _ = sink_sender.send(sink);
+            writer
         }
-        ReportShape::PerNamespace => (None, None),
+        None => None,
     };
-    let keep_findings = options.keep_findings || options.shape == ReportShape::PerNamespace;
-    tracing::info!(kinds = selection.to_list.len(), "listing");
-    options.progress.set_phase("listing and evaluating");
-    let evaluated = list_and_evaluate(
-        &client,
-        &selection.to_list,
-        &options,
-        engine,
-        env,
-        sink,
-        keep_findings,
-    )
-    .await;
+    let evaluated = running.finish().await;
     phase("listed and evaluated");
     outcome.listings = evaluated.listings;
     outcome.audit.resources_evaluated = evaluated.resources;
@@ -650,7 +669,6 @@ pub type RuleCounts = BTreeMap<String, BTreeMap<String, BTreeMap<String, usize>>
 struct ReportSink {
     existing_hashes: HashMap<ReportKey, String>,
     foreign: HashSet<ReportKey>,
-    timestamp: Timestamp,
     writer: Option<mpsc::Sender<Outgoing>>,
     dry_run: bool,
     /// Every report this scan wants, with its hash: the plan's input.
@@ -666,7 +684,6 @@ struct ReportSink {
 impl ReportSink {
     fn new(
         in_scope: &[ExistingReport],
-        timestamp: Timestamp,
         writer: Option<mpsc::Sender<Outgoing>>,
         dry_run: bool,
         schemas: Arc<ReportSchemas>,
@@ -678,7 +695,6 @@ impl ReportSink {
                 .filter_map(|report| Some((report.key.clone(), report.content_hash.clone()?)))
                 .collect(),
             foreign: foreign_keys(in_scope),
-            timestamp,
             writer,
             dry_run,
             seen: Vec::new(),
@@ -689,15 +705,17 @@ impl ReportSink {
         }
     }
 
-    fn accept(&mut self, findings: &[Finding]) {
-        let shaped = match reports::per_resource(findings, self.timestamp) {
-            Ok(shaped) => shaped,
+    /// Takes one page's reports (shaped by [`page_reports`]): renames those
+    /// whose name another producer holds, records each in `seen` and sends
+    /// on those whose content changed.
+    fn accept(&mut self, page: Result<Wanted, report_model::shape::ShapeError>) {
+        let mut wanted = match page {
+            Ok(wanted) => wanted,
             Err(err) => {
                 self.error.get_or_insert(err);
                 return;
             }
         };
-        let mut wanted = wanted_reports(shaped);
         write_beside_foreign(&mut wanted, &self.foreign);
         for (key, (hash, report)) in wanted {
             let unchanged = self.existing_hashes.get(&key) == Some(&hash);
@@ -727,23 +745,83 @@ impl ReportSink {
     }
 }
 
-/// Lists the kinds (`list_concurrency` at a time) while a blocking task
-/// evaluates each page in parallel as it arrives.
-async fn list_and_evaluate(
+/// One object's per-resource reports, keyed and hashed: the costly part of
+/// [`ReportSink::accept`]'s input, made in the per-object rayon closure.
+fn object_reports(
+    findings: &[Finding],
+    timestamp: Timestamp,
+) -> Result<Wanted, report_model::shape::ShapeError> {
+    Ok(wanted_reports(reports::per_resource(findings, timestamp)?))
+}
+
+/// A page's reports from its objects' ([`object_reports`]), equal to
+/// shaping the page's `findings` at once: that is done instead when an
+/// object failed (so the error names the same result) or two objects gave
+/// one report key (shaping the page merges them).
+fn page_reports(
+    objects: Vec<Result<Wanted, report_model::shape::ShapeError>>,
+    findings: &[Finding],
+    timestamp: Timestamp,
+) -> Result<Wanted, report_model::shape::ShapeError> {
+    let whole_page = || object_reports(findings, timestamp);
+    let mut page = Wanted::new();
+    for object in objects {
+        let Ok(object) = object else {
+            return whole_page();
+        };
+        for (key, report) in object {
+            if page.insert(key, report).is_some() {
+                return whole_page();
+            }
+        }
+    }
+    Ok(page)
+}
+
+/// Pages held while the stored reports are read: with ~500 objects a page,
+/// a few megabytes of reports at most, and enough to cover the read on a
+/// large cluster.
+const HELD_PAGES: usize = 8;
+
+/// What the evaluation task hands back.
+type EvaluationTally = (
+    FindingsByKind,
+    Vec<(usize, Result<usize, ClusterError>)>,
+    BTreeMap<usize, usize>,
+    BTreeMap<usize, BTreeMap<ResultKey, usize>>,
+    (BTreeMap<usize, usize>, BTreeMap<usize, RuleCounts>),
+    Option<ReportSink>,
+);
+
+/// Listing and evaluation under way ([`start_listing`]).
+struct Running {
+    listers: tokio::task::JoinHandle<()>,
+    evaluation: tokio::task::JoinHandle<EvaluationTally>,
+    listings: Vec<KindListing>,
+    jobs_per_kind: BTreeMap<usize, usize>,
+}
+
+/// Starts listing the kinds (`list_concurrency` at a time) while a
+/// blocking task evaluates each page in parallel as it arrives and, with a
+/// `gate` (per-resource reports), shapes each object's reports there too;
+/// the pages' reports go to the sink once it comes through the gate.
+#[allow(clippy::too_many_arguments)]
+fn start_listing(
     client: &Client,
     kinds: &[ApiKind],
     options: &ScanOptions,
     engine: Arc<Engine>,
     env: Arc<Environment>,
-    mut sink: Option<ReportSink>,
+    gate: Option<SinkGate<ReportSink, Result<Wanted, report_model::shape::ShapeError>>>,
+    timestamp: Timestamp,
     keep_findings: bool,
-) -> Evaluated {
+) -> Running {
     let concurrency = options.list_concurrency.max(1);
     // Pages in flight: one being evaluated, two queued, and one parsed or
     // arriving per lister. Evaluation is the slower side, so more queued
     // pages would only hold more memory (a page of 500 Pods is megabytes).
     let (sender, mut receiver) = mpsc::channel::<ListEvent>(2);
-    let mut listings: Vec<KindListing> = kinds
+    let listings: Vec<KindListing> = kinds
         .iter()
         .map(|kind| KindListing {
             kind: kind.clone(),
@@ -791,6 +869,7 @@ async fn list_and_evaluate(
     let filters = options.filters.clone();
     let progress = options.progress.clone();
     let evaluation = tokio::task::spawn_blocking(move || {
+        let mut gate = gate;
         let mut by_kind: FindingsByKind = BTreeMap::new();
         let mut evaluated_by_kind: BTreeMap<usize, usize> = BTreeMap::new();
         let mut counts_by_kind: BTreeMap<usize, BTreeMap<ResultKey, usize>> = BTreeMap::new();
@@ -814,10 +893,17 @@ async fn list_and_evaluate(
                         .collect();
                     *evaluated_by_kind.entry(kind).or_default() += in_scope.len();
                     progress.evaluated(in_scope.len());
-                    let per_object: Vec<Vec<Finding>> = in_scope
+                    let shape = gate.is_some();
+                    let (per_object, shaped): (Vec<Vec<Finding>>, Vec<_>) = in_scope
                         .par_iter()
-                        .map(|resource| evaluate(&engine, &env, resource))
-                        .collect();
+                        .map(|resource| {
+                            let found = evaluate(&engine, &env, resource);
+                            // Shaped (and hashed) here, in parallel; only
+                            // the comparison and sending stay serial.
+                            let reports = shape.then(|| object_reports(&found, timestamp));
+                            (found, reports)
+                        })
+                        .unzip();
                     drop(in_scope);
                     // Counts are of what the reports hold: matchConditions
                     // skips are not written, so they are not counted.
@@ -832,8 +918,14 @@ async fn list_and_evaluate(
                         *counts.entry(ResultKey::of(finding)).or_default() += 1;
                         last_run::count_result(rules, finding);
                     }
-                    if let Some(sink) = sink.as_mut() {
-                        sink.accept(&found);
+                    if let Some(gate) = gate.as_mut() {
+                        let objects = shaped.into_iter().flatten().collect();
+                        let page = page_reports(objects, &found, timestamp);
+                        if !gate.offer(page, HELD_PAGES, ReportSink::accept) {
+                            // The stored reports could not be read: the scan
+                            // fails, and the listers are stopped.
+                            break;
+                        }
                     }
                     if keep_findings {
                         by_kind.entry(kind).or_default().extend(found);
@@ -853,6 +945,7 @@ async fn list_and_evaluate(
             }
         }
         let rule_tally = (with_results_by_kind, rules_by_kind);
+        let sink = gate.and_then(|gate| gate.finish(ReportSink::accept));
         (
             by_kind,
             finished,
@@ -863,92 +956,116 @@ async fn list_and_evaluate(
         )
     });
 
-    let _ = listers.await;
-    let (by_kind, finished, evaluated_by_kind, counts_by_kind, rule_tally, sink) =
-        match evaluation.await {
-            Ok(result) => result,
-            Err(err) => {
-                for listing in &mut listings {
-                    listing.error = Some(ClusterError::Transport {
-                        what: format!("evaluating {}", listing.kind.display_name()),
-                        message: err.to_string(),
+    Running {
+        listers,
+        evaluation,
+        listings,
+        jobs_per_kind,
+    }
+}
+
+impl Running {
+    /// Stops the listers; the evaluation task ends with the pages (and
+    /// finds no sink).
+    fn abort(self) {
+        self.listers.abort();
+    }
+
+    /// Waits for the lists and the evaluation to end.
+    async fn finish(self) -> Evaluated {
+        let Running {
+            listers,
+            evaluation,
+            mut listings,
+            jobs_per_kind,
+        } = self;
+        let _ = listers.await;
+        let (by_kind, finished, evaluated_by_kind, counts_by_kind, rule_tally, sink) =
+            match evaluation.await {
+                Ok(result) => result,
+                Err(err) => {
+                    for listing in &mut listings {
+                        listing.error = Some(ClusterError::Transport {
+                            what: format!("evaluating {}", listing.kind.display_name()),
+                            message: err.to_string(),
+                        });
+                    }
+                    return Evaluated {
+                        findings: BTreeMap::new(),
+                        listings,
+                        resources: 0,
+                        status_counts: BTreeMap::new(),
+                        result_counts: BTreeMap::new(),
+                        objects_evaluated_by_kind: BTreeMap::new(),
+                        results_by_rule: BTreeMap::new(),
+                        sink: None,
+                    };
+                }
+            };
+        let mut done: BTreeMap<usize, usize> = BTreeMap::new();
+        for (index, result) in finished {
+            let Some(listing) = listings.get_mut(index) else {
+                continue;
+            };
+            *done.entry(index).or_default() += 1;
+            match result {
+                Ok(count) => listing.objects += count,
+                Err(err) => listing.error = Some(err),
+            }
+        }
+        for (index, expected) in jobs_per_kind {
+            if done.get(&index).copied().unwrap_or(0) < expected {
+                if let Some(listing) = listings.get_mut(index) {
+                    listing.error.get_or_insert(ClusterError::Transport {
+                        what: format!("listing {}", listing.kind.display_name()),
+                        message: "the list task stopped before finishing".into(),
                     });
                 }
-                return Evaluated {
-                    findings: BTreeMap::new(),
-                    listings,
-                    resources: 0,
-                    status_counts: BTreeMap::new(),
-                    result_counts: BTreeMap::new(),
-                    objects_evaluated_by_kind: BTreeMap::new(),
-                    results_by_rule: BTreeMap::new(),
-                    sink: None,
-                };
-            }
-        };
-    let mut done: BTreeMap<usize, usize> = BTreeMap::new();
-    for (index, result) in finished {
-        let Some(listing) = listings.get_mut(index) else {
-            continue;
-        };
-        *done.entry(index).or_default() += 1;
-        match result {
-            Ok(count) => listing.objects += count,
-            Err(err) => listing.error = Some(err),
-        }
-    }
-    for (index, expected) in jobs_per_kind {
-        if done.get(&index).copied().unwrap_or(0) < expected {
-            if let Some(listing) = listings.get_mut(index) {
-                listing.error.get_or_insert(ClusterError::Transport {
-                    what: format!("listing {}", listing.kind.display_name()),
-                    message: "the list task stopped before finishing".into(),
-                });
             }
         }
-    }
-    let mut status_counts: BTreeMap<RuleStatus, usize> = BTreeMap::new();
-    let mut result_counts: BTreeMap<ResultKey, usize> = BTreeMap::new();
-    for counts in counts_by_kind.values() {
-        for (key, count) in counts {
-            *status_counts.entry(key.status).or_default() += count;
-            *result_counts.entry(key.clone()).or_default() += count;
+        let mut status_counts: BTreeMap<RuleStatus, usize> = BTreeMap::new();
+        let mut result_counts: BTreeMap<ResultKey, usize> = BTreeMap::new();
+        for counts in counts_by_kind.values() {
+            for (key, count) in counts {
+                *status_counts.entry(key.status).or_default() += count;
+                *result_counts.entry(key.clone()).or_default() += count;
+            }
         }
-    }
-    let (with_results_by_kind, rules_by_kind) = rule_tally;
-    let mut objects_evaluated_by_kind: BTreeMap<String, usize> = BTreeMap::new();
-    for (index, count) in with_results_by_kind {
-        if let Some(listing) = listings.get(index) {
-            *objects_evaluated_by_kind
-                .entry(listing.kind.display_name())
-                .or_default() += count;
+        let (with_results_by_kind, rules_by_kind) = rule_tally;
+        let mut objects_evaluated_by_kind: BTreeMap<String, usize> = BTreeMap::new();
+        for (index, count) in with_results_by_kind {
+            if let Some(listing) = listings.get(index) {
+                *objects_evaluated_by_kind
+                    .entry(listing.kind.display_name())
+                    .or_default() += count;
+            }
         }
-    }
-    let mut results_by_rule = RuleCounts::new();
-    for rules in rules_by_kind.into_values() {
-        for (policy, by_rule) in rules {
-            for (rule, by_status) in by_rule {
-                for (status, count) in by_status {
-                    *results_by_rule
-                        .entry(policy.clone())
-                        .or_default()
-                        .entry(rule.clone())
-                        .or_default()
-                        .entry(status)
-                        .or_default() += count;
+        let mut results_by_rule = RuleCounts::new();
+        for rules in rules_by_kind.into_values() {
+            for (policy, by_rule) in rules {
+                for (rule, by_status) in by_rule {
+                    for (status, count) in by_status {
+                        *results_by_rule
+                            .entry(policy.clone())
+                            .or_default()
+                            .entry(rule.clone())
+                            .or_default()
+                            .entry(status)
+                            .or_default() += count;
+                    }
                 }
             }
         }
-    }
-    Evaluated {
-        findings: by_kind,
-        listings,
-        resources: evaluated_by_kind.values().sum(),
-        status_counts,
-        result_counts,
-        objects_evaluated_by_kind,
-        results_by_rule,
-        sink,
+        Evaluated {
+            findings: by_kind,
+            listings,
+            resources: evaluated_by_kind.values().sum(),
+            status_counts,
+            result_counts,
+            objects_evaluated_by_kind,
+            results_by_rule,
+            sink,
+        }
     }
 }
 
@@ -1331,4 +1448,180 @@ pub fn problems(outcome: &ScanOutcome) -> Vec<Problem> {
         });
     }
     problems
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::engine::policy::PolicyMeta;
+    use crate::engine::{ResourceRef, RuleResult};
+
+    fn finding(policy: &str, kind: &str, namespace: &str, name: &str, uid: &str) -> Finding {
+        Finding {
+            policy: Arc::new(PolicyMeta {
+                kind: "ClusterPolicy".into(),
+                name: policy.into(),
+                namespace: None,
+                annotations: BTreeMap::new(),
+                process: "background scan",
+            }),
+            resource: ResourceRef {
+                api_version: "v1".into(),
+                kind: kind.into(),
+                namespace: namespace.into(),
+                name: name.into(),
+                uid: uid.into(),
+            },
+            origin: None,
+            result: RuleResult {
+                rule: "check".into(),
+                status: RuleStatus::Fail,
+                message: format!("{policy} on {name}"),
+                action: "Audit".into(),
+                properties: BTreeMap::new(),
+                skip_reason: None,
+                before_exceptions: false,
+            },
+        }
+    }
+
+    /// A page of objects, each with its findings.
+    fn page() -> Vec<Vec<Finding>> {
+        vec![
+            vec![
+                finding(
+                    "require-team",
+                    "Pod",
+                    "shop",
+                    "web",
+                    "0b9f3c2e-0000-4222-8333-000000000001",
+                ),
+                finding(
+                    "require-limits",
+                    "Pod",
+                    "shop",
+                    "web",
+                    "0b9f3c2e-0000-4222-8333-000000000001",
+                ),
+            ],
+            Vec::new(),
+            vec![finding(
+                "require-team",
+                "Namespace",
+                "",
+                "shop",
+                "0b9f3c2e-0000-4222-8333-000000000002",
+            )],
+            // No UID: the report name is a digest.
+            vec![finding("require-team", "ConfigMap", "shop", "settings", "")],
+            vec![
+                finding(
+                    "require-limits",
+                    "Pod",
+                    "bank",
+                    "api",
+                    "0b9f3c2e-0000-4222-8333-000000000003",
+                ),
+                finding(
+                    "require-team",
+                    "Pod",
+                    "bank",
+                    "api",
+                    "0b9f3c2e-0000-4222-8333-000000000003",
+                ),
+            ],
+        ]
+    }
+
+    /// Keys, hashes and report bodies, in iteration order.
+    fn contents(wanted: &Wanted) -> Vec<(ReportKey, String, Value)> {
+        wanted
+            .iter()
+            .map(|(key, (hash, report))| {
+                let body = serde_json::to_value(report).unwrap();
+                (key.clone(), hash.clone(), body)
+            })
+            .collect()
+    }
+
+    /// The reports as shaping the whole page gives them (before this
+    /// change, in the sink).
+    fn shaped_at_once(found: &[Finding], timestamp: Timestamp) -> Wanted {
+        wanted_reports(reports::per_resource(found, timestamp).unwrap())
+    }
+
+    #[test]
+    fn per_object_reports_equal_the_page_s_with_a_foreign_name_clash() {
+        let timestamp = Timestamp::now_seconds();
+        let objects = page();
+        let found: Vec<Finding> = objects.iter().flatten().cloned().collect();
+        let mut expected = shaped_at_once(&found, timestamp);
+        assert_eq!(expected.len(), 4, "one report per object with findings");
+        // Another producer holds the name of the bank Pod's report.
+        let clash = expected
+            .keys()
+            .find(|key| key.namespace == "bank")
+            .cloned()
+            .unwrap();
+        let foreign: HashSet<ReportKey> = [clash.clone()].into_iter().collect();
+        write_beside_foreign(&mut expected, &foreign);
+
+        let per_object = objects
+            .iter()
+            .map(|found| object_reports(found, timestamp))
+            .collect();
+        let mut got = page_reports(per_object, &found, timestamp).unwrap();
+        write_beside_foreign(&mut got, &foreign);
+
+        assert_eq!(contents(&got), contents(&expected));
+        let renamed = format!("polscan-{}", clash.name);
+        assert!(got.keys().any(|key| key.name == renamed));
+        assert!(!got.contains_key(&clash));
+    }
+
+    #[test]
+    fn objects_giving_one_report_are_merged_as_the_page_merges_them() {
+        let timestamp = Timestamp::now_seconds();
+        // One resource split over two entries (as no LIST gives, but the
+        // result must not depend on it).
+        let web = |policy: &str| {
+            finding(
+                policy,
+                "Pod",
+                "shop",
+                "web",
+                "0b9f3c2e-0000-4222-8333-000000000001",
+            )
+        };
+        let objects = [vec![web("require-team")], vec![web("require-limits")]];
+        let found: Vec<Finding> = objects.iter().flatten().cloned().collect();
+        let per_object = objects
+            .iter()
+            .map(|found| object_reports(found, timestamp))
+            .collect();
+        let got = page_reports(per_object, &found, timestamp).unwrap();
+        assert_eq!(contents(&got), contents(&shaped_at_once(&found, timestamp)));
+        let (_, report) = got.values().next().unwrap();
+        let results = serde_json::to_value(report).unwrap()["results"].clone();
+        assert_eq!(results.as_array().map(Vec::len), Some(2));
+    }
+
+    #[test]
+    fn a_failing_object_fails_the_page_as_shaping_it_at_once_does() {
+        let timestamp = Timestamp::now_seconds();
+        let mut objects = page();
+        // Nameless: a report cannot be made for it.
+        objects[4][1].resource.name = String::new();
+        let found: Vec<Finding> = objects.iter().flatten().cloned().collect();
+        let expected = reports::per_resource(&found, timestamp).unwrap_err();
+        let per_object = objects
+            .iter()
+            .map(|found| object_reports(found, timestamp))
+            .collect();
+        let got = page_reports(per_object, &found, timestamp).unwrap_err();
+        assert_eq!(got.to_string(), expected.to_string());
+    }
 }
