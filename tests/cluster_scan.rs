@@ -1005,3 +1005,74 @@ fn a_layout_switch_waits_for_a_run_with_every_policy() {
         .all(|r| r["metadata"]["labels"]["polscan.io/report-shape"] == "per-namespace"));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Listing starts while the stored reports are still being read: a failure
+/// to read them must still fail the scan with nothing written.
+#[test]
+fn reports_that_cannot_be_read_fail_the_scan_before_any_write() {
+    let cluster = prepared_cluster();
+    cluster.kubectl_ok(&["create", "namespace", "team"]);
+    let policy = corpus()
+        .join("best-practices/disallow-latest-tag/disallow-latest-tag.yaml")
+        .display()
+        .to_string();
+    cluster.kubectl_ok(&["apply", "-f", &policy]);
+    cluster.apply_yaml(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: team}\nspec:\n  containers: [{name: web, image: nginx:latest}]\n",
+    );
+    // Everything a scan needs, except listing the stored reports.
+    cluster.apply_yaml(
+        r#"apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: polscan-limited}
+rules:
+- apiGroups: ["", apps, batch, apiextensions.k8s.io, kyverno.io, policies.kyverno.io, admissionregistration.k8s.io]
+  resources: ["*"]
+  verbs: [get, list]
+- apiGroups: [wgpolicyk8s.io]
+  resources: [policyreports, clusterpolicyreports]
+  verbs: [get, create, patch, update, delete]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: polscan-limited}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: polscan-limited}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: User, name: polscan-limited}
+"#,
+    );
+    let limited = cluster.limited_kubeconfig().display().to_string();
+    let output = polscan(&["scan", "--kubeconfig", &limited]);
+    let err = stderr(&output);
+    assert!(!output.status.success(), "{err}");
+    assert!(
+        err.contains("cannot list resource \"policyreports\""),
+        "{err}"
+    );
+    assert!(reports(&cluster, "policyreports").is_empty(), "{err}");
+}
+
+#[test]
+fn without_the_report_crds_only_a_dry_run_scans() {
+    let cluster = TestCluster::start();
+    cluster.kubectl_ok(&["create", "namespace", "team"]);
+    cluster.apply_yaml(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: team}\nspec:\n  containers: [{name: web, image: nginx:latest}]\n",
+    );
+    let policy = corpus()
+        .join("best-practices/disallow-latest-tag/disallow-latest-tag.yaml")
+        .display()
+        .to_string();
+    let args = ["--no-cluster-policies", "--policy", policy.as_str()];
+    let output = scan(&cluster, &args);
+    let err = stderr(&output);
+    assert!(!output.status.success(), "{err}");
+    assert!(err.contains("CRDs are not installed"), "{err}");
+
+    let mut dry_run = args.to_vec();
+    dry_run.push("--dry-run");
+    let output = scan(&cluster, &dry_run);
+    let err = stderr(&output);
+    assert!(output.status.success(), "{err}");
+    assert!(err.contains("dry run: nothing written"), "{err}");
+}
