@@ -778,10 +778,12 @@ fn page_reports(
     Ok(page)
 }
 
-/// Pages held while the stored reports are read: with ~500 objects a page,
-/// a few megabytes of reports at most, and enough to cover the read on a
-/// large cluster.
-const HELD_PAGES: usize = 8;
+/// Pages of reports held while the stored reports are read; the next one
+/// waits for them. A page of 500 objects' reports takes ~7 MB (measured
+/// with the bundled policies), so a few pages bound the extra memory while
+/// the listers, two queued pages and the held ones overlap the read. On
+/// two cores more did not pay: the read itself needs the CPU.
+const HELD_PAGES: usize = 2;
 
 /// What the evaluation task hands back.
 type EvaluationTally = (
