@@ -4,7 +4,9 @@
 //! A client and [`ScanOptions`] enter; a [`ScanOutcome`] leaves, recording
 //! every kind that failed to list and every write that failed, so the caller
 //! can report them and exit non-zero. Nothing already written is lost: stale
-//! reports are deleted only for kinds listed completely in this run.
+//! reports are deleted only for kinds listed completely in this run. The
+//! stored reports are read while listing and evaluation run; nothing is
+//! written before they are known.
 
 pub mod exception_scope;
 mod gate;
