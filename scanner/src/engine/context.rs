@@ -257,9 +257,61 @@ pub struct ContextLoadError {
     pub message: String,
 }
 
+/// The context's top-level entries (`request`, `images`, `element`, ...),
+/// each shared: copying a context — one per foreach element — copies the
+/// handles, not the resource inside `request`. A write copies only the
+/// entry it changes (`Arc::make_mut`). Order is insertion order, as the
+/// JSON document's keys were.
+#[derive(Clone, Default)]
+struct Entries(Vec<(String, Arc<Value>)>);
+
+impl Entries {
+    fn get(&self, name: &str) -> Option<&Value> {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, v)| &**v)
+    }
+
+    fn get_mut(&mut self, name: &str) -> Option<&mut Value> {
+        self.0
+            .iter_mut()
+            .find(|(key, _)| key == name)
+            .map(|(_, v)| Arc::make_mut(v))
+    }
+
+    /// Replaces an entry in place, or appends a new one.
+    fn insert(&mut self, name: &str, value: Value) {
+        match self.0.iter_mut().find(|(key, _)| key == name) {
+            Some((_, slot)) => *slot = Arc::new(value),
+            None => self.0.push((name.to_string(), Arc::new(value))),
+        }
+    }
+
+    /// The whole document as one JSON object (a copy).
+    fn to_value(&self) -> Value {
+        Value::Object(
+            self.0
+                .iter()
+                .map(|(key, value)| (key.clone(), (**value).clone()))
+                .collect(),
+        )
+    }
+
+    /// The document converted for JMESPath.
+    fn to_variable(&self) -> ::jmespath::Rcvar {
+        ::jmespath::Rcvar::new(::jmespath::Variable::Object(
+            self.0
+                .iter()
+                .map(|(key, value)| (key.clone(), jmespath::to_variable(value)))
+                .collect(),
+        ))
+    }
+}
+
 #[derive(Clone)]
 pub struct EvalContext {
-    document: Value,
+    document: Entries,
     deferred: Vec<DeferredEntry>,
     /// Entries at or after this index are invisible while an entry loads.
     load_limit: Option<usize>,
@@ -274,7 +326,7 @@ pub struct EvalContext {
 impl std::fmt::Debug for EvalContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EvalContext")
-            .field("document", &self.document)
+            .field("document", &self.document.to_value())
             .finish_non_exhaustive()
     }
 }
@@ -282,7 +334,7 @@ impl std::fmt::Debug for EvalContext {
 impl EvalContext {
     pub fn new(cluster: Arc<dyn ClusterData>) -> EvalContext {
         EvalContext {
-            document: Value::Object(Map::new()),
+            document: Entries::default(),
             deferred: Vec::new(),
             load_limit: None,
             unanswered: Vec::new(),
@@ -301,21 +353,36 @@ impl EvalContext {
         &self.cluster
     }
 
-    pub fn document(&self) -> &Value {
-        &self.document
+    /// A top-level entry (`request`, `element`, a context entry's name).
+    pub fn entry(&self, name: &str) -> Option<&Value> {
+        self.document.get(name)
+    }
+
+    /// The whole document as one JSON object: a copy, for tests and
+    /// debugging.
+    pub fn document(&self) -> Value {
+        self.document.to_value()
     }
 
     /// Deep-merges `value` at the dotted path `key` (Kyverno's `AddVariable`;
     /// quoted segments may hold dots).
     pub fn add_variable(&mut self, key: &str, value: Value) {
         let path = split_dotted(key);
+        let Some((first, rest)) = path.split_first() else {
+            return;
+        };
         let mut wrapped = value;
-        for segment in path.iter().rev() {
+        for segment in rest.iter().rev() {
             let mut map = Map::new();
             map.insert(segment.clone(), wrapped);
             wrapped = Value::Object(map);
         }
-        merge(&mut self.document, wrapped);
+        match self.document.get_mut(first) {
+            Some(existing) if existing.is_object() && wrapped.is_object() => {
+                merge(existing, wrapped)
+            }
+            _ => self.document.insert(first, wrapped),
+        }
         self.converted = None;
     }
 
@@ -327,7 +394,7 @@ impl EvalContext {
     pub fn set_entry(&mut self, name: &str, value: Value) {
         self.converted = match self.converted.take() {
             Some(converted) => match &*converted {
-                ::jmespath::Variable::Object(entries) if self.document.is_object() => {
+                ::jmespath::Variable::Object(entries) => {
                     let mut entries = entries.clone();
                     entries.insert(name.to_string(), jmespath::to_variable(&value));
                     Some(::jmespath::Rcvar::new(::jmespath::Variable::Object(
@@ -338,16 +405,14 @@ impl EvalContext {
             },
             None => None,
         };
-        if let Some(map) = self.document.as_object_mut() {
-            map.insert(name.to_string(), value);
-        }
+        self.document.insert(name, value);
     }
 
     /// Converts the document for JMESPath now, so that copies made next
     /// (foreach elements) share the conversion instead of each making it.
     pub fn convert_for_queries(&mut self) {
         if self.converted.is_none() {
-            self.converted = Some(jmespath::to_variable(&self.document));
+            self.converted = Some(self.document.to_variable());
         }
     }
 
@@ -462,7 +527,7 @@ impl EvalContext {
             None => {
                 let converted = self
                     .converted
-                    .get_or_insert_with(|| jmespath::to_variable(&self.document));
+                    .get_or_insert_with(|| self.document.to_variable());
                 jmespath::search_variable(expression, converted).map_err(from_jmespath)
             }
         };
@@ -883,22 +948,41 @@ fn from_jmespath(err: jmespath::JmespathError) -> QueryError {
 
 /// Resolves plain paths (`a.b[0]."c-d"`) directly on the JSON, with
 /// Kyverno's NotFound behaviour; `None` for richer expressions.
-fn plain_lookup(expression: &str, document: &Value) -> Option<Result<Value, QueryError>> {
+fn plain_lookup(expression: &str, document: &Entries) -> Option<Result<Value, QueryError>> {
     let steps = plain_path(expression)?;
-    let mut current = document;
-    for step in &steps {
+    // plain_path starts with a field: the top-level entry.
+    let Some((Step::Field(first), rest)) = steps.split_first() else {
+        return None;
+    };
+    Some(match document.get(first) {
+        Some(entry) => walk(entry, rest),
+        None => Err(QueryError::NotFound {
+            key: first.clone(),
+            hint: String::new(),
+        }),
+    })
+}
+
+/// [`plain_lookup`] on one JSON document.
+fn plain_lookup_value(expression: &str, document: &Value) -> Option<Result<Value, QueryError>> {
+    Some(walk(document, &plain_path(expression)?))
+}
+
+/// Follows plain path steps from `current`.
+fn walk(mut current: &Value, steps: &[Step]) -> Result<Value, QueryError> {
+    for step in steps {
         match step {
             Step::Field(name) => match current {
                 Value::Object(map) => match map.get(name) {
                     Some(next) => current = next,
                     None => {
-                        return Some(Err(QueryError::NotFound {
+                        return Err(QueryError::NotFound {
                             key: name.clone(),
                             hint: String::new(),
-                        }))
+                        })
                     }
                 },
-                _ => return Some(Ok(Value::Null)),
+                _ => return Ok(Value::Null),
             },
             Step::Index(index) => match current {
                 Value::Array(items) => {
@@ -906,14 +990,14 @@ fn plain_lookup(expression: &str, document: &Value) -> Option<Result<Value, Quer
                     let at = if *index < 0 { index + len } else { *index };
                     match usize::try_from(at).ok().and_then(|at| items.get(at)) {
                         Some(next) => current = next,
-                        None => return Some(Ok(Value::Null)),
+                        None => return Ok(Value::Null),
                     }
                 }
-                _ => return Some(Ok(Value::Null)),
+                _ => return Ok(Value::Null),
             },
         }
     }
-    Some(Ok(current.clone()))
+    Ok(current.clone())
 }
 
 /// Evaluates with Kyverno's NotFound behaviour.
@@ -1021,7 +1105,7 @@ fn clean_path(path: &str) -> String {
 }
 
 pub fn evaluate(expression: &str, document: &Value) -> Result<Value, QueryError> {
-    plain_lookup(expression, document)
+    plain_lookup_value(expression, document)
         .unwrap_or_else(|| jmespath::search(expression, document).map_err(from_jmespath))
 }
 

@@ -561,13 +561,13 @@ impl Engine {
         let effective = if rewrites_object {
             let ctx = self.base_context(policy, prepared, &operation, &resource_values, env);
             let pointer = if operation == "DELETE" {
-                "/request/oldObject"
+                "/oldObject"
             } else {
-                "/request/object"
+                "/object"
             };
             let effective = ctx
-                .document()
-                .pointer(pointer)
+                .entry("request")
+                .and_then(|request| request.pointer(pointer))
                 .cloned()
                 .unwrap_or(Value::Null);
             base = Some(ctx);

@@ -435,7 +435,7 @@ fn plain_cel_inputs_are_what_the_base_context_gives() {
                 )]);
                 let base = engine.base_context(&policy, &prepared, operation, &values, &env);
                 let scopes = cel::ScopeCache::default();
-                let from_context = cel::rule::scope_from_context(base.document(), &scopes);
+                let from_context = cel::rule::scope_from_context(base.entry("request"), &scopes);
                 assert_eq!(
                     &engine.plain_cel_inputs(&prepared, operation, &env),
                     from_context.inputs(),

@@ -102,7 +102,7 @@ pub fn validate_cel_rule(
     cel_scopes: &super::cel::ScopeCache,
 ) -> Option<Outcome> {
     rule.validate.as_ref()?.cel.as_ref()?;
-    let scope = super::cel::rule::scope_from_context(ctx.document(), cel_scopes);
+    let scope = super::cel::rule::scope_from_context(ctx.entry("request"), cel_scopes);
     validate_cel_in_scope(rule, &scope, ctx.cluster())
 }
 

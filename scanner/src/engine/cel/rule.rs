@@ -77,9 +77,9 @@ pub fn preconditions_met(
 
 /// The CEL view of a rule's JSON context (`request.object` and friends),
 /// from `scopes` when an earlier rule on the resource saw the same.
-pub fn scope_from_context<'c>(document: &Value, scopes: &'c ScopeCache) -> ScopeRef<'c> {
+pub fn scope_from_context<'c>(request: Option<&Value>, scopes: &'c ScopeCache) -> ScopeRef<'c> {
     let null = Value::Null;
-    let request = document.get("request").unwrap_or(&null);
+    let request = request.unwrap_or(&null);
     let object = request.get("object").unwrap_or(&null);
     let old_object = request.get("oldObject").unwrap_or(&null);
     let (cel_request, namespace_object) = request_and_namespace(request, object, old_object);
