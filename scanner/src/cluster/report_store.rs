@@ -67,9 +67,39 @@ fn string_map(value: Option<&Value>) -> BTreeMap<String, String> {
 #[derive(Deserialize, Default)]
 struct MetadataList {
     #[serde(default)]
-    items: Option<Vec<MetadataItem>>,
+    items: Option<ExistingItems>,
     #[serde(default)]
     metadata: Option<ListMeta>,
+}
+
+/// A list's items, each made an [`ExistingReport`] as soon as it is
+/// parsed: the parsed metadata (label and annotation maps, a kilobyte or
+/// more a report) never exists for every report at once. Keys are made
+/// namespaced; [`list_existing`] fixes those of cluster-scoped kinds.
+#[derive(Default)]
+struct ExistingItems(Vec<ExistingReport>);
+
+impl<'de> Deserialize<'de> for ExistingItems {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Items;
+        impl<'de> serde::de::Visitor<'de> for Items {
+            type Value = ExistingItems;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of objects' metadata")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<ExistingItems, A::Error> {
+                let mut found = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(item) = seq.next_element::<Option<MetadataItem>>()? {
+                    found.extend(item.map(|item| existing_from_metadata(item, false)));
+                }
+                Ok(ExistingItems(found))
+            }
+        }
+        deserializer.deserialize_seq(Items)
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -207,8 +237,14 @@ pub async fn list_existing(client: &Client) -> Result<Vec<ExistingReport>, Clust
             found.extend(
                 page.items
                     .into_iter()
-                    .flatten()
-                    .map(|item| existing_from_metadata(item, cluster_scoped)),
+                    .flat_map(|items| items.0)
+                    .map(|mut report| {
+                        if cluster_scoped {
+                            report.key.cluster_scoped = true;
+                            report.key.namespace.clear();
+                        }
+                        report
+                    }),
             );
             match page
                 .metadata
@@ -397,16 +433,12 @@ mod tests {
                     "managedFields": [{"manager": "polscan", "fieldsV1": {"f:results": {}}}]
                 }},
                 {"metadata": {"name": "kyverno-report", "namespace": "shop", "labels": null}},
+                null,
                 {}
             ]
         });
         let list: MetadataList = serde_json::from_value(answer).unwrap();
-        let found: Vec<ExistingReport> = list
-            .items
-            .into_iter()
-            .flatten()
-            .map(|item| existing_from_metadata(item, false))
-            .collect();
+        let found: Vec<ExistingReport> = list.items.map(|items| items.0).unwrap_or_default();
         assert_eq!(found.len(), 3);
         assert_eq!(found[0].key.name, "polscan-0b9f");
         assert_eq!(found[0].key.namespace, "shop");

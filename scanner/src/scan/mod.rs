@@ -15,7 +15,7 @@ pub mod metrics;
 pub mod progress;
 pub mod selection;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -420,10 +420,14 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     options.progress.set_phase("listing and evaluating");
     // Reports outside the namespaces scanned are neither written nor
     // pruned, nor can one of ours collide with them: they are dropped here.
-    let in_scope: Vec<ExistingReport> = existing
+    let mut in_scope: Vec<ExistingReport> = existing
         .into_iter()
         .filter(|report| options.filters.covers_namespace(&report.key.namespace))
         .collect();
+    // Sorted by key and shared with the sink, which looks reports up in it
+    // instead of keeping a second map of every key and hash.
+    in_scope.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+    let in_scope = Arc::new(in_scope);
     // A layout switch (--report-per) waits for a run that reads every
     // policy: such a run keeps the other layout's reports, and writing the
     // new layout beside them would show every result twice.
@@ -456,7 +460,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
                 ));
                 (Some(sender), Some(writer))
             };
-            let sink = ReportSink::new(&in_scope, sender, options.dry_run, schemas.clone());
+            let sink = ReportSink::new(in_scope.clone(), sender, options.dry_run, schemas.clone());
             // Fails only when the evaluation task is gone; `finish` reports
             // that as a failed listing of every kind.
             let _ = sink_sender.send(sink);
@@ -669,7 +673,8 @@ pub type RuleCounts = BTreeMap<String, BTreeMap<String, BTreeMap<String, usize>>
 /// content hash of the report already in the cluster and, when it differs,
 /// handed to the writer (or kept for printing in a dry run).
 struct ReportSink {
-    existing_hashes: HashMap<ReportKey, String>,
+    /// The stored reports in scope, sorted by key.
+    existing: Arc<Vec<ExistingReport>>,
     foreign: HashSet<ReportKey>,
     writer: Option<mpsc::Sender<Outgoing>>,
     dry_run: bool,
@@ -684,19 +689,16 @@ struct ReportSink {
 }
 
 impl ReportSink {
+    /// `in_scope`: the stored reports, sorted by key.
     fn new(
-        in_scope: &[ExistingReport],
+        in_scope: Arc<Vec<ExistingReport>>,
         writer: Option<mpsc::Sender<Outgoing>>,
         dry_run: bool,
         schemas: Arc<ReportSchemas>,
     ) -> ReportSink {
         ReportSink {
-            existing_hashes: in_scope
-                .iter()
-                .filter(|report| report.managed_by_polscan())
-                .filter_map(|report| Some((report.key.clone(), report.content_hash.clone()?)))
-                .collect(),
-            foreign: foreign_keys(in_scope),
+            foreign: foreign_keys(&in_scope),
+            existing: in_scope,
             writer,
             dry_run,
             seen: Vec::new(),
@@ -705,6 +707,19 @@ impl ReportSink {
             not_sent: Vec::new(),
             schemas,
         }
+    }
+
+    /// The content hash of polscan's stored report at `key`, if it has one.
+    fn stored_hash(&self, key: &ReportKey) -> Option<&str> {
+        let at = self
+            .existing
+            .binary_search_by(|report| report.key.cmp(key))
+            .ok()?;
+        let report = &self.existing[at];
+        report
+            .managed_by_polscan()
+            .then_some(report.content_hash.as_deref())
+            .flatten()
     }
 
     /// Takes one page's reports (shaped by [`page_reports`]): renames those
@@ -720,7 +735,9 @@ impl ReportSink {
         };
         write_beside_foreign(&mut wanted, &self.foreign);
         for (key, (hash, report)) in wanted {
-            let unchanged = self.existing_hashes.get(&key) == Some(&hash);
+            let stored = self.stored_hash(&key);
+            let unchanged = stored == Some(hash.as_str());
+            let stored = stored.is_some();
             self.seen.push(DesiredReport {
                 key: key.clone(),
                 content_hash: hash,
@@ -735,7 +752,6 @@ impl ReportSink {
             if self.dry_run {
                 self.for_dry_run.push((key, report));
             } else if let Some(writer) = &self.writer {
-                let stored = self.existing_hashes.contains_key(&key);
                 // The writer stopping is reported by its own task.
                 let _ = writer.blocking_send(Outgoing {
                     key,
