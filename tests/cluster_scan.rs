@@ -1076,3 +1076,58 @@ fn without_the_report_crds_only_a_dry_run_scans() {
     assert!(output.status.success(), "{err}");
     assert!(err.contains("dry run: nothing written"), "{err}");
 }
+
+#[test]
+fn a_misspelt_kind_to_include_is_refused_before_anything_is_written() {
+    let cluster = prepared_cluster();
+    cluster.kubectl_ok(&["create", "namespace", "team"]);
+    let policy = corpus()
+        .join("best-practices/disallow-latest-tag/disallow-latest-tag.yaml")
+        .display()
+        .to_string();
+    cluster.kubectl_ok(&["apply", "-f", &policy]);
+    cluster.apply_yaml(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: team}\nspec:\n  containers: [{name: web, image: nginx:latest}]\n",
+    );
+    let record = ["--last-run-configmap", "default/polscan-last-run"];
+    let first = scan(&cluster, &record);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let before = reports(&cluster, "policyreports");
+    assert_eq!(before.len(), 1);
+
+    // A typo would otherwise list nothing under a record saying complete,
+    // and the evidence would read the old reports as current.
+    let mut args = vec!["--include-kinds", "Pod,Deploymnet"];
+    args.extend_from_slice(&record);
+    let typo = scan(&cluster, &args);
+    let err = stderr(&typo);
+    assert_eq!(typo.status.code(), Some(64), "{err}");
+    assert!(
+        err.contains(
+            "--include-kinds Deploymnet: the server serves no such kind (did you mean Deployment?)"
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        reports(&cluster, "policyreports"),
+        before,
+        "nothing written"
+    );
+    let record: Value = serde_json::from_str(&cluster.kubectl_ok(&[
+        "get",
+        "configmap",
+        "-n",
+        "default",
+        "polscan-last-run",
+        "-o",
+        "json",
+    ]))
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(record["data"]["complete"], "false", "{record:#}");
+    assert!(
+        record["data"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("Deploymnet")),
+        "{record:#}"
+    );
+}

@@ -273,18 +273,24 @@ fn print_summary(evidence: &evidence::Evidence) {
         evidence.policies.len()
     );
     for generated in &evidence.generated_exceptions {
-        println!(
-            "{} excused only by a {} annotation, which Kyverno's admission ignores: apply {} to make the bypass explicit (it covers {} and what it creates)",
-            generated
-                .resources
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", "),
-            crate::engine::exceptions::EXCEPTION,
-            generated.file,
-            generated.resource
-        );
+        let excused = generated
+            .resources
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        match &generated.existing_not_applied {
+            Some(why) => println!(
+                "{excused} excused only by a {} annotation, which Kyverno's admission ignores; {why}",
+                crate::engine::exceptions::EXCEPTION,
+            ),
+            None => println!(
+                "{excused} excused only by a {} annotation, which Kyverno's admission ignores: apply {} to make the bypass explicit (it matches {})",
+                crate::engine::exceptions::EXCEPTION,
+                generated.file,
+                generated.matches.join(" and "),
+            ),
+        }
     }
     if let Some(comparison) = &evidence.comparison {
         println!(

@@ -228,7 +228,8 @@ pub struct ScanArgs {
     /// Do not read policies from the cluster (only --policy files).
     #[arg(long)]
     pub no_cluster_policies: bool,
-    /// Only list these kinds (`Kind` or `group/Kind`, comma-separated or repeated).
+    /// Only list these kinds (`Kind` or `group/Kind`, comma-separated or
+    /// repeated). A kind the server does not serve is a usage error (exit 64).
     #[arg(long)]
     pub include_kinds: Vec<String>,
     /// Never list these kinds (besides Events and report kinds).

@@ -80,7 +80,7 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         anyhow::Ok((outcome?, record_failed))
     });
     display.finish();
-    let (outcome, record_failed) = result?;
+    let (outcome, record_failed) = result.map_err(usage_if_unknown_kinds)?;
     print(&outcome, args.output)?;
     if !outcome.complete() || record_failed {
         eprintln!(
@@ -90,6 +90,17 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     Ok(exit_code(&outcome, args.fail_on))
+}
+
+/// A scan refused for `--include-kinds` naming no served kind is a
+/// mistyped command line (exit 64), not an incomplete audit.
+fn usage_if_unknown_kinds(err: anyhow::Error) -> anyhow::Error {
+    match err.downcast_ref::<scan::ScanError>() {
+        Some(scan::ScanError::UnknownKinds(_)) => {
+            super::usage::UsageError(format!("{err:#}")).into()
+        }
+        _ => err,
+    }
 }
 
 /// Why a scan is incomplete, and what it did about its evidence, in one

@@ -138,37 +138,10 @@ pub fn closest_flag(typed: &str, known: &[String]) -> Option<String> {
     let allowed = if letters <= 4 { 1 } else { 2 };
     known
         .iter()
-        .map(|flag| (edit_distance(name, flag), flag))
+        .map(|flag| (strsim::osa_distance(name, flag), flag))
         .filter(|(distance, _)| *distance <= allowed)
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, flag)| flag.clone())
-}
-
-/// Optimal string alignment distance: insertions, deletions, substitutions
-/// and transpositions of neighbours each cost one.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in rows.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in rows[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (rows[i - 1][j] + 1)
-                .min(rows[i][j - 1] + 1)
-                .min(rows[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(rows[i - 2][j - 2] + 1);
-            }
-            rows[i][j] = best;
-        }
-    }
-    rows[a.len()][b.len()]
 }
 
 #[cfg(test)]
@@ -196,14 +169,6 @@ mod tests {
         assert_eq!(closest_flag("--stdin", &flags), None);
         assert_eq!(closest_flag("--cluster", &flags), None);
         assert_eq!(closest_flag("-z", &flags), None);
-    }
-
-    #[test]
-    fn edit_distance_counts_a_swap_as_one() {
-        assert_eq!(edit_distance("table", "tabel"), 1);
-        assert_eq!(edit_distance("table", "values"), 4);
-        assert_eq!(edit_distance("", "ab"), 2);
-        assert_eq!(edit_distance("same", "same"), 0);
     }
 
     fn rendered(args: &[&str]) -> (String, ErrorKind) {

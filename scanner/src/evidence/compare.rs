@@ -108,6 +108,30 @@ pub struct Comparison {
     /// Violations now skipped by an exception: excused, not fixed.
     #[serde(default)]
     pub excused_violations: Vec<ViolationChange>,
+    /// The two scans applied different PolicyExceptions (Kyverno's
+    /// `--exceptionNamespace`, as `scan --exception-namespace` models it):
+    /// what exceptions skip is not compared like with like.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exception_scope_change: Option<ExceptionScopeChange>,
+}
+
+/// Which PolicyExceptions each package's scan applied, as its record says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExceptionScopeChange {
+    pub previous: String,
+    pub current: String,
+}
+
+/// The change of PolicyExceptions applied between the two packages'
+/// scans; None when both scans applied the same (or either package has
+/// no scan record).
+fn exception_scope_change(previous: &Evidence, current: &Evidence) -> Option<ExceptionScopeChange> {
+    let (before, now) = (previous.scan.as_ref()?, current.scan.as_ref()?);
+    (before.policy_exceptions != now.policy_exceptions).then(|| ExceptionScopeChange {
+        previous: before.exceptions_statement(),
+        current: now.exceptions_statement(),
+    })
 }
 
 /// Violations by key, with their policy's name, of the policies `wanted`
@@ -222,6 +246,25 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
         .map(|e| format!("{} {}", e.source, e.name))
         .collect();
 
+    let scope_change = exception_scope_change(previous, current);
+    // A policy some exception of either package names, or with violations
+    // now excused: its skips depend on which exceptions were applied.
+    let touched_by_exceptions = |name: &str| {
+        previous
+            .exceptions
+            .iter()
+            .chain(&current.exceptions)
+            .any(|e| e.covers(name))
+            || excused_violations.iter().any(|v| v.policy == name)
+    };
+    let scope_changed_for = |name: &str| scope_change.is_some() && touched_by_exceptions(name);
+    let scope_reason = |change: &ExceptionScopeChange| {
+        format!(
+            "the scans applied different PolicyExceptions (before: {}; now: {}): its skipped results are not compared like with like",
+            change.previous, change.current
+        )
+    };
+
     let previous_verdicts: BTreeMap<String, Verdict> = previous
         .policies
         .iter()
@@ -237,13 +280,20 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
         // Only what Kyverno enforces can be rolled back; a policy in Audit
         // (or one not found) is asked whether it would still be ready.
         if !policy.info.enforces() {
+            let mut reasons = policy.reasons.clone();
+            let changed = scope_changed_for(&name);
+            if let (true, Some(change)) = (changed, &scope_change) {
+                reasons.push(scope_reason(change));
+            }
             readiness_checks.push(ReadinessCheck {
                 policy: name,
                 action: policy.info.action.clone(),
                 previous_verdict,
                 verdict: policy.verdict,
-                still_ready: previous_verdict == Verdict::Ready && policy.verdict == Verdict::Ready,
-                reasons: policy.reasons.clone(),
+                still_ready: previous_verdict == Verdict::Ready
+                    && policy.verdict == Verdict::Ready
+                    && !changed,
+                reasons,
             });
             continue;
         }
@@ -326,6 +376,15 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
                 },
             },
             ConditionCheck {
+                condition: "the scan applied other PolicyExceptions than the previous package's (Kyverno's --exceptionNamespace, or the scan's, changed)".into(),
+                met: scope_changed_for(&name),
+                detail: match &scope_change {
+                    Some(change) if scope_changed_for(&name) => scope_reason(change),
+                    Some(_) => "changed, but no exception names this policy".into(),
+                    None => "none".into(),
+                },
+            },
+            ConditionCheck {
                 condition: "an exception for this policy expiring or expired".into(),
                 met: !covering.is_empty(),
                 detail: if covering.is_empty() {
@@ -351,6 +410,7 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
         .collect();
     Comparison {
         previous_generated: previous.generated,
+        exception_scope_change: scope_change,
         not_compared,
         excused_violations,
         new_violations,

@@ -114,6 +114,14 @@ pub struct GeneratedException {
     pub resources: Vec<ObjectName>,
     /// The `policy/rule`s it excuses.
     pub covers: Vec<String>,
+    /// What its match selects, in words (`Pod shop/legacy-*`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub matches: Vec<String>,
+    /// When a PolicyException of the same namespace and name exists but
+    /// the last scan did not apply it: why (Kyverno would not read it
+    /// either), instead of asking to apply it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub existing_not_applied: Option<String>,
     /// The PolicyException object, written as YAML to `file`.
     pub document: Value,
 }
@@ -581,13 +589,24 @@ fn created_kinds(kind: &str) -> &'static [&'static str] {
 /// kind of the chain down, for the rules excused with those of their
 /// autogen variants that apply to the covered kinds, carrying the
 /// annotations' owner, reason and (earliest) expiry as the annotations
-/// polscan reads on PolicyExceptions.
+/// polscan reads on PolicyExceptions. It is put in the namespace Kyverno
+/// reads PolicyExceptions from when the scan named one
+/// (`--exception-namespace`, Kyverno's `--exceptionNamespace`: both
+/// kyverno.io's and policies.kyverno.io's listers are scoped to it), else
+/// in the owner's namespace.
 pub(super) fn generate_exceptions(
     results: &[&ReportedResult],
     exceptions: &mut [ExceptionEvidence],
     owners: &BTreeMap<ObjectName, ObjectName>,
     policy_kinds: &BTreeMap<String, String>,
+    scope: Option<&crate::scan::ExceptionScope>,
 ) -> Vec<GeneratedException> {
+    let home = match scope {
+        Some(crate::scan::ExceptionScope::Namespace { namespace }) if namespace != "*" => {
+            Some(namespace.as_str())
+        }
+        _ => None,
+    };
     #[derive(Default)]
     struct Group<'a> {
         resources: BTreeSet<&'a ObjectName>,
@@ -709,11 +728,45 @@ pub(super) fn generate_exceptions(
             }));
         }
         if !owner.namespace.is_empty() {
-            metadata["namespace"] = Value::String(owner.namespace.clone());
             for filter in &mut filters {
                 filter["namespaces"] = serde_json::json!([owner.namespace]);
             }
         }
+        let namespace = home.unwrap_or(&owner.namespace);
+        if !namespace.is_empty() {
+            metadata["namespace"] = Value::String(namespace.to_string());
+        }
+        let matches: Vec<String> = filters
+            .iter()
+            .map(|filter| {
+                let kinds: Vec<&str> = filter["kinds"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                let name = filter["names"][0].as_str().unwrap_or_default();
+                let target = if owner.namespace.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{}/{name}", owner.namespace)
+                };
+                format!("{} {target}", kinds.join(", "))
+            })
+            .collect();
+        // Already in the cluster but not applied by the scan: applying it
+        // again changes nothing; Kyverno's setting (or the scan's) does.
+        let full_name = match metadata["name"].as_str() {
+            Some(name) if namespace.is_empty() => name.to_string(),
+            Some(name) => format!("{namespace}/{name}"),
+            None => String::new(),
+        };
+        let existing_not_applied = exceptions
+            .iter()
+            .find(|e| e.source == "PolicyException" && e.name == full_name)
+            .and_then(|e| e.problem.clone())
+            .filter(|problem| problem.starts_with("not applied"))
+            .map(|problem| format!("PolicyException {full_name} exists but is {problem}"));
         // Autogen variants only for Pod rules, and only those whose
         // controllers are in the chain (no autogen-cronjob- for a Deployment).
         let rule_names = |base: &str| -> Vec<String> {
@@ -841,6 +894,8 @@ pub(super) fn generate_exceptions(
                 resource: owner.clone(),
                 resources: resources.clone(),
                 covers,
+                matches: matches.clone(),
+                existing_not_applied: existing_not_applied.clone(),
                 document,
             });
         }

@@ -395,17 +395,22 @@ pub fn render(evidence: &Evidence) -> String {
     if !evidence.generated_exceptions.is_empty() {
         let _ = write!(
             out,
-            "<h2 id=\"generated-exceptions\">Generated PolicyExceptions</h2><p class=\"warning\">These resources are excused only by <code>{}</code> annotations, which Kyverno's admission does not read: once the policy is enforced, it would reject them when created again (a rollout's new Pods, a re-apply) and at an update that newly violates, or at any update where the rule sets allowExistingViolations: false. Apply these files to make each bypass explicit to Kyverno; each covers a top owner by name and what it creates (<code>&lt;owner&gt;-*</code>), so the next rollout stays covered.</p><ul>",
+            "<h2 id=\"generated-exceptions\">Generated PolicyExceptions</h2><p class=\"warning\">These resources are excused only by <code>{}</code> annotations, which Kyverno's admission does not read: once the policy is enforced, it would reject them when created again (a rollout's new Pods, a re-apply) and at an update that newly violates, or at any update where the rule sets allowExistingViolations: false. Apply these files to make each bypass explicit to Kyverno; each matches the excused resources' top owner by name and what it creates (<code>&lt;owner&gt;-*</code>), from the highest excused kind down, so the next rollout stays covered.</p><ul>",
             escape(crate::engine::exceptions::EXCEPTION)
         );
         for generated in &evidence.generated_exceptions {
             let _ = write!(
                 out,
-                "<li class=\"generated-exception\" data-file=\"{}\"><code>{}</code>: {} ({})</li>",
+                "<li class=\"generated-exception\" data-file=\"{}\"><code>{}</code>: matches {} ({}){}</li>",
                 escape(&generated.file),
                 escape(&generated.file),
-                escape(&generated.resource.to_string()),
-                escape(&generated.covers.join(", "))
+                escape(&generated.matches.join(" and ")),
+                escape(&generated.covers.join(", ")),
+                generated
+                    .existing_not_applied
+                    .as_ref()
+                    .map(|why| format!(" — {}", escape(why)))
+                    .unwrap_or_default()
             );
         }
         out.push_str("</ul>");
@@ -423,6 +428,14 @@ pub fn render(evidence: &Evidence) -> String {
             comparison.expired_exceptions.len(),
             comparison.removed_exceptions.len()
         );
+        if let Some(change) = &comparison.exception_scope_change {
+            let _ = write!(
+                out,
+                "<p class=\"warning\" id=\"exception-scope-change\"><strong>The scans applied different PolicyExceptions</strong> — before: {}; now: {}. What exceptions skip is not compared like with like: rescan with the same <code>--exception-namespace</code> as Kyverno's.</p>",
+                escape(&change.previous),
+                escape(&change.current)
+            );
+        }
         let lists: [(&str, &str, &Vec<super::compare::ViolationChange>); 4] = [
             (
                 "new-violations",

@@ -129,16 +129,21 @@ pub fn render(evidence: &Evidence) -> String {
     if !evidence.generated_exceptions.is_empty() {
         let _ = writeln!(
             out,
-            "\n## Generated PolicyExceptions\n\nThese resources are excused only by `{}` annotations, which Kyverno's admission does not read: once the policy is enforced, it would reject them when created again (a rollout's new Pods, a re-apply) and at an update that newly violates, or at any update where the rule sets allowExistingViolations: false. Apply these files (`kubectl apply -f <file>`) to make each bypass explicit to Kyverno. Each covers a top owner by name and what it creates (`<owner>-*`), so the next rollout stays covered:\n",
+            "\n## Generated PolicyExceptions\n\nThese resources are excused only by `{}` annotations, which Kyverno's admission does not read: once the policy is enforced, it would reject them when created again (a rollout's new Pods, a re-apply) and at an update that newly violates, or at any update where the rule sets allowExistingViolations: false. Apply these files (`kubectl apply -f <file>`) to make each bypass explicit to Kyverno. Each matches the excused resources' top owner by name and what it creates (`<owner>-*`), from the highest excused kind down, so the next rollout stays covered:\n",
             crate::engine::exceptions::EXCEPTION
         );
         for generated in &evidence.generated_exceptions {
             let _ = writeln!(
                 out,
-                "- `{}`: {} ({})",
+                "- `{}`: matches {} ({}){}",
                 generated.file,
-                cell(&generated.resource.to_string()),
-                cell(&generated.covers.join(", "))
+                cell(&generated.matches.join(" and ")),
+                cell(&generated.covers.join(", ")),
+                generated
+                    .existing_not_applied
+                    .as_ref()
+                    .map(|why| format!(" — {}", cell(why)))
+                    .unwrap_or_default()
             );
         }
     }
@@ -159,6 +164,14 @@ pub fn render(evidence: &Evidence) -> String {
             comparison.expired_exceptions.len(),
             comparison.removed_exceptions.len()
         );
+        if let Some(change) = &comparison.exception_scope_change {
+            let _ = writeln!(
+                out,
+                "- **the scans applied different PolicyExceptions** — before: {}; now: {}. What exceptions skip is not compared like with like: rescan with the same `--exception-namespace` as Kyverno's.",
+                cell(&change.previous),
+                cell(&change.current)
+            );
+        }
         if !comparison.not_compared.is_empty() {
             let _ = writeln!(
                 out,

@@ -440,9 +440,9 @@ impl Evidence {
                     .join(", ")
             ));
         }
-        // A scan that listed kinds but not this one left its reports as
+        // A cluster scan that did not list this kind left its reports as
         // they were. (A record of an audit of files lists no kinds.)
-        if let Some(listed) = scan.objects_by_kind.as_ref().filter(|l| !l.is_empty()) {
+        if let Some(listed) = scan.listed_kinds() {
             if !listed.keys().any(|k| k.rsplit('/').next() == Some(kind)) {
                 return Some(format!("the last scan did not list {kind}"));
             }
@@ -507,8 +507,16 @@ pub fn build(input: &EvidenceInput) -> Evidence {
             Some((qualified, kind.to_string()))
         })
         .collect();
-    let generated_exceptions =
-        generate_exceptions(&results, &mut exceptions, &input.owners, &policy_kinds);
+    let generated_exceptions = generate_exceptions(
+        &results,
+        &mut exceptions,
+        &input.owners,
+        &policy_kinds,
+        input
+            .scan
+            .as_ref()
+            .and_then(|s| s.policy_exceptions.as_ref()),
+    );
 
     let mut infos: BTreeMap<String, (PolicyInfo, bool)> = BTreeMap::new();
     let bindings: Vec<&Value> = input

@@ -163,6 +163,22 @@ impl ScanRecord {
         })
     }
 
+    /// The kinds the scan listed, with their object counts; None for a
+    /// record that lists no kinds because it is of an audit of files
+    /// (`apply --run-record`). A cluster scan that listed no kind at all
+    /// gives an empty map, so every kind counts as not listed: its
+    /// reports are whatever an earlier scan left.
+    pub(super) fn listed_kinds(&self) -> Option<&BTreeMap<String, usize>> {
+        let listed = self.objects_by_kind.as_ref()?;
+        let of_files = match &self.policy_exceptions {
+            Some(scope) => *scope == ExceptionScope::Given,
+            // An older record does not say what it is of: an empty list
+            // is read as an audit of files, as before.
+            None => listed.is_empty(),
+        };
+        (!of_files).then_some(listed)
+    }
+
     /// Whether anything the record names accounts for the scan being
     /// incomplete (else the cause is unknown to the evidence).
     pub(super) fn gaps_named(&self) -> bool {
@@ -268,10 +284,10 @@ pub(super) fn nothing_in_scope(kinds: &[String], scan: &ScanRecord) -> Option<St
     ))
 }
 
-/// Kinds a rule names that a scan which listed kinds did not list; None
-/// when all were listed, or the record lists no kinds (an audit of files).
+/// Kinds a rule names that a cluster scan did not list; None when all were
+/// listed, or the record is of an audit of files.
 pub(super) fn unlisted_kinds(kinds: &[String], scan: &ScanRecord) -> Option<Vec<String>> {
-    let listed = scan.objects_by_kind.as_ref().filter(|l| !l.is_empty())?;
+    let listed = scan.listed_kinds()?;
     let unlisted: Vec<String> = kinds
         .iter()
         .filter(|kind| *kind != "*")

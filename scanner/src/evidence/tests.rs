@@ -463,6 +463,64 @@ fn a_skip_by_a_deleted_exception_is_not_ready_and_rolls_back() {
 }
 
 #[test]
+fn scans_that_applied_different_exceptions_are_not_compared_like_with_like() {
+    let guarded = policy("guarded", "Enforce", "2026-11-01T00:00:00Z");
+    let other = policy("other", "Audit", "2026-11-01T00:00:00Z");
+    let exception = polex("team-b", "sneaky", "2026-11-01T00:00:00Z");
+    let mut reports = guarded_reports();
+    reports[0]["results"]
+        .as_array_mut()
+        .expect("results")
+        .push(result("other", "pass", "team-a", "good"));
+    let policies = vec![guarded, other, exception];
+    let before = build(&input(
+        reports.clone(),
+        policies.clone(),
+        Some(applied_in("team-b")),
+    ));
+    // The same cluster, scanned without exceptions (Kyverno's default):
+    // the skip is a failure now, but that is the setting, not the workload.
+    let mut unskipped = reports.clone();
+    unskipped[0]["results"][0] = result("guarded", "fail", "team-b", "sneaky");
+    let mut no_exceptions = scan(true, &[]);
+    no_exceptions.policy_exceptions = Some(crate::scan::ExceptionScope::Disabled);
+    let mut after = build(&input(unskipped, policies.clone(), Some(no_exceptions)));
+    let comparison = compare::compare(&before, &after);
+    let change = comparison
+        .exception_scope_change
+        .as_ref()
+        .expect("the change of PolicyExceptions applied is named");
+    assert!(change.previous.contains("team-b"), "{change:?}");
+    let guarded_check = comparison
+        .rollback_checks
+        .iter()
+        .find(|c| c.policy == "guarded")
+        .expect("guarded is enforced");
+    assert!(guarded_check
+        .conditions
+        .iter()
+        .any(|c| c.met && c.condition.contains("applied other PolicyExceptions")));
+    // A policy no exception names is compared as before.
+    let other_check = comparison
+        .readiness_checks
+        .iter()
+        .find(|c| c.policy == "other")
+        .expect("other is in Audit");
+    assert!(other_check.still_ready, "{other_check:?}");
+    after.comparison = Some(comparison);
+    assert!(markdown::render(&after).contains("the scans applied different PolicyExceptions"));
+    assert!(html::render(&after).contains("id=\"exception-scope-change\""));
+    // The same setting on both sides: nothing said, no condition met.
+    let again = build(&input(reports, policies, Some(applied_in("team-b"))));
+    let same = compare::compare(&before, &again);
+    assert!(same.exception_scope_change.is_none());
+    assert!(
+        same.rollback_checks.iter().all(|c| !c.roll_back),
+        "{same:?}"
+    );
+}
+
+#[test]
 fn a_skip_by_an_exception_changed_after_the_scan_is_not_ready() {
     // The scan started 2026-11-20T10:00:00Z.
     let evidence = build(&input(
@@ -1312,6 +1370,33 @@ fn a_rule_that_evaluated_nothing_is_no_evidence_unless_nothing_is_in_scope() {
         "{:?}",
         half.reasons
     );
+    // A cluster scan that listed no kind at all (say, --include-kinds of
+    // kinds no policy matches) left every report as it was: not ready.
+    // The same empty list from an audit of files says nothing of kinds.
+    let mut nothing_listed = scan(true, &[]);
+    nothing_listed.objects_by_kind = Some(BTreeMap::new());
+    nothing_listed.policy_exceptions = Some(crate::scan::ExceptionScope::Disabled);
+    let evidence = build(&input(
+        reports.clone(),
+        policies.clone(),
+        Some(nothing_listed.clone()),
+    ));
+    let half = find(&evidence, "half");
+    assert_eq!(half.verdict, Verdict::NotReady);
+    assert!(
+        half.reasons.iter().any(|r| r.contains("did not list Pod")),
+        "{:?}",
+        half.reasons
+    );
+    let mut of_files = nothing_listed;
+    of_files.policy_exceptions = Some(crate::scan::ExceptionScope::Given);
+    let evidence = build(&input(reports.clone(), policies.clone(), Some(of_files)));
+    let half = find(&evidence, "half");
+    assert!(
+        half.reasons.iter().all(|r| !r.contains("did not list")),
+        "{:?}",
+        half.reasons
+    );
     // One Deployment exists: the rule reaches it by autogen, unevaluated.
     listed.insert("apps/Deployment".into(), 1);
     let mut one = scan(true, &[]);
@@ -1437,6 +1522,55 @@ fn a_violator_excused_only_by_an_annotation_is_not_ready_and_gets_a_policy_excep
     );
     assert!(markdown::render(&evidence).contains("exceptions/a-pod-legacy.yaml"));
     assert!(html::render(&evidence).contains("data-file=\"exceptions/a-pod-legacy.yaml\""));
+}
+
+#[test]
+fn a_generated_policy_exception_goes_where_kyverno_reads_them_and_says_what_it_matches() {
+    let reports = vec![report(vec![annotation_skipped(
+        "two", "a", "legacy", "fail",
+    )])];
+    let policies = vec![two_rule_policy("two", "Audit", None)];
+    // The scan modelled Kyverno's --exceptionNamespace=kyverno: the file
+    // goes there, its match still names the resource's namespace.
+    let evidence = build(&input(
+        reports.clone(),
+        policies.clone(),
+        Some(applied_in("kyverno")),
+    ));
+    let generated = &evidence.generated_exceptions[0];
+    assert_eq!(generated.document["metadata"]["namespace"], "kyverno");
+    assert_eq!(
+        generated.document["spec"]["match"]["any"][0]["resources"]["namespaces"],
+        json!(["a"])
+    );
+    assert_eq!(generated.matches, ["Pod a/legacy"]);
+    assert!(generated.existing_not_applied.is_none());
+    assert!(markdown::render(&evidence).contains("matches Pod a/legacy"));
+    // '*' names no one namespace: the owner's.
+    let evidence = build(&input(
+        reports.clone(),
+        policies.clone(),
+        Some(applied_in("*")),
+    ));
+    assert_eq!(
+        evidence.generated_exceptions[0].document["metadata"]["namespace"],
+        "a"
+    );
+    // Applied already, but the scan (as Kyverno by default) reads none:
+    // applying the file again would change nothing, and that is said.
+    let mut applied = policies.clone();
+    applied.push(evidence.generated_exceptions[0].document.clone());
+    let mut disabled = scan(true, &[]);
+    disabled.policy_exceptions = Some(crate::scan::ExceptionScope::Disabled);
+    let evidence = build(&input(reports, applied, Some(disabled)));
+    let why = evidence.generated_exceptions[0]
+        .existing_not_applied
+        .as_deref()
+        .expect("the existing exception is named");
+    assert!(
+        why.starts_with("PolicyException a/polscan-pod-legacy exists but is not applied"),
+        "{why}"
+    );
 }
 
 #[test]

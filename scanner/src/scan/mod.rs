@@ -222,6 +222,11 @@ pub enum ScanError {
     Shape(#[from] report_model::shape::ShapeError),
     #[error("encoding a report: {0}")]
     Encode(#[from] serde_json::Error),
+    /// `--include-kinds` named kinds the server does not serve: one
+    /// sentence each (with the nearest served kind). Nothing is listed or
+    /// written.
+    #[error("{}", .0.join("; "))]
+    UnknownKinds(Vec<String>),
 }
 
 /// Runs a scan.
@@ -243,6 +248,15 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     };
     let discovered = Arc::new(discovery::discover(&client).await?);
     phase("discovered");
+    // A misspelt kind to include would list less than meant (down to
+    // nothing) under a record that reads complete: refused before anything
+    // is read or written. When some group's discovery failed the kind may
+    // be one of its own: the failure already makes the run incomplete, and
+    // the names are warned about below.
+    let unknown_kinds = options.filters.unknown_included_kinds(&discovered.kinds);
+    if !unknown_kinds.is_empty() && discovered.failed.is_empty() {
+        return Err(ScanError::UnknownKinds(unknown_kinds));
+    }
     // The existing reports (from the watch cache) are read while the
     // policies are read and compiled.
     let existing_reports = {
@@ -326,10 +340,10 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
         });
     }
     // A misspelt filter scans less (or more) than meant: said, not guessed.
-    for message in options.filters.unmatched(
+    for message in unknown_kinds.into_iter().chain(options.filters.unmatched(
         &discovered.kinds,
         env.namespace_labels.keys().map(String::as_str),
-    ) {
+    )) {
         tracing::warn!("{message}");
         outcome.audit.problems.push(Problem {
             origin: None,

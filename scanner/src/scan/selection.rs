@@ -30,6 +30,14 @@ pub struct KindName {
 }
 
 impl KindName {
+    /// As the user wrote it: `Kind` or `group/Kind`.
+    pub fn text(&self) -> String {
+        match &self.group {
+            Some(group) => format!("{group}/{}", self.kind),
+            None => self.kind.clone(),
+        }
+    }
+
     pub fn parse(text: &str) -> KindName {
         match text.rsplit_once('/') {
             Some((group, kind)) => KindName {
@@ -86,30 +94,36 @@ impl ScanFilters {
 }
 
 impl ScanFilters {
-    /// What the filters name that this server has not: `--include-kinds` /
+    /// `--include-kinds` entries naming no kind this server serves, one
+    /// sentence each, with the served kind a typo away when there is one.
+    /// A scan refuses them (a usage error): it would list less than meant,
+    /// down to nothing, and its record would still read complete.
+    pub fn unknown_included_kinds(&self, kinds: &[ApiKind]) -> Vec<String> {
+        self.include_kinds
+            .iter()
+            .filter(|name| !kinds.iter().any(|k| name.names(k)))
+            .map(|name| no_such_kind("--include-kinds", name, kinds))
+            .collect()
+    }
+
+    /// What else the filters name that this server has not:
     /// `--exclude-kinds` entries matching no discovered kind, and
     /// `--namespace` / `--exclude-namespaces` entries naming no namespace
     /// in `namespaces`. One sentence each, for a warning: a misspelt filter
-    /// would otherwise silently scan less (or more) than meant.
+    /// would otherwise silently scan more (or less) than meant. (Unknown
+    /// `--include-kinds` are refused: [`Self::unknown_included_kinds`].)
     pub fn unmatched<'a>(
         &self,
         kinds: &[ApiKind],
         namespaces: impl Iterator<Item = &'a str> + Clone,
     ) -> Vec<String> {
         let mut said = Vec::new();
-        for (flag, names) in [
-            ("--include-kinds", &self.include_kinds),
-            ("--exclude-kinds", &self.exclude_kinds),
-        ] {
-            for name in names.iter().filter(|n| !kinds.iter().any(|k| n.names(k))) {
-                let text = match &name.group {
-                    Some(group) => format!("{group}/{}", name.kind),
-                    None => name.kind.clone(),
-                };
-                said.push(format!(
-                    "{flag} {text}: the server serves no such kind (kinds are written as Kind or group/Kind, e.g. Deployment or apps/Deployment)"
-                ));
-            }
+        for name in self
+            .exclude_kinds
+            .iter()
+            .filter(|n| !kinds.iter().any(|k| n.names(k)))
+        {
+            said.push(no_such_kind("--exclude-kinds", name, kinds));
         }
         for (flag, names) in [
             ("--namespace", &self.namespaces),
@@ -124,6 +138,41 @@ impl ScanFilters {
         }
         said
     }
+}
+
+/// The served kind (as `Kind` or `group/Kind`, as the user wrote it) at
+/// most two edits from `name`, nearest first; case is ignored.
+fn closest_kind(name: &KindName, kinds: &[ApiKind]) -> Option<String> {
+    let typed = name.text().to_ascii_lowercase();
+    kinds
+        .iter()
+        .map(|kind| {
+            let candidate = match name.group {
+                Some(_) => kind.display_name(),
+                None => kind.kind.clone(),
+            };
+            (
+                strsim::osa_distance(&typed, &candidate.to_ascii_lowercase()),
+                candidate,
+            )
+        })
+        .filter(|(distance, _)| *distance <= 2)
+        .min_by(|a, b| a.cmp(b))
+        .map(|(_, candidate)| candidate)
+}
+
+/// "no such kind" for a filter entry, with the nearest served kind.
+fn no_such_kind(flag: &str, name: &KindName, kinds: &[ApiKind]) -> String {
+    let hint = match closest_kind(name, kinds) {
+        Some(kind) => format!("did you mean {kind}?"),
+        None => {
+            "kinds are written as Kind or group/Kind, e.g. Deployment or apps/Deployment".into()
+        }
+    };
+    format!(
+        "{flag} {}: the server serves no such kind ({hint})",
+        name.text()
+    )
 }
 
 /// Kinds polscan never evaluates unless asked by name (events, reports):
@@ -215,19 +264,43 @@ mod tests {
             api_kind("apps", "Deployment", "deployments", true),
         ];
         let filters = ScanFilters {
-            include_kinds: vec![KindName::parse("deployment"), KindName::parse("Deploymnet")],
-            exclude_kinds: vec![KindName::parse("batch/Job")],
+            include_kinds: vec![
+                KindName::parse("deployment"),
+                KindName::parse("Deploymnet"),
+                KindName::parse("apps/Deploymnt"),
+                KindName::parse("Certificate"),
+            ],
+            exclude_kinds: vec![KindName::parse("batch/Job"), KindName::parse("Pods")],
             namespaces: vec!["shop".into(), "shpo".into()],
             exclude_namespaces: vec!["kube-system".into()],
         };
+        // Unknown kinds to include are refused, with the nearest served one.
+        assert_eq!(
+            filters.unknown_included_kinds(&kinds),
+            [
+                "--include-kinds Deploymnet: the server serves no such kind (did you mean Deployment?)",
+                "--include-kinds apps/Deploymnt: the server serves no such kind (did you mean apps/Deployment?)",
+                "--include-kinds Certificate: the server serves no such kind (kinds are written as Kind or group/Kind, e.g. Deployment or apps/Deployment)",
+            ]
+        );
+        // The rest is warned about.
         let said = filters.unmatched(&kinds, ["shop", "kube-system"].into_iter());
         assert_eq!(said.len(), 3, "{said:?}");
-        assert!(said[0].starts_with("--include-kinds Deploymnet: the server serves no such kind"));
-        assert!(said[1].starts_with("--exclude-kinds batch/Job:"));
+        assert!(said[0]
+            .starts_with("--exclude-kinds batch/Job: the server serves no such kind (kinds are"));
+        assert_eq!(
+            said[1],
+            "--exclude-kinds Pods: the server serves no such kind (did you mean Pod?)"
+        );
         assert_eq!(
             said[2],
             "--namespace shpo: no such namespace in the cluster"
         );
+        let fine = ScanFilters {
+            include_kinds: vec![KindName::parse("POD"), KindName::parse("apps/Deployment")],
+            ..ScanFilters::default()
+        };
+        assert!(fine.unknown_included_kinds(&kinds).is_empty());
     }
 
     fn names(selection: &Selection) -> Vec<String> {
