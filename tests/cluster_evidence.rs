@@ -367,8 +367,24 @@ spec: {policyName: pinned-images, validationActions: [Audit]}
     assert_eq!(found["kinds"], serde_json::json!(["Pod"]), "{found}");
     assert_eq!(found["rules"].as_array().map(Vec::len), Some(1), "{found}");
     assert_eq!(found["counts"]["fail"], 1, "{found}");
-    // The cluster's own policies are still there.
-    assert_eq!(policy(&with, "require-team-label")["kind"], "ClusterPolicy");
+    // This 1.20 API server serves no ValidatingAdmissionPolicy: nothing
+    // here would enforce it, so it is never ready, whatever its results.
+    assert_eq!(found["verdict"], "not-ready", "{found}");
+    assert!(
+        found["reasons"]
+            .as_array()
+            .is_some_and(|reasons| reasons.iter().any(|r| r.as_str().is_some_and(
+                |r| r.starts_with("this cluster does not serve ValidatingAdmissionPolicy")
+            ))),
+        "{found}"
+    );
+    // The cluster's own policies are still there, served and judged.
+    let own = policy(&with, "require-team-label");
+    assert_eq!(own["kind"], "ClusterPolicy");
+    assert!(
+        !own["reasons"].to_string().contains("does not serve"),
+        "{own}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

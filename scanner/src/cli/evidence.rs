@@ -50,6 +50,7 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
         expiry_window,
         policy_filter: split_list(&args.policies),
         namespace_filter: split_list(&args.namespaces),
+        unserved_policy_kinds: Vec::new(),
     };
     let mut problems = if args.from.is_empty() {
         from_cluster(args, &mut input)?
@@ -164,6 +165,7 @@ fn from_cluster(args: &EvidenceArgs, input: &mut EvidenceInput) -> anyhow::Resul
     input.scan = read.scan;
     input.identity = read.identity;
     input.owners = read.owners;
+    input.unserved_policy_kinds = read.unserved_policy_kinds;
     Ok(read.problems)
 }
 

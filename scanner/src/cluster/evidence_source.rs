@@ -41,6 +41,9 @@ pub struct ClusterEvidence {
     pub owners: BTreeMap<ObjectName, ObjectName>,
     /// What could not be read; the evidence says so rather than guessing.
     pub problems: Vec<String>,
+    /// Policy kinds the server does not serve (discovery), when discovery
+    /// of every group succeeded.
+    pub unserved_policy_kinds: Vec<String>,
 }
 
 async fn identity(client: &Client, server: &str) -> (ClusterIdentity, Vec<String>) {
@@ -209,6 +212,17 @@ pub async fn read(
     let discovered = discovery::discover(client).await?;
     phase("discovered");
     let mut evidence = ClusterEvidence::default();
+    // A failed group's kinds are unknown, not unserved.
+    if discovered.failed.is_empty() {
+        evidence.unserved_policy_kinds = crate::evidence::POLICY_DOCUMENT_KINDS
+            .iter()
+            .filter(|kind| {
+                crate::evidence::policy_kind_group(kind)
+                    .is_some_and(|(group, _)| discovered.find(group, kind).is_none())
+            })
+            .map(|kind| kind.to_string())
+            .collect();
+    }
     for (group_version, err) in &discovered.failed {
         evidence
             .problems

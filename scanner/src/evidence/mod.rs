@@ -108,6 +108,27 @@ pub struct EvidenceInput {
     pub policy_filter: Vec<String>,
     /// Only results in these namespaces; all when empty.
     pub namespace_filter: Vec<String>,
+    /// Policy kinds ([`POLICY_DOCUMENT_KINDS`]) the cluster does not serve,
+    /// by discovery: a policy of such a kind (given as a file) has nothing
+    /// in this cluster to enforce it. Empty when not read from a cluster.
+    pub unserved_policy_kinds: Vec<String>,
+}
+
+/// The API group serving a policy kind (`POLICY_DOCUMENT_KINDS`), and who
+/// enforces it.
+pub fn policy_kind_group(kind: &str) -> Option<(&'static str, &'static str)> {
+    match kind {
+        "ClusterPolicy" | "Policy" => Some(("kyverno.io", "Kyverno (its CRDs are not installed)")),
+        "ValidatingPolicy" | "NamespacedValidatingPolicy" => Some((
+            "policies.kyverno.io",
+            "Kyverno 1.14+ (its CRDs are not installed)",
+        )),
+        "ValidatingAdmissionPolicy" => Some((
+            "admissionregistration.k8s.io",
+            "the API server (ValidatingAdmissionPolicy is GA from Kubernetes 1.30)",
+        )),
+        _ => None,
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -597,6 +618,15 @@ fn policy_reasons(info: &PolicyInfo, found: bool, input: &EvidenceInput) -> Vec<
     let mut reasons = Vec::new();
     if !found {
         reasons.push("the policy was not found (only its reports were)".into());
+    }
+    // Given as a file for a kind this cluster does not serve: nothing here
+    // enforces it, and the Enforce change offered would be refused.
+    if input.unserved_policy_kinds.contains(&info.kind) {
+        let (group, enforcer) = policy_kind_group(&info.kind).unwrap_or(("", "its controller"));
+        reasons.push(format!(
+            "this cluster does not serve {} ({group}): nothing here would enforce it — that needs {enforcer}",
+            info.kind
+        ));
     }
     // A filtered view judges only a namespaced policy inside the filter:
     // Kyverno enforces a cluster-wide one in namespaces not looked at.

@@ -76,6 +76,7 @@ fn input(reports: Vec<Value>, policies: Vec<Value>, scan: Option<ScanRecord>) ->
         expiry_window: Duration::days(14),
         policy_filter: Vec::new(),
         namespace_filter: Vec::new(),
+        unserved_policy_kinds: Vec::new(),
     }
 }
 
@@ -2449,4 +2450,29 @@ fn each_policy_family_gets_the_policy_exception_its_engine_reads() {
         .generated_exceptions
         .iter()
         .any(|g| g.covers.iter().any(|c| c.starts_with("vap/"))));
+}
+
+#[test]
+fn a_policy_of_a_kind_the_cluster_does_not_serve_is_not_ready() {
+    let reports = vec![report(vec![result("clean", "pass", "a", "p1")])];
+    let policies = vec![policy("clean", "Audit", "2026-11-01T00:00:00Z")];
+    let served = build(&input(
+        reports.clone(),
+        policies.clone(),
+        Some(scan(true, &[])),
+    ));
+    assert_eq!(find(&served, "clean").verdict, Verdict::Ready);
+    let mut unserved = input(reports, policies, Some(scan(true, &[])));
+    unserved.unserved_policy_kinds = vec!["ClusterPolicy".into()];
+    let evidence = build(&unserved);
+    let clean = find(&evidence, "clean");
+    assert_eq!(clean.verdict, Verdict::NotReady);
+    assert!(
+        clean
+            .reasons
+            .iter()
+            .any(|r| r.starts_with("this cluster does not serve ClusterPolicy (kyverno.io)")),
+        "{:?}",
+        clean.reasons
+    );
 }
