@@ -1130,4 +1130,41 @@ fn a_misspelt_kind_to_include_is_refused_before_anything_is_written() {
             .is_some_and(|e| e.contains("Deploymnet")),
         "{record:#}"
     );
+
+    // Misspelt namespaces scan less than meant: said, every time.
+    let namespaces = scan(
+        &cluster,
+        &["--namespace", "tema", "--exception-namespace", "kyvrno"],
+    );
+    let err = stderr(&namespaces);
+    assert!(
+        err.contains("--namespace tema: no such namespace in the cluster"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--exception-namespace kyvrno: no such namespace in the cluster, so no PolicyException is applied"),
+        "{err}"
+    );
+    assert_eq!(reports(&cluster, "policyreports"), before, "nothing pruned");
+    let kubeconfig = cluster.kubeconfig().display().to_string();
+    let out = std::env::temp_dir().join(format!("polscan-typo-evidence-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let out_text = out.display().to_string();
+    let evidence = polscan(&[
+        "evidence",
+        "--kubeconfig",
+        &kubeconfig,
+        "--scan-record",
+        "default/polscan-last-run",
+        "--namespace",
+        "tema",
+        "--out",
+        &out_text,
+    ]);
+    let err = stderr(&evidence);
+    assert!(
+        err.contains("--namespace tema: the reports hold no result in that namespace"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
 }

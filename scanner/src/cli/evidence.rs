@@ -131,6 +131,18 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
             "warning: --policy {name}: no such policy in the cluster's policies or reports; it is not ready"
         );
     }
+    // A misspelt --namespace would show an empty view that reads clean.
+    for namespace in split_list(&args.namespaces) {
+        let seen = built
+            .policies
+            .iter()
+            .any(|p| p.by_namespace.contains_key(&namespace));
+        if !seen {
+            eprintln!(
+                "warning: --namespace {namespace}: the reports hold no result in that namespace (no such namespace, or nothing in it is in any policy's scope)"
+            );
+        }
+    }
     // "No evidence" is not ready either: nothing shows what Enforce would block.
     let not_ready =
         !unmatched.is_empty() || built.policies.iter().any(|p| p.verdict != Verdict::Ready);

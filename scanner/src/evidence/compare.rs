@@ -321,9 +321,12 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
                     }
                     None => true,
                 };
-                enforced
-                    .iter()
-                    .any(|rule| e.covers_rule(&name, rule) && enforced_on_it(rule))
+                // One the scan did not apply skips nothing: its expiry
+                // changes nothing.
+                e.problem.is_none()
+                    && enforced
+                        .iter()
+                        .any(|rule| e.covers_rule(&name, rule) && enforced_on_it(rule))
                     && matches!(
                         e.status,
                         ExceptionStatus::Expiring | ExceptionStatus::Expired

@@ -1130,9 +1130,11 @@ fn policy_evidence(
     ];
     // Only an exception with an expiry still ahead can expire after the
     // switch (an expired one is a reason above; one without can not).
+    // One the scan did not apply (or ignored as invalid) skips nothing:
+    // its expiry changes nothing either.
     let expiring: Vec<&ExceptionEvidence> = exceptions
         .iter()
-        .filter(|e| e.covers(&qualified))
+        .filter(|e| e.covers(&qualified) && e.problem.is_none())
         .filter(|e| e.expires.is_some() && e.status != ExceptionStatus::Expired)
         .collect();
     if expiring.is_empty() {

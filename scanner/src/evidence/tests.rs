@@ -272,6 +272,27 @@ fn exceptions_with_expiry_in_the_window_and_expired() {
         "{:?}",
         clean.reasons
     );
+    // Exceptions the scan did not apply (as Kyverno by default) skip
+    // nothing: their expiry is no rollback condition.
+    let mut disabled = scan(true, &[]);
+    disabled.policy_exceptions = Some(crate::scan::ExceptionScope::Disabled);
+    let evidence = build(&input(
+        Vec::new(),
+        vec![
+            policy("clean", "Audit", "2026-11-01T00:00:00Z"),
+            exception("soon", "2026-11-30"),
+        ],
+        Some(disabled),
+    ));
+    let clean = find(&evidence, "clean");
+    assert!(
+        clean
+            .rollback_conditions
+            .iter()
+            .all(|c| !c.contains("ops/soon")),
+        "{:?}",
+        clean.rollback_conditions
+    );
 }
 
 #[test]

@@ -340,10 +340,19 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
         });
     }
     // A misspelt filter scans less (or more) than meant: said, not guessed.
-    for message in unknown_kinds.into_iter().chain(options.filters.unmatched(
+    let mut unmatched = unknown_kinds;
+    unmatched.extend(options.filters.unmatched(
         &discovered.kinds,
         env.namespace_labels.keys().map(String::as_str),
-    )) {
+    ));
+    if let ExceptionScope::Namespace { namespace } = &options.exceptions {
+        if namespace != "*" && !env.namespace_labels.contains_key(namespace) {
+            unmatched.push(format!(
+                "--exception-namespace {namespace}: no such namespace in the cluster, so no PolicyException is applied"
+            ));
+        }
+    }
+    for message in unmatched {
         tracing::warn!("{message}");
         outcome.audit.problems.push(Problem {
             origin: None,
