@@ -597,6 +597,19 @@ pub fn build(input: &EvidenceInput) -> Evidence {
             (&owners, &mut shared),
         ));
     }
+    // A package of chosen policies (--policy) lists only their exceptions
+    // and generated PolicyExceptions.
+    let (mut exceptions, mut generated_exceptions) = (exceptions, generated_exceptions);
+    if !input.policy_filter.is_empty() {
+        let kept: Vec<String> = policies.iter().map(|p| p.info.qualified_name()).collect();
+        exceptions.retain(|e| kept.iter().any(|name| e.covers(name)));
+        generated_exceptions.retain(|g| {
+            g.covers.iter().any(|cover| {
+                let policy = cover.rsplit_once('/').map_or(cover.as_str(), |(p, _)| p);
+                kept.iter().any(|name| name == policy)
+            })
+        });
+    }
     Evidence {
         schema_version: SCHEMA_VERSION.into(),
         generated: input.now,

@@ -2497,3 +2497,39 @@ fn a_policy_of_a_kind_the_cluster_does_not_serve_is_not_ready() {
         clean.reasons
     );
 }
+
+#[test]
+fn a_package_of_chosen_policies_lists_only_their_exceptions() {
+    let mut chosen = input(
+        vec![report(vec![
+            annotation_skipped("two", "a", "legacy", "fail"),
+            annotation_skipped("clean", "check", "fine", "pass"),
+        ])],
+        vec![
+            two_rule_policy("two", "Audit", None),
+            policy("clean", "Audit", "2026-11-01T00:00:00Z"),
+        ],
+        Some(scan(true, &[])),
+    );
+    let whole = build(&chosen);
+    assert_eq!(whole.generated_exceptions.len(), 1);
+    assert_eq!(whole.exceptions.len(), 2);
+    chosen.policy_filter = vec!["clean".into()];
+    let evidence = build(&chosen);
+    assert!(evidence.generated_exceptions.is_empty());
+    let names: Vec<&str> = evidence
+        .exceptions
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
+    assert_eq!(names, ["a/Pod/fine"]);
+    chosen.policy_filter = vec!["two".into()];
+    let evidence = build(&chosen);
+    assert_eq!(evidence.generated_exceptions.len(), 1);
+    let names: Vec<&str> = evidence
+        .exceptions
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
+    assert_eq!(names, ["a/Pod/legacy"]);
+}
