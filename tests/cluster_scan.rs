@@ -451,7 +451,44 @@ fn dry_run_writes_nothing_and_prints_the_reports() {
             .any(|r| r["kind"] == "PolicyReport" && r["scope"]["name"] == "web"),
         "{list}"
     );
+    // Per-namespace reports print the same way.
+    let output = scan(
+        &cluster,
+        &["--dry-run", "-o", "yaml", "--report-per", "namespace"],
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("kind: PolicyReport") && stdout.contains("namespace: default"),
+        "{stdout}"
+    );
     assert!(reports(&cluster, "policyreports").is_empty());
+    // What the dry run printed is what a real scan then writes.
+    let printed: Vec<(String, String, String)> = items
+        .iter()
+        .flat_map(|r| r["results"].as_array().cloned().unwrap_or_default())
+        .map(|r| {
+            (
+                r["policy"].to_string(),
+                r["rule"].to_string(),
+                r["result"].to_string(),
+            )
+        })
+        .collect();
+    let written = scan(&cluster, &["-o", "summary"]);
+    assert!(written.status.success(), "{}", stderr(&written));
+    let stored: Vec<(String, String, String)> = reports(&cluster, "policyreports")
+        .iter()
+        .flat_map(|r| r["results"].as_array().cloned().unwrap_or_default())
+        .map(|r| {
+            (
+                r["policy"].to_string(),
+                r["rule"].to_string(),
+                r["result"].to_string(),
+            )
+        })
+        .collect();
+    assert!(!printed.is_empty());
+    assert_eq!(printed, stored);
 }
 
 #[test]

@@ -45,7 +45,10 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         exceptions: scan::ExceptionScope::from_flag(args.exception_namespace.as_deref())
             .map_err(|err| super::usage::UsageError(err.to_string()))?,
         list_concurrency: args.list_concurrency,
-        keep_findings: args.output != OutputFormat::Summary,
+        // A dry run's yaml/json output is its reports, not its findings.
+        keep_findings: args.output != OutputFormat::Summary
+            && !(args.dry_run && prints_reports(args.output)),
+        keep_dry_run_reports: prints_reports(args.output),
         ..ScanOptions::default()
     };
     let record_to = match &args.last_run_configmap {
@@ -80,8 +83,8 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         anyhow::Ok((outcome?, record_failed))
     });
     display.finish();
-    let (outcome, record_failed) = result.map_err(usage_if_unknown_kinds)?;
-    print(&outcome, args.output)?;
+    let (mut outcome, record_failed) = result.map_err(usage_if_unknown_kinds)?;
+    print(&mut outcome, args.output)?;
     if !outcome.complete() || record_failed {
         eprintln!(
             "error: the scan is incomplete: {}",
@@ -173,21 +176,54 @@ pub(super) async fn scan_once(
     (outcome, record_failed)
 }
 
+/// Whether a dry run in this format prints the reports it would write.
+fn prints_reports(format: OutputFormat) -> bool {
+    matches!(format, OutputFormat::Yaml | OutputFormat::Json)
+}
+
 /// A `v1` List of reports, serialised as it is written.
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ReportList<'a> {
     api_version: &'a str,
     kind: &'a str,
-    items: ReportItems<'a>,
+    items: ReportItems,
 }
 
-struct ReportItems<'a>(&'a [(crate::reconcile::ReportKey, scan::WantedReport)]);
+/// A dry run's reports, read one at a time while they are serialised.
+type DryRunReports = Box<dyn Iterator<Item = std::io::Result<serde_json::Value>>>;
 
-impl serde::Serialize for ReportItems<'_> {
+struct ReportItems(std::cell::RefCell<Option<DryRunReports>>);
+
+impl serde::Serialize for ReportItems {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.0.iter().map(|(_, report)| report))
+        use serde::ser::{Error, SerializeSeq};
+        let mut seq = serializer.serialize_seq(None)?;
+        if let Some(reports) = self.0.borrow_mut().take() {
+            for report in reports {
+                seq.serialize_element(&report.map_err(S::Error::custom)?)?;
+            }
+        }
+        seq.end()
     }
+}
+
+/// Every report a dry run would write: the per-namespace ones it kept,
+/// then the per-resource ones spilled while it ran.
+fn dry_run_reports(outcome: &mut ScanOutcome) -> anyhow::Result<DryRunReports> {
+    let kept: Vec<serde_json::Value> = std::mem::take(&mut outcome.reports_to_apply)
+        .into_iter()
+        .map(|(_, report)| serde_json::to_value(report))
+        .collect::<Result<_, _>>()?;
+    let spilled: DryRunReports = match outcome.dry_run_reports.take() {
+        Some(spill) => Box::new(
+            spill
+                .into_reports()
+                .context("reading back the dry run's reports")?,
+        ),
+        None => Box::new(std::iter::empty()),
+    };
+    Ok(Box::new(kept.into_iter().map(Ok).chain(spilled)))
 }
 
 /// The one-line summary of a scan's counts.
@@ -199,31 +235,31 @@ pub(super) fn counts_line(outcome: &ScanOutcome) -> String {
     )
 }
 
-fn print(outcome: &ScanOutcome, format: OutputFormat) -> anyhow::Result<()> {
+fn print(outcome: &mut ScanOutcome, format: OutputFormat) -> anyhow::Result<()> {
     let mut audit = outcome.audit.clone();
     audit.problems = scan::problems(outcome);
     let verb = if outcome.dry_run { "would " } else { "" };
-    if outcome.dry_run && matches!(format, OutputFormat::Yaml | OutputFormat::Json) {
+    if outcome.dry_run && prints_reports(format) {
         for problem in &audit.problems {
             eprintln!("warning: {problem}");
         }
-        // Each report is serialised straight to stdout: no copy of every
-        // report as a JSON tree, nor the whole output as one string.
+        // Each report is read back and serialised straight to stdout: no
+        // copy of every report, nor the whole output as one string.
+        let reports = dry_run_reports(outcome)?;
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
-        let reports = || outcome.reports_to_apply.iter().map(|(_, report)| report);
         if format == OutputFormat::Json {
             let list = ReportList {
                 api_version: "v1",
                 kind: "List",
-                items: ReportItems(&outcome.reports_to_apply),
+                items: ReportItems(std::cell::RefCell::new(Some(reports))),
             };
             serde_json::to_writer_pretty(&mut out, &list)?;
             writeln!(out)?;
         } else {
-            for report in reports() {
+            for report in reports {
                 writeln!(out, "---")?;
-                serde_yaml::to_writer(&mut out, report)?;
+                serde_yaml::to_writer(&mut out, &report?)?;
             }
         }
         out.flush()?;

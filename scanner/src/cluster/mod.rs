@@ -37,6 +37,10 @@ pub enum ClusterError {
     NotSent { what: String, message: String },
 }
 
+/// The reason kube-client gives an error answer whose body is not a
+/// Kubernetes `Status` (kube-client `client/mod.rs`).
+const KUBE_UNPARSED_ERROR: &str = "Failed to parse error data";
+
 impl ClusterError {
     pub fn from_kube(what: impl Into<String>, err: kube::Error) -> ClusterError {
         let what = what.into();
@@ -44,7 +48,14 @@ impl ClusterError {
             kube::Error::Api(status) => ClusterError::Status {
                 what,
                 code: status.code,
-                reason: status.reason.clone(),
+                // kube's words for an error body that is no Kubernetes
+                // Status: the kubeconfig's server is likely something else
+                // (a proxy, a web server, a wrong port).
+                reason: if status.reason == KUBE_UNPARSED_ERROR {
+                    "not an answer of a Kubernetes API server (check the kubeconfig's server address)".into()
+                } else {
+                    status.reason.clone()
+                },
                 message: status.message.clone(),
             },
             other => ClusterError::Transport {
@@ -140,5 +151,17 @@ mod tests {
             error_chain(&Outer(refused)),
             "client error (Connect): Connection refused (os error 111)"
         );
+    }
+
+    #[test]
+    fn an_answer_that_is_no_kubernetes_status_says_so() {
+        let status =
+            kube::core::Status::failure("404 page not found", KUBE_UNPARSED_ERROR).with_code(404);
+        let err = ClusterError::from_kube("discovery", kube::Error::Api(Box::new(status)));
+        assert_eq!(
+            err.to_string(),
+            "discovery: not an answer of a Kubernetes API server (check the kubeconfig's server address) (404): 404 page not found"
+        );
+        assert_eq!(err.code(), Some(404));
     }
 }

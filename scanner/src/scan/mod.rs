@@ -8,6 +8,7 @@
 //! stored reports are read while listing and evaluation run; nothing is
 //! written before they are known.
 
+pub mod dry_run;
 pub mod exception_scope;
 mod gate;
 pub mod last_run;
@@ -83,6 +84,10 @@ pub struct ScanOptions {
     /// Keep every finding for the output (table, yaml, json); a summary
     /// needs only the counts.
     pub keep_findings: bool,
+    /// In a dry run, keep the reports it would write for printing (in a
+    /// temporary file: [`dry_run::ReportSpill`]); other outputs print only
+    /// counts and keep none.
+    pub keep_dry_run_reports: bool,
     /// Counters a progress display or metrics exporter reads while the
     /// scan runs.
     pub progress: Arc<progress::ScanProgress>,
@@ -102,6 +107,7 @@ impl Default for ScanOptions {
             list_concurrency: 4,
             write_concurrency: 8,
             keep_findings: true,
+            keep_dry_run_reports: true,
             progress: Arc::default(),
         }
     }
@@ -142,8 +148,11 @@ pub struct ScanOutcome {
     /// Discovery failures and kinds of policies that could not be read.
     pub other_failures: Vec<ClusterError>,
     pub plan: Plan,
-    /// The reports the plan applies (all wanted reports in a dry run).
+    /// The reports the plan applies (a dry run's per-namespace reports).
     pub reports_to_apply: Vec<(ReportKey, WantedReport)>,
+    /// A dry run's per-resource reports that differ from the stored ones,
+    /// when asked for (`keep_dry_run_reports`).
+    pub dry_run_reports: Option<dry_run::ReportSpill>,
     pub writes: usize,
     pub deletes: usize,
     pub write_failures: Vec<ClusterError>,
@@ -222,6 +231,9 @@ pub enum ScanError {
     Shape(#[from] report_model::shape::ShapeError),
     #[error("encoding a report: {0}")]
     Encode(#[from] serde_json::Error),
+    /// The temporary file keeping a dry run's reports failed.
+    #[error("keeping the dry run's reports in a temporary file: {0}")]
+    DryRunSpill(#[source] std::io::Error),
     /// `--include-kinds` named kinds the server does not serve: one
     /// sentence each (with the nearest served kind). Nothing is listed or
     /// written.
@@ -483,7 +495,12 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
                 ));
                 (Some(sender), Some(writer))
             };
-            let sink = ReportSink::new(in_scope.clone(), sender, options.dry_run, schemas.clone());
+            let spill = if options.dry_run && options.keep_dry_run_reports {
+                Some(dry_run::ReportSpill::new().map_err(ScanError::DryRunSpill)?)
+            } else {
+                None
+            };
+            let sink = ReportSink::new(in_scope.clone(), sender, spill, schemas.clone());
             // Fails only when the evaluation task is gone; `finish` reports
             // that as a failed listing of every kind.
             let _ = sink_sender.send(sink);
@@ -520,8 +537,11 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
             if let Some(err) = sink.error {
                 return Err(err.into());
             }
+            if let Some(err) = sink.spill_error {
+                return Err(ScanError::DryRunSpill(err));
+            }
             outcome.plan = reconcile::plan(&sink.seen, &in_scope, &listing);
-            outcome.reports_to_apply = sink.for_dry_run;
+            outcome.dry_run_reports = sink.dry_run;
             outcome.write_failures.append(&mut sink.not_sent);
             if let Some(writer) = writer {
                 match writer.await {
@@ -700,11 +720,12 @@ struct ReportSink {
     existing: Arc<Vec<ExistingReport>>,
     foreign: HashSet<ReportKey>,
     writer: Option<mpsc::Sender<Outgoing>>,
-    dry_run: bool,
+    /// A dry run's reports, kept for printing when asked.
+    dry_run: Option<dry_run::ReportSpill>,
     /// Every report this scan wants, with its hash: the plan's input.
     seen: Vec<DesiredReport>,
-    for_dry_run: Vec<(ReportKey, WantedReport)>,
     error: Option<report_model::shape::ShapeError>,
+    spill_error: Option<std::io::Error>,
     /// Reports not sent because they do not fit the CRD schema; their
     /// stored version is kept (they stay in `seen`, so nothing prunes it).
     not_sent: Vec<ClusterError>,
@@ -716,7 +737,7 @@ impl ReportSink {
     fn new(
         in_scope: Arc<Vec<ExistingReport>>,
         writer: Option<mpsc::Sender<Outgoing>>,
-        dry_run: bool,
+        dry_run: Option<dry_run::ReportSpill>,
         schemas: Arc<ReportSchemas>,
     ) -> ReportSink {
         ReportSink {
@@ -725,8 +746,8 @@ impl ReportSink {
             writer,
             dry_run,
             seen: Vec::new(),
-            for_dry_run: Vec::new(),
             error: None,
+            spill_error: None,
             not_sent: Vec::new(),
             schemas,
         }
@@ -772,8 +793,10 @@ impl ReportSink {
                 self.not_sent.push(not_sent(&key, err));
                 continue;
             }
-            if self.dry_run {
-                self.for_dry_run.push((key, report));
+            if let Some(spill) = &mut self.dry_run {
+                if let Err(err) = spill.push(&report) {
+                    self.spill_error.get_or_insert(err);
+                }
             } else if let Some(writer) = &self.writer {
                 // The writer stopping is reported by its own task.
                 let _ = writer.blocking_send(Outgoing {
