@@ -1205,3 +1205,100 @@ fn a_misspelt_kind_to_include_is_refused_before_anything_is_written() {
     );
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// Kyverno's resourceFilters (its ConfigMap): what Kyverno leaves alone gets
+/// no result of a Kyverno policy, as in Kyverno's own reports; a
+/// ValidatingAdmissionPolicy (the API server enforces it) is still
+/// evaluated there.
+#[test]
+fn kyvernos_resource_filters_are_applied_as_kyverno_applies_them() {
+    let cluster = prepared_cluster();
+    cluster.kubectl_ok(&["create", "namespace", "team"]);
+    cluster.kubectl_ok(&["create", "namespace", "kyverno"]);
+    let policy = corpus()
+        .join("best-practices/disallow-latest-tag/disallow-latest-tag.yaml")
+        .display()
+        .to_string();
+    cluster.kubectl_ok(&["apply", "-f", &policy]);
+    for namespace in ["team", "kube-system"] {
+        cluster.apply_yaml(&format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: web, namespace: {namespace}}}\nspec:\n  containers: [{{name: web, image: nginx:latest}}]\n"
+        ));
+    }
+    let dir = std::env::temp_dir().join(format!("polscan-filters-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let vap = dir.join("vap.yaml");
+    std::fs::write(
+        &vap,
+        "apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: pinned-images}
+spec:
+  matchConstraints: {resourceRules: [{apiGroups: [''], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [pods]}]}
+  validations: [{expression: \"object.spec.containers.all(c, !c.image.endsWith(':latest'))\"}]
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: pinned-images}
+spec: {policyName: pinned-images, validationActions: [Deny]}
+",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let vap_text = vap.display().to_string();
+    let policies_of = |namespace: &str| -> Vec<String> {
+        let mut found: Vec<String> = results_by_resource(&cluster)
+            .keys()
+            .filter(|(kind, ns, name, _, _)| kind == "Pod" && ns == namespace && name == "web")
+            .map(|(_, _, _, policy, _)| policy.clone())
+            .collect();
+        found.sort();
+        found.dedup();
+        found
+    };
+    let record = ["--last-run-configmap", "default/polscan-last-run"];
+
+    // No Kyverno ConfigMap: no Kyverno, no filters.
+    let mut args = vec!["--policy", vap_text.as_str()];
+    args.extend_from_slice(&record);
+    let output = scan(&cluster, &args);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        policies_of("kube-system"),
+        ["disallow-latest-tag", "pinned-images"]
+    );
+
+    // Kyverno's chart defaults filter kube-system (and ReplicaSets, ...).
+    cluster.apply_yaml(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kyverno, namespace: kyverno}\ndata:\n  resourceFilters: '[Event,*,*][*/*,kube-system,*][*/*,kube-public,*][ReplicaSet,*,*][ReplicaSet/?*,*,*][*/*,kyverno,*]'\n",
+    );
+    let output = scan(&cluster, &args);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(policies_of("kube-system"), ["pinned-images"]);
+    assert_eq!(
+        policies_of("team"),
+        ["disallow-latest-tag", "pinned-images"]
+    );
+    let config_map: Value = serde_json::from_str(&cluster.kubectl_ok(&[
+        "get",
+        "configmap",
+        "-n",
+        "default",
+        "polscan-last-run",
+        "-o",
+        "json",
+    ]))
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config_map["data"]["resourceFiltersFrom"], "kyverno/kyverno");
+    assert_eq!(config_map["data"]["resourceFilters"], "6");
+
+    // `--kyverno-config none` models no filters.
+    let mut none = args.clone();
+    none.extend_from_slice(&["--kyverno-config", "none"]);
+    let output = scan(&cluster, &none);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        policies_of("kube-system"),
+        ["disallow-latest-tag", "pinned-images"]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -491,6 +491,8 @@ impl Auditor {
                 // The policies given are the audit's whole set: a misspelt
                 // name in an exception annotation is worth a warning.
                 all_policies_known: true,
+                // The Kyverno CLI applies no resourceFilters to files.
+                resource_filters: None,
             },
             Arc::new(data),
         );

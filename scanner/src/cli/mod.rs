@@ -268,6 +268,16 @@ pub struct ScanArgs {
     /// are always applied.)
     #[arg(long, value_name = "NAMESPACE|*")]
     pub exception_namespace: Option<String>,
+    /// Kyverno's ConfigMap, whose `resourceFilters` (Events, ReplicaSets,
+    /// kube-system, ... by default) Kyverno's admission and reports leave
+    /// alone: resources they filter get no result of a Kyverno policy.
+    /// Absent ConfigMap: no Kyverno, no filters. `none`: apply none.
+    #[arg(
+        long,
+        value_name = "NAMESPACE/NAME|none",
+        default_value = "kyverno/kyverno"
+    )]
+    pub kyverno_config: String,
     /// Kinds listed at the same time.
     #[arg(long, default_value_t = 4)]
     pub list_concurrency: usize,

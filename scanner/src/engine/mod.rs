@@ -24,6 +24,7 @@ pub mod policy;
 pub mod policy_exception;
 pub mod policy_validation;
 pub mod quantity;
+pub mod resource_filters;
 pub mod supplied_data;
 pub mod target_kinds;
 pub mod validate;
@@ -179,7 +180,7 @@ pub struct Environment {
     pub now: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct EngineOptions {
     /// Audit mode: policies with `background: false` are not evaluated.
     pub background_only: bool,
@@ -194,6 +195,12 @@ pub struct EngineOptions {
     /// `warn`. Off when some policy could not be read or loaded, since the
     /// name may be one of those.
     pub all_policies_known: bool,
+    /// Kyverno's `resourceFilters` (its ConfigMap): resources Kyverno's
+    /// admission and background scans leave alone get no result of a
+    /// Kyverno policy (ClusterPolicy, Policy, ValidatingPolicy). A
+    /// ValidatingAdmissionPolicy is enforced by the API server, which reads
+    /// no such filter: it is still evaluated.
+    pub resource_filters: Option<Arc<resource_filters::ResourceFilters>>,
 }
 
 /// Compiled policies and the data source for context entries.
@@ -371,10 +378,26 @@ impl Engine {
         };
         // One set of facts, so every CEL policy shares the resource's scope.
         let facts = self.request_facts(&prepared, env);
+        // `checkResourceFilters` (pkg/controllers/report/utils/scanner.go,
+        // pkg/webhooks/handlers/filter.go): Kyverno does not look at it.
+        let kyverno_sees = self
+            .options
+            .resource_filters
+            .as_ref()
+            .is_none_or(|filters| {
+                let id = &prepared.identity;
+                !filters.filters(
+                    (&id.group, &id.version, &id.kind),
+                    &id.subresource,
+                    &id.namespace,
+                    &id.name,
+                )
+            });
         let mut responses = self
             .policies
             .iter()
             .zip(self.rules.iter().zip(&self.metas))
+            .filter(|_| kyverno_sees)
             .filter(|(policy, _)| !self.options.background_only || policy.background())
             .filter(|(policy, _)| policy.spec.rules.iter().any(Rule::has_validate))
             .map(|(policy, (rules, meta))| {
@@ -383,6 +406,7 @@ impl Engine {
             .chain(
                 self.validating
                     .iter()
+                    .filter(|_| kyverno_sees)
                     .filter(|(policy, _)| !self.options.background_only || policy.background())
                     .map(|(policy, meta)| {
                         let exceptions = self.cel_exceptions_for(meta);

@@ -383,6 +383,12 @@ impl Evidence {
         }
         if let Some(scan) = &self.scan {
             statements.push(scan.exceptions_statement());
+            if let Some(filters) = &scan.resource_filters {
+                statements.push(format!(
+                    "Kyverno's resourceFilters applied ({} filter(s) from ConfigMap {}): resources Kyverno leaves alone have no result of a Kyverno policy, as in Kyverno's own reports; ValidatingAdmissionPolicies are evaluated on them all the same (the API server enforces those)",
+                    filters.count, filters.source
+                ));
+            }
         }
         statements
     }

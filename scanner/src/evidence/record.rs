@@ -68,6 +68,19 @@ pub struct ScanRecord {
     /// not say (an older polscan applied every one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_exceptions: Option<ExceptionScope>,
+    /// Kyverno's resourceFilters the scan applied: the ConfigMap and how
+    /// many filters; None when it applied none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_filters: Option<ResourceFiltersApplied>,
+}
+
+/// Where the scan's Kyverno resourceFilters came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceFiltersApplied {
+    /// `namespace/name` of Kyverno's ConfigMap.
+    pub source: String,
+    pub count: usize,
 }
 
 impl ScanRecord {
@@ -146,6 +159,14 @@ impl ScanRecord {
                 source,
             )?,
             results_by_rule: json_key(text(keys::RESULTS_BY_RULE), keys::RESULTS_BY_RULE, source)?,
+            resource_filters: text(keys::RESOURCE_FILTERS_FROM).map(|from| {
+                ResourceFiltersApplied {
+                    source: from.to_string(),
+                    count: text(keys::RESOURCE_FILTERS)
+                        .and_then(|n| n.parse().ok())
+                        .unwrap_or(0),
+                }
+            }),
             policy_exceptions: match text(keys::POLICY_EXCEPTIONS) {
                 None => None,
                 Some(applied) => Some(

@@ -1016,6 +1016,7 @@ fn the_record_a_scan_writes_is_the_record_evidence_reads() {
         exceptions: crate::scan::ExceptionScope::Namespace {
             namespace: "kyverno".into(),
         },
+        resource_filters: Some(("kyverno/kyverno".into(), 17)),
         ..ScanOutcome::default()
     };
     outcome.objects_evaluated_by_kind.insert("Pod".into(), 2);
@@ -1051,7 +1052,20 @@ fn the_record_a_scan_writes_is_the_record_evidence_reads() {
     );
     expected.objects_evaluated_by_kind = Some([("Pod".to_string(), 2)].into_iter().collect());
     expected.results_by_rule = outcome.results_by_rule.clone().into();
+    expected.resource_filters = Some(super::record::ResourceFiltersApplied {
+        source: "kyverno/kyverno".into(),
+        count: 17,
+    });
     assert_eq!(read, expected);
+    // The evidence says which filters its results assume.
+    let evidence = build(&input(Vec::new(), Vec::new(), Some(read)));
+    assert!(
+        evidence.scope_statements().iter().any(|s| s.starts_with(
+            "Kyverno's resourceFilters applied (17 filter(s) from ConfigMap kyverno/kyverno)"
+        )),
+        "{:?}",
+        evidence.scope_statements()
+    );
     let failed = crate::scan::last_run::config_map(
         "ns",
         "run",

@@ -51,6 +51,11 @@ pub mod keys {
     pub const EXCEPTION_NAMESPACE: &str = "exceptionNamespace";
     /// Count of the cluster's PolicyExceptions found but not applied.
     pub const EXCEPTIONS_NOT_APPLIED: &str = "policyExceptionsNotApplied";
+    /// Kyverno's resourceFilters the run applied: `<namespace>/<name>` of
+    /// its ConfigMap; absent when it applied none.
+    pub const RESOURCE_FILTERS_FROM: &str = "resourceFiltersFrom";
+    /// How many filters that ConfigMap held.
+    pub const RESOURCE_FILTERS: &str = "resourceFilters";
 }
 
 /// Results by policy, rule and status.
@@ -219,6 +224,10 @@ pub fn config_map(
                 keys::EXCEPTIONS_NOT_APPLIED,
                 outcome.exceptions_not_applied.len().to_string(),
             );
+            if let Some((source, count)) = &outcome.resource_filters {
+                put(keys::RESOURCE_FILTERS_FROM, source.clone());
+                put(keys::RESOURCE_FILTERS, count.to_string());
+            }
             put(
                 keys::WRITE_FAILED_REPORTS,
                 outcome.write_failures.len().to_string(),

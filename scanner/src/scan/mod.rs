@@ -35,6 +35,7 @@ use crate::cluster::listing::{self, ListEvent};
 use crate::cluster::lookups::ApiLookups;
 use crate::cluster::{policy_source, report_store, ClusterError};
 use crate::engine::matching::string_map;
+use crate::engine::resource_filters::ResourceFilters;
 use crate::engine::{Engine, EngineOptions, Environment, RuleStatus};
 use crate::loader::Document;
 use crate::reconcile::{self, DesiredReport, ExistingReport, ListingOutcome, Plan, ReportKey};
@@ -84,6 +85,10 @@ pub struct ScanOptions {
     /// Keep every finding for the output (table, yaml, json); a summary
     /// needs only the counts.
     pub keep_findings: bool,
+    /// Kyverno's ConfigMap (`namespace`, `name`), whose `resourceFilters`
+    /// the scan applies as Kyverno does; None: no filters (`--kyverno-config
+    /// none`). A ConfigMap that does not exist means no Kyverno: none.
+    pub kyverno_config: Option<(String, String)>,
     /// In a dry run, keep the reports it would write for printing (in a
     /// temporary file: [`dry_run::ReportSpill`]); other outputs print only
     /// counts and keep none.
@@ -108,6 +113,7 @@ impl Default for ScanOptions {
             write_concurrency: 8,
             keep_findings: true,
             keep_dry_run_reports: true,
+            kyverno_config: Some(("kyverno".into(), "kyverno".into())),
             progress: Arc::default(),
         }
     }
@@ -150,6 +156,9 @@ pub struct ScanOutcome {
     pub plan: Plan,
     /// The reports the plan applies (a dry run's per-namespace reports).
     pub reports_to_apply: Vec<(ReportKey, WantedReport)>,
+    /// Kyverno's resourceFilters the scan applied: where they came from
+    /// (`namespace/name` of the ConfigMap) and how many; None when none.
+    pub resource_filters: Option<(String, usize)>,
     /// A dry run's per-resource reports that differ from the stored ones,
     /// when asked for (`keep_dry_run_reports`).
     pub dry_run_reports: Option<dry_run::ReportSpill>,
@@ -322,6 +331,25 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     let policies_evaluated = set.len();
 
     let env = Arc::new(namespace_environment(&client).await?);
+    let resource_filters = match &options.kyverno_config {
+        None => None,
+        Some((namespace, name)) => {
+            match read_resource_filters(&client, namespace, name).await {
+                Ok(filters) => filters,
+                // Without them more is evaluated than Kyverno would: said,
+                // and the run is incomplete (its verdicts may be stricter
+                // than Kyverno's).
+                Err(err) => {
+                    tracing::warn!(error = %err, "Kyverno's resourceFilters could not be read");
+                    outcome.other_failures.push(err);
+                    None
+                }
+            }
+        }
+    };
+    outcome.resource_filters = resource_filters
+        .as_ref()
+        .map(|(source, filters)| (source.clone(), filters.len()));
     let mut lookups = ApiLookups::new(
         client.clone(),
         tokio::runtime::Handle::current(),
@@ -335,6 +363,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
             background_only: true,
             equivalent_versions: true,
             all_policies_known: !outcome.policies_incomplete,
+            resource_filters: resource_filters.map(|(_, filters)| Arc::new(filters)),
         },
         Arc::new(lookups),
     );
@@ -655,6 +684,31 @@ fn not_loaded(documents: &[Document], loaded: &BTreeSet<String>) -> Vec<String> 
 
 /// Namespace labels (for `namespaceSelector`) and objects (for CEL's
 /// `namespaceObject`), read once.
+/// Kyverno's `resourceFilters` from its ConfigMap (`INIT_CONFIG` in
+/// Kyverno's namespace, `kyverno/kyverno` by default): the source and the
+/// filters, or None when there is no such ConfigMap (no Kyverno).
+async fn read_resource_filters(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<(String, ResourceFilters)>, ClusterError> {
+    let path = format!("/api/v1/namespaces/{namespace}/configmaps");
+    match crate::cluster::get(client, &path, name).await {
+        Ok(config_map) => {
+            let text = config_map
+                .pointer("/data/resourceFilters")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            Ok(Some((
+                format!("{namespace}/{name}"),
+                ResourceFilters::parse(text),
+            )))
+        }
+        Err(err) if err.code() == Some(404) => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
 async fn namespace_environment(client: &Client) -> Result<Environment, ClusterError> {
     let mut env = Environment::default();
     let mut token: Option<String> = None;
