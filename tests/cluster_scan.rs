@@ -489,6 +489,25 @@ fn dry_run_writes_nothing_and_prints_the_reports() {
         .collect();
     assert!(!printed.is_empty());
     assert_eq!(printed, stored);
+    // With nothing to change, a dry run still prints every report: its
+    // output is the whole set (evidence --from reads it), not a diff.
+    let again = scan(&cluster, &["--dry-run", "-o", "json"]);
+    let list: Value = serde_json::from_slice(&again.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&again.stdout)));
+    assert_eq!(
+        list["items"].as_array().map(Vec::len),
+        Some(stored_reports(&cluster)),
+        "{list}"
+    );
+    assert!(
+        stderr(&again).contains("would apply 0"),
+        "{}",
+        stderr(&again)
+    );
+}
+
+fn stored_reports(cluster: &TestCluster) -> usize {
+    reports(cluster, "policyreports").len() + reports(cluster, "clusterpolicyreports").len()
 }
 
 #[test]

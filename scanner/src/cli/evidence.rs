@@ -80,6 +80,13 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
     for problem in &problems {
         eprintln!("warning: {problem}");
     }
+    // For a "did you mean" when --policy names nothing.
+    let known_policies: Vec<String> = input
+        .policies
+        .iter()
+        .filter_map(|d| d.pointer("/metadata/name").and_then(|n| n.as_str()))
+        .map(str::to_string)
+        .collect();
     let mut built = evidence::build(&input);
     // The evidence keeps (shares) what it needs of the reports' results:
     // the rest is freed before the package is written.
@@ -127,8 +134,11 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
         })
         .collect();
     for name in &unmatched {
+        let hint = crate::scan::selection::nearest(name, known_policies.iter().map(String::as_str))
+            .map(|near| format!(" (did you mean {near}?)"))
+            .unwrap_or_default();
         eprintln!(
-            "warning: --policy {name}: no such policy in the cluster's policies or reports; it is not ready"
+            "warning: --policy {name}: no such policy in the cluster's policies or reports{hint}; it is not ready"
         );
     }
     // A misspelt --namespace would show an empty view that reads clean.

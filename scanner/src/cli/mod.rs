@@ -244,7 +244,9 @@ pub struct ScanArgs {
     /// Report layout.
     #[arg(long, value_enum, default_value_t = ReportPer::Resource)]
     pub report_per: ReportPer,
-    /// Write nothing; print what would be written.
+    /// Write nothing. With -o yaml|json, print every report a real run
+    /// would leave in the cluster (changed or not); stderr says which it
+    /// would apply and delete.
     #[arg(long)]
     pub dry_run: bool,
     /// Output format of the findings (with --dry-run and yaml/json: the reports that would be written).

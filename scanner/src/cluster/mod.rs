@@ -56,7 +56,12 @@ impl ClusterError {
                 } else {
                     status.reason.clone()
                 },
-                message: status.message.clone(),
+                // A web server's error page is no message: its start will do.
+                message: if status.reason == KUBE_UNPARSED_ERROR {
+                    shortened(&status.message)
+                } else {
+                    status.message.clone()
+                },
             },
             other => ClusterError::Transport {
                 what,
@@ -74,6 +79,17 @@ impl ClusterError {
     }
 }
 
+/// The first line of `text`, at most 120 characters, marked when cut.
+fn shortened(text: &str) -> String {
+    let line = text.trim().lines().next().unwrap_or_default();
+    let cut: String = line.chars().take(120).collect();
+    if cut.len() < text.trim().len() {
+        format!("{cut} …")
+    } else {
+        cut
+    }
+}
+
 /// An error and its sources, `: `-joined, each said once: kube's own text
 /// of a connection failure ("client error (Connect)") leaves out the cause
 /// its sources give (refused, no route, DNS, a TLS certificate error).
@@ -87,6 +103,12 @@ fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
             message.push_str(&text);
         }
         source = cause.source();
+    }
+    // rustls' words for a plain-HTTP answer to a TLS hello.
+    if message.contains("InvalidContentType") {
+        message.push_str(
+            " (the server answered without TLS: is the kubeconfig's https:// address a plain-HTTP port?)",
+        );
     }
     message
 }
@@ -163,5 +185,16 @@ mod tests {
             "discovery: not an answer of a Kubernetes API server (check the kubeconfig's server address) (404): 404 page not found"
         );
         assert_eq!(err.code(), Some(404));
+        // A whole HTML error page is cut to its first line.
+        let page = format!(
+            "<!DOCTYPE HTML>\n<html><body>{}</body></html>",
+            "x".repeat(500)
+        );
+        let status = kube::core::Status::failure(&page, KUBE_UNPARSED_ERROR).with_code(404);
+        let err = ClusterError::from_kube("discovery", kube::Error::Api(Box::new(status)));
+        assert!(
+            err.to_string().ends_with("(404): <!DOCTYPE HTML> …"),
+            "{err}"
+        );
     }
 }

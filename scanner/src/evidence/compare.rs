@@ -156,6 +156,25 @@ fn violations<'a>(
     found
 }
 
+/// Why an annotation's skip is still a violation.
+const ANNOTATION_ONLY: &str = "skipped only by a polscan.io/exception annotation, which Kyverno's admission does not read: still a violation to Kyverno";
+
+/// Results excused only by an annotation (Kyverno acts on them as on
+/// violations), by key, of the policies `wanted` keeps.
+fn annotation_only<'a>(
+    evidence: &'a Evidence,
+    wanted: &dyn Fn(&PolicyEvidence) -> bool,
+) -> BTreeMap<String, (Arc<str>, &'a Violation)> {
+    let mut found = BTreeMap::new();
+    for policy in evidence.policies.iter().filter(|p| wanted(p)) {
+        let name: Arc<str> = policy.info.qualified_name().into();
+        for excused in policy.excused.iter().filter(|v| v.annotation_only) {
+            found.insert(excused.key(&name), (name.clone(), excused));
+        }
+    }
+    found
+}
+
 fn change(policy: &str, violation: &Violation, reason: Option<String>) -> ViolationChange {
     ViolationChange {
         policy: policy.to_string(),
@@ -177,11 +196,23 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
     };
     let before = violations(previous, &wanted);
     let after = violations(current, &wanted);
-    let new_violations: Vec<ViolationChange> = after
+    // A fail excused only by a polscan.io/exception annotation is still a
+    // violation to Kyverno, which does not read the annotation.
+    let annotation_before = annotation_only(previous, &wanted);
+    let annotation_after = annotation_only(current, &wanted);
+    let mut new_violations: Vec<ViolationChange> = after
         .iter()
         .filter(|(key, _)| !before.contains_key(*key))
         .map(|(_, (policy, violation))| change(policy, violation, None))
         .collect();
+    new_violations.extend(
+        annotation_after
+            .iter()
+            .filter(|(key, _)| !before.contains_key(*key) && !annotation_before.contains_key(*key))
+            .map(|(_, (policy, violation))| {
+                change(policy, violation, Some(ANNOTATION_ONLY.into()))
+            }),
+    );
     let mut fixed_violations = Vec::new();
     let mut unknown_violations = Vec::new();
     let mut excused_violations = Vec::new();
@@ -198,6 +229,10 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
         if after.contains_key(key) {
             continue;
         }
+        if annotation_after.contains_key(key) {
+            excused_violations.push(change(policy, violation, Some(ANNOTATION_ONLY.into())));
+            continue;
+        }
         if excused_now.contains(key) {
             excused_violations.push(change(
                 policy,
@@ -211,14 +246,28 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
             Some(reason) => unknown_violations.push(change(policy, violation, Some(reason))),
         }
     }
+    // With a --policy filter on either side, only the exceptions of the
+    // policies both kept are compared (the other package may list others).
+    let filtered = !previous.policy_filter.is_empty() || !current.policy_filter.is_empty();
+    let compared: Vec<String> = previous
+        .policies
+        .iter()
+        .chain(&current.policies)
+        .filter(|p| wanted(p))
+        .map(|p| p.info.qualified_name())
+        .collect();
+    let relevant =
+        |e: &&super::ExceptionEvidence| !filtered || compared.iter().any(|name| e.covers(name));
     let previous_exceptions: BTreeMap<String, ExceptionStatus> = previous
         .exceptions
         .iter()
+        .filter(relevant)
         .map(|e| (e.key(), e.status))
         .collect();
     let new_exceptions = current
         .exceptions
         .iter()
+        .filter(relevant)
         .filter(|e| !previous_exceptions.contains_key(&e.key()))
         .map(|e| format!("{} {}", e.source, e.name))
         .collect();
@@ -231,6 +280,7 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
     let removed_exceptions = previous
         .exceptions
         .iter()
+        .filter(relevant)
         .filter(|e| !current_names.contains(&(e.source.as_str(), e.name.as_str())))
         .map(|e| format!("{} {}", e.source, e.name))
         .collect::<BTreeSet<_>>()
@@ -239,6 +289,7 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
     let expired_exceptions = current
         .exceptions
         .iter()
+        .filter(relevant)
         .filter(|e| {
             e.status == ExceptionStatus::Expired
                 && previous_exceptions.get(&e.key()) != Some(&ExceptionStatus::Expired)
@@ -247,17 +298,30 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
         .collect();
 
     let scope_change = exception_scope_change(previous, current);
-    // A policy some exception of either package names, or with violations
-    // now excused: its skips depend on which exceptions were applied.
-    let touched_by_exceptions = |name: &str| {
-        previous
+    // The PolicyExceptions each scan applied to a policy: with another
+    // exception scope, those may differ while the cluster did not change.
+    let applied = |evidence: &Evidence, name: &str| -> BTreeSet<String> {
+        evidence
             .exceptions
             .iter()
-            .chain(&current.exceptions)
-            .any(|e| e.covers(name))
-            || excused_violations.iter().any(|v| v.policy == name)
+            .filter(|e| e.source == "PolicyException" && e.problem.is_none() && e.covers(name))
+            .map(|e| e.name.clone())
+            .collect()
     };
-    let scope_changed_for = |name: &str| scope_change.is_some() && touched_by_exceptions(name);
+    // Exceptions applied before and not now: what they skipped may be
+    // enforced now. (Newly applied ones only skip more.)
+    let no_longer_applied = |name: &str| -> Vec<String> {
+        if scope_change.is_none() {
+            return Vec::new();
+        }
+        let now = applied(current, name);
+        applied(previous, name)
+            .into_iter()
+            .filter(|e| !now.contains(e))
+            .collect()
+    };
+    let scope_changed_for =
+        |name: &str| scope_change.is_some() && applied(previous, name) != applied(current, name);
     let scope_reason = |change: &ExceptionScopeChange| {
         format!(
             "the scans applied different PolicyExceptions (before: {}; now: {}): its skipped results are not compared like with like",
@@ -351,7 +415,7 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
                 },
             },
             ConditionCheck {
-                condition: "a scan that did not complete".into(),
+                condition: "a scan that did not complete, or did not cover every namespace the policy applies in".into(),
                 met: gaps.as_ref().is_none_or(|gaps| !gaps.is_empty()),
                 detail: match (&current.scan, &gaps) {
                     (Some(scan), Some(gaps)) if gaps.is_empty() => format!(
@@ -378,14 +442,19 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
                     policy.stale_exceptions.join(", ")
                 },
             },
-            ConditionCheck {
-                condition: "the scan applied other PolicyExceptions than the previous package's (Kyverno's --exceptionNamespace, or the scan's, changed)".into(),
-                met: scope_changed_for(&name),
-                detail: match &scope_change {
-                    Some(change) if scope_changed_for(&name) => scope_reason(change),
-                    Some(_) => "changed, but no exception names this policy".into(),
-                    None => "none".into(),
-                },
+            {
+                let dropped = no_longer_applied(&name);
+                ConditionCheck {
+                    condition: "a PolicyException the previous package's scan applied that this scan did not (Kyverno's --exceptionNamespace, or the scan's, changed)".into(),
+                    met: !dropped.is_empty(),
+                    detail: match &scope_change {
+                        Some(change) if !dropped.is_empty() => {
+                            format!("{}: {}", dropped.join(", "), scope_reason(change))
+                        }
+                        Some(_) => "the exception scope changed, but every PolicyException applied to this policy before still is".into(),
+                        None => "none".into(),
+                    },
+                }
             },
             ConditionCheck {
                 condition: "an exception for this policy expiring or expired".into(),

@@ -89,13 +89,14 @@ impl ExceptionEvidence {
 
     /// True for the policy itself and for any of its rules (`policy/rule`,
     /// where `policy` may be a namespaced `namespace/name`): what follows
-    /// the policy is one rule name, never a further `name/rule`.
+    /// the policy is one rule name, never a further `name/rule`. A CEL
+    /// policy's results have no rule: `policy/` is that policy.
     pub(super) fn covers(&self, policy: &str) -> bool {
         self.policies.iter().any(|p| {
             p == policy
                 || p.strip_prefix(policy)
                     .and_then(|rest| rest.strip_prefix('/'))
-                    .is_some_and(|rule| !rule.is_empty() && !rule.contains('/'))
+                    .is_some_and(|rule| !rule.contains('/'))
         })
     }
 }

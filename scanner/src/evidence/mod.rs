@@ -203,6 +203,11 @@ pub struct Violation {
     /// `Audit`, or `unknown`/`Invalid` when the policy's action is).
     #[serde(default, skip_serializing_if = "is_empty")]
     pub action: Arc<str>,
+    /// In `excused`: a fail or error excused only by a `polscan.io/exception`
+    /// annotation, which Kyverno's admission does not read (it acts on it
+    /// as on a violation, with `action`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub annotation_only: bool,
 }
 
 fn is_empty(text: &Arc<str>) -> bool {
@@ -879,13 +884,19 @@ fn policy_evidence(
                 .properties
                 .contains_key(crate::engine::exceptions::properties::EXCEPTION);
         if &*result.result == "skip" && by_exception {
+            let annotation_only = excused_violation(result);
             excused.push(Violation {
                 rule: result.rule.clone(),
                 result: result.result.clone(),
                 resource: result.resource.clone(),
                 owner: result.resource.clone(),
                 message: result.message.clone(),
-                action: shared.text(""),
+                action: if annotation_only {
+                    shared.text(&result_action(result, &info, input.scan.as_ref()))
+                } else {
+                    shared.text("")
+                },
+                annotation_only,
             });
         }
         if matches!(&*result.result, "fail" | "error" | "warn") {
@@ -899,6 +910,7 @@ fn policy_evidence(
                     .unwrap_or_else(|| result.resource.clone()),
                 message: result.message.clone(),
                 action: shared.text(&result_action(result, &info, input.scan.as_ref())),
+                annotation_only: false,
             });
         }
     }
@@ -999,12 +1011,35 @@ fn policy_evidence(
             if let Some(resources) = annotation_only.get(&name) {
                 let names: Vec<String> = resources.iter().map(ToString::to_string).collect();
                 let own_prefix = format!("{qualified}/");
-                let files: BTreeSet<&str> = generated
+                let mine: Vec<&GeneratedException> = generated
                     .iter()
                     .filter(|g| g.resources.iter().any(|r| resources.contains(r)))
                     .filter(|g| g.covers.iter().any(|c| c.starts_with(&own_prefix)))
+                    .collect();
+                let files: BTreeSet<&str> = mine
+                    .iter()
+                    .filter(|g| g.existing_not_applied.is_none())
                     .map(|g| g.file.as_str())
                     .collect();
+                // Applied already but not by the scan: applying again does
+                // nothing; Kyverno's exception setting (and the scan's) does.
+                let existing: BTreeSet<&str> = mine
+                    .iter()
+                    .filter_map(|g| g.existing_not_applied.as_deref())
+                    .collect();
+                let remedy = match (files.is_empty(), existing.is_empty()) {
+                    (false, true) => format!(
+                        "apply the generated PolicyException(s) {}",
+                        some_of(&files.iter().map(|f| f.to_string()).collect::<Vec<_>>())
+                    ),
+                    (true, false) => existing.iter().copied().collect::<Vec<_>>().join("; "),
+                    (true, true) => "make each bypass a PolicyException Kyverno applies".into(),
+                    _ => format!(
+                        "apply the generated PolicyException(s) {}; {}",
+                        some_of(&files.iter().map(|f| f.to_string()).collect::<Vec<_>>()),
+                        existing.iter().copied().collect::<Vec<_>>().join("; ")
+                    ),
+                };
                 let reason = if info.kind == "ValidatingAdmissionPolicy" {
                     // The API server enforces it and reads no PolicyException.
                     format!(
@@ -1014,10 +1049,9 @@ fn policy_evidence(
                     )
                 } else {
                     format!(
-                        "{} violating resource(s) excused only by {EXCEPTION_ANNOTATION} annotations, which Kyverno's admission does not read (it would reject them when created again (a rollout's new Pods, a re-apply) and at an update that newly violates, or at any update where the rule sets allowExistingViolations: false): {}; apply the generated PolicyException(s) {}",
+                        "{} violating resource(s) excused only by {EXCEPTION_ANNOTATION} annotations, which Kyverno's admission does not read (it would reject them when created again (a rollout's new Pods, a re-apply) and at an update that newly violates, or at any update where the rule sets allowExistingViolations: false): {}; {remedy}",
                         names.len(),
                         some_of(&names),
-                        some_of(&files.iter().map(|f| f.to_string()).collect::<Vec<_>>())
                     )
                 };
                 rule_reasons.push(reason.clone());

@@ -363,7 +363,8 @@ impl ScanRecord {
     /// What of this scan's incompleteness can affect `info`'s results: the
     /// scan's failure, the policy itself invalid or unread, a failed list
     /// of a kind it reaches, failed report writes (reports do not say
-    /// whose), or a gap the record does not name. Empty when none.
+    /// whose), a gap the record does not name, or namespaces where Kyverno
+    /// enforces the policy that the scan left out. Empty when none.
     pub(super) fn incomplete_for(&self, info: &PolicyInfo) -> Vec<String> {
         let mut gaps = Vec::new();
         if let Some(error) = &self.error {
@@ -397,6 +398,11 @@ impl ScanRecord {
         }
         if !self.complete && self.error.is_none() && !self.gaps_named() {
             gaps.push("incomplete (the record does not say why)".into());
+        }
+        // A scan of some namespaces says nothing of the others, where
+        // Kyverno enforces the policy all the same.
+        if let Some(uncovered) = self.uncovered_namespaces(info) {
+            gaps.push(format!("the scan did not cover {uncovered}"));
         }
         gaps
     }

@@ -518,10 +518,13 @@ fn scans_that_applied_different_exceptions_are_not_compared_like_with_like() {
         .iter()
         .find(|c| c.policy == "guarded")
         .expect("guarded is enforced");
-    assert!(guarded_check
-        .conditions
-        .iter()
-        .any(|c| c.met && c.condition.contains("applied other PolicyExceptions")));
+    assert!(
+        guarded_check.conditions.iter().any(|c| c.met
+            && c.condition
+                .contains("the previous package's scan applied that this scan did not")
+            && c.detail.starts_with("team-b/sneaky")),
+        "{guarded_check:?}"
+    );
     // A policy no exception names is compared as before.
     let other_check = comparison
         .readiness_checks
@@ -533,13 +536,102 @@ fn scans_that_applied_different_exceptions_are_not_compared_like_with_like() {
     assert!(markdown::render(&after).contains("the scans applied different PolicyExceptions"));
     assert!(html::render(&after).contains("id=\"exception-scope-change\""));
     // The same setting on both sides: nothing said, no condition met.
-    let again = build(&input(reports, policies, Some(applied_in("team-b"))));
+    let again = build(&input(
+        reports.clone(),
+        policies.clone(),
+        Some(applied_in("team-b")),
+    ));
     let same = compare::compare(&before, &again);
     assert!(same.exception_scope_change.is_none());
     assert!(
         same.rollback_checks.iter().all(|c| !c.roll_back),
         "{same:?}"
     );
+    // Widened to every namespace: the same exception applies, the same
+    // results: said, but nothing to roll back.
+    let widened = build(&input(reports, policies, Some(applied_in("*"))));
+    let wider = compare::compare(&before, &widened);
+    assert!(wider.exception_scope_change.is_some());
+    assert!(
+        wider.rollback_checks.iter().all(|c| !c.roll_back),
+        "{wider:?}"
+    );
+}
+
+#[test]
+fn a_scan_of_some_namespaces_does_not_clear_a_cluster_wide_policy_for_rollback() {
+    let guarded = policy("guarded", "Enforce", "2026-11-01T00:00:00Z");
+    let reports = vec![report(vec![result("guarded", "pass", "team-a", "good")])];
+    let before = build(&input(
+        reports.clone(),
+        vec![guarded.clone()],
+        Some(scan(true, &[])),
+    ));
+    let mut one_namespace = scan(true, &[]);
+    one_namespace.namespaces = vec!["team-a".into()];
+    let after = build(&input(reports, vec![guarded], Some(one_namespace)));
+    let comparison = compare::compare(&before, &after);
+    let check = &comparison.rollback_checks[0];
+    assert!(check.roll_back, "{check:?}");
+    assert!(
+        check.conditions.iter().any(|c| c.met
+            && c.condition.starts_with("a scan that did not complete")
+            && c.detail.contains("every namespace but team-a")),
+        "{check:?}"
+    );
+}
+
+#[test]
+fn a_new_violation_excused_only_by_an_annotation_rolls_an_enforced_policy_back() {
+    let guarded = policy("guarded", "Enforce", "2026-11-01T00:00:00Z");
+    let before = build(&input(
+        vec![report(vec![result("guarded", "pass", "a", "good")])],
+        vec![guarded.clone()],
+        Some(scan(true, &[])),
+    ));
+    // A new Pod violates, and its own annotation excuses it: Kyverno does
+    // not read the annotation and rejects the Pod's next creation.
+    let after = build(&input(
+        vec![report(vec![
+            result("guarded", "pass", "a", "good"),
+            annotation_skipped("guarded", "check", "sneaky", "fail"),
+        ])],
+        vec![guarded],
+        Some(scan(true, &[])),
+    ));
+    let comparison = compare::compare(&before, &after);
+    assert_eq!(comparison.new_violations.len(), 1, "{comparison:?}");
+    assert!(comparison.new_violations[0]
+        .reason
+        .as_deref()
+        .is_some_and(|r| r.contains("Kyverno's admission does not read")));
+    let check = &comparison.rollback_checks[0];
+    assert!(
+        check.roll_back
+            && check.conditions[0].met
+            && check.conditions[0].detail.contains("a/Pod/sneaky"),
+        "{check:?}"
+    );
+}
+
+#[test]
+fn a_filtered_package_compares_only_its_policies_exceptions() {
+    let policies = vec![
+        policy("guarded", "Audit", "2026-11-01T00:00:00Z"),
+        policy("other", "Audit", "2026-11-01T00:00:00Z"),
+        polex("team-b", "sneaky", "2026-11-01T00:00:00Z"),
+    ];
+    let before = build(&input(
+        guarded_reports(),
+        policies.clone(),
+        Some(applied_in("*")),
+    ));
+    let mut filtered = input(guarded_reports(), policies, Some(applied_in("*")));
+    filtered.policy_filter = vec!["other".into()];
+    let after = build(&filtered);
+    let comparison = compare::compare(&before, &after);
+    assert!(comparison.removed_exceptions.is_empty(), "{comparison:?}");
+    assert!(comparison.new_exceptions.is_empty(), "{comparison:?}");
 }
 
 #[test]
@@ -983,6 +1075,13 @@ fn an_exception_covers_its_policy_and_rules_not_a_policy_named_like_a_namespace(
         "a ClusterPolicy named after the namespace"
     );
     assert!(!exception.covers("clean-up"));
+    // A ValidatingPolicy's results have no rule: `vpol/` names the policy.
+    let cel = ExceptionEvidence {
+        policies: vec!["require-replicas/".into()],
+        ..exception
+    };
+    assert!(cel.covers("require-replicas"));
+    assert!(!cel.covers("require"));
 }
 
 #[test]

@@ -154,13 +154,14 @@ pub struct ScanOutcome {
     /// Discovery failures and kinds of policies that could not be read.
     pub other_failures: Vec<ClusterError>,
     pub plan: Plan,
-    /// The reports the plan applies (a dry run's per-namespace reports).
+    /// The reports the plan applies (in a dry run, every per-namespace
+    /// report the scan wants, for printing).
     pub reports_to_apply: Vec<(ReportKey, WantedReport)>,
     /// Kyverno's resourceFilters the scan applied: where they came from
     /// (`namespace/name` of the ConfigMap) and how many; None when none.
     pub resource_filters: Option<(String, usize)>,
-    /// A dry run's per-resource reports that differ from the stored ones,
-    /// when asked for (`keep_dry_run_reports`).
+    /// A dry run's per-resource reports, every one the scan wants (changed
+    /// or not), when asked for (`keep_dry_run_reports`).
     pub dry_run_reports: Option<dry_run::ReportSpill>,
     pub writes: usize,
     pub deletes: usize,
@@ -394,7 +395,8 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
         }
     }
     for message in unmatched {
-        tracing::warn!("{message}");
+        // Printed once, with the problems (not also as a log line).
+        tracing::debug!("{message}");
         outcome.audit.problems.push(Problem {
             origin: None,
             message,
@@ -604,6 +606,10 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
             let stored: BTreeSet<&ReportKey> = in_scope.iter().map(|r| &r.key).collect();
             for (key, (_, report)) in wanted {
                 if !to_apply.contains(&key) {
+                    // A dry run prints every report, changed or not.
+                    if options.dry_run && options.keep_dry_run_reports {
+                        outcome.reports_to_apply.push((key, report));
+                    }
                     continue;
                 }
                 // Parts are packed by size, so results of missing policies
@@ -840,6 +846,13 @@ impl ReportSink {
                 key: key.clone(),
                 content_hash: hash,
             });
+            // A dry run prints every report a real run would leave, changed
+            // or not: its output is the whole set, not a diff.
+            if let Some(spill) = &mut self.dry_run {
+                if let Err(err) = spill.push(&report) {
+                    self.spill_error.get_or_insert(err);
+                }
+            }
             if unchanged {
                 continue;
             }
@@ -847,11 +860,7 @@ impl ReportSink {
                 self.not_sent.push(not_sent(&key, err));
                 continue;
             }
-            if let Some(spill) = &mut self.dry_run {
-                if let Err(err) = spill.push(&report) {
-                    self.spill_error.get_or_insert(err);
-                }
-            } else if let Some(writer) = &self.writer {
+            if let Some(writer) = &self.writer {
                 // The writer stopping is reported by its own task.
                 let _ = writer.blocking_send(Outgoing {
                     key,

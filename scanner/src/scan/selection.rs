@@ -133,11 +133,32 @@ impl ScanFilters {
                 .iter()
                 .filter(|n| !namespaces.clone().any(|known| known == n.as_str()))
             {
-                said.push(format!("{flag} {name}: no such namespace in the cluster"));
+                let hint = nearest(name, namespaces.clone())
+                    .map(|near| format!(" (did you mean {near}?)"))
+                    .unwrap_or_default();
+                said.push(format!(
+                    "{flag} {name}: no such namespace in the cluster{hint}"
+                ));
             }
         }
         said
     }
+}
+
+/// The known name at most two edits from `typed` (case ignored), nearest
+/// first: the "did you mean" of a misspelt namespace, policy or kind.
+pub fn nearest<'a>(typed: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let typed = typed.to_ascii_lowercase();
+    known
+        .map(|name| {
+            (
+                strsim::osa_distance(&typed, &name.to_ascii_lowercase()),
+                name,
+            )
+        })
+        .filter(|(distance, _)| *distance <= 2)
+        .min()
+        .map(|(_, name)| name)
 }
 
 /// The served kind (as `Kind` or `group/Kind`, as the user wrote it) at
@@ -294,7 +315,7 @@ mod tests {
         );
         assert_eq!(
             said[2],
-            "--namespace shpo: no such namespace in the cluster"
+            "--namespace shpo: no such namespace in the cluster (did you mean shop?)"
         );
         let fine = ScanFilters {
             include_kinds: vec![KindName::parse("POD"), KindName::parse("apps/Deployment")],
