@@ -1285,6 +1285,12 @@ spec: {policyName: pinned-images, validationActions: [Deny]}
         policies_of("kube-system"),
         ["disallow-latest-tag", "pinned-images"]
     );
+    // This 1.20 server has no ValidatingAdmissionPolicy API: said at once.
+    assert!(
+        stderr(&output).contains("ValidatingAdmissionPolicy pinned-images (a --policy file): this cluster does not serve ValidatingAdmissionPolicy"),
+        "{}",
+        stderr(&output)
+    );
 
     // Kyverno's chart defaults filter kube-system (and ReplicaSets, ...).
     cluster.apply_yaml(

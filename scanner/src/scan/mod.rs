@@ -383,6 +383,31 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     }
     // A misspelt filter scans less (or more) than meant: said, not guessed.
     let mut unmatched = unknown_kinds;
+    // A policy file of a kind this cluster does not serve is evaluated (an
+    // audit of what it would do) but nothing here enforces it: said now,
+    // not only in the evidence.
+    if discovered.failed.is_empty() {
+        for document in &options.policy_documents {
+            let kind = document
+                .value
+                .get("kind")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let Some((group, enforcer)) = crate::evidence::policy_kind_group(kind) else {
+                continue;
+            };
+            if discovered.find(group, kind).is_none() {
+                let name = document
+                    .value
+                    .pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                unmatched.push(format!(
+                    "{kind} {name} (a --policy file): this cluster does not serve {kind} ({group}), so nothing here would enforce it — that needs {enforcer}"
+                ));
+            }
+        }
+    }
     unmatched.extend(options.filters.unmatched(
         &discovered.kinds,
         env.namespace_labels.keys().map(String::as_str),
