@@ -72,6 +72,9 @@ pub struct ScanRecord {
     /// many filters; None when it applied none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_filters: Option<ResourceFiltersApplied>,
+    /// The exception namespace the scan applied does not exist.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub exception_namespace_missing: bool,
 }
 
 /// Where the scan's Kyverno resourceFilters came from.
@@ -159,6 +162,7 @@ impl ScanRecord {
                 source,
             )?,
             results_by_rule: json_key(text(keys::RESULTS_BY_RULE), keys::RESULTS_BY_RULE, source)?,
+            exception_namespace_missing: text(keys::EXCEPTION_NAMESPACE_MISSING) == Some("true"),
             resource_filters: text(keys::RESOURCE_FILTERS_FROM).map(|from| {
                 ResourceFiltersApplied {
                     source: from.to_string(),
@@ -421,6 +425,10 @@ impl ScanRecord {
     /// assume.
     pub fn exceptions_statement(&self) -> String {
         match &self.policy_exceptions {
+            Some(scope @ ExceptionScope::Namespace { namespace }) if self.exception_namespace_missing => format!(
+                "{}; but namespace {namespace} does not exist in the cluster (a typo, or create it before applying the generated PolicyExceptions, which go there)",
+                scope.statement()
+            ),
             Some(scope) => scope.statement(),
             None => "PolicyExceptions: the scan record does not say which were applied (an older polscan applied every one, which Kyverno does only when started with --enablePolicyException --exceptionNamespace='*')".into(),
         }

@@ -1116,6 +1116,7 @@ fn the_record_a_scan_writes_is_the_record_evidence_reads() {
             namespace: "kyverno".into(),
         },
         resource_filters: Some(("kyverno/kyverno".into(), 17)),
+        exception_namespace_missing: true,
         ..ScanOutcome::default()
     };
     outcome.objects_evaluated_by_kind.insert("Pod".into(), 2);
@@ -1151,11 +1152,18 @@ fn the_record_a_scan_writes_is_the_record_evidence_reads() {
     );
     expected.objects_evaluated_by_kind = Some([("Pod".to_string(), 2)].into_iter().collect());
     expected.results_by_rule = outcome.results_by_rule.clone().into();
+    expected.exception_namespace_missing = true;
     expected.resource_filters = Some(super::record::ResourceFiltersApplied {
         source: "kyverno/kyverno".into(),
         count: 17,
     });
     assert_eq!(read, expected);
+    assert!(
+        read.exceptions_statement()
+            .contains("but namespace kyverno does not exist in the cluster"),
+        "{}",
+        read.exceptions_statement()
+    );
     // The evidence says which filters its results assume.
     let evidence = build(&input(Vec::new(), Vec::new(), Some(read)));
     assert!(

@@ -51,6 +51,8 @@ pub mod keys {
     pub const EXCEPTION_NAMESPACE: &str = "exceptionNamespace";
     /// Count of the cluster's PolicyExceptions found but not applied.
     pub const EXCEPTIONS_NOT_APPLIED: &str = "policyExceptionsNotApplied";
+    /// `true` when the exception namespace does not exist in the cluster.
+    pub const EXCEPTION_NAMESPACE_MISSING: &str = "exceptionNamespaceMissing";
     /// Kyverno's resourceFilters the run applied: `<namespace>/<name>` of
     /// its ConfigMap; absent when it applied none.
     pub const RESOURCE_FILTERS_FROM: &str = "resourceFiltersFrom";
@@ -224,6 +226,9 @@ pub fn config_map(
                 keys::EXCEPTIONS_NOT_APPLIED,
                 outcome.exceptions_not_applied.len().to_string(),
             );
+            if outcome.exception_namespace_missing {
+                put(keys::EXCEPTION_NAMESPACE_MISSING, "true".into());
+            }
             if let Some((source, count)) = &outcome.resource_filters {
                 put(keys::RESOURCE_FILTERS_FROM, source.clone());
                 put(keys::RESOURCE_FILTERS, count.to_string());

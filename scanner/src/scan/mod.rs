@@ -157,6 +157,8 @@ pub struct ScanOutcome {
     /// The reports the plan applies (in a dry run, every per-namespace
     /// report the scan wants, for printing).
     pub reports_to_apply: Vec<(ReportKey, WantedReport)>,
+    /// `--exception-namespace` named a namespace the cluster does not have.
+    pub exception_namespace_missing: bool,
     /// Kyverno's resourceFilters the scan applied: where they came from
     /// (`namespace/name` of the ConfigMap) and how many; None when none.
     pub resource_filters: Option<(String, usize)>,
@@ -414,6 +416,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     ));
     if let ExceptionScope::Namespace { namespace } = &options.exceptions {
         if namespace != "*" && !env.namespace_labels.contains_key(namespace) {
+            outcome.exception_namespace_missing = true;
             unmatched.push(format!(
                 "--exception-namespace {namespace}: no such namespace in the cluster, so no PolicyException is applied"
             ));
