@@ -590,9 +590,13 @@ pub fn build(input: &EvidenceInput) -> Evidence {
         .collect();
 
     let mut policies = Vec::new();
-    for (qualified, (info, found)) in infos {
+    for (qualified, (mut info, found)) in infos {
         if !wanted_policy(&input.policy_filter, &info) {
             continue;
+        }
+        // No command for an API the cluster does not serve: it would fail.
+        if input.unserved_policy_kinds.contains(&info.kind) {
+            info.rollback = None;
         }
         let own_results = by_policy
             .get(qualified.as_str())

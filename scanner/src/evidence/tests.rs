@@ -2604,11 +2604,14 @@ fn a_policy_of_a_kind_the_cluster_does_not_serve_is_not_ready() {
         Some(scan(true, &[])),
     ));
     assert_eq!(find(&served, "clean").verdict, Verdict::Ready);
+    assert!(find(&served, "clean").info.rollback.is_some());
     let mut unserved = input(reports, policies, Some(scan(true, &[])));
     unserved.unserved_policy_kinds = vec!["ClusterPolicy".into()];
     let evidence = build(&unserved);
     let clean = find(&evidence, "clean");
     assert_eq!(clean.verdict, Verdict::NotReady);
+    // No kubectl command that the server would refuse.
+    assert!(clean.info.rollback.is_none());
     assert!(
         clean
             .reasons
