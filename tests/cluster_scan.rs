@@ -1225,10 +1225,11 @@ fn a_misspelt_kind_to_include_is_refused_before_anything_is_written() {
     let _ = std::fs::remove_dir_all(&out);
 }
 
-/// Kyverno's resourceFilters (its ConfigMap): what Kyverno leaves alone gets
-/// no result of a Kyverno policy, as in Kyverno's own reports; a
-/// ValidatingAdmissionPolicy (the API server enforces it) is still
-/// evaluated there.
+/// Kyverno's resourceFilters (its ConfigMap), asked for with
+/// --kyverno-config: what Kyverno's admission leaves alone gets no result of
+/// a Kyverno policy; a ValidatingAdmissionPolicy (the API server enforces
+/// it) is still evaluated there. Without the flag none apply, as Kyverno's
+/// reports controller by default.
 #[test]
 fn kyvernos_resource_filters_are_applied_as_kyverno_applies_them() {
     let cluster = prepared_cluster();
@@ -1276,7 +1277,7 @@ spec: {policyName: pinned-images, validationActions: [Deny]}
     };
     let record = ["--last-run-configmap", "default/polscan-last-run"];
 
-    // No Kyverno ConfigMap: no Kyverno, no filters.
+    // No --kyverno-config: no filters, as Kyverno's reports controller.
     let mut args = vec!["--policy", vap_text.as_str()];
     args.extend_from_slice(&record);
     let output = scan(&cluster, &args);
@@ -1291,12 +1292,24 @@ spec: {policyName: pinned-images, validationActions: [Deny]}
         "{}",
         stderr(&output)
     );
+    // A ConfigMap named that does not exist stops the scan, writing nothing.
+    let mut missing = args.clone();
+    missing.extend_from_slice(&["--kyverno-config", "kyverno/kyverno"]);
+    let before = reports(&cluster, "policyreports");
+    let output = scan(&cluster, &missing);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("--kyverno-config: no ConfigMap kyverno/kyverno"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(reports(&cluster, "policyreports"), before);
 
     // Kyverno's chart defaults filter kube-system (and ReplicaSets, ...).
     cluster.apply_yaml(
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kyverno, namespace: kyverno}\ndata:\n  resourceFilters: '[Event,*,*][*/*,kube-system,*][*/*,kube-public,*][ReplicaSet,*,*][ReplicaSet/?*,*,*][*/*,kyverno,*]'\n",
     );
-    let output = scan(&cluster, &args);
+    let output = scan(&cluster, &missing);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(policies_of("kube-system"), ["pinned-images"]);
     assert_eq!(
@@ -1316,10 +1329,8 @@ spec: {policyName: pinned-images, validationActions: [Deny]}
     assert_eq!(config_map["data"]["resourceFiltersFrom"], "kyverno/kyverno");
     assert_eq!(config_map["data"]["resourceFilters"], "6");
 
-    // `--kyverno-config none` models no filters.
-    let mut none = args.clone();
-    none.extend_from_slice(&["--kyverno-config", "none"]);
-    let output = scan(&cluster, &none);
+    // Without the flag again: the kube-system results come back.
+    let output = scan(&cluster, &args);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(
         policies_of("kube-system"),

@@ -270,16 +270,13 @@ pub struct ScanArgs {
     /// are always applied.)
     #[arg(long, value_name = "NAMESPACE|*")]
     pub exception_namespace: Option<String>,
-    /// Kyverno's ConfigMap, whose `resourceFilters` (Events, ReplicaSets,
-    /// kube-system, ... by default) Kyverno's admission and reports leave
-    /// alone: resources they filter get no result of a Kyverno policy.
-    /// Absent ConfigMap: no Kyverno, no filters. `none`: apply none.
-    #[arg(
-        long,
-        value_name = "NAMESPACE/NAME|none",
-        default_value = "kyverno/kyverno"
-    )]
-    pub kyverno_config: String,
+    /// Apply Kyverno's `resourceFilters` from this ConfigMap (e.g.
+    /// kyverno/kyverno), as a Kyverno reports controller started with
+    /// --skipResourceFilters=false does (and Kyverno's admission): what they
+    /// filter gets no result of a Kyverno policy. Without it none are
+    /// applied, as Kyverno's reports controller by default.
+    #[arg(long, value_name = "NAMESPACE/NAME")]
+    pub kyverno_config: Option<String>,
     /// Kinds listed at the same time.
     #[arg(long, default_value_t = 4)]
     pub list_concurrency: usize,

@@ -45,11 +45,11 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         exceptions: scan::ExceptionScope::from_flag(args.exception_namespace.as_deref())
             .map_err(|err| super::usage::UsageError(err.to_string()))?,
         list_concurrency: args.list_concurrency,
-        kyverno_config: match args.kyverno_config.as_str() {
-            "none" => None,
-            text => Some(last_run::parse_target(text).ok_or_else(|| {
+        kyverno_config: match args.kyverno_config.as_deref() {
+            None => None,
+            Some(text) => Some(last_run::parse_target(text).ok_or_else(|| {
                 super::usage::UsageError(format!(
-                    "--kyverno-config {text:?}: expected <namespace>/<name> of Kyverno's ConfigMap, or none"
+                    "--kyverno-config {text:?}: expected <namespace>/<name> of Kyverno's ConfigMap"
                 ))
             })?),
         },

@@ -195,11 +195,13 @@ pub struct EngineOptions {
     /// `warn`. Off when some policy could not be read or loaded, since the
     /// name may be one of those.
     pub all_policies_known: bool,
-    /// Kyverno's `resourceFilters` (its ConfigMap): resources Kyverno's
-    /// admission and background scans leave alone get no result of a
+    /// Kyverno's `resourceFilters` (its ConfigMap), when asked for:
+    /// resources Kyverno's admission (and a reports controller started
+    /// with `--skipResourceFilters=false`) leaves alone get no result of a
     /// Kyverno policy (ClusterPolicy, Policy, ValidatingPolicy). A
     /// ValidatingAdmissionPolicy is enforced by the API server, which reads
-    /// no such filter: it is still evaluated.
+    /// no such filter: it is still evaluated (Kyverno's reports controller
+    /// would skip it too).
     pub resource_filters: Option<Arc<resource_filters::ResourceFilters>>,
 }
 

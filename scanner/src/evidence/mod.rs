@@ -390,7 +390,7 @@ impl Evidence {
             statements.push(scan.exceptions_statement());
             if let Some(filters) = &scan.resource_filters {
                 statements.push(format!(
-                    "Kyverno's resourceFilters applied ({} filter(s) from ConfigMap {}): resources Kyverno leaves alone have no result of a Kyverno policy, as in Kyverno's own reports; ValidatingAdmissionPolicies are evaluated on them all the same (the API server enforces those)",
+                    "Kyverno's resourceFilters applied ({} filter(s) from ConfigMap {}, scan --kyverno-config): resources Kyverno's admission leaves alone have no result of a Kyverno policy, as in the reports of a Kyverno reports controller started with --skipResourceFilters=false; ValidatingAdmissionPolicies are evaluated on them all the same (the API server enforces those)",
                     filters.count, filters.source
                 ));
             }

@@ -86,8 +86,11 @@ pub struct ScanOptions {
     /// needs only the counts.
     pub keep_findings: bool,
     /// Kyverno's ConfigMap (`namespace`, `name`), whose `resourceFilters`
-    /// the scan applies as Kyverno does; None: no filters (`--kyverno-config
-    /// none`). A ConfigMap that does not exist means no Kyverno: none.
+    /// the scan applies, as a Kyverno reports controller started with
+    /// `--skipResourceFilters=false` (and Kyverno's admission) does. None
+    /// (the default): no filters, as Kyverno's reports controller by
+    /// default (`--skipResourceFilters=true`). A ConfigMap named here that
+    /// does not exist is an error.
     pub kyverno_config: Option<(String, String)>,
     /// In a dry run, keep the reports it would write for printing (in a
     /// temporary file: [`dry_run::ReportSpill`]); other outputs print only
@@ -113,7 +116,7 @@ impl Default for ScanOptions {
             write_concurrency: 8,
             keep_findings: true,
             keep_dry_run_reports: true,
-            kyverno_config: Some(("kyverno".into(), "kyverno".into())),
+            kyverno_config: None,
             progress: Arc::default(),
         }
     }
@@ -243,6 +246,9 @@ pub enum ScanError {
     Shape(#[from] report_model::shape::ShapeError),
     #[error("encoding a report: {0}")]
     Encode(#[from] serde_json::Error),
+    /// `--kyverno-config` names a ConfigMap that does not exist.
+    #[error("--kyverno-config: no ConfigMap {0}: give the namespace/name of Kyverno's ConfigMap (a Helm release other than kyverno names it after the release)")]
+    KyvernoConfigMissing(String),
     /// The temporary file keeping a dry run's reports failed.
     #[error("keeping the dry run's reports in a temporary file: {0}")]
     DryRunSpill(#[source] std::io::Error),
@@ -336,19 +342,23 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     let env = Arc::new(namespace_environment(&client).await?);
     let resource_filters = match &options.kyverno_config {
         None => None,
-        Some((namespace, name)) => {
-            match read_resource_filters(&client, namespace, name).await {
-                Ok(filters) => filters,
-                // Without them more is evaluated than Kyverno would: said,
-                // and the run is incomplete (its verdicts may be stricter
-                // than Kyverno's).
-                Err(err) => {
-                    tracing::warn!(error = %err, "Kyverno's resourceFilters could not be read");
-                    outcome.other_failures.push(err);
-                    None
-                }
+        Some((namespace, name)) => match read_resource_filters(&client, namespace, name).await {
+            Ok(Some(filters)) => Some(filters),
+            // Named on purpose and not there: a typo or another release
+            // name; scanning without them would not be what was asked.
+            Ok(None) => {
+                return Err(ScanError::KyvernoConfigMissing(format!(
+                    "{namespace}/{name}"
+                )));
             }
-        }
+            // Without them more is evaluated than asked: said, and the run
+            // is incomplete.
+            Err(err) => {
+                tracing::warn!(error = %err, "Kyverno's resourceFilters could not be read");
+                outcome.other_failures.push(err);
+                None
+            }
+        },
     };
     outcome.resource_filters = resource_filters
         .as_ref()
@@ -720,7 +730,7 @@ fn not_loaded(documents: &[Document], loaded: &BTreeSet<String>) -> Vec<String> 
 /// `namespaceObject`), read once.
 /// Kyverno's `resourceFilters` from its ConfigMap (`INIT_CONFIG` in
 /// Kyverno's namespace, `kyverno/kyverno` by default): the source and the
-/// filters, or None when there is no such ConfigMap (no Kyverno).
+/// filters, or None when there is no such ConfigMap.
 async fn read_resource_filters(
     client: &Client,
     namespace: &str,

@@ -164,6 +164,16 @@ pub fn nearest<'a>(typed: &str, known: impl Iterator<Item = &'a str>) -> Option<
 /// The served kind (as `Kind` or `group/Kind`, as the user wrote it) at
 /// most two edits from `name`, nearest first; case is ignored.
 fn closest_kind(name: &KindName, kinds: &[ApiKind]) -> Option<String> {
+    // The kind served through another group (an alias group such as
+    // events.k8s.io, whose objects are listed once, through the other).
+    if name.group.is_some() {
+        if let Some(kind) = kinds
+            .iter()
+            .find(|k| k.kind.eq_ignore_ascii_case(&name.kind))
+        {
+            return Some(kind.display_name());
+        }
+    }
     let typed = name.text().to_ascii_lowercase();
     kinds
         .iter()
@@ -316,6 +326,16 @@ mod tests {
         assert_eq!(
             said[2],
             "--namespace shpo: no such namespace in the cluster (did you mean shop?)"
+        );
+        // A kind listed through another group: named, not guessed at.
+        let alias = ScanFilters {
+            include_kinds: vec![KindName::parse("events.k8s.io/Event")],
+            ..ScanFilters::default()
+        };
+        let with_event = [api_kind("", "Event", "events", true)];
+        assert_eq!(
+            alias.unknown_included_kinds(&with_event),
+            ["--include-kinds events.k8s.io/Event: the server serves no such kind (did you mean Event?)"]
         );
         let fine = ScanFilters {
             include_kinds: vec![KindName::parse("POD"), KindName::parse("apps/Deployment")],
