@@ -1168,7 +1168,7 @@ fn the_record_a_scan_writes_is_the_record_evidence_reads() {
     let evidence = build(&input(Vec::new(), Vec::new(), Some(read)));
     assert!(
         evidence.scope_statements().iter().any(|s| s.starts_with(
-            "Kyverno's resourceFilters applied (17 filter(s) from ConfigMap kyverno/kyverno)"
+            "Kyverno's resourceFilters applied (17 filter(s) from ConfigMap kyverno/kyverno,"
         )),
         "{:?}",
         evidence.scope_statements()
