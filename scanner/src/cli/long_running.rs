@@ -142,6 +142,16 @@ pub fn run(
                         outcome.deletes
                     );
                 }
+                // A mistyped --include-kinds fails every round alike: the
+                // command line is wrong, so stop (exit 64), not retry.
+                Err(err)
+                    if matches!(
+                        err.downcast_ref::<crate::scan::ScanError>(),
+                        Some(crate::scan::ScanError::UnknownKinds(_))
+                    ) =>
+                {
+                    return Err(super::usage::UsageError(format!("{err:#}")).into());
+                }
                 Err(err) => {
                     metrics.record(Err(&format!("{err:#}")), seconds, finished);
                     tracing::error!(error = %format!("{err:#}"), "scan failed; retrying at the next interval");

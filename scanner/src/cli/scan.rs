@@ -169,7 +169,14 @@ pub(super) async fn scan_once(
         .await
         .with_context(|| format!("scanning the cluster at {server}"));
     let mut record_failed = false;
-    if let (Some((namespace, name)), false) = (record_to, dry_run) {
+    // A mistyped command line ran no scan: the last record stays.
+    let refused = outcome.as_ref().err().is_some_and(|err| {
+        matches!(
+            err.downcast_ref::<scan::ScanError>(),
+            Some(scan::ScanError::UnknownKinds(_))
+        )
+    });
+    if let (Some((namespace, name)), false, false) = (record_to, dry_run, refused) {
         let error_text = outcome.as_ref().err().map(|err| format!("{err:#}"));
         let result = match &error_text {
             Some(text) => Err(text.as_str()),

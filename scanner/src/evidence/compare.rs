@@ -200,9 +200,11 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
     // violation to Kyverno, which does not read the annotation.
     let annotation_before = annotation_only(previous, &wanted);
     let annotation_after = annotation_only(current, &wanted);
+    // Excused only by an annotation before and a plain fail now is the
+    // same violation to Kyverno: not new.
     let mut new_violations: Vec<ViolationChange> = after
         .iter()
-        .filter(|(key, _)| !before.contains_key(*key))
+        .filter(|(key, _)| !before.contains_key(*key) && !annotation_before.contains_key(*key))
         .map(|(_, (policy, violation))| change(policy, violation, None))
         .collect();
     new_violations.extend(
@@ -225,8 +227,13 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
             p.excused.iter().map(move |e| e.key(&name))
         })
         .collect();
-    for (key, (policy, violation)) in &before {
+    // What Kyverno saw as a violation before (plain, or excused only by an
+    // annotation) and neither is now: excused, fixed or unknown.
+    for (key, (policy, violation)) in before.iter().chain(&annotation_before) {
         if after.contains_key(key) {
+            continue;
+        }
+        if annotation_before.contains_key(key) && annotation_after.contains_key(key) {
             continue;
         }
         if annotation_after.contains_key(key) {
@@ -368,10 +375,24 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
             .iter()
             .filter(|v| v.policy == name && v.action == "Enforce")
             .collect();
-        let gaps = current
-            .scan
-            .as_ref()
-            .map(|scan| scan.incomplete_for(&policy.info));
+        let gaps = current.scan.as_ref().map(|scan| {
+            let mut gaps = scan.incomplete_for(&policy.info);
+            // Namespaces the previous scan covered and this one left out:
+            // Kyverno enforces the policy there all the same. (The same
+            // exclusions on both sides were accepted at the switch.)
+            let narrowed = match &previous.scan {
+                Some(before) => scan.covers_less_than(before, &policy.info),
+                None => true,
+            };
+            if narrowed {
+                if let Some(uncovered) = scan.uncovered_namespaces(&policy.info) {
+                    gaps.push(format!(
+                        "the scan did not cover {uncovered}, which the previous scan did"
+                    ));
+                }
+            }
+            gaps
+        });
         let covering: BTreeSet<String> = current
             .exceptions
             .iter()
@@ -387,7 +408,7 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
                 };
                 // One the scan did not apply skips nothing: its expiry
                 // changes nothing.
-                e.problem.is_none()
+                !e.not_applied()
                     && enforced
                         .iter()
                         .any(|rule| e.covers_rule(&name, rule) && enforced_on_it(rule))

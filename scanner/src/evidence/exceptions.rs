@@ -87,6 +87,14 @@ impl ExceptionEvidence {
         })
     }
 
+    /// True for a PolicyException the last scan did not apply (outside its
+    /// exception scope): it skips nothing.
+    pub(super) fn not_applied(&self) -> bool {
+        self.problem
+            .as_deref()
+            .is_some_and(|problem| problem.starts_with("not applied"))
+    }
+
     /// True for the policy itself and for any of its rules (`policy/rule`,
     /// where `policy` may be a namespaced `namespace/name`): what follows
     /// the policy is one rule name, never a further `name/rule`. A CEL

@@ -1191,7 +1191,7 @@ fn policy_evidence(
     // its expiry changes nothing either.
     let expiring: Vec<&ExceptionEvidence> = exceptions
         .iter()
-        .filter(|e| e.covers(&qualified) && e.problem.is_none())
+        .filter(|e| e.covers(&qualified) && !e.not_applied())
         .filter(|e| e.expires.is_some() && e.status != ExceptionStatus::Expired)
         .collect();
     if expiring.is_empty() {

@@ -367,8 +367,7 @@ impl ScanRecord {
     /// What of this scan's incompleteness can affect `info`'s results: the
     /// scan's failure, the policy itself invalid or unread, a failed list
     /// of a kind it reaches, failed report writes (reports do not say
-    /// whose), a gap the record does not name, or namespaces where Kyverno
-    /// enforces the policy that the scan left out. Empty when none.
+    /// whose), or a gap the record does not name. Empty when none.
     pub(super) fn incomplete_for(&self, info: &PolicyInfo) -> Vec<String> {
         let mut gaps = Vec::new();
         if let Some(error) = &self.error {
@@ -402,11 +401,6 @@ impl ScanRecord {
         }
         if !self.complete && self.error.is_none() && !self.gaps_named() {
             gaps.push("incomplete (the record does not say why)".into());
-        }
-        // A scan of some namespaces says nothing of the others, where
-        // Kyverno enforces the policy all the same.
-        if let Some(uncovered) = self.uncovered_namespaces(info) {
-            gaps.push(format!("the scan did not cover {uncovered}"));
         }
         gaps
     }
@@ -442,6 +436,27 @@ impl ScanRecord {
         }
         (self.namespaces.is_empty() || self.namespaces.iter().any(|n| n == namespace))
             && !self.excluded_namespaces.iter().any(|n| n == namespace)
+    }
+
+    /// Whether this scan left out, for `info`, namespaces `previous`
+    /// covered: its own namespace for a namespaced policy; for a
+    /// cluster-wide one, a narrower `--namespace` list or a namespace newly
+    /// excluded. The same exclusions in both scans are no narrowing.
+    pub(super) fn covers_less_than(&self, previous: &ScanRecord, info: &PolicyInfo) -> bool {
+        if let Some(own) = &info.namespace {
+            return previous.covered_namespace(own) && !self.covered_namespace(own);
+        }
+        let narrower_list = !self.namespaces.is_empty()
+            && (previous.namespaces.is_empty()
+                || previous
+                    .namespaces
+                    .iter()
+                    .any(|n| !self.namespaces.contains(n) && previous.covered_namespace(n)));
+        let newly_excluded = self
+            .excluded_namespaces
+            .iter()
+            .any(|n| previous.covered_namespace(n));
+        narrower_list || newly_excluded
     }
 
     /// Namespaces the scan did not cover where Kyverno enforces `info`: all

@@ -579,6 +579,48 @@ fn a_scan_of_some_namespaces_does_not_clear_a_cluster_wide_policy_for_rollback()
             && c.detail.contains("every namespace but team-a")),
         "{check:?}"
     );
+    // The same exclusion in both scans was accepted at the switch: no gap.
+    let mut without_system = scan(true, &[]);
+    without_system.excluded_namespaces = vec!["kube-system".into()];
+    let reports = vec![report(vec![result("guarded", "pass", "team-a", "good")])];
+    let guarded = policy("guarded", "Enforce", "2026-11-01T00:00:00Z");
+    let before = build(&input(
+        reports.clone(),
+        vec![guarded.clone()],
+        Some(without_system.clone()),
+    ));
+    let after = build(&input(reports, vec![guarded], Some(without_system)));
+    let same = compare::compare(&before, &after);
+    assert!(!same.rollback_checks[0].roll_back, "{same:?}");
+}
+
+#[test]
+fn an_annotation_excuse_dropped_is_the_same_violation_not_a_new_one() {
+    let guarded = policy("guarded", "Enforce", "2026-11-01T00:00:00Z");
+    let before = build(&input(
+        vec![report(vec![annotation_skipped(
+            "guarded", "check", "legacy", "fail",
+        )])],
+        vec![guarded.clone()],
+        Some(scan(true, &[])),
+    ));
+    // The annotation is removed: to Kyverno nothing changed.
+    let after = build(&input(
+        vec![report(vec![result("guarded", "fail", "a", "legacy")])],
+        vec![guarded.clone()],
+        Some(scan(true, &[])),
+    ));
+    let comparison = compare::compare(&before, &after);
+    assert!(comparison.new_violations.is_empty(), "{comparison:?}");
+    assert!(!comparison.rollback_checks[0].roll_back, "{comparison:?}");
+    // The resource is fixed: the annotation's violation is fixed too.
+    let fixed = build(&input(
+        vec![report(vec![result("guarded", "pass", "a", "legacy")])],
+        vec![guarded],
+        Some(scan(true, &[])),
+    ));
+    let comparison = compare::compare(&before, &fixed);
+    assert_eq!(comparison.fixed_violations.len(), 1, "{comparison:?}");
 }
 
 #[test]

@@ -884,18 +884,20 @@ impl ReportSink {
                 key: key.clone(),
                 content_hash: hash,
             });
-            // A dry run prints every report a real run would leave, changed
-            // or not: its output is the whole set, not a diff.
+            if !unchanged {
+                if let Err(err) = report.check_schema(&self.schemas) {
+                    self.not_sent.push(not_sent(&key, err));
+                    continue;
+                }
+            }
+            // A dry run prints every report a real run would leave (those
+            // that fit the CRD), changed or not: the whole set, not a diff.
             if let Some(spill) = &mut self.dry_run {
                 if let Err(err) = spill.push(&report) {
                     self.spill_error.get_or_insert(err);
                 }
             }
             if unchanged {
-                continue;
-            }
-            if let Err(err) = report.check_schema(&self.schemas) {
-                self.not_sent.push(not_sent(&key, err));
                 continue;
             }
             if let Some(writer) = &self.writer {
