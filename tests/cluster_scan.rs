@@ -504,6 +504,32 @@ fn dry_run_writes_nothing_and_prints_the_reports() {
         "{}",
         stderr(&again)
     );
+    // A real run prints the same reports (streamed, not shaped from kept
+    // findings), each with the name it is stored under.
+    let real = scan(&cluster, &["-o", "json"]);
+    let list: Value = serde_json::from_slice(&real.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&real.stdout)));
+    let printed: Vec<Value> = list["items"].as_array().cloned().unwrap_or_default();
+    let stored = reports(&cluster, "policyreports");
+    assert_eq!(printed.len(), stored.len(), "{list}");
+    for report in &printed {
+        let name = &report["metadata"]["name"];
+        let twin = stored
+            .iter()
+            .find(|s| &s["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("{name} printed but not stored"));
+        // The same results; an unchanged stored report keeps its older time.
+        let without_time = |report: &Value| -> Vec<Value> {
+            let mut results = report["results"].as_array().cloned().unwrap_or_default();
+            for result in &mut results {
+                if let Some(object) = result.as_object_mut() {
+                    object.remove("timestamp");
+                }
+            }
+            results
+        };
+        assert_eq!(without_time(report), without_time(twin));
+    }
 }
 
 fn stored_reports(cluster: &TestCluster) -> usize {

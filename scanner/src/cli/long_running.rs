@@ -99,7 +99,7 @@ pub fn run(
                 .await?;
                 let mut options = options.clone();
                 options.keep_findings = false;
-                options.keep_dry_run_reports = false;
+                options.keep_printed_reports = false;
                 options.progress = Arc::default();
                 let (outcome, _) = super::scan::scan_once(
                     &client,

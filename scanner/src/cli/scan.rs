@@ -53,10 +53,12 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
                 ))
             })?),
         },
-        // A dry run's yaml/json output is its reports, not its findings.
+        // The yaml/json output is the reports, streamed from a temporary
+        // file (per-namespace reports are shaped from the findings).
         keep_findings: args.output != OutputFormat::Summary
-            && !(args.dry_run && prints_reports(args.output)),
-        keep_dry_run_reports: prints_reports(args.output),
+            && !(prints_reports(args.output)
+                && (args.dry_run || args.report_per == ReportPer::Resource)),
+        keep_printed_reports: prints_reports(args.output),
         ..ScanOptions::default()
     };
     let record_to = match &args.last_run_configmap {
@@ -225,12 +227,12 @@ impl serde::Serialize for ReportItems {
 
 /// Every report a dry run would write: the per-namespace ones it kept,
 /// then the per-resource ones spilled while it ran.
-fn dry_run_reports(outcome: &mut ScanOutcome) -> anyhow::Result<DryRunReports> {
+fn printed_reports(outcome: &mut ScanOutcome) -> anyhow::Result<DryRunReports> {
     let kept: Vec<serde_json::Value> = std::mem::take(&mut outcome.reports_to_apply)
         .into_iter()
         .map(|(_, report)| serde_json::to_value(report))
         .collect::<Result<_, _>>()?;
-    let spilled: DryRunReports = match outcome.dry_run_reports.take() {
+    let spilled: DryRunReports = match outcome.printed_reports.take() {
         Some(spill) => Box::new(
             spill
                 .into_reports()
@@ -254,13 +256,13 @@ fn print(outcome: &mut ScanOutcome, format: OutputFormat) -> anyhow::Result<()> 
     let mut audit = outcome.audit.clone();
     audit.problems = scan::problems(outcome);
     let verb = if outcome.dry_run { "would " } else { "" };
-    if outcome.dry_run && prints_reports(format) {
+    if prints_reports(format) && (outcome.dry_run || outcome.printed_reports.is_some()) {
         for problem in &audit.problems {
             eprintln!("warning: {problem}");
         }
         // Each report is read back and serialised straight to stdout: no
         // copy of every report, nor the whole output as one string.
-        let reports = dry_run_reports(outcome)?;
+        let reports = printed_reports(outcome)?;
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
         if format == OutputFormat::Json {

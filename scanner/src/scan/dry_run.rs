@@ -1,9 +1,9 @@
-//! The reports a dry run would write, kept for printing without holding
-//! them: each report enters as it is made and leaves as one compact JSON
-//! line in an anonymous temporary file; after the scan they are read back
-//! one at a time, in the order they were made. Memory stays bounded by the
-//! pages in flight whatever the cluster's size (a 50k-object dry run held
-//! 1.5 GiB of reports before).
+//! The reports `scan -o yaml|json` prints (a dry run's, or a real run's),
+//! kept for printing without holding them: each report enters as it is
+//! made and leaves as one compact JSON line in an anonymous temporary file;
+//! after the scan they are read back one at a time, in the order they were
+//! made. Memory stays bounded by the pages in flight whatever the cluster's
+//! size (a 50k-object dry run held 1.5 GiB of reports before).
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Seek, Write};

@@ -92,10 +92,10 @@ pub struct ScanOptions {
     /// default (`--skipResourceFilters=true`). A ConfigMap named here that
     /// does not exist is an error.
     pub kyverno_config: Option<(String, String)>,
-    /// In a dry run, keep the reports it would write for printing (in a
-    /// temporary file: [`dry_run::ReportSpill`]); other outputs print only
-    /// counts and keep none.
-    pub keep_dry_run_reports: bool,
+    /// Keep every per-resource report the scan wants (changed or not) for
+    /// printing, in a temporary file ([`dry_run::ReportSpill`]): for the
+    /// yaml/json outputs, which are the reports. Other outputs keep none.
+    pub keep_printed_reports: bool,
     /// Counters a progress display or metrics exporter reads while the
     /// scan runs.
     pub progress: Arc<progress::ScanProgress>,
@@ -115,7 +115,7 @@ impl Default for ScanOptions {
             list_concurrency: 4,
             write_concurrency: 8,
             keep_findings: true,
-            keep_dry_run_reports: true,
+            keep_printed_reports: true,
             kyverno_config: None,
             progress: Arc::default(),
         }
@@ -165,9 +165,9 @@ pub struct ScanOutcome {
     /// Kyverno's resourceFilters the scan applied: where they came from
     /// (`namespace/name` of the ConfigMap) and how many; None when none.
     pub resource_filters: Option<(String, usize)>,
-    /// A dry run's per-resource reports, every one the scan wants (changed
-    /// or not), when asked for (`keep_dry_run_reports`).
-    pub dry_run_reports: Option<dry_run::ReportSpill>,
+    /// Every per-resource report the scan wants (changed or not), when
+    /// asked for (`keep_printed_reports`).
+    pub printed_reports: Option<dry_run::ReportSpill>,
     pub writes: usize,
     pub deletes: usize,
     pub write_failures: Vec<ClusterError>,
@@ -564,7 +564,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
                 ));
                 (Some(sender), Some(writer))
             };
-            let spill = if options.dry_run && options.keep_dry_run_reports {
+            let spill = if options.keep_printed_reports {
                 Some(dry_run::ReportSpill::new().map_err(ScanError::DryRunSpill)?)
             } else {
                 None
@@ -610,7 +610,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
                 return Err(ScanError::DryRunSpill(err));
             }
             outcome.plan = reconcile::plan(&sink.seen, &in_scope, &listing);
-            outcome.dry_run_reports = sink.dry_run;
+            outcome.printed_reports = sink.printed;
             outcome.write_failures.append(&mut sink.not_sent);
             if let Some(writer) = writer {
                 match writer.await {
@@ -645,7 +645,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
             for (key, (_, report)) in wanted {
                 if !to_apply.contains(&key) {
                     // A dry run prints every report, changed or not.
-                    if options.dry_run && options.keep_dry_run_reports {
+                    if options.dry_run && options.keep_printed_reports {
                         outcome.reports_to_apply.push((key, report));
                     }
                     continue;
@@ -818,8 +818,8 @@ struct ReportSink {
     existing: Arc<Vec<ExistingReport>>,
     foreign: HashSet<ReportKey>,
     writer: Option<mpsc::Sender<Outgoing>>,
-    /// A dry run's reports, kept for printing when asked.
-    dry_run: Option<dry_run::ReportSpill>,
+    /// Every report, kept for printing when asked.
+    printed: Option<dry_run::ReportSpill>,
     /// Every report this scan wants, with its hash: the plan's input.
     seen: Vec<DesiredReport>,
     error: Option<report_model::shape::ShapeError>,
@@ -835,14 +835,14 @@ impl ReportSink {
     fn new(
         in_scope: Arc<Vec<ExistingReport>>,
         writer: Option<mpsc::Sender<Outgoing>>,
-        dry_run: Option<dry_run::ReportSpill>,
+        printed: Option<dry_run::ReportSpill>,
         schemas: Arc<ReportSchemas>,
     ) -> ReportSink {
         ReportSink {
             foreign: foreign_keys(&in_scope),
             existing: in_scope,
             writer,
-            dry_run,
+            printed,
             seen: Vec::new(),
             error: None,
             spill_error: None,
@@ -890,9 +890,10 @@ impl ReportSink {
                     continue;
                 }
             }
-            // A dry run prints every report a real run would leave (those
-            // that fit the CRD), changed or not: the whole set, not a diff.
-            if let Some(spill) = &mut self.dry_run {
+            // Printed reports are every report the store holds after the
+            // run (those that fit the CRD), changed or not: the whole set,
+            // not a diff.
+            if let Some(spill) = &mut self.printed {
                 if let Err(err) = spill.push(&report) {
                     self.spill_error.get_or_insert(err);
                 }
