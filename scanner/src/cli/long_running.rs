@@ -144,12 +144,7 @@ pub fn run(
                 }
                 // A mistyped --include-kinds fails every round alike: the
                 // command line is wrong, so stop (exit 64), not retry.
-                Err(err)
-                    if matches!(
-                        err.downcast_ref::<crate::scan::ScanError>(),
-                        Some(crate::scan::ScanError::UnknownKinds(_))
-                    ) =>
-                {
+                Err(err) if super::scan::refused(err) => {
                     return Err(super::usage::UsageError(format!("{err:#}")).into());
                 }
                 Err(err) => {

@@ -93,7 +93,7 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         anyhow::Ok((outcome?, record_failed))
     });
     display.finish();
-    let (mut outcome, record_failed) = result.map_err(usage_if_unknown_kinds)?;
+    let (mut outcome, record_failed) = result.map_err(usage_if_refused)?;
     print(&mut outcome, args.output)?;
     if !outcome.complete() || record_failed {
         eprintln!(
@@ -105,14 +105,22 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     Ok(exit_code(&outcome, args.fail_on))
 }
 
-/// A scan refused for `--include-kinds` naming no served kind is a
-/// mistyped command line (exit 64), not an incomplete audit.
-fn usage_if_unknown_kinds(err: anyhow::Error) -> anyhow::Error {
-    match err.downcast_ref::<scan::ScanError>() {
-        Some(scan::ScanError::UnknownKinds(_)) => {
-            super::usage::UsageError(format!("{err:#}")).into()
-        }
-        _ => err,
+/// Whether the scan was refused for `--include-kinds` naming no served
+/// kind: a mistyped command line, so no scan ran.
+pub(super) fn refused(err: &anyhow::Error) -> bool {
+    matches!(
+        err.downcast_ref::<scan::ScanError>(),
+        Some(scan::ScanError::UnknownKinds(_))
+    )
+}
+
+/// A refused scan ([`refused`]) is a usage error (exit 64), not an
+/// incomplete audit.
+fn usage_if_refused(err: anyhow::Error) -> anyhow::Error {
+    if refused(&err) {
+        super::usage::UsageError(format!("{err:#}")).into()
+    } else {
+        err
     }
 }
 
@@ -172,12 +180,7 @@ pub(super) async fn scan_once(
         .with_context(|| format!("scanning the cluster at {server}"));
     let mut record_failed = false;
     // A mistyped command line ran no scan: the last record stays.
-    let refused = outcome.as_ref().err().is_some_and(|err| {
-        matches!(
-            err.downcast_ref::<scan::ScanError>(),
-            Some(scan::ScanError::UnknownKinds(_))
-        )
-    });
+    let refused = outcome.as_ref().err().is_some_and(refused);
     if let (Some((namespace, name)), false, false) = (record_to, dry_run, refused) {
         let error_text = outcome.as_ref().err().map(|err| format!("{err:#}"));
         let result = match &error_text {
@@ -193,7 +196,7 @@ pub(super) async fn scan_once(
     (outcome, record_failed)
 }
 
-/// Whether a dry run in this format prints the reports it would write.
+/// Whether this format prints the reports (every one, dry run or not).
 fn prints_reports(format: OutputFormat) -> bool {
     matches!(format, OutputFormat::Yaml | OutputFormat::Json)
 }
@@ -207,10 +210,10 @@ struct ReportList<'a> {
     items: ReportItems,
 }
 
-/// A dry run's reports, read one at a time while they are serialised.
-type DryRunReports = Box<dyn Iterator<Item = std::io::Result<serde_json::Value>>>;
+/// The printed reports, read one at a time while they are serialised.
+type PrintedReports = Box<dyn Iterator<Item = std::io::Result<serde_json::Value>>>;
 
-struct ReportItems(std::cell::RefCell<Option<DryRunReports>>);
+struct ReportItems(std::cell::RefCell<Option<PrintedReports>>);
 
 impl serde::Serialize for ReportItems {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -225,18 +228,18 @@ impl serde::Serialize for ReportItems {
     }
 }
 
-/// Every report a dry run would write: the per-namespace ones it kept,
-/// then the per-resource ones spilled while it ran.
-fn printed_reports(outcome: &mut ScanOutcome) -> anyhow::Result<DryRunReports> {
+/// Every report the run leaves (or would leave): the per-namespace ones a
+/// dry run kept, then the per-resource ones spilled while it ran.
+fn printed_reports(outcome: &mut ScanOutcome) -> anyhow::Result<PrintedReports> {
     let kept: Vec<serde_json::Value> = std::mem::take(&mut outcome.reports_to_apply)
         .into_iter()
         .map(|(_, report)| serde_json::to_value(report))
         .collect::<Result<_, _>>()?;
-    let spilled: DryRunReports = match outcome.printed_reports.take() {
+    let spilled: PrintedReports = match outcome.printed_reports.take() {
         Some(spill) => Box::new(
             spill
                 .into_reports()
-                .context("reading back the dry run's reports")?,
+                .context("reading back the reports to print")?,
         ),
         None => Box::new(std::iter::empty()),
     };

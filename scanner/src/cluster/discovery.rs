@@ -94,6 +94,23 @@ impl Discovered {
             .iter()
             .find(|k| k.group == group && k.plural == plural)
     }
+
+    /// The policy kinds (`evidence::POLICY_DOCUMENT_KINDS`) this server
+    /// does not serve: nothing in the cluster enforces a policy of such a
+    /// kind. Empty when some group's discovery failed (its kinds are
+    /// unknown, not unserved).
+    pub fn unserved_policy_kinds(&self) -> Vec<&'static str> {
+        if !self.failed.is_empty() {
+            return Vec::new();
+        }
+        crate::evidence::POLICY_DOCUMENT_KINDS
+            .into_iter()
+            .filter(|kind| {
+                crate::evidence::policy_kind_group(kind)
+                    .is_some_and(|(group, _)| self.find(group, kind).is_none())
+            })
+            .collect()
+    }
 }
 
 fn kinds_of(group: &str, version: &str, list: APIResourceList) -> Vec<ApiKind> {

@@ -211,18 +211,14 @@ pub async fn read(
     };
     let discovered = discovery::discover(client).await?;
     phase("discovered");
-    let mut evidence = ClusterEvidence::default();
-    // A failed group's kinds are unknown, not unserved.
-    if discovered.failed.is_empty() {
-        evidence.unserved_policy_kinds = crate::evidence::POLICY_DOCUMENT_KINDS
-            .iter()
-            .filter(|kind| {
-                crate::evidence::policy_kind_group(kind)
-                    .is_some_and(|(group, _)| discovered.find(group, kind).is_none())
-            })
-            .map(|kind| kind.to_string())
-            .collect();
-    }
+    let mut evidence = ClusterEvidence {
+        unserved_policy_kinds: discovered
+            .unserved_policy_kinds()
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+        ..ClusterEvidence::default()
+    };
     for (group_version, err) in &discovered.failed {
         evidence
             .problems

@@ -45,23 +45,23 @@ impl ClusterError {
     pub fn from_kube(what: impl Into<String>, err: kube::Error) -> ClusterError {
         let what = what.into();
         match err {
+            // kube's words for an error body that is no Kubernetes Status:
+            // the kubeconfig's server is likely something else (a proxy, a
+            // web server, a wrong port), and its error page is no message:
+            // its start will do.
+            kube::Error::Api(status) if status.reason == KUBE_UNPARSED_ERROR => {
+                ClusterError::Status {
+                    what,
+                    code: status.code,
+                    reason: "not an answer of a Kubernetes API server (check the kubeconfig's server address)".into(),
+                    message: shortened(&status.message),
+                }
+            }
             kube::Error::Api(status) => ClusterError::Status {
                 what,
                 code: status.code,
-                // kube's words for an error body that is no Kubernetes
-                // Status: the kubeconfig's server is likely something else
-                // (a proxy, a web server, a wrong port).
-                reason: if status.reason == KUBE_UNPARSED_ERROR {
-                    "not an answer of a Kubernetes API server (check the kubeconfig's server address)".into()
-                } else {
-                    status.reason.clone()
-                },
-                // A web server's error page is no message: its start will do.
-                message: if status.reason == KUBE_UNPARSED_ERROR {
-                    shortened(&status.message)
-                } else {
-                    status.message.clone()
-                },
+                reason: status.reason.clone(),
+                message: status.message.clone(),
             },
             other => ClusterError::Transport {
                 what,

@@ -134,22 +134,30 @@ fn exception_scope_change(previous: &Evidence, current: &Evidence) -> Option<Exc
     })
 }
 
-/// Violations by key, with their policy's name, of the policies `wanted`
-/// keeps. Borrowed: both packages may hold tens of thousands, and only the
-/// changed ones become [`ViolationChange`]s.
+/// What Kyverno counts as a violation, by key, with its policy's name, of
+/// the policies `wanted` keeps: the plain ones, or (`annotation_only`)
+/// those excused only by a polscan.io/exception annotation, which Kyverno
+/// does not read. Borrowed: both packages may hold tens of thousands, and
+/// only the changed ones become [`ViolationChange`]s.
 fn violations<'a>(
     evidence: &'a Evidence,
     wanted: &dyn Fn(&PolicyEvidence) -> bool,
+    annotation_only: bool,
 ) -> BTreeMap<String, (Arc<str>, &'a Violation)> {
     let mut found = BTreeMap::new();
     for policy in evidence.policies.iter().filter(|p| wanted(p)) {
         let name: Arc<str> = policy.info.qualified_name().into();
-        for violation in &policy.violations {
-            // A warning is no violation, unless the policy is unscored: then
-            // it is a failure reported as `warn`.
-            if &*violation.result == "warn" && !policy.info.unscored {
-                continue;
-            }
+        // A warning is no violation, unless the policy is unscored: then
+        // it is a failure reported as `warn`.
+        let plain = policy
+            .violations
+            .iter()
+            .filter(|v| !annotation_only && (&*v.result != "warn" || policy.info.unscored));
+        let annotated = policy
+            .excused
+            .iter()
+            .filter(|v| annotation_only && v.annotation_only);
+        for violation in plain.chain(annotated) {
             found.insert(violation.key(&name), (name.clone(), violation));
         }
     }
@@ -158,22 +166,6 @@ fn violations<'a>(
 
 /// Why an annotation's skip is still a violation.
 const ANNOTATION_ONLY: &str = "skipped only by a polscan.io/exception annotation, which Kyverno's admission does not read: still a violation to Kyverno";
-
-/// Results excused only by an annotation (Kyverno acts on them as on
-/// violations), by key, of the policies `wanted` keeps.
-fn annotation_only<'a>(
-    evidence: &'a Evidence,
-    wanted: &dyn Fn(&PolicyEvidence) -> bool,
-) -> BTreeMap<String, (Arc<str>, &'a Violation)> {
-    let mut found = BTreeMap::new();
-    for policy in evidence.policies.iter().filter(|p| wanted(p)) {
-        let name: Arc<str> = policy.info.qualified_name().into();
-        for excused in policy.excused.iter().filter(|v| v.annotation_only) {
-            found.insert(excused.key(&name), (name.clone(), excused));
-        }
-    }
-    found
-}
 
 fn change(policy: &str, violation: &Violation, reason: Option<String>) -> ViolationChange {
     ViolationChange {
@@ -194,12 +186,12 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
         super::wanted_policy(&previous.policy_filter, &p.info)
             && super::wanted_policy(&current.policy_filter, &p.info)
     };
-    let before = violations(previous, &wanted);
-    let after = violations(current, &wanted);
+    let before = violations(previous, &wanted, false);
+    let after = violations(current, &wanted, false);
     // A fail excused only by a polscan.io/exception annotation is still a
     // violation to Kyverno, which does not read the annotation.
-    let annotation_before = annotation_only(previous, &wanted);
-    let annotation_after = annotation_only(current, &wanted);
+    let annotation_before = violations(previous, &wanted, true);
+    let annotation_after = violations(current, &wanted, true);
     // Excused only by an annotation before and a plain fail now is the
     // same violation to Kyverno: not new.
     let mut new_violations: Vec<ViolationChange> = after

@@ -521,35 +521,6 @@ pub fn build(input: &EvidenceInput) -> Evidence {
     }
     let current = current_exceptions(&input.policies);
     exceptions.extend(annotation_exception_evidence(&results, input.now, window));
-    // Policy (as results name it: `namespace/name` when namespaced) → kind:
-    // which PolicyException API can excuse it.
-    let policy_kinds: BTreeMap<String, String> = input
-        .policies
-        .iter()
-        .filter_map(|document| {
-            let kind = document.get("kind").and_then(Value::as_str)?;
-            let name = document.pointer("/metadata/name").and_then(Value::as_str)?;
-            let qualified = match document
-                .pointer("/metadata/namespace")
-                .and_then(Value::as_str)
-            {
-                Some(namespace) if !namespace.is_empty() => format!("{namespace}/{name}"),
-                _ => name.to_string(),
-            };
-            Some((qualified, kind.to_string()))
-        })
-        .collect();
-    let generated_exceptions = generate_exceptions(
-        &results,
-        &mut exceptions,
-        &input.owners,
-        &policy_kinds,
-        input
-            .scan
-            .as_ref()
-            .and_then(|s| s.policy_exceptions.as_ref()),
-    );
-
     let mut infos: BTreeMap<String, (PolicyInfo, bool)> = BTreeMap::new();
     let bindings: Vec<&Value> = input
         .policies
@@ -576,6 +547,23 @@ pub fn build(input: &EvidenceInput) -> Evidence {
             (PolicyInfo::unknown(&result.policy), false),
         );
     }
+
+    // Policy (as results name it: `namespace/name` when namespaced) → kind:
+    // which PolicyException API can excuse it.
+    let policy_kinds: BTreeMap<String, String> = infos
+        .iter()
+        .map(|(qualified, (info, _))| (qualified.clone(), info.kind.clone()))
+        .collect();
+    let generated_exceptions = generate_exceptions(
+        &results,
+        &mut exceptions,
+        &input.owners,
+        &policy_kinds,
+        input
+            .scan
+            .as_ref()
+            .and_then(|s| s.policy_exceptions.as_ref()),
+    );
 
     let mut by_policy: BTreeMap<&str, Vec<&ReportedResult>> = BTreeMap::new();
     for result in &results {
@@ -1031,18 +1019,18 @@ fn policy_evidence(
                     .iter()
                     .filter_map(|g| g.existing_not_applied.as_deref())
                     .collect();
-                let remedy = match (files.is_empty(), existing.is_empty()) {
-                    (false, true) => format!(
+                let mut remedies: Vec<String> = Vec::new();
+                if !files.is_empty() {
+                    remedies.push(format!(
                         "apply the generated PolicyException(s) {}",
                         some_of(&files.iter().map(|f| f.to_string()).collect::<Vec<_>>())
-                    ),
-                    (true, false) => existing.iter().copied().collect::<Vec<_>>().join("; "),
-                    (true, true) => "make each bypass a PolicyException Kyverno applies".into(),
-                    _ => format!(
-                        "apply the generated PolicyException(s) {}; {}",
-                        some_of(&files.iter().map(|f| f.to_string()).collect::<Vec<_>>()),
-                        existing.iter().copied().collect::<Vec<_>>().join("; ")
-                    ),
+                    ));
+                }
+                remedies.extend(existing.iter().map(|why| why.to_string()));
+                let remedy = if remedies.is_empty() {
+                    "make each bypass a PolicyException Kyverno applies".to_string()
+                } else {
+                    remedies.join("; ")
                 };
                 let reason = if info.kind == "ValidatingAdmissionPolicy" {
                     // The API server enforces it and reads no PolicyException.
@@ -1187,8 +1175,8 @@ fn policy_evidence(
     ];
     // Only an exception with an expiry still ahead can expire after the
     // switch (an expired one is a reason above; one without can not).
-    // One the scan did not apply (or ignored as invalid) skips nothing:
-    // its expiry changes nothing either.
+    // One the scan did not apply skips nothing: its expiry changes
+    // nothing either.
     let expiring: Vec<&ExceptionEvidence> = exceptions
         .iter()
         .filter(|e| e.covers(&qualified) && !e.not_applied())

@@ -431,11 +431,11 @@ impl ScanRecord {
     /// Whether the scan covered `namespace` (`""`: cluster-scoped objects,
     /// which a scan restricted to namespaces does not list).
     pub fn covered_namespace(&self, namespace: &str) -> bool {
-        if namespace.is_empty() {
-            return self.namespaces.is_empty();
-        }
-        (self.namespaces.is_empty() || self.namespaces.iter().any(|n| n == namespace))
-            && !self.excluded_namespaces.iter().any(|n| n == namespace)
+        crate::scan::selection::namespace_covered(
+            &self.namespaces,
+            &self.excluded_namespaces,
+            namespace,
+        )
     }
 
     /// Whether this scan left out, for `info`, namespaces `previous`

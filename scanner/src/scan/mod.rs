@@ -249,8 +249,8 @@ pub enum ScanError {
     /// `--kyverno-config` names a ConfigMap that does not exist.
     #[error("--kyverno-config: no ConfigMap {0}: give the namespace/name of Kyverno's ConfigMap (a Helm release other than kyverno names it after the release)")]
     KyvernoConfigMissing(String),
-    /// The temporary file keeping a dry run's reports failed.
-    #[error("keeping the dry run's reports in a temporary file: {0}")]
+    /// The temporary file keeping the reports to print failed.
+    #[error("keeping the reports to print in a temporary file: {0}")]
     DryRunSpill(#[source] std::io::Error),
     /// `--include-kinds` named kinds the server does not serve: one
     /// sentence each (with the nearest served kind). Nothing is listed or
@@ -398,27 +398,26 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     // A policy file of a kind this cluster does not serve is evaluated (an
     // audit of what it would do) but nothing here enforces it: said now,
     // not only in the evidence.
-    if discovered.failed.is_empty() {
-        for document in &options.policy_documents {
-            let kind = document
-                .value
-                .get("kind")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let Some((group, enforcer)) = crate::evidence::policy_kind_group(kind) else {
-                continue;
-            };
-            if discovered.find(group, kind).is_none() {
-                let name = document
-                    .value
-                    .pointer("/metadata/name")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                unmatched.push(format!(
-                    "{kind} {name} (a --policy file): this cluster does not serve {kind} ({group}), so nothing here would enforce it — that needs {enforcer}"
-                ));
-            }
-        }
+    let unserved = discovered.unserved_policy_kinds();
+    for document in &options.policy_documents {
+        let kind = document
+            .value
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let Some((group, enforcer)) =
+            crate::evidence::policy_kind_group(kind).filter(|_| unserved.contains(&kind))
+        else {
+            continue;
+        };
+        let name = document
+            .value
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        unmatched.push(format!(
+            "{kind} {name} (a --policy file): this cluster does not serve {kind} ({group}), so nothing here would enforce it — that needs {enforcer}"
+        ));
     }
     unmatched.extend(options.filters.unmatched(
         &discovered.kinds,
@@ -737,20 +736,15 @@ async fn read_resource_filters(
     name: &str,
 ) -> Result<Option<(String, ResourceFilters)>, ClusterError> {
     let path = format!("/api/v1/namespaces/{namespace}/configmaps");
-    match crate::cluster::get(client, &path, name).await {
-        Ok(config_map) => {
-            let text = config_map
-                .pointer("/data/resourceFilters")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            Ok(Some((
-                format!("{namespace}/{name}"),
-                ResourceFilters::parse(text),
-            )))
-        }
-        Err(err) if err.code() == Some(404) => Ok(None),
-        Err(err) => Err(err),
-    }
+    let found =
+        crate::cluster::absent_if_not_found(crate::cluster::get(client, &path, name).await)?;
+    Ok(found.map(|config_map| {
+        let text = config_map
+            .pointer("/data/resourceFilters")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        (format!("{namespace}/{name}"), ResourceFilters::parse(text))
+    }))
 }
 
 async fn namespace_environment(client: &Client) -> Result<Environment, ClusterError> {

@@ -74,11 +74,7 @@ impl ScanFilters {
     /// Whether the scan covers objects (and reports) in `namespace`
     /// (`""` for cluster-scoped ones).
     pub fn covers_namespace(&self, namespace: &str) -> bool {
-        if namespace.is_empty() {
-            return self.namespaces.is_empty();
-        }
-        (self.namespaces.is_empty() || self.namespaces.iter().any(|n| n == namespace))
-            && !self.exclude_namespaces.iter().any(|n| n == namespace)
+        namespace_covered(&self.namespaces, &self.exclude_namespaces, namespace)
     }
 
     /// Whether the user's filters leave this kind in scope (policies aside).
@@ -145,6 +141,17 @@ impl ScanFilters {
     }
 }
 
+/// Whether a scan limited to `only` (all when empty) and leaving out
+/// `excluded` covers `namespace` (`""`: cluster-scoped objects, which a
+/// scan limited to namespaces does not list).
+pub fn namespace_covered(only: &[String], excluded: &[String], namespace: &str) -> bool {
+    if namespace.is_empty() {
+        return only.is_empty();
+    }
+    (only.is_empty() || only.iter().any(|n| n == namespace))
+        && !excluded.iter().any(|n| n == namespace)
+}
+
 /// The known name at most two edits from `typed` (case ignored), nearest
 /// first: the "did you mean" of a misspelt namespace, policy or kind.
 pub fn nearest<'a>(typed: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
@@ -174,22 +181,14 @@ fn closest_kind(name: &KindName, kinds: &[ApiKind]) -> Option<String> {
             return Some(kind.display_name());
         }
     }
-    let typed = name.text().to_ascii_lowercase();
-    kinds
+    let candidates: Vec<String> = kinds
         .iter()
-        .map(|kind| {
-            let candidate = match name.group {
-                Some(_) => kind.display_name(),
-                None => kind.kind.clone(),
-            };
-            (
-                strsim::osa_distance(&typed, &candidate.to_ascii_lowercase()),
-                candidate,
-            )
+        .map(|kind| match name.group {
+            Some(_) => kind.display_name(),
+            None => kind.kind.clone(),
         })
-        .filter(|(distance, _)| *distance <= 2)
-        .min_by(|a, b| a.cmp(b))
-        .map(|(_, candidate)| candidate)
+        .collect();
+    nearest(&name.text(), candidates.iter().map(String::as_str)).map(str::to_string)
 }
 
 /// "no such kind" for a filter entry, with the nearest served kind.
