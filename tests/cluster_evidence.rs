@@ -316,18 +316,7 @@ fn a_policy_given_as_a_file_is_found_by_evidence_from_the_cluster() {
     std::fs::create_dir_all(&vap).expect("vap dir");
     std::fs::write(
         vap.join("pinned.yaml"),
-        "apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicy
-metadata: {name: pinned-images}
-spec:
-  matchConstraints: {resourceRules: [{apiGroups: [''], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [pods]}]}
-  validations: [{expression: \"object.spec.containers.all(c, !c.image.endsWith(':latest'))\"}]
----
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicyBinding
-metadata: {name: pinned-images}
-spec: {policyName: pinned-images, validationActions: [Audit]}
-",
+        polscan_tests::cluster::pinned_images_admission_policy("Audit"),
     )
     .expect("vap file");
     let vap_text = vap.display().to_string();

@@ -122,16 +122,7 @@ fn interval_mode_serves_metrics_records_runs_and_stops_on_sigterm() {
     );
     assert!(http_get(port, "/healthz").is_some_and(|r| r.ends_with("ok\n")));
 
-    let record = cluster.kubectl_ok(&[
-        "get",
-        "configmap",
-        "-n",
-        "polscan-system",
-        "polscan-last-run",
-        "-o",
-        "json",
-    ]);
-    let record: Value = serde_json::from_str(&record).expect("json");
+    let record = cluster.config_map("polscan-system", "polscan-last-run");
     assert_eq!(record["data"]["complete"], "true");
     let by_policy: Value = serde_json::from_str(
         record["data"]["resultsByPolicy"]

@@ -463,30 +463,10 @@ fn dry_run_writes_nothing_and_prints_the_reports() {
     );
     assert!(reports(&cluster, "policyreports").is_empty());
     // What the dry run printed is what a real scan then writes.
-    let printed: Vec<(String, String, String)> = items
-        .iter()
-        .flat_map(|r| r["results"].as_array().cloned().unwrap_or_default())
-        .map(|r| {
-            (
-                r["policy"].to_string(),
-                r["rule"].to_string(),
-                r["result"].to_string(),
-            )
-        })
-        .collect();
+    let printed = policy_rule_results(&items);
     let written = scan(&cluster, &["-o", "summary"]);
     assert!(written.status.success(), "{}", stderr(&written));
-    let stored: Vec<(String, String, String)> = reports(&cluster, "policyreports")
-        .iter()
-        .flat_map(|r| r["results"].as_array().cloned().unwrap_or_default())
-        .map(|r| {
-            (
-                r["policy"].to_string(),
-                r["rule"].to_string(),
-                r["result"].to_string(),
-            )
-        })
-        .collect();
+    let stored = policy_rule_results(&reports(&cluster, "policyreports"));
     assert!(!printed.is_empty());
     assert_eq!(printed, stored);
     // With nothing to change, a dry run still prints every report: its
@@ -530,6 +510,21 @@ fn dry_run_writes_nothing_and_prints_the_reports() {
         };
         assert_eq!(without_time(report), without_time(twin));
     }
+}
+
+/// (policy, rule, result) of every result of `reports`, in order.
+fn policy_rule_results(reports: &[Value]) -> Vec<(String, String, String)> {
+    reports
+        .iter()
+        .flat_map(|r| r["results"].as_array().cloned().unwrap_or_default())
+        .map(|r| {
+            (
+                r["policy"].to_string(),
+                r["rule"].to_string(),
+                r["result"].to_string(),
+            )
+        })
+        .collect()
 }
 
 fn stored_reports(cluster: &TestCluster) -> usize {
@@ -1195,16 +1190,7 @@ fn a_misspelt_kind_to_include_is_refused_before_anything_is_written() {
         before,
         "nothing written"
     );
-    let record: Value = serde_json::from_str(&cluster.kubectl_ok(&[
-        "get",
-        "configmap",
-        "-n",
-        "default",
-        "polscan-last-run",
-        "-o",
-        "json",
-    ]))
-    .unwrap_or_else(|e| panic!("{e}"));
+    let record: Value = cluster.config_map("default", "polscan-last-run");
     // A mistyped command line ran no scan: the last good record stays.
     assert_eq!(record["data"]["complete"], "true", "{record:#}");
     assert!(record["data"].get("error").is_none(), "{record:#}");
@@ -1272,18 +1258,7 @@ fn kyvernos_resource_filters_are_applied_as_kyverno_applies_them() {
     let vap = dir.join("vap.yaml");
     std::fs::write(
         &vap,
-        "apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicy
-metadata: {name: pinned-images}
-spec:
-  matchConstraints: {resourceRules: [{apiGroups: [''], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [pods]}]}
-  validations: [{expression: \"object.spec.containers.all(c, !c.image.endsWith(':latest'))\"}]
----
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicyBinding
-metadata: {name: pinned-images}
-spec: {policyName: pinned-images, validationActions: [Deny]}
-",
+        polscan_tests::cluster::pinned_images_admission_policy("Deny"),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let vap_text = vap.display().to_string();
@@ -1338,16 +1313,7 @@ spec: {policyName: pinned-images, validationActions: [Deny]}
         policies_of("team"),
         ["disallow-latest-tag", "pinned-images"]
     );
-    let config_map: Value = serde_json::from_str(&cluster.kubectl_ok(&[
-        "get",
-        "configmap",
-        "-n",
-        "default",
-        "polscan-last-run",
-        "-o",
-        "json",
-    ]))
-    .unwrap_or_else(|e| panic!("{e}"));
+    let config_map: Value = cluster.config_map("default", "polscan-last-run");
     assert_eq!(config_map["data"]["resourceFiltersFrom"], "kyverno/kyverno");
     assert_eq!(config_map["data"]["resourceFilters"], "6");
 

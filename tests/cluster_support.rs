@@ -111,6 +111,13 @@ subjects:
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
+    /// A ConfigMap as JSON (a run record, say), panicking when it cannot
+    /// be read.
+    pub fn config_map(&self, namespace: &str, name: &str) -> serde_json::Value {
+        let text = self.kubectl_ok(&["get", "configmap", "-n", namespace, name, "-o", "json"]);
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+    }
+
     /// `kubectl apply -f -` of a YAML text, panicking on failure.
     pub fn apply_yaml(&self, yaml: &str) -> String {
         let output = self.kubectl_with_stdin(&["apply", "-f", "-"], Some(yaml));
@@ -162,6 +169,25 @@ impl Drop for TestCluster {
 
 /// Runs the `polscan` binary built for this test run; a run that hangs is
 /// killed after five minutes (and then fails its test) instead of hanging CI.
+/// A ValidatingAdmissionPolicy refusing Pods with a `:latest` image, and
+/// its binding (`pinned-images`) with `validation_action` (Audit, Deny).
+pub fn pinned_images_admission_policy(validation_action: &str) -> String {
+    format!(
+        "apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {{name: pinned-images}}
+spec:
+  matchConstraints: {{resourceRules: [{{apiGroups: [''], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [pods]}}]}}
+  validations: [{{expression: \"object.spec.containers.all(c, !c.image.endsWith(':latest'))\"}}]
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {{name: pinned-images}}
+spec: {{policyName: pinned-images, validationActions: [{validation_action}]}}
+"
+    )
+}
+
 pub fn polscan(args: &[&str]) -> Output {
     Command::new("timeout")
         .arg("300")

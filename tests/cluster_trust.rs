@@ -245,16 +245,7 @@ fn every_policy_kind_reaches_the_reports_and_every_listed_object_is_evaluated() 
 
     // The run record counts what the reports hold (matchConditions skips
     // are in neither).
-    let record: Value = serde_json::from_str(&cluster.kubectl_ok(&[
-        "get",
-        "configmap",
-        "-n",
-        "default",
-        "polscan-last-run",
-        "-o",
-        "json",
-    ]))
-    .unwrap_or_else(|e| panic!("{e}"));
+    let record: Value = cluster.config_map("default", "polscan-last-run");
     // It keeps which PolicyExceptions were applied, for the evidence.
     assert_eq!(record["data"]["policyExceptions"], "namespace");
     assert_eq!(record["data"]["exceptionNamespace"], "shop");
@@ -329,16 +320,7 @@ fn every_policy_kind_reaches_the_reports_and_every_listed_object_is_evaluated() 
     assert!(err.contains("written 0,"), "{err}");
 
     // The run record counts what each kind and rule evaluated.
-    let record: Value = serde_json::from_str(&cluster.kubectl_ok(&[
-        "get",
-        "configmap",
-        "-n",
-        "default",
-        "polscan-last-run",
-        "-o",
-        "json",
-    ]))
-    .unwrap_or_else(|e| panic!("{e}"));
+    let record: Value = cluster.config_map("default", "polscan-last-run");
     let data = &record["data"];
     let by_kind: Value =
         serde_json::from_str(data["objectsEvaluatedByKind"].as_str().unwrap_or("{}"))
