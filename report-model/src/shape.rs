@@ -215,6 +215,21 @@ fn owner_reference(resource: &ObjectReference) -> Option<OwnerReference> {
 pub fn per_resource(
     results: impl IntoIterator<Item = ScopedResult>,
 ) -> Result<ShapedReports, ShapeError> {
+    per_resource_with_metadata(results, &[], &[])
+}
+
+/// [`per_resource`], with `labels` and `annotations` (key, value) added to
+/// every report before its content hash is taken: labels count in the hash
+/// (a changed label rewrites the report), annotations do not. Meant for one
+/// resource's results, whose report carries facts about that resource.
+///
+/// # Errors
+/// As [`per_resource`].
+pub fn per_resource_with_metadata(
+    results: impl IntoIterator<Item = ScopedResult>,
+    labels: &[(&str, &str)],
+    annotations: &[(&str, &str)],
+) -> Result<ShapedReports, ShapeError> {
     let mut by_resource: BTreeMap<ObjectReference, Vec<ReportResult>> = BTreeMap::new();
     for (index, scoped) in results.into_iter().enumerate() {
         check_complete(index, &scoped.resource)?;
@@ -234,6 +249,12 @@ pub fn per_resource(
                     .with_scope(resource)
                     .with_label(MANAGED_BY_LABEL, MANAGED_BY_VALUE)
                     .with_label(SHAPE_LABEL, SHAPE_PER_RESOURCE);
+                for (key, value) in labels {
+                    report = report.with_label(*key, *value);
+                }
+                for (key, value) in annotations {
+                    report = report.with_annotation(*key, *value);
+                }
                 if let Some(owner) = owner {
                     report = report.with_owner_reference(owner);
                 }
@@ -244,6 +265,12 @@ pub fn per_resource(
                     .with_scope(resource)
                     .with_label(MANAGED_BY_LABEL, MANAGED_BY_VALUE)
                     .with_label(SHAPE_LABEL, SHAPE_PER_RESOURCE);
+                for (key, value) in labels {
+                    report = report.with_label(*key, *value);
+                }
+                for (key, value) in annotations {
+                    report = report.with_annotation(*key, *value);
+                }
                 if let Some(owner) = owner {
                     report = report.with_owner_reference(owner);
                 }

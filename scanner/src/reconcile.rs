@@ -48,6 +48,10 @@ pub struct ExistingReport {
     pub content_hash: Option<String>,
     /// `(group, kind)` of the report's `scope`, for per-resource reports.
     pub scope_kind: Option<(String, String)>,
+    /// Its `polscan.io/inputs` label ([`crate::scan::reuse`]).
+    pub inputs: Option<String>,
+    /// Its `polscan.io/results-by-rule` annotation ([`crate::scan::reuse`]).
+    pub results_by_rule: Option<String>,
 }
 
 impl ExistingReport {
@@ -162,6 +166,8 @@ mod tests {
             shape: Some(shape.to_string()),
             content_hash: Some(hash.to_string()),
             scope_kind: scope.map(|(g, k)| (g.to_string(), k.to_string())),
+            inputs: None,
+            results_by_rule: None,
         }
     }
 

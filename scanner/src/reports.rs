@@ -143,7 +143,7 @@ pub fn is_reported(finding: &Finding) -> bool {
 }
 
 /// The report results of the findings that belong in a written report.
-fn scoped_results(
+pub fn scoped_results(
     findings: &[Finding],
     timestamp: Timestamp,
 ) -> impl Iterator<Item = ScopedResult> + '_ {

@@ -323,10 +323,15 @@ fn print(outcome: &mut ScanOutcome, format: OutputFormat) -> anyhow::Result<()> 
     }
     let listed: usize = outcome.listings.iter().map(|l| l.objects).sum();
     eprintln!(
-        "scan: {} kinds listed ({} failed), {} objects; reports: {verb}apply {}, unchanged {}, {verb}delete {}, kept {}{}",
+        "scan: {} kinds listed ({} failed), {} objects{}; reports: {verb}apply {}, unchanged {}, {verb}delete {}, kept {}{}",
         outcome.listings.len(),
         outcome.failed_listings().count(),
         listed,
+        if outcome.reused > 0 {
+            format!(" ({} unchanged since their stored report, not evaluated again)", outcome.reused)
+        } else {
+            String::new()
+        },
         plan.apply.len(),
         plan.unchanged.len(),
         plan.delete.len(),

@@ -141,6 +141,7 @@ struct OwnerReference {
 fn existing_from_metadata(item: MetadataItem, cluster_scoped: bool) -> ExistingReport {
     let meta = item.metadata.unwrap_or_default();
     let mut labels = meta.labels.unwrap_or_default();
+    let mut annotations = meta.annotations.unwrap_or_default();
     let scope_kind = meta
         .owner_references
         .and_then(|owners| owners.into_iter().next())
@@ -163,9 +164,9 @@ fn existing_from_metadata(item: MetadataItem, cluster_scoped: bool) -> ExistingR
         },
         managed_by: labels.remove(report_model::shape::MANAGED_BY_LABEL),
         shape: labels.remove(report_model::shape::SHAPE_LABEL),
-        content_hash: meta
-            .annotations
-            .and_then(|mut a| a.remove(report_model::CONTENT_HASH_ANNOTATION)),
+        inputs: labels.remove(crate::scan::reuse::INPUTS_LABEL),
+        content_hash: annotations.remove(report_model::CONTENT_HASH_ANNOTATION),
+        results_by_rule: annotations.remove(crate::scan::reuse::RESULTS_ANNOTATION),
         scope_kind,
     }
 }

@@ -312,6 +312,17 @@ impl Engine {
 
     /// The report name (`namespace/name` for namespaced kinds) of every
     /// policy this engine evaluates, of every kind.
+    /// Every policy this engine evaluates (Kyverno's, CEL and
+    /// ValidatingAdmissionPolicies), in load order.
+    pub fn policy_metas(&self) -> Vec<Arc<PolicyMeta>> {
+        self.metas
+            .iter()
+            .chain(self.validating.iter().map(|(_, meta)| meta))
+            .chain(self.admission.iter().map(|(_, meta)| meta))
+            .cloned()
+            .collect()
+    }
+
     pub fn policy_names(&self) -> std::collections::BTreeSet<String> {
         self.metas
             .iter()

@@ -80,6 +80,16 @@ impl<S, P> SinkGate<S, P> {
         }
     }
 
+    /// Waits for the sink (handing it the held pages) and returns it;
+    /// `None` when it will never come. Blocking, as [`Self::finish`].
+    pub(crate) fn ready(&mut self, mut accept: impl FnMut(&mut S, P)) -> Option<&mut S> {
+        self.poll(true, &mut accept);
+        match self {
+            SinkGate::Ready(sink) => Some(sink),
+            SinkGate::Waiting { .. } | SinkGate::Gone => None,
+        }
+    }
+
     /// After the last page: waits for the sink, hands it the held pages and
     /// returns it (`None` when it never came).
     pub(crate) fn finish(mut self, mut accept: impl FnMut(&mut S, P)) -> Option<S> {
@@ -110,6 +120,20 @@ mod tests {
         assert!(gate.offer(3, 4, push));
         assert!(gate.offer(4, 4, push));
         assert_eq!(gate.finish(push), Some(vec![0, 1, 2, 3, 4]));
+    }
+
+    #[test]
+    fn ready_waits_for_the_sink_and_hands_it_the_held_pages_first() {
+        let (sender, receiver) = oneshot::channel::<Vec<u32>>();
+        let mut gate = SinkGate::new(receiver);
+        assert!(gate.offer(5, 4, push));
+        let sending = std::thread::spawn(move || sender.send(vec![0]));
+        assert_eq!(gate.ready(push), Some(&mut vec![0, 5]));
+        assert!(sending.join().unwrap().is_ok());
+        let (sender, receiver) = oneshot::channel::<Vec<u32>>();
+        drop(sender);
+        let mut gone: SinkGate<Vec<u32>, u32> = SinkGate::new(receiver);
+        assert_eq!(gone.ready(push), None);
     }
 
     #[test]

@@ -65,13 +65,28 @@ pub type ResultsByRule = BTreeMap<String, BTreeMap<String, BTreeMap<String, usiz
 
 /// Counts one finding under its policy, rule and reported status.
 pub fn count_result(by_rule: &mut ResultsByRule, finding: &crate::audit::Finding) {
-    *by_rule
-        .entry(finding.policy.qualified_name())
-        .or_default()
-        .entry(finding.result.rule.clone())
-        .or_default()
-        .entry(finding.reported_status().as_str().to_string())
-        .or_default() += 1;
+    count(
+        by_rule,
+        finding.policy.qualified_name(),
+        &finding.result.rule,
+        finding.reported_status(),
+    );
+}
+
+/// Counts one result of `policy` (qualified name), `rule` and reported
+/// `status`.
+pub fn count(by_rule: &mut ResultsByRule, policy: String, rule: &str, status: RuleStatus) {
+    let by_status = by_rule.entry(policy).or_default();
+    let by_status = match by_status.get_mut(rule) {
+        Some(found) => found,
+        None => by_status.entry(rule.to_string()).or_default(),
+    };
+    match by_status.get_mut(status.as_str()) {
+        Some(count) => *count += 1,
+        None => {
+            by_status.insert(status.as_str().to_string(), 1);
+        }
+    }
 }
 
 /// `Kind` or `group/Kind` of an apiVersion and kind, as `failedKinds` and

@@ -6,7 +6,9 @@
 //! can report them and exit non-zero. Nothing already written is lost: stale
 //! reports are deleted only for kinds listed completely in this run. The
 //! stored reports are read while listing and evaluation run; nothing is
-//! written before they are known.
+//! written before they are known. An object unchanged since its stored
+//! per-resource report, under unchanged policies, is not evaluated again:
+//! the report stands for it ([`reuse`]).
 
 pub mod dry_run;
 pub mod exception_scope;
@@ -14,6 +16,7 @@ mod gate;
 pub mod last_run;
 pub mod metrics;
 pub mod progress;
+pub mod reuse;
 pub mod selection;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -204,6 +207,9 @@ pub struct ScanOutcome {
     pub objects_evaluated_by_kind: BTreeMap<String, usize>,
     /// Results by policy, rule and reported status (counted as above).
     pub results_by_rule: RuleCounts,
+    /// Objects not evaluated again: unchanged since their stored report,
+    /// as every policy is ([`reuse`]).
+    pub reused: usize,
     /// `--namespace`: the only namespaces scanned (all when empty).
     pub namespaces: Vec<String>,
     /// `--exclude-namespaces`: namespaces left out.
@@ -371,6 +377,21 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     if options.allow_http {
         lookups = lookups.with_http(HttpCaller::default());
     }
+    // Inputs of every result besides the documents, for reuse keys.
+    let reuse_inputs = vec![
+        format!(
+            "resourceFilters={:?}",
+            resource_filters.as_ref().map(|(_, filters)| filters)
+        ),
+        format!(
+            "celExceptions={:?}",
+            set.cel_exceptions
+                .iter()
+                .map(|e| (&e.namespace, &e.name))
+                .collect::<Vec<_>>()
+        ),
+        format!("allowHttp={}", options.allow_http),
+    ];
     let (engine, problems) = set.into_engine(
         EngineOptions {
             background_only: true,
@@ -446,6 +467,31 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     // Set only when some policy is missing: rewritten reports then carry
     // over the stored results of every policy not in this set.
     let carry_over = outcome.policies_incomplete.then(|| Arc::new(loaded));
+    let keep_findings = options.keep_findings || options.shape == ReportShape::PerNamespace;
+    // Stored reports stand for their objects' evaluation only when the
+    // output needs neither every finding nor every report. The inputs are
+    // the documents that loaded: one that did not gives no result, so
+    // removing it (or adding one) changes no report. A run that lacks some
+    // policy reuses only reports made without them too; results carried
+    // over from those policies stay in the reports as stored.
+    let loaded_documents = documents.iter().map(|doc| &doc.value).filter(|value| {
+        policy_name(value).is_none_or(|name| !outcome.invalid_policies.contains(&name))
+    });
+    let reuse = match options.shape {
+        ReportShape::PerNamespace => ReuseMode::Off,
+        ReportShape::PerResource => {
+            match reuse::Reuse::new(loaded_documents, &reuse_inputs, engine.policy_metas()) {
+                Ok(reuse) if keep_findings || options.keep_printed_reports => {
+                    ReuseMode::Label(Arc::new(reuse))
+                }
+                Ok(reuse) => ReuseMode::Stored(Arc::new(reuse)),
+                Err(why) => {
+                    tracing::info!("every object is evaluated: {why}, whose results may change without the object changing");
+                    ReuseMode::Off
+                }
+            }
+        }
+    };
     let engine = Arc::new(engine);
 
     let selection = selection::select(&discovered.kinds, &options.filters, &engine.target_kinds());
@@ -480,7 +526,6 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
         }
         ReportShape::PerNamespace => (None, None),
     };
-    let keep_findings = options.keep_findings || options.shape == ReportShape::PerNamespace;
     tracing::info!(kinds = selection.to_list.len(), "listing");
     options.progress.set_phase("listing and evaluating");
     // Listing and evaluation start now, while the stored reports are read:
@@ -495,6 +540,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
         gate,
         timestamp,
         keep_findings,
+        reuse,
     );
     let read = match existing_reports.await {
         Ok(result) => result.map_err(ScanError::from),
@@ -584,6 +630,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     outcome.result_counts = evaluated.result_counts;
     outcome.objects_evaluated_by_kind = evaluated.objects_evaluated_by_kind;
     outcome.results_by_rule = evaluated.results_by_rule;
+    outcome.reused = evaluated.reused;
     for listing in outcome.failed_listings() {
         if let Some(err) = &listing.error {
             tracing::error!(kind = %listing.kind.display_name(), error = %err, "LIST failed; reports of this kind are left as they are");
@@ -692,6 +739,17 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
 /// Report names (`namespace/name` for namespaced kinds) of the policy
 /// documents that did not load, sorted.
 fn not_loaded(documents: &[Document], loaded: &BTreeSet<String>) -> Vec<String> {
+    let names: BTreeSet<String> = documents
+        .iter()
+        .filter_map(|doc| policy_name(&doc.value))
+        .filter(|name| !loaded.contains(name))
+        .collect();
+    names.into_iter().collect()
+}
+
+/// The report name (`namespace/name` for namespaced kinds) of a policy
+/// document; None for other documents (exceptions).
+fn policy_name(document: &Value) -> Option<String> {
     const POLICY_KINDS: [&str; 5] = [
         "ClusterPolicy",
         "Policy",
@@ -699,30 +757,21 @@ fn not_loaded(documents: &[Document], loaded: &BTreeSet<String>) -> Vec<String> 
         "NamespacedValidatingPolicy",
         "ValidatingAdmissionPolicy",
     ];
-    let names: BTreeSet<String> = documents
-        .iter()
-        .filter(|doc| {
-            let kind = doc.value.get("kind").and_then(Value::as_str).unwrap_or("");
-            POLICY_KINDS.contains(&kind)
-        })
-        .map(|doc| {
-            let text = |pointer: &str| {
-                doc.value
-                    .pointer(pointer)
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string()
-            };
-            let (namespace, name) = (text("/metadata/namespace"), text("/metadata/name"));
-            if namespace.is_empty() {
-                name
-            } else {
-                format!("{namespace}/{name}")
-            }
-        })
-        .filter(|name| !loaded.contains(name))
-        .collect();
-    names.into_iter().collect()
+    let text = |pointer: &str| {
+        document
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    };
+    if !POLICY_KINDS.contains(&text("/kind")) {
+        return None;
+    }
+    Some(
+        match (text("/metadata/namespace"), text("/metadata/name")) {
+            ("", name) => name.to_string(),
+            (namespace, name) => format!("{namespace}/{name}"),
+        },
+    )
 }
 
 /// Namespace labels (for `namespaceSelector`) and objects (for CEL's
@@ -798,6 +847,8 @@ struct Evaluated {
     result_counts: BTreeMap<ResultKey, usize>,
     objects_evaluated_by_kind: BTreeMap<String, usize>,
     results_by_rule: RuleCounts,
+    /// Objects whose stored report was reused instead of evaluating them.
+    reused: usize,
     sink: Option<ReportSink>,
 }
 
@@ -860,9 +911,11 @@ impl ReportSink {
 
     /// Takes one page's reports (shaped by [`page_reports`]): renames those
     /// whose name another producer holds, records each in `seen` and sends
-    /// on those whose content changed.
-    fn accept(&mut self, page: Result<Wanted, report_model::shape::ShapeError>) {
-        let mut wanted = match page {
+    /// on those whose content changed. Reused reports are recorded as they
+    /// are stored.
+    fn accept(&mut self, page: PageReports) {
+        self.seen.extend(page.reused);
+        let mut wanted = match page.wanted {
             Ok(wanted) => wanted,
             Err(err) => {
                 self.error.get_or_insert(err);
@@ -912,8 +965,33 @@ impl ReportSink {
 fn object_reports(
     findings: &[Finding],
     timestamp: Timestamp,
+    reuse: Option<(&reuse::Reuse, String)>,
 ) -> Result<Wanted, report_model::shape::ShapeError> {
-    Ok(wanted_reports(reports::per_resource(findings, timestamp)?))
+    // The label and annotation that let the next run reuse this report;
+    // a report without them is evaluated again next time.
+    let tags = reuse.and_then(|(reuse, inputs)| {
+        let reported: Vec<&Finding> = findings
+            .iter()
+            .filter(|f| reports::is_reported(f))
+            .collect();
+        Some((inputs, reuse.encode(&reported)?))
+    });
+    let shaped = match &tags {
+        Some((inputs, results)) => report_model::shape::per_resource_with_metadata(
+            reports::scoped_results(findings, timestamp),
+            &[(reuse::INPUTS_LABEL, inputs.as_str())],
+            &[(reuse::RESULTS_ANNOTATION, results.as_str())],
+        )?,
+        None => reports::per_resource(findings, timestamp)?,
+    };
+    Ok(wanted_reports(shaped))
+}
+
+/// A page's reports on their way to the sink: those shaped from this
+/// run's evaluation, and the stored ones reused as they are.
+struct PageReports {
+    wanted: Result<Wanted, report_model::shape::ShapeError>,
+    reused: Vec<DesiredReport>,
 }
 
 /// A page's reports from its objects' ([`object_reports`]), equal to
@@ -925,7 +1003,7 @@ fn page_reports(
     findings: &[Finding],
     timestamp: Timestamp,
 ) -> Result<Wanted, report_model::shape::ShapeError> {
-    let whole_page = || object_reports(findings, timestamp);
+    let whole_page = || object_reports(findings, timestamp, None);
     let mut page = Wanted::new();
     for object in objects {
         let Ok(object) = object else {
@@ -953,9 +1031,53 @@ type EvaluationTally = (
     Vec<(usize, Result<usize, ClusterError>)>,
     BTreeMap<usize, usize>,
     BTreeMap<usize, BTreeMap<ResultKey, usize>>,
-    (BTreeMap<usize, usize>, BTreeMap<usize, RuleCounts>),
+    (BTreeMap<usize, usize>, BTreeMap<usize, RuleCounts>, usize),
     Option<ReportSink>,
 );
+
+/// Whether a run labels its per-resource reports for reuse, and also
+/// reuses the stored ones ([`reuse`]).
+enum ReuseMode {
+    /// The run's policies make results that may change with no input
+    /// changing, or the layout is per-namespace: neither.
+    Off,
+    /// Label what is written; evaluate every object (the output needs
+    /// every finding or every report, or the run lacks policies).
+    Label(Arc<reuse::Reuse>),
+    /// Label, and reuse stored reports whose label matches.
+    Stored(Arc<reuse::Reuse>),
+}
+
+impl ReuseMode {
+    fn labels(&self) -> Option<&reuse::Reuse> {
+        match self {
+            ReuseMode::Off => None,
+            ReuseMode::Label(reuse) | ReuseMode::Stored(reuse) => Some(reuse),
+        }
+    }
+}
+
+/// One listed object: its findings, or the index of the stored report
+/// that stands for them.
+enum Object {
+    Evaluated(Vec<Finding>),
+    Reused(usize),
+}
+
+/// The index in `stored` (sorted by key) of the report that can stand for
+/// `resource`'s evaluation under `inputs`, if one can.
+fn reused(
+    reuse: &reuse::Reuse,
+    stored: &[ExistingReport],
+    resource: &Value,
+    inputs: &str,
+) -> Option<usize> {
+    let key = reuse::report_key(resource)?;
+    let at = stored
+        .binary_search_by(|report| report.key.cmp(&key))
+        .ok()?;
+    reuse.stored_results(&stored[at], inputs).map(|_| at)
+}
 
 /// Listing and evaluation under way ([`start_listing`]).
 struct Running {
@@ -976,9 +1098,10 @@ fn start_listing(
     options: &ScanOptions,
     engine: Arc<Engine>,
     env: Arc<Environment>,
-    gate: Option<SinkGate<ReportSink, Result<Wanted, report_model::shape::ShapeError>>>,
+    gate: Option<SinkGate<ReportSink, PageReports>>,
     timestamp: Timestamp,
     keep_findings: bool,
+    reuse: ReuseMode,
 ) -> Running {
     let concurrency = options.list_concurrency.max(1);
     // Pages in flight: one being evaluated, two queued, and one parsed or
@@ -1041,6 +1164,8 @@ fn start_listing(
         // record's evidence that a rule saw the objects it was meant to.
         let mut with_results_by_kind: BTreeMap<usize, usize> = BTreeMap::new();
         let mut rules_by_kind: BTreeMap<usize, RuleCounts> = BTreeMap::new();
+        // Objects whose stored report stood for their evaluation.
+        let mut reused_by_kind: BTreeMap<usize, usize> = BTreeMap::new();
         let mut finished: Vec<(usize, Result<usize, ClusterError>)> = Vec::new();
         while let Some(event) = receiver.blocking_recv() {
             match event {
@@ -1058,33 +1183,88 @@ fn start_listing(
                     *evaluated_by_kind.entry(kind).or_default() += in_scope.len();
                     progress.evaluated(in_scope.len());
                     let shape = gate.is_some();
-                    let (per_object, shaped): (Vec<Vec<Finding>>, Vec<_>) = in_scope
+                    // Reusing needs the stored reports: the first page
+                    // waits for them (and the sink built from them).
+                    let stored = match (&reuse, gate.as_mut()) {
+                        (ReuseMode::Stored(_), Some(gate)) => gate
+                            .ready(ReportSink::accept)
+                            .map(|sink| sink.existing.clone()),
+                        _ => None,
+                    };
+                    let labels = reuse.labels();
+                    let (per_object, shaped): (Vec<Object>, Vec<_>) = in_scope
                         .par_iter()
                         .map(|resource| {
+                            let inputs = labels.and_then(|reuse| reuse.inputs(resource, &env));
+                            if let (Some(stored), Some(inputs), Some(reuse)) =
+                                (&stored, &inputs, labels)
+                            {
+                                if let Some(at) = reused(reuse, stored, resource, inputs) {
+                                    return (Object::Reused(at), None);
+                                }
+                            }
                             let found = evaluate(&engine, &env, resource);
                             // Shaped (and hashed) here, in parallel; only
                             // the comparison and sending stay serial.
-                            let reports = shape.then(|| object_reports(&found, timestamp));
-                            (found, reports)
+                            let reports = shape
+                                .then(|| object_reports(&found, timestamp, labels.zip(inputs)));
+                            (Object::Evaluated(found), reports)
                         })
                         .unzip();
                     drop(in_scope);
+                    let mut kept: Vec<DesiredReport> = Vec::new();
+                    let mut per_found: Vec<Vec<Finding>> = Vec::with_capacity(per_object.len());
+                    let counts = counts_by_kind.entry(kind).or_default();
+                    let rules = rules_by_kind.entry(kind).or_default();
+                    let with_results = with_results_by_kind.entry(kind).or_default();
+                    for object in per_object {
+                        match object {
+                            Object::Evaluated(found) => per_found.push(found),
+                            Object::Reused(at) => {
+                                let (Some(stored), Some(reuse)) = (&stored, labels) else {
+                                    continue;
+                                };
+                                let report = &stored[at];
+                                *with_results += 1;
+                                for (policy, rule, status) in
+                                    reuse.stored_results_unchecked(report).unwrap_or_default()
+                                {
+                                    let qualified = policy.qualified_name();
+                                    *counts
+                                        .entry(ResultKey {
+                                            policy: qualified.clone(),
+                                            severity: policy.severity().unwrap_or("").to_string(),
+                                            status,
+                                        })
+                                        .or_default() += 1;
+                                    last_run::count(rules, qualified, rule, status);
+                                }
+                                kept.push(DesiredReport {
+                                    key: report.key.clone(),
+                                    content_hash: report.content_hash.clone().unwrap_or_default(),
+                                });
+                            }
+                        }
+                    }
+                    *reused_by_kind.entry(kind).or_default() += kept.len();
+                    let per_object = per_found;
                     // Counts are of what the reports hold: matchConditions
                     // skips are not written, so they are not counted.
-                    *with_results_by_kind.entry(kind).or_default() += per_object
+                    *with_results += per_object
                         .iter()
                         .filter(|found| found.iter().any(crate::reports::is_reported))
                         .count();
                     let found: Vec<Finding> = per_object.into_iter().flatten().collect();
-                    let counts = counts_by_kind.entry(kind).or_default();
-                    let rules = rules_by_kind.entry(kind).or_default();
                     for finding in found.iter().filter(|f| crate::reports::is_reported(f)) {
                         *counts.entry(ResultKey::of(finding)).or_default() += 1;
                         last_run::count_result(rules, finding);
                     }
                     if let Some(gate) = gate.as_mut() {
                         let objects = shaped.into_iter().flatten().collect();
-                        let page = page_reports(objects, &found, timestamp);
+                        let page = PageReports {
+                            wanted: page_reports(objects, &found, timestamp),
+                            reused: kept,
+                        };
                         if !gate.offer(page, HELD_PAGES, ReportSink::accept) {
                             // The stored reports could not be read: the scan
                             // fails, and the listers are stopped.
@@ -1101,6 +1281,7 @@ fn start_listing(
                     counts_by_kind.remove(&kind);
                     with_results_by_kind.remove(&kind);
                     rules_by_kind.remove(&kind);
+                    reused_by_kind.remove(&kind);
                 }
                 ListEvent::Finished { kind, outcome } => {
                     progress.list_finished();
@@ -1108,7 +1289,11 @@ fn start_listing(
                 }
             }
         }
-        let rule_tally = (with_results_by_kind, rules_by_kind);
+        let rule_tally = (
+            with_results_by_kind,
+            rules_by_kind,
+            reused_by_kind.values().sum(),
+        );
         let sink = gate.and_then(|gate| gate.finish(ReportSink::accept));
         (
             by_kind,
@@ -1162,6 +1347,7 @@ impl Running {
                         result_counts: BTreeMap::new(),
                         objects_evaluated_by_kind: BTreeMap::new(),
                         results_by_rule: BTreeMap::new(),
+                        reused: 0,
                         sink: None,
                     };
                 }
@@ -1195,7 +1381,7 @@ impl Running {
                 *result_counts.entry(key.clone()).or_default() += count;
             }
         }
-        let (with_results_by_kind, rules_by_kind) = rule_tally;
+        let (with_results_by_kind, rules_by_kind, reused) = rule_tally;
         let mut objects_evaluated_by_kind: BTreeMap<String, usize> = BTreeMap::new();
         for (index, count) in with_results_by_kind {
             if let Some(listing) = listings.get(index) {
@@ -1228,6 +1414,7 @@ impl Running {
             result_counts,
             objects_evaluated_by_kind,
             results_by_rule,
+            reused,
             sink,
         }
     }
@@ -1735,7 +1922,7 @@ mod tests {
 
         let per_object = objects
             .iter()
-            .map(|found| object_reports(found, timestamp))
+            .map(|found| object_reports(found, timestamp, None))
             .collect();
         let mut got = page_reports(per_object, &found, timestamp).unwrap();
         write_beside_foreign(&mut got, &foreign);
@@ -1764,7 +1951,7 @@ mod tests {
         let found: Vec<Finding> = objects.iter().flatten().cloned().collect();
         let per_object = objects
             .iter()
-            .map(|found| object_reports(found, timestamp))
+            .map(|found| object_reports(found, timestamp, None))
             .collect();
         let got = page_reports(per_object, &found, timestamp).unwrap();
         assert_eq!(contents(&got), contents(&shaped_at_once(&found, timestamp)));
@@ -1783,7 +1970,7 @@ mod tests {
         let expected = reports::per_resource(&found, timestamp).unwrap_err();
         let per_object = objects
             .iter()
-            .map(|found| object_reports(found, timestamp))
+            .map(|found| object_reports(found, timestamp, None))
             .collect();
         let got = page_reports(per_object, &found, timestamp).unwrap_err();
         assert_eq!(got.to_string(), expected.to_string());

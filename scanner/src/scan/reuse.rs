@@ -1,0 +1,583 @@
+//! Reusing a stored per-resource report instead of evaluating its resource
+//! again, as Kyverno's reports controller does (`needsReconcile`,
+//! pkg/controllers/report/background/controller.go: a report whose resource
+//! hash and policy versions are unchanged is left alone).
+//!
+//! Enter: the run's policy documents (policies and exceptions, as read),
+//! the other inputs that shape results (Kyverno's resourceFilters, the
+//! unexpired CEL PolicyExceptions, `--allow-http`), the engine's policies,
+//! and then, per listed object, the object, its namespace's object and the
+//! stored report's metadata. Leave: a [`Reuse`] (or why the run cannot
+//! reuse anything), the `polscan.io/inputs` label and
+//! `polscan.io/results-by-rule` annotation a freshly written report
+//! carries, and for an object whose stored report carries the label this
+//! run would write, the (policy, rule, status) of its results, decoded
+//! from the annotation, so the run's counts stay whole without evaluating.
+//!
+//! Why a reused report is the report evaluation would give: the label is a
+//! digest of everything a result of a background scan depends on — the
+//! object (uid, resourceVersion), its namespace object (resourceVersion:
+//! labels for `namespaceSelector`, `namespaceObject` for CEL), every policy
+//! and exception document (without the metadata the server changes on its
+//! own), the resourceFilters, the live CEL PolicyExceptions, `--allow-http`
+//! and polscan's version. A set whose results can change while all of that
+//! stays — context lookups (`apiCall`, `configMap`, `globalReference`,
+//! `imageRegistry`), JMESPath that reads the clock or chance (`time_now`,
+//! `time_since`, `random`), Kyverno's CEL libraries that reach out
+//! (`resource`, `http`, `globalContext`, image metadata, `time.now`),
+//! parameters (`paramKind`, `paramRef`) or the authorizer — reuses nothing
+//! ([`Reuse::new`] says which document). Objects carrying polscan's own
+//! time-bound exception annotation are always evaluated (the exception
+//! expires with the clock). Anything the label does not cover, in doubt,
+//! makes no reuse: a report is then evaluated, never guessed.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::audit::Finding;
+use crate::engine::policy::PolicyMeta;
+use crate::engine::{exceptions, Environment, RuleStatus};
+use crate::reconcile::{ExistingReport, ReportKey};
+
+/// Label of a per-resource report: the digest of the inputs its results
+/// came from (32 hex digits).
+pub const INPUTS_LABEL: &str = "polscan.io/inputs";
+/// Annotation of a per-resource report: its results' policy (an index into
+/// the run's sorted policy names), status and rule, for the run's counts.
+pub const RESULTS_ANNOTATION: &str = "polscan.io/results-by-rule";
+
+/// Bumped when the label's or the annotation's meaning changes.
+const FORMAT: &str = "polscan-reuse-1";
+
+/// What a run needs to reuse stored reports.
+#[derive(Debug)]
+pub struct Reuse {
+    fingerprint: [u8; 32],
+    /// The engine's policies, sorted by qualified name: the annotation's
+    /// policy indexes point here.
+    policies: Vec<Arc<PolicyMeta>>,
+    index: HashMap<String, usize>,
+}
+
+/// A stored report's results, decoded: (policy, rule, reported status).
+pub type StoredResults<'a> = Vec<(&'a Arc<PolicyMeta>, &'a str, RuleStatus)>;
+
+impl Reuse {
+    /// The run's reuse key material from its policy and exception
+    /// documents (those that loaded), or why nothing can be reused: a
+    /// document whose results may change without any input changing, or
+    /// two policies with one name.
+    ///
+    /// `extra` are the run's other result-shaping inputs, each as text
+    /// (resourceFilters, unexpired CEL PolicyExceptions, `--allow-http`).
+    pub fn new<'a>(
+        documents: impl IntoIterator<Item = &'a Value>,
+        extra: &[String],
+        policies: Vec<Arc<PolicyMeta>>,
+    ) -> Result<Reuse, String> {
+        let mut hashed: Vec<Vec<u8>> = Vec::new();
+        for document in documents {
+            if let Some(why) = volatile(document) {
+                return Err(format!("{} {}", describe(document), why));
+            }
+            let mut value = document.clone();
+            // The server changes these on its own (Kyverno writes status
+            // too); none of them changes a result.
+            if let Some(Value::Object(metadata)) = value.get_mut("metadata") {
+                for field in [
+                    "resourceVersion",
+                    "managedFields",
+                    "generation",
+                    "uid",
+                    "creationTimestamp",
+                ] {
+                    metadata.remove(field);
+                }
+            }
+            if let Value::Object(object) = &mut value {
+                object.remove("status");
+            }
+            hashed.push(serde_json::to_vec(&value).map_err(|err| err.to_string())?);
+        }
+        // The order documents arrive in is not an input.
+        hashed.sort_unstable();
+        let mut hasher = Sha256::new();
+        for part in [FORMAT, env!("CARGO_PKG_VERSION")] {
+            hasher.update(part.as_bytes());
+            hasher.update([0u8]);
+        }
+        for document in &hashed {
+            hasher.update((document.len() as u64).to_le_bytes());
+            hasher.update(document);
+        }
+        for part in extra {
+            hasher.update((part.len() as u64).to_le_bytes());
+            hasher.update(part.as_bytes());
+        }
+        let mut policies = policies;
+        policies.sort_by_key(|meta| meta.qualified_name());
+        let mut index = HashMap::with_capacity(policies.len());
+        for (position, meta) in policies.iter().enumerate() {
+            if index.insert(meta.qualified_name(), position).is_some() {
+                return Err(format!("two policies are named {}", meta.qualified_name()));
+            }
+        }
+        Ok(Reuse {
+            fingerprint: hasher.finalize().into(),
+            policies,
+            index,
+        })
+    }
+
+    /// The [`INPUTS_LABEL`] value for `resource`: None when the object
+    /// lacks a uid or resourceVersion, or carries polscan's exception
+    /// annotation (its result depends on the clock).
+    pub fn inputs(&self, resource: &Value, env: &Environment) -> Option<String> {
+        let metadata = resource.get("metadata")?;
+        let text = |field: &str| metadata.get(field).and_then(Value::as_str);
+        let uid = text("uid").filter(|uid| !uid.is_empty())?;
+        let version = text("resourceVersion").filter(|v| !v.is_empty())?;
+        if metadata
+            .get("annotations")
+            .and_then(|a| a.get(exceptions::EXCEPTION))
+            .is_some()
+        {
+            return None;
+        }
+        let namespace = text("namespace").unwrap_or("");
+        let namespace_version = if namespace.is_empty() {
+            ""
+        } else {
+            // A namespaced object whose namespace the run did not read:
+            // its labels are unknown, so nothing is reused.
+            env.namespace_objects
+                .get(namespace)?
+                .pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)?
+        };
+        let mut hasher = Sha256::new();
+        hasher.update(self.fingerprint);
+        for part in [uid, version, namespace, namespace_version] {
+            hasher.update(part.as_bytes());
+            hasher.update([0u8]);
+        }
+        Some(hex::encode(&hasher.finalize()[..16]))
+    }
+
+    /// The [`RESULTS_ANNOTATION`] value for one object's reported
+    /// findings; None when one cannot be written (a policy not in the
+    /// engine, a rule name with a comma): the report then carries no
+    /// [`INPUTS_LABEL`] either, and is evaluated next time.
+    pub fn encode(&self, findings: &[&Finding]) -> Option<String> {
+        let mut text = String::new();
+        for finding in findings {
+            let rule = finding.result.rule.as_str();
+            if rule.contains(',') {
+                return None;
+            }
+            let policy = self.index.get(&finding.policy.qualified_name())?;
+            if !text.is_empty() {
+                text.push(',');
+            }
+            text.push_str(&policy.to_string());
+            text.push(status_letter(finding.reported_status()));
+            text.push_str(rule);
+        }
+        Some(text)
+    }
+
+    /// The results of `stored` when it can stand for `resource`'s report
+    /// in this run: written by polscan in the per-resource layout, under
+    /// the name this run would give it, with this run's [`INPUTS_LABEL`]
+    /// value (`inputs`) and a readable [`RESULTS_ANNOTATION`].
+    pub fn stored_results<'a>(
+        &'a self,
+        stored: &'a ExistingReport,
+        inputs: &str,
+    ) -> Option<StoredResults<'a>> {
+        if !stored.managed_by_polscan()
+            || stored.shape.as_deref() != Some(report_model::shape::SHAPE_PER_RESOURCE)
+            || stored.inputs.as_deref() != Some(inputs)
+            || stored.content_hash.is_none()
+        {
+            return None;
+        }
+        self.decode(stored.results_by_rule.as_deref()?)
+    }
+
+    /// The results of `stored` as its annotation gives them, for a report
+    /// [`Self::stored_results`] already accepted.
+    pub fn stored_results_unchecked<'a>(
+        &'a self,
+        stored: &'a ExistingReport,
+    ) -> Option<StoredResults<'a>> {
+        self.decode(stored.results_by_rule.as_deref()?)
+    }
+
+    fn decode<'a>(&'a self, text: &'a str) -> Option<StoredResults<'a>> {
+        if text.is_empty() {
+            // A stored report holds at least one result.
+            return None;
+        }
+        text.split(',')
+            .map(|entry| {
+                let digits = entry.bytes().take_while(u8::is_ascii_digit).count();
+                let policy = self
+                    .policies
+                    .get(entry.get(..digits)?.parse::<usize>().ok()?)?;
+                let mut rest = entry.get(digits..)?.chars();
+                let status = status_of(rest.next()?)?;
+                Some((policy, rest.as_str(), status))
+            })
+            .collect()
+    }
+}
+
+/// The key of the per-resource report polscan writes for `resource`, when
+/// its name comes from the uid (the only reports [`Reuse`] stands for).
+pub fn report_key(resource: &Value) -> Option<ReportKey> {
+    let metadata = resource.get("metadata")?;
+    let uid = metadata.get("uid").and_then(Value::as_str)?;
+    let namespace = metadata
+        .get("namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let reference = report_model::ObjectReference {
+        uid: Some(uid.to_string()),
+        ..Default::default()
+    };
+    let name = report_model::shape::resource_report_name(&reference);
+    // A uid that is no DNS label names the report by a digest of the whole
+    // identity: left to evaluation.
+    name.ends_with(uid).then(|| ReportKey {
+        cluster_scoped: namespace.is_empty(),
+        namespace: namespace.to_string(),
+        name,
+    })
+}
+
+fn status_letter(status: RuleStatus) -> char {
+    match status {
+        RuleStatus::Pass => 'p',
+        RuleStatus::Fail => 'f',
+        RuleStatus::Warn => 'w',
+        RuleStatus::Error => 'e',
+        RuleStatus::Skip => 's',
+    }
+}
+
+fn status_of(letter: char) -> Option<RuleStatus> {
+    Some(match letter {
+        'p' => RuleStatus::Pass,
+        'f' => RuleStatus::Fail,
+        'w' => RuleStatus::Warn,
+        'e' => RuleStatus::Error,
+        's' => RuleStatus::Skip,
+        _ => return None,
+    })
+}
+
+fn describe(document: &Value) -> String {
+    let text = |pointer: &str| document.pointer(pointer).and_then(Value::as_str);
+    let kind = text("/kind").unwrap_or("document");
+    match (text("/metadata/namespace"), text("/metadata/name")) {
+        (Some(namespace), Some(name)) => format!("{kind} {namespace}/{name}"),
+        (None, Some(name)) => format!("{kind} {name}"),
+        _ => kind.to_string(),
+    }
+}
+
+/// Keys whose presence in a spec makes results depend on more than the
+/// inputs hashed: context lookups and parameters.
+const VOLATILE_KEYS: [&str; 6] = [
+    "apiCall",
+    "configMap",
+    "globalReference",
+    "imageRegistry",
+    "paramKind",
+    "paramRef",
+];
+
+/// Text in a spec's strings that reads the clock, chance, the cluster or
+/// the network: JMESPath functions and Kyverno's CEL libraries.
+const VOLATILE_TEXT: [&str; 7] = [
+    "time_now",
+    "time_since",
+    "random(",
+    "time.now",
+    "etMetadata(",
+    "authorizer",
+    "imageData",
+];
+
+/// CEL library objects that reach the cluster or the network; one used
+/// (called, or bound to a variable) makes results volatile.
+const VOLATILE_LIBRARIES: [&str; 3] = ["resource", "http", "globalContext"];
+
+/// Why a document's results may change while its inputs do not; None when
+/// they cannot. Reads only `spec`: descriptions live in annotations.
+fn volatile(document: &Value) -> Option<String> {
+    fn walk(key: &str, value: &Value) -> Option<String> {
+        match value {
+            Value::Object(map) => map.iter().find_map(|(key, value)| {
+                if VOLATILE_KEYS.contains(&key.as_str()) {
+                    Some(format!("uses {key}"))
+                } else {
+                    walk(key, value)
+                }
+            }),
+            Value::Array(items) => items.iter().find_map(|item| walk(key, item)),
+            Value::String(text) => {
+                if let Some(token) = VOLATILE_TEXT.iter().find(|t| text.contains(*t)) {
+                    return Some(format!("uses {}", token.trim_end_matches('(')));
+                }
+                // CEL sits in `expression`, `messageExpression`,
+                // `valueExpression`: only there is a library named.
+                if !key.ends_with("xpression") {
+                    return None;
+                }
+                VOLATILE_LIBRARIES
+                    .iter()
+                    .find(|library| uses_library(text, library))
+                    .map(|library| format!("uses CEL's {library} library"))
+            }
+            _ => None,
+        }
+    }
+    walk("spec", document.get("spec")?)
+}
+
+/// Whether CEL text names `library` as an identifier of its own (a call on
+/// it, or a value bound to a variable), not a field of something else
+/// (`object.spec.http`) nor inside a string literal (`'http'`).
+fn uses_library(text: &str, library: &str) -> bool {
+    let joined = |c: char| c.is_alphanumeric() || c == '_' || c == '\'' || c == '"';
+    text.match_indices(library).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + library.len()..].chars().next();
+        !before.is_some_and(|c| joined(c) || c == '.') && !after.is_some_and(joined)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::engine::{ResourceRef, RuleResult};
+
+    fn meta(name: &str) -> Arc<PolicyMeta> {
+        Arc::new(PolicyMeta {
+            kind: "ClusterPolicy".into(),
+            name: name.into(),
+            namespace: None,
+            annotations: BTreeMap::new(),
+            process: "background scan",
+        })
+    }
+
+    fn policy(rule: Value) -> Value {
+        json!({"apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy",
+               "metadata": {"name": "p", "resourceVersion": "1",
+                            "annotations": {"policies.kyverno.io/description": "calls resource.Get and time_now"}},
+               "spec": {"rules": [rule]}})
+    }
+
+    fn reuse(documents: &[Value]) -> Result<Reuse, String> {
+        Reuse::new(documents, &[], vec![meta("b"), meta("a")])
+    }
+
+    fn pod(version: &str, namespace: &str) -> Value {
+        json!({"apiVersion": "v1", "kind": "Pod",
+               "metadata": {"name": "web", "namespace": namespace, "uid": "0b9f3c2e-1111-4222-8333-444455556666",
+                            "resourceVersion": version}})
+    }
+
+    fn env(namespace_version: &str) -> Environment {
+        let mut env = Environment::default();
+        env.namespace_objects.insert(
+            "shop".into(),
+            json!({"metadata": {"name": "shop", "resourceVersion": namespace_version}}),
+        );
+        env
+    }
+
+    fn finding(policy: &Arc<PolicyMeta>, rule: &str, status: RuleStatus) -> Finding {
+        Finding {
+            policy: policy.clone(),
+            resource: ResourceRef::from_resource(&pod("1", "shop")),
+            origin: None,
+            result: RuleResult {
+                rule: rule.into(),
+                status,
+                message: String::new(),
+                action: "Audit".into(),
+                properties: BTreeMap::new(),
+                skip_reason: None,
+                before_exceptions: false,
+            },
+        }
+    }
+
+    #[test]
+    fn pure_policies_reuse_and_descriptions_do_not_count() {
+        let plain = policy(
+            json!({"name": "r", "validate": {"pattern": {"metadata": {"labels": {"app": "?*"}}}}}),
+        );
+        assert!(reuse(&[plain]).is_ok());
+    }
+
+    #[test]
+    fn lookups_clock_and_cel_libraries_reuse_nothing() {
+        let cases = [
+            json!({"name": "r", "context": [{"name": "c", "apiCall": {"urlPath": "/api/v1/pods"}}]}),
+            json!({"name": "r", "context": [{"name": "c", "configMap": {"name": "x", "namespace": "y"}}]}),
+            json!({"name": "r", "validate": {"deny": {"conditions": {"any": [{"key": "{{ time_now_utc() }}", "operator": "Equals", "value": "x"}]}}}}),
+            json!({"name": "r", "validate": {"cel": {"paramKind": {"kind": "ConfigMap"}, "expressions": [{"expression": "true"}]}}}),
+        ];
+        for rule in cases {
+            let err = reuse(&[policy(rule.clone())]).expect_err(&rule.to_string());
+            assert!(err.starts_with("ClusterPolicy p uses "), "{err}");
+        }
+        let vpol = |expression: &str| {
+            json!({"apiVersion": "policies.kyverno.io/v1", "kind": "ValidatingPolicy",
+                   "metadata": {"name": "v"},
+                   "spec": {"matchConstraints": {"resourceRules": [{"resources": ["pods"]}]},
+                            "validations": [{"expression": expression}]}})
+        };
+        for expression in [
+            "resource.Get('v1', 'configmaps', 'ns', 'x') != null",
+            "http.Get('https://x') == {}",
+            "globalContext.Get('e', '') == 1",
+            "variables.lib.List('v1', 'pods', '').items.size() > 0 && resource != null",
+            "image.GetMetadata(object.spec.image) != null",
+        ] {
+            assert!(reuse(&[vpol(expression)]).is_err(), "{expression}");
+        }
+        // A field or a string named like a library is no use of it;
+        // `resourceRules` names none, nor does a message.
+        assert!(reuse(&[vpol(
+            "object.resource.size() > 0 && has(object.spec.http) && object.spec.scheme != 'http'"
+        )])
+        .is_ok());
+        let mut messaged = vpol("true");
+        messaged["spec"]["validations"][0]["message"] = json!("set resource limits over http");
+        assert!(reuse(&[messaged]).is_ok());
+        let bound = json!({"apiVersion": "policies.kyverno.io/v1", "kind": "ValidatingPolicy",
+                           "metadata": {"name": "v"},
+                           "spec": {"variables": [{"name": "lib", "expression": " resource "}]}});
+        assert!(reuse(&[bound]).is_err());
+    }
+
+    #[test]
+    fn inputs_change_with_object_namespace_and_policies_only() {
+        let plain = |message: &str| {
+            policy(
+                json!({"name": "r", "validate": {"message": message, "pattern": {"metadata": {"name": "?*"}}}}),
+            )
+        };
+        let base = reuse(&[plain("a")]).unwrap();
+        let key = base.inputs(&pod("1", "shop"), &env("7")).unwrap();
+        assert_eq!(key.len(), 32);
+        assert_eq!(Some(key.clone()), base.inputs(&pod("1", "shop"), &env("7")));
+        assert_ne!(Some(key.clone()), base.inputs(&pod("2", "shop"), &env("7")));
+        assert_ne!(Some(key.clone()), base.inputs(&pod("1", "shop"), &env("8")));
+        // A namespace the run did not read: unknown labels, no key.
+        assert_eq!(None, base.inputs(&pod("1", "other"), &env("7")));
+        let edited = reuse(&[plain("b")]).unwrap();
+        assert_ne!(
+            Some(key.clone()),
+            edited.inputs(&pod("1", "shop"), &env("7"))
+        );
+        // What the server changes on a policy by itself is no new input.
+        let mut restamped = plain("a");
+        restamped["metadata"]["resourceVersion"] = json!("99");
+        restamped["status"] = json!({"ready": true});
+        let same = reuse(&[restamped]).unwrap();
+        assert_eq!(Some(key.clone()), same.inputs(&pod("1", "shop"), &env("7")));
+        // Time-bound exceptions on the object follow the clock.
+        let mut excused = pod("1", "shop");
+        excused["metadata"]["annotations"] = json!({exceptions::EXCEPTION: "p"});
+        assert_eq!(None, base.inputs(&excused, &env("7")));
+        // The other inputs count too.
+        let filtered = Reuse::new(&[plain("a")], &["[Event,*,*]".into()], vec![meta("a")]).unwrap();
+        assert_ne!(Some(key), filtered.inputs(&pod("1", "shop"), &env("7")));
+    }
+
+    #[test]
+    fn results_round_trip_through_the_annotation() {
+        let reuse = reuse(&[]).unwrap();
+        let (a, b) = (meta("a"), meta("b"));
+        let findings = [
+            finding(&b, "check-probes", RuleStatus::Fail),
+            finding(&a, "", RuleStatus::Pass),
+            finding(&a, "7-digits", RuleStatus::Skip),
+        ];
+        let refs: Vec<&Finding> = findings.iter().collect();
+        let text = reuse.encode(&refs).unwrap();
+        assert_eq!(text, "1fcheck-probes,0p,0s7-digits");
+        let stored = ExistingReport {
+            key: report_key(&pod("1", "shop")).unwrap(),
+            managed_by: Some(report_model::shape::MANAGED_BY_VALUE.into()),
+            shape: Some(report_model::shape::SHAPE_PER_RESOURCE.into()),
+            content_hash: Some("h".into()),
+            scope_kind: None,
+            inputs: Some("k".into()),
+            results_by_rule: Some(text),
+        };
+        let decoded: Vec<(String, &str, RuleStatus)> = reuse
+            .stored_results(&stored, "k")
+            .unwrap()
+            .into_iter()
+            .map(|(policy, rule, status)| (policy.qualified_name(), rule, status))
+            .collect();
+        assert_eq!(
+            decoded,
+            [
+                ("b".to_string(), "check-probes", RuleStatus::Fail),
+                ("a".to_string(), "", RuleStatus::Pass),
+                ("a".to_string(), "7-digits", RuleStatus::Skip),
+            ]
+        );
+        // Another run's inputs, another layout or a damaged annotation:
+        // evaluated again.
+        assert!(reuse.stored_results(&stored, "other").is_none());
+        let per_namespace = ExistingReport {
+            shape: Some(report_model::shape::SHAPE_PER_NAMESPACE.into()),
+            ..stored.clone()
+        };
+        assert!(reuse.stored_results(&per_namespace, "k").is_none());
+        for damaged in ["", "9p", "0x", "p", "0"] {
+            let report = ExistingReport {
+                results_by_rule: Some(damaged.into()),
+                ..stored.clone()
+            };
+            assert!(reuse.stored_results(&report, "k").is_none(), "{damaged}");
+        }
+        // A policy the engine does not have, or a rule with a comma, has no
+        // annotation (and so no label).
+        let stranger = meta("c");
+        assert!(reuse
+            .encode(&[&finding(&stranger, "r", RuleStatus::Pass)])
+            .is_none());
+        assert!(reuse
+            .encode(&[&finding(&a, "x,y", RuleStatus::Pass)])
+            .is_none());
+    }
+
+    #[test]
+    fn report_key_is_the_uid_name() {
+        let key = report_key(&pod("1", "shop")).unwrap();
+        assert_eq!(key.name, "polscan-0b9f3c2e-1111-4222-8333-444455556666");
+        assert_eq!(key.namespace, "shop");
+        assert!(!key.cluster_scoped);
+        let mut node = pod("1", "");
+        node["metadata"]["uid"] = json!("Not_A_Label");
+        assert_eq!(None, report_key(&node));
+    }
+}
