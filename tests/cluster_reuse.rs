@@ -88,7 +88,10 @@ impl Run {
 
     fn written(&self) -> usize {
         self.stderr
-            .split("written ")
+            .lines()
+            .find(|line| line.starts_with("scan:"))
+            .unwrap_or_default()
+            .split("; written ")
             .nth(1)
             .and_then(|rest| rest.split(',').next())
             .and_then(|n| n.trim().parse().ok())
@@ -97,6 +100,11 @@ impl Run {
 }
 
 fn scan(cluster: &TestCluster, policy_file: &str, output: &str) -> Run {
+    scan_exiting(cluster, policy_file, output, 0)
+}
+
+/// A scan that exits with `code` (2: incomplete, a policy did not load).
+fn scan_exiting(cluster: &TestCluster, policy_file: &str, output: &str, code: i32) -> Run {
     let kubeconfig = cluster.kubeconfig().display().to_string();
     let ran = polscan(&[
         "scan",
@@ -113,7 +121,13 @@ fn scan(cluster: &TestCluster, policy_file: &str, output: &str) -> Run {
         stdout: String::from_utf8_lossy(&ran.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&ran.stderr).into_owned(),
     };
-    assert_eq!(ran.status.code(), Some(0), "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        ran.status.code(),
+        Some(code),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
     run
 }
 
@@ -278,6 +292,86 @@ fn rescans_reuse_stored_reports_only_while_every_input_is_unchanged() {
     let settled = scan(&cluster, &vap, "summary");
     assert_eq!(settled.reused(), 3, "{}", settled.stderr);
     assert_eq!(settled.counts(), edited.counts());
+
+    // A reuse annotation edited or removed by hand breaks the seal: the
+    // object is evaluated (the counts stay right) and its report repaired.
+    let other_report = format!("polscan-{name}");
+    cluster.kubectl_ok(&[
+        "annotate",
+        "policyreport",
+        "-n",
+        "team-b",
+        &other_report,
+        "polscan.io/results-by-rule=0p",
+        "--overwrite",
+    ]);
+    let tampered = scan(&cluster, &vap, "summary");
+    assert_eq!(tampered.reused(), 2, "{}", tampered.stderr);
+    assert_eq!(tampered.counts(), settled.counts());
+    assert_eq!(tampered.written(), 1, "{}", tampered.stderr);
+    cluster.kubectl_ok(&[
+        "annotate",
+        "policyreport",
+        "-n",
+        "team-b",
+        &other_report,
+        "polscan.io/inputs-",
+    ]);
+    let unsealed = scan(&cluster, &vap, "summary");
+    assert_eq!(unsealed.reused(), 2, "{}", unsealed.stderr);
+    assert_eq!(unsealed.written(), 1, "{}", unsealed.stderr);
+    let repaired = scan(&cluster, &vap, "summary");
+    assert_eq!(repaired.reused(), 3, "{}", repaired.stderr);
+    assert_eq!(repaired.counts(), settled.counts());
+
+    // A policy that stops loading keeps its stored results (carried over);
+    // once it is deleted they must go, not be reused.
+    let team_label = r#"apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: team-label}
+spec:
+  validationFailureAction: Audit
+  background: true
+  rules:
+  - name: check-team
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    validate:
+      message: "the team label is required"
+      PATTERN_OR_BOTH
+"#;
+    cluster.apply_yaml(&team_label.replace(
+        "PATTERN_OR_BOTH",
+        "pattern: {metadata: {labels: {team: '?*'}}}",
+    ));
+    scan(&cluster, &vap, "summary");
+    assert_eq!(
+        result_of(&results(&cluster), "other", "team-label"),
+        Some("fail")
+    );
+    cluster.apply_yaml(&team_label.replace(
+        "PATTERN_OR_BOTH",
+        "pattern: {metadata: {labels: {team: '?*'}}}\n      deny: {}",
+    ));
+    scan_exiting(&cluster, &vap, "summary", 2);
+    // An object changed meanwhile: its report is rewritten with the
+    // results carried over, which this run could not make.
+    cluster.kubectl_ok(&["label", "pod", "-n", "team-b", "other", "app-"]);
+    let carried = scan_exiting(&cluster, &vap, "summary", 2);
+    assert_eq!(carried.written(), 1, "{}", carried.stderr);
+    assert_eq!(
+        result_of(&results(&cluster), "other", "team-label"),
+        Some("fail")
+    );
+    cluster.kubectl_ok(&["delete", "clusterpolicy", "team-label"]);
+    let deleted = scan(&cluster, &vap, "summary");
+    assert_eq!(
+        result_of(&results(&cluster), "other", "team-label"),
+        None,
+        "{}",
+        deleted.stderr
+    );
+    let full = scan(&cluster, &vap, "table");
+    assert_eq!(full.written(), 0, "{}", full.stderr);
 
     // A policy that looks up cluster data can change its result with no
     // object changing: nothing is reused while it is there.

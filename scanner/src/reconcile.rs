@@ -48,7 +48,7 @@ pub struct ExistingReport {
     pub content_hash: Option<String>,
     /// `(group, kind)` of the report's `scope`, for per-resource reports.
     pub scope_kind: Option<(String, String)>,
-    /// Its `polscan.io/inputs` label ([`crate::scan::reuse`]).
+    /// Its `polscan.io/inputs` annotation ([`crate::scan::reuse`]).
     pub inputs: Option<String>,
     /// Its `polscan.io/results-by-rule` annotation ([`crate::scan::reuse`]).
     pub results_by_rule: Option<String>,

@@ -896,17 +896,14 @@ impl ReportSink {
         }
     }
 
-    /// The content hash of polscan's stored report at `key`, if it has one.
-    fn stored_hash(&self, key: &ReportKey) -> Option<&str> {
+    /// polscan's stored report at `key`, if there is one.
+    fn stored(&self, key: &ReportKey) -> Option<&ExistingReport> {
         let at = self
             .existing
             .binary_search_by(|report| report.key.cmp(key))
             .ok()?;
         let report = &self.existing[at];
-        report
-            .managed_by_polscan()
-            .then_some(report.content_hash.as_deref())
-            .flatten()
+        report.managed_by_polscan().then_some(report)
     }
 
     /// Takes one page's reports (shaped by [`page_reports`]): renames those
@@ -924,9 +921,21 @@ impl ReportSink {
         };
         write_beside_foreign(&mut wanted, &self.foreign);
         for (key, (hash, report)) in wanted {
-            let stored = self.stored_hash(&key);
-            let unchanged = stored == Some(hash.as_str());
-            let stored = stored.is_some();
+            let stored = self.stored(&key);
+            // A report made for reuse is also rewritten when its reuse
+            // annotations differ from the stored ones (inputs changed, or
+            // edited by hand): the content hash does not cover them.
+            let unchanged = stored.is_some_and(|stored| {
+                stored.content_hash.as_deref() == Some(hash.as_str())
+                    && report
+                        .annotation(reuse::INPUTS_ANNOTATION)
+                        .is_none_or(|inputs| {
+                            stored.inputs.as_deref() == Some(inputs)
+                                && stored.results_by_rule.as_deref()
+                                    == report.annotation(reuse::RESULTS_ANNOTATION)
+                        })
+            });
+            let stored = stored.is_some_and(|stored| stored.content_hash.is_some());
             self.seen.push(DesiredReport {
                 key: key.clone(),
                 content_hash: hash,
@@ -967,8 +976,8 @@ fn object_reports(
     timestamp: Timestamp,
     reuse: Option<(&reuse::Reuse, String)>,
 ) -> Result<Wanted, report_model::shape::ShapeError> {
-    // The label and annotation that let the next run reuse this report;
-    // a report without them is evaluated again next time.
+    // The annotations that let the next run reuse this report; a report
+    // without them is evaluated again next time.
     let tags = reuse.and_then(|(reuse, inputs)| {
         let reported: Vec<&Finding> = findings
             .iter()
@@ -976,15 +985,23 @@ fn object_reports(
             .collect();
         Some((inputs, reuse.encode(&reported)?))
     });
-    let shaped = match &tags {
-        Some((inputs, results)) => report_model::shape::per_resource_with_metadata(
-            reports::scoped_results(findings, timestamp),
-            &[(reuse::INPUTS_LABEL, inputs.as_str())],
-            &[(reuse::RESULTS_ANNOTATION, results.as_str())],
-        )?,
-        None => reports::per_resource(findings, timestamp)?,
+    let Some((inputs, results)) = tags else {
+        return Ok(wanted_reports(reports::per_resource(findings, timestamp)?));
     };
-    Ok(wanted_reports(shaped))
+    let shaped = report_model::shape::per_resource_with_metadata(
+        reports::scoped_results(findings, timestamp),
+        &[],
+        &[(reuse::RESULTS_ANNOTATION, results.as_str())],
+    )?;
+    let mut wanted = wanted_reports(shaped);
+    // Sealed over the content hash, so taken after it.
+    for (hash, report) in wanted.values_mut() {
+        report.annotate(
+            reuse::INPUTS_ANNOTATION,
+            reuse::seal(&inputs, &results, hash),
+        );
+    }
+    Ok(wanted)
 }
 
 /// A page's reports on their way to the sink: those shaped from this
@@ -1475,6 +1492,15 @@ impl WantedReport {
         if count == 0 {
             return Ok(0);
         }
+        // This run cannot reproduce those results: the report must not
+        // stand for an evaluation later (the new content hash breaks the
+        // seal too; dropped to say so).
+        for key in [reuse::INPUTS_ANNOTATION, reuse::RESULTS_ANNOTATION] {
+            match self {
+                WantedReport::Namespaced(report) => report.metadata_mut().annotations.remove(key),
+                WantedReport::Cluster(report) => report.metadata_mut().annotations.remove(key),
+            };
+        }
         match self {
             WantedReport::Namespaced(report) => {
                 report.extend_results(missing);
@@ -1486,6 +1512,24 @@ impl WantedReport {
             }
         }
         Ok(count)
+    }
+
+    /// Sets an annotation (not part of the content hash).
+    fn annotate(&mut self, key: &str, value: String) {
+        let metadata = match self {
+            WantedReport::Namespaced(report) => report.metadata_mut(),
+            WantedReport::Cluster(report) => report.metadata_mut(),
+        };
+        metadata.annotations.insert(key.to_string(), value);
+    }
+
+    /// An annotation's value.
+    fn annotation(&self, key: &str) -> Option<&str> {
+        let metadata = match self {
+            WantedReport::Namespaced(report) => report.metadata(),
+            WantedReport::Cluster(report) => report.metadata(),
+        };
+        metadata.annotations.get(key).map(String::as_str)
     }
 
     fn content_hash(&self) -> Option<String> {

@@ -8,14 +8,16 @@
 //! unexpired CEL PolicyExceptions, `--allow-http`), the engine's policies,
 //! and then, per listed object, the object, its namespace's object and the
 //! stored report's metadata. Leave: a [`Reuse`] (or why the run cannot
-//! reuse anything), the `polscan.io/inputs` label and
-//! `polscan.io/results-by-rule` annotation a freshly written report
-//! carries, and for an object whose stored report carries the label this
-//! run would write, the (policy, rule, status) of its results, decoded
-//! from the annotation, so the run's counts stay whole without evaluating.
+//! reuse anything), the `polscan.io/inputs` and `polscan.io/results-by-rule`
+//! annotations a freshly written report carries, and for an object whose
+//! stored report carries the `inputs` this run would write, the (policy,
+//! rule, status) of its results, decoded from `results-by-rule`, so the
+//! run's counts stay whole without evaluating.
 //!
-//! Why a reused report is the report evaluation would give: the label is a
-//! digest of everything a result of a background scan depends on — the
+//! Why a reused report is the report evaluation would give: `inputs` seals
+//! the report's content hash and its `results-by-rule` (an edit of either
+//! breaks the seal, and the object is evaluated and its report repaired)
+//! with a digest of everything a result of a background scan depends on — the
 //! object (uid, resourceVersion), its namespace object (resourceVersion:
 //! labels for `namespaceSelector`, `namespaceObject` for CEL), every policy
 //! and exception document (without the metadata the server changes on its
@@ -23,10 +25,13 @@
 //! and polscan's version. A set whose results can change while all of that
 //! stays — context lookups (`apiCall`, `configMap`, `globalReference`,
 //! `imageRegistry`), JMESPath that reads the clock or chance (`time_now`,
-//! `time_since`, `random`), Kyverno's CEL libraries that reach out
-//! (`resource`, `http`, `globalContext`, image metadata, `time.now`),
+//! `time_since`, `random`), Kyverno's CEL libraries that reach out or read
+//! the clock (`resource`, `http`, `globalContext`, `time`, image metadata),
 //! parameters (`paramKind`, `paramRef`) or the authorizer — reuses nothing
-//! ([`Reuse::new`] says which document). Objects carrying polscan's own
+//! ([`Reuse::new`] says which document; the text is read without
+//! whitespace, so `random (` or `time .now` is found too). A report
+//! holding results carried over from policies a run lacked is never
+//! reused (its content hash no longer matches the seal). Objects carrying polscan's own
 //! time-bound exception annotation are always evaluated (the exception
 //! expires with the clock). Anything the label does not cover, in doubt,
 //! makes no reuse: a report is then evaluated, never guessed.
@@ -42,15 +47,17 @@ use crate::engine::policy::PolicyMeta;
 use crate::engine::{exceptions, Environment, RuleStatus};
 use crate::reconcile::{ExistingReport, ReportKey};
 
-/// Label of a per-resource report: the digest of the inputs its results
-/// came from (32 hex digits).
-pub const INPUTS_LABEL: &str = "polscan.io/inputs";
+/// Annotation of a per-resource report: the digest of the inputs its
+/// results came from, sealing its content hash and [`RESULTS_ANNOTATION`]
+/// (32 hex digits). An annotation, not a label: labels count in the content
+/// hash, which this digest covers.
+pub const INPUTS_ANNOTATION: &str = "polscan.io/inputs";
 /// Annotation of a per-resource report: its results' policy (an index into
 /// the run's sorted policy names), status and rule, for the run's counts.
 pub const RESULTS_ANNOTATION: &str = "polscan.io/results-by-rule";
 
 /// Bumped when the label's or the annotation's meaning changes.
-const FORMAT: &str = "polscan-reuse-1";
+const FORMAT: &str = "polscan-reuse-2";
 
 /// What a run needs to reuse stored reports.
 #[derive(Debug)]
@@ -132,9 +139,10 @@ impl Reuse {
         })
     }
 
-    /// The [`INPUTS_LABEL`] value for `resource`: None when the object
-    /// lacks a uid or resourceVersion, or carries polscan's exception
-    /// annotation (its result depends on the clock).
+    /// The digest of `resource`'s inputs under this run's policies, which
+    /// [`seal`] turns into the [`INPUTS_ANNOTATION`] value: None when the
+    /// object lacks a uid or resourceVersion, or carries polscan's
+    /// exception annotation (its result depends on the clock).
     pub fn inputs(&self, resource: &Value, env: &Environment) -> Option<String> {
         let metadata = resource.get("metadata")?;
         let text = |field: &str| metadata.get(field).and_then(Value::as_str);
@@ -170,7 +178,7 @@ impl Reuse {
     /// The [`RESULTS_ANNOTATION`] value for one object's reported
     /// findings; None when one cannot be written (a policy not in the
     /// engine, a rule name with a comma): the report then carries no
-    /// [`INPUTS_LABEL`] either, and is evaluated next time.
+    /// [`INPUTS_ANNOTATION`] either, and is evaluated next time.
     pub fn encode(&self, findings: &[&Finding]) -> Option<String> {
         let mut text = String::new();
         for finding in findings {
@@ -191,21 +199,23 @@ impl Reuse {
 
     /// The results of `stored` when it can stand for `resource`'s report
     /// in this run: written by polscan in the per-resource layout, under
-    /// the name this run would give it, with this run's [`INPUTS_LABEL`]
-    /// value (`inputs`) and a readable [`RESULTS_ANNOTATION`].
+    /// the name this run would give it, sealed ([`seal`]) with this run's
+    /// `inputs` over its stored content hash and a readable
+    /// [`RESULTS_ANNOTATION`].
     pub fn stored_results<'a>(
         &'a self,
         stored: &'a ExistingReport,
         inputs: &str,
     ) -> Option<StoredResults<'a>> {
+        let results = stored.results_by_rule.as_deref()?;
+        let content_hash = stored.content_hash.as_deref()?;
         if !stored.managed_by_polscan()
             || stored.shape.as_deref() != Some(report_model::shape::SHAPE_PER_RESOURCE)
-            || stored.inputs.as_deref() != Some(inputs)
-            || stored.content_hash.is_none()
+            || stored.inputs.as_deref() != Some(seal(inputs, results, content_hash).as_str())
         {
             return None;
         }
-        self.decode(stored.results_by_rule.as_deref()?)
+        self.decode(results)
     }
 
     /// The results of `stored` as its annotation gives them, for a report
@@ -234,6 +244,20 @@ impl Reuse {
             })
             .collect()
     }
+}
+
+/// The [`INPUTS_ANNOTATION`] value of a report made from an object whose
+/// inputs digest is `inputs` ([`Reuse::inputs`]), with `results` as its
+/// [`RESULTS_ANNOTATION`] and `content_hash` as its content hash: a change
+/// of any of the three (a hand edit, results carried over from a missing
+/// policy) breaks it.
+pub fn seal(inputs: &str, results: &str, content_hash: &str) -> String {
+    let mut hasher = Sha256::new();
+    for part in [inputs, results, content_hash] {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
+    hex::encode(&hasher.finalize()[..16])
 }
 
 /// The key of the per-resource report polscan writes for `resource`, when
@@ -313,9 +337,10 @@ const VOLATILE_TEXT: [&str; 7] = [
     "imageData",
 ];
 
-/// CEL library objects that reach the cluster or the network; one used
-/// (called, or bound to a variable) makes results volatile.
-const VOLATILE_LIBRARIES: [&str; 3] = ["resource", "http", "globalContext"];
+/// CEL library objects that reach the cluster or the network, or read the
+/// clock; one used (called, or bound to a variable) makes results
+/// volatile.
+const VOLATILE_LIBRARIES: [&str; 4] = ["resource", "http", "globalContext", "time"];
 
 /// Why a document's results may change while its inputs do not; None when
 /// they cannot. Reads only `spec`: descriptions live in annotations.
@@ -331,6 +356,8 @@ fn volatile(document: &Value) -> Option<String> {
             }),
             Value::Array(items) => items.iter().find_map(|item| walk(key, item)),
             Value::String(text) => {
+                // `random ('x')` and `time .now()` are calls too.
+                let text: String = text.chars().filter(|c| !c.is_whitespace()).collect();
                 if let Some(token) = VOLATILE_TEXT.iter().find(|t| text.contains(*t)) {
                     return Some(format!("uses {}", token.trim_end_matches('(')));
                 }
@@ -341,7 +368,7 @@ fn volatile(document: &Value) -> Option<String> {
                 }
                 VOLATILE_LIBRARIES
                     .iter()
-                    .find(|library| uses_library(text, library))
+                    .find(|library| uses_library(&text, library))
                     .map(|library| format!("uses CEL's {library} library"))
             }
             _ => None,
@@ -350,15 +377,28 @@ fn volatile(document: &Value) -> Option<String> {
     walk("spec", document.get("spec")?)
 }
 
-/// Whether CEL text names `library` as an identifier of its own (a call on
-/// it, or a value bound to a variable), not a field of something else
-/// (`object.spec.http`) nor inside a string literal (`'http'`).
+/// Whether CEL text (without whitespace) names `library` as an identifier
+/// of its own — a call on it, a value bound to a variable, or `.resource`
+/// (CEL's root-scoped name) — not a field of something else
+/// (`object.spec.http`, `f().http`, `a[0].http`) nor inside a string
+/// literal (`'http'`).
 fn uses_library(text: &str, library: &str) -> bool {
-    let joined = |c: char| c.is_alphanumeric() || c == '_' || c == '\'' || c == '"';
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    let quote = |c: char| c == '\'' || c == '"';
     text.match_indices(library).any(|(at, _)| {
-        let before = text[..at].chars().next_back();
+        let mut before = text[..at].chars().rev();
+        let field = match before.next() {
+            None => false,
+            Some(c) if word(c) || quote(c) => true,
+            // `x.resource` is a field; `(.resource` or `&&.resource` the
+            // library itself.
+            Some('.') => before
+                .next()
+                .is_some_and(|c| word(c) || c == ')' || c == ']'),
+            Some(_) => false,
+        };
         let after = text[at + library.len()..].chars().next();
-        !before.is_some_and(|c| joined(c) || c == '.') && !after.is_some_and(joined)
+        !field && !after.is_some_and(|c| word(c) || quote(c))
     })
 }
 
@@ -438,6 +478,8 @@ mod tests {
             json!({"name": "r", "context": [{"name": "c", "apiCall": {"urlPath": "/api/v1/pods"}}]}),
             json!({"name": "r", "context": [{"name": "c", "configMap": {"name": "x", "namespace": "y"}}]}),
             json!({"name": "r", "validate": {"deny": {"conditions": {"any": [{"key": "{{ time_now_utc() }}", "operator": "Equals", "value": "x"}]}}}}),
+            json!({"name": "r", "context": [{"name": "coin", "variable": {"jmesPath": "random ('[01]')"}}],
+                   "validate": {"deny": {"conditions": {"any": [{"key": "{{ coin }}", "operator": "Equals", "value": "1"}]}}}}),
             json!({"name": "r", "validate": {"cel": {"paramKind": {"kind": "ConfigMap"}, "expressions": [{"expression": "true"}]}}}),
         ];
         for rule in cases {
@@ -456,13 +498,20 @@ mod tests {
             "globalContext.Get('e', '') == 1",
             "variables.lib.List('v1', 'pods', '').items.size() > 0 && resource != null",
             "image.GetMetadata(object.spec.image) != null",
+            // Whitespace and CEL's root-scoped names change nothing.
+            "variables.x && .resource.Get('v1', 'configmaps', 'kyverno', 'flag').data.allow == 'yes'",
+            "(.http.Get('https://x'))",
+            "timestamp('2030-01-01T00:00:00Z') > time .now()",
+            "image .GetMetadata (object.spec.image) != null",
+            "variables.clock.now() > timestamp('2030-01-01T00:00:00Z') && time != null",
         ] {
             assert!(reuse(&[vpol(expression)]).is_err(), "{expression}");
         }
         // A field or a string named like a library is no use of it;
         // `resourceRules` names none, nor does a message.
         assert!(reuse(&[vpol(
-            "object.resource.size() > 0 && has(object.spec.http) && object.spec.scheme != 'http'"
+            "object.resource.size() > 0 && has(object.spec.http) && object.spec.scheme != 'http' \
+             && f().http == 1 && a[0].resource == 2 && timestamp(object.metadata.creationTimestamp) != null"
         )])
         .is_ok());
         let mut messaged = vpol("true");
@@ -527,8 +576,8 @@ mod tests {
             shape: Some(report_model::shape::SHAPE_PER_RESOURCE.into()),
             content_hash: Some("h".into()),
             scope_kind: None,
-            inputs: Some("k".into()),
-            results_by_rule: Some(text),
+            inputs: Some(seal("k", &text, "h")),
+            results_by_rule: Some(text.clone()),
         };
         let decoded: Vec<(String, &str, RuleStatus)> = reuse
             .stored_results(&stored, "k")
@@ -554,11 +603,35 @@ mod tests {
         assert!(reuse.stored_results(&per_namespace, "k").is_none());
         for damaged in ["", "9p", "0x", "p", "0"] {
             let report = ExistingReport {
+                inputs: Some(seal("k", damaged, "h")),
                 results_by_rule: Some(damaged.into()),
                 ..stored.clone()
             };
             assert!(reuse.stored_results(&report, "k").is_none(), "{damaged}");
         }
+        // The seal covers the results and the content hash: an edited
+        // annotation, an edited hash (or results carried over, which change
+        // it) or a missing seal make the object evaluated again.
+        let edited_results = ExistingReport {
+            results_by_rule: Some("0p,0p,0s7-digits".into()),
+            ..stored.clone()
+        };
+        assert!(reuse.stored_results(&edited_results, "k").is_none());
+        let edited_hash = ExistingReport {
+            content_hash: Some("other".into()),
+            ..stored.clone()
+        };
+        assert!(reuse.stored_results(&edited_hash, "k").is_none());
+        let unsealed = ExistingReport {
+            inputs: None,
+            ..stored.clone()
+        };
+        assert!(reuse.stored_results(&unsealed, "k").is_none());
+        let foreign = ExistingReport {
+            managed_by: Some("kyverno".into()),
+            ..stored.clone()
+        };
+        assert!(reuse.stored_results(&foreign, "k").is_none());
         // A policy the engine does not have, or a rule with a comma, has no
         // annotation (and so no label).
         let stranger = meta("c");
