@@ -404,3 +404,79 @@ spec:
     assert_eq!(again.reused(), 0, "{}", again.stderr);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The server can serve an object differently at one resourceVersion: a
+/// CRD default added later shows in every read of the stored object.
+#[test]
+fn a_default_the_server_adds_on_read_is_a_changed_object() {
+    let cluster = TestCluster::start_prepared();
+    let crd = |default: &str| {
+        format!(
+            r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {{name: widgets.example.com}}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {{plural: widgets, singular: widget, kind: Widget}}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              tier: {{type: string{default}}}
+"#
+        )
+    };
+    cluster.apply_yaml(&crd(""));
+    cluster.kubectl_ok(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/widgets.example.com",
+    ]);
+    cluster.apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n");
+    cluster.apply_yaml(
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: shop}\nspec: {}\n",
+    );
+    cluster.apply_yaml(
+        r#"apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: widget-tier}
+spec:
+  validationFailureAction: Audit
+  background: true
+  rules:
+  - name: check-tier
+    match: {any: [{resources: {kinds: [example.com/v1/Widget]}}]}
+    validate:
+      message: "a widget names its tier"
+      pattern: {spec: {tier: "?*"}}
+"#,
+    );
+    let dir = std::env::temp_dir().join(format!("polscan-reuse-crd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let vap = dir.join("vap.yaml");
+    std::fs::write(&vap, pinned_images_admission_policy("Audit")).unwrap();
+    let vap = vap.display().to_string();
+    scan(&cluster, &vap, "summary");
+    let second = scan(&cluster, &vap, "summary");
+    assert_eq!(second.reused(), 1, "{}", second.stderr);
+    assert_eq!(
+        result_of(&results(&cluster), "w", "widget-tier"),
+        Some("fail")
+    );
+    cluster.apply_yaml(&crd(", default: gold"));
+    let defaulted = scan(&cluster, &vap, "summary");
+    assert_eq!(defaulted.reused(), 0, "{}", defaulted.stderr);
+    assert_eq!(
+        result_of(&results(&cluster), "w", "widget-tier"),
+        Some("pass")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

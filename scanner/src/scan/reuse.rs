@@ -18,11 +18,12 @@
 //! the report's content hash and its `results-by-rule` (an edit of either
 //! breaks the seal, and the object is evaluated and its report repaired)
 //! with a digest of everything a result of a background scan depends on — the
-//! object (uid, resourceVersion), its namespace object (resourceVersion:
-//! labels for `namespaceSelector`, `namespaceObject` for CEL), every policy
-//! and exception document (without the metadata the server changes on its
-//! own), the resourceFilters, the live CEL PolicyExceptions, `--allow-http`
-//! and polscan's version. A set whose results can change while all of that
+//! object as listed (its content, not its resourceVersion: a CRD default or
+//! a newly served version changes what one resourceVersion reads as), its
+//! namespace object (labels for `namespaceSelector`, `namespaceObject` for
+//! CEL), every policy and exception document (without the metadata the
+//! server changes on its own), the resourceFilters, the live CEL
+//! PolicyExceptions, `--allow-http` and polscan's version and build. A set whose results can change while all of that
 //! stays — context lookups (`apiCall`, `configMap`, `globalReference`,
 //! `imageRegistry`), JMESPath that reads the clock or chance (`time_now`,
 //! `time_since`, `random`), Kyverno's CEL libraries that reach out or read
@@ -116,6 +117,7 @@ impl Reuse {
             hasher.update(part.as_bytes());
             hasher.update([0u8]);
         }
+        hasher.update(build_identity().ok_or("polscan's own executable could not be read")?);
         for document in &hashed {
             hasher.update((document.len() as u64).to_le_bytes());
             hasher.update(document);
@@ -146,8 +148,8 @@ impl Reuse {
     pub fn inputs(&self, resource: &Value, env: &Environment) -> Option<String> {
         let metadata = resource.get("metadata")?;
         let text = |field: &str| metadata.get(field).and_then(Value::as_str);
-        let uid = text("uid").filter(|uid| !uid.is_empty())?;
-        let version = text("resourceVersion").filter(|v| !v.is_empty())?;
+        text("uid").filter(|uid| !uid.is_empty())?;
+        text("resourceVersion").filter(|v| !v.is_empty())?;
         if metadata
             .get("annotations")
             .and_then(|a| a.get(exceptions::EXCEPTION))
@@ -156,21 +158,16 @@ impl Reuse {
             return None;
         }
         let namespace = text("namespace").unwrap_or("");
-        let namespace_version = if namespace.is_empty() {
-            ""
-        } else {
-            // A namespaced object whose namespace the run did not read:
-            // its labels are unknown, so nothing is reused.
-            env.namespace_objects
-                .get(namespace)?
-                .pointer("/metadata/resourceVersion")
-                .and_then(Value::as_str)?
-        };
         let mut hasher = Sha256::new();
         hasher.update(self.fingerprint);
-        for part in [uid, version, namespace, namespace_version] {
-            hasher.update(part.as_bytes());
-            hasher.update([0u8]);
+        // The object as listed, not its resourceVersion: the server can
+        // change what it serves at one resourceVersion (CRD defaults, a
+        // newly served version, defaults of an upgraded server).
+        hash_value(&mut hasher, resource)?;
+        if !namespace.is_empty() {
+            // A namespaced object whose namespace the run did not read:
+            // its labels are unknown, so nothing is reused.
+            hash_value(&mut hasher, env.namespace_objects.get(namespace)?)?;
         }
         Some(hex::encode(&hasher.finalize()[..16]))
     }
@@ -244,6 +241,51 @@ impl Reuse {
             })
             .collect()
     }
+}
+
+/// Feeds `value`'s JSON to `hasher` (framed by its length), without
+/// building the text.
+fn hash_value(hasher: &mut Sha256, value: &Value) -> Option<()> {
+    struct Feed<'a> {
+        hasher: &'a mut Sha256,
+        bytes: u64,
+    }
+    impl std::io::Write for Feed<'_> {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.hasher.update(bytes);
+            self.bytes += bytes.len() as u64;
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut feed = Feed { hasher, bytes: 0 };
+    serde_json::to_writer(&mut feed, value).ok()?;
+    let bytes = feed.bytes;
+    hasher.update(bytes.to_le_bytes());
+    Some(())
+}
+
+/// Identifies the running build beyond its version number (a rebuilt
+/// engine may give other results under one version): the size and
+/// modification time of polscan's own executable, which a rebuild changes
+/// (hashing its bytes would cost a debug build seconds a run). None when
+/// they cannot be read (then nothing is reused).
+fn build_identity() -> Option<[u8; 32]> {
+    static IDENTITY: std::sync::OnceLock<Option<[u8; 32]>> = std::sync::OnceLock::new();
+    *IDENTITY.get_or_init(|| {
+        let metadata = std::fs::metadata(std::env::current_exe().ok()?).ok()?;
+        let modified = metadata
+            .modified()
+            .ok()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?;
+        let mut hasher = Sha256::new();
+        hasher.update(metadata.len().to_le_bytes());
+        hasher.update(modified.as_nanos().to_le_bytes());
+        Some(hasher.finalize().into())
+    })
 }
 
 /// The [`INPUTS_ANNOTATION`] value of a report made from an object whose
@@ -356,9 +398,11 @@ fn volatile(document: &Value) -> Option<String> {
             }),
             Value::Array(items) => items.iter().find_map(|item| walk(key, item)),
             Value::String(text) => {
-                // `random ('x')` and `time .now()` are calls too.
-                let text: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-                if let Some(token) = VOLATILE_TEXT.iter().find(|t| text.contains(*t)) {
+                // `random ('x')` and `image .GetMetadata` are calls too:
+                // function tokens are looked for without whitespace,
+                // library names with it as a separator (`'a' in resource`).
+                let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+                if let Some(token) = VOLATILE_TEXT.iter().find(|t| compact.contains(*t)) {
                     return Some(format!("uses {}", token.trim_end_matches('(')));
                 }
                 // CEL sits in `expression`, `messageExpression`,
@@ -368,7 +412,7 @@ fn volatile(document: &Value) -> Option<String> {
                 }
                 VOLATILE_LIBRARIES
                     .iter()
-                    .find(|library| uses_library(&text, library))
+                    .find(|library| uses_library(text, library))
                     .map(|library| format!("uses CEL's {library} library"))
             }
             _ => None,
@@ -377,7 +421,7 @@ fn volatile(document: &Value) -> Option<String> {
     walk("spec", document.get("spec")?)
 }
 
-/// Whether CEL text (without whitespace) names `library` as an identifier
+/// Whether CEL text names `library` as an identifier
 /// of its own — a call on it, a value bound to a variable, or `.resource`
 /// (CEL's root-scoped name) — not a field of something else
 /// (`object.spec.http`, `f().http`, `a[0].http`) nor inside a string
@@ -390,10 +434,10 @@ fn uses_library(text: &str, library: &str) -> bool {
         let field = match before.next() {
             None => false,
             Some(c) if word(c) || quote(c) => true,
-            // `x.resource` is a field; `(.resource` or `&&.resource` the
-            // library itself.
+            // `x.resource` is a field; `(.resource` or `&& .resource` the
+            // library itself (whitespace before the dot aside).
             Some('.') => before
-                .next()
+                .find(|c| !c.is_whitespace())
                 .is_some_and(|c| word(c) || c == ')' || c == ']'),
             Some(_) => false,
         };
@@ -504,6 +548,10 @@ mod tests {
             "timestamp('2030-01-01T00:00:00Z') > time .now()",
             "image .GetMetadata (object.spec.image) != null",
             "variables.clock.now() > timestamp('2030-01-01T00:00:00Z') && time != null",
+            "'allow' in resource.Get('v1', 'configmaps', 'kyverno', 'flags').data",
+            "'a' in http.Get('https://x')",
+            "'a' in\nglobalContext.Get('e', '')",
+            "variables.x && . resource.Get('v1', 'pods', '', 'x') != null",
         ] {
             assert!(reuse(&[vpol(expression)]).is_err(), "{expression}");
         }
@@ -535,6 +583,14 @@ mod tests {
         assert_eq!(key.len(), 32);
         assert_eq!(Some(key.clone()), base.inputs(&pod("1", "shop"), &env("7")));
         assert_ne!(Some(key.clone()), base.inputs(&pod("2", "shop"), &env("7")));
+        // What the server serves at one resourceVersion can change (a CRD
+        // default, another served version): the content counts.
+        let mut defaulted = pod("1", "shop");
+        defaulted["spec"] = json!({"tier": "gold"});
+        assert_ne!(Some(key.clone()), base.inputs(&defaulted, &env("7")));
+        let mut converted = pod("1", "shop");
+        converted["apiVersion"] = json!("v2");
+        assert_ne!(Some(key.clone()), base.inputs(&converted, &env("7")));
         assert_ne!(Some(key.clone()), base.inputs(&pod("1", "shop"), &env("8")));
         // A namespace the run did not read: unknown labels, no key.
         assert_eq!(None, base.inputs(&pod("1", "other"), &env("7")));
