@@ -925,20 +925,28 @@ impl ReportSink {
             // A report made for reuse is also rewritten when its reuse
             // annotations differ from the stored ones (inputs changed, or
             // edited by hand): the content hash does not cover them.
-            let unchanged = stored.is_some_and(|stored| {
-                stored.content_hash.as_deref() == Some(hash.as_str())
-                    && report
-                        .annotation(reuse::INPUTS_ANNOTATION)
-                        .is_none_or(|inputs| {
-                            stored.inputs.as_deref() == Some(inputs)
-                                && stored.results_by_rule.as_deref()
-                                    == report.annotation(reuse::RESULTS_ANNOTATION)
-                        })
+            let same_content =
+                stored.is_some_and(|stored| stored.content_hash.as_deref() == Some(hash.as_str()));
+            let same_reuse = stored.is_some_and(|stored| {
+                report
+                    .annotation(reuse::INPUTS_ANNOTATION)
+                    .is_none_or(|inputs| {
+                        stored.inputs.as_deref() == Some(inputs)
+                            && stored.results_by_rule.as_deref()
+                                == report.annotation(reuse::RESULTS_ANNOTATION)
+                    })
             });
+            let unchanged = same_content && same_reuse;
             let stored = stored.is_some_and(|stored| stored.content_hash.is_some());
             self.seen.push(DesiredReport {
                 key: key.clone(),
-                content_hash: hash,
+                // The plan compares content hashes: a rewrite for the
+                // annotations alone is planned (and counted) as one.
+                content_hash: if same_content && !same_reuse {
+                    format!("{hash} (reuse annotations differ)")
+                } else {
+                    hash
+                },
             });
             if !unchanged {
                 if let Err(err) = report.check_schema(&self.schemas) {

@@ -23,7 +23,8 @@
 //! namespace object (labels for `namespaceSelector`, `namespaceObject` for
 //! CEL), every policy and exception document (without the metadata the
 //! server changes on its own), the resourceFilters, the live CEL
-//! PolicyExceptions, `--allow-http` and polscan's version and build. A set whose results can change while all of that
+//! PolicyExceptions, `--allow-http`, polscan's version and a digest of the
+//! sources it was built from. A set whose results can change while all of that
 //! stays — context lookups (`apiCall`, `configMap`, `globalReference`,
 //! `imageRegistry`), JMESPath that reads the clock or chance (`time_now`,
 //! `time_since`, `random`), Kyverno's CEL libraries that reach out or read
@@ -117,7 +118,9 @@ impl Reuse {
             hasher.update(part.as_bytes());
             hasher.update([0u8]);
         }
-        hasher.update(build_identity().ok_or("polscan's own executable could not be read")?);
+        // The build's sources (build.rs): a rebuilt engine may judge
+        // differently under one version number.
+        hasher.update(env!("POLSCAN_BUILD_ID").as_bytes());
         for document in &hashed {
             hasher.update((document.len() as u64).to_le_bytes());
             hasher.update(document);
@@ -265,27 +268,6 @@ fn hash_value(hasher: &mut Sha256, value: &Value) -> Option<()> {
     let bytes = feed.bytes;
     hasher.update(bytes.to_le_bytes());
     Some(())
-}
-
-/// Identifies the running build beyond its version number (a rebuilt
-/// engine may give other results under one version): the size and
-/// modification time of polscan's own executable, which a rebuild changes
-/// (hashing its bytes would cost a debug build seconds a run). None when
-/// they cannot be read (then nothing is reused).
-fn build_identity() -> Option<[u8; 32]> {
-    static IDENTITY: std::sync::OnceLock<Option<[u8; 32]>> = std::sync::OnceLock::new();
-    *IDENTITY.get_or_init(|| {
-        let metadata = std::fs::metadata(std::env::current_exe().ok()?).ok()?;
-        let modified = metadata
-            .modified()
-            .ok()?
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()?;
-        let mut hasher = Sha256::new();
-        hasher.update(metadata.len().to_le_bytes());
-        hasher.update(modified.as_nanos().to_le_bytes());
-        Some(hasher.finalize().into())
-    })
 }
 
 /// The [`INPUTS_ANNOTATION`] value of a report made from an object whose
