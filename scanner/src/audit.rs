@@ -237,7 +237,7 @@ impl PolicySet {
                     problems.push(Problem {
                     origin: None,
                     message: format!(
-                        "policy {} has background: false and is not audited (use --include-non-background)",
+                        "policy {} has background: false and is not audited: only admission evaluates it, as Kyverno's background scan skips it (`polscan apply --include-non-background` audits files with it; `scan` has no such flag)",
                         policy.name
                     ),
                     invalid_policy: false,

@@ -430,6 +430,19 @@ fn exceptions_values_and_userinfo_files() {
         "-o",
         "json",
     ];
+    // Without the flag the policy is named as left out, and the flag given.
+    let skipped = polscan(
+        &["admins.yaml", "-r", "pod.yaml", "-o", "json"],
+        None,
+        files.dir.path(),
+    );
+    assert!(results(&skipped).is_empty(), "{}", stdout(&skipped));
+    assert!(
+        stderr(&skipped).contains("admins-exempt has background: false")
+            && stderr(&skipped).contains("polscan apply --include-non-background"),
+        "{}",
+        stderr(&skipped)
+    );
     let anyone = polscan(&base, None, files.dir.path());
     assert_eq!(results(&anyone), [triple("admins-exempt", "bare", "fail")]);
     let mut as_admin = base.to_vec();
