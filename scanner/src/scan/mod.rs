@@ -144,10 +144,15 @@ pub struct ResultKey {
 
 impl ResultKey {
     pub fn of(finding: &Finding) -> ResultKey {
+        ResultKey::new(&finding.policy, finding.reported_status())
+    }
+
+    /// A result of `policy` with the reported `status`.
+    pub fn new(policy: &crate::engine::policy::PolicyMeta, status: RuleStatus) -> ResultKey {
         ResultKey {
-            policy: finding.policy.qualified_name(),
-            severity: finding.policy.severity().unwrap_or("").to_string(),
-            status: finding.reported_status(),
+            policy: policy.qualified_name(),
+            severity: policy.severity().unwrap_or("").to_string(),
+            status,
         }
     }
 }
@@ -1082,26 +1087,28 @@ impl ReuseMode {
     }
 }
 
-/// One listed object: its findings, or the index of the stored report
-/// that stands for them.
-enum Object {
+/// One listed object: its findings, or the stored report that stands for
+/// them, with its results as decoded.
+enum Object<'a> {
     Evaluated(Vec<Finding>),
-    Reused(usize),
+    Reused(&'a ExistingReport, reuse::StoredResults<'a>),
 }
 
-/// The index in `stored` (sorted by key) of the report that can stand for
-/// `resource`'s evaluation under `inputs`, if one can.
-fn reused(
-    reuse: &reuse::Reuse,
-    stored: &[ExistingReport],
+/// The report in `stored` (sorted by key) that can stand for `resource`'s
+/// evaluation under `inputs`, with its results, if one can.
+fn reused<'a>(
+    reuse: &'a reuse::Reuse,
+    stored: &'a [ExistingReport],
     resource: &Value,
     inputs: &str,
-) -> Option<usize> {
+) -> Option<Object<'a>> {
     let key = reuse::report_key(resource)?;
     let at = stored
         .binary_search_by(|report| report.key.cmp(&key))
         .ok()?;
-    reuse.stored_results(&stored[at], inputs).map(|_| at)
+    let report = &stored[at];
+    let results = reuse.stored_results(report, inputs)?;
+    Some(Object::Reused(report, results))
 }
 
 /// Listing and evaluation under way ([`start_listing`]).
@@ -1224,8 +1231,8 @@ fn start_listing(
                             if let (Some(stored), Some(inputs), Some(reuse)) =
                                 (&stored, &inputs, labels)
                             {
-                                if let Some(at) = reused(reuse, stored, resource, inputs) {
-                                    return (Object::Reused(at), None);
+                                if let Some(object) = reused(reuse, stored, resource, inputs) {
+                                    return (object, None);
                                 }
                             }
                             let found = evaluate(&engine, &env, resource);
@@ -1245,24 +1252,11 @@ fn start_listing(
                     for object in per_object {
                         match object {
                             Object::Evaluated(found) => per_found.push(found),
-                            Object::Reused(at) => {
-                                let (Some(stored), Some(reuse)) = (&stored, labels) else {
-                                    continue;
-                                };
-                                let report = &stored[at];
+                            Object::Reused(report, results) => {
                                 *with_results += 1;
-                                for (policy, rule, status) in
-                                    reuse.stored_results_unchecked(report).unwrap_or_default()
-                                {
-                                    let qualified = policy.qualified_name();
-                                    *counts
-                                        .entry(ResultKey {
-                                            policy: qualified.clone(),
-                                            severity: policy.severity().unwrap_or("").to_string(),
-                                            status,
-                                        })
-                                        .or_default() += 1;
-                                    last_run::count(rules, qualified, rule, status);
+                                for (policy, rule, status) in results {
+                                    *counts.entry(ResultKey::new(policy, status)).or_default() += 1;
+                                    last_run::count(rules, policy.qualified_name(), rule, status);
                                 }
                                 kept.push(DesiredReport {
                                     key: report.key.clone(),
@@ -1504,10 +1498,7 @@ impl WantedReport {
         // stand for an evaluation later (the new content hash breaks the
         // seal too; dropped to say so).
         for key in [reuse::INPUTS_ANNOTATION, reuse::RESULTS_ANNOTATION] {
-            match self {
-                WantedReport::Namespaced(report) => report.metadata_mut().annotations.remove(key),
-                WantedReport::Cluster(report) => report.metadata_mut().annotations.remove(key),
-            };
+            self.metadata_mut().annotations.remove(key);
         }
         match self {
             WantedReport::Namespaced(report) => {
@@ -1522,22 +1513,30 @@ impl WantedReport {
         Ok(count)
     }
 
-    /// Sets an annotation (not part of the content hash).
-    fn annotate(&mut self, key: &str, value: String) {
-        let metadata = match self {
+    fn metadata(&self) -> &report_model::meta::ObjectMeta {
+        match self {
+            WantedReport::Namespaced(report) => report.metadata(),
+            WantedReport::Cluster(report) => report.metadata(),
+        }
+    }
+
+    fn metadata_mut(&mut self) -> &mut report_model::meta::ObjectMeta {
+        match self {
             WantedReport::Namespaced(report) => report.metadata_mut(),
             WantedReport::Cluster(report) => report.metadata_mut(),
-        };
-        metadata.annotations.insert(key.to_string(), value);
+        }
+    }
+
+    /// Sets an annotation (not part of the content hash).
+    fn annotate(&mut self, key: &str, value: String) {
+        self.metadata_mut()
+            .annotations
+            .insert(key.to_string(), value);
     }
 
     /// An annotation's value.
     fn annotation(&self, key: &str) -> Option<&str> {
-        let metadata = match self {
-            WantedReport::Namespaced(report) => report.metadata(),
-            WantedReport::Cluster(report) => report.metadata(),
-        };
-        metadata.annotations.get(key).map(String::as_str)
+        self.metadata().annotations.get(key).map(String::as_str)
     }
 
     fn content_hash(&self) -> Option<String> {

@@ -218,15 +218,6 @@ impl Reuse {
         self.decode(results)
     }
 
-    /// The results of `stored` as its annotation gives them, for a report
-    /// [`Self::stored_results`] already accepted.
-    pub fn stored_results_unchecked<'a>(
-        &'a self,
-        stored: &'a ExistingReport,
-    ) -> Option<StoredResults<'a>> {
-        self.decode(stored.results_by_rule.as_deref()?)
-    }
-
     fn decode<'a>(&'a self, text: &'a str) -> Option<StoredResults<'a>> {
         if text.is_empty() {
             // A stored report holds at least one result.
