@@ -11,10 +11,15 @@
 //! that order; the spill sorts them, on disk beyond its limit, and the view
 //! is written from the sorted records with the counts kept on the way
 //! (JUnit's per-suite totals, table widths, SARIF's rule indexes).
+//!
+//! A scan's table, JUnit and SARIF outputs go the same way ([`ScanView`]):
+//! each object's findings enter as its page is evaluated, counted per
+//! listed kind so that a kind whose listing starts again drops its own.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::io::{Read, Write};
+use std::sync::Arc;
 
 use anyhow::Context;
 use rayon::prelude::*;
@@ -25,13 +30,14 @@ use super::apply::View;
 use super::kyverno_apply::{result_word, AuditWarnScope, PolicyActions};
 use super::output::{self, paint};
 use super::sources::{Rereadable, SourceError};
-use super::spill::{encode_fields, Fields, SortKey, Spill};
+use super::spill::{encode_fields, Fields, Record as SpilledRecord, SortKey, Spill};
 use super::{junit, sarif, OutputFormat};
 use crate::audit::{admit, finding_order, Admitted, Auditor, Finding, Problem};
 use crate::engine::{ResourceRef, RuleStatus};
 use crate::loader::Origin;
 use crate::reports;
 use crate::scan::last_run::{count_result, kind_display_name, ResultsByRule};
+use crate::scan::view::{FindingView, ViewFactory, ViewRecord};
 use crate::scan::{ResultKey, ScanOutcome};
 
 /// Resources evaluated together (in parallel) before their records are
@@ -332,9 +338,7 @@ fn finding_key(key: SortKey, finding: &Finding, ordinal: u64, index: usize) -> S
 enum Sink {
     Summary,
     Reports(ReportsSink),
-    Junit(JunitSink),
-    Sarif(SarifSink),
-    Table(TableSink),
+    Findings(FindingSink),
     Kyverno(KyvernoSink),
 }
 
@@ -352,20 +356,17 @@ impl Sink {
                     spill: spill(),
                 })
             }
-            View::Output(OutputFormat::Junit) => Sink::Junit(JunitSink {
-                suites: BTreeMap::new(),
-                total: junit::Counts::default(),
-                spill: spill(),
-            }),
-            View::Output(OutputFormat::Sarif) => Sink::Sarif(SarifSink {
-                rules: HashMap::new(),
-                spill: spill(),
-            }),
-            View::Output(OutputFormat::Table) => Sink::Table(TableSink {
-                color: options.color,
-                groups: BTreeMap::new(),
-                spill: spill(),
-            }),
+            View::Output(
+                format @ (OutputFormat::Junit | OutputFormat::Sarif | OutputFormat::Table),
+            ) => match FindingFormat::of(format) {
+                Some(format) => Sink::Findings(FindingSink {
+                    format,
+                    color: options.color,
+                    counts: ViewCounts::default(),
+                    spill: spill(),
+                }),
+                None => Sink::Summary,
+            },
             View::KyvernoTable { detailed } => Sink::Kyverno(KyvernoSink {
                 color: options.color,
                 detailed,
@@ -381,8 +382,7 @@ impl Sink {
         match self {
             Sink::Summary => Ok(Vec::new()),
             Sink::Reports(sink) => sink.records(ordinal, findings),
-            Sink::Junit(_) | Sink::Table(_) => Ok(by_policy_records(ordinal, findings)),
-            Sink::Sarif(_) => SarifSink::records(ordinal, findings),
+            Sink::Findings(sink) => sink.format.records(ordinal, findings),
             Sink::Kyverno(sink) => Ok(sink.records(ordinal, findings)),
         }
     }
@@ -408,23 +408,10 @@ impl Sink {
         match self {
             Sink::Summary => {}
             Sink::Reports(sink) => sink.add(findings, records)?,
-            Sink::Junit(sink) => {
-                for (_, value) in &records {
-                    let case = Case::read(value)?;
-                    sink.total.add(case.status);
-                    match sink.suites.get_mut(case.policy) {
-                        Some(counts) => counts.add(case.status),
-                        None => {
-                            let mut counts = junit::Counts::default();
-                            counts.add(case.status);
-                            sink.suites.insert(case.policy.to_string(), counts);
-                        }
-                    }
-                }
+            Sink::Findings(sink) => {
+                sink.counts.add(sink.format, ordinal, &findings, &records)?;
                 push_all(&mut sink.spill, records)?;
             }
-            Sink::Sarif(sink) => sink.add(ordinal, &findings, records)?,
-            Sink::Table(sink) => sink.add(&findings, records)?,
             Sink::Kyverno(sink) => sink.add(records)?,
         }
         Ok(())
@@ -442,12 +429,15 @@ impl Sink {
         match self {
             Sink::Summary => writeln!(out, "{}", summary())?,
             Sink::Reports(sink) => sink.finish(&mut out)?,
-            Sink::Junit(sink) => sink.finish(&mut out)?,
-            Sink::Sarif(sink) => sink.finish(&mut out, auditor.problems())?,
-            Sink::Table(sink) => {
-                sink.finish(&mut out)?;
-                writeln!(out, "{}", summary())?;
-            }
+            Sink::Findings(sink) => FindingSink::write(
+                sink.format,
+                sink.color,
+                &sink.counts,
+                &mut sink.spill.into_sorted()?,
+                auditor.problems(),
+                &summary(),
+                &mut out,
+            )?,
             Sink::Kyverno(sink) => sink.finish(&mut out)?,
         }
         out.flush()?;
@@ -755,143 +745,52 @@ fn list_frame() -> anyhow::Result<JsonFrame> {
     Ok(frame)
 }
 
-/// JUnit: cases by policy, each suite's counts in its start tag.
-struct JunitSink {
+/// The views whose records are findings: JUnit (cases by policy, each
+/// suite's counts in its start tag), SARIF (results in the audit's order,
+/// rules in order of first result) and the grouped table (a block per
+/// policy, columns as wide as the policy's widest cell).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FindingFormat {
+    Junit,
+    Sarif,
+    Table,
+}
+
+impl FindingFormat {
+    fn of(format: OutputFormat) -> Option<FindingFormat> {
+        match format {
+            OutputFormat::Junit => Some(FindingFormat::Junit),
+            OutputFormat::Sarif => Some(FindingFormat::Sarif),
+            OutputFormat::Table => Some(FindingFormat::Table),
+            OutputFormat::Summary | OutputFormat::Yaml | OutputFormat::Json => None,
+        }
+    }
+
+    /// The records of one resource's findings.
+    fn records(self, ordinal: u64, findings: &[Finding]) -> anyhow::Result<Vec<Record>> {
+        match self {
+            FindingFormat::Junit | FindingFormat::Table => Ok(by_policy_records(ordinal, findings)),
+            FindingFormat::Sarif => sarif_records(ordinal, findings),
+        }
+    }
+}
+
+/// What a finding view counts before it writes its first record: JUnit's
+/// totals by suite, SARIF's rules, the table's blocks and the results it
+/// shows by status (its summary line). Counts of parts merge
+/// ([`ViewCounts::merge`]): a scan keeps them per listed kind, so a kind
+/// whose listing starts again drops only its own.
+#[derive(Default)]
+struct ViewCounts {
     suites: BTreeMap<String, junit::Counts>,
     total: junit::Counts,
-    spill: Spill,
-}
-
-impl JunitSink {
-    fn finish(self, out: &mut dyn Write) -> anyhow::Result<()> {
-        let mut writer = junit::writer(&mut *out);
-        junit::write_head(&mut writer, &self.total)?;
-        let mut current: Option<String> = None;
-        for record in self.spill.into_sorted()? {
-            let record = record?;
-            let case = Case::read(record.value())?;
-            if current.as_deref() != Some(case.policy) {
-                if current.is_some() {
-                    writer.write_event(quick_xml::events::Event::End(
-                        quick_xml::events::BytesEnd::new("testsuite"),
-                    ))?;
-                }
-                let counts = self
-                    .suites
-                    .get(case.policy)
-                    .context("a suite was not counted")?;
-                junit::write_suite_start(&mut writer, case.policy, counts)?;
-                current = Some(case.policy.to_string());
-            }
-            junit::write_case(
-                &mut writer,
-                case.policy,
-                case.rule,
-                case.resource,
-                case.status,
-                case.message,
-            )?;
-        }
-        if current.is_some() {
-            writer.write_event(quick_xml::events::Event::End(
-                quick_xml::events::BytesEnd::new("testsuite"),
-            ))?;
-        }
-        writer.write_event(quick_xml::events::Event::End(
-            quick_xml::events::BytesEnd::new("testsuites"),
-        ))?;
-        out.write_all(b"\n")?;
-        Ok(())
-    }
-}
-
-/// SARIF: results in the audit's order, rules in order of first result.
-struct SarifSink {
     /// Each rule's first place in the audit's order and its descriptor.
     rules: HashMap<String, (Vec<u8>, Value)>,
-    spill: Spill,
-}
-
-impl SarifSink {
-    fn records(ordinal: u64, findings: &[Finding]) -> anyhow::Result<Vec<Record>> {
-        let mut records = Vec::new();
-        for (index, finding) in findings.iter().enumerate() {
-            let id = sarif::rule_id(finding);
-            // The rule index is known at the end; 0 until then.
-            let Some(result) = sarif::result(finding, &id, 0) else {
-                continue;
-            };
-            let key = finding_key(SortKey::new(), finding, ordinal, index);
-            let json = serde_json::to_string(&result)?;
-            records.push((key.into_bytes(), encode_fields(&[&id, &json])));
-        }
-        Ok(records)
-    }
-
-    fn add(
-        &mut self,
-        ordinal: u64,
-        findings: &[Finding],
-        records: Vec<Record>,
-    ) -> anyhow::Result<()> {
-        for (index, finding) in findings.iter().enumerate() {
-            let id = sarif::rule_id(finding);
-            let key = finding_key(SortKey::new(), finding, ordinal, index).into_bytes();
-            let earlier = self.rules.get(&id).is_some_and(|(first, _)| *first < key);
-            if !earlier {
-                let descriptor = sarif::rule_descriptor(&id, &finding.policy, &finding.result.rule);
-                self.rules.insert(id, (key, descriptor));
-            }
-        }
-        push_all(&mut self.spill, records)?;
-        Ok(())
-    }
-
-    fn finish(self, out: &mut dyn Write, problems: &[Problem]) -> anyhow::Result<()> {
-        let mut rules: Vec<(Vec<u8>, String, Value)> = self
-            .rules
-            .into_iter()
-            .map(|(id, (key, descriptor))| (key, id, descriptor))
-            .collect();
-        rules.sort_by(|a, b| a.0.cmp(&b.0));
-        let indexes: HashMap<String, usize> = rules
-            .iter()
-            .enumerate()
-            .map(|(index, (_, id, _))| (id.clone(), index))
-            .collect();
-        let descriptors = rules.into_iter().map(|(_, _, d)| d).collect();
-        let frame = JsonFrame::new(&sarif::log(
-            descriptors,
-            problems,
-            Value::String(MARKER.into()),
-        ))?;
-        out.write_all(frame.head.as_bytes())?;
-        let mut items = 0usize;
-        for record in self.spill.into_sorted()? {
-            let record = record?;
-            let mut fields = Fields::new(record.value());
-            let id = fields.next_str()?;
-            let mut result: Value = serde_json::from_str(fields.next_str()?)?;
-            let index = indexes.get(id).context("a result's rule was not kept")?;
-            result["ruleIndex"] = Value::from(*index);
-            let text = pretty_item(&result, frame.item_indent())?;
-            frame.write_item(out, items, text.as_bytes())?;
-            items += 1;
-        }
-        frame.write_end(out, items)?;
-        Ok(())
-    }
-}
-
-/// The grouped table: a block per policy, rows in the audit's order,
-/// columns as wide as the policy's widest cell.
-struct TableSink {
-    color: bool,
     groups: BTreeMap<String, Group>,
-    spill: Spill,
+    shown: BTreeMap<RuleStatus, usize>,
 }
 
-/// What a policy's block needs before its first row.
+/// What a policy's block of the table needs before its first row.
 struct Group {
     /// The first row's place and its policy kind (the heading's).
     first: (Vec<u8>, String),
@@ -899,75 +798,412 @@ struct Group {
     widths: Vec<usize>,
 }
 
-impl TableSink {
-    fn add(&mut self, findings: &[Finding], records: Vec<Record>) -> std::io::Result<()> {
-        // One record per finding, in the same order.
-        for (finding, (key, value)) in findings.iter().zip(&records) {
-            let case = Case::read(value)?;
-            if !self.groups.contains_key(case.policy) {
-                let group = Group {
-                    first: (key.clone(), finding.policy.kind.clone()),
-                    actions: BTreeSet::new(),
-                    widths: output::header_widths(&output::GROUP_HEADERS),
-                };
-                self.groups.insert(case.policy.to_string(), group);
-            }
-            let Some(group) = self.groups.get_mut(case.policy) else {
-                continue;
-            };
-            if *key < group.first.0 {
-                group.first = (key.clone(), finding.policy.kind.clone());
-            }
-            if !finding.result.action.is_empty() && !group.actions.contains(&finding.result.action)
-            {
-                group.actions.insert(finding.result.action.clone());
-            }
-            // Colour takes no width: the plain cells measure the same.
-            let status = STATUS_CELLS[status_index(case.status)];
-            output::widen(&mut group.widths, &[case.rule, case.resource, status]);
+impl ViewCounts {
+    /// Counts one resource's findings and their records (one record per
+    /// finding, in the same order, for JUnit and the table).
+    fn add(
+        &mut self,
+        format: FindingFormat,
+        ordinal: u64,
+        findings: &[Finding],
+        records: &[Record],
+    ) -> std::io::Result<()> {
+        for finding in findings {
+            *self.shown.entry(finding.reported_status()).or_default() += 1;
         }
+        match format {
+            FindingFormat::Junit => {
+                for (_, value) in records {
+                    let case = Case::read(value)?;
+                    self.total.add(case.status);
+                    match self.suites.get_mut(case.policy) {
+                        Some(counts) => counts.add(case.status),
+                        None => {
+                            let mut counts = junit::Counts::default();
+                            counts.add(case.status);
+                            self.suites.insert(case.policy.to_string(), counts);
+                        }
+                    }
+                }
+            }
+            FindingFormat::Sarif => {
+                for (index, finding) in findings.iter().enumerate() {
+                    let id = sarif::rule_id(finding);
+                    let key = finding_key(SortKey::new(), finding, ordinal, index).into_bytes();
+                    let earlier = self.rules.get(&id).is_some_and(|(first, _)| *first < key);
+                    if !earlier {
+                        let descriptor =
+                            sarif::rule_descriptor(&id, &finding.policy, &finding.result.rule);
+                        self.rules.insert(id, (key, descriptor));
+                    }
+                }
+            }
+            FindingFormat::Table => {
+                for (finding, (key, value)) in findings.iter().zip(records) {
+                    let case = Case::read(value)?;
+                    let group = self
+                        .groups
+                        .entry(case.policy.to_string())
+                        .or_insert_with(|| Group {
+                            first: (key.clone(), finding.policy.kind.clone()),
+                            actions: BTreeSet::new(),
+                            widths: output::header_widths(&output::GROUP_HEADERS),
+                        });
+                    if *key < group.first.0 {
+                        group.first = (key.clone(), finding.policy.kind.clone());
+                    }
+                    if !finding.result.action.is_empty() {
+                        group.actions.insert(finding.result.action.clone());
+                    }
+                    // Colour takes no width: the plain cells measure the same.
+                    let status = STATUS_CELLS[status_index(case.status)];
+                    output::widen(&mut group.widths, &[case.rule, case.resource, status]);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds the counts of another part of the same view.
+    fn merge(&mut self, other: ViewCounts) {
+        for (policy, counts) in other.suites {
+            self.suites.entry(policy).or_default().merge(&counts);
+        }
+        self.total.merge(&other.total);
+        for (id, (key, descriptor)) in other.rules {
+            let earlier = self.rules.get(&id).is_some_and(|(first, _)| *first < key);
+            if !earlier {
+                self.rules.insert(id, (key, descriptor));
+            }
+        }
+        for (policy, group) in other.groups {
+            match self.groups.get_mut(&policy) {
+                None => {
+                    self.groups.insert(policy, group);
+                }
+                Some(mine) => {
+                    if group.first.0 < mine.first.0 {
+                        mine.first = group.first;
+                    }
+                    mine.actions.extend(group.actions);
+                    for (width, other) in mine.widths.iter_mut().zip(group.widths) {
+                        *width = (*width).max(other);
+                    }
+                }
+            }
+        }
+        for (status, count) in other.shown {
+            *self.shown.entry(status).or_default() += count;
+        }
+    }
+
+    /// Results of this status, as shown.
+    fn shown(&self, status: RuleStatus) -> usize {
+        self.shown.get(&status).copied().unwrap_or(0)
+    }
+}
+
+/// A finding view's records and counts, until the end writes them.
+struct FindingSink {
+    format: FindingFormat,
+    color: bool,
+    counts: ViewCounts,
+    spill: Spill,
+}
+
+/// Records read back in the view's order.
+type SortedRecords<'a> = &'a mut dyn Iterator<Item = std::io::Result<SpilledRecord>>;
+
+impl FindingSink {
+    /// Writes the view of `records` (sorted, each counted in `counts`);
+    /// `summary` ends the table.
+    fn write(
+        format: FindingFormat,
+        color: bool,
+        counts: &ViewCounts,
+        records: SortedRecords<'_>,
+        problems: &[Problem],
+        summary: &str,
+        out: &mut dyn Write,
+    ) -> anyhow::Result<()> {
+        match format {
+            FindingFormat::Junit => write_junit(counts, records, out),
+            FindingFormat::Sarif => write_sarif(counts, records, problems, out),
+            FindingFormat::Table => {
+                write_table(counts, records, color, out)?;
+                writeln!(out, "{summary}")?;
+                Ok(())
+            }
+        }
+    }
+}
+
+fn write_junit(
+    counts: &ViewCounts,
+    records: SortedRecords<'_>,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let mut writer = junit::writer(&mut *out);
+    junit::write_head(&mut writer, &counts.total)?;
+    let mut current: Option<String> = None;
+    for record in records {
+        let record = record?;
+        let case = Case::read(record.value())?;
+        if current.as_deref() != Some(case.policy) {
+            if current.is_some() {
+                writer.write_event(quick_xml::events::Event::End(
+                    quick_xml::events::BytesEnd::new("testsuite"),
+                ))?;
+            }
+            let suite = counts
+                .suites
+                .get(case.policy)
+                .context("a suite was not counted")?;
+            junit::write_suite_start(&mut writer, case.policy, suite)?;
+            current = Some(case.policy.to_string());
+        }
+        junit::write_case(
+            &mut writer,
+            case.policy,
+            case.rule,
+            case.resource,
+            case.status,
+            case.message,
+        )?;
+    }
+    if current.is_some() {
+        writer.write_event(quick_xml::events::Event::End(
+            quick_xml::events::BytesEnd::new("testsuite"),
+        ))?;
+    }
+    writer.write_event(quick_xml::events::Event::End(
+        quick_xml::events::BytesEnd::new("testsuites"),
+    ))?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+/// SARIF records: the result (its rule index is known at the end; 0 until
+/// then) with its rule's id.
+fn sarif_records(ordinal: u64, findings: &[Finding]) -> anyhow::Result<Vec<Record>> {
+    let mut records = Vec::new();
+    for (index, finding) in findings.iter().enumerate() {
+        let id = sarif::rule_id(finding);
+        let Some(result) = sarif::result(finding, &id, 0) else {
+            continue;
+        };
+        let key = finding_key(SortKey::new(), finding, ordinal, index);
+        let json = serde_json::to_string(&result)?;
+        records.push((key.into_bytes(), encode_fields(&[&id, &json])));
+    }
+    Ok(records)
+}
+
+fn write_sarif(
+    counts: &ViewCounts,
+    records: SortedRecords<'_>,
+    problems: &[Problem],
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let mut rules: Vec<(&Vec<u8>, &String, &Value)> = counts
+        .rules
+        .iter()
+        .map(|(id, (key, descriptor))| (key, id, descriptor))
+        .collect();
+    rules.sort_by(|a, b| a.0.cmp(b.0));
+    let indexes: HashMap<&str, usize> = rules
+        .iter()
+        .enumerate()
+        .map(|(index, (_, id, _))| (id.as_str(), index))
+        .collect();
+    let descriptors = rules.iter().map(|(_, _, d)| (*d).clone()).collect();
+    let frame = JsonFrame::new(&sarif::log(
+        descriptors,
+        problems,
+        Value::String(MARKER.into()),
+    ))?;
+    out.write_all(frame.head.as_bytes())?;
+    let mut items = 0usize;
+    for record in records {
+        let record = record?;
+        let mut fields = Fields::new(record.value());
+        let id = fields.next_str()?;
+        let mut result: Value = serde_json::from_str(fields.next_str()?)?;
+        let index = indexes.get(id).context("a result's rule was not kept")?;
+        result["ruleIndex"] = Value::from(*index);
+        let text = pretty_item(&result, frame.item_indent())?;
+        frame.write_item(out, items, text.as_bytes())?;
+        items += 1;
+    }
+    frame.write_end(out, items)?;
+    Ok(())
+}
+
+fn write_table(
+    counts: &ViewCounts,
+    records: SortedRecords<'_>,
+    color: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let mut current: Option<&str> = None;
+    let mut widths: &[usize] = &[];
+    let mut text = String::new();
+    for record in records {
+        let record = record?;
+        let case = Case::read(record.value())?;
+        if current != Some(case.policy) {
+            if current.is_some() {
+                out.write_all(b"\n")?;
+            }
+            let (name, group) = counts
+                .groups
+                .get_key_value(case.policy)
+                .context("a policy was not counted")?;
+            let actions: BTreeSet<&str> = group.actions.iter().map(String::as_str).collect();
+            out.write_all(output::group_heading(name, &group.first.1, &actions, color).as_bytes())?;
+            out.write_all(
+                output::indented(&output::table_line(&group.widths, &output::GROUP_HEADERS))
+                    .as_bytes(),
+            )?;
+            current = Some(name.as_str());
+            widths = &group.widths;
+        }
+        text.clear();
+        let cells = [
+            case.rule,
+            case.resource,
+            &output::group_status_cell(case.status, color),
+            case.message,
+        ];
+        text.push_str(&output::indented(&output::table_line(widths, &cells)));
+        out.write_all(text.as_bytes())?;
+    }
+    if current.is_some() {
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// A scan's table, JUnit or SARIF output, streamed ([`FindingView`]): the
+/// records of every listed kind in one spill, each key ending in its kind
+/// and the generation of that kind's listing, and the counts per kind. A
+/// kind whose listing starts again drops its counts and, at the end, the
+/// records of its earlier generations.
+pub struct ScanView {
+    format: FindingFormat,
+    color: bool,
+    spill: Spill,
+    /// By kind: the listing's generation and what its records counted.
+    kinds: BTreeMap<usize, (u64, ViewCounts)>,
+}
+
+impl ScanView {
+    /// What makes each scan's streamed view of `format` (records beyond
+    /// `spill_limit` bytes go to temporary files); None for outputs that
+    /// are no finding view (the summary, the reports).
+    pub fn factory(format: OutputFormat, color: bool, spill_limit: usize) -> Option<ViewFactory> {
+        let format = FindingFormat::of(format)?;
+        Some(ViewFactory(Arc::new(move || {
+            Box::new(ScanView {
+                format,
+                color,
+                spill: Spill::new(spill_limit),
+                kinds: BTreeMap::new(),
+            }) as Box<dyn FindingView>
+        })))
+    }
+
+    fn generation(&self, kind: usize) -> u64 {
+        self.kinds
+            .get(&kind)
+            .map_or(0, |(generation, _)| *generation)
+    }
+}
+
+/// The kind and generation a scan record's key ends with.
+const KIND_SUFFIX: usize = 16;
+
+fn kind_suffix(key: &[u8]) -> Option<(u64, u64)> {
+    let at = key.len().checked_sub(KIND_SUFFIX)?;
+    let kind = u64::from_be_bytes(key[at..at + 8].try_into().ok()?);
+    let generation = u64::from_be_bytes(key[at + 8..].try_into().ok()?);
+    Some((kind, generation))
+}
+
+impl FindingView for ScanView {
+    fn records(
+        &self,
+        kind: usize,
+        ordinal: u64,
+        findings: &[Finding],
+    ) -> std::io::Result<Vec<ViewRecord>> {
+        let generation = self.generation(kind);
+        let mut records = self
+            .format
+            .records(ordinal, findings)
+            .map_err(std::io::Error::other)?;
+        for (key, _) in &mut records {
+            key.extend_from_slice(&(kind as u64).to_be_bytes());
+            key.extend_from_slice(&generation.to_be_bytes());
+        }
+        Ok(records)
+    }
+
+    fn add(
+        &mut self,
+        kind: usize,
+        ordinal: u64,
+        findings: &[Finding],
+        records: Vec<ViewRecord>,
+    ) -> std::io::Result<()> {
+        let (_, counts) = self.kinds.entry(kind).or_default();
+        counts.add(self.format, ordinal, findings, &records)?;
         push_all(&mut self.spill, records)
     }
 
-    fn finish(self, out: &mut dyn Write) -> anyhow::Result<()> {
-        let mut current: Option<&str> = None;
-        let mut widths: &[usize] = &[];
-        let mut text = String::new();
-        for record in self.spill.into_sorted()? {
-            let record = record?;
-            let case = Case::read(record.value())?;
-            if current != Some(case.policy) {
-                if current.is_some() {
-                    out.write_all(b"\n")?;
-                }
-                let (name, group) = self
-                    .groups
-                    .get_key_value(case.policy)
-                    .context("a policy was not counted")?;
-                let actions: BTreeSet<&str> = group.actions.iter().map(String::as_str).collect();
-                out.write_all(
-                    output::group_heading(name, &group.first.1, &actions, self.color).as_bytes(),
-                )?;
-                out.write_all(
-                    output::indented(&output::table_line(&group.widths, &output::GROUP_HEADERS))
-                        .as_bytes(),
-                )?;
-                current = Some(name.as_str());
-                widths = &group.widths;
-            }
-            text.clear();
-            let cells = [
-                case.rule,
-                case.resource,
-                &output::group_status_cell(case.status, self.color),
-                case.message,
-            ];
-            text.push_str(&output::indented(&output::table_line(widths, &cells)));
-            out.write_all(text.as_bytes())?;
+    fn restart(&mut self, kind: usize) {
+        let entry = self.kinds.entry(kind).or_default();
+        *entry = (entry.0 + 1, ViewCounts::default());
+    }
+
+    fn finish(
+        self: Box<Self>,
+        out: &mut dyn Write,
+        problems: &[Problem],
+        policies: usize,
+        resources: usize,
+    ) -> anyhow::Result<()> {
+        let ScanView {
+            format,
+            color,
+            spill,
+            kinds,
+        } = *self;
+        let current: BTreeMap<u64, u64> = kinds
+            .iter()
+            .map(|(kind, (generation, _))| (*kind as u64, *generation))
+            .collect();
+        let mut counts = ViewCounts::default();
+        for (_, part) in kinds.into_values() {
+            counts.merge(part);
         }
-        if current.is_some() {
-            out.write_all(b"\n")?;
-        }
+        let summary = output::counts_summary(|status| counts.shown(status), policies, resources);
+        let mut records = spill.into_sorted()?.filter(|record| match record {
+            Ok(record) => kind_suffix(record.key())
+                .is_some_and(|(kind, generation)| current.get(&kind) == Some(&generation)),
+            Err(_) => true,
+        });
+        let mut out = std::io::BufWriter::with_capacity(256 * 1024, out);
+        FindingSink::write(
+            format,
+            color,
+            &counts,
+            &mut records,
+            problems,
+            &summary,
+            &mut out,
+        )?;
+        out.flush()?;
         Ok(())
     }
 }
@@ -1188,6 +1424,104 @@ mod tests {
             ..AuditInput::default()
         };
         (Auditor::new(input, index), resources)
+    }
+
+    /// Findings of `POLICY` on a Pod, as a scan gives them (no origin).
+    fn scanned(auditor: &Auditor, name: &str, labelled: bool) -> Vec<Finding> {
+        let labels = if labelled {
+            json!({"app": "a"})
+        } else {
+            json!({})
+        };
+        let pod = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "ns", "uid": format!("uid-{name}"), "labels": labels}});
+        let mut findings = auditor.evaluate(
+            &pod,
+            &Origin {
+                path: PathBuf::from(format!("Pod/{name}")),
+                index: 0,
+                line: 0,
+            },
+        );
+        for finding in &mut findings {
+            finding.origin = None;
+        }
+        findings
+    }
+
+    #[test]
+    fn a_scan_view_streams_what_the_whole_outcome_prints_and_drops_a_restarted_kind() {
+        let (auditor, _) = first_pass(&[]);
+        for format in [
+            OutputFormat::Table,
+            OutputFormat::Junit,
+            OutputFormat::Sarif,
+        ] {
+            let mut view = ScanView::factory(format, false, 1)
+                .expect("a finding view")
+                .make();
+            let mut kept: Vec<Finding> = Vec::new();
+            let give = |view: &mut Box<dyn FindingView>,
+                        kind: usize,
+                        ordinal: u64,
+                        name: &str,
+                        labelled: bool|
+             -> Vec<Finding> {
+                let findings = scanned(&auditor, name, labelled);
+                let records = view.records(kind, ordinal, &findings).expect("records");
+                view.add(kind, ordinal, &findings, records).expect("kept");
+                findings
+            };
+            kept.extend(give(&mut view, 0, 0, "p0", true));
+            kept.extend(give(&mut view, 0, 1, "p1", false));
+            // Kind 1's first listing: a long name (wider columns) and a
+            // rule of its own that must not survive the restart.
+            give(
+                &mut view,
+                1,
+                0,
+                "p3-a-name-long-enough-to-widen-the-resource-column",
+                false,
+            );
+            give(&mut view, 1, 1, "p4", false);
+            view.restart(1);
+            kept.extend(give(&mut view, 0, 2, "p2", false));
+            kept.extend(give(&mut view, 1, 2, "p4", false));
+            kept.extend(give(&mut view, 1, 3, "p5", true));
+            let mut streamed = Vec::new();
+            view.finish(&mut streamed, &[], 1, 5).expect("written");
+
+            // The scan's whole outcome: findings sorted by policy, rule and
+            // resource, printed at once.
+            kept.sort_by(|a, b| {
+                (&a.policy.name, &a.result.rule, &a.resource).cmp(&(
+                    &b.policy.name,
+                    &b.result.rule,
+                    &b.resource,
+                ))
+            });
+            let outcome = crate::audit::AuditOutcome {
+                findings: kept,
+                problems: Vec::new(),
+                policies_evaluated: 1,
+                resources_evaluated: 5,
+            };
+            let (mut whole, mut err) = (Vec::new(), Vec::new());
+            output::write_outcome(&mut whole, &mut err, &outcome, format, false).expect("whole");
+            let streamed = String::from_utf8(streamed).expect("utf-8");
+            assert_eq!(
+                streamed,
+                String::from_utf8(whole).expect("utf-8"),
+                "{format:?}"
+            );
+            assert!(!streamed.contains("p3-a-name"), "{format:?}: {streamed}");
+            // p4, listed twice, shows as often as p1, listed once alike.
+            assert_eq!(
+                streamed.matches("p4").count(),
+                streamed.matches("p1").count(),
+                "{format:?}: {streamed}"
+            );
+        }
     }
 
     fn options(format: OutputFormat) -> Options<'static> {

@@ -22,6 +22,14 @@ pub(super) struct Counts {
 }
 
 impl Counts {
+    /// Adds the counts of another part of the same suite (or of them all).
+    pub(super) fn merge(&mut self, other: &Counts) {
+        self.tests += other.tests;
+        self.failures += other.failures;
+        self.errors += other.errors;
+        self.skipped += other.skipped;
+    }
+
     pub(super) fn add(&mut self, status: RuleStatus) {
         self.tests += 1;
         match status {

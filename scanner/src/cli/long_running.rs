@@ -100,6 +100,7 @@ pub fn run(
                 let mut options = options.clone();
                 options.keep_findings = false;
                 options.keep_printed_reports = false;
+                options.finding_view = None;
                 options.progress = Arc::default();
                 let (outcome, _) = super::scan::scan_once(
                     &client,

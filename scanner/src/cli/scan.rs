@@ -54,11 +54,12 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             })?),
         },
         // The yaml/json output is the reports, streamed from a temporary
-        // file (per-namespace reports are shaped from the findings).
-        keep_findings: args.output != OutputFormat::Summary
-            && !(prints_reports(args.output)
-                && (args.dry_run || args.report_per == ReportPer::Resource)),
+        // file (per-namespace reports are shaped from the findings); the
+        // table, JUnit and SARIF stream the findings into their view.
+        keep_findings: prints_reports(args.output)
+            && !(args.dry_run || args.report_per == ReportPer::Resource),
         keep_printed_reports: prints_reports(args.output),
+        finding_view: finding_view(args.output),
         ..ScanOptions::default()
     };
     let record_to = match &args.last_run_configmap {
@@ -196,6 +197,13 @@ pub(super) async fn scan_once(
     (outcome, record_failed)
 }
 
+/// The streamed view of an output that lists findings (table, JUnit,
+/// SARIF): its records wait in a temporary file beyond a limit, so memory
+/// does not grow with the findings.
+fn finding_view(format: OutputFormat) -> Option<scan::view::ViewFactory> {
+    super::apply_stream::ScanView::factory(format, output::use_color(), super::spill::DEFAULT_LIMIT)
+}
+
 /// Whether this format prints the reports (every one, dry run or not).
 fn prints_reports(format: OutputFormat) -> bool {
     matches!(format, OutputFormat::Yaml | OutputFormat::Json)
@@ -288,6 +296,21 @@ fn print(outcome: &mut ScanOutcome, format: OutputFormat) -> anyhow::Result<()> 
             eprintln!("warning: {problem}");
         }
         println!("{}", counts_line(outcome));
+    } else if let Some((view, error)) = outcome.finding_view.take() {
+        for problem in &audit.problems {
+            eprintln!("warning: {problem}");
+        }
+        if let Some(err) = error {
+            return Err(anyhow::Error::new(err)
+                .context("keeping the findings to print in a temporary file"));
+        }
+        let stdout = std::io::stdout();
+        view.0.finish(
+            &mut stdout.lock(),
+            &audit.problems,
+            audit.policies_evaluated,
+            audit.resources_evaluated,
+        )?;
     } else {
         output::print_outcome(&audit, format)?;
     }

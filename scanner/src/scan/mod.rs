@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod progress;
 pub mod reuse;
 pub mod selection;
+pub mod view;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
@@ -102,6 +103,9 @@ pub struct ScanOptions {
     /// Counters a progress display or metrics exporter reads while the
     /// scan runs.
     pub progress: Arc<progress::ScanProgress>,
+    /// Streams the findings into an output view (table, JUnit, SARIF)
+    /// instead of keeping them ([`view`]).
+    pub finding_view: Option<view::ViewFactory>,
 }
 
 impl Default for ScanOptions {
@@ -121,6 +125,7 @@ impl Default for ScanOptions {
             keep_printed_reports: true,
             kyverno_config: None,
             progress: Arc::default(),
+            finding_view: None,
         }
     }
 }
@@ -219,6 +224,10 @@ pub struct ScanOutcome {
     pub namespaces: Vec<String>,
     /// `--exclude-namespaces`: namespaces left out.
     pub excluded_namespaces: Vec<String>,
+    /// The findings streamed into the output view, when the options asked
+    /// for one, with the first error keeping them (then the view is not
+    /// whole).
+    pub finding_view: Option<(view::StreamedView, Option<std::io::Error>)>,
     /// The cluster's PolicyExceptions this run applied (an audit of files
     /// applies every one given).
     pub exceptions: ExceptionScope,
@@ -486,7 +495,11 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
         ReportShape::PerNamespace => ReuseMode::Off,
         ReportShape::PerResource => {
             match reuse::Reuse::new(loaded_documents, &reuse_inputs, engine.policy_metas()) {
-                Ok(reuse) if keep_findings || options.keep_printed_reports => {
+                Ok(reuse)
+                    if keep_findings
+                        || options.keep_printed_reports
+                        || options.finding_view.is_some() =>
+                {
                     ReuseMode::Label(Arc::new(reuse))
                 }
                 Ok(reuse) => ReuseMode::Stored(Arc::new(reuse)),
@@ -546,6 +559,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
         timestamp,
         keep_findings,
         reuse,
+        options.finding_view.as_ref().map(view::ViewFactory::make),
     );
     let read = match existing_reports.await {
         Ok(result) => result.map_err(ScanError::from),
@@ -636,6 +650,9 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     outcome.objects_evaluated_by_kind = evaluated.objects_evaluated_by_kind;
     outcome.results_by_rule = evaluated.results_by_rule;
     outcome.reused = evaluated.reused;
+    outcome.finding_view = evaluated
+        .view
+        .map(|(view, error)| (view::StreamedView(view), error));
     for listing in outcome.failed_listings() {
         if let Some(err) = &listing.error {
             tracing::error!(kind = %listing.kind.display_name(), error = %err, "LIST failed; reports of this kind are left as they are");
@@ -855,7 +872,14 @@ struct Evaluated {
     /// Objects whose stored report was reused instead of evaluating them.
     reused: usize,
     sink: Option<ReportSink>,
+    /// The output view the findings went to, and the first error keeping
+    /// them.
+    view: Option<(Box<dyn view::FindingView>, Option<std::io::Error>)>,
 }
+
+/// An evaluated object's place in the output view's order and its
+/// records there.
+type ViewRecords = (u64, std::io::Result<Vec<view::ViewRecord>>);
 
 /// Results by policy, rule and reported status.
 pub type RuleCounts = BTreeMap<String, BTreeMap<String, BTreeMap<String, usize>>>;
@@ -1063,6 +1087,7 @@ type EvaluationTally = (
     BTreeMap<usize, BTreeMap<ResultKey, usize>>,
     (BTreeMap<usize, usize>, BTreeMap<usize, RuleCounts>, usize),
     Option<ReportSink>,
+    Option<(Box<dyn view::FindingView>, Option<std::io::Error>)>,
 );
 
 /// Whether a run labels its per-resource reports for reuse, and also
@@ -1134,6 +1159,7 @@ fn start_listing(
     timestamp: Timestamp,
     keep_findings: bool,
     reuse: ReuseMode,
+    view: Option<Box<dyn view::FindingView>>,
 ) -> Running {
     let concurrency = options.list_concurrency.max(1);
     // Pages in flight: one being evaluated, two queued, and one parsed or
@@ -1189,6 +1215,9 @@ fn start_listing(
     let progress = options.progress.clone();
     let evaluation = tokio::task::spawn_blocking(move || {
         let mut gate = gate;
+        let mut view = view.map(|view| (view, None::<std::io::Error>));
+        // Objects met so far by kind: their places in the view's order.
+        let mut ordinals: BTreeMap<usize, u64> = BTreeMap::new();
         let mut by_kind: FindingsByKind = BTreeMap::new();
         let mut evaluated_by_kind: BTreeMap<usize, usize> = BTreeMap::new();
         let mut counts_by_kind: BTreeMap<usize, BTreeMap<ResultKey, usize>> = BTreeMap::new();
@@ -1224,34 +1253,54 @@ fn start_listing(
                         _ => None,
                     };
                     let labels = reuse.labels();
-                    let (per_object, shaped): (Vec<Object>, Vec<_>) = in_scope
-                        .par_iter()
-                        .map(|resource| {
-                            let inputs = labels.and_then(|reuse| reuse.inputs(resource, &env));
-                            if let (Some(stored), Some(inputs), Some(reuse)) =
-                                (&stored, &inputs, labels)
-                            {
-                                if let Some(object) = reused(reuse, stored, resource, inputs) {
-                                    return (object, None);
+                    let first = *ordinals.entry(kind).or_default();
+                    *ordinals.entry(kind).or_default() += in_scope.len() as u64;
+                    let streamed = view.as_ref().map(|(view, _)| view.as_ref());
+                    let (per_object, shaped): (Vec<(Object, Option<ViewRecords>)>, Vec<_>) =
+                        in_scope
+                            .par_iter()
+                            .enumerate()
+                            .map(|(place, resource)| {
+                                let inputs = labels.and_then(|reuse| reuse.inputs(resource, &env));
+                                if let (Some(stored), Some(inputs), Some(reuse)) =
+                                    (&stored, &inputs, labels)
+                                {
+                                    if let Some(object) = reused(reuse, stored, resource, inputs) {
+                                        return ((object, None), None);
+                                    }
                                 }
-                            }
-                            let found = evaluate(&engine, &env, resource);
-                            // Shaped (and hashed) here, in parallel; only
-                            // the comparison and sending stay serial.
-                            let reports = shape
-                                .then(|| object_reports(&found, timestamp, labels.zip(inputs)));
-                            (Object::Evaluated(found), reports)
-                        })
-                        .unzip();
+                                let found = evaluate(&engine, &env, resource);
+                                // Shaped (and hashed) here, in parallel; only
+                                // the comparison and sending stay serial.
+                                let reports = shape
+                                    .then(|| object_reports(&found, timestamp, labels.zip(inputs)));
+                                let ordinal = first + place as u64;
+                                let records = streamed
+                                    .map(|view| (ordinal, view.records(kind, ordinal, &found)));
+                                ((Object::Evaluated(found), records), reports)
+                            })
+                            .unzip();
                     drop(in_scope);
                     let mut kept: Vec<DesiredReport> = Vec::new();
                     let mut per_found: Vec<Vec<Finding>> = Vec::with_capacity(per_object.len());
                     let counts = counts_by_kind.entry(kind).or_default();
                     let rules = rules_by_kind.entry(kind).or_default();
                     let with_results = with_results_by_kind.entry(kind).or_default();
-                    for object in per_object {
+                    for (object, records) in per_object {
                         match object {
-                            Object::Evaluated(found) => per_found.push(found),
+                            Object::Evaluated(found) => {
+                                if let (Some((view, error @ None)), Some((ordinal, records))) =
+                                    (view.as_mut(), records)
+                                {
+                                    if let Err(err) = records.and_then(|records| {
+                                        view.add(kind, ordinal, &found, records)
+                                    }) {
+                                        tracing::error!(error = %err, "the output's findings could not be kept");
+                                        *error = Some(err);
+                                    }
+                                }
+                                per_found.push(found);
+                            }
                             Object::Reused(report, results) => {
                                 *with_results += 1;
                                 for (policy, rule, status) in results {
@@ -1295,6 +1344,9 @@ fn start_listing(
                     }
                 }
                 ListEvent::Restarted { kind } => {
+                    if let Some((view, _)) = view.as_mut() {
+                        view.restart(kind);
+                    }
                     by_kind.remove(&kind);
                     evaluated_by_kind.remove(&kind);
                     counts_by_kind.remove(&kind);
@@ -1321,6 +1373,7 @@ fn start_listing(
             counts_by_kind,
             rule_tally,
             sink,
+            view,
         )
     });
 
@@ -1348,7 +1401,7 @@ impl Running {
             jobs_per_kind,
         } = self;
         let _ = listers.await;
-        let (by_kind, finished, evaluated_by_kind, counts_by_kind, rule_tally, sink) =
+        let (by_kind, finished, evaluated_by_kind, counts_by_kind, rule_tally, sink, view) =
             match evaluation.await {
                 Ok(result) => result,
                 Err(err) => {
@@ -1368,6 +1421,7 @@ impl Running {
                         results_by_rule: BTreeMap::new(),
                         reused: 0,
                         sink: None,
+                        view: None,
                     };
                 }
             };
@@ -1435,6 +1489,7 @@ impl Running {
             results_by_rule,
             reused,
             sink,
+            view,
         }
     }
 }
