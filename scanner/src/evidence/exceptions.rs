@@ -514,7 +514,7 @@ pub(super) fn stale_exceptions(
             .filter_map(|e| {
                 let at = e.last_changed?;
                 scan.started
-                    .filter(|started| at > *started)
+                    .filter(|started| super::policy_info::changed_since_scan(at, *started))
                     .map(|_| (e, at))
             })
             .max_by_key(|(_, at)| *at);

@@ -186,7 +186,10 @@ fn policy_card(out: &mut String, policy: &PolicyEvidence) {
             .unwrap_or_default()
     );
     if policy.enforced_with_violations() {
-        out.push_str("<p class=\"warning enforced-violations\">Enforced while resources violate it: they will be rejected when created again (a rollout, a re-apply), and at updates unless allowExistingViolations (Kyverno's default) lets an existing violation through.</p>");
+        out.push_str(&format!(
+            "<p class=\"warning enforced-violations\">{}</p>",
+            escape(&policy.enforced_violations_warning())
+        ));
     }
     if !policy.reasons.is_empty() {
         out.push_str("<ul class=\"reasons\">");

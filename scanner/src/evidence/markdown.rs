@@ -302,10 +302,7 @@ fn policy_section(out: &mut String, policy: &PolicyEvidence) {
             .unwrap_or_default()
     );
     if policy.enforced_with_violations() {
-        let _ = writeln!(
-            out,
-            "\n> ⚠️ Enforced while resources violate it: they will be rejected when created again (a rollout, a re-apply), and at updates unless allowExistingViolations (Kyverno's default) lets an existing violation through."
-        );
+        let _ = writeln!(out, "\n> ⚠️ {}", policy.enforced_violations_warning());
     }
     if !policy.reasons.is_empty() {
         let _ = writeln!(out, "\nReasons:");

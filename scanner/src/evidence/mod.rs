@@ -324,6 +324,18 @@ impl PolicyEvidence {
         groups
     }
 
+    /// What enforcing does to the resources that violate the policy now.
+    /// Only Kyverno's `kyverno.io` rules have `allowExistingViolations`
+    /// (api/kyverno/v1/rule_types.go): ValidatingPolicies and
+    /// ValidatingAdmissionPolicies judge the new object, so every update of
+    /// a violating resource they match is rejected too.
+    pub fn enforced_violations_warning(&self) -> String {
+        match self.info.kind.as_str() {
+            "ClusterPolicy" | "Policy" => "Enforced while resources violate it: they will be rejected when created again (a rollout, a re-apply), and at updates unless allowExistingViolations (Kyverno's default) lets an existing violation through.".to_string(),
+            kind => format!("Enforced while resources violate it: they will be rejected when created again (a rollout, a re-apply) and at every update the policy matches, since a {kind} has no allowExistingViolations: it judges the updated object as it is."),
+        }
+    }
+
     /// Enforce with violations: the admission controller will block these
     /// resources when created again (and updates, per allowExistingViolations).
     pub fn enforced_with_violations(&self) -> bool {
@@ -718,11 +730,15 @@ fn policy_reasons(info: &PolicyInfo, found: bool, input: &EvidenceInput) -> Vec<
                 reasons.push("the last scan was incomplete".into());
             }
             match (info.last_changed, scan.started) {
-                (Some(changed), Some(started)) if changed > started => reasons.push(format!(
-                    "the policy changed at {} after the last scan started ({}): rescan first",
-                    changed.to_rfc3339(),
-                    started.to_rfc3339()
-                )),
+                (Some(changed), Some(started))
+                    if policy_info::changed_since_scan(changed, started) =>
+                {
+                    reasons.push(format!(
+                        "the policy changed at {} after the last scan started ({}): rescan first",
+                        changed.to_rfc3339(),
+                        started.to_rfc3339()
+                    ))
+                }
                 _ => {}
             }
         }
@@ -768,7 +784,7 @@ fn result_action(result: &ReportedResult, info: &PolicyInfo, scan: Option<&ScanR
     // A policy changed after the scan started may enforce differently now:
     // then its document says what Kyverno does.
     let changed_since = match (info.last_changed, scan.and_then(|s| s.started)) {
-        (Some(changed), Some(started)) => changed > started,
+        (Some(changed), Some(started)) => policy_info::changed_since_scan(changed, started),
         _ => false,
     };
     let recorded = result

@@ -635,6 +635,15 @@ fn parse_time(text: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// Whether a document that last changed at `changed` may have changed after
+/// a scan that started at `started` read it. Both times are whole seconds
+/// (managedFields and the run record), so a change in the second the scan
+/// started may have come after the scan read the document: a tie counts as
+/// changed, which at worst asks for a rescan that was not needed.
+pub(super) fn changed_since_scan(changed: DateTime<Utc>, started: DateTime<Utc>) -> bool {
+    changed.timestamp() >= started.timestamp()
+}
+
 /// When the document last changed: its latest non-status managedFields
 /// time, else its creation.
 pub(super) fn last_changed(document: &Value) -> Option<DateTime<Utc>> {

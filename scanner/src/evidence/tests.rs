@@ -700,6 +700,37 @@ fn a_skip_by_an_exception_changed_after_the_scan_is_not_ready() {
 }
 
 #[test]
+fn a_change_in_the_second_the_scan_started_counts_as_after_it() {
+    // The scan started 2026-11-20T10:00:00Z; both times are whole seconds,
+    // so a change in that second may have come after the scan read it.
+    let judge = |policy_changed: &str, exception_changed: &str| {
+        let evidence = build(&input(
+            guarded_reports(),
+            vec![
+                policy("guarded", "Enforce", policy_changed),
+                polex("team-b", "sneaky", exception_changed),
+            ],
+            Some(applied_in("team-b")),
+        ));
+        find(&evidence, "guarded").clone()
+    };
+    let before = judge("2026-11-20T09:59:59Z", "2026-11-20T09:59:59Z");
+    assert_eq!(before.verdict, Verdict::Ready, "{:?}", before.reasons);
+    let policy_tied = judge("2026-11-20T10:00:00Z", "2026-11-20T09:59:59Z");
+    assert_eq!(policy_tied.verdict, Verdict::NotReady);
+    assert!(
+        policy_tied.reasons.iter().any(|r| r.contains(
+            "the policy changed at 2026-11-20T10:00:00+00:00 after the last scan started"
+        )),
+        "{:?}",
+        policy_tied.reasons
+    );
+    let exception_tied = judge("2026-11-20T09:59:59Z", "2026-11-20T10:00:00Z");
+    assert_eq!(exception_tied.verdict, Verdict::NotReady);
+    assert_eq!(exception_tied.stale_exceptions, ["sneaky"]);
+}
+
+#[test]
 fn skips_by_exceptions_the_scan_did_not_apply_or_does_not_record_are_not_ready() {
     let documents = vec![
         policy("guarded", "Enforce", "2026-11-01T00:00:00Z"),
@@ -2122,6 +2153,38 @@ fn cel_result(policy: &str, status: &str, pod: &str) -> Value {
     let mut found = result(policy, status, "a", pod);
     found.as_object_mut().expect("object").remove("rule");
     found
+}
+
+#[test]
+fn only_kyverno_rules_let_existing_violations_through_updates() {
+    let evidence = build(&input(
+        vec![report(vec![
+            cel_result("vp", "fail", "p1"),
+            result("dirty", "fail", "a", "p1"),
+        ])],
+        vec![
+            validating_policy("vp"),
+            policy("dirty", "Enforce", "2026-11-01T00:00:00Z"),
+        ],
+        Some(scan(true, &[])),
+    ));
+    let vp = find(&evidence, "vp");
+    assert!(vp.enforced_with_violations());
+    let warning = vp.enforced_violations_warning();
+    assert!(
+        warning.contains("at every update the policy matches")
+            && !warning.contains("unless allowExistingViolations"),
+        "{warning}"
+    );
+    let dirty = find(&evidence, "dirty").enforced_violations_warning();
+    assert!(dirty.contains("unless allowExistingViolations"), "{dirty}");
+    let markdown = markdown::render(&evidence);
+    assert!(markdown.contains(&warning), "{markdown}");
+    let html = html::render(&evidence);
+    assert!(
+        html.contains("since a ValidatingPolicy has no allowExistingViolations"),
+        "{html}"
+    );
 }
 
 #[test]
