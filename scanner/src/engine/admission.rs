@@ -9,14 +9,14 @@
 
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::cel::{
     Activation, AuditAnnotation, CelExpression, CelInputs, CelVariable, PolicyInputs, Program,
-    ResourceScope,
+    ResourceScope, Uses,
 };
 use super::context::ClusterData;
 use super::matching::{selector_matches, ResourceIdentity};
@@ -165,6 +165,9 @@ pub struct ValidationBody {
     pub validations: Vec<CelExpression>,
     #[serde(default)]
     pub audit_annotations: Vec<AuditAnnotation>,
+    /// The names its expressions read, found on first use.
+    #[serde(skip)]
+    uses: OnceLock<Uses>,
 }
 
 /// A policy's verdict on one resource.
@@ -308,7 +311,26 @@ impl ValidationBody {
                     value_expression: a.value_expression.rewritten(rewrite),
                 })
                 .collect(),
+            uses: OnceLock::new(),
         }
+    }
+
+    /// The names the body's expressions read: what its activations bind.
+    fn uses(&self) -> &Uses {
+        self.uses.get_or_init(|| {
+            Uses::of(
+                self.match_conditions
+                    .iter()
+                    .chain(&self.variables)
+                    .map(|c| &c.expression)
+                    .chain(
+                        self.validations.iter().flat_map(|v| {
+                            std::iter::once(&v.expression).chain(&v.message_expression)
+                        }),
+                    )
+                    .chain(self.audit_annotations.iter().map(|a| &a.value_expression)),
+            )
+        })
     }
 
     /// Compile errors, each naming where it is, for policy diagnostics.
@@ -368,8 +390,13 @@ impl ValidationBody {
         bindings: &[(&str, Value)],
         ignore_match_errors: bool,
     ) -> AdmissionOutcome {
+        let uses = self.uses();
+        let policy = PolicyInputs {
+            uses: Some(uses),
+            ..policy
+        };
         let mut activation = Activation::new(scope, data, policy);
-        for (name, value) in bindings {
+        for (name, value) in bindings.iter().filter(|(name, _)| uses.reads(name)) {
             activation.bind_value(name, value);
         }
         let not_met = || AdmissionOutcome {
@@ -390,7 +417,7 @@ impl ValidationBody {
             }
             return AdmissionOutcome::new(RuleStatus::Error, errors.join("; "));
         }
-        activation.bind_variables(&self.variables);
+        activation.bind_variables(&self.variables, Some(uses));
         let mut outcome = AdmissionOutcome::new(RuleStatus::Pass, "success");
         for (index, validation) in self.validations.iter().enumerate() {
             match validation.expression.evaluate_bool(&activation) {

@@ -325,7 +325,7 @@ impl AdmissionPolicy {
         for params in &params {
             let policy = PolicyInputs {
                 params: Some(params),
-                policy_namespace: None,
+                ..PolicyInputs::default()
             };
             let outcome = self
                 .spec

@@ -254,8 +254,8 @@ impl ValidatingPolicy {
         };
         let scope = facts.scope();
         let policy = PolicyInputs {
-            params: None,
             policy_namespace: self.meta.namespace.as_deref(),
+            ..PolicyInputs::default()
         };
         let ignore_errors = self.spec.failure_policy.as_deref() == Some("Ignore");
         match cel_exception::check(exceptions, scope, data, policy, ignore_errors) {

@@ -66,10 +66,15 @@ impl Opaque for DataHandle {
     }
 }
 
-/// Binds the library variables of one evaluation; `namespace` is a
-/// namespaced policy's.
-pub fn bind(ctx: &mut cel::Context<'_>, data: &Arc<dyn ClusterData>, namespace: Option<&str>) {
-    for library in LIBRARIES {
+/// Binds the library variables of one evaluation that `wanted` names (the
+/// ones its expressions read); `namespace` is a namespaced policy's.
+pub fn bind(
+    ctx: &mut cel::Context<'_>,
+    data: &Arc<dyn ClusterData>,
+    namespace: Option<&str>,
+    wanted: &dyn Fn(&str) -> bool,
+) {
+    for library in LIBRARIES.into_iter().filter(|library| wanted(library)) {
         let handle = DataHandle {
             library,
             data: data.clone(),

@@ -699,8 +699,8 @@ fn eval_in_namespace(
     let data: Arc<dyn ClusterData> = data;
     let scope = ResourceScope::new(CelInputs::default());
     let policy = PolicyInputs {
-        params: None,
         policy_namespace: Some(namespace),
+        ..PolicyInputs::default()
     };
     let activation = Activation::new(&scope, &data, policy);
     Program::compile(expression)

@@ -13,6 +13,7 @@
 mod environment;
 mod kubernetes_fixes;
 mod kyverno_lib;
+pub mod names;
 mod optional;
 mod paths;
 mod program;
@@ -21,8 +22,8 @@ pub mod rule;
 #[cfg(test)]
 mod library_tests;
 
-use std::cell::OnceCell;
-use std::collections::HashMap;
+use std::cell::{OnceCell, RefCell};
+use std::collections::{HashMap, HashSet};
 use std::ops::Deref;
 use std::sync::Arc;
 
@@ -66,6 +67,9 @@ pub struct AuditAnnotation {
     pub value_expression: Program,
 }
 
+/// The names a [`ResourceScope`] binds.
+const RESOURCE_NAMES: [&str; 4] = ["object", "oldObject", "request", "namespaceObject"];
+
 /// What an expression sees of the resource: the same for every policy of
 /// one kind evaluated on it, so converted to CEL once ([`ResourceScope`]).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -86,6 +90,38 @@ pub struct PolicyInputs<'a> {
     /// `http` calls (kyverno/sdk resource/namespaced_impl.go,
     /// pkg/cel/compiler/http.go).
     pub policy_namespace: Option<&'a str>,
+    /// The names the policy's expressions read: only those are bound.
+    /// None binds every name.
+    pub uses: Option<&'a Uses>,
+}
+
+/// The names a policy's expressions read ([`names`]), so that its
+/// activation binds (and, for variables, evaluates) only those.
+#[derive(Debug, Clone, Default)]
+pub struct Uses {
+    names: HashSet<String>,
+}
+
+impl Uses {
+    /// The names any of `programs` reads.
+    pub fn of<'p>(programs: impl IntoIterator<Item = &'p Program>) -> Uses {
+        Uses {
+            names: programs
+                .into_iter()
+                .flat_map(|program| program.names().iter().cloned())
+                .collect(),
+        }
+    }
+
+    /// Whether some expression reads `name`.
+    pub fn reads(&self, name: &str) -> bool {
+        self.names.contains(name)
+    }
+}
+
+/// Whether `uses` (None: every name) reads `name`.
+fn read(uses: Option<&Uses>, name: &str) -> bool {
+    uses.is_none_or(|uses| uses.reads(name))
 }
 
 /// A resource's [`CelInputs`] converted to CEL: a child scope of the shared
@@ -96,6 +132,10 @@ pub struct PolicyInputs<'a> {
 pub struct ResourceScope {
     inputs: CelInputs,
     ctx: cel::Context<'static>,
+    /// Values of variables that read only the resource's inputs, by
+    /// expression: policies on one resource often define the same one
+    /// (the library's `allContainers`), evaluated here once.
+    resource_variables: RefCell<HashMap<Arc<str>, Result<cel::Value, String>>>,
 }
 
 impl ResourceScope {
@@ -105,7 +145,11 @@ impl ResourceScope {
         ctx.add_variable_from_value("oldObject", to_cel(&inputs.old_object));
         ctx.add_variable_from_value("request", to_cel(&inputs.request));
         ctx.add_variable_from_value("namespaceObject", to_cel(&inputs.namespace_object));
-        ResourceScope { inputs, ctx }
+        ResourceScope {
+            inputs,
+            ctx,
+            resource_variables: RefCell::default(),
+        }
     }
 
     /// The JSON the scope was built from.
@@ -304,6 +348,7 @@ pub fn to_json(value: &cel::Value) -> Value {
 /// libraries and any more names), a child scope of the resource's
 /// [`ResourceScope`].
 pub struct Activation<'s> {
+    scope: &'s ResourceScope,
     ctx: cel::Context<'s>,
     /// Variables whose expression failed, with the error, so a use of one
     /// reports why rather than "no such key".
@@ -318,13 +363,20 @@ impl<'s> Activation<'s> {
         policy: PolicyInputs<'_>,
     ) -> Activation<'s> {
         let mut ctx = scope.ctx.new_inner_scope();
-        ctx.add_variable_from_value("params", policy.params.map_or(cel::Value::Null, to_cel));
-        kyverno_lib::bind(&mut ctx, data, policy.policy_namespace);
-        ctx.add_variable_from_value(
-            "variables",
-            cel::Value::from(HashMap::<String, cel::Value>::new()),
-        );
+        if read(policy.uses, "params") {
+            ctx.add_variable_from_value("params", policy.params.map_or(cel::Value::Null, to_cel));
+        }
+        kyverno_lib::bind(&mut ctx, data, policy.policy_namespace, &|library| {
+            read(policy.uses, library)
+        });
+        if read(policy.uses, names::VARIABLES) {
+            ctx.add_variable_from_value(
+                names::VARIABLES,
+                cel::Value::from(HashMap::<String, cel::Value>::new()),
+            );
+        }
         Activation {
+            scope,
             ctx,
             failed_variables: HashMap::new(),
             variables: HashMap::new(),
@@ -332,22 +384,69 @@ impl<'s> Activation<'s> {
     }
 
     /// Evaluates `variables` in order (later ones may use earlier ones) and
-    /// exposes them as `variables.<name>`. A variable that fails stays
-    /// unset; an expression that uses it then fails with its error, as in
-    /// Kubernetes, where variables are evaluated when first used.
-    pub fn bind_variables(&mut self, variables: &[CelVariable]) {
+    /// exposes each as `variables.<name>`, each bound under its own name
+    /// ([`names`]); the map `variables` is bound too when some expression
+    /// reads it whole. A variable that fails stays unset; an expression
+    /// that uses it then fails with its error, as in Kubernetes, where
+    /// variables are evaluated when first used. With `uses`, a variable no
+    /// expression reads is not evaluated (nor could its error be seen).
+    pub fn bind_variables(&mut self, variables: &[CelVariable], uses: Option<&Uses>) {
+        let map_read = read(uses, names::VARIABLES);
+        // The map as bound lags behind the variables evaluated.
+        let mut map_behind = false;
         for variable in variables {
-            match variable.expression.evaluate(self) {
+            let name = names::variable_name(&variable.name);
+            if !map_read && !read(uses, &name) {
+                continue;
+            }
+            if map_behind
+                && variable
+                    .expression
+                    .names()
+                    .iter()
+                    .any(|n| n == names::VARIABLES)
+            {
+                self.bind_map();
+                map_behind = false;
+            }
+            match self.evaluate_variable(&variable.expression) {
                 Ok(value) => {
-                    self.variables.insert(variable.name.clone(), value);
+                    if map_read {
+                        self.variables.insert(variable.name.clone(), value.clone());
+                        map_behind = true;
+                    }
+                    self.ctx.add_variable_from_value(name, value);
                 }
                 Err(err) => {
                     self.failed_variables.insert(variable.name.clone(), err);
                 }
             }
-            self.ctx
-                .add_variable_from_value("variables", cel::Value::from(self.variables.clone()));
         }
+        if map_behind {
+            self.bind_map();
+        }
+    }
+
+    /// A variable's value: from the resource scope when it reads nothing
+    /// but the resource's inputs (the same for every policy on it).
+    fn evaluate_variable(&self, program: &Program) -> Result<cel::Value, String> {
+        if !program.reads_only(&RESOURCE_NAMES) {
+            return program.evaluate(self);
+        }
+        let cache = &self.scope.resource_variables;
+        if let Some(value) = cache.borrow().get(program.source()) {
+            return value.clone();
+        }
+        let value = program.evaluate(self);
+        cache
+            .borrow_mut()
+            .insert(program.source_arc(), value.clone());
+        value
+    }
+
+    fn bind_map(&mut self) {
+        self.ctx
+            .add_variable_from_value(names::VARIABLES, cel::Value::from(self.variables.clone()));
     }
 
     /// Binds one more top-level name (Kyverno's `exceptions` for
@@ -360,12 +459,24 @@ impl<'s> Activation<'s> {
         &self.ctx
     }
 
-    /// Rewrites cel's "No such key: x" for a failed variable `x` into the
-    /// variable's own error.
+    /// Rewrites cel's "No such key: x" (the map read) or "Undeclared
+    /// reference to 'variables.x'" (the variable read, [`names`]) for a
+    /// failed variable `x` into the variable's own error, and for a
+    /// variable that does not exist into "No such key: x", as the map read
+    /// says it.
     fn explain(&self, error: String) -> String {
-        if let Some(name) = error.strip_prefix("No such key: ") {
+        let unbound = error
+            .strip_prefix("Undeclared reference to '")
+            .and_then(|rest| rest.strip_suffix('\''))
+            .and_then(|name| name.strip_prefix(names::VARIABLES))
+            .and_then(|name| name.strip_prefix('.'));
+        let name = unbound.or_else(|| error.strip_prefix("No such key: "));
+        if let Some(name) = name {
             if let Some(cause) = self.failed_variables.get(name.trim()) {
                 return format!("variable {name:?} failed: {cause}");
+            }
+            if unbound.is_some() {
+                return format!("No such key: {name}");
             }
         }
         error
@@ -463,6 +574,53 @@ mod tests {
     }
 
     #[test]
+    fn variables_of_the_resource_alone_are_shared_by_policies_and_others_are_not() {
+        let scope = ResourceScope::new(CelInputs {
+            object: json!({"a": 1}),
+            ..CelInputs::default()
+        });
+        let data: Arc<dyn ClusterData> = Arc::new(NoClusterData);
+        let variable = |name: &str, source: &str| CelVariable {
+            name: name.into(),
+            expression: Program::compile(source),
+        };
+        let value_of = |params: &Value, variables: &[CelVariable], read: &str| {
+            let inputs = PolicyInputs {
+                params: Some(params),
+                ..PolicyInputs::default()
+            };
+            let mut activation = Activation::new(&scope, &data, inputs);
+            activation.bind_variables(variables, None);
+            Program::compile(read)
+                .evaluate(&activation)
+                .map(|v| to_json(&v))
+        };
+        let shared = [
+            variable("sum", "object.a + 1"),
+            variable("broken", "object.b.c"),
+        ];
+        let own = [variable("sum", "object.a + params.add")];
+        // The same expression on the same resource: evaluated once, the
+        // same value (or error) for each policy.
+        assert_eq!(value_of(&json!({}), &shared, "variables.sum"), Ok(json!(2)));
+        assert_eq!(scope.resource_variables.borrow().len(), 2);
+        assert_eq!(value_of(&json!({}), &shared, "variables.sum"), Ok(json!(2)));
+        let broken = value_of(&json!({}), &shared, "variables.broken");
+        assert_eq!(broken, value_of(&json!({}), &shared, "variables.broken"));
+        assert!(broken.is_err_and(|e| e.starts_with("variable \"broken\" failed")));
+        // One that reads params differs by policy and is not kept.
+        assert_eq!(
+            value_of(&json!({"add": 10}), &own, "variables.sum"),
+            Ok(json!(11))
+        );
+        assert_eq!(
+            value_of(&json!({"add": 20}), &own, "variables.sum"),
+            Ok(json!(21))
+        );
+        assert_eq!(scope.resource_variables.borrow().len(), 2);
+    }
+
+    #[test]
     fn policy_inputs_sit_above_the_shared_scope() {
         let scope = ResourceScope::new(CelInputs {
             object: pod("a"),
@@ -475,7 +633,7 @@ mod tests {
             &data,
             PolicyInputs {
                 params: Some(&params),
-                policy_namespace: None,
+                ..PolicyInputs::default()
             },
         );
         let without = Activation::new(&scope, &data, PolicyInputs::default());

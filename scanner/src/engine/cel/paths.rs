@@ -188,10 +188,13 @@ mod tests {
         });
         let data: Arc<dyn ClusterData> = Arc::new(NoClusterData);
         let mut activation = Activation::new(&scope, &data, PolicyInputs::default());
-        activation.bind_variables(&[super::super::CelVariable {
-            name: "spec".into(),
-            expression: Program::compile("object.spec"),
-        }]);
+        activation.bind_variables(
+            &[super::super::CelVariable {
+                name: "spec".into(),
+                expression: Program::compile("object.spec"),
+            }],
+            None,
+        );
         let mut plain = cel::parser::Parser::new()
             .enable_optional_syntax(true)
             .parse(source)

@@ -10,12 +10,14 @@ use std::sync::Arc;
 use kube_cel::cel;
 use serde::{Deserialize, Deserializer};
 
-use super::{optional, paths, Activation};
+use super::{names, optional, paths, Activation};
 
 #[derive(Clone)]
 pub struct Program {
     source: Arc<str>,
     compiled: Result<Arc<cel::IdedExpr>, String>,
+    /// The names the expression reads ([`names::free_names`]).
+    names: Arc<[String]>,
 }
 
 impl Program {
@@ -28,18 +30,44 @@ impl Program {
             .parse(source)
             .map(|mut ast| {
                 optional::rewrite(&mut ast);
+                names::rewrite(&mut ast);
                 paths::rewrite(&mut ast);
                 Arc::new(ast)
             })
             .map_err(|err| format!("compilation error: {err}"));
+        let names = match &compiled {
+            Ok(ast) => names::free_names(ast).into_iter().collect(),
+            Err(_) => Arc::from([]),
+        };
         Program {
             source: source.into(),
             compiled,
+            names,
         }
+    }
+
+    /// The names the expression reads, one variable as `variables.<name>`
+    /// and the variables map as `variables` ([`names`]).
+    pub fn names(&self) -> &[String] {
+        &self.names
     }
 
     pub fn source(&self) -> &str {
         &self.source
+    }
+
+    /// The source, shared.
+    pub fn source_arc(&self) -> Arc<str> {
+        self.source.clone()
+    }
+
+    /// Whether the expression compiled and reads no name but `names`: then
+    /// its value follows from what those names are bound to (the
+    /// functions of the shared environment that read anything else, the
+    /// clock or the cluster, are reached through names such as `time` or
+    /// `resource`).
+    pub fn reads_only(&self, names: &[&str]) -> bool {
+        self.compiled.is_ok() && self.names.iter().all(|n| names.contains(&n.as_str()))
     }
 
     pub fn compile_error(&self) -> Option<&str> {

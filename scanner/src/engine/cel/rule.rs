@@ -6,7 +6,7 @@
 //! validator with the default failure policy, an expression that errors at
 //! runtime denies (a `fail` result naming the error).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -16,7 +16,7 @@ use super::super::validate::Outcome;
 use super::super::RuleStatus;
 use super::{
     Activation, AuditAnnotation, CelExpression, CelVariable, PolicyInputs, ResourceScope,
-    ScopeCache, ScopeRef,
+    ScopeCache, ScopeRef, Uses,
 };
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -32,6 +32,24 @@ pub struct CelValidation {
     pub param_ref: Option<ParamRef>,
     #[serde(default)]
     pub audit_annotations: Vec<AuditAnnotation>,
+    /// The names its expressions read, found on first use.
+    #[serde(skip)]
+    uses: OnceLock<Uses>,
+}
+
+impl CelValidation {
+    /// The names the rule's expressions read: what its activations bind.
+    fn uses(&self) -> &Uses {
+        self.uses.get_or_init(|| {
+            Uses::of(
+                self.variables.iter().map(|v| &v.expression).chain(
+                    self.expressions
+                        .iter()
+                        .flat_map(|e| std::iter::once(&e.expression).chain(&e.message_expression)),
+                ),
+            )
+        })
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -179,6 +197,7 @@ pub fn validate(
         let policy = PolicyInputs {
             params: Some(params),
             policy_namespace: None,
+            uses: Some(validation.uses()),
         };
         let outcome = validate_once(rule_name, rule_message, validation, scope, data, policy);
         if outcome.status != RuleStatus::Pass {
@@ -200,7 +219,7 @@ fn validate_once(
     policy: PolicyInputs<'_>,
 ) -> Outcome {
     let mut activation = Activation::new(scope, data, policy);
-    activation.bind_variables(&validation.variables);
+    activation.bind_variables(&validation.variables, policy.uses);
     for expression in &validation.expressions {
         let message = || {
             if let Some(program) = &expression.message_expression {

@@ -1,0 +1,241 @@
+//! Which names an expression reads, so that an activation binds only
+//! those. A compiled AST enters; [`rewrite`] renames each read of one
+//! variable (`variables.<name>`, `variables['<name>']`) to the single name
+//! `variables.<name>`, and [`free_names`] gives the names the AST reads that
+//! no comprehension binds.
+//!
+//! Why: the `cel` crate converts a bound value whole each time it is bound,
+//! so binding `variables` as one map, again after each variable as Kubernetes'
+//! lazy evaluation requires of an eager one, converts every variable's value
+//! once per variable. Bound one by one, each is converted once; and a name
+//! no expression reads (a Kyverno library, `exceptions`, an unused variable)
+//! is neither bound nor, for a variable, evaluated, which no expression can
+//! tell: CEL has no lookup of a name computed at run time.
+
+use std::collections::BTreeSet;
+
+use kube_cel::cel::common::ast::{operators, EntryExpr, Expr, IdedExpr, LiteralValue};
+
+/// The name of the variables map.
+pub const VARIABLES: &str = "variables";
+
+/// The name one variable is bound under.
+pub fn variable_name(name: &str) -> String {
+    format!("{VARIABLES}.{name}")
+}
+
+/// Renames every read of one variable to [`variable_name`], except where a
+/// comprehension binds `variables` itself.
+pub fn rewrite(expr: &mut IdedExpr) {
+    visit(expr, &mut Vec::new(), &mut |expr, bound| {
+        if bound.iter().any(|name| name == VARIABLES) {
+            return false;
+        }
+        match variable_read(expr) {
+            Some(name) => {
+                expr.expr = Expr::Ident(variable_name(&name));
+                true
+            }
+            None => false,
+        }
+    });
+}
+
+/// The names `expr` reads that no enclosing comprehension binds.
+pub fn free_names(expr: &IdedExpr) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let mut copy = expr.clone();
+    visit(&mut copy, &mut Vec::new(), &mut |expr, bound| {
+        if let Expr::Ident(name) = &expr.expr {
+            if !bound.iter().any(|b| b == name) {
+                names.insert(name.clone());
+            }
+        }
+        false
+    });
+    names
+}
+
+/// `variables.<name>` or `variables['<name>']`: the variable's name.
+fn variable_read(expr: &IdedExpr) -> Option<String> {
+    let is_map =
+        |operand: &IdedExpr| matches!(&operand.expr, Expr::Ident(name) if name == VARIABLES);
+    match &expr.expr {
+        Expr::Select(select) if !select.test && is_map(&select.operand) => {
+            Some(select.field.clone())
+        }
+        Expr::Call(call)
+            if call.target.is_none()
+                && call.func_name == operators::INDEX
+                && call.args.len() == 2
+                && is_map(&call.args[0]) =>
+        {
+            match &call.args[1].expr {
+                Expr::Literal(LiteralValue::String(name)) => Some(name.to_string()),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Walks `expr` depth first with the names comprehensions bind around each
+/// node; `at` sees each node first and returns true when it replaced it
+/// (its children are then not visited).
+fn visit(
+    expr: &mut IdedExpr,
+    bound: &mut Vec<String>,
+    at: &mut dyn FnMut(&mut IdedExpr, &[String]) -> bool,
+) {
+    if at(expr, bound) {
+        return;
+    }
+    match &mut expr.expr {
+        Expr::Select(select) => visit(&mut select.operand, bound, at),
+        Expr::Call(call) => {
+            if let Some(target) = call.target.as_deref_mut() {
+                visit(target, bound, at);
+            }
+            for arg in &mut call.args {
+                visit(arg, bound, at);
+            }
+        }
+        Expr::Comprehension(comprehension) => {
+            // The range and the initial value are outside the loop's names.
+            visit(&mut comprehension.iter_range, bound, at);
+            visit(&mut comprehension.accu_init, bound, at);
+            let depth = bound.len();
+            bound.push(comprehension.iter_var.clone());
+            bound.extend(comprehension.iter_var2.clone());
+            bound.push(comprehension.accu_var.clone());
+            visit(&mut comprehension.loop_cond, bound, at);
+            visit(&mut comprehension.loop_step, bound, at);
+            visit(&mut comprehension.result, bound, at);
+            bound.truncate(depth);
+        }
+        Expr::List(list) => {
+            for element in &mut list.elements {
+                visit(element, bound, at);
+            }
+        }
+        Expr::Map(map) => visit_entries(&mut map.entries, bound, at),
+        Expr::Struct(structure) => visit_entries(&mut structure.entries, bound, at),
+        Expr::Unspecified | Expr::Ident(_) | Expr::Literal(_) => {}
+    }
+}
+
+fn visit_entries(
+    entries: &mut [kube_cel::cel::common::ast::IdedEntryExpr],
+    bound: &mut Vec<String>,
+    at: &mut dyn FnMut(&mut IdedExpr, &[String]) -> bool,
+) {
+    for entry in entries {
+        match &mut entry.expr {
+            EntryExpr::MapEntry(e) => {
+                visit(&mut e.key, bound, at);
+                visit(&mut e.value, bound, at);
+            }
+            EntryExpr::StructField(f) => visit(&mut f.value, bound, at),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{
+        to_json, Activation, CelInputs, CelVariable, PolicyInputs, Program, ResourceScope, Uses,
+    };
+    use crate::engine::context::{ClusterData, NoClusterData};
+    use serde_json::{json, Value};
+    use std::sync::Arc;
+
+    fn names(source: &str) -> Vec<String> {
+        Program::compile(source).names().to_vec()
+    }
+
+    #[test]
+    fn a_variable_read_is_one_name_and_comprehension_names_are_not_free() {
+        assert_eq!(
+            names("variables.a.b + variables['c'] + object.x"),
+            ["object", "variables.a", "variables.c"]
+        );
+        assert_eq!(
+            names("object.items.all(i, i.name == variables.n)"),
+            ["object", "variables.n"]
+        );
+        // Read whole: by a test, by a computed key, as a value.
+        assert_eq!(names("has(variables.a)"), ["variables"]);
+        assert_eq!(names("variables[object.key]"), ["object", "variables"]);
+        assert_eq!(names("size(variables)"), ["variables"]);
+        // A comprehension that binds `variables` reads no variable.
+        assert_eq!(
+            names("[{'a': 1}].all(variables, variables.a == 1)"),
+            Vec::<String>::new()
+        );
+        assert_eq!(names("time.now()"), ["time"]);
+        assert_eq!(names("resource.Get('v1', 'pods', 'ns', 'n')"), ["resource"]);
+    }
+
+    /// What a body of `variables` and `expression` gives on `object`, its
+    /// activation binding only the names they read.
+    fn run(variables: &[(&str, &str)], expression: &str) -> Result<Value, String> {
+        let scope = ResourceScope::new(CelInputs {
+            object: json!({"a": 1, "b": "x", "key": "one"}),
+            ..CelInputs::default()
+        });
+        let data: Arc<dyn ClusterData> = Arc::new(NoClusterData);
+        let variables: Vec<CelVariable> = variables
+            .iter()
+            .map(|(name, source)| CelVariable {
+                name: name.to_string(),
+                expression: Program::compile(source),
+            })
+            .collect();
+        let program = Program::compile(expression);
+        let uses = Uses::of(variables.iter().map(|v| &v.expression).chain([&program]));
+        let policy = PolicyInputs {
+            uses: Some(&uses),
+            ..PolicyInputs::default()
+        };
+        let mut activation = Activation::new(&scope, &data, policy);
+        activation.bind_variables(&variables, Some(&uses));
+        program.evaluate(&activation).map(|v| to_json(&v))
+    }
+
+    #[test]
+    fn variables_read_one_by_one_or_whole_give_what_kubernetes_gives() {
+        let two = [("one", "object.a + 1"), ("two", "variables.one * 2")];
+        assert_eq!(run(&two, "variables.two"), Ok(json!(4)));
+        assert_eq!(run(&two, "variables['one'] + variables.two"), Ok(json!(6)));
+        assert_eq!(
+            run(&two, "has(variables.two) && variables.two == 4"),
+            Ok(json!(true))
+        );
+        assert_eq!(run(&two, "variables[object.key]"), Ok(json!(2)));
+        assert_eq!(run(&two, "size(variables)"), Ok(json!(2)));
+        // A later variable read whole by an earlier one sees only earlier ones.
+        let whole = [
+            ("first", "size(variables)"),
+            ("second", "variables.first + 10"),
+        ];
+        assert_eq!(run(&whole, "variables.second"), Ok(json!(10)));
+        // A failing variable fails the expressions that read it, naming it;
+        // one that nothing reads is no error.
+        let failing = [("bad", "object.missing.field"), ("good", "object.b")];
+        let err = run(&failing, "variables.bad == 1").expect_err("reads bad");
+        assert!(err.starts_with("variable \"bad\" failed: "), "{err}");
+        let err = run(&failing, "variables['bad'] == 1").expect_err("reads bad");
+        assert!(err.starts_with("variable \"bad\" failed: "), "{err}");
+        assert_eq!(run(&failing, "variables.good"), Ok(json!("x")));
+        assert_eq!(
+            run(&failing, "variables.nothing"),
+            Err("No such key: nothing".to_string())
+        );
+        // A variable read before it is defined is not there yet.
+        let order = [("early", "variables.late"), ("late", "1")];
+        assert_eq!(
+            run(&order, "variables.early"),
+            Err("variable \"early\" failed: No such key: late".to_string())
+        );
+    }
+}
