@@ -226,11 +226,35 @@ fn rescans_reuse_stored_reports_only_while_every_input_is_unchanged() {
     assert_eq!(second.counts(), first.counts());
     assert_eq!(results(&cluster), first_results);
     assert_eq!(record_results(&cluster), first_record);
+    // The record says how many objects their stored report stood for.
+    let reused_in_record = || {
+        cluster.config_map("default", "polscan-last-run")["data"]["resourcesReused"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(reused_in_record(), "3");
 
     // An output that lists findings evaluates everything, and agrees.
     let table = scan(&cluster, &vap, "table");
     assert_eq!(table.reused(), 0, "{}", table.stderr);
     assert_eq!(table.written(), 0, "{}", table.stderr);
+    assert_eq!(reused_in_record(), "0");
+    // Its rows are the reports' results (streamed through its view).
+    let row = table
+        .stdout
+        .split("\n\n")
+        .find(|block| block.starts_with("require-app-label"))
+        .and_then(|block| {
+            block
+                .lines()
+                .find(|line| line.contains("team-a/Pod/unlabelled"))
+        });
+    assert!(
+        row.is_some_and(|row| row.contains(" fail ")),
+        "{}",
+        table.stdout
+    );
 
     // A changed object is evaluated again (and only it).
     cluster.kubectl_ok(&["label", "pod", "-n", "team-a", "unlabelled", "app=batch"]);

@@ -198,6 +198,9 @@ pub fn config_map(
                 "resourcesEvaluated",
                 outcome.audit.resources_evaluated.to_string(),
             );
+            // Of those, the objects unchanged since their stored report,
+            // whose results the report gave instead of an evaluation.
+            put("resourcesReused", outcome.reused.to_string());
             for status in [
                 RuleStatus::Pass,
                 RuleStatus::Fail,
