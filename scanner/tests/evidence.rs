@@ -488,7 +488,8 @@ fn fixes_after_a_scan_with_failed_writes_are_unknown() {
         "{comparison}"
     );
     assert!(
-        text(&output).contains("0 fixed, 0 excused (now skipped by an exception), 1 unknown"),
+        text(&output)
+            .contains("0 fixed, 0 excused (now skipped by an exception), 1 not known to be fixed"),
         "{}",
         text(&output)
     );

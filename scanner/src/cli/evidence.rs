@@ -88,6 +88,13 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
         .map(str::to_string)
         .collect();
     let mut built = evidence::build(&input);
+    if let Some(previous) = &previous {
+        built.comparison = Some(evidence::compare::compare_with(
+            previous,
+            &built,
+            &|policy, rule, resource| input.reports.shows_fixed(policy, rule, resource),
+        ));
+    }
     // The evidence keeps (shares) what it needs of the reports' results:
     // the rest is freed before the package is written.
     drop(input);
@@ -108,9 +115,6 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
                 "in --policies-from"
             }
         );
-    }
-    if let Some(previous) = &previous {
-        built.comparison = Some(evidence::compare::compare(previous, &built));
     }
     let written = package::write(out, &built, args.force)
         .with_context(|| format!("writing the evidence package to {}", out.display()))?;
@@ -318,7 +322,7 @@ fn print_summary(evidence: &evidence::Evidence) {
     }
     if let Some(comparison) = &evidence.comparison {
         println!(
-            "since {}: {} new violations, {} fixed, {} excused (now skipped by an exception), {} unknown (not covered by the last scan), {} new exceptions, {} expired, {} removed",
+            "since {}: {} new violations, {} fixed, {} excused (now skipped by an exception), {} not known to be fixed, {} new exceptions, {} expired, {} removed",
             comparison.previous_generated.to_rfc3339(),
             comparison.new_violations.len(),
             comparison.fixed_violations.len(),

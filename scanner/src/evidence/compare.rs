@@ -178,8 +178,28 @@ fn change(policy: &str, violation: &Violation, reason: Option<String>) -> Violat
     }
 }
 
-/// Compares `current` with `previous`.
+/// Why a violation gone from the reports is not known to be fixed when the
+/// policy gives its resource no result now, though other policies do.
+pub const NOT_EVALUATED: &str = "the resource still has results of other policies but none of this rule: it left the policy's scope (its match, a namespace selector or binding), which is no fix";
+
+/// Compares `current` with `previous`, taking every violation gone from
+/// the reports of a complete scan as fixed ([`compare_with`] tells those
+/// the policy still evaluates from those it no longer does).
 pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
+    compare_with(previous, current, &|_, _, _| true)
+}
+
+/// Compares `current` with `previous`. `shows_fixed(policy, rule, resource)`
+/// (`ReportResults::shows_fixed` of the current reports): false when the current reports hold no result of that rule for the
+/// resource but results of other policies for it, so the resource is
+/// still there and left the policy's scope: its violation gone from the
+/// reports is then not fixed. A resource no result names any more was
+/// deleted (a rollout replaces Pods), which is a fix.
+pub fn compare_with(
+    previous: &Evidence,
+    current: &Evidence,
+    shows_fixed: &dyn Fn(&str, &str, &super::ObjectName) -> bool,
+) -> Comparison {
     // A policy either package filtered out was not looked at in it: its
     // violations are neither new nor fixed nor unknown.
     let wanted = |p: &PolicyEvidence| {
@@ -241,7 +261,10 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
             continue;
         }
         match current.absence_gap(policy, &violation.resource) {
-            None => fixed_violations.push(change(policy, violation, None)),
+            None if shows_fixed(policy, &violation.rule, &violation.resource) => {
+                fixed_violations.push(change(policy, violation, None))
+            }
+            None => unknown_violations.push(change(policy, violation, Some(NOT_EVALUATED.into()))),
             Some(reason) => unknown_violations.push(change(policy, violation, Some(reason))),
         }
     }

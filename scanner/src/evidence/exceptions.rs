@@ -411,6 +411,8 @@ pub(super) struct CurrentException {
     pub namespace: String,
     pub name: String,
     pub last_changed: Option<DateTime<Utc>>,
+    /// The document's content digest, to tell it is the one the scan read.
+    pub digest: Option<crate::scan::last_run::DocumentDigest>,
 }
 
 impl CurrentException {
@@ -441,6 +443,7 @@ pub(super) fn current_exceptions(documents: &[Value]) -> Vec<CurrentException> {
                 namespace: text("/metadata/namespace"),
                 name: text("/metadata/name"),
                 last_changed: super::policy_info::last_changed(d),
+                digest: crate::scan::last_run::DocumentDigest::of(d),
             }
         })
         .collect()
@@ -513,9 +516,8 @@ pub(super) fn stale_exceptions(
             .iter()
             .filter_map(|e| {
                 let at = e.last_changed?;
-                scan.started
-                    .filter(|started| super::policy_info::changed_since_scan(at, *started))
-                    .map(|_| (e, at))
+                scan.changed_since(e.digest.as_ref(), Some(at))
+                    .then_some((e, at))
             })
             .max_by_key(|(_, at)| *at);
         if let (Some((exception, at)), Some(started)) = (changed, scan.started) {

@@ -421,7 +421,7 @@ pub fn render(evidence: &Evidence) -> String {
     if let Some(comparison) = &evidence.comparison {
         let _ = write!(
             out,
-            "<h2 id=\"since\">Since {}</h2><ul><li>new violations: {}</li><li>fixed violations: {}</li><li>excused (now skipped by an exception, not fixed): {}</li><li>not known to be fixed (the last scan did not cover them): {}</li><li>new exceptions: {}</li><li>expired exceptions: {}</li><li>removed exceptions: {}</li></ul>",
+            "<h2 id=\"since\">Since {}</h2><ul><li>new violations: {}</li><li>fixed violations: {}</li><li>excused (now skipped by an exception, not fixed): {}</li><li>not known to be fixed (no result shows a fix; see each reason): {}</li><li>new exceptions: {}</li><li>expired exceptions: {}</li><li>removed exceptions: {}</li></ul>",
             comparison.previous_generated.to_rfc3339(),
             comparison.new_violations.len(),
             comparison.fixed_violations.len(),

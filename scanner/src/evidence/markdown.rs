@@ -155,7 +155,7 @@ pub fn render(evidence: &Evidence) -> String {
         );
         let _ = writeln!(
             out,
-            "- new violations: {}\n- fixed violations: {}\n- excused (now skipped by an exception, not fixed): {}\n- not known to be fixed (the last scan did not cover them): {}\n- new exceptions: {}\n- expired exceptions: {}\n- removed exceptions: {}",
+            "- new violations: {}\n- fixed violations: {}\n- excused (now skipped by an exception, not fixed): {}\n- not known to be fixed (no result shows a fix; see each reason): {}\n- new exceptions: {}\n- expired exceptions: {}\n- removed exceptions: {}",
             comparison.new_violations.len(),
             comparison.fixed_violations.len(),
             comparison.excused_violations.len(),

@@ -731,7 +731,7 @@ fn policy_reasons(info: &PolicyInfo, found: bool, input: &EvidenceInput) -> Vec<
             }
             match (info.last_changed, scan.started) {
                 (Some(changed), Some(started))
-                    if policy_info::changed_since_scan(changed, started) =>
+                    if scan.changed_since(info.digest.as_ref(), Some(changed)) =>
                 {
                     reasons.push(format!(
                         "the policy changed at {} after the last scan started ({}): rescan first",
@@ -783,10 +783,8 @@ fn result_reasons(counts: &Counts, unscored: bool) -> Vec<String> {
 fn result_action(result: &ReportedResult, info: &PolicyInfo, scan: Option<&ScanRecord>) -> String {
     // A policy changed after the scan started may enforce differently now:
     // then its document says what Kyverno does.
-    let changed_since = match (info.last_changed, scan.and_then(|s| s.started)) {
-        (Some(changed), Some(started)) => policy_info::changed_since_scan(changed, started),
-        _ => false,
-    };
+    let changed_since =
+        scan.is_some_and(|scan| scan.changed_since(info.digest.as_ref(), info.last_changed));
     let recorded = result
         .properties
         .get("action")

@@ -6,6 +6,7 @@
 //! document (with the ValidatingAdmissionPolicyBindings, for a
 //! ValidatingAdmissionPolicy's action) enters; a [`PolicyInfo`] leaves.
 
+use crate::scan::last_run::DocumentDigest;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -173,6 +174,10 @@ pub struct PolicyInfo {
     /// The latest change the server recorded (managedFields, else creation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_changed: Option<DateTime<Utc>>,
+    /// The document's key and content digest: the exact policy the
+    /// verdict is about, and whether it is the one the scan read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<DocumentDigest>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback: Option<Rollback>,
 }
@@ -208,6 +213,7 @@ impl PolicyInfo {
             unscored: false,
             background_off: false,
             last_changed: None,
+            digest: None,
             rollback: None,
         }
     }
@@ -358,6 +364,7 @@ impl PolicyInfo {
                     .and_then(Value::as_bool)
                     == Some(false),
             last_changed: last_changed(document),
+            digest: DocumentDigest::of(document),
             rollback: None,
         };
         info.rollback = rollback(&info, &spec);
@@ -633,15 +640,6 @@ fn parse_time(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .ok()
         .map(|t| t.with_timezone(&Utc))
-}
-
-/// Whether a document that last changed at `changed` may have changed after
-/// a scan that started at `started` read it. Both times are whole seconds
-/// (managedFields and the run record), so a change in the second the scan
-/// started may have come after the scan read the document: a tie counts as
-/// changed, which at worst asks for a rescan that was not needed.
-pub(super) fn changed_since_scan(changed: DateTime<Utc>, started: DateTime<Utc>) -> bool {
-    changed.timestamp() >= started.timestamp()
 }
 
 /// When the document last changed: its latest non-status managedFields

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{EvidenceError, PolicyInfo, POLICY_DOCUMENT_KINDS};
-use crate::scan::last_run::keys;
+use crate::scan::last_run::{keys, DocumentDigest};
 use crate::scan::ExceptionScope;
 
 /// The outcome of the scan the reports came from, as the
@@ -75,6 +75,37 @@ pub struct ScanRecord {
     /// The exception namespace the scan applied does not exist.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub exception_namespace_missing: bool,
+    /// The content digest of each policy and exception document the scan
+    /// loaded, by document key (`scan::last_run::document_key`); None
+    /// from an older record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_digests: Option<BTreeMap<String, String>>,
+}
+
+impl ScanRecord {
+    /// Whether a document changed after this scan read it, as far as the
+    /// record tells: not when the scan loaded this very content (`digest`,
+    /// [`DocumentDigest::of`] the document now, is the one recorded); else
+    /// when its last change (`last_changed`) is not before the scan
+    /// started, both in whole seconds, so that a change in the second the
+    /// scan started, which may have come after the scan read it, counts.
+    pub fn changed_since(
+        &self,
+        digest: Option<&DocumentDigest>,
+        last_changed: Option<DateTime<Utc>>,
+    ) -> bool {
+        let read_as_is = digest.is_some_and(|now| {
+            self.input_digests
+                .as_ref()
+                .and_then(|recorded| recorded.get(&now.key))
+                .is_some_and(|recorded| *recorded == now.digest)
+        });
+        match (read_as_is, last_changed, self.started) {
+            (true, _, _) => false,
+            (false, Some(changed), Some(started)) => changed.timestamp() >= started.timestamp(),
+            (false, _, _) => false,
+        }
+    }
 }
 
 /// Where the scan's Kyverno resourceFilters came from.
@@ -163,6 +194,7 @@ impl ScanRecord {
             )?,
             results_by_rule: json_key(text(keys::RESULTS_BY_RULE), keys::RESULTS_BY_RULE, source)?,
             exception_namespace_missing: text(keys::EXCEPTION_NAMESPACE_MISSING) == Some("true"),
+            input_digests: json_key(text(keys::INPUT_DIGESTS), keys::INPUT_DIGESTS, source)?,
             resource_filters: text(keys::RESOURCE_FILTERS_FROM).map(|from| {
                 ResourceFiltersApplied {
                     source: from.to_string(),

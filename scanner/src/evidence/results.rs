@@ -166,6 +166,31 @@ pub struct ReportResults {
 }
 
 impl ReportResults {
+    /// Whether some report holds a result of `policy` (qualified name) and
+    /// `rule` for `resource`, whatever its status.
+    fn holds(&self, policy: &str, rule: &str, resource: &ObjectName) -> bool {
+        let probe = Keyed(ReportedResult {
+            policy: Arc::from(policy),
+            rule: Arc::from(rule),
+            result: Arc::from(""),
+            api_version: Arc::from(""),
+            resource: Arc::new(resource.clone()),
+            message: Arc::from(""),
+            properties: Properties::default(),
+            timestamp: 0,
+        });
+        self.by_key.contains(&probe)
+    }
+
+    /// Whether a violation of `policy`'s `rule` on `resource`, absent from
+    /// these results, is fixed as far as they tell: the rule gives the
+    /// resource a result now, or no result names the resource any more (it
+    /// was deleted; a rollout replaces Pods). False when other policies
+    /// still report on it: it left the policy's scope.
+    pub fn shows_fixed(&self, policy: &str, rule: &str, resource: &ObjectName) -> bool {
+        self.holds(policy, rule, resource) || !self.interner.resources.contains(resource)
+    }
+
     /// Adds a PolicyReport or ClusterPolicyReport; returns false (and keeps
     /// nothing) for any other object.
     pub fn add_report(&mut self, report: &Value) -> bool {

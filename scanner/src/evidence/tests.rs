@@ -728,6 +728,45 @@ fn a_change_in_the_second_the_scan_started_counts_as_after_it() {
     let exception_tied = judge("2026-11-20T09:59:59Z", "2026-11-20T10:00:00Z");
     assert_eq!(exception_tied.verdict, Verdict::NotReady);
     assert_eq!(exception_tied.stale_exceptions, ["sneaky"]);
+
+    // A record of what the scan read settles the tie: the same content is
+    // the document the scan read, another one changed since.
+    let tied = || {
+        vec![
+            policy("guarded", "Enforce", "2026-11-20T10:00:00Z"),
+            polex("team-b", "sneaky", "2026-11-20T10:00:00Z"),
+        ]
+    };
+    let read = |documents: &[Value]| {
+        let mut record = applied_in("team-b");
+        record.input_digests = Some(
+            documents
+                .iter()
+                .filter_map(crate::scan::last_run::DocumentDigest::of)
+                .map(|d| (d.key, d.digest))
+                .collect(),
+        );
+        record
+    };
+    // The server's own metadata and status do not make another content.
+    let mut as_read = tied();
+    as_read[0]["metadata"]["resourceVersion"] = json!("7");
+    as_read[0]["status"] = json!({"ready": true});
+    let same = build(&input(guarded_reports(), tied(), Some(read(&as_read))));
+    let guarded = find(&same, "guarded");
+    assert_eq!(guarded.verdict, Verdict::Ready, "{:?}", guarded.reasons);
+    assert!(guarded.stale_exceptions.is_empty());
+    let mut edited = tied();
+    edited[0]["spec"]["validationFailureAction"] = json!("Audit");
+    edited[1]["spec"]["note"] = json!("older");
+    let changed = build(&input(guarded_reports(), tied(), Some(read(&edited))));
+    let guarded = find(&changed, "guarded");
+    assert_eq!(guarded.verdict, Verdict::NotReady);
+    assert!(guarded
+        .reasons
+        .iter()
+        .any(|r| r.contains("the policy changed at")));
+    assert_eq!(guarded.stale_exceptions, ["sneaky"]);
 }
 
 #[test]
@@ -1367,6 +1406,69 @@ fn audit_policies_get_a_readiness_check_and_only_enforce_rules_a_rollback() {
         .find(|c| c.policy == "audited")
         .expect("audited");
     assert!(audited.still_ready);
+}
+
+#[test]
+fn a_violation_the_policy_no_longer_evaluates_is_not_fixed() {
+    let policies = vec![
+        policy("dirty", "Audit", "2026-11-01T00:00:00Z"),
+        namespaced_policy("team-a", "local"),
+    ];
+    let before = build(&input(
+        vec![report(vec![
+            result("dirty", "fail", "a", "fixed"),
+            result("dirty", "fail", "a", "moved"),
+            result("team-a/local", "fail", "team-a", "fixed"),
+            result("team-a/local", "fail", "team-a", "moved"),
+            result("dirty", "fail", "a", "gone"),
+        ])],
+        policies.clone(),
+        Some(scan(true, &[])),
+    ));
+    // Now `fixed` passes; `moved` has results of another policy but none
+    // of these (it left their scope); `gone` has none at all (deleted: a
+    // rollout replaced it), which is a fix.
+    let after_input = input(
+        vec![report(vec![
+            result("dirty", "pass", "a", "fixed"),
+            result("team-a/local", "pass", "team-a", "fixed"),
+            result("other", "fail", "a", "moved"),
+            result("other", "pass", "team-a", "moved"),
+        ])],
+        policies,
+        Some(scan(true, &[])),
+    );
+    let after = build(&after_input);
+    let comparison = compare::compare_with(&before, &after, &|policy, rule, resource| {
+        after_input.reports.shows_fixed(policy, rule, resource)
+    });
+    let names = |changes: &[compare::ViolationChange]| -> Vec<String> {
+        changes
+            .iter()
+            .map(|c| format!("{} {}", c.policy, c.resource))
+            .collect()
+    };
+    assert_eq!(
+        names(&comparison.fixed_violations),
+        [
+            "dirty a/Pod/fixed",
+            "dirty a/Pod/gone",
+            "team-a/local team-a/Pod/fixed"
+        ]
+    );
+    assert_eq!(
+        names(&comparison.unknown_violations),
+        ["dirty a/Pod/moved", "team-a/local team-a/Pod/moved"]
+    );
+    assert!(comparison
+        .unknown_violations
+        .iter()
+        .all(|c| c.reason.as_deref() == Some(compare::NOT_EVALUATED)));
+    assert!(markdown::render(&Evidence {
+        comparison: Some(comparison),
+        ..after
+    })
+    .contains("left the policy's scope"));
 }
 
 #[test]

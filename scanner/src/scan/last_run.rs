@@ -58,6 +58,12 @@ pub mod keys {
     pub const RESOURCE_FILTERS_FROM: &str = "resourceFiltersFrom";
     /// How many filters that ConfigMap held.
     pub const RESOURCE_FILTERS: &str = "resourceFilters";
+    /// JSON `{document key: content digest}` of every policy and exception
+    /// document the run loaded ([`super::document_key`],
+    /// [`super::document_digest`]): `polscan evidence` tells from it that a
+    /// document is the one the scan read, where change times (whole
+    /// seconds) cannot.
+    pub const INPUT_DIGESTS: &str = "inputDigests";
 }
 
 /// Results by policy, rule and status.
@@ -137,6 +143,67 @@ fn evaluated(outcome: &ScanOutcome) -> Option<(BTreeMap<String, usize>, ResultsB
     Some((by_kind, by_rule))
 }
 
+/// A policy or exception document as it judges: without the metadata the
+/// server changes on its own and without `status` (Kyverno writes it),
+/// none of which changes a result.
+pub fn judging_content(document: &Value) -> Value {
+    let mut value = document.clone();
+    if let Some(Value::Object(metadata)) = value.get_mut("metadata") {
+        for field in [
+            "resourceVersion",
+            "managedFields",
+            "generation",
+            "uid",
+            "creationTimestamp",
+        ] {
+            metadata.remove(field);
+        }
+    }
+    if let Value::Object(object) = &mut value {
+        object.remove("status");
+    }
+    value
+}
+
+/// Which document this is, across API versions:
+/// `<group>/<kind>/<namespace>/<name>`. None without a kind or name.
+pub fn document_key(document: &Value) -> Option<String> {
+    let text = |pointer: &str| document.pointer(pointer).and_then(Value::as_str);
+    let kind = text("/kind").filter(|k| !k.is_empty())?;
+    let name = text("/metadata/name").filter(|n| !n.is_empty())?;
+    let group = crate::kinds::group_of(text("/apiVersion").unwrap_or(""));
+    let namespace = text("/metadata/namespace").unwrap_or("");
+    Some(format!("{group}/{kind}/{namespace}/{name}"))
+}
+
+/// A document's key and digest: what `polscan evidence` compares with
+/// the run record's [`keys::INPUT_DIGESTS`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DocumentDigest {
+    pub key: String,
+    pub digest: String,
+}
+
+impl DocumentDigest {
+    /// None for a document without a kind or name.
+    pub fn of(document: &Value) -> Option<DocumentDigest> {
+        Some(DocumentDigest {
+            key: document_key(document)?,
+            digest: document_digest(document),
+        })
+    }
+}
+
+/// The SHA-256 (hex) of a document's [`judging_content`].
+pub fn document_digest(document: &Value) -> String {
+    use sha2::{Digest, Sha256};
+    let bytes = serde_json::to_vec(&judging_content(document)).unwrap_or_default();
+    Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
 /// `namespace/name` as given to `--last-run-configmap`.
 pub fn parse_target(text: &str) -> Option<(String, String)> {
     let (namespace, name) = text.split_once('/')?;
@@ -201,6 +268,12 @@ pub fn config_map(
             // Of those, the objects unchanged since their stored report,
             // whose results the report gave instead of an evaluation.
             put("resourcesReused", outcome.reused.to_string());
+            if !outcome.input_digests.is_empty() {
+                put(
+                    keys::INPUT_DIGESTS,
+                    serde_json::to_string(&outcome.input_digests).unwrap_or_default(),
+                );
+            }
             for status in [
                 RuleStatus::Pass,
                 RuleStatus::Fail,

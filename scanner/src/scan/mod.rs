@@ -224,6 +224,9 @@ pub struct ScanOutcome {
     pub namespaces: Vec<String>,
     /// `--exclude-namespaces`: namespaces left out.
     pub excluded_namespaces: Vec<String>,
+    /// Content digest of each policy and exception document the run loaded,
+    /// by [`last_run::document_key`].
+    pub input_digests: BTreeMap<String, String>,
     /// The findings streamed into the output view, when the options asked
     /// for one, with the first error keeping them (then the view is not
     /// whole).
@@ -476,6 +479,11 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
         });
     }
     outcome.audit.policies_evaluated = policies_evaluated;
+    outcome.input_digests = documents
+        .iter()
+        .filter_map(|doc| last_run::DocumentDigest::of(&doc.value))
+        .map(|read| (read.key, read.digest))
+        .collect();
     let loaded = engine.policy_names();
     outcome.invalid_policies = not_loaded(&documents, &loaded);
     // Set only when some policy is missing: rewritten reports then carry

@@ -92,23 +92,7 @@ impl Reuse {
             if let Some(why) = volatile(document) {
                 return Err(format!("{} {}", describe(document), why));
             }
-            let mut value = document.clone();
-            // The server changes these on its own (Kyverno writes status
-            // too); none of them changes a result.
-            if let Some(Value::Object(metadata)) = value.get_mut("metadata") {
-                for field in [
-                    "resourceVersion",
-                    "managedFields",
-                    "generation",
-                    "uid",
-                    "creationTimestamp",
-                ] {
-                    metadata.remove(field);
-                }
-            }
-            if let Value::Object(object) = &mut value {
-                object.remove("status");
-            }
+            let value = super::last_run::judging_content(document);
             hashed.push(serde_json::to_vec(&value).map_err(|err| err.to_string())?);
         }
         // The order documents arrive in is not an input.
