@@ -73,7 +73,7 @@ pub struct ClusterIdentity {
 }
 
 /// A resource as reports name it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectName {
     pub kind: String,
@@ -733,8 +733,17 @@ fn policy_reasons(info: &PolicyInfo, found: bool, input: &EvidenceInput) -> Vec<
                 (Some(changed), Some(started))
                     if scan.changed_since(info.digest.as_ref(), Some(changed)) =>
                 {
+                    // Reports newer than the record: a scan since wrote none.
+                    let unrecorded = match (input.reports.newest(&info.qualified_name()), scan.finished) {
+                        (Some(newest), Some(finished)) if newest > finished.timestamp() => format!(
+                            "; the reports are newer than that record ({}), so a later scan wrote no record: rescan with --last-run-configmap {}",
+                            scan.source,
+                            scan.source
+                        ),
+                        _ => String::new(),
+                    };
                     reasons.push(format!(
-                        "the policy changed at {} after the last scan started ({}): rescan first",
+                        "the policy changed at {} after the last scan started ({}): rescan first{unrecorded}",
                         changed.to_rfc3339(),
                         started.to_rfc3339()
                     ))

@@ -148,6 +148,20 @@ impl Ord for Keyed {
     }
 }
 
+/// A result standing for its key only, to look results up by.
+fn probe(policy: &str, rule: &str, resource: &ObjectName) -> Keyed {
+    Keyed(ReportedResult {
+        policy: Arc::from(policy),
+        rule: Arc::from(rule),
+        result: Arc::from(""),
+        api_version: Arc::from(""),
+        resource: Arc::new(resource.clone()),
+        message: Arc::from(""),
+        properties: Properties::default(),
+        timestamp: 0,
+    })
+}
+
 /// The text at `key` of `value`; empty when absent or not text.
 fn text<'a>(value: Option<&'a Value>, key: &str) -> &'a str {
     value
@@ -169,17 +183,17 @@ impl ReportResults {
     /// Whether some report holds a result of `policy` (qualified name) and
     /// `rule` for `resource`, whatever its status.
     fn holds(&self, policy: &str, rule: &str, resource: &ObjectName) -> bool {
-        let probe = Keyed(ReportedResult {
-            policy: Arc::from(policy),
-            rule: Arc::from(rule),
-            result: Arc::from(""),
-            api_version: Arc::from(""),
-            resource: Arc::new(resource.clone()),
-            message: Arc::from(""),
-            properties: Properties::default(),
-            timestamp: 0,
-        });
-        self.by_key.contains(&probe)
+        self.by_key.contains(&probe(policy, rule, resource))
+    }
+
+    /// The newest timestamp (seconds) of `policy`'s results.
+    pub fn newest(&self, policy: &str) -> Option<i64> {
+        let first = probe(policy, "", &ObjectName::default());
+        self.by_key
+            .range(first..)
+            .take_while(|keyed| &*keyed.0.policy == policy)
+            .map(|keyed| keyed.0.timestamp)
+            .max()
     }
 
     /// Whether a violation of `policy`'s `rule` on `resource`, absent from

@@ -770,6 +770,36 @@ fn a_change_in_the_second_the_scan_started_counts_as_after_it() {
 }
 
 #[test]
+fn a_change_after_a_recorded_scan_with_newer_reports_asks_for_a_recorded_rescan() {
+    let newer = |timestamp: i64| {
+        let mut found = result("guarded", "pass", "a", "p1");
+        found["timestamp"]["seconds"] = json!(timestamp);
+        found
+    };
+    let judge = |timestamp: i64| {
+        let evidence = build(&input(
+            vec![report(vec![newer(timestamp)])],
+            vec![policy("guarded", "Enforce", "2026-11-20T10:06:00Z")],
+            Some(scan(true, &[])),
+        ));
+        find(&evidence, "guarded").reasons.clone()
+    };
+    // The record's scan finished 2026-11-20T10:05:00Z; a report written at
+    // 10:07 came from a scan that wrote no record.
+    let unrecorded = judge(at("2026-11-20T10:07:00Z").timestamp());
+    assert!(
+        unrecorded.iter().any(|r| r.contains("rescan first")
+            && r.contains("a later scan wrote no record: rescan with --last-run-configmap polscan-system/polscan-last-run")),
+        "{unrecorded:?}"
+    );
+    let recorded = judge(at("2026-11-20T10:04:00Z").timestamp());
+    assert!(
+        recorded.iter().any(|r| r.ends_with("rescan first")),
+        "{recorded:?}"
+    );
+}
+
+#[test]
 fn skips_by_exceptions_the_scan_did_not_apply_or_does_not_record_are_not_ready() {
     let documents = vec![
         policy("guarded", "Enforce", "2026-11-01T00:00:00Z"),
