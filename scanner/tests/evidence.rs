@@ -667,3 +667,39 @@ fn require_ready_for_a_policy_that_does_not_exist_fails() {
         text(&typo)
     );
 }
+
+#[test]
+fn policy_files_and_report_files_may_be_comma_separated() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("policies.yaml"), POLICIES).expect("policies");
+    std::fs::write(dir.path().join("pods.yaml"), pods(true)).expect("pods");
+    let reports = audit(dir.path());
+    assert!(reports.status.success(), "{}", text(&reports));
+    // The two policies in two files, the reports twice over in two files.
+    let (first, second) = POLICIES.split_once("\n---\n").expect("two documents");
+    std::fs::write(dir.path().join("a.yaml"), first).expect("a");
+    std::fs::write(dir.path().join("b.yaml"), second).expect("b");
+    std::fs::copy(
+        dir.path().join("reports.yaml"),
+        dir.path().join("copy.yaml"),
+    )
+    .expect("copy");
+    let output = polscan(
+        &[
+            "evidence",
+            "--out",
+            "split",
+            "--from",
+            "reports.yaml,copy.yaml",
+            "--policies-from",
+            "a.yaml,b.yaml",
+            "--scan-record",
+            "scan.yaml",
+        ],
+        dir.path(),
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    let evidence = evidence_json(&dir.path().join("split"));
+    assert_eq!(verdict(&evidence, "require-app-label"), "ready");
+    assert_eq!(verdict(&evidence, "disallow-latest"), "not-ready");
+}

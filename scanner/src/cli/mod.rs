@@ -314,15 +314,15 @@ pub struct EvidenceArgs {
     #[arg(long = "namespace", short = 'n')]
     pub namespaces: Vec<String>,
     /// Read reports from these files (written by `apply`/`scan -o yaml|json`)
-    /// instead of the cluster.
-    #[arg(long)]
+    /// instead of the cluster. Repeated or comma-separated.
+    #[arg(long, value_delimiter = ',')]
     pub from: Vec<PathBuf>,
     /// Policy (and PolicyException, ValidatingAdmissionPolicyBinding) files
     /// the reports are about. With --from, the only policies; from the
     /// cluster, added to the cluster's (for policies scanned as files with
     /// `polscan scan --policy`; the cluster's document wins when both hold
-    /// one).
-    #[arg(long = "policies-from")]
+    /// one). Repeated or comma-separated.
+    #[arg(long = "policies-from", value_delimiter = ',')]
     pub policy_files: Vec<PathBuf>,
     /// The last scan's record: `<namespace>/<name>` of the ConfigMap
     /// (default polscan-system/polscan-last-run), or with --from a file
