@@ -428,7 +428,8 @@ impl<'s> Activation<'s> {
     }
 
     /// A variable's value: from the resource scope when it reads nothing
-    /// but the resource's inputs (the same for every policy on it).
+    /// but the resource's inputs (the same for every policy on it; its
+    /// error reads no variable, so it is the same for every policy too).
     fn evaluate_variable(&self, program: &Program) -> Result<cel::Value, String> {
         if !program.reads_only(&RESOURCE_NAMES) {
             return program.evaluate(self);
@@ -459,19 +460,21 @@ impl<'s> Activation<'s> {
         &self.ctx
     }
 
-    /// Rewrites cel's "No such key: x" (the map read) or "Undeclared
-    /// reference to 'variables.x'" (the variable read, [`names`]) for a
-    /// failed variable `x` into the variable's own error, and for a
+    /// Rewrites cel's "Undeclared reference to 'variables.x'" (a read of
+    /// one variable, [`names`]) and, in an expression that reads the map
+    /// `variables` whole (`reads_map`), "No such key: x", for a failed
+    /// variable `x` into the variable's own error, and a read of a
     /// variable that does not exist into "No such key: x", as the map read
-    /// says it.
-    fn explain(&self, error: String) -> String {
+    /// says it. Other errors, and those of expressions that read no
+    /// variable (a missing field of the object), stay as they are.
+    fn explain(&self, error: String, reads_map: bool) -> String {
         let unbound = error
             .strip_prefix("Undeclared reference to '")
             .and_then(|rest| rest.strip_suffix('\''))
             .and_then(|name| name.strip_prefix(names::VARIABLES))
             .and_then(|name| name.strip_prefix('.'));
-        let name = unbound.or_else(|| error.strip_prefix("No such key: "));
-        if let Some(name) = name {
+        let missing = error.strip_prefix("No such key: ").filter(|_| reads_map);
+        if let Some(name) = unbound.or(missing) {
             if let Some(cause) = self.failed_variables.get(name.trim()) {
                 return format!("variable {name:?} failed: {cause}");
             }
@@ -618,6 +621,50 @@ mod tests {
             Ok(json!(21))
         );
         assert_eq!(scope.resource_variables.borrow().len(), 2);
+    }
+
+    #[test]
+    fn a_shared_variable_s_error_is_the_same_whichever_policy_met_it_first() {
+        // No labels: `object.metadata.labels` fails with "No such key: labels".
+        let scope = || {
+            ResourceScope::new(CelInputs {
+                object: json!({"metadata": {"name": "cm"}}),
+                ..CelInputs::default()
+            })
+        };
+        let data: Arc<dyn ClusterData> = Arc::new(NoClusterData);
+        let variable = |name: &str, source: &str| CelVariable {
+            name: name.into(),
+            expression: Program::compile(source),
+        };
+        let error_of = |scope: &ResourceScope, variables: &[CelVariable], read: &str| {
+            let mut activation = Activation::new(scope, &data, PolicyInputs::default());
+            activation.bind_variables(variables, None);
+            Program::compile(read)
+                .evaluate(&activation)
+                .expect_err("fails")
+        };
+        let first = [
+            variable("labels", "object.metadata.labels"),
+            variable("app", "object.metadata.labels.app"),
+        ];
+        let second = [variable("app", "object.metadata.labels.app")];
+        let expected = "variable \"app\" failed: No such key: labels";
+        // Alone on its resource.
+        assert_eq!(
+            error_of(&scope(), &second, "variables.app == 'x'"),
+            expected
+        );
+        // After a policy whose own failed variable is named `labels`.
+        let shared = scope();
+        assert_eq!(error_of(&shared, &first, "variables.app == 'x'"), expected);
+        assert_eq!(error_of(&shared, &second, "variables.app == 'x'"), expected);
+        // An expression that reads no variable keeps its own error, even
+        // with a failed variable of that name.
+        assert_eq!(
+            error_of(&scope(), &first, "object.metadata.labels.app == 'x'"),
+            "No such key: labels"
+        );
     }
 
     #[test]

@@ -85,8 +85,9 @@ impl Program {
 
     pub fn evaluate(&self, activation: &Activation<'_>) -> Result<cel::Value, String> {
         let ast = self.compiled.as_ref().map_err(Clone::clone)?;
+        let reads_map = self.names.iter().any(|name| name == names::VARIABLES);
         cel::Value::resolve(ast, activation.context())
-            .map_err(|err| activation.explain(err.to_string()))
+            .map_err(|err| activation.explain(err.to_string(), reads_map))
     }
 
     /// Evaluates a condition that must give a bool.
