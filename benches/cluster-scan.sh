@@ -186,6 +186,18 @@ python3 -c "import sys; print(f'evidence {float(sys.argv[2]) - float(sys.argv[1]
 grep -o 'evidence: .* elapsed_ms=[0-9]*' "$DIR/evidence.err" | sed 's/^/         /' || true
 du -h "$DIR"/evidence/* | sed "s|$DIR/||"
 
+# The outputs that list every finding (the table, JUnit, SARIF) stream
+# them through a temporary file: peak RSS stays near the summary's. Each
+# is a rescan that evaluates every object (nothing is reused for them).
+for format in table junit sarif; do
+  start=$(date +%s.%N)
+  NO_COLOR=1 /usr/bin/time -v -o "$DIR/time-$format" "$POLSCAN" scan --no-cluster-policies --policy scanner/policies \
+    --policy "$DIR/labels.yaml" -o "$format" >"$DIR/out.$format" 2>"$DIR/scan-$format.err" || true
+  seconds=$(seconds_since "$start")
+  echo "-o $(printf '%-6s' "$format") $(printf '%7.2f' "$seconds") s  peak RSS $(rss_mib "$DIR/time-$format") MiB  output $(du -h "$DIR/out.$format" | cut -f1)"
+  rm -f "$DIR/out.$format"
+done
+
 echo
 python3 - "$FIRST_SECONDS" "${WRITE_SECONDS:-0}" "$RESCAN_SECONDS" "$RAW_SECONDS" <<'EOF'
 import sys

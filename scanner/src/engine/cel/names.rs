@@ -14,7 +14,9 @@
 
 use std::collections::BTreeSet;
 
-use kube_cel::cel::common::ast::{operators, EntryExpr, Expr, IdedExpr, LiteralValue};
+use kube_cel::cel::common::ast::{
+    operators, CallExpr, EntryExpr, Expr, IdedExpr, ListExpr, LiteralValue,
+};
 
 /// The name of the variables map.
 pub const VARIABLES: &str = "variables";
@@ -25,20 +27,85 @@ pub fn variable_name(name: &str) -> String {
 }
 
 /// Renames every read of one variable to [`variable_name`], except where a
-/// comprehension binds `variables` itself.
+/// comprehension binds `variables` itself. A presence test of one variable
+/// (`has(variables.x)`, `variables.?x`) reads it too: Kubernetes' lazy
+/// variables map evaluates a variable to answer it, so a failing variable
+/// fails the test (apiserver `lazy.MapValue`), where a test of a map
+/// without the failed variable would say "absent".
 pub fn rewrite(expr: &mut IdedExpr) {
     visit(expr, &mut Vec::new(), &mut |expr, bound| {
         if bound.iter().any(|name| name == VARIABLES) {
             return false;
         }
-        match variable_read(expr) {
-            Some(name) => {
-                expr.expr = Expr::Ident(variable_name(&name));
-                true
-            }
-            None => false,
+        let id = expr.id;
+        let node = |expr: Expr| IdedExpr { id, expr };
+        let read = |name: &str| node(Expr::Ident(variable_name(name)));
+        if let Some(name) = variable_read(expr) {
+            expr.expr = Expr::Ident(variable_name(&name));
+            return true;
         }
+        if let Some(name) = variable_test(expr) {
+            // `[variables.x] != []`: true once the variable evaluates.
+            expr.expr = Expr::Call(CallExpr {
+                func_name: operators::NOT_EQUALS.to_string(),
+                target: None,
+                args: vec![
+                    node(Expr::List(ListExpr {
+                        elements: vec![read(&name)],
+                        optional_indices: Vec::new(),
+                    })),
+                    node(Expr::List(ListExpr {
+                        elements: Vec::new(),
+                        optional_indices: Vec::new(),
+                    })),
+                ],
+            });
+            return true;
+        }
+        if let Some(name) = variable_optional_read(expr) {
+            // `optional.of(variables.x)`.
+            expr.expr = Expr::Call(CallExpr {
+                func_name: "of".to_string(),
+                target: Some(Box::new(node(Expr::Ident("optional".to_string())))),
+                args: vec![read(&name)],
+            });
+            return true;
+        }
+        false
     });
+}
+
+/// `has(variables.<name>)`: the variable's name.
+fn variable_test(expr: &IdedExpr) -> Option<String> {
+    match &expr.expr {
+        Expr::Select(select) if select.test && is_variables(&select.operand) => {
+            Some(select.field.clone())
+        }
+        _ => None,
+    }
+}
+
+/// `variables.?<name>` or `variables[?'<name>']` (as [`super::optional`]
+/// rewrote them): the variable's name.
+fn variable_optional_read(expr: &IdedExpr) -> Option<String> {
+    match &expr.expr {
+        Expr::Call(call)
+            if call.target.is_none()
+                && call.func_name == super::optional::OPTIONAL_INDEX
+                && call.args.len() == 2
+                && is_variables(&call.args[0]) =>
+        {
+            match &call.args[1].expr {
+                Expr::Literal(LiteralValue::String(name)) => Some(name.to_string()),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+fn is_variables(operand: &IdedExpr) -> bool {
+    matches!(&operand.expr, Expr::Ident(name) if name == VARIABLES)
 }
 
 /// The names `expr` reads that no enclosing comprehension binds.
@@ -163,8 +230,13 @@ mod tests {
             names("object.items.all(i, i.name == variables.n)"),
             ["object", "variables.n"]
         );
-        // Read whole: by a test, by a computed key, as a value.
-        assert_eq!(names("has(variables.a)"), ["variables"]);
+        // A presence test reads the variable.
+        assert_eq!(names("has(variables.a)"), ["variables.a"]);
+        assert_eq!(
+            names("variables.?a.orValue(1)"),
+            ["optional", "variables.a"]
+        );
+        // Read whole: by a computed key, as a value.
         assert_eq!(names("variables[object.key]"), ["object", "variables"]);
         assert_eq!(names("size(variables)"), ["variables"]);
         // A comprehension that binds `variables` reads no variable.
@@ -230,6 +302,26 @@ mod tests {
         assert_eq!(
             run(&failing, "variables.nothing"),
             Err("No such key: nothing".to_string())
+        );
+        // A presence test of a failing variable fails as reading it does
+        // (Kubernetes' lazy map evaluates it to answer); of a good one, it
+        // holds.
+        for test in [
+            "has(variables.bad)",
+            "!has(variables.bad)",
+            "variables.?bad.orValue('d') == 'd'",
+            "variables[?'bad'].hasValue()",
+        ] {
+            let err = run(&failing, test).expect_err(test);
+            assert!(
+                err.starts_with("variable \"bad\" failed: "),
+                "{test}: {err}"
+            );
+        }
+        assert_eq!(run(&failing, "has(variables.good)"), Ok(json!(true)));
+        assert_eq!(
+            run(&failing, "variables.?good.orValue('d')"),
+            Ok(json!("x"))
         );
         // A variable read before it is defined is not there yet.
         let order = [("early", "variables.late"), ("late", "1")];
