@@ -20,7 +20,7 @@ pub mod reuse;
 pub mod selection;
 pub mod view;
 
-use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -1087,12 +1087,6 @@ fn page_reports(
 /// two cores more did not pay: the read itself needs the CPU.
 const HELD_PAGES: usize = 2;
 
-/// List events (pages of up to 500 objects) kept while a rescan that reuses
-/// stored reports waits for them to be read: at 20,000 objects the read
-/// takes about as long as listing, which otherwise stopped after the
-/// channel's two pages.
-const LISTED_WHILE_READING: usize = 16;
-
 /// What the evaluation task hands back.
 type EvaluationTally = (
     FindingsByKind,
@@ -1242,25 +1236,7 @@ fn start_listing(
         // Objects whose stored report stood for their evaluation.
         let mut reused_by_kind: BTreeMap<usize, usize> = BTreeMap::new();
         let mut finished: Vec<(usize, Result<usize, ClusterError>)> = Vec::new();
-        // Pages listed while the stored reports are still read, which reuse
-        // needs before it can look at a page: the listers go on meanwhile.
-        let mut pending: VecDeque<ListEvent> = VecDeque::new();
-        loop {
-            if matches!(reuse, ReuseMode::Stored(_)) {
-                while pending.len() < LISTED_WHILE_READING
-                    && gate
-                        .as_mut()
-                        .is_some_and(|gate| gate.waiting(ReportSink::accept))
-                {
-                    match receiver.blocking_recv() {
-                        Some(event) => pending.push_back(event),
-                        None => break,
-                    }
-                }
-            }
-            let Some(event) = pending.pop_front().or_else(|| receiver.blocking_recv()) else {
-                break;
-            };
+        while let Some(event) = receiver.blocking_recv() {
             match event {
                 ListEvent::Page { kind, items } => {
                     let in_scope: Vec<Value> = items
