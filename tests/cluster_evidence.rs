@@ -557,3 +557,78 @@ fn a_policy_exception_counts_only_as_kyverno_applies_it() {
     assert!(markdown.contains("Filtered view"), "{markdown}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A ClusterPolicy on ConfigMaps of `env: prod` namespaces: they need an
+/// `owner` label.
+const PROD_OWNERS: &str = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: prod-owners}\nspec:\n  validationFailureAction: Audit\n  background: true\n  rules:\n  - name: owner\n    match:\n      any:\n      - resources:\n          kinds: [ConfigMap]\n          namespaceSelector: {matchLabels: {env: prod}}\n    validate:\n      message: prod ConfigMaps name an owner\n      pattern: {metadata: {labels: {owner: '?*'}}}\n";
+
+#[test]
+fn a_violation_that_left_the_policy_s_scope_is_not_fixed_and_an_edit_is_seen() {
+    let cluster = TestCluster::start_prepared();
+    cluster.apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: team-d, labels: {env: prod}}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: polscan-system}\n");
+    cluster.apply_yaml(PROD_OWNERS);
+    cluster.apply_yaml("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: creds, namespace: team-d}\ndata: {a: b}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: scratch, namespace: team-d}\ndata: {a: b}\n");
+    let dir = std::env::temp_dir().join(format!("polscan-evidence-scope-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    recorded_scan(&cluster);
+    let (first, text, _) = evidence(&cluster, &dir.join("first"), &[]);
+    assert_eq!(policy(&first, "prod-owners")["counts"]["fail"], 2, "{text}");
+
+    // The namespace leaves the policy's scope: `creds` still breaks the
+    // rule, and nothing else reports on it. `scratch` is deleted.
+    cluster.kubectl_ok(&["label", "namespace", "team-d", "env=dev", "--overwrite"]);
+    cluster.kubectl_ok(&["delete", "configmap", "-n", "team-d", "scratch"]);
+    recorded_scan(&cluster);
+    let first_text = dir.join("first").display().to_string();
+    let (second, text, _) = evidence(&cluster, &dir.join("second"), &["--since", &first_text]);
+    let comparison = &second["comparison"];
+    let resources = |list: &str| -> Vec<String> {
+        comparison[list]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| c["resource"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    assert_eq!(
+        resources("fixedViolations"),
+        ["team-d/ConfigMap/scratch"],
+        "{text}"
+    );
+    assert_eq!(
+        resources("unknownViolations"),
+        ["team-d/ConfigMap/creds"],
+        "{text}"
+    );
+    assert!(
+        comparison["unknownViolations"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("the cluster still has it")),
+        "{comparison}"
+    );
+
+    // An apply that rewrites a value its manager already owned leaves the
+    // server's change time where it was; the digest the scan recorded
+    // still tells the policy is not the one scanned.
+    cluster.kubectl_ok(&["label", "namespace", "team-d", "env=prod", "--overwrite"]);
+    cluster.kubectl_ok(&[
+        "label",
+        "configmap",
+        "-n",
+        "team-d",
+        "creds",
+        "owner=team-d",
+    ]);
+    recorded_scan(&cluster);
+    let (clean, text, _) = evidence(&cluster, &dir.join("clean"), &[]);
+    assert_eq!(policy(&clean, "prod-owners")["verdict"], "ready", "{text}");
+    cluster.apply_yaml(&PROD_OWNERS.replace("owner: '?*'", "owner: 'team-*'"));
+    let (edited, text, _) = evidence(&cluster, &dir.join("edited"), &[]);
+    let reasons = policy(&edited, "prod-owners")["reasons"].to_string();
+    assert_eq!(
+        policy(&edited, "prod-owners")["verdict"],
+        "not-ready",
+        "{text}"
+    );
+    assert!(reasons.contains("rescan first"), "{reasons}");
+}

@@ -15,7 +15,9 @@ use super::args::{parse_duration, runtime, split_list};
 use super::usage::UsageError;
 use super::{EvidenceArgs, EvidenceCommand};
 use crate::cluster::{connect, evidence_source};
-use crate::evidence::{self, package, ClusterIdentity, EvidenceInput, ScanRecord, Verdict};
+use crate::evidence::{
+    self, package, ClusterIdentity, EvidenceInput, ObjectName, ScanRecord, Verdict,
+};
 use crate::loader;
 
 pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
@@ -51,9 +53,18 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
         policy_filter: split_list(&args.policies),
         namespace_filter: split_list(&args.namespaces),
         unserved_policy_kinds: Vec::new(),
+        still_present: None,
     };
+    // The resources the previous package found violating: the cluster is
+    // asked whether those no result names now still exist.
+    let previously_violating: Vec<ObjectName> = previous
+        .iter()
+        .flat_map(|previous| &previous.policies)
+        .flat_map(|policy| policy.violations.iter().chain(&policy.excused))
+        .map(|violation| (*violation.resource).clone())
+        .collect();
     let mut problems = if args.from.is_empty() {
-        from_cluster(args, &mut input)?
+        from_cluster(args, &mut input, &previously_violating)?
     } else {
         // Flags only the cluster reads would be silently ignored.
         for (flag, given) in [
@@ -92,7 +103,11 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
         built.comparison = Some(evidence::compare::compare_with(
             previous,
             &built,
-            &|policy, rule, resource| input.reports.shows_fixed(policy, rule, resource),
+            &|policy, rule, resource| {
+                input
+                    .reports
+                    .why_not_fixed(policy, rule, resource, input.still_present.as_ref())
+            },
         ));
     }
     // The evidence keeps (shares) what it needs of the reports' results:
@@ -171,7 +186,11 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn from_cluster(args: &EvidenceArgs, input: &mut EvidenceInput) -> anyhow::Result<Vec<String>> {
+fn from_cluster(
+    args: &EvidenceArgs,
+    input: &mut EvidenceInput,
+    previously_violating: &[ObjectName],
+) -> anyhow::Result<Vec<String>> {
     let record = args
         .scan_record
         .as_deref()
@@ -182,7 +201,7 @@ fn from_cluster(args: &EvidenceArgs, input: &mut EvidenceInput) -> anyhow::Resul
         let (client, server) =
             connect::connect_with_server(args.kubeconfig.as_deref(), args.context.as_deref())
                 .await?;
-        evidence_source::read(&client, &server, (&namespace, &name))
+        evidence_source::read(&client, &server, (&namespace, &name), previously_violating)
             .await
             .with_context(|| format!("reading evidence from the cluster at {server}"))
     })?;
@@ -192,6 +211,7 @@ fn from_cluster(args: &EvidenceArgs, input: &mut EvidenceInput) -> anyhow::Resul
     input.identity = read.identity;
     input.owners = read.owners;
     input.unserved_policy_kinds = read.unserved_policy_kinds;
+    input.still_present = Some(read.still_present);
     Ok(read.problems)
 }
 

@@ -6,7 +6,7 @@
 //! enters; the data for `evidence::build` leaves.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use futures::StreamExt;
 use kube::api::ListParams;
@@ -44,6 +44,9 @@ pub struct ClusterEvidence {
     /// Policy kinds the server does not serve (discovery), when discovery
     /// of every group succeeded.
     pub unserved_policy_kinds: Vec<String>,
+    /// Of the resources asked about that no result names, those the
+    /// server still has (or could not say it has not).
+    pub still_present: BTreeSet<ObjectName>,
 }
 
 async fn identity(client: &Client, server: &str) -> (ClusterIdentity, Vec<String>) {
@@ -197,12 +200,39 @@ async fn owners(
     (found, problems)
 }
 
+/// Whether the server has `object`, of any served kind of its name:
+/// `Err` when it could not say.
+async fn exists(
+    client: &Client,
+    discovered: &Discovered,
+    object: &ObjectName,
+) -> Result<bool, String> {
+    let namespaced = !object.namespace.is_empty();
+    for kind in discovered
+        .kinds
+        .iter()
+        .filter(|k| k.kind == object.kind && k.namespaced == namespaced)
+    {
+        let namespace = namespaced.then_some(object.namespace.as_str());
+        let collection = kind.collection_path(namespace);
+        match absent_if_not_found(get(client, &collection, &object.name).await) {
+            Ok(Some(_)) => return Ok(true),
+            Ok(None) => {}
+            Err(err) => return Err(format!("whether {object} still exists: {err}")),
+        }
+    }
+    Ok(false)
+}
+
 /// Reads everything the evidence needs. `scan_record` is the
-/// `namespace/name` of the last-run ConfigMap.
+/// `namespace/name` of the last-run ConfigMap; `asked`: resources (those a
+/// previous package found violating) to look up when no result names
+/// them, to tell deleted from left out of a policy's scope.
 pub async fn read(
     client: &Client,
     server: &str,
     scan_record: (&str, &str),
+    asked: &[ObjectName],
 ) -> Result<ClusterEvidence, ClusterError> {
     let started = std::time::Instant::now();
     let phase = |name: &str| {
@@ -310,5 +340,28 @@ pub async fn read(
     evidence.owners = owners;
     evidence.problems.extend(problems);
     phase("owners followed");
+    let unnamed: BTreeSet<&ObjectName> = asked
+        .iter()
+        .filter(|object| !evidence.reports.names(object))
+        .collect();
+    let looked_up: Vec<(&ObjectName, Result<bool, String>)> = futures::stream::iter(unnamed)
+        .map(|object| {
+            let discovered = &discovered;
+            async move { (object, exists(client, discovered, object).await) }
+        })
+        .buffer_unordered(OWNER_CONCURRENCY)
+        .collect()
+        .await;
+    for (object, found) in looked_up {
+        // Not known to be gone is not gone: no fix is claimed for it.
+        let present = found.unwrap_or_else(|problem| {
+            evidence.problems.push(problem);
+            true
+        });
+        if present {
+            evidence.still_present.insert(object.clone());
+        }
+    }
+    phase("previous violators looked up");
     Ok(evidence)
 }

@@ -178,27 +178,22 @@ fn change(policy: &str, violation: &Violation, reason: Option<String>) -> Violat
     }
 }
 
-/// Why a violation gone from the reports is not known to be fixed when the
-/// policy gives its resource no result now, though other policies do.
-pub const NOT_EVALUATED: &str = "the resource still has results of other policies but none of this rule: it left the policy's scope (its match, a namespace selector or binding), which is no fix";
-
 /// Compares `current` with `previous`, taking every violation gone from
 /// the reports of a complete scan as fixed ([`compare_with`] tells those
 /// the policy still evaluates from those it no longer does).
 pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
-    compare_with(previous, current, &|_, _, _| true)
+    compare_with(previous, current, &|_, _, _| None)
 }
 
-/// Compares `current` with `previous`. `shows_fixed(policy, rule, resource)`
-/// (`ReportResults::shows_fixed` of the current reports): false when the current reports hold no result of that rule for the
-/// resource but results of other policies for it, so the resource is
-/// still there and left the policy's scope: its violation gone from the
-/// reports is then not fixed. A resource no result names any more was
-/// deleted (a rollout replaces Pods), which is a fix.
+/// Compares `current` with `previous`. `why_not_fixed(policy, rule,
+/// resource)` (`ReportResults::why_not_fixed` of the current reports):
+/// why a violation gone from the reports of a complete scan is still not
+/// known to be fixed (its resource left the policy's scope, or may have);
+/// None when it is fixed.
 pub fn compare_with(
     previous: &Evidence,
     current: &Evidence,
-    shows_fixed: &dyn Fn(&str, &str, &super::ObjectName) -> bool,
+    why_not_fixed: &dyn Fn(&str, &str, &super::ObjectName) -> Option<&'static str>,
 ) -> Comparison {
     // A policy either package filtered out was not looked at in it: its
     // violations are neither new nor fixed nor unknown.
@@ -261,10 +256,10 @@ pub fn compare_with(
             continue;
         }
         match current.absence_gap(policy, &violation.resource) {
-            None if shows_fixed(policy, &violation.rule, &violation.resource) => {
-                fixed_violations.push(change(policy, violation, None))
-            }
-            None => unknown_violations.push(change(policy, violation, Some(NOT_EVALUATED.into()))),
+            None => match why_not_fixed(policy, &violation.rule, &violation.resource) {
+                None => fixed_violations.push(change(policy, violation, None)),
+                Some(why) => unknown_violations.push(change(policy, violation, Some(why.into()))),
+            },
             Some(reason) => unknown_violations.push(change(policy, violation, Some(reason))),
         }
     }

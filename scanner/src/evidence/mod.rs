@@ -112,6 +112,10 @@ pub struct EvidenceInput {
     /// by discovery: a policy of such a kind (given as a file) has nothing
     /// in this cluster to enforce it. Empty when not read from a cluster.
     pub unserved_policy_kinds: Vec<String>,
+    /// Of the resources a previous package (`--since`) names that no
+    /// result names now, those the cluster still has; None when not
+    /// known (reports read from files).
+    pub still_present: Option<BTreeSet<ObjectName>>,
 }
 
 /// The API group serving a policy kind (`POLICY_DOCUMENT_KINDS`), and who
@@ -729,26 +733,30 @@ fn policy_reasons(info: &PolicyInfo, found: bool, input: &EvidenceInput) -> Vec<
                 // discovery failure, an older record): results may be missing.
                 reasons.push("the last scan was incomplete".into());
             }
-            match (info.last_changed, scan.started) {
-                (Some(changed), Some(started))
-                    if scan.changed_since(info.digest.as_ref(), Some(changed)) =>
-                {
-                    // Reports newer than the record: a scan since wrote none.
-                    let unrecorded = match (input.reports.newest(&info.qualified_name()), scan.finished) {
-                        (Some(newest), Some(finished)) if newest > finished.timestamp() => format!(
-                            "; the reports are newer than that record ({}), so a later scan wrote no record: rescan with --last-run-configmap {}",
-                            scan.source,
-                            scan.source
-                        ),
-                        _ => String::new(),
-                    };
-                    reasons.push(format!(
-                        "the policy changed at {} after the last scan started ({}): rescan first{unrecorded}",
-                        changed.to_rfc3339(),
-                        started.to_rfc3339()
-                    ))
-                }
-                _ => {}
+            if scan.changed_since(info.digest.as_ref(), info.last_changed) {
+                // Reports newer than the record: a scan since wrote none.
+                let unrecorded = match (input.reports.newest(&info.qualified_name()), scan.finished) {
+                    (Some(newest), Some(finished)) if newest > finished.timestamp() => format!(
+                        "; the reports are newer than that record ({}), so a later scan wrote no record: rescan with --last-run-configmap {}",
+                        scan.source,
+                        scan.source
+                    ),
+                    _ => String::new(),
+                };
+                let when = |time: Option<DateTime<Utc>>| {
+                    time.map_or_else(|| "unknown".to_string(), |t| t.to_rfc3339())
+                };
+                let started = when(scan.started);
+                reasons.push(match info.last_changed {
+                    Some(changed) if scan.started.is_none_or(|s| changed.timestamp() >= s.timestamp()) => format!(
+                        "the policy changed at {} after the last scan started ({started}): rescan first{unrecorded}",
+                        changed.to_rfc3339()
+                    ),
+                    _ => format!(
+                        "the policy is not the one the last scan (started {started}) read: its content changed since, though the server's change time ({}) did not move: rescan first{unrecorded}",
+                        when(info.last_changed)
+                    ),
+                });
             }
         }
     }

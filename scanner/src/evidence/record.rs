@@ -84,27 +84,31 @@ pub struct ScanRecord {
 
 impl ScanRecord {
     /// Whether a document changed after this scan read it, as far as the
-    /// record tells: not when the scan loaded this very content (`digest`,
-    /// [`DocumentDigest::of`] the document now, is the one recorded); else
-    /// when its last change (`last_changed`) is not before the scan
-    /// started, both in whole seconds, so that a change in the second the
-    /// scan started, which may have come after the scan read it, counts.
+    /// record tells. With the digest the scan recorded for it: exactly
+    /// when `digest` ([`DocumentDigest::of`] the document now) differs
+    /// (the server's change times do not move when an apply rewrites a
+    /// field its manager already owned). Without one (an older record, a
+    /// document the scan did not load): when its last change
+    /// (`last_changed`) is not before the scan started, both in whole
+    /// seconds, so that a change in the second the scan started counts.
     pub fn changed_since(
         &self,
         digest: Option<&DocumentDigest>,
         last_changed: Option<DateTime<Utc>>,
     ) -> bool {
-        let read_as_is = digest.is_some_and(|now| {
-            self.input_digests
-                .as_ref()
-                .and_then(|recorded| recorded.get(&now.key))
-                .is_some_and(|recorded| *recorded == now.digest)
-        });
-        match (read_as_is, last_changed, self.started) {
-            (true, _, _) => false,
-            (false, Some(changed), Some(started)) => changed.timestamp() >= started.timestamp(),
-            (false, _, _) => false,
+        match (self.read_as_is(digest), last_changed, self.started) {
+            (Some(same), _, _) => !same,
+            (None, Some(changed), Some(started)) => changed.timestamp() >= started.timestamp(),
+            (None, _, _) => false,
         }
+    }
+
+    /// Whether the scan read the document with this digest: None when
+    /// the record has no digest for it.
+    pub fn read_as_is(&self, digest: Option<&DocumentDigest>) -> Option<bool> {
+        let now = digest?;
+        let recorded = self.input_digests.as_ref()?.get(&now.key)?;
+        Some(*recorded == now.digest)
     }
 }
 

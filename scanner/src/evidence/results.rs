@@ -9,6 +9,17 @@
 //! evidence reads are kept ([`KEPT_PROPERTIES`]).
 
 use std::collections::{BTreeSet, HashSet};
+
+/// Why a violation gone from the reports is no fix: other policies still
+/// report on its resource.
+pub const LEFT_SCOPE: &str = "the resource still has results of other policies but none of this rule: it left the policy's scope (its match, a namespace selector or binding), which is no fix";
+
+/// Why: no result names the resource, but the cluster still has it.
+pub const NO_RESULTS_STILL_THERE: &str = "no result names the resource now, but the cluster still has it: it left the policy's scope (its match, a namespace selector or binding), which is no fix";
+
+/// Why: no result names the resource, and files do not say whether it
+/// still exists.
+pub const NO_RESULTS_OFFLINE: &str = "no result names the resource now; reading reports from files, polscan cannot tell whether it was deleted (a fix) or left the policy's scope (no fix)";
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -196,13 +207,36 @@ impl ReportResults {
             .max()
     }
 
-    /// Whether a violation of `policy`'s `rule` on `resource`, absent from
-    /// these results, is fixed as far as they tell: the rule gives the
-    /// resource a result now, or no result names the resource any more (it
-    /// was deleted; a rollout replaces Pods). False when other policies
-    /// still report on it: it left the policy's scope.
-    pub fn shows_fixed(&self, policy: &str, rule: &str, resource: &ObjectName) -> bool {
-        self.holds(policy, rule, resource) || !self.interner.resources.contains(resource)
+    /// Why a violation of `policy`'s `rule` on `resource`, absent from
+    /// these results, is not known to be fixed; None when it is fixed as
+    /// far as they and the cluster tell: the rule gives the resource a
+    /// result now, or no result names the resource and it is gone from the
+    /// cluster (deleted; a rollout replaces Pods). `present`: the resources
+    /// without results still in the cluster, None when not known (reports
+    /// read from files).
+    pub fn why_not_fixed(
+        &self,
+        policy: &str,
+        rule: &str,
+        resource: &ObjectName,
+        present: Option<&BTreeSet<ObjectName>>,
+    ) -> Option<&'static str> {
+        if self.holds(policy, rule, resource) {
+            return None;
+        }
+        if self.names(resource) {
+            return Some(LEFT_SCOPE);
+        }
+        match present {
+            Some(present) if present.contains(resource) => Some(NO_RESULTS_STILL_THERE),
+            Some(_) => None,
+            None => Some(NO_RESULTS_OFFLINE),
+        }
+    }
+
+    /// Whether some result of any policy names `resource`.
+    pub fn names(&self, resource: &ObjectName) -> bool {
+        self.interner.resources.contains(resource)
     }
 
     /// Adds a PolicyReport or ClusterPolicyReport; returns false (and keeps

@@ -77,6 +77,7 @@ fn input(reports: Vec<Value>, policies: Vec<Value>, scan: Option<ScanRecord>) ->
         policy_filter: Vec::new(),
         namespace_filter: Vec::new(),
         unserved_policy_kinds: Vec::new(),
+        still_present: None,
     }
 }
 
@@ -767,6 +768,34 @@ fn a_change_in_the_second_the_scan_started_counts_as_after_it() {
         .iter()
         .any(|r| r.contains("the policy changed at")));
     assert_eq!(guarded.stale_exceptions, ["sneaky"]);
+    // An apply that rewrites fields its manager owned leaves the change
+    // time where it was: the digest still tells the scan read another one.
+    let untimed = || {
+        vec![
+            policy("guarded", "Enforce", "2026-11-01T00:00:00Z"),
+            polex("team-b", "sneaky", "2026-11-01T00:00:00Z"),
+        ]
+    };
+    let same = build(&input(guarded_reports(), untimed(), Some(read(&untimed()))));
+    assert_eq!(find(&same, "guarded").verdict, Verdict::Ready);
+    let mut before_edit = untimed();
+    before_edit[0]["spec"]["rules"][0]["name"] = json!("renamed");
+    before_edit[1]["spec"]["note"] = json!("older");
+    let stale = build(&input(
+        guarded_reports(),
+        untimed(),
+        Some(read(&before_edit)),
+    ));
+    let guarded = find(&stale, "guarded");
+    assert_eq!(guarded.verdict, Verdict::NotReady);
+    assert!(
+        guarded.reasons.iter().any(|r| r.contains(
+            "the policy is not the one the last scan (started 2026-11-20T10:00:00+00:00) read"
+        ) && r.ends_with("rescan first")),
+        "{:?}",
+        guarded.reasons
+    );
+    assert_eq!(guarded.stale_exceptions, ["sneaky"]);
 }
 
 #[test]
@@ -1440,6 +1469,7 @@ fn audit_policies_get_a_readiness_check_and_only_enforce_rules_a_rollback() {
 
 #[test]
 fn a_violation_the_policy_no_longer_evaluates_is_not_fixed() {
+    use super::results::{LEFT_SCOPE, NO_RESULTS_OFFLINE, NO_RESULTS_STILL_THERE};
     let policies = vec![
         policy("dirty", "Audit", "2026-11-01T00:00:00Z"),
         namespaced_policy("team-a", "local"),
@@ -1451,13 +1481,16 @@ fn a_violation_the_policy_no_longer_evaluates_is_not_fixed() {
             result("team-a/local", "fail", "team-a", "fixed"),
             result("team-a/local", "fail", "team-a", "moved"),
             result("dirty", "fail", "a", "gone"),
+            result("dirty", "fail", "a", "unselected"),
         ])],
         policies.clone(),
         Some(scan(true, &[])),
     ));
     // Now `fixed` passes; `moved` has results of another policy but none
-    // of these (it left their scope); `gone` has none at all (deleted: a
-    // rollout replaced it), which is a fix.
+    // of these (it left their scope); `gone` and `unselected` have none
+    // at all: the cluster no longer has `gone` (deleted, as a rollout
+    // replaces Pods: a fix) but still has `unselected` (it left the
+    // policy's scope and nothing else reports on it).
     let after_input = input(
         vec![report(vec![
             result("dirty", "pass", "a", "fixed"),
@@ -1469,31 +1502,57 @@ fn a_violation_the_policy_no_longer_evaluates_is_not_fixed() {
         Some(scan(true, &[])),
     );
     let after = build(&after_input);
-    let comparison = compare::compare_with(&before, &after, &|policy, rule, resource| {
-        after_input.reports.shows_fixed(policy, rule, resource)
-    });
+    let pod = |namespace: &str, name: &str| ObjectName {
+        kind: "Pod".into(),
+        namespace: namespace.into(),
+        name: name.into(),
+    };
+    let present = BTreeSet::from([pod("a", "unselected")]);
+    let judge = |present: Option<&BTreeSet<ObjectName>>| {
+        compare::compare_with(&before, &after, &|policy, rule, resource| {
+            after_input
+                .reports
+                .why_not_fixed(policy, rule, resource, present)
+        })
+    };
     let names = |changes: &[compare::ViolationChange]| -> Vec<String> {
         changes
             .iter()
-            .map(|c| format!("{} {}", c.policy, c.resource))
+            .map(|c| {
+                format!(
+                    "{} {} {}",
+                    c.policy,
+                    c.resource,
+                    c.reason.as_deref().unwrap_or("")
+                )
+            })
             .collect()
     };
+    let comparison = judge(Some(&present));
     assert_eq!(
         names(&comparison.fixed_violations),
         [
-            "dirty a/Pod/fixed",
-            "dirty a/Pod/gone",
-            "team-a/local team-a/Pod/fixed"
+            "dirty a/Pod/fixed ",
+            "dirty a/Pod/gone ",
+            "team-a/local team-a/Pod/fixed "
         ]
     );
     assert_eq!(
         names(&comparison.unknown_violations),
-        ["dirty a/Pod/moved", "team-a/local team-a/Pod/moved"]
+        [
+            format!("dirty a/Pod/moved {LEFT_SCOPE}"),
+            format!("dirty a/Pod/unselected {NO_RESULTS_STILL_THERE}"),
+            format!("team-a/local team-a/Pod/moved {LEFT_SCOPE}"),
+        ]
     );
-    assert!(comparison
+    // Reports read from files: whether a resource no result names still
+    // exists is not known, so its violation is not known to be fixed.
+    let offline = judge(None);
+    assert_eq!(offline.fixed_violations.len(), 2, "{offline:?}");
+    assert!(offline
         .unknown_violations
         .iter()
-        .all(|c| c.reason.as_deref() == Some(compare::NOT_EVALUATED)));
+        .any(|c| c.resource == "a/Pod/gone" && c.reason.as_deref() == Some(NO_RESULTS_OFFLINE)));
     assert!(markdown::render(&Evidence {
         comparison: Some(comparison),
         ..after
