@@ -532,3 +532,25 @@ fn audit_warn_says_why_a_shown_warning_still_fails_the_run() {
         stderr(&output)
     );
 }
+
+#[test]
+fn a_malformed_scan_flag_is_a_usage_error_before_any_connection() {
+    let files = Files::new();
+    let scan = Command::new(env!("CARGO_BIN_EXE_polscan"))
+        .args([
+            "scan",
+            "--kubeconfig",
+            "no-such-kubeconfig",
+            "--last-run-configmap",
+            "justname",
+        ])
+        .current_dir(files.dir.path())
+        .output()
+        .expect("runs");
+    assert_eq!(scan.status.code(), Some(64), "{}", stderr(&scan));
+    assert!(
+        stderr(&scan).contains("--last-run-configmap \"justname\": expected <namespace>/<name>"),
+        "{}",
+        stderr(&scan)
+    );
+}

@@ -63,8 +63,10 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         ..ScanOptions::default()
     };
     let record_to = match &args.last_run_configmap {
-        Some(text) => Some(last_run::parse_target(text).with_context(|| {
-            format!("--last-run-configmap {text:?}: expected <namespace>/<name>")
+        Some(text) => Some(last_run::parse_target(text).ok_or_else(|| {
+            super::usage::UsageError(format!(
+                "--last-run-configmap {text:?}: expected <namespace>/<name>"
+            ))
         })?),
         None => None,
     };
