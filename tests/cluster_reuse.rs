@@ -354,6 +354,22 @@ fn rescans_reuse_stored_reports_only_while_every_input_is_unchanged() {
     let repaired = scan(&cluster, &vap, "summary");
     assert_eq!(repaired.reused(), 3, "{}", repaired.stderr);
     assert_eq!(repaired.counts(), settled.counts());
+    // A run that reuses nothing (its output lists every finding) compares
+    // only a digest of the stored results annotation: an edit is still
+    // seen and repaired, and an untouched report is not rewritten.
+    cluster.kubectl_ok(&[
+        "annotate",
+        "policyreport",
+        "-n",
+        "team-b",
+        &other_report,
+        "polscan.io/results-by-rule=0p",
+        "--overwrite",
+    ]);
+    let listed = scan(&cluster, &vap, "table");
+    assert_eq!(listed.written(), 1, "{}", listed.stderr);
+    let listed_again = scan(&cluster, &vap, "table");
+    assert_eq!(listed_again.written(), 0, "{}", listed_again.stderr);
 
     // A policy that stops loading keeps its stored results (carried over);
     // once it is deleted they must go, not be reused.

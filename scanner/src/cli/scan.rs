@@ -210,7 +210,7 @@ fn finding_view(format: OutputFormat) -> Option<scan::view::ViewFactory> {
 /// sorted temporary file: less than `apply`'s, since a scan holds listed
 /// pages and reports besides (at 20,000 objects, 64 MiB of records took
 /// the table's peak RSS to twice the summary's).
-const VIEW_SPILL_LIMIT: usize = 16 * 1024 * 1024;
+const VIEW_SPILL_LIMIT: usize = 4 * 1024 * 1024;
 
 /// Whether this format prints the reports (every one, dry run or not).
 fn prints_reports(format: OutputFormat) -> bool {

@@ -554,6 +554,9 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     };
     tracing::info!(kinds = selection.to_list.len(), "listing");
     options.progress.set_phase("listing and evaluating");
+    // A run that does not reuse stored reports only compares their
+    // results annotation with the one it would write: a digest of it does.
+    let results_digested = !matches!(reuse, ReuseMode::Stored(_));
     // Listing and evaluation start now, while the stored reports are read:
     // nothing is written or deleted before they are known, and a failure
     // to read them stops the listers.
@@ -599,6 +602,14 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     let mut in_scope: Vec<ExistingReport> = existing
         .into_iter()
         .filter(|report| options.filters.covers_namespace(&report.key.namespace))
+        .map(|mut report| {
+            // Held for the whole scan, one per object: the annotation is
+            // most of a stored report's metadata.
+            if results_digested {
+                report.results_by_rule = report.results_by_rule.as_deref().map(digest_of);
+            }
+            report
+        })
         .collect();
     // Sorted by key and shared with the sink, which looks reports up in it
     // instead of keeping a second map of every key and hash.
@@ -641,7 +652,8 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
             } else {
                 None
             };
-            let sink = ReportSink::new(in_scope.clone(), sender, spill, schemas.clone());
+            let mut sink = ReportSink::new(in_scope.clone(), sender, spill, schemas.clone());
+            sink.results_digested = results_digested;
             // Fails only when the evaluation task is gone; `finish` reports
             // that as a failed listing of every kind.
             let _ = sink_sender.send(sink);
@@ -910,6 +922,20 @@ struct ReportSink {
     /// stored version is kept (they stay in `seen`, so nothing prunes it).
     not_sent: Vec<ClusterError>,
     schemas: Arc<ReportSchemas>,
+    /// The stored reports hold the [`digest_of`] their results annotation,
+    /// not the annotation.
+    results_digested: bool,
+}
+
+/// What a stored report keeps of its results annotation when the run does
+/// not reuse it: its SHA-256, marked as such.
+fn digest_of(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let hex: String = Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    format!("sha256:{hex}")
 }
 
 impl ReportSink {
@@ -930,6 +956,7 @@ impl ReportSink {
             spill_error: None,
             not_sent: Vec::new(),
             schemas,
+            results_digested: false,
         }
     }
 
@@ -968,9 +995,13 @@ impl ReportSink {
                 report
                     .annotation(reuse::INPUTS_ANNOTATION)
                     .is_none_or(|inputs| {
+                        let wanted = report.annotation(reuse::RESULTS_ANNOTATION);
                         stored.inputs.as_deref() == Some(inputs)
-                            && stored.results_by_rule.as_deref()
-                                == report.annotation(reuse::RESULTS_ANNOTATION)
+                            && if self.results_digested {
+                                stored.results_by_rule == wanted.map(digest_of)
+                            } else {
+                                stored.results_by_rule.as_deref() == wanted
+                            }
                     })
             });
             let unchanged = same_content && same_reuse;
