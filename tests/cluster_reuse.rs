@@ -320,15 +320,18 @@ fn rescans_reuse_stored_reports_only_while_every_input_is_unchanged() {
     // A reuse annotation edited or removed by hand breaks the seal: the
     // object is evaluated (the counts stay right) and its report repaired.
     let other_report = format!("polscan-{name}");
-    cluster.kubectl_ok(&[
-        "annotate",
-        "policyreport",
-        "-n",
-        "team-b",
-        &other_report,
-        "polscan.io/results-by-rule=0p",
-        "--overwrite",
-    ]);
+    let annotate = |change: &str| {
+        cluster.kubectl_ok(&[
+            "annotate",
+            "policyreport",
+            "-n",
+            "team-b",
+            &other_report,
+            change,
+            "--overwrite",
+        ])
+    };
+    annotate("polscan.io/results-by-rule=0p");
     let tampered = scan(&cluster, &vap, "summary");
     assert_eq!(tampered.reused(), 2, "{}", tampered.stderr);
     assert_eq!(tampered.counts(), settled.counts());
@@ -340,14 +343,7 @@ fn rescans_reuse_stored_reports_only_while_every_input_is_unchanged() {
         "{}",
         tampered.stderr
     );
-    cluster.kubectl_ok(&[
-        "annotate",
-        "policyreport",
-        "-n",
-        "team-b",
-        &other_report,
-        "polscan.io/inputs-",
-    ]);
+    annotate("polscan.io/inputs-");
     let unsealed = scan(&cluster, &vap, "summary");
     assert_eq!(unsealed.reused(), 2, "{}", unsealed.stderr);
     assert_eq!(unsealed.written(), 1, "{}", unsealed.stderr);
@@ -357,15 +353,7 @@ fn rescans_reuse_stored_reports_only_while_every_input_is_unchanged() {
     // A run that reuses nothing (its output lists every finding) compares
     // only a digest of the stored results annotation: an edit is still
     // seen and repaired, and an untouched report is not rewritten.
-    cluster.kubectl_ok(&[
-        "annotate",
-        "policyreport",
-        "-n",
-        "team-b",
-        &other_report,
-        "polscan.io/results-by-rule=0p",
-        "--overwrite",
-    ]);
+    annotate("polscan.io/results-by-rule=0p");
     let listed = scan(&cluster, &vap, "table");
     assert_eq!(listed.written(), 1, "{}", listed.stderr);
     let listed_again = scan(&cluster, &vap, "table");

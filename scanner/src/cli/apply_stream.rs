@@ -45,8 +45,8 @@ use crate::scan::{ResultKey, ScanOutcome};
 const CHUNK: usize = 256;
 
 /// One output record as built: its place in the view's order and its
-/// bytes (the spill keeps a copy).
-type Record = (Vec<u8>, Vec<u8>);
+/// bytes (the spill keeps a copy); the scan's views use the same.
+type Record = ViewRecord;
 
 /// How the streamed audit is shown and counted.
 pub struct Options<'a> {

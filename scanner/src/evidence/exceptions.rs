@@ -514,33 +514,13 @@ pub(super) fn stale_exceptions(
         }
         let changed = matches
             .iter()
-            .filter(|e| scan.changed_since(e.digest.as_ref(), e.last_changed))
-            .max_by_key(|e| e.last_changed);
-        if let Some(exception) = changed {
-            let when = |time: Option<DateTime<Utc>>| {
-                time.map_or_else(|| "unknown".to_string(), |t| t.to_rfc3339())
-            };
-            let after_start = match (exception.last_changed, scan.started) {
-                (Some(at), Some(started)) => at.timestamp() >= started.timestamp(),
-                _ => false,
-            };
-            let what = if after_start {
-                format!(
-                    "changed at {} after the last scan started ({})",
-                    when(exception.last_changed),
-                    when(scan.started)
-                )
-            } else {
-                format!(
-                    "is not the one the last scan (started {}) read: its content changed since, though the server's change time ({}) did not move",
-                    when(scan.started),
-                    when(exception.last_changed)
-                )
-            };
+            .filter_map(|e| Some((e, scan.change_since(e.digest.as_ref(), e.last_changed)?)))
+            .max_by_key(|(e, _)| e.last_changed);
+        if let Some((exception, change)) = changed {
             stale.push(StaleException {
                 name: name.clone(),
                 reason: format!(
-                    "PolicyException {} {what}: the {count} result(s) it skipped may not be skipped now; rescan first",
+                    "PolicyException {} {change}: the {count} result(s) it skipped may not be skipped now; rescan first",
                     exception.full_name(),
                 ),
                 changed: true,

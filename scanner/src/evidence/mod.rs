@@ -733,7 +733,7 @@ fn policy_reasons(info: &PolicyInfo, found: bool, input: &EvidenceInput) -> Vec<
                 // discovery failure, an older record): results may be missing.
                 reasons.push("the last scan was incomplete".into());
             }
-            if scan.changed_since(info.digest.as_ref(), info.last_changed) {
+            if let Some(change) = scan.change_since(info.digest.as_ref(), info.last_changed) {
                 // Reports newer than the record: a scan since wrote none.
                 let unrecorded = match (input.reports.newest(&info.qualified_name()), scan.finished) {
                     (Some(newest), Some(finished)) if newest > finished.timestamp() => format!(
@@ -743,20 +743,7 @@ fn policy_reasons(info: &PolicyInfo, found: bool, input: &EvidenceInput) -> Vec<
                     ),
                     _ => String::new(),
                 };
-                let when = |time: Option<DateTime<Utc>>| {
-                    time.map_or_else(|| "unknown".to_string(), |t| t.to_rfc3339())
-                };
-                let started = when(scan.started);
-                reasons.push(match info.last_changed {
-                    Some(changed) if scan.started.is_none_or(|s| changed.timestamp() >= s.timestamp()) => format!(
-                        "the policy changed at {} after the last scan started ({started}): rescan first{unrecorded}",
-                        changed.to_rfc3339()
-                    ),
-                    _ => format!(
-                        "the policy is not the one the last scan (started {started}) read: its content changed since, though the server's change time ({}) did not move: rescan first{unrecorded}",
-                        when(info.last_changed)
-                    ),
-                });
+                reasons.push(format!("the policy {change}: rescan first{unrecorded}"));
             }
         }
     }

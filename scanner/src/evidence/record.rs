@@ -96,10 +96,49 @@ impl ScanRecord {
         digest: Option<&DocumentDigest>,
         last_changed: Option<DateTime<Utc>>,
     ) -> bool {
-        match (self.read_as_is(digest), last_changed, self.started) {
-            (Some(same), _, _) => !same,
-            (None, Some(changed), Some(started)) => changed.timestamp() >= started.timestamp(),
-            (None, _, _) => false,
+        match self.read_as_is(digest) {
+            Some(same) => !same,
+            None => self.changed_after_start(last_changed),
+        }
+    }
+
+    /// How a document changed since this scan read it, for a reason
+    /// ("changed at … after the last scan started (…)", or, when only its
+    /// content tells, "is not the one the last scan … read: …"); None when
+    /// it did not ([`Self::changed_since`]).
+    pub fn change_since(
+        &self,
+        digest: Option<&DocumentDigest>,
+        last_changed: Option<DateTime<Utc>>,
+    ) -> Option<String> {
+        if !self.changed_since(digest, last_changed) {
+            return None;
+        }
+        let when = |time: Option<DateTime<Utc>>| {
+            time.map_or_else(|| "unknown".to_string(), |t| t.to_rfc3339())
+        };
+        Some(if self.changed_after_start(last_changed) {
+            format!(
+                "changed at {} after the last scan started ({})",
+                when(last_changed),
+                when(self.started)
+            )
+        } else {
+            format!(
+                "is not the one the last scan (started {}) read: its content changed since, though the server's change time ({}) did not move",
+                when(self.started),
+                when(last_changed)
+            )
+        })
+    }
+
+    /// Whether `last_changed` is not before the scan started, both in whole
+    /// seconds: a change in the second the scan started may have come after
+    /// the scan read the document.
+    fn changed_after_start(&self, last_changed: Option<DateTime<Utc>>) -> bool {
+        match (last_changed, self.started) {
+            (Some(changed), Some(started)) => changed.timestamp() >= started.timestamp(),
+            _ => false,
         }
     }
 

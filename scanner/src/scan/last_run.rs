@@ -198,10 +198,7 @@ impl DocumentDigest {
 pub fn document_digest(document: &Value) -> String {
     use sha2::{Digest, Sha256};
     let bytes = serde_json::to_vec(&judging_content(document)).unwrap_or_default();
-    Sha256::digest(bytes)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// `namespace/name` as given to `--last-run-configmap`.

@@ -652,8 +652,13 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
             } else {
                 None
             };
-            let mut sink = ReportSink::new(in_scope.clone(), sender, spill, schemas.clone());
-            sink.results_digested = results_digested;
+            let sink = ReportSink::new(
+                in_scope.clone(),
+                sender,
+                spill,
+                schemas.clone(),
+                results_digested,
+            );
             // Fails only when the evaluation task is gone; `finish` reports
             // that as a failed listing of every kind.
             let _ = sink_sender.send(sink);
@@ -931,20 +936,18 @@ struct ReportSink {
 /// not reuse it: its SHA-256, marked as such.
 fn digest_of(text: &str) -> String {
     use sha2::{Digest, Sha256};
-    let hex: String = Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
-    format!("sha256:{hex}")
+    format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())))
 }
 
 impl ReportSink {
-    /// `in_scope`: the stored reports, sorted by key.
+    /// `in_scope`: the stored reports, sorted by key (with their results
+    /// annotation as [`digest_of`] it when `results_digested`).
     fn new(
         in_scope: Arc<Vec<ExistingReport>>,
         writer: Option<mpsc::Sender<Outgoing>>,
         printed: Option<dry_run::ReportSpill>,
         schemas: Arc<ReportSchemas>,
+        results_digested: bool,
     ) -> ReportSink {
         ReportSink {
             foreign: foreign_keys(&in_scope),
@@ -956,7 +959,7 @@ impl ReportSink {
             spill_error: None,
             not_sent: Vec::new(),
             schemas,
-            results_digested: false,
+            results_digested,
         }
     }
 
@@ -1292,8 +1295,9 @@ fn start_listing(
                         _ => None,
                     };
                     let labels = reuse.labels();
-                    let first = *ordinals.entry(kind).or_default();
-                    *ordinals.entry(kind).or_default() += in_scope.len() as u64;
+                    let next = ordinals.entry(kind).or_default();
+                    let first = *next;
+                    *next += in_scope.len() as u64;
                     let streamed = view.as_ref().map(|(view, _)| view.as_ref());
                     let (per_object, shaped): (Vec<(Object, Option<ViewRecords>)>, Vec<_>) =
                         in_scope

@@ -502,6 +502,13 @@ mod tests {
         )
     }
 
+    fn variable(name: &str, source: &str) -> CelVariable {
+        CelVariable {
+            name: name.into(),
+            expression: Program::compile(source),
+        }
+    }
+
     fn pod(name: &str) -> Value {
         json!({"kind": "Pod", "metadata": {"name": name}})
     }
@@ -583,10 +590,6 @@ mod tests {
             ..CelInputs::default()
         });
         let data: Arc<dyn ClusterData> = Arc::new(NoClusterData);
-        let variable = |name: &str, source: &str| CelVariable {
-            name: name.into(),
-            expression: Program::compile(source),
-        };
         let value_of = |params: &Value, variables: &[CelVariable], read: &str| {
             let inputs = PolicyInputs {
                 params: Some(params),
@@ -633,10 +636,6 @@ mod tests {
             })
         };
         let data: Arc<dyn ClusterData> = Arc::new(NoClusterData);
-        let variable = |name: &str, source: &str| CelVariable {
-            name: name.into(),
-            expression: Program::compile(source),
-        };
         let error_of = |scope: &ResourceScope, variables: &[CelVariable], read: &str| {
             let mut activation = Activation::new(scope, &data, PolicyInputs::default());
             activation.bind_variables(variables, None);

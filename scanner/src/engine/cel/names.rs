@@ -77,21 +77,36 @@ pub fn rewrite(expr: &mut IdedExpr) {
 
 /// `has(variables.<name>)`: the variable's name.
 fn variable_test(expr: &IdedExpr) -> Option<String> {
+    selected_variable(expr, true)
+}
+
+/// `variables.?<name>` or `variables[?'<name>']` (as [`super::optional`]
+/// rewrote them): the variable's name.
+fn variable_optional_read(expr: &IdedExpr) -> Option<String> {
+    keyed_variable(expr, super::optional::OPTIONAL_INDEX)
+}
+
+/// `variables.<name>` or `variables['<name>']`: the variable's name.
+fn variable_read(expr: &IdedExpr) -> Option<String> {
+    selected_variable(expr, false).or_else(|| keyed_variable(expr, operators::INDEX))
+}
+
+/// `variables.<name>` (a presence test when `test`): the name.
+fn selected_variable(expr: &IdedExpr, test: bool) -> Option<String> {
     match &expr.expr {
-        Expr::Select(select) if select.test && is_variables(&select.operand) => {
+        Expr::Select(select) if select.test == test && is_variables(&select.operand) => {
             Some(select.field.clone())
         }
         _ => None,
     }
 }
 
-/// `variables.?<name>` or `variables[?'<name>']` (as [`super::optional`]
-/// rewrote them): the variable's name.
-fn variable_optional_read(expr: &IdedExpr) -> Option<String> {
+/// `func(variables, '<name>')`, a built-in index: the name.
+fn keyed_variable(expr: &IdedExpr, func: &str) -> Option<String> {
     match &expr.expr {
         Expr::Call(call)
             if call.target.is_none()
-                && call.func_name == super::optional::OPTIONAL_INDEX
+                && call.func_name == func
                 && call.args.len() == 2
                 && is_variables(&call.args[0]) =>
         {
@@ -121,29 +136,6 @@ pub fn free_names(expr: &IdedExpr) -> BTreeSet<String> {
         false
     });
     names
-}
-
-/// `variables.<name>` or `variables['<name>']`: the variable's name.
-fn variable_read(expr: &IdedExpr) -> Option<String> {
-    let is_map =
-        |operand: &IdedExpr| matches!(&operand.expr, Expr::Ident(name) if name == VARIABLES);
-    match &expr.expr {
-        Expr::Select(select) if !select.test && is_map(&select.operand) => {
-            Some(select.field.clone())
-        }
-        Expr::Call(call)
-            if call.target.is_none()
-                && call.func_name == operators::INDEX
-                && call.args.len() == 2
-                && is_map(&call.args[0]) =>
-        {
-            match &call.args[1].expr {
-                Expr::Literal(LiteralValue::String(name)) => Some(name.to_string()),
-                _ => None,
-            }
-        }
-        _ => None,
-    }
 }
 
 /// Walks `expr` depth first with the names comprehensions bind around each
