@@ -198,17 +198,37 @@ fn every_policy_kind_reaches_the_reports_and_every_listed_object_is_evaluated() 
     let vap = write_temp("vap.yaml", ADMISSION_POLICY);
     let kubeconfig = cluster.kubeconfig().display().to_string();
     let vap_path = vap.display().to_string();
-    let output = polscan(&[
-        "scan",
-        "--kubeconfig",
-        &kubeconfig,
-        "--policy",
-        &vap_path,
-        "--exception-namespace",
-        "shop",
-        "--last-run-configmap",
-        "default/polscan-last-run",
-    ]);
+    let scan_recording_to = |record: &str| {
+        polscan(&[
+            "scan",
+            "--kubeconfig",
+            &kubeconfig,
+            "--policy",
+            &vap_path,
+            "--exception-namespace",
+            "shop",
+            "--last-run-configmap",
+            record,
+        ])
+    };
+    // A record that cannot be written stops the run before any report is
+    // written, not after the whole scan.
+    let unrecordable = scan_recording_to("no-such-namespace/polscan-last-run");
+    let err = stderr(&unrecordable);
+    assert_ne!(unrecordable.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("no-such-namespace/polscan-last-run") && err.contains("nothing was scanned"),
+        "{err}"
+    );
+    assert!(
+        policy_reports(&cluster).is_empty(),
+        "reports written: {err}"
+    );
+    assert!(cluster
+        .kubectl_ok(&["get", "clusterpolicyreports", "-o", "name"])
+        .trim()
+        .is_empty());
+    let output = scan_recording_to("default/polscan-last-run");
     let err = stderr(&output);
     // Every report was accepted: nothing failed to write, the run is whole.
     assert_eq!(output.status.code(), Some(0), "{err}");

@@ -178,6 +178,16 @@ pub(super) async fn scan_once(
     dry_run: bool,
 ) -> (anyhow::Result<ScanOutcome>, bool) {
     let started = chrono::Utc::now();
+    // A record that cannot be written is found out before the scan writes
+    // any report, not after it: the run stops with nothing changed.
+    if let (Some((namespace, name)), false) = (record_to, dry_run) {
+        if let Err(err) = run_record::check_writable(client, namespace, name).await {
+            let err = anyhow::Error::new(err).context(format!(
+                "--last-run-configmap {namespace}/{name}: the run could not be recorded, so nothing was scanned"
+            ));
+            return (Err(err), true);
+        }
+    }
     let outcome = scan::scan(client.clone(), options)
         .await
         .with_context(|| format!("scanning the cluster at {server}"));

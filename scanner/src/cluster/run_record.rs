@@ -26,3 +26,30 @@ pub async fn write(
     .await
     .map(|_| ())
 }
+
+/// Checks, before a scan, that the record could be written: a server-side
+/// dry run (`dryRun=All`) of the same apply, with only the ConfigMap's
+/// name. It fails as [`write`] would after the scan (a missing namespace,
+/// no right to create or patch ConfigMaps there), and persists nothing.
+pub async fn check_writable(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+) -> Result<(), ClusterError> {
+    let config_map = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": namespace},
+    });
+    send::<Value>(
+        client,
+        format!("checking that ConfigMap {namespace}/{name} can be written (a dry run)"),
+        kube::core::Request::new(format!("/api/v1/namespaces/{namespace}/configmaps")).patch(
+            name,
+            &PatchParams::apply(FIELD_MANAGER).force().dry_run(),
+            &Patch::Apply(&config_map),
+        ),
+    )
+    .await
+    .map(|_| ())
+}

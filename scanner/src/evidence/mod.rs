@@ -733,17 +733,31 @@ fn policy_reasons(info: &PolicyInfo, found: bool, input: &EvidenceInput) -> Vec<
                 // discovery failure, an older record): results may be missing.
                 reasons.push("the last scan was incomplete".into());
             }
+            // polscan's reports newer than the record: a scan since wrote
+            // none, so neither what it covered nor whether it completed is
+            // known, and the record's own scan no longer stands for them.
+            let unrecorded = match (
+                input.reports.newest_of_polscan(&info.qualified_name()),
+                scan.finished,
+            ) {
+                (Some(newest), Some(finished)) => newest > finished.timestamp(),
+                _ => false,
+            };
             if let Some(change) = scan.change_since(info.digest.as_ref(), info.last_changed) {
-                // Reports newer than the record: a scan since wrote none.
-                let unrecorded = match (input.reports.newest(&info.qualified_name()), scan.finished) {
-                    (Some(newest), Some(finished)) if newest > finished.timestamp() => format!(
+                let unrecorded = if unrecorded {
+                    format!(
                         "; the reports are newer than that record ({}), so a later scan wrote no record: rescan with --last-run-configmap {}",
-                        scan.source,
-                        scan.source
-                    ),
-                    _ => String::new(),
+                        scan.source, scan.source
+                    )
+                } else {
+                    String::new()
                 };
                 reasons.push(format!("the policy {change}: rescan first{unrecorded}"));
+            } else if unrecorded {
+                reasons.push(format!(
+                    "polscan's reports hold results of this policy newer than the last recorded scan ({}): a later scan wrote no record, so what it covered and whether it completed are not known: rescan with --last-run-configmap {}",
+                    scan.source, scan.source
+                ));
             }
         }
     }

@@ -8,7 +8,7 @@
 //! shared; a pass keeps no message or properties; only the properties the
 //! evidence reads are kept ([`KEPT_PROPERTIES`]).
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Why a violation gone from the reports is no fix: other policies still
 /// report on its resource.
@@ -188,6 +188,11 @@ pub struct ReportResults {
     by_key: BTreeSet<Keyed>,
     interner: Interner,
     reports: usize,
+    /// Per policy, the newest result timestamp (seconds) in reports
+    /// polscan wrote (its managed-by label): Kyverno's background scan
+    /// writes newer reports all the time, which say nothing of polscan's
+    /// runs.
+    newest_of_polscan: HashMap<Arc<str>, i64>,
 }
 
 impl ReportResults {
@@ -197,14 +202,10 @@ impl ReportResults {
         self.by_key.contains(&probe(policy, rule, resource))
     }
 
-    /// The newest timestamp (seconds) of `policy`'s results.
-    pub fn newest(&self, policy: &str) -> Option<i64> {
-        let first = probe(policy, "", &ObjectName::default());
-        self.by_key
-            .range(first..)
-            .take_while(|keyed| &*keyed.0.policy == policy)
-            .map(|keyed| keyed.0.timestamp)
-            .max()
+    /// The newest timestamp (seconds) of `policy`'s results in reports
+    /// polscan wrote (labelled `app.kubernetes.io/managed-by: polscan`).
+    pub fn newest_of_polscan(&self, policy: &str) -> Option<i64> {
+        self.newest_of_polscan.get(policy).copied()
     }
 
     /// Why a violation of `policy`'s `rule` on `resource`, absent from
@@ -247,6 +248,11 @@ impl ReportResults {
             return false;
         }
         self.reports += 1;
+        let by_polscan = report
+            .pointer("/metadata/labels")
+            .and_then(|labels| labels.get(report_model::shape::MANAGED_BY_LABEL))
+            .and_then(Value::as_str)
+            == Some(report_model::shape::MANAGED_BY_VALUE);
         let scope = report.get("scope");
         // The subject last read: every result of a per-resource report
         // names the same one (its `scope`).
@@ -315,6 +321,13 @@ impl ReportResults {
                     .and_then(Value::as_i64)
                     .unwrap_or(0),
             };
+            if by_polscan {
+                let newest = self
+                    .newest_of_polscan
+                    .entry(entry.policy.clone())
+                    .or_insert(entry.timestamp);
+                *newest = (*newest).max(entry.timestamp);
+            }
             self.keep(entry);
         }
         true

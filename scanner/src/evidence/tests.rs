@@ -36,6 +36,13 @@ fn report(results: Vec<Value>) -> Value {
            "metadata": {"name": "r", "namespace": "ns"}, "results": results})
 }
 
+/// A report as polscan writes it: labelled managed-by polscan.
+fn polscan_report(results: Vec<Value>) -> Value {
+    let mut report = report(results);
+    report["metadata"]["labels"] = json!({"app.kubernetes.io/managed-by": "polscan"});
+    report
+}
+
 fn scan(complete: bool, failed: &[&str]) -> ScanRecord {
     ScanRecord {
         source: "polscan-system/polscan-last-run".into(),
@@ -799,6 +806,44 @@ fn a_change_in_the_second_the_scan_started_counts_as_after_it() {
 }
 
 #[test]
+fn polscan_reports_newer_than_the_record_are_not_ready_and_kyverno_s_do_not_matter() {
+    let at_10_07 = |status: &str| {
+        let mut found = result("quiet", status, "a", "p1");
+        found["timestamp"]["seconds"] = json!(at("2026-11-20T10:07:00Z").timestamp());
+        found
+    };
+    let judge = |report: Value| {
+        let evidence = build(&input(
+            vec![report],
+            vec![policy("quiet", "Audit", "2026-11-01T00:00:00Z")],
+            Some(scan(true, &[])),
+        ));
+        find(&evidence, "quiet").clone()
+    };
+    // The record's scan finished at 10:05; polscan wrote results at 10:07
+    // in a scan that recorded nothing: the record does not describe them.
+    let unrecorded = judge(polscan_report(vec![at_10_07("pass")]));
+    assert_eq!(unrecorded.verdict, Verdict::NotReady);
+    assert!(
+        unrecorded
+            .reasons
+            .iter()
+            .any(|r| r.contains("newer than the last recorded scan")
+                && r.ends_with("rescan with --last-run-configmap polscan-system/polscan-last-run")),
+        "{:?}",
+        unrecorded.reasons
+    );
+    // Kyverno's background scan writes newer reports all the time.
+    let kyverno = judge(report(vec![at_10_07("pass")]));
+    assert_eq!(kyverno.verdict, Verdict::Ready, "{:?}", kyverno.reasons);
+    // polscan's results from the recorded scan itself are fine.
+    let mut recorded = at_10_07("pass");
+    recorded["timestamp"]["seconds"] = json!(at("2026-11-20T10:04:00Z").timestamp());
+    let recorded = judge(polscan_report(vec![recorded]));
+    assert_eq!(recorded.verdict, Verdict::Ready, "{:?}", recorded.reasons);
+}
+
+#[test]
 fn a_change_after_a_recorded_scan_with_newer_reports_asks_for_a_recorded_rescan() {
     let newer = |timestamp: i64| {
         let mut found = result("guarded", "pass", "a", "p1");
@@ -807,7 +852,7 @@ fn a_change_after_a_recorded_scan_with_newer_reports_asks_for_a_recorded_rescan(
     };
     let judge = |timestamp: i64| {
         let evidence = build(&input(
-            vec![report(vec![newer(timestamp)])],
+            vec![polscan_report(vec![newer(timestamp)])],
             vec![policy("guarded", "Enforce", "2026-11-20T10:06:00Z")],
             Some(scan(true, &[])),
         ));
