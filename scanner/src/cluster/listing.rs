@@ -15,16 +15,20 @@ use tokio::sync::mpsc;
 use super::discovery::ApiKind;
 use super::{send, ClusterError};
 
-/// What a lister tells the evaluator.
+/// What a lister tells the evaluator. `listing` numbers the LIST the
+/// event comes from: one per kind, or per kind and namespace when a scan
+/// is restricted to namespaces, so that one namespace's restart voids only
+/// what that LIST gave.
 #[derive(Debug)]
 pub enum ListEvent {
-    /// Objects of kind number `kind`, with `apiVersion` and `kind` filled in.
-    Page { kind: usize, items: Vec<Value> },
-    /// The list of `kind` starts over: results of earlier pages are void.
-    Restarted { kind: usize },
-    /// The list of `kind` ended: the object count, or why it failed.
+    /// Objects of LIST number `listing`, with `apiVersion` and `kind`
+    /// filled in.
+    Page { listing: usize, items: Vec<Value> },
+    /// LIST `listing` starts over: results of its earlier pages are void.
+    Restarted { listing: usize },
+    /// LIST `listing` ended: the object count, or why it failed.
     Finished {
-        kind: usize,
+        listing: usize,
         outcome: Result<usize, ClusterError>,
     },
 }
@@ -127,12 +131,13 @@ async fn pages(
     }
 }
 
-/// Lists `api_kind` (in `namespace`, or everywhere) page by page into `events`.
-/// Returns when the list finished or failed; the outcome is also sent.
+/// Lists `api_kind` (in `namespace`, or everywhere) page by page into
+/// `events`, as LIST number `listing`. Returns when the list finished or
+/// failed; the outcome is also sent.
 pub async fn list_kind(
     client: Client,
     api_kind: ApiKind,
-    index: usize,
+    listing: usize,
     namespace: Option<String>,
     page_size: u32,
     events: mpsc::Sender<ListEvent>,
@@ -140,24 +145,19 @@ pub async fn list_kind(
     let outcome = list_all_pages(
         &client,
         &api_kind,
-        index,
+        listing,
         namespace.as_deref(),
         page_size,
         &events,
     )
     .await;
-    let _ = events
-        .send(ListEvent::Finished {
-            kind: index,
-            outcome,
-        })
-        .await;
+    let _ = events.send(ListEvent::Finished { listing, outcome }).await;
 }
 
 async fn list_all_pages(
     client: &Client,
     api_kind: &ApiKind,
-    index: usize,
+    listing: usize,
     namespace: Option<&str>,
     page_size: u32,
     events: &mpsc::Sender<ListEvent>,
@@ -196,11 +196,7 @@ async fn list_all_pages(
                     tracing::debug!(error = %error, "no token to continue with");
                     restarts += 1;
                     tracing::warn!(kind = %api_kind.display_name(), "continue token expired; listing again from the start");
-                    if events
-                        .send(ListEvent::Restarted { kind: index })
-                        .await
-                        .is_err()
-                    {
+                    if events.send(ListEvent::Restarted { listing }).await.is_err() {
                         return Err(receiver_gone(&path));
                     }
                     continue 'restart;
@@ -236,7 +232,7 @@ async fn list_all_pages(
             count += items.len();
             if !items.is_empty()
                 && events
-                    .send(ListEvent::Page { kind: index, items })
+                    .send(ListEvent::Page { listing, items })
                     .await
                     .is_err()
             {

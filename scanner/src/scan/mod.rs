@@ -1178,12 +1178,215 @@ fn reused<'a>(
     Some(Object::Reused(report, results))
 }
 
+/// What the evaluation of listed pages needs: see [`evaluate_pages`].
+struct PageEvaluation {
+    engine: Arc<Engine>,
+    env: Arc<Environment>,
+    filters: ScanFilters,
+    progress: Arc<ScanProgress>,
+    gate: Option<SinkGate<ReportSink, PageReports>>,
+    view: Option<Box<dyn view::FindingView>>,
+    timestamp: Timestamp,
+    keep_findings: bool,
+    reuse: ReuseMode,
+    /// The kind of each LIST (its number in the scan's kinds).
+    listing_kinds: Arc<Vec<usize>>,
+}
+
+/// Evaluates the pages arriving on `receiver` until every lister is done
+/// (blocking: run it on a blocking thread). Pages are evaluated in
+/// parallel; their reports go through the gate to the sink, their findings
+/// to the view. Counts are kept per LIST, so a LIST that starts over
+/// ([`ListEvent::Restarted`]) voids only what it gave.
+fn evaluate_pages(
+    mut receiver: mpsc::Receiver<ListEvent>,
+    pages: PageEvaluation,
+) -> EvaluationTally {
+    let PageEvaluation {
+        engine,
+        env,
+        filters,
+        progress,
+        mut gate,
+        view,
+        timestamp,
+        keep_findings,
+        reuse,
+        listing_kinds,
+    } = pages;
+    let mut view = view.map(|view| (view, None::<std::io::Error>));
+    // Keyed by LIST (see `listing_kinds`), summed by kind at the end.
+    // Objects met so far by LIST: their places in the view's order.
+    let mut ordinals: BTreeMap<usize, u64> = BTreeMap::new();
+    let mut by_listing: FindingsByKind = BTreeMap::new();
+    let mut evaluated_by_listing: BTreeMap<usize, usize> = BTreeMap::new();
+    let mut counts_by_listing: BTreeMap<usize, BTreeMap<ResultKey, usize>> = BTreeMap::new();
+    // Objects some rule gave a result, and results by rule: the run
+    // record's evidence that a rule saw the objects it was meant to.
+    let mut with_results_by_listing: BTreeMap<usize, usize> = BTreeMap::new();
+    let mut rules_by_listing: BTreeMap<usize, RuleCounts> = BTreeMap::new();
+    // Objects whose stored report stood for their evaluation.
+    let mut reused_by_listing: BTreeMap<usize, usize> = BTreeMap::new();
+    let mut finished: Vec<(usize, Result<usize, ClusterError>)> = Vec::new();
+    while let Some(event) = receiver.blocking_recv() {
+        match event {
+            ListEvent::Page { listing, items } => {
+                let in_scope: Vec<Value> = items
+                    .into_iter()
+                    .filter(|item| {
+                        let namespace = item
+                            .pointer("/metadata/namespace")
+                            .and_then(Value::as_str)
+                            .unwrap_or("");
+                        namespace.is_empty() || filters.covers_namespace(namespace)
+                    })
+                    .collect();
+                *evaluated_by_listing.entry(listing).or_default() += in_scope.len();
+                progress.evaluated(in_scope.len());
+                let shape = gate.is_some();
+                // Reusing needs the stored reports: the first page
+                // waits for them (and the sink built from them).
+                let stored = match (&reuse, gate.as_mut()) {
+                    (ReuseMode::Stored(_), Some(gate)) => gate
+                        .ready(ReportSink::accept)
+                        .map(|sink| sink.existing.clone()),
+                    _ => None,
+                };
+                let labels = reuse.labels();
+                let next = ordinals.entry(listing).or_default();
+                let first = *next;
+                *next += in_scope.len() as u64;
+                let streamed = view.as_ref().map(|(view, _)| view.as_ref());
+                let (per_object, shaped): (Vec<(Object, Option<ViewRecords>)>, Vec<_>) = in_scope
+                    .par_iter()
+                    .enumerate()
+                    .map(|(place, resource)| {
+                        let inputs = labels.and_then(|reuse| reuse.inputs(resource, &env));
+                        if let (Some(stored), Some(inputs), Some(reuse)) =
+                            (&stored, &inputs, labels)
+                        {
+                            if let Some(object) = reused(reuse, stored, resource, inputs) {
+                                return ((object, None), None);
+                            }
+                        }
+                        let found = evaluate(&engine, &env, resource);
+                        // Shaped (and hashed) here, in parallel; only
+                        // the comparison and sending stay serial.
+                        let reports =
+                            shape.then(|| object_reports(&found, timestamp, labels.zip(inputs)));
+                        let ordinal = first + place as u64;
+                        let records =
+                            streamed.map(|view| (ordinal, view.records(listing, ordinal, &found)));
+                        ((Object::Evaluated(found), records), reports)
+                    })
+                    .unzip();
+                drop(in_scope);
+                let mut kept: Vec<DesiredReport> = Vec::new();
+                let mut per_found: Vec<Vec<Finding>> = Vec::with_capacity(per_object.len());
+                let counts = counts_by_listing.entry(listing).or_default();
+                let rules = rules_by_listing.entry(listing).or_default();
+                let with_results = with_results_by_listing.entry(listing).or_default();
+                for (object, records) in per_object {
+                    match object {
+                        Object::Evaluated(found) => {
+                            if let (Some((view, error @ None)), Some((ordinal, records))) =
+                                (view.as_mut(), records)
+                            {
+                                if let Err(err) = records
+                                    .and_then(|records| view.add(listing, ordinal, &found, records))
+                                {
+                                    tracing::error!(error = %err, "the output's findings could not be kept");
+                                    *error = Some(err);
+                                }
+                            }
+                            per_found.push(found);
+                        }
+                        Object::Reused(report, results) => {
+                            *with_results += 1;
+                            for (policy, rule, status) in results {
+                                *counts.entry(ResultKey::new(policy, status)).or_default() += 1;
+                                last_run::count(rules, policy.qualified_name(), rule, status);
+                            }
+                            kept.push(DesiredReport {
+                                key: report.key.clone(),
+                                content_hash: report.content_hash.clone().unwrap_or_default(),
+                            });
+                        }
+                    }
+                }
+                *reused_by_listing.entry(listing).or_default() += kept.len();
+                let per_object = per_found;
+                // Counts are of what the reports hold: matchConditions
+                // skips are not written, so they are not counted.
+                *with_results += per_object
+                    .iter()
+                    .filter(|found| found.iter().any(crate::reports::is_reported))
+                    .count();
+                let found: Vec<Finding> = per_object.into_iter().flatten().collect();
+                for finding in found.iter().filter(|f| crate::reports::is_reported(f)) {
+                    *counts.entry(ResultKey::of(finding)).or_default() += 1;
+                    last_run::count_result(rules, finding);
+                }
+                if let Some(gate) = gate.as_mut() {
+                    let objects = shaped.into_iter().flatten().collect();
+                    let page = PageReports {
+                        wanted: page_reports(objects, &found, timestamp),
+                        reused: kept,
+                    };
+                    if !gate.offer(page, HELD_PAGES, ReportSink::accept) {
+                        // The stored reports could not be read: the scan
+                        // fails, and the listers are stopped.
+                        break;
+                    }
+                }
+                if keep_findings {
+                    by_listing.entry(listing).or_default().extend(found);
+                }
+            }
+            ListEvent::Restarted { listing } => {
+                if let Some((view, _)) = view.as_mut() {
+                    view.restart(listing);
+                }
+                by_listing.remove(&listing);
+                evaluated_by_listing.remove(&listing);
+                counts_by_listing.remove(&listing);
+                with_results_by_listing.remove(&listing);
+                rules_by_listing.remove(&listing);
+                reused_by_listing.remove(&listing);
+            }
+            ListEvent::Finished { listing, outcome } => {
+                progress.list_finished();
+                if let Some(kind) = listing_kinds.get(listing) {
+                    finished.push((*kind, outcome));
+                }
+            }
+        }
+    }
+    let rule_tally = (
+        with_results_by_listing,
+        rules_by_listing,
+        reused_by_listing.values().sum(),
+    );
+    let sink = gate.and_then(|gate| gate.finish(ReportSink::accept));
+    (
+        by_listing,
+        finished,
+        evaluated_by_listing,
+        counts_by_listing,
+        rule_tally,
+        sink,
+        view,
+    )
+}
+
 /// Listing and evaluation under way ([`start_listing`]).
 struct Running {
     listers: tokio::task::JoinHandle<()>,
     evaluation: tokio::task::JoinHandle<EvaluationTally>,
     listings: Vec<KindListing>,
     jobs_per_kind: BTreeMap<usize, usize>,
+    /// The kind (its number in `listings`) of each LIST.
+    listing_kinds: Arc<Vec<usize>>,
 }
 
 /// Starts listing the kinds (`list_concurrency` at a time) while a
@@ -1207,7 +1410,7 @@ fn start_listing(
     // Pages in flight: one being evaluated, two queued, and one parsed or
     // arriving per lister. Evaluation is the slower side, so more queued
     // pages would only hold more memory (a page of 500 Pods is megabytes).
-    let (sender, mut receiver) = mpsc::channel::<ListEvent>(2);
+    let (sender, receiver) = mpsc::channel::<ListEvent>(2);
     let listings: Vec<KindListing> = kinds
         .iter()
         .map(|kind| KindListing {
@@ -1234,15 +1437,19 @@ fn start_listing(
     for (index, _, _) in &jobs {
         *jobs_per_kind.entry(*index).or_default() += 1;
     }
+    // The kind of each LIST (a job's number): events name the LIST, so a
+    // namespace's restart voids that namespace's pages only.
+    let listing_kinds: Arc<Vec<usize>> =
+        Arc::new(jobs.iter().map(|(index, _, _)| *index).collect());
     let client = client.clone();
     let page_size = options.page_size.max(1);
     let listers = tokio::spawn(async move {
-        futures::stream::iter(jobs)
-            .map(|(index, kind, namespace)| {
+        futures::stream::iter(jobs.into_iter().enumerate())
+            .map(|(listing, (_, kind, namespace))| {
                 listing::list_kind(
                     client.clone(),
                     kind,
-                    index,
+                    listing,
                     namespace,
                     page_size,
                     sender.clone(),
@@ -1253,178 +1460,26 @@ fn start_listing(
             .await;
     });
 
-    let filters = options.filters.clone();
-    let progress = options.progress.clone();
-    let evaluation = tokio::task::spawn_blocking(move || {
-        let mut gate = gate;
-        let mut view = view.map(|view| (view, None::<std::io::Error>));
-        // Objects met so far by kind: their places in the view's order.
-        let mut ordinals: BTreeMap<usize, u64> = BTreeMap::new();
-        let mut by_kind: FindingsByKind = BTreeMap::new();
-        let mut evaluated_by_kind: BTreeMap<usize, usize> = BTreeMap::new();
-        let mut counts_by_kind: BTreeMap<usize, BTreeMap<ResultKey, usize>> = BTreeMap::new();
-        // Objects some rule gave a result, and results by rule: the run
-        // record's evidence that a rule saw the objects it was meant to.
-        let mut with_results_by_kind: BTreeMap<usize, usize> = BTreeMap::new();
-        let mut rules_by_kind: BTreeMap<usize, RuleCounts> = BTreeMap::new();
-        // Objects whose stored report stood for their evaluation.
-        let mut reused_by_kind: BTreeMap<usize, usize> = BTreeMap::new();
-        let mut finished: Vec<(usize, Result<usize, ClusterError>)> = Vec::new();
-        while let Some(event) = receiver.blocking_recv() {
-            match event {
-                ListEvent::Page { kind, items } => {
-                    let in_scope: Vec<Value> = items
-                        .into_iter()
-                        .filter(|item| {
-                            let namespace = item
-                                .pointer("/metadata/namespace")
-                                .and_then(Value::as_str)
-                                .unwrap_or("");
-                            namespace.is_empty() || filters.covers_namespace(namespace)
-                        })
-                        .collect();
-                    *evaluated_by_kind.entry(kind).or_default() += in_scope.len();
-                    progress.evaluated(in_scope.len());
-                    let shape = gate.is_some();
-                    // Reusing needs the stored reports: the first page
-                    // waits for them (and the sink built from them).
-                    let stored = match (&reuse, gate.as_mut()) {
-                        (ReuseMode::Stored(_), Some(gate)) => gate
-                            .ready(ReportSink::accept)
-                            .map(|sink| sink.existing.clone()),
-                        _ => None,
-                    };
-                    let labels = reuse.labels();
-                    let next = ordinals.entry(kind).or_default();
-                    let first = *next;
-                    *next += in_scope.len() as u64;
-                    let streamed = view.as_ref().map(|(view, _)| view.as_ref());
-                    let (per_object, shaped): (Vec<(Object, Option<ViewRecords>)>, Vec<_>) =
-                        in_scope
-                            .par_iter()
-                            .enumerate()
-                            .map(|(place, resource)| {
-                                let inputs = labels.and_then(|reuse| reuse.inputs(resource, &env));
-                                if let (Some(stored), Some(inputs), Some(reuse)) =
-                                    (&stored, &inputs, labels)
-                                {
-                                    if let Some(object) = reused(reuse, stored, resource, inputs) {
-                                        return ((object, None), None);
-                                    }
-                                }
-                                let found = evaluate(&engine, &env, resource);
-                                // Shaped (and hashed) here, in parallel; only
-                                // the comparison and sending stay serial.
-                                let reports = shape
-                                    .then(|| object_reports(&found, timestamp, labels.zip(inputs)));
-                                let ordinal = first + place as u64;
-                                let records = streamed
-                                    .map(|view| (ordinal, view.records(kind, ordinal, &found)));
-                                ((Object::Evaluated(found), records), reports)
-                            })
-                            .unzip();
-                    drop(in_scope);
-                    let mut kept: Vec<DesiredReport> = Vec::new();
-                    let mut per_found: Vec<Vec<Finding>> = Vec::with_capacity(per_object.len());
-                    let counts = counts_by_kind.entry(kind).or_default();
-                    let rules = rules_by_kind.entry(kind).or_default();
-                    let with_results = with_results_by_kind.entry(kind).or_default();
-                    for (object, records) in per_object {
-                        match object {
-                            Object::Evaluated(found) => {
-                                if let (Some((view, error @ None)), Some((ordinal, records))) =
-                                    (view.as_mut(), records)
-                                {
-                                    if let Err(err) = records.and_then(|records| {
-                                        view.add(kind, ordinal, &found, records)
-                                    }) {
-                                        tracing::error!(error = %err, "the output's findings could not be kept");
-                                        *error = Some(err);
-                                    }
-                                }
-                                per_found.push(found);
-                            }
-                            Object::Reused(report, results) => {
-                                *with_results += 1;
-                                for (policy, rule, status) in results {
-                                    *counts.entry(ResultKey::new(policy, status)).or_default() += 1;
-                                    last_run::count(rules, policy.qualified_name(), rule, status);
-                                }
-                                kept.push(DesiredReport {
-                                    key: report.key.clone(),
-                                    content_hash: report.content_hash.clone().unwrap_or_default(),
-                                });
-                            }
-                        }
-                    }
-                    *reused_by_kind.entry(kind).or_default() += kept.len();
-                    let per_object = per_found;
-                    // Counts are of what the reports hold: matchConditions
-                    // skips are not written, so they are not counted.
-                    *with_results += per_object
-                        .iter()
-                        .filter(|found| found.iter().any(crate::reports::is_reported))
-                        .count();
-                    let found: Vec<Finding> = per_object.into_iter().flatten().collect();
-                    for finding in found.iter().filter(|f| crate::reports::is_reported(f)) {
-                        *counts.entry(ResultKey::of(finding)).or_default() += 1;
-                        last_run::count_result(rules, finding);
-                    }
-                    if let Some(gate) = gate.as_mut() {
-                        let objects = shaped.into_iter().flatten().collect();
-                        let page = PageReports {
-                            wanted: page_reports(objects, &found, timestamp),
-                            reused: kept,
-                        };
-                        if !gate.offer(page, HELD_PAGES, ReportSink::accept) {
-                            // The stored reports could not be read: the scan
-                            // fails, and the listers are stopped.
-                            break;
-                        }
-                    }
-                    if keep_findings {
-                        by_kind.entry(kind).or_default().extend(found);
-                    }
-                }
-                ListEvent::Restarted { kind } => {
-                    if let Some((view, _)) = view.as_mut() {
-                        view.restart(kind);
-                    }
-                    by_kind.remove(&kind);
-                    evaluated_by_kind.remove(&kind);
-                    counts_by_kind.remove(&kind);
-                    with_results_by_kind.remove(&kind);
-                    rules_by_kind.remove(&kind);
-                    reused_by_kind.remove(&kind);
-                }
-                ListEvent::Finished { kind, outcome } => {
-                    progress.list_finished();
-                    finished.push((kind, outcome));
-                }
-            }
-        }
-        let rule_tally = (
-            with_results_by_kind,
-            rules_by_kind,
-            reused_by_kind.values().sum(),
-        );
-        let sink = gate.and_then(|gate| gate.finish(ReportSink::accept));
-        (
-            by_kind,
-            finished,
-            evaluated_by_kind,
-            counts_by_kind,
-            rule_tally,
-            sink,
-            view,
-        )
-    });
+    let pages = PageEvaluation {
+        engine,
+        env,
+        filters: options.filters.clone(),
+        progress: options.progress.clone(),
+        gate,
+        view,
+        timestamp,
+        keep_findings,
+        reuse,
+        listing_kinds: listing_kinds.clone(),
+    };
+    let evaluation = tokio::task::spawn_blocking(move || evaluate_pages(receiver, pages));
 
     Running {
         listers,
         evaluation,
         listings,
         jobs_per_kind,
+        listing_kinds,
     }
 }
 
@@ -1442,98 +1497,121 @@ impl Running {
             evaluation,
             mut listings,
             jobs_per_kind,
+            listing_kinds,
         } = self;
         let _ = listers.await;
-        let (by_kind, finished, evaluated_by_kind, counts_by_kind, rule_tally, sink, view) =
-            match evaluation.await {
-                Ok(result) => result,
-                Err(err) => {
-                    for listing in &mut listings {
-                        listing.error = Some(ClusterError::Transport {
-                            what: format!("evaluating {}", listing.kind.display_name()),
-                            message: err.to_string(),
-                        });
-                    }
-                    return Evaluated {
-                        findings: BTreeMap::new(),
-                        listings,
-                        resources: 0,
-                        status_counts: BTreeMap::new(),
-                        result_counts: BTreeMap::new(),
-                        objects_evaluated_by_kind: BTreeMap::new(),
-                        results_by_rule: BTreeMap::new(),
-                        reused: 0,
-                        sink: None,
-                        view: None,
-                    };
-                }
-            };
-        let mut done: BTreeMap<usize, usize> = BTreeMap::new();
-        for (index, result) in finished {
-            let Some(listing) = listings.get_mut(index) else {
-                continue;
-            };
-            *done.entry(index).or_default() += 1;
-            match result {
-                Ok(count) => listing.objects += count,
-                Err(err) => listing.error = Some(err),
-            }
-        }
-        for (index, expected) in jobs_per_kind {
-            if done.get(&index).copied().unwrap_or(0) < expected {
-                if let Some(listing) = listings.get_mut(index) {
-                    listing.error.get_or_insert(ClusterError::Transport {
-                        what: format!("listing {}", listing.kind.display_name()),
-                        message: "the list task stopped before finishing".into(),
+        let tally = match evaluation.await {
+            Ok(result) => result,
+            Err(err) => {
+                for listing in &mut listings {
+                    listing.error = Some(ClusterError::Transport {
+                        what: format!("evaluating {}", listing.kind.display_name()),
+                        message: err.to_string(),
                     });
                 }
+                return Evaluated {
+                    findings: BTreeMap::new(),
+                    listings,
+                    resources: 0,
+                    status_counts: BTreeMap::new(),
+                    result_counts: BTreeMap::new(),
+                    objects_evaluated_by_kind: BTreeMap::new(),
+                    results_by_rule: BTreeMap::new(),
+                    reused: 0,
+                    sink: None,
+                    view: None,
+                };
+            }
+        };
+        fold_listings(tally, listings, &jobs_per_kind, &listing_kinds)
+    }
+}
+
+/// What the LISTs gave, by kind: the tally of [`evaluate_pages`] folded
+/// into `listings` (one per kind), whose LISTs are `listing_kinds` (the
+/// kind of each) and `jobs_per_kind` of them per kind. A kind with a LIST
+/// that never finished is marked failed.
+fn fold_listings(
+    tally: EvaluationTally,
+    mut listings: Vec<KindListing>,
+    jobs_per_kind: &BTreeMap<usize, usize>,
+    listing_kinds: &[usize],
+) -> Evaluated {
+    let (by_listing, finished, evaluated_by_listing, counts_by_listing, rule_tally, sink, view) =
+        tally;
+    let kind_of = |listing: usize| listing_kinds.get(listing).copied();
+    let mut done: BTreeMap<usize, usize> = BTreeMap::new();
+    for (index, result) in finished {
+        let Some(listing) = listings.get_mut(index) else {
+            continue;
+        };
+        *done.entry(index).or_default() += 1;
+        match result {
+            Ok(count) => listing.objects += count,
+            Err(err) => listing.error = Some(err),
+        }
+    }
+    for (&index, &expected) in jobs_per_kind {
+        if done.get(&index).copied().unwrap_or(0) < expected {
+            if let Some(listing) = listings.get_mut(index) {
+                listing.error.get_or_insert(ClusterError::Transport {
+                    what: format!("listing {}", listing.kind.display_name()),
+                    message: "the list task stopped before finishing".into(),
+                });
             }
         }
-        let mut status_counts: BTreeMap<RuleStatus, usize> = BTreeMap::new();
-        let mut result_counts: BTreeMap<ResultKey, usize> = BTreeMap::new();
-        for counts in counts_by_kind.values() {
-            for (key, count) in counts {
-                *status_counts.entry(key.status).or_default() += count;
-                *result_counts.entry(key.clone()).or_default() += count;
-            }
+    }
+    let mut status_counts: BTreeMap<RuleStatus, usize> = BTreeMap::new();
+    let mut result_counts: BTreeMap<ResultKey, usize> = BTreeMap::new();
+    for counts in counts_by_listing.values() {
+        for (key, count) in counts {
+            *status_counts.entry(key.status).or_default() += count;
+            *result_counts.entry(key.clone()).or_default() += count;
         }
-        let (with_results_by_kind, rules_by_kind, reused) = rule_tally;
-        let mut objects_evaluated_by_kind: BTreeMap<String, usize> = BTreeMap::new();
-        for (index, count) in with_results_by_kind {
-            if let Some(listing) = listings.get(index) {
-                *objects_evaluated_by_kind
-                    .entry(listing.kind.display_name())
-                    .or_default() += count;
-            }
+    }
+    let (with_results_by_listing, rules_by_listing, reused) = rule_tally;
+    let mut objects_evaluated_by_kind: BTreeMap<String, usize> = BTreeMap::new();
+    for (index, count) in with_results_by_listing {
+        if let Some(listing) = kind_of(index).and_then(|kind| listings.get(kind)) {
+            *objects_evaluated_by_kind
+                .entry(listing.kind.display_name())
+                .or_default() += count;
         }
-        let mut results_by_rule = RuleCounts::new();
-        for rules in rules_by_kind.into_values() {
-            for (policy, by_rule) in rules {
-                for (rule, by_status) in by_rule {
-                    for (status, count) in by_status {
-                        *results_by_rule
-                            .entry(policy.clone())
-                            .or_default()
-                            .entry(rule.clone())
-                            .or_default()
-                            .entry(status)
-                            .or_default() += count;
-                    }
+    }
+    let mut results_by_rule = RuleCounts::new();
+    for rules in rules_by_listing.into_values() {
+        for (policy, by_rule) in rules {
+            for (rule, by_status) in by_rule {
+                for (status, count) in by_status {
+                    *results_by_rule
+                        .entry(policy.clone())
+                        .or_default()
+                        .entry(rule.clone())
+                        .or_default()
+                        .entry(status)
+                        .or_default() += count;
                 }
             }
         }
-        Evaluated {
-            findings: by_kind,
-            listings,
-            resources: evaluated_by_kind.values().sum(),
-            status_counts,
-            result_counts,
-            objects_evaluated_by_kind,
-            results_by_rule,
-            reused,
-            sink,
-            view,
+    }
+    // A kind's findings, its LISTs' in the order of its namespaces.
+    let mut findings: FindingsByKind = BTreeMap::new();
+    for (listing, found) in by_listing {
+        if let Some(kind) = kind_of(listing) {
+            findings.entry(kind).or_default().extend(found);
         }
+    }
+    Evaluated {
+        findings,
+        listings,
+        resources: evaluated_by_listing.values().sum(),
+        status_counts,
+        result_counts,
+        objects_evaluated_by_kind,
+        results_by_rule,
+        reused,
+        sink,
+        view,
     }
 }
 
@@ -2123,5 +2201,113 @@ mod tests {
             .collect();
         let got = page_reports(per_object, &found, timestamp).unwrap_err();
         assert_eq!(got.to_string(), expected.to_string());
+    }
+}
+
+#[cfg(test)]
+mod listing_tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::engine::policy::Policy;
+
+    fn pod(namespace: &str, name: &str) -> Value {
+        json!({"apiVersion": "v1", "kind": "Pod",
+               "metadata": {"name": name, "namespace": namespace, "uid": format!("{namespace}-{name}")},
+               "spec": {"containers": [{"name": "c", "image": "nginx:latest"}]}})
+    }
+
+    /// Pages of one kind listed namespace by namespace (LISTs 0 and 1),
+    /// pushed in as the listers would, through evaluation and the fold.
+    fn evaluated(events: Vec<ListEvent>) -> Evaluated {
+        let policy = Policy::from_document(&json!({
+            "apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy",
+            "metadata": {"name": "no-latest"},
+            "spec": {"validationFailureAction": "Audit", "rules": [{
+                "name": "check", "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+                "validate": {"pattern": {"spec": {"containers": [{"image": "!*:latest"}]}}}}]}
+        }))
+        .unwrap_or_else(|err| panic!("{err}"));
+        let (sender, receiver) = mpsc::channel(events.len().max(1));
+        for event in events {
+            sender
+                .try_send(event)
+                .unwrap_or_else(|err| panic!("{err}"));
+        }
+        drop(sender);
+        let listing_kinds = Arc::new(vec![0, 0]);
+        let pages = PageEvaluation {
+            engine: Arc::new(Engine::new(vec![policy], EngineOptions::default())),
+            env: Arc::new(Environment::default()),
+            filters: ScanFilters {
+                namespaces: vec!["a".into(), "b".into()],
+                ..ScanFilters::default()
+            },
+            progress: Arc::default(),
+            gate: None,
+            view: None,
+            timestamp: Timestamp::now_seconds(),
+            keep_findings: true,
+            reuse: ReuseMode::Off,
+            listing_kinds: listing_kinds.clone(),
+        };
+        let tally = evaluate_pages(receiver, pages);
+        let listings = vec![KindListing {
+            kind: ApiKind::listable_for_tests("", "Pod"),
+            objects: 0,
+            error: None,
+        }];
+        fold_listings(tally, listings, &BTreeMap::from([(0, 2)]), &listing_kinds)
+    }
+
+    fn finished(listing: usize, objects: usize) -> ListEvent {
+        ListEvent::Finished {
+            listing,
+            outcome: Ok(objects),
+        }
+    }
+
+    #[test]
+    fn a_namespace_s_list_starting_over_voids_only_its_own_pages() {
+        let outcome = evaluated(vec![
+            ListEvent::Page {
+                listing: 0,
+                items: vec![pod("a", "a1")],
+            },
+            ListEvent::Page {
+                listing: 1,
+                items: vec![pod("b", "b1")],
+            },
+            // Namespace b's LIST starts over and lists b1 again, and b2.
+            ListEvent::Restarted { listing: 1 },
+            ListEvent::Page {
+                listing: 1,
+                items: vec![pod("b", "b1"), pod("b", "b2")],
+            },
+            finished(0, 1),
+            finished(1, 2),
+        ]);
+        assert_eq!(outcome.resources, 3);
+        assert_eq!(outcome.status_counts.get(&RuleStatus::Fail), Some(&3));
+        let names: Vec<&str> = outcome.findings[&0]
+            .iter()
+            .map(|f| f.resource.name.as_str())
+            .collect();
+        assert_eq!(names, ["a1", "b1", "b2"]);
+        assert_eq!(outcome.listings[0].objects, 3);
+        assert!(outcome.listings[0].error.is_none());
+        assert_eq!(outcome.objects_evaluated_by_kind.get("Pod"), Some(&3));
+    }
+
+    #[test]
+    fn a_kind_with_a_namespace_s_list_unfinished_is_failed() {
+        let outcome = evaluated(vec![
+            ListEvent::Page {
+                listing: 0,
+                items: vec![pod("a", "a1")],
+            },
+            finished(0, 1),
+        ]);
+        assert!(outcome.listings[0].error.is_some());
     }
 }

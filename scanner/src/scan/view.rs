@@ -1,8 +1,9 @@
 //! Where a scan streams its findings when its output lists them (the
 //! table, JUnit, SARIF): each object's findings enter, with the number of
-//! the kind listed and the object's place among that kind's objects, as
-//! the pages are evaluated; a kind whose listing starts again drops what
-//! it gave; the output leaves at the end, written by the view. The scan
+//! the LIST that gave it (one per kind, or per kind and namespace) and the
+//! object's place among that LIST's objects, as the pages are evaluated; a
+//! LIST that starts again drops what it gave; the output leaves at the
+//! end, written by the view. The scan
 //! then holds no finding: memory is the view's counts and what its spill
 //! keeps (`cli::apply_stream::ScanView`).
 
@@ -19,8 +20,9 @@ pub type ViewRecord = (Vec<u8>, Vec<u8>);
 /// A streamed output of findings.
 pub trait FindingView: Send + Sync {
     /// The records of one object's findings; called in parallel for the
-    /// objects of a page. `kind`: the kind's number in the scan's list;
-    /// `ordinal`: the object's place among the objects of its kind.
+    /// objects of a page. `kind`: the number of the LIST that gave the
+    /// object (one per kind, or per kind and namespace); `ordinal`: the
+    /// object's place among that LIST's objects.
     fn records(
         &self,
         kind: usize,
@@ -38,7 +40,7 @@ pub trait FindingView: Send + Sync {
         records: Vec<ViewRecord>,
     ) -> std::io::Result<()>;
 
-    /// The listing of `kind` starts over: what it gave so far is void.
+    /// LIST `kind` starts over: what it gave so far is void.
     fn restart(&mut self, kind: usize);
 
     /// Writes the output to `out`: `problems` as the view shows them, and
