@@ -2230,9 +2230,7 @@ mod listing_tests {
         .unwrap_or_else(|err| panic!("{err}"));
         let (sender, receiver) = mpsc::channel(events.len().max(1));
         for event in events {
-            sender
-                .try_send(event)
-                .unwrap_or_else(|err| panic!("{err}"));
+            sender.try_send(event).unwrap_or_else(|err| panic!("{err}"));
         }
         drop(sender);
         let listing_kinds = Arc::new(vec![0, 0]);
