@@ -966,8 +966,10 @@ fn an_expired_continue_token_continues_the_list_without_seeing_an_object_twice()
     let names: Vec<String> = events
         .iter()
         .filter_map(|e| match e {
-            ListEvent::Page { items, .. } => Some(
-                items
+            ListEvent::Page { page, .. } => Some(
+                page.clone()
+                    .parse()
+                    .unwrap_or_else(|err| panic!("{err}"))
                     .iter()
                     .filter_map(|i| i["metadata"]["name"].as_str().map(str::to_string))
                     .collect::<Vec<_>>(),

@@ -5,10 +5,15 @@
 //! minutes by default) continues from the token the server offers in its
 //! answer, at the latest state; only a server that offers none makes the
 //! kind's list restart from the start, after telling the receiver to drop
-//! what it already had of that kind.
+//! what it already had of that kind. A page travels as its objects' JSON
+//! text ([`RawPage`]) and is parsed when it is evaluated: a parsed object
+//! takes several times the memory of its text, and pages wait in each
+//! lister and in the queue.
 
 use kube::api::ListParams;
 use kube::Client;
+use rayon::prelude::*;
+use serde_json::value::RawValue;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
@@ -21,9 +26,8 @@ use super::{send, ClusterError};
 /// what that LIST gave.
 #[derive(Debug)]
 pub enum ListEvent {
-    /// Objects of LIST number `listing`, with `apiVersion` and `kind`
-    /// filled in.
-    Page { listing: usize, items: Vec<Value> },
+    /// Objects of LIST number `listing`.
+    Page { listing: usize, page: RawPage },
     /// LIST `listing` starts over: results of its earlier pages are void.
     Restarted { listing: usize },
     /// LIST `listing` ended: the object count, or why it failed.
@@ -31,6 +35,75 @@ pub enum ListEvent {
         listing: usize,
         outcome: Result<usize, ClusterError>,
     },
+}
+
+/// One page of a kind's objects as the server sent them: each object's
+/// JSON text, with the `apiVersion` and `kind` that a LIST's items lack.
+#[derive(Debug, Clone)]
+pub struct RawPage {
+    items: Vec<Box<RawValue>>,
+    api_version: Value,
+    kind: Value,
+}
+
+impl RawPage {
+    /// A page of `api_kind`'s objects from their JSON texts.
+    pub fn new(api_kind: &ApiKind, items: Vec<Box<RawValue>>) -> RawPage {
+        RawPage {
+            items,
+            api_version: Value::String(api_kind.api_version()),
+            kind: Value::String(api_kind.kind.clone()),
+        }
+    }
+
+    /// Objects on the page.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether the page has no object.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The objects, parsed in parallel (rayon), in the page's order, with
+    /// `apiVersion` and `kind` filled in. Errors: an object's text that
+    /// does not parse as JSON (the page's did, so only a deeper nesting
+    /// than serde_json's limit could).
+    pub fn parse(self) -> Result<Vec<Value>, serde_json::Error> {
+        let RawPage {
+            items,
+            api_version,
+            kind,
+        } = self;
+        items
+            .into_par_iter()
+            .map(|text| {
+                let mut item: Value = serde_json::from_str(text.get())?;
+                if let Value::Object(object) = &mut item {
+                    object.insert("apiVersion".into(), api_version.clone());
+                    object.insert("kind".into(), kind.clone());
+                }
+                Ok(item)
+            })
+            .collect()
+    }
+}
+
+/// A LIST's answer as it is read: the continue token and each object's
+/// text.
+#[derive(serde::Deserialize)]
+struct ListPage {
+    #[serde(default)]
+    metadata: ListPageMeta,
+    #[serde(default)]
+    items: Option<Vec<Box<RawValue>>>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct ListPageMeta {
+    #[serde(default, rename = "continue")]
+    continue_: Option<String>,
 }
 
 /// How many times a kind's list restarts after expired continue tokens
@@ -56,7 +129,7 @@ pub async fn list_page(
 /// its Status, "an inconsistent list", apiserver storage/etcd3
 /// `handleCompactedErrorForPaging`).
 enum PageAnswer {
-    Page(Value),
+    Page(ListPage),
     Expired {
         resume: Option<String>,
         error: ClusterError,
@@ -76,7 +149,7 @@ async fn list_page_or_resume(
                 what: what.clone(),
                 message: err.to_string(),
             })?;
-    match client.request::<Value>(request).await {
+    match client.request::<ListPage>(request).await {
         Ok(page) => Ok(PageAnswer::Page(page)),
         Err(kube::Error::Api(status)) if status.code == 410 => {
             let resume = status
@@ -163,8 +236,6 @@ async fn list_all_pages(
     events: &mpsc::Sender<ListEvent>,
 ) -> Result<usize, ClusterError> {
     let path = api_kind.collection_path(namespace);
-    let api_version = Value::String(api_kind.api_version());
-    let kind = Value::String(api_kind.kind.clone());
     let mut restarts = 0;
     'restart: loop {
         let mut count = 0;
@@ -203,36 +274,12 @@ async fn list_all_pages(
                 }
                 Ok(PageAnswer::Expired { error, .. }) | Err(error) => return Err(error),
             };
-            let Value::Object(mut page) = page else {
-                return Err(ClusterError::Transport {
-                    what: format!("listing {path}"),
-                    message: "the answer is not an object".into(),
-                });
-            };
-            continue_token = page
-                .get("metadata")
-                .and_then(|m| m.get("continue"))
-                .and_then(Value::as_str)
-                .filter(|token| !token.is_empty())
-                .map(str::to_string);
-            let items = match page.remove("items") {
-                Some(Value::Array(items)) => items,
-                _ => Vec::new(),
-            };
-            let items: Vec<Value> = items
-                .into_iter()
-                .map(|mut item| {
-                    if let Value::Object(object) = &mut item {
-                        object.insert("apiVersion".into(), api_version.clone());
-                        object.insert("kind".into(), kind.clone());
-                    }
-                    item
-                })
-                .collect();
-            count += items.len();
-            if !items.is_empty()
+            continue_token = page.metadata.continue_.filter(|token| !token.is_empty());
+            let page = RawPage::new(api_kind, page.items.unwrap_or_default());
+            count += page.len();
+            if !page.is_empty()
                 && events
-                    .send(ListEvent::Page { listing, items })
+                    .send(ListEvent::Page { listing, page })
                     .await
                     .is_err()
             {

@@ -1121,16 +1121,28 @@ fn page_reports(
 /// two cores more did not pay: the read itself needs the CPU.
 const HELD_PAGES: usize = 2;
 
-/// What the evaluation task hands back.
-type EvaluationTally = (
-    FindingsByKind,
-    Vec<(usize, Result<usize, ClusterError>)>,
-    BTreeMap<usize, usize>,
-    BTreeMap<usize, BTreeMap<ResultKey, usize>>,
-    (BTreeMap<usize, usize>, BTreeMap<usize, RuleCounts>, usize),
-    Option<ReportSink>,
-    Option<(Box<dyn view::FindingView>, Option<std::io::Error>)>,
-);
+/// What the evaluation of the pages ([`evaluate_pages`]) hands back;
+/// maps are keyed by LIST (one per kind, or per kind and namespace).
+#[derive(Default)]
+struct EvaluationTally {
+    /// Findings, when the scan keeps them.
+    findings: BTreeMap<usize, Vec<Finding>>,
+    /// Each LIST's end, by the kind it listed: its object count or error.
+    finished: Vec<(usize, Result<usize, ClusterError>)>,
+    /// Pages that could not be read, by the kind listed.
+    unreadable: Vec<(usize, ClusterError)>,
+    /// Objects evaluated (or reused).
+    evaluated: BTreeMap<usize, usize>,
+    counts: BTreeMap<usize, BTreeMap<ResultKey, usize>>,
+    /// Objects some rule gave a result, and results by rule: the run
+    /// record's evidence that a rule saw the objects it was meant to.
+    with_results: BTreeMap<usize, usize>,
+    rules: BTreeMap<usize, RuleCounts>,
+    /// Objects whose stored report stood for their evaluation.
+    reused: BTreeMap<usize, usize>,
+    sink: Option<ReportSink>,
+    view: Option<(Box<dyn view::FindingView>, Option<std::io::Error>)>,
+}
 
 /// Whether a run labels its per-resource reports for reuse, and also
 /// reuses the stored ones ([`reuse`]).
@@ -1214,23 +1226,32 @@ fn evaluate_pages(
         reuse,
         listing_kinds,
     } = pages;
-    let mut view = view.map(|view| (view, None::<std::io::Error>));
-    // Keyed by LIST (see `listing_kinds`), summed by kind at the end.
     // Objects met so far by LIST: their places in the view's order.
     let mut ordinals: BTreeMap<usize, u64> = BTreeMap::new();
-    let mut by_listing: FindingsByKind = BTreeMap::new();
-    let mut evaluated_by_listing: BTreeMap<usize, usize> = BTreeMap::new();
-    let mut counts_by_listing: BTreeMap<usize, BTreeMap<ResultKey, usize>> = BTreeMap::new();
-    // Objects some rule gave a result, and results by rule: the run
-    // record's evidence that a rule saw the objects it was meant to.
-    let mut with_results_by_listing: BTreeMap<usize, usize> = BTreeMap::new();
-    let mut rules_by_listing: BTreeMap<usize, RuleCounts> = BTreeMap::new();
-    // Objects whose stored report stood for their evaluation.
-    let mut reused_by_listing: BTreeMap<usize, usize> = BTreeMap::new();
-    let mut finished: Vec<(usize, Result<usize, ClusterError>)> = Vec::new();
+    let mut tally = EvaluationTally {
+        view: view.map(|view| (view, None::<std::io::Error>)),
+        ..EvaluationTally::default()
+    };
     while let Some(event) = receiver.blocking_recv() {
         match event {
-            ListEvent::Page { listing, items } => {
+            ListEvent::Page { listing, page } => {
+                let items = match page.parse() {
+                    Ok(items) => items,
+                    Err(err) => {
+                        // The LIST's count includes these objects: its kind
+                        // is failed, so its reports are left as they were.
+                        if let Some(kind) = listing_kinds.get(listing) {
+                            tally.unreadable.push((
+                                *kind,
+                                ClusterError::Transport {
+                                    what: "reading a listed page".into(),
+                                    message: err.to_string(),
+                                },
+                            ));
+                        }
+                        continue;
+                    }
+                };
                 let in_scope: Vec<Value> = items
                     .into_iter()
                     .filter(|item| {
@@ -1241,7 +1262,7 @@ fn evaluate_pages(
                         namespace.is_empty() || filters.covers_namespace(namespace)
                     })
                     .collect();
-                *evaluated_by_listing.entry(listing).or_default() += in_scope.len();
+                *tally.evaluated.entry(listing).or_default() += in_scope.len();
                 progress.evaluated(in_scope.len());
                 let shape = gate.is_some();
                 // Reusing needs the stored reports: the first page
@@ -1256,7 +1277,7 @@ fn evaluate_pages(
                 let next = ordinals.entry(listing).or_default();
                 let first = *next;
                 *next += in_scope.len() as u64;
-                let streamed = view.as_ref().map(|(view, _)| view.as_ref());
+                let streamed = tally.view.as_ref().map(|(view, _)| view.as_ref());
                 let (per_object, shaped): (Vec<(Object, Option<ViewRecords>)>, Vec<_>) = in_scope
                     .par_iter()
                     .enumerate()
@@ -1283,14 +1304,14 @@ fn evaluate_pages(
                 drop(in_scope);
                 let mut kept: Vec<DesiredReport> = Vec::new();
                 let mut per_found: Vec<Vec<Finding>> = Vec::with_capacity(per_object.len());
-                let counts = counts_by_listing.entry(listing).or_default();
-                let rules = rules_by_listing.entry(listing).or_default();
-                let with_results = with_results_by_listing.entry(listing).or_default();
+                let counts = tally.counts.entry(listing).or_default();
+                let rules = tally.rules.entry(listing).or_default();
+                let with_results = tally.with_results.entry(listing).or_default();
                 for (object, records) in per_object {
                     match object {
                         Object::Evaluated(found) => {
                             if let (Some((view, error @ None)), Some((ordinal, records))) =
-                                (view.as_mut(), records)
+                                (tally.view.as_mut(), records)
                             {
                                 if let Err(err) = records
                                     .and_then(|records| view.add(listing, ordinal, &found, records))
@@ -1314,7 +1335,7 @@ fn evaluate_pages(
                         }
                     }
                 }
-                *reused_by_listing.entry(listing).or_default() += kept.len();
+                *tally.reused.entry(listing).or_default() += kept.len();
                 let per_object = per_found;
                 // Counts are of what the reports hold: matchConditions
                 // skips are not written, so they are not counted.
@@ -1340,43 +1361,30 @@ fn evaluate_pages(
                     }
                 }
                 if keep_findings {
-                    by_listing.entry(listing).or_default().extend(found);
+                    tally.findings.entry(listing).or_default().extend(found);
                 }
             }
             ListEvent::Restarted { listing } => {
-                if let Some((view, _)) = view.as_mut() {
+                if let Some((view, _)) = tally.view.as_mut() {
                     view.restart(listing);
                 }
-                by_listing.remove(&listing);
-                evaluated_by_listing.remove(&listing);
-                counts_by_listing.remove(&listing);
-                with_results_by_listing.remove(&listing);
-                rules_by_listing.remove(&listing);
-                reused_by_listing.remove(&listing);
+                tally.findings.remove(&listing);
+                tally.evaluated.remove(&listing);
+                tally.counts.remove(&listing);
+                tally.with_results.remove(&listing);
+                tally.rules.remove(&listing);
+                tally.reused.remove(&listing);
             }
             ListEvent::Finished { listing, outcome } => {
                 progress.list_finished();
                 if let Some(kind) = listing_kinds.get(listing) {
-                    finished.push((*kind, outcome));
+                    tally.finished.push((*kind, outcome));
                 }
             }
         }
     }
-    let rule_tally = (
-        with_results_by_listing,
-        rules_by_listing,
-        reused_by_listing.values().sum(),
-    );
-    let sink = gate.and_then(|gate| gate.finish(ReportSink::accept));
-    (
-        by_listing,
-        finished,
-        evaluated_by_listing,
-        counts_by_listing,
-        rule_tally,
-        sink,
-        view,
-    )
+    tally.sink = gate.and_then(|gate| gate.finish(ReportSink::accept));
+    tally
 }
 
 /// Listing and evaluation under way ([`start_listing`]).
@@ -1537,9 +1545,24 @@ fn fold_listings(
     jobs_per_kind: &BTreeMap<usize, usize>,
     listing_kinds: &[usize],
 ) -> Evaluated {
-    let (by_listing, finished, evaluated_by_listing, counts_by_listing, rule_tally, sink, view) =
-        tally;
+    let EvaluationTally {
+        findings: by_listing,
+        finished,
+        unreadable,
+        evaluated: evaluated_by_listing,
+        counts: counts_by_listing,
+        with_results: with_results_by_listing,
+        rules: rules_by_listing,
+        reused,
+        sink,
+        view,
+    } = tally;
     let kind_of = |listing: usize| listing_kinds.get(listing).copied();
+    for (index, err) in unreadable {
+        if let Some(listing) = listings.get_mut(index) {
+            listing.error.get_or_insert(err);
+        }
+    }
     let mut done: BTreeMap<usize, usize> = BTreeMap::new();
     for (index, result) in finished {
         let Some(listing) = listings.get_mut(index) else {
@@ -1569,7 +1592,6 @@ fn fold_listings(
             *result_counts.entry(key.clone()).or_default() += count;
         }
     }
-    let (with_results_by_listing, rules_by_listing, reused) = rule_tally;
     let mut objects_evaluated_by_kind: BTreeMap<String, usize> = BTreeMap::new();
     for (index, count) in with_results_by_listing {
         if let Some(listing) = kind_of(index).and_then(|kind| listings.get(kind)) {
@@ -1609,7 +1631,7 @@ fn fold_listings(
         result_counts,
         objects_evaluated_by_kind,
         results_by_rule,
-        reused,
+        reused: reused.values().sum(),
         sink,
         view,
     }
@@ -2209,6 +2231,7 @@ mod listing_tests {
     use serde_json::json;
 
     use super::*;
+    use crate::cluster::listing::RawPage;
     use crate::engine::policy::Policy;
 
     fn pod(namespace: &str, name: &str) -> Value {
@@ -2258,6 +2281,19 @@ mod listing_tests {
         fold_listings(tally, listings, &BTreeMap::from([(0, 2)]), &listing_kinds)
     }
 
+    fn page(listing: usize, objects: Vec<Value>) -> ListEvent {
+        let texts = objects
+            .iter()
+            .map(|object| {
+                serde_json::value::to_raw_value(object).unwrap_or_else(|err| panic!("{err}"))
+            })
+            .collect();
+        ListEvent::Page {
+            listing,
+            page: RawPage::new(&ApiKind::listable_for_tests("", "Pod"), texts),
+        }
+    }
+
     fn finished(listing: usize, objects: usize) -> ListEvent {
         ListEvent::Finished {
             listing,
@@ -2268,20 +2304,11 @@ mod listing_tests {
     #[test]
     fn a_namespace_s_list_starting_over_voids_only_its_own_pages() {
         let outcome = evaluated(vec![
-            ListEvent::Page {
-                listing: 0,
-                items: vec![pod("a", "a1")],
-            },
-            ListEvent::Page {
-                listing: 1,
-                items: vec![pod("b", "b1")],
-            },
+            page(0, vec![pod("a", "a1")]),
+            page(1, vec![pod("b", "b1")]),
             // Namespace b's LIST starts over and lists b1 again, and b2.
             ListEvent::Restarted { listing: 1 },
-            ListEvent::Page {
-                listing: 1,
-                items: vec![pod("b", "b1"), pod("b", "b2")],
-            },
+            page(1, vec![pod("b", "b1"), pod("b", "b2")]),
             finished(0, 1),
             finished(1, 2),
         ]);
@@ -2299,13 +2326,7 @@ mod listing_tests {
 
     #[test]
     fn a_kind_with_a_namespace_s_list_unfinished_is_failed() {
-        let outcome = evaluated(vec![
-            ListEvent::Page {
-                listing: 0,
-                items: vec![pod("a", "a1")],
-            },
-            finished(0, 1),
-        ]);
+        let outcome = evaluated(vec![page(0, vec![pod("a", "a1")]), finished(0, 1)]);
         assert!(outcome.listings[0].error.is_some());
     }
 }
