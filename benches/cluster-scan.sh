@@ -23,20 +23,23 @@
 # report is written); it lists what the raw LIST already listed, so it warms
 # nothing the raw LIST had not. `write-limit` then writes those reports
 # (renamed `-raw`, labelled polscan-bench/write-limit=true, after one untimed
-# warm-up write) to a second, fresh API server with the same namespaces,
-# stopped before the scans: the scanned server never sees them, so the first
+# warm-up write) to a second API server, its twin: loaded with the same
+# namespaces and objects (the same store size as the scanned server's), and
+# stopped before the scans. The scanned server never sees them, so the first
 # scan starts from an empty report store and no etcd history of deleted
 # reports, and no time goes on deleting them (a delete-collection removes
-# about as few reports per second as are written). WRITE_LIMIT_SERVER=same
-# writes to the scanned server instead and deletes them again (the very
-# server and state polscan writes to; at 2,000 reports the two did not differ
-# beyond this machine's noise); WRITE_LIMIT_SERVER=off skips the step.
+# about as few reports per second as are written).
+# WRITE_LIMIT_SERVER=second writes to a second server with the namespaces
+# only (a smaller store; the figure before 2026-12-01);
+# WRITE_LIMIT_SERVER=same writes to the scanned server itself and deletes
+# them again (at 2,000 reports the choices did not differ beyond this
+# machine's noise); WRITE_LIMIT_SERVER=off skips the step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 N="${1:-20000}"
 [ "$N" -le 50000 ] 2>/dev/null || { echo "N must be a number up to 50000" >&2; exit 2; }
-WRITE_LIMIT_SERVER="${WRITE_LIMIT_SERVER:-second}"
+WRITE_LIMIT_SERVER="${WRITE_LIMIT_SERVER:-twin}"
 DIR="$(mktemp -d /tmp/polscan-bench-XXXXXX)"
 cleanup() {
   bash scripts/apiserver.sh stop "$DIR/server2" >/dev/null 2>&1 || true
@@ -69,10 +72,14 @@ python3 benches/mixed_objects.py "$N" lists "$DIR"
 # ConfigMaps and Services count too.
 cp benches/bench-require-app-label.yaml "$DIR/labels.yaml"
 kubectl create -f "$DIR/namespaces.json" >/dev/null
-# kubectl creates a file's objects one request at a time: files in parallel.
+# load_objects KUBECONFIG: the generated objects into a server. kubectl
+# creates a file's objects one request at a time: files in parallel.
+load_objects() {
+  find "$DIR" -maxdepth 1 -name 'objects-*.json' -print0 | sort -z \
+    | xargs -0 -P "${LOAD_JOBS:-4}" -I{} kubectl --kubeconfig "$1" create -f {} -o name >/dev/null
+}
 load_started=$(date +%s.%N)
-find "$DIR" -maxdepth 1 -name 'objects-*.json' -print0 | sort -z \
-  | xargs -0 -P "${LOAD_JOBS:-4}" -I{} kubectl create -f {} -o name >/dev/null
+load_objects "$KUBECONFIG"
 echo "loaded in $(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$load_started" "$(date +%s.%N)") s"
 
 # seconds_since START: wall seconds from a `date +%s.%N` stamp to now.
@@ -117,12 +124,13 @@ echo "dry run  $(printf '%7.2f' "$seconds") s  (-o json, not timed against anyth
 WRITE_SECONDS=""
 case "$WRITE_LIMIT_SERVER" in
   same) WRITE_KUBECONFIG="$KUBECONFIG" ;;
-  second)
+  twin|second)
     WRITE_KUBECONFIG="$(bash scripts/apiserver.sh start "$DIR/server2")"
     "$POLSCAN" install-crds --kubeconfig "$WRITE_KUBECONFIG" >/dev/null
-    kubectl --kubeconfig "$WRITE_KUBECONFIG" create -f "$DIR/namespaces.json" >/dev/null ;;
+    kubectl --kubeconfig "$WRITE_KUBECONFIG" create -f "$DIR/namespaces.json" >/dev/null
+    if [ "$WRITE_LIMIT_SERVER" = twin ]; then load_objects "$WRITE_KUBECONFIG"; fi ;;
   off) WRITE_KUBECONFIG="" ;;
-  *) echo "WRITE_LIMIT_SERVER must be same, second or off" >&2; exit 2 ;;
+  *) echo "WRITE_LIMIT_SERVER must be twin, second, same or off" >&2; exit 2 ;;
 esac
 if [ -n "$WRITE_KUBECONFIG" ]; then
   WRITE=$("$WRITER" apply "$DIR/reports.json" --concurrency "$WRITE_CONCURRENCY" --kubeconfig "$WRITE_KUBECONFIG")
@@ -130,7 +138,7 @@ if [ -n "$WRITE_KUBECONFIG" ]; then
   python3 - "$WRITE" "$WRITE_LIMIT_SERVER" <<'EOF'
 import sys
 fields = dict(pair.split("=", 1) for pair in sys.argv[1].split())
-where = "this server" if sys.argv[2] == "same" else "a second, fresh server"
+where = {"same": "this server", "twin": "a second server holding the same objects"}.get(sys.argv[2], "a second server with the namespaces only")
 print(f"write limit {float(fields['seconds']):5.2f} s  {float(fields['per_second']):9.0f} reports/s  writes {fields['written']:>6}"
       f"  (server-side apply, {fields['concurrency']} in flight, {int(fields['bytes']) / 2**20:.1f} MiB of reports, on {where}; failed {fields['failed']})")
 EOF
@@ -156,12 +164,14 @@ run_scan() {
   local summary rss
   summary=$(grep '^scan:' "$DIR/scan-$label.err" || tail -3 "$DIR/scan-$label.err")
   rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$DIR/time-$label")
-  python3 - "$label" "$SCAN_SECONDS" "$summary" "$rss" "$DIR/scan-$label.err" <<'EOF'
+  # polscan's own CPU (user + system): what it takes from the server's two cores.
+  cpu=$(awk -F': ' '/(User|System) time \(seconds\)/ {s += $2} END {printf "%.1f", s}' "$DIR/time-$label")
+  python3 - "$label" "$SCAN_SECONDS" "$summary" "$rss" "$DIR/scan-$label.err" "$cpu" <<'EOF'
 import re, sys
-label, seconds, summary, rss, log = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+label, seconds, summary, rss, log, cpu = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
 objects = int(re.search(r"(\d+) objects", summary).group(1)) if re.search(r"(\d+) objects", summary) else 0
 writes = re.search(r"written (\d+)", summary)
-print(f"{label:<8} {seconds:7.2f} s  {objects / seconds if seconds else 0:9.0f} objects/s  writes {writes.group(1) if writes else '?':>6}  peak RSS {int(rss) / 1024:7.1f} MiB")
+print(f"{label:<8} {seconds:7.2f} s  {objects / seconds if seconds else 0:9.0f} objects/s  writes {writes.group(1) if writes else '?':>6}  peak RSS {int(rss) / 1024:7.1f} MiB  polscan CPU {cpu} s")
 print(f"         {summary}")
 # Phase lines (POLSCAN_LOG=polscan=info): "<time> INFO polscan::scan: <phase> elapsed_ms=<ms>".
 phases = re.findall(r"polscan::scan: (.+?) elapsed_ms=(\d+)", open(log).read())

@@ -73,7 +73,8 @@ fn verdict_badge(verdict: Verdict) -> String {
 fn chart(policy: &PolicyEvidence) -> String {
     let rows: Vec<(&String, &Counts)> = policy.by_namespace.iter().collect();
     if rows.is_empty() {
-        return "<p class=\"meta\">No results: no resource matched.</p>".into();
+        // The reasons say why: nothing matched, or nothing was evaluated.
+        return "<p class=\"meta\">No results.</p>".into();
     }
     let label_width = 180.0;
     let bar_width = 460.0;

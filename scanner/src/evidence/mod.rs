@@ -1180,7 +1180,7 @@ fn policy_evidence(
         Verdict::NoEvidence
     } else if no_evidence_rules.len() == rule_evidence.len() {
         reasons.push(if info.background_off {
-            "no evidence: the policy has background: false, so scans (Kyverno's background scan and polscan's by default) do not evaluate it; scan with --include-non-background".into()
+            "no evidence: the policy has background: false, so scans (Kyverno's background scan and polscan's) do not evaluate it: only admission does; `polscan apply --include-non-background` evaluates it on manifests".into()
         } else {
             "no evidence: the policy evaluated no resource".into()
         });

@@ -2807,10 +2807,9 @@ fn a_policy_scans_do_not_evaluate_says_why_it_has_no_evidence() {
     let found = find(&evidence, "admission-only");
     assert_eq!(found.verdict, Verdict::NoEvidence);
     assert!(
-        found
-            .reasons
-            .iter()
-            .any(|r| r.contains("background: false") && r.contains("--include-non-background")),
+        found.reasons.iter().any(|r| r.contains("background: false")
+            && r.contains("`polscan apply --include-non-background`")
+            && !r.contains("scan with")),
         "{:?}",
         found.reasons
     );
