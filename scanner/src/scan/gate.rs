@@ -80,6 +80,13 @@ impl<S, P> SinkGate<S, P> {
         }
     }
 
+    /// Whether the sink is still to come, checked without waiting (a sink
+    /// that came is handed the held pages).
+    pub(crate) fn waiting(&mut self, mut accept: impl FnMut(&mut S, P)) -> bool {
+        self.poll(false, &mut accept);
+        matches!(self, SinkGate::Waiting { .. })
+    }
+
     /// Waits for the sink (handing it the held pages) and returns it;
     /// `None` when it will never come. Blocking, as [`Self::finish`].
     pub(crate) fn ready(&mut self, mut accept: impl FnMut(&mut S, P)) -> Option<&mut S> {
@@ -120,6 +127,21 @@ mod tests {
         assert!(gate.offer(3, 4, push));
         assert!(gate.offer(4, 4, push));
         assert_eq!(gate.finish(push), Some(vec![0, 1, 2, 3, 4]));
+    }
+
+    #[test]
+    fn waiting_tells_without_blocking_and_hands_a_sink_that_came_the_held_pages() {
+        let (sender, receiver) = oneshot::channel::<Vec<u32>>();
+        let mut gate = SinkGate::new(receiver);
+        assert!(gate.offer(7, 4, push));
+        assert!(gate.waiting(push));
+        sender.send(vec![0]).unwrap();
+        assert!(!gate.waiting(push));
+        assert!(matches!(&gate, SinkGate::Ready(sink) if sink == &[0, 7]));
+        let (sender, receiver) = oneshot::channel::<Vec<u32>>();
+        drop(sender);
+        let mut gone: SinkGate<Vec<u32>, u32> = SinkGate::new(receiver);
+        assert!(!gone.waiting(push));
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub mod reuse;
 pub mod selection;
 pub mod view;
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -1121,6 +1121,10 @@ fn page_reports(
 /// two cores more did not pay: the read itself needs the CPU.
 const HELD_PAGES: usize = 2;
 
+/// Listed pages a reusing run takes ahead while the stored reports are
+/// still read (as text: about 1 MB a page of 500 objects).
+const READ_AHEAD_PAGES: usize = 24;
+
 /// What the evaluation of the pages ([`evaluate_pages`]) hands back;
 /// maps are keyed by LIST (one per kind, or per kind and namespace).
 #[derive(Default)]
@@ -1232,7 +1236,37 @@ fn evaluate_pages(
         view: view.map(|view| (view, None::<std::io::Error>)),
         ..EvaluationTally::default()
     };
-    while let Some(event) = receiver.blocking_recv() {
+    // A reusing run judges no object before the stored reports are read:
+    // meanwhile pages are taken off the queue as they come, up to
+    // READ_AHEAD_PAGES of them (as text), so that the listers go on
+    // listing instead of waiting for the read; they are evaluated in
+    // order once the reports are there.
+    let mut ahead: VecDeque<ListEvent> = VecDeque::new();
+    let mut pages_ahead = 0;
+    loop {
+        let reading = matches!(reuse, ReuseMode::Stored(_))
+            && pages_ahead < READ_AHEAD_PAGES
+            && gate
+                .as_mut()
+                .is_some_and(|gate| gate.waiting(ReportSink::accept));
+        let next = if reading {
+            match receiver.blocking_recv() {
+                Some(event) => {
+                    pages_ahead += usize::from(matches!(event, ListEvent::Page { .. }));
+                    ahead.push_back(event);
+                    continue;
+                }
+                None => ahead.pop_front(),
+            }
+        } else {
+            match ahead.pop_front() {
+                Some(event) => Some(event),
+                None => receiver.blocking_recv(),
+            }
+        };
+        let Some(event) = next else {
+            break;
+        };
         match event {
             ListEvent::Page { listing, page } => {
                 let items = match page.parse() {
