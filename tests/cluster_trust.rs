@@ -198,8 +198,9 @@ fn every_policy_kind_reaches_the_reports_and_every_listed_object_is_evaluated() 
     let vap = write_temp("vap.yaml", ADMISSION_POLICY);
     let kubeconfig = cluster.kubeconfig().display().to_string();
     let vap_path = vap.display().to_string();
-    let scan_recording_to = |record: &str| {
-        polscan(&[
+    // This test's scan, with `extra` arguments.
+    let scan_with = |extra: &[&str]| {
+        let mut args = vec![
             "scan",
             "--kubeconfig",
             &kubeconfig,
@@ -207,10 +208,11 @@ fn every_policy_kind_reaches_the_reports_and_every_listed_object_is_evaluated() 
             &vap_path,
             "--exception-namespace",
             "shop",
-            "--last-run-configmap",
-            record,
-        ])
+        ];
+        args.extend_from_slice(extra);
+        polscan(&args)
     };
+    let scan_recording_to = |record: &str| scan_with(&["--last-run-configmap", record]);
     // A record that cannot be written stops the run before any report is
     // written, not after the whole scan.
     let unrecordable = scan_recording_to("no-such-namespace/polscan-last-run");
@@ -326,15 +328,7 @@ fn every_policy_kind_reaches_the_reports_and_every_listed_object_is_evaluated() 
         results_of(&ingress_reports[0], "ingress-host")[0]["result"],
         "fail"
     );
-    let rescan = polscan(&[
-        "scan",
-        "--kubeconfig",
-        &kubeconfig,
-        "--policy",
-        &vap_path,
-        "--exception-namespace",
-        "shop",
-    ]);
+    let rescan = scan_with(&[]);
     let err = stderr(&rescan);
     assert_eq!(rescan.status.code(), Some(0), "{err}");
     assert!(err.contains("written 0,"), "{err}");

@@ -8,23 +8,22 @@ use serde_json::Value;
 use super::report_store::FIELD_MANAGER;
 use super::{send, ClusterError};
 
+/// Writes the record: a server-side apply as polscan's field manager.
 pub async fn write(
     client: &Client,
     namespace: &str,
     name: &str,
     config_map: &Value,
 ) -> Result<(), ClusterError> {
-    send::<Value>(
+    apply(
         client,
         format!("writing ConfigMap {namespace}/{name}"),
-        kube::core::Request::new(format!("/api/v1/namespaces/{namespace}/configmaps")).patch(
-            name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(config_map),
-        ),
+        namespace,
+        name,
+        config_map,
+        PatchParams::apply(FIELD_MANAGER).force(),
     )
     .await
-    .map(|_| ())
 }
 
 /// Checks, before a scan, that the record could be written: a server-side
@@ -41,13 +40,32 @@ pub async fn check_writable(
         "kind": "ConfigMap",
         "metadata": {"name": name, "namespace": namespace},
     });
-    send::<Value>(
+    apply(
         client,
         format!("checking that ConfigMap {namespace}/{name} can be written (a dry run)"),
+        namespace,
+        name,
+        &config_map,
+        PatchParams::apply(FIELD_MANAGER).force().dry_run(),
+    )
+    .await
+}
+
+async fn apply(
+    client: &Client,
+    what: String,
+    namespace: &str,
+    name: &str,
+    config_map: &Value,
+    params: PatchParams,
+) -> Result<(), ClusterError> {
+    send::<Value>(
+        client,
+        what,
         kube::core::Request::new(format!("/api/v1/namespaces/{namespace}/configmaps")).patch(
             name,
-            &PatchParams::apply(FIELD_MANAGER).force().dry_run(),
-            &Patch::Apply(&config_map),
+            &params,
+            &Patch::Apply(config_map),
         ),
     )
     .await

@@ -1449,9 +1449,10 @@ fn start_listing(
     view: Option<Box<dyn view::FindingView>>,
 ) -> Running {
     let concurrency = options.list_concurrency.max(1);
-    // Pages in flight: one being evaluated, two queued, and one parsed or
-    // arriving per lister. Evaluation is the slower side, so more queued
-    // pages would only hold more memory (a page of 500 Pods is megabytes).
+    // Pages in flight: one being evaluated, two queued, and one arriving
+    // per lister, all as text until evaluated (and, while a reusing run
+    // reads the stored reports, READ_AHEAD_PAGES taken ahead). Evaluation
+    // is the slower side, so more queued pages would only hold more memory.
     let (sender, receiver) = mpsc::channel::<ListEvent>(2);
     let listings: Vec<KindListing> = kinds
         .iter()
