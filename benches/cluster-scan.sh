@@ -10,25 +10,29 @@
 #     (benches/write_limit.rs, kube's client as polscan uses it) applies the
 #     very reports the first scan writes, as polscan writes them (server-side
 #     apply, fieldManager=polscan, force) and with polscan's write
-#     concurrency, to a twin API server (see below),
+#     concurrency, to a twin API server (see below), once before the first
+#     scan and once just after it; then once more in the shape polscan wrote
+#     before 2026-11-30 (FORMER_SHAPE=0 skips it), for the speed-up the
+#     lighter reports give,
 #   - objects/s, report writes and peak RSS of a first scan and of
 #     no-change rescans (RESCAN_ROUNDS, default 5, each after a raw LIST),
 #     with the phase timings polscan logs,
 #   - the evidence package's time and peak RSS,
 #   - the ratios first scan / write limit and rescan / raw LIST (wall times;
-#     the latter the median of the rounds').
+#     the former against the mean of the two writes, the latter the median
+#     of the rounds').
 # The policies are polscan's bundled set (scanner/policies), passed as files.
 #
 # Order, and why: load -> raw LIST -> dry run -> write limit -> first scan ->
-# (raw LIST, rescan) rounds -> evidence. The dry run (`scan --dry-run -o json`) prints exactly
-# the reports the first scan will write (the store is empty, so every wanted
+# write limit -> (raw LIST, rescan) rounds -> evidence. The dry run
+# (`scan --dry-run -o json`) prints exactly the reports the first scan will write (the store is empty, so every wanted
 # report is written); it lists what the raw LIST already listed, so it warms
 # nothing the raw LIST had not. `write-limit` then writes those reports
 # (renamed `-raw`, labelled polscan-bench/write-limit=true, after one untimed
 # warm-up write) to a second API server, its twin: loaded with the same
-# namespaces and objects (the same store size as the scanned server's), and
-# stopped before the scans. The scanned server never sees them, so the first
-# scan starts from an empty report store and no etcd history of deleted
+# namespaces and objects (the same store size as the scanned server's), idle
+# during the first scan and stopped after the second write (`-raw2`). The
+# scanned server never sees them, so the first scan starts from an empty report store and no etcd history of deleted
 # reports, and no time goes on deleting them (a delete-collection removes
 # about as few reports per second as are written).
 # WRITE_LIMIT_SERVER=second writes to a second server with the namespaces
@@ -125,8 +129,12 @@ seconds=$(seconds_since "$start")
 REPORTS=$(python3 -c "import json, sys; print(len(json.load(open(sys.argv[1]))['items']))" "$DIR/reports.json")
 echo "dry run  $(printf '%7.2f' "$seconds") s  (-o json, not timed against anything: it collects the $REPORTS reports to write, $(du -h "$DIR/reports.json" | cut -f1) of JSON; peak RSS $(rss_mib "$DIR/time-dry-run") MiB)"
 
-# The server's write limit for these reports.
-WRITE_SECONDS=""
+# The server's write limit for these reports, measured twice: before the
+# first scan and again just after it, on the same server (the second time
+# under other names). This machine's speed drifts between minutes (one
+# day's write limits at 20k ranged 220-309 reports/s), so the first scan is
+# compared with the mean of the two writes that bracket it.
+WRITE_SECONDS=()
 case "$WRITE_LIMIT_SERVER" in
   same) WRITE_KUBECONFIG="$KUBECONFIG" ;;
   twin|second)
@@ -137,23 +145,31 @@ case "$WRITE_LIMIT_SERVER" in
   off) WRITE_KUBECONFIG="" ;;
   *) echo "WRITE_LIMIT_SERVER must be twin, second, same or off" >&2; exit 2 ;;
 esac
-if [ -n "$WRITE_KUBECONFIG" ]; then
-  WRITE=$("$WRITER" apply "$DIR/reports.json" --concurrency "$WRITE_CONCURRENCY" --kubeconfig "$WRITE_KUBECONFIG")
-  WRITE_SECONDS=$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<<"$WRITE")
-  python3 - "$WRITE" "$WRITE_LIMIT_SERVER" <<'EOF'
+# write_limit SUFFIX WHEN [SHAPE]: one timed write of the reports (renamed
+# with SUFFIX, in SHAPE: current by default); prints its line and sets
+# LAST_WRITE_SECONDS. On the scanned server itself (same), the reports are
+# deleted again at once.
+write_limit() {
+  [ -n "$WRITE_KUBECONFIG" ] || return 0
+  local write
+  write=$("$WRITER" apply "$DIR/reports.json" --suffix "$1" --shape "${3:-current}" \
+    --concurrency "$WRITE_CONCURRENCY" --kubeconfig "$WRITE_KUBECONFIG")
+  LAST_WRITE_SECONDS=$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<<"$write")
+  python3 - "$write" "$WRITE_LIMIT_SERVER" "$2" <<'EOF'
 import sys
 fields = dict(pair.split("=", 1) for pair in sys.argv[1].split())
 where = {"same": "this server", "twin": "a second server holding the same objects"}.get(sys.argv[2], "a second server with the namespaces only")
 print(f"write limit {float(fields['seconds']):5.2f} s  {float(fields['per_second']):9.0f} reports/s  writes {fields['written']:>6}"
-      f"  (server-side apply, {fields['concurrency']} in flight, {int(fields['bytes']) / 2**20:.1f} MiB of reports, on {where}; failed {fields['failed']})")
+      f"  ({sys.argv[3]}; server-side apply, {fields['concurrency']} in flight, {int(fields['bytes']) / 2**20:.1f} MiB of reports, on {where}; failed {fields['failed']})")
 EOF
   if [ "$WRITE_LIMIT_SERVER" = same ]; then
-    CLEAN=$("$WRITER" clean "$DIR/reports.json" --kubeconfig "$WRITE_KUBECONFIG")
-    echo "         written reports deleted again in ${CLEAN#deleted_seconds=} s (not timed against anything)"
-  else
-    bash scripts/apiserver.sh stop "$DIR/server2" >/dev/null
+    local clean
+    clean=$("$WRITER" clean "$DIR/reports.json" --kubeconfig "$WRITE_KUBECONFIG")
+    echo "         written reports deleted again in ${clean#deleted_seconds=} s (not timed against anything)"
   fi
-fi
+}
+write_limit -raw "before the first scan"
+WRITE_SECONDS+=("${LAST_WRITE_SECONDS:-}")
 
 # run_scan LABEL: one scan writing reports; prints its line and phase
 # timings and sets SCAN_SECONDS.
@@ -187,6 +203,20 @@ EOF
 
 run_scan first
 FIRST_SECONDS=$SCAN_SECONDS
+# The second write, idle until now (an idle API server takes next to no CPU).
+write_limit -raw2 "just after the first scan"
+WRITE_SECONDS+=("${LAST_WRITE_SECONDS:-}")
+# The same reports in the shape polscan wrote before 2026-11-30 (each result
+# naming its resource again, timestamps with nanoseconds): the first scan
+# ran at the write limit then too, so this is what it would take with them.
+FORMER_SECONDS=""
+if [ "${FORMER_SHAPE:-1}" = 1 ]; then
+  write_limit -raw3 "the former report shape: results[].resources, nanos" former
+  FORMER_SECONDS=${LAST_WRITE_SECONDS:-}
+fi
+if [ "$WRITE_LIMIT_SERVER" = twin ] || [ "$WRITE_LIMIT_SERVER" = second ]; then
+  bash scripts/apiserver.sh stop "$DIR/server2" >/dev/null
+fi
 # No-change rescans against raw LISTs, in interleaved rounds: this
 # machine's speed drifts from one minute to the next (one day's runs timed
 # the same raw LIST of 20,001 objects at 0.94 to 1.44 s), so each rescan is
@@ -225,13 +255,18 @@ for format in table junit sarif; do
 done
 
 echo
-python3 - "$FIRST_SECONDS" "${WRITE_SECONDS:-0}" "${RESCAN_RATIOS[@]}" <<'EOF'
+python3 - "$FIRST_SECONDS" "${WRITE_SECONDS[*]:-}" "${FORMER_SECONDS:-}" "${RESCAN_RATIOS[@]}" <<'EOF'
 import statistics, sys
-first, write = float(sys.argv[1]), float(sys.argv[2])
-ratios = [float(x) for x in sys.argv[3:]]
-if write > 0:
-    print(f"ratio first scan / write limit: {first / write:.2f}  (1.00 = the scan costs no more than writing its reports)")
+first, writes = float(sys.argv[1]), [float(x) for x in sys.argv[2].split()]
+former = float(sys.argv[3]) if sys.argv[3] else 0.0
+ratios = [float(x) for x in sys.argv[4:]]
+if writes:
+    write = statistics.mean(writes)
+    print(f"ratio first scan / write limit: {first / write:.2f}  against the mean of the writes before and after it"
+          f" ({', '.join(f'{first / w:.2f}' for w in writes)} against each; 1.00 = the scan costs no more than writing its reports)")
 else:
     print("ratio first scan / write limit: not measured (WRITE_LIMIT_SERVER=off)")
+if former > 0:
+    print(f"speed-up over the former report shape: {former / first:.2f}  (its write limit / this first scan; >1 = faster than a scan writing the former shape could be)")
 print(f"ratio rescan / raw LIST:        {statistics.median(ratios):.2f}  median of {len(ratios)} rounds ({', '.join(f'{r:.2f}' for r in ratios)}; 1.00 = the rescan costs no more than listing)")
 EOF

@@ -13,6 +13,10 @@
 //! `--concurrency` requests in flight on kube's client (the HTTP stack polscan
 //! uses, keep-alive connections). Bodies are encoded before the clock starts,
 //! so the time is the server's and the transport's, not the client's.
+//! `--shape former` writes them as polscan did before 2026-11-30: every
+//! result of a per-resource report repeating the report's `scope` in
+//! `results[].resources`, and timestamps with nanoseconds (Kyverno's
+//! controller writes neither); the bench compares the first scan with it.
 //! `clean` deletes the marked reports (a delete-collection per namespace and
 //! one for the cluster reports) and waits until none is left, so the scan that
 //! follows starts from an empty store.
@@ -29,7 +33,7 @@ use kube::{Client, Config};
 use serde_json::Value;
 
 const GROUP_VERSION: &str = "/apis/wgpolicyk8s.io/v1alpha2";
-const USAGE: &str = "usage: write-limit apply <reports.json> [--concurrency N] [--suffix S] [--label K=V] [--kubeconfig PATH]
+const USAGE: &str = "usage: write-limit apply <reports.json> [--concurrency N] [--suffix S] [--shape current|former] [--label K=V] [--kubeconfig PATH]
        write-limit clean <reports.json> [--label K=V] [--kubeconfig PATH]";
 
 /// Command-line arguments (a handful: parsed by hand).
@@ -38,6 +42,8 @@ struct Args {
     reports: PathBuf,
     concurrency: usize,
     suffix: String,
+    /// `--shape former`: the reports as polscan wrote them before.
+    former_shape: bool,
     label: (String, String),
     kubeconfig: Option<PathBuf>,
 }
@@ -52,6 +58,7 @@ fn parse_args() -> anyhow::Result<Args> {
         reports: PathBuf::from(reports),
         concurrency: 8,
         suffix: "-raw".into(),
+        former_shape: false,
         label: ("polscan-bench/write-limit".into(), "true".into()),
         kubeconfig: None,
     };
@@ -66,6 +73,13 @@ fn parse_args() -> anyhow::Result<Args> {
                     .with_context(|| format!("--concurrency {value:?}"))?
             }
             "--suffix" => parsed.suffix = value,
+            "--shape" => {
+                parsed.former_shape = match value.as_str() {
+                    "current" => false,
+                    "former" => true,
+                    _ => bail!("--shape {value:?}: expected current or former"),
+                }
+            }
             "--label" => {
                 let (key, val) = value
                     .split_once('=')
@@ -203,8 +217,30 @@ fn body(mut report: Value, args: &Args) -> anyhow::Result<(Place, Vec<u8>)> {
     if let Value::Object(labels) = labels {
         labels.insert(args.label.0.clone(), args.label.1.clone().into());
     }
+    if args.former_shape {
+        former_shape(&mut report);
+    }
     let place = Place::of(&report)?;
     Ok((place, serde_json::to_vec(&report)?))
+}
+
+/// The shape polscan wrote before 2026-11-30: each result of a report with
+/// a `scope` names it again in `resources`, and timestamps carry nanoseconds.
+fn former_shape(report: &mut Value) {
+    let scope = report.get("scope").cloned();
+    let Some(results) = report.get_mut("results").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for result in results {
+        if let (Some(scope), Some(result)) = (&scope, result.as_object_mut()) {
+            result
+                .entry("resources")
+                .or_insert_with(|| Value::Array(vec![scope.clone()]));
+        }
+        if let Some(nanos) = result.pointer_mut("/timestamp/nanos") {
+            *nanos = 123_456_789.into();
+        }
+    }
 }
 
 async fn client(kubeconfig: Option<&PathBuf>) -> anyhow::Result<Client> {

@@ -5,7 +5,9 @@
 //! Every reused run must give the counts, reports and run record a full
 //! evaluation gives.
 
-use polscan_tests::cluster::{pinned_images_admission_policy, polscan, TestCluster};
+use polscan_tests::cluster::{
+    pinned_images_admission_policy, polscan, TestCluster, NO_HOST_NETWORK_VALIDATING_POLICY,
+};
 use serde_json::Value;
 
 const POLICIES: &str = r#"apiVersion: kyverno.io/v1
@@ -37,21 +39,6 @@ spec:
     validate:
       message: "production Pods name their owner"
       pattern: {metadata: {labels: {owner: "?*"}}}
----
-apiVersion: policies.kyverno.io/v1alpha1
-kind: ValidatingPolicy
-metadata: {name: no-host-network}
-spec:
-  validationActions: [Audit]
-  matchConstraints:
-    resourceRules:
-    - apiGroups: [""]
-      apiVersions: [v1]
-      operations: [CREATE, UPDATE]
-      resources: [pods]
-  validations:
-  - expression: "!has(object.spec.hostNetwork) || object.spec.hostNetwork == false"
-    message: "host networking is not allowed"
 "#;
 
 fn pod(namespace: &str, name: &str, labels: &str, image: &str) -> String {
@@ -191,6 +178,7 @@ fn rescans_reuse_stored_reports_only_while_every_input_is_unchanged() {
     std::fs::write(&vap, pinned_images_admission_policy("Audit")).unwrap();
     let vap = vap.display().to_string();
     cluster.apply_yaml(POLICIES);
+    cluster.apply_yaml(NO_HOST_NETWORK_VALIDATING_POLICY);
     cluster.apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a, labels: {env: prod}}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: team-b}\n");
     cluster.apply_yaml(&pod("team-a", "labelled", "app: web", "nginx:1.27"));
     cluster.apply_yaml(&pod("team-a", "unlabelled", "tier: x", "nginx:latest"));

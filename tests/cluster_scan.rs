@@ -1192,26 +1192,39 @@ fn a_misspelt_kind_to_include_is_refused_before_anything_is_written() {
         before,
         "nothing written"
     );
-    let record: Value = cluster.config_map("default", "polscan-last-run");
+    let record_data: Value = cluster.config_map("default", "polscan-last-run")["data"].clone();
     // A mistyped command line ran no scan: the last good record stays.
-    assert_eq!(record["data"]["complete"], "true", "{record:#}");
-    assert!(record["data"].get("error").is_none(), "{record:#}");
+    assert_eq!(record_data["complete"], "true", "{record_data:#}");
+    assert!(record_data.get("error").is_none(), "{record_data:#}");
 
-    // Misspelt namespaces scan less than meant: said, every time.
-    let namespaces = scan(
-        &cluster,
-        &["--namespace", "tema", "--exception-namespace", "kyvrno"],
-    );
+    // A misspelt namespace to scan is refused the same way: a CronJob's
+    // typo would otherwise scan nothing there, and exit 0, every run.
+    let mut args = vec!["--namespace", "tema"];
+    args.extend_from_slice(&record);
+    let namespaces = scan(&cluster, &args);
     let err = stderr(&namespaces);
+    assert_eq!(namespaces.status.code(), Some(64), "{err}");
     assert!(
-        err.contains("--namespace tema: no such namespace in the cluster"),
+        err.contains("--namespace tema: no such namespace in the cluster (did you mean team?)"),
         "{err}"
     );
+    assert_eq!(reports(&cluster, "policyreports"), before, "nothing pruned");
+    let kept: Value = cluster.config_map("default", "polscan-last-run");
+    assert_eq!(kept["data"]["complete"], "true", "{kept:#}");
+    assert_eq!(
+        kept["data"]["started"], record_data["started"],
+        "the record stays"
+    );
+    // A misspelt exception namespace applies fewer exceptions: said.
+    let exceptions = scan(
+        &cluster,
+        &["--namespace", "team", "--exception-namespace", "kyvrno"],
+    );
+    let err = stderr(&exceptions);
     assert!(
         err.contains("--exception-namespace kyvrno: no such namespace in the cluster, so no PolicyException is applied"),
         "{err}"
     );
-    assert_eq!(reports(&cluster, "policyreports"), before, "nothing pruned");
     let kubeconfig = cluster.kubeconfig().display().to_string();
     let out = std::env::temp_dir().join(format!("polscan-typo-evidence-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);

@@ -169,6 +169,23 @@ impl Drop for TestCluster {
 
 /// Runs the `polscan` binary built for this test run; a run that hangs is
 /// killed after five minutes (and then fails its test) instead of hanging CI.
+/// A ValidatingPolicy (Audit) on Pods: `no-host-network`.
+pub const NO_HOST_NETWORK_VALIDATING_POLICY: &str = r#"apiVersion: policies.kyverno.io/v1alpha1
+kind: ValidatingPolicy
+metadata: {name: no-host-network}
+spec:
+  validationActions: [Audit]
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: [v1]
+      operations: [CREATE, UPDATE]
+      resources: [pods]
+  validations:
+  - expression: "!has(object.spec.hostNetwork) || object.spec.hostNetwork == false"
+    message: "host networking is not allowed"
+"#;
+
 /// A ValidatingAdmissionPolicy refusing Pods with a `:latest` image, and
 /// its binding (`pinned-images`) with `validation_action` (Audit, Deny).
 pub fn pinned_images_admission_policy(validation_action: &str) -> String {

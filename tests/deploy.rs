@@ -205,6 +205,59 @@ fn the_cronjob_parses_as_a_typed_batch_v1_cronjob() {
     );
 }
 
+/// The sharded overlay: an Indexed Job of N pods, each scanning shard
+/// `JOB_COMPLETION_INDEX` of N, recording in its own ConfigMap (which the
+/// Role must let it write) under the Job's uid as run id.
+#[test]
+fn the_sharded_cronjob_runs_every_shard_of_one_split() {
+    let rendered = render("sharded");
+    let cronjob: k8s_openapi::api::batch::v1::CronJob =
+        serde_json::from_value(find(&rendered, "CronJob").clone())
+            .unwrap_or_else(|e| panic!("{e}"));
+    let job = cronjob
+        .spec
+        .and_then(|spec| spec.job_template.spec)
+        .unwrap_or_else(|| panic!("no job spec"));
+    assert_eq!(job.completion_mode.as_deref(), Some("Indexed"));
+    let shards = job.completions.unwrap_or_else(|| panic!("no completions"));
+    assert_eq!(job.parallelism, Some(shards), "every shard runs at once");
+    let pod = job.template.spec.unwrap_or_else(|| panic!("no pod spec"));
+    let container = &pod.containers[0];
+    let args = container.args.clone().unwrap_or_default();
+    assert!(args.contains(&format!("--shards={shards}")), "{args:?}");
+    assert!(
+        args.contains(&"--last-run-configmap=$(POD_NAMESPACE)/polscan-last-run".to_string()),
+        "{args:?}"
+    );
+    let run_id = container
+        .env
+        .iter()
+        .flatten()
+        .find(|e| e.name == "POLSCAN_RUN_ID")
+        .and_then(|e| e.value_from.as_ref())
+        .and_then(|v| v.field_ref.as_ref())
+        .map(|f| f.field_path.clone());
+    assert_eq!(run_id.as_deref(), Some("metadata.labels['controller-uid']"));
+    // Each shard writes polscan-last-run-<I>: the Role names all of them.
+    let role = find(&rendered, "Role");
+    let names: Vec<String> = role["rules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|rule| {
+            rule["resourceNames"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|name| name.as_str().map(str::to_string))
+        .collect();
+    let expected: Vec<String> = (0..shards)
+        .map(|i| format!("polscan-last-run-{i}"))
+        .collect();
+    assert_eq!(names, expected);
+}
+
 #[test]
 fn manifests_pass_a_server_side_dry_run_and_the_role_suffices_for_a_scan() {
     let cluster = TestCluster::start();
@@ -212,7 +265,7 @@ fn manifests_pass_a_server_side_dry_run_and_the_role_suffices_for_a_scan() {
     let once = render("job");
     // The default path never carries CRDs (it would replace Kyverno's or
     // Policy Reporter's); they are the separate, optional deploy/crds step.
-    for overlay in ["cronjob", "job", "deployment"] {
+    for overlay in ["cronjob", "job", "deployment", "sharded"] {
         assert!(
             render(overlay)
                 .iter()
@@ -252,7 +305,21 @@ fn manifests_pass_a_server_side_dry_run_and_the_role_suffices_for_a_scan() {
         "metadata": {"name": "polscan-cron-template", "namespace": "polscan-system"},
         "spec": cronjob["spec"]["jobTemplate"]["spec"],
     });
-    for job in [&as_job, find(&once, "Job")] {
+    let sharded = render("sharded");
+    // The sharded Job's pod template (the 1.20 server predates Indexed
+    // Jobs, 1.24 GA: their fields are checked by the typed parse above).
+    let mut sharded_spec = find(&sharded, "CronJob")["spec"]["jobTemplate"]["spec"].clone();
+    if let Some(spec) = sharded_spec.as_object_mut() {
+        for field in ["completionMode", "completions", "parallelism"] {
+            assert!(spec.remove(field).is_some(), "{field}");
+        }
+    }
+    let sharded_job = serde_json::json!({
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "polscan-sharded-template", "namespace": "polscan-system"},
+        "spec": sharded_spec,
+    });
+    for job in [&as_job, find(&once, "Job"), &sharded_job] {
         server_dry_run(&cluster, &[job]);
     }
 

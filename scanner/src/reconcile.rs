@@ -48,6 +48,9 @@ pub struct ExistingReport {
     pub content_hash: Option<String>,
     /// `(group, kind)` of the report's `scope`, for per-resource reports.
     pub scope_kind: Option<(String, String)>,
+    /// The name of a ClusterPolicyReport's resource (its owner reference);
+    /// None for namespaced reports, which a shard owns by namespace.
+    pub scope_name: Option<String>,
     /// Its `polscan.io/inputs` annotation ([`crate::scan::reuse`]).
     pub inputs: Option<String>,
     /// Its `polscan.io/results-by-rule` annotation ([`crate::scan::reuse`]).
@@ -166,6 +169,7 @@ mod tests {
             shape: Some(shape.to_string()),
             content_hash: Some(hash.to_string()),
             scope_kind: scope.map(|(g, k)| (g.to_string(), k.to_string())),
+            scope_name: None,
             inputs: None,
             results_by_rule: None,
         }

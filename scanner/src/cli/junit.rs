@@ -83,7 +83,11 @@ pub(super) fn write_case<W: Write>(
     status: RuleStatus,
     message: &str,
 ) -> std::io::Result<()> {
-    let classname = format!("{policy}.{rule}");
+    // A ValidatingPolicy's results have no rule name (Kyverno gives none).
+    let classname = match rule {
+        "" => policy.to_string(),
+        rule => format!("{policy}.{rule}"),
+    };
     let mut case = BytesStart::new("testcase");
     case.push_attribute(("classname", classname.as_str()));
     case.push_attribute(("name", resource));

@@ -108,6 +108,7 @@ pub fn run(
                     options,
                     record_to.as_ref(),
                     args.dry_run,
+                    args.run_id.as_deref(),
                 )
                 .await;
                 outcome
@@ -146,12 +147,12 @@ pub fn run(
                 // A mistyped --include-kinds fails every round alike: the
                 // command line is wrong, so stop (exit 64), not retry.
                 Err(err) if super::scan::refused(err) => {
-                    return Err(super::usage::UsageError(format!("{err:#}")).into());
+                    return Err(super::usage::UsageError(super::error_text(err)).into());
                 }
                 Err(err) => {
-                    metrics.record(Err(&format!("{err:#}")), seconds, finished);
-                    tracing::error!(error = %format!("{err:#}"), "scan failed; retrying at the next interval");
-                    eprintln!("error: {err:#} (retrying in {interval})");
+                    metrics.record(Err(&super::error_text(err)), seconds, finished);
+                    tracing::error!(error = %super::error_text(err), "scan failed; retrying at the next interval");
+                    eprintln!("error: {} (retrying in {interval})", super::error_text(err));
                 }
             }
             tokio::select! {

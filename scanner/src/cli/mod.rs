@@ -225,7 +225,10 @@ pub struct ScanArgs {
     /// Policy files or directories, evaluated besides the cluster's policies.
     #[arg(long = "policy", short = 'p')]
     pub policies: Vec<PathBuf>,
-    /// Do not read policies from the cluster (only --policy files).
+    /// Do not read policies from the cluster (only --policy files). The
+    /// reports written then hold only those policies' results: add
+    /// --dry-run for an ad-hoc look that leaves the cluster's reports as
+    /// they are.
     #[arg(long)]
     pub no_cluster_policies: bool,
     /// Only list these kinds (`Kind` or `group/Kind`, comma-separated or
@@ -241,6 +244,22 @@ pub struct ScanArgs {
     /// Skip these namespaces.
     #[arg(long)]
     pub exclude_namespaces: Vec<String>,
+    /// Scan one shard of the cluster, `I/N` (index from 0): a namespace
+    /// belongs to one shard (by a hash of its name), a cluster-scoped
+    /// object by its kind and name. The shard writes and prunes only its
+    /// own reports, and records its run in `<--last-run-configmap>-<I>`.
+    #[arg(long, value_name = "I/N", conflicts_with = "shards")]
+    pub shard: Option<String>,
+    /// Split the scan N ways and scan the shard an Indexed Job's pod is
+    /// given (`JOB_COMPLETION_INDEX`): `--shards N` in every pod of a Job
+    /// with `completionMode: Indexed` and `completions: N`.
+    #[arg(long, value_name = "N")]
+    pub shards: Option<u32>,
+    /// Names the run a shard belongs to (default: `POLSCAN_RUN_ID`), so
+    /// `polscan evidence` can tell the N shards of one run from those of an
+    /// earlier one. The Indexed Job overlay sets it to the Job's uid.
+    #[arg(long, env = "POLSCAN_RUN_ID", value_name = "ID")]
+    pub run_id: Option<String>,
     /// Report layout.
     #[arg(long, value_enum, default_value_t = ReportPer::Resource)]
     pub report_per: ReportPer,
@@ -441,7 +460,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", error_text(&err));
             if err.is::<usage::UsageError>() {
                 ExitCode::from(usage::USAGE_EXIT_CODE)
             } else {
@@ -449,6 +468,24 @@ pub fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// An error and its causes as one line, `outer: cause: …`, as anyhow's
+/// `{:#}` prints them, but without a cause the text already holds: several
+/// library errors say their source in their own message too (a path and
+/// its OS error), which `{:#}` would print twice.
+pub(crate) fn error_text(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let cause = cause.to_string();
+        if text.is_empty() {
+            text = cause;
+        } else if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 fn init_logging(format: LogFormat) {
@@ -469,4 +506,34 @@ fn init_logging(format: LogFormat) {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_text;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("{path}: {source}")]
+    struct SaysItsSource {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn error_text_says_each_cause_once() {
+        let missing = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        let err = anyhow::Error::new(SaysItsSource {
+            path: "ev1/evidence.json".into(),
+            source: missing,
+        })
+        .context("--since ev1");
+        assert_eq!(
+            error_text(&err),
+            "--since ev1: ev1/evidence.json: No such file"
+        );
+        // A cause the message does not hold is still said.
+        let err = anyhow::anyhow!("disk full").context("writing evidence.json");
+        assert_eq!(error_text(&err), "writing evidence.json: disk full");
+    }
 }

@@ -155,7 +155,11 @@ pub(super) fn group_heading(
 pub(super) fn group_row(finding: &crate::audit::Finding, color: bool) -> [String; 4] {
     let status = finding.reported_status();
     [
-        finding.result.rule.clone(),
+        // A ValidatingPolicy's results have no rule name (Kyverno gives none).
+        match finding.result.rule.as_str() {
+            "" => "-".to_string(),
+            rule => rule.to_string(),
+        },
         finding.resource.to_string(),
         group_status_cell(status, color),
         finding.result.message.clone(),

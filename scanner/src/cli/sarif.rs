@@ -41,12 +41,13 @@ fn security_severity(severity: Option<&str>) -> Option<&'static str> {
     }
 }
 
+/// `policy/rule`, or the policy alone for a result without a rule name
+/// (a ValidatingPolicy's: Kyverno names none).
 pub(super) fn rule_id(finding: &Finding) -> String {
-    format!(
-        "{}/{}",
-        finding.policy.qualified_name(),
-        finding.result.rule
-    )
+    match finding.result.rule.as_str() {
+        "" => finding.policy.qualified_name(),
+        rule => format!("{}/{rule}", finding.policy.qualified_name()),
+    }
 }
 
 pub(super) fn rule_descriptor(id: &str, policy: &PolicyMeta, rule: &str) -> Value {
@@ -219,6 +220,27 @@ mod tests {
             ..AuditInput::default()
         });
         serde_json::from_str(&render(&outcome).expect("renders")).expect("json")
+    }
+
+    #[test]
+    fn a_validating_policy_result_is_named_by_its_policy() {
+        // Kyverno gives a ValidatingPolicy's results no rule name: the
+        // policy alone names them, with no dangling separator.
+        const CEL: &str = "apiVersion: policies.kyverno.io/v1alpha1\nkind: ValidatingPolicy\nmetadata: {name: require-app-cel}\nspec:\n  matchConstraints:\n    resourceRules: [{apiGroups: [''], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [pods]}]\n  validations:\n  - expression: \"has(object.metadata.labels) && 'app' in object.metadata.labels\"\n    message: the app label is missing\n";
+        let outcome = audit(AuditInput {
+            policy_documents: parse_documents(CEL, Path::new("vp.yaml")).expect("policy"),
+            resource_documents: parse_documents(PODS, Path::new("pods.yaml")).expect("pods"),
+            ..AuditInput::default()
+        });
+        let log: Value = serde_json::from_str(&render(&outcome).expect("renders")).expect("json");
+        let results = log["runs"][0]["results"].as_array().expect("results");
+        assert_eq!(results.len(), 1, "{results:#?}");
+        assert_eq!(results[0]["ruleId"], "require-app-cel");
+        let junit = crate::cli::junit::render(&outcome.findings).expect("junit");
+        assert!(junit.contains("classname=\"require-app-cel\""), "{junit}");
+        assert!(!junit.contains("require-app-cel."), "{junit}");
+        let row = crate::cli::output::group_row(&outcome.findings[0], false);
+        assert_eq!(row[0], "-");
     }
 
     #[test]

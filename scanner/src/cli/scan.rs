@@ -12,6 +12,7 @@ use super::{output, FailOn, InstallCrdsArgs, OutputFormat, ReportPer, ScanArgs};
 use crate::cluster::{connect, report_store, run_record};
 use crate::loader;
 use crate::scan::selection::{KindName, ScanFilters};
+use crate::scan::shard::Shard;
 use crate::scan::{self, last_run, ReportShape, ScanOptions, ScanOutcome};
 
 pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
@@ -34,6 +35,7 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
                 .collect(),
             namespaces: split_list(&args.namespaces),
             exclude_namespaces: split_list(&args.exclude_namespaces),
+            shard: shard_of(args)?,
         },
         shape: match args.report_per {
             ReportPer::Resource => ReportShape::PerResource,
@@ -69,7 +71,12 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             ))
         })?),
         None => None,
-    };
+    }
+    // Each shard records its own run: `polscan evidence` reads them all.
+    .map(|(namespace, name)| match options.filters.shard {
+        Some(shard) => (namespace, last_run::shard_record_name(&name, shard)),
+        None => (namespace, name),
+    });
     if let Some(interval) = &args.interval {
         let every = parse_duration(interval)
             .filter(|d| *d > chrono::Duration::zero())
@@ -91,8 +98,15 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         let (client, server) =
             connect::connect_with_server(args.kubeconfig.as_deref(), args.context.as_deref())
                 .await?;
-        let (outcome, record_failed) =
-            scan_once(&client, &server, options, record_to.as_ref(), args.dry_run).await;
+        let (outcome, record_failed) = scan_once(
+            &client,
+            &server,
+            options,
+            record_to.as_ref(),
+            args.dry_run,
+            args.run_id.as_deref(),
+        )
+        .await;
         anyhow::Ok((outcome?, record_failed))
     });
     display.finish();
@@ -109,11 +123,12 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
 }
 
 /// Whether the scan was refused for `--include-kinds` naming no served
-/// kind: a mistyped command line, so no scan ran.
+/// kind or `--namespace` no namespace: a mistyped command line, so no
+/// scan ran.
 pub(super) fn refused(err: &anyhow::Error) -> bool {
     matches!(
         err.downcast_ref::<scan::ScanError>(),
-        Some(scan::ScanError::UnknownKinds(_))
+        Some(scan::ScanError::UnknownNames(_))
     )
 }
 
@@ -121,7 +136,7 @@ pub(super) fn refused(err: &anyhow::Error) -> bool {
 /// incomplete audit.
 fn usage_if_refused(err: anyhow::Error) -> anyhow::Error {
     if refused(&err) {
-        super::usage::UsageError(format!("{err:#}")).into()
+        super::usage::UsageError(super::error_text(&err)).into()
     } else {
         err
     }
@@ -168,16 +183,49 @@ fn incomplete_because(outcome: &ScanOutcome, record_failed: bool) -> String {
     reasons.join("; ")
 }
 
-/// One scan, and its record in the last-run ConfigMap when asked. Returns
-/// the outcome and whether recording failed.
+/// The shard to scan: `--shard I/N`, or `--shards N` with the index an
+/// Indexed Job gives its pod (`JOB_COMPLETION_INDEX`); None for the whole
+/// cluster. Errors are usage errors naming the flag.
+fn shard_of(args: &ScanArgs) -> Result<Option<Shard>, super::usage::UsageError> {
+    use super::usage::UsageError;
+    match (&args.shard, args.shards) {
+        (Some(text), _) => Shard::parse(text)
+            .map(Some)
+            .map_err(|err| UsageError(format!("--shard {err}"))),
+        (None, Some(count)) => {
+            let index = std::env::var("JOB_COMPLETION_INDEX").map_err(|_| {
+                UsageError(format!(
+                    "--shards {count}: JOB_COMPLETION_INDEX is not set (an Indexed Job sets it in each pod); outside one, give --shard I/{count}"
+                ))
+            })?;
+            let parsed: u32 = index.trim().parse().map_err(|_| {
+                UsageError(format!(
+                    "--shards {count}: JOB_COMPLETION_INDEX {index:?} is not a shard index"
+                ))
+            })?;
+            Shard::new(parsed, count).map(Some).map_err(|err| {
+                UsageError(format!(
+                    "--shards {count} with JOB_COMPLETION_INDEX {parsed}: {err}"
+                ))
+            })
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+/// One scan, and its record in the last-run ConfigMap when asked (with the
+/// shard and `run_id` it belongs to). Returns the outcome and whether
+/// recording failed.
 pub(super) async fn scan_once(
     client: &kube::Client,
     server: &str,
     options: ScanOptions,
     record_to: Option<&(String, String)>,
     dry_run: bool,
+    run_id: Option<&str>,
 ) -> (anyhow::Result<ScanOutcome>, bool) {
     let started = chrono::Utc::now();
+    let shard = options.filters.shard;
     // A record that cannot be written is found out before the scan writes
     // any report, not after it: the run stops with nothing changed.
     if let (Some((namespace, name)), false) = (record_to, dry_run) {
@@ -195,12 +243,13 @@ pub(super) async fn scan_once(
     // A mistyped command line ran no scan: the last record stays.
     let refused = outcome.as_ref().err().is_some_and(refused);
     if let (Some((namespace, name)), false, false) = (record_to, dry_run, refused) {
-        let error_text = outcome.as_ref().err().map(|err| format!("{err:#}"));
+        let error_text = outcome.as_ref().err().map(super::error_text);
         let result = match &error_text {
             Some(text) => Err(text.as_str()),
             None => outcome.as_ref().map_err(|_| ""),
         };
-        let record = last_run::config_map(namespace, name, result, started, chrono::Utc::now());
+        let mut record = last_run::config_map(namespace, name, result, started, chrono::Utc::now());
+        last_run::stamp_run(&mut record, shard, run_id);
         if let Err(err) = run_record::write(client, namespace, name, &record).await {
             eprintln!("warning: the run was not recorded: {err}");
             record_failed = true;

@@ -224,6 +224,80 @@ async fn exists(
     Ok(false)
 }
 
+/// Shard records read past this many are not looked for: a bound on a
+/// record naming an absurd shard count.
+const MAX_SHARDS: u32 = 1024;
+
+/// One last-run ConfigMap as a record; `Err((not_found, problem))`.
+async fn read_record_config_map(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+) -> Result<ScanRecord, (bool, String)> {
+    let source = format!("{namespace}/{name}");
+    match get(
+        client,
+        &format!("/api/v1/namespaces/{namespace}/configmaps"),
+        name,
+    )
+    .await
+    {
+        Ok(config_map) => ScanRecord::from_config_map(&config_map, &source)
+            .map_err(|err| (false, err.to_string())),
+        Err(err) if err.code() == Some(404) => {
+            Err((true, format!("no record at ConfigMap {source}")))
+        }
+        Err(err) => Err((false, format!("the scan record {source}: {err}"))),
+    }
+}
+
+/// The last scan's record at `namespace/name`, or a sharded run's: the
+/// records at `name-0` … `name-<N-1>` merged
+/// ([`crate::evidence::shards::merge_shards`]). When both are there (the
+/// scan became sharded, or stopped being), the newer run's. Err: the
+/// problem to report (no record, or an unreadable one).
+async fn read_scan_record(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+) -> Result<ScanRecord, String> {
+    let whole = read_record_config_map(client, namespace, name).await;
+    let mut shards: Vec<crate::evidence::shards::ShardRead> = Vec::new();
+    let mut count = 1;
+    let mut index = 0;
+    while index < count.min(MAX_SHARDS) {
+        let read = read_record_config_map(client, namespace, &format!("{name}-{index}")).await;
+        match &read {
+            Err((true, _)) if index == 0 => break,
+            Ok(record) => {
+                if let Some(shard) = record.shard {
+                    count = count.max(shard.count);
+                }
+            }
+            Err(_) => {}
+        }
+        shards.push((index, read.map_err(|(_, problem)| problem)));
+        index += 1;
+    }
+    let merged = crate::evidence::shards::merge_shards(
+        &format!("{namespace}/{name}-0..{}", count.saturating_sub(1)),
+        shards,
+    );
+    match (whole, merged) {
+        (Ok(whole), Some(merged)) => Ok(if merged.started > whole.started {
+            merged
+        } else {
+            whole
+        }),
+        (Ok(whole), None) => Ok(whole),
+        (Err(_), Some(merged)) => Ok(merged),
+        (Err((true, _)), None) => Err(format!(
+            "no scan record at ConfigMap {namespace}/{name}: run `polscan scan --last-run-configmap {namespace}/{name}`"
+        )),
+        (Err((false, problem)), None) => Err(problem),
+    }
+}
+
 /// Reads everything the evidence needs. `scan_record` is the
 /// `namespace/name` of the last-run ConfigMap; `asked`: resources (those a
 /// previous package found violating) to look up when no result names
@@ -315,22 +389,9 @@ pub async fn read(
             }));
     }
     let (namespace, name) = scan_record;
-    let source = format!("{namespace}/{name}");
-    match get(
-        client,
-        &format!("/api/v1/namespaces/{namespace}/configmaps"),
-        name,
-    )
-    .await
-    {
-        Ok(config_map) => match ScanRecord::from_config_map(&config_map, &source) {
-            Ok(record) => evidence.scan = Some(record),
-            Err(err) => evidence.problems.push(err.to_string()),
-        },
-        Err(err) if err.code() == Some(404) => evidence.problems.push(format!(
-            "no scan record at ConfigMap {source}: run `polscan scan --last-run-configmap {source}`"
-        )),
-        Err(err) => evidence.problems.push(format!("the scan record: {err}")),
+    match read_scan_record(client, namespace, name).await {
+        Ok(record) => evidence.scan = Some(record),
+        Err(problem) => evidence.problems.push(problem),
     }
     let (identity, problems) = identity(client, server).await;
     evidence.identity = identity;

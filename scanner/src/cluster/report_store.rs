@@ -136,22 +136,27 @@ struct OwnerReference {
     api_version: Option<String>,
     #[serde(default)]
     kind: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
 }
 
 fn existing_from_metadata(item: MetadataItem, cluster_scoped: bool) -> ExistingReport {
     let meta = item.metadata.unwrap_or_default();
     let mut labels = meta.labels.unwrap_or_default();
     let mut annotations = meta.annotations.unwrap_or_default();
-    let scope_kind = meta
+    let owner = meta
         .owner_references
-        .and_then(|owners| owners.into_iter().next())
-        .map(|owner| {
-            (
-                crate::kinds::group_of(owner.api_version.as_deref().unwrap_or_default())
-                    .to_string(),
-                owner.kind.unwrap_or_default(),
-            )
-        });
+        .and_then(|owners| owners.into_iter().next());
+    // A shard finds a ClusterPolicyReport's owner by its resource's name
+    // ([`crate::scan::shard`]); `list_existing` drops it from namespaced
+    // reports, which go by their namespace.
+    let scope_name = owner.as_ref().and_then(|owner| owner.name.clone());
+    let scope_kind = owner.map(|owner| {
+        (
+            crate::kinds::group_of(owner.api_version.as_deref().unwrap_or_default()).to_string(),
+            owner.kind.unwrap_or_default(),
+        )
+    });
     ExistingReport {
         key: ReportKey {
             cluster_scoped,
@@ -168,6 +173,7 @@ fn existing_from_metadata(item: MetadataItem, cluster_scoped: bool) -> ExistingR
         content_hash: annotations.remove(report_model::CONTENT_HASH_ANNOTATION),
         results_by_rule: annotations.remove(crate::scan::reuse::RESULTS_ANNOTATION),
         scope_kind,
+        scope_name,
     }
 }
 
@@ -243,6 +249,9 @@ pub async fn list_existing(client: &Client) -> Result<Vec<ExistingReport>, Clust
                         if cluster_scoped {
                             report.key.cluster_scoped = true;
                             report.key.namespace.clear();
+                        } else {
+                            // A namespaced report goes by its namespace.
+                            report.scope_name = None;
                         }
                         report
                     }),
@@ -449,6 +458,9 @@ mod tests {
             found[0].scope_kind,
             Some(("apps".to_string(), "Deployment".to_string()))
         );
+        // The owner's name, which a shard of a sharded scan owns a
+        // ClusterPolicyReport by, is read whatever the list.
+        assert_eq!(found[0].scope_name.as_deref(), Some("web"));
         assert!(found[1].managed_by.is_none() && !found[1].managed_by_polscan());
         assert_eq!(found[2].key.name, "");
         let cluster = existing_from_metadata(

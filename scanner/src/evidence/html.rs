@@ -316,11 +316,13 @@ pub fn render(evidence: &Evidence) -> String {
     );
     match &evidence.scan {
         Some(scan) => {
+            let causes = scan.incomplete_because();
             let _ = write!(
                 out,
-                "<p class=\"meta\" id=\"scan\">Scan started {} · <strong>{}</strong> · recorded in {}</p>",
+                "<p class=\"meta\" id=\"scan\">Scan started {} · <strong>{}</strong>{} · recorded in {}</p>",
                 scan.started.map(|t| t.to_rfc3339()).unwrap_or_else(|| "unknown".into()),
                 if scan.complete { "complete" } else { "incomplete" },
+                if causes.is_empty() { String::new() } else { format!(" ({})", escape(&causes.join("; "))) },
                 escape(&scan.source)
             );
         }

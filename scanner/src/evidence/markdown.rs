@@ -46,16 +46,17 @@ pub fn render(evidence: &Evidence) -> String {
     );
     match &evidence.scan {
         Some(scan) => {
+            let causes = scan.incomplete_because();
             let _ = writeln!(
                 out,
                 "Scan: started {}, {} ({}).\n",
                 scan.started
                     .map(|t| t.to_rfc3339())
                     .unwrap_or_else(|| "unknown".into()),
-                if scan.complete {
-                    "complete"
-                } else {
-                    "incomplete"
+                match (scan.complete, causes.is_empty()) {
+                    (true, _) => "complete".to_string(),
+                    (false, true) => "incomplete".to_string(),
+                    (false, false) => format!("incomplete — {}", causes.join("; ")),
                 },
                 scan.source
             );

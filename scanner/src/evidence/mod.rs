@@ -18,6 +18,7 @@ pub mod package;
 pub mod policy_info;
 pub mod record;
 mod results;
+pub mod shards;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -492,7 +493,11 @@ impl Evidence {
         // they were. (A record of an audit of files lists no kinds.)
         if let Some(listed) = scan.listed_kinds() {
             if !listed.keys().any(|k| k.rsplit('/').next() == Some(kind)) {
-                return Some(format!("the last scan did not list {kind}"));
+                // A scan lists only the kinds its policies match: a
+                // policy narrowed since, not only a filter, leaves one out.
+                return Some(format!(
+                    "the last scan did not list {kind} (no policy it evaluated matches {kind}, or the kind was excluded or not served)"
+                ));
             }
         }
         if scan.write_failed_reports > 0 {
@@ -1124,7 +1129,12 @@ fn policy_evidence(
                         "the last scan recorded {recorded} result(s) for this rule but the reports hold none"
                     );
                     rule_reasons.push(reason.clone());
-                    reasons.push(format!("rule {name}: {reason}"));
+                    // A ValidatingPolicy's results have no rule name.
+                    if name.is_empty() {
+                        reasons.push(reason);
+                    } else {
+                        reasons.push(format!("rule {name}: {reason}"));
+                    }
                 }
             }
             let mut verdict = verdict_of(&rule_reasons);

@@ -80,6 +80,18 @@ pub struct ScanRecord {
     /// from an older record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_digests: Option<BTreeMap<String, String>>,
+    /// The shard (`I/N`) a sharded run's record is of, as read from one
+    /// shard's ConfigMap; None for a whole-cluster scan and for the merged
+    /// record of all shards ([`super::shards::merge_shards`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::scan::shard::Shard>,
+    /// The run id of a sharded run (`scan --run-id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    /// Which shards of a sharded run this record covers; None for a
+    /// whole-cluster scan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<super::shards::ShardCoverage>,
 }
 
 impl ScanRecord {
@@ -209,7 +221,23 @@ impl ScanRecord {
                 message: "no `complete` key: not a polscan last-run record".into(),
             });
         }
+        let shard = text(keys::SHARD)
+            .map(|t| {
+                crate::scan::shard::Shard::parse(t).map_err(|err| EvidenceError::Invalid {
+                    what: source.to_string(),
+                    message: format!("{}: {err}", keys::SHARD),
+                })
+            })
+            .transpose()?;
         Ok(ScanRecord {
+            shard,
+            // One shard's record covers its own partition only.
+            shards: shard.map(|s| super::shards::ShardCoverage {
+                count: s.count,
+                recorded: vec![s.index],
+                gaps: Vec::new(),
+            }),
+            run_id: text(keys::RUN_ID).map(str::to_string),
             source: source.to_string(),
             started: time(keys::STARTED),
             finished: time(keys::FINISHED),
@@ -279,6 +307,37 @@ impl ScanRecord {
         (!of_files).then_some(listed)
     }
 
+    /// Why the scan was incomplete, one phrase per cause the record names
+    /// (policies that did not load, kinds not listed, …), for the
+    /// package's header; empty when it was complete or names no cause.
+    pub fn incomplete_because(&self) -> Vec<String> {
+        if self.complete {
+            return Vec::new();
+        }
+        let mut causes = Vec::new();
+        let mut named = |what: &str, names: &[String]| {
+            if !names.is_empty() {
+                causes.push(format!("{what}: {}", names.join(", ")));
+            }
+        };
+        named("policies that did not load", &self.invalid_policies);
+        named("policy kinds not read", &self.failed_policy_sources);
+        named("kinds not listed completely", &self.failed_kinds);
+        if self.write_failed_reports > 0 {
+            causes.push(format!(
+                "{} report(s) not written or deleted",
+                self.write_failed_reports
+            ));
+        }
+        if let Some(error) = &self.error {
+            causes.push(format!("error: {error}"));
+        }
+        if let Some(missing) = self.shards.as_ref().and_then(|s| s.missing_statement()) {
+            causes.push(format!("not scanned: {missing}"));
+        }
+        causes
+    }
+
     /// Whether anything the record names accounts for the scan being
     /// incomplete (else the cause is unknown to the evidence).
     pub(super) fn gaps_named(&self) -> bool {
@@ -287,6 +346,10 @@ impl ScanRecord {
             || !self.failed_policy_sources.is_empty()
             || !self.invalid_policies.is_empty()
             || self.write_failed_reports > 0
+            || self
+                .shards
+                .as_ref()
+                .is_some_and(|s| !s.missing().is_empty())
     }
 }
 
@@ -510,7 +573,10 @@ impl ScanRecord {
             &self.namespaces,
             &self.excluded_namespaces,
             namespace,
-        )
+        ) && self
+            .shards
+            .as_ref()
+            .is_none_or(|shards| shards.covers_namespace(namespace))
     }
 
     /// Whether this scan left out, for `info`, namespaces `previous`
@@ -531,7 +597,15 @@ impl ScanRecord {
             .excluded_namespaces
             .iter()
             .any(|n| previous.covered_namespace(n));
-        narrower_list || newly_excluded
+        // Shards of this run without a record, where the previous run
+        // had all of its own.
+        let missing = |record: &ScanRecord| {
+            record
+                .shards
+                .as_ref()
+                .is_some_and(|s| !s.missing().is_empty())
+        };
+        narrower_list || newly_excluded || (missing(self) && !missing(previous))
     }
 
     /// Namespaces the scan did not cover where Kyverno enforces `info`: all
@@ -552,6 +626,9 @@ impl ScanRecord {
                 "namespace(s) {} (left out with --exclude-namespaces)",
                 self.excluded_namespaces.join(", ")
             ));
+        }
+        if let Some(missing) = self.shards.as_ref().and_then(|s| s.missing_statement()) {
+            gaps.push(missing);
         }
         (!gaps.is_empty()).then(|| gaps.join(" and "))
     }

@@ -2997,3 +2997,23 @@ fn a_package_of_chosen_policies_lists_only_their_exceptions() {
         .collect();
     assert_eq!(names, ["a/Pod/legacy"]);
 }
+
+#[test]
+fn the_header_says_why_the_scan_was_incomplete() {
+    let policies = vec![policy("enforced", "Enforce", "2026-11-01T00:00:00Z")];
+    let mut record = scan(false, &["batch/CronJob"]);
+    record.invalid_policies = vec!["misspelled".into()];
+    record.write_failed_reports = 2;
+    let evidence = build(&input(Vec::new(), policies.clone(), Some(record)));
+    let said = "incomplete — policies that did not load: misspelled; kinds not listed completely: batch/CronJob; 2 report(s) not written or deleted";
+    let markdown = markdown::render(&evidence);
+    assert!(markdown.contains(said), "{markdown}");
+    let html = html::render(&evidence);
+    assert!(
+        html.contains("<strong>incomplete</strong> (policies that did not load: misspelled;"),
+        "{html}"
+    );
+    // A complete scan names no cause.
+    let complete = build(&input(Vec::new(), policies, Some(scan(true, &[]))));
+    assert!(markdown::render(&complete).contains(", complete (polscan-system/polscan-last-run)."));
+}

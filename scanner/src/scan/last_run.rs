@@ -64,6 +64,34 @@ pub mod keys {
     /// document is the one the scan read, where change times (whole
     /// seconds) cannot.
     pub const INPUT_DIGESTS: &str = "inputDigests";
+    /// `I/N`: the shard of a sharded scan this record is of
+    /// ([`crate::scan::shard`]); absent for a whole-cluster scan.
+    pub const SHARD: &str = "shard";
+    /// The run a shard belongs to (`--run-id`): shards of one run share it.
+    pub const RUN_ID: &str = "runId";
+}
+
+/// The ConfigMap a shard records its run in: `<name>-<index>`.
+pub fn shard_record_name(name: &str, shard: crate::scan::shard::Shard) -> String {
+    format!("{name}-{}", shard.index)
+}
+
+/// Adds the shard (`I/N`) and run id to a record built by [`config_map`];
+/// neither key is written when absent.
+pub fn stamp_run(
+    record: &mut Value,
+    shard: Option<crate::scan::shard::Shard>,
+    run_id: Option<&str>,
+) {
+    let Some(data) = record.get_mut("data").and_then(Value::as_object_mut) else {
+        return;
+    };
+    if let Some(shard) = shard {
+        data.insert(keys::SHARD.into(), shard.to_string().into());
+    }
+    if let Some(run_id) = run_id.filter(|id| !id.is_empty()) {
+        data.insert(keys::RUN_ID.into(), run_id.into());
+    }
 }
 
 /// Results by policy, rule and status.

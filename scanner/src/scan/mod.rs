@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod progress;
 pub mod reuse;
 pub mod selection;
+pub mod shard;
 pub mod view;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
@@ -275,11 +276,11 @@ pub enum ScanError {
     /// The temporary file keeping the reports to print failed.
     #[error("keeping the reports to print in a temporary file: {0}")]
     DryRunSpill(#[source] std::io::Error),
-    /// `--include-kinds` named kinds the server does not serve: one
-    /// sentence each (with the nearest served kind). Nothing is listed or
-    /// written.
+    /// `--include-kinds` named kinds the server does not serve, or
+    /// `--namespace` namespaces the cluster does not have: one sentence
+    /// each (with the nearest name). Nothing is listed or written.
     #[error("{}", .0.join("; "))]
-    UnknownKinds(Vec<String>),
+    UnknownNames(Vec<String>),
 }
 
 /// Runs a scan.
@@ -308,7 +309,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     // the names are warned about below.
     let unknown_kinds = options.filters.unknown_included_kinds(&discovered.kinds);
     if !unknown_kinds.is_empty() && discovered.failed.is_empty() {
-        return Err(ScanError::UnknownKinds(unknown_kinds));
+        return Err(ScanError::UnknownNames(unknown_kinds));
     }
     // The existing reports (from the watch cache) are read while the
     // policies are read and compiled.
@@ -363,6 +364,12 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     let policies_evaluated = set.len();
 
     let env = Arc::new(namespace_environment(&client).await?);
+    let unknown_namespaces = options
+        .filters
+        .unknown_namespaces(env.namespace_labels.keys().map(String::as_str));
+    if !unknown_namespaces.is_empty() {
+        return Err(ScanError::UnknownNames(unknown_namespaces));
+    }
     let resource_filters = match &options.kyverno_config {
         None => None,
         Some((namespace, name)) => match read_resource_filters(&client, namespace, name).await {
@@ -597,11 +604,13 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     // ends while they run, not before they start.
     phase("existing reports read");
     options.progress.set_phase("listing and evaluating");
-    // Reports outside the namespaces scanned are neither written nor
-    // pruned, nor can one of ours collide with them: they are dropped here.
+    // Reports outside the namespaces scanned (or another shard's) are
+    // neither written nor pruned, nor can one of ours collide with them:
+    // they are dropped here.
+    let per_namespace_reports = options.shape == ReportShape::PerNamespace;
     let mut in_scope: Vec<ExistingReport> = existing
         .into_iter()
-        .filter(|report| options.filters.covers_namespace(&report.key.namespace))
+        .filter(|report| options.filters.covers_report(report, per_namespace_reports))
         .map(|mut report| {
             // Held for the whole scan, one per object: the annotation is
             // most of a stored report's metadata.
@@ -1199,6 +1208,9 @@ struct PageEvaluation {
     engine: Arc<Engine>,
     env: Arc<Environment>,
     filters: ScanFilters,
+    /// `--report-per namespace` (a shard's cluster-scoped objects depend
+    /// on it: [`shard`]).
+    per_namespace_reports: bool,
     progress: Arc<ScanProgress>,
     gate: Option<SinkGate<ReportSink, PageReports>>,
     view: Option<Box<dyn view::FindingView>>,
@@ -1222,6 +1234,7 @@ fn evaluate_pages(
         engine,
         env,
         filters,
+        per_namespace_reports,
         progress,
         mut gate,
         view,
@@ -1289,11 +1302,14 @@ fn evaluate_pages(
                 let in_scope: Vec<Value> = items
                     .into_iter()
                     .filter(|item| {
-                        let namespace = item
-                            .pointer("/metadata/namespace")
-                            .and_then(Value::as_str)
-                            .unwrap_or("");
-                        namespace.is_empty() || filters.covers_namespace(namespace)
+                        let text = |pointer| item.pointer(pointer).and_then(Value::as_str);
+                        filters.covers_object(
+                            crate::kinds::group_of(text("/apiVersion").unwrap_or_default()),
+                            text("/kind").unwrap_or_default(),
+                            text("/metadata/namespace").unwrap_or_default(),
+                            text("/metadata/name").unwrap_or_default(),
+                            per_namespace_reports,
+                        )
                     })
                     .collect();
                 *tally.evaluated.entry(listing).or_default() += in_scope.len();
@@ -1507,6 +1523,7 @@ fn start_listing(
         engine,
         env,
         filters: options.filters.clone(),
+        per_namespace_reports: options.shape == ReportShape::PerNamespace,
         progress: options.progress.clone(),
         gate,
         view,
@@ -2278,6 +2295,16 @@ mod listing_tests {
     /// Pages of one kind listed namespace by namespace (LISTs 0 and 1),
     /// pushed in as the listers would, through evaluation and the fold.
     fn evaluated(events: Vec<ListEvent>) -> Evaluated {
+        evaluated_with(
+            ScanFilters {
+                namespaces: vec!["a".into(), "b".into()],
+                ..ScanFilters::default()
+            },
+            events,
+        )
+    }
+
+    fn evaluated_with(filters: ScanFilters, events: Vec<ListEvent>) -> Evaluated {
         let policy = Policy::from_document(&json!({
             "apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy",
             "metadata": {"name": "no-latest"},
@@ -2295,10 +2322,8 @@ mod listing_tests {
         let pages = PageEvaluation {
             engine: Arc::new(Engine::new(vec![policy], EngineOptions::default())),
             env: Arc::new(Environment::default()),
-            filters: ScanFilters {
-                namespaces: vec!["a".into(), "b".into()],
-                ..ScanFilters::default()
-            },
+            filters,
+            per_namespace_reports: false,
             progress: Arc::default(),
             gate: None,
             view: None,
@@ -2334,6 +2359,36 @@ mod listing_tests {
             listing,
             outcome: Ok(objects),
         }
+    }
+
+    #[test]
+    fn a_shard_evaluates_only_its_namespaces_and_together_they_evaluate_all() {
+        // One cluster-wide LIST (0) of Pods in 12 namespaces.
+        let pods: Vec<Value> = (0..12)
+            .map(|i| pod(&format!("team-{i}"), &format!("p{i}")))
+            .collect();
+        let mut seen = Vec::new();
+        for index in 0..3 {
+            let shard = shard::Shard::new(index, 3).unwrap_or_else(|err| panic!("{err}"));
+            let outcome = evaluated_with(
+                ScanFilters {
+                    shard: Some(shard),
+                    ..ScanFilters::default()
+                },
+                vec![page(0, pods.clone()), finished(0, 12), finished(1, 0)],
+            );
+            let names: Vec<String> = outcome.findings[&0]
+                .iter()
+                .map(|f| f.resource.namespace.clone())
+                .collect();
+            assert!(names.iter().all(|n| shard.owns_namespace(n)), "{names:?}");
+            assert_eq!(outcome.resources, names.len());
+            seen.extend(names);
+        }
+        seen.sort();
+        let mut all: Vec<String> = (0..12).map(|i| format!("team-{i}")).collect();
+        all.sort();
+        assert_eq!(seen, all);
     }
 
     #[test]

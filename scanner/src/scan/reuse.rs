@@ -589,6 +589,7 @@ mod tests {
             shape: Some(report_model::shape::SHAPE_PER_RESOURCE.into()),
             content_hash: Some("h".into()),
             scope_kind: None,
+            scope_name: None,
             inputs: Some(seal("k", &text, "h")),
             results_by_rule: Some(text.clone()),
         };

@@ -4,8 +4,10 @@
 //! kind, why it is not listed leave. Events and the report kinds themselves
 //! are never scanned unless asked for by name.
 
+use super::shard::Shard;
 use crate::cluster::discovery::ApiKind;
 use crate::engine::target_kinds::{DiscoveredKind, TargetKinds};
+use crate::reconcile::ExistingReport;
 
 /// Kinds left out unless `--include-kinds` names them: high-churn records
 /// and reports, which policies are not written for.
@@ -68,13 +70,59 @@ pub struct ScanFilters {
     /// When not empty, only these namespaces (and no cluster-scoped kinds).
     pub namespaces: Vec<String>,
     pub exclude_namespaces: Vec<String>,
+    /// `--shard I/N`: only this shard's partition ([`Shard`]) is listed,
+    /// written and pruned.
+    pub shard: Option<Shard>,
 }
 
 impl ScanFilters {
     /// Whether the scan covers objects (and reports) in `namespace`
-    /// (`""` for cluster-scoped ones).
+    /// (`""` for cluster-scoped ones, which a shard owns one by one:
+    /// [`Self::covers_object`]).
     pub fn covers_namespace(&self, namespace: &str) -> bool {
         namespace_covered(&self.namespaces, &self.exclude_namespaces, namespace)
+            && (namespace.is_empty() || self.shard.is_none_or(|s| s.owns_namespace(namespace)))
+    }
+
+    /// Whether the scan covers the listed object `group`/`kind`
+    /// `namespace`/`name` (`namespace` empty when cluster-scoped): the
+    /// namespace filters, and a shard's partition. `per_namespace`: the
+    /// reports are per namespace (`--report-per namespace`).
+    pub fn covers_object(
+        &self,
+        group: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+        per_namespace: bool,
+    ) -> bool {
+        if !namespace.is_empty() {
+            return self.covers_namespace(namespace);
+        }
+        self.shard
+            .is_none_or(|s| s.owns_cluster_object(group, kind, name, per_namespace))
+    }
+
+    /// Whether a stored report is this scan's to write over or prune: a
+    /// namespaced one by its namespace; a ClusterPolicyReport by the
+    /// resource its owner reference names (a shard's partition), by shard 0
+    /// when it names none (the per-namespace layout's).
+    pub fn covers_report(&self, report: &ExistingReport, per_namespace: bool) -> bool {
+        if !report.key.cluster_scoped {
+            return self.covers_namespace(&report.key.namespace);
+        }
+        if !self.covers_namespace("") {
+            return false;
+        }
+        let Some(shard) = self.shard else {
+            return true;
+        };
+        match (&report.scope_kind, &report.scope_name) {
+            (Some((group, kind)), Some(name)) => {
+                shard.owns_cluster_object(group, kind, name, per_namespace)
+            }
+            _ => shard.index == 0,
+        }
     }
 
     /// Whether the user's filters leave this kind in scope (policies aside).
@@ -102,12 +150,25 @@ impl ScanFilters {
             .collect()
     }
 
+    /// `--namespace` entries naming no namespace in `namespaces`, one
+    /// sentence each, with the namespace a typo away when there is one. A
+    /// scan refuses them (a usage error), as unknown `--include-kinds`: a
+    /// CronJob's misspelt namespace would otherwise scan nothing there, and
+    /// exit 0, every run.
+    pub fn unknown_namespaces<'a>(
+        &self,
+        namespaces: impl Iterator<Item = &'a str> + Clone,
+    ) -> Vec<String> {
+        no_such_namespaces("--namespace", &self.namespaces, namespaces)
+    }
+
     /// What else the filters name that this server has not:
     /// `--exclude-kinds` entries matching no discovered kind, and
-    /// `--namespace` / `--exclude-namespaces` entries naming no namespace
-    /// in `namespaces`. One sentence each, for a warning: a misspelt filter
-    /// would otherwise silently scan more (or less) than meant. (Unknown
-    /// `--include-kinds` are refused: [`Self::unknown_included_kinds`].)
+    /// `--exclude-namespaces` entries naming no namespace in `namespaces`.
+    /// One sentence each, for a warning: a misspelt filter would otherwise
+    /// silently scan more than meant. (Unknown `--include-kinds` and
+    /// `--namespace` are refused: [`Self::unknown_included_kinds`],
+    /// [`Self::unknown_namespaces`].)
     pub fn unmatched<'a>(
         &self,
         kinds: &[ApiKind],
@@ -121,24 +182,32 @@ impl ScanFilters {
         {
             said.push(no_such_kind("--exclude-kinds", name, kinds));
         }
-        for (flag, names) in [
-            ("--namespace", &self.namespaces),
-            ("--exclude-namespaces", &self.exclude_namespaces),
-        ] {
-            for name in names
-                .iter()
-                .filter(|n| !namespaces.clone().any(|known| known == n.as_str()))
-            {
-                let hint = nearest(name, namespaces.clone())
-                    .map(|near| format!(" (did you mean {near}?)"))
-                    .unwrap_or_default();
-                said.push(format!(
-                    "{flag} {name}: no such namespace in the cluster{hint}"
-                ));
-            }
-        }
+        said.extend(no_such_namespaces(
+            "--exclude-namespaces",
+            &self.exclude_namespaces,
+            namespaces,
+        ));
         said
     }
+}
+
+/// "no such namespace" for each of a flag's `names` not in `namespaces`,
+/// with the nearest one.
+fn no_such_namespaces<'a>(
+    flag: &str,
+    names: &[String],
+    namespaces: impl Iterator<Item = &'a str> + Clone,
+) -> Vec<String> {
+    names
+        .iter()
+        .filter(|n| !namespaces.clone().any(|known| known == n.as_str()))
+        .map(|name| {
+            let hint = nearest(name, namespaces.clone())
+                .map(|near| format!(" (did you mean {near}?)"))
+                .unwrap_or_default();
+            format!("{flag} {name}: no such namespace in the cluster{hint}")
+        })
+        .collect()
 }
 
 /// Whether a scan limited to `only` (all when empty) and leaving out
@@ -301,8 +370,9 @@ mod tests {
                 KindName::parse("Certificate"),
             ],
             exclude_kinds: vec![KindName::parse("batch/Job"), KindName::parse("Pods")],
+            shard: None,
             namespaces: vec!["shop".into(), "shpo".into()],
-            exclude_namespaces: vec!["kube-system".into()],
+            exclude_namespaces: vec!["kube-system".into(), "kube-sytem".into()],
         };
         // Unknown kinds to include are refused, with the nearest served one.
         assert_eq!(
@@ -313,8 +383,14 @@ mod tests {
                 "--include-kinds Certificate: the server serves no such kind (kinds are written as Kind or group/Kind, e.g. Deployment or apps/Deployment)",
             ]
         );
+        // So are unknown namespaces to scan.
+        let namespaces = ["shop", "kube-system"];
+        assert_eq!(
+            filters.unknown_namespaces(namespaces.into_iter()),
+            ["--namespace shpo: no such namespace in the cluster (did you mean shop?)"]
+        );
         // The rest is warned about.
-        let said = filters.unmatched(&kinds, ["shop", "kube-system"].into_iter());
+        let said = filters.unmatched(&kinds, namespaces.into_iter());
         assert_eq!(said.len(), 3, "{said:?}");
         assert!(said[0]
             .starts_with("--exclude-kinds batch/Job: the server serves no such kind (kinds are"));
@@ -324,7 +400,7 @@ mod tests {
         );
         assert_eq!(
             said[2],
-            "--namespace shpo: no such namespace in the cluster (did you mean shop?)"
+            "--exclude-namespaces kube-sytem: no such namespace in the cluster (did you mean kube-system?)"
         );
         // A kind listed through another group: named, not guessed at.
         let alias = ScanFilters {

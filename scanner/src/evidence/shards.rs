@@ -1,0 +1,413 @@
+//! A sharded run's records as one: the records of shards `0..N` (each read
+//! from `<name>-<I>`, or why it could not be) enter; one [`ScanRecord`]
+//! leaves, covering only the shards that recorded this run, and saying why
+//! each other one counts as not scanned. Without I/O.
+//!
+//! Which run: the newest record's (latest `started`) — its shard count N
+//! and run id. A shard's record counts only when it is of that run: the
+//! same N and the same run id. A record of an earlier run (a shard that
+//! did not start, or was killed before it recorded) is a gap, never
+//! evidence; so is a record without a run id (nothing ties it to the
+//! others): shards run by hand share one with `scan --run-id`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::record::ScanRecord;
+use crate::scan::shard::Shard;
+
+/// What of a sharded run the evidence's record covers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShardCoverage {
+    /// N: the shards the run was split into.
+    pub count: u32,
+    /// The shards (0-based, ascending) whose record of the run was read.
+    pub recorded: Vec<u32>,
+    /// Why each other shard counts as not scanned, one sentence each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gaps: Vec<String>,
+}
+
+impl ShardCoverage {
+    /// Shards of the run without a record of it, ascending.
+    pub fn missing(&self) -> Vec<u32> {
+        (0..self.count)
+            .filter(|i| !self.recorded.contains(i))
+            .collect()
+    }
+
+    /// Whether the recorded shards cover `namespace`'s objects (`""`:
+    /// cluster-scoped objects, spread over every shard).
+    pub fn covers_namespace(&self, namespace: &str) -> bool {
+        if namespace.is_empty() {
+            return self.missing().is_empty();
+        }
+        self.recorded
+            .contains(&Shard::of_key(namespace, self.count))
+    }
+
+    /// "shard(s) 0, 2 of 3 (…why…)" for a reason; None when all are there.
+    pub fn missing_statement(&self) -> Option<String> {
+        let missing = self.missing();
+        if missing.is_empty() {
+            return None;
+        }
+        let list: Vec<String> = missing.iter().map(u32::to_string).collect();
+        let why = if self.gaps.is_empty() {
+            "their records were not read: give evidence the record's name without the -<I> suffix"
+                .to_string()
+        } else {
+            self.gaps.join("; ")
+        };
+        Some(format!(
+            "the namespaces and cluster-scoped objects of shard(s) {} of {} ({why})",
+            list.join(", "),
+            self.count
+        ))
+    }
+}
+
+/// One shard's record as read: the record, or why there is none usable
+/// ("no record at ConfigMap …", "unreadable: …").
+pub type ShardRead = (u32, Result<ScanRecord, String>);
+
+/// The records of a sharded run merged into one ([`ShardCoverage`] says
+/// which shards it covers); `source` names them all (`ns/name-0..2`).
+/// None when no record read is a shard's (`read` holds no `shard` key).
+pub fn merge_shards(source: &str, read: Vec<ShardRead>) -> Option<ScanRecord> {
+    let run = read
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok())
+        .filter(|r| r.shard.is_some())
+        .max_by_key(|r| r.started)?
+        .clone();
+    let count = run.shard.map(|s| s.count)?;
+    let run_id = run.run_id.clone();
+    let mut of_run: BTreeMap<u32, ScanRecord> = BTreeMap::new();
+    let mut gaps: Vec<String> = Vec::new();
+    let mut seen: BTreeSet<u32> = BTreeSet::new();
+    for (index, record) in read {
+        if index >= count || !seen.insert(index) {
+            continue;
+        }
+        let why = match record {
+            Err(why) => Some(why),
+            Ok(record) => match record.shard {
+                None => Some("its record names no shard".to_string()),
+                Some(shard) if shard.count != count || shard.index != index => Some(format!(
+                    "its record is of shard {shard}, from a run split another way"
+                )),
+                Some(_) if run_id.is_none() || record.run_id.is_none() => Some(
+                    "no run id ties its record to the others' (scan --run-id, set by the Indexed Job overlay)"
+                        .to_string(),
+                ),
+                Some(_) if record.run_id != run_id => Some(format!(
+                    "its record is of another run ({}, started {})",
+                    record.run_id.as_deref().unwrap_or_default(),
+                    record
+                        .started
+                        .map_or_else(|| "unknown".to_string(), |t| t.to_rfc3339())
+                )),
+                Some(_) => {
+                    of_run.insert(index, record);
+                    None
+                }
+            },
+        };
+        if let Some(why) = why {
+            gaps.push(format!("shard {index}/{count}: {why}"));
+        }
+    }
+    for index in (0..count).filter(|i| !seen.contains(i)) {
+        gaps.push(format!("shard {index}/{count}: no record read"));
+    }
+    let mut merged = ScanRecord {
+        source: source.to_string(),
+        complete: gaps.is_empty(),
+        run_id,
+        ..ScanRecord::default()
+    };
+    let mut first = true;
+    for (index, record) in &of_run {
+        merge_into(&mut merged, record, *index, count, first);
+        first = false;
+    }
+    merged.shard = None;
+    merged.shards = Some(ShardCoverage {
+        count,
+        recorded: of_run.keys().copied().collect(),
+        gaps,
+    });
+    Some(merged)
+}
+
+/// Adds one shard's record to the merged one. Settings the shards share
+/// (namespace filters, PolicyExceptions, resourceFilters) come from the
+/// first; counts add up; gaps and failures are all kept.
+fn merge_into(merged: &mut ScanRecord, record: &ScanRecord, index: u32, count: u32, first: bool) {
+    merged.started = match (merged.started, record.started) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    merged.finished = match (merged.finished, record.finished) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    merged.complete &= record.complete;
+    extend_unique(&mut merged.failed_kinds, &record.failed_kinds);
+    extend_unique(
+        &mut merged.failed_policy_sources,
+        &record.failed_policy_sources,
+    );
+    extend_unique(&mut merged.invalid_policies, &record.invalid_policies);
+    if let Some(error) = &record.error {
+        let error = format!("shard {index}/{count}: {error}");
+        merged.error = Some(match merged.error.take() {
+            Some(before) => format!("{before}; {error}"),
+            None => error,
+        });
+    }
+    merged.dry_run |= record.dry_run;
+    merged.write_failed_reports += record.write_failed_reports;
+    merged.policies_incomplete |= record.policies_incomplete;
+    merged.exception_namespace_missing |= record.exception_namespace_missing;
+    if first {
+        merged.namespaces = record.namespaces.clone();
+        merged.excluded_namespaces = record.excluded_namespaces.clone();
+        merged.policy_exceptions = record.policy_exceptions.clone();
+        merged.resource_filters = record.resource_filters.clone();
+        merged.objects_by_kind = record.objects_by_kind.clone();
+        merged.objects_evaluated_by_kind = record.objects_evaluated_by_kind.clone();
+        merged.results_by_rule = record.results_by_rule.clone();
+        merged.input_digests = record.input_digests.clone();
+        return;
+    }
+    merged.objects_by_kind = add_counts(&merged.objects_by_kind, &record.objects_by_kind);
+    merged.objects_evaluated_by_kind = add_counts(
+        &merged.objects_evaluated_by_kind,
+        &record.objects_evaluated_by_kind,
+    );
+    merged.results_by_rule = match (&merged.results_by_rule, &record.results_by_rule) {
+        (Some(a), Some(b)) => {
+            let mut sum = a.clone();
+            for (policy, rules) in b {
+                for (rule, statuses) in rules {
+                    for (status, n) in statuses {
+                        *sum.entry(policy.clone())
+                            .or_default()
+                            .entry(rule.clone())
+                            .or_default()
+                            .entry(status.clone())
+                            .or_default() += n;
+                    }
+                }
+            }
+            Some(sum)
+        }
+        // A shard that does not say leaves the sum unknown.
+        _ => None,
+    };
+    // Shards read the policies one after another: a document changed in
+    // between was not the same document for all of them, so no digest
+    // stands for it (the evidence then reads it as changed since the scan).
+    merged.input_digests = match (&merged.input_digests, &record.input_digests) {
+        (Some(a), Some(b)) => {
+            let mut digests = a.clone();
+            for (key, digest) in b {
+                let entry = digests.entry(key.clone()).or_insert_with(|| digest.clone());
+                if entry != digest {
+                    *entry = CONFLICTING_DIGEST.to_string();
+                }
+            }
+            for (key, digest) in digests.iter_mut() {
+                if !b.contains_key(key) {
+                    *digest = CONFLICTING_DIGEST.to_string();
+                }
+            }
+            Some(digests)
+        }
+        _ => None,
+    };
+}
+
+/// The digest of a document the shards read in different versions: no
+/// document's digest equals it.
+pub const CONFLICTING_DIGEST: &str = "shards-read-different-versions";
+
+fn extend_unique(into: &mut Vec<String>, from: &[String]) {
+    for item in from {
+        if !into.contains(item) {
+            into.push(item.clone());
+        }
+    }
+}
+
+fn add_counts(
+    a: &Option<BTreeMap<String, usize>>,
+    b: &Option<BTreeMap<String, usize>>,
+) -> Option<BTreeMap<String, usize>> {
+    let (Some(a), Some(b)) = (a, b) else {
+        return None;
+    };
+    let mut sum = a.clone();
+    for (kind, n) in b {
+        *sum.entry(kind.clone()).or_default() += n;
+    }
+    Some(sum)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{DateTime, Utc};
+
+    fn at(minute: u32) -> Option<DateTime<Utc>> {
+        Some(
+            DateTime::parse_from_rfc3339(&format!("2026-12-01T10:{minute:02}:00Z"))
+                .unwrap()
+                .with_timezone(&Utc),
+        )
+    }
+
+    fn shard_record(index: u32, count: u32, run: Option<&str>, minute: u32) -> ScanRecord {
+        ScanRecord {
+            source: format!("polscan-system/last-{index}"),
+            started: at(minute),
+            finished: at(minute + 1),
+            complete: true,
+            shard: Some(Shard::new(index, count).unwrap()),
+            run_id: run.map(str::to_string),
+            objects_by_kind: Some(BTreeMap::from([("Pod".to_string(), 10 + index as usize)])),
+            input_digests: Some(BTreeMap::from([("cpol/p".to_string(), "d1".to_string())])),
+            ..ScanRecord::default()
+        }
+    }
+
+    /// A namespace name shard `index` of `count` owns.
+    fn owned_by(index: u32, count: u32) -> String {
+        (0..)
+            .map(|i| format!("team-{i}"))
+            .find(|n| Shard::of_key(n, count) == index)
+            .unwrap()
+    }
+
+    #[test]
+    fn all_shards_of_one_run_make_one_complete_record() {
+        let read = (0..3)
+            .map(|i| (i, Ok(shard_record(i, 3, Some("job-1"), 10 + i))))
+            .collect();
+        let merged = merge_shards("polscan-system/last-0..2", read).unwrap();
+        assert!(merged.complete);
+        assert_eq!(merged.started, at(10));
+        assert_eq!(merged.finished, at(13));
+        assert_eq!(merged.objects_by_kind.as_ref().unwrap()["Pod"], 33);
+        let shards = merged.shards.as_ref().unwrap();
+        assert_eq!(shards.recorded, [0, 1, 2]);
+        assert!(shards.missing_statement().is_none());
+        assert!(merged.covered_namespace(&owned_by(2, 3)));
+        assert!(merged.covered_namespace(""));
+        assert!(merged.incomplete_because().is_empty());
+    }
+
+    #[test]
+    fn a_shard_without_a_record_of_this_run_is_not_scanned() {
+        // Shard 2 was killed before it recorded: its ConfigMap still holds
+        // the previous run's complete record.
+        let read = vec![
+            (0, Ok(shard_record(0, 3, Some("job-2"), 30))),
+            (1, Ok(shard_record(1, 3, Some("job-2"), 31))),
+            (2, Ok(shard_record(2, 3, Some("job-1"), 10))),
+        ];
+        let merged = merge_shards("ns/last-0..2", read).unwrap();
+        assert!(!merged.complete);
+        assert_eq!(merged.run_id.as_deref(), Some("job-2"));
+        let shards = merged.shards.as_ref().unwrap();
+        assert_eq!(shards.missing(), [2]);
+        assert!(shards.gaps[0].starts_with("shard 2/3: its record is of another run (job-1"));
+        // Its namespaces and every cluster-scoped object are not covered;
+        // the other shards' namespaces are.
+        assert!(!merged.covered_namespace(&owned_by(2, 3)));
+        assert!(merged.covered_namespace(&owned_by(0, 3)));
+        assert!(!merged.covered_namespace(""));
+        assert_eq!(merged.objects_by_kind.as_ref().unwrap()["Pod"], 21);
+        let said = merged.incomplete_because().join("; ");
+        assert!(said.contains("shard(s) 2 of 3"), "{said}");
+        assert!(merged.gaps_named());
+        // No record at all says so too.
+        let read = vec![
+            (0, Ok(shard_record(0, 3, Some("job-2"), 30))),
+            (1, Err("no record at ConfigMap ns/last-1".to_string())),
+        ];
+        let merged = merge_shards("ns/last-0..2", read).unwrap();
+        let gaps = &merged.shards.as_ref().unwrap().gaps;
+        assert_eq!(
+            gaps,
+            &[
+                "shard 1/3: no record at ConfigMap ns/last-1".to_string(),
+                "shard 2/3: no record read".to_string()
+            ]
+        );
+    }
+
+    #[test]
+    fn records_without_a_run_id_are_not_taken_for_one_run() {
+        let read = (0..2)
+            .map(|i| (i, Ok(shard_record(i, 2, None, 10 + i))))
+            .collect();
+        let merged = merge_shards("ns/last-0..1", read).unwrap();
+        assert!(!merged.complete);
+        assert!(merged.shards.as_ref().unwrap().recorded.is_empty());
+        assert!(merged.shards.as_ref().unwrap().gaps[0].contains("no run id"));
+    }
+
+    #[test]
+    fn a_run_split_fewer_ways_ignores_the_old_extra_shard() {
+        // 3 shards, then 2: the old shard 2's record stays behind.
+        let read = vec![
+            (0, Ok(shard_record(0, 2, Some("job-3"), 40))),
+            (1, Ok(shard_record(1, 2, Some("job-3"), 41))),
+            (2, Ok(shard_record(2, 3, Some("job-2"), 30))),
+        ];
+        let merged = merge_shards("ns/last-0..2", read).unwrap();
+        assert!(merged.complete, "{:?}", merged.shards);
+        assert_eq!(merged.shards.as_ref().unwrap().count, 2);
+        // The other way round, the old shard 0 (of 2) is no record of a
+        // 3-way run.
+        let read = vec![
+            (0, Ok(shard_record(0, 2, Some("job-3"), 40))),
+            (1, Ok(shard_record(1, 3, Some("job-4"), 50))),
+            (2, Ok(shard_record(2, 3, Some("job-4"), 51))),
+        ];
+        let merged = merge_shards("ns/last-0..2", read).unwrap();
+        assert!(!merged.complete);
+        assert_eq!(merged.shards.as_ref().unwrap().missing(), [0]);
+        assert!(merged.shards.as_ref().unwrap().gaps[0].contains("split another way"));
+    }
+
+    #[test]
+    fn a_policy_the_shards_read_in_different_versions_has_no_digest() {
+        let mut second = shard_record(1, 2, Some("job"), 11);
+        second.input_digests = Some(BTreeMap::from([("cpol/p".to_string(), "d2".to_string())]));
+        let read = vec![
+            (0, Ok(shard_record(0, 2, Some("job"), 10))),
+            (1, Ok(second)),
+        ];
+        let merged = merge_shards("ns/last-0..1", read).unwrap();
+        assert_eq!(
+            merged.input_digests.as_ref().unwrap()["cpol/p"],
+            CONFLICTING_DIGEST
+        );
+    }
+
+    #[test]
+    fn no_shard_record_is_no_sharded_run() {
+        let whole = ScanRecord {
+            complete: true,
+            ..ScanRecord::default()
+        };
+        assert!(merge_shards("ns/last-0..0", vec![(0, Ok(whole))]).is_none());
+        assert!(merge_shards("ns/last-0..0", vec![(0, Err("none".into()))]).is_none());
+    }
+}

@@ -1,0 +1,396 @@
+//! A scan split into shards (`--shard I/N`) on a real kube-apiserver +
+//! etcd, with a ClusterPolicy on Pods, one on Namespaces (cluster-scoped
+//! objects), a namespaced Policy, a ValidatingPolicy and a
+//! ValidatingAdmissionPolicy (a `--policy` file: the 1.20 server serves
+//! none). Three shards leave exactly the reports one unsharded scan would;
+//! a shard that did not run leaves its partition's reports as they were,
+//! and the evidence calls the run incomplete, naming it; going from three
+//! shards to two converges with no report orphaned.
+
+use std::collections::BTreeMap;
+
+use polscan_tests::cluster::{
+    pinned_images_admission_policy, polscan, TestCluster, NO_HOST_NETWORK_VALIDATING_POLICY,
+};
+use serde_json::Value;
+
+const POLICIES: &str = r#"apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: require-app-label}
+spec:
+  validationFailureAction: Audit
+  background: true
+  rules:
+  - name: check-app
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    validate:
+      message: "the app label is required"
+      pattern: {metadata: {labels: {app: "?*"}}}
+---
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: namespaces-name-a-team}
+spec:
+  validationFailureAction: Audit
+  background: true
+  rules:
+  - name: check-team
+    match: {any: [{resources: {kinds: [Namespace]}}]}
+    validate:
+      message: "a namespace names its team"
+      pattern: {metadata: {labels: {team: "?*"}}}
+---
+apiVersion: kyverno.io/v1
+kind: Policy
+metadata: {name: team-0-owner, namespace: team-0}
+spec:
+  validationFailureAction: Audit
+  background: true
+  rules:
+  - name: check-owner
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    validate:
+      message: "team-0 Pods name their owner"
+      pattern: {metadata: {labels: {owner: "?*"}}}
+"#;
+
+const NAMESPACES: usize = 8;
+
+struct Setup {
+    cluster: TestCluster,
+    kubeconfig: String,
+    vap: String,
+    dir: std::path::PathBuf,
+}
+
+fn setup() -> Setup {
+    let cluster = TestCluster::start_prepared();
+    for i in 0..NAMESPACES {
+        let labels = if i % 2 == 0 { "{team: t}" } else { "{}" };
+        cluster.apply_yaml(&format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: team-{i}, labels: {labels}}}\n"
+        ));
+        cluster.apply_yaml(&format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: good, namespace: team-{i}, labels: {{app: a, owner: o}}}}\nspec: {{containers: [{{name: c, image: 'nginx:1.27'}}]}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {{name: bad, namespace: team-{i}}}\nspec: {{containers: [{{name: c, image: 'nginx:latest'}}]}}\n"
+        ));
+    }
+    cluster.apply_yaml(POLICIES);
+    cluster.apply_yaml(NO_HOST_NETWORK_VALIDATING_POLICY);
+    let dir = std::env::temp_dir().join(format!("polscan-shards-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let vap = dir.join("vap.yaml");
+    std::fs::write(&vap, pinned_images_admission_policy("Audit")).unwrap_or_else(|e| panic!("{e}"));
+    Setup {
+        kubeconfig: cluster.kubeconfig().display().to_string(),
+        vap: vap.display().to_string(),
+        cluster,
+        dir,
+    }
+}
+
+impl Setup {
+    /// The shards `indexes` of a run split `count` ways, run at once (as
+    /// an Indexed Job runs them); each must exit 0. Returns each one's
+    /// `written N` and `deleted N`.
+    fn shards(&self, indexes: &[u32], count: u32, run_id: &str) -> Vec<(usize, usize)> {
+        let runs: Vec<_> = indexes
+            .iter()
+            .map(|index| {
+                let (kubeconfig, vap) = (self.kubeconfig.clone(), self.vap.clone());
+                let (shard, run_id) = (format!("{index}/{count}"), run_id.to_string());
+                std::thread::spawn(move || {
+                    polscan(&[
+                        "scan",
+                        "--kubeconfig",
+                        &kubeconfig,
+                        "--policy",
+                        &vap,
+                        "--shard",
+                        &shard,
+                        "--run-id",
+                        &run_id,
+                        "--last-run-configmap",
+                        "default/last-run",
+                        "-o",
+                        "summary",
+                    ])
+                })
+            })
+            .collect();
+        runs.into_iter()
+            .map(|run| {
+                let out = run
+                    .join()
+                    .unwrap_or_else(|_| panic!("a shard's thread panicked"));
+                let err = String::from_utf8_lossy(&out.stderr).into_owned();
+                assert_eq!(out.status.code(), Some(0), "{err}");
+                let count = |label: &str| -> usize {
+                    err.lines()
+                        .find(|l| l.starts_with("scan:"))
+                        .and_then(|l| l.split(label).nth(1))
+                        .and_then(|rest| rest.split(',').next())
+                        .and_then(|n| n.trim().parse().ok())
+                        .unwrap_or_else(|| panic!("no {label:?} count in:\n{err}"))
+                };
+                (count("; written "), count(", deleted "))
+            })
+            .collect()
+    }
+
+    /// What one unsharded scan would leave: its dry run's reports.
+    fn unsharded(&self) -> BTreeMap<String, Vec<String>> {
+        let out = polscan(&[
+            "scan",
+            "--kubeconfig",
+            &self.kubeconfig,
+            "--policy",
+            &self.vap,
+            "--dry-run",
+            "-o",
+            "json",
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let list: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+        shape(list["items"].as_array().cloned().unwrap_or_default())
+    }
+
+    /// The reports in the cluster.
+    fn stored(&self) -> BTreeMap<String, Vec<String>> {
+        let mut items = Vec::new();
+        for kind in ["policyreports", "clusterpolicyreports"] {
+            let text = self.cluster.kubectl_ok(&["get", kind, "-A", "-o", "json"]);
+            let list: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+            items.extend(list["items"].as_array().cloned().unwrap_or_default());
+        }
+        shape(items)
+    }
+
+    /// `polscan evidence` over the shards' records: evidence.json and
+    /// evidence.md.
+    fn evidence(&self, name: &str) -> (Value, String) {
+        let out_dir = self.dir.join(name);
+        let out_text = out_dir.display().to_string();
+        let out = polscan(&[
+            "evidence",
+            "--kubeconfig",
+            &self.kubeconfig,
+            "--scan-record",
+            "default/last-run",
+            "--out",
+            &out_text,
+            "-q",
+        ]);
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json = std::fs::read_to_string(out_dir.join("evidence.json"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let md =
+            std::fs::read_to_string(out_dir.join("evidence.md")).unwrap_or_else(|e| panic!("{e}"));
+        (
+            serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}")),
+            md,
+        )
+    }
+}
+
+/// Reports by `kind namespace/name`: their scope and results (policy,
+/// rule, result, message), sorted — what a reader of the reports sees,
+/// without timestamps.
+fn shape(reports: Vec<Value>) -> BTreeMap<String, Vec<String>> {
+    reports
+        .into_iter()
+        .filter(|r| r["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "polscan")
+        .map(|r| {
+            let key = format!(
+                "{} {}/{}",
+                r["kind"].as_str().unwrap_or_default(),
+                r["metadata"]["namespace"].as_str().unwrap_or_default(),
+                r["metadata"]["name"].as_str().unwrap_or_default()
+            );
+            let mut results: Vec<String> = r["results"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|x| {
+                    format!(
+                        "{} {} {} {}",
+                        x["policy"], x["rule"], x["result"], x["message"]
+                    )
+                })
+                .collect();
+            results.sort();
+            let scope = &r["scope"];
+            results.insert(
+                0,
+                format!(
+                    "scope {} {}/{} {}",
+                    scope["kind"], scope["namespace"], scope["name"], scope["uid"]
+                ),
+            );
+            (key, results)
+        })
+        .collect()
+}
+
+/// A namespace of the test that shard `index` of `count` owns.
+fn owned_by(index: u32, count: u32) -> String {
+    (0..NAMESPACES)
+        .map(|i| format!("team-{i}"))
+        .find(|n| polscan::scan::shard::Shard::of_key(n, count) == index)
+        .unwrap_or_else(|| panic!("no test namespace in shard {index}/{count}"))
+}
+
+fn bad_pod_report(stored: &BTreeMap<String, Vec<String>>, namespace: &str) -> bool {
+    stored.iter().any(|(key, results)| {
+        key.starts_with(&format!("PolicyReport {namespace}/")) && results[0].contains("/\"bad\" ")
+    })
+}
+
+#[test]
+fn shards_leave_the_reports_of_one_scan_and_a_missing_shard_is_named() {
+    let setup = setup();
+
+    // Three shards at once: together, exactly one unsharded scan's reports,
+    // each written by one shard only.
+    let written: Vec<usize> = setup
+        .shards(&[0, 1, 2], 3, "run-1")
+        .iter()
+        .map(|w| w.0)
+        .collect();
+    let stored = setup.stored();
+    let expected = setup.unsharded();
+    assert_eq!(stored, expected);
+    // 8 namespaces × 2 Pods, 8 Namespaces with a result (and the others
+    // the policies do not reach): every report written once.
+    assert_eq!(written.iter().sum::<usize>(), expected.len(), "{written:?}");
+    assert!(
+        written.iter().all(|n| *n > 0),
+        "every shard has work: {written:?}"
+    );
+    assert!(
+        expected
+            .keys()
+            .any(|k| k.starts_with("ClusterPolicyReport")),
+        "cluster-scoped objects are sharded too: {:?}",
+        expected.keys()
+    );
+    for index in 0..3 {
+        let record = setup
+            .cluster
+            .config_map("default", &format!("last-run-{index}"));
+        assert_eq!(record["data"]["shard"], format!("{index}/3"), "{record:#}");
+        assert_eq!(record["data"]["runId"], "run-1");
+        assert_eq!(record["data"]["complete"], "true");
+    }
+    let (evidence, _) = setup.evidence("ev1");
+    let scan = &evidence["scan"];
+    assert_eq!(scan["complete"], true, "{scan:#}");
+    assert_eq!(scan["shards"]["count"], 3);
+    assert_eq!(scan["shards"]["recorded"], serde_json::json!([0, 1, 2]));
+
+    // Fixes in two shards' namespaces; only shards 0 and 2 of the next run
+    // run (shard 1's pod never started, or was killed before it recorded).
+    let (in_0, in_1) = (owned_by(0, 3), owned_by(1, 3));
+    for namespace in [&in_0, &in_1] {
+        setup
+            .cluster
+            .kubectl_ok(&["delete", "pod", "bad", "-n", namespace, "--wait=false"]);
+    }
+    let before = setup.stored();
+    let done = setup.shards(&[0, 2], 3, "run-2");
+    // Only the deleted Pod's report in shard 0's namespace goes: nothing
+    // of shard 1's partition (nor the other shard's) is touched.
+    assert_eq!(done.iter().map(|d| d.1).sum::<usize>(), 1, "{done:?}");
+    let stored = setup.stored();
+    for (key, results) in &before {
+        let namespace = key
+            .split(' ')
+            .nth(1)
+            .and_then(|k| k.split('/').next())
+            .unwrap_or("");
+        if !namespace.is_empty() && polscan::scan::shard::Shard::of_key(namespace, 3) == 1 {
+            assert_eq!(
+                stored.get(key),
+                Some(results),
+                "shard 1's {key} stays as it was"
+            );
+        }
+    }
+    assert!(
+        !bad_pod_report(&stored, &in_0),
+        "shard 0 pruned its deleted Pod's report"
+    );
+    assert!(
+        bad_pod_report(&stored, &in_1),
+        "shard 1 did not run: its partition's reports stay as they were"
+    );
+    let (evidence, md) = setup.evidence("ev2");
+    let scan = &evidence["scan"];
+    assert_eq!(scan["complete"], false, "{scan:#}");
+    assert_eq!(scan["shards"]["recorded"], serde_json::json!([0, 2]));
+    assert!(
+        md.contains("shard(s) 1 of 3")
+            && md.contains("shard 1/3: its record is of another run (run-1"),
+        "{md}"
+    );
+    let verdicts: BTreeMap<String, String> = evidence["policies"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap_or_default().to_string(),
+                p["verdict"].to_string(),
+            )
+        })
+        .collect();
+    // A cluster-wide policy reaches shard 1's namespaces: not ready. The
+    // namespaced Policy is judged on its own namespace's shard: ready
+    // only when that shard ran and nothing there violates it any more.
+    for policy in [
+        "require-app-label",
+        "namespaces-name-a-team",
+        "no-host-network",
+        "pinned-images",
+    ] {
+        assert_eq!(verdicts[policy], "\"not-ready\"", "{policy}: {verdicts:?}");
+    }
+    let team_0_clean = polscan::scan::shard::Shard::of_key("team-0", 3) != 1 && in_0 == "team-0";
+    assert_eq!(
+        verdicts["team-0-owner"],
+        if team_0_clean {
+            "\"ready\""
+        } else {
+            "\"not-ready\""
+        },
+        "{verdicts:?}"
+    );
+
+    // Split two ways from now on: the two shards converge on one scan's
+    // reports (the old shard 1's stale report goes to whichever owns it
+    // now), and the old third record is not taken for this run.
+    let written: Vec<usize> = setup
+        .shards(&[0, 1], 2, "run-3")
+        .iter()
+        .map(|w| w.0)
+        .collect();
+    let stored = setup.stored();
+    assert_eq!(stored, setup.unsharded());
+    assert!(!bad_pod_report(&stored, &in_1));
+    assert!(
+        written.iter().sum::<usize>() < stored.len(),
+        "unchanged reports are not rewritten"
+    );
+    let (evidence, _) = setup.evidence("ev3");
+    assert_eq!(evidence["scan"]["complete"], true, "{:#}", evidence["scan"]);
+    assert_eq!(evidence["scan"]["shards"]["count"], 2);
+    let _ = std::fs::remove_dir_all(&setup.dir);
+}
