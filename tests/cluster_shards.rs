@@ -10,7 +10,8 @@
 use std::collections::BTreeMap;
 
 use polscan_tests::cluster::{
-    pinned_images_admission_policy, polscan, TestCluster, NO_HOST_NETWORK_VALIDATING_POLICY,
+    evidence_package, pinned_images_admission_policy, polscan, TestCluster,
+    NO_HOST_NETWORK_VALIDATING_POLICY,
 };
 use serde_json::Value;
 
@@ -173,31 +174,7 @@ impl Setup {
     /// `polscan evidence` over the shards' records: evidence.json and
     /// evidence.md.
     fn evidence(&self, name: &str) -> (Value, String) {
-        let out_dir = self.dir.join(name);
-        let out_text = out_dir.display().to_string();
-        let out = polscan(&[
-            "evidence",
-            "--kubeconfig",
-            &self.kubeconfig,
-            "--scan-record",
-            "default/last-run",
-            "--out",
-            &out_text,
-            "-q",
-        ]);
-        assert!(
-            matches!(out.status.code(), Some(0 | 1)),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let json = std::fs::read_to_string(out_dir.join("evidence.json"))
-            .unwrap_or_else(|e| panic!("{e}"));
-        let md =
-            std::fs::read_to_string(out_dir.join("evidence.md")).unwrap_or_else(|e| panic!("{e}"));
-        (
-            serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}")),
-            md,
-        )
+        evidence_package(&self.kubeconfig, "default/last-run", &self.dir.join(name))
     }
 }
 
@@ -389,6 +366,23 @@ fn shards_leave_the_reports_of_one_scan_and_a_missing_shard_is_named() {
         written.iter().sum::<usize>() < stored.len(),
         "unchanged reports are not rewritten"
     );
+    // A shard that would record without a run id is refused: its record
+    // could never count towards a complete run.
+    let kubeconfig = setup.kubeconfig.clone();
+    let refused = polscan(&[
+        "scan",
+        "--kubeconfig",
+        &kubeconfig,
+        "--policy",
+        &setup.vap,
+        "--shard",
+        "0/2",
+        "--last-run-configmap",
+        "default/last-run",
+    ]);
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(64), "{err}");
+    assert!(err.contains("needs --run-id"), "{err}");
     let (evidence, _) = setup.evidence("ev3");
     assert_eq!(evidence["scan"]["complete"], true, "{:#}", evidence["scan"]);
     assert_eq!(evidence["scan"]["shards"]["count"], 2);

@@ -169,6 +169,33 @@ impl Drop for TestCluster {
 
 /// Runs the `polscan` binary built for this test run; a run that hangs is
 /// killed after five minutes (and then fails its test) instead of hanging CI.
+/// `polscan evidence` of the cluster behind `kubeconfig`, from the run
+/// record `record` (`namespace/name`), into `out`; it must exit 0 or 1
+/// (ready or not). Returns evidence.json and evidence.md.
+pub fn evidence_package(kubeconfig: &str, record: &str, out: &Path) -> (serde_json::Value, String) {
+    let out_text = out.display().to_string();
+    let ran = polscan(&[
+        "evidence",
+        "--kubeconfig",
+        kubeconfig,
+        "--scan-record",
+        record,
+        "--out",
+        &out_text,
+        "-q",
+    ]);
+    assert!(
+        matches!(ran.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    let read = |name: &str| {
+        std::fs::read_to_string(out.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    let json = serde_json::from_str(&read("evidence.json")).unwrap_or_else(|e| panic!("{e}"));
+    (json, read("evidence.md"))
+}
+
 /// A ValidatingPolicy (Audit) on Pods: `no-host-network`.
 pub const NO_HOST_NETWORK_VALIDATING_POLICY: &str = r#"apiVersion: policies.kyverno.io/v1alpha1
 kind: ValidatingPolicy

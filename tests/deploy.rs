@@ -160,12 +160,13 @@ fn rendered_overlays_have_what_operators_rely_on() {
             ["create", "update", "patch", "delete", "deletecollection"].contains(&v.as_str())
         });
         if writes {
-            assert_eq!(list("apiGroups"), ["wgpolicyk8s.io"], "{rule}");
-            assert_eq!(
-                resources,
-                ["policyreports", "clusterpolicyreports"],
-                "{rule}"
-            );
+            let groups = list("apiGroups");
+            let expected: &[&str] = match groups.as_slice() {
+                [group] if group == "wgpolicyk8s.io" => &["policyreports", "clusterpolicyreports"],
+                [group] if group == "openreports.io" => &["reports", "clusterreports"],
+                _ => panic!("write verbs outside the report kinds: {rule}"),
+            };
+            assert_eq!(resources, expected, "{rule}");
         }
         // Wildcard resources only in groups without Secrets.
         if resources.iter().any(|r| r == "*") {
@@ -339,6 +340,17 @@ fn manifests_pass_a_server_side_dry_run_and_the_role_suffices_for_a_scan() {
         })
         .collect();
     cluster.apply_yaml(&yaml(&rbac));
+    // kubectl resolves the resources it is asked about: the OpenReports
+    // kinds need their CRDs for that.
+    let kubeconfig = cluster.kubeconfig().display().to_string();
+    let open = polscan(&[
+        "install-crds",
+        "--kubeconfig",
+        &kubeconfig,
+        "--api",
+        "openreports",
+    ]);
+    assert!(open.status.success(), "{open:?}");
     let service_account = "system:serviceaccount:polscan-system:polscan";
     let can = |verb: &str, resource: &str| {
         cluster
@@ -360,6 +372,8 @@ fn manifests_pass_a_server_side_dry_run_and_the_role_suffices_for_a_scan() {
         ("list", "namespaces"),
         ("patch", "policyreports.wgpolicyk8s.io"),
         ("delete", "clusterpolicyreports.wgpolicyk8s.io"),
+        ("patch", "reports.openreports.io"),
+        ("delete", "clusterreports.openreports.io"),
     ] {
         assert!(
             can(verb, resource),

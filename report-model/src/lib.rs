@@ -4,9 +4,12 @@
 //! - [`report`]: the report types; summaries are always derived from results.
 //! - [`hash`]: a timestamp-free content hash, to skip unchanged writes.
 //! - [`shape`]: turns scanner results into per-resource or per-namespace reports.
+//! - [`api`]: the report APIs (wgpolicyk8s.io, openreports.io) and a
+//!   report's form in each.
 //! - [`schema`]: the CRDs (`deploy/crds/` at the workspace root, embedded)
 //!   and the structural check every report passes before it is written.
 
+pub mod api;
 pub mod hash;
 pub mod meta;
 pub mod report;

@@ -71,10 +71,16 @@ pub enum SchemaError {
 /// The `openAPIV3Schema` of the `v1alpha2` version of a CRD (as JSON);
 /// `None` when the CRD has no such version or schema.
 pub fn v1alpha2_schema(crd: &Value) -> Option<Value> {
+    version_schema(crd, "v1alpha2")
+}
+
+/// The `openAPIV3Schema` of version `version` of a CRD (as JSON); `None`
+/// when the CRD has no such version or schema.
+pub fn version_schema(crd: &Value, version: &str) -> Option<Value> {
     crd.pointer("/spec/versions")?
         .as_array()?
         .iter()
-        .find(|version| version["name"] == "v1alpha2")?
+        .find(|v| v["name"] == version)?
         .pointer("/schema/openAPIV3Schema")
         .cloned()
 }
@@ -103,6 +109,45 @@ impl ReportSchemas {
         ReportSchemas {
             policy_report: policy_report_schema().clone(),
             cluster_policy_report: cluster_policy_report_schema().clone(),
+        }
+    }
+
+    /// The schemas of the CRDs polscan ships for `api`. An OpenReports
+    /// report is checked in its wgpolicyk8s.io form (the fields are the
+    /// same; `source` is added when it is written).
+    pub fn shipped_for(api: crate::api::ReportApi) -> ReportSchemas {
+        match api {
+            crate::api::ReportApi::Wgpolicy => ReportSchemas::shipped(),
+            crate::api::ReportApi::OpenReports => {
+                let [(_, namespaced), (_, cluster)] = api.crds();
+                let schema = |yaml: &str| {
+                    serde_yaml::from_str::<Value>(yaml)
+                        .ok()
+                        .and_then(|crd| version_schema(&crd, api.version()))
+                        .unwrap_or(Value::Null)
+                };
+                ReportSchemas {
+                    policy_report: schema(namespaced),
+                    cluster_policy_report: schema(cluster),
+                }
+            }
+        }
+    }
+
+    /// The schemas of installed CRD objects of `api` (JSON as the API
+    /// server returns them); a CRD without a schema for the version polscan
+    /// writes falls back to the shipped one.
+    pub fn from_crds_of(
+        api: crate::api::ReportApi,
+        namespaced: &Value,
+        cluster: &Value,
+    ) -> ReportSchemas {
+        let shipped = ReportSchemas::shipped_for(api);
+        ReportSchemas {
+            policy_report: version_schema(namespaced, api.version())
+                .unwrap_or(shipped.policy_report),
+            cluster_policy_report: version_schema(cluster, api.version())
+                .unwrap_or(shipped.cluster_policy_report),
         }
     }
 

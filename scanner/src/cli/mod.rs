@@ -205,6 +205,39 @@ pub struct ApplyArgs {
     pub run_record: Option<PathBuf>,
 }
 
+/// `--report-api`: where reports are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportApiFlag {
+    /// Whatever the server serves for the report kinds (by API discovery):
+    /// wgpolicyk8s.io when it serves both.
+    Auto,
+    /// wgpolicyk8s.io/v1alpha2 PolicyReport / ClusterPolicyReport.
+    Wgpolicyk8s,
+    /// openreports.io/v1alpha1 Report / ClusterReport (OpenReports).
+    Openreports,
+}
+
+impl ReportApiFlag {
+    /// The API named; None for `auto`.
+    pub fn api(self) -> Option<crate::cluster::report_store::ReportApi> {
+        use crate::cluster::report_store::ReportApi;
+        match self {
+            ReportApiFlag::Auto => None,
+            ReportApiFlag::Wgpolicyk8s => Some(ReportApi::Wgpolicy),
+            ReportApiFlag::Openreports => Some(ReportApi::OpenReports),
+        }
+    }
+}
+
+/// `install-crds --api`: whose CRDs to install.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CrdApiFlag {
+    /// wgpolicyk8s.io/v1alpha2 PolicyReport / ClusterPolicyReport.
+    Wgpolicyk8s,
+    /// openreports.io/v1alpha1 Report / ClusterReport.
+    Openreports,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportPer {
     /// One report per resource with results (Kyverno's layout).
@@ -263,6 +296,9 @@ pub struct ScanArgs {
     /// Report layout.
     #[arg(long, value_enum, default_value_t = ReportPer::Resource)]
     pub report_per: ReportPer,
+    /// The report API to write to (and read stored reports from).
+    #[arg(long, value_enum, default_value_t = ReportApiFlag::Auto)]
+    pub report_api: ReportApiFlag,
     /// Write nothing. With -o yaml|json, print every report a real run
     /// would leave in the cluster (changed or not); stderr says which it
     /// would apply and delete.
@@ -381,6 +417,9 @@ pub struct InstallCrdsArgs {
     pub kubeconfig: Option<PathBuf>,
     #[arg(long)]
     pub context: Option<String>,
+    /// The report API whose CRDs to install.
+    #[arg(long, value_enum, default_value_t = CrdApiFlag::Wgpolicyk8s)]
+    pub api: CrdApiFlag,
 }
 
 #[derive(clap::Args, Debug)]

@@ -37,6 +37,7 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             exclude_namespaces: split_list(&args.exclude_namespaces),
             shard: shard_of(args)?,
         },
+        report_api: args.report_api.api(),
         shape: match args.report_per {
             ReportPer::Resource => ReportShape::PerResource,
             ReportPer::Namespace => ReportShape::PerNamespace,
@@ -77,6 +78,19 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         Some(shard) => (namespace, last_run::shard_record_name(&name, shard)),
         None => (namespace, name),
     });
+    // A shard's record without a run id never counts towards a complete
+    // run (nothing ties it to the other shards'): said now, not found out
+    // in the evidence.
+    if let (Some(shard), Some(_), None) = (
+        options.filters.shard,
+        &record_to,
+        args.run_id.as_deref().filter(|id| !id.is_empty()),
+    ) {
+        return Err(super::usage::UsageError(format!(
+            "--shard {shard} with --last-run-configmap needs --run-id (or POLSCAN_RUN_ID), the same in every shard of the run: without it `polscan evidence` cannot tell the shards' records are of one run"
+        ))
+        .into());
+    }
     if let Some(interval) = &args.interval {
         let every = parse_duration(interval)
             .filter(|d| *d > chrono::Duration::zero())
@@ -192,6 +206,9 @@ fn shard_of(args: &ScanArgs) -> Result<Option<Shard>, super::usage::UsageError> 
         (Some(text), _) => Shard::parse(text)
             .map(Some)
             .map_err(|err| UsageError(format!("--shard {err}"))),
+        (None, Some(0)) => Err(UsageError(
+            "--shards 0: the number of shards must be at least 1".into(),
+        )),
         (None, Some(count)) => {
             let index = std::env::var("JOB_COMPLETION_INDEX").map_err(|_| {
                 UsageError(format!(
@@ -318,7 +335,16 @@ fn printed_reports(outcome: &mut ScanOutcome) -> anyhow::Result<PrintedReports> 
         ),
         None => Box::new(std::iter::empty()),
     };
-    Ok(Box::new(kept.into_iter().map(Ok).chain(spilled)))
+    // Printed as they are (or would be) written: in the report API's form.
+    let api = outcome.report_api;
+    Ok(Box::new(kept.into_iter().map(Ok).chain(spilled).map(
+        move |report| {
+            report.map(|mut report| {
+                api.convert(&mut report);
+                report
+            })
+        },
+    )))
 }
 
 /// The one-line summary of a scan's counts.
@@ -383,15 +409,18 @@ fn print(outcome: &mut ScanOutcome, format: OutputFormat) -> anyhow::Result<()> 
     }
     let plan = &outcome.plan;
     for key in &plan.delete {
-        eprintln!("{verb}delete {}", describe(key));
+        eprintln!("{verb}delete {}", describe(outcome.report_api, key));
     }
     for key in &plan.kept_after_failed_list {
-        eprintln!("kept {} (its kind did not list completely)", describe(key));
+        eprintln!(
+            "kept {} (its kind did not list completely)",
+            describe(outcome.report_api, key)
+        );
     }
     for key in &plan.kept_policies_incomplete {
         eprintln!(
             "kept {} (some policies could not be read or loaded; it may hold their results)",
-            describe(key)
+            describe(outcome.report_api, key)
         );
     }
     if outcome.policies_incomplete && outcome.dry_run {
@@ -448,11 +477,11 @@ fn exit_code(outcome: &ScanOutcome, fail_on: Option<FailOn>) -> ExitCode {
     }
 }
 
-fn describe(key: &crate::reconcile::ReportKey) -> String {
+fn describe(api: report_store::ReportApi, key: &crate::reconcile::ReportKey) -> String {
     if key.cluster_scoped {
-        format!("ClusterPolicyReport {}", key.name)
+        format!("{} {}", api.kind(true), key.name)
     } else {
-        format!("PolicyReport {}/{}", key.namespace, key.name)
+        format!("{} {}/{}", api.kind(false), key.namespace, key.name)
     }
 }
 
@@ -461,7 +490,11 @@ pub fn install_crds(args: &InstallCrdsArgs) -> anyhow::Result<ExitCode> {
         let (client, server) =
             connect::connect_with_server(args.kubeconfig.as_deref(), args.context.as_deref())
                 .await?;
-        report_store::install_crds(&client)
+        let api = match args.api {
+            super::CrdApiFlag::Wgpolicyk8s => report_store::ReportApi::Wgpolicy,
+            super::CrdApiFlag::Openreports => report_store::ReportApi::OpenReports,
+        };
+        report_store::install_crds(&client, api)
             .await
             .with_context(|| format!("installing CRDs in the cluster at {server}"))
     })?;

@@ -80,6 +80,10 @@ pub struct Discovered {
     pub kinds: Vec<ApiKind>,
     /// Group versions whose discovery failed, with the reason.
     pub failed: Vec<(String, ClusterError)>,
+    /// Every group version the server serves (`group/version`; the core
+    /// group's is `v1`), preferred or not: [`Self::kinds`] holds each kind
+    /// once, in one of them.
+    pub group_versions: std::collections::BTreeSet<String>,
 }
 
 impl Discovered {
@@ -164,6 +168,7 @@ pub async fn discover(client: &Client) -> Result<Discovered, ClusterError> {
         .await
         .map_err(|err| ClusterError::from_kube("discovering /api/v1", err))?;
     discovered.kinds.extend(kinds_of("", "v1", core));
+    discovered.group_versions.insert("v1".into());
     let groups = client
         .list_api_groups()
         .await
@@ -184,6 +189,9 @@ pub async fn discover(client: &Client) -> Result<Discovered, ClusterError> {
                 .await
             {
                 Ok(list) => {
+                    discovered
+                        .group_versions
+                        .insert(version.group_version.clone());
                     for kind in kinds_of(&group.name, &version.version, list) {
                         if seen.insert(kind.plural.clone()) {
                             discovered.kinds.push(kind);

@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::discovery::{self, Discovered};
 use super::listing::for_each_page;
+use super::report_store::{self, ReportApi};
 use super::{absent_if_not_found, get, policy_source, ClusterError};
 use crate::evidence::{ClusterIdentity, ObjectName, ReportResults, ScanRecord};
 
@@ -328,11 +329,23 @@ pub async fn read(
             .problems
             .push(format!("discovery of {group_version} failed: {err}"));
     }
-    for kind in ["PolicyReport", "ClusterPolicyReport"] {
-        let Some(api_kind) = discovered.find("wgpolicyk8s.io", kind) else {
-            evidence.problems.push(format!(
-                "the server has no {kind} kind (wgpolicyk8s.io): no reports to read"
-            ));
+    // Every report API the server serves is read (the scan writes to one;
+    // Kyverno may write to the other).
+    let apis: Vec<ReportApi> = ReportApi::ALL
+        .into_iter()
+        .filter(|api| report_store::served(&discovered, *api).is_ok())
+        .collect();
+    if apis.is_empty() {
+        evidence.problems.push(
+            "the server serves no report API (wgpolicyk8s.io/v1alpha2 or openreports.io/v1alpha1): no reports to read"
+                .into(),
+        );
+    }
+    let kinds = apis.iter().flat_map(|api| {
+        [false, true].map(|cluster| (*api, api.kind(cluster), ReportApi::Wgpolicy.kind(cluster)))
+    });
+    for (api, served_kind, kind) in kinds {
+        let Some(api_kind) = discovered.find(api.group(), served_kind) else {
             continue;
         };
         // Page by page, each report folded into its results and dropped: a
@@ -358,6 +371,8 @@ pub async fn read(
                     for_each_page(client, &path, &params, |items| {
                         let mut results = results.borrow_mut();
                         for mut item in items {
+                            // Read as the wgpolicyk8s.io kind: an
+                            // OpenReports report holds the same fields.
                             if let Value::Object(object) = &mut item {
                                 object.insert("kind".into(), kind.into());
                             }

@@ -15,39 +15,45 @@ use serde_json::Value;
 use tokio_util::compat::FuturesAsyncReadCompatExt;
 use tokio_util::io::SyncIoBridge;
 
+use super::discovery::Discovered;
 use super::{absent_if_not_found, send, ClusterError};
 use crate::reconcile::{ExistingReport, ReportKey};
+pub use report_model::api::ReportApi;
 
 /// polscan's field manager for server-side apply.
 pub const FIELD_MANAGER: &str = "polscan";
-const REPORTS_BASE: &str = "/apis/wgpolicyk8s.io/v1alpha2";
 const CRD_BASE: &str = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
 
-/// The report CRDs polscan ships (deploy/crds), by name.
-pub const CRDS: [(&str, &str); 2] = [
-    (
-        "policyreports.wgpolicyk8s.io",
-        report_model::schema::POLICY_REPORTS_CRD_YAML,
-    ),
-    (
-        "clusterpolicyreports.wgpolicyk8s.io",
-        report_model::schema::CLUSTER_POLICY_REPORTS_CRD_YAML,
-    ),
-];
+/// The reports of one report API in one cluster: a client and the
+/// [`ReportApi`] the scan writes to.
+#[derive(Clone)]
+pub struct ReportStore {
+    client: Client,
+    api: ReportApi,
+}
 
-fn collection(key: &ReportKey) -> String {
+fn base(api: ReportApi) -> String {
+    format!("/apis/{}", api.api_version())
+}
+
+fn collection(api: ReportApi, key: &ReportKey) -> String {
     if key.cluster_scoped {
-        format!("{REPORTS_BASE}/clusterpolicyreports")
+        format!("{}/{}", base(api), api.plural(true))
     } else {
-        format!("{REPORTS_BASE}/namespaces/{}/policyreports", key.namespace)
+        format!(
+            "{}/namespaces/{}/{}",
+            base(api),
+            key.namespace,
+            api.plural(false)
+        )
     }
 }
 
-fn describe(key: &ReportKey) -> String {
+fn describe(api: ReportApi, key: &ReportKey) -> String {
     if key.cluster_scoped {
-        format!("ClusterPolicyReport {}", key.name)
+        format!("{} {}", api.kind(true), key.name)
     } else {
-        format!("PolicyReport {}/{}", key.namespace, key.name)
+        format!("{} {}/{}", api.kind(false), key.namespace, key.name)
     }
 }
 
@@ -234,10 +240,13 @@ fn from_watch_cache() -> ListParams {
 ///
 /// Objects themselves are still listed from etcd, page by page: the scan's
 /// verdicts come from them, not from this listing.
-pub async fn list_existing(client: &Client) -> Result<Vec<ExistingReport>, ClusterError> {
+pub async fn list_existing(
+    client: &Client,
+    api: ReportApi,
+) -> Result<Vec<ExistingReport>, ClusterError> {
     let mut found = Vec::new();
-    for (plural, cluster_scoped) in [("policyreports", false), ("clusterpolicyreports", true)] {
-        let path = format!("{REPORTS_BASE}/{plural}");
+    for cluster_scoped in [false, true] {
+        let path = format!("{}/{}", base(api), api.plural(cluster_scoped));
         let mut params = from_watch_cache();
         loop {
             let page = list_metadata_streamed(client, &path, &params).await?;
@@ -269,46 +278,140 @@ pub async fn list_existing(client: &Client) -> Result<Vec<ExistingReport>, Clust
     Ok(found)
 }
 
-/// Server-side apply of one report, as polscan's field manager (forcing
-/// conflicts: polscan owns its reports' fields).
-pub async fn apply(
-    client: &Client,
-    key: &ReportKey,
-    report: &impl serde::Serialize,
-) -> Result<(), ClusterError> {
-    let params = PatchParams::apply(FIELD_MANAGER).force();
-    // The server echoes the whole report back (with managedFields); it is
-    // skipped, not built into a Value: at hundreds of writes a second
-    // the decoding competes with the server for the same cores.
-    send::<IgnoredAny>(
-        client,
-        format!("applying {}", describe(key)),
-        kube::core::Request::new(collection(key)).patch(&key.name, &params, &Patch::Apply(report)),
-    )
-    .await
-    .map(|_| ())
+impl ReportStore {
+    /// The reports of `api` through `client`.
+    pub fn new(client: Client, api: ReportApi) -> ReportStore {
+        ReportStore { client, api }
+    }
+
+    /// The report API written to.
+    pub fn api(&self) -> ReportApi {
+        self.api
+    }
+
+    /// Every stored report of this API, metadata only: [`list_existing`].
+    pub async fn list_existing(&self) -> Result<Vec<ExistingReport>, ClusterError> {
+        list_existing(&self.client, self.api).await
+    }
+
+    /// Server-side apply of one report (shaped as wgpolicyk8s.io, written in
+    /// this API's form: [`ReportApi::convert`]), as polscan's field manager
+    /// (forcing conflicts: polscan owns its reports' fields).
+    pub async fn apply(
+        &self,
+        key: &ReportKey,
+        report: &impl serde::Serialize,
+    ) -> Result<(), ClusterError> {
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        let request = kube::core::Request::new(collection(self.api, key));
+        let request = match self.api {
+            ReportApi::Wgpolicy => request.patch(&key.name, &params, &Patch::Apply(report)),
+            ReportApi::OpenReports => {
+                let mut value =
+                    serde_json::to_value(report).map_err(|err| ClusterError::Transport {
+                        what: format!("encoding {}", describe(self.api, key)),
+                        message: err.to_string(),
+                    })?;
+                self.api.convert(&mut value);
+                request.patch(&key.name, &params, &Patch::Apply(value))
+            }
+        };
+        // The server echoes the whole report back (with managedFields); it
+        // is skipped, not built into a Value: at hundreds of writes a
+        // second the decoding competes with the server for the same cores.
+        send::<IgnoredAny>(
+            &self.client,
+            format!("applying {}", describe(self.api, key)),
+            request,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Reads one report as stored; `None` when it does not exist.
+    pub async fn get(&self, key: &ReportKey) -> Result<Option<Value>, ClusterError> {
+        let read = send(
+            &self.client,
+            format!("reading {}", describe(self.api, key)),
+            kube::core::Request::new(collection(self.api, key)).get(&key.name, &Default::default()),
+        )
+        .await;
+        absent_if_not_found(read)
+    }
+
+    /// Deletes one report; one already gone counts as deleted.
+    pub async fn delete(&self, key: &ReportKey) -> Result<(), ClusterError> {
+        let deleted = send::<IgnoredAny>(
+            &self.client,
+            format!("deleting {}", describe(self.api, key)),
+            kube::core::Request::new(collection(self.api, key))
+                .delete(&key.name, &DeleteParams::default()),
+        )
+        .await;
+        absent_if_not_found(deleted).map(|_| ())
+    }
 }
 
-/// Reads one report as stored; `None` when it does not exist.
-pub async fn get(client: &Client, key: &ReportKey) -> Result<Option<Value>, ClusterError> {
-    let read = send(
-        client,
-        format!("reading {}", describe(key)),
-        kube::core::Request::new(collection(key)).get(&key.name, &Default::default()),
-    )
-    .await;
-    absent_if_not_found(read)
+/// Whether the server serves `api`'s report kinds at the version polscan
+/// writes, by discovery (not by CRD objects: reports-server serves the
+/// report API through aggregation, without CRDs). Err: what is missing.
+pub fn served(discovered: &Discovered, api: ReportApi) -> Result<(), String> {
+    let kinds = [api.kind(false), api.kind(true)];
+    let missing: Vec<&str> = kinds
+        .into_iter()
+        .filter(|kind| discovered.find(api.group(), kind).is_none())
+        .collect();
+    if missing.len() == kinds.len() {
+        return Err(format!("{} is not served", api.group()));
+    }
+    if !missing.is_empty() {
+        return Err(format!(
+            "{} serves no {}",
+            api.group(),
+            missing.join(" or ")
+        ));
+    }
+    if !discovered.group_versions.contains(api.api_version()) {
+        let served: Vec<&str> = discovered
+            .group_versions
+            .iter()
+            .filter(|gv| gv.split('/').next() == Some(api.group()))
+            .map(String::as_str)
+            .collect();
+        return Err(format!(
+            "{} is served only as {}; polscan writes {}",
+            api.group(),
+            served.join(", "),
+            api.api_version()
+        ));
+    }
+    Ok(())
 }
 
-/// Deletes one report; one already gone counts as deleted.
-pub async fn delete(client: &Client, key: &ReportKey) -> Result<(), ClusterError> {
-    let deleted = send::<IgnoredAny>(
-        client,
-        format!("deleting {}", describe(key)),
-        kube::core::Request::new(collection(key)).delete(&key.name, &DeleteParams::default()),
-    )
-    .await;
-    absent_if_not_found(deleted).map(|_| ())
+/// The report API a scan writes to: `chosen` (`--report-api`), which must
+/// be served, or, for `auto` (None), wgpolicyk8s.io when served, else
+/// openreports.io. Err: why none can be written to, naming each API and
+/// what it lacks, and how to install one.
+pub fn resolve(chosen: Option<ReportApi>, discovered: &Discovered) -> Result<ReportApi, String> {
+    let candidates: Vec<ReportApi> = match chosen {
+        Some(api) => vec![api],
+        None => ReportApi::ALL.to_vec(),
+    };
+    let mut missing = Vec::new();
+    for api in candidates {
+        match served(discovered, api) {
+            Ok(()) => return Ok(api),
+            Err(why) => missing.push(why),
+        }
+    }
+    let install = match chosen {
+        Some(ReportApi::OpenReports) => "polscan install-crds --api openreports",
+        _ => "polscan install-crds",
+    };
+    Err(format!(
+        "no report API to write to ({}): run `{install}` (or apply deploy/crds), or serve them through reports-server",
+        missing.join("; ")
+    ))
 }
 
 /// What `install-crds` did with one CRD.
@@ -322,23 +425,24 @@ pub enum CrdOutcome {
     },
 }
 
-/// The schemas of the report CRDs the server serves (whoever installed
-/// them), which every report is checked against before it is sent; `None`
-/// when either CRD is missing.
-pub async fn installed_schemas(
+/// The schemas every report of `api` is checked against before it is
+/// sent: those of the CRDs the server has for it (whoever installed them),
+/// else polscan's own — a server that serves the API without CRDs
+/// (reports-server, through API aggregation) has no schema to read.
+/// Whether the API is served at all is discovery's question, not this one.
+pub async fn schemas(
     client: &Client,
-) -> Result<Option<report_model::schema::ReportSchemas>, ClusterError> {
-    let [(namespaced, _), (cluster, _)] = CRDS;
-    let (Some(namespaced), Some(cluster)) = (
-        get_crd(client, namespaced).await?,
-        get_crd(client, cluster).await?,
-    ) else {
-        return Ok(None);
-    };
-    Ok(Some(report_model::schema::ReportSchemas::from_crds(
-        &namespaced,
-        &cluster,
-    )))
+    api: ReportApi,
+) -> Result<report_model::schema::ReportSchemas, ClusterError> {
+    let [(namespaced, _), (cluster, _)] = api.crds();
+    // A user without rights on CRDs still scans: the shipped schemas stand in.
+    let read = |name| async move { get_crd(client, name).await.ok().flatten() };
+    Ok(match (read(namespaced).await, read(cluster).await) {
+        (Some(namespaced), Some(cluster)) => {
+            report_model::schema::ReportSchemas::from_crds_of(api, &namespaced, &cluster)
+        }
+        _ => report_model::schema::ReportSchemas::shipped_for(api),
+    })
 }
 
 async fn get_crd(client: &Client, name: &str) -> Result<Option<Value>, ClusterError> {
@@ -351,11 +455,14 @@ async fn get_crd(client: &Client, name: &str) -> Result<Option<Value>, ClusterEr
     absent_if_not_found(read)
 }
 
-/// Creates the report CRDs that are missing and waits until they are
+/// Creates the CRDs of `api` that are missing and waits until they are
 /// established; existing ones (perhaps Kyverno's) are never replaced.
-pub async fn install_crds(client: &Client) -> Result<Vec<CrdOutcome>, ClusterError> {
+pub async fn install_crds(
+    client: &Client,
+    api: ReportApi,
+) -> Result<Vec<CrdOutcome>, ClusterError> {
     let mut outcomes = Vec::new();
-    for (name, text) in CRDS {
+    for (name, text) in api.crds() {
         if let Some(existing) = get_crd(client, name).await? {
             let labels = string_map(existing.pointer("/metadata/labels"));
             let managed_by = labels
@@ -417,11 +524,74 @@ async fn wait_established(client: &Client, name: &str) -> Result<(), ClusterErro
 mod tests {
     use super::*;
 
+    fn discovered(served: &[(&str, &str, &str)]) -> Discovered {
+        let mut found = Discovered::default();
+        for (group, version, kind) in served {
+            found.group_versions.insert(format!("{group}/{version}"));
+            found.kinds.push(crate::cluster::discovery::ApiKind {
+                group: group.to_string(),
+                version: version.to_string(),
+                kind: kind.to_string(),
+                plural: format!("{}s", kind.to_lowercase()),
+                namespaced: !kind.starts_with("Cluster"),
+                verbs: vec!["list".into()],
+            });
+        }
+        found
+    }
+
+    #[test]
+    fn the_report_api_is_whichever_the_server_serves() {
+        let wg = [
+            ("wgpolicyk8s.io", "v1alpha2", "PolicyReport"),
+            ("wgpolicyk8s.io", "v1alpha2", "ClusterPolicyReport"),
+        ];
+        let open = [
+            ("openreports.io", "v1alpha1", "Report"),
+            ("openreports.io", "v1alpha1", "ClusterReport"),
+        ];
+        let both = discovered(&[wg, open].concat());
+        assert_eq!(resolve(None, &both), Ok(ReportApi::Wgpolicy));
+        assert_eq!(
+            resolve(Some(ReportApi::OpenReports), &both),
+            Ok(ReportApi::OpenReports)
+        );
+        // Only OpenReports (a Kyverno 1.15+ install, or reports-server):
+        // auto takes it; asking for wgpolicyk8s is an error naming it.
+        let only_open = discovered(&open);
+        assert_eq!(resolve(None, &only_open), Ok(ReportApi::OpenReports));
+        let err = resolve(Some(ReportApi::Wgpolicy), &only_open).unwrap_err();
+        assert!(err.contains("wgpolicyk8s.io is not served"), "{err}");
+        assert!(err.contains("run `polscan install-crds`"), "{err}");
+        // Nothing served: both named.
+        let err = resolve(None, &Discovered::default()).unwrap_err();
+        assert!(
+            err.contains("wgpolicyk8s.io is not served; openreports.io is not served"),
+            "{err}"
+        );
+        // A CRD serving another version only, or one kind only.
+        let other_version = discovered(&[
+            ("wgpolicyk8s.io", "v1beta1", "PolicyReport"),
+            ("wgpolicyk8s.io", "v1beta1", "ClusterPolicyReport"),
+        ]);
+        let err = resolve(Some(ReportApi::Wgpolicy), &other_version).unwrap_err();
+        assert!(
+            err.contains(
+                "served only as wgpolicyk8s.io/v1beta1; polscan writes wgpolicyk8s.io/v1alpha2"
+            ),
+            "{err}"
+        );
+        let half = discovered(&wg[..1]);
+        let err = resolve(Some(ReportApi::Wgpolicy), &half).unwrap_err();
+        assert!(err.contains("serves no ClusterPolicyReport"), "{err}");
+    }
+
     #[test]
     fn existing_reports_are_listed_from_the_watch_cache_in_one_request() {
-        let request = kube::core::Request::new(format!("{REPORTS_BASE}/policyreports"))
-            .list_metadata(&from_watch_cache())
-            .unwrap();
+        let request =
+            kube::core::Request::new(format!("{}/policyreports", base(ReportApi::Wgpolicy)))
+                .list_metadata(&from_watch_cache())
+                .unwrap();
         let query = request.uri().query().unwrap_or_default().to_string();
         assert!(query.contains("resourceVersion=0"), "{query}");
         assert!(!query.contains("limit="), "{query}");

@@ -184,7 +184,19 @@ fn merge_into(merged: &mut ScanRecord, record: &ScanRecord, index: u32, count: u
         merged.input_digests = record.input_digests.clone();
         return;
     }
-    merged.objects_by_kind = add_counts(&merged.objects_by_kind, &record.objects_by_kind);
+    // Every shard lists the whole cluster (and evaluates its own part):
+    // the objects listed are one shard's count, the evaluated ones add up.
+    merged.objects_by_kind = match (&merged.objects_by_kind, &record.objects_by_kind) {
+        (Some(a), Some(b)) => {
+            let mut most = a.clone();
+            for (kind, n) in b {
+                let entry = most.entry(kind.clone()).or_default();
+                *entry = (*entry).max(*n);
+            }
+            Some(most)
+        }
+        _ => None,
+    };
     merged.objects_evaluated_by_kind = add_counts(
         &merged.objects_evaluated_by_kind,
         &record.objects_evaluated_by_kind,
@@ -210,21 +222,22 @@ fn merge_into(merged: &mut ScanRecord, record: &ScanRecord, index: u32, count: u
         _ => None,
     };
     // Shards read the policies one after another: a document changed in
-    // between was not the same document for all of them, so no digest
-    // stands for it (the evidence then reads it as changed since the scan).
+    // between, or created, deleted or given (`--policy`) to some shards
+    // only, was not the same document for all of them. No digest stands
+    // for it, so the evidence reads it as changed since the scan: a policy
+    // some shards never evaluated is never ready on the others' results.
     merged.input_digests = match (&merged.input_digests, &record.input_digests) {
         (Some(a), Some(b)) => {
             let mut digests = a.clone();
-            for (key, digest) in b {
-                let entry = digests.entry(key.clone()).or_insert_with(|| digest.clone());
-                if entry != digest {
-                    *entry = CONFLICTING_DIGEST.to_string();
-                }
-            }
             for (key, digest) in digests.iter_mut() {
-                if !b.contains_key(key) {
+                if b.get(key) != Some(digest) {
                     *digest = CONFLICTING_DIGEST.to_string();
                 }
+            }
+            for key in b.keys() {
+                digests
+                    .entry(key.clone())
+                    .or_insert_with(|| CONFLICTING_DIGEST.to_string());
             }
             Some(digests)
         }
@@ -302,7 +315,7 @@ mod tests {
         assert!(merged.complete);
         assert_eq!(merged.started, at(10));
         assert_eq!(merged.finished, at(13));
-        assert_eq!(merged.objects_by_kind.as_ref().unwrap()["Pod"], 33);
+        assert_eq!(merged.objects_by_kind.as_ref().unwrap()["Pod"], 12);
         let shards = merged.shards.as_ref().unwrap();
         assert_eq!(shards.recorded, [0, 1, 2]);
         assert!(shards.missing_statement().is_none());
@@ -331,7 +344,7 @@ mod tests {
         assert!(!merged.covered_namespace(&owned_by(2, 3)));
         assert!(merged.covered_namespace(&owned_by(0, 3)));
         assert!(!merged.covered_namespace(""));
-        assert_eq!(merged.objects_by_kind.as_ref().unwrap()["Pod"], 21);
+        assert_eq!(merged.objects_by_kind.as_ref().unwrap()["Pod"], 11);
         let said = merged.incomplete_because().join("; ");
         assert!(said.contains("shard(s) 2 of 3"), "{said}");
         assert!(merged.gaps_named());
@@ -388,16 +401,36 @@ mod tests {
 
     #[test]
     fn a_policy_the_shards_read_in_different_versions_has_no_digest() {
-        let mut second = shard_record(1, 2, Some("job"), 11);
+        let mut second = shard_record(1, 3, Some("job"), 11);
         second.input_digests = Some(BTreeMap::from([("cpol/p".to_string(), "d2".to_string())]));
+        // Created between the shards' reads: only the last one loaded it.
+        let mut third = shard_record(2, 3, Some("job"), 12);
+        third
+            .input_digests
+            .as_mut()
+            .unwrap()
+            .insert("cpol/new".into(), "d3".into());
         let read = vec![
-            (0, Ok(shard_record(0, 2, Some("job"), 10))),
+            (0, Ok(shard_record(0, 3, Some("job"), 10))),
             (1, Ok(second)),
+            (2, Ok(third)),
         ];
-        let merged = merge_shards("ns/last-0..1", read).unwrap();
+        let merged = merge_shards("ns/last-0..2", read).unwrap();
+        let digests = merged.input_digests.as_ref().unwrap();
+        assert_eq!(digests["cpol/p"], CONFLICTING_DIGEST);
+        assert_eq!(digests["cpol/new"], CONFLICTING_DIGEST);
+        // Every shard listed the whole cluster: the listed objects are one
+        // shard's count, not the sum.
+        assert_eq!(merged.objects_by_kind.as_ref().unwrap()["Pod"], 12);
+        // Settings the shards share come through.
+        let mut first = shard_record(0, 2, Some("j"), 10);
+        first.policy_exceptions = Some(crate::scan::ExceptionScope::Disabled);
+        let mut other = shard_record(1, 2, Some("j"), 11);
+        other.policy_exceptions = Some(crate::scan::ExceptionScope::Disabled);
+        let merged = merge_shards("ns/last-0..1", vec![(0, Ok(first)), (1, Ok(other))]).unwrap();
         assert_eq!(
-            merged.input_digests.as_ref().unwrap()["cpol/p"],
-            CONFLICTING_DIGEST
+            merged.policy_exceptions,
+            Some(crate::scan::ExceptionScope::Disabled)
         );
     }
 

@@ -69,6 +69,8 @@ pub mod keys {
     pub const SHARD: &str = "shard";
     /// The run a shard belongs to (`--run-id`): shards of one run share it.
     pub const RUN_ID: &str = "runId";
+    /// The report API the run wrote to (`group/version`).
+    pub const REPORT_API: &str = "reportApi";
 }
 
 /// The ConfigMap a shard records its run in: `<name>-<index>`.
@@ -267,6 +269,10 @@ pub fn config_map(
         Ok(outcome) => {
             put(keys::COMPLETE, outcome.complete().to_string());
             put(keys::DRY_RUN, outcome.dry_run.to_string());
+            put(
+                keys::REPORT_API,
+                outcome.report_api.api_version().to_string(),
+            );
             put("kindsListed", outcome.listings.len().to_string());
             let failed: Vec<String> = outcome
                 .failed_listings()

@@ -38,7 +38,8 @@ use crate::cluster::discovery::{self, ApiKind};
 use crate::cluster::http_calls::HttpCaller;
 use crate::cluster::listing::{self, ListEvent};
 use crate::cluster::lookups::ApiLookups;
-use crate::cluster::{policy_source, report_store, ClusterError};
+use crate::cluster::report_store::{self, ReportApi, ReportStore};
+use crate::cluster::{policy_source, ClusterError};
 use crate::engine::matching::string_map;
 use crate::engine::resource_filters::ResourceFilters;
 use crate::engine::{Engine, EngineOptions, Environment, RuleStatus};
@@ -78,6 +79,9 @@ pub struct ScanOptions {
     pub cluster_policies: bool,
     pub filters: ScanFilters,
     pub shape: ReportShape,
+    /// `--report-api`: the report API to write to; None for `auto`
+    /// (wgpolicyk8s.io when served, else openreports.io).
+    pub report_api: Option<ReportApi>,
     pub dry_run: bool,
     pub page_size: u32,
     /// Let policies make HTTP calls (`--allow-http`).
@@ -116,6 +120,7 @@ impl Default for ScanOptions {
             cluster_policies: true,
             filters: ScanFilters::default(),
             shape: ReportShape::PerResource,
+            report_api: None,
             dry_run: false,
             page_size: 500,
             allow_http: false,
@@ -167,6 +172,8 @@ impl ResultKey {
 pub struct ScanOutcome {
     /// Findings, problems and counts, as an offline audit gives them.
     pub audit: AuditOutcome,
+    /// The report API the reports went to (or, in a dry run, would go to).
+    pub report_api: ReportApi,
     pub listings: Vec<KindListing>,
     /// Discovery failures and kinds of policies that could not be read.
     pub other_failures: Vec<ClusterError>,
@@ -262,10 +269,10 @@ pub enum ScanError {
     Cluster(#[from] ClusterError),
     #[error("no policies: none in the cluster and none given with --policy")]
     NoPolicies,
-    #[error(
-        "the PolicyReport CRDs are not installed: run `polscan install-crds` (or apply deploy/crds)"
-    )]
-    CrdsMissing,
+    /// The server serves no report API to write to (or not the one
+    /// `--report-api` names): what each lacks, and how to install one.
+    #[error("{0}")]
+    NoReportApi(String),
     #[error("shaping reports: {0}")]
     Shape(#[from] report_model::shape::ShapeError),
     #[error("encoding a report: {0}")]
@@ -311,15 +318,26 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     if !unknown_kinds.is_empty() && discovered.failed.is_empty() {
         return Err(ScanError::UnknownNames(unknown_kinds));
     }
+    // The report API, by discovery. A dry run writes nothing: without one
+    // it checks its reports against polscan's own CRDs.
+    let report_api = match report_store::resolve(options.report_api, &discovered) {
+        Ok(api) => Some(api),
+        Err(_) if options.dry_run => None,
+        Err(why) => return Err(ScanError::NoReportApi(why)),
+    };
+    outcome.report_api = report_api.unwrap_or(options.report_api.unwrap_or_default());
+    let store = ReportStore::new(client.clone(), outcome.report_api);
     // The existing reports (from the watch cache) are read while the
     // policies are read and compiled.
     let existing_reports = {
         let client = client.clone();
+        let store = store.clone();
         tokio::spawn(async move {
-            let Some(schemas) = report_store::installed_schemas(&client).await? else {
+            let Some(api) = report_api else {
                 return Ok::<_, ClusterError>((None, Vec::new()));
             };
-            Ok((Some(schemas), report_store::list_existing(&client).await?))
+            let schemas = report_store::schemas(&client, api).await?;
+            Ok((Some(schemas), store.list_existing().await?))
         })
     };
     for (group_version, err) in &discovered.failed {
@@ -587,10 +605,6 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
         })),
     };
     let (crds, existing) = match read {
-        Ok((None, _)) if !options.dry_run => {
-            running.abort();
-            return Err(ScanError::CrdsMissing);
-        }
         Ok(read) => read,
         Err(err) => {
             running.abort();
@@ -599,7 +613,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     };
     // Reports are checked against the CRDs they will be written to (a dry
     // run without CRDs checks against polscan's own).
-    let schemas = Arc::new(crds.unwrap_or_else(ReportSchemas::shipped));
+    let schemas = Arc::new(crds.unwrap_or_else(|| ReportSchemas::shipped_for(outcome.report_api)));
     // Listing and evaluating have been going on meanwhile: this phase now
     // ends while they run, not before they start.
     phase("existing reports read");
@@ -647,7 +661,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
                 let (sender, receiver) =
                     mpsc::channel::<Outgoing>(options.write_concurrency.max(1) * 8);
                 let writer = tokio::spawn(write_stream(
-                    client.clone(),
+                    store.clone(),
                     receiver,
                     options.write_concurrency,
                     options.progress.clone(),
@@ -766,7 +780,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
             }
             if !hold_writes {
                 let tally = write_all(
-                    &client,
+                    &store,
                     std::mem::take(&mut outcome.reports_to_apply),
                     options.write_concurrency,
                     &options.progress,
@@ -780,7 +794,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     outcome.audit.findings = findings;
     if !options.dry_run {
         delete_stale(
-            &client,
+            &store,
             &mut outcome,
             options.write_concurrency,
             &options.progress,
@@ -1943,7 +1957,7 @@ struct WriteTally {
 /// merged report equals the stored one, nothing is written. Returns whether
 /// it wrote and how many results it carried over.
 async fn apply_one(
-    client: &Client,
+    store: &ReportStore,
     outgoing: Outgoing,
     progress: &ScanProgress,
     carry_over: Option<(&BTreeSet<String>, &ReportSchemas)>,
@@ -1955,7 +1969,7 @@ async fn apply_one(
     } = outgoing;
     let mut kept = 0;
     if let (Some((loaded, schemas)), true) = (carry_over, stored) {
-        if let Some(existing) = report_store::get(client, &key).await? {
+        if let Some(existing) = store.get(&key).await? {
             kept = report
                 .carry_over(&existing, loaded)
                 .map_err(|err| ClusterError::Transport {
@@ -1971,8 +1985,8 @@ async fn apply_one(
         }
     }
     match &report {
-        WantedReport::Namespaced(report) => report_store::apply(client, &key, report).await?,
-        WantedReport::Cluster(report) => report_store::apply(client, &key, report).await?,
+        WantedReport::Namespaced(report) => store.apply(&key, report).await?,
+        WantedReport::Cluster(report) => store.apply(&key, report).await?,
     }
     progress.written();
     Ok((true, kept))
@@ -1988,7 +2002,7 @@ fn stored_hash(stored: &Value) -> Option<String> {
 
 /// Applies reports as they arrive on `reports`, `concurrency` at a time.
 async fn write_stream(
-    client: Client,
+    store: ReportStore,
     reports: mpsc::Receiver<Outgoing>,
     concurrency: usize,
     progress: Arc<ScanProgress>,
@@ -2000,13 +2014,13 @@ async fn write_stream(
     });
     let results = incoming
         .map(|outgoing| {
-            let client = client.clone();
+            let store = store.clone();
             let progress = progress.clone();
             let carry_over = carry_over.clone();
             let schemas = schemas.clone();
             async move {
                 let carry_over = carry_over.as_deref().map(|loaded| (loaded, &*schemas));
-                apply_one(&client, outgoing, &progress, carry_over).await
+                apply_one(&store, outgoing, &progress, carry_over).await
             }
         })
         .buffer_unordered(concurrency.max(1))
@@ -2016,7 +2030,7 @@ async fn write_stream(
 }
 
 async fn write_all(
-    client: &Client,
+    store: &ReportStore,
     reports: Vec<(ReportKey, WantedReport)>,
     concurrency: usize,
     progress: &ScanProgress,
@@ -2028,7 +2042,7 @@ async fn write_all(
                 report,
                 stored: false,
             };
-            apply_one(client, outgoing, progress, None)
+            apply_one(store, outgoing, progress, None)
         })
         .buffer_unordered(concurrency.max(1))
         .collect::<Vec<_>>()
@@ -2052,14 +2066,14 @@ fn tally(results: Vec<Result<(bool, usize), ClusterError>>) -> WriteTally {
 }
 
 async fn delete_stale(
-    client: &Client,
+    store: &ReportStore,
     outcome: &mut ScanOutcome,
     concurrency: usize,
     progress: &ScanProgress,
 ) {
     let results = futures::stream::iter(outcome.plan.delete.iter())
         .map(|key| async move {
-            report_store::delete(client, key).await?;
+            store.delete(key).await?;
             progress.deleted();
             Ok((true, 0))
         })

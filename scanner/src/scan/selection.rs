@@ -11,11 +11,13 @@ use crate::reconcile::ExistingReport;
 
 /// Kinds left out unless `--include-kinds` names them: high-churn records
 /// and reports, which policies are not written for.
-pub const DEFAULT_EXCLUDED_KINDS: [&str; 10] = [
+pub const DEFAULT_EXCLUDED_KINDS: [&str; 12] = [
     "Event",
     "events.k8s.io/Event",
     "wgpolicyk8s.io/PolicyReport",
     "wgpolicyk8s.io/ClusterPolicyReport",
+    "openreports.io/Report",
+    "openreports.io/ClusterReport",
     "reports.kyverno.io/EphemeralReport",
     "reports.kyverno.io/ClusterEphemeralReport",
     "kyverno.io/AdmissionReport",

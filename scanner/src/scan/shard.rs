@@ -37,7 +37,13 @@ pub enum ShardError {
     /// Not `I/N` with whole numbers.
     #[error("{0:?}: expected I/N, the shard's index (from 0) and the number of shards, e.g. 0/3")]
     Syntax(String),
-    /// N is 0, or I is not below N.
+    /// N is 0.
+    #[error("{index}/0: the number of shards must be at least 1")]
+    NoShards {
+        /// The index given.
+        index: u32,
+    },
+    /// I is not below N.
     #[error("{index}/{count}: the index must be below the number of shards (0 to {last})", last = count.saturating_sub(1))]
     OutOfRange {
         /// The index given.
@@ -50,7 +56,10 @@ pub enum ShardError {
 impl Shard {
     /// A checked shard: `count` at least 1, `index` below it.
     pub fn new(index: u32, count: u32) -> Result<Shard, ShardError> {
-        if count == 0 || index >= count {
+        if count == 0 {
+            return Err(ShardError::NoShards { index });
+        }
+        if index >= count {
             return Err(ShardError::OutOfRange { index, count });
         }
         Ok(Shard { index, count })
@@ -129,9 +138,10 @@ mod tests {
             Shard::parse("3/3"),
             Err(ShardError::OutOfRange { index: 3, count: 3 })
         );
+        assert_eq!(Shard::parse("0/0"), Err(ShardError::NoShards { index: 0 }));
         assert_eq!(
-            Shard::parse("0/0"),
-            Err(ShardError::OutOfRange { index: 0, count: 0 })
+            ShardError::NoShards { index: 0 }.to_string(),
+            "0/0: the number of shards must be at least 1"
         );
         for bad in ["3", "a/3", "1/", "-1/3", "1/3/4"] {
             assert_eq!(
