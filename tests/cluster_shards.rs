@@ -386,5 +386,43 @@ fn shards_leave_the_reports_of_one_scan_and_a_missing_shard_is_named() {
     let (evidence, _) = setup.evidence("ev3");
     assert_eq!(evidence["scan"]["complete"], true, "{:#}", evidence["scan"]);
     assert_eq!(evidence["scan"]["shards"]["count"], 2);
+
+    // A policy created between the shards' reads: only shard 1 evaluated
+    // it. Shard 1's partition is clean of it (its bad Pods gone), so its
+    // results alone would make it look ready; it is not: shard 0, whose
+    // bad Pods violate it, never evaluated it.
+    for i in 0..NAMESPACES {
+        let namespace = format!("team-{i}");
+        if polscan::scan::shard::Shard::of_key(&namespace, 2) == 1 {
+            setup.cluster.kubectl_ok(&[
+                "delete",
+                "pod",
+                "bad",
+                "-n",
+                &namespace,
+                "--ignore-not-found",
+                "--wait=false",
+            ]);
+        }
+    }
+    setup.shards(&[0], 2, "run-4");
+    setup.cluster.apply_yaml(
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: require-tier}\nspec:\n  validationFailureAction: Audit\n  background: true\n  rules:\n  - name: check-tier\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    validate:\n      message: \"Pods name their app\"\n      pattern: {metadata: {labels: {app: \"?*\"}}}\n",
+    );
+    setup.shards(&[1], 2, "run-4");
+    let (evidence, _) = setup.evidence("ev4");
+    assert_eq!(evidence["scan"]["complete"], true, "{:#}", evidence["scan"]);
+    let tier = evidence["policies"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["name"] == "require-tier")
+        .unwrap_or_else(|| panic!("{evidence:#}"));
+    assert_eq!(
+        tier["counts"]["fail"], 0,
+        "shard 1's results alone: {tier:#}"
+    );
+    assert!(tier["counts"]["pass"].as_u64().unwrap_or(0) > 0, "{tier:#}");
+    assert_eq!(tier["verdict"], "not-ready", "{tier:#}");
     let _ = std::fs::remove_dir_all(&setup.dir);
 }
