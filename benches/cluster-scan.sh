@@ -2,6 +2,7 @@
 # Cluster-scan benchmark on a real kube-apiserver + etcd (scripts/apiserver.sh).
 #
 #   bash benches/cluster-scan.sh [N]      (N objects, default 20000, up to 50000)
+#   SHARDS=3 bash benches/cluster-scan.sh [N]   (every scan as 3 shards at once)
 #
 # Loads N objects of mixed kinds (Pods, Deployments, Services, ConfigMaps)
 # into a fresh server, then prints in one run:
@@ -46,6 +47,8 @@ cd "$(dirname "$0")/.."
 N="${1:-20000}"
 [ "$N" -le 50000 ] 2>/dev/null || { echo "N must be a number up to 50000" >&2; exit 2; }
 WRITE_LIMIT_SERVER="${WRITE_LIMIT_SERVER:-twin}"
+# SHARDS=N runs every scan as N shard processes at once (--shard I/N).
+SHARDS="${SHARDS:-1}"
 DIR="$(mktemp -d /tmp/polscan-bench-XXXXXX)"
 cleanup() {
   bash scripts/apiserver.sh stop "$DIR/server2" >/dev/null 2>&1 || true
@@ -176,6 +179,10 @@ WRITE_SECONDS+=("${LAST_WRITE_SECONDS:-}")
 run_scan() {
   local label=$1
   local start end
+  if [ "$SHARDS" -gt 1 ]; then
+    run_shards "$label"
+    return
+  fi
   start=$(date +%s.%N)
   POLSCAN_LOG=polscan=info /usr/bin/time -v -o "$DIR/time-$label" "$POLSCAN" scan --no-cluster-policies \
     --policy scanner/policies --policy "$DIR/labels.yaml" -o summary --last-run-configmap default/polscan-last-run \
@@ -198,6 +205,39 @@ print(f"         {summary}")
 phases = re.findall(r"polscan::scan: (.+?) elapsed_ms=(\d+)", open(log).read())
 if phases:
     print("         phases (ms since start): " + ", ".join(f"{name} {ms}" for name, ms in phases))
+EOF
+}
+
+# run_shards LABEL: the scan as SHARDS processes at once (`--shard I/N`, one
+# run id), as an Indexed Job runs them on one machine; the line gives the
+# wall time until the last ends, the writes of all, the largest peak RSS
+# and the CPU of all.
+run_shards() {
+  local label=$1 start i
+  start=$(date +%s.%N)
+  for i in $(seq 0 $((SHARDS - 1))); do
+    POLSCAN_LOG=polscan=info /usr/bin/time -v -o "$DIR/time-$label-$i" "$POLSCAN" scan --no-cluster-policies \
+      --policy scanner/policies --policy "$DIR/labels.yaml" -o summary --last-run-configmap default/polscan-last-run \
+      --shard "$i/$SHARDS" --run-id "$label" >/dev/null 2>"$DIR/scan-$label-$i.err" &
+  done
+  wait
+  SCAN_SECONDS=$(seconds_since "$start")
+  python3 - "$label" "$SCAN_SECONDS" "$SHARDS" "$DIR" <<'EOF'
+import re, sys
+label, seconds, shards, d = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+writes, rss, cpu, objects, lines = 0, 0, 0.0, 0, []
+for i in range(shards):
+    err = open(f"{d}/scan-{label}-{i}.err").read()
+    time = open(f"{d}/time-{label}-{i}").read()
+    summary = next((l for l in err.splitlines() if l.startswith("scan:")), err.strip().splitlines()[-1] if err.strip() else "?")
+    lines.append(f"shard {i}/{shards}: {summary}")
+    m = re.search(r"written (\d+)", summary); writes += int(m.group(1)) if m else 0
+    m = re.search(r"(\d+) objects", summary); objects = max(objects, int(m.group(1)) if m else 0)
+    rss = max(rss, int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", time).group(1)))
+    cpu += sum(float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", time))
+print(f"{label:<8} {seconds:7.2f} s  {objects / seconds if seconds else 0:9.0f} objects/s  writes {writes:>6}  peak RSS {rss / 1024:7.1f} MiB (largest shard)  polscan CPU {cpu:.1f} s ({shards} shards)")
+for line in lines:
+    print(f"         {line}")
 EOF
 }
 

@@ -228,8 +228,26 @@ fn with_both_apis_auto_keeps_to_wgpolicyk8s_and_openreports_is_asked_for() {
         .filter_map(|r| r["kind"].as_str())
         .collect();
     assert_eq!(kinds, ["ClusterReport", "Report"].into_iter().collect());
+    setup.cluster.apply_yaml(
+        "apiVersion: wgpolicyk8s.io/v1alpha2\nkind: PolicyReport\nmetadata: {name: kyverno-own, namespace: team}\nresults: []\n",
+    );
     let (code, err) = setup.scan(&["--report-api", "openreports"]);
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(setup.items("reports.openreports.io").len(), 2, "{err}");
+    // Moved: polscan's reports left in wgpolicyk8s.io go, another
+    // producer's stay.
+    assert!(
+        err.contains("of polscan's reports left in wgpolicyk8s.io/v1alpha2 (this run wrote to openreports.io/v1alpha1)"),
+        "{err}"
+    );
+    let left: Vec<Value> = setup.items("policyreports.wgpolicyk8s.io");
+    assert_eq!(left.len(), 1, "{left:#?}");
+    assert_eq!(left[0]["metadata"]["name"], "kyverno-own");
+    assert!(
+        setup
+            .items("clusterpolicyreports.wgpolicyk8s.io")
+            .is_empty(),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&setup.dir);
 }

@@ -39,11 +39,11 @@ impl ReportApi {
     /// Both, in the order `auto` prefers them.
     pub const ALL: [ReportApi; 2] = [ReportApi::Wgpolicy, ReportApi::OpenReports];
 
-    /// `wgpolicyk8s` or `openreports`, as `--report-api` takes it.
-    pub fn flag(self) -> &'static str {
+    /// The other one.
+    pub fn other(self) -> ReportApi {
         match self {
-            ReportApi::Wgpolicy => "wgpolicyk8s",
-            ReportApi::OpenReports => "openreports",
+            ReportApi::Wgpolicy => ReportApi::OpenReports,
+            ReportApi::OpenReports => ReportApi::Wgpolicy,
         }
     }
 

@@ -407,6 +407,14 @@ fn print(outcome: &mut ScanOutcome, format: OutputFormat) -> anyhow::Result<()> 
     } else {
         output::print_outcome(&audit, format)?;
     }
+    if outcome.other_api_deleted > 0 {
+        eprintln!(
+            "deleted {} of polscan's reports left in {} (this run wrote to {})",
+            outcome.other_api_deleted,
+            outcome.report_api.other().api_version(),
+            outcome.report_api.api_version()
+        );
+    }
     let plan = &outcome.plan;
     for key in &plan.delete {
         eprintln!("{verb}delete {}", describe(outcome.report_api, key));

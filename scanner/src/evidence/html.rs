@@ -325,6 +325,14 @@ pub fn render(evidence: &Evidence) -> String {
                 if causes.is_empty() { String::new() } else { format!(" ({})", escape(&causes.join("; "))) },
                 escape(&scan.source)
             );
+            let limits = scan.scope_limits();
+            if !limits.is_empty() {
+                let _ = write!(
+                    out,
+                    "<p class=\"meta\" id=\"scan-scope\">Scan scope: {}</p>",
+                    escape(&limits.join("; "))
+                );
+            }
         }
         None => out.push_str("<p class=\"meta\" id=\"scan\">No record of the scan.</p>"),
     }

@@ -60,6 +60,10 @@ pub fn render(evidence: &Evidence) -> String {
                 },
                 scan.source
             );
+            let limits = scan.scope_limits();
+            if !limits.is_empty() {
+                let _ = writeln!(out, "Scan scope: {}.\n", limits.join("; "));
+            }
         }
         None => {
             let _ = writeln!(out, "Scan: no record of the scan.\n");

@@ -338,6 +338,26 @@ impl ScanRecord {
         causes
     }
 
+    /// What the scan was limited to on purpose (`--namespace`,
+    /// `--exclude-namespaces`), one phrase each, for the package's header:
+    /// a complete scan of part of the cluster is still part of it.
+    pub fn scope_limits(&self) -> Vec<String> {
+        let mut limits = Vec::new();
+        if !self.namespaces.is_empty() {
+            limits.push(format!(
+                "only namespace(s) {} (--namespace; no cluster-scoped objects)",
+                self.namespaces.join(", ")
+            ));
+        }
+        if !self.excluded_namespaces.is_empty() {
+            limits.push(format!(
+                "namespace(s) {} left out (--exclude-namespaces)",
+                self.excluded_namespaces.join(", ")
+            ));
+        }
+        limits
+    }
+
     /// Whether anything the record names accounts for the scan being
     /// incomplete (else the cause is unknown to the evidence).
     pub(super) fn gaps_named(&self) -> bool {

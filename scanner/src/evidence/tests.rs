@@ -3014,6 +3014,19 @@ fn the_header_says_why_the_scan_was_incomplete() {
         "{html}"
     );
     // A complete scan names no cause.
-    let complete = build(&input(Vec::new(), policies, Some(scan(true, &[]))));
+    let complete = build(&input(Vec::new(), policies.clone(), Some(scan(true, &[]))));
     assert!(markdown::render(&complete).contains(", complete (polscan-system/polscan-last-run)."));
+    assert!(!markdown::render(&complete).contains("Scan scope"));
+    // A complete scan of part of the cluster says which part.
+    let mut part = scan(true, &[]);
+    part.namespaces = vec!["team-a".into()];
+    part.excluded_namespaces = vec!["kube-system".into()];
+    let part = build(&input(Vec::new(), policies, Some(part)));
+    let said = "Scan scope: only namespace(s) team-a (--namespace; no cluster-scoped objects); namespace(s) kube-system left out (--exclude-namespaces).";
+    assert!(
+        markdown::render(&part).contains(said),
+        "{}",
+        markdown::render(&part)
+    );
+    assert!(html::render(&part).contains("id=\"scan-scope\""));
 }

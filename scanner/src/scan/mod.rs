@@ -174,6 +174,9 @@ pub struct ScanOutcome {
     pub audit: AuditOutcome,
     /// The report API the reports went to (or, in a dry run, would go to).
     pub report_api: ReportApi,
+    /// polscan's reports deleted from the other report API (a move
+    /// between APIs), included in `deletes`.
+    pub other_api_deleted: usize,
     pub listings: Vec<KindListing>,
     /// Discovery failures and kinds of policies that could not be read.
     pub other_failures: Vec<ClusterError>,
@@ -798,6 +801,14 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
             &mut outcome,
             options.write_concurrency,
             &options.progress,
+        )
+        .await;
+        leave_the_other_api(
+            &client,
+            &discovered,
+            &options,
+            &mut outcome,
+            per_namespace_reports,
         )
         .await;
     }
@@ -2082,6 +2093,67 @@ async fn delete_stale(
         .await;
     let tally = tally(results);
     outcome.deletes = tally.written;
+    outcome.write_failures.extend(tally.failures);
+}
+
+/// After a move to the other report API (`--report-api`, or `auto` once
+/// the other was installed), polscan's reports left in the API no longer
+/// written would be read beside the new ones. Once a complete run, with
+/// every policy, has written all of its reports to the API in use, those
+/// this run covers (its namespaces, its shard) are deleted from the other,
+/// by the same rule as stale reports: a run that missed anything keeps
+/// them.
+async fn leave_the_other_api(
+    client: &Client,
+    discovered: &discovery::Discovered,
+    options: &ScanOptions,
+    outcome: &mut ScanOutcome,
+    per_namespace_reports: bool,
+) {
+    let other = outcome.report_api.other();
+    if !outcome.complete()
+        || outcome.policies_incomplete
+        || report_store::served(discovered, other).is_err()
+    {
+        return;
+    }
+    let store = ReportStore::new(client.clone(), other);
+    let left = match store.list_existing().await {
+        Ok(left) => left,
+        Err(err) => {
+            outcome.write_failures.push(err);
+            return;
+        }
+    };
+    let stale: Vec<ReportKey> = left
+        .into_iter()
+        .filter(|r| r.managed_by_polscan())
+        .filter(|r| options.filters.covers_report(r, per_namespace_reports))
+        .map(|r| r.key)
+        .collect();
+    if stale.is_empty() {
+        return;
+    }
+    tracing::info!(
+        count = stale.len(),
+        api = other.api_version(),
+        "deleting polscan's reports left in the report API no longer written to"
+    );
+    let results = futures::stream::iter(stale.iter())
+        .map(|key| {
+            let store = &store;
+            async move {
+                store.delete(key).await?;
+                options.progress.deleted();
+                Ok((true, 0))
+            }
+        })
+        .buffer_unordered(options.write_concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await;
+    let tally = tally(results);
+    outcome.deletes += tally.written;
+    outcome.other_api_deleted = tally.written;
     outcome.write_failures.extend(tally.failures);
 }
 
