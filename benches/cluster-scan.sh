@@ -2,7 +2,9 @@
 # Cluster-scan benchmark on a real kube-apiserver + etcd (scripts/apiserver.sh).
 #
 #   bash benches/cluster-scan.sh [N]      (N objects, default 20000, up to 50000)
-#   SHARDS=3 bash benches/cluster-scan.sh [N]   (every scan as 3 shards at once)
+#   SHARDS=3 bash benches/cluster-scan.sh [N]   (every scan as 3 shards at once;
+#     also times a shard's listing both ways: the whole cluster, or its
+#     namespaces one at a time; LIST_ONLY=1 stops after that)
 #
 # Loads N objects of mixed kinds (Pods, Deployments, Services, ConfigMaps)
 # into a fresh server, then prints in one run:
@@ -123,6 +125,41 @@ RAW=$(raw_list)
 
 read -r RAW_SECONDS RAW_COUNT <<<"$RAW"
 echo "raw LIST $RAW_SECONDS s for $RAW_COUNT objects ($(python3 -c "print(round($RAW_COUNT/$RAW_SECONDS))") objects/s, paginated, 500 per page, one kind at a time)"
+
+# With shards: what a shard's listing costs either way. A shard lists the
+# whole cluster and keeps its part (what polscan does); the alternative is
+# a LIST per kind in each of its namespaces only.
+if [ "$SHARDS" -gt 1 ]; then
+  python3 - "$SERVER" "$TOKEN" "$DIR/namespaces.json" "$SHARDS" <<'EOF'
+import hashlib, json, ssl, sys, time, urllib.request, urllib.parse
+server, token, namespaces_file, shards = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+def shard_of(name):  # polscan's partition (scanner/src/scan/shard.rs)
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") % shards
+listed = json.load(open(namespaces_file))
+names = [item["metadata"]["name"] for item in listed.get("items", listed if isinstance(listed, list) else [])]
+own = [n for n in names if shard_of(n) == 0]
+def list_all(paths):
+    start, count, requests = time.monotonic(), 0, 0
+    for path in paths:
+        token_ = ""
+        while True:
+            q = {"limit": "500"}
+            if token_: q["continue"] = token_
+            req = urllib.request.Request(server + path + "?" + urllib.parse.urlencode(q), headers={"Authorization": "Bearer " + token})
+            page = json.load(urllib.request.urlopen(req, context=ctx)); requests += 1
+            count += len(page["items"])
+            token_ = page["metadata"].get("continue", "")
+            if not token_: break
+    return time.monotonic() - start, count, requests
+kinds = [("/api/v1", "pods"), ("/api/v1", "configmaps"), ("/api/v1", "services"), ("/apis/apps/v1", "deployments")]
+whole = list_all([f"{base}/{plural}" for base, plural in kinds])
+per_ns = list_all([f"{base}/namespaces/{ns}/{plural}" for base, plural in kinds for ns in own])
+print(f"shard listing: the whole cluster {whole[0]:.2f} s ({whole[1]} objects, {whole[2]} requests), kept 1/{shards};"
+      f" shard 0's {len(own)} of {len(names)} namespaces one at a time {per_ns[0]:.2f} s ({per_ns[1]} objects, {per_ns[2]} requests)")
+EOF
+  if [ "${LIST_ONLY:-0}" = 1 ]; then exit 0; fi
+fi
 
 # The reports the first scan will write: a dry run on the empty store.
 start=$(date +%s.%N)
