@@ -1246,6 +1246,42 @@ struct PageEvaluation {
     listing_kinds: Arc<Vec<usize>>,
 }
 
+/// The LISTs a scan makes, `(kind's index, kind, namespace)`: one per
+/// kind and namespace when the scan is restricted to namespaces; for a
+/// shard, a namespaced kind is listed in each namespace the shard owns (of
+/// `namespaces`, the cluster's), so N shards together list the cluster
+/// once, not N times (measured in docs/scaling.md: a LIST costs what it
+/// returns), and a cluster-scoped kind cluster-wide, filtered to the
+/// shard's objects; one per kind otherwise. A shard owning no namespace
+/// lists its namespaced kinds cluster-wide (and keeps nothing of them), so
+/// that every kind still has a LIST that completes.
+fn listing_jobs<'a>(
+    kinds: &[ApiKind],
+    filters: &ScanFilters,
+    namespaces: impl Iterator<Item = &'a str>,
+) -> Vec<(usize, ApiKind, Option<String>)> {
+    let owned: Vec<String> = match (filters.namespaces.is_empty(), filters.shard) {
+        (false, _) => filters.namespaces.clone(),
+        (true, Some(_)) => namespaces
+            .filter(|namespace| filters.covers_namespace(namespace))
+            .map(str::to_string)
+            .collect(),
+        (true, None) => Vec::new(),
+    };
+    let per_namespace = !filters.namespaces.is_empty() || filters.shard.is_some();
+    let mut jobs = Vec::new();
+    for (index, kind) in kinds.iter().enumerate() {
+        if per_namespace && kind.namespaced && !owned.is_empty() {
+            for namespace in &owned {
+                jobs.push((index, kind.clone(), Some(namespace.clone())));
+            }
+        } else {
+            jobs.push((index, kind.clone(), None));
+        }
+    }
+    jobs
+}
+
 /// Evaluates the pages arriving on `receiver` until every lister is done
 /// (blocking: run it on a blocking thread). Pages are evaluated in
 /// parallel; their reports go through the gate to the sink, their findings
@@ -1504,18 +1540,11 @@ fn start_listing(
         })
         .collect();
 
-    // One list task per (kind, namespace) when the scan is restricted to
-    // namespaces; one per kind otherwise.
-    let mut jobs: Vec<(usize, ApiKind, Option<String>)> = Vec::new();
-    for (index, kind) in kinds.iter().enumerate() {
-        if options.filters.namespaces.is_empty() {
-            jobs.push((index, kind.clone(), None));
-        } else {
-            for namespace in &options.filters.namespaces {
-                jobs.push((index, kind.clone(), Some(namespace.clone())));
-            }
-        }
-    }
+    let jobs = listing_jobs(
+        kinds,
+        &options.filters,
+        env.namespace_labels.keys().map(String::as_str),
+    );
     options.progress.lists_planned(jobs.len());
     let mut jobs_per_kind: BTreeMap<usize, usize> = BTreeMap::new();
     for (index, _, _) in &jobs {
@@ -2445,6 +2474,58 @@ mod listing_tests {
             listing,
             outcome: Ok(objects),
         }
+    }
+
+    #[test]
+    fn a_shard_lists_its_own_namespaces_one_at_a_time() {
+        let kinds = [
+            ApiKind::listable_for_tests("", "Pod"),
+            ApiKind {
+                namespaced: false,
+                ..ApiKind::listable_for_tests("", "Namespace")
+            },
+        ];
+        let namespaces: Vec<String> = (0..9).map(|i| format!("team-{i}")).collect();
+        let mut listed = Vec::new();
+        for index in 0..3 {
+            let filters = ScanFilters {
+                shard: Some(shard::Shard::new(index, 3).unwrap_or_else(|err| panic!("{err}"))),
+                exclude_namespaces: vec!["team-0".into()],
+                ..ScanFilters::default()
+            };
+            let jobs = listing_jobs(&kinds, &filters, namespaces.iter().map(String::as_str));
+            // The cluster-scoped kind: one cluster-wide LIST.
+            assert_eq!(
+                jobs.iter()
+                    .filter(|(i, _, ns)| *i == 1 && ns.is_none())
+                    .count(),
+                1
+            );
+            for (_, kind, namespace) in jobs.iter().filter(|(i, _, _)| *i == 0) {
+                assert!(kind.namespaced);
+                let namespace = namespace.clone().unwrap_or_else(|| panic!("{jobs:?}"));
+                assert!(filters.covers_namespace(&namespace), "{namespace}");
+                listed.push(namespace);
+            }
+        }
+        // Together the shards list each namespace once, the excluded none.
+        listed.sort();
+        let expected: Vec<String> = namespaces[1..].to_vec();
+        assert_eq!(listed, expected);
+        // Not sharded: one LIST per kind; --namespace: per namespace.
+        let plain = listing_jobs(
+            &kinds,
+            &ScanFilters::default(),
+            namespaces.iter().map(String::as_str),
+        );
+        assert_eq!(plain.len(), 2);
+        // A shard owning none of the namespaces still lists every kind.
+        let lonely = ScanFilters {
+            shard: Some(shard::Shard::new(1, 2).unwrap_or_else(|err| panic!("{err}"))),
+            ..ScanFilters::default()
+        };
+        let none: [&str; 0] = [];
+        assert_eq!(listing_jobs(&kinds, &lonely, none.into_iter()).len(), 2);
     }
 
     #[test]
