@@ -269,10 +269,11 @@ for i in range(shards):
     summary = next((l for l in err.splitlines() if l.startswith("scan:")), err.strip().splitlines()[-1] if err.strip() else "?")
     lines.append(f"shard {i}/{shards}: {summary}")
     m = re.search(r"written (\d+)", summary); writes += int(m.group(1)) if m else 0
-    m = re.search(r"(\d+) objects", summary); objects = max(objects, int(m.group(1)) if m else 0)
+    # Each shard lists its own namespaces (and every cluster-scoped object).
+    m = re.search(r"(\d+) objects", summary); objects += int(m.group(1)) if m else 0
     rss = max(rss, int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", time).group(1)))
     cpu += sum(float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", time))
-print(f"{label:<8} {seconds:7.2f} s  {objects / seconds if seconds else 0:9.0f} objects/s  writes {writes:>6}  peak RSS {rss / 1024:7.1f} MiB (largest shard)  polscan CPU {cpu:.1f} s ({shards} shards)")
+print(f"{label:<8} {seconds:7.2f} s  {objects / seconds if seconds else 0:9.0f} objects/s (listed by all)  writes {writes:>6}  peak RSS {rss / 1024:7.1f} MiB (largest shard)  polscan CPU {cpu:.1f} s ({shards} shards)")
 for line in lines:
     print(f"         {line}")
 EOF
