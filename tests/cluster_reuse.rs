@@ -7,23 +7,11 @@
 
 use polscan_tests::cluster::{
     pinned_images_admission_policy, polscan, TestCluster, NO_HOST_NETWORK_VALIDATING_POLICY,
+    REQUIRE_APP_LABEL_CLUSTER_POLICY,
 };
 use serde_json::Value;
 
 const POLICIES: &str = r#"apiVersion: kyverno.io/v1
-kind: ClusterPolicy
-metadata: {name: require-app-label}
-spec:
-  validationFailureAction: Audit
-  background: true
-  rules:
-  - name: check-app
-    match: {any: [{resources: {kinds: [Pod]}}]}
-    validate:
-      message: "the app label is required"
-      pattern: {metadata: {labels: {app: "?*"}}}
----
-apiVersion: kyverno.io/v1
 kind: ClusterPolicy
 metadata: {name: prod-needs-owner}
 spec:
@@ -177,6 +165,7 @@ fn rescans_reuse_stored_reports_only_while_every_input_is_unchanged() {
     let vap = dir.join("vap.yaml");
     std::fs::write(&vap, pinned_images_admission_policy("Audit")).unwrap();
     let vap = vap.display().to_string();
+    cluster.apply_yaml(REQUIRE_APP_LABEL_CLUSTER_POLICY);
     cluster.apply_yaml(POLICIES);
     cluster.apply_yaml(NO_HOST_NETWORK_VALIDATING_POLICY);
     cluster.apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a, labels: {env: prod}}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: team-b}\n");

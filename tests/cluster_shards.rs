@@ -11,24 +11,11 @@ use std::collections::BTreeMap;
 
 use polscan_tests::cluster::{
     evidence_package, pinned_images_admission_policy, polscan, TestCluster,
-    NO_HOST_NETWORK_VALIDATING_POLICY,
+    NO_HOST_NETWORK_VALIDATING_POLICY, REQUIRE_APP_LABEL_CLUSTER_POLICY,
 };
 use serde_json::Value;
 
 const POLICIES: &str = r#"apiVersion: kyverno.io/v1
-kind: ClusterPolicy
-metadata: {name: require-app-label}
-spec:
-  validationFailureAction: Audit
-  background: true
-  rules:
-  - name: check-app
-    match: {any: [{resources: {kinds: [Pod]}}]}
-    validate:
-      message: "the app label is required"
-      pattern: {metadata: {labels: {app: "?*"}}}
----
-apiVersion: kyverno.io/v1
 kind: ClusterPolicy
 metadata: {name: namespaces-name-a-team}
 spec:
@@ -75,6 +62,7 @@ fn setup() -> Setup {
             "apiVersion: v1\nkind: Pod\nmetadata: {{name: good, namespace: team-{i}, labels: {{app: a, owner: o}}}}\nspec: {{containers: [{{name: c, image: 'nginx:1.27'}}]}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {{name: bad, namespace: team-{i}}}\nspec: {{containers: [{{name: c, image: 'nginx:latest'}}]}}\n"
         ));
     }
+    cluster.apply_yaml(REQUIRE_APP_LABEL_CLUSTER_POLICY);
     cluster.apply_yaml(POLICIES);
     cluster.apply_yaml(NO_HOST_NETWORK_VALIDATING_POLICY);
     let dir = std::env::temp_dir().join(format!("polscan-shards-{}", std::process::id()));

@@ -196,6 +196,21 @@ pub fn evidence_package(kubeconfig: &str, record: &str, out: &Path) -> (serde_js
     (json, read("evidence.md"))
 }
 
+/// A ClusterPolicy (Audit) on Pods: `require-app-label`, rule `check-app`.
+pub const REQUIRE_APP_LABEL_CLUSTER_POLICY: &str = r#"apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: require-app-label}
+spec:
+  validationFailureAction: Audit
+  background: true
+  rules:
+  - name: check-app
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    validate:
+      message: "the app label is required"
+      pattern: {metadata: {labels: {app: "?*"}}}
+"#;
+
 /// A ValidatingPolicy (Audit) on Pods: `no-host-network`.
 pub const NO_HOST_NETWORK_VALIDATING_POLICY: &str = r#"apiVersion: policies.kyverno.io/v1alpha1
 kind: ValidatingPolicy

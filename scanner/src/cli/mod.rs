@@ -238,6 +238,17 @@ pub enum CrdApiFlag {
     Openreports,
 }
 
+impl CrdApiFlag {
+    /// The API named.
+    pub fn api(self) -> crate::cluster::report_store::ReportApi {
+        use crate::cluster::report_store::ReportApi;
+        match self {
+            CrdApiFlag::Wgpolicyk8s => ReportApi::Wgpolicy,
+            CrdApiFlag::Openreports => ReportApi::OpenReports,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportPer {
     /// One report per resource with results (Kyverno's layout).

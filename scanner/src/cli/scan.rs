@@ -75,7 +75,7 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     }
     // Each shard records its own run: `polscan evidence` reads them all.
     .map(|(namespace, name)| match options.filters.shard {
-        Some(shard) => (namespace, last_run::shard_record_name(&name, shard)),
+        Some(shard) => (namespace, last_run::shard_record_name(&name, shard.index)),
         None => (namespace, name),
     });
     // A shard's record without a run id never counts towards a complete
@@ -417,18 +417,21 @@ fn print(outcome: &mut ScanOutcome, format: OutputFormat) -> anyhow::Result<()> 
     }
     let plan = &outcome.plan;
     for key in &plan.delete {
-        eprintln!("{verb}delete {}", describe(outcome.report_api, key));
+        eprintln!(
+            "{verb}delete {}",
+            report_store::describe(outcome.report_api, key)
+        );
     }
     for key in &plan.kept_after_failed_list {
         eprintln!(
             "kept {} (its kind did not list completely)",
-            describe(outcome.report_api, key)
+            report_store::describe(outcome.report_api, key)
         );
     }
     for key in &plan.kept_policies_incomplete {
         eprintln!(
             "kept {} (some policies could not be read or loaded; it may hold their results)",
-            describe(outcome.report_api, key)
+            report_store::describe(outcome.report_api, key)
         );
     }
     if outcome.policies_incomplete && outcome.dry_run {
@@ -485,24 +488,12 @@ fn exit_code(outcome: &ScanOutcome, fail_on: Option<FailOn>) -> ExitCode {
     }
 }
 
-fn describe(api: report_store::ReportApi, key: &crate::reconcile::ReportKey) -> String {
-    if key.cluster_scoped {
-        format!("{} {}", api.kind(true), key.name)
-    } else {
-        format!("{} {}/{}", api.kind(false), key.namespace, key.name)
-    }
-}
-
 pub fn install_crds(args: &InstallCrdsArgs) -> anyhow::Result<ExitCode> {
     let outcomes = runtime()?.block_on(async {
         let (client, server) =
             connect::connect_with_server(args.kubeconfig.as_deref(), args.context.as_deref())
                 .await?;
-        let api = match args.api {
-            super::CrdApiFlag::Wgpolicyk8s => report_store::ReportApi::Wgpolicy,
-            super::CrdApiFlag::Openreports => report_store::ReportApi::OpenReports,
-        };
-        report_store::install_crds(&client, api)
+        report_store::install_crds(&client, args.api.api())
             .await
             .with_context(|| format!("installing CRDs in the cluster at {server}"))
     })?;

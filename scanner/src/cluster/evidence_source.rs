@@ -267,7 +267,12 @@ async fn read_scan_record(
     let mut count = 1;
     let mut index = 0;
     while index < count.min(MAX_SHARDS) {
-        let read = read_record_config_map(client, namespace, &format!("{name}-{index}")).await;
+        let read = read_record_config_map(
+            client,
+            namespace,
+            &crate::scan::last_run::shard_record_name(name, index),
+        )
+        .await;
         match &read {
             Err((true, _)) if index == 0 => break,
             Ok(record) => {

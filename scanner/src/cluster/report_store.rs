@@ -49,7 +49,9 @@ fn collection(api: ReportApi, key: &ReportKey) -> String {
     }
 }
 
-fn describe(api: ReportApi, key: &ReportKey) -> String {
+/// `Kind name` (`Kind namespace/name` for a namespaced report) of a
+/// report in `api`, for messages.
+pub fn describe(api: ReportApi, key: &ReportKey) -> String {
     if key.cluster_scoped {
         format!("{} {}", api.kind(true), key.name)
     } else {
@@ -240,14 +242,20 @@ fn from_watch_cache() -> ListParams {
 ///
 /// Objects themselves are still listed from etcd, page by page: the scan's
 /// verdicts come from them, not from this listing.
+/// `selector`: a label selector the server filters by (None: every report).
 pub async fn list_existing(
     client: &Client,
     api: ReportApi,
+    selector: Option<&str>,
 ) -> Result<Vec<ExistingReport>, ClusterError> {
+    let params_from_cache = || match selector {
+        Some(selector) => from_watch_cache().labels(selector),
+        None => from_watch_cache(),
+    };
     let mut found = Vec::new();
     for cluster_scoped in [false, true] {
         let path = format!("{}/{}", base(api), api.plural(cluster_scoped));
-        let mut params = from_watch_cache();
+        let mut params = params_from_cache();
         loop {
             let page = list_metadata_streamed(client, &path, &params).await?;
             found.extend(
@@ -270,7 +278,7 @@ pub async fn list_existing(
                 .and_then(|meta| meta.continue_token)
                 .filter(|token| !token.is_empty())
             {
-                Some(token) => params = from_watch_cache().continue_token(&token),
+                Some(token) => params = params_from_cache().continue_token(&token),
                 None => break,
             }
         }
@@ -284,14 +292,21 @@ impl ReportStore {
         ReportStore { client, api }
     }
 
-    /// The report API written to.
-    pub fn api(&self) -> ReportApi {
-        self.api
-    }
-
     /// Every stored report of this API, metadata only: [`list_existing`].
     pub async fn list_existing(&self) -> Result<Vec<ExistingReport>, ClusterError> {
-        list_existing(&self.client, self.api).await
+        list_existing(&self.client, self.api, None).await
+    }
+
+    /// The stored reports polscan wrote (its `managed-by` label, selected
+    /// by the server: other producers' reports are not sent), metadata
+    /// only.
+    pub async fn list_polscan_reports(&self) -> Result<Vec<ExistingReport>, ClusterError> {
+        let selector = format!(
+            "{}={}",
+            report_model::shape::MANAGED_BY_LABEL,
+            report_model::shape::MANAGED_BY_VALUE
+        );
+        list_existing(&self.client, self.api, Some(&selector)).await
     }
 
     /// Server-side apply of one report (shaped as wgpolicyk8s.io, written in

@@ -366,10 +366,14 @@ impl ScanRecord {
             || !self.failed_policy_sources.is_empty()
             || !self.invalid_policies.is_empty()
             || self.write_failed_reports > 0
-            || self
-                .shards
-                .as_ref()
-                .is_some_and(|s| !s.missing().is_empty())
+            || self.shards_missing()
+    }
+
+    /// Some shard of a sharded run has no record of it.
+    fn shards_missing(&self) -> bool {
+        self.shards
+            .as_ref()
+            .is_some_and(|shards| !shards.missing().is_empty())
     }
 }
 
@@ -619,13 +623,8 @@ impl ScanRecord {
             .any(|n| previous.covered_namespace(n));
         // Shards of this run without a record, where the previous run
         // had all of its own.
-        let missing = |record: &ScanRecord| {
-            record
-                .shards
-                .as_ref()
-                .is_some_and(|s| !s.missing().is_empty())
-        };
-        narrower_list || newly_excluded || (missing(self) && !missing(previous))
+        let lost_shards = self.shards_missing() && !previous.shards_missing();
+        narrower_list || newly_excluded || lost_shards
     }
 
     /// Namespaces the scan did not cover where Kyverno enforces `info`: all

@@ -73,9 +73,10 @@ pub mod keys {
     pub const REPORT_API: &str = "reportApi";
 }
 
-/// The ConfigMap a shard records its run in: `<name>-<index>`.
-pub fn shard_record_name(name: &str, shard: crate::scan::shard::Shard) -> String {
-    format!("{name}-{}", shard.index)
+/// The ConfigMap shard `index` records its run in: `<name>-<index>`
+/// (`polscan evidence` reads them back by it).
+pub fn shard_record_name(name: &str, index: u32) -> String {
+    format!("{name}-{index}")
 }
 
 /// Adds the shard (`I/N`) and run id to a record built by [`config_map`];

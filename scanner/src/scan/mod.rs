@@ -2111,7 +2111,19 @@ async fn delete_stale(
     concurrency: usize,
     progress: &ScanProgress,
 ) {
-    let results = futures::stream::iter(outcome.plan.delete.iter())
+    let tally = delete_all(store, &outcome.plan.delete, concurrency, progress).await;
+    outcome.deletes = tally.written;
+    outcome.write_failures.extend(tally.failures);
+}
+
+/// Deletes `keys` from `store`, `concurrency` at a time.
+async fn delete_all(
+    store: &ReportStore,
+    keys: &[ReportKey],
+    concurrency: usize,
+    progress: &ScanProgress,
+) -> WriteTally {
+    let results = futures::stream::iter(keys)
         .map(|key| async move {
             store.delete(key).await?;
             progress.deleted();
@@ -2120,9 +2132,7 @@ async fn delete_stale(
         .buffer_unordered(concurrency.max(1))
         .collect::<Vec<_>>()
         .await;
-    let tally = tally(results);
-    outcome.deletes = tally.written;
-    outcome.write_failures.extend(tally.failures);
+    tally(results)
 }
 
 /// After a move to the other report API (`--report-api`, or `auto` once
@@ -2147,7 +2157,9 @@ async fn leave_the_other_api(
         return;
     }
     let store = ReportStore::new(client.clone(), other);
-    let left = match store.list_existing().await {
+    // Only polscan's, selected by the server: the other API may hold many
+    // reports of another producer (Kyverno's), read for nothing otherwise.
+    let left = match store.list_polscan_reports().await {
         Ok(left) => left,
         Err(err) => {
             outcome.write_failures.push(err);
@@ -2156,6 +2168,7 @@ async fn leave_the_other_api(
     };
     let stale: Vec<ReportKey> = left
         .into_iter()
+        // Checked again: deleting another producer's report is never right.
         .filter(|r| r.managed_by_polscan())
         .filter(|r| options.filters.covers_report(r, per_namespace_reports))
         .map(|r| r.key)
@@ -2168,19 +2181,7 @@ async fn leave_the_other_api(
         api = other.api_version(),
         "deleting polscan's reports left in the report API no longer written to"
     );
-    let results = futures::stream::iter(stale.iter())
-        .map(|key| {
-            let store = &store;
-            async move {
-                store.delete(key).await?;
-                options.progress.deleted();
-                Ok((true, 0))
-            }
-        })
-        .buffer_unordered(options.write_concurrency.max(1))
-        .collect::<Vec<_>>()
-        .await;
-    let tally = tally(results);
+    let tally = delete_all(&store, &stale, options.write_concurrency, &options.progress).await;
     outcome.deletes += tally.written;
     outcome.other_api_deleted = tally.written;
     outcome.write_failures.extend(tally.failures);
