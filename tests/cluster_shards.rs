@@ -260,6 +260,18 @@ fn shards_leave_the_reports_of_one_scan_and_a_missing_shard_is_named() {
     assert_eq!(scan["complete"], true, "{scan:#}");
     assert_eq!(scan["shards"]["count"], 3);
     assert_eq!(scan["shards"]["recorded"], serde_json::json!([0, 1, 2]));
+    // Each shard counts the objects of its partition: together, the
+    // cluster's (Namespaces are cluster-scoped, listed by every shard).
+    for (kind, resource) in [("Pod", "pods"), ("Namespace", "namespaces")] {
+        let text = setup
+            .cluster
+            .kubectl_ok(&["get", resource, "-A", "-o", "name"]);
+        assert_eq!(
+            scan["objectsByKind"][kind],
+            text.lines().count(),
+            "{kind}: {scan:#}"
+        );
+    }
 
     // Fixes in two shards' namespaces; only shards 0 and 2 of the next run
     // run (shard 1's pod never started, or was killed before it recorded).

@@ -243,44 +243,75 @@ fn from_watch_cache() -> ListParams {
 /// Objects themselves are still listed from etcd, page by page: the scan's
 /// verdicts come from them, not from this listing.
 /// `selector`: a label selector the server filters by (None: every report).
+/// `namespaces`: only the namespaced reports of these namespaces, read a
+/// namespace at a time (a shard's, or `--namespace`'s: a LIST costs what it
+/// returns, so N shards read the reports once between them, not N times);
+/// None: all of them. ClusterPolicyReports are always read.
 pub async fn list_existing(
     client: &Client,
     api: ReportApi,
     selector: Option<&str>,
+    namespaces: Option<&[String]>,
+) -> Result<Vec<ExistingReport>, ClusterError> {
+    use futures::{StreamExt, TryStreamExt};
+    let namespaced = match namespaces {
+        None => vec![format!("{}/{}", base(api), api.plural(false))],
+        Some(namespaces) => namespaces
+            .iter()
+            .map(|namespace| format!("{}/namespaces/{namespace}/{}", base(api), api.plural(false)))
+            .collect(),
+    };
+    let mut found: Vec<ExistingReport> = futures::stream::iter(namespaced)
+        .map(|path| async move { list_reports_at(client, &path, selector, false).await })
+        .buffer_unordered(READ_CONCURRENCY)
+        .try_concat()
+        .await?;
+    let cluster = format!("{}/{}", base(api), api.plural(true));
+    found.extend(list_reports_at(client, &cluster, selector, true).await?);
+    Ok(found)
+}
+
+/// Namespaces whose reports are read at once by [`list_existing`].
+const READ_CONCURRENCY: usize = 8;
+
+/// The reports one collection `path` holds (every page of it), keyed by
+/// their scope.
+async fn list_reports_at(
+    client: &Client,
+    path: &str,
+    selector: Option<&str>,
+    cluster_scoped: bool,
 ) -> Result<Vec<ExistingReport>, ClusterError> {
     let params_from_cache = || match selector {
         Some(selector) => from_watch_cache().labels(selector),
         None => from_watch_cache(),
     };
     let mut found = Vec::new();
-    for cluster_scoped in [false, true] {
-        let path = format!("{}/{}", base(api), api.plural(cluster_scoped));
-        let mut params = params_from_cache();
-        loop {
-            let page = list_metadata_streamed(client, &path, &params).await?;
-            found.extend(
-                page.items
-                    .into_iter()
-                    .flat_map(|items| items.0)
-                    .map(|mut report| {
-                        if cluster_scoped {
-                            report.key.cluster_scoped = true;
-                            report.key.namespace.clear();
-                        } else {
-                            // A namespaced report goes by its namespace.
-                            report.scope_name = None;
-                        }
-                        report
-                    }),
-            );
-            match page
-                .metadata
-                .and_then(|meta| meta.continue_token)
-                .filter(|token| !token.is_empty())
-            {
-                Some(token) => params = params_from_cache().continue_token(&token),
-                None => break,
-            }
+    let mut params = params_from_cache();
+    loop {
+        let page = list_metadata_streamed(client, path, &params).await?;
+        found.extend(
+            page.items
+                .into_iter()
+                .flat_map(|items| items.0)
+                .map(|mut report| {
+                    if cluster_scoped {
+                        report.key.cluster_scoped = true;
+                        report.key.namespace.clear();
+                    } else {
+                        // A namespaced report goes by its namespace.
+                        report.scope_name = None;
+                    }
+                    report
+                }),
+        );
+        match page
+            .metadata
+            .and_then(|meta| meta.continue_token)
+            .filter(|token| !token.is_empty())
+        {
+            Some(token) => params = params_from_cache().continue_token(&token),
+            None => break,
         }
     }
     Ok(found)
@@ -292,9 +323,13 @@ impl ReportStore {
         ReportStore { client, api }
     }
 
-    /// Every stored report of this API, metadata only: [`list_existing`].
-    pub async fn list_existing(&self) -> Result<Vec<ExistingReport>, ClusterError> {
-        list_existing(&self.client, self.api, None).await
+    /// Every stored report of this API (of `namespaces` only, and the
+    /// cluster-scoped ones, when given), metadata only: [`list_existing`].
+    pub async fn list_existing(
+        &self,
+        namespaces: Option<&[String]>,
+    ) -> Result<Vec<ExistingReport>, ClusterError> {
+        list_existing(&self.client, self.api, None, namespaces).await
     }
 
     /// The stored reports polscan wrote (its `managed-by` label, selected
@@ -306,7 +341,7 @@ impl ReportStore {
             report_model::shape::MANAGED_BY_LABEL,
             report_model::shape::MANAGED_BY_VALUE
         );
-        list_existing(&self.client, self.api, Some(&selector)).await
+        list_existing(&self.client, self.api, Some(&selector), None).await
     }
 
     /// Server-side apply of one report (shaped as wgpolicyk8s.io, written in

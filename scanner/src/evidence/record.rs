@@ -445,6 +445,10 @@ pub(super) fn failed_sources_affecting(info: &PolicyInfo, failed: &[String]) -> 
 /// When the record shows that no resource a rule reaches exists (each of
 /// its kinds listed completely with 0 objects), the statement saying so.
 pub(super) fn nothing_in_scope(kinds: &[String], scan: &ScanRecord) -> Option<String> {
+    // A shard without a record of the run did not count its objects.
+    if scan.shards_missing() {
+        return None;
+    }
     let listed = scan.objects_by_kind.as_ref()?;
     let reached = reached_kinds(kinds);
     if reached.is_empty() || reached.contains("*") {

@@ -184,19 +184,8 @@ fn merge_into(merged: &mut ScanRecord, record: &ScanRecord, index: u32, count: u
         merged.input_digests = record.input_digests.clone();
         return;
     }
-    // Every shard lists the whole cluster (and evaluates its own part):
-    // the objects listed are one shard's count, the evaluated ones add up.
-    merged.objects_by_kind = match (&merged.objects_by_kind, &record.objects_by_kind) {
-        (Some(a), Some(b)) => {
-            let mut most = a.clone();
-            for (kind, n) in b {
-                let entry = most.entry(kind.clone()).or_default();
-                *entry = (*entry).max(*n);
-            }
-            Some(most)
-        }
-        _ => None,
-    };
+    // Each shard counts the objects of its own partition: they add up.
+    merged.objects_by_kind = add_counts(&merged.objects_by_kind, &record.objects_by_kind);
     merged.objects_evaluated_by_kind = add_counts(
         &merged.objects_evaluated_by_kind,
         &record.objects_evaluated_by_kind,
@@ -315,7 +304,8 @@ mod tests {
         assert!(merged.complete);
         assert_eq!(merged.started, at(10));
         assert_eq!(merged.finished, at(13));
-        assert_eq!(merged.objects_by_kind.as_ref().unwrap()["Pod"], 12);
+        // Each shard counts its own partition's objects: they add up.
+        assert_eq!(merged.objects_by_kind.as_ref().unwrap()["Pod"], 33);
         let shards = merged.shards.as_ref().unwrap();
         assert_eq!(shards.recorded, [0, 1, 2]);
         assert!(shards.missing_statement().is_none());
@@ -344,7 +334,7 @@ mod tests {
         assert!(!merged.covered_namespace(&owned_by(2, 3)));
         assert!(merged.covered_namespace(&owned_by(0, 3)));
         assert!(!merged.covered_namespace(""));
-        assert_eq!(merged.objects_by_kind.as_ref().unwrap()["Pod"], 11);
+        assert_eq!(merged.objects_by_kind.as_ref().unwrap()["Pod"], 21);
         let said = merged.incomplete_because().join("; ");
         assert!(said.contains("shard(s) 2 of 3"), "{said}");
         assert!(merged.gaps_named());
@@ -419,9 +409,7 @@ mod tests {
         let digests = merged.input_digests.as_ref().unwrap();
         assert_eq!(digests["cpol/p"], CONFLICTING_DIGEST);
         assert_eq!(digests["cpol/new"], CONFLICTING_DIGEST);
-        // Every shard listed the whole cluster: the listed objects are one
-        // shard's count, not the sum.
-        assert_eq!(merged.objects_by_kind.as_ref().unwrap()["Pod"], 12);
+        assert_eq!(merged.objects_by_kind.as_ref().unwrap()["Pod"], 33);
         // Settings the shards share come through.
         let mut first = shard_record(0, 2, Some("j"), 10);
         first.policy_exceptions = Some(crate::scan::ExceptionScope::Disabled);

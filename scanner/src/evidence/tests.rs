@@ -1801,11 +1801,34 @@ fn a_rule_that_evaluated_nothing_is_no_evidence_unless_nothing_is_in_scope() {
     .map(|k| (k.to_string(), 0))
     .collect();
     empty.objects_by_kind = Some(listed.clone());
-    let evidence = build(&input(reports.clone(), policies.clone(), Some(empty)));
+    let evidence = build(&input(
+        reports.clone(),
+        policies.clone(),
+        Some(empty.clone()),
+    ));
     let idle = find(&evidence, "idle");
     assert_eq!(idle.verdict, Verdict::Ready, "{:?}", idle.reasons);
     assert!(
         idle.notes
+            .iter()
+            .any(|n| n.contains("no resource in scope exists")),
+        "{:?}",
+        idle.notes
+    );
+    // A sharded run with a shard missing did not count that shard's
+    // objects: 0 listed says nothing of what exists.
+    let mut gappy = empty;
+    gappy.shards = Some(crate::evidence::shards::ShardCoverage {
+        count: 2,
+        recorded: vec![0],
+        gaps: vec!["shard 1/2: no record".into()],
+    });
+    let evidence = build(&input(reports.clone(), policies.clone(), Some(gappy)));
+    let idle = find(&evidence, "idle");
+    assert_ne!(idle.verdict, Verdict::Ready, "{:?}", idle.reasons);
+    assert!(
+        !idle
+            .notes
             .iter()
             .any(|n| n.contains("no resource in scope exists")),
         "{:?}",

@@ -330,17 +330,26 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     };
     outcome.report_api = report_api.unwrap_or(options.report_api.unwrap_or_default());
     let store = ReportStore::new(client.clone(), outcome.report_api);
+    // The namespaces first: a shard (or --namespace) reads the stored
+    // reports of its own namespaces only.
+    let env = Arc::new(namespace_environment(&client).await?);
     // The existing reports (from the watch cache) are read while the
     // policies are read and compiled.
     let existing_reports = {
         let client = client.clone();
         let store = store.clone();
+        let namespaces = options
+            .filters
+            .report_namespaces(env.namespace_labels.keys().map(String::as_str));
         tokio::spawn(async move {
             let Some(api) = report_api else {
                 return Ok::<_, ClusterError>((None, Vec::new()));
             };
             let schemas = report_store::schemas(&client, api).await?;
-            Ok((Some(schemas), store.list_existing().await?))
+            Ok((
+                Some(schemas),
+                store.list_existing(namespaces.as_deref()).await?,
+            ))
         })
     };
     for (group_version, err) in &discovered.failed {
@@ -384,7 +393,6 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     outcome.policies_incomplete |= set.problems.iter().any(|p| p.invalid_policy);
     let policies_evaluated = set.len();
 
-    let env = Arc::new(namespace_environment(&client).await?);
     let unknown_namespaces = options
         .filters
         .unknown_namespaces(env.namespace_labels.keys().map(String::as_str));
@@ -1506,6 +1514,8 @@ struct Running {
     jobs_per_kind: BTreeMap<usize, usize>,
     /// The kind (its number in `listings`) of each LIST.
     listing_kinds: Arc<Vec<usize>>,
+    /// A shard counts the objects of its partition, not all it listed.
+    count_owned: bool,
 }
 
 /// Starts listing the kinds (`list_concurrency` at a time) while a
@@ -1594,6 +1604,7 @@ fn start_listing(
         listings,
         jobs_per_kind,
         listing_kinds,
+        count_owned: options.filters.shard.is_some(),
     }
 }
 
@@ -1612,6 +1623,7 @@ impl Running {
             mut listings,
             jobs_per_kind,
             listing_kinds,
+            count_owned,
         } = self;
         let _ = listers.await;
         let tally = match evaluation.await {
@@ -1637,19 +1649,23 @@ impl Running {
                 };
             }
         };
-        fold_listings(tally, listings, &jobs_per_kind, &listing_kinds)
+        fold_listings(tally, listings, &jobs_per_kind, &listing_kinds, count_owned)
     }
 }
 
 /// What the LISTs gave, by kind: the tally of [`evaluate_pages`] folded
 /// into `listings` (one per kind), whose LISTs are `listing_kinds` (the
 /// kind of each) and `jobs_per_kind` of them per kind. A kind with a LIST
-/// that never finished is marked failed.
+/// that never finished is marked failed. `count_owned` (a shard): a kind's
+/// objects are those of the shard's partition, so that the shards' counts
+/// add up to the cluster's (each lists every cluster-scoped object and
+/// owns some).
 fn fold_listings(
     tally: EvaluationTally,
     mut listings: Vec<KindListing>,
     jobs_per_kind: &BTreeMap<usize, usize>,
     listing_kinds: &[usize],
+    count_owned: bool,
 ) -> Evaluated {
     let EvaluationTally {
         findings: by_listing,
@@ -1678,6 +1694,16 @@ fn fold_listings(
         match result {
             Ok(count) => listing.objects += count,
             Err(err) => listing.error = Some(err),
+        }
+    }
+    if count_owned {
+        for listing in &mut listings {
+            listing.objects = 0;
+        }
+        for (index, count) in &evaluated_by_listing {
+            if let Some(listing) = kind_of(*index).and_then(|kind| listings.get_mut(kind)) {
+                listing.objects += count;
+            }
         }
     }
     for (&index, &expected) in jobs_per_kind {
@@ -2448,13 +2474,20 @@ mod listing_tests {
             reuse: ReuseMode::Off,
             listing_kinds: listing_kinds.clone(),
         };
+        let count_owned = pages.filters.shard.is_some();
         let tally = evaluate_pages(receiver, pages);
         let listings = vec![KindListing {
             kind: ApiKind::listable_for_tests("", "Pod"),
             objects: 0,
             error: None,
         }];
-        fold_listings(tally, listings, &BTreeMap::from([(0, 2)]), &listing_kinds)
+        fold_listings(
+            tally,
+            listings,
+            &BTreeMap::from([(0, 2)]),
+            &listing_kinds,
+            count_owned,
+        )
     }
 
     fn page(listing: usize, objects: Vec<Value>) -> ListEvent {
@@ -2551,6 +2584,8 @@ mod listing_tests {
                 .collect();
             assert!(names.iter().all(|n| shard.owns_namespace(n)), "{names:?}");
             assert_eq!(outcome.resources, names.len());
+            // Its record counts its own objects: the shards' counts add up.
+            assert_eq!(outcome.listings[0].objects, names.len());
             seen.extend(names);
         }
         seen.sort();

@@ -127,6 +127,25 @@ impl ScanFilters {
         }
     }
 
+    /// The namespaces whose stored reports the scan reads, of the cluster's
+    /// `namespaces`: those it covers, when it covers only some (`--namespace`,
+    /// a shard); None when it covers the whole cluster (one read of every
+    /// report is cheaper than one per namespace).
+    pub fn report_namespaces<'a>(
+        &self,
+        namespaces: impl Iterator<Item = &'a str>,
+    ) -> Option<Vec<String>> {
+        if self.namespaces.is_empty() && self.shard.is_none() {
+            return None;
+        }
+        Some(
+            namespaces
+                .filter(|namespace| self.covers_namespace(namespace))
+                .map(str::to_string)
+                .collect(),
+        )
+    }
+
     /// Whether the user's filters leave this kind in scope (policies aside).
     pub fn kind_in_scope(&self, kind: &ApiKind) -> bool {
         if !self.namespaces.is_empty() && !kind.namespaced {
@@ -356,6 +375,37 @@ mod tests {
         let mut targets = TargetKinds::default();
         targets.add_kyverno_kind("*");
         targets
+    }
+
+    #[test]
+    fn a_partial_scan_reads_the_reports_of_its_own_namespaces_only() {
+        let cluster: Vec<String> = (0..12).map(|i| format!("team-{i}")).collect();
+        let names = || cluster.iter().map(String::as_str);
+        assert_eq!(ScanFilters::default().report_namespaces(names()), None);
+        let only = ScanFilters {
+            namespaces: vec!["team-3".into()],
+            ..ScanFilters::default()
+        };
+        assert_eq!(only.report_namespaces(names()), Some(vec!["team-3".into()]));
+        // The shards read every namespace's reports once between them; an
+        // excluded namespace's by none.
+        let mut read = Vec::new();
+        for index in 0..3 {
+            let shard = ScanFilters {
+                shard: Some(
+                    super::super::shard::Shard::new(index, 3).unwrap_or_else(|e| panic!("{e}")),
+                ),
+                exclude_namespaces: vec!["team-0".into()],
+                ..ScanFilters::default()
+            };
+            let own = shard.report_namespaces(names()).unwrap_or_default();
+            assert!(own.iter().all(|n| shard.covers_namespace(n)), "{own:?}");
+            read.extend(own);
+        }
+        read.sort();
+        let mut expected = cluster[1..].to_vec();
+        expected.sort();
+        assert_eq!(read, expected);
     }
 
     #[test]
