@@ -273,7 +273,7 @@ for i in range(shards):
     m = re.search(r"(\d+) objects", summary); objects += int(m.group(1)) if m else 0
     rss = max(rss, int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", time).group(1)))
     cpu += sum(float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", time))
-print(f"{label:<8} {seconds:7.2f} s  {objects / seconds if seconds else 0:9.0f} objects/s (listed by all)  writes {writes:>6}  peak RSS {rss / 1024:7.1f} MiB (largest shard)  polscan CPU {cpu:.1f} s ({shards} shards)")
+print(f"{label:<8} {seconds:7.2f} s  {objects / seconds if seconds else 0:9.0f} objects/s (all shards)  writes {writes:>6}  peak RSS {rss / 1024:7.1f} MiB (largest shard)  polscan CPU {cpu:.1f} s ({shards} shards)")
 for line in lines:
     print(f"         {line}")
 EOF

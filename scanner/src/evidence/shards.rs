@@ -143,9 +143,32 @@ pub fn merge_shards(source: &str, read: Vec<ShardRead>) -> Option<ScanRecord> {
     Some(merged)
 }
 
+/// The options (by their flag) a shard's record was scanned with that
+/// differ from the merged record's (the first shard's).
+fn settings_differ(merged: &ScanRecord, record: &ScanRecord) -> Vec<&'static str> {
+    let mut differ = Vec::new();
+    if merged.namespaces != record.namespaces {
+        differ.push("--namespace");
+    }
+    if merged.excluded_namespaces != record.excluded_namespaces {
+        differ.push("--exclude-namespaces");
+    }
+    if merged.policy_exceptions != record.policy_exceptions {
+        differ.push("--exception-namespace");
+    }
+    if merged.resource_filters != record.resource_filters {
+        differ.push("--kyverno-config (its resourceFilters)");
+    }
+    if merged.dry_run != record.dry_run {
+        differ.push("--dry-run");
+    }
+    differ
+}
+
 /// Adds one shard's record to the merged one. Settings the shards share
 /// (namespace filters, PolicyExceptions, resourceFilters) come from the
-/// first; counts add up; gaps and failures are all kept.
+/// first, and a shard whose own differ makes the run incomplete, saying
+/// so; counts add up; gaps and failures are all kept.
 fn merge_into(merged: &mut ScanRecord, record: &ScanRecord, index: u32, count: u32, first: bool) {
     merged.started = match (merged.started, record.started) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -168,6 +191,23 @@ fn merge_into(merged: &mut ScanRecord, record: &ScanRecord, index: u32, count: u
             Some(before) => format!("{before}; {error}"),
             None => error,
         });
+    }
+    if !first {
+        // Shards given other settings evaluated by other rules: the
+        // run's results are not one scan's, and nothing can be read from
+        // them as if they were.
+        let differ = settings_differ(merged, record);
+        if !differ.is_empty() {
+            let error = format!(
+                "shard {index}/{count} ran with another {} than the shards before it: run every shard with the same options",
+                differ.join(", ")
+            );
+            merged.complete = false;
+            merged.error = Some(match merged.error.take() {
+                Some(before) => format!("{before}; {error}"),
+                None => error,
+            });
+        }
     }
     merged.dry_run |= record.dry_run;
     merged.write_failed_reports += record.write_failed_reports;
@@ -420,6 +460,28 @@ mod tests {
             merged.policy_exceptions,
             Some(crate::scan::ExceptionScope::Disabled)
         );
+    }
+
+    #[test]
+    fn shards_run_with_other_options_are_not_one_complete_scan() {
+        let same = |i| (i, Ok(shard_record(i, 3, Some("job"), 10 + i)));
+        let merged = merge_shards("ns/last-0..2", vec![same(0), same(1), same(2)]).unwrap();
+        assert!(merged.complete && merged.error.is_none());
+        let mut other = shard_record(2, 3, Some("job"), 12);
+        other.policy_exceptions = Some(crate::scan::ExceptionScope::Namespace {
+            namespace: "kyverno".into(),
+        });
+        other.excluded_namespaces = vec!["kube-system".into()];
+        let merged = merge_shards("ns/last-0..2", vec![same(0), same(1), (2, Ok(other))]).unwrap();
+        assert!(!merged.complete);
+        let error = merged.error.clone().unwrap_or_default();
+        assert!(
+            error.starts_with(
+                "shard 2/3 ran with another --exclude-namespaces, --exception-namespace than"
+            ),
+            "{error}"
+        );
+        assert!(merged.incomplete_because().join("; ").contains("shard 2/3"));
     }
 
     #[test]
