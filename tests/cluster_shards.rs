@@ -424,5 +424,42 @@ fn shards_leave_the_reports_of_one_scan_and_a_missing_shard_is_named() {
     );
     assert!(tier["counts"]["pass"].as_u64().unwrap_or(0) > 0, "{tier:#}");
     assert_eq!(tier["verdict"], "not-ready", "{tier:#}");
+
+    // Two runs of shard 0 overlapped and the one that started later
+    // recorded first: the earlier one, ending now, leaves that record.
+    setup.cluster.kubectl_ok(&[
+        "patch",
+        "configmap",
+        "last-run-0",
+        "-n",
+        "default",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"data": {"started": "2999-01-01T00:00:00Z", "runId": "run-later"}}"#,
+    ]);
+    let late = polscan(&[
+        "scan",
+        "--kubeconfig",
+        &setup.kubeconfig,
+        "--policy",
+        &setup.vap,
+        "--shard",
+        "0/2",
+        "--run-id",
+        "run-5",
+        "--last-run-configmap",
+        "default/last-run",
+        "-o",
+        "summary",
+    ]);
+    let err = String::from_utf8_lossy(&late.stderr);
+    assert_eq!(late.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("holds the record of a run that started later (2999-01-01T00:00:00Z)"),
+        "{err}"
+    );
+    let record = setup.cluster.config_map("default", "last-run-0");
+    assert_eq!(record["data"]["runId"], "run-later", "{record:#}");
     let _ = std::fs::remove_dir_all(&setup.dir);
 }

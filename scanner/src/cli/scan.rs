@@ -267,9 +267,16 @@ pub(super) async fn scan_once(
         };
         let mut record = last_run::config_map(namespace, name, result, started, chrono::Utc::now());
         last_run::stamp_run(&mut record, shard, run_id);
-        if let Err(err) = run_record::write(client, namespace, name, &record).await {
-            eprintln!("warning: the run was not recorded: {err}");
-            record_failed = true;
+        match run_record::write(client, namespace, name, &record).await {
+            Ok(run_record::Written::Recorded) => {}
+            // Runs overlapped; the later one's record is the evidence.
+            Ok(run_record::Written::NewerKept { started }) => eprintln!(
+                "warning: this run's record was not written: ConfigMap {namespace}/{name} holds the record of a run that started later ({started})"
+            ),
+            Err(err) => {
+                eprintln!("warning: the run was not recorded: {err}");
+                record_failed = true;
+            }
         }
     }
     (outcome, record_failed)

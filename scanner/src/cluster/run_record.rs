@@ -1,30 +1,109 @@
 //! Writing the last run's record (a ConfigMap built by
-//! `scan::last_run`) by server-side apply, as polscan's field manager.
+//! `scan::last_run`) by server-side apply, as polscan's field manager,
+//! with optimistic concurrency: a record enters, [`Written`] leaves.
 
+use chrono::{DateTime, Utc};
 use kube::api::{Patch, PatchParams};
 use kube::Client;
 use serde_json::Value;
 
 use super::report_store::FIELD_MANAGER;
-use super::{send, ClusterError};
+use super::{absent_if_not_found, send, ClusterError};
 
-/// Writes the record: a server-side apply as polscan's field manager.
+/// What [`write`] did with the record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    /// The record is the stored one.
+    Recorded,
+    /// A run that started later recorded meanwhile (runs overlapped: a
+    /// CronJob's and one by hand, say): its record stays, this one is
+    /// not written over it. Carries that run's start, as recorded.
+    NewerKept { started: String },
+}
+
+/// What to do about the stored record `current` (None: there is none)
+/// before writing `ours`: write it (over `current`'s resourceVersion, so
+/// that a record written in between makes the write fail and start over),
+/// or keep `current` when its run started after ours. Records whose start
+/// cannot be read are written over.
+fn next_step(ours: &Value, current: Option<&Value>) -> Result<Option<String>, String> {
+    let Some(current) = current else {
+        return Ok(None);
+    };
+    let started = |record: &Value| {
+        record
+            .pointer("/data/started")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let parsed = |text: &Option<String>| {
+        text.as_deref()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let theirs = started(current);
+    if let (Some(ours), Some(them)) = (parsed(&started(ours)), parsed(&theirs)) {
+        if them > ours {
+            return Err(theirs.unwrap_or_default());
+        }
+    }
+    Ok(current
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .map(str::to_string))
+}
+
+/// Writes the record: a server-side apply as polscan's field manager,
+/// made on the resourceVersion it read, retried when another writer came
+/// in between (409), and not done over a record of a run that started
+/// later ([`Written::NewerKept`]). Err: the read or the write failed.
 pub async fn write(
     client: &Client,
     namespace: &str,
     name: &str,
     config_map: &Value,
-) -> Result<(), ClusterError> {
-    apply(
-        client,
-        format!("writing ConfigMap {namespace}/{name}"),
-        namespace,
-        name,
-        config_map,
-        PatchParams::apply(FIELD_MANAGER).force(),
-    )
-    .await
+) -> Result<Written, ClusterError> {
+    let what = format!("writing ConfigMap {namespace}/{name}");
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let current = absent_if_not_found(
+            super::get(
+                client,
+                &format!("/api/v1/namespaces/{namespace}/configmaps"),
+                name,
+            )
+            .await,
+        )?;
+        let resource_version = match next_step(config_map, current.as_ref()) {
+            Ok(version) => version,
+            Err(started) => return Ok(Written::NewerKept { started }),
+        };
+        let mut record = config_map.clone();
+        if let (Some(version), Some(Value::Object(metadata))) =
+            (resource_version, record.get_mut("metadata"))
+        {
+            metadata.insert("resourceVersion".into(), Value::String(version));
+        }
+        let applied = apply(
+            client,
+            what.clone(),
+            namespace,
+            name,
+            &record,
+            PatchParams::apply(FIELD_MANAGER).force(),
+        )
+        .await;
+        match applied {
+            Err(err) if err.code() == Some(409) && attempts < MAX_ATTEMPTS => continue,
+            Err(err) => return Err(err),
+            Ok(()) => return Ok(Written::Recorded),
+        }
+    }
 }
+
+/// Writes of one record tried before a conflict is an error.
+const MAX_ATTEMPTS: usize = 5;
 
 /// Checks, before a scan, that the record could be written: a server-side
 /// dry run (`dryRun=All`) of the same apply, with only the ConfigMap's
@@ -70,4 +149,45 @@ async fn apply(
     )
     .await
     .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn record(started: &str, version: Option<&str>) -> Value {
+        let mut record = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "last", "namespace": "ns"},
+            "data": {"started": started, "complete": "true"}});
+        if let Some(version) = version {
+            record["metadata"]["resourceVersion"] = json!(version);
+        }
+        record
+    }
+
+    #[test]
+    fn a_record_is_written_over_an_older_one_on_its_version() {
+        let ours = record("2027-01-15T08:00:00Z", None);
+        assert_eq!(next_step(&ours, None), Ok(None));
+        let older = record("2027-01-15T07:00:00Z", Some("42"));
+        assert_eq!(next_step(&ours, Some(&older)), Ok(Some("42".into())));
+        // A record of the same start (this run's own, written before).
+        let same = record("2027-01-15T08:00:00Z", Some("43"));
+        assert_eq!(next_step(&ours, Some(&same)), Ok(Some("43".into())));
+        // One that cannot say when its run started is written over.
+        let unreadable = record("yesterday", Some("44"));
+        assert_eq!(next_step(&ours, Some(&unreadable)), Ok(Some("44".into())));
+    }
+
+    #[test]
+    fn a_record_of_a_run_that_started_later_stays() {
+        let ours = record("2027-01-15T08:00:00Z", None);
+        let newer = record("2027-01-15T08:05:00+00:00", Some("45"));
+        assert_eq!(
+            next_step(&ours, Some(&newer)),
+            Err("2027-01-15T08:05:00+00:00".into())
+        );
+    }
 }
