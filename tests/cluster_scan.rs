@@ -1342,3 +1342,40 @@ fn kyvernos_resource_filters_are_applied_as_kyverno_applies_them() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A server that does not answer: the scan says so, naming it, exits 2
+/// and writes nothing — with a record to write too (whose dry-run check is
+/// then the first request), where it used to blame the record.
+#[test]
+fn an_unreachable_server_is_named_as_the_problem() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let dir = std::env::temp_dir().join(format!("polscan-unreachable-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let kubeconfig = dir.join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters: [{{name: c, cluster: {{server: \"https://127.0.0.1:{port}\", insecure-skip-tls-verify: true}}}}]\nusers: [{{name: u, user: {{token: x}}}}]\ncontexts: [{{name: c, context: {{cluster: c, user: u}}}}]\ncurrent-context: c\n"
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let kubeconfig = kubeconfig.display().to_string();
+    for record in [None, Some("polscan-system/last-run")] {
+        let mut args = vec!["scan", "--kubeconfig", &kubeconfig];
+        if let Some(record) = record {
+            args.extend(["--last-run-configmap", record]);
+        }
+        let out = polscan(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains(&format!("scanning the cluster at https://127.0.0.1:{port}")),
+            "{err}"
+        );
+        assert!(!err.contains("could not be recorded"), "{err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -87,23 +87,7 @@ impl Setup {
             .map(|index| {
                 let (kubeconfig, vap) = (self.kubeconfig.clone(), self.vap.clone());
                 let (shard, run_id) = (format!("{index}/{count}"), run_id.to_string());
-                std::thread::spawn(move || {
-                    polscan(&[
-                        "scan",
-                        "--kubeconfig",
-                        &kubeconfig,
-                        "--policy",
-                        &vap,
-                        "--shard",
-                        &shard,
-                        "--run-id",
-                        &run_id,
-                        "--last-run-configmap",
-                        "default/last-run",
-                        "-o",
-                        "summary",
-                    ])
-                })
+                std::thread::spawn(move || shard_scan(&kubeconfig, &vap, &shard, &run_id, &[]))
             })
             .collect();
         runs.into_iter()
@@ -124,6 +108,12 @@ impl Setup {
                 (count("; written "), count(", deleted "))
             })
             .collect()
+    }
+
+    /// One shard's scan (`I/N`), recorded under `run_id`, with `extra`
+    /// arguments.
+    fn shard(&self, shard: &str, run_id: &str, extra: &[&str]) -> std::process::Output {
+        shard_scan(&self.kubeconfig, &self.vap, shard, run_id, extra)
     }
 
     /// What one unsharded scan would leave: its dry run's reports.
@@ -169,6 +159,32 @@ impl Setup {
 /// Reports by `kind namespace/name`: their scope and results (policy,
 /// rule, result, message), sorted — what a reader of the reports sees,
 /// without timestamps.
+fn shard_scan(
+    kubeconfig: &str,
+    vap: &str,
+    shard: &str,
+    run_id: &str,
+    extra: &[&str],
+) -> std::process::Output {
+    let mut args = vec![
+        "scan",
+        "--kubeconfig",
+        kubeconfig,
+        "--policy",
+        vap,
+        "--shard",
+        shard,
+        "--run-id",
+        run_id,
+        "--last-run-configmap",
+        "default/last-run",
+        "-o",
+        "summary",
+    ];
+    args.extend(extra);
+    polscan(&args)
+}
+
 fn shape(reports: Vec<Value>) -> BTreeMap<String, Vec<String>> {
     reports
         .into_iter()
@@ -383,6 +399,30 @@ fn shards_leave_the_reports_of_one_scan_and_a_missing_shard_is_named() {
     let err = String::from_utf8_lossy(&refused.stderr);
     assert_eq!(refused.status.code(), Some(64), "{err}");
     assert!(err.contains("needs --run-id"), "{err}");
+    // So are an empty run id, and shards of a long-running scanner (every
+    // run would share one id).
+    for (extra, said) in [
+        (["--run-id", " "], "--run-id (or POLSCAN_RUN_ID) is empty"),
+        (["--interval", "1h"], "--shard 0/2 with --interval"),
+    ] {
+        let mut args = vec![
+            "scan",
+            "--kubeconfig",
+            &kubeconfig,
+            "--shard",
+            "0/2",
+            "--last-run-configmap",
+            "default/last-run",
+        ];
+        args.extend(extra);
+        if extra[0] == "--interval" {
+            args.extend(["--run-id", "r"]);
+        }
+        let refused = polscan(&args);
+        let err = String::from_utf8_lossy(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(64), "{err}");
+        assert!(err.contains(said), "{err}");
+    }
     let (evidence, _) = setup.evidence("ev3");
     assert_eq!(evidence["scan"]["complete"], true, "{:#}", evidence["scan"]);
     assert_eq!(evidence["scan"]["shards"]["count"], 2);
@@ -438,21 +478,7 @@ fn shards_leave_the_reports_of_one_scan_and_a_missing_shard_is_named() {
         "-p",
         r#"{"data": {"started": "2999-01-01T00:00:00Z", "runId": "run-later"}}"#,
     ]);
-    let late = polscan(&[
-        "scan",
-        "--kubeconfig",
-        &setup.kubeconfig,
-        "--policy",
-        &setup.vap,
-        "--shard",
-        "0/2",
-        "--run-id",
-        "run-5",
-        "--last-run-configmap",
-        "default/last-run",
-        "-o",
-        "summary",
-    ]);
+    let late = setup.shard("0/2", "run-5", &[]);
     let err = String::from_utf8_lossy(&late.stderr);
     assert_eq!(late.status.code(), Some(0), "{err}");
     assert!(
@@ -461,5 +487,52 @@ fn shards_leave_the_reports_of_one_scan_and_a_missing_shard_is_named() {
     );
     let record = setup.cluster.config_map("default", "last-run-0");
     assert_eq!(record["data"]["runId"], "run-later", "{record:#}");
+
+    // One shard of a run given other options (it left Pods out): the run
+    // is not one scan, and no Pod policy is ready on it. (The record from
+    // 2999 goes first: it would stay.)
+    setup
+        .cluster
+        .kubectl_ok(&["delete", "configmap", "last-run-0", "-n", "default"]);
+    for (shard, extra) in [("0/2", &[][..]), ("1/2", &["--exclude-kinds", "Pod"][..])] {
+        let out = setup.shard(shard, "run-6", extra);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{err}");
+    }
+    let record = setup.cluster.config_map("default", "last-run-0");
+    assert_eq!(record["data"]["runId"], "run-6", "{record:#}");
+    let (evidence, md) = setup.evidence("ev5");
+    let scan = &evidence["scan"];
+    assert_eq!(scan["complete"], false, "{scan:#}");
+    assert_eq!(
+        scan["shards"]["mismatched"],
+        serde_json::json!(["--exclude-kinds (shard 0/2: none; shard 1/2: Pod)"]),
+        "{scan:#}"
+    );
+    assert!(scan["objectsByKind"].get("Pod").is_none(), "{scan:#}");
+    assert!(md.contains("given different options"), "{md}");
+    let app = evidence["policies"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["name"] == "require-app-label")
+        .unwrap_or_else(|| panic!("{evidence:#}"));
+    assert_ne!(app["verdict"], "ready", "{app:#}");
+    let reasons = app["reasons"].to_string();
+    assert!(reasons.contains("given different options"), "{reasons}");
+
+    // One shard's record named on its own is part of a run, not a run.
+    let (evidence, _) = evidence_package(
+        &setup.kubeconfig,
+        "default/last-run-0",
+        &setup.dir.join("ev6"),
+    );
+    let scan = &evidence["scan"];
+    assert_eq!(scan["complete"], false, "{scan:#}");
+    assert_eq!(
+        scan["shards"]["recorded"],
+        serde_json::json!([0]),
+        "{scan:#}"
+    );
     let _ = std::fs::remove_dir_all(&setup.dir);
 }

@@ -301,7 +301,8 @@ pub struct ScanArgs {
     pub shards: Option<u32>,
     /// Names the run a shard belongs to (default: `POLSCAN_RUN_ID`), so
     /// `polscan evidence` can tell the N shards of one run from those of an
-    /// earlier one. The Indexed Job overlay sets it to the Job's uid.
+    /// earlier one: each run needs its own. The Indexed Job overlay sets it
+    /// to the Job's uid. (Shards do not run with `--interval`.)
     #[arg(long, env = "POLSCAN_RUN_ID", value_name = "ID")]
     pub run_id: Option<String>,
     /// Report layout.

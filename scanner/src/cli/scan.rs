@@ -9,7 +9,7 @@ use anyhow::Context;
 
 use super::args::{parse_duration, runtime, split_list};
 use super::{output, FailOn, InstallCrdsArgs, OutputFormat, ReportPer, ScanArgs};
-use crate::cluster::{connect, report_store, run_record};
+use crate::cluster::{connect, report_store, run_record, ClusterError};
 use crate::loader;
 use crate::scan::selection::{KindName, ScanFilters};
 use crate::scan::shard::Shard;
@@ -81,6 +81,22 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     // A shard's record without a run id never counts towards a complete
     // run (nothing ties it to the other shards'): said now, not found out
     // in the evidence.
+    if args
+        .run_id
+        .as_deref()
+        .is_some_and(|id| id.trim().is_empty())
+    {
+        return Err(super::usage::UsageError(
+            "--run-id (or POLSCAN_RUN_ID) is empty: give each run an id of its own".into(),
+        )
+        .into());
+    }
+    if let (Some(shard), Some(_)) = (options.filters.shard, &args.interval) {
+        return Err(super::usage::UsageError(format!(
+            "--shard {shard} with --interval: the shards of one run start together under one run id, as an Indexed Job's pods do (deploy/overlays/sharded); a long-running scanner's every run would share the id, and evidence could take shards of two runs for one"
+        ))
+        .into());
+    }
     if let (Some(shard), Some(_), None) = (
         options.filters.shard,
         &record_to,
@@ -247,9 +263,16 @@ pub(super) async fn scan_once(
     // any report, not after it: the run stops with nothing changed.
     if let (Some((namespace, name)), false) = (record_to, dry_run) {
         if let Err(err) = run_record::check_writable(client, namespace, name).await {
-            let err = anyhow::Error::new(err).context(format!(
-                "--last-run-configmap {namespace}/{name}: the run could not be recorded, so nothing was scanned"
-            ));
+            // No answer at all: the server is the problem, not the record.
+            let context = match &err {
+                ClusterError::Transport { .. } => {
+                    format!("scanning the cluster at {server}: the API server did not answer")
+                }
+                _ => format!(
+                    "--last-run-configmap {namespace}/{name}: the run could not be recorded, so nothing was scanned"
+                ),
+            };
+            let err = anyhow::Error::new(err).context(context);
             return (Err(err), true);
         }
     }
@@ -268,7 +291,14 @@ pub(super) async fn scan_once(
         let mut record = last_run::config_map(namespace, name, result, started, chrono::Utc::now());
         last_run::stamp_run(&mut record, shard, run_id);
         match run_record::write(client, namespace, name, &record).await {
-            Ok(run_record::Written::Recorded) => {}
+            Ok(run_record::Written::Recorded {
+                same_run_before: None,
+            }) => {}
+            Ok(run_record::Written::Recorded {
+                same_run_before: Some(before),
+            }) => eprintln!(
+                "warning: ConfigMap {namespace}/{name} held a record of the same run id started at {before}: a retried shard, or a run id given to two runs; each run needs its own, or evidence may take shards of two runs for one"
+            ),
             // Runs overlapped; the later one's record is the evidence.
             Ok(run_record::Written::NewerKept { started }) => eprintln!(
                 "warning: this run's record was not written: ConfigMap {namespace}/{name} holds the record of a run that started later ({started})"

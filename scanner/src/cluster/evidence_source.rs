@@ -262,7 +262,18 @@ async fn read_scan_record(
     namespace: &str,
     name: &str,
 ) -> Result<ScanRecord, String> {
-    let whole = read_record_config_map(client, namespace, name).await;
+    // One shard's record named on its own (`<name>-0`) is one part of a
+    // run: read as such, the others count as not read.
+    let whole = read_record_config_map(client, namespace, name)
+        .await
+        .map(|record| match record.shard {
+            Some(shard) if shard.count > 1 => crate::evidence::shards::merge_shards(
+                &record.source.clone(),
+                vec![(shard.index, Ok(record.clone()))],
+            )
+            .unwrap_or(record),
+            _ => record,
+        });
     let mut shards: Vec<crate::evidence::shards::ShardRead> = Vec::new();
     let mut count = 1;
     let mut index = 0;

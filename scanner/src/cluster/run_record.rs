@@ -13,8 +13,10 @@ use super::{absent_if_not_found, send, ClusterError};
 /// What [`write`] did with the record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Written {
-    /// The record is the stored one.
-    Recorded,
+    /// The record is the stored one. `same_run_before`: the start of the
+    /// record it replaced when that one had the same run id (a retried
+    /// shard, or a run id given to two runs).
+    Recorded { same_run_before: Option<String> },
     /// A run that started later recorded meanwhile (runs overlapped: a
     /// CronJob's and one by hand, say): its record stays, this one is
     /// not written over it. Carries that run's start, as recorded.
@@ -30,12 +32,7 @@ fn next_step(ours: &Value, current: Option<&Value>) -> Result<Option<String>, St
     let Some(current) = current else {
         return Ok(None);
     };
-    let started = |record: &Value| {
-        record
-            .pointer("/data/started")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
+    let started = |record: &Value| data(record, "started");
     let parsed = |text: &Option<String>| {
         text.as_deref()
             .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
@@ -75,6 +72,7 @@ pub async fn write(
             )
             .await,
         )?;
+        let before = same_run_before(config_map, current.as_ref());
         let resource_version = match next_step(config_map, current.as_ref()) {
             Ok(version) => version,
             Err(started) => return Ok(Written::NewerKept { started }),
@@ -97,9 +95,30 @@ pub async fn write(
         match applied {
             Err(err) if err.code() == Some(409) && attempts < MAX_ATTEMPTS => continue,
             Err(err) => return Err(err),
-            Ok(()) => return Ok(Written::Recorded),
+            Ok(()) => {
+                return Ok(Written::Recorded {
+                    same_run_before: before,
+                })
+            }
         }
     }
+}
+
+/// `data.<key>` of a record.
+fn data(record: &Value, key: &str) -> Option<String> {
+    record
+        .pointer(&format!("/data/{key}"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+/// The start of `current` when it is of the same run id as `ours` but
+/// another start: a retried shard, or a run id reused.
+fn same_run_before(ours: &Value, current: Option<&Value>) -> Option<String> {
+    let current = current?;
+    let run = data(ours, "runId")?;
+    (data(current, "runId")? == run && data(current, "started") != data(ours, "started"))
+        .then(|| data(current, "started").unwrap_or_default())
 }
 
 /// Writes of one record tried before a conflict is an error.
@@ -179,6 +198,20 @@ mod tests {
         // One that cannot say when its run started is written over.
         let unreadable = record("yesterday", Some("44"));
         assert_eq!(next_step(&ours, Some(&unreadable)), Ok(Some("44".into())));
+    }
+
+    #[test]
+    fn a_run_id_seen_before_is_told() {
+        let mut ours = record("2027-01-15T08:00:00Z", None);
+        ours["data"]["runId"] = json!("job-1");
+        let mut earlier = record("2027-01-14T08:00:00Z", Some("9"));
+        assert_eq!(same_run_before(&ours, Some(&earlier)), None);
+        earlier["data"]["runId"] = json!("job-1");
+        assert_eq!(
+            same_run_before(&ours, Some(&earlier)),
+            Some("2027-01-14T08:00:00Z".into())
+        );
+        assert_eq!(same_run_before(&ours, None), None);
     }
 
     #[test]

@@ -463,6 +463,19 @@ impl Evidence {
         if scan.missing_policies_unnamed() {
             return Some("the last scan could not read or load some policy".into());
         }
+        if let Some(shards) = scan.shards.as_ref() {
+            if let Some(mismatch) = shards.mismatch_statement() {
+                return Some(mismatch);
+            }
+            if !shards.covers_namespace(&resource.namespace) {
+                return Some(format!(
+                    "the last run did not scan {}",
+                    shards
+                        .missing_statement()
+                        .unwrap_or_else(|| "every shard".into())
+                ));
+            }
+        }
         if !scan.covered_namespace(&resource.namespace) {
             return Some(if resource.namespace.is_empty() {
                 "the last scan was restricted to namespaces: cluster-scoped objects were not listed"
@@ -689,6 +702,9 @@ fn policy_reasons(info: &PolicyInfo, found: bool, input: &EvidenceInput) -> Vec<
             }
             if let Some(error) = &scan.error {
                 reasons.push(format!("the last scan failed: {error}"));
+            }
+            if let Some(mismatch) = scan.shards.as_ref().and_then(|s| s.mismatch_statement()) {
+                reasons.push(mismatch);
             }
             if scan
                 .invalid_policies

@@ -80,6 +80,10 @@ pub struct ScanRecord {
     /// from an older record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_digests: Option<BTreeMap<String, String>>,
+    /// The options that shaped the scan, by flag
+    /// (`scan::ScanOptions::settings`); None from an older record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<BTreeMap<String, String>>,
     /// The shard (`I/N`) a sharded run's record is of, as read from one
     /// shard's ConfigMap; None for a whole-cluster scan and for the merged
     /// record of all shards ([`super::shards::merge_shards`]).
@@ -125,6 +129,15 @@ impl ScanRecord {
     ) -> Option<String> {
         if !self.changed_since(digest, last_changed) {
             return None;
+        }
+        let conflicting = digest
+            .and_then(|now| self.input_digests.as_ref()?.get(&now.key))
+            .is_some_and(|recorded| recorded == super::shards::CONFLICTING_DIGEST);
+        if conflicting {
+            return Some(
+                "was not read alike by every shard of the last run (changed while they ran, or loaded by some only: a --policy file or --no-cluster-policies given to some): no shard's results stand for all"
+                    .into(),
+            );
         }
         let when = |time: Option<DateTime<Utc>>| {
             time.map_or_else(|| "unknown".to_string(), |t| t.to_rfc3339())
@@ -236,6 +249,7 @@ impl ScanRecord {
                 count: s.count,
                 recorded: vec![s.index],
                 gaps: Vec::new(),
+                mismatched: Vec::new(),
             }),
             run_id: text(keys::RUN_ID).map(str::to_string),
             source: source.to_string(),
@@ -266,6 +280,7 @@ impl ScanRecord {
             results_by_rule: json_key(text(keys::RESULTS_BY_RULE), keys::RESULTS_BY_RULE, source)?,
             exception_namespace_missing: text(keys::EXCEPTION_NAMESPACE_MISSING) == Some("true"),
             input_digests: json_key(text(keys::INPUT_DIGESTS), keys::INPUT_DIGESTS, source)?,
+            settings: json_key(text(keys::SETTINGS), keys::SETTINGS, source)?,
             resource_filters: text(keys::RESOURCE_FILTERS_FROM).map(|from| {
                 ResourceFiltersApplied {
                     source: from.to_string(),
@@ -335,6 +350,9 @@ impl ScanRecord {
         if let Some(missing) = self.shards.as_ref().and_then(|s| s.missing_statement()) {
             causes.push(format!("not scanned: {missing}"));
         }
+        if let Some(mismatch) = self.shards.as_ref().and_then(|s| s.mismatch_statement()) {
+            causes.push(mismatch);
+        }
         causes
     }
 
@@ -367,6 +385,10 @@ impl ScanRecord {
             || !self.invalid_policies.is_empty()
             || self.write_failed_reports > 0
             || self.shards_missing()
+            || self
+                .shards
+                .as_ref()
+                .is_some_and(|s| !s.mismatched.is_empty())
     }
 
     /// Some shard of a sharded run has no record of it.

@@ -28,6 +28,11 @@ pub struct ShardCoverage {
     /// Why each other shard counts as not scanned, one sentence each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gaps: Vec<String>,
+    /// Options the recorded shards did not agree on, one phrase each
+    /// (`--exclude-kinds (shard 0/3: none; shard 1/3: Pod)`): their
+    /// results are not one scan's, so the run is not complete.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mismatched: Vec<String>,
 }
 
 impl ShardCoverage {
@@ -46,6 +51,17 @@ impl ShardCoverage {
         }
         self.recorded
             .contains(&Shard::of_key(namespace, self.count))
+    }
+
+    /// "the shards ran with different options: …" for a reason; None when
+    /// they agreed.
+    pub fn mismatch_statement(&self) -> Option<String> {
+        (!self.mismatched.is_empty()).then(|| {
+            format!(
+                "the shards of the run were given different options, so their results are not one scan's (run every shard with the same options): {}",
+                self.mismatched.join("; ")
+            )
+        })
     }
 
     /// "shard(s) 0, 2 of 3 (…why…)" for a reason; None when all are there.
@@ -121,11 +137,14 @@ pub fn merge_shards(source: &str, read: Vec<ShardRead>) -> Option<ScanRecord> {
         }
     }
     for index in (0..count).filter(|i| !seen.contains(i)) {
-        gaps.push(format!("shard {index}/{count}: no record read"));
+        gaps.push(format!(
+            "shard {index}/{count}: no record read (evidence reads every shard's when given the record's name without the -<I> suffix)"
+        ));
     }
+    let mismatched = mismatched_options(&of_run, count);
     let mut merged = ScanRecord {
         source: source.to_string(),
-        complete: gaps.is_empty(),
+        complete: gaps.is_empty() && mismatched.is_empty(),
         run_id,
         ..ScanRecord::default()
     };
@@ -139,36 +158,71 @@ pub fn merge_shards(source: &str, read: Vec<ShardRead>) -> Option<ScanRecord> {
         count,
         recorded: of_run.keys().copied().collect(),
         gaps,
+        mismatched,
     });
     Some(merged)
 }
 
-/// The options (by their flag) a shard's record was scanned with that
-/// differ from the merged record's (the first shard's).
-fn settings_differ(merged: &ScanRecord, record: &ScanRecord) -> Vec<&'static str> {
-    let mut differ = Vec::new();
-    if merged.namespaces != record.namespaces {
-        differ.push("--namespace");
+/// The options the shards' records disagree on, one phrase per flag
+/// naming each shard's value (`--exclude-kinds (shard 0/3: none; shard
+/// 1/3: Pod)`). Besides the recorded settings, the resourceFilters each
+/// applied (the ConfigMap may change between shards' reads). A record
+/// without settings (an older polscan) is compared by what it has.
+fn mismatched_options(records: &BTreeMap<u32, ScanRecord>, count: u32) -> Vec<String> {
+    let mut values: BTreeMap<String, BTreeMap<String, Vec<u32>>> = BTreeMap::new();
+    for (index, record) in records {
+        let mut settings = record.settings.clone().unwrap_or_else(|| {
+            BTreeMap::from([
+                ("--namespace".into(), record.namespaces.join(",")),
+                (
+                    "--exclude-namespaces".into(),
+                    record.excluded_namespaces.join(","),
+                ),
+            ])
+        });
+        settings.insert(
+            "resourceFilters".into(),
+            record
+                .resource_filters
+                .as_ref()
+                .map(|f| format!("{} from {}", f.count, f.source))
+                .unwrap_or_default(),
+        );
+        for (flag, value) in settings {
+            values
+                .entry(flag)
+                .or_default()
+                .entry(value)
+                .or_default()
+                .push(*index);
+        }
     }
-    if merged.excluded_namespaces != record.excluded_namespaces {
-        differ.push("--exclude-namespaces");
-    }
-    if merged.policy_exceptions != record.policy_exceptions {
-        differ.push("--exception-namespace");
-    }
-    if merged.resource_filters != record.resource_filters {
-        differ.push("--kyverno-config (its resourceFilters)");
-    }
-    if merged.dry_run != record.dry_run {
-        differ.push("--dry-run");
-    }
-    differ
+    values
+        .into_iter()
+        .filter(|(_, by_value)| by_value.len() > 1)
+        .map(|(flag, by_value)| {
+            let shards: Vec<String> = by_value
+                .into_iter()
+                .map(|(value, indexes)| {
+                    let names: Vec<String> =
+                        indexes.iter().map(|i| format!("{i}/{count}")).collect();
+                    let value = if value.is_empty() {
+                        "none".into()
+                    } else {
+                        value
+                    };
+                    format!("shard {}: {value}", names.join(", "))
+                })
+                .collect();
+            format!("{flag} ({})", shards.join("; "))
+        })
+        .collect()
 }
 
 /// Adds one shard's record to the merged one. Settings the shards share
 /// (namespace filters, PolicyExceptions, resourceFilters) come from the
-/// first, and a shard whose own differ makes the run incomplete, saying
-/// so; counts add up; gaps and failures are all kept.
+/// first (a shard whose own differ makes the run incomplete:
+/// [`mismatched_options`]); counts add up; gaps and failures are all kept.
 fn merge_into(merged: &mut ScanRecord, record: &ScanRecord, index: u32, count: u32, first: bool) {
     merged.started = match (merged.started, record.started) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -192,23 +246,6 @@ fn merge_into(merged: &mut ScanRecord, record: &ScanRecord, index: u32, count: u
             None => error,
         });
     }
-    if !first {
-        // Shards given other settings evaluated by other rules: the
-        // run's results are not one scan's, and nothing can be read from
-        // them as if they were.
-        let differ = settings_differ(merged, record);
-        if !differ.is_empty() {
-            let error = format!(
-                "shard {index}/{count} ran with another {} than the shards before it: run every shard with the same options",
-                differ.join(", ")
-            );
-            merged.complete = false;
-            merged.error = Some(match merged.error.take() {
-                Some(before) => format!("{before}; {error}"),
-                None => error,
-            });
-        }
-    }
     merged.dry_run |= record.dry_run;
     merged.write_failed_reports += record.write_failed_reports;
     merged.policies_incomplete |= record.policies_incomplete;
@@ -224,8 +261,18 @@ fn merge_into(merged: &mut ScanRecord, record: &ScanRecord, index: u32, count: u
         merged.input_digests = record.input_digests.clone();
         return;
     }
-    // Each shard counts the objects of its own partition: they add up.
-    merged.objects_by_kind = add_counts(&merged.objects_by_kind, &record.objects_by_kind);
+    // Each shard counts the objects of its own partition: they add up. A
+    // kind some shard did not list was not listed by the run: it is left
+    // out, so the evidence says so (shards list the same kinds, those of
+    // the policies they all load, unless their options differ).
+    merged.objects_by_kind = match (&merged.objects_by_kind, &record.objects_by_kind) {
+        (Some(a), Some(b)) => Some(
+            a.iter()
+                .filter_map(|(kind, n)| b.get(kind).map(|m| (kind.clone(), n + m)))
+                .collect(),
+        ),
+        _ => None,
+    };
     merged.objects_evaluated_by_kind = add_counts(
         &merged.objects_evaluated_by_kind,
         &record.objects_evaluated_by_kind,
@@ -389,7 +436,7 @@ mod tests {
             gaps,
             &[
                 "shard 1/3: no record at ConfigMap ns/last-1".to_string(),
-                "shard 2/3: no record read".to_string()
+                "shard 2/3: no record read (evidence reads every shard's when given the record's name without the -<I> suffix)".to_string()
             ]
         );
     }
@@ -449,6 +496,16 @@ mod tests {
         let digests = merged.input_digests.as_ref().unwrap();
         assert_eq!(digests["cpol/p"], CONFLICTING_DIGEST);
         assert_eq!(digests["cpol/new"], CONFLICTING_DIGEST);
+        // The reason says what happened, not that the policy changed.
+        let now = crate::scan::last_run::DocumentDigest {
+            key: "cpol/new".into(),
+            digest: "d1".into(),
+        };
+        let why = merged.change_since(Some(&now), None).unwrap_or_default();
+        assert!(
+            why.starts_with("was not read alike by every shard of the last run"),
+            "{why}"
+        );
         assert_eq!(merged.objects_by_kind.as_ref().unwrap()["Pod"], 33);
         // Settings the shards share come through.
         let mut first = shard_record(0, 2, Some("j"), 10);
@@ -464,24 +521,44 @@ mod tests {
 
     #[test]
     fn shards_run_with_other_options_are_not_one_complete_scan() {
-        let same = |i| (i, Ok(shard_record(i, 3, Some("job"), 10 + i)));
+        let settings = |exclude_kinds: &str| {
+            Some(BTreeMap::from([
+                ("--exclude-kinds".to_string(), exclude_kinds.to_string()),
+                ("--report-per".to_string(), "resource".to_string()),
+            ]))
+        };
+        let same = |i| {
+            let mut record = shard_record(i, 3, Some("job"), 10 + i);
+            record.settings = settings("");
+            (i, Ok(record))
+        };
         let merged = merge_shards("ns/last-0..2", vec![same(0), same(1), same(2)]).unwrap();
         assert!(merged.complete && merged.error.is_none());
-        let mut other = shard_record(2, 3, Some("job"), 12);
-        other.policy_exceptions = Some(crate::scan::ExceptionScope::Namespace {
-            namespace: "kyverno".into(),
-        });
-        other.excluded_namespaces = vec!["kube-system".into()];
-        let merged = merge_shards("ns/last-0..2", vec![same(0), same(1), (2, Ok(other))]).unwrap();
+        assert!(merged
+            .shards
+            .as_ref()
+            .unwrap()
+            .mismatch_statement()
+            .is_none());
+        // Shard 0 left Pods out: a Pod of its namespaces was never judged.
+        let mut first = shard_record(0, 3, Some("job"), 10);
+        first.settings = settings("Pod");
+        first.objects_by_kind = Some(BTreeMap::from([("ConfigMap".to_string(), 1)]));
+        let merged = merge_shards("ns/last-0..2", vec![(0, Ok(first)), same(1), same(2)]).unwrap();
         assert!(!merged.complete);
-        let error = merged.error.clone().unwrap_or_default();
-        assert!(
-            error.starts_with(
-                "shard 2/3 ran with another --exclude-namespaces, --exception-namespace than"
-            ),
-            "{error}"
+        let shards = merged.shards.as_ref().unwrap();
+        assert_eq!(
+            shards.mismatched,
+            ["--exclude-kinds (shard 1/3, 2/3: none; shard 0/3: Pod)"]
         );
-        assert!(merged.incomplete_because().join("; ").contains("shard 2/3"));
+        assert!(merged.incomplete_because().join("; ").contains(
+            "given different options, so their results are not one scan's (run every shard with the same options): --exclude-kinds"
+        ));
+        assert!(merged.gaps_named());
+        // A kind some shard did not list is not listed by the run.
+        let listed = merged.objects_by_kind.as_ref().unwrap();
+        assert!(!listed.contains_key("Pod"), "{listed:?}");
+        assert!(merged.error.is_none());
     }
 
     #[test]

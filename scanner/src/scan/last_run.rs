@@ -71,6 +71,9 @@ pub mod keys {
     pub const RUN_ID: &str = "runId";
     /// The report API the run wrote to (`group/version`).
     pub const REPORT_API: &str = "reportApi";
+    /// JSON `{flag: value}`: the options that shaped the run
+    /// (`ScanOptions::settings`); shards of one run must agree on them.
+    pub const SETTINGS: &str = "settings";
 }
 
 /// The ConfigMap shard `index` records its run in: `<name>-<index>`
@@ -300,6 +303,12 @@ pub fn config_map(
             // Of those, the objects unchanged since their stored report,
             // whose results the report gave instead of an evaluation.
             put("resourcesReused", outcome.reused.to_string());
+            if !outcome.settings.is_empty() {
+                put(
+                    keys::SETTINGS,
+                    serde_json::to_string(&outcome.settings).unwrap_or_default(),
+                );
+            }
             if !outcome.input_digests.is_empty() {
                 put(
                     keys::INPUT_DIGESTS,

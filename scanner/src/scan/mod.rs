@@ -113,6 +113,60 @@ pub struct ScanOptions {
     pub finding_view: Option<view::ViewFactory>,
 }
 
+impl ScanOptions {
+    /// The options that shape a scan's results or what it covers, by the
+    /// flag that sets each (`--exclude-kinds` → `Pod,Secret`; lists
+    /// sorted, "" when not given): shards of one run must agree on all of
+    /// them, and `polscan evidence` checks that they did. Policy files are
+    /// not here: their content digests are recorded instead.
+    pub fn settings(&self) -> BTreeMap<String, String> {
+        let sorted = |mut names: Vec<String>| {
+            names.sort();
+            names.join(",")
+        };
+        let kinds = |names: &[selection::KindName]| {
+            sorted(names.iter().map(selection::KindName::text).collect())
+        };
+        let filters = &self.filters;
+        BTreeMap::from([
+            ("--include-kinds".into(), kinds(&filters.include_kinds)),
+            ("--exclude-kinds".into(), kinds(&filters.exclude_kinds)),
+            ("--namespace".into(), sorted(filters.namespaces.clone())),
+            (
+                "--exclude-namespaces".into(),
+                sorted(filters.exclude_namespaces.clone()),
+            ),
+            (
+                "--report-per".into(),
+                match self.shape {
+                    ReportShape::PerResource => "resource",
+                    ReportShape::PerNamespace => "namespace",
+                }
+                .into(),
+            ),
+            (
+                "--exception-namespace".into(),
+                match &self.exceptions {
+                    ExceptionScope::Namespace { namespace } => namespace.clone(),
+                    ExceptionScope::Disabled | ExceptionScope::Given => String::new(),
+                },
+            ),
+            (
+                "--kyverno-config".into(),
+                self.kyverno_config
+                    .as_ref()
+                    .map(|(namespace, name)| format!("{namespace}/{name}"))
+                    .unwrap_or_default(),
+            ),
+            ("--allow-http".into(), self.allow_http.to_string()),
+            (
+                "--no-cluster-policies".into(),
+                (!self.cluster_policies).to_string(),
+            ),
+        ])
+    }
+}
+
 impl Default for ScanOptions {
     fn default() -> Self {
         ScanOptions {
@@ -238,6 +292,9 @@ pub struct ScanOutcome {
     /// Content digest of each policy and exception document the run loaded,
     /// by [`last_run::document_key`].
     pub input_digests: BTreeMap<String, String>,
+    /// The options that shaped the run ([`ScanOptions::settings`]), with
+    /// `--report-api` as resolved (`group/version`).
+    pub settings: BTreeMap<String, String>,
     /// The findings streamed into the output view, when the options asked
     /// for one, with the first error keeping them (then the view is not
     /// whole).
@@ -300,6 +357,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
         namespaces: options.filters.namespaces.clone(),
         excluded_namespaces: options.filters.exclude_namespaces.clone(),
         exceptions: options.exceptions.clone(),
+        settings: options.settings(),
         ..ScanOutcome::default()
     };
     let started = std::time::Instant::now();
@@ -329,6 +387,10 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
         Err(why) => return Err(ScanError::NoReportApi(why)),
     };
     outcome.report_api = report_api.unwrap_or(options.report_api.unwrap_or_default());
+    outcome.settings.insert(
+        "--report-api".into(),
+        outcome.report_api.api_version().to_string(),
+    );
     let store = ReportStore::new(client.clone(), outcome.report_api);
     // The namespaces first: a shard (or --namespace) reads the stored
     // reports of its own namespaces only.
