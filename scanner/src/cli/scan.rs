@@ -540,6 +540,9 @@ pub fn install_crds(args: &InstallCrdsArgs) -> anyhow::Result<ExitCode> {
             report_store::CrdOutcome::Kept { name, managed_by } => {
                 println!("kept {name} (already installed, managed by {managed_by})")
             }
+            report_store::CrdOutcome::ServedWithoutCrds(api) => println!(
+                "{api} is served without CRDs (through an APIService, such as reports-server): no CRDs installed, they would shadow it"
+            ),
         }
     }
     Ok(ExitCode::SUCCESS)

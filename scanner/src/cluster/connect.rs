@@ -3,6 +3,10 @@
 
 use std::path::Path;
 
+use std::time::Duration;
+
+use kube::client::retry::RetryPolicy;
+use kube::client::ClientBuilder;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
@@ -45,6 +49,36 @@ pub async fn connect_with_server(
             .map_err(|err| ClusterError::Config(err.to_string()))?,
     };
     let server = config.cluster_url.to_string();
-    let client = Client::try_from(config).map_err(|err| ClusterError::Config(err.to_string()))?;
-    Ok((client, server))
+    Ok((client_of(config)?, server))
 }
+
+/// A client whose answers 429, 503 and 504 are retried [`RETRIES`] times,
+/// within about a second and a half (or the server's `Retry-After`), not
+/// kube's default 15 times over minutes: an API server throttling a burst
+/// of writes (429) recovers that fast, while an aggregated API whose
+/// backend is down (503: metrics-server, reports-server) stays down, and
+/// the scan must say so, not wait.
+fn client_of(mut config: Config) -> Result<Client, ClusterError> {
+    config.default_retry = false;
+    let policy = RetryPolicy::new(
+        Duration::from_millis(200),
+        Duration::from_secs(1),
+        RETRIES,
+        true,
+    )
+    .map_err(|err| ClusterError::Config(err.to_string()))?;
+    let builder =
+        ClientBuilder::try_from(config).map_err(|err| ClusterError::Config(err.to_string()))?;
+    // Retrying needs a service it can clone: the buffer's handle.
+    let layers = tower::ServiceBuilder::new()
+        .layer(tower::retry::RetryLayer::new(policy))
+        .layer(tower::buffer::BufferLayer::new(BUFFERED_REQUESTS));
+    Ok(builder.with_layer(&layers).build())
+}
+
+/// Retries of an answer 429, 503 or 504.
+const RETRIES: u32 = 3;
+
+/// Requests waiting for the client's service at once (writes, LISTs and
+/// lookups in flight are far fewer).
+const BUFFERED_REQUESTS: usize = 1024;

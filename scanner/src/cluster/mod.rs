@@ -49,6 +49,18 @@ impl ClusterError {
             // the kubeconfig's server is likely something else (a proxy, a
             // web server, a wrong port), and its error page is no message:
             // its start will do.
+            // The API server's own plain-text 503: an aggregated API
+            // (an APIService) whose backend does not answer.
+            kube::Error::Api(status)
+                if status.reason == KUBE_UNPARSED_ERROR && status.code == 503 =>
+            {
+                ClusterError::Status {
+                    what,
+                    code: status.code,
+                    reason: "ServiceUnavailable: an aggregated API (an APIService: metrics-server, reports-server, …) whose backend does not answer, or an overloaded API server".into(),
+                    message: shortened(&status.message),
+                }
+            }
             kube::Error::Api(status) if status.reason == KUBE_UNPARSED_ERROR => {
                 ClusterError::Status {
                     what,
@@ -194,6 +206,15 @@ mod tests {
         let err = ClusterError::from_kube("discovery", kube::Error::Api(Box::new(status)));
         assert!(
             err.to_string().ends_with("(404): <!DOCTYPE HTML> …"),
+            "{err}"
+        );
+        // The API server's plain 503 for an aggregated API that is down.
+        let status = kube::core::Status::failure("service unavailable\n", KUBE_UNPARSED_ERROR)
+            .with_code(503);
+        let err = ClusterError::from_kube("discovery", kube::Error::Api(Box::new(status)));
+        assert!(
+            err.to_string()
+                .starts_with("discovery: ServiceUnavailable: an aggregated API (an APIService"),
             "{err}"
         );
     }

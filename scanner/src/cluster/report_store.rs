@@ -449,6 +449,18 @@ pub fn resolve(chosen: Option<ReportApi>, discovered: &Discovered) -> Result<Rep
     };
     let mut missing = Vec::new();
     for api in candidates {
+        // A group whose discovery failed may well be served (an
+        // aggregated API whose backend is down): writing to the next API
+        // instead would put every report in a second store.
+        if let Some((group_version, err)) = discovered
+            .failed
+            .iter()
+            .find(|(gv, _)| gv.split('/').next() == Some(api.group()))
+        {
+            return Err(format!(
+                "the report API {group_version} could not be discovered, so whether it is served is unknown and nothing is written: {err}"
+            ));
+        }
         match served(discovered, api) {
             Ok(()) => return Ok(api),
             Err(why) => missing.push(why),
@@ -473,6 +485,9 @@ pub enum CrdOutcome {
         name: String,
         managed_by: String,
     },
+    /// The API (`group/version`) is served without CRDs, through an
+    /// APIService (reports-server): CRDs would shadow it, so none are made.
+    ServedWithoutCrds(String),
 }
 
 /// The schemas every report of `api` is checked against before it is
@@ -511,9 +526,27 @@ pub async fn install_crds(
     client: &Client,
     api: ReportApi,
 ) -> Result<Vec<CrdOutcome>, ClusterError> {
+    let mut existing = Vec::new();
+    for (name, _) in api.crds() {
+        existing.push(get_crd(client, name).await?);
+    }
+    if existing.iter().all(Option::is_none) {
+        // Served already, or its discovery failed (an APIService whose
+        // backend is down): an aggregated API, which CRDs would shadow.
+        let discovered = super::discovery::discover(client).await?;
+        let failed = discovered
+            .failed
+            .iter()
+            .any(|(gv, _)| gv.split('/').next() == Some(api.group()));
+        if failed || served(&discovered, api).is_ok() {
+            return Ok(vec![CrdOutcome::ServedWithoutCrds(
+                api.api_version().to_string(),
+            )]);
+        }
+    }
     let mut outcomes = Vec::new();
-    for (name, text) in api.crds() {
-        if let Some(existing) = get_crd(client, name).await? {
+    for ((name, text), existing) in api.crds().into_iter().zip(existing) {
+        if let Some(existing) = existing {
             let labels = string_map(existing.pointer("/metadata/labels"));
             let managed_by = labels
                 .get("app.kubernetes.io/managed-by")
@@ -634,6 +667,27 @@ mod tests {
         let half = discovered(&wg[..1]);
         let err = resolve(Some(ReportApi::Wgpolicy), &half).unwrap_err();
         assert!(err.contains("serves no ClusterPolicyReport"), "{err}");
+        // reports-server down: its group's discovery fails. auto does not
+        // fall back to the other API (its reports would be written twice).
+        let mut down = discovered(&open);
+        down.failed.push((
+            "wgpolicyk8s.io/v1alpha2".into(),
+            ClusterError::Status {
+                what: "discovering /apis/wgpolicyk8s.io/v1alpha2".into(),
+                code: 503,
+                reason: "ServiceUnavailable".into(),
+                message: "service unavailable".into(),
+            },
+        ));
+        let err = resolve(None, &down).unwrap_err();
+        assert!(
+            err.starts_with("the report API wgpolicyk8s.io/v1alpha2 could not be discovered"),
+            "{err}"
+        );
+        assert_eq!(
+            resolve(Some(ReportApi::OpenReports), &down),
+            Ok(ReportApi::OpenReports)
+        );
     }
 
     #[test]
