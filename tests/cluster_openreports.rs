@@ -163,10 +163,14 @@ fn a_server_serving_only_openreports_gets_openreports() {
     assert_eq!(written(&err), 0, "{err}");
 
     // The evidence reads them: the Pod policy fails on Pod bad.
-    let (json, _) = evidence_package(
+    let (json, md) = evidence_package(
         &setup.kubeconfig,
         "default/polscan-last-run",
         &setup.dir.join("ev"),
+    );
+    assert!(
+        md.contains("reports written to openreports.io/v1alpha1"),
+        "the header names the report API: {md}"
     );
     let policy = json["policies"]
         .as_array()

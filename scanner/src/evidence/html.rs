@@ -323,7 +323,7 @@ pub fn render(evidence: &Evidence) -> String {
                 scan.started.map(|t| t.to_rfc3339()).unwrap_or_else(|| "unknown".into()),
                 if scan.complete { "complete" } else { "incomplete" },
                 if causes.is_empty() { String::new() } else { format!(" ({})", escape(&causes.join("; "))) },
-                escape(&scan.source)
+                escape(&scan.recorded_where())
             );
             let limits = scan.scope_limits();
             if !limits.is_empty() {

@@ -58,7 +58,7 @@ pub fn render(evidence: &Evidence) -> String {
                     (false, true) => "incomplete".to_string(),
                     (false, false) => format!("incomplete — {}", causes.join("; ")),
                 },
-                scan.source
+                scan.recorded_where()
             );
             let limits = scan.scope_limits();
             if !limits.is_empty() {

@@ -356,6 +356,20 @@ impl ScanRecord {
         causes
     }
 
+    /// Where the record is, and the report API the scan wrote to when it
+    /// says (`polscan-system/polscan-last-run; reports written to
+    /// wgpolicyk8s.io/v1alpha2`), for the package's header.
+    pub fn recorded_where(&self) -> String {
+        match self
+            .settings
+            .as_ref()
+            .and_then(|settings| settings.get("--report-api"))
+        {
+            Some(api) => format!("{}; reports written to {api}", self.source),
+            None => self.source.clone(),
+        }
+    }
+
     /// What the scan was limited to on purpose (`--namespace`,
     /// `--exclude-namespaces`), one phrase each, for the package's header:
     /// a complete scan of part of the cluster is still part of it.
