@@ -140,21 +140,21 @@ ${apimachinery}/pkg/version"
 
 # --- running ------------------------------------------------------------------
 
-# Three distinct free loopback ports. A port found free can still be taken
-# by a parallel test before etcd or the apiserver binds it: start() retries
-# with new ports when a server does not come up.
+# N (default three) distinct free loopback ports. A port found free can
+# still be taken by a parallel test before etcd or the apiserver binds it:
+# start() retries with new ports when a server does not come up.
 free_ports() {
   python3 -c '
-import socket
+import socket, sys
 held = []
-for _ in range(3):
+for _ in range(int(sys.argv[1])):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     held.append(s)
 print(" ".join(str(s.getsockname()[1]) for s in held))
 for s in held:
     s.close()
-'
+' "${1:-3}"
 }
 
 write_kubeconfig() {
@@ -237,7 +237,7 @@ start_once() {
   local server="https://127.0.0.1:${api_port}"
   local ready=""
   for _ in $(seq 1 120); do
-    if curl -sfk -H "Authorization: Bearer ${admin_token}" "${server}/readyz" >/dev/null 2>&1; then ready=1; break; fi
+    if curl -sfk --max-time 2 -H "Authorization: Bearer ${admin_token}" "${server}/readyz" >/dev/null 2>&1; then ready=1; break; fi
     if ! kill -0 "$(cat "${dir}/apiserver.pid")" 2>/dev/null; then break; fi
     sleep 0.5
   done
@@ -265,6 +265,9 @@ stop_processes() {
     fi
   done
 }
+
+# Sourced (by scripts/aggregated.sh) it only defines the functions.
+[ "${BASH_SOURCE[0]}" = "$0" ] || return 0
 
 case "${1:-}" in
   build)

@@ -9,8 +9,8 @@
 //! is refused before anything is written, naming it.
 
 use polscan_tests::cluster::{
-    evidence_package, pinned_images_admission_policy, polscan, workspace_root, TestCluster,
-    NO_HOST_NETWORK_VALIDATING_POLICY,
+    evidence_package, pinned_images_admission_policy, polscan, workspace_root, written,
+    TestCluster, NO_HOST_NETWORK_VALIDATING_POLICY,
 };
 use serde_json::Value;
 
@@ -109,16 +109,6 @@ impl Setup {
         let list: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
         list["items"].as_array().cloned().unwrap_or_default()
     }
-}
-
-/// The `written N` of a scan's summary line.
-fn written(err: &str) -> usize {
-    err.lines()
-        .find(|l| l.starts_with("scan:"))
-        .and_then(|l| l.split("; written ").nth(1))
-        .and_then(|rest| rest.split(',').next())
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no write count in:\n{err}"))
 }
 
 #[test]

@@ -19,27 +19,35 @@ pub fn workspace_root() -> PathBuf {
 pub struct TestCluster {
     dir: PathBuf,
     kubeconfig: PathBuf,
+    /// The script that started it (and stops it): `scripts/apiserver.sh`.
+    script: &'static str,
 }
 
 impl TestCluster {
     /// Starts a server. Panics (failing the test) when it cannot: cluster
     /// tests are never skipped.
     pub fn start() -> TestCluster {
+        TestCluster::start_with("scripts/apiserver.sh")
+    }
+
+    /// Starts what `script` (relative to the workspace; `start <dir>`
+    /// prints the admin kubeconfig, `stop <dir>` stops it) starts.
+    pub fn start_with(script: &'static str) -> TestCluster {
         let base = std::env::temp_dir().join(format!(
             "polscan-cluster-{}-{}",
             std::process::id(),
             NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
         ));
         let output = Command::new("bash")
-            .arg(workspace_root().join("scripts/apiserver.sh"))
+            .arg(workspace_root().join(script))
             .arg("start")
             .arg(&base)
             .stderr(Stdio::inherit())
             .output()
-            .unwrap_or_else(|err| panic!("running scripts/apiserver.sh: {err}"));
+            .unwrap_or_else(|err| panic!("running {script}: {err}"));
         assert!(
             output.status.success(),
-            "scripts/apiserver.sh start failed ({})",
+            "{script} start failed ({})",
             output.status
         );
         let kubeconfig = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
@@ -47,7 +55,13 @@ impl TestCluster {
         TestCluster {
             dir: base,
             kubeconfig,
+            script,
         }
+    }
+
+    /// The directory the script keeps the servers' files in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// The admin (system:masters) kubeconfig.
@@ -130,10 +144,17 @@ subjects:
     }
 
     pub fn kubectl_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut command = Command::new("kubectl");
+        kubectl_as(&self.kubeconfig, args, stdin)
+    }
+}
+
+/// Runs kubectl with `kubeconfig`, `stdin` piped in when given.
+pub fn kubectl_as(kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut command = Command::new("kubectl");
+    {
         command
             .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
+            .arg(kubeconfig)
             .args(args)
             .stdin(if stdin.is_some() {
                 Stdio::piped()
@@ -160,11 +181,22 @@ static NEXT_ID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize:
 impl Drop for TestCluster {
     fn drop(&mut self) {
         let _ = Command::new("bash")
-            .arg(workspace_root().join("scripts/apiserver.sh"))
+            .arg(workspace_root().join(self.script))
             .arg("stop")
             .arg(&self.dir)
             .status();
     }
+}
+
+/// The `written N` of a scan's summary line (stderr).
+pub fn written(stderr: &str) -> usize {
+    stderr
+        .lines()
+        .find(|l| l.starts_with("scan:"))
+        .and_then(|l| l.split("; written ").nth(1))
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no write count in:\n{stderr}"))
 }
 
 /// Runs the `polscan` binary built for this test run; a run that hangs is
