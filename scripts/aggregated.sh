@@ -66,6 +66,9 @@ find_binaries() {
   APISERVER="$(find_apiserver)"
   ETCD_BIN="$(find_etcd)"
   command -v kubectl >/dev/null || apt_install kubernetes-client
+  command -v openssl >/dev/null || apt_install openssl
+  command -v curl >/dev/null || apt_install curl
+  command -v python3 >/dev/null || apt_install python3
   local tool
   for tool in openssl curl python3 kubectl; do command -v "$tool" >/dev/null || die "${tool} not found"; done
 }
