@@ -195,8 +195,10 @@ fn incomplete_because(outcome: &ScanOutcome, record_failed: bool) -> String {
             .len()
             .min(outcome.other_failures.len()),
     );
-    if other > 0 {
-        reasons.push(format!("{other} other errors"));
+    match other {
+        0 => {}
+        1 => reasons.push("1 other error (above)".to_string()),
+        n => reasons.push(format!("{n} other errors (above)")),
     }
     if !outcome.write_failures.is_empty() {
         reasons.push(format!(

@@ -415,7 +415,8 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
         })
     };
     for (group_version, err) in &discovered.failed {
-        tracing::warn!(%group_version, error = %err, "API group discovery failed; its kinds are not scanned");
+        // Said once, with the run's other problems (`problems`).
+        tracing::debug!(%group_version, error = %err, "API group discovery failed; its kinds are not scanned");
         outcome.other_failures.push(err.clone());
     }
 
