@@ -271,7 +271,11 @@ fn shards_leave_the_reports_of_one_scan_and_a_missing_shard_is_named() {
         assert_eq!(record["data"]["runId"], "run-1");
         assert_eq!(record["data"]["complete"], "true");
     }
-    let (evidence, _) = setup.evidence("ev1");
+    let (evidence, md) = setup.evidence("ev1");
+    assert!(
+        md.contains("reports written to wgpolicyk8s.io/v1alpha2"),
+        "{md}"
+    );
     let scan = &evidence["scan"];
     assert_eq!(scan["complete"], true, "{scan:#}");
     assert_eq!(scan["shards"]["count"], 3);
@@ -520,6 +524,22 @@ fn shards_leave_the_reports_of_one_scan_and_a_missing_shard_is_named() {
     assert_ne!(app["verdict"], "ready", "{app:#}");
     let reasons = app["reasons"].to_string();
     assert!(reasons.contains("given different options"), "{reasons}");
+
+    // A run id given to two runs: shard 0 runs again under the id of a
+    // complete run, whose shard 1 record is then of the earlier run.
+    for shard in ["0/2", "1/2", "0/2"] {
+        let out = setup.shard(shard, "run-7", &[]);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+    }
+    let (evidence, _) = setup.evidence("ev7");
+    let scan = &evidence["scan"];
+    assert_eq!(scan["complete"], false, "{scan:#}");
+    assert!(
+        scan["shards"]["reusedRunId"][0]
+            .as_str()
+            .is_some_and(|s| s.starts_with("shard 0/2 replaced a complete record of the same id")),
+        "{scan:#}"
+    );
 
     // One shard's record named on its own is part of a run, not a run.
     let (evidence, _) = evidence_package(

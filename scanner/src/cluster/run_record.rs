@@ -78,6 +78,16 @@ pub async fn write(
             Err(started) => return Ok(Written::NewerKept { started }),
         };
         let mut record = config_map.clone();
+        if reuses_run_id(config_map, current.as_ref()) {
+            if let (Some(started), Some(Value::Object(data))) =
+                (before.clone(), record.get_mut("data"))
+            {
+                data.insert(
+                    crate::scan::last_run::keys::RUN_ID_REUSED.into(),
+                    Value::String(started),
+                );
+            }
+        }
         if let (Some(version), Some(Value::Object(metadata))) =
             (resource_version, record.get_mut("metadata"))
         {
@@ -119,6 +129,15 @@ fn same_run_before(ours: &Value, current: Option<&Value>) -> Option<String> {
     let run = data(ours, "runId")?;
     (data(current, "runId")? == run && data(current, "started") != data(ours, "started"))
         .then(|| data(current, "started").unwrap_or_default())
+}
+
+/// Whether `current` is a complete record of `ours`'s run id from another
+/// start: the id was given to a second run (a retried shard replaces an
+/// incomplete record, or none). Evidence cannot then tell the runs'
+/// shard records apart.
+fn reuses_run_id(ours: &Value, current: Option<&Value>) -> bool {
+    same_run_before(ours, current).is_some()
+        && current.is_some_and(|c| data(c, "complete").as_deref() == Some("true"))
 }
 
 /// Writes of one record tried before a conflict is an error.
@@ -212,6 +231,12 @@ mod tests {
             Some("2027-01-14T08:00:00Z".into())
         );
         assert_eq!(same_run_before(&ours, None), None);
+        // A retry replaces an incomplete record: no reuse. A complete one
+        // of another start: the id was given to two runs.
+        earlier["data"]["complete"] = json!("false");
+        assert!(!reuses_run_id(&ours, Some(&earlier)));
+        earlier["data"]["complete"] = json!("true");
+        assert!(reuses_run_id(&ours, Some(&earlier)));
     }
 
     #[test]

@@ -92,6 +92,10 @@ pub struct ScanRecord {
     /// The run id of a sharded run (`scan --run-id`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_id: Option<String>,
+    /// The start of a complete run of the same id whose record this one
+    /// replaced (the id was given to two runs); None otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id_reused_from: Option<String>,
     /// Which shards of a sharded run this record covers; None for a
     /// whole-cluster scan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -250,8 +254,10 @@ impl ScanRecord {
                 recorded: vec![s.index],
                 gaps: Vec::new(),
                 mismatched: Vec::new(),
+                reused_run_id: Vec::new(),
             }),
             run_id: text(keys::RUN_ID).map(str::to_string),
+            run_id_reused_from: text(keys::RUN_ID_REUSED).map(str::to_string),
             source: source.to_string(),
             started: time(keys::STARTED),
             finished: time(keys::FINISHED),
@@ -402,7 +408,7 @@ impl ScanRecord {
             || self
                 .shards
                 .as_ref()
-                .is_some_and(|s| !s.mismatched.is_empty())
+                .is_some_and(|s| s.mismatch_statement().is_some())
     }
 
     /// Some shard of a sharded run has no record of it.

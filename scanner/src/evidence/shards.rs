@@ -33,6 +33,11 @@ pub struct ShardCoverage {
     /// results are not one scan's, so the run is not complete.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mismatched: Vec<String>,
+    /// Shards whose record replaced a complete one of the same run id
+    /// from another start, one phrase each: the id was given to two runs,
+    /// so the other shards' records may be of either.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reused_run_id: Vec<String>,
 }
 
 impl ShardCoverage {
@@ -55,13 +60,22 @@ impl ShardCoverage {
 
     /// "the shards ran with different options: …" for a reason; None when
     /// they agreed.
+    /// (Or a run id given to two runs: [`Self::reused_run_id`].)
     pub fn mismatch_statement(&self) -> Option<String> {
-        (!self.mismatched.is_empty()).then(|| {
-            format!(
+        let mut said = Vec::new();
+        if !self.mismatched.is_empty() {
+            said.push(format!(
                 "the shards of the run were given different options, so their results are not one scan's (run every shard with the same options): {}",
                 self.mismatched.join("; ")
-            )
-        })
+            ));
+        }
+        if !self.reused_run_id.is_empty() {
+            said.push(format!(
+                "the run id was given to more than one run, so the shards' records may be of different runs (give each run its own --run-id): {}",
+                self.reused_run_id.join("; ")
+            ));
+        }
+        (!said.is_empty()).then(|| said.join("; "))
     }
 
     /// "shard(s) 0, 2 of 3 (…why…)" for a reason; None when all are there.
@@ -142,9 +156,18 @@ pub fn merge_shards(source: &str, read: Vec<ShardRead>) -> Option<ScanRecord> {
         ));
     }
     let mismatched = mismatched_options(&of_run, count);
+    let reused_run_id: Vec<String> = of_run
+        .iter()
+        .filter_map(|(index, record)| {
+            let before = record.run_id_reused_from.as_deref()?;
+            Some(format!(
+                "shard {index}/{count} replaced a complete record of the same id started {before}"
+            ))
+        })
+        .collect();
     let mut merged = ScanRecord {
         source: source.to_string(),
-        complete: gaps.is_empty() && mismatched.is_empty(),
+        complete: gaps.is_empty() && mismatched.is_empty() && reused_run_id.is_empty(),
         run_id,
         ..ScanRecord::default()
     };
@@ -159,6 +182,7 @@ pub fn merge_shards(source: &str, read: Vec<ShardRead>) -> Option<ScanRecord> {
         recorded: of_run.keys().copied().collect(),
         gaps,
         mismatched,
+        reused_run_id,
     });
     Some(merged)
 }
@@ -259,6 +283,7 @@ fn merge_into(merged: &mut ScanRecord, record: &ScanRecord, index: u32, count: u
         merged.objects_evaluated_by_kind = record.objects_evaluated_by_kind.clone();
         merged.results_by_rule = record.results_by_rule.clone();
         merged.input_digests = record.input_digests.clone();
+        merged.settings = record.settings.clone();
         return;
     }
     // Each shard counts the objects of its own partition: they add up. A
@@ -559,6 +584,25 @@ mod tests {
         let listed = merged.objects_by_kind.as_ref().unwrap();
         assert!(!listed.contains_key("Pod"), "{listed:?}");
         assert!(merged.error.is_none());
+    }
+
+    #[test]
+    fn a_run_id_given_to_two_runs_is_no_complete_run() {
+        let mut again = shard_record(0, 2, Some("same"), 50);
+        again.run_id_reused_from = Some("2027-01-15T08:10:00Z".into());
+        let read = vec![
+            (0, Ok(again)),
+            (1, Ok(shard_record(1, 2, Some("same"), 11))),
+        ];
+        let merged = merge_shards("ns/last-0..1", read).unwrap();
+        assert!(!merged.complete);
+        let said = merged.incomplete_because().join("; ");
+        assert!(
+            said.contains("the run id was given to more than one run")
+                && said.contains("shard 0/2 replaced a complete record of the same id started 2027-01-15T08:10:00Z"),
+            "{said}"
+        );
+        assert!(merged.gaps_named());
     }
 
     #[test]

@@ -1823,6 +1823,7 @@ fn a_rule_that_evaluated_nothing_is_no_evidence_unless_nothing_is_in_scope() {
         recorded: vec![0],
         gaps: vec!["shard 1/2: no record".into()],
         mismatched: Vec::new(),
+        reused_run_id: Vec::new(),
     });
     let evidence = build(&input(reports.clone(), policies.clone(), Some(gappy)));
     let idle = find(&evidence, "idle");

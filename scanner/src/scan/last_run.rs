@@ -69,6 +69,10 @@ pub mod keys {
     pub const SHARD: &str = "shard";
     /// The run a shard belongs to (`--run-id`): shards of one run share it.
     pub const RUN_ID: &str = "runId";
+    /// The start of a complete run of the same run id whose record this
+    /// one replaced: the id was given to two runs, so the other shards'
+    /// records of it may be of either.
+    pub const RUN_ID_REUSED: &str = "runIdReusedFrom";
     /// The report API the run wrote to (`group/version`).
     pub const REPORT_API: &str = "reportApi";
     /// JSON `{flag: value}`: the options that shaped the run
