@@ -582,3 +582,69 @@ pub fn audit(mut input: AuditInput) -> AuditOutcome {
     findings.sort_by(finding_order);
     auditor.outcome(findings)
 }
+
+/// CEL PolicyExceptions of every served version load beside kyverno.io
+/// ones (`policies.kyverno.io` v1alpha1, v1beta1, v1).
+#[cfg(test)]
+mod cel_exception_loading_tests {
+    use serde_json::Value;
+
+    use super::{PolicySet, Problem};
+    use crate::loader::{Document, Origin};
+
+    fn doc(yaml: &str) -> Value {
+        serde_yaml::from_str(yaml).expect("yaml")
+    }
+
+    #[test]
+    fn policy_sets_load_every_version_beside_kyverno_io_exceptions() {
+        let documents: Vec<Document> = ["v1alpha1", "v1beta1", "v1"]
+            .iter()
+            .map(|version| {
+                format!(
+                    "apiVersion: policies.kyverno.io/{version}
+kind: PolicyException
+metadata: {{name: e-{version}}}
+spec: {{policyRefs: [{{name: p, kind: ValidatingPolicy}}]}}
+"
+                )
+            })
+            .chain([
+                "apiVersion: kyverno.io/v2
+kind: PolicyException
+metadata: {name: classic}
+spec:
+  exceptions: [{policyName: p, ruleNames: [r]}]
+  match: {any: [{resources: {kinds: [Pod]}}]}
+"
+                .to_string(),
+                "apiVersion: policies.kyverno.io/v1
+kind: PolicyException
+metadata: {name: broken}
+spec: {policyRefs: [{name: p}]}
+"
+                .to_string(),
+            ])
+            .enumerate()
+            .map(|(i, text)| Document {
+                value: doc(&text),
+                origin: Origin {
+                    path: "exceptions.yaml".into(),
+                    index: i + 1,
+                    line: 1,
+                },
+            })
+            .collect();
+        let set = PolicySet::load(&documents, false);
+        let names: Vec<&str> = set.cel_exceptions.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, vec!["e-v1alpha1", "e-v1beta1", "e-v1"]);
+        assert_eq!(set.exceptions.len(), 1);
+        let invalid: Vec<&Problem> = set.problems.iter().filter(|p| p.invalid_policy).collect();
+        assert_eq!(invalid.len(), 1, "{:?}", set.problems);
+        assert!(
+            invalid[0].message.contains("broken"),
+            "{}",
+            invalid[0].message
+        );
+    }
+}

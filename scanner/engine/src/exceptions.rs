@@ -431,8 +431,8 @@ pub fn apply(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::policy::PolicyMeta;
-    use crate::engine::ResourceRef;
+    use crate::policy::PolicyMeta;
+    use crate::ResourceRef;
     use serde_json::json;
     use std::sync::Arc;
 

@@ -18,8 +18,8 @@
 use jmespath::{Rcvar, Variable};
 
 use super::functions::{any, float, integer, number, Arg, KyvernoFunction};
-use crate::engine::duration;
-use crate::engine::quantity::{Quantity, QuantityFormat};
+use crate::duration;
+use crate::quantity::{Quantity, QuantityFormat};
 
 pub(super) const FUNCTIONS: &[KyvernoFunction] = &[
     KyvernoFunction {

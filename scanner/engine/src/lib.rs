@@ -16,6 +16,7 @@ pub mod exceptions;
 pub mod fake_cluster;
 pub mod images;
 pub mod jmespath;
+pub mod kinds;
 pub mod matching;
 pub mod operators;
 pub mod pattern;

@@ -489,7 +489,7 @@ impl<'s> Activation<'s> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::context::NoClusterData;
+    use crate::context::NoClusterData;
     use serde_json::json;
 
     fn name_of(scope: &ResourceScope) -> Value {

@@ -386,7 +386,7 @@ fn find_by_path(value: &Value, target: &str, path: &mut Vec<String>) -> Option<V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::context::NoClusterData;
+    use crate::context::NoClusterData;
     use serde_json::json;
     use std::sync::Arc;
 

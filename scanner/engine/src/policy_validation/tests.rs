@@ -4,9 +4,9 @@
 use serde_json::{json, Value};
 
 use super::{check_kyverno_policy, Rejection, Stage};
-use crate::engine::admission_policy::AdmissionPolicy;
-use crate::engine::policy::{Policy, PolicyError};
-use crate::engine::validating_policy::ValidatingPolicy;
+use crate::admission_policy::AdmissionPolicy;
+use crate::policy::{Policy, PolicyError};
+use crate::validating_policy::ValidatingPolicy;
 
 fn cluster_policy() -> Value {
     json!({

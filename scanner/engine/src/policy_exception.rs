@@ -312,9 +312,9 @@ pub fn apply_pod_security(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::context::NoClusterData;
-    use crate::engine::policy::PolicyMeta;
-    use crate::engine::ResourceRef;
+    use crate::context::NoClusterData;
+    use crate::policy::PolicyMeta;
+    use crate::ResourceRef;
 
     fn exception(yaml: &str) -> PolicyException {
         let value: Value = serde_yaml::from_str(yaml).unwrap();

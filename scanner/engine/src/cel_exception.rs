@@ -368,8 +368,8 @@ fn exempt(matched: &[&CelPolicyException]) -> AdmissionOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::cel::CelInputs;
-    use crate::engine::context::NoClusterData;
+    use crate::cel::CelInputs;
+    use crate::context::NoClusterData;
 
     fn exception(yaml: &str) -> CelPolicyException {
         let value: Value = serde_yaml::from_str(yaml).expect("yaml");
@@ -683,10 +683,8 @@ spec:
 #[cfg(test)]
 mod engine_tests {
     use super::*;
-    use crate::audit::{PolicySet, Problem};
-    use crate::engine::validating_policy::ValidatingPolicy;
-    use crate::engine::{Engine, EngineOptions, Environment, RuleResult, SkipReason};
-    use crate::loader::{Document, Origin};
+    use crate::validating_policy::ValidatingPolicy;
+    use crate::{Engine, EngineOptions, Environment, RuleResult, SkipReason};
 
     fn doc(yaml: &str) -> Value {
         serde_yaml::from_str(yaml).expect("yaml")
@@ -890,58 +888,6 @@ spec:
                 &deployment
             )),
             vec![("exception".to_string(), RuleStatus::Skip)]
-        );
-    }
-
-    #[test]
-    fn policy_sets_load_every_version_beside_kyverno_io_exceptions() {
-        let documents: Vec<Document> = ["v1alpha1", "v1beta1", "v1"]
-            .iter()
-            .map(|version| {
-                format!(
-                    "apiVersion: policies.kyverno.io/{version}
-kind: PolicyException
-metadata: {{name: e-{version}}}
-spec: {{policyRefs: [{{name: p, kind: ValidatingPolicy}}]}}
-"
-                )
-            })
-            .chain([
-                "apiVersion: kyverno.io/v2
-kind: PolicyException
-metadata: {name: classic}
-spec:
-  exceptions: [{policyName: p, ruleNames: [r]}]
-  match: {any: [{resources: {kinds: [Pod]}}]}
-"
-                .to_string(),
-                "apiVersion: policies.kyverno.io/v1
-kind: PolicyException
-metadata: {name: broken}
-spec: {policyRefs: [{name: p}]}
-"
-                .to_string(),
-            ])
-            .enumerate()
-            .map(|(i, text)| Document {
-                value: doc(&text),
-                origin: Origin {
-                    path: "exceptions.yaml".into(),
-                    index: i + 1,
-                    line: 1,
-                },
-            })
-            .collect();
-        let set = PolicySet::load(&documents, false);
-        let names: Vec<&str> = set.cel_exceptions.iter().map(|e| e.name.as_str()).collect();
-        assert_eq!(names, vec!["e-v1alpha1", "e-v1beta1", "e-v1"]);
-        assert_eq!(set.exceptions.len(), 1);
-        let invalid: Vec<&Problem> = set.problems.iter().filter(|p| p.invalid_policy).collect();
-        assert_eq!(invalid.len(), 1, "{:?}", set.problems);
-        assert!(
-            invalid[0].message.contains("broken"),
-            "{}",
-            invalid[0].message
         );
     }
 }

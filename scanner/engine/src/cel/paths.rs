@@ -174,7 +174,7 @@ fn borrowed_path(id: u64, root: String, fields: Vec<String>, original: IdedExpr)
 #[cfg(test)]
 mod tests {
     use super::super::{to_json, Activation, CelInputs, PolicyInputs, Program, ResourceScope};
-    use crate::engine::context::{ClusterData, NoClusterData};
+    use crate::context::{ClusterData, NoClusterData};
     use kube_cel::cel;
     use serde_json::{json, Value};
     use std::sync::Arc;

@@ -204,7 +204,7 @@ mod tests {
     use super::super::{
         to_json, Activation, CelInputs, CelVariable, PolicyInputs, Program, ResourceScope, Uses,
     };
-    use crate::engine::context::{ClusterData, NoClusterData};
+    use crate::context::{ClusterData, NoClusterData};
     use serde_json::{json, Value};
     use std::sync::Arc;
 

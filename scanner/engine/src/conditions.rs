@@ -156,7 +156,7 @@ fn evaluate_one(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::context::NoClusterData;
+    use crate::context::NoClusterData;
     use serde_json::json;
     use std::sync::Arc;
 

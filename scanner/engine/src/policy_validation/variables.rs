@@ -180,7 +180,7 @@ pub(super) fn undefined_variables(rule: &Value, index: usize, background: bool) 
             return failed("invalid query (nil)".into());
         }
         if query != "@" {
-            if let Err(err) = crate::engine::jmespath::validate(query) {
+            if let Err(err) = crate::jmespath::validate(query) {
                 return failed(format!("invalid JMESPath query {query}: {err}"));
             }
         }
@@ -189,7 +189,7 @@ pub(super) fn undefined_variables(rule: &Value, index: usize, background: bool) 
             || allowed.is_match(&unquoted)
             || defined
                 .iter()
-                .any(|pattern| crate::engine::wildcard::matches(pattern, &unquoted))
+                .any(|pattern| crate::wildcard::matches(pattern, &unquoted))
         {
             return Ok(());
         }

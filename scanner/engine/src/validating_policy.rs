@@ -375,9 +375,9 @@ fn replace_unprotected(text: &str, from: &str, to: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::matching::ResourceIdentity;
-    use crate::engine::RuleStatus;
     use crate::kinds;
+    use crate::matching::ResourceIdentity;
+    use crate::RuleStatus;
     use serde_json::json;
 
     fn policy(spec: Value) -> ValidatingPolicy {

@@ -12,7 +12,7 @@ use jmespath::{Rcvar, Variable};
 
 use super::functions::{string, Arg, KyvernoFunction};
 use super::golayout::{self, RFC3339};
-use crate::engine::duration;
+use crate::duration;
 
 pub(super) const FUNCTIONS: &[KyvernoFunction] = &[
     KyvernoFunction {

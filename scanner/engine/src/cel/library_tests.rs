@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use super::{to_json, Activation, CelInputs, PolicyInputs, Program, ResourceScope};
-use crate::engine::context::{ClusterData, NoClusterData};
+use crate::context::{ClusterData, NoClusterData};
 
 fn eval(expression: &str) -> Result<Value, String> {
     let object = json!({"metadata": {"name": "web", "labels": {"app": "web"}}, "spec": {"replicas": 3, "ratio": 0.5}});
@@ -348,8 +348,8 @@ fn kyverno_libraries() {
 #[derive(Default)]
 struct FakeData {
     mocked: bool,
-    http: Vec<(String, String, crate::engine::context::HttpResponse)>,
-    requests: std::sync::Mutex<Vec<crate::engine::context::HttpRequest>>,
+    http: Vec<(String, String, crate::context::HttpResponse)>,
+    requests: std::sync::Mutex<Vec<crate::context::HttpRequest>>,
     entries: Vec<(&'static str, Value)>,
     resources: Vec<Value>,
 }
@@ -358,16 +358,13 @@ impl ClusterData for FakeData {
     fn config_map(&self, _namespace: &str, _name: &str) -> Option<Value> {
         None
     }
-    fn api_call(
-        &self,
-        _request: &crate::engine::context::ApiCallRequest,
-    ) -> Result<Option<Value>, String> {
+    fn api_call(&self, _request: &crate::context::ApiCallRequest) -> Result<Option<Value>, String> {
         Ok(None)
     }
     fn http(
         &self,
-        request: &crate::engine::context::HttpRequest,
-    ) -> Result<crate::engine::context::HttpResponse, String> {
+        request: &crate::context::HttpRequest,
+    ) -> Result<crate::context::HttpResponse, String> {
         if let Ok(mut requests) = self.requests.lock() {
             requests.push(request.clone());
         }
@@ -399,7 +396,7 @@ impl ClusterData for FakeData {
             .entries
             .iter()
             .find(|(entry, _)| *entry == name)
-            .ok_or_else(|| crate::engine::context::missing_global_entry(name))?;
+            .ok_or_else(|| crate::context::missing_global_entry(name))?;
         if projection.is_empty() {
             return Ok(data.clone());
         }
@@ -462,8 +459,8 @@ fn eval_with(data: Arc<FakeData>, expression: &str) -> Result<Value, String> {
         .map(|value| to_json(&value))
 }
 
-fn response(status: u16, body: Value) -> crate::engine::context::HttpResponse {
-    crate::engine::context::HttpResponse { status, body }
+fn response(status: u16, body: Value) -> crate::context::HttpResponse {
+    crate::context::HttpResponse { status, body }
 }
 
 #[test]

@@ -223,7 +223,7 @@ fn optional_select_as_index(expr: &mut kube_cel::cel::common::ast::IdedExpr) -> 
 mod tests {
     use super::super::{Activation, CelInputs, PolicyInputs, Program, ResourceScope};
     use super::*;
-    use crate::engine::context::{ClusterData, NoClusterData};
+    use crate::context::{ClusterData, NoClusterData};
     use serde_json::json;
     use std::sync::Arc;
 

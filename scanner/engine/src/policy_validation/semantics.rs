@@ -15,7 +15,7 @@ use super::variables::{
     VARIABLES,
 };
 use super::FieldProblem;
-use crate::engine::pattern::{anchor_kind, AnchorKind};
+use crate::pattern::{anchor_kind, AnchorKind};
 
 pub(super) type Checked = Result<(), FieldProblem>;
 
@@ -733,7 +733,7 @@ fn jmes_path_parses(expression: &str, path: &str) -> Checked {
     if expression.is_empty() || VARIABLES.is_match(expression) || expression.contains("{{") {
         return Ok(());
     }
-    crate::engine::jmespath::validate(expression).map_err(|err| {
+    crate::jmespath::validate(expression).map_err(|err| {
         problem(
             format!("{path}.jmesPath"),
             format!("failed to parse JMESPath {expression}: {err}"),

@@ -396,9 +396,9 @@ fn rank(status: RuleStatus) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::context::NoClusterData;
-    use crate::engine::matching::ResourceIdentity;
-    use crate::engine::supplied_data::SuppliedData;
+    use crate::context::NoClusterData;
+    use crate::matching::ResourceIdentity;
+    use crate::supplied_data::SuppliedData;
     use serde_json::json;
 
     fn policy(spec: Value) -> AdmissionPolicy {
