@@ -62,15 +62,7 @@ impl Run {
     }
 
     fn written(&self) -> usize {
-        self.stderr
-            .lines()
-            .find(|line| line.starts_with("scan:"))
-            .unwrap_or_default()
-            .split("; written ")
-            .nth(1)
-            .and_then(|rest| rest.split(',').next())
-            .and_then(|n| n.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no write count in:\n{}", self.stderr))
+        polscan_tests::cluster::written(&self.stderr)
     }
 }
 

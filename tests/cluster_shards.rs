@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use polscan_tests::cluster::{
-    evidence_package, pinned_images_admission_policy, polscan, TestCluster,
+    evidence_package, pinned_images_admission_policy, polscan, summary_count, written, TestCluster,
     NO_HOST_NETWORK_VALIDATING_POLICY, REQUIRE_APP_LABEL_CLUSTER_POLICY,
 };
 use serde_json::Value;
@@ -97,15 +97,7 @@ impl Setup {
                     .unwrap_or_else(|_| panic!("a shard's thread panicked"));
                 let err = String::from_utf8_lossy(&out.stderr).into_owned();
                 assert_eq!(out.status.code(), Some(0), "{err}");
-                let count = |label: &str| -> usize {
-                    err.lines()
-                        .find(|l| l.starts_with("scan:"))
-                        .and_then(|l| l.split(label).nth(1))
-                        .and_then(|rest| rest.split(',').next())
-                        .and_then(|n| n.trim().parse().ok())
-                        .unwrap_or_else(|| panic!("no {label:?} count in:\n{err}"))
-                };
-                (count("; written "), count(", deleted "))
+                (written(&err), summary_count(&err, ", deleted "))
             })
             .collect()
     }

@@ -150,30 +150,26 @@ subjects:
 
 /// Runs kubectl with `kubeconfig`, `stdin` piped in when given.
 pub fn kubectl_as(kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut command = Command::new("kubectl");
-    {
-        command
-            .arg("--kubeconfig")
-            .arg(kubeconfig)
-            .args(args)
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = command
-            .spawn()
-            .unwrap_or_else(|err| panic!("running kubectl: {err}"));
-        if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-            pipe.write_all(text.as_bytes())
-                .unwrap_or_else(|err| panic!("writing to kubectl: {err}"));
-        }
-        child
-            .wait_with_output()
-            .unwrap_or_else(|err| panic!("waiting for kubectl: {err}"))
+    let mut child = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|err| panic!("running kubectl: {err}"));
+    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        pipe.write_all(text.as_bytes())
+            .unwrap_or_else(|err| panic!("writing to kubectl: {err}"));
     }
+    child
+        .wait_with_output()
+        .unwrap_or_else(|err| panic!("waiting for kubectl: {err}"))
 }
 
 static NEXT_ID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -190,13 +186,19 @@ impl Drop for TestCluster {
 
 /// The `written N` of a scan's summary line (stderr).
 pub fn written(stderr: &str) -> usize {
+    summary_count(stderr, "; written ")
+}
+
+/// The count after `label` (`"; written "`, `", deleted "`) in a scan's
+/// summary line (stderr).
+pub fn summary_count(stderr: &str, label: &str) -> usize {
     stderr
         .lines()
         .find(|l| l.starts_with("scan:"))
-        .and_then(|l| l.split("; written ").nth(1))
+        .and_then(|l| l.split(label).nth(1))
         .and_then(|rest| rest.split(',').next())
         .and_then(|n| n.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no write count in:\n{stderr}"))
+        .unwrap_or_else(|| panic!("no {label:?} count in:\n{stderr}"))
 }
 
 /// Runs the `polscan` binary built for this test run; a run that hangs is

@@ -99,6 +99,15 @@ impl Discovered {
             .find(|k| k.group == group && k.plural == plural)
     }
 
+    /// The first group version of `group` whose discovery failed, with
+    /// why: its kinds are unknown, not unserved (an aggregated API whose
+    /// backend is down may well serve them).
+    pub fn failed_group(&self, group: &str) -> Option<&(String, ClusterError)> {
+        self.failed
+            .iter()
+            .find(|(gv, _)| gv.split('/').next() == Some(group))
+    }
+
     /// The policy kinds (`evidence::POLICY_DOCUMENT_KINDS`) this server
     /// does not serve: nothing in the cluster enforces a policy of such a
     /// kind. Empty when some group's discovery failed (its kinds are

@@ -343,11 +343,10 @@ pub async fn read(
     // A report API whose discovery failed (reports-server down) holds
     // reports that cannot be read: a package without them would say the
     // policies have no results, not why.
-    if let Some((group_version, err)) = discovered.failed.iter().find(|(gv, _)| {
-        ReportApi::ALL
-            .iter()
-            .any(|api| gv.split('/').next() == Some(api.group()))
-    }) {
+    if let Some((group_version, err)) = ReportApi::ALL
+        .iter()
+        .find_map(|api| discovered.failed_group(api.group()))
+    {
         return Err(ClusterError::Transport {
             what: format!(
                 "reading the reports: the report API {group_version} could not be discovered, so its reports cannot be read and no package is written"

@@ -452,11 +452,7 @@ pub fn resolve(chosen: Option<ReportApi>, discovered: &Discovered) -> Result<Rep
         // A group whose discovery failed may well be served (an
         // aggregated API whose backend is down): writing to the next API
         // instead would put every report in a second store.
-        if let Some((group_version, err)) = discovered
-            .failed
-            .iter()
-            .find(|(gv, _)| gv.split('/').next() == Some(api.group()))
-        {
+        if let Some((group_version, err)) = discovered.failed_group(api.group()) {
             return Err(format!(
                 "the report API {group_version} could not be discovered, so whether it is served is unknown and nothing is written: {err}"
             ));
@@ -534,11 +530,7 @@ pub async fn install_crds(
         // Served already, or its discovery failed (an APIService whose
         // backend is down): an aggregated API, which CRDs would shadow.
         let discovered = super::discovery::discover(client).await?;
-        let failed = discovered
-            .failed
-            .iter()
-            .any(|(gv, _)| gv.split('/').next() == Some(api.group()));
-        if failed || served(&discovered, api).is_ok() {
+        if discovered.failed_group(api.group()).is_some() || served(&discovered, api).is_ok() {
             return Ok(vec![CrdOutcome::ServedWithoutCrds(
                 api.api_version().to_string(),
             )]);
