@@ -127,7 +127,10 @@ fn data(record: &Value, key: &str) -> Option<String> {
 fn same_run_before(ours: &Value, current: Option<&Value>) -> Option<String> {
     let current = current?;
     let run = data(ours, "runId")?;
-    (data(current, "runId")? == run && data(current, "started") != data(ours, "started"))
+    // The start to the nanosecond where both have it: two runs may start
+    // in the same second.
+    let start = |record: &Value| data(record, "attempt").or_else(|| data(record, "started"));
+    (data(current, "runId")? == run && start(current) != start(ours))
         .then(|| data(current, "started").unwrap_or_default())
 }
 
@@ -231,6 +234,15 @@ mod tests {
             Some("2027-01-14T08:00:00Z".into())
         );
         assert_eq!(same_run_before(&ours, None), None);
+        // Two runs in the same second differ to the nanosecond.
+        let mut same_second = record("2027-01-15T08:00:00Z", Some("10"));
+        same_second["data"]["runId"] = json!("job-1");
+        same_second["data"]["attempt"] = json!("2027-01-15T08:00:00.100Z");
+        ours["data"]["attempt"] = json!("2027-01-15T08:00:00.900Z");
+        assert_eq!(
+            same_run_before(&ours, Some(&same_second)),
+            Some("2027-01-15T08:00:00Z".into())
+        );
         // A retry replaces an incomplete record: no reuse. A complete one
         // of another start: the id was given to two runs.
         earlier["data"]["complete"] = json!("false");

@@ -73,6 +73,9 @@ pub mod keys {
     /// one replaced: the id was given to two runs, so the other shards'
     /// records of it may be of either.
     pub const RUN_ID_REUSED: &str = "runIdReusedFrom";
+    /// The run's start to the nanosecond: tells two runs apart that
+    /// started in the same second (`started` is whole seconds).
+    pub const ATTEMPT: &str = "attempt";
     /// The report API the run wrote to (`group/version`).
     pub const REPORT_API: &str = "reportApi";
     /// JSON `{flag: value}`: the options that shaped the run
@@ -262,6 +265,10 @@ pub fn config_map(
     put(
         keys::STARTED,
         started.to_rfc3339_opts(SecondsFormat::Secs, true),
+    );
+    put(
+        keys::ATTEMPT,
+        started.to_rfc3339_opts(SecondsFormat::Nanos, true),
     );
     put(
         keys::FINISHED,
