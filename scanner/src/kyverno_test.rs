@@ -929,7 +929,7 @@ fn one_plain_resource_rule(constraints: &crate::engine::admission::MatchConstrai
 
 /// A Kyverno CLI user info document (`kind: UserInfo`: `userInfo`, `roles`,
 /// `clusterRoles`) as the requester; shared with `polscan apply --userinfo`.
-pub(crate) fn parse_user_info(document: &Value) -> RequestInfo {
+pub fn parse_user_info(document: &Value) -> RequestInfo {
     let strings = |pointer: &str| -> Vec<String> {
         document
             .pointer(pointer)

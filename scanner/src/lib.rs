@@ -1,11 +1,11 @@
-//! polscan's library: the sans-IO policy engine, the loaders that turn files
-//! into policies and resources, the offline audit, report conversion, the
-//! Kyverno CLI test runner, and the command implementations the `polscan`
-//! binary dispatches to.
+//! polscan's library: the sans-IO policy engine (re-exported from
+//! `polscan-engine`), the loaders that turn files into policies and
+//! resources, the offline audit, report conversion, the Kyverno CLI test
+//! runner, the cluster side (discovery, listing, lookups, report store, scan
+//! driver) and the evidence package. The command line lives in the binary.
 
 pub mod audit;
 pub mod bundled;
-pub mod cli;
 pub mod cluster;
 pub use polscan_engine as engine;
 pub mod evidence;

@@ -1,9 +1,13 @@
-//! The `polscan` binary: a thin shell over the library's commands, with
-//! mimalloc as its allocator (see scanner/Cargo.toml for why).
+//! The `polscan` binary: the command line (`cli`: parsing, progress, the
+//! metrics server — private to the binary, as ripgrep keeps its flags) over
+//! the library's work, with mimalloc as its allocator (see
+//! scanner/Cargo.toml for why).
+
+mod cli;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    polscan::cli::main()
+    cli::main()
 }

@@ -14,6 +14,7 @@ pub mod context;
 pub mod duration;
 pub mod exceptions;
 pub mod fake_cluster;
+pub mod host;
 pub mod images;
 pub mod jmespath;
 pub mod kinds;
@@ -177,7 +178,8 @@ pub struct Environment {
     pub requester: Option<RequestInfo>,
     /// Namespace objects by name, for CEL's `namespaceObject`.
     pub namespace_objects: BTreeMap<String, Value>,
-    /// The time exceptions' expiry is checked against; `None` is now.
+    /// The time exceptions' expiry is checked against; `None` is now, as
+    /// the [`host`] tells it.
     pub now: Option<chrono::DateTime<chrono::Utc>>,
 }
 
@@ -456,7 +458,7 @@ impl Engine {
         exceptions::apply(
             resource,
             &mut responses,
-            env.now.unwrap_or_else(chrono::Utc::now),
+            env.now.unwrap_or_else(host::now),
             self,
         );
         responses

@@ -16,9 +16,9 @@ use super::kyverno_apply::{self, AuditWarnScope, PolicyActions};
 use super::usage::UsageError;
 use super::{apply_stream, output, sources, spill};
 use super::{ApplyArgs, OutputFormat};
-use crate::audit::{self, AuditInput, Auditor, ResourceIndex};
-use crate::engine::values::Values;
-use crate::loader::{self, Document};
+use polscan::audit::{self, AuditInput, Auditor, ResourceIndex};
+use polscan::engine::values::Values;
+use polscan::loader::{self, Document};
 
 /// How `apply` prints its results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,7 +157,7 @@ fn run_to(args: &ApplyArgs, streams: Streams<'_>) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("{}: empty user info file", path.display()))?;
             check_user_info(&first.value)
                 .with_context(|| format!("{}: failed to load request info", first.origin))?;
-            Some(crate::kyverno_test::parse_user_info(&first.value))
+            Some(polscan::kyverno_test::parse_user_info(&first.value))
         }
         None => None,
     };
@@ -356,22 +356,22 @@ pub fn is_policy_exception(value: &Value) -> bool {
 
 /// What the run record says of a whole outcome: its counts from its
 /// findings.
-fn scan_outcome_of(outcome: crate::audit::AuditOutcome) -> crate::scan::ScanOutcome {
+fn scan_outcome_of(outcome: polscan::audit::AuditOutcome) -> polscan::scan::ScanOutcome {
     let mut status_counts = std::collections::BTreeMap::new();
     let mut result_counts = std::collections::BTreeMap::new();
     for finding in &outcome.findings {
         *status_counts.entry(finding.reported_status()).or_default() += 1;
         *result_counts
-            .entry(crate::scan::ResultKey::of(finding))
+            .entry(polscan::scan::ResultKey::of(finding))
             .or_default() += 1;
     }
-    crate::scan::ScanOutcome {
+    polscan::scan::ScanOutcome {
         audit: outcome,
         status_counts,
         result_counts,
         // An audit applies every exception it is given.
-        exceptions: crate::scan::ExceptionScope::Given,
-        ..crate::scan::ScanOutcome::default()
+        exceptions: polscan::scan::ExceptionScope::Given,
+        ..polscan::scan::ScanOutcome::default()
     }
 }
 
@@ -380,14 +380,14 @@ fn scan_outcome_of(outcome: crate::audit::AuditOutcome) -> crate::scan::ScanOutc
 /// `apply` before this point).
 fn write_run_record(
     path: &std::path::Path,
-    scan_outcome: crate::scan::ScanOutcome,
+    scan_outcome: polscan::scan::ScanOutcome,
     started: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<()> {
     let name = path
         .file_stem()
         .map(|stem| stem.to_string_lossy().into_owned())
         .unwrap_or_else(|| "polscan-last-run".into());
-    let record = crate::scan::last_run::config_map(
+    let record = polscan::scan::last_run::config_map(
         "polscan-apply",
         &name,
         Ok(&scan_outcome),

@@ -32,13 +32,13 @@ use super::output::{self, paint};
 use super::sources::{Rereadable, SourceError};
 use super::spill::{encode_fields, Fields, Record as SpilledRecord, SortKey, Spill};
 use super::{junit, sarif, OutputFormat};
-use crate::audit::{admit, finding_order, Admitted, Auditor, Finding, Problem};
-use crate::engine::{ResourceRef, RuleStatus};
-use crate::loader::Origin;
-use crate::reports;
-use crate::scan::last_run::{count_result, kind_display_name, ResultsByRule};
-use crate::scan::view::{FindingView, ViewFactory, ViewRecord};
-use crate::scan::{ResultKey, ScanOutcome};
+use polscan::audit::{admit, finding_order, Admitted, Auditor, Finding, Problem};
+use polscan::engine::{ResourceRef, RuleStatus};
+use polscan::loader::Origin;
+use polscan::reports;
+use polscan::scan::last_run::{count_result, kind_display_name, ResultsByRule};
+use polscan::scan::view::{FindingView, ViewFactory, ViewRecord};
+use polscan::scan::{ResultKey, ScanOutcome};
 
 /// Resources evaluated together (in parallel) before their records are
 /// kept: enough to keep every core busy, few enough to hold.
@@ -157,7 +157,7 @@ impl Tally {
             if record.sample.is_none() {
                 record.sample = Some(finding.clone());
             }
-            if finding.result.rule == crate::engine::exceptions::EXCEPTION_RULE
+            if finding.result.rule == polscan::engine::exceptions::EXCEPTION_RULE
                 || !reports::is_reported(finding)
             {
                 continue;
@@ -191,7 +191,7 @@ impl Tally {
             *objects_evaluated_by_kind.entry(kind).or_default() += 1;
         }
         ScanOutcome {
-            audit: crate::audit::AuditOutcome {
+            audit: polscan::audit::AuditOutcome {
                 findings: record.sample.into_iter().collect(),
                 problems: auditor.problems().to_vec(),
                 policies_evaluated: auditor.policies_evaluated(),
@@ -202,7 +202,7 @@ impl Tally {
             objects_evaluated_by_kind,
             results_by_rule: record.results_by_rule,
             // An audit applies every exception it is given.
-            exceptions: crate::scan::ExceptionScope::Given,
+            exceptions: polscan::scan::ExceptionScope::Given,
             ..ScanOutcome::default()
         }
     }
@@ -1333,8 +1333,8 @@ impl KyvernoSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::{AuditInput, ResourceIndex};
-    use crate::loader::parse_documents;
+    use polscan::audit::{AuditInput, ResourceIndex};
+    use polscan::loader::parse_documents;
     use serde_json::json;
     use std::path::{Path, PathBuf};
 
@@ -1500,7 +1500,7 @@ mod tests {
                     &b.resource,
                 ))
             });
-            let outcome = crate::audit::AuditOutcome {
+            let outcome = polscan::audit::AuditOutcome {
                 findings: kept,
                 problems: Vec::new(),
                 policies_evaluated: 1,

@@ -7,9 +7,9 @@ use std::process::ExitCode;
 
 use super::output;
 use super::DemoArgs;
-use crate::audit::{self, AuditInput};
-use crate::bundled;
-use crate::loader;
+use polscan::audit::{self, AuditInput};
+use polscan::bundled;
+use polscan::loader;
 
 pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let mut policy_documents = Vec::new();

@@ -14,11 +14,11 @@ use serde_json::Value;
 use super::args::{parse_duration, runtime, split_list};
 use super::usage::UsageError;
 use super::{EvidenceArgs, EvidenceCommand};
-use crate::cluster::{connect, evidence_source};
-use crate::evidence::{
+use polscan::cluster::{connect, evidence_source};
+use polscan::evidence::{
     self, package, ClusterIdentity, EvidenceInput, ObjectName, ScanRecord, Verdict,
 };
-use crate::loader;
+use polscan::loader;
 
 pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
     if let Some(EvidenceCommand::Verify { dir }) = &args.command {
@@ -153,9 +153,10 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
         })
         .collect();
     for name in &unmatched {
-        let hint = crate::scan::selection::nearest(name, known_policies.iter().map(String::as_str))
-            .map(|near| format!(" (did you mean {near}?)"))
-            .unwrap_or_default();
+        let hint =
+            polscan::scan::selection::nearest(name, known_policies.iter().map(String::as_str))
+                .map(|near| format!(" (did you mean {near}?)"))
+                .unwrap_or_default();
         eprintln!(
             "warning: --policy {name}: no such policy in the cluster's policies or reports{hint}; it is not ready"
         );
@@ -195,7 +196,7 @@ fn from_cluster(
         .scan_record
         .as_deref()
         .unwrap_or("polscan-system/polscan-last-run");
-    let (namespace, name) = crate::scan::last_run::parse_target(record)
+    let (namespace, name) = polscan::scan::last_run::parse_target(record)
         .with_context(|| format!("--scan-record {record:?}: expected <namespace>/<name>"))?;
     let read = runtime()?.block_on(async {
         let (client, server) =
@@ -330,11 +331,11 @@ fn print_summary(evidence: &evidence::Evidence) {
         match &generated.existing_not_applied {
             Some(why) => println!(
                 "{excused} excused only by a {} annotation, which Kyverno's admission ignores; {why}",
-                crate::engine::exceptions::EXCEPTION,
+                polscan::engine::exceptions::EXCEPTION,
             ),
             None => println!(
                 "{excused} excused only by a {} annotation, which Kyverno's admission ignores: apply {} to make the bypass explicit (it matches {})",
-                crate::engine::exceptions::EXCEPTION,
+                polscan::engine::exceptions::EXCEPTION,
                 generated.file,
                 generated.matches.join(" and "),
             ),

@@ -9,8 +9,8 @@ use std::io::{Cursor, Write};
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 
-use crate::audit::Finding;
-use crate::engine::RuleStatus;
+use polscan::audit::Finding;
+use polscan::engine::RuleStatus;
 
 /// Test cases by outcome, of a suite or of them all.
 #[derive(Default)]

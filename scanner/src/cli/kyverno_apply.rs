@@ -18,12 +18,12 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::Value;
 
 use super::output::{paint, table};
-use crate::audit::{AuditOutcome, Finding};
-use crate::engine::matching::string_map;
-use crate::engine::policy::{matching_override, normalized_action, Policy, Rule};
-use crate::engine::values::Values;
-use crate::engine::RuleStatus;
-use crate::loader::Document;
+use polscan::audit::{AuditOutcome, Finding};
+use polscan::engine::matching::string_map;
+use polscan::engine::policy::{matching_override, normalized_action, Policy, Rule};
+use polscan::engine::values::Values;
+use polscan::engine::RuleStatus;
+use polscan::loader::Document;
 
 /// Which results `--audit-warn` turns into warnings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -269,8 +269,8 @@ pub(super) fn result_word(status: RuleStatus) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::{audit, AuditInput};
-    use crate::loader::parse_documents;
+    use polscan::audit::{audit, AuditInput};
+    use polscan::loader::parse_documents;
     use std::path::Path;
 
     fn docs(text: &str, name: &str) -> Vec<Document> {

@@ -14,9 +14,9 @@ use axum::routing::get;
 use axum::Router;
 
 use super::ScanArgs;
-use crate::cluster::connect;
-use crate::scan::metrics::ScanMetrics;
-use crate::scan::ScanOptions;
+use polscan::cluster::connect;
+use polscan::scan::metrics::ScanMetrics;
+use polscan::scan::ScanOptions;
 
 async fn serve_metrics(addr: SocketAddr, metrics: Arc<ScanMetrics>) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
@@ -125,7 +125,7 @@ pub fn run(
             match &outcome {
                 Ok(outcome) => {
                     metrics.record(Ok(outcome), seconds, finished);
-                    for problem in crate::scan::problems(outcome) {
+                    for problem in polscan::scan::problems(outcome) {
                         tracing::warn!("{problem}");
                     }
                     tracing::info!(

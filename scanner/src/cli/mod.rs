@@ -16,6 +16,7 @@ mod sarif;
 mod scan;
 mod sources;
 mod spill;
+mod system_host;
 mod test;
 mod usage;
 
@@ -219,8 +220,8 @@ pub enum ReportApiFlag {
 
 impl ReportApiFlag {
     /// The API named; None for `auto`.
-    pub fn api(self) -> Option<crate::cluster::report_store::ReportApi> {
-        use crate::cluster::report_store::ReportApi;
+    pub fn api(self) -> Option<polscan::cluster::report_store::ReportApi> {
+        use polscan::cluster::report_store::ReportApi;
         match self {
             ReportApiFlag::Auto => None,
             ReportApiFlag::Wgpolicyk8s => Some(ReportApi::Wgpolicy),
@@ -240,8 +241,8 @@ pub enum CrdApiFlag {
 
 impl CrdApiFlag {
     /// The API named.
-    pub fn api(self) -> crate::cluster::report_store::ReportApi {
-        use crate::cluster::report_store::ReportApi;
+    pub fn api(self) -> polscan::cluster::report_store::ReportApi {
+        use polscan::cluster::report_store::ReportApi;
         match self {
             CrdApiFlag::Wgpolicyk8s => ReportApi::Wgpolicy,
             CrdApiFlag::Openreports => ReportApi::OpenReports,
@@ -485,6 +486,7 @@ Exit codes:
 
 /// Parses arguments, runs the command, and maps errors to exit codes.
 pub fn main() -> ExitCode {
+    polscan::engine::host::install(std::sync::Arc::new(system_host::SystemHost));
     let cli = match usage::parse(std::env::args_os()) {
         Ok(cli) => cli,
         Err(err) => return usage::report(&err),

@@ -8,9 +8,9 @@ use anyhow::Context;
 use report_model::meta::Timestamp;
 
 use super::{FailOn, OutputFormat};
-use crate::audit::AuditOutcome;
-use crate::engine::RuleStatus;
-use crate::reports;
+use polscan::audit::AuditOutcome;
+use polscan::engine::RuleStatus;
+use polscan::reports;
 
 /// Characters a terminal shows: ANSI colour sequences take no room.
 fn visible_width(text: &str) -> usize {
@@ -94,7 +94,7 @@ pub(super) fn paint(text: &str, status: RuleStatus, color: bool) -> String {
 /// One block per policy (its name, kind and action as a heading), rows of
 /// rule, resource, result and message under it; results coloured when asked.
 pub fn grouped_table(outcome: &AuditOutcome, color: bool) -> String {
-    let mut by_policy: std::collections::BTreeMap<String, Vec<&crate::audit::Finding>> =
+    let mut by_policy: std::collections::BTreeMap<String, Vec<&polscan::audit::Finding>> =
         std::collections::BTreeMap::new();
     for finding in &outcome.findings {
         by_policy
@@ -152,7 +152,7 @@ pub(super) fn group_heading(
 }
 
 /// A finding's row in its policy's block.
-pub(super) fn group_row(finding: &crate::audit::Finding, color: bool) -> [String; 4] {
+pub(super) fn group_row(finding: &polscan::audit::Finding, color: bool) -> [String; 4] {
     let status = finding.reported_status();
     [
         // A ValidatingPolicy's results have no rule name (Kyverno gives none).
@@ -312,8 +312,8 @@ pub fn exit_code_of_counts(
 mod tests {
     use super::*;
 
-    use crate::audit::{audit, AuditInput};
-    use crate::loader::parse_documents;
+    use polscan::audit::{audit, AuditInput};
+    use polscan::loader::parse_documents;
     use std::path::Path;
 
     fn outcome(policy: &str, resource: &str) -> AuditOutcome {

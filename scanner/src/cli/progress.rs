@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::scan::progress::ScanProgress;
+use polscan::scan::progress::ScanProgress;
 
 /// A running display; [`ProgressDisplay::finish`] (or drop) clears it.
 pub struct ProgressDisplay {

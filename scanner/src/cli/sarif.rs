@@ -13,9 +13,9 @@ use std::path::Path;
 
 use serde_json::{json, Map, Value};
 
-use crate::audit::{AuditOutcome, Finding, Problem};
-use crate::engine::policy::PolicyMeta;
-use crate::engine::RuleStatus;
+use polscan::audit::{AuditOutcome, Finding, Problem};
+use polscan::engine::policy::PolicyMeta;
+use polscan::engine::RuleStatus;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
@@ -205,8 +205,8 @@ pub(super) fn log(rules: Vec<Value>, problems: &[Problem], results: Value) -> Va
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::{audit, AuditInput};
-    use crate::loader::parse_documents;
+    use polscan::audit::{audit, AuditInput};
+    use polscan::loader::parse_documents;
 
     const POLICY: &str = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: require-app\n  annotations:\n    policies.kyverno.io/title: Require app label\n    policies.kyverno.io/severity: high\n    policies.kyverno.io/category: Best Practices, Labels\n    policies.kyverno.io/description: Every Pod needs an app label.\nspec:\n  rules:\n  - name: app\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    validate:\n      message: the app label is missing\n      pattern: {metadata: {labels: {app: '?*'}}}\n";
     const PODS: &str = "# two pods\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: good, namespace: ns, labels: {app: a}}\n---\n\napiVersion: v1\nkind: Pod\nmetadata: {name: bad, namespace: ns}\n";

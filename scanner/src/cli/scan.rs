@@ -9,11 +9,11 @@ use anyhow::Context;
 
 use super::args::{parse_duration, runtime, split_list};
 use super::{output, FailOn, InstallCrdsArgs, OutputFormat, ReportPer, ScanArgs};
-use crate::cluster::{connect, report_store, run_record, ClusterError};
-use crate::loader;
-use crate::scan::selection::{KindName, ScanFilters};
-use crate::scan::shard::Shard;
-use crate::scan::{self, last_run, ReportShape, ScanOptions, ScanOutcome};
+use polscan::cluster::{connect, report_store, run_record, ClusterError};
+use polscan::loader;
+use polscan::scan::selection::{KindName, ScanFilters};
+use polscan::scan::shard::Shard;
+use polscan::scan::{self, last_run, ReportShape, ScanOptions, ScanOutcome};
 
 pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let policy_documents = if args.policies.is_empty() {

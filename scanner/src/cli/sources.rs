@@ -12,7 +12,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::loader::{self, Document, LoadError};
+use polscan::loader::{self, Document, LoadError};
 
 /// The path that stands for standard input.
 pub const STDIN_PATH: &str = "-";

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use super::output::table;
 use super::TestArgs;
-use crate::kyverno_test::{self, Verdict};
+use polscan::kyverno_test::{self, Verdict};
 
 pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
     let files = kyverno_test::discover(&args.paths)?;

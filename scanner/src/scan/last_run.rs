@@ -138,7 +138,7 @@ pub fn count(by_rule: &mut ResultsByRule, policy: String, rule: &str, status: Ru
 
 /// `Kind` or `group/Kind` of an apiVersion and kind, as `failedKinds` and
 /// `objectsByKind` spell it.
-pub(crate) fn kind_display_name(api_version: &str, kind: &str) -> String {
+pub fn kind_display_name(api_version: &str, kind: &str) -> String {
     match crate::kinds::group_of(api_version) {
         "" => kind.to_string(),
         group => format!("{group}/{kind}"),

@@ -110,7 +110,7 @@ pub fn register(ctx: &mut cel::Context<'_>) {
     ctx.add_function("parseServiceAccount", parse_service_account);
     ctx.add_function("user.parseServiceAccount", parse_service_account);
     ctx.add_function("time.now", || -> CelResult {
-        Ok(cel::Value::Timestamp(chrono::Utc::now().fixed_offset()))
+        Ok(cel::Value::Timestamp(crate::host::now().fixed_offset()))
     });
     ctx.add_function("time.truncate", time_truncate);
     ctx.add_function("time.toCron", time_to_cron);

@@ -2,14 +2,15 @@
 //! image_normalize (an image reference in full form) and is_external_url.
 //!
 //! Each takes one string. random and image_normalize return strings;
-//! is_external_url returns a bool and, like Kyverno, resolves host names
-//! through the system resolver, the one place this module does I/O.
+//! is_external_url returns a bool and, like Kyverno, resolves host names —
+//! through the engine's [`host`](crate::host) port, which also seeds
+//! random: this module does no I/O of its own.
 
-use std::net::{IpAddr, ToSocketAddrs};
+use std::net::IpAddr;
 use std::sync::LazyLock;
 
 use jmespath::{Rcvar, Variable};
-use rand::Rng;
+use rand::{Rng, SeedableRng};
 use regex::Regex;
 
 use super::functions::{string, Arg, KyvernoFunction};
@@ -42,7 +43,8 @@ fn random(args: &[Rcvar]) -> Result<Variable, String> {
     }
     let generator = rand_regex::Regex::compile(pattern, MAX_UNBOUNDED_REPEAT)
         .map_err(|e| format!("error parsing regexp `{pattern}`: {e}"))?;
-    let text: String = rand::thread_rng().sample(&generator);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(crate::host::current().random_seed());
+    let text: String = rng.sample(&generator);
     Ok(Variable::String(text))
 }
 
@@ -177,12 +179,10 @@ fn is_external_url(args: &[Rcvar]) -> Result<Variable, String> {
     if host.is_empty() {
         return Err("lookup : no such host".to_string());
     }
-    let addresses = (host.as_str(), 0)
-        .to_socket_addrs()
+    let addresses = crate::host::current()
+        .lookup_ip(&host)
         .map_err(|e| format!("lookup {host}: {e}"))?;
-    Ok(Variable::Bool(
-        !addresses.into_iter().any(|a| is_internal(a.ip())),
-    ))
+    Ok(Variable::Bool(!addresses.into_iter().any(is_internal)))
 }
 
 #[cfg(test)]
@@ -281,7 +281,56 @@ mod tests {
             eval("is_external_url('http://169.254.169.254')"),
             json!(true)
         );
-        assert_eq!(eval("is_external_url('http://localhost')"), json!(false));
         assert!(fails("is_external_url('no-scheme')").contains("no such host"));
+    }
+
+    /// Names resolve through the host port, never the machine's resolver.
+    struct Names;
+    impl crate::host::Host for Names {
+        fn lookup_ip(&self, host: &str) -> Result<Vec<IpAddr>, String> {
+            match host {
+                "localhost" => Ok(vec!["127.0.0.1".parse().unwrap()]),
+                "mixed.example" => Ok(vec![
+                    "8.8.8.8".parse().unwrap(),
+                    "10.0.0.1".parse().unwrap(),
+                ]),
+                "public.example" => Ok(vec!["8.8.8.8".parse().unwrap()]),
+                _ => Err("no such host".to_string()),
+            }
+        }
+        fn random_seed(&self) -> u64 {
+            7
+        }
+    }
+
+    #[test]
+    fn is_external_url_resolves_names_through_the_host() {
+        use crate::host::scoped;
+        use std::sync::Arc;
+        scoped(Arc::new(Names), || {
+            assert_eq!(eval("is_external_url('http://localhost')"), json!(false));
+            assert_eq!(
+                eval("is_external_url('https://public.example/x')"),
+                json!(true)
+            );
+            // Any internal address makes the URL internal (Kyverno's loop).
+            assert_eq!(
+                eval("is_external_url('https://mixed.example')"),
+                json!(false)
+            );
+            assert!(fails("is_external_url('https://nowhere.example')")
+                .contains("lookup nowhere.example: no such host"));
+        });
+        // Without a resolver, a name is an error that says so.
+        assert!(fails("is_external_url('http://localhost')").contains("no host-name resolver"));
+    }
+
+    #[test]
+    fn random_is_seeded_by_the_host() {
+        use crate::host::scoped;
+        use std::sync::Arc;
+        let one = scoped(Arc::new(Names), || eval("random('[a-z]{12}')"));
+        let two = scoped(Arc::new(Names), || eval("random('[a-z]{12}')"));
+        assert_eq!(one, two);
     }
 }

@@ -102,7 +102,7 @@ fn difference(t1: &Time, t2: &Time) -> Variable {
 }
 
 fn now() -> Time {
-    Utc::now().fixed_offset()
+    crate::host::now().fixed_offset()
 }
 
 fn time_since(args: &[Rcvar]) -> Result<Variable, String> {
@@ -249,6 +249,24 @@ mod tests {
             assert!(text.ends_with('Z') && text.len() == 20, "{text}");
         }
         assert!(fails("time_now('x')").contains("argument"));
+    }
+
+    #[test]
+    fn the_clock_is_the_hosts() {
+        use chrono::{DateTime, TimeZone, Utc};
+        struct Fixed;
+        impl crate::host::Host for Fixed {
+            fn now(&self) -> DateTime<Utc> {
+                Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap()
+            }
+        }
+        crate::host::scoped(std::sync::Arc::new(Fixed), || {
+            assert_eq!(eval("time_now_utc()"), json!("2026-03-01T12:00:00Z"));
+            assert_eq!(
+                eval("time_since('', '2026-03-01T11:00:00Z', '')"),
+                json!("1h0m0s")
+            );
+        });
     }
 
     #[test]
