@@ -1,5 +1,5 @@
 //! Build script: a digest of the sources that decide polscan's results
-//! (this crate's, the engine's and report-model's sources and manifests, and the
+//! (this crate's, the engine's, the evidence's and report-model's sources and manifests, and the
 //! workspace's Cargo.lock) enters the build as `POLSCAN_BUILD_ID`. Stored
 //! reports are reused only under the build that made them
 //! (`scan::reuse`): a rebuilt engine may judge differently under one
@@ -31,6 +31,8 @@ fn main() {
         manifest.join("Cargo.toml"),
         manifest.join("engine/src"),
         manifest.join("engine/Cargo.toml"),
+        manifest.join("evidence/src"),
+        manifest.join("evidence/Cargo.toml"),
         manifest.join("../report-model/src"),
         manifest.join("../report-model/Cargo.toml"),
         manifest.join("../Cargo.lock"),

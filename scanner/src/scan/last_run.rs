@@ -14,80 +14,10 @@ use serde_json::{json, Map, Value};
 use super::ScanOutcome;
 use crate::engine::exceptions::EXCEPTION_RULE;
 use crate::engine::RuleStatus;
-
-/// The keys `polscan evidence` reads back (`evidence::ScanRecord`).
-pub mod keys {
-    pub const STARTED: &str = "started";
-    pub const FINISHED: &str = "finished";
-    pub const COMPLETE: &str = "complete";
-    pub const ERROR: &str = "error";
-    pub const DRY_RUN: &str = "dryRun";
-    pub const FAILED_KINDS: &str = "failedKinds";
-    /// Comma list of policy sources (`clusterpolicies.kyverno.io`) not read.
-    pub const FAILED_POLICY_SOURCES: &str = "failedPolicySources";
-    /// Comma list of qualified names of policies that failed to load.
-    pub const INVALID_POLICIES: &str = "invalidPolicies";
-    /// Count of reports that could not be written or deleted.
-    pub const WRITE_FAILED_REPORTS: &str = "writeFailedReports";
-    /// JSON `{Kind: n}`: objects listed per kind display name.
-    pub const OBJECTS_BY_KIND: &str = "objectsByKind";
-    /// JSON `{Kind: n}`: objects evaluated by at least one rule.
-    pub const OBJECTS_EVALUATED_BY_KIND: &str = "objectsEvaluatedByKind";
-    /// JSON `{policy: {rule: {status: n}}}`.
-    pub const RESULTS_BY_RULE: &str = "resultsByRule";
-    /// `true` when some policy could not be read or loaded: rewritten
-    /// reports carried over the stored results of the missing policies.
-    pub const POLICIES_INCOMPLETE: &str = "policiesIncomplete";
-    /// Comma list of the only namespaces scanned (`--namespace`).
-    pub const NAMESPACES: &str = "namespaces";
-    /// Comma list of namespaces left out (`--exclude-namespaces`).
-    pub const EXCLUDED_NAMESPACES: &str = "excludedNamespaces";
-    /// Which PolicyExceptions the run applied: `disabled` (Kyverno's
-    /// default), `namespace` (those in [`EXCEPTION_NAMESPACE`]) or `given`
-    /// (an audit of files: every one given).
-    pub const POLICY_EXCEPTIONS: &str = "policyExceptions";
-    /// The namespace whose PolicyExceptions were applied (`*`: all), as
-    /// Kyverno's `--exceptionNamespace`.
-    pub const EXCEPTION_NAMESPACE: &str = "exceptionNamespace";
-    /// Count of the cluster's PolicyExceptions found but not applied.
-    pub const EXCEPTIONS_NOT_APPLIED: &str = "policyExceptionsNotApplied";
-    /// `true` when the exception namespace does not exist in the cluster.
-    pub const EXCEPTION_NAMESPACE_MISSING: &str = "exceptionNamespaceMissing";
-    /// Kyverno's resourceFilters the run applied: `<namespace>/<name>` of
-    /// its ConfigMap; absent when it applied none.
-    pub const RESOURCE_FILTERS_FROM: &str = "resourceFiltersFrom";
-    /// How many filters that ConfigMap held.
-    pub const RESOURCE_FILTERS: &str = "resourceFilters";
-    /// JSON `{document key: content digest}` of every policy and exception
-    /// document the run loaded ([`super::document_key`],
-    /// [`super::document_digest`]): `polscan evidence` tells from it that a
-    /// document is the one the scan read, where change times (whole
-    /// seconds) cannot.
-    pub const INPUT_DIGESTS: &str = "inputDigests";
-    /// `I/N`: the shard of a sharded scan this record is of
-    /// ([`crate::scan::shard`]); absent for a whole-cluster scan.
-    pub const SHARD: &str = "shard";
-    /// The run a shard belongs to (`--run-id`): shards of one run share it.
-    pub const RUN_ID: &str = "runId";
-    /// The start of a complete run of the same run id whose record this
-    /// one replaced: the id was given to two runs, so the other shards'
-    /// records of it may be of either.
-    pub const RUN_ID_REUSED: &str = "runIdReusedFrom";
-    /// The run's start to the nanosecond: tells two runs apart that
-    /// started in the same second (`started` is whole seconds).
-    pub const ATTEMPT: &str = "attempt";
-    /// The report API the run wrote to (`group/version`).
-    pub const REPORT_API: &str = "reportApi";
-    /// JSON `{flag: value}`: the options that shaped the run
-    /// (`ScanOptions::settings`); shards of one run must agree on them.
-    pub const SETTINGS: &str = "settings";
-}
-
-/// The ConfigMap shard `index` records its run in: `<name>-<index>`
-/// (`polscan evidence` reads them back by it).
-pub fn shard_record_name(name: &str, index: u32) -> String {
-    format!("{name}-{index}")
-}
+pub use crate::evidence::record_format::{
+    count, document_digest, document_key, judging_content, keys, kind_display_name,
+    shard_record_name, DocumentDigest, ResultsByRule,
+};
 
 /// Adds the shard (`I/N`) and run id to a record built by [`config_map`];
 /// neither key is written when absent.
@@ -107,9 +37,6 @@ pub fn stamp_run(
     }
 }
 
-/// Results by policy, rule and status.
-pub type ResultsByRule = BTreeMap<String, BTreeMap<String, BTreeMap<String, usize>>>;
-
 /// Counts one finding under its policy, rule and reported status.
 pub fn count_result(by_rule: &mut ResultsByRule, finding: &crate::audit::Finding) {
     count(
@@ -118,31 +45,6 @@ pub fn count_result(by_rule: &mut ResultsByRule, finding: &crate::audit::Finding
         &finding.result.rule,
         finding.reported_status(),
     );
-}
-
-/// Counts one result of `policy` (qualified name), `rule` and reported
-/// `status`.
-pub fn count(by_rule: &mut ResultsByRule, policy: String, rule: &str, status: RuleStatus) {
-    let by_status = by_rule.entry(policy).or_default();
-    let by_status = match by_status.get_mut(rule) {
-        Some(found) => found,
-        None => by_status.entry(rule.to_string()).or_default(),
-    };
-    match by_status.get_mut(status.as_str()) {
-        Some(count) => *count += 1,
-        None => {
-            by_status.insert(status.as_str().to_string(), 1);
-        }
-    }
-}
-
-/// `Kind` or `group/Kind` of an apiVersion and kind, as `failedKinds` and
-/// `objectsByKind` spell it.
-pub fn kind_display_name(api_version: &str, kind: &str) -> String {
-    match crate::kinds::group_of(api_version) {
-        "" => kind.to_string(),
-        group => format!("{group}/{kind}"),
-    }
 }
 
 /// What was evaluated, per kind and per rule: from the outcome's own
@@ -182,64 +84,6 @@ fn evaluated(outcome: &ScanOutcome) -> Option<(BTreeMap<String, usize>, ResultsB
         *by_kind.entry(kind).or_default() += 1;
     }
     Some((by_kind, by_rule))
-}
-
-/// A policy or exception document as it judges: without the metadata the
-/// server changes on its own and without `status` (Kyverno writes it),
-/// none of which changes a result.
-pub fn judging_content(document: &Value) -> Value {
-    let mut value = document.clone();
-    if let Some(Value::Object(metadata)) = value.get_mut("metadata") {
-        for field in [
-            "resourceVersion",
-            "managedFields",
-            "generation",
-            "uid",
-            "creationTimestamp",
-        ] {
-            metadata.remove(field);
-        }
-    }
-    if let Value::Object(object) = &mut value {
-        object.remove("status");
-    }
-    value
-}
-
-/// Which document this is, across API versions:
-/// `<group>/<kind>/<namespace>/<name>`. None without a kind or name.
-pub fn document_key(document: &Value) -> Option<String> {
-    let text = |pointer: &str| document.pointer(pointer).and_then(Value::as_str);
-    let kind = text("/kind").filter(|k| !k.is_empty())?;
-    let name = text("/metadata/name").filter(|n| !n.is_empty())?;
-    let group = crate::kinds::group_of(text("/apiVersion").unwrap_or(""));
-    let namespace = text("/metadata/namespace").unwrap_or("");
-    Some(format!("{group}/{kind}/{namespace}/{name}"))
-}
-
-/// A document's key and digest: what `polscan evidence` compares with
-/// the run record's [`keys::INPUT_DIGESTS`].
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct DocumentDigest {
-    pub key: String,
-    pub digest: String,
-}
-
-impl DocumentDigest {
-    /// None for a document without a kind or name.
-    pub fn of(document: &Value) -> Option<DocumentDigest> {
-        Some(DocumentDigest {
-            key: document_key(document)?,
-            digest: document_digest(document),
-        })
-    }
-}
-
-/// The SHA-256 (hex) of a document's [`judging_content`].
-pub fn document_digest(document: &Value) -> String {
-    use sha2::{Digest, Sha256};
-    let bytes = serde_json::to_vec(&judging_content(document)).unwrap_or_default();
-    hex::encode(Sha256::digest(bytes))
 }
 
 /// `namespace/name` as given to `--last-run-configmap`.
@@ -584,5 +428,134 @@ mod tests {
         let map = config_map("ns", "run", Ok(&outcome), at(0), at(1));
         assert!(map["data"].get(keys::RESULTS_BY_RULE).is_none());
         assert!(map["data"].get(keys::OBJECTS_EVALUATED_BY_KIND).is_none());
+    }
+
+    #[test]
+    fn the_record_a_scan_writes_is_the_record_evidence_reads() {
+        use crate::evidence::{build, ClusterIdentity, EvidenceInput, ReportResults, ScanRecord};
+        use crate::scan::ScanOutcome;
+        let at = |text: &str| {
+            DateTime::parse_from_rfc3339(text)
+                .map(|t| t.with_timezone(&Utc))
+                .expect("time")
+        };
+        let refused = || ClusterError::Transport {
+            what: "listing".into(),
+            message: "refused".into(),
+        };
+        let mut outcome = ScanOutcome {
+            listings: vec![
+                KindListing {
+                    kind: ApiKind::listable_for_tests("apps", "Deployment"),
+                    objects: 0,
+                    error: Some(refused()),
+                },
+                KindListing {
+                    kind: ApiKind::listable_for_tests("", "Pod"),
+                    objects: 3,
+                    error: None,
+                },
+            ],
+            write_failures: vec![refused(), refused()],
+            failed_policy_sources: vec!["clusterpolicies.kyverno.io".into()],
+            invalid_policies: vec!["team/broken".into(), "bad".into()],
+            policies_incomplete: true,
+            namespaces: vec!["a".into(), "b".into()],
+            excluded_namespaces: vec!["b".into()],
+            exceptions: crate::scan::ExceptionScope::Namespace {
+                namespace: "kyverno".into(),
+            },
+            resource_filters: Some(("kyverno/kyverno".into(), 17)),
+            exception_namespace_missing: true,
+            ..ScanOutcome::default()
+        };
+        outcome.objects_evaluated_by_kind.insert("Pod".into(), 2);
+        outcome
+            .results_by_rule
+            .entry("require-labels".into())
+            .or_default()
+            .entry("check".into())
+            .or_default()
+            .insert("fail".into(), 2);
+        let written = config_map(
+            "ns",
+            "run",
+            Ok(&outcome),
+            at("2026-11-20T10:00:00Z"),
+            at("2026-11-20T10:05:00Z"),
+        );
+        let read = ScanRecord::from_config_map(&written, "ns/run").expect("record");
+        let mut expected = ScanRecord {
+            source: "ns/run".into(),
+            started: Some(at("2026-11-20T10:00:00Z")),
+            finished: Some(at("2026-11-20T10:05:00Z")),
+            complete: false,
+            failed_kinds: vec!["apps/Deployment".into()],
+            ..ScanRecord::default()
+        };
+        expected.policy_exceptions = Some(crate::scan::ExceptionScope::Namespace {
+            namespace: "kyverno".into(),
+        });
+        expected.failed_policy_sources = vec!["clusterpolicies.kyverno.io".into()];
+        expected.invalid_policies = vec!["team/broken".into(), "bad".into()];
+        expected.write_failed_reports = 2;
+        expected.policies_incomplete = true;
+        expected.namespaces = vec!["a".into(), "b".into()];
+        expected.excluded_namespaces = vec!["b".into()];
+        expected.objects_by_kind = Some(
+            [("apps/Deployment".to_string(), 0), ("Pod".to_string(), 3)]
+                .into_iter()
+                .collect(),
+        );
+        expected.objects_evaluated_by_kind = Some([("Pod".to_string(), 2)].into_iter().collect());
+        expected.results_by_rule = outcome.results_by_rule.clone().into();
+        expected.exception_namespace_missing = true;
+        expected.resource_filters = Some(crate::evidence::record::ResourceFiltersApplied {
+            source: "kyverno/kyverno".into(),
+            count: 17,
+        });
+        assert_eq!(read, expected);
+        assert!(
+            read.exceptions_statement()
+                .contains("but namespace kyverno does not exist in the cluster"),
+            "{}",
+            read.exceptions_statement()
+        );
+        // The evidence says which filters its results assume.
+        let evidence = build(&EvidenceInput {
+            reports: ReportResults::default(),
+            policies: Vec::new(),
+            scan: Some(read),
+            owners: BTreeMap::new(),
+            identity: ClusterIdentity {
+                source: "cluster".into(),
+                kube_system_uid: None,
+                server_version: None,
+                server: None,
+            },
+            now: at("2026-11-22T00:00:00Z"),
+            expiry_window: chrono::Duration::days(14),
+            policy_filter: Vec::new(),
+            namespace_filter: Vec::new(),
+            unserved_policy_kinds: Vec::new(),
+            still_present: None,
+        });
+        assert!(
+            evidence.scope_statements().iter().any(|s| s.starts_with(
+                "Kyverno's resourceFilters applied (17 filter(s) from ConfigMap kyverno/kyverno,"
+            )),
+            "{:?}",
+            evidence.scope_statements()
+        );
+        let failed = config_map(
+            "ns",
+            "run",
+            Err("no policies"),
+            at("2026-11-20T10:00:00Z"),
+            at("2026-11-20T10:05:00Z"),
+        );
+        let read = ScanRecord::from_config_map(&failed, "ns/run").expect("record");
+        assert_eq!(read.error.as_deref(), Some("no policies"));
+        assert!(!read.complete);
     }
 }

@@ -11,14 +11,14 @@
 //! the report stands for it ([`reuse`]).
 
 pub mod dry_run;
-pub mod exception_scope;
+pub use crate::evidence::exception_scope;
 mod gate;
 pub mod last_run;
 pub mod metrics;
 pub mod progress;
 pub mod reuse;
 pub mod selection;
-pub mod shard;
+pub use crate::evidence::shard;
 pub mod view;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
@@ -425,7 +425,9 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
         let mut read = policy_source::read_policies(&client, &discovered).await;
         // Kyverno's admission ignores the exceptions outside its
         // --exceptionNamespace (all of them by default): so does the scan.
-        outcome.exceptions_not_applied = options.exceptions.keep_applied(&mut read.documents);
+        outcome.exceptions_not_applied = options
+            .exceptions
+            .keep_applied(&mut read.documents, |d| &d.value);
         documents.extend(read.documents);
         // A policy group whose discovery failed hides its policies too.
         for (group_version, _) in &discovered.failed {

@@ -231,16 +231,7 @@ fn no_such_namespaces<'a>(
         .collect()
 }
 
-/// Whether a scan limited to `only` (all when empty) and leaving out
-/// `excluded` covers `namespace` (`""`: cluster-scoped objects, which a
-/// scan limited to namespaces does not list).
-pub fn namespace_covered(only: &[String], excluded: &[String], namespace: &str) -> bool {
-    if namespace.is_empty() {
-        return only.is_empty();
-    }
-    (only.is_empty() || only.iter().any(|n| n == namespace))
-        && !excluded.iter().any(|n| n == namespace)
-}
+pub use crate::evidence::record_format::namespace_covered;
 
 /// The known name at most two edits from `typed` (case ignored), nearest
 /// first: the "did you mean" of a misspelt namespace, policy or kind.

@@ -6,12 +6,12 @@
 //! document (with the ValidatingAdmissionPolicyBindings, for a
 //! ValidatingAdmissionPolicy's action) enters; a [`PolicyInfo`] leaves.
 
-use crate::scan::last_run::DocumentDigest;
+use crate::record_format::DocumentDigest;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::engine::policy::{
+use polscan_engine::policy::{
     normalized_action, ANNOTATION_CATEGORY, ANNOTATION_DESCRIPTION, ANNOTATION_SCORED,
     ANNOTATION_SEVERITY, ANNOTATION_TITLE,
 };
@@ -75,7 +75,7 @@ impl ActionOverride {
         }
         self.namespaces
             .iter()
-            .any(|pattern| crate::engine::wildcard::matches(pattern, namespace))
+            .any(|pattern| polscan_engine::wildcard::matches(pattern, namespace))
     }
 
     fn describe(&self) -> String {
@@ -236,7 +236,7 @@ impl PolicyInfo {
     /// the rule's own resolution (an autogen variant acts as the rule it
     /// comes from), else the policy's action.
     pub fn action_for(&self, rule: &str, namespace: &str) -> String {
-        let base = crate::engine::exceptions::base_rule(rule);
+        let base = polscan_engine::exceptions::base_rule(rule);
         self.rules
             .iter()
             .find(|r| r.name == rule)
@@ -619,7 +619,7 @@ fn kind_of_plural(plural: &str) -> String {
     if base == "*" {
         return "*".into();
     }
-    if let Some(kind) = crate::kinds::kind_of_plural(base) {
+    if let Some(kind) = polscan_engine::kinds::kind_of_plural(base) {
         return kind.to_string();
     }
     let singular = if let Some(stem) = base.strip_suffix("ies") {

@@ -15,7 +15,7 @@ use serde_json::Value;
 #[cfg(test)]
 use super::results::{Interner, Properties};
 use super::{ex_props, ObjectName, ReportedResult};
-use crate::engine::exceptions as annotation_exceptions;
+use polscan_engine::exceptions as annotation_exceptions;
 
 /// Where an exception stands against its expiry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -231,7 +231,7 @@ pub(super) fn policy_exceptions(
             policies,
             owner: annotation(annotation_exceptions::OWNER),
             reason: annotation(annotation_exceptions::REASON)
-                .or_else(|| annotation(crate::engine::policy::ANNOTATION_DESCRIPTION)),
+                .or_else(|| annotation(polscan_engine::policy::ANNOTATION_DESCRIPTION)),
             status: exception_status(expires.as_deref(), now, window),
             expires,
             covered_results,
@@ -412,7 +412,7 @@ pub(super) struct CurrentException {
     pub name: String,
     pub last_changed: Option<DateTime<Utc>>,
     /// The document's content digest, to tell it is the one the scan read.
-    pub digest: Option<crate::scan::last_run::DocumentDigest>,
+    pub digest: Option<crate::record_format::DocumentDigest>,
 }
 
 impl CurrentException {
@@ -443,7 +443,7 @@ pub(super) fn current_exceptions(documents: &[Value]) -> Vec<CurrentException> {
                 namespace: text("/metadata/namespace"),
                 name: text("/metadata/name"),
                 last_changed: super::policy_info::last_changed(d),
-                digest: crate::scan::last_run::DocumentDigest::of(d),
+                digest: crate::record_format::DocumentDigest::of(d),
             }
         })
         .collect()
@@ -534,9 +534,9 @@ pub(super) fn stale_exceptions(
 /// exception scope), so the package does not present them as bypasses.
 pub(super) fn mark_not_applied(
     exceptions: &mut [ExceptionEvidence],
-    scope: &crate::scan::ExceptionScope,
+    scope: &crate::exception_scope::ExceptionScope,
 ) {
-    use crate::scan::ExceptionScope;
+    use crate::exception_scope::ExceptionScope;
     for exception in exceptions
         .iter_mut()
         .filter(|e| e.source == "PolicyException" && e.problem.is_none())
@@ -604,10 +604,12 @@ pub(super) fn generate_exceptions(
     exceptions: &mut [ExceptionEvidence],
     owners: &BTreeMap<ObjectName, ObjectName>,
     policy_kinds: &BTreeMap<String, String>,
-    scope: Option<&crate::scan::ExceptionScope>,
+    scope: Option<&crate::exception_scope::ExceptionScope>,
 ) -> Vec<GeneratedException> {
     let home = match scope {
-        Some(crate::scan::ExceptionScope::Namespace { namespace }) if namespace != "*" => {
+        Some(crate::exception_scope::ExceptionScope::Namespace { namespace })
+            if namespace != "*" =>
+        {
             Some(namespace.as_str())
         }
         _ => None,

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{EvidenceError, PolicyInfo, POLICY_DOCUMENT_KINDS};
-use crate::scan::last_run::{keys, DocumentDigest};
-use crate::scan::ExceptionScope;
+use crate::exception_scope::ExceptionScope;
+use crate::record_format::{keys, DocumentDigest};
 
 /// The outcome of the scan the reports came from, as the
 /// `polscan-last-run` ConfigMap records it.
@@ -63,7 +63,7 @@ pub struct ScanRecord {
     pub objects_evaluated_by_kind: Option<BTreeMap<String, usize>>,
     /// Results by policy, rule and status, as the scan counted them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub results_by_rule: Option<crate::scan::last_run::ResultsByRule>,
+    pub results_by_rule: Option<crate::record_format::ResultsByRule>,
     /// Which PolicyExceptions the scan applied; None when the record does
     /// not say (an older polscan applied every one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -76,19 +76,19 @@ pub struct ScanRecord {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub exception_namespace_missing: bool,
     /// The content digest of each policy and exception document the scan
-    /// loaded, by document key (`scan::last_run::document_key`); None
+    /// loaded, by document key ([`crate::record_format::document_key`]); None
     /// from an older record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_digests: Option<BTreeMap<String, String>>,
     /// The options that shaped the scan, by flag
-    /// (`scan::ScanOptions::settings`); None from an older record.
+    /// (polscan's `scan::ScanOptions::settings`); None from an older record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<BTreeMap<String, String>>,
     /// The shard (`I/N`) a sharded run's record is of, as read from one
     /// shard's ConfigMap; None for a whole-cluster scan and for the merged
     /// record of all shards ([`super::shards::merge_shards`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shard: Option<crate::scan::shard::Shard>,
+    pub shard: Option<crate::shard::Shard>,
     /// The run id of a sharded run (`scan --run-id`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_id: Option<String>,
@@ -240,7 +240,7 @@ impl ScanRecord {
         }
         let shard = text(keys::SHARD)
             .map(|t| {
-                crate::scan::shard::Shard::parse(t).map_err(|err| EvidenceError::Invalid {
+                crate::shard::Shard::parse(t).map_err(|err| EvidenceError::Invalid {
                     what: source.to_string(),
                     message: format!("{}: {err}", keys::SHARD),
                 })
@@ -639,7 +639,7 @@ impl ScanRecord {
     /// Whether the scan covered `namespace` (`""`: cluster-scoped objects,
     /// which a scan restricted to namespaces does not list).
     pub fn covered_namespace(&self, namespace: &str) -> bool {
-        crate::scan::selection::namespace_covered(
+        crate::record_format::namespace_covered(
             &self.namespaces,
             &self.excluded_namespaces,
             namespace,

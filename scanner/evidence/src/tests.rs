@@ -56,13 +56,6 @@ fn scan(complete: bool, failed: &[&str]) -> ScanRecord {
     }
 }
 
-impl ScanRecord {
-    fn with_source(mut self, source: &str) -> ScanRecord {
-        self.source = source.into();
-        self
-    }
-}
-
 fn input(reports: Vec<Value>, policies: Vec<Value>, scan: Option<ScanRecord>) -> EvidenceInput {
     let mut results = ReportResults::default();
     for report in &reports {
@@ -283,7 +276,7 @@ fn exceptions_with_expiry_in_the_window_and_expired() {
     // Exceptions the scan did not apply (as Kyverno by default) skip
     // nothing: their expiry is no rollback condition.
     let mut disabled = scan(true, &[]);
-    disabled.policy_exceptions = Some(crate::scan::ExceptionScope::Disabled);
+    disabled.policy_exceptions = Some(crate::exception_scope::ExceptionScope::Disabled);
     let evidence = build(&input(
         Vec::new(),
         vec![
@@ -436,7 +429,7 @@ fn guarded_reports() -> Vec<Value> {
 
 fn applied_in(namespace: &str) -> ScanRecord {
     ScanRecord {
-        policy_exceptions: Some(crate::scan::ExceptionScope::Namespace {
+        policy_exceptions: Some(crate::exception_scope::ExceptionScope::Namespace {
             namespace: namespace.into(),
         }),
         ..scan(true, &[])
@@ -513,7 +506,7 @@ fn scans_that_applied_different_exceptions_are_not_compared_like_with_like() {
     let mut unskipped = reports.clone();
     unskipped[0]["results"][0] = result("guarded", "fail", "team-b", "sneaky");
     let mut no_exceptions = scan(true, &[]);
-    no_exceptions.policy_exceptions = Some(crate::scan::ExceptionScope::Disabled);
+    no_exceptions.policy_exceptions = Some(crate::exception_scope::ExceptionScope::Disabled);
     let mut after = build(&input(unskipped, policies.clone(), Some(no_exceptions)));
     let comparison = compare::compare(&before, &after);
     let change = comparison
@@ -750,7 +743,7 @@ fn a_change_in_the_second_the_scan_started_counts_as_after_it() {
         record.input_digests = Some(
             documents
                 .iter()
-                .filter_map(crate::scan::last_run::DocumentDigest::of)
+                .filter_map(crate::record_format::DocumentDigest::of)
                 .map(|d| (d.key, d.digest))
                 .collect(),
         );
@@ -901,7 +894,7 @@ fn skips_by_exceptions_the_scan_did_not_apply_or_does_not_record_are_not_ready()
         .is_some_and(|p| p.starts_with("not applied: outside namespace kyverno")));
     // Kyverno's default: none applied.
     let disabled = judge(ScanRecord {
-        policy_exceptions: Some(crate::scan::ExceptionScope::Disabled),
+        policy_exceptions: Some(crate::exception_scope::ExceptionScope::Disabled),
         ..scan(true, &[])
     });
     assert_eq!(find(&disabled, "guarded").verdict, Verdict::NotReady);
@@ -1298,107 +1291,6 @@ fn an_exception_covers_its_policy_and_rules_not_a_policy_named_like_a_namespace(
     };
     assert!(cel.covers("require-replicas"));
     assert!(!cel.covers("require"));
-}
-
-#[test]
-fn the_record_a_scan_writes_is_the_record_evidence_reads() {
-    use crate::cluster::discovery::ApiKind;
-    use crate::cluster::ClusterError;
-    use crate::scan::{KindListing, ScanOutcome};
-    let refused = || ClusterError::Transport {
-        what: "listing".into(),
-        message: "refused".into(),
-    };
-    let mut outcome = ScanOutcome {
-        listings: vec![
-            KindListing {
-                kind: ApiKind::listable_for_tests("apps", "Deployment"),
-                objects: 0,
-                error: Some(refused()),
-            },
-            KindListing {
-                kind: ApiKind::listable_for_tests("", "Pod"),
-                objects: 3,
-                error: None,
-            },
-        ],
-        write_failures: vec![refused(), refused()],
-        failed_policy_sources: vec!["clusterpolicies.kyverno.io".into()],
-        invalid_policies: vec!["team/broken".into(), "bad".into()],
-        policies_incomplete: true,
-        namespaces: vec!["a".into(), "b".into()],
-        excluded_namespaces: vec!["b".into()],
-        exceptions: crate::scan::ExceptionScope::Namespace {
-            namespace: "kyverno".into(),
-        },
-        resource_filters: Some(("kyverno/kyverno".into(), 17)),
-        exception_namespace_missing: true,
-        ..ScanOutcome::default()
-    };
-    outcome.objects_evaluated_by_kind.insert("Pod".into(), 2);
-    outcome
-        .results_by_rule
-        .entry("require-labels".into())
-        .or_default()
-        .entry("check".into())
-        .or_default()
-        .insert("fail".into(), 2);
-    let written = crate::scan::last_run::config_map(
-        "ns",
-        "run",
-        Ok(&outcome),
-        at("2026-11-20T10:00:00Z"),
-        at("2026-11-20T10:05:00Z"),
-    );
-    let read = ScanRecord::from_config_map(&written, "ns/run").expect("record");
-    let mut expected = scan(false, &["apps/Deployment"]).with_source("ns/run");
-    expected.policy_exceptions = Some(crate::scan::ExceptionScope::Namespace {
-        namespace: "kyverno".into(),
-    });
-    expected.failed_policy_sources = vec!["clusterpolicies.kyverno.io".into()];
-    expected.invalid_policies = vec!["team/broken".into(), "bad".into()];
-    expected.write_failed_reports = 2;
-    expected.policies_incomplete = true;
-    expected.namespaces = vec!["a".into(), "b".into()];
-    expected.excluded_namespaces = vec!["b".into()];
-    expected.objects_by_kind = Some(
-        [("apps/Deployment".to_string(), 0), ("Pod".to_string(), 3)]
-            .into_iter()
-            .collect(),
-    );
-    expected.objects_evaluated_by_kind = Some([("Pod".to_string(), 2)].into_iter().collect());
-    expected.results_by_rule = outcome.results_by_rule.clone().into();
-    expected.exception_namespace_missing = true;
-    expected.resource_filters = Some(super::record::ResourceFiltersApplied {
-        source: "kyverno/kyverno".into(),
-        count: 17,
-    });
-    assert_eq!(read, expected);
-    assert!(
-        read.exceptions_statement()
-            .contains("but namespace kyverno does not exist in the cluster"),
-        "{}",
-        read.exceptions_statement()
-    );
-    // The evidence says which filters its results assume.
-    let evidence = build(&input(Vec::new(), Vec::new(), Some(read)));
-    assert!(
-        evidence.scope_statements().iter().any(|s| s.starts_with(
-            "Kyverno's resourceFilters applied (17 filter(s) from ConfigMap kyverno/kyverno,"
-        )),
-        "{:?}",
-        evidence.scope_statements()
-    );
-    let failed = crate::scan::last_run::config_map(
-        "ns",
-        "run",
-        Err("no policies"),
-        at("2026-11-20T10:00:00Z"),
-        at("2026-11-20T10:05:00Z"),
-    );
-    let read = ScanRecord::from_config_map(&failed, "ns/run").expect("record");
-    assert_eq!(read.error.as_deref(), Some("no policies"));
-    assert!(!read.complete);
 }
 
 /// A ClusterPolicy with rules `a` (Audit) and `b` (the policy's action
@@ -1818,7 +1710,7 @@ fn a_rule_that_evaluated_nothing_is_no_evidence_unless_nothing_is_in_scope() {
     // A sharded run with a shard missing did not count that shard's
     // objects: 0 listed says nothing of what exists.
     let mut gappy = empty;
-    gappy.shards = Some(crate::evidence::shards::ShardCoverage {
+    gappy.shards = Some(crate::shards::ShardCoverage {
         count: 2,
         recorded: vec![0],
         gaps: vec!["shard 1/2: no record".into()],
@@ -1852,7 +1744,7 @@ fn a_rule_that_evaluated_nothing_is_no_evidence_unless_nothing_is_in_scope() {
     // The same empty list from an audit of files says nothing of kinds.
     let mut nothing_listed = scan(true, &[]);
     nothing_listed.objects_by_kind = Some(BTreeMap::new());
-    nothing_listed.policy_exceptions = Some(crate::scan::ExceptionScope::Disabled);
+    nothing_listed.policy_exceptions = Some(crate::exception_scope::ExceptionScope::Disabled);
     let evidence = build(&input(
         reports.clone(),
         policies.clone(),
@@ -1866,7 +1758,7 @@ fn a_rule_that_evaluated_nothing_is_no_evidence_unless_nothing_is_in_scope() {
         half.reasons
     );
     let mut of_files = nothing_listed;
-    of_files.policy_exceptions = Some(crate::scan::ExceptionScope::Given);
+    of_files.policy_exceptions = Some(crate::exception_scope::ExceptionScope::Given);
     let evidence = build(&input(reports.clone(), policies.clone(), Some(of_files)));
     let half = find(&evidence, "half");
     assert!(
@@ -2038,7 +1930,7 @@ fn a_generated_policy_exception_goes_where_kyverno_reads_them_and_says_what_it_m
     let mut applied = policies.clone();
     applied.push(evidence.generated_exceptions[0].document.clone());
     let mut disabled = scan(true, &[]);
-    disabled.policy_exceptions = Some(crate::scan::ExceptionScope::Disabled);
+    disabled.policy_exceptions = Some(crate::exception_scope::ExceptionScope::Disabled);
     let evidence = build(&input(reports, applied, Some(disabled)));
     let why = evidence.generated_exceptions[0]
         .existing_not_applied

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::record::ScanRecord;
-use crate::scan::shard::Shard;
+use crate::shard::Shard;
 
 /// What of a sharded run the evidence's record covers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -522,7 +522,7 @@ mod tests {
         assert_eq!(digests["cpol/p"], CONFLICTING_DIGEST);
         assert_eq!(digests["cpol/new"], CONFLICTING_DIGEST);
         // The reason says what happened, not that the policy changed.
-        let now = crate::scan::last_run::DocumentDigest {
+        let now = crate::record_format::DocumentDigest {
             key: "cpol/new".into(),
             digest: "d1".into(),
         };
@@ -534,13 +534,13 @@ mod tests {
         assert_eq!(merged.objects_by_kind.as_ref().unwrap()["Pod"], 33);
         // Settings the shards share come through.
         let mut first = shard_record(0, 2, Some("j"), 10);
-        first.policy_exceptions = Some(crate::scan::ExceptionScope::Disabled);
+        first.policy_exceptions = Some(crate::exception_scope::ExceptionScope::Disabled);
         let mut other = shard_record(1, 2, Some("j"), 11);
-        other.policy_exceptions = Some(crate::scan::ExceptionScope::Disabled);
+        other.policy_exceptions = Some(crate::exception_scope::ExceptionScope::Disabled);
         let merged = merge_shards("ns/last-0..1", vec![(0, Ok(first)), (1, Ok(other))]).unwrap();
         assert_eq!(
             merged.policy_exceptions,
-            Some(crate::scan::ExceptionScope::Disabled)
+            Some(crate::exception_scope::ExceptionScope::Disabled)
         );
     }
 

@@ -7,17 +7,23 @@
 //! namespace and owner, the exceptions (with a Kyverno PolicyException
 //! generated for each bypass only polscan's annotations make), and the
 //! rollback change and conditions. Sans-IO: the cluster and file reading
-//! live in `cluster::evidence_source` and the CLI; the package files in
-//! [`package`].
+//! live in polscan's `cluster::evidence_source` and its CLI; the package
+//! files in [`package`]. The run record's format ([`record_format`]), the
+//! shard partition ([`shard`]) and the exception scope
+//! ([`exception_scope`]) live here because both the scan that writes a
+//! record and the evidence that reads it use them.
 
 pub mod compare;
+pub mod exception_scope;
 pub mod exceptions;
 pub mod html;
 pub mod markdown;
 pub mod package;
 pub mod policy_info;
 pub mod record;
+pub mod record_format;
 mod results;
+pub mod shard;
 pub mod shards;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,15 +33,15 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::engine::exceptions as annotation_exceptions;
-use crate::engine::exceptions::properties as ex_props;
-use crate::engine::policy::normalized_action;
 use exceptions::{
     annotation_exception_evidence, current_exceptions, excused_violation, generate_exceptions,
     mark_not_applied, policy_exceptions, stale_exceptions, CurrentException, EXCEPTION_ANNOTATION,
 };
 pub use exceptions::{ExceptionEvidence, ExceptionStatus, GeneratedException};
 pub use policy_info::{PolicyInfo, Rollback, RuleInfo, POLICY_DOCUMENT_KINDS};
+use polscan_engine::exceptions as annotation_exceptions;
+use polscan_engine::exceptions::properties as ex_props;
+use polscan_engine::policy::normalized_action;
 pub use record::ScanRecord;
 use record::{
     failed_kinds_matched, failed_sources_affecting, listed_in_scope, nothing_in_scope,
@@ -927,7 +933,7 @@ fn policy_evidence(
         let by_exception = result.properties.contains_key("exceptions")
             || result
                 .properties
-                .contains_key(crate::engine::exceptions::properties::EXCEPTION);
+                .contains_key(polscan_engine::exceptions::properties::EXCEPTION);
         if &*result.result == "skip" && by_exception {
             let annotation_only = excused_violation(result);
             excused.push(Violation {

@@ -12,8 +12,7 @@
 //! pkg/cel/engine/exception.go). The chart leaves the feature off.
 
 use serde::{Deserialize, Serialize};
-
-use crate::loader::Document;
+use serde_json::Value;
 
 /// The PolicyExceptions a run applies.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,15 +98,20 @@ impl ExceptionScope {
 
     /// Keeps the documents this scope applies: every policy, and the
     /// PolicyExceptions (either group) in its namespaces. Returns the
-    /// PolicyExceptions held back, by `namespace/name`.
-    pub fn keep_applied(&self, documents: &mut Vec<Document>) -> Vec<String> {
+    /// PolicyExceptions held back, by `namespace/name`. `value` gives each
+    /// document's content (documents carry their origin beside it).
+    pub fn keep_applied<D>(
+        &self,
+        documents: &mut Vec<D>,
+        value: impl Fn(&D) -> &Value,
+    ) -> Vec<String> {
         let mut held = Vec::new();
         documents.retain(|document| {
-            if !is_policy_exception(&document.value) {
+            let document = value(document);
+            if !is_policy_exception(document) {
                 return true;
             }
             let namespace = document
-                .value
                 .pointer("/metadata/namespace")
                 .and_then(serde_json::Value::as_str)
                 .unwrap_or("");
@@ -115,7 +119,6 @@ impl ExceptionScope {
                 return true;
             }
             let name = document
-                .value
                 .pointer("/metadata/name")
                 .and_then(serde_json::Value::as_str)
                 .unwrap_or("");
@@ -164,34 +167,19 @@ pub fn is_policy_exception(document: &serde_json::Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::loader::Origin;
     use serde_json::json;
 
-    fn exception(group: &str, namespace: &str, name: &str) -> Document {
-        Document {
-            value: json!({"apiVersion": format!("{group}/v2"), "kind": "PolicyException",
-                          "metadata": {"namespace": namespace, "name": name}}),
-            origin: Origin {
-                path: "PolicyException/x".into(),
-                index: 0,
-                line: 0,
-            },
-        }
+    fn exception(group: &str, namespace: &str, name: &str) -> Value {
+        json!({"apiVersion": format!("{group}/v2"), "kind": "PolicyException",
+                          "metadata": {"namespace": namespace, "name": name}})
     }
 
-    fn policy() -> Document {
-        Document {
-            value: json!({"apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy",
-                          "metadata": {"name": "p"}}),
-            origin: Origin {
-                path: "ClusterPolicy/p".into(),
-                index: 0,
-                line: 0,
-            },
-        }
+    fn policy() -> Value {
+        json!({"apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy",
+                          "metadata": {"name": "p"}})
     }
 
-    fn documents() -> Vec<Document> {
+    fn documents() -> Vec<Value> {
         vec![
             policy(),
             exception("kyverno.io", "kyverno", "a"),
@@ -203,7 +191,7 @@ mod tests {
     fn absent_flag_applies_no_exception_as_kyvernos_default() {
         let scope = ExceptionScope::from_flag(None).unwrap();
         let mut docs = documents();
-        let held = scope.keep_applied(&mut docs);
+        let held = scope.keep_applied(&mut docs, |d| d);
         assert_eq!(held, vec!["kyverno/a", "team-b/b"]);
         assert_eq!(docs.len(), 1);
         let message = scope.held_back_message(&held).unwrap();
@@ -216,11 +204,11 @@ mod tests {
     fn a_namespace_applies_only_its_exceptions_and_star_all() {
         let scope = ExceptionScope::from_flag(Some("kyverno")).unwrap();
         let mut docs = documents();
-        assert_eq!(scope.keep_applied(&mut docs), vec!["team-b/b"]);
+        assert_eq!(scope.keep_applied(&mut docs, |d| d), vec!["team-b/b"]);
         assert_eq!(docs.len(), 2);
         let all = ExceptionScope::from_flag(Some("*")).unwrap();
         let mut docs = documents();
-        assert!(all.keep_applied(&mut docs).is_empty());
+        assert!(all.keep_applied(&mut docs, |d| d).is_empty());
         assert_eq!(docs.len(), 3);
         assert!(all.held_back_message(&[]).is_none());
     }

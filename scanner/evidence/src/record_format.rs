@@ -1,0 +1,182 @@
+//! The run record's format, shared by the scan that writes it and the
+//! evidence that reads it back (`polscan-last-run`, or `<name>-<I>` for
+//! shard I): the record's keys, the digests of the policy documents a run
+//! judged by, results counted by policy, rule and status, the spelling of a
+//! kind, and which namespaces a run's selection covers. Values in, text and
+//! digests out; no I/O.
+
+use std::collections::BTreeMap;
+
+use polscan_engine::RuleStatus;
+use serde_json::Value;
+
+/// The keys `polscan evidence` reads back (`evidence::ScanRecord`).
+pub mod keys {
+    pub const STARTED: &str = "started";
+    pub const FINISHED: &str = "finished";
+    pub const COMPLETE: &str = "complete";
+    pub const ERROR: &str = "error";
+    pub const DRY_RUN: &str = "dryRun";
+    pub const FAILED_KINDS: &str = "failedKinds";
+    /// Comma list of policy sources (`clusterpolicies.kyverno.io`) not read.
+    pub const FAILED_POLICY_SOURCES: &str = "failedPolicySources";
+    /// Comma list of qualified names of policies that failed to load.
+    pub const INVALID_POLICIES: &str = "invalidPolicies";
+    /// Count of reports that could not be written or deleted.
+    pub const WRITE_FAILED_REPORTS: &str = "writeFailedReports";
+    /// JSON `{Kind: n}`: objects listed per kind display name.
+    pub const OBJECTS_BY_KIND: &str = "objectsByKind";
+    /// JSON `{Kind: n}`: objects evaluated by at least one rule.
+    pub const OBJECTS_EVALUATED_BY_KIND: &str = "objectsEvaluatedByKind";
+    /// JSON `{policy: {rule: {status: n}}}`.
+    pub const RESULTS_BY_RULE: &str = "resultsByRule";
+    /// `true` when some policy could not be read or loaded: rewritten
+    /// reports carried over the stored results of the missing policies.
+    pub const POLICIES_INCOMPLETE: &str = "policiesIncomplete";
+    /// Comma list of the only namespaces scanned (`--namespace`).
+    pub const NAMESPACES: &str = "namespaces";
+    /// Comma list of namespaces left out (`--exclude-namespaces`).
+    pub const EXCLUDED_NAMESPACES: &str = "excludedNamespaces";
+    /// Which PolicyExceptions the run applied: `disabled` (Kyverno's
+    /// default), `namespace` (those in [`EXCEPTION_NAMESPACE`]) or `given`
+    /// (an audit of files: every one given).
+    pub const POLICY_EXCEPTIONS: &str = "policyExceptions";
+    /// The namespace whose PolicyExceptions were applied (`*`: all), as
+    /// Kyverno's `--exceptionNamespace`.
+    pub const EXCEPTION_NAMESPACE: &str = "exceptionNamespace";
+    /// Count of the cluster's PolicyExceptions found but not applied.
+    pub const EXCEPTIONS_NOT_APPLIED: &str = "policyExceptionsNotApplied";
+    /// `true` when the exception namespace does not exist in the cluster.
+    pub const EXCEPTION_NAMESPACE_MISSING: &str = "exceptionNamespaceMissing";
+    /// Kyverno's resourceFilters the run applied: `<namespace>/<name>` of
+    /// its ConfigMap; absent when it applied none.
+    pub const RESOURCE_FILTERS_FROM: &str = "resourceFiltersFrom";
+    /// How many filters that ConfigMap held.
+    pub const RESOURCE_FILTERS: &str = "resourceFilters";
+    /// JSON `{document key: content digest}` of every policy and exception
+    /// document the run loaded ([`super::document_key`],
+    /// [`super::document_digest`]): `polscan evidence` tells from it that a
+    /// document is the one the scan read, where change times (whole
+    /// seconds) cannot.
+    pub const INPUT_DIGESTS: &str = "inputDigests";
+    /// `I/N`: the shard of a sharded scan this record is of
+    /// ([`crate::shard`]); absent for a whole-cluster scan.
+    pub const SHARD: &str = "shard";
+    /// The run a shard belongs to (`--run-id`): shards of one run share it.
+    pub const RUN_ID: &str = "runId";
+    /// The start of a complete run of the same run id whose record this
+    /// one replaced: the id was given to two runs, so the other shards'
+    /// records of it may be of either.
+    pub const RUN_ID_REUSED: &str = "runIdReusedFrom";
+    /// The run's start to the nanosecond: tells two runs apart that
+    /// started in the same second (`started` is whole seconds).
+    pub const ATTEMPT: &str = "attempt";
+    /// The report API the run wrote to (`group/version`).
+    pub const REPORT_API: &str = "reportApi";
+    /// JSON `{flag: value}`: the options that shaped the run
+    /// (`ScanOptions::settings`); shards of one run must agree on them.
+    pub const SETTINGS: &str = "settings";
+}
+
+/// The ConfigMap shard `index` records its run in: `<name>-<index>`
+/// (`polscan evidence` reads them back by it).
+pub fn shard_record_name(name: &str, index: u32) -> String {
+    format!("{name}-{index}")
+}
+
+/// Results by policy, rule and status.
+pub type ResultsByRule = BTreeMap<String, BTreeMap<String, BTreeMap<String, usize>>>;
+
+/// Counts one result of `policy` (qualified name), `rule` and reported
+/// `status`.
+pub fn count(by_rule: &mut ResultsByRule, policy: String, rule: &str, status: RuleStatus) {
+    let by_status = by_rule.entry(policy).or_default();
+    let by_status = match by_status.get_mut(rule) {
+        Some(found) => found,
+        None => by_status.entry(rule.to_string()).or_default(),
+    };
+    match by_status.get_mut(status.as_str()) {
+        Some(count) => *count += 1,
+        None => {
+            by_status.insert(status.as_str().to_string(), 1);
+        }
+    }
+}
+
+/// `Kind` or `group/Kind` of an apiVersion and kind, as `failedKinds` and
+/// `objectsByKind` spell it.
+pub fn kind_display_name(api_version: &str, kind: &str) -> String {
+    match polscan_engine::kinds::group_of(api_version) {
+        "" => kind.to_string(),
+        group => format!("{group}/{kind}"),
+    }
+}
+
+/// A policy or exception document as it judges: without the metadata the
+/// server changes on its own and without `status` (Kyverno writes it),
+/// none of which changes a result.
+pub fn judging_content(document: &Value) -> Value {
+    let mut value = document.clone();
+    if let Some(Value::Object(metadata)) = value.get_mut("metadata") {
+        for field in [
+            "resourceVersion",
+            "managedFields",
+            "generation",
+            "uid",
+            "creationTimestamp",
+        ] {
+            metadata.remove(field);
+        }
+    }
+    if let Value::Object(object) = &mut value {
+        object.remove("status");
+    }
+    value
+}
+
+/// Which document this is, across API versions:
+/// `<group>/<kind>/<namespace>/<name>`. None without a kind or name.
+pub fn document_key(document: &Value) -> Option<String> {
+    let text = |pointer: &str| document.pointer(pointer).and_then(Value::as_str);
+    let kind = text("/kind").filter(|k| !k.is_empty())?;
+    let name = text("/metadata/name").filter(|n| !n.is_empty())?;
+    let group = polscan_engine::kinds::group_of(text("/apiVersion").unwrap_or(""));
+    let namespace = text("/metadata/namespace").unwrap_or("");
+    Some(format!("{group}/{kind}/{namespace}/{name}"))
+}
+
+/// A document's key and digest: what `polscan evidence` compares with
+/// the run record's [`keys::INPUT_DIGESTS`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DocumentDigest {
+    pub key: String,
+    pub digest: String,
+}
+
+impl DocumentDigest {
+    /// None for a document without a kind or name.
+    pub fn of(document: &Value) -> Option<DocumentDigest> {
+        Some(DocumentDigest {
+            key: document_key(document)?,
+            digest: document_digest(document),
+        })
+    }
+}
+
+/// The SHA-256 (hex) of a document's [`judging_content`].
+pub fn document_digest(document: &Value) -> String {
+    use sha2::{Digest, Sha256};
+    let bytes = serde_json::to_vec(&judging_content(document)).unwrap_or_default();
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Whether a scan limited to `only` (all when empty) and leaving out
+/// `excluded` covers `namespace` (`""`: cluster-scoped objects, which a
+/// scan limited to namespaces does not list).
+pub fn namespace_covered(only: &[String], excluded: &[String], namespace: &str) -> bool {
+    if namespace.is_empty() {
+        return only.is_empty();
+    }
+    (only.is_empty() || only.iter().any(|n| n == namespace))
+        && !excluded.iter().any(|n| n == namespace)
+}
