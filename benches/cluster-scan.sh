@@ -66,12 +66,12 @@ POLSCAN="$PWD/target/release/polscan"
 WRITER="$PWD/target/release/write-limit"
 
 # polscan's write concurrency: the flag's default when it has one, else the
-# library's default (ScanOptions::default in scanner/src/scan/mod.rs).
+# library's default (ScanOptions::default in scanner/cluster/src/scan/mod.rs).
 WRITE_CONCURRENCY="${WRITE_CONCURRENCY:-$("$POLSCAN" scan --help | python3 -c '
 import re, sys
 m = re.search(r"--write-concurrency\b.*?(?:\[default: (\d+)\]|\n\s+-)", sys.stdin.read(), re.S)
 print(m.group(1) if m and m.group(1) else "")')}"
-WRITE_CONCURRENCY="${WRITE_CONCURRENCY:-$(grep -oP 'write_concurrency: \K[0-9]+' scanner/src/scan/mod.rs | head -1)}"
+WRITE_CONCURRENCY="${WRITE_CONCURRENCY:-$(grep -oP 'write_concurrency: \K[0-9]+' scanner/cluster/src/scan/mod.rs | head -1)}"
 
 KUBECONFIG="$(bash scripts/apiserver.sh start "$DIR/server")"
 export KUBECONFIG

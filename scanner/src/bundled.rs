@@ -38,8 +38,8 @@ pub const EXAMPLES: &[(&str, &str)] = bundle!("examples":
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::policy::Policy;
-    use crate::loader::parse_documents;
+    use polscan::engine::policy::Policy;
+    use polscan::loader::parse_documents;
     use std::collections::BTreeSet;
     use std::path::Path;
 
@@ -85,8 +85,8 @@ mod tests {
 
     #[test]
     fn demo_audit_finds_passes_and_failures() {
-        use crate::audit::{audit, AuditInput};
-        use crate::engine::RuleStatus;
+        use polscan::audit::{audit, AuditInput};
+        use polscan::engine::RuleStatus;
         let load = |files: &[(&str, &str)]| {
             files
                 .iter()

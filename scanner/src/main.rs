@@ -3,6 +3,7 @@
 //! the library's work, with mimalloc as its allocator (see
 //! scanner/Cargo.toml for why).
 
+mod bundled;
 mod cli;
 
 #[global_allocator]

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use super::output;
 use super::DemoArgs;
+use crate::bundled;
 use polscan::audit::{self, AuditInput};
-use polscan::bundled;
 use polscan::loader;
 
 pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {

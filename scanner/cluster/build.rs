@@ -29,13 +29,13 @@ fn main() {
     let inputs = [
         manifest.join("src"),
         manifest.join("Cargo.toml"),
-        manifest.join("engine/src"),
-        manifest.join("engine/Cargo.toml"),
-        manifest.join("evidence/src"),
-        manifest.join("evidence/Cargo.toml"),
-        manifest.join("../report-model/src"),
-        manifest.join("../report-model/Cargo.toml"),
-        manifest.join("../Cargo.lock"),
+        manifest.join("../engine/src"),
+        manifest.join("../engine/Cargo.toml"),
+        manifest.join("../evidence/src"),
+        manifest.join("../evidence/Cargo.toml"),
+        manifest.join("../../report-model/src"),
+        manifest.join("../../report-model/Cargo.toml"),
+        manifest.join("../../Cargo.lock"),
     ];
     let mut found = Vec::new();
     for input in &inputs {
