@@ -22,11 +22,11 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::engine::admission_policy::AdmissionPolicy;
-use crate::engine::cel_exception::CelPolicyException;
+use crate::engine::exceptions::cel::CelPolicyException;
+use crate::engine::exceptions::kyverno::PolicyException;
 use crate::engine::fake_cluster::{ApiCallMocks, FakeCluster, GlobalContextMocks};
 use crate::engine::matching::RequestInfo;
 use crate::engine::policy::Policy;
-use crate::engine::policy_exception::PolicyException;
 use crate::engine::supplied_data::SuppliedData;
 use crate::engine::validating_policy::ValidatingPolicy;
 use crate::engine::values::Values;

@@ -15,11 +15,11 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::engine::admission_policy::AdmissionPolicy;
-use crate::engine::cel_exception::CelPolicyException;
 use crate::engine::context::ClusterData;
+use crate::engine::exceptions::cel::CelPolicyException;
+use crate::engine::exceptions::kyverno::PolicyException;
 use crate::engine::matching::{string_map, RequestInfo};
 use crate::engine::policy::{Policy, PolicyMeta};
-use crate::engine::policy_exception::PolicyException;
 use crate::engine::supplied_data::SuppliedData;
 use crate::engine::validating_policy::ValidatingPolicy;
 use crate::engine::values::Values;

@@ -6,16 +6,14 @@
 
 pub mod admission;
 pub mod admission_policy;
+pub mod anchor;
 pub mod autogen;
 pub mod cel;
-pub mod cel_exception;
 pub mod conditions;
 pub mod context;
-pub mod duration;
 pub mod exceptions;
 pub mod fake_cluster;
 pub mod host;
-pub mod images;
 pub mod jmespath;
 pub mod kinds;
 pub mod matching;
@@ -23,17 +21,15 @@ pub mod operators;
 pub mod pattern;
 pub mod pod_security;
 pub mod policy;
-pub mod policy_exception;
 pub mod policy_validation;
-pub mod quantity;
 pub mod resource_filters;
 pub mod supplied_data;
 pub mod target_kinds;
 pub mod validate;
 pub mod validating_policy;
+pub mod value_types;
 pub mod values;
 pub mod variables;
-pub mod wildcard;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -223,9 +219,9 @@ pub struct Engine {
     cluster: Arc<dyn ClusterData>,
     options: EngineOptions,
     /// Kyverno PolicyExceptions.
-    exceptions: Arc<Vec<policy_exception::PolicyException>>,
+    exceptions: Arc<Vec<exceptions::kyverno::PolicyException>>,
     /// Kyverno CEL PolicyExceptions (policies.kyverno.io).
-    cel_exceptions: Arc<Vec<cel_exception::CelPolicyException>>,
+    cel_exceptions: Arc<Vec<exceptions::cel::CelPolicyException>>,
 }
 
 impl Engine {
@@ -283,7 +279,7 @@ impl Engine {
     /// `background: false` are left out, as Kyverno's background scan does).
     pub fn with_policy_exceptions(
         mut self,
-        exceptions: Vec<policy_exception::PolicyException>,
+        exceptions: Vec<exceptions::kyverno::PolicyException>,
     ) -> Engine {
         self.exceptions = Arc::new(
             exceptions
@@ -298,7 +294,7 @@ impl Engine {
     /// their `policyRefs` name.
     pub fn with_cel_policy_exceptions(
         mut self,
-        exceptions: Vec<cel_exception::CelPolicyException>,
+        exceptions: Vec<exceptions::cel::CelPolicyException>,
     ) -> Engine {
         self.cel_exceptions = Arc::new(exceptions);
         self
@@ -388,7 +384,7 @@ impl Engine {
                 equivalent_versions: self.options.equivalent_versions,
                 ..ResourceIdentity::from_resource(resource)
             },
-            images: images::images_variable(resource),
+            images: value_types::images::images_variable(resource),
             cel_scopes: cel::ScopeCache::default(),
             json_context: std::cell::RefCell::new(None),
         };
@@ -444,7 +440,7 @@ impl Engine {
             }))
             .collect::<Vec<_>>();
         let empty = BTreeMap::new();
-        policy_exception::apply(
+        exceptions::kyverno::apply(
             &self.exceptions,
             resource,
             env.namespace_labels
@@ -455,7 +451,7 @@ impl Engine {
             self.options.equivalent_versions,
             &|meta, rule| self.pod_security_block(meta, rule, &prepared.identity.kind),
         );
-        exceptions::apply(
+        exceptions::annotation::apply(
             resource,
             &mut responses,
             env.now.unwrap_or_else(host::now),
@@ -481,7 +477,7 @@ impl Engine {
 
     /// The CEL PolicyExceptions attached to a CEL policy, each once per
     /// `policyRefs` entry naming it (vpol `NewProvider`).
-    fn cel_exceptions_for(&self, meta: &PolicyMeta) -> Vec<&cel_exception::CelPolicyException> {
+    fn cel_exceptions_for(&self, meta: &PolicyMeta) -> Vec<&exceptions::cel::CelPolicyException> {
         self.cel_exceptions
             .iter()
             .flat_map(|e| std::iter::repeat_n(e, e.refs_to(&meta.kind, &meta.name)))

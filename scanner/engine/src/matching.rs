@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::policy::{
     LabelSelector, MatchResources, ResourceDescription, ResourceFilter, Subject, UserInfoFilter,
 };
-use super::wildcard;
+use crate::value_types::wildcard;
 
 /// Who made the request. Background scans have none (all fields empty).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

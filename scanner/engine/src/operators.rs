@@ -7,9 +7,9 @@
 
 use serde_json::Value;
 
-use super::duration;
-use super::quantity::Quantity;
-use super::wildcard;
+use crate::value_types::duration;
+use crate::value_types::quantity::Quantity;
+use crate::value_types::wildcard;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum OperatorError {

@@ -23,7 +23,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::{images, wildcard};
+use crate::value_types::{images, wildcard};
 
 /// A rule's `validate.podSecurity` block (Kyverno's `kyvernov1.PodSecurity`).
 #[derive(Debug, Clone, Deserialize, Default)]

@@ -334,7 +334,7 @@ pub fn matching_override(
             None => true,
             Some(list) => list
                 .iter()
-                .any(|pattern| super::wildcard::matches(pattern, namespace)),
+                .any(|pattern| crate::value_types::wildcard::matches(pattern, namespace)),
         };
         (in_namespaces && selected(o)).then_some(action)
     })

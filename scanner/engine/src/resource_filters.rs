@@ -10,7 +10,7 @@
 //! `ParseKindSelector` (pkg/utils/kube/kind.go) and
 //! `configuration.ToFilter` (pkg/config/config.go).
 
-use super::wildcard;
+use crate::value_types::wildcard;
 
 /// One `[kind,namespace,name]` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,7 +7,7 @@
 
 use super::admission::ResourceRule;
 use super::matching::parse_kind_selector;
-use super::wildcard;
+use crate::value_types::wildcard;
 
 /// Controllers Kyverno's autogen extends Pod policies to.
 const POD_CONTROLLERS: [(&str, &str); 7] = [

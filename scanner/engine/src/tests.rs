@@ -419,7 +419,7 @@ fn plain_cel_inputs_are_what_the_base_context_gives() {
             resource,
             reference: ResourceRef::from_resource(resource),
             identity: ResourceIdentity::from_resource(resource),
-            images: images::images_variable(resource),
+            images: crate::value_types::images::images_variable(resource),
             cel_scopes: cel::ScopeCache::default(),
             json_context: std::cell::RefCell::new(None),
         };

@@ -15,9 +15,9 @@ use super::admission::{
     RequestFacts, ValidationBody,
 };
 use super::cel::PolicyInputs;
-use super::cel_exception::{self, CelPolicyException, Verdict};
 use super::context::ClusterData;
 use super::policy::{PolicyError, PolicyMeta};
+use crate::exceptions::cel::{CelPolicyException, Verdict};
 
 const KINDS: [&str; 2] = ["ValidatingPolicy", "NamespacedValidatingPolicy"];
 
@@ -258,7 +258,7 @@ impl ValidatingPolicy {
             ..PolicyInputs::default()
         };
         let ignore_errors = self.spec.failure_policy.as_deref() == Some("Ignore");
-        match cel_exception::check(exceptions, scope, data, policy, ignore_errors) {
+        match crate::exceptions::cel::check(exceptions, scope, data, policy, ignore_errors) {
             Verdict::Decided(outcome) => Some(outcome),
             Verdict::Evaluate(allowances) => Some(body.run_with(
                 scope,

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{Evidence, ExceptionStatus, PolicyEvidence, Verdict, Violation};
-use polscan_engine::exceptions::base_rule;
+use polscan_engine::exceptions::annotation::base_rule;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -15,7 +15,7 @@ use serde_json::Value;
 #[cfg(test)]
 use super::results::{Interner, Properties};
 use super::{ex_props, ObjectName, ReportedResult};
-use polscan_engine::exceptions as annotation_exceptions;
+use polscan_engine::exceptions::annotation as annotation_exceptions;
 
 /// Where an exception stands against its expiry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

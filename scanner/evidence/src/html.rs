@@ -410,7 +410,7 @@ pub fn render(evidence: &Evidence) -> String {
         let _ = write!(
             out,
             "<h2 id=\"generated-exceptions\">Generated PolicyExceptions</h2><p class=\"warning\">These resources are excused only by <code>{}</code> annotations, which Kyverno's admission does not read: once the policy is enforced, it would reject them when created again (a rollout's new Pods, a re-apply) and at an update that newly violates, or at any update where the rule sets allowExistingViolations: false. Apply these files to make each bypass explicit to Kyverno; each matches the excused resources' top owner by name and what it creates (<code>&lt;owner&gt;-*</code>), from the highest excused kind down, so the next rollout stays covered.</p><ul>",
-            escape(polscan_engine::exceptions::EXCEPTION)
+            escape(polscan_engine::exceptions::annotation::EXCEPTION)
         );
         for generated in &evidence.generated_exceptions {
             let _ = write!(

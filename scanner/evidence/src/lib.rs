@@ -39,8 +39,8 @@ use exceptions::{
 };
 pub use exceptions::{ExceptionEvidence, ExceptionStatus, GeneratedException};
 pub use policy_info::{PolicyInfo, Rollback, RuleInfo, POLICY_DOCUMENT_KINDS};
-use polscan_engine::exceptions as annotation_exceptions;
-use polscan_engine::exceptions::properties as ex_props;
+use polscan_engine::exceptions::annotation as annotation_exceptions;
+use polscan_engine::exceptions::annotation::properties as ex_props;
 use polscan_engine::policy::normalized_action;
 pub use record::ScanRecord;
 use record::{
@@ -933,7 +933,7 @@ fn policy_evidence(
         let by_exception = result.properties.contains_key("exceptions")
             || result
                 .properties
-                .contains_key(polscan_engine::exceptions::properties::EXCEPTION);
+                .contains_key(polscan_engine::exceptions::annotation::properties::EXCEPTION);
         if &*result.result == "skip" && by_exception {
             let annotation_only = excused_violation(result);
             excused.push(Violation {

@@ -135,7 +135,7 @@ pub fn render(evidence: &Evidence) -> String {
         let _ = writeln!(
             out,
             "\n## Generated PolicyExceptions\n\nThese resources are excused only by `{}` annotations, which Kyverno's admission does not read: once the policy is enforced, it would reject them when created again (a rollout's new Pods, a re-apply) and at an update that newly violates, or at any update where the rule sets allowExistingViolations: false. Apply these files (`kubectl apply -f <file>`) to make each bypass explicit to Kyverno. Each matches the excused resources' top owner by name and what it creates (`<owner>-*`), from the highest excused kind down, so the next rollout stays covered:\n",
-            polscan_engine::exceptions::EXCEPTION
+            polscan_engine::exceptions::annotation::EXCEPTION
         );
         for generated in &evidence.generated_exceptions {
             let _ = writeln!(

@@ -75,7 +75,7 @@ impl ActionOverride {
         }
         self.namespaces
             .iter()
-            .any(|pattern| polscan_engine::wildcard::matches(pattern, namespace))
+            .any(|pattern| polscan_engine::value_types::wildcard::matches(pattern, namespace))
     }
 
     fn describe(&self) -> String {
@@ -236,7 +236,7 @@ impl PolicyInfo {
     /// the rule's own resolution (an autogen variant acts as the rule it
     /// comes from), else the policy's action.
     pub fn action_for(&self, rule: &str, namespace: &str) -> String {
-        let base = polscan_engine::exceptions::base_rule(rule);
+        let base = polscan_engine::exceptions::annotation::base_rule(rule);
         self.rules
             .iter()
             .find(|r| r.name == rule)

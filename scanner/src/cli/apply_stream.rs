@@ -157,7 +157,7 @@ impl Tally {
             if record.sample.is_none() {
                 record.sample = Some(finding.clone());
             }
-            if finding.result.rule == polscan::engine::exceptions::EXCEPTION_RULE
+            if finding.result.rule == polscan::engine::exceptions::annotation::EXCEPTION_RULE
                 || !reports::is_reported(finding)
             {
                 continue;

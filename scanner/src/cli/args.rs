@@ -27,7 +27,7 @@ pub fn parse_duration(text: &str) -> Option<chrono::Duration> {
                 .map(|n| chrono::Duration::hours(n * hours));
         }
     }
-    polscan::engine::duration::parse(text)
+    polscan::engine::value_types::duration::parse(text)
         .filter(|nanos| *nanos >= 0)
         .map(chrono::Duration::nanoseconds)
 }

@@ -331,11 +331,11 @@ fn print_summary(evidence: &evidence::Evidence) {
         match &generated.existing_not_applied {
             Some(why) => println!(
                 "{excused} excused only by a {} annotation, which Kyverno's admission ignores; {why}",
-                polscan::engine::exceptions::EXCEPTION,
+                polscan::engine::exceptions::annotation::EXCEPTION,
             ),
             None => println!(
                 "{excused} excused only by a {} annotation, which Kyverno's admission ignores: apply {} to make the bypass explicit (it matches {})",
-                polscan::engine::exceptions::EXCEPTION,
+                polscan::engine::exceptions::annotation::EXCEPTION,
                 generated.file,
                 generated.matches.join(" and "),
             ),

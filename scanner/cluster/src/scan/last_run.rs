@@ -12,7 +12,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
 
 use super::ScanOutcome;
-use crate::engine::exceptions::EXCEPTION_RULE;
+use crate::engine::exceptions::annotation::EXCEPTION_RULE;
 use crate::engine::RuleStatus;
 pub use crate::evidence::record_format::{
     count, document_digest, document_key, judging_content, keys, kind_display_name,

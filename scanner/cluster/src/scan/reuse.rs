@@ -45,8 +45,9 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::audit::Finding;
+use crate::engine::exceptions::annotation;
 use crate::engine::policy::PolicyMeta;
-use crate::engine::{exceptions, Environment, RuleStatus};
+use crate::engine::{Environment, RuleStatus};
 use crate::reconcile::{ExistingReport, ReportKey};
 
 /// Annotation of a per-resource report: the digest of the inputs its
@@ -139,7 +140,7 @@ impl Reuse {
         text("resourceVersion").filter(|v| !v.is_empty())?;
         if metadata
             .get("annotations")
-            .and_then(|a| a.get(exceptions::EXCEPTION))
+            .and_then(|a| a.get(annotation::EXCEPTION))
             .is_some()
         {
             return None;
@@ -564,7 +565,7 @@ mod tests {
         assert_eq!(Some(key.clone()), same.inputs(&pod("1", "shop"), &env("7")));
         // Time-bound exceptions on the object follow the clock.
         let mut excused = pod("1", "shop");
-        excused["metadata"]["annotations"] = json!({exceptions::EXCEPTION: "p"});
+        excused["metadata"]["annotations"] = json!({annotation::EXCEPTION: "p"});
         assert_eq!(None, base.inputs(&excused, &env("7")));
         // The other inputs count too.
         let filtered = Reuse::new(&[plain("a")], &["[Event,*,*]".into()], vec![meta("a")]).unwrap();

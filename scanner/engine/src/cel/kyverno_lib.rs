@@ -19,8 +19,8 @@ use kube_cel::cel::{ExecutionError, FunctionContext};
 use serde_json::Value;
 
 use super::super::context::{missing_global_entry, ClusterData, HttpRequest, HttpResponse};
-use super::super::images;
 use super::{to_cel, to_json};
+use crate::value_types::images;
 
 type CelResult = Result<cel::Value, ExecutionError>;
 

@@ -18,8 +18,8 @@
 use jmespath::{Rcvar, Variable};
 
 use super::functions::{any, float, integer, number, Arg, KyvernoFunction};
-use crate::duration;
-use crate::quantity::{Quantity, QuantityFormat};
+use crate::value_types::duration;
+use crate::value_types::quantity::{Quantity, QuantityFormat};
 
 pub(super) const FUNCTIONS: &[KyvernoFunction] = &[
     KyvernoFunction {

@@ -13,7 +13,7 @@ use jmespath::{Rcvar, Variable};
 use regex::{NoExpand, Regex};
 
 use super::functions::{any, float, number, number_text, string, Arg, KyvernoFunction};
-use crate::wildcard;
+use crate::value_types::wildcard;
 
 pub(super) const FUNCTIONS: &[KyvernoFunction] = &[
     KyvernoFunction {

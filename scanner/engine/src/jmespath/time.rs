@@ -12,7 +12,7 @@ use jmespath::{Rcvar, Variable};
 
 use super::functions::{string, Arg, KyvernoFunction};
 use super::golayout::{self, RFC3339};
-use crate::duration;
+use crate::value_types::duration;
 
 pub(super) const FUNCTIONS: &[KyvernoFunction] = &[
     KyvernoFunction {

@@ -15,7 +15,7 @@ use super::variables::{
     VARIABLES,
 };
 use super::FieldProblem;
-use crate::pattern::{anchor_kind, AnchorKind};
+use crate::anchor::{anchor_kind, AnchorKind};
 
 pub(super) type Checked = Result<(), FieldProblem>;
 

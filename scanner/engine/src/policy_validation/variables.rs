@@ -189,7 +189,7 @@ pub(super) fn undefined_variables(rule: &Value, index: usize, background: bool) 
             || allowed.is_match(&unquoted)
             || defined
                 .iter()
-                .any(|pattern| crate::wildcard::matches(pattern, &unquoted))
+                .any(|pattern| crate::value_types::wildcard::matches(pattern, &unquoted))
         {
             return Ok(());
         }

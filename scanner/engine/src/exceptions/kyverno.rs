@@ -15,11 +15,12 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::context::{ClusterData, EvalContext};
-use super::matching::{rule_matches, MatchInputs, RequestInfo, ResourceIdentity};
-use super::pod_security::{self, Exclusion};
-use super::policy::{MatchResources, PolicyError, PolicyMeta};
-use super::{conditions, wildcard, PolicyResponse, RuleResult, RuleStatus};
+use crate::context::{ClusterData, EvalContext};
+use crate::matching::{rule_matches, MatchInputs, RequestInfo, ResourceIdentity};
+use crate::pod_security::{self, Exclusion};
+use crate::policy::{MatchResources, PolicyError, PolicyMeta};
+use crate::value_types::wildcard;
+use crate::{conditions, PolicyResponse, RuleResult, RuleStatus};
 
 const API_VERSIONS: [&str; 3] = ["kyverno.io/v2", "kyverno.io/v2beta1", "kyverno.io/v2alpha1"];
 
@@ -54,11 +55,7 @@ pub struct PolicyException {
 
 impl PolicyException {
     pub fn is_policy_exception(document: &Value) -> bool {
-        document.get("kind").and_then(Value::as_str) == Some("PolicyException")
-            && document
-                .get("apiVersion")
-                .and_then(Value::as_str)
-                .is_some_and(|v| API_VERSIONS.contains(&v))
+        super::is_exception(document, &API_VERSIONS)
     }
 
     pub fn from_document(document: &Value) -> Result<PolicyException, PolicyError> {

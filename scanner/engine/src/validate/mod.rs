@@ -4,17 +4,19 @@
 //! (none when a foreach applied to nothing, as in Kyverno). Mirrors Kyverno's
 //! `pkg/engine/handlers/validation/validate_resource.go`, messages included.
 
+pub mod walk;
+
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::conditions;
-use super::context::EvalContext;
-use super::pattern::{self, PatternOutcome};
-use super::pod_security;
-use super::policy::{ContextEntry, Deny, ForEachValidation, Rule};
-use super::variables;
-use super::RuleStatus;
+use self::walk::PatternOutcome;
+use crate::conditions;
+use crate::context::EvalContext;
+use crate::pod_security;
+use crate::policy::{ContextEntry, Deny, ForEachValidation, Rule};
+use crate::variables;
+use crate::RuleStatus;
 
 /// A rule's verdict on one resource.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,7 +129,7 @@ pub fn validate_cel_in_scope(
 
 /// `validate.podSecurity`: the Pod Security Standards with the rule's
 /// exclusions (Kyverno's validate_pss.go; PolicyException exclusions are
-/// applied afterwards by [`super::policy_exception::apply`]).
+/// applied afterwards by [`crate::exceptions::kyverno::apply`]).
 fn validate_pod_security(rule: &Rule, block: &Value, resource: &Value) -> Outcome {
     let settings: pod_security::PodSecurity = match serde_json::from_value(block.clone()) {
         Ok(settings) => settings,
@@ -298,7 +300,7 @@ impl Validator<'_> {
                     )
                 }
             };
-            return match pattern::match_pattern(target, &pattern) {
+            return match walk::match_pattern(target, &pattern) {
                 PatternOutcome::Pass => Outcome::new(
                     RuleStatus::Pass,
                     format!("validation rule '{name}' passed."),
@@ -336,7 +338,7 @@ impl Validator<'_> {
         let mut failed = Vec::new();
         let mut skipped = Vec::new();
         for (index, pattern) in patterns.iter().enumerate() {
-            match pattern::match_pattern(target, pattern) {
+            match walk::match_pattern(target, pattern) {
                 PatternOutcome::Pass => {
                     return Outcome::new(
                         RuleStatus::Pass,

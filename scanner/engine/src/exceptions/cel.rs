@@ -15,11 +15,11 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::admission::AdmissionOutcome;
-use super::cel::{Activation, CelVariable, PolicyInputs, ResourceScope};
-use super::context::ClusterData;
-use super::policy::PolicyError;
-use super::RuleStatus;
+use crate::admission::AdmissionOutcome;
+use crate::cel::{Activation, CelVariable, PolicyInputs, ResourceScope};
+use crate::context::ClusterData;
+use crate::policy::PolicyError;
+use crate::RuleStatus;
 
 /// The versions Kyverno's CLI loads (`celExceptionV1alpha1`, `V1beta1`,
 /// `V1` in cmd/cli/kubectl-kyverno/exception/load.go).
@@ -72,11 +72,7 @@ pub struct CelPolicyException {
 impl CelPolicyException {
     /// A `PolicyException` of policies.kyverno.io (any version Kyverno loads).
     pub fn is_cel_policy_exception(document: &Value) -> bool {
-        document.get("kind").and_then(Value::as_str) == Some("PolicyException")
-            && document
-                .get("apiVersion")
-                .and_then(Value::as_str)
-                .is_some_and(|v| API_VERSIONS.contains(&v))
+        super::is_exception(document, &API_VERSIONS)
     }
 
     /// Parses an exception, refusing what the CRD schema refuses (no
@@ -152,7 +148,7 @@ impl CelPolicyException {
                     .map(|err| format!("matchConditions[{i}] ({}): {err}", c.name))
             })
             .collect();
-        if let Some(source) = super::policy_validation::compile_rejection(errors) {
+        if let Some(source) = crate::policy_validation::compile_rejection(errors) {
             return Err(PolicyError::Rejected {
                 policy: label,
                 source,

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
-use super::policy::PolicyMeta;
-use super::{PolicyResponse, RuleResult, RuleStatus};
+use crate::policy::PolicyMeta;
+use crate::{PolicyResponse, RuleResult, RuleStatus};
 
 pub const EXCEPTION: &str = "polscan.io/exception";
 pub const REASON: &str = "polscan.io/exception-reason";
@@ -81,7 +81,7 @@ pub trait KnownPolicies {
     }
 }
 
-impl KnownPolicies for super::Engine {
+impl KnownPolicies for crate::Engine {
     fn complete(&self) -> bool {
         self.options.all_policies_known
     }
@@ -404,7 +404,7 @@ pub fn apply(
         let reference = responses
             .first()
             .map(|r| r.resource.clone())
-            .unwrap_or_else(|| super::ResourceRef::from_resource(resource));
+            .unwrap_or_else(|| crate::ResourceRef::from_resource(resource));
         let (namespace, name) = match policy.split_once('/') {
             Some((namespace, name)) => (Some(namespace.to_string()), name.to_string()),
             None => (None, policy.clone()),
