@@ -912,7 +912,7 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<SpecOutcome, String> {
 /// Kyverno's `hasSelector` (named for what it rules out): exactly one
 /// resource rule without resource names, no exclusions, no selector terms.
 fn one_plain_resource_rule(constraints: &crate::engine::admission::MatchConstraints) -> bool {
-    let empty = |selector: &Option<crate::engine::policy::LabelSelector>| {
+    let empty = |selector: &Option<crate::engine::label_selector::LabelSelector>| {
         selector
             .as_ref()
             .is_none_or(|s| s.match_labels.is_empty() && s.match_expressions.is_empty())

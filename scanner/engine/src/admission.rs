@@ -20,9 +20,9 @@ use super::cel::{
 };
 use super::context::ClusterData;
 use super::matching::{selector_matches, ResourceIdentity};
-use super::policy::LabelSelector;
 use super::RuleStatus;
 use crate::kinds;
+use crate::label_selector::LabelSelector;
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]

@@ -11,8 +11,39 @@ use regex::Regex;
 use serde_json::{Map, Value};
 
 use super::jmespath;
-use super::policy::{ContextEntry, VariableEntry};
+use super::variables::QueryError;
 use super::variables::{self, SubstitutionError};
+
+/// A rule's `context` entry, as a Kyverno policy declares it
+/// (kyverno.io/v1 `ContextEntry`): one of the sources below, named.
+#[derive(Debug, Clone, serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ContextEntry {
+    pub name: String,
+    #[serde(default)]
+    pub variable: Option<VariableEntry>,
+    #[serde(default)]
+    pub config_map: Option<Value>,
+    #[serde(default)]
+    pub api_call: Option<Value>,
+    #[serde(default)]
+    pub image_registry: Option<Value>,
+    #[serde(default)]
+    pub global_reference: Option<Value>,
+}
+
+/// A `context` entry's `variable`: a value, or a JMESPath over the
+/// context, with a default.
+#[derive(Debug, Clone, serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct VariableEntry {
+    #[serde(default)]
+    pub value: Option<Value>,
+    #[serde(default, rename = "jmesPath")]
+    pub jmes_path: Option<String>,
+    #[serde(default)]
+    pub default: Option<Value>,
+}
 
 /// One `context.apiCall` to the Kubernetes API (`urlPath`), after variable
 /// substitution. Kyverno: api/kyverno/v1 `APICall`, pkg/engine/apicall.
@@ -178,7 +209,7 @@ pub trait ClusterData: Send + Sync {
         _kind: &str,
         _namespace: &str,
         _name: Option<&str>,
-        _selector: Option<&super::policy::LabelSelector>,
+        _selector: Option<&crate::label_selector::LabelSelector>,
     ) -> Result<Vec<Value>, String> {
         Ok(Vec::new())
     }
@@ -231,15 +262,6 @@ impl ClusterData for NoClusterData {
     fn resolves_config_maps(&self) -> bool {
         false
     }
-}
-
-#[derive(Debug, Clone, thiserror::Error, PartialEq)]
-pub enum QueryError {
-    /// Kyverno's `NotFoundError`: a key missing from an object in a plain path.
-    #[error("Unknown key \"{key}\" in path{hint}")]
-    NotFound { key: String, hint: String },
-    #[error("{0}")]
-    Invalid(String),
 }
 
 #[derive(Clone)]
@@ -1107,6 +1129,12 @@ fn clean_path(path: &str) -> String {
 pub fn evaluate(expression: &str, document: &Value) -> Result<Value, QueryError> {
     plain_lookup_value(expression, document)
         .unwrap_or_else(|| jmespath::search(expression, document).map_err(from_jmespath))
+}
+
+impl variables::Lookup for EvalContext {
+    fn query(&mut self, expression: &str) -> Result<Value, QueryError> {
+        EvalContext::query(self, expression)
+    }
 }
 
 #[cfg(test)]

@@ -24,9 +24,9 @@ use serde_json::{json, Map, Value};
 
 use super::context::{ApiCallRequest, ClusterData, HttpRequest, HttpResponse};
 use super::jmespath;
-use super::policy::LabelSelector;
 use super::supplied_data::SuppliedData;
 use crate::kinds;
+use crate::label_selector::LabelSelector;
 
 /// A test's `apiCallResponses`, indexed as the CLI indexes them: by
 /// `METHOD:url` when the entry names a method, else by `url` (or
@@ -1097,7 +1097,7 @@ mod tests {
     ) -> (super::super::context::EvalContext, Result<(), String>) {
         let mut ctx = super::super::context::EvalContext::new(std::sync::Arc::new(fake));
         ctx.add_variable("request.object", json!({"metadata": {"namespace": "a"}}));
-        let entries: Vec<super::super::policy::ContextEntry> =
+        let entries: Vec<crate::context::ContextEntry> =
             serde_json::from_value(entries).expect("entries");
         let loaded = ctx.add_entries(&entries).map_err(|e| e.to_string());
         (ctx, loaded)
@@ -1125,7 +1125,7 @@ mod tests {
                 json!([]),
             )));
             ctx.set_policy_namespace(Some("a".into()));
-            let entries: Vec<super::super::policy::ContextEntry> = serde_json::from_value(json!([
+            let entries: Vec<crate::context::ContextEntry> = serde_json::from_value(json!([
                 {"name": "cm", "apiCall": {"urlPath": "/api/v1/namespaces/other/configmaps/c", "jmesPath": "data.k"}}
             ]))
             .expect("entries");
@@ -1187,7 +1187,7 @@ mod tests {
         );
         let mut ctx = super::super::context::EvalContext::new(std::sync::Arc::new(with_cluster()));
         ctx.set_policy_namespace(Some("b".into()));
-        let entries: Vec<super::super::policy::ContextEntry> = serde_json::from_value(json!([
+        let entries: Vec<crate::context::ContextEntry> = serde_json::from_value(json!([
             {"name": "cm", "configMap": {"name": "cm", "namespace": "a"}}
         ]))
         .expect("entries");

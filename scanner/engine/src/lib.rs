@@ -16,6 +16,7 @@ pub mod fake_cluster;
 pub mod host;
 pub mod jmespath;
 pub mod kinds;
+pub mod label_selector;
 pub mod matching;
 pub mod operators;
 pub mod pattern;
@@ -147,6 +148,35 @@ pub enum SkipReason {
     /// these out of background-scan reports (`filterMatchConditionSkips`,
     /// pkg/controllers/report/utils/scanner.go); the CLI still lists them.
     MatchConditions,
+}
+
+/// A rule's verdict on one resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleOutcome {
+    pub status: RuleStatus,
+    pub message: String,
+    /// Result properties the rule type adds (podSecurity's `controls`, ...).
+    pub properties: BTreeMap<String, String>,
+    /// Decided before Kyverno looks at PolicyExceptions (a context load or
+    /// precondition error, pkg/engine/engine.go): no exception changes it.
+    pub before_exceptions: bool,
+}
+
+impl RuleOutcome {
+    pub fn new(status: RuleStatus, message: impl Into<String>) -> RuleOutcome {
+        RuleOutcome {
+            status,
+            message: message.into(),
+            properties: BTreeMap::new(),
+            before_exceptions: false,
+        }
+    }
+
+    /// Marks the outcome as decided before exceptions apply.
+    pub fn before_exceptions(mut self) -> RuleOutcome {
+        self.before_exceptions = true;
+        self
+    }
 }
 
 /// Everything one policy said about one resource. `rules` may be empty when
@@ -891,17 +921,17 @@ fn evaluate_rule(
     ctx: &mut EvalContext,
     resource: &Value,
     cel_scopes: &cel::ScopeCache,
-) -> Option<validate::Outcome> {
+) -> Option<RuleOutcome> {
     if let Err(err) = ctx.add_entries(&rule.context) {
         return Some(
-            validate::Outcome::new(RuleStatus::Error, format!("failed to load context: {err}"))
+            RuleOutcome::new(RuleStatus::Error, format!("failed to load context: {err}"))
                 .before_exceptions(),
         );
     }
     match conditions::evaluate(ctx, rule.preconditions.as_ref()) {
         Err(err) => {
             return Some(
-                validate::Outcome::new(
+                RuleOutcome::new(
                     RuleStatus::Error,
                     format!("failed to evaluate preconditions: {err}"),
                 )
@@ -914,7 +944,7 @@ fn evaluate_rule(
             } else {
                 format!("preconditions not met; {}", outcome.message)
             };
-            return Some(validate::Outcome::new(RuleStatus::Skip, message));
+            return Some(RuleOutcome::new(RuleStatus::Skip, message));
         }
         Ok(_) => {}
     }

@@ -7,9 +7,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::policy::{
-    LabelSelector, MatchResources, ResourceDescription, ResourceFilter, Subject, UserInfoFilter,
-};
+pub use crate::label_selector::selector_matches;
+use crate::policy::{MatchResources, ResourceDescription, ResourceFilter, Subject, UserInfoFilter};
 use crate::value_types::wildcard;
 
 /// Who made the request. Background scans have none (all fields empty).
@@ -394,56 +393,6 @@ fn subjects_match(subjects: &[Subject], request: &RequestInfo) -> bool {
         "User" => wildcard::matches(&subject.name, &request.username),
         _ => false,
     })
-}
-
-/// A Kubernetes label selector, with Kyverno's wildcard expansion of
-/// `matchLabels` keys and values.
-pub fn selector_matches(
-    selector: &LabelSelector,
-    labels: &BTreeMap<String, String>,
-) -> Result<bool, String> {
-    for (key, value) in &selector.match_labels {
-        let matched = if wildcard::has_wildcard(key) || wildcard::has_wildcard(value) {
-            labels
-                .iter()
-                .any(|(k, v)| wildcard::matches(key, k) && wildcard::matches(value, v))
-        } else {
-            labels.get(key) == Some(value)
-        };
-        if !matched {
-            return Ok(false);
-        }
-    }
-    for requirement in &selector.match_expressions {
-        let present = labels.get(&requirement.key);
-        let ok = match requirement.operator.as_str() {
-            "In" => {
-                if requirement.values.is_empty() {
-                    return Err(format!(
-                        "values must be non-empty for operator In on {}",
-                        requirement.key
-                    ));
-                }
-                present.is_some_and(|v| requirement.values.contains(v))
-            }
-            "NotIn" => {
-                if requirement.values.is_empty() {
-                    return Err(format!(
-                        "values must be non-empty for operator NotIn on {}",
-                        requirement.key
-                    ));
-                }
-                present.is_none_or(|v| !requirement.values.contains(v))
-            }
-            "Exists" => present.is_some(),
-            "DoesNotExist" => present.is_none(),
-            other => return Err(format!("{other:?} is not a valid label selector operator")),
-        };
-        if !ok {
-            return Ok(false);
-        }
-    }
-    Ok(true)
 }
 
 #[cfg(test)]

@@ -9,6 +9,9 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::context::ContextEntry;
+use crate::label_selector::LabelSelector;
+
 /// Why a document is not a usable Kyverno policy; names the field path.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
 pub enum PolicyError {
@@ -219,51 +222,6 @@ pub struct Subject {
     pub namespace: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct LabelSelector {
-    #[serde(default)]
-    pub match_labels: BTreeMap<String, String>,
-    #[serde(default)]
-    pub match_expressions: Vec<LabelSelectorRequirement>,
-}
-
-#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct LabelSelectorRequirement {
-    pub key: String,
-    pub operator: String,
-    #[serde(default)]
-    pub values: Vec<String>,
-}
-
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct ContextEntry {
-    pub name: String,
-    #[serde(default)]
-    pub variable: Option<VariableEntry>,
-    #[serde(default)]
-    pub config_map: Option<Value>,
-    #[serde(default)]
-    pub api_call: Option<Value>,
-    #[serde(default)]
-    pub image_registry: Option<Value>,
-    #[serde(default)]
-    pub global_reference: Option<Value>,
-}
-
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct VariableEntry {
-    #[serde(default)]
-    pub value: Option<Value>,
-    #[serde(default, rename = "jmesPath")]
-    pub jmes_path: Option<String>,
-    #[serde(default)]
-    pub default: Option<Value>,
-}
-
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct Validation {
@@ -325,7 +283,7 @@ pub fn matching_override(
     let selected = |o: &FailureActionOverride| match &o.namespace_selector {
         None => true,
         Some(selector) => {
-            super::matching::selector_matches(selector, namespace_labels).unwrap_or(false)
+            crate::label_selector::selector_matches(selector, namespace_labels).unwrap_or(false)
         }
     };
     overrides.iter().find_map(|o| {

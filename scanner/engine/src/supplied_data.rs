@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 
 use super::context::{ApiCallRequest, ClusterData, HttpRequest, HttpResponse};
 use super::matching::selector_matches;
-use super::policy::LabelSelector;
 use crate::kinds;
+use crate::label_selector::LabelSelector;
 
 #[derive(Debug, Default, Clone)]
 pub struct SuppliedData {

@@ -1,6 +1,6 @@
 //! Variable substitution: `{{ jmespath }}` in any string (or key) of a JSON
 //! document, and `$(./relative/path)` references to other values of the same
-//! document. A document and an [`EvalContext`] enter; the substituted document
+//! document. A document and a [`Lookup`] (the evaluation context) enter; the substituted document
 //! leaves, or an error naming the variable and where it stood. Mirrors
 //! Kyverno's `pkg/engine/variables/vars.go`, including its quirks: a string
 //! that is exactly one variable takes the variable's JSON type, `\{{` escapes,
@@ -10,8 +10,6 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 use serde_json::{Map, Value};
-
-use super::context::{EvalContext, QueryError};
 
 #[allow(clippy::expect_used)] // constant patterns, checked by the tests below
 static VARIABLES: LazyLock<Regex> = LazyLock::new(|| {
@@ -56,6 +54,28 @@ impl SubstitutionError {
     }
 }
 
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum QueryError {
+    /// Kyverno's `NotFoundError`: a key missing from an object in a plain path.
+    #[error("Unknown key \"{key}\" in path{hint}")]
+    NotFound { key: String, hint: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// What `{{ }}` expressions are read from: the evaluation context
+/// ([`crate::context::EvalContext`]), which may load deferred context
+/// entries while it answers (hence `&mut`). Substitution knows no more of
+/// the context than this.
+pub trait Lookup {
+    /// The value of the JMESPath `expression` over the context.
+    ///
+    /// # Errors
+    /// [`QueryError::NotFound`] for a key missing in a plain path (Kyverno's
+    /// `NotFoundError`), [`QueryError::Invalid`] for anything else.
+    fn query(&mut self, expression: &str) -> Result<Value, QueryError>;
+}
+
 /// True when the string holds at least one `{{ }}` variable.
 pub fn has_variables(text: &str) -> bool {
     VARIABLES.is_match(text)
@@ -75,14 +95,14 @@ fn needs_substitution(value: &Value) -> bool {
 }
 
 /// Substitutes references, then variables, throughout `document`.
-pub fn substitute_all(ctx: &mut EvalContext, document: &Value) -> Result<Value, SubstitutionError> {
+pub fn substitute_all(ctx: &mut dyn Lookup, document: &Value) -> Result<Value, SubstitutionError> {
     substitute_borrowed(ctx, document).map(std::borrow::Cow::into_owned)
 }
 
 /// [`substitute_all`], lending `document` back when it holds nothing to
 /// substitute (most patterns and conditions), instead of a copy.
 pub fn substitute_borrowed<'a>(
-    ctx: &mut EvalContext,
+    ctx: &mut dyn Lookup,
     document: &'a Value,
 ) -> Result<std::borrow::Cow<'a, Value>, SubstitutionError> {
     if !needs_substitution(document) {
@@ -208,7 +228,7 @@ fn at_path(path: &[String]) -> String {
 }
 
 fn substitute_string(
-    ctx: &mut EvalContext,
+    ctx: &mut dyn Lookup,
     text: &str,
     path: &[String],
 ) -> Result<Value, SubstitutionError> {
@@ -386,7 +406,7 @@ fn find_by_path(value: &Value, target: &str, path: &mut Vec<String>) -> Option<V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::NoClusterData;
+    use crate::context::{EvalContext, NoClusterData};
     use serde_json::json;
     use std::sync::Arc;
 

@@ -23,7 +23,7 @@ use crate::engine::context::{
     HttpResponse,
 };
 use crate::engine::jmespath;
-use crate::engine::policy::LabelSelector;
+use crate::engine::label_selector::LabelSelector;
 
 type Answer = Result<Option<Value>, String>;
 

@@ -12,12 +12,12 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::super::context::ClusterData;
-use super::super::validate::Outcome;
 use super::super::RuleStatus;
 use super::{
     Activation, AuditAnnotation, CelExpression, CelVariable, PolicyInputs, ResourceScope,
     ScopeCache, ScopeRef, Uses,
 };
+use crate::RuleOutcome;
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -69,7 +69,7 @@ pub struct ParamRef {
     #[serde(default)]
     pub namespace: Option<String>,
     #[serde(default)]
-    pub selector: Option<super::super::policy::LabelSelector>,
+    pub selector: Option<crate::label_selector::LabelSelector>,
     #[serde(default)]
     pub parameter_not_found_action: Option<String>,
 }
@@ -145,7 +145,7 @@ pub fn validate(
     validation: &CelValidation,
     scope: &ResourceScope,
     data: &Arc<dyn ClusterData>,
-) -> Outcome {
+) -> RuleOutcome {
     let params = match (&validation.param_kind, &validation.param_ref) {
         (Some(kind), Some(reference)) => {
             let namespace = reference.namespace.clone().unwrap_or_else(|| {
@@ -166,12 +166,12 @@ pub fn validate(
             ) {
                 Ok(found) if found.is_empty() => {
                     return if reference.parameter_not_found_action.as_deref() == Some("Allow") {
-                        Outcome::new(
+                        RuleOutcome::new(
                             RuleStatus::Pass,
                             format!("Validation rule '{rule_name}' passed."),
                         )
                     } else {
-                        Outcome::new(
+                        RuleOutcome::new(
                             RuleStatus::Error,
                             format!(
                                 "no params found for {} {}",
@@ -182,11 +182,11 @@ pub fn validate(
                     };
                 }
                 Ok(found) => found,
-                Err(err) => return Outcome::new(RuleStatus::Error, err),
+                Err(err) => return RuleOutcome::new(RuleStatus::Error, err),
             }
         }
         (Some(kind), None) => {
-            return Outcome::new(
+            return RuleOutcome::new(
                 RuleStatus::Error,
                 format!("validate.cel has paramKind {} but no paramRef", kind.kind),
             )
@@ -204,7 +204,7 @@ pub fn validate(
             return outcome;
         }
     }
-    Outcome::new(
+    RuleOutcome::new(
         RuleStatus::Pass,
         format!("Validation rule '{rule_name}' passed."),
     )
@@ -217,7 +217,7 @@ fn validate_once(
     scope: &ResourceScope,
     data: &Arc<dyn ClusterData>,
     policy: PolicyInputs<'_>,
-) -> Outcome {
+) -> RuleOutcome {
     let mut activation = Activation::new(scope, data, policy);
     activation.bind_variables(&validation.variables, policy.uses);
     for expression in &validation.expressions {
@@ -235,9 +235,9 @@ fn validate_once(
         };
         match expression.expression.evaluate_bool(&activation) {
             Ok(true) => {}
-            Ok(false) => return Outcome::new(RuleStatus::Fail, message()),
+            Ok(false) => return RuleOutcome::new(RuleStatus::Fail, message()),
             Err(err) => {
-                return Outcome::new(
+                return RuleOutcome::new(
                     RuleStatus::Fail,
                     format!(
                         "expression {:?} resulted in error: {err}",
@@ -247,7 +247,7 @@ fn validate_once(
             }
         }
     }
-    Outcome::new(
+    RuleOutcome::new(
         RuleStatus::Pass,
         format!("Validation rule '{rule_name}' passed."),
     )
@@ -268,7 +268,7 @@ mod tests {
         }
     }
 
-    fn run(block: &Value, inputs: CelInputs) -> Outcome {
+    fn run(block: &Value, inputs: CelInputs) -> RuleOutcome {
         let validation: CelValidation = serde_json::from_value(block.clone()).unwrap();
         let data: Arc<dyn ClusterData> = Arc::new(super::super::super::context::NoClusterData);
         validate("r", "", &validation, &ResourceScope::new(inputs), &data)

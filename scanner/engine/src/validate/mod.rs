@@ -6,46 +6,16 @@
 
 pub mod walk;
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
 use self::walk::PatternOutcome;
 use crate::conditions;
+use crate::context::ContextEntry;
 use crate::context::EvalContext;
 use crate::pod_security;
-use crate::policy::{ContextEntry, Deny, ForEachValidation, Rule};
+use crate::policy::{Deny, ForEachValidation, Rule};
 use crate::variables;
-use crate::RuleStatus;
-
-/// A rule's verdict on one resource.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Outcome {
-    pub status: RuleStatus,
-    pub message: String,
-    /// Result properties the rule type adds (podSecurity's `controls`, ...).
-    pub properties: BTreeMap<String, String>,
-    /// Decided before Kyverno looks at PolicyExceptions (a context load or
-    /// precondition error, pkg/engine/engine.go): no exception changes it.
-    pub before_exceptions: bool,
-}
-
-impl Outcome {
-    pub fn new(status: RuleStatus, message: impl Into<String>) -> Outcome {
-        Outcome {
-            status,
-            message: message.into(),
-            properties: BTreeMap::new(),
-            before_exceptions: false,
-        }
-    }
-
-    /// Marks the outcome as decided before exceptions apply.
-    pub fn before_exceptions(mut self) -> Outcome {
-        self.before_exceptions = true;
-        self
-    }
-}
+use crate::{RuleOutcome, RuleStatus};
 
 /// One level of validation: the rule itself or one foreach element.
 struct Validator<'a> {
@@ -68,7 +38,7 @@ pub fn validate_rule(
     ctx: &mut EvalContext,
     resource: &Value,
     cel_scopes: &super::cel::ScopeCache,
-) -> Option<Outcome> {
+) -> Option<RuleOutcome> {
     let validation = rule.validate.as_ref()?;
     if validation.cel.is_some() {
         return validate_cel_rule(rule, ctx, cel_scopes);
@@ -77,7 +47,7 @@ pub fn validate_rule(
         return Some(validate_pod_security(rule, block, resource));
     }
     if validation.manifests.is_some() {
-        return Some(Outcome::new(
+        return Some(RuleOutcome::new(
             RuleStatus::Error,
             "validate.manifests (signed manifests) are not evaluated by polscan",
         ));
@@ -102,7 +72,7 @@ pub fn validate_cel_rule(
     rule: &Rule,
     ctx: &EvalContext,
     cel_scopes: &super::cel::ScopeCache,
-) -> Option<Outcome> {
+) -> Option<RuleOutcome> {
     rule.validate.as_ref()?.cel.as_ref()?;
     let scope = super::cel::rule::scope_from_context(ctx.entry("request"), cel_scopes);
     validate_cel_in_scope(rule, &scope, ctx.cluster())
@@ -113,13 +83,18 @@ pub fn validate_cel_in_scope(
     rule: &Rule,
     scope: &super::cel::ResourceScope,
     cluster: &std::sync::Arc<dyn super::context::ClusterData>,
-) -> Option<Outcome> {
+) -> Option<RuleOutcome> {
     let validation = rule.validate.as_ref()?;
     let block = validation.cel.as_ref()?;
     match super::cel::preconditions_met(&rule.cel_preconditions, scope, cluster) {
         Ok(true) => {}
-        Ok(false) => return Some(Outcome::new(RuleStatus::Skip, "cel preconditions not met")),
-        Err(err) => return Some(Outcome::new(RuleStatus::Error, err)),
+        Ok(false) => {
+            return Some(RuleOutcome::new(
+                RuleStatus::Skip,
+                "cel preconditions not met",
+            ))
+        }
+        Err(err) => return Some(RuleOutcome::new(RuleStatus::Error, err)),
     }
     let message = validation.message.as_deref().unwrap_or("");
     Some(super::cel::validate(
@@ -130,32 +105,34 @@ pub fn validate_cel_in_scope(
 /// `validate.podSecurity`: the Pod Security Standards with the rule's
 /// exclusions (Kyverno's validate_pss.go; PolicyException exclusions are
 /// applied afterwards by [`crate::exceptions::kyverno::apply`]).
-fn validate_pod_security(rule: &Rule, block: &Value, resource: &Value) -> Outcome {
+fn validate_pod_security(rule: &Rule, block: &Value, resource: &Value) -> RuleOutcome {
     let settings: pod_security::PodSecurity = match serde_json::from_value(block.clone()) {
         Ok(settings) => settings,
-        Err(err) => return Outcome::new(RuleStatus::Error, format!("invalid podSecurity: {err}")),
+        Err(err) => {
+            return RuleOutcome::new(RuleStatus::Error, format!("invalid podSecurity: {err}"))
+        }
     };
     if settings.level != "baseline"
         && settings.level != "restricted"
         && settings.level != "privileged"
     {
-        return Outcome::new(
+        return RuleOutcome::new(
             RuleStatus::Error,
             format!("invalid podSecurity level {:?}", settings.level),
         );
     }
     let evaluation = match pod_security::evaluate_rule(&settings, resource) {
         Ok(evaluation) => evaluation,
-        Err(err) => return Outcome::new(RuleStatus::Error, err.to_string()),
+        Err(err) => return RuleOutcome::new(RuleStatus::Error, err.to_string()),
     };
     if evaluation.allowed() {
-        return Outcome::new(
+        return RuleOutcome::new(
             RuleStatus::Pass,
             format!("Validation rule '{}' passed.", rule.name),
         );
     }
     let (message, properties) = evaluation.failure(&rule.name, resource);
-    Outcome {
+    RuleOutcome {
         status: RuleStatus::Fail,
         message,
         properties,
@@ -177,10 +154,10 @@ impl Validator<'_> {
         ctx: &mut EvalContext,
         resource: &Value,
         element: Option<&Value>,
-    ) -> Option<Outcome> {
+    ) -> Option<RuleOutcome> {
         let name = &self.rule.name;
         if let Err(err) = ctx.add_entries(self.context_entries) {
-            return Some(Outcome::new(
+            return Some(RuleOutcome::new(
                 RuleStatus::Error,
                 format!("failed to load context: {err}"),
             ));
@@ -188,7 +165,7 @@ impl Validator<'_> {
         let preconditions = match conditions::evaluate(ctx, self.preconditions) {
             Ok(outcome) => outcome,
             Err(err) => {
-                return Some(Outcome::new(
+                return Some(RuleOutcome::new(
                     RuleStatus::Error,
                     format!("failed to evaluate preconditions: {err}"),
                 ))
@@ -200,7 +177,7 @@ impl Validator<'_> {
             } else {
                 format!("preconditions not met; {}", preconditions.message)
             };
-            return Some(Outcome::new(RuleStatus::Skip, message));
+            return Some(RuleOutcome::new(RuleStatus::Skip, message));
         }
         if let Some(deny) = self.deny {
             return Some(self.validate_deny(ctx, deny));
@@ -216,16 +193,16 @@ impl Validator<'_> {
         None
     }
 
-    fn validate_deny(&self, ctx: &mut EvalContext, deny: &Deny) -> Outcome {
+    fn validate_deny(&self, ctx: &mut EvalContext, deny: &Deny) -> RuleOutcome {
         match conditions::evaluate(ctx, deny.conditions.as_ref()) {
-            Err(err) => Outcome::new(
+            Err(err) => RuleOutcome::new(
                 RuleStatus::Error,
                 format!("failed to check deny conditions: {err}"),
             ),
             Ok(outcome) if outcome.passed => {
-                Outcome::new(RuleStatus::Fail, self.deny_message(ctx, &outcome.message))
+                RuleOutcome::new(RuleStatus::Fail, self.deny_message(ctx, &outcome.message))
             }
-            Ok(_) => Outcome::new(
+            Ok(_) => RuleOutcome::new(
                 RuleStatus::Pass,
                 format!("validation rule '{}' passed.", self.rule.name),
             ),
@@ -288,48 +265,50 @@ impl Validator<'_> {
         }
     }
 
-    fn validate_patterns(&self, ctx: &mut EvalContext, target: &Value) -> Outcome {
+    fn validate_patterns(&self, ctx: &mut EvalContext, target: &Value) -> RuleOutcome {
         let name = &self.rule.name;
         if let Some(raw) = self.pattern {
             let pattern = match variables::substitute_borrowed(ctx, raw) {
                 Ok(pattern) => pattern,
                 Err(err) => {
-                    return Outcome::new(
+                    return RuleOutcome::new(
                         RuleStatus::Error,
                         format!("variable substitution failed: {err}"),
                     )
                 }
             };
             return match walk::match_pattern(target, &pattern) {
-                PatternOutcome::Pass => Outcome::new(
+                PatternOutcome::Pass => RuleOutcome::new(
                     RuleStatus::Pass,
                     format!("validation rule '{name}' passed."),
                 ),
-                PatternOutcome::Skip(failure) => Outcome::new(RuleStatus::Skip, failure.message),
-                PatternOutcome::Fail(failure) if failure.path.is_empty() => Outcome::new(
+                PatternOutcome::Skip(failure) => {
+                    RuleOutcome::new(RuleStatus::Skip, failure.message)
+                }
+                PatternOutcome::Fail(failure) if failure.path.is_empty() => RuleOutcome::new(
                     RuleStatus::Error,
                     self.error_message(ctx, &failure.message, ""),
                 ),
-                PatternOutcome::Fail(failure) => Outcome::new(
+                PatternOutcome::Fail(failure) => RuleOutcome::new(
                     RuleStatus::Fail,
                     self.error_message(ctx, &failure.message, &failure.path),
                 ),
             };
         }
         let Some(raw) = self.any_pattern else {
-            return Outcome::new(RuleStatus::Pass, self.message().to_string());
+            return RuleOutcome::new(RuleStatus::Pass, self.message().to_string());
         };
         let substituted = variables::substitute_borrowed(ctx, raw);
         let patterns = match substituted.as_deref() {
             Ok(Value::Array(patterns)) => patterns,
             Ok(_) => {
-                return Outcome::new(
+                return RuleOutcome::new(
                     RuleStatus::Error,
                     "failed to deserialize anyPattern, expected type array",
                 )
             }
             Err(err) => {
-                return Outcome::new(
+                return RuleOutcome::new(
                     RuleStatus::Error,
                     format!("variable substitution failed: {err}"),
                 )
@@ -340,7 +319,7 @@ impl Validator<'_> {
         for (index, pattern) in patterns.iter().enumerate() {
             match walk::match_pattern(target, pattern) {
                 PatternOutcome::Pass => {
-                    return Outcome::new(
+                    return RuleOutcome::new(
                         RuleStatus::Pass,
                         format!("validation rule '{name}' anyPattern[{index}] passed."),
                     )
@@ -358,10 +337,10 @@ impl Validator<'_> {
             }
         }
         if !skipped.is_empty() && failed.is_empty() {
-            return Outcome::new(RuleStatus::Skip, skipped.join(" "));
+            return RuleOutcome::new(RuleStatus::Skip, skipped.join(" "));
         }
         if failed.is_empty() {
-            return Outcome::new(RuleStatus::Pass, self.message().to_string());
+            return RuleOutcome::new(RuleStatus::Pass, self.message().to_string());
         }
         let errors = failed.join(" ");
         let message = if self.message().is_empty() {
@@ -375,7 +354,7 @@ impl Validator<'_> {
                 Ok(message) => format!("validation error: {message}. {errors}"),
             }
         };
-        Outcome::new(RuleStatus::Fail, message)
+        RuleOutcome::new(RuleStatus::Fail, message)
     }
 
     fn validate_foreach(
@@ -384,7 +363,7 @@ impl Validator<'_> {
         resource: &Value,
         loops: &[ForEachValidation],
         element: Option<&Value>,
-    ) -> Option<Outcome> {
+    ) -> Option<RuleOutcome> {
         let mut applied = 0usize;
         let mut list_error = None;
         for foreach in loops {
@@ -409,10 +388,10 @@ impl Validator<'_> {
         }
         if applied == 0 {
             return list_error.map(|err| {
-                Outcome::new(RuleStatus::Error, format!("failed to evaluate list: {err}"))
+                RuleOutcome::new(RuleStatus::Error, format!("failed to evaluate list: {err}"))
             });
         }
-        Some(Outcome::new(RuleStatus::Pass, "rule passed"))
+        Some(RuleOutcome::new(RuleStatus::Pass, "rule passed"))
     }
 
     fn validate_elements(
@@ -422,7 +401,7 @@ impl Validator<'_> {
         foreach: &ForEachValidation,
         elements: &[Value],
         parent_element: Option<&Value>,
-    ) -> (Outcome, usize) {
+    ) -> (RuleOutcome, usize) {
         let mut applied = 0;
         for (index, element) in elements.iter().enumerate() {
             if element.is_null() {
@@ -433,7 +412,7 @@ impl Validator<'_> {
             let scoped = match foreach.element_scope {
                 Some(true) if !element.is_object() => {
                     return (
-                        Outcome::new(
+                        RuleOutcome::new(
                             RuleStatus::Error,
                             "failed to process foreach: cannot use elementScope=true foreach rules for elements that are not maps",
                         ),
@@ -471,12 +450,15 @@ impl Validator<'_> {
                 }
                 status => {
                     return (
-                        Outcome::new(status, format!("validation failure: {}", outcome.message)),
+                        RuleOutcome::new(
+                            status,
+                            format!("validation failure: {}", outcome.message),
+                        ),
                         applied,
                     )
                 }
             }
         }
-        (Outcome::new(RuleStatus::Pass, ""), applied)
+        (RuleOutcome::new(RuleStatus::Pass, ""), applied)
     }
 }
