@@ -294,24 +294,11 @@ fn round(args: &[Rcvar]) -> Result<Variable, String> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
-    use super::super::{search, JmespathError};
+    use crate::jmespath::test_support::{eval_on, fails};
     use serde_json::{json, Value};
 
     fn eval(expression: &str) -> Value {
-        match search(expression, &json!({"list": [1, 2, 3.5]})) {
-            Ok(v) => v,
-            Err(e) => panic!("{expression}: {e}"),
-        }
-    }
-
-    fn fails(expression: &str) -> String {
-        match search(expression, &json!({})) {
-            Ok(v) => panic!("{expression} gave {v}"),
-            Err(e) => {
-                assert!(matches!(e, JmespathError::Function { .. }), "{e:?}");
-                e.to_string()
-            }
-        }
+        eval_on(expression, &json!({"list": [1, 2, 3.5]}))
     }
 
     #[test]

@@ -8,18 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde_yaml::Value as Yaml;
 
+use super::test_support::corpus_dir;
 use super::validate;
-
-fn corpus_dir() -> Option<PathBuf> {
-    if let Ok(path) = std::env::var("POLSCAN_CORPUS") {
-        return Some(PathBuf::from(path));
-    }
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|dir| dir.join("shared/corpora/kyverno-policies"))
-        .find(|dir| dir.is_dir())
-}
 
 fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {

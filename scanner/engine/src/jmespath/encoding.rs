@@ -171,25 +171,8 @@ fn yaml_to_json(value: serde_yaml::Value) -> Result<serde_json::Value, String> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
-    use super::super::{search, JmespathError};
+    use crate::jmespath::test_support::{eval, fails};
     use serde_json::{json, Value};
-
-    fn eval(expression: &str) -> Value {
-        match search(expression, &json!({})) {
-            Ok(v) => v,
-            Err(e) => panic!("{expression}: {e}"),
-        }
-    }
-
-    fn fails(expression: &str) -> String {
-        match search(expression, &json!({})) {
-            Ok(v) => panic!("{expression} gave {v}"),
-            Err(e) => {
-                assert!(matches!(e, JmespathError::Function { .. }), "{e:?}");
-                e.to_string()
-            }
-        }
-    }
 
     #[test]
     fn base64_round_trip() {

@@ -391,6 +391,9 @@ fn compile(expression: &str) -> Result<Arc<Expression<'static>>, JmespathError> 
 }
 
 #[cfg(test)]
+pub(crate) mod test_support;
+
+#[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests;
 

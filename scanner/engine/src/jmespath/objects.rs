@@ -127,7 +127,7 @@ fn label_match(args: &[Rcvar]) -> Result<Variable, String> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
-    use super::super::{search, JmespathError};
+    use crate::jmespath::test_support::{eval_on, fails_on};
     use serde_json::{json, Value};
 
     fn data() -> Value {
@@ -136,20 +136,11 @@ mod tests {
     }
 
     fn eval(expression: &str) -> Value {
-        match search(expression, &data()) {
-            Ok(v) => v,
-            Err(e) => panic!("{expression}: {e}"),
-        }
+        eval_on(expression, &data())
     }
 
     fn fails(expression: &str) -> String {
-        match search(expression, &data()) {
-            Ok(v) => panic!("{expression} gave {v}"),
-            Err(e) => {
-                assert!(matches!(e, JmespathError::Function { .. }), "{e:?}");
-                e.to_string()
-            }
-        }
+        fails_on(expression, &data())
     }
 
     #[test]

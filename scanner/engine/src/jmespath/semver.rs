@@ -332,14 +332,8 @@ fn expand_wildcards(parts: Vec<String>) -> Result<Vec<String>, String> {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::super::{search, JmespathError};
-    use serde_json::{json, Value};
-
-    fn eval(expression: &str) -> Value {
-        match search(expression, &json!({})) {
-            Ok(v) => v,
-            Err(e) => panic!("{expression}: {e}"),
-        }
-    }
+    use crate::jmespath::test_support::eval;
+    use serde_json::json;
 
     fn check(version: &str, range: &str) -> bool {
         eval(&format!("semver_compare('{version}', '{range}')"))

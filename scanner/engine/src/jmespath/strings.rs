@@ -312,25 +312,12 @@ pub(super) fn clean_path(path: &str) -> String {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
-    use super::super::{search, JmespathError};
+    use crate::jmespath::test_support::{eval_on, fails};
     use serde_json::{json, Value};
 
     fn eval(expression: &str) -> Value {
         let data = json!({"name": "Hello World", "num": 42, "s": "a,b,,c"});
-        match search(expression, &data) {
-            Ok(v) => v,
-            Err(e) => panic!("{expression}: {e}"),
-        }
-    }
-
-    fn fails(expression: &str) -> String {
-        match search(expression, &json!({})) {
-            Ok(v) => panic!("{expression} gave {v}"),
-            Err(e) => {
-                assert!(matches!(e, JmespathError::Function { .. }), "{e:?}");
-                e.to_string()
-            }
-        }
+        eval_on(expression, &data)
     }
 
     #[test]

@@ -1,15 +1,9 @@
 //! Tests for the entry point: conversion, errors, the fork's "Unknown key"
 //! behaviour, Go-style `to_string`, and use from many threads.
 
+use super::test_support::eval_on as eval;
 use super::*;
 use serde_json::json;
-
-fn eval(expression: &str, data: &Value) -> Value {
-    match search(expression, data) {
-        Ok(v) => v,
-        Err(e) => panic!("{expression}: {e}"),
-    }
-}
 
 #[test]
 fn searches_paths_and_builtins() {

@@ -220,25 +220,8 @@ fn time_truncate(args: &[Rcvar]) -> Result<Variable, String> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
-    use super::super::{search, JmespathError};
-    use serde_json::{json, Value};
-
-    fn eval(expression: &str) -> Value {
-        match search(expression, &json!({})) {
-            Ok(v) => v,
-            Err(e) => panic!("{expression}: {e}"),
-        }
-    }
-
-    fn fails(expression: &str) -> String {
-        match search(expression, &json!({})) {
-            Ok(v) => panic!("{expression} gave {v}"),
-            Err(e) => {
-                assert!(matches!(e, JmespathError::Function { .. }), "{e:?}");
-                e.to_string()
-            }
-        }
-    }
+    use crate::jmespath::test_support::{eval, fails};
+    use serde_json::json;
 
     #[test]
     fn time_now_is_rfc3339_utc() {

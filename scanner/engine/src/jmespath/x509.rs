@@ -474,6 +474,7 @@ fn request(raw: &[u8], csr: &X509CertificationRequest) -> Result<Value, String> 
 mod tests {
     use super::super::{search, JmespathError};
     use super::*;
+    use crate::jmespath::test_support::eval_on;
 
     const CERT: &str = include_str!("testdata/rsa-cert.pem");
     const CSR: &str = include_str!("testdata/rsa-csr.pem");
@@ -481,13 +482,10 @@ mod tests {
     const MODULUS: &str = "140753515652853665292742603524769979907340209725957362406740721311994228046589801670407869479776065155731270108267552499557414395033686946478008045608912267716611637974679622890168406472490596713610899869467461773406739172105271042697135260400835410862408627164055165733038633798969587897075936278316935414707";
 
     fn eval(expression: &str, pem: &str) -> Value {
-        match search(
+        eval_on(
             expression,
             &json!({"pem": pem, "b64": STANDARD.encode(pem)}),
-        ) {
-            Ok(v) => v,
-            Err(e) => panic!("{expression}: {e}"),
-        }
+        )
     }
 
     #[test]
