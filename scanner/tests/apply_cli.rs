@@ -3,9 +3,12 @@
 //! `--policy-report`, `--table`, `--audit-warn`, `-e`, `-f`, `-u`, and the
 //! exit code of a usage error against that of an incomplete audit.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use common::{polscan, run, stderr, stdout, Files};
 
 const AUDITED: &str = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: needs-app}\nspec:\n  validationFailureAction: Audit\n  rules:\n  - name: app\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    validate: {message: needs an app label, pattern: {metadata: {labels: {app: '?*'}}}}\n";
 
@@ -15,65 +18,11 @@ const BARE_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: bare, namesp
 
 const LABELLED_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: labelled, namespace: ns, labels: {app: a, team: t}}\n";
 
-struct Files {
-    dir: tempfile::TempDir,
-}
-
-impl Files {
-    fn new() -> Files {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-        Files { dir }
-    }
-
-    /// Writes `text` at `name` (directories created) and gives its path.
-    fn write(&self, name: &str, text: &str) -> String {
-        let path = self.dir.path().join(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("mkdir: {e}"));
-        }
-        std::fs::write(&path, text).unwrap_or_else(|e| panic!("write {name}: {e}"));
-        path.display().to_string()
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-}
-
-fn polscan(args: &[&str], stdin: Option<&str>, cwd: &Path) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_polscan"))
-        .arg("apply")
-        .args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("running polscan: {e}"));
-    if let Some(text) = stdin {
-        let mut pipe = child
-            .stdin
-            .take()
-            .unwrap_or_else(|| panic!("no stdin pipe"));
-        pipe.write_all(text.as_bytes())
-            .unwrap_or_else(|e| panic!("writing stdin: {e}"));
-    }
-    child
-        .wait_with_output()
-        .unwrap_or_else(|e| panic!("waiting for polscan: {e}"))
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
+/// `polscan apply args` in `cwd`, with `stdin` (`None`: empty).
+fn apply(args: &[&str], stdin: Option<&str>, cwd: &Path) -> Output {
+    let mut all = vec!["apply"];
+    all.extend_from_slice(args);
+    run(&all, stdin, cwd)
 }
 
 /// (policy, resource name, result) of every result in `-o json` reports.
@@ -109,10 +58,10 @@ fn helm_style_pipe_into_policy_stdin() {
         &format!("{BARE_POD}---\n{LABELLED_POD}"),
     );
     // Two policies in one multi-document stream on stdin.
-    let output = polscan(
+    let output = apply(
         &["-p", "-", "-r", "manifests/", "-o", "json"],
         Some(&format!("{AUDITED}---\n{ENFORCED}")),
-        files.dir.path(),
+        files.dir(),
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(
@@ -130,10 +79,10 @@ fn helm_style_pipe_into_policy_stdin() {
 fn resources_from_stdin() {
     let files = Files::new();
     let policy = files.write("policy.yaml", AUDITED);
-    let output = polscan(
+    let output = apply(
         &[&policy, "-r", "-", "-o", "json"],
         Some(&format!("{BARE_POD}---\n{LABELLED_POD}")),
-        files.dir.path(),
+        files.dir(),
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(
@@ -153,7 +102,7 @@ fn positional_policies_and_comma_lists() {
     files.write("bare.yaml", BARE_POD);
     files.write("labelled.yaml", LABELLED_POD);
     let summary = |args: &[&str]| {
-        let output = polscan(args, None, files.dir.path());
+        let output = apply(args, None, files.dir());
         assert_eq!(
             output.status.code(),
             Some(0),
@@ -210,10 +159,10 @@ fn policy_report_prints_the_reports() {
     let files = Files::new();
     files.write("policy.yaml", AUDITED);
     files.write("pod.yaml", BARE_POD);
-    let report = polscan(
+    let report = apply(
         &["policy.yaml", "-r", "pod.yaml", "--policy-report"],
         None,
-        files.dir.path(),
+        files.dir(),
     );
     assert_eq!(report.status.code(), Some(0), "{}", stderr(&report));
     let text = stdout(&report);
@@ -226,10 +175,10 @@ fn policy_report_prints_the_reports() {
     assert_eq!(documents[0]["kind"].as_str(), Some("PolicyReport"));
     assert_eq!(documents[0]["results"][0]["result"].as_str(), Some("fail"));
     // The same as -o yaml, but for the timestamps.
-    let yaml = polscan(
+    let yaml = apply(
         &["policy.yaml", "-r", "pod.yaml", "-o", "yaml"],
         None,
-        files.dir.path(),
+        files.dir(),
     );
     let without_time = |text: &str| -> Vec<String> {
         text.lines()
@@ -238,7 +187,7 @@ fn policy_report_prints_the_reports() {
             .collect()
     };
     assert_eq!(without_time(&text), without_time(&stdout(&yaml)));
-    let json = polscan(
+    let json = apply(
         &[
             "policy.yaml",
             "-r",
@@ -248,7 +197,7 @@ fn policy_report_prints_the_reports() {
             "json",
         ],
         None,
-        files.dir.path(),
+        files.dir(),
     );
     assert_eq!(results(&json), [triple("needs-app", "bare", "fail")]);
 }
@@ -258,10 +207,10 @@ fn kyverno_table() {
     let files = Files::new();
     files.write("policies.yaml", &format!("{AUDITED}---\n{ENFORCED}"));
     files.write("pods.yaml", &format!("{BARE_POD}---\n{LABELLED_POD}"));
-    let output = polscan(
+    let output = apply(
         &["policies.yaml", "-r", "pods.yaml", "--table"],
         None,
-        files.dir.path(),
+        files.dir(),
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let text = stdout(&output);
@@ -280,7 +229,7 @@ fn kyverno_table() {
         ["3", "needs-app", "app", "ns/Pod/labelled", "Pass"]
     );
     assert_eq!(rows.len(), 5, "{text}");
-    let detailed = polscan(
+    let detailed = apply(
         &[
             "policies.yaml",
             "-r",
@@ -289,7 +238,7 @@ fn kyverno_table() {
             "--detailed-results",
         ],
         None,
-        files.dir.path(),
+        files.dir(),
     );
     let text = stdout(&detailed);
     assert!(
@@ -305,7 +254,7 @@ fn audit_warn_turns_audit_failures_into_warnings() {
     files.write("audited.yaml", AUDITED);
     files.write("enforced.yaml", ENFORCED);
     files.write("pod.yaml", BARE_POD);
-    let run = |args: &[&str]| polscan(args, None, files.dir.path());
+    let run = |args: &[&str]| apply(args, None, files.dir());
     let plain = run(&["audited.yaml", "-r", "pod.yaml", "--fail-on", "fail"]);
     assert_eq!(plain.status.code(), Some(1), "{}", stdout(&plain));
     let warned = run(&[
@@ -355,7 +304,7 @@ fn exceptions_values_and_userinfo_files() {
         "exception.yaml",
         "apiVersion: kyverno.io/v2\nkind: PolicyException\nmetadata: {name: bare-ok, namespace: ns}\nspec:\n  exceptions: [{policyName: needs-app, ruleNames: [app]}]\n  match: {any: [{resources: {kinds: [Pod], names: [bare]}}]}\n",
     );
-    let excepted = polscan(
+    let excepted = apply(
         &[
             "policy.yaml",
             "-r",
@@ -366,14 +315,14 @@ fn exceptions_values_and_userinfo_files() {
             "json",
         ],
         None,
-        files.dir.path(),
+        files.dir(),
     );
     assert_eq!(excepted.status.code(), Some(0), "{}", stderr(&excepted));
     assert_eq!(results(&excepted), [triple("needs-app", "bare", "skip")]);
-    let not_an_exception = polscan(
+    let not_an_exception = apply(
         &["policy.yaml", "-r", "pod.yaml", "-e", "policy.yaml"],
         None,
-        files.dir.path(),
+        files.dir(),
     );
     assert_eq!(not_an_exception.status.code(), Some(2));
     assert!(stderr(&not_an_exception).contains("policy exception type not supported"));
@@ -387,7 +336,7 @@ fn exceptions_values_and_userinfo_files() {
         "apiVersion: cli.kyverno.io/v1alpha1\nkind: Values\nmetadata: {name: values}\nglobalValues: {request.operation: DELETE}\n",
     );
     for flag in ["-f", "--values-file", "--values"] {
-        let output = polscan(
+        let output = apply(
             &[
                 "named.yaml",
                 "-r",
@@ -398,7 +347,7 @@ fn exceptions_values_and_userinfo_files() {
                 "json",
             ],
             None,
-            files.dir.path(),
+            files.dir(),
         );
         assert_eq!(
             results(&output),
@@ -407,10 +356,10 @@ fn exceptions_values_and_userinfo_files() {
         );
     }
     // Without the values the operation is CREATE.
-    let output = polscan(
+    let output = apply(
         &["named.yaml", "-r", "pod.yaml", "-o", "json"],
         None,
-        files.dir.path(),
+        files.dir(),
     );
     assert_eq!(results(&output), [triple("forbidden-name", "bare", "pass")]);
 
@@ -431,10 +380,10 @@ fn exceptions_values_and_userinfo_files() {
         "json",
     ];
     // Without the flag the policy is named as left out, and the flag given.
-    let skipped = polscan(
+    let skipped = apply(
         &["admins.yaml", "-r", "pod.yaml", "-o", "json"],
         None,
-        files.dir.path(),
+        files.dir(),
     );
     assert!(results(&skipped).is_empty(), "{}", stdout(&skipped));
     assert!(
@@ -443,11 +392,11 @@ fn exceptions_values_and_userinfo_files() {
         "{}",
         stderr(&skipped)
     );
-    let anyone = polscan(&base, None, files.dir.path());
+    let anyone = apply(&base, None, files.dir());
     assert_eq!(results(&anyone), [triple("admins-exempt", "bare", "fail")]);
     let mut as_admin = base.to_vec();
     as_admin.extend(["-u", "admin.yaml"]);
-    let admin = polscan(&as_admin, None, files.dir.path());
+    let admin = apply(&as_admin, None, files.dir());
     assert_eq!(admin.status.code(), Some(0), "{}", stderr(&admin));
     assert!(results(&admin).is_empty(), "{}", stdout(&admin));
 }
@@ -457,7 +406,7 @@ fn usage_errors_exit_64_apart_from_an_incomplete_audit() {
     let files = Files::new();
     files.write("policy.yaml", AUDITED);
     files.write("pod.yaml", BARE_POD);
-    let run = |args: &[&str], stdin: Option<&str>| polscan(args, stdin, files.dir.path());
+    let run = |args: &[&str], stdin: Option<&str>| apply(args, stdin, files.dir());
 
     let unknown = run(&["policy.yaml", "-r", "pod.yaml", "--cluster"], None);
     assert_eq!(unknown.status.code(), Some(64));
@@ -508,7 +457,7 @@ fn audit_warn_says_why_a_shown_warning_still_fails_the_run() {
         "apiVersion: policies.kyverno.io/v1\nkind: ValidatingPolicy\nmetadata: {name: needs-app-label}\nspec:\n  validationActions: [Audit]\n  matchConstraints:\n    resourceRules: [{apiGroups: [''], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [pods]}]\n  validations:\n  - expression: \"has(object.metadata.labels) && 'app' in object.metadata.labels\"\n    message: the app label is missing\n",
     );
     files.write("pod.yaml", BARE_POD);
-    let output = polscan(
+    let output = apply(
         &[
             "vpol.yaml",
             "-r",
@@ -518,7 +467,7 @@ fn audit_warn_says_why_a_shown_warning_still_fails_the_run() {
             "fail",
         ],
         None,
-        files.dir.path(),
+        files.dir(),
     );
     assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
     assert!(
@@ -536,17 +485,15 @@ fn audit_warn_says_why_a_shown_warning_still_fails_the_run() {
 #[test]
 fn a_malformed_scan_flag_is_a_usage_error_before_any_connection() {
     let files = Files::new();
-    let scan = Command::new(env!("CARGO_BIN_EXE_polscan"))
-        .args([
-            "scan",
-            "--kubeconfig",
-            "no-such-kubeconfig",
-            "--last-run-configmap",
-            "justname",
-        ])
-        .current_dir(files.dir.path())
-        .output()
-        .expect("runs");
+    let scan = polscan([
+        "scan",
+        "--kubeconfig",
+        "no-such-kubeconfig",
+        "--last-run-configmap",
+        "justname",
+    ])
+    .cwd(files.dir())
+    .output();
     assert_eq!(scan.status.code(), Some(64), "{}", stderr(&scan));
     assert!(
         stderr(&scan).contains("--last-run-configmap \"justname\": expected <namespace>/<name>"),

@@ -1,23 +1,23 @@
 //! `polscan completions <shell>` prints a script the shell accepts, naming
 //! every command and the scan flags.
 
+mod common;
+
 use std::process::Command;
 
+use common::{polscan, utf8_stdout, Files};
+
 fn completions(shell: &str) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_polscan"))
-        .args(["completions", shell])
-        .output()
-        .unwrap_or_else(|e| panic!("running polscan: {e}"));
+    let output = polscan(["completions", shell]).output();
     assert!(output.status.success(), "{output:?}");
-    String::from_utf8(output.stdout).unwrap_or_else(|e| panic!("utf-8: {e}"))
+    utf8_stdout(output)
 }
 
 #[test]
 fn bash_completions_parse_and_cover_the_commands() {
     let script = completions("bash");
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-    let path = dir.path().join("polscan.bash");
-    std::fs::write(&path, &script).unwrap_or_else(|e| panic!("write: {e}"));
+    let files = Files::new();
+    let path = files.write("polscan.bash", &script);
     let syntax = Command::new("bash")
         .arg("-n")
         .arg(&path)

@@ -5,9 +5,12 @@
 
 #![allow(clippy::expect_used)] // test code: a failed expectation is a failed test
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Output};
 
+use common::{repository_file, run, schema_errors, test_asset, validator};
 use serde_json::Value;
 
 const POLICIES: &str = "apiVersion: kyverno.io/v1
@@ -53,15 +56,6 @@ fn pods(latest_in_shop: bool) -> String {
     )
 }
 
-fn polscan(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_polscan"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap_or_else(|e| panic!("running polscan: {e}"))
-}
-
 fn text(output: &Output) -> String {
     format!(
         "{}{}",
@@ -70,10 +64,16 @@ fn text(output: &Output) -> String {
     )
 }
 
+/// Writes the audit's inputs: policies.yaml and pods.yaml.
+fn write_inputs(dir: &Path, policies: &str, pods: &str) {
+    std::fs::write(dir.join("policies.yaml"), policies).expect("policies");
+    std::fs::write(dir.join("pods.yaml"), pods).expect("pods");
+}
+
 /// Audits pods.yaml against policies.yaml into reports.yaml, recording the
 /// run in scan.yaml as a cluster scan does in its ConfigMap.
 fn audit(dir: &Path) -> Output {
-    let output = polscan(
+    let output = run(
         &[
             "apply",
             "-p",
@@ -85,6 +85,7 @@ fn audit(dir: &Path) -> Output {
             "--run-record",
             "scan.yaml",
         ],
+        None,
         dir,
     );
     std::fs::write(dir.join("reports.yaml"), &output.stdout).expect("reports");
@@ -105,7 +106,7 @@ fn evidence_from_files(dir: &Path, out: &str, extra: &[&str]) -> Output {
         "scan.yaml",
     ];
     args.extend_from_slice(extra);
-    polscan(&args, dir)
+    run(&args, None, dir)
 }
 
 /// Audits the pods, then writes a package from the reports into `out`.
@@ -115,8 +116,7 @@ fn package(dir: &Path, latest_in_shop: bool, out: &str, since: Option<&str>) -> 
 
 /// Audits `pods` against `policies`, then writes a package into `out`.
 fn package_of(dir: &Path, policies: &str, pods: &str, out: &str, since: Option<&str>) -> Output {
-    std::fs::write(dir.join("policies.yaml"), policies).expect("policies");
-    std::fs::write(dir.join("pods.yaml"), pods).expect("pods");
+    write_inputs(dir, policies, pods);
     let reports = audit(dir);
     assert!(reports.status.success(), "{}", text(&reports));
     let mut extra = vec!["--require-ready"];
@@ -160,7 +160,7 @@ fn verdicts_verification_and_comparison() {
     assert_eq!(verdict(&evidence, "disallow-latest"), "not-ready");
     assert_eq!(evidence["scan"]["complete"], true);
 
-    let verified = polscan(&["evidence", "verify", "first"], dir.path());
+    let verified = run(&["evidence", "verify", "first"], None, dir.path());
     assert!(verified.status.success(), "{}", text(&verified));
     assert!(text(&verified).contains("OK: 3 files match"));
 
@@ -218,7 +218,7 @@ fn verdicts_verification_and_comparison() {
     let markdown = dir.path().join("first/evidence.md");
     let original = std::fs::read_to_string(&markdown).expect("md");
     std::fs::write(&markdown, original.replace("not ready", "ready")).expect("tamper");
-    let tampered = polscan(&["evidence", "verify", "first"], dir.path());
+    let tampered = run(&["evidence", "verify", "first"], None, dir.path());
     assert_eq!(tampered.status.code(), Some(1));
     assert!(
         text(&tampered).contains("evidence.md was modified"),
@@ -262,41 +262,16 @@ fn evidence_json_follows_its_documented_schema() {
     let dir = tempfile::tempdir().expect("tempdir");
     package(dir.path(), true, "pkg", None);
     let evidence = evidence_json(&dir.path().join("pkg"));
-    let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/evidence.schema.json");
-    let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(&schema_path).expect("docs/evidence.schema.json"),
-    )
-    .expect("schema json");
-    let validator = jsonschema::validator_for(&schema).expect("schema");
-    let errors: Vec<String> = validator
-        .iter_errors(&evidence)
-        .map(|e| format!("{e} at {}", e.instance_path))
-        .collect();
-    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    assert_schema(&evidence);
     let mut broken = evidence.clone();
     broken["policies"][0]["verdict"] = Value::from("maybe");
-    assert!(!validator.is_valid(&broken));
-}
-
-fn chromium() -> PathBuf {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/test-assets.sh");
-    let output = Command::new("bash")
-        .arg(script)
-        .arg("chromium")
-        .output()
-        .unwrap_or_else(|e| panic!("test-assets.sh: {e}"));
-    assert!(
-        output.status.success(),
-        "no Chromium: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
+    assert!(!evidence_schema().is_valid(&broken));
 }
 
 fn headless(dir: &Path, args: &[&str], page: &Path) -> Output {
     Command::new("timeout")
         .arg("120")
-        .arg(chromium())
+        .arg(test_asset("chromium"))
         .args([
             "--headless",
             "--no-sandbox",
@@ -360,18 +335,14 @@ fn the_page_shows_verdicts_and_charts_in_a_real_browser() {
     );
 }
 
+/// A validator for docs/evidence.schema.json.
+fn evidence_schema() -> jsonschema::Validator {
+    validator(&repository_file("docs/evidence.schema.json"))
+}
+
 /// Validates a package's evidence.json against docs/evidence.schema.json.
 fn assert_schema(evidence: &Value) {
-    let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/evidence.schema.json");
-    let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(&schema_path).expect("docs/evidence.schema.json"),
-    )
-    .expect("schema json");
-    let validator = jsonschema::validator_for(&schema).expect("schema");
-    let errors: Vec<String> = validator
-        .iter_errors(evidence)
-        .map(|e| format!("{e} at {}", e.instance_path))
-        .collect();
+    let errors = schema_errors(&evidence_schema(), evidence);
     assert!(errors.is_empty(), "{}", errors.join("\n"));
 }
 
@@ -390,7 +361,7 @@ fn an_out_directory_holding_a_package_needs_force() {
     );
     let forced = evidence_from_files(dir.path(), "pkg", &["--force"]);
     assert!(forced.status.success(), "{}", text(&forced));
-    let verified = polscan(&["evidence", "verify", "pkg"], dir.path());
+    let verified = run(&["evidence", "verify", "pkg"], None, dir.path());
     assert!(verified.status.success(), "{}", text(&verified));
 }
 
@@ -448,7 +419,7 @@ fn an_annotation_bypass_is_not_ready_and_comes_with_a_policy_exception() {
         manifest.contains("  exceptions/shop-pod-web.yaml"),
         "{manifest}"
     );
-    let verified = polscan(&["evidence", "verify", "pkg"], dir.path());
+    let verified = run(&["evidence", "verify", "pkg"], None, dir.path());
     assert!(verified.status.success(), "{}", text(&verified));
     assert!(
         text(&verified).contains("OK: 4 files match"),
@@ -518,8 +489,7 @@ fn a_policy_that_evaluated_nothing_is_no_evidence() {
 #[test]
 fn a_cluster_flag_with_from_is_refused_not_ignored() {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("policies.yaml"), POLICIES).expect("policies");
-    std::fs::write(dir.path().join("pods.yaml"), pods(false)).expect("pods");
+    write_inputs(dir.path(), POLICIES, &pods(false));
     assert!(audit(dir.path()).status.success());
     let output = evidence_from_files(dir.path(), "out", &["--kubeconfig", "nowhere.yaml"]);
     assert!(!output.status.success(), "{}", text(&output));
@@ -622,10 +592,10 @@ spec:
 #[test]
 fn usage_errors_of_evidence_exit_64() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let missing_out = polscan(&["evidence"], dir.path());
+    let missing_out = run(&["evidence"], None, dir.path());
     assert_eq!(missing_out.status.code(), Some(64));
     assert!(String::from_utf8_lossy(&missing_out.stderr).contains("--out <dir> is required"));
-    let both = polscan(
+    let both = run(
         &[
             "evidence",
             "--out",
@@ -635,6 +605,7 @@ fn usage_errors_of_evidence_exit_64() {
             "--kubeconfig",
             "kc",
         ],
+        None,
         dir.path(),
     );
     assert_eq!(both.status.code(), Some(64));
@@ -646,8 +617,7 @@ fn usage_errors_of_evidence_exit_64() {
 #[test]
 fn require_ready_for_a_policy_that_does_not_exist_fails() {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("policies.yaml"), POLICIES).expect("policies");
-    std::fs::write(dir.path().join("pods.yaml"), pods(false)).expect("pods");
+    write_inputs(dir.path(), POLICIES, &pods(false));
     assert!(audit(dir.path()).status.success());
     let ready = evidence_from_files(
         dir.path(),
@@ -671,8 +641,7 @@ fn require_ready_for_a_policy_that_does_not_exist_fails() {
 #[test]
 fn policy_files_and_report_files_may_be_comma_separated() {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("policies.yaml"), POLICIES).expect("policies");
-    std::fs::write(dir.path().join("pods.yaml"), pods(true)).expect("pods");
+    write_inputs(dir.path(), POLICIES, &pods(true));
     let reports = audit(dir.path());
     assert!(reports.status.success(), "{}", text(&reports));
     // The two policies in two files, the reports twice over in two files.
@@ -684,7 +653,7 @@ fn policy_files_and_report_files_may_be_comma_separated() {
         dir.path().join("copy.yaml"),
     )
     .expect("copy");
-    let output = polscan(
+    let output = run(
         &[
             "evidence",
             "--out",
@@ -696,6 +665,7 @@ fn policy_files_and_report_files_may_be_comma_separated() {
             "--scan-record",
             "scan.yaml",
         ],
+        None,
         dir.path(),
     );
     assert!(output.status.success(), "{}", text(&output));

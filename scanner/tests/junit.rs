@@ -1,17 +1,14 @@
 //! `-o junit` parsed back: the counts agree with the summary line of the
 //! same audit, and every failing case carries a `<failure>` with a message.
 
-use std::process::Command;
+mod common;
 
+use common::{polscan, utf8_stdout};
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
 fn demo(format: &str) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_polscan"))
-        .args(["demo", "-o", format])
-        .output()
-        .unwrap_or_else(|e| panic!("running polscan: {e}"));
-    String::from_utf8(output.stdout).unwrap_or_else(|e| panic!("utf-8: {e}"))
+    utf8_stdout(polscan(["demo", "-o", format]).output())
 }
 
 fn summary_count(summary: &str, label: &str) -> usize {

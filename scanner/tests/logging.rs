@@ -1,24 +1,19 @@
 //! `--log-format json` writes one JSON object per log line on stderr; the
 //! default is human-readable text.
 
-use std::process::Command;
+mod common;
+
+use common::{polscan, stderr, Files};
 
 const UNREACHABLE: &str = "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: \"https://127.0.0.1:1\", insecure-skip-tls-verify: true}\nusers:\n- name: u\n  user: {token: x}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n";
 
 fn scan_stderr(format: &str) -> (String, Option<i32>) {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-    let kubeconfig = dir.path().join("kubeconfig");
-    std::fs::write(&kubeconfig, UNREACHABLE).unwrap_or_else(|e| panic!("write: {e}"));
-    let output = Command::new(env!("CARGO_BIN_EXE_polscan"))
-        .args(["scan", "--log-format", format, "--kubeconfig"])
-        .arg(&kubeconfig)
+    let files = Files::new();
+    let kubeconfig = files.write("kubeconfig", UNREACHABLE);
+    let output = polscan(["scan", "--log-format", format, "--kubeconfig", &kubeconfig])
         .env("POLSCAN_LOG", "debug")
-        .output()
-        .unwrap_or_else(|e| panic!("running polscan: {e}"));
-    (
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-        output.status.code(),
-    )
+        .output();
+    (stderr(&output), output.status.code())
 }
 
 #[test]
