@@ -7,12 +7,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use polscan_tests::cluster::{polscan, TestCluster};
+use polscan_tests::corpus_root;
 use serde::Deserialize;
 use serde_json::Value;
-
-fn corpus() -> PathBuf {
-    polscan_tests::corpus_root()
-}
 
 /// A cluster with the report CRDs (installed by polscan) and stand-ins for
 /// Kyverno's policy CRDs.
@@ -93,7 +90,7 @@ fn scan_reports_corpus_results_rescans_without_writes_and_prunes() {
         // across tests.
         let namespace = test.rsplit('/').next().unwrap_or(test).to_string();
         cluster.kubectl_ok(&["create", "namespace", &namespace]);
-        let dir = corpus().join(test).join(".kyverno-test");
+        let dir = corpus_root().join(test).join(".kyverno-test");
         let spec: Value = serde_yaml::from_str(
             &std::fs::read_to_string(dir.join("kyverno-test.yaml"))
                 .unwrap_or_else(|e| panic!("{e}")),
@@ -226,7 +223,7 @@ fn scan_reports_corpus_results_rescans_without_writes_and_prunes() {
 fn a_forbidden_list_leaves_its_reports_and_fails_the_scan() {
     let cluster = prepared_cluster();
     cluster.kubectl_ok(&["create", "namespace", "team"]);
-    let policy = corpus()
+    let policy = corpus_root()
         .join("best-practices/disallow-latest-tag/disallow-latest-tag.yaml")
         .display()
         .to_string();
@@ -418,7 +415,7 @@ fn per_namespace_reports_are_split_under_one_mebibyte() {
 #[test]
 fn dry_run_writes_nothing_and_prints_the_reports() {
     let cluster = prepared_cluster();
-    let policy = corpus()
+    let policy = corpus_root()
         .join("best-practices/disallow-latest-tag/disallow-latest-tag.yaml")
         .display()
         .to_string();
@@ -597,7 +594,7 @@ fn tempfile_dir() -> PathBuf {
 fn policy_exceptions_and_annotation_exceptions_skip_results() {
     let cluster = prepared_cluster();
     cluster.kubectl_ok(&["create", "namespace", "infra"]);
-    let policy = corpus()
+    let policy = corpus_root()
         .join("best-practices/disallow-latest-tag/disallow-latest-tag.yaml")
         .display()
         .to_string();
@@ -994,7 +991,7 @@ fn an_expired_continue_token_continues_the_list_without_seeing_an_object_twice()
 #[test]
 fn another_producers_reports_are_never_touched() {
     let cluster = prepared_cluster();
-    let policy = corpus()
+    let policy = corpus_root()
         .join("best-practices/disallow-latest-tag/disallow-latest-tag.yaml")
         .display()
         .to_string();
@@ -1040,7 +1037,7 @@ fn another_producers_reports_are_never_touched() {
 #[test]
 fn a_layout_switch_waits_for_a_run_with_every_policy() {
     let cluster = prepared_cluster();
-    let policy = corpus()
+    let policy = corpus_root()
         .join("best-practices/disallow-latest-tag/disallow-latest-tag.yaml")
         .display()
         .to_string();
@@ -1091,7 +1088,7 @@ fn a_layout_switch_waits_for_a_run_with_every_policy() {
 fn reports_that_cannot_be_read_fail_the_scan_before_any_write() {
     let cluster = prepared_cluster();
     cluster.kubectl_ok(&["create", "namespace", "team"]);
-    let policy = corpus()
+    let policy = corpus_root()
         .join("best-practices/disallow-latest-tag/disallow-latest-tag.yaml")
         .display()
         .to_string();
@@ -1138,7 +1135,7 @@ fn without_the_report_crds_only_a_dry_run_scans() {
     cluster.apply_yaml(
         "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: team}\nspec:\n  containers: [{name: web, image: nginx:latest}]\n",
     );
-    let policy = corpus()
+    let policy = corpus_root()
         .join("best-practices/disallow-latest-tag/disallow-latest-tag.yaml")
         .display()
         .to_string();
@@ -1161,7 +1158,7 @@ fn without_the_report_crds_only_a_dry_run_scans() {
 fn a_misspelt_kind_to_include_is_refused_before_anything_is_written() {
     let cluster = prepared_cluster();
     cluster.kubectl_ok(&["create", "namespace", "team"]);
-    let policy = corpus()
+    let policy = corpus_root()
         .join("best-practices/disallow-latest-tag/disallow-latest-tag.yaml")
         .display()
         .to_string();
@@ -1259,7 +1256,7 @@ fn kyvernos_resource_filters_are_applied_as_kyverno_applies_them() {
     let cluster = prepared_cluster();
     cluster.kubectl_ok(&["create", "namespace", "team"]);
     cluster.kubectl_ok(&["create", "namespace", "kyverno"]);
-    let policy = corpus()
+    let policy = corpus_root()
         .join("best-practices/disallow-latest-tag/disallow-latest-tag.yaml")
         .display()
         .to_string();
