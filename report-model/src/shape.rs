@@ -31,6 +31,15 @@ pub const MANAGED_BY_VALUE: &str = "polscan";
 pub const SHAPE_LABEL: &str = "polscan.io/report-shape";
 pub const SHAPE_PER_RESOURCE: &str = "per-resource";
 pub const SHAPE_PER_NAMESPACE: &str = "per-namespace";
+/// Annotation of a per-resource report: the digest of the inputs its
+/// results came from, sealing its content hash and [`RESULTS_ANNOTATION`]
+/// (32 hex digits; written and checked by polscan's `scan::reuse`). An
+/// annotation, not a label: labels count in the content hash, which this
+/// digest covers.
+pub const INPUTS_ANNOTATION: &str = "polscan.io/inputs";
+/// Annotation of a per-resource report: its results' policy (an index into
+/// the run's sorted policy names), status and rule, for the run's counts.
+pub const RESULTS_ANNOTATION: &str = "polscan.io/results-by-rule";
 /// Default per-object limit: well under etcd's default 1.5 MiB request limit.
 pub const DEFAULT_MAX_REPORT_BYTES: usize = 1024 * 1024;
 /// Room left in each part for what the API server adds to the stored object

@@ -24,6 +24,7 @@ pub mod record;
 pub mod record_format;
 mod results;
 pub mod shard;
+pub mod shard_coverage;
 pub mod shards;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -86,7 +86,7 @@ pub struct ScanRecord {
     pub settings: Option<BTreeMap<String, String>>,
     /// The shard (`I/N`) a sharded run's record is of, as read from one
     /// shard's ConfigMap; None for a whole-cluster scan and for the merged
-    /// record of all shards ([`super::shards::merge_shards`]).
+    /// record of all shards ([`crate::shards::merge_shards`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<crate::shard::Shard>,
     /// The run id of a sharded run (`scan --run-id`).
@@ -99,7 +99,7 @@ pub struct ScanRecord {
     /// Which shards of a sharded run this record covers; None for a
     /// whole-cluster scan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shards: Option<super::shards::ShardCoverage>,
+    pub shards: Option<crate::shard_coverage::ShardCoverage>,
 }
 
 impl ScanRecord {
@@ -136,7 +136,7 @@ impl ScanRecord {
         }
         let conflicting = digest
             .and_then(|now| self.input_digests.as_ref()?.get(&now.key))
-            .is_some_and(|recorded| recorded == super::shards::CONFLICTING_DIGEST);
+            .is_some_and(|recorded| recorded == crate::shard_coverage::CONFLICTING_DIGEST);
         if conflicting {
             return Some(
                 "was not read alike by every shard of the last run (changed while they ran, or loaded by some only: a --policy file or --no-cluster-policies given to some): no shard's results stand for all"
@@ -249,7 +249,7 @@ impl ScanRecord {
         Ok(ScanRecord {
             shard,
             // One shard's record covers its own partition only.
-            shards: shard.map(|s| super::shards::ShardCoverage {
+            shards: shard.map(|s| crate::shard_coverage::ShardCoverage {
                 count: s.count,
                 recorded: vec![s.index],
                 gaps: Vec::new(),

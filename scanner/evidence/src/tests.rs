@@ -1710,7 +1710,7 @@ fn a_rule_that_evaluated_nothing_is_no_evidence_unless_nothing_is_in_scope() {
     // A sharded run with a shard missing did not count that shard's
     // objects: 0 listed says nothing of what exists.
     let mut gappy = empty;
-    gappy.shards = Some(crate::shards::ShardCoverage {
+    gappy.shards = Some(crate::shard_coverage::ShardCoverage {
         count: 2,
         recorded: vec![0],
         gaps: vec!["shard 1/2: no record".into()],

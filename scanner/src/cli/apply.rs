@@ -12,22 +12,14 @@ use std::process::ExitCode;
 use anyhow::Context;
 use serde_json::Value;
 
+use super::apply_stream::{self, View};
 use super::kyverno_apply::{self, AuditWarnScope, PolicyActions};
 use super::usage::UsageError;
-use super::{apply_stream, output, sources, spill};
+use super::{output, sources, spill};
 use super::{ApplyArgs, OutputFormat};
 use polscan::audit::{self, AuditInput, Auditor, ResourceIndex};
 use polscan::engine::values::Values;
 use polscan::loader::{self, Document};
-
-/// How `apply` prints its results.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum View {
-    /// One of polscan's formats (`--policy-report` is yaml or json).
-    Output(OutputFormat),
-    /// The Kyverno CLI's results table.
-    KyvernoTable { detailed: bool },
-}
 
 /// The view the arguments ask for. `--policy-report` wins over `--table`,
 /// as in `kyverno apply`; with `-o` it takes only yaml or json.

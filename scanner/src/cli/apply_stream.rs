@@ -26,7 +26,6 @@ use rayon::prelude::*;
 use report_model::meta::Timestamp;
 use serde_json::Value;
 
-use super::apply::View;
 use super::kyverno_apply::{result_word, AuditWarnScope, PolicyActions};
 use super::output::{self, paint};
 use super::sources::{Rereadable, SourceError};
@@ -39,6 +38,15 @@ use polscan::reports;
 use polscan::scan::last_run::{count_result, kind_display_name, ResultsByRule};
 use polscan::scan::view::{FindingView, ViewFactory, ViewRecord};
 use polscan::scan::{ResultKey, ScanOutcome};
+
+/// How `apply` prints its results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// One of polscan's formats (`--policy-report` is yaml or json).
+    Output(OutputFormat),
+    /// The Kyverno CLI's results table.
+    KyvernoTable { detailed: bool },
+}
 
 /// Resources evaluated together (in parallel) before their records are
 /// kept: enough to keep every core busy, few enough to hold.

@@ -102,7 +102,7 @@ pub fn run(
                 options.keep_printed_reports = false;
                 options.finding_view = None;
                 options.progress = Arc::default();
-                let (outcome, _) = super::scan::scan_once(
+                let (outcome, _) = super::scan_once::scan_once(
                     &client,
                     &server,
                     options,
@@ -139,14 +139,14 @@ pub fn run(
                         "{} scan {} in {seconds:.1}s: {}; written {}, deleted {}",
                         chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                         if outcome.complete() { "complete" } else { "INCOMPLETE" },
-                        super::scan::counts_line(outcome),
+                        super::scan_once::counts_line(outcome),
                         outcome.writes,
                         outcome.deletes
                     );
                 }
                 // A mistyped --include-kinds fails every round alike: the
                 // command line is wrong, so stop (exit 64), not retry.
-                Err(err) if super::scan::refused(err) => {
+                Err(err) if super::scan_once::refused(err) => {
                     return Err(super::usage::UsageError(super::error_text(err)).into());
                 }
                 Err(err) => {

@@ -14,6 +14,7 @@ mod output;
 mod progress;
 mod sarif;
 mod scan;
+mod scan_once;
 mod sources;
 mod spill;
 mod system_host;

@@ -8,8 +8,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::args::{parse_duration, runtime, split_list};
+use super::scan_once::{counts_line, refused, scan_once};
 use super::{output, FailOn, InstallCrdsArgs, OutputFormat, ReportPer, ScanArgs};
-use polscan::cluster::{connect, report_store, run_record, ClusterError};
+use polscan::cluster::{connect, report_store};
 use polscan::loader;
 use polscan::scan::selection::{KindName, ScanFilters};
 use polscan::scan::shard::Shard;
@@ -152,16 +153,6 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     Ok(exit_code(&outcome, args.fail_on))
 }
 
-/// Whether the scan was refused for `--include-kinds` naming no served
-/// kind or `--namespace` no namespace: a mistyped command line, so no
-/// scan ran.
-pub(super) fn refused(err: &anyhow::Error) -> bool {
-    matches!(
-        err.downcast_ref::<scan::ScanError>(),
-        Some(scan::ScanError::UnknownNames(_))
-    )
-}
-
 /// A refused scan ([`refused`]) is a usage error (exit 64), not an
 /// incomplete audit.
 fn usage_if_refused(err: anyhow::Error) -> anyhow::Error {
@@ -248,72 +239,6 @@ fn shard_of(args: &ScanArgs) -> Result<Option<Shard>, super::usage::UsageError> 
     }
 }
 
-/// One scan, and its record in the last-run ConfigMap when asked (with the
-/// shard and `run_id` it belongs to). Returns the outcome and whether
-/// recording failed.
-pub(super) async fn scan_once(
-    client: &kube::Client,
-    server: &str,
-    options: ScanOptions,
-    record_to: Option<&(String, String)>,
-    dry_run: bool,
-    run_id: Option<&str>,
-) -> (anyhow::Result<ScanOutcome>, bool) {
-    let started = chrono::Utc::now();
-    let shard = options.filters.shard;
-    // A record that cannot be written is found out before the scan writes
-    // any report, not after it: the run stops with nothing changed.
-    if let (Some((namespace, name)), false) = (record_to, dry_run) {
-        if let Err(err) = run_record::check_writable(client, namespace, name).await {
-            // No answer at all: the server is the problem, not the record.
-            let context = match &err {
-                ClusterError::Transport { .. } => {
-                    format!("scanning the cluster at {server}: the API server did not answer")
-                }
-                _ => format!(
-                    "--last-run-configmap {namespace}/{name}: the run could not be recorded, so nothing was scanned"
-                ),
-            };
-            let err = anyhow::Error::new(err).context(context);
-            return (Err(err), true);
-        }
-    }
-    let outcome = scan::scan(client.clone(), options)
-        .await
-        .with_context(|| format!("scanning the cluster at {server}"));
-    let mut record_failed = false;
-    // A mistyped command line ran no scan: the last record stays.
-    let refused = outcome.as_ref().err().is_some_and(refused);
-    if let (Some((namespace, name)), false, false) = (record_to, dry_run, refused) {
-        let error_text = outcome.as_ref().err().map(super::error_text);
-        let result = match &error_text {
-            Some(text) => Err(text.as_str()),
-            None => outcome.as_ref().map_err(|_| ""),
-        };
-        let mut record = last_run::config_map(namespace, name, result, started, chrono::Utc::now());
-        last_run::stamp_run(&mut record, shard, run_id);
-        match run_record::write(client, namespace, name, &record).await {
-            Ok(run_record::Written::Recorded {
-                same_run_before: None,
-            }) => {}
-            Ok(run_record::Written::Recorded {
-                same_run_before: Some(before),
-            }) => eprintln!(
-                "warning: ConfigMap {namespace}/{name} held a record of the same run id started at {before}: a retried shard, or a run id given to two runs; each run needs its own, or evidence may take shards of two runs for one"
-            ),
-            // Runs overlapped; the later one's record is the evidence.
-            Ok(run_record::Written::NewerKept { started }) => eprintln!(
-                "warning: this run's record was not written: ConfigMap {namespace}/{name} holds the record of a run that started later ({started})"
-            ),
-            Err(err) => {
-                eprintln!("warning: the run was not recorded: {err}");
-                record_failed = true;
-            }
-        }
-    }
-    (outcome, record_failed)
-}
-
 /// The streamed view of an output that lists findings (table, JUnit,
 /// SARIF): its records wait in a temporary file beyond a limit, so memory
 /// does not grow with the findings.
@@ -384,15 +309,6 @@ fn printed_reports(outcome: &mut ScanOutcome) -> anyhow::Result<PrintedReports> 
             })
         },
     )))
-}
-
-/// The one-line summary of a scan's counts.
-pub(super) fn counts_line(outcome: &ScanOutcome) -> String {
-    output::counts_summary(
-        |status| outcome.status_counts.get(&status).copied().unwrap_or(0),
-        outcome.audit.policies_evaluated,
-        outcome.audit.resources_evaluated,
-    )
 }
 
 fn print(outcome: &mut ScanOutcome, format: OutputFormat) -> anyhow::Result<()> {

@@ -281,7 +281,7 @@ async fn read_scan_record(
         let read = read_record_config_map(
             client,
             namespace,
-            &crate::scan::last_run::shard_record_name(name, index),
+            &crate::evidence::record_format::shard_record_name(name, index),
         )
         .await;
         match &read {

@@ -177,9 +177,9 @@ fn existing_from_metadata(item: MetadataItem, cluster_scoped: bool) -> ExistingR
         },
         managed_by: labels.remove(report_model::shape::MANAGED_BY_LABEL),
         shape: labels.remove(report_model::shape::SHAPE_LABEL),
-        inputs: annotations.remove(crate::scan::reuse::INPUTS_ANNOTATION),
+        inputs: annotations.remove(report_model::shape::INPUTS_ANNOTATION),
         content_hash: annotations.remove(report_model::CONTENT_HASH_ANNOTATION),
-        results_by_rule: annotations.remove(crate::scan::reuse::RESULTS_ANNOTATION),
+        results_by_rule: annotations.remove(report_model::shape::RESULTS_ANNOTATION),
         scope_kind,
         scope_name,
     }

@@ -1103,9 +1103,9 @@ impl ReportSink {
                 stored.is_some_and(|stored| stored.content_hash.as_deref() == Some(hash.as_str()));
             let same_reuse = stored.is_some_and(|stored| {
                 report
-                    .annotation(reuse::INPUTS_ANNOTATION)
+                    .annotation(report_model::shape::INPUTS_ANNOTATION)
                     .is_none_or(|inputs| {
-                        let wanted = report.annotation(reuse::RESULTS_ANNOTATION);
+                        let wanted = report.annotation(report_model::shape::RESULTS_ANNOTATION);
                         stored.inputs.as_deref() == Some(inputs)
                             && if self.results_digested {
                                 stored.results_by_rule == wanted.map(digest_of)
@@ -1177,13 +1177,13 @@ fn object_reports(
     let shaped = report_model::shape::per_resource_with_metadata(
         reports::scoped_results(findings, timestamp),
         &[],
-        &[(reuse::RESULTS_ANNOTATION, results.as_str())],
+        &[(report_model::shape::RESULTS_ANNOTATION, results.as_str())],
     )?;
     let mut wanted = wanted_reports(shaped);
     // Sealed over the content hash, so taken after it.
     for (hash, report) in wanted.values_mut() {
         report.annotate(
-            reuse::INPUTS_ANNOTATION,
+            report_model::shape::INPUTS_ANNOTATION,
             reuse::seal(&inputs, &results, hash),
         );
     }
@@ -1892,7 +1892,10 @@ impl WantedReport {
         // This run cannot reproduce those results: the report must not
         // stand for an evaluation later (the new content hash breaks the
         // seal too; dropped to say so).
-        for key in [reuse::INPUTS_ANNOTATION, reuse::RESULTS_ANNOTATION] {
+        for key in [
+            report_model::shape::INPUTS_ANNOTATION,
+            report_model::shape::RESULTS_ANNOTATION,
+        ] {
             self.metadata_mut().annotations.remove(key);
         }
         match self {

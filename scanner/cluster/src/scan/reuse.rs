@@ -50,15 +50,6 @@ use crate::engine::policy::PolicyMeta;
 use crate::engine::{Environment, RuleStatus};
 use crate::reconcile::{ExistingReport, ReportKey};
 
-/// Annotation of a per-resource report: the digest of the inputs its
-/// results came from, sealing its content hash and [`RESULTS_ANNOTATION`]
-/// (32 hex digits). An annotation, not a label: labels count in the content
-/// hash, which this digest covers.
-pub const INPUTS_ANNOTATION: &str = "polscan.io/inputs";
-/// Annotation of a per-resource report: its results' policy (an index into
-/// the run's sorted policy names), status and rule, for the run's counts.
-pub const RESULTS_ANNOTATION: &str = "polscan.io/results-by-rule";
-
 /// Bumped when the label's or the annotation's meaning changes.
 const FORMAT: &str = "polscan-reuse-2";
 
@@ -130,7 +121,7 @@ impl Reuse {
     }
 
     /// The digest of `resource`'s inputs under this run's policies, which
-    /// [`seal`] turns into the [`INPUTS_ANNOTATION`] value: None when the
+    /// [`seal`] turns into the [`INPUTS_ANNOTATION`](report_model::shape::INPUTS_ANNOTATION) value: None when the
     /// object lacks a uid or resourceVersion, or carries polscan's
     /// exception annotation (its result depends on the clock).
     pub fn inputs(&self, resource: &Value, env: &Environment) -> Option<String> {
@@ -160,10 +151,10 @@ impl Reuse {
         Some(hex::encode(&hasher.finalize()[..16]))
     }
 
-    /// The [`RESULTS_ANNOTATION`] value for one object's reported
+    /// The [`RESULTS_ANNOTATION`](report_model::shape::RESULTS_ANNOTATION) value for one object's reported
     /// findings; None when one cannot be written (a policy not in the
     /// engine, a rule name with a comma): the report then carries no
-    /// [`INPUTS_ANNOTATION`] either, and is evaluated next time.
+    /// [`INPUTS_ANNOTATION`](report_model::shape::INPUTS_ANNOTATION) either, and is evaluated next time.
     pub fn encode(&self, findings: &[&Finding]) -> Option<String> {
         let mut text = String::new();
         for finding in findings {
@@ -186,7 +177,7 @@ impl Reuse {
     /// in this run: written by polscan in the per-resource layout, under
     /// the name this run would give it, sealed ([`seal`]) with this run's
     /// `inputs` over its stored content hash and a readable
-    /// [`RESULTS_ANNOTATION`].
+    /// [`RESULTS_ANNOTATION`](report_model::shape::RESULTS_ANNOTATION).
     pub fn stored_results<'a>(
         &'a self,
         stored: &'a ExistingReport,
@@ -246,9 +237,9 @@ fn hash_value(hasher: &mut Sha256, value: &Value) -> Option<()> {
     Some(())
 }
 
-/// The [`INPUTS_ANNOTATION`] value of a report made from an object whose
+/// The [`INPUTS_ANNOTATION`](report_model::shape::INPUTS_ANNOTATION) value of a report made from an object whose
 /// inputs digest is `inputs` ([`Reuse::inputs`]), with `results` as its
-/// [`RESULTS_ANNOTATION`] and `content_hash` as its content hash: a change
+/// [`RESULTS_ANNOTATION`](report_model::shape::RESULTS_ANNOTATION) and `content_hash` as its content hash: a change
 /// of any of the three (a hand edit, results carried over from a missing
 /// policy) breaks it.
 pub fn seal(inputs: &str, results: &str, content_hash: &str) -> String {
