@@ -10,7 +10,7 @@ use std::io::{self, BufRead, BufReader, BufWriter, Seek, Write};
 
 use serde_json::Value;
 
-use super::WantedReport;
+use crate::reconcile::wanted::WantedReport;
 
 /// Reports spilled to a temporary file, one JSON document per line.
 #[derive(Debug)]

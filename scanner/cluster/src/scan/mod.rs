@@ -21,7 +21,7 @@ pub mod selection;
 pub use crate::evidence::shard;
 pub mod view;
 
-use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -29,7 +29,7 @@ use kube::Client;
 use rayon::prelude::*;
 use report_model::meta::Timestamp;
 use report_model::schema::{ReportSchemas, SchemaError};
-use report_model::shape::{PerNamespaceOptions, ShapedReports};
+use report_model::shape::PerNamespaceOptions;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
@@ -44,7 +44,9 @@ use crate::engine::matching::string_map;
 use crate::engine::resource_filters::ResourceFilters;
 use crate::engine::{Engine, EngineOptions, Environment, RuleStatus};
 use crate::loader::Document;
-use crate::reconcile::{self, DesiredReport, ExistingReport, ListingOutcome, Plan, ReportKey};
+use crate::reconcile::decide::{self, Decision, PerNamespace, PerResource, ShapeDecisions};
+use crate::reconcile::wanted::{wanted_reports, Wanted, WantedReport};
+use crate::reconcile::{DesiredReport, ExistingReport, ListingOutcome, Plan, ReportKey};
 use crate::reports;
 
 pub use self::exception_scope::ExceptionScope;
@@ -705,7 +707,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
             // Held for the whole scan, one per object: the annotation is
             // most of a stored report's metadata.
             if results_digested {
-                report.results_by_rule = report.results_by_rule.as_deref().map(digest_of);
+                report.results_by_rule = report.results_by_rule.as_deref().map(decide::digest_of);
             }
             report
         })
@@ -752,11 +754,9 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
                 None
             };
             let sink = ReportSink::new(
-                in_scope.clone(),
+                PerResource::new(in_scope.clone(), schemas.clone(), results_digested),
                 sender,
                 spill,
-                schemas.clone(),
-                results_digested,
             );
             // Fails only when the evaluation task is gone; `finish` reports
             // that as a failed listing of every kind.
@@ -801,7 +801,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
             if let Some(err) = sink.spill_error {
                 return Err(ScanError::DryRunSpill(err));
             }
-            outcome.plan = reconcile::plan(&sink.seen, &in_scope, &listing);
+            outcome.plan = sink.decisions.finish(&listing);
             outcome.printed_reports = sink.printed;
             outcome.write_failures.append(&mut sink.not_sent);
             if let Some(writer) = writer {
@@ -822,38 +822,29 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
         None => {
             let shaped =
                 reports::per_namespace(&findings, timestamp, &PerNamespaceOptions::default())?;
-            let mut wanted = wanted_reports(shaped);
-            write_beside_foreign(&mut wanted, &foreign_keys(&in_scope));
-            let desired: Vec<DesiredReport> = wanted
-                .iter()
-                .map(|(key, (hash, _))| DesiredReport {
-                    key: key.clone(),
-                    content_hash: hash.clone(),
-                })
-                .collect();
-            outcome.plan = reconcile::plan(&desired, &in_scope, &listing);
-            let to_apply: BTreeSet<&ReportKey> = outcome.plan.apply.iter().collect();
-            let stored: BTreeSet<&ReportKey> = in_scope.iter().map(|r| &r.key).collect();
-            for (key, (_, report)) in wanted {
-                if !to_apply.contains(&key) {
-                    // A dry run prints every report, changed or not.
-                    if options.dry_run && options.keep_printed_reports {
-                        outcome.reports_to_apply.push((key, report));
+            let mut decisions = PerNamespace::new(
+                in_scope.clone(),
+                schemas.clone(),
+                outcome.policies_incomplete,
+            );
+            for decision in decisions.on_reports(wanted_reports(shaped), Vec::new()) {
+                match decision {
+                    Decision::Write { key, report, .. } => {
+                        outcome.reports_to_apply.push((key, report))
                     }
-                    continue;
-                }
-                // Parts are packed by size, so results of missing policies
-                // cannot be carried over into them: a stored part is left
-                // as it is until a run has every policy.
-                if outcome.policies_incomplete && stored.contains(&key) {
-                    outcome.rewrites_held += 1;
-                    continue;
-                }
-                match report.check_schema(&schemas) {
-                    Ok(()) => outcome.reports_to_apply.push((key, report)),
-                    Err(err) => outcome.write_failures.push(not_sent(&key, err)),
+                    // A dry run prints every report, changed or not.
+                    Decision::Unchanged { key, report } => {
+                        if options.dry_run && options.keep_printed_reports {
+                            outcome.reports_to_apply.push((key, report));
+                        }
+                    }
+                    Decision::Held { .. } => outcome.rewrites_held += 1,
+                    Decision::NotSent { key, error } => {
+                        outcome.write_failures.push(not_sent(&key, error))
+                    }
                 }
             }
+            outcome.plan = decisions.finish(&listing);
             if !hold_writes {
                 let tally = write_all(
                     &store,
@@ -1016,122 +1007,64 @@ type ViewRecords = (u64, std::io::Result<Vec<view::ViewRecord>>);
 /// Results by policy, rule and reported status.
 pub type RuleCounts = BTreeMap<String, BTreeMap<String, BTreeMap<String, usize>>>;
 
-/// Per-resource reports made page by page: each is compared with the
-/// content hash of the report already in the cluster and, when it differs,
-/// handed to the writer (or kept for printing in a dry run).
+/// Per-resource reports made page by page, decided by
+/// [`PerResource`] (compared with the stored ones) and carried out here:
+/// changed ones are handed to the writer, and every one that fits its CRD
+/// is kept for printing when asked.
 struct ReportSink {
-    /// The stored reports in scope, sorted by key.
-    existing: Arc<Vec<ExistingReport>>,
-    foreign: HashSet<ReportKey>,
+    decisions: PerResource,
     writer: Option<mpsc::Sender<Outgoing>>,
     /// Every report, kept for printing when asked.
     printed: Option<dry_run::ReportSpill>,
-    /// Every report this scan wants, with its hash: the plan's input.
-    seen: Vec<DesiredReport>,
     error: Option<report_model::shape::ShapeError>,
     spill_error: Option<std::io::Error>,
     /// Reports not sent because they do not fit the CRD schema; their
-    /// stored version is kept (they stay in `seen`, so nothing prunes it).
+    /// stored version is kept (they are wanted, so nothing prunes it).
     not_sent: Vec<ClusterError>,
-    schemas: Arc<ReportSchemas>,
-    /// The stored reports hold the [`digest_of`] their results annotation,
-    /// not the annotation.
-    results_digested: bool,
-}
-
-/// What a stored report keeps of its results annotation when the run does
-/// not reuse it: its SHA-256, marked as such.
-fn digest_of(text: &str) -> String {
-    use sha2::{Digest, Sha256};
-    format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())))
 }
 
 impl ReportSink {
-    /// `in_scope`: the stored reports, sorted by key (with their results
-    /// annotation as [`digest_of`] it when `results_digested`).
     fn new(
-        in_scope: Arc<Vec<ExistingReport>>,
+        decisions: PerResource,
         writer: Option<mpsc::Sender<Outgoing>>,
         printed: Option<dry_run::ReportSpill>,
-        schemas: Arc<ReportSchemas>,
-        results_digested: bool,
     ) -> ReportSink {
         ReportSink {
-            foreign: foreign_keys(&in_scope),
-            existing: in_scope,
+            decisions,
             writer,
             printed,
-            seen: Vec::new(),
             error: None,
             spill_error: None,
             not_sent: Vec::new(),
-            schemas,
-            results_digested,
         }
     }
 
-    /// polscan's stored report at `key`, if there is one.
-    fn stored(&self, key: &ReportKey) -> Option<&ExistingReport> {
-        let at = self
-            .existing
-            .binary_search_by(|report| report.key.cmp(key))
-            .ok()?;
-        let report = &self.existing[at];
-        report.managed_by_polscan().then_some(report)
-    }
-
-    /// Takes one page's reports (shaped by [`page_reports`]): renames those
-    /// whose name another producer holds, records each in `seen` and sends
-    /// on those whose content changed. Reused reports are recorded as they
-    /// are stored.
+    /// Takes one page's reports (shaped by [`page_reports`]) and carries
+    /// out what [`PerResource`] decides for each.
     fn accept(&mut self, page: PageReports) {
-        self.seen.extend(page.reused);
-        let mut wanted = match page.wanted {
+        let wanted = match page.wanted {
             Ok(wanted) => wanted,
             Err(err) => {
+                // The reused reports still stand for their objects.
+                self.decisions.on_reports(Wanted::new(), page.reused);
                 self.error.get_or_insert(err);
                 return;
             }
         };
-        write_beside_foreign(&mut wanted, &self.foreign);
-        for (key, (hash, report)) in wanted {
-            let stored = self.stored(&key);
-            // A report made for reuse is also rewritten when its reuse
-            // annotations differ from the stored ones (inputs changed, or
-            // edited by hand): the content hash does not cover them.
-            let same_content =
-                stored.is_some_and(|stored| stored.content_hash.as_deref() == Some(hash.as_str()));
-            let same_reuse = stored.is_some_and(|stored| {
-                report
-                    .annotation(report_model::shape::INPUTS_ANNOTATION)
-                    .is_none_or(|inputs| {
-                        let wanted = report.annotation(report_model::shape::RESULTS_ANNOTATION);
-                        stored.inputs.as_deref() == Some(inputs)
-                            && if self.results_digested {
-                                stored.results_by_rule == wanted.map(digest_of)
-                            } else {
-                                stored.results_by_rule.as_deref() == wanted
-                            }
-                    })
-            });
-            let unchanged = same_content && same_reuse;
-            let stored = stored.is_some_and(|stored| stored.content_hash.is_some());
-            self.seen.push(DesiredReport {
-                key: key.clone(),
-                // The plan compares content hashes: a rewrite for the
-                // annotations alone is planned (and counted) as one.
-                content_hash: if same_content && !same_reuse {
-                    format!("{hash} (reuse annotations differ)")
-                } else {
-                    hash
-                },
-            });
-            if !unchanged {
-                if let Err(err) = report.check_schema(&self.schemas) {
-                    self.not_sent.push(not_sent(&key, err));
+        for decision in self.decisions.on_reports(wanted, page.reused) {
+            let (key, report, stored) = match decision {
+                Decision::NotSent { key, error } => {
+                    self.not_sent.push(not_sent(&key, error));
                     continue;
                 }
-            }
+                Decision::Held { .. } => continue,
+                Decision::Unchanged { key, report } => (key, report, None),
+                Decision::Write {
+                    key,
+                    report,
+                    stored,
+                } => (key, report, Some(stored)),
+            };
             // Printed reports are every report the store holds after the
             // run (those that fit the CRD), changed or not: the whole set,
             // not a diff.
@@ -1140,17 +1073,15 @@ impl ReportSink {
                     self.spill_error.get_or_insert(err);
                 }
             }
-            if unchanged {
+            let (Some(stored), Some(writer)) = (stored, &self.writer) else {
                 continue;
-            }
-            if let Some(writer) = &self.writer {
-                // The writer stopping is reported by its own task.
-                let _ = writer.blocking_send(Outgoing {
-                    key,
-                    report,
-                    stored,
-                });
-            }
+            };
+            // The writer stopping is reported by its own task.
+            let _ = writer.blocking_send(Outgoing {
+                key,
+                report,
+                stored,
+            });
         }
     }
 }
@@ -1454,7 +1385,7 @@ fn evaluate_pages(
                 let stored = match (&reuse, gate.as_mut()) {
                     (ReuseMode::Stored(_), Some(gate)) => gate
                         .ready(ReportSink::accept)
-                        .map(|sink| sink.existing.clone()),
+                        .map(|sink| sink.decisions.existing().clone()),
                     _ => None,
                 };
                 let labels = reuse.labels();
@@ -1851,119 +1782,7 @@ fn evaluate(engine: &Engine, env: &Environment, resource: &Value) -> Vec<Finding
         .collect()
 }
 
-/// A report the scan wants, kept typed until it is written (a JSON value
-/// per report would multiply the memory a large cluster needs).
-#[derive(Debug, Clone)]
-pub enum WantedReport {
-    Namespaced(report_model::PolicyReport),
-    Cluster(report_model::ClusterPolicyReport),
-}
-
-impl serde::Serialize for WantedReport {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            WantedReport::Namespaced(report) => report.serialize(serializer),
-            WantedReport::Cluster(report) => report.serialize(serializer),
-        }
-    }
-}
-
-impl WantedReport {
-    /// Adds the results of `stored` (a report as read from the cluster)
-    /// whose policy is not in `loaded`, and refreshes the content hash;
-    /// returns how many were added.
-    fn carry_over(
-        &mut self,
-        stored: &Value,
-        loaded: &BTreeSet<String>,
-    ) -> Result<usize, serde_json::Error> {
-        let results: Vec<report_model::ReportResult> = match stored.get("results") {
-            Some(results) => serde_json::from_value(results.clone())?,
-            None => Vec::new(),
-        };
-        let missing: Vec<report_model::ReportResult> = results
-            .into_iter()
-            .filter(|result| !loaded.contains(&result.policy))
-            .collect();
-        let count = missing.len();
-        if count == 0 {
-            return Ok(0);
-        }
-        // This run cannot reproduce those results: the report must not
-        // stand for an evaluation later (the new content hash breaks the
-        // seal too; dropped to say so).
-        for key in [
-            report_model::shape::INPUTS_ANNOTATION,
-            report_model::shape::RESULTS_ANNOTATION,
-        ] {
-            self.metadata_mut().annotations.remove(key);
-        }
-        match self {
-            WantedReport::Namespaced(report) => {
-                report.extend_results(missing);
-                *report = report_model::with_content_hash(report.clone());
-            }
-            WantedReport::Cluster(report) => {
-                report.extend_results(missing);
-                *report = report_model::with_content_hash(report.clone());
-            }
-        }
-        Ok(count)
-    }
-
-    fn metadata(&self) -> &report_model::meta::ObjectMeta {
-        match self {
-            WantedReport::Namespaced(report) => report.metadata(),
-            WantedReport::Cluster(report) => report.metadata(),
-        }
-    }
-
-    fn metadata_mut(&mut self) -> &mut report_model::meta::ObjectMeta {
-        match self {
-            WantedReport::Namespaced(report) => report.metadata_mut(),
-            WantedReport::Cluster(report) => report.metadata_mut(),
-        }
-    }
-
-    /// Sets an annotation (not part of the content hash).
-    fn annotate(&mut self, key: &str, value: String) {
-        self.metadata_mut()
-            .annotations
-            .insert(key.to_string(), value);
-    }
-
-    /// An annotation's value.
-    fn annotation(&self, key: &str) -> Option<&str> {
-        self.metadata().annotations.get(key).map(String::as_str)
-    }
-
-    fn content_hash(&self) -> Option<String> {
-        match self {
-            WantedReport::Namespaced(report) => report_model::stored_content_hash(report),
-            WantedReport::Cluster(report) => report_model::stored_content_hash(report),
-        }
-        .map(str::to_string)
-    }
-
-    /// The structural check against the report CRD the server will apply;
-    /// a report that fails it is never sent.
-    fn check_schema(&self, schemas: &ReportSchemas) -> Result<(), SchemaError> {
-        match self {
-            WantedReport::Namespaced(report) => schemas.check_policy_report(report),
-            WantedReport::Cluster(report) => schemas.check_cluster_policy_report(report),
-        }
-    }
-
-    fn rename(&mut self, name: String) {
-        match self {
-            WantedReport::Namespaced(report) => report.metadata_mut().name = Some(name),
-            WantedReport::Cluster(report) => report.metadata_mut().name = Some(name),
-        }
-    }
-}
-
-type Wanted = BTreeMap<ReportKey, (String, WantedReport)>;
-
+/// A report that does not fit its CRD schema, as the run's failure (logged once).
 fn not_sent(key: &ReportKey, err: SchemaError) -> ClusterError {
     let what = if key.cluster_scoped {
         format!("ClusterPolicyReport {}", key.name)
@@ -1974,60 +1793,6 @@ fn not_sent(key: &ReportKey, err: SchemaError) -> ClusterError {
     ClusterError::NotSent {
         what,
         message: err.to_string(),
-    }
-}
-
-fn wanted_reports(shaped: ShapedReports) -> Wanted {
-    let mut wanted = BTreeMap::new();
-    for report in shaped.policy_reports {
-        let hash = report_model::stored_content_hash(&report)
-            .unwrap_or("")
-            .to_string();
-        let key = ReportKey {
-            cluster_scoped: false,
-            namespace: report.namespace().to_string(),
-            name: report.name().to_string(),
-        };
-        wanted.insert(key, (hash, WantedReport::Namespaced(report)));
-    }
-    for report in shaped.cluster_policy_reports {
-        let hash = report_model::stored_content_hash(&report)
-            .unwrap_or("")
-            .to_string();
-        let key = ReportKey {
-            cluster_scoped: true,
-            namespace: String::new(),
-            name: report.name().to_string(),
-        };
-        wanted.insert(key, (hash, WantedReport::Cluster(report)));
-    }
-    wanted
-}
-
-/// The keys of reports another producer wrote.
-fn foreign_keys(existing: &[ExistingReport]) -> HashSet<ReportKey> {
-    existing
-        .iter()
-        .filter(|report| !report.managed_by_polscan())
-        .map(|report| report.key.clone())
-        .collect()
-}
-
-/// Another producer may own the name polscan wants; polscan then writes
-/// under `polscan-<name>` and leaves the other report alone.
-fn write_beside_foreign(wanted: &mut Wanted, foreign: &HashSet<ReportKey>) {
-    let clashing: Vec<ReportKey> = wanted
-        .keys()
-        .filter(|key| foreign.contains(*key))
-        .cloned()
-        .collect();
-    for key in clashing {
-        if let Some((hash, mut report)) = wanted.remove(&key) {
-            let name: String = format!("polscan-{}", key.name).chars().take(253).collect();
-            tracing::info!(report = %key.name, "name taken by another producer's report; writing {name}");
-            report.rename(name.clone());
-            wanted.insert(ReportKey { name, ..key }, (hash, report));
-        }
     }
 }
 
@@ -2314,12 +2079,13 @@ pub fn problems(outcome: &ScanOutcome) -> Vec<Problem> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
+    use std::collections::{BTreeMap, HashSet};
     use std::sync::Arc;
 
     use super::*;
     use crate::engine::policy::PolicyMeta;
     use crate::engine::{ResourceRef, RuleResult};
+    use crate::reconcile::decide::write_beside_foreign;
 
     fn finding(policy: &str, kind: &str, namespace: &str, name: &str, uid: &str) -> Finding {
         Finding {

@@ -1,8 +1,12 @@
 //! What a scan must write and delete, decided without I/O: the reports the
-//! scan wants (shaped by report-model), the reports already in the cluster
-//! (their identity, labels, content hash and scope) and the kinds whose LIST
-//! completed enter; a [`Plan`] (apply, leave alone, delete) leaves. The rules
-//! that keep evidence from being lost live here:
+//! scan wants (shaped by report-model: [`wanted`]), the reports already in
+//! the cluster (their identity, labels, content hash and scope) and the
+//! kinds whose LIST completed enter; a decision per wanted report
+//! ([`decide`], one [`decide::ShapeDecisions`] per `--report-per`) and a
+//! [`Plan`] (apply, leave alone, delete) leave. The scan's driver only moves
+//! pages in and writes out. The rules that keep evidence from being lost
+//! live here (the foreign-name, hash-skip, held-rewrite and schema rules in
+//! [`decide`]; the pruning rules in [`plan`]):
 //! - a report whose content hash is unchanged is not written again;
 //! - only reports labelled `app.kubernetes.io/managed-by: polscan` are ever
 //!   deleted, those of the other shape (left by a run with the other
@@ -14,6 +18,9 @@
 //! - nothing is deleted when a policy source failed (a policy kind could
 //!   not be listed, or a policy could not be loaded): a report that looks
 //!   stale may hold the only results of the policies that are missing.
+
+pub mod decide;
+pub mod wanted;
 
 use std::collections::{BTreeMap, BTreeSet};
 
