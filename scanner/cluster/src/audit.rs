@@ -56,6 +56,43 @@ pub struct Finding {
     pub result: RuleResult,
 }
 
+/// A background-scan finding of ClusterPolicy `policy`'s rule `check` on Pod
+/// `namespace/name` (uid = name), for tests that push findings in.
+#[cfg(test)]
+pub(crate) fn pod_finding(
+    policy: &str,
+    namespace: &str,
+    name: &str,
+    status: crate::engine::RuleStatus,
+) -> Finding {
+    Finding {
+        policy: Arc::new(crate::engine::policy::PolicyMeta {
+            kind: "ClusterPolicy".into(),
+            name: policy.into(),
+            namespace: None,
+            annotations: BTreeMap::new(),
+            process: "background scan",
+        }),
+        resource: crate::engine::ResourceRef {
+            api_version: "v1".into(),
+            kind: "Pod".into(),
+            namespace: namespace.into(),
+            name: name.into(),
+            uid: name.into(),
+        },
+        origin: None,
+        result: crate::engine::RuleResult {
+            rule: "check".into(),
+            status,
+            message: format!("{policy} on {name}"),
+            action: "Audit".into(),
+            properties: BTreeMap::new(),
+            skip_reason: None,
+            before_exceptions: false,
+        },
+    }
+}
+
 impl Finding {
     /// The status a report shows: `policies.kyverno.io/scored: "false"`
     /// turns a failure into a warning.

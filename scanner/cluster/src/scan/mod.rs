@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod progress;
 pub mod reuse;
 pub mod selection;
+mod tally;
 pub use crate::evidence::shard;
 pub mod view;
 
@@ -53,6 +54,7 @@ pub use self::exception_scope::ExceptionScope;
 use self::gate::SinkGate;
 use self::progress::ScanProgress;
 use self::selection::{NotListed, ScanFilters};
+use self::tally::Tally;
 
 /// The report layout written to the cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1163,25 +1165,11 @@ const HELD_PAGES: usize = 2;
 /// still read (as text: about 1 MB a page of 500 objects).
 const READ_AHEAD_PAGES: usize = 24;
 
-/// What the evaluation of the pages ([`evaluate_pages`]) hands back;
-/// maps are keyed by LIST (one per kind, or per kind and namespace).
+/// What the evaluation of the pages ([`evaluate_pages`]) hands back: the
+/// counts ([`Tally`]), the report sink and the output view.
 #[derive(Default)]
 struct EvaluationTally {
-    /// Findings, when the scan keeps them.
-    findings: BTreeMap<usize, Vec<Finding>>,
-    /// Each LIST's end, by the kind it listed: its object count or error.
-    finished: Vec<(usize, Result<usize, ClusterError>)>,
-    /// Pages that could not be read, by the kind listed.
-    unreadable: Vec<(usize, ClusterError)>,
-    /// Objects evaluated (or reused).
-    evaluated: BTreeMap<usize, usize>,
-    counts: BTreeMap<usize, BTreeMap<ResultKey, usize>>,
-    /// Objects some rule gave a result, and results by rule: the run
-    /// record's evidence that a rule saw the objects it was meant to.
-    with_results: BTreeMap<usize, usize>,
-    rules: BTreeMap<usize, RuleCounts>,
-    /// Objects whose stored report stood for their evaluation.
-    reused: BTreeMap<usize, usize>,
+    tally: Tally,
     sink: Option<ReportSink>,
     view: Option<(Box<dyn view::FindingView>, Option<std::io::Error>)>,
 }
@@ -1353,13 +1341,13 @@ fn evaluate_pages(
                         // The LIST's count includes these objects: its kind
                         // is failed, so its reports are left as they were.
                         if let Some(kind) = listing_kinds.get(listing) {
-                            tally.unreadable.push((
+                            tally.tally.on_unreadable_page(
                                 *kind,
                                 ClusterError::Transport {
                                     what: "reading a listed page".into(),
                                     message: err.to_string(),
                                 },
-                            ));
+                            );
                         }
                         continue;
                     }
@@ -1377,7 +1365,7 @@ fn evaluate_pages(
                         )
                     })
                     .collect();
-                *tally.evaluated.entry(listing).or_default() += in_scope.len();
+                tally.tally.on_page(listing, in_scope.len());
                 progress.evaluated(in_scope.len());
                 let shape = gate.is_some();
                 // Reusing needs the stored reports: the first page
@@ -1419,9 +1407,6 @@ fn evaluate_pages(
                 drop(in_scope);
                 let mut kept: Vec<DesiredReport> = Vec::new();
                 let mut per_found: Vec<Vec<Finding>> = Vec::with_capacity(per_object.len());
-                let counts = tally.counts.entry(listing).or_default();
-                let rules = tally.rules.entry(listing).or_default();
-                let with_results = tally.with_results.entry(listing).or_default();
                 for (object, records) in per_object {
                     match object {
                         Object::Evaluated(found) => {
@@ -1438,11 +1423,7 @@ fn evaluate_pages(
                             per_found.push(found);
                         }
                         Object::Reused(report, results) => {
-                            *with_results += 1;
-                            for (policy, rule, status) in results {
-                                *counts.entry(ResultKey::new(policy, status)).or_default() += 1;
-                                last_run::count(rules, policy.qualified_name(), rule, status);
-                            }
+                            tally.tally.on_reused(listing, results);
                             kept.push(DesiredReport {
                                 key: report.key.clone(),
                                 content_hash: report.content_hash.clone().unwrap_or_default(),
@@ -1450,19 +1431,7 @@ fn evaluate_pages(
                         }
                     }
                 }
-                *tally.reused.entry(listing).or_default() += kept.len();
-                let per_object = per_found;
-                // Counts are of what the reports hold: matchConditions
-                // skips are not written, so they are not counted.
-                *with_results += per_object
-                    .iter()
-                    .filter(|found| found.iter().any(crate::reports::is_reported))
-                    .count();
-                let found: Vec<Finding> = per_object.into_iter().flatten().collect();
-                for finding in found.iter().filter(|f| crate::reports::is_reported(f)) {
-                    *counts.entry(ResultKey::of(finding)).or_default() += 1;
-                    last_run::count_result(rules, finding);
-                }
+                let found = tally.tally.on_evaluated(listing, per_found);
                 if let Some(gate) = gate.as_mut() {
                     let objects = shaped.into_iter().flatten().collect();
                     let page = PageReports {
@@ -1476,24 +1445,19 @@ fn evaluate_pages(
                     }
                 }
                 if keep_findings {
-                    tally.findings.entry(listing).or_default().extend(found);
+                    tally.tally.keep_findings(listing, found);
                 }
             }
             ListEvent::Restarted { listing } => {
                 if let Some((view, _)) = tally.view.as_mut() {
                     view.restart(listing);
                 }
-                tally.findings.remove(&listing);
-                tally.evaluated.remove(&listing);
-                tally.counts.remove(&listing);
-                tally.with_results.remove(&listing);
-                tally.rules.remove(&listing);
-                tally.reused.remove(&listing);
+                tally.tally.on_list_restarted(listing);
             }
             ListEvent::Finished { listing, outcome } => {
                 progress.list_finished();
                 if let Some(kind) = listing_kinds.get(listing) {
-                    tally.finished.push((*kind, outcome));
+                    tally.tally.on_list_finished(*kind, outcome);
                 }
             }
         }
@@ -1649,117 +1613,26 @@ impl Running {
     }
 }
 
-/// What the LISTs gave, by kind: the tally of [`evaluate_pages`] folded
-/// into `listings` (one per kind), whose LISTs are `listing_kinds` (the
-/// kind of each) and `jobs_per_kind` of them per kind. A kind with a LIST
-/// that never finished is marked failed. `count_owned` (a shard): a kind's
-/// objects are those of the shard's partition, so that the shards' counts
-/// add up to the cluster's (each lists every cluster-scoped object and
-/// owns some).
+/// The kinds' listings with what the pages gave ([`Tally::finish`]), and
+/// the sink and view the pages went to.
 fn fold_listings(
     tally: EvaluationTally,
-    mut listings: Vec<KindListing>,
+    listings: Vec<KindListing>,
     jobs_per_kind: &BTreeMap<usize, usize>,
     listing_kinds: &[usize],
     count_owned: bool,
 ) -> Evaluated {
-    let EvaluationTally {
-        findings: by_listing,
-        finished,
-        unreadable,
-        evaluated: evaluated_by_listing,
-        counts: counts_by_listing,
-        with_results: with_results_by_listing,
-        rules: rules_by_listing,
-        reused,
-        sink,
-        view,
-    } = tally;
-    let kind_of = |listing: usize| listing_kinds.get(listing).copied();
-    for (index, err) in unreadable {
-        if let Some(listing) = listings.get_mut(index) {
-            listing.error.get_or_insert(err);
-        }
-    }
-    let mut done: BTreeMap<usize, usize> = BTreeMap::new();
-    for (index, result) in finished {
-        let Some(listing) = listings.get_mut(index) else {
-            continue;
-        };
-        *done.entry(index).or_default() += 1;
-        match result {
-            Ok(count) => listing.objects += count,
-            Err(err) => listing.error = Some(err),
-        }
-    }
-    if count_owned {
-        for listing in &mut listings {
-            listing.objects = 0;
-        }
-        for (index, count) in &evaluated_by_listing {
-            if let Some(listing) = kind_of(*index).and_then(|kind| listings.get_mut(kind)) {
-                listing.objects += count;
-            }
-        }
-    }
-    for (&index, &expected) in jobs_per_kind {
-        if done.get(&index).copied().unwrap_or(0) < expected {
-            if let Some(listing) = listings.get_mut(index) {
-                listing.error.get_or_insert(ClusterError::Transport {
-                    what: format!("listing {}", listing.kind.display_name()),
-                    message: "the list task stopped before finishing".into(),
-                });
-            }
-        }
-    }
-    let mut status_counts: BTreeMap<RuleStatus, usize> = BTreeMap::new();
-    let mut result_counts: BTreeMap<ResultKey, usize> = BTreeMap::new();
-    for counts in counts_by_listing.values() {
-        for (key, count) in counts {
-            *status_counts.entry(key.status).or_default() += count;
-            *result_counts.entry(key.clone()).or_default() += count;
-        }
-    }
-    let mut objects_evaluated_by_kind: BTreeMap<String, usize> = BTreeMap::new();
-    for (index, count) in with_results_by_listing {
-        if let Some(listing) = kind_of(index).and_then(|kind| listings.get(kind)) {
-            *objects_evaluated_by_kind
-                .entry(listing.kind.display_name())
-                .or_default() += count;
-        }
-    }
-    let mut results_by_rule = RuleCounts::new();
-    for rules in rules_by_listing.into_values() {
-        for (policy, by_rule) in rules {
-            for (rule, by_status) in by_rule {
-                for (status, count) in by_status {
-                    *results_by_rule
-                        .entry(policy.clone())
-                        .or_default()
-                        .entry(rule.clone())
-                        .or_default()
-                        .entry(status)
-                        .or_default() += count;
-                }
-            }
-        }
-    }
-    // A kind's findings, its LISTs' in the order of its namespaces.
-    let mut findings: FindingsByKind = BTreeMap::new();
-    for (listing, found) in by_listing {
-        if let Some(kind) = kind_of(listing) {
-            findings.entry(kind).or_default().extend(found);
-        }
-    }
+    let EvaluationTally { tally, sink, view } = tally;
+    let counted = tally.finish(listings, jobs_per_kind, listing_kinds, count_owned);
     Evaluated {
-        findings,
-        listings,
-        resources: evaluated_by_listing.values().sum(),
-        status_counts,
-        result_counts,
-        objects_evaluated_by_kind,
-        results_by_rule,
-        reused: reused.values().sum(),
+        findings: counted.findings,
+        listings: counted.listings,
+        resources: counted.resources,
+        status_counts: counted.status_counts,
+        result_counts: counted.result_counts,
+        objects_evaluated_by_kind: counted.objects_evaluated_by_kind,
+        results_by_rule: counted.results_by_rule,
+        reused: counted.reused,
         sink,
         view,
     }
