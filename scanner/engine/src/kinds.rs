@@ -285,12 +285,15 @@ pub const STANDARD_KINDS: &[KindInfo] = &[
     ),
 ];
 
+/// The group and version of an `apiVersion` (`apps/v1` → `("apps",
+/// "v1")`, `v1` → `("", "v1")`): the one place it is split.
+pub fn split_api_version(api_version: &str) -> (&str, &str) {
+    api_version.rsplit_once('/').unwrap_or(("", api_version))
+}
+
 /// The group of an `apiVersion` (`apps/v1` → `apps`, `v1` → ``).
 pub fn group_of(api_version: &str) -> &str {
-    api_version
-        .rsplit_once('/')
-        .map(|(group, _)| group)
-        .unwrap_or("")
+    split_api_version(api_version).0
 }
 
 /// Looks up a kind by group and kind name.

@@ -63,10 +63,8 @@ impl ResourceIdentity {
                 .to_string()
         };
         let api_version = text("/apiVersion");
-        let (group, version) = match api_version.rsplit_once('/') {
-            Some((group, version)) => (group.to_string(), version.to_string()),
-            None => (String::new(), api_version.clone()),
-        };
+        let (group, version) = crate::kinds::split_api_version(&api_version);
+        let (group, version) = (group.to_string(), version.to_string());
         let mut name = text("/metadata/name");
         if name.is_empty() {
             name = text("/metadata/generateName");

@@ -105,7 +105,7 @@ impl Discovered {
     pub fn failed_group(&self, group: &str) -> Option<&(String, ClusterError)> {
         self.failed
             .iter()
-            .find(|(gv, _)| gv.split('/').next() == Some(group))
+            .find(|(gv, _)| crate::kinds::split_api_version(gv).0 == group)
     }
 
     /// The policy kinds (`evidence::POLICY_DOCUMENT_KINDS`) this server

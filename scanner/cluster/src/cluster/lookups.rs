@@ -383,8 +383,7 @@ impl ApiLookups {
         plural: &str,
         namespace: &str,
     ) -> Result<String, String> {
-        let group = crate::kinds::group_of(api_version);
-        let version = api_version.rsplit('/').next().unwrap_or(api_version);
+        let (group, version) = crate::kinds::split_api_version(api_version);
         let found = self
             .discovered
             .find_plural(group, plural)

@@ -425,7 +425,7 @@ pub fn served(discovered: &Discovered, api: ReportApi) -> Result<(), String> {
         let served: Vec<&str> = discovered
             .group_versions
             .iter()
-            .filter(|gv| gv.split('/').next() == Some(api.group()))
+            .filter(|gv| crate::kinds::split_api_version(gv).0 == api.group())
             .map(String::as_str)
             .collect();
         return Err(format!(

@@ -435,7 +435,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
         documents.extend(read.documents);
         // A policy group whose discovery failed hides its policies too.
         for (group_version, _) in &discovered.failed {
-            let group = group_version.split('/').next().unwrap_or_default();
+            let (group, _) = crate::kinds::split_api_version(group_version);
             if policy_source::POLICY_KINDS.iter().any(|(g, _)| *g == group) {
                 outcome.failed_policy_sources.push(group_version.clone());
             }
