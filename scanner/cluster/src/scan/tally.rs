@@ -13,7 +13,8 @@ use crate::audit::Finding;
 use crate::cluster::ClusterError;
 use crate::engine::RuleStatus;
 
-use super::{last_run, reuse, FindingsByKind, KindListing, ResultKey, RuleCounts};
+use super::evaluate::FindingsByKind;
+use super::{last_run, reuse, KindListing, ResultKey, RuleCounts};
 
 /// The counts of one scan's LISTs so far.
 #[derive(Default)]

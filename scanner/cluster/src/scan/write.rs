@@ -1,0 +1,251 @@
+//! Writes and deletes, carried out: reports the decisions send (a stream
+//! while pages are evaluated, or one batch) enter, with the report store;
+//! what was written, kept by carry-over, or failed leaves ([`WriteTally`]).
+//! Deletions follow the plan, and a move between report APIs deletes
+//! polscan's reports from the one left.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use kube::Client;
+use report_model::schema::{ReportSchemas, SchemaError};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use crate::cluster::discovery;
+use crate::cluster::report_store::{self, ReportStore};
+use crate::cluster::ClusterError;
+use crate::reconcile::wanted::WantedReport;
+use crate::reconcile::ReportKey;
+
+use super::progress::ScanProgress;
+use super::{ScanOptions, ScanOutcome};
+
+/// A report that does not fit its CRD schema, as the run's failure (logged once).
+pub(super) fn not_sent(key: &ReportKey, err: SchemaError) -> ClusterError {
+    let what = if key.cluster_scoped {
+        format!("ClusterPolicyReport {}", key.name)
+    } else {
+        format!("PolicyReport {}/{}", key.namespace, key.name)
+    };
+    tracing::error!(report = %what, error = %err, "report does not fit its CRD schema; not written, the stored one is kept");
+    ClusterError::NotSent {
+        what,
+        message: err.to_string(),
+    }
+}
+
+/// A report on its way to the writer.
+pub(super) struct Outgoing {
+    pub(super) key: ReportKey,
+    pub(super) report: WantedReport,
+    /// A polscan report of this name is stored already.
+    pub(super) stored: bool,
+}
+
+/// What the writers did.
+#[derive(Debug, Default)]
+pub(super) struct WriteTally {
+    pub(super) written: usize,
+    pub(super) results_kept: usize,
+    pub(super) unchanged_after_carry_over: usize,
+    pub(super) failures: Vec<ClusterError>,
+}
+
+/// Writes one report. With `carry_over` (the policies this run has, set
+/// when some policy is missing) a stored report is read first and its
+/// results of every other policy are kept in the new one, so a run that
+/// lacks a policy never rewrites that policy's evidence away; when the
+/// merged report equals the stored one, nothing is written. Returns whether
+/// it wrote and how many results it carried over.
+pub(super) async fn apply_one(
+    store: &ReportStore,
+    outgoing: Outgoing,
+    progress: &ScanProgress,
+    carry_over: Option<(&BTreeSet<String>, &ReportSchemas)>,
+) -> Result<(bool, usize), ClusterError> {
+    let Outgoing {
+        key,
+        mut report,
+        stored,
+    } = outgoing;
+    let mut kept = 0;
+    if let (Some((loaded, schemas)), true) = (carry_over, stored) {
+        if let Some(existing) = store.get(&key).await? {
+            kept = report
+                .carry_over(&existing, loaded)
+                .map_err(|err| ClusterError::Transport {
+                    what: format!("reading the stored results of report {}", key.name),
+                    message: err.to_string(),
+                })?;
+            if kept > 0 && report.content_hash() == stored_hash(&existing) {
+                return Ok((false, kept));
+            }
+            report
+                .check_schema(schemas)
+                .map_err(|err| not_sent(&key, err))?;
+        }
+    }
+    match &report {
+        WantedReport::Namespaced(report) => store.apply(&key, report).await?,
+        WantedReport::Cluster(report) => store.apply(&key, report).await?,
+    }
+    progress.written();
+    Ok((true, kept))
+}
+
+pub(super) fn stored_hash(stored: &Value) -> Option<String> {
+    stored
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(report_model::CONTENT_HASH_ANNOTATION))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+/// Applies reports as they arrive on `reports`, `concurrency` at a time.
+pub(super) async fn write_stream(
+    store: ReportStore,
+    reports: mpsc::Receiver<Outgoing>,
+    concurrency: usize,
+    progress: Arc<ScanProgress>,
+    carry_over: Option<Arc<BTreeSet<String>>>,
+    schemas: Arc<ReportSchemas>,
+) -> WriteTally {
+    let incoming = futures::stream::unfold(reports, |mut reports| async move {
+        reports.recv().await.map(|item| (item, reports))
+    });
+    let results = incoming
+        .map(|outgoing| {
+            let store = store.clone();
+            let progress = progress.clone();
+            let carry_over = carry_over.clone();
+            let schemas = schemas.clone();
+            async move {
+                let carry_over = carry_over.as_deref().map(|loaded| (loaded, &*schemas));
+                apply_one(&store, outgoing, &progress, carry_over).await
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await;
+    tally(results)
+}
+
+pub(super) async fn write_all(
+    store: &ReportStore,
+    reports: Vec<(ReportKey, WantedReport)>,
+    concurrency: usize,
+    progress: &ScanProgress,
+) -> WriteTally {
+    let results = futures::stream::iter(reports)
+        .map(|(key, report)| {
+            let outgoing = Outgoing {
+                key,
+                report,
+                stored: false,
+            };
+            apply_one(store, outgoing, progress, None)
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await;
+    tally(results)
+}
+
+pub(super) fn tally(results: Vec<Result<(bool, usize), ClusterError>>) -> WriteTally {
+    let mut tally = WriteTally::default();
+    for result in results {
+        match result {
+            Ok((written, kept)) => {
+                tally.written += usize::from(written);
+                tally.results_kept += kept;
+                tally.unchanged_after_carry_over += usize::from(!written && kept > 0);
+            }
+            Err(err) => tally.failures.push(err),
+        }
+    }
+    tally
+}
+
+pub(super) async fn delete_stale(
+    store: &ReportStore,
+    outcome: &mut ScanOutcome,
+    concurrency: usize,
+    progress: &ScanProgress,
+) {
+    let tally = delete_all(store, &outcome.plan.delete, concurrency, progress).await;
+    outcome.deletes = tally.written;
+    outcome.write_failures.extend(tally.failures);
+}
+
+/// Deletes `keys` from `store`, `concurrency` at a time.
+pub(super) async fn delete_all(
+    store: &ReportStore,
+    keys: &[ReportKey],
+    concurrency: usize,
+    progress: &ScanProgress,
+) -> WriteTally {
+    let results = futures::stream::iter(keys)
+        .map(|key| async move {
+            store.delete(key).await?;
+            progress.deleted();
+            Ok((true, 0))
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await;
+    tally(results)
+}
+
+/// After a move to the other report API (`--report-api`, or `auto` once
+/// the other was installed), polscan's reports left in the API no longer
+/// written would be read beside the new ones. Once a complete run, with
+/// every policy, has written all of its reports to the API in use, those
+/// this run covers (its namespaces, its shard) are deleted from the other,
+/// by the same rule as stale reports: a run that missed anything keeps
+/// them.
+pub(super) async fn leave_the_other_api(
+    client: &Client,
+    discovered: &discovery::Discovered,
+    options: &ScanOptions,
+    outcome: &mut ScanOutcome,
+    per_namespace_reports: bool,
+) {
+    let other = outcome.report_api.other();
+    if !outcome.complete()
+        || outcome.policies_incomplete
+        || report_store::served(discovered, other).is_err()
+    {
+        return;
+    }
+    let store = ReportStore::new(client.clone(), other);
+    // Only polscan's, selected by the server: the other API may hold many
+    // reports of another producer (Kyverno's), read for nothing otherwise.
+    let left = match store.list_polscan_reports().await {
+        Ok(left) => left,
+        Err(err) => {
+            outcome.write_failures.push(err);
+            return;
+        }
+    };
+    let stale: Vec<ReportKey> = left
+        .into_iter()
+        // Checked again: deleting another producer's report is never right.
+        .filter(|r| r.managed_by_polscan())
+        .filter(|r| options.filters.covers_report(r, per_namespace_reports))
+        .map(|r| r.key)
+        .collect();
+    if stale.is_empty() {
+        return;
+    }
+    tracing::info!(
+        count = stale.len(),
+        api = other.api_version(),
+        "deleting polscan's reports left in the report API no longer written to"
+    );
+    let tally = delete_all(&store, &stale, options.write_concurrency, &options.progress).await;
+    outcome.deletes += tally.written;
+    outcome.other_api_deleted = tally.written;
+    outcome.write_failures.extend(tally.failures);
+}
