@@ -134,7 +134,7 @@ if [ "$SHARDS" -gt 1 ]; then
 import hashlib, json, ssl, sys, time, urllib.request, urllib.parse
 server, token, namespaces_file, shards = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
-def shard_of(name):  # polscan's partition (scanner/evidence/src/shard.rs)
+def shard_of(name):  # polscan's partition (scanner/evidence/src/run/shard.rs)
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") % shards
 listed = json.load(open(namespaces_file))
 names = [item["metadata"]["name"] for item in listed.get("items", listed if isinstance(listed, list) else [])]

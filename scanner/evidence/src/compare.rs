@@ -5,123 +5,20 @@
 //! and removed exceptions, for every enforced policy whether its rollback
 //! conditions are met (counting only violations Kyverno enforces — per
 //! rule and namespace — and only scan gaps that can affect the policy), and
-//! for every other policy whether it is still ready to enforce, leave.
-//! Policies either package filtered out (`--policy`) are left out.
+//! for every other policy whether it is still ready to enforce, leave, as
+//! a [`Comparison`] (its shape is [`crate::model`]'s). Policies either
+//! package filtered out (`--policy`) are left out.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-
-use super::{Evidence, ExceptionStatus, PolicyEvidence, Verdict, Violation};
+use crate::exceptions::{ExceptionEvidence, ExceptionStatus};
+use crate::ingest::{wanted_policy, ObjectName};
+use crate::model::{
+    Comparison, ConditionCheck, Evidence, ExceptionScopeChange, PolicyEvidence, ReadinessCheck,
+    RollbackCheck, Verdict, Violation, ViolationChange,
+};
 use polscan_engine::exceptions::annotation::base_rule;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ViolationChange {
-    pub policy: String,
-    pub rule: String,
-    pub result: String,
-    pub resource: String,
-    /// For a violation whose fix is unknown: why its absence proves nothing.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// What Kyverno does with it (`Enforce`, `Audit`, ...), where known.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub action: String,
-}
-
-impl ViolationChange {
-    /// `resource result (rule)`, without the parentheses for a CEL
-    /// policy's result, which has no rule.
-    pub fn describe(&self) -> String {
-        if self.rule.is_empty() {
-            format!("{} {}", self.resource, self.result)
-        } else {
-            format!("{} {} ({})", self.resource, self.result, self.rule)
-        }
-    }
-}
-
-/// An Audit policy in both packages: would it still be ready to enforce?
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ReadinessCheck {
-    pub policy: String,
-    /// Its action now (`Audit`, or `unknown`/`Invalid`).
-    #[serde(default)]
-    pub action: String,
-    pub previous_verdict: Verdict,
-    pub verdict: Verdict,
-    /// True when it was and still is ready.
-    pub still_ready: bool,
-    /// The current reasons against enforcing.
-    pub reasons: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RollbackCheck {
-    pub policy: String,
-    /// Its action now, and its verdict in the previous package.
-    pub action: String,
-    pub previous_verdict: Verdict,
-    pub conditions: Vec<ConditionCheck>,
-    /// True when any condition is met: return the policy to Audit.
-    pub roll_back: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ConditionCheck {
-    pub condition: String,
-    pub met: bool,
-    pub detail: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Comparison {
-    pub previous_generated: DateTime<Utc>,
-    pub new_violations: Vec<ViolationChange>,
-    pub fixed_violations: Vec<ViolationChange>,
-    /// Violations the current reports lack, but the scan behind them did not
-    /// cover their kind or policy completely: neither fixed nor still there.
-    #[serde(default)]
-    pub unknown_violations: Vec<ViolationChange>,
-    pub new_exceptions: Vec<String>,
-    pub expired_exceptions: Vec<String>,
-    /// Exceptions of the previous package that are gone: what they skipped
-    /// counts again once rescanned.
-    #[serde(default)]
-    pub removed_exceptions: Vec<String>,
-    /// Policies with rules in Enforce: whether to return them to Audit.
-    pub rollback_checks: Vec<RollbackCheck>,
-    /// Policies in Audit: whether they would still be ready to enforce.
-    #[serde(default)]
-    pub readiness_checks: Vec<ReadinessCheck>,
-    /// Policies of this package the earlier one filtered out (`--policy`):
-    /// nothing about them is compared.
-    #[serde(default)]
-    pub not_compared: Vec<String>,
-    /// Violations now skipped by an exception: excused, not fixed.
-    #[serde(default)]
-    pub excused_violations: Vec<ViolationChange>,
-    /// The two scans applied different PolicyExceptions (Kyverno's
-    /// `--exceptionNamespace`, as `scan --exception-namespace` models it):
-    /// what exceptions skip is not compared like with like.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exception_scope_change: Option<ExceptionScopeChange>,
-}
-
-/// Which PolicyExceptions each package's scan applied, as its record says.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ExceptionScopeChange {
-    pub previous: String,
-    pub current: String,
-}
 
 /// The change of PolicyExceptions applied between the two packages'
 /// scans; None when both scans applied the same (or either package has
@@ -193,13 +90,13 @@ pub fn compare(previous: &Evidence, current: &Evidence) -> Comparison {
 pub fn compare_with(
     previous: &Evidence,
     current: &Evidence,
-    why_not_fixed: &dyn Fn(&str, &str, &super::ObjectName) -> Option<&'static str>,
+    why_not_fixed: &dyn Fn(&str, &str, &ObjectName) -> Option<&'static str>,
 ) -> Comparison {
     // A policy either package filtered out was not looked at in it: its
     // violations are neither new nor fixed nor unknown.
     let wanted = |p: &PolicyEvidence| {
-        super::wanted_policy(&previous.policy_filter, &p.info)
-            && super::wanted_policy(&current.policy_filter, &p.info)
+        wanted_policy(&previous.policy_filter, &p.info)
+            && wanted_policy(&current.policy_filter, &p.info)
     };
     let before = violations(previous, &wanted, false);
     let after = violations(current, &wanted, false);
@@ -273,8 +170,7 @@ pub fn compare_with(
         .filter(|p| wanted(p))
         .map(|p| p.info.qualified_name())
         .collect();
-    let relevant =
-        |e: &&super::ExceptionEvidence| !filtered || compared.iter().any(|name| e.covers(name));
+    let relevant = |e: &&ExceptionEvidence| !filtered || compared.iter().any(|name| e.covers(name));
     let previous_exceptions: BTreeMap<String, ExceptionStatus> = previous
         .exceptions
         .iter()
@@ -508,7 +404,7 @@ pub fn compare_with(
     let not_compared = current
         .policies
         .iter()
-        .filter(|p| super::wanted_policy(&current.policy_filter, &p.info) && !wanted(p))
+        .filter(|p| wanted_policy(&current.policy_filter, &p.info) && !wanted(p))
         .map(|p| p.info.qualified_name())
         .collect();
     Comparison {

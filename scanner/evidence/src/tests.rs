@@ -1,7 +1,20 @@
 //! Evidence built from reports and policies pushed in as data.
 
-use super::*;
-use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{json, Value};
+
+use crate::compare;
+use crate::exceptions::{policy_exceptions, ExceptionEvidence, ExceptionStatus};
+use crate::ingest::record::ScanRecord;
+use crate::ingest::{ClusterIdentity, EvidenceInput, ObjectName, ReportResults};
+use crate::model::{Evidence, PolicyEvidence, Verdict, ViolationChange};
+use crate::output::{html, markdown, owners_count, package};
+use crate::verdict::build;
+use polscan_engine::exceptions::annotation as annotation_exceptions;
+use polscan_engine::exceptions::annotation::properties as ex_props;
 
 fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text)
@@ -276,7 +289,7 @@ fn exceptions_with_expiry_in_the_window_and_expired() {
     // Exceptions the scan did not apply (as Kyverno by default) skip
     // nothing: their expiry is no rollback condition.
     let mut disabled = scan(true, &[]);
-    disabled.policy_exceptions = Some(crate::exception_scope::ExceptionScope::Disabled);
+    disabled.policy_exceptions = Some(crate::run::exception_scope::ExceptionScope::Disabled);
     let evidence = build(&input(
         Vec::new(),
         vec![
@@ -429,7 +442,7 @@ fn guarded_reports() -> Vec<Value> {
 
 fn applied_in(namespace: &str) -> ScanRecord {
     ScanRecord {
-        policy_exceptions: Some(crate::exception_scope::ExceptionScope::Namespace {
+        policy_exceptions: Some(crate::run::exception_scope::ExceptionScope::Namespace {
             namespace: namespace.into(),
         }),
         ..scan(true, &[])
@@ -506,7 +519,7 @@ fn scans_that_applied_different_exceptions_are_not_compared_like_with_like() {
     let mut unskipped = reports.clone();
     unskipped[0]["results"][0] = result("guarded", "fail", "team-b", "sneaky");
     let mut no_exceptions = scan(true, &[]);
-    no_exceptions.policy_exceptions = Some(crate::exception_scope::ExceptionScope::Disabled);
+    no_exceptions.policy_exceptions = Some(crate::run::exception_scope::ExceptionScope::Disabled);
     let mut after = build(&input(unskipped, policies.clone(), Some(no_exceptions)));
     let comparison = compare::compare(&before, &after);
     let change = comparison
@@ -743,7 +756,7 @@ fn a_change_in_the_second_the_scan_started_counts_as_after_it() {
         record.input_digests = Some(
             documents
                 .iter()
-                .filter_map(crate::record_format::DocumentDigest::of)
+                .filter_map(crate::run::record_format::DocumentDigest::of)
                 .map(|d| (d.key, d.digest))
                 .collect(),
         );
@@ -894,7 +907,7 @@ fn skips_by_exceptions_the_scan_did_not_apply_or_does_not_record_are_not_ready()
         .is_some_and(|p| p.starts_with("not applied: outside namespace kyverno")));
     // Kyverno's default: none applied.
     let disabled = judge(ScanRecord {
-        policy_exceptions: Some(crate::exception_scope::ExceptionScope::Disabled),
+        policy_exceptions: Some(crate::run::exception_scope::ExceptionScope::Disabled),
         ..scan(true, &[])
     });
     assert_eq!(find(&disabled, "guarded").verdict, Verdict::NotReady);
@@ -1406,7 +1419,7 @@ fn audit_policies_get_a_readiness_check_and_only_enforce_rules_a_rollback() {
 
 #[test]
 fn a_violation_the_policy_no_longer_evaluates_is_not_fixed() {
-    use super::results::{LEFT_SCOPE, NO_RESULTS_OFFLINE, NO_RESULTS_STILL_THERE};
+    use crate::ingest::results::{LEFT_SCOPE, NO_RESULTS_OFFLINE, NO_RESULTS_STILL_THERE};
     let policies = vec![
         policy("dirty", "Audit", "2026-11-01T00:00:00Z"),
         namespaced_policy("team-a", "local"),
@@ -1452,7 +1465,7 @@ fn a_violation_the_policy_no_longer_evaluates_is_not_fixed() {
                 .why_not_fixed(policy, rule, resource, present)
         })
     };
-    let names = |changes: &[compare::ViolationChange]| -> Vec<String> {
+    let names = |changes: &[ViolationChange]| -> Vec<String> {
         changes
             .iter()
             .map(|c| {
@@ -1710,7 +1723,7 @@ fn a_rule_that_evaluated_nothing_is_no_evidence_unless_nothing_is_in_scope() {
     // A sharded run with a shard missing did not count that shard's
     // objects: 0 listed says nothing of what exists.
     let mut gappy = empty;
-    gappy.shards = Some(crate::shard_coverage::ShardCoverage {
+    gappy.shards = Some(crate::ingest::shard_coverage::ShardCoverage {
         count: 2,
         recorded: vec![0],
         gaps: vec!["shard 1/2: no record".into()],
@@ -1744,7 +1757,7 @@ fn a_rule_that_evaluated_nothing_is_no_evidence_unless_nothing_is_in_scope() {
     // The same empty list from an audit of files says nothing of kinds.
     let mut nothing_listed = scan(true, &[]);
     nothing_listed.objects_by_kind = Some(BTreeMap::new());
-    nothing_listed.policy_exceptions = Some(crate::exception_scope::ExceptionScope::Disabled);
+    nothing_listed.policy_exceptions = Some(crate::run::exception_scope::ExceptionScope::Disabled);
     let evidence = build(&input(
         reports.clone(),
         policies.clone(),
@@ -1758,7 +1771,7 @@ fn a_rule_that_evaluated_nothing_is_no_evidence_unless_nothing_is_in_scope() {
         half.reasons
     );
     let mut of_files = nothing_listed;
-    of_files.policy_exceptions = Some(crate::exception_scope::ExceptionScope::Given);
+    of_files.policy_exceptions = Some(crate::run::exception_scope::ExceptionScope::Given);
     let evidence = build(&input(reports.clone(), policies.clone(), Some(of_files)));
     let half = find(&evidence, "half");
     assert!(
@@ -1930,7 +1943,7 @@ fn a_generated_policy_exception_goes_where_kyverno_reads_them_and_says_what_it_m
     let mut applied = policies.clone();
     applied.push(evidence.generated_exceptions[0].document.clone());
     let mut disabled = scan(true, &[]);
-    disabled.policy_exceptions = Some(crate::exception_scope::ExceptionScope::Disabled);
+    disabled.policy_exceptions = Some(crate::run::exception_scope::ExceptionScope::Disabled);
     let evidence = build(&input(reports, applied, Some(disabled)));
     let why = evidence.generated_exceptions[0]
         .existing_not_applied
@@ -2381,7 +2394,7 @@ fn only_gaps_that_can_affect_a_policy_make_its_scan_incomplete() {
         "{enforced:?}"
     );
     // The `--since` line of a rule-less result has no empty parentheses.
-    let cel = compare::ViolationChange {
+    let cel = ViolationChange {
         policy: "vp".into(),
         rule: String::new(),
         result: "fail".into(),
@@ -2754,7 +2767,7 @@ fn a_violation_now_skipped_by_an_exception_is_excused_not_fixed() {
         Some(scan(true, &[])),
     ));
     let comparison = compare::compare(&before, &after);
-    let names = |changes: &[compare::ViolationChange]| -> Vec<String> {
+    let names = |changes: &[ViolationChange]| -> Vec<String> {
         changes.iter().map(|c| c.resource.clone()).collect()
     };
     assert_eq!(names(&comparison.fixed_violations), ["a/Pod/repaired"]);

@@ -16,7 +16,7 @@ use super::usage::UsageError;
 use super::{EvidenceArgs, EvidenceCommand};
 use polscan::cluster::{connect, evidence_source};
 use polscan::evidence::{
-    self, package, ClusterIdentity, EvidenceInput, ObjectName, ScanRecord, Verdict,
+    self, output::package, ClusterIdentity, EvidenceInput, ObjectName, ScanRecord, Verdict,
 };
 use polscan::loader;
 

@@ -108,7 +108,8 @@ impl Discovered {
             .find(|(gv, _)| crate::kinds::split_api_version(gv).0 == group)
     }
 
-    /// The policy kinds (`evidence::POLICY_DOCUMENT_KINDS`) this server
+    /// The policy kinds
+    /// (`evidence::ingest::policy_info::POLICY_DOCUMENT_KINDS`) this server
     /// does not serve: nothing in the cluster enforces a policy of such a
     /// kind. Empty when some group's discovery failed (its kinds are
     /// unknown, not unserved).
@@ -116,10 +117,10 @@ impl Discovered {
         if !self.failed.is_empty() {
             return Vec::new();
         }
-        crate::evidence::POLICY_DOCUMENT_KINDS
+        crate::evidence::ingest::policy_info::POLICY_DOCUMENT_KINDS
             .into_iter()
             .filter(|kind| {
-                crate::evidence::policy_kind_group(kind)
+                crate::evidence::ingest::policy_info::policy_kind_group(kind)
                     .is_some_and(|(group, _)| self.find(group, kind).is_none())
             })
             .collect()

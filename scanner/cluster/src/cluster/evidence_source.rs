@@ -254,8 +254,8 @@ async fn read_record_config_map(
 
 /// The last scan's record at `namespace/name`, or a sharded run's: the
 /// records at `name-0` … `name-<N-1>` merged
-/// ([`crate::evidence::shards::merge_shards`]). When both are there (the
-/// scan became sharded, or stopped being), the newer run's. Err: the
+/// ([`crate::evidence::ingest::shards::merge_shards`]). When both are there
+/// (the scan became sharded, or stopped being), the newer run's. Err: the
 /// problem to report (no record, or an unreadable one).
 async fn read_scan_record(
     client: &Client,
@@ -267,21 +267,21 @@ async fn read_scan_record(
     let whole = read_record_config_map(client, namespace, name)
         .await
         .map(|record| match record.shard {
-            Some(shard) if shard.count > 1 => crate::evidence::shards::merge_shards(
+            Some(shard) if shard.count > 1 => crate::evidence::ingest::shards::merge_shards(
                 &record.source.clone(),
                 vec![(shard.index, Ok(record.clone()))],
             )
             .unwrap_or(record),
             _ => record,
         });
-    let mut shards: Vec<crate::evidence::shards::ShardRead> = Vec::new();
+    let mut shards: Vec<crate::evidence::ingest::shards::ShardRead> = Vec::new();
     let mut count = 1;
     let mut index = 0;
     while index < count.min(MAX_SHARDS) {
         let read = read_record_config_map(
             client,
             namespace,
-            &crate::evidence::record_format::shard_record_name(name, index),
+            &crate::evidence::run::record_format::shard_record_name(name, index),
         )
         .await;
         match &read {
@@ -296,7 +296,7 @@ async fn read_scan_record(
         shards.push((index, read.map_err(|(_, problem)| problem)));
         index += 1;
     }
-    let merged = crate::evidence::shards::merge_shards(
+    let merged = crate::evidence::ingest::shards::merge_shards(
         &format!("{namespace}/{name}-0..{}", count.saturating_sub(1)),
         shards,
     );

@@ -83,7 +83,7 @@ pub async fn write(
                 (before.clone(), record.get_mut("data"))
             {
                 data.insert(
-                    crate::evidence::record_format::keys::RUN_ID_REUSED.into(),
+                    crate::evidence::run::record_format::keys::RUN_ID_REUSED.into(),
                     Value::String(started),
                 );
             }

@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 use super::ScanOutcome;
 use crate::engine::exceptions::annotation::EXCEPTION_RULE;
 use crate::engine::RuleStatus;
-pub use crate::evidence::record_format::{
+pub use crate::evidence::run::record_format::{
     count, document_digest, document_key, judging_content, keys, kind_display_name,
     shard_record_name, DocumentDigest, ResultsByRule,
 };
@@ -510,7 +510,7 @@ mod tests {
         expected.objects_evaluated_by_kind = Some([("Pod".to_string(), 2)].into_iter().collect());
         expected.results_by_rule = outcome.results_by_rule.clone().into();
         expected.exception_namespace_missing = true;
-        expected.resource_filters = Some(crate::evidence::record::ResourceFiltersApplied {
+        expected.resource_filters = Some(crate::evidence::ingest::record::ResourceFiltersApplied {
             source: "kyverno/kyverno".into(),
             count: 17,
         });

@@ -16,7 +16,7 @@
 //! what `reconcile::decide` decides through `write`.
 
 pub mod dry_run;
-pub use crate::evidence::exception_scope;
+pub use crate::evidence::run::exception_scope;
 mod evaluate;
 mod gate;
 pub mod last_run;
@@ -25,7 +25,7 @@ pub mod progress;
 pub mod reuse;
 pub mod selection;
 mod tally;
-pub use crate::evidence::shard;
+pub use crate::evidence::run::shard;
 pub mod view;
 mod write;
 
@@ -554,8 +554,8 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
             .get("kind")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let Some((group, enforcer)) =
-            crate::evidence::policy_kind_group(kind).filter(|_| unserved.contains(&kind))
+        let Some((group, enforcer)) = crate::evidence::ingest::policy_info::policy_kind_group(kind)
+            .filter(|_| unserved.contains(&kind))
         else {
             continue;
         };

@@ -231,7 +231,7 @@ fn no_such_namespaces<'a>(
         .collect()
 }
 
-pub use crate::evidence::record_format::namespace_covered;
+pub use crate::evidence::run::record_format::namespace_covered;
 
 /// The known name at most two edits from `typed` (case ignored), nearest
 /// first: the "did you mean" of a misspelt namespace, policy or kind.

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::record::ScanRecord;
-use crate::shard_coverage::{ShardCoverage, CONFLICTING_DIGEST};
+use super::shard_coverage::{ShardCoverage, CONFLICTING_DIGEST};
 
 /// One shard's record as read: the record, or why there is none usable
 /// ("no record at ConfigMap …", "unreadable: …").
@@ -287,7 +287,7 @@ fn add_counts(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shard::Shard;
+    use crate::run::shard::Shard;
     use chrono::{DateTime, Utc};
 
     fn at(minute: u32) -> Option<DateTime<Utc>> {
@@ -435,7 +435,7 @@ mod tests {
         assert_eq!(digests["cpol/p"], CONFLICTING_DIGEST);
         assert_eq!(digests["cpol/new"], CONFLICTING_DIGEST);
         // The reason says what happened, not that the policy changed.
-        let now = crate::record_format::DocumentDigest {
+        let now = crate::run::record_format::DocumentDigest {
             key: "cpol/new".into(),
             digest: "d1".into(),
         };
@@ -447,13 +447,13 @@ mod tests {
         assert_eq!(merged.objects_by_kind.as_ref().unwrap()["Pod"], 33);
         // Settings the shards share come through.
         let mut first = shard_record(0, 2, Some("j"), 10);
-        first.policy_exceptions = Some(crate::exception_scope::ExceptionScope::Disabled);
+        first.policy_exceptions = Some(crate::run::exception_scope::ExceptionScope::Disabled);
         let mut other = shard_record(1, 2, Some("j"), 11);
-        other.policy_exceptions = Some(crate::exception_scope::ExceptionScope::Disabled);
+        other.policy_exceptions = Some(crate::run::exception_scope::ExceptionScope::Disabled);
         let merged = merge_shards("ns/last-0..1", vec![(0, Ok(first)), (1, Ok(other))]).unwrap();
         assert_eq!(
             merged.policy_exceptions,
-            Some(crate::exception_scope::ExceptionScope::Disabled)
+            Some(crate::run::exception_scope::ExceptionScope::Disabled)
         );
     }
 

@@ -1,11 +1,11 @@
 //! What of a sharded run a record covers: the shard count, the shards
 //! whose record was read, and why the others (or the run as a whole) fall
-//! short. Built by [`crate::shards::merge_shards`], held by
-//! [`crate::record::ScanRecord`], read by the verdicts. Data only.
+//! short. Built by [`super::shards::merge_shards`], held by
+//! [`super::record::ScanRecord`], read by the verdicts. Data only.
 
 use serde::{Deserialize, Serialize};
 
-use crate::shard::Shard;
+use crate::run::shard::Shard;
 
 /// What of a sharded run the evidence's record covers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

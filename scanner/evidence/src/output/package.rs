@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::{html, markdown, Evidence, EvidenceError};
+use super::{html, markdown};
+use crate::error::EvidenceError;
+use crate::model::Evidence;
 
 pub const MANIFEST: &str = "MANIFEST";
 pub const FILES: [&str; 3] = ["evidence.json", "evidence.md", "index.html"];

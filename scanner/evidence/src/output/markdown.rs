@@ -3,7 +3,8 @@
 
 use std::fmt::Write;
 
-use super::{Evidence, ListLimits, PolicyEvidence, Verdict, Violation};
+use super::ListLimits;
+use crate::model::{Evidence, PolicyEvidence, Verdict, Violation, ViolationChange};
 
 /// A pull request comment must stay short (GitHub caps comments at 65,536
 /// characters): a few owners per policy, the rest in the other files.
@@ -184,7 +185,7 @@ pub fn render(evidence: &Evidence) -> String {
                 comparison.not_compared.join(", ")
             );
         }
-        let lists: [(&str, &Vec<super::compare::ViolationChange>); 4] = [
+        let lists: [(&str, &Vec<ViolationChange>); 4] = [
             ("New violations", &comparison.new_violations),
             ("Fixed violations", &comparison.fixed_violations),
             ("Excused, not fixed", &comparison.excused_violations),

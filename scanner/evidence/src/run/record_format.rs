@@ -60,7 +60,7 @@ pub mod keys {
     /// seconds) cannot.
     pub const INPUT_DIGESTS: &str = "inputDigests";
     /// `I/N`: the shard of a sharded scan this record is of
-    /// ([`crate::shard`]); absent for a whole-cluster scan.
+    /// ([`crate::run::shard`]); absent for a whole-cluster scan.
     pub const SHARD: &str = "shard";
     /// The run a shard belongs to (`--run-id`): shards of one run share it.
     pub const RUN_ID: &str = "runId";

@@ -12,9 +12,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{EvidenceError, PolicyInfo, POLICY_DOCUMENT_KINDS};
-use crate::exception_scope::ExceptionScope;
-use crate::record_format::{keys, DocumentDigest};
+use super::policy_info::{PolicyInfo, POLICY_DOCUMENT_KINDS};
+use crate::error::EvidenceError;
+use crate::run::exception_scope::ExceptionScope;
+use crate::run::record_format::{keys, DocumentDigest};
 
 /// The outcome of the scan the reports came from, as the
 /// `polscan-last-run` ConfigMap records it.
@@ -63,7 +64,7 @@ pub struct ScanRecord {
     pub objects_evaluated_by_kind: Option<BTreeMap<String, usize>>,
     /// Results by policy, rule and status, as the scan counted them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub results_by_rule: Option<crate::record_format::ResultsByRule>,
+    pub results_by_rule: Option<crate::run::record_format::ResultsByRule>,
     /// Which PolicyExceptions the scan applied; None when the record does
     /// not say (an older polscan applied every one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -76,8 +77,9 @@ pub struct ScanRecord {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub exception_namespace_missing: bool,
     /// The content digest of each policy and exception document the scan
-    /// loaded, by document key ([`crate::record_format::document_key`]); None
-    /// from an older record.
+    /// loaded, by document key
+    /// ([`crate::run::record_format::document_key`]); None from an older
+    /// record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_digests: Option<BTreeMap<String, String>>,
     /// The options that shaped the scan, by flag
@@ -86,9 +88,9 @@ pub struct ScanRecord {
     pub settings: Option<BTreeMap<String, String>>,
     /// The shard (`I/N`) a sharded run's record is of, as read from one
     /// shard's ConfigMap; None for a whole-cluster scan and for the merged
-    /// record of all shards ([`crate::shards::merge_shards`]).
+    /// record of all shards ([`super::shards::merge_shards`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shard: Option<crate::shard::Shard>,
+    pub shard: Option<crate::run::shard::Shard>,
     /// The run id of a sharded run (`scan --run-id`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_id: Option<String>,
@@ -99,7 +101,7 @@ pub struct ScanRecord {
     /// Which shards of a sharded run this record covers; None for a
     /// whole-cluster scan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shards: Option<crate::shard_coverage::ShardCoverage>,
+    pub shards: Option<super::shard_coverage::ShardCoverage>,
 }
 
 impl ScanRecord {
@@ -136,7 +138,7 @@ impl ScanRecord {
         }
         let conflicting = digest
             .and_then(|now| self.input_digests.as_ref()?.get(&now.key))
-            .is_some_and(|recorded| recorded == crate::shard_coverage::CONFLICTING_DIGEST);
+            .is_some_and(|recorded| recorded == super::shard_coverage::CONFLICTING_DIGEST);
         if conflicting {
             return Some(
                 "was not read alike by every shard of the last run (changed while they ran, or loaded by some only: a --policy file or --no-cluster-policies given to some): no shard's results stand for all"
@@ -240,7 +242,7 @@ impl ScanRecord {
         }
         let shard = text(keys::SHARD)
             .map(|t| {
-                crate::shard::Shard::parse(t).map_err(|err| EvidenceError::Invalid {
+                crate::run::shard::Shard::parse(t).map_err(|err| EvidenceError::Invalid {
                     what: source.to_string(),
                     message: format!("{}: {err}", keys::SHARD),
                 })
@@ -249,7 +251,7 @@ impl ScanRecord {
         Ok(ScanRecord {
             shard,
             // One shard's record covers its own partition only.
-            shards: shard.map(|s| crate::shard_coverage::ShardCoverage {
+            shards: shard.map(|s| super::shard_coverage::ShardCoverage {
                 count: s.count,
                 recorded: vec![s.index],
                 gaps: Vec::new(),
@@ -317,7 +319,7 @@ impl ScanRecord {
     /// (`apply --run-record`). A cluster scan that listed no kind at all
     /// gives an empty map, so every kind counts as not listed: its
     /// reports are whatever an earlier scan left.
-    pub(super) fn listed_kinds(&self) -> Option<&BTreeMap<String, usize>> {
+    pub(crate) fn listed_kinds(&self) -> Option<&BTreeMap<String, usize>> {
         let listed = self.objects_by_kind.as_ref()?;
         let of_files = match &self.policy_exceptions {
             Some(scope) => *scope == ExceptionScope::Given,
@@ -398,7 +400,7 @@ impl ScanRecord {
 
     /// Whether anything the record names accounts for the scan being
     /// incomplete (else the cause is unknown to the evidence).
-    pub(super) fn gaps_named(&self) -> bool {
+    pub(crate) fn gaps_named(&self) -> bool {
         !self.failed_kinds.is_empty()
             || self.policies_incomplete
             || !self.failed_policy_sources.is_empty()
@@ -432,7 +434,7 @@ const AUTOGEN_KINDS: [&str; 7] = [
 
 /// Kinds a policy or rule reaches: its own, and the Pod controllers when
 /// it matches Pods (autogen).
-pub(super) fn reached_kinds(kinds: &[String]) -> BTreeSet<&str> {
+pub(crate) fn reached_kinds(kinds: &[String]) -> BTreeSet<&str> {
     let mut reached: BTreeSet<&str> = kinds.iter().map(String::as_str).collect();
     if reached.contains("Pod") {
         reached.extend(AUTOGEN_KINDS);
@@ -440,7 +442,7 @@ pub(super) fn reached_kinds(kinds: &[String]) -> BTreeSet<&str> {
     reached
 }
 
-pub(super) fn failed_kinds_matched(info: &PolicyInfo, failed: &[String]) -> Vec<String> {
+pub(crate) fn failed_kinds_matched(info: &PolicyInfo, failed: &[String]) -> Vec<String> {
     let kinds = reached_kinds(&info.kinds);
     failed
         .iter()
@@ -453,7 +455,7 @@ pub(super) fn failed_kinds_matched(info: &PolicyInfo, failed: &[String]) -> Vec<
 }
 
 /// The source (`plural.group`) a scan reads a policy kind from.
-pub(super) fn policy_source_of(kind: &str) -> Option<&'static str> {
+pub(crate) fn policy_source_of(kind: &str) -> Option<&'static str> {
     match kind {
         "ClusterPolicy" => Some("clusterpolicies.kyverno.io"),
         "Policy" => Some("policies.kyverno.io"),
@@ -470,7 +472,7 @@ pub(super) fn policy_source_of(kind: &str) -> Option<&'static str> {
 /// any source that is not another policy kind's (PolicyExceptions change
 /// every policy's results, bindings the admission policies', and a source
 /// the evidence does not know might be anything).
-pub(super) fn failed_sources_affecting(info: &PolicyInfo, failed: &[String]) -> Vec<String> {
+pub(crate) fn failed_sources_affecting(info: &PolicyInfo, failed: &[String]) -> Vec<String> {
     let own = policy_source_of(&info.kind);
     let others: Vec<&str> = POLICY_DOCUMENT_KINDS
         .iter()
@@ -486,7 +488,7 @@ pub(super) fn failed_sources_affecting(info: &PolicyInfo, failed: &[String]) -> 
 
 /// When the record shows that no resource a rule reaches exists (each of
 /// its kinds listed completely with 0 objects), the statement saying so.
-pub(super) fn nothing_in_scope(kinds: &[String], scan: &ScanRecord) -> Option<String> {
+pub(crate) fn nothing_in_scope(kinds: &[String], scan: &ScanRecord) -> Option<String> {
     // A shard without a record of the run did not count its objects.
     if scan.shards_missing() {
         return None;
@@ -519,7 +521,7 @@ pub(super) fn nothing_in_scope(kinds: &[String], scan: &ScanRecord) -> Option<St
 
 /// Kinds a rule names that a cluster scan did not list; None when all were
 /// listed, or the record is of an audit of files.
-pub(super) fn unlisted_kinds(kinds: &[String], scan: &ScanRecord) -> Option<Vec<String>> {
+pub(crate) fn unlisted_kinds(kinds: &[String], scan: &ScanRecord) -> Option<Vec<String>> {
     let listed = scan.listed_kinds()?;
     let unlisted: Vec<String> = kinds
         .iter()
@@ -540,7 +542,7 @@ pub(super) fn unlisted_kinds(kinds: &[String], scan: &ScanRecord) -> Option<Vec<
 
 /// Objects of the kinds a rule reaches that the scan listed, and of those
 /// how many some rule evaluated; None when the record does not say.
-pub(super) fn listed_in_scope(kinds: &[String], scan: &ScanRecord) -> Option<(usize, usize)> {
+pub(crate) fn listed_in_scope(kinds: &[String], scan: &ScanRecord) -> Option<(usize, usize)> {
     let reached = reached_kinds(kinds);
     let count = |by_kind: &BTreeMap<String, usize>| -> usize {
         by_kind
@@ -563,7 +565,7 @@ pub(super) fn listed_in_scope(kinds: &[String], scan: &ScanRecord) -> Option<(us
 impl ScanRecord {
     /// The scan could not read `info`'s own kind or could not load it: its
     /// results are missing or older ones carried over.
-    pub(super) fn policy_unread(&self, info: &PolicyInfo) -> bool {
+    pub(crate) fn policy_unread(&self, info: &PolicyInfo) -> bool {
         self.invalid_policies
             .iter()
             .any(|p| *p == info.qualified_name())
@@ -576,7 +578,7 @@ impl ScanRecord {
     /// scan's failure, the policy itself invalid or unread, a failed list
     /// of a kind it reaches, failed report writes (reports do not say
     /// whose), or a gap the record does not name. Empty when none.
-    pub(super) fn incomplete_for(&self, info: &PolicyInfo) -> Vec<String> {
+    pub(crate) fn incomplete_for(&self, info: &PolicyInfo) -> Vec<String> {
         let mut gaps = Vec::new();
         if let Some(error) = &self.error {
             gaps.push(format!("the scan failed: {error}"));
@@ -615,7 +617,7 @@ impl ScanRecord {
 
     /// Some policy was missing from the scan but the record does not name
     /// it: any policy's results may be older ones carried over.
-    pub(super) fn missing_policies_unnamed(&self) -> bool {
+    pub(crate) fn missing_policies_unnamed(&self) -> bool {
         self.policies_incomplete
             && self.failed_policy_sources.is_empty()
             && self.invalid_policies.is_empty()
@@ -639,7 +641,7 @@ impl ScanRecord {
     /// Whether the scan covered `namespace` (`""`: cluster-scoped objects,
     /// which a scan restricted to namespaces does not list).
     pub fn covered_namespace(&self, namespace: &str) -> bool {
-        crate::record_format::namespace_covered(
+        crate::run::record_format::namespace_covered(
             &self.namespaces,
             &self.excluded_namespaces,
             namespace,
@@ -653,7 +655,7 @@ impl ScanRecord {
     /// covered: its own namespace for a namespaced policy; for a
     /// cluster-wide one, a narrower `--namespace` list or a namespace newly
     /// excluded. The same exclusions in both scans are no narrowing.
-    pub(super) fn covers_less_than(&self, previous: &ScanRecord, info: &PolicyInfo) -> bool {
+    pub(crate) fn covers_less_than(&self, previous: &ScanRecord, info: &PolicyInfo) -> bool {
         if let Some(own) = &info.namespace {
             return previous.covered_namespace(own) && !self.covered_namespace(own);
         }
@@ -675,7 +677,7 @@ impl ScanRecord {
 
     /// Namespaces the scan did not cover where Kyverno enforces `info`: all
     /// namespaces for a cluster-wide policy, its own for a namespaced one.
-    pub(super) fn uncovered_namespaces(&self, info: &PolicyInfo) -> Option<String> {
+    pub(crate) fn uncovered_namespaces(&self, info: &PolicyInfo) -> Option<String> {
         if let Some(own) = &info.namespace {
             return (!self.covered_namespace(own)).then(|| format!("namespace {own}"));
         }

@@ -4,7 +4,9 @@
 
 use std::fmt::Write;
 
-use super::{Counts, Evidence, ExceptionStatus, ListLimits, PolicyEvidence, Verdict};
+use super::ListLimits;
+use crate::exceptions::ExceptionStatus;
+use crate::model::{Counts, Evidence, PolicyEvidence, Verdict, ViolationChange};
 
 /// The page stays readable (and loads fast) on a large cluster.
 const LIMITS: ListLimits = ListLimits {
@@ -450,7 +452,7 @@ pub fn render(evidence: &Evidence) -> String {
                 escape(&change.current)
             );
         }
-        let lists: [(&str, &str, &Vec<super::compare::ViolationChange>); 4] = [
+        let lists: [(&str, &str, &Vec<ViolationChange>); 4] = [
             (
                 "new-violations",
                 "New violations",

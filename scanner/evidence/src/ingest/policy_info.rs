@@ -5,8 +5,10 @@
 //! annotations give, and the exact change that returns it to Audit. A policy
 //! document (with the ValidatingAdmissionPolicyBindings, for a
 //! ValidatingAdmissionPolicy's action) enters; a [`PolicyInfo`] leaves.
+//! For a policy kind ([`POLICY_DOCUMENT_KINDS`]), the API group serving it
+//! and who enforces it leave ([`policy_kind_group`]).
 
-use crate::record_format::DocumentDigest;
+use crate::run::record_format::DocumentDigest;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -24,6 +26,23 @@ pub const POLICY_DOCUMENT_KINDS: [&str; 5] = [
     "NamespacedValidatingPolicy",
     "ValidatingAdmissionPolicy",
 ];
+
+/// The API group serving a policy kind (`POLICY_DOCUMENT_KINDS`), and who
+/// enforces it.
+pub fn policy_kind_group(kind: &str) -> Option<(&'static str, &'static str)> {
+    match kind {
+        "ClusterPolicy" | "Policy" => Some(("kyverno.io", "Kyverno (its CRDs are not installed)")),
+        "ValidatingPolicy" | "NamespacedValidatingPolicy" => Some((
+            "policies.kyverno.io",
+            "Kyverno 1.14+ (its CRDs are not installed)",
+        )),
+        "ValidatingAdmissionPolicy" => Some((
+            "admissionregistration.k8s.io",
+            "the API server (ValidatingAdmissionPolicy is GA from Kubernetes 1.30)",
+        )),
+        _ => None,
+    }
+}
 
 /// The action the policy's own document cannot state: an invalid one
 /// (Kyverno refuses the policy), or the action of a policy only reports name.
@@ -644,7 +663,7 @@ fn parse_time(text: &str) -> Option<DateTime<Utc>> {
 
 /// When the document last changed: its latest non-status managedFields
 /// time, else its creation.
-pub(super) fn last_changed(document: &Value) -> Option<DateTime<Utc>> {
+pub(crate) fn last_changed(document: &Value) -> Option<DateTime<Utc>> {
     let managed = document
         .pointer("/metadata/managedFields")
         .and_then(Value::as_array)

@@ -4,7 +4,11 @@
 //! `polscan.io/exception` annotations excuse — which Kyverno's admission
 //! never reads — a ready-to-apply Kyverno PolicyException per top owner
 //! (the owner and what it creates, so the next rollout stays covered;
-//! [`GeneratedException`]) leave. The owners map enters for that.
+//! [`GeneratedException`]) leave. The owners map enters for that, and the
+//! scan record for which PolicyExceptions the scan applied: Kyverno may
+//! not repeat a skip by one it did not apply, or that changed or went
+//! since (stale). Reads what [`crate::ingest`] brings in and the exception scope
+//! ([`crate::run::exception_scope`]); the verdicts use what leaves.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -12,10 +16,12 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::ingest::results::{excused_violation, ReportedResult};
 #[cfg(test)]
-use super::results::{Interner, Properties};
-use super::{ex_props, ObjectName, ReportedResult};
+use crate::ingest::results::{Interner, Properties};
+use crate::ingest::ObjectName;
 use polscan_engine::exceptions::annotation as annotation_exceptions;
+use polscan_engine::exceptions::annotation::properties as ex_props;
 
 /// Where an exception stands against its expiry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -295,19 +301,6 @@ fn kyverno_exception_targets(document: &Value) -> Vec<String> {
     policies
 }
 
-/// Whether a result turned into `skip` by an annotation was a violation:
-/// the status before is recorded by the engine; a report without it (an
-/// older polscan) may hide one, so it counts.
-pub(super) fn excused_violation(result: &ReportedResult) -> bool {
-    result.properties.get(ex_props::EXCEPTION) == Some(ex_props::RESOURCE_ANNOTATION)
-        // Also covered by a Kyverno PolicyException: admission honours that.
-        && !result.properties.contains_key("exceptions")
-        && result
-            .properties
-            .get(ex_props::RESULT)
-            .is_none_or(|status| matches!(status, "fail" | "error"))
-}
-
 /// Exceptions declared by annotations, as the reports show them: skipped
 /// results carry reason/owner/expiry; expired or ignored ones left a `warn`
 /// result with the same, and the rules they named.
@@ -412,7 +405,7 @@ pub(super) struct CurrentException {
     pub name: String,
     pub last_changed: Option<DateTime<Utc>>,
     /// The document's content digest, to tell it is the one the scan read.
-    pub digest: Option<crate::record_format::DocumentDigest>,
+    pub digest: Option<crate::run::record_format::DocumentDigest>,
 }
 
 impl CurrentException {
@@ -442,8 +435,8 @@ pub(super) fn current_exceptions(documents: &[Value]) -> Vec<CurrentException> {
             CurrentException {
                 namespace: text("/metadata/namespace"),
                 name: text("/metadata/name"),
-                last_changed: super::policy_info::last_changed(d),
-                digest: crate::record_format::DocumentDigest::of(d),
+                last_changed: crate::ingest::policy_info::last_changed(d),
+                digest: crate::run::record_format::DocumentDigest::of(d),
             }
         })
         .collect()
@@ -469,7 +462,7 @@ pub(super) struct StaleException {
 pub(super) fn stale_exceptions(
     skipped_by: &BTreeMap<String, usize>,
     current: &[CurrentException],
-    scan: Option<&super::ScanRecord>,
+    scan: Option<&crate::ingest::record::ScanRecord>,
 ) -> Vec<StaleException> {
     let Some(scan) = scan else {
         return Vec::new();
@@ -534,9 +527,9 @@ pub(super) fn stale_exceptions(
 /// exception scope), so the package does not present them as bypasses.
 pub(super) fn mark_not_applied(
     exceptions: &mut [ExceptionEvidence],
-    scope: &crate::exception_scope::ExceptionScope,
+    scope: &crate::run::exception_scope::ExceptionScope,
 ) {
-    use crate::exception_scope::ExceptionScope;
+    use crate::run::exception_scope::ExceptionScope;
     for exception in exceptions
         .iter_mut()
         .filter(|e| e.source == "PolicyException" && e.problem.is_none())
@@ -604,10 +597,10 @@ pub(super) fn generate_exceptions(
     exceptions: &mut [ExceptionEvidence],
     owners: &BTreeMap<ObjectName, ObjectName>,
     policy_kinds: &BTreeMap<String, String>,
-    scope: Option<&crate::exception_scope::ExceptionScope>,
+    scope: Option<&crate::run::exception_scope::ExceptionScope>,
 ) -> Vec<GeneratedException> {
     let home = match scope {
-        Some(crate::exception_scope::ExceptionScope::Namespace { namespace })
+        Some(crate::run::exception_scope::ExceptionScope::Namespace { namespace })
             if namespace != "*" =>
         {
             Some(namespace.as_str())
@@ -780,7 +773,7 @@ pub(super) fn generate_exceptions(
             let mut names = vec![base.to_string()];
             if group.pod_rules {
                 for variant in annotation_exceptions::with_autogen_variants(base) {
-                    let applies = super::policy_info::autogen_kinds(&variant)
+                    let applies = crate::ingest::policy_info::autogen_kinds(&variant)
                         .is_some_and(|kinds| kinds.iter().any(|k| chain.contains(k)));
                     if applies {
                         names.push(variant);

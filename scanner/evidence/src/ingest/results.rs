@@ -24,11 +24,12 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{ex_props, excused_violation, ObjectName};
+use super::ObjectName;
+use polscan_engine::exceptions::annotation::properties as ex_props;
 
 /// The result properties the evidence reads; every other one (Kyverno's
 /// `resultID`, `process`, ...) is dropped when a report is folded in.
-pub(super) const KEPT_PROPERTIES: [&str; 9] = [
+pub(crate) const KEPT_PROPERTIES: [&str; 9] = [
     "action",
     "exceptions",
     ex_props::EXCEPTION,
@@ -42,13 +43,13 @@ pub(super) const KEPT_PROPERTIES: [&str; 9] = [
 
 /// Text held once however many results name it.
 #[derive(Debug, Clone, Default)]
-pub(super) struct Interner {
+pub(crate) struct Interner {
     strings: HashSet<Arc<str>>,
     resources: HashSet<Arc<ObjectName>>,
 }
 
 impl Interner {
-    pub(super) fn text(&mut self, text: &str) -> Arc<str> {
+    pub(crate) fn text(&mut self, text: &str) -> Arc<str> {
         if let Some(shared) = self.strings.get(text) {
             return shared.clone();
         }
@@ -57,7 +58,7 @@ impl Interner {
         shared
     }
 
-    pub(super) fn resource(&mut self, name: ObjectName) -> Arc<ObjectName> {
+    pub(crate) fn resource(&mut self, name: ObjectName) -> Arc<ObjectName> {
         if let Some(shared) = self.resources.get(&name) {
             return shared.clone();
         }
@@ -67,7 +68,7 @@ impl Interner {
     }
 
     /// `name`, or the same name held already.
-    pub(super) fn share_resource(&mut self, name: &Arc<ObjectName>) -> Arc<ObjectName> {
+    pub(crate) fn share_resource(&mut self, name: &Arc<ObjectName>) -> Arc<ObjectName> {
         if let Some(shared) = self.resources.get(&**name) {
             return shared.clone();
         }
@@ -78,11 +79,11 @@ impl Interner {
 
 /// The kept properties of a result (see [`KEPT_PROPERTIES`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(super) struct Properties(Box<[(&'static str, Arc<str>)]>);
+pub(crate) struct Properties(Box<[(&'static str, Arc<str>)]>);
 
 impl Properties {
     /// Those of `pairs` the evidence reads.
-    pub(super) fn kept<'a>(
+    pub(crate) fn kept<'a>(
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
         interner: &mut Interner,
     ) -> Properties {
@@ -97,7 +98,7 @@ impl Properties {
         Properties(kept.into_boxed_slice())
     }
 
-    pub(super) fn get(&self, key: &str) -> Option<&str> {
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
         debug_assert!(
             KEPT_PROPERTIES.contains(&key),
             "property {key} is not kept: add it to KEPT_PROPERTIES"
@@ -108,24 +109,37 @@ impl Properties {
             .map(|(_, value)| &**value)
     }
 
-    pub(super) fn contains_key(&self, key: &str) -> bool {
+    pub(crate) fn contains_key(&self, key: &str) -> bool {
         self.get(key).is_some()
     }
 }
 
 /// One result read from a report.
 #[derive(Debug, Clone)]
-pub(super) struct ReportedResult {
-    pub(super) policy: Arc<str>,
-    pub(super) rule: Arc<str>,
-    pub(super) result: Arc<str>,
-    pub(super) api_version: Arc<str>,
-    pub(super) resource: Arc<ObjectName>,
+pub(crate) struct ReportedResult {
+    pub(crate) policy: Arc<str>,
+    pub(crate) rule: Arc<str>,
+    pub(crate) result: Arc<str>,
+    pub(crate) api_version: Arc<str>,
+    pub(crate) resource: Arc<ObjectName>,
     /// Empty for a pass.
-    pub(super) message: Arc<str>,
+    pub(crate) message: Arc<str>,
     /// Empty for a pass.
-    pub(super) properties: Properties,
-    pub(super) timestamp: i64,
+    pub(crate) properties: Properties,
+    pub(crate) timestamp: i64,
+}
+
+/// Whether a result turned into `skip` by an annotation was a violation:
+/// the status before is recorded by the engine; a report without it (an
+/// older polscan) may hide one, so it counts.
+pub(crate) fn excused_violation(result: &ReportedResult) -> bool {
+    result.properties.get(ex_props::EXCEPTION) == Some(ex_props::RESOURCE_ANNOTATION)
+        // Also covered by a Kyverno PolicyException: admission honours that.
+        && !result.properties.contains_key("exceptions")
+        && result
+            .properties
+            .get(ex_props::RESULT)
+            .is_none_or(|status| matches!(status, "fail" | "error"))
 }
 
 /// A result ordered (and told apart) by its policy, rule and resource:
@@ -378,7 +392,7 @@ impl ReportResults {
     }
 
     /// In the order of policy, rule and resource.
-    pub(super) fn results(&self) -> impl Iterator<Item = &ReportedResult> {
+    pub(crate) fn results(&self) -> impl Iterator<Item = &ReportedResult> {
         self.by_key.iter().map(|keyed| &keyed.0)
     }
 }

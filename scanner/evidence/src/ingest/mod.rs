@@ -1,0 +1,100 @@
+//! What enters the evidence. The PolicyReports' and ClusterPolicyReports'
+//! results ([`ReportResults`], folded in one report at a time), the policy,
+//! ValidatingAdmissionPolicyBinding and PolicyException documents (each
+//! policy read as a [`PolicyInfo`]), the last scan's record (the
+//! `polscan-last-run` ConfigMap, or a sharded run's records merged:
+//! [`ScanRecord`], [`shards`]), the top owners of violating resources, the
+//! cluster's identity, the clock and the filters; all in one
+//! [`EvidenceInput`], which leaves for [`crate::verdict::build`]. The
+//! questions the verdicts ask of a policy and of the record (what it
+//! matches, when it changed, what the scan missed) are answered here too.
+//! Uses the run record's format ([`crate::run`]); nothing of the evidence
+//! that leaves.
+
+pub mod policy_info;
+pub mod record;
+pub(crate) mod results;
+pub mod shard_coverage;
+pub mod shards;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use policy_info::PolicyInfo;
+use record::ScanRecord;
+pub use results::ReportResults;
+
+/// Who the evidence is about.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterIdentity {
+    /// `cluster` or `files`.
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kube_system_uid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+}
+
+/// A resource as reports name it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectName {
+    pub kind: String,
+    #[serde(default)]
+    pub namespace: String,
+    pub name: String,
+}
+
+impl std::fmt::Display for ObjectName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.namespace.is_empty() {
+            write!(f, "{}/{}", self.kind, self.name)
+        } else {
+            write!(f, "{}/{}/{}", self.namespace, self.kind, self.name)
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct EvidenceInput {
+    /// The results of the PolicyReports and ClusterPolicyReports.
+    pub reports: ReportResults,
+    /// Policy documents (any kind; others are ignored) and PolicyExceptions.
+    pub policies: Vec<Value>,
+    pub scan: Option<ScanRecord>,
+    /// The top owner of a resource (a Deployment for its Pods), where known.
+    pub owners: BTreeMap<ObjectName, ObjectName>,
+    pub identity: ClusterIdentity,
+    pub now: DateTime<Utc>,
+    pub expiry_window: Duration,
+    /// Only these policies (names or `namespace/name`); all when empty.
+    pub policy_filter: Vec<String>,
+    /// Only results in these namespaces; all when empty.
+    pub namespace_filter: Vec<String>,
+    /// Policy kinds ([`policy_info::POLICY_DOCUMENT_KINDS`]) the cluster
+    /// does not serve, by discovery: a policy of such a kind (given as a
+    /// file) has nothing in this cluster to enforce it. Empty when not read
+    /// from a cluster.
+    pub unserved_policy_kinds: Vec<String>,
+    /// Of the resources a previous package (`--since`) names that no
+    /// result names now, those the cluster still has; None when not
+    /// known (reports read from files).
+    pub still_present: Option<BTreeSet<ObjectName>>,
+}
+
+pub(crate) fn covers_namespace(filter: &[String], namespace: &str) -> bool {
+    filter.is_empty() || namespace.is_empty() || filter.iter().any(|n| n == namespace)
+}
+
+pub(crate) fn wanted_policy(filter: &[String], info: &PolicyInfo) -> bool {
+    filter.is_empty()
+        || filter
+            .iter()
+            .any(|f| *f == info.name || *f == info.qualified_name())
+}

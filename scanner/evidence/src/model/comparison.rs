@@ -1,0 +1,119 @@
+//! A comparison with a previous package (`--since`), as evidence.json
+//! holds it: [`crate::compare`] fills a [`Comparison`] from two
+//! [`super::Evidence`]s; it leaves in the current one. The new, fixed,
+//! unknown and excused violations ([`ViolationChange`]), the exceptions
+//! new, expired and removed, per enforced policy whether to roll back
+//! ([`RollbackCheck`]), per Audit policy whether it is still ready
+//! ([`ReadinessCheck`]), and whether the two scans applied the same
+//! PolicyExceptions ([`ExceptionScopeChange`]). Data only.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::Verdict;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ViolationChange {
+    pub policy: String,
+    pub rule: String,
+    pub result: String,
+    pub resource: String,
+    /// For a violation whose fix is unknown: why its absence proves nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// What Kyverno does with it (`Enforce`, `Audit`, ...), where known.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub action: String,
+}
+
+impl ViolationChange {
+    /// `resource result (rule)`, without the parentheses for a CEL
+    /// policy's result, which has no rule.
+    pub fn describe(&self) -> String {
+        if self.rule.is_empty() {
+            format!("{} {}", self.resource, self.result)
+        } else {
+            format!("{} {} ({})", self.resource, self.result, self.rule)
+        }
+    }
+}
+
+/// An Audit policy in both packages: would it still be ready to enforce?
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadinessCheck {
+    pub policy: String,
+    /// Its action now (`Audit`, or `unknown`/`Invalid`).
+    #[serde(default)]
+    pub action: String,
+    pub previous_verdict: Verdict,
+    pub verdict: Verdict,
+    /// True when it was and still is ready.
+    pub still_ready: bool,
+    /// The current reasons against enforcing.
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RollbackCheck {
+    pub policy: String,
+    /// Its action now, and its verdict in the previous package.
+    pub action: String,
+    pub previous_verdict: Verdict,
+    pub conditions: Vec<ConditionCheck>,
+    /// True when any condition is met: return the policy to Audit.
+    pub roll_back: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConditionCheck {
+    pub condition: String,
+    pub met: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Comparison {
+    pub previous_generated: DateTime<Utc>,
+    pub new_violations: Vec<ViolationChange>,
+    pub fixed_violations: Vec<ViolationChange>,
+    /// Violations the current reports lack, but the scan behind them did not
+    /// cover their kind or policy completely: neither fixed nor still there.
+    #[serde(default)]
+    pub unknown_violations: Vec<ViolationChange>,
+    pub new_exceptions: Vec<String>,
+    pub expired_exceptions: Vec<String>,
+    /// Exceptions of the previous package that are gone: what they skipped
+    /// counts again once rescanned.
+    #[serde(default)]
+    pub removed_exceptions: Vec<String>,
+    /// Policies with rules in Enforce: whether to return them to Audit.
+    pub rollback_checks: Vec<RollbackCheck>,
+    /// Policies in Audit: whether they would still be ready to enforce.
+    #[serde(default)]
+    pub readiness_checks: Vec<ReadinessCheck>,
+    /// Policies of this package the earlier one filtered out (`--policy`):
+    /// nothing about them is compared.
+    #[serde(default)]
+    pub not_compared: Vec<String>,
+    /// Violations now skipped by an exception: excused, not fixed.
+    #[serde(default)]
+    pub excused_violations: Vec<ViolationChange>,
+    /// The two scans applied different PolicyExceptions (Kyverno's
+    /// `--exceptionNamespace`, as `scan --exception-namespace` models it):
+    /// what exceptions skip is not compared like with like.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exception_scope_change: Option<ExceptionScopeChange>,
+}
+
+/// Which PolicyExceptions each package's scan applied, as its record says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExceptionScopeChange {
+    pub previous: String,
+    pub current: String,
+}

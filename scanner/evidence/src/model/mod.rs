@@ -1,0 +1,201 @@
+//! The evidence that leaves: an [`Evidence`] (evidence.json; its serde
+//! shape is docs/evidence.schema.json's, [`SCHEMA_VERSION`]), built by
+//! [`crate::verdict::build`] and read back from a previous package. It
+//! holds the cluster's identity and the scan record as they entered
+//! ([`crate::ingest`]), per policy its verdict ([`PolicyEvidence`], in
+//! `policy.rs`), the exceptions ([`crate::exceptions`]) and a comparison
+//! with a previous package ([`Comparison`], in `comparison.rs`); and it
+//! answers what the pages and the comparison ask of it (the scope a
+//! package rests on, why a violation gone from the reports is no proof of
+//! a fix).
+
+mod comparison;
+mod policy;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use comparison::{
+    Comparison, ConditionCheck, ExceptionScopeChange, ReadinessCheck, RollbackCheck,
+    ViolationChange,
+};
+pub use policy::{Counts, OwnerGroup, PolicyEvidence, RuleEvidence, Verdict, Violation};
+
+use crate::exceptions::{ExceptionEvidence, GeneratedException};
+use crate::ingest::record::{failed_sources_affecting, ScanRecord};
+use crate::ingest::results::Interner;
+use crate::ingest::{covers_namespace, ClusterIdentity, ObjectName};
+
+/// `schemaVersion` of evidence.json; docs/evidence.schema.json describes it.
+pub const SCHEMA_VERSION: &str = "polscan.io/evidence/v1";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Evidence {
+    pub schema_version: String,
+    pub generated: DateTime<Utc>,
+    pub polscan_version: String,
+    pub cluster: ClusterIdentity,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan: Option<ScanRecord>,
+    pub expiry_window_days: i64,
+    /// The namespaces results were kept for (`--namespace`); all when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<String>,
+    /// The policies kept (`--policy`); all when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policy_filter: Vec<String>,
+    pub policies: Vec<PolicyEvidence>,
+    pub exceptions: Vec<ExceptionEvidence>,
+    /// Kyverno PolicyExceptions generated from `polscan.io/exception`
+    /// annotations that excuse violations, one file each in the package.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub generated_exceptions: Vec<GeneratedException>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<Comparison>,
+}
+
+impl Evidence {
+    /// Holds each text of the violations once, as [`crate::build`] does: read
+    /// back from evidence.json, every violation has its own copies.
+    pub fn share_text(&mut self) {
+        let mut shared = Interner::default();
+        for policy in &mut self.policies {
+            for violation in policy.violations.iter_mut().chain(&mut policy.excused) {
+                violation.share(&mut shared);
+            }
+        }
+    }
+
+    /// What the package's view rests on, for its header: the namespace
+    /// filter, and which PolicyExceptions the results assume.
+    pub fn scope_statements(&self) -> Vec<String> {
+        let mut statements = Vec::new();
+        if !self.namespaces.is_empty() {
+            statements.push(format!(
+                "Filtered view: only results in namespace(s) {} (evidence --namespace); a policy that applies beyond them is not ready here",
+                self.namespaces.join(", ")
+            ));
+        }
+        if let Some(scan) = &self.scan {
+            statements.push(scan.exceptions_statement());
+            if let Some(filters) = &scan.resource_filters {
+                statements.push(format!(
+                    "Kyverno's resourceFilters applied ({} filter(s) from ConfigMap {}, scan --kyverno-config): resources Kyverno's admission leaves alone have no result of a Kyverno policy, as in the reports of a Kyverno reports controller started with --skipResourceFilters=false; ValidatingAdmissionPolicies are evaluated on them all the same (the API server enforces those)",
+                    filters.count, filters.source
+                ));
+            }
+        }
+        statements
+    }
+
+    pub fn ready(&self) -> impl Iterator<Item = &PolicyEvidence> {
+        self.policies.iter().filter(|p| p.verdict == Verdict::Ready)
+    }
+
+    /// Why a violation of `policy` on `resource` that the current reports
+    /// no longer hold cannot count as fixed: this evidence left its
+    /// namespace out, or the scan behind the reports missed its kind, its
+    /// policy, or some reports. None when the absence is evidence.
+    pub fn absence_gap(&self, policy: &str, resource: &ObjectName) -> Option<String> {
+        if !covers_namespace(&self.namespaces, &resource.namespace) {
+            return Some(format!(
+                "namespace {} is not in this package (--namespace)",
+                resource.namespace
+            ));
+        }
+        let kind = resource.kind.as_str();
+        let Some(scan) = &self.scan else {
+            return Some("no record of the scan behind the current reports".into());
+        };
+        if let Some(error) = &scan.error {
+            return Some(format!("the last scan failed: {error}"));
+        }
+        if scan.dry_run {
+            return Some("the last scan was a dry run: it wrote no reports".into());
+        }
+        let Some(current) = self
+            .policies
+            .iter()
+            .find(|p| p.info.qualified_name() == policy)
+        else {
+            return Some("the policy is not in this package (deleted, or filtered out)".into());
+        };
+        if !current.found {
+            return Some("the policy was not found".into());
+        }
+        if scan.invalid_policies.iter().any(|p| p == policy) {
+            return Some("the last scan could not load the policy".into());
+        }
+        let sources = failed_sources_affecting(&current.info, &scan.failed_policy_sources);
+        if !sources.is_empty() {
+            return Some(format!(
+                "the last scan could not read {}",
+                sources.join(", ")
+            ));
+        }
+        if scan.missing_policies_unnamed() {
+            return Some("the last scan could not read or load some policy".into());
+        }
+        if let Some(shards) = scan.shards.as_ref() {
+            if let Some(mismatch) = shards.mismatch_statement() {
+                return Some(mismatch);
+            }
+            if !shards.covers_namespace(&resource.namespace) {
+                return Some(format!(
+                    "the last run did not scan {}",
+                    shards
+                        .missing_statement()
+                        .unwrap_or_else(|| "every shard".into())
+                ));
+            }
+        }
+        if !scan.covered_namespace(&resource.namespace) {
+            return Some(if resource.namespace.is_empty() {
+                "the last scan was restricted to namespaces: cluster-scoped objects were not listed"
+                    .into()
+            } else {
+                format!(
+                    "the last scan did not cover namespace {}",
+                    resource.namespace
+                )
+            });
+        }
+        let failed: Vec<&String> = scan
+            .failed_kinds
+            .iter()
+            .filter(|failed| failed.rsplit('/').next() == Some(kind))
+            .collect();
+        if !failed.is_empty() {
+            return Some(format!(
+                "the last scan could not list {}",
+                failed
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        // A cluster scan that did not list this kind left its reports as
+        // they were. (A record of an audit of files lists no kinds.)
+        if let Some(listed) = scan.listed_kinds() {
+            if !listed.keys().any(|k| k.rsplit('/').next() == Some(kind)) {
+                // A scan lists only the kinds its policies match: a
+                // policy narrowed since, not only a filter, leaves one out.
+                return Some(format!(
+                    "the last scan did not list {kind} (no policy it evaluated matches {kind}, or the kind was excluded or not served)"
+                ));
+            }
+        }
+        if scan.write_failed_reports > 0 {
+            return Some(format!(
+                "the last scan failed to write {} report(s)",
+                scan.write_failed_reports
+            ));
+        }
+        if !scan.complete && !scan.gaps_named() {
+            return Some("the last scan was incomplete".into());
+        }
+        None
+    }
+}

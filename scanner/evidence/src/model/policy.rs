@@ -1,0 +1,219 @@
+//! One policy's evidence: what [`crate::verdict`] judged of it leaves as a
+//! [`PolicyEvidence`] — its [`Verdict`] and the reasons, per rule a
+//! [`RuleEvidence`], the result [`Counts`], and the violators as
+//! [`Violation`]s (grouped by owner for the pages: [`OwnerGroup`]). Their
+//! serde shape is evidence.json's (docs/evidence.schema.json). What enters:
+//! the policy as read ([`PolicyInfo`]) and the resources as reports name
+//! them ([`ObjectName`]).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ingest::policy_info::PolicyInfo;
+use crate::ingest::results::Interner;
+use crate::ingest::ObjectName;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub pass: usize,
+    pub fail: usize,
+    pub warn: usize,
+    pub error: usize,
+    pub skip: usize,
+}
+
+impl Counts {
+    pub(crate) fn add(&mut self, result: &str) {
+        match result {
+            "pass" => self.pass += 1,
+            "fail" => self.fail += 1,
+            "warn" => self.warn += 1,
+            "error" => self.error += 1,
+            _ => self.skip += 1,
+        }
+    }
+
+    pub fn total(&self) -> usize {
+        self.pass + self.fail + self.warn + self.error + self.skip
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Ready,
+    NotReady,
+    /// Nothing speaks against enforcing, but no resource was evaluated
+    /// either: the scan proves nothing about what enforcing would block.
+    NoEvidence,
+}
+
+impl Verdict {
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Ready => "ready to enforce",
+            Verdict::NotReady => "not ready",
+            Verdict::NoEvidence => "no evidence",
+        }
+    }
+
+    /// The kebab-case name evidence.json uses (`not-ready`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Verdict::Ready => "ready",
+            Verdict::NotReady => "not-ready",
+            Verdict::NoEvidence => "no-evidence",
+        }
+    }
+}
+
+/// One `fail`, `error` or `warn` result. Its text is shared (`Arc`): a
+/// cluster has tens of thousands of violations naming a few rules,
+/// messages and actions, and each resource under several rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Violation {
+    pub rule: Arc<str>,
+    pub result: Arc<str>,
+    pub resource: Arc<ObjectName>,
+    /// The top owner (the resource itself when it has none).
+    pub owner: Arc<ObjectName>,
+    #[serde(default)]
+    pub message: Arc<str>,
+    /// What Kyverno does with it: the result's `action` property, else the
+    /// rule's action resolved for the resource's namespace (`Enforce`,
+    /// `Audit`, or `unknown`/`Invalid` when the policy's action is).
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub action: Arc<str>,
+    /// In `excused`: a fail or error excused only by a `polscan.io/exception`
+    /// annotation, which Kyverno's admission does not read (it acts on it
+    /// as on a violation, with `action`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub annotation_only: bool,
+}
+
+fn is_empty(text: &Arc<str>) -> bool {
+    text.is_empty()
+}
+
+impl Violation {
+    /// True when Kyverno's admission rejects it (an unknown action is not
+    /// taken for Enforce).
+    pub fn enforced(&self) -> bool {
+        &*self.action == "Enforce"
+    }
+}
+
+impl Violation {
+    pub(super) fn share(&mut self, shared: &mut Interner) {
+        for text in [
+            &mut self.rule,
+            &mut self.result,
+            &mut self.message,
+            &mut self.action,
+        ] {
+            *text = shared.text(text);
+        }
+        self.resource = shared.share_resource(&self.resource);
+        self.owner = shared.share_resource(&self.owner);
+    }
+
+    /// What identifies the same violation in two packages: a result that
+    /// went from `fail` to `error` is still the same violation.
+    pub fn key(&self, policy: &str) -> String {
+        format!("{policy}|{}|{}", self.rule, self.resource)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleEvidence {
+    pub name: String,
+    pub action: String,
+    pub verdict: Verdict,
+    pub reasons: Vec<String>,
+    /// Facts behind a verdict that are no objection (no resource in scope).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    pub counts: Counts,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyEvidence {
+    #[serde(flatten)]
+    pub info: PolicyInfo,
+    /// False when reports name the policy but it was not found.
+    pub found: bool,
+    pub verdict: Verdict,
+    pub reasons: Vec<String>,
+    /// Facts behind the verdict that are no objection (no resource in scope).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    pub counts: Counts,
+    /// Results by namespace (`""` for cluster-scoped resources).
+    pub by_namespace: BTreeMap<String, Counts>,
+    pub rule_evidence: Vec<RuleEvidence>,
+    pub violations: Vec<Violation>,
+    /// Results skipped by an exception (a PolicyException or an annotation):
+    /// a violation that becomes one of these is excused, not fixed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excused: Vec<Violation>,
+    /// Conditions under which the policy goes back to Audit once enforced.
+    pub rollback_conditions: Vec<String>,
+    /// PolicyExceptions its skipped results rest on that were deleted,
+    /// changed after the scan started, or not applied by it: Kyverno may
+    /// not skip those results now (rescan).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stale_exceptions: Vec<String>,
+}
+
+/// Violations under their owner, in the evidence's order.
+pub struct OwnerGroup<'a> {
+    pub owner: &'a ObjectName,
+    pub violations: Vec<&'a Violation>,
+}
+
+impl PolicyEvidence {
+    /// The violations grouped by owner (they are sorted by owner already).
+    pub fn owner_groups(&self) -> Vec<OwnerGroup<'_>> {
+        let mut groups: Vec<OwnerGroup<'_>> = Vec::new();
+        for violation in &self.violations {
+            match groups.last_mut() {
+                Some(group) if *group.owner == *violation.owner => group.violations.push(violation),
+                _ => groups.push(OwnerGroup {
+                    owner: &violation.owner,
+                    violations: vec![violation],
+                }),
+            }
+        }
+        groups
+    }
+
+    /// What enforcing does to the resources that violate the policy now.
+    /// Only Kyverno's `kyverno.io` rules have `allowExistingViolations`
+    /// (api/kyverno/v1/rule_types.go): ValidatingPolicies and
+    /// ValidatingAdmissionPolicies judge the new object, so every update of
+    /// a violating resource they match is rejected too.
+    pub fn enforced_violations_warning(&self) -> String {
+        match self.info.kind.as_str() {
+            "ClusterPolicy" | "Policy" => "Enforced while resources violate it: they will be rejected when created again (a rollout, a re-apply), and at updates unless allowExistingViolations (Kyverno's default) lets an existing violation through.".to_string(),
+            kind => format!("Enforced while resources violate it: they will be rejected when created again (a rollout, a re-apply) and at every update the policy matches, since a {kind} has no allowExistingViolations: it judges the updated object as it is."),
+        }
+    }
+
+    /// Enforce with violations: the admission controller will block these
+    /// resources when created again (and updates, per allowExistingViolations).
+    pub fn enforced_with_violations(&self) -> bool {
+        // Only a known Enforce (or Mixed) action, and only violations whose
+        // result enforces (an override may enforce in other namespaces): an
+        // unknown or invalid policy's action is never taken for Enforce.
+        self.info.enforces()
+            && self
+                .violations
+                .iter()
+                .any(|v| v.enforced() && (&*v.result != "warn" || self.info.unscored))
+    }
+}

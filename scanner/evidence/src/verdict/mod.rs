@@ -1,0 +1,153 @@
+//! The verdicts: an [`EvidenceInput`] enters [`build`]; an [`Evidence`]
+//! leaves. Per policy and rule: ready to enforce, not ready, or no
+//! evidence when nothing was evaluated, with the reasons — every gap of
+//! the scan that affects it (the policy's: `reasons.rs`), what the results
+//! say, expired, stale and annotation-only exceptions, and kinds the scan
+//! did not list (per rule: `policy.rs`) — the violators grouped by owner,
+//! the exceptions ([`crate::exceptions`]) with the PolicyExceptions
+//! generated for annotation-only bypasses, and the rollback conditions.
+
+mod policy;
+mod reasons;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::exceptions::{
+    annotation_exception_evidence, current_exceptions, generate_exceptions, mark_not_applied,
+    policy_exceptions,
+};
+use crate::ingest::policy_info::PolicyInfo;
+use crate::ingest::results::{Interner, ReportedResult};
+use crate::ingest::{covers_namespace, wanted_policy, EvidenceInput, ObjectName};
+use crate::model::{Evidence, SCHEMA_VERSION};
+use policy::policy_evidence;
+use polscan_engine::exceptions::annotation as annotation_exceptions;
+
+/// Builds the evidence.
+pub fn build(input: &EvidenceInput) -> Evidence {
+    let results: Vec<&ReportedResult> = input
+        .reports
+        .results()
+        .filter(|r| covers_namespace(&input.namespace_filter, &r.resource.namespace))
+        .collect();
+    let window = input.expiry_window;
+    let mut exceptions = policy_exceptions(&input.policies, &results, input.now, window);
+    if let Some(scope) = input
+        .scan
+        .as_ref()
+        .and_then(|s| s.policy_exceptions.as_ref())
+    {
+        mark_not_applied(&mut exceptions, scope);
+    }
+    let current = current_exceptions(&input.policies);
+    exceptions.extend(annotation_exception_evidence(&results, input.now, window));
+    let mut infos: BTreeMap<String, (PolicyInfo, bool)> = BTreeMap::new();
+    let bindings: Vec<&Value> = input
+        .policies
+        .iter()
+        .filter(|d| {
+            d.get("kind").and_then(Value::as_str) == Some("ValidatingAdmissionPolicyBinding")
+        })
+        .collect();
+    for document in &input.policies {
+        if let Some(info) = PolicyInfo::from_document_with_bindings(document, &bindings) {
+            infos.insert(info.qualified_name(), (info, true));
+        }
+    }
+    // Policies the reports name but that were not found (deleted, or not
+    // given with --from) are shown, never silently dropped.
+    for result in &results {
+        if &*result.rule == annotation_exceptions::EXCEPTION_RULE
+            || infos.contains_key(&*result.policy)
+        {
+            continue;
+        }
+        infos.insert(
+            result.policy.to_string(),
+            (PolicyInfo::unknown(&result.policy), false),
+        );
+    }
+
+    // Policy (as results name it: `namespace/name` when namespaced) → kind:
+    // which PolicyException API can excuse it.
+    let policy_kinds: BTreeMap<String, String> = infos
+        .iter()
+        .map(|(qualified, (info, _))| (qualified.clone(), info.kind.clone()))
+        .collect();
+    let generated_exceptions = generate_exceptions(
+        &results,
+        &mut exceptions,
+        &input.owners,
+        &policy_kinds,
+        input
+            .scan
+            .as_ref()
+            .and_then(|s| s.policy_exceptions.as_ref()),
+    );
+
+    let mut by_policy: BTreeMap<&str, Vec<&ReportedResult>> = BTreeMap::new();
+    for result in &results {
+        by_policy.entry(&result.policy).or_default().push(result);
+    }
+    // Each owner named once, shared by the violations of what it owns.
+    let mut shared = Interner::default();
+    let owners: BTreeMap<&ObjectName, Arc<ObjectName>> = input
+        .owners
+        .iter()
+        .map(|(resource, owner)| (resource, shared.resource(owner.clone())))
+        .collect();
+
+    let mut policies = Vec::new();
+    for (qualified, (mut info, found)) in infos {
+        if !wanted_policy(&input.policy_filter, &info) {
+            continue;
+        }
+        // No command for an API the cluster does not serve: it would fail.
+        if input.unserved_policy_kinds.contains(&info.kind) {
+            info.rollback = None;
+        }
+        let own_results = by_policy
+            .get(qualified.as_str())
+            .cloned()
+            .unwrap_or_default();
+        policies.push(policy_evidence(
+            info,
+            found,
+            &own_results,
+            input,
+            (&exceptions, &current),
+            &generated_exceptions,
+            (&owners, &mut shared),
+        ));
+    }
+    // A package of chosen policies (--policy) lists only their exceptions
+    // and generated PolicyExceptions.
+    let (mut exceptions, mut generated_exceptions) = (exceptions, generated_exceptions);
+    if !input.policy_filter.is_empty() {
+        let kept: Vec<String> = policies.iter().map(|p| p.info.qualified_name()).collect();
+        exceptions.retain(|e| kept.iter().any(|name| e.covers(name)));
+        generated_exceptions.retain(|g| {
+            g.covers.iter().any(|cover| {
+                let policy = cover.rsplit_once('/').map_or(cover.as_str(), |(p, _)| p);
+                kept.iter().any(|name| name == policy)
+            })
+        });
+    }
+    Evidence {
+        schema_version: SCHEMA_VERSION.into(),
+        generated: input.now,
+        polscan_version: env!("CARGO_PKG_VERSION").into(),
+        cluster: input.identity.clone(),
+        scan: input.scan.clone(),
+        expiry_window_days: input.expiry_window.num_days(),
+        namespaces: input.namespace_filter.clone(),
+        policy_filter: input.policy_filter.clone(),
+        policies,
+        exceptions,
+        generated_exceptions,
+        comparison: None,
+    }
+}

@@ -1,0 +1,486 @@
+//! One policy's evidence: the policy as read, whether it was found, its
+//! results, the [`EvidenceInput`], the exceptions and the generated
+//! PolicyExceptions enter [`policy_evidence`]; a [`PolicyEvidence`] leaves
+//! — the counts (by namespace and rule), the violations under their owners
+//! and the excused ones, per rule its verdict, reasons and notes, the
+//! policy's verdict and reasons, and its rollback conditions.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use super::reasons::{policy_reasons, result_reasons, verdict_of};
+use crate::exceptions::{
+    stale_exceptions, CurrentException, ExceptionEvidence, ExceptionStatus, GeneratedException,
+    EXCEPTION_ANNOTATION,
+};
+use crate::ingest::policy_info::{self, PolicyInfo, RuleInfo};
+use crate::ingest::record::{listed_in_scope, nothing_in_scope, unlisted_kinds, ScanRecord};
+use crate::ingest::results::{excused_violation, Interner, ReportedResult};
+use crate::ingest::{EvidenceInput, ObjectName};
+use crate::model::{Counts, PolicyEvidence, RuleEvidence, Verdict, Violation};
+use polscan_engine::exceptions::annotation as annotation_exceptions;
+use polscan_engine::policy::normalized_action;
+
+/// The action Kyverno takes on a result: the one the scan recorded for it
+/// (resolved per namespace), else the policy's, resolved the same way.
+fn result_action(result: &ReportedResult, info: &PolicyInfo, scan: Option<&ScanRecord>) -> String {
+    // A policy changed after the scan started may enforce differently now:
+    // then its document says what Kyverno does.
+    let changed_since =
+        scan.is_some_and(|scan| scan.changed_since(info.digest.as_ref(), info.last_changed));
+    let recorded = result
+        .properties
+        .get("action")
+        .filter(|_| !changed_since)
+        .map(|a| match (a, normalized_action(a)) {
+            (_, Some(kyverno)) => kyverno.to_string(),
+            // A ValidatingAdmissionPolicy binding's validationActions.
+            ("Deny", None) => "Enforce".to_string(),
+            ("Warn", None) => "Audit".to_string(),
+            (other, None) => other.to_string(),
+        });
+    match recorded {
+        Some(action) if !action.is_empty() => action,
+        _ => info.action_for(&result.rule, &result.resource.namespace),
+    }
+}
+
+/// Listed resources, at most a few, then how many more.
+fn some_of(items: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut text = items
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > SHOWN {
+        text.push_str(&format!(" and {} more", items.len() - SHOWN));
+    }
+    text
+}
+
+pub(super) fn policy_evidence(
+    info: PolicyInfo,
+    found: bool,
+    results: &[&ReportedResult],
+    input: &EvidenceInput,
+    (exceptions, current): (&[ExceptionEvidence], &[CurrentException]),
+    generated: &[GeneratedException],
+    (owners, shared): (&BTreeMap<&ObjectName, Arc<ObjectName>>, &mut Interner),
+) -> PolicyEvidence {
+    let qualified = info.qualified_name();
+    let shared_reasons = policy_reasons(&info, found, input);
+    let mut counts = Counts::default();
+    let mut by_namespace: BTreeMap<String, Counts> = BTreeMap::new();
+    let mut by_rule: BTreeMap<&str, Counts> = BTreeMap::new();
+    // Rule → resources excused only by an annotation Kyverno never reads.
+    let mut annotation_only: BTreeMap<String, BTreeSet<ObjectName>> = BTreeMap::new();
+    let mut violations = Vec::new();
+    let mut excused = Vec::new();
+    // PolicyException (as results name it) → results it skipped, and
+    // their rules.
+    let mut skipped_by: BTreeMap<String, usize> = BTreeMap::new();
+    let mut skipped_rules: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let unnamed_rule = info.rules.len() == 1 && info.rules[0].name.is_empty();
+    for result in results {
+        // The warning about an exception annotation is no rule result.
+        if &*result.rule == annotation_exceptions::EXCEPTION_RULE {
+            continue;
+        }
+        counts.add(&result.result);
+        match by_namespace.get_mut(&result.resource.namespace) {
+            Some(in_namespace) => in_namespace.add(&result.result),
+            None => {
+                let mut in_namespace = Counts::default();
+                in_namespace.add(&result.result);
+                by_namespace.insert(result.resource.namespace.clone(), in_namespace);
+            }
+        }
+        // A CEL policy has one unnamed rule; Kyverno names the rule of its
+        // results `exception` (skipped by a CEL PolicyException) or
+        // `evaluation` (an exception's condition failed): they are its rule.
+        let rule: &str = if unnamed_rule && !result.rule.is_empty() {
+            ""
+        } else {
+            &result.rule
+        };
+        by_rule.entry(rule).or_default().add(&result.result);
+        if &*result.result == "skip" {
+            for name in result
+                .properties
+                .get("exceptions")
+                .into_iter()
+                .flat_map(|names| names.split(','))
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+            {
+                *skipped_by.entry(name.to_string()).or_default() += 1;
+                skipped_rules
+                    .entry(name.to_string())
+                    .or_default()
+                    .insert(rule.to_string());
+            }
+        }
+        if excused_violation(result) {
+            annotation_only
+                .entry(result.rule.to_string())
+                .or_default()
+                .insert((*result.resource).clone());
+        }
+        let by_exception = result.properties.contains_key("exceptions")
+            || result
+                .properties
+                .contains_key(polscan_engine::exceptions::annotation::properties::EXCEPTION);
+        if &*result.result == "skip" && by_exception {
+            let annotation_only = excused_violation(result);
+            excused.push(Violation {
+                rule: result.rule.clone(),
+                result: result.result.clone(),
+                resource: result.resource.clone(),
+                owner: result.resource.clone(),
+                message: result.message.clone(),
+                action: if annotation_only {
+                    shared.text(&result_action(result, &info, input.scan.as_ref()))
+                } else {
+                    shared.text("")
+                },
+                annotation_only,
+            });
+        }
+        if matches!(&*result.result, "fail" | "error" | "warn") {
+            violations.push(Violation {
+                rule: result.rule.clone(),
+                result: result.result.clone(),
+                resource: result.resource.clone(),
+                owner: owners
+                    .get(&*result.resource)
+                    .cloned()
+                    .unwrap_or_else(|| result.resource.clone()),
+                message: result.message.clone(),
+                action: shared.text(&result_action(result, &info, input.scan.as_ref())),
+                annotation_only: false,
+            });
+        }
+    }
+    violations.sort_by(|a, b| {
+        (&a.owner.namespace, &a.owner, &a.rule, &a.resource).cmp(&(
+            &b.owner.namespace,
+            &b.owner,
+            &b.rule,
+            &b.resource,
+        ))
+    });
+    let mut rule_infos: Vec<RuleInfo> = info.rules.clone();
+    for &rule in by_rule.keys() {
+        if !rule_infos.iter().any(|r| r.name == rule) {
+            // A generated (autogen) rule acts as the rule it comes from.
+            let base = rule_infos
+                .iter()
+                .find(|r| r.name == annotation_exceptions::base_rule(rule))
+                .cloned();
+            // Its kinds are the controllers autogen made it for, not the
+            // Pod its base rule matches.
+            let kinds = match policy_info::autogen_kinds(rule) {
+                Some(kinds) => kinds.iter().map(|k| k.to_string()).collect(),
+                None => base.as_ref().map(|b| b.kinds.clone()).unwrap_or_default(),
+            };
+            rule_infos.push(match base {
+                Some(base) => RuleInfo {
+                    name: rule.to_string(),
+                    kinds,
+                    ..base
+                },
+                None => RuleInfo {
+                    name: rule.to_string(),
+                    action: info.action.clone(),
+                    kinds,
+                    overrides: Vec::new(),
+                    default_action: None,
+                },
+            });
+        }
+    }
+    // A rule evaluated something when it, or a variant autogen made of it,
+    // has a result.
+    let evaluated = |rule: &str| {
+        by_rule.iter().any(|(name, c)| {
+            c.total() > 0
+                && annotation_exceptions::base_rule(name) == annotation_exceptions::base_rule(rule)
+        })
+    };
+    let mut reasons = shared_reasons.clone();
+    reasons.extend(result_reasons(&counts, info.unscored));
+    // A skip resting on an exception that is gone or changed since the
+    // scan is no evidence: as a policy changed after the scan, rescan.
+    let stale = stale_exceptions(&skipped_by, current, input.scan.as_ref());
+    reasons.extend(stale.iter().map(|s| s.reason.clone()));
+    let mut notes = Vec::new();
+    let rule_evidence: Vec<RuleEvidence> = rule_infos
+        .into_iter()
+        .map(|rule| {
+            let name = rule.name;
+            let counts = by_rule.get(name.as_str()).copied().unwrap_or_default();
+            let mut rule_reasons = shared_reasons.clone();
+            rule_reasons.extend(result_reasons(&counts, info.unscored));
+            rule_reasons.extend(
+                stale
+                    .iter()
+                    .filter(|s| skipped_rules.get(&s.name).is_some_and(|r| r.contains(&name)))
+                    .map(|s| s.reason.clone()),
+            );
+            let mut rule_notes = Vec::new();
+            // An annotation names a base rule; only the variants that can
+            // apply to the annotated resource's kind are its rules.
+            for exception in exceptions.iter().filter(|e| {
+                e.status == ExceptionStatus::Expired
+                    && e.covers_rule(&qualified, &name)
+                    && e.resource.as_ref().is_none_or(|resource| {
+                        policy_info::rule_applies_to(&name, &rule.kinds, &resource.kind)
+                    })
+            }) {
+                rule_reasons.push(format!(
+                    "{} exception {} for this rule has expired",
+                    exception.source, exception.name
+                ));
+                let reason = format!(
+                    "{} exception {} has expired{}",
+                    exception.source,
+                    exception.name,
+                    if exception.policies.contains(&qualified) {
+                        String::new()
+                    } else {
+                        format!(" (rule {name})")
+                    }
+                );
+                if !reasons.contains(&reason) {
+                    reasons.push(reason);
+                }
+            }
+            if let Some(resources) = annotation_only.get(&name) {
+                let names: Vec<String> = resources.iter().map(ToString::to_string).collect();
+                let own_prefix = format!("{qualified}/");
+                let mine: Vec<&GeneratedException> = generated
+                    .iter()
+                    .filter(|g| g.resources.iter().any(|r| resources.contains(r)))
+                    .filter(|g| g.covers.iter().any(|c| c.starts_with(&own_prefix)))
+                    .collect();
+                let files: BTreeSet<&str> = mine
+                    .iter()
+                    .filter(|g| g.existing_not_applied.is_none())
+                    .map(|g| g.file.as_str())
+                    .collect();
+                // Applied already but not by the scan: applying again does
+                // nothing; Kyverno's exception setting (and the scan's) does.
+                let existing: BTreeSet<&str> = mine
+                    .iter()
+                    .filter_map(|g| g.existing_not_applied.as_deref())
+                    .collect();
+                let mut remedies: Vec<String> = Vec::new();
+                if !files.is_empty() {
+                    remedies.push(format!(
+                        "apply the generated PolicyException(s) {}",
+                        some_of(&files.iter().map(|f| f.to_string()).collect::<Vec<_>>())
+                    ));
+                }
+                remedies.extend(existing.iter().map(|why| why.to_string()));
+                let remedy = if remedies.is_empty() {
+                    "make each bypass a PolicyException Kyverno applies".to_string()
+                } else {
+                    remedies.join("; ")
+                };
+                let reason = if info.kind == "ValidatingAdmissionPolicy" {
+                    // The API server enforces it and reads no PolicyException.
+                    format!(
+                        "{} violating resource(s) excused only by {EXCEPTION_ANNOTATION} annotations, which the API server enforcing this ValidatingAdmissionPolicy does not read (it would reject their next change): {}; exclude them in the binding's matchResources.excludeResourceRules or fix them",
+                        names.len(),
+                        some_of(&names),
+                    )
+                } else {
+                    format!(
+                        "{} violating resource(s) excused only by {EXCEPTION_ANNOTATION} annotations, which Kyverno's admission does not read (it would reject them when created again (a rollout's new Pods, a re-apply) and at an update that newly violates, or at any update where the rule sets allowExistingViolations: false): {}; {remedy}",
+                        names.len(),
+                        some_of(&names),
+                    )
+                };
+                rule_reasons.push(reason.clone());
+                // A ValidatingPolicy's results have no rule name.
+                if name.is_empty() {
+                    reasons.push(reason);
+                } else {
+                    reasons.push(format!("rule {name}: {reason}"));
+                }
+            }
+            // A kind the rule matches that the scan did not list (excluded
+            // with --exclude-kinds, or not served): Kyverno would still
+            // enforce on it, and nothing was evaluated.
+            // When the scan could not read or load the policy itself, that is
+            // the cause (it then lists none of the policy's kinds): said once,
+            // in the policy's reasons.
+            let unlisted = input
+                .scan
+                .as_ref()
+                .filter(|scan| !scan.policy_unread(&info))
+                .and_then(|scan| unlisted_kinds(&rule.kinds, scan));
+            if let Some(unlisted) = unlisted {
+                let reason = format!(
+                    "the last scan did not list {} (excluded, or not served): nothing of that kind was evaluated",
+                    unlisted.join(", ")
+                );
+                rule_reasons.push(reason.clone());
+                let reason = format!("rule {}: {reason}", if name.is_empty() { "(CEL)" } else { &name });
+                if !reasons.contains(&reason) {
+                    reasons.push(reason);
+                }
+            }
+            // Results in the record but none in the reports: the reports
+            // are missing what the scan found (e.g. failed writes).
+            if input.namespace_filter.is_empty() && counts.total() == 0 {
+                let recorded: usize = input
+                    .scan
+                    .as_ref()
+                    .and_then(|s| s.results_by_rule.as_ref())
+                    .and_then(|by_policy| by_policy.get(&qualified))
+                    .and_then(|by_rule| by_rule.get(&name))
+                    .map(|statuses| statuses.values().sum())
+                    .unwrap_or(0);
+                if recorded > 0 {
+                    let reason = format!(
+                        "the last scan recorded {recorded} result(s) for this rule but the reports hold none"
+                    );
+                    rule_reasons.push(reason.clone());
+                    // A ValidatingPolicy's results have no rule name.
+                    if name.is_empty() {
+                        reasons.push(reason);
+                    } else {
+                        reasons.push(format!("rule {name}: {reason}"));
+                    }
+                }
+            }
+            let mut verdict = verdict_of(&rule_reasons);
+            if !evaluated(&name) {
+                let nothing = input
+                    .scan
+                    .as_ref()
+                    .and_then(|scan| nothing_in_scope(&rule.kinds, scan));
+                match nothing {
+                    Some(statement) => rule_notes.push(statement),
+                    None => {
+                        if verdict == Verdict::Ready {
+                            verdict = Verdict::NoEvidence;
+                        }
+                        let listed = input
+                            .scan
+                            .as_ref()
+                            .and_then(|scan| listed_in_scope(&rule.kinds, scan));
+                        rule_reasons.push(match listed {
+                            Some((listed, evaluated)) if listed > 0 => format!(
+                                "no evidence: the rule evaluated none of the {listed} object(s) of its kinds the scan listed ({evaluated} evaluated by other rules): its match, exclude or preconditions left none"
+                            ),
+                            _ => "no evidence: the rule evaluated no resource, and the scan does not show that none exists".into(),
+                        });
+                    }
+                }
+            }
+            for note in &rule_notes {
+                let note = format!("rule {}: {note}", if name.is_empty() { "(CEL)" } else { &name });
+                if !notes.contains(&note) {
+                    notes.push(note);
+                }
+            }
+            RuleEvidence {
+                verdict,
+                name,
+                action: rule.action,
+                reasons: rule_reasons,
+                notes: rule_notes,
+                counts,
+            }
+        })
+        .collect();
+    let no_evidence_rules: Vec<&str> = rule_evidence
+        .iter()
+        .filter(|r| r.verdict == Verdict::NoEvidence)
+        .map(|r| r.name.as_str())
+        .collect();
+    let verdict = if !reasons.is_empty() {
+        Verdict::NotReady
+    } else if rule_evidence.is_empty() && counts.total() == 0 {
+        reasons.push("no evidence: the policy has no validate rule with a result".into());
+        Verdict::NoEvidence
+    } else if no_evidence_rules.len() == rule_evidence.len() {
+        reasons.push(if info.background_off {
+            "no evidence: the policy has background: false, so scans (Kyverno's background scan and polscan's) do not evaluate it: only admission does; `polscan apply --include-non-background` evaluates it on manifests".into()
+        } else {
+            "no evidence: the policy evaluated no resource".into()
+        });
+        Verdict::NoEvidence
+    } else if !no_evidence_rules.is_empty() {
+        reasons.push(format!(
+            "no evidence for rule(s) {}: they evaluated no resource",
+            no_evidence_rules.join(", ")
+        ));
+        Verdict::NoEvidence
+    } else {
+        Verdict::Ready
+    };
+    let mut rollback_conditions = vec![
+        match &info.action_detail {
+            // Overrides: only where the result enforces.
+            Some(detail) => format!(
+                "a new fail or error result for this policy that Kyverno enforces ({detail})"
+            ),
+            None => "a new fail or error result for this policy after the switch".to_string(),
+        },
+        "a scan that does not complete for this policy (a failed list of a kind it reaches, the policy or its policy source not loaded, a failed write)"
+            .to_string(),
+    ];
+    // Only an exception with an expiry still ahead can expire after the
+    // switch (an expired one is a reason above; one without can not).
+    // One the scan did not apply skips nothing: its expiry changes
+    // nothing either.
+    let expiring: Vec<&ExceptionEvidence> = exceptions
+        .iter()
+        .filter(|e| e.covers(&qualified) && !e.not_applied())
+        .filter(|e| e.expires.is_some() && e.status != ExceptionStatus::Expired)
+        .collect();
+    if expiring.is_empty() {
+        rollback_conditions.push("an exception for this policy expiring".to_string());
+    } else {
+        for exception in expiring {
+            let what = if exception.source == "PolicyException" {
+                format!("PolicyException {}", exception.name)
+            } else {
+                format!("{} exception {}", exception.source, exception.name)
+            };
+            rollback_conditions.push(format!(
+                "{what} reaching its expiry ({})",
+                exception.expires.as_deref().unwrap_or_default()
+            ));
+        }
+    }
+    if !skipped_by.is_empty() {
+        rollback_conditions.push(
+            "a PolicyException its skipped results rest on deleted or changed (Kyverno would evaluate them again)"
+                .to_string(),
+        );
+    }
+    PolicyEvidence {
+        info,
+        found,
+        verdict,
+        reasons,
+        notes,
+        counts,
+        by_namespace,
+        rule_evidence,
+        violations,
+        excused,
+        rollback_conditions,
+        stale_exceptions: stale
+            .into_iter()
+            .filter(|s| s.changed)
+            .map(|s| s.name)
+            .collect(),
+    }
+}
