@@ -21,7 +21,8 @@ pub use comparison::{
 };
 pub use policy::{Counts, OwnerGroup, PolicyEvidence, RuleEvidence, Verdict, Violation};
 
-use crate::exceptions::{ExceptionEvidence, GeneratedException};
+use crate::exceptions::generated::GeneratedException;
+use crate::exceptions::ExceptionEvidence;
 use crate::ingest::record::{failed_sources_affecting, ScanRecord};
 use crate::ingest::results::Interner;
 use crate::ingest::{covers_namespace, ClusterIdentity, ObjectName};

@@ -15,9 +15,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::exceptions::generated::generate_exceptions;
 use crate::exceptions::{
-    annotation_exception_evidence, current_exceptions, generate_exceptions, mark_not_applied,
-    policy_exceptions,
+    annotation_exception_evidence, current_exceptions, mark_not_applied, policy_exceptions,
 };
 use crate::ingest::policy_info::PolicyInfo;
 use crate::ingest::results::{Interner, ReportedResult};

@@ -9,9 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::reasons::{policy_reasons, result_reasons, verdict_of};
+use crate::exceptions::generated::GeneratedException;
 use crate::exceptions::{
-    stale_exceptions, CurrentException, ExceptionEvidence, ExceptionStatus, GeneratedException,
-    EXCEPTION_ANNOTATION,
+    stale_exceptions, CurrentException, ExceptionEvidence, ExceptionStatus, EXCEPTION_ANNOTATION,
 };
 use crate::ingest::policy_info::{self, PolicyInfo, RuleInfo};
 use crate::ingest::record::{listed_in_scope, nothing_in_scope, unlisted_kinds, ScanRecord};

@@ -1,0 +1,446 @@
+//! The PolicyExceptions polscan writes for bypasses only its own
+//! annotations make: the results excused only by a `polscan.io/exception`
+//! annotation (which Kyverno's admission never reads), the exceptions
+//! found, the top owners, each policy's kind and the scan's exception
+//! scope enter `generate_exceptions`; per top owner a ready-to-apply
+//! PolicyException of the API its policy's engine reads (the owner and
+//! what it creates, so the next rollout stays covered, in the namespace
+//! Kyverno reads them from) leaves as a [`GeneratedException`], and each
+//! annotation exception found is given the file that makes it explicit.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{parse_expiry, ExceptionEvidence, EXCEPTION_ANNOTATION};
+use crate::ingest::results::{excused_violation, ReportedResult};
+use crate::ingest::ObjectName;
+use polscan_engine::exceptions::annotation as annotation_exceptions;
+
+/// A ready-to-apply Kyverno PolicyException for one top owner of annotated
+/// resources: the owner and what it creates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GeneratedException {
+    /// Its path in the package (`exceptions/<ns>-<kind>-<name>.yaml`).
+    pub file: String,
+    /// The top owner it covers (with what it creates).
+    pub resource: ObjectName,
+    /// The annotated resources whose bypass it makes explicit.
+    #[serde(default)]
+    pub resources: Vec<ObjectName>,
+    /// The `policy/rule`s it excuses.
+    pub covers: Vec<String>,
+    /// What its match selects, in words (`Pod shop/legacy-*`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub matches: Vec<String>,
+    /// When a PolicyException of the same namespace and name exists but
+    /// the last scan did not apply it: why (Kyverno would not read it
+    /// either), instead of asking to apply it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub existing_not_applied: Option<String>,
+    /// The PolicyException object, written as YAML to `file`.
+    pub document: Value,
+}
+
+/// File-name-safe text: lowercase letters, digits, `-` and `.` only, never
+/// starting with `.` (reports are input: a name must not climb out of the
+/// package directory).
+pub(super) fn file_part(text: &str) -> String {
+    let cleaned: String = text
+        .to_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    cleaned.trim_start_matches('.').to_string()
+}
+
+/// What a controller of `kind` creates, down to its Pods (what Kyverno
+/// validates at admission on each rollout); empty for other kinds.
+fn created_kinds(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "Deployment" => &["ReplicaSet", "Pod"],
+        "CronJob" => &["Job", "Pod"],
+        "DaemonSet" | "StatefulSet" | "Job" | "ReplicaSet" | "ReplicationController" => &["Pod"],
+        _ => &[],
+    }
+}
+
+/// Per top owner of annotated resources whose annotations excuse
+/// violations, a Kyverno PolicyException covering the owner by name (when
+/// it is excused itself) and what it creates by `<owner>-*` (a rollout
+/// makes new hash-suffixed ReplicaSets and Pods), from the highest excused
+/// kind of the chain down, for the rules excused with those of their
+/// autogen variants that apply to the covered kinds, carrying the
+/// annotations' owner, reason and (earliest) expiry as the annotations
+/// polscan reads on PolicyExceptions. It is put in the namespace Kyverno
+/// reads PolicyExceptions from when the scan named one
+/// (`--exception-namespace`, Kyverno's `--exceptionNamespace`: both
+/// kyverno.io's and policies.kyverno.io's listers are scoped to it), else
+/// in the owner's namespace.
+pub(crate) fn generate_exceptions(
+    results: &[&ReportedResult],
+    exceptions: &mut [ExceptionEvidence],
+    owners: &BTreeMap<ObjectName, ObjectName>,
+    policy_kinds: &BTreeMap<String, String>,
+    scope: Option<&crate::run::exception_scope::ExceptionScope>,
+) -> Vec<GeneratedException> {
+    let home = match scope {
+        Some(crate::run::exception_scope::ExceptionScope::Namespace { namespace })
+            if namespace != "*" =>
+        {
+            Some(namespace.as_str())
+        }
+        _ => None,
+    };
+    #[derive(Default)]
+    struct Group<'a> {
+        resources: BTreeSet<&'a ObjectName>,
+        // policy → base rules
+        rules: BTreeMap<&'a str, BTreeSet<&'a str>>,
+        // A Pod or an autogen rule shows the rules are Pod rules, which
+        // autogen extends to the controllers.
+        pod_rules: bool,
+    }
+    let mut groups: BTreeMap<&ObjectName, Group<'_>> = BTreeMap::new();
+    for result in results.iter().filter(|r| excused_violation(r)) {
+        let owner = owners.get(&*result.resource).unwrap_or(&result.resource);
+        let group = groups.entry(owner).or_default();
+        group.resources.insert(&result.resource);
+        group
+            .rules
+            .entry(&result.policy)
+            .or_default()
+            .insert(annotation_exceptions::base_rule(&result.rule));
+        group.pod_rules |= result.resource.kind == "Pod"
+            || &*result.rule != annotation_exceptions::base_rule(&result.rule);
+    }
+    let mut generated = Vec::new();
+    let mut files: BTreeSet<String> = BTreeSet::new();
+    for (owner, group) in groups {
+        let names: BTreeSet<String> = group.resources.iter().map(|r| r.to_string()).collect();
+        let evidences: Vec<&ExceptionEvidence> = exceptions
+            .iter()
+            .filter(|e| e.source == "annotation" && names.contains(&e.name))
+            .collect();
+        if evidences.is_empty() {
+            continue;
+        }
+        // The owner's own annotation speaks for the group, else the first.
+        let speaker = evidences
+            .iter()
+            .find(|e| e.name == owner.to_string())
+            .or_else(|| evidences.first())
+            .copied();
+        let earliest = evidences
+            .iter()
+            .filter_map(|e| e.expires.as_ref())
+            .min_by_key(|text| parse_expiry(text))
+            .cloned();
+        let mut stem = [&owner.namespace, &owner.kind, &owner.name]
+            .iter()
+            .filter(|part| !part.is_empty())
+            .map(|part| file_part(part))
+            .collect::<Vec<_>>()
+            .join("-");
+        if stem.is_empty() {
+            stem = "resource".into();
+        }
+        let mut file = format!("exceptions/{stem}.yaml");
+        let mut n = 2;
+        while files.contains(&file) {
+            file = format!("exceptions/{stem}-{n}.yaml");
+            n += 1;
+        }
+        files.insert(file.clone());
+        let mut annotations = serde_json::Map::new();
+        for (key, value) in [
+            (
+                annotation_exceptions::OWNER,
+                speaker.and_then(|e| e.owner.clone()),
+            ),
+            (
+                annotation_exceptions::REASON,
+                speaker.and_then(|e| e.reason.clone()),
+            ),
+            (annotation_exceptions::EXPIRES, earliest),
+        ] {
+            if let Some(value) = value {
+                annotations.insert(key.into(), Value::String(value));
+            }
+        }
+        annotations.insert(
+            "polscan.io/generated-from".into(),
+            Value::String(format!(
+                "{EXCEPTION_ANNOTATION} on {}",
+                names.iter().cloned().collect::<Vec<_>>().join(", ")
+            )),
+        );
+        let mut metadata = serde_json::json!({
+            "name": format!("polscan-{}", file_part(&format!("{}-{}", owner.kind, owner.name)))
+                .chars()
+                .take(253)
+                .collect::<String>()
+                .trim_end_matches(['-', '.'])
+                .to_string(),
+            "labels": {"app.kubernetes.io/managed-by": "polscan"},
+            "annotations": annotations,
+        });
+        // The chain from the owner down (Deployment, ReplicaSet, Pod), and
+        // of it what lies at or below the highest excused kind: the
+        // annotations excuse those, not an owner above them.
+        let mut order: Vec<&str> = vec![owner.kind.as_str()];
+        order.extend(created_kinds(&owner.kind));
+        for resource in &group.resources {
+            if !order.contains(&resource.kind.as_str()) {
+                order.push(&resource.kind);
+            }
+        }
+        let highest = order
+            .iter()
+            .position(|kind| group.resources.iter().any(|r| r.kind == *kind))
+            .unwrap_or(0);
+        let chain: BTreeSet<&str> = order[highest..].iter().copied().collect();
+        let mut created = chain.clone();
+        created.remove(owner.kind.as_str());
+        let mut filters = Vec::new();
+        if chain.contains(owner.kind.as_str()) {
+            filters.push(serde_json::json!({"kinds": [owner.kind], "names": [owner.name]}));
+        }
+        if !created.is_empty() {
+            filters.push(serde_json::json!({
+                "kinds": created.iter().collect::<Vec<_>>(),
+                "names": [format!("{}-*", owner.name)],
+            }));
+        }
+        if !owner.namespace.is_empty() {
+            for filter in &mut filters {
+                filter["namespaces"] = serde_json::json!([owner.namespace]);
+            }
+        }
+        let namespace = home.unwrap_or(&owner.namespace);
+        if !namespace.is_empty() {
+            metadata["namespace"] = Value::String(namespace.to_string());
+        }
+        let matches: Vec<String> = filters
+            .iter()
+            .map(|filter| {
+                let kinds: Vec<&str> = filter["kinds"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                let name = filter["names"][0].as_str().unwrap_or_default();
+                let target = if owner.namespace.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{}/{name}", owner.namespace)
+                };
+                format!("{} {target}", kinds.join(", "))
+            })
+            .collect();
+        // Already in the cluster but not applied by the scan: applying it
+        // again changes nothing; Kyverno's setting (or the scan's) does.
+        let full_name = match metadata["name"].as_str() {
+            Some(name) if namespace.is_empty() => name.to_string(),
+            Some(name) => format!("{namespace}/{name}"),
+            None => String::new(),
+        };
+        let existing_not_applied = exceptions
+            .iter()
+            .find(|e| e.source == "PolicyException" && e.name == full_name)
+            .and_then(|e| e.problem.clone())
+            .filter(|problem| problem.starts_with("not applied"))
+            .map(|problem| format!("PolicyException {full_name} exists but is {problem}"));
+        // Autogen variants only for Pod rules, and only those whose
+        // controllers are in the chain (no autogen-cronjob- for a Deployment).
+        let rule_names = |base: &str| -> Vec<String> {
+            let mut names = vec![base.to_string()];
+            if group.pod_rules {
+                for variant in annotation_exceptions::with_autogen_variants(base) {
+                    let applies = crate::ingest::policy_info::autogen_kinds(&variant)
+                        .is_some_and(|kinds| kinds.iter().any(|k| chain.contains(k)));
+                    if applies {
+                        names.push(variant);
+                    }
+                }
+            }
+            names.sort();
+            names
+        };
+        // Each policy family has its own PolicyException: kyverno.io for
+        // ClusterPolicy/Policy (rules by name), policies.kyverno.io for
+        // ValidatingPolicies (policyRefs by name and kind). A
+        // ValidatingAdmissionPolicy is enforced by the API server, which
+        // reads no PolicyException: nothing is generated for it.
+        let mut kyverno_rules: Vec<(&str, &BTreeSet<&str>)> = Vec::new();
+        let mut cel_refs: Vec<(&str, &str)> = Vec::new();
+        for (policy, rules) in &group.rules {
+            match policy_kinds.get(*policy).map(String::as_str) {
+                Some(kind @ ("ValidatingPolicy" | "NamespacedValidatingPolicy")) => {
+                    cel_refs.push((policy, kind))
+                }
+                Some("ValidatingAdmissionPolicy") => {}
+                _ => kyverno_rules.push((policy, rules)),
+            }
+        }
+        let resources: Vec<ObjectName> = group.resources.iter().map(|r| (*r).clone()).collect();
+        let mut documents: Vec<(String, Vec<String>, Value)> = Vec::new();
+        if !kyverno_rules.is_empty() {
+            let entries: Vec<Value> = kyverno_rules
+                .iter()
+                .map(|(policy, rules)| {
+                    let names: Vec<String> = rules.iter().flat_map(|r| rule_names(r)).collect();
+                    serde_json::json!({"policyName": policy, "ruleNames": names})
+                })
+                .collect();
+            let covers: Vec<String> = kyverno_rules
+                .iter()
+                .flat_map(|(policy, rules)| {
+                    rules
+                        .iter()
+                        .flat_map(|r| rule_names(r))
+                        .map(move |rule| format!("{policy}/{rule}"))
+                })
+                .collect();
+            let document = serde_json::json!({
+                "apiVersion": "kyverno.io/v2",
+                "kind": "PolicyException",
+                "metadata": metadata.clone(),
+                "spec": {
+                    "exceptions": entries,
+                    "match": {"any": filters.iter().map(|f| serde_json::json!({"resources": f})).collect::<Vec<_>>()},
+                },
+            });
+            documents.push((file.clone(), covers, document));
+        }
+        if !cel_refs.is_empty() {
+            // Beside the kyverno.io one when the owner has both.
+            let cel_file = if documents.is_empty() {
+                file.clone()
+            } else {
+                let mut cel_file = format!("exceptions/{stem}-cel.yaml");
+                let mut n = 2;
+                while files.contains(&cel_file) {
+                    cel_file = format!("exceptions/{stem}-cel-{n}.yaml");
+                    n += 1;
+                }
+                files.insert(cel_file.clone());
+                cel_file
+            };
+            let refs: Vec<Value> = cel_refs
+                .iter()
+                .map(|(policy, kind)| {
+                    // A NamespacedValidatingPolicy is named `namespace/name` in results.
+                    let name = policy.rsplit('/').next().unwrap_or(policy);
+                    serde_json::json!({"name": name, "kind": kind})
+                })
+                .collect();
+            let covers: Vec<String> = cel_refs
+                .iter()
+                .flat_map(|(policy, _)| {
+                    group
+                        .rules
+                        .get(*policy)
+                        .into_iter()
+                        .flatten()
+                        .flat_map(|r| rule_names(r))
+                        .map(move |rule| format!("{policy}/{rule}"))
+                })
+                .collect();
+            let document = serde_json::json!({
+                "apiVersion": CEL_EXCEPTION_API_VERSION,
+                "kind": "PolicyException",
+                "metadata": metadata.clone(),
+                "spec": {
+                    "policyRefs": refs,
+                    "matchConditions": [{
+                        "name": "polscan-annotated-resources",
+                        "expression": cel_match_expression(&filters, &owner.namespace),
+                    }],
+                },
+            });
+            documents.push((cel_file, covers, document));
+        }
+        let Some(first) = documents.first().map(|(file, _, _)| file.clone()) else {
+            // Only ValidatingAdmissionPolicies: no file to point to.
+            files.remove(&file);
+            continue;
+        };
+        for evidence in exceptions
+            .iter_mut()
+            .filter(|e| e.source == "annotation" && names.contains(&e.name))
+        {
+            evidence.policy_exception_file = Some(first.clone());
+        }
+        for (file, covers, document) in documents {
+            generated.push(GeneratedException {
+                file,
+                resource: owner.clone(),
+                resources: resources.clone(),
+                covers,
+                matches: matches.clone(),
+                existing_not_applied: existing_not_applied.clone(),
+                document,
+            });
+        }
+    }
+    generated
+}
+
+/// The served version of policies.kyverno.io PolicyExceptions Kyverno
+/// stores (config/crds/policies.kyverno.io: v1beta1 is the storage version).
+const CEL_EXCEPTION_API_VERSION: &str = "policies.kyverno.io/v1beta1";
+
+/// The CEL match condition equal to a kyverno.io exception's
+/// `match.any[].resources` filters (`kinds`, `names` exact or `prefix-*`,
+/// `namespaces`): a policies.kyverno.io PolicyException has no `match`
+/// block, only `matchConditions` (pkg/cel/engine). `object` is null on a
+/// DELETE, which the exception then does not cover.
+fn cel_match_expression(filters: &[Value], namespace: &str) -> String {
+    let quote = |text: &str| format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'"));
+    let strings = |value: &Value| -> Vec<String> {
+        value
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect()
+    };
+    let alternatives: Vec<String> = filters
+        .iter()
+        .map(|filter| {
+            let kinds: Vec<String> = strings(&filter["kinds"]).iter().map(|k| quote(k)).collect();
+            let kind = match kinds.as_slice() {
+                [one] => format!("object.kind == {one}"),
+                many => format!("object.kind in [{}]", many.join(", ")),
+            };
+            let names: Vec<String> = strings(&filter["names"])
+                .iter()
+                .map(|name| match name.strip_suffix('*') {
+                    Some(prefix) => format!("object.metadata.name.startsWith({})", quote(prefix)),
+                    None => format!("object.metadata.name == {}", quote(name)),
+                })
+                .collect();
+            format!("({kind} && ({}))", names.join(" || "))
+        })
+        .collect();
+    let mut expression = "object != null".to_string();
+    if !namespace.is_empty() {
+        expression.push_str(&format!(
+            " && object.metadata.namespace == {}",
+            quote(namespace)
+        ));
+    }
+    expression.push_str(&format!(" && ({})", alternatives.join(" || ")));
+    expression
+}
