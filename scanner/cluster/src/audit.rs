@@ -14,25 +14,15 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use serde_json::Value;
 
-use crate::engine::admission_policy::AdmissionPolicy;
 use crate::engine::context::ClusterData;
-use crate::engine::exceptions::cel::CelPolicyException;
-use crate::engine::exceptions::kyverno::PolicyException;
+use crate::engine::document_kind::DocumentKind;
+use crate::engine::loading::{LoadProblem, LoadedPolicies};
 use crate::engine::matching::{string_map, RequestInfo};
-use crate::engine::policy::{Policy, PolicyMeta};
+use crate::engine::policy::PolicyMeta;
 use crate::engine::supplied_data::SuppliedData;
-use crate::engine::validating_policy::ValidatingPolicy;
 use crate::engine::values::Values;
 use crate::engine::{Engine, EngineOptions, Environment, ResourceRef, RuleResult, RuleStatus};
 use crate::loader::{self, Document, Origin};
-
-/// Kinds of policy document that polscan recognises but does not evaluate yet.
-const PENDING_POLICY_KINDS: [&str; 4] = [
-    "MutatingPolicy",
-    "GeneratingPolicy",
-    "ImageValidatingPolicy",
-    "DeletingPolicy",
-];
 
 #[derive(Debug, Clone, Default)]
 pub struct AuditInput {
@@ -145,197 +135,77 @@ impl AuditOutcome {
     }
 }
 
-fn is_policy_document(value: &Value) -> bool {
-    let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
-    Policy::is_kyverno_policy(value)
-        || ValidatingPolicy::is_validating_policy(value)
-        || AdmissionPolicy::is_policy(value)
-        || AdmissionPolicy::is_binding(value)
-        || PENDING_POLICY_KINDS.contains(&kind)
-        || kind == "PolicyException"
-}
-
-/// A ValidatingAdmissionPolicy's CEL compile error names the policy and the
-/// expression; the policy still loads and gives `error` results, as the
-/// Kyverno CLI's VAP evaluation does. (A ValidatingPolicy that does not
-/// compile is refused when it is parsed, as the Kyverno CLI refuses it.)
-fn compile_problems(doc: &Document, policy: &str, errors: Vec<String>) -> Vec<Problem> {
-    errors
-        .into_iter()
-        .map(|err| Problem {
-            origin: Some(doc.origin.clone()),
-            message: format!("policy {policy}: {err}"),
-            invalid_policy: false,
-        })
-        .collect()
-}
-
-/// Policies parsed from documents, ready to become an [`Engine`], and the
-/// problems met on the way (each naming its document).
-#[derive(Default)]
+/// Policies parsed from documents ([`LoadedPolicies`]), ready to become an
+/// [`Engine`], with where each document came from to name it in problems.
 pub struct PolicySet {
-    pub policies: Vec<Policy>,
-    pub validating: Vec<ValidatingPolicy>,
-    pub admission: Vec<AdmissionPolicy>,
-    pub bindings: Vec<crate::engine::admission_policy::Binding>,
-    pub exceptions: Vec<PolicyException>,
-    /// CEL PolicyExceptions (policies.kyverno.io).
-    pub cel_exceptions: Vec<CelPolicyException>,
-    pub problems: Vec<Problem>,
+    /// The policies, bindings and exceptions loaded, and the problems met.
+    pub loaded: LoadedPolicies,
+    /// Where each document loaded came from, by position.
+    origins: Vec<Origin>,
 }
 
 impl PolicySet {
-    /// Parses every policy document; an invalid one is a [`Problem`] and
-    /// the others load.
+    /// Parses every policy document; an invalid one is a problem and the
+    /// others load. Without `include_non_background`, each policy with
+    /// `background: false` is said not to be audited.
     pub fn load(documents: &[Document], include_non_background: bool) -> PolicySet {
-        let mut problems = Vec::new();
-        let mut policies = Vec::new();
-        let mut validating = Vec::new();
-        let mut admission = Vec::new();
-        let mut bindings = Vec::new();
-        let mut exceptions = Vec::new();
-        let mut cel_exceptions = Vec::new();
-        let invalid = |doc: &Document, err: &dyn std::fmt::Display| {
-            let what = match doc.value.get("kind").and_then(Value::as_str) {
-                Some("PolicyException") => "invalid PolicyException",
-                _ => "invalid policy",
-            };
-            Problem {
-                origin: Some(doc.origin.clone()),
-                message: format!("{what}, skipped: {err}"),
-                invalid_policy: true,
-            }
-        };
-        for doc in documents {
-            let kind = doc.value.get("kind").and_then(Value::as_str).unwrap_or("");
-            if Policy::is_kyverno_policy(&doc.value) {
-                match Policy::from_document(&doc.value) {
-                    Ok(policy) => policies.push(policy),
-                    Err(err) => problems.push(Problem {
-                        origin: Some(doc.origin.clone()),
-                        message: format!("invalid policy, skipped: {err}"),
-                        invalid_policy: true,
-                    }),
-                }
-            } else if ValidatingPolicy::is_validating_policy(&doc.value) {
-                match ValidatingPolicy::from_document(&doc.value) {
-                    Ok(policy) => validating.push(policy),
-                    Err(err) => problems.push(invalid(doc, &err)),
-                }
-            } else if AdmissionPolicy::is_policy(&doc.value) {
-                match AdmissionPolicy::from_document(&doc.value) {
-                    Ok(policy) => {
-                        problems.extend(compile_problems(
-                            doc,
-                            &policy.meta.name,
-                            policy.compile_errors(),
-                        ));
-                        admission.push(policy)
-                    }
-                    Err(err) => problems.push(invalid(doc, &err)),
-                }
-            } else if AdmissionPolicy::is_binding(&doc.value) {
-                match AdmissionPolicy::binding_from_document(&doc.value) {
-                    Ok(binding) => bindings.push(binding),
-                    Err(err) => problems.push(invalid(doc, &err)),
-                }
-            } else if PolicyException::is_policy_exception(&doc.value) {
-                match PolicyException::from_document(&doc.value) {
-                    Ok(exception) => exceptions.push(exception),
-                    Err(err) => problems.push(invalid(doc, &err)),
-                }
-            } else if CelPolicyException::is_cel_policy_exception(&doc.value) {
-                match CelPolicyException::from_document(&doc.value) {
-                    Ok(exception) => cel_exceptions.push(exception),
-                    Err(err) => problems.push(invalid(doc, &err)),
-                }
-            } else if PENDING_POLICY_KINDS.contains(&kind) || kind == "PolicyException" {
-                let name = doc
-                    .value
-                    .pointer("/metadata/name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                problems.push(Problem {
-                    origin: Some(doc.origin.clone()),
-                    message: format!("{kind} {name} is not evaluated by this version of polscan"),
-                    invalid_policy: false,
-                });
-            } else {
-                problems.push(Problem {
-                    origin: Some(doc.origin.clone()),
-                    message: format!("not a policy (kind {kind:?}), ignored"),
-                    invalid_policy: false,
-                });
-            }
-        }
+        let mut loaded = LoadedPolicies::load(documents.iter().map(|doc| &doc.value));
         if !include_non_background {
-            for policy in &policies {
-                if !policy.background() {
-                    problems.push(Problem {
-                    origin: None,
+            let skipped: Vec<LoadProblem> = loaded
+                .policies
+                .iter()
+                .filter(|policy| !policy.background())
+                .map(|policy| LoadProblem {
+                    document: None,
                     message: format!(
                         "policy {} has background: false and is not audited: only admission evaluates it, as Kyverno's background scan skips it (`polscan apply --include-non-background` audits files with it; `scan` has no such flag)",
                         policy.name
                     ),
                     invalid_policy: false,
-                });
-                }
-            }
+                })
+                .collect();
+            loaded.problems.extend(skipped);
         }
         PolicySet {
-            policies,
-            validating,
-            admission,
-            bindings,
-            exceptions,
-            cel_exceptions,
-            problems,
+            loaded,
+            origins: documents.iter().map(|doc| doc.origin.clone()).collect(),
         }
     }
 
-    /// How many policies will be evaluated.
-    pub fn len(&self) -> usize {
-        self.policies.len() + self.validating.len() + self.admission.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    /// The problems met so far (loading, `background: false` policies).
+    pub fn problems(&self) -> Vec<Problem> {
+        self.loaded
+            .problems
+            .iter()
+            .map(|problem| with_origin(&self.origins, problem.clone()))
+            .collect()
     }
 
     /// Attaches bindings to their ValidatingAdmissionPolicies (warning about
     /// bindings naming no known policy) and builds the engine.
     pub fn into_engine(
-        mut self,
+        self,
         options: EngineOptions,
         data: Arc<dyn ClusterData>,
     ) -> (Engine, Vec<Problem>) {
-        for policy in &mut self.admission {
-            policy.bind(&self.bindings);
-        }
-        for binding in &self.bindings {
-            if !self
-                .admission
-                .iter()
-                .any(|p| p.meta.name == binding.policy_name())
-            {
-                self.problems.push(Problem {
-                    origin: None,
-                    message: format!(
-                        "ValidatingAdmissionPolicyBinding {} names policy {}, which is not among the policies",
-                        binding.name,
-                        binding.policy_name()
-                    ),
-                    invalid_policy: false,
-                });
-            }
-        }
-        let engine = Engine::new(self.policies, options)
-            .with_validating_policies(self.validating)
-            .with_admission_policies(self.admission)
-            .with_policy_exceptions(self.exceptions)
-            .with_cel_policy_exceptions(self.cel_exceptions)
-            .with_cluster_data(data);
-        (engine, self.problems)
+        let (engine, problems) = self.loaded.into_engine(options);
+        let problems = problems
+            .into_iter()
+            .map(|problem| with_origin(&self.origins, problem))
+            .collect();
+        (engine.with_cluster_data(data), problems)
+    }
+}
+
+/// A problem of the loading, naming its document's origin.
+fn with_origin(origins: &[Origin], problem: LoadProblem) -> Problem {
+    Problem {
+        origin: problem
+            .document
+            .and_then(|index| origins.get(index))
+            .cloned(),
+        message: problem.message,
+        invalid_policy: problem.invalid_policy,
     }
 }
 
@@ -351,7 +221,7 @@ pub enum Admitted {
 
 /// Sorts one resource document into what the audit does with it.
 pub fn admit(doc: Document) -> Admitted {
-    if is_policy_document(&doc.value) {
+    if DocumentKind::of(&doc.value).is_some() {
         return Admitted::Policy;
     }
     if doc
@@ -520,7 +390,7 @@ impl Auditor {
             }
         }
         let data = data.with_params(params);
-        let policies_evaluated = set.len();
+        let policies_evaluated = set.loaded.len();
         let (engine, more_problems) = set.into_engine(
             EngineOptions {
                 background_only: !input.include_non_background,
@@ -673,11 +543,17 @@ spec: {policyRefs: [{name: p}]}
             })
             .collect();
         let set = PolicySet::load(&documents, false);
-        let names: Vec<&str> = set.cel_exceptions.iter().map(|e| e.name.as_str()).collect();
+        let names: Vec<&str> = set
+            .loaded
+            .cel_exceptions
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect();
         assert_eq!(names, vec!["e-v1alpha1", "e-v1beta1", "e-v1"]);
-        assert_eq!(set.exceptions.len(), 1);
-        let invalid: Vec<&Problem> = set.problems.iter().filter(|p| p.invalid_policy).collect();
-        assert_eq!(invalid.len(), 1, "{:?}", set.problems);
+        assert_eq!(set.loaded.exceptions.len(), 1);
+        let problems = set.problems();
+        let invalid: Vec<&Problem> = problems.iter().filter(|p| p.invalid_policy).collect();
+        assert_eq!(invalid.len(), 1, "{problems:?}");
         assert!(
             invalid[0].message.contains("broken"),
             "{}",

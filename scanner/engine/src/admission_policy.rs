@@ -19,9 +19,7 @@ use super::context::ClusterData;
 use super::policy::{PolicyError, PolicyMeta};
 use super::RuleStatus;
 
-const GROUP: &str = "admissionregistration.k8s.io/";
-pub const POLICY_KIND: &str = "ValidatingAdmissionPolicy";
-pub const BINDING_KIND: &str = "ValidatingAdmissionPolicyBinding";
+use crate::document_kind::{DocumentKind, ADMISSION_POLICY_KIND};
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -113,13 +111,11 @@ fn spec_of<T: serde::de::DeserializeOwned>(document: &Value, name: &str) -> Resu
 
 impl AdmissionPolicy {
     pub fn is_policy(document: &Value) -> bool {
-        let (api_version, kind) = api_version_and_kind(document);
-        api_version.starts_with(GROUP) && kind == POLICY_KIND
+        DocumentKind::of(document) == Some(DocumentKind::AdmissionPolicy)
     }
 
     pub fn is_binding(document: &Value) -> bool {
-        let (api_version, kind) = api_version_and_kind(document);
-        api_version.starts_with(GROUP) && kind == BINDING_KIND
+        DocumentKind::of(document) == Some(DocumentKind::AdmissionPolicyBinding)
     }
 
     pub fn from_document(document: &Value) -> Result<AdmissionPolicy, PolicyError> {
@@ -148,7 +144,7 @@ impl AdmissionPolicy {
         }
         Ok(AdmissionPolicy {
             meta: PolicyMeta {
-                kind: POLICY_KIND.to_string(),
+                kind: ADMISSION_POLICY_KIND.to_string(),
                 name,
                 namespace: None,
                 annotations: super::matching::string_map(document.pointer("/metadata/annotations")),

@@ -11,12 +11,14 @@ pub mod autogen;
 pub mod cel;
 pub mod conditions;
 pub mod context;
+pub mod document_kind;
 pub mod exceptions;
 pub mod fake_cluster;
 pub mod host;
 pub mod jmespath;
 pub mod kinds;
 pub mod label_selector;
+pub mod loading;
 pub mod matching;
 pub mod operators;
 pub mod pattern;
@@ -272,6 +274,17 @@ impl Engine {
             exceptions: Arc::new(Vec::new()),
             cel_exceptions: Arc::new(Vec::new()),
         }
+    }
+
+    /// Loads policy documents of every kind in one pass
+    /// ([`loading::LoadedPolicies::load`]), attaches the bindings and builds
+    /// the engine (with no cluster data: see [`Engine::with_cluster_data`]).
+    /// The problems name their document by its position in `documents`.
+    pub fn from_documents(
+        documents: &[Value],
+        options: EngineOptions,
+    ) -> (Engine, Vec<loading::LoadProblem>) {
+        loading::LoadedPolicies::load(documents).into_engine(options)
     }
 
     /// Adds Kyverno ValidatingPolicies to evaluate beside the ClusterPolicies.

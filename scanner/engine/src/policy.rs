@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::context::ContextEntry;
+use crate::document_kind::DocumentKind;
 use crate::label_selector::LabelSelector;
 
 /// Why a document is not a usable Kyverno policy; names the field path.
@@ -338,12 +339,7 @@ pub const ANNOTATION_AUTOGEN_CONTROLLERS: &str = "pod-policies.kyverno.io/autoge
 impl Policy {
     /// True when the document's apiVersion/kind say it is a Kyverno policy.
     pub fn is_kyverno_policy(document: &Value) -> bool {
-        let api_version = document
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let kind = document.get("kind").and_then(Value::as_str).unwrap_or("");
-        api_version.starts_with("kyverno.io/") && (kind == "ClusterPolicy" || kind == "Policy")
+        DocumentKind::of(document) == Some(DocumentKind::KyvernoPolicy)
     }
 
     /// Parses one document; the error names the policy and the field path.

@@ -19,7 +19,7 @@ use super::context::ClusterData;
 use super::policy::{PolicyError, PolicyMeta};
 use crate::exceptions::cel::{CelPolicyException, Verdict};
 
-const KINDS: [&str; 2] = ["ValidatingPolicy", "NamespacedValidatingPolicy"];
+use crate::document_kind::{DocumentKind, VALIDATING_POLICY_KINDS};
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -66,16 +66,11 @@ impl ValidatingPolicy {
     /// True for the kinds this module reads (`ValidatingPolicy`,
     /// `NamespacedValidatingPolicy`).
     pub fn is_kind(kind: &str) -> bool {
-        KINDS.contains(&kind)
+        VALIDATING_POLICY_KINDS.contains(&kind)
     }
 
     pub fn is_validating_policy(document: &Value) -> bool {
-        let api_version = document
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let kind = document.get("kind").and_then(Value::as_str).unwrap_or("");
-        api_version.starts_with("policies.kyverno.io/") && KINDS.contains(&kind)
+        DocumentKind::of(document) == Some(DocumentKind::ValidatingPolicy)
     }
 
     pub fn from_document(document: &Value) -> Result<ValidatingPolicy, PolicyError> {

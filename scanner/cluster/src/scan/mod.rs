@@ -458,15 +458,15 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     // Kyverno's controllers leave expired CEL PolicyExceptions out
     // (`ListExceptions`, pkg/cel/engine/exception.go).
     let now = chrono::Utc::now();
-    set.cel_exceptions.retain(|e| !e.is_expired(now));
-    if set.is_empty() && set.problems.iter().all(|p| !p.invalid_policy) {
+    set.loaded.cel_exceptions.retain(|e| !e.is_expired(now));
+    if set.loaded.is_empty() && set.loaded.problems.iter().all(|p| !p.invalid_policy) {
         return Err(ScanError::NoPolicies);
     }
     // A policy that could not be read (its kind's LIST or its group's
     // discovery failed) or loaded may have results in the stored reports
     // that this run cannot reproduce.
-    outcome.policies_incomplete |= set.problems.iter().any(|p| p.invalid_policy);
-    let policies_evaluated = set.len();
+    outcome.policies_incomplete |= set.loaded.problems.iter().any(|p| p.invalid_policy);
+    let policies_evaluated = set.loaded.len();
 
     let unknown_namespaces = options
         .filters
@@ -513,7 +513,8 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
         ),
         format!(
             "celExceptions={:?}",
-            set.cel_exceptions
+            set.loaded
+                .cel_exceptions
                 .iter()
                 .map(|e| (&e.namespace, &e.name))
                 .collect::<Vec<_>>()

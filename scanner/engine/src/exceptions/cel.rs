@@ -18,16 +18,9 @@ use serde_json::{json, Value};
 use crate::admission::AdmissionOutcome;
 use crate::cel::{Activation, CelVariable, PolicyInputs, ResourceScope};
 use crate::context::ClusterData;
+use crate::document_kind::DocumentKind;
 use crate::policy::PolicyError;
 use crate::RuleStatus;
-
-/// The versions Kyverno's CLI loads (`celExceptionV1alpha1`, `V1beta1`,
-/// `V1` in cmd/cli/kubectl-kyverno/exception/load.go).
-const API_VERSIONS: [&str; 3] = [
-    "policies.kyverno.io/v1alpha1",
-    "policies.kyverno.io/v1beta1",
-    "policies.kyverno.io/v1",
-];
 
 /// The label that ranks exceptions when several match
 /// (`LabelPolicyExceptionPriority`, pkg/utils/report/metadata.go).
@@ -72,7 +65,7 @@ pub struct CelPolicyException {
 impl CelPolicyException {
     /// A `PolicyException` of policies.kyverno.io (any version Kyverno loads).
     pub fn is_cel_policy_exception(document: &Value) -> bool {
-        super::is_exception(document, &API_VERSIONS)
+        DocumentKind::of(document) == Some(DocumentKind::CelPolicyException)
     }
 
     /// Parses an exception, refusing what the CRD schema refuses (no

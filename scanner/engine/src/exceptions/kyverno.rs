@@ -16,13 +16,12 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::context::{ClusterData, EvalContext};
+use crate::document_kind::DocumentKind;
 use crate::matching::{rule_matches, MatchInputs, RequestInfo, ResourceIdentity};
 use crate::pod_security::{self, Exclusion};
 use crate::policy::{MatchResources, PolicyError, PolicyMeta};
 use crate::value_types::wildcard;
 use crate::{conditions, PolicyResponse, RuleResult, RuleStatus};
-
-const API_VERSIONS: [&str; 3] = ["kyverno.io/v2", "kyverno.io/v2beta1", "kyverno.io/v2alpha1"];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -55,7 +54,7 @@ pub struct PolicyException {
 
 impl PolicyException {
     pub fn is_policy_exception(document: &Value) -> bool {
-        super::is_exception(document, &API_VERSIONS)
+        DocumentKind::of(document) == Some(DocumentKind::PolicyException)
     }
 
     pub fn from_document(document: &Value) -> Result<PolicyException, PolicyError> {

@@ -16,15 +16,3 @@
 pub mod annotation;
 pub mod cel;
 pub mod kyverno;
-
-use serde_json::Value;
-
-/// Whether `document` is a `PolicyException` of one of `api_versions`
-/// (the two groups share the kind name, so the version tells them apart).
-pub(crate) fn is_exception(document: &Value, api_versions: &[&str]) -> bool {
-    document.get("kind").and_then(Value::as_str) == Some("PolicyException")
-        && document
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .is_some_and(|v| api_versions.contains(&v))
-}
