@@ -4,8 +4,8 @@
 //! resource name, exclusions, namespace and object selectors) and the
 //! evaluation body (`matchConditions` → `variables` → `validations`, then
 //! `auditAnnotations`). A resource's identity and JSON enter, as
-//! [`RequestFacts`] that also keep the resource's CEL scope for every policy
-//! evaluated with them; "not matched" or an [`AdmissionOutcome`] leaves.
+//! `RequestFacts` that also keep the resource's CEL scope for every policy
+//! evaluated with them; "not matched" or an `AdmissionOutcome` leaves.
 
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
@@ -24,15 +24,25 @@ use super::RuleStatus;
 use crate::kinds;
 use crate::label_selector::LabelSelector;
 
+/// A Kubernetes `MatchResources` (admissionregistration.k8s.io): a
+/// ValidatingAdmissionPolicy's or a Kyverno ValidatingPolicy's
+/// `matchConstraints`, or a binding's `matchResources`: which requests a CEL
+/// policy is written for.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct MatchConstraints {
+    /// `resourceRules`: a request must match one of them.
     #[serde(default)]
     pub resource_rules: Vec<ResourceRule>,
+    /// `excludeResourceRules`: requests matching one of them are left out.
     #[serde(default)]
     pub exclude_resource_rules: Vec<ResourceRule>,
+    /// `namespaceSelector`: labels the request's namespace must have; `None`
+    /// selects every namespace.
     #[serde(default)]
     pub namespace_selector: Option<LabelSelector>,
+    /// `objectSelector`: labels the object must have; `None` selects every
+    /// object.
     #[serde(default)]
     pub object_selector: Option<LabelSelector>,
     /// `Equivalent` (default) or `Exact`; offline every version of a kind
@@ -41,27 +51,32 @@ pub struct MatchConstraints {
     pub match_policy: Option<String>,
 }
 
+/// One `resourceRules` entry (Kubernetes `NamedRuleWithOperations`): API
+/// groups, versions, resources (plural names, `*`, `name/subresource`),
+/// operations, resource names and scope, `*` standing for any.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceRule {
     #[serde(default)]
-    pub api_groups: Vec<String>,
+    pub(crate) api_groups: Vec<String>,
     #[serde(default)]
-    pub api_versions: Vec<String>,
+    pub(crate) api_versions: Vec<String>,
     #[serde(default)]
-    pub resources: Vec<String>,
+    pub(crate) resources: Vec<String>,
     #[serde(default)]
-    pub operations: Vec<String>,
+    pub(crate) operations: Vec<String>,
+    /// `resourceNames`: the object names the rule is limited to; empty is any
+    /// name.
     #[serde(default)]
     pub resource_names: Vec<String>,
     #[serde(default)]
-    pub scope: Option<String>,
+    pub(crate) scope: Option<String>,
 }
 
 impl MatchConstraints {
     /// Kubernetes' matching: some resource rule includes the resource, no
     /// exclusion rule does, and both selectors select it.
-    pub fn matches(
+    pub(crate) fn matches(
         &self,
         identity: &ResourceIdentity,
         namespace_labels: Option<&BTreeMap<String, String>>,
@@ -78,7 +93,7 @@ impl MatchConstraints {
         included && !excluded && self.selectors_match(identity, namespace_labels)
     }
 
-    pub fn selectors_match(
+    pub(crate) fn selectors_match(
         &self,
         identity: &ResourceIdentity,
         namespace_labels: Option<&BTreeMap<String, String>>,
@@ -97,7 +112,7 @@ impl MatchConstraints {
 }
 
 impl ResourceRule {
-    pub fn matches(&self, identity: &ResourceIdentity, operation: &str) -> bool {
+    pub(crate) fn matches(&self, identity: &ResourceIdentity, operation: &str) -> bool {
         let any =
             |list: &[String], value: &str| list.iter().any(|item| item == "*" || item == value);
         let version_ok = self
@@ -128,11 +143,11 @@ impl ResourceRule {
     }
 }
 
-pub fn operation_matches(operations: &[String], operation: &str) -> bool {
+pub(crate) fn operation_matches(operations: &[String], operation: &str) -> bool {
     operations.is_empty() || operations.iter().any(|o| o == "*" || o == operation)
 }
 
-pub fn namespace_selector_matches(
+pub(crate) fn namespace_selector_matches(
     selector: Option<&LabelSelector>,
     identity: &ResourceIdentity,
     namespace_labels: Option<&BTreeMap<String, String>>,
@@ -156,15 +171,15 @@ pub fn namespace_selector_matches(
 /// The CEL part of a policy, compiled when the policy loads.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub struct ValidationBody {
+pub(crate) struct ValidationBody {
     #[serde(default)]
-    pub match_conditions: Vec<CelVariable>,
+    pub(crate) match_conditions: Vec<CelVariable>,
     #[serde(default)]
-    pub variables: Vec<CelVariable>,
+    pub(crate) variables: Vec<CelVariable>,
     #[serde(default)]
-    pub validations: Vec<CelExpression>,
+    pub(crate) validations: Vec<CelExpression>,
     #[serde(default)]
-    pub audit_annotations: Vec<AuditAnnotation>,
+    pub(crate) audit_annotations: Vec<AuditAnnotation>,
     /// The names its expressions read, found on first use.
     #[serde(skip)]
     uses: OnceLock<Uses>,
@@ -172,19 +187,19 @@ pub struct ValidationBody {
 
 /// A policy's verdict on one resource.
 #[derive(Debug, Clone, PartialEq)]
-pub struct AdmissionOutcome {
-    pub status: RuleStatus,
-    pub message: String,
+pub(crate) struct AdmissionOutcome {
+    pub(crate) status: RuleStatus,
+    pub(crate) message: String,
     /// `auditAnnotations` keys and values.
-    pub annotations: BTreeMap<String, String>,
+    pub(crate) annotations: BTreeMap<String, String>,
     /// Set when `matchConditions` were false.
-    pub skip_reason: Option<super::SkipReason>,
+    pub(crate) skip_reason: Option<super::SkipReason>,
     /// The action of the binding the verdict came through (a
     /// ValidatingAdmissionPolicy's); the policy's own otherwise.
-    pub action: Option<String>,
+    pub(crate) action: Option<String>,
     /// The rule name Kyverno gives the result when it is not the policy's
     /// unnamed one (`exception`, `evaluation` for CEL PolicyExceptions).
-    pub rule: Option<String>,
+    pub(crate) rule: Option<String>,
 }
 
 impl AdmissionOutcome {
@@ -199,26 +214,26 @@ impl AdmissionOutcome {
         }
     }
 
-    pub fn with_message(status: RuleStatus, message: impl Into<String>) -> AdmissionOutcome {
+    pub(crate) fn with_message(status: RuleStatus, message: impl Into<String>) -> AdmissionOutcome {
         AdmissionOutcome::new(status, message)
     }
 
-    pub fn error(message: impl Into<String>) -> AdmissionOutcome {
+    pub(crate) fn error(message: impl Into<String>) -> AdmissionOutcome {
         AdmissionOutcome::new(RuleStatus::Error, message)
     }
 }
 
 /// What the request of a background evaluation looks like to CEL, for one
 /// resource.
-pub struct RequestFacts<'a> {
-    pub resource: &'a Value,
-    pub identity: &'a ResourceIdentity,
-    pub namespace_labels: Option<&'a BTreeMap<String, String>>,
+pub(crate) struct RequestFacts<'a> {
+    pub(crate) resource: &'a Value,
+    pub(crate) identity: &'a ResourceIdentity,
+    pub(crate) namespace_labels: Option<&'a BTreeMap<String, String>>,
     /// The resource's Namespace object when known (a cluster, a values
     /// file); otherwise one is made from its name and labels.
-    pub namespace_object: Option<&'a Value>,
-    pub operation: &'a str,
-    pub user_info: Option<Value>,
+    pub(crate) namespace_object: Option<&'a Value>,
+    pub(crate) operation: &'a str,
+    pub(crate) user_info: Option<Value>,
     /// [`inputs`] converted to CEL on first use, then shared by every
     /// policy evaluated with these facts.
     scope: OnceCell<ResourceScope>,
@@ -227,7 +242,7 @@ pub struct RequestFacts<'a> {
 impl<'a> RequestFacts<'a> {
     /// Facts of a CREATE by nobody in particular, with no namespace data;
     /// set the public fields for more.
-    pub fn new(resource: &'a Value, identity: &'a ResourceIdentity) -> RequestFacts<'a> {
+    pub(crate) fn new(resource: &'a Value, identity: &'a ResourceIdentity) -> RequestFacts<'a> {
         RequestFacts {
             resource,
             identity,
@@ -241,14 +256,14 @@ impl<'a> RequestFacts<'a> {
 
     /// The resource's CEL scope (`object`, `oldObject`, `request`,
     /// `namespaceObject`), converted once.
-    pub fn scope(&self) -> &ResourceScope {
+    pub(crate) fn scope(&self) -> &ResourceScope {
         self.scope.get_or_init(|| ResourceScope::new(inputs(self)))
     }
 }
 
 /// `object`, `request` and `namespaceObject` as Kubernetes binds them for a
 /// resource; `params` is set per params object by the caller.
-pub fn inputs(facts: &RequestFacts<'_>) -> CelInputs {
+pub(crate) fn inputs(facts: &RequestFacts<'_>) -> CelInputs {
     let identity = facts.identity;
     let namespace_object = if identity.namespace.is_empty() || identity.kind == "Namespace" {
         Value::Null
@@ -280,7 +295,7 @@ pub fn inputs(facts: &RequestFacts<'_>) -> CelInputs {
 
 impl ValidationBody {
     /// Every expression with its source rewritten (autogen), recompiled.
-    pub fn rewritten(&self, rewrite: &dyn Fn(&str) -> String) -> ValidationBody {
+    pub(crate) fn rewritten(&self, rewrite: &dyn Fn(&str) -> String) -> ValidationBody {
         let named = |items: &[CelVariable]| {
             items
                 .iter()
@@ -334,7 +349,7 @@ impl ValidationBody {
     }
 
     /// Compile errors, each naming where it is, for policy diagnostics.
-    pub fn compile_errors(&self) -> Vec<String> {
+    pub(crate) fn compile_errors(&self) -> Vec<String> {
         let mut errors = Vec::new();
         let mut check = |place: String, program: &Program| {
             if let Some(err) = program.compile_error() {
@@ -365,7 +380,7 @@ impl ValidationBody {
     /// Runs the body as the admission plugin does. A false match condition
     /// gives `skip`; a false validation `fail` with its message; an error
     /// (runtime or compile) `error`, as Kyverno reports failure-policy Fail.
-    pub fn run(
+    pub(crate) fn run(
         &self,
         scope: &ResourceScope,
         data: &Arc<dyn ClusterData>,
@@ -382,7 +397,7 @@ impl ValidationBody {
     /// matcher: a false condition skips whatever errors came before it;
     /// errors alone skip under `failurePolicy: Ignore`
     /// (`ignore_match_errors`), else they are the result.
-    pub fn run_with(
+    pub(crate) fn run_with(
         &self,
         scope: &ResourceScope,
         data: &Arc<dyn ClusterData>,

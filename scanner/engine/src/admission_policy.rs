@@ -47,14 +47,18 @@ struct BindingSpec {
     validation_actions: Vec<String>,
 }
 
+/// A Kubernetes `ValidatingAdmissionPolicyBinding`: the policy it binds
+/// (`spec.policyName`), the params it selects (`paramRef`), the requests it
+/// narrows the policy to (`matchResources`) and the actions its results carry
+/// (`validationActions`).
 #[derive(Debug, Clone)]
 pub struct Binding {
-    pub name: String,
+    pub(crate) name: String,
     spec: BindingSpec,
 }
 
 impl Binding {
-    pub fn policy_name(&self) -> &str {
+    pub(crate) fn policy_name(&self) -> &str {
         &self.spec.policy_name
     }
 
@@ -79,9 +83,12 @@ impl Binding {
     }
 }
 
+/// A Kubernetes `ValidatingAdmissionPolicy` with the bindings
+/// [`AdmissionPolicy::bind`] attached, evaluated through the CEL admission body
+/// it shares with Kyverno's ValidatingPolicy.
 #[derive(Debug, Clone)]
 pub struct AdmissionPolicy {
-    pub meta: PolicyMeta,
+    pub(crate) meta: PolicyMeta,
     spec: PolicySpec,
     bindings: Vec<Binding>,
 }
@@ -110,14 +117,25 @@ fn spec_of<T: serde::de::DeserializeOwned>(document: &Value, name: &str) -> Resu
 }
 
 impl AdmissionPolicy {
+    /// Whether the document is a `ValidatingAdmissionPolicy`
+    /// (admissionregistration.k8s.io, any version):
+    /// [`DocumentKind::AdmissionPolicy`].
     pub fn is_policy(document: &Value) -> bool {
         DocumentKind::of(document) == Some(DocumentKind::AdmissionPolicy)
     }
 
+    /// Whether the document is a `ValidatingAdmissionPolicyBinding`
+    /// (admissionregistration.k8s.io, any version):
+    /// [`DocumentKind::AdmissionPolicyBinding`].
     pub fn is_binding(document: &Value) -> bool {
         DocumentKind::of(document) == Some(DocumentKind::AdmissionPolicyBinding)
     }
 
+    /// Parses a `ValidatingAdmissionPolicy`, refusing a document of another
+    /// kind, what the Kyverno CLI's checks refuse and a policy without
+    /// `spec.matchConstraints`. Expressions that do not compile do not refuse
+    /// it (`AdmissionPolicy::compile_errors`). Errors name the policy
+    /// (`metadata.name`, `<unnamed>` when unset).
     pub fn from_document(document: &Value) -> Result<AdmissionPolicy, PolicyError> {
         let name = name_of(document);
         if !Self::is_policy(document) {
@@ -156,6 +174,9 @@ impl AdmissionPolicy {
         })
     }
 
+    /// Parses a `ValidatingAdmissionPolicyBinding`, refusing what the Kyverno
+    /// CLI's checks refuse and a binding without `spec.policyName`. Errors name
+    /// the binding.
     pub fn binding_from_document(document: &Value) -> Result<Binding, PolicyError> {
         let name = name_of(document);
         super::policy_validation::check_admission_binding(document).map_err(|source| {
@@ -185,17 +206,17 @@ impl AdmissionPolicy {
     }
 
     /// The resources the policy is written for.
-    pub fn match_constraints(&self) -> Option<&MatchConstraints> {
+    pub(crate) fn match_constraints(&self) -> Option<&MatchConstraints> {
         self.spec.match_constraints.as_ref()
     }
 
-    pub fn compile_errors(&self) -> Vec<String> {
+    pub(crate) fn compile_errors(&self) -> Vec<String> {
         self.spec.body.compile_errors()
     }
 
     /// The strongest action its bindings give (Deny, then Warn, then
     /// Audit); Audit when unbound.
-    pub fn action(&self) -> String {
+    pub(crate) fn action(&self) -> String {
         strongest_action(self.bindings.iter()).to_string()
     }
 
@@ -204,7 +225,7 @@ impl AdmissionPolicy {
     /// Without bindings the policy is evaluated on its own, as the Kyverno
     /// CLI does; with bindings, once per binding that selects the resource
     /// (and per params object), and the first non-pass verdict is kept.
-    pub fn evaluate(
+    pub(crate) fn evaluate(
         &self,
         facts: &RequestFacts<'_>,
         data: &Arc<dyn ClusterData>,

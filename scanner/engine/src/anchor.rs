@@ -53,7 +53,7 @@ pub(crate) fn anchor_kind(key: &str) -> Option<AnchorKind> {
 }
 
 /// Strips an anchor from a key (`=(name)` → `name`); other keys unchanged.
-pub fn strip_anchor(key: &str) -> String {
+pub(crate) fn strip_anchor(key: &str) -> String {
     parse_anchor(key)
         .map(|a| a.key)
         .unwrap_or_else(|| key.to_string())

@@ -115,7 +115,7 @@ fn block_supports_autogen(block: &MatchResources, needed: &mut bool) -> bool {
 
 /// The controllers autogen applies to for this policy, or `None` when it
 /// does not apply (Kyverno's `CanAutoGen` plus the annotation override).
-pub fn controllers(policy: &Policy) -> Option<BTreeSet<String>> {
+pub(crate) fn controllers(policy: &Policy) -> Option<BTreeSet<String>> {
     let mut needed = false;
     for rule in &policy.spec.rules {
         if rule.generate.is_some() {
@@ -155,7 +155,7 @@ pub fn controllers(policy: &Policy) -> Option<BTreeSet<String>> {
 
 /// A policy's rules with autogen applied once, for every kind to look up.
 #[derive(Debug, Clone)]
-pub struct AutogenRules {
+pub(crate) struct AutogenRules {
     controllers: Option<BTreeSet<String>>,
     original: Vec<Rule>,
     /// The original rules (minus stale `autogen-` ones) plus generated ones.
@@ -163,7 +163,7 @@ pub struct AutogenRules {
 }
 
 impl AutogenRules {
-    pub fn compute(policy: &Policy) -> AutogenRules {
+    pub(crate) fn compute(policy: &Policy) -> AutogenRules {
         let original = policy.spec.rules.clone();
         let controllers = controllers(policy);
         let with_generated = match &controllers {
@@ -193,7 +193,7 @@ impl AutogenRules {
 
     /// The rules that apply to a resource of `kind`: the policy's own rules,
     /// plus the generated ones when `kind` is one of the autogen controllers.
-    pub fn for_kind(&self, kind: &str) -> &[Rule] {
+    pub(crate) fn for_kind(&self, kind: &str) -> &[Rule] {
         match &self.controllers {
             Some(set) if set.contains(kind) => &self.with_generated,
             _ => &self.original,
@@ -202,7 +202,8 @@ impl AutogenRules {
 }
 
 /// Convenience for one lookup; engines keep an [`AutogenRules`] per policy.
-pub fn rules_for_kind(policy: &Policy, kind: &str) -> Vec<Rule> {
+#[cfg(test)]
+pub(crate) fn rules_for_kind(policy: &Policy, kind: &str) -> Vec<Rule> {
     AutogenRules::compute(policy).for_kind(kind).to_vec()
 }
 

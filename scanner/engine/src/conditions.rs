@@ -12,27 +12,27 @@ use super::operators;
 use super::variables::{self, SubstitutionError};
 
 #[derive(Debug, Clone, Deserialize, Default)]
-pub struct Condition {
+pub(crate) struct Condition {
     #[serde(default)]
-    pub key: Value,
+    pub(crate) key: Value,
     #[serde(default)]
-    pub operator: String,
+    pub(crate) operator: String,
     #[serde(default)]
-    pub value: Value,
+    pub(crate) value: Value,
     #[serde(default)]
-    pub message: String,
+    pub(crate) message: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
-pub struct AnyAllConditions {
+pub(crate) struct AnyAllConditions {
     #[serde(default)]
-    pub any: Option<Vec<Condition>>,
+    pub(crate) any: Option<Vec<Condition>>,
     #[serde(default)]
-    pub all: Option<Vec<Condition>>,
+    pub(crate) all: Option<Vec<Condition>>,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum ConditionError {
+pub(crate) enum ConditionError {
     #[error("failed to parse conditions: {0}")]
     Parse(String),
     #[error("failed to substitute variables in condition key: {0}")]
@@ -45,9 +45,9 @@ pub enum ConditionError {
 
 /// The outcome of a block: whether it held and the joined messages.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ConditionOutcome {
-    pub passed: bool,
-    pub message: String,
+pub(crate) struct ConditionOutcome {
+    pub(crate) passed: bool,
+    pub(crate) message: String,
 }
 
 fn join_non_empty(messages: &[String], separator: &str) -> String {
@@ -60,7 +60,7 @@ fn join_non_empty(messages: &[String], separator: &str) -> String {
 }
 
 /// Evaluates a condition block; `None` or `null` holds trivially.
-pub fn evaluate(
+pub(crate) fn evaluate(
     ctx: &mut EvalContext,
     block: Option<&Value>,
 ) -> Result<ConditionOutcome, ConditionError> {

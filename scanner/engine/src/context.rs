@@ -2,7 +2,7 @@
 //! `images`, `serviceAccountName`, foreach `element`s, supplied values and the
 //! rule's `context` entries. Data enters through `add_*` calls and context
 //! entries (loaded lazily when a query first names them, as Kyverno's deferred
-//! loading does); values leave through [`EvalContext::query`], which keeps
+//! loading does); values leave through `EvalContext::query`, which keeps
 //! Kyverno's distinction between a missing key (an error) and a null value.
 
 use std::sync::Arc;
@@ -18,31 +18,33 @@ use super::variables::{self, SubstitutionError};
 /// (kyverno.io/v1 `ContextEntry`): one of the sources below, named.
 #[derive(Debug, Clone, serde::Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub struct ContextEntry {
-    pub name: String,
+pub(crate) struct ContextEntry {
+    pub(crate) name: String,
     #[serde(default)]
-    pub variable: Option<VariableEntry>,
+    pub(crate) variable: Option<VariableEntry>,
     #[serde(default)]
-    pub config_map: Option<Value>,
+    pub(crate) config_map: Option<Value>,
     #[serde(default)]
-    pub api_call: Option<Value>,
+    pub(crate) api_call: Option<Value>,
+    // Read as Kyverno's schema has it; loading it is not supported.
     #[serde(default)]
-    pub image_registry: Option<Value>,
+    #[allow(dead_code)]
+    pub(crate) image_registry: Option<Value>,
     #[serde(default)]
-    pub global_reference: Option<Value>,
+    pub(crate) global_reference: Option<Value>,
 }
 
 /// A `context` entry's `variable`: a value, or a JMESPath over the
 /// context, with a default.
 #[derive(Debug, Clone, serde::Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub struct VariableEntry {
+pub(crate) struct VariableEntry {
     #[serde(default)]
-    pub value: Option<Value>,
+    pub(crate) value: Option<Value>,
     #[serde(default, rename = "jmesPath")]
-    pub jmes_path: Option<String>,
+    pub(crate) jmes_path: Option<String>,
     #[serde(default)]
-    pub default: Option<Value>,
+    pub(crate) default: Option<Value>,
 }
 
 /// One `context.apiCall` to the Kubernetes API (`urlPath`), after variable
@@ -87,7 +89,7 @@ pub struct HttpResponse {
 /// Supplies data that a cluster would answer: ConfigMaps and API calls for
 /// JMESPath context entries, HTTP calls, GlobalContextEntry data, and the
 /// resource and image lookups of Kyverno's CEL libraries. Offline runs use
-/// [`NoClusterData`], which answers nothing, as the Kyverno CLI does without
+/// `NoClusterData`, which answers nothing, as the Kyverno CLI does without
 /// a cluster; a test's files supply resources, image metadata, mocked HTTP
 /// answers and global context entries.
 ///
@@ -95,6 +97,9 @@ pub struct HttpResponse {
 /// entry as needing cluster data); `Err` is a failed load, which Kyverno
 /// reports as an error result.
 pub trait ClusterData: Send + Sync {
+    /// The ConfigMap `namespace/name` a `context.configMap` entry names, as the
+    /// whole object (its `data` and `metadata` are read); `None` when no source
+    /// has it, and the rule's result is an error naming it as not found.
     fn config_map(&self, namespace: &str, name: &str) -> Option<Value>;
 
     /// A `context.apiCall` with `urlPath`: the decoded answer.
@@ -244,7 +249,7 @@ pub fn missing_global_entry(name: &str) -> String {
 }
 
 #[derive(Debug, Default, Clone, Copy)]
-pub struct NoClusterData;
+pub(crate) struct NoClusterData;
 
 impl ClusterData for NoClusterData {
     fn config_map(&self, _namespace: &str, _name: &str) -> Option<Value> {
@@ -274,9 +279,9 @@ struct DeferredEntry {
 /// Why a context entry could not be loaded.
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
 #[error("failed to load context entry {name}: {message}")]
-pub struct ContextLoadError {
-    pub name: String,
-    pub message: String,
+pub(crate) struct ContextLoadError {
+    pub(crate) name: String,
+    pub(crate) message: String,
 }
 
 /// The context's top-level entries (`request`, `images`, `element`, ...),
@@ -332,7 +337,7 @@ impl Entries {
 }
 
 #[derive(Clone)]
-pub struct EvalContext {
+pub(crate) struct EvalContext {
     document: Entries,
     deferred: Vec<DeferredEntry>,
     /// Entries at or after this index are invisible while an entry loads.
@@ -354,7 +359,7 @@ impl std::fmt::Debug for EvalContext {
 }
 
 impl EvalContext {
-    pub fn new(cluster: Arc<dyn ClusterData>) -> EvalContext {
+    pub(crate) fn new(cluster: Arc<dyn ClusterData>) -> EvalContext {
         EvalContext {
             document: Entries::default(),
             deferred: Vec::new(),
@@ -366,29 +371,30 @@ impl EvalContext {
         }
     }
 
-    pub fn set_policy_namespace(&mut self, namespace: Option<String>) {
+    pub(crate) fn set_policy_namespace(&mut self, namespace: Option<String>) {
         self.policy_namespace = namespace;
     }
 
     /// The data source for cluster lookups.
-    pub fn cluster(&self) -> &Arc<dyn ClusterData> {
+    pub(crate) fn cluster(&self) -> &Arc<dyn ClusterData> {
         &self.cluster
     }
 
     /// A top-level entry (`request`, `element`, a context entry's name).
-    pub fn entry(&self, name: &str) -> Option<&Value> {
+    pub(crate) fn entry(&self, name: &str) -> Option<&Value> {
         self.document.get(name)
     }
 
     /// The whole document as one JSON object: a copy, for tests and
     /// debugging.
-    pub fn document(&self) -> Value {
+    #[cfg(test)]
+    pub(crate) fn document(&self) -> Value {
         self.document.to_value()
     }
 
     /// Deep-merges `value` at the dotted path `key` (Kyverno's `AddVariable`;
     /// quoted segments may hold dots).
-    pub fn add_variable(&mut self, key: &str, value: Value) {
+    pub(crate) fn add_variable(&mut self, key: &str, value: Value) {
         let path = split_dotted(key);
         let Some((first, rest)) = path.split_first() else {
             return;
@@ -413,7 +419,7 @@ impl EvalContext {
     /// only the new entry: foreach element contexts are copies of their
     /// rule's, and re-converting the whole resource for each element was
     /// most of a foreach's cost.
-    pub fn set_entry(&mut self, name: &str, value: Value) {
+    pub(crate) fn set_entry(&mut self, name: &str, value: Value) {
         self.converted = match self.converted.take() {
             Some(converted) => match &*converted {
                 ::jmespath::Variable::Object(entries) => {
@@ -432,14 +438,14 @@ impl EvalContext {
 
     /// Converts the document for JMESPath now, so that copies made next
     /// (foreach elements) share the conversion instead of each making it.
-    pub fn convert_for_queries(&mut self) {
+    pub(crate) fn convert_for_queries(&mut self) {
         if self.converted.is_none() {
             self.converted = Some(self.document.to_variable());
         }
     }
 
     /// Kyverno's `AddElement`: `element`, `elementN`, `elementIndex`, `elementIndexN`.
-    pub fn add_element(&mut self, element: Value, index: usize, nesting: usize) {
+    pub(crate) fn add_element(&mut self, element: Value, index: usize, nesting: usize) {
         self.set_entry("element", element.clone());
         self.set_entry(&format!("element{nesting}"), element);
         self.set_entry("elementIndex", Value::from(index as u64));
@@ -457,7 +463,7 @@ impl EvalContext {
     /// # Errors
     /// A [`ContextLoadError`] for the entry that failed, which Kyverno
     /// reports as the rule's error ("failed to load context").
-    pub fn add_entries(&mut self, entries: &[ContextEntry]) -> Result<(), ContextLoadError> {
+    pub(crate) fn add_entries(&mut self, entries: &[ContextEntry]) -> Result<(), ContextLoadError> {
         let mut remaining: Vec<&ContextEntry> = Vec::with_capacity(entries.len());
         if self.cluster.has_api_call_mocks() {
             for entry in entries {
@@ -538,7 +544,7 @@ impl EvalContext {
     }
 
     /// Evaluates a JMESPath query against the context.
-    pub fn query(&mut self, expression: &str) -> Result<Value, QueryError> {
+    pub(crate) fn query(&mut self, expression: &str) -> Result<Value, QueryError> {
         let expression = expression.trim();
         if expression.is_empty() {
             return Err(QueryError::Invalid("invalid query (nil)".into()));
@@ -985,11 +991,6 @@ fn plain_lookup(expression: &str, document: &Entries) -> Option<Result<Value, Qu
     })
 }
 
-/// [`plain_lookup`] on one JSON document.
-fn plain_lookup_value(expression: &str, document: &Value) -> Option<Result<Value, QueryError>> {
-    Some(walk(document, &plain_path(expression)?))
-}
-
 /// Follows plain path steps from `current`.
 fn walk(mut current: &Value, steps: &[Step]) -> Result<Value, QueryError> {
     for step in steps {
@@ -1124,11 +1125,6 @@ fn clean_path(path: &str) -> String {
     } else {
         parts.join("/")
     }
-}
-
-pub fn evaluate(expression: &str, document: &Value) -> Result<Value, QueryError> {
-    plain_lookup_value(expression, document)
-        .unwrap_or_else(|| jmespath::search(expression, document).map_err(from_jmespath))
 }
 
 impl variables::Lookup for EvalContext {

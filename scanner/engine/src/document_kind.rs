@@ -15,9 +15,9 @@ pub(crate) const VALIDATING_POLICY_KINDS: [&str; 2] =
 /// Kubernetes' admission policies, of any version of this group.
 const ADMISSION_GROUP: &str = "admissionregistration.k8s.io/";
 /// The kind of a Kubernetes `ValidatingAdmissionPolicy`.
-pub const ADMISSION_POLICY_KIND: &str = "ValidatingAdmissionPolicy";
+pub(crate) const ADMISSION_POLICY_KIND: &str = "ValidatingAdmissionPolicy";
 /// The kind of a Kubernetes `ValidatingAdmissionPolicyBinding`.
-pub const ADMISSION_BINDING_KIND: &str = "ValidatingAdmissionPolicyBinding";
+pub(crate) const ADMISSION_BINDING_KIND: &str = "ValidatingAdmissionPolicyBinding";
 /// The kind both groups of Kyverno exceptions share; the version tells
 /// them apart.
 const EXCEPTION_KIND: &str = "PolicyException";
@@ -43,6 +43,7 @@ const NOT_EVALUATED_KINDS: [&str; 4] = [
 
 /// The policy kind that owns a document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DocumentKind {
     /// Kyverno `ClusterPolicy` or `Policy` (`kyverno.io/*`), read by
     /// [`crate::policy::Policy::from_document`].
@@ -82,7 +83,7 @@ impl DocumentKind {
 
     /// The kind owning a document of this `apiVersion` and `kind`; `None`
     /// when it is no policy document.
-    pub fn from_type(api_version: &str, kind: &str) -> Option<DocumentKind> {
+    pub(crate) fn from_type(api_version: &str, kind: &str) -> Option<DocumentKind> {
         let found = match kind {
             _ if KYVERNO_KINDS.contains(&kind) && api_version.starts_with(KYVERNO_GROUP) => {
                 DocumentKind::KyvernoPolicy

@@ -163,13 +163,13 @@ impl ApiCallMocks {
     }
 
     /// The mock for `method` and `url`: `METHOD:url` first, then `url`.
-    pub fn lookup(&self, method: &str, url: &str) -> Option<&HttpResponse> {
+    pub(crate) fn lookup(&self, method: &str, url: &str) -> Option<&HttpResponse> {
         self.index
             .get(&format!("{method}:{url}"))
             .or_else(|| self.index.get(url))
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.index.is_empty()
     }
 }
@@ -289,7 +289,7 @@ impl GlobalContextMocks {
         Ok(GlobalContextMocks { entries: resolved })
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 

@@ -47,7 +47,7 @@ pub trait Host: Send + Sync {
 
 /// The host used when none is installed: see the module's documentation.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Detached;
+pub(crate) struct Detached;
 
 impl Host for Detached {}
 

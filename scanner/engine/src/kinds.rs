@@ -6,12 +6,12 @@
 
 /// One standard kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KindInfo {
-    pub group: &'static str,
-    pub version: &'static str,
-    pub kind: &'static str,
-    pub plural: &'static str,
-    pub namespaced: bool,
+pub(crate) struct KindInfo {
+    pub(crate) group: &'static str,
+    pub(crate) version: &'static str,
+    pub(crate) kind: &'static str,
+    pub(crate) plural: &'static str,
+    pub(crate) namespaced: bool,
 }
 
 const fn k(
@@ -30,7 +30,7 @@ const fn k(
     }
 }
 
-pub const STANDARD_KINDS: &[KindInfo] = &[
+pub(crate) const STANDARD_KINDS: &[KindInfo] = &[
     k("", "v1", "Binding", "bindings", true),
     k("", "v1", "ComponentStatus", "componentstatuses", false),
     k("", "v1", "ConfigMap", "configmaps", true),
@@ -297,7 +297,7 @@ pub fn group_of(api_version: &str) -> &str {
 }
 
 /// Looks up a kind by group and kind name.
-pub fn lookup(group: &str, kind: &str) -> Option<&'static KindInfo> {
+pub(crate) fn lookup(group: &str, kind: &str) -> Option<&'static KindInfo> {
     STANDARD_KINDS
         .iter()
         .find(|info| info.group == group && info.kind == kind)
@@ -314,7 +314,7 @@ pub fn kind_of_plural(plural: &str) -> Option<&'static str> {
 
 /// The plural resource name of a kind: the standard table, else the
 /// Kubernetes convention for custom resources.
-pub fn plural_of(group: &str, kind: &str) -> String {
+pub(crate) fn plural_of(group: &str, kind: &str) -> String {
     if let Some(info) = lookup(group, kind) {
         return info.plural.to_string();
     }

@@ -10,27 +10,38 @@ use serde::Deserialize;
 
 use crate::value_types::wildcard;
 
+/// A Kubernetes label selector (`metav1.LabelSelector`): every `matchLabels`
+/// entry and every `matchExpressions` requirement must hold; an empty selector
+/// selects everything.
 #[derive(Debug, Clone, Deserialize, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct LabelSelector {
+    /// `matchLabels`: label keys and the values they must have (Kyverno allows
+    /// wildcards in both).
     #[serde(default)]
     pub match_labels: BTreeMap<String, String>,
+    /// `matchExpressions`: requirements that must all hold.
     #[serde(default)]
     pub match_expressions: Vec<LabelSelectorRequirement>,
 }
 
+/// One `matchExpressions` requirement.
 #[derive(Debug, Clone, Deserialize, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct LabelSelectorRequirement {
+    /// The label key.
     pub key: String,
+    /// `In`, `NotIn`, `Exists` or `DoesNotExist`; another operator makes the
+    /// selector invalid.
     pub operator: String,
+    /// The values of `In` and `NotIn` (which need at least one).
     #[serde(default)]
     pub values: Vec<String>,
 }
 
 /// A Kubernetes label selector, with Kyverno's wildcard expansion of
 /// `matchLabels` keys and values.
-pub fn selector_matches(
+pub(crate) fn selector_matches(
     selector: &LabelSelector,
     labels: &BTreeMap<String, String>,
 ) -> Result<bool, String> {

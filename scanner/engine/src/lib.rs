@@ -3,13 +3,74 @@
 //! [`Engine::evaluate`] takes one resource and returns, per policy, the rule
 //! results Kyverno would give: autogen, match/exclude, context, preconditions
 //! and validation in that order.
+//!
+//! An embedder needs little more than the crate root:
+//!
+//! - [`Engine::from_documents`] loads policy documents of every kind it
+//!   evaluates (Kyverno `ClusterPolicy`/`Policy`, `ValidatingPolicy`,
+//!   `NamespacedValidatingPolicy`, Kubernetes `ValidatingAdmissionPolicy`
+//!   and its bindings, both kinds of Kyverno `PolicyException`) in one pass,
+//!   each told by its `apiVersion` and `kind` ([`DocumentKind`]), and says
+//!   what it could not use ([`LoadProblem`]); [`LoadedPolicies`] is the same
+//!   in two steps, for a caller that looks at the set before building.
+//! - [`EngineOptions`] chooses audit or admission semantics, how kinds match
+//!   and Kyverno's `resourceFilters`; [`Engine::with_cluster_data`] plugs in
+//!   what answers context entries and lookups ([`ClusterData`]), and
+//!   [`host::install`] the clock and name resolution ([`Host`]).
+//! - [`Engine::evaluate`] gives a [`PolicyResponse`] per policy, each with
+//!   its [`RuleResult`]s, for one resource in an [`Environment`].
+//!
+//! ```
+//! use polscan_engine::{Engine, EngineOptions, Environment, RuleStatus};
+//! use serde_json::json;
+//!
+//! let policy = json!({
+//!     "apiVersion": "kyverno.io/v1",
+//!     "kind": "ClusterPolicy",
+//!     "metadata": {"name": "require-team-label"},
+//!     "spec": {"rules": [{
+//!         "name": "check-team",
+//!         "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+//!         "validate": {
+//!             "message": "the label `team` is required",
+//!             "pattern": {"metadata": {"labels": {"team": "?*"}}}
+//!         }
+//!     }]}
+//! });
+//! let (engine, problems) = Engine::from_documents(&[policy], EngineOptions::default());
+//! assert!(problems.is_empty());
+//!
+//! let pod = json!({
+//!     "apiVersion": "v1",
+//!     "kind": "Pod",
+//!     "metadata": {"name": "web", "namespace": "shop"},
+//!     "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}
+//! });
+//! let responses = engine.evaluate(&pod, &Environment::default());
+//! assert_eq!(responses.len(), 1);
+//! let result = &responses[0].rules[0];
+//! assert_eq!(result.rule, "check-team");
+//! assert_eq!(result.status, RuleStatus::Fail);
+//! assert!(result.message.contains("the label `team` is required"), "{}", result.message);
+//!
+//! let labelled = json!({
+//!     "apiVersion": "v1",
+//!     "kind": "Pod",
+//!     "metadata": {"name": "web", "namespace": "shop", "labels": {"team": "payments"}},
+//!     "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}
+//! });
+//! let responses = engine.evaluate(&labelled, &Environment::default());
+//! assert_eq!(responses[0].rules[0].status, RuleStatus::Pass);
+//! ```
+
+#![warn(missing_docs)]
 
 pub mod admission;
 pub mod admission_policy;
-pub mod anchor;
-pub mod autogen;
-pub mod cel;
-pub mod conditions;
+pub(crate) mod anchor;
+pub(crate) mod autogen;
+pub(crate) mod cel;
+pub(crate) mod conditions;
 pub mod context;
 pub mod document_kind;
 pub mod exceptions;
@@ -20,19 +81,19 @@ pub mod kinds;
 pub mod label_selector;
 pub mod loading;
 pub mod matching;
-pub mod operators;
-pub mod pattern;
-pub mod pod_security;
+pub(crate) mod operators;
+pub(crate) mod pattern;
+pub(crate) mod pod_security;
 pub mod policy;
 pub mod policy_validation;
 pub mod resource_filters;
 pub mod supplied_data;
 pub mod target_kinds;
-pub mod validate;
+pub(crate) mod validate;
 pub mod validating_policy;
 pub mod value_types;
 pub mod values;
-pub mod variables;
+pub(crate) mod variables;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -41,23 +102,48 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use self::context::{ClusterData, EvalContext, NoClusterData};
-use self::matching::{MatchInputs, RequestInfo, ResourceIdentity};
-use self::policy::{Policy, PolicyMeta, Rule};
-use self::values::Values;
+pub use self::admission_policy::{AdmissionPolicy, Binding};
+pub use self::context::ClusterData;
+pub use self::document_kind::DocumentKind;
+pub use self::exceptions::cel::CelPolicyException;
+pub use self::exceptions::kyverno::PolicyException;
+pub use self::host::Host;
+pub use self::loading::{LoadProblem, LoadedPolicies};
+pub use self::matching::RequestInfo;
+pub use self::policy::{Policy, PolicyError, PolicyKind, PolicyMeta};
+pub use self::resource_filters::ResourceFilters;
+pub use self::supplied_data::SuppliedData;
+pub use self::target_kinds::TargetKinds;
+pub use self::validating_policy::ValidatingPolicy;
+pub use self::values::Values;
+
+use self::context::{EvalContext, NoClusterData};
+use self::matching::{MatchInputs, ResourceIdentity};
+use self::policy::Rule;
 
 /// A rule's result on a resource, as Kyverno names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RuleStatus {
+    /// `pass`: the resource satisfies the rule.
     Pass,
+    /// `fail`: the resource violates the rule.
     Fail,
+    /// `warn`: a finding that is not a failure (polscan's notes on exception
+    /// annotations; reports show an unscored policy's failures so).
     Warn,
+    /// `error`: the rule could not be evaluated (a context entry, precondition
+    /// or expression failed).
     Error,
+    /// `skip`: the rule did not apply (preconditions not met, an exception
+    /// excused the resource, a CEL policy's `matchConditions` were false, no
+    /// binding selects the resource).
     Skip,
 }
 
 impl RuleStatus {
+    /// The lowercase name Kyverno's reports use (`pass`, `fail`, `warn`,
+    /// `error`, `skip`).
     pub fn as_str(&self) -> &'static str {
         match self {
             RuleStatus::Pass => "pass",
@@ -68,6 +154,7 @@ impl RuleStatus {
         }
     }
 
+    /// Reads a status name in any case; `None` for anything else.
     pub fn parse(text: &str) -> Option<RuleStatus> {
         match text.to_ascii_lowercase().as_str() {
             "pass" => Some(RuleStatus::Pass),
@@ -90,14 +177,20 @@ impl fmt::Display for RuleStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceRef {
+    /// `apiVersion` (`v1`, `apps/v1`).
     pub api_version: String,
+    /// `kind`.
     pub kind: String,
+    /// `metadata.namespace`; empty for cluster-scoped resources.
     pub namespace: String,
+    /// `metadata.name`.
     pub name: String,
+    /// `metadata.uid`; empty when unset (as in files).
     pub uid: String,
 }
 
 impl ResourceRef {
+    /// The identity of a resource document; missing fields are empty.
     pub fn from_resource(resource: &Value) -> ResourceRef {
         let text = |pointer: &str| {
             resource
@@ -129,11 +222,18 @@ impl fmt::Display for ResourceRef {
 /// One rule's result.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleResult {
+    /// The rule's name as Kyverno reports it (rules its autogen generates keep
+    /// their `autogen-` or `autogen-cronjob-` prefix).
     pub rule: String,
+    /// The verdict.
     pub status: RuleStatus,
+    /// The message Kyverno gives with the verdict.
     pub message: String,
     /// The rule's `validate.failureAction`, else the policy's action.
     pub action: String,
+    /// Result properties as Kyverno's reports carry them (the rule's
+    /// `reportProperties`, podSecurity's `controls`, the `exceptions` that
+    /// excused it, ...).
     pub properties: BTreeMap<String, String>,
     /// Why a `skip` was given, where a consumer treats reasons apart.
     pub skip_reason: Option<SkipReason>,
@@ -145,6 +245,7 @@ pub struct RuleResult {
 /// Why a result is `skip`, where it matters downstream (Kyverno's
 /// `engineapi.SkipReason`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SkipReason {
     /// A CEL policy's `matchConditions` were false. Kyverno ≥ 1.19 leaves
     /// these out of background-scan reports (`filterMatchConditionSkips`,
@@ -154,18 +255,18 @@ pub enum SkipReason {
 
 /// A rule's verdict on one resource.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RuleOutcome {
-    pub status: RuleStatus,
-    pub message: String,
+pub(crate) struct RuleOutcome {
+    pub(crate) status: RuleStatus,
+    pub(crate) message: String,
     /// Result properties the rule type adds (podSecurity's `controls`, ...).
-    pub properties: BTreeMap<String, String>,
+    pub(crate) properties: BTreeMap<String, String>,
     /// Decided before Kyverno looks at PolicyExceptions (a context load or
     /// precondition error, pkg/engine/engine.go): no exception changes it.
-    pub before_exceptions: bool,
+    pub(crate) before_exceptions: bool,
 }
 
 impl RuleOutcome {
-    pub fn new(status: RuleStatus, message: impl Into<String>) -> RuleOutcome {
+    pub(crate) fn new(status: RuleStatus, message: impl Into<String>) -> RuleOutcome {
         RuleOutcome {
             status,
             message: message.into(),
@@ -175,7 +276,7 @@ impl RuleOutcome {
     }
 
     /// Marks the outcome as decided before exceptions apply.
-    pub fn before_exceptions(mut self) -> RuleOutcome {
+    pub(crate) fn before_exceptions(mut self) -> RuleOutcome {
         self.before_exceptions = true;
         self
     }
@@ -185,20 +286,19 @@ impl RuleOutcome {
 /// no rule matched; the Kyverno CLI's test semantics depend on that.
 #[derive(Debug, Clone)]
 pub struct PolicyResponse {
+    /// The policy that gave the results.
     pub policy: Arc<PolicyMeta>,
+    /// The resource evaluated.
     pub resource: ResourceRef,
+    /// The results, in rule order.
     pub rules: Vec<RuleResult>,
-}
-
-/// The requester, for `userInfo` match blocks and `request.userInfo`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Requester {
-    pub info: RequestInfo,
 }
 
 /// What the engine needs besides the resource.
 #[derive(Clone, Default)]
 pub struct Environment {
+    /// A Kyverno CLI values file (global, policy, rule and resource values,
+    /// namespace selectors, subresources); empty for a cluster scan.
     pub values: Values,
     /// Labels of each namespace, by name, for `namespaceSelector`.
     pub namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
@@ -211,14 +311,16 @@ pub struct Environment {
     pub now: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// How an [`Engine`] evaluates: which policies run, how kinds match and which
+/// resources Kyverno's filters leave alone. The default evaluates every policy,
+/// matches exact versions and filters nothing.
 #[derive(Debug, Clone, Default)]
 pub struct EngineOptions {
     /// Audit mode: policies with `background: false` are not evaluated.
     pub background_only: bool,
     /// Kind selectors and resource rules match every served version of a
-    /// kind, as admission with `matchPolicy: Equivalent` does (see
-    /// [`matching::ResourceIdentity::equivalent_versions`]); for cluster
-    /// scans.
+    /// kind, as admission with `matchPolicy: Equivalent` does; for cluster
+    /// scans, where a kind is listed at one version only.
     pub equivalent_versions: bool,
     /// The engine holds every policy of the environment (an audit's policy
     /// files, a cluster scan that read and loaded every policy): an
@@ -257,6 +359,10 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// An engine for these Kyverno ClusterPolicies and Policies (autogen
+    /// applied once each), with no other policy kind, no exception and no
+    /// cluster data: the `with_*` methods add them, and
+    /// [`Engine::from_documents`] loads every kind from documents.
     pub fn new(policies: Vec<Policy>, options: EngineOptions) -> Engine {
         let rules = policies
             .iter()
@@ -343,17 +449,20 @@ impl Engine {
         self
     }
 
+    /// Sets what answers context entries, API calls and CEL resource and image
+    /// lookups; without it nothing does, as for the Kyverno CLI without a
+    /// cluster.
     pub fn with_cluster_data(mut self, cluster: Arc<dyn ClusterData>) -> Engine {
         self.cluster = cluster;
         self
     }
 
+    /// The Kyverno ClusterPolicies and Policies, in load order
+    /// ([`Engine::policy_metas`] lists every kind).
     pub fn policies(&self) -> &[Arc<Policy>] {
         &self.policies
     }
 
-    /// The report name (`namespace/name` for namespaced kinds) of every
-    /// policy this engine evaluates, of every kind.
     /// Every policy this engine evaluates (Kyverno's, CEL and
     /// ValidatingAdmissionPolicies), in load order.
     pub fn policy_metas(&self) -> Vec<Arc<PolicyMeta>> {
@@ -365,6 +474,8 @@ impl Engine {
             .collect()
     }
 
+    /// The report name (`namespace/name` for namespaced kinds) of every
+    /// policy this engine evaluates, of every kind.
     pub fn policy_names(&self) -> std::collections::BTreeSet<String> {
         self.metas
             .iter()

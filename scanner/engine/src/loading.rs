@@ -36,15 +36,16 @@ pub struct LoadProblem {
 /// Policies of every kind parsed from documents, ready to become an
 /// [`Engine`], and the problems met on the way, in document order.
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct LoadedPolicies {
     /// Kyverno `ClusterPolicy` and `Policy`.
     pub policies: Vec<Policy>,
     /// Kyverno `ValidatingPolicy` and `NamespacedValidatingPolicy`.
-    pub validating: Vec<ValidatingPolicy>,
+    pub(crate) validating: Vec<ValidatingPolicy>,
     /// Kubernetes `ValidatingAdmissionPolicy`, not yet bound.
-    pub admission: Vec<AdmissionPolicy>,
+    pub(crate) admission: Vec<AdmissionPolicy>,
     /// Kubernetes `ValidatingAdmissionPolicyBinding`.
-    pub bindings: Vec<Binding>,
+    pub(crate) bindings: Vec<Binding>,
     /// Kyverno `PolicyException` (kyverno.io).
     pub exceptions: Vec<PolicyException>,
     /// Kyverno CEL `PolicyException` (policies.kyverno.io).

@@ -7,54 +7,59 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-pub use crate::label_selector::selector_matches;
+pub(crate) use crate::label_selector::selector_matches;
 use crate::policy::{MatchResources, ResourceDescription, ResourceFilter, Subject, UserInfoFilter};
 use crate::value_types::wildcard;
 
 /// Who made the request. Background scans have none (all fields empty).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestInfo {
+    /// `userInfo.username`.
     pub username: String,
+    /// `userInfo.groups`.
     pub groups: Vec<String>,
+    /// The Roles bound to the requester (Kyverno's `roles`, for `match.roles`).
     pub roles: Vec<String>,
+    /// The ClusterRoles bound to the requester (Kyverno's `clusterRoles`, for
+    /// `match.clusterRoles`).
     pub cluster_roles: Vec<String>,
 }
 
 impl RequestInfo {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self == &RequestInfo::default()
     }
 }
 
 /// The parts of a resource that matching looks at.
 #[derive(Debug, Clone, Default)]
-pub struct ResourceIdentity {
-    pub group: String,
-    pub version: String,
-    pub kind: String,
-    pub subresource: String,
-    pub name: String,
-    pub namespace: String,
-    pub labels: BTreeMap<String, String>,
-    pub annotations: BTreeMap<String, String>,
+pub(crate) struct ResourceIdentity {
+    pub(crate) group: String,
+    pub(crate) version: String,
+    pub(crate) kind: String,
+    pub(crate) subresource: String,
+    pub(crate) name: String,
+    pub(crate) namespace: String,
+    pub(crate) labels: BTreeMap<String, String>,
+    pub(crate) annotations: BTreeMap<String, String>,
     /// Match the kind in any version, as admission does for webhooks and
     /// policies with `matchPolicy: Equivalent` (Kyverno's webhooks and
     /// ValidatingAdmissionPolicies default to it): the API server converts
     /// a `batch/v1beta1` CronJob to the `batch/v1` a policy names before it
     /// is evaluated. A cluster scan lists each kind in one served version,
     /// so it sets this; the Kyverno CLI's file semantics leave it unset.
-    pub equivalent_versions: bool,
+    pub(crate) equivalent_versions: bool,
 }
 
 impl ResourceIdentity {
     /// Whether a selector's version admits this resource's version.
-    pub fn version_matches(&self, pattern: &str) -> bool {
+    pub(crate) fn version_matches(&self, pattern: &str) -> bool {
         self.equivalent_versions || wildcard::matches(pattern, &self.version)
     }
 }
 
 impl ResourceIdentity {
-    pub fn from_resource(resource: &Value) -> ResourceIdentity {
+    pub(crate) fn from_resource(resource: &Value) -> ResourceIdentity {
         let text = |pointer: &str| {
             resource
                 .pointer(pointer)
@@ -83,6 +88,8 @@ impl ResourceIdentity {
     }
 }
 
+/// The entries of a JSON object (labels, annotations) as strings: a string is
+/// kept, another value is written as JSON text; no object gives an empty map.
 pub fn string_map(value: Option<&Value>) -> BTreeMap<String, String> {
     value
         .and_then(Value::as_object)
@@ -102,17 +109,17 @@ pub fn string_map(value: Option<&Value>) -> BTreeMap<String, String> {
 
 /// Everything besides the resource that matching needs.
 #[derive(Debug, Clone, Copy)]
-pub struct MatchInputs<'a> {
-    pub namespace_labels: &'a BTreeMap<String, String>,
-    pub request: &'a RequestInfo,
-    pub operation: &'a str,
+pub(crate) struct MatchInputs<'a> {
+    pub(crate) namespace_labels: &'a BTreeMap<String, String>,
+    pub(crate) request: &'a RequestInfo,
+    pub(crate) operation: &'a str,
     /// Namespace of a namespaced `Policy`; it only applies inside it.
-    pub policy_namespace: Option<&'a str>,
+    pub(crate) policy_namespace: Option<&'a str>,
 }
 
 /// Kyverno's `MatchesResourceDescription`: `Ok(())` when the rule applies,
 /// otherwise the reasons it does not.
-pub fn rule_matches(
+pub(crate) fn rule_matches(
     match_block: &MatchResources,
     exclude_block: Option<&MatchResources>,
     resource: &ResourceIdentity,
@@ -301,7 +308,7 @@ fn condition_block(
 }
 
 /// Kyverno's `ParseKindSelector`: (group, version, kind, subresource).
-pub fn parse_kind_selector(selector: &str) -> (String, String, String, String) {
+pub(crate) fn parse_kind_selector(selector: &str) -> (String, String, String, String) {
     let (group, version, kind, subresource) = kind_selector_parts(selector);
     (
         group.to_string(),

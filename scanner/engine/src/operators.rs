@@ -12,13 +12,13 @@ use crate::value_types::quantity::Quantity;
 use crate::value_types::wildcard;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
-pub enum OperatorError {
+pub(crate) enum OperatorError {
     #[error("unknown condition operator {0:?}")]
     UnknownOperator(String),
 }
 
 /// Evaluates `key <operator> value`.
-pub fn evaluate(operator: &str, key: &Value, value: &Value) -> Result<bool, OperatorError> {
+pub(crate) fn evaluate(operator: &str, key: &Value, value: &Value) -> Result<bool, OperatorError> {
     let op = operator.to_ascii_lowercase();
     Ok(match op.as_str() {
         "equal" | "equals" => equals(key, value),
@@ -41,7 +41,7 @@ pub fn evaluate(operator: &str, key: &Value, value: &Value) -> Result<bool, Oper
 }
 
 /// Go's `fmt.Sprint` of a JSON value.
-pub fn go_sprint(value: &Value) -> String {
+pub(crate) fn go_sprint(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         Value::Number(n) => format_float(n.as_f64().unwrap_or_default()),
@@ -64,7 +64,7 @@ pub fn go_sprint(value: &Value) -> String {
 }
 
 /// A float as Go's `%v` prints it (integers without a fraction).
-pub fn format_float(value: f64) -> String {
+pub(crate) fn format_float(value: f64) -> String {
     if value.fract() == 0.0 && value.abs() < 1e21 {
         format!("{}", value as i64)
     } else {

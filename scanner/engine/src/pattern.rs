@@ -71,12 +71,12 @@ fn operator_of(pattern: &str) -> Operator {
 }
 
 /// True when a string is a Kyverno range pattern such as `1-10` or `1Mi-1Gi`.
-pub fn is_in_range_pattern(text: &str) -> bool {
+pub(crate) fn is_in_range_pattern(text: &str) -> bool {
     operator_of(text) == Operator::InRange
 }
 
 /// Does a resource value satisfy a scalar (or map) pattern value?
-pub fn value_matches(value: &Value, pattern: &Value) -> bool {
+pub(crate) fn value_matches(value: &Value, pattern: &Value) -> bool {
     match pattern {
         Value::Bool(p) => value.as_bool() == Some(*p),
         Value::Number(p) => {

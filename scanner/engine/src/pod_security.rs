@@ -28,34 +28,34 @@ use crate::value_types::{images, wildcard};
 /// A rule's `validate.podSecurity` block (Kyverno's `kyvernov1.PodSecurity`).
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub struct PodSecurity {
+pub(crate) struct PodSecurity {
     #[serde(default)]
-    pub level: String,
+    pub(crate) level: String,
     #[serde(default)]
-    pub version: Option<String>,
+    pub(crate) version: Option<String>,
     #[serde(default)]
-    pub exclude: Vec<Exclusion>,
+    pub(crate) exclude: Vec<Exclusion>,
 }
 
 /// One `exclude` entry of a rule, or one `podSecurity` entry of a
 /// PolicyException (Kyverno's `kyvernov1.PodSecurityStandard`).
 #[derive(Debug, Clone, Deserialize, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct Exclusion {
+pub(crate) struct Exclusion {
     #[serde(default)]
-    pub control_name: String,
+    pub(crate) control_name: String,
     #[serde(default)]
-    pub images: Vec<String>,
+    pub(crate) images: Vec<String>,
     #[serde(default)]
-    pub restricted_field: Option<String>,
+    pub(crate) restricted_field: Option<String>,
     #[serde(default)]
-    pub values: Vec<String>,
+    pub(crate) values: Vec<String>,
 }
 
 /// Why a podSecurity rule could not be evaluated; the text is Kyverno's
 /// `RuleError` message for it.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum PssError {
+pub(crate) enum PssError {
     #[error("Error while getting new resource: could not find correct resource type")]
     NotAPod,
     #[error("failed to parse pod security api version: must be \"latest\" or \"v1.x\"")]
@@ -64,7 +64,7 @@ pub enum PssError {
 
 /// A field error's value, as pod-security-admission gives it (`BadValue`).
 #[derive(Debug, Clone, PartialEq)]
-pub enum BadValue {
+pub(crate) enum BadValue {
     Str(String),
     Bool(bool),
     Int(i64),
@@ -73,30 +73,30 @@ pub enum BadValue {
 
 /// `field.ErrorTypeForbidden` or `field.ErrorTypeRequired`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorType {
+pub(crate) enum ErrorType {
     Forbidden,
     Required,
 }
 
 /// One `field.Error` of a failed check.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FieldError {
-    pub error_type: ErrorType,
+pub(crate) struct FieldError {
+    pub(crate) error_type: ErrorType,
     /// e.g. `spec.containers[0].securityContext.privileged`
-    pub field: String,
-    pub bad_value: BadValue,
+    pub(crate) field: String,
+    pub(crate) bad_value: BadValue,
 }
 
 /// A failed check (Kyverno's `pssutils.PSSCheckResult`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct CheckResult {
-    pub id: &'static str,
-    pub forbidden_reason: String,
-    pub forbidden_detail: String,
+pub(crate) struct CheckResult {
+    pub(crate) id: &'static str,
+    pub(crate) forbidden_reason: String,
+    pub(crate) forbidden_detail: String,
     /// `None` for checks that give no field errors.
-    pub errors: Option<Vec<FieldError>>,
+    pub(crate) errors: Option<Vec<FieldError>>,
     /// Images of the containers the detail names (`addImages`).
-    pub images: Option<Vec<String>>,
+    pub(crate) images: Option<Vec<String>>,
 }
 
 /// Kyverno's control names and the check IDs they cover
@@ -144,7 +144,7 @@ fn control_name(id: &str) -> &'static str {
 
 /// A pod-security-admission version: `latest`, or `v1.<minor>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Version {
+pub(crate) struct Version {
     minor: u32,
     latest: bool,
 }
@@ -157,7 +157,7 @@ impl Version {
 
     /// `pss.ParseVersion`: empty and `latest` are the latest version,
     /// otherwise `^v1\.([0-9]|[1-9][0-9]*)$`.
-    pub fn parse(text: &str) -> Result<Version, PssError> {
+    pub(crate) fn parse(text: &str) -> Result<Version, PssError> {
         if text.is_empty() || text == "latest" {
             return Ok(Version::LATEST);
         }
@@ -181,14 +181,14 @@ impl Version {
 
 /// The Pod a check sees: its metadata and spec.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Pod {
+pub(crate) struct Pod {
     metadata: Value,
     spec: Value,
 }
 
 /// Kyverno's `getSpec` (validate_pss.go): Pods, the six template
 /// controllers, and CronJobs (whose metadata is the job template's).
-pub fn pod_of(resource: &Value) -> Result<Pod, PssError> {
+pub(crate) fn pod_of(resource: &Value) -> Result<Pod, PssError> {
     let kind = resource.get("kind").and_then(Value::as_str).unwrap_or("");
     let (metadata, spec) = match kind {
         "DaemonSet"
@@ -352,7 +352,7 @@ const CHECKS: &[Check] = &[
 /// leaves the restricted checks out; Kyverno treats any other level as
 /// restricted), each at the newest version not newer than `version` (the
 /// oldest when all are newer).
-pub fn evaluate_pod(level: &str, version: Version, pod: &Pod) -> Vec<CheckResult> {
+pub(crate) fn evaluate_pod(level: &str, version: Version, pod: &Pod) -> Vec<CheckResult> {
     let mut out = Vec::new();
     for check in CHECKS {
         if level == "baseline" && check.restricted {
@@ -1678,7 +1678,7 @@ fn exclusion_pod(exclusion: &Exclusion, pod: &Pod) -> (Pod, bool) {
 /// `values`, if set), the first remaining error of the same starred field
 /// (and, for container fields, the same container name); checks left
 /// without errors pass.
-pub fn apply_exclusions(
+pub(crate) fn apply_exclusions(
     level: &str,
     version: Version,
     exclusions: &[Exclusion],
@@ -1757,17 +1757,20 @@ pub fn apply_exclusions(
 /// A podSecurity rule evaluated on one resource (Kyverno's
 /// `pss.EvaluatePod` with the rule's own exclusions).
 #[derive(Debug, Clone)]
-pub struct Evaluation {
+pub(crate) struct Evaluation {
     level: String,
     version_text: String,
     version: Version,
     pod: Pod,
     /// The checks that still fail.
-    pub checks: Vec<CheckResult>,
+    pub(crate) checks: Vec<CheckResult>,
 }
 
 /// Evaluates a rule's `podSecurity` block against a resource.
-pub fn evaluate_rule(settings: &PodSecurity, resource: &Value) -> Result<Evaluation, PssError> {
+pub(crate) fn evaluate_rule(
+    settings: &PodSecurity,
+    resource: &Value,
+) -> Result<Evaluation, PssError> {
     let pod = pod_of(resource)?;
     let version_text = settings.version.clone().unwrap_or_default();
     let version = Version::parse(&version_text)?;
@@ -1801,12 +1804,12 @@ struct Control<'a> {
 
 impl Evaluation {
     /// Whether no check fails.
-    pub fn allowed(&self) -> bool {
+    pub(crate) fn allowed(&self) -> bool {
         self.checks.is_empty()
     }
 
     /// Applies more exclusions (a PolicyException's `podSecurity`).
-    pub fn exclude(&mut self, exclusions: &[Exclusion]) {
+    pub(crate) fn exclude(&mut self, exclusions: &[Exclusion]) {
         if exclusions.is_empty() {
             return;
         }
@@ -1819,7 +1822,11 @@ impl Evaluation {
     /// `controlsJSON`); fields are named as in the resource (`convertChecks`)
     /// and each check carries the images of the containers it names
     /// (`addImages`).
-    pub fn failure(&self, rule: &str, resource: &Value) -> (String, BTreeMap<String, String>) {
+    pub(crate) fn failure(
+        &self,
+        rule: &str,
+        resource: &Value,
+    ) -> (String, BTreeMap<String, String>) {
         let kind = resource.get("kind").and_then(Value::as_str).unwrap_or("");
         let infos = images::images_variable(resource).unwrap_or(Value::Null);
         let mut checks = self.checks.clone();
@@ -1870,7 +1877,7 @@ impl Evaluation {
 
 /// The properties [`Evaluation::failure`] sets, to drop from a result that
 /// no longer fails.
-pub const PROPERTIES: [&str; 4] = ["standard", "version", "controls", "controlsJSON"];
+pub(crate) const PROPERTIES: [&str; 4] = ["standard", "version", "controls", "controlsJSON"];
 
 /// validate_pss.go `convertChecks`: a controller's fields are under its
 /// template; `metadata` becomes `spec.template.metadata` for every kind.
@@ -1934,7 +1941,7 @@ fn error_text(error: &FieldError) -> String {
 }
 
 /// Kyverno's `pss.FormatChecksPrint`.
-pub fn format_checks(checks: &[CheckResult]) -> String {
+pub(crate) fn format_checks(checks: &[CheckResult]) -> String {
     let mut out = String::new();
     for check in checks {
         out.push_str(&format!(

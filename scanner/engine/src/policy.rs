@@ -16,23 +16,34 @@ use crate::label_selector::LabelSelector;
 /// Why a document is not a usable Kyverno policy; names the field path.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
 pub enum PolicyError {
+    /// The document is not of the kind asked for.
     #[error("{policy}: not a Kyverno policy (apiVersion {api_version:?}, kind {kind:?})")]
     NotAPolicy {
+        /// The document's `metadata.name` (`<unnamed>` when unset).
         policy: String,
+        /// The document's `apiVersion`.
         api_version: String,
+        /// The document's `kind`.
         kind: String,
     },
+    /// A field has the wrong shape, or a required one is missing.
     #[error("{policy}: invalid field {path}: {message}")]
     InvalidField {
+        /// The policy's name (`PolicyException <name>` for an exception).
         policy: String,
+        /// Where: the field's path from the document's root
+        /// (`spec.rules[0].validate`).
         path: String,
+        /// What is wrong with it.
         message: String,
     },
     /// Refused by the checks the Kyverno CLI runs (schema, policy
     /// validation, CEL compilation); the stage says how the CLI reacts.
     #[error("{policy}: {} error: {source}", source.stage.as_str())]
     Rejected {
+        /// The policy's name.
         policy: String,
+        /// What the checks found, and at which stage.
         #[source]
         source: super::policy_validation::Rejection,
     },
@@ -49,13 +60,17 @@ impl PolicyError {
     }
 }
 
+/// The two kinds of Kyverno policy (kyverno.io).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PolicyKind {
+    /// `ClusterPolicy`: cluster-wide.
     ClusterPolicy,
+    /// `Policy`: applies only in its own namespace.
     Policy,
 }
 
 impl PolicyKind {
+    /// The kind as a document spells it.
     pub fn as_str(&self) -> &'static str {
         match self {
             PolicyKind::ClusterPolicy => "ClusterPolicy",
@@ -67,21 +82,31 @@ impl PolicyKind {
 /// A Kyverno policy ready for the engine.
 #[derive(Debug, Clone)]
 pub struct Policy {
+    /// `kind`.
     pub kind: PolicyKind,
+    /// `metadata.name`.
     pub name: String,
     /// Set for namespaced `Policy` objects: they only apply in their namespace.
     pub namespace: Option<String>,
+    /// `metadata.annotations` (severity, category, title: the `ANNOTATION_*`
+    /// keys).
     pub annotations: BTreeMap<String, String>,
+    /// `spec`, parsed.
     pub spec: PolicySpec,
     /// The rules exactly as written, for autogen.
-    pub raw_rules: Vec<Value>,
+    pub(crate) raw_rules: Vec<Value>,
 }
 
+/// A Kyverno policy's `spec` (kyverno.io/v1 `Spec`), as far as validation reads
+/// it.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicySpec {
+    /// `rules`, as written (the engine applies autogen).
     #[serde(default)]
     pub rules: Vec<Rule>,
+    /// `validationFailureAction` (deprecated in Kyverno for each rule's
+    /// `failureAction`): `Audit` or `Enforce`; unset is Audit.
     #[serde(default)]
     pub validation_failure_action: Option<String>,
     /// Deprecated in Kyverno but honoured: per-namespace actions for every
@@ -89,62 +114,66 @@ pub struct PolicySpec {
     #[serde(default)]
     pub validation_failure_action_overrides: Vec<FailureActionOverride>,
     #[serde(default)]
-    pub background: Option<bool>,
+    pub(crate) background: Option<bool>,
     /// Admission processing (`spec.admission`, on by default).
     #[serde(default)]
-    pub admission: Option<bool>,
+    pub(crate) admission: Option<bool>,
     #[serde(default)]
-    pub apply_rules: Option<String>,
+    pub(crate) apply_rules: Option<String>,
 }
 
+/// One rule of a Kyverno policy (kyverno.io/v1 `Rule`).
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct Rule {
-    pub name: String,
+    pub(crate) name: String,
     #[serde(default, rename = "match")]
-    pub match_resources: MatchResources,
+    pub(crate) match_resources: MatchResources,
     #[serde(default)]
-    pub exclude: Option<MatchResources>,
+    pub(crate) exclude: Option<MatchResources>,
     #[serde(default)]
-    pub context: Vec<ContextEntry>,
+    pub(crate) context: Vec<ContextEntry>,
     #[serde(default)]
-    pub preconditions: Option<Value>,
+    pub(crate) preconditions: Option<Value>,
     /// CEL match conditions (`name`, `expression`) evaluated before the rule.
     #[serde(default)]
-    pub cel_preconditions: Vec<super::cel::CelVariable>,
+    pub(crate) cel_preconditions: Vec<super::cel::CelVariable>,
+    /// `validate`; `None` for mutate, generate and verifyImages rules, which
+    /// polscan does not evaluate.
     #[serde(default)]
     pub validate: Option<Validation>,
     #[serde(default)]
-    pub mutate: Option<Value>,
+    pub(crate) mutate: Option<Value>,
     #[serde(default)]
-    pub generate: Option<Value>,
+    pub(crate) generate: Option<Value>,
+    /// `verifyImages`, as written: polscan does not evaluate it.
     #[serde(default)]
     pub verify_images: Option<Value>,
     #[serde(default)]
-    pub report_properties: BTreeMap<String, String>,
+    pub(crate) report_properties: BTreeMap<String, String>,
 }
 
 impl Rule {
-    pub fn has_validate(&self) -> bool {
+    pub(crate) fn has_validate(&self) -> bool {
         self.validate.is_some()
     }
 }
 
 #[derive(Debug, Clone, Deserialize, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct MatchResources {
+pub(crate) struct MatchResources {
     #[serde(default)]
-    pub any: Vec<ResourceFilter>,
+    pub(crate) any: Vec<ResourceFilter>,
     #[serde(default)]
-    pub all: Vec<ResourceFilter>,
+    pub(crate) all: Vec<ResourceFilter>,
     #[serde(default)]
-    pub resources: ResourceDescription,
+    pub(crate) resources: ResourceDescription,
     #[serde(default, flatten)]
-    pub user_info: UserInfoFilter,
+    pub(crate) user_info: UserInfoFilter,
 }
 
 impl MatchResources {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.any.is_empty()
             && self.all.is_empty()
             && self.resources.is_empty()
@@ -152,7 +181,7 @@ impl MatchResources {
     }
 
     /// Every kind named anywhere in the block (Kyverno's `GetKinds`).
-    pub fn kinds(&self) -> Vec<String> {
+    pub(crate) fn kinds(&self) -> Vec<String> {
         let mut kinds = self.resources.kinds.clone();
         for filter in self.all.iter().chain(self.any.iter()) {
             kinds.extend(filter.resources.kinds.iter().cloned());
@@ -163,87 +192,91 @@ impl MatchResources {
 
 #[derive(Debug, Clone, Deserialize, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct ResourceFilter {
+pub(crate) struct ResourceFilter {
     #[serde(default)]
-    pub resources: ResourceDescription,
+    pub(crate) resources: ResourceDescription,
     #[serde(default, flatten)]
-    pub user_info: UserInfoFilter,
+    pub(crate) user_info: UserInfoFilter,
 }
 
 #[derive(Debug, Clone, Deserialize, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct ResourceDescription {
+pub(crate) struct ResourceDescription {
     #[serde(default)]
-    pub kinds: Vec<String>,
+    pub(crate) kinds: Vec<String>,
     #[serde(default)]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     #[serde(default)]
-    pub names: Vec<String>,
+    pub(crate) names: Vec<String>,
     #[serde(default)]
-    pub namespaces: Vec<String>,
+    pub(crate) namespaces: Vec<String>,
     #[serde(default)]
-    pub annotations: BTreeMap<String, String>,
+    pub(crate) annotations: BTreeMap<String, String>,
     #[serde(default)]
-    pub selector: Option<LabelSelector>,
+    pub(crate) selector: Option<LabelSelector>,
     #[serde(default)]
-    pub namespace_selector: Option<LabelSelector>,
+    pub(crate) namespace_selector: Option<LabelSelector>,
     #[serde(default)]
-    pub operations: Vec<String>,
+    pub(crate) operations: Vec<String>,
 }
 
 impl ResourceDescription {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self == &ResourceDescription::default()
     }
 }
 
 #[derive(Debug, Clone, Deserialize, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct UserInfoFilter {
+pub(crate) struct UserInfoFilter {
     #[serde(default)]
-    pub roles: Vec<String>,
+    pub(crate) roles: Vec<String>,
     #[serde(default)]
-    pub cluster_roles: Vec<String>,
+    pub(crate) cluster_roles: Vec<String>,
     #[serde(default)]
-    pub subjects: Vec<Subject>,
+    pub(crate) subjects: Vec<Subject>,
 }
 
 impl UserInfoFilter {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.roles.is_empty() && self.cluster_roles.is_empty() && self.subjects.is_empty()
     }
 }
 
 #[derive(Debug, Clone, Deserialize, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct Subject {
-    pub kind: String,
-    pub name: String,
+pub(crate) struct Subject {
+    pub(crate) kind: String,
+    pub(crate) name: String,
     #[serde(default)]
-    pub namespace: Option<String>,
+    pub(crate) namespace: Option<String>,
 }
 
+/// A rule's `validate`: one of `pattern`, `anyPattern`, `deny`, `foreach`,
+/// `podSecurity`, `cel` or `manifests`, with the rule's message and action.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct Validation {
     #[serde(default)]
-    pub message: Option<String>,
+    pub(crate) message: Option<String>,
     #[serde(default)]
-    pub pattern: Option<Value>,
+    pub(crate) pattern: Option<Value>,
     #[serde(default)]
-    pub any_pattern: Option<Value>,
+    pub(crate) any_pattern: Option<Value>,
     #[serde(default)]
-    pub deny: Option<Deny>,
+    pub(crate) deny: Option<Deny>,
     #[serde(default)]
-    pub foreach: Option<Vec<ForEachValidation>>,
+    pub(crate) foreach: Option<Vec<ForEachValidation>>,
     #[serde(default)]
-    pub pod_security: Option<Value>,
+    pub(crate) pod_security: Option<Value>,
     #[serde(default)]
-    pub cel: Option<super::cel::CelValidation>,
+    pub(crate) cel: Option<super::cel::CelValidation>,
     #[serde(default)]
-    pub manifests: Option<Value>,
+    pub(crate) manifests: Option<Value>,
+    /// `failureAction`: `Audit` or `Enforce`; before the policy's own.
     #[serde(default)]
     pub failure_action: Option<String>,
+    /// `failureActionOverrides`: this rule's actions for some namespaces.
     #[serde(default)]
     pub failure_action_overrides: Vec<FailureActionOverride>,
 }
@@ -255,11 +288,11 @@ pub struct Validation {
 #[serde(rename_all = "camelCase")]
 pub struct FailureActionOverride {
     #[serde(default)]
-    pub action: String,
+    pub(crate) action: String,
     #[serde(default)]
-    pub namespaces: Option<Vec<String>>,
+    pub(crate) namespaces: Option<Vec<String>>,
     #[serde(default)]
-    pub namespace_selector: Option<LabelSelector>,
+    pub(crate) namespace_selector: Option<LabelSelector>,
 }
 
 /// Kyverno's spelling of an action (`audit`/`enforce` are deprecated
@@ -301,40 +334,45 @@ pub fn matching_override(
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub struct Deny {
+pub(crate) struct Deny {
     #[serde(default)]
-    pub conditions: Option<Value>,
+    pub(crate) conditions: Option<Value>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub struct ForEachValidation {
+pub(crate) struct ForEachValidation {
     #[serde(default)]
-    pub list: String,
+    pub(crate) list: String,
     #[serde(default)]
-    pub element_scope: Option<bool>,
+    pub(crate) element_scope: Option<bool>,
     #[serde(default)]
-    pub context: Vec<ContextEntry>,
+    pub(crate) context: Vec<ContextEntry>,
     #[serde(default)]
-    pub preconditions: Option<Value>,
+    pub(crate) preconditions: Option<Value>,
     #[serde(default)]
-    pub pattern: Option<Value>,
+    pub(crate) pattern: Option<Value>,
     #[serde(default)]
-    pub any_pattern: Option<Value>,
+    pub(crate) any_pattern: Option<Value>,
     #[serde(default)]
-    pub deny: Option<Deny>,
+    pub(crate) deny: Option<Deny>,
     /// Nested foreach: Kyverno types it as raw JSON.
     #[serde(default)]
-    pub foreach: Option<Vec<ForEachValidation>>,
+    pub(crate) foreach: Option<Vec<ForEachValidation>>,
 }
 
 /// Annotation keys Kyverno reads off a policy.
 pub const ANNOTATION_SEVERITY: &str = "policies.kyverno.io/severity";
+/// The policy's category, which reports copy into each result.
 pub const ANNOTATION_CATEGORY: &str = "policies.kyverno.io/category";
+/// `"false"` makes the policy's failures warnings in reports.
 pub const ANNOTATION_SCORED: &str = "policies.kyverno.io/scored";
+/// The policy's title, for people.
 pub const ANNOTATION_TITLE: &str = "policies.kyverno.io/title";
+/// What the policy asks for and why, for people.
 pub const ANNOTATION_DESCRIPTION: &str = "policies.kyverno.io/description";
-pub const ANNOTATION_AUTOGEN_CONTROLLERS: &str = "pod-policies.kyverno.io/autogen-controllers";
+pub(crate) const ANNOTATION_AUTOGEN_CONTROLLERS: &str =
+    "pod-policies.kyverno.io/autogen-controllers";
 
 impl Policy {
     /// True when the document's apiVersion/kind say it is a Kyverno policy.
@@ -447,7 +485,7 @@ impl Policy {
     }
 
     /// The identity reports and results carry.
-    pub fn meta(&self) -> PolicyMeta {
+    pub(crate) fn meta(&self) -> PolicyMeta {
         PolicyMeta {
             kind: self.kind.as_str().to_string(),
             name: self.name.clone(),
@@ -474,21 +512,30 @@ pub fn process(background: bool, admission: bool) -> &'static str {
 /// What results and reports need to know about any policy kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyMeta {
+    /// `ClusterPolicy`, `Policy`, `ValidatingPolicy`,
+    /// `NamespacedValidatingPolicy` or `ValidatingAdmissionPolicy`.
     pub kind: String,
+    /// `metadata.name`.
     pub name: String,
+    /// The namespace of a namespaced kind (`Policy`,
+    /// `NamespacedValidatingPolicy`); `None` for the others.
     pub namespace: Option<String>,
+    /// `metadata.annotations`.
     pub annotations: BTreeMap<String, String>,
     /// The `process` report property ([`process`]).
     pub process: &'static str,
 }
 
 impl PolicyMeta {
+    /// The severity (`policies.kyverno.io/severity`: `low`, `medium`, `high`,
+    /// ...), as written.
     pub fn severity(&self) -> Option<&str> {
         self.annotations
             .get(ANNOTATION_SEVERITY)
             .map(String::as_str)
     }
 
+    /// The category (`policies.kyverno.io/category`), as written.
     pub fn category(&self) -> Option<&str> {
         self.annotations
             .get(ANNOTATION_CATEGORY)

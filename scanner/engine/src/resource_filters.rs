@@ -78,7 +78,7 @@ impl ResourceFilters {
     /// cluster-scoped one. A Namespace is also filtered by a filter on its
     /// own name as namespace (`[*,kube-system,*]` filters the kube-system
     /// Namespace).
-    pub fn filters(
+    pub(crate) fn filters(
         &self,
         (group, version, kind): (&str, &str, &str),
         subresource: &str,

@@ -13,6 +13,10 @@ use super::matching::selector_matches;
 use crate::kinds;
 use crate::label_selector::LabelSelector;
 
+/// Data given offline instead of a cluster's: the resources and image metadata
+/// of a Kyverno CLI context file (for CEL `resource.Get`/`List` and image
+/// lookups) and the params objects a ValidatingAdmissionPolicy's `paramRef` may
+/// select. It answers the engine as its [`ClusterData`].
 #[derive(Debug, Default, Clone)]
 pub struct SuppliedData {
     /// Objects by (apiVersion, plural resource name).
@@ -65,7 +69,7 @@ impl SuppliedData {
         Ok(data)
     }
 
-    pub fn add_resource(&mut self, resource: Value) -> Result<(), String> {
+    pub(crate) fn add_resource(&mut self, resource: Value) -> Result<(), String> {
         let api_version = text(&resource, "/apiVersion").to_string();
         let kind = text(&resource, "/kind");
         if api_version.is_empty() || kind.is_empty() {
@@ -90,7 +94,7 @@ impl SuppliedData {
     /// Takes the plural resource names a CustomResourceDefinition declares
     /// (`spec.group`, `spec.names.kind`, `spec.names.plural`), for the
     /// objects added after it.
-    pub fn add_crd(&mut self, crd: &Value) {
+    pub(crate) fn add_crd(&mut self, crd: &Value) {
         let group = text(crd, "/spec/group");
         let kind = text(crd, "/spec/names/kind");
         let plural = text(crd, "/spec/names/plural");
@@ -107,12 +111,13 @@ impl SuppliedData {
     }
 
     /// Every object of one (apiVersion, plural resource), in the order given.
-    pub fn objects(&self, api_version: &str, resource: &str) -> &[Value] {
+    pub(crate) fn objects(&self, api_version: &str, resource: &str) -> &[Value] {
         self.resources
             .get(&(api_version.to_string(), resource.to_string()))
             .map_or(&[], Vec::as_slice)
     }
 
+    /// Whether it holds no resource, image or params object.
     pub fn is_empty(&self) -> bool {
         self.resources.is_empty() && self.images.is_empty() && self.params.is_empty()
     }

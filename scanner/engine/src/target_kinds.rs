@@ -23,12 +23,19 @@ const POD_CONTROLLERS: [(&str, &str); 7] = [
 /// A kind as discovery reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiscoveredKind<'a> {
+    /// API group; empty for the core group.
     pub group: &'a str,
+    /// API version (`v1`).
     pub version: &'a str,
+    /// Kind (`Deployment`).
     pub kind: &'a str,
+    /// Plural resource name (`deployments`).
     pub plural: &'a str,
 }
 
+/// The kinds a set of policies can match, so a scan lists only those: Kyverno
+/// kind selectors, CEL policies' resource rules, and the Pod controllers when
+/// some policy targets Pods (Kyverno's autogen extends it to them).
 #[derive(Debug, Clone, Default)]
 pub struct TargetKinds {
     /// Kyverno kind selectors (`Pod`, `apps/v1/Deployment`, `*`, ...).
@@ -40,6 +47,7 @@ pub struct TargetKinds {
 }
 
 impl TargetKinds {
+    /// Adds a Kyverno kind selector (`Pod`, `apps/v1/Deployment`, `*`, ...).
     pub fn add_kyverno_kind(&mut self, selector: &str) {
         self.selectors.push(selector.to_string());
         let (group, _, kind, _) = parse_kind_selector(selector);
@@ -48,7 +56,7 @@ impl TargetKinds {
         }
     }
 
-    pub fn add_resource_rule(&mut self, rule: &ResourceRule) {
+    pub(crate) fn add_resource_rule(&mut self, rule: &ResourceRule) {
         let any = |list: &[String], value: &str| list.iter().any(|i| i == "*" || i == value);
         if any(&rule.api_groups, "")
             && rule
@@ -61,14 +69,14 @@ impl TargetKinds {
         self.resource_rules.push(rule.clone());
     }
 
-    /// True when no policy targets anything.
     /// Adds another set's kinds to this one.
-    pub fn extend(&mut self, other: TargetKinds) {
+    pub(crate) fn extend(&mut self, other: TargetKinds) {
         self.selectors.extend(other.selectors);
         self.resource_rules.extend(other.resource_rules);
         self.pods_targeted |= other.pods_targeted;
     }
 
+    /// True when no policy targets anything.
     pub fn is_empty(&self) -> bool {
         self.selectors.is_empty() && self.resource_rules.is_empty()
     }

@@ -49,8 +49,12 @@ const AUTOGEN_TARGETS: [(&str, &str, bool); 6] = [
     ("cronjobs", "CronJob", true),
 ];
 
+/// A Kyverno `ValidatingPolicy` or `NamespacedValidatingPolicy`
+/// (policies.kyverno.io), parsed and compiled, with Kyverno's autogen to Pod
+/// controllers.
 #[derive(Debug, Clone)]
 pub struct ValidatingPolicy {
+    /// Its identity in results.
     pub meta: PolicyMeta,
     spec: Spec,
     background: bool,
@@ -69,10 +73,15 @@ impl ValidatingPolicy {
         VALIDATING_POLICY_KINDS.contains(&kind)
     }
 
+    /// Whether the document is one ([`DocumentKind::ValidatingPolicy`]).
     pub fn is_validating_policy(document: &Value) -> bool {
         DocumentKind::of(document) == Some(DocumentKind::ValidatingPolicy)
     }
 
+    /// Parses a policy, refusing a document of another kind and what the
+    /// Kyverno CLI refuses to load (schema, policy validation, expressions that
+    /// do not compile). Errors name the policy (`metadata.name`, `<unnamed>`
+    /// when unset).
     pub fn from_document(document: &Value) -> Result<ValidatingPolicy, PolicyError> {
         let name = document
             .pointer("/metadata/name")
@@ -165,7 +174,7 @@ impl ValidatingPolicy {
         self.spec.match_constraints.as_ref()
     }
 
-    pub fn background(&self) -> bool {
+    pub(crate) fn background(&self) -> bool {
         self.background
     }
 
@@ -175,7 +184,7 @@ impl ValidatingPolicy {
     }
 
     /// Audit unless the actions name only Deny, as Kyverno reports it.
-    pub fn action(&self) -> String {
+    pub(crate) fn action(&self) -> String {
         if self.spec.validation_actions.iter().any(|a| a == "Deny") {
             "Deny".into()
         } else {
@@ -184,7 +193,8 @@ impl ValidatingPolicy {
     }
 
     /// Evaluates the policy on a resource; `None` when it does not match.
-    pub fn evaluate(
+    #[cfg(test)]
+    pub(crate) fn evaluate(
         &self,
         facts: &RequestFacts<'_>,
         data: &Arc<dyn ClusterData>,
@@ -198,7 +208,7 @@ impl ValidatingPolicy {
     /// exceptions are checked once the match constraints hold and before
     /// the policy's own `matchConditions`; their conditions are not
     /// rewritten by autogen. The `exceptions` variable is always bound.
-    pub fn evaluate_with_exceptions(
+    pub(crate) fn evaluate_with_exceptions(
         &self,
         facts: &RequestFacts<'_>,
         data: &Arc<dyn ClusterData>,

@@ -9,74 +9,77 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+/// A Kyverno CLI values file (`kind: Values`, cli.kyverno.io): global values,
+/// per-policy, per-rule and per-resource values, namespace labels
+/// (`namespaceSelector`) and objects, and subresource mappings.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct Values {
     #[serde(default)]
-    pub global_values: Map<String, Value>,
+    pub(crate) global_values: Map<String, Value>,
     #[serde(default)]
-    pub policies: Vec<PolicyValues>,
+    pub(crate) policies: Vec<PolicyValues>,
     #[serde(default, rename = "namespaceSelector")]
-    pub namespace_selectors: Vec<NamespaceLabels>,
+    pub(crate) namespace_selectors: Vec<NamespaceLabels>,
     #[serde(default)]
-    pub namespaces: Vec<Value>,
+    pub(crate) namespaces: Vec<Value>,
     #[serde(default)]
-    pub subresources: Vec<SubresourceMapping>,
+    pub(crate) subresources: Vec<SubresourceMapping>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub struct PolicyValues {
-    pub name: String,
+pub(crate) struct PolicyValues {
+    pub(crate) name: String,
     #[serde(default)]
-    pub resources: Vec<ResourceValues>,
+    pub(crate) resources: Vec<ResourceValues>,
     #[serde(default)]
-    pub rules: Vec<RuleValues>,
+    pub(crate) rules: Vec<RuleValues>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub struct ResourceValues {
-    pub name: String,
+pub(crate) struct ResourceValues {
+    pub(crate) name: String,
     #[serde(default)]
-    pub values: Map<String, Value>,
+    pub(crate) values: Map<String, Value>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub struct RuleValues {
-    pub name: String,
+pub(crate) struct RuleValues {
+    pub(crate) name: String,
     #[serde(default)]
-    pub values: Map<String, Value>,
+    pub(crate) values: Map<String, Value>,
     #[serde(default)]
-    pub foreach_values: Map<String, Value>,
+    pub(crate) foreach_values: Map<String, Value>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
-pub struct NamespaceLabels {
-    pub name: String,
+pub(crate) struct NamespaceLabels {
+    pub(crate) name: String,
     #[serde(default)]
-    pub labels: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct SubresourceMapping {
-    pub subresource: ApiResource,
-    pub parent_resource: ApiResource,
+    pub(crate) labels: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub struct ApiResource {
+pub(crate) struct SubresourceMapping {
+    pub(crate) subresource: ApiResource,
+    pub(crate) parent_resource: ApiResource,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ApiResource {
     #[serde(default)]
-    pub name: String,
+    pub(crate) name: String,
     #[serde(default)]
-    pub group: String,
+    pub(crate) group: String,
     #[serde(default)]
-    pub version: String,
+    pub(crate) version: String,
     #[serde(default)]
-    pub kind: String,
+    pub(crate) kind: String,
 }
 
 impl Values {
@@ -88,7 +91,7 @@ impl Values {
 
     /// Global values overlaid with the values for this policy and resource
     /// name, in Kyverno's order; `request.operation` defaults to CREATE.
-    pub fn resource_values(&self, policy: &str, resource_name: &str) -> Map<String, Value> {
+    pub(crate) fn resource_values(&self, policy: &str, resource_name: &str) -> Map<String, Value> {
         let mut out = self.global_values.clone();
         for policy_values in self.policies.iter().filter(|p| p.name == policy) {
             for resource in policy_values
@@ -112,7 +115,7 @@ impl Values {
     /// each `foreachValues` list (the CLI never advances its foreach
     /// element). Kyverno: cmd/cli/kubectl-kyverno/store/store.go
     /// `GetPolicyRule`, store/contextloader.go.
-    pub fn rule_values(&self, policy: &str, rule: &str) -> Option<Map<String, Value>> {
+    pub(crate) fn rule_values(&self, policy: &str, rule: &str) -> Option<Map<String, Value>> {
         // Every values entry of the policy is searched, in order.
         let found = self
             .policies

@@ -23,7 +23,7 @@ static ESCAPED_REFERENCES: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\\\$\(.[^ )]*\)").expect("escaped reference regex"));
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
-pub enum SubstitutionError {
+pub(crate) enum SubstitutionError {
     #[error("{0}")]
     Query(QueryError),
     #[error("failed to resolve {variable} at path {path}: {source}")]
@@ -42,7 +42,8 @@ pub enum SubstitutionError {
 
 impl SubstitutionError {
     /// True for Kyverno's NotFoundError (a missing key in a plain path).
-    pub fn is_not_found(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_not_found(&self) -> bool {
         matches!(
             self,
             SubstitutionError::Query(QueryError::NotFound { .. })
@@ -55,7 +56,7 @@ impl SubstitutionError {
 }
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
-pub enum QueryError {
+pub(crate) enum QueryError {
     /// Kyverno's `NotFoundError`: a key missing from an object in a plain path.
     #[error("Unknown key \"{key}\" in path{hint}")]
     NotFound { key: String, hint: String },
@@ -67,7 +68,7 @@ pub enum QueryError {
 /// ([`crate::context::EvalContext`]), which may load deferred context
 /// entries while it answers (hence `&mut`). Substitution knows no more of
 /// the context than this.
-pub trait Lookup {
+pub(crate) trait Lookup {
     /// The value of the JMESPath `expression` over the context.
     ///
     /// # Errors
@@ -77,7 +78,7 @@ pub trait Lookup {
 }
 
 /// True when the string holds at least one `{{ }}` variable.
-pub fn has_variables(text: &str) -> bool {
+pub(crate) fn has_variables(text: &str) -> bool {
     VARIABLES.is_match(text)
 }
 
@@ -95,13 +96,16 @@ fn needs_substitution(value: &Value) -> bool {
 }
 
 /// Substitutes references, then variables, throughout `document`.
-pub fn substitute_all(ctx: &mut dyn Lookup, document: &Value) -> Result<Value, SubstitutionError> {
+pub(crate) fn substitute_all(
+    ctx: &mut dyn Lookup,
+    document: &Value,
+) -> Result<Value, SubstitutionError> {
     substitute_borrowed(ctx, document).map(std::borrow::Cow::into_owned)
 }
 
 /// [`substitute_all`], lending `document` back when it holds nothing to
 /// substitute (most patterns and conditions), instead of a copy.
-pub fn substitute_borrowed<'a>(
+pub(crate) fn substitute_borrowed<'a>(
     ctx: &mut dyn Lookup,
     document: &'a Value,
 ) -> Result<std::borrow::Cow<'a, Value>, SubstitutionError> {

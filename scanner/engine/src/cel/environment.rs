@@ -24,7 +24,7 @@ static ENVIRONMENT: LazyLock<cel::Context<'static>> = LazyLock::new(|| {
     ctx
 });
 
-pub fn shared() -> &'static cel::Context<'static> {
+pub(crate) fn shared() -> &'static cel::Context<'static> {
     &ENVIRONMENT
 }
 

@@ -18,7 +18,7 @@ use kube_cel::cel::{ExecutionError, FunctionContext};
 
 type CelResult = Result<cel::Value, ExecutionError>;
 
-pub fn register(ctx: &mut cel::Context<'_>) {
+pub(crate) fn register(ctx: &mut cel::Context<'_>) {
     ctx.add_function("size", size);
     ctx.add_function("dyn", identity);
     ctx.add_function("format.named", format_named);

@@ -68,7 +68,7 @@ impl Opaque for DataHandle {
 
 /// Binds the library variables of one evaluation that `wanted` names (the
 /// ones its expressions read); `namespace` is a namespaced policy's.
-pub fn bind(
+pub(crate) fn bind(
     ctx: &mut cel::Context<'_>,
     data: &Arc<dyn ClusterData>,
     namespace: Option<&str>,
@@ -89,7 +89,7 @@ pub fn bind(
 /// compiles every policy with its libraries at `Latest()` (1.18), so the
 /// lower-case names (kyverno/sdk extensions/cel/libs/{resource,http,
 /// globalcontext}/lib.go, "from 1.18 on") are always there.
-pub fn register(ctx: &mut cel::Context<'_>) {
+pub(crate) fn register(ctx: &mut cel::Context<'_>) {
     for name in ["Get", "get"] {
         ctx.add_function(name, library_get);
     }

@@ -13,11 +13,11 @@
 mod environment;
 mod kubernetes_fixes;
 mod kyverno_lib;
-pub mod names;
+pub(crate) mod names;
 mod optional;
 mod paths;
 mod program;
-pub mod rule;
+pub(crate) mod rule;
 
 #[cfg(test)]
 mod library_tests;
@@ -33,38 +33,38 @@ use serde_json::Value;
 
 use super::context::ClusterData;
 
-pub use program::Program;
-pub use rule::{preconditions_met, validate, CelValidation};
+pub(crate) use program::Program;
+pub(crate) use rule::{preconditions_met, validate, CelValidation};
 
 /// A validation: a boolean expression with its message.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CelExpression {
-    pub expression: Program,
+pub(crate) struct CelExpression {
+    pub(crate) expression: Program,
     #[serde(default)]
-    pub message: Option<String>,
+    pub(crate) message: Option<String>,
     #[serde(default)]
-    pub message_expression: Option<Program>,
+    pub(crate) message_expression: Option<Program>,
     #[serde(default)]
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
 }
 
 /// A named expression: a variable, a match condition, a precondition.
 #[derive(Debug, Clone, Deserialize)]
-pub struct CelVariable {
+pub(crate) struct CelVariable {
     /// Required for variables and match conditions; Kyverno's
     /// `celPreconditions` accept it empty.
     #[serde(default)]
-    pub name: String,
-    pub expression: Program,
+    pub(crate) name: String,
+    pub(crate) expression: Program,
 }
 
 /// An audit annotation: `key` and the expression giving its value.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AuditAnnotation {
-    pub key: String,
-    pub value_expression: Program,
+pub(crate) struct AuditAnnotation {
+    pub(crate) key: String,
+    pub(crate) value_expression: Program,
 }
 
 /// The names a [`ResourceScope`] binds.
@@ -73,38 +73,38 @@ const RESOURCE_NAMES: [&str; 4] = ["object", "oldObject", "request", "namespaceO
 /// What an expression sees of the resource: the same for every policy of
 /// one kind evaluated on it, so converted to CEL once ([`ResourceScope`]).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct CelInputs {
-    pub object: Value,
-    pub old_object: Value,
-    pub request: Value,
-    pub namespace_object: Value,
+pub(crate) struct CelInputs {
+    pub(crate) object: Value,
+    pub(crate) old_object: Value,
+    pub(crate) request: Value,
+    pub(crate) namespace_object: Value,
 }
 
 /// What one policy evaluation adds to the resource's inputs.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct PolicyInputs<'a> {
+pub(crate) struct PolicyInputs<'a> {
     /// The params object bound as `params`; null when none.
-    pub params: Option<&'a Value>,
+    pub(crate) params: Option<&'a Value>,
     /// The namespace of a namespaced policy (NamespacedValidatingPolicy):
     /// Kyverno then scopes its `resource` library to it and refuses live
     /// `http` calls (kyverno/sdk resource/namespaced_impl.go,
     /// pkg/cel/compiler/http.go).
-    pub policy_namespace: Option<&'a str>,
+    pub(crate) policy_namespace: Option<&'a str>,
     /// The names the policy's expressions read: only those are bound.
     /// None binds every name.
-    pub uses: Option<&'a Uses>,
+    pub(crate) uses: Option<&'a Uses>,
 }
 
 /// The names a policy's expressions read ([`names`]), so that its
 /// activation binds (and, for variables, evaluates) only those.
 #[derive(Debug, Clone, Default)]
-pub struct Uses {
+pub(crate) struct Uses {
     names: HashSet<String>,
 }
 
 impl Uses {
     /// The names any of `programs` reads.
-    pub fn of<'p>(programs: impl IntoIterator<Item = &'p Program>) -> Uses {
+    pub(crate) fn of<'p>(programs: impl IntoIterator<Item = &'p Program>) -> Uses {
         Uses {
             names: programs
                 .into_iter()
@@ -114,7 +114,7 @@ impl Uses {
     }
 
     /// Whether some expression reads `name`.
-    pub fn reads(&self, name: &str) -> bool {
+    pub(crate) fn reads(&self, name: &str) -> bool {
         self.names.contains(name)
     }
 }
@@ -129,7 +129,7 @@ fn read(uses: Option<&Uses>, name: &str) -> bool {
 /// `namespaceObject`. Every [`Activation`] on the resource is a child scope
 /// of it, so the resource is converted once however many policies, rules
 /// and expressions read it.
-pub struct ResourceScope {
+pub(crate) struct ResourceScope {
     inputs: CelInputs,
     ctx: cel::Context<'static>,
     /// Values of variables that read only the resource's inputs, by
@@ -139,7 +139,7 @@ pub struct ResourceScope {
 }
 
 impl ResourceScope {
-    pub fn new(inputs: CelInputs) -> ResourceScope {
+    pub(crate) fn new(inputs: CelInputs) -> ResourceScope {
         let mut ctx = environment::shared().new_inner_scope();
         ctx.add_variable_from_value("object", to_cel(&inputs.object));
         ctx.add_variable_from_value("oldObject", to_cel(&inputs.old_object));
@@ -153,7 +153,7 @@ impl ResourceScope {
     }
 
     /// The JSON the scope was built from.
-    pub fn inputs(&self) -> &CelInputs {
+    pub(crate) fn inputs(&self) -> &CelInputs {
         &self.inputs
     }
 
@@ -200,7 +200,7 @@ fn same_json(a: &Value, b: &Value) -> bool {
 }
 
 /// A [`ResourceScope`] lent by a [`ScopeCache`] or built for one caller.
-pub enum ScopeRef<'c> {
+pub(crate) enum ScopeRef<'c> {
     Shared(&'c ResourceScope),
     Own(Box<ResourceScope>),
 }
@@ -226,7 +226,7 @@ const CACHED_SCOPES: usize = 4;
 /// rule's JSON context, which values files may change per policy or rule,
 /// so a scope is looked up by its inputs rather than assumed.
 #[derive(Default)]
-pub struct ScopeCache {
+pub(crate) struct ScopeCache {
     slots: [OnceCell<ResourceScope>; CACHED_SCOPES],
     /// The scope of a rule context no values file changed, with its
     /// operation: its inputs follow from the resource and the request, so
@@ -238,7 +238,7 @@ impl ScopeCache {
     /// The scope of a rule context that no values change, for `operation`
     /// (`inputs` builds it the first time); `None` when the one cached is
     /// for another operation.
-    pub fn plain(
+    pub(crate) fn plain(
         &self,
         operation: &str,
         inputs: impl FnOnce() -> CelInputs,
@@ -251,7 +251,7 @@ impl ScopeCache {
 
     /// The scope of these inputs: a cached one that holds the same values,
     /// else a new one (cached while there is room).
-    pub fn scope(
+    pub(crate) fn scope(
         &self,
         object: &Value,
         old_object: &Value,
@@ -287,7 +287,7 @@ impl ScopeCache {
 /// JSON to CEL as Kubernetes does it: whole numbers are `int` (serde's
 /// unsigned numbers would otherwise become `uint`, which never equals an
 /// `int` literal), other numbers `double`.
-pub fn to_cel(value: &Value) -> cel::Value {
+pub(crate) fn to_cel(value: &Value) -> cel::Value {
     match value {
         Value::Null => cel::Value::Null,
         Value::Bool(b) => cel::Value::Bool(*b),
@@ -309,7 +309,7 @@ pub fn to_cel(value: &Value) -> cel::Value {
 
 /// CEL to JSON, for messages, audit annotations and tests. Values without a
 /// JSON form (durations, opaque library types) become their display text.
-pub fn to_json(value: &cel::Value) -> Value {
+pub(crate) fn to_json(value: &cel::Value) -> Value {
     use cel::objects::Key;
     match value {
         cel::Value::Null => Value::Null,
@@ -347,7 +347,7 @@ pub fn to_json(value: &cel::Value) -> Value {
 /// One policy evaluation's bindings (`params`, `variables`, Kyverno's
 /// libraries and any more names), a child scope of the resource's
 /// [`ResourceScope`].
-pub struct Activation<'s> {
+pub(crate) struct Activation<'s> {
     scope: &'s ResourceScope,
     ctx: cel::Context<'s>,
     /// Variables whose expression failed, with the error, so a use of one
@@ -357,7 +357,7 @@ pub struct Activation<'s> {
 }
 
 impl<'s> Activation<'s> {
-    pub fn new(
+    pub(crate) fn new(
         scope: &'s ResourceScope,
         data: &Arc<dyn ClusterData>,
         policy: PolicyInputs<'_>,
@@ -390,7 +390,7 @@ impl<'s> Activation<'s> {
     /// that uses it then fails with its error, as in Kubernetes, where
     /// variables are evaluated when first used. With `uses`, a variable no
     /// expression reads is not evaluated (nor could its error be seen).
-    pub fn bind_variables(&mut self, variables: &[CelVariable], uses: Option<&Uses>) {
+    pub(crate) fn bind_variables(&mut self, variables: &[CelVariable], uses: Option<&Uses>) {
         let map_read = read(uses, names::VARIABLES);
         // The map as bound lags behind the variables evaluated.
         let mut map_behind = false;
@@ -452,7 +452,7 @@ impl<'s> Activation<'s> {
 
     /// Binds one more top-level name (Kyverno's `exceptions` for
     /// ValidatingPolicies), as JSON.
-    pub fn bind_value(&mut self, name: &str, value: &Value) {
+    pub(crate) fn bind_value(&mut self, name: &str, value: &Value) {
         self.ctx.add_variable_from_value(name, to_cel(value));
     }
 

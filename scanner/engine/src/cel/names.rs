@@ -19,10 +19,10 @@ use kube_cel::cel::common::ast::{
 };
 
 /// The name of the variables map.
-pub const VARIABLES: &str = "variables";
+pub(crate) const VARIABLES: &str = "variables";
 
 /// The name one variable is bound under.
-pub fn variable_name(name: &str) -> String {
+pub(crate) fn variable_name(name: &str) -> String {
     format!("{VARIABLES}.{name}")
 }
 
@@ -32,7 +32,7 @@ pub fn variable_name(name: &str) -> String {
 /// variables map evaluates a variable to answer it, so a failing variable
 /// fails the test (apiserver `lazy.MapValue`), where a test of a map
 /// without the failed variable would say "absent".
-pub fn rewrite(expr: &mut IdedExpr) {
+pub(crate) fn rewrite(expr: &mut IdedExpr) {
     visit(expr, &mut Vec::new(), &mut |expr, bound| {
         if bound.iter().any(|name| name == VARIABLES) {
             return false;
@@ -124,7 +124,7 @@ fn is_variables(operand: &IdedExpr) -> bool {
 }
 
 /// The names `expr` reads that no enclosing comprehension binds.
-pub fn free_names(expr: &IdedExpr) -> BTreeSet<String> {
+pub(crate) fn free_names(expr: &IdedExpr) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     let mut copy = expr.clone();
     visit(&mut copy, &mut Vec::new(), &mut |expr, bound| {

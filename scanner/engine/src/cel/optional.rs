@@ -10,13 +10,13 @@ use kube_cel::cel::FunctionContext;
 
 /// Rewrites optional selections the `cel` crate mishandles (see
 /// [`optional_select_as_index`]).
-pub fn rewrite(ast: &mut cel::IdedExpr) {
+pub(crate) fn rewrite(ast: &mut cel::IdedExpr) {
     optional_select_as_index(ast);
 }
 
 /// The function optional selections and indexes are rewritten to; not a
 /// name CEL source can spell.
-pub const OPTIONAL_INDEX: &str = "@polscan.optional_index";
+pub(crate) const OPTIONAL_INDEX: &str = "@polscan.optional_index";
 
 /// `x.?f`, `x[?k]` as cel-go evaluates them: an optional `x` is unwrapped
 /// (none stays none); a map gives its entry, a list its element, each as an
@@ -29,7 +29,7 @@ pub const OPTIONAL_INDEX: &str = "@polscan.optional_index";
 /// not the whole operand (`object.spec.?securityContext` used to convert
 /// the Pod spec). Every other operand and key goes through
 /// [`optional_index_values`], in the order arguments are converted.
-pub fn optional_index(ftx: &FunctionContext) -> Result<cel::Value, cel::ExecutionError> {
+pub(crate) fn optional_index(ftx: &FunctionContext) -> Result<cel::Value, cel::ExecutionError> {
     use cel::common::types::{CelList, CelMap, CelMapKey, CelOptional};
     let (Some(operand), Some(key)) = (ftx.args.first(), ftx.args.get(1)) else {
         return Err(ftx.error("expects an operand and a key"));
@@ -109,7 +109,7 @@ fn none() -> cel::Value {
 /// `x.orValue(d)`: cel-go's interpreter returns a non-optional `x` as it is
 /// (errors included) and evaluates `d` only when `x` is an empty optional.
 /// Policies rely on it (`container.volumeMounts.orValue([])` on a list).
-pub fn or_value(
+pub(crate) fn or_value(
     ftx: &FunctionContext,
     This(this): This<cel::Value>,
     alternative: Expression,
@@ -124,7 +124,7 @@ pub fn or_value(
 }
 
 /// `x.or(y)`: as [`or_value`], for an optional alternative.
-pub fn or(
+pub(crate) fn or(
     ftx: &FunctionContext,
     This(this): This<cel::Value>,
     alternative: Expression,

@@ -29,7 +29,7 @@ use kube_cel::cel::common::ast::{
 };
 
 /// Rewrites every rewritable field path of `expr` (see the module doc).
-pub fn rewrite(expr: &mut IdedExpr) {
+pub(crate) fn rewrite(expr: &mut IdedExpr) {
     visit(expr, false);
 }
 

@@ -13,7 +13,7 @@ use serde::{Deserialize, Deserializer};
 use super::{names, optional, paths, Activation};
 
 #[derive(Clone)]
-pub struct Program {
+pub(crate) struct Program {
     source: Arc<str>,
     compiled: Result<Arc<cel::IdedExpr>, String>,
     /// The names the expression reads ([`names::free_names`]).
@@ -24,7 +24,7 @@ impl Program {
     /// Parses with optional syntax (`.?field`, `[?key]`), which Kubernetes
     /// CEL enables. A compile error is kept, not raised: the policy still
     /// loads and the expression gives an `error` result naming it.
-    pub fn compile(source: &str) -> Program {
+    pub(crate) fn compile(source: &str) -> Program {
         let compiled = cel::parser::Parser::new()
             .enable_optional_syntax(true)
             .parse(source)
@@ -48,16 +48,16 @@ impl Program {
 
     /// The names the expression reads, one variable as `variables.<name>`
     /// and the variables map as `variables` ([`names`]).
-    pub fn names(&self) -> &[String] {
+    pub(crate) fn names(&self) -> &[String] {
         &self.names
     }
 
-    pub fn source(&self) -> &str {
+    pub(crate) fn source(&self) -> &str {
         &self.source
     }
 
     /// The source, shared.
-    pub fn source_arc(&self) -> Arc<str> {
+    pub(crate) fn source_arc(&self) -> Arc<str> {
         self.source.clone()
     }
 
@@ -66,16 +66,16 @@ impl Program {
     /// functions of the shared environment that read anything else, the
     /// clock or the cluster, are reached through names such as `time` or
     /// `resource`).
-    pub fn reads_only(&self, names: &[&str]) -> bool {
+    pub(crate) fn reads_only(&self, names: &[&str]) -> bool {
         self.compiled.is_ok() && self.names.iter().all(|n| names.contains(&n.as_str()))
     }
 
-    pub fn compile_error(&self) -> Option<&str> {
+    pub(crate) fn compile_error(&self) -> Option<&str> {
         self.compiled.as_ref().err().map(String::as_str)
     }
 
     /// The same expression with its source rewritten (autogen), recompiled.
-    pub fn rewritten(&self, rewrite: impl Fn(&str) -> String) -> Program {
+    pub(crate) fn rewritten(&self, rewrite: impl Fn(&str) -> String) -> Program {
         let source = rewrite(&self.source);
         if source == *self.source {
             return self.clone();
@@ -83,7 +83,7 @@ impl Program {
         Program::compile(&source)
     }
 
-    pub fn evaluate(&self, activation: &Activation<'_>) -> Result<cel::Value, String> {
+    pub(crate) fn evaluate(&self, activation: &Activation<'_>) -> Result<cel::Value, String> {
         let ast = self.compiled.as_ref().map_err(Clone::clone)?;
         let reads_map = self.names.iter().any(|name| name == names::VARIABLES);
         cel::Value::resolve(ast, activation.context())
@@ -91,7 +91,7 @@ impl Program {
     }
 
     /// Evaluates a condition that must give a bool.
-    pub fn evaluate_bool(&self, activation: &Activation<'_>) -> Result<bool, String> {
+    pub(crate) fn evaluate_bool(&self, activation: &Activation<'_>) -> Result<bool, String> {
         match self.evaluate(activation)? {
             cel::Value::Bool(b) => Ok(b),
             other => Err(format!(
@@ -104,7 +104,7 @@ impl Program {
 }
 
 /// CEL's name for a value's type, for messages.
-pub fn type_name(value: &cel::Value) -> String {
+pub(crate) fn type_name(value: &cel::Value) -> String {
     match value {
         cel::Value::Opaque(opaque) => opaque.runtime_type_name().to_string(),
         other => format!("{:?}", other.type_of()).to_lowercase(),

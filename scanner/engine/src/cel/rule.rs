@@ -21,17 +21,19 @@ use crate::RuleOutcome;
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub struct CelValidation {
+pub(crate) struct CelValidation {
     #[serde(default)]
-    pub expressions: Vec<CelExpression>,
+    pub(crate) expressions: Vec<CelExpression>,
     #[serde(default)]
-    pub variables: Vec<CelVariable>,
+    pub(crate) variables: Vec<CelVariable>,
     #[serde(default)]
-    pub param_kind: Option<ParamKind>,
+    pub(crate) param_kind: Option<ParamKind>,
     #[serde(default)]
-    pub param_ref: Option<ParamRef>,
+    pub(crate) param_ref: Option<ParamRef>,
     #[serde(default)]
-    pub audit_annotations: Vec<AuditAnnotation>,
+    // Read as Kyverno's schema has it; a `validate.cel` rule gives none.
+    #[allow(dead_code)]
+    pub(crate) audit_annotations: Vec<AuditAnnotation>,
     /// The names its expressions read, found on first use.
     #[serde(skip)]
     uses: OnceLock<Uses>,
@@ -54,29 +56,29 @@ impl CelValidation {
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub struct ParamKind {
+pub(crate) struct ParamKind {
     #[serde(default)]
-    pub api_version: String,
+    pub(crate) api_version: String,
     #[serde(default)]
-    pub kind: String,
+    pub(crate) kind: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub struct ParamRef {
+pub(crate) struct ParamRef {
     #[serde(default)]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     #[serde(default)]
-    pub namespace: Option<String>,
+    pub(crate) namespace: Option<String>,
     #[serde(default)]
-    pub selector: Option<crate::label_selector::LabelSelector>,
+    pub(crate) selector: Option<crate::label_selector::LabelSelector>,
     #[serde(default)]
-    pub parameter_not_found_action: Option<String>,
+    pub(crate) parameter_not_found_action: Option<String>,
 }
 
 /// Kyverno's `celPreconditions`: every condition must be true; `Ok(false)`
 /// means the rule is skipped.
-pub fn preconditions_met(
+pub(crate) fn preconditions_met(
     conditions: &[CelVariable],
     scope: &ResourceScope,
     data: &Arc<dyn ClusterData>,
@@ -95,7 +97,10 @@ pub fn preconditions_met(
 
 /// The CEL view of a rule's JSON context (`request.object` and friends),
 /// from `scopes` when an earlier rule on the resource saw the same.
-pub fn scope_from_context<'c>(request: Option<&Value>, scopes: &'c ScopeCache) -> ScopeRef<'c> {
+pub(crate) fn scope_from_context<'c>(
+    request: Option<&Value>,
+    scopes: &'c ScopeCache,
+) -> ScopeRef<'c> {
     let null = Value::Null;
     let request = request.unwrap_or(&null);
     let object = request.get("object").unwrap_or(&null);
@@ -107,7 +112,7 @@ pub fn scope_from_context<'c>(request: Option<&Value>, scopes: &'c ScopeCache) -
 /// `request` and `namespaceObject` as a `validate.cel` rule sees them: the
 /// context's `request` gives the operation, namespace and userInfo, the
 /// object (the old object on DELETE) its name and namespace.
-pub fn request_and_namespace(
+pub(crate) fn request_and_namespace(
     request: &Value,
     object: &Value,
     old_object: &Value,
@@ -139,7 +144,7 @@ pub fn request_and_namespace(
 
 /// Evaluates a `validate.cel` block. With `paramKind`, the rule runs once
 /// per params object `paramRef` selects and fails on the first that fails.
-pub fn validate(
+pub(crate) fn validate(
     rule_name: &str,
     rule_message: &str,
     validation: &CelValidation,

@@ -17,9 +17,15 @@ use serde_json::Value;
 use crate::policy::PolicyMeta;
 use crate::{PolicyResponse, RuleResult, RuleStatus};
 
+/// Annotation naming the policies or `policy/rule`s the resource is excepted
+/// from (comma-separated or a JSON list).
 pub const EXCEPTION: &str = "polscan.io/exception";
+/// Annotation saying why the exception is granted; required.
 pub const REASON: &str = "polscan.io/exception-reason";
+/// Annotation saying when the exception ends (an RFC 3339 date or time);
+/// required.
 pub const EXPIRES: &str = "polscan.io/exception-expires";
+/// Annotation naming who answers for the exception; optional.
 pub const OWNER: &str = "polscan.io/exception-owner";
 /// Rule name of the `warn` results this module adds.
 pub const EXCEPTION_RULE: &str = "polscan-exception";
@@ -30,8 +36,11 @@ pub mod properties {
     pub const EXCEPTION: &str = "exception";
     /// The value of [`EXCEPTION`] on excused results.
     pub const RESOURCE_ANNOTATION: &str = "resource-annotation";
+    /// The exception's reason (annotation [`super::REASON`]).
     pub const REASON: &str = "exception-reason";
+    /// The exception's expiry (annotation [`super::EXPIRES`]).
     pub const EXPIRES: &str = "exception-expires";
+    /// The exception's owner (annotation [`super::OWNER`]), when given.
     pub const OWNER: &str = "exception-owner";
     /// The status the result had before the annotation excused it: a
     /// `fail` is a resource Kyverno's admission would reject.
@@ -67,7 +76,7 @@ pub fn with_autogen_variants(rule: &str) -> Vec<String> {
 
 /// The policies loaded, so an annotation naming a policy or rule that does
 /// not exist is reported rather than silently excusing nothing.
-pub trait KnownPolicies {
+pub(crate) trait KnownPolicies {
     /// The rule names of the policy called `policy` (its name, or
     /// `namespace/name` for a namespaced one); None when no such policy
     /// is loaded.
@@ -306,7 +315,7 @@ impl Declared {
 /// Applies the resource's exception annotations to its policy responses.
 /// `known` says which policies and rules exist: naming one that does not
 /// adds a `warn` result saying so.
-pub fn apply(
+pub(crate) fn apply(
     resource: &Value,
     responses: &mut Vec<PolicyResponse>,
     now: DateTime<Utc>,

@@ -2,7 +2,7 @@
 //! v1): an exception names CEL policies by `policyRefs` (name and kind) and
 //! picks resources with CEL `matchConditions`. Exception documents enter
 //! through [`CelPolicyException::from_document`]; for one CEL policy that
-//! matched one resource, [`check`] says what Kyverno does next: give a
+//! matched one resource, `check` says what Kyverno does next: give a
 //! `skip` (or `pass`) result naming the exceptions instead of evaluating the
 //! policy, give an `error` (a condition failed under `failurePolicy: Fail`),
 //! or evaluate the policy with the partial exceptions' `images` and
@@ -163,7 +163,7 @@ impl CelPolicyException {
 
     /// `namespace/name` (`name` when cluster-wide), as Kyverno's message
     /// names it (`cache.MetaNamespaceKeyFunc`).
-    pub fn key(&self) -> String {
+    pub(crate) fn key(&self) -> String {
         if self.namespace.is_empty() {
             self.name.clone()
         } else {
@@ -177,7 +177,7 @@ impl CelPolicyException {
     /// pkg/cel/engine/exception.go). The policy's namespace plays no part,
     /// nor does the exception's: Kyverno attaches an exception of any
     /// namespace. Each matching ref attaches the exception once more.
-    pub fn refs_to(&self, kind: &str, name: &str) -> usize {
+    pub(crate) fn refs_to(&self, kind: &str, name: &str) -> usize {
         self.spec
             .policy_refs
             .iter()
@@ -228,7 +228,7 @@ impl CelPolicyException {
 
 /// What the exceptions attached to a policy say about one resource.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// The policy's result, decided without evaluating it.
     Decided(AdmissionOutcome),
     /// The policy is evaluated, with `exceptions` bound to these.
@@ -239,14 +239,14 @@ pub enum Verdict {
 /// matched: the CEL variable `exceptions` (`libs.Exception`,
 /// pkg/cel/libs/variables.go), empty lists when none did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Allowances {
-    pub allowed_images: Vec<String>,
-    pub allowed_values: Vec<String>,
+pub(crate) struct Allowances {
+    pub(crate) allowed_images: Vec<String>,
+    pub(crate) allowed_values: Vec<String>,
 }
 
 impl Allowances {
     /// The value of the `exceptions` CEL variable.
-    pub fn to_value(&self) -> Value {
+    pub(crate) fn to_value(&self) -> Value {
         json!({
             "allowedImages": self.allowed_images,
             "allowedValues": self.allowed_values,
@@ -272,7 +272,7 @@ impl Allowances {
 ///   are ignored; with `failurePolicy: Ignore` an error is a non-match).
 /// - Otherwise the policy runs with the matched partial exceptions'
 ///   allowances.
-pub fn check(
+pub(crate) fn check(
     exceptions: &[&CelPolicyException],
     scope: &ResourceScope,
     data: &Arc<dyn ClusterData>,

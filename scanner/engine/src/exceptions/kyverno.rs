@@ -1,7 +1,7 @@
 //! Kyverno `PolicyException` (kyverno.io/v2 and v2beta1): named rules of
 //! named policies do not apply to the resources the exception matches
 //! (`match`, then `conditions`). Exception documents enter through
-//! [`PolicyException::from_document`]; [`apply`] takes one resource's policy
+//! [`PolicyException::from_document`]; `apply` takes one resource's policy
 //! responses and turns the covered results into `skip`, naming the
 //! exception in the result's `exceptions` property as Kyverno's reports do.
 //! For `validate.podSecurity` rules, exceptions with `podSecurity` entries
@@ -45,18 +45,26 @@ struct Spec {
     pod_security: Option<Vec<Exclusion>>,
 }
 
+/// A Kyverno `PolicyException` (kyverno.io v2, v2beta1, v2alpha1): the named
+/// rules of the named policies do not apply to the resources it matches
+/// (`match`, then `conditions`), as pkg/engine/policy_exceptions.go decides.
 #[derive(Debug, Clone)]
 pub struct PolicyException {
     /// `namespace/name`, or `name` for a cluster-wide one.
-    pub name: String,
+    pub(crate) name: String,
     spec: Spec,
 }
 
 impl PolicyException {
+    /// Whether the document is a kyverno.io `PolicyException` of a version
+    /// polscan loads: [`DocumentKind::PolicyException`].
     pub fn is_policy_exception(document: &Value) -> bool {
         DocumentKind::of(document) == Some(DocumentKind::PolicyException)
     }
 
+    /// Parses an exception, refusing one without `metadata.name`, with `spec`
+    /// fields the CRD's schema does not declare, or with fields of the wrong
+    /// shape. Errors name `PolicyException <name>` and the field path.
     pub fn from_document(document: &Value) -> Result<PolicyException, PolicyError> {
         let text = |pointer: &str| {
             document
@@ -119,12 +127,12 @@ impl PolicyException {
     }
 
     /// Kyverno's `HasPodSecurity`: the exception lists podSecurity controls.
-    pub fn has_pod_security(&self) -> bool {
+    pub(crate) fn has_pod_security(&self) -> bool {
         !self.pod_security().is_empty()
     }
 
     /// The exception's `podSecurity` entries.
-    pub fn pod_security(&self) -> &[Exclusion] {
+    pub(crate) fn pod_security(&self) -> &[Exclusion] {
         self.spec.pod_security.as_deref().unwrap_or(&[])
     }
 
@@ -170,14 +178,14 @@ impl PolicyException {
     }
 
     /// Background scans use only exceptions with `background` unset or true.
-    pub fn background(&self) -> bool {
+    pub(crate) fn background(&self) -> bool {
         self.spec.background.unwrap_or(true)
     }
 }
 
 /// The `validate.podSecurity` block of a policy's rule, `None` for rules
 /// of other types.
-pub type PodSecurityLookup<'a> = dyn Fn(&PolicyMeta, &str) -> Option<&'a Value> + 'a;
+pub(crate) type PodSecurityLookup<'a> = dyn Fn(&PolicyMeta, &str) -> Option<&'a Value> + 'a;
 
 /// Turns the results of `responses` covered by a matching exception into
 /// `skip`. Only Kyverno ClusterPolicy/Policy results are covered (their
@@ -185,7 +193,7 @@ pub type PodSecurityLookup<'a> = dyn Fn(&PolicyMeta, &str) -> Option<&'a Value> 
 /// Results of podSecurity rules (found by `pod_security_of`) follow
 /// [`apply_pod_security`].
 #[allow(clippy::too_many_arguments)]
-pub fn apply(
+pub(crate) fn apply(
     exceptions: &[PolicyException],
     resource: &Value,
     namespace_labels: &BTreeMap<String, String>,
@@ -255,7 +263,7 @@ fn bare_names(exceptions: &[&PolicyException]) -> String {
 /// (naming all the exceptions) when nothing fails any more, else `fail`
 /// with the remaining checks' message and properties (and no exception
 /// named).
-pub fn apply_pod_security(
+pub(crate) fn apply_pod_security(
     result: &mut RuleResult,
     covering: &[&PolicyException],
     block: &Value,

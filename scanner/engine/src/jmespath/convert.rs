@@ -13,7 +13,7 @@ use jmespath::{Context, ErrorReason, Rcvar, RuntimeError, SearchResult, Variable
 use serde_json::{Map, Number, Value};
 
 /// Converts engine JSON into a JMESPath variable.
-pub fn to_variable(value: &Value) -> Rcvar {
+pub(crate) fn to_variable(value: &Value) -> Rcvar {
     Rcvar::new(variable(value))
 }
 
@@ -33,7 +33,7 @@ fn variable(value: &Value) -> Variable {
 }
 
 /// Converts a JMESPath result back into engine JSON.
-pub fn from_variable(value: &Variable) -> Result<Value, String> {
+pub(crate) fn from_variable(value: &Variable) -> Result<Value, String> {
     Ok(match value {
         Variable::Null => Value::Null,
         Variable::Bool(b) => Value::Bool(*b),

@@ -57,9 +57,9 @@ impl Arg {
 /// One Kyverno function: its name, declared arguments and handler.
 #[derive(Clone, Copy)]
 pub(super) struct KyvernoFunction {
-    pub name: &'static str,
-    pub args: &'static [Arg],
-    pub handler: Handler,
+    pub(crate) name: &'static str,
+    pub(crate) args: &'static [Arg],
+    pub(crate) handler: Handler,
 }
 
 impl Function for KyvernoFunction {

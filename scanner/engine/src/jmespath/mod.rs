@@ -44,7 +44,7 @@ use jmespath::ast::Ast;
 use jmespath::{Context, ErrorReason, Expression, Rcvar, Runtime, RuntimeError, Variable};
 use serde_json::Value;
 
-pub use convert::{from_variable, to_variable};
+pub(crate) use convert::{from_variable, to_variable};
 
 /// Why an expression could not be evaluated. Every variant names the
 /// expression so a policy author can find it.
@@ -52,22 +52,47 @@ pub use convert::{from_variable, to_variable};
 pub enum JmespathError {
     /// The text is not valid JMESPath.
     #[error("invalid JMESPath expression `{expression}`: {message}")]
-    Parse { expression: String, message: String },
+    Parse {
+        /// The expression as written.
+        expression: String,
+        /// Why it does not parse, as the parser says.
+        message: String,
+    },
     /// A path named a key the object does not have (go-jmespath's
     /// `NotFoundError`, which Kyverno treats as "variable not found").
     #[error("JMESPath expression `{expression}`: Unknown key \"{key}\" in path")]
-    NotFound { expression: String, key: String },
+    NotFound {
+        /// The expression as written.
+        expression: String,
+        /// The key the path named.
+        key: String,
+    },
     /// A Kyverno function rejected its input (bad type, divide by zero, bad
     /// regex, unparsable time, ...).
     #[error("JMESPath expression `{expression}` failed: {message}")]
-    Function { expression: String, message: String },
+    Function {
+        /// The expression as written.
+        expression: String,
+        /// What the function said.
+        message: String,
+    },
     /// The interpreter failed: unknown function, wrong number or type of
     /// arguments to a built-in, invalid slice.
     #[error("JMESPath expression `{expression}` failed: {message}")]
-    Runtime { expression: String, message: String },
+    Runtime {
+        /// The expression as written.
+        expression: String,
+        /// What the interpreter said.
+        message: String,
+    },
     /// The result cannot be written as JSON (an expression reference).
     #[error("JMESPath expression `{expression}` gave a result JSON cannot hold: {message}")]
-    Output { expression: String, message: String },
+    Output {
+        /// The expression as written.
+        expression: String,
+        /// Why the result cannot be JSON.
+        message: String,
+    },
 }
 
 impl JmespathError {
@@ -116,7 +141,7 @@ pub fn search(expression: &str, data: &Value) -> Result<Value, JmespathError> {
 
 /// Like [`search`], for callers that evaluate many expressions against one
 /// document and convert it once with [`to_variable`].
-pub fn search_variable(expression: &str, data: &Rcvar) -> Result<Value, JmespathError> {
+pub(crate) fn search_variable(expression: &str, data: &Rcvar) -> Result<Value, JmespathError> {
     let compiled = compile(expression)?;
     let mut ctx = Context::new(expression, &RUNTIME);
     let result = match interpret(data, compiled.as_ast(), &mut ctx) {
@@ -339,12 +364,13 @@ fn interpret(data: &Rcvar, node: &Ast, ctx: &mut Context<'_>) -> Result<Rcvar, F
 }
 
 /// Checks that `expression` parses, without evaluating it.
-pub fn validate(expression: &str) -> Result<(), JmespathError> {
+pub(crate) fn validate(expression: &str) -> Result<(), JmespathError> {
     compile(expression).map(|_| ())
 }
 
 /// Names of the Kyverno functions registered on top of the JMESPath built-ins.
-pub fn kyverno_function_names() -> Vec<&'static str> {
+#[cfg(test)]
+pub(crate) fn kyverno_function_names() -> Vec<&'static str> {
     functions::all().iter().map(|f| f.name).collect()
 }
 

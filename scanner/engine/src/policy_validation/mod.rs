@@ -24,7 +24,7 @@
 //! - `variables`: user variables in background policies, variables in
 //!   match/exclude, undefined variables of validate rules (the mock
 //!   context of `hasInvalidVariables`), `element` outside a foreach;
-//! - ValidatingPolicy compilation ([`compile_rejection`]): `NewProvider` in
+//! - ValidatingPolicy compilation (`compile_rejection`): `NewProvider` in
 //!   `pkg/cel/policies/vpol/engine/provider.go` returns the compile error,
 //!   and `kyverno test`/`apply` stop with it.
 //!
@@ -59,7 +59,7 @@ pub enum Stage {
 
 impl Stage {
     /// The stage as error messages name it.
-    pub fn as_str(&self) -> &'static str {
+    pub(crate) fn as_str(&self) -> &'static str {
         match self {
             Stage::UnknownField => "unknown field",
             Stage::Schema => "schema",
@@ -71,11 +71,11 @@ impl Stage {
 
 /// One refused field.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldProblem {
+pub(crate) struct FieldProblem {
     /// Dotted field path (`spec.rules[0].validate.patern`).
-    pub path: String,
+    pub(crate) path: String,
     /// What is wrong, in Kyverno's words where it has them.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 impl fmt::Display for FieldProblem {
@@ -88,10 +88,10 @@ impl fmt::Display for FieldProblem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
     /// The check that refused the policy.
-    pub stage: Stage,
+    pub(crate) stage: Stage,
     /// Every field it named (one for policy validation, which stops at
     /// the first problem as Kyverno does).
-    pub problems: Vec<FieldProblem>,
+    pub(crate) problems: Vec<FieldProblem>,
 }
 
 impl fmt::Display for Rejection {
@@ -146,7 +146,7 @@ fn schema_check(obj: &'static schema::Obj, document: &Value) -> Result<(), Rejec
 
 /// Validates a kyverno.io ClusterPolicy or Policy: schema, then Kyverno's
 /// policy validation (first problem only, as Kyverno returns it).
-pub fn check_kyverno_policy(document: &Value) -> Result<(), Rejection> {
+pub(crate) fn check_kyverno_policy(document: &Value) -> Result<(), Rejection> {
     schema_check(&schema::KYVERNO_POLICY, document)?;
     semantics::kyverno_semantics(document).map_err(|problem| Rejection {
         stage: Stage::Semantic,
@@ -156,22 +156,22 @@ pub fn check_kyverno_policy(document: &Value) -> Result<(), Rejection> {
 
 /// Validates a ValidatingPolicy or NamespacedValidatingPolicy against its
 /// schema (compilation is checked where the policy is compiled).
-pub fn check_validating_policy(document: &Value) -> Result<(), Rejection> {
+pub(crate) fn check_validating_policy(document: &Value) -> Result<(), Rejection> {
     schema_check(&schema::VALIDATING_POLICY, document)
 }
 
 /// Validates a ValidatingAdmissionPolicy against its schema.
-pub fn check_admission_policy(document: &Value) -> Result<(), Rejection> {
+pub(crate) fn check_admission_policy(document: &Value) -> Result<(), Rejection> {
     schema_check(&schema::ADMISSION_POLICY, document)
 }
 
 /// Validates a ValidatingAdmissionPolicyBinding against its schema.
-pub fn check_admission_binding(document: &Value) -> Result<(), Rejection> {
+pub(crate) fn check_admission_binding(document: &Value) -> Result<(), Rejection> {
     schema_check(&schema::ADMISSION_BINDING, document)
 }
 
 /// A ValidatingPolicy's compile errors as a rejection.
-pub fn compile_rejection(errors: Vec<String>) -> Option<Rejection> {
+pub(crate) fn compile_rejection(errors: Vec<String>) -> Option<Rejection> {
     if errors.is_empty() {
         return None;
     }

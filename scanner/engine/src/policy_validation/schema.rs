@@ -17,7 +17,7 @@ use serde_json::Value;
 
 /// One place in a schema.
 #[derive(Clone, Copy)]
-pub enum Node {
+pub(crate) enum Node {
     /// Anything goes (a preserve-unknown-fields subtree, or `status`).
     Any,
     Str,
@@ -36,30 +36,30 @@ pub enum Node {
 }
 
 /// An object with known fields.
-pub struct Obj {
+pub(crate) struct Obj {
     /// Known fields and their schemas.
-    pub fields: &'static [(&'static str, Node)],
+    pub(crate) fields: &'static [(&'static str, Node)],
     /// Fields that must be present and not null.
-    pub required: &'static [&'static str],
+    pub(crate) required: &'static [&'static str],
     /// Known fields are typed, others are kept (preserve-unknown-fields on
     /// an object that also lists properties).
-    pub open: bool,
+    pub(crate) open: bool,
 }
 
 /// A schema finding.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
+pub(crate) struct Finding {
     /// Dotted field path (`spec.rules[0].name`).
-    pub path: String,
+    pub(crate) path: String,
     /// kubectl-validate's wording of the error.
-    pub message: String,
+    pub(crate) message: String,
     /// An unknown field (kubectl-validate's strict decode), as opposed to a
     /// type, enum or required error.
-    pub unknown_field: bool,
+    pub(crate) unknown_field: bool,
 }
 
 /// Checks `value` against `node`, appending findings; `path` names `value`.
-pub fn check(node: &Node, value: &Value, path: &str, out: &mut Vec<Finding>) {
+pub(crate) fn check(node: &Node, value: &Value, path: &str, out: &mut Vec<Finding>) {
     // Kubernetes decoding treats an explicit null like an absent field.
     if value.is_null() {
         return;
@@ -228,7 +228,7 @@ static OWNER_REFERENCE: Obj = obj_req(
 );
 
 /// `metav1.ObjectMeta`; `managedFields` entries are free-form here.
-pub static OBJECT_META: Obj = obj(&[
+pub(crate) static OBJECT_META: Obj = obj(&[
     ("annotations", Node::StrMap),
     ("creationTimestamp", Node::Any),
     ("deletionGracePeriodSeconds", Node::Int),
@@ -798,7 +798,7 @@ static KYVERNO_SPEC: Obj = obj(&[
 ]);
 
 /// A kyverno.io ClusterPolicy or Policy document.
-pub static KYVERNO_POLICY: Obj = obj_req(
+pub(crate) static KYVERNO_POLICY: Obj = obj_req(
     &[
         ("apiVersion", Node::Str),
         ("kind", Node::Str),
@@ -870,7 +870,7 @@ static VPOL_SPEC: Obj = obj(&[
 ]);
 
 /// A ValidatingPolicy or NamespacedValidatingPolicy document.
-pub static VALIDATING_POLICY: Obj = obj_req(
+pub(crate) static VALIDATING_POLICY: Obj = obj_req(
     &[
         ("apiVersion", Node::Str),
         ("kind", Node::Str),
@@ -923,7 +923,7 @@ static VAP_SPEC: Obj = obj(&[
 ]);
 
 /// A ValidatingAdmissionPolicy document (admissionregistration.k8s.io).
-pub static ADMISSION_POLICY: Obj = obj(&[
+pub(crate) static ADMISSION_POLICY: Obj = obj(&[
     ("apiVersion", Node::Str),
     ("kind", Node::Str),
     ("metadata", Node::Obj(&OBJECT_META)),
@@ -949,7 +949,7 @@ static VAP_BINDING_SPEC: Obj = obj(&[
 ]);
 
 /// A ValidatingAdmissionPolicyBinding document.
-pub static ADMISSION_BINDING: Obj = obj(&[
+pub(crate) static ADMISSION_BINDING: Obj = obj(&[
     ("apiVersion", Node::Str),
     ("kind", Node::Str),
     ("metadata", Node::Obj(&OBJECT_META)),

@@ -4,7 +4,7 @@
 //! (none when a foreach applied to nothing, as in Kyverno). Mirrors Kyverno's
 //! `pkg/engine/handlers/validation/validate_resource.go`, messages included.
 
-pub mod walk;
+pub(crate) mod walk;
 
 use serde_json::Value;
 
@@ -33,7 +33,7 @@ struct Validator<'a> {
 /// caller has already handled.
 /// `cel_scopes` holds the resource's CEL inputs, converted once for every
 /// `validate.cel` rule that sees the same.
-pub fn validate_rule(
+pub(crate) fn validate_rule(
     rule: &Rule,
     ctx: &mut EvalContext,
     resource: &Value,
@@ -68,7 +68,7 @@ pub fn validate_rule(
 /// A `validate.cel` rule (`None` for any other): its `celPreconditions`,
 /// then its expressions, on the CEL view of the rule's context. It only
 /// reads the context, so a caller may lend one shared by several rules.
-pub fn validate_cel_rule(
+pub(crate) fn validate_cel_rule(
     rule: &Rule,
     ctx: &EvalContext,
     cel_scopes: &super::cel::ScopeCache,
@@ -79,7 +79,7 @@ pub fn validate_cel_rule(
 }
 
 /// [`validate_cel_rule`] on the CEL scope its context gives.
-pub fn validate_cel_in_scope(
+pub(crate) fn validate_cel_in_scope(
     rule: &Rule,
     scope: &super::cel::ResourceScope,
     cluster: &std::sync::Arc<dyn super::context::ClusterData>,

@@ -14,14 +14,14 @@ use crate::value_types::wildcard;
 
 /// Where and why a pattern did not pass.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PatternFailure {
+pub(crate) struct PatternFailure {
     /// Kyverno's path of the failing element, e.g. `/spec/containers/0/image/`.
-    pub path: String,
-    pub message: String,
+    pub(crate) path: String,
+    pub(crate) message: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum PatternOutcome {
+pub(crate) enum PatternOutcome {
     Pass,
     Fail(PatternFailure),
     Skip(PatternFailure),
@@ -66,7 +66,7 @@ impl MatchError {
 type Step = Result<(), (String, MatchError)>;
 
 /// Matches `resource` against `pattern` as Kyverno's `MatchPattern` does.
-pub fn match_pattern(resource: &Value, pattern: &Value) -> PatternOutcome {
+pub(crate) fn match_pattern(resource: &Value, pattern: &Value) -> PatternOutcome {
     let mut anchors = AnchorMap::default();
     match validate_element(resource, pattern, "/", &mut anchors) {
         Ok(()) => PatternOutcome::Pass,

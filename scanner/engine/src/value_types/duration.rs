@@ -50,7 +50,7 @@ pub fn parse(text: &str) -> Option<i64> {
 }
 
 /// Formats nanoseconds as Go's `Duration.String()`: `1h30m0s`, `1.5s`, `300ms`, `0s`.
-pub fn format(nanos: i64) -> String {
+pub(crate) fn format(nanos: i64) -> String {
     if nanos == 0 {
         return "0s".to_string();
     }

@@ -6,20 +6,20 @@
 use serde_json::{json, Map, Value};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageInfo {
-    pub registry: String,
-    pub path: String,
-    pub name: String,
-    pub tag: String,
-    pub digest: String,
-    pub reference: String,
-    pub reference_with_tag: String,
+pub(crate) struct ImageInfo {
+    pub(crate) registry: String,
+    pub(crate) path: String,
+    pub(crate) name: String,
+    pub(crate) tag: String,
+    pub(crate) digest: String,
+    pub(crate) reference: String,
+    pub(crate) reference_with_tag: String,
 }
 
 const DEFAULT_REGISTRY: &str = "docker.io";
 
 /// Parses an image reference; `None` when it is not one.
-pub fn parse(image: &str) -> Option<ImageInfo> {
+pub(crate) fn parse(image: &str) -> Option<ImageInfo> {
     let image = image.trim();
     if image.is_empty() || image.contains(char::is_whitespace) {
         return None;
@@ -81,7 +81,7 @@ pub fn parse(image: &str) -> Option<ImageInfo> {
 }
 
 impl ImageInfo {
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         let mut map = Map::new();
         map.insert("reference".into(), json!(self.reference));
         map.insert("referenceWithTag".into(), json!(self.reference_with_tag));
@@ -110,7 +110,7 @@ fn pod_spec_pointer(kind: &str) -> Option<&'static str> {
 }
 
 /// The `images` variable for a resource, or `None` for kinds without Pods.
-pub fn images_variable(resource: &Value) -> Option<Value> {
+pub(crate) fn images_variable(resource: &Value) -> Option<Value> {
     let kind = resource.get("kind").and_then(Value::as_str)?;
     let spec = resource.pointer(pod_spec_pointer(kind)?)?;
     let mut out = Map::new();

@@ -7,7 +7,7 @@ use std::fmt;
 
 /// How a quantity was written; formatting keeps the family of its suffix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QuantityFormat {
+pub(crate) enum QuantityFormat {
     /// Ki, Mi, Gi, Ti, Pi, Ei
     BinarySi,
     /// n, u, m, (none), k, M, G, T, P, E
@@ -19,9 +19,9 @@ pub enum QuantityFormat {
 /// A parsed quantity. The value is held as f64: exact for every integer below
 /// 2^53 and for the fractions manifests use, which is what comparisons need.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Quantity {
-    pub value: f64,
-    pub format: QuantityFormat,
+pub(crate) struct Quantity {
+    pub(crate) value: f64,
+    pub(crate) format: QuantityFormat,
 }
 
 const BINARY_SUFFIXES: [(&str, i32); 6] = [
@@ -47,13 +47,13 @@ const DECIMAL_SUFFIXES: [(&str, i32); 10] = [
 ];
 
 impl Quantity {
-    pub fn new(value: f64, format: QuantityFormat) -> Self {
+    pub(crate) fn new(value: f64, format: QuantityFormat) -> Self {
         Quantity { value, format }
     }
 
     /// Parses a quantity the way `resource.ParseQuantity` does; `None` when
     /// the text is not a quantity (so callers can fall back to strings).
-    pub fn parse(text: &str) -> Option<Quantity> {
+    pub(crate) fn parse(text: &str) -> Option<Quantity> {
         let text = text.trim();
         if text.is_empty() {
             return None;
@@ -99,7 +99,7 @@ impl Quantity {
     /// point once the suffix is applied: "100m" is 3, "1.5" is 1, "1k" is
     /// -3, binary suffixes add none); Kubernetes rounds quotients to it.
     /// `None` when the text is not a quantity.
-    pub fn decimal_scale(text: &str) -> Option<i32> {
+    pub(crate) fn decimal_scale(text: &str) -> Option<i32> {
         Quantity::parse(text)?;
         let text = text.trim();
         let number_end = text
@@ -125,7 +125,7 @@ impl Quantity {
     }
 
     /// The canonical text Kubernetes would print for this value and format.
-    pub fn canonical(&self) -> String {
+    pub(crate) fn canonical(&self) -> String {
         let value = self.value;
         if value == 0.0 {
             return "0".to_string();

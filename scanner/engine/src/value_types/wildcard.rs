@@ -4,7 +4,7 @@
 use wildmatch::WildMatch;
 
 /// True when `text` contains a wildcard character Kyverno would expand.
-pub fn has_wildcard(text: &str) -> bool {
+pub(crate) fn has_wildcard(text: &str) -> bool {
     text.contains('*') || text.contains('?')
 }
 
