@@ -24,11 +24,20 @@ use crate::engine::values::Values;
 use crate::engine::{Engine, EngineOptions, Environment, ResourceRef, RuleResult, RuleStatus};
 use crate::loader::{self, Document, Origin};
 
+/// What an offline audit reads, as the Kyverno CLI's `apply` takes it.
 #[derive(Debug, Clone, Default)]
 pub struct AuditInput {
+    /// Policies, PolicyExceptions and ValidatingAdmissionPolicyBindings;
+    /// an invalid one is a [`Problem`], the others load.
     pub policy_documents: Vec<Document>,
+    /// The resources to evaluate; policy documents among them are not
+    /// evaluated, and one without a kind is a [`Problem`].
     pub resource_documents: Vec<Document>,
+    /// The Kyverno CLI values file (`cli.kyverno.io/v1alpha1` `Values`):
+    /// variables, namespace labels, Namespaces and subresources.
     pub values: Values,
+    /// Who makes the request (`--userinfo`), for `userInfo` matches and
+    /// `request.userInfo`; None: none, as in a background scan.
     pub requester: Option<RequestInfo>,
     /// Evaluate `background: false` policies too (admission-time semantics).
     pub include_non_background: bool,
@@ -40,9 +49,14 @@ pub struct AuditInput {
 /// One rule result on one resource, with where the resource came from.
 #[derive(Debug, Clone)]
 pub struct Finding {
+    /// The policy of the rule.
     pub policy: Arc<PolicyMeta>,
+    /// The resource evaluated.
     pub resource: ResourceRef,
+    /// The document the resource was read from; None for an object a
+    /// scan listed.
     pub origin: Option<Origin>,
+    /// The rule's result.
     pub result: RuleResult,
 }
 
@@ -98,7 +112,10 @@ impl Finding {
 /// Something the user should know that is not a rule result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
+    /// The document it is about; None when it is about the run (a
+    /// binding naming no policy, a filter naming nothing).
     pub origin: Option<Origin>,
+    /// What happened, as shown to the user.
     pub message: String,
     /// A policy that could not be used: the audit is incomplete.
     pub invalid_policy: bool,
@@ -113,11 +130,19 @@ impl std::fmt::Display for Problem {
     }
 }
 
+/// What an audit found: the findings, the problems, and how much it
+/// evaluated.
 #[derive(Debug, Clone, Default)]
 pub struct AuditOutcome {
+    /// Every rule result, in [`finding_order`] as [`audit`] and a scan
+    /// give them.
     pub findings: Vec<Finding>,
+    /// The problems met, invalid policies among them.
     pub problems: Vec<Problem>,
+    /// Policies loaded and evaluated (ClusterPolicies, Policies,
+    /// ValidatingPolicies, ValidatingAdmissionPolicies).
     pub policies_evaluated: usize,
+    /// Resources evaluated.
     pub resources_evaluated: usize,
 }
 
@@ -127,6 +152,8 @@ impl AuditOutcome {
         self.problems.iter().filter(|p| p.invalid_policy).count()
     }
 
+    /// Findings whose reported status ([`Finding::reported_status`]) is
+    /// `status`.
     pub fn count(&self, status: RuleStatus) -> usize {
         self.findings
             .iter()

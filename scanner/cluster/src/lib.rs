@@ -1,3 +1,5 @@
+#![warn(missing_docs)]
+
 //! polscan's cluster side, the part that does I/O: `cluster` connects to
 //! the API server, discovers what it serves, lists it page by page, answers
 //! the engine's lookups, reads and writes the report store and the run

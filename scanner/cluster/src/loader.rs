@@ -11,20 +11,29 @@ use serde_json::Value;
 
 use crate::kinds;
 
+/// Why manifests could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    /// A directory or file could not be read.
     #[error("{path}: {source}")]
     Io {
+        /// The directory or file.
         path: PathBuf,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
+    /// A document is not YAML/JSON, or not a mapping.
     #[error("{path}: document {index}: {message}")]
     Parse {
+        /// The file.
         path: PathBuf,
+        /// 1-based position of the document in the file.
         index: usize,
+        /// The parser's error, or what was found instead of a mapping.
         message: String,
     },
+    /// A path given does not exist (or its metadata cannot be read).
     #[error("{0}: no such file or directory")]
     Missing(PathBuf),
 }
@@ -32,6 +41,8 @@ pub enum LoadError {
 /// Where a document came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
+    /// The file; for an object read from the cluster, `<Kind>/<name>`
+    /// (`<Kind>/<namespace>/<name>` when namespaced).
     pub path: PathBuf,
     /// 1-based position of the document in its file; 0 for an object read
     /// from the cluster, whose `path` is `<Kind>/<name>`.
@@ -52,9 +63,13 @@ impl fmt::Display for Origin {
     }
 }
 
+/// One manifest: a mapping read from a file (an item of a `List`
+/// counting as its own), or an object read from the cluster.
 #[derive(Debug, Clone)]
 pub struct Document {
+    /// The object, as parsed.
     pub value: Value,
+    /// Where it came from (a `List`'s items share the `List`'s).
     pub origin: Origin,
 }
 

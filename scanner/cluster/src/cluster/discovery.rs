@@ -11,11 +11,17 @@ use super::ClusterError;
 /// One kind the server serves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKind {
+    /// The API group; empty for the core group.
     pub group: String,
+    /// The version it is served at (`v1`, `v1beta1`).
     pub version: String,
+    /// The kind (`Deployment`).
     pub kind: String,
+    /// The resource name in paths (`deployments`).
     pub plural: String,
+    /// Whether its objects live in namespaces.
     pub namespaced: bool,
+    /// The verbs the server allows on it (`list`, `get`, `watch`, …).
     pub verbs: Vec<String>,
 }
 
@@ -34,7 +40,8 @@ impl ApiKind {
         }
     }
 
-    pub fn api_version(&self) -> String {
+    /// `<group>/<version>`, or the version alone for the core group.
+    pub(crate) fn api_version(&self) -> String {
         if self.group.is_empty() {
             self.version.clone()
         } else {
@@ -42,7 +49,8 @@ impl ApiKind {
         }
     }
 
-    pub fn listable(&self) -> bool {
+    /// Whether the server allows `list` on it.
+    pub(crate) fn listable(&self) -> bool {
         self.verbs.iter().any(|verb| verb == "list")
     }
 
@@ -75,8 +83,14 @@ impl ApiKind {
     }
 }
 
+/// What discovery found: the kinds served, and the group versions whose
+/// discovery failed.
 #[derive(Debug, Clone, Default)]
 pub struct Discovered {
+    /// Every kind served, subresources left out, each once: from its
+    /// group's preferred version when served there, else from the first
+    /// version that serves it, and not through an alias group
+    /// ([`without_aliases`]).
     pub kinds: Vec<ApiKind>,
     /// Group versions whose discovery failed, with the reason.
     pub failed: Vec<(String, ClusterError)>,
@@ -87,13 +101,16 @@ pub struct Discovered {
 }
 
 impl Discovered {
-    pub fn find(&self, group: &str, kind: &str) -> Option<&ApiKind> {
+    /// The served kind `kind` of `group` (empty: core), if any.
+    pub(crate) fn find(&self, group: &str, kind: &str) -> Option<&ApiKind> {
         self.kinds
             .iter()
             .find(|k| k.group == group && k.kind == kind)
     }
 
-    pub fn find_plural(&self, group: &str, plural: &str) -> Option<&ApiKind> {
+    /// The served kind of `group` (empty: core) whose resource name is
+    /// `plural` (`deployments`), if any.
+    pub(crate) fn find_plural(&self, group: &str, plural: &str) -> Option<&ApiKind> {
         self.kinds
             .iter()
             .find(|k| k.group == group && k.plural == plural)

@@ -33,12 +33,24 @@ const OWNER_CONCURRENCY: usize = 16;
 /// per-namespace ones), so pages are smaller than the scan's.
 const REPORT_PAGE_SIZE: u32 = 100;
 
+/// What [`read`] found in the cluster, for `evidence::build`.
 #[derive(Debug, Default)]
 pub struct ClusterEvidence {
+    /// The results of every PolicyReport and ClusterPolicyReport of each
+    /// report API served (OpenReports ones read as wgpolicyk8s.io kinds).
     pub reports: ReportResults,
+    /// The policies, PolicyExceptions and admission policy bindings
+    /// stored in the cluster, as the server returned them (with
+    /// `apiVersion` and `kind` set).
     pub policies: Vec<Value>,
+    /// The last scan's record; None when it could not be read (a problem
+    /// says why).
     pub scan: Option<ScanRecord>,
+    /// The `kube-system` Namespace UID, the server version and address.
     pub identity: ClusterIdentity,
+    /// Each namespaced violating resource with an owner → its top owner
+    /// (the controller ownerReference, else the first, followed at most 5
+    /// levels up); resources without an owner are left out.
     pub owners: BTreeMap<ObjectName, ObjectName>,
     /// What could not be read; the evidence says so rather than guessing.
     pub problems: Vec<String>,

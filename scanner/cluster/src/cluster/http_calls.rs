@@ -50,6 +50,8 @@ const BLOCKED_HOSTS: [&str; 1] = ["metadata.google.internal"];
 /// Why a call got no answer.
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum HttpCallError {
+    /// The URL, a redirect's `Location`, the JSON body or the request
+    /// could not be made into a request.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
     /// The address is on the blocklist (kyverno/sdk http/http.go wording).
@@ -58,8 +60,12 @@ pub enum HttpCallError {
     /// Kyverno's wording (pkg/engine/apicall/executor.go `buildHTTPClient`).
     #[error("failed to parse PEM CA bundle for APICall")]
     CaBundle,
+    /// No answer: the name did not resolve, the connection, TLS or the
+    /// body's read failed, or more than 10 redirects.
     #[error("failed to execute HTTP request: {0}")]
     Transport(String),
+    /// The call, redirects included, took longer than the caller's
+    /// timeout (carried).
     #[error("no answer within {0:?}")]
     Timeout(Duration),
     /// Kyverno's wording (pkg/engine/apicall/executor.go `executeServiceCall`).

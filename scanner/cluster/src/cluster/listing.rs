@@ -27,12 +27,23 @@ use super::{send, ClusterError};
 #[derive(Debug)]
 pub enum ListEvent {
     /// Objects of LIST number `listing`.
-    Page { listing: usize, page: RawPage },
+    Page {
+        /// The LIST's number.
+        listing: usize,
+        /// Its next page (never empty).
+        page: RawPage,
+    },
     /// LIST `listing` starts over: results of its earlier pages are void.
-    Restarted { listing: usize },
+    Restarted {
+        /// The LIST's number.
+        listing: usize,
+    },
     /// LIST `listing` ended: the object count, or why it failed.
     Finished {
+        /// The LIST's number.
         listing: usize,
+        /// The objects sent since its last restart, or the error that
+        /// ended it.
         outcome: Result<usize, ClusterError>,
     },
 }

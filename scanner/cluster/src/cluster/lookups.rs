@@ -27,7 +27,9 @@ use crate::engine::label_selector::LabelSelector;
 
 type Answer = Result<Option<Value>, String>;
 
-pub struct ApiLookups {
+/// The engine's [`ClusterData`] for a scan: the lookups sent to the API
+/// server through `client`, blocking on `runtime`, cached for the run.
+pub(crate) struct ApiLookups {
     client: Client,
     runtime: Handle,
     discovered: Arc<Discovered>,
@@ -42,7 +44,9 @@ pub struct ApiLookups {
 }
 
 impl ApiLookups {
-    pub fn new(client: Client, runtime: Handle, discovered: Arc<Discovered>) -> ApiLookups {
+    /// Lookups through `client` on `runtime`, resolving kinds and
+    /// resources by `discovered`; HTTP calls refused.
+    pub(crate) fn new(client: Client, runtime: Handle, discovered: Arc<Discovered>) -> ApiLookups {
         ApiLookups {
             client,
             runtime,
@@ -56,7 +60,7 @@ impl ApiLookups {
     }
 
     /// Lets HTTP calls out (`polscan scan --allow-http`).
-    pub fn with_http(mut self, caller: HttpCaller) -> ApiLookups {
+    pub(crate) fn with_http(mut self, caller: HttpCaller) -> ApiLookups {
         self.http = Some(caller);
         self
     }

@@ -21,20 +21,41 @@ pub enum ClusterError {
     /// The server answered with an error status.
     #[error("{what}: {reason} ({code}): {message}")]
     Status {
+        /// What was asked (`listing /api/v1/pods`, `reading CRD …`).
         what: String,
+        /// The HTTP status code (404, 403, 503, …).
         code: u16,
+        /// The Status's `reason` (`NotFound`, `Forbidden`, …); for an
+        /// answer that is no Kubernetes Status, what it likely is.
         reason: String,
+        /// The Status's `message`; for an answer that is no Kubernetes
+        /// Status, the body's first line, cut at 120 characters.
         message: String,
     },
     /// The request did not get an answer (connection, TLS, timeout, decoding).
     #[error("{what}: {message}")]
-    Transport { what: String, message: String },
+    Transport {
+        /// What was asked.
+        what: String,
+        /// What went wrong (a kube-client error and each of its causes,
+        /// `: `-joined).
+        message: String,
+    },
+    /// The client could not be configured (`connect`): the kubeconfig
+    /// (prefixed with its path when one was given), its context, or the
+    /// in-cluster service account could not be read or used.
     #[error("kubeconfig: {0}")]
     Config(String),
     /// polscan did not send an object because the server would refuse it
     /// (a report that does not fit its CRD schema, say).
     #[error("{what}: not written: {message}")]
-    NotSent { what: String, message: String },
+    NotSent {
+        /// The object (`PolicyReport <namespace>/<name>`,
+        /// `ClusterPolicyReport <name>`).
+        what: String,
+        /// Why the server would refuse it (the schema error).
+        message: String,
+    },
 }
 
 /// The reason kube-client gives an error answer whose body is not a
@@ -42,7 +63,11 @@ pub enum ClusterError {
 const KUBE_UNPARSED_ERROR: &str = "Failed to parse error data";
 
 impl ClusterError {
-    pub fn from_kube(what: impl Into<String>, err: kube::Error) -> ClusterError {
+    /// A kube-client error as a [`ClusterError`] naming `what`: the
+    /// server's Status as [`ClusterError::Status`] (an error body that is
+    /// no Status explained and shortened), any other error as
+    /// [`ClusterError::Transport`] with its causes.
+    pub(crate) fn from_kube(what: impl Into<String>, err: kube::Error) -> ClusterError {
         let what = what.into();
         match err {
             // kube's words for an error body that is no Kubernetes Status:

@@ -32,15 +32,17 @@ pub const POLICY_KINDS: [(&str, &str); 8] = [
 
 /// Policy documents read, and the kinds that could not be read.
 #[derive(Debug, Default)]
-pub struct ClusterPolicies {
-    pub documents: Vec<Document>,
+pub(crate) struct ClusterPolicies {
+    /// One per object listed, named `<Kind>/<name>` or
+    /// `<Kind>/<namespace>/<name>`.
+    pub(crate) documents: Vec<Document>,
     /// `<plural>.<group>` (`clusterpolicies.kyverno.io`) of each policy
     /// kind whose list failed, with the error.
-    pub failed: Vec<(String, ClusterError)>,
+    pub(crate) failed: Vec<(String, ClusterError)>,
 }
 
 /// Reads every policy kind the server serves.
-pub async fn read_policies(client: &Client, discovered: &Discovered) -> ClusterPolicies {
+pub(crate) async fn read_policies(client: &Client, discovered: &Discovered) -> ClusterPolicies {
     let mut found = ClusterPolicies::default();
     for (group, kind) in POLICY_KINDS {
         let Some(api_kind) = discovered.find(group, kind) else {

@@ -475,10 +475,14 @@ pub fn resolve(chosen: Option<ReportApi>, discovered: &Discovered) -> Result<Rep
 /// What `install-crds` did with one CRD.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CrdOutcome {
+    /// Created and established; carries the CRD's name.
     Created(String),
     /// Already present; left as it is. Carries who manages it, if labelled.
     Kept {
+        /// The CRD's name (`policyreports.wgpolicyk8s.io`).
         name: String,
+        /// Its `app.kubernetes.io/managed-by` label, else its
+        /// `app.kubernetes.io/part-of`, else `unknown`.
         managed_by: String,
     },
     /// The API (`group/version`) is served without CRDs, through an

@@ -16,11 +16,18 @@ pub enum Written {
     /// The record is the stored one. `same_run_before`: the start of the
     /// record it replaced when that one had the same run id (a retried
     /// shard, or a run id given to two runs).
-    Recorded { same_run_before: Option<String> },
+    Recorded {
+        /// The replaced record's `started`, when it had our run id but
+        /// another start.
+        same_run_before: Option<String>,
+    },
     /// A run that started later recorded meanwhile (runs overlapped: a
     /// CronJob's and one by hand, say): its record stays, this one is
     /// not written over it. Carries that run's start, as recorded.
-    NewerKept { started: String },
+    NewerKept {
+        /// The kept record's `started` (RFC 3339).
+        started: String,
+    },
 }
 
 /// What to do about the stored record `current` (None: there is none)

@@ -72,21 +72,34 @@ pub enum Decision {
     /// New or changed: write it. `stored`: the cluster holds a version of
     /// it (with a content hash), so the write replaces one.
     Write {
+        /// Where it is written (`polscan-<name>` beside a foreign report).
         key: ReportKey,
+        /// The report to send.
         report: WantedReport,
+        /// Whether a stored version (one with a content hash) is replaced.
         stored: bool,
     },
     /// The stored version says the same: nothing to write (a run that
     /// prints every report prints it).
     Unchanged {
+        /// Where it is stored.
         key: ReportKey,
+        /// The report, as wanted.
         report: WantedReport,
     },
     /// Changed, but held: a per-namespace part already stored, in a run
     /// that lacks some policy. The stored version stays.
-    Held { key: ReportKey },
+    Held {
+        /// Where it is stored.
+        key: ReportKey,
+    },
     /// Does not fit its CRD schema: never sent; the stored version stays.
-    NotSent { key: ReportKey, error: SchemaError },
+    NotSent {
+        /// Where it would have been written.
+        key: ReportKey,
+        /// The schema check's error.
+        error: SchemaError,
+    },
 }
 
 /// One report shape's decisions: batches of wanted reports in, a

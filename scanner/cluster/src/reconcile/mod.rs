@@ -29,15 +29,21 @@ use report_model::shape::MANAGED_BY_VALUE;
 /// Where a report lives: `namespace` is empty for a ClusterPolicyReport.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ReportKey {
+    /// Whether it is a ClusterPolicyReport.
     pub cluster_scoped: bool,
+    /// Its namespace; empty for a ClusterPolicyReport.
     pub namespace: String,
+    /// Its `metadata.name`.
     pub name: String,
 }
 
 /// A report the scan wants, reduced to what the plan needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesiredReport {
+    /// Where it lives.
     pub key: ReportKey,
+    /// Its content hash (`polscan.io/content-sha256`): equal to the stored
+    /// report's, it is unchanged; else it is applied.
     pub content_hash: String,
 }
 
@@ -46,6 +52,7 @@ pub struct DesiredReport {
 /// two entries costs half a kilobyte).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExistingReport {
+    /// Where it lives.
     pub key: ReportKey,
     /// Its `app.kubernetes.io/managed-by` label.
     pub managed_by: Option<String>,
@@ -79,18 +86,26 @@ impl ExistingReport {
 /// kind failed.
 #[derive(Debug, Clone, Default)]
 pub struct ListingOutcome {
+    /// `(group, kind)` of each kind whose reports may be pruned: listed
+    /// completely, or known to have no results.
     pub completed_kinds: BTreeSet<(String, String)>,
+    /// Some kind was not listed completely (the run is not
+    /// [`complete`](crate::scan::ScanOutcome::complete), or a filter left
+    /// kinds out): reports that span kinds (no resource scope) are kept.
     pub any_failed: bool,
     /// Some policy could not be read or loaded in this run.
     pub policies_incomplete: bool,
 }
 
+/// What a scan writes, leaves and deletes, each a list of report keys.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plan {
     /// New or changed reports, by key.
     pub apply: Vec<ReportKey>,
     /// Reports already in the cluster with the same content.
     pub unchanged: Vec<ReportKey>,
+    /// polscan's reports the scan no longer wants, whose kinds were
+    /// listed completely in a run that had every policy.
     pub delete: Vec<ReportKey>,
     /// Stale-looking reports kept because their kind's LIST did not complete.
     pub kept_after_failed_list: Vec<ReportKey>,

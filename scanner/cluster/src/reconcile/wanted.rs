@@ -16,7 +16,9 @@ use super::ReportKey;
 /// per report would multiply the memory a large cluster needs).
 #[derive(Debug, Clone)]
 pub enum WantedReport {
+    /// A PolicyReport.
     Namespaced(report_model::PolicyReport),
+    /// A ClusterPolicyReport.
     Cluster(report_model::ClusterPolicyReport),
 }
 

@@ -41,6 +41,8 @@ struct ResultLabels {
 
 type Seconds = Gauge<f64, AtomicU64>;
 
+/// The registry of polscan's metrics (prefixed `polscan_`) and the
+/// metrics in it.
 pub struct ScanMetrics {
     registry: Registry,
     scans: Family<OutcomeLabels, Counter>,
@@ -67,6 +69,7 @@ impl Default for ScanMetrics {
 }
 
 impl ScanMetrics {
+    /// Every metric registered; nothing recorded yet.
     pub fn new() -> ScanMetrics {
         let mut metrics = ScanMetrics {
             registry: Registry::with_prefix("polscan"),

@@ -81,25 +81,35 @@ impl ReportShape {
     }
 }
 
+/// What a scan reads, covers and writes. The default: the cluster's
+/// policies, every kind but the default exclusions, per-resource reports
+/// to the report API found (`auto`), pages of 500 objects, 4 LISTs and 8
+/// writes at once, every finding and printed report kept.
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
     /// Policies from files, evaluated besides the cluster's.
     pub policy_documents: Vec<Document>,
     /// Also read the policies stored in the cluster.
     pub cluster_policies: bool,
+    /// The kinds, namespaces and shard the scan covers.
     pub filters: ScanFilters,
+    /// The report layout written (`--report-per`).
     pub shape: ReportShape,
     /// `--report-api`: the report API to write to; None for `auto`
     /// (wgpolicyk8s.io when served, else openreports.io).
     pub report_api: Option<ReportApi>,
+    /// Plan, but write and delete nothing (`--dry-run`).
     pub dry_run: bool,
+    /// Objects per LIST page (its `limit`; at least 1).
     pub page_size: u32,
     /// Let policies make HTTP calls (`--allow-http`).
     pub allow_http: bool,
     /// The cluster's PolicyExceptions applied (`--exception-namespace`);
     /// those of `--policy` files always are.
     pub exceptions: ExceptionScope,
+    /// LISTs run at once (at least 1).
     pub list_concurrency: usize,
+    /// Report writes, and deletes, in flight at once (at least 1).
     pub write_concurrency: usize,
     /// Keep every finding for the output (table, yaml, json); a summary
     /// needs only the counts.
@@ -203,8 +213,12 @@ impl Default for ScanOptions {
 /// How one kind's list went.
 #[derive(Debug, Clone)]
 pub struct KindListing {
+    /// The kind.
     pub kind: ApiKind,
+    /// Objects its LISTs returned (for a shard, those of its partition).
     pub objects: usize,
+    /// Why it was not listed completely (a LIST failed or never finished,
+    /// or a page could not be read); None when it was.
     pub error: Option<ClusterError>,
 }
 
@@ -212,12 +226,17 @@ pub struct KindListing {
 /// ones), its severity annotation, and the reported status.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ResultKey {
+    /// The policy's name as reports give it (`namespace/name` when
+    /// namespaced).
     pub policy: String,
+    /// Its `policies.kyverno.io/severity` annotation; empty when none.
     pub severity: String,
+    /// The status the report shows ([`Finding::reported_status`]).
     pub status: RuleStatus,
 }
 
 impl ResultKey {
+    /// The key `finding`'s result is counted by.
     pub fn of(finding: &Finding) -> ResultKey {
         ResultKey::new(&finding.policy, finding.reported_status())
     }
@@ -232,6 +251,9 @@ impl ResultKey {
     }
 }
 
+/// What a scan did: the audit's findings and problems, each kind's
+/// listing, the plan and what came of its writes and deletes, and the
+/// counts the run record and metrics read.
 #[derive(Debug, Default)]
 pub struct ScanOutcome {
     /// Findings, problems and counts, as an offline audit gives them.
@@ -241,9 +263,12 @@ pub struct ScanOutcome {
     /// polscan's reports deleted from the other report API (a move
     /// between APIs), included in `deletes`.
     pub other_api_deleted: usize,
+    /// Each kind selected for listing, in discovery's order, with how its
+    /// LISTs went.
     pub listings: Vec<KindListing>,
     /// Discovery failures and kinds of policies that could not be read.
     pub other_failures: Vec<ClusterError>,
+    /// The reports to write, leave and delete.
     pub plan: Plan,
     /// The reports the plan applies (in a dry run, every per-namespace
     /// report the scan wants, for printing).
@@ -256,9 +281,15 @@ pub struct ScanOutcome {
     /// Every per-resource report the scan wants (changed or not), when
     /// asked for (`keep_printed_reports`).
     pub printed_reports: Option<dry_run::ReportSpill>,
+    /// Reports written (0 in a dry run).
     pub writes: usize,
+    /// Reports deleted: stale ones, and those left in the other report
+    /// API (0 in a dry run).
     pub deletes: usize,
+    /// Writes and deletes that failed, and reports not sent because they
+    /// do not fit their CRD schema ([`ClusterError::NotSent`]).
     pub write_failures: Vec<ClusterError>,
+    /// The run was a dry run: nothing was written or deleted.
     pub dry_run: bool,
     /// Results by status (kept even when findings are not).
     pub status_counts: BTreeMap<RuleStatus, usize>,
@@ -318,6 +349,7 @@ pub struct ScanOutcome {
 }
 
 impl ScanOutcome {
+    /// The listings with an error.
     pub fn failed_listings(&self) -> impl Iterator<Item = &KindListing> {
         self.listings.iter().filter(|l| l.error.is_some())
     }
@@ -335,16 +367,23 @@ impl ScanOutcome {
 /// Fatal errors: the scan could not start or could not decide what to write.
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
+    /// A request the scan cannot go on without failed: discovery (the
+    /// server not reached), the Namespaces' LIST, or the stored reports'.
     #[error(transparent)]
     Cluster(#[from] ClusterError),
+    /// No policy to evaluate, and none that failed to load: none in the
+    /// cluster (or not read) and none in `policy_documents`.
     #[error("no policies: none in the cluster and none given with --policy")]
     NoPolicies,
     /// The server serves no report API to write to (or not the one
     /// `--report-api` names): what each lacks, and how to install one.
     #[error("{0}")]
     NoReportApi(String),
+    /// The findings could not be shaped into reports (report-model).
     #[error("shaping reports: {0}")]
     Shape(#[from] report_model::shape::ShapeError),
+    /// A report could not be encoded as JSON (no step of [`scan`] returns
+    /// it today).
     #[error("encoding a report: {0}")]
     Encode(#[from] serde_json::Error),
     /// `--kyverno-config` names a ConfigMap that does not exist.

@@ -6,6 +6,8 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+/// The counters of one scan, shared between the scan and its readers;
+/// all zero and no phase at first.
 #[derive(Debug, Default)]
 pub struct ScanProgress {
     phase: Mutex<String>,
@@ -19,16 +21,24 @@ pub struct ScanProgress {
 /// The counters at one moment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProgressSnapshot {
+    /// The step the scan is at (`discovered`, `policies read`, `listing
+    /// and evaluating`, …); empty before the first.
     pub phase: String,
+    /// LISTs planned (one per kind, or per kind and namespace).
     pub lists_total: usize,
+    /// LISTs finished, completely or not.
     pub lists_done: usize,
+    /// Objects evaluated so far.
     pub objects_evaluated: usize,
+    /// Reports written so far.
     pub reports_written: usize,
+    /// Reports deleted so far.
     pub reports_deleted: usize,
 }
 
 impl ScanProgress {
-    pub fn set_phase(&self, phase: &str) {
+    /// Names the step the scan is at.
+    pub(crate) fn set_phase(&self, phase: &str) {
         if let Ok(mut current) = self.phase.lock() {
             phase.clone_into(&mut current);
         }
@@ -54,6 +64,8 @@ impl ScanProgress {
         self.reports_deleted.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// The counters now (each read on its own: they may be a moment
+    /// apart).
     pub fn snapshot(&self) -> ProgressSnapshot {
         ProgressSnapshot {
             phase: self.phase.lock().map(|p| p.clone()).unwrap_or_default(),

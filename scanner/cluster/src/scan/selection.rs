@@ -29,7 +29,9 @@ pub const DEFAULT_EXCLUDED_KINDS: [&str; 12] = [
 /// `Kind` (any group) or `group/Kind`, as users write kinds on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KindName {
+    /// The group, as written before the last `/`; None: any group.
     pub group: Option<String>,
+    /// The kind, matched without regard to case.
     pub kind: String,
 }
 
@@ -42,6 +44,8 @@ impl KindName {
         }
     }
 
+    /// `group/Kind` split at its last `/`; text without one is a `Kind`
+    /// of any group.
     pub fn parse(text: &str) -> KindName {
         match text.rsplit_once('/') {
             Some((group, kind)) => KindName {
@@ -63,6 +67,9 @@ impl KindName {
     }
 }
 
+/// What the user's flags leave in a scan's scope: kinds, namespaces and
+/// a shard. The default filters nothing but the default exclusions
+/// ([`DEFAULT_EXCLUDED_KINDS`]).
 #[derive(Debug, Clone, Default)]
 pub struct ScanFilters {
     /// When not empty, only these kinds are listed.
@@ -71,6 +78,8 @@ pub struct ScanFilters {
     pub exclude_kinds: Vec<KindName>,
     /// When not empty, only these namespaces (and no cluster-scoped kinds).
     pub namespaces: Vec<String>,
+    /// Namespaces left out (exact names): their objects are not
+    /// evaluated, and their reports neither written nor pruned.
     pub exclude_namespaces: Vec<String>,
     /// `--shard I/N`: only this shard's partition ([`Shard`]) is listed,
     /// written and pruned.
@@ -308,14 +317,17 @@ pub enum NotListed {
     NotTargeted,
 }
 
+/// The discovered kinds split: those to list, and the others with why.
 #[derive(Debug, Clone, Default)]
-pub struct Selection {
-    pub to_list: Vec<ApiKind>,
-    pub not_listed: Vec<(ApiKind, NotListed)>,
+pub(crate) struct Selection {
+    /// The kinds to list, in discovery's order.
+    pub(crate) to_list: Vec<ApiKind>,
+    /// Every other kind, with why it is not listed.
+    pub(crate) not_listed: Vec<(ApiKind, NotListed)>,
 }
 
 /// Splits the discovered kinds into those to list and the rest.
-pub fn select(kinds: &[ApiKind], filters: &ScanFilters, targets: &TargetKinds) -> Selection {
+pub(crate) fn select(kinds: &[ApiKind], filters: &ScanFilters, targets: &TargetKinds) -> Selection {
     let mut selection = Selection::default();
     for kind in kinds {
         let reason = if !kind.listable() {

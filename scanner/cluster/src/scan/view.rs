@@ -59,6 +59,7 @@ pub trait FindingView: Send + Sync {
 pub struct ViewFactory(pub Arc<dyn Fn() -> Box<dyn FindingView> + Send + Sync>);
 
 impl ViewFactory {
+    /// A new, empty view.
     pub fn make(&self) -> Box<dyn FindingView> {
         (self.0)()
     }
