@@ -25,6 +25,8 @@
 //! those below them, never back: run and error; ingest; exceptions; model;
 //! then verdict, compare and output.
 
+#![warn(missing_docs)]
+
 pub mod compare;
 pub mod error;
 pub mod exceptions;

@@ -29,8 +29,11 @@ use polscan_engine::exceptions::annotation::properties as ex_props;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ExceptionStatus {
+    /// Expires after the expiry window.
     Active,
+    /// Expires within the expiry window (`--expiry-window`).
     Expiring,
+    /// Expired: its time (a date: the end of that day) has passed.
     Expired,
     /// No expiry was given: a bypass should be time-bound.
     NoExpiry,
@@ -49,12 +52,19 @@ pub struct ExceptionEvidence {
     pub name: String,
     /// Policies (and `policy/rule`s) it covers.
     pub policies: Vec<String>,
+    /// Who answers for it (`polscan.io/exception-owner`), when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    /// Why it is granted (`polscan.io/exception-reason`; a PolicyException's
+    /// `policies.kyverno.io/description` when that is absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// When it ends, as written: an RFC 3339 time or a date
+    /// (`polscan.io/exception-expires`; a CEL PolicyException's
+    /// `spec.expiresAt` first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires: Option<String>,
+    /// Where it stands against its expiry, or invalid.
     pub status: ExceptionStatus,
     /// Results it turned into `skip`.
     pub covered_results: usize,

@@ -33,10 +33,14 @@ pub use results::ReportResults;
 pub struct ClusterIdentity {
     /// `cluster` or `files`.
     pub source: String,
+    /// UID of the kube-system Namespace, which identifies the cluster;
+    /// None when not known (reports read from files).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kube_system_uid: Option<String>,
+    /// The API server's version, where known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_version: Option<String>,
+    /// The API server's URL, where known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
 }
@@ -45,9 +49,12 @@ pub struct ClusterIdentity {
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectName {
+    /// The kind, e.g. `Pod`.
     pub kind: String,
+    /// Empty for a cluster-scoped object.
     #[serde(default)]
     pub namespace: String,
+    /// The name.
     pub name: String,
 }
 
@@ -61,17 +68,24 @@ impl std::fmt::Display for ObjectName {
     }
 }
 
+/// Everything [`crate::verdict::build`] judges from.
 #[derive(Debug, Clone)]
 pub struct EvidenceInput {
     /// The results of the PolicyReports and ClusterPolicyReports.
     pub reports: ReportResults,
     /// Policy documents (any kind; others are ignored) and PolicyExceptions.
     pub policies: Vec<Value>,
+    /// The last scan's record (a sharded run's merged); None when there
+    /// is none.
     pub scan: Option<ScanRecord>,
     /// The top owner of a resource (a Deployment for its Pods), where known.
     pub owners: BTreeMap<ObjectName, ObjectName>,
+    /// The cluster the reports came from, or `files`.
     pub identity: ClusterIdentity,
+    /// The evidence's time: `generated`, and what exceptions' expiry is
+    /// judged against.
     pub now: DateTime<Utc>,
+    /// An exception expiring within this long of `now` is `expiring`.
     pub expiry_window: Duration,
     /// Only these policies (names or `namespace/name`); all when empty.
     pub policy_filter: Vec<String>,

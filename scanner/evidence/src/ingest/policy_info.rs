@@ -44,14 +44,19 @@ pub fn policy_kind_group(kind: &str) -> Option<(&'static str, &'static str)> {
     }
 }
 
-/// The action the policy's own document cannot state: an invalid one
-/// (Kyverno refuses the policy), or the action of a policy only reports name.
+/// The action of a policy or rule whose document states none Kyverno
+/// accepts (Kyverno refuses the policy).
 pub const ACTION_INVALID: &str = "Invalid";
+/// The action (and kind) of a policy only reports name: nothing is known
+/// of it.
 pub const ACTION_UNKNOWN: &str = "unknown";
 
+/// One rule of a policy, an item of a policy's `rules`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RuleInfo {
+    /// The rule's name: a ValidatingAdmissionPolicy's one rule has the
+    /// policy's, a ValidatingPolicy's none (its results name no rule).
     pub name: String,
     /// `Audit` or `Enforce` (Kyverno's words; a CEL policy's `Deny` is
     /// `Enforce`), `Mixed` when action overrides enforce in some namespaces
@@ -156,19 +161,30 @@ pub struct Rollback {
     pub command: String,
 }
 
+/// A policy as read from its document (or only named by reports): the
+/// policy fields of an item of evidence.json's `policies`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyInfo {
+    /// `ClusterPolicy`, `Policy`, `ValidatingPolicy`,
+    /// `NamespacedValidatingPolicy`, `ValidatingAdmissionPolicy`, or
+    /// `unknown` when only reports name it.
     pub kind: String,
+    /// The policy's name.
     pub name: String,
+    /// A namespaced policy's namespace; None for a cluster-wide one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+    /// `policies.kyverno.io/title`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// `policies.kyverno.io/description`: the remediation text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// `policies.kyverno.io/severity`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub severity: Option<String>,
+    /// `policies.kyverno.io/category`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
     /// `Audit`, `Enforce`, `Mixed` when rules or namespaces differ,
@@ -178,6 +194,7 @@ pub struct PolicyInfo {
     /// Where the action differs by namespace or rule: which enforce.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action_detail: Option<String>,
+    /// Its rules, as the document has them.
     pub rules: Vec<RuleInfo>,
     /// Kind names the policy matches (`*` for any).
     pub kinds: Vec<String>,
@@ -197,6 +214,8 @@ pub struct PolicyInfo {
     /// verdict is about, and whether it is the one the scan read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<DocumentDigest>,
+    /// The change that returns it to Audit; None when only reports name
+    /// it, or its kind is one the cluster does not serve.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback: Option<Rollback>,
 }

@@ -24,15 +24,25 @@ use crate::run::record_format::{keys, DocumentDigest};
 pub struct ScanRecord {
     /// Where it was read (`namespace/name` of the ConfigMap, or a file).
     pub source: String,
+    /// When the scan started (a sharded run's: the earliest shard's);
+    /// None when the record does not say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started: Option<DateTime<Utc>>,
+    /// When the scan finished (a sharded run's: the latest shard's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished: Option<DateTime<Utc>>,
+    /// Nothing in the scan failed: every kind listed, policy loaded and
+    /// report written (a sharded run's: every shard's, and every shard's
+    /// record there and of the one run).
     pub complete: bool,
+    /// Kinds the scan could not list (`Kind` or `group/Kind`).
     #[serde(default)]
     pub failed_kinds: Vec<String>,
+    /// Why the scan failed, when it did (a sharded run's: each failed
+    /// shard's, as `shard I/N: error`, joined by `; `).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The scan was a dry run: it wrote no reports.
     #[serde(default)]
     pub dry_run: bool,
     /// Policy sources (`clusterpolicies.kyverno.io`) the scan could not read.
@@ -188,6 +198,7 @@ impl ScanRecord {
 pub struct ResourceFiltersApplied {
     /// `namespace/name` of Kyverno's ConfigMap.
     pub source: String,
+    /// How many filters it held.
     pub count: usize,
 }
 

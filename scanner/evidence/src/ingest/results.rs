@@ -369,6 +369,7 @@ impl ReportResults {
         self.by_key.len()
     }
 
+    /// True when no result is kept.
     pub fn is_empty(&self) -> bool {
         self.by_key.is_empty()
     }

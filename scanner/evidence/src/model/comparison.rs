@@ -12,12 +12,19 @@ use serde::{Deserialize, Serialize};
 
 use super::Verdict;
 
+/// A violation new, fixed, unknown or excused since the previous package.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ViolationChange {
+    /// The policy's qualified name.
     pub policy: String,
+    /// The rule; empty when the result names none (a CEL policy's).
     pub rule: String,
+    /// The result: `fail`, `error` or `warn`, or `skip` where an exception
+    /// skipped it (excused, or excused only by an annotation).
     pub result: String,
+    /// The resource, as `namespace/kind/name` (`kind/name` when
+    /// cluster-scoped).
     pub resource: String,
     /// For a violation whose fix is unknown: why its absence proves nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -43,11 +50,14 @@ impl ViolationChange {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReadinessCheck {
+    /// The policy's qualified name.
     pub policy: String,
     /// Its action now (`Audit`, or `unknown`/`Invalid`).
     #[serde(default)]
     pub action: String,
+    /// Its verdict in the previous package.
     pub previous_verdict: Verdict,
+    /// Its verdict now.
     pub verdict: Verdict,
     /// True when it was and still is ready.
     pub still_ready: bool,
@@ -55,37 +65,54 @@ pub struct ReadinessCheck {
     pub reasons: Vec<String>,
 }
 
+/// A policy with rules in Enforce: should it return to Audit?
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RollbackCheck {
+    /// The policy's qualified name.
     pub policy: String,
-    /// Its action now, and its verdict in the previous package.
+    /// Its action now: `Enforce` or `Mixed`.
     pub action: String,
+    /// Its verdict in the previous package.
     pub previous_verdict: Verdict,
+    /// Each rollback condition, met or not.
     pub conditions: Vec<ConditionCheck>,
     /// True when any condition is met: return the policy to Audit.
     pub roll_back: bool,
 }
 
+/// One rollback condition of a [`RollbackCheck`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConditionCheck {
+    /// The condition, in words.
     pub condition: String,
+    /// True when it holds: roll back.
     pub met: bool,
+    /// What was found: the violations, gaps or exceptions, or that there
+    /// are none.
     pub detail: String,
 }
 
+/// `comparison`: the changes since the package given with `--since`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Comparison {
+    /// When the previous package was made.
     pub previous_generated: DateTime<Utc>,
+    /// Violations the previous package did not hold.
     pub new_violations: Vec<ViolationChange>,
+    /// Violations absent from the current reports, where the scan behind
+    /// them covered their kind and policy completely.
     pub fixed_violations: Vec<ViolationChange>,
     /// Violations the current reports lack, but the scan behind them did not
     /// cover their kind or policy completely: neither fixed nor still there.
     #[serde(default)]
     pub unknown_violations: Vec<ViolationChange>,
+    /// Exceptions the previous package did not hold, as `source name`.
     pub new_exceptions: Vec<String>,
+    /// Exceptions expired now that were not expired before, as
+    /// `source name`.
     pub expired_exceptions: Vec<String>,
     /// Exceptions of the previous package that are gone: what they skipped
     /// counts again once rescanned.
@@ -114,6 +141,8 @@ pub struct Comparison {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExceptionScopeChange {
+    /// The previous scan's statement of which it applied.
     pub previous: String,
+    /// The current scan's statement of which it applied.
     pub current: String,
 }

@@ -30,15 +30,24 @@ use crate::ingest::{covers_namespace, ClusterIdentity, ObjectName};
 /// `schemaVersion` of evidence.json; docs/evidence.schema.json describes it.
 pub const SCHEMA_VERSION: &str = "polscan.io/evidence/v1";
 
+/// evidence.json: the go/no-go evidence of one package.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Evidence {
+    /// `schemaVersion`: [`SCHEMA_VERSION`].
     pub schema_version: String,
+    /// `generated`: when the package was made.
     pub generated: DateTime<Utc>,
+    /// `polscanVersion`: the version of polscan that built it.
     pub polscan_version: String,
+    /// `cluster`: which cluster the evidence is about.
     pub cluster: ClusterIdentity,
+    /// `scan`: the scan the reports came from, as its last-run record
+    /// says; None without a record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scan: Option<ScanRecord>,
+    /// `expiryWindowDays`: an exception expiring within this many days is
+    /// `expiring` (`--expiry-window`, in whole days).
     pub expiry_window_days: i64,
     /// The namespaces results were kept for (`--namespace`); all when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -46,12 +55,17 @@ pub struct Evidence {
     /// The policies kept (`--policy`); all when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub policy_filter: Vec<String>,
+    /// `policies`: per policy its verdict and the evidence behind it.
     pub policies: Vec<PolicyEvidence>,
+    /// `exceptions`: the PolicyExceptions and `polscan.io/exception`
+    /// annotations found, with their status.
     pub exceptions: Vec<ExceptionEvidence>,
     /// Kyverno PolicyExceptions generated from `polscan.io/exception`
     /// annotations that excuse violations, one file each in the package.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub generated_exceptions: Vec<GeneratedException>,
+    /// `comparison`: against the package given with `--since`; None
+    /// without one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comparison: Option<Comparison>,
 }
@@ -90,6 +104,7 @@ impl Evidence {
         statements
     }
 
+    /// The policies whose verdict is [`Verdict::Ready`], in order.
     pub fn ready(&self) -> impl Iterator<Item = &PolicyEvidence> {
         self.policies.iter().filter(|p| p.verdict == Verdict::Ready)
     }

@@ -15,12 +15,18 @@ use crate::ingest::policy_info::PolicyInfo;
 use crate::ingest::results::Interner;
 use crate::ingest::ObjectName;
 
+/// Results counted by status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
+    /// `pass` results.
     pub pass: usize,
+    /// `fail` results.
     pub fail: usize,
+    /// `warn` results.
     pub warn: usize,
+    /// `error` results.
     pub error: usize,
+    /// `skip` results, and any of a status not above.
     pub skip: usize,
 }
 
@@ -35,15 +41,21 @@ impl Counts {
         }
     }
 
+    /// All results counted.
     pub fn total(&self) -> usize {
         self.pass + self.fail + self.warn + self.error + self.skip
     }
 }
 
+/// Whether a policy or rule is ready to enforce (`ready`, `not-ready`,
+/// `no-evidence` in evidence.json).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
+    /// Nothing speaks against enforcing, and resources were evaluated (or
+    /// the scan shows none exists).
     Ready,
+    /// Some reason speaks against enforcing.
     NotReady,
     /// Nothing speaks against enforcing, but no resource was evaluated
     /// either: the scan proves nothing about what enforcing would block.
@@ -51,6 +63,7 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// The verdict in words for the pages (`ready to enforce`).
     pub fn label(self) -> &'static str {
         match self {
             Verdict::Ready => "ready to enforce",
@@ -75,11 +88,15 @@ impl Verdict {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Violation {
+    /// The rule; empty when the result names none (a CEL policy's).
     pub rule: Arc<str>,
+    /// The result: `fail`, `error` or `warn`; `skip` in `excused`.
     pub result: Arc<str>,
+    /// The resource the result is about.
     pub resource: Arc<ObjectName>,
     /// The top owner (the resource itself when it has none).
     pub owner: Arc<ObjectName>,
+    /// The result's message.
     #[serde(default)]
     pub message: Arc<str>,
     /// What Kyverno does with it: the result's `action` property, else the
@@ -127,35 +144,51 @@ impl Violation {
     }
 }
 
+/// One rule's verdict, in `ruleEvidence`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RuleEvidence {
+    /// The rule's name.
     pub name: String,
+    /// The rule's action, as [`crate::ingest::policy_info::RuleInfo::action`];
+    /// a rule only results name (an autogen variant) acts as its base rule,
+    /// else as the policy.
     pub action: String,
+    /// The rule's verdict.
     pub verdict: Verdict,
+    /// Why the rule is not ready; empty when it is.
     pub reasons: Vec<String>,
     /// Facts behind a verdict that are no objection (no resource in scope).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The rule's results by status.
     pub counts: Counts,
 }
 
+/// One policy's evidence, an item of `policies`: the policy as read
+/// (flattened) and what was judged of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyEvidence {
+    /// The policy as read (its fields are the item's own in evidence.json).
     #[serde(flatten)]
     pub info: PolicyInfo,
     /// False when reports name the policy but it was not found.
     pub found: bool,
+    /// The policy's verdict.
     pub verdict: Verdict,
+    /// Why it is not ready; empty when it is.
     pub reasons: Vec<String>,
     /// Facts behind the verdict that are no objection (no resource in scope).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The policy's results by status.
     pub counts: Counts,
     /// Results by namespace (`""` for cluster-scoped resources).
     pub by_namespace: BTreeMap<String, Counts>,
+    /// Per rule its verdict.
     pub rule_evidence: Vec<RuleEvidence>,
+    /// The `fail`, `error` and `warn` results, sorted by owner.
     pub violations: Vec<Violation>,
     /// Results skipped by an exception (a PolicyException or an annotation):
     /// a violation that becomes one of these is excused, not fixed.
@@ -172,7 +205,9 @@ pub struct PolicyEvidence {
 
 /// Violations under their owner, in the evidence's order.
 pub struct OwnerGroup<'a> {
+    /// The top owner the violations share.
     pub owner: &'a ObjectName,
+    /// Its violations, in the evidence's order.
     pub violations: Vec<&'a Violation>,
 }
 

@@ -302,6 +302,8 @@ fn policy_card(out: &mut String, policy: &PolicyEvidence) {
     out.push_str("</section>");
 }
 
+/// index.html: the evidence as one self-contained HTML page (inline
+/// style, no script), long lists capped.
 pub fn render(evidence: &Evidence) -> String {
     let mut out = String::new();
     out.push_str("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>Policy enforcement evidence</title><style>");

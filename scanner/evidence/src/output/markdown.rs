@@ -29,6 +29,7 @@ fn verdict_mark(verdict: Verdict) -> &'static str {
     }
 }
 
+/// evidence.md: the evidence as Markdown, long lists capped.
 pub fn render(evidence: &Evidence) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Policy enforcement evidence\n");

@@ -12,7 +12,9 @@ pub mod package;
 /// How much of a long list a page shows; evidence.json always has all.
 #[derive(Debug, Clone, Copy)]
 pub struct ListLimits {
+    /// Owners shown per policy.
     pub owners: usize,
+    /// Violations shown per owner.
     pub per_owner: usize,
 }
 

@@ -17,7 +17,11 @@ use super::{html, markdown};
 use crate::error::EvidenceError;
 use crate::model::Evidence;
 
+/// The file listing every other file's SHA-256, after `# key: value`
+/// header lines.
 pub const MANIFEST: &str = "MANIFEST";
+/// The files every package holds besides the MANIFEST and the generated
+/// PolicyExceptions.
 pub const FILES: [&str; 3] = ["evidence.json", "evidence.md", "index.html"];
 /// The directory of the generated PolicyExceptions.
 pub const EXCEPTIONS_DIR: &str = "exceptions";
@@ -247,12 +251,18 @@ pub fn write(dir: &Path, evidence: &Evidence, force: bool) -> Result<Vec<PathBuf
 /// What verification found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Verification {
+    /// Files whose SHA-256 matches the MANIFEST's.
     pub checked: Vec<String>,
+    /// What is wrong, one line each: a file modified, added, unreadable or
+    /// not a package's, a malformed MANIFEST line, a header that disagrees
+    /// with evidence.json.
     pub problems: Vec<String>,
+    /// The MANIFEST's header (`# key: value` lines), by key.
     pub header: BTreeMap<String, String>,
 }
 
 impl Verification {
+    /// True when no problem was found.
     pub fn ok(&self) -> bool {
         self.problems.is_empty()
     }

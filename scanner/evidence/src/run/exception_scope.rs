@@ -24,7 +24,10 @@ pub enum ExceptionScope {
     Disabled,
     /// Those in `namespace` (`*`: every namespace), as a Kyverno started
     /// with `--enablePolicyException --exceptionNamespace=<namespace>`.
-    Namespace { namespace: String },
+    Namespace {
+        /// The namespace (`*`: every one).
+        namespace: String,
+    },
     /// Every exception given (an audit of files, as the Kyverno CLI
     /// applies what it is given).
     Given,

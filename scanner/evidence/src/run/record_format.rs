@@ -12,11 +12,19 @@ use serde_json::Value;
 
 /// The keys `polscan evidence` reads back (`evidence::ScanRecord`).
 pub mod keys {
+    /// RFC 3339 time the run started (whole seconds).
     pub const STARTED: &str = "started";
+    /// RFC 3339 time the run finished (whole seconds).
     pub const FINISHED: &str = "finished";
+    /// `true` when nothing in the run failed (every kind listed, policy
+    /// loaded and report written); a record without it is no run record.
     pub const COMPLETE: &str = "complete";
+    /// Why the run failed; absent when it did not.
     pub const ERROR: &str = "error";
+    /// `true` for a dry run (no reports written).
     pub const DRY_RUN: &str = "dryRun";
+    /// Comma list of the kinds (`Kind` or `group/Kind`) that could not be
+    /// listed.
     pub const FAILED_KINDS: &str = "failedKinds";
     /// Comma list of policy sources (`clusterpolicies.kyverno.io`) not read.
     pub const FAILED_POLICY_SOURCES: &str = "failedPolicySources";
@@ -149,7 +157,9 @@ pub fn document_key(document: &Value) -> Option<String> {
 /// the run record's [`keys::INPUT_DIGESTS`].
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DocumentDigest {
+    /// `<group>/<kind>/<namespace>/<name>` ([`document_key`]).
     pub key: String,
+    /// The SHA-256 (hex) of its [`judging_content`] ([`document_digest`]).
     pub digest: String,
 }
 
