@@ -165,7 +165,7 @@ fn kinds_of(group: &str, version: &str, list: APIResourceList) -> Vec<ApiKind> {
 /// Events are the `events.k8s.io` Events.
 const ALIAS_GROUPS: [&str; 2] = ["extensions", "events.k8s.io"];
 
-/// Drops kinds of [`ALIAS_GROUPS`] that another group also serves, so each
+/// Drops kinds of the alias groups (`ALIAS_GROUPS`) that another group also serves, so each
 /// object is listed — and evaluated and reported — once, always through
 /// the same group (a report's scope would otherwise flip between the two,
 /// rewriting it on every scan).
@@ -186,8 +186,16 @@ pub fn without_aliases(kinds: Vec<ApiKind>) -> Vec<ApiKind> {
         .collect()
 }
 
-/// Discovers every group's preferred version. Fails only when the server
-/// cannot be reached at all.
+/// Discovers what the server serves: the core `v1` kinds and, for every
+/// group, each kind from the group's preferred version when it serves it,
+/// else from the first version that does; kinds of alias groups served
+/// elsewhere too (events.k8s.io's Event) are dropped. A group version
+/// whose discovery fails is recorded in `failed`, and its kinds are not
+/// scanned.
+///
+/// # Errors
+/// [`ClusterError`] only when `/api/v1` or the group list `/apis` cannot
+/// be read.
 pub async fn discover(client: &Client) -> Result<Discovered, ClusterError> {
     let mut discovered = Discovered::default();
     let core = client

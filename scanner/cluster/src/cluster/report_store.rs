@@ -235,7 +235,7 @@ fn from_watch_cache() -> ListParams {
 ///   polscan then writes it again (server-side apply is idempotent), at most
 ///   once, and the next run sees it;
 /// - a report deleted since is still listed: deleting it again is a no-op
-///   ([`delete`] counts "not found" as deleted), and writing it recreates it;
+///   ([`ReportStore::delete`] counts "not found" as deleted), and writing it recreates it;
 /// - a stale content hash can only make a write happen that was not needed,
 ///   or skip one whose report another polscan run rewrote moments ago from
 ///   the same objects; the next run reads the hash afresh.

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::report_store::FIELD_MANAGER;
 use super::{absent_if_not_found, send, ClusterError};
 
-/// What [`write`] did with the record.
+/// What [`write()`] did with the record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Written {
     /// The record is the stored one. `same_run_before`: the start of the
@@ -155,7 +155,7 @@ const MAX_ATTEMPTS: usize = 5;
 
 /// Checks, before a scan, that the record could be written: a server-side
 /// dry run (`dryRun=All`) of the same apply, with only the ConfigMap's
-/// name. It fails as [`write`] would after the scan (a missing namespace,
+/// name. It fails as [`write()`] would after the scan (a missing namespace,
 /// no right to create or patch ConfigMaps there), and persists nothing.
 pub async fn check_writable(
     client: &Client,

@@ -382,10 +382,6 @@ pub enum ScanError {
     /// The findings could not be shaped into reports (report-model).
     #[error("shaping reports: {0}")]
     Shape(#[from] report_model::shape::ShapeError),
-    /// A report could not be encoded as JSON (no step of [`scan`] returns
-    /// it today).
-    #[error("encoding a report: {0}")]
-    Encode(#[from] serde_json::Error),
     /// `--kyverno-config` names a ConfigMap that does not exist.
     #[error("--kyverno-config: no ConfigMap {0}: give the namespace/name of Kyverno's ConfigMap (a Helm release other than kyverno names it after the release)")]
     KyvernoConfigMissing(String),

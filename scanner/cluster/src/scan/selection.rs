@@ -59,8 +59,10 @@ impl KindName {
         }
     }
 
-    /// `Kind` without a group means the core group's kind when the core
-    /// group serves one, else any group's (so `Deployment` means apps').
+    /// Whether this name names `kind`: `group/Kind` only that group's kind,
+    /// a bare `Kind` that kind in every group that serves it (discovery has
+    /// already dropped alias groups, so `Event` is the core Event). Case is
+    /// ignored.
     fn names(&self, kind: &ApiKind) -> bool {
         kind.kind.eq_ignore_ascii_case(&self.kind)
             && self.group.as_deref().is_none_or(|g| g == kind.group)
