@@ -28,6 +28,7 @@ use crate::reconcile::{DesiredReport, ExistingReport};
 use crate::reports;
 
 use super::gate::SinkGate;
+use super::last_run::ResultsByRule;
 use super::progress::ScanProgress;
 use super::selection::ScanFilters;
 use super::tally::Tally;
@@ -44,7 +45,7 @@ pub(super) struct Evaluated {
     pub(super) status_counts: BTreeMap<RuleStatus, usize>,
     pub(super) result_counts: BTreeMap<ResultKey, usize>,
     pub(super) objects_evaluated_by_kind: BTreeMap<String, usize>,
-    pub(super) results_by_rule: RuleCounts,
+    pub(super) results_by_rule: ResultsByRule,
     /// Objects whose stored report was reused instead of evaluating them.
     pub(super) reused: usize,
     pub(super) sink: Option<ReportSink>,
@@ -56,9 +57,6 @@ pub(super) struct Evaluated {
 /// An evaluated object's place in the output view's order and its
 /// records there.
 pub(super) type ViewRecords = (u64, std::io::Result<Vec<view::ViewRecord>>);
-
-/// Results by policy, rule and reported status.
-pub type RuleCounts = BTreeMap<String, BTreeMap<String, BTreeMap<String, usize>>>;
 
 /// Per-resource reports made page by page, decided by
 /// [`PerResource`] (compared with the stored ones) and carried out here:

@@ -55,7 +55,6 @@ use crate::reconcile::wanted::{wanted_reports, WantedReport};
 use crate::reconcile::{ExistingReport, ListingOutcome, Plan, ReportKey};
 use crate::reports;
 
-pub use self::evaluate::RuleCounts;
 use self::evaluate::{start_listing, ReportSink, ReuseMode};
 pub use self::exception_scope::ExceptionScope;
 use self::gate::SinkGate;
@@ -322,7 +321,7 @@ pub struct ScanOutcome {
     /// counts them; an audit's record derives them from its findings).
     pub objects_evaluated_by_kind: BTreeMap<String, usize>,
     /// Results by policy, rule and reported status (counted as above).
-    pub results_by_rule: RuleCounts,
+    pub results_by_rule: last_run::ResultsByRule,
     /// Objects not evaluated again: unchanged since their stored report,
     /// as every policy is ([`reuse`]).
     pub reused: usize,

@@ -14,7 +14,8 @@ use crate::cluster::ClusterError;
 use crate::engine::RuleStatus;
 
 use super::evaluate::FindingsByKind;
-use super::{last_run, reuse, KindListing, ResultKey, RuleCounts};
+use super::last_run::{self, ResultsByRule};
+use super::{reuse, KindListing, ResultKey};
 
 /// The counts of one scan's LISTs so far.
 #[derive(Default)]
@@ -31,7 +32,7 @@ pub(super) struct Tally {
     /// Objects some rule gave a result, and results by rule: the run
     /// record's evidence that a rule saw the objects it was meant to.
     with_results: BTreeMap<usize, usize>,
-    rules: BTreeMap<usize, RuleCounts>,
+    rules: BTreeMap<usize, ResultsByRule>,
     /// Objects whose stored report stood for their evaluation.
     reused: BTreeMap<usize, usize>,
 }
@@ -44,7 +45,7 @@ pub(super) struct Counted {
     pub status_counts: BTreeMap<RuleStatus, usize>,
     pub result_counts: BTreeMap<ResultKey, usize>,
     pub objects_evaluated_by_kind: BTreeMap<String, usize>,
-    pub results_by_rule: RuleCounts,
+    pub results_by_rule: ResultsByRule,
     pub reused: usize,
 }
 
@@ -188,7 +189,7 @@ impl Tally {
                     .or_default() += count;
             }
         }
-        let mut results_by_rule = RuleCounts::new();
+        let mut results_by_rule = ResultsByRule::new();
         for rules in rules_by_listing.into_values() {
             for (policy, by_rule) in rules {
                 for (rule, by_status) in by_rule {
