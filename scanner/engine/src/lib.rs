@@ -78,13 +78,13 @@ pub mod fake_cluster;
 pub mod host;
 pub mod jmespath;
 pub mod kinds;
+pub mod kyverno;
 pub mod label_selector;
 pub mod loading;
 pub mod matching;
 pub(crate) mod operators;
 pub(crate) mod pattern;
 pub(crate) mod pod_security;
-pub mod policy;
 pub mod policy_validation;
 pub mod resource_filters;
 pub mod supplied_data;
@@ -110,6 +110,9 @@ pub use self::exceptions::kyverno::PolicyException;
 pub use self::host::Host;
 pub use self::loading::{LoadProblem, LoadedPolicies};
 pub use self::matching::RequestInfo;
+// The Kyverno policy model moves to `kyverno/`; its old path stays until
+// the shared parts are split out of it.
+pub use self::kyverno::policy;
 pub use self::policy::{Policy, PolicyError, PolicyKind, PolicyMeta};
 pub use self::resource_filters::ResourceFilters;
 pub use self::supplied_data::SuppliedData;

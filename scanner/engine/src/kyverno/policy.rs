@@ -45,17 +45,17 @@ pub enum PolicyError {
         policy: String,
         /// What the checks found, and at which stage.
         #[source]
-        source: super::policy_validation::Rejection,
+        source: crate::policy_validation::Rejection,
     },
 }
 
 impl PolicyError {
     /// How the Kyverno CLI treats the refusal: a malformed field the typed
     /// parse meets is a schema error (the loader drops the document).
-    pub fn stage(&self) -> super::policy_validation::Stage {
+    pub fn stage(&self) -> crate::policy_validation::Stage {
         match self {
             PolicyError::Rejected { source, .. } => source.stage,
-            _ => super::policy_validation::Stage::Schema,
+            _ => crate::policy_validation::Stage::Schema,
         }
     }
 }
@@ -137,7 +137,7 @@ pub struct Rule {
     pub(crate) preconditions: Option<Value>,
     /// CEL match conditions (`name`, `expression`) evaluated before the rule.
     #[serde(default)]
-    pub(crate) cel_preconditions: Vec<super::cel::CelVariable>,
+    pub(crate) cel_preconditions: Vec<crate::cel::CelVariable>,
     /// `validate`; `None` for mutate, generate and verifyImages rules, which
     /// polscan does not evaluate.
     #[serde(default)]
@@ -270,7 +270,7 @@ pub struct Validation {
     #[serde(default)]
     pub(crate) pod_security: Option<Value>,
     #[serde(default)]
-    pub(crate) cel: Option<super::cel::CelValidation>,
+    pub(crate) cel: Option<crate::cel::CelValidation>,
     #[serde(default)]
     pub(crate) manifests: Option<Value>,
     /// `failureAction`: `Audit` or `Enforce`; before the policy's own.
@@ -408,7 +408,7 @@ impl Policy {
                 })
             }
         };
-        super::policy_validation::check_kyverno_policy(document).map_err(|source| {
+        crate::policy_validation::check_kyverno_policy(document).map_err(|source| {
             PolicyError::Rejected {
                 policy: name.clone(),
                 source,
