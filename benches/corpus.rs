@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use polscan::engine::policy::Policy;
-use polscan::engine::validating_policy::ValidatingPolicy;
+use polscan::engine::Policy;
+use polscan::engine::ValidatingPolicy;
 use polscan::kyverno_test;
 use polscan::loader;
 use serde_json::Value;

@@ -148,9 +148,9 @@ fn kyverno_policy_library_conformance() {
 /// a false positive of the validation.
 #[test]
 fn every_policy_the_library_tests_name_passes_validation() {
-    use polscan::engine::admission_policy::AdmissionPolicy;
-    use polscan::engine::policy::Policy;
-    use polscan::engine::validating_policy::ValidatingPolicy;
+    use polscan::engine::AdmissionPolicy;
+    use polscan::engine::Policy;
+    use polscan::engine::ValidatingPolicy;
 
     let root = corpus_root();
     let files = kyverno_test::discover(std::slice::from_ref(&root)).expect("corpus readable");

@@ -38,7 +38,7 @@ pub const EXAMPLES: &[(&str, &str)] = bundle!("examples":
 #[cfg(test)]
 mod tests {
     use super::*;
-    use polscan::engine::policy::Policy;
+    use polscan::engine::Policy;
     use polscan::loader::parse_documents;
     use std::collections::BTreeSet;
     use std::path::Path;

@@ -21,15 +21,15 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::engine::admission_policy::AdmissionPolicy;
-use crate::engine::exceptions::cel::CelPolicyException;
 use crate::engine::exceptions::kyverno::PolicyException;
 use crate::engine::fake_cluster::{ApiCallMocks, FakeCluster, GlobalContextMocks};
 use crate::engine::matching::RequestInfo;
-use crate::engine::policy::Policy;
 use crate::engine::supplied_data::SuppliedData;
-use crate::engine::validating_policy::ValidatingPolicy;
 use crate::engine::values::Values;
+use crate::engine::AdmissionPolicy;
+use crate::engine::CelPolicyException;
+use crate::engine::Policy;
+use crate::engine::ValidatingPolicy;
 use crate::engine::{Engine, EngineOptions, Environment, PolicyResponse, RuleStatus};
 use crate::loader::{self, Document};
 
@@ -911,7 +911,9 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<SpecOutcome, String> {
 
 /// Kyverno's `hasSelector` (named for what it rules out): exactly one
 /// resource rule without resource names, no exclusions, no selector terms.
-fn one_plain_resource_rule(constraints: &crate::engine::admission::MatchConstraints) -> bool {
+fn one_plain_resource_rule(
+    constraints: &crate::engine::cel::policies::admission::MatchConstraints,
+) -> bool {
     let empty = |selector: &Option<crate::engine::label_selector::LabelSelector>| {
         selector
             .as_ref()

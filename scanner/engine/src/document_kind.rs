@@ -46,26 +46,26 @@ const NOT_EVALUATED_KINDS: [&str; 4] = [
 #[non_exhaustive]
 pub enum DocumentKind {
     /// Kyverno `ClusterPolicy` or `Policy` (`kyverno.io/*`), read by
-    /// [`crate::policy::Policy::from_document`].
+    /// [`crate::kyverno::policy::Policy::from_document`].
     KyvernoPolicy,
     /// Kyverno `ValidatingPolicy` or `NamespacedValidatingPolicy`
     /// (`policies.kyverno.io/*`), read by
-    /// [`crate::validating_policy::ValidatingPolicy::from_document`].
+    /// [`crate::cel::policies::validating_policy::ValidatingPolicy::from_document`].
     ValidatingPolicy,
     /// Kubernetes `ValidatingAdmissionPolicy`
     /// (`admissionregistration.k8s.io/*`), read by
-    /// [`crate::admission_policy::AdmissionPolicy::from_document`].
+    /// [`crate::cel::policies::admission_policy::AdmissionPolicy::from_document`].
     AdmissionPolicy,
     /// Kubernetes `ValidatingAdmissionPolicyBinding`
     /// (`admissionregistration.k8s.io/*`), read by
-    /// [`crate::admission_policy::AdmissionPolicy::binding_from_document`].
+    /// [`crate::cel::policies::admission_policy::AdmissionPolicy::binding_from_document`].
     AdmissionPolicyBinding,
     /// Kyverno `PolicyException` of kyverno.io v2, v2beta1 or v2alpha1,
     /// read by [`crate::exceptions::kyverno::PolicyException::from_document`].
     PolicyException,
     /// Kyverno CEL `PolicyException` of policies.kyverno.io v1alpha1,
     /// v1beta1 or v1, read by
-    /// [`crate::exceptions::cel::CelPolicyException::from_document`].
+    /// [`crate::cel::policies::policy_exception::CelPolicyException::from_document`].
     CelPolicyException,
     /// A policy kind polscan knows but does not evaluate: `MutatingPolicy`,
     /// `GeneratingPolicy`, `ImageValidatingPolicy`, `DeletingPolicy`, or a

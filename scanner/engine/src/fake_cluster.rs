@@ -1213,7 +1213,7 @@ mod tests {
             if let Some(namespace) = namespace {
                 metadata["namespace"] = json!(namespace);
             }
-            super::super::policy::Policy::from_document(&json!({
+            crate::Policy::from_document(&json!({
                 "apiVersion": "kyverno.io/v1", "kind": kind, "metadata": metadata,
                 "spec": {"background": true, "rules": [rule]}
             }))

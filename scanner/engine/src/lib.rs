@@ -65,12 +65,8 @@
 
 #![warn(missing_docs)]
 
-pub mod admission;
-pub mod admission_policy;
 pub(crate) mod anchor;
-pub(crate) mod autogen;
-pub(crate) mod cel;
-pub(crate) mod conditions;
+pub mod cel;
 pub mod context;
 pub mod document_kind;
 pub mod exceptions;
@@ -81,16 +77,13 @@ pub mod kinds;
 pub mod kyverno;
 pub mod label_selector;
 pub mod loading;
+pub(crate) mod match_resources;
 pub mod matching;
-pub(crate) mod operators;
-pub(crate) mod pattern;
-pub(crate) mod pod_security;
+pub mod policy;
 pub mod policy_validation;
 pub mod resource_filters;
 pub mod supplied_data;
 pub mod target_kinds;
-pub(crate) mod validate;
-pub mod validating_policy;
 pub mod value_types;
 pub mod values;
 pub(crate) mod variables;
@@ -102,27 +95,27 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-pub use self::admission_policy::{AdmissionPolicy, Binding};
+pub use self::cel::policies::admission_policy::{AdmissionPolicy, Binding};
+pub use self::cel::policies::policy_exception::CelPolicyException;
+pub use self::cel::policies::validating_policy::ValidatingPolicy;
 pub use self::context::ClusterData;
 pub use self::document_kind::DocumentKind;
-pub use self::exceptions::cel::CelPolicyException;
 pub use self::exceptions::kyverno::PolicyException;
 pub use self::host::Host;
+pub use self::kyverno::policy::{Policy, PolicyKind};
 pub use self::loading::{LoadProblem, LoadedPolicies};
 pub use self::matching::RequestInfo;
-// The Kyverno policy model moves to `kyverno/`; its old path stays until
-// the shared parts are split out of it.
-pub use self::kyverno::policy;
-pub use self::policy::{Policy, PolicyError, PolicyKind, PolicyMeta};
+pub use self::policy::{PolicyError, PolicyMeta};
 pub use self::resource_filters::ResourceFilters;
 pub use self::supplied_data::SuppliedData;
 pub use self::target_kinds::TargetKinds;
-pub use self::validating_policy::ValidatingPolicy;
 pub use self::values::Values;
 
+use self::cel::policies::{admission, admission_policy, validating_policy};
 use self::context::{EvalContext, NoClusterData};
+use self::kyverno::policy::Rule;
+use self::kyverno::{autogen, conditions, validate};
 use self::matching::{MatchInputs, ResourceIdentity};
-use self::policy::Rule;
 
 /// A rule's result on a resource, as Kyverno names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -358,7 +351,7 @@ pub struct Engine {
     /// Kyverno PolicyExceptions.
     exceptions: Arc<Vec<exceptions::kyverno::PolicyException>>,
     /// Kyverno CEL PolicyExceptions (policies.kyverno.io).
-    cel_exceptions: Arc<Vec<exceptions::cel::CelPolicyException>>,
+    cel_exceptions: Arc<Vec<CelPolicyException>>,
 }
 
 impl Engine {
@@ -444,10 +437,7 @@ impl Engine {
 
     /// Adds Kyverno CEL PolicyExceptions, applied to the ValidatingPolicies
     /// their `policyRefs` name.
-    pub fn with_cel_policy_exceptions(
-        mut self,
-        exceptions: Vec<exceptions::cel::CelPolicyException>,
-    ) -> Engine {
+    pub fn with_cel_policy_exceptions(mut self, exceptions: Vec<CelPolicyException>) -> Engine {
         self.cel_exceptions = Arc::new(exceptions);
         self
     }
@@ -634,7 +624,7 @@ impl Engine {
 
     /// The CEL PolicyExceptions attached to a CEL policy, each once per
     /// `policyRefs` entry naming it (vpol `NewProvider`).
-    fn cel_exceptions_for(&self, meta: &PolicyMeta) -> Vec<&exceptions::cel::CelPolicyException> {
+    fn cel_exceptions_for(&self, meta: &PolicyMeta) -> Vec<&CelPolicyException> {
         self.cel_exceptions
             .iter()
             .flat_map(|e| std::iter::repeat_n(e, e.refs_to(&meta.kind, &meta.name)))
@@ -1015,7 +1005,11 @@ fn rule_action(
     let validate = rule.validate.as_ref();
     let own = validate
         .and_then(|v| {
-            policy::matching_override(&v.failure_action_overrides, namespace, namespace_labels)
+            kyverno::policy::matching_override(
+                &v.failure_action_overrides,
+                namespace,
+                namespace_labels,
+            )
         })
         .or_else(|| {
             validate
@@ -1023,7 +1017,7 @@ fn rule_action(
                 .and_then(policy::normalized_action)
         });
     own.or_else(|| {
-        policy::matching_override(
+        kyverno::policy::matching_override(
             &policy.spec.validation_failure_action_overrides,
             namespace,
             namespace_labels,

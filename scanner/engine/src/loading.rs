@@ -8,12 +8,12 @@
 
 use serde_json::Value;
 
-use crate::admission_policy::{AdmissionPolicy, Binding};
+use crate::cel::policies::admission_policy::{AdmissionPolicy, Binding};
+use crate::cel::policies::policy_exception::CelPolicyException;
+use crate::cel::policies::validating_policy::ValidatingPolicy;
 use crate::document_kind::DocumentKind;
-use crate::exceptions::cel::CelPolicyException;
 use crate::exceptions::kyverno::PolicyException;
-use crate::policy::Policy;
-use crate::validating_policy::ValidatingPolicy;
+use crate::kyverno::policy::Policy;
 use crate::{Engine, EngineOptions};
 
 /// Something met while loading that is not a policy: an invalid document,

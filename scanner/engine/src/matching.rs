@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 pub(crate) use crate::label_selector::selector_matches;
-use crate::policy::{MatchResources, ResourceDescription, ResourceFilter, Subject, UserInfoFilter};
+use crate::match_resources::{
+    MatchResources, ResourceDescription, ResourceFilter, Subject, UserInfoFilter,
+};
 use crate::value_types::wildcard;
 
 /// Who made the request. Background scans have none (all fields empty).

@@ -19,9 +19,11 @@ use serde_json::Value;
 
 use super::output::{paint, table};
 use polscan::audit::{AuditOutcome, Finding};
+use polscan::engine::kyverno::policy::{matching_override, Rule};
 use polscan::engine::matching::string_map;
-use polscan::engine::policy::{matching_override, normalized_action, Policy, Rule};
+use polscan::engine::policy::normalized_action;
 use polscan::engine::values::Values;
+use polscan::engine::Policy;
 use polscan::engine::RuleStatus;
 use polscan::loader::Document;
 

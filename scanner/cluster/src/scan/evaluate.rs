@@ -710,8 +710,8 @@ mod tests {
 
     use super::*;
     use crate::cluster::listing::RawPage;
-    use crate::engine::policy::Policy;
     use crate::engine::EngineOptions;
+    use crate::engine::Policy;
     use crate::scan::shard;
 
     fn pod(namespace: &str, name: &str) -> Value {

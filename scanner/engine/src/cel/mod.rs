@@ -1,14 +1,21 @@
-//! CEL for policies: expressions compiled once per policy ([`Program`]),
+//! CEL for policies: expressions compiled once per policy (`Program`),
 //! the environment they run in (the Kubernetes CEL libraries from
 //! `kube-cel`, Kyverno's libraries, cel-go's optional semantics), the
-//! per-resource [`ResourceScope`] that binds `object`, `oldObject`,
+//! per-resource `ResourceScope` that binds `object`, `oldObject`,
 //! `request` and `namespaceObject` (converted to CEL once per resource and
-//! shared by every policy evaluated on it, through [`ScopeCache`] or
-//! [`super::admission::RequestFacts`]), and the per-policy [`Activation`]
+//! shared by every policy evaluated on it, through `ScopeCache` or
+//! `policies::admission::RequestFacts`), and the per-policy `Activation`
 //! above it that binds `params`, `variables` and Kyverno's libraries.
-//! Policy kinds build on it: `validate.cel` rules ([`rule`]), Kyverno
-//! ValidatingPolicies and Kubernetes ValidatingAdmissionPolicies. JSON
-//! enters, CEL values and errors leave.
+//! Policy kinds build on it: `validate.cel` rules of Kyverno policies
+//! (`rule`), and the CEL policy kinds in [`policies`] (Kyverno
+//! ValidatingPolicies, Kubernetes ValidatingAdmissionPolicies, CEL
+//! PolicyExceptions). JSON enters, CEL values and errors leave.
+//!
+//! The policy kinds sit in their own folder, `policies/`, rather than flat
+//! beside the environment, as Kyverno's pkg/cel/policies does: the
+//! environment files serve every caller of CEL (Kyverno's `validate.cel`
+//! rules too), the policy files only their kind, and the folder keeps the
+//! two apart at a glance.
 
 mod environment;
 mod kubernetes_fixes;
@@ -16,6 +23,7 @@ mod kyverno_lib;
 pub(crate) mod names;
 mod optional;
 mod paths;
+pub mod policies;
 mod program;
 pub(crate) mod rule;
 

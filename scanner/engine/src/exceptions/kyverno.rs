@@ -17,9 +17,10 @@ use serde_json::{json, Value};
 
 use crate::context::{ClusterData, EvalContext};
 use crate::document_kind::DocumentKind;
+use crate::kyverno::pod_security::{self, Exclusion};
+use crate::match_resources::MatchResources;
 use crate::matching::{rule_matches, MatchInputs, RequestInfo, ResourceIdentity};
-use crate::pod_security::{self, Exclusion};
-use crate::policy::{MatchResources, PolicyError, PolicyMeta};
+use crate::policy::{PolicyError, PolicyMeta};
 use crate::value_types::wildcard;
 use crate::{conditions, PolicyResponse, RuleResult, RuleStatus};
 

@@ -12,53 +12,8 @@ use serde_json::Value;
 use crate::context::ContextEntry;
 use crate::document_kind::DocumentKind;
 use crate::label_selector::LabelSelector;
-
-/// Why a document is not a usable Kyverno policy; names the field path.
-#[derive(Debug, thiserror::Error, Clone, PartialEq)]
-pub enum PolicyError {
-    /// The document is not of the kind asked for.
-    #[error("{policy}: not a Kyverno policy (apiVersion {api_version:?}, kind {kind:?})")]
-    NotAPolicy {
-        /// The document's `metadata.name` (`<unnamed>` when unset).
-        policy: String,
-        /// The document's `apiVersion`.
-        api_version: String,
-        /// The document's `kind`.
-        kind: String,
-    },
-    /// A field has the wrong shape, or a required one is missing.
-    #[error("{policy}: invalid field {path}: {message}")]
-    InvalidField {
-        /// The policy's name (`PolicyException <name>` for an exception).
-        policy: String,
-        /// Where: the field's path from the document's root
-        /// (`spec.rules[0].validate`).
-        path: String,
-        /// What is wrong with it.
-        message: String,
-    },
-    /// Refused by the checks the Kyverno CLI runs (schema, policy
-    /// validation, CEL compilation); the stage says how the CLI reacts.
-    #[error("{policy}: {} error: {source}", source.stage.as_str())]
-    Rejected {
-        /// The policy's name.
-        policy: String,
-        /// What the checks found, and at which stage.
-        #[source]
-        source: crate::policy_validation::Rejection,
-    },
-}
-
-impl PolicyError {
-    /// How the Kyverno CLI treats the refusal: a malformed field the typed
-    /// parse meets is a schema error (the loader drops the document).
-    pub fn stage(&self) -> crate::policy_validation::Stage {
-        match self {
-            PolicyError::Rejected { source, .. } => source.stage,
-            _ => crate::policy_validation::Stage::Schema,
-        }
-    }
-}
+use crate::match_resources::MatchResources;
+use crate::policy::{normalized_action, process, PolicyError, PolicyMeta};
 
 /// The two kinds of Kyverno policy (kyverno.io).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -159,99 +114,6 @@ impl Rule {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct MatchResources {
-    #[serde(default)]
-    pub(crate) any: Vec<ResourceFilter>,
-    #[serde(default)]
-    pub(crate) all: Vec<ResourceFilter>,
-    #[serde(default)]
-    pub(crate) resources: ResourceDescription,
-    #[serde(default, flatten)]
-    pub(crate) user_info: UserInfoFilter,
-}
-
-impl MatchResources {
-    pub(crate) fn is_empty(&self) -> bool {
-        self.any.is_empty()
-            && self.all.is_empty()
-            && self.resources.is_empty()
-            && self.user_info.is_empty()
-    }
-
-    /// Every kind named anywhere in the block (Kyverno's `GetKinds`).
-    pub(crate) fn kinds(&self) -> Vec<String> {
-        let mut kinds = self.resources.kinds.clone();
-        for filter in self.all.iter().chain(self.any.iter()) {
-            kinds.extend(filter.resources.kinds.iter().cloned());
-        }
-        kinds
-    }
-}
-
-#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ResourceFilter {
-    #[serde(default)]
-    pub(crate) resources: ResourceDescription,
-    #[serde(default, flatten)]
-    pub(crate) user_info: UserInfoFilter,
-}
-
-#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ResourceDescription {
-    #[serde(default)]
-    pub(crate) kinds: Vec<String>,
-    #[serde(default)]
-    pub(crate) name: Option<String>,
-    #[serde(default)]
-    pub(crate) names: Vec<String>,
-    #[serde(default)]
-    pub(crate) namespaces: Vec<String>,
-    #[serde(default)]
-    pub(crate) annotations: BTreeMap<String, String>,
-    #[serde(default)]
-    pub(crate) selector: Option<LabelSelector>,
-    #[serde(default)]
-    pub(crate) namespace_selector: Option<LabelSelector>,
-    #[serde(default)]
-    pub(crate) operations: Vec<String>,
-}
-
-impl ResourceDescription {
-    pub(crate) fn is_empty(&self) -> bool {
-        self == &ResourceDescription::default()
-    }
-}
-
-#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct UserInfoFilter {
-    #[serde(default)]
-    pub(crate) roles: Vec<String>,
-    #[serde(default)]
-    pub(crate) cluster_roles: Vec<String>,
-    #[serde(default)]
-    pub(crate) subjects: Vec<Subject>,
-}
-
-impl UserInfoFilter {
-    pub(crate) fn is_empty(&self) -> bool {
-        self.roles.is_empty() && self.cluster_roles.is_empty() && self.subjects.is_empty()
-    }
-}
-
-#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Subject {
-    pub(crate) kind: String,
-    pub(crate) name: String,
-    #[serde(default)]
-    pub(crate) namespace: Option<String>,
-}
-
 /// A rule's `validate`: one of `pattern`, `anyPattern`, `deny`, `foreach`,
 /// `podSecurity`, `cel` or `manifests`, with the rule's message and action.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -293,16 +155,6 @@ pub struct FailureActionOverride {
     pub(crate) namespaces: Option<Vec<String>>,
     #[serde(default)]
     pub(crate) namespace_selector: Option<LabelSelector>,
-}
-
-/// Kyverno's spelling of an action (`audit`/`enforce` are deprecated
-/// aliases): `Audit` or `Enforce`, `None` for anything else.
-pub fn normalized_action(action: &str) -> Option<&'static str> {
-    match action {
-        "Audit" | "audit" => Some("Audit"),
-        "Enforce" | "enforce" => Some("Enforce"),
-        _ => None,
-    }
 }
 
 /// The action of the first override matching a resource in `namespace`
@@ -361,16 +213,6 @@ pub(crate) struct ForEachValidation {
     pub(crate) foreach: Option<Vec<ForEachValidation>>,
 }
 
-/// Annotation keys Kyverno reads off a policy.
-pub const ANNOTATION_SEVERITY: &str = "policies.kyverno.io/severity";
-/// The policy's category, which reports copy into each result.
-pub const ANNOTATION_CATEGORY: &str = "policies.kyverno.io/category";
-/// `"false"` makes the policy's failures warnings in reports.
-pub const ANNOTATION_SCORED: &str = "policies.kyverno.io/scored";
-/// The policy's title, for people.
-pub const ANNOTATION_TITLE: &str = "policies.kyverno.io/title";
-/// What the policy asks for and why, for people.
-pub const ANNOTATION_DESCRIPTION: &str = "policies.kyverno.io/description";
 pub(crate) const ANNOTATION_AUTOGEN_CONTROLLERS: &str =
     "pod-policies.kyverno.io/autogen-controllers";
 
@@ -496,91 +338,10 @@ impl Policy {
     }
 }
 
-/// Kyverno's `process` report property (pkg/utils/report/results.go
-/// `selectProcess`): `background scan` when background processing is on,
-/// else `admission review` when admission is, else empty.
-pub fn process(background: bool, admission: bool) -> &'static str {
-    if background {
-        "background scan"
-    } else if admission {
-        "admission review"
-    } else {
-        ""
-    }
-}
-
-/// What results and reports need to know about any policy kind.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PolicyMeta {
-    /// `ClusterPolicy`, `Policy`, `ValidatingPolicy`,
-    /// `NamespacedValidatingPolicy` or `ValidatingAdmissionPolicy`.
-    pub kind: String,
-    /// `metadata.name`.
-    pub name: String,
-    /// The namespace of a namespaced kind (`Policy`,
-    /// `NamespacedValidatingPolicy`); `None` for the others.
-    pub namespace: Option<String>,
-    /// `metadata.annotations`.
-    pub annotations: BTreeMap<String, String>,
-    /// The `process` report property ([`process`]).
-    pub process: &'static str,
-}
-
-impl PolicyMeta {
-    /// The severity (`policies.kyverno.io/severity`: `low`, `medium`, `high`,
-    /// ...), as written.
-    pub fn severity(&self) -> Option<&str> {
-        self.annotations
-            .get(ANNOTATION_SEVERITY)
-            .map(String::as_str)
-    }
-
-    /// The category (`policies.kyverno.io/category`), as written.
-    pub fn category(&self) -> Option<&str> {
-        self.annotations
-            .get(ANNOTATION_CATEGORY)
-            .map(String::as_str)
-    }
-
-    /// The human title (`policies.kyverno.io/title`).
-    pub fn title(&self) -> Option<&str> {
-        self.annotations.get(ANNOTATION_TITLE).map(String::as_str)
-    }
-
-    /// What the policy asks for and why (`policies.kyverno.io/description`):
-    /// the remediation text reports and evidence show to violators.
-    pub fn description(&self) -> Option<&str> {
-        self.annotations
-            .get(ANNOTATION_DESCRIPTION)
-            .map(|text| text.trim())
-            .filter(|text| !text.is_empty())
-    }
-
-    /// `policies.kyverno.io/scored: "false"` marks failures as warnings.
-    pub fn scored(&self) -> bool {
-        self.annotations
-            .get(ANNOTATION_SCORED)
-            .map(|value| value != "false")
-            .unwrap_or(true)
-    }
-
-    /// A kyverno.io ClusterPolicy or Policy (the kinds PolicyExceptions cover).
-    pub fn is_kyverno_rule_policy(&self) -> bool {
-        self.kind == "ClusterPolicy" || self.kind == "Policy"
-    }
-
-    /// `namespace/name` for namespaced policies, `name` otherwise, as in reports.
-    pub fn qualified_name(&self) -> String {
-        match &self.namespace {
-            Some(namespace) => format!("{namespace}/{}", self.name),
-            None => self.name.clone(),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::ANNOTATION_SCORED;
     use serde_json::json;
 
     #[test]

@@ -4,9 +4,10 @@
 use serde_json::{json, Value};
 
 use super::{check_kyverno_policy, Rejection, Stage};
-use crate::admission_policy::AdmissionPolicy;
-use crate::policy::{Policy, PolicyError};
-use crate::validating_policy::ValidatingPolicy;
+use crate::cel::policies::admission_policy::AdmissionPolicy;
+use crate::cel::policies::validating_policy::ValidatingPolicy;
+use crate::kyverno::policy::Policy;
+use crate::policy::PolicyError;
 
 fn cluster_policy() -> Value {
     json!({

@@ -12,12 +12,14 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::admission::{AdmissionOutcome, MatchConstraints, RequestFacts, ValidationBody};
-use super::cel::rule::{ParamKind, ParamRef};
-use super::cel::{PolicyInputs, ResourceScope};
-use super::context::ClusterData;
-use super::policy::{PolicyError, PolicyMeta};
-use super::RuleStatus;
+use crate::cel::policies::admission::{
+    AdmissionOutcome, MatchConstraints, RequestFacts, ValidationBody,
+};
+use crate::cel::rule::{ParamKind, ParamRef};
+use crate::cel::{PolicyInputs, ResourceScope};
+use crate::context::ClusterData;
+use crate::policy::{PolicyError, PolicyMeta};
+use crate::RuleStatus;
 
 use crate::document_kind::{DocumentKind, ADMISSION_POLICY_KIND};
 
@@ -146,7 +148,7 @@ impl AdmissionPolicy {
                 kind: kind.to_string(),
             });
         }
-        super::policy_validation::check_admission_policy(document).map_err(|source| {
+        crate::policy_validation::check_admission_policy(document).map_err(|source| {
             PolicyError::Rejected {
                 policy: name.clone(),
                 source,
@@ -165,7 +167,7 @@ impl AdmissionPolicy {
                 kind: ADMISSION_POLICY_KIND.to_string(),
                 name,
                 namespace: None,
-                annotations: super::matching::string_map(document.pointer("/metadata/annotations")),
+                annotations: crate::matching::string_map(document.pointer("/metadata/annotations")),
                 // Kyverno reports every VAP result as a background scan's.
                 process: "background scan",
             },
@@ -179,7 +181,7 @@ impl AdmissionPolicy {
     /// the binding.
     pub fn binding_from_document(document: &Value) -> Result<Binding, PolicyError> {
         let name = name_of(document);
-        super::policy_validation::check_admission_binding(document).map_err(|source| {
+        crate::policy_validation::check_admission_binding(document).map_err(|source| {
             PolicyError::Rejected {
                 policy: name.clone(),
                 source,

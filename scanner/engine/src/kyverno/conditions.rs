@@ -7,9 +7,9 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::context::EvalContext;
-use super::operators;
-use super::variables::{self, SubstitutionError};
+use crate::context::EvalContext;
+use crate::kyverno::operators;
+use crate::variables::{self, SubstitutionError};
 
 #[derive(Debug, Clone, Deserialize, Default)]
 pub(crate) struct Condition {

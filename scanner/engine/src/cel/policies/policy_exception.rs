@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::admission::AdmissionOutcome;
+use crate::cel::policies::admission::AdmissionOutcome;
 use crate::cel::{Activation, CelVariable, PolicyInputs, ResourceScope};
 use crate::context::ClusterData;
 use crate::document_kind::DocumentKind;
@@ -672,7 +672,7 @@ spec:
 #[cfg(test)]
 mod engine_tests {
     use super::*;
-    use crate::validating_policy::ValidatingPolicy;
+    use crate::cel::policies::validating_policy::ValidatingPolicy;
     use crate::{Engine, EngineOptions, Environment, RuleResult, SkipReason};
 
     fn doc(yaml: &str) -> Value {

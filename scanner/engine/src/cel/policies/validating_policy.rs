@@ -10,14 +10,14 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::admission::{
+use crate::cel::policies::admission::{
     namespace_selector_matches, operation_matches, AdmissionOutcome, MatchConstraints,
     RequestFacts, ValidationBody,
 };
-use super::cel::PolicyInputs;
-use super::context::ClusterData;
-use super::policy::{PolicyError, PolicyMeta};
-use crate::exceptions::cel::{CelPolicyException, Verdict};
+use crate::cel::policies::policy_exception::{CelPolicyException, Verdict};
+use crate::cel::PolicyInputs;
+use crate::context::ClusterData;
+use crate::policy::{PolicyError, PolicyMeta};
 
 use crate::document_kind::{DocumentKind, VALIDATING_POLICY_KINDS};
 
@@ -108,7 +108,7 @@ impl ValidatingPolicy {
             policy: name.clone(),
             source,
         };
-        super::policy_validation::check_validating_policy(document).map_err(rejected)?;
+        crate::policy_validation::check_validating_policy(document).map_err(rejected)?;
         let spec: Spec =
             serde_path_to_error::deserialize(document.get("spec").cloned().unwrap_or(Value::Null))
                 .map_err(|err| PolicyError::InvalidField {
@@ -123,7 +123,7 @@ impl ValidatingPolicy {
                 .unwrap_or("default")
                 .to_string()
         });
-        let annotations = super::matching::string_map(document.pointer("/metadata/annotations"));
+        let annotations = crate::matching::string_map(document.pointer("/metadata/annotations"));
         let background = spec
             .evaluation
             .as_ref()
@@ -149,7 +149,7 @@ impl ValidatingPolicy {
         // Kyverno's CLI stops with the compile error (vpol `NewProvider`),
         // so a policy that does not compile is refused, not evaluated.
         if let Some(source) =
-            super::policy_validation::compile_rejection(spec.body.compile_errors())
+            crate::policy_validation::compile_rejection(spec.body.compile_errors())
         {
             return Err(rejected(source));
         }
@@ -159,7 +159,7 @@ impl ValidatingPolicy {
                 name,
                 namespace,
                 annotations,
-                process: super::policy::process(background, admission),
+                process: crate::policy::process(background, admission),
             },
             spec,
             background,
@@ -263,7 +263,13 @@ impl ValidatingPolicy {
             ..PolicyInputs::default()
         };
         let ignore_errors = self.spec.failure_policy.as_deref() == Some("Ignore");
-        match crate::exceptions::cel::check(exceptions, scope, data, policy, ignore_errors) {
+        match crate::cel::policies::policy_exception::check(
+            exceptions,
+            scope,
+            data,
+            policy,
+            ignore_errors,
+        ) {
             Verdict::Decided(outcome) => Some(outcome),
             Verdict::Evaluate(allowances) => Some(body.run_with(
                 scope,
@@ -405,7 +411,7 @@ mod tests {
     fn run(p: &ValidatingPolicy, resource: Value) -> Option<AdmissionOutcome> {
         let identity = ResourceIdentity::from_resource(&resource);
         let facts = RequestFacts::new(&resource, &identity);
-        let data: Arc<dyn ClusterData> = Arc::new(super::super::context::NoClusterData);
+        let data: Arc<dyn ClusterData> = Arc::new(crate::context::NoClusterData);
         p.evaluate(&facts, &data)
     }
 
@@ -493,7 +499,7 @@ mod tests {
         assert_eq!(skipped.status, RuleStatus::Skip);
         assert_eq!(
             skipped.skip_reason,
-            Some(super::super::SkipReason::MatchConditions)
+            Some(crate::SkipReason::MatchConditions)
         );
         // Errors alone: the result under Fail, no match under Ignore.
         let failed = run(&spec(None), cm("app-1")).expect("matched");
@@ -507,7 +513,7 @@ mod tests {
         assert_eq!(ignored.status, RuleStatus::Skip);
         assert_eq!(
             ignored.skip_reason,
-            Some(super::super::SkipReason::MatchConditions)
+            Some(crate::SkipReason::MatchConditions)
         );
     }
 

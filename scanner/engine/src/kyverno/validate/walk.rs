@@ -2,14 +2,14 @@
 //! pattern enter; pass, fail with the failing path, or skip leave. It walks
 //! maps and arrays as Kyverno's `pkg/engine/validate` (`MatchPattern`)
 //! does, ordering and quirks included, handing anchored keys to
-//! [`crate::anchor`] and leaf values to [`crate::pattern`].
+//! [`crate::anchor`] and leaf values to [`crate::kyverno::pattern`].
 
 use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
 use crate::anchor::{parse_anchor, strip_anchor, AnchorKind, AnchorMap};
-use crate::pattern::value_matches;
+use crate::kyverno::pattern::value_matches;
 use crate::value_types::wildcard;
 
 /// Where and why a pattern did not pass.

@@ -2,7 +2,7 @@
 //! enter; whether the value satisfies it leaves. Wildcards, operators (`>`,
 //! `<=`, `!`, `|`, `&`, ranges `a-b`, `a!-b`), quantities and durations, as
 //! Kyverno's `pkg/engine/pattern` compares them, quirks included. The walk
-//! over maps and arrays is [`crate::validate::walk`]; anchors are
+//! over maps and arrays is [`crate::kyverno::validate::walk`]; anchors are
 //! [`crate::anchor`].
 
 use std::sync::LazyLock;

@@ -8,9 +8,8 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Map, Value};
 
-use super::policy::{
-    MatchResources, Policy, ResourceDescription, Rule, ANNOTATION_AUTOGEN_CONTROLLERS,
-};
+use crate::kyverno::policy::{Policy, Rule, ANNOTATION_AUTOGEN_CONTROLLERS};
+use crate::match_resources::{MatchResources, ResourceDescription};
 
 const POD_CONTROLLERS: [&str; 7] = [
     "DaemonSet",

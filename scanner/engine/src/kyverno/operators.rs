@@ -188,11 +188,11 @@ fn either_matches(a: &str, b: &str) -> bool {
 
 /// A value string that is a range such as `1-10` (Kyverno's InRange).
 fn is_range(text: &str) -> bool {
-    super::pattern::is_in_range_pattern(text)
+    crate::kyverno::pattern::is_in_range_pattern(text)
 }
 
 fn range_holds(key: &str, range: &str) -> bool {
-    super::pattern::value_matches(
+    crate::kyverno::pattern::value_matches(
         &Value::String(key.to_string()),
         &Value::String(range.to_string()),
     )

@@ -14,15 +14,15 @@ use std::sync::{Arc, OnceLock};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::cel::{
+use crate::cel::{
     Activation, AuditAnnotation, CelExpression, CelInputs, CelVariable, PolicyInputs, Program,
     ResourceScope, Uses,
 };
-use super::context::ClusterData;
-use super::matching::{selector_matches, ResourceIdentity};
-use super::RuleStatus;
+use crate::context::ClusterData;
 use crate::kinds;
 use crate::label_selector::LabelSelector;
+use crate::matching::{selector_matches, ResourceIdentity};
+use crate::RuleStatus;
 
 /// A Kubernetes `MatchResources` (admissionregistration.k8s.io): a
 /// ValidatingAdmissionPolicy's or a Kyverno ValidatingPolicy's
@@ -193,7 +193,7 @@ pub(crate) struct AdmissionOutcome {
     /// `auditAnnotations` keys and values.
     pub(crate) annotations: BTreeMap<String, String>,
     /// Set when `matchConditions` were false.
-    pub(crate) skip_reason: Option<super::SkipReason>,
+    pub(crate) skip_reason: Option<crate::SkipReason>,
     /// The action of the binding the verdict came through (a
     /// ValidatingAdmissionPolicy's); the policy's own otherwise.
     pub(crate) action: Option<String>,
@@ -415,7 +415,7 @@ impl ValidationBody {
             activation.bind_value(name, value);
         }
         let not_met = || AdmissionOutcome {
-            skip_reason: Some(super::SkipReason::MatchConditions),
+            skip_reason: Some(crate::SkipReason::MatchConditions),
             ..AdmissionOutcome::new(RuleStatus::Skip, "skip")
         };
         let mut errors = Vec::new();
@@ -458,7 +458,7 @@ impl ValidationBody {
             let value = match annotation.value_expression.evaluate(&activation) {
                 Ok(kube_cel::cel::Value::Null) => continue,
                 Ok(kube_cel::cel::Value::String(text)) => text.to_string(),
-                Ok(other) => super::cel::to_json(&other).to_string(),
+                Ok(other) => crate::cel::to_json(&other).to_string(),
                 Err(err) => format!("error: {err}"),
             };
             outcome.annotations.insert(annotation.key.clone(), value);

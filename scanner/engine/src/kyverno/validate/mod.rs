@@ -9,11 +9,11 @@ pub(crate) mod walk;
 use serde_json::Value;
 
 use self::walk::PatternOutcome;
-use crate::conditions;
 use crate::context::ContextEntry;
 use crate::context::EvalContext;
-use crate::pod_security;
-use crate::policy::{Deny, ForEachValidation, Rule};
+use crate::kyverno::conditions;
+use crate::kyverno::pod_security;
+use crate::kyverno::policy::{Deny, ForEachValidation, Rule};
 use crate::variables;
 use crate::{RuleOutcome, RuleStatus};
 
@@ -37,7 +37,7 @@ pub(crate) fn validate_rule(
     rule: &Rule,
     ctx: &mut EvalContext,
     resource: &Value,
-    cel_scopes: &super::cel::ScopeCache,
+    cel_scopes: &crate::cel::ScopeCache,
 ) -> Option<RuleOutcome> {
     let validation = rule.validate.as_ref()?;
     if validation.cel.is_some() {
@@ -71,22 +71,22 @@ pub(crate) fn validate_rule(
 pub(crate) fn validate_cel_rule(
     rule: &Rule,
     ctx: &EvalContext,
-    cel_scopes: &super::cel::ScopeCache,
+    cel_scopes: &crate::cel::ScopeCache,
 ) -> Option<RuleOutcome> {
     rule.validate.as_ref()?.cel.as_ref()?;
-    let scope = super::cel::rule::scope_from_context(ctx.entry("request"), cel_scopes);
+    let scope = crate::cel::rule::scope_from_context(ctx.entry("request"), cel_scopes);
     validate_cel_in_scope(rule, &scope, ctx.cluster())
 }
 
 /// [`validate_cel_rule`] on the CEL scope its context gives.
 pub(crate) fn validate_cel_in_scope(
     rule: &Rule,
-    scope: &super::cel::ResourceScope,
-    cluster: &std::sync::Arc<dyn super::context::ClusterData>,
+    scope: &crate::cel::ResourceScope,
+    cluster: &std::sync::Arc<dyn crate::context::ClusterData>,
 ) -> Option<RuleOutcome> {
     let validation = rule.validate.as_ref()?;
     let block = validation.cel.as_ref()?;
-    match super::cel::preconditions_met(&rule.cel_preconditions, scope, cluster) {
+    match crate::cel::preconditions_met(&rule.cel_preconditions, scope, cluster) {
         Ok(true) => {}
         Ok(false) => {
             return Some(RuleOutcome::new(
@@ -97,7 +97,7 @@ pub(crate) fn validate_cel_in_scope(
         Err(err) => return Some(RuleOutcome::new(RuleStatus::Error, err)),
     }
     let message = validation.message.as_deref().unwrap_or("");
-    Some(super::cel::validate(
+    Some(crate::cel::validate(
         &rule.name, message, block, scope, cluster,
     ))
 }
