@@ -1,0 +1,502 @@
+//! Exceptions read from the cluster and the reports: PolicyExceptions
+//! (expiry, deletion, changes after the scan, whether the scan applied
+//! them, what they cover) and polscan's annotation bypasses.
+
+use super::*;
+
+#[test]
+fn exceptions_with_expiry_in_the_window_and_expired() {
+    let exception = |name: &str, expires: &str| {
+        json!({"apiVersion": "kyverno.io/v2", "kind": "PolicyException",
+               "metadata": {"name": name, "namespace": "ops", "annotations": {
+                   "polscan.io/exception-owner": "team-a",
+                   "polscan.io/exception-reason": "vendor image",
+                   "polscan.io/exception-expires": expires}},
+               "spec": {"exceptions": [{"policyName": "clean", "ruleNames": ["check"]}], "match": {}}})
+    };
+    let mut skipped = result("clean", "skip", "a", "vendor");
+    // Reports name a PolicyException by its bare name, as Kyverno's do.
+    skipped["properties"] = json!({"exceptions": "soon"});
+    // An older polscan report named it `namespace/name`.
+    let mut older = result("clean", "skip", "b", "vendor");
+    older["properties"] = json!({"exceptions": "ops/soon"});
+    // Another policy's result naming an exception of the same name.
+    let mut elsewhere = result("other", "skip", "c", "vendor");
+    elsewhere["properties"] = json!({"exceptions": "soon"});
+    let evidence = build(&input(
+        vec![report(vec![
+            skipped,
+            older,
+            elsewhere,
+            result("clean", "pass", "a", "p"),
+        ])],
+        vec![
+            policy("clean", "Audit", "2026-11-01T00:00:00Z"),
+            exception("soon", "2026-11-30"),
+            exception("later", "2027-06-01"),
+            exception("gone", "2026-11-01"),
+            json!({"kind": "PolicyException", "metadata": {"name": "forever"}, "spec": {"exceptions": [{"policyName": "other"}]}}),
+        ],
+        Some(scan(true, &[])),
+    ));
+    let status: BTreeMap<&str, ExceptionStatus> = evidence
+        .exceptions
+        .iter()
+        .map(|e| (e.name.as_str(), e.status))
+        .collect();
+    assert_eq!(status["ops/soon"], ExceptionStatus::Expiring);
+    assert_eq!(status["ops/later"], ExceptionStatus::Active);
+    assert_eq!(status["ops/gone"], ExceptionStatus::Expired);
+    assert_eq!(status["forever"], ExceptionStatus::NoExpiry);
+    let soon = evidence
+        .exceptions
+        .iter()
+        .find(|e| e.name == "ops/soon")
+        .expect("soon");
+    assert_eq!(soon.covered_results, 2);
+    assert_eq!(soon.owner.as_deref(), Some("team-a"));
+    // The expired exception for its rule keeps the policy from Enforce.
+    let clean = find(&evidence, "clean");
+    // Only an expiry still ahead is a rollback condition.
+    let expiry_conditions: Vec<&String> = clean
+        .rollback_conditions
+        .iter()
+        .filter(|c| c.contains("expir"))
+        .collect();
+    assert_eq!(
+        expiry_conditions,
+        [
+            "PolicyException ops/soon reaching its expiry (2026-11-30)",
+            "PolicyException ops/later reaching its expiry (2027-06-01)"
+        ],
+        "{:?}",
+        clean.rollback_conditions
+    );
+    assert_eq!(clean.verdict, Verdict::NotReady, "{:?}", clean.reasons);
+    assert!(
+        clean.reasons.iter().any(|r| r.contains("ops/gone")),
+        "{:?}",
+        clean.reasons
+    );
+    // Exceptions the scan did not apply (as Kyverno by default) skip
+    // nothing: their expiry is no rollback condition.
+    let mut disabled = scan(true, &[]);
+    disabled.policy_exceptions = Some(crate::run::exception_scope::ExceptionScope::Disabled);
+    let evidence = build(&input(
+        Vec::new(),
+        vec![
+            policy("clean", "Audit", "2026-11-01T00:00:00Z"),
+            exception("soon", "2026-11-30"),
+        ],
+        Some(disabled),
+    ));
+    let clean = find(&evidence, "clean");
+    assert!(
+        clean
+            .rollback_conditions
+            .iter()
+            .all(|c| !c.contains("ops/soon")),
+        "{:?}",
+        clean.rollback_conditions
+    );
+}
+
+#[test]
+fn annotation_exceptions_come_from_the_report_properties() {
+    let mut skipped = result("clean", "skip", "a", "legacy");
+    skipped["properties"] = json!({"exception": "resource-annotation", "exception-reason": "migration",
+                                   "exception-expires": "2026-12-01", "exception-owner": "team-b"});
+    let evidence = build(&input(
+        vec![report(vec![skipped])],
+        vec![policy("clean", "Audit", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    ));
+    let exception = &evidence.exceptions[0];
+    assert_eq!(exception.source, "annotation");
+    assert_eq!(exception.name, "a/Pod/legacy");
+    assert_eq!(exception.status, ExceptionStatus::Expiring);
+    assert_eq!(exception.reason.as_deref(), Some("migration"));
+}
+
+#[test]
+fn a_skip_by_a_deleted_exception_is_not_ready_and_rolls_back() {
+    let guarded = policy("guarded", "Enforce", "2026-11-01T00:00:00Z");
+    let exception = polex("team-b", "sneaky", "2026-11-01T00:00:00Z");
+    let before = build(&input(
+        guarded_reports(),
+        vec![guarded.clone(), exception],
+        Some(applied_in("*")),
+    ));
+    let ready = find(&before, "guarded");
+    assert_eq!(ready.verdict, Verdict::Ready, "{:?}", ready.reasons);
+    assert!(ready.stale_exceptions.is_empty());
+    assert!(ready
+        .rollback_conditions
+        .iter()
+        .any(|c| c.contains("PolicyException its skipped results rest on deleted")));
+    // The exception is deleted; the reports still hold its skip.
+    let mut after = build(&input(
+        guarded_reports(),
+        vec![guarded],
+        Some(applied_in("*")),
+    ));
+    let gone = find(&after, "guarded");
+    assert_eq!(gone.verdict, Verdict::NotReady);
+    assert!(
+        gone.reasons.iter().any(|r| r
+            .contains("skipped by PolicyException sneaky, which no longer exists")
+            && r.contains("rescan first")),
+        "{:?}",
+        gone.reasons
+    );
+    assert_eq!(gone.rule_evidence[0].verdict, Verdict::NotReady);
+    assert_eq!(gone.stale_exceptions, ["sneaky"]);
+    let comparison = compare::compare(&before, &after);
+    assert_eq!(
+        comparison.removed_exceptions,
+        ["PolicyException team-b/sneaky"]
+    );
+    let check = &comparison.rollback_checks[0];
+    assert!(check.roll_back, "{check:?}");
+    assert!(check.conditions.iter().any(|c| c.met
+        && c.condition.contains("deleted, changed or not applied")
+        && c.detail == "sneaky"));
+    after.comparison = Some(comparison);
+    assert!(markdown::render(&after).contains("- removed exceptions: 1"));
+    assert!(markdown::render(&after)
+        .contains("### Removed exceptions\n\n- PolicyException team-b/sneaky"));
+}
+
+#[test]
+fn a_skip_by_an_exception_changed_after_the_scan_is_not_ready() {
+    // The scan started 2026-11-20T10:00:00Z.
+    let evidence = build(&input(
+        guarded_reports(),
+        vec![
+            policy("guarded", "Enforce", "2026-11-01T00:00:00Z"),
+            polex("team-b", "sneaky", "2026-11-21T08:00:00Z"),
+        ],
+        Some(applied_in("team-b")),
+    ));
+    let guarded = find(&evidence, "guarded");
+    assert_eq!(guarded.verdict, Verdict::NotReady);
+    assert!(
+        guarded.reasons.iter().any(|r| r.contains(
+            "PolicyException team-b/sneaky changed at 2026-11-21T08:00:00+00:00 after the last scan started"
+        )),
+        "{:?}",
+        guarded.reasons
+    );
+    assert_eq!(guarded.stale_exceptions, ["sneaky"]);
+}
+
+#[test]
+fn skips_by_exceptions_the_scan_did_not_apply_or_does_not_record_are_not_ready() {
+    let documents = vec![
+        policy("guarded", "Enforce", "2026-11-01T00:00:00Z"),
+        polex("team-b", "sneaky", "2026-11-01T00:00:00Z"),
+    ];
+    let judge =
+        |record: ScanRecord| build(&input(guarded_reports(), documents.clone(), Some(record)));
+    // Applied where it lives: the skip stands.
+    let applied = judge(applied_in("team-b"));
+    assert_eq!(find(&applied, "guarded").verdict, Verdict::Ready);
+    assert!(markdown::render(&applied).contains(
+        "PolicyExceptions applied: in namespace team-b, as a Kyverno started with --enablePolicyException --exceptionNamespace=team-b"
+    ));
+    // Outside the namespace the scan says it applied.
+    let elsewhere = judge(applied_in("kyverno"));
+    let guarded = find(&elsewhere, "guarded");
+    assert_eq!(guarded.verdict, Verdict::NotReady);
+    assert!(guarded
+        .reasons
+        .iter()
+        .any(|r| r.contains("which the last scan did not apply")));
+    assert!(elsewhere.exceptions[0]
+        .problem
+        .as_deref()
+        .is_some_and(|p| p.starts_with("not applied: outside namespace kyverno")));
+    // Kyverno's default: none applied.
+    let disabled = judge(ScanRecord {
+        policy_exceptions: Some(crate::run::exception_scope::ExceptionScope::Disabled),
+        ..scan(true, &[])
+    });
+    assert_eq!(find(&disabled, "guarded").verdict, Verdict::NotReady);
+    assert!(markdown::render(&disabled).contains("PolicyExceptions not applied (Kyverno's default"));
+    assert!(html::render(&disabled).contains("PolicyExceptions not applied (Kyverno"));
+    // A record of an older polscan does not say: not ready either, but
+    // nothing changed since, so no rollback condition.
+    let unknown = judge(scan(true, &[]));
+    let guarded = find(&unknown, "guarded");
+    assert_eq!(guarded.verdict, Verdict::NotReady);
+    assert!(guarded
+        .reasons
+        .iter()
+        .any(|r| r.contains("does not say which PolicyExceptions the scan applied")));
+    assert!(guarded.stale_exceptions.is_empty());
+}
+
+#[test]
+fn an_exception_covers_its_policy_and_rules_not_a_policy_named_like_a_namespace() {
+    let exception = ExceptionEvidence {
+        source: "PolicyException".into(),
+        name: "team/skip".into(),
+        policies: vec!["team/p/rule".into(), "clean".into()],
+        owner: None,
+        reason: None,
+        expires: None,
+        status: ExceptionStatus::Expired,
+        covered_results: 0,
+        excused_violations: 0,
+        resource: None,
+        problem: None,
+        policy_exception_file: None,
+    };
+    assert!(
+        exception.covers("team/p"),
+        "a rule of the namespaced policy team/p"
+    );
+    assert!(exception.covers("clean"));
+    assert!(
+        !exception.covers("team"),
+        "a ClusterPolicy named after the namespace"
+    );
+    assert!(!exception.covers("clean-up"));
+    // A ValidatingPolicy's results have no rule: `vpol/` names the policy.
+    let cel = ExceptionEvidence {
+        policies: vec!["require-replicas/".into()],
+        ..exception
+    };
+    assert!(cel.covers("require-replicas"));
+    assert!(!cel.covers("require"));
+}
+
+#[test]
+fn an_expired_exception_blocks_only_the_rules_it_covers_and_keeps_its_details() {
+    let mut warning = rule_result(
+        "two",
+        annotation_exceptions::EXCEPTION_RULE,
+        "warn",
+        "legacy",
+    );
+    warning["properties"] = json!({
+        "exception-status": "expired", "exception-rules": "a",
+        "exception-reason": "vendor image", "exception-expires": "2026-11-01",
+        "exception-owner": "team-b"});
+    let evidence = build(&input(
+        vec![report(vec![
+            warning,
+            rule_result("two", "a", "pass", "legacy"),
+            rule_result("two", "b", "pass", "legacy"),
+        ])],
+        vec![two_rule_policy("two", "Audit", None)],
+        Some(scan(true, &[])),
+    ));
+    let two = find(&evidence, "two");
+    assert_eq!(two.verdict, Verdict::NotReady);
+    assert_eq!(two.rule_evidence[0].verdict, Verdict::NotReady);
+    assert_eq!(
+        two.rule_evidence[1].verdict,
+        Verdict::Ready,
+        "{:?}",
+        two.rule_evidence[1].reasons
+    );
+    assert_eq!(
+        two.counts.warn, 0,
+        "the exception's warning is no rule result"
+    );
+    let exception = &evidence.exceptions[0];
+    assert_eq!(exception.status, ExceptionStatus::Expired);
+    assert_eq!(exception.policies, ["two/a"]);
+    assert_eq!(exception.reason.as_deref(), Some("vendor image"));
+    assert_eq!(exception.expires.as_deref(), Some("2026-11-01"));
+    assert_eq!(exception.owner.as_deref(), Some("team-b"));
+
+    // The same for a PolicyException naming one rule.
+    let evidence = build(&input(
+        vec![report(vec![
+            rule_result("two", "a", "pass", "p"),
+            rule_result("two", "b", "pass", "p"),
+        ])],
+        vec![
+            two_rule_policy("two", "Audit", None),
+            json!({"kind": "PolicyException", "metadata": {"name": "old", "namespace": "ops",
+                   "annotations": {"polscan.io/exception-expires": "2026-11-01"}},
+                   "spec": {"exceptions": [{"policyName": "two", "ruleNames": ["b"]}]}}),
+        ],
+        Some(scan(true, &[])),
+    ));
+    let two = find(&evidence, "two");
+    assert_eq!(two.rule_evidence[0].verdict, Verdict::Ready);
+    assert_eq!(two.rule_evidence[1].verdict, Verdict::NotReady);
+}
+
+#[test]
+fn a_misspelt_name_in_an_annotation_spoils_only_that_name() {
+    let mut typo = rule_result(
+        "a-typo",
+        annotation_exceptions::EXCEPTION_RULE,
+        "warn",
+        "legacy",
+    );
+    typo["properties"] = json!({"exception-status": "unknown-target",
+        "exception-reason": "vendor image, INC-42", "exception-expires": "2027-03-01"});
+    typo["message"] = json!("polscan.io/exception names policy a-typo, which is not loaded");
+    let evidence = build(&input(
+        vec![report(vec![
+            typo.clone(),
+            annotation_skipped("two", "a", "legacy", "fail"),
+        ])],
+        vec![two_rule_policy("two", "Audit", None)],
+        Some(scan(true, &[])),
+    ));
+    assert!(
+        evidence.policies.iter().all(|p| p.info.name != "a-typo"),
+        "the warning names no policy of its own"
+    );
+    let exception = &evidence.exceptions[0];
+    assert_eq!(exception.status, ExceptionStatus::Active, "{exception:?}");
+    assert!(exception
+        .problem
+        .as_deref()
+        .is_some_and(|p| p.contains("a-typo")));
+    // Only the misspelt name: nothing excused, the exception is invalid.
+    let evidence = build(&input(
+        vec![report(vec![
+            typo,
+            rule_result("two", "a", "fail", "legacy"),
+        ])],
+        vec![two_rule_policy("two", "Audit", None)],
+        Some(scan(true, &[])),
+    ));
+    assert_eq!(evidence.exceptions[0].status, ExceptionStatus::Invalid);
+}
+
+#[test]
+fn an_expired_annotation_names_only_rules_that_apply_to_the_resource() {
+    let mut warning = rule_result("pods", annotation_exceptions::EXCEPTION_RULE, "warn", "p1");
+    warning["properties"] = json!({"exception-status": "expired", "exception-rules": "check",
+                                   "exception-expires": "2026-11-01"});
+    let deployment = |rule: &str| {
+        let mut r = rule_result("pods", rule, "pass", "d1");
+        r["resources"][0]["kind"] = json!("Deployment");
+        r
+    };
+    let evidence = build(&input(
+        vec![report(vec![
+            warning,
+            rule_result("pods", "check", "pass", "p1"),
+            deployment("autogen-check"),
+            deployment("autogen-cronjob-check"),
+        ])],
+        vec![policy("pods", "Audit", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    ));
+    let pods = find(&evidence, "pods");
+    let expired: Vec<&String> = pods
+        .reasons
+        .iter()
+        .filter(|r| r.contains("expired"))
+        .collect();
+    assert_eq!(expired.len(), 1, "{:?}", pods.reasons);
+    assert!(!expired[0].contains("autogen"), "{expired:?}");
+    let autogen = pods
+        .rule_evidence
+        .iter()
+        .find(|r| r.name == "autogen-check")
+        .expect("autogen rule");
+    assert!(
+        autogen.reasons.iter().all(|r| !r.contains("expired")),
+        "{:?}",
+        autogen.reasons
+    );
+}
+
+#[test]
+fn a_bypass_on_the_pods_only_does_not_excuse_their_owner() {
+    let mut skipped = annotation_skipped("two", "a", "web-5d8f-x1", "fail");
+    skipped["resources"][0]["name"] = json!("web-5d8f-x1");
+    let mut input = input(
+        vec![report(vec![skipped])],
+        vec![two_rule_policy("two", "Audit", None)],
+        Some(scan(true, &[])),
+    );
+    input.owners.insert(
+        ObjectName {
+            kind: "Pod".into(),
+            namespace: "a".into(),
+            name: "web-5d8f-x1".into(),
+        },
+        ObjectName {
+            kind: "Deployment".into(),
+            namespace: "a".into(),
+            name: "web".into(),
+        },
+    );
+    let evidence = build(&input);
+    assert_eq!(evidence.generated_exceptions.len(), 1);
+    let document = &evidence.generated_exceptions[0].document;
+    assert_eq!(
+        document["spec"]["match"],
+        json!({"any": [{"resources": {"kinds": ["Pod"], "names": ["web-*"], "namespaces": ["a"]}}]}),
+        "the Deployment and its ReplicaSets were not excused"
+    );
+    assert_eq!(
+        document["spec"]["exceptions"],
+        json!([{"policyName": "two", "ruleNames": ["a"]}])
+    );
+}
+
+#[test]
+fn an_expiring_annotation_rolls_back_only_where_its_rule_enforces() {
+    let policies = vec![overridden_policy("ovr")];
+    let excused = |namespace: &str| {
+        let mut skipped = result("ovr", "skip", namespace, "legacy");
+        skipped["properties"] = json!({"exception": "resource-annotation", "exception-reason": "migration",
+                                       "exception-expires": "2026-12-01", "exception-owner": "team-b"});
+        skipped
+    };
+    let before = build(&input(
+        vec![report(vec![result("ovr", "pass", "web", "w1")])],
+        policies.clone(),
+        Some(scan(true, &[])),
+    ));
+    let check_with = |namespace: &str| {
+        let after = build(&input(
+            vec![report(vec![
+                result("ovr", "pass", "web", "w1"),
+                excused(namespace),
+            ])],
+            policies.clone(),
+            Some(scan(true, &[])),
+        ));
+        assert_eq!(after.exceptions[0].status, ExceptionStatus::Expiring);
+        let comparison = compare::compare(&before, &after);
+        comparison
+            .rollback_checks
+            .into_iter()
+            .find(|c| c.policy == "ovr")
+            .expect("ovr enforces somewhere")
+    };
+    // The override enforces in web only: an exception expiring in dev
+    // uncovers nothing Kyverno would reject.
+    assert!(!check_with("dev").roll_back);
+    assert!(check_with("web").roll_back);
+}
+
+#[test]
+fn a_cel_policy_s_exception_results_belong_to_its_one_rule() {
+    let mut excepted = result("vp", "skip", "a", "probe");
+    excepted["rule"] = json!("exception");
+    excepted["properties"] = json!({"exceptions": "allow-probe"});
+    let evidence = build(&input(
+        vec![report(vec![cel_result("vp", "pass", "web"), excepted])],
+        vec![validating_policy("vp")],
+        Some(scan(true, &[])),
+    ));
+    let vp = find(&evidence, "vp");
+    let rules: Vec<&str> = vp.rule_evidence.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(rules, [""], "{:?}", vp.rule_evidence);
+    assert_eq!(vp.rule_evidence[0].counts.skip, 1);
+    assert_eq!(vp.rule_evidence[0].counts.pass, 1);
+}

@@ -1,0 +1,311 @@
+//! The PolicyExceptions the evidence writes for violators excused only by
+//! an annotation: one per top owner, where each policy family's engine
+//! reads them, saying what they match.
+
+use super::*;
+
+#[test]
+fn a_violator_excused_only_by_an_annotation_is_not_ready_and_gets_a_policy_exception() {
+    let evidence = build(&input(
+        vec![report(vec![
+            annotation_skipped("two", "a", "legacy", "fail"),
+            rule_result("two", "b", "pass", "legacy"),
+            // Excused while it passes anyway: nothing Kyverno would reject.
+            annotation_skipped("clean", "check", "fine", "pass"),
+        ])],
+        vec![
+            two_rule_policy("two", "Audit", None),
+            policy("clean", "Audit", "2026-11-01T00:00:00Z"),
+        ],
+        Some(scan(true, &[])),
+    ));
+    let two = find(&evidence, "two");
+    assert_eq!(two.verdict, Verdict::NotReady);
+    assert!(
+        two.reasons
+            .iter()
+            .any(|r| r.contains("a/Pod/legacy") && r.contains("exceptions/a-pod-legacy.yaml")),
+        "{:?}",
+        two.reasons
+    );
+    assert_eq!(two.rule_evidence[0].verdict, Verdict::NotReady);
+    assert_eq!(
+        two.rule_evidence[1].verdict,
+        Verdict::Ready,
+        "only rule a is excused"
+    );
+    assert_eq!(find(&evidence, "clean").verdict, Verdict::Ready);
+
+    assert_eq!(evidence.generated_exceptions.len(), 1);
+    let generated = &evidence.generated_exceptions[0];
+    assert_eq!(generated.file, "exceptions/a-pod-legacy.yaml");
+    let document = &generated.document;
+    assert_eq!(document["apiVersion"], "kyverno.io/v2");
+    assert_eq!(document["kind"], "PolicyException");
+    assert_eq!(document["metadata"]["namespace"], "a");
+    assert_eq!(
+        document["spec"]["exceptions"],
+        json!([{"policyName": "two", "ruleNames": ["a"]}]),
+        "a Pod no controller owns: no autogen variant can apply"
+    );
+    assert_eq!(
+        document["spec"]["match"],
+        json!({"any": [{"resources": {"kinds": ["Pod"], "namespaces": ["a"], "names": ["legacy"]}}]})
+    );
+    let annotations = &document["metadata"]["annotations"];
+    assert_eq!(annotations["polscan.io/exception-owner"], "team-b");
+    assert_eq!(
+        annotations["polscan.io/exception-reason"],
+        "vendor image, INC-42"
+    );
+    assert_eq!(annotations["polscan.io/exception-expires"], "2027-03-01");
+    // polscan's own PolicyException reader sees what the annotation said.
+    let read_back = policy_exceptions(
+        std::slice::from_ref(document),
+        &[],
+        at("2026-11-22T00:00:00Z"),
+        Duration::days(14),
+    );
+    assert_eq!(read_back[0].owner.as_deref(), Some("team-b"));
+    assert_eq!(read_back[0].policies, ["two/a"]);
+    let exception = evidence
+        .exceptions
+        .iter()
+        .find(|e| e.name == "a/Pod/legacy")
+        .expect("the annotation exception");
+    assert_eq!(
+        exception.policy_exception_file.as_deref(),
+        Some("exceptions/a-pod-legacy.yaml")
+    );
+    assert_eq!(exception.excused_violations, 1);
+
+    // The package holds the file, listed in the MANIFEST and verified.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("pkg");
+    package::write(&out, &evidence, false).expect("written");
+    let file = std::fs::read_to_string(out.join("exceptions/a-pod-legacy.yaml")).expect("file");
+    let parsed: Value = serde_yaml::from_str(&file).expect("yaml");
+    assert_eq!(&parsed, document);
+    let manifest = std::fs::read_to_string(out.join(package::MANIFEST)).expect("manifest");
+    assert!(
+        manifest.contains("  exceptions/a-pod-legacy.yaml\n"),
+        "{manifest}"
+    );
+    let verified = package::verify(&out).expect("verify");
+    assert!(verified.ok(), "{:?}", verified.problems);
+    std::fs::write(out.join("exceptions/a-pod-legacy.yaml"), "changed").expect("tamper");
+    assert!(!package::verify(&out).expect("verify").ok());
+    std::fs::remove_file(out.join("exceptions/a-pod-legacy.yaml")).expect("remove");
+    assert!(
+        !package::verify(&out).expect("verify").ok(),
+        "a removed file is caught"
+    );
+    assert!(markdown::render(&evidence).contains("exceptions/a-pod-legacy.yaml"));
+    assert!(html::render(&evidence).contains("data-file=\"exceptions/a-pod-legacy.yaml\""));
+}
+
+#[test]
+fn a_generated_policy_exception_goes_where_kyverno_reads_them_and_says_what_it_matches() {
+    let reports = vec![report(vec![annotation_skipped(
+        "two", "a", "legacy", "fail",
+    )])];
+    let policies = vec![two_rule_policy("two", "Audit", None)];
+    // The scan modelled Kyverno's --exceptionNamespace=kyverno: the file
+    // goes there, its match still names the resource's namespace.
+    let evidence = build(&input(
+        reports.clone(),
+        policies.clone(),
+        Some(applied_in("kyverno")),
+    ));
+    let generated = &evidence.generated_exceptions[0];
+    assert_eq!(generated.document["metadata"]["namespace"], "kyverno");
+    assert_eq!(
+        generated.document["spec"]["match"]["any"][0]["resources"]["namespaces"],
+        json!(["a"])
+    );
+    assert_eq!(generated.matches, ["Pod a/legacy"]);
+    assert!(generated.existing_not_applied.is_none());
+    assert!(markdown::render(&evidence).contains("matches Pod a/legacy"));
+    // '*' names no one namespace: the owner's.
+    let evidence = build(&input(
+        reports.clone(),
+        policies.clone(),
+        Some(applied_in("*")),
+    ));
+    assert_eq!(
+        evidence.generated_exceptions[0].document["metadata"]["namespace"],
+        "a"
+    );
+    // Applied already, but the scan (as Kyverno by default) reads none:
+    // applying the file again would change nothing, and that is said.
+    let mut applied = policies.clone();
+    applied.push(evidence.generated_exceptions[0].document.clone());
+    let mut disabled = scan(true, &[]);
+    disabled.policy_exceptions = Some(crate::run::exception_scope::ExceptionScope::Disabled);
+    let evidence = build(&input(reports, applied, Some(disabled)));
+    let why = evidence.generated_exceptions[0]
+        .existing_not_applied
+        .as_deref()
+        .expect("the existing exception is named");
+    assert!(
+        why.starts_with("PolicyException a/polscan-pod-legacy exists but is not applied"),
+        "{why}"
+    );
+}
+
+#[test]
+fn one_policy_exception_per_top_owner_covers_what_it_creates() {
+    let skipped = |kind: &str, name: &str, rule: &str| {
+        let mut r = annotation_skipped("two", rule, name, "fail");
+        r["resources"][0]["kind"] = json!(kind);
+        r
+    };
+    let mut input = input(
+        vec![report(vec![
+            skipped("Deployment", "web", "autogen-a"),
+            skipped("ReplicaSet", "web-5d8f", "autogen-a"),
+            skipped("Pod", "web-5d8f-x1", "a"),
+        ])],
+        vec![two_rule_policy("two", "Audit", None)],
+        Some(scan(true, &[])),
+    );
+    let owner = ObjectName {
+        kind: "Deployment".into(),
+        namespace: "a".into(),
+        name: "web".into(),
+    };
+    for (kind, name) in [("ReplicaSet", "web-5d8f"), ("Pod", "web-5d8f-x1")] {
+        input.owners.insert(
+            ObjectName {
+                kind: kind.into(),
+                namespace: "a".into(),
+                name: name.into(),
+            },
+            owner.clone(),
+        );
+    }
+    let evidence = build(&input);
+    assert_eq!(
+        evidence.generated_exceptions.len(),
+        1,
+        "{:?}",
+        evidence.generated_exceptions
+    );
+    let generated = &evidence.generated_exceptions[0];
+    assert_eq!(generated.file, "exceptions/a-deployment-web.yaml");
+    assert_eq!(generated.resource, owner);
+    assert_eq!(generated.resources.len(), 3);
+    let document = &generated.document;
+    assert_eq!(
+        document["spec"]["match"],
+        json!({"any": [
+            {"resources": {"kinds": ["Deployment"], "names": ["web"], "namespaces": ["a"]}},
+            {"resources": {"kinds": ["Pod", "ReplicaSet"], "names": ["web-*"], "namespaces": ["a"]}}
+        ]})
+    );
+    assert_eq!(
+        document["spec"]["exceptions"],
+        json!([{"policyName": "two", "ruleNames": ["a", "autogen-a"]}]),
+        "no autogen-cronjob- rule for a Deployment's chain"
+    );
+    assert!(evidence
+        .exceptions
+        .iter()
+        .filter(|e| e.source == "annotation")
+        .all(|e| e.policy_exception_file.as_deref() == Some("exceptions/a-deployment-web.yaml")));
+    let two = find(&evidence, "two");
+    assert!(two
+        .reasons
+        .iter()
+        .any(|r| r.contains("exceptions/a-deployment-web.yaml")));
+}
+
+/// An annotation bypass of a ValidatingPolicy gets a policies.kyverno.io
+/// PolicyException (policyRefs by name and kind, a CEL match condition for
+/// the resources), beside the kyverno.io one for a ClusterPolicy; a
+/// ValidatingAdmissionPolicy gets none (the API server reads none).
+#[test]
+fn each_policy_family_gets_the_policy_exception_its_engine_reads() {
+    let vap = json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+                     "metadata": {"name": "vap", "managedFields": [{"manager": "kubectl", "time": "2026-11-01T00:00:00Z"}]},
+                     "spec": {"matchConstraints": {"resourceRules": [{"resources": ["pods"]}]},
+                              "validations": [{"expression": "false"}]}});
+    let evidence = build(&input(
+        vec![report(vec![
+            annotation_skipped("two", "a", "legacy", "fail"),
+            annotation_skipped("vp", "", "legacy", "fail"),
+            annotation_skipped("vap", "", "legacy", "fail"),
+        ])],
+        vec![
+            two_rule_policy("two", "Audit", None),
+            validating_policy("vp"),
+            vap,
+        ],
+        Some(scan(true, &[])),
+    ));
+    let files: Vec<&str> = evidence
+        .generated_exceptions
+        .iter()
+        .map(|g| g.file.as_str())
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "exceptions/a-pod-legacy.yaml",
+            "exceptions/a-pod-legacy-cel.yaml"
+        ]
+    );
+    let kyverno = &evidence.generated_exceptions[0];
+    assert_eq!(kyverno.document["apiVersion"], "kyverno.io/v2");
+    assert_eq!(
+        kyverno.document["spec"]["exceptions"],
+        json!([{"policyName": "two", "ruleNames": ["a"]}])
+    );
+    let cel = &evidence.generated_exceptions[1];
+    assert_eq!(cel.document["apiVersion"], "policies.kyverno.io/v1beta1");
+    assert_eq!(
+        cel.document["spec"]["policyRefs"],
+        json!([{"name": "vp", "kind": "ValidatingPolicy"}])
+    );
+    assert_eq!(
+        cel.document["spec"]["matchConditions"][0]["expression"],
+        "object != null && object.metadata.namespace == 'a' && ((object.kind == 'Pod' && (object.metadata.name == 'legacy')))"
+    );
+    assert!(cel.document["spec"].get("exceptions").is_none());
+    assert_eq!(cel.covers, ["vp/"]);
+
+    let vp = find(&evidence, "vp");
+    assert!(
+        vp.reasons
+            .iter()
+            .any(|r| r.starts_with("1 violating resource(s)")
+                && r.contains("exceptions/a-pod-legacy-cel.yaml")),
+        "{:?}",
+        vp.reasons
+    );
+    assert!(
+        !vp.reasons.iter().any(|r| r.starts_with("rule : ")),
+        "{:?}",
+        vp.reasons
+    );
+    let two = find(&evidence, "two");
+    assert!(
+        two.reasons
+            .iter()
+            .any(|r| r.contains("exceptions/a-pod-legacy.yaml") && !r.contains("-cel.yaml")),
+        "{:?}",
+        two.reasons
+    );
+    let vap = find(&evidence, "vap");
+    assert!(
+        vap.reasons
+            .iter()
+            .any(|r| r.contains("does not read") && r.contains("excludeResourceRules")),
+        "{:?}",
+        vap.reasons
+    );
+    assert!(!evidence
+        .generated_exceptions
+        .iter()
+        .any(|g| g.covers.iter().any(|c| c.starts_with("vap/"))));
+}

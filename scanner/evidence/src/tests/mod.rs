@@ -1,0 +1,198 @@
+//! Evidence built from reports and policies pushed in as data: report
+//! and policy documents, a scan record and earlier evidence enter as JSON
+//! (the builders below make them); evidence, its pages and packages leave
+//! and are checked. One file a topic; the builders more than one topic
+//! uses live here, the others beside the tests that use them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{json, Value};
+
+use crate::compare;
+use crate::exceptions::{policy_exceptions, ExceptionEvidence, ExceptionStatus};
+use crate::ingest::record::ScanRecord;
+use crate::ingest::{ClusterIdentity, EvidenceInput, ObjectName, ReportResults};
+use crate::model::{Evidence, PolicyEvidence, Verdict, ViolationChange};
+use crate::output::{html, markdown, owners_count, package};
+use crate::verdict::build;
+use polscan_engine::exceptions::annotation as annotation_exceptions;
+use polscan_engine::exceptions::annotation::properties as ex_props;
+
+mod comparison;
+mod exceptions;
+mod filters;
+mod generated_exceptions;
+mod outputs;
+mod reports;
+mod scan_coverage;
+mod verdicts;
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .expect("time")
+}
+
+fn policy(name: &str, action: &str, changed: &str) -> Value {
+    json!({
+        "apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy",
+        "metadata": {
+            "name": name,
+            "annotations": {"policies.kyverno.io/description": format!("How to fix {name}.")},
+            "managedFields": [{"manager": "kubectl", "time": changed}]
+        },
+        "spec": {"validationFailureAction": action, "rules": [
+            {"name": "check", "match": {"any": [{"resources": {"kinds": ["Pod"]}}]}, "validate": {"pattern": {}}}
+        ]}
+    })
+}
+
+fn result(policy: &str, status: &str, namespace: &str, pod: &str) -> Value {
+    json!({
+        "policy": policy, "rule": "check", "result": status, "message": format!("{pod} {status}"),
+        "timestamp": {"seconds": 100, "nanos": 0},
+        "resources": [{"apiVersion": "v1", "kind": "Pod", "namespace": namespace, "name": pod}]
+    })
+}
+
+fn report(results: Vec<Value>) -> Value {
+    json!({"apiVersion": "wgpolicyk8s.io/v1alpha2", "kind": "PolicyReport",
+           "metadata": {"name": "r", "namespace": "ns"}, "results": results})
+}
+
+fn scan(complete: bool, failed: &[&str]) -> ScanRecord {
+    ScanRecord {
+        source: "polscan-system/polscan-last-run".into(),
+        started: Some(at("2026-11-20T10:00:00Z")),
+        finished: Some(at("2026-11-20T10:05:00Z")),
+        complete,
+        failed_kinds: failed.iter().map(|k| k.to_string()).collect(),
+        error: None,
+        dry_run: false,
+        ..ScanRecord::default()
+    }
+}
+
+fn input(reports: Vec<Value>, policies: Vec<Value>, scan: Option<ScanRecord>) -> EvidenceInput {
+    let mut results = ReportResults::default();
+    for report in &reports {
+        assert!(results.add_report(report));
+    }
+    EvidenceInput {
+        reports: results,
+        policies,
+        scan,
+        owners: BTreeMap::new(),
+        identity: ClusterIdentity {
+            source: "cluster".into(),
+            kube_system_uid: Some("uid-1".into()),
+            server_version: Some("v1.20.2".into()),
+            server: None,
+        },
+        now: at("2026-11-22T00:00:00Z"),
+        expiry_window: Duration::days(14),
+        policy_filter: Vec::new(),
+        namespace_filter: Vec::new(),
+        unserved_policy_kinds: Vec::new(),
+        still_present: None,
+    }
+}
+
+fn find<'a>(evidence: &'a Evidence, name: &str) -> &'a PolicyEvidence {
+    evidence
+        .policies
+        .iter()
+        .find(|p| p.info.name == name)
+        .unwrap_or_else(|| panic!("no {name} in {:?}", evidence.policies))
+}
+
+fn namespaced_policy(namespace: &str, name: &str) -> Value {
+    let mut document = policy(name, "Audit", "2026-11-01T00:00:00Z");
+    document["kind"] = json!("Policy");
+    document["metadata"]["namespace"] = json!(namespace);
+    document
+}
+
+fn polex(namespace: &str, name: &str, changed: &str) -> Value {
+    json!({"apiVersion": "kyverno.io/v2", "kind": "PolicyException",
+           "metadata": {"name": name, "namespace": namespace,
+                        "creationTimestamp": "2026-11-01T00:00:00Z",
+                        "managedFields": [{"manager": "kubectl", "time": changed}]},
+           "spec": {"exceptions": [{"policyName": "guarded", "ruleNames": ["check"]}], "match": {}}})
+}
+
+/// `guarded` (Enforce): one pass, one result skipped by `sneaky`.
+fn guarded_reports() -> Vec<Value> {
+    let mut skipped = result("guarded", "skip", "team-b", "sneaky");
+    skipped["properties"] = json!({"exceptions": "sneaky"});
+    vec![report(vec![
+        skipped,
+        result("guarded", "pass", "team-a", "good"),
+    ])]
+}
+
+fn applied_in(namespace: &str) -> ScanRecord {
+    ScanRecord {
+        policy_exceptions: Some(crate::run::exception_scope::ExceptionScope::Namespace {
+            namespace: namespace.into(),
+        }),
+        ..scan(true, &[])
+    }
+}
+
+/// A ClusterPolicy with rules `a` (Audit) and `b` (the policy's action
+/// unless `b_action` is given), both on Pods.
+fn two_rule_policy(name: &str, action: &str, b_action: Option<&str>) -> Value {
+    let mut b = json!({"name": "b", "match": {"any": [{"resources": {"kinds": ["Pod"]}}]}, "validate": {"pattern": {}}});
+    if let Some(b_action) = b_action {
+        b["validate"]["failureAction"] = json!(b_action);
+    }
+    json!({
+        "apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy",
+        "metadata": {"name": name, "managedFields": [{"manager": "kubectl", "time": "2026-11-01T00:00:00Z"}]},
+        "spec": {"validationFailureAction": action, "rules": [
+            {"name": "a", "match": {"any": [{"resources": {"kinds": ["Pod"]}}]}, "validate": {"pattern": {}}},
+            b
+        ]}
+    })
+}
+
+fn rule_result(policy: &str, rule: &str, status: &str, pod: &str) -> Value {
+    let mut found = result(policy, status, "a", pod);
+    found["rule"] = json!(rule);
+    found
+}
+
+/// A result the resource's annotation turned into `skip`.
+fn annotation_skipped(policy: &str, rule: &str, pod: &str, was: &str) -> Value {
+    let mut skipped = rule_result(policy, rule, "skip", pod);
+    skipped["properties"] = json!({
+        "exception": "resource-annotation", "exception-result": was,
+        "exception-reason": "vendor image, INC-42", "exception-expires": "2027-03-01",
+        "exception-owner": "team-b"});
+    skipped
+}
+
+/// A ClusterPolicy in Audit that an override enforces in namespace `web`.
+fn overridden_policy(name: &str) -> Value {
+    let mut found = policy(name, "Audit", "2026-11-01T00:00:00Z");
+    found["spec"]["validationFailureActionOverrides"] =
+        json!([{"action": "Enforce", "namespaces": ["web"]}]);
+    found
+}
+
+/// A ValidatingPolicy in Deny on Pods.
+fn validating_policy(name: &str) -> Value {
+    json!({"apiVersion": "policies.kyverno.io/v1alpha1", "kind": "ValidatingPolicy",
+           "metadata": {"name": name, "managedFields": [{"manager": "kubectl", "time": "2026-11-01T00:00:00Z"}]},
+           "spec": {"validationActions": ["Deny"],
+                    "matchConstraints": {"resourceRules": [{"resources": ["pods"]}]}}})
+}
+
+fn cel_result(policy: &str, status: &str, pod: &str) -> Value {
+    let mut found = result(policy, status, "a", pod);
+    found.as_object_mut().expect("object").remove("rule");
+    found
+}

@@ -1,0 +1,176 @@
+//! The outputs: the evidence package (verification, replacing), the HTML
+//! and Markdown pages (escaping, capped lists, owner counts, the header's
+//! reason for an incomplete scan).
+
+use super::*;
+
+#[test]
+fn a_package_verifies_until_a_file_is_changed_added_or_removed() {
+    let evidence = build(&input(
+        vec![report(vec![result("dirty", "fail", "a", "p1")])],
+        vec![policy("dirty", "Audit", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    ));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("pkg");
+    package::write(&out, &evidence, false).expect("written");
+    let verified = package::verify(&out).expect("verify");
+    assert!(verified.ok(), "{:?}", verified.problems);
+    assert_eq!(verified.checked.len(), 3);
+    assert_eq!(verified.header["cluster-kube-system-uid"], "uid-1");
+    assert_eq!(package::read_previous(&out).expect("previous"), evidence);
+    // Streamed to disk, evidence.json is what serializing it whole gives.
+    assert_eq!(
+        std::fs::read(out.join("evidence.json")).expect("json"),
+        serde_json::to_vec_pretty(&evidence).expect("serialized")
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("evidence.md")).expect("md"),
+        markdown::render(&evidence)
+    );
+
+    let html = out.join("index.html");
+    let original = std::fs::read_to_string(&html).expect("html");
+    std::fs::write(&html, original.replace("not ready", "ready")).expect("tamper");
+    let tampered = package::verify(&out).expect("verify");
+    assert!(
+        tampered
+            .problems
+            .iter()
+            .any(|p| p.contains("index.html was modified")),
+        "{:?}",
+        tampered.problems
+    );
+    assert!(
+        package::read_previous(&out).is_err(),
+        "a tampered baseline is refused"
+    );
+    std::fs::write(&html, original).expect("restore");
+    std::fs::write(out.join("extra.txt"), "x").expect("add");
+    assert!(!package::verify(&out).expect("verify").ok());
+    // A directory with other files is never overwritten.
+    let refused = package::write(&out, &evidence, true).expect_err("refused");
+    assert!(refused.to_string().contains("extra.txt"), "{refused}");
+    std::fs::remove_file(out.join("extra.txt")).expect("remove");
+
+    // Editing the header of the MANIFEST is caught against evidence.json.
+    let manifest = out.join(package::MANIFEST);
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    std::fs::write(&manifest, text.replace("uid-1", "uid-2")).expect("tamper");
+    let header = package::verify(&out).expect("verify");
+    assert!(
+        header
+            .problems
+            .iter()
+            .any(|p| p.contains("cluster-kube-system-uid")),
+        "{:?}",
+        header.problems
+    );
+}
+
+#[test]
+fn html_escapes_what_reports_say() {
+    let evidence = build(&input(
+        vec![report(vec![json!({
+            "policy": "dirty", "rule": "check", "result": "fail",
+            "message": "<script>alert(1)</script>",
+            "resources": [{"kind": "Pod", "namespace": "a", "name": "x"}]
+        })])],
+        vec![policy("dirty", "Audit", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    ));
+    let page = html::render(&evidence);
+    assert!(!page.contains("<script>alert"));
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+}
+
+#[test]
+fn long_violator_lists_are_capped_in_the_pages_not_in_the_json() {
+    let results: Vec<Value> = (0..30)
+        .map(|i| result("dirty", "fail", "a", &format!("pod-{i:02}")))
+        .collect();
+    let evidence = build(&input(
+        vec![report(results)],
+        vec![policy("dirty", "Audit", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    ));
+    assert_eq!(find(&evidence, "dirty").violations.len(), 30);
+    assert_eq!(find(&evidence, "dirty").owner_groups().len(), 30);
+    let markdown = markdown::render(&evidence);
+    assert!(markdown.contains("Violators (30 owners)"), "{markdown}");
+    assert!(
+        markdown.contains("… and 20 more owners (20 violations)"),
+        "{markdown}"
+    );
+    assert!(!markdown.contains("pod-10"), "only the first ten owners");
+    let page = html::render(&evidence);
+    assert!(
+        page.contains("a/Pod/pod-29"),
+        "the page shows up to 200 owners"
+    );
+}
+
+#[test]
+fn an_existing_package_is_replaced_only_with_force() {
+    let evidence = build(&input(
+        vec![report(vec![result("dirty", "fail", "a", "p1")])],
+        vec![policy("dirty", "Audit", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    ));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("pkg");
+    package::write(&out, &evidence, false).expect("a new directory");
+    let refused = package::write(&out, &evidence, false).expect_err("refused");
+    assert!(refused.to_string().contains("--force"), "{refused}");
+    package::write(&out, &evidence, true).expect("replaced with force");
+    assert!(package::verify(&out).expect("verify").ok());
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).expect("mkdir");
+    package::write(&empty, &evidence, false).expect("an empty directory is fine");
+}
+
+#[test]
+fn one_owner_is_singular() {
+    let evidence = build(&input(
+        vec![report(vec![result("dirty", "fail", "a", "p1")])],
+        vec![policy("dirty", "Audit", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    ));
+    let markdown = markdown::render(&evidence);
+    assert!(markdown.contains("Violators (1 owner):"), "{markdown}");
+    assert!(html::render(&evidence).contains("<h3>Violators (1 owner)</h3>"));
+    assert_eq!(owners_count(2), "2 owners");
+}
+
+#[test]
+fn the_header_says_why_the_scan_was_incomplete() {
+    let policies = vec![policy("enforced", "Enforce", "2026-11-01T00:00:00Z")];
+    let mut record = scan(false, &["batch/CronJob"]);
+    record.invalid_policies = vec!["misspelled".into()];
+    record.write_failed_reports = 2;
+    let evidence = build(&input(Vec::new(), policies.clone(), Some(record)));
+    let said = "incomplete — policies that did not load: misspelled; kinds not listed completely: batch/CronJob; 2 report(s) not written or deleted";
+    let markdown = markdown::render(&evidence);
+    assert!(markdown.contains(said), "{markdown}");
+    let html = html::render(&evidence);
+    assert!(
+        html.contains("<strong>incomplete</strong> (policies that did not load: misspelled;"),
+        "{html}"
+    );
+    // A complete scan names no cause.
+    let complete = build(&input(Vec::new(), policies.clone(), Some(scan(true, &[]))));
+    assert!(markdown::render(&complete).contains(", complete (polscan-system/polscan-last-run)."));
+    assert!(!markdown::render(&complete).contains("Scan scope"));
+    // A complete scan of part of the cluster says which part.
+    let mut part = scan(true, &[]);
+    part.namespaces = vec!["team-a".into()];
+    part.excluded_namespaces = vec!["kube-system".into()];
+    let part = build(&input(Vec::new(), policies, Some(part)));
+    let said = "Scan scope: only namespace(s) team-a (--namespace; no cluster-scoped objects); namespace(s) kube-system left out (--exclude-namespaces).";
+    assert!(
+        markdown::render(&part).contains(said),
+        "{}",
+        markdown::render(&part)
+    );
+    assert!(html::render(&part).contains("id=\"scan-scope\""));
+}

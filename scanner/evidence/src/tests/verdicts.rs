@@ -1,0 +1,418 @@
+//! Verdicts: when a policy is ready to enforce, when it is not (and why),
+//! and which rules' failures are rollback conditions (actions, overrides,
+//! unscored and unknown policies, unserved kinds).
+
+use super::*;
+
+#[test]
+fn clean_policy_after_a_complete_scan_is_ready() {
+    let evidence = build(&input(
+        vec![report(vec![
+            result("clean", "pass", "a", "p1"),
+            result("dirty", "fail", "a", "p1"),
+            result("dirty", "pass", "b", "p2"),
+        ])],
+        vec![
+            policy("clean", "Audit", "2026-11-01T00:00:00Z"),
+            policy("dirty", "Enforce", "2026-11-01T00:00:00Z"),
+        ],
+        Some(scan(true, &[])),
+    ));
+    let clean = find(&evidence, "clean");
+    assert_eq!(clean.verdict, Verdict::Ready, "{:?}", clean.reasons);
+    assert_eq!(clean.rule_evidence[0].verdict, Verdict::Ready);
+    let dirty = find(&evidence, "dirty");
+    assert_eq!(dirty.verdict, Verdict::NotReady);
+    assert!(dirty.reasons.iter().any(|r| r.contains("1 failing")));
+    assert!(dirty.enforced_with_violations());
+    assert_eq!(dirty.by_namespace["a"].fail, 1);
+    assert_eq!(dirty.by_namespace["b"].pass, 1);
+    assert_eq!(dirty.violations.len(), 1);
+    assert_eq!(dirty.info.description.as_deref(), Some("How to fix dirty."));
+}
+
+#[test]
+fn no_scan_record_a_failed_kind_or_a_later_change_is_not_ready() {
+    let reports = vec![report(vec![result("clean", "pass", "a", "p1")])];
+    let policies = vec![policy("clean", "Audit", "2026-11-01T00:00:00Z")];
+    let without = build(&input(reports.clone(), policies.clone(), None));
+    assert_eq!(find(&without, "clean").verdict, Verdict::NotReady);
+
+    // Deployments are covered through autogen of a Pod policy.
+    let failed = build(&input(
+        reports.clone(),
+        policies,
+        Some(scan(false, &["apps/Deployment"])),
+    ));
+    let reasons = &find(&failed, "clean").reasons;
+    assert!(
+        reasons.iter().any(|r| r.contains("apps/Deployment")),
+        "{reasons:?}"
+    );
+    // A failed kind the policy does not match does not block it.
+    let unrelated = build(&input(
+        reports.clone(),
+        vec![policy("clean", "Audit", "2026-11-01T00:00:00Z")],
+        Some(scan(false, &["ConfigMap"])),
+    ));
+    assert_eq!(find(&unrelated, "clean").verdict, Verdict::Ready);
+
+    let changed = build(&input(
+        reports,
+        vec![policy("clean", "Audit", "2026-11-21T00:00:00Z")],
+        Some(scan(true, &[])),
+    ));
+    let reasons = &find(&changed, "clean").reasons;
+    assert!(
+        reasons.iter().any(|r| r.contains("after the last scan")),
+        "{reasons:?}"
+    );
+}
+
+#[test]
+fn policies_named_only_by_reports_are_shown_not_ready() {
+    let evidence = build(&input(
+        vec![report(vec![result("deleted", "pass", "a", "p")])],
+        Vec::new(),
+        Some(scan(true, &[])),
+    ));
+    let deleted = find(&evidence, "deleted");
+    assert!(!deleted.found);
+    assert_eq!(deleted.verdict, Verdict::NotReady);
+}
+
+#[test]
+fn audit_policies_get_a_readiness_check_and_only_enforce_rules_a_rollback() {
+    let policies = vec![
+        policy("audited", "Audit", "2026-11-01T00:00:00Z"),
+        policy("enforced", "Enforce", "2026-11-01T00:00:00Z"),
+        two_rule_policy("mixed", "Audit", Some("Enforce")),
+    ];
+    let before = build(&input(
+        vec![report(vec![
+            result("audited", "pass", "a", "p1"),
+            result("enforced", "pass", "a", "p1"),
+            rule_result("mixed", "a", "pass", "p1"),
+            rule_result("mixed", "b", "pass", "p1"),
+        ])],
+        policies.clone(),
+        Some(scan(true, &[])),
+    ));
+    assert_eq!(find(&before, "audited").verdict, Verdict::Ready);
+    assert_eq!(find(&before, "mixed").info.action, "Mixed");
+    let after = build(&input(
+        vec![report(vec![
+            result("audited", "fail", "a", "p1"),
+            result("enforced", "pass", "a", "p1"),
+            // A new failure of the Audit rule of a Mixed policy: Kyverno
+            // does not block it, nothing to roll back.
+            rule_result("mixed", "a", "fail", "p1"),
+            rule_result("mixed", "b", "pass", "p1"),
+        ])],
+        policies.clone(),
+        Some(scan(true, &[])),
+    ));
+    let comparison = compare::compare(&before, &after);
+    assert!(
+        comparison
+            .rollback_checks
+            .iter()
+            .all(|c| c.policy != "audited"),
+        "an Audit policy is never told to roll back: {:?}",
+        comparison.rollback_checks
+    );
+    let readiness = comparison
+        .readiness_checks
+        .iter()
+        .find(|c| c.policy == "audited")
+        .expect("audited gets a readiness check");
+    assert!(!readiness.still_ready);
+    assert_eq!(readiness.previous_verdict, Verdict::Ready);
+    assert_eq!(readiness.verdict, Verdict::NotReady);
+    assert!(readiness.reasons.iter().any(|r| r.contains("1 failing")));
+    let mixed = comparison
+        .rollback_checks
+        .iter()
+        .find(|c| c.policy == "mixed")
+        .expect("mixed has an Enforce rule");
+    assert!(!mixed.roll_back, "{mixed:?}");
+    let enforced = comparison
+        .rollback_checks
+        .iter()
+        .find(|c| c.policy == "enforced")
+        .expect("enforced");
+    assert!(!enforced.roll_back);
+
+    // The Enforce rule failing is a rollback condition.
+    let broken = build(&input(
+        vec![report(vec![
+            result("audited", "pass", "a", "p1"),
+            result("enforced", "pass", "a", "p1"),
+            rule_result("mixed", "a", "pass", "p1"),
+            rule_result("mixed", "b", "fail", "p1"),
+        ])],
+        policies,
+        Some(scan(true, &[])),
+    ));
+    let comparison = compare::compare(&before, &broken);
+    let mixed = comparison
+        .rollback_checks
+        .iter()
+        .find(|c| c.policy == "mixed")
+        .expect("mixed");
+    assert!(mixed.roll_back && mixed.conditions[0].met, "{mixed:?}");
+    let audited = comparison
+        .readiness_checks
+        .iter()
+        .find(|c| c.policy == "audited")
+        .expect("audited");
+    assert!(audited.still_ready);
+}
+
+#[test]
+fn an_unscored_policy_s_warnings_are_failures_kyverno_would_reject() {
+    let mut unscored = policy("quiet", "Enforce", "2026-11-01T00:00:00Z");
+    unscored["metadata"]["annotations"]["policies.kyverno.io/scored"] = json!("false");
+    let before = build(&input(
+        vec![report(vec![result("quiet", "pass", "a", "p1")])],
+        vec![unscored.clone()],
+        Some(scan(true, &[])),
+    ));
+    assert_eq!(find(&before, "quiet").verdict, Verdict::Ready);
+    let after = build(&input(
+        vec![report(vec![result("quiet", "warn", "a", "p1")])],
+        vec![unscored],
+        Some(scan(true, &[])),
+    ));
+    let quiet = find(&after, "quiet");
+    assert!(quiet.info.unscored);
+    assert_eq!(quiet.verdict, Verdict::NotReady, "{:?}", quiet.reasons);
+    assert!(quiet.enforced_with_violations());
+    let comparison = compare::compare(&before, &after);
+    assert!(comparison.rollback_checks[0].roll_back);
+    // A scored policy's warning is no failure.
+    let scored = build(&input(
+        vec![report(vec![result("loud", "warn", "a", "p1")])],
+        vec![policy("loud", "Enforce", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    ));
+    assert_eq!(find(&scored, "loud").verdict, Verdict::Ready);
+}
+
+#[test]
+fn an_override_enforces_only_in_its_namespaces_and_only_there_rolls_back() {
+    let policies = vec![overridden_policy("ovr")];
+    let before = build(&input(
+        vec![report(vec![
+            result("ovr", "pass", "web", "w1"),
+            result("ovr", "pass", "dev", "d1"),
+        ])],
+        policies.clone(),
+        Some(scan(true, &[])),
+    ));
+    let info = &find(&before, "ovr").info;
+    assert_eq!(info.action, "Mixed");
+    assert!(
+        info.action_summary()
+            .contains("Enforce in namespace(s) web"),
+        "{}",
+        info.action_summary()
+    );
+    let markdown = markdown::render(&before);
+    assert!(
+        markdown
+            .contains("Current action: **Mixed** (Enforce in namespace(s) web; Audit elsewhere)"),
+        "{markdown}"
+    );
+    // A new failure in a namespace Kyverno only audits: nothing to roll back.
+    let audited = build(&input(
+        vec![report(vec![
+            result("ovr", "pass", "web", "w1"),
+            result("ovr", "fail", "dev", "d1"),
+        ])],
+        policies.clone(),
+        Some(scan(true, &[])),
+    ));
+    assert!(
+        !find(&audited, "ovr").enforced_with_violations(),
+        "the failure is in a namespace Kyverno only audits"
+    );
+    let check = compare::compare(&before, &audited);
+    let ovr = check
+        .rollback_checks
+        .iter()
+        .find(|c| c.policy == "ovr")
+        .expect("ovr enforces somewhere");
+    assert!(!ovr.roll_back, "{ovr:?}");
+    assert_eq!(check.new_violations.len(), 1);
+    assert_eq!(check.new_violations[0].action, "Audit");
+    // In the namespace the override enforces: roll back, and the command
+    // changes the override, which is what enforces.
+    let enforced = build(&input(
+        vec![report(vec![
+            result("ovr", "fail", "web", "w1"),
+            result("ovr", "pass", "dev", "d1"),
+        ])],
+        policies.clone(),
+        Some(scan(true, &[])),
+    ));
+    assert!(find(&enforced, "ovr").enforced_with_violations());
+    let check = compare::compare(&before, &enforced);
+    let ovr = check
+        .rollback_checks
+        .iter()
+        .find(|c| c.policy == "ovr")
+        .expect("ovr");
+    assert!(ovr.roll_back && ovr.conditions[0].met, "{ovr:?}");
+    let rollback = find(&enforced, "ovr")
+        .info
+        .rollback
+        .clone()
+        .expect("rollback");
+    assert!(
+        rollback
+            .command
+            .contains("/spec/validationFailureActionOverrides/0/action"),
+        "{}",
+        rollback.command
+    );
+    // The action the scan recorded on the result wins over the document's
+    // resolution (the engine resolves it per namespace as Kyverno does).
+    let mut recorded = result("ovr", "fail", "dev", "d1");
+    recorded["properties"] = json!({"action": "Enforce"});
+    let recorded = build(&input(
+        vec![report(vec![result("ovr", "pass", "web", "w1"), recorded])],
+        policies,
+        Some(scan(true, &[])),
+    ));
+    let check = compare::compare(&before, &recorded);
+    assert!(check
+        .rollback_checks
+        .iter()
+        .any(|c| c.policy == "ovr" && c.roll_back));
+}
+
+#[test]
+fn an_unknown_or_invalid_policy_is_never_shown_as_enforced() {
+    let mut invalid = policy("typo", "Audti", "2026-11-01T00:00:00Z");
+    invalid["metadata"]["name"] = json!("typo");
+    let before = build(&input(
+        vec![report(vec![
+            result("gone", "pass", "a", "p1"),
+            result("typo", "pass", "a", "p1"),
+        ])],
+        vec![invalid.clone()],
+        Some(scan(true, &[])),
+    ));
+    let after = build(&input(
+        vec![report(vec![
+            result("gone", "fail", "a", "p1"),
+            result("typo", "fail", "a", "p1"),
+        ])],
+        vec![invalid],
+        Some(scan(true, &[])),
+    ));
+    let gone = find(&after, "gone");
+    assert_eq!(gone.info.action, "unknown");
+    assert!(!gone.enforced_with_violations());
+    assert_eq!(&*gone.violations[0].action, "unknown");
+    let typo = find(&after, "typo");
+    assert_eq!(typo.info.action, "Invalid", "not Audit: Kyverno refuses it");
+    assert!(!typo.enforced_with_violations());
+    let mut after = after;
+    after.comparison = Some(compare::compare(&before, &after));
+    let markdown = markdown::render(&after);
+    assert!(!markdown.contains("Enforced while"), "{markdown}");
+    assert!(
+        markdown.contains("### Readiness check: gone (unknown)"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("### Readiness check: typo (Invalid)"),
+        "{markdown}"
+    );
+    assert!(!markdown.contains("(Audit)"), "{markdown}");
+}
+
+#[test]
+fn only_kyverno_rules_let_existing_violations_through_updates() {
+    let evidence = build(&input(
+        vec![report(vec![
+            cel_result("vp", "fail", "p1"),
+            result("dirty", "fail", "a", "p1"),
+        ])],
+        vec![
+            validating_policy("vp"),
+            policy("dirty", "Enforce", "2026-11-01T00:00:00Z"),
+        ],
+        Some(scan(true, &[])),
+    ));
+    let vp = find(&evidence, "vp");
+    assert!(vp.enforced_with_violations());
+    let warning = vp.enforced_violations_warning();
+    assert!(
+        warning.contains("at every update the policy matches")
+            && !warning.contains("unless allowExistingViolations"),
+        "{warning}"
+    );
+    let dirty = find(&evidence, "dirty").enforced_violations_warning();
+    assert!(dirty.contains("unless allowExistingViolations"), "{dirty}");
+    let markdown = markdown::render(&evidence);
+    assert!(markdown.contains(&warning), "{markdown}");
+    let html = html::render(&evidence);
+    assert!(
+        html.contains("since a ValidatingPolicy has no allowExistingViolations"),
+        "{html}"
+    );
+}
+
+#[test]
+fn a_policy_scans_do_not_evaluate_says_why_it_has_no_evidence() {
+    let mut admission_only = policy("admission-only", "Audit", "2026-11-01T00:00:00Z");
+    admission_only["spec"]["background"] = json!(false);
+    let evidence = build(&input(
+        vec![report(vec![result("other", "pass", "a", "p")])],
+        vec![
+            admission_only,
+            policy("other", "Audit", "2026-11-01T00:00:00Z"),
+        ],
+        Some(scan(true, &[])),
+    ));
+    let found = find(&evidence, "admission-only");
+    assert_eq!(found.verdict, Verdict::NoEvidence);
+    assert!(
+        found.reasons.iter().any(|r| r.contains("background: false")
+            && r.contains("`polscan apply --include-non-background`")
+            && !r.contains("scan with")),
+        "{:?}",
+        found.reasons
+    );
+}
+
+#[test]
+fn a_policy_of_a_kind_the_cluster_does_not_serve_is_not_ready() {
+    let reports = vec![report(vec![result("clean", "pass", "a", "p1")])];
+    let policies = vec![policy("clean", "Audit", "2026-11-01T00:00:00Z")];
+    let served = build(&input(
+        reports.clone(),
+        policies.clone(),
+        Some(scan(true, &[])),
+    ));
+    assert_eq!(find(&served, "clean").verdict, Verdict::Ready);
+    assert!(find(&served, "clean").info.rollback.is_some());
+    let mut unserved = input(reports, policies, Some(scan(true, &[])));
+    unserved.unserved_policy_kinds = vec!["ClusterPolicy".into()];
+    let evidence = build(&unserved);
+    let clean = find(&evidence, "clean");
+    assert_eq!(clean.verdict, Verdict::NotReady);
+    // No kubectl command that the server would refuse.
+    assert!(clean.info.rollback.is_none());
+    assert!(
+        clean
+            .reasons
+            .iter()
+            .any(|r| r.starts_with("this cluster does not serve ClusterPolicy (kyverno.io)")),
+        "{:?}",
+        clean.reasons
+    );
+}
