@@ -12,11 +12,12 @@
 //! validation as Skip / "Invalid Policy"). Refused policies follow the CLI's loader
 //! (`cmd/cli/kubectl-kyverno/policy/load.go`, `commands/test/test.go`): see
 //! [`crate::engine::policy_validation::Stage`]. A test file path enters; a
-//! [`TestReport`] of rows leaves, and [`Summary`] adds reports up.//!
-//! One file a step, in the order a run takes them: [`test_file`] (finding
-//! and decoding the test file), [`resolve`] (the policies, resources,
-//! values and user info it names), [`run`] (evaluation through the engine),
-//! [`compare`] (each expectation against the responses) and [`report`] (the
+//! [`TestReport`] of rows leaves, and [`Summary`] adds reports up.
+//!
+//! One file a step, in the order a run takes them: `test_file` (finding
+//! and decoding the test file), `resolve` (the policies, resources,
+//! values and user info it names), `run` (evaluation through the engine),
+//! `compare` (each expectation against the responses) and `report` (the
 //! rows, reports and summary that leave).
 
 mod compare;
