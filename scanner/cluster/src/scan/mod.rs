@@ -10,10 +10,13 @@
 //! per-resource report, under unchanged policies, is not evaluated again:
 //! the report stands for it ([`reuse`]).
 //!
-//! [`scan`] is the driver: it reads the policies and builds the engine,
-//! then moves pages from the listers through `evaluate` (evaluation, the
-//! counts of `tally`, per-resource reports into the sink) and carries out
-//! what `reconcile::decide` decides through `write`.
+//! [`scan`] is the driver and decides nothing itself: `prepare` reads
+//! what the run needs (discovery, namespaces, policies, the engine) and
+//! `setup` decides, without I/O, what that setup means (messages, reuse,
+//! the stored reports in scope); pages then move from the listers through
+//! `evaluate` (evaluation, the counts of `tally`, per-resource reports
+//! into the sink), and `write` carries out what `reconcile::decide`
+//! decides for the report shape.
 
 pub mod dry_run;
 pub use crate::evidence::run::exception_scope;
@@ -21,9 +24,11 @@ mod evaluate;
 mod gate;
 pub mod last_run;
 pub mod metrics;
+mod prepare;
 pub mod progress;
 pub mod reuse;
 pub mod selection;
+mod setup;
 mod tally;
 pub use crate::evidence::run::shard;
 pub mod view;
@@ -36,28 +41,23 @@ use kube::Client;
 use report_model::meta::Timestamp;
 use report_model::schema::ReportSchemas;
 use report_model::shape::PerNamespaceOptions;
-use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::audit::{AuditOutcome, Finding, PolicySet, Problem};
-use crate::cluster::discovery::{self, ApiKind};
-use crate::cluster::http_calls::HttpCaller;
-use crate::cluster::listing::{self};
-use crate::cluster::lookups::ApiLookups;
-use crate::cluster::report_store::{self, ReportApi, ReportStore};
-use crate::cluster::{policy_source, ClusterError};
-use crate::engine::matching::string_map;
-use crate::engine::resource_filters::ResourceFilters;
-use crate::engine::{EngineOptions, Environment, RuleStatus};
+use crate::audit::{AuditOutcome, Finding, Problem};
+use crate::cluster::discovery::ApiKind;
+use crate::cluster::report_store::ReportApi;
+use crate::cluster::ClusterError;
+use crate::engine::RuleStatus;
 use crate::loader::Document;
-use crate::reconcile::decide::{self, Decision, PerNamespace, PerResource, ShapeDecisions};
+use crate::reconcile::decide::{Decision, PerNamespace, PerResource, ShapeDecisions};
 use crate::reconcile::wanted::{wanted_reports, WantedReport};
-use crate::reconcile::{ExistingReport, ListingOutcome, Plan, ReportKey};
+use crate::reconcile::{ListingOutcome, Plan, ReportKey};
 use crate::reports;
 
 use self::evaluate::{start_listing, ReportSink, ReuseMode};
 pub use self::exception_scope::ExceptionScope;
 use self::gate::SinkGate;
+use self::prepare::{prepare, Prepared};
 use self::selection::{NotListed, ScanFilters};
 use self::write::{delete_stale, leave_the_other_api, not_sent, write_all, write_stream, Outgoing};
 
@@ -394,7 +394,10 @@ pub enum ScanError {
     UnknownNames(Vec<String>),
 }
 
-/// Runs a scan.
+/// Runs a scan: prepares it (discovery, the policies, the engine, what
+/// to list), lists and evaluates while the stored reports are read, then
+/// carries out the decisions of `reconcile::decide` for the report shape
+/// and prunes.
 pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, ScanError> {
     let mut outcome = ScanOutcome {
         dry_run: options.dry_run,
@@ -404,290 +407,19 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
         settings: options.settings(),
         ..ScanOutcome::default()
     };
-    let started = std::time::Instant::now();
-    let mut phases: Vec<(String, u64)> = Vec::new();
-    let mut phase = |name: &str| {
-        let elapsed_ms = started.elapsed().as_millis() as u64;
-        tracing::info!(elapsed_ms, "{name}");
-        phases.push((name.to_string(), elapsed_ms));
-        options.progress.set_phase(name);
-    };
-    let discovered = Arc::new(discovery::discover(&client).await?);
-    phase("discovered");
-    // A misspelt kind to include would list less than meant (down to
-    // nothing) under a record that reads complete: refused before anything
-    // is read or written. When some group's discovery failed the kind may
-    // be one of its own: the failure already makes the run incomplete, and
-    // the names are warned about below.
-    let unknown_kinds = options.filters.unknown_included_kinds(&discovered.kinds);
-    if !unknown_kinds.is_empty() && discovered.failed.is_empty() {
-        return Err(ScanError::UnknownNames(unknown_kinds));
-    }
-    // The report API, by discovery. A dry run writes nothing: without one
-    // it checks its reports against polscan's own CRDs.
-    let report_api = match report_store::resolve(options.report_api, &discovered) {
-        Ok(api) => Some(api),
-        Err(_) if options.dry_run => None,
-        Err(why) => return Err(ScanError::NoReportApi(why)),
-    };
-    outcome.report_api = report_api.unwrap_or(options.report_api.unwrap_or_default());
-    outcome.settings.insert(
-        "--report-api".into(),
-        outcome.report_api.api_version().to_string(),
-    );
-    let store = ReportStore::new(client.clone(), outcome.report_api);
-    // The namespaces first: a shard (or --namespace) reads the stored
-    // reports of its own namespaces only.
-    let env = Arc::new(namespace_environment(&client).await?);
-    // The existing reports (from the watch cache) are read while the
-    // policies are read and compiled.
-    let existing_reports = {
-        let client = client.clone();
-        let store = store.clone();
-        let namespaces = options
-            .filters
-            .report_namespaces(env.namespace_labels.keys().map(String::as_str));
-        tokio::spawn(async move {
-            let Some(api) = report_api else {
-                return Ok::<_, ClusterError>((None, Vec::new()));
-            };
-            let schemas = report_store::schemas(&client, api).await?;
-            Ok((
-                Some(schemas),
-                store.list_existing(namespaces.as_deref()).await?,
-            ))
-        })
-    };
-    for (group_version, err) in &discovered.failed {
-        // Said once, with the run's other problems (`problems`).
-        tracing::debug!(%group_version, error = %err, "API group discovery failed; its kinds are not scanned");
-        outcome.other_failures.push(err.clone());
-    }
-
-    let mut documents = options.policy_documents.clone();
-    if options.cluster_policies {
-        let mut read = policy_source::read_policies(&client, &discovered).await;
-        // Kyverno's admission ignores the exceptions outside its
-        // --exceptionNamespace (all of them by default): so does the scan.
-        outcome.exceptions_not_applied = options
-            .exceptions
-            .keep_applied(&mut read.documents, |d| &d.value);
-        documents.extend(read.documents);
-        // A policy group whose discovery failed hides its policies too.
-        for (group_version, _) in &discovered.failed {
-            let (group, _) = crate::kinds::split_api_version(group_version);
-            if policy_source::POLICY_KINDS.iter().any(|(g, _)| *g == group) {
-                outcome.failed_policy_sources.push(group_version.clone());
-            }
-        }
-        for (source, err) in read.failed {
-            tracing::warn!(%source, error = %err, "policies could not be read");
-            outcome.failed_policy_sources.push(source);
-            outcome.other_failures.push(err);
-        }
-        outcome.policies_incomplete = !outcome.failed_policy_sources.is_empty();
-    }
-    phase("policies read");
-    let mut set = PolicySet::load(&documents, false);
-    // Kyverno's controllers leave expired CEL PolicyExceptions out
-    // (`ListExceptions`, pkg/cel/engine/exception.go).
-    let now = chrono::Utc::now();
-    set.loaded.cel_exceptions.retain(|e| !e.is_expired(now));
-    if set.loaded.is_empty() && set.loaded.problems.iter().all(|p| !p.invalid_policy) {
-        return Err(ScanError::NoPolicies);
-    }
-    // A policy that could not be read (its kind's LIST or its group's
-    // discovery failed) or loaded may have results in the stored reports
-    // that this run cannot reproduce.
-    outcome.policies_incomplete |= set.loaded.problems.iter().any(|p| p.invalid_policy);
-    let policies_evaluated = set.loaded.len();
-
-    let unknown_namespaces = options
-        .filters
-        .unknown_namespaces(env.namespace_labels.keys().map(String::as_str));
-    if !unknown_namespaces.is_empty() {
-        return Err(ScanError::UnknownNames(unknown_namespaces));
-    }
-    let resource_filters = match &options.kyverno_config {
-        None => None,
-        Some((namespace, name)) => match read_resource_filters(&client, namespace, name).await {
-            Ok(Some(filters)) => Some(filters),
-            // Named on purpose and not there: a typo or another release
-            // name; scanning without them would not be what was asked.
-            Ok(None) => {
-                return Err(ScanError::KyvernoConfigMissing(format!(
-                    "{namespace}/{name}"
-                )));
-            }
-            // Without them more is evaluated than asked: said, and the run
-            // is incomplete.
-            Err(err) => {
-                tracing::warn!(error = %err, "Kyverno's resourceFilters could not be read");
-                outcome.other_failures.push(err);
-                None
-            }
-        },
-    };
-    outcome.resource_filters = resource_filters
-        .as_ref()
-        .map(|(source, filters)| (source.clone(), filters.len()));
-    let mut lookups = ApiLookups::new(
-        client.clone(),
-        tokio::runtime::Handle::current(),
-        discovered.clone(),
-    );
-    if options.allow_http {
-        lookups = lookups.with_http(HttpCaller::default());
-    }
-    // Inputs of every result besides the documents, for reuse keys.
-    let reuse_inputs = vec![
-        format!(
-            "resourceFilters={:?}",
-            resource_filters.as_ref().map(|(_, filters)| filters)
-        ),
-        format!(
-            "celExceptions={:?}",
-            set.loaded
-                .cel_exceptions
-                .iter()
-                .map(|e| (&e.namespace, &e.name))
-                .collect::<Vec<_>>()
-        ),
-        format!("allowHttp={}", options.allow_http),
-    ];
-    let (engine, problems) = set.into_engine(
-        EngineOptions {
-            background_only: true,
-            equivalent_versions: true,
-            all_policies_known: !outcome.policies_incomplete,
-            resource_filters: resource_filters.map(|(_, filters)| Arc::new(filters)),
-        },
-        Arc::new(lookups),
-    );
-    outcome.audit.problems = problems;
-    // Said once, among the problems every output prints.
-    if let Some(message) = options
-        .exceptions
-        .held_back_message(&outcome.exceptions_not_applied)
-    {
-        tracing::info!("{message}");
-        outcome.audit.problems.push(Problem {
-            origin: None,
-            message,
-            invalid_policy: false,
-        });
-    }
-    // A misspelt filter scans less (or more) than meant: said, not guessed.
-    let mut unmatched = unknown_kinds;
-    // A policy file of a kind this cluster does not serve is evaluated (an
-    // audit of what it would do) but nothing here enforces it: said now,
-    // not only in the evidence.
-    let unserved = discovered.unserved_policy_kinds();
-    for document in &options.policy_documents {
-        let kind = document
-            .value
-            .get("kind")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let Some((group, enforcer)) = crate::evidence::ingest::policy_info::policy_kind_group(kind)
-            .filter(|_| unserved.contains(&kind))
-        else {
-            continue;
-        };
-        let name = document
-            .value
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        unmatched.push(format!(
-            "{kind} {name} (a --policy file): this cluster does not serve {kind} ({group}), so nothing here would enforce it — that needs {enforcer}"
-        ));
-    }
-    unmatched.extend(options.filters.unmatched(
-        &discovered.kinds,
-        env.namespace_labels.keys().map(String::as_str),
-    ));
-    if let ExceptionScope::Namespace { namespace } = &options.exceptions {
-        if namespace != "*" && !env.namespace_labels.contains_key(namespace) {
-            outcome.exception_namespace_missing = true;
-            unmatched.push(format!(
-                "--exception-namespace {namespace}: no such namespace in the cluster, so no PolicyException is applied"
-            ));
-        }
-    }
-    for message in unmatched {
-        // Printed once, with the problems (not also as a log line).
-        tracing::debug!("{message}");
-        outcome.audit.problems.push(Problem {
-            origin: None,
-            message,
-            invalid_policy: false,
-        });
-    }
-    outcome.audit.policies_evaluated = policies_evaluated;
-    outcome.input_digests = documents
-        .iter()
-        .filter_map(|doc| last_run::DocumentDigest::of(&doc.value))
-        .map(|read| (read.key, read.digest))
-        .collect();
-    let loaded = engine.policy_names();
-    outcome.invalid_policies = not_loaded(&documents, &loaded);
-    // Set only when some policy is missing: rewritten reports then carry
-    // over the stored results of every policy not in this set.
-    let carry_over = outcome.policies_incomplete.then(|| Arc::new(loaded));
-    let keep_findings = options.keep_findings || options.shape == ReportShape::PerNamespace;
-    // Stored reports stand for their objects' evaluation only when the
-    // output needs neither every finding nor every report. The inputs are
-    // the documents that loaded: one that did not gives no result, so
-    // removing it (or adding one) changes no report. A run that lacks some
-    // policy reuses only reports made without them too; results carried
-    // over from those policies stay in the reports as stored.
-    let loaded_documents = documents.iter().map(|doc| &doc.value).filter(|value| {
-        policy_name(value).is_none_or(|name| !outcome.invalid_policies.contains(&name))
-    });
-    let reuse = match options.shape {
-        ReportShape::PerNamespace => ReuseMode::Off,
-        ReportShape::PerResource => {
-            match reuse::Reuse::new(loaded_documents, &reuse_inputs, engine.policy_metas()) {
-                Ok(reuse)
-                    if keep_findings
-                        || options.keep_printed_reports
-                        || options.finding_view.is_some() =>
-                {
-                    ReuseMode::Label(Arc::new(reuse))
-                }
-                Ok(reuse) => ReuseMode::Stored(Arc::new(reuse)),
-                Err(why) => {
-                    tracing::info!("every object is evaluated: {why}, whose results may change without the object changing");
-                    ReuseMode::Off
-                }
-            }
-        }
-    };
-    let engine = Arc::new(engine);
-
-    let selection = selection::select(&discovered.kinds, &options.filters, &engine.target_kinds());
-    // A policy whose kinds the server does not serve evaluates nothing:
-    // say so now, not only in the evidence.
-    for (policy, targets) in engine.target_kinds_by_policy() {
-        let served = discovered.kinds.iter().any(|kind| {
-            targets.includes(&crate::engine::target_kinds::DiscoveredKind {
-                group: &kind.group,
-                version: &kind.version,
-                kind: &kind.kind,
-                plural: &kind.plural,
-            })
-        });
-        if !targets.is_empty() && !served {
-            outcome.audit.problems.push(Problem {
-                origin: None,
-                message: format!(
-                    "policy {policy} matches no kind this server serves: nothing is evaluated for it"
-                ),
-                invalid_policy: false,
-            });
-        }
-    }
+    let mut phases = Phases::start(options.progress.clone());
+    let prepared = prepare(&client, &options, &mut outcome, &mut phases).await?;
+    let Prepared {
+        discovered,
+        store,
+        env,
+        existing_reports,
+        engine,
+        reuse,
+        selection,
+        carry_over,
+        keep_findings,
+    } = prepared;
     let timestamp = Timestamp::now_seconds();
     // Per-resource reports go to a sink built from the stored reports;
     // pages evaluated before those are read wait for it (see `gate`).
@@ -737,38 +469,16 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     let schemas = Arc::new(crds.unwrap_or_else(|| ReportSchemas::shipped_for(outcome.report_api)));
     // Listing and evaluating have been going on meanwhile: this phase now
     // ends while they run, not before they start.
-    phase("existing reports read");
+    phases.mark("existing reports read");
     options.progress.set_phase("listing and evaluating");
-    // Reports outside the namespaces scanned (or another shard's) are
-    // neither written nor pruned, nor can one of ours collide with them:
-    // they are dropped here.
-    let per_namespace_reports = options.shape == ReportShape::PerNamespace;
-    let mut in_scope: Vec<ExistingReport> = existing
-        .into_iter()
-        .filter(|report| options.filters.covers_report(report, per_namespace_reports))
-        .map(|mut report| {
-            // Held for the whole scan, one per object: the annotation is
-            // most of a stored report's metadata.
-            if results_digested {
-                report.results_by_rule = report.results_by_rule.as_deref().map(decide::digest_of);
-            }
-            report
-        })
-        .collect();
-    // Sorted by key and shared with the sink, which looks reports up in it
-    // instead of keeping a second map of every key and hash.
-    in_scope.sort_unstable_by(|a, b| a.key.cmp(&b.key));
-    let in_scope = Arc::new(in_scope);
-    // A layout switch (--report-per) waits for a run that reads every
-    // policy: such a run keeps the other layout's reports, and writing the
-    // new layout beside them would show every result twice.
-    let other_layout = in_scope
-        .iter()
-        .filter(|r| r.managed_by_polscan())
-        .filter(|r| r.shape.as_deref() != Some(options.shape.label()))
-        .count();
-    outcome.layout_switch_held =
-        (outcome.policies_incomplete && other_layout > 0).then_some(other_layout);
+    let in_scope = setup::reports_in_scope(
+        existing,
+        &options.filters,
+        options.shape,
+        results_digested,
+        outcome.policies_incomplete,
+    );
+    outcome.layout_switch_held = in_scope.layout_switch_held;
     let hold_writes = options.dry_run || outcome.layout_switch_held.is_some();
 
     // Per-resource reports are complete as soon as their resource is
@@ -797,7 +507,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
                 None
             };
             let sink = ReportSink::new(
-                PerResource::new(in_scope.clone(), schemas.clone(), results_digested),
+                PerResource::new(in_scope.reports.clone(), schemas.clone(), results_digested),
                 sender,
                 spill,
             );
@@ -809,85 +519,17 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
         None => None,
     };
     let evaluated = running.finish().await;
-    phase("listed and evaluated");
-    outcome.listings = evaluated.listings;
-    outcome.audit.resources_evaluated = evaluated.resources;
-    outcome.status_counts = evaluated.status_counts;
-    outcome.result_counts = evaluated.result_counts;
-    outcome.objects_evaluated_by_kind = evaluated.objects_evaluated_by_kind;
-    outcome.results_by_rule = evaluated.results_by_rule;
-    outcome.reused = evaluated.reused;
-    outcome.finding_view = evaluated
-        .view
-        .map(|(view, error)| (view::StreamedView(view), error));
-    for listing in outcome.failed_listings() {
-        if let Some(err) = &listing.error {
-            tracing::error!(kind = %listing.kind.display_name(), error = %err, "LIST failed; reports of this kind are left as they are");
-        }
-    }
-    let mut findings: Vec<Finding> = evaluated.findings.into_values().flatten().collect();
-    findings.sort_by(|a, b| {
-        (&a.policy.name, &a.result.rule, &a.resource).cmp(&(
-            &b.policy.name,
-            &b.result.rule,
-            &b.resource,
-        ))
-    });
+    phases.mark("listed and evaluated");
+    let (findings, sink) = outcome.record_evaluated(evaluated);
     let listing = listing_outcome(&outcome, &selection.not_listed);
-    match evaluated.sink {
-        Some(mut sink) => {
-            // The writer finishes once the last sender is gone.
-            sink.writer = None;
-            if let Some(err) = sink.error {
-                return Err(err.into());
-            }
-            if let Some(err) = sink.spill_error {
-                return Err(ScanError::DryRunSpill(err));
-            }
-            outcome.plan = sink.decisions.finish(&listing);
-            outcome.printed_reports = sink.printed;
-            outcome.write_failures.append(&mut sink.not_sent);
-            if let Some(writer) = writer {
-                match writer.await {
-                    Ok(tally) => {
-                        outcome.writes = tally.written;
-                        outcome.results_kept = tally.results_kept;
-                        outcome.unchanged_after_carry_over = tally.unchanged_after_carry_over;
-                        outcome.write_failures.extend(tally.failures);
-                    }
-                    Err(err) => outcome.write_failures.push(ClusterError::Transport {
-                        what: "writing reports".into(),
-                        message: err.to_string(),
-                    }),
-                }
-            }
-        }
+    match sink {
+        Some(sink) => finish_per_resource(sink, writer, &listing, &mut outcome).await?,
         None => {
             let shaped =
                 reports::per_namespace(&findings, timestamp, &PerNamespaceOptions::default())?;
-            let mut decisions = PerNamespace::new(
-                in_scope.clone(),
-                schemas.clone(),
-                outcome.policies_incomplete,
-            );
-            for decision in decisions.on_reports(wanted_reports(shaped), Vec::new()) {
-                match decision {
-                    Decision::Write { key, report, .. } => {
-                        outcome.reports_to_apply.push((key, report))
-                    }
-                    // A dry run prints every report, changed or not.
-                    Decision::Unchanged { key, report } => {
-                        if options.dry_run && options.keep_printed_reports {
-                            outcome.reports_to_apply.push((key, report));
-                        }
-                    }
-                    Decision::Held { .. } => outcome.rewrites_held += 1,
-                    Decision::NotSent { key, error } => {
-                        outcome.write_failures.push(not_sent(&key, error))
-                    }
-                }
-            }
-            outcome.plan = decisions.finish(&listing);
+            let decisions =
+                PerNamespace::new(in_scope.reports, schemas, outcome.policies_incomplete);
+            decide_per_namespace(decisions, shaped, &listing, &options, &mut outcome);
             if !hold_writes {
                 let tally = write_all(
                     &store,
@@ -915,113 +557,133 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
             &discovered,
             &options,
             &mut outcome,
-            per_namespace_reports,
+            options.shape == ReportShape::PerNamespace,
         )
         .await;
     }
-    phase("written");
-    outcome.phases = phases;
+    phases.mark("written");
+    outcome.phases = phases.marks;
     Ok(outcome)
 }
 
-/// Report names (`namespace/name` for namespaced kinds) of the policy
-/// documents that did not load, sorted.
-fn not_loaded(documents: &[Document], loaded: &BTreeSet<String>) -> Vec<String> {
-    let names: BTreeSet<String> = documents
-        .iter()
-        .filter_map(|doc| policy_name(&doc.value))
-        .filter(|name| !loaded.contains(name))
-        .collect();
-    names.into_iter().collect()
+/// The milliseconds since the scan started at the end of each phase,
+/// logged and shown by the progress display as they end.
+struct Phases {
+    started: std::time::Instant,
+    marks: Vec<(String, u64)>,
+    progress: Arc<progress::ScanProgress>,
 }
 
-/// The report name (`namespace/name` for namespaced kinds) of a policy
-/// document; None for other documents (exceptions).
-fn policy_name(document: &Value) -> Option<String> {
-    const POLICY_KINDS: [&str; 5] = [
-        "ClusterPolicy",
-        "Policy",
-        "ValidatingPolicy",
-        "NamespacedValidatingPolicy",
-        "ValidatingAdmissionPolicy",
-    ];
-    let text = |pointer: &str| {
-        document
-            .pointer(pointer)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-    };
-    if !POLICY_KINDS.contains(&text("/kind")) {
-        return None;
-    }
-    Some(
-        match (text("/metadata/namespace"), text("/metadata/name")) {
-            ("", name) => name.to_string(),
-            (namespace, name) => format!("{namespace}/{name}"),
-        },
-    )
-}
-
-/// Namespace labels (for `namespaceSelector`) and objects (for CEL's
-/// `namespaceObject`), read once.
-/// Kyverno's `resourceFilters` from its ConfigMap (`INIT_CONFIG` in
-/// Kyverno's namespace, `kyverno/kyverno` by default): the source and the
-/// filters, or None when there is no such ConfigMap.
-async fn read_resource_filters(
-    client: &Client,
-    namespace: &str,
-    name: &str,
-) -> Result<Option<(String, ResourceFilters)>, ClusterError> {
-    let path = format!("/api/v1/namespaces/{namespace}/configmaps");
-    let found =
-        crate::cluster::absent_if_not_found(crate::cluster::get(client, &path, name).await)?;
-    Ok(found.map(|config_map| {
-        let text = config_map
-            .pointer("/data/resourceFilters")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        (format!("{namespace}/{name}"), ResourceFilters::parse(text))
-    }))
-}
-
-async fn namespace_environment(client: &Client) -> Result<Environment, ClusterError> {
-    let mut env = Environment::default();
-    let mut token: Option<String> = None;
-    loop {
-        let mut params = kube::api::ListParams::default().limit(500);
-        if let Some(token) = &token {
-            params = params.continue_token(token);
+impl Phases {
+    fn start(progress: Arc<progress::ScanProgress>) -> Phases {
+        Phases {
+            started: std::time::Instant::now(),
+            marks: Vec::new(),
+            progress,
         }
-        let mut page = listing::list_page(client, "/api/v1/namespaces", &params).await?;
-        if let Some(Value::Array(items)) = page.get_mut("items").map(Value::take) {
-            for mut namespace in items {
-                if let Value::Object(object) = &mut namespace {
-                    object.insert("apiVersion".into(), "v1".into());
-                    object.insert("kind".into(), "Namespace".into());
-                }
-                let Some(name) = namespace
-                    .pointer("/metadata/name")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-                else {
-                    continue;
-                };
-                env.namespace_labels.insert(
-                    name.clone(),
-                    string_map(namespace.pointer("/metadata/labels")),
-                );
-                env.namespace_objects.insert(name, namespace);
+    }
+
+    fn mark(&mut self, name: &str) {
+        let elapsed_ms = self.started.elapsed().as_millis() as u64;
+        tracing::info!(elapsed_ms, "{name}");
+        self.marks.push((name.to_string(), elapsed_ms));
+        self.progress.set_phase(name);
+    }
+}
+
+impl ScanOutcome {
+    /// Records what listing and evaluation gave; the findings (sorted by
+    /// policy, rule and resource) and the per-resource sink leave.
+    fn record_evaluated(
+        &mut self,
+        evaluated: evaluate::Evaluated,
+    ) -> (Vec<Finding>, Option<ReportSink>) {
+        self.listings = evaluated.listings;
+        self.audit.resources_evaluated = evaluated.resources;
+        self.status_counts = evaluated.status_counts;
+        self.result_counts = evaluated.result_counts;
+        self.objects_evaluated_by_kind = evaluated.objects_evaluated_by_kind;
+        self.results_by_rule = evaluated.results_by_rule;
+        self.reused = evaluated.reused;
+        self.finding_view = evaluated
+            .view
+            .map(|(view, error)| (view::StreamedView(view), error));
+        for listing in self.failed_listings() {
+            if let Some(err) = &listing.error {
+                tracing::error!(kind = %listing.kind.display_name(), error = %err, "LIST failed; reports of this kind are left as they are");
             }
         }
-        token = page
-            .pointer("/metadata/continue")
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-            .map(str::to_string);
-        if token.is_none() {
-            return Ok(env);
+        let mut findings: Vec<Finding> = evaluated.findings.into_values().flatten().collect();
+        findings.sort_by(|a, b| {
+            (&a.policy.name, &a.result.rule, &a.resource).cmp(&(
+                &b.policy.name,
+                &b.result.rule,
+                &b.resource,
+            ))
+        });
+        (findings, evaluated.sink)
+    }
+}
+
+/// The end of a per-resource run: the sink's plan, its printed reports and
+/// unsent reports, and what the writer (when writes were not held) wrote.
+async fn finish_per_resource(
+    mut sink: ReportSink,
+    writer: Option<tokio::task::JoinHandle<write::WriteTally>>,
+    listing: &ListingOutcome,
+    outcome: &mut ScanOutcome,
+) -> Result<(), ScanError> {
+    // The writer finishes once the last sender is gone.
+    sink.writer = None;
+    if let Some(err) = sink.error {
+        return Err(err.into());
+    }
+    if let Some(err) = sink.spill_error {
+        return Err(ScanError::DryRunSpill(err));
+    }
+    outcome.plan = sink.decisions.finish(listing);
+    outcome.printed_reports = sink.printed;
+    outcome.write_failures.append(&mut sink.not_sent);
+    if let Some(writer) = writer {
+        match writer.await {
+            Ok(tally) => {
+                outcome.writes = tally.written;
+                outcome.results_kept = tally.results_kept;
+                outcome.unchanged_after_carry_over = tally.unchanged_after_carry_over;
+                outcome.write_failures.extend(tally.failures);
+            }
+            Err(err) => outcome.write_failures.push(ClusterError::Transport {
+                what: "writing reports".into(),
+                message: err.to_string(),
+            }),
         }
     }
+    Ok(())
+}
+
+/// The per-namespace decisions, carried into `outcome`: the reports to
+/// apply (a dry run that prints reports keeps the unchanged too), the
+/// rewrites held, the reports not sent, and the plan.
+fn decide_per_namespace(
+    mut decisions: PerNamespace,
+    shaped: report_model::shape::ShapedReports,
+    listing: &ListingOutcome,
+    options: &ScanOptions,
+    outcome: &mut ScanOutcome,
+) {
+    for decision in decisions.on_reports(wanted_reports(shaped), Vec::new()) {
+        match decision {
+            Decision::Write { key, report, .. } => outcome.reports_to_apply.push((key, report)),
+            Decision::Unchanged { key, report } => {
+                if options.dry_run && options.keep_printed_reports {
+                    outcome.reports_to_apply.push((key, report));
+                }
+            }
+            Decision::Held { .. } => outcome.rewrites_held += 1,
+            Decision::NotSent { key, error } => outcome.write_failures.push(not_sent(&key, error)),
+        }
+    }
+    outcome.plan = decisions.finish(listing);
 }
 
 /// Which kinds' reports may be pruned: those listed completely, and those
@@ -1102,6 +764,7 @@ mod tests {
     use crate::engine::{ResourceRef, RuleResult};
     use crate::reconcile::decide::write_beside_foreign;
     use crate::reconcile::wanted::Wanted;
+    use serde_json::Value;
 
     fn finding(policy: &str, kind: &str, namespace: &str, name: &str, uid: &str) -> Finding {
         Finding {

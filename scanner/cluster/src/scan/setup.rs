@@ -1,0 +1,389 @@
+//! What a scan decides before and around its listing, without I/O.
+//!
+//! Enter: discovery's kinds, the cluster's namespaces, the options, the
+//! policy documents, the loaded engine and the stored reports. Leave: the
+//! messages the setup owes the user (names matching nothing, policy files
+//! of kinds this cluster does not serve, policies whose kinds it does not
+//! serve), whether stored reports may stand for their objects
+//! ([`ReuseMode`]), and the stored reports this run may keep, rewrite or
+//! prune ([`InScope`]). The driver ([`super::scan`]) reads what these need
+//! from the cluster and carries out what they decide.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::cluster::discovery::{ApiKind, Discovered};
+use crate::engine::policy::PolicyMeta;
+use crate::engine::target_kinds::DiscoveredKind;
+use crate::engine::{Engine, Environment};
+use crate::evidence::ingest::policy_info::policy_kind_group;
+use crate::reconcile::decide;
+use crate::reconcile::ExistingReport;
+
+use super::evaluate::ReuseMode;
+use super::reuse::Reuse;
+use super::selection::ScanFilters;
+use super::{ExceptionScope, ReportShape, ScanOptions};
+
+/// What the setup owes the user, said once among the run's problems.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct SetupMessages {
+    /// One sentence each: `--include-kinds` names not served (when some
+    /// group's discovery failed and they may be its own), policy files of
+    /// kinds this cluster does not serve, filters that match nothing, an
+    /// `--exception-namespace` the cluster lacks.
+    pub(super) messages: Vec<String>,
+    /// `--exception-namespace` names a namespace the cluster does not
+    /// have (so no PolicyException is applied).
+    pub(super) exception_namespace_missing: bool,
+}
+
+/// The messages a misspelt filter or an unserved policy kind calls for:
+/// such a run scans less (or more) than meant, or audits what nothing in
+/// this cluster enforces, and says so rather than guessing.
+/// `unknown_kinds` are `--include-kinds` names discovery did not find.
+pub(super) fn setup_messages(
+    options: &ScanOptions,
+    discovered: &Discovered,
+    env: &Environment,
+    unknown_kinds: Vec<String>,
+) -> SetupMessages {
+    let mut found = SetupMessages {
+        messages: unknown_kinds,
+        exception_namespace_missing: false,
+    };
+    let unserved = discovered.unserved_policy_kinds();
+    for document in &options.policy_documents {
+        let kind = document
+            .value
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let Some((group, enforcer)) = policy_kind_group(kind).filter(|_| unserved.contains(&kind))
+        else {
+            continue;
+        };
+        let name = document
+            .value
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        found.messages.push(format!(
+            "{kind} {name} (a --policy file): this cluster does not serve {kind} ({group}), so nothing here would enforce it — that needs {enforcer}"
+        ));
+    }
+    found.messages.extend(options.filters.unmatched(
+        &discovered.kinds,
+        env.namespace_labels.keys().map(String::as_str),
+    ));
+    if let ExceptionScope::Namespace { namespace } = &options.exceptions {
+        if namespace != "*" && !env.namespace_labels.contains_key(namespace) {
+            found.exception_namespace_missing = true;
+            found.messages.push(format!(
+                "--exception-namespace {namespace}: no such namespace in the cluster, so no PolicyException is applied"
+            ));
+        }
+    }
+    found
+}
+
+/// A message for each policy that targets kinds of which the server
+/// serves none: it evaluates nothing, said now and not only in the
+/// evidence. Policies without targets (they match any kind) get none.
+pub(super) fn policies_matching_nothing_served(engine: &Engine, served: &[ApiKind]) -> Vec<String> {
+    engine
+        .target_kinds_by_policy()
+        .into_iter()
+        .filter(|(_, targets)| {
+            !targets.is_empty()
+                && !served.iter().any(|kind| {
+                    targets.includes(&DiscoveredKind {
+                        group: &kind.group,
+                        version: &kind.version,
+                        kind: &kind.kind,
+                        plural: &kind.plural,
+                    })
+                })
+        })
+        .map(|(policy, _)| {
+            format!(
+                "policy {policy} matches no kind this server serves: nothing is evaluated for it"
+            )
+        })
+        .collect()
+}
+
+/// Whether stored per-resource reports stand for their objects
+/// ([`super::reuse`]). `loaded_documents` are the policy and exception
+/// documents that loaded (one that did not gives no result, so adding or
+/// removing it changes no report); `inputs` the run's other inputs of
+/// every result; `needs_every_object` whether the output needs every
+/// finding or every report (then reports are labelled, nothing reused).
+/// Per-namespace reports are never reused; policies whose results may
+/// change with no input changing turn reuse off.
+pub(super) fn reuse_mode<'a>(
+    shape: ReportShape,
+    loaded_documents: impl IntoIterator<Item = &'a Value>,
+    inputs: &[String],
+    policies: Vec<Arc<PolicyMeta>>,
+    needs_every_object: bool,
+) -> ReuseMode {
+    if shape == ReportShape::PerNamespace {
+        return ReuseMode::Off;
+    }
+    match Reuse::new(loaded_documents, inputs, policies) {
+        Ok(reuse) if needs_every_object => ReuseMode::Label(Arc::new(reuse)),
+        Ok(reuse) => ReuseMode::Stored(Arc::new(reuse)),
+        Err(why) => {
+            tracing::info!("every object is evaluated: {why}, whose results may change without the object changing");
+            ReuseMode::Off
+        }
+    }
+}
+
+/// The stored reports this run may keep, rewrite or prune.
+#[derive(Debug)]
+pub(super) struct InScope {
+    /// Sorted by key, shared with the per-resource sink (which looks
+    /// reports up here rather than keeping a second map of every key).
+    pub(super) reports: Arc<Vec<ExistingReport>>,
+    /// A `--report-per` switch held back: the run lacks policies and
+    /// polscan's reports of the other layout (this many) stay; writing the
+    /// new layout beside them would show every result twice.
+    pub(super) layout_switch_held: Option<usize>,
+}
+
+/// The stored reports in the run's scope: those outside the namespaces
+/// scanned (or another shard's) are neither written nor pruned, nor can
+/// one of ours collide with them. With `results_digested` (a run that does
+/// not reuse stored reports only compares results annotations) each
+/// report's annotation is reduced to its digest, since one is held per
+/// object for the whole scan.
+pub(super) fn reports_in_scope(
+    existing: Vec<ExistingReport>,
+    filters: &ScanFilters,
+    shape: ReportShape,
+    results_digested: bool,
+    policies_incomplete: bool,
+) -> InScope {
+    let per_namespace = shape == ReportShape::PerNamespace;
+    let mut reports: Vec<ExistingReport> = existing
+        .into_iter()
+        .filter(|report| filters.covers_report(report, per_namespace))
+        .map(|mut report| {
+            if results_digested {
+                report.results_by_rule = report.results_by_rule.as_deref().map(decide::digest_of);
+            }
+            report
+        })
+        .collect();
+    reports.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+    let other_layout = reports
+        .iter()
+        .filter(|r| r.managed_by_polscan())
+        .filter(|r| r.shape.as_deref() != Some(shape.label()))
+        .count();
+    InScope {
+        reports: Arc::new(reports),
+        layout_switch_held: (policies_incomplete && other_layout > 0).then_some(other_layout),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::engine::EngineOptions;
+    use crate::loader::Document;
+    use crate::reconcile::ReportKey;
+
+    fn discovered(kinds: &[(&str, &str)]) -> Discovered {
+        Discovered {
+            kinds: kinds
+                .iter()
+                .map(|(group, kind)| ApiKind::listable_for_tests(group, kind))
+                .collect(),
+            failed: Vec::new(),
+            group_versions: Default::default(),
+        }
+    }
+
+    fn env(namespaces: &[&str]) -> Environment {
+        let mut env = Environment::default();
+        for namespace in namespaces {
+            env.namespace_labels
+                .insert(namespace.to_string(), Default::default());
+        }
+        env
+    }
+
+    fn validating_policy(name: &str) -> Document {
+        Document {
+            value: json!({
+                "apiVersion": "policies.kyverno.io/v1alpha1",
+                "kind": "ValidatingPolicy",
+                "metadata": {"name": name},
+                "spec": {"validations": [{"expression": "true"}]}
+            }),
+            origin: crate::loader::Origin {
+                path: "vp.yaml".into(),
+                index: 1,
+                line: 1,
+            },
+        }
+    }
+
+    #[test]
+    fn a_policy_file_of_an_unserved_kind_is_said() {
+        let options = ScanOptions {
+            policy_documents: vec![validating_policy("vp")],
+            ..ScanOptions::default()
+        };
+        // The cluster serves kyverno.io's ClusterPolicy only.
+        let found = setup_messages(
+            &options,
+            &discovered(&[("", "Pod"), ("kyverno.io", "ClusterPolicy")]),
+            &env(&["default"]),
+            vec!["--include-kinds Widgte: not served".into()],
+        );
+        assert_eq!(found.messages.len(), 2, "{:?}", found.messages);
+        assert_eq!(found.messages[0], "--include-kinds Widgte: not served");
+        assert!(
+            found.messages[1].starts_with(
+                "ValidatingPolicy vp (a --policy file): this cluster does not serve ValidatingPolicy"
+            ),
+            "{}",
+            found.messages[1]
+        );
+        assert!(!found.exception_namespace_missing);
+    }
+
+    #[test]
+    fn a_missing_exception_namespace_is_said_and_any_namespace_is_not() {
+        let missing = ScanOptions {
+            exceptions: ExceptionScope::Namespace {
+                namespace: "policy-exceptions".into(),
+            },
+            ..ScanOptions::default()
+        };
+        let found = setup_messages(
+            &missing,
+            &discovered(&[("", "Pod")]),
+            &env(&["default"]),
+            vec![],
+        );
+        assert!(found.exception_namespace_missing);
+        assert_eq!(
+            found.messages,
+            ["--exception-namespace policy-exceptions: no such namespace in the cluster, so no PolicyException is applied"]
+        );
+        for namespace in ["*", "default"] {
+            let present = ScanOptions {
+                exceptions: ExceptionScope::Namespace {
+                    namespace: namespace.into(),
+                },
+                ..ScanOptions::default()
+            };
+            let found = setup_messages(
+                &present,
+                &discovered(&[("", "Pod")]),
+                &env(&["default"]),
+                vec![],
+            );
+            assert_eq!(found, SetupMessages::default(), "{namespace}");
+        }
+    }
+
+    #[test]
+    fn a_policy_whose_kinds_are_not_served_is_named() {
+        let (engine, problems) = Engine::from_documents(
+            &[
+                json!({
+                    "apiVersion": "kyverno.io/v1",
+                    "kind": "ClusterPolicy",
+                    "metadata": {"name": "widgets"},
+                    "spec": {"rules": [{
+                        "name": "r",
+                        "match": {"any": [{"resources": {"kinds": ["example.com/v1/Widget"]}}]},
+                        "validate": {"pattern": {"metadata": {"name": "?*"}}}
+                    }]}
+                }),
+                json!({
+                    "apiVersion": "kyverno.io/v1",
+                    "kind": "ClusterPolicy",
+                    "metadata": {"name": "pods"},
+                    "spec": {"rules": [{
+                        "name": "r",
+                        "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+                        "validate": {"pattern": {"metadata": {"name": "?*"}}}
+                    }]}
+                }),
+            ],
+            EngineOptions {
+                background_only: true,
+                ..EngineOptions::default()
+            },
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        let served = discovered(&[("", "Pod")]).kinds;
+        assert_eq!(
+            policies_matching_nothing_served(&engine, &served),
+            ["policy widgets matches no kind this server serves: nothing is evaluated for it"]
+        );
+    }
+
+    #[test]
+    fn reuse_follows_the_shape_and_what_the_output_needs() {
+        let policy = validating_policy("vp").value;
+        let per_namespace =
+            reuse_mode(ReportShape::PerNamespace, [&policy], &[], Vec::new(), false);
+        assert!(matches!(per_namespace, ReuseMode::Off));
+        let stored = reuse_mode(ReportShape::PerResource, [&policy], &[], Vec::new(), false);
+        assert!(matches!(stored, ReuseMode::Stored(_)));
+        let labelled = reuse_mode(ReportShape::PerResource, [&policy], &[], Vec::new(), true);
+        assert!(matches!(labelled, ReuseMode::Label(_)));
+    }
+
+    fn stored(namespace: &str, name: &str, shape: &str) -> ExistingReport {
+        ExistingReport {
+            key: ReportKey {
+                cluster_scoped: namespace.is_empty(),
+                namespace: namespace.into(),
+                name: name.into(),
+            },
+            managed_by: Some(report_model::shape::MANAGED_BY_VALUE.into()),
+            shape: Some(shape.into()),
+            content_hash: None,
+            scope_kind: None,
+            scope_name: None,
+            inputs: None,
+            results_by_rule: None,
+        }
+    }
+
+    #[test]
+    fn reports_in_scope_are_sorted_and_a_layout_switch_waits_for_every_policy() {
+        let per_namespace = report_model::shape::SHAPE_PER_NAMESPACE;
+        let per_resource = report_model::shape::SHAPE_PER_RESOURCE;
+        let existing = || {
+            vec![
+                stored("team-b", "b", per_resource),
+                stored("team-a", "a", per_namespace),
+                stored("team-a", "c", per_resource),
+            ]
+        };
+        let filters = ScanFilters {
+            namespaces: vec!["team-a".into()],
+            ..ScanFilters::default()
+        };
+        let scope = reports_in_scope(existing(), &filters, ReportShape::PerResource, false, true);
+        let names: Vec<&str> = scope.reports.iter().map(|r| r.key.name.as_str()).collect();
+        assert_eq!(names, ["a", "c"], "team-b is outside --namespace");
+        assert_eq!(scope.layout_switch_held, Some(1));
+        // Every policy read: the switch goes ahead.
+        let scope = reports_in_scope(existing(), &filters, ReportShape::PerResource, false, false);
+        assert_eq!(scope.layout_switch_held, None);
+    }
+}
