@@ -342,16 +342,15 @@ fn print_summary(evidence: &evidence::Evidence) {
         }
     }
     if let Some(comparison) = &evidence.comparison {
+        let counts: Vec<String> = comparison
+            .counts()
+            .iter()
+            .map(|count| format!("{} {}", count.count, count.short_label))
+            .collect();
         println!(
-            "since {}: {} new violations, {} fixed, {} excused (now skipped by an exception), {} not known to be fixed, {} new exceptions, {} expired, {} removed",
+            "since {}: {}",
             comparison.previous_generated.to_rfc3339(),
-            comparison.new_violations.len(),
-            comparison.fixed_violations.len(),
-            comparison.excused_violations.len(),
-            comparison.unknown_violations.len(),
-            comparison.new_exceptions.len(),
-            comparison.expired_exceptions.len(),
-            comparison.removed_exceptions.len()
+            counts.join(", ")
         );
         if !comparison.not_compared.is_empty() {
             println!(

@@ -137,6 +137,65 @@ pub struct Comparison {
     pub exception_scope_change: Option<ExceptionScopeChange>,
 }
 
+/// One count of a [`Comparison`], as every output shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ComparisonCount {
+    /// Its label in the package's pages (`excused (now skipped by an
+    /// exception, not fixed)`).
+    pub label: &'static str,
+    /// Its shorter label on a terminal line (`excused (now skipped by an
+    /// exception)`).
+    pub short_label: &'static str,
+    /// How many.
+    pub count: usize,
+}
+
+impl Comparison {
+    /// The seven counts every output leads the comparison with, in order:
+    /// new, fixed, excused and not-known-fixed violations; new, expired and
+    /// removed exceptions.
+    pub fn counts(&self) -> [ComparisonCount; 7] {
+        let count = |label, short_label, count| ComparisonCount {
+            label,
+            short_label,
+            count,
+        };
+        [
+            count(
+                "new violations",
+                "new violations",
+                self.new_violations.len(),
+            ),
+            count("fixed violations", "fixed", self.fixed_violations.len()),
+            count(
+                "excused (now skipped by an exception, not fixed)",
+                "excused (now skipped by an exception)",
+                self.excused_violations.len(),
+            ),
+            count(
+                "not known to be fixed (no result shows a fix; see each reason)",
+                "not known to be fixed",
+                self.unknown_violations.len(),
+            ),
+            count(
+                "new exceptions",
+                "new exceptions",
+                self.new_exceptions.len(),
+            ),
+            count(
+                "expired exceptions",
+                "expired",
+                self.expired_exceptions.len(),
+            ),
+            count(
+                "removed exceptions",
+                "removed",
+                self.removed_exceptions.len(),
+            ),
+        ]
+    }
+}
+
 /// Which PolicyExceptions each package's scan applied, as its record says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

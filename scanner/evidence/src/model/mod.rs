@@ -16,8 +16,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use comparison::{
-    Comparison, ConditionCheck, ExceptionScopeChange, ReadinessCheck, RollbackCheck,
-    ViolationChange,
+    Comparison, ComparisonCount, ConditionCheck, ExceptionScopeChange, ReadinessCheck,
+    RollbackCheck, ViolationChange,
 };
 pub use policy::{Counts, OwnerGroup, PolicyEvidence, RuleEvidence, Verdict, Violation};
 

@@ -436,16 +436,13 @@ pub fn render(evidence: &Evidence) -> String {
     if let Some(comparison) = &evidence.comparison {
         let _ = write!(
             out,
-            "<h2 id=\"since\">Since {}</h2><ul><li>new violations: {}</li><li>fixed violations: {}</li><li>excused (now skipped by an exception, not fixed): {}</li><li>not known to be fixed (no result shows a fix; see each reason): {}</li><li>new exceptions: {}</li><li>expired exceptions: {}</li><li>removed exceptions: {}</li></ul>",
-            comparison.previous_generated.to_rfc3339(),
-            comparison.new_violations.len(),
-            comparison.fixed_violations.len(),
-            comparison.excused_violations.len(),
-            comparison.unknown_violations.len(),
-            comparison.new_exceptions.len(),
-            comparison.expired_exceptions.len(),
-            comparison.removed_exceptions.len()
+            "<h2 id=\"since\">Since {}</h2><ul>",
+            comparison.previous_generated.to_rfc3339()
         );
+        for count in comparison.counts() {
+            let _ = write!(out, "<li>{}: {}</li>", count.label, count.count);
+        }
+        out.push_str("</ul>");
         if let Some(change) = &comparison.exception_scope_change {
             let _ = write!(
                 out,

@@ -160,17 +160,9 @@ pub fn render(evidence: &Evidence) -> String {
             "\n## Since {}\n",
             comparison.previous_generated.to_rfc3339()
         );
-        let _ = writeln!(
-            out,
-            "- new violations: {}\n- fixed violations: {}\n- excused (now skipped by an exception, not fixed): {}\n- not known to be fixed (no result shows a fix; see each reason): {}\n- new exceptions: {}\n- expired exceptions: {}\n- removed exceptions: {}",
-            comparison.new_violations.len(),
-            comparison.fixed_violations.len(),
-            comparison.excused_violations.len(),
-            comparison.unknown_violations.len(),
-            comparison.new_exceptions.len(),
-            comparison.expired_exceptions.len(),
-            comparison.removed_exceptions.len()
-        );
+        for count in comparison.counts() {
+            let _ = writeln!(out, "- {}: {}", count.label, count.count);
+        }
         if let Some(change) = &comparison.exception_scope_change {
             let _ = writeln!(
                 out,
