@@ -85,15 +85,12 @@ pub(crate) fn pod_finding(
             uid: name.into(),
         },
         origin: None,
-        result: crate::engine::RuleResult {
-            rule: "check".into(),
+        result: crate::engine::RuleResult::new(
+            "check",
             status,
-            message: format!("{policy} on {name}"),
-            action: "Audit".into(),
-            properties: BTreeMap::new(),
-            skip_reason: None,
-            before_exceptions: false,
-        },
+            format!("{policy} on {name}"),
+            "Audit",
+        ),
     }
 }
 
@@ -182,14 +179,14 @@ impl PolicySet {
                 .policies
                 .iter()
                 .filter(|policy| !policy.background())
-                .map(|policy| LoadProblem {
-                    document: None,
-                    message: format!(
+                .map(|policy| LoadProblem::new(
+                    None,
+                    format!(
                         "policy {} has background: false and is not audited: only admission evaluates it, as Kyverno's background scan skips it (`polscan apply --include-non-background` audits files with it; `scan` has no such flag)",
                         policy.name
                     ),
-                    invalid_policy: false,
-                })
+                    false,
+                ))
                 .collect();
             loaded.problems.extend(skipped);
         }
@@ -418,26 +415,19 @@ impl Auditor {
         }
         let data = data.with_params(params);
         let policies_evaluated = set.loaded.len();
-        let (engine, more_problems) = set.into_engine(
-            EngineOptions {
-                background_only: !input.include_non_background,
-                equivalent_versions: false,
-                // The policies given are the audit's whole set: a misspelt
-                // name in an exception annotation is worth a warning.
-                all_policies_known: true,
-                // The Kyverno CLI applies no resourceFilters to files.
-                resource_filters: None,
-            },
-            Arc::new(data),
-        );
+        let mut options = EngineOptions::default();
+        options.background_only = !input.include_non_background;
+        // The policies given are the audit's whole set: a misspelt name in
+        // an exception annotation is worth a warning. Exact versions, and
+        // no resourceFilters: the Kyverno CLI applies none to files.
+        options.all_policies_known = true;
+        let (engine, more_problems) = set.into_engine(options, Arc::new(data));
         problems.extend(more_problems);
-        let env = Environment {
-            values: input.values,
-            namespace_labels,
-            requester: input.requester,
-            namespace_objects,
-            now: None,
-        };
+        let mut env = Environment::default();
+        env.values = input.values;
+        env.namespace_labels = namespace_labels;
+        env.requester = input.requester;
+        env.namespace_objects = namespace_objects;
         Auditor {
             engine,
             env,

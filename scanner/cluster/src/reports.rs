@@ -200,15 +200,7 @@ mod tests {
                 uid: "0b9f3c2e-1111-4222-8333-444455556666".into(),
             },
             origin: None,
-            result: RuleResult {
-                rule: String::new(),
-                status,
-                message: message.into(),
-                action: "Audit".into(),
-                properties: BTreeMap::new(),
-                skip_reason: None,
-                before_exceptions: false,
-            },
+            result: RuleResult::new(String::new(), status, message, "Audit"),
         }
     }
 

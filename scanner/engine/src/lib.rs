@@ -215,8 +215,10 @@ impl fmt::Display for ResourceRef {
     }
 }
 
-/// One rule's result.
+/// One rule's result. Non-exhaustive: other crates build one with
+/// [`RuleResult::new`] and set what else they need.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RuleResult {
     /// The rule's name as Kyverno reports it (rules its autogen generates keep
     /// their `autogen-` or `autogen-cronjob-` prefix).
@@ -236,6 +238,28 @@ pub struct RuleResult {
     /// Decided before Kyverno looks at PolicyExceptions (a context load or
     /// precondition error, pkg/engine/engine.go): no exception changes it.
     pub before_exceptions: bool,
+}
+
+impl RuleResult {
+    /// A result of `rule` with `status`, `message` and `action` (`Audit`,
+    /// `Enforce`, ...), no properties, no skip reason, decided after
+    /// exceptions.
+    pub fn new(
+        rule: impl Into<String>,
+        status: RuleStatus,
+        message: impl Into<String>,
+        action: impl Into<String>,
+    ) -> RuleResult {
+        RuleResult {
+            rule: rule.into(),
+            status,
+            message: message.into(),
+            action: action.into(),
+            properties: BTreeMap::new(),
+            skip_reason: None,
+            before_exceptions: false,
+        }
+    }
 }
 
 /// Why a result is `skip`, where it matters downstream (Kyverno's
@@ -281,6 +305,7 @@ impl RuleOutcome {
 /// Everything one policy said about one resource. `rules` may be empty when
 /// no rule matched; the Kyverno CLI's test semantics depend on that.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct PolicyResponse {
     /// The policy that gave the results.
     pub policy: Arc<PolicyMeta>,
@@ -290,8 +315,21 @@ pub struct PolicyResponse {
     pub rules: Vec<RuleResult>,
 }
 
-/// What the engine needs besides the resource.
+impl PolicyResponse {
+    /// `policy`'s `rules` results on `resource`.
+    pub fn new(policy: Arc<PolicyMeta>, resource: ResourceRef, rules: Vec<RuleResult>) -> Self {
+        PolicyResponse {
+            policy,
+            resource,
+            rules,
+        }
+    }
+}
+
+/// What the engine needs besides the resource. Non-exhaustive: start from
+/// `Environment::default()` and set the fields.
 #[derive(Clone, Default)]
+#[non_exhaustive]
 pub struct Environment {
     /// A Kyverno CLI values file (global, policy, rule and resource values,
     /// namespace selectors, subresources); empty for a cluster scan.
@@ -309,8 +347,10 @@ pub struct Environment {
 
 /// How an [`Engine`] evaluates: which policies run, how kinds match and which
 /// resources Kyverno's filters leave alone. The default evaluates every policy,
-/// matches exact versions and filters nothing.
+/// matches exact versions and filters nothing. Non-exhaustive: start from
+/// `EngineOptions::default()` and set the fields.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct EngineOptions {
     /// Audit mode: policies with `background: false` are not evaluated.
     pub background_only: bool,

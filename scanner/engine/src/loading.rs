@@ -21,6 +21,7 @@ use crate::{Engine, EngineOptions};
 /// ValidatingAdmissionPolicy expression that does not compile, a binding
 /// naming no known policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LoadProblem {
     /// The position (from 0) of the document it is about among the
     /// documents loaded; `None` when it is about the set (a binding whose
@@ -31,6 +32,17 @@ pub struct LoadProblem {
     /// The document is a policy or exception that could not be used: what
     /// it would have said is missing.
     pub invalid_policy: bool,
+}
+
+impl LoadProblem {
+    /// A problem with the document at `document` (None: with the set).
+    pub fn new(document: Option<usize>, message: impl Into<String>, invalid_policy: bool) -> Self {
+        LoadProblem {
+            document,
+            message: message.into(),
+            invalid_policy,
+        }
+    }
 }
 
 /// Policies of every kind parsed from documents, ready to become an

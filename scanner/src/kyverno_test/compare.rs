@@ -255,28 +255,20 @@ mod tests {
         rules: &[(&str, RuleStatus)],
     ) -> PolicyResponse {
         let parts: Vec<&str> = resource_key.split(',').collect();
-        PolicyResponse {
-            policy: policy.clone(),
-            resource: ResourceRef {
+        PolicyResponse::new(
+            policy.clone(),
+            ResourceRef {
                 api_version: parts[0].into(),
                 kind: parts[1].into(),
                 namespace: parts[2].into(),
                 name: parts[3].into(),
                 uid: String::new(),
             },
-            rules: rules
+            rules
                 .iter()
-                .map(|(rule, status)| RuleResult {
-                    rule: rule.to_string(),
-                    status: *status,
-                    message: String::new(),
-                    action: "Audit".into(),
-                    properties: BTreeMap::new(),
-                    skip_reason: None,
-                    before_exceptions: false,
-                })
+                .map(|(rule, status)| RuleResult::new(*rule, *status, "", "Audit"))
                 .collect(),
-        }
+        )
     }
 
     fn expectation(

@@ -403,13 +403,11 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<SpecOutcome, String> {
         }
     }
     let engine = engine.with_cluster_data(Arc::new(fake));
-    let env = Environment {
-        namespace_labels,
-        namespace_objects,
-        values,
-        requester,
-        now: None,
-    };
+    let mut env = Environment::default();
+    env.namespace_labels = namespace_labels;
+    env.namespace_objects = namespace_objects;
+    env.values = values;
+    env.requester = requester;
     let mut responses: BTreeMap<String, Vec<PolicyResponse>> = BTreeMap::new();
     for resource in &resources {
         let r = crate::engine::ResourceRef::from_resource(resource);

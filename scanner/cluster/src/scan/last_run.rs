@@ -385,15 +385,7 @@ mod tests {
                 uid: String::new(),
             },
             origin: None,
-            result: RuleResult {
-                rule: rule.into(),
-                status,
-                message: String::new(),
-                action: "Audit".into(),
-                properties: Default::default(),
-                skip_reason: None,
-                before_exceptions: false,
-            },
+            result: RuleResult::new(rule, status, String::new(), "Audit"),
         };
         let mut outcome = ScanOutcome::default();
         outcome.audit.findings = vec![

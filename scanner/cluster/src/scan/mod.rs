@@ -783,15 +783,12 @@ mod tests {
                 uid: uid.into(),
             },
             origin: None,
-            result: RuleResult {
-                rule: "check".into(),
-                status: RuleStatus::Fail,
-                message: format!("{policy} on {name}"),
-                action: "Audit".into(),
-                properties: BTreeMap::new(),
-                skip_reason: None,
-                before_exceptions: false,
-            },
+            result: RuleResult::new(
+                "check",
+                RuleStatus::Fail,
+                format!("{policy} on {name}"),
+                "Audit",
+            ),
         }
     }
 

@@ -206,15 +206,12 @@ pub(super) async fn prepare(
         ),
         format!("allowHttp={}", options.allow_http),
     ];
-    let (engine, problems) = set.into_engine(
-        EngineOptions {
-            background_only: true,
-            equivalent_versions: true,
-            all_policies_known: !outcome.policies_incomplete,
-            resource_filters: resource_filters.map(|(_, filters)| Arc::new(filters)),
-        },
-        Arc::new(lookups),
-    );
+    let mut engine_options = EngineOptions::default();
+    engine_options.background_only = true;
+    engine_options.equivalent_versions = true;
+    engine_options.all_policies_known = !outcome.policies_incomplete;
+    engine_options.resource_filters = resource_filters.map(|(_, filters)| Arc::new(filters));
+    let (engine, problems) = set.into_engine(engine_options, Arc::new(lookups));
     outcome.audit.problems = problems;
     // Said once, among the problems every output prints.
     if let Some(message) = options

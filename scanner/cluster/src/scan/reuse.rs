@@ -445,15 +445,7 @@ mod tests {
             policy: policy.clone(),
             resource: ResourceRef::from_resource(&pod("1", "shop")),
             origin: None,
-            result: RuleResult {
-                rule: rule.into(),
-                status,
-                message: String::new(),
-                action: "Audit".into(),
-                properties: BTreeMap::new(),
-                skip_reason: None,
-                before_exceptions: false,
-            },
+            result: RuleResult::new(rule, status, String::new(), "Audit"),
         }
     }
 

@@ -321,9 +321,10 @@ mod tests {
                     }]}
                 }),
             ],
-            EngineOptions {
-                background_only: true,
-                ..EngineOptions::default()
+            {
+                let mut options = EngineOptions::default();
+                options.background_only = true;
+                options
             },
         );
         assert!(problems.is_empty(), "{problems:?}");
