@@ -15,6 +15,7 @@ pub mod generated;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
+use polscan_engine::ValueExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -159,13 +160,12 @@ pub(super) fn policy_exceptions(
 ) -> Vec<ExceptionEvidence> {
     let mut found = Vec::new();
     for document in documents {
-        if document.get("kind").and_then(Value::as_str) != Some("PolicyException") {
+        if document.str_field("kind") != Some("PolicyException") {
             continue;
         }
         let text = |pointer: &str| {
             document
-                .pointer(pointer)
-                .and_then(Value::as_str)
+                .str_at(pointer)
                 .map(str::to_string)
                 .filter(|t| !t.is_empty())
         };
@@ -176,9 +176,7 @@ pub(super) fn policy_exceptions(
         };
         let annotation = |key: &str| {
             document
-                .pointer("/metadata/annotations")
-                .and_then(|a| a.get(key))
-                .and_then(Value::as_str)
+                .annotation(key)
                 .map(str::to_string)
                 .filter(|t| !t.is_empty())
         };
@@ -240,8 +238,7 @@ pub(super) fn policy_exceptions(
 /// `policyRefs` rather than `spec.exceptions`.
 fn is_cel_exception(document: &Value) -> bool {
     document
-        .get("apiVersion")
-        .and_then(Value::as_str)
+        .str_field("apiVersion")
         .is_some_and(|v| v.starts_with("policies.kyverno.io/"))
 }
 
@@ -252,7 +249,7 @@ fn cel_policy_refs(document: &Value) -> Vec<String> {
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter_map(|r| r.get("name").and_then(Value::as_str))
+        .filter_map(|r| r.str_field("name"))
         .map(str::to_string)
         .collect()
 }
@@ -267,10 +264,7 @@ fn kyverno_exception_targets(document: &Value) -> Vec<String> {
         .into_iter()
         .flatten()
     {
-        let policy = entry
-            .get("policyName")
-            .and_then(Value::as_str)
-            .unwrap_or("");
+        let policy = entry.str_field("policyName").unwrap_or("");
         let rules: Vec<&str> = entry
             .get("ruleNames")
             .and_then(Value::as_array)
@@ -410,20 +404,12 @@ pub(super) fn current_exceptions(documents: &[Value]) -> Vec<CurrentException> {
     documents
         .iter()
         // By kind alone, as `policy_exceptions` reads them.
-        .filter(|d| d.get("kind").and_then(Value::as_str) == Some("PolicyException"))
-        .map(|d| {
-            let text = |pointer: &str| {
-                d.pointer(pointer)
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string()
-            };
-            CurrentException {
-                namespace: text("/metadata/namespace"),
-                name: text("/metadata/name"),
-                last_changed: crate::ingest::policy_info::last_changed(d),
-                digest: crate::run::record_format::DocumentDigest::of(d),
-            }
+        .filter(|d| d.str_field("kind") == Some("PolicyException"))
+        .map(|d| CurrentException {
+            namespace: d.string_at_or_empty("/metadata/namespace"),
+            name: d.string_at_or_empty("/metadata/name"),
+            last_changed: crate::ingest::policy_info::last_changed(d),
+            digest: crate::run::record_format::DocumentDigest::of(d),
         })
         .collect()
 }

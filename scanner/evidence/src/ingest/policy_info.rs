@@ -10,6 +10,7 @@
 
 use crate::run::record_format::DocumentDigest;
 use chrono::{DateTime, Utc};
+use polscan_engine::ValueExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -294,10 +295,7 @@ impl PolicyInfo {
         if info.kind == "ValidatingAdmissionPolicy" {
             let own: Vec<&&Value> = bindings
                 .iter()
-                .filter(|b| {
-                    b.pointer("/spec/policyName").and_then(Value::as_str)
-                        == Some(info.name.as_str())
-                })
+                .filter(|b| b.str_at("/spec/policyName") == Some(info.name.as_str()))
                 .collect();
             let actions: Vec<String> = own
                 .iter()
@@ -328,12 +326,12 @@ impl PolicyInfo {
                 .iter()
                 .zip(&actions)
                 .filter(|(_, action)| *action == "Enforce")
-                .filter_map(|(b, _)| b.pointer("/metadata/name").and_then(Value::as_str))
+                .filter_map(|(b, _)| b.str_at("/metadata/name"))
                 .collect();
             if denying.is_empty() {
                 denying = own
                     .iter()
-                    .filter_map(|b| b.pointer("/metadata/name").and_then(Value::as_str))
+                    .filter_map(|b| b.str_at("/metadata/name"))
                     .collect();
             }
             if let (false, Some(rollback)) = (denying.is_empty(), info.rollback.as_mut()) {
@@ -359,19 +357,12 @@ impl PolicyInfo {
         if !POLICY_DOCUMENT_KINDS.contains(&kind.as_str()) {
             return None;
         }
-        let text = |pointer: &str| {
-            document
-                .pointer(pointer)
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        };
+        let text = |pointer: &str| document.str_at(pointer).map(str::to_string);
         let name = text("/metadata/name").unwrap_or_default();
         let namespace = text("/metadata/namespace").filter(|ns| !ns.is_empty());
         let annotation = |key: &str| {
             document
-                .pointer("/metadata/annotations")
-                .and_then(|a| a.get(key))
-                .and_then(Value::as_str)
+                .annotation(key)
                 .map(|t| t.trim().to_string())
                 .filter(|t| !t.is_empty())
         };
@@ -510,10 +501,7 @@ fn overrides_of(list: Option<&Value>) -> Vec<ActionOverride> {
 }
 
 fn kyverno_rules(spec: &Value) -> (Vec<RuleInfo>, Vec<String>) {
-    let policy_action = spec
-        .get("validationFailureAction")
-        .and_then(Value::as_str)
-        .unwrap_or("Audit");
+    let policy_action = spec.str_field("validationFailureAction").unwrap_or("Audit");
     let policy_overrides = overrides_of(spec.get("validationFailureActionOverrides"));
     let mut rules = Vec::new();
     let mut kinds = Vec::new();
@@ -551,11 +539,7 @@ fn kyverno_rules(spec: &Value) -> (Vec<RuleInfo>, Vec<String>) {
         rule_kinds.dedup();
         kinds.extend(rule_kinds.iter().cloned());
         rules.push(RuleInfo {
-            name: rule
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
+            name: rule.str_field("name").unwrap_or("").to_string(),
             default_action: (!overrides.is_empty())
                 .then(|| default_action.unwrap_or(ACTION_INVALID).to_string()),
             action,
@@ -689,14 +673,13 @@ pub(crate) fn last_changed(document: &Value) -> Option<DateTime<Utc>> {
         .into_iter()
         .flatten()
         // A status update is not a change of the policy.
-        .filter(|entry| entry.get("subresource").and_then(Value::as_str) != Some("status"))
-        .filter_map(|entry| entry.get("time").and_then(Value::as_str))
+        .filter(|entry| entry.str_field("subresource") != Some("status"))
+        .filter_map(|entry| entry.str_field("time"))
         .filter_map(parse_time)
         .max();
     managed.or_else(|| {
         document
-            .pointer("/metadata/creationTimestamp")
-            .and_then(Value::as_str)
+            .str_at("/metadata/creationTimestamp")
             .and_then(parse_time)
     })
 }
@@ -753,7 +736,7 @@ fn rollback(info: &PolicyInfo, spec: &Value) -> Option<Rollback> {
                     .flatten()
                     .enumerate()
                     .filter(|(_, o)| {
-                        o.get("action").and_then(Value::as_str).and_then(normalized_action)
+                        o.str_field("action").and_then(normalized_action)
                             == Some("Enforce")
                     })
                     .map(|(index, _)| index)

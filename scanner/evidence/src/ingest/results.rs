@@ -22,6 +22,7 @@ pub const NO_RESULTS_STILL_THERE: &str = "no result names the resource now, but 
 pub const NO_RESULTS_OFFLINE: &str = "no result names the resource now; reading reports from files, polscan cannot tell whether it was deleted (a fix) or left the policy's scope (no fix)";
 use std::sync::Arc;
 
+use polscan_engine::ValueExt;
 use serde_json::Value;
 
 use super::ObjectName;
@@ -189,10 +190,7 @@ fn probe(policy: &str, rule: &str, resource: &ObjectName) -> Keyed {
 
 /// The text at `key` of `value`; empty when absent or not text.
 fn text<'a>(value: Option<&'a Value>, key: &str) -> &'a str {
-    value
-        .and_then(|v| v.get(key))
-        .and_then(Value::as_str)
-        .unwrap_or("")
+    value.and_then(|v| v.str_field(key)).unwrap_or("")
 }
 
 /// The results of many reports, folded in one report at a time so that
@@ -257,15 +255,12 @@ impl ReportResults {
     /// Adds a PolicyReport or ClusterPolicyReport; returns false (and keeps
     /// nothing) for any other object.
     pub fn add_report(&mut self, report: &Value) -> bool {
-        let kind = report.get("kind").and_then(Value::as_str).unwrap_or("");
+        let kind = report.str_field("kind").unwrap_or("");
         if kind != "PolicyReport" && kind != "ClusterPolicyReport" {
             return false;
         }
         self.reports += 1;
-        let by_polscan = report
-            .pointer("/metadata/labels")
-            .and_then(|labels| labels.get(report_model::shape::MANAGED_BY_LABEL))
-            .and_then(Value::as_str)
+        let by_polscan = report.label(report_model::shape::MANAGED_BY_LABEL)
             == Some(report_model::shape::MANAGED_BY_VALUE);
         let scope = report.get("scope");
         // The subject last read: every result of a per-resource report

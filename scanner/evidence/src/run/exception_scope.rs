@@ -11,6 +11,7 @@
 //! `--exceptionNamespace` (all when empty or `*`:
 //! pkg/cel/engine/exception.go). The chart leaves the feature off.
 
+use polscan_engine::ValueExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -114,17 +115,11 @@ impl ExceptionScope {
             if !is_policy_exception(document) {
                 return true;
             }
-            let namespace = document
-                .pointer("/metadata/namespace")
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or("");
+            let namespace = document.str_at("/metadata/namespace").unwrap_or("");
             if self.applies_in(namespace) {
                 return true;
             }
-            let name = document
-                .pointer("/metadata/name")
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or("");
+            let name = document.str_at("/metadata/name").unwrap_or("");
             held.push(format!("{namespace}/{name}"));
             false
         });
@@ -160,10 +155,9 @@ impl ExceptionScope {
 
 /// A kyverno.io or policies.kyverno.io PolicyException.
 pub fn is_policy_exception(document: &serde_json::Value) -> bool {
-    document.get("kind").and_then(serde_json::Value::as_str) == Some("PolicyException")
+    document.str_field("kind") == Some("PolicyException")
         && document
-            .get("apiVersion")
-            .and_then(serde_json::Value::as_str)
+            .str_field("apiVersion")
             .is_some_and(|v| v.starts_with("kyverno.io/") || v.starts_with("policies.kyverno.io/"))
 }
 

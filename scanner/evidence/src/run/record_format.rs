@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use polscan_engine::RuleStatus;
+use polscan_engine::{RuleStatus, ValueExt};
 use serde_json::Value;
 
 /// The keys `polscan evidence` reads back (`evidence::ScanRecord`).
@@ -145,11 +145,12 @@ pub fn judging_content(document: &Value) -> Value {
 /// Which document this is, across API versions:
 /// `<group>/<kind>/<namespace>/<name>`. None without a kind or name.
 pub fn document_key(document: &Value) -> Option<String> {
-    let text = |pointer: &str| document.pointer(pointer).and_then(Value::as_str);
-    let kind = text("/kind").filter(|k| !k.is_empty())?;
-    let name = text("/metadata/name").filter(|n| !n.is_empty())?;
-    let group = polscan_engine::kinds::group_of(text("/apiVersion").unwrap_or(""));
-    let namespace = text("/metadata/namespace").unwrap_or("");
+    let kind = document.str_at("/kind").filter(|k| !k.is_empty())?;
+    let name = document
+        .str_at("/metadata/name")
+        .filter(|n| !n.is_empty())?;
+    let group = polscan_engine::kinds::group_of(document.str_at("/apiVersion").unwrap_or(""));
+    let namespace = document.str_at("/metadata/namespace").unwrap_or("");
     Some(format!("{group}/{kind}/{namespace}/{name}"))
 }
 

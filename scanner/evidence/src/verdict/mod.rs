@@ -13,6 +13,7 @@ mod reasons;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use polscan_engine::ValueExt;
 use serde_json::Value;
 
 use crate::exceptions::generated::generate_exceptions;
@@ -48,9 +49,7 @@ pub fn build(input: &EvidenceInput) -> Evidence {
     let bindings: Vec<&Value> = input
         .policies
         .iter()
-        .filter(|d| {
-            d.get("kind").and_then(Value::as_str) == Some("ValidatingAdmissionPolicyBinding")
-        })
+        .filter(|d| d.str_field("kind") == Some("ValidatingAdmissionPolicyBinding"))
         .collect();
     for document in &input.policies {
         if let Some(info) = PolicyInfo::from_document_with_bindings(document, &bindings) {
