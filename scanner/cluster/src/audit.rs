@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use polscan_engine::ValueExt;
 use rayon::prelude::*;
 use serde_json::Value;
 
@@ -248,13 +249,7 @@ pub fn admit(doc: Document) -> Admitted {
     if DocumentKind::of(&doc.value).is_some() {
         return Admitted::Policy;
     }
-    if doc
-        .value
-        .get("kind")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .is_empty()
-    {
+    if doc.value.str_field("kind").unwrap_or("").is_empty() {
         return Admitted::NoKind(Problem {
             origin: Some(doc.origin),
             message: "document has no kind, ignored".into(),
@@ -306,9 +301,9 @@ impl ResourceIndex {
             Admitted::Resource(resource, _) => resource,
         };
         self.resources += 1;
-        let kind = resource.get("kind").and_then(Value::as_str).unwrap_or("");
+        let kind = resource.str_field("kind").unwrap_or("");
         if kind == "Namespace" {
-            if let Some(name) = resource.pointer("/metadata/name").and_then(Value::as_str) {
+            if let Some(name) = resource.str_at("/metadata/name") {
                 self.namespace_labels.insert(
                     name.to_string(),
                     string_map(resource.pointer("/metadata/labels")),
@@ -346,7 +341,7 @@ fn collect_param_kinds(value: &Value, kinds: &mut Option<BTreeSet<String>>) {
         Value::Object(map) => {
             for (key, item) in map {
                 if key == "paramKind" && !item.is_null() {
-                    match item.get("kind").and_then(Value::as_str) {
+                    match item.str_field("kind") {
                         Some(kind) => {
                             if let Some(set) = kinds {
                                 set.insert(kind.to_string());

@@ -6,6 +6,7 @@ use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use polscan_engine::ValueExt;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -140,11 +141,8 @@ pub fn visit_documents(
         match value {
             Value::Null => {}
             Value::Object(_) => {
-                if value.get("kind").and_then(Value::as_str) == Some("List")
-                    || value
-                        .get("kind")
-                        .and_then(Value::as_str)
-                        .is_some_and(|k| k.ends_with("List"))
+                if value.str_field("kind") == Some("List")
+                    || value.str_field("kind").is_some_and(|k| k.ends_with("List"))
                         && value.get("items").is_some_and(Value::is_array)
                 {
                     for item in value
@@ -247,16 +245,8 @@ pub fn visit_paths(paths: &[PathBuf], visit: &mut dyn FnMut(Document)) -> Result
 /// Prepares a resource as the Kyverno CLI does: namespaced kinds without a
 /// namespace land in `default`, and empty label/annotation maps become `{}`.
 pub fn normalize_resource(resource: &mut Value) {
-    let api_version = resource
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    let kind = resource
-        .get("kind")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
+    let api_version = resource.str_field("apiVersion").unwrap_or("").to_string();
+    let kind = resource.str_field("kind").unwrap_or("").to_string();
     if let Some(metadata) = resource.get_mut("metadata").and_then(Value::as_object_mut) {
         let has_namespace = metadata
             .get("namespace")
@@ -305,7 +295,7 @@ mod tests {
         let docs = parse_documents(text, Path::new("x.yaml")).expect("parses");
         let names: Vec<&str> = docs
             .iter()
-            .filter_map(|d| d.value.pointer("/metadata/name").and_then(Value::as_str))
+            .filter_map(|d| d.value.str_at("/metadata/name"))
             .collect();
         assert_eq!(names, vec!["a", "b", "c"]);
         assert_eq!(docs[1].origin.index, 3);

@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::StreamExt;
 use kube::api::ListParams;
 use kube::Client;
+use polscan_engine::ValueExt;
 use serde_json::Value;
 
 use super::discovery::{self, Discovered};
@@ -65,10 +66,7 @@ pub struct ClusterEvidence {
 async fn identity(client: &Client, server: &str) -> (ClusterIdentity, Vec<String>) {
     let mut problems = Vec::new();
     let kube_system_uid = match get(client, "/api/v1/namespaces", "kube-system").await {
-        Ok(namespace) => namespace
-            .pointer("/metadata/uid")
-            .and_then(Value::as_str)
-            .map(str::to_string),
+        Ok(namespace) => namespace.str_at("/metadata/uid").map(str::to_string),
         Err(err) => {
             problems.push(format!("the cluster's identity: {err}"));
             None
@@ -99,7 +97,7 @@ fn controller_of(object: &Value) -> Option<(String, String, String)> {
         .iter()
         .find(|r| r.get("controller").and_then(Value::as_bool) == Some(true))
         .or_else(|| references.first())?;
-    let text = |key: &str| owner.get(key).and_then(Value::as_str).map(str::to_string);
+    let text = |key: &str| owner.str_field(key).map(str::to_string);
     Some((text("apiVersion")?, text("kind")?, text("name")?))
 }
 
@@ -111,11 +109,11 @@ async fn namespaces(client: &Client) -> Result<Vec<String>, ClusterError> {
     let mut names = Vec::new();
     let params = ListParams::default().limit(500);
     for_each_page(client, "/api/v1/namespaces", &params, |items| {
-        names.extend(items.iter().filter_map(|item| {
-            item.pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        }));
+        names.extend(
+            items
+                .iter()
+                .filter_map(|item| item.str_at("/metadata/name").map(str::to_string)),
+        );
     })
     .await?;
     Ok(names)

@@ -12,6 +12,7 @@
 
 use kube::api::ListParams;
 use kube::Client;
+use polscan_engine::ValueExt;
 use rayon::prelude::*;
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -205,8 +206,7 @@ async fn pages(
             each_page(items);
         }
         token = page
-            .pointer("/metadata/continue")
-            .and_then(Value::as_str)
+            .str_at("/metadata/continue")
             .filter(|t| !t.is_empty())
             .map(str::to_string);
         if token.is_none() {

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use kube::api::ListParams;
 use kube::Client;
+use polscan_engine::ValueExt;
 use serde_json::Value;
 use tokio::runtime::Handle;
 
@@ -237,7 +238,7 @@ impl ApiLookups {
         let spec = entry.get("spec").cloned().unwrap_or(Value::Null);
         let projections = projections_of(&spec);
         if let Some(resource) = spec.get("kubernetesResource").filter(|r| r.is_object()) {
-            let text = |key: &str| resource.get(key).and_then(Value::as_str).unwrap_or("");
+            let text = |key: &str| resource.str_field(key).unwrap_or("");
             let (group, version, plural) = (text("group"), text("version"), text("resource"));
             let api_version = if group.is_empty() {
                 version.to_string()
@@ -301,7 +302,7 @@ impl ApiLookups {
     /// (pkg/engine/apicall/executor.go): `urlPath` through the API server,
     /// `service` over HTTP with a non-2xx answer an error.
     fn global_api_call(&self, call: &Value) -> Result<Value, String> {
-        let method = match call.get("method").and_then(Value::as_str) {
+        let method = match call.str_field("method") {
             None | Some("") => "GET",
             Some(method) => method,
         };
@@ -311,17 +312,14 @@ impl ApiLookups {
                     .iter()
                     .map(|item| {
                         (
-                            item.get("key")
-                                .and_then(Value::as_str)
-                                .unwrap_or("")
-                                .to_string(),
+                            item.str_field("key").unwrap_or("").to_string(),
                             item.get("value").cloned().unwrap_or(Value::Null),
                         )
                     })
                     .collect(),
             )
         });
-        let url_path = call.get("urlPath").and_then(Value::as_str).unwrap_or("");
+        let url_path = call.str_field("urlPath").unwrap_or("");
         if !url_path.is_empty() {
             let request = ApiCallRequest {
                 url_path: url_path.to_string(),
@@ -347,8 +345,7 @@ impl ApiLookups {
                 headers
                     .iter()
                     .map(|h| {
-                        let text =
-                            |k: &str| h.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                        let text = |k: &str| h.str_field(k).unwrap_or("").to_string();
                         (text("key"), text("value"))
                     })
                     .collect()
@@ -356,17 +353,12 @@ impl ApiLookups {
             .unwrap_or_default();
         let request = HttpRequest {
             method: method.to_string(),
-            url: service
-                .get("url")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
+            url: service.str_field("url").unwrap_or("").to_string(),
             headers,
             body: (method == "POST")
                 .then(|| data.unwrap_or_else(|| Value::Object(Default::default()))),
             ca_bundle: service
-                .get("caBundle")
-                .and_then(Value::as_str)
+                .str_field("caBundle")
                 .filter(|b| !b.is_empty())
                 .map(str::to_string),
         };
@@ -452,7 +444,7 @@ fn projections_of(spec: &Value) -> Vec<(String, String)> {
         .into_iter()
         .flatten()
         .map(|p| {
-            let text = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            let text = |k: &str| p.str_field(k).unwrap_or("").to_string();
             (text("name"), text("jmesPath"))
         })
         .collect()

@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 
 use kube::Client;
+use polscan_engine::ValueExt;
 use serde_json::Value;
 
 use super::discovery::Discovered;
@@ -79,14 +80,8 @@ pub(crate) async fn read_policies(client: &Client, discovered: &Discovered) -> C
 }
 
 fn object_name(object: &Value) -> String {
-    let name = object
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    match object
-        .pointer("/metadata/namespace")
-        .and_then(Value::as_str)
-    {
+    let name = object.str_at("/metadata/name").unwrap_or("");
+    match object.str_at("/metadata/namespace") {
         Some(namespace) => format!("{namespace}/{name}"),
         None => name.to_string(),
     }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::Client;
+use polscan_engine::ValueExt;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::Value;
@@ -583,8 +584,8 @@ async fn wait_established(client: &Client, name: &str) -> Result<(), ClusterErro
                 .and_then(Value::as_array)
                 .is_some_and(|conditions| {
                     conditions.iter().any(|c| {
-                        c.get("type").and_then(Value::as_str) == Some("Established")
-                            && c.get("status").and_then(Value::as_str) == Some("True")
+                        c.str_field("type") == Some("Established")
+                            && c.str_field("status") == Some("True")
                     })
                 });
             if established {

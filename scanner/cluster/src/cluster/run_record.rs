@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use kube::api::{Patch, PatchParams};
 use kube::Client;
+use polscan_engine::ValueExt;
 use serde_json::Value;
 
 use super::report_store::FIELD_MANAGER;
@@ -52,8 +53,7 @@ fn next_step(ours: &Value, current: Option<&Value>) -> Result<Option<String>, St
         }
     }
     Ok(current
-        .pointer("/metadata/resourceVersion")
-        .and_then(Value::as_str)
+        .str_at("/metadata/resourceVersion")
         .map(str::to_string))
 }
 
@@ -123,10 +123,7 @@ pub async fn write(
 
 /// `data.<key>` of a record.
 fn data(record: &Value, key: &str) -> Option<String> {
-    record
-        .pointer(&format!("/data/{key}"))
-        .and_then(Value::as_str)
-        .map(str::to_string)
+    record.str_at(&format!("/data/{key}")).map(str::to_string)
 }
 
 /// The start of `current` when it is of the same run id as `ours` but

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use kube::Client;
+use polscan_engine::ValueExt;
 use rayon::prelude::*;
 use report_model::meta::Timestamp;
 use serde_json::Value;
@@ -404,7 +405,7 @@ pub(super) fn evaluate_pages(
                 let in_scope: Vec<Value> = items
                     .into_iter()
                     .filter(|item| {
-                        let text = |pointer| item.pointer(pointer).and_then(Value::as_str);
+                        let text = |pointer| item.str_at(pointer);
                         filters.covers_object(
                             crate::kinds::group_of(text("/apiVersion").unwrap_or_default()),
                             text("/kind").unwrap_or_default(),

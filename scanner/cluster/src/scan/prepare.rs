@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use kube::Client;
+use polscan_engine::ValueExt;
 use report_model::schema::ReportSchemas;
 use serde_json::Value;
 
@@ -299,12 +300,7 @@ fn policy_name(document: &Value) -> Option<String> {
         "NamespacedValidatingPolicy",
         "ValidatingAdmissionPolicy",
     ];
-    let text = |pointer: &str| {
-        document
-            .pointer(pointer)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-    };
+    let text = |pointer: &str| document.str_at(pointer).unwrap_or("");
     if !POLICY_KINDS.contains(&text("/kind")) {
         return None;
     }
@@ -329,8 +325,7 @@ async fn read_resource_filters(
         crate::cluster::absent_if_not_found(crate::cluster::get(client, &path, name).await)?;
     Ok(found.map(|config_map| {
         let text = config_map
-            .pointer("/data/resourceFilters")
-            .and_then(Value::as_str)
+            .str_at("/data/resourceFilters")
             .unwrap_or_default();
         (format!("{namespace}/{name}"), ResourceFilters::parse(text))
     }))
@@ -353,11 +348,7 @@ async fn namespace_environment(client: &Client) -> Result<Environment, ClusterEr
                     object.insert("apiVersion".into(), "v1".into());
                     object.insert("kind".into(), "Namespace".into());
                 }
-                let Some(name) = namespace
-                    .pointer("/metadata/name")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-                else {
+                let Some(name) = namespace.str_at("/metadata/name").map(str::to_string) else {
                     continue;
                 };
                 env.namespace_labels.insert(
@@ -368,8 +359,7 @@ async fn namespace_environment(client: &Client) -> Result<Environment, ClusterEr
             }
         }
         token = page
-            .pointer("/metadata/continue")
-            .and_then(Value::as_str)
+            .str_at("/metadata/continue")
             .filter(|t| !t.is_empty())
             .map(str::to_string);
         if token.is_none() {

@@ -41,6 +41,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use polscan_engine::ValueExt;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -126,7 +127,7 @@ impl Reuse {
     /// exception annotation (its result depends on the clock).
     pub fn inputs(&self, resource: &Value, env: &Environment) -> Option<String> {
         let metadata = resource.get("metadata")?;
-        let text = |field: &str| metadata.get(field).and_then(Value::as_str);
+        let text = |field: &str| metadata.str_field(field);
         text("uid").filter(|uid| !uid.is_empty())?;
         text("resourceVersion").filter(|v| !v.is_empty())?;
         if metadata
@@ -255,11 +256,8 @@ pub fn seal(inputs: &str, results: &str, content_hash: &str) -> String {
 /// its name comes from the uid (the only reports [`Reuse`] stands for).
 pub fn report_key(resource: &Value) -> Option<ReportKey> {
     let metadata = resource.get("metadata")?;
-    let uid = metadata.get("uid").and_then(Value::as_str)?;
-    let namespace = metadata
-        .get("namespace")
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let uid = metadata.str_field("uid")?;
+    let namespace = metadata.str_field("namespace").unwrap_or("");
     let reference = report_model::ObjectReference {
         uid: Some(uid.to_string()),
         ..Default::default()
@@ -296,7 +294,7 @@ fn status_of(letter: char) -> Option<RuleStatus> {
 }
 
 fn describe(document: &Value) -> String {
-    let text = |pointer: &str| document.pointer(pointer).and_then(Value::as_str);
+    let text = |pointer: &str| document.str_at(pointer);
     let kind = text("/kind").unwrap_or("document");
     match (text("/metadata/namespace"), text("/metadata/name")) {
         (Some(namespace), Some(name)) => format!("{kind} {namespace}/{name}"),

@@ -11,6 +11,7 @@
 
 use std::sync::Arc;
 
+use polscan_engine::ValueExt;
 use serde_json::Value;
 
 use crate::cluster::discovery::{ApiKind, Discovered};
@@ -55,20 +56,12 @@ pub(super) fn setup_messages(
     };
     let unserved = discovered.unserved_policy_kinds();
     for document in &options.policy_documents {
-        let kind = document
-            .value
-            .get("kind")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let kind = document.value.str_field("kind").unwrap_or_default();
         let Some((group, enforcer)) = policy_kind_group(kind).filter(|_| unserved.contains(&kind))
         else {
             continue;
         };
-        let name = document
-            .value
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let name = document.value.str_at("/metadata/name").unwrap_or_default();
         found.messages.push(format!(
             "{kind} {name} (a --policy file): this cluster does not serve {kind} ({group}), so nothing here would enforce it — that needs {enforcer}"
         ));

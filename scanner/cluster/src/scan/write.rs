@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use kube::Client;
+use polscan_engine::ValueExt;
 use report_model::schema::{ReportSchemas, SchemaError};
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -97,9 +98,7 @@ pub(super) async fn apply_one(
 
 pub(super) fn stored_hash(stored: &Value) -> Option<String> {
     stored
-        .pointer("/metadata/annotations")
-        .and_then(|a| a.get(report_model::CONTENT_HASH_ANNOTATION))
-        .and_then(Value::as_str)
+        .annotation(report_model::CONTENT_HASH_ANNOTATION)
         .map(str::to_string)
 }
 
