@@ -30,6 +30,7 @@ use futures::StreamExt;
 use http::{Method, Request};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
+use polscan::engine::ValueExt;
 use serde_json::Value;
 
 const GROUP_VERSION: &str = "/apis/wgpolicyk8s.io/v1alpha2";
@@ -103,7 +104,7 @@ struct Place {
 
 impl Place {
     fn of(report: &Value) -> anyhow::Result<Place> {
-        let text = |pointer: &str| report.pointer(pointer).and_then(Value::as_str);
+        let text = |pointer: &str| report.str_at(pointer);
         let name = text("/metadata/name")
             .context("a report without metadata.name")?
             .to_string();

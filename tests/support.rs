@@ -8,6 +8,7 @@ pub mod cluster;
 
 use std::path::{Path, PathBuf};
 
+use polscan::engine::ValueExt;
 use serde_json::Value;
 
 /// Categories the conformance table reports, in print order.
@@ -81,7 +82,7 @@ pub fn category(test_file: &Path) -> &'static str {
     let mut only_validate = true;
     let mut uses_cel = false;
     for policy in &policies {
-        let kind = policy.get("kind").and_then(Value::as_str).unwrap_or("");
+        let kind = policy.str_field("kind").unwrap_or("");
         match kind {
             "ClusterPolicy" | "Policy" => {
                 for rule in policy

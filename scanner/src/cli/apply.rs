@@ -19,6 +19,7 @@ use super::{output, sources, spill};
 use super::{ApplyArgs, OutputFormat};
 use polscan::audit::{self, AuditInput, Auditor, ResourceIndex};
 use polscan::engine::values::Values;
+use polscan::engine::ValueExt;
 use polscan::loader::{self, Document};
 
 /// The view the arguments ask for. `--policy-report` wins over `--table`,
@@ -317,8 +318,8 @@ fn load_exceptions(paths: &[PathBuf]) -> anyhow::Result<Vec<Document>> {
     let documents = loader::load_paths(paths).context("reading exceptions")?;
     for doc in &documents {
         if !is_policy_exception(&doc.value) {
-            let api_version = doc.value.get("apiVersion").and_then(Value::as_str);
-            let kind = doc.value.get("kind").and_then(Value::as_str);
+            let api_version = doc.value.str_field("apiVersion");
+            let kind = doc.value.str_field("kind");
             anyhow::bail!(
                 "{}: policy exception type not supported: {}, Kind={}",
                 doc.origin,
@@ -333,9 +334,9 @@ fn load_exceptions(paths: &[PathBuf]) -> anyhow::Result<Vec<Document>> {
 /// The PolicyException versions Kyverno's exception loader takes:
 /// kyverno.io v2beta1 and v2, policies.kyverno.io v1alpha1, v1beta1, v1.
 pub fn is_policy_exception(value: &Value) -> bool {
-    value.get("kind").and_then(Value::as_str) == Some("PolicyException")
+    value.str_field("kind") == Some("PolicyException")
         && matches!(
-            value.get("apiVersion").and_then(Value::as_str),
+            value.str_field("apiVersion"),
             Some(
                 "kyverno.io/v2beta1"
                     | "kyverno.io/v2"

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use polscan::engine::ValueExt;
 use serde_json::Value;
 
 use super::args::{parse_duration, runtime, split_list};
@@ -227,8 +228,7 @@ fn from_files(args: &EvidenceArgs, input: &mut EvidenceInput) -> anyhow::Result<
                 document.origin,
                 document
                     .value
-                    .get("kind")
-                    .and_then(Value::as_str)
+                    .str_field("kind")
                     .unwrap_or("document without kind")
             ));
         }
@@ -252,17 +252,10 @@ fn from_files(args: &EvidenceArgs, input: &mut EvidenceInput) -> anyhow::Result<
 
 /// `kind namespace/name` of a document: what identifies it among policies.
 fn identity_of(document: &Value) -> (String, String, String) {
-    let text = |pointer: &str| {
-        document
-            .pointer(pointer)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
     (
-        text("/kind"),
-        text("/metadata/namespace"),
-        text("/metadata/name"),
+        document.string_at_or_empty("/kind"),
+        document.string_at_or_empty("/metadata/namespace"),
+        document.string_at_or_empty("/metadata/name"),
     )
 }
 

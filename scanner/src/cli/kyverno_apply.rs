@@ -15,8 +15,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde_json::Value;
-
 use super::output::{paint, table};
 use polscan::audit::{AuditOutcome, Finding};
 use polscan::engine::kyverno::policy::{matching_override, Rule};
@@ -24,7 +22,7 @@ use polscan::engine::matching::string_map;
 use polscan::engine::policy::normalized_action;
 use polscan::engine::values::Values;
 use polscan::engine::Policy;
-use polscan::engine::RuleStatus;
+use polscan::engine::{RuleStatus, ValueExt};
 use polscan::loader::Document;
 
 /// Which results `--audit-warn` turns into warnings.
@@ -54,10 +52,10 @@ impl PolicyActions {
     pub fn new(policies: &[Document], resources: &[Document], values: &Values) -> PolicyActions {
         let mut namespace_labels = BTreeMap::new();
         for doc in resources {
-            if doc.value.get("kind").and_then(Value::as_str) != Some("Namespace") {
+            if doc.value.str_field("kind") != Some("Namespace") {
                 continue;
             }
-            if let Some(name) = doc.value.pointer("/metadata/name").and_then(Value::as_str) {
+            if let Some(name) = doc.value.str_at("/metadata/name") {
                 namespace_labels.insert(
                     name.to_string(),
                     string_map(doc.value.pointer("/metadata/labels")),
@@ -204,7 +202,7 @@ fn rule_action(
     let entries = rule.verify_images.as_ref()?.as_array()?;
     let actions: Vec<&'static str> = entries
         .iter()
-        .filter_map(|entry| entry.get("failureAction").and_then(Value::as_str))
+        .filter_map(|entry| entry.str_field("failureAction"))
         .filter_map(normalized_action)
         .collect();
     if actions.contains(&"Enforce") {

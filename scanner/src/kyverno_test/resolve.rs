@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::engine::matching::RequestInfo;
+use crate::engine::ValueExt;
 use crate::loader::{self, Document};
 
 pub(super) fn load_relative(dir: &Path, files: &[String]) -> Result<Vec<Document>, String> {
@@ -114,11 +115,7 @@ pub fn parse_user_info(document: &Value) -> RequestInfo {
             .unwrap_or_default()
     };
     RequestInfo {
-        username: document
-            .pointer("/userInfo/username")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string(),
+        username: document.string_at_or_empty("/userInfo/username"),
         groups: strings("/userInfo/groups"),
         roles: strings("/roles"),
         cluster_roles: strings("/clusterRoles"),

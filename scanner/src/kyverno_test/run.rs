@@ -25,7 +25,7 @@ use crate::engine::AdmissionPolicy;
 use crate::engine::CelPolicyException;
 use crate::engine::Policy;
 use crate::engine::ValidatingPolicy;
-use crate::engine::{Engine, EngineOptions, Environment, PolicyResponse};
+use crate::engine::{Engine, EngineOptions, Environment, PolicyResponse, ValueExt};
 use crate::loader::{self, Document};
 
 /// Runs every `Test` document of one test file as `kyverno test` does
@@ -78,8 +78,7 @@ fn run_test_spec(path: &Path, spec: TestSpec) -> TestReport {
     let name = spec
         .metadata
         .as_ref()
-        .and_then(|m| m.get("name"))
-        .and_then(Value::as_str)
+        .and_then(|m| m.str_field("name"))
         .map(str::to_string)
         .or_else(|| spec.name.clone())
         .unwrap_or_default();
@@ -159,12 +158,7 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<SpecOutcome, String> {
         other_kinds: HashMap::new(),
     };
     for doc in &policy_docs {
-        let name = doc
-            .value
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
+        let name = doc.value.string_at_or_empty("/metadata/name");
         if Policy::is_kyverno_policy(&doc.value) {
             let kinds = doc
                 .value
@@ -173,15 +167,7 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<SpecOutcome, String> {
                 .map(|rules| {
                     rules
                         .iter()
-                        .map(|r| {
-                            (
-                                r.get("name")
-                                    .and_then(Value::as_str)
-                                    .unwrap_or("")
-                                    .to_string(),
-                                rule_kind(r),
-                            )
-                        })
+                        .map(|r| (r.str_field("name").unwrap_or("").to_string(), rule_kind(r)))
                         .collect()
                 })
                 .unwrap_or_default();
@@ -206,12 +192,7 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<SpecOutcome, String> {
                 Err(err) => refuse(doc, &name, &err, &mut invalid)?,
             }
         } else {
-            let kind = doc
-                .value
-                .get("kind")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
+            let kind = doc.value.str_field("kind").unwrap_or("").to_string();
             index.other_kinds.insert(name, kind);
         }
     }
@@ -229,27 +210,12 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<SpecOutcome, String> {
     for doc in load_relative(dir, &spec.resources)? {
         let mut value = doc.value;
         loader::normalize_resource(&mut value);
-        let api_version = value
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .unwrap_or("");
+        let api_version = value.str_field("apiVersion").unwrap_or("");
         let key = (
             crate::kinds::group_of(api_version).to_string(),
-            value
-                .get("kind")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
-            value
-                .pointer("/metadata/namespace")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
-            value
-                .pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
+            value.str_field("kind").unwrap_or("").to_string(),
+            value.string_at_or_empty("/metadata/namespace"),
+            value.string_at_or_empty("/metadata/name"),
         );
         if seen.insert(key) {
             resources.push(value);
@@ -258,10 +224,7 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<SpecOutcome, String> {
     // Kyverno compiles ValidatingPolicies when it applies them to the first
     // resource; the compile error ends the run there.
     if let (Some(message), Some(first)) = (compile_failure, resources.first()) {
-        let resource = first
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or("");
+        let resource = first.str_at("/metadata/name").unwrap_or("");
         return Err(format!(
             "failed to apply policies on resource {resource} (failed to compile policy {message})"
         ));
