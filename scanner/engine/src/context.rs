@@ -10,6 +10,8 @@ use std::sync::Arc;
 use regex::Regex;
 use serde_json::{Map, Value};
 
+use crate::ValueExt;
+
 use super::jmespath;
 use super::variables::QueryError;
 use super::variables::{self, SubstitutionError};
@@ -524,18 +526,11 @@ impl EvalContext {
     /// The mock answering a substituted apiCall, with its `jmesPath`
     /// applied; `None` when no mock answers it.
     fn mocked_api_call(&self, call: &Value) -> Option<Result<Value, String>> {
-        let service_url = call
-            .pointer("/service/url")
-            .and_then(Value::as_str)
-            .filter(|u| !u.is_empty());
-        let url = service_url.or_else(|| {
-            call.get("urlPath")
-                .and_then(Value::as_str)
-                .filter(|u| !u.is_empty())
-        })?;
+        let service_url = call.str_at("/service/url").filter(|u| !u.is_empty());
+        let url = service_url.or_else(|| call.str_field("urlPath").filter(|u| !u.is_empty()))?;
         let answer = self.cluster.api_call_mock(method_of(call), url)?;
         Some(answer.and_then(|body| {
-            match call.get("jmesPath").and_then(Value::as_str) {
+            match call.str_field("jmesPath") {
                 Some(path) if !path.is_empty() => jmespath::search(path, &body)
                     .map_err(|err| format!("failed to apply JMESPath {path:?}: {err}")),
                 _ => Ok(body),
@@ -622,10 +617,9 @@ impl EvalContext {
             }
             let resolved =
                 variables::substitute_all(self, config_map).map_err(|err| fail(err.to_string()))?;
-            let name = resolved.get("name").and_then(Value::as_str).unwrap_or("");
+            let name = resolved.str_field("name").unwrap_or("");
             let namespace = resolved
-                .get("namespace")
-                .and_then(Value::as_str)
+                .str_field("namespace")
                 .filter(|ns| !ns.is_empty())
                 .map(str::to_string)
                 .or_else(|| self.policy_namespace.clone())
@@ -695,10 +689,7 @@ impl EvalContext {
             .map_err(|err| format!("failed to substitute variables in context entry: {err}"))?;
         let method = method_of(&resolved).to_string();
         let data = request_data(resolved.get("data"));
-        let url_path = resolved
-            .get("urlPath")
-            .and_then(Value::as_str)
-            .unwrap_or("");
+        let url_path = resolved.str_field("urlPath").unwrap_or("");
         // Every call of a namespaced policy, a service call too (whose
         // empty path cleans to "."), before any default applies.
         if let Some(namespace) = &self.policy_namespace {
@@ -712,7 +703,7 @@ impl EvalContext {
             };
             self.cluster.api_call(&request)
         } else if let Some(service) = resolved.get("service") {
-            let url = service.get("url").and_then(Value::as_str).unwrap_or("");
+            let url = service.str_field("url").unwrap_or("");
             if method != "GET" && method != "POST" {
                 return Err(format!("invalid request type {method} for APICall"));
             }
@@ -723,13 +714,7 @@ impl EvalContext {
                     headers
                         .iter()
                         .map(|header| {
-                            let text = |key: &str| {
-                                header
-                                    .get(key)
-                                    .and_then(Value::as_str)
-                                    .unwrap_or("")
-                                    .to_string()
-                            };
+                            let text = |key: &str| header.str_field(key).unwrap_or("").to_string();
                             (text("key"), text("value"))
                         })
                         .collect()
@@ -741,8 +726,7 @@ impl EvalContext {
                 headers,
                 body: (method == "POST").then_some(data),
                 ca_bundle: service
-                    .get("caBundle")
-                    .and_then(Value::as_str)
+                    .str_field("caBundle")
                     .filter(|bundle| !bundle.is_empty())
                     .map(str::to_string),
             };
@@ -786,14 +770,14 @@ impl EvalContext {
     fn load_global_reference(&mut self, reference: &Value) -> Result<Option<Value>, String> {
         let resolved = variables::substitute_all(self, reference)
             .map_err(|err| format!("failed to substitute variables: {err}"))?;
-        let name = resolved.get("name").and_then(Value::as_str).unwrap_or("");
+        let name = resolved.str_field("name").unwrap_or("");
         let (entry, projection) = name.split_once('.').unwrap_or((name, ""));
         // Kyverno splits on every dot and reads only the first two parts.
         let projection = projection.split('.').next().unwrap_or("");
         let Some(data) = self.cluster.global_reference(entry, projection)? else {
             return Ok(None);
         };
-        match resolved.get("jmesPath").and_then(Value::as_str) {
+        match resolved.str_field("jmesPath") {
             Some(path) if !path.is_empty() => jmespath::search(path, &data)
                 .map(Some)
                 .map_err(|err| format!("failed to apply JMESPath {path}: {err}")),
@@ -1026,7 +1010,7 @@ fn walk(mut current: &Value, steps: &[Step]) -> Result<Value, QueryError> {
 /// Evaluates with Kyverno's NotFound behaviour.
 /// An apiCall's method; `GET` when none is given (the CRD's default).
 fn method_of(call: &Value) -> &str {
-    match call.get("method").and_then(Value::as_str) {
+    match call.str_field("method") {
         None | Some("") => "GET",
         Some(method) => method,
     }
@@ -1037,8 +1021,7 @@ fn source_hint(entry: &ContextEntry) -> String {
     let text = |value: &Option<Value>, pointer: &str| {
         value
             .as_ref()
-            .and_then(|v| v.pointer(pointer))
-            .and_then(Value::as_str)
+            .and_then(|v| v.str_at(pointer))
             .unwrap_or("")
             .to_string()
     };
@@ -1069,7 +1052,7 @@ fn source_hint(entry: &ContextEntry) -> String {
 fn request_data(data: Option<&Value>) -> Value {
     let mut object = Map::new();
     for item in data.and_then(Value::as_array).into_iter().flatten() {
-        let key = item.get("key").and_then(Value::as_str).unwrap_or("");
+        let key = item.str_field("key").unwrap_or("");
         object.insert(
             key.to_string(),
             item.get("value").cloned().unwrap_or(Value::Null),

@@ -5,6 +5,8 @@
 
 use serde_json::Value;
 
+use crate::ValueExt;
+
 /// Kyverno's `ClusterPolicy` and `Policy`, of any version of this group.
 const KYVERNO_GROUP: &str = "kyverno.io/";
 const KYVERNO_KINDS: [&str; 2] = ["ClusterPolicy", "Policy"];
@@ -77,7 +79,7 @@ impl DocumentKind {
     /// The kind owning `document`, from its `apiVersion` and `kind`
     /// (missing ones read as empty); `None` when it is no policy document.
     pub fn of(document: &Value) -> Option<DocumentKind> {
-        let text = |key: &str| document.get(key).and_then(Value::as_str).unwrap_or("");
+        let text = |key: &str| document.str_field(key).unwrap_or("");
         DocumentKind::from_type(text("apiVersion"), text("kind"))
     }
 

@@ -27,6 +27,7 @@ use super::jmespath;
 use super::supplied_data::SuppliedData;
 use crate::kinds;
 use crate::label_selector::LabelSelector;
+use crate::ValueExt;
 
 /// A test's `apiCallResponses`, indexed as the CLI indexes them: by
 /// `METHOD:url` when the entry names a method, else by `url` (or
@@ -37,7 +38,7 @@ pub struct ApiCallMocks {
 }
 
 fn text<'v>(value: &'v Value, key: &str) -> &'v str {
-    value.get(key).and_then(Value::as_str).unwrap_or("")
+    value.str_field(key).unwrap_or("")
 }
 
 /// `scheme://host...` with an http(s) scheme and a host, as Go's
@@ -391,9 +392,10 @@ impl FakeCluster {
             Some(objects) => {
                 let mut data = SuppliedData::default();
                 // CRDs first: they name the plurals of their objects.
-                for crd in objects.iter().filter(|o| {
-                    o.get("kind").and_then(Value::as_str) == Some("CustomResourceDefinition")
-                }) {
+                for crd in objects
+                    .iter()
+                    .filter(|o| o.str_field("kind") == Some("CustomResourceDefinition"))
+                {
                     data.add_crd(crd);
                 }
                 for object in objects {
@@ -490,14 +492,8 @@ fn fake_raw_get(cluster: &SuppliedData, request: &ApiCallRequest) -> Result<Valu
         items.sort_by(|a, b| {
             let key = |o: &Value| {
                 (
-                    o.pointer("/metadata/namespace")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string(),
-                    o.pointer("/metadata/name")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string(),
+                    o.string_at_or_empty("/metadata/namespace"),
+                    o.string_at_or_empty("/metadata/name"),
                 )
             };
             key(a).cmp(&key(b))
@@ -555,11 +551,7 @@ fn listed(
         .objects(api_version, resource)
         .iter()
         .filter(|object| {
-            namespace.is_empty()
-                || object
-                    .pointer("/metadata/namespace")
-                    .and_then(Value::as_str)
-                    == Some(namespace)
+            namespace.is_empty() || object.str_at("/metadata/namespace") == Some(namespace)
         })
         .cloned()
         .collect()

@@ -190,13 +190,7 @@ pub struct ResourceRef {
 impl ResourceRef {
     /// The identity of a resource document; missing fields are empty.
     pub fn from_resource(resource: &Value) -> ResourceRef {
-        let text = |pointer: &str| {
-            resource
-                .pointer(pointer)
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string()
-        };
+        let text = |pointer: &str| resource.string_at_or_empty(pointer);
         ResourceRef {
             api_version: text("/apiVersion"),
             kind: text("/kind"),

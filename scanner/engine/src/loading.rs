@@ -14,7 +14,7 @@ use crate::cel::policies::validating_policy::ValidatingPolicy;
 use crate::document_kind::DocumentKind;
 use crate::exceptions::kyverno::PolicyException;
 use crate::kyverno::policy::Policy;
-use crate::{Engine, EngineOptions};
+use crate::{Engine, EngineOptions, ValueExt};
 
 /// Something met while loading that is not a policy: an invalid document,
 /// a kind polscan does not evaluate, a document that is no policy, a
@@ -86,7 +86,7 @@ impl LoadedPolicies {
             invalid_policy,
         };
         let Some(owner) = DocumentKind::of(document) else {
-            let kind = document.get("kind").and_then(Value::as_str).unwrap_or("");
+            let kind = document.str_field("kind").unwrap_or("");
             self.problems.push(problem(
                 format!("not a policy (kind {kind:?}), ignored"),
                 false,
@@ -132,11 +132,8 @@ impl LoadedPolicies {
             DocumentKind::CelPolicyException => CelPolicyException::from_document(document)
                 .map(|exception| self.cel_exceptions.push(exception)),
             DocumentKind::NotEvaluated => {
-                let kind = document.get("kind").and_then(Value::as_str).unwrap_or("");
-                let name = document
-                    .pointer("/metadata/name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
+                let kind = document.str_field("kind").unwrap_or("");
+                let name = document.str_at("/metadata/name").unwrap_or("");
                 self.problems.push(problem(
                     format!("{kind} {name} is not evaluated by this version of polscan"),
                     false,

@@ -12,6 +12,7 @@ use crate::match_resources::{
     MatchResources, ResourceDescription, ResourceFilter, Subject, UserInfoFilter,
 };
 use crate::value_types::wildcard;
+use crate::ValueExt;
 
 /// Who made the request. Background scans have none (all fields empty).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -62,13 +63,7 @@ impl ResourceIdentity {
 
 impl ResourceIdentity {
     pub(crate) fn from_resource(resource: &Value) -> ResourceIdentity {
-        let text = |pointer: &str| {
-            resource
-                .pointer(pointer)
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string()
-        };
+        let text = |pointer: &str| resource.string_at_or_empty(pointer);
         let api_version = text("/apiVersion");
         let (group, version) = crate::kinds::split_api_version(&api_version);
         let (group, version) = (group.to_string(), version.to_string());

@@ -12,6 +12,7 @@ use super::context::{ApiCallRequest, ClusterData, HttpRequest, HttpResponse};
 use super::matching::selector_matches;
 use crate::kinds;
 use crate::label_selector::LabelSelector;
+use crate::ValueExt;
 
 /// Data given offline instead of a cluster's: the resources and image metadata
 /// of a Kyverno CLI context file (for CEL `resource.Get`/`List` and image
@@ -28,7 +29,7 @@ pub struct SuppliedData {
 }
 
 fn text<'v>(value: &'v Value, pointer: &str) -> &'v str {
-    value.pointer(pointer).and_then(Value::as_str).unwrap_or("")
+    value.str_at(pointer).unwrap_or("")
 }
 
 impl SuppliedData {

@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::ValueExt;
+
 /// A Kyverno CLI values file (`kind: Values`, cli.kyverno.io): global values,
 /// per-policy, per-rule and per-resource values, namespace labels
 /// (`namespaceSelector`) and objects, and subresource mappings.
@@ -141,9 +143,7 @@ impl Values {
         self.namespaces
             .iter()
             .filter_map(|namespace| {
-                let name = namespace
-                    .pointer("/metadata/name")
-                    .and_then(Value::as_str)?;
+                let name = namespace.str_at("/metadata/name")?;
                 Some((name.to_string(), namespace.clone()))
             })
             .collect()
@@ -156,7 +156,7 @@ impl Values {
             out.insert(selector.name.clone(), selector.labels.clone());
         }
         for namespace in &self.namespaces {
-            if let Some(name) = namespace.pointer("/metadata/name").and_then(Value::as_str) {
+            if let Some(name) = namespace.str_at("/metadata/name") {
                 out.insert(
                     name.to_string(),
                     super::matching::string_map(namespace.pointer("/metadata/labels")),

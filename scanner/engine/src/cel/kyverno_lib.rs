@@ -21,6 +21,7 @@ use serde_json::Value;
 use super::super::context::{missing_global_entry, ClusterData, HttpRequest, HttpResponse};
 use super::{to_cel, to_json};
 use crate::value_types::images;
+use crate::ValueExt;
 
 type CelResult = Result<cel::Value, ExecutionError>;
 
@@ -368,13 +369,9 @@ fn resource_list(
 }
 
 fn has_labels(object: &Value, labels: &[(String, String)]) -> bool {
-    labels.iter().all(|(key, value)| {
-        object
-            .pointer("/metadata/labels")
-            .and_then(|labels| labels.get(key))
-            .and_then(Value::as_str)
-            == Some(value.as_str())
-    })
+    labels
+        .iter()
+        .all(|(key, value)| object.label(key) == Some(value.as_str()))
 }
 
 /// `resource.ToGVR(apiVersion, kind)` needs the server's REST mapping,

@@ -18,6 +18,7 @@ use super::{
     ScopeCache, ScopeRef, Uses,
 };
 use crate::RuleOutcome;
+use crate::ValueExt;
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -120,10 +121,9 @@ pub(crate) fn request_and_namespace(
     let subject = if object.is_null() { old_object } else { object };
     let metadata = subject.get("metadata");
     let namespace = metadata
-        .and_then(|m| m.get("namespace"))
-        .and_then(Value::as_str)
+        .and_then(|m| m.str_field("namespace"))
         .unwrap_or("");
-    let is_namespace = subject.get("kind").and_then(Value::as_str) == Some("Namespace");
+    let is_namespace = subject.str_field("kind") == Some("Namespace");
     // Offline, Kyverno gives CEL a Namespace that carries only its name.
     let namespace_object = if namespace.is_empty() || is_namespace {
         Value::Null
@@ -157,10 +157,7 @@ pub(crate) fn validate(
                 scope
                     .inputs()
                     .object
-                    .pointer("/metadata/namespace")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string()
+                    .string_at_or_empty("/metadata/namespace")
             });
             match data.params(
                 &kind.api_version,

@@ -15,7 +15,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
 use crate::policy::PolicyMeta;
-use crate::{PolicyResponse, RuleResult, RuleStatus};
+use crate::{PolicyResponse, RuleResult, RuleStatus, ValueExt};
 
 /// Annotation naming the policies or `policy/rule`s the resource is excepted
 /// from (comma-separated or a JSON list).
@@ -229,9 +229,7 @@ fn parse_expiry(text: &str) -> Option<DateTime<Utc>> {
 fn declared(resource: &Value, now: DateTime<Utc>) -> Option<Declared> {
     let annotation = |key: &str| {
         resource
-            .pointer("/metadata/annotations")
-            .and_then(|a| a.get(key))
-            .and_then(Value::as_str)
+            .annotation(key)
             .map(str::trim)
             .unwrap_or("")
             .to_string()

@@ -22,7 +22,7 @@ use crate::match_resources::MatchResources;
 use crate::matching::{rule_matches, MatchInputs, RequestInfo, ResourceIdentity};
 use crate::policy::{PolicyError, PolicyMeta};
 use crate::value_types::wildcard;
-use crate::{conditions, PolicyResponse, RuleResult, RuleStatus};
+use crate::{conditions, PolicyResponse, RuleResult, RuleStatus, ValueExt};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -67,13 +67,7 @@ impl PolicyException {
     /// fields the CRD's schema does not declare, or with fields of the wrong
     /// shape. Errors name `PolicyException <name>` and the field path.
     pub fn from_document(document: &Value) -> Result<PolicyException, PolicyError> {
-        let text = |pointer: &str| {
-            document
-                .pointer(pointer)
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string()
-        };
+        let text = |pointer: &str| document.string_at_or_empty(pointer);
         let name = text("/metadata/name");
         let namespace = text("/metadata/namespace");
         let invalid = |path: String, message: String| PolicyError::InvalidField {

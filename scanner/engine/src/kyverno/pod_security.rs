@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use crate::value_types::{images, wildcard};
+use crate::ValueExt;
 
 /// A rule's `validate.podSecurity` block (Kyverno's `kyvernov1.PodSecurity`).
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -189,7 +190,7 @@ pub(crate) struct Pod {
 /// Kyverno's `getSpec` (validate_pss.go): Pods, the six template
 /// controllers, and CronJobs (whose metadata is the job template's).
 pub(crate) fn pod_of(resource: &Value) -> Result<Pod, PssError> {
-    let kind = resource.get("kind").and_then(Value::as_str).unwrap_or("");
+    let kind = resource.str_field("kind").unwrap_or("");
     let (metadata, spec) = match kind {
         "DaemonSet"
         | "Deployment"
@@ -1827,7 +1828,7 @@ impl Evaluation {
         rule: &str,
         resource: &Value,
     ) -> (String, BTreeMap<String, String>) {
-        let kind = resource.get("kind").and_then(Value::as_str).unwrap_or("");
+        let kind = resource.str_field("kind").unwrap_or("");
         let infos = images::images_variable(resource).unwrap_or(Value::Null);
         let mut checks = self.checks.clone();
         for check in &mut checks {
@@ -1905,8 +1906,7 @@ fn image_reference(name: &str, infos: &Value) -> String {
                     "/{list}/{}",
                     name.replace('~', "~0").replace('/', "~1")
                 ))
-                .and_then(|info| info.get("reference"))
-                .and_then(Value::as_str)
+                .and_then(|info| info.str_field("reference"))
         })
         .unwrap_or(name)
         .to_string()

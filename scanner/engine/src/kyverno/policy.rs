@@ -14,6 +14,7 @@ use crate::document_kind::DocumentKind;
 use crate::label_selector::LabelSelector;
 use crate::match_resources::MatchResources;
 use crate::policy::{normalized_action, process, PolicyError, PolicyMeta};
+use crate::ValueExt;
 
 /// The two kinds of Kyverno policy (kyverno.io).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -225,20 +226,11 @@ impl Policy {
     /// Parses one document; the error names the policy and the field path.
     pub fn from_document(document: &Value) -> Result<Policy, PolicyError> {
         let name = document
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
+            .str_at("/metadata/name")
             .unwrap_or("<unnamed>")
             .to_string();
-        let api_version = document
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        let kind_text = document
-            .get("kind")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
+        let api_version = document.str_field("apiVersion").unwrap_or("").to_string();
+        let kind_text = document.str_field("kind").unwrap_or("").to_string();
         let kind = match (api_version.starts_with("kyverno.io/"), kind_text.as_str()) {
             (true, "ClusterPolicy") => PolicyKind::ClusterPolicy,
             (true, "Policy") => PolicyKind::Policy,
@@ -264,8 +256,7 @@ impl Policy {
         let namespace = match kind {
             PolicyKind::Policy => Some(
                 document
-                    .pointer("/metadata/namespace")
-                    .and_then(Value::as_str)
+                    .str_at("/metadata/namespace")
                     .unwrap_or("default")
                     .to_string(),
             ),

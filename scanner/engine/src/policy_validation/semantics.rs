@@ -16,6 +16,7 @@ use super::variables::{
 };
 use super::FieldProblem;
 use crate::anchor::{anchor_kind, AnchorKind};
+use crate::ValueExt;
 
 pub(super) type Checked = Result<(), FieldProblem>;
 
@@ -56,7 +57,7 @@ pub(super) fn list(value: Option<&Value>) -> &[Value] {
 }
 
 pub(super) fn text<'a>(value: &'a Value, key: &str) -> &'a str {
-    value.get(key).and_then(Value::as_str).unwrap_or("")
+    value.str_field(key).unwrap_or("")
 }
 
 pub(super) fn kyverno_semantics(document: &Value) -> Checked {
@@ -64,8 +65,7 @@ pub(super) fn kyverno_semantics(document: &Value) -> Checked {
     let namespaced = kind == "Policy";
     if kind == "ClusterPolicy"
         && !document
-            .pointer("/metadata/namespace")
-            .and_then(Value::as_str)
+            .str_at("/metadata/namespace")
             .unwrap_or("")
             .is_empty()
     {
@@ -202,10 +202,7 @@ fn wildcard_kinds(rule: &Value, index: usize, background: bool) -> Checked {
 /// The checks of `api/kyverno/v1` (`ClusterPolicy.Validate`, `Spec.Validate`,
 /// `Rule.Validate`) that concern validate rules and the policy as a whole.
 fn api_validation(document: &Value, spec: &Value, rules: &[Value], namespaced: bool) -> Checked {
-    let name = document
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let name = document.str_at("/metadata/name").unwrap_or("");
     if name.len() > 63 {
         return Err(problem(
             "metadata.name",

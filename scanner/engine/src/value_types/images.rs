@@ -5,6 +5,8 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::ValueExt;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ImageInfo {
     pub(crate) registry: String,
@@ -111,7 +113,7 @@ fn pod_spec_pointer(kind: &str) -> Option<&'static str> {
 
 /// The `images` variable for a resource, or `None` for kinds without Pods.
 pub(crate) fn images_variable(resource: &Value) -> Option<Value> {
-    let kind = resource.get("kind").and_then(Value::as_str)?;
+    let kind = resource.str_field("kind")?;
     let spec = resource.pointer(pod_spec_pointer(kind)?)?;
     let mut out = Map::new();
     for (field, key) in [
@@ -124,10 +126,9 @@ pub(crate) fn images_variable(resource: &Value) -> Option<Value> {
         };
         let mut infos = Map::new();
         for container in containers {
-            let (Some(name), Some(image)) = (
-                container.get("name").and_then(Value::as_str),
-                container.get("image").and_then(Value::as_str),
-            ) else {
+            let (Some(name), Some(image)) =
+                (container.str_field("name"), container.str_field("image"))
+            else {
                 continue;
             };
             if let Some(info) = parse(image) {

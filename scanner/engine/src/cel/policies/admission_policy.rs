@@ -20,6 +20,7 @@ use crate::cel::{PolicyInputs, ResourceScope};
 use crate::context::ClusterData;
 use crate::policy::{PolicyError, PolicyMeta};
 use crate::RuleStatus;
+use crate::ValueExt;
 
 use crate::document_kind::{DocumentKind, ADMISSION_POLICY_KIND};
 
@@ -96,14 +97,13 @@ pub struct AdmissionPolicy {
 }
 
 fn api_version_and_kind(document: &Value) -> (&str, &str) {
-    let text = |key: &str| document.get(key).and_then(Value::as_str).unwrap_or("");
+    let text = |key: &str| document.str_field(key).unwrap_or("");
     (text("apiVersion"), text("kind"))
 }
 
 fn name_of(document: &Value) -> String {
     document
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
+        .str_at("/metadata/name")
         .unwrap_or("<unnamed>")
         .to_string()
 }
@@ -310,10 +310,7 @@ impl AdmissionPolicy {
             scope
                 .inputs()
                 .object
-                .pointer("/metadata/namespace")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string()
+                .string_at_or_empty("/metadata/namespace")
         });
         let params = match data.params(
             &kind.api_version,

@@ -21,6 +21,7 @@ use crate::context::ClusterData;
 use crate::document_kind::DocumentKind;
 use crate::policy::PolicyError;
 use crate::RuleStatus;
+use crate::ValueExt;
 
 /// The label that ranks exceptions when several match
 /// (`LabelPolicyExceptionPriority`, pkg/utils/report/metadata.go).
@@ -74,13 +75,7 @@ impl CelPolicyException {
     /// match conditions that do not compile (Kyverno's vpol compiler fails
     /// the policy they are attached to, pkg/cel/policies/vpol/compiler).
     pub fn from_document(document: &Value) -> Result<CelPolicyException, PolicyError> {
-        let text = |pointer: &str| {
-            document
-                .pointer(pointer)
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string()
-        };
+        let text = |pointer: &str| document.string_at_or_empty(pointer);
         let name = text("/metadata/name");
         let namespace = text("/metadata/namespace");
         let label = if namespace.is_empty() {
@@ -148,9 +143,7 @@ impl CelPolicyException {
             });
         }
         let priority = document
-            .pointer("/metadata/labels")
-            .and_then(|labels| labels.get(PRIORITY_LABEL))
-            .and_then(Value::as_str)
+            .label(PRIORITY_LABEL)
             .and_then(|text| text.parse().ok());
         Ok(CelPolicyException {
             name,

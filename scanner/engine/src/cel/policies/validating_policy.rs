@@ -18,6 +18,7 @@ use crate::cel::policies::policy_exception::{CelPolicyException, Verdict};
 use crate::cel::PolicyInputs;
 use crate::context::ClusterData;
 use crate::policy::{PolicyError, PolicyMeta};
+use crate::ValueExt;
 
 use crate::document_kind::{DocumentKind, VALIDATING_POLICY_KINDS};
 
@@ -84,23 +85,14 @@ impl ValidatingPolicy {
     /// when unset).
     pub fn from_document(document: &Value) -> Result<ValidatingPolicy, PolicyError> {
         let name = document
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
+            .str_at("/metadata/name")
             .unwrap_or("<unnamed>")
             .to_string();
-        let kind = document
-            .get("kind")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
+        let kind = document.str_field("kind").unwrap_or("").to_string();
         if !Self::is_validating_policy(document) {
             return Err(PolicyError::NotAPolicy {
                 policy: name,
-                api_version: document
-                    .get("apiVersion")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string(),
+                api_version: document.str_field("apiVersion").unwrap_or("").to_string(),
                 kind,
             });
         }
@@ -118,8 +110,7 @@ impl ValidatingPolicy {
                 })?;
         let namespace = (kind == "NamespacedValidatingPolicy").then(|| {
             document
-                .pointer("/metadata/namespace")
-                .and_then(Value::as_str)
+                .str_at("/metadata/namespace")
                 .unwrap_or("default")
                 .to_string()
         });
