@@ -479,11 +479,7 @@ fn fake_raw_get(cluster: &SuppliedData, request: &ApiCallRequest) -> Result<Valu
             "failed to list resources: the fake client serves no resource {resource:?}"
         ));
     }
-    let api_version = if group.is_empty() {
-        version.to_string()
-    } else {
-        format!("{group}/{version}")
-    };
+    let api_version = kinds::api_version_of(group, version);
     let kind = kinds::kind_of_plural(resource)
         .map(str::to_string)
         .unwrap_or_else(|| infer_kind(resource));

@@ -51,9 +51,13 @@ pub struct MatchConstraints {
     pub match_policy: Option<String>,
 }
 
-/// One `resourceRules` entry (Kubernetes `NamedRuleWithOperations`): API
-/// groups, versions, resources (plural names, `*`, `name/subresource`),
-/// operations, resource names and scope, `*` standing for any.
+/// One `resourceRules` entry: Kubernetes' `NamedRuleWithOperations`, a
+/// match rule over lists of API groups, versions, resources (plural names,
+/// `*`, `name/subresource`), operations, resource names and scope, `*`
+/// standing for any. It is not a kind: it says which kinds
+/// ([`GroupVersionKind`](crate::kinds::GroupVersionKind), by the plural
+/// resource name of their [`ApiResource`](crate::kinds::ApiResource)) and
+/// requests a policy is written for.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceRule {
