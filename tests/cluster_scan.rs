@@ -898,8 +898,8 @@ fn etcd_revision(etcd: &str) -> String {
 
 #[test]
 fn an_expired_continue_token_continues_the_list_without_seeing_an_object_twice() {
-    use polscan::cluster::discovery::ApiKind;
     use polscan::cluster::listing::{list_kind, ListEvent};
+    use polscan::kinds::ApiResource;
 
     let cluster = TestCluster::start();
     cluster.kubectl_ok(&["create", "namespace", "pages"]);
@@ -911,7 +911,7 @@ fn an_expired_continue_token_continues_the_list_without_seeing_an_object_twice()
         let client = polscan::cluster::connect::connect(Some(cluster.kubeconfig()), None)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let kind = ApiKind {
+        let kind = ApiResource {
             group: String::new(),
             version: "v1".into(),
             kind: "ConfigMap".into(),

@@ -1,12 +1,13 @@
 //! Which kinds a set of policies can match, so a cluster scan lists only
 //! those. The engine's policies enter (Kyverno rule `match` kinds, CEL
 //! policies' `matchConstraints.resourceRules`); [`TargetKinds::includes`]
-//! answers for one discovered kind (group, version, kind, plural). It errs on
+//! answers for one served kind (an [`ApiResource`]). It errs on
 //! the side of listing: exclusions are ignored, and a policy on Pods also
 //! targets the Pod controllers autogen extends it to.
 
 use super::admission::ResourceRule;
 use super::matching::parse_kind_selector;
+use crate::kinds::ApiResource;
 use crate::value_types::wildcard;
 
 /// Controllers Kyverno's autogen extends Pod policies to.
@@ -19,19 +20,6 @@ const POD_CONTROLLERS: [(&str, &str); 7] = [
     ("batch", "Job"),
     ("batch", "CronJob"),
 ];
-
-/// A kind as discovery reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DiscoveredKind<'a> {
-    /// API group; empty for the core group.
-    pub group: &'a str,
-    /// API version (`v1`).
-    pub version: &'a str,
-    /// Kind (`Deployment`).
-    pub kind: &'a str,
-    /// Plural resource name (`deployments`).
-    pub plural: &'a str,
-}
 
 /// The kinds a set of policies can match, so a scan lists only those: Kyverno
 /// kind selectors, CEL policies' resource rules, and the Pod controllers when
@@ -82,7 +70,7 @@ impl TargetKinds {
     }
 
     /// Whether some policy may match objects of this kind.
-    pub fn includes(&self, kind: &DiscoveredKind<'_>) -> bool {
+    pub fn includes(&self, kind: &ApiResource) -> bool {
         if self.pods_targeted
             && POD_CONTROLLERS
                 .iter()
@@ -96,18 +84,18 @@ impl TargetKinds {
         // `batch/v1beta1` CronJobs of an older server listed.
         let by_selector = self.selectors.iter().any(|selector| {
             let (group, _, name, _) = parse_kind_selector(selector);
-            wildcard::matches(&group, kind.group) && wildcard::matches(&name, kind.kind)
+            wildcard::matches(&group, &kind.group) && wildcard::matches(&name, &kind.kind)
         });
         by_selector
             || self.resource_rules.iter().any(|rule| {
                 let any =
                     |list: &[String], value: &str| list.iter().any(|i| i == "*" || i == value);
-                any(&rule.api_groups, kind.group)
+                any(&rule.api_groups, &kind.group)
                     && rule.resources.iter().any(|r| {
                         r == "*"
                             || r == "*/*"
-                            || r == kind.plural
-                            || r.strip_suffix("/*") == Some(kind.plural)
+                            || r == &kind.plural
+                            || r.strip_suffix("/*") == Some(kind.plural.as_str())
                     })
             })
     }
@@ -117,17 +105,14 @@ impl TargetKinds {
 mod tests {
     use super::*;
 
-    fn kind<'a>(
-        group: &'a str,
-        version: &'a str,
-        name: &'a str,
-        plural: &'a str,
-    ) -> DiscoveredKind<'a> {
-        DiscoveredKind {
-            group,
-            version,
-            kind: name,
-            plural,
+    fn kind(group: &str, version: &str, name: &str, plural: &str) -> ApiResource {
+        ApiResource {
+            group: group.into(),
+            version: version.into(),
+            kind: name.into(),
+            plural: plural.into(),
+            namespaced: true,
+            verbs: vec!["list".into()],
         }
     }
 

@@ -114,11 +114,7 @@ pub(super) fn compare(
         }
         if expected.resources.is_some() {
             for spec in &expected.resource_specs {
-                let api_version = if spec.group.is_empty() {
-                    spec.version.clone()
-                } else {
-                    format!("{}/{}", spec.group, spec.version)
-                };
+                let api_version = crate::kinds::api_version_of(&spec.group, &spec.version);
                 keys.extend(responses.keys().filter(|key| {
                     let parts: Vec<&str> = key.split(',').collect();
                     let at = |from_end: usize| {

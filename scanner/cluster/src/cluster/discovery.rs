@@ -1,5 +1,6 @@
 //! Discovery: the server's API groups enter (one request per group
-//! version); the listable kinds leave, subresources dropped. A
+//! version); the served kinds leave as [`ApiResource`]s (the engine's one
+//! kind type, which its built-in table shares), subresources dropped. A
 //! group whose discovery fails (an aggregated API that is down, say) is
 //! recorded and the others are still used.
 
@@ -7,79 +8,18 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResourceList;
 use kube::Client;
 
 use super::ClusterError;
+use crate::kinds::ApiResource;
 
-/// One kind the server serves.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiKind {
-    /// The API group; empty for the core group.
-    pub group: String,
-    /// The version it is served at (`v1`, `v1beta1`).
-    pub version: String,
-    /// The kind (`Deployment`).
-    pub kind: String,
-    /// The resource name in paths (`deployments`).
-    pub plural: String,
-    /// Whether its objects live in namespaces.
-    pub namespaced: bool,
-    /// The verbs the server allows on it (`list`, `get`, `watch`, …).
-    pub verbs: Vec<String>,
-}
-
-impl ApiKind {
-    /// A namespaced, listable kind of version v1 with the usual plural,
-    /// for tests that need one.
-    #[cfg(test)]
-    pub fn listable_for_tests(group: &str, kind: &str) -> ApiKind {
-        ApiKind {
-            group: group.into(),
-            version: "v1".into(),
-            kind: kind.into(),
-            plural: format!("{}s", kind.to_lowercase()),
-            namespaced: true,
-            verbs: vec!["list".into()],
-        }
-    }
-
-    /// `<group>/<version>`, or the version alone for the core group.
-    pub(crate) fn api_version(&self) -> String {
-        if self.group.is_empty() {
-            self.version.clone()
-        } else {
-            format!("{}/{}", self.group, self.version)
-        }
-    }
-
-    /// Whether the server allows `list` on it.
-    pub(crate) fn listable(&self) -> bool {
-        self.verbs.iter().any(|verb| verb == "list")
-    }
-
-    /// `/api/v1` or `/apis/<group>/<version>`.
-    pub fn base_path(&self) -> String {
-        if self.group.is_empty() {
-            format!("/api/{}", self.version)
-        } else {
-            format!("/apis/{}/{}", self.group, self.version)
-        }
-    }
-
-    /// The collection path, across namespaces or in one.
-    pub fn collection_path(&self, namespace: Option<&str>) -> String {
-        match namespace {
-            Some(ns) if self.namespaced => {
-                format!("{}/namespaces/{ns}/{}", self.base_path(), self.plural)
-            }
-            _ => format!("{}/{}", self.base_path(), self.plural),
-        }
-    }
-
-    /// `Kind` or `group/Kind`, as the `--include-kinds` flags spell it.
-    pub fn display_name(&self) -> String {
-        if self.group.is_empty() {
-            self.kind.clone()
-        } else {
-            format!("{}/{}", self.group, self.kind)
-        }
+/// A kind in a test: namespaced, listable, version v1, the usual plural.
+#[cfg(test)]
+pub(crate) fn listable_for_tests(group: &str, kind: &str) -> ApiResource {
+    ApiResource {
+        group: group.into(),
+        version: "v1".into(),
+        kind: kind.into(),
+        plural: format!("{}s", kind.to_lowercase()),
+        namespaced: true,
+        verbs: vec!["list".into()],
     }
 }
 
@@ -91,7 +31,7 @@ pub struct Discovered {
     /// group's preferred version when served there, else from the first
     /// version that serves it, and not through an alias group
     /// ([`without_aliases`]).
-    pub kinds: Vec<ApiKind>,
+    pub kinds: Vec<ApiResource>,
     /// Group versions whose discovery failed, with the reason.
     pub failed: Vec<(String, ClusterError)>,
     /// Every group version the server serves (`group/version`; the core
@@ -102,7 +42,7 @@ pub struct Discovered {
 
 impl Discovered {
     /// The served kind `kind` of `group` (empty: core), if any.
-    pub(crate) fn find(&self, group: &str, kind: &str) -> Option<&ApiKind> {
+    pub(crate) fn find(&self, group: &str, kind: &str) -> Option<&ApiResource> {
         self.kinds
             .iter()
             .find(|k| k.group == group && k.kind == kind)
@@ -110,7 +50,7 @@ impl Discovered {
 
     /// The served kind of `group` (empty: core) whose resource name is
     /// `plural` (`deployments`), if any.
-    pub(crate) fn find_plural(&self, group: &str, plural: &str) -> Option<&ApiKind> {
+    pub(crate) fn find_plural(&self, group: &str, plural: &str) -> Option<&ApiResource> {
         self.kinds
             .iter()
             .find(|k| k.group == group && k.plural == plural)
@@ -144,11 +84,11 @@ impl Discovered {
     }
 }
 
-fn kinds_of(group: &str, version: &str, list: APIResourceList) -> Vec<ApiKind> {
+fn kinds_of(group: &str, version: &str, list: APIResourceList) -> Vec<ApiResource> {
     list.resources
         .into_iter()
         .filter(|resource| !resource.name.contains('/'))
-        .map(|resource| ApiKind {
+        .map(|resource| ApiResource {
             group: group.to_string(),
             version: version.to_string(),
             kind: resource.kind,
@@ -169,8 +109,8 @@ const ALIAS_GROUPS: [&str; 2] = ["extensions", "events.k8s.io"];
 /// object is listed — and evaluated and reported — once, always through
 /// the same group (a report's scope would otherwise flip between the two,
 /// rewriting it on every scan).
-pub fn without_aliases(kinds: Vec<ApiKind>) -> Vec<ApiKind> {
-    let served_elsewhere = |alias: &ApiKind| {
+pub fn without_aliases(kinds: Vec<ApiResource>) -> Vec<ApiResource> {
+    let served_elsewhere = |alias: &ApiResource| {
         kinds.iter().any(|other| {
             other.group != alias.group && other.kind == alias.kind && other.plural == alias.plural
         })
@@ -250,8 +190,8 @@ pub async fn discover(client: &Client) -> Result<Discovered, ClusterError> {
 mod tests {
     use super::*;
 
-    fn kind(group: &str, version: &str, kind: &str, plural: &str) -> ApiKind {
-        ApiKind {
+    fn kind(group: &str, version: &str, kind: &str, plural: &str) -> ApiResource {
+        ApiResource {
             group: group.into(),
             version: version.into(),
             kind: kind.into(),

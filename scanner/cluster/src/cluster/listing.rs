@@ -18,8 +18,8 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::discovery::ApiKind;
 use super::{send, ClusterError};
+use crate::kinds::ApiResource;
 
 /// What a lister tells the evaluator. `listing` numbers the LIST the
 /// event comes from: one per kind, or per kind and namespace when a scan
@@ -60,7 +60,7 @@ pub struct RawPage {
 
 impl RawPage {
     /// A page of `api_kind`'s objects from their JSON texts.
-    pub fn new(api_kind: &ApiKind, items: Vec<Box<RawValue>>) -> RawPage {
+    pub fn new(api_kind: &ApiResource, items: Vec<Box<RawValue>>) -> RawPage {
         RawPage {
             items,
             api_version: Value::String(api_kind.api_version()),
@@ -220,7 +220,7 @@ async fn pages(
 /// failed; the outcome is also sent.
 pub async fn list_kind(
     client: Client,
-    api_kind: ApiKind,
+    api_kind: ApiResource,
     listing: usize,
     namespace: Option<String>,
     page_size: u32,
@@ -240,7 +240,7 @@ pub async fn list_kind(
 
 async fn list_all_pages(
     client: &Client,
-    api_kind: &ApiKind,
+    api_kind: &ApiResource,
     listing: usize,
     namespace: Option<&str>,
     page_size: u32,

@@ -240,11 +240,7 @@ impl ApiLookups {
         if let Some(resource) = spec.get("kubernetesResource").filter(|r| r.is_object()) {
             let text = |key: &str| resource.str_field(key).unwrap_or("");
             let (group, version, plural) = (text("group"), text("version"), text("resource"));
-            let api_version = if group.is_empty() {
-                version.to_string()
-            } else {
-                format!("{group}/{version}")
-            };
+            let api_version = crate::kinds::api_version_of(group, version);
             let gvr = format!("{api_version}, Resource={plural}");
             let kind = self
                 .discovered

@@ -178,7 +178,7 @@ pub(crate) fn absent_if_not_found<T>(
     }
 }
 
-/// One object of `collection` (a path as `ApiKind::collection_path` gives).
+/// One object of `collection` (a path as `ApiResource::collection_path` gives).
 pub(crate) async fn get(
     client: &kube::Client,
     collection: &str,

@@ -607,8 +607,10 @@ mod tests {
     fn discovered(served: &[(&str, &str, &str)]) -> Discovered {
         let mut found = Discovered::default();
         for (group, version, kind) in served {
-            found.group_versions.insert(format!("{group}/{version}"));
-            found.kinds.push(crate::cluster::discovery::ApiKind {
+            found
+                .group_versions
+                .insert(crate::kinds::api_version_of(group, version));
+            found.kinds.push(crate::kinds::ApiResource {
                 group: group.to_string(),
                 version: version.to_string(),
                 kind: kind.to_string(),

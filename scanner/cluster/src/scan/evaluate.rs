@@ -19,10 +19,10 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::audit::Finding;
-use crate::cluster::discovery::ApiKind;
 use crate::cluster::listing::{self, ListEvent};
 use crate::cluster::ClusterError;
 use crate::engine::{Engine, Environment, RuleStatus};
+use crate::kinds::ApiResource;
 use crate::reconcile::decide::{Decision, PerResource, ShapeDecisions};
 use crate::reconcile::wanted::{wanted_reports, Wanted};
 use crate::reconcile::{DesiredReport, ExistingReport};
@@ -298,10 +298,10 @@ pub(super) struct PageEvaluation {
 /// lists its namespaced kinds cluster-wide (and keeps nothing of them), so
 /// that every kind still has a LIST that completes.
 pub(super) fn listing_jobs<'a>(
-    kinds: &[ApiKind],
+    kinds: &[ApiResource],
     filters: &ScanFilters,
     namespaces: impl Iterator<Item = &'a str>,
-) -> Vec<(usize, ApiKind, Option<String>)> {
+) -> Vec<(usize, ApiResource, Option<String>)> {
     let owned: Vec<String> = match (filters.namespaces.is_empty(), filters.shard) {
         (false, _) => filters.namespaces.clone(),
         (true, Some(_)) => namespaces
@@ -535,7 +535,7 @@ pub(super) struct Running {
 #[allow(clippy::too_many_arguments)]
 pub(super) fn start_listing(
     client: &Client,
-    kinds: &[ApiKind],
+    kinds: &[ApiResource],
     options: &ScanOptions,
     engine: Arc<Engine>,
     env: Arc<Environment>,
@@ -764,7 +764,7 @@ mod tests {
         let count_owned = pages.filters.shard.is_some();
         let tally = evaluate_pages(receiver, pages);
         let listings = vec![KindListing {
-            kind: ApiKind::listable_for_tests("", "Pod"),
+            kind: crate::cluster::discovery::listable_for_tests("", "Pod"),
             objects: 0,
             error: None,
         }];
@@ -786,7 +786,10 @@ mod tests {
             .collect();
         ListEvent::Page {
             listing,
-            page: RawPage::new(&ApiKind::listable_for_tests("", "Pod"), texts),
+            page: RawPage::new(
+                &crate::cluster::discovery::listable_for_tests("", "Pod"),
+                texts,
+            ),
         }
     }
 
@@ -800,10 +803,10 @@ mod tests {
     #[test]
     fn a_shard_lists_its_own_namespaces_one_at_a_time() {
         let kinds = [
-            ApiKind::listable_for_tests("", "Pod"),
-            ApiKind {
+            crate::cluster::discovery::listable_for_tests("", "Pod"),
+            ApiResource {
                 namespaced: false,
-                ..ApiKind::listable_for_tests("", "Namespace")
+                ..crate::cluster::discovery::listable_for_tests("", "Namespace")
             },
         ];
         let namespaces: Vec<String> = (0..9).map(|i| format!("team-{i}")).collect();

@@ -279,16 +279,16 @@ pub fn config_map(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::discovery::ApiKind;
     use crate::cluster::ClusterError;
+    use crate::kinds::ApiResource;
     use crate::scan::KindListing;
 
     fn at(seconds: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000 + seconds, 0).unwrap()
     }
 
-    fn kind(name: &str) -> ApiKind {
-        ApiKind::listable_for_tests("", name)
+    fn kind(name: &str) -> ApiResource {
+        crate::cluster::discovery::listable_for_tests("", name)
     }
 
     #[test]
@@ -438,12 +438,12 @@ mod tests {
         let mut outcome = ScanOutcome {
             listings: vec![
                 KindListing {
-                    kind: ApiKind::listable_for_tests("apps", "Deployment"),
+                    kind: crate::cluster::discovery::listable_for_tests("apps", "Deployment"),
                     objects: 0,
                     error: Some(refused()),
                 },
                 KindListing {
-                    kind: ApiKind::listable_for_tests("", "Pod"),
+                    kind: crate::cluster::discovery::listable_for_tests("", "Pod"),
                     objects: 3,
                     error: None,
                 },

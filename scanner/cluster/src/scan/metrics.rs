@@ -249,13 +249,13 @@ impl ScanMetrics {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::discovery::ApiKind;
     use crate::cluster::ClusterError;
     use crate::engine::RuleStatus;
+    use crate::kinds::ApiResource;
     use crate::scan::{KindListing, ResultKey};
 
-    fn kind(group: &str, name: &str) -> ApiKind {
-        ApiKind::listable_for_tests(group, name)
+    fn kind(group: &str, name: &str) -> ApiResource {
+        crate::cluster::discovery::listable_for_tests(group, name)
     }
 
     #[test]

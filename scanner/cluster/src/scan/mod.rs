@@ -44,10 +44,10 @@ use report_model::shape::PerNamespaceOptions;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::audit::{AuditOutcome, Finding, Problem};
-use crate::cluster::discovery::ApiKind;
 use crate::cluster::report_store::ReportApi;
 use crate::cluster::ClusterError;
 use crate::engine::RuleStatus;
+use crate::kinds::ApiResource;
 use crate::loader::Document;
 use crate::reconcile::decide::{Decision, PerNamespace, PerResource, ShapeDecisions};
 use crate::reconcile::wanted::{wanted_reports, WantedReport};
@@ -213,7 +213,7 @@ impl Default for ScanOptions {
 #[derive(Debug, Clone)]
 pub struct KindListing {
     /// The kind.
-    pub kind: ApiKind,
+    pub kind: ApiResource,
     /// Objects its LISTs returned (for a shard, those of its partition).
     pub objects: usize,
     /// Why it was not listed completely (a LIST failed or never finished,
@@ -689,7 +689,10 @@ fn decide_per_namespace(
 /// Which kinds' reports may be pruned: those listed completely, and those
 /// no policy can match (they are known to have no results). Kinds left out
 /// by filters or whose list failed are not in the set.
-fn listing_outcome(outcome: &ScanOutcome, not_listed: &[(ApiKind, NotListed)]) -> ListingOutcome {
+fn listing_outcome(
+    outcome: &ScanOutcome,
+    not_listed: &[(ApiResource, NotListed)],
+) -> ListingOutcome {
     let mut completed: BTreeSet<(String, String)> = outcome
         .listings
         .iter()

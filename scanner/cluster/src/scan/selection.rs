@@ -5,8 +5,8 @@
 //! are never scanned unless asked for by name.
 
 use super::shard::Shard;
-use crate::cluster::discovery::ApiKind;
-use crate::engine::target_kinds::{DiscoveredKind, TargetKinds};
+use crate::engine::target_kinds::TargetKinds;
+use crate::kinds::ApiResource;
 use crate::reconcile::ExistingReport;
 
 /// Kinds left out unless `--include-kinds` names them: high-churn records
@@ -63,7 +63,7 @@ impl KindName {
     /// a bare `Kind` that kind in every group that serves it (discovery has
     /// already dropped alias groups, so `Event` is the core Event). Case is
     /// ignored.
-    fn names(&self, kind: &ApiKind) -> bool {
+    fn names(&self, kind: &ApiResource) -> bool {
         kind.kind.eq_ignore_ascii_case(&self.kind)
             && self.group.as_deref().is_none_or(|g| g == kind.group)
     }
@@ -158,7 +158,7 @@ impl ScanFilters {
     }
 
     /// Whether the user's filters leave this kind in scope (policies aside).
-    pub fn kind_in_scope(&self, kind: &ApiKind) -> bool {
+    pub fn kind_in_scope(&self, kind: &ApiResource) -> bool {
         if !self.namespaces.is_empty() && !kind.namespaced {
             return false;
         }
@@ -174,7 +174,7 @@ impl ScanFilters {
     /// sentence each, with the served kind a typo away when there is one.
     /// A scan refuses them (a usage error): it would list less than meant,
     /// down to nothing, and its record would still read complete.
-    pub fn unknown_included_kinds(&self, kinds: &[ApiKind]) -> Vec<String> {
+    pub fn unknown_included_kinds(&self, kinds: &[ApiResource]) -> Vec<String> {
         self.include_kinds
             .iter()
             .filter(|name| !kinds.iter().any(|k| name.names(k)))
@@ -203,7 +203,7 @@ impl ScanFilters {
     /// [`Self::unknown_namespaces`].)
     pub fn unmatched<'a>(
         &self,
-        kinds: &[ApiKind],
+        kinds: &[ApiResource],
         namespaces: impl Iterator<Item = &'a str> + Clone,
     ) -> Vec<String> {
         let mut said = Vec::new();
@@ -262,7 +262,7 @@ pub fn nearest<'a>(typed: &str, known: impl Iterator<Item = &'a str>) -> Option<
 
 /// The served kind (as `Kind` or `group/Kind`, as the user wrote it) at
 /// most two edits from `name`, nearest first; case is ignored.
-fn closest_kind(name: &KindName, kinds: &[ApiKind]) -> Option<String> {
+fn closest_kind(name: &KindName, kinds: &[ApiResource]) -> Option<String> {
     // The kind served through another group (an alias group such as
     // events.k8s.io, whose objects are listed once, through the other).
     if name.group.is_some() {
@@ -284,7 +284,7 @@ fn closest_kind(name: &KindName, kinds: &[ApiKind]) -> Option<String> {
 }
 
 /// "no such kind" for a filter entry, with the nearest served kind.
-fn no_such_kind(flag: &str, name: &KindName, kinds: &[ApiKind]) -> String {
+fn no_such_kind(flag: &str, name: &KindName, kinds: &[ApiResource]) -> String {
     let hint = match closest_kind(name, kinds) {
         Some(kind) => format!("did you mean {kind}?"),
         None => {
@@ -299,7 +299,7 @@ fn no_such_kind(flag: &str, name: &KindName, kinds: &[ApiKind]) -> String {
 
 /// Kinds polscan never evaluates unless asked by name (events, reports):
 /// no report of a scan without `--include-kinds` holds their results.
-pub fn excluded_by_default(kind: &ApiKind) -> bool {
+pub fn excluded_by_default(kind: &ApiResource) -> bool {
     DEFAULT_EXCLUDED_KINDS.iter().any(|text| {
         KindName::parse(text).names(kind) && (text.contains('/') || kind.group.is_empty())
     })
@@ -323,13 +323,17 @@ pub enum NotListed {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Selection {
     /// The kinds to list, in discovery's order.
-    pub(crate) to_list: Vec<ApiKind>,
+    pub(crate) to_list: Vec<ApiResource>,
     /// Every other kind, with why it is not listed.
-    pub(crate) not_listed: Vec<(ApiKind, NotListed)>,
+    pub(crate) not_listed: Vec<(ApiResource, NotListed)>,
 }
 
 /// Splits the discovered kinds into those to list and the rest.
-pub(crate) fn select(kinds: &[ApiKind], filters: &ScanFilters, targets: &TargetKinds) -> Selection {
+pub(crate) fn select(
+    kinds: &[ApiResource],
+    filters: &ScanFilters,
+    targets: &TargetKinds,
+) -> Selection {
     let mut selection = Selection::default();
     for kind in kinds {
         let reason = if !kind.listable() {
@@ -343,12 +347,7 @@ pub(crate) fn select(kinds: &[ApiKind], filters: &ScanFilters, targets: &TargetK
             } else {
                 Some(NotListed::Filtered)
             }
-        } else if !targets.includes(&DiscoveredKind {
-            group: &kind.group,
-            version: &kind.version,
-            kind: &kind.kind,
-            plural: &kind.plural,
-        }) {
+        } else if !targets.includes(kind) {
             Some(NotListed::NotTargeted)
         } else {
             None
@@ -365,8 +364,8 @@ pub(crate) fn select(kinds: &[ApiKind], filters: &ScanFilters, targets: &TargetK
 mod tests {
     use super::*;
 
-    fn api_kind(group: &str, kind: &str, plural: &str, namespaced: bool) -> ApiKind {
-        ApiKind {
+    fn api_kind(group: &str, kind: &str, plural: &str, namespaced: bool) -> ApiResource {
+        ApiResource {
             group: group.into(),
             version: "v1".into(),
             kind: kind.into(),
@@ -480,7 +479,7 @@ mod tests {
         selection
             .to_list
             .iter()
-            .map(ApiKind::display_name)
+            .map(ApiResource::display_name)
             .collect()
     }
 

@@ -14,11 +14,11 @@ use std::sync::Arc;
 use polscan_engine::ValueExt;
 use serde_json::Value;
 
-use crate::cluster::discovery::{ApiKind, Discovered};
+use crate::cluster::discovery::Discovered;
 use crate::engine::policy::PolicyMeta;
-use crate::engine::target_kinds::DiscoveredKind;
 use crate::engine::{Engine, Environment};
 use crate::evidence::ingest::policy_info::policy_kind_group;
+use crate::kinds::ApiResource;
 use crate::reconcile::decide;
 use crate::reconcile::ExistingReport;
 
@@ -84,20 +84,15 @@ pub(super) fn setup_messages(
 /// A message for each policy that targets kinds of which the server
 /// serves none: it evaluates nothing, said now and not only in the
 /// evidence. Policies without targets (they match any kind) get none.
-pub(super) fn policies_matching_nothing_served(engine: &Engine, served: &[ApiKind]) -> Vec<String> {
+pub(super) fn policies_matching_nothing_served(
+    engine: &Engine,
+    served: &[ApiResource],
+) -> Vec<String> {
     engine
         .target_kinds_by_policy()
         .into_iter()
         .filter(|(_, targets)| {
-            !targets.is_empty()
-                && !served.iter().any(|kind| {
-                    targets.includes(&DiscoveredKind {
-                        group: &kind.group,
-                        version: &kind.version,
-                        kind: &kind.kind,
-                        plural: &kind.plural,
-                    })
-                })
+            !targets.is_empty() && !served.iter().any(|kind| targets.includes(kind))
         })
         .map(|(policy, _)| {
             format!(
@@ -196,7 +191,7 @@ mod tests {
         Discovered {
             kinds: kinds
                 .iter()
-                .map(|(group, kind)| ApiKind::listable_for_tests(group, kind))
+                .map(|(group, kind)| crate::cluster::discovery::listable_for_tests(group, kind))
                 .collect(),
             failed: Vec::new(),
             group_versions: Default::default(),

@@ -231,7 +231,6 @@ mod tests {
     //! Events pushed in; the folded listings and counts asserted.
 
     use super::*;
-    use crate::cluster::discovery::ApiKind;
 
     fn failing(name: &str) -> Finding {
         crate::audit::pod_finding("no-latest", "team", name, RuleStatus::Fail)
@@ -239,7 +238,7 @@ mod tests {
 
     fn pods() -> Vec<KindListing> {
         vec![KindListing {
-            kind: ApiKind::listable_for_tests("", "Pod"),
+            kind: crate::cluster::discovery::listable_for_tests("", "Pod"),
             objects: 0,
             error: None,
         }]
