@@ -17,6 +17,8 @@
 
 use std::sync::LazyLock;
 
+use serde::Deserialize;
+
 /// A kind in one version of one API group: Kubernetes'
 /// `schema.GroupVersionKind`, kube-core's `GroupVersionKind`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -55,8 +57,11 @@ impl GroupVersionKind {
 /// A kind as an API server serves it: Kubernetes' `metav1.APIResource`
 /// (kube-core's `ApiResource` plus scope and verbs). A cluster's
 /// discovery gives one per served kind; the built-in table
-/// ([`standard_kinds`]) one per standard kind, with no verbs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// ([`standard_kinds`]) one per standard kind, with no verbs; a values
+/// file's `subresources` are read as Kubernetes writes them (the plural in
+/// `name`, every field optional).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct ApiResource {
     /// The API group; empty for the core group.
     pub group: String,
@@ -65,6 +70,7 @@ pub struct ApiResource {
     /// The kind (`Deployment`).
     pub kind: String,
     /// The resource name in paths (`deployments`): `APIResource.name`.
+    #[serde(rename = "name")]
     pub plural: String,
     /// Whether its objects live in namespaces (the scope).
     pub namespaced: bool,

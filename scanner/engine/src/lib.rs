@@ -582,7 +582,7 @@ impl Engine {
             .is_none_or(|filters| {
                 let id = &prepared.identity;
                 !filters.filters(
-                    (&id.group, &id.version, &id.kind),
+                    (&id.gvk.group, &id.gvk.version, &id.gvk.kind),
                     &id.subresource,
                     &id.namespace,
                     &id.name,
@@ -632,7 +632,7 @@ impl Engine {
             &self.cluster,
             &mut responses,
             self.options.equivalent_versions,
-            &|meta, rule| self.pod_security_block(meta, rule, &prepared.identity.kind),
+            &|meta, rule| self.pod_security_block(meta, rule, &prepared.identity.gvk.kind),
         );
         exceptions::annotation::apply(
             resource,
@@ -828,7 +828,7 @@ impl Engine {
         // the last one then takes the base context instead of a copy (one
         // copy of the resource fewer per policy and resource).
         let applicable: Vec<_> = rules
-            .for_kind(&identity.kind)
+            .for_kind(&identity.gvk.kind)
             .iter()
             .filter(|rule| rule.has_validate())
             .filter(|rule| {
@@ -938,15 +938,9 @@ impl Engine {
     fn apply_subresource(&self, identity: &mut ResourceIdentity, values: &Values) {
         for mapping in &values.subresources {
             let sub = &mapping.subresource;
-            if sub.group == identity.group
-                && sub.version == identity.version
-                && sub.kind == identity.kind
-            {
-                let parent = &mapping.parent_resource;
-                identity.group = parent.group.clone();
-                identity.version = parent.version.clone();
-                identity.kind = parent.kind.clone();
-                identity.subresource = sub.name.split('/').nth(1).unwrap_or("").to_string();
+            if sub.gvk() == identity.gvk {
+                identity.gvk = mapping.parent_resource.gvk();
+                identity.subresource = sub.plural.split('/').nth(1).unwrap_or("").to_string();
             }
         }
     }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::kinds::GroupVersionKind;
 pub(crate) use crate::label_selector::selector_matches;
 use crate::match_resources::{
     MatchResources, ResourceDescription, ResourceFilter, Subject, UserInfoFilter,
@@ -34,12 +35,16 @@ impl RequestInfo {
     }
 }
 
-/// The parts of a resource that matching looks at.
+/// The parts of a resource that matching looks at: the admission
+/// request's view of an object. Its kind is a [`GroupVersionKind`] (a
+/// values file may map it to a parent kind, with `subresource` set); its
+/// name and namespace are those of the object's
+/// [`ResourceRef`](crate::ResourceRef) (the name falling back to
+/// `metadata.generateName`, as admission sees an object not yet named),
+/// with the labels, annotations and version equivalence matching needs.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ResourceIdentity {
-    pub(crate) group: String,
-    pub(crate) version: String,
-    pub(crate) kind: String,
+    pub(crate) gvk: GroupVersionKind,
     pub(crate) subresource: String,
     pub(crate) name: String,
     pub(crate) namespace: String,
@@ -57,24 +62,19 @@ pub(crate) struct ResourceIdentity {
 impl ResourceIdentity {
     /// Whether a selector's version admits this resource's version.
     pub(crate) fn version_matches(&self, pattern: &str) -> bool {
-        self.equivalent_versions || wildcard::matches(pattern, &self.version)
+        self.equivalent_versions || wildcard::matches(pattern, &self.gvk.version)
     }
 }
 
 impl ResourceIdentity {
     pub(crate) fn from_resource(resource: &Value) -> ResourceIdentity {
         let text = |pointer: &str| resource.string_at_or_empty(pointer);
-        let api_version = text("/apiVersion");
-        let (group, version) = crate::kinds::split_api_version(&api_version);
-        let (group, version) = (group.to_string(), version.to_string());
         let mut name = text("/metadata/name");
         if name.is_empty() {
             name = text("/metadata/generateName");
         }
         ResourceIdentity {
-            group,
-            version,
-            kind: text("/kind"),
+            gvk: GroupVersionKind::from_api_version(&text("/apiVersion"), &text("/kind")),
             subresource: String::new(),
             name,
             namespace: text("/metadata/namespace"),
@@ -246,7 +246,7 @@ fn condition_block(
         errors.push("none of the names match".into());
     }
     if !description.namespaces.is_empty() {
-        let namespace = if resource.kind == "Namespace" {
+        let namespace = if resource.gvk.kind == "Namespace" {
             &resource.name
         } else {
             &resource.namespace
@@ -272,9 +272,9 @@ fn condition_block(
         }
     }
     if let Some(selector) = &description.namespace_selector {
-        if resource.kind == "Namespace" {
+        if resource.gvk.kind == "Namespace" {
             errors.push("namespace selector is not applicable for namespace resource".into());
-        } else if !resource.kind.is_empty() {
+        } else if !resource.gvk.kind.is_empty() {
             match selector_matches(selector, inputs.namespace_labels) {
                 Ok(true) => {}
                 Ok(false) => errors.push("namespace selector does not match labels".into()),
@@ -356,14 +356,16 @@ fn kind_selector_parts(selector: &str) -> (&str, &str, &str, &str) {
 fn kind_matches(kinds: &[String], resource: &ResourceIdentity) -> bool {
     kinds.iter().any(|selector| {
         let (group, version, kind, subresource) = kind_selector_parts(selector);
-        let gvk = wildcard::matches(group, &resource.group)
+        let gvk = &resource.gvk;
+        let kind_ok = wildcard::matches(group, &gvk.group)
             && resource.version_matches(version)
-            && wildcard::matches(kind, &resource.kind);
-        gvk && (wildcard::matches(subresource, &resource.subresource)
-            || (resource.kind == "Pod"
-                && resource.group.is_empty()
-                && resource.version == "v1"
-                && resource.subresource == "ephemeralcontainers"))
+            && wildcard::matches(kind, &gvk.kind);
+        kind_ok
+            && (wildcard::matches(subresource, &resource.subresource)
+                || (gvk.kind == "Pod"
+                    && gvk.group.is_empty()
+                    && gvk.version == "v1"
+                    && resource.subresource == "ephemeralcontainers"))
     })
 }
 

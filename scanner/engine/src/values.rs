@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::kinds::ApiResource;
 use crate::ValueExt;
 
 /// A Kyverno CLI values file (`kind: Values`, cli.kyverno.io): global values,
@@ -64,24 +65,14 @@ pub(crate) struct NamespaceLabels {
     pub(crate) labels: BTreeMap<String, String>,
 }
 
+/// A values file's `subresources` entry (Kyverno's `Subresource`): a
+/// kind that is a subresource (`name` `deployments/scale`) of a parent
+/// kind, each a Kubernetes `APIResource`.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct SubresourceMapping {
     pub(crate) subresource: ApiResource,
     pub(crate) parent_resource: ApiResource,
-}
-
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ApiResource {
-    #[serde(default)]
-    pub(crate) name: String,
-    #[serde(default)]
-    pub(crate) group: String,
-    #[serde(default)]
-    pub(crate) version: String,
-    #[serde(default)]
-    pub(crate) kind: String,
 }
 
 impl Values {
@@ -171,6 +162,29 @@ impl Values {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn subresources_are_api_resources_with_the_plural_in_name() {
+        let values = Values::from_document(&json!({
+            "subresources": [{
+                "subresource": {"name": "deployments/scale", "group": "autoscaling",
+                    "version": "v1", "kind": "Scale"},
+                "parentResource": {"name": "deployments", "group": "apps",
+                    "version": "v1", "kind": "Deployment"}
+            }]
+        }))
+        .expect("valid values");
+        let mapping = &values.subresources[0];
+        assert_eq!(mapping.subresource.plural, "deployments/scale");
+        assert_eq!(
+            mapping.subresource.gvk(),
+            crate::kinds::GroupVersionKind::gvk("autoscaling", "v1", "Scale")
+        );
+        assert_eq!(
+            mapping.parent_resource.gvk(),
+            crate::kinds::GroupVersionKind::gvk("apps", "v1", "Deployment")
+        );
+    }
 
     #[test]
     fn values_overlay_in_kyverno_order() {

@@ -123,10 +123,10 @@ impl ResourceRule {
             .api_versions
             .iter()
             .any(|version| version == "*" || identity.version_matches(version));
-        if !any(&self.api_groups, &identity.group) || !version_ok {
+        if !any(&self.api_groups, &identity.gvk.group) || !version_ok {
             return false;
         }
-        let plural = kinds::plural_of(&identity.group, &identity.kind);
+        let plural = kinds::plural_of(&identity.gvk.group, &identity.gvk.kind);
         let resource_ok = self.resources.iter().any(|r| {
             r == "*"
                 || r == "*/*"
@@ -160,11 +160,11 @@ pub(crate) fn namespace_selector_matches(
         return true;
     };
     // Cluster-scoped objects other than Namespaces ignore namespaceSelector.
-    if identity.namespace.is_empty() && identity.kind != "Namespace" {
+    if identity.namespace.is_empty() && identity.gvk.kind != "Namespace" {
         return true;
     }
     let empty = BTreeMap::new();
-    let labels = if identity.kind == "Namespace" {
+    let labels = if identity.gvk.kind == "Namespace" {
         &identity.labels
     } else {
         namespace_labels.unwrap_or(&empty)
@@ -269,7 +269,7 @@ impl<'a> RequestFacts<'a> {
 /// resource; `params` is set per params object by the caller.
 pub(crate) fn inputs(facts: &RequestFacts<'_>) -> CelInputs {
     let identity = facts.identity;
-    let namespace_object = if identity.namespace.is_empty() || identity.kind == "Namespace" {
+    let namespace_object = if identity.namespace.is_empty() || identity.gvk.kind == "Namespace" {
         Value::Null
     } else if let Some(namespace) = facts.namespace_object {
         namespace.clone()
@@ -277,13 +277,13 @@ pub(crate) fn inputs(facts: &RequestFacts<'_>) -> CelInputs {
         json!({"apiVersion": "v1", "kind": "Namespace",
             "metadata": {"name": identity.namespace, "labels": facts.namespace_labels.cloned().unwrap_or_default()}})
     };
-    let resource_name = kinds::plural_of(&identity.group, &identity.kind);
+    let resource_name = kinds::plural_of(&identity.gvk.group, &identity.gvk.kind);
     let mut request = json!({
         "operation": facts.operation,
         "namespace": identity.namespace,
         "name": identity.name,
-        "kind": {"group": identity.group, "version": identity.version, "kind": identity.kind},
-        "resource": {"group": identity.group, "version": identity.version, "resource": resource_name},
+        "kind": {"group": identity.gvk.group, "version": identity.gvk.version, "kind": identity.gvk.kind},
+        "resource": {"group": identity.gvk.group, "version": identity.gvk.version, "resource": resource_name},
         "dryRun": false,
     });
     if let Some(user_info) = &facts.user_info {

@@ -215,7 +215,9 @@ impl ValidatingPolicy {
         let autogen = self
             .autogen_kinds
             .iter()
-            .find(|(kind, _)| *kind == identity.kind && identity.group == group_of_controller(kind))
+            .find(|(kind, _)| {
+                *kind == identity.gvk.kind && identity.gvk.group == group_of_controller(kind)
+            })
             .map(|(_, cronjob)| *cronjob);
         let body = match autogen {
             Some(cronjob) => {
