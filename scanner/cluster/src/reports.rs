@@ -34,25 +34,6 @@ fn severity(text: &str) -> Option<Severity> {
     }
 }
 
-/// The resource a finding is about, as a report reference.
-pub fn object_reference(finding: &Finding) -> ObjectReference {
-    let resource = &finding.resource;
-    let mut reference = if resource.namespace.is_empty() {
-        ObjectReference::cluster_scoped(&resource.api_version, &resource.kind, &resource.name)
-    } else {
-        ObjectReference::namespaced(
-            &resource.api_version,
-            &resource.kind,
-            &resource.namespace,
-            &resource.name,
-        )
-    };
-    if !resource.uid.is_empty() {
-        reference = reference.with_uid(&resource.uid);
-    }
-    reference
-}
-
 /// The identity of a result as Policy Reporter keys it
 /// (`properties.resultID`): it notifies only on IDs it has not seen, so the
 /// ID covers what the result says, not just where it is — the policy (kind
@@ -151,7 +132,7 @@ pub fn scoped_results(
         .iter()
         .filter(|finding| is_reported(finding))
         .map(move |finding| ScopedResult {
-            resource: object_reference(finding),
+            resource: ObjectReference::from(&finding.resource),
             result: report_result(finding, timestamp),
         })
 }

@@ -171,7 +171,13 @@ impl fmt::Display for RuleStatus {
     }
 }
 
-/// Identifies a resource in results and reports.
+/// Identifies a resource in results and reports: polscan's one object
+/// reference. Its projections keep what their consumer needs:
+/// `report_model::ObjectReference` is its wire form in reports (every field
+/// optional, as `corev1.ObjectReference`; `From<&ResourceRef>`), the
+/// evidence's `ObjectName` its kind, namespace and name, and matching's
+/// `ResourceIdentity` its [`GroupVersionKind`](kinds::GroupVersionKind)
+/// ([`ResourceRef::gvk`]), namespace and name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceRef {
@@ -197,6 +203,39 @@ impl ResourceRef {
             namespace: text("/metadata/namespace"),
             name: text("/metadata/name"),
             uid: text("/metadata/uid"),
+        }
+    }
+}
+
+impl ResourceRef {
+    /// Its group, version and kind, from `apiVersion` and `kind`.
+    pub fn gvk(&self) -> kinds::GroupVersionKind {
+        kinds::GroupVersionKind::from_api_version(&self.api_version, &self.kind)
+    }
+}
+
+/// The reference a report names the resource with: `namespace` left out
+/// for a cluster-scoped resource and `uid` when unknown (as in files).
+impl From<&ResourceRef> for report_model::ObjectReference {
+    fn from(resource: &ResourceRef) -> report_model::ObjectReference {
+        let reference = if resource.namespace.is_empty() {
+            report_model::ObjectReference::cluster_scoped(
+                &resource.api_version,
+                &resource.kind,
+                &resource.name,
+            )
+        } else {
+            report_model::ObjectReference::namespaced(
+                &resource.api_version,
+                &resource.kind,
+                &resource.namespace,
+                &resource.name,
+            )
+        };
+        if resource.uid.is_empty() {
+            reference
+        } else {
+            reference.with_uid(&resource.uid)
         }
     }
 }

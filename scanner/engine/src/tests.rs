@@ -445,3 +445,31 @@ fn plain_cel_inputs_are_what_the_base_context_gives() {
         }
     }
 }
+
+#[test]
+fn a_resource_ref_is_named_in_reports_by_its_object_reference() {
+    let pod = ResourceRef {
+        api_version: "v1".into(),
+        kind: "Pod".into(),
+        namespace: "shop".into(),
+        name: "web".into(),
+        uid: "u-1".into(),
+    };
+    assert_eq!(pod.gvk(), kinds::GroupVersionKind::gvk("", "v1", "Pod"));
+    assert_eq!(
+        report_model::ObjectReference::from(&pod),
+        report_model::ObjectReference::namespaced("v1", "Pod", "shop", "web").with_uid("u-1")
+    );
+    // Cluster-scoped and from a file: no namespace, no uid on the wire.
+    let node = ResourceRef {
+        api_version: "v1".into(),
+        kind: "Node".into(),
+        namespace: String::new(),
+        name: "n1".into(),
+        uid: String::new(),
+    };
+    assert_eq!(
+        report_model::ObjectReference::from(&node),
+        report_model::ObjectReference::cluster_scoped("v1", "Node", "n1")
+    );
+}

@@ -45,7 +45,14 @@ pub struct ClusterIdentity {
     pub server: Option<String>,
 }
 
-/// A resource as reports name it.
+/// A resource as the evidence names it: the kind, namespace and name of
+/// an object reference ([`ResourceRef`](polscan_engine::ResourceRef), a
+/// report's `ObjectReference`), without `apiVersion` and `uid`. It is
+/// evidence.json's `resource`/`owner` shape and its sort order (kind,
+/// namespace, name), and the key owners and still-present objects are
+/// looked up by; a result's `apiVersion` is kept beside it, interned,
+/// where a lookup needs it. (A `ResourceRef` in its place would add both
+/// fields to evidence.json and sort by `apiVersion` first.)
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectName {
@@ -56,6 +63,16 @@ pub struct ObjectName {
     pub namespace: String,
     /// The name.
     pub name: String,
+}
+
+impl From<&polscan_engine::ResourceRef> for ObjectName {
+    fn from(resource: &polscan_engine::ResourceRef) -> ObjectName {
+        ObjectName {
+            kind: resource.kind.clone(),
+            namespace: resource.namespace.clone(),
+            name: resource.name.clone(),
+        }
+    }
 }
 
 impl std::fmt::Display for ObjectName {

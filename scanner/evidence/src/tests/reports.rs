@@ -200,3 +200,25 @@ fn an_annotation_exception_in_a_scoped_report_names_the_scope() {
     );
     assert_eq!(*find(&evidence, "dirty").excused[0].resource, pod);
 }
+
+#[test]
+fn an_object_name_is_a_references_kind_namespace_and_name() {
+    let pod = polscan_engine::ResourceRef {
+        api_version: "v1".into(),
+        kind: "Pod".into(),
+        namespace: "shop".into(),
+        name: "web".into(),
+        uid: "u-1".into(),
+    };
+    let name = ObjectName::from(&pod);
+    assert_eq!(
+        name,
+        ObjectName {
+            kind: "Pod".into(),
+            namespace: "shop".into(),
+            name: "web".into(),
+        }
+    );
+    // Both name an object the same way in messages.
+    assert_eq!(name.to_string(), pod.to_string());
+}
