@@ -55,18 +55,22 @@ impl ReportApi {
         }
     }
 
-    /// The API group.
+    /// The API group (`wgpolicyk8s.io`, `openreports.io`). Spelled out,
+    /// not split from [`Self::api_version`]: this crate does not depend on
+    /// the engine, whose `kinds::split_api_version` is the one split.
     pub fn group(self) -> &'static str {
-        self.api_version()
-            .split_once('/')
-            .map_or("", |(group, _)| group)
+        match self {
+            ReportApi::Wgpolicy => "wgpolicyk8s.io",
+            ReportApi::OpenReports => "openreports.io",
+        }
     }
 
     /// The API version (`v1alpha2`, `v1alpha1`).
     pub fn version(self) -> &'static str {
-        self.api_version()
-            .split_once('/')
-            .map_or("", |(_, version)| version)
+        match self {
+            ReportApi::Wgpolicy => "v1alpha2",
+            ReportApi::OpenReports => "v1alpha1",
+        }
     }
 
     /// The kind of a namespaced (`cluster_scoped` false) or cluster report.
@@ -159,6 +163,13 @@ mod tests {
                 "policyreports"
             )
         );
+        // Group and version are its apiVersion's.
+        for api in ReportApi::ALL {
+            assert_eq!(
+                format!("{}/{}", api.group(), api.version()),
+                api.api_version()
+            );
+        }
         // The shipped CRDs name the kinds and plurals above.
         for api in ReportApi::ALL {
             for ((name, yaml), cluster) in api.crds().into_iter().zip([false, true]) {

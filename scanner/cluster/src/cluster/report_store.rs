@@ -18,7 +18,7 @@ use tokio_util::io::SyncIoBridge;
 
 use super::discovery::Discovered;
 use super::{absent_if_not_found, send, ClusterError};
-use crate::reconcile::{ExistingReport, ReportKey};
+use crate::reconcile::{report_resource, ExistingReport, ReportKey};
 pub use report_model::api::ReportApi;
 
 /// polscan's field manager for server-side apply.
@@ -33,21 +33,8 @@ pub struct ReportStore {
     api: ReportApi,
 }
 
-fn base(api: ReportApi) -> String {
-    format!("/apis/{}", api.api_version())
-}
-
 fn collection(api: ReportApi, key: &ReportKey) -> String {
-    if key.cluster_scoped {
-        format!("{}/{}", base(api), api.plural(true))
-    } else {
-        format!(
-            "{}/namespaces/{}/{}",
-            base(api),
-            key.namespace,
-            api.plural(false)
-        )
-    }
+    report_resource(api, key.cluster_scoped).collection_path(Some(&key.namespace))
 }
 
 /// `Kind name` (`Kind namespace/name` for a namespaced report) of a
@@ -255,11 +242,12 @@ pub async fn list_existing(
     namespaces: Option<&[String]>,
 ) -> Result<Vec<ExistingReport>, ClusterError> {
     use futures::{StreamExt, TryStreamExt};
+    let reports = report_resource(api, false);
     let namespaced = match namespaces {
-        None => vec![format!("{}/{}", base(api), api.plural(false))],
+        None => vec![reports.collection_path(None)],
         Some(namespaces) => namespaces
             .iter()
-            .map(|namespace| format!("{}/namespaces/{namespace}/{}", base(api), api.plural(false)))
+            .map(|namespace| reports.collection_path(Some(namespace)))
             .collect(),
     };
     let mut found: Vec<ExistingReport> = futures::stream::iter(namespaced)
@@ -267,7 +255,7 @@ pub async fn list_existing(
         .buffer_unordered(READ_CONCURRENCY)
         .try_concat()
         .await?;
-    let cluster = format!("{}/{}", base(api), api.plural(true));
+    let cluster = report_resource(api, true).collection_path(None);
     found.extend(list_reports_at(client, &cluster, selector, true).await?);
     Ok(found)
 }
@@ -691,10 +679,11 @@ mod tests {
 
     #[test]
     fn existing_reports_are_listed_from_the_watch_cache_in_one_request() {
-        let request =
-            kube::core::Request::new(format!("{}/policyreports", base(ReportApi::Wgpolicy)))
-                .list_metadata(&from_watch_cache())
-                .unwrap();
+        let request = kube::core::Request::new(
+            report_resource(ReportApi::Wgpolicy, false).collection_path(None),
+        )
+        .list_metadata(&from_watch_cache())
+        .unwrap();
         let query = request.uri().query().unwrap_or_default().to_string();
         assert!(query.contains("resourceVersion=0"), "{query}");
         assert!(!query.contains("limit="), "{query}");

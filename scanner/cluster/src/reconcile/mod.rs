@@ -24,9 +24,20 @@ pub mod wanted;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use report_model::api::ReportApi;
 use report_model::shape::MANAGED_BY_VALUE;
 
+use crate::engine::ResourceRef;
+use crate::kinds::ApiResource;
+
 /// Where a report lives: `namespace` is empty for a ClusterPolicyReport.
+///
+/// A reference to a report object, reduced to what tells reports apart
+/// within a run: the plan holds one per resource (50k at scale), so its
+/// `apiVersion` and kind, the same for every report of the run's
+/// [`ReportApi`] but for the scope, are the `cluster_scoped` flag, and no
+/// uid is kept. [`ReportKey::reference`] gives the full
+/// [`ResourceRef`], [`report_resource`] its kind as served.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ReportKey {
     /// Whether it is a ClusterPolicyReport.
@@ -35,6 +46,35 @@ pub struct ReportKey {
     pub namespace: String,
     /// Its `metadata.name`.
     pub name: String,
+}
+
+impl ReportKey {
+    /// The report as an object reference in `api` (no uid: the plan does
+    /// not know it).
+    pub fn reference(&self, api: ReportApi) -> ResourceRef {
+        ResourceRef {
+            api_version: api.api_version().to_string(),
+            kind: api.kind(self.cluster_scoped).to_string(),
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+            uid: String::new(),
+        }
+    }
+}
+
+/// The namespaced (`cluster_scoped` false) or cluster report kind of `api`
+/// as an API server serves it: `PolicyReport`/`policyreports`,
+/// `ClusterPolicyReport`/`clusterpolicyreports` and OpenReports' `Report`
+/// and `ClusterReport`. Verbs are not known without discovery.
+pub fn report_resource(api: ReportApi, cluster_scoped: bool) -> ApiResource {
+    ApiResource {
+        group: api.group().to_string(),
+        version: api.version().to_string(),
+        kind: api.kind(cluster_scoped).to_string(),
+        plural: api.plural(cluster_scoped).to_string(),
+        namespaced: !cluster_scoped,
+        verbs: Vec::new(),
+    }
 }
 
 /// A report the scan wants, reduced to what the plan needs.
@@ -168,6 +208,29 @@ mod tests {
             namespace: namespace.into(),
             name: name.into(),
         }
+    }
+
+    #[test]
+    fn a_report_key_names_a_report_object_of_its_api() {
+        let key = key("shop", "uid-1");
+        let reference = key.reference(ReportApi::Wgpolicy);
+        assert_eq!(
+            (reference.api_version.as_str(), reference.kind.as_str()),
+            ("wgpolicyk8s.io/v1alpha2", "PolicyReport")
+        );
+        assert_eq!(
+            (reference.namespace, reference.name),
+            (key.namespace, key.name)
+        );
+        let cluster = report_resource(ReportApi::OpenReports, true);
+        assert_eq!(
+            cluster.collection_path(None),
+            "/apis/openreports.io/v1alpha1/clusterreports"
+        );
+        assert_eq!(
+            report_resource(ReportApi::Wgpolicy, false).collection_path(Some("shop")),
+            "/apis/wgpolicyk8s.io/v1alpha2/namespaces/shop/policyreports"
+        );
     }
 
     fn desired(namespace: &str, name: &str, hash: &str) -> DesiredReport {
