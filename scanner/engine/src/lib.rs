@@ -599,13 +599,14 @@ impl Engine {
 
     /// Evaluates every validating policy against one resource.
     pub fn evaluate(&self, resource: &Value, env: &Environment) -> Vec<PolicyResponse> {
+        let reference = ResourceRef::from_resource(resource);
         let prepared = Prepared {
             resource,
-            reference: ResourceRef::from_resource(resource),
             identity: ResourceIdentity {
                 equivalent_versions: self.options.equivalent_versions,
-                ..ResourceIdentity::from_resource(resource)
+                ..ResourceIdentity::of(&reference, resource)
             },
+            reference,
             images: value_types::images::images_variable(resource),
             cel_scopes: cel::ScopeCache::default(),
             json_context: std::cell::RefCell::new(None),

@@ -13,6 +13,7 @@ use crate::match_resources::{
     MatchResources, ResourceDescription, ResourceFilter, Subject, UserInfoFilter,
 };
 use crate::value_types::wildcard;
+use crate::ResourceRef;
 use crate::ValueExt;
 
 /// Who made the request. Background scans have none (all fields empty).
@@ -68,16 +69,21 @@ impl ResourceIdentity {
 
 impl ResourceIdentity {
     pub(crate) fn from_resource(resource: &Value) -> ResourceIdentity {
-        let text = |pointer: &str| resource.string_at_or_empty(pointer);
-        let mut name = text("/metadata/name");
-        if name.is_empty() {
-            name = text("/metadata/generateName");
-        }
+        ResourceIdentity::of(&ResourceRef::from_resource(resource), resource)
+    }
+
+    /// The identity of `resource`, whose reference is `reference`.
+    pub(crate) fn of(reference: &ResourceRef, resource: &Value) -> ResourceIdentity {
+        let name = if reference.name.is_empty() {
+            resource.string_at_or_empty("/metadata/generateName")
+        } else {
+            reference.name.clone()
+        };
         ResourceIdentity {
-            gvk: GroupVersionKind::from_api_version(&text("/apiVersion"), &text("/kind")),
+            gvk: reference.gvk(),
             subresource: String::new(),
             name,
-            namespace: text("/metadata/namespace"),
+            namespace: reference.namespace.clone(),
             labels: string_map(resource.pointer("/metadata/labels")),
             annotations: string_map(resource.pointer("/metadata/annotations")),
             equivalent_versions: false,
