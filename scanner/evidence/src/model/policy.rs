@@ -212,6 +212,18 @@ pub struct OwnerGroup<'a> {
 }
 
 impl PolicyEvidence {
+    /// The action `rule` runs with, as the pages show it: the policy's
+    /// rule of that name summarised (its failureAction and any overrides),
+    /// else the action its results were reported with.
+    pub fn rule_action(&self, rule: &RuleEvidence) -> String {
+        self.info
+            .rules
+            .iter()
+            .find(|r| r.name == rule.name)
+            .map(|r| r.action_summary())
+            .unwrap_or_else(|| rule.action.clone())
+    }
+
     /// The violations grouped by owner (they are sorted by owner already).
     pub fn owner_groups(&self) -> Vec<OwnerGroup<'_>> {
         let mut groups: Vec<OwnerGroup<'_>> = Vec::new();

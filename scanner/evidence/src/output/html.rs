@@ -216,15 +216,7 @@ fn policy_card(out: &mut String, policy: &PolicyEvidence) {
                 out,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
                 escape(&rule.name),
-                escape(
-                    &policy
-                        .info
-                        .rules
-                        .iter()
-                        .find(|r| r.name == rule.name)
-                        .map(|r| r.action_summary())
-                        .unwrap_or_else(|| rule.action.clone())
-                ),
+                escape(&policy.rule_action(rule)),
                 verdict_badge(rule.verdict),
                 rule.counts.pass,
                 rule.counts.fail,

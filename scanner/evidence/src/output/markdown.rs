@@ -325,15 +325,7 @@ fn policy_section(out: &mut String, policy: &PolicyEvidence) {
                 out,
                 "| {} | {} | {} | {} | {} |",
                 cell(&rule.name),
-                cell(
-                    &policy
-                        .info
-                        .rules
-                        .iter()
-                        .find(|r| r.name == rule.name)
-                        .map(|r| r.action_summary())
-                        .unwrap_or_else(|| rule.action.clone())
-                ),
+                cell(&policy.rule_action(rule)),
                 verdict_mark(rule.verdict),
                 rule.counts.fail,
                 rule.counts.error
