@@ -9,6 +9,8 @@
 //! - [`schema`]: the CRDs (`deploy/crds/` at the workspace root, embedded)
 //!   and the structural check every report passes before it is written.
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod hash;
 pub mod meta;

@@ -23,65 +23,110 @@ pub const CLUSTER_POLICY_REPORT_KIND: &str = "ClusterPolicyReport";
 /// Errors raised when a deserialized object is not the report it claims to be.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ReportError {
+    /// The object's `apiVersion` is not [`API_VERSION`].
     #[error("apiVersion {found:?} is not {API_VERSION:?}")]
-    WrongApiVersion { found: String },
+    WrongApiVersion {
+        /// The `apiVersion` the object carries.
+        found: String,
+    },
+    /// The object's `kind` is not the report kind being read.
     #[error("kind {found:?} is not {expected:?}")]
     WrongKind {
+        /// [`POLICY_REPORT_KIND`] or [`CLUSTER_POLICY_REPORT_KIND`].
         expected: &'static str,
+        /// The `kind` the object carries.
         found: String,
     },
 }
 
-/// Outcome of one policy rule on one subject.
+/// Outcome of one policy rule on one subject (upstream's `PolicyResult`,
+/// written in lowercase: `pass`, `fail`, `warn`, `error`, `skip`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PolicyResult {
+    /// `pass`: the policy's requirements are met.
     Pass,
+    /// `fail`: the policy's requirements are not met.
     Fail,
+    /// `warn`: the requirements are not met and the policy is not scored.
     Warn,
+    /// `error`: the policy could not be evaluated.
     Error,
+    /// `skip`: the policy was not selected, by user input or applicability.
     Skip,
 }
 
-/// Criticality of a result; declared from most to least severe so the derived
-/// `Ord` sorts critical first.
+/// Criticality of a result (upstream's `PolicyResultSeverity`, written in
+/// lowercase); declared from most to least severe so the derived `Ord` sorts
+/// critical first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// `critical`.
     Critical,
+    /// `high`.
     High,
+    /// `medium`.
     Medium,
+    /// `low`.
     Low,
+    /// `info`.
     Info,
 }
 
-/// One entry of `results[]`.
+/// One entry of `results[]` (upstream's `PolicyReportResult`): the outcome
+/// of one policy rule on the resources it names.
 ///
 /// Field declaration order is the wire order (it follows upstream's Go type).
+/// Every field but `policy` and `result` is optional; an absent or empty one
+/// is left out of the JSON, as upstream's `omitempty` does.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReportResult {
+    /// `source`: the policy engine that produced the result (`polscan` for
+    /// polscan's own, `kyverno` in Kyverno's reports); `None` is omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// `policy`: the policy's name or identifier (polscan writes
+    /// `namespace/name` for a namespaced policy). Required.
     pub policy: String,
+    /// `rule`: the rule's name within the policy; `None` is omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
+    /// `category`: the policy's category (Kyverno takes it from the
+    /// `policies.kyverno.io/category` annotation); `None` is omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
+    /// `severity`: the result's criticality (Kyverno takes it from the
+    /// `policies.kyverno.io/severity` annotation); `None` is omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub severity: Option<Severity>,
+    /// `timestamp`: when the result was found, in seconds and nanoseconds
+    /// since the Unix epoch; `None` is omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<Timestamp>,
+    /// `result`: the outcome of the rule. Required.
     pub result: PolicyResult,
+    /// `scored`: whether the result counts towards a score (a failing
+    /// non-scored rule is reported as `warn`); `false` is omitted.
     // Upstream marks this `omitempty`, so `false` is never written.
     #[serde(default, skip_serializing_if = "is_false")]
     pub scored: bool,
+    /// `resources` (upstream's `Subjects`): the checked resources; empty
+    /// (omitted) when the result is about the report's scope itself.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<ObjectReference>,
+    /// `resourceSelector` (upstream's `SubjectSelector`): a label selector
+    /// for the checked resources, in place of `resources`; `None` (omitted)
+    /// when not used, as polscan never uses it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_selector: Option<LabelSelector>,
+    /// `message` (upstream's `Description`): a short, human-readable account
+    /// of the result; `None` is omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// `properties`: further key/value details (polscan writes `action`,
+    /// `resultID` and `process`), sorted by key; omitted when empty.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub properties: BTreeMap<String, String>,
 }
@@ -130,26 +175,31 @@ impl ReportResult {
         self
     }
 
+    /// Sets `severity`.
     pub fn with_severity(mut self, severity: Severity) -> Self {
         self.severity = Some(severity);
         self
     }
 
+    /// Sets `timestamp`.
     pub fn with_timestamp(mut self, timestamp: Timestamp) -> Self {
         self.timestamp = Some(timestamp);
         self
     }
 
+    /// Sets `scored` (`false` is not written).
     pub fn with_scored(mut self, scored: bool) -> Self {
         self.scored = scored;
         self
     }
 
+    /// Appends a checked resource to `resources`.
     pub fn with_resource(mut self, resource: ObjectReference) -> Self {
         self.resources.push(resource);
         self
     }
 
+    /// Sets `resourceSelector`.
     pub fn with_resource_selector(mut self, selector: LabelSelector) -> Self {
         self.resource_selector = Some(selector);
         self
@@ -162,6 +212,7 @@ impl ReportResult {
         self
     }
 
+    /// Sets `properties[key]` to `value`, replacing an earlier value.
     pub fn with_property(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.properties.insert(key.into(), value.into());
         self
@@ -192,14 +243,19 @@ impl ReportResult {
 /// `kubectl get polr` printer columns read every field.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Summary {
+    /// `pass`: results whose policy requirements were met.
     #[serde(default)]
     pub pass: u64,
+    /// `fail`: results whose policy requirements were not met.
     #[serde(default)]
     pub fail: u64,
+    /// `warn`: non-scored results whose policy requirements were not met.
     #[serde(default)]
     pub warn: u64,
+    /// `error`: results whose policy could not be evaluated.
     #[serde(default)]
     pub error: u64,
+    /// `skip`: results whose policy was not selected for evaluation.
     #[serde(default)]
     pub skip: u64,
 }
@@ -225,6 +281,7 @@ impl Summary {
         *counter += 1;
     }
 
+    /// The number of results counted, all outcomes together.
     pub fn total(&self) -> u64 {
         self.pass + self.fail + self.warn + self.error + self.skip
     }
@@ -282,18 +339,28 @@ impl ReportBody {
         }
     }
 
+    /// `scope`: the object the report covers: a per-resource report's
+    /// resource, a per-namespace report's `Namespace`; `None` (omitted) when
+    /// the report has no single scope (polscan's cluster report).
     pub fn scope(&self) -> Option<&ObjectReference> {
         self.scope.as_ref()
     }
 
+    /// `scopeSelector`: a label selector for the resources the report is
+    /// about, in place of `scope`; `None` (omitted) when not used, as polscan
+    /// never uses it.
     pub fn scope_selector(&self) -> Option<&LabelSelector> {
         self.scope_selector.as_ref()
     }
 
+    /// `summary`: the results counted by outcome, always equal to
+    /// `Summary::from_results(self.results())`.
     pub fn summary(&self) -> Summary {
         self.summary
     }
 
+    /// `results`: the results in canonical order (see
+    /// [`ReportResult::canonical_cmp`]); omitted from the JSON when empty.
     pub fn results(&self) -> &[ReportResult] {
         &self.results
     }
@@ -309,8 +376,12 @@ impl ReportBody {
 pub trait Report {
     /// The `kind` written on the wire.
     const KIND: &'static str;
+    /// The report's `metadata`.
     fn metadata(&self) -> &ObjectMeta;
+    /// The report's `metadata`, to change labels, annotations or owners;
+    /// results and summary are not reachable from here.
     fn metadata_mut(&mut self) -> &mut ObjectMeta;
+    /// The report's scope, scope selector, summary and results.
     fn body(&self) -> &ReportBody;
 }
 
@@ -399,6 +470,7 @@ macro_rules! report_kind {
                 }
             }
 
+            /// The report's `metadata`.
             pub fn metadata(&self) -> &ObjectMeta {
                 &self.metadata
             }
@@ -409,14 +481,18 @@ macro_rules! report_kind {
                 &mut self.metadata
             }
 
+            /// `metadata.name`, or `""` when unnamed.
             pub fn name(&self) -> &str {
                 self.metadata.name.as_deref().unwrap_or_default()
             }
 
+            /// `scope`: the object the report covers, if any (see
+            /// [`ReportBody::scope`]).
             pub fn scope(&self) -> Option<&ObjectReference> {
                 self.body.scope()
             }
 
+            /// `scopeSelector`, if any (see [`ReportBody::scope_selector`]).
             pub fn scope_selector(&self) -> Option<&LabelSelector> {
                 self.body.scope_selector()
             }
@@ -431,6 +507,7 @@ macro_rules! report_kind {
                 self.body.results()
             }
 
+            /// The results in canonical order, the report dropped.
             pub fn into_results(self) -> Vec<ReportResult> {
                 self.body.results
             }
@@ -440,21 +517,26 @@ macro_rules! report_kind {
                 self.body.extend_results(more);
             }
 
+            /// Sets `scope`.
             pub fn with_scope(mut self, scope: ObjectReference) -> Self {
                 self.body.scope = Some(scope);
                 self
             }
 
+            /// Sets `scopeSelector`.
             pub fn with_scope_selector(mut self, selector: LabelSelector) -> Self {
                 self.body.scope_selector = Some(selector);
                 self
             }
 
+            /// Sets the label `key` to `value`, replacing an earlier value.
             pub fn with_label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
                 self.metadata.labels.insert(key.into(), value.into());
                 self
             }
 
+            /// Sets the annotation `key` to `value`, replacing an earlier
+            /// value.
             pub fn with_annotation(
                 mut self,
                 key: impl Into<String>,
@@ -464,6 +546,7 @@ macro_rules! report_kind {
                 self
             }
 
+            /// Appends an owner to `metadata.ownerReferences`.
             pub fn with_owner_reference(mut self, owner: OwnerReference) -> Self {
                 self.metadata.owner_references.push(owner);
                 self
@@ -499,6 +582,7 @@ impl PolicyReport {
         Self::from_parts(metadata, results)
     }
 
+    /// `metadata.namespace`, or `""` when unset.
     pub fn namespace(&self) -> &str {
         self.metadata.namespace.as_deref().unwrap_or_default()
     }

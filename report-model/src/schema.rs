@@ -54,15 +54,22 @@ pub enum SchemaError {
     /// The report does not fit its CRD; `errors` are `path: problem` lines.
     #[error("{kind} {name:?} does not match its CRD schema: {}", errors.join("; "))]
     Invalid {
+        /// `PolicyReport` or `ClusterPolicyReport`.
         kind: &'static str,
+        /// The report's `metadata.name` (`""` when unnamed).
         name: String,
+        /// Every violation found, as `path: problem` lines (see
+        /// [`violations`]); never empty.
         errors: Vec<String>,
     },
     /// The report could not be serialized for the check.
     #[error("serializing {kind} {name:?} for the schema check: {source}")]
     Serialize {
+        /// `PolicyReport` or `ClusterPolicyReport`.
         kind: &'static str,
+        /// The report's `metadata.name` (`""` when unnamed).
         name: String,
+        /// What serde_json reported.
         #[source]
         source: serde_json::Error,
     },

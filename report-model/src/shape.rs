@@ -25,11 +25,14 @@ use crate::report::{ClusterPolicyReport, PolicyReport, Report, ReportResult};
 
 /// Standard label marking objects this tool writes and may prune.
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+/// Value of [`MANAGED_BY_LABEL`] on every report polscan writes.
 pub const MANAGED_BY_VALUE: &str = "polscan";
 /// Label recording which layout produced a report (`per-resource` or
 /// `per-namespace`), so a writer can prune stale reports of one layout only.
 pub const SHAPE_LABEL: &str = "polscan.io/report-shape";
+/// [`SHAPE_LABEL`] value of the reports [`per_resource`] makes.
 pub const SHAPE_PER_RESOURCE: &str = "per-resource";
+/// [`SHAPE_LABEL`] value of the reports [`per_namespace`] makes.
 pub const SHAPE_PER_NAMESPACE: &str = "per-namespace";
 /// Annotation of a per-resource report: the digest of the inputs its
 /// results came from, sealing its content hash and [`RESULTS_ANNOTATION`]
@@ -56,6 +59,8 @@ pub struct ScopedResult {
     /// The checked resource; `apiVersion`, `kind` and `name` are required, a
     /// missing or empty `namespace` means cluster-scoped.
     pub resource: ObjectReference,
+    /// The result about it; [`per_namespace`] adds `resource` to its
+    /// `resources` when that list is empty, [`per_resource`] keeps it as is.
     pub result: ReportResult,
 }
 
@@ -63,7 +68,9 @@ pub struct ScopedResult {
 /// name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ShapedReports {
+    /// The namespaced reports (about namespaced resources).
     pub policy_reports: Vec<PolicyReport>,
+    /// The cluster-scoped reports (about cluster-scoped resources).
     pub cluster_policy_reports: Vec<ClusterPolicyReport>,
 }
 
@@ -105,28 +112,52 @@ impl Default for PerNamespaceOptions {
     }
 }
 
+/// Why results could not be shaped into reports; no report is made then.
 #[derive(Debug, thiserror::Error)]
 pub enum ShapeError {
+    /// An input's resource lacks `apiVersion`, `kind` or `name` (or has it
+    /// empty).
     #[error("input result #{index} has a resource without `{field}`")]
-    IncompleteResource { index: usize, field: &'static str },
+    IncompleteResource {
+        /// The input's position, from 0.
+        index: usize,
+        /// The missing field's wire name (`apiVersion`, `kind` or `name`).
+        field: &'static str,
+    },
+    /// [`PerNamespaceOptions::name_prefix`] is not a DNS-1123 label of at
+    /// most 40 characters; holds the prefix.
     #[error("name prefix {0:?} is not a DNS-1123 label of at most 40 characters")]
     InvalidNamePrefix(String),
+    /// One result alone, in an otherwise empty part, is over the size limit,
+    /// so no split can fit it.
     #[error(
         "a result of policy {policy:?} in {scope} needs {bytes} bytes, \
          more than the {limit}-byte report limit allows even on its own"
     )]
     ResultTooLarge {
+        /// The report it belongs in: `namespace "<name>"` or `cluster scope`.
         scope: String,
+        /// The result's `policy`.
         policy: String,
+        /// The size of a part holding only this result, in bytes of compact
+        /// JSON.
         bytes: usize,
+        /// The bytes a part may take: `max_report_bytes -
+        /// server_overhead_bytes`.
         limit: usize,
     },
+    /// A finished part measured over the limit (the packer's size bound was
+    /// wrong); a safeguard, not expected to happen.
     #[error("report {name:?} serialized to {bytes} bytes, over the {limit}-byte limit")]
     PartTooLarge {
+        /// The part's `metadata.name`.
         name: String,
+        /// Its size, in bytes of compact JSON.
         bytes: usize,
+        /// The bytes a part may take, as in [`ShapeError::ResultTooLarge`].
         limit: usize,
     },
+    /// A report or result could not be serialized to measure it.
     #[error("serializing a report failed: {0}")]
     Serialize(#[from] serde_json::Error),
 }
