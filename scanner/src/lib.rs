@@ -5,6 +5,8 @@
 //! the Kyverno CLI test runner ([`kyverno_test`]: `kyverno-test.yaml` files
 //! in, per-test verdicts out). The command line lives in the binary.
 
+#![warn(missing_docs)]
+
 pub use polscan_cluster::{audit, cluster, loader, reconcile, reports, scan};
 pub use polscan_engine as engine;
 pub use polscan_engine::kinds;

@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 /// The verdict of one row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
+    /// The actual result is the expected one (or the resource was excluded
+    /// from the policy, which the CLI counts as passed).
     Pass,
+    /// The actual result differs, or no response of the policy was found.
     Fail,
     /// The policy was refused by Kyverno's policy validation: the Kyverno
     /// CLI prints the row as Skip / "Invalid Policy" and counts it passed.
@@ -24,26 +27,50 @@ impl Verdict {
     }
 }
 
+/// One row of `kyverno test`'s result table: one expected result checked
+/// on one resource.
 #[derive(Debug, Clone)]
 pub struct Row {
+    /// The expectation's `policy`, as written.
     pub policy: String,
+    /// The rule: the expectation's `rule`, or the response's rule name when
+    /// one was compared (an autogen name, or a CEL policy's).
     pub rule: String,
+    /// The resource: `apiVersion/kind/namespace/name` of a checked resource
+    /// (namespace empty when cluster-scoped); for an out-of-scope
+    /// expectation, a name it lists, or `*` when it lists none.
     pub resource: String,
+    /// The expectation's `result`, as written.
     pub expected: String,
+    /// The status found (`pass`, `fail`, `warn`, `error`, `skip`; a failure
+    /// of a policy not scored reads `warn`), `excluded`, or empty when
+    /// nothing was compared.
     pub actual: String,
+    /// How the row counts.
     pub verdict: Verdict,
+    /// The CLI's reason column: `Ok`, `Want <expected>, got <actual>`,
+    /// `Excluded`, `Not found`, `Invalid Policy`, or why the expectation is
+    /// out of scope.
     pub reason: String,
+    /// The rule's message, `Excluded`, `Not found`, the policy's validation
+    /// error, or empty.
     pub message: String,
 }
 
+/// The outcome of one `Test` document of a test file.
 #[derive(Debug, Clone)]
 pub struct TestReport {
+    /// The test file.
     pub path: PathBuf,
+    /// The test's `metadata.name` (or the deprecated top-level `name`);
+    /// empty when it has none.
     pub name: String,
+    /// One row per expected result and resource, in the expectations'
+    /// order; empty when the test has no expected results or could not run.
     pub rows: Vec<Row>,
     /// A test that could not run at all (unreadable file, missing policy file).
     pub error: Option<String>,
-    /// Policies that were skipped as invalid, with the reason.
+    /// Policies that were skipped as invalid, as `<policy>: <reason>`.
     pub invalid_policies: Vec<String>,
     /// Policy documents the loader dropped (schema errors other than an
     /// unknown field), as the Kyverno CLI prints them: `<file>: <error>`.
@@ -51,12 +78,15 @@ pub struct TestReport {
 }
 
 impl TestReport {
+    /// Whether the test counts as passed: it ran, has rows, and every row
+    /// passes ([`Verdict::passes`]).
     pub fn passed(&self) -> bool {
         self.error.is_none()
             && !self.rows.is_empty()
             && self.rows.iter().all(|r| r.verdict.passes())
     }
 
+    /// The number of [`Verdict::Fail`] rows.
     pub fn failed_rows(&self) -> usize {
         self.rows
             .iter()
@@ -64,6 +94,7 @@ impl TestReport {
             .count()
     }
 
+    /// The number of [`Verdict::OutOfScope`] rows.
     pub fn out_of_scope_rows(&self) -> usize {
         self.rows
             .iter()

@@ -12,53 +12,97 @@ use serde_json::Value;
 use crate::engine::RuleStatus;
 use crate::loader;
 
+/// The file names [`discover`] looks for: `kyverno test`'s default
+/// `kyverno-test.yaml` (its `--file-name`), and the `.yml` spelling.
 pub const TEST_FILE_NAMES: [&str; 2] = ["kyverno-test.yaml", "kyverno-test.yml"];
 
+/// One cli.kyverno.io/v1alpha1 `Test` document of a test file, as
+/// `kyverno test` reads it (<https://kyverno.io/docs/kyverno-cli/usage/test/>,
+/// "Test File Structures"). File paths in it are relative to the test
+/// file's folder. Every field may be absent (`None` or empty); the keys
+/// polscan does not model (`jsonPayload`, `targetResources`, …) are accepted
+/// by the strict decoding and ignored.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct TestSpec {
+    /// `apiVersion`: `cli.kyverno.io/v1alpha1`. Absent, with `kind`, in the
+    /// deprecated schema, which the CLI refuses.
     #[serde(default)]
     pub api_version: Option<String>,
+    /// `kind`: `Test`. Absent in the deprecated schema.
     #[serde(default)]
     pub kind: Option<String>,
+    /// `metadata`: the test's object metadata; its `name` names the test.
     #[serde(default)]
     pub metadata: Option<Value>,
+    /// `name`: the test's name in the deprecated schema (top-level); a test
+    /// that sets it is refused as deprecated.
     #[serde(default)]
     pub name: Option<String>,
+    /// `policies`: files (or folders) of the policies to apply.
     #[serde(default)]
     pub policies: Vec<String>,
+    /// `resources`: files (or folders) of the resources the policies are
+    /// applied to.
     #[serde(default)]
     pub resources: Vec<String>,
+    /// `variables`: a cli.kyverno.io `Values` file (variable values, global
+    /// values, namespace selectors, subresources); used when `values` is
+    /// absent.
     #[serde(default)]
     pub variables: Option<String>,
+    /// `values`: a `Values` document given inline; takes precedence over
+    /// `variables`.
     #[serde(default)]
     pub values: Option<Value>,
+    /// `userinfo` (one word on the wire): a cli.kyverno.io `UserInfo` file,
+    /// the admission request's roles, cluster roles and user.
     #[serde(default, rename = "userinfo")]
     pub user_info: Option<String>,
+    /// `results`: the expected results. A test without any is not run (its
+    /// policies are not even loaded), as by the CLI.
     #[serde(default)]
     pub results: Vec<ExpectedResult>,
+    /// `exceptions`: files of policy exceptions (`PolicyException`, or the
+    /// CEL policies' exceptions) to apply.
     #[serde(default)]
     pub exceptions: Vec<String>,
+    /// `context`: a cli.kyverno.io `Context` file (`spec.resources`,
+    /// `spec.images`): what the policies' `resource.Get`/`List` and image
+    /// lookups answer with, in place of a cluster.
     #[serde(default)]
     pub context: Option<String>,
-    /// Params objects for ValidatingAdmissionPolicy bindings.
+    /// `paramResources`: files of the params objects for
+    /// ValidatingAdmissionPolicy bindings.
     #[serde(default)]
     pub param_resources: Vec<String>,
-    /// `ClusterResource` files: the objects of a fake cluster.
+    /// `clusterResources`: `ClusterResource` files, the objects of a fake
+    /// cluster (with the test's resources and params).
     #[serde(default)]
     pub cluster_resources: Vec<String>,
-    /// HTTP mocks (`APICallResponseEntry`), validated when the test runs.
+    /// `apiCallResponses`: HTTP mocks (`APICallResponseEntry`: `url` or
+    /// `urlPath`, `method`, `response`), validated when the test runs.
     #[serde(default)]
     pub api_call_responses: Vec<Value>,
-    /// GlobalContextEntry mocks (`GlobalContextEntryValue`).
+    /// `globalContextEntries`: GlobalContextEntry mocks
+    /// (`GlobalContextEntryValue`: `name`, `data` or resources, projections).
     #[serde(default)]
     pub global_context_entries: Vec<Value>,
 }
 
+/// One entry of a test's `results`: the outcome expected of a policy (and
+/// rule) on the resources it names (Kyverno's `TestResult`). Absent keys
+/// read as empty or `false`.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ExpectedResult {
+    /// `policy`: the policy's name; `<namespace>/<name>` for a namespaced
+    /// policy (responses are matched on the part after the last `/`).
+    /// Required.
     pub policy: String,
+    /// `rule`: the rule's name (its autogen names `autogen-<rule>` and
+    /// `autogen-cronjob-<rule>` match too); empty for CEL policies, which
+    /// have no rules.
     #[serde(default)]
     pub rule: String,
     /// `None` when the key is absent: Kyverno then ignores `resourceSpecs`.
@@ -68,26 +112,47 @@ pub struct ExpectedResult {
     /// only when `resources` is given, as `printTestResult` does.
     #[serde(default)]
     pub resource_specs: Vec<ResourceSpec>,
+    /// `kind`: the resources' kind. Read but not compared: resources match
+    /// by name whatever this says, as in `printTestResult`.
     #[serde(default)]
     pub kind: String,
+    /// `result`: the expected status (`pass`, `fail`, `warn`, `error`,
+    /// `skip`, in any case), compared with the policy-report result.
     #[serde(default)]
     pub result: String,
+    /// `patchedResources`: the file of the resources a mutate rule should
+    /// produce; when set, the expectation is out of scope.
     #[serde(default)]
     pub patched_resources: Option<String>,
+    /// `generatedResource`: the file of the resource a generate rule should
+    /// produce; when set, the expectation is out of scope.
     #[serde(default)]
     pub generated_resource: Option<String>,
+    /// `isValidatingPolicy`: the policy is a ValidatingPolicy. Read but not
+    /// needed: polscan finds the policy by name.
     #[serde(default)]
     pub is_validating_policy: bool,
+    /// `isValidatingAdmissionPolicy`: the policy is a
+    /// ValidatingAdmissionPolicy. Read but not needed, as
+    /// `isValidatingPolicy`.
     #[serde(default)]
     pub is_validating_admission_policy: bool,
+    /// `isMutatingPolicy`: the policy is a MutatingPolicy, which polscan
+    /// does not evaluate: the expectation is out of scope.
     #[serde(default)]
     pub is_mutating_policy: bool,
+    /// `isGeneratingPolicy`: a GeneratingPolicy; out of scope likewise.
     #[serde(default)]
     pub is_generating_policy: bool,
+    /// `isImageValidatingPolicy`: an ImageValidatingPolicy; out of scope
+    /// likewise.
     #[serde(default)]
     pub is_image_validating_policy: bool,
+    /// `isDeletingPolicy`: a DeletingPolicy; out of scope likewise.
     #[serde(default)]
     pub is_deleting_policy: bool,
+    /// `isMutatingAdmissionPolicy`: a MutatingAdmissionPolicy; out of scope
+    /// likewise.
     #[serde(default)]
     pub is_mutating_admission_policy: bool,
 }
@@ -96,22 +161,33 @@ pub struct ExpectedResult {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceSpec {
-    /// API group; empty for the core group.
+    /// `group`: the resource's API group; empty for the core group.
     #[serde(default)]
     pub group: String,
+    /// `version`: the resource's API version within its group, e.g. `v1`.
     #[serde(default)]
     pub version: String,
+    /// `kind`: the resource's kind. Read but not compared, as by the CLI.
     #[serde(default)]
     pub kind: String,
+    /// `namespace`: the resource's namespace; empty for a cluster-scoped
+    /// resource.
     #[serde(default)]
     pub namespace: String,
+    /// `subresource`: a subresource of it. Read but not compared.
     #[serde(default)]
     pub subresource: String,
+    /// `name`: the resource's name.
     #[serde(default)]
     pub name: String,
 }
 
-/// Finds every Kyverno test file below the given paths, sorted.
+/// Finds every Kyverno test file below the given paths, sorted: a path
+/// that is a file is taken as it is, a folder is searched recursively for
+/// [`TEST_FILE_NAMES`] (unreadable folders are passed over).
+///
+/// # Errors
+/// [`loader::LoadError::Missing`] for a path that does not exist.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, loader::LoadError> {
     let mut found = Vec::new();
     for path in paths {
@@ -292,7 +368,8 @@ pub(super) fn decode_test_document(value: Value) -> Result<Option<TestSpec>, (St
         .map_err(|err| (String::new(), err.to_string()))
 }
 
-/// Parses a status word from a test file (`pass`, `fail`, …).
+/// Parses a status word from a test file (`pass`, `fail`, `warn`, `error`,
+/// `skip`, in any case); `None` for any other text.
 pub fn parse_status(text: &str) -> Option<RuleStatus> {
     RuleStatus::parse(text)
 }
