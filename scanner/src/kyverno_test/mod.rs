@@ -29,6 +29,4 @@ mod test_file;
 pub use self::report::{Row, Summary, TestReport, Verdict};
 pub use self::resolve::parse_user_info;
 pub use self::run::run_test_file;
-pub use self::test_file::{
-    discover, parse_status, ExpectedResult, ResourceSpec, TestSpec, TEST_FILE_NAMES,
-};
+pub use self::test_file::{discover, ExpectedResult, ResourceSpec, TestSpec, TEST_FILE_NAMES};

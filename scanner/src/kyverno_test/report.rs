@@ -85,22 +85,6 @@ impl TestReport {
             && !self.rows.is_empty()
             && self.rows.iter().all(|r| r.verdict.passes())
     }
-
-    /// The number of [`Verdict::Fail`] rows.
-    pub fn failed_rows(&self) -> usize {
-        self.rows
-            .iter()
-            .filter(|r| r.verdict == Verdict::Fail)
-            .count()
-    }
-
-    /// The number of [`Verdict::OutOfScope`] rows.
-    pub fn out_of_scope_rows(&self) -> usize {
-        self.rows
-            .iter()
-            .filter(|r| r.verdict == Verdict::OutOfScope)
-            .count()
-    }
 }
 
 /// What a run of several test files adds up to, as `kyverno test` counts it.

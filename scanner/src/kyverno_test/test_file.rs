@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::engine::RuleStatus;
 use crate::loader;
 
 /// The file names [`discover`] looks for: `kyverno test`'s default
@@ -366,10 +365,4 @@ pub(super) fn decode_test_document(value: Value) -> Result<Option<TestSpec>, (St
     serde_json::from_value(value)
         .map(Some)
         .map_err(|err| (String::new(), err.to_string()))
-}
-
-/// Parses a status word from a test file (`pass`, `fail`, `warn`, `error`,
-/// `skip`, in any case); `None` for any other text.
-pub fn parse_status(text: &str) -> Option<RuleStatus> {
-    RuleStatus::parse(text)
 }
