@@ -183,8 +183,18 @@ pub(crate) fn generate_exceptions(
                 names.iter().cloned().collect::<Vec<_>>().join(", ")
             )),
         );
+        let namespace = home.unwrap_or(&owner.namespace);
+        // Exceptions gathered in one namespace (--exception-namespace) name
+        // their owner's namespace too: owners of one kind and name in two
+        // namespaces would otherwise share one object, each file
+        // overwriting the other's bypass.
+        let named = if namespace != owner.namespace && !owner.namespace.is_empty() {
+            format!("{}-{}-{}", owner.namespace, owner.kind, owner.name)
+        } else {
+            format!("{}-{}", owner.kind, owner.name)
+        };
         let mut metadata = serde_json::json!({
-            "name": format!("polscan-{}", file_part(&format!("{}-{}", owner.kind, owner.name)))
+            "name": format!("polscan-{}", file_part(&named))
                 .chars()
                 .take(253)
                 .collect::<String>()
@@ -225,7 +235,6 @@ pub(crate) fn generate_exceptions(
                 filter["namespaces"] = serde_json::json!([owner.namespace]);
             }
         }
-        let namespace = home.unwrap_or(&owner.namespace);
         if !namespace.is_empty() {
             metadata["namespace"] = Value::String(namespace.to_string());
         }

@@ -119,6 +119,11 @@ fn a_generated_policy_exception_goes_where_kyverno_reads_them_and_says_what_it_m
     ));
     let generated = &evidence.generated_exceptions[0];
     assert_eq!(generated.document["metadata"]["namespace"], "kyverno");
+    // Gathered away from its owner, its name says the owner's namespace.
+    assert_eq!(
+        generated.document["metadata"]["name"],
+        "polscan-a-pod-legacy"
+    );
     assert_eq!(
         generated.document["spec"]["match"]["any"][0]["resources"]["namespaces"],
         json!(["a"])
@@ -150,6 +155,45 @@ fn a_generated_policy_exception_goes_where_kyverno_reads_them_and_says_what_it_m
     assert!(
         why.starts_with("PolicyException a/polscan-pod-legacy exists but is not applied"),
         "{why}"
+    );
+}
+
+#[test]
+fn owners_of_one_name_in_two_namespaces_get_two_policy_exceptions_in_one_namespace() {
+    let in_b = {
+        let mut r = annotation_skipped("two", "a", "legacy", "fail");
+        r["resources"][0]["namespace"] = json!("b");
+        r
+    };
+    let reports = vec![
+        report(vec![annotation_skipped("two", "a", "legacy", "fail")]),
+        report(vec![in_b]),
+    ];
+    let policies = vec![two_rule_policy("two", "Audit", None)];
+    let evidence = build(&input(reports, policies, Some(applied_in("kyverno"))));
+    let names: BTreeSet<(String, String)> = evidence
+        .generated_exceptions
+        .iter()
+        .map(|g| {
+            (
+                g.document["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+                g.document["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        BTreeSet::from([
+            ("kyverno".to_string(), "polscan-a-pod-legacy".to_string()),
+            ("kyverno".to_string(), "polscan-b-pod-legacy".to_string()),
+        ]),
+        "applying both files must keep both bypasses"
     );
 }
 
