@@ -385,10 +385,17 @@ fn per_namespace_reports_are_split_under_one_mebibyte() {
         .into_iter()
         .filter(|r| r["metadata"]["namespace"] == "bulk")
         .collect();
-    // --include-kinds leaves other kinds unlisted: the parts stay.
+    // --include-kinds leaves other kinds unlisted: the parts stay, said in
+    // one line that blames the filter, not a failed LIST.
     assert!(bulk
         .iter()
         .any(|r| r["metadata"]["labels"]["polscan.io/report-shape"] == "per-namespace"));
+    let said = stderr(&switched);
+    assert!(
+        said.contains("reports of kinds this run did not list (left out by --include-kinds or --exclude-kinds)")
+            && !said.contains("did not list completely"),
+        "{said}"
+    );
     let complete = scan(
         &cluster,
         &["--no-cluster-policies", "--policy", &policy_arg],

@@ -377,10 +377,28 @@ fn print(outcome: &mut ScanOutcome, format: OutputFormat) -> anyhow::Result<()> 
             report_store::describe(outcome.report_api, key)
         );
     }
-    for key in &plan.kept_after_failed_list {
+    // A scan narrowed with --include-kinds keeps every other kind's
+    // reports, thousands on a large cluster: one line says so. After a
+    // failed LIST the first reports kept are named.
+    let kept = &plan.kept_after_failed_list;
+    if outcome.failed_listings().next().is_some() {
+        const NAMED: usize = 20;
+        for key in kept.iter().take(NAMED) {
+            eprintln!(
+                "kept {} (its kind did not list completely)",
+                report_store::describe(outcome.report_api, key)
+            );
+        }
+        if kept.len() > NAMED {
+            eprintln!(
+                "kept {} more reports of kinds that did not list completely",
+                kept.len() - NAMED
+            );
+        }
+    } else if !kept.is_empty() {
         eprintln!(
-            "kept {} (its kind did not list completely)",
-            report_store::describe(outcome.report_api, key)
+            "kept {} reports of kinds this run did not list (left out by --include-kinds or --exclude-kinds): neither rewritten nor pruned",
+            kept.len()
         );
     }
     for key in &plan.kept_policies_incomplete {
@@ -391,7 +409,7 @@ fn print(outcome: &mut ScanOutcome, format: OutputFormat) -> anyhow::Result<()> 
     }
     if outcome.policies_incomplete && outcome.dry_run {
         eprintln!(
-            "some policies could not be read or loaded: a real run would prune nothing and keep their stored results in every report it rewrites; this dry run does not read the stored reports, so the reports it prints lack those results"
+            "some policies could not be read or loaded: a real run would prune nothing and keep their stored results in every report it rewrites; the reports this dry run prints are the scan's own, without those kept results"
         );
     } else if outcome.policies_incomplete {
         eprintln!(
