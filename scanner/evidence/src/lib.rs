@@ -17,13 +17,16 @@
 //! - what leaves, [`model`]: the [`Evidence`] (evidence.json, whose shape
 //!   docs/evidence.schema.json gives), which [`compare`] compares with a
 //!   previous package;
+//! - [`promotion`]: with a Git checkout of the policies, where each
+//!   policy's action is set and the unified diffs that promote it to
+//!   Enforce and roll it back, as line edits of the files' texts;
 //! - [`output`]: the pages and the package on disk (the crate's only I/O).
 //!
 //! [`run`] holds what the scan that writes a run record and the evidence
 //! that reads it agree on: the record's format, the shard partition and
 //! the exception scope; [`error`] the one error type. Modules use only
-//! those below them, never back: run and error; ingest; exceptions; model;
-//! then verdict, compare and output.
+//! those below them, never back: run and error; ingest; exceptions and
+//! promotion; model; then verdict, compare and output.
 
 #![warn(missing_docs)]
 
@@ -33,6 +36,7 @@ pub mod exceptions;
 pub mod ingest;
 pub mod model;
 pub mod output;
+pub mod promotion;
 pub mod run;
 pub mod verdict;
 

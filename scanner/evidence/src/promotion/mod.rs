@@ -1,0 +1,1010 @@
+//! Promotion and rollback as Git changes: the texts of a policy
+//! repository's YAML files (path → content) and one policy's identity
+//! enter; where its action is set and two unified diffs leave — one
+//! switching it to Enforce (`Deny` for `validationActions`), one back to
+//! Audit — or why no patch can be made ([`GitChange`]). No I/O: the CLI
+//! reads the repository (`evidence --policy-repo`) and the package writes
+//! the diffs (`patches/<policy>/promote.patch`, `rollback.patch`).
+//!
+//! The action is found where Kyverno reads it: a ClusterPolicy's or
+//! Policy's `spec.validationFailureAction` and each rule's
+//! `validate.failureAction` (or the older per-rule
+//! `validationFailureAction`), a (Namespaced)ValidatingPolicy's
+//! `spec.validationActions`, a ValidatingAdmissionPolicy's bindings'
+//! `spec.validationActions` — in a plain manifest or in a Helm chart's
+//! template, where a `{{ .Values.… }}` value is followed to the values
+//! file(s) (or a Flux HelmRelease's `spec.values`) that set it. Edits are
+//! line edits of the value as written (comments, indentation and quoting
+//! stay; nothing is re-serialised), and an edited manifest or values file
+//! is read back to check the change says what it should. A policy found
+//! in several places, with per-namespace action overrides, or templated
+//! in a way not followed gets a [`GitChange::problem`], never a guess.
+
+mod diff;
+mod yaml_lines;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use diff::LineEdit;
+use yaml_lines::{entries, flow_items, requote, unquote, Entry, Segment};
+
+/// The directory of the patches in a package.
+pub const PATCHES_DIR: &str = "patches";
+/// The file switching a policy to Enforce, in its patch directory.
+pub const PROMOTE_FILE: &str = "promote.patch";
+/// The file returning a policy to Audit, in its patch directory.
+pub const ROLLBACK_FILE: &str = "rollback.patch";
+
+/// Which policy: as the evidence names it.
+#[derive(Debug, Clone, Copy)]
+pub struct PolicyRef<'a> {
+    /// `ClusterPolicy`, `Policy`, `ValidatingPolicy`,
+    /// `NamespacedValidatingPolicy` or `ValidatingAdmissionPolicy`.
+    pub kind: &'a str,
+    /// Its name.
+    pub name: &'a str,
+    /// A namespaced policy's namespace.
+    pub namespace: Option<&'a str>,
+}
+
+/// One patch of the package: its path in the package and its text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatchFile {
+    /// `patches/<policy>/promote.patch` or `…/rollback.patch`.
+    pub file: String,
+    /// The unified diff, relative to the repository's root (`git apply`
+    /// in it).
+    pub diff: String,
+}
+
+/// A policy's action as a Git change (evidence.json's `gitChange`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GitChange {
+    /// Where the action is set: `<file>:<line> <field>` (line 1-based).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locations: Vec<String>,
+    /// Switches the policy to Enforce; None when Git has it in Enforce
+    /// already, or with a problem.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promote: Option<PatchFile>,
+    /// Returns it to Audit, applied after `promote` (or to the repository
+    /// as it is when Git has it in Enforce); None with a problem.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<PatchFile>,
+    /// Facts about the change: Git has it in Enforce already, a chart's
+    /// default values are what is patched.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// Why no patch was made (not found, found in several places,
+    /// templated in a way not followed); None when patches were made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+/// Each policy's patch directory under [`PATCHES_DIR`], in order: its
+/// name, `<namespace>.<name>` for a namespaced one (a namespace has no
+/// dots), with `.<kind>` added where two would share one.
+pub fn patch_dirs(policies: &[PolicyRef<'_>]) -> Vec<String> {
+    let plain: Vec<String> = policies
+        .iter()
+        .map(|p| match p.namespace {
+            Some(namespace) => format!("{namespace}.{}", p.name),
+            None => p.name.to_string(),
+        })
+        .collect();
+    plain
+        .iter()
+        .zip(policies)
+        .map(|(dir, policy)| {
+            if plain.iter().filter(|other| *other == dir).count() > 1 {
+                format!("{dir}.{}", policy.kind.to_ascii_lowercase())
+            } else {
+                dir.clone()
+            }
+        })
+        .collect()
+}
+
+/// Whether `path` is a patch file a package may hold:
+/// `patches/<dir>/promote.patch` or `…/rollback.patch`, with a plain
+/// directory name (nothing a crafted name could use to leave the package).
+pub fn is_patch_file(path: &str) -> bool {
+    let mut parts = path.split('/');
+    let (Some(top), Some(dir), Some(file), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    top == PATCHES_DIR
+        && (file == PROMOTE_FILE || file == ROLLBACK_FILE)
+        && !dir.is_empty()
+        && dir.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && dir
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+}
+
+/// Where and how `policy`'s action changes in the repository `files`
+/// (path relative to its root, `/`-separated → text). `environment_values`
+/// name this cluster's environment's values files (relative paths): where
+/// several values files set a chart's action, the one patched. The patch
+/// files are named under `patches/<dir>/`.
+pub fn plan(
+    files: &BTreeMap<String, String>,
+    policy: &PolicyRef<'_>,
+    environment_values: &[String],
+    dir: &str,
+) -> GitChange {
+    match plan_inner(files, policy, environment_values, dir) {
+        Ok(change) => change,
+        Err(problem) => GitChange {
+            problem: Some(problem),
+            ..GitChange::default()
+        },
+    }
+}
+
+fn plan_inner(
+    files: &BTreeMap<String, String>,
+    policy: &PolicyRef<'_>,
+    environment_values: &[String],
+    dir: &str,
+) -> Result<GitChange, String> {
+    let located = locate(files, policy, environment_values)?;
+    let (promoted, promote_diff) = change(files, &located, Target::Enforce)?;
+    let mut after_promote = files.clone();
+    after_promote.extend(promoted);
+    // Located again: a block list shortened by the promotion moved lines.
+    let again = locate(&after_promote, policy, environment_values)?;
+    let (_, rollback_diff) = change(&after_promote, &again, Target::Audit)?;
+    let mut notes = located.notes;
+    if promote_diff.is_empty() {
+        notes.push("Git has the policy in Enforce already: no promote.patch".into());
+    }
+    let patch = |name: &str, diff: String| {
+        (!diff.is_empty()).then(|| PatchFile {
+            file: format!("{PATCHES_DIR}/{dir}/{name}"),
+            diff,
+        })
+    };
+    let rollback = patch(ROLLBACK_FILE, rollback_diff);
+    if rollback.is_none() && promote_diff.is_empty() {
+        return Err("the action fields found need no change either way".into());
+    }
+    Ok(GitChange {
+        locations: located.settings.iter().map(Setting::describe).collect(),
+        promote: patch(PROMOTE_FILE, promote_diff),
+        rollback,
+        notes,
+        problem: None,
+    })
+}
+
+/// What the change sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Enforce,
+    Audit,
+}
+
+/// Which words an action field takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Words {
+    /// Kyverno's `Enforce` / `Audit`.
+    Kyverno,
+    /// `validationActions`' `Deny` / `Audit`.
+    Cel,
+}
+
+impl Words {
+    fn word(self, target: Target) -> &'static str {
+        match (self, target) {
+            (Words::Kyverno, Target::Enforce) => "Enforce",
+            (Words::Cel, Target::Enforce) => "Deny",
+            (_, Target::Audit) => "Audit",
+        }
+    }
+}
+
+/// How the value is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Form {
+    /// `field: Audit` (or a values key).
+    Scalar { line: usize, value: Range<usize> },
+    /// `field: [Audit]`.
+    FlowList { line: usize, value: Range<usize> },
+    /// `field:` then `- Audit` lines.
+    BlockList { items: Vec<(usize, Range<usize>)> },
+}
+
+/// How an edited file is read back: the document (by position in the
+/// file) and the JSON pointer of the value in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Check {
+    document: usize,
+    pointer: String,
+}
+
+/// One place that sets the action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Setting {
+    file: String,
+    form: Form,
+    words: Words,
+    /// For the reader: `spec.validationFailureAction`.
+    field: String,
+    /// None for a Helm template, which is not YAML until rendered.
+    check: Option<Check>,
+}
+
+impl Setting {
+    fn first_line(&self) -> usize {
+        match &self.form {
+            Form::Scalar { line, .. } | Form::FlowList { line, .. } => *line,
+            Form::BlockList { items } => items.first().map(|(line, _)| *line).unwrap_or(0),
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!("{}:{} {}", self.file, self.first_line() + 1, self.field)
+    }
+}
+
+struct Located {
+    settings: Vec<Setting>,
+    notes: Vec<String>,
+}
+
+/// A document of a file: its position, lines and parsed value (None for a
+/// template or what does not parse).
+struct Document<'a> {
+    index: usize,
+    start: usize,
+    lines: Vec<&'a str>,
+    value: Option<Value>,
+}
+
+/// The documents of a file, split at `---` lines.
+fn documents(text: &str, parse: bool) -> Vec<Document<'_>> {
+    let all = diff::lines(text);
+    let mut bounds = Vec::new();
+    let mut start = 0;
+    for (index, line) in all.iter().enumerate() {
+        let bare = line.trim_end();
+        if bare == "---" || bare.starts_with("--- ") {
+            bounds.push(start..index);
+            start = index + 1;
+        }
+    }
+    bounds.push(start..all.len());
+    bounds
+        .into_iter()
+        .enumerate()
+        .map(|(index, range)| {
+            let lines: Vec<&str> = all[range.clone()].to_vec();
+            let value = if parse {
+                serde_yaml::from_str::<Value>(&lines.concat()).ok()
+            } else {
+                None
+            };
+            Document {
+                index,
+                start: range.start,
+                lines,
+                value,
+            }
+        })
+        .collect()
+}
+
+/// The scalar text of the entry at `path` (keys only), unquoted.
+fn scalar_at<'a>(doc: &Document<'a>, found: &[Entry], path: &[&str]) -> Option<&'a str> {
+    let pattern: Vec<Option<&str>> = path.iter().map(|k| Some(*k)).collect();
+    found.iter().find(|e| e.path_is(&pattern)).map(|e| {
+        let line = doc.lines[e.line].trim_end_matches(['\n', '\r']);
+        unquote(&line[e.value.clone()])
+    })
+}
+
+/// A file under a chart's `templates/`.
+fn chart_of_template<'a>(path: &str, charts: &'a BTreeSet<String>) -> Option<&'a String> {
+    charts.iter().find(|root| {
+        let prefix = if root.is_empty() {
+            "templates/".to_string()
+        } else {
+            format!("{root}/templates/")
+        };
+        path.starts_with(&prefix)
+    })
+}
+
+fn parent(path: &str) -> &str {
+    path.rsplit_once('/').map(|(dir, _)| dir).unwrap_or("")
+}
+
+/// `values.yaml`, `values-prod.yaml`, `prod-values.yml`, `values.prod.yaml`.
+fn is_values_file(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let stem = name
+        .strip_suffix(".yaml")
+        .or_else(|| name.strip_suffix(".yml"));
+    stem.is_some_and(|stem| stem.starts_with("values") || stem.ends_with("values"))
+}
+
+/// What a document is to the policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// The policy itself.
+    Policy,
+    /// A ValidatingAdmissionPolicyBinding of it.
+    Binding,
+}
+
+fn role(
+    policy: &PolicyRef<'_>,
+    kind: &str,
+    name: &str,
+    namespace: Option<&str>,
+    policy_name: Option<&str>,
+) -> Option<Role> {
+    // A namespace left out (kustomize's `namespace:` sets it) or templated
+    // (Helm's release namespace) does not tell another policy apart.
+    let namespace_fits = match (policy.namespace, namespace) {
+        (Some(want), Some(got)) => got == want || got.contains("{{"),
+        _ => true,
+    };
+    if kind == policy.kind && name == policy.name && namespace_fits {
+        return Some(Role::Policy);
+    }
+    (policy.kind == "ValidatingAdmissionPolicy"
+        && kind == "ValidatingAdmissionPolicyBinding"
+        && policy_name == Some(policy.name))
+    .then_some(Role::Binding)
+}
+
+/// A site: a document of the policy (or of a binding) and its entries.
+struct Site<'a> {
+    file: &'a str,
+    document: Document<'a>,
+    entries: Vec<Entry>,
+    template: Option<&'a String>,
+    role: Role,
+    name: String,
+}
+
+fn locate(
+    files: &BTreeMap<String, String>,
+    policy: &PolicyRef<'_>,
+    environment_values: &[String],
+) -> Result<Located, String> {
+    let charts: BTreeSet<String> = files
+        .keys()
+        .filter(|path| path.rsplit('/').next() == Some("Chart.yaml"))
+        .map(|path| parent(path).to_string())
+        .collect();
+    let mut sites: Vec<Site<'_>> = Vec::new();
+    for (path, text) in files {
+        let template = chart_of_template(path, &charts);
+        for document in documents(text, template.is_none()) {
+            let found = entries(&document.lines);
+            let (kind, name, namespace, policy_name) = match &document.value {
+                Some(value) => {
+                    let text = |pointer: &str| value.pointer(pointer).and_then(Value::as_str);
+                    (
+                        text("/kind"),
+                        text("/metadata/name"),
+                        text("/metadata/namespace"),
+                        text("/spec/policyName"),
+                    )
+                }
+                None if template.is_some() => (
+                    scalar_at(&document, &found, &["kind"]),
+                    scalar_at(&document, &found, &["metadata", "name"]),
+                    scalar_at(&document, &found, &["metadata", "namespace"]),
+                    scalar_at(&document, &found, &["spec", "policyName"]),
+                ),
+                None => continue,
+            };
+            let (Some(kind), Some(name)) = (kind, name) else {
+                continue;
+            };
+            let Some(role) = role(policy, kind, name, namespace, policy_name) else {
+                continue;
+            };
+            let name = name.to_string();
+            sites.push(Site {
+                file: path,
+                document,
+                entries: found,
+                template,
+                role,
+                name,
+            });
+        }
+    }
+    // Each document exactly once: two copies (a base and an overlay, two
+    // charts) leave open which one the cluster gets.
+    let mut by_document: BTreeMap<(bool, &str), Vec<&Site<'_>>> = BTreeMap::new();
+    for site in &sites {
+        by_document
+            .entry((site.role == Role::Binding, site.name.as_str()))
+            .or_default()
+            .push(site);
+    }
+    for ((binding, name), copies) in &by_document {
+        if copies.len() > 1 {
+            let places: Vec<String> = copies
+                .iter()
+                .map(|s| format!("{}:{}", s.file, s.document.start + 1))
+                .collect();
+            return Err(format!(
+                "{} {name} is written in several places ({}): which one the cluster gets is not known here, so no patch is made; change the action by hand",
+                if *binding {
+                    "ValidatingAdmissionPolicyBinding"
+                } else {
+                    policy.kind
+                },
+                places.join(", ")
+            ));
+        }
+    }
+    let targets: Vec<&Site<'_>> = sites
+        .iter()
+        .filter(|s| (policy.kind == "ValidatingAdmissionPolicy") == (s.role == Role::Binding))
+        .collect();
+    if targets.is_empty() {
+        return Err(if policy.kind == "ValidatingAdmissionPolicy" {
+            format!("no ValidatingAdmissionPolicyBinding with spec.policyName {} was found in the repository (its action is on its bindings)", policy.name)
+        } else {
+            format!(
+                "no {} named {} was found in the repository's YAML files (a name Helm templates is not followed)",
+                policy.kind, policy.name
+            )
+        });
+    }
+    let mut settings = Vec::new();
+    let mut notes = Vec::new();
+    for site in targets {
+        for setting in action_settings(site, policy)? {
+            match helm_reference(files, &setting)? {
+                None => settings.push(setting),
+                Some(keys) => {
+                    let chart = site.template.map(String::as_str).unwrap_or("");
+                    let (values, note) =
+                        values_settings(files, chart, &keys, &setting, environment_values)?;
+                    notes.extend(note);
+                    settings.extend(values);
+                }
+            }
+        }
+    }
+    settings.sort_by(|a, b| (&a.file, a.first_line()).cmp(&(&b.file, b.first_line())));
+    settings.dedup();
+    Ok(Located { settings, notes })
+}
+
+fn field_name(path: &[Segment]) -> String {
+    let mut out = String::new();
+    for segment in path {
+        match segment {
+            Segment::Key(key) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Segment::Index(index) => out.push_str(&format!("[{index}]")),
+        }
+    }
+    out
+}
+
+fn pointer_of(path: &[Segment]) -> String {
+    path.iter()
+        .map(|segment| match segment {
+            Segment::Key(key) => format!("/{}", key.replace('~', "~0").replace('/', "~1")),
+            Segment::Index(index) => format!("/{index}"),
+        })
+        .collect()
+}
+
+/// The action fields of a policy or binding document.
+fn action_settings(site: &Site<'_>, policy: &PolicyRef<'_>) -> Result<Vec<Setting>, String> {
+    let what = format!("{}:{}", site.file, site.document.start + 1);
+    let check = |path: &[Segment]| {
+        site.template.is_none().then(|| Check {
+            document: site.document.index,
+            pointer: pointer_of(path),
+        })
+    };
+    let line_text = |line: usize| site.document.lines[line].trim_end_matches(['\n', '\r']);
+    let mut settings = Vec::new();
+    match (policy.kind, site.role) {
+        ("ClusterPolicy" | "Policy", Role::Policy) => {
+            let overrides = site.entries.iter().any(|e| {
+                e.path_is(&[Some("spec"), Some("validationFailureActionOverrides")])
+                    || e.path_is(&[
+                        Some("spec"),
+                        Some("rules"),
+                        None,
+                        Some("validate"),
+                        Some("failureActionOverrides"),
+                    ])
+            });
+            if overrides {
+                return Err(format!(
+                    "{what}: the policy sets action overrides per namespace (validationFailureActionOverrides / failureActionOverrides): which namespaces to enforce in is a decision to make by hand"
+                ));
+            }
+            for entry in &site.entries {
+                let field = entry.path_is(&[Some("spec"), Some("validationFailureAction")])
+                    || entry.path_is(&[
+                        Some("spec"),
+                        Some("rules"),
+                        None,
+                        Some("validate"),
+                        Some("failureAction"),
+                    ])
+                    || entry.path_is(&[
+                        Some("spec"),
+                        Some("rules"),
+                        None,
+                        Some("validate"),
+                        Some("validationFailureAction"),
+                    ]);
+                if !field {
+                    continue;
+                }
+                let value = line_text(entry.line)[entry.value.clone()].to_string();
+                let flow_or_block = value.starts_with(['[', '|', '>', '&', '*', '!'])
+                    || (value.starts_with('{') && !value.starts_with("{{"));
+                if value.is_empty() || flow_or_block {
+                    return Err(format!(
+                        "{what}: {} is written in a form not edited line by line",
+                        field_name(&entry.path)
+                    ));
+                }
+                settings.push(Setting {
+                    file: site.file.to_string(),
+                    form: Form::Scalar {
+                        line: site.document.start + entry.line,
+                        value: entry.value.clone(),
+                    },
+                    words: Words::Kyverno,
+                    field: field_name(&entry.path),
+                    check: check(&entry.path),
+                });
+            }
+            if let Some(value) = &site.document.value {
+                // What the parser sees must be what the lines showed: a
+                // flow mapping hides fields from a line-level reading.
+                let mut parsed =
+                    usize::from(value.pointer("/spec/validationFailureAction").is_some());
+                for rule in value
+                    .pointer("/spec/rules")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    for field in ["failureAction", "validationFailureAction"] {
+                        parsed +=
+                            usize::from(rule.pointer(&format!("/validate/{field}")).is_some());
+                    }
+                }
+                let overrides = value
+                    .pointer("/spec/validationFailureActionOverrides")
+                    .is_some()
+                    || value
+                        .pointer("/spec/rules")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .any(|rule| rule.pointer("/validate/failureActionOverrides").is_some());
+                if parsed != settings.len() || overrides {
+                    return Err(format!(
+                        "{what}: the action fields are written in a form (a flow mapping?) not edited line by line"
+                    ));
+                }
+            }
+            if settings.is_empty() {
+                return Err(format!(
+                    "{what}: the policy sets no action (Kyverno's default, Audit): add spec.validationFailureAction (or each rule's validate.failureAction) in Git"
+                ));
+            }
+        }
+        (_, role) => {
+            // validationActions: the policy's own, or a binding's.
+            let _ = role;
+            let field = "spec.validationActions".to_string();
+            let path = [
+                Segment::Key("spec".into()),
+                Segment::Key("validationActions".into()),
+            ];
+            let Some(entry) = site
+                .entries
+                .iter()
+                .find(|e| e.path_is(&[Some("spec"), Some("validationActions")]))
+            else {
+                return Err(format!("{what}: spec.validationActions is not set"));
+            };
+            let value = &line_text(entry.line)[entry.value.clone()];
+            let form = if value.is_empty() {
+                let items: Vec<(usize, Range<usize>)> = site
+                    .entries
+                    .iter()
+                    .filter(|e| e.path_is(&[Some("spec"), Some("validationActions"), None]))
+                    .map(|e| (site.document.start + e.line, e.value.clone()))
+                    .collect();
+                if items.is_empty() {
+                    return Err(format!("{what}: spec.validationActions holds no item"));
+                }
+                Form::BlockList { items }
+            } else if flow_items(value).is_some() {
+                Form::FlowList {
+                    line: site.document.start + entry.line,
+                    value: entry.value.clone(),
+                }
+            } else {
+                return Err(format!(
+                    "{what}: spec.validationActions is written in a form not edited line by line ({value})"
+                ));
+            };
+            settings.push(Setting {
+                file: site.file.to_string(),
+                form,
+                words: Words::Cel,
+                field,
+                check: check(&path),
+            });
+        }
+    }
+    Ok(settings)
+}
+
+/// The values written by a setting, as in the file.
+fn written<'a>(files: &'a BTreeMap<String, String>, setting: &Setting) -> Vec<&'a str> {
+    let Some(text) = files.get(&setting.file) else {
+        return Vec::new();
+    };
+    let all = diff::lines(text);
+    let at = |line: usize, range: &Range<usize>| {
+        all.get(line)
+            .map(|l| l.trim_end_matches(['\n', '\r']))
+            .and_then(|l| l.get(range.clone()))
+            .unwrap_or("")
+    };
+    match &setting.form {
+        Form::Scalar { line, value } => vec![at(*line, value)],
+        Form::FlowList { line, value } => flow_items(at(*line, value)).unwrap_or_default(),
+        Form::BlockList { items } => items.iter().map(|(line, value)| at(*line, value)).collect(),
+    }
+}
+
+/// `{{ .Values.a.b }}` (with `quote`, or `default "…"`, `-` trims,
+/// surrounding quotes) → `["a", "b"]`; None for a literal; a problem for
+/// any other template.
+fn helm_reference(
+    files: &BTreeMap<String, String>,
+    setting: &Setting,
+) -> Result<Option<Vec<String>>, String> {
+    let values = written(files, setting);
+    if !values.iter().any(|v| v.contains("{{")) {
+        return Ok(None);
+    }
+    let not_followed = |v: &str| {
+        format!(
+            "{}: {} is templated as {v}, which is not followed (only `{{{{ .Values.<key> }}}}`, with `quote` or `default`)",
+            setting.describe().split(' ').next().unwrap_or(""),
+            setting.field
+        )
+    };
+    let [only] = values.as_slice() else {
+        return Err(not_followed(&values.join(", ")));
+    };
+    let inner = unquote(only)
+        .trim()
+        .strip_prefix("{{")
+        .and_then(|rest| rest.strip_suffix("}}"))
+        .ok_or_else(|| not_followed(only))?;
+    let inner = inner.trim_start_matches('-').trim_end_matches('-');
+    if inner.contains("{{") {
+        return Err(not_followed(only));
+    }
+    let mut pipeline = inner.split('|').map(str::trim);
+    let head = pipeline.next().unwrap_or("");
+    for step in pipeline {
+        if !(step == "quote" || step == "squote" || step.starts_with("default ")) {
+            return Err(not_followed(only));
+        }
+    }
+    let path = head
+        .strip_prefix(".Values.")
+        .or_else(|| head.strip_prefix("$.Values."))
+        .ok_or_else(|| not_followed(only))?;
+    let keys: Vec<String> = path.split('.').map(str::to_string).collect();
+    if keys.iter().any(|k| {
+        k.is_empty()
+            || !k
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    }) {
+        return Err(not_followed(only));
+    }
+    Ok(Some(keys))
+}
+
+/// The values files (or Flux HelmRelease `spec.values`) that set `keys`,
+/// chosen for this cluster: the chart's default `values.yaml` when only it
+/// does, else the one environment file that does or that
+/// `environment_values` names.
+fn values_settings(
+    files: &BTreeMap<String, String>,
+    chart: &str,
+    keys: &[String],
+    read_by: &Setting,
+    environment_values: &[String],
+) -> Result<(Vec<Setting>, Option<String>), String> {
+    let default_values = if chart.is_empty() {
+        "values.yaml".to_string()
+    } else {
+        format!("{chart}/values.yaml")
+    };
+    let words = read_by.words;
+    let mut defaults = Vec::new();
+    let mut others = Vec::new();
+    for (path, text) in files {
+        let release = !is_values_file(path);
+        // Another chart's defaults are not this chart's.
+        if path.rsplit('/').next() == Some("values.yaml")
+            && *path != default_values
+            && files.contains_key(&format!("{}/Chart.yaml", parent(path)))
+        {
+            continue;
+        }
+        for document in documents(text, true) {
+            let mut prefix: Vec<&str> = Vec::new();
+            if release {
+                let Some(value) = &document.value else {
+                    continue;
+                };
+                if value.get("kind").and_then(Value::as_str) != Some("HelmRelease") {
+                    continue;
+                }
+                prefix = vec!["spec", "values"];
+            }
+            let pattern: Vec<Option<&str>> = prefix
+                .iter()
+                .copied()
+                .chain(keys.iter().map(String::as_str))
+                .map(Some)
+                .collect();
+            for entry in entries(&document.lines)
+                .iter()
+                .filter(|e| e.path_is(&pattern))
+            {
+                let line = document.lines[entry.line].trim_end_matches(['\n', '\r']);
+                let value = &line[entry.value.clone()];
+                if value.is_empty() || value.starts_with(['[', '{', '|', '>', '&', '*', '!']) {
+                    return Err(format!(
+                        "{path}:{}: {} is not a plain value",
+                        document.start + entry.line + 1,
+                        keys.join(".")
+                    ));
+                }
+                let setting = Setting {
+                    file: path.clone(),
+                    form: Form::Scalar {
+                        line: document.start + entry.line,
+                        value: entry.value.clone(),
+                    },
+                    words,
+                    field: format!(
+                        "{} (read by {})",
+                        pattern
+                            .iter()
+                            .flatten()
+                            .copied()
+                            .collect::<Vec<_>>()
+                            .join("."),
+                        read_by.describe()
+                    ),
+                    check: Some(Check {
+                        document: document.index,
+                        pointer: pattern
+                            .iter()
+                            .flatten()
+                            .map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1")))
+                            .collect(),
+                    }),
+                };
+                if *path == default_values {
+                    defaults.push(setting);
+                } else {
+                    others.push(setting);
+                }
+            }
+        }
+    }
+    let key = keys.join(".");
+    let named: Vec<Setting> = others
+        .iter()
+        .chain(&defaults)
+        .filter(|s| environment_values.contains(&s.file))
+        .cloned()
+        .collect();
+    let all: Vec<String> = defaults
+        .iter()
+        .chain(&others)
+        .map(|s| format!("{}:{}", s.file, s.first_line() + 1))
+        .collect();
+    if defaults.len() + others.len() == 0 {
+        return Err(format!(
+            "no values file sets {key}, which {} reads (a template's default is not patched)",
+            read_by.describe()
+        ));
+    }
+    if !environment_values.is_empty() {
+        if !named.is_empty() {
+            return Ok((named, None));
+        }
+        if !defaults.is_empty() && others.is_empty() {
+            return Ok((
+                defaults,
+                Some(format!(
+                    "the environment's values file(s) ({}) do not set {key}: the chart's default {default_values} is patched, which changes every environment that does not set it",
+                    environment_values.join(", ")
+                )),
+            ));
+        }
+        return Err(format!(
+            "{key} is set in {}, none of them --policy-values {}",
+            all.join(", "),
+            environment_values.join(", ")
+        ));
+    }
+    match (defaults.len(), others.len()) {
+        (_, 0) => Ok((defaults, None)),
+        (0, 1) => Ok((others, None)),
+        _ => Err(format!(
+            "{key} is set in several values files ({}): name this cluster's environment's file with --policy-values",
+            all.join(", ")
+        )),
+    }
+}
+
+/// The line edits setting every action of `located` to `target`, per
+/// file; the edited texts and the diff.
+fn change(
+    files: &BTreeMap<String, String>,
+    located: &Located,
+    target: Target,
+) -> Result<(BTreeMap<String, String>, String), String> {
+    let mut edits: BTreeMap<&str, BTreeMap<usize, LineEdit>> = BTreeMap::new();
+    for setting in &located.settings {
+        let Some(text) = files.get(&setting.file) else {
+            continue;
+        };
+        let all = diff::lines(text);
+        let line_of = |line: usize| {
+            all.get(line)
+                .map(|l| l.trim_end_matches(['\n', '\r']))
+                .unwrap_or("")
+        };
+        let word = setting.words.word(target);
+        let file_edits = edits.entry(setting.file.as_str()).or_default();
+        let mut set = |line: usize, edit: LineEdit| -> Result<(), String> {
+            match file_edits.insert(line, edit.clone()) {
+                Some(previous) if previous != edit => Err(format!(
+                    "{}:{}: two changes of one line",
+                    setting.file,
+                    line + 1
+                )),
+                _ => Ok(()),
+            }
+        };
+        let replaced = |line: usize, value: &Range<usize>, new: &str| {
+            let text = line_of(line);
+            format!("{}{new}{}", &text[..value.start], &text[value.end..])
+        };
+        match &setting.form {
+            Form::Scalar { line, value } => {
+                let old = &line_of(*line)[value.clone()];
+                if !unquote(old).eq_ignore_ascii_case(word) {
+                    set(
+                        *line,
+                        LineEdit::Replace(replaced(*line, value, &requote(old, word))),
+                    )?;
+                }
+            }
+            Form::FlowList { line, value } => {
+                let old = &line_of(*line)[value.clone()];
+                let items = flow_items(old).unwrap_or_default();
+                let already = items.len() == 1 && unquote(items[0]) == word;
+                if !already {
+                    let first = items.first().copied().unwrap_or("");
+                    set(
+                        *line,
+                        LineEdit::Replace(replaced(
+                            *line,
+                            value,
+                            &format!("[{}]", requote(first, word)),
+                        )),
+                    )?;
+                }
+            }
+            Form::BlockList { items } => {
+                let already =
+                    items.len() == 1 && unquote(&line_of(items[0].0)[items[0].1.clone()]) == word;
+                if !already {
+                    for (position, (line, value)) in items.iter().enumerate() {
+                        if position == 0 {
+                            let old = &line_of(*line)[value.clone()];
+                            set(
+                                *line,
+                                LineEdit::Replace(replaced(*line, value, &requote(old, word))),
+                            )?;
+                        } else {
+                            set(*line, LineEdit::Delete)?;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut texts = BTreeMap::new();
+    let mut out = String::new();
+    for (file, file_edits) in edits {
+        if file_edits.is_empty() {
+            continue;
+        }
+        if file.chars().any(char::is_whitespace) || file.contains('"') || file.contains('\\') {
+            return Err(format!("{file}: a path git would quote; no patch is made"));
+        }
+        let Some(text) = files.get(file) else {
+            continue;
+        };
+        let edited = diff::apply(text, &file_edits);
+        read_back(file, &edited, &located.settings, target)?;
+        out.push_str(&diff::unified(file, text, &file_edits));
+        texts.insert(file.to_string(), edited);
+    }
+    Ok((texts, out))
+}
+
+/// Reads the edited file back as YAML: every action checked must now say
+/// `target`, or no patch is made.
+fn read_back(file: &str, edited: &str, settings: &[Setting], target: Target) -> Result<(), String> {
+    let docs = documents(edited, true);
+    for setting in settings.iter().filter(|s| s.file == file) {
+        let Some(check) = &setting.check else {
+            continue;
+        };
+        let word = setting.words.word(target);
+        let value = docs
+            .get(check.document)
+            .and_then(|d| d.value.as_ref())
+            .and_then(|v| v.pointer(&check.pointer));
+        let fine = match (value, &setting.form) {
+            (Some(Value::String(text)), Form::Scalar { .. }) => text.eq_ignore_ascii_case(word),
+            (Some(Value::Array(items)), Form::FlowList { .. } | Form::BlockList { .. }) => {
+                items.len() == 1 && items[0].as_str() == Some(word)
+            }
+            _ => false,
+        };
+        if !fine {
+            return Err(format!(
+                "{}: the edited file does not read back as {word}; no patch is made",
+                setting.describe()
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,317 @@
+use super::*;
+
+fn repo(files: &[(&str, &str)]) -> BTreeMap<String, String> {
+    files
+        .iter()
+        .map(|(path, text)| (path.to_string(), text.to_string()))
+        .collect()
+}
+
+fn cluster_policy(name: &str) -> PolicyRef<'_> {
+    PolicyRef {
+        kind: "ClusterPolicy",
+        name,
+        namespace: None,
+    }
+}
+
+/// The `-` and `+` lines of a diff, without its headers.
+fn changed(diff: &str) -> Vec<&str> {
+    diff.lines()
+        .filter(|l| {
+            (l.starts_with('-') || l.starts_with('+'))
+                && !l.starts_with("---")
+                && !l.starts_with("+++")
+        })
+        .collect()
+}
+
+fn patches(change: &GitChange) -> (&str, &str) {
+    assert_eq!(change.problem, None, "{change:?}");
+    (
+        change
+            .promote
+            .as_ref()
+            .map(|p| p.diff.as_str())
+            .unwrap_or(""),
+        change
+            .rollback
+            .as_ref()
+            .map(|p| p.diff.as_str())
+            .unwrap_or(""),
+    )
+}
+
+const PLAIN: &str = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: require-team\nspec:\n  # Audit until the teams are labelled\n  validationFailureAction: \"Audit\"   # see the evidence\n  rules:\n  - name: team\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    validate:\n      message: team label\n      pattern: {metadata: {labels: {team: '?*'}}}\n";
+
+#[test]
+fn a_plain_policy_wide_action_keeps_comments_and_quotes() {
+    let files = repo(&[("policies/require-team.yaml", PLAIN)]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    let (promote, rollback) = patches(&change);
+    assert_eq!(
+        promote,
+        "diff --git a/policies/require-team.yaml b/policies/require-team.yaml\n--- a/policies/require-team.yaml\n+++ b/policies/require-team.yaml\n@@ -4,7 +4,7 @@\n   name: require-team\n spec:\n   # Audit until the teams are labelled\n-  validationFailureAction: \"Audit\"   # see the evidence\n+  validationFailureAction: \"Enforce\"   # see the evidence\n   rules:\n   - name: team\n     match: {any: [{resources: {kinds: [Pod]}}]}\n"
+    );
+    assert_eq!(
+        changed(rollback),
+        [
+            "-  validationFailureAction: \"Enforce\"   # see the evidence",
+            "+  validationFailureAction: \"Audit\"   # see the evidence"
+        ]
+    );
+    assert_eq!(
+        change.locations,
+        ["policies/require-team.yaml:7 spec.validationFailureAction"]
+    );
+    assert_eq!(
+        change.promote.as_ref().map(|p| p.file.as_str()),
+        Some("patches/require-team/promote.patch")
+    );
+}
+
+#[test]
+fn per_rule_failure_actions_each_change() {
+    let text = "kind: ClusterPolicy\nmetadata:\n  name: p\nspec:\n  rules:\n  - name: a\n    validate:\n      failureAction: Audit\n  - name: b\n    validate:\n      failureAction: Enforce\n  - name: c\n    validate:\n      validationFailureAction: audit\n---\nkind: ClusterPolicy\nmetadata:\n  name: other\nspec:\n  validationFailureAction: Audit\n";
+    let files = repo(&[("p.yaml", text)]);
+    let change = plan(&files, &cluster_policy("p"), &[], "p");
+    let (promote, rollback) = patches(&change);
+    assert_eq!(
+        changed(promote),
+        [
+            "-      failureAction: Audit",
+            "+      failureAction: Enforce",
+            "-      validationFailureAction: audit",
+            "+      validationFailureAction: Enforce"
+        ]
+    );
+    // Back to Audit from the promoted text: every rule, the one Git had
+    // in Enforce too.
+    assert_eq!(changed(rollback).len(), 6, "{rollback}");
+    assert_eq!(change.locations.len(), 3);
+}
+
+#[test]
+fn a_validating_policy_s_flow_list_becomes_deny() {
+    let text = "apiVersion: policies.kyverno.io/v1\nkind: ValidatingPolicy\nmetadata:\n  name: vp\nspec:\n  validationActions: [Audit, 'Warn']  # audit first\n";
+    let files = repo(&[("vp.yaml", text)]);
+    let policy = PolicyRef {
+        kind: "ValidatingPolicy",
+        name: "vp",
+        namespace: None,
+    };
+    let change = plan(&files, &policy, &[], "vp");
+    let (promote, rollback) = patches(&change);
+    assert_eq!(
+        changed(promote),
+        [
+            "-  validationActions: [Audit, 'Warn']  # audit first",
+            "+  validationActions: [Deny]  # audit first"
+        ]
+    );
+    assert_eq!(
+        changed(rollback),
+        [
+            "-  validationActions: [Deny]  # audit first",
+            "+  validationActions: [Audit]  # audit first"
+        ]
+    );
+}
+
+#[test]
+fn a_binding_s_block_list_becomes_one_item() {
+    let text = "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata:\n  name: vap-binding\nspec:\n  policyName: vap\n  validationActions:\n    - Audit\n    - Warn\n  matchResources: {}\n";
+    let files = repo(&[("bindings/vap.yaml", text)]);
+    let policy = PolicyRef {
+        kind: "ValidatingAdmissionPolicy",
+        name: "vap",
+        namespace: None,
+    };
+    let change = plan(&files, &policy, &[], "vap");
+    let (promote, rollback) = patches(&change);
+    assert_eq!(
+        changed(promote),
+        ["-    - Audit", "-    - Warn", "+    - Deny"]
+    );
+    assert_eq!(changed(rollback), ["-    - Deny", "+    - Audit"]);
+    assert!(promote.contains("@@ -5,6 +5,5 @@"), "{promote}");
+}
+
+const TEMPLATE: &str = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: require-team\n  namespace: {{ .Release.Namespace }}\nspec:\n  {{- if .Values.background }}\n  background: true\n  {{- end }}\n  validationFailureAction: {{ .Values.policies.requireTeam.action | default \"Audit\" }}\n  rules: []\n";
+const CHART: &str = "apiVersion: v2\nname: policies\nversion: 0.1.0\n";
+const VALUES: &str = "background: true\npolicies:\n  # per policy\n  requireTeam:\n    action: Audit # until ready\n  other:\n    action: Audit\n";
+const PROD: &str = "policies:\n  requireTeam:\n    action: \"Audit\"\n";
+
+#[test]
+fn a_helm_template_is_followed_to_the_nested_values_key() {
+    let files = repo(&[
+        ("charts/policies/Chart.yaml", CHART),
+        ("charts/policies/templates/require-team.yaml", TEMPLATE),
+        ("charts/policies/values.yaml", VALUES),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    let (promote, _) = patches(&change);
+    assert_eq!(
+        changed(promote),
+        [
+            "-    action: Audit # until ready",
+            "+    action: Enforce # until ready"
+        ]
+    );
+    assert!(promote.starts_with("diff --git a/charts/policies/values.yaml"));
+    assert_eq!(change.locations, ["charts/policies/values.yaml:5 policies.requireTeam.action (read by charts/policies/templates/require-team.yaml:10 spec.validationFailureAction)"]);
+}
+
+#[test]
+fn an_environment_values_file_overriding_the_default_is_the_one_patched() {
+    let files = repo(&[
+        ("charts/policies/Chart.yaml", CHART),
+        ("charts/policies/templates/require-team.yaml", TEMPLATE),
+        ("charts/policies/values.yaml", VALUES),
+        ("environments/prod/values.yaml", PROD),
+    ]);
+    let policy = cluster_policy("require-team");
+    // Which environment this cluster is must be said.
+    let open = plan(&files, &policy, &[], "require-team");
+    assert!(
+        open.problem
+            .as_deref()
+            .is_some_and(|p| p.contains("--policy-values")),
+        "{open:?}"
+    );
+    assert_eq!(open.promote, None);
+    let change = plan(
+        &files,
+        &policy,
+        &["environments/prod/values.yaml".to_string()],
+        "require-team",
+    );
+    let (promote, rollback) = patches(&change);
+    assert!(promote.starts_with("diff --git a/environments/prod/values.yaml"));
+    assert_eq!(
+        changed(promote),
+        ["-    action: \"Audit\"", "+    action: \"Enforce\""]
+    );
+    assert_eq!(
+        changed(rollback),
+        ["-    action: \"Enforce\"", "+    action: \"Audit\""]
+    );
+}
+
+#[test]
+fn a_flux_helm_release_s_values_set_the_action() {
+    let release = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: policies\nspec:\n  values:\n    policies:\n      requireTeam:\n        action: Audit\n";
+    let files = repo(&[
+        ("charts/policies/Chart.yaml", CHART),
+        ("charts/policies/templates/require-team.yaml", TEMPLATE),
+        ("clusters/prod/policies.yaml", release),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    let (promote, _) = patches(&change);
+    assert_eq!(
+        changed(promote),
+        ["-        action: Audit", "+        action: Enforce"]
+    );
+}
+
+#[test]
+fn what_cannot_be_located_says_why_and_patches_nothing() {
+    let overlay = PLAIN.replace("\"Audit\"", "Enforce");
+    let cases: Vec<(BTreeMap<String, String>, &str)> = vec![
+        (repo(&[("a.yaml", PLAIN)]), "no ClusterPolicy named"),
+        (
+            repo(&[("base/p.yaml", PLAIN), ("overlays/prod/p.yaml", &overlay)]),
+            "several places",
+        ),
+        (
+            repo(&[(
+                "o.yaml",
+                "kind: ClusterPolicy\nmetadata:\n  name: require-team\nspec:\n  validationFailureAction: Audit\n  validationFailureActionOverrides:\n  - action: Enforce\n    namespaces: [prod]\n",
+            )]),
+            "overrides",
+        ),
+        (
+            repo(&[(
+                "f.yaml",
+                "kind: ClusterPolicy\nmetadata:\n  name: require-team\nspec:\n  rules:\n  - name: a\n    validate: {failureAction: Audit}\n",
+            )]),
+            "not edited line by line",
+        ),
+        (
+            repo(&[
+                ("c/Chart.yaml", CHART),
+                (
+                    "c/templates/p.yaml",
+                    "kind: ClusterPolicy\nmetadata:\n  name: require-team\nspec:\n  validationFailureAction: {{ ternary \"Enforce\" \"Audit\" .Values.on }}\n",
+                ),
+            ]),
+            "not followed",
+        ),
+        (
+            repo(&[("c/Chart.yaml", CHART), ("c/templates/p.yaml", TEMPLATE)]),
+            "no values file sets policies.requireTeam.action",
+        ),
+        (
+            repo(&[(
+                "n.yaml",
+                "kind: ClusterPolicy\nmetadata:\n  name: require-team\nspec:\n  rules: []\n",
+            )]),
+            "sets no action",
+        ),
+    ];
+    let names = [
+        "require-nothing",
+        "require-team",
+        "require-team",
+        "require-team",
+        "require-team",
+        "require-team",
+        "require-team",
+    ];
+    for ((files, expected), name) in cases.iter().zip(names) {
+        let change = plan(files, &cluster_policy(name), &[], name);
+        assert_eq!(change.promote, None, "{expected}");
+        assert_eq!(change.rollback, None, "{expected}");
+        assert!(
+            change
+                .problem
+                .as_deref()
+                .is_some_and(|p| p.contains(expected)),
+            "{expected}: {change:?}"
+        );
+    }
+}
+
+#[test]
+fn a_policy_git_has_in_enforce_has_only_a_rollback() {
+    let files = repo(&[("p.yaml", &PLAIN.replace("\"Audit\"", "Enforce"))]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert_eq!(change.promote, None);
+    assert!(change.rollback.is_some());
+    assert!(change.notes[0].contains("Enforce already"));
+}
+
+#[test]
+fn patch_directories_do_not_collide() {
+    let policies = [
+        cluster_policy("a"),
+        PolicyRef {
+            kind: "ValidatingPolicy",
+            name: "a",
+            namespace: None,
+        },
+        PolicyRef {
+            kind: "Policy",
+            name: "b",
+            namespace: Some("team"),
+        },
+    ];
+    assert_eq!(
+        patch_dirs(&policies),
+        ["a.clusterpolicy", "a.validatingpolicy", "team.b"]
+    );
+    assert!(is_patch_file("patches/team.b/promote.patch"));
+    assert!(!is_patch_file("patches/../rollback.patch"));
+    assert!(!is_patch_file("patches/a/b/promote.patch"));
+    assert!(!is_patch_file("patches/a/evil.sh"));
+}
