@@ -219,6 +219,14 @@ pub struct PolicyInfo {
     /// it, or its kind is one the cluster does not serve.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback: Option<Rollback>,
+    /// The Flux object that reconciles the policy from Git
+    /// (`Kustomization flux-system/apps`, `HelmRelease kyverno/policies`),
+    /// from its `kustomize.toolkit.fluxcd.io/*` or
+    /// `helm.toolkit.fluxcd.io/*` labels (for a ValidatingAdmissionPolicy,
+    /// else its bindings'): Flux reverts an in-cluster patch. None without
+    /// such labels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flux_owner: Option<String>,
 }
 
 impl PolicyInfo {
@@ -254,6 +262,7 @@ impl PolicyInfo {
             last_changed: None,
             digest: None,
             rollback: None,
+            flux_owner: None,
         }
     }
 
@@ -309,6 +318,9 @@ impl PolicyInfo {
                     if denies { "Enforce" } else { "Audit" }.to_string()
                 })
                 .collect();
+            if info.flux_owner.is_none() {
+                info.flux_owner = own.iter().find_map(|b| flux_owner(b));
+            }
             if !actions.is_empty() {
                 let action = overall_action_of(&actions);
                 if action == "Mixed" {
@@ -395,10 +407,39 @@ impl PolicyInfo {
             last_changed: last_changed(document),
             digest: DocumentDigest::of(document),
             rollback: None,
+            flux_owner: flux_owner(document),
         };
         info.rollback = rollback(&info, &spec);
         Some(info)
     }
+}
+
+/// The Flux object whose labels a document carries: Flux's
+/// kustomize-controller and helm-controller label what they apply with
+/// `<group>/name` and `<group>/namespace`.
+fn flux_owner(document: &Value) -> Option<String> {
+    let labels = document.pointer("/metadata/labels")?.as_object()?;
+    [
+        ("kustomize.toolkit.fluxcd.io", "Kustomization"),
+        ("helm.toolkit.fluxcd.io", "HelmRelease"),
+    ]
+    .into_iter()
+    .find_map(|(group, kind)| {
+        let label = |key: &str| {
+            labels
+                .get(&format!("{group}/{key}"))
+                .and_then(Value::as_str)
+        };
+        match (label("namespace"), label("name")) {
+            (Some(namespace), Some(name)) => Some(format!("{kind} {namespace}/{name}")),
+            (None, Some(name)) => Some(format!("{kind} {name}")),
+            // Some other label of the group: Flux applied it all the same.
+            _ => labels
+                .keys()
+                .any(|key| key.starts_with(&format!("{group}/")))
+                .then(|| format!("a Flux {kind}")),
+        }
+    })
 }
 
 /// The Pod controllers Kyverno's autogen makes `autogen-` rules for (its

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::ingest::policy_info::PolicyInfo;
 use crate::ingest::results::Interner;
 use crate::ingest::ObjectName;
+use crate::promotion::GitChange;
 
 /// Results counted by status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -201,6 +202,11 @@ pub struct PolicyEvidence {
     /// not skip those results now (rescan).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stale_exceptions: Vec<String>,
+    /// With `--policy-repo`: where Git sets the action and the patches
+    /// that promote the policy and roll it back (or why there are none);
+    /// None without a repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_change: Option<GitChange>,
 }
 
 /// Violations under their owner, in the evidence's order.
@@ -249,6 +255,45 @@ impl PolicyEvidence {
             "ClusterPolicy" | "Policy" => "Enforced while resources violate it: they will be rejected when created again (a rollout, a re-apply), and at updates unless allowExistingViolations (Kyverno's default) lets an existing violation through.".to_string(),
             kind => format!("Enforced while resources violate it: they will be rejected when created again (a rollout, a re-apply) and at every update the policy matches, since a {kind} has no allowExistingViolations: it judges the updated object as it is."),
         }
+    }
+
+    /// Why a `kubectl patch` of this policy does not last: Flux reconciles
+    /// it from Git. None without Flux's labels.
+    pub fn flux_warning(&self) -> Option<String> {
+        let owner = self.info.flux_owner.as_ref()?;
+        let patch = match &self.git_change {
+            Some(change) if change.problem.is_none() => "change it in Git with the patches below",
+            Some(_) => "change its action in Git",
+            None => {
+                "change it in Git (`polscan evidence --policy-repo <checkout>` writes the patch)"
+            }
+        };
+        Some(format!(
+            "Flux ({owner}) reconciles this policy from Git: an in-cluster kubectl patch is reverted at its next reconciliation; {patch}."
+        ))
+    }
+
+    /// The `git apply` commands of the package's patches, in the order to
+    /// run them, each with what it does; empty without patches.
+    pub fn git_apply_commands(&self) -> Vec<(String, &'static str)> {
+        let Some(change) = &self.git_change else {
+            return Vec::new();
+        };
+        let mut commands = Vec::new();
+        if let Some(promote) = &change.promote {
+            commands.push((format!("git apply {}", promote.file), "switch to Enforce"));
+        }
+        if let Some(rollback) = &change.rollback {
+            commands.push((
+                format!("git apply {}", rollback.file),
+                if change.promote.is_some() {
+                    "back to Audit, once promote.patch is in"
+                } else {
+                    "back to Audit"
+                },
+            ));
+        }
+        commands
     }
 
     /// Enforce with violations: the admission controller will block these

@@ -278,6 +278,40 @@ fn policy_card(out: &mut String, policy: &PolicyEvidence) {
             );
         }
     }
+    if let Some(warning) = policy.flux_warning() {
+        let _ = write!(
+            out,
+            "<p class=\"warning flux\"><strong>Warning:</strong> {}</p>",
+            escape(&warning)
+        );
+    }
+    let commands = policy.git_apply_commands();
+    if let Some(change) = &policy.git_change {
+        out.push_str("<h3>In Git</h3>");
+        if let Some(problem) = &change.problem {
+            let _ = write!(
+                out,
+                "<p class=\"git-problem\">No patch (--policy-repo): {}</p>",
+                escape(problem)
+            );
+        } else {
+            let _ = write!(
+                out,
+                "<p>The primary instruction: the action is set at <code>{}</code>. In the repository's root (paths relative to this package):</p><pre class=\"git-apply\">",
+                escape(&change.locations.join(", "))
+            );
+            for (command, what) in &commands {
+                let _ = writeln!(out, "{}    # {}", escape(command), escape(what));
+            }
+            out.push_str("</pre>");
+            for note in &change.notes {
+                let _ = write!(out, "<p class=\"meta\">{}.</p>", escape(note));
+            }
+        }
+    }
+    if !commands.is_empty() && policy.info.rollback.is_some() {
+        out.push_str("<p class=\"meta\">For a cluster without GitOps, in the cluster:</p>");
+    }
     if let Some(rollback) = &policy.info.rollback {
         let _ = write!(
             out,

@@ -376,6 +376,31 @@ fn policy_section(out: &mut String, policy: &PolicyEvidence) {
             let _ = writeln!(out, "\nRemediation: {}", cell(description));
         }
     }
+    if let Some(warning) = policy.flux_warning() {
+        let _ = writeln!(out, "\n> **Warning:** {warning}");
+    }
+    let commands = policy.git_apply_commands();
+    if let Some(change) = &policy.git_change {
+        if let Some(problem) = &change.problem {
+            let _ = writeln!(out, "\nIn Git (--policy-repo): no patch: {problem}");
+        } else {
+            let _ = writeln!(
+                out,
+                "\nIn Git (--policy-repo), the primary instruction: the action is set at `{}`. In the repository's root (paths relative to this package):\n\n```sh",
+                change.locations.join("`, `")
+            );
+            for (command, what) in &commands {
+                let _ = writeln!(out, "{command}    # {what}");
+            }
+            out.push_str("```\n");
+            for note in &change.notes {
+                let _ = writeln!(out, "\n{note}.");
+            }
+        }
+    }
+    if !commands.is_empty() && policy.info.rollback.is_some() {
+        out.push_str("\nFor a cluster without GitOps, in the cluster:\n");
+    }
     if let Some(rollback) = &policy.info.rollback {
         let _ = writeln!(
             out,

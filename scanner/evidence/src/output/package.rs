@@ -1,7 +1,8 @@
 //! The evidence package on disk: an [`Evidence`] enters and index.html,
 //! evidence.md, evidence.json (streamed to disk, never held whole), the
 //! generated PolicyExceptions
-//! (`exceptions/*.yaml`) and a MANIFEST (SHA-256 of each file, polscan's
+//! (`exceptions/*.yaml`), the Git patches of `--policy-repo`
+//! (`patches/<policy>/promote.patch`, `rollback.patch`) and a MANIFEST (SHA-256 of each file, polscan's
 //! version, the cluster's identity and the scan time) leave in a
 //! directory; [`verify`] reads a directory back and says whether any file
 //! was changed, added or removed since.
@@ -16,6 +17,7 @@ use sha2::{Digest, Sha256};
 use super::{html, markdown};
 use crate::error::EvidenceError;
 use crate::model::Evidence;
+use crate::promotion::{is_patch_file, PATCHES_DIR};
 
 /// The file listing every other file's SHA-256, after `# key: value`
 /// header lines.
@@ -134,6 +136,32 @@ fn exception_files(evidence: &Evidence) -> Result<Vec<(&str, String)>, EvidenceE
         .collect()
 }
 
+/// The Git patches as files: their paths (checked to stay inside the
+/// package) and diffs.
+fn patch_files(evidence: &Evidence) -> Result<Vec<(&str, &str)>, EvidenceError> {
+    evidence
+        .policies
+        .iter()
+        .filter_map(|policy| policy.git_change.as_ref())
+        .flat_map(|change| change.promote.iter().chain(&change.rollback))
+        .map(|patch| {
+            if is_patch_file(&patch.file) {
+                Ok((patch.file.as_str(), patch.diff.as_str()))
+            } else {
+                Err(EvidenceError::Invalid {
+                    what: patch.file.clone(),
+                    message: format!("not a patch file name under {PATCHES_DIR}/"),
+                })
+            }
+        })
+        .collect()
+}
+
+/// A file a package holds besides the MANIFEST.
+fn is_package_file(name: &str) -> bool {
+    FILES.contains(&name) || is_exception_file(name) || is_patch_file(name)
+}
+
 /// `exceptions/<name>.yaml` with a plain name: nothing a crafted report
 /// could use to write outside the package.
 fn is_exception_file(path: &str) -> bool {
@@ -155,7 +183,24 @@ fn package_files(dir: &Path) -> Result<Vec<String>, EvidenceError> {
         let entry = entry.map_err(io(dir))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let path = entry.path();
-        if name == EXCEPTIONS_DIR && path.is_dir() {
+        if name == PATCHES_DIR && path.is_dir() {
+            for policy in fs::read_dir(&path).map_err(io(&path))? {
+                let policy = policy.map_err(io(&path))?;
+                let policy_dir = policy.path();
+                let policy_name = policy.file_name().to_string_lossy().into_owned();
+                if !policy_dir.is_dir() {
+                    found.push(format!("{PATCHES_DIR}/{policy_name}"));
+                    continue;
+                }
+                for inner in fs::read_dir(&policy_dir).map_err(io(&policy_dir))? {
+                    let inner = inner.map_err(io(&policy_dir))?;
+                    found.push(format!(
+                        "{PATCHES_DIR}/{policy_name}/{}",
+                        inner.file_name().to_string_lossy()
+                    ));
+                }
+            }
+        } else if name == EXCEPTIONS_DIR && path.is_dir() {
             for inner in fs::read_dir(&path).map_err(io(&path))? {
                 let inner = inner.map_err(io(&path))?;
                 found.push(format!(
@@ -179,7 +224,7 @@ pub fn write(dir: &Path, evidence: &Evidence, force: bool) -> Result<Vec<PathBuf
     if dir.exists() {
         let existing = package_files(dir)?;
         for name in &existing {
-            if name != MANIFEST && !FILES.contains(&name.as_str()) && !is_exception_file(name) {
+            if name != MANIFEST && !is_package_file(name) {
                 return Err(EvidenceError::Invalid {
                     what: dir.display().to_string(),
                     message: format!(
@@ -199,14 +244,25 @@ pub fn write(dir: &Path, evidence: &Evidence, force: bool) -> Result<Vec<PathBuf
         if old_exceptions.is_dir() {
             fs::remove_dir_all(&old_exceptions).map_err(io(&old_exceptions))?;
         }
+        let old_patches = dir.join(PATCHES_DIR);
+        if old_patches.is_dir() {
+            fs::remove_dir_all(&old_patches).map_err(io(&old_patches))?;
+        }
     } else {
         fs::create_dir_all(dir).map_err(io(dir))?;
     }
     // What can be refused is refused before anything is written.
     let exceptions = exception_files(evidence)?;
+    let patches = patch_files(evidence)?;
     if !exceptions.is_empty() {
         let exceptions = dir.join(EXCEPTIONS_DIR);
         fs::create_dir_all(&exceptions).map_err(io(&exceptions))?;
+    }
+    for (name, _) in &patches {
+        if let Some((policy_dir, _)) = name.rsplit_once('/') {
+            let policy_dir = dir.join(policy_dir);
+            fs::create_dir_all(&policy_dir).map_err(io(&policy_dir))?;
+        }
     }
     let mut manifest = String::from(
         "# polscan evidence package (check it with `polscan evidence verify <dir>`)\n",
@@ -236,10 +292,14 @@ pub fn write(dir: &Path, evidence: &Evidence, force: bool) -> Result<Vec<PathBuf
             write_file(dir, name, |out| out.write_all(page(evidence).as_bytes()))?,
         );
     }
-    for (name, yaml) in &exceptions {
+    for (name, text) in exceptions
+        .iter()
+        .map(|(name, yaml)| (*name, yaml.as_str()))
+        .chain(patches.iter().copied())
+    {
         add(
             name,
-            write_file(dir, name, |out| out.write_all(yaml.as_bytes()))?,
+            write_file(dir, name, |out| out.write_all(text.as_bytes()))?,
         );
     }
     let path = dir.join(MANIFEST);
@@ -304,7 +364,7 @@ pub fn verify(dir: &Path) -> Result<Verification, EvidenceError> {
     }
     for (name, expected) in &listed {
         // A MANIFEST line is input: only the package's own file names.
-        if !FILES.contains(&name.as_str()) && !is_exception_file(name) {
+        if !is_package_file(name) {
             found
                 .problems
                 .push(format!("{name}: not a file an evidence package holds"));
@@ -334,11 +394,21 @@ pub fn verify(dir: &Path) -> Result<Verification, EvidenceError> {
     }
     if found.problems.is_empty() {
         let evidence = read_evidence_json(&dir.join("evidence.json"))?;
-        for generated in &evidence.generated_exceptions {
-            if !listed.contains_key(&generated.file) {
+        let patches = evidence
+            .policies
+            .iter()
+            .filter_map(|policy| policy.git_change.as_ref())
+            .flat_map(|change| change.promote.iter().chain(&change.rollback))
+            .map(|patch| &patch.file);
+        for file in evidence
+            .generated_exceptions
+            .iter()
+            .map(|generated| &generated.file)
+            .chain(patches)
+        {
+            if !listed.contains_key(file) {
                 found.problems.push(format!(
-                    "{} is named by evidence.json but not in the MANIFEST",
-                    generated.file
+                    "{file} is named by evidence.json but not in the MANIFEST"
                 ));
             }
         }

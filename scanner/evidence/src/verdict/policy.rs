@@ -482,5 +482,6 @@ pub(super) fn policy_evidence(
             .filter(|s| s.changed)
             .map(|s| s.name)
             .collect(),
+        git_change: None,
     }
 }
