@@ -10,7 +10,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{repository_file, run, schema_errors, test_asset, validator};
+use common::{audit, repository_file, run, schema_errors, test_asset, validator};
 use serde_json::Value;
 
 const POLICIES: &str = "apiVersion: kyverno.io/v1
@@ -68,28 +68,6 @@ fn text(output: &Output) -> String {
 fn write_inputs(dir: &Path, policies: &str, pods: &str) {
     std::fs::write(dir.join("policies.yaml"), policies).expect("policies");
     std::fs::write(dir.join("pods.yaml"), pods).expect("pods");
-}
-
-/// Audits pods.yaml against policies.yaml into reports.yaml, recording the
-/// run in scan.yaml as a cluster scan does in its ConfigMap.
-fn audit(dir: &Path) -> Output {
-    let output = run(
-        &[
-            "apply",
-            "-p",
-            "policies.yaml",
-            "-r",
-            "pods.yaml",
-            "-o",
-            "yaml",
-            "--run-record",
-            "scan.yaml",
-        ],
-        None,
-        dir,
-    );
-    std::fs::write(dir.join("reports.yaml"), &output.stdout).expect("reports");
-    output
 }
 
 /// A package from reports.yaml into `out`.

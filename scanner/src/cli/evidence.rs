@@ -37,6 +37,12 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
             args.expiry_window
         )
     })?;
+    if args.policy_repo.is_none() && !args.policy_values.is_empty() {
+        return Err(UsageError(
+            "--policy-values names values files of --policy-repo: give the checkout with --policy-repo".into(),
+        )
+        .into());
+    }
     let previous = match &args.since {
         Some(path) => Some(
             package::read_previous(path).with_context(|| format!("--since {}", path.display()))?,
@@ -114,6 +120,11 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
     // The evidence keeps (shares) what it needs of the reports' results:
     // the rest is freed before the package is written.
     drop(input);
+    if let Some(repo) = &args.policy_repo {
+        for warning in super::policy_repo::attach(&mut built, repo, &args.policy_values)? {
+            eprintln!("warning: {warning}");
+        }
+    }
     let missing: Vec<String> = built
         .policies
         .iter()
@@ -135,6 +146,7 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
     let written = package::write(out, &built, args.force)
         .with_context(|| format!("writing the evidence package to {}", out.display()))?;
     print_summary(&built);
+    print_git_changes(&built, out);
     eprintln!(
         "evidence written to {} ({} files; check later with `polscan evidence verify {}`)",
         out.display(),
@@ -384,6 +396,25 @@ fn print_summary(evidence: &evidence::Evidence) {
                     met.join("; ")
                 );
             }
+        }
+    }
+}
+
+/// Per policy, the Git patches and the Flux warning: what to run instead
+/// of a kubectl patch. Nothing without --policy-repo or Flux's labels.
+fn print_git_changes(evidence: &evidence::Evidence, out: &Path) {
+    for policy in &evidence.policies {
+        let name = policy.info.qualified_name();
+        if let Some(warning) = policy.flux_warning() {
+            println!("{name}: warning: {warning}");
+        }
+        if let Some(problem) = policy.git_change.as_ref().and_then(|c| c.problem.as_ref()) {
+            println!("{name}: no Git patch: {problem}");
+        }
+        for (command, what) in policy.git_apply_commands() {
+            let command =
+                command.replacen("git apply ", &format!("git apply {}/", out.display()), 1);
+            println!("{name}: {command}    # {what}");
         }
     }
 }

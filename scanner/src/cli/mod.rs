@@ -11,6 +11,7 @@ mod junit;
 mod kyverno_apply;
 mod long_running;
 mod output;
+mod policy_repo;
 mod progress;
 mod sarif;
 mod scan;
@@ -408,6 +409,16 @@ pub struct EvidenceArgs {
     /// Exit 1 when a policy is not ready or a rollback condition is met.
     #[arg(long)]
     pub require_ready: bool,
+    /// A Git checkout of the policies: per policy, where its action is set
+    /// (a manifest, or a Helm chart's values) and `patches/<policy>/
+    /// promote.patch` / `rollback.patch` for `git apply` in it.
+    #[arg(long)]
+    pub policy_repo: Option<PathBuf>,
+    /// This cluster's environment's Helm values file(s), relative to
+    /// --policy-repo: where several values files set a chart's action, the
+    /// one patched. Repeated or comma-separated.
+    #[arg(long = "policy-values", value_delimiter = ',')]
+    pub policy_values: Vec<String>,
     /// The kubeconfig to read the cluster with (not with --from).
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,

@@ -35,6 +35,31 @@ pub fn polscan<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Polscan {
     }
 }
 
+/// Audits pods.yaml against policies.yaml in `dir` into reports.yaml,
+/// recording the run in scan.yaml as a cluster scan does in its ConfigMap
+/// (the inputs of `polscan evidence --from`).
+pub fn audit(dir: &Path) -> Output {
+    let output = run(
+        &[
+            "apply",
+            "-p",
+            "policies.yaml",
+            "-r",
+            "pods.yaml",
+            "-o",
+            "yaml",
+            "--run-record",
+            "scan.yaml",
+        ],
+        None,
+        dir,
+    );
+    if let Err(err) = std::fs::write(dir.join("reports.yaml"), &output.stdout) {
+        panic!("reports.yaml: {err}");
+    }
+    output
+}
+
 /// `polscan args` in `cwd` with `stdin` (`None`: empty) and `NO_COLOR`
 /// set, as a script runs it.
 pub fn run(args: &[&str], stdin: Option<&str>, cwd: &Path) -> Output {

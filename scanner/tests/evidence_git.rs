@@ -1,0 +1,405 @@
+//! `polscan evidence --policy-repo`: on a Git checkout built here (a plain
+//! ClusterPolicy, a ValidatingPolicy, a ValidatingAdmissionPolicy's
+//! binding, and a Helm chart whose template reads the action from its
+//! values, with an environment's values file), each policy's
+//! promote.patch passes `git apply --check`, applies, and the files read
+//! back in Enforce (`Deny` for validationActions); its rollback.patch
+//! then brings them back to Audit, byte for byte. A policy Flux applied
+//! carries the warning that a kubectl patch would be reverted.
+
+#![allow(clippy::expect_used)] // test code: a failed expectation is a failed test
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{audit, repository_file, run, schema_errors, validator};
+use serde_json::Value;
+
+/// The repository's files: path → text.
+const REPO: [(&str, &str); 8] = [
+    (
+        "policies/require-team.yaml",
+        "apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: require-team
+spec:
+  # Audit until every team has labelled its Pods
+  validationFailureAction: Audit # the evidence says when
+  rules:
+  - name: team
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    validate:
+      message: the team label is missing
+      pattern: {metadata: {labels: {team: '?*'}}}
+",
+    ),
+    (
+        "policies/check-app.yaml",
+        "apiVersion: policies.kyverno.io/v1
+kind: ValidatingPolicy
+metadata:
+  name: check-app
+spec:
+  validationActions: [Audit]
+  matchConstraints:
+    resourceRules:
+    - apiGroups: ['']
+      apiVersions: [v1]
+      operations: [CREATE, UPDATE]
+      resources: [pods]
+  validations:
+  - expression: \"has(object.metadata.labels) && 'app' in object.metadata.labels\"
+    message: the app label is missing
+",
+    ),
+    (
+        "policies/pinned.yaml",
+        "apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: pinned
+spec:
+  matchConstraints:
+    resourceRules:
+    - apiGroups: ['']
+      apiVersions: [v1]
+      operations: [CREATE, UPDATE]
+      resources: [pods]
+  validations:
+  - expression: \"object.spec.containers.all(c, !c.image.endsWith(':latest'))\"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata:
+  name: pinned-binding
+spec:
+  policyName: pinned
+  validationActions:
+    - Audit
+",
+    ),
+    (
+        "charts/policies/Chart.yaml",
+        "apiVersion: v2\nname: policies\nversion: 0.1.0\n",
+    ),
+    (
+        "charts/policies/templates/require-owner.yaml",
+        "apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: require-owner
+  labels:
+    {{- include \"policies.labels\" . | nindent 4 }}
+spec:
+  validationFailureAction: {{ .Values.policies.requireOwner.action | quote }}
+  rules:
+  - name: owner
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    validate:
+      message: the owner label is missing
+      pattern: {metadata: {labels: {owner: '?*'}}}
+",
+    ),
+    (
+        "charts/policies/values.yaml",
+        "# Defaults: every policy audits.
+policies:
+  requireOwner:
+    action: Audit
+",
+    ),
+    (
+        "charts/policies/values-prod.yaml",
+        "policies:
+  requireOwner:
+    # prod follows the evidence of its own cluster
+    action: 'Audit'
+",
+    ),
+    (
+        "policies/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- require-team.yaml\n- check-app.yaml\n- pinned.yaml\n",
+    ),
+];
+
+/// The policies as the cluster has them (the chart's rendered), as
+/// `--policies-from` gives them: Flux's labels on two of them.
+fn cluster_policies() -> String {
+    let rendered = REPO[4]
+        .1
+        .replace(
+            "    {{- include \"policies.labels\" . | nindent 4 }}",
+            "    helm.toolkit.fluxcd.io/name: policies\n    helm.toolkit.fluxcd.io/namespace: kyverno",
+        )
+        .replace("{{ .Values.policies.requireOwner.action | quote }}", "\"Audit\"");
+    let require_team = REPO[0].1.replace(
+        "  name: require-team\n",
+        "  name: require-team\n  labels:\n    kustomize.toolkit.fluxcd.io/name: policies\n    kustomize.toolkit.fluxcd.io/namespace: flux-system\n",
+    );
+    [
+        require_team.as_str(),
+        REPO[1].1,
+        REPO[2].1,
+        rendered.as_str(),
+    ]
+    .join("---\n")
+}
+
+const PODS: &str = "apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop, labels: {team: a, app: web, owner: b}}
+spec: {containers: [{name: c, image: 'nginx:1.27'}]}
+";
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn git(repo: &Path, args: &[&str]) -> Output {
+    Command::new("git")
+        .args([
+            "-c",
+            "user.name=polscan test",
+            "-c",
+            "user.email=test@polscan.invalid",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(repo)
+        .output()
+        .expect("git runs")
+}
+
+fn git_ok(repo: &Path, args: &[&str]) -> String {
+    let output = git(repo, args);
+    assert!(output.status.success(), "git {args:?}: {}", text(&output));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The `document`-th YAML document of a repository file, at `pointer`.
+fn read_back(repo: &Path, file: &str, document: usize, pointer: &str) -> Value {
+    let text = std::fs::read_to_string(repo.join(file)).expect("file");
+    let docs: Vec<Value> = text
+        .split("\n---\n")
+        .map(|doc| serde_yaml::from_str(doc).expect("yaml"))
+        .collect();
+    docs[document]
+        .pointer(pointer)
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+/// The checkout under `dir/repo` (committed when `commit`), the cluster's
+/// policies and a Pod, audited into reports.yaml and scan.yaml.
+fn fixture(dir: &Path, commit: bool) -> std::path::PathBuf {
+    let repo = dir.join("repo");
+    for (path, content) in REPO {
+        let path = repo.join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("dirs");
+        std::fs::write(path, content).expect("write");
+    }
+    if commit {
+        git_ok(&repo, &["init", "-q"]);
+        git_ok(&repo, &["add", "-A"]);
+        git_ok(&repo, &["commit", "-q", "-m", "policies in Audit"]);
+    }
+    std::fs::write(dir.join("policies.yaml"), cluster_policies()).expect("policies");
+    std::fs::write(dir.join("pods.yaml"), PODS).expect("pods");
+    let audited = audit(dir);
+    assert!(audited.status.success(), "{}", text(&audited));
+    repo
+}
+
+#[test]
+fn promote_and_rollback_patches_apply_and_read_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = fixture(dir.path(), true);
+    let output = run(
+        &[
+            "evidence",
+            "--out",
+            "out",
+            "--from",
+            "reports.yaml",
+            "--policies-from",
+            "policies.yaml",
+            "--scan-record",
+            "scan.yaml",
+            "--policy-repo",
+            "repo",
+            "--policy-values",
+            "charts/policies/values-prod.yaml",
+        ],
+        None,
+        dir.path(),
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    let out = dir.path().join("out");
+    let evidence: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("evidence.json")).expect("evidence.json"),
+    )
+    .expect("json");
+    let errors = schema_errors(
+        &validator(&repository_file("docs/evidence.schema.json")),
+        &evidence,
+    );
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    let verify = run(&["evidence", "verify", "out"], None, dir.path());
+    assert!(verify.status.success(), "{}", text(&verify));
+
+    // (policy, file, document, pointer, Enforce's word)
+    let cases = [
+        (
+            "require-team",
+            "policies/require-team.yaml",
+            0,
+            "/spec/validationFailureAction",
+            Value::from("Enforce"),
+        ),
+        (
+            "check-app",
+            "policies/check-app.yaml",
+            0,
+            "/spec/validationActions",
+            Value::from(vec!["Deny"]),
+        ),
+        (
+            "pinned",
+            "policies/pinned.yaml",
+            1,
+            "/spec/validationActions",
+            Value::from(vec!["Deny"]),
+        ),
+        (
+            "require-owner",
+            "charts/policies/values-prod.yaml",
+            0,
+            "/policies/requireOwner/action",
+            Value::from("Enforce"),
+        ),
+    ];
+    for (name, file, document, pointer, enforce) in cases {
+        let policy = evidence["policies"]
+            .as_array()
+            .and_then(|list| list.iter().find(|p| p["name"] == name))
+            .unwrap_or_else(|| panic!("{name} in {evidence}"));
+        let change = &policy["gitChange"];
+        assert_eq!(change["problem"], Value::Null, "{name}: {change}");
+        let promote = out.join(change["promote"]["file"].as_str().expect("promote"));
+        let rollback = out.join(change["rollback"]["file"].as_str().expect("rollback"));
+        assert_eq!(
+            promote,
+            out.join(format!("patches/{name}/promote.patch")),
+            "{name}"
+        );
+        let audit = if enforce.is_array() {
+            Value::from(vec!["Audit"])
+        } else {
+            Value::from("Audit")
+        };
+        assert_eq!(read_back(&repo, file, document, pointer), audit, "{name}");
+        let promote = promote.to_string_lossy().into_owned();
+        let rollback = rollback.to_string_lossy().into_owned();
+        git_ok(&repo, &["apply", "--check", &promote]);
+        git_ok(&repo, &["apply", &promote]);
+        assert_eq!(read_back(&repo, file, document, pointer), enforce, "{name}");
+        git_ok(&repo, &["apply", "--check", &rollback]);
+        git_ok(&repo, &["apply", &rollback]);
+        assert_eq!(read_back(&repo, file, document, pointer), audit, "{name}");
+        // Comments, quoting and the chart's default values are as they were.
+        assert_eq!(git_ok(&repo, &["status", "--porcelain"]), "", "{name}");
+    }
+    // The promotion touched only the environment's values, not the defaults.
+    let owner = evidence["policies"]
+        .as_array()
+        .and_then(|list| list.iter().find(|p| p["name"] == "require-owner"))
+        .expect("require-owner");
+    let diff = owner["gitChange"]["promote"]["diff"]
+        .as_str()
+        .expect("diff");
+    assert!(
+        diff.starts_with("diff --git a/charts/policies/values-prod.yaml"),
+        "{diff}"
+    );
+    assert!(diff.contains("+    action: 'Enforce'"), "{diff}");
+
+    let markdown = std::fs::read_to_string(out.join("evidence.md")).expect("md");
+    assert!(
+        markdown.contains("git apply patches/require-team/promote.patch"),
+        "{markdown}"
+    );
+    assert!(
+        markdown
+            .contains("Flux (Kustomization flux-system/policies) reconciles this policy from Git"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("Flux (HelmRelease kyverno/policies)"),
+        "{markdown}"
+    );
+    let html = std::fs::read_to_string(out.join("index.html")).expect("html");
+    assert!(
+        html.contains("git apply patches/pinned/rollback.patch"),
+        "{html}"
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("require-team: git apply out/patches/require-team/promote.patch"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn an_environment_not_named_is_no_patch_and_says_why() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fixture(dir.path(), false);
+    let output = run(
+        &[
+            "evidence",
+            "--out",
+            "out",
+            "--from",
+            "reports.yaml",
+            "--policies-from",
+            "policies.yaml",
+            "--policy-repo",
+            "repo",
+        ],
+        None,
+        dir.path(),
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    let markdown = std::fs::read_to_string(dir.path().join("out/evidence.md")).expect("md");
+    assert!(
+        markdown.contains("In Git (--policy-repo): no patch: policies.requireOwner.action is set in several values files"),
+        "{markdown}"
+    );
+    assert!(!dir.path().join("out/patches/require-owner").exists());
+    assert!(dir
+        .path()
+        .join("out/patches/require-team/promote.patch")
+        .exists());
+    // --policy-values without the checkout is a usage error.
+    let usage = run(
+        &[
+            "evidence",
+            "--out",
+            "o2",
+            "--from",
+            "reports.yaml",
+            "--policy-values",
+            "v.yaml",
+        ],
+        None,
+        dir.path(),
+    );
+    assert_eq!(usage.status.code(), Some(64), "{}", text(&usage));
+}
