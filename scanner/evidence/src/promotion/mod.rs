@@ -311,6 +311,24 @@ fn scalar_at<'a>(doc: &Document<'a>, found: &[Entry], path: &[&str]) -> Option<&
     })
 }
 
+/// The directories holding a `Chart.yaml` (`""` for the root).
+fn chart_roots(files: &BTreeMap<String, String>) -> BTreeSet<String> {
+    files
+        .keys()
+        .filter(|path| path.rsplit('/').next() == Some("Chart.yaml"))
+        .map(|path| parent(path).to_string())
+        .collect()
+}
+
+/// The innermost chart holding `path`.
+fn longest_root<'a>(path: &str, charts: &'a BTreeSet<String>) -> Option<&'a str> {
+    charts
+        .iter()
+        .filter(|root| root.is_empty() || path.starts_with(&format!("{root}/")))
+        .max_by_key(|root| root.len())
+        .map(String::as_str)
+}
+
 /// A file under a chart's `templates/`.
 fn chart_of_template<'a>(path: &str, charts: &'a BTreeSet<String>) -> Option<&'a String> {
     charts.iter().find(|root| {
@@ -382,11 +400,7 @@ fn locate(
     policy: &PolicyRef<'_>,
     environment_values: &[String],
 ) -> Result<Located, String> {
-    let charts: BTreeSet<String> = files
-        .keys()
-        .filter(|path| path.rsplit('/').next() == Some("Chart.yaml"))
-        .map(|path| parent(path).to_string())
-        .collect();
+    let charts = chart_roots(files);
     let mut sites: Vec<Site<'_>> = Vec::new();
     for (path, text) in files {
         let template = chart_of_template(path, &charts);
@@ -755,15 +769,31 @@ fn values_settings(
         format!("{chart}/values.yaml")
     };
     let words = read_by.words;
+    let charts = chart_roots(files);
+    // The names a HelmRelease gives this chart by: its directory's and
+    // its Chart.yaml's.
+    let chart_file = if chart.is_empty() {
+        "Chart.yaml".to_string()
+    } else {
+        format!("{chart}/Chart.yaml")
+    };
+    let chart_names: Vec<String> = [
+        Some(chart.rsplit('/').next().unwrap_or(chart).to_string()),
+        files
+            .get(&chart_file)
+            .and_then(|text| serde_yaml::from_str::<Value>(text).ok())
+            .and_then(|v| v.get("name").and_then(Value::as_str).map(str::to_string)),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|name| !name.is_empty())
+    .collect();
     let mut defaults = Vec::new();
     let mut others = Vec::new();
     for (path, text) in files {
         let release = !is_values_file(path);
-        // Another chart's defaults are not this chart's.
-        if path.rsplit('/').next() == Some("values.yaml")
-            && *path != default_values
-            && files.contains_key(&format!("{}/Chart.yaml", parent(path)))
-        {
+        // Another chart's values are not this chart's.
+        if !release && longest_root(path, &charts).is_some_and(|root| root != chart) {
             continue;
         }
         for document in documents(text, true) {
@@ -773,6 +803,14 @@ fn values_settings(
                     continue;
                 };
                 if value.get("kind").and_then(Value::as_str) != Some("HelmRelease") {
+                    continue;
+                }
+                // Only a release of this chart (a chartRef is not followed).
+                let released = value
+                    .pointer("/spec/chart/spec/chart")
+                    .and_then(Value::as_str)
+                    .map(|c| c.trim_end_matches('/').rsplit('/').next().unwrap_or(c));
+                if !released.is_some_and(|c| chart_names.iter().any(|n| n == c)) {
                     continue;
                 }
                 prefix = vec!["spec", "values"];

@@ -200,11 +200,17 @@ fn an_environment_values_file_overriding_the_default_is_the_one_patched() {
 
 #[test]
 fn a_flux_helm_release_s_values_set_the_action() {
-    let release = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: policies\nspec:\n  values:\n    policies:\n      requireTeam:\n        action: Audit\n";
+    let release = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: policies\nspec:\n  chart:\n    spec:\n      chart: ./charts/policies\n  values:\n    policies:\n      requireTeam:\n        action: Audit\n";
+    // A release of another chart, and another chart's values, with the
+    // same key: not this chart's.
+    let other = release.replace("./charts/policies", "other");
     let files = repo(&[
         ("charts/policies/Chart.yaml", CHART),
         ("charts/policies/templates/require-team.yaml", TEMPLATE),
         ("clusters/prod/policies.yaml", release),
+        ("clusters/prod/other.yaml", &other),
+        ("charts/other/Chart.yaml", "name: other\n"),
+        ("charts/other/values-prod.yaml", VALUES),
     ]);
     let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
     let (promote, _) = patches(&change);
@@ -314,4 +320,94 @@ fn patch_directories_do_not_collide() {
     assert!(!is_patch_file("patches/../rollback.patch"));
     assert!(!is_patch_file("patches/a/b/promote.patch"));
     assert!(!is_patch_file("patches/a/evil.sh"));
+}
+
+/// A package of one policy whose Git change is `change`.
+fn evidence_with(change: GitChange) -> crate::Evidence {
+    let counts = serde_json::json!({"pass": 1, "fail": 0, "warn": 0, "error": 0, "skip": 0});
+    let mut evidence: crate::Evidence = serde_json::from_value(serde_json::json!({
+        "schemaVersion": crate::SCHEMA_VERSION,
+        "generated": "2026-11-20T10:00:00Z",
+        "polscanVersion": "test",
+        "cluster": {"source": "files"},
+        "expiryWindowDays": 14,
+        "policies": [{
+            "kind": "ClusterPolicy", "name": "require-team", "action": "Audit",
+            "rules": [], "kinds": ["Pod"], "found": true, "verdict": "ready",
+            "reasons": [], "counts": counts, "byNamespace": {}, "ruleEvidence": [],
+            "violations": [], "rollbackConditions": [],
+            "fluxOwner": "Kustomization flux-system/apps"
+        }],
+        "exceptions": []
+    }))
+    .expect("evidence");
+    evidence.policies[0].git_change = Some(change);
+    evidence
+}
+
+#[test]
+fn a_package_holds_the_patches_verifies_them_and_replaces_them_with_force() {
+    use crate::output::{markdown, package};
+    let files = repo(&[("policies/require-team.yaml", PLAIN)]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    let evidence = evidence_with(change.clone());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("pkg");
+    package::write(&out, &evidence, false).expect("written");
+    let promote = out.join("patches/require-team/promote.patch");
+    assert_eq!(
+        std::fs::read_to_string(&promote).expect("promote"),
+        change
+            .promote
+            .as_ref()
+            .map(|p| p.diff.clone())
+            .unwrap_or_default()
+    );
+    let verified = package::verify(&out).expect("verify");
+    assert!(verified.ok(), "{:?}", verified.problems);
+    assert_eq!(verified.checked.len(), 5);
+    let page = markdown::render(&evidence);
+    assert!(
+        page.contains(
+            "> **Warning:** Flux (Kustomization flux-system/apps) reconciles this policy from Git"
+        ),
+        "{page}"
+    );
+    assert!(
+        page.contains("git apply patches/require-team/promote.patch    # switch to Enforce"),
+        "{page}"
+    );
+
+    std::fs::write(&promote, "tampered").expect("tamper");
+    let tampered = package::verify(&out).expect("verify");
+    assert!(
+        tampered
+            .problems
+            .iter()
+            .any(|p| p.contains("promote.patch was modified")),
+        "{:?}",
+        tampered.problems
+    );
+    // Replaced with --force: a package without patches leaves none behind.
+    let without = evidence_with(GitChange {
+        problem: Some("not found".into()),
+        ..GitChange::default()
+    });
+    package::write(&out, &without, true).expect("replaced");
+    assert!(!out.join("patches").exists());
+    assert!(package::verify(&out).expect("verify").ok());
+    assert!(markdown::render(&without).contains("In Git (--policy-repo): no patch: not found"));
+
+    // A crafted file name is refused before anything is written.
+    let mut crafted = evidence_with(change);
+    if let Some(promote) = crafted.policies[0]
+        .git_change
+        .as_mut()
+        .and_then(|c| c.promote.as_mut())
+    {
+        promote.file = "patches/../../evil.patch".into();
+    }
+    let fresh = dir.path().join("crafted");
+    assert!(package::write(&fresh, &crafted, false).is_err());
+    assert!(!fresh.join("evidence.json").exists());
 }
