@@ -625,26 +625,94 @@ fn action_settings(site: &Site<'_>, policy: &PolicyRef<'_>) -> Result<Vec<Settin
                     ));
                 }
             }
+            let mut fields: Vec<&str> = settings.iter().map(|s| s.field.as_str()).collect();
+            fields.sort_unstable();
+            if let Some(twice) = fields.windows(2).find(|pair| pair[0] == pair[1]) {
+                // A template's if/else writes one field on two lines.
+                return Err(format!(
+                    "{what}: {} is written on more than one line (a template's branches?), which is not followed",
+                    twice[0]
+                ));
+            }
+            let validates = site
+                .entries
+                .iter()
+                .any(|e| e.path_is(&[Some("spec"), Some("rules"), None, Some("validate")]));
+            if settings.is_empty() && !validates {
+                return Err(format!(
+                    "{what}: the policy has no validate rule: no action to switch"
+                ));
+            }
             if settings.is_empty() {
                 return Err(format!(
                     "{what}: the policy sets no action (Kyverno's default, Audit): add spec.validationFailureAction (or each rule's validate.failureAction) in Git"
                 ));
             }
+            // Without a policy-wide action, a validate rule without its own
+            // takes Kyverno's default (Audit): a patch of the others would
+            // leave it auditing.
+            let policy_wide = site
+                .entries
+                .iter()
+                .any(|e| e.path_is(&[Some("spec"), Some("validationFailureAction")]));
+            if !policy_wide {
+                let rule_of = |e: &Entry| match e.path.get(2) {
+                    Some(Segment::Index(index)) => Some(*index),
+                    _ => None,
+                };
+                let validating: BTreeSet<usize> = site
+                    .entries
+                    .iter()
+                    .filter(|e| e.path_is(&[Some("spec"), Some("rules"), None, Some("validate")]))
+                    .filter_map(rule_of)
+                    .collect();
+                let own: BTreeSet<usize> = site
+                    .entries
+                    .iter()
+                    .filter(|e| {
+                        e.path_is(&[
+                            Some("spec"),
+                            Some("rules"),
+                            None,
+                            Some("validate"),
+                            Some("failureAction"),
+                        ]) || e.path_is(&[
+                            Some("spec"),
+                            Some("rules"),
+                            None,
+                            Some("validate"),
+                            Some("validationFailureAction"),
+                        ])
+                    })
+                    .filter_map(rule_of)
+                    .collect();
+                if let Some(rule) = validating.difference(&own).next() {
+                    return Err(format!(
+                        "{what}: rule spec.rules[{rule}] sets no failureAction and the policy no validationFailureAction: it takes Kyverno's default (Audit), which no line says; add one in Git"
+                    ));
+                }
+            }
         }
-        (_, role) => {
+        (_, _) => {
             // validationActions: the policy's own, or a binding's.
-            let _ = role;
             let field = "spec.validationActions".to_string();
             let path = [
                 Segment::Key("spec".into()),
                 Segment::Key("validationActions".into()),
             ];
-            let Some(entry) = site
+            let written: Vec<&Entry> = site
                 .entries
                 .iter()
-                .find(|e| e.path_is(&[Some("spec"), Some("validationActions")]))
-            else {
-                return Err(format!("{what}: spec.validationActions is not set"));
+                .filter(|e| e.path_is(&[Some("spec"), Some("validationActions")]))
+                .collect();
+            let entry = match written.as_slice() {
+                [] => return Err(format!("{what}: spec.validationActions is not set")),
+                [entry] => *entry,
+                _ => {
+                    return Err(format!(
+                        "{what}: spec.validationActions is written on more than one line (a template's branches?), which is not followed"
+                    ))
+                }
             };
             let value = &line_text(entry.line)[entry.value.clone()];
             let form = if value.is_empty() {

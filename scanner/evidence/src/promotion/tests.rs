@@ -260,13 +260,32 @@ fn what_cannot_be_located_says_why_and_patches_nothing() {
         (
             repo(&[(
                 "n.yaml",
-                "kind: ClusterPolicy\nmetadata:\n  name: require-team\nspec:\n  rules: []\n",
+                "kind: ClusterPolicy\nmetadata:\n  name: require-team\nspec:\n  rules:\n  - name: a\n    validate:\n      message: a\n",
             )]),
             "sets no action",
+        ),
+        (
+            repo(&[(
+                "r.yaml",
+                "kind: ClusterPolicy\nmetadata:\n  name: require-team\nspec:\n  rules:\n  - name: a\n    validate:\n      failureAction: Audit\n  - name: b\n    validate:\n      message: b\n",
+            )]),
+            "spec.rules[1] sets no failureAction",
+        ),
+        (
+            repo(&[
+                ("c/Chart.yaml", CHART),
+                (
+                    "c/templates/p.yaml",
+                    "kind: ClusterPolicy\nmetadata:\n  name: require-team\nspec:\n  {{- if .Values.enforce }}\n  validationFailureAction: Enforce\n  {{- else }}\n  validationFailureAction: Audit\n  {{- end }}\n",
+                ),
+            ]),
+            "more than one line",
         ),
     ];
     let names = [
         "require-nothing",
+        "require-team",
+        "require-team",
         "require-team",
         "require-team",
         "require-team",
