@@ -89,7 +89,7 @@ pub fn attach(
     let files = read_files(root)
         .with_context(|| format!("--policy-repo {}: reading the checkout", root.display()))?;
     let values = relative_values(root, environment_values);
-    let warnings = values
+    let warnings: Vec<String> = values
         .iter()
         .filter(|v| !files.contains_key(*v))
         .map(|v| {
@@ -109,6 +109,8 @@ pub fn attach(
         })
         .collect();
     let dirs = promotion::patch_dirs(&policies);
+    // Parsed once for every policy.
+    let repository = promotion::Repository::new(files);
     let changes: Vec<_> = policies
         .iter()
         .zip(&dirs)
@@ -117,7 +119,7 @@ pub fn attach(
             // A policy only reports name has no kind to look for.
             evidence
                 .found
-                .then(|| promotion::plan(&files, policy, &values, dir))
+                .then(|| repository.plan(policy, &values, dir))
         })
         .collect();
     for (policy, change) in evidence.policies.iter_mut().zip(changes) {

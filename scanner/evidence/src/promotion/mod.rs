@@ -3,8 +3,9 @@
 //! enter; where its action is set and two unified diffs leave — one
 //! switching it to Enforce (`Deny` for `validationActions`), one back to
 //! Audit — or why no patch can be made ([`GitChange`]). No I/O: the CLI
-//! reads the repository (`evidence --policy-repo`) and the package writes
-//! the diffs (`patches/<policy>/promote.patch`, `rollback.patch`).
+//! reads the repository (`evidence --policy-repo`), [`Repository`] parses
+//! it once for every policy, and the package writes the diffs
+//! (`patches/<policy>/promote.patch`, `rollback.patch`).
 //!
 //! The action is found where Kyverno reads it: a ClusterPolicy's or
 //! Policy's `spec.validationFailureAction` and each rule's
@@ -21,6 +22,7 @@
 //! in a way not followed gets a [`GitChange::problem`], never a guess.
 
 mod diff;
+mod repository;
 mod yaml_lines;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,7 +32,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use diff::LineEdit;
-use yaml_lines::{entries, flow_items, requote, unquote, Entry, Segment};
+pub use repository::Repository;
+use repository::{documents, is_values_file, longest_root};
+use yaml_lines::{flow_items, requote, unquote, Entry, Segment};
 
 /// The directory of the patches in a package.
 pub const PATCHES_DIR: &str = "patches";
@@ -130,35 +134,47 @@ pub fn is_patch_file(path: &str) -> bool {
 }
 
 /// Where and how `policy`'s action changes in the repository `files`
-/// (path relative to its root, `/`-separated → text). `environment_values`
-/// name this cluster's environment's values files (relative paths): where
-/// several values files set a chart's action, the one patched. The patch
-/// files are named under `patches/<dir>/`.
+/// (path relative to its root, `/`-separated → text); as
+/// [`Repository::plan`], for one policy.
 pub fn plan(
     files: &BTreeMap<String, String>,
     policy: &PolicyRef<'_>,
     environment_values: &[String],
     dir: &str,
 ) -> GitChange {
-    match plan_inner(files, policy, environment_values, dir) {
-        Ok(change) => change,
-        Err(problem) => GitChange {
-            problem: Some(problem),
-            ..GitChange::default()
-        },
+    Repository::new(files.clone()).plan(policy, environment_values, dir)
+}
+
+impl Repository {
+    /// Where and how `policy`'s action changes in this repository.
+    /// `environment_values` name this cluster's environment's values files
+    /// (relative paths): where several values files set a chart's action,
+    /// the one patched. The patch files are named under `patches/<dir>/`.
+    pub fn plan(
+        &self,
+        policy: &PolicyRef<'_>,
+        environment_values: &[String],
+        dir: &str,
+    ) -> GitChange {
+        match plan_inner(self, policy, environment_values, dir) {
+            Ok(change) => change,
+            Err(problem) => GitChange {
+                problem: Some(problem),
+                ..GitChange::default()
+            },
+        }
     }
 }
 
 fn plan_inner(
-    files: &BTreeMap<String, String>,
+    repo: &Repository,
     policy: &PolicyRef<'_>,
     environment_values: &[String],
     dir: &str,
 ) -> Result<GitChange, String> {
-    let located = locate(files, policy, environment_values)?;
-    let (promoted, promote_diff) = change(files, &located, Target::Enforce)?;
-    let mut after_promote = files.clone();
-    after_promote.extend(promoted);
+    let located = locate(repo, policy, environment_values)?;
+    let (promoted, promote_diff) = change(repo, &located, Target::Enforce)?;
+    let after_promote = repo.with_changes(promoted);
     // Located again: a block list shortened by the promotion moved lines.
     let again = locate(&after_promote, policy, environment_values)?;
     let (_, rollback_diff) = change(&after_promote, &again, Target::Audit)?;
@@ -260,100 +276,6 @@ struct Located {
     notes: Vec<String>,
 }
 
-/// A document of a file: its position, lines and parsed value (None for a
-/// template or what does not parse).
-struct Document<'a> {
-    index: usize,
-    start: usize,
-    lines: Vec<&'a str>,
-    value: Option<Value>,
-}
-
-/// The documents of a file, split at `---` lines.
-fn documents(text: &str, parse: bool) -> Vec<Document<'_>> {
-    let all = diff::lines(text);
-    let mut bounds = Vec::new();
-    let mut start = 0;
-    for (index, line) in all.iter().enumerate() {
-        let bare = line.trim_end();
-        if bare == "---" || bare.starts_with("--- ") {
-            bounds.push(start..index);
-            start = index + 1;
-        }
-    }
-    bounds.push(start..all.len());
-    bounds
-        .into_iter()
-        .enumerate()
-        .map(|(index, range)| {
-            let lines: Vec<&str> = all[range.clone()].to_vec();
-            let value = if parse {
-                serde_yaml::from_str::<Value>(&lines.concat()).ok()
-            } else {
-                None
-            };
-            Document {
-                index,
-                start: range.start,
-                lines,
-                value,
-            }
-        })
-        .collect()
-}
-
-/// The scalar text of the entry at `path` (keys only), unquoted.
-fn scalar_at<'a>(doc: &Document<'a>, found: &[Entry], path: &[&str]) -> Option<&'a str> {
-    let pattern: Vec<Option<&str>> = path.iter().map(|k| Some(*k)).collect();
-    found.iter().find(|e| e.path_is(&pattern)).map(|e| {
-        let line = doc.lines[e.line].trim_end_matches(['\n', '\r']);
-        unquote(&line[e.value.clone()])
-    })
-}
-
-/// The directories holding a `Chart.yaml` (`""` for the root).
-fn chart_roots(files: &BTreeMap<String, String>) -> BTreeSet<String> {
-    files
-        .keys()
-        .filter(|path| path.rsplit('/').next() == Some("Chart.yaml"))
-        .map(|path| parent(path).to_string())
-        .collect()
-}
-
-/// The innermost chart holding `path`.
-fn longest_root<'a>(path: &str, charts: &'a BTreeSet<String>) -> Option<&'a str> {
-    charts
-        .iter()
-        .filter(|root| root.is_empty() || path.starts_with(&format!("{root}/")))
-        .max_by_key(|root| root.len())
-        .map(String::as_str)
-}
-
-/// A file under a chart's `templates/`.
-fn chart_of_template<'a>(path: &str, charts: &'a BTreeSet<String>) -> Option<&'a String> {
-    charts.iter().find(|root| {
-        let prefix = if root.is_empty() {
-            "templates/".to_string()
-        } else {
-            format!("{root}/templates/")
-        };
-        path.starts_with(&prefix)
-    })
-}
-
-fn parent(path: &str) -> &str {
-    path.rsplit_once('/').map(|(dir, _)| dir).unwrap_or("")
-}
-
-/// `values.yaml`, `values-prod.yaml`, `prod-values.yml`, `values.prod.yaml`.
-fn is_values_file(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    let stem = name
-        .strip_suffix(".yaml")
-        .or_else(|| name.strip_suffix(".yml"));
-    stem.is_some_and(|stem| stem.starts_with("values") || stem.ends_with("values"))
-}
-
 /// What a document is to the policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
@@ -385,59 +307,51 @@ fn role(
     .then_some(Role::Binding)
 }
 
-/// A site: a document of the policy (or of a binding) and its entries.
+/// A site: a document of the policy (or of a binding), its lines and
+/// entries.
 struct Site<'a> {
     file: &'a str,
-    document: Document<'a>,
-    entries: Vec<Entry>,
-    template: Option<&'a String>,
+    /// The document's first line in the file.
+    start: usize,
+    index: usize,
+    lines: Vec<&'a str>,
+    entries: &'a [Entry],
+    value: Option<&'a Value>,
+    template: Option<&'a str>,
     role: Role,
-    name: String,
+    name: &'a str,
 }
 
 fn locate(
-    files: &BTreeMap<String, String>,
+    repo: &Repository,
     policy: &PolicyRef<'_>,
     environment_values: &[String],
 ) -> Result<Located, String> {
-    let charts = chart_roots(files);
     let mut sites: Vec<Site<'_>> = Vec::new();
-    for (path, text) in files {
-        let template = chart_of_template(path, &charts);
-        for document in documents(text, template.is_none()) {
-            let found = entries(&document.lines);
-            let (kind, name, namespace, policy_name) = match &document.value {
-                Some(value) => {
-                    let text = |pointer: &str| value.pointer(pointer).and_then(Value::as_str);
-                    (
-                        text("/kind"),
-                        text("/metadata/name"),
-                        text("/metadata/namespace"),
-                        text("/spec/policyName"),
-                    )
-                }
-                None if template.is_some() => (
-                    scalar_at(&document, &found, &["kind"]),
-                    scalar_at(&document, &found, &["metadata", "name"]),
-                    scalar_at(&document, &found, &["metadata", "namespace"]),
-                    scalar_at(&document, &found, &["spec", "policyName"]),
-                ),
-                None => continue,
-            };
-            let (Some(kind), Some(name)) = (kind, name) else {
+    for (path, file) in &repo.files {
+        for document in &file.documents {
+            let Some(identity) = &document.identity else {
                 continue;
             };
-            let Some(role) = role(policy, kind, name, namespace, policy_name) else {
+            let Some(role) = role(
+                policy,
+                &identity.kind,
+                &identity.name,
+                identity.namespace.as_deref(),
+                identity.policy_name.as_deref(),
+            ) else {
                 continue;
             };
-            let name = name.to_string();
             sites.push(Site {
                 file: path,
-                document,
-                entries: found,
-                template,
+                start: document.lines.start,
+                index: document.index,
+                lines: file.lines(document),
+                entries: &document.entries,
+                value: document.value.as_ref(),
+                template: file.template_of.as_deref(),
                 role,
-                name,
+                name: &identity.name,
             });
         }
     }
@@ -446,7 +360,7 @@ fn locate(
     let mut by_document: BTreeMap<(bool, &str), Vec<&Site<'_>>> = BTreeMap::new();
     for site in &sites {
         by_document
-            .entry((site.role == Role::Binding, site.name.as_str()))
+            .entry((site.role == Role::Binding, site.name))
             .or_default()
             .push(site);
     }
@@ -454,7 +368,7 @@ fn locate(
         if copies.len() > 1 {
             let places: Vec<String> = copies
                 .iter()
-                .map(|s| format!("{}:{}", s.file, s.document.start + 1))
+                .map(|s| format!("{}:{}", s.file, s.start + 1))
                 .collect();
             return Err(format!(
                 "{} {name} is written in several places ({}): which one the cluster gets is not known here, so no patch is made; change the action by hand",
@@ -485,12 +399,12 @@ fn locate(
     let mut notes = Vec::new();
     for site in targets {
         for setting in action_settings(site, policy)? {
-            match helm_reference(files, &setting)? {
+            match helm_reference(repo, &setting)? {
                 None => settings.push(setting),
                 Some(keys) => {
-                    let chart = site.template.map(String::as_str).unwrap_or("");
+                    let chart = site.template.unwrap_or("");
                     let (values, note) =
-                        values_settings(files, chart, &keys, &setting, environment_values)?;
+                        values_settings(repo, chart, &keys, &setting, environment_values)?;
                     notes.extend(note);
                     settings.extend(values);
                 }
@@ -529,14 +443,19 @@ fn pointer_of(path: &[Segment]) -> String {
 
 /// The action fields of a policy or binding document.
 fn action_settings(site: &Site<'_>, policy: &PolicyRef<'_>) -> Result<Vec<Setting>, String> {
-    let what = format!("{}:{}", site.file, site.document.start + 1);
+    let what = format!("{}:{}", site.file, site.start + 1);
     let check = |path: &[Segment]| {
         site.template.is_none().then(|| Check {
-            document: site.document.index,
+            document: site.index,
             pointer: pointer_of(path),
         })
     };
-    let line_text = |line: usize| site.document.lines[line].trim_end_matches(['\n', '\r']);
+    let line_text = |line: usize| {
+        site.lines
+            .get(line)
+            .map(|l| l.trim_end_matches(['\n', '\r']))
+            .unwrap_or("")
+    };
     let mut settings = Vec::new();
     match (policy.kind, site.role) {
         ("ClusterPolicy" | "Policy", Role::Policy) => {
@@ -555,7 +474,7 @@ fn action_settings(site: &Site<'_>, policy: &PolicyRef<'_>) -> Result<Vec<Settin
                     "{what}: the policy sets action overrides per namespace (validationFailureActionOverrides / failureActionOverrides): which namespaces to enforce in is a decision to make by hand"
                 ));
             }
-            for entry in &site.entries {
+            for entry in site.entries {
                 let field = entry.path_is(&[Some("spec"), Some("validationFailureAction")])
                     || entry.path_is(&[
                         Some("spec"),
@@ -586,7 +505,7 @@ fn action_settings(site: &Site<'_>, policy: &PolicyRef<'_>) -> Result<Vec<Settin
                 settings.push(Setting {
                     file: site.file.to_string(),
                     form: Form::Scalar {
-                        line: site.document.start + entry.line,
+                        line: site.start + entry.line,
                         value: entry.value.clone(),
                     },
                     words: Words::Kyverno,
@@ -594,7 +513,7 @@ fn action_settings(site: &Site<'_>, policy: &PolicyRef<'_>) -> Result<Vec<Settin
                     check: check(&entry.path),
                 });
             }
-            if let Some(value) = &site.document.value {
+            if let Some(value) = site.value {
                 // What the parser sees must be what the lines showed: a
                 // flow mapping hides fields from a line-level reading.
                 let mut parsed =
@@ -720,7 +639,7 @@ fn action_settings(site: &Site<'_>, policy: &PolicyRef<'_>) -> Result<Vec<Settin
                     .entries
                     .iter()
                     .filter(|e| e.path_is(&[Some("spec"), Some("validationActions"), None]))
-                    .map(|e| (site.document.start + e.line, e.value.clone()))
+                    .map(|e| (site.start + e.line, e.value.clone()))
                     .collect();
                 if items.is_empty() {
                     return Err(format!("{what}: spec.validationActions holds no item"));
@@ -728,7 +647,7 @@ fn action_settings(site: &Site<'_>, policy: &PolicyRef<'_>) -> Result<Vec<Settin
                 Form::BlockList { items }
             } else if flow_items(value).is_some() {
                 Form::FlowList {
-                    line: site.document.start + entry.line,
+                    line: site.start + entry.line,
                     value: entry.value.clone(),
                 }
             } else {
@@ -749,8 +668,8 @@ fn action_settings(site: &Site<'_>, policy: &PolicyRef<'_>) -> Result<Vec<Settin
 }
 
 /// The values written by a setting, as in the file.
-fn written<'a>(files: &'a BTreeMap<String, String>, setting: &Setting) -> Vec<&'a str> {
-    let Some(text) = files.get(&setting.file) else {
+fn written<'a>(repo: &'a Repository, setting: &Setting) -> Vec<&'a str> {
+    let Some(text) = repo.text(&setting.file) else {
         return Vec::new();
     };
     let all = diff::lines(text);
@@ -770,11 +689,8 @@ fn written<'a>(files: &'a BTreeMap<String, String>, setting: &Setting) -> Vec<&'
 /// `{{ .Values.a.b }}` (with `quote`, or `default "…"`, `-` trims,
 /// surrounding quotes) → `["a", "b"]`; None for a literal; a problem for
 /// any other template.
-fn helm_reference(
-    files: &BTreeMap<String, String>,
-    setting: &Setting,
-) -> Result<Option<Vec<String>>, String> {
-    let values = written(files, setting);
+fn helm_reference(repo: &Repository, setting: &Setting) -> Result<Option<Vec<String>>, String> {
+    let values = written(repo, setting);
     if !values.iter().any(|v| v.contains("{{")) {
         return Ok(None);
     }
@@ -825,7 +741,7 @@ fn helm_reference(
 /// does, else the one environment file that does or that
 /// `environment_values` names.
 fn values_settings(
-    files: &BTreeMap<String, String>,
+    repo: &Repository,
     chart: &str,
     keys: &[String],
     read_by: &Setting,
@@ -837,7 +753,6 @@ fn values_settings(
         format!("{chart}/values.yaml")
     };
     let words = read_by.words;
-    let charts = chart_roots(files);
     // The names a HelmRelease gives this chart by: its directory's and
     // its Chart.yaml's.
     let chart_file = if chart.is_empty() {
@@ -847,8 +762,7 @@ fn values_settings(
     };
     let chart_names: Vec<String> = [
         Some(chart.rsplit('/').next().unwrap_or(chart).to_string()),
-        files
-            .get(&chart_file)
+        repo.text(&chart_file)
             .and_then(|text| serde_yaml::from_str::<Value>(text).ok())
             .and_then(|v| v.get("name").and_then(Value::as_str).map(str::to_string)),
     ]
@@ -858,13 +772,13 @@ fn values_settings(
     .collect();
     let mut defaults = Vec::new();
     let mut others = Vec::new();
-    for (path, text) in files {
+    for (path, file) in &repo.files {
         let release = !is_values_file(path);
         // Another chart's values are not this chart's.
-        if !release && longest_root(path, &charts).is_some_and(|root| root != chart) {
+        if !release && longest_root(path, &repo.charts).is_some_and(|root| root != chart) {
             continue;
         }
-        for document in documents(text, true) {
+        for document in &file.documents {
             let mut prefix: Vec<&str> = Vec::new();
             if release {
                 let Some(value) = &document.value else {
@@ -889,23 +803,24 @@ fn values_settings(
                 .chain(keys.iter().map(String::as_str))
                 .map(Some)
                 .collect();
-            for entry in entries(&document.lines)
-                .iter()
-                .filter(|e| e.path_is(&pattern))
-            {
-                let line = document.lines[entry.line].trim_end_matches(['\n', '\r']);
-                let value = &line[entry.value.clone()];
+            for entry in document.entries.iter().filter(|e| e.path_is(&pattern)) {
+                let lines = file.lines(document);
+                let line = lines
+                    .get(entry.line)
+                    .map(|l| l.trim_end_matches(['\n', '\r']))
+                    .unwrap_or("");
+                let value = line.get(entry.value.clone()).unwrap_or("");
                 if value.is_empty() || value.starts_with(['[', '{', '|', '>', '&', '*', '!']) {
                     return Err(format!(
                         "{path}:{}: {} is not a plain value",
-                        document.start + entry.line + 1,
+                        document.lines.start + entry.line + 1,
                         keys.join(".")
                     ));
                 }
                 let setting = Setting {
                     file: path.clone(),
                     form: Form::Scalar {
-                        line: document.start + entry.line,
+                        line: document.lines.start + entry.line,
                         value: entry.value.clone(),
                     },
                     words,
@@ -986,13 +901,13 @@ fn values_settings(
 /// The line edits setting every action of `located` to `target`, per
 /// file; the edited texts and the diff.
 fn change(
-    files: &BTreeMap<String, String>,
+    repo: &Repository,
     located: &Located,
     target: Target,
 ) -> Result<(BTreeMap<String, String>, String), String> {
     let mut edits: BTreeMap<&str, BTreeMap<usize, LineEdit>> = BTreeMap::new();
     for setting in &located.settings {
-        let Some(text) = files.get(&setting.file) else {
+        let Some(text) = repo.text(&setting.file) else {
             continue;
         };
         let all = diff::lines(text);
@@ -1071,7 +986,7 @@ fn change(
         if file.chars().any(char::is_whitespace) || file.contains('"') || file.contains('\\') {
             return Err(format!("{file}: a path git would quote; no patch is made"));
         }
-        let Some(text) = files.get(file) else {
+        let Some(text) = repo.text(file) else {
             continue;
         };
         let edited = diff::apply(text, &file_edits);

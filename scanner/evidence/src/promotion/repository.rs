@@ -1,0 +1,238 @@
+//! The policy repository read once: its files' texts (path → content)
+//! enter; per file its documents (split at `---`), each parsed as YAML
+//! (not a Helm template's, which is no YAML until rendered), walked line by
+//! line, and named by kind and name, leave — so that planning many
+//! policies parses nothing twice. A change (the promotion) makes a new
+//! [`Repository`] that shares every file it did not touch.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::diff;
+use super::yaml_lines::{entries, unquote, Entry};
+
+/// The YAML files of a policy repository, parsed.
+#[derive(Debug, Clone)]
+pub struct Repository {
+    pub(super) files: BTreeMap<String, Arc<File>>,
+    /// Directories holding a `Chart.yaml` (`""` for the root).
+    pub(super) charts: BTreeSet<String>,
+}
+
+/// One file: its text and documents.
+#[derive(Debug)]
+pub(super) struct File {
+    pub text: String,
+    /// The chart whose `templates/` holds it.
+    pub template_of: Option<String>,
+    pub documents: Vec<Document>,
+}
+
+/// What names a document: its kind, name, namespace and (a binding's)
+/// `spec.policyName`, unquoted as written.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Identity {
+    pub kind: String,
+    pub name: String,
+    pub namespace: Option<String>,
+    pub policy_name: Option<String>,
+}
+
+/// A document of a file.
+#[derive(Debug)]
+pub(super) struct Document {
+    /// Its position among the file's documents.
+    pub index: usize,
+    /// Its lines in the file.
+    pub lines: Range<usize>,
+    /// As YAML; None for a template or what does not parse.
+    pub value: Option<Value>,
+    /// Its keys and list items, lines relative to its first.
+    pub entries: Vec<Entry>,
+    /// None when it has no kind or name.
+    pub identity: Option<Identity>,
+}
+
+impl Repository {
+    /// Reads `files` (path relative to the repository's root,
+    /// `/`-separated → text).
+    pub fn new(files: BTreeMap<String, String>) -> Repository {
+        let charts = chart_roots(files.keys());
+        let files = files
+            .into_iter()
+            .map(|(path, text)| {
+                let file = File::new(&path, text, &charts);
+                (path, Arc::new(file))
+            })
+            .collect();
+        Repository { files, charts }
+    }
+
+    /// The repository with `changed` files' new texts; the others shared.
+    pub(super) fn with_changes(&self, changed: BTreeMap<String, String>) -> Repository {
+        let mut files = self.files.clone();
+        for (path, text) in changed {
+            let file = File::new(&path, text, &self.charts);
+            files.insert(path, Arc::new(file));
+        }
+        Repository {
+            files,
+            charts: self.charts.clone(),
+        }
+    }
+
+    /// A file's text.
+    pub(super) fn text(&self, path: &str) -> Option<&str> {
+        self.files.get(path).map(|file| file.text.as_str())
+    }
+}
+
+impl File {
+    fn new(path: &str, text: String, charts: &BTreeSet<String>) -> File {
+        let template_of = chart_of_template(path, charts).cloned();
+        let documents = documents(&text, template_of.is_none());
+        File {
+            text,
+            template_of,
+            documents,
+        }
+    }
+
+    /// A document's lines.
+    pub fn lines(&self, document: &Document) -> Vec<&str> {
+        diff::lines(&self.text)
+            .get(document.lines.clone())
+            .map(<[&str]>::to_vec)
+            .unwrap_or_default()
+    }
+}
+
+/// The documents of a text, split at `---` lines; parsed as YAML when
+/// `parse`.
+pub(super) fn documents(text: &str, parse: bool) -> Vec<Document> {
+    let all = diff::lines(text);
+    let mut bounds = Vec::new();
+    let mut start = 0;
+    for (index, line) in all.iter().enumerate() {
+        let bare = line.trim_end();
+        if bare == "---" || bare.starts_with("--- ") {
+            bounds.push(start..index);
+            start = index + 1;
+        }
+    }
+    bounds.push(start..all.len());
+    bounds
+        .into_iter()
+        .enumerate()
+        .map(|(index, range)| {
+            let lines = &all[range.clone()];
+            let value = if parse {
+                serde_yaml::from_str::<Value>(&lines.concat()).ok()
+            } else {
+                None
+            };
+            let found = entries(lines);
+            let identity = match &value {
+                Some(value) => {
+                    let text = |pointer: &str| {
+                        value
+                            .pointer(pointer)
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                    };
+                    identity(
+                        text("/kind"),
+                        text("/metadata/name"),
+                        text("/metadata/namespace"),
+                        text("/spec/policyName"),
+                    )
+                }
+                None if !parse => {
+                    let text = |path: &[&str]| scalar_at(lines, &found, path);
+                    identity(
+                        text(&["kind"]),
+                        text(&["metadata", "name"]),
+                        text(&["metadata", "namespace"]),
+                        text(&["spec", "policyName"]),
+                    )
+                }
+                None => None,
+            };
+            Document {
+                index,
+                lines: range,
+                value,
+                entries: found,
+                identity,
+            }
+        })
+        .collect()
+}
+
+fn identity(
+    kind: Option<String>,
+    name: Option<String>,
+    namespace: Option<String>,
+    policy_name: Option<String>,
+) -> Option<Identity> {
+    Some(Identity {
+        kind: kind?,
+        name: name?,
+        namespace,
+        policy_name,
+    })
+}
+
+/// The scalar text of the entry at `path` (keys only), unquoted.
+fn scalar_at(lines: &[&str], found: &[Entry], path: &[&str]) -> Option<String> {
+    let pattern: Vec<Option<&str>> = path.iter().map(|k| Some(*k)).collect();
+    found.iter().find(|e| e.path_is(&pattern)).and_then(|e| {
+        let line = lines.get(e.line)?.trim_end_matches(['\n', '\r']);
+        line.get(e.value.clone()).map(|v| unquote(v).to_string())
+    })
+}
+
+/// The directories holding a `Chart.yaml` (`""` for the root).
+fn chart_roots<'a>(paths: impl Iterator<Item = &'a String>) -> BTreeSet<String> {
+    paths
+        .filter(|path| path.rsplit('/').next() == Some("Chart.yaml"))
+        .map(|path| parent(path).to_string())
+        .collect()
+}
+
+/// The innermost chart holding `path`.
+pub(super) fn longest_root<'a>(path: &str, charts: &'a BTreeSet<String>) -> Option<&'a str> {
+    charts
+        .iter()
+        .filter(|root| root.is_empty() || path.starts_with(&format!("{root}/")))
+        .max_by_key(|root| root.len())
+        .map(String::as_str)
+}
+
+/// The chart whose `templates/` holds `path`.
+fn chart_of_template<'a>(path: &str, charts: &'a BTreeSet<String>) -> Option<&'a String> {
+    charts.iter().find(|root| {
+        let prefix = if root.is_empty() {
+            "templates/".to_string()
+        } else {
+            format!("{root}/templates/")
+        };
+        path.starts_with(&prefix)
+    })
+}
+
+fn parent(path: &str) -> &str {
+    path.rsplit_once('/').map(|(dir, _)| dir).unwrap_or("")
+}
+
+/// `values.yaml`, `values-prod.yaml`, `prod-values.yml`, `values.prod.yaml`.
+pub(super) fn is_values_file(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let stem = name
+        .strip_suffix(".yaml")
+        .or_else(|| name.strip_suffix(".yml"));
+    stem.is_some_and(|stem| stem.starts_with("values") || stem.ends_with("values"))
+}
