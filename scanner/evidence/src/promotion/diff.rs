@@ -1,9 +1,14 @@
-//! Unified diffs from line edits: a file's text and the lines to replace
-//! or delete enter; the edited text and a `git apply`-able diff of the
-//! file (git's `diff --git` header, three lines of context) leave. Line
-//! endings are kept as the file has them.
+//! Line edits and unified diffs: a file's text and the lines to replace
+//! or delete enter; the edited text, and a `git apply`-able diff of the
+//! file from its old text to its new one, leave. The edit is ours (it
+//! keeps each line's ending, so a CRLF file stays CRLF); the diff is the
+//! `similar` crate's unified diff (three lines of context,
+//! `\ No newline at end of file` where git writes it) under git's
+//! `diff --git` line.
 
 use std::collections::BTreeMap;
+
+use similar::TextDiff;
 
 /// Context lines around each change, as `git diff`.
 const CONTEXT: usize = 3;
@@ -20,6 +25,17 @@ pub(crate) enum LineEdit {
 /// Lines of `text`, each with its line ending.
 pub(crate) fn lines(text: &str) -> Vec<&str> {
     text.split_inclusive('\n').collect()
+}
+
+/// Whether `text` has a carriage return that ends no CRLF: git reads it
+/// as part of a line, YAML and `similar` as a line break, so the lines
+/// edited and the lines diffed would differ.
+pub(crate) fn has_lone_carriage_return(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes
+        .iter()
+        .enumerate()
+        .any(|(i, b)| *b == b'\r' && bytes.get(i + 1) != Some(&b'\n'))
 }
 
 /// `line` (with its ending) with its content replaced by `content`.
@@ -47,105 +63,137 @@ pub(crate) fn apply(text: &str, edits: &BTreeMap<usize, LineEdit>) -> String {
     out
 }
 
-/// One line of a hunk: its prefix (` `, `-`, `+`) and text, with the
-/// marker git wants after a last line that has no line ending.
-fn hunk_line(out: &mut String, prefix: char, line: &str) {
-    out.push(prefix);
-    out.push_str(line);
-    if !line.ends_with('\n') {
-        out.push_str("\n\\ No newline at end of file\n");
-    }
-}
-
-/// The unified diff of `edits` to the file at `path` (relative to the
-/// repository, `/`-separated), as `git diff` writes it; empty without
-/// edits.
-pub(crate) fn unified(path: &str, text: &str, edits: &BTreeMap<usize, LineEdit>) -> String {
-    let old = lines(text);
-    let changed: Vec<usize> = edits.keys().copied().filter(|i| *i < old.len()).collect();
-    if changed.is_empty() {
+/// The unified diff from `old` to `new` of the file at `path` (relative
+/// to the repository, `/`-separated), as `git diff` writes it; empty when
+/// they are the same.
+pub(crate) fn unified(path: &str, old: &str, new: &str) -> String {
+    if old == new {
         return String::new();
     }
-    // Hunks: runs of changes whose contexts touch.
-    let mut hunks: Vec<(usize, usize)> = Vec::new();
-    for &index in &changed {
-        let start = index.saturating_sub(CONTEXT);
-        let end = (index + CONTEXT + 1).min(old.len());
-        match hunks.last_mut() {
-            Some((_, last_end)) if start <= *last_end => *last_end = end,
-            _ => hunks.push((start, end)),
-        }
-    }
-    let mut out = format!("diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n");
-    // Lines deleted by earlier hunks move the new file's line numbers.
-    let mut shift: isize = 0;
-    for (start, end) in hunks {
-        let deleted = (start..end)
-            .filter(|i| edits.get(i) == Some(&LineEdit::Delete))
-            .count();
-        let old_count = end - start;
-        let new_count = old_count - deleted;
-        let new_start = (start as isize + 1 + shift).max(0);
-        out.push_str(&format!(
-            "@@ -{},{} +{},{} @@\n",
-            start + 1,
-            old_count,
-            new_start,
-            new_count
-        ));
-        // As git: the removed lines of a run, then the added ones.
-        let mut added: Vec<String> = Vec::new();
-        for (index, line) in old.iter().enumerate().take(end).skip(start) {
-            match edits.get(&index) {
-                None => {
-                    for line in added.drain(..) {
-                        hunk_line(&mut out, '+', &line);
-                    }
-                    hunk_line(&mut out, ' ', line);
-                }
-                Some(LineEdit::Delete) => hunk_line(&mut out, '-', line),
-                Some(LineEdit::Replace(content)) => {
-                    hunk_line(&mut out, '-', line);
-                    added.push(with_ending(line, content));
-                }
-            }
-        }
-        for line in added.drain(..) {
-            hunk_line(&mut out, '+', &line);
-        }
-        shift -= deleted as isize;
-    }
-    out
+    let hunks = TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(CONTEXT)
+        .header(&format!("a/{path}"), &format!("b/{path}"))
+        .to_string();
+    format!("diff --git a/{path} b/{path}\n{hunks}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
+    use std::process::Command;
+
+    fn git(dir: &Path, args: &[&str]) -> std::process::Output {
+        let output = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("git runs");
+        assert!(
+            output.status.success() || args[0] == "diff",
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    /// The diff of `old` → `new`, checked against git: `git diff
+    /// --no-index` writes the same hunks, and `git apply` in a repository
+    /// holding `old` makes `new`.
+    fn as_git_does(old: &str, new: &str) -> String {
+        let diff = unified("x.yaml", old, new);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        std::fs::write(root.join("old"), old).expect("write");
+        std::fs::write(root.join("new"), new).expect("write");
+        let by_git = git(root, &["diff", "--no-index", "--no-color", "old", "new"]);
+        let by_git = String::from_utf8_lossy(&by_git.stdout);
+        // The hunks, without the text git adds after a hunk's `@@` (the
+        // line above it, for a reader).
+        let hunks = |d: &str| {
+            d[d.find("@@").unwrap_or(d.len())..]
+                .split_inclusive('\n')
+                .map(|line| match line.strip_prefix("@@ ") {
+                    Some(rest) => match rest.find(" @@") {
+                        Some(end) => format!("@@ {} @@\n", &rest[..end]),
+                        None => line.to_string(),
+                    },
+                    None => line.to_string(),
+                })
+                .collect::<String>()
+        };
+        assert_eq!(hunks(&diff), hunks(&by_git), "git diff --no-index");
+        git(root, &["init", "-q"]);
+        // No conversion of line endings, whatever the machine's config.
+        git(root, &["config", "core.autocrlf", "false"]);
+        std::fs::write(root.join("x.yaml"), old).expect("write");
+        std::fs::write(root.join("x.patch"), &diff).expect("write");
+        git(root, &["apply", "--check", "x.patch"]);
+        git(root, &["apply", "x.patch"]);
+        assert_eq!(
+            std::fs::read_to_string(root.join("x.yaml")).expect("read"),
+            new
+        );
+        diff
+    }
 
     #[test]
     fn a_replaced_line_with_context() {
         let text = "a\nb\nc\nd\ne\nf\ng\nh\n";
         let edits = BTreeMap::from([(4, LineEdit::Replace("E".into()))]);
+        let new = apply(text, &edits);
+        assert_eq!(new, "a\nb\nc\nd\nE\nf\ng\nh\n");
         assert_eq!(
-            unified("x.yaml", text, &edits),
+            as_git_does(text, &new),
             "diff --git a/x.yaml b/x.yaml\n--- a/x.yaml\n+++ b/x.yaml\n@@ -2,7 +2,7 @@\n b\n c\n d\n-e\n+E\n f\n g\n h\n"
         );
-        assert_eq!(apply(text, &edits), "a\nb\nc\nd\nE\nf\ng\nh\n");
     }
 
     #[test]
-    fn deletions_shift_later_hunks_and_a_last_line_without_newline_is_marked() {
-        let text = "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk\nl";
+    fn deletions_shift_later_hunks() {
+        let text = "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk\nl\n";
         let edits = BTreeMap::from([(1, LineEdit::Delete), (11, LineEdit::Replace("L".into()))]);
-        let diff = unified("x", text, &edits);
+        let new = apply(text, &edits);
+        assert_eq!(new, "a\nc\nd\ne\nf\ng\nh\ni\nj\nk\nL\n");
+        let diff = as_git_does(text, &new);
         assert!(diff.contains("@@ -1,5 +1,4 @@\n a\n-b\n c\n"), "{diff}");
-        assert!(diff.contains("@@ -9,4 +8,4 @@\n i\n j\n k\n-l\n\\ No newline at end of file\n+L\n\\ No newline at end of file\n"), "{diff}");
-        assert_eq!(apply(text, &edits), "a\nc\nd\ne\nf\ng\nh\ni\nj\nk\nL");
+        assert!(
+            diff.contains("@@ -9,4 +8,4 @@\n i\n j\n k\n-l\n+L\n"),
+            "{diff}"
+        );
     }
 
     #[test]
-    fn crlf_endings_stay() {
-        let edits = BTreeMap::from([(0, LineEdit::Replace("b".into()))]);
-        assert_eq!(apply("a\r\nc\r\n", &edits), "b\r\nc\r\n");
+    fn a_last_line_without_newline_is_marked() {
+        let text = "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk\nl";
+        let edits = BTreeMap::from([(11, LineEdit::Replace("L".into()))]);
+        let new = apply(text, &edits);
+        assert_eq!(new, "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk\nL");
+        let diff = as_git_does(text, &new);
+        assert!(
+            diff.ends_with("@@ -9,4 +9,4 @@\n i\n j\n k\n-l\n\\ No newline at end of file\n+L\n\\ No newline at end of file\n"),
+            "{diff}"
+        );
+    }
+
+    #[test]
+    fn crlf_endings_stay_and_apply() {
+        let text = "a: 1\r\nb: Audit\r\nc: 3\r\nd: 4";
+        let edits = BTreeMap::from([
+            (1, LineEdit::Replace("b: Enforce".into())),
+            (3, LineEdit::Replace("d: 5".into())),
+        ]);
+        let new = apply(text, &edits);
+        assert_eq!(new, "a: 1\r\nb: Enforce\r\nc: 3\r\nd: 5");
+        let diff = as_git_does(text, &new);
+        assert!(diff.contains("-b: Audit\r\n+b: Enforce\r\n"), "{diff:?}");
+    }
+
+    #[test]
+    fn lone_carriage_returns_are_told_apart_from_crlf() {
+        assert!(!has_lone_carriage_return("a\r\nb\r\n"));
+        assert!(has_lone_carriage_return("a\rb\r\n"));
+        assert!(has_lone_carriage_return("a\r"));
     }
 }

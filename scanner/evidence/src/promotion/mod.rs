@@ -989,9 +989,14 @@ fn change(
         let Some(text) = repo.text(file) else {
             continue;
         };
+        if diff::has_lone_carriage_return(text) {
+            return Err(format!(
+                "{file}: a carriage return that ends no CRLF (old Mac line endings?), which git and YAML split differently; no patch is made"
+            ));
+        }
         let edited = diff::apply(text, &file_edits);
         read_back(file, &edited, &located.settings, target)?;
-        out.push_str(&diff::unified(file, text, &file_edits));
+        out.push_str(&diff::unified(file, text, &edited));
         texts.insert(file.to_string(), edited);
     }
     Ok((texts, out))
