@@ -79,7 +79,7 @@ pub(crate) fn unified(path: &str, old: &str, new: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::path::Path;
     use std::process::Command;
@@ -124,18 +124,27 @@ mod tests {
                 .collect::<String>()
         };
         assert_eq!(hunks(&diff), hunks(&by_git), "git diff --no-index");
+        assert_eq!(git_applied("x.yaml", old, &diff), new);
+        diff
+    }
+
+    /// `old` at `path` in a new repository, after `git apply --check` and
+    /// `git apply` of `diff`.
+    pub(crate) fn git_applied(path: &str, old: &str, diff: &str) -> String {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
         git(root, &["init", "-q"]);
         // No conversion of line endings, whatever the machine's config.
         git(root, &["config", "core.autocrlf", "false"]);
-        std::fs::write(root.join("x.yaml"), old).expect("write");
-        std::fs::write(root.join("x.patch"), &diff).expect("write");
+        let file = root.join(path);
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(&file, old).expect("write");
+        std::fs::write(root.join("x.patch"), diff).expect("write");
         git(root, &["apply", "--check", "x.patch"]);
         git(root, &["apply", "x.patch"]);
-        assert_eq!(
-            std::fs::read_to_string(root.join("x.yaml")).expect("read"),
-            new
-        );
-        diff
+        std::fs::read_to_string(&file).expect("read")
     }
 
     #[test]

@@ -285,13 +285,43 @@ enum Role {
     Binding,
 }
 
-fn role(
-    policy: &PolicyRef<'_>,
-    kind: &str,
-    name: &str,
-    namespace: Option<&str>,
-    policy_name: Option<&str>,
-) -> Option<Role> {
+/// The API group a kind of `polscan evidence` belongs to: another
+/// group's kind of the same name (NVIDIA's `ClusterPolicy`) is not it.
+fn group_of(kind: &str) -> &'static str {
+    match kind {
+        "ClusterPolicy" | "Policy" => "kyverno.io",
+        "ValidatingPolicy" | "NamespacedValidatingPolicy" => "policies.kyverno.io",
+        _ => "admissionregistration.k8s.io",
+    }
+}
+
+/// Whether a document's apiVersion is of `kind`'s group; one left out or
+/// templated is given the benefit of the doubt.
+fn group_fits(kind: &str, api_version: Option<&str>) -> bool {
+    match api_version {
+        None => true,
+        Some(written) if written.contains("{{") => true,
+        Some(written) => written.split_once('/').map(|(group, _)| group) == Some(group_of(kind)),
+    }
+}
+
+fn role(policy: &PolicyRef<'_>, identity: &repository::Identity) -> Option<Role> {
+    let repository::Identity {
+        api_version,
+        kind,
+        name,
+        namespace,
+        policy_name,
+    } = identity;
+    let (kind, name, namespace, policy_name) = (
+        kind.as_str(),
+        name.as_str(),
+        namespace.as_deref(),
+        policy_name.as_deref(),
+    );
+    if !group_fits(kind, api_version.as_deref()) {
+        return None;
+    }
     // A namespace left out (kustomize's `namespace:` sets it) or templated
     // (Helm's release namespace) does not tell another policy apart.
     let namespace_fits = match (policy.namespace, namespace) {
@@ -333,13 +363,7 @@ fn locate(
             let Some(identity) = &document.identity else {
                 continue;
             };
-            let Some(role) = role(
-                policy,
-                &identity.kind,
-                &identity.name,
-                identity.namespace.as_deref(),
-                identity.policy_name.as_deref(),
-            ) else {
+            let Some(role) = role(policy, identity) else {
                 continue;
             };
             sites.push(Site {
@@ -406,6 +430,17 @@ fn locate(
                     let (values, note) =
                         values_settings(repo, chart, &keys, &setting, environment_values)?;
                     notes.extend(note);
+                    let others = other_readers(repo, chart, &keys, site);
+                    if !others.is_empty() {
+                        let note = format!(
+                            "{} is also read by {}: the patch changes them too",
+                            keys.join("."),
+                            others.join(", ")
+                        );
+                        if !notes.contains(&note) {
+                            notes.push(note);
+                        }
+                    }
                     settings.extend(values);
                 }
             }
@@ -540,7 +575,7 @@ fn action_settings(site: &Site<'_>, policy: &PolicyRef<'_>) -> Result<Vec<Settin
                         .any(|rule| rule.pointer("/validate/failureActionOverrides").is_some());
                 if parsed != settings.len() || overrides {
                     return Err(format!(
-                        "{what}: the action fields are written in a form (a flow mapping?) not edited line by line"
+                        "{what}: the action fields are written in a form (a flow mapping, an anchor's alias?) not edited line by line"
                     ));
                 }
             }
@@ -734,6 +769,39 @@ fn helm_reference(repo: &Repository, setting: &Setting) -> Result<Option<Vec<Str
         return Err(not_followed(only));
     }
     Ok(Some(keys))
+}
+
+/// The other documents of `chart`'s templates that read the values key
+/// `keys` (a second policy given the same key is promoted with this one),
+/// as `<kind> <name> (<file>:<line>)`.
+fn other_readers(repo: &Repository, chart: &str, keys: &[String], site: &Site<'_>) -> Vec<String> {
+    let needle = format!(".Values.{}", keys.join("."));
+    let reads = |line: &str| {
+        line.match_indices(&needle).any(|(at, _)| {
+            !line[at + needle.len()..]
+                .starts_with(|c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        })
+    };
+    let mut found = Vec::new();
+    for (path, file) in &repo.files {
+        if file.template_of.as_deref() != Some(chart) {
+            continue;
+        }
+        for document in &file.documents {
+            if path == site.file && document.index == site.index {
+                continue;
+            }
+            let Some(line) = file.lines(document).iter().position(|l| reads(l)) else {
+                continue;
+            };
+            let place = format!("{path}:{}", document.lines.start + line + 1);
+            found.push(match &document.identity {
+                Some(identity) => format!("{} {} ({place})", identity.kind, identity.name),
+                None => place,
+            });
+        }
+    }
+    found
 }
 
 /// The values files (or Flux HelmRelease `spec.values`) that set `keys`,

@@ -31,10 +31,11 @@ pub(super) struct File {
     pub documents: Vec<Document>,
 }
 
-/// What names a document: its kind, name, namespace and (a binding's)
-/// `spec.policyName`, unquoted as written.
+/// What names a document: its apiVersion, kind, name, namespace and (a
+/// binding's) `spec.policyName`, unquoted as written.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Identity {
+    pub api_version: Option<String>,
     pub kind: String,
     pub name: String,
     pub namespace: Option<String>,
@@ -144,6 +145,7 @@ pub(super) fn documents(text: &str, parse: bool) -> Vec<Document> {
                             .map(str::to_string)
                     };
                     identity(
+                        text("/apiVersion"),
                         text("/kind"),
                         text("/metadata/name"),
                         text("/metadata/namespace"),
@@ -153,6 +155,7 @@ pub(super) fn documents(text: &str, parse: bool) -> Vec<Document> {
                 None if !parse => {
                     let text = |path: &[&str]| scalar_at(lines, &found, path);
                     identity(
+                        text(&["apiVersion"]),
                         text(&["kind"]),
                         text(&["metadata", "name"]),
                         text(&["metadata", "namespace"]),
@@ -173,12 +176,14 @@ pub(super) fn documents(text: &str, parse: bool) -> Vec<Document> {
 }
 
 fn identity(
+    api_version: Option<String>,
     kind: Option<String>,
     name: Option<String>,
     namespace: Option<String>,
     policy_name: Option<String>,
 ) -> Option<Identity> {
     Some(Identity {
+        api_version,
         kind: kind?,
         name: name?,
         namespace,

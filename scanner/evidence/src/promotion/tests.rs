@@ -430,3 +430,123 @@ fn a_package_holds_the_patches_verifies_them_and_replaces_them_with_force() {
     assert!(package::write(&fresh, &crafted, false).is_err());
     assert!(!fresh.join("evidence.json").exists());
 }
+
+/// `files` with `change`'s promote.patch applied by git, then its
+/// rollback.patch: the file's text after each.
+fn through_git(file: &str, text: &str, change: &GitChange) -> (String, String) {
+    let (promote, rollback) = patches(change);
+    let promoted = super::diff::tests::git_applied(file, text, promote);
+    let rolled_back = super::diff::tests::git_applied(file, &promoted, rollback);
+    (promoted, rolled_back)
+}
+
+#[test]
+fn a_same_named_policy_of_another_namespace_kind_or_group_is_left_alone() {
+    let ours = "apiVersion: kyverno.io/v1\nkind: Policy\nmetadata:\n  name: p\n  namespace: team-a\nspec:\n  validationFailureAction: Audit\n  rules:\n  - name: r\n    validate:\n      message: m\n";
+    let text = format!(
+        "{}---\n{ours}---\n{}---\n{}",
+        ours.replace("team-a", "team-b"),
+        ours.replace("kind: Policy", "kind: ClusterPolicy")
+            .replace("  namespace: team-a\n", ""),
+        // NVIDIA's GPU operator has a ClusterPolicy kind of its own.
+        "apiVersion: nvidia.com/v1\nkind: Policy\nmetadata:\n  name: p\n  namespace: team-a\nspec:\n  validationFailureAction: Audit\n"
+    );
+    let files = repo(&[("all.yaml", &text)]);
+    let policy = PolicyRef {
+        kind: "Policy",
+        name: "p",
+        namespace: Some("team-a"),
+    };
+    let change = plan(&files, &policy, &[], "team-a.p");
+    assert_eq!(
+        change.locations,
+        ["all.yaml:19 spec.validationFailureAction"]
+    );
+    let (promoted, rolled_back) = through_git("all.yaml", &text, &change);
+    assert_eq!(
+        promoted,
+        text.replacen(
+            "team-a\nspec:\n  validationFailureAction: Audit",
+            "team-a\nspec:\n  validationFailureAction: Enforce",
+            1
+        )
+    );
+    assert_eq!(rolled_back, text);
+}
+
+#[test]
+fn comments_block_scalars_and_other_documents_do_not_count() {
+    let text = "# validationFailureAction: Enforce\n---\napiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: other\nspec:\n  validationFailureAction: Audit\n---\napiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: p\n  annotations:\n    policies.kyverno.io/description: |\n      Set\n      validationFailureAction: Enforce\n      when ready.\nspec:\n  # validationFailureAction: Enforce\n  validationFailureAction: 'Audit'\n  rules:\n  - name: r\n    validate:\n      message: >-\n        failureAction: Enforce\n      pattern: {a: b}\n";
+    let files = repo(&[("p.yaml", text)]);
+    let change = plan(&files, &cluster_policy("p"), &[], "p");
+    assert_eq!(change.locations, ["p.yaml:21 spec.validationFailureAction"]);
+    let (promote, _) = patches(&change);
+    assert_eq!(
+        changed(promote),
+        [
+            "-  validationFailureAction: 'Audit'",
+            "+  validationFailureAction: 'Enforce'"
+        ]
+    );
+    let (_, rolled_back) = through_git("p.yaml", text, &change);
+    assert_eq!(rolled_back, text);
+}
+
+#[test]
+fn an_alias_of_an_anchored_rule_gives_a_reason() {
+    let text = "kind: ClusterPolicy\nmetadata:\n  name: p\nspec:\n  rules:\n  - &rule\n    name: a\n    validate:\n      failureAction: Audit\n  - *rule\n";
+    let change = plan(&repo(&[("p.yaml", text)]), &cluster_policy("p"), &[], "p");
+    assert_eq!(change.promote, None);
+    assert!(
+        change
+            .problem
+            .as_deref()
+            .is_some_and(|p| p.contains("alias")),
+        "{change:?}"
+    );
+}
+
+#[test]
+fn windows_line_endings_stay_through_promote_and_rollback() {
+    let text = PLAIN.replace('\n', "\r\n");
+    let files = repo(&[("p.yaml", &text)]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    let (promoted, rolled_back) = through_git("p.yaml", &text, &change);
+    assert_eq!(promoted, text.replace("\"Audit\"", "\"Enforce\""));
+    assert_eq!(rolled_back, text);
+    // A carriage return ending no line feed: git and YAML disagree on
+    // its lines.
+    let mac = PLAIN.replace('\n', "\r");
+    let change = plan(
+        &repo(&[("p.yaml", &mac)]),
+        &cluster_policy("require-team"),
+        &[],
+        "require-team",
+    );
+    assert_eq!(change.promote, None);
+    assert!(change.problem.is_some(), "{change:?}");
+}
+
+#[test]
+fn a_values_key_two_policies_read_is_said_to_promote_both() {
+    let second = TEMPLATE.replace("require-team", "require-owner").replace(
+        "rules: []",
+        "rules: [] # {{ .Values.policies.requireTeam.actions }}",
+    );
+    let files = repo(&[
+        ("c/Chart.yaml", CHART),
+        ("c/templates/team.yaml", TEMPLATE),
+        ("c/templates/owner.yaml", &second),
+        (
+            "c/templates/unrelated.yaml",
+            "kind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: {{ .Values.policies.requireTeam.actionable }}\n",
+        ),
+        ("c/values.yaml", VALUES),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert!(change.promote.is_some(), "{change:?}");
+    assert_eq!(
+        change.notes,
+        ["policies.requireTeam.action is also read by ClusterPolicy require-owner (c/templates/owner.yaml:10): the patch changes them too"]
+    );
+}

@@ -58,6 +58,9 @@ pub(crate) fn entries(lines: &[&str]) -> Vec<Entry> {
     let mut found = Vec::new();
     // Lines deeper than this column belong to a block scalar.
     let mut block_scalar_above: Option<usize> = None;
+    // Inside a template action that spans lines (`{{/*` … `*/}}`): its
+    // lines are no YAML, whatever they look like.
+    let mut in_template = false;
     for (number, raw) in lines.iter().enumerate() {
         let line = raw.trim_end_matches(['\n', '\r']);
         let trimmed = line.trim_start();
@@ -67,6 +70,14 @@ pub(crate) fn entries(lines: &[&str]) -> Vec<Entry> {
                 continue;
             }
             block_scalar_above = None;
+        }
+        if in_template {
+            in_template = !closes_template(line);
+            continue;
+        }
+        if trimmed.starts_with("{{") && !closes_template(trimmed) {
+            in_template = true;
+            continue;
         }
         if trimmed.is_empty()
             || trimmed.starts_with('#')
@@ -80,8 +91,11 @@ pub(crate) fn entries(lines: &[&str]) -> Vec<Entry> {
             continue;
         }
         let mut rest = trimmed;
+        // The column of the last `-` of the line, for a `- |` item.
+        let mut dash = column;
         // List items, possibly nested on one line (`- - a`).
         while rest == "-" || rest.starts_with("- ") {
+            dash = column;
             while stack.last().is_some_and(|f| f.column > column) {
                 stack.pop();
             }
@@ -135,6 +149,11 @@ pub(crate) fn entries(lines: &[&str]) -> Vec<Entry> {
                 });
             }
             None => {
+                // A block scalar item (`- |`): its lines are deeper than
+                // the dash.
+                if rest.starts_with(['|', '>']) {
+                    block_scalar_above = Some(dash);
+                }
                 // A scalar list item (`- Audit`).
                 if matches!(
                     stack.last(),
@@ -153,6 +172,13 @@ pub(crate) fn entries(lines: &[&str]) -> Vec<Entry> {
         }
     }
     found
+}
+
+/// Whether `text` closes the template action its line opens or continues
+/// (a `}}` after the last `{{`).
+fn closes_template(text: &str) -> bool {
+    let after_open = text.rfind("{{").map(|at| &text[at..]).unwrap_or(text);
+    after_open.contains("}}")
 }
 
 /// `key: rest` → the key (unquoted) and the offset just after its `:`.
@@ -314,6 +340,20 @@ mod tests {
         let found = paths("spec:\n{{- if .Values.on }}\n  a: {{ .Values.x | quote }} # c\n  b: [Audit] # c\n{{- end }}\n");
         assert!(found.contains(&("spec.a".into(), 2, "{{ .Values.x | quote }}".into())));
         assert!(found.contains(&("spec.b".into(), 3, "[Audit]".into())));
+    }
+
+    #[test]
+    fn template_comments_over_lines_and_block_scalar_items_are_not_keys() {
+        let found = paths("spec:\n  {{/*\n  validationFailureAction: Enforce\n  */}}\n  {{- /* one line */}}\n  validationFailureAction: Audit\n  list:\n  - |\n    failureAction: Audit\n  - b\n");
+        let actions: Vec<_> = found
+            .iter()
+            .filter(|(p, _, _)| p.contains("ailureAction"))
+            .collect();
+        assert_eq!(
+            actions,
+            [&("spec.validationFailureAction".into(), 5, "Audit".into())]
+        );
+        assert!(found.contains(&("spec.list.1".into(), 9, "b".into())));
     }
 
     #[test]
