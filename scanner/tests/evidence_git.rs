@@ -218,19 +218,29 @@ fn fixture(dir: &Path, commit: bool) -> std::path::PathBuf {
     repo
 }
 
+/// `polscan evidence` in `dir` on the fixture's reports and policies,
+/// into `out`, with `extra` arguments.
+fn evidence_in(dir: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "evidence",
+        "--out",
+        "out",
+        "--from",
+        "reports.yaml",
+        "--policies-from",
+        "policies.yaml",
+    ];
+    args.extend_from_slice(extra);
+    run(&args, None, dir)
+}
+
 #[test]
 fn promote_and_rollback_patches_apply_and_read_back() {
     let dir = tempfile::tempdir().expect("tempdir");
     let repo = fixture(dir.path(), true);
-    let output = run(
+    let output = evidence_in(
+        dir.path(),
         &[
-            "evidence",
-            "--out",
-            "out",
-            "--from",
-            "reports.yaml",
-            "--policies-from",
-            "policies.yaml",
             "--scan-record",
             "scan.yaml",
             "--policy-repo",
@@ -238,8 +248,6 @@ fn promote_and_rollback_patches_apply_and_read_back() {
             "--policy-values",
             "charts/policies/values-prod.yaml",
         ],
-        None,
-        dir.path(),
     );
     assert!(output.status.success(), "{}", text(&output));
     let out = dir.path().join("out");
@@ -361,21 +369,7 @@ fn promote_and_rollback_patches_apply_and_read_back() {
 fn an_environment_not_named_is_no_patch_and_says_why() {
     let dir = tempfile::tempdir().expect("tempdir");
     fixture(dir.path(), false);
-    let output = run(
-        &[
-            "evidence",
-            "--out",
-            "out",
-            "--from",
-            "reports.yaml",
-            "--policies-from",
-            "policies.yaml",
-            "--policy-repo",
-            "repo",
-        ],
-        None,
-        dir.path(),
-    );
+    let output = evidence_in(dir.path(), &["--policy-repo", "repo"]);
     assert!(output.status.success(), "{}", text(&output));
     let markdown = std::fs::read_to_string(dir.path().join("out/evidence.md")).expect("md");
     assert!(
@@ -402,4 +396,32 @@ fn an_environment_not_named_is_no_patch_and_says_why() {
         dir.path(),
     );
     assert_eq!(usage.status.code(), Some(64), "{}", text(&usage));
+}
+
+#[test]
+fn a_folder_of_the_checkout_gives_patches_from_its_top() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = fixture(dir.path(), true);
+    let output = evidence_in(dir.path(), &["--policy-repo", "repo/policies"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let patch = dir.path().join("out/patches/require-team/promote.patch");
+    let diff = std::fs::read_to_string(&patch).expect("promote.patch");
+    // git apply in a folder silently skips paths outside it: the patch
+    // names the file from the work tree's top.
+    assert!(
+        diff.starts_with("diff --git a/policies/require-team.yaml"),
+        "{diff}"
+    );
+    let patch = patch.display().to_string();
+    git_ok(&repo, &["apply", "--check", &patch]);
+    git_ok(&repo.join("policies"), &["apply", &patch]);
+    assert_eq!(
+        read_back(
+            &repo,
+            "policies/require-team.yaml",
+            0,
+            "/spec/validationFailureAction"
+        ),
+        Value::String("Enforce".into())
+    );
 }

@@ -63,13 +63,52 @@ fn read_files(root: &Path) -> anyhow::Result<BTreeMap<String, String>> {
     Ok(files)
 }
 
-/// `--policy-values` as paths relative to the repository.
+/// Where `root` is in its Git work tree (`/`-separated, `""` at its top
+/// or outside Git). `git apply` reads a patch's paths from the top, and
+/// run in a subdirectory silently skips the paths outside it: the patches
+/// must name files from the top whatever folder `--policy-repo` names.
+fn work_tree_prefix(root: &Path) -> String {
+    let Ok(root) = root.canonicalize() else {
+        return String::new();
+    };
+    // `.git` is a directory, or a file in a linked worktree or submodule.
+    let Some(top) = root.ancestors().find(|dir| dir.join(".git").exists()) else {
+        return String::new();
+    };
+    root.strip_prefix(top)
+        .map(|relative| {
+            relative
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .unwrap_or_default()
+}
+
+/// `path` (relative, `/`-separated) under `prefix`.
+fn under(prefix: &str, path: &str) -> String {
+    if prefix.is_empty() {
+        path.to_string()
+    } else {
+        format!("{prefix}/{path}")
+    }
+}
+
+/// `--policy-values` as paths relative to the repository: given from the
+/// current directory (inside `root`) or from `root`.
 fn relative_values(root: &Path, values: &[String]) -> Vec<String> {
+    let canonical_root = root.canonicalize().ok();
     values
         .iter()
         .map(|value| {
             let path = Path::new(value);
-            let relative = path.strip_prefix(root).unwrap_or(path);
+            let from_root = canonical_root
+                .as_ref()
+                .zip(path.canonicalize().ok())
+                .and_then(|(root, path)| path.strip_prefix(root).ok().map(Path::to_path_buf));
+            let relative =
+                from_root.unwrap_or_else(|| path.strip_prefix(root).unwrap_or(path).to_path_buf());
             relative
                 .to_string_lossy()
                 .trim_start_matches("./")
@@ -86,9 +125,16 @@ pub fn attach(
     root: &Path,
     environment_values: &[String],
 ) -> anyhow::Result<Vec<String>> {
-    let files = read_files(root)
-        .with_context(|| format!("--policy-repo {}: reading the checkout", root.display()))?;
-    let values = relative_values(root, environment_values);
+    let prefix = work_tree_prefix(root);
+    let files: BTreeMap<String, String> = read_files(root)
+        .with_context(|| format!("--policy-repo {}: reading the checkout", root.display()))?
+        .into_iter()
+        .map(|(path, text)| (under(&prefix, &path), text))
+        .collect();
+    let values: Vec<String> = relative_values(root, environment_values)
+        .iter()
+        .map(|v| under(&prefix, v))
+        .collect();
     let warnings: Vec<String> = values
         .iter()
         .filter(|v| !files.contains_key(*v))
@@ -126,4 +172,42 @@ pub fn attach(
         policy.git_change = change;
     }
     Ok(warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_of_a_work_tree_names_files_from_its_top() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let top = dir.path().join("repo");
+        std::fs::create_dir_all(top.join(".git")).expect("mkdir");
+        std::fs::create_dir_all(top.join("clusters/prod")).expect("mkdir");
+        assert_eq!(work_tree_prefix(&top), "");
+        assert_eq!(
+            work_tree_prefix(&top.join("clusters/prod")),
+            "clusters/prod"
+        );
+        assert_eq!(under("clusters/prod", "p.yaml"), "clusters/prod/p.yaml");
+        assert_eq!(under("", "p.yaml"), "p.yaml");
+        // A linked worktree's .git is a file.
+        let linked = dir.path().join("linked");
+        std::fs::create_dir_all(linked.join("sub")).expect("mkdir");
+        std::fs::write(linked.join(".git"), "gitdir: elsewhere\n").expect("write");
+        assert_eq!(work_tree_prefix(&linked.join("sub")), "sub");
+    }
+
+    #[test]
+    fn policy_values_are_read_from_the_root_or_the_current_directory() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("c")).expect("mkdir");
+        std::fs::write(root.join("c/values-prod.yaml"), "a: 1\n").expect("write");
+        let absolute = root.join("c/values-prod.yaml").display().to_string();
+        assert_eq!(
+            relative_values(root, &[absolute, "c/values-prod.yaml".into()]),
+            ["c/values-prod.yaml", "c/values-prod.yaml"]
+        );
+    }
 }

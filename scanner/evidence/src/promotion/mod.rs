@@ -956,8 +956,16 @@ fn values_settings(
             environment_values.join(", ")
         ));
     }
+    // A values file in no chart, not named: nothing ties it to this
+    // chart's release (another chart may use the same key).
+    let loose =
+        |s: &Setting| is_values_file(&s.file) && longest_root(&s.file, &repo.charts).is_none();
     match (defaults.len(), others.len()) {
         (_, 0) => Ok((defaults, None)),
+        (0, 1) if loose(&others[0]) => Err(format!(
+            "{key} is set only in {}, which is in no chart: if this cluster's release of the chart reads it, name it with --policy-values",
+            all.join(", ")
+        )),
         (0, 1) => Ok((others, None)),
         _ => Err(format!(
             "{key} is set in several values files ({}): name this cluster's environment's file with --policy-values",

@@ -550,3 +550,28 @@ fn a_values_key_two_policies_read_is_said_to_promote_both() {
         ["policies.requireTeam.action is also read by ClusterPolicy require-owner (c/templates/owner.yaml:10): the patch changes them too"]
     );
 }
+
+#[test]
+fn a_values_file_in_no_chart_is_patched_only_when_named() {
+    let files = repo(&[
+        ("charts/policies/Chart.yaml", CHART),
+        ("charts/policies/templates/require-team.yaml", TEMPLATE),
+        ("environments/prod/values.yaml", PROD),
+    ]);
+    let policy = cluster_policy("require-team");
+    let open = plan(&files, &policy, &[], "require-team");
+    assert_eq!(open.promote, None);
+    assert!(
+        open.problem
+            .as_deref()
+            .is_some_and(|p| p.contains("in no chart")),
+        "{open:?}"
+    );
+    let named = plan(
+        &files,
+        &policy,
+        &["environments/prod/values.yaml".to_string()],
+        "require-team",
+    );
+    assert!(named.promote.is_some(), "{named:?}");
+}
