@@ -419,8 +419,26 @@ fn locate(
             )
         });
     }
+    let names: Vec<&str> = targets.iter().map(|site| site.name).collect();
+    if let Some(kustomizations) = kustomize_patches_of(repo, &names) {
+        return Err(format!(
+            "{} may patch the action of {} (a kustomize patch names it and an action field): the patch of the base would not be what the cluster gets; change the action by hand",
+            kustomizations.join(", "),
+            names.join(", ")
+        ));
+    }
     let mut settings = Vec::new();
     let mut notes = Vec::new();
+    if targets.len() > 1 {
+        let bindings: Vec<String> = targets
+            .iter()
+            .map(|s| format!("{} ({}:{})", s.name, s.file, s.start + 1))
+            .collect();
+        notes.push(format!(
+            "the patch changes every binding of the policy in the repository: {}",
+            bindings.join(", ")
+        ));
+    }
     for site in targets {
         for setting in action_settings(site, policy)? {
             match helm_reference(repo, &setting)? {
@@ -449,6 +467,54 @@ fn locate(
     settings.sort_by(|a, b| (&a.file, a.first_line()).cmp(&(&b.file, b.first_line())));
     settings.dedup();
     Ok(Located { settings, notes })
+}
+
+/// The kustomization files (or Flux Kustomizations) that may patch the
+/// action of the documents named `names`: one that names one of them (`name: <name>`, a patch's
+/// target or metadata) and writes an action field, inline or in a JSON
+/// patch file elsewhere (`path: /spec/validationFailureAction`). A patch
+/// of the base alone would then not be what the cluster gets. None when
+/// there is none.
+fn kustomize_patches_of(repo: &Repository, names: &[&str]) -> Option<Vec<String>> {
+    const FIELDS: [&str; 2] = ["ailureAction", "validationActions"];
+    // kustomize's file, or a Flux Kustomization (its spec.patches).
+    let is_kustomization = |path: &str, text: &str| {
+        matches!(
+            path.rsplit('/').next(),
+            Some("kustomization.yaml" | "kustomization.yml" | "Kustomization")
+        ) || text.contains("kind: Kustomization")
+    };
+    let names_one = |text: &str| {
+        text.lines().any(|line| {
+            let line = line.trim().trim_start_matches("- ").trim();
+            line.strip_prefix("name:")
+                .map(|value| unquote(value.split(" #").next().unwrap_or(value)))
+                .is_some_and(|value| names.contains(&value))
+        })
+    };
+    // A JSON patch file's op on an action field, wherever it is.
+    let json_patch_elsewhere = repo.files.iter().any(|(path, file)| {
+        !is_kustomization(path, &file.text)
+            && file.text.contains("op:")
+            && [
+                "/validationFailureAction",
+                "/failureAction",
+                "/validationActions",
+            ]
+            .iter()
+            .any(|pointer| file.text.contains(pointer))
+    });
+    let found: Vec<String> = repo
+        .files
+        .iter()
+        .filter(|(path, file)| {
+            is_kustomization(path, &file.text)
+                && names_one(&file.text)
+                && (json_patch_elsewhere || FIELDS.iter().any(|f| file.text.contains(f)))
+        })
+        .map(|(path, _)| path.clone())
+        .collect();
+    (!found.is_empty()).then_some(found)
 }
 
 fn field_name(path: &[Segment]) -> String {

@@ -575,3 +575,70 @@ fn a_values_file_in_no_chart_is_patched_only_when_named() {
     );
     assert!(named.promote.is_some(), "{named:?}");
 }
+
+#[test]
+fn a_kustomize_patch_of_the_action_gives_a_reason() {
+    let inline = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- ../../base\npatches:\n- target:\n    kind: ClusterPolicy\n    name: require-team\n  patch: |-\n    - op: replace\n      path: /spec/validationFailureAction\n      value: Enforce\n";
+    let by_file = "resources:\n- ../../base\npatches:\n- path: enforce.yaml\n  target:\n    name: \"require-team\"\n";
+    let json_patch = "- op: replace\n  path: /spec/validationFailureAction\n  value: Enforce\n";
+    let policy = cluster_policy("require-team");
+    for files in [
+        repo(&[
+            ("base/p.yaml", PLAIN),
+            ("overlays/prod/kustomization.yaml", inline),
+        ]),
+        repo(&[
+            ("base/p.yaml", PLAIN),
+            ("overlays/prod/kustomization.yaml", by_file),
+            ("overlays/prod/enforce.yaml", json_patch),
+        ]),
+        // Flux's Kustomization patches too.
+        repo(&[
+            ("base/p.yaml", PLAIN),
+            (
+                "clusters/prod/policies.yaml",
+                &format!("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: policies\nspec:\n  path: ./base\n  {}", inline.split_once("patches:").map(|(_, p)| format!("patches:{}", p.replace("\n", "\n  "))).unwrap_or_default()),
+            ),
+        ]),
+    ] {
+        let change = plan(&files, &policy, &[], "require-team");
+        assert_eq!(change.promote, None);
+        assert!(
+            change
+                .problem
+                .as_deref()
+                .is_some_and(|p| p.contains("kustomization.yaml may patch") || p.contains("policies.yaml may patch")),
+            "{change:?}"
+        );
+    }
+    // A kustomization that only lists the policy's file patches nothing.
+    let files = repo(&[
+        ("base/p.yaml", PLAIN),
+        ("base/kustomization.yaml", "resources:\n- p.yaml\n"),
+        (
+            "other/kustomization.yaml",
+            inline.replace("require-team", "other").as_str(),
+        ),
+    ]);
+    assert!(plan(&files, &policy, &[], "require-team").promote.is_some());
+}
+
+#[test]
+fn several_bindings_of_a_policy_are_said() {
+    let binding = "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata:\n  name: pinned-a\nspec:\n  policyName: pinned\n  validationActions: [Audit]\n";
+    let files = repo(&[
+        ("a.yaml", binding),
+        ("b.yaml", &binding.replace("pinned-a", "pinned-b")),
+    ]);
+    let policy = PolicyRef {
+        kind: "ValidatingAdmissionPolicy",
+        name: "pinned",
+        namespace: None,
+    };
+    let change = plan(&files, &policy, &[], "pinned");
+    assert!(change.promote.is_some(), "{change:?}");
+    assert_eq!(
+        change.notes,
+        ["the patch changes every binding of the policy in the repository: pinned-a (a.yaml:1), pinned-b (b.yaml:1)"]
+    );
+}
