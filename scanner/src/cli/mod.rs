@@ -411,11 +411,12 @@ pub struct EvidenceArgs {
     pub require_ready: bool,
     /// A Git checkout of the policies: per policy, where its action is set
     /// (a manifest, or a Helm chart's values) and `patches/<policy>/
-    /// promote.patch` / `rollback.patch` for `git apply` in it.
+    /// promote.patch` / `rollback.patch` for `git apply` in it. A folder
+    /// of a work tree is fine: the patches name files from its top.
     #[arg(long)]
     pub policy_repo: Option<PathBuf>,
     /// This cluster's environment's Helm values file(s), relative to
-    /// --policy-repo: where several values files set a chart's action, the
+    /// --policy-repo or to the current directory: where several values files set a chart's action, the
     /// one patched. Repeated or comma-separated.
     #[arg(long = "policy-values", value_delimiter = ',')]
     pub policy_values: Vec<String>,
