@@ -14,6 +14,7 @@
 pub mod api;
 pub mod hash;
 pub mod meta;
+pub mod read;
 pub mod report;
 pub mod schema;
 pub mod shape;

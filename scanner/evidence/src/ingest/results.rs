@@ -22,7 +22,7 @@ pub const NO_RESULTS_STILL_THERE: &str = "no result names the resource now, but 
 pub const NO_RESULTS_OFFLINE: &str = "no result names the resource now; reading reports from files, polscan cannot tell whether it was deleted (a fix) or left the policy's scope (no fix)";
 use std::sync::Arc;
 
-use polscan_engine::ValueExt;
+use report_model::read::{ObjectView, ReportView};
 use serde_json::Value;
 
 use super::ObjectName;
@@ -188,11 +188,6 @@ fn probe(policy: &str, rule: &str, resource: &ObjectName) -> Keyed {
     })
 }
 
-/// The text at `key` of `value`; empty when absent or not text.
-fn text<'a>(value: Option<&'a Value>, key: &str) -> &'a str {
-    value.and_then(|v| v.str_field(key)).unwrap_or("")
-}
-
 /// The results of many reports, folded in one report at a time so that
 /// only the compact results stay in memory, never every report object.
 #[derive(Debug, Clone, Default)]
@@ -255,41 +250,28 @@ impl ReportResults {
     /// Adds a PolicyReport or ClusterPolicyReport; returns false (and keeps
     /// nothing) for any other object.
     pub fn add_report(&mut self, report: &Value) -> bool {
-        let kind = report.str_field("kind").unwrap_or("");
-        if kind != "PolicyReport" && kind != "ClusterPolicyReport" {
+        let Some(report) = ReportView::of(report) else {
             return false;
-        }
+        };
         self.reports += 1;
-        let by_polscan = report.label(report_model::shape::MANAGED_BY_LABEL)
-            == Some(report_model::shape::MANAGED_BY_VALUE);
-        let scope = report.get("scope");
+        let by_polscan = report.managed_by_polscan();
+        let scope = report.scope();
         // The subject last read: every result of a per-resource report
         // names the same one (its `scope`).
-        let mut last: Option<(&Value, Arc<str>, Arc<ObjectName>)> = None;
-        for result in report
-            .get("results")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        let mut last: Option<(ObjectView, Arc<str>, Arc<ObjectName>)> = None;
+        for result in report.results() {
             // Kyverno's per-resource reports name the resource in `scope`.
-            let subject = result
-                .get("resources")
-                .and_then(Value::as_array)
-                .and_then(|r| r.first())
-                .or(scope);
+            let subject = result.subject(scope);
             let (api_version, resource) = match (&last, subject) {
-                (Some((seen, api_version, resource)), Some(subject))
-                    if std::ptr::eq(*seen, subject) =>
-                {
+                (Some((seen, api_version, resource)), Some(subject)) if seen.is(&subject) => {
                     (api_version.clone(), resource.clone())
                 }
                 _ => {
-                    let api_version = self.interner.text(text(subject, "apiVersion"));
+                    let api_version = self.interner.text(subject.map_or("", |s| s.api_version()));
                     let resource = self.interner.resource(ObjectName {
-                        kind: text(subject, "kind").to_string(),
-                        namespace: text(subject, "namespace").to_string(),
-                        name: text(subject, "name").to_string(),
+                        kind: subject.map_or("", |s| s.kind()).to_string(),
+                        namespace: subject.map_or("", |s| s.namespace()).to_string(),
+                        name: subject.map_or("", |s| s.name()).to_string(),
                     });
                     if let Some(subject) = subject {
                         last = Some((subject, api_version.clone(), resource.clone()));
@@ -297,38 +279,24 @@ impl ReportResults {
                     (api_version, resource)
                 }
             };
-            let status = text(Some(result), "result");
+            let status = result.result();
             // A pass is only counted: its message and properties are never
             // shown, and most results of a cluster are passes.
             let (message, properties) = if status == "pass" {
                 (self.interner.text(""), Properties::default())
             } else {
-                let properties = Properties::kept(
-                    result
-                        .get("properties")
-                        .and_then(Value::as_object)
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?))),
-                    &mut self.interner,
-                );
-                (
-                    self.interner.text(text(Some(result), "message")),
-                    properties,
-                )
+                let properties = Properties::kept(result.properties(), &mut self.interner);
+                (self.interner.text(result.message()), properties)
             };
             let entry = ReportedResult {
-                policy: self.interner.text(text(Some(result), "policy")),
-                rule: self.interner.text(text(Some(result), "rule")),
+                policy: self.interner.text(result.policy()),
+                rule: self.interner.text(result.rule()),
                 result: self.interner.text(status),
                 api_version,
                 resource,
                 message,
                 properties,
-                timestamp: result
-                    .pointer("/timestamp/seconds")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(0),
+                timestamp: result.timestamp_seconds(),
             };
             if by_polscan {
                 let newest = self
