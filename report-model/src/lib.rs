@@ -1,7 +1,10 @@
 //! wgpolicyk8s.io/v1alpha2 `PolicyReport` and `ClusterPolicyReport` model.
 //!
 //! - [`meta`]: small Kubernetes metadata types (ObjectMeta, ObjectReference, …).
-//! - [`report`]: the report types; summaries are always derived from results.
+//! - [`report`]: the report types polscan writes; summaries are always
+//!   derived from results.
+//! - [`read`]: views that read stored reports of any producer field by
+//!   field, never rejecting one (the evidence folds reports in with them).
 //! - [`hash`]: a timestamp-free content hash, to skip unchanged writes.
 //! - [`shape`]: turns scanner results into per-resource or per-namespace reports.
 //! - [`api`]: the report APIs (wgpolicyk8s.io, openreports.io) and a
