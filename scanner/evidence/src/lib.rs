@@ -44,6 +44,7 @@ pub use error::EvidenceError;
 pub use ingest::record::ScanRecord;
 pub use ingest::{ClusterIdentity, EvidenceInput, ObjectName, ReportResults};
 pub use model::{Evidence, PolicyEvidence, Verdict, SCHEMA_VERSION};
+pub use verdict::baseline::apply as apply_baseline;
 pub use verdict::build;
 
 #[cfg(test)]

@@ -125,6 +125,30 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
             eprintln!("warning: {warning}");
         }
     }
+    // After the Git patches: a ready breach's instruction is its patch.
+    evidence::apply_baseline(
+        &mut built,
+        args.environment.as_deref(),
+        &args.baseline_severities,
+    );
+    if built.baseline.is_none() && !args.baseline_severities.is_empty() {
+        eprintln!(
+            "warning: --baseline-severity applies only with --environment production: no baseline judged"
+        );
+    }
+    if let Some(baseline) = built.baseline.as_ref().filter(|b| !b.breaches.is_empty()) {
+        eprintln!(
+            "baseline breached: {} polic(ies) of severity {} not enforced: {}",
+            baseline.breaches.len(),
+            baseline.severities.join(", "),
+            baseline
+                .breaches
+                .iter()
+                .map(|b| b.policy.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     let missing: Vec<String> = built
         .policies
         .iter()

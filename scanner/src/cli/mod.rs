@@ -420,6 +420,16 @@ pub struct EvidenceArgs {
     /// one patched. Repeated or comma-separated.
     #[arg(long = "policy-values", value_delimiter = ',')]
     pub policy_values: Vec<String>,
+    /// The environment the cluster serves (free text, recorded in
+    /// evidence.json and shown in the header). `production` (any case)
+    /// applies the fail-closed baseline: every policy of a baseline
+    /// severity that is not Enforce is a breach, listed at the top.
+    #[arg(long)]
+    pub environment: Option<String>,
+    /// The `policies.kyverno.io/severity` values the production baseline
+    /// covers (default critical). Repeated or comma-separated.
+    #[arg(long = "baseline-severity", value_delimiter = ',')]
+    pub baseline_severities: Vec<String>,
     /// The kubeconfig to read the cluster with (not with --from).
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,

@@ -150,13 +150,16 @@ impl RuleInfo {
     }
 }
 
-/// The change that puts a policy back into Audit.
+/// A change of a policy's action: the one that puts it back into Audit
+/// ([`PolicyInfo::rollback`]) or the one that switches it to Enforce
+/// ([`PolicyInfo::enforce`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Rollback {
     /// The field(s) to change, as paths in the policy.
     pub fields: Vec<String>,
-    /// The value that means Audit.
+    /// The value set: Audit's (`Audit`, `[Audit]`) for a rollback,
+    /// Enforce's (`Enforce`, `[Deny]`) for a promotion.
     pub value: String,
     /// A kubectl command making the change.
     pub command: String,
@@ -219,6 +222,10 @@ pub struct PolicyInfo {
     /// it, or its kind is one the cluster does not serve.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback: Option<Rollback>,
+    /// The change that switches it to Enforce, the rollback's mirror; None
+    /// when the rollback is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enforce: Option<Rollback>,
     /// The Flux object that reconciles the policy from Git
     /// (`Kustomization flux-system/apps`, `HelmRelease kyverno/policies`),
     /// from its `kustomize.toolkit.fluxcd.io/*` or
@@ -262,6 +269,7 @@ impl PolicyInfo {
             last_changed: None,
             digest: None,
             rollback: None,
+            enforce: None,
             flux_owner: None,
         }
     }
@@ -346,18 +354,27 @@ impl PolicyInfo {
                     .filter_map(|b| b.str_at("/metadata/name"))
                     .collect();
             }
-            if let (false, Some(rollback)) = (denying.is_empty(), info.rollback.as_mut()) {
-                rollback.fields = denying
+            // Promoting sets Deny on the bindings that do not Deny yet;
+            // once all do, on them all (as the rollback names them).
+            let mut not_denying: Vec<&str> = own
+                .iter()
+                .zip(&actions)
+                .filter(|(_, action)| *action != "Enforce")
+                .filter_map(|(b, _)| b.str_at("/metadata/name"))
+                .collect();
+            if not_denying.is_empty() {
+                not_denying = own
                     .iter()
-                    .map(|name| format!("spec.validationActions of binding {name}"))
+                    .filter_map(|b| b.str_at("/metadata/name"))
                     .collect();
-                rollback.command = denying
-                    .iter()
-                    .map(|name| format!(
-                        "kubectl patch validatingadmissionpolicybinding/{name} --type=merge -p '{{\"spec\":{{\"validationActions\":[\"Audit\"]}}}}'"
-                    ))
-                    .collect::<Vec<_>>()
-                    .join(" && ");
+            }
+            if let (false, Some(enforce)) = (not_denying.is_empty(), info.enforce.as_mut()) {
+                enforce.fields = binding_fields(&not_denying);
+                enforce.command = binding_commands(&not_denying, "Deny");
+            }
+            if let (false, Some(rollback)) = (denying.is_empty(), info.rollback.as_mut()) {
+                rollback.fields = binding_fields(&denying);
+                rollback.command = binding_commands(&denying, "Audit");
             }
         }
         Some(info)
@@ -407,11 +424,33 @@ impl PolicyInfo {
             last_changed: last_changed(document),
             digest: DocumentDigest::of(document),
             rollback: None,
+            enforce: None,
             flux_owner: flux_owner(document),
         };
         info.rollback = rollback(&info, &spec);
+        info.enforce = enforce(&info, &spec);
         Some(info)
     }
+}
+
+/// The fields of a ValidatingAdmissionPolicy's bindings a change sets.
+fn binding_fields(bindings: &[&str]) -> Vec<String> {
+    bindings
+        .iter()
+        .map(|name| format!("spec.validationActions of binding {name}"))
+        .collect()
+}
+
+/// The kubectl commands setting the bindings' validationActions to
+/// `[action]`, joined with `&&`.
+fn binding_commands(bindings: &[&str], action: &str) -> String {
+    bindings
+        .iter()
+        .map(|name| format!(
+            "kubectl patch validatingadmissionpolicybinding/{name} --type=merge -p '{{\"spec\":{{\"validationActions\":[\"{action}\"]}}}}'"
+        ))
+        .collect::<Vec<_>>()
+        .join(" && ")
 }
 
 /// The Flux object whose labels a document carries: Flux's
@@ -751,13 +790,57 @@ fn json_path_to_field(dotted: &str) -> String {
     out
 }
 
-fn rollback(info: &PolicyInfo, spec: &Value) -> Option<Rollback> {
+/// `kubectl patch <resource>/<name> [-n <namespace>]`: the start of a
+/// command changing the policy itself.
+fn kubectl_patch(info: &PolicyInfo) -> String {
     let namespace_flag = info
         .namespace
         .as_ref()
         .map(|ns| format!(" -n {ns}"))
         .unwrap_or_default();
-    let target = format!("{}/{}", resource_name(&info.kind), info.name);
+    format!(
+        "kubectl patch {}/{}{namespace_flag}",
+        resource_name(&info.kind),
+        info.name
+    )
+}
+
+/// A CEL policy's change to `validationActions: [action]`: a
+/// ValidatingPolicy's own, else (a ValidatingAdmissionPolicy's) its
+/// bindings', which name the policy.
+fn validation_actions_change(info: &PolicyInfo, action: &str) -> Rollback {
+    let merge = format!("--type=merge -p '{{\"spec\":{{\"validationActions\":[\"{action}\"]}}}}'");
+    match info.kind.as_str() {
+        "ValidatingPolicy" | "NamespacedValidatingPolicy" => Rollback {
+            fields: vec!["spec.validationActions".into()],
+            value: format!("[{action}]"),
+            command: format!("{} {merge}", kubectl_patch(info)),
+        },
+        _ => Rollback {
+            fields: vec!["spec.validationActions (of each binding of this policy)".into()],
+            value: format!("[{action}]"),
+            command: format!(
+                "kubectl patch validatingadmissionpolicybinding <binding of {}> {merge}",
+                info.name
+            ),
+        },
+    }
+}
+
+/// A Kyverno policy's change of its policy-wide
+/// `validationFailureAction` alone.
+fn policy_wide_change(patch: &str, action: &str) -> Rollback {
+    Rollback {
+        fields: vec!["spec.validationFailureAction".into()],
+        value: action.into(),
+        command: format!(
+            "{patch} --type=merge -p '{{\"spec\":{{\"validationFailureAction\":\"{action}\"}}}}'"
+        ),
+    }
+}
+
+fn rollback(info: &PolicyInfo, spec: &Value) -> Option<Rollback> {
+    let patch = kubectl_patch(info);
     match info.kind.as_str() {
         "ClusterPolicy" | "Policy" => {
             // Rules that set their own action override the policy's, and
@@ -777,8 +860,7 @@ fn rollback(info: &PolicyInfo, spec: &Value) -> Option<Rollback> {
                     .flatten()
                     .enumerate()
                     .filter(|(_, o)| {
-                        o.str_field("action").and_then(normalized_action)
-                            == Some("Enforce")
+                        o.str_field("action").and_then(normalized_action) == Some("Enforce")
                     })
                     .map(|(index, _)| index)
                     .collect()
@@ -797,7 +879,9 @@ fn rollback(info: &PolicyInfo, spec: &Value) -> Option<Rollback> {
                 }
                 for entry in enforcing_overrides(rule.pointer("/validate/failureActionOverrides")) {
                     to_audit(
-                        format!("/spec/rules/{index}/validate/failureActionOverrides/{entry}/action"),
+                        format!(
+                            "/spec/rules/{index}/validate/failureActionOverrides/{entry}/action"
+                        ),
                         &mut fields,
                     );
                 }
@@ -809,47 +893,81 @@ fn rollback(info: &PolicyInfo, spec: &Value) -> Option<Rollback> {
                 );
             }
             if fields.is_empty() {
-                Some(Rollback {
-                    fields: vec!["spec.validationFailureAction".into()],
-                    value: "Audit".into(),
-                    command: format!(
-                        "kubectl patch {target}{namespace_flag} --type=merge -p '{{\"spec\":{{\"validationFailureAction\":\"Audit\"}}}}'"
-                    ),
-                })
+                Some(policy_wide_change(&patch, "Audit"))
             } else {
                 // Rules without their own action follow the policy's.
                 if spec.get("validationFailureAction").is_some() {
                     to_audit("/spec/validationFailureAction".into(), &mut fields);
                 }
                 Some(Rollback {
-                    fields: fields
-                        .iter()
-                        .map(|f| json_path_to_field(f))
-                        .collect(),
+                    fields: fields.iter().map(|f| json_path_to_field(f)).collect(),
                     value: "Audit".into(),
-                    command: format!(
-                        "kubectl patch {target}{namespace_flag} --type=json -p '[{}]'",
-                        operations.join(",")
-                    ),
+                    command: format!("{patch} --type=json -p '[{}]'", operations.join(",")),
                 })
             }
         }
-        "ValidatingPolicy" | "NamespacedValidatingPolicy" => Some(Rollback {
-            fields: vec!["spec.validationActions".into()],
-            value: "[Audit]".into(),
-            command: format!(
-                "kubectl patch {target}{namespace_flag} --type=merge -p '{{\"spec\":{{\"validationActions\":[\"Audit\"]}}}}'"
-            ),
-        }),
-        // The action is on the bindings, which name the policy.
-        _ => Some(Rollback {
-            fields: vec!["spec.validationActions (of each binding of this policy)".into()],
-            value: "[Audit]".into(),
-            command: format!(
-                "kubectl patch validatingadmissionpolicybinding <binding of {}> --type=merge -p '{{\"spec\":{{\"validationActions\":[\"Audit\"]}}}}'",
-                info.name
-            ),
-        }),
+        _ => Some(validation_actions_change(info, "Audit")),
+    }
+}
+
+/// The change that switches a policy to Enforce, the mirror of
+/// [`rollback`]: a Kyverno policy's rules that set their own action are
+/// set where they are, and the policy-wide field, which the other rules
+/// follow (added when absent, as Kyverno's default is Audit); a
+/// ValidatingPolicy's `validationActions` and a ValidatingAdmissionPolicy's
+/// bindings' become `[Deny]`. Action overrides are left as they are: one
+/// that audits is a namespace deliberately spared.
+fn enforce(info: &PolicyInfo, spec: &Value) -> Option<Rollback> {
+    let patch = kubectl_patch(info);
+    match info.kind.as_str() {
+        "ClusterPolicy" | "Policy" => {
+            let mut fields = Vec::new();
+            let mut operations = Vec::new();
+            let mut to_enforce = |op: &str, path: String| {
+                fields.push(json_path_to_field(
+                    &path.trim_start_matches('/').replace('/', "."),
+                ));
+                operations.push(format!(
+                    "{{\"op\":\"{op}\",\"path\":\"{path}\",\"value\":\"Enforce\"}}"
+                ));
+            };
+            // Whether a validate rule follows the policy-wide action, and
+            // whether one sets its own.
+            let (mut some_rule_follows, mut some_rule_own) = (false, false);
+            for (index, rule) in spec
+                .get("rules")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                let Some(validate) = rule.get("validate") else {
+                    continue;
+                };
+                let mut own = false;
+                for field in ["failureAction", "validationFailureAction"] {
+                    if validate.get(field).is_some() {
+                        own = true;
+                        to_enforce("replace", format!("/spec/rules/{index}/validate/{field}"));
+                    }
+                }
+                some_rule_follows |= !own;
+                some_rule_own |= own;
+            }
+            if !some_rule_own {
+                return Some(policy_wide_change(&patch, "Enforce"));
+            }
+            if spec.get("validationFailureAction").is_some() || some_rule_follows {
+                // `add` sets a member whether or not it is there.
+                to_enforce("add", "/spec/validationFailureAction".into());
+            }
+            Some(Rollback {
+                fields,
+                value: "Enforce".into(),
+                command: format!("{patch} --type=json -p '[{}]'", operations.join(",")),
+            })
+        }
+        _ => Some(validation_actions_change(info, "Deny")),
     }
 }
 

@@ -4,17 +4,20 @@
 //! holds the cluster's identity and the scan record as they entered
 //! ([`crate::ingest`]), per policy its verdict ([`PolicyEvidence`], in
 //! `policy.rs`), the exceptions ([`crate::exceptions`]) and a comparison
-//! with a previous package ([`Comparison`], in `comparison.rs`); and it
+//! with a previous package ([`Comparison`], in `comparison.rs`), the
+//! environment and its fail-closed [`Baseline`] (`baseline.rs`); and it
 //! answers what the pages and the comparison ask of it (the scope a
 //! package rests on, why a violation gone from the reports is no proof of
 //! a fix).
 
+mod baseline;
 mod comparison;
 mod policy;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use baseline::{Baseline, BaselineBreach, PRODUCTION};
 pub use comparison::{
     Comparison, ComparisonCount, ConditionCheck, ExceptionScopeChange, ReadinessCheck,
     RollbackCheck, ViolationChange,
@@ -46,6 +49,14 @@ pub struct Evidence {
     /// says; None without a record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scan: Option<ScanRecord>,
+    /// `environment`: the environment the cluster serves, as given
+    /// (`--environment`); None without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// `baseline`: in production, the policies of a baseline severity
+    /// that do not enforce; None elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<Baseline>,
     /// `expiryWindowDays`: an exception expiring within this many days is
     /// `expiring` (`--expiry-window`, in whole days).
     pub expiry_window_days: i64,

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ingest::policy_info::PolicyInfo;
+use crate::ingest::policy_info::{PolicyInfo, Rollback};
 use crate::ingest::results::Interner;
 use crate::ingest::ObjectName;
 use crate::promotion::GitChange;
@@ -228,6 +228,15 @@ impl PolicyEvidence {
             .find(|r| r.name == rule.name)
             .map(|r| r.action_summary())
             .unwrap_or_else(|| rule.action.clone())
+    }
+
+    /// The change that switches the policy to Enforce, for the pages:
+    /// None when it enforces everywhere already, or no change is known.
+    pub fn enforce_change(&self) -> Option<&Rollback> {
+        self.info
+            .enforce
+            .as_ref()
+            .filter(|_| self.info.action != "Enforce")
     }
 
     /// The violations grouped by owner (they are sorted by owner already).

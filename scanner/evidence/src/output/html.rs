@@ -4,9 +4,10 @@
 
 use std::fmt::Write;
 
-use super::ListLimits;
+use super::{capped, ListLimits};
 use crate::exceptions::ExceptionStatus;
-use crate::model::{Counts, Evidence, PolicyEvidence, Verdict, ViolationChange};
+use crate::ingest::policy_info::Rollback;
+use crate::model::{Baseline, Counts, Evidence, PolicyEvidence, Verdict, ViolationChange};
 
 /// The page stays readable (and loads fast) on a large cluster.
 const LIMITS: ListLimits = ListLimits {
@@ -312,20 +313,79 @@ fn policy_card(out: &mut String, policy: &PolicyEvidence) {
     if !commands.is_empty() && policy.info.rollback.is_some() {
         out.push_str("<p class=\"meta\">For a cluster without GitOps, in the cluster:</p>");
     }
+    if let Some(enforce) = policy.enforce_change() {
+        action_change(out, "Enforce", enforce);
+    }
     if let Some(rollback) = &policy.info.rollback {
-        let _ = write!(
-            out,
-            "<h3>Rollback</h3><p>Set <code>{}</code> to <code>{}</code>:</p><pre class=\"rollback\">{}</pre><p>Roll back when:</p><ul>",
-            escape(&rollback.fields.join(", ")),
-            escape(&rollback.value),
-            escape(&rollback.command)
-        );
+        action_change(out, "Rollback", rollback);
+        out.push_str("<p>Roll back when:</p><ul>");
         for condition in &policy.rollback_conditions {
             let _ = write!(out, "<li>{}</li>", escape(condition));
         }
         out.push_str("</ul>");
     }
     out.push_str("</section>");
+}
+
+/// A change of the policy's action (`Enforce`, `Rollback`): its fields,
+/// their value and the command (in a `pre` of the label's class).
+fn action_change(out: &mut String, label: &str, change: &Rollback) {
+    let _ = write!(
+        out,
+        "<h3>{label}</h3><p>Set <code>{}</code> to <code>{}</code>:</p><pre class=\"{}\">{}</pre>",
+        escape(&change.fields.join(", ")),
+        escape(&change.value),
+        label.to_lowercase(),
+        escape(&change.command)
+    );
+}
+
+/// The baseline's breaches, at the top: each with the command that
+/// promotes it (ready) or who must fix what (not ready).
+fn baseline_table(out: &mut String, baseline: &Baseline) {
+    let severities = escape(&baseline.severities.join(", "));
+    if baseline.breaches.is_empty() {
+        let _ = write!(
+            out,
+            "<section id=\"baseline\" data-breaches=\"0\"><h2>Baseline: held</h2><p>Every policy of severity {severities} is enforced (fail-closed baseline of production).</p></section>"
+        );
+        return;
+    }
+    let _ = write!(
+        out,
+        "<section id=\"baseline\" class=\"warning\" data-breaches=\"{}\"><h2>Baseline breaches: {}</h2><p>Every policy of severity {severities} must be enforced in production (fail-closed baseline); these are not:</p><table id=\"baseline-breaches\"><tr><th>Policy</th><th>Severity</th><th>Action</th><th>Verdict</th><th>What to do</th></tr>",
+        baseline.breaches.len(),
+        baseline.breaches.len()
+    );
+    for breach in &baseline.breaches {
+        let _ = write!(
+            out,
+            "<tr class=\"breach\" data-policy=\"{}\"><td><a href=\"#policy-{}\">{}</a> ({})</td><td>{}</td><td>{}</td><td>{}</td><td>",
+            escape(&breach.policy),
+            escape(&breach.policy.replace('/', "-")),
+            escape(&breach.policy),
+            escape(&breach.kind),
+            escape(&breach.severity),
+            escape(&breach.action),
+            verdict_badge(breach.verdict)
+        );
+        if !breach.promote.is_empty() {
+            let _ = write!(
+                out,
+                "Switch to Enforce:<pre class=\"promote\">{}</pre>",
+                escape(&breach.promote.join("\n"))
+            );
+        }
+        if !breach.to_fix.is_empty() {
+            out.push_str("To fix:<ul>");
+            for line in capped(&breach.to_fix, LIMITS.owners, "(evidence.json)") {
+                let _ = write!(out, "<li>{}</li>", escape(&line));
+            }
+            out.push_str("</ul>");
+        }
+        out.push_str("</td></tr>");
+    }
+    out.push_str("</table></section>");
 }
 
 /// index.html: the evidence as one self-contained HTML page (inline
@@ -344,6 +404,13 @@ pub fn render(evidence: &Evidence) -> String {
         escape(cluster.kube_system_uid.as_deref().unwrap_or("unknown")),
         escape(cluster.server_version.as_deref().unwrap_or("unknown"))
     );
+    if let Some(environment) = &evidence.environment {
+        let _ = write!(
+            out,
+            "<p class=\"meta\" id=\"environment\">Environment <strong>{}</strong></p>",
+            escape(environment)
+        );
+    }
     match &evidence.scan {
         Some(scan) => {
             let causes = scan.incomplete_because();
@@ -372,6 +439,9 @@ pub fn render(evidence: &Evidence) -> String {
             "<p class=\"meta scope\"><strong>{}</strong></p>",
             escape(&statement)
         );
+    }
+    if let Some(baseline) = &evidence.baseline {
+        baseline_table(&mut out, baseline);
     }
     let ready = evidence.ready().count();
     let _ = write!(

@@ -3,8 +3,9 @@
 
 use std::fmt::Write;
 
-use super::ListLimits;
-use crate::model::{Evidence, PolicyEvidence, Verdict, Violation, ViolationChange};
+use super::{capped, ListLimits};
+use crate::ingest::policy_info::Rollback;
+use crate::model::{Baseline, Evidence, PolicyEvidence, Verdict, Violation, ViolationChange};
 
 /// A pull request comment must stay short (GitHub caps comments at 65,536
 /// characters): a few owners per policy, the rest in the other files.
@@ -46,6 +47,9 @@ pub fn render(evidence: &Evidence) -> String {
         cluster.kube_system_uid.as_deref().unwrap_or("unknown"),
         cluster.server_version.as_deref().unwrap_or("unknown")
     );
+    if let Some(environment) = &evidence.environment {
+        let _ = writeln!(out, "Environment: **{}**.", cell(environment));
+    }
     match &evidence.scan {
         Some(scan) => {
             let causes = scan.incomplete_because();
@@ -73,6 +77,9 @@ pub fn render(evidence: &Evidence) -> String {
     }
     for statement in evidence.scope_statements() {
         let _ = writeln!(out, "**{}**\n", statement.trim_end_matches('.'));
+    }
+    if let Some(baseline) = &evidence.baseline {
+        baseline_section(&mut out, baseline);
     }
     let ready = evidence.ready().count();
     let _ = writeln!(
@@ -278,6 +285,42 @@ pub fn render(evidence: &Evidence) -> String {
     out
 }
 
+/// The baseline's breaches, at the top: each with the command that
+/// promotes it (ready) or who must fix what (not ready).
+fn baseline_section(out: &mut String, baseline: &Baseline) {
+    let severities = baseline.severities.join(", ");
+    if baseline.breaches.is_empty() {
+        let _ = writeln!(
+            out,
+            "## Baseline: held\n\nEvery policy of severity {severities} is enforced (fail-closed baseline of production).\n"
+        );
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "## Baseline breaches: {}\n\nEvery policy of severity {severities} must be enforced in production (fail-closed baseline); these are not:\n",
+        baseline.breaches.len()
+    );
+    for breach in &baseline.breaches {
+        let _ = writeln!(
+            out,
+            "- **{}** ({}, severity {}, action {}): {}",
+            cell(&breach.policy),
+            breach.kind,
+            cell(&breach.severity),
+            cell(&breach.action),
+            verdict_mark(breach.verdict)
+        );
+        for command in &breach.promote {
+            let _ = writeln!(out, "  - switch to Enforce: `{command}`");
+        }
+        for line in capped(&breach.to_fix, LIMITS.owners, "(index.html, evidence.json)") {
+            let _ = writeln!(out, "  - to fix: {}", cell(&line));
+        }
+    }
+    out.push('\n');
+}
+
 fn policy_section(out: &mut String, policy: &PolicyEvidence) {
     let _ = writeln!(
         out,
@@ -401,18 +444,28 @@ fn policy_section(out: &mut String, policy: &PolicyEvidence) {
     if !commands.is_empty() && policy.info.rollback.is_some() {
         out.push_str("\nFor a cluster without GitOps, in the cluster:\n");
     }
+    if let Some(enforce) = policy.enforce_change() {
+        action_change(out, "Enforce", enforce);
+    }
     if let Some(rollback) = &policy.info.rollback {
-        let _ = writeln!(
-            out,
-            "\nRollback: set `{}` to `{}`:\n\n```sh\n{}\n```\n\nRoll back when:",
-            rollback.fields.join("`, `"),
-            rollback.value,
-            rollback.command
-        );
+        action_change(out, "Rollback", rollback);
+        let _ = writeln!(out, "\nRoll back when:");
         for condition in &policy.rollback_conditions {
             let _ = writeln!(out, "- {}", condition);
         }
     }
+}
+
+/// A change of the policy's action (`Enforce`, `Rollback`): its fields,
+/// their value and the command.
+fn action_change(out: &mut String, label: &str, change: &Rollback) {
+    let _ = writeln!(
+        out,
+        "\n{label}: set `{}` to `{}`:\n\n```sh\n{}\n```",
+        change.fields.join("`, `"),
+        change.value,
+        change.command
+    );
 }
 
 fn violation_line(violation: &Violation) -> String {

@@ -26,3 +26,13 @@ pub(crate) fn owners_count(n: usize) -> String {
         format!("{n} owners")
     }
 }
+
+/// The first `limit` of `lines`, then `… and N more <elsewhere>` for the
+/// rest.
+pub(crate) fn capped(lines: &[String], limit: usize, elsewhere: &str) -> Vec<String> {
+    let mut shown: Vec<String> = lines.iter().take(limit).cloned().collect();
+    if lines.len() > limit {
+        shown.push(format!("… and {} more {elsewhere}", lines.len() - limit));
+    }
+    shown
+}

@@ -20,6 +20,7 @@ use crate::verdict::build;
 use polscan_engine::exceptions::annotation as annotation_exceptions;
 use polscan_engine::exceptions::annotation::properties as ex_props;
 
+mod baseline;
 mod comparison;
 mod exceptions;
 mod filters;

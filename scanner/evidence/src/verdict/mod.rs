@@ -6,7 +6,10 @@
 //! did not list (per rule: `policy.rs`) — the violators grouped by owner,
 //! the exceptions ([`crate::exceptions`]) with the PolicyExceptions
 //! generated for annotation-only bypasses, and the rollback conditions.
+//! In production, [`baseline::apply`] lists the policies of a baseline
+//! severity that do not enforce.
 
+pub mod baseline;
 mod policy;
 mod reasons;
 
@@ -107,6 +110,7 @@ pub fn build(input: &EvidenceInput) -> Evidence {
         // No command for an API the cluster does not serve: it would fail.
         if input.unserved_policy_kinds.contains(&info.kind) {
             info.rollback = None;
+            info.enforce = None;
         }
         let own_results = by_policy
             .get(qualified.as_str())
@@ -147,6 +151,8 @@ pub fn build(input: &EvidenceInput) -> Evidence {
         policies,
         exceptions,
         generated_exceptions,
+        environment: None,
+        baseline: None,
         comparison: None,
     }
 }
