@@ -246,6 +246,65 @@ fn evidence_json_follows_its_documented_schema() {
     assert!(!evidence_schema().is_valid(&broken));
 }
 
+#[test]
+fn in_production_critical_policies_not_enforced_breach_the_baseline() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let critical = POLICIES.replace(
+        "    policies.kyverno.io/description: Pin every image to a version.",
+        "    policies.kyverno.io/description: Pin every image to a version.\n    policies.kyverno.io/severity: critical",
+    );
+    package_of(dir.path(), &critical, &pods(true), "pkg", None);
+    let output = evidence_from_files(
+        dir.path(),
+        "prod",
+        &[
+            "--environment",
+            "production",
+            "--baseline-severity",
+            "critical",
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(
+        text(&output).contains(
+            "baseline breached: 1 polic(ies) of severity critical not enforced: disallow-latest"
+        ),
+        "{}",
+        text(&output)
+    );
+    let evidence = evidence_json(&dir.path().join("prod"));
+    assert_schema(&evidence);
+    assert_eq!(evidence["environment"], "production");
+    let breach = &evidence["baseline"]["breaches"][0];
+    assert_eq!(breach["policy"], "disallow-latest");
+    assert_eq!(breach["verdict"], "not-ready");
+    assert!(breach["toFix"][0]
+        .as_str()
+        .is_some_and(|line| line.starts_with("shop/Pod/web: 1 violation(s)")));
+    let markdown = std::fs::read_to_string(dir.path().join("prod/evidence.md")).expect("md");
+    assert!(markdown.contains("## Baseline breaches: 1"), "{markdown}");
+
+    // Elsewhere the environment is only recorded, and a severity flag
+    // without production says it judged nothing.
+    let staging = evidence_from_files(
+        dir.path(),
+        "staging",
+        &[
+            "--environment",
+            "staging",
+            "--baseline-severity",
+            "critical",
+        ],
+    );
+    assert!(
+        text(&staging).contains("--baseline-severity applies only with --environment production")
+    );
+    let evidence = evidence_json(&dir.path().join("staging"));
+    assert_schema(&evidence);
+    assert_eq!(evidence["environment"], "staging");
+    assert!(evidence.get("baseline").is_none());
+}
+
 fn headless(dir: &Path, args: &[&str], page: &Path) -> Output {
     Command::new("timeout")
         .arg("120")
