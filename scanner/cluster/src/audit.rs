@@ -119,6 +119,18 @@ pub struct Problem {
     pub invalid_policy: bool,
 }
 
+impl Problem {
+    /// A note on the run, not on a document or a policy: no origin, and
+    /// the audit stays complete.
+    pub fn note(message: impl Into<String>) -> Problem {
+        Problem {
+            origin: None,
+            message: message.into(),
+            invalid_policy: false,
+        }
+    }
+}
+
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.origin {

@@ -730,28 +730,19 @@ pub fn problems(outcome: &ScanOutcome) -> Vec<Problem> {
     let mut problems = outcome.audit.problems.clone();
     for listing in outcome.failed_listings() {
         if let Some(err) = &listing.error {
-            problems.push(Problem {
-                origin: None,
-                message: format!("{} not scanned: {err}", listing.kind.display_name()),
-                invalid_policy: false,
-            });
+            problems.push(Problem::note(format!(
+                "{} not scanned: {err}",
+                listing.kind.display_name()
+            )));
         }
     }
     if let Some(kept) = outcome.layout_switch_held {
-        problems.push(Problem {
-            origin: None,
-            message: format!(
-                "the switch of report layout waits for a run that reads every policy: the {kept} reports of the other layout are kept and this run wrote none"
-            ),
-            invalid_policy: false,
-        });
+        problems.push(Problem::note(format!(
+            "the switch of report layout waits for a run that reads every policy: the {kept} reports of the other layout are kept and this run wrote none"
+        )));
     }
     for err in outcome.other_failures.iter().chain(&outcome.write_failures) {
-        problems.push(Problem {
-            origin: None,
-            message: err.to_string(),
-            invalid_policy: false,
-        });
+        problems.push(Problem::note(err.to_string()));
     }
     problems
 }

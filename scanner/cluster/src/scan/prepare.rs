@@ -24,6 +24,7 @@ use crate::cluster::{policy_source, ClusterError};
 use crate::engine::matching::string_map;
 use crate::engine::resource_filters::ResourceFilters;
 use crate::engine::{Engine, EngineOptions, Environment};
+use crate::evidence::ingest::policy_info::POLICY_DOCUMENT_KINDS;
 use crate::loader::Document;
 use crate::reconcile::ExistingReport;
 
@@ -220,14 +221,14 @@ pub(super) async fn prepare(
         .held_back_message(&outcome.exceptions_not_applied)
     {
         tracing::info!("{message}");
-        outcome.audit.problems.push(note(message));
+        outcome.audit.problems.push(Problem::note(message));
     }
     let setup = setup::setup_messages(options, &discovered, &env, unknown_kinds);
     outcome.exception_namespace_missing = setup.exception_namespace_missing;
     for message in setup.messages {
         // Printed once, with the problems (not also as a log line).
         tracing::debug!("{message}");
-        outcome.audit.problems.push(note(message));
+        outcome.audit.problems.push(Problem::note(message));
     }
     outcome.audit.policies_evaluated = policies_evaluated;
     outcome.input_digests = documents
@@ -255,7 +256,7 @@ pub(super) async fn prepare(
     );
     let selection = selection::select(&discovered.kinds, &options.filters, &engine.target_kinds());
     for message in setup::policies_matching_nothing_served(&engine, &discovered.kinds) {
-        outcome.audit.problems.push(note(message));
+        outcome.audit.problems.push(Problem::note(message));
     }
     Ok(Prepared {
         discovered,
@@ -268,15 +269,6 @@ pub(super) async fn prepare(
         carry_over,
         keep_findings,
     })
-}
-
-/// A problem that is a note on the run, not on a policy.
-fn note(message: String) -> Problem {
-    Problem {
-        origin: None,
-        message,
-        invalid_policy: false,
-    }
 }
 
 /// Report names (`namespace/name` for namespaced kinds) of the policy
@@ -293,15 +285,8 @@ fn not_loaded(documents: &[Document], loaded: &BTreeSet<String>) -> Vec<String> 
 /// The report name (`namespace/name` for namespaced kinds) of a policy
 /// document; None for other documents (exceptions).
 fn policy_name(document: &Value) -> Option<String> {
-    const POLICY_KINDS: [&str; 5] = [
-        "ClusterPolicy",
-        "Policy",
-        "ValidatingPolicy",
-        "NamespacedValidatingPolicy",
-        "ValidatingAdmissionPolicy",
-    ];
     let text = |pointer: &str| document.str_at(pointer).unwrap_or("");
-    if !POLICY_KINDS.contains(&text("/kind")) {
+    if !POLICY_DOCUMENT_KINDS.contains(&text("/kind")) {
         return None;
     }
     Some(
