@@ -12,11 +12,12 @@
 
 use serde_json::Value;
 
+use crate::report::{CLUSTER_POLICY_REPORT_KIND, POLICY_REPORT_KIND};
 use crate::shape::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
 
 /// The kinds a report object has: `PolicyReport` (namespaced) and
 /// `ClusterPolicyReport`.
-pub const REPORT_KINDS: [&str; 2] = ["PolicyReport", "ClusterPolicyReport"];
+pub const REPORT_KINDS: [&str; 2] = [POLICY_REPORT_KIND, CLUSTER_POLICY_REPORT_KIND];
 
 fn text<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
     value.get(key).and_then(Value::as_str)
