@@ -3,7 +3,6 @@
 //! the environment with cel-go's runtime behaviour.
 
 use kube_cel::cel;
-use kube_cel::cel::extractors::This;
 use kube_cel::cel::objects::OptionalValue;
 use kube_cel::cel::parser::Expression;
 use kube_cel::cel::FunctionContext;
@@ -109,29 +108,43 @@ fn none() -> cel::Value {
 /// `x.orValue(d)`: cel-go's interpreter returns a non-optional `x` as it is
 /// (errors included) and evaluates `d` only when `x` is an empty optional.
 /// Policies rely on it (`container.volumeMounts.orValue([])` on a list).
-pub(crate) fn or_value(
-    ftx: &FunctionContext,
-    This(this): This<cel::Value>,
-    alternative: Expression,
-) -> Result<cel::Value, cel::ExecutionError> {
+/// Called any other way (`orValue(1)`, `x.orValue()`) it is the error
+/// cel-go's checker gives, not a panic: the `cel` crate's argument
+/// extractors index past the arguments a call has.
+pub(crate) fn or_value(ftx: &FunctionContext) -> Result<cel::Value, cel::ExecutionError> {
+    let (this, alternative) = receiver_and_alternative(ftx)?;
     match <&OptionalValue>::try_from(&this) {
         Ok(optional) => match optional.value() {
             Some(value) => Ok(value.clone()),
-            None => ftx.ptx.resolve(&alternative),
+            None => ftx.ptx.resolve(alternative),
         },
         Err(_) => Ok(this),
     }
 }
 
 /// `x.or(y)`: as [`or_value`], for an optional alternative.
-pub(crate) fn or(
-    ftx: &FunctionContext,
-    This(this): This<cel::Value>,
-    alternative: Expression,
-) -> Result<cel::Value, cel::ExecutionError> {
+pub(crate) fn or(ftx: &FunctionContext) -> Result<cel::Value, cel::ExecutionError> {
+    let (this, alternative) = receiver_and_alternative(ftx)?;
     match <&OptionalValue>::try_from(&this) {
-        Ok(optional) if optional.value().is_none() => ftx.ptx.resolve(&alternative),
+        Ok(optional) if optional.value().is_none() => ftx.ptx.resolve(alternative),
         _ => Ok(this),
+    }
+}
+
+/// The receiver and the one argument of `x.or(y)` / `x.orValue(y)`; any
+/// other shape is cel-go's "found no matching overload" error.
+fn receiver_and_alternative<'a>(
+    ftx: &'a FunctionContext,
+) -> Result<(cel::Value, &'a Expression), cel::ExecutionError> {
+    match (&ftx.this, ftx.args) {
+        (Some(this), [alternative]) => Ok((this.clone(), alternative)),
+        (this, args) => {
+            let arity = args.len() + usize::from(this.is_some());
+            Err(ftx.error(format!(
+                "found no matching overload for '{}' applied to {} argument(s): it is called as <optional>.{}(<alternative>)",
+                ftx.name, arity, ftx.name
+            )))
+        }
     }
 }
 
@@ -281,5 +294,38 @@ mod tests {
             }
         }
         assert!(differ.is_empty(), "{}", differ.join("\n"));
+    }
+
+    /// `or`/`orValue` called as a global function or with the wrong number
+    /// of arguments panicked inside the `cel` crate's argument extractor
+    /// (found by fuzzing: one such policy stopped a whole cluster scan).
+    /// They are errors naming the function, as cel-go's checker rejects them.
+    #[test]
+    fn or_and_or_value_called_wrongly_are_errors_not_panics() {
+        let scope = ResourceScope::new(CelInputs {
+            object: json!({"spec": {}}),
+            ..CelInputs::default()
+        });
+        let data: Arc<dyn ClusterData> = Arc::new(NoClusterData);
+        let activation = Activation::new(&scope, &data, PolicyInputs::default());
+        for source in [
+            "orValue(1) == 1",
+            "or(optional.none()) == optional.none()",
+            "orValue() == 1",
+            "optional.none().orValue() == 1",
+            "optional.none().or() == 1",
+            "optional.none().orValue(1, 2) == 1",
+            "orValue(optional.none(), 1) == 1",
+        ] {
+            let outcome = Program::compile(source).evaluate(&activation);
+            let error = outcome.expect_err(source);
+            assert!(
+                error.contains("found no matching overload for 'or"),
+                "{source}: {error}"
+            );
+        }
+        let fine = Program::compile("optional.none().orValue(7) == 7 && optional.of(1).or(optional.of(2)).orValue(0) == 1 && optional.none().or(optional.of(2)).orValue(0) == 2")
+            .evaluate(&activation);
+        assert_eq!(fine.map(|v| format!("{v:?}")), Ok("Bool(true)".to_string()));
     }
 }
