@@ -636,7 +636,9 @@ impl Engine {
             .filter(|(policy, _)| !self.options.background_only || policy.background())
             .filter(|(policy, _)| policy.spec.rules.iter().any(Rule::has_validate))
             .map(|(policy, (rules, meta))| {
-                self.evaluate_policy(policy, rules, meta, &prepared, env)
+                guarded(meta, &prepared.reference, || {
+                    self.evaluate_policy(policy, rules, meta, &prepared, env)
+                })
             })
             .chain(
                 self.validating
@@ -644,15 +646,19 @@ impl Engine {
                     .filter(|_| kyverno_sees)
                     .filter(|(policy, _)| !self.options.background_only || policy.background())
                     .map(|(policy, meta)| {
-                        let exceptions = self.cel_exceptions_for(meta);
-                        let outcome =
-                            policy.evaluate_with_exceptions(&facts, &self.cluster, &exceptions);
-                        cel_response(meta, &prepared, outcome, policy.action())
+                        guarded(meta, &prepared.reference, || {
+                            let exceptions = self.cel_exceptions_for(meta);
+                            let outcome =
+                                policy.evaluate_with_exceptions(&facts, &self.cluster, &exceptions);
+                            cel_response(meta, &prepared, outcome, policy.action())
+                        })
                     }),
             )
             .chain(self.admission.iter().map(|(policy, meta)| {
-                let outcome = policy.evaluate(&facts, &self.cluster);
-                let mut response = cel_response(meta, &prepared, outcome, policy.action());
+                let mut response = guarded(meta, &prepared.reference, || {
+                    let outcome = policy.evaluate(&facts, &self.cluster);
+                    cel_response(meta, &prepared, outcome, policy.action())
+                });
                 // Kyverno names a VAP result's rule after the policy
                 // (pkg/utils/report/results.go); a ValidatingPolicy's stays
                 // unnamed and is left out of the report.
@@ -1045,6 +1051,42 @@ fn cel_response(
             .into_iter()
             .collect(),
     }
+}
+
+/// Prefix of the message of the `error` result a panic while evaluating
+/// one policy on one resource becomes ([`guarded`]).
+pub const INTERNAL_ERROR: &str = "polscan internal error (a bug, please report it)";
+
+/// Runs one policy's evaluation of one resource so that a panic in it (a
+/// bug of polscan or of a library it calls) becomes that policy's `error`
+/// result on that resource instead of unwinding through the scan: one
+/// such policy must not stop every other policy and kind. The panic's own
+/// message goes into the result.
+fn guarded(
+    meta: &Arc<PolicyMeta>,
+    resource: &ResourceRef,
+    evaluate: impl FnOnce() -> PolicyResponse,
+) -> PolicyResponse {
+    // Nothing is shared across the call that a panic could leave
+    // half-updated for the next: the per-resource caches (`prepared`) are
+    // rebuilt for every resource and hold derived values only.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(evaluate)).unwrap_or_else(|payload| {
+        let cause = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic without a message".into());
+        PolicyResponse::new(
+            meta.clone(),
+            resource.clone(),
+            vec![RuleResult::new(
+                "",
+                RuleStatus::Error,
+                format!("{INTERNAL_ERROR}: evaluating this policy panicked: {cause}"),
+                "Audit",
+            )],
+        )
+    })
 }
 
 /// `system:serviceaccount:<ns>:<name>` → (name, namespace).

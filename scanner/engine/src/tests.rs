@@ -473,3 +473,27 @@ fn a_resource_ref_is_named_in_reports_by_its_object_reference() {
         report_model::ObjectReference::cluster_scoped("v1", "Node", "n1")
     );
 }
+
+/// A panic inside one policy's evaluation is that policy's `error` result
+/// on that resource, with the panic's message; the scan goes on.
+#[test]
+fn a_panic_in_one_policy_is_its_error_result() {
+    let policy = policy(json!([]));
+    let meta = Arc::new(policy.meta());
+    let resource = ResourceRef::from_resource(&pod("web", json!({})));
+    let response = guarded(&meta, &resource, || panic!("index out of bounds: 1"));
+    assert_eq!(response.resource, resource);
+    assert_eq!(response.rules.len(), 1);
+    let rule = &response.rules[0];
+    assert_eq!(rule.status, RuleStatus::Error);
+    assert!(rule.message.starts_with(INTERNAL_ERROR), "{}", rule.message);
+    assert!(
+        rule.message.contains("index out of bounds: 1"),
+        "{}",
+        rule.message
+    );
+    let fine = guarded(&meta, &resource, || {
+        PolicyResponse::new(meta.clone(), resource.clone(), Vec::new())
+    });
+    assert!(fine.rules.is_empty());
+}

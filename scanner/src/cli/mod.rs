@@ -11,6 +11,7 @@ mod junit;
 mod kyverno_apply;
 mod long_running;
 mod output;
+mod panic_report;
 mod policy_repo;
 mod progress;
 mod sarif;
@@ -509,6 +510,7 @@ Exit codes:
 
 /// Parses arguments, runs the command, and maps errors to exit codes.
 pub fn main() -> ExitCode {
+    panic_report::install();
     polscan::engine::host::install(std::sync::Arc::new(system_host::SystemHost));
     let cli = match usage::parse(std::env::args_os()) {
         Ok(cli) => cli,
