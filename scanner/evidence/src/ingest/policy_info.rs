@@ -8,7 +8,7 @@
 //! For a policy kind ([`POLICY_DOCUMENT_KINDS`]), the API group serving it
 //! and who enforces it leave ([`policy_kind_group`]).
 
-use crate::run::record_format::DocumentDigest;
+use crate::run::record_format::{judging_content, DocumentDigest};
 use chrono::{DateTime, Utc};
 use polscan_engine::ValueExt;
 use serde::{Deserialize, Serialize};
@@ -218,6 +218,12 @@ pub struct PolicyInfo {
     /// verdict is about, and whether it is the one the scan read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<DocumentDigest>,
+    /// The SHA-256 (hex) of what the policy judges by, its action left
+    /// out ([`rules_digest`]): two clusters whose policies have the same
+    /// one evaluate resources alike, whichever action each enforces with.
+    /// None when only reports name the policy (or a package predates it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules_digest: Option<String>,
     /// The change that returns it to Audit; None when only reports name
     /// it, or its kind is one the cluster does not serve.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -268,6 +274,7 @@ impl PolicyInfo {
             background_off: false,
             last_changed: None,
             digest: None,
+            rules_digest: None,
             rollback: None,
             enforce: None,
             flux_owner: None,
@@ -423,6 +430,7 @@ impl PolicyInfo {
                     == Some(false),
             last_changed: last_changed(document),
             digest: DocumentDigest::of(document),
+            rules_digest: Some(rules_digest(document)),
             rollback: None,
             enforce: None,
             flux_owner: flux_owner(document),
@@ -431,6 +439,62 @@ impl PolicyInfo {
         info.enforce = enforce(&info, &spec);
         Some(info)
     }
+}
+
+/// Annotations that say who applied a document, not how it judges: they
+/// differ between clusters (and `last-applied-configuration` holds the
+/// action).
+const APPLIER_ANNOTATIONS: [&str; 3] = [
+    "kubectl.kubernetes.io/last-applied-configuration",
+    "meta.helm.sh/",
+    "toolkit.fluxcd.io/",
+];
+
+/// The SHA-256 (hex) of a policy document's [`judging_content`] without
+/// what differs between environments and changes no result: the action
+/// (`validationFailureAction`, a rule's `failureAction`, their overrides,
+/// a ValidatingPolicy's `validationActions`), the labels, and the
+/// annotations of whoever applied it. Everything else stays, so any other
+/// difference — a rule, a match, an exclusion, an annotation such as
+/// `pod-policies.kyverno.io/autogen-controllers` — counts as a different
+/// policy.
+pub fn rules_digest(document: &Value) -> String {
+    use sha2::{Digest, Sha256};
+    let mut content = judging_content(document);
+    if let Some(Value::Object(metadata)) = content.get_mut("metadata") {
+        metadata.remove("labels");
+        if let Some(Value::Object(annotations)) = metadata.get_mut("annotations") {
+            annotations.retain(|key, _| {
+                !APPLIER_ANNOTATIONS.iter().any(|applier| {
+                    key == applier || (applier.ends_with('/') && key.contains(applier))
+                })
+            });
+        }
+    }
+    if let Some(Value::Object(spec)) = content.get_mut("spec") {
+        for field in [
+            "validationFailureAction",
+            "validationFailureActionOverrides",
+            "validationActions",
+        ] {
+            spec.remove(field);
+        }
+        if let Some(Value::Array(rules)) = spec.get_mut("rules") {
+            for rule in rules {
+                if let Some(Value::Object(validate)) = rule.get_mut("validate") {
+                    for field in [
+                        "failureAction",
+                        "validationFailureAction",
+                        "failureActionOverrides",
+                    ] {
+                        validate.remove(field);
+                    }
+                }
+            }
+        }
+    }
+    let bytes = serde_json::to_vec(&content).unwrap_or_default();
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// The fields of a ValidatingAdmissionPolicy's bindings a change sets.
@@ -975,6 +1039,41 @@ fn enforce(info: &PolicyInfo, spec: &Value) -> Option<Rollback> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_rules_digest_leaves_the_action_out_and_nothing_else() {
+        let policy = |action: &str, labels: Value, pattern: &str| {
+            json!({
+                "apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy",
+                "metadata": {"name": "p", "labels": labels, "annotations": {
+                    "kubectl.kubernetes.io/last-applied-configuration": action,
+                    "kustomize.toolkit.fluxcd.io/name": action,
+                    "pod-policies.kyverno.io/autogen-controllers": "none"
+                }},
+                "spec": {"validationFailureAction": action,
+                    "validationFailureActionOverrides": [{"action": action, "namespaces": ["a"]}],
+                    "rules": [{"name": "r", "match": {}, "validate": {
+                        "failureAction": action, "pattern": {"x": pattern}}}]}
+            })
+        };
+        let dev = rules_digest(&policy("Enforce", json!({"env": "dev"}), "?*"));
+        let production = rules_digest(&policy("Audit", json!({"env": "production"}), "?*"));
+        assert_eq!(dev, production, "only the action and labels differ");
+        assert_ne!(dev, rules_digest(&policy("Audit", json!({}), "a*")));
+        let mut autogen = policy("Audit", json!({}), "?*");
+        autogen["metadata"]["annotations"]["pod-policies.kyverno.io/autogen-controllers"] =
+            json!("Deployment");
+        assert_ne!(
+            production,
+            rules_digest(&autogen),
+            "autogen changes what it judges"
+        );
+        let info = PolicyInfo::from_document(&autogen).expect("a policy");
+        assert_eq!(
+            info.rules_digest.as_deref(),
+            Some(rules_digest(&autogen).as_str())
+        );
+    }
 
     #[test]
     fn policy_wide_action_and_its_rollback() {
