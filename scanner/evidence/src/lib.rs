@@ -16,7 +16,8 @@
 //!   by namespace and owner, and the rollback change and conditions;
 //! - what leaves, [`model`]: the [`Evidence`] (evidence.json, whose shape
 //!   docs/evidence.schema.json gives), which [`compare`] compares with a
-//!   previous package;
+//!   previous package, and [`merge`] merges several environments'
+//!   packages into one decision ([`model::merged`]);
 //! - [`promotion`]: with a Git checkout of the policies, where each
 //!   policy's action is set and the unified diffs that promote it to
 //!   Enforce and roll it back, as line edits of the files' texts;
@@ -26,7 +27,7 @@
 //! that reads it agree on: the record's format, the shard partition and
 //! the exception scope; [`error`] the one error type. Modules use only
 //! those below them, never back: run and error; ingest; exceptions and
-//! promotion; model; then verdict, compare and output.
+//! promotion; model; then verdict, compare, merge and output.
 
 #![warn(missing_docs)]
 
@@ -34,6 +35,7 @@ pub mod compare;
 pub mod error;
 pub mod exceptions;
 pub mod ingest;
+pub mod merge;
 pub mod model;
 pub mod output;
 pub mod promotion;

@@ -8,10 +8,12 @@
 //! environment and its fail-closed [`Baseline`] (`baseline.rs`); and it
 //! answers what the pages and the comparison ask of it (the scope a
 //! package rests on, why a violation gone from the reports is no proof of
-//! a fix).
+//! a fix). [`merged`] holds the shape of several environments' packages
+//! merged into one decision (merged.json).
 
 mod baseline;
 mod comparison;
+pub mod merged;
 mod policy;
 
 use chrono::{DateTime, Utc};

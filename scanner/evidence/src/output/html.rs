@@ -31,7 +31,7 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-const STYLE: &str = r#"
+pub(crate) const STYLE: &str = r#"
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#1b1f24;line-height:1.45}
 h1{margin-bottom:.2rem}.meta{color:#57606a;margin:.1rem 0}
 table{border-collapse:collapse;margin:.6rem 0;width:100%}th,td{border:1px solid #d0d7de;padding:.3rem .5rem;text-align:left;vertical-align:top}
@@ -64,7 +64,7 @@ fn count_of(counts: &Counts, status: &str) -> usize {
     }
 }
 
-fn verdict_badge(verdict: Verdict) -> String {
+pub(crate) fn verdict_badge(verdict: Verdict) -> String {
     let class = verdict.key();
     format!(
         "<span class=\"verdict {class}\" data-verdict=\"{class}\">{}</span>",

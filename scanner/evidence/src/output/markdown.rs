@@ -18,11 +18,11 @@ const LIMITS: ListLimits = ListLimits {
 const CHANGES_LISTED: usize = 20;
 
 /// Markdown table cells: pipes and line breaks would end the cell.
-fn cell(text: &str) -> String {
+pub(crate) fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
-fn verdict_mark(verdict: Verdict) -> &'static str {
+pub(crate) fn verdict_mark(verdict: Verdict) -> &'static str {
     match verdict {
         Verdict::Ready => "✅ ready to enforce",
         Verdict::NotReady => "❌ not ready",

@@ -2,11 +2,13 @@
 //! ([`html`]), evidence.md ([`markdown`]) and the package directory that
 //! holds them with evidence.json, the generated PolicyExceptions and a
 //! MANIFEST ([`package`], which also verifies a package and reads a
-//! previous one back) leave. The pages show long lists capped
-//! ([`ListLimits`]); evidence.json always has all.
+//! previous one back) leave; a merged package's pages are [`merged`]'s.
+//! The pages show long lists capped ([`ListLimits`]); evidence.json always
+//! has all.
 
 pub mod html;
 pub mod markdown;
+pub mod merged;
 pub mod package;
 
 /// How much of a long list a page shows; evidence.json always has all.

@@ -5,7 +5,10 @@
 //! (`patches/<policy>/promote.patch`, `rollback.patch`) and a MANIFEST (SHA-256 of each file, polscan's
 //! version, the cluster's identity and the scan time) leave in a
 //! directory; [`verify`] reads a directory back and says whether any file
-//! was changed, added or removed since.
+//! was changed, added or removed since. Several environments' packages
+//! merged ([`crate::merge`]) leave the same way, with merged.json in place
+//! of evidence.json ([`write_merged`]); [`read_environment`] reads a
+//! package back, verified, for the merge.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -14,9 +17,14 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::{html, markdown};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{html, markdown, merged as merged_pages};
 use crate::error::EvidenceError;
-use crate::model::Evidence;
+use crate::merge::EnvironmentEvidence;
+use crate::model::merged::MergedEvidence;
+use crate::model::{Evidence, SCHEMA_VERSION};
 use crate::promotion::{is_patch_file, PATCHES_DIR};
 
 /// The file listing every other file's SHA-256, after `# key: value`
@@ -25,6 +33,12 @@ pub const MANIFEST: &str = "MANIFEST";
 /// The files every package holds besides the MANIFEST and the generated
 /// PolicyExceptions.
 pub const FILES: [&str; 3] = ["evidence.json", "evidence.md", "index.html"];
+/// The files a merged package holds besides the MANIFEST.
+pub const MERGED_FILES: [&str; 3] = ["merged.json", "evidence.md", "index.html"];
+/// The MANIFEST's `format` of a package.
+pub const FORMAT: &str = "polscan-evidence/v1";
+/// The MANIFEST's `format` of a merged package.
+pub const MERGED_FORMAT: &str = "polscan-evidence-merged/v1";
 /// The directory of the generated PolicyExceptions.
 pub const EXCEPTIONS_DIR: &str = "exceptions";
 
@@ -43,7 +57,7 @@ fn sha256(bytes: &[u8]) -> String {
 fn header(evidence: &Evidence) -> Vec<(String, String)> {
     let text = |value: Option<&String>| value.cloned().unwrap_or_else(|| "unknown".into());
     vec![
-        ("format".into(), "polscan-evidence/v1".into()),
+        ("format".into(), FORMAT.into()),
         ("polscan-version".into(), evidence.polscan_version.clone()),
         (
             "cluster-kube-system-uid".into(),
@@ -63,6 +77,25 @@ fn header(evidence: &Evidence) -> Vec<(String, String)> {
                 .unwrap_or_else(|| "unknown".into()),
         ),
         ("generated".into(), evidence.generated.to_rfc3339()),
+    ]
+}
+
+/// Header lines of a merged package's MANIFEST, from merged.json.
+fn merged_header(merged: &MergedEvidence) -> Vec<(String, String)> {
+    vec![
+        ("format".into(), MERGED_FORMAT.into()),
+        ("polscan-version".into(), merged.polscan_version.clone()),
+        ("environments".into(), merged.labels().join(", ")),
+        (
+            "evidence-sha256".into(),
+            merged
+                .environments
+                .iter()
+                .map(|e| e.evidence_sha256.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        ("generated".into(), merged.generated.to_rfc3339()),
     ]
 }
 
@@ -159,7 +192,10 @@ fn patch_files(evidence: &Evidence) -> Result<Vec<(&str, &str)>, EvidenceError> 
 
 /// A file a package holds besides the MANIFEST.
 fn is_package_file(name: &str) -> bool {
-    FILES.contains(&name) || is_exception_file(name) || is_patch_file(name)
+    FILES.contains(&name)
+        || MERGED_FILES.contains(&name)
+        || is_exception_file(name)
+        || is_patch_file(name)
 }
 
 /// `exceptions/<name>.yaml` with a plain name: nothing a crafted report
@@ -221,36 +257,7 @@ fn package_files(dir: &Path) -> Result<Vec<String>, EvidenceError> {
 /// previous package is replaced only with `force` (packages are an audit
 /// trail).
 pub fn write(dir: &Path, evidence: &Evidence, force: bool) -> Result<Vec<PathBuf>, EvidenceError> {
-    if dir.exists() {
-        let existing = package_files(dir)?;
-        for name in &existing {
-            if name != MANIFEST && !is_package_file(name) {
-                return Err(EvidenceError::Invalid {
-                    what: dir.display().to_string(),
-                    message: format!(
-                        "holds {name}, which is not part of an evidence package: choose an empty or new directory"
-                    ),
-                });
-            }
-        }
-        if !existing.is_empty() && !force {
-            return Err(EvidenceError::Invalid {
-                what: dir.display().to_string(),
-                message: "holds an evidence package already: choose a new directory, or pass --force to replace it".into(),
-            });
-        }
-        // The replaced package's generated files must not linger unlisted.
-        let old_exceptions = dir.join(EXCEPTIONS_DIR);
-        if old_exceptions.is_dir() {
-            fs::remove_dir_all(&old_exceptions).map_err(io(&old_exceptions))?;
-        }
-        let old_patches = dir.join(PATCHES_DIR);
-        if old_patches.is_dir() {
-            fs::remove_dir_all(&old_patches).map_err(io(&old_patches))?;
-        }
-    } else {
-        fs::create_dir_all(dir).map_err(io(dir))?;
-    }
+    prepare_dir(dir, force)?;
     // What can be refused is refused before anything is written.
     let exceptions = exception_files(evidence)?;
     let patches = patch_files(evidence)?;
@@ -308,6 +315,80 @@ pub fn write(dir: &Path, evidence: &Evidence, force: bool) -> Result<Vec<PathBuf
     Ok(written)
 }
 
+/// Writes a merged package into `dir`: merged.json, its evidence.md and
+/// index.html, and a MANIFEST `polscan evidence verify` checks. `dir` is
+/// refused as [`write`] refuses it.
+pub fn write_merged(
+    dir: &Path,
+    merged: &MergedEvidence,
+    force: bool,
+) -> Result<Vec<PathBuf>, EvidenceError> {
+    prepare_dir(dir, force)?;
+    let mut manifest = String::from(
+        "# polscan merged evidence package (check it with `polscan evidence verify <dir>`)\n",
+    );
+    for (key, value) in merged_header(merged) {
+        manifest.push_str(&format!("# {key}: {value}\n"));
+    }
+    let mut written = Vec::new();
+    let [json, md, html] = MERGED_FILES;
+    let pages = [
+        (md, merged_pages::markdown(merged)),
+        (html, merged_pages::html(merged)),
+    ];
+    let (path, sha) = write_file(dir, json, |out| {
+        serde_json::to_writer_pretty(out, merged).map_err(std::io::Error::from)
+    })?;
+    manifest.push_str(&format!("{sha}  {json}\n"));
+    written.push(path);
+    for (name, page) in pages {
+        let (path, sha) = write_file(dir, name, |out| out.write_all(page.as_bytes()))?;
+        manifest.push_str(&format!("{sha}  {name}\n"));
+        written.push(path);
+    }
+    let path = dir.join(MANIFEST);
+    fs::write(&path, manifest).map_err(io(&path))?;
+    written.push(path);
+    Ok(written)
+}
+
+/// Readies `dir` for a package: created if missing; a directory holding
+/// anything but a previous package is refused, a previous package is
+/// replaced only with `force`, and its generated files are removed.
+fn prepare_dir(dir: &Path, force: bool) -> Result<(), EvidenceError> {
+    if dir.exists() {
+        let existing = package_files(dir)?;
+        for name in &existing {
+            if name != MANIFEST && !is_package_file(name) {
+                return Err(EvidenceError::Invalid {
+                    what: dir.display().to_string(),
+                    message: format!(
+                        "holds {name}, which is not part of an evidence package: choose an empty or new directory"
+                    ),
+                });
+            }
+        }
+        if !existing.is_empty() && !force {
+            return Err(EvidenceError::Invalid {
+                what: dir.display().to_string(),
+                message: "holds an evidence package already: choose a new directory, or pass --force to replace it".into(),
+            });
+        }
+        // The replaced package's generated files must not linger unlisted.
+        let old_exceptions = dir.join(EXCEPTIONS_DIR);
+        if old_exceptions.is_dir() {
+            fs::remove_dir_all(&old_exceptions).map_err(io(&old_exceptions))?;
+        }
+        let old_patches = dir.join(PATCHES_DIR);
+        if old_patches.is_dir() {
+            fs::remove_dir_all(&old_patches).map_err(io(&old_patches))?;
+        }
+    } else {
+        fs::create_dir_all(dir).map_err(io(dir))?;
+    }
+    Ok(())
+}
+
 /// What verification found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Verification {
@@ -329,7 +410,9 @@ impl Verification {
 }
 
 /// Checks every file against the MANIFEST, that no file was added or
-/// removed, and that the MANIFEST's header agrees with evidence.json.
+/// removed, and that the MANIFEST's header agrees with evidence.json (a
+/// merged package's, `format: polscan-evidence-merged/v1`, with
+/// merged.json).
 pub fn verify(dir: &Path) -> Result<Verification, EvidenceError> {
     let manifest_path = dir.join(MANIFEST);
     let manifest = fs::read_to_string(&manifest_path).map_err(io(&manifest_path))?;
@@ -355,7 +438,9 @@ pub fn verify(dir: &Path) -> Result<Verification, EvidenceError> {
             )),
         }
     }
-    for name in FILES {
+    let merged = found.header.get("format").map(String::as_str) == Some(MERGED_FORMAT);
+    let required = if merged { MERGED_FILES } else { FILES };
+    for name in required {
         if !listed.contains_key(name) {
             found
                 .problems
@@ -364,7 +449,7 @@ pub fn verify(dir: &Path) -> Result<Verification, EvidenceError> {
     }
     for (name, expected) in &listed {
         // A MANIFEST line is input: only the package's own file names.
-        if !is_package_file(name) {
+        if !is_package_file(name) || (merged && !MERGED_FILES.contains(&name.as_str())) {
             found
                 .problems
                 .push(format!("{name}: not a file an evidence package holds"));
@@ -392,7 +477,10 @@ pub fn verify(dir: &Path) -> Result<Verification, EvidenceError> {
             ));
         }
     }
-    if found.problems.is_empty() {
+    if found.problems.is_empty() && merged {
+        let merged = read_merged_json(&dir.join(MERGED_FILES[0]))?;
+        compare_header(&mut found, merged_header(&merged), MERGED_FILES[0]);
+    } else if found.problems.is_empty() {
         let evidence = read_evidence_json(&dir.join("evidence.json"))?;
         let patches = evidence
             .policies
@@ -412,29 +500,128 @@ pub fn verify(dir: &Path) -> Result<Verification, EvidenceError> {
                 ));
             }
         }
-        for (key, value) in header(&evidence) {
-            if found.header.get(&key) != Some(&value) {
-                found.problems.push(format!(
-                    "MANIFEST says {key}: {}, evidence.json says {value}",
-                    found
-                        .header
-                        .get(&key)
-                        .map(String::as_str)
-                        .unwrap_or("nothing")
-                ));
-            }
-        }
+        compare_header(&mut found, header(&evidence), "evidence.json");
     }
     Ok(found)
 }
 
-/// Read as a stream: the file holds every violation of a cluster.
-fn read_evidence_json(path: &Path) -> Result<Evidence, EvidenceError> {
+/// Adds a problem per header line the MANIFEST does not hold as `file`
+/// says it.
+fn compare_header(found: &mut Verification, expected: Vec<(String, String)>, file: &str) {
+    for (key, value) in expected {
+        if found.header.get(&key) != Some(&value) {
+            found.problems.push(format!(
+                "MANIFEST says {key}: {}, {file} says {value}",
+                found
+                    .header
+                    .get(&key)
+                    .map(String::as_str)
+                    .unwrap_or("nothing")
+            ));
+        }
+    }
+}
+
+fn read_merged_json(path: &Path) -> Result<MergedEvidence, EvidenceError> {
+    read_json(path)
+}
+
+/// The policies' `soak` objects of an evidence.json, whatever their shape:
+/// read apart from [`Evidence`], which need not know it.
+#[derive(Deserialize)]
+struct SoakOnly {
+    #[serde(default)]
+    policies: Vec<PolicySoak>,
+}
+
+#[derive(Deserialize)]
+struct PolicySoak {
+    name: String,
+    #[serde(default)]
+    namespace: Option<String>,
+    #[serde(default)]
+    soak: Option<Value>,
+}
+
+/// Only the `schemaVersion` of an evidence.json.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SchemaVersionOnly {
+    schema_version: String,
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, EvidenceError> {
     let file = fs::File::open(path).map_err(io(path))?;
     serde_json::from_reader(BufReader::new(file)).map_err(|err| EvidenceError::Invalid {
         what: path.display().to_string(),
         message: err.to_string(),
     })
+}
+
+/// One environment's package for `polscan evidence merge`: `dir` must be
+/// a package directory (not a merged one) that verifies, of this
+/// polscan's schema version: unverified evidence is never merged.
+pub fn read_environment(dir: &Path) -> Result<EnvironmentEvidence, EvidenceError> {
+    let what = dir.display().to_string();
+    let refuse = |message: String| EvidenceError::Invalid {
+        what: what.clone(),
+        message,
+    };
+    if !dir.is_dir() {
+        return Err(refuse(
+            "not a directory: give the directory of an evidence package (`polscan evidence --out <dir>`)".into(),
+        ));
+    }
+    if !dir.join(MANIFEST).is_file() {
+        return Err(refuse(format!(
+            "no {MANIFEST}: not an evidence package (`polscan evidence --out <dir>` writes one)"
+        )));
+    }
+    let verification = verify(dir)?;
+    if verification.header.get("format").map(String::as_str) == Some(MERGED_FORMAT) {
+        return Err(refuse(
+            "a merged package: merge the environments' own packages".into(),
+        ));
+    }
+    if !verification.ok() {
+        return Err(refuse(format!(
+            "does not verify, so it is not merged: {}",
+            verification.problems.join("; ")
+        )));
+    }
+    let path = dir.join("evidence.json");
+    let version = read_json::<SchemaVersionOnly>(&path)?.schema_version;
+    if version != SCHEMA_VERSION {
+        return Err(refuse(format!(
+            "its evidence.json is {version}; this polscan reads {SCHEMA_VERSION}: packages of other schema versions are not merged"
+        )));
+    }
+    let evidence = read_evidence_json(&path)?;
+    let soak = read_json::<SoakOnly>(&path)?
+        .policies
+        .into_iter()
+        .filter_map(|policy| {
+            let name = match policy.namespace {
+                Some(namespace) => format!("{namespace}/{}", policy.name),
+                None => policy.name,
+            };
+            Some((name, policy.soak?))
+        })
+        .collect();
+    let mut hasher = Sha256::new();
+    let mut file = fs::File::open(&path).map_err(io(&path))?;
+    std::io::copy(&mut file, &mut hasher).map_err(io(&path))?;
+    Ok(EnvironmentEvidence {
+        package: what,
+        evidence,
+        evidence_sha256: hex::encode(hasher.finalize()),
+        soak,
+    })
+}
+
+/// Read as a stream: the file holds every violation of a cluster.
+fn read_evidence_json(path: &Path) -> Result<Evidence, EvidenceError> {
+    read_json(path)
 }
 
 /// A previous package for `--since`: a package directory (verified first:
@@ -450,6 +637,12 @@ pub fn read_previous(path: &Path) -> Result<Evidence, EvidenceError> {
 fn read_previous_unshared(path: &Path) -> Result<Evidence, EvidenceError> {
     if path.is_dir() {
         let verification = verify(path)?;
+        if verification.header.get("format").map(String::as_str) == Some(MERGED_FORMAT) {
+            return Err(EvidenceError::Invalid {
+                what: path.display().to_string(),
+                message: "a merged package: compare with one environment's own package".into(),
+            });
+        }
         if !verification.ok() {
             return Err(EvidenceError::Invalid {
                 what: path.display().to_string(),

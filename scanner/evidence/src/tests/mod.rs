@@ -25,6 +25,7 @@ mod comparison;
 mod exceptions;
 mod filters;
 mod generated_exceptions;
+mod merge;
 mod outputs;
 mod reports;
 mod scan_coverage;
