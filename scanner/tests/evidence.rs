@@ -710,3 +710,102 @@ fn policy_files_and_report_files_may_be_comma_separated() {
     assert_eq!(verdict(&evidence, "require-app-label"), "ready");
     assert_eq!(verdict(&evidence, "disallow-latest"), "not-ready");
 }
+
+/// A validator for docs/evidence-merged.schema.json.
+fn merged_schema() -> jsonschema::Validator {
+    validator(&repository_file("docs/evidence-merged.schema.json"))
+}
+
+#[test]
+fn merged_environments_are_ready_only_where_every_environment_is() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // dev is clean; production still runs a latest image.
+    for (environment, latest) in [("dev", false), ("production", true)] {
+        write_inputs(dir.path(), POLICIES, &pods(latest));
+        assert!(audit(dir.path()).status.success());
+        let built = evidence_from_files(dir.path(), environment, &["--environment", environment]);
+        assert!(built.status.success(), "{}", text(&built));
+    }
+    let merge = |args: &[&str]| {
+        let mut all = vec!["evidence", "merge"];
+        all.extend_from_slice(args);
+        run(&all, None, dir.path())
+    };
+    let merged = merge(&["dev", "production", "--out", "merged", "--require-ready"]);
+    assert_eq!(merged.status.code(), Some(1), "{}", text(&merged));
+    assert!(
+        text(&merged).contains("1 of 2 policies ready in every environment (dev, production)"),
+        "{}",
+        text(&merged)
+    );
+    let bytes = std::fs::read(dir.path().join("merged/merged.json")).expect("merged.json");
+    let json: Value = serde_json::from_slice(&bytes).expect("json");
+    let errors = schema_errors(&merged_schema(), &json);
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    let policy = |name: &str| {
+        json["policies"]
+            .as_array()
+            .and_then(|list| list.iter().find(|p| p["name"] == name))
+            .unwrap_or_else(|| panic!("no {name}"))
+            .clone()
+    };
+    assert_eq!(policy("require-app-label")["verdict"], "ready");
+    let latest = policy("disallow-latest");
+    assert_eq!(latest["verdict"], "not-ready");
+    assert!(
+        latest["reasons"][0]
+            .as_str()
+            .is_some_and(|r| r.starts_with("not ready in production: ")),
+        "{latest}"
+    );
+    assert_eq!(latest["environments"][0]["verdict"], "ready");
+    assert_eq!(latest["environments"][1]["counts"]["fail"], 1);
+    assert_eq!(
+        latest["environments"][1]["violators"][0]["owner"]["name"],
+        "web"
+    );
+    assert_eq!(json["environments"][1]["environment"], "production");
+    let mut broken = json.clone();
+    broken["policies"][0]["verdict"] = Value::from("no-evidence");
+    assert!(!merged_schema().is_valid(&broken), "merged: ready or not");
+
+    let verified = run(&["evidence", "verify", "merged"], None, dir.path());
+    assert!(verified.status.success(), "{}", text(&verified));
+    assert!(text(&verified).contains("OK: 3 files match"));
+    let markdown = std::fs::read_to_string(dir.path().join("merged/evidence.md")).expect("md");
+    assert!(
+        markdown.contains("| Policy | dev | production | Decision |"),
+        "{markdown}"
+    );
+
+    // Without --require-ready the decision is only reported.
+    let reported = merge(&["dev", "production", "--out", "again"]);
+    assert!(reported.status.success(), "{}", text(&reported));
+    // One environment twice, a file that is no package, a tampered
+    // package: refused, naming the package.
+    let twice = merge(&["dev", "dev", "--out", "twice"]);
+    assert!(!twice.status.success());
+    assert!(
+        text(&twice).contains("dev and dev are both environment dev"),
+        "{}",
+        text(&twice)
+    );
+    let not_package = merge(&["dev", "pods.yaml", "--out", "no"]);
+    assert!(!not_package.status.success());
+    assert!(
+        text(&not_package).contains("pods.yaml: not a directory"),
+        "{}",
+        text(&not_package)
+    );
+    std::fs::write(dir.path().join("production/evidence.md"), "all ready").expect("tamper");
+    let tampered = merge(&["dev", "production", "--out", "tampered"]);
+    assert!(!tampered.status.success());
+    assert!(
+        text(&tampered).contains("production: does not verify, so it is not merged"),
+        "{}",
+        text(&tampered)
+    );
+    assert!(!dir.path().join("tampered").exists(), "nothing written");
+    let one = merge(&["dev", "--out", "one"]);
+    assert_eq!(one.status.code(), Some(64), "{}", text(&one));
+}

@@ -1,11 +1,13 @@
-//! `polscan evidence` and `polscan evidence verify`: gather reports,
+//! `polscan evidence`, `polscan evidence verify` and `polscan evidence
+//! merge` (several environments' packages, verified, into one decision,
+//! written as a merged package): gather reports,
 //! policies, the scan record and the cluster's identity (from the cluster,
 //! or from files with `--from`; policy files given with `--policies-from`
 //! are added in either case), build the evidence, compare it with a
 //! previous package, write the package, and print the verdicts. Flags the
 //! chosen source would ignore are refused.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -22,8 +24,15 @@ use polscan::evidence::{
 use polscan::loader;
 
 pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
-    if let Some(EvidenceCommand::Verify { dir }) = &args.command {
-        return verify(dir);
+    match &args.command {
+        Some(EvidenceCommand::Verify { dir }) => return verify(dir),
+        Some(EvidenceCommand::Merge {
+            packages,
+            out,
+            force,
+            require_ready,
+        }) => return merge(packages, out, *force, *require_ready),
+        None => {}
     }
     let Some(out) = &args.out else {
         return Err(UsageError(
@@ -441,6 +450,72 @@ fn print_git_changes(evidence: &evidence::Evidence, out: &Path) {
             println!("{name}: {command}    # {what}");
         }
     }
+}
+
+/// `polscan evidence merge`: reads each package (verified, or refused
+/// naming it), merges, writes the merged package and prints the table.
+fn merge(
+    packages: &[PathBuf],
+    out: &Path,
+    force: bool,
+    require_ready: bool,
+) -> anyhow::Result<ExitCode> {
+    let read = packages
+        .iter()
+        .map(|dir| {
+            package::read_environment(dir)
+                .with_context(|| format!("reading the evidence package {}", dir.display()))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let merged = evidence::merge::merge(&read, chrono::Utc::now(), env!("CARGO_PKG_VERSION"))?;
+    drop(read);
+    let written = package::write_merged(out, &merged, force)
+        .with_context(|| format!("writing the merged package to {}", out.display()))?;
+    for note in &merged.notes {
+        eprintln!("note: {note}");
+    }
+    let mut columns = vec!["POLICY".to_string()];
+    columns.extend(merged.labels().iter().map(|l| l.to_uppercase()));
+    columns.extend(["DECISION".to_string(), "REASONS".to_string()]);
+    let rows: Vec<Vec<String>> = merged
+        .policies
+        .iter()
+        .map(|policy| {
+            let mut row = vec![policy.name.clone()];
+            row.extend(policy.environments.iter().map(|e| e.summary()));
+            row.push(if policy.verdict == Verdict::Ready {
+                "ready for production".into()
+            } else {
+                "not ready".into()
+            });
+            row.push(policy.reasons.join("; "));
+            row
+        })
+        .collect();
+    let headers: Vec<&str> = columns.iter().map(String::as_str).collect();
+    print!("{}", super::output::table(&headers, &rows));
+    println!(
+        "{} of {} policies ready in every environment ({})",
+        merged.ready().count(),
+        merged.policies.len(),
+        merged.labels().join(", ")
+    );
+    if merged.policies.is_empty() {
+        eprintln!("warning: no package holds any policy: nothing is ready");
+    }
+    eprintln!(
+        "merged evidence written to {} ({} files; check later with `polscan evidence verify {}`)",
+        out.display(),
+        written.len(),
+        out.display()
+    );
+    let not_ready =
+        merged.policies.is_empty() || merged.policies.iter().any(|p| p.verdict != Verdict::Ready);
+    Ok(if require_ready && not_ready {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn verify(dir: &Path) -> anyhow::Result<ExitCode> {

@@ -446,6 +446,28 @@ pub enum EvidenceCommand {
     ///
     /// Example: polscan evidence verify evidence/2026-11-23
     Verify { dir: PathBuf },
+    /// Merge several environments' packages (dev, staging, production —
+    /// each verified first) into one decision: a policy is ready for
+    /// production only when every package holds it, judges it ready, and
+    /// holds the same rules for it. Each environment is named by its
+    /// package's --environment, else its cluster.
+    ///
+    /// Example: polscan evidence merge evidence/dev evidence/prod --out evidence/all --require-ready
+    Merge {
+        /// The environments' package directories (at least two).
+        #[arg(required = true, num_args = 2.., value_name = "PACKAGE")]
+        packages: Vec<PathBuf>,
+        /// Directory to write the merged package to (merged.json,
+        /// evidence.md, index.html, MANIFEST; refused as for `evidence`).
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace the package already in --out.
+        #[arg(long)]
+        force: bool,
+        /// Exit 1 when a policy is not ready in every environment.
+        #[arg(long)]
+        require_ready: bool,
+    },
 }
 
 #[derive(clap::Args, Debug)]
