@@ -1,7 +1,8 @@
 //! `polscan evidence` from report files: the package is written, verifies,
 //! fails verification once tampered with, compares with a previous package,
 //! and its index.html, rendered by a real headless Chromium (Debian's
-//! package, via scripts/test-assets.sh), shows the verdicts and charts.
+//! package, via scripts/test-assets.sh), opens with the decision section
+//! and shows the verdicts and labelled charts.
 
 #![allow(clippy::expect_used)] // test code: a failed expectation is a failed test
 
@@ -341,10 +342,54 @@ fn the_page_shows_verdicts_and_charts_in_a_real_browser() {
         String::from_utf8_lossy(&dom.stderr)
     );
     let dom = String::from_utf8_lossy(&dom.stdout).into_owned();
+    // The decision section is the page's first section, before the
+    // overview and every policy's card, with its one-line count and a row
+    // per policy.
+    let decision = dom
+        .find("<section id=\"decision\">")
+        .unwrap_or_else(|| panic!("no decision section in the rendered page: {dom}"));
+    let first_heading = dom.find("<h2").expect("a heading");
+    assert_eq!(
+        dom[first_heading..].find("<h2>Decision</h2>"),
+        Some(0),
+        "the first heading is the decision's: {}",
+        &dom[first_heading..first_heading + 200]
+    );
+    for later in [
+        "id=\"summary\"",
+        "id=\"overview\"",
+        "<section class=\"policy\"",
+    ] {
+        let at = dom.find(later).unwrap_or_else(|| panic!("no {later}"));
+        assert!(decision < at, "the decision comes before {later}");
+    }
+    let section = &dom[decision..dom[decision..].find("</section>").expect("its end") + decision];
+    assert!(
+        section.contains("<p id=\"decision-summary\"><strong>GO 1 · NO-GO 1 · WAIT 0</strong></p>"),
+        "{section}"
+    );
+    assert!(section.contains(
+        "<tr class=\"decision\" data-decision=\"go\" data-policy=\"require-app-label\">"
+    ));
+    assert!(section.contains(
+        "<tr class=\"decision\" data-decision=\"no-go\" data-policy=\"disallow-latest\">"
+    ));
+    assert!(section.contains("kubectl patch clusterpolicy/require-app-label --type=merge"));
+    assert!(section.contains("namespace shop: Pod/web (1)"), "{section}");
     assert!(dom.contains("1 of 2 policies ready to enforce."), "{dom}");
     assert!(dom.matches("data-verdict=\"ready\"").count() >= 2);
     // One chart per policy with a bar per namespace, from the parsed DOM.
     assert_eq!(dom.matches("<svg class=\"chart\"").count(), 2);
+    // Each chart is labelled in the SVG itself: a text element per
+    // namespace and its total.
+    for chart in dom.split("<svg class=\"chart\"").skip(1) {
+        let chart = &chart[..chart.find("</svg>").expect("the chart's end")];
+        assert!(
+            chart.contains(">ops</text>") && chart.contains(">shop</text>"),
+            "{chart}"
+        );
+        assert!(chart.matches("<text").count() >= 4, "{chart}");
+    }
     assert!(
         dom.contains("data-namespace=\"shop\" data-pass=\"1\" data-fail=\"1\""),
         "{dom}"
@@ -624,6 +669,72 @@ spec:
         command.contains("/spec/validationFailureActionOverrides/0/action"),
         "{command}"
     );
+    // The decision calls it out, with that command.
+    let decision = &shop["decisions"][0];
+    assert_eq!(decision["decision"], "roll-back", "{decision}");
+    assert_eq!(decision["instructions"][0], command);
+    assert!(text(&output).contains("decision: ROLL BACK 1 · GO 0 · NO-GO 0 · WAIT 0"));
+    assert_schema(&shop);
+}
+
+/// M1: an Audit override keeps its namespace in Audit whatever the
+/// policy's own action — before the switch the decision says so, after it
+/// no Enforce command (a no-op) is printed.
+#[test]
+fn an_audit_override_is_named_and_no_no_op_command_follows_the_switch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let override_ops = "  validationFailureAction: Audit
+  validationFailureActionOverrides: [{action: Audit, namespaces: [ops]}]
+  rules:
+  - name: app
+";
+    let policies = POLICIES.replacen(
+        "  validationFailureAction: Audit\n  rules:\n  - name: app\n",
+        override_ops,
+        1,
+    );
+    assert_ne!(policies, POLICIES);
+    let before = package_of(dir.path(), &policies, &pods(false), "before", None);
+    assert!(before.status.success(), "{}", text(&before));
+    assert!(
+        text(&before).contains(
+            "require-app-label: GO — stays in Audit in namespace(s) ops (an Audit override; the switch leaves it)"
+        ),
+        "{}",
+        text(&before)
+    );
+    let evidence = evidence_json(&dir.path().join("before"));
+    assert_schema(&evidence);
+    let decision = evidence["decisions"]
+        .as_array()
+        .and_then(|d| d.iter().find(|d| d["policy"] == "require-app-label"))
+        .expect("a decision");
+    assert_eq!(decision["decision"], "go");
+    assert_eq!(decision["staysAudit"][0], "namespace(s) ops");
+
+    let enforce = "kubectl patch clusterpolicy/require-app-label --type=merge -p '{\"spec\":{\"validationFailureAction\":\"Enforce\"}}'";
+    let switched = policies.replacen(
+        override_ops,
+        &override_ops.replacen("Audit", "Enforce", 1),
+        1,
+    );
+    let after = package_of(dir.path(), &switched, &pods(false), "after", Some("before"));
+    assert!(after.status.success(), "{}", text(&after));
+    let evidence = evidence_json(&dir.path().join("after"));
+    assert_schema(&evidence);
+    let decision = evidence["decisions"]
+        .as_array()
+        .and_then(|d| d.iter().find(|d| d["policy"] == "require-app-label"))
+        .expect("a decision");
+    assert_eq!(decision["decision"], "enforced", "{decision}");
+    assert_eq!(decision["staysAudit"][0], "namespace(s) ops");
+    assert!(decision.get("instructions").is_none(), "{decision}");
+    for page in ["after/evidence.md", "after/index.html"] {
+        let text = std::fs::read_to_string(dir.path().join(page)).expect(page);
+        assert!(!text.contains(enforce), "{page} prints the no-op command");
+    }
+    let md = std::fs::read_to_string(dir.path().join("before/evidence.md")).expect("md");
+    assert!(md.contains(enforce), "before the switch, the command: {md}");
 }
 
 #[test]

@@ -14,6 +14,8 @@
 //!   not ready, or no evidence when nothing was evaluated — with reasons
 //!   naming every gap of the scan that affects it, the violators grouped
 //!   by namespace and owner, and the rollback change and conditions;
+//!   [`decide`], once the comparison, patches and baseline are in, the
+//!   decision per policy the pages open with (GO, NO-GO, WAIT);
 //! - what leaves, [`model`]: the [`Evidence`] (evidence.json, whose shape
 //!   docs/evidence.schema.json gives), which [`compare`] compares with a
 //!   previous package, and [`merge`] merges several environments'
@@ -48,6 +50,7 @@ pub use ingest::{ClusterIdentity, EvidenceInput, ObjectName, ReportResults};
 pub use model::{Evidence, PolicyEvidence, Verdict, SCHEMA_VERSION};
 pub use verdict::baseline::apply as apply_baseline;
 pub use verdict::build;
+pub use verdict::decision::apply as decide;
 
 #[cfg(test)]
 mod tests;

@@ -140,6 +140,8 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
         args.environment.as_deref(),
         &args.baseline_severities,
     );
+    // Last: the decisions read the comparison, the patches and the baseline.
+    evidence::decide(&mut built);
     if built.baseline.is_none() && !args.baseline_severities.is_empty() {
         eprintln!(
             "warning: --baseline-severity applies only with --environment production: no baseline judged"
@@ -359,6 +361,20 @@ fn print_summary(evidence: &evidence::Evidence) {
         evidence.ready().count(),
         evidence.policies.len()
     );
+    println!(
+        "decision: {}",
+        evidence::model::decision_summary(&evidence.decisions)
+    );
+    for decision in &evidence.decisions {
+        if !decision.stays_audit.is_empty() {
+            println!(
+                "{}: {} — stays in Audit in {} (an Audit override; the switch leaves it)",
+                decision.policy,
+                decision.decision.label(),
+                decision.stays_audit.join("; ")
+            );
+        }
+    }
     for generated in &evidence.generated_exceptions {
         let excused = generated
             .resources

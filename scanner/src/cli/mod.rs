@@ -81,6 +81,9 @@ pub enum Command {
     /// Write the go/no-go evidence package for moving policies from Audit
     /// to Enforce (index.html, evidence.md, evidence.json, MANIFEST), from
     /// the cluster's reports or from report files; or verify a package.
+    /// The pages open with the decision per policy: GO (the command or
+    /// patch), NO-GO (reasons, whom to contact), WAIT, and once enforced
+    /// the rollback status.
     ///
     /// Example: polscan evidence --out evidence/2026-11-23 --since evidence/2026-11-09
     Evidence(EvidenceArgs),

@@ -104,6 +104,12 @@ impl ActionOverride {
     }
 
     fn describe(&self) -> String {
+        format!("{} in {}", self.action, self.scope())
+    }
+
+    /// The namespaces the entry applies to, in words: `namespace(s) web`,
+    /// `every namespace`, `namespaces matching a namespaceSelector`.
+    fn scope(&self) -> String {
         let mut text = if self.namespaces.is_empty() {
             "namespaces matching a namespaceSelector".to_string()
         } else if self.namespaces.iter().any(|n| n == "*") && !self.namespace_selector {
@@ -114,7 +120,7 @@ impl ActionOverride {
         if self.namespace_selector && !self.namespaces.is_empty() {
             text.push_str(" (if they match its namespaceSelector)");
         }
-        format!("{} in {text}", self.action)
+        text
     }
 }
 
@@ -130,6 +136,23 @@ impl RuleInfo {
             return &found.action;
         }
         self.default_action.as_deref().unwrap_or(&self.action)
+    }
+
+    /// The action where no override matches: the rule's own (or the
+    /// policy's), the one [`PolicyInfo::enforce`] switches.
+    pub fn base_action(&self) -> &str {
+        self.default_action.as_deref().unwrap_or(&self.action)
+    }
+
+    /// Where an Audit override keeps the rule in Audit whatever its own
+    /// action (Kyverno tries the overrides first): each such entry's
+    /// namespaces in words; empty without one.
+    pub fn audit_override_scopes(&self) -> Vec<String> {
+        self.overrides
+            .iter()
+            .filter(|o| o.action == "Audit")
+            .map(ActionOverride::scope)
+            .collect()
     }
 
     /// The action as one line: `Enforce in namespace(s) web; Audit elsewhere`.
@@ -284,6 +307,44 @@ impl PolicyInfo {
     /// True when Kyverno enforces some rule somewhere.
     pub fn enforces(&self) -> bool {
         matches!(self.action.as_str(), "Enforce" | "Mixed")
+    }
+
+    /// Where Audit overrides (`validationFailureActionOverrides`, a rule's
+    /// `failureActionOverrides`) keep the policy in Audit once its own
+    /// action enforces: [`PolicyInfo::enforce`] leaves overrides as they
+    /// are, so these namespaces stay in Audit after the switch. One line
+    /// per scope, naming the rules when not every rule has it; empty
+    /// without such an override.
+    pub fn stays_audit(&self) -> Vec<String> {
+        let mut scopes: Vec<(String, Vec<&str>)> = Vec::new();
+        for rule in &self.rules {
+            for scope in rule.audit_override_scopes() {
+                match scopes.iter_mut().find(|(s, _)| *s == scope) {
+                    Some((_, rules)) => rules.push(&rule.name),
+                    None => scopes.push((scope, vec![&rule.name])),
+                }
+            }
+        }
+        scopes
+            .into_iter()
+            .map(|(scope, rules)| {
+                if rules.len() == self.rules.len() {
+                    scope
+                } else {
+                    format!("{scope} (rule {})", rules.join(", "))
+                }
+            })
+            .collect()
+    }
+
+    /// True when the Enforce change would change nothing: every rule's
+    /// own action enforces already, and what is not enforced an Audit
+    /// override keeps in Audit ([`PolicyInfo::stays_audit`]).
+    pub fn enforce_changes_nothing(&self) -> bool {
+        if self.rules.is_empty() {
+            return self.action == "Enforce";
+        }
+        self.rules.iter().all(|r| r.base_action() == "Enforce")
     }
 
     /// The action as one line, with the namespaces or rules that enforce
@@ -1245,6 +1306,60 @@ mod tests {
             rollback.command,
             "kubectl patch clusterpolicy/p --type=json -p '[{\"op\":\"replace\",\"path\":\"/spec/rules/0/validate/failureActionOverrides/0/action\",\"value\":\"Audit\"},{\"op\":\"replace\",\"path\":\"/spec/validationFailureActionOverrides/1/action\",\"value\":\"Audit\"},{\"op\":\"replace\",\"path\":\"/spec/validationFailureAction\",\"value\":\"Audit\"}]'"
         );
+    }
+
+    #[test]
+    fn an_audit_override_stays_after_the_switch_and_then_the_switch_is_no_change() {
+        // Kyverno tries a rule's failureActionOverrides, then its own
+        // failureAction, then the policy's validationFailureActionOverrides,
+        // then its validationFailureAction: an Audit override keeps its
+        // namespaces in Audit whatever the action the Enforce change sets.
+        let policy = |action: &str, overrides: Value, rule_validate: Value| {
+            PolicyInfo::from_document(&json!({
+                "kind": "ClusterPolicy", "metadata": {"name": "p"},
+                "spec": {"validationFailureAction": action,
+                         "validationFailureActionOverrides": overrides,
+                         "rules": [{"name": "a", "validate": rule_validate},
+                                   {"name": "b", "validate": {}}]}
+            }))
+            .expect("a policy")
+        };
+        let team_b = json!([{"action": "Audit", "namespaces": ["team-b"]}]);
+        let before = policy("Audit", team_b.clone(), json!({}));
+        assert_eq!(before.stays_audit(), ["namespace(s) team-b"]);
+        assert!(!before.enforce_changes_nothing());
+        let after = policy("Enforce", team_b.clone(), json!({}));
+        assert_eq!(after.action, "Mixed");
+        assert_eq!(after.rules[0].action_in("team-b"), "Audit");
+        assert_eq!(after.stays_audit(), ["namespace(s) team-b"]);
+        assert!(after.enforce_changes_nothing());
+        // A rule with its own action ignores the policy's overrides; its
+        // own overrides name the rule when the others lack them.
+        let own = policy(
+            "Enforce",
+            json!([]),
+            json!({"failureAction": "Enforce",
+                   "failureActionOverrides": [{"action": "Audit", "namespaces": ["dev-*"]},
+                                              {"action": "Enforce", "namespaces": ["prod"]}]}),
+        );
+        assert_eq!(own.stays_audit(), ["namespace(s) dev-* (rule a)"]);
+        assert!(own.enforce_changes_nothing());
+        let ruled = policy("Audit", team_b, json!({"failureAction": "Enforce"}));
+        assert_eq!(ruled.stays_audit(), ["namespace(s) team-b (rule b)"]);
+        assert!(!ruled.enforce_changes_nothing());
+        // A selector's namespaces are unknown here: said as such.
+        let selected = policy(
+            "Enforce",
+            json!([{"action": "Audit", "namespaceSelector": {"matchLabels": {"audit": "true"}}}]),
+            json!({}),
+        );
+        assert_eq!(
+            selected.stays_audit(),
+            ["namespaces matching a namespaceSelector"]
+        );
+        // No override: nothing stays, and Enforce is Enforce.
+        let plain = policy("Enforce", json!(null), json!({}));
+        assert!(plain.stays_audit().is_empty() && plain.enforce_changes_nothing());
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! ([`crate::ingest`]), per policy its verdict ([`PolicyEvidence`], in
 //! `policy.rs`), the exceptions ([`crate::exceptions`]) and a comparison
 //! with a previous package ([`Comparison`], in `comparison.rs`), the
-//! environment and its fail-closed [`Baseline`] (`baseline.rs`); and it
+//! environment and its fail-closed [`Baseline`] (`baseline.rs`), the
+//! decision per policy ([`PolicyDecision`], in `decision.rs`); and it
 //! answers what the pages and the comparison ask of it (the scope a
 //! package rests on, why a violation gone from the reports is no proof of
 //! a fix). [`merged`] holds the shape of several environments' packages
@@ -13,6 +14,7 @@
 
 mod baseline;
 mod comparison;
+mod decision;
 pub mod merged;
 mod policy;
 
@@ -23,6 +25,10 @@ pub use baseline::{Baseline, BaselineBreach, PRODUCTION};
 pub use comparison::{
     Comparison, ComparisonCount, ConditionCheck, ExceptionScopeChange, ReadinessCheck,
     RollbackCheck, ViolationChange,
+};
+pub use decision::{
+    applies_patches, breaches as decision_breaches, summary as decision_summary, Decision,
+    PolicyDecision,
 };
 pub use policy::{Counts, OwnerGroup, PolicyEvidence, RuleEvidence, Verdict, Violation};
 
@@ -81,6 +87,11 @@ pub struct Evidence {
     /// without one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comparison: Option<Comparison>,
+    /// `decisions`: per policy what to do now — GO, NO-GO, WAIT, or once
+    /// enforced its rollback status — in the pages' order
+    /// ([`crate::verdict::decision::decide`]).
+    #[serde(default)]
+    pub decisions: Vec<PolicyDecision>,
 }
 
 impl Evidence {

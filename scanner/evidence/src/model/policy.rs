@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::ingest::policy_info::{PolicyInfo, Rollback};
 use crate::ingest::results::Interner;
 use crate::ingest::ObjectName;
-use crate::promotion::GitChange;
+use crate::promotion::{GitChange, PatchFile};
 
 /// Results counted by status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -231,12 +231,14 @@ impl PolicyEvidence {
     }
 
     /// The change that switches the policy to Enforce, for the pages:
-    /// None when it enforces everywhere already, or no change is known.
+    /// None when it would change nothing (the policy enforces everywhere
+    /// already, or everywhere but where an Audit override keeps it:
+    /// [`PolicyInfo::stays_audit`]), or no change is known.
     pub fn enforce_change(&self) -> Option<&Rollback> {
         self.info
             .enforce
             .as_ref()
-            .filter(|_| self.info.action != "Enforce")
+            .filter(|_| !self.info.enforce_changes_nothing())
     }
 
     /// The violations grouped by owner (they are sorted by owner already).
@@ -280,6 +282,34 @@ impl PolicyEvidence {
         Some(format!(
             "Flux ({owner}) reconciles this policy from Git: an in-cluster kubectl patch is reverted at its next reconciliation; {patch}."
         ))
+    }
+
+    /// With `--policy-repo`: the patch that switches the policy to Enforce
+    /// in Git; None when Git has it in Enforce, no patch could be made, or
+    /// without a repository.
+    pub fn git_promote(&self) -> Option<&PatchFile> {
+        self.git_change.as_ref()?.promote.as_ref()
+    }
+
+    /// The command that switches the policy to Enforce: `git apply` of
+    /// its promote patch with `--policy-repo` (Flux would revert an
+    /// in-cluster patch), else the kubectl command; None when neither is
+    /// known or the switch would change nothing.
+    pub fn promote_command(&self) -> Option<String> {
+        match self.git_promote() {
+            Some(promote) => Some(format!("git apply {}", promote.file)),
+            None => self.enforce_change().map(|e| e.command.clone()),
+        }
+    }
+
+    /// The command that returns the policy to Audit: `git apply` of its
+    /// rollback patch with `--policy-repo`, else the kubectl command; None
+    /// when neither is known.
+    pub fn rollback_command(&self) -> Option<String> {
+        match self.git_change.as_ref().and_then(|c| c.rollback.as_ref()) {
+            Some(rollback) => Some(format!("git apply {}", rollback.file)),
+            None => self.info.rollback.as_ref().map(|r| r.command.clone()),
+        }
     }
 
     /// The `git apply` commands of the package's patches, in the order to

@@ -7,7 +7,10 @@ use std::fmt::Write;
 use super::{capped, ListLimits};
 use crate::exceptions::ExceptionStatus;
 use crate::ingest::policy_info::Rollback;
-use crate::model::{Baseline, Counts, Evidence, PolicyEvidence, Verdict, ViolationChange};
+use crate::model::{
+    applies_patches, decision_breaches, decision_summary, Baseline, Counts, Decision, Evidence,
+    PolicyEvidence, Verdict, ViolationChange,
+};
 
 /// The page stays readable (and loads fast) on a large cluster.
 const LIMITS: ListLimits = ListLimits {
@@ -43,6 +46,10 @@ th{background:#f6f8fa}td.n{text-align:right;font-variant-numeric:tabular-nums}
 code,pre{background:#f6f8fa;border-radius:.3rem}pre{padding:.5rem;overflow-x:auto;white-space:pre-wrap}
 .owner{margin:.4rem 0 .1rem;font-weight:600}ul{margin:.2rem 0}
 .legend span{display:inline-block;margin-right:1rem}.sw{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:middle}
+#decision{border:2px solid #1b1f24;border-radius:.5rem;padding:.4rem 1rem;margin:1rem 0}#decision-summary{font-size:1.3rem;margin:.3rem 0}
+.decision-badge{font-weight:700;padding:.1rem .5rem;border-radius:.3rem;white-space:nowrap}
+.decision-badge.go{background:#dafbe1;color:#116329}.decision-badge.no-go{background:#ffebe9;color:#a40e26}.decision-badge.wait{background:#fff8c5;color:#7d4e00}.decision-badge.enforced{background:#ddf4ff;color:#0a3069}.decision-badge.roll-back{background:#a40e26;color:#fff}
+.roll-back-alert{background:#ffebe9;border-left:6px solid #a40e26;padding:.5rem .8rem;font-size:1.1rem}.breach-mark{display:block;font-size:.8rem;color:#a40e26}
 @media print{.policy{break-inside:avoid}}
 "#;
 
@@ -153,6 +160,18 @@ fn legend() -> String {
     text
 }
 
+/// A `ul` of `class` with an item per text; nothing when there is none.
+fn list(out: &mut String, class: &str, items: &[String]) {
+    if items.is_empty() {
+        return;
+    }
+    let _ = write!(out, "<ul class=\"{class}\">");
+    for item in items {
+        let _ = write!(out, "<li>{}</li>", escape(item));
+    }
+    out.push_str("</ul>");
+}
+
 fn policy_card(out: &mut String, policy: &PolicyEvidence) {
     let name = policy.info.qualified_name();
     let _ = write!(
@@ -195,20 +214,8 @@ fn policy_card(out: &mut String, policy: &PolicyEvidence) {
             escape(&policy.enforced_violations_warning())
         ));
     }
-    if !policy.reasons.is_empty() {
-        out.push_str("<ul class=\"reasons\">");
-        for reason in &policy.reasons {
-            let _ = write!(out, "<li>{}</li>", escape(reason));
-        }
-        out.push_str("</ul>");
-    }
-    if !policy.notes.is_empty() {
-        out.push_str("<ul class=\"notes meta\">");
-        for note in &policy.notes {
-            let _ = write!(out, "<li>{}</li>", escape(note));
-        }
-        out.push_str("</ul>");
-    }
+    list(out, "reasons", &policy.reasons);
+    list(out, "notes meta", &policy.notes);
     out.push_str(&chart(policy));
     if policy.rule_evidence.len() > 1 {
         out.push_str("<table class=\"rules\"><tr><th>Rule</th><th>Action</th><th>Verdict</th><th>Pass</th><th>Fail</th><th>Error</th></tr>");
@@ -340,6 +347,106 @@ fn action_change(out: &mut String, label: &str, change: &Rollback) {
     );
 }
 
+/// The decision per policy, first: the one-line count, any ROLL BACK
+/// called out, a row per policy with what to do, and the baseline's
+/// breaches by name.
+fn decision_section(out: &mut String, evidence: &Evidence) {
+    let decisions = &evidence.decisions;
+    let _ = write!(
+        out,
+        "<section id=\"decision\"><h2>Decision</h2><p id=\"decision-summary\"><strong>{}</strong></p>",
+        escape(&decision_summary(decisions))
+    );
+    for rollback in decisions
+        .iter()
+        .filter(|d| d.decision == Decision::RollBack)
+    {
+        let _ = write!(
+            out,
+            "<p class=\"roll-back-alert\" data-policy=\"{}\"><strong>ROLL BACK TO AUDIT: {}</strong> — {}</p>",
+            escape(&rollback.policy),
+            escape(&rollback.policy),
+            escape(&rollback.reasons.join("; "))
+        );
+    }
+    if decisions.is_empty() {
+        out.push_str("<p>No policy in this package.</p></section>");
+        return;
+    }
+    out.push_str("<table id=\"decisions\"><tr><th>Decision</th><th>Policy</th><th>Action</th><th>What to do</th></tr>");
+    for decision in decisions {
+        let key = decision.decision.key();
+        let _ = write!(
+            out,
+            "<tr class=\"decision\" data-decision=\"{key}\" data-policy=\"{}\"><td><span class=\"decision-badge {key}\">{}</span>{}</td><td><a href=\"#policy-{}\">{}</a> <span class=\"meta\">({})</span></td><td>{}</td><td>",
+            escape(&decision.policy),
+            decision.decision.label(),
+            if decision.baseline_breach {
+                " <span class=\"breach-mark\" title=\"baseline breach\">baseline breach</span>"
+            } else {
+                ""
+            },
+            escape(&decision.policy.replace('/', "-")),
+            escape(&decision.policy),
+            escape(&decision.kind),
+            escape(&decision.action)
+        );
+        if !decision.instructions.is_empty() {
+            let _ = write!(
+                out,
+                "<pre class=\"instruction\">{}</pre>",
+                escape(&decision.instructions.join("\n"))
+            );
+        }
+        if let Some(statement) = decision.stays_audit_statement() {
+            let _ = write!(
+                out,
+                "<p class=\"stays-audit warning\"><strong>Stays in Audit</strong> {}</p>",
+                escape(&statement)
+            );
+        }
+        if let Some(soak) = &decision.soak_left {
+            let _ = write!(out, "<p class=\"soak\">Soak left: {}</p>", escape(soak));
+        }
+        list(out, "decision-reasons", &decision.reasons);
+        if !decision.contacts.is_empty() {
+            out.push_str("<p class=\"contacts\">Contact:</p>");
+            list(out, "contacts", &decision.contacts);
+        }
+        if let Some(status) = &decision.rollback_status {
+            let _ = write!(
+                out,
+                "<p class=\"rollback-status meta\">Rollback: {}</p>",
+                escape(status)
+            );
+        }
+        out.push_str("</td></tr>");
+    }
+    out.push_str("</table>");
+    if applies_patches(decisions) {
+        out.push_str("<p class=\"meta\">Run <code>git apply</code> in the policy repository's root; the patch paths are relative to this package.</p>");
+    }
+    if let Some(baseline) = evidence.baseline.as_ref() {
+        let breaches = decision_breaches(decisions);
+        let severities = escape(&baseline.severities.join(", "));
+        if breaches.is_empty() {
+            let _ = write!(
+                out,
+                "<p id=\"decision-baseline\" data-breaches=\"0\">Baseline held: every policy of severity {severities} is enforced.</p>"
+            );
+        } else {
+            let _ = write!(
+                out,
+                "<p id=\"decision-baseline\" class=\"warning\" data-breaches=\"{}\"><strong>Baseline breaches: {}</strong> (severity {severities} must be enforced in production): {}</p>",
+                breaches.len(),
+                breaches.len(),
+                escape(&breaches.join(", "))
+            );
+        }
+    }
+    out.push_str("</section>");
+}
+
 /// The baseline's breaches, at the top: each with the command that
 /// promotes it (ready) or who must fix what (not ready).
 fn baseline_table(out: &mut String, baseline: &Baseline) {
@@ -440,6 +547,7 @@ pub fn render(evidence: &Evidence) -> String {
             escape(&statement)
         );
     }
+    decision_section(&mut out, evidence);
     if let Some(baseline) = &evidence.baseline {
         baseline_table(&mut out, baseline);
     }

@@ -5,7 +5,10 @@ use std::fmt::Write;
 
 use super::{capped, ListLimits};
 use crate::ingest::policy_info::Rollback;
-use crate::model::{Baseline, Evidence, PolicyEvidence, Verdict, Violation, ViolationChange};
+use crate::model::{
+    applies_patches, decision_breaches, decision_summary, Baseline, Decision, Evidence,
+    PolicyDecision, PolicyEvidence, Verdict, Violation, ViolationChange,
+};
 
 /// A pull request comment must stay short (GitHub caps comments at 65,536
 /// characters): a few owners per policy, the rest in the other files.
@@ -78,6 +81,7 @@ pub fn render(evidence: &Evidence) -> String {
     for statement in evidence.scope_statements() {
         let _ = writeln!(out, "**{}**\n", statement.trim_end_matches('.'));
     }
+    decision_section(&mut out, evidence);
     if let Some(baseline) = &evidence.baseline {
         baseline_section(&mut out, baseline);
     }
@@ -283,6 +287,96 @@ pub fn render(evidence: &Evidence) -> String {
         }
     }
     out
+}
+
+/// The decision per policy, first: the one-line count, a row per policy
+/// with what to do, and the baseline's breaches by name.
+fn decision_section(out: &mut String, evidence: &Evidence) {
+    let decisions = &evidence.decisions;
+    let _ = writeln!(out, "## Decision\n\n**{}**\n", decision_summary(decisions));
+    for rollback in decisions
+        .iter()
+        .filter(|d| d.decision == Decision::RollBack)
+    {
+        let _ = writeln!(
+            out,
+            "> 🛑 **ROLL BACK TO AUDIT: {}** — {}\n",
+            cell(&rollback.policy),
+            cell(&rollback.reasons.join("; "))
+        );
+    }
+    if decisions.is_empty() {
+        let _ = writeln!(out, "No policy in this package.\n");
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "| Decision | Policy | Action | What to do |\n|---|---|---|---|"
+    );
+    for decision in decisions {
+        let _ = writeln!(
+            out,
+            "| **{}** | {} | {} | {} |",
+            decision.decision.label(),
+            cell(&decision.policy),
+            cell(&decision.action),
+            decision_lines(decision).join("<br>")
+        );
+    }
+    if applies_patches(decisions) {
+        out.push_str("\nRun `git apply` in the policy repository's root; the patch paths are relative to this package.\n");
+    }
+    if let Some(baseline) = evidence.baseline.as_ref() {
+        let breaches = decision_breaches(decisions);
+        if breaches.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nBaseline held: every policy of severity {} is enforced.",
+                baseline.severities.join(", ")
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "\n**Baseline breaches: {}** (severity {} must be enforced in production): {}",
+                breaches.len(),
+                baseline.severities.join(", "),
+                cell(&breaches.join(", "))
+            );
+        }
+    }
+    out.push('\n');
+}
+
+/// What a decision's row says to do, one line each (table-safe).
+fn decision_lines(decision: &PolicyDecision) -> Vec<String> {
+    let mut lines: Vec<String> = decision
+        .instructions
+        .iter()
+        .map(|i| {
+            if i.starts_with("git apply ") || i.starts_with("kubectl ") {
+                format!("`{}`", cell(i))
+            } else {
+                cell(i)
+            }
+        })
+        .collect();
+    if let Some(statement) = decision.stays_audit_statement() {
+        lines.push(format!("**stays in Audit** {}", cell(&statement)));
+    }
+    if let Some(soak) = &decision.soak_left {
+        lines.push(format!("soak left: {}", cell(soak)));
+    }
+    lines.extend(decision.reasons.iter().map(|r| cell(r)));
+    if !decision.contacts.is_empty() {
+        lines.push(format!("contact: {}", cell(&decision.contacts.join("; "))));
+    }
+    if let Some(status) = &decision.rollback_status {
+        lines.push(format!("rollback: {}", cell(status)));
+    }
+    if lines.is_empty() {
+        lines.push("—".into());
+    }
+    lines
 }
 
 /// The baseline's breaches, at the top: each with the command that

@@ -4,7 +4,6 @@
 //! pages; and the command that switches each kind of policy to Enforce.
 
 use super::*;
-use crate::promotion::{GitChange, PatchFile};
 use crate::verdict::baseline::apply;
 
 /// `policy` with its `policies.kyverno.io/severity`.
@@ -118,19 +117,7 @@ fn a_mixed_or_invalid_action_breaches_too() {
 #[test]
 fn with_a_policy_repo_the_git_patch_promotes() {
     let mut evidence = baseline_evidence();
-    let clean = evidence
-        .policies
-        .iter_mut()
-        .find(|p| p.info.name == "clean")
-        .expect("clean");
-    clean.git_change = Some(GitChange {
-        locations: vec!["policies/clean.yaml:7 spec.validationFailureAction".into()],
-        promote: Some(PatchFile {
-            file: "patches/clean/promote.patch".into(),
-            diff: String::new(),
-        }),
-        ..GitChange::default()
-    });
+    promote_in_git(&mut evidence, "clean");
     apply(&mut evidence, Some("production"), &[]);
     let baseline = evidence.baseline.as_ref().expect("a baseline");
     assert_eq!(

@@ -22,6 +22,7 @@ use polscan_engine::exceptions::annotation::properties as ex_props;
 
 mod baseline;
 mod comparison;
+mod decisions;
 mod exceptions;
 mod filters;
 mod generated_exceptions;
@@ -197,4 +198,24 @@ fn cel_result(policy: &str, status: &str, pod: &str) -> Value {
     let mut found = result(policy, status, "a", pod);
     found.as_object_mut().expect("object").remove("rule");
     found
+}
+
+/// Gives `name`'s policy in `evidence` a Git change with a promote patch,
+/// as `--policy-repo` attaches it.
+fn promote_in_git(evidence: &mut Evidence, name: &str) {
+    let policy = evidence
+        .policies
+        .iter_mut()
+        .find(|p| p.info.name == name)
+        .unwrap_or_else(|| panic!("no {name}"));
+    policy.git_change = Some(crate::promotion::GitChange {
+        locations: vec![format!(
+            "policies/{name}.yaml:7 spec.validationFailureAction"
+        )],
+        promote: Some(crate::promotion::PatchFile {
+            file: format!("patches/{name}/promote.patch"),
+            diff: String::new(),
+        }),
+        ..crate::promotion::GitChange::default()
+    });
 }

@@ -3,7 +3,8 @@
 //! severities enter [`apply`]; the evidence leaves with its `environment`
 //! and, in production, its [`Baseline`]: every policy of a baseline
 //! severity whose action is not Enforce is a breach, with what promotes it
-//! when it is ready and who must fix what when it is not.
+//! when it is ready and who must fix what when it is not (and the
+//! decisions, [`super::decision`], decided again to name them).
 
 use crate::model::{Baseline, BaselineBreach, Evidence, PolicyEvidence, Verdict, PRODUCTION};
 
@@ -17,6 +18,7 @@ pub fn apply(evidence: &mut Evidence, environment: Option<&str>, severities: &[S
     evidence.environment = environment.map(str::to_string);
     evidence.baseline = None;
     if !environment.is_some_and(|e| e.trim().eq_ignore_ascii_case(PRODUCTION)) {
+        super::decision::apply(evidence);
         return;
     }
     let mut severities: Vec<String> = severities
@@ -42,12 +44,31 @@ pub fn apply(evidence: &mut Evidence, environment: Option<&str>, severities: &[S
         severities,
         breaches,
     });
+    // The decisions name the breaches.
+    super::decision::apply(evidence);
 }
 
 fn breach(policy: &PolicyEvidence, severity: &str) -> BaselineBreach {
     let ready = policy.verdict == Verdict::Ready;
-    let promote = if ready { promotion(policy) } else { Vec::new() };
-    let to_fix = if ready { Vec::new() } else { to_fix(policy) };
+    // The Git patch is the primary instruction; the kubectl command serves
+    // a cluster without GitOps (or when no patch could be made). A no-op
+    // Enforce command (only an Audit override keeps it in Audit) is not
+    // offered.
+    let promote = match policy.promote_command() {
+        Some(command) if ready => vec![command],
+        _ => Vec::new(),
+    };
+    let mut to_fix = if ready { Vec::new() } else { to_fix(policy) };
+    // The Enforce change leaves Audit overrides as they are: the breach
+    // stays there after it (and with nothing else in Audit, it is all
+    // there is to change).
+    let stays_audit = policy.info.stays_audit();
+    if !stays_audit.is_empty() {
+        to_fix.push(format!(
+            "an Audit override keeps it in Audit in {}: set that override's action to Enforce (validationFailureActionOverrides / failureActionOverrides), which the Enforce change leaves as it is",
+            stays_audit.join("; ")
+        ));
+    }
     BaselineBreach {
         policy: policy.info.qualified_name(),
         kind: policy.info.kind.clone(),
@@ -56,21 +77,6 @@ fn breach(policy: &PolicyEvidence, severity: &str) -> BaselineBreach {
         verdict: policy.verdict,
         promote,
         to_fix,
-    }
-}
-
-/// The Git patch is the primary instruction; the kubectl command serves a
-/// cluster without GitOps (or when no patch could be made).
-fn promotion(policy: &PolicyEvidence) -> Vec<String> {
-    let git = policy
-        .git_change
-        .as_ref()
-        .and_then(|change| change.promote.as_ref())
-        .map(|promote| format!("git apply {}", promote.file));
-    match (git, &policy.info.enforce) {
-        (Some(git), _) => vec![git],
-        (None, Some(enforce)) => vec![enforce.command.clone()],
-        (None, None) => Vec::new(),
     }
 }
 

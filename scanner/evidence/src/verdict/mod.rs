@@ -7,9 +7,12 @@
 //! the exceptions ([`crate::exceptions`]) with the PolicyExceptions
 //! generated for annotation-only bypasses, and the rollback conditions.
 //! In production, [`baseline::apply`] lists the policies of a baseline
-//! severity that do not enforce.
+//! severity that do not enforce; [`decision::apply`], last, makes of it
+//! all the decision per policy (GO, NO-GO, WAIT, or once enforced its
+//! rollback status).
 
 pub mod baseline;
+pub mod decision;
 mod policy;
 mod reasons;
 
@@ -139,7 +142,7 @@ pub fn build(input: &EvidenceInput) -> Evidence {
             })
         });
     }
-    Evidence {
+    let mut evidence = Evidence {
         schema_version: SCHEMA_VERSION.into(),
         generated: input.now,
         polscan_version: env!("CARGO_PKG_VERSION").into(),
@@ -154,5 +157,24 @@ pub fn build(input: &EvidenceInput) -> Evidence {
         environment: None,
         baseline: None,
         comparison: None,
+        decisions: Vec::new(),
+    };
+    // Without a comparison, patches or a baseline yet: the caller that
+    // adds them decides again (`decision::apply`).
+    decision::apply(&mut evidence);
+    evidence
+}
+
+/// The first `shown` of `items`, then how many more: `a, b and 3 more`.
+fn some_of(items: &[String], shown: usize) -> String {
+    let mut text = items
+        .iter()
+        .take(shown)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > shown {
+        text.push_str(&format!(" and {} more", items.len() - shown));
     }
+    text
 }

@@ -47,17 +47,7 @@ fn result_action(result: &ReportedResult, info: &PolicyInfo, scan: Option<&ScanR
 
 /// Listed resources, at most a few, then how many more.
 fn some_of(items: &[String]) -> String {
-    const SHOWN: usize = 5;
-    let mut text = items
-        .iter()
-        .take(SHOWN)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if items.len() > SHOWN {
-        text.push_str(&format!(" and {} more", items.len() - SHOWN));
-    }
-    text
+    super::some_of(items, 5)
 }
 
 pub(super) fn policy_evidence(

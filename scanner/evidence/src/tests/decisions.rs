@@ -1,0 +1,345 @@
+//! The decision section the pages open with: GO with the exact
+//! instruction, NO-GO with the first reasons and whom to contact,
+//! ENFORCED with its rollback status, ROLL BACK called out, the baseline's
+//! breaches named; and a policy an Audit override keeps in Audit in some
+//! namespaces (validationFailureActionOverrides, a rule's
+//! failureActionOverrides) before and after the switch.
+
+use super::*;
+use crate::model::{decision_summary, Decision, PolicyDecision};
+use crate::promotion::GitChange;
+use crate::verdict::{baseline, decision};
+
+/// `clean` ready, `dirty` with a fail in team-a, `enforced` in Enforce:
+/// all ClusterPolicies on Pods.
+fn evidence() -> Evidence {
+    evidence_with(Vec::new())
+}
+
+/// [`evidence`] with more results.
+fn evidence_with(more: Vec<Value>) -> Evidence {
+    let mut results = vec![
+        result("clean", "pass", "a", "p1"),
+        result("dirty", "fail", "team-a", "p2"),
+        result("dirty", "pass", "a", "p1"),
+        result("enforced", "pass", "a", "p1"),
+    ];
+    results.extend(more);
+    build(&input(
+        vec![report(results)],
+        vec![
+            policy("clean", "Audit", "2026-11-01T00:00:00Z"),
+            policy("dirty", "Audit", "2026-11-01T00:00:00Z"),
+            policy("enforced", "Enforce", "2026-11-01T00:00:00Z"),
+        ],
+        Some(scan(true, &[])),
+    ))
+}
+
+fn decision_of<'a>(evidence: &'a Evidence, name: &str) -> &'a PolicyDecision {
+    evidence
+        .decisions
+        .iter()
+        .find(|d| d.policy == name)
+        .unwrap_or_else(|| panic!("no decision for {name}: {:?}", evidence.decisions))
+}
+
+/// `name` in `action` with an Audit override in team-b, policy-wide or
+/// (with `per_rule`) on its rule.
+fn audit_override(name: &str, action: &str, per_rule: bool) -> Value {
+    let mut document = policy(name, action, "2026-11-01T00:00:00Z");
+    let overrides = json!([{"action": "Audit", "namespaces": ["team-b"]}]);
+    if per_rule {
+        document["spec"]["rules"][0]["validate"]["failureActionOverrides"] = overrides;
+    } else {
+        document["spec"]["validationFailureActionOverrides"] = overrides;
+    }
+    document
+}
+
+fn overridden_evidence(action: &str, per_rule: bool) -> Evidence {
+    build(&input(
+        vec![report(vec![
+            result("labels", "pass", "team-a", "p1"),
+            result("labels", "pass", "team-b", "p2"),
+        ])],
+        vec![audit_override("labels", action, per_rule)],
+        Some(scan(true, &[])),
+    ))
+}
+
+#[test]
+fn each_policy_gets_go_no_go_or_its_rollback_status() {
+    let evidence = evidence();
+    let order: Vec<(&str, Decision)> = evidence
+        .decisions
+        .iter()
+        .map(|d| (d.policy.as_str(), d.decision))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("clean", Decision::Go),
+            ("dirty", Decision::NoGo),
+            ("enforced", Decision::Enforced)
+        ]
+    );
+    assert_eq!(
+        decision_summary(&evidence.decisions),
+        "GO 1 · NO-GO 1 · WAIT 0 · ENFORCED 1"
+    );
+    let clean = decision_of(&evidence, "clean");
+    assert_eq!(
+        clean.instructions,
+        ["kubectl patch clusterpolicy/clean --type=merge -p '{\"spec\":{\"validationFailureAction\":\"Enforce\"}}'"]
+    );
+    assert!(clean.reasons.is_empty() && clean.stays_audit.is_empty());
+    let dirty = decision_of(&evidence, "dirty");
+    assert!(dirty.instructions.is_empty());
+    assert_eq!(dirty.reasons, find(&evidence, "dirty").reasons);
+    assert_eq!(dirty.contacts, ["namespace team-a: Pod/p2 (1)"]);
+    let enforced = decision_of(&evidence, "enforced");
+    assert!(
+        enforced
+            .rollback_status
+            .as_deref()
+            .is_some_and(|s| s.starts_with("not checked: compare with the package of the switch")),
+        "{enforced:?}"
+    );
+    assert!(enforced.instructions.is_empty());
+
+    // evidence.json holds them, and reads them back.
+    let json = serde_json::to_value(&evidence).expect("json");
+    assert_eq!(json["decisions"][0]["decision"], "go");
+    assert_eq!(json["decisions"][1]["decision"], "no-go");
+    assert_eq!(
+        json["decisions"][1]["contacts"][0],
+        "namespace team-a: Pod/p2 (1)"
+    );
+    let back: Evidence = serde_json::from_value(json).expect("read back");
+    assert_eq!(back.decisions, evidence.decisions);
+}
+
+#[test]
+fn the_decision_section_comes_first_in_both_pages() {
+    let mut evidence = evidence();
+    baseline::apply(&mut evidence, Some("production"), &["info".into()]);
+    let text = markdown::render(&evidence);
+    let section = text
+        .find("## Decision\n\n**GO 1 · NO-GO 1 · WAIT 0 · ENFORCED 1**")
+        .expect("the section");
+    assert!(section < text.find("policies ready to enforce").expect("summary"));
+    assert!(section < text.find("\n## clean").expect("the policy's section"));
+    assert!(
+        text.contains("| **GO** | clean | Audit | `kubectl patch clusterpolicy/clean --type=merge")
+    );
+    assert!(
+        text.contains("| **NO-GO** | dirty | Audit | 1 fail"),
+        "{text}"
+    );
+    assert!(text.contains("<br>contact: namespace team-a: Pod/p2 (1) |"));
+    assert!(text.contains("| **ENFORCED** | enforced | Enforce | rollback: not checked"));
+    let page = html::render(&evidence);
+    let section = page.find("<section id=\"decision\">").expect("the section");
+    for later in ["id=\"summary\"", "id=\"overview\"", "class=\"policy\""] {
+        assert!(section < page.find(later).expect(later), "{later}");
+    }
+    assert!(page.contains(
+        "<p id=\"decision-summary\"><strong>GO 1 · NO-GO 1 · WAIT 0 · ENFORCED 1</strong></p>"
+    ));
+    assert!(page.contains("<tr class=\"decision\" data-decision=\"go\" data-policy=\"clean\">"));
+    assert!(page.contains("<tr class=\"decision\" data-decision=\"no-go\" data-policy=\"dirty\">"));
+    // No baseline of that severity: held, said in the section.
+    assert!(page.contains("id=\"decision-baseline\" data-breaches=\"0\""));
+
+    // The baseline's breaches are named in it, before the baseline's own
+    // section.
+    baseline::apply(&mut evidence, Some("production"), &[]);
+    let mut severe = evidence.clone();
+    for name in ["clean", "dirty"] {
+        let policy = severe
+            .policies
+            .iter_mut()
+            .find(|p| p.info.name == name)
+            .expect("policy");
+        policy.info.severity = Some("critical".into());
+    }
+    baseline::apply(&mut severe, Some("production"), &[]);
+    assert!(decision_of(&severe, "clean").baseline_breach);
+    assert!(!decision_of(&severe, "enforced").baseline_breach);
+    let text = markdown::render(&severe);
+    let named = text
+        .find("**Baseline breaches: 2** (severity critical must be enforced in production): clean (GO), dirty (NO-GO)")
+        .expect("the breaches in the decision");
+    assert!(
+        named
+            < text
+                .find("## Baseline breaches: 2")
+                .expect("the baseline section")
+    );
+    let page = html::render(&severe);
+    assert!(page.contains("id=\"decision-baseline\" class=\"warning\" data-breaches=\"2\""));
+    assert!(
+        page.find("id=\"decision-baseline\"").expect("named")
+            < page.find("<section id=\"baseline\"").expect("baseline")
+    );
+}
+
+#[test]
+fn a_met_rollback_condition_is_called_out_first() {
+    let before = evidence();
+    let mut after = evidence_with(vec![result("enforced", "fail", "a", "new-bad")]);
+    after.comparison = Some(compare::compare(&before, &after));
+    decision::apply(&mut after);
+    let first = &after.decisions[0];
+    assert_eq!(
+        (first.policy.as_str(), first.decision),
+        ("enforced", Decision::RollBack)
+    );
+    assert_eq!(
+        first.instructions,
+        ["kubectl patch clusterpolicy/enforced --type=merge -p '{\"spec\":{\"validationFailureAction\":\"Audit\"}}'"]
+    );
+    assert!(
+        first.reasons.iter().any(|r| r.contains("a/Pod/new-bad")),
+        "{first:?}"
+    );
+    assert!(decision_summary(&after.decisions).starts_with("ROLL BACK 1 · GO 1"));
+    let text = markdown::render(&after);
+    assert!(
+        text.find("> 🛑 **ROLL BACK TO AUDIT: enforced**")
+            .expect("called out")
+            < text.find("| Decision |").expect("table")
+    );
+    assert!(html::render(&after).contains("<p class=\"roll-back-alert\" data-policy=\"enforced\">"));
+
+    // Unchanged since: no condition met, said as its status.
+    let mut steady = evidence();
+    steady.comparison = Some(compare::compare(&before, &steady));
+    decision::apply(&mut steady);
+    assert_eq!(
+        decision_of(&steady, "enforced").rollback_status.as_deref(),
+        Some("no rollback condition met since the previous package")
+    );
+}
+
+#[test]
+fn with_a_policy_repo_the_patch_is_the_instruction_and_a_problem_is_said() {
+    let mut evidence = evidence();
+    promote_in_git(&mut evidence, "clean");
+    decision::apply(&mut evidence);
+    assert_eq!(
+        decision_of(&evidence, "clean").instructions,
+        ["git apply patches/clean/promote.patch"]
+    );
+    assert!(markdown::render(&evidence)
+        .contains("Run `git apply` in the policy repository's root; the patch paths are relative to this package."));
+
+    // No patch, and Flux would revert a kubectl patch: no command that
+    // does not last, but why and what to do.
+    let clean = evidence
+        .policies
+        .iter_mut()
+        .find(|p| p.info.name == "clean")
+        .expect("clean");
+    clean.git_change = Some(GitChange {
+        problem: Some("the action is set in several places".into()),
+        ..GitChange::default()
+    });
+    clean.info.flux_owner = Some("Kustomization flux-system/apps".into());
+    decision::apply(&mut evidence);
+    assert_eq!(
+        decision_of(&evidence, "clean").instructions,
+        [
+            "no Git patch: the action is set in several places",
+            "change the action in Git: Flux (Kustomization flux-system/apps) reverts a kubectl patch"
+        ]
+    );
+}
+
+#[test]
+fn an_audit_override_is_named_before_the_switch() {
+    for per_rule in [false, true] {
+        let evidence = overridden_evidence("Audit", per_rule);
+        let labels = decision_of(&evidence, "labels");
+        assert_eq!(labels.decision, Decision::Go, "per rule: {per_rule}");
+        // The switch sets the policy's (or rule's) own action: Kyverno
+        // tries the overrides first, so team-b stays in Audit.
+        assert_eq!(labels.stays_audit, ["namespace(s) team-b"]);
+        assert_eq!(labels.instructions.len(), 1);
+        assert!(labels.instructions[0].starts_with("kubectl patch clusterpolicy/labels"));
+        let text = markdown::render(&evidence);
+        assert!(
+            text.contains("<br>**stays in Audit** in namespace(s) team-b (an Audit override; the switch leaves it: edit the override to enforce there too) |"),
+            "{text}"
+        );
+        assert!(html::render(&evidence).contains("<p class=\"stays-audit warning\"><strong>Stays in Audit</strong> in namespace(s) team-b"));
+    }
+}
+
+#[test]
+fn after_the_switch_an_audit_override_prints_no_enforce_command() {
+    for per_rule in [false, true] {
+        let mut document = audit_override("labels", "Enforce", per_rule);
+        if per_rule {
+            // The rule's own action, which its overrides beat.
+            document["spec"]["rules"][0]["validate"]["failureAction"] = json!("Enforce");
+            document["spec"]["validationFailureAction"] = json!("Audit");
+        }
+        let evidence = build(&input(
+            vec![report(vec![
+                result("labels", "pass", "team-a", "p1"),
+                result("labels", "pass", "team-b", "p2"),
+            ])],
+            vec![document],
+            Some(scan(true, &[])),
+        ));
+        let policy = find(&evidence, "labels");
+        assert_eq!(policy.info.action, "Mixed", "per rule: {per_rule}");
+        assert!(policy.info.enforce_changes_nothing());
+        // The Enforce change would change nothing: none is offered.
+        assert!(policy.enforce_change().is_none());
+        let labels = decision_of(&evidence, "labels");
+        assert_eq!(labels.decision, Decision::Enforced);
+        assert!(labels.instructions.is_empty());
+        assert_eq!(labels.stays_audit, ["namespace(s) team-b"]);
+        let text = markdown::render(&evidence);
+        assert!(!text.contains("\nEnforce: set"), "{text}");
+        assert!(text.contains("| **ENFORCED** | labels | Mixed (Audit in namespace(s) team-b; Enforce elsewhere) | **stays in Audit** in namespace(s) team-b (an Audit override)<br>rollback: not checked"));
+        assert!(!html::render(&evidence).contains("<h3>Enforce</h3>"));
+
+        // In production the breach says what to change, and no command.
+        let mut severe = evidence.clone();
+        severe.policies[0].info.severity = Some("critical".into());
+        baseline::apply(&mut severe, Some("production"), &[]);
+        let breach = &severe.baseline.as_ref().expect("baseline").breaches[0];
+        assert!(breach.promote.is_empty(), "{breach:?}");
+        assert_eq!(
+            breach.to_fix,
+            ["an Audit override keeps it in Audit in namespace(s) team-b: set that override's action to Enforce (validationFailureActionOverrides / failureActionOverrides), which the Enforce change leaves as it is"]
+        );
+    }
+}
+
+#[test]
+fn long_reasons_are_shortened_and_counted() {
+    let mut evidence = evidence();
+    let dirty = evidence
+        .policies
+        .iter_mut()
+        .find(|p| p.info.name == "dirty")
+        .expect("dirty");
+    dirty.reasons = (0..5)
+        .map(|i| format!("reason {i} {}", "word ".repeat(60)))
+        .collect();
+    decision::apply(&mut evidence);
+    let reasons = &decision_of(&evidence, "dirty").reasons;
+    assert_eq!(reasons.len(), 4);
+    assert!(
+        reasons[..3]
+            .iter()
+            .all(|r| r.ends_with('…') && r.chars().count() <= 161),
+        "{reasons:?}"
+    );
+    assert_eq!(reasons[3], "… and 2 more (the policy's section)");
+}

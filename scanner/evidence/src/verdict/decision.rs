@@ -1,0 +1,236 @@
+//! The decision per policy, the pages' first section: an [`Evidence`] —
+//! its verdicts, the Git patches `--policy-repo` attached, the comparison
+//! with `--since` and the production baseline — enters [`decide`]; one
+//! [`PolicyDecision`] per policy leaves, most urgent first: ROLL BACK
+//! (a rollback condition met), GO (the exact instruction, and the
+//! namespaces an Audit override keeps out of it), WAIT, NO-GO (the first
+//! reasons and whom to contact), ENFORCED (its rollback status).
+//! [`apply`] stores them in the evidence.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::some_of;
+use crate::model::{Decision, Evidence, PolicyDecision, PolicyEvidence, RollbackCheck, Verdict};
+
+/// Reasons a NO-GO shows; the policy's section has them all.
+const REASONS_SHOWN: usize = 3;
+/// A reason longer than this is cut (at a word) in the decision.
+const REASON_CHARS: usize = 160;
+/// Namespaces, and owners in each, a NO-GO names to contact.
+const NAMESPACES_SHOWN: usize = 5;
+const OWNERS_SHOWN: usize = 3;
+
+/// Stores [`decide`]'s decisions in `evidence.decisions`. Call it last:
+/// after the comparison, the Git patches and the baseline, which it reads.
+pub fn apply(evidence: &mut Evidence) {
+    evidence.decisions = decide(evidence);
+}
+
+/// Per policy what to do now, most urgent first (evidence order within a
+/// decision).
+pub fn decide(evidence: &Evidence) -> Vec<PolicyDecision> {
+    let breaches: BTreeSet<&str> = evidence
+        .baseline
+        .iter()
+        .flat_map(|b| &b.breaches)
+        .map(|b| b.policy.as_str())
+        .collect();
+    let checks: BTreeMap<&str, &RollbackCheck> = evidence
+        .comparison
+        .iter()
+        .flat_map(|c| &c.rollback_checks)
+        .map(|check| (check.policy.as_str(), check))
+        .collect();
+    let compared = evidence.comparison.is_some();
+    let mut decisions: Vec<PolicyDecision> = evidence
+        .policies
+        .iter()
+        .map(|policy| {
+            let name = policy.info.qualified_name();
+            let check = checks.get(name.as_str()).copied();
+            let mut decision = decide_policy(policy, check, compared);
+            decision.baseline_breach = breaches.contains(name.as_str());
+            decision
+        })
+        .collect();
+    // Stable: evidence order within each decision.
+    decisions.sort_by_key(|d| d.decision);
+    decisions
+}
+
+fn decide_policy(
+    policy: &PolicyEvidence,
+    check: Option<&RollbackCheck>,
+    compared: bool,
+) -> PolicyDecision {
+    let info = &policy.info;
+    let mut decision = PolicyDecision {
+        policy: info.qualified_name(),
+        kind: info.kind.clone(),
+        decision: Decision::NoGo,
+        action: info.action_summary(),
+        instructions: Vec::new(),
+        stays_audit: info.stays_audit(),
+        reasons: Vec::new(),
+        contacts: Vec::new(),
+        soak_left: None,
+        rollback_status: None,
+        baseline_breach: false,
+    };
+    if info.enforces() {
+        decision.rollback_status = Some(rollback_status(policy, check, compared));
+    }
+    if let Some(check) = check.filter(|c| c.roll_back) {
+        decision.decision = Decision::RollBack;
+        decision.reasons = check
+            .conditions
+            .iter()
+            .filter(|c| c.met)
+            .map(|c| shorten(&format!("{}: {}", c.condition, c.detail)))
+            .collect();
+        decision.instructions = rollback_instructions(policy);
+        return decision;
+    }
+    // Enforced wherever its own action reaches: an Enforce change would
+    // change nothing, so none is offered (what stays in Audit an override
+    // keeps, and `stays_audit` says so).
+    if info.enforces() && policy.enforce_change().is_none() && policy.git_promote().is_none() {
+        decision.decision = Decision::Enforced;
+        return decision;
+    }
+    match policy.verdict {
+        Verdict::Ready => {
+            decision.decision = Decision::Go;
+            decision.instructions = promote_instructions(policy);
+        }
+        Verdict::NotReady | Verdict::NoEvidence => {
+            decision.decision = Decision::NoGo;
+            decision.reasons = policy
+                .reasons
+                .iter()
+                .take(REASONS_SHOWN)
+                .map(|r| shorten(r))
+                .collect();
+            if policy.reasons.len() > REASONS_SHOWN {
+                decision.reasons.push(format!(
+                    "… and {} more (the policy's section)",
+                    policy.reasons.len() - REASONS_SHOWN
+                ));
+            }
+            decision.contacts = contacts(policy);
+        }
+    }
+    decision
+}
+
+/// Whether a rollback condition is met, as far as this package can tell.
+fn rollback_status(
+    policy: &PolicyEvidence,
+    check: Option<&RollbackCheck>,
+    compared: bool,
+) -> String {
+    let enforced_violations = policy
+        .violations
+        .iter()
+        .filter(|v| v.enforced() && &*v.result != "warn")
+        .count();
+    let violations = if enforced_violations > 0 {
+        format!("; {enforced_violations} violation(s) Kyverno enforces now (the policy's section)")
+    } else {
+        String::new()
+    };
+    match check {
+        Some(check) if check.roll_back => "a rollback condition is met".to_string(),
+        Some(_) => format!("no rollback condition met since the previous package{violations}"),
+        None if compared => format!(
+            "not checked: the previous package (--since) did not hold the policy{violations}"
+        ),
+        None => format!(
+            "not checked: compare with the package of the switch (--since) to check the rollback conditions{violations}"
+        ),
+    }
+}
+
+/// GO: the Git patch with `--policy-repo` (Flux would revert an in-cluster
+/// patch), else the kubectl Enforce command; where neither can be given,
+/// why.
+fn promote_instructions(policy: &PolicyEvidence) -> Vec<String> {
+    if policy.git_promote().is_some() {
+        return policy.promote_command().into_iter().collect();
+    }
+    let mut instructions = Vec::new();
+    if let Some(problem) = policy.git_change.as_ref().and_then(|c| c.problem.as_ref()) {
+        instructions.push(shorten(&format!("no Git patch: {problem}")));
+    }
+    match (&policy.info.flux_owner, policy.enforce_change()) {
+        (Some(owner), _) => instructions.push(format!(
+            "change the action in Git: Flux ({owner}) reverts a kubectl patch{}",
+            if policy.git_change.is_none() {
+                " (`polscan evidence --policy-repo <checkout>` writes the patch)"
+            } else {
+                ""
+            }
+        )),
+        (None, Some(enforce)) => instructions.push(enforce.command.clone()),
+        (None, None) => instructions
+            .push("no Enforce command is known for this policy (its section says why)".into()),
+    }
+    instructions
+}
+
+/// ROLL BACK: the Git rollback patch with `--policy-repo`, else the
+/// kubectl rollback command.
+fn rollback_instructions(policy: &PolicyEvidence) -> Vec<String> {
+    vec![policy.rollback_command().unwrap_or_else(|| {
+        "no rollback command is known for this policy (its section says why)".into()
+    })]
+}
+
+/// NO-GO: whom to contact — per namespace of the violating resources'
+/// owners, the owners and their violations.
+fn contacts(policy: &PolicyEvidence) -> Vec<String> {
+    let mut by_namespace: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for group in policy.owner_groups() {
+        by_namespace
+            .entry(group.owner.namespace.as_str())
+            .or_default()
+            .push(format!(
+                "{}/{} ({})",
+                group.owner.kind,
+                group.owner.name,
+                group.violations.len()
+            ));
+    }
+    let mut contacts: Vec<String> = by_namespace
+        .iter()
+        .take(NAMESPACES_SHOWN)
+        .map(|(namespace, owners)| {
+            let shown = some_of(owners, OWNERS_SHOWN);
+            if namespace.is_empty() {
+                format!("cluster-scoped: {shown}")
+            } else {
+                format!("namespace {namespace}: {shown}")
+            }
+        })
+        .collect();
+    if by_namespace.len() > NAMESPACES_SHOWN {
+        contacts.push(format!(
+            "… and {} more namespace(s)",
+            by_namespace.len() - NAMESPACES_SHOWN
+        ));
+    }
+    contacts
+}
+
+/// A reason cut at a word to [`REASON_CHARS`], with `…`.
+fn shorten(text: &str) -> String {
+    if text.chars().count() <= REASON_CHARS {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(REASON_CHARS).collect();
+    let cut = match cut.rfind(' ') {
+        Some(space) if space > REASON_CHARS / 2 => &cut[..space],
+        _ => cut.as_str(),
+    };
+    format!("{}…", cut.trim_end_matches([',', ';', ':']))
+}
