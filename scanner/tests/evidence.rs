@@ -381,7 +381,7 @@ fn the_page_shows_verdicts_and_charts_in_a_real_browser() {
     // One chart per policy with a bar per namespace, from the parsed DOM.
     assert_eq!(dom.matches("<svg class=\"chart\"").count(), 2);
     // Each chart is labelled in the SVG itself: a text element per
-    // namespace and its total.
+    // namespace and its total, and axes with titles and ticks.
     for chart in dom.split("<svg class=\"chart\"").skip(1) {
         let chart = &chart[..chart.find("</svg>").expect("the chart's end")];
         assert!(
@@ -389,6 +389,10 @@ fn the_page_shows_verdicts_and_charts_in_a_real_browser() {
             "{chart}"
         );
         assert!(chart.matches("<text").count() >= 4, "{chart}");
+        // Axes with their titles and the count's ticks.
+        assert!(chart.contains("<g class=\"axis\""), "{chart}");
+        assert!(chart.contains(">results</text>") && chart.contains(">namespace</text>"));
+        assert!(chart.contains("class=\"tick\"") && chart.contains(">0</text>"));
     }
     assert!(
         dom.contains("data-namespace=\"shop\" data-pass=\"1\" data-fail=\"1\""),

@@ -89,7 +89,9 @@ fn chart(policy: &PolicyEvidence) -> String {
     let label_width = 180.0;
     let bar_width = 460.0;
     let row_height = 22.0;
-    let height = row_height * rows.len() as f64 + 8.0;
+    // Rows, then the axes' ticks and titles below them.
+    let rows_bottom = row_height * rows.len() as f64 + 4.0;
+    let height = rows_bottom + 34.0;
     let largest = rows
         .iter()
         .map(|(_, c)| c.total())
@@ -144,6 +146,34 @@ fn chart(policy: &PolicyEvidence) -> String {
             counts.total()
         );
     }
+    // The axes: namespaces up the left, the result count along the
+    // bottom with ticks at 0, half and the largest row.
+    let _ = write!(
+        svg,
+        "<g class=\"axis\" font-size=\"11\" fill=\"#57606a\"><line x1=\"{label_width}\" y1=\"2\" x2=\"{label_width}\" y2=\"{rows_bottom}\" stroke=\"#8c959f\"/><line x1=\"{label_width}\" y1=\"{rows_bottom}\" x2=\"{}\" y2=\"{rows_bottom}\" stroke=\"#8c959f\"/>",
+        label_width + bar_width
+    );
+    let mut ticks = vec![0.0, largest];
+    if largest >= 4.0 {
+        ticks.insert(1, (largest / 2.0).round());
+    }
+    for tick in ticks {
+        let x = label_width + tick / largest * bar_width;
+        let _ = write!(
+            svg,
+            "<line x1=\"{x:.1}\" y1=\"{rows_bottom}\" x2=\"{x:.1}\" y2=\"{}\" stroke=\"#8c959f\"/><text class=\"tick\" x=\"{x:.1}\" y=\"{}\" text-anchor=\"middle\">{tick}</text>",
+            rows_bottom + 4.0,
+            rows_bottom + 15.0
+        );
+    }
+    let _ = write!(
+        svg,
+        "<text class=\"axis-title\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">results</text><text class=\"axis-title\" x=\"{}\" y=\"{}\" text-anchor=\"end\">namespace</text></g>",
+        label_width + bar_width / 2.0,
+        rows_bottom + 29.0,
+        label_width - 6.0,
+        rows_bottom + 15.0
+    );
     svg.push_str("</svg>");
     svg
 }
