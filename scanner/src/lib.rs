@@ -7,7 +7,7 @@
 
 #![warn(missing_docs)]
 
-pub use polscan_cluster::{audit, cluster, loader, reconcile, reports, scan};
+pub use polscan_cluster::{audit, clock, cluster, loader, reconcile, reports, scan};
 pub use polscan_engine as engine;
 pub use polscan_engine::kinds;
 pub use polscan_evidence as evidence;

@@ -15,6 +15,7 @@
 //! [`evidence`].
 
 pub mod audit;
+pub mod clock;
 pub mod cluster;
 pub use polscan_engine as engine;
 pub use polscan_engine::kinds;

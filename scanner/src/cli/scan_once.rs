@@ -30,7 +30,7 @@ pub(super) async fn scan_once(
     dry_run: bool,
     run_id: Option<&str>,
 ) -> (anyhow::Result<ScanOutcome>, bool) {
-    let started = chrono::Utc::now();
+    let started = polscan::clock::now();
     let shard = options.filters.shard;
     // A record that cannot be written is found out before the scan writes
     // any report, not after it: the run stops with nothing changed.
@@ -61,8 +61,19 @@ pub(super) async fn scan_once(
             Some(text) => Err(text.as_str()),
             None => outcome.as_ref().map_err(|_| ""),
         };
-        let mut record = last_run::config_map(namespace, name, result, started, chrono::Utc::now());
+        let mut record =
+            last_run::config_map(namespace, name, result, started, polscan::clock::now());
         last_run::stamp_run(&mut record, shard, run_id);
+        if let Ok(outcome) = &outcome {
+            let history_error =
+                append_history(client, (namespace, name), started, shard, run_id, outcome).await;
+            if let (Some(error), Some(data)) = (
+                history_error,
+                record.get_mut("data").and_then(|d| d.as_object_mut()),
+            ) {
+                data.insert(last_run::keys::HISTORY_ERROR.into(), error.into());
+            }
+        }
         match run_record::write(client, namespace, name, &record).await {
             Ok(run_record::Written::Recorded {
                 same_run_before: None,
@@ -83,6 +94,59 @@ pub(super) async fn scan_once(
         }
     }
     (outcome, record_failed)
+}
+
+/// Appends the run's scans of its policies to the soak history beside the
+/// record (`<name>-history`; a shard's to its run's: `name` without the
+/// `-<I>`), printing warnings. Returns why it failed, for the record: the
+/// reports are written all the same, but the evidence will miss this scan.
+async fn append_history(
+    client: &kube::Client,
+    (namespace, record_name): (&str, &str),
+    started: chrono::DateTime<chrono::Utc>,
+    shard: Option<polscan::scan::shard::Shard>,
+    run_id: Option<&str>,
+    outcome: &ScanOutcome,
+) -> Option<String> {
+    let (base, shard_of) = match (shard, run_id) {
+        (Some(shard), Some(run_id)) => (
+            record_name
+                .strip_suffix(&format!("-{}", shard.index))
+                .unwrap_or(record_name),
+            Some(last_run::ShardOf {
+                run_id: run_id.to_string(),
+                index: shard.index,
+                count: shard.count,
+            }),
+        ),
+        _ => (record_name, None),
+    };
+    let history = last_run::history_name(base);
+    let scans = last_run::soak_scans(outcome);
+    match run_record::append_history(
+        client,
+        namespace,
+        &history,
+        started,
+        shard_of.as_ref(),
+        &scans,
+    )
+    .await
+    {
+        Ok(warnings) => {
+            for warning in warnings {
+                eprintln!("warning: {warning}");
+            }
+            None
+        }
+        Err(err) => {
+            let text = format!(
+                "this scan was not added to the soak history ConfigMap {namespace}/{history}: {err}"
+            );
+            eprintln!("warning: {text}");
+            Some(text)
+        }
+    }
 }
 
 /// The one-line summary of a scan's counts.

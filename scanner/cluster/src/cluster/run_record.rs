@@ -1,15 +1,21 @@
 //! Writing the last run's record (a ConfigMap built by
 //! `scan::last_run`) by server-side apply, as polscan's field manager,
-//! with optimistic concurrency: a record enters, [`Written`] leaves.
+//! with optimistic concurrency: a record enters, [`Written`] leaves. And
+//! appending a run's scans to the soak history beside it
+//! ([`append_history`], read-modify-write on the resourceVersion): the
+//! scans enter, warnings leave.
 
 use chrono::{DateTime, Utc};
-use kube::api::{Patch, PatchParams};
+use std::collections::BTreeMap;
+
+use kube::api::{Patch, PatchParams, PostParams};
 use kube::Client;
 use polscan_engine::ValueExt;
 use serde_json::Value;
 
 use super::report_store::FIELD_MANAGER;
 use super::{absent_if_not_found, send, ClusterError};
+use crate::evidence::run::history;
 
 /// What [`write()`] did with the record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,6 +155,85 @@ fn reuses_run_id(ours: &Value, current: Option<&Value>) -> bool {
 
 /// Writes of one record tried before a conflict is an error.
 const MAX_ATTEMPTS: usize = 5;
+
+/// Writes of the soak history tried before a conflict is an error: the
+/// shards of a sharded run append to it at once.
+const MAX_HISTORY_ATTEMPTS: usize = 16;
+
+/// Appends one run's scans of its policies to the soak history at
+/// `namespace/name` ([`crate::evidence::run::history`]): read, append,
+/// and write on the resourceVersion read (created when absent), again from
+/// the read when another writer came in between (409), at most
+/// [`MAX_HISTORY_ATTEMPTS`] times. Ok: warnings (a history that could not
+/// be read was started again). Err: the read or the write failed.
+pub async fn append_history(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    at: DateTime<Utc>,
+    shard: Option<&history::ShardOf>,
+    scans: &BTreeMap<String, history::PolicyScan>,
+) -> Result<Vec<String>, ClusterError> {
+    let collection = format!("/api/v1/namespaces/{namespace}/configmaps");
+    let what = format!("writing the soak history ConfigMap {namespace}/{name}");
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let mut warnings = Vec::new();
+        let current = absent_if_not_found(super::get(client, &collection, name).await)?;
+        let mut stored = match history::parse(current.as_ref()) {
+            Ok(stored) => stored,
+            Err(err) => {
+                warnings.push(format!(
+                    "the soak history ConfigMap {namespace}/{name} could not be read ({err}): it starts again with this run"
+                ));
+                history::History::new()
+            }
+        };
+        history::record(&mut stored, at, shard, scans);
+        let data = Value::Object(history::data(&stored));
+        let request = kube::core::Request::new(collection.clone());
+        let sent = match current {
+            Some(mut config_map) => {
+                // The whole object back, on the resourceVersion read: a
+                // write in between makes this one fail with 409.
+                config_map["data"] = data;
+                let body = serde_json::to_vec(&config_map).unwrap_or_default();
+                send::<Value>(
+                    client,
+                    what.clone(),
+                    request.replace(name, &PostParams::default(), body),
+                )
+                .await
+            }
+            None => {
+                let config_map = serde_json::json!({
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": {
+                        "name": name,
+                        "namespace": namespace,
+                        "labels": {"app.kubernetes.io/managed-by": "polscan"},
+                    },
+                    "data": data,
+                });
+                let body = serde_json::to_vec(&config_map).unwrap_or_default();
+                // Created by another shard in between: 409 as well.
+                send::<Value>(
+                    client,
+                    what.clone(),
+                    request.create(&PostParams::default(), body),
+                )
+                .await
+            }
+        };
+        match sent {
+            Err(err) if err.code() == Some(409) && attempts < MAX_HISTORY_ATTEMPTS => continue,
+            Err(err) => return Err(err),
+            Ok(_) => return Ok(warnings),
+        }
+    }
+}
 
 /// Checks, before a scan, that the record could be written: a server-side
 /// dry run (`dryRun=All`) of the same apply, with only the ConfigMap's

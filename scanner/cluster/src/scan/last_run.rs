@@ -14,6 +14,9 @@ use serde_json::{json, Map, Value};
 use super::ScanOutcome;
 use crate::engine::exceptions::annotation::EXCEPTION_RULE;
 use crate::engine::RuleStatus;
+pub use crate::evidence::run::history::{
+    history_name, soak_digest, PolicyScan, ShardCounts, ShardOf,
+};
 pub use crate::evidence::run::record_format::{
     count, document_digest, document_key, judging_content, keys, kind_display_name,
     shard_record_name, DocumentDigest, ResultsByRule,
@@ -84,6 +87,96 @@ fn evaluated(outcome: &ScanOutcome) -> Option<(BTreeMap<String, usize>, ResultsB
         *by_kind.entry(kind).or_default() += 1;
     }
     Some((by_kind, by_rule))
+}
+
+/// A policy as its soak history records it: the digest that says its
+/// rules did not change, its action, and whether its `warn` results count
+/// as failures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SoakPolicy {
+    /// [`soak_digest`]: the judging content without the action fields.
+    pub hash: String,
+    /// `Audit`, `Enforce`, `Mixed`, … as the evidence reads it.
+    pub action: String,
+    /// `policies.kyverno.io/scored: "false"`: its failures are reported as
+    /// `warn`, yet Kyverno's admission rejects them all the same.
+    pub unscored: bool,
+}
+
+/// The policies among `documents` (ValidatingAdmissionPolicyBindings among
+/// them give a ValidatingAdmissionPolicy its action and scope), by
+/// qualified name.
+pub fn soak_policies<'a>(
+    documents: impl Iterator<Item = &'a Value> + Clone,
+) -> BTreeMap<String, SoakPolicy> {
+    use crate::evidence::ingest::policy_info::PolicyInfo;
+    let bindings: Vec<&Value> = documents
+        .clone()
+        .filter(|d| {
+            d.get("kind").and_then(Value::as_str) == Some("ValidatingAdmissionPolicyBinding")
+        })
+        .collect();
+    documents
+        .filter_map(|document| {
+            let info = PolicyInfo::from_document_with_bindings(document, &bindings)?;
+            Some((
+                info.qualified_name(),
+                SoakPolicy {
+                    hash: soak_digest(document, &bindings),
+                    action: info.action,
+                    unscored: info.unscored,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// What one run's soak history records of each policy it read: its digest,
+/// action, counts, and whether the run covered it completely — only a run
+/// that completed, over every namespace (no `--namespace` or
+/// `--exclude-namespaces`), that loaded the policy and whose results per
+/// policy are known.
+pub fn soak_scans(outcome: &ScanOutcome) -> BTreeMap<String, PolicyScan> {
+    let by_rule = evaluated(outcome).map(|(_, by_rule)| by_rule);
+    let whole_run = outcome.complete()
+        && !outcome.policies_incomplete
+        && outcome.namespaces.is_empty()
+        && outcome.excluded_namespaces.is_empty()
+        && by_rule.is_some();
+    outcome
+        .soak_policies
+        .iter()
+        .map(|(name, policy)| {
+            let mut counts = ShardCounts {
+                complete: whole_run && !outcome.invalid_policies.contains(name),
+                ..ShardCounts::default()
+            };
+            let statuses = by_rule
+                .as_ref()
+                .and_then(|by_rule| by_rule.get(name))
+                .into_iter()
+                .flat_map(|rules| rules.values())
+                .flatten();
+            for (status, n) in statuses {
+                let n = *n as u64;
+                counts.evaluated += n;
+                match status.as_str() {
+                    "fail" => counts.fail += n,
+                    "warn" if policy.unscored => counts.fail += n,
+                    "error" => counts.error += n,
+                    _ => {}
+                }
+            }
+            (
+                name.clone(),
+                PolicyScan {
+                    hash: policy.hash.clone(),
+                    action: policy.action.clone(),
+                    counts,
+                },
+            )
+        })
+        .collect()
 }
 
 /// `namespace/name` as given to `--last-run-configmap`.

@@ -332,6 +332,9 @@ pub struct ScanOutcome {
     /// Content digest of each policy and exception document the run loaded,
     /// by [`last_run::document_key`].
     pub input_digests: BTreeMap<String, String>,
+    /// Each policy document the run read, by qualified name: what its soak
+    /// history records of it ([`last_run::soak_scans`]).
+    pub soak_policies: BTreeMap<String, last_run::SoakPolicy>,
     /// The options that shaped the run ([`ScanOptions::settings`]), with
     /// `--report-api` as resolved (`group/version`).
     pub settings: BTreeMap<String, String>,

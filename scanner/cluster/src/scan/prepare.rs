@@ -238,6 +238,7 @@ pub(super) async fn prepare(
         .collect();
     let loaded = engine.policy_names();
     outcome.invalid_policies = not_loaded(&documents, &loaded);
+    outcome.soak_policies = last_run::soak_policies(documents.iter().map(|doc| &doc.value));
     let carry_over = outcome.policies_incomplete.then(|| Arc::new(loaded));
     let keep_findings = options.keep_findings || options.shape == ReportShape::PerNamespace;
     // Stored reports stand for their objects' evaluation only when the

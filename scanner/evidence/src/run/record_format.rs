@@ -81,6 +81,9 @@ pub mod keys {
     pub const ATTEMPT: &str = "attempt";
     /// The report API the run wrote to (`group/version`).
     pub const REPORT_API: &str = "reportApi";
+    /// Why this run could not be appended to the soak history
+    /// (`<name>-history`, [`crate::run::history`]); absent when it was.
+    pub const HISTORY_ERROR: &str = "historyError";
     /// JSON `{flag: value}`: the options that shaped the run
     /// (`ScanOptions::settings`); shards of one run must agree on them.
     pub const SETTINGS: &str = "settings";

@@ -1,0 +1,628 @@
+//! The soak history's format, shared by the scan that appends to it and the
+//! evidence that reads it back: a bounded per-policy history of recorded
+//! scans, kept in the cluster beside the last-run record (the ConfigMap
+//! `<last-run name>-history` in its namespace; the shards of a sharded run,
+//! whose records are `<name>-<I>`, all append to the one history). A
+//! policy's scans in, the history's ConfigMap data out (and back); no I/O.
+//!
+//! The ConfigMap's data:
+//!
+//! - `format`: `polscan.io/soak-history/v1` ([`FORMAT`]);
+//! - `policies.json`: JSON `{qualified policy name: [span, …]}`, oldest span
+//!   first. A span run-length-compresses consecutive scans of the policy in
+//!   the same state ([`Span`]): `first` and `last` (RFC 3339 scan start
+//!   times), `scans` (how many), `hash` (the policy's [`soak_digest`]: its
+//!   judging content without its action fields, so Audit → Enforce does not
+//!   restart the soak but any rule change does), `action` (`Audit`,
+//!   `Enforce`, `Mixed`, …), `fail`, `error` and `evaluated` (result counts;
+//!   an unscored policy's `warn` counts as `fail`), `complete` (the scan
+//!   covered the policy completely), and for a sharded run still being
+//!   recorded `run` (`{id, count, shards: {index: {fail, error, evaluated,
+//!   complete}}}`: the run counts complete only when all `count` shards
+//!   recorded it complete; its counts are the shards' sums).
+//!
+//! A scan merges into the policy's last span when hash, action, complete,
+//! fail and error are equal (updating `last`, `scans` and `evaluated`).
+//! Bounds: at most [`MAX_SPANS`] spans per policy (oldest dropped), a
+//! policy not scanned for [`FORGET_AFTER_DAYS`] days is dropped, and when
+//! `policies.json` exceeds [`MAX_BYTES`] the oldest spans of the longest
+//! histories are dropped until it fits. Data that cannot be parsed is an
+//! error for the writer to report; it then starts the history again.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use polscan_engine::ValueExt;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::record_format::judging_content;
+
+/// The value of the `format` key.
+pub const FORMAT: &str = "polscan.io/soak-history/v1";
+
+/// The ConfigMap's data keys.
+pub mod keys {
+    /// The format's name and version ([`super::FORMAT`]).
+    pub const FORMAT: &str = "format";
+    /// The spans by policy, JSON.
+    pub const POLICIES: &str = "policies.json";
+}
+
+/// Spans kept per policy: the oldest go first.
+pub const MAX_SPANS: usize = 64;
+/// A policy no scan recorded for this many days leaves the history.
+pub const FORGET_AFTER_DAYS: i64 = 90;
+/// The most `policies.json` may hold (a ConfigMap holds at most 1 MiB).
+pub const MAX_BYTES: usize = 700 * 1024;
+
+/// The history's ConfigMap name for the last-run record `name`.
+pub fn history_name(last_run_name: &str) -> String {
+    format!("{last_run_name}-history")
+}
+
+/// The spans by qualified policy name, oldest first.
+pub type History = BTreeMap<String, Vec<Span>>;
+
+/// Consecutive scans of one policy in the same state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Span {
+    /// The first scan's start.
+    pub first: DateTime<Utc>,
+    /// The last scan's start.
+    pub last: DateTime<Utc>,
+    /// How many scans.
+    pub scans: u32,
+    /// The policy's [`soak_digest`].
+    pub hash: String,
+    /// The policy's action (`Audit`, `Enforce`, `Mixed`, …).
+    pub action: String,
+    /// `fail` results (an unscored policy's `warn` too).
+    pub fail: u64,
+    /// `error` results.
+    pub error: u64,
+    /// Results of any status (of the last scan of the span).
+    pub evaluated: u64,
+    /// The scan covered the policy completely.
+    pub complete: bool,
+    /// A sharded run's shards recorded so far; absent once the run is
+    /// merged into the span before it, and for a whole-cluster scan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<ShardedRun>,
+}
+
+/// The shards of one sharded run recorded in a span.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShardedRun {
+    /// The run id the shards share (`--run-id`).
+    pub id: String,
+    /// How many shards the run has.
+    pub count: u32,
+    /// Each recorded shard's counts, by shard index (a retried shard
+    /// replaces its earlier entry).
+    pub shards: BTreeMap<u32, ShardCounts>,
+}
+
+/// One shard's counts of a policy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShardCounts {
+    /// `fail` results.
+    pub fail: u64,
+    /// `error` results.
+    pub error: u64,
+    /// Results of any status.
+    pub evaluated: u64,
+    /// The shard covered the policy completely.
+    pub complete: bool,
+}
+
+/// One policy as one scan saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyScan {
+    /// The policy's [`soak_digest`].
+    pub hash: String,
+    /// The policy's action.
+    pub action: String,
+    /// The scan's (or shard's) counts of the policy.
+    pub counts: ShardCounts,
+}
+
+/// The shard of a sharded run a scan was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardOf {
+    /// The run id (`--run-id`).
+    pub run_id: String,
+    /// This shard's index.
+    pub index: u32,
+    /// The run's shard count.
+    pub count: u32,
+}
+
+/// Why stored history data could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HistoryError {
+    /// `format` names another format (or none).
+    #[error("data.format is {found:?}, not {FORMAT:?}")]
+    Format {
+        /// What `format` holds.
+        found: String,
+    },
+    /// `policies.json` is not the documented JSON.
+    #[error("data.policies.json cannot be read: {0}")]
+    Json(String),
+}
+
+/// Reads a history ConfigMap's data (`None`: no ConfigMap, an empty
+/// history).
+pub fn parse(config_map: Option<&Value>) -> Result<History, HistoryError> {
+    let Some(config_map) = config_map else {
+        return Ok(History::new());
+    };
+    let format = config_map.str_at("/data/format").unwrap_or("");
+    if format != FORMAT {
+        return Err(HistoryError::Format {
+            found: format.to_string(),
+        });
+    }
+    match config_map.str_at("/data/policies.json") {
+        None => Ok(History::new()),
+        Some(text) => serde_json::from_str(text).map_err(|err| HistoryError::Json(err.to_string())),
+    }
+}
+
+/// The ConfigMap data holding `history`.
+pub fn data(history: &History) -> Map<String, Value> {
+    let mut data = Map::new();
+    data.insert(keys::FORMAT.into(), FORMAT.into());
+    data.insert(
+        keys::POLICIES.into(),
+        serde_json::to_string(history).unwrap_or_default().into(),
+    );
+    data
+}
+
+/// Appends one scan (`at`: its start) of `policies` (by qualified name) to
+/// the history, then applies the bounds ([`bound`]).
+pub fn record(
+    history: &mut History,
+    at: DateTime<Utc>,
+    shard: Option<&ShardOf>,
+    policies: &BTreeMap<String, PolicyScan>,
+) {
+    for (name, scan) in policies {
+        let spans = history.entry(name.clone()).or_default();
+        match shard {
+            None => push_scan(spans, at, scan),
+            Some(shard) => push_shard(spans, at, shard, scan),
+        }
+    }
+    bound(history, at);
+}
+
+fn same_state(span: &Span, hash: &str, action: &str, counts: &ShardCounts) -> bool {
+    span.run.is_none()
+        && span.hash == hash
+        && span.action == action
+        && span.complete == counts.complete
+        && span.fail == counts.fail
+        && span.error == counts.error
+}
+
+fn new_span(at: DateTime<Utc>, scan: &PolicyScan) -> Span {
+    Span {
+        first: at,
+        last: at,
+        scans: 1,
+        hash: scan.hash.clone(),
+        action: scan.action.clone(),
+        fail: scan.counts.fail,
+        error: scan.counts.error,
+        evaluated: scan.counts.evaluated,
+        complete: scan.counts.complete,
+        run: None,
+    }
+}
+
+/// A whole-cluster scan: merged into the last span, or a new one.
+fn push_scan(spans: &mut Vec<Span>, at: DateTime<Utc>, scan: &PolicyScan) {
+    match spans.last_mut() {
+        Some(last) if same_state(last, &scan.hash, &scan.action, &scan.counts) => {
+            last.last = last.last.max(at);
+            last.scans += 1;
+            last.evaluated = scan.counts.evaluated;
+        }
+        _ => spans.push(new_span(at, scan)),
+    }
+}
+
+/// A shard's scan: into its run's span (same run id, shard count, hash and
+/// action), else a new span for the run; once all shards are in, the run's
+/// span merges into the one before when their states are equal.
+fn push_shard(spans: &mut Vec<Span>, at: DateTime<Utc>, shard: &ShardOf, scan: &PolicyScan) {
+    let found = spans.iter().rposition(|span| {
+        span.run
+            .as_ref()
+            .is_some_and(|run| run.id == shard.run_id && run.count == shard.count)
+            && span.hash == scan.hash
+            && span.action == scan.action
+    });
+    let index = match found {
+        Some(index) => index,
+        None => {
+            let mut span = new_span(at, scan);
+            span.run = Some(ShardedRun {
+                id: shard.run_id.clone(),
+                count: shard.count,
+                shards: BTreeMap::new(),
+            });
+            spans.push(span);
+            spans.len() - 1
+        }
+    };
+    let span = &mut spans[index];
+    let Some(run) = span.run.as_mut() else {
+        return;
+    };
+    run.shards.insert(shard.index, scan.counts);
+    span.first = span.first.min(at);
+    span.last = span.last.max(at);
+    span.fail = run.shards.values().map(|s| s.fail).sum();
+    span.error = run.shards.values().map(|s| s.error).sum();
+    span.evaluated = run.shards.values().map(|s| s.evaluated).sum();
+    let all_in = (0..run.count).all(|i| run.shards.contains_key(&i));
+    span.complete = all_in && run.shards.values().all(|s| s.complete);
+    if !all_in {
+        return;
+    }
+    // The run is whole: it is one scan like any other from now on.
+    span.run = None;
+    if index > 0 && index + 1 == spans.len() {
+        let done = spans[index].clone();
+        let before = &mut spans[index - 1];
+        let counts = ShardCounts {
+            fail: done.fail,
+            error: done.error,
+            evaluated: done.evaluated,
+            complete: done.complete,
+        };
+        if same_state(before, &done.hash, &done.action, &counts) {
+            before.last = before.last.max(done.last);
+            before.scans += 1;
+            before.evaluated = done.evaluated;
+            spans.pop();
+        }
+    }
+}
+
+/// Applies the bounds: at most [`MAX_SPANS`] spans per policy, no policy
+/// unscanned for [`FORGET_AFTER_DAYS`] days before `now`, and at most
+/// [`MAX_BYTES`] of JSON (the oldest spans of the longest histories go).
+pub fn bound(history: &mut History, now: DateTime<Utc>) {
+    let forget_before = now - Duration::days(FORGET_AFTER_DAYS);
+    history.retain(|_, spans| spans.last().is_some_and(|last| last.last >= forget_before));
+    for spans in history.values_mut() {
+        if spans.len() > MAX_SPANS {
+            spans.drain(..spans.len() - MAX_SPANS);
+        }
+    }
+    while serde_json::to_string(history).map_or(0, |text| text.len()) > MAX_BYTES {
+        let Some(longest) = history.values_mut().max_by_key(|spans| spans.len()) else {
+            return;
+        };
+        if longest.len() <= 1 {
+            // One span per policy and still too large: the oldest-seen
+            // policies go.
+            let oldest = history
+                .iter()
+                .min_by_key(|(_, spans)| spans.last().map(|s| s.last))
+                .map(|(name, _)| name.clone());
+            match oldest {
+                Some(name) => {
+                    history.remove(&name);
+                }
+                None => return,
+            }
+            continue;
+        }
+        // A quarter at a time: one span at a time is quadratic.
+        let drop = (longest.len() / 4).max(1);
+        longest.drain(..drop);
+    }
+}
+
+/// The digest the soak compares: the SHA-256 (hex) of a policy document's
+/// judging content ([`judging_content`]) without its action fields (the
+/// policy's `validationFailureAction` and
+/// `validationFailureActionOverrides`, each rule's `failureAction`,
+/// `validationFailureAction` and `failureActionOverrides`, a
+/// ValidatingPolicy's `validationActions`) and without kubectl's
+/// last-applied annotation (which repeats them); for a
+/// ValidatingAdmissionPolicy, with its bindings (`bindings` may hold any;
+/// those naming it count), each without `validationActions`. So switching
+/// to Enforce keeps the digest, and any change of what is judged (rules,
+/// match, bindings' scope) changes it. Keys are sorted first: the same
+/// content read twice gives the same digest.
+pub fn soak_digest(document: &Value, bindings: &[&Value]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut content = without_actions(document);
+    if document.str_at("/kind") == Some("ValidatingAdmissionPolicy") {
+        let name = document.str_at("/metadata/name").unwrap_or("");
+        let mut own: Vec<Value> = bindings
+            .iter()
+            .filter(|b| b.str_at("/spec/policyName") == Some(name))
+            .map(|b| without_actions(b))
+            .collect();
+        own.sort_by_key(|b| b.str_at("/metadata/name").unwrap_or("").to_string());
+        content = serde_json::json!({"policy": content, "bindings": own});
+    }
+    let bytes = serde_json::to_vec(&sorted(content)).unwrap_or_default();
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn without_actions(document: &Value) -> Value {
+    let mut value = judging_content(document);
+    if let Some(Value::Object(annotations)) = value.pointer_mut("/metadata/annotations") {
+        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
+    if let Some(Value::Object(spec)) = value.get_mut("spec") {
+        for field in [
+            "validationFailureAction",
+            "validationFailureActionOverrides",
+            "validationActions",
+        ] {
+            spec.remove(field);
+        }
+        if let Some(Value::Array(rules)) = spec.get_mut("rules") {
+            for rule in rules {
+                if let Some(Value::Object(validate)) = rule.get_mut("validate") {
+                    for field in [
+                        "failureAction",
+                        "validationFailureAction",
+                        "failureActionOverrides",
+                    ] {
+                        validate.remove(field);
+                    }
+                }
+            }
+        }
+    }
+    value
+}
+
+/// `value` with every object's keys in order.
+fn sorted(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn day(n: i64) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-20T08:00:00Z")
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap()
+            + Duration::days(n)
+    }
+
+    fn scan(hash: &str, fail: u64, complete: bool) -> PolicyScan {
+        PolicyScan {
+            hash: hash.into(),
+            action: "Audit".into(),
+            counts: ShardCounts {
+                fail,
+                error: 0,
+                evaluated: 10 + fail,
+                complete,
+            },
+        }
+    }
+
+    fn one(name: &str, scan: PolicyScan) -> BTreeMap<String, PolicyScan> {
+        [(name.to_string(), scan)].into_iter().collect()
+    }
+
+    #[test]
+    fn scans_in_the_same_state_merge_into_one_span() {
+        let mut history = History::new();
+        record(&mut history, day(0), None, &one("p", scan("h", 2, true)));
+        record(&mut history, day(1), None, &one("p", scan("h", 0, true)));
+        record(&mut history, day(2), None, &one("p", scan("h", 0, true)));
+        record(&mut history, day(3), None, &one("p", scan("h", 0, false)));
+        record(&mut history, day(4), None, &one("p", scan("h2", 0, true)));
+        let spans = &history["p"];
+        assert_eq!(spans.len(), 4);
+        assert_eq!(
+            (spans[1].first, spans[1].last, spans[1].scans),
+            (day(1), day(2), 2)
+        );
+        assert_eq!(spans[0].fail, 2);
+        assert!(!spans[2].complete);
+        assert_eq!(spans[3].hash, "h2");
+    }
+
+    #[test]
+    fn the_data_reads_back_and_other_data_is_an_error() {
+        let mut history = History::new();
+        record(
+            &mut history,
+            day(0),
+            None,
+            &one("team/p", scan("h", 1, true)),
+        );
+        let config_map = json!({"data": data(&history)});
+        assert_eq!(config_map["data"]["format"], FORMAT);
+        assert_eq!(parse(Some(&config_map)), Ok(history));
+        assert_eq!(parse(None), Ok(History::new()));
+        let wrong = json!({"data": {"format": "v0"}});
+        assert!(matches!(
+            parse(Some(&wrong)),
+            Err(HistoryError::Format { .. })
+        ));
+        let broken = json!({"data": {"format": FORMAT, "policies.json": "{"}});
+        assert!(matches!(parse(Some(&broken)), Err(HistoryError::Json(_))));
+        // The documented span fields, by name.
+        let text = config_map["data"]["policies.json"].as_str().unwrap();
+        let read: Value = serde_json::from_str(text).unwrap();
+        let span = &read["team/p"][0];
+        for key in [
+            "first",
+            "last",
+            "scans",
+            "hash",
+            "action",
+            "fail",
+            "error",
+            "evaluated",
+            "complete",
+        ] {
+            assert!(span.get(key).is_some(), "{key} in {span}");
+        }
+    }
+
+    #[test]
+    fn a_sharded_run_is_complete_only_with_all_its_shards() {
+        let mut history = History::new();
+        record(&mut history, day(0), None, &one("p", scan("h", 0, true)));
+        let shard = |index| ShardOf {
+            run_id: "job-1".into(),
+            index,
+            count: 3,
+        };
+        record(
+            &mut history,
+            day(1),
+            Some(&shard(0)),
+            &one("p", scan("h", 0, true)),
+        );
+        record(
+            &mut history,
+            day(1),
+            Some(&shard(2)),
+            &one("p", scan("h", 0, true)),
+        );
+        let spans = &history["p"];
+        assert_eq!(spans.len(), 2);
+        assert!(!spans[1].complete, "shard 1 missing");
+        // A retried shard replaces its entry rather than adding to it.
+        record(
+            &mut history,
+            day(1),
+            Some(&shard(2)),
+            &one("p", scan("h", 0, true)),
+        );
+        assert_eq!(history["p"][1].run.as_ref().unwrap().shards.len(), 2);
+        record(
+            &mut history,
+            day(1),
+            Some(&shard(1)),
+            &one("p", scan("h", 0, true)),
+        );
+        // Whole, complete and clean like the span before: merged into it.
+        let spans = &history["p"];
+        assert_eq!(spans.len(), 1);
+        assert_eq!((spans[0].scans, spans[0].last), (2, day(1)));
+        assert_eq!(spans[0].evaluated, 30);
+
+        // Another run whose shard 1 finds failures: the counts are summed.
+        let shard = |index| ShardOf {
+            run_id: "job-2".into(),
+            index,
+            count: 2,
+        };
+        record(
+            &mut history,
+            day(2),
+            Some(&shard(0)),
+            &one("p", scan("h", 1, true)),
+        );
+        record(
+            &mut history,
+            day(2),
+            Some(&shard(1)),
+            &one("p", scan("h", 2, true)),
+        );
+        let spans = &history["p"];
+        assert_eq!(spans.len(), 2);
+        assert_eq!((spans[1].fail, spans[1].complete), (3, true));
+        assert!(spans[1].run.is_none());
+    }
+
+    #[test]
+    fn histories_are_bounded() {
+        let mut history = History::new();
+        for n in 0..100 {
+            record(
+                &mut history,
+                day(n),
+                None,
+                &one("p", scan("h", (n % 2) as u64, true)),
+            );
+        }
+        assert_eq!(history["p"].len(), MAX_SPANS);
+        assert_eq!(history["p"].last().unwrap().last, day(99));
+        // Not scanned for 90 days: forgotten.
+        record(&mut history, day(200), None, &one("q", scan("h", 0, true)));
+        assert!(!history.contains_key("p"));
+        // Too large: the longest histories lose their oldest spans.
+        let mut history = History::new();
+        let long_hash = "x".repeat(4096);
+        for n in 0..MAX_SPANS as i64 {
+            let policies: BTreeMap<String, PolicyScan> = (0..4)
+                .map(|p| (format!("p{p}"), scan(&long_hash, (n % 2) as u64, true)))
+                .collect();
+            record(&mut history, day(n), None, &policies);
+        }
+        let size = serde_json::to_string(&history).unwrap().len();
+        assert!(size <= MAX_BYTES, "{size}");
+        assert!(history
+            .values()
+            .all(|spans| spans.last().unwrap().last == day(63)));
+    }
+
+    #[test]
+    fn the_soak_digest_ignores_the_action_and_nothing_else() {
+        let policy = |action: &str, pattern: &str| {
+            json!({"apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy",
+                "metadata": {"name": "p", "resourceVersion": "1", "annotations": {
+                    "kubectl.kubernetes.io/last-applied-configuration": action}},
+                "spec": {"validationFailureAction": action, "rules": [{"name": "r",
+                    "validate": {"failureAction": action, "pattern": {"x": pattern}}}]}})
+        };
+        let audit = soak_digest(&policy("Audit", "a"), &[]);
+        assert_eq!(audit, soak_digest(&policy("Enforce", "a"), &[]));
+        assert_ne!(audit, soak_digest(&policy("Audit", "b"), &[]));
+        // A ValidatingAdmissionPolicy's bindings: Deny keeps it, a scope change not.
+        let vap =
+            json!({"kind": "ValidatingAdmissionPolicy", "metadata": {"name": "v"}, "spec": {}});
+        let binding = |actions: &str, namespace: &str| {
+            json!({"kind": "ValidatingAdmissionPolicyBinding", "metadata": {"name": "b"},
+                "spec": {"policyName": "v", "validationActions": [actions],
+                    "matchResources": {"namespaceSelector": {"matchLabels": {"n": namespace}}}}})
+        };
+        let (audit, deny, other) = (
+            binding("Audit", "a"),
+            binding("Deny", "a"),
+            binding("Audit", "b"),
+        );
+        let digest = soak_digest(&vap, &[&audit]);
+        assert_eq!(digest, soak_digest(&vap, &[&deny]));
+        assert_ne!(digest, soak_digest(&vap, &[&other]));
+        // Key order does not matter.
+        let a = json!({"kind": "Policy", "metadata": {"name": "n"}, "spec": {"a": 1, "b": 2}});
+        let b = json!({"spec": {"b": 2, "a": 1}, "metadata": {"name": "n"}, "kind": "Policy"});
+        assert_eq!(soak_digest(&a, &[]), soak_digest(&b, &[]));
+    }
+}
