@@ -131,6 +131,8 @@ impl AggregatedCluster {
             "--out",
             &out_text,
             "-q",
+            "--min-soak",
+            "0",
         ]);
         eprintln!("polscan evidence: {:.1?}", started.elapsed());
         (

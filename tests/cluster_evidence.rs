@@ -7,39 +7,11 @@
 
 use std::path::Path;
 
-use polscan_tests::cluster::{polscan, TestCluster};
+use polscan_tests::cluster::{polscan, TestCluster, TEAM_LABEL_AND_LATEST_TAG_POLICIES};
 use serde_json::Value;
 
-const POLICIES: &str = "apiVersion: kyverno.io/v1
-kind: ClusterPolicy
-metadata:
-  name: require-team-label
-  annotations:
-    policies.kyverno.io/description: Label every Pod with its owning team.
-spec:
-  validationFailureAction: Audit
-  rules:
-  - name: team
-    match: {any: [{resources: {kinds: [Pod]}}]}
-    validate:
-      message: the team label is missing
-      pattern: {metadata: {labels: {team: '?*'}}}
----
-apiVersion: kyverno.io/v1
-kind: ClusterPolicy
-metadata:
-  name: disallow-latest
-  annotations:
-    policies.kyverno.io/description: Pin every image to a version.
-spec:
-  validationFailureAction: Audit
-  rules:
-  - name: no-latest
-    match: {any: [{resources: {kinds: [Pod]}}]}
-    validate:
-      message: use a pinned tag
-      pattern: {spec: {containers: [{image: '!*:latest'}]}}
-";
+/// The two policies: one the test's Pods keep, one some violate.
+const POLICIES: &str = TEAM_LABEL_AND_LATEST_TAG_POLICIES;
 
 fn uid(cluster: &TestCluster, what: &[&str]) -> String {
     let mut args = vec!["get"];
@@ -64,7 +36,17 @@ fn pod(name: &str, image: &str, owner: Option<(&str, &str)>) -> String {
 fn evidence(cluster: &TestCluster, out: &Path, extra: &[&str]) -> (Value, String, Option<i32>) {
     let kubeconfig = cluster.kubeconfig().display().to_string();
     let out_text = out.display().to_string();
-    let mut args = vec!["evidence", "--kubeconfig", &kubeconfig, "--out", &out_text];
+    // One scan (or two): these tests judge its evidence, not a soak
+    // (tests/cluster_soak.rs does).
+    let mut args = vec![
+        "evidence",
+        "--kubeconfig",
+        &kubeconfig,
+        "--out",
+        &out_text,
+        "--min-soak",
+        "0",
+    ];
     args.extend_from_slice(extra);
     let output = polscan(&args);
     let text = format!(

@@ -132,6 +132,14 @@ subjects:
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
     }
 
+    /// The JSON in data key `key` of a ConfigMap (a record's or a soak
+    /// history's), panicking when it cannot be read.
+    pub fn config_map_json(&self, namespace: &str, name: &str, key: &str) -> serde_json::Value {
+        let config_map = self.config_map(namespace, name);
+        let text = config_map["data"][key].as_str().unwrap_or_default();
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: data.{key} of {config_map}"))
+    }
+
     /// `kubectl apply -f -` of a YAML text, panicking on failure.
     pub fn apply_yaml(&self, yaml: &str) -> String {
         let output = self.kubectl_with_stdin(&["apply", "-f", "-"], Some(yaml));
@@ -217,6 +225,9 @@ pub fn evidence_package(kubeconfig: &str, record: &str, out: &Path) -> (serde_js
         "--out",
         &out_text,
         "-q",
+        // One scan: these tests judge its evidence, not a soak.
+        "--min-soak",
+        "0",
     ]);
     assert!(
         matches!(ran.status.code(), Some(0 | 1)),
@@ -229,6 +240,40 @@ pub fn evidence_package(kubeconfig: &str, record: &str, out: &Path) -> (serde_js
     let json = serde_json::from_str(&read("evidence.json")).unwrap_or_else(|e| panic!("{e}"));
     (json, read("evidence.md"))
 }
+
+/// Two Audit ClusterPolicies on Pods: `require-team-label` (rule `team`:
+/// a `team` label) and `disallow-latest` (rule `no-latest`: no `:latest`
+/// image).
+pub const TEAM_LABEL_AND_LATEST_TAG_POLICIES: &str = "apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: require-team-label
+  annotations:
+    policies.kyverno.io/description: Label every Pod with its owning team.
+spec:
+  validationFailureAction: Audit
+  rules:
+  - name: team
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    validate:
+      message: the team label is missing
+      pattern: {metadata: {labels: {team: '?*'}}}
+---
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: disallow-latest
+  annotations:
+    policies.kyverno.io/description: Pin every image to a version.
+spec:
+  validationFailureAction: Audit
+  rules:
+  - name: no-latest
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    validate:
+      message: use a pinned tag
+      pattern: {spec: {containers: [{image: '!*:latest'}]}}
+";
 
 /// A ClusterPolicy (Audit) on Pods: `require-app-label`, rule `check-app`.
 pub const REQUIRE_APP_LABEL_CLUSTER_POLICY: &str = r#"apiVersion: kyverno.io/v1

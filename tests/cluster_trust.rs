@@ -363,6 +363,8 @@ fn every_policy_kind_reaches_the_reports_and_every_listed_object_is_evaluated() 
         "default/polscan-last-run",
         "--out",
         &out_path,
+        "--min-soak",
+        "0",
     ]);
     assert!(evidence.status.success(), "{}", stderr(&evidence));
     let json: Value = serde_json::from_str(

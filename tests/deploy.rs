@@ -239,7 +239,7 @@ fn the_sharded_cronjob_runs_every_shard_of_one_split() {
         .and_then(|v| v.field_ref.as_ref())
         .map(|f| f.field_path.clone());
     assert_eq!(run_id.as_deref(), Some("metadata.labels['controller-uid']"));
-    // Each shard writes polscan-last-run-<I>: the Role names all of them.
+    // Each shard writes polscan-last-run-<I>: the Role names all of them,
     let role = find(&rendered, "Role");
     let names: Vec<String> = role["rules"]
         .as_array()
@@ -253,8 +253,10 @@ fn the_sharded_cronjob_runs_every_shard_of_one_split() {
         })
         .filter_map(|name| name.as_str().map(str::to_string))
         .collect();
+    // And the one soak history they all append to.
     let expected: Vec<String> = (0..shards)
         .map(|i| format!("polscan-last-run-{i}"))
+        .chain(["polscan-last-run-history".to_string()])
         .collect();
     assert_eq!(names, expected);
 }
@@ -469,6 +471,10 @@ fn manifests_pass_a_server_side_dry_run_and_the_role_suffices_for_a_scan() {
     ]))
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(record["data"]["complete"], "true", "{record}");
+    // The deploy role lets it append to the soak history too.
+    assert!(record["data"].get("historyError").is_none(), "{record}");
+    let history = cluster.config_map("polscan-system", "polscan-last-run-history");
+    assert_eq!(history["data"]["format"], "polscan.io/soak-history/v1");
     // Its counts are the ones the run printed.
     let printed = String::from_utf8_lossy(&output.stdout).into_owned();
     let fails = printed

@@ -73,6 +73,16 @@ fn write_inputs(dir: &Path, policies: &str, pods: &str) {
 
 /// A package from reports.yaml into `out`.
 fn evidence_from_files(dir: &Path, out: &str, extra: &[&str]) -> Output {
+    // Offline evidence has no soak history: these tests are about the
+    // last scan's evidence (the soak: `offline_evidence_soak_is_unknown`).
+    let mut args = vec!["--min-soak", "0"];
+    args.extend_from_slice(extra);
+    offline_evidence(dir, out, &args)
+}
+
+/// `polscan evidence` from the files `write_inputs` and `audit` wrote,
+/// with the default soak rule.
+fn offline_evidence(dir: &Path, out: &str, extra: &[&str]) -> Output {
     let mut args = vec![
         "evidence",
         "--out",
@@ -816,6 +826,8 @@ fn policy_files_and_report_files_may_be_comma_separated() {
             "a.yaml,b.yaml",
             "--scan-record",
             "scan.yaml",
+            "--min-soak",
+            "0",
         ],
         None,
         dir.path(),
@@ -923,4 +935,47 @@ fn merged_environments_are_ready_only_where_every_environment_is() {
     assert!(!dir.path().join("tampered").exists(), "nothing written");
     let one = merge(&["dev", "--out", "one"]);
     assert_eq!(one.status.code(), Some(64), "{}", text(&one));
+}
+
+/// Offline evidence (`--from`) has no soak history: a clean policy waits,
+/// said so, and `--require-ready` fails; `--min-soak 0` turns the rule off
+/// explicitly, and the package says that too.
+#[test]
+fn offline_evidence_soak_is_unknown() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_inputs(dir.path(), POLICIES, &pods(false));
+    assert!(audit(dir.path()).status.success());
+    let offline = |out: &str, extra: &[&str]| {
+        let mut args = vec!["--require-ready", "--policy", "require-app-label"];
+        args.extend_from_slice(extra);
+        offline_evidence(dir.path(), out, &args)
+    };
+    let waits = offline("default", &[]);
+    assert_eq!(waits.status.code(), Some(1), "{}", text(&waits));
+    let evidence = evidence_json(&dir.path().join("default"));
+    assert_schema(&evidence);
+    assert_eq!(verdict(&evidence, "require-app-label"), "wait");
+    let policy = &evidence["policies"][0];
+    assert_eq!(policy["soak"]["status"], "unknown");
+    let reason = policy["reasons"][0].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with("soak unknown: offline evidence (--from) has no scan history"),
+        "{reason}"
+    );
+    let markdown = std::fs::read_to_string(dir.path().join("default/evidence.md")).expect("md");
+    assert!(markdown.contains("soak unknown"), "{markdown}");
+
+    let off = offline("off", &["--min-soak", "0"]);
+    assert_eq!(off.status.code(), Some(0), "{}", text(&off));
+    let evidence = evidence_json(&dir.path().join("off"));
+    assert_eq!(verdict(&evidence, "require-app-label"), "ready");
+    assert_eq!(evidence["policies"][0]["soak"]["status"], "off");
+
+    let wrong = offline("wrong", &["--min-soak", "a week"]);
+    assert_eq!(wrong.status.code(), Some(2), "{}", text(&wrong));
+    assert!(
+        text(&wrong).contains("--min-soak \"a week\""),
+        "{}",
+        text(&wrong)
+    );
 }

@@ -180,6 +180,8 @@ fn verdict_reason(label: &str, policy: &PolicyEvidence) -> Option<String> {
     match policy.verdict {
         Verdict::Ready => None,
         Verdict::NotReady => Some(format!("not ready in {label}{first}{more}")),
+        // Clean there, but not for long enough yet (or not known).
+        Verdict::Wait => Some(format!("still soaking in {label}{first}{more}")),
         Verdict::NoEvidence => Some(format!(
             "no evidence in {label}{}: nothing there shows what Enforce would block",
             if first.is_empty() {

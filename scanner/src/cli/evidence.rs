@@ -19,7 +19,8 @@ use super::usage::UsageError;
 use super::{EvidenceArgs, EvidenceCommand};
 use polscan::cluster::{connect, evidence_source};
 use polscan::evidence::{
-    self, output::package, ClusterIdentity, EvidenceInput, ObjectName, ScanRecord, Verdict,
+    self, ingest::SoakInput, output::package, ClusterIdentity, EvidenceInput, ObjectName,
+    ScanRecord, Verdict,
 };
 use polscan::loader;
 
@@ -46,6 +47,12 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
             args.expiry_window
         )
     })?;
+    let min_soak = parse_duration(&args.min_soak).with_context(|| {
+        format!(
+            "--min-soak {:?}: expected a duration such as 7d, 1w or 36h, or 0 to turn the rule off",
+            args.min_soak
+        )
+    })?;
     if args.policy_repo.is_none() && !args.policy_values.is_empty() {
         return Err(UsageError(
             "--policy-values names values files of --policy-repo: give the checkout with --policy-repo".into(),
@@ -64,12 +71,18 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
         scan: None,
         owners: Default::default(),
         identity: ClusterIdentity::default(),
-        now: chrono::Utc::now(),
+        now: polscan::clock::now(),
         expiry_window,
         policy_filter: split_list(&args.policies),
         namespace_filter: split_list(&args.namespaces),
         unserved_policy_kinds: Vec::new(),
         still_present: None,
+        soak: SoakInput {
+            min_soak: Some(min_soak),
+            min_scans: args.min_scans,
+            // Read from the cluster; with --from there is none (unknown).
+            history: None,
+        },
     };
     // The resources the previous package found violating: the cluster is
     // asked whether those no result names now still exist.
@@ -261,6 +274,7 @@ fn from_cluster(
     input.owners = read.owners;
     input.unserved_policy_kinds = read.unserved_policy_kinds;
     input.still_present = Some(read.still_present);
+    input.soak.history = Some(read.soak_history);
     Ok(read.problems)
 }
 

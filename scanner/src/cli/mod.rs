@@ -410,7 +410,19 @@ pub struct EvidenceArgs {
     /// Exceptions expiring within this window are flagged (`14d`, `2w`, `36h`).
     #[arg(long, default_value = "14d")]
     pub expiry_window: String,
-    /// Exit 1 when a policy is not ready or a rollback condition is met.
+    /// How long a policy in Audit must have been clean — complete scans
+    /// without a fail or error result, its rules unchanged — before it is
+    /// ready (`7d`, `36h`; `0` turns the rule off, and --min-scans with
+    /// it). Read from the soak history the recorded scans keep beside the
+    /// last-run record; unknown with --from, so no policy is ready then
+    /// unless `--min-soak 0`.
+    #[arg(long, default_value = "7d")]
+    pub min_soak: String,
+    /// ... over at least this many complete, clean scans.
+    #[arg(long, default_value_t = 2)]
+    pub min_scans: u32,
+    /// Exit 1 when a policy is not ready (or still soaking) or a rollback
+    /// condition is met.
     #[arg(long)]
     pub require_ready: bool,
     /// A Git checkout of the policies: per policy, where its action is set

@@ -1,6 +1,6 @@
 //! What `polscan evidence` reads from a cluster: every PolicyReport and
 //! ClusterPolicyReport, the policies and PolicyExceptions, the last scan's
-//! record (a ConfigMap), the cluster's identity (the `kube-system`
+//! record (a ConfigMap) and the soak history beside it, the cluster's identity (the `kube-system`
 //! Namespace UID and the server version), and the top owner of each
 //! violating resource (following controller ownerReferences). A client
 //! enters; the data for `evidence::build` leaves.
@@ -18,6 +18,7 @@ use super::discovery::{self, Discovered};
 use super::listing::for_each_page;
 use super::report_store::{self, ReportApi};
 use super::{absent_if_not_found, get, policy_source, ClusterError};
+use crate::evidence::run::history::History;
 use crate::evidence::{ClusterIdentity, ObjectName, ReportResults, ScanRecord};
 
 /// Owner chains are short (Pod → ReplicaSet → Deployment, Pod → Job →
@@ -61,6 +62,9 @@ pub struct ClusterEvidence {
     /// Of the resources asked about that no result names, those the
     /// server still has (or could not say it has not).
     pub still_present: BTreeSet<ObjectName>,
+    /// The soak history beside the record (`<name>-history`); empty when
+    /// there is none or it could not be read (a problem says why).
+    pub soak_history: History,
 }
 
 async fn identity(client: &Client, server: &str) -> (ClusterIdentity, Vec<String>) {
@@ -325,6 +329,44 @@ async fn read_scan_record(
     }
 }
 
+/// The soak history beside the record `namespace/name`
+/// (`<name>-history`): empty when there is none yet, or when it cannot be
+/// read or understood (then with the problem: the soak restarts rather
+/// than trusting what cannot be read).
+async fn read_soak_history(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+) -> (History, Option<String>) {
+    let history_name = crate::evidence::run::history::history_name(name);
+    let source = format!("{namespace}/{history_name}");
+    let read = absent_if_not_found(
+        get(
+            client,
+            &format!("/api/v1/namespaces/{namespace}/configmaps"),
+            &history_name,
+        )
+        .await,
+    );
+    match read {
+        Ok(found) => match crate::evidence::run::history::parse(found.as_ref()) {
+            Ok(history) => (history, None),
+            Err(err) => (
+                History::new(),
+                Some(format!(
+                    "the soak history ConfigMap {source}: {err}; taken as no history (every policy waits)"
+                )),
+            ),
+        },
+        Err(err) => (
+            History::new(),
+            Some(format!(
+                "the soak history ConfigMap {source}: {err}; taken as no history (every policy waits)"
+            )),
+        ),
+    }
+}
+
 /// Reads everything the evidence needs. `scan_record` is the
 /// `namespace/name` of the last-run ConfigMap; `asked`: resources (those a
 /// previous package found violating) to look up when no result names
@@ -448,6 +490,9 @@ pub async fn read(
         Ok(record) => evidence.scan = Some(record),
         Err(problem) => evidence.problems.push(problem),
     }
+    let (history, problem) = read_soak_history(client, namespace, name).await;
+    evidence.soak_history = history;
+    evidence.problems.extend(problem);
     let (identity, problems) = identity(client, server).await;
     evidence.identity = identity;
     evidence.problems.extend(problems);

@@ -191,13 +191,13 @@ pub async fn append_history(
             }
         };
         history::record(&mut stored, at, shard, scans);
-        let data = Value::Object(history::data(&stored));
+        let data = history::data(&stored);
         let request = kube::core::Request::new(collection.clone());
         let sent = match current {
             Some(mut config_map) => {
                 // The whole object back, on the resourceVersion read: a
                 // write in between makes this one fail with 409.
-                config_map["data"] = data;
+                config_map["data"] = Value::Object(data);
                 let body = serde_json::to_vec(&config_map).unwrap_or_default();
                 send::<Value>(
                     client,
@@ -207,16 +207,8 @@ pub async fn append_history(
                 .await
             }
             None => {
-                let config_map = serde_json::json!({
-                    "apiVersion": "v1",
-                    "kind": "ConfigMap",
-                    "metadata": {
-                        "name": name,
-                        "namespace": namespace,
-                        "labels": {"app.kubernetes.io/managed-by": "polscan"},
-                    },
-                    "data": data,
-                });
+                let config_map =
+                    crate::evidence::run::record_format::config_map(namespace, name, data);
                 let body = serde_json::to_vec(&config_map).unwrap_or_default();
                 // Created by another shard in between: 409 as well.
                 send::<Value>(

@@ -357,16 +357,7 @@ pub fn config_map(
             }
         }
     }
-    json!({
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {
-            "name": name,
-            "namespace": namespace,
-            "labels": {"app.kubernetes.io/managed-by": "polscan"},
-        },
-        "data": data,
-    })
+    crate::evidence::run::record_format::config_map(namespace, name, data)
 }
 
 #[cfg(test)]
@@ -624,6 +615,7 @@ mod tests {
             namespace_filter: Vec::new(),
             unserved_policy_kinds: Vec::new(),
             still_present: None,
+            soak: Default::default(),
         });
         assert!(
             evidence.scope_statements().iter().any(|s| s.starts_with(

@@ -4,7 +4,8 @@
 //! policy read as a [`PolicyInfo`]), the last scan's record (the
 //! `polscan-last-run` ConfigMap, or a sharded run's records merged:
 //! [`ScanRecord`], [`shards`]), the top owners of violating resources, the
-//! cluster's identity, the clock and the filters; all in one
+//! cluster's identity, the clock, the filters, and the soak rule with the
+//! history of recorded scans ([`SoakInput`]); all in one
 //! [`EvidenceInput`], which leaves for [`crate::verdict::build`]. The
 //! questions the verdicts ask of a policy and of the record (what it
 //! matches, when it changed, what the scan missed) are answered here too.
@@ -117,6 +118,22 @@ pub struct EvidenceInput {
     /// result names now, those the cluster still has; None when not
     /// known (reports read from files).
     pub still_present: Option<BTreeSet<ObjectName>>,
+    /// The soak rule and the scans' history it judges by.
+    pub soak: SoakInput,
+}
+
+/// The soak rule (`--min-soak`, `--min-scans`) and the history of recorded
+/// scans ([`crate::run::history`]). The default has the rule off, as
+/// `--min-soak 0`.
+#[derive(Debug, Clone, Default)]
+pub struct SoakInput {
+    /// How long a policy must have been clean; None: the rule is off.
+    pub min_soak: Option<Duration>,
+    /// Over at least this many complete, clean scans.
+    pub min_scans: u32,
+    /// The history read from the cluster (empty when there is none yet);
+    /// None when there is none to read (offline evidence, `--from`).
+    pub history: Option<crate::run::history::History>,
 }
 
 pub(crate) fn covers_namespace(filter: &[String], namespace: &str) -> bool {

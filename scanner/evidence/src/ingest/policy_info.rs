@@ -8,7 +8,7 @@
 //! For a policy kind ([`POLICY_DOCUMENT_KINDS`]), the API group serving it
 //! and who enforces it leave ([`policy_kind_group`]).
 
-use crate::run::record_format::{judging_content, DocumentDigest};
+use crate::run::record_format::{rules_content, DocumentDigest};
 use chrono::{DateTime, Utc};
 use polscan_engine::ValueExt;
 use serde::{Deserialize, Serialize};
@@ -502,59 +502,16 @@ impl PolicyInfo {
     }
 }
 
-/// Annotations that say who applied a document, not how it judges: they
-/// differ between clusters (and `last-applied-configuration` holds the
-/// action).
-const APPLIER_ANNOTATIONS: [&str; 3] = [
-    "kubectl.kubernetes.io/last-applied-configuration",
-    "meta.helm.sh/",
-    "toolkit.fluxcd.io/",
-];
-
-/// The SHA-256 (hex) of a policy document's [`judging_content`] without
-/// what differs between environments and changes no result: the action
-/// (`validationFailureAction`, a rule's `failureAction`, their overrides,
-/// a ValidatingPolicy's `validationActions`), the labels, and the
-/// annotations of whoever applied it. Everything else stays, so any other
+/// The SHA-256 (hex) of a policy document's [`rules_content`]: its judging
+/// content without what differs between environments and changes no
+/// result (the action, the labels, the annotations of whoever applied
+/// it). Everything else stays, so any other
 /// difference — a rule, a match, an exclusion, an annotation such as
 /// `pod-policies.kyverno.io/autogen-controllers` — counts as a different
 /// policy.
 pub fn rules_digest(document: &Value) -> String {
     use sha2::{Digest, Sha256};
-    let mut content = judging_content(document);
-    if let Some(Value::Object(metadata)) = content.get_mut("metadata") {
-        metadata.remove("labels");
-        if let Some(Value::Object(annotations)) = metadata.get_mut("annotations") {
-            annotations.retain(|key, _| {
-                !APPLIER_ANNOTATIONS.iter().any(|applier| {
-                    key == applier || (applier.ends_with('/') && key.contains(applier))
-                })
-            });
-        }
-    }
-    if let Some(Value::Object(spec)) = content.get_mut("spec") {
-        for field in [
-            "validationFailureAction",
-            "validationFailureActionOverrides",
-            "validationActions",
-        ] {
-            spec.remove(field);
-        }
-        if let Some(Value::Array(rules)) = spec.get_mut("rules") {
-            for rule in rules {
-                if let Some(Value::Object(validate)) = rule.get_mut("validate") {
-                    for field in [
-                        "failureAction",
-                        "validationFailureAction",
-                        "failureActionOverrides",
-                    ] {
-                        validate.remove(field);
-                    }
-                }
-            }
-        }
-    }
-    let bytes = serde_json::to_vec(&content).unwrap_or_default();
+    let bytes = serde_json::to_vec(&rules_content(document)).unwrap_or_default();
     hex::encode(Sha256::digest(bytes))
 }
 

@@ -30,7 +30,9 @@ pub use decision::{
     applies_patches, breaches as decision_breaches, summary as decision_summary, Decision,
     PolicyDecision,
 };
-pub use policy::{Counts, OwnerGroup, PolicyEvidence, RuleEvidence, Verdict, Violation};
+pub use policy::{
+    Counts, OwnerGroup, PolicyEvidence, RuleEvidence, Soak, SoakStatus, Verdict, Violation,
+};
 
 use crate::exceptions::generated::GeneratedException;
 use crate::exceptions::ExceptionEvidence;

@@ -49,7 +49,7 @@ impl Counts {
 }
 
 /// Whether a policy or rule is ready to enforce (`ready`, `not-ready`,
-/// `no-evidence` in evidence.json).
+/// `no-evidence`, `wait` in evidence.json).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
@@ -61,6 +61,11 @@ pub enum Verdict {
     /// Nothing speaks against enforcing, but no resource was evaluated
     /// either: the scan proves nothing about what enforcing would block.
     NoEvidence,
+    /// The current evidence is clean (it would be ready), but the policy
+    /// has not been clean long enough, or over enough scans, or that is
+    /// not known (`--min-soak`, `--min-scans`): its [`Soak`] says how
+    /// long to wait.
+    Wait,
 }
 
 impl Verdict {
@@ -70,6 +75,7 @@ impl Verdict {
             Verdict::Ready => "ready to enforce",
             Verdict::NotReady => "not ready",
             Verdict::NoEvidence => "no evidence",
+            Verdict::Wait => "clean, soaking",
         }
     }
 
@@ -79,6 +85,7 @@ impl Verdict {
             Verdict::Ready => "ready",
             Verdict::NotReady => "not-ready",
             Verdict::NoEvidence => "no-evidence",
+            Verdict::Wait => "wait",
         }
     }
 }
@@ -207,6 +214,56 @@ pub struct PolicyEvidence {
     /// None without a repository.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git_change: Option<GitChange>,
+    /// How long the policy has been clean (`--min-soak`, `--min-scans`);
+    /// None in a package without a soak rule (a library default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soak: Option<Soak>,
+}
+
+/// Where a policy's soak stands (`status` in evidence.json).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SoakStatus {
+    /// Clean and complete for at least `--min-soak` over `--min-scans`.
+    Met,
+    /// Not yet: clean too briefly, over too few scans, or not clean.
+    Wait,
+    /// No scan history to tell (offline evidence).
+    Unknown,
+    /// `--min-soak 0`: the rule is off.
+    Off,
+    /// The policy already enforces: its verdicts are about a rollback.
+    NotApplicable,
+}
+
+/// How long a policy has been clean, from the soak history of recorded
+/// scans ([`crate::run::history`], judged by `verdict::soak`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Soak {
+    /// Where it stands.
+    pub status: SoakStatus,
+    /// The start of the first scan of the current clean streak.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clean_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Complete, clean scans in the streak.
+    pub scans: u32,
+    /// Days from `cleanSince` to the newest scan (one decimal).
+    pub days: f64,
+    /// Whole days still to wait (rounded up); 0 when met or not known.
+    pub remaining_days: u32,
+    /// What ended the streak before it (`rules changed at …`, `last
+    /// violation at …`); None when the history starts it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restarted_by: Option<String>,
+    /// Scans in the streak that did not cover the policy completely: they
+    /// neither count nor end it.
+    pub incomplete_not_counted: u32,
+    /// The `fail` results of each recorded scan, newest last, at most 30.
+    pub trend: Vec<u64>,
+    /// The soak in words, as the pages show it (`clean since …, N scans
+    /// over D days`, `WAIT: 3 more days (…)`, `soak unknown: …`).
+    pub summary: String,
 }
 
 /// Violations under their owner, in the evidence's order.

@@ -9,7 +9,7 @@ use crate::exceptions::ExceptionStatus;
 use crate::ingest::policy_info::Rollback;
 use crate::model::{
     applies_patches, decision_breaches, decision_summary, Baseline, Counts, Decision, Evidence,
-    PolicyEvidence, Verdict, ViolationChange,
+    PolicyEvidence, SoakStatus, Verdict, ViolationChange,
 };
 
 /// The page stays readable (and loads fast) on a large cluster.
@@ -40,7 +40,7 @@ h1{margin-bottom:.2rem}.meta{color:#57606a;margin:.1rem 0}
 table{border-collapse:collapse;margin:.6rem 0;width:100%}th,td{border:1px solid #d0d7de;padding:.3rem .5rem;text-align:left;vertical-align:top}
 th{background:#f6f8fa}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .verdict{font-weight:600;padding:.1rem .5rem;border-radius:1rem;white-space:nowrap}
-.ready{background:#dafbe1;color:#116329}.not-ready{background:#ffebe9;color:#a40e26}.no-evidence{background:#eaeef2;color:#424a53}
+.ready{background:#dafbe1;color:#116329}.not-ready{background:#ffebe9;color:#a40e26}.no-evidence{background:#eaeef2;color:#424a53}.wait{background:#fff8c5;color:#7d4e00}
 .policy{border:1px solid #d0d7de;border-radius:.5rem;padding:.8rem 1rem;margin:1.2rem 0}
 .warning{background:#fff8c5;border-left:4px solid #bf8700;padding:.4rem .8rem}
 code,pre{background:#f6f8fa;border-radius:.3rem}pre{padding:.5rem;overflow-x:auto;white-space:pre-wrap}
@@ -178,6 +178,61 @@ fn chart(policy: &PolicyEvidence) -> String {
     svg
 }
 
+fn soak_status_key(status: SoakStatus) -> &'static str {
+    match status {
+        SoakStatus::Met => "met",
+        SoakStatus::Wait => "wait",
+        SoakStatus::Unknown => "unknown",
+        SoakStatus::Off => "off",
+        SoakStatus::NotApplicable => "not-applicable",
+    }
+}
+
+/// The fail results of each recorded scan as a small column chart, oldest
+/// left: a scan without failures shows as a green tick on the axis.
+fn trend_chart(policy: &str, trend: &[u64]) -> String {
+    let (left, top, column, plot_height) = (34.0, 14.0, 14.0, 60.0);
+    let width = left + column * trend.len() as f64 + 10.0;
+    let height = top + plot_height + 30.0;
+    let most = trend.iter().copied().max().unwrap_or(0);
+    let largest = most.max(1) as f64;
+    let base = top + plot_height;
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        "<svg class=\"trend\" role=\"img\" aria-label=\"fail results of {} per scan\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" xmlns=\"http://www.w3.org/2000/svg\">",
+        escape(policy)
+    );
+    // Axes, with the largest count and 0 on the vertical one.
+    let _ = write!(
+        svg,
+        "<text x=\"{left}\" y=\"10\" font-size=\"10\">fail results per scan</text><line x1=\"{left}\" y1=\"{top}\" x2=\"{left}\" y2=\"{base}\" stroke=\"#57606a\"/><line x1=\"{left}\" y1=\"{base}\" x2=\"{:.1}\" y2=\"{base}\" stroke=\"#57606a\"/><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"end\">{most}</text><text x=\"{:.1}\" y=\"{base}\" font-size=\"10\" text-anchor=\"end\">0</text><text x=\"{left}\" y=\"{:.1}\" font-size=\"10\">oldest → newest ({} scans)</text>",
+        width - 10.0,
+        left - 4.0,
+        top + 8.0,
+        left - 4.0,
+        base + 22.0,
+        trend.len()
+    );
+    for (index, &fail) in trend.iter().enumerate() {
+        let x = left + 2.0 + column * index as f64;
+        let (bar, colour) = if fail == 0 {
+            (2.0, "#2da44e")
+        } else {
+            ((fail as f64 / largest * plot_height).max(3.0), "#cf222e")
+        };
+        let _ = write!(
+            svg,
+            "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bar:.1}\" fill=\"{colour}\"><title>scan {}: {fail} fail</title></rect>",
+            base - bar,
+            column - 4.0,
+            index + 1
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 fn legend() -> String {
     let mut text = String::from("<p class=\"legend meta\">");
     for (status, colour) in COLOURS {
@@ -247,6 +302,17 @@ fn policy_card(out: &mut String, policy: &PolicyEvidence) {
     list(out, "reasons", &policy.reasons);
     list(out, "notes meta", &policy.notes);
     out.push_str(&chart(policy));
+    if let Some(soak) = &policy.soak {
+        let _ = write!(
+            out,
+            "<p class=\"soak\" data-soak=\"{}\">Soak: {}</p>",
+            escape(soak_status_key(soak.status)),
+            escape(&soak.summary)
+        );
+        if !soak.trend.is_empty() {
+            out.push_str(&trend_chart(&name, &soak.trend));
+        }
+    }
     if policy.rule_evidence.len() > 1 {
         out.push_str("<table class=\"rules\"><tr><th>Rule</th><th>Action</th><th>Verdict</th><th>Pass</th><th>Fail</th><th>Error</th></tr>");
         for rule in &policy.rule_evidence {

@@ -30,6 +30,7 @@ pub(crate) fn verdict_mark(verdict: Verdict) -> &'static str {
         Verdict::Ready => "✅ ready to enforce",
         Verdict::NotReady => "❌ not ready",
         Verdict::NoEvidence => "❔ no evidence",
+        Verdict::Wait => "⏳ clean, soaking",
     }
 }
 
@@ -415,6 +416,20 @@ fn baseline_section(out: &mut String, baseline: &Baseline) {
     out.push('\n');
 }
 
+/// A text sparkline of counts: `▁` for none, `▂`…`█` scaled to the largest.
+fn sparkline(counts: &[u64]) -> String {
+    const BARS: [char; 7] = ['▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let largest = counts.iter().copied().max().unwrap_or(1).max(1);
+    counts
+        .iter()
+        .map(|&n| match n {
+            0 => '▁',
+            // Rounded up: the largest gets the full bar, any failure one.
+            n => BARS[((n * 7).div_ceil(largest) as usize).clamp(1, 7) - 1],
+        })
+        .collect()
+}
+
 fn policy_section(out: &mut String, policy: &PolicyEvidence) {
     let _ = writeln!(
         out,
@@ -450,6 +465,21 @@ fn policy_section(out: &mut String, policy: &PolicyEvidence) {
         let _ = writeln!(out, "\nNotes:");
         for note in &policy.notes {
             let _ = writeln!(out, "- {}", note);
+        }
+    }
+    if let Some(soak) = &policy.soak {
+        let _ = writeln!(out, "\nSoak: {}", soak.summary);
+        if !soak.trend.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nFail results per scan (oldest → newest): `{}` {}",
+                sparkline(&soak.trend),
+                soak.trend
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
         }
     }
     if policy.rule_evidence.len() > 1 {

@@ -36,7 +36,7 @@ use polscan_engine::ValueExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::record_format::judging_content;
+use super::record_format::rules_content;
 
 /// The value of the `format` key.
 pub const FORMAT: &str = "polscan.io/soak-history/v1";
@@ -334,62 +334,31 @@ pub fn bound(history: &mut History, now: DateTime<Utc>) {
 }
 
 /// The digest the soak compares: the SHA-256 (hex) of a policy document's
-/// judging content ([`judging_content`]) without its action fields (the
-/// policy's `validationFailureAction` and
+/// [`rules_content`] (its judging content without its action fields —
+/// the policy's `validationFailureAction` and
 /// `validationFailureActionOverrides`, each rule's `failureAction`,
 /// `validationFailureAction` and `failureActionOverrides`, a
-/// ValidatingPolicy's `validationActions`) and without kubectl's
-/// last-applied annotation (which repeats them); for a
-/// ValidatingAdmissionPolicy, with its bindings (`bindings` may hold any;
+/// ValidatingPolicy's `validationActions` — its labels and its appliers'
+/// annotations, as `rulesDigest`); for a ValidatingAdmissionPolicy, with its bindings (`bindings` may hold any;
 /// those naming it count), each without `validationActions`. So switching
 /// to Enforce keeps the digest, and any change of what is judged (rules,
 /// match, bindings' scope) changes it. Keys are sorted first: the same
 /// content read twice gives the same digest.
 pub fn soak_digest(document: &Value, bindings: &[&Value]) -> String {
     use sha2::{Digest, Sha256};
-    let mut content = without_actions(document);
+    let mut content = rules_content(document);
     if document.str_at("/kind") == Some("ValidatingAdmissionPolicy") {
         let name = document.str_at("/metadata/name").unwrap_or("");
         let mut own: Vec<Value> = bindings
             .iter()
             .filter(|b| b.str_at("/spec/policyName") == Some(name))
-            .map(|b| without_actions(b))
+            .map(|b| rules_content(b))
             .collect();
         own.sort_by_key(|b| b.str_at("/metadata/name").unwrap_or("").to_string());
         content = serde_json::json!({"policy": content, "bindings": own});
     }
     let bytes = serde_json::to_vec(&sorted(content)).unwrap_or_default();
     hex::encode(Sha256::digest(bytes))
-}
-
-fn without_actions(document: &Value) -> Value {
-    let mut value = judging_content(document);
-    if let Some(Value::Object(annotations)) = value.pointer_mut("/metadata/annotations") {
-        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
-    }
-    if let Some(Value::Object(spec)) = value.get_mut("spec") {
-        for field in [
-            "validationFailureAction",
-            "validationFailureActionOverrides",
-            "validationActions",
-        ] {
-            spec.remove(field);
-        }
-        if let Some(Value::Array(rules)) = spec.get_mut("rules") {
-            for rule in rules {
-                if let Some(Value::Object(validate)) = rule.get_mut("validate") {
-                    for field in [
-                        "failureAction",
-                        "validationFailureAction",
-                        "failureActionOverrides",
-                    ] {
-                        validate.remove(field);
-                    }
-                }
-            }
-        }
-    }
-    value
 }
 
 /// `value` with every object's keys in order.
@@ -406,11 +375,12 @@ fn sorted(value: Value) -> Value {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 
-    fn day(n: i64) -> DateTime<Utc> {
+    /// Day `n` of the tests' scans (day 0: 2026-11-20T08:00:00Z).
+    pub(crate) fn day(n: i64) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-11-20T08:00:00Z")
             .map(|t| t.with_timezone(&Utc))
             .unwrap()

@@ -89,6 +89,21 @@ pub mod keys {
     pub const SETTINGS: &str = "settings";
 }
 
+/// The ConfigMap polscan keeps `data` in (a run record, a soak history),
+/// labelled as polscan's.
+pub fn config_map(namespace: &str, name: &str, data: serde_json::Map<String, Value>) -> Value {
+    serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {"app.kubernetes.io/managed-by": "polscan"},
+        },
+        "data": data,
+    })
+}
+
 /// The ConfigMap shard `index` records its run in: `<name>-<index>`
 /// (`polscan evidence` reads them back by it).
 pub fn shard_record_name(name: &str, index: u32) -> String {
@@ -143,6 +158,58 @@ pub fn judging_content(document: &Value) -> Value {
         object.remove("status");
     }
     value
+}
+
+/// Annotations that say who applied a document, not how it judges: they
+/// differ between clusters (and `last-applied-configuration` holds the
+/// action).
+pub const APPLIER_ANNOTATIONS: [&str; 3] = [
+    "kubectl.kubernetes.io/last-applied-configuration",
+    "meta.helm.sh/",
+    "toolkit.fluxcd.io/",
+];
+
+/// A policy document's [`judging_content`] without what differs between
+/// environments and changes no result: the action
+/// (`validationFailureAction`, a rule's `failureAction`, their overrides,
+/// a ValidatingPolicy's `validationActions`), the labels, and the
+/// annotations of whoever applied it ([`APPLIER_ANNOTATIONS`]). What the
+/// rules digest (`rulesDigest`) and the soak digest are taken of.
+pub fn rules_content(document: &Value) -> Value {
+    let mut content = judging_content(document);
+    if let Some(Value::Object(metadata)) = content.get_mut("metadata") {
+        metadata.remove("labels");
+        if let Some(Value::Object(annotations)) = metadata.get_mut("annotations") {
+            annotations.retain(|key, _| {
+                !APPLIER_ANNOTATIONS.iter().any(|applier| {
+                    key == applier || (applier.ends_with('/') && key.contains(applier))
+                })
+            });
+        }
+    }
+    if let Some(Value::Object(spec)) = content.get_mut("spec") {
+        for field in [
+            "validationFailureAction",
+            "validationFailureActionOverrides",
+            "validationActions",
+        ] {
+            spec.remove(field);
+        }
+        if let Some(Value::Array(rules)) = spec.get_mut("rules") {
+            for rule in rules {
+                if let Some(Value::Object(validate)) = rule.get_mut("validate") {
+                    for field in [
+                        "failureAction",
+                        "validationFailureAction",
+                        "failureActionOverrides",
+                    ] {
+                        validate.remove(field);
+                    }
+                }
+            }
+        }
+    }
+    content
 }
 
 /// Which document this is, across API versions:

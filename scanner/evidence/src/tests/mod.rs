@@ -100,6 +100,7 @@ fn input(reports: Vec<Value>, policies: Vec<Value>, scan: Option<ScanRecord>) ->
         namespace_filter: Vec::new(),
         unserved_policy_kinds: Vec::new(),
         still_present: None,
+        soak: Default::default(),
     }
 }
 

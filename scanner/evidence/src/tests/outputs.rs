@@ -174,3 +174,66 @@ fn the_header_says_why_the_scan_was_incomplete() {
     );
     assert!(html::render(&part).contains("id=\"scan-scope\""));
 }
+
+/// A clean policy with a soak history: the verdict waits (and a package
+/// with enough history is ready), and both pages show the soak and the
+/// trend of fail results per scan.
+#[test]
+fn the_pages_show_the_soak_and_its_trend() {
+    use crate::run::history::{record, soak_digest, History, PolicyScan, ShardCounts};
+    let document = policy("clean", "Audit", "2026-11-01T00:00:00Z");
+    let mut history = History::new();
+    for (day, fail) in [(1, 4), (2, 1), (3, 0), (5, 0)] {
+        let scan = PolicyScan {
+            hash: soak_digest(&document, &[]),
+            action: "Audit".into(),
+            counts: ShardCounts {
+                fail,
+                error: 0,
+                evaluated: 4,
+                complete: true,
+            },
+        };
+        let when = at("2026-11-10T00:00:00Z") + Duration::days(day);
+        record(
+            &mut history,
+            when,
+            None,
+            &[("clean".to_string(), scan)].into(),
+        );
+    }
+    let mut given = input(
+        vec![report(vec![result("clean", "pass", "a", "p1")])],
+        vec![document],
+        Some(scan(true, &[])),
+    );
+    given.soak = crate::ingest::SoakInput {
+        min_soak: Some(Duration::days(7)),
+        min_scans: 2,
+        history: Some(history),
+    };
+    let evidence = build(&given);
+    let clean = find(&evidence, "clean");
+    assert_eq!(clean.verdict, Verdict::Wait, "{:?}", clean.reasons);
+    assert_eq!(
+        clean.reasons,
+        vec!["WAIT: 5 more day(s) (clean since 2026-11-13, 2 scan(s) over 2 day(s); --min-soak 7d, --min-scans 2; last violation at 2026-11-12T00:00:00Z)"]
+    );
+    let page = markdown::render(&evidence);
+    assert!(page.contains("⏳ clean, soaking"), "{page}");
+    assert!(
+        page.contains("Fail results per scan (oldest → newest): `█▃▁▁` 4 1 0 0"),
+        "{page}"
+    );
+    let page = html::render(&evidence);
+    assert!(page.contains("data-soak=\"wait\""), "{page}");
+    assert!(page.contains("<svg class=\"trend\""), "{page}");
+    assert!(page.contains("<title>scan 1: 4 fail</title>"), "{page}");
+    // Long enough: ready, and the soak is met.
+    given.soak.min_soak = Some(Duration::days(2));
+    let evidence = build(&given);
+    let clean = find(&evidence, "clean");
+    assert_eq!(clean.verdict, Verdict::Ready, "{:?}", clean.reasons);
+    assert!(markdown::render(&evidence)
+        .contains("Soak: clean since 2026-11-13, 2 scan(s) over 2 day(s)"));
+}

@@ -103,7 +103,8 @@ fn decide_policy(
             decision.decision = Decision::Go;
             decision.instructions = promote_instructions(policy);
         }
-        Verdict::NotReady | Verdict::NoEvidence => {
+        // A policy still soaking is no go yet: its reason says how long.
+        Verdict::NotReady | Verdict::NoEvidence | Verdict::Wait => {
             decision.decision = Decision::NoGo;
             decision.reasons = policy
                 .reasons

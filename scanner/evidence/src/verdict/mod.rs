@@ -5,7 +5,8 @@
 //! say, expired, stale and annotation-only exceptions, and kinds the scan
 //! did not list (per rule: `policy.rs`) — the violators grouped by owner,
 //! the exceptions ([`crate::exceptions`]) with the PolicyExceptions
-//! generated for annotation-only bypasses, and the rollback conditions.
+//! generated for annotation-only bypasses, and the rollback conditions;
+//! a ready policy not clean long enough waits (`soak.rs`).
 //! In production, [`baseline::apply`] lists the policies of a baseline
 //! severity that do not enforce; [`decision::apply`], last, makes of it
 //! all the decision per policy (GO, NO-GO, WAIT, or once enforced its
@@ -15,6 +16,7 @@ pub mod baseline;
 pub mod decision;
 mod policy;
 mod reasons;
+mod soak;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -57,8 +59,16 @@ pub fn build(input: &EvidenceInput) -> Evidence {
         .iter()
         .filter(|d| d.str_field("kind") == Some("ValidatingAdmissionPolicyBinding"))
         .collect();
+    // Each policy's soak digest now, matched against its scans' history.
+    let mut soak_digests: BTreeMap<String, String> = BTreeMap::new();
     for document in &input.policies {
         if let Some(info) = PolicyInfo::from_document_with_bindings(document, &bindings) {
+            if input.soak.min_soak.is_some() {
+                soak_digests.insert(
+                    info.qualified_name(),
+                    crate::run::history::soak_digest(document, &bindings),
+                );
+            }
             infos.insert(info.qualified_name(), (info, true));
         }
     }
@@ -119,7 +129,12 @@ pub fn build(input: &EvidenceInput) -> Evidence {
             .get(qualified.as_str())
             .cloned()
             .unwrap_or_default();
-        policies.push(policy_evidence(
+        let soak = soak::soak_of(
+            &info,
+            soak_digests.get(&qualified).map(String::as_str),
+            &input.soak,
+        );
+        let mut evidence = policy_evidence(
             info,
             found,
             &own_results,
@@ -127,7 +142,10 @@ pub fn build(input: &EvidenceInput) -> Evidence {
             (&exceptions, &current),
             &generated_exceptions,
             (&owners, &mut shared),
-        ));
+        );
+        evidence.soak = soak;
+        soak::apply(&mut evidence);
+        policies.push(evidence);
     }
     // A package of chosen policies (--policy) lists only their exceptions
     // and generated PolicyExceptions.

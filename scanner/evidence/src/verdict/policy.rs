@@ -473,5 +473,6 @@ pub(super) fn policy_evidence(
             .map(|s| s.name)
             .collect(),
         git_change: None,
+        soak: None,
     }
 }

@@ -1,0 +1,400 @@
+//! How long a policy has been clean: its spans of the soak history
+//! ([`crate::run::history`]), its current soak digest and the rule
+//! (`--min-soak`, `--min-scans`) enter [`soak_of`]; a [`Soak`] leaves, and
+//! [`apply`] turns a ready verdict into [`Verdict::Wait`] while the soak is
+//! not met or not known.
+//!
+//! The walk goes back from the newest span and stops at one whose digest
+//! differs from the current one (the rules changed: the soak restarts) or
+//! that covered the policy completely with a `fail` or `error` result (the
+//! last violation). Spans that did not cover it completely neither count
+//! nor end the streak, but the newest scan must itself be complete.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::ingest::policy_info::PolicyInfo;
+use crate::ingest::SoakInput;
+use crate::model::{PolicyEvidence, Soak, SoakStatus, Verdict};
+use crate::run::history::Span;
+
+/// The fail counts a trend shows at most.
+const TREND_SCANS: usize = 30;
+
+/// A policy's soak. `current` is its [`soak_digest`] now (None: no
+/// document); None when the input judges no soak (the library default).
+///
+/// [`soak_digest`]: crate::run::history::soak_digest
+pub(crate) fn soak_of(info: &PolicyInfo, current: Option<&str>, input: &SoakInput) -> Option<Soak> {
+    let min_soak = input.min_soak?;
+    let empty = Vec::new();
+    let spans = input
+        .history
+        .as_ref()
+        .and_then(|history| history.get(&info.qualified_name()))
+        .unwrap_or(&empty);
+    let mut soak = Soak {
+        status: SoakStatus::Wait,
+        clean_since: None,
+        scans: 0,
+        days: 0.0,
+        remaining_days: 0,
+        restarted_by: None,
+        incomplete_not_counted: 0,
+        trend: trend(spans),
+        summary: String::new(),
+    };
+    if min_soak <= Duration::zero() {
+        soak.status = SoakStatus::Off;
+        soak.summary =
+            "soak rule off (--min-soak 0): readiness is judged on the last scan alone".into();
+        return Some(soak);
+    }
+    if info.enforces() {
+        soak.status = SoakStatus::NotApplicable;
+        soak.summary =
+            "soak not applicable: the policy already enforces (its checks are about a rollback)"
+                .into();
+        return Some(soak);
+    }
+    let rule = format!(
+        "--min-soak {}, --min-scans {}",
+        duration_text(min_soak),
+        input.min_scans
+    );
+    if input.history.is_none() {
+        soak.status = SoakStatus::Unknown;
+        soak.summary = "soak unknown: offline evidence (--from) has no scan history; --min-soak 0 decides without it".into();
+        return Some(soak);
+    }
+    let (Some(newest), Some(current)) = (spans.last(), current) else {
+        soak.summary = match current {
+            None => {
+                "WAIT: the policy's document is not known, so its scans cannot be matched to it"
+                    .into()
+            }
+            Some(_) => format!("WAIT: no scan history yet ({rule})"),
+        };
+        return Some(soak);
+    };
+    let mut oldest_clean: Option<&Span> = None;
+    for (index, span) in spans.iter().enumerate().rev() {
+        if span.hash != current {
+            soak.restarted_by = Some(match spans.get(index + 1) {
+                Some(after) => format!("rules changed at {}", time_text(after.first)),
+                None => format!(
+                    "rules changed after the newest recorded scan ({}): rescan",
+                    time_text(span.last)
+                ),
+            });
+            break;
+        }
+        if !span.complete {
+            soak.incomplete_not_counted += span.scans;
+            continue;
+        }
+        if span.fail > 0 || span.error > 0 {
+            soak.restarted_by = Some(format!("last violation at {}", time_text(span.last)));
+            break;
+        }
+        soak.scans += span.scans;
+        oldest_clean = Some(span);
+    }
+    let newest_ok = newest.complete && newest.hash == current;
+    if let (Some(oldest), true) = (oldest_clean, newest_ok) {
+        let since = oldest.first;
+        let clean_for = newest.last - since;
+        soak.clean_since = Some(since);
+        soak.days = (clean_for.num_seconds() as f64 / 8640.0).round() / 10.0;
+        let remaining = min_soak - clean_for;
+        if remaining > Duration::zero() {
+            soak.remaining_days = (remaining.num_seconds() as u64).div_ceil(86_400) as u32;
+        }
+    }
+    let streak = format!(
+        "clean since {}, {} scan(s) over {} day(s)",
+        soak.clean_since.map(date_text).unwrap_or_default(),
+        soak.scans,
+        soak.days
+    );
+    let restarted = soak
+        .restarted_by
+        .as_deref()
+        .map(|r| format!("; {r}"))
+        .unwrap_or_default();
+    let incomplete = match soak.incomplete_not_counted {
+        0 => String::new(),
+        n => format!("; {n} incomplete scan(s) not counted"),
+    };
+    soak.summary = if !newest_ok {
+        if newest.hash != current {
+            format!(
+                "WAIT: the rules changed after the newest recorded scan ({}): its soak restarts with the next scan ({rule})",
+                time_text(newest.last)
+            )
+        } else {
+            format!(
+                "WAIT: the newest scan ({}) did not cover the policy completely ({rule}{restarted})",
+                time_text(newest.last)
+            )
+        }
+    } else if soak.clean_since.is_none() {
+        format!("WAIT: not clean in the newest scan ({rule}{restarted})")
+    } else if soak.remaining_days > 0 {
+        let more_scans = input.min_scans.saturating_sub(soak.scans);
+        let scans = match more_scans {
+            0 => String::new(),
+            n => format!(" and {n} more scan(s)"),
+        };
+        format!(
+            "WAIT: {} more day(s){scans} ({streak}; {rule}{restarted}{incomplete})",
+            soak.remaining_days
+        )
+    } else if soak.scans < input.min_scans {
+        format!(
+            "WAIT: {} more scan(s) ({streak}; {rule}{restarted}{incomplete})",
+            input.min_scans - soak.scans
+        )
+    } else {
+        soak.status = SoakStatus::Met;
+        format!("{streak}{incomplete}")
+    };
+    Some(soak)
+}
+
+/// A ready policy whose soak is not met, or not known, waits; the reason
+/// says how long.
+pub(crate) fn apply(policy: &mut PolicyEvidence) {
+    let Some(soak) = &policy.soak else {
+        return;
+    };
+    if policy.verdict == Verdict::Ready
+        && matches!(soak.status, SoakStatus::Wait | SoakStatus::Unknown)
+    {
+        policy.verdict = Verdict::Wait;
+        policy.reasons.push(soak.summary.clone());
+    }
+}
+
+/// Each scan's fail count, newest last, at most [`TREND_SCANS`].
+fn trend(spans: &[Span]) -> Vec<u64> {
+    let mut counts: Vec<u64> = Vec::new();
+    for span in spans.iter().rev() {
+        for _ in 0..span.scans {
+            if counts.len() == TREND_SCANS {
+                break;
+            }
+            counts.push(span.fail);
+        }
+    }
+    counts.reverse();
+    counts
+}
+
+fn date_text(time: DateTime<Utc>) -> String {
+    time.format("%Y-%m-%d").to_string()
+}
+
+fn time_text(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// `7d`, `36h`, `90m`, `45s`: a duration as `--min-soak` takes it.
+fn duration_text(duration: Duration) -> String {
+    let seconds = duration.num_seconds();
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
+        if seconds % size == 0 {
+            return format!("{}{unit}", seconds / size);
+        }
+    }
+    format!("{seconds}s")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::history::tests::day;
+    use crate::run::history::{record, History, PolicyScan, ShardCounts, ShardOf};
+    use std::collections::BTreeMap;
+
+    fn policy(action: &str) -> PolicyInfo {
+        let mut info = PolicyInfo::unknown("p");
+        info.kind = "ClusterPolicy".into();
+        info.action = action.into();
+        info
+    }
+
+    struct Scans(History);
+
+    impl Scans {
+        fn new() -> Scans {
+            Scans(History::new())
+        }
+        fn at(mut self, n: i64, hash: &str, action: &str, fail: u64, complete: bool) -> Scans {
+            let scan = PolicyScan {
+                hash: hash.into(),
+                action: action.into(),
+                counts: ShardCounts {
+                    fail,
+                    error: 0,
+                    evaluated: 5,
+                    complete,
+                },
+            };
+            let one: BTreeMap<String, PolicyScan> = [("p".to_string(), scan)].into();
+            record(&mut self.0, day(n), None, &one);
+            self
+        }
+        fn judge(&self, current: &str, days: i64, scans: u32) -> Soak {
+            let input = SoakInput {
+                min_soak: Some(Duration::days(days)),
+                min_scans: scans,
+                history: Some(self.0.clone()),
+            };
+            soak_of(&policy("Audit"), Some(current), &input).unwrap()
+        }
+    }
+
+    #[test]
+    fn clean_long_enough_over_enough_scans_is_met() {
+        let scans = Scans::new()
+            .at(0, "h", "Audit", 3, true)
+            .at(1, "h", "Audit", 0, true)
+            .at(4, "h", "Audit", 0, true);
+        let soak = scans.judge("h", 7, 2);
+        assert_eq!(soak.status, SoakStatus::Wait);
+        assert_eq!((soak.scans, soak.days, soak.remaining_days), (2, 3.0, 4));
+        assert_eq!(soak.clean_since, Some(day(1)));
+        assert_eq!(
+            soak.restarted_by.as_deref(),
+            Some("last violation at 2026-11-20T08:00:00Z")
+        );
+        assert!(soak.summary.starts_with("WAIT: 4 more day(s) (clean since 2026-11-21, 2 scan(s) over 3 day(s); --min-soak 7d, --min-scans 2"), "{}", soak.summary);
+        assert_eq!(soak.trend, vec![3, 0, 0]);
+        let scans = scans.at(8, "h", "Audit", 0, true);
+        let soak = scans.judge("h", 7, 2);
+        assert_eq!(soak.status, SoakStatus::Met, "{}", soak.summary);
+        assert_eq!(
+            soak.summary,
+            "clean since 2026-11-21, 3 scan(s) over 7 day(s)"
+        );
+        // Long enough but too few scans.
+        let soak = scans.judge("h", 7, 4);
+        assert_eq!(soak.status, SoakStatus::Wait);
+        assert!(
+            soak.summary.starts_with("WAIT: 1 more scan(s)"),
+            "{}",
+            soak.summary
+        );
+    }
+
+    #[test]
+    fn a_rule_change_restarts_the_soak_and_an_action_change_does_not() {
+        let scans = Scans::new()
+            .at(0, "old", "Audit", 0, true)
+            .at(8, "old", "Audit", 0, true);
+        assert_eq!(scans.judge("old", 7, 2).status, SoakStatus::Met);
+        // The policy changed after the newest scan: nothing counts yet.
+        let soak = scans.judge("new", 7, 2);
+        assert_eq!((soak.status, soak.scans), (SoakStatus::Wait, 0));
+        assert!(
+            soak.summary
+                .contains("the rules changed after the newest recorded scan"),
+            "{}",
+            soak.summary
+        );
+        let scans = scans.at(9, "new", "Audit", 0, true);
+        let soak = scans.judge("new", 7, 2);
+        assert_eq!(
+            soak.restarted_by.as_deref(),
+            Some("rules changed at 2026-11-29T08:00:00Z")
+        );
+        assert_eq!((soak.scans, soak.clean_since), (1, Some(day(9))));
+        // The same rules switched between actions: one streak.
+        let scans = Scans::new()
+            .at(0, "h", "Audit", 0, true)
+            .at(4, "h", "Enforce", 0, true)
+            .at(8, "h", "Audit", 0, true);
+        let soak = scans.judge("h", 7, 2);
+        assert_eq!(
+            (soak.status, soak.scans, soak.days),
+            (SoakStatus::Met, 3, 8.0)
+        );
+    }
+
+    #[test]
+    fn incomplete_scans_neither_count_nor_break_but_the_newest_must_be_complete() {
+        let scans = Scans::new()
+            .at(0, "h", "Audit", 0, true)
+            .at(3, "h", "Audit", 9, false)
+            .at(8, "h", "Audit", 0, true);
+        let soak = scans.judge("h", 7, 2);
+        assert_eq!(
+            (soak.status, soak.scans, soak.incomplete_not_counted),
+            (SoakStatus::Met, 2, 1)
+        );
+        assert!(
+            soak.summary.contains("1 incomplete scan(s) not counted"),
+            "{}",
+            soak.summary
+        );
+        let scans = scans.at(9, "h", "Audit", 0, false);
+        let soak = scans.judge("h", 7, 2);
+        assert_eq!(soak.status, SoakStatus::Wait);
+        assert!(
+            soak.summary.contains("did not cover the policy completely"),
+            "{}",
+            soak.summary
+        );
+    }
+
+    #[test]
+    fn a_sharded_run_missing_a_shard_is_incomplete() {
+        let mut history = Scans::new().at(0, "h", "Audit", 0, true).0;
+        let scan = PolicyScan {
+            hash: "h".into(),
+            action: "Audit".into(),
+            counts: ShardCounts {
+                complete: true,
+                ..ShardCounts::default()
+            },
+        };
+        let one: BTreeMap<String, PolicyScan> = [("p".to_string(), scan)].into();
+        let shard = ShardOf {
+            run_id: "job".into(),
+            index: 0,
+            count: 2,
+        };
+        record(&mut history, day(8), Some(&shard), &one);
+        let soak = Scans(history.clone()).judge("h", 7, 1);
+        assert_eq!(soak.status, SoakStatus::Wait, "{}", soak.summary);
+        let shard = ShardOf { index: 1, ..shard };
+        record(&mut history, day(8), Some(&shard), &one);
+        assert_eq!(Scans(history).judge("h", 7, 1).status, SoakStatus::Met);
+    }
+
+    #[test]
+    fn off_unknown_not_applicable_and_no_history() {
+        let mut input = SoakInput {
+            min_soak: Some(Duration::zero()),
+            min_scans: 2,
+            history: None,
+        };
+        let judged =
+            |input: &SoakInput, action: &str| soak_of(&policy(action), Some("h"), input).unwrap();
+        assert_eq!(judged(&input, "Audit").status, SoakStatus::Off);
+        input.min_soak = Some(Duration::hours(36));
+        assert_eq!(judged(&input, "Enforce").status, SoakStatus::NotApplicable);
+        let unknown = judged(&input, "Audit");
+        assert_eq!(unknown.status, SoakStatus::Unknown);
+        assert!(unknown
+            .summary
+            .starts_with("soak unknown: offline evidence (--from)"));
+        input.history = Some(History::new());
+        let none = judged(&input, "Audit");
+        assert_eq!(
+            none.summary,
+            "WAIT: no scan history yet (--min-soak 36h, --min-scans 2)"
+        );
+        assert!(soak_of(&policy("Audit"), Some("h"), &SoakInput::default()).is_none());
+    }
+}

@@ -1,0 +1,242 @@
+//! The soak on a real kube-apiserver + etcd: recorded scans at faked
+//! times (`POLSCAN_TEST_NOW`, for tests only) append to the soak history
+//! beside the last-run record, and `polscan evidence` (default
+//! `--min-soak 7d --min-scans 2`) keeps a clean policy waiting until it
+//! has been clean that long, restarts the wait when its rules change, and
+//! never makes a violating policy ready. Shards of one run append to the
+//! one history at once.
+
+#![allow(clippy::expect_used)] // test code: a failed expectation is a failed test
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use polscan_tests::cluster::{polscan_binary, TestCluster, TEAM_LABEL_AND_LATEST_TAG_POLICIES};
+use serde_json::Value;
+
+const POLICIES: &str = TEAM_LABEL_AND_LATEST_TAG_POLICIES;
+
+/// Day `n` of the test, in the future: the server's own times (the
+/// policies' and reports' changes) are all before it, as they would be
+/// for scans really days apart.
+fn day(n: u32) -> String {
+    format!("2030-01-{:02}T00:00:00Z", n + 1)
+}
+
+fn polscan_at(now: &str, args: &[&str]) -> Output {
+    Command::new("timeout")
+        .arg("300")
+        .arg(polscan_binary())
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("POLSCAN_TEST_NOW", now)
+        .output()
+        .unwrap_or_else(|err| panic!("running polscan: {err}"))
+}
+
+fn scan_at(cluster: &TestCluster, now: &str, extra: &[&str]) {
+    let kubeconfig = cluster.kubeconfig().display().to_string();
+    let mut args = vec![
+        "scan",
+        "--kubeconfig",
+        &kubeconfig,
+        "-o",
+        "summary",
+        "--last-run-configmap",
+        "polscan-system/polscan-last-run",
+    ];
+    args.extend_from_slice(extra);
+    let scanned = polscan_at(now, &args);
+    assert!(
+        scanned.status.success(),
+        "{}",
+        String::from_utf8_lossy(&scanned.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&scanned.stderr);
+    assert!(!stderr.contains("soak history"), "{stderr}");
+}
+
+/// The package of `polscan evidence` at `now` (the default soak rule)
+/// with `extra` arguments, and its exit code.
+fn evidence_at(
+    cluster: &TestCluster,
+    now: &str,
+    out: &Path,
+    extra: &[&str],
+) -> (Value, Option<i32>) {
+    let kubeconfig = cluster.kubeconfig().display().to_string();
+    let out_text = out.display().to_string();
+    let mut args = vec![
+        "evidence",
+        "--kubeconfig",
+        &kubeconfig,
+        "--out",
+        &out_text,
+        "-q",
+    ];
+    args.extend_from_slice(extra);
+    let ran = polscan_at(now, &args);
+    let json = std::fs::read(out.join("evidence.json"))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_else(|| panic!("no package: {}", String::from_utf8_lossy(&ran.stderr)));
+    (json, ran.status.code())
+}
+
+/// Whether the clean policy is ready: `--require-ready` for it alone.
+const READY: [&str; 3] = ["--require-ready", "--policy", "require-team-label"];
+
+/// The soak history's spans by policy.
+fn history_of(cluster: &TestCluster) -> Value {
+    cluster.config_map_json(
+        "polscan-system",
+        "polscan-last-run-history",
+        "policies.json",
+    )
+}
+
+fn policy<'a>(evidence: &'a Value, name: &str) -> &'a Value {
+    evidence["policies"]
+        .as_array()
+        .and_then(|list| list.iter().find(|p| p["name"] == name))
+        .unwrap_or_else(|| panic!("no {name} in {evidence}"))
+}
+
+#[test]
+fn a_clean_policy_waits_until_it_has_been_clean_long_enough() {
+    let cluster = TestCluster::start_prepared();
+    let dir = std::env::temp_dir().join(format!("polscan-soak-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    cluster.apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: polscan-system}\n");
+    cluster.apply_yaml(POLICIES);
+    cluster.apply_yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop, labels: {team: shop}}\nspec:\n  containers: [{name: c, image: 'nginx:latest'}]\n");
+
+    // Day 0: clean, but one scan over no time.
+    scan_at(&cluster, &day(0), &[]);
+    let (evidence, code) = evidence_at(&cluster, &day(0), &dir.join("day0"), &READY);
+    assert_eq!(code, Some(1), "a waiting policy is not ready");
+    let clean = policy(&evidence, "require-team-label");
+    assert_eq!(clean["verdict"], "wait", "{clean}");
+    assert_eq!(clean["soak"]["status"], "wait");
+    assert_eq!(clean["soak"]["cleanSince"], day(0));
+    assert_eq!(clean["soak"]["remainingDays"], 7);
+    let reason = clean["reasons"][0].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with("WAIT: 7 more day(s) and 1 more scan(s) (clean since 2030-01-01, 1 scan(s) over 0 day(s); --min-soak 7d, --min-scans 2)"),
+        "{reason}"
+    );
+    let markdown = std::fs::read_to_string(dir.join("day0/evidence.md")).expect("md");
+    assert!(markdown.contains("WAIT: 7 more day(s)"), "{markdown}");
+
+    // Day 3: two scans over three days.
+    scan_at(&cluster, &day(3), &[]);
+    let (evidence, code) = evidence_at(&cluster, &day(3), &dir.join("day3"), &READY);
+    assert_eq!(code, Some(1));
+    let clean = policy(&evidence, "require-team-label");
+    assert_eq!(clean["verdict"], "wait");
+    assert_eq!(
+        (&clean["soak"]["scans"], &clean["soak"]["remainingDays"]),
+        (&Value::from(2), &Value::from(4))
+    );
+
+    // Day 8: clean for eight days over three scans: ready.
+    scan_at(&cluster, &day(8), &[]);
+    let (evidence, code) = evidence_at(&cluster, &day(8), &dir.join("day8"), &READY);
+    let clean = policy(&evidence, "require-team-label");
+    assert_eq!(clean["verdict"], "ready", "{clean}");
+    assert_eq!(code, Some(0));
+    assert_eq!(clean["soak"]["status"], "met");
+    assert_eq!(
+        clean["soak"]["summary"],
+        "clean since 2030-01-01, 3 scan(s) over 8 day(s)"
+    );
+    assert_eq!(clean["soak"]["trend"], serde_json::json!([0, 0, 0]));
+    let html = std::fs::read_to_string(dir.join("day8/index.html")).expect("html");
+    assert!(html.contains("clean since 2030-01-01, 3 scan(s) over 8 day(s)"));
+
+    // The violating policy was never ready.
+    let all = evidence_at(&cluster, &day(8), &dir.join("all8"), &[]).0;
+    let violating = policy(&all, "disallow-latest");
+    assert_eq!(violating["verdict"], "not-ready", "{violating}");
+    assert_eq!(violating["soak"]["trend"], serde_json::json!([1, 1, 1]));
+
+    // The history ConfigMap holds the documented format.
+    let history = cluster.config_map("polscan-system", "polscan-last-run-history");
+    assert_eq!(history["data"]["format"], "polscan.io/soak-history/v1");
+    let policies = history_of(&cluster);
+    let spans = policies["require-team-label"].as_array().expect("spans");
+    assert_eq!(spans.len(), 1, "three clean scans in one span: {spans:?}");
+    assert_eq!(
+        (&spans[0]["first"], &spans[0]["last"], &spans[0]["scans"]),
+        (&Value::from(day(0)), &Value::from(day(8)), &Value::from(3))
+    );
+    assert_eq!(spans[0]["action"], "Audit");
+    assert_eq!(spans[0]["complete"], true);
+    assert_eq!(policies["disallow-latest"][0]["fail"], 1);
+
+    // Day 9: the clean policy's rules change: its soak restarts.
+    cluster.apply_yaml(&POLICIES.replace("{team: '?*'}", "{team: '?*', tier: '?*'}"));
+    cluster.apply_yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop, labels: {team: shop, tier: web}}\nspec:\n  containers: [{name: c, image: 'nginx:latest'}]\n");
+    scan_at(&cluster, &day(9), &[]);
+    let (evidence, code) = evidence_at(&cluster, &day(9), &dir.join("day9"), &READY);
+    assert_eq!(code, Some(1));
+    let clean = policy(&evidence, "require-team-label");
+    assert_eq!(clean["verdict"], "wait", "{clean}");
+    assert_eq!(
+        clean["soak"]["restartedBy"],
+        format!("rules changed at {}", day(9))
+    );
+    assert_eq!(clean["soak"]["cleanSince"], day(9));
+    let all = evidence_at(&cluster, &day(9), &dir.join("all9"), &[]).0;
+    assert_eq!(policy(&all, "disallow-latest")["verdict"], "not-ready");
+
+    // Switching to Enforce does not restart it (the digest leaves the action
+    // out) and an enforcing policy's soak is not applicable.
+    cluster.kubectl_ok(&[
+        "patch",
+        "clusterpolicy/require-team-label",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"validationFailureAction":"Enforce"}}"#,
+    ]);
+    scan_at(&cluster, &day(10), &[]);
+    let policies = history_of(&cluster);
+    let spans = policies["require-team-label"].as_array().expect("spans");
+    let (before, after) = (&spans[spans.len() - 2], &spans[spans.len() - 1]);
+    assert_eq!(before["hash"], after["hash"], "{spans:?}");
+    assert_eq!(after["action"], "Enforce");
+    let all = evidence_at(&cluster, &day(10), &dir.join("all10"), &[]).0;
+    assert_eq!(
+        policy(&all, "require-team-label")["soak"]["status"],
+        "not-applicable"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_shards_of_a_run_append_to_one_history() {
+    let cluster = TestCluster::start_prepared();
+    cluster.apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: polscan-system}\n");
+    cluster.apply_yaml(POLICIES);
+    cluster.apply_yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop, labels: {team: shop}}\nspec:\n  containers: [{name: c, image: 'nginx:1.27'}]\n");
+    // Three shards at once: their writes race on the one ConfigMap (each
+    // must succeed without a warning about the history).
+    std::thread::scope(|scope| {
+        for index in 0..3 {
+            let cluster = &cluster;
+            scope.spawn(move || {
+                let shard = format!("{index}/3");
+                scan_at(cluster, &day(0), &["--shard", &shard, "--run-id", "run-1"]);
+            });
+        }
+    });
+    let policies = history_of(&cluster);
+    let spans = policies["require-team-label"].as_array().expect("spans");
+    assert_eq!(spans.len(), 1, "{spans:?}");
+    assert_eq!(spans[0]["complete"], true, "all three shards: {spans:?}");
+    assert!(spans[0].get("run").is_none(), "the run is whole: {spans:?}");
+    assert_eq!(
+        spans[0]["evaluated"], 1,
+        "the one Pod, in one shard: {spans:?}"
+    );
+}
