@@ -68,27 +68,11 @@ fn recorded_scan(cluster: &TestCluster) {
 
 /// The same with more arguments; returns its stderr.
 fn recorded_scan_with(cluster: &TestCluster, extra: &[&str]) -> String {
-    let kubeconfig = cluster.kubeconfig().display().to_string();
-    let mut args = vec![
-        "scan",
-        "--kubeconfig",
-        &kubeconfig,
-        "-o",
-        "summary",
-        "--last-run-configmap",
-        "polscan-system/polscan-last-run",
-    ];
-    args.extend_from_slice(extra);
-    let scanned = polscan(&args);
-    assert!(scanned.status.success(), "{scanned:?}");
-    String::from_utf8_lossy(&scanned.stderr).into_owned()
+    polscan_tests::cluster::recorded_scan(cluster, extra, &[])
 }
 
 fn policy<'a>(evidence: &'a Value, name: &str) -> &'a Value {
-    evidence["policies"]
-        .as_array()
-        .and_then(|list| list.iter().find(|p| p["name"] == name))
-        .unwrap_or_else(|| panic!("no {name} in {evidence}"))
+    polscan_tests::cluster::package_policy(evidence, name)
 }
 
 #[test]

@@ -9,9 +9,11 @@
 #![allow(clippy::expect_used)] // test code: a failed expectation is a failed test
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use polscan_tests::cluster::{polscan_binary, TestCluster, TEAM_LABEL_AND_LATEST_TAG_POLICIES};
+use polscan_tests::cluster::{
+    polscan_with_env, recorded_scan, TestCluster, TEAM_LABEL_AND_LATEST_TAG_POLICIES,
+};
 use serde_json::Value;
 
 const POLICIES: &str = TEAM_LABEL_AND_LATEST_TAG_POLICIES;
@@ -24,35 +26,13 @@ fn day(n: u32) -> String {
 }
 
 fn polscan_at(now: &str, args: &[&str]) -> Output {
-    Command::new("timeout")
-        .arg("300")
-        .arg(polscan_binary())
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env("POLSCAN_TEST_NOW", now)
-        .output()
-        .unwrap_or_else(|err| panic!("running polscan: {err}"))
+    polscan_with_env(args, &[("POLSCAN_TEST_NOW", now)])
 }
 
+/// A recorded scan at `now`, which must append to the soak history
+/// without a warning.
 fn scan_at(cluster: &TestCluster, now: &str, extra: &[&str]) {
-    let kubeconfig = cluster.kubeconfig().display().to_string();
-    let mut args = vec![
-        "scan",
-        "--kubeconfig",
-        &kubeconfig,
-        "-o",
-        "summary",
-        "--last-run-configmap",
-        "polscan-system/polscan-last-run",
-    ];
-    args.extend_from_slice(extra);
-    let scanned = polscan_at(now, &args);
-    assert!(
-        scanned.status.success(),
-        "{}",
-        String::from_utf8_lossy(&scanned.stderr)
-    );
-    let stderr = String::from_utf8_lossy(&scanned.stderr);
+    let stderr = recorded_scan(cluster, extra, &[("POLSCAN_TEST_NOW", now)]);
     assert!(!stderr.contains("soak history"), "{stderr}");
 }
 
@@ -96,10 +76,7 @@ fn history_of(cluster: &TestCluster) -> Value {
 }
 
 fn policy<'a>(evidence: &'a Value, name: &str) -> &'a Value {
-    evidence["policies"]
-        .as_array()
-        .and_then(|list| list.iter().find(|p| p["name"] == name))
-        .unwrap_or_else(|| panic!("no {name} in {evidence}"))
+    polscan_tests::cluster::package_policy(evidence, name)
 }
 
 #[test]

@@ -327,13 +327,48 @@ spec: {{policyName: pinned-images, validationActions: [{validation_action}]}}
 }
 
 pub fn polscan(args: &[&str]) -> Output {
+    polscan_with_env(args, &[])
+}
+
+/// The item of an evidence.json's `policies` named `name`, panicking when
+/// there is none.
+pub fn package_policy<'a>(evidence: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    evidence["policies"]
+        .as_array()
+        .and_then(|list| list.iter().find(|p| p["name"] == name))
+        .unwrap_or_else(|| panic!("no {name} in {evidence}"))
+}
+
+/// [`polscan`] with environment variables set (`POLSCAN_TEST_NOW`).
+pub fn polscan_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new("timeout")
         .arg("300")
         .arg(polscan_binary())
         .args(args)
         .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
         .output()
         .unwrap_or_else(|err| panic!("running polscan: {err}"))
+}
+
+/// A scan recording its run where `evidence` looks by default
+/// (`polscan-system/polscan-last-run`), with more arguments and
+/// environment variables; panics unless it succeeds, returns its stderr.
+pub fn recorded_scan(cluster: &TestCluster, extra: &[&str], env: &[(&str, &str)]) -> String {
+    let kubeconfig = cluster.kubeconfig().display().to_string();
+    let mut args = vec![
+        "scan",
+        "--kubeconfig",
+        &kubeconfig,
+        "-o",
+        "summary",
+        "--last-run-configmap",
+        "polscan-system/polscan-last-run",
+    ];
+    args.extend_from_slice(extra);
+    let scanned = polscan_with_env(&args, env);
+    assert!(scanned.status.success(), "{scanned:?}");
+    String::from_utf8_lossy(&scanned.stderr).into_owned()
 }
 
 /// The polscan binary: `POLSCAN_BIN`, or target/<profile>/polscan next to the
