@@ -219,8 +219,21 @@ fn the_pages_show_the_soak_and_its_trend() {
         clean.reasons,
         vec!["WAIT: 5 more day(s) (clean since 2026-11-13, 2 scan(s) over 2 day(s); --min-soak 7d, --min-scans 2; last violation at 2026-11-12T00:00:00Z)"]
     );
+    // The decision section says WAIT with the soak left, no contacts.
+    let decision = evidence
+        .decisions
+        .iter()
+        .find(|d| d.policy == "clean")
+        .expect("decision");
+    assert_eq!(decision.decision, crate::model::Decision::Wait);
+    assert_eq!(
+        decision.soak_left.as_deref(),
+        Some(clean.reasons[0].as_str())
+    );
+    assert!(decision.contacts.is_empty() && decision.instructions.is_empty());
     let page = markdown::render(&evidence);
     assert!(page.contains("⏳ clean, soaking"), "{page}");
+    assert!(page.contains("WAIT 1"), "{page}");
     assert!(
         page.contains("Fail results per scan (oldest → newest): `█▃▁▁` 4 1 0 0"),
         "{page}"

@@ -103,8 +103,20 @@ fn decide_policy(
             decision.decision = Decision::Go;
             decision.instructions = promote_instructions(policy);
         }
-        // A policy still soaking is no go yet: its reason says how long.
-        Verdict::NotReady | Verdict::NoEvidence | Verdict::Wait => {
+        // Clean, but not for long enough (or the soak is unknown): WAIT
+        // with what is left, no one to contact.
+        Verdict::Wait => {
+            decision.decision = Decision::Wait;
+            decision.soak_left = Some(
+                policy
+                    .soak
+                    .as_ref()
+                    .map(|soak| soak.summary.clone())
+                    .or_else(|| policy.reasons.first().cloned())
+                    .unwrap_or_else(|| "the soak is not met".into()),
+            );
+        }
+        Verdict::NotReady | Verdict::NoEvidence => {
             decision.decision = Decision::NoGo;
             decision.reasons = policy
                 .reasons
