@@ -47,6 +47,7 @@ pub(super) struct Evaluated {
     pub(super) result_counts: BTreeMap<ResultKey, usize>,
     pub(super) objects_evaluated_by_kind: BTreeMap<String, usize>,
     pub(super) results_by_rule: ResultsByRule,
+    pub(super) kinds_by_rule: super::last_run::KindsByRule,
     /// Objects whose stored report was reused instead of evaluating them.
     pub(super) reused: usize,
     pub(super) sink: Option<ReportSink>,
@@ -653,6 +654,7 @@ impl Running {
                     result_counts: BTreeMap::new(),
                     objects_evaluated_by_kind: BTreeMap::new(),
                     results_by_rule: BTreeMap::new(),
+                    kinds_by_rule: BTreeMap::new(),
                     reused: 0,
                     sink: None,
                     view: None,
@@ -682,6 +684,7 @@ pub(super) fn fold_listings(
         result_counts: counted.result_counts,
         objects_evaluated_by_kind: counted.objects_evaluated_by_kind,
         results_by_rule: counted.results_by_rule,
+        kinds_by_rule: counted.kinds_by_rule,
         reused: counted.reused,
         sink,
         view,

@@ -18,8 +18,8 @@ pub use crate::evidence::run::history::{
     history_name, soak_digest, PolicyScan, ShardCounts, ShardOf,
 };
 pub use crate::evidence::run::record_format::{
-    count, document_digest, document_key, judging_content, keys, kind_display_name,
-    shard_record_name, DocumentDigest, ResultsByRule,
+    add_by_rule, count, count_kind, document_digest, document_key, judging_content, keys,
+    kind_display_name, shard_record_name, DocumentDigest, KindsByRule, ResultsByRule,
 };
 
 /// Adds the shard (`I/N`) and run id to a record built by [`config_map`];
@@ -50,15 +50,34 @@ pub fn count_result(by_rule: &mut ResultsByRule, finding: &crate::audit::Finding
     );
 }
 
+/// Counts one finding under its policy, rule and its resource's kind.
+pub fn count_result_kind(by_rule: &mut KindsByRule, finding: &crate::audit::Finding) {
+    count_kind(
+        by_rule,
+        finding.policy.qualified_name(),
+        &finding.result.rule,
+        kind_display_name(&finding.resource.api_version, &finding.resource.kind),
+    );
+}
+
+/// What was evaluated: objects per kind, results per rule and status, and
+/// (None when not counted) results per rule and kind.
+type Evaluated = (BTreeMap<String, usize>, ResultsByRule, Option<KindsByRule>);
+
 /// What was evaluated, per kind and per rule: from the outcome's own
 /// figures when the scan filled them, else from the findings it kept. None
 /// when neither holds them (findings dropped while results exist): a
 /// missing key says "unknown", an empty map would say "nothing".
-fn evaluated(outcome: &ScanOutcome) -> Option<(BTreeMap<String, usize>, ResultsByRule)> {
+fn evaluated(outcome: &ScanOutcome) -> Option<Evaluated> {
     if !outcome.results_by_rule.is_empty() || !outcome.objects_evaluated_by_kind.is_empty() {
+        // Kinds per rule not counted by whoever filled the results: not
+        // recorded, rather than recorded as none.
+        let kinds = (outcome.results_by_rule.is_empty() || !outcome.kinds_by_rule.is_empty())
+            .then(|| outcome.kinds_by_rule.clone());
         return Some((
             outcome.objects_evaluated_by_kind.clone(),
             outcome.results_by_rule.clone(),
+            kinds,
         ));
     }
     let results: usize = outcome.status_counts.values().sum();
@@ -67,6 +86,7 @@ fn evaluated(outcome: &ScanOutcome) -> Option<(BTreeMap<String, usize>, ResultsB
     }
     let mut objects: BTreeSet<(String, &str, &str)> = BTreeSet::new();
     let mut by_rule = ResultsByRule::new();
+    let mut kinds = KindsByRule::new();
     for finding in &outcome.audit.findings {
         // The warning about an exception annotation is no rule evaluation;
         // a result the reports leave out (a CEL policy whose matchConditions
@@ -81,12 +101,13 @@ fn evaluated(outcome: &ScanOutcome) -> Option<(BTreeMap<String, usize>, ResultsB
             resource.name.as_str(),
         ));
         count_result(&mut by_rule, finding);
+        count_result_kind(&mut kinds, finding);
     }
     let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
     for (kind, _, _) in objects {
         *by_kind.entry(kind).or_default() += 1;
     }
-    Some((by_kind, by_rule))
+    Some((by_kind, by_rule, Some(kinds)))
 }
 
 /// A policy as its soak history records it: the digest that says its
@@ -317,9 +338,14 @@ pub fn config_map(
                 keys::WRITE_FAILED_REPORTS,
                 outcome.write_failures.len().to_string(),
             );
-            if let Some((objects, by_rule)) = evaluated(outcome) {
+            if let Some((objects, by_rule, kinds)) = evaluated(outcome) {
                 put(keys::OBJECTS_EVALUATED_BY_KIND, json!(objects).to_string());
                 put(keys::RESULTS_BY_RULE, json!(by_rule).to_string());
+                // Policies × rules × kinds: bounded by what the scan loaded
+                // and listed, not by the objects.
+                if let Some(kinds) = kinds {
+                    put(keys::KINDS_BY_RULE, json!(kinds).to_string());
+                }
             }
             let mut by_policy: Map<String, Value> = Map::new();
             for (key, count) in &outcome.result_counts {
@@ -446,6 +472,10 @@ mod tests {
         assert_eq!(parse_target("/b"), None);
     }
 
+    fn outcome_results(recorded: Option<&str>) -> ResultsByRule {
+        serde_json::from_str(recorded.expect("resultsByRule")).expect("JSON")
+    }
+
     #[test]
     fn evaluated_objects_and_results_by_rule_come_from_the_findings_when_not_counted() {
         use crate::audit::Finding;
@@ -496,13 +526,28 @@ mod tests {
             data[keys::RESULTS_BY_RULE],
             r#"{"team/labels":{"autogen-check":{"pass":1},"check":{"fail":1,"pass":1},"other":{"pass":1}}}"#
         );
+        assert_eq!(
+            data[keys::KINDS_BY_RULE],
+            r#"{"team/labels":{"autogen-check":{"apps/Deployment":1},"check":{"Pod":2},"other":{"Pod":1}}}"#
+        );
         assert_eq!(data[keys::WRITE_FAILED_REPORTS], "0");
         assert!(data.get(keys::INVALID_POLICIES).is_none());
+
+        // Results counted by a scan that did not count kinds per rule:
+        // kinds not recorded, never recorded as none.
+        let counted = ScanOutcome {
+            results_by_rule: outcome_results(data[keys::RESULTS_BY_RULE].as_str()),
+            ..ScanOutcome::default()
+        };
+        let map = config_map("ns", "run", Ok(&counted), at(0), at(1));
+        assert!(map["data"].get(keys::RESULTS_BY_RULE).is_some());
+        assert!(map["data"].get(keys::KINDS_BY_RULE).is_none());
 
         // Findings dropped while results exist: unknown, so no key at all.
         outcome.audit.findings.clear();
         let map = config_map("ns", "run", Ok(&outcome), at(0), at(1));
         assert!(map["data"].get(keys::RESULTS_BY_RULE).is_none());
+        assert!(map["data"].get(keys::KINDS_BY_RULE).is_none());
         assert!(map["data"].get(keys::OBJECTS_EVALUATED_BY_KIND).is_none());
     }
 

@@ -322,6 +322,9 @@ pub struct ScanOutcome {
     pub objects_evaluated_by_kind: BTreeMap<String, usize>,
     /// Results by policy, rule and reported status (counted as above).
     pub results_by_rule: last_run::ResultsByRule,
+    /// Results by policy, rule and the kind of the object evaluated
+    /// (counted as above); empty when not counted.
+    pub kinds_by_rule: last_run::KindsByRule,
     /// Objects not evaluated again: unchanged since their stored report,
     /// as every policy is ([`reuse`]).
     pub reused: usize,
@@ -607,6 +610,7 @@ impl ScanOutcome {
         self.result_counts = evaluated.result_counts;
         self.objects_evaluated_by_kind = evaluated.objects_evaluated_by_kind;
         self.results_by_rule = evaluated.results_by_rule;
+        self.kinds_by_rule = evaluated.kinds_by_rule;
         self.reused = evaluated.reused;
         self.finding_view = evaluated
             .view

@@ -46,6 +46,7 @@ pub(super) struct Counted {
     pub result_counts: BTreeMap<ResultKey, usize>,
     pub objects_evaluated_by_kind: BTreeMap<String, usize>,
     pub results_by_rule: ResultsByRule,
+    pub kinds_by_rule: last_run::KindsByRule,
     pub reused: usize,
 }
 
@@ -190,20 +191,26 @@ impl Tally {
             }
         }
         let mut results_by_rule = ResultsByRule::new();
-        for rules in rules_by_listing.into_values() {
-            for (policy, by_rule) in rules {
-                for (rule, by_status) in by_rule {
-                    for (status, count) in by_status {
-                        *results_by_rule
-                            .entry(policy.clone())
-                            .or_default()
+        // A rule's results by the kind its LIST was of: the coverage per
+        // rule the evidence states.
+        let mut kinds_by_rule = last_run::KindsByRule::new();
+        for (index, rules) in rules_by_listing {
+            let kind = kind_of(index)
+                .and_then(|kind| listings.get(kind))
+                .map(|listing| listing.kind.display_name());
+            if let Some(kind) = kind {
+                for (policy, by_rule) in &rules {
+                    let into = kinds_by_rule.entry(policy.clone()).or_default();
+                    for (rule, by_status) in by_rule {
+                        *into
                             .entry(rule.clone())
                             .or_default()
-                            .entry(status)
-                            .or_default() += count;
+                            .entry(kind.clone())
+                            .or_default() += by_status.values().sum::<usize>();
                     }
                 }
             }
+            last_run::add_by_rule(&mut results_by_rule, &rules);
         }
         // A kind's findings, its LISTs' in the order of its namespaces.
         let mut findings: FindingsByKind = BTreeMap::new();
@@ -220,6 +227,7 @@ impl Tally {
             result_counts,
             objects_evaluated_by_kind,
             results_by_rule,
+            kinds_by_rule,
             reused: reused.values().sum(),
         }
     }
@@ -269,6 +277,8 @@ mod tests {
         assert_eq!(counted.listings[0].objects, 4);
         assert!(counted.listings[0].error.is_none());
         assert_eq!(counted.results_by_rule["no-latest"]["check"]["fail"], 4);
+        // The restarted LIST's first page is not counted twice.
+        assert_eq!(counted.kinds_by_rule["no-latest"]["check"]["Pod"], 4);
     }
 
     #[test]

@@ -75,6 +75,10 @@ pub struct ScanRecord {
     /// Results by policy, rule and status, as the scan counted them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub results_by_rule: Option<crate::run::record_format::ResultsByRule>,
+    /// Results by policy, rule and the kind of the object evaluated; None
+    /// from an older record (kinds not recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kinds_by_rule: Option<crate::run::record_format::KindsByRule>,
     /// Which PolicyExceptions the scan applied; None when the record does
     /// not say (an older polscan applied every one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -297,6 +301,7 @@ impl ScanRecord {
                 source,
             )?,
             results_by_rule: json_key(text(keys::RESULTS_BY_RULE), keys::RESULTS_BY_RULE, source)?,
+            kinds_by_rule: json_key(text(keys::KINDS_BY_RULE), keys::KINDS_BY_RULE, source)?,
             exception_namespace_missing: text(keys::EXCEPTION_NAMESPACE_MISSING) == Some("true"),
             input_digests: json_key(text(keys::INPUT_DIGESTS), keys::INPUT_DIGESTS, source)?,
             settings: json_key(text(keys::SETTINGS), keys::SETTINGS, source)?,

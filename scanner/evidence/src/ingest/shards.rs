@@ -198,6 +198,7 @@ fn merge_into(merged: &mut ScanRecord, record: &ScanRecord, index: u32, count: u
         merged.objects_by_kind = record.objects_by_kind.clone();
         merged.objects_evaluated_by_kind = record.objects_evaluated_by_kind.clone();
         merged.results_by_rule = record.results_by_rule.clone();
+        merged.kinds_by_rule = record.kinds_by_rule.clone();
         merged.input_digests = record.input_digests.clone();
         merged.settings = record.settings.clone();
         return;
@@ -218,26 +219,18 @@ fn merge_into(merged: &mut ScanRecord, record: &ScanRecord, index: u32, count: u
         &merged.objects_evaluated_by_kind,
         &record.objects_evaluated_by_kind,
     );
-    merged.results_by_rule = match (&merged.results_by_rule, &record.results_by_rule) {
+    // A shard that does not say leaves the sum unknown.
+    let add = |a: &Option<crate::run::record_format::ResultsByRule>,
+               b: &Option<crate::run::record_format::ResultsByRule>| match (a, b) {
         (Some(a), Some(b)) => {
             let mut sum = a.clone();
-            for (policy, rules) in b {
-                for (rule, statuses) in rules {
-                    for (status, n) in statuses {
-                        *sum.entry(policy.clone())
-                            .or_default()
-                            .entry(rule.clone())
-                            .or_default()
-                            .entry(status.clone())
-                            .or_default() += n;
-                    }
-                }
-            }
+            crate::run::record_format::add_by_rule(&mut sum, b);
             Some(sum)
         }
-        // A shard that does not say leaves the sum unknown.
         _ => None,
     };
+    merged.results_by_rule = add(&merged.results_by_rule, &record.results_by_rule);
+    merged.kinds_by_rule = add(&merged.kinds_by_rule, &record.kinds_by_rule);
     // Shards read the policies one after another: a document changed in
     // between, or created, deleted or given (`--policy`) to some shards
     // only, was not the same document for all of them. No digest stands
@@ -337,6 +330,31 @@ mod tests {
         assert!(merged.covered_namespace(&owned_by(2, 3)));
         assert!(merged.covered_namespace(""));
         assert!(merged.incomplete_because().is_empty());
+    }
+
+    #[test]
+    fn kinds_by_rule_add_up_and_a_shard_without_them_leaves_them_unknown() {
+        let kinds = |n: usize| {
+            Some(BTreeMap::from([(
+                "p".to_string(),
+                BTreeMap::from([("r".to_string(), BTreeMap::from([("Pod".to_string(), n)]))]),
+            )]))
+        };
+        let read = (0..2)
+            .map(|i| {
+                let mut record = shard_record(i, 2, Some("job-1"), 10 + i);
+                record.kinds_by_rule = kinds(2 + i as usize);
+                (i, Ok(record))
+            })
+            .collect();
+        let merged = merge_shards("ns/last-0..1", read).unwrap();
+        assert_eq!(merged.kinds_by_rule, kinds(5));
+        let mut old = shard_record(1, 2, Some("job-1"), 11);
+        old.kinds_by_rule = None;
+        let mut new = shard_record(0, 2, Some("job-1"), 10);
+        new.kinds_by_rule = kinds(2);
+        let merged = merge_shards("ns/last-0..1", vec![(0, Ok(new)), (1, Ok(old))]).unwrap();
+        assert_eq!(merged.kinds_by_rule, None);
     }
 
     #[test]

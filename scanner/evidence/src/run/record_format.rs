@@ -38,6 +38,10 @@ pub mod keys {
     pub const OBJECTS_EVALUATED_BY_KIND: &str = "objectsEvaluatedByKind";
     /// JSON `{policy: {rule: {status: n}}}`.
     pub const RESULTS_BY_RULE: &str = "resultsByRule";
+    /// JSON `{policy: {rule: {Kind: n}}}`: a rule's results by the kind
+    /// (`Kind` or `group/Kind`) of the object evaluated; absent from the
+    /// record of an older polscan.
+    pub const KINDS_BY_RULE: &str = "kindsByRule";
     /// `true` when some policy could not be read or loaded: rewritten
     /// reports carried over the stored results of the missing policies.
     pub const POLICIES_INCOMPLETE: &str = "policiesIncomplete";
@@ -113,6 +117,26 @@ pub fn shard_record_name(name: &str, index: u32) -> String {
 /// Results by policy, rule and status.
 pub type ResultsByRule = BTreeMap<String, BTreeMap<String, BTreeMap<String, usize>>>;
 
+/// Results by policy, rule and the kind (`Kind` or `group/Kind`) of the
+/// object evaluated.
+pub type KindsByRule = BTreeMap<String, BTreeMap<String, BTreeMap<String, usize>>>;
+
+/// Adds `from` (results by policy, rule and status or kind) into `into`.
+pub fn add_by_rule(
+    into: &mut BTreeMap<String, BTreeMap<String, BTreeMap<String, usize>>>,
+    from: &BTreeMap<String, BTreeMap<String, BTreeMap<String, usize>>>,
+) {
+    for (policy, rules) in from {
+        let into = into.entry(policy.clone()).or_default();
+        for (rule, counts) in rules {
+            let into = into.entry(rule.clone()).or_default();
+            for (key, n) in counts {
+                *into.entry(key.clone()).or_default() += n;
+            }
+        }
+    }
+}
+
 /// Counts one result of `policy` (qualified name), `rule` and reported
 /// `status`.
 pub fn count(by_rule: &mut ResultsByRule, policy: String, rule: &str, status: RuleStatus) {
@@ -127,6 +151,18 @@ pub fn count(by_rule: &mut ResultsByRule, policy: String, rule: &str, status: Ru
             by_status.insert(status.as_str().to_string(), 1);
         }
     }
+}
+
+/// Counts one result of `policy` and `rule` on an object of `kind`
+/// ([`kind_display_name`]).
+pub fn count_kind(by_rule: &mut KindsByRule, policy: String, rule: &str, kind: String) {
+    *by_rule
+        .entry(policy)
+        .or_default()
+        .entry(rule.to_string())
+        .or_default()
+        .entry(kind)
+        .or_default() += 1;
 }
 
 /// `Kind` or `group/Kind` of an apiVersion and kind, as `failedKinds` and

@@ -37,7 +37,9 @@ use polscan::audit::{admit, Admitted, Auditor, Finding, Problem};
 use polscan::engine::{ResourceRef, RuleStatus};
 use polscan::loader::Origin;
 use polscan::reports;
-use polscan::scan::last_run::{count_result, kind_display_name, ResultsByRule};
+use polscan::scan::last_run::{
+    count_result, count_result_kind, kind_display_name, KindsByRule, ResultsByRule,
+};
 use polscan::scan::view::ViewRecord;
 use polscan::scan::{ResultKey, ScanOutcome};
 
@@ -133,6 +135,7 @@ pub struct Tally {
 struct RecordTally {
     result_counts: BTreeMap<ResultKey, usize>,
     results_by_rule: ResultsByRule,
+    kinds_by_rule: KindsByRule,
     objects: BTreeSet<(String, String, String)>,
     /// One finding, so that a record of findings that are all left out of
     /// the counts still says "nothing" rather than "unknown".
@@ -179,6 +182,7 @@ impl Tally {
                 resource.name.clone(),
             ));
             count_result(&mut record.results_by_rule, finding);
+            count_result_kind(&mut record.kinds_by_rule, finding);
         }
     }
 
@@ -211,6 +215,7 @@ impl Tally {
             result_counts: record.result_counts,
             objects_evaluated_by_kind,
             results_by_rule: record.results_by_rule,
+            kinds_by_rule: record.kinds_by_rule,
             // An audit applies every exception it is given.
             exceptions: polscan::scan::ExceptionScope::Given,
             ..ScanOutcome::default()
