@@ -21,16 +21,7 @@ fn uid(cluster: &TestCluster, what: &[&str]) -> String {
 }
 
 fn pod(name: &str, image: &str, owner: Option<(&str, &str)>) -> String {
-    let owner = owner
-        .map(|(rs, uid)| {
-            format!(
-                "\n  ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: {rs}, uid: {uid}, controller: true}}]"
-            )
-        })
-        .unwrap_or_default();
-    format!(
-        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: shop\n  labels: {{team: shop}}{owner}\nspec:\n  containers: [{{name: c, image: '{image}'}}]\n"
-    )
+    labelled_pod("shop", name, "team: shop", image, owner)
 }
 
 fn evidence(cluster: &TestCluster, out: &Path, extra: &[&str]) -> (Value, String, Option<i32>) {
@@ -597,4 +588,145 @@ fn a_violation_that_left_the_policy_s_scope_is_not_fixed_and_an_edit_is_seen() {
         "{text}"
     );
     assert!(reasons.contains("rescan first"), "{reasons}");
+}
+
+/// A Pod in `namespace` on `image`, with `labels` (YAML flow map body)
+/// and optionally owned by ReplicaSet `(name, uid)`.
+fn labelled_pod(
+    namespace: &str,
+    name: &str,
+    labels: &str,
+    image: &str,
+    owner: Option<(&str, &str)>,
+) -> String {
+    let owner = owner
+        .map(|(rs, uid)| {
+            format!(
+                "\n  ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: {rs}, uid: {uid}, controller: true}}]"
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: {namespace}\n  labels: {{{labels}}}{owner}\nspec:\n  containers: [{{name: c, image: '{image}'}}]\n"
+    )
+}
+
+/// Violators are routed to teams by the owner labels the server holds:
+/// the Pod's own, its Deployment's (through the ReplicaSet), its
+/// namespace's; and a rule whose kind has no object says "no resource in
+/// scope".
+#[test]
+fn violators_are_routed_to_the_teams_their_labels_name() {
+    let cluster = TestCluster::start_prepared();
+    cluster.apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {team: storefront}}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: ops}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: polscan-system}\n");
+    cluster.apply_yaml(POLICIES);
+    cluster.apply_yaml("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: quota-owner}\nspec:\n  validationFailureAction: Audit\n  rules:\n  - name: owner\n    match: {any: [{resources: {kinds: [ResourceQuota]}}]}\n    validate: {message: owner, pattern: {metadata: {labels: {owner: '?*'}}}}\n");
+    cluster.apply_yaml("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop, labels: {team: web-team}}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: c, image: 'nginx:1.27'}]}\n");
+    let deployment_uid = uid(&cluster, &["deployment", "web", "-n", "shop"]);
+    cluster.apply_yaml(&format!("apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: web-5d8f\n  namespace: shop\n  ownerReferences: [{{apiVersion: apps/v1, kind: Deployment, name: web, uid: {deployment_uid}, controller: true}}]\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec: {{containers: [{{name: c, image: 'nginx:1.27'}}]}}\n"));
+    let rs_uid = uid(&cluster, &["replicaset", "web-5d8f", "-n", "shop"]);
+    // The Deployment complies; its Pod (a hand-edited ReplicaSet's) does not.
+    cluster.apply_yaml(&labelled_pod(
+        "shop",
+        "web-5d8f-a",
+        "app: web",
+        "nginx:latest",
+        Some(("web-5d8f", &rs_uid)),
+    ));
+    cluster.apply_yaml(&labelled_pod(
+        "shop",
+        "loose",
+        "app: loose",
+        "nginx:latest",
+        None,
+    ));
+    cluster.apply_yaml(&labelled_pod(
+        "ops",
+        "tagged",
+        "owner: sre",
+        "nginx:latest",
+        None,
+    ));
+    cluster.apply_yaml(&labelled_pod(
+        "ops",
+        "stray",
+        "app: stray",
+        "nginx:latest",
+        None,
+    ));
+    recorded_scan(&cluster);
+    let record = cluster.kubectl_ok(&[
+        "get",
+        "configmap",
+        "-n",
+        "polscan-system",
+        "polscan-last-run",
+        "-o",
+        "jsonpath={.data.kindsByRule}",
+    ]);
+    assert!(record.contains("\"Pod\""), "kindsByRule: {record}");
+
+    let dir = std::env::temp_dir().join(format!("polscan-evidence-owners-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (found, text, code) = evidence(&cluster, &dir.join("routed"), &[]);
+    assert_eq!(code, Some(0), "{text}");
+    let latest = policy(&found, "disallow-latest");
+    let routed: std::collections::BTreeMap<&str, &Value> = latest["violations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| (v["resource"]["name"].as_str().unwrap_or(""), &v["team"]))
+        .collect();
+    let route = |team: &str, label: &str, from: &str| serde_json::json!({"team": team, "label": label, "from": from});
+    assert_eq!(routed.len(), 4, "{latest}");
+    assert_eq!(*routed["loose"], route("storefront", "team", "namespace"));
+    assert_eq!(*routed["tagged"], route("sre", "owner", "resource"));
+    assert_eq!(*routed["web-5d8f-a"], route("web-team", "team", "owner"));
+    assert!(routed["stray"].is_null(), "{latest}");
+    let page = std::fs::read_to_string(dir.join("routed/evidence.md")).expect("evidence.md");
+    assert!(
+        page.contains("### Who must fix what: disallow-latest"),
+        "{page}"
+    );
+    assert!(
+        page.contains("**web-team: 1 violation(s), 1 owner (label team on its owner)**"),
+        "{page}"
+    );
+    assert!(
+        page.contains("shop/Deployment/web → 1 resource(s), 1 violation(s): shop/Pod/web-5d8f-a"),
+        "{page}"
+    );
+    assert!(
+        page.contains("**no owner label (looked for: team, owner, app.kubernetes.io/part-of): 1 violation(s), 1 owner**"),
+        "{page}"
+    );
+    // Coverage: the Pods evaluated per rule; ResourceQuota has no object.
+    let coverage = &latest["ruleEvidence"][0]["coverage"];
+    assert_eq!(coverage["kinds"]["Pod"], 4, "{coverage}");
+    let quota = policy(&found, "quota-owner");
+    let statement = quota["ruleEvidence"][0]["coverage"]["noResourceInScope"]
+        .as_str()
+        .unwrap_or("");
+    assert!(
+        statement.starts_with("no resource in scope: no resource in scope exists: ResourceQuota listed completely with 0 objects"),
+        "{quota}"
+    );
+    assert!(
+        page.contains("| owner | — | 0 | no resource in scope"),
+        "{page}"
+    );
+
+    // --owner-label app: the Pods' app labels route them instead.
+    let (by_app, text, code) = evidence(&cluster, &dir.join("by-app"), &["--owner-label", "app"]);
+    assert_eq!(code, Some(0), "{text}");
+    let teams: Vec<&str> = policy(&by_app, "disallow-latest")["violations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v["team"]["team"].as_str())
+        .collect();
+    let mut teams = teams;
+    teams.sort();
+    assert_eq!(teams, ["loose", "stray", "web"]);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -979,3 +979,187 @@ fn offline_evidence_soak_is_unknown() {
         text(&wrong)
     );
 }
+
+/// Pods `web` (namespace shop) and `agent`, `lone` (namespace ops), all on
+/// a latest tag; `agent` carries an `owner` label.
+const LATEST_PODS: &str = "apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop, labels: {app: web}}
+spec: {containers: [{name: c, image: 'nginx:latest'}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: agent, namespace: ops, labels: {app: agent, owner: sre}}
+spec: {containers: [{name: c, image: 'agent:latest'}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: lone, namespace: ops, labels: {app: lone}}
+spec: {containers: [{name: c, image: 'lone:latest'}]}
+";
+
+/// Namespace shop, owned by team storefront; ops without a team label.
+const NAMESPACES: &str = "apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {team: storefront}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: ops}
+";
+
+/// `disallow-latest`'s violators in evidence.json: resource name → team
+/// (`team@label/from`, or `-`).
+fn routed(evidence: &Value) -> Vec<(String, String)> {
+    let policy = evidence["policies"]
+        .as_array()
+        .and_then(|list| list.iter().find(|p| p["name"] == "disallow-latest"))
+        .expect("disallow-latest");
+    let mut routed: Vec<(String, String)> = policy["violations"]
+        .as_array()
+        .expect("violations")
+        .iter()
+        .map(|v| {
+            let team = &v["team"];
+            (
+                v["resource"]["name"].as_str().unwrap_or("").to_string(),
+                if team.is_null() {
+                    "-".to_string()
+                } else {
+                    format!(
+                        "{}@{}/{}",
+                        team["team"].as_str().unwrap_or(""),
+                        team["label"].as_str().unwrap_or(""),
+                        team["from"].as_str().unwrap_or("")
+                    )
+                },
+            )
+        })
+        .collect();
+    routed.sort();
+    routed
+}
+
+#[test]
+fn violators_are_routed_to_teams_by_the_labels_of_manifests_given_with_from() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policies = format!(
+        "{POLICIES}---\napiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {{name: configmap-owner}}\nspec:\n  validationFailureAction: Audit\n  rules:\n  - name: owner\n    match: {{any: [{{resources: {{kinds: [ConfigMap]}}}}]}}\n    validate: {{message: owner, pattern: {{metadata: {{labels: {{owner: '?*'}}}}}}}}\n"
+    );
+    write_inputs(dir.path(), &policies, LATEST_PODS);
+    std::fs::write(dir.path().join("namespaces.yaml"), NAMESPACES).expect("namespaces");
+    let reports = audit(dir.path());
+    assert!(
+        reports.status.success() || reports.status.code() == Some(1),
+        "{}",
+        text(&reports)
+    );
+    let record = std::fs::read_to_string(dir.path().join("scan.yaml")).expect("scan.yaml");
+    assert!(record.contains("kindsByRule"), "{record}");
+
+    // Reports only: no labels, every team unknown.
+    let output = evidence_from_files(dir.path(), "bare", &[]);
+    assert!(output.status.success(), "{}", text(&output));
+    let evidence = evidence_json(&dir.path().join("bare"));
+    assert_schema(&evidence);
+    assert_eq!(evidence["ownerRouting"]["labelsRead"], false);
+    assert!(routed(&evidence).iter().all(|(_, team)| team == "-"));
+    let page = std::fs::read_to_string(dir.path().join("bare/evidence.md")).expect("md");
+    assert!(page.contains("team unknown: no labels were read"), "{page}");
+
+    // With the manifests and Namespaces: resource label, then namespace.
+    let output = evidence_from_files(
+        dir.path(),
+        "routed",
+        &["--from", "pods.yaml,namespaces.yaml"],
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(
+        !text(&output).contains("is not a report"),
+        "{}",
+        text(&output)
+    );
+    let evidence = evidence_json(&dir.path().join("routed"));
+    assert_schema(&evidence);
+    assert_eq!(
+        routed(&evidence),
+        vec![
+            ("agent".to_string(), "sre@owner/resource".to_string()),
+            ("lone".to_string(), "-".to_string()),
+            ("web".to_string(), "storefront@team/namespace".to_string()),
+        ]
+    );
+    let page = std::fs::read_to_string(dir.path().join("routed/evidence.md")).expect("md");
+    assert!(
+        page.contains("### Who must fix what: disallow-latest"),
+        "{page}"
+    );
+    assert!(
+        page.contains("**storefront: 1 violation(s), 1 owner (label team on the namespace)**"),
+        "{page}"
+    );
+    assert!(
+        page.contains("**no owner label (looked for: team, owner, app.kubernetes.io/part-of): 1 violation(s), 1 owner**"),
+        "{page}"
+    );
+    let html = std::fs::read_to_string(dir.path().join("routed/index.html")).expect("html");
+    assert!(
+        html.contains("Who must fix what"),
+        "no routing in index.html"
+    );
+
+    // Coverage per rule: the kinds evaluated, and a rule with nothing in
+    // scope says so (and is no evidence, never ready).
+    let coverage = |policy: &str| {
+        evidence["policies"]
+            .as_array()
+            .and_then(|list| list.iter().find(|p| p["name"] == policy))
+            .map(|p| p["ruleEvidence"][0]["coverage"].clone())
+            .expect("coverage")
+    };
+    assert_eq!(
+        coverage("disallow-latest")["kinds"],
+        serde_json::json!({"Pod": 3})
+    );
+    assert_eq!(coverage("disallow-latest")["evaluated"], 3);
+    let idle = coverage("configmap-owner");
+    assert_eq!(idle["evaluated"], 0);
+    assert!(
+        idle["noResourceInScope"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("no resource in scope"),
+        "{idle}"
+    );
+    assert_eq!(verdict(&evidence, "configmap-owner"), "no-evidence");
+    assert!(
+        page.contains("| owner | — | 0 | no resource in scope"),
+        "{page}"
+    );
+
+    // --owner-label owner: the namespace's team label is not looked for.
+    let output = evidence_from_files(
+        dir.path(),
+        "by-owner",
+        &[
+            "--from",
+            "pods.yaml,namespaces.yaml",
+            "--owner-label",
+            "owner",
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    let evidence = evidence_json(&dir.path().join("by-owner"));
+    assert_eq!(
+        evidence["ownerRouting"]["labels"],
+        serde_json::json!(["owner"])
+    );
+    assert_eq!(
+        routed(&evidence),
+        vec![
+            ("agent".to_string(), "sre@owner/resource".to_string()),
+            ("lone".to_string(), "-".to_string()),
+            ("web".to_string(), "-".to_string()),
+        ]
+    );
+}

@@ -18,6 +18,7 @@ use super::args::{parse_duration, runtime, split_list};
 use super::usage::UsageError;
 use super::{EvidenceArgs, EvidenceCommand};
 use polscan::cluster::{connect, evidence_source};
+use polscan::evidence::ingest::owner_labels::OwnerLabels;
 use polscan::evidence::{
     self, ingest::SoakInput, output::package, ClusterIdentity, EvidenceInput, ObjectName,
     ScanRecord, Verdict,
@@ -70,6 +71,13 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
         policies: Vec::new(),
         scan: None,
         owners: Default::default(),
+        owner_labels: OwnerLabels::new(
+            args.owner_labels
+                .iter()
+                .map(|key| key.trim().to_string())
+                .filter(|key| !key.is_empty())
+                .collect(),
+        ),
         identity: ClusterIdentity::default(),
         now: polscan::clock::now(),
         expiry_window,
@@ -263,15 +271,22 @@ fn from_cluster(
         let (client, server) =
             connect::connect_with_server(args.kubeconfig.as_deref(), args.context.as_deref())
                 .await?;
-        evidence_source::read(&client, &server, (&namespace, &name), previously_violating)
-            .await
-            .with_context(|| format!("reading evidence from the cluster at {server}"))
+        evidence_source::read(
+            &client,
+            &server,
+            (&namespace, &name),
+            previously_violating,
+            input.owner_labels.clone(),
+        )
+        .await
+        .with_context(|| format!("reading evidence from the cluster at {server}"))
     })?;
     input.reports = read.reports;
     input.policies = read.policies;
     input.scan = read.scan;
     input.identity = read.identity;
     input.owners = read.owners;
+    input.owner_labels = read.owner_labels;
     input.unserved_policy_kinds = read.unserved_policy_kinds;
     input.still_present = Some(read.still_present);
     input.soak.history = Some(read.soak_history);
@@ -282,19 +297,40 @@ fn from_files(args: &EvidenceArgs, input: &mut EvidenceInput) -> anyhow::Result<
     let mut problems = Vec::new();
     // Folded one document at a time: report files can be large.
     let reports = &mut input.reports;
+    let labels = &mut input.owner_labels;
+    let mut manifests = 0usize;
     loader::visit_paths(&args.from, &mut |document| {
-        if !reports.add_report(&document.value) {
-            problems.push(format!(
-                "{}: a {} is not a report; ignored",
-                document.origin,
-                document
-                    .value
-                    .str_field("kind")
-                    .unwrap_or("document without kind")
-            ));
+        if reports.add_report(&document.value) {
+            return;
         }
+        let kind = document.value.str_field("kind").unwrap_or("");
+        // Manifests and Namespaces given beside the reports route the
+        // violations to teams by their owner labels; policies belong
+        // in --policies-from.
+        let policy = evidence::ingest::policy_info::POLICY_DOCUMENT_KINDS.contains(&kind)
+            || kind == "PolicyException";
+        if !policy && !kind.is_empty() && document.value.str_at("/metadata/name").is_some() {
+            labels.add_object(&document.value);
+            manifests += 1;
+            return;
+        }
+        problems.push(format!(
+            "{}: a {} is not a report{}; ignored",
+            document.origin,
+            if kind.is_empty() {
+                "document without kind"
+            } else {
+                kind
+            },
+            if policy {
+                " (give policies with --policies-from)"
+            } else {
+                ""
+            }
+        ));
     })
     .context("reading --from reports")?;
+    input.owner_labels.read = manifests > 0;
     if let Some(record) = &args.scan_record {
         let path = Path::new(record);
         let document = loader::load_paths(&[path.to_path_buf()])

@@ -446,6 +446,14 @@ pub struct EvidenceArgs {
     /// covers (default critical). Repeated or comma-separated.
     #[arg(long = "baseline-severity", value_delimiter = ',')]
     pub baseline_severities: Vec<String>,
+    /// A label key naming the team that owns a resource, tried in the
+    /// order given (default: team, owner, app.kubernetes.io/part-of): a
+    /// violation goes to the first found on the resource, else on its top
+    /// owner, else on its namespace. With --from, labels are read from
+    /// manifests and Namespaces given with --from. Repeated or
+    /// comma-separated.
+    #[arg(long = "owner-label", value_delimiter = ',')]
+    pub owner_labels: Vec<String>,
     /// The kubeconfig to read the cluster with (not with --from).
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,

@@ -1,9 +1,11 @@
 //! What `polscan evidence` reads from a cluster: every PolicyReport and
 //! ClusterPolicyReport, the policies and PolicyExceptions, the last scan's
-//! record (a ConfigMap) and the soak history beside it, the cluster's identity (the `kube-system`
-//! Namespace UID and the server version), and the top owner of each
-//! violating resource (following controller ownerReferences). A client
-//! enters; the data for `evidence::build` leaves.
+//! record (a ConfigMap) and the soak history beside it, the cluster's
+//! identity (the `kube-system` Namespace UID and the server version), the
+//! top owner of each violating resource (following controller
+//! ownerReferences), and the owner labels (`--owner-label`) of those
+//! resources, their owners and every namespace. A client enters; the
+//! data for `evidence::build` leaves.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,6 +20,7 @@ use super::discovery::{self, Discovered};
 use super::listing::for_each_page;
 use super::report_store::{self, ReportApi};
 use super::{absent_if_not_found, get, policy_source, ClusterError};
+use crate::evidence::ingest::owner_labels::{Labels, OwnerLabels};
 use crate::evidence::run::history::History;
 use crate::evidence::{ClusterIdentity, ObjectName, ReportResults, ScanRecord};
 
@@ -54,6 +57,9 @@ pub struct ClusterEvidence {
     /// (the controller ownerReference, else the first, followed at most 5
     /// levels up); resources without an owner are left out.
     pub owners: BTreeMap<ObjectName, ObjectName>,
+    /// The owner labels of the violating resources, of the objects on
+    /// their owner chains, and of every namespace.
+    pub owner_labels: OwnerLabels,
     /// What could not be read; the evidence says so rather than guessing.
     pub problems: Vec<String>,
     /// Policy kinds the server does not serve (discovery), when discovery
@@ -108,39 +114,60 @@ fn controller_of(object: &Value) -> Option<(String, String, String)> {
 /// An object's controller: its apiVersion and name.
 type Parent = Option<(String, ObjectName)>;
 
-/// The names of every namespace.
-async fn namespaces(client: &Client) -> Result<Vec<String>, ClusterError> {
+/// An object read while following owners: its controller and owner labels.
+type OwnerRead = Result<(Parent, Labels), String>;
+
+/// The names of every namespace; their owner labels go to `labels` (one
+/// LIST for both).
+async fn namespaces(
+    client: &Client,
+    labels: &mut OwnerLabels,
+) -> Result<Vec<String>, ClusterError> {
     let mut names = Vec::new();
     let params = ListParams::default().limit(500);
     for_each_page(client, "/api/v1/namespaces", &params, |items| {
-        names.extend(
-            items
-                .iter()
-                .filter_map(|item| item.str_at("/metadata/name").map(str::to_string)),
-        );
+        for item in &items {
+            let Some(name) = item.str_at("/metadata/name") else {
+                continue;
+            };
+            let kept = labels.keep(item);
+            if !kept.is_empty() {
+                labels.namespaces.insert(name.to_string(), kept);
+            }
+            names.push(name.to_string());
+        }
     })
     .await?;
     Ok(names)
 }
 
-/// The controller of one object, read from the server: `Ok(None)` when it
-/// has none, was deleted since the scan, or is of a kind not served.
+/// The controller of one object, read from the server, and the object's
+/// owner labels: `Ok(None)` when it has none, was deleted since the scan,
+/// or is of a kind not served. A cluster-scoped object is read for its
+/// labels only.
 async fn parent_of(
     client: &Client,
     discovered: &Discovered,
     api_version: &str,
     object: &ObjectName,
-) -> Result<Parent, String> {
+    keys: &OwnerLabels,
+) -> OwnerRead {
     let group = crate::kinds::group_of(api_version);
     let Some(kind) = discovered.find(group, &object.kind) else {
-        return Ok(None);
+        return Ok((None, Labels::new()));
     };
-    let collection = kind.collection_path(Some(&object.namespace));
+    let namespace = (!object.namespace.is_empty()).then_some(object.namespace.as_str());
+    let collection = kind.collection_path(namespace);
     // Deleted since the scan: it has no owner now.
     let found = absent_if_not_found(get(client, &collection, &object.name).await)
         .map_err(|err| format!("owner of {object}: {err}"))?;
-    Ok(found
+    let labels = found
         .as_ref()
+        .map(|found| keys.keep(found))
+        .unwrap_or_default();
+    let parent = found
+        .as_ref()
+        .filter(|_| namespace.is_some())
         .and_then(controller_of)
         .map(|(version, kind, name)| {
             (
@@ -151,22 +178,26 @@ async fn parent_of(
                     name,
                 },
             )
-        }))
+        });
+    Ok((parent, labels))
 }
 
 /// Follows ownerReferences from each violating resource to its top owner,
 /// one level at a time: every object of a level is read concurrently, and
-/// each parent once (many Pods share a ReplicaSet).
+/// each parent once (many Pods share a ReplicaSet). The owner labels of
+/// every object read go to `labels`; a cluster-scoped violator is read for
+/// them only (a Namespace's are its namespace's, listed already).
 async fn owners(
     client: &Client,
     discovered: &Discovered,
     violators: &[(String, ObjectName)],
+    labels: &mut OwnerLabels,
 ) -> (BTreeMap<ObjectName, ObjectName>, Vec<String>) {
     let mut parents: BTreeMap<ObjectName, Parent> = BTreeMap::new();
     let mut problems = Vec::new();
     let mut level: Vec<(String, ObjectName)> = violators
         .iter()
-        .filter(|(_, object)| !object.namespace.is_empty())
+        .filter(|(_, object)| !(object.namespace.is_empty() && object.kind == "Namespace"))
         .cloned()
         .collect();
     for _ in 0..MAX_OWNER_DEPTH {
@@ -176,11 +207,12 @@ async fn owners(
         if level.is_empty() {
             break;
         }
-        let read: Vec<(ObjectName, Result<Parent, String>)> = futures::stream::iter(level.iter())
+        let keys = &*labels;
+        let read: Vec<(ObjectName, OwnerRead)> = futures::stream::iter(level.iter())
             .map(|(api_version, object)| async move {
                 (
                     object.clone(),
-                    parent_of(client, discovered, api_version, object).await,
+                    parent_of(client, discovered, api_version, object, keys).await,
                 )
             })
             .buffer_unordered(OWNER_CONCURRENCY)
@@ -188,10 +220,13 @@ async fn owners(
             .await;
         let mut next = Vec::new();
         for (object, parent) in read {
-            let parent = parent.unwrap_or_else(|problem| {
+            let (parent, own_labels) = parent.unwrap_or_else(|problem| {
                 problems.push(problem);
-                None
+                (None, Labels::new())
             });
+            if !own_labels.is_empty() {
+                labels.objects.insert(object.clone(), own_labels);
+            }
             if let Some(parent) = &parent {
                 next.push(parent.clone());
             }
@@ -201,6 +236,10 @@ async fn owners(
     }
     let mut found = BTreeMap::new();
     for (_, resource) in violators {
+        // Cluster-scoped objects are read for their labels only.
+        if resource.namespace.is_empty() {
+            continue;
+        }
         let mut top = resource;
         for _ in 0..MAX_OWNER_DEPTH {
             match parents.get(top) {
@@ -370,12 +409,15 @@ async fn read_soak_history(
 /// Reads everything the evidence needs. `scan_record` is the
 /// `namespace/name` of the last-run ConfigMap; `asked`: resources (those a
 /// previous package found violating) to look up when no result names
-/// them, to tell deleted from left out of a policy's scope.
+/// them, to tell deleted from left out of a policy's scope. `owner_labels`
+/// holds the label keys to read (`--owner-label`); only their values are
+/// kept.
 pub async fn read(
     client: &Client,
     server: &str,
     scan_record: (&str, &str),
     asked: &[ObjectName],
+    owner_labels: OwnerLabels,
 ) -> Result<ClusterEvidence, ClusterError> {
     let started = std::time::Instant::now();
     let phase = |name: &str| {
@@ -385,6 +427,10 @@ pub async fn read(
     let discovered = discovery::discover(client).await?;
     phase("discovered");
     let mut evidence = ClusterEvidence {
+        owner_labels: OwnerLabels {
+            read: true,
+            ..owner_labels
+        },
         unserved_policy_kinds: discovered
             .unserved_policy_kinds()
             .into_iter()
@@ -423,6 +469,9 @@ pub async fn read(
                 .into(),
         );
     }
+    // Every namespace, listed once: for the namespaced reports, and for
+    // the namespaces' owner labels.
+    let namespace_names = namespaces(client, &mut evidence.owner_labels).await?;
     let kinds = apis.iter().flat_map(|api| {
         [false, true].map(|cluster| (*api, api.kind(cluster), ReportApi::Wgpolicy.kind(cluster)))
     });
@@ -436,8 +485,7 @@ pub async fn read(
         // read several at a time, all folded into the one set of results
         // (borrowed only between awaits: the reads share one task).
         let collections: Vec<String> = if api_kind.namespaced {
-            namespaces(client)
-                .await?
+            namespace_names
                 .iter()
                 .map(|namespace| api_kind.collection_path(Some(namespace)))
                 .collect()
@@ -497,7 +545,13 @@ pub async fn read(
     evidence.identity = identity;
     evidence.problems.extend(problems);
     phase("policies, record and identity read");
-    let (owners, problems) = owners(client, &discovered, &evidence.reports.violators()).await;
+    let (owners, problems) = owners(
+        client,
+        &discovered,
+        &evidence.reports.violators(),
+        &mut evidence.owner_labels,
+    )
+    .await;
     evidence.owners = owners;
     evidence.problems.extend(problems);
     phase("owners followed");

@@ -158,7 +158,7 @@ pub fn soak_policies<'a>(
 /// `--exclude-namespaces`), that loaded the policy and whose results per
 /// policy are known.
 pub fn soak_scans(outcome: &ScanOutcome) -> BTreeMap<String, PolicyScan> {
-    let by_rule = evaluated(outcome).map(|(_, by_rule)| by_rule);
+    let by_rule = evaluated(outcome).map(|(_, by_rule, _)| by_rule);
     let whole_run = outcome.complete()
         && !outcome.policies_incomplete
         && outcome.namespaces.is_empty()
@@ -648,6 +648,7 @@ mod tests {
             policies: Vec::new(),
             scan: Some(read),
             owners: BTreeMap::new(),
+            owner_labels: Default::default(),
             identity: ClusterIdentity {
                 source: "cluster".into(),
                 kube_system_uid: None,

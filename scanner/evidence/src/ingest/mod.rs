@@ -3,7 +3,8 @@
 //! ValidatingAdmissionPolicyBinding and PolicyException documents (each
 //! policy read as a [`PolicyInfo`]), the last scan's record (the
 //! `polscan-last-run` ConfigMap, or a sharded run's records merged:
-//! [`ScanRecord`], [`shards`]), the top owners of violating resources, the
+//! [`ScanRecord`], [`shards`]), the top owners of violating resources and
+//! the owner labels that route them to teams ([`owner_labels`]), the
 //! cluster's identity, the clock, the filters, and the soak rule with the
 //! history of recorded scans ([`SoakInput`]); all in one
 //! [`EvidenceInput`], which leaves for [`crate::verdict::build`]. The
@@ -12,6 +13,7 @@
 //! Uses the run record's format ([`crate::run`]); nothing of the evidence
 //! that leaves.
 
+pub mod owner_labels;
 pub mod policy_info;
 pub mod record;
 pub(crate) mod results;
@@ -98,6 +100,10 @@ pub struct EvidenceInput {
     pub scan: Option<ScanRecord>,
     /// The top owner of a resource (a Deployment for its Pods), where known.
     pub owners: BTreeMap<ObjectName, ObjectName>,
+    /// The owner-label keys (`--owner-label`) and their values on the
+    /// violating resources, their owners and namespaces: which team must
+    /// fix a violation.
+    pub owner_labels: owner_labels::OwnerLabels,
     /// The cluster the reports came from, or `files`.
     pub identity: ClusterIdentity,
     /// The evidence's time: `generated`, and what exceptions' expiry is

@@ -6,7 +6,9 @@
 //! `policy.rs`), the exceptions ([`crate::exceptions`]) and a comparison
 //! with a previous package ([`Comparison`], in `comparison.rs`), the
 //! environment and its fail-closed [`Baseline`] (`baseline.rs`), the
-//! decision per policy ([`PolicyDecision`], in `decision.rs`); and it
+//! decision per policy ([`PolicyDecision`], in `decision.rs`), the
+//! owner labels violations were routed to teams by ([`OwnerRouting`],
+//! `routing.rs`, which also groups a policy's violators by team); and it
 //! answers what the pages and the comparison ask of it (the scope a
 //! package rests on, why a violation gone from the reports is no proof of
 //! a fix). [`merged`] holds the shape of several environments' packages
@@ -17,6 +19,7 @@ mod comparison;
 mod decision;
 pub mod merged;
 mod policy;
+mod routing;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -31,8 +34,10 @@ pub use decision::{
     PolicyDecision,
 };
 pub use policy::{
-    Counts, OwnerGroup, PolicyEvidence, RuleEvidence, Soak, SoakStatus, Verdict, Violation,
+    CountedFrom, Counts, OwnerGroup, PolicyEvidence, RuleCoverage, RuleEvidence, Soak, SoakStatus,
+    Verdict, Violation,
 };
+pub use routing::{OwnerRouting, TeamCount, TeamGroup};
 
 use crate::exceptions::generated::GeneratedException;
 use crate::exceptions::ExceptionEvidence;
@@ -76,6 +81,11 @@ pub struct Evidence {
     /// The policies kept (`--policy`); all when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub policy_filter: Vec<String>,
+    /// `ownerRouting`: the owner-label keys violations were routed to
+    /// teams by, and whether labels were read; None in a package of an
+    /// older polscan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_routing: Option<OwnerRouting>,
     /// `policies`: per policy its verdict and the evidence behind it.
     pub policies: Vec<PolicyEvidence>,
     /// `exceptions`: the PolicyExceptions and `polscan.io/exception`

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::ingest::owner_labels::TeamRoute;
 use crate::ingest::policy_info::{PolicyInfo, Rollback};
 use crate::ingest::results::Interner;
 use crate::ingest::ObjectName;
@@ -117,6 +118,10 @@ pub struct Violation {
     /// as on a violation, with `action`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub annotation_only: bool,
+    /// The team that must fix it (from an owner label of the resource,
+    /// its owner or its namespace); None when no owner label was found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<Arc<TeamRoute>>,
 }
 
 fn is_empty(text: &Arc<str>) -> bool {
@@ -171,6 +176,39 @@ pub struct RuleEvidence {
     pub notes: Vec<String>,
     /// The rule's results by status.
     pub counts: Counts,
+    /// What the rule evaluated: how many resources, of which kinds; None
+    /// in a package of an older polscan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<RuleCoverage>,
+}
+
+/// Where [`RuleCoverage::evaluated`] was counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CountedFrom {
+    /// The scan record's `resultsByRule` (every namespace the scan covered).
+    Record,
+    /// The reports' results (no record, or one that does not count per rule).
+    Reports,
+}
+
+/// What a rule evaluated, in `ruleEvidence[].coverage`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleCoverage {
+    /// Resources the rule evaluated (one result each).
+    pub evaluated: usize,
+    /// Where that was counted.
+    pub counted_from: CountedFrom,
+    /// Of those, how many per kind (`Kind` or `group/Kind`), as the scan
+    /// recorded them (`kindsByRule`); None when the record does not say
+    /// (an older polscan, or no record): kinds not recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kinds: Option<BTreeMap<String, usize>>,
+    /// When the rule evaluated no resource: "no resource in scope", and
+    /// whether the scan shows none exists (else the rule has no evidence).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_resource_in_scope: Option<String>,
 }
 
 /// One policy's evidence, an item of `policies`: the policy as read

@@ -9,7 +9,7 @@ use crate::exceptions::ExceptionStatus;
 use crate::ingest::policy_info::Rollback;
 use crate::model::{
     applies_patches, decision_breaches, decision_summary, Baseline, Counts, Decision, Evidence,
-    PolicyEvidence, SoakStatus, Verdict, ViolationChange,
+    OwnerRouting, PolicyEvidence, SoakStatus, Verdict, ViolationChange,
 };
 
 /// The page stays readable (and loads fast) on a large cluster.
@@ -257,7 +257,7 @@ fn list(out: &mut String, class: &str, items: &[String]) {
     out.push_str("</ul>");
 }
 
-fn policy_card(out: &mut String, policy: &PolicyEvidence) {
+fn policy_card(out: &mut String, policy: &PolicyEvidence, routing: Option<&OwnerRouting>) {
     let name = policy.info.qualified_name();
     let _ = write!(
         out,
@@ -329,6 +329,21 @@ fn policy_card(out: &mut String, policy: &PolicyEvidence) {
         }
         out.push_str("</table>");
     }
+    let coverage = super::coverage_rows(policy);
+    if !coverage.is_empty() {
+        out.push_str("<table class=\"coverage\"><tr><th>Rule</th><th>Kinds evaluated</th><th>Resources evaluated</th><th>Scope</th></tr>");
+        for row in &coverage {
+            let _ = write!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+                escape(&row[0]),
+                escape(&row[1]),
+                escape(&row[2]),
+                escape(&row[3])
+            );
+        }
+        out.push_str("</table>");
+    }
     if !policy.violations.is_empty() {
         let groups = policy.owner_groups();
         let _ = write!(
@@ -381,6 +396,22 @@ fn policy_card(out: &mut String, policy: &PolicyEvidence) {
                 escape(description)
             );
         }
+    }
+    let teams = super::who_must_fix(policy, routing);
+    if !teams.is_empty() {
+        out.push_str("<h3>Who must fix what</h3><ul class=\"teams\">");
+        for team in &teams {
+            let _ = write!(
+                out,
+                "<li class=\"team\"><strong>{}</strong><ul>",
+                escape(&team.heading)
+            );
+            for line in &team.lines {
+                let _ = write!(out, "<li>{}</li>", escape(line));
+            }
+            out.push_str("</ul></li>");
+        }
+        out.push_str("</ul>");
     }
     if let Some(warning) = policy.flux_warning() {
         let _ = write!(
@@ -674,7 +705,7 @@ pub fn render(evidence: &Evidence) -> String {
     out.push_str("</table>");
     out.push_str(&legend());
     for policy in &evidence.policies {
-        policy_card(&mut out, policy);
+        policy_card(&mut out, policy, evidence.owner_routing.as_ref());
     }
     if !evidence.exceptions.is_empty() {
         out.push_str("<h2>Exceptions</h2><table id=\"exceptions\"><tr><th>Source</th><th>Name</th><th>Covers</th><th>Owner</th><th>Reason</th><th>Expires</th><th>Status</th></tr>");

@@ -7,7 +7,7 @@ use super::{capped, ListLimits};
 use crate::ingest::policy_info::Rollback;
 use crate::model::{
     applies_patches, decision_breaches, decision_summary, Baseline, Decision, Evidence,
-    PolicyDecision, PolicyEvidence, Verdict, Violation, ViolationChange,
+    OwnerRouting, PolicyDecision, PolicyEvidence, Verdict, Violation, ViolationChange,
 };
 
 /// A pull request comment must stay short (GitHub caps comments at 65,536
@@ -117,7 +117,7 @@ pub fn render(evidence: &Evidence) -> String {
         );
     }
     for policy in &evidence.policies {
-        policy_section(&mut out, policy);
+        policy_section(&mut out, policy, evidence.owner_routing.as_ref());
     }
     if !evidence.exceptions.is_empty() {
         let _ = writeln!(
@@ -430,7 +430,7 @@ fn sparkline(counts: &[u64]) -> String {
         .collect()
 }
 
-fn policy_section(out: &mut String, policy: &PolicyEvidence) {
+fn policy_section(out: &mut String, policy: &PolicyEvidence, routing: Option<&OwnerRouting>) {
     let _ = writeln!(
         out,
         "\n## {} — {}\n",
@@ -499,6 +499,23 @@ fn policy_section(out: &mut String, policy: &PolicyEvidence) {
             );
         }
     }
+    let coverage = super::coverage_rows(policy);
+    if !coverage.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nCoverage per rule:\n\n| Rule | Kinds evaluated | Resources evaluated | Scope |\n|---|---|---:|---|"
+        );
+        for row in &coverage {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                cell(&row[0]),
+                cell(&row[1]),
+                cell(&row[2]),
+                cell(&row[3])
+            );
+        }
+    }
     if !policy.violations.is_empty() {
         let groups = policy.owner_groups();
         let _ = writeln!(
@@ -541,6 +558,20 @@ fn policy_section(out: &mut String, policy: &PolicyEvidence) {
         }
         if let Some(description) = &policy.info.description {
             let _ = writeln!(out, "\nRemediation: {}", cell(description));
+        }
+    }
+    let teams = super::who_must_fix(policy, routing);
+    if !teams.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n### Who must fix what: {}\n",
+            policy.info.qualified_name()
+        );
+        for team in &teams {
+            let _ = writeln!(out, "- **{}**", cell(&team.heading));
+            for line in &team.lines {
+                let _ = writeln!(out, "  - {}", cell(line));
+            }
         }
     }
     if let Some(warning) = policy.flux_warning() {

@@ -38,3 +38,115 @@ pub(crate) fn capped(lines: &[String], limit: usize, elsewhere: &str) -> Vec<Str
     }
     shown
 }
+
+/// One team's part of a policy's "Who must fix what", as plain text each
+/// page formats.
+pub(crate) struct TeamSection {
+    /// The team, its counts and where its label was read.
+    pub heading: String,
+    /// Per owner its violating resources, then the rules' messages.
+    pub lines: Vec<String>,
+}
+
+/// Owners shown per team, resources per owner, messages per team.
+const TEAM_OWNERS: usize = 10;
+const OWNER_RESOURCES: usize = 5;
+const TEAM_MESSAGES: usize = 5;
+
+/// A not-ready policy's violations routed to teams: per team (those
+/// without an owner label last) the owners, their resources and the
+/// rules' messages. Empty for a policy that is ready or has no violation.
+pub(crate) fn who_must_fix(
+    policy: &crate::model::PolicyEvidence,
+    routing: Option<&crate::model::OwnerRouting>,
+) -> Vec<TeamSection> {
+    if policy.verdict != crate::model::Verdict::NotReady {
+        return Vec::new();
+    }
+    let unrouted = routing.map_or_else(
+        || "no owner label".to_string(),
+        |routing| routing.unrouted_heading(),
+    );
+    policy
+        .team_groups()
+        .into_iter()
+        .map(|group| {
+            let counts = format!(
+                "{} violation(s), {}",
+                group.violations,
+                owners_count(group.owners.len())
+            );
+            let heading = match group.team {
+                Some(team) => format!("{team}: {counts} ({})", group.sources_text()),
+                None => format!("{unrouted}: {counts}"),
+            };
+            let mut owner_lines: Vec<String> = Vec::new();
+            for owner in &group.owners {
+                let mut resources: Vec<String> = owner
+                    .violations
+                    .iter()
+                    .map(|v| v.resource.to_string())
+                    .collect();
+                resources.dedup();
+                let shown = capped(&resources, OWNER_RESOURCES, "");
+                owner_lines.push(format!(
+                    "{} → {} resource(s), {} violation(s): {}",
+                    owner.owner,
+                    resources.len(),
+                    owner.violations.len(),
+                    shown.join(", ").trim_end()
+                ));
+            }
+            let mut lines = capped(&owner_lines, TEAM_OWNERS, "owners (evidence.json)");
+            let messages: Vec<String> = group
+                .messages
+                .iter()
+                .map(|(rule, message, n)| {
+                    let rule = if rule.is_empty() { "(CEL)" } else { rule };
+                    format!("rule {rule} ({n}×): {message}")
+                })
+                .collect();
+            lines.extend(capped(&messages, TEAM_MESSAGES, "messages (evidence.json)"));
+            TeamSection { heading, lines }
+        })
+        .collect()
+}
+
+/// A policy's coverage per rule, as the cells of a table: the rule, the
+/// kinds evaluated, the resources evaluated, and "no resource in scope"
+/// when it evaluated none. Empty for a package without coverage (an older
+/// polscan's).
+pub(crate) fn coverage_rows(policy: &crate::model::PolicyEvidence) -> Vec<[String; 4]> {
+    policy
+        .rule_evidence
+        .iter()
+        .filter_map(|rule| {
+            let coverage = rule.coverage.as_ref()?;
+            let kinds = match &coverage.kinds {
+                None => "kinds not recorded".to_string(),
+                Some(kinds) if kinds.is_empty() => "—".to_string(),
+                Some(kinds) => kinds
+                    .iter()
+                    .map(|(kind, n)| format!("{kind} {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            };
+            let evaluated = match coverage.counted_from {
+                crate::model::CountedFrom::Record => coverage.evaluated.to_string(),
+                crate::model::CountedFrom::Reports => {
+                    format!("{} (in the reports)", coverage.evaluated)
+                }
+            };
+            Some([
+                if rule.name.is_empty() {
+                    "(CEL)".to_string()
+                } else {
+                    rule.name.clone()
+                },
+                kinds,
+                evaluated,
+                coverage.no_resource_in_scope.clone().unwrap_or_default(),
+            ])
+        })
+        .collect()
+}

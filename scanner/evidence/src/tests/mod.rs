@@ -28,6 +28,7 @@ mod filters;
 mod generated_exceptions;
 mod merge;
 mod outputs;
+mod owners;
 mod reports;
 mod scan_coverage;
 mod verdicts;
@@ -88,6 +89,7 @@ fn input(reports: Vec<Value>, policies: Vec<Value>, scan: Option<ScanRecord>) ->
         policies,
         scan,
         owners: BTreeMap::new(),
+        owner_labels: Default::default(),
         identity: ClusterIdentity {
             source: "cluster".into(),
             kube_system_uid: Some("uid-1".into()),
@@ -102,6 +104,24 @@ fn input(reports: Vec<Value>, policies: Vec<Value>, scan: Option<ScanRecord>) ->
         still_present: None,
         soak: Default::default(),
     }
+}
+
+/// Every kind a Pod rule reaches (Pods and, by autogen, their
+/// controllers), listed with 0 objects: nothing in scope exists.
+fn pod_kinds_listed_empty() -> BTreeMap<String, usize> {
+    [
+        "Pod",
+        "apps/Deployment",
+        "apps/DaemonSet",
+        "apps/StatefulSet",
+        "apps/ReplicaSet",
+        "ReplicationController",
+        "batch/Job",
+        "batch/CronJob",
+    ]
+    .into_iter()
+    .map(|k| (k.to_string(), 0))
+    .collect()
 }
 
 fn find<'a>(evidence: &'a Evidence, name: &str) -> &'a PolicyEvidence {

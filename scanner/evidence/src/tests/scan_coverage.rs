@@ -255,19 +255,7 @@ fn a_rule_that_evaluated_nothing_is_no_evidence_unless_nothing_is_in_scope() {
     // Every kind the rule reaches (Pods and, by autogen, their
     // controllers) listed with 0 objects: nothing to block; said so.
     let mut empty = scan(true, &[]);
-    let mut listed: BTreeMap<String, usize> = [
-        "Pod",
-        "apps/Deployment",
-        "apps/DaemonSet",
-        "apps/StatefulSet",
-        "apps/ReplicaSet",
-        "ReplicationController",
-        "batch/Job",
-        "batch/CronJob",
-    ]
-    .into_iter()
-    .map(|k| (k.to_string(), 0))
-    .collect();
+    let mut listed = pod_kinds_listed_empty();
     empty.objects_by_kind = Some(listed.clone());
     let evidence = build(&input(
         reports.clone(),

@@ -31,7 +31,7 @@ use crate::exceptions::{
 use crate::ingest::policy_info::PolicyInfo;
 use crate::ingest::results::{Interner, ReportedResult};
 use crate::ingest::{covers_namespace, wanted_policy, EvidenceInput, ObjectName};
-use crate::model::{Evidence, SCHEMA_VERSION};
+use crate::model::{Evidence, OwnerRouting, SCHEMA_VERSION};
 use policy::policy_evidence;
 use polscan_engine::exceptions::annotation as annotation_exceptions;
 
@@ -169,6 +169,10 @@ pub fn build(input: &EvidenceInput) -> Evidence {
         expiry_window_days: input.expiry_window.num_days(),
         namespaces: input.namespace_filter.clone(),
         policy_filter: input.policy_filter.clone(),
+        owner_routing: Some(OwnerRouting {
+            labels: input.owner_labels.keys.clone(),
+            labels_read: input.owner_labels.read,
+        }),
         policies,
         exceptions,
         generated_exceptions,

@@ -13,11 +13,14 @@ use crate::exceptions::generated::GeneratedException;
 use crate::exceptions::{
     stale_exceptions, CurrentException, ExceptionEvidence, ExceptionStatus, EXCEPTION_ANNOTATION,
 };
+use crate::ingest::owner_labels::TeamRoute;
 use crate::ingest::policy_info::{self, PolicyInfo, RuleInfo};
 use crate::ingest::record::{listed_in_scope, nothing_in_scope, unlisted_kinds, ScanRecord};
 use crate::ingest::results::{excused_violation, Interner, ReportedResult};
 use crate::ingest::{EvidenceInput, ObjectName};
-use crate::model::{Counts, PolicyEvidence, RuleEvidence, Verdict, Violation};
+use crate::model::{
+    CountedFrom, Counts, PolicyEvidence, RuleCoverage, RuleEvidence, Verdict, Violation,
+};
 use polscan_engine::exceptions::annotation as annotation_exceptions;
 use polscan_engine::policy::normalized_action;
 
@@ -50,6 +53,59 @@ fn some_of(items: &[String]) -> String {
     super::some_of(items, 5)
 }
 
+/// What a rule evaluated: the scan record's count of its results (an
+/// unnamed CEL rule's: all of the policy's) and their kinds, else the
+/// reports' count; kinds only as recorded.
+fn rule_coverage(
+    policy: &str,
+    rule: &str,
+    unnamed_rule: bool,
+    counts: &Counts,
+    scan: Option<&ScanRecord>,
+) -> RuleCoverage {
+    let of_rule = |recorded: &str| unnamed_rule || recorded == rule;
+    let recorded = scan
+        .and_then(|s| s.results_by_rule.as_ref())
+        .and_then(|by_policy| by_policy.get(policy));
+    let kinds = scan
+        .and_then(|s| s.kinds_by_rule.as_ref())
+        .map(|by_policy| {
+            let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+            for (_, by_kind) in by_policy
+                .get(policy)
+                .into_iter()
+                .flatten()
+                .filter(|(name, _)| of_rule(name))
+            {
+                for (kind, n) in by_kind {
+                    *kinds.entry(kind.clone()).or_default() += n;
+                }
+            }
+            kinds
+        });
+    // The record counts every namespace the scan covered; a record that
+    // counts per rule but has none for this one counts 0.
+    match scan.and_then(|s| s.results_by_rule.as_ref()) {
+        Some(_) => RuleCoverage {
+            evaluated: recorded
+                .into_iter()
+                .flatten()
+                .filter(|(name, _)| of_rule(name))
+                .flat_map(|(_, statuses)| statuses.values())
+                .sum(),
+            counted_from: CountedFrom::Record,
+            kinds,
+            no_resource_in_scope: None,
+        },
+        None => RuleCoverage {
+            evaluated: counts.total(),
+            counted_from: CountedFrom::Reports,
+            kinds,
+            no_resource_in_scope: None,
+        },
+    }
+}
+
 pub(super) fn policy_evidence(
     info: PolicyInfo,
     found: bool,
@@ -73,6 +129,7 @@ pub(super) fn policy_evidence(
     let mut skipped_by: BTreeMap<String, usize> = BTreeMap::new();
     let mut skipped_rules: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let unnamed_rule = info.rules.len() == 1 && info.rules[0].name.is_empty();
+    let mut teams: BTreeMap<TeamRoute, Arc<TeamRoute>> = BTreeMap::new();
     for result in results {
         // The warning about an exception annotation is no rule result.
         if &*result.rule == annotation_exceptions::EXCEPTION_RULE {
@@ -136,20 +193,33 @@ pub(super) fn policy_evidence(
                     shared.text("")
                 },
                 annotation_only,
+                team: None,
             });
         }
         if matches!(&*result.result, "fail" | "error" | "warn") {
+            let owner = owners
+                .get(&*result.resource)
+                .cloned()
+                .unwrap_or_else(|| result.resource.clone());
+            // Each team named once, shared by its violations.
+            let team = input
+                .owner_labels
+                .team_of(&result.resource, &owner)
+                .map(|route| {
+                    teams
+                        .entry(route.clone())
+                        .or_insert_with(|| Arc::new(route))
+                        .clone()
+                });
             violations.push(Violation {
                 rule: result.rule.clone(),
                 result: result.result.clone(),
                 resource: result.resource.clone(),
-                owner: owners
-                    .get(&*result.resource)
-                    .cloned()
-                    .unwrap_or_else(|| result.resource.clone()),
+                owner,
                 message: result.message.clone(),
                 action: shared.text(&result_action(result, &info, input.scan.as_ref())),
                 annotation_only: false,
+                team,
             });
         }
     }
@@ -348,11 +418,16 @@ pub(super) fn policy_evidence(
                 }
             }
             let mut verdict = verdict_of(&rule_reasons);
+            let mut coverage = rule_coverage(&qualified, &name, unnamed_rule, &counts, input.scan.as_ref());
             if !evaluated(&name) {
                 let nothing = input
                     .scan
                     .as_ref()
                     .and_then(|scan| nothing_in_scope(&rule.kinds, scan));
+                coverage.no_resource_in_scope = Some(match &nothing {
+                    Some(statement) => format!("no resource in scope: {statement}"),
+                    None => "no resource in scope, and the scan does not show that none exists: no evidence".into(),
+                });
                 match nothing {
                     Some(statement) => rule_notes.push(statement),
                     None => {
@@ -385,6 +460,7 @@ pub(super) fn policy_evidence(
                 reasons: rule_reasons,
                 notes: rule_notes,
                 counts,
+                coverage: Some(coverage),
             }
         })
         .collect();
