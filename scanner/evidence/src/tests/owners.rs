@@ -387,3 +387,31 @@ fn a_rule_whose_kinds_have_no_object_states_no_resource_in_scope() {
         .iter()
         .any(|n| n.contains("no resource in scope exists")));
 }
+
+/// A NO-GO names the teams to contact first, then per namespace the
+/// owners of the violations no label routes.
+#[test]
+fn a_no_go_names_the_teams_then_the_unrouted_owners() {
+    let mut owner_labels = OwnerLabels::new(Vec::new());
+    owner_labels.read = true;
+    owner_labels
+        .objects
+        .insert(deployment("ns", "web"), labels(&[("team", "shop")]));
+    owner_labels
+        .objects
+        .insert(pod("ns", "db"), labels(&[("owner", "dba")]));
+    let evidence = build(&routed_input(owner_labels));
+    let decision = evidence
+        .decisions
+        .iter()
+        .find(|d| d.policy == "dirty")
+        .expect("decision");
+    assert_eq!(
+        decision.contacts,
+        [
+            "team dba: 1 violation(s) of 1 owner(s)",
+            "team shop: 2 violation(s) of 1 owner(s)",
+            "namespace ns: Pod/loose (1)",
+        ]
+    );
+}

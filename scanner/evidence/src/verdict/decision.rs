@@ -16,6 +16,9 @@ use crate::model::{Decision, Evidence, PolicyDecision, PolicyEvidence, RollbackC
 const REASONS_SHOWN: usize = 3;
 /// A reason longer than this is cut (at a word) in the decision.
 const REASON_CHARS: usize = 160;
+/// Teams a NO-GO names to contact.
+const TEAMS_SHOWN: usize = 5;
+
 /// Namespaces, and owners in each, a NO-GO names to contact.
 const NAMESPACES_SHOWN: usize = 5;
 const OWNERS_SHOWN: usize = 3;
@@ -199,33 +202,51 @@ fn rollback_instructions(policy: &PolicyEvidence) -> Vec<String> {
     })]
 }
 
-/// NO-GO: whom to contact — per namespace of the violating resources'
-/// owners, the owners and their violations.
+/// NO-GO: whom to contact — the teams the owner labels route violations
+/// to (`--owner-label`), then, for violations no label routes, per
+/// namespace the violating resources' owners and their violations.
 fn contacts(policy: &PolicyEvidence) -> Vec<String> {
+    let teams = policy.teams();
+    let mut contacts: Vec<String> = teams
+        .iter()
+        .take(TEAMS_SHOWN)
+        .map(|t| {
+            format!(
+                "team {}: {} violation(s) of {} owner(s)",
+                t.team, t.violations, t.owners
+            )
+        })
+        .collect();
+    if teams.len() > TEAMS_SHOWN {
+        contacts.push(format!("… and {} more team(s)", teams.len() - TEAMS_SHOWN));
+    }
     let mut by_namespace: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for group in policy.owner_groups() {
+        let unrouted = group.violations.iter().filter(|v| v.team.is_none()).count();
+        if unrouted == 0 {
+            continue;
+        }
         by_namespace
             .entry(group.owner.namespace.as_str())
             .or_default()
             .push(format!(
-                "{}/{} ({})",
-                group.owner.kind,
-                group.owner.name,
-                group.violations.len()
+                "{}/{} ({unrouted})",
+                group.owner.kind, group.owner.name
             ));
     }
-    let mut contacts: Vec<String> = by_namespace
-        .iter()
-        .take(NAMESPACES_SHOWN)
-        .map(|(namespace, owners)| {
-            let shown = some_of(owners, OWNERS_SHOWN);
-            if namespace.is_empty() {
-                format!("cluster-scoped: {shown}")
-            } else {
-                format!("namespace {namespace}: {shown}")
-            }
-        })
-        .collect();
+    contacts.extend(
+        by_namespace
+            .iter()
+            .take(NAMESPACES_SHOWN)
+            .map(|(namespace, owners)| {
+                let shown = some_of(owners, OWNERS_SHOWN);
+                if namespace.is_empty() {
+                    format!("cluster-scoped: {shown}")
+                } else {
+                    format!("namespace {namespace}: {shown}")
+                }
+            }),
+    );
     if by_namespace.len() > NAMESPACES_SHOWN {
         contacts.push(format!(
             "… and {} more namespace(s)",
