@@ -17,6 +17,7 @@ pub mod owner_labels;
 pub mod policy_info;
 pub mod record;
 pub(crate) mod results;
+pub mod rule_content;
 pub mod shard_coverage;
 pub mod shards;
 

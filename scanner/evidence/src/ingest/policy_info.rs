@@ -2,13 +2,15 @@
 //! document: its action (Audit or Enforce, per rule where rules set their
 //! own, per namespace where action overrides set it, as Kyverno resolves
 //! it), the kinds it matches, when it last changed, the texts its
-//! annotations give, and the exact change that returns it to Audit. A policy
+//! annotations give, the judging content of its rules
+//! ([`super::rule_content`]), and the exact change that returns it to Audit. A policy
 //! document (with the ValidatingAdmissionPolicyBindings, for a
 //! ValidatingAdmissionPolicy's action) enters; a [`PolicyInfo`] leaves.
 //! For a policy kind ([`POLICY_DOCUMENT_KINDS`]), the API group serving it
 //! and who enforces it leave ([`policy_kind_group`]).
 
-use crate::run::record_format::{rules_content, DocumentDigest};
+use super::rule_content::RuleContent;
+use crate::run::record_format::{judging_content, rules_content, DocumentDigest};
 use chrono::{DateTime, Utc};
 use polscan_engine::ValueExt;
 use serde::{Deserialize, Serialize};
@@ -263,6 +265,11 @@ pub struct PolicyInfo {
     /// such labels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flux_owner: Option<String>,
+    /// The judging content of its rules, for a later `--since` to diff;
+    /// None when only reports name the policy, or in a package made before
+    /// polscan kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_content: Option<RuleContent>,
 }
 
 impl PolicyInfo {
@@ -301,6 +308,7 @@ impl PolicyInfo {
             rollback: None,
             enforce: None,
             flux_owner: None,
+            rule_content: None,
         }
     }
 
@@ -470,6 +478,7 @@ impl PolicyInfo {
         };
         let action = overall_action(&rules);
         let action_detail = action_detail(&rules);
+        let rule_content = Some(RuleContent::of(&kind, document));
         let mut info = PolicyInfo {
             kind,
             name,
@@ -495,6 +504,7 @@ impl PolicyInfo {
             rollback: None,
             enforce: None,
             flux_owner: flux_owner(document),
+            rule_content,
         };
         info.rollback = rollback(&info, &spec);
         info.enforce = enforce(&info, &spec);
