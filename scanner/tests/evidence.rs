@@ -224,6 +224,56 @@ fn verdicts_verification_and_comparison() {
 }
 
 #[test]
+fn a_relaxed_rule_since_the_previous_package_is_diffed_and_fixes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = package(dir.path(), true, "first", None);
+    assert_eq!(first.status.code(), Some(1), "{}", text(&first));
+    // The refinement step: the rule now only refuses :nightly. The Pod
+    // still runs nginx:latest, so nothing was fixed in the manifests.
+    let relaxed = POLICIES.replace("image: '!*:latest'", "image: '!*:nightly'");
+    assert_ne!(relaxed, POLICIES);
+    let second = package_of(dir.path(), &relaxed, &pods(true), "second", Some("first"));
+    assert!(second.status.success(), "{}", text(&second));
+    let out = text(&second);
+    assert!(
+        out.contains("rules of disallow-latest: 1 violations removed, 0 added since the rules changed (not by fixes in manifests) (changed: no-latest)"),
+        "{out}"
+    );
+    assert!(out.contains("0 fixed"), "{out}");
+    let evidence = evidence_json(&dir.path().join("second"));
+    assert_schema(&evidence);
+    let comparison = &evidence["comparison"];
+    assert_eq!(comparison["fixedViolations"], Value::Array(Vec::new()));
+    let changes = comparison["ruleChanges"].as_array().expect("ruleChanges");
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    let change = &changes[0];
+    assert_eq!(change["policy"], "disallow-latest");
+    assert_eq!(change["status"], "changed");
+    assert_eq!(change["changedRules"][0], "no-latest");
+    assert_eq!(change["removedViolations"][0]["resource"], "shop/Pod/web");
+    let diff = change["diff"].as_str().expect("diff");
+    assert!(diff.contains("-") && diff.contains("!*:nightly"), "{diff}");
+    // Each package keeps the rules for the next comparison.
+    let policy = evidence["policies"]
+        .as_array()
+        .and_then(|list| list.iter().find(|p| p["name"] == "disallow-latest"))
+        .expect("disallow-latest");
+    assert_eq!(
+        policy["ruleContent"]["digest"].as_str().map(str::len),
+        Some(64)
+    );
+    let markdown =
+        std::fs::read_to_string(dir.path().join("second/evidence.md")).expect("evidence.md");
+    assert!(
+        markdown.contains("### Rules changed: disallow-latest"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("```diff"), "{markdown}");
+    let html = std::fs::read_to_string(dir.path().join("second/index.html")).expect("index.html");
+    assert!(html.contains("<pre class=\"rule-diff\">"), "{html}");
+}
+
+#[test]
 fn an_audit_with_an_invalid_policy_is_no_evidence() {
     let dir = tempfile::tempdir().expect("tempdir");
     package(dir.path(), false, "clean", None);

@@ -7,7 +7,12 @@
 //! rule and namespace — and only scan gaps that can affect the policy), and
 //! for every other policy whether it is still ready to enforce, leave, as
 //! a [`Comparison`] (its shape is [`crate::model`]'s). Policies either
-//! package filtered out (`--policy`) are left out.
+//! package filtered out (`--policy`) are left out. Where a policy's rules
+//! changed between the packages ([`rules`]), the violations of the changed
+//! rules that are gone are the change's, not fixes; those new stay new (to
+//! Kyverno they are) and are named as the change's too.
+
+mod rules;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -16,7 +21,7 @@ use crate::exceptions::{ExceptionEvidence, ExceptionStatus};
 use crate::ingest::{wanted_policy, ObjectName};
 use crate::model::{
     Comparison, ConditionCheck, Evidence, ExceptionScopeChange, PolicyEvidence, ReadinessCheck,
-    RollbackCheck, Verdict, Violation, ViolationChange,
+    RollbackCheck, RuleChange, RuleChangeStatus, Verdict, Violation, ViolationChange,
 };
 use polscan_engine::exceptions::annotation::base_rule;
 
@@ -64,6 +69,13 @@ fn violations<'a>(
 /// Why an annotation's skip is still a violation.
 const ANNOTATION_ONLY: &str = "skipped only by a polscan.io/exception annotation, which Kyverno's admission does not read: still a violation to Kyverno";
 
+/// Why a violation gone with its rule changed is not counted as fixed.
+const RULES_CHANGED: &str =
+    "its rule changed since the previous package: gone by the rule change, not by a fix in the manifests";
+/// Why a violation gone from a policy changed since a package that did
+/// not record its rules is not known to be fixed.
+const NOT_RECORDED: &str = "the policy changed since the previous package, which did not record its rules: it may be gone by a rule change, not by a fix";
+
 fn change(policy: &str, violation: &Violation, reason: Option<String>) -> ViolationChange {
     ViolationChange {
         policy: policy.to_string(),
@@ -98,6 +110,30 @@ pub fn compare_with(
         wanted_policy(&previous.policy_filter, &p.info)
             && wanted_policy(&current.policy_filter, &p.info)
     };
+    // Per policy in both packages whose rules or actions changed: the
+    // change, and which rules it may make judge otherwise.
+    let previous_infos: BTreeMap<String, &PolicyEvidence> = previous
+        .policies
+        .iter()
+        .map(|p| (p.info.qualified_name(), p))
+        .collect();
+    let mut rule_changes: BTreeMap<String, (RuleChange, Option<rules::Affected>)> = current
+        .policies
+        .iter()
+        .filter(|p| wanted(p))
+        .filter_map(|p| {
+            let name = p.info.qualified_name();
+            let diffed = rules::diff(&previous_infos.get(&name)?.info, &p.info)?;
+            Some((name, (diffed.change, diffed.affected)))
+        })
+        .collect();
+    let affected_by_rules = |policy: &str, rule: &str| -> Option<RuleChangeStatus> {
+        let (change, affected) = rule_changes.get(policy)?;
+        affected
+            .as_ref()
+            .filter(|a| a.covers(rule))
+            .map(|_| change.status)
+    };
     let before = violations(previous, &wanted, false);
     let after = violations(current, &wanted, false);
     // A fail excused only by a polscan.io/exception annotation is still a
@@ -121,6 +157,7 @@ pub fn compare_with(
     );
     let mut fixed_violations = Vec::new();
     let mut unknown_violations = Vec::new();
+    let mut removed_by_rules: Vec<(String, ViolationChange)> = Vec::new();
     let mut excused_violations = Vec::new();
     let excused_now: BTreeSet<String> = current
         .policies
@@ -154,10 +191,38 @@ pub fn compare_with(
         }
         match current.absence_gap(policy, &violation.resource) {
             None => match why_not_fixed(policy, &violation.rule, &violation.resource) {
-                None => fixed_violations.push(change(policy, violation, None)),
+                // Gone with its rule changed: the rule's doing as far as
+                // can be told, not a fix in the manifests.
+                None => match affected_by_rules(policy, &violation.rule) {
+                    Some(RuleChangeStatus::NotRecorded) => unknown_violations.push(change(
+                        policy,
+                        violation,
+                        Some(NOT_RECORDED.into()),
+                    )),
+                    Some(_) => removed_by_rules.push((
+                        policy.to_string(),
+                        change(policy, violation, Some(RULES_CHANGED.into())),
+                    )),
+                    None => fixed_violations.push(change(policy, violation, None)),
+                },
                 Some(why) => unknown_violations.push(change(policy, violation, Some(why.into()))),
             },
             Some(reason) => unknown_violations.push(change(policy, violation, Some(reason))),
+        }
+    }
+    let added_by_rules: Vec<(String, ViolationChange)> = new_violations
+        .iter()
+        .filter(|v| affected_by_rules(&v.policy, &v.rule) == Some(RuleChangeStatus::Changed))
+        .map(|v| (v.policy.clone(), v.clone()))
+        .collect();
+    for (policy, violation) in removed_by_rules {
+        if let Some((change, _)) = rule_changes.get_mut(&policy) {
+            change.removed_violations.push(violation);
+        }
+    }
+    for (policy, violation) in added_by_rules {
+        if let Some((change, _)) = rule_changes.get_mut(&policy) {
+            change.added_violations.push(violation);
         }
     }
     // With a --policy filter on either side, only the exceptions of the
@@ -420,6 +485,7 @@ pub fn compare_with(
         removed_exceptions,
         rollback_checks,
         readiness_checks,
+        rule_changes: rule_changes.into_values().map(|(c, _)| c).collect(),
     }
 }
 

@@ -462,6 +462,19 @@ fn print_summary(evidence: &evidence::Evidence) {
                 comparison.not_compared.join(", ")
             );
         }
+        for change in &comparison.rule_changes {
+            let rules = change.rules_line();
+            println!(
+                "rules of {}: {}{}",
+                change.policy,
+                change.summary(),
+                if rules.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({rules})")
+                }
+            );
+        }
         for check in &comparison.readiness_checks {
             if check.still_ready {
                 println!("readiness check {}: still ready to enforce", check.policy);

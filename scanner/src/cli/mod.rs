@@ -404,7 +404,10 @@ pub struct EvidenceArgs {
     #[arg(long)]
     pub scan_record: Option<String>,
     /// A previous package (directory, verified first) or its evidence.json
-    /// to compare with and check rollback conditions against.
+    /// to compare with and check rollback conditions against. Where a
+    /// policy's rules changed between the two, the comparison shows their
+    /// diff, and the violations gone with a changed rule are the change's,
+    /// not fixes.
     #[arg(long)]
     pub since: Option<PathBuf>,
     /// Exceptions expiring within this window are flagged (`14d`, `2w`, `36h`).

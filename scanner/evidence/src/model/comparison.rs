@@ -4,8 +4,10 @@
 //! unknown and excused violations ([`ViolationChange`]), the exceptions
 //! new, expired and removed, per enforced policy whether to roll back
 //! ([`RollbackCheck`]), per Audit policy whether it is still ready
-//! ([`ReadinessCheck`]), and whether the two scans applied the same
-//! PolicyExceptions ([`ExceptionScopeChange`]). Data only.
+//! ([`ReadinessCheck`]), whether the two scans applied the same
+//! PolicyExceptions ([`ExceptionScopeChange`]), and per policy whose rules
+//! or actions changed the diff and the violations the change removed or
+//! added ([`RuleChange`]). Data only.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -135,6 +137,105 @@ pub struct Comparison {
     /// what exceptions skip is not compared like with like.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exception_scope_change: Option<ExceptionScopeChange>,
+    /// Policies whose rules (or only actions) changed between the two
+    /// packages, or whose change cannot be told.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rule_changes: Vec<RuleChange>,
+}
+
+/// What a [`RuleChange`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RuleChangeStatus {
+    /// The judging content of the rules changed.
+    Changed,
+    /// Only action fields changed: the rules judge as before.
+    ActionsChanged,
+    /// The policy document changed, but the previous package did not
+    /// record its rules: whether they changed cannot be told.
+    NotRecorded,
+}
+
+/// A policy whose rules changed between the two packages (the refinement
+/// of a policy in Audit: a request made optional, a rule added).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleChange {
+    /// The policy's qualified name.
+    pub policy: String,
+    /// Changed, only its actions changed, or not recorded before.
+    pub status: RuleChangeStatus,
+    /// Rules (by name) the previous package did not have.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub added_rules: Vec<String>,
+    /// Rules (by name) gone since the previous package.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed_rules: Vec<String>,
+    /// Rules (by name) whose content changed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed_rules: Vec<String>,
+    /// Spec fields besides a Kyverno policy's `rules` that changed (a CEL
+    /// policy's `validations`, `matchConstraints`, ...; a Kyverno policy's
+    /// `background`, `applyRules`, or the rules' order): every rule of the
+    /// policy may judge otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed_fields: Vec<String>,
+    /// The unified diff of the judging content as YAML, previous → current;
+    /// empty when either package kept only its digest.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub diff: String,
+    /// The unified diff of the action fields (shown, never counted as a
+    /// rule change); empty when they did not change.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub actions_diff: String,
+    /// What could not be told, or why there is no diff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Violations of the changed rules gone since the previous package:
+    /// by the rule change as far as the evidence can tell, never counted
+    /// as fixed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed_violations: Vec<ViolationChange>,
+    /// Violations of the changed rules new since the previous package (also
+    /// in `newViolations`: to Kyverno they are new all the same).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub added_violations: Vec<ViolationChange>,
+}
+
+impl RuleChange {
+    /// One line: `N violations removed, M added since the rules changed
+    /// (not by fixes in manifests)`, or what else was found.
+    pub fn summary(&self) -> String {
+        match self.status {
+            RuleChangeStatus::Changed => format!(
+                "{} violations removed, {} added since the rules changed (not by fixes in manifests)",
+                self.removed_violations.len(),
+                self.added_violations.len()
+            ),
+            RuleChangeStatus::ActionsChanged => {
+                "only actions changed: the rules judge as before".into()
+            }
+            RuleChangeStatus::NotRecorded => {
+                "rules not recorded in the previous package: cannot tell whether they changed"
+                    .into()
+            }
+        }
+    }
+
+    /// `added: a; removed: b; changed: c; fields: background`, or empty.
+    pub fn rules_line(&self) -> String {
+        [
+            ("added", &self.added_rules),
+            ("removed", &self.removed_rules),
+            ("changed", &self.changed_rules),
+            ("fields changed", &self.changed_fields),
+        ]
+        .iter()
+        .filter(|(_, names)| !names.is_empty())
+        .map(|(label, names)| format!("{label}: {}", names.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
+    }
 }
 
 /// One count of a [`Comparison`], as every output shows it.
@@ -151,10 +252,10 @@ pub struct ComparisonCount {
 }
 
 impl Comparison {
-    /// The seven counts every output leads the comparison with, in order:
-    /// new, fixed, excused and not-known-fixed violations; new, expired and
-    /// removed exceptions.
-    pub fn counts(&self) -> [ComparisonCount; 7] {
+    /// The eight counts every output leads the comparison with, in order:
+    /// new, fixed, excused, not-known-fixed violations and those removed by
+    /// a rule change; new, expired and removed exceptions.
+    pub fn counts(&self) -> [ComparisonCount; 8] {
         let count = |label, short_label, count| ComparisonCount {
             label,
             short_label,
@@ -176,6 +277,14 @@ impl Comparison {
                 "not known to be fixed (no result shows a fix; see each reason)",
                 "not known to be fixed",
                 self.unknown_violations.len(),
+            ),
+            count(
+                "removed since their rules changed (not fixed)",
+                "removed by rule changes",
+                self.rule_changes
+                    .iter()
+                    .map(|c| c.removed_violations.len())
+                    .sum(),
             ),
             count(
                 "new exceptions",

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 pub use baseline::{Baseline, BaselineBreach, PRODUCTION};
 pub use comparison::{
     Comparison, ComparisonCount, ConditionCheck, ExceptionScopeChange, ReadinessCheck,
-    RollbackCheck, ViolationChange,
+    RollbackCheck, RuleChange, RuleChangeStatus, ViolationChange,
 };
 pub use decision::{
     applies_patches, breaches as decision_breaches, summary as decision_summary, Decision,

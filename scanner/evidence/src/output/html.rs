@@ -9,7 +9,8 @@ use crate::exceptions::ExceptionStatus;
 use crate::ingest::policy_info::Rollback;
 use crate::model::{
     applies_patches, decision_breaches, decision_summary, Baseline, Counts, Decision, Evidence,
-    OwnerRouting, PolicyEvidence, SoakStatus, Verdict, ViolationChange,
+    OwnerRouting, PolicyEvidence, RuleChange, RuleChangeStatus, SoakStatus, Verdict,
+    ViolationChange,
 };
 
 /// The page stays readable (and loads fast) on a large cluster.
@@ -829,6 +830,9 @@ pub fn render(evidence: &Evidence) -> String {
                 );
             }
         }
+        for rule_change in &comparison.rule_changes {
+            rule_change_section(&mut out, rule_change);
+        }
         let exception_lists = [
             (
                 "new-exceptions",
@@ -906,4 +910,61 @@ pub fn render(evidence: &Evidence) -> String {
     }
     out.push_str("</body></html>\n");
     out
+}
+
+/// A policy whose rules changed: the summary, the rules added, removed
+/// and changed, the diffs (in full), and the violations the change removed
+/// or added.
+fn rule_change_section(out: &mut String, change: &RuleChange) {
+    let _ = write!(
+        out,
+        "<h3 class=\"rule-change\" data-status=\"{}\">Rules changed: {} — {}</h3><ul>",
+        match change.status {
+            RuleChangeStatus::Changed => "changed",
+            RuleChangeStatus::ActionsChanged => "actions-changed",
+            RuleChangeStatus::NotRecorded => "not-recorded",
+        },
+        escape(&change.policy),
+        escape(&change.summary())
+    );
+    let rules = change.rules_line();
+    if !rules.is_empty() {
+        let _ = write!(out, "<li>rules {}</li>", escape(&rules));
+    }
+    if let Some(note) = &change.note {
+        let _ = write!(out, "<li>{}</li>", escape(note));
+    }
+    for (label, violations) in [
+        (
+            "removed by the change (not fixed)",
+            &change.removed_violations,
+        ),
+        ("added by the change", &change.added_violations),
+    ] {
+        for v in violations.iter().take(LIMITS.owners) {
+            let _ = write!(out, "<li>{label}: {}</li>", escape(&v.describe()));
+        }
+        if violations.len() > LIMITS.owners {
+            let _ = write!(
+                out,
+                "<li>{label}: … and {} more: evidence.json lists them all</li>",
+                violations.len() - LIMITS.owners
+            );
+        }
+    }
+    out.push_str("</ul>");
+    if !change.diff.is_empty() {
+        let _ = write!(
+            out,
+            "<pre class=\"rule-diff\">{}</pre>",
+            escape(&change.diff)
+        );
+    }
+    if !change.actions_diff.is_empty() {
+        let _ = write!(
+            out,
+            "<p>Actions (shown, not a rule change):</p><pre class=\"actions-diff\">{}</pre>",
+            escape(&change.actions_diff)
+        );
+    }
 }

@@ -7,7 +7,7 @@ use super::{capped, ListLimits};
 use crate::ingest::policy_info::Rollback;
 use crate::model::{
     applies_patches, decision_breaches, decision_summary, Baseline, Decision, Evidence,
-    OwnerRouting, PolicyDecision, PolicyEvidence, Verdict, Violation, ViolationChange,
+    OwnerRouting, PolicyDecision, PolicyEvidence, RuleChange, Verdict, Violation, ViolationChange,
 };
 
 /// A pull request comment must stay short (GitHub caps comments at 65,536
@@ -226,6 +226,9 @@ pub fn render(evidence: &Evidence) -> String {
                 );
             }
         }
+        for rule_change in &comparison.rule_changes {
+            rule_change_section(&mut out, rule_change);
+        }
         let exception_lists = [
             ("New exceptions", &comparison.new_exceptions),
             ("Expired exceptions", &comparison.expired_exceptions),
@@ -378,6 +381,72 @@ fn decision_lines(decision: &PolicyDecision) -> Vec<String> {
         lines.push("—".into());
     }
     lines
+}
+
+/// Diff lines shown in a pull request comment, at most, per diff.
+const DIFF_LINES_SHOWN: usize = 80;
+
+/// A fenced `diff` block of `diff`, its fence longer than any backtick
+/// run inside, cut at [`DIFF_LINES_SHOWN`] lines.
+fn diff_block(out: &mut String, diff: &str) {
+    let longest = diff.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    let lines: Vec<&str> = diff.lines().collect();
+    let _ = writeln!(out, "\n{fence}diff");
+    for line in lines.iter().take(DIFF_LINES_SHOWN) {
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = writeln!(out, "{fence}");
+    if lines.len() > DIFF_LINES_SHOWN {
+        let _ = writeln!(
+            out,
+            "\n… and {} more lines: see evidence.json",
+            lines.len() - DIFF_LINES_SHOWN
+        );
+    }
+}
+
+/// A policy whose rules changed: the summary, the rules added, removed
+/// and changed, the diffs, and the violations the change removed or added.
+fn rule_change_section(out: &mut String, change: &RuleChange) {
+    let _ = writeln!(
+        out,
+        "\n### Rules changed: {} — {}\n",
+        change.policy,
+        change.summary()
+    );
+    let rules = change.rules_line();
+    if !rules.is_empty() {
+        let _ = writeln!(out, "- rules {}", cell(&rules));
+    }
+    if let Some(note) = &change.note {
+        let _ = writeln!(out, "- {}", cell(note));
+    }
+    for (label, violations) in [
+        (
+            "removed by the change (not fixed)",
+            &change.removed_violations,
+        ),
+        ("added by the change", &change.added_violations),
+    ] {
+        for v in violations.iter().take(CHANGES_LISTED) {
+            let _ = writeln!(out, "- {label}: {}", cell(&v.describe()));
+        }
+        if violations.len() > CHANGES_LISTED {
+            let _ = writeln!(
+                out,
+                "- {label}: … and {} more: see evidence.json",
+                violations.len() - CHANGES_LISTED
+            );
+        }
+    }
+    if !change.diff.is_empty() {
+        diff_block(out, &change.diff);
+    }
+    if !change.actions_diff.is_empty() {
+        let _ = writeln!(out, "\nActions (shown, not a rule change):");
+        diff_block(out, &change.actions_diff);
+    }
 }
 
 /// The baseline's breaches, at the top: each with the command that

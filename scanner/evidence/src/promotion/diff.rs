@@ -70,12 +70,18 @@ pub(crate) fn unified(path: &str, old: &str, new: &str) -> String {
     if old == new {
         return String::new();
     }
-    let hunks = TextDiff::from_lines(old, new)
+    let hunks = hunks(&format!("a/{path}"), &format!("b/{path}"), old, new);
+    format!("diff --git a/{path} b/{path}\n{hunks}")
+}
+
+/// The `---`/`+++` headers and hunks from `old` (named `old_name`) to
+/// `new`; empty when they are the same.
+pub(crate) fn hunks(old_name: &str, new_name: &str, old: &str, new: &str) -> String {
+    TextDiff::from_lines(old, new)
         .unified_diff()
         .context_radius(CONTEXT)
-        .header(&format!("a/{path}"), &format!("b/{path}"))
-        .to_string();
-    format!("diff --git a/{path} b/{path}\n{hunks}")
+        .header(old_name, new_name)
+        .to_string()
 }
 
 #[cfg(test)]

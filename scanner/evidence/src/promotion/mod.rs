@@ -21,7 +21,7 @@
 //! in several places, with per-namespace action overrides, or templated
 //! in a way not followed gets a [`GitChange::problem`], never a guess.
 
-mod diff;
+pub(crate) mod diff;
 mod repository;
 mod yaml_lines;
 

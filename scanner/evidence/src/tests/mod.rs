@@ -30,6 +30,7 @@ mod merge;
 mod outputs;
 mod owners;
 mod reports;
+mod rule_changes;
 mod scan_coverage;
 mod verdicts;
 
