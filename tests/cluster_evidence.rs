@@ -335,9 +335,10 @@ fn a_policy_given_as_a_file_is_found_by_evidence_from_the_cluster() {
 }
 
 /// Annotation-only bypasses on a Deployment, its ReplicaSet and Pod: one
-/// PolicyException for the Deployment covers them and what the next
-/// rollout creates (`web-*`); the server accepts it, and once applied the
-/// policy is ready.
+/// PolicyException for the Deployment covers them by name and what the
+/// next rollout creates (`web-*` with the Deployment's selector, read from
+/// the cluster); the server accepts it, and once applied the rollout's
+/// ReplicaSet is covered while an unrelated `web-legacy` is not.
 #[test]
 fn a_bypass_on_a_workload_gets_one_policy_exception_for_its_owner() {
     let cluster = TestCluster::start_prepared();
@@ -362,9 +363,21 @@ fn a_bypass_on_a_workload_gets_one_policy_exception_for_its_owner() {
     assert_eq!(generated[0]["file"], "exceptions/shop-deployment-web.yaml");
     let document = &generated[0]["document"];
     assert_eq!(
-        document["spec"]["match"]["any"][1]["resources"]["names"],
-        serde_json::json!(["web-*"]),
+        document["spec"]["match"]["any"][3]["resources"],
+        serde_json::json!({"kinds": ["Pod", "ReplicaSet"], "names": ["web-*"], "namespaces": ["shop"],
+                           "selector": {"matchLabels": {"app": "web"}}}),
         "{document}"
+    );
+    assert_eq!(
+        document["spec"]["match"]["any"][2]["resources"]["names"],
+        serde_json::json!(["web-5d8f"]),
+        "{document}"
+    );
+    assert!(
+        generated[0]["warnings"]
+            .to_string()
+            .contains("labelled app=web"),
+        "{generated:?}"
     );
     assert_eq!(
         document["spec"]["exceptions"][0]["ruleNames"],
@@ -382,13 +395,19 @@ fn a_bypass_on_a_workload_gets_one_policy_exception_for_its_owner() {
         String::from_utf8_lossy(&dry_run.stderr)
     );
     cluster.kubectl_ok(&["apply", "-f", &path_text]);
-    // A rollout: a new ReplicaSet and Pod the annotations do not excuse
-    // (the template carries none) are covered by the exception too.
-    cluster.apply_yaml(&format!("apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: web-77c4\n  namespace: shop\n  labels: {{team: shop}}\n  ownerReferences: [{{apiVersion: apps/v1, kind: Deployment, name: web, uid: {deployment_uid}, controller: true}}]\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n{template}"));
+    // A rollout: a new ReplicaSet the annotations do not excuse (the
+    // template carries none), labelled as the Deployment controller labels
+    // it, is covered by the exception too; an unrelated ReplicaSet named
+    // web-legacy, with other labels, is not.
+    cluster.apply_yaml(&format!("apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: web-legacy\n  namespace: shop\n  labels: {{team: shop, app: legacy}}\nspec:\n  selector: {{matchLabels: {{app: legacy}}}}\n{}", template.replace("app: web", "app: legacy")));
+    cluster.apply_yaml(&format!("apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: web-77c4\n  namespace: shop\n  labels: {{team: shop, app: web, pod-template-hash: 77c4}}\n  ownerReferences: [{{apiVersion: apps/v1, kind: Deployment, name: web, uid: {deployment_uid}, controller: true}}]\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n{template}"));
     recorded_scan_with(&cluster, &["--exception-namespace", "shop"]);
     let (after, text, _) = evidence(&cluster, &dir.join("second"), &[]);
     let latest = policy(&after, "disallow-latest");
-    assert_eq!(latest["verdict"], "ready", "{latest}\n{text}");
+    let violations = latest["violations"].to_string();
+    assert!(violations.contains("web-legacy"), "{latest}\n{text}");
+    assert!(!violations.contains("web-77c4"), "{latest}\n{text}");
+    assert_eq!(latest["verdict"], "not-ready", "{latest}\n{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

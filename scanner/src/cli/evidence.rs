@@ -78,6 +78,7 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
                 .filter(|key| !key.is_empty())
                 .collect(),
         ),
+        owner_selectors: Default::default(),
         identity: ClusterIdentity::default(),
         now: polscan::clock::now(),
         expiry_window,
@@ -287,6 +288,7 @@ fn from_cluster(
     input.identity = read.identity;
     input.owners = read.owners;
     input.owner_labels = read.owner_labels;
+    input.owner_selectors = read.owner_selectors;
     input.unserved_policy_kinds = read.unserved_policy_kinds;
     input.still_present = Some(read.still_present);
     input.soak.history = Some(read.soak_history);
@@ -443,6 +445,9 @@ fn print_summary(evidence: &evidence::Evidence) {
                 generated.file,
                 generated.matches.join(" and "),
             ),
+        }
+        for warning in &generated.warnings {
+            println!("  warning: {} — {warning}", generated.file);
         }
     }
     if let Some(comparison) = &evidence.comparison {

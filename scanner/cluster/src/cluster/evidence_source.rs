@@ -60,6 +60,10 @@ pub struct ClusterEvidence {
     /// The owner labels of the violating resources, of the objects on
     /// their owner chains, and of every namespace.
     pub owner_labels: OwnerLabels,
+    /// The `spec.selector` of each top owner (in `owners`, or a violator
+    /// without an owner) that has one: a generated PolicyException matches
+    /// what the owner creates by it.
+    pub owner_selectors: BTreeMap<ObjectName, Value>,
     /// What could not be read; the evidence says so rather than guessing.
     pub problems: Vec<String>,
     /// Policy kinds the server does not serve (discovery), when discovery
@@ -114,8 +118,9 @@ fn controller_of(object: &Value) -> Option<(String, String, String)> {
 /// An object's controller: its apiVersion and name.
 type Parent = Option<(String, ObjectName)>;
 
-/// An object read while following owners: its controller and owner labels.
-type OwnerRead = Result<(Parent, Labels), String>;
+/// An object read while following owners: its controller, its owner
+/// labels, and its own `spec.selector` if it has one.
+type OwnerRead = Result<(Parent, Labels, Option<Value>), String>;
 
 /// The names of every namespace; their owner labels go to `labels` (one
 /// LIST for both).
@@ -154,7 +159,7 @@ async fn parent_of(
 ) -> OwnerRead {
     let group = crate::kinds::group_of(api_version);
     let Some(kind) = discovered.find(group, &object.kind) else {
-        return Ok((None, Labels::new()));
+        return Ok((None, Labels::new(), None));
     };
     let namespace = (!object.namespace.is_empty()).then_some(object.namespace.as_str());
     let collection = kind.collection_path(namespace);
@@ -165,6 +170,11 @@ async fn parent_of(
         .as_ref()
         .map(|found| keys.keep(found))
         .unwrap_or_default();
+    let selector = found
+        .as_ref()
+        .and_then(|object| object.pointer("/spec/selector"))
+        .filter(|selector| !selector.is_null())
+        .cloned();
     let parent = found
         .as_ref()
         .filter(|_| namespace.is_some())
@@ -179,21 +189,27 @@ async fn parent_of(
                 },
             )
         });
-    Ok((parent, labels))
+    Ok((parent, labels, selector))
 }
 
 /// Follows ownerReferences from each violating resource to its top owner,
 /// one level at a time: every object of a level is read concurrently, and
 /// each parent once (many Pods share a ReplicaSet). The owner labels of
 /// every object read go to `labels`; a cluster-scoped violator is read for
-/// them only (a Namespace's are its namespace's, listed already).
+/// them only (a Namespace's are its namespace's, listed already). The top
+/// owners' label selectors leave beside them.
 async fn owners(
     client: &Client,
     discovered: &Discovered,
     violators: &[(String, ObjectName)],
     labels: &mut OwnerLabels,
-) -> (BTreeMap<ObjectName, ObjectName>, Vec<String>) {
+) -> (
+    BTreeMap<ObjectName, ObjectName>,
+    BTreeMap<ObjectName, Value>,
+    Vec<String>,
+) {
     let mut parents: BTreeMap<ObjectName, Parent> = BTreeMap::new();
+    let mut selectors: BTreeMap<ObjectName, Value> = BTreeMap::new();
     let mut problems = Vec::new();
     let mut level: Vec<(String, ObjectName)> = violators
         .iter()
@@ -220,10 +236,13 @@ async fn owners(
             .await;
         let mut next = Vec::new();
         for (object, parent) in read {
-            let (parent, own_labels) = parent.unwrap_or_else(|problem| {
+            let (parent, own_labels, selector) = parent.unwrap_or_else(|problem| {
                 problems.push(problem);
-                (None, Labels::new())
+                (None, Labels::new(), None)
             });
+            if let Some(selector) = selector {
+                selectors.insert(object.clone(), selector);
+            }
             if !own_labels.is_empty() {
                 labels.objects.insert(object.clone(), own_labels);
             }
@@ -251,7 +270,10 @@ async fn owners(
             found.insert(resource.clone(), top.clone());
         }
     }
-    (found, problems)
+    // Top owners are those read without a controller (a violator may be
+    // its own: an annotated Deployment).
+    selectors.retain(|object, _| matches!(parents.get(object), Some(None)));
+    (found, selectors, problems)
 }
 
 /// Whether the server has `object`, of any served kind of its name:
@@ -545,7 +567,7 @@ pub async fn read(
     evidence.identity = identity;
     evidence.problems.extend(problems);
     phase("policies, record and identity read");
-    let (owners, problems) = owners(
+    let (owners, selectors, problems) = owners(
         client,
         &discovered,
         &evidence.reports.violators(),
@@ -553,6 +575,7 @@ pub async fn read(
     )
     .await;
     evidence.owners = owners;
+    evidence.owner_selectors = selectors;
     evidence.problems.extend(problems);
     phase("owners followed");
     let unnamed: BTreeSet<&ObjectName> = asked

@@ -649,6 +649,7 @@ mod tests {
             scan: Some(read),
             owners: BTreeMap::new(),
             owner_labels: Default::default(),
+            owner_selectors: BTreeMap::new(),
             identity: ClusterIdentity {
                 source: "cluster".into(),
                 kube_system_uid: None,

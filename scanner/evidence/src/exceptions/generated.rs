@@ -1,15 +1,19 @@
 //! The PolicyExceptions polscan writes for bypasses only its own
 //! annotations make: the results excused only by a `polscan.io/exception`
 //! annotation (which Kyverno's admission never reads), the exceptions
-//! found, the top owners, each policy's kind and the scan's exception
-//! scope enter `generate_exceptions`; per top owner a ready-to-apply
-//! PolicyException of the API its policy's engine reads (the owner and
-//! what it creates, so the next rollout stays covered, in the namespace
-//! Kyverno reads them from) leaves as a [`GeneratedException`], and each
-//! annotation exception found is given the file that makes it explicit.
+//! found, the top owners and their label selectors, each policy's kind
+//! and the scan's exception scope enter `generate_exceptions`; per top
+//! owner a ready-to-apply PolicyException of the API its policy's engine
+//! reads (the owner by name; what it creates by the names it controls now
+//! and, where its selector is known, by `<owner>-*` with its selector's
+//! labels, so the next rollout stays covered; in the namespace Kyverno
+//! reads them from) leaves as a [`GeneratedException`] with warnings where
+//! it may match what the owner does not control, and each annotation
+//! exception found is given the file that makes it explicit.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use polscan_engine::ValueExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -40,6 +44,10 @@ pub struct GeneratedException {
     /// either), instead of asking to apply it again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub existing_not_applied: Option<String>,
+    /// Where it may match objects the owner does not control, or does not
+    /// cover what the owner will create: read before applying it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// The PolicyException object, written as YAML to `file`.
     pub document: Value,
 }
@@ -73,11 +81,100 @@ fn created_kinds(kind: &str) -> &'static [&'static str] {
     }
 }
 
+/// A top owner's label selector as a Kyverno `selector` (a
+/// LabelSelector; a ReplicationController's plain map becomes its
+/// matchLabels); None without one, or with one that selects everything.
+fn label_selector(selector: Option<&Value>) -> Option<Value> {
+    let selector = selector?.as_object()?;
+    let structured =
+        selector.contains_key("matchLabels") || selector.contains_key("matchExpressions");
+    let selector = if structured {
+        let mut kept = serde_json::Map::new();
+        for key in ["matchLabels", "matchExpressions"] {
+            match selector.get(key) {
+                Some(Value::Object(map)) if !map.is_empty() => {
+                    kept.insert(key.into(), Value::Object(map.clone()));
+                }
+                Some(Value::Array(list)) if !list.is_empty() => {
+                    kept.insert(key.into(), Value::Array(list.clone()));
+                }
+                _ => {}
+            }
+        }
+        kept
+    } else {
+        let labels: serde_json::Map<String, Value> = selector
+            .iter()
+            .filter(|(_, v)| v.is_string())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if labels.is_empty() {
+            serde_json::Map::new()
+        } else {
+            serde_json::Map::from_iter([("matchLabels".to_string(), Value::Object(labels))])
+        }
+    };
+    (!selector.is_empty()).then_some(Value::Object(selector))
+}
+
+/// A LabelSelector's matchExpressions as (key, operator, values).
+fn match_expressions(selector: &Value) -> Vec<(&str, &str, Vec<&str>)> {
+    selector
+        .get("matchExpressions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|expression| {
+            let values = expression
+                .get("values")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            (
+                expression.str_field("key").unwrap_or_default(),
+                expression.str_field("operator").unwrap_or_default(),
+                values,
+            )
+        })
+        .collect()
+}
+
+/// A LabelSelector as kubectl's `-l` text (`app=web,tier in (a,b)`);
+/// None for an operator it does not know.
+fn selector_text(selector: &Value) -> Option<String> {
+    let mut parts: Vec<String> = selector
+        .get("matchLabels")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+        .collect();
+    for (key, operator, values) in match_expressions(selector) {
+        parts.push(match operator {
+            "In" => format!("{key} in ({})", values.join(",")),
+            "NotIn" => format!("{key} notin ({})", values.join(",")),
+            "Exists" => key.to_string(),
+            "DoesNotExist" => format!("!{key}"),
+            _ => return None,
+        });
+    }
+    Some(parts.join(","))
+}
+
 /// Per top owner of annotated resources whose annotations excuse
 /// violations, a Kyverno PolicyException covering the owner by name (when
-/// it is excused itself) and what it creates by `<owner>-*` (a rollout
-/// makes new hash-suffixed ReplicaSets and Pods), from the highest excused
-/// kind of the chain down, for the rules excused with those of their
+/// it is excused itself) and what it creates, from the highest excused
+/// kind of the chain down: by the exact names of the excused objects it
+/// controls now, and, where the owner's label selector is known
+/// (`owner_selectors`), by `<owner>-*` together with that selector (a
+/// rollout makes new hash-suffixed ReplicaSets and Pods; the selector keeps
+/// out an unrelated `<owner>-legacy` with other labels). A name pattern
+/// alone would excuse any object so named: without the selector only the
+/// names controlled now are matched, and a warning says the next rollout's
+/// are not; with it, a warning says what overlapping selectors could still
+/// let in. It covers for the rules excused with those of their
 /// autogen variants that apply to the covered kinds, carrying the
 /// annotations' owner, reason and (earliest) expiry as the annotations
 /// polscan reads on PolicyExceptions. It is put in the namespace Kyverno
@@ -89,6 +186,7 @@ pub(crate) fn generate_exceptions(
     results: &[&ReportedResult],
     exceptions: &mut [ExceptionEvidence],
     owners: &BTreeMap<ObjectName, ObjectName>,
+    owner_selectors: &BTreeMap<ObjectName, Value>,
     policy_kinds: &BTreeMap<String, String>,
     scope: Option<&crate::run::exception_scope::ExceptionScope>,
 ) -> Vec<GeneratedException> {
@@ -221,14 +319,56 @@ pub(crate) fn generate_exceptions(
         let mut created = chain.clone();
         created.remove(owner.kind.as_str());
         let mut filters = Vec::new();
+        let mut warnings = Vec::new();
         if chain.contains(owner.kind.as_str()) {
             filters.push(serde_json::json!({"kinds": [owner.kind], "names": [owner.name]}));
         }
-        if !created.is_empty() {
-            filters.push(serde_json::json!({
-                "kinds": created.iter().collect::<Vec<_>>(),
-                "names": [format!("{}-*", owner.name)],
-            }));
+        // What the owner controls now, by exact name, a filter per kind.
+        for kind in &created {
+            let names: Vec<&str> = group
+                .resources
+                .iter()
+                .filter(|r| r.kind == *kind && **r != owner)
+                .map(|r| r.name.as_str())
+                .collect();
+            if !names.is_empty() {
+                filters.push(serde_json::json!({"kinds": [kind], "names": names}));
+            }
+        }
+        let selector = label_selector(owner_selectors.get(owner));
+        let selector_words = selector.as_ref().and_then(selector_text);
+        let kinds_words = created.iter().copied().collect::<Vec<_>>().join(", ");
+        let place = if owner.namespace.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", owner.namespace)
+        };
+        match (&selector, &selector_words) {
+            (Some(selector), Some(words)) if !created.is_empty() => {
+                filters.push(serde_json::json!({
+                    "kinds": created.iter().collect::<Vec<_>>(),
+                    "names": [format!("{}-*", owner.name)],
+                    "selector": selector,
+                }));
+                warnings.push(format!(
+                    "it also matches any {kinds_words} named {place}{}-* labelled {words}, which {} {} selects: one another controller owns matches too if their selectors overlap (a PolicyException cannot name the controller); `kubectl get {} -n {} -l '{words}'` should list only {}'s",
+                    owner.name,
+                    owner.kind,
+                    owner.name,
+                    created
+                        .iter()
+                        .map(|k| k.to_lowercase())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    owner.namespace,
+                    owner.name,
+                ));
+            }
+            _ if !created.is_empty() => warnings.push(format!(
+                "it matches only the {kinds_words} {} {} controls now, by name: {}'s label selector is not known here (reports read from files, or the owner could not be read), and a name pattern ({place}{}-*) would also excuse objects it does not control; the next rollout's are not covered — generate it again after a rollout, or from the cluster",
+                owner.kind, owner.name, owner.name, owner.name
+            )),
+            _ => {}
         }
         if !owner.namespace.is_empty() {
             for filter in &mut filters {
@@ -241,19 +381,28 @@ pub(crate) fn generate_exceptions(
         let matches: Vec<String> = filters
             .iter()
             .map(|filter| {
-                let kinds: Vec<&str> = filter["kinds"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .collect();
-                let name = filter["names"][0].as_str().unwrap_or_default();
-                let target = if owner.namespace.is_empty() {
-                    name.to_string()
-                } else {
-                    format!("{}/{name}", owner.namespace)
+                let strings = |key: &str| -> Vec<String> {
+                    filter[key]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .map(|text| text.to_string())
+                        .collect()
                 };
-                format!("{} {target}", kinds.join(", "))
+                let targets: Vec<String> = strings("names")
+                    .iter()
+                    .map(|name| format!("{place}{name}"))
+                    .collect();
+                let labelled = match filter.get("selector").and_then(selector_text) {
+                    Some(words) => format!(" labelled {words}"),
+                    None => String::new(),
+                };
+                format!(
+                    "{} {}{labelled}",
+                    strings("kinds").join(", "),
+                    targets.join(", ")
+                )
             })
             .collect();
         // Already in the cluster but not applied by the scan: applying it
@@ -392,6 +541,7 @@ pub(crate) fn generate_exceptions(
         }
         for (file, covers, document) in documents {
             generated.push(GeneratedException {
+                warnings: warnings.clone(),
                 file,
                 resource: owner.clone(),
                 resources: resources.clone(),
@@ -409,9 +559,43 @@ pub(crate) fn generate_exceptions(
 /// stores (config/crds/policies.kyverno.io: v1beta1 is the storage version).
 const CEL_EXCEPTION_API_VERSION: &str = "policies.kyverno.io/v1beta1";
 
+/// A LabelSelector (matchLabels; matchExpressions In, NotIn, Exists,
+/// DoesNotExist) as CEL on `object.metadata.labels`; an operator it does
+/// not know selects nothing (`generate_exceptions` adds no selector then).
+fn cel_selector(selector: &Value, quote: &dyn Fn(&str) -> String) -> String {
+    let labels = "object.metadata.labels";
+    let has = |key: &str| format!("(has({labels}) && {} in {labels})", quote(key));
+    let mut terms: Vec<String> = selector
+        .get("matchLabels")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| {
+            format!(
+                "({} && {labels}[{}] == {})",
+                has(k),
+                quote(k),
+                quote(v.as_str().unwrap_or_default())
+            )
+        })
+        .collect();
+    for (key, operator, values) in match_expressions(selector) {
+        let values: Vec<String> = values.into_iter().map(quote).collect();
+        let within = format!("{labels}[{}] in [{}]", quote(key), values.join(", "));
+        terms.push(match operator {
+            "In" => format!("({} && {within})", has(key)),
+            "NotIn" => format!("(!{} || !({within}))", has(key)),
+            "Exists" => has(key),
+            "DoesNotExist" => format!("!{}", has(key)),
+            _ => "false".into(),
+        });
+    }
+    terms.join(" && ")
+}
+
 /// The CEL match condition equal to a kyverno.io exception's
 /// `match.any[].resources` filters (`kinds`, `names` exact or `prefix-*`,
-/// `namespaces`): a policies.kyverno.io PolicyException has no `match`
+/// `selector`, `namespaces`): a policies.kyverno.io PolicyException has no `match`
 /// block, only `matchConditions` (pkg/cel/engine). `object` is null on a
 /// DELETE, which the exception then does not cover.
 fn cel_match_expression(filters: &[Value], namespace: &str) -> String {
@@ -440,7 +624,11 @@ fn cel_match_expression(filters: &[Value], namespace: &str) -> String {
                     None => format!("object.metadata.name == {}", quote(name)),
                 })
                 .collect();
-            format!("({kind} && ({}))", names.join(" || "))
+            let labels = filter
+                .get("selector")
+                .map(|selector| format!(" && {}", cel_selector(selector, &quote)))
+                .unwrap_or_default();
+            format!("({kind} && ({}){labels})", names.join(" || "))
         })
         .collect();
     let mut expression = "object != null".to_string();

@@ -105,6 +105,11 @@ pub struct EvidenceInput {
     /// violating resources, their owners and namespaces: which team must
     /// fix a violation.
     pub owner_labels: owner_labels::OwnerLabels,
+    /// The label selector (`spec.selector`, as the server returned it) of
+    /// each top owner (in `owners`, or a violator without one) that has
+    /// one: a generated PolicyException
+    /// matches what the owner creates by it. Empty from files.
+    pub owner_selectors: BTreeMap<ObjectName, Value>,
     /// The cluster the reports came from, or `files`.
     pub identity: ClusterIdentity,
     /// The evidence's time: `generated`, and what exceptions' expiry is

@@ -745,13 +745,13 @@ pub fn render(evidence: &Evidence) -> String {
     if !evidence.generated_exceptions.is_empty() {
         let _ = write!(
             out,
-            "<h2 id=\"generated-exceptions\">Generated PolicyExceptions</h2><p class=\"warning\">These resources are excused only by <code>{}</code> annotations, which Kyverno's admission does not read: once the policy is enforced, it would reject them when created again (a rollout's new Pods, a re-apply) and at an update that newly violates, or at any update where the rule sets allowExistingViolations: false. Apply these files to make each bypass explicit to Kyverno; each matches the excused resources' top owner by name and what it creates (<code>&lt;owner&gt;-*</code>), from the highest excused kind down, so the next rollout stays covered.</p><ul>",
+            "<h2 id=\"generated-exceptions\">Generated PolicyExceptions</h2><p class=\"warning\">These resources are excused only by <code>{}</code> annotations, which Kyverno's admission does not read: once the policy is enforced, it would reject them when created again (a rollout's new Pods, a re-apply) and at an update that newly violates, or at any update where the rule sets allowExistingViolations: false. Apply these files to make each bypass explicit to Kyverno; each matches the excused resources' top owner by name and what it creates, from the highest excused kind down: the objects it controls now by name and, where its label selector is known, <code>&lt;owner&gt;-*</code> carrying the selector's labels, so the next rollout stays covered. Read each one's warnings before applying it.</p><ul>",
             escape(polscan_engine::exceptions::annotation::EXCEPTION)
         );
         for generated in &evidence.generated_exceptions {
             let _ = write!(
                 out,
-                "<li class=\"generated-exception\" data-file=\"{}\"><code>{}</code>: matches {} ({}){}</li>",
+                "<li class=\"generated-exception\" data-file=\"{}\"><code>{}</code>: matches {} ({}){}{}</li>",
                 escape(&generated.file),
                 escape(&generated.file),
                 escape(&generated.matches.join(" and ")),
@@ -760,7 +760,12 @@ pub fn render(evidence: &Evidence) -> String {
                     .existing_not_applied
                     .as_ref()
                     .map(|why| format!(" — {}", escape(why)))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                generated
+                    .warnings
+                    .iter()
+                    .map(|w| format!("<p class=\"warning\">{}</p>", escape(w)))
+                    .collect::<String>()
             );
         }
         out.push_str("</ul>");

@@ -148,7 +148,7 @@ pub fn render(evidence: &Evidence) -> String {
     if !evidence.generated_exceptions.is_empty() {
         let _ = writeln!(
             out,
-            "\n## Generated PolicyExceptions\n\nThese resources are excused only by `{}` annotations, which Kyverno's admission does not read: once the policy is enforced, it would reject them when created again (a rollout's new Pods, a re-apply) and at an update that newly violates, or at any update where the rule sets allowExistingViolations: false. Apply these files (`kubectl apply -f <file>`) to make each bypass explicit to Kyverno. Each matches the excused resources' top owner by name and what it creates (`<owner>-*`), from the highest excused kind down, so the next rollout stays covered:\n",
+            "\n## Generated PolicyExceptions\n\nThese resources are excused only by `{}` annotations, which Kyverno's admission does not read: once the policy is enforced, it would reject them when created again (a rollout's new Pods, a re-apply) and at an update that newly violates, or at any update where the rule sets allowExistingViolations: false. Apply these files (`kubectl apply -f <file>`) to make each bypass explicit to Kyverno. Each matches the excused resources' top owner by name and what it creates, from the highest excused kind down: the objects it controls now by name and, where its label selector is known, `<owner>-*` carrying the selector's labels, so the next rollout stays covered. Read each one's warnings before applying it:\n",
             polscan_engine::exceptions::annotation::EXCEPTION
         );
         for generated in &evidence.generated_exceptions {
@@ -164,6 +164,9 @@ pub fn render(evidence: &Evidence) -> String {
                     .map(|why| format!(" — {}", cell(why)))
                     .unwrap_or_default()
             );
+            for warning in &generated.warnings {
+                let _ = writeln!(out, "  - ⚠ {}", cell(warning));
+            }
         }
     }
     if let Some(comparison) = &evidence.comparison {

@@ -438,8 +438,8 @@ fn a_bypass_on_the_pods_only_does_not_excuse_their_owner() {
     let document = &evidence.generated_exceptions[0].document;
     assert_eq!(
         document["spec"]["match"],
-        json!({"any": [{"resources": {"kinds": ["Pod"], "names": ["web-*"], "namespaces": ["a"]}}]}),
-        "the Deployment and its ReplicaSets were not excused"
+        json!({"any": [{"resources": {"kinds": ["Pod"], "names": ["web-5d8f-x1"], "namespaces": ["a"]}}]}),
+        "the Deployment and its ReplicaSets were not excused; without its selector, only the Pod it controls now"
     );
     assert_eq!(
         document["spec"]["exceptions"],

@@ -199,35 +199,14 @@ fn owners_of_one_name_in_two_namespaces_get_two_policy_exceptions_in_one_namespa
 
 #[test]
 fn one_policy_exception_per_top_owner_covers_what_it_creates() {
-    let skipped = |kind: &str, name: &str, rule: &str| {
-        let mut r = annotation_skipped("two", rule, name, "fail");
-        r["resources"][0]["kind"] = json!(kind);
-        r
-    };
-    let mut input = input(
-        vec![report(vec![
-            skipped("Deployment", "web", "autogen-a"),
-            skipped("ReplicaSet", "web-5d8f", "autogen-a"),
-            skipped("Pod", "web-5d8f-x1", "a"),
-        ])],
-        vec![two_rule_policy("two", "Audit", None)],
-        Some(scan(true, &[])),
-    );
+    // Without the Deployment's selector (as from files).
+    let mut input = annotated_web_deployment();
+    input.owner_selectors.clear();
     let owner = ObjectName {
         kind: "Deployment".into(),
         namespace: "a".into(),
         name: "web".into(),
     };
-    for (kind, name) in [("ReplicaSet", "web-5d8f"), ("Pod", "web-5d8f-x1")] {
-        input.owners.insert(
-            ObjectName {
-                kind: kind.into(),
-                namespace: "a".into(),
-                name: name.into(),
-            },
-            owner.clone(),
-        );
-    }
     let evidence = build(&input);
     assert_eq!(
         evidence.generated_exceptions.len(),
@@ -240,12 +219,23 @@ fn one_policy_exception_per_top_owner_covers_what_it_creates() {
     assert_eq!(generated.resource, owner);
     assert_eq!(generated.resources.len(), 3);
     let document = &generated.document;
+    // Without the Deployment's selector: only what it controls now, by
+    // name, and a warning that the next rollout's are not covered.
     assert_eq!(
         document["spec"]["match"],
         json!({"any": [
             {"resources": {"kinds": ["Deployment"], "names": ["web"], "namespaces": ["a"]}},
-            {"resources": {"kinds": ["Pod", "ReplicaSet"], "names": ["web-*"], "namespaces": ["a"]}}
+            {"resources": {"kinds": ["Pod"], "names": ["web-5d8f-x1"], "namespaces": ["a"]}},
+            {"resources": {"kinds": ["ReplicaSet"], "names": ["web-5d8f"], "namespaces": ["a"]}}
         ]})
+    );
+    assert!(
+        generated
+            .warnings
+            .iter()
+            .any(|w| w.contains("next rollout's are not covered")),
+        "{:?}",
+        generated.warnings
     );
     assert_eq!(
         document["spec"]["exceptions"],
@@ -352,4 +342,150 @@ fn each_policy_family_gets_the_policy_exception_its_engine_reads() {
         .generated_exceptions
         .iter()
         .any(|g| g.covers.iter().any(|c| c.starts_with("vap/"))));
+}
+
+/// The annotated Deployment `web` (its ReplicaSet and Pod excused too), and
+/// the evidence knows its selector `app=web`.
+fn annotated_web_deployment() -> EvidenceInput {
+    let skipped = |kind: &str, name: &str, rule: &str| {
+        let mut r = annotation_skipped("two", rule, name, "fail");
+        r["resources"][0]["kind"] = json!(kind);
+        r
+    };
+    let mut input = input(
+        vec![report(vec![
+            skipped("Deployment", "web", "autogen-a"),
+            skipped("ReplicaSet", "web-5d8f", "autogen-a"),
+            skipped("Pod", "web-5d8f-x1", "a"),
+        ])],
+        vec![two_rule_policy("two", "Audit", None)],
+        Some(scan(true, &[])),
+    );
+    let owner = ObjectName {
+        kind: "Deployment".into(),
+        namespace: "a".into(),
+        name: "web".into(),
+    };
+    for (kind, name) in [("ReplicaSet", "web-5d8f"), ("Pod", "web-5d8f-x1")] {
+        input.owners.insert(
+            ObjectName {
+                kind: kind.into(),
+                namespace: "a".into(),
+                name: name.into(),
+            },
+            owner.clone(),
+        );
+    }
+    input
+        .owner_selectors
+        .insert(owner, json!({"matchLabels": {"app": "web"}}));
+    input
+}
+
+/// Kyverno's view, by polscan's engine: whether the generated exception
+/// skips rule `a` (or its autogen variant) of a policy requiring a `team`
+/// label on `resource`, which fails it.
+fn excused_by(exception: &Value, resource: &Value) -> bool {
+    use polscan_engine::{Engine, EngineOptions, Environment, RuleStatus};
+    let policy = json!({
+        "apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy",
+        "metadata": {"name": "two"},
+        "spec": {"validationFailureAction": "Audit", "rules": [{
+            "name": "a",
+            "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+            "validate": {"message": "team", "pattern": {"metadata": {"labels": {"team": "?*"}}}}
+        }]}
+    });
+    let (engine, problems) =
+        Engine::from_documents(&[policy, exception.clone()], EngineOptions::default());
+    assert!(problems.is_empty(), "{problems:?}");
+    let responses = engine.evaluate(resource, &Environment::default());
+    let statuses: Vec<RuleStatus> = responses
+        .iter()
+        .flat_map(|r| r.rules.iter().map(|rule| rule.status))
+        .collect();
+    assert!(!statuses.is_empty(), "rule a applies to {resource}");
+    assert!(
+        statuses
+            .iter()
+            .all(|s| matches!(s, RuleStatus::Skip | RuleStatus::Fail)),
+        "{statuses:?}"
+    );
+    statuses.iter().all(|s| *s == RuleStatus::Skip)
+}
+
+fn workload(kind: &str, name: &str, labels: Value) -> Value {
+    let template = json!({"metadata": {"labels": labels.clone()}, "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}});
+    let mut object = json!({
+        "apiVersion": "apps/v1", "kind": kind,
+        "metadata": {"name": name, "namespace": "a", "labels": labels.clone()},
+        "spec": {"selector": {"matchLabels": labels}, "template": template}
+    });
+    if kind == "Pod" {
+        object["apiVersion"] = json!("v1");
+        object["spec"] = json!({"containers": [{"name": "c", "image": "nginx:1.27"}]});
+    }
+    object
+}
+
+#[test]
+fn an_unrelated_replica_set_named_like_the_deployment_is_not_excused() {
+    let evidence = build(&annotated_web_deployment());
+    let generated = &evidence.generated_exceptions[0];
+    let document = &generated.document;
+    assert_eq!(
+        document["spec"]["match"]["any"][3],
+        json!({"resources": {"kinds": ["Pod", "ReplicaSet"], "names": ["web-*"], "namespaces": ["a"],
+                             "selector": {"matchLabels": {"app": "web"}}}}),
+        "{document}"
+    );
+    assert!(
+        generated
+            .warnings
+            .iter()
+            .any(|w| w.contains("labelled app=web")
+                && w.contains("kubectl get pod,replicaset -n a -l 'app=web'")),
+        "{:?}",
+        generated.warnings
+    );
+    assert!(generated
+        .matches
+        .iter()
+        .any(|m| m == "Pod, ReplicaSet a/web-* labelled app=web"));
+    // Kyverno's match, as polscan's engine applies it.
+    let web = json!({"app": "web", "pod-template-hash": "7c9d"});
+    let legacy = json!({"app": "legacy"});
+    assert!(excused_by(
+        document,
+        &workload("Deployment", "web", json!({"app": "web"}))
+    ));
+    assert!(
+        excused_by(document, &workload("ReplicaSet", "web-7c9d", web.clone())),
+        "the next rollout's ReplicaSet stays covered"
+    );
+    assert!(excused_by(document, &workload("Pod", "web-7c9d-q2", web)));
+    assert!(
+        !excused_by(
+            document,
+            &workload("ReplicaSet", "web-legacy", legacy.clone())
+        ),
+        "an unrelated ReplicaSet named web-* is not excused"
+    );
+    assert!(!excused_by(
+        document,
+        &workload("Pod", "web-legacy-z9", legacy.clone())
+    ));
+    // Without the selector: only the names web controls now.
+    let mut input = annotated_web_deployment();
+    input.owner_selectors.clear();
+    let evidence = build(&input);
+    let document = &evidence.generated_exceptions[0].document;
+    assert!(!excused_by(
+        document,
+        &workload("ReplicaSet", "web-legacy", legacy)
+    ));
+    assert!(excused_by(
+        document,
+        &workload("ReplicaSet", "web-5d8f", json!({"app": "web"}))
+    ));
 }

@@ -91,6 +91,7 @@ fn input(reports: Vec<Value>, policies: Vec<Value>, scan: Option<ScanRecord>) ->
         scan,
         owners: BTreeMap::new(),
         owner_labels: Default::default(),
+        owner_selectors: BTreeMap::new(),
         identity: ClusterIdentity {
             source: "cluster".into(),
             kube_system_uid: Some("uid-1".into()),

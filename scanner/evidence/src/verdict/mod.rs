@@ -96,6 +96,7 @@ pub fn build(input: &EvidenceInput) -> Evidence {
         &results,
         &mut exceptions,
         &input.owners,
+        &input.owner_selectors,
         &policy_kinds,
         input
             .scan
