@@ -347,18 +347,34 @@ fn each_policy_family_gets_the_policy_exception_its_engine_reads() {
 /// The annotated Deployment `web` (its ReplicaSet and Pod excused too), and
 /// the evidence knows its selector `app=web`.
 fn annotated_web_deployment() -> EvidenceInput {
-    let skipped = |kind: &str, name: &str, rule: &str| {
-        let mut r = annotation_skipped("two", rule, name, "fail");
+    annotated_web_deployment_of(
+        two_rule_policy("two", "Audit", None),
+        ["autogen-a", "autogen-a", "a"],
+    )
+}
+
+/// The same for `policy`, the Deployment's, ReplicaSet's and Pod's results
+/// naming `rules`.
+fn annotated_web_deployment_of(policy: Value, rules: [&str; 3]) -> EvidenceInput {
+    let name = policy["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let skipped = |kind: &str, resource: &str, rule: &str| {
+        let mut r = annotation_skipped(&name, rule, resource, "fail");
         r["resources"][0]["kind"] = json!(kind);
+        if rule.is_empty() {
+            r.as_object_mut().expect("object").remove("rule");
+        }
         r
     };
     let mut input = input(
         vec![report(vec![
-            skipped("Deployment", "web", "autogen-a"),
-            skipped("ReplicaSet", "web-5d8f", "autogen-a"),
-            skipped("Pod", "web-5d8f-x1", "a"),
+            skipped("Deployment", "web", rules[0]),
+            skipped("ReplicaSet", "web-5d8f", rules[1]),
+            skipped("Pod", "web-5d8f-x1", rules[2]),
         ])],
-        vec![two_rule_policy("two", "Audit", None)],
+        vec![policy],
         Some(scan(true, &[])),
     );
     let owner = ObjectName {
@@ -488,4 +504,42 @@ fn an_unrelated_replica_set_named_like_the_deployment_is_not_excused() {
         document,
         &workload("ReplicaSet", "web-5d8f", json!({"app": "web"}))
     ));
+}
+
+#[test]
+fn a_cel_policy_exception_matches_the_owner_s_selector_too() {
+    use polscan_engine::{Engine, EngineOptions, Environment, RuleStatus};
+    let vp = json!({"apiVersion": "policies.kyverno.io/v1alpha1", "kind": "ValidatingPolicy",
+                    "metadata": {"name": "vp"},
+                    "spec": {"validationActions": ["Audit"],
+                             "matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"], "resources": ["pods"]}]},
+                             "validations": [{"expression": "has(object.metadata.labels) && 'team' in object.metadata.labels"}]}});
+    let evidence = build(&annotated_web_deployment_of(vp.clone(), ["", "", ""]));
+    let cel = evidence
+        .generated_exceptions
+        .iter()
+        .find(|g| g.document["apiVersion"] == "policies.kyverno.io/v1beta1")
+        .unwrap_or_else(|| panic!("{:?}", evidence.generated_exceptions));
+    let expression = cel.document["spec"]["matchConditions"][0]["expression"]
+        .as_str()
+        .expect("expression");
+    assert!(
+        expression.contains("object.metadata.labels['app'] == 'web'"),
+        "{expression}"
+    );
+    let (engine, problems) =
+        Engine::from_documents(&[vp, cel.document.clone()], EngineOptions::default());
+    assert!(problems.is_empty(), "{problems:?}");
+    let status = |name: &str, app: &str| -> Vec<RuleStatus> {
+        engine
+            .evaluate(
+                &workload("Pod", name, json!({"app": app})),
+                &Environment::default(),
+            )
+            .iter()
+            .flat_map(|r| r.rules.iter().map(|rule| rule.status))
+            .collect()
+    };
+    assert_eq!(status("web-7c9d-q2", "web"), [RuleStatus::Skip]);
+    assert_eq!(status("web-legacy-z9", "legacy"), [RuleStatus::Fail]);
 }
