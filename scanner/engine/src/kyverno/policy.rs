@@ -214,8 +214,9 @@ pub(crate) struct ForEachValidation {
     pub(crate) foreach: Option<Vec<ForEachValidation>>,
 }
 
-pub(crate) const ANNOTATION_AUTOGEN_CONTROLLERS: &str =
-    "pod-policies.kyverno.io/autogen-controllers";
+/// The annotation naming the Pod controllers Kyverno's autogen makes rules
+/// for (`none` turns autogen off).
+pub const ANNOTATION_AUTOGEN_CONTROLLERS: &str = "pod-policies.kyverno.io/autogen-controllers";
 
 impl Policy {
     /// True when the document's apiVersion/kind say it is a Kyverno policy.

@@ -71,9 +71,12 @@ pub(super) fn diff(previous: &PolicyInfo, current: &PolicyInfo) -> Option<Diffed
     let name = current.qualified_name();
     let now = current.rule_content.as_ref()?;
     let Some(before) = previous.rule_content.as_ref() else {
-        // The same document digest: the same rules, recorded or not.
+        // The same document, or the same rulesDigest (all it judges by
+        // but the action, and more): the same rules, recorded or not.
         let same_document = matches!((&previous.digest, &current.digest),
-            (Some(a), Some(b)) if a.digest == b.digest);
+            (Some(a), Some(b)) if a.digest == b.digest)
+            || matches!((&previous.rules_digest, &current.rules_digest),
+            (Some(a), Some(b)) if a == b);
         return (!same_document).then(|| Diffed {
             change: empty_change(name, RuleChangeStatus::NotRecorded),
             affected: Some(Affected::All),

@@ -3,7 +3,8 @@
 //! [`RuleContent`] leaves: the spec fields that decide results (a Kyverno
 //! policy's `rules` and the spec fields that change which results they
 //! give; a CEL policy's validations, match constraints and conditions,
-//! variables, audit annotations and the rest of its spec), keys sorted,
+//! variables, audit annotations and the rest of its spec; the annotations
+//! that change results, under `annotations`), keys sorted,
 //! with its digest, and apart from them the action fields, which decide
 //! what Kyverno does with a result and not the result.
 
@@ -37,6 +38,13 @@ const KYVERNO_INERT_FIELDS: [&str; 7] = [
     "generateExisting",
     "generateExistingOnPolicyUpdate",
     "mutateExistingOnPolicyUpdate",
+];
+/// Annotations that change a policy's results: which Pod controllers
+/// autogen extends its rules to, and whether failures are reported as
+/// `warn`.
+const JUDGING_ANNOTATIONS: [&str; 2] = [
+    polscan_engine::kyverno::policy::ANNOTATION_AUTOGEN_CONTROLLERS,
+    polscan_engine::policy::ANNOTATION_SCORED,
 ];
 /// Spec fields of a CEL policy (ValidatingPolicy, its namespaced kind,
 /// ValidatingAdmissionPolicy) that are actions.
@@ -111,6 +119,17 @@ impl RuleContent {
             if let Some(Value::Object(webhook)) = spec.get_mut("webhookConfiguration") {
                 webhook.remove("timeoutSeconds");
             }
+        }
+        // Beside the spec fields (no spec field is named `annotations`).
+        let annotations: Map<String, Value> = JUDGING_ANNOTATIONS
+            .iter()
+            .filter_map(|key| {
+                let value = document.pointer("/metadata/annotations")?.get(*key)?;
+                Some((key.to_string(), value.clone()))
+            })
+            .collect();
+        if !annotations.is_empty() {
+            spec.insert("annotations".into(), Value::Object(annotations));
         }
         let content = sorted(Value::Object(spec));
         let bytes = serde_json::to_vec(&content).unwrap_or_default();
@@ -189,6 +208,15 @@ mod tests {
                 .actions
                 .get("spec.rules[check].validate.failureAction"),
             Some(&json!("Enforce"))
+        );
+        let mut unscored = audit.clone();
+        unscored["metadata"] = json!({"annotations": {"policies.kyverno.io/scored": "false", "policies.kyverno.io/title": "t"}});
+        let unscored = RuleContent::of("ClusterPolicy", &unscored);
+        assert_ne!(unscored.digest, before.digest);
+        assert_eq!(
+            unscored.content.as_ref().and_then(|c| c.get("annotations")),
+            Some(&json!({"policies.kyverno.io/scored": "false"})),
+            "a title changes no result"
         );
         let mut relaxed = audit.clone();
         relaxed["spec"]["rules"][0]["validate"]["pattern"] = json!({"a": "?*"});

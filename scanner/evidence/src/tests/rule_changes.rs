@@ -212,6 +212,18 @@ fn an_earlier_package_without_rules_cannot_tell_and_proves_no_fix() {
     let comparison = compare::compare(&before, &same);
     assert!(comparison.rule_changes.is_empty(), "{comparison:?}");
     assert_eq!(comparison.fixed_violations.len(), 1);
+    // Only the action changed: the document digest differs, the rulesDigest
+    // (of packages that have it) does not: the same rules.
+    let enforced = evidence(
+        vec![with_pattern(
+            "Enforce",
+            json!({"metadata": {"labels": {"team": "?*"}}}),
+        )],
+        vec![result("guarded", "pass", "a", "web")],
+    );
+    let comparison = compare::compare(&before, &enforced);
+    assert!(comparison.rule_changes.is_empty(), "{comparison:?}");
+    assert_eq!(comparison.fixed_violations.len(), 1);
 }
 
 #[test]
