@@ -10,7 +10,7 @@
 //! and who enforces it leave ([`policy_kind_group`]).
 
 use super::rule_content::RuleContent;
-use crate::run::record_format::{judging_content, rules_content, DocumentDigest};
+use crate::run::record_format::{rules_content, DocumentDigest};
 use chrono::{DateTime, Utc};
 use polscan_engine::ValueExt;
 use serde::{Deserialize, Serialize};
