@@ -2,7 +2,15 @@
 //! and one `<testcase>` per rule and resource leave, `fail` results as
 //! `<failure>`, `error` as `<error>`, `skip` as `<skipped>`, and `warn` as a
 //! passing case whose message is in `<system-out>`.
+//!
+//! Names and messages can hold anything (a CEL `messageExpression` echoes
+//! the resource): every text and attribute value goes through [`xml_text`],
+//! which replaces the characters XML 1.0 forbids even as character
+//! references (most C0 controls, U+FFFE, U+FFFF) with U+FFFD, the Unicode
+//! replacement character; quick-xml escapes `<>&'"` and, in attributes,
+//! the tab and line breaks an XML reader would otherwise normalize.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{Cursor, Write};
 
@@ -11,6 +19,29 @@ use quick_xml::Writer;
 
 use polscan::audit::Finding;
 use polscan::engine::RuleStatus;
+
+/// `text` with every character XML 1.0 forbids (`Char` production:
+/// allowed are #x9, #xA, #xD, #x20–#xD7FF, #xE000–#xFFFD and
+/// #x10000–#x10FFFF) replaced by U+FFFD.
+pub(super) fn xml_text(text: &str) -> Cow<'_, str> {
+    fn allowed(c: char) -> bool {
+        matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+    }
+    if text.chars().all(allowed) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if allowed(c) {
+                    c
+                } else {
+                    char::REPLACEMENT_CHARACTER
+                }
+            })
+            .collect(),
+    )
+}
 
 /// Test cases by outcome, of a suite or of them all.
 #[derive(Default)]
@@ -69,7 +100,7 @@ pub(super) fn write_suite_start<W: Write>(
     counts: &Counts,
 ) -> std::io::Result<()> {
     let mut suite = BytesStart::new("testsuite");
-    suite.push_attribute(("name", policy));
+    suite.push_attribute(("name", xml_text(policy).as_ref()));
     counts.attributes(&mut suite);
     writer.write_event(Event::Start(suite))
 }
@@ -89,8 +120,8 @@ pub(super) fn write_case<W: Write>(
         rule => format!("{policy}.{rule}"),
     };
     let mut case = BytesStart::new("testcase");
-    case.push_attribute(("classname", classname.as_str()));
-    case.push_attribute(("name", resource));
+    case.push_attribute(("classname", xml_text(&classname).as_ref()));
+    case.push_attribute(("name", xml_text(resource).as_ref()));
     let child = match status {
         RuleStatus::Fail => Some(("failure", true)),
         RuleStatus::Error => Some(("error", true)),
@@ -106,7 +137,7 @@ pub(super) fn write_case<W: Write>(
             writer.write_event(Event::Start(case))?;
             let mut element = BytesStart::new(tag);
             if tag != "system-out" {
-                element.push_attribute(("message", message));
+                element.push_attribute(("message", xml_text(message).as_ref()));
             }
             if with_text {
                 writer.write_event(Event::Start(element))?;
@@ -115,7 +146,7 @@ pub(super) fn write_case<W: Write>(
                 } else {
                     message.to_string()
                 };
-                writer.write_event(Event::Text(BytesText::new(&text)))?;
+                writer.write_event(Event::Text(BytesText::new(&xml_text(&text))))?;
                 writer.write_event(Event::End(BytesEnd::new(tag)))?;
             } else {
                 writer.write_event(Event::Empty(element))?;
@@ -162,4 +193,35 @@ pub fn render(findings: &[Finding]) -> Result<String, std::io::Error> {
     writer.write_event(Event::End(BytesEnd::new("testsuites")))?;
     let bytes = writer.into_inner().into_inner();
     Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn characters_xml_forbids_become_the_replacement_character() {
+        assert_eq!(
+            xml_text("a\u{0}b\u{1b}[31m\u{fffe}\tc\n"),
+            "a\u{fffd}b\u{fffd}[31m\u{fffd}\tc\n"
+        );
+        assert!(matches!(xml_text("plain <&> ]]>"), Cow::Borrowed(_)));
+        let mut writer = writer(Cursor::new(Vec::new()));
+        write_case(
+            &mut writer,
+            "p",
+            "r",
+            "ns/Pod/a\u{7}\"b",
+            RuleStatus::Fail,
+            "line 1\r\nline\u{0}2 ]]> <x/>",
+        )
+        .expect("writes");
+        let xml = String::from_utf8(writer.into_inner().into_inner()).expect("UTF-8");
+        assert!(xml.contains("name=\"ns/Pod/a\u{fffd}&quot;b\""), "{xml}");
+        assert!(
+            xml.contains("message=\"line 1&#13;&#10;line\u{fffd}2 ]]&gt; &lt;x/&gt;\""),
+            "{xml}"
+        );
+        assert!(!xml.contains('\u{0}') && !xml.contains('\u{7}'), "{xml}");
+    }
 }

@@ -11,6 +11,8 @@ mod junit;
 mod kyverno_apply;
 mod long_running;
 mod output;
+#[cfg(test)]
+mod output_props;
 mod panic_report;
 mod policy_repo;
 mod progress;
