@@ -20,9 +20,25 @@ const LIMITS: ListLimits = ListLimits {
 /// New and fixed violations listed one by one, at most.
 const CHANGES_LISTED: usize = 20;
 
-/// Markdown table cells: pipes and line breaks would end the cell.
+/// Text from reports and policies (names, messages) as Markdown, in a
+/// table cell or a list item: a pipe would end the cell and a line break
+/// the row or item, so pipes are escaped and line breaks become spaces;
+/// `<` and `>` are escaped so the text cannot open raw HTML (an `<!--`
+/// hides the rest of a pull request comment); a backslash is escaped
+/// first, so it cannot escape what follows it.
 pub(crate) fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' | '|' | '<' | '>' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}' => out.push(' '),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 pub(crate) fn verdict_mark(verdict: Verdict) -> &'static str {
@@ -599,11 +615,11 @@ fn policy_section(out: &mut String, policy: &PolicyEvidence, routing: Option<&Ow
             let _ = writeln!(
                 out,
                 "- **{}** (namespace {})",
-                group.owner,
+                cell(&group.owner.to_string()),
                 if group.owner.namespace.is_empty() {
-                    "—"
+                    "—".to_string()
                 } else {
-                    &group.owner.namespace
+                    cell(&group.owner.namespace)
                 }
             );
             for violation in group.violations.iter().take(LIMITS.per_owner) {
@@ -699,12 +715,12 @@ fn violation_line(violation: &Violation) -> String {
     let rule = if violation.rule.is_empty() {
         String::new()
     } else {
-        format!(" [{}]", violation.rule)
+        format!(" [{}]", cell(&violation.rule))
     };
     format!(
         "{} {}{}: {}",
-        violation.resource,
-        violation.result,
+        cell(&violation.resource.to_string()),
+        cell(&violation.result),
         rule,
         cell(&violation.message)
     )

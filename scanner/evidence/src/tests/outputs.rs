@@ -85,6 +85,63 @@ fn html_escapes_what_reports_say() {
 }
 
 #[test]
+fn markdown_keeps_what_reports_say_inside_its_cell_and_line() {
+    // A rule name and a message that try to end the table cell, the row
+    // and the list item, and to hide the rest of the comment in raw HTML.
+    let hostile = "a | b\\|c\n| x | y |\r\n<!-- hidden\\";
+    let evidence = build(&input(
+        vec![report(vec![
+            json!({
+                "policy": "dirty", "rule": hostile, "result": "fail",
+                "message": hostile,
+                "resources": [{"kind": "Pod", "namespace": "a", "name": "x"}]
+            }),
+            json!({
+                "policy": "dirty", "rule": "other", "result": "pass",
+                "resources": [{"kind": "Pod", "namespace": "a", "name": "x"}]
+            }),
+        ])],
+        vec![policy("dirty", "Audit", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    ));
+    let markdown = markdown::render(&evidence);
+    // Every `<` escaped: no raw HTML opens.
+    assert!(!markdown.replace("\\<", "").contains('<'), "{markdown}");
+    // Pipes that split cells: those after an even run of backslashes.
+    let cell_pipes = |line: &str| {
+        let mut backslashes = 0;
+        let mut pipes = 0;
+        for c in line.chars() {
+            if c == '|' && backslashes % 2 == 0 {
+                pipes += 1;
+            }
+            backslashes = if c == '\\' { backslashes + 1 } else { 0 };
+        }
+        pipes
+    };
+    let rule_table: Vec<&str> = markdown
+        .lines()
+        .skip_while(|line| !line.starts_with("| Rule |"))
+        .take_while(|line| line.starts_with('|'))
+        .collect();
+    assert_eq!(rule_table.len(), 5, "{markdown}");
+    assert!(
+        rule_table.iter().all(|row| cell_pipes(row) == 6),
+        "{rule_table:#?}"
+    );
+    let violation: Vec<&str> = markdown
+        .lines()
+        .filter(|line| line.contains("a/Pod/x fail"))
+        .collect();
+    assert_eq!(violation.len(), 1, "{markdown}");
+    assert!(
+        violation[0].ends_with(": a \\| b\\\\\\|c \\| x \\| y \\|  \\<!-- hidden\\\\"),
+        "{}",
+        violation[0]
+    );
+}
+
+#[test]
 fn long_violator_lists_are_capped_in_the_pages_not_in_the_json() {
     let results: Vec<Value> = (0..30)
         .map(|i| result("dirty", "fail", "a", &format!("pod-{i:02}")))
