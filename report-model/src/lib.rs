@@ -6,6 +6,8 @@
 //! - [`read`]: views that read stored reports of any producer field by
 //!   field, never rejecting one (the evidence folds reports in with them).
 //! - [`hash`]: a timestamp-free content hash, to skip unchanged writes.
+//! - [`message`]: result messages bounded in bytes, with a marker where
+//!   they were cut.
 //! - [`shape`]: turns scanner results into per-resource or per-namespace reports.
 //! - [`api`]: the report APIs (wgpolicyk8s.io, openreports.io) and a
 //!   report's form in each.
@@ -16,6 +18,7 @@
 
 pub mod api;
 pub mod hash;
+pub mod message;
 pub mod meta;
 pub mod read;
 pub mod report;

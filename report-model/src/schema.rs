@@ -1,5 +1,7 @@
 //! The report CRDs polscan ships (`deploy/crds/`) and a structural check of
-//! a report against them, run before a report leaves the process.
+//! a report against them, run before a report leaves the process; the
+//! check also refuses a report larger than the API server stores
+//! ([`crate::shape::MAX_WRITE_BYTES`]), which would fail at every run.
 //!
 //! A serialized report (JSON) enters; the list of schema violations leaves
 //! (empty when the API server would accept the object's body). The checks
@@ -61,6 +63,22 @@ pub enum SchemaError {
         /// Every violation found, as `path: problem` lines (see
         /// [`violations`]); never empty.
         errors: Vec<String>,
+    },
+    /// The report is larger than the API server takes in one object
+    /// ([`crate::shape::MAX_WRITE_BYTES`]): sending it would fail at
+    /// every run.
+    #[error(
+        "{kind} {name:?} is {bytes} bytes of JSON, over the {limit} bytes the API server takes in one object"
+    )]
+    TooLarge {
+        /// `PolicyReport` or `ClusterPolicyReport`.
+        kind: &'static str,
+        /// The report's `metadata.name` (`""` when unnamed).
+        name: String,
+        /// Its size, in bytes of compact JSON.
+        bytes: usize,
+        /// [`crate::shape::MAX_WRITE_BYTES`].
+        limit: usize,
     },
     /// The report could not be serialized for the check.
     #[error("serializing {kind} {name:?} for the schema check: {source}")]
@@ -169,8 +187,9 @@ impl ReportSchemas {
         }
     }
 
-    /// Checks a PolicyReport. Errors: [`SchemaError::Invalid`] listing every
-    /// violation, or [`SchemaError::Serialize`].
+    /// Checks a PolicyReport. Errors: [`SchemaError::TooLarge`],
+    /// [`SchemaError::Invalid`] listing every violation, or
+    /// [`SchemaError::Serialize`].
     pub fn check_policy_report(&self, report: &PolicyReport) -> Result<(), SchemaError> {
         check(report, "PolicyReport", report.name(), &self.policy_report)
     }
@@ -202,8 +221,8 @@ fn cluster_policy_report_schema() -> &'static Value {
 
 /// Checks a PolicyReport against the shipped CRD.
 ///
-/// Errors: [`SchemaError::Invalid`] listing every violation, or
-/// [`SchemaError::Serialize`].
+/// Errors: [`SchemaError::TooLarge`], [`SchemaError::Invalid`] listing
+/// every violation, or [`SchemaError::Serialize`].
 pub fn check_policy_report(report: &PolicyReport) -> Result<(), SchemaError> {
     check(
         report,
@@ -235,6 +254,21 @@ fn check<R: Serialize>(
         name: name.to_owned(),
         source,
     })?;
+    let bytes = serde_json::to_vec(&value)
+        .map_err(|source| SchemaError::Serialize {
+            kind,
+            name: name.to_owned(),
+            source,
+        })?
+        .len();
+    if bytes > crate::shape::MAX_WRITE_BYTES {
+        return Err(SchemaError::TooLarge {
+            kind,
+            name: name.to_owned(),
+            bytes,
+            limit: crate::shape::MAX_WRITE_BYTES,
+        });
+    }
     let errors = violations(schema, &value);
     if errors.is_empty() {
         Ok(())

@@ -50,6 +50,21 @@ pub const DEFAULT_MAX_REPORT_BYTES: usize = 1024 * 1024;
 /// `managedFields`): a part packed to exactly 1 MiB was stored at 1,049,085
 /// bytes on a real server, so the packer keeps this much below the limit.
 pub const DEFAULT_SERVER_OVERHEAD_BYTES: usize = 16 * 1024;
+/// The most bytes the API server stores in one object: etcd's default
+/// request limit (`--max-request-bytes`, 1.5 MiB).
+pub const SERVER_REQUEST_LIMIT_BYTES: usize = 1536 * 1024;
+/// The most bytes of compact JSON a report may have when it is sent: the
+/// server's limit less [`DEFAULT_SERVER_OVERHEAD_BYTES`]. A larger one is
+/// never sent ([`crate::schema::SchemaError::TooLarge`]): it would be
+/// refused at every run.
+pub const MAX_WRITE_BYTES: usize = SERVER_REQUEST_LIMIT_BYTES - DEFAULT_SERVER_OVERHEAD_BYTES;
+/// The bytes each message of a per-resource report over
+/// [`DEFAULT_MAX_REPORT_BYTES`] is cut to ([`MESSAGES_CUT_ANNOTATION`]).
+pub const CUT_MESSAGE_BYTES: usize = 128;
+/// Annotation of a per-resource report whose messages were cut to
+/// [`CUT_MESSAGE_BYTES`] to fit the report limit: how many, and the size
+/// the report had. Its results and their statuses are all there.
+pub const MESSAGES_CUT_ANNOTATION: &str = "polscan.io/messages-truncated";
 /// Prefix of derived per-resource names and of per-namespace report names.
 pub const DEFAULT_NAME_PREFIX: &str = "polscan";
 
@@ -285,8 +300,11 @@ pub fn per_resource_with_metadata(
         let owner = owner_reference(&resource);
         match resource.namespace_name().map(str::to_owned) {
             Some(namespace) => {
-                let mut report = PolicyReport::new(name, namespace, results)
-                    .with_scope(resource)
+                let build = |results| {
+                    PolicyReport::new(name.clone(), namespace.clone(), results)
+                        .with_scope(resource.clone())
+                };
+                let mut report = fitted(results, build)?
                     .with_label(MANAGED_BY_LABEL, MANAGED_BY_VALUE)
                     .with_label(SHAPE_LABEL, SHAPE_PER_RESOURCE);
                 for (key, value) in labels {
@@ -301,8 +319,10 @@ pub fn per_resource_with_metadata(
                 shaped.policy_reports.push(with_content_hash(report));
             }
             None => {
-                let mut report = ClusterPolicyReport::new(name, results)
-                    .with_scope(resource)
+                let build = |results| {
+                    ClusterPolicyReport::new(name.clone(), results).with_scope(resource.clone())
+                };
+                let mut report = fitted(results, build)?
                     .with_label(MANAGED_BY_LABEL, MANAGED_BY_VALUE)
                     .with_label(SHAPE_LABEL, SHAPE_PER_RESOURCE);
                 for (key, value) in labels {
@@ -322,6 +342,48 @@ pub fn per_resource_with_metadata(
     }
     sort_reports(&mut shaped);
     Ok(shaped)
+}
+
+/// The report `build` makes of `results`, its messages cut to
+/// [`CUT_MESSAGE_BYTES`] when it is over [`DEFAULT_MAX_REPORT_BYTES`] less
+/// [`DEFAULT_SERVER_OVERHEAD_BYTES`] (every result kept, the cut noted in
+/// [`MESSAGES_CUT_ANNOTATION`]). One still over [`MAX_WRITE_BYTES`] is
+/// refused by the check before writing.
+fn fitted<R: Report + Serialize>(
+    results: Vec<ReportResult>,
+    build: impl Fn(Vec<ReportResult>) -> R,
+) -> Result<R, ShapeError> {
+    let report = build(results);
+    let limit = DEFAULT_MAX_REPORT_BYTES - DEFAULT_SERVER_OVERHEAD_BYTES;
+    let bytes = serde_json::to_vec(&report)?.len();
+    if bytes <= limit {
+        return Ok(report);
+    }
+    let mut cut = 0;
+    let results = report
+        .body()
+        .results()
+        .iter()
+        .cloned()
+        .map(|mut result| {
+            if let Some(message) = &result.message {
+                if message.len() > CUT_MESSAGE_BYTES {
+                    cut += 1;
+                    result.message =
+                        Some(crate::message::bounded(message, CUT_MESSAGE_BYTES).into_owned());
+                }
+            }
+            result
+        })
+        .collect();
+    let mut report = build(results);
+    report.metadata_mut().annotations.insert(
+        MESSAGES_CUT_ANNOTATION.to_owned(),
+        format!(
+            "{cut} messages cut to {CUT_MESSAGE_BYTES} bytes: the report was {bytes} bytes, over the {limit}-byte limit"
+        ),
+    );
+    Ok(report)
 }
 
 /// One `PolicyReport` per namespace and one `ClusterPolicyReport` for
@@ -584,6 +646,81 @@ mod tests {
                 "{} is {bytes} bytes: no room for server metadata",
                 report.name()
             );
+        }
+    }
+
+    /// `count` results about one Pod, each with `message` and a property
+    /// of `property_bytes` bytes.
+    fn one_resource(count: usize, message: &str, property_bytes: usize) -> Vec<ScopedResult> {
+        let resource = ObjectReference::namespaced("v1", "Pod", "shop", "web")
+            .with_uid("0b9f3c2e-1111-4222-8333-444455556666");
+        (0..count)
+            .map(|i| ScopedResult {
+                resource: resource.clone(),
+                result: ReportResult::new(format!("policy-{i:05}"), PolicyResult::Fail)
+                    .with_rule("check")
+                    .with_timestamp(Timestamp::new(1, 0))
+                    .with_message(message)
+                    .with_property("detail", "p".repeat(property_bytes)),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_per_resource_report_over_the_limit_keeps_every_result_with_cut_messages() {
+        // 3,000 results of 1,000-byte messages: about 3.5 MB as given. The
+        // message is multi-byte at the cut ('é' is 2 bytes, 128 even).
+        let message = format!("a{}", "é".repeat(500));
+        let shaped = per_resource(one_resource(3_000, &message, 0)).expect("shaped");
+        let report = &shaped.policy_reports[0];
+        assert_eq!(report.results().len(), 3_000, "no result is dropped");
+        assert_eq!(report.summary().fail, 3_000);
+        let bytes = serde_json::to_vec(report).expect("json").len();
+        assert!(
+            bytes <= DEFAULT_MAX_REPORT_BYTES - DEFAULT_SERVER_OVERHEAD_BYTES,
+            "{bytes}"
+        );
+        let note = report
+            .metadata()
+            .annotations
+            .get(MESSAGES_CUT_ANNOTATION)
+            .expect("the cut is noted");
+        assert!(note.starts_with("3000 messages cut to 128 bytes"), "{note}");
+        for result in report.results() {
+            let cut = result.message.as_deref().expect("message");
+            assert!(cut.len() <= CUT_MESSAGE_BYTES, "{cut}");
+            assert!(cut.starts_with("aéé") && cut.ends_with("… (truncated, 1001 bytes)"));
+        }
+        crate::schema::check_policy_report(report).expect("written as it is");
+
+        // Under the limit, nothing is cut or noted.
+        let shaped = per_resource(one_resource(10, &message, 0)).expect("shaped");
+        let report = &shaped.policy_reports[0];
+        assert_eq!(
+            report.results()[0].message.as_deref(),
+            Some(message.as_str())
+        );
+        assert!(!report
+            .metadata()
+            .annotations
+            .contains_key(MESSAGES_CUT_ANNOTATION));
+    }
+
+    #[test]
+    fn a_report_still_over_the_server_limit_is_refused_before_writing() {
+        // Large properties, which are not cut: over 1.5 MiB with the
+        // messages cut, so sending it would fail at every run.
+        let shaped = per_resource(one_resource(4_000, "short", 400)).expect("shaped");
+        let report = &shaped.policy_reports[0];
+        assert_eq!(report.results().len(), 4_000);
+        match crate::schema::check_policy_report(report) {
+            Err(crate::schema::SchemaError::TooLarge {
+                bytes, limit, name, ..
+            }) => {
+                assert!(bytes > limit && limit == MAX_WRITE_BYTES, "{bytes} {limit}");
+                assert_eq!(name, report.name());
+            }
+            other => panic!("{other:?}"),
         }
     }
 }

@@ -71,7 +71,8 @@ pub fn result_id(finding: &Finding) -> String {
     hex::encode(&hasher.finalize()[..16])
 }
 
-/// One report result for one finding, without `resources`: Kyverno's
+/// One report result for one finding, its message bounded
+/// ([`report_model::message::MAX_MESSAGE_BYTES`]), without `resources`: Kyverno's
 /// reports controller leaves them out of its per-resource reports (the
 /// report's `scope` names the resource, and Policy Reporter falls back to
 /// it), and every byte of a result slows the server's writes. The
@@ -85,7 +86,12 @@ pub fn report_result(finding: &Finding, timestamp: Timestamp) -> ReportResult {
     )
     .with_rule(&finding.result.rule)
     .with_source(SOURCE)
-    .with_message(&finding.result.message)
+    // Bounded: one message echoing a large resource must not make the
+    // report one the API server refuses at every run.
+    .with_message(report_model::message::bounded(
+        &finding.result.message,
+        report_model::message::MAX_MESSAGE_BYTES,
+    ))
     .with_scored(policy.scored())
     .with_timestamp(timestamp)
     .with_property("action", &finding.result.action)
@@ -183,6 +189,22 @@ mod tests {
             origin: None,
             result: RuleResult::new(String::new(), status, message, "Audit"),
         }
+    }
+
+    #[test]
+    fn a_huge_message_is_cut_in_the_report_not_in_the_result_id() {
+        let huge = format!("{}é", "x".repeat(report_model::message::MAX_MESSAGE_BYTES));
+        let failed = finding("ClusterPolicy", RuleStatus::Fail, &huge);
+        let message = report_result(&failed, Timestamp::now()).message.unwrap();
+        assert!(message.len() <= report_model::message::MAX_MESSAGE_BYTES);
+        assert!(message.ends_with("… (truncated, 2050 bytes)"), "{message}");
+        let mut other_tail = failed.clone();
+        other_tail.result.message = format!("{}e", "x".repeat(2048));
+        assert_ne!(
+            result_id(&failed),
+            result_id(&other_tail),
+            "the ID sees the whole message"
+        );
     }
 
     #[test]

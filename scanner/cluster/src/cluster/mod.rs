@@ -47,7 +47,8 @@ pub enum ClusterError {
     #[error("kubeconfig: {0}")]
     Config(String),
     /// polscan did not send an object because the server would refuse it
-    /// (a report that does not fit its CRD schema, say).
+    /// (a report that does not fit its CRD schema or the server's size
+    /// limit, say).
     #[error("{what}: not written: {message}")]
     NotSent {
         /// The object (`PolicyReport <namespace>/<name>`,

@@ -14,7 +14,8 @@
 //! - **held rewrites**: a per-namespace part stored already is not
 //!   rewritten by a run that lacks some policy (parts are packed by size,
 //!   so the missing policies' results cannot be carried into them);
-//! - **schema**: a report that does not fit its CRD schema is never sent;
+//! - **schema**: a report that does not fit its CRD schema, or is larger
+//!   than the API server stores, is never sent (it would fail at every run);
 //!   the stored version stays (and, being wanted, is not pruned);
 //! - **prune**: [`super::plan`] (deletions only of polscan's own reports,
 //!   only when their kinds were listed completely and every policy was
@@ -93,7 +94,8 @@ pub enum Decision {
         /// Where it is stored.
         key: ReportKey,
     },
-    /// Does not fit its CRD schema: never sent; the stored version stays.
+    /// Does not fit its CRD schema or the server's size limit: never sent;
+    /// the stored version stays.
     NotSent {
         /// Where it would have been written.
         key: ReportKey,

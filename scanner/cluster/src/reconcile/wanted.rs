@@ -108,8 +108,8 @@ impl WantedReport {
         .map(str::to_string)
     }
 
-    /// The structural check against the report CRD the server will apply;
-    /// a report that fails it is never sent.
+    /// The structural check against the report CRD the server will apply,
+    /// and the server's size limit; a report that fails it is never sent.
     pub(crate) fn check_schema(&self, schemas: &ReportSchemas) -> Result<(), SchemaError> {
         match self {
             WantedReport::Namespaced(report) => schemas.check_policy_report(report),

@@ -23,14 +23,15 @@ use crate::reconcile::ReportKey;
 use super::progress::ScanProgress;
 use super::{ScanOptions, ScanOutcome};
 
-/// A report that does not fit its CRD schema, as the run's failure (logged once).
+/// A report that does not fit its CRD schema or the server's size limit,
+/// as the run's failure (logged once).
 pub(super) fn not_sent(key: &ReportKey, err: SchemaError) -> ClusterError {
     let what = if key.cluster_scoped {
         format!("ClusterPolicyReport {}", key.name)
     } else {
         format!("PolicyReport {}/{}", key.namespace, key.name)
     };
-    tracing::error!(report = %what, error = %err, "report does not fit its CRD schema; not written, the stored one is kept");
+    tracing::error!(report = %what, error = %err, "report does not fit its CRD schema or the server's size limit; not written, the stored one is kept");
     ClusterError::NotSent {
         what,
         message: err.to_string(),
