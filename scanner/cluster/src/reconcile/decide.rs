@@ -532,6 +532,23 @@ mod tests {
     }
 
     #[test]
+    fn a_report_over_the_server_s_size_limit_is_not_sent() {
+        // The server would refuse it at every run: it is never sent, and
+        // the error names its size.
+        let huge = "r".repeat(report_model::shape::MAX_WRITE_BYTES);
+        let existing = sorted(vec![stored("team", "pod-a", "hash-old", false)]);
+        let mut decisions = PerResource::new(existing, Arc::new(ReportSchemas::shipped()), false);
+        let made = decisions.on_reports(batch(vec![wanted("team", "pod-a", &huge)]), Vec::new());
+        match made.as_slice() {
+            [Decision::NotSent {
+                error: SchemaError::TooLarge { bytes, limit, .. },
+                ..
+            }] => assert!(bytes > limit, "{bytes} {limit}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn per_namespace_holds_stored_parts_while_a_policy_is_missing() {
         let existing = sorted(vec![
             stored("team", "part-0", "hash-old", false),
