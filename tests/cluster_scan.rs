@@ -591,6 +591,73 @@ fn served_by_1_20(manifests: &str) -> String {
     out.join("---\n")
 }
 
+#[test]
+fn messages_that_echo_a_large_object_are_cut_so_the_report_is_written() {
+    // Eight failing rules whose message echoes a 300 kB value: 2.4 MB of
+    // messages in one per-resource report, which the API server refuses
+    // at every run unless each message is bounded.
+    let cluster = prepared_cluster();
+    cluster.kubectl_ok(&["create", "namespace", "echo"]);
+    let mut rules = String::new();
+    for rule in 0..8 {
+        rules.push_str(&format!(
+            "  - name: echo-{rule}\n    match:\n      any:\n      - resources:\n          kinds: [ConfigMap]\n    validate:\n      message: \"rule {rule} saw {{{{request.object.data.big}}}}\"\n      pattern:\n        metadata:\n          labels:\n            team: \"?*\"\n"
+        ));
+    }
+    let policy = format!(
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: echo-the-object\nspec:\n  background: true\n  rules:\n{rules}"
+    );
+    let dir = tempfile_dir();
+    let policy_path = dir.join("echo-policy.yaml");
+    std::fs::write(&policy_path, policy).unwrap_or_else(|e| panic!("{e}"));
+    let object = serde_json::json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "big", "namespace": "echo"},
+        "data": {"big": "z".repeat(300_000)}
+    });
+    let object_path = dir.join("echo-object.json");
+    std::fs::write(&object_path, object.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    cluster.kubectl_ok(&["create", "-f", &object_path.display().to_string()]);
+
+    let policy_arg = policy_path.display().to_string();
+    let output = scan(
+        &cluster,
+        &[
+            "--no-cluster-policies",
+            "--policy",
+            &policy_arg,
+            "--include-kinds",
+            "ConfigMap",
+            "--namespace",
+            "echo",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let echoed: Vec<Value> = reports(&cluster, "policyreports")
+        .into_iter()
+        .filter(|r| r["metadata"]["namespace"] == "echo")
+        .collect();
+    assert_eq!(echoed.len(), 1, "{}", stderr(&output));
+    let results = echoed[0]["results"].as_array().cloned().unwrap_or_default();
+    assert_eq!(results.len(), 8);
+    for result in &results {
+        assert_eq!(result["result"], "fail");
+        let message = result["message"].as_str().unwrap_or_default();
+        assert!(message.len() <= 2048, "{} bytes", message.len());
+        assert!(
+            message.starts_with("validation error: rule ") && message.contains("saw zzz"),
+            "{message:.80}"
+        );
+        assert!(
+            message.ends_with(" bytes)") && message.contains("… (truncated, 3000"),
+            "{}",
+            &message[message.len().saturating_sub(60)..]
+        );
+    }
+    let _ = std::fs::remove_file(policy_path);
+    let _ = std::fs::remove_file(object_path);
+}
+
 fn tempfile_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("polscan-test-{}-{}", std::process::id(), line!()));
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
