@@ -49,6 +49,14 @@ fn reports(cluster: &TestCluster, kind: &str) -> Vec<Value> {
     list["items"].as_array().cloned().unwrap_or_default()
 }
 
+/// The PolicyReports in `namespace`.
+fn namespace_reports(cluster: &TestCluster, namespace: &str) -> Vec<Value> {
+    reports(cluster, "policyreports")
+        .into_iter()
+        .filter(|r| r["metadata"]["namespace"] == namespace)
+        .collect()
+}
+
 /// (kind, namespace, name, policy, rule) → result, from every PolicyReport.
 fn results_by_resource(
     cluster: &TestCluster,
@@ -290,18 +298,14 @@ fn per_namespace_reports_are_split_under_one_mebibyte() {
     let cluster = prepared_cluster();
     cluster.kubectl_ok(&["create", "namespace", "bulk"]);
     // 1,000 ConfigMaps × 5 rules = 5,000 results in one namespace.
-    let mut rules = String::new();
-    for rule in 0..5 {
-        rules.push_str(&format!(
-            "  - name: rule-{rule}-checks-the-team-label-with-a-long-descriptive-name\n    match:\n      any:\n      - resources:\n          kinds: [ConfigMap]\n    validate:\n      message: \"ConfigMaps need the label team (rule {rule}); this message is long on purpose so that results are large\"\n      pattern:\n        metadata:\n          labels:\n            team: \"?*\"\n"
-        ));
-    }
-    let policy = format!(
-        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: configmaps-need-team\nspec:\n  background: true\n  rules:\n{rules}"
-    );
-    let dir = tempfile_dir();
-    let policy_path = dir.join("policy.yaml");
-    std::fs::write(&policy_path, policy).unwrap_or_else(|e| panic!("{e}"));
+    let rules: Vec<(String, String)> = (0..5)
+        .map(|rule| {
+            (
+                format!("rule-{rule}-checks-the-team-label-with-a-long-descriptive-name"),
+                format!("ConfigMaps need the label team (rule {rule}); this message is long on purpose so that results are large"),
+            )
+        })
+        .collect();
     let mut objects = Vec::new();
     for i in 0..1000 {
         objects.push(serde_json::json!({
@@ -311,10 +315,15 @@ fn per_namespace_reports_are_split_under_one_mebibyte() {
         }));
     }
     let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objects});
-    let objects_path = dir.join("objects.json");
-    std::fs::write(&objects_path, list.to_string()).unwrap_or_else(|e| panic!("{e}"));
-    cluster.kubectl_ok(&["create", "-f", &objects_path.display().to_string()]);
-
+    let dir = tempfile_dir();
+    let policy_path = team_label_policy_and_objects(
+        &cluster,
+        &dir,
+        "split",
+        "configmaps-need-team",
+        &rules,
+        &list,
+    );
     let policy_arg = policy_path.display().to_string();
     let output = scan(
         &cluster,
@@ -329,10 +338,7 @@ fn per_namespace_reports_are_split_under_one_mebibyte() {
         ],
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let parts: Vec<Value> = reports(&cluster, "policyreports")
-        .into_iter()
-        .filter(|r| r["metadata"]["namespace"] == "bulk")
-        .collect();
+    let parts = namespace_reports(&cluster, "bulk");
     assert!(
         parts.len() >= 2,
         "5,000 results should need several parts, got {}",
@@ -381,10 +387,7 @@ fn per_namespace_reports_are_split_under_one_mebibyte() {
         ],
     );
     assert_eq!(switched.status.code(), Some(0), "{}", stderr(&switched));
-    let bulk: Vec<Value> = reports(&cluster, "policyreports")
-        .into_iter()
-        .filter(|r| r["metadata"]["namespace"] == "bulk")
-        .collect();
+    let bulk = namespace_reports(&cluster, "bulk");
     // --include-kinds leaves other kinds unlisted: the parts stay, said in
     // one line that blames the filter, not a failed LIST.
     assert!(bulk
@@ -401,10 +404,7 @@ fn per_namespace_reports_are_split_under_one_mebibyte() {
         &["--no-cluster-policies", "--policy", &policy_arg],
     );
     assert_eq!(complete.status.code(), Some(0), "{}", stderr(&complete));
-    let bulk: Vec<Value> = reports(&cluster, "policyreports")
-        .into_iter()
-        .filter(|r| r["metadata"]["namespace"] == "bulk")
-        .collect();
+    let bulk = namespace_reports(&cluster, "bulk");
     assert!(
         bulk.iter()
             .all(|r| r["metadata"]["labels"]["polscan.io/report-shape"] == "per-resource"),
@@ -598,27 +598,25 @@ fn messages_that_echo_a_large_object_are_cut_so_the_report_is_written() {
     // at every run unless each message is bounded.
     let cluster = prepared_cluster();
     cluster.kubectl_ok(&["create", "namespace", "echo"]);
-    let mut rules = String::new();
-    for rule in 0..8 {
-        rules.push_str(&format!(
-            "  - name: echo-{rule}\n    match:\n      any:\n      - resources:\n          kinds: [ConfigMap]\n    validate:\n      message: \"rule {rule} saw {{{{request.object.data.big}}}}\"\n      pattern:\n        metadata:\n          labels:\n            team: \"?*\"\n"
-        ));
-    }
-    let policy = format!(
-        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: echo-the-object\nspec:\n  background: true\n  rules:\n{rules}"
-    );
-    let dir = tempfile_dir();
-    let policy_path = dir.join("echo-policy.yaml");
-    std::fs::write(&policy_path, policy).unwrap_or_else(|e| panic!("{e}"));
+    let rules: Vec<(String, String)> = (0..8)
+        .map(|rule| {
+            (
+                format!("echo-{rule}"),
+                format!("rule {rule} saw {{{{request.object.data.big}}}}"),
+            )
+        })
+        .collect();
     let object = serde_json::json!({
         "apiVersion": "v1", "kind": "ConfigMap",
         "metadata": {"name": "big", "namespace": "echo"},
         "data": {"big": "z".repeat(300_000)}
     });
-    let object_path = dir.join("echo-object.json");
-    std::fs::write(&object_path, object.to_string()).unwrap_or_else(|e| panic!("{e}"));
-    cluster.kubectl_ok(&["create", "-f", &object_path.display().to_string()]);
-
+    // A directory of its own: tempfile_dir() is one per process, which
+    // another test removes when it ends.
+    let dir = std::env::temp_dir().join(format!("polscan-test-echo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let policy_path =
+        team_label_policy_and_objects(&cluster, &dir, "echo", "echo-the-object", &rules, &object);
     let policy_arg = policy_path.display().to_string();
     let output = scan(
         &cluster,
@@ -633,10 +631,7 @@ fn messages_that_echo_a_large_object_are_cut_so_the_report_is_written() {
         ],
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let echoed: Vec<Value> = reports(&cluster, "policyreports")
-        .into_iter()
-        .filter(|r| r["metadata"]["namespace"] == "echo")
-        .collect();
+    let echoed = namespace_reports(&cluster, "echo");
     assert_eq!(echoed.len(), 1, "{}", stderr(&output));
     let results = echoed[0]["results"].as_array().cloned().unwrap_or_default();
     assert_eq!(results.len(), 8);
@@ -654,8 +649,37 @@ fn messages_that_echo_a_large_object_are_cut_so_the_report_is_written() {
             &message[message.len().saturating_sub(60)..]
         );
     }
-    let _ = std::fs::remove_file(policy_path);
-    let _ = std::fs::remove_file(object_path);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A ClusterPolicy `name` whose `rules` ((name, message) pairs) each
+/// require the label `team` on ConfigMaps, written to
+/// `dir/<file>-policy.yaml`, and `objects` (an object or a List) created in
+/// the cluster; returns the policy's path.
+fn team_label_policy_and_objects(
+    cluster: &TestCluster,
+    dir: &std::path::Path,
+    file: &str,
+    name: &str,
+    rules: &[(String, String)],
+    objects: &Value,
+) -> PathBuf {
+    let mut rule_yaml = String::new();
+    for (rule, message) in rules {
+        rule_yaml.push_str(&format!(
+            "  - name: {rule}\n    match:\n      any:\n      - resources:\n          kinds: [ConfigMap]\n    validate:\n      message: \"{message}\"\n      pattern:\n        metadata:\n          labels:\n            team: \"?*\"\n"
+        ));
+    }
+    let policy = format!(
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: {name}\nspec:\n  background: true\n  rules:\n{rule_yaml}"
+    );
+    let policy_path = dir.join(format!("{file}-policy.yaml"));
+    std::fs::write(&policy_path, policy).unwrap_or_else(|e| panic!("{e}"));
+    let objects_path = dir.join(format!("{file}-objects.json"));
+    std::fs::write(&objects_path, objects.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    cluster.kubectl_ok(&["create", "-f", &objects_path.display().to_string()]);
+    let _ = std::fs::remove_file(objects_path);
+    policy_path
 }
 
 fn tempfile_dir() -> PathBuf {

@@ -41,6 +41,14 @@ pub(crate) fn cell(text: &str) -> String {
     out
 }
 
+/// A command in a code span inside a table cell: a code span shows
+/// backslashes and `<` as they are, so only what ends the cell or row is
+/// escaped (GFM removes the backslash of `\|` before the span is read).
+fn code_cell(text: &str) -> String {
+    text.replace('|', "\\|")
+        .replace(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'], " ")
+}
+
 pub(crate) fn verdict_mark(verdict: Verdict) -> &'static str {
     match verdict {
         Verdict::Ready => "✅ ready to enforce",
@@ -377,7 +385,7 @@ fn decision_lines(decision: &PolicyDecision) -> Vec<String> {
         .iter()
         .map(|i| {
             if i.starts_with("git apply ") || i.starts_with("kubectl ") {
-                format!("`{}`", cell(i))
+                format!("`{}`", code_cell(i))
             } else {
                 cell(i)
             }
