@@ -24,6 +24,18 @@ fn scan(cluster: &TestCluster, extra: &[&str]) -> std::process::Output {
     polscan(&args)
 }
 
+/// A scan of the policies at `policy` only, with `extra` arguments.
+fn scan_policy(
+    cluster: &TestCluster,
+    policy: &std::path::Path,
+    extra: &[&str],
+) -> std::process::Output {
+    let policy = policy.display().to_string();
+    let mut args = vec!["--no-cluster-policies", "--policy", policy.as_str()];
+    args.extend_from_slice(extra);
+    scan(cluster, &args)
+}
+
 fn stderr(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
@@ -298,14 +310,12 @@ fn per_namespace_reports_are_split_under_one_mebibyte() {
     let cluster = prepared_cluster();
     cluster.kubectl_ok(&["create", "namespace", "bulk"]);
     // 1,000 ConfigMaps × 5 rules = 5,000 results in one namespace.
-    let rules: Vec<(String, String)> = (0..5)
-        .map(|rule| {
-            (
-                format!("rule-{rule}-checks-the-team-label-with-a-long-descriptive-name"),
-                format!("ConfigMaps need the label team (rule {rule}); this message is long on purpose so that results are large"),
-            )
-        })
-        .collect();
+    let rules = |rule| {
+        (
+            format!("rule-{rule}-checks-the-team-label-with-a-long-descriptive-name"),
+            format!("ConfigMaps need the label team (rule {rule}); this message is long on purpose so that results are large"),
+        )
+    };
     let mut objects = Vec::new();
     for i in 0..1000 {
         objects.push(serde_json::json!({
@@ -321,21 +331,14 @@ fn per_namespace_reports_are_split_under_one_mebibyte() {
         &dir,
         "split",
         "configmaps-need-team",
-        &rules,
+        (5, rules),
         &list,
     );
     let policy_arg = policy_path.display().to_string();
-    let output = scan(
+    let output = scan_policy(
         &cluster,
-        &[
-            "--no-cluster-policies",
-            "--policy",
-            &policy_arg,
-            "--report-per",
-            "namespace",
-            "--include-kinds",
-            "ConfigMap",
-        ],
+        &policy_path,
+        &["--report-per", "namespace", "--include-kinds", "ConfigMap"],
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let parts = namespace_reports(&cluster, "bulk");
@@ -598,14 +601,12 @@ fn messages_that_echo_a_large_object_are_cut_so_the_report_is_written() {
     // at every run unless each message is bounded.
     let cluster = prepared_cluster();
     cluster.kubectl_ok(&["create", "namespace", "echo"]);
-    let rules: Vec<(String, String)> = (0..8)
-        .map(|rule| {
-            (
-                format!("echo-{rule}"),
-                format!("rule {rule} saw {{{{request.object.data.big}}}}"),
-            )
-        })
-        .collect();
+    let rules = |rule| {
+        (
+            format!("echo-{rule}"),
+            format!("rule {rule} saw {{{{request.object.data.big}}}}"),
+        )
+    };
     let object = serde_json::json!({
         "apiVersion": "v1", "kind": "ConfigMap",
         "metadata": {"name": "big", "namespace": "echo"},
@@ -615,20 +616,18 @@ fn messages_that_echo_a_large_object_are_cut_so_the_report_is_written() {
     // another test removes when it ends.
     let dir = std::env::temp_dir().join(format!("polscan-test-echo-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-    let policy_path =
-        team_label_policy_and_objects(&cluster, &dir, "echo", "echo-the-object", &rules, &object);
-    let policy_arg = policy_path.display().to_string();
-    let output = scan(
+    let policy_path = team_label_policy_and_objects(
         &cluster,
-        &[
-            "--no-cluster-policies",
-            "--policy",
-            &policy_arg,
-            "--include-kinds",
-            "ConfigMap",
-            "--namespace",
-            "echo",
-        ],
+        &dir,
+        "echo",
+        "echo-the-object",
+        (8, rules),
+        &object,
+    );
+    let output = scan_policy(
+        &cluster,
+        &policy_path,
+        &["--include-kinds", "ConfigMap", "--namespace", "echo"],
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let echoed = namespace_reports(&cluster, "echo");
@@ -652,8 +651,8 @@ fn messages_that_echo_a_large_object_are_cut_so_the_report_is_written() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// A ClusterPolicy `name` whose `rules` ((name, message) pairs) each
-/// require the label `team` on ConfigMaps, written to
+/// A ClusterPolicy `name` of `rules.0` rules, rule i named and with the
+/// message `rules.1(i)`, each requiring the label `team` on ConfigMaps, written to
 /// `dir/<file>-policy.yaml`, and `objects` (an object or a List) created in
 /// the cluster; returns the policy's path.
 fn team_label_policy_and_objects(
@@ -661,11 +660,11 @@ fn team_label_policy_and_objects(
     dir: &std::path::Path,
     file: &str,
     name: &str,
-    rules: &[(String, String)],
+    rules: (usize, impl Fn(usize) -> (String, String)),
     objects: &Value,
 ) -> PathBuf {
     let mut rule_yaml = String::new();
-    for (rule, message) in rules {
+    for (rule, message) in (0..rules.0).map(rules.1) {
         rule_yaml.push_str(&format!(
             "  - name: {rule}\n    match:\n      any:\n      - resources:\n          kinds: [ConfigMap]\n    validate:\n      message: \"{message}\"\n      pattern:\n        metadata:\n          labels:\n            team: \"?*\"\n"
         ));
