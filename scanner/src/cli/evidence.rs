@@ -19,6 +19,7 @@ use super::usage::UsageError;
 use super::{EvidenceArgs, EvidenceCommand};
 use polscan::cluster::{connect, evidence_source};
 use polscan::evidence::ingest::owner_labels::OwnerLabels;
+use polscan::evidence::model::{Decision, PROMOTE};
 use polscan::evidence::{
     self, ingest::SoakInput, output::package, ClusterIdentity, EvidenceInput, ObjectName,
     ScanRecord, Verdict,
@@ -528,10 +529,26 @@ fn print_git_changes(evidence: &evidence::Evidence, out: &Path) {
         if let Some(problem) = policy.git_change.as_ref().and_then(|c| c.problem.as_ref()) {
             println!("{name}: no Git patch: {problem}");
         }
+        if let Some(drift) = policy.git_drift() {
+            println!("{name}: warning: {drift}");
+        }
+        let decision = evidence
+            .decisions
+            .iter()
+            .find(|d| d.policy == name)
+            .map(|d| d.decision);
         for (command, what) in policy.git_apply_commands() {
             let command =
                 command.replacen("git apply ", &format!("git apply {}/", out.display()), 1);
-            println!("{name}: {command}    # {what}");
+            // The promotion of a policy that is no GO is for later: said on
+            // the line, since a terminal line is copied on its own.
+            match decision {
+                Some(decision) if what == PROMOTE && decision != Decision::Go => println!(
+                    "{name}: {}, not now: {command}    # {what}, once GO",
+                    decision.label()
+                ),
+                _ => println!("{name}: {command}    # {what}"),
+            }
         }
     }
 }

@@ -86,6 +86,12 @@ fn work_tree_prefix(root: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// Whether `root` is in a Git work tree (a `.git` in it or above).
+fn in_work_tree(root: &Path) -> bool {
+    root.canonicalize()
+        .is_ok_and(|root| root.ancestors().any(|dir| dir.join(".git").exists()))
+}
+
 /// `path` (relative, `/`-separated) under `prefix`.
 fn under(prefix: &str, path: &str) -> String {
     if prefix.is_empty() {
@@ -135,7 +141,7 @@ pub fn attach(
         .iter()
         .map(|v| under(&prefix, v))
         .collect();
-    let warnings: Vec<String> = values
+    let mut warnings: Vec<String> = values
         .iter()
         .filter(|v| !files.contains_key(*v))
         .map(|v| {
@@ -145,6 +151,15 @@ pub fn attach(
             )
         })
         .collect();
+    if !in_work_tree(root) {
+        warnings.insert(
+            0,
+            format!(
+                "--policy-repo {}: not in a Git work tree (no .git in it or above): the patches name files from this folder, and nothing shows it is the checkout Flux reconciles",
+                root.display()
+            ),
+        );
+    }
     let policies: Vec<PolicyRef<'_>> = evidence
         .policies
         .iter()
@@ -196,6 +211,39 @@ mod tests {
         std::fs::create_dir_all(linked.join("sub")).expect("mkdir");
         std::fs::write(linked.join(".git"), "gitdir: elsewhere\n").expect("write");
         assert_eq!(work_tree_prefix(&linked.join("sub")), "sub");
+    }
+
+    /// A plain folder gets a warning; a folder of a work tree none.
+    #[test]
+    fn a_folder_outside_git_is_warned_about() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let plain = dir.path().join("plain");
+        std::fs::create_dir_all(&plain).expect("mkdir");
+        std::fs::write(
+            plain.join("p.yaml"),
+            "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: p}\nspec: {validationFailureAction: Audit, rules: []}\n",
+        )
+        .expect("write");
+        assert!(!in_work_tree(&plain));
+        let mut evidence: Evidence = serde_json::from_value(serde_json::json!({
+            "schemaVersion": polscan::evidence::SCHEMA_VERSION,
+            "generated": "2026-12-01T00:00:00Z",
+            "polscanVersion": "test",
+            "cluster": {"source": "files"},
+            "expiryWindowDays": 30,
+            "policies": [],
+            "exceptions": [],
+        }))
+        .expect("an empty package");
+        let warnings = attach(&mut evidence, &plain, &[]).expect("attach");
+        assert!(
+            warnings[0].contains("not in a Git work tree"),
+            "{warnings:?}"
+        );
+        std::fs::create_dir_all(plain.join(".git")).expect("mkdir");
+        assert!(in_work_tree(&plain));
+        let warnings = attach(&mut evidence, &plain, &[]).expect("attach");
+        assert!(warnings.is_empty(), "{warnings:?}");
     }
 
     #[test]

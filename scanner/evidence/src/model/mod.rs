@@ -35,7 +35,7 @@ pub use decision::{
 };
 pub use policy::{
     CountedFrom, Counts, OwnerGroup, PolicyEvidence, RuleCoverage, RuleEvidence, Soak, SoakStatus,
-    Verdict, Violation,
+    Verdict, Violation, PROMOTE,
 };
 pub use routing::{OwnerRouting, TeamCount, TeamGroup};
 

@@ -258,6 +258,10 @@ pub struct PolicyEvidence {
     pub soak: Option<Soak>,
 }
 
+/// What `git apply` of promote.patch does, as
+/// [`PolicyEvidence::git_apply_commands`] says it.
+pub const PROMOTE: &str = "switch to Enforce";
+
 /// Where a policy's soak stands (`status` in evidence.json).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -386,6 +390,29 @@ impl PolicyEvidence {
         self.git_change.as_ref()?.promote.as_ref()
     }
 
+    /// Where Git (`--policy-repo`) and the cluster disagree on the
+    /// policy's action: Git has no promotion to make (it enforces already)
+    /// while the cluster does not enforce, or Git would promote while the
+    /// cluster enforces. Either way a reconciliation (Flux) or a hand change
+    /// is pending, and the patch Git needs is not the switch the cluster
+    /// needs. None without a Git change, or where they agree.
+    pub fn git_drift(&self) -> Option<String> {
+        let change = self.git_change.as_ref()?;
+        if change.problem.is_some() {
+            return None;
+        }
+        let cluster = &self.info.action;
+        match (change.promote.is_some(), change.rollback.is_some(), self.info.enforces()) {
+            (false, true, false) => Some(format!(
+                "Git and the cluster disagree: Git enforces the policy already, the cluster has {cluster} (Flux has not reconciled it yet, or it was changed by hand): do not apply rollback.patch to switch; reconcile, rescan and compare"
+            )),
+            (true, _, true) => Some(format!(
+                "Git and the cluster disagree: the cluster has {cluster}, Git has Audit (changed by hand in the cluster? Flux reverts it at the next reconciliation): promote.patch brings Git to the cluster's action"
+            )),
+            _ => None,
+        }
+    }
+
     /// The command that switches the policy to Enforce: `git apply` of
     /// its promote patch with `--policy-repo` (Flux would revert an
     /// in-cluster patch), else the kubectl command; None when neither is
@@ -415,7 +442,7 @@ impl PolicyEvidence {
         };
         let mut commands = Vec::new();
         if let Some(promote) = &change.promote {
-            commands.push((format!("git apply {}", promote.file), "switch to Enforce"));
+            commands.push((format!("git apply {}", promote.file), PROMOTE));
         }
         if let Some(rollback) = &change.rollback {
             commands.push((

@@ -343,3 +343,48 @@ fn long_reasons_are_shortened_and_counted() {
     );
     assert_eq!(reasons[3], "… and 2 more (the policy's section)");
 }
+
+/// Git and the cluster disagreeing on the action is said first in the
+/// decision: Git enforcing while the cluster audits (rollback.patch would
+/// be no switch), and the cluster enforcing while Git audits (a hand
+/// change Flux reverts). Where they agree, nothing is said.
+#[test]
+fn git_and_the_cluster_disagreeing_on_the_action_is_said() {
+    let patch = |file: &str| crate::promotion::PatchFile {
+        file: file.into(),
+        diff: String::new(),
+    };
+    let mut evidence = evidence();
+    // `clean` audits in the cluster; Git has no promotion, only a rollback.
+    let clean = evidence
+        .policies
+        .iter_mut()
+        .find(|p| p.info.name == "clean")
+        .expect("clean");
+    clean.git_change = Some(GitChange {
+        rollback: Some(patch("patches/clean/rollback.patch")),
+        ..GitChange::default()
+    });
+    // `enforced` enforces in the cluster; Git would promote it.
+    promote_in_git(&mut evidence, "enforced");
+    decision::apply(&mut evidence);
+    let clean = decision_of(&evidence, "clean");
+    assert!(
+        clean.reasons[0].starts_with(
+            "Git and the cluster disagree: Git enforces the policy already, the cluster has Audit"
+        ),
+        "{clean:?}"
+    );
+    let enforced = decision_of(&evidence, "enforced");
+    assert!(
+        enforced.reasons[0]
+            .starts_with("Git and the cluster disagree: the cluster has Enforce, Git has Audit"),
+        "{enforced:?}"
+    );
+    // Agreeing: Git audits and would promote, the cluster audits.
+    let mut agreeing = super::decisions::evidence();
+    promote_in_git(&mut agreeing, "clean");
+    decision::apply(&mut agreeing);
+    assert!(find(&agreeing, "clean").git_drift().is_none());
+    assert!(decision_of(&agreeing, "clean").reasons.is_empty());
+}

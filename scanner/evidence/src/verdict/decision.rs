@@ -53,6 +53,11 @@ pub fn decide(evidence: &Evidence) -> Vec<PolicyDecision> {
             let check = checks.get(name.as_str()).copied();
             let mut decision = decide_policy(policy, check, compared);
             decision.baseline_breach = breaches.contains(name.as_str());
+            // A drift between Git and the cluster changes what the patches
+            // mean: said first, whatever the decision.
+            if let Some(drift) = policy.git_drift() {
+                decision.reasons.insert(0, drift);
+            }
             decision
         })
         .collect();
