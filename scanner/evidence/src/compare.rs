@@ -190,22 +190,29 @@ pub fn compare_with(
             continue;
         }
         match current.absence_gap(policy, &violation.resource) {
-            None => match why_not_fixed(policy, &violation.rule, &violation.resource) {
+            None => match (
+                affected_by_rules(policy, &violation.rule),
+                why_not_fixed(policy, &violation.rule, &violation.resource),
+            ) {
                 // Gone with its rule changed: the rule's doing as far as
-                // can be told, not a fix in the manifests.
-                None => match affected_by_rules(policy, &violation.rule) {
-                    Some(RuleChangeStatus::NotRecorded) => unknown_violations.push(change(
-                        policy,
-                        violation,
-                        Some(NOT_RECORDED.into()),
-                    )),
-                    Some(_) => removed_by_rules.push((
-                        policy.to_string(),
-                        change(policy, violation, Some(RULES_CHANGED.into())),
-                    )),
-                    None => fixed_violations.push(change(policy, violation, None)),
-                },
-                Some(why) => unknown_violations.push(change(policy, violation, Some(why.into()))),
+                // can be told, not a fix in the manifests — also when the
+                // resource left the rule's scope, which a changed match or
+                // exclude does.
+                (Some(RuleChangeStatus::Changed), _) => removed_by_rules.push((
+                    policy.to_string(),
+                    change(policy, violation, Some(RULES_CHANGED.into())),
+                )),
+                (_, Some(why)) => {
+                    unknown_violations.push(change(policy, violation, Some(why.into())))
+                }
+                (Some(RuleChangeStatus::NotRecorded), None) => {
+                    unknown_violations.push(change(policy, violation, Some(NOT_RECORDED.into())))
+                }
+                (Some(_), None) => removed_by_rules.push((
+                    policy.to_string(),
+                    change(policy, violation, Some(RULES_CHANGED.into())),
+                )),
+                (None, None) => fixed_violations.push(change(policy, violation, None)),
             },
             Some(reason) => unknown_violations.push(change(policy, violation, Some(reason))),
         }

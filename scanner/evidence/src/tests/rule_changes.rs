@@ -241,3 +241,41 @@ fn a_cel_policy_s_validations_changed_affect_its_one_rule() {
     assert_eq!(change.removed_violations.len(), 1, "{change:?}");
     assert!(comparison.fixed_violations.is_empty());
 }
+
+/// A rule whose exclude changed takes a resource out of its scope: the
+/// violation gone is the change's (counted as removed by it), not "left the
+/// policy's scope" with the change saying it removed nothing.
+#[test]
+fn a_resource_excluded_by_the_changed_rule_is_the_change_s() {
+    let pattern = json!({"metadata": {"labels": {"team": "?*"}}});
+    let other = policy("other", "Audit", "2026-11-01T00:00:00Z");
+    let before = evidence(
+        vec![with_pattern("Audit", pattern.clone()), other.clone()],
+        vec![
+            result("guarded", "fail", "misc", "stray"),
+            result("other", "pass", "misc", "stray"),
+        ],
+    );
+    let mut excluding = with_pattern("Audit", pattern);
+    excluding["spec"]["rules"][0]["exclude"] =
+        json!({"any": [{"resources": {"namespaces": ["misc"]}}]});
+    // The Pod is unchanged and still has the other policy's result: the
+    // current reports say it left the rule's scope.
+    let after = evidence(
+        vec![excluding, other],
+        vec![result("other", "pass", "misc", "stray")],
+    );
+    let comparison = compare::compare_with(&before, &after, &|_, _, _| {
+        Some(crate::ingest::results::LEFT_SCOPE)
+    });
+    assert!(comparison.fixed_violations.is_empty(), "{comparison:?}");
+    assert!(comparison.unknown_violations.is_empty(), "{comparison:?}");
+    let [change] = comparison.rule_changes.as_slice() else {
+        panic!("one rule change: {comparison:?}");
+    };
+    assert_eq!(change.removed_violations.len(), 1, "{change:?}");
+    assert_eq!(change.removed_violations[0].resource, "misc/Pod/stray");
+    assert!(change
+        .summary()
+        .starts_with("1 violations removed, 0 added since the rules changed"));
+}
