@@ -162,6 +162,11 @@ impl EnvironmentVerdict {
     /// None without one. Its shape is the package's: read as it comes.
     pub fn soak_summary(&self) -> Option<String> {
         let soak = self.soak.as_ref()?;
+        // A package's soak says itself in `summary` (`clean since …`,
+        // `WAIT: 3 more day(s) …`); the other fields only where it has none.
+        if let Some(summary) = soak.get("summary").and_then(Value::as_str) {
+            return Some(summary.to_string());
+        }
         Some(match soak {
             Value::Object(fields) => fields
                 .iter()

@@ -241,6 +241,21 @@ fn the_soak_is_shown_as_the_package_has_it() {
     assert!(
         merged_pages::markdown(&result).contains("soak: cleanSince: 2026-11-16T00:00:00Z, days: 7")
     );
+    // A soak with its summary (as polscan writes it) shows only that.
+    let mut production = clean("production", "Audit");
+    production.soak.insert(
+        "labels".into(),
+        json!({"status": "wait", "days": 2.0, "remainingDays": 5, "summary": "WAIT: 5 more day(s) (clean since 2026-11-16, 2 scan(s) over 2 day(s))"}),
+    );
+    let result = merged(&[clean("dev", "Audit"), production]);
+    let page = merged_pages::markdown(&result);
+    assert!(
+        page.contains(
+            "soak: WAIT: 5 more day(s) (clean since 2026-11-16, 2 scan(s) over 2 day(s))"
+        ),
+        "{page}"
+    );
+    assert!(!page.contains("remainingDays"), "{page}");
 }
 
 #[test]

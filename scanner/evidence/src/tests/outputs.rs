@@ -283,6 +283,15 @@ fn the_pages_show_the_soak_and_its_trend() {
         clean.reasons,
         vec!["WAIT: 5 more day(s) (clean since 2026-11-13, 2 scan(s) over 2 day(s); --min-soak 7d, --min-scans 2; last violation at 2026-11-12T00:00:00Z)"]
     );
+    // No rule of a waiting policy is ready before it.
+    assert!(
+        clean
+            .rule_evidence
+            .iter()
+            .all(|r| r.verdict == Verdict::Wait),
+        "{:?}",
+        clean.rule_evidence
+    );
     // The decision section says WAIT with the soak left, no contacts.
     let decision = evidence
         .decisions

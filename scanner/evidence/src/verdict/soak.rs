@@ -138,7 +138,9 @@ pub(crate) fn soak_of(info: &PolicyInfo, current: Option<&str>, input: &SoakInpu
             )
         }
     } else if soak.clean_since.is_none() {
-        format!("WAIT: not clean in the newest scan ({rule}{restarted})")
+        // Not ready now, whatever the soak: the soak starts at the first
+        // clean scan (no "WAIT" beside a NO-GO).
+        format!("not clean in the newest scan: the soak starts at the first clean, complete scan ({rule}{restarted})")
     } else if soak.remaining_days > 0 {
         let more_scans = input.min_scans.saturating_sub(soak.scans);
         let scans = match more_scans {
@@ -172,6 +174,12 @@ pub(crate) fn apply(policy: &mut PolicyEvidence) {
     {
         policy.verdict = Verdict::Wait;
         policy.reasons.push(soak.summary.clone());
+        // The soak is the policy's: no rule of it is ready before it is.
+        for rule in &mut policy.rule_evidence {
+            if rule.verdict == Verdict::Ready {
+                rule.verdict = Verdict::Wait;
+            }
+        }
     }
 }
 
