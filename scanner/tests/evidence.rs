@@ -1021,8 +1021,9 @@ fn offline_evidence_soak_is_unknown() {
     assert_eq!(verdict(&evidence, "require-app-label"), "ready");
     assert_eq!(evidence["policies"][0]["soak"]["status"], "off");
 
+    // A usage error: exit 64, as clap's own.
     let wrong = offline("wrong", &["--min-soak", "a week"]);
-    assert_eq!(wrong.status.code(), Some(2), "{}", text(&wrong));
+    assert_eq!(wrong.status.code(), Some(64), "{}", text(&wrong));
     assert!(
         text(&wrong).contains("--min-soak \"a week\""),
         "{}",

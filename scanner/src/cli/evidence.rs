@@ -43,17 +43,18 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
         )
         .into());
     };
-    let expiry_window = parse_duration(&args.expiry_window).with_context(|| {
-        format!(
+    // A malformed value is a usage error (exit 64), as clap's own are.
+    let expiry_window = parse_duration(&args.expiry_window).ok_or_else(|| {
+        UsageError(format!(
             "--expiry-window {:?}: expected a duration such as 14d, 2w or 36h",
             args.expiry_window
-        )
+        ))
     })?;
-    let min_soak = parse_duration(&args.min_soak).with_context(|| {
-        format!(
+    let min_soak = parse_duration(&args.min_soak).ok_or_else(|| {
+        UsageError(format!(
             "--min-soak {:?}: expected a duration such as 7d, 1w or 36h, or 0 to turn the rule off",
             args.min_soak
-        )
+        ))
     })?;
     if args.policy_repo.is_none() && !args.policy_values.is_empty() {
         return Err(UsageError(
