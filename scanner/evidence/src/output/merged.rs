@@ -13,9 +13,16 @@ use crate::model::Verdict;
 
 const TITLE: &str = "Policy enforcement evidence: every environment";
 
-/// The merged decision in words.
-fn decision(verdict: Verdict) -> &'static str {
-    match verdict {
+/// The merged decision in words: a ready policy every environment
+/// enforces already has no promotion left to make.
+fn decision(policy: &MergedPolicy) -> &'static str {
+    let enforced_everywhere = !policy.environments.is_empty()
+        && policy
+            .environments
+            .iter()
+            .all(|column| column.action.as_deref() == Some("Enforce"));
+    match policy.verdict {
+        Verdict::Ready if enforced_everywhere => "enforced in every environment",
         Verdict::Ready => "ready for production",
         _ => "not ready for production",
     }
@@ -164,11 +171,11 @@ pub fn markdown(merged: &MergedEvidence) -> String {
             } else {
                 "❌"
             },
-            decision(policy.verdict)
+            decision(policy)
         );
     }
     for policy in not_ready(merged) {
-        let _ = writeln!(out, "\n## {} — {}\n", policy.name, decision(policy.verdict));
+        let _ = writeln!(out, "\n## {} — {}\n", policy.name, decision(policy));
         for reason in &policy.reasons {
             let _ = writeln!(out, "- {reason}");
         }
@@ -259,7 +266,7 @@ pub fn html(merged: &MergedEvidence) -> String {
         let _ = write!(
             out,
             "<td><span class=\"verdict {class}\" data-decision=\"{class}\">{}</span></td></tr>",
-            decision(policy.verdict)
+            decision(policy)
         );
     }
     out.push_str("</table>");
@@ -270,7 +277,7 @@ pub fn html(merged: &MergedEvidence) -> String {
             escape(&policy.name.replace('/', "-")),
             escape(&policy.name),
             escape(&policy.name),
-            decision(policy.verdict),
+            decision(policy),
             escape(&policy.kind)
         );
         for reason in &policy.reasons {

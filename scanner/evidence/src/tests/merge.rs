@@ -50,6 +50,14 @@ fn ready_in_every_environment_is_ready_whatever_each_enforces_with() {
         "each environment's action side by side"
     );
     assert_eq!(labels.environments[1].action.as_deref(), Some("Audit"));
+    assert!(merged_pages::markdown(&result).contains("✅ ready for production |"));
+    // Enforced everywhere: nothing left to promote, and the page says so.
+    let enforced = merged(&[clean("dev", "Enforce"), clean("production", "Enforce")]);
+    let page = merged_pages::markdown(&enforced);
+    assert!(
+        page.contains("✅ enforced in every environment |"),
+        "{page}"
+    );
 }
 
 #[test]
