@@ -501,3 +501,51 @@ fn a_malformed_scan_flag_is_a_usage_error_before_any_connection() {
         stderr(&scan)
     );
 }
+
+/// A message echoing a resource's value carries what anyone who creates
+/// the object wrote: an escape sequence in it reaches the terminal as a
+/// visible `\u{1b}`, in the grouped table and in the Kyverno-style
+/// detailed table; the JSON report keeps the text as it is.
+#[test]
+fn escape_sequences_in_messages_do_not_reach_the_terminal() {
+    let files = Files::new();
+    files.write(
+        "policy.yaml",
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: echo}\nspec:\n  validationFailureAction: Audit\n  rules:\n  - name: echo\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    validate: {message: 'note {{ request.object.metadata.annotations.note }}', pattern: {metadata: {labels: {app: '?*'}}}}\n",
+    );
+    files.write(
+        "pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ns, annotations: {note: \"x\\e]0;owned\\ay\\e[2J\"}}\n",
+    );
+    for args in [
+        vec!["policy.yaml", "--resource", "pod.yaml"],
+        vec![
+            "policy.yaml",
+            "--resource",
+            "pod.yaml",
+            "-t",
+            "--detailed-results",
+        ],
+    ] {
+        let output = apply(&args, None, files.dir());
+        let text = stdout(&output);
+        assert!(
+            !text.contains('\x1b') && !text.contains('\x07'),
+            "{args:?}: {text:?}"
+        );
+        assert!(
+            text.contains("x\\u{1b}]0;owned\\u{7}y\\u{1b}[2J"),
+            "{args:?}: {text}"
+        );
+    }
+    let output = apply(
+        &["policy.yaml", "--resource", "pod.yaml", "-o", "json"],
+        None,
+        files.dir(),
+    );
+    assert!(
+        stdout(&output).contains("x\\u001b]0;owned\\u0007y\\u001b[2J"),
+        "{}",
+        stdout(&output)
+    );
+}

@@ -238,12 +238,12 @@ pub fn results_table(outcome: &AuditOutcome, detailed: bool, color: bool) -> Str
                 } else {
                     String::new()
                 },
-                finding.resource.to_string(),
+                super::output::terminal_safe(&finding.resource.to_string()),
                 paint(result_word(status), status, color),
                 String::new(),
             ];
             if detailed {
-                row.push(finding.result.message.clone());
+                row.push(super::output::terminal_safe(&finding.result.message));
             }
             row
         })

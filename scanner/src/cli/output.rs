@@ -151,6 +151,31 @@ pub(super) fn group_heading(
     }
 }
 
+/// `text` as a terminal shows it literally: control characters other than
+/// a newline or tab (an escape sequence can move the cursor, rewrite
+/// lines or set the window title) and Unicode bidirectional overrides
+/// (which reorder what is shown) become their `\u{..}` escape. A result's
+/// message carries text from the resource and the policy, which anyone
+/// who can create an object controls.
+pub(super) fn terminal_safe(text: &str) -> String {
+    let hostile = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(hostile) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| {
+            if hostile(c) {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// A finding's row in its policy's block.
 pub(super) fn group_row(finding: &polscan::audit::Finding, color: bool) -> [String; 4] {
     let status = finding.reported_status();
@@ -158,11 +183,11 @@ pub(super) fn group_row(finding: &polscan::audit::Finding, color: bool) -> [Stri
         // A ValidatingPolicy's results have no rule name (Kyverno gives none).
         match finding.result.rule.as_str() {
             "" => "-".to_string(),
-            rule => rule.to_string(),
+            rule => terminal_safe(rule),
         },
-        finding.resource.to_string(),
+        terminal_safe(&finding.resource.to_string()),
         group_status_cell(status, color),
-        finding.result.message.clone(),
+        terminal_safe(&finding.result.message),
     ]
 }
 
@@ -457,5 +482,20 @@ mod colour_tests {
     fn colour_only_when_asked() {
         assert_eq!(paint("fail", RuleStatus::Fail, false), "fail");
         assert!(paint("fail", RuleStatus::Fail, true).contains("\x1b[1;31m"));
+    }
+
+    /// Escape sequences and bidi overrides in a message reach the
+    /// terminal as visible escapes; newlines, tabs and other text stay.
+    #[test]
+    fn hostile_text_is_shown_literally() {
+        assert_eq!(
+            terminal_safe("plain ünïcode\tand\nlines"),
+            "plain ünïcode\tand\nlines"
+        );
+        assert_eq!(
+            terminal_safe("a\x1b]0;owned\x07b\x1b[2Jc"),
+            "a\\u{1b}]0;owned\\u{7}b\\u{1b}[2Jc"
+        );
+        assert_eq!(terminal_safe("x\u{202e}y\u{9b}z"), "x\\u{202e}y\\u{9b}z");
     }
 }

@@ -341,11 +341,13 @@ pub(super) fn write_table(
             widths = &group.widths;
         }
         text.clear();
+        // Widths were measured on the plain cells: only hostile text (an
+        // escape sequence shown as `\u{1b}`) is wider than measured.
         let cells = [
-            case.rule,
-            case.resource,
-            &output::group_status_cell(case.status, color),
-            case.message,
+            output::terminal_safe(case.rule),
+            output::terminal_safe(case.resource),
+            output::group_status_cell(case.status, color),
+            output::terminal_safe(case.message),
         ];
         text.push_str(&output::indented(&output::table_line(widths, &cells)));
         out.write_all(text.as_bytes())?;

@@ -104,14 +104,14 @@ impl KyvernoSink {
     pub(super) fn row(&self, id: String, case: &Case<'_>) -> Vec<String> {
         let mut row = vec![
             id,
-            case.policy.to_string(),
-            case.rule.to_string(),
-            case.resource.to_string(),
+            output::terminal_safe(case.policy),
+            output::terminal_safe(case.rule),
+            output::terminal_safe(case.resource),
             paint(result_word(case.status), case.status, self.color),
             String::new(),
         ];
         if self.detailed {
-            row.push(case.message.to_string());
+            row.push(output::terminal_safe(case.message));
         }
         row
     }
