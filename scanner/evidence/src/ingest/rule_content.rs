@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::run::record_format::keys_sorted;
+
 /// The largest judging content (as JSON) kept verbatim; beyond it only its
 /// digest is kept, which still tells whether the rules changed.
 pub const MAX_RECORDED_BYTES: usize = 64 * 1024;
@@ -131,12 +133,12 @@ impl RuleContent {
         if !annotations.is_empty() {
             spec.insert("annotations".into(), Value::Object(annotations));
         }
-        let content = sorted(Value::Object(spec));
+        let content = keys_sorted(Value::Object(spec));
         let bytes = serde_json::to_vec(&content).unwrap_or_default();
         RuleContent {
             digest: hex::encode(Sha256::digest(&bytes)),
             content: (bytes.len() <= MAX_RECORDED_BYTES).then_some(content),
-            actions: match sorted(Value::Object(actions)) {
+            actions: match keys_sorted(Value::Object(actions)) {
                 Value::Object(actions) => actions,
                 _ => Map::new(),
             },
@@ -166,20 +168,6 @@ fn rule_name(rule: &Value, index: usize) -> String {
         .and_then(Value::as_str)
         .map(str::to_string)
         .unwrap_or_else(|| index.to_string())
-}
-
-/// `value` with every object's keys sorted: the same rules in another key
-/// order are the same rules (the documents' key order is preserved).
-fn sorted(value: Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
-        }
-        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
-        other => other,
-    }
 }
 
 #[cfg(test)]

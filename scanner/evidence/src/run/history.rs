@@ -36,7 +36,7 @@ use polscan_engine::ValueExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::record_format::rules_content;
+use super::record_format::{keys_sorted, rules_content};
 
 /// The value of the `format` key.
 pub const FORMAT: &str = "polscan.io/soak-history/v1";
@@ -357,21 +357,8 @@ pub fn soak_digest(document: &Value, bindings: &[&Value]) -> String {
         own.sort_by_key(|b| b.str_at("/metadata/name").unwrap_or("").to_string());
         content = serde_json::json!({"policy": content, "bindings": own});
     }
-    let bytes = serde_json::to_vec(&sorted(content)).unwrap_or_default();
+    let bytes = serde_json::to_vec(&keys_sorted(content)).unwrap_or_default();
     hex::encode(Sha256::digest(bytes))
-}
-
-/// `value` with every object's keys in order.
-fn sorted(value: Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
-        }
-        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
-        other => other,
-    }
 }
 
 #[cfg(test)]

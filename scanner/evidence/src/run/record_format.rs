@@ -248,6 +248,26 @@ pub fn rules_content(document: &Value) -> Value {
     content
 }
 
+/// `value` with every object's keys sorted, recursively: the same content
+/// in another key order is the same content (serde_json keeps a
+/// document's key order), for digests and diffs of policies.
+pub fn keys_sorted(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, keys_sorted(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(keys_sorted).collect()),
+        other => other,
+    }
+}
+
 /// Which document this is, across API versions:
 /// `<group>/<kind>/<namespace>/<name>`. None without a kind or name.
 pub fn document_key(document: &Value) -> Option<String> {
