@@ -58,8 +58,20 @@ pub async fn connect_with_server(
 /// of writes (429) recovers that fast, while an aggregated API whose
 /// backend is down (503: metrics-server, reports-server) stays down, and
 /// the scan must say so, not wait.
+///
+/// Each request is bounded: [`CONNECT_TIMEOUT`] to connect,
+/// [`READ_TIMEOUT`] of silence while awaiting the answer, and as long to
+/// send it. kube leaves reads unbounded (for exec and watch streams, which
+/// polscan does not use), so with etcd down each LIST waited for the API
+/// server's own 60 s timeout, retried on its 504: a scan then hung.
 fn client_of(mut config: Config) -> Result<Client, ClusterError> {
     config.default_retry = false;
+    config.connect_timeout = Some(CONNECT_TIMEOUT);
+    config.read_timeout = Some(READ_TIMEOUT);
+    config.write_timeout = Some(READ_TIMEOUT);
+    // The read timeout counts from the request, not from when its pooled
+    // connection went idle.
+    config.reset_reader_on_write = true;
     let policy = RetryPolicy::new(
         Duration::from_millis(200),
         Duration::from_secs(1),
@@ -75,6 +87,14 @@ fn client_of(mut config: Config) -> Result<Client, ClusterError> {
         .layer(tower::buffer::BufferLayer::new(BUFFERED_REQUESTS));
     Ok(builder.with_layer(&layers).build())
 }
+
+/// How long connecting to the API server may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a request may wait with no byte of its answer (or take to be
+/// sent): below the API server's own 60 s request timeout, above what a
+/// healthy server takes for a page of a LIST.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Retries of an answer 429, 503 or 504.
 const RETRIES: u32 = 3;

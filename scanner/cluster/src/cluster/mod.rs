@@ -103,7 +103,7 @@ impl ClusterError {
             },
             other => ClusterError::Transport {
                 what,
-                message: error_chain(&other),
+                message: timeout_named(error_chain(&other), timed_out(&other)),
             },
         }
     }
@@ -149,6 +149,39 @@ fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
         );
     }
     message
+}
+
+/// Whether an error or one of its sources is an I/O time-out (the
+/// client's connect, read or write timeout).
+fn timed_out(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(err);
+    while let Some(err) = cause {
+        if err
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        cause = err.source();
+    }
+    false
+}
+
+/// A transport error's message, opening with how long polscan waited when
+/// it timed out: "timed out after 30s" says more than kube's chain.
+fn timeout_named(message: String, timed_out: bool) -> String {
+    if !timed_out {
+        return message;
+    }
+    let waited = if message.contains("(Connect)") {
+        connect::CONNECT_TIMEOUT
+    } else {
+        connect::READ_TIMEOUT
+    };
+    format!(
+        "timed out after {}s without an answer (the API server, or its etcd, is not answering): {message}",
+        waited.as_secs()
+    )
 }
 
 /// Sends a request built by `kube::core::Request`, naming `what` in either
@@ -210,6 +243,26 @@ mod tests {
         assert_eq!(
             error_chain(&Outer(refused)),
             "client error (Connect): Connection refused (os error 111)"
+        );
+    }
+
+    #[test]
+    fn a_timed_out_request_says_how_long_it_waited() {
+        let timed = Outer(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "operation timed out",
+        ));
+        assert!(timed_out(&timed));
+        let message = timeout_named(error_chain(&timed), true);
+        assert!(message.starts_with("timed out after 10s"), "{message}");
+        let refused = Outer(std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "refused",
+        ));
+        assert!(!timed_out(&refused));
+        assert_eq!(
+            timeout_named("read: operation timed out".into(), true),
+            "timed out after 30s without an answer (the API server, or its etcd, is not answering): read: operation timed out"
         );
     }
 
