@@ -519,7 +519,8 @@ pub(super) fn evaluate_pages(
 
 /// Listing and evaluation under way ([`start_listing`]).
 pub(super) struct Running {
-    pub(super) listers: tokio::task::JoinHandle<()>,
+    /// Aborted when dropped: a scan stopped at its deadline lists no more.
+    pub(super) listers: tokio_util::task::AbortOnDropHandle<()>,
     pub(super) evaluation: tokio::task::JoinHandle<EvaluationTally>,
     pub(super) listings: Vec<KindListing>,
     pub(super) jobs_per_kind: BTreeMap<usize, usize>,
@@ -577,7 +578,7 @@ pub(super) fn start_listing(
         Arc::new(jobs.iter().map(|(index, _, _)| *index).collect());
     let client = client.clone();
     let page_size = options.page_size.max(1);
-    let listers = tokio::spawn(async move {
+    let listers = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(async move {
         futures::stream::iter(jobs.into_iter().enumerate())
             .map(|(listing, (_, kind, namespace))| {
                 listing::list_kind(
@@ -592,7 +593,7 @@ pub(super) fn start_listing(
             .buffer_unordered(concurrency)
             .collect::<Vec<()>>()
             .await;
-    });
+    }));
 
     let pages = PageEvaluation {
         engine,

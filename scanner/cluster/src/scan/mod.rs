@@ -380,6 +380,12 @@ pub enum ScanError {
     /// cluster (or not read) and none in `policy_documents`.
     #[error("no policies: none in the cluster and none given with --policy")]
     NoPolicies,
+    /// No policy to evaluate, and some policy sources could not be read
+    /// (a LIST forbidden or failed, a policy group's discovery failed):
+    /// their policies may exist, so nothing is listed, written or pruned.
+    /// The sources, and each error.
+    #[error("no policy could be read, so nothing was scanned or pruned: {} could not be read ({})", .0.join(", "), .1.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    PoliciesUnreadable(Vec<String>, Vec<ClusterError>),
     /// The server serves no report API to write to (or not the one
     /// `--report-api` names): what each lacks, and how to install one.
     #[error("{0}")]
@@ -497,14 +503,16 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
             } else {
                 let (sender, receiver) =
                     mpsc::channel::<Outgoing>(options.write_concurrency.max(1) * 8);
-                let writer = tokio::spawn(write_stream(
+                // Aborted when dropped: a scan stopped at its deadline
+                // writes no more.
+                let writer = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(write_stream(
                     store.clone(),
                     receiver,
                     options.write_concurrency,
                     options.progress.clone(),
                     carry_over.clone(),
                     schemas.clone(),
-                ));
+                )));
                 (Some(sender), Some(writer))
             };
             let spill = if options.keep_printed_reports {
@@ -636,7 +644,7 @@ impl ScanOutcome {
 /// unsent reports, and what the writer (when writes were not held) wrote.
 async fn finish_per_resource(
     mut sink: ReportSink,
-    writer: Option<tokio::task::JoinHandle<write::WriteTally>>,
+    writer: Option<tokio_util::task::AbortOnDropHandle<write::WriteTally>>,
     listing: &ListingOutcome,
     outcome: &mut ScanOutcome,
 ) -> Result<(), ScanError> {

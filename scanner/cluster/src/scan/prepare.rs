@@ -147,6 +147,13 @@ pub(super) async fn prepare(
     let now = chrono::Utc::now();
     set.loaded.cel_exceptions.retain(|e| !e.is_expired(now));
     if set.loaded.is_empty() && set.loaded.problems.iter().all(|p| !p.invalid_policy) {
+        // Not "no policies": those that could not be read may exist.
+        if !outcome.failed_policy_sources.is_empty() {
+            return Err(ScanError::PoliciesUnreadable(
+                outcome.failed_policy_sources.clone(),
+                outcome.other_failures.clone(),
+            ));
+        }
         return Err(ScanError::NoPolicies);
     }
     // A policy that could not be read (its kind's LIST or its group's
