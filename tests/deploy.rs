@@ -115,6 +115,35 @@ fn rendered_overlays_have_what_operators_rely_on() {
     let job = find(&once, "Job");
     check_pod_spec(&job["spec"]["template"]["spec"], "Never");
 
+    // polscan's own --timeout ends a scan before the Job's deadline kills
+    // the Pod, so the run says why it stopped (and records it).
+    let sharded = render("sharded");
+    for (overlay, job_spec) in [
+        ("cronjob", &cronjob["spec"]["jobTemplate"]["spec"]),
+        ("job", &job["spec"]),
+        (
+            "sharded",
+            &find(&sharded, "CronJob")["spec"]["jobTemplate"]["spec"],
+        ),
+    ] {
+        let deadline = job_spec["activeDeadlineSeconds"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("overlays/{overlay}: no activeDeadlineSeconds"));
+        let timeout = job_spec["template"]["spec"]["containers"][0]["args"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .find_map(|arg| arg.strip_prefix("--timeout="))
+            .and_then(|t| t.strip_suffix('m'))
+            .and_then(|m| m.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("overlays/{overlay}: no --timeout=<minutes>m"));
+        assert!(
+            timeout * 60 < deadline,
+            "overlays/{overlay}: --timeout={timeout}m is not inside activeDeadlineSeconds {deadline}"
+        );
+    }
+
     // The long-running alternative: one replica, never two at once, metrics
     // served on the port the Service and the probes name.
     let long_running = render("deployment");

@@ -32,6 +32,32 @@ pub fn parse_duration(text: &str) -> Option<chrono::Duration> {
         .map(chrono::Duration::nanoseconds)
 }
 
+/// A `--timeout` value: a positive duration (`30m`, `20s`, `1h`), or a
+/// usage error naming `flag`.
+pub fn parse_deadline(
+    flag: &str,
+    text: &str,
+) -> Result<std::time::Duration, super::usage::UsageError> {
+    parse_duration(text)
+        .filter(|d| *d > chrono::Duration::zero())
+        .and_then(|d| d.to_std().ok())
+        .ok_or_else(|| {
+            super::usage::UsageError(format!(
+                "{flag} {text:?}: expected a positive duration such as 30m, 20s or 2h"
+            ))
+        })
+}
+
+/// A deadline as the user wrote it (`20s`, `30m`) for messages.
+pub fn deadline_text(deadline: std::time::Duration) -> String {
+    let seconds = deadline.as_secs();
+    match seconds {
+        s if s > 0 && s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s > 0 && s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
 /// The runtime `scan`, `install-crds` and `evidence` block on.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -57,6 +83,14 @@ mod tests {
         assert_eq!(parse_duration("36h"), Some(chrono::Duration::hours(36)));
         assert_eq!(parse_duration("1h30m"), Some(chrono::Duration::minutes(90)));
         assert_eq!(parse_duration("soon"), None);
+        assert_eq!(
+            parse_deadline("--timeout", "20s").ok(),
+            Some(std::time::Duration::from_secs(20))
+        );
+        assert!(parse_deadline("--timeout", "0").is_err());
+        assert!(parse_deadline("--timeout", "soon").is_err());
+        assert_eq!(deadline_text(std::time::Duration::from_secs(1800)), "30m");
+        assert_eq!(deadline_text(std::time::Duration::from_secs(20)), "20s");
         assert_eq!(parse_duration("-1d"), None);
     }
 }

@@ -14,7 +14,7 @@ use anyhow::Context;
 use polscan::engine::ValueExt;
 use serde_json::Value;
 
-use super::args::{parse_duration, runtime, split_list};
+use super::args::{deadline_text, parse_deadline, parse_duration, runtime, split_list};
 use super::usage::UsageError;
 use super::{EvidenceArgs, EvidenceCommand};
 use polscan::cluster::{connect, evidence_source};
@@ -270,18 +270,31 @@ fn from_cluster(
         .unwrap_or("polscan-system/polscan-last-run");
     let (namespace, name) = polscan::scan::last_run::parse_target(record)
         .with_context(|| format!("--scan-record {record:?}: expected <namespace>/<name>"))?;
+    let deadline = parse_deadline("--timeout", &args.timeout)?;
     let read = runtime()?.block_on(async {
         let (client, server) =
             connect::connect_with_server(args.kubeconfig.as_deref(), args.context.as_deref())
                 .await?;
-        evidence_source::read(
-            &client,
-            &server,
-            (&namespace, &name),
-            previously_violating,
-            input.owner_labels.clone(),
+        // Reached, nothing is judged: a package of what was read by then
+        // would miss reports, and a missing violation reads as clean.
+        tokio::time::timeout(
+            deadline,
+            evidence_source::read(
+                &client,
+                &server,
+                (&namespace, &name),
+                previously_violating,
+                input.owner_labels.clone(),
+            ),
         )
         .await
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "deadline {} (--timeout) reached before the reports, policies and run record were all read; no package was written",
+                deadline_text(deadline)
+            )
+        })
+        .and_then(|read| read.map_err(anyhow::Error::from))
         .with_context(|| format!("reading evidence from the cluster at {server}"))
     })?;
     input.reports = read.reports;

@@ -78,6 +78,7 @@ pub fn run(
     record_to: Option<(String, String)>,
     every: Duration,
     interval: &str,
+    deadline: Duration,
 ) -> anyhow::Result<ExitCode> {
     let metrics = Arc::new(ScanMetrics::new());
     super::args::runtime()?.block_on(async {
@@ -109,6 +110,7 @@ pub fn run(
                     record_to.as_ref(),
                     args.dry_run,
                     args.run_id.as_deref(),
+                    deadline,
                 )
                 .await;
                 outcome

@@ -368,6 +368,13 @@ pub struct ScanArgs {
     /// (and /healthz), e.g. `0.0.0.0:9090`.
     #[arg(long)]
     pub metrics_addr: Option<String>,
+    /// The deadline of a scan (`30m`, `20s`, `2h`; with --interval, of each
+    /// scan): reached, the scan stops with exit 2, naming the step it was
+    /// at, and deletes nothing more; recording the run may take 10 s more.
+    /// Each request is bounded on its own too: 10 s to connect, 30 s
+    /// without an answer.
+    #[arg(long, default_value = "30m")]
+    pub timeout: String,
 }
 
 #[derive(clap::Args, Debug)]
@@ -405,6 +412,12 @@ pub struct EvidenceArgs {
     /// holding that ConfigMap.
     #[arg(long)]
     pub scan_record: Option<String>,
+    /// Reading from the cluster: the deadline for reading it all (`10m`,
+    /// `90s`); reached, evidence stops with exit 2 and writes no package.
+    /// Each request is bounded on its own too: 10 s to connect, 30 s
+    /// without an answer.
+    #[arg(long, default_value = "10m")]
+    pub timeout: String,
     /// A previous package (directory, verified first) or its evidence.json
     /// to compare with and check rollback conditions against. Where a
     /// policy's rules changed between the two, the comparison shows their

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::args::{parse_duration, runtime, split_list};
+use super::args::{parse_deadline, parse_duration, runtime, split_list};
 use super::scan_once::{counts_line, refused, scan_once};
 use super::{output, FailOn, InstallCrdsArgs, OutputFormat, ReportPer, ScanArgs};
 use polscan::cluster::{connect, report_store};
@@ -108,6 +108,7 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         ))
         .into());
     }
+    let deadline = parse_deadline("--timeout", &args.timeout)?;
     if let Some(interval) = &args.interval {
         let every = parse_duration(interval)
             .filter(|d| *d > chrono::Duration::zero())
@@ -117,7 +118,7 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         let every = every
             .to_std()
             .with_context(|| format!("--interval {interval:?}"))?;
-        return super::long_running::run(args, options, record_to, every, interval);
+        return super::long_running::run(args, options, record_to, every, interval, deadline);
     }
     if args.metrics_addr.is_some() {
         anyhow::bail!(
@@ -136,6 +137,7 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             record_to.as_ref(),
             args.dry_run,
             args.run_id.as_deref(),
+            deadline,
         )
         .await;
         anyhow::Ok((outcome?, record_failed))
