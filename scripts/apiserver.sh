@@ -7,6 +7,12 @@
 #                                       <dir>/kubeconfig-limited (user polscan-limited,
 #                                       no groups, for RBAC tests); prints the admin path
 #   scripts/apiserver.sh stop <dir>     stop both and remove <dir>
+#   scripts/apiserver.sh kill <dir> apiserver|etcd
+#                                       SIGKILL one of them (fault injection); its data,
+#                                       ports and certificates stay in <dir>
+#   scripts/apiserver.sh restart <dir>  start whichever of the two is down, with the
+#                                       same data directory, ports and flags; waits
+#                                       until the API server answers /readyz
 #
 # Binaries, first found wins:
 #   KUBE_APISERVER / ETCD            explicit paths
@@ -213,11 +219,13 @@ start_once() {
   rm -rf "${dir}/etcd"; mkdir -p "${dir}/etcd"
   local etcd_port peer_port api_port
   read -r etcd_port peer_port api_port <<<"$(free_ports)"
-  "$etcd" --data-dir "${dir}/etcd" --listen-client-urls "http://127.0.0.1:${etcd_port}" \
-    --advertise-client-urls "http://127.0.0.1:${etcd_port}" --listen-peer-urls "http://127.0.0.1:${peer_port}" \
-    --initial-advertise-peer-urls "http://127.0.0.1:${peer_port}" --initial-cluster "default=http://127.0.0.1:${peer_port}" \
-    --unsafe-no-fsync >"${dir}/etcd.log" 2>&1 &
-  echo $! >"${dir}/etcd.pid"
+  # Each command line is kept in <dir>/<name>.cmd for `restart`.
+  local etcd_cmd=("$etcd" --data-dir "${dir}/etcd" --listen-client-urls "http://127.0.0.1:${etcd_port}"
+    --advertise-client-urls "http://127.0.0.1:${etcd_port}" --listen-peer-urls "http://127.0.0.1:${peer_port}"
+    --initial-advertise-peer-urls "http://127.0.0.1:${peer_port}" --initial-cluster "default=http://127.0.0.1:${peer_port}"
+    --unsafe-no-fsync)
+  printf '%q ' "${etcd_cmd[@]}" >"${dir}/etcd.cmd"
+  launch_saved "$dir" etcd
   echo "http://127.0.0.1:${etcd_port}" >"${dir}/etcd-url"
 
   openssl genrsa -out "${dir}/certs/sa.key" 2048 2>/dev/null
@@ -226,25 +234,70 @@ start_once() {
   admin_token="$(openssl rand -hex 16)"; limited_token="$(openssl rand -hex 16)"
   printf '%s,admin,admin-uid,system:masters\n%s,polscan-limited,limited-uid\n' "$admin_token" "$limited_token" >"${dir}/tokens.csv"
 
-  "$apiserver" --etcd-servers "http://127.0.0.1:${etcd_port}" --bind-address 127.0.0.1 --secure-port "$api_port" \
-    --cert-dir "${dir}/certs" --token-auth-file "${dir}/tokens.csv" --authorization-mode RBAC \
-    --service-account-issuer https://kubernetes.default.svc --service-account-key-file "${dir}/certs/sa.pub" \
-    --service-account-signing-key-file "${dir}/certs/sa.key" --service-cluster-ip-range 10.0.0.0/24 \
-    --advertise-address 10.0.0.1 --allow-privileged=true --disable-admission-plugins ServiceAccount \
-    >"${dir}/apiserver.log" 2>&1 &
-  echo $! >"${dir}/apiserver.pid"
+  local apiserver_cmd=("$apiserver" --etcd-servers "http://127.0.0.1:${etcd_port}" --bind-address 127.0.0.1 --secure-port "$api_port"
+    --cert-dir "${dir}/certs" --token-auth-file "${dir}/tokens.csv" --authorization-mode RBAC
+    --service-account-issuer https://kubernetes.default.svc --service-account-key-file "${dir}/certs/sa.pub"
+    --service-account-signing-key-file "${dir}/certs/sa.key" --service-cluster-ip-range 10.0.0.0/24
+    --advertise-address 10.0.0.1 --allow-privileged=true --disable-admission-plugins ServiceAccount)
+  printf '%q ' "${apiserver_cmd[@]}" >"${dir}/apiserver.cmd"
+  launch_saved "$dir" apiserver
 
   local server="https://127.0.0.1:${api_port}"
-  local ready=""
-  for _ in $(seq 1 120); do
-    if curl -sfk --max-time 2 -H "Authorization: Bearer ${admin_token}" "${server}/readyz" >/dev/null 2>&1; then ready=1; break; fi
-    if ! kill -0 "$(cat "${dir}/apiserver.pid")" 2>/dev/null; then break; fi
-    sleep 0.5
-  done
-  [ -n "$ready" ] || return 1
+  echo "$server" >"${dir}/server-url"
+  wait_apiserver_ready "$dir" || return 1
   write_kubeconfig "${dir}/kubeconfig" "$server" admin "$admin_token"
   write_kubeconfig "${dir}/kubeconfig-limited" "$server" polscan-limited "$limited_token"
   echo "${dir}/kubeconfig"
+}
+
+# Starts <dir>/<name>.cmd in the background, its output appended to
+# <dir>/<name>.log and its pid in <dir>/<name>.pid.
+launch_saved() {
+  local dir=$1 name=$2
+  eval "$(cat "${dir}/${name}.cmd")" '>>"${dir}/${name}.log" 2>&1 &'
+  echo $! >"${dir}/${name}.pid"
+}
+
+# Waits (up to a minute) until the API server in <dir> answers /readyz as admin.
+wait_apiserver_ready() {
+  local dir=$1 server token
+  server="$(cat "${dir}/server-url")"
+  token="$(head -1 "${dir}/tokens.csv" | cut -d, -f1)"
+  for _ in $(seq 1 120); do
+    if curl -sfk --max-time 2 -H "Authorization: Bearer ${token}" "${server}/readyz" >/dev/null 2>&1; then return 0; fi
+    if ! kill -0 "$(cat "${dir}/apiserver.pid")" 2>/dev/null; then return 1; fi
+    sleep 0.5
+  done
+  return 1
+}
+
+process_running() {
+  local pidfile="${1}/${2}.pid"
+  [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+}
+
+# SIGKILL, as a crash or an OOM kill would: nothing is flushed or closed.
+kill_one() {
+  local dir=$1 name=$2
+  case "$name" in apiserver|etcd) ;; *) die "kill: expected apiserver or etcd, not ${name}" ;; esac
+  [ -f "${dir}/${name}.cmd" ] || die "${dir} holds no server started by this script"
+  if process_running "$dir" "$name"; then
+    local pid
+    pid="$(cat "${dir}/${name}.pid")"
+    kill -9 "$pid"
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f "${dir}/${name}.pid"
+}
+
+restart() {
+  local dir=$1
+  [ -f "${dir}/apiserver.cmd" ] || die "${dir} holds no server started by this script"
+  local name
+  for name in etcd apiserver; do
+    process_running "$dir" "$name" || launch_saved "$dir" "$name"
+  done
+  wait_apiserver_ready "$dir" || { tail -20 "${dir}/apiserver.log" >&2; die "kube-apiserver did not become ready again"; }
 }
 
 stop() {
@@ -279,5 +332,7 @@ case "${1:-}" in
     ;;
   start) [ $# = 2 ] || die "usage: $0 start <dir>"; start "$2" ;;
   stop) [ $# = 2 ] || die "usage: $0 stop <dir>"; stop "$2" ;;
-  *) die "usage: $0 build | start <dir> | stop <dir>" ;;
+  kill) [ $# = 3 ] || die "usage: $0 kill <dir> apiserver|etcd"; kill_one "$2" "$3" ;;
+  restart) [ $# = 2 ] || die "usage: $0 restart <dir>"; restart "$2" ;;
+  *) die "usage: $0 build | start <dir> | stop <dir> | kill <dir> apiserver|etcd | restart <dir>" ;;
 esac
