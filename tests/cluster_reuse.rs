@@ -6,10 +6,9 @@
 //! evaluation gives.
 
 use polscan_tests::cluster::{
-    pinned_images_admission_policy, polscan, TestCluster, NO_HOST_NETWORK_VALIDATING_POLICY,
-    REQUIRE_APP_LABEL_CLUSTER_POLICY,
+    pinned_images_admission_policy, polscan, stored_reports, StoredResult, TestCluster,
+    NO_HOST_NETWORK_VALIDATING_POLICY, REQUIRE_APP_LABEL_CLUSTER_POLICY,
 };
-use serde_json::Value;
 
 const POLICIES: &str = r#"apiVersion: kyverno.io/v1
 kind: ClusterPolicy
@@ -98,25 +97,9 @@ fn scan_exiting(cluster: &TestCluster, policy_file: &str, output: &str, code: i3
     run
 }
 
-/// (namespace, Pod, policy, rule) → result, from every PolicyReport.
-fn results(cluster: &TestCluster) -> Vec<(String, String, String, String, String)> {
-    let text = cluster.kubectl_ok(&["get", "policyreports", "-A", "-o", "json"]);
-    let list: Value = serde_json::from_str(&text).unwrap_or_else(|err| panic!("{err}: {text}"));
-    let mut found = Vec::new();
-    for report in list["items"].as_array().into_iter().flatten() {
-        for result in report["results"].as_array().into_iter().flatten() {
-            let text = |value: &Value| value.as_str().unwrap_or_default().to_string();
-            found.push((
-                text(&report["metadata"]["namespace"]),
-                text(&report["scope"]["name"]),
-                text(&result["policy"]),
-                text(&result["rule"]),
-                text(&result["result"]),
-            ));
-        }
-    }
-    found.sort();
-    found
+/// (namespace, Pod, policy, rule, result) of every PolicyReport, sorted.
+fn results(cluster: &TestCluster) -> Vec<StoredResult> {
+    stored_reports(cluster).1
 }
 
 /// The run record's results and objects figures (not its timings).

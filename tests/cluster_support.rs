@@ -109,6 +109,36 @@ subjects:
             .to_string()
     }
 
+    /// SIGKILLs `which` (`apiserver` or `etcd`), keeping its data
+    /// (`scripts/apiserver.sh kill`).
+    pub fn kill(&self, which: &str) {
+        self.script_ok(&["kill", which]);
+    }
+
+    /// Starts whichever of kube-apiserver and etcd is down, on the same
+    /// data and ports, and waits until the server is ready
+    /// (`scripts/apiserver.sh restart`).
+    pub fn restart(&self) {
+        self.script_ok(&["restart"]);
+    }
+
+    /// Runs `script <command> <dir> <args>`, panicking when it fails.
+    fn script_ok(&self, args: &[&str]) {
+        let status = Command::new("bash")
+            .arg(workspace_root().join(self.script))
+            .arg(args[0])
+            .arg(&self.dir)
+            .args(&args[1..])
+            .stderr(Stdio::inherit())
+            .status()
+            .unwrap_or_else(|err| panic!("running {}: {err}", self.script));
+        assert!(
+            status.success(),
+            "{} {args:?} failed ({status})",
+            self.script
+        );
+    }
+
     /// Runs kubectl as admin.
     pub fn kubectl(&self, args: &[&str]) -> Output {
         self.kubectl_with_stdin(args, None)
@@ -190,6 +220,40 @@ impl Drop for TestCluster {
             .arg(&self.dir)
             .status();
     }
+}
+
+/// One stored result of a per-resource PolicyReport: (namespace, resource
+/// name, policy, rule, result).
+pub type StoredResult = (String, String, String, String, String);
+
+/// The stored PolicyReports: their `namespace/name`s and every result,
+/// each sorted.
+pub fn stored_reports(cluster: &TestCluster) -> (Vec<String>, Vec<StoredResult>) {
+    let text = cluster.kubectl_ok(&["get", "policyreports", "-A", "-o", "json"]);
+    let list: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|err| panic!("{err}: {text}"));
+    let text_of = |value: &serde_json::Value| value.as_str().unwrap_or_default().to_string();
+    let mut names = Vec::new();
+    let mut results = Vec::new();
+    for report in list["items"].as_array().into_iter().flatten() {
+        let namespace = text_of(&report["metadata"]["namespace"]);
+        names.push(format!(
+            "{namespace}/{}",
+            text_of(&report["metadata"]["name"])
+        ));
+        for result in report["results"].as_array().into_iter().flatten() {
+            results.push((
+                namespace.clone(),
+                text_of(&report["scope"]["name"]),
+                text_of(&result["policy"]),
+                text_of(&result["rule"]),
+                text_of(&result["result"]),
+            ));
+        }
+    }
+    names.sort();
+    results.sort();
+    (names, results)
 }
 
 /// The `written N` of a scan's summary line (stderr).

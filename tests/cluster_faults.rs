@@ -1,0 +1,375 @@
+//! Fault injection on a real kube-apiserver + etcd (each test its own, as
+//! a kill would disturb the others): the API server or etcd killed while a
+//! scan runs, polscan itself SIGKILLed mid-write, and a policy LIST
+//! forbidden. What is checked is what the verdict rests on: a failed scan
+//! exits non-zero within its deadline, says what it was waiting for,
+//! deletes no report that stood before, and a rerun converges to exactly
+//! the results a clean scan gives.
+
+use std::collections::BTreeSet;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use polscan_tests::cluster::{
+    polscan, polscan_binary, stored_reports, StoredResult, TestCluster,
+    TEAM_LABEL_AND_LATEST_TAG_POLICIES,
+};
+use serde_json::Value;
+
+/// Namespaces and Pods per namespace of [`many_pods`]: enough that a scan
+/// is still listing or writing when the fault comes.
+const NAMESPACES: usize = 30;
+const PODS: usize = 30;
+
+/// The record the scans here write.
+const RECORD: &str = "polscan-system/polscan-last-run";
+
+/// Pod `p<i>` in namespace `ns<j>`: labelled `team` when i is even, a
+/// `:latest` image when i is a multiple of 3.
+fn many_pods(cluster: &TestCluster) {
+    let mut yaml = String::new();
+    for ns in 0..NAMESPACES {
+        yaml.push_str(&format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: ns{ns}}}\n---\n"
+        ));
+    }
+    for ns in 0..NAMESPACES {
+        for pod in 0..PODS {
+            let labels = if pod % 2 == 0 { "{team: a}" } else { "{}" };
+            let tag = if pod % 3 == 0 { "latest" } else { "1.25" };
+            yaml.push_str(&format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{name: p{pod}, namespace: ns{ns}, labels: {labels}}}\nspec: {{containers: [{{name: c, image: 'nginx:{tag}'}}]}}\n---\n"
+            ));
+        }
+    }
+    let created = cluster.kubectl_with_stdin(&["create", "-f", "-"], Some(&yaml));
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+}
+
+/// What a clean scan must store for [`many_pods`] under `policies`
+/// (`require-team-label`, `disallow-latest`).
+fn expected(policies: &[&str]) -> BTreeSet<StoredResult> {
+    let mut results = BTreeSet::new();
+    for ns in 0..NAMESPACES {
+        for pod in 0..PODS {
+            let mut add = |policy: &str, rule: &str, pass: bool| {
+                if policies.contains(&policy) {
+                    results.insert((
+                        format!("ns{ns}"),
+                        format!("p{pod}"),
+                        policy.to_string(),
+                        rule.to_string(),
+                        if pass { "pass" } else { "fail" }.to_string(),
+                    ));
+                }
+            };
+            add("require-team-label", "team", pod % 2 == 0);
+            add("disallow-latest", "no-latest", pod % 3 != 0);
+        }
+    }
+    results
+}
+
+/// The stored PolicyReports: their `namespace/name`s and every result.
+fn stored(cluster: &TestCluster) -> (BTreeSet<String>, BTreeSet<StoredResult>) {
+    let (names, results) = stored_reports(cluster);
+    (names.into_iter().collect(), results.into_iter().collect())
+}
+
+/// A failed run's stderr, printed under `label` (the experiment's record);
+/// the run must have exited 2.
+fn failed_run(label: &str, output: &Output, took: Option<Duration>) -> String {
+    let err = String::from_utf8_lossy(&output.stderr).into_owned();
+    eprintln!(
+        "[{label}] exit {:?}{}:\n{err}",
+        output.status.code(),
+        took.map(|t| format!(" after {t:?}")).unwrap_or_default()
+    );
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    err
+}
+
+/// Policies (the two of [`TEAM_LABEL_AND_LATEST_TAG_POLICIES`] when
+/// `both`, else `require-team-label` alone), Pods, the record's namespace.
+fn loaded_cluster(both: bool) -> TestCluster {
+    let cluster = TestCluster::start_prepared();
+    let policies = if both {
+        TEAM_LABEL_AND_LATEST_TAG_POLICIES.to_string()
+    } else {
+        first_policy()
+    };
+    cluster.apply_yaml(&policies);
+    cluster.kubectl_ok(&["create", "namespace", "polscan-system"]);
+    many_pods(&cluster);
+    cluster
+}
+
+/// `require-team-label` alone.
+fn first_policy() -> String {
+    TEAM_LABEL_AND_LATEST_TAG_POLICIES
+        .split("\n---\n")
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn scan_args<'a>(kubeconfig: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "scan",
+        "--kubeconfig",
+        kubeconfig,
+        "-o",
+        "summary",
+        "--last-run-configmap",
+        RECORD,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// A scan that must succeed (exit 0).
+fn clean_scan(cluster: &TestCluster) -> String {
+    let kubeconfig = cluster.kubeconfig().display().to_string();
+    let ran = polscan(&scan_args(&kubeconfig, &[]));
+    let err = String::from_utf8_lossy(&ran.stderr).into_owned();
+    assert_eq!(ran.status.code(), Some(0), "{err}");
+    err
+}
+
+/// A scan started in the background, its output piped.
+fn spawn_scan(cluster: &TestCluster, extra: &[&str]) -> Child {
+    let kubeconfig = cluster.kubeconfig().display().to_string();
+    Command::new(polscan_binary())
+        .args(scan_args(&kubeconfig, extra))
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|err| panic!("running polscan: {err}"))
+}
+
+/// Waits for `child` at most `bound`; kills it and fails when it runs
+/// longer. Returns its output and how long it ran after the wait began.
+fn wait_bounded(mut child: Child, bound: Duration) -> (Output, Duration) {
+    let began = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if began.elapsed() > bound => {
+                let _ = child.kill();
+                let output = child.wait_with_output();
+                panic!("polscan still ran after {bound:?}: {output:?}");
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(100)),
+            Err(err) => panic!("waiting for polscan: {err}"),
+        }
+    }
+    let elapsed = began.elapsed();
+    let output = child
+        .wait_with_output()
+        .unwrap_or_else(|err| panic!("polscan's output: {err}"));
+    (output, elapsed)
+}
+
+/// Polls until `done` holds (every 200 ms, at most two minutes).
+fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let began = Instant::now();
+    while !done() {
+        assert!(
+            began.elapsed() < Duration::from_secs(120),
+            "gave up waiting until {what}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// How many stored PolicyReports hold `results` results (a cheap poll).
+fn reports_with_results(cluster: &TestCluster, results: u64) -> usize {
+    let out = cluster.kubectl(&[
+        "get",
+        "policyreports",
+        "-A",
+        "-o",
+        "jsonpath={range .items[*]}{.summary.pass} {.summary.fail}{\"\\n\"}{end}",
+    ]);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|line| {
+            line.split_whitespace()
+                .filter_map(|n| n.parse::<u64>().ok())
+                .sum::<u64>()
+                == results
+        })
+        .count()
+}
+
+fn record_data(cluster: &TestCluster) -> Value {
+    let (namespace, name) = RECORD.split_once('/').unwrap_or_default();
+    cluster.config_map(namespace, name)["data"].clone()
+}
+
+#[test]
+fn api_server_killed_mid_scan_deletes_nothing_and_a_rerun_converges() {
+    let cluster = loaded_cluster(false);
+    clean_scan(&cluster);
+    let (names_before, results_before) = stored(&cluster);
+    assert_eq!(results_before, expected(&["require-team-label"]));
+    let record_before = record_data(&cluster);
+
+    // A second policy: every report must be rewritten.
+    cluster.apply_yaml(TEAM_LABEL_AND_LATEST_TAG_POLICIES);
+    let scan = spawn_scan(&cluster, &["--page-size", "20"]);
+    until("the scan has rewritten some reports", || {
+        reports_with_results(&cluster, 2) >= 5
+    });
+    let killed_at = Instant::now();
+    cluster.kill("apiserver");
+    let (output, _) = wait_bounded(scan, Duration::from_secs(120));
+    failed_run(
+        "api server killed (the time from the kill)",
+        &output,
+        Some(killed_at.elapsed()),
+    );
+    cluster.restart();
+
+    // No report that stood before is gone: each Pod still has one.
+    let (names_after, results_after) = stored(&cluster);
+    let missing: Vec<_> = names_before.difference(&names_after).collect();
+    assert!(missing.is_empty(), "deleted: {missing:?}");
+    // Between the two: some rewritten, others not yet.
+    let both = expected(&["require-team-label", "disallow-latest"]);
+    assert!(results_after.is_superset(&results_before));
+    assert!(results_after.is_subset(&both));
+    // The record does not claim this run complete: it could not be
+    // written, so it still holds the last complete run's.
+    let record_after = record_data(&cluster);
+    assert!(
+        record_after == record_before || record_after["complete"] == "false",
+        "{record_after}"
+    );
+
+    clean_scan(&cluster);
+    let (names, results) = stored(&cluster);
+    assert_eq!(results, both);
+    assert_eq!(names.len(), NAMESPACES * PODS);
+    assert_eq!(record_data(&cluster)["complete"], "true");
+}
+
+#[test]
+fn etcd_killed_the_scan_ends_at_its_deadline_naming_what_it_waited_for() {
+    let cluster = loaded_cluster(true);
+    clean_scan(&cluster);
+    let (names_before, results_before) = stored(&cluster);
+    let record_before = record_data(&cluster);
+
+    cluster.kill("etcd");
+    let deadline = Duration::from_secs(20);
+    let scan = spawn_scan(&cluster, &["--timeout", "20s"]);
+    // Before bounded time, each request waited for the API server's own
+    // 60 s timeout, then again on each retry of its 504: minutes.
+    let (output, took) = wait_bounded(scan, deadline * 3);
+    let err = failed_run("etcd killed", &output, Some(took));
+    assert!(
+        err.contains("deadline 20s (--timeout) reached while") || err.contains("timed out after"),
+        "{err}"
+    );
+
+    cluster.restart();
+    let (names_after, results_after) = stored(&cluster);
+    assert_eq!(names_after, names_before);
+    assert_eq!(results_after, results_before);
+    // With etcd down the record could not be written either: it still
+    // holds the last complete run's, which the reports (unchanged) match.
+    assert_eq!(record_data(&cluster), record_before);
+    assert!(err.contains("the run was not recorded"), "{err}");
+}
+
+#[test]
+fn polscan_killed_mid_write_a_rerun_converges_to_a_clean_scan() {
+    let cluster = loaded_cluster(true);
+    let mut scan = spawn_scan(&cluster, &["--page-size", "20"]);
+    until("the scan has written some reports", || {
+        reports_with_results(&cluster, 2) >= 5
+    });
+    scan.kill()
+        .unwrap_or_else(|err| panic!("killing polscan: {err}"));
+    let _ = scan.wait();
+    let (names, _) = stored(&cluster);
+    eprintln!(
+        "[polscan SIGKILLed] {} of {} reports written",
+        names.len(),
+        NAMESPACES * PODS
+    );
+    assert!(
+        names.len() < NAMESPACES * PODS,
+        "the scan finished before it was killed"
+    );
+
+    clean_scan(&cluster);
+    let expected = expected(&["require-team-label", "disallow-latest"]);
+    let (names, results) = stored(&cluster);
+    assert_eq!(results, expected);
+    assert_eq!(names.len(), NAMESPACES * PODS);
+    // A second clean scan changes nothing: the rerun had converged.
+    let again = clean_scan(&cluster);
+    assert_eq!(polscan_tests::cluster::written(&again), 0, "{again}");
+    assert_eq!(stored(&cluster).1, expected);
+}
+
+#[test]
+fn a_forbidden_policy_list_deletes_no_report_and_names_the_kind() {
+    let cluster = loaded_cluster(true);
+    clean_scan(&cluster);
+    let (names_before, results_before) = stored(&cluster);
+
+    // polscan-limited reads every kind polscan lists but ClusterPolicies.
+    cluster.grant_limited(
+        r#"- apiGroups: [""]
+  resources: ["*"]
+  verbs: [get, list]
+- apiGroups: [apps, batch, networking.k8s.io, policy, rbac.authorization.k8s.io, admissionregistration.k8s.io]
+  resources: ["*"]
+  verbs: [get, list]
+- apiGroups: [kyverno.io]
+  resources: [policies, policyexceptions, cleanuppolicies, clustercleanuppolicies, globalcontextentries, updaterequests]
+  verbs: [get, list]
+- apiGroups: [policies.kyverno.io]
+  resources: ["*"]
+  verbs: [get, list]
+"#,
+    );
+    // A Pod goes: a scan that could read the policies would prune its report.
+    cluster.kubectl_ok(&["delete", "pod", "-n", "ns0", "p1", "--wait=false"]);
+    let limited = cluster.limited_kubeconfig().display().to_string();
+    let ran = polscan(&["scan", "--kubeconfig", &limited, "-o", "summary"]);
+    let err = failed_run("ClusterPolicy LIST forbidden", &ran, None);
+    assert!(
+        err.contains("error: scanning the cluster at")
+            && err.contains("no policy could be read, so nothing was scanned or pruned: clusterpolicies.kyverno.io could not be read")
+            && err.contains("Forbidden (403)"),
+        "{err}"
+    );
+    let (names_after, results_after) = stored(&cluster);
+    assert_eq!(names_after, names_before);
+    assert_eq!(results_after, results_before);
+
+    // With a namespaced Policy readable, the scan runs, but keeps the
+    // ClusterPolicies' stored results and prunes nothing.
+    cluster.apply_yaml(
+        "apiVersion: kyverno.io/v1\nkind: Policy\nmetadata: {name: ns0-team, namespace: ns0}\nspec:\n  validationFailureAction: Audit\n  rules:\n  - name: team\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    validate: {message: team, pattern: {metadata: {labels: {team: '?*'}}}}\n",
+    );
+    let ran = polscan(&["scan", "--kubeconfig", &limited, "-o", "summary"]);
+    let err = failed_run(
+        "ClusterPolicy LIST forbidden, a Policy readable",
+        &ran,
+        None,
+    );
+    assert!(err.contains("some policies could not be read"), "{err}");
+    let (names_after, results_after) = stored(&cluster);
+    assert_eq!(names_after, names_before, "a report was pruned");
+    assert!(results_after.is_superset(&results_before));
+}
