@@ -49,6 +49,7 @@ pub async fn connect_with_server(
             .map_err(|err| ClusterError::Config(err.to_string()))?,
     };
     let server = config.cluster_url.to_string();
+    tracing::debug!(%server, "connecting");
     Ok((client_of(config)?, server))
 }
 

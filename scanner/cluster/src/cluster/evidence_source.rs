@@ -120,7 +120,7 @@ type Parent = Option<(String, ObjectName)>;
 
 /// An object read while following owners: its controller, its owner
 /// labels, and its own `spec.selector` if it has one.
-type OwnerRead = Result<(Parent, Labels, Option<Value>), String>;
+type OwnerRead = Result<(Parent, Labels, Option<Value>), ClusterError>;
 
 /// The names of every namespace; their owner labels go to `labels` (one
 /// LIST for both).
@@ -164,8 +164,7 @@ async fn parent_of(
     let namespace = (!object.namespace.is_empty()).then_some(object.namespace.as_str());
     let collection = kind.collection_path(namespace);
     // Deleted since the scan: it has no owner now.
-    let found = absent_if_not_found(get(client, &collection, &object.name).await)
-        .map_err(|err| format!("owner of {object}: {err}"))?;
+    let found = absent_if_not_found(get(client, &collection, &object.name).await)?;
     let labels = found
         .as_ref()
         .map(|found| keys.keep(found))
@@ -210,7 +209,7 @@ async fn owners(
 ) {
     let mut parents: BTreeMap<ObjectName, Parent> = BTreeMap::new();
     let mut selectors: BTreeMap<ObjectName, Value> = BTreeMap::new();
-    let mut problems = Vec::new();
+    let mut failed: Vec<(ObjectName, ClusterError)> = Vec::new();
     let mut level: Vec<(String, ObjectName)> = violators
         .iter()
         .filter(|(_, object)| !(object.namespace.is_empty() && object.kind == "Namespace"))
@@ -236,10 +235,13 @@ async fn owners(
             .await;
         let mut next = Vec::new();
         for (object, parent) in read {
-            let (parent, own_labels, selector) = parent.unwrap_or_else(|problem| {
-                problems.push(problem);
-                (None, Labels::new(), None)
-            });
+            let (parent, own_labels, selector) = match parent {
+                Ok(read) => read,
+                Err(err) => {
+                    failed.push((object.clone(), err));
+                    (None, Labels::new(), None)
+                }
+            };
             if let Some(selector) = selector {
                 selectors.insert(object.clone(), selector);
             }
@@ -273,6 +275,8 @@ async fn owners(
     // Top owners are those read without a controller (a violator may be
     // its own: an annotated Deployment).
     selectors.retain(|object, _| matches!(parents.get(object), Some(None)));
+    // A missing RBAC verb fails every read of a kind alike: said once.
+    let problems = crate::scan::failures::summarize_lookups("owner of", &failed);
     (found, selectors, problems)
 }
 
@@ -282,7 +286,7 @@ async fn exists(
     client: &Client,
     discovered: &Discovered,
     object: &ObjectName,
-) -> Result<bool, String> {
+) -> Result<bool, ClusterError> {
     let namespaced = !object.namespace.is_empty();
     for kind in discovered
         .kinds
@@ -294,7 +298,7 @@ async fn exists(
         match absent_if_not_found(get(client, &collection, &object.name).await) {
             Ok(Some(_)) => return Ok(true),
             Ok(None) => {}
-            Err(err) => return Err(format!("whether {object} still exists: {err}")),
+            Err(err) => return Err(err),
         }
     }
     Ok(false)
@@ -582,7 +586,7 @@ pub async fn read(
         .iter()
         .filter(|object| !evidence.reports.names(object))
         .collect();
-    let looked_up: Vec<(&ObjectName, Result<bool, String>)> = futures::stream::iter(unnamed)
+    let looked_up: Vec<(&ObjectName, Result<bool, ClusterError>)> = futures::stream::iter(unnamed)
         .map(|object| {
             let discovered = &discovered;
             async move { (object, exists(client, discovered, object).await) }
@@ -590,16 +594,23 @@ pub async fn read(
         .buffer_unordered(OWNER_CONCURRENCY)
         .collect()
         .await;
+    let mut failed = Vec::new();
     for (object, found) in looked_up {
         // Not known to be gone is not gone: no fix is claimed for it.
-        let present = found.unwrap_or_else(|problem| {
-            evidence.problems.push(problem);
+        let present = found.unwrap_or_else(|err| {
+            failed.push((object, err));
             true
         });
         if present {
             evidence.still_present.insert(object.clone());
         }
     }
+    evidence
+        .problems
+        .extend(crate::scan::failures::summarize_lookups(
+            "the still-present check of",
+            &failed,
+        ));
     phase("previous violators looked up");
     Ok(evidence)
 }

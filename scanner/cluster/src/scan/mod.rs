@@ -21,6 +21,7 @@
 pub mod dry_run;
 pub use crate::evidence::run::exception_scope;
 mod evaluate;
+pub mod failures;
 mod gate;
 pub mod last_run;
 pub mod metrics;
@@ -625,7 +626,8 @@ impl ScanOutcome {
             .map(|(view, error)| (view::StreamedView(view), error));
         for listing in self.failed_listings() {
             if let Some(err) = &listing.error {
-                tracing::error!(kind = %listing.kind.display_name(), error = %err, "LIST failed; reports of this kind are left as they are");
+                // Debug: the run's problems say it, once per cause.
+                tracing::debug!(kind = %listing.kind.display_name(), error = %err, "LIST failed; reports of this kind are left as they are");
             }
         }
         let mut findings: Vec<Finding> = evaluated.findings.into_values().flatten().collect();
@@ -743,22 +745,22 @@ fn listing_outcome(
 /// Problems to show besides the findings.
 pub fn problems(outcome: &ScanOutcome) -> Vec<Problem> {
     let mut problems = outcome.audit.problems.clone();
-    for listing in outcome.failed_listings() {
-        if let Some(err) = &listing.error {
-            problems.push(Problem::note(format!(
-                "{} not scanned: {err}",
-                listing.kind.display_name()
-            )));
-        }
-    }
+    problems.extend(
+        failures::summarize_listings(outcome.failed_listings())
+            .into_iter()
+            .map(Problem::note),
+    );
     if let Some(kept) = outcome.layout_switch_held {
         problems.push(Problem::note(format!(
             "the switch of report layout waits for a run that reads every policy: the {kept} reports of the other layout are kept and this run wrote none"
         )));
     }
-    for err in outcome.other_failures.iter().chain(&outcome.write_failures) {
-        problems.push(Problem::note(err.to_string()));
-    }
+    problems.extend(
+        failures::summarize(&outcome.other_failures)
+            .into_iter()
+            .chain(failures::summarize(&outcome.write_failures))
+            .map(Problem::note),
+    );
     problems
 }
 

@@ -134,7 +134,8 @@ pub(super) async fn prepare(
             }
         }
         for (source, err) in read.failed {
-            tracing::warn!(%source, error = %err, "policies could not be read");
+            // Said once, with the run's other problems (`problems`).
+            tracing::debug!(%source, error = %err, "policies could not be read");
             outcome.failed_policy_sources.push(source);
             outcome.other_failures.push(err);
         }
@@ -182,7 +183,8 @@ pub(super) async fn prepare(
             // Without them more is evaluated than asked: said, and the run
             // is incomplete.
             Err(err) => {
-                tracing::warn!(error = %err, "Kyverno's resourceFilters could not be read");
+                // Said once, with the run's other problems (`problems`).
+                tracing::debug!(error = %err, "Kyverno's resourceFilters could not be read");
                 outcome.other_failures.push(err);
                 None
             }

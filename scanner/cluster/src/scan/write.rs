@@ -31,7 +31,8 @@ pub(super) fn not_sent(key: &ReportKey, err: SchemaError) -> ClusterError {
     } else {
         format!("PolicyReport {}/{}", key.namespace, key.name)
     };
-    tracing::error!(report = %what, error = %err, "report does not fit its CRD schema or the server's size limit; not written, the stored one is kept");
+    // Debug: the run's problems say it, once per cause.
+    tracing::debug!(report = %what, error = %err, "report does not fit its CRD schema or the server's size limit; not written, the stored one is kept");
     ClusterError::NotSent {
         what,
         message: err.to_string(),
@@ -162,7 +163,11 @@ pub(super) fn tally(results: Vec<Result<(bool, usize), ClusterError>>) -> WriteT
                 tally.results_kept += kept;
                 tally.unchanged_after_carry_over += usize::from(!written && kept > 0);
             }
-            Err(err) => tally.failures.push(err),
+            Err(err) => {
+                // Each one for -v; the run's problems group them by cause.
+                tracing::debug!(error = %err, "write or delete failed");
+                tally.failures.push(err);
+            }
         }
     }
     tally
