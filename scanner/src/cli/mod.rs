@@ -43,12 +43,21 @@ pub struct Cli {
     pub command: Command,
     /// Log format on stderr: human-readable text, or one JSON object per
     /// line (for log pipelines; the deploy manifests use it). The level
-    /// comes from POLSCAN_LOG (default `warn`).
+    /// comes from POLSCAN_LOG, else RUST_LOG (default `warn`); the
+    /// Kubernetes client's libraries log only when named there
+    /// (`kube_client=debug`) or with -vv: their errors reach polscan's own
+    /// messages.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     /// No progress line (it is only drawn when stderr is a terminal).
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
+    /// More detail on stderr: -v logs at debug, each failed write, delete
+    /// or LIST with its object (the messages group them by cause); -vv
+    /// also the Kubernetes client's libraries. POLSCAN_LOG or RUST_LOG,
+    /// when set, take precedence.
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -579,7 +588,7 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => return usage::report(&err),
     };
-    init_logging(cli.log_format);
+    init_logging(cli.log_format, cli.verbose);
     let result = match cli.command {
         Command::Apply(args) => apply::run(&args),
         Command::Test(args) => test::run(&args),
@@ -629,9 +638,61 @@ pub(crate) fn error_text(err: &anyhow::Error) -> String {
     text
 }
 
-fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("POLSCAN_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,kube_client=off"));
+/// The Kubernetes client's libraries. Each failed request would be logged
+/// by them once more beside the error polscan reports for it (kube-client
+/// logs every failed request at `error`): thousands of lines when a server
+/// dies during the writes. Their errors reach polscan's own messages.
+const CLIENT_LIBRARIES: [&str; 10] = [
+    "kube_client",
+    "kube_core",
+    "kube_runtime",
+    "hyper",
+    "hyper_util",
+    "h2",
+    "tower",
+    "tower_http",
+    "rustls",
+    "tokio_rustls",
+];
+
+/// The log filter: `directives` (POLSCAN_LOG, else RUST_LOG) when given,
+/// else `warn` (`debug` with -v); with the client libraries off unless a
+/// directive names them (`kube_client=debug`) or -vv is given.
+fn log_filter(directives: Option<&str>, verbose: u8) -> String {
+    let mut filter = match directives {
+        Some(text) => text.trim().to_string(),
+        None if verbose == 0 => "warn".to_string(),
+        // `polscan` covers polscan_cluster and the other crates of the
+        // workspace: target directives match prefixes.
+        None if verbose == 1 => "warn,polscan=debug,report_model=debug".to_string(),
+        None => "debug".to_string(),
+    };
+    if verbose >= 2 && directives.is_none() {
+        return filter;
+    }
+    // A directive's target (before `=` or a `[span]`); empty for a level
+    // alone, which sets the default.
+    let targets: Vec<String> = filter
+        .split(',')
+        .map(|d| d.split(['=', '[']).next().unwrap_or_default().trim())
+        .filter(|t| !t.is_empty() && t.parse::<tracing::level_filters::LevelFilter>().is_err())
+        .map(str::to_string)
+        .collect();
+    for library in CLIENT_LIBRARIES {
+        // `kube=debug` covers kube_client: target directives match prefixes.
+        if !targets.iter().any(|t| library.starts_with(t.as_str())) {
+            filter.push_str(&format!(",{library}=off"));
+        }
+    }
+    filter
+}
+
+fn init_logging(format: LogFormat, verbose: u8) {
+    let directives = ["POLSCAN_LOG", "RUST_LOG"]
+        .into_iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()));
+    let filter = tracing_subscriber::EnvFilter::try_new(log_filter(directives.as_deref(), verbose))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(log_filter(None, verbose)));
     // Colour codes only for a person at a terminal: log files and
     // collectors get plain text.
     let ansi = {
@@ -659,6 +720,38 @@ mod tests {
         path: String,
         #[source]
         source: std::io::Error,
+    }
+
+    #[test]
+    fn the_client_libraries_log_only_when_named() {
+        use super::log_filter;
+        assert_eq!(
+            log_filter(None, 0),
+            "warn,kube_client=off,kube_core=off,kube_runtime=off,hyper=off,hyper_util=off,h2=off,tower=off,tower_http=off,rustls=off,tokio_rustls=off"
+        );
+        assert!(log_filter(None, 1)
+            .starts_with("warn,polscan=debug,report_model=debug,kube_client=off,"));
+        assert_eq!(log_filter(None, 2), "debug");
+        // The deploy manifests' POLSCAN_LOG=info: polscan's info, not
+        // kube-client's error line per failed request.
+        let info = log_filter(Some("info"), 0);
+        assert!(
+            info.starts_with("info,") && info.contains(",kube_client=off,"),
+            "{info}"
+        );
+        let named = log_filter(Some("warn,kube=debug,rustls=info"), 0);
+        assert!(
+            !named.contains("kube_client=off")
+                && !named.contains("kube_core=off")
+                && !named.contains(",rustls=off")
+                && named.contains("hyper=off"),
+            "{named}"
+        );
+        let spans = log_filter(Some("tower_http[request]=debug"), 0);
+        assert!(
+            !spans.contains("tower_http=off") && spans.contains("tower=off"),
+            "{spans}"
+        );
     }
 
     #[test]

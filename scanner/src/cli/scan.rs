@@ -313,6 +313,21 @@ fn printed_reports(outcome: &mut ScanOutcome) -> anyhow::Result<PrintedReports> 
     )))
 }
 
+/// How many reports a per-report message names before one line counts
+/// the rest: thousands of lines say nothing a count does not.
+const NAMED_REPORTS: usize = 20;
+
+/// Calls `line(key, 0)` for each of the first [`NAMED_REPORTS`] keys and,
+/// when there are more, `line(last, n)` once with how many were left.
+fn named_lines<K>(keys: &[K], mut line: impl FnMut(&K, usize)) {
+    for key in keys.iter().take(NAMED_REPORTS) {
+        line(key, 0);
+    }
+    if let (Some(last), true) = (keys.last(), keys.len() > NAMED_REPORTS) {
+        line(last, keys.len() - NAMED_REPORTS);
+    }
+}
+
 fn print(outcome: &mut ScanOutcome, format: OutputFormat) -> anyhow::Result<()> {
     let mut audit = outcome.audit.clone();
     audit.problems = scan::problems(outcome);
@@ -373,42 +388,42 @@ fn print(outcome: &mut ScanOutcome, format: OutputFormat) -> anyhow::Result<()> 
         );
     }
     let plan = &outcome.plan;
-    for key in &plan.delete {
-        eprintln!(
+    named_lines(&plan.delete, |key, more| match more {
+        0 => eprintln!(
             "{verb}delete {}",
             report_store::describe(outcome.report_api, key)
-        );
-    }
+        ),
+        more => eprintln!("{verb}delete {more} more stale reports"),
+    });
     // A scan narrowed with --include-kinds keeps every other kind's
     // reports, thousands on a large cluster: one line says so. After a
     // failed LIST the first reports kept are named.
     let kept = &plan.kept_after_failed_list;
     if outcome.failed_listings().next().is_some() {
-        const NAMED: usize = 20;
-        for key in kept.iter().take(NAMED) {
-            eprintln!(
+        named_lines(kept, |key, more| match more {
+            0 => eprintln!(
                 "kept {} (its kind did not list completely)",
                 report_store::describe(outcome.report_api, key)
-            );
-        }
-        if kept.len() > NAMED {
-            eprintln!(
-                "kept {} more reports of kinds that did not list completely",
-                kept.len() - NAMED
-            );
-        }
+            ),
+            more => eprintln!("kept {more} more reports of kinds that did not list completely"),
+        });
     } else if !kept.is_empty() {
         eprintln!(
             "kept {} reports of kinds this run did not list (left out by --include-kinds or --exclude-kinds): neither rewritten nor pruned",
             kept.len()
         );
     }
-    for key in &plan.kept_policies_incomplete {
-        eprintln!(
+    named_lines(&plan.kept_policies_incomplete, |key, more| {
+        match more {
+        0 => eprintln!(
             "kept {} (some policies could not be read or loaded; it may hold their results)",
             report_store::describe(outcome.report_api, key)
-        );
+        ),
+        more => eprintln!(
+            "kept {more} more reports (some policies could not be read or loaded; they may hold their results)"
+        ),
     }
+    });
     if outcome.policies_incomplete && outcome.dry_run {
         eprintln!(
             "some policies could not be read or loaded: a real run would prune nothing and keep their stored results in every report it rewrites; the reports this dry run prints are the scan's own, without those kept results"
