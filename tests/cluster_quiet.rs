@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::Instant;
 
-use polscan_tests::cluster::{polscan, TestCluster};
+use polscan_tests::cluster::{polscan, TestCluster, TEAM_LABEL_AND_LATEST_TAG_POLICIES};
 use serde_json::Value;
 
 fn stderr(output: &Output) -> String {
@@ -84,18 +84,26 @@ subjects:
 - {apiGroup: rbac.authorization.k8s.io, kind: User, name: polscan-limited}
 "#;
 
-const LATEST_TAG_POLICY: &str = "apiVersion: kyverno.io/v1
-kind: ClusterPolicy
-metadata: {name: disallow-latest}
-spec:
-  background: true
-  rules:
-  - name: no-latest
-    match: {any: [{resources: {kinds: [Pod]}}]}
-    validate:
-      message: use a pinned tag
-      pattern: {spec: {containers: [{image: '!*:latest'}]}}
-";
+/// `polscan scan` of the Pods only, with the policies in the file
+/// `policy`, in report layout `layout` (`--report-per`), `-o summary`.
+fn scan_pods(kubeconfig: &str, policy: &str, layout: &str, more: &[&str]) -> Output {
+    let mut args = vec![
+        "scan",
+        "--kubeconfig",
+        kubeconfig,
+        "--no-cluster-policies",
+        "--policy",
+        policy,
+        "--include-kinds",
+        "Pod",
+        "--report-per",
+        layout,
+        "-o",
+        "summary",
+    ];
+    args.extend_from_slice(more);
+    polscan(&args)
+}
 
 fn pod(namespace: &str, name: &str, annotations: Value) -> Value {
     serde_json::json!({
@@ -123,25 +131,13 @@ fn writes_refused_in_200_namespaces_are_said_in_a_few_lines() {
     create_in_parallel(&cluster, &dir, pods, 4);
     cluster.apply_yaml(READ_ONLY_ROLE);
     let policy = dir.join("policy.yaml");
-    std::fs::write(&policy, LATEST_TAG_POLICY).expect("writing the policy");
+    std::fs::write(&policy, TEAM_LABEL_AND_LATEST_TAG_POLICIES).expect("writing the policy");
     let policy = policy.display().to_string();
     let limited = cluster.limited_kubeconfig().display().to_string();
 
+    let scan = |layout: &str, more: &[&str]| scan_pods(&limited, &policy, layout, more);
     for layout in ["resource", "namespace"] {
-        let output = polscan(&[
-            "scan",
-            "--kubeconfig",
-            &limited,
-            "--no-cluster-policies",
-            "--policy",
-            &policy,
-            "--include-kinds",
-            "Pod",
-            "--report-per",
-            layout,
-            "-o",
-            "summary",
-        ]);
+        let output = scan(layout, &[]);
         let err = stderr(&output);
         eprintln!("--report-per {layout}, stderr:\n{err}");
         assert_eq!(output.status.code(), Some(2), "{layout}: {err}");
@@ -166,21 +162,7 @@ fn writes_refused_in_200_namespaces_are_said_in_a_few_lines() {
             "{layout}: {err}"
         );
         // -v names each refused write (as a debug log line).
-        let verbose = polscan(&[
-            "scan",
-            "--kubeconfig",
-            &limited,
-            "--no-cluster-policies",
-            "--policy",
-            &policy,
-            "--include-kinds",
-            "Pod",
-            "--report-per",
-            layout,
-            "-o",
-            "summary",
-            "-v",
-        ]);
+        let verbose = scan(layout, &["-v"]);
         let verbose = stderr(&verbose);
         let logged = verbose
             .lines()
@@ -257,22 +239,7 @@ fn per_namespace_parts_of_3000_pods_fit_and_a_rescan_writes_none() {
     std::fs::write(&policy, echo_policy()).expect("writing the policy");
     let policy = policy.display().to_string();
     let kubeconfig = cluster.kubeconfig().display().to_string();
-    let scan = || {
-        polscan(&[
-            "scan",
-            "--kubeconfig",
-            &kubeconfig,
-            "--no-cluster-policies",
-            "--policy",
-            &policy,
-            "--include-kinds",
-            "Pod",
-            "--report-per",
-            "namespace",
-            "-o",
-            "summary",
-        ])
-    };
+    let scan = || scan_pods(&kubeconfig, &policy, "namespace", &[]);
 
     let first = scan();
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
@@ -328,8 +295,9 @@ fn per_namespace_parts_of_3000_pods_fit_and_a_rescan_writes_none() {
     let (after, _) = parts(&cluster, "bulk");
     assert_eq!(before, after, "a rescan with nothing changed rewrote parts");
     eprintln!(
-        "3,001 Pods created in {:.1}s; the test took {:.1}s",
+        "3,001 Pods created in {:.1}s, {} parts; the test took {:.1}s",
         created.as_secs_f64(),
+        after.len(),
         started.elapsed().as_secs_f64()
     );
     let _ = std::fs::remove_dir_all(dir);

@@ -121,42 +121,35 @@ pub fn summarize(errors: &[ClusterError]) -> Vec<String> {
 /// Deployment, Service): <cause> (first: <its whole error>)`, naming at
 /// most [`NAMED_KINDS`] of them.
 pub fn summarize_listings<'a>(failed: impl Iterator<Item = &'a KindListing>) -> Vec<String> {
-    let mut groups: Vec<(String, Vec<&KindListing>)> = Vec::new();
-    for listing in failed {
-        let Some(err) = &listing.error else { continue };
-        let key = cause(err);
-        match groups.iter_mut().find(|(cause, _)| *cause == key) {
-            Some((_, members)) => members.push(listing),
-            None => groups.push((key, vec![listing])),
+    by_cause(failed.filter(|l| l.error.is_some()), |listing| {
+        listing.error.as_ref().map(cause).unwrap_or_default()
+    })
+    .into_iter()
+    .filter_map(|(cause, members)| {
+        let first = members.first()?;
+        let first_error = first.error.as_ref()?;
+        if members.len() == 1 {
+            return Some(format!(
+                "{} not scanned: {first_error}",
+                first.kind.display_name()
+            ));
         }
-    }
-    groups
-        .into_iter()
-        .filter_map(|(cause, members)| {
-            let first = members.first()?;
-            let first_error = first.error.as_ref()?;
-            if members.len() == 1 {
-                return Some(format!(
-                    "{} not scanned: {first_error}",
-                    first.kind.display_name()
-                ));
+        let mut names = String::new();
+        for (i, listing) in members.iter().take(NAMED_KINDS).enumerate() {
+            if i > 0 {
+                names.push_str(", ");
             }
-            let mut names = String::new();
-            for (i, listing) in members.iter().take(NAMED_KINDS).enumerate() {
-                if i > 0 {
-                    names.push_str(", ");
-                }
-                names.push_str(&listing.kind.display_name());
-            }
-            if members.len() > NAMED_KINDS {
-                let _ = write!(names, ", … {} more", count(members.len() - NAMED_KINDS));
-            }
-            Some(format!(
-                "{} kinds not scanned ({names}): {cause} (first: {first_error})",
-                count(members.len())
-            ))
-        })
-        .collect()
+            names.push_str(&listing.kind.display_name());
+        }
+        if members.len() > NAMED_KINDS {
+            let _ = write!(names, ", … {} more", count(members.len() - NAMED_KINDS));
+        }
+        Some(format!(
+            "{} kinds not scanned ({names}): {cause} (first: {first_error})",
+            count(members.len())
+        ))
+    })
+    .collect()
 }
 
 /// Per-object look-ups that failed (`(object, error)`), one line per
@@ -167,19 +160,13 @@ pub fn summarize_lookups(
     what: &str,
     failures: &[(impl std::fmt::Display, ClusterError)],
 ) -> Vec<String> {
-    let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
-    for (index, (object, err)) in failures.iter().enumerate() {
+    for (object, err) in failures {
         tracing::debug!(%object, error = %err, "{what} failed");
-        let key = cause(err);
-        match groups.iter_mut().find(|(cause, _)| *cause == key) {
-            Some((_, members)) => members.push(index),
-            None => groups.push((key, vec![index])),
-        }
     }
-    groups
+    by_cause(failures, |(_, err)| cause(err))
         .into_iter()
         .filter_map(|(cause, members)| {
-            let (object, err) = failures.get(*members.first()?)?;
+            let (object, err) = members.first()?;
             Some(if members.len() == 1 {
                 format!("{what} {object}: {err}")
             } else {
@@ -190,6 +177,22 @@ pub fn summarize_lookups(
             })
         })
         .collect()
+}
+
+/// `items` grouped by `key`, each group in the order its key first came.
+fn by_cause<T>(
+    items: impl IntoIterator<Item = T>,
+    key: impl Fn(&T) -> String,
+) -> Vec<(String, Vec<T>)> {
+    let mut groups: Vec<(String, Vec<T>)> = Vec::new();
+    for item in items {
+        let cause = key(&item);
+        match groups.iter_mut().find(|(c, _)| *c == cause) {
+            Some((_, members)) => members.push(item),
+            None => groups.push((cause, vec![item])),
+        }
+    }
+    groups
 }
 
 /// How many kinds a line of [`summarize_listings`] names.
