@@ -549,3 +549,55 @@ fn escape_sequences_in_messages_do_not_reach_the_terminal() {
         stdout(&output)
     );
 }
+
+/// A policy on Secrets whose message interpolates `request.object.data`
+/// (and the decoded value): no Secret value reaches any output format, and
+/// the result says it was redacted.
+#[test]
+fn secret_values_reach_no_output() {
+    let files = Files::new();
+    files.write(
+        "policy.yaml",
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: echo-secret}\nspec:\n  validationFailureAction: Audit\n  background: true\n  rules:\n  - name: echo\n    match: {any: [{resources: {kinds: [Secret]}}]}\n    validate:\n      message: \"data {{ request.object.data }} password {{ base64_decode(request.object.data.password) }}\"\n      deny: {}\n",
+    );
+    // "hunter2-password"
+    files.write(
+        "secret.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: ns}\ndata: {password: aHVudGVyMi1wYXNzd29yZA==}\n",
+    );
+    let formats: [&[&str]; 8] = [
+        &["-o", "table"],
+        &["-o", "json"],
+        &["-o", "yaml"],
+        &["-o", "junit"],
+        &["-o", "sarif"],
+        &["-t", "--detailed-results"],
+        &["--policy-report", "-o", "json"],
+        &["-o", "summary"],
+    ];
+    for format in formats {
+        let mut args = vec!["-p", "policy.yaml", "-r", "secret.yaml"];
+        args.extend_from_slice(format);
+        let output = apply(&args, None, files.dir());
+        let all = format!("{}{}", stdout(&output), stderr(&output));
+        assert!(output.status.success(), "{format:?}: {all}");
+        for value in ["aHVudGVyMi1wYXNzd29yZA==", "hunter2-password"] {
+            assert!(!all.contains(value), "{format:?} shows {value}: {all}");
+        }
+    }
+    let output = apply(
+        &["-p", "policy.yaml", "-r", "secret.yaml", "-o", "json"],
+        None,
+        files.dir(),
+    );
+    assert_eq!(results(&output), [triple("echo-secret", "db", "fail")]);
+    let reports: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let result = &reports["items"][0]["results"][0];
+    assert!(
+        result["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("[redacted: Secret data]")),
+        "{result}"
+    );
+    assert_eq!(result["properties"]["polscan.io/redacted"], "secret data");
+}

@@ -82,6 +82,7 @@ pub(crate) mod match_resources;
 pub mod matching;
 pub mod policy;
 pub mod policy_validation;
+pub mod redaction;
 pub mod resource_filters;
 pub mod supplied_data;
 pub mod target_kinds;
@@ -427,6 +428,9 @@ pub struct Engine {
     exceptions: Arc<Vec<exceptions::kyverno::PolicyException>>,
     /// Kyverno CEL PolicyExceptions (policies.kyverno.io).
     cel_exceptions: Arc<Vec<CelPolicyException>>,
+    /// Every Secret value the cluster data answered with in this run, kept
+    /// out of every result ([`redaction`]).
+    secrets_seen: Arc<std::sync::RwLock<redaction::SecretValues>>,
 }
 
 impl Engine {
@@ -450,6 +454,7 @@ impl Engine {
             options,
             exceptions: Arc::new(Vec::new()),
             cel_exceptions: Arc::new(Vec::new()),
+            secrets_seen: Arc::default(),
         }
     }
 
@@ -519,9 +524,13 @@ impl Engine {
 
     /// Sets what answers context entries, API calls and CEL resource and image
     /// lookups; without it nothing does, as for the Kyverno CLI without a
-    /// cluster.
+    /// cluster. Every Secret in its answers is kept out of the results
+    /// ([`redaction`]).
     pub fn with_cluster_data(mut self, cluster: Arc<dyn ClusterData>) -> Engine {
-        self.cluster = cluster;
+        self.cluster = Arc::new(redaction::SecretWatch::new(
+            cluster,
+            self.secrets_seen.clone(),
+        ));
         self
     }
 
@@ -686,6 +695,8 @@ impl Engine {
             env.now.unwrap_or_else(host::now),
             self,
         );
+        // Last, so no message or property built above keeps a Secret value.
+        redaction::redact_responses(&mut responses, resource, &self.secrets_seen);
         responses
     }
 

@@ -497,3 +497,155 @@ fn a_panic_in_one_policy_is_its_error_result() {
     });
     assert!(fine.rules.is_empty());
 }
+
+/// A policy on Secrets whose message interpolates `request.object.data`:
+/// the Secret's values (base64 and decoded) never reach the result.
+#[test]
+fn a_secret_s_values_never_reach_a_message() {
+    let policy = policy(json!([{
+        "name": "echo-data",
+        "match": {"any": [{"resources": {"kinds": ["Secret"]}}]},
+        "validate": {
+            "message": "data {{ request.object.data }} password {{ base64_decode(request.object.data.password) }}",
+            "deny": {}
+        }
+    }]));
+    let secret = json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "db", "namespace": "default"},
+        "data": {"password": "aHVudGVyMi1wYXNzd29yZA=="}});
+    let engine = Engine::new(vec![policy], EngineOptions::default());
+    let rules: Vec<RuleResult> = engine
+        .evaluate(&secret, &Environment::default())
+        .into_iter()
+        .flat_map(|r| r.rules)
+        .collect();
+    assert_eq!(rules.len(), 1);
+    let rule = &rules[0];
+    assert_eq!(rule.status, RuleStatus::Fail);
+    assert!(
+        !rule.message.contains("aHVudGVyMi1wYXNzd29yZA=="),
+        "{}",
+        rule.message
+    );
+    assert!(
+        !rule.message.contains("hunter2-password"),
+        "{}",
+        rule.message
+    );
+    assert!(
+        rule.message.contains(redaction::REDACTED_TEXT),
+        "{}",
+        rule.message
+    );
+    assert_eq!(
+        rule.properties
+            .get(redaction::REDACTED_PROPERTY)
+            .map(String::as_str),
+        Some(redaction::REDACTED_VALUE)
+    );
+}
+
+/// Answers every apiCall with one object, for lookup tests.
+struct OneAnswer(Value);
+
+impl ClusterData for OneAnswer {
+    fn config_map(&self, _namespace: &str, _name: &str) -> Option<Value> {
+        None
+    }
+    fn api_call(&self, _request: &context::ApiCallRequest) -> Result<Option<Value>, String> {
+        Ok(Some(self.0.clone()))
+    }
+}
+
+/// A Secret an apiCall read for a Pod's rule stays out of that Pod's result.
+#[test]
+fn a_secret_read_by_an_api_call_never_reaches_a_message() {
+    let policy = policy(json!([{
+        "name": "peek",
+        "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+        "context": [{"name": "s", "apiCall": {"urlPath": "/api/v1/namespaces/default/secrets/db"}}],
+        "validate": {"message": "token {{ base64_decode(s.data.token) }}", "deny": {}}
+    }]));
+    let secret = json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "db", "namespace": "default"},
+        "data": {"token": "c2VjcmV0LXRva2Vu"}});
+    let engine = Engine::new(vec![policy], EngineOptions::default())
+        .with_cluster_data(Arc::new(OneAnswer(secret)));
+    let (_, status, message) = results_of(&engine, &pod("web", json!({}))).remove(0);
+    assert_eq!(status, RuleStatus::Fail);
+    assert!(!message.contains("secret-token"), "{message}");
+    assert_eq!(message, format!("token {}", redaction::REDACTED_TEXT));
+}
+
+fn results_of(engine: &Engine, resource: &Value) -> Vec<(String, RuleStatus, String)> {
+    engine
+        .evaluate(resource, &Environment::default())
+        .into_iter()
+        .flat_map(|r| r.rules)
+        .map(|r| (r.rule, r.status, r.message))
+        .collect()
+}
+
+/// A namespaced Policy reads only its own namespace, as Kyverno confines
+/// it at run time (pkg/engine/apicall/apiCall.go `Fetch`,
+/// pkg/engine/context/loaders/configmap.go `fetchConfigMap`): an apiCall to
+/// another namespace's ConfigMap or to ClusterRoleBindings, and a configMap
+/// entry of another namespace, are error results naming why; nothing is
+/// asked of the cluster.
+#[test]
+fn a_namespaced_policy_reads_only_its_own_namespace() {
+    let namespaced = |context: Value| {
+        Policy::from_document(&json!({
+            "apiVersion": "kyverno.io/v1", "kind": "Policy",
+            "metadata": {"name": "peek", "namespace": "a"},
+            "spec": {"validationFailureAction": "Audit", "rules": [{
+                "name": "peek",
+                "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+                "context": [context],
+                "validate": {"message": "saw {{ x.data.k }}", "deny": {"conditions": {"any": [
+                    {"key": "{{ x.data.k }}", "operator": "NotEquals", "value": ""}
+                ]}}}
+            }]}
+        }))
+        .expect("valid policy")
+    };
+    let answer =
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"k": "other-namespace-data"}});
+    let mut pod = pod("web", json!({}));
+    pod["metadata"]["namespace"] = json!("a");
+    let cases = [
+        (
+            json!({"name": "x", "apiCall": {"urlPath": "/api/v1/namespaces/b/configmaps/cm"}}),
+            "path /api/v1/namespaces/b/configmaps/cm refers to namespace b, which is different from the policy namespace a",
+        ),
+        (
+            json!({"name": "x", "apiCall": {"urlPath": "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"}}),
+            "path /apis/rbac.authorization.k8s.io/v1/clusterrolebindings does not contain a namespace segment, which is required for namespaced policies",
+        ),
+        (
+            json!({"name": "x", "configMap": {"name": "cm", "namespace": "b"}}),
+            "configMap namespace \"b\" is different from policy namespace \"a\"",
+        ),
+    ];
+    for (context, reason) in cases {
+        let engine = Engine::new(vec![namespaced(context)], EngineOptions::default())
+            .with_cluster_data(Arc::new(OneAnswer(answer.clone())));
+        let (_, status, message) = results_of(&engine, &pod).remove(0);
+        assert_eq!(status, RuleStatus::Error, "{reason}: {message}");
+        assert!(message.contains(reason), "{message}");
+        assert!(!message.contains("other-namespace-data"), "{message}");
+    }
+    // Its own namespace is read.
+    let engine = Engine::new(
+        vec![namespaced(
+            json!({"name": "x", "apiCall": {"urlPath": "/api/v1/namespaces/a/configmaps/cm"}}),
+        )],
+        EngineOptions::default(),
+    )
+    .with_cluster_data(Arc::new(OneAnswer(answer)));
+    let (_, status, message) = results_of(&engine, &pod).remove(0);
+    assert_eq!(
+        (status, message.as_str()),
+        (RuleStatus::Fail, "saw other-namespace-data")
+    );
+}

@@ -1,0 +1,525 @@
+//! No Secret value leaves the engine. What enters: the resource evaluated
+//! (a core/v1 Secret's `data` and `stringData` values) and every answer the
+//! [`ClusterData`] gave during the run (a Secret, or a list of them, that an
+//! `apiCall`, `resource.Get`/`List`, a GlobalContextEntry or a params lookup
+//! returned), through [`SecretWatch`]. What leaves: the rule results with
+//! every such value taken out of their message and property values, replaced
+//! by [`REDACTED_TEXT`], and the property [`REDACTED_PROPERTY`] on a result
+//! that lost something.
+//!
+//! Reports are read by far more people than can read Secrets, and every
+//! output (reports, tables, JSON, the evidence package) is built from these
+//! results, so this is the one place values are removed.
+//!
+//! The rule: a value is searched for in its stored form (base64 under
+//! `data`), decoded, trimmed of surrounding whitespace, JSON-escaped (as a
+//! message interpolating a map shows it) and line by line. A value of at
+//! least [`MIN_IN_PLACE`] characters is replaced where it occurs; a shorter
+//! one (`"1"`, `"yes"`) cannot be told apart from ordinary text, so a
+//! message or property holding it is withheld whole. Over-redaction is safe,
+//! leaking is not. What is not recognised: a value transformed by the
+//! policy (a substring, upper-cased, hashed, re-encoded otherwise).
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, OnceLock, RwLock};
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use base64::Engine as _;
+use serde_json::Value;
+
+use crate::context::{ApiCallRequest, ClusterData, HttpRequest, HttpResponse};
+use crate::label_selector::LabelSelector;
+use crate::{PolicyResponse, RuleResult, ValueExt};
+
+/// The result property set on a result whose message or properties lost a
+/// Secret value.
+pub const REDACTED_PROPERTY: &str = "polscan.io/redacted";
+
+/// The value of [`REDACTED_PROPERTY`].
+pub const REDACTED_VALUE: &str = "secret data";
+
+/// What stands where a Secret value was.
+pub const REDACTED_TEXT: &str = "[redacted: Secret data]";
+
+/// What replaces a whole message or property value that held a Secret value
+/// shorter than [`MIN_IN_PLACE`].
+pub const WITHHELD_TEXT: &str =
+    "[redacted: Secret data; the text held a Secret value too short to remove on its own]";
+
+/// Values at least this long (in characters) are replaced in place;
+/// shorter ones withhold the whole text.
+pub const MIN_IN_PLACE: usize = 4;
+
+/// Whether `object` is a core/v1 Secret.
+pub fn is_secret(object: &Value) -> bool {
+    object.str_field("apiVersion") == Some("v1") && object.str_field("kind") == Some("Secret")
+}
+
+/// The Secret values to search for, in every form they may take in a
+/// message.
+#[derive(Debug, Default)]
+pub struct SecretValues {
+    needles: BTreeSet<String>,
+    /// Built on first use after the last new value.
+    matcher: OnceLock<Option<AhoCorasick>>,
+}
+
+impl SecretValues {
+    /// The values of `secret`'s `data` (base64 and decoded) and
+    /// `stringData`; nothing when it is not a map of strings.
+    pub fn add_secret(&mut self, secret: &Value) {
+        if let Some(data) = secret.get("data").and_then(Value::as_object) {
+            for value in data.values().filter_map(Value::as_str) {
+                self.add_value(value);
+                if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(value.trim()) {
+                    self.add_value(&String::from_utf8_lossy(&bytes));
+                }
+            }
+        }
+        if let Some(data) = secret.get("stringData").and_then(Value::as_object) {
+            for value in data.values().filter_map(Value::as_str) {
+                self.add_value(value);
+            }
+        }
+    }
+
+    /// Every Secret in a lookup's answer: `answer` itself, a list's items
+    /// (a `SecretList`, or any list when `of_secrets` says the request named
+    /// the `secrets` resource, whose items carry no kind), and Secrets
+    /// nested anywhere deeper (a GlobalContextEntry's projection).
+    pub fn add_found(&mut self, answer: &Value, of_secrets: bool) {
+        match answer {
+            Value::Object(object) => {
+                if of_secrets || is_secret(answer) {
+                    self.add_secret(answer);
+                }
+                let list_of_secrets = of_secrets || answer.str_field("kind") == Some("SecretList");
+                for (key, value) in object {
+                    self.add_found(value, key == "items" && list_of_secrets);
+                }
+            }
+            Value::Array(items) => {
+                for item in items {
+                    self.add_found(item, of_secrets);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn add_value(&mut self, value: &str) {
+        if value.trim().is_empty() {
+            return;
+        }
+        let mut forms = vec![value.to_string(), value.trim().to_string()];
+        if let Ok(quoted) = serde_json::to_string(value) {
+            forms.push(quoted.trim_matches('"').to_string());
+        }
+        forms.extend(
+            value
+                .lines()
+                .map(str::trim)
+                .filter(|line| line.chars().count() >= MIN_IN_PLACE)
+                .map(str::to_string),
+        );
+        for form in forms {
+            if !form.trim().is_empty() && self.needles.insert(form) {
+                self.matcher = OnceLock::new();
+            }
+        }
+    }
+
+    /// Whether no value is held.
+    pub fn is_empty(&self) -> bool {
+        self.needles.is_empty()
+    }
+
+    /// Adds every value of `other`.
+    pub fn extend(&mut self, other: &SecretValues) {
+        for needle in &other.needles {
+            if self.needles.insert(needle.clone()) {
+                self.matcher = OnceLock::new();
+            }
+        }
+    }
+
+    fn matcher(&self) -> Option<&AhoCorasick> {
+        self.matcher
+            .get_or_init(|| {
+                // Longest first, so a value holding another goes whole.
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .build(&self.needles)
+                    .ok()
+            })
+            .as_ref()
+    }
+
+    /// `text` with every value taken out, or None when it holds none.
+    pub fn redact_text(&self, text: &str) -> Option<String> {
+        if self.needles.is_empty() {
+            return None;
+        }
+        let Some(matcher) = self.matcher() else {
+            // No automaton (too many values to build one): fail closed.
+            return Some(WITHHELD_TEXT.to_string());
+        };
+        let needles: Vec<&String> = self.needles.iter().collect();
+        let mut out = String::with_capacity(text.len());
+        let mut last = 0;
+        let mut found = false;
+        for hit in matcher.find_iter(text) {
+            found = true;
+            let needle = needles[hit.pattern().as_usize()];
+            if needle.chars().count() < MIN_IN_PLACE {
+                return Some(WITHHELD_TEXT.to_string());
+            }
+            out.push_str(&text[last..hit.start()]);
+            out.push_str(REDACTED_TEXT);
+            last = hit.end();
+        }
+        if !found {
+            return None;
+        }
+        out.push_str(&text[last..]);
+        Some(out)
+    }
+
+    /// Takes every value out of `result`'s message and property values;
+    /// true when something was taken out (and the note set).
+    pub fn redact_result(&self, result: &mut RuleResult) -> bool {
+        let mut redacted = false;
+        if let Some(message) = self.redact_text(&result.message) {
+            result.message = message;
+            redacted = true;
+        }
+        for value in result.properties.values_mut() {
+            if let Some(clean) = self.redact_text(value) {
+                *value = clean;
+                redacted = true;
+            }
+        }
+        if redacted {
+            result
+                .properties
+                .insert(REDACTED_PROPERTY.to_string(), REDACTED_VALUE.to_string());
+        }
+        redacted
+    }
+}
+
+/// Takes the values of `resource` (when it is a Secret) and of every Secret
+/// the run's lookups returned (`seen`) out of `responses`.
+pub(crate) fn redact_responses(
+    responses: &mut [PolicyResponse],
+    resource: &Value,
+    seen: &RwLock<SecretValues>,
+) {
+    // A poisoned lock still holds every value recorded: use it.
+    let seen = seen.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let own;
+    let values: &SecretValues = if is_secret(resource) {
+        let mut values = SecretValues::default();
+        values.add_secret(resource);
+        values.extend(&seen);
+        own = values;
+        &own
+    } else {
+        &seen
+    };
+    if values.is_empty() {
+        return;
+    }
+    for rule in responses.iter_mut().flat_map(|r| r.rules.iter_mut()) {
+        values.redact_result(rule);
+    }
+}
+
+/// Whether a request names the `secrets` resource (`/api/v1/.../secrets`,
+/// a CEL `resource.Get("v1", "secrets", ...)`), whose list items carry no
+/// kind.
+fn names_secrets(path: &str) -> bool {
+    path.split(['/', '?']).any(|segment| segment == "secrets")
+}
+
+/// A [`ClusterData`] that answers as `inner` does and records every Secret
+/// value in its answers, for [`redact_responses`].
+pub(crate) struct SecretWatch {
+    inner: Arc<dyn ClusterData>,
+    seen: Arc<RwLock<SecretValues>>,
+}
+
+impl SecretWatch {
+    /// Watches `inner`'s answers into `seen`.
+    pub(crate) fn new(inner: Arc<dyn ClusterData>, seen: Arc<RwLock<SecretValues>>) -> Self {
+        SecretWatch { inner, seen }
+    }
+
+    fn record(&self, answer: &Value, of_secrets: bool) {
+        // Most answers hold no Secret: look before taking the write lock.
+        let mut found = SecretValues::default();
+        found.add_found(answer, of_secrets);
+        if found.is_empty() {
+            return;
+        }
+        let mut seen = self
+            .seen
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        seen.extend(&found);
+    }
+}
+
+impl ClusterData for SecretWatch {
+    fn config_map(&self, namespace: &str, name: &str) -> Option<Value> {
+        self.inner.config_map(namespace, name)
+    }
+
+    fn api_call(&self, request: &ApiCallRequest) -> Result<Option<Value>, String> {
+        let answer = self.inner.api_call(request);
+        if let Ok(Some(value)) = &answer {
+            self.record(value, names_secrets(&request.url_path));
+        }
+        answer
+    }
+
+    fn http(&self, request: &HttpRequest) -> Result<HttpResponse, String> {
+        let answer = self.inner.http(request);
+        if let Ok(response) = &answer {
+            self.record(&response.body, names_secrets(&request.url));
+        }
+        answer
+    }
+
+    fn service_call(&self, request: &HttpRequest) -> Result<Option<HttpResponse>, String> {
+        let answer = self.inner.service_call(request);
+        if let Ok(Some(response)) = &answer {
+            self.record(&response.body, names_secrets(&request.url));
+        }
+        answer
+    }
+
+    fn global_reference(&self, name: &str, projection: &str) -> Result<Option<Value>, String> {
+        let answer = self.inner.global_reference(name, projection);
+        if let Ok(Some(value)) = &answer {
+            self.record(value, false);
+        }
+        answer
+    }
+
+    fn http_is_mocked(&self) -> bool {
+        self.inner.http_is_mocked()
+    }
+
+    fn resolves_config_maps(&self) -> bool {
+        self.inner.resolves_config_maps()
+    }
+
+    fn has_api_call_mocks(&self) -> bool {
+        self.inner.has_api_call_mocks()
+    }
+
+    fn api_call_mock(&self, method: &str, url: &str) -> Option<Result<Value, String>> {
+        let answer = self.inner.api_call_mock(method, url);
+        if let Some(Ok(value)) = &answer {
+            self.record(value, names_secrets(url));
+        }
+        answer
+    }
+
+    fn global_context(&self, name: &str, projection: &str) -> Result<Value, String> {
+        let answer = self.inner.global_context(name, projection);
+        if let Ok(value) = &answer {
+            self.record(value, false);
+        }
+        answer
+    }
+
+    fn get_resource(
+        &self,
+        api_version: &str,
+        resource: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<Value>, String> {
+        let answer = self
+            .inner
+            .get_resource(api_version, resource, namespace, name);
+        if let Ok(Some(value)) = &answer {
+            self.record(value, names_secrets(resource));
+        }
+        answer
+    }
+
+    fn post_resource(
+        &self,
+        api_version: &str,
+        resource: &str,
+        namespace: &str,
+        data: &Value,
+    ) -> Result<Value, String> {
+        let answer = self
+            .inner
+            .post_resource(api_version, resource, namespace, data);
+        if let Ok(value) = &answer {
+            self.record(value, names_secrets(resource));
+        }
+        answer
+    }
+
+    fn list_resources(
+        &self,
+        api_version: &str,
+        resource: &str,
+        namespace: &str,
+    ) -> Result<Value, String> {
+        let answer = self.inner.list_resources(api_version, resource, namespace);
+        if let Ok(value) = &answer {
+            self.record(value, names_secrets(resource));
+        }
+        answer
+    }
+
+    fn params(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        name: Option<&str>,
+        selector: Option<&LabelSelector>,
+    ) -> Result<Vec<Value>, String> {
+        let answer = self
+            .inner
+            .params(api_version, kind, namespace, name, selector);
+        if let Ok(values) = &answer {
+            let of_secrets = api_version == "v1" && kind == "Secret";
+            for value in values {
+                self.record(value, of_secrets);
+            }
+        }
+        answer
+    }
+
+    fn image_data(&self, image: &str) -> Result<Value, String> {
+        self.inner.image_data(image)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::RuleStatus;
+    use serde_json::json;
+    use std::collections::BTreeMap;
+
+    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn secret() -> Value {
+        // "hunter2-password" and "1"
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "a"},
+               "data": {"password": "aHVudGVyMi1wYXNzd29yZA==", "flag": "MQ=="},
+               "stringData": {"token": "tok-abcdef"}})
+    }
+
+    fn values_of(secret: &Value) -> SecretValues {
+        let mut values = SecretValues::default();
+        values.add_secret(secret);
+        values
+    }
+
+    #[test]
+    fn base64_decoded_and_string_data_values_are_replaced_in_place() {
+        let values = values_of(&secret());
+        assert_eq!(
+            values.redact_text("pw aHVudGVyMi1wYXNzd29yZA== is hunter2-password; token tok-abcdef"),
+            Some(format!(
+                "pw {REDACTED_TEXT} is {REDACTED_TEXT}; token {REDACTED_TEXT}"
+            ))
+        );
+        assert_eq!(values.redact_text("nothing secret here"), None);
+    }
+
+    #[test]
+    fn a_short_value_withholds_the_whole_text() {
+        let values = values_of(&secret());
+        assert_eq!(
+            values.redact_text("flag is 1"),
+            Some(WITHHELD_TEXT.to_string())
+        );
+        // The base64 form "MQ==" is long enough to go in place.
+        assert_eq!(
+            values.redact_text("flag MQ== set"),
+            Some(format!("flag {REDACTED_TEXT} set"))
+        );
+    }
+
+    #[test]
+    fn escaped_trimmed_and_per_line_forms_are_found() {
+        let mut values = SecretValues::default();
+        values.add_secret(&json!({"apiVersion": "v1", "kind": "Secret",
+            "stringData": {"cert": "-----BEGIN-----\nAAAAlongline\n-----END-----\n"}}));
+        // A map interpolated into a message shows the value JSON-escaped.
+        let escaped = r#"{"cert":"-----BEGIN-----\nAAAAlongline\n-----END-----\n"}"#;
+        assert_eq!(
+            values.redact_text(escaped),
+            Some(format!(r#"{{"cert":"{REDACTED_TEXT}"}}"#))
+        );
+        assert_eq!(
+            values.redact_text("line AAAAlongline"),
+            Some(format!("line {REDACTED_TEXT}"))
+        );
+    }
+
+    #[test]
+    fn results_lose_values_in_message_and_properties_and_say_so() {
+        let values = values_of(&secret());
+        let mut result = RuleResult::new(
+            "check",
+            RuleStatus::Fail,
+            "password hunter2-password is weak",
+            "Audit",
+        );
+        result.properties = props(&[("seen", "tok-abcdef"), ("plain", "ok")]);
+        assert!(values.redact_result(&mut result));
+        assert_eq!(result.message, format!("password {REDACTED_TEXT} is weak"));
+        assert_eq!(result.properties["seen"], REDACTED_TEXT);
+        assert_eq!(result.properties["plain"], "ok");
+        assert_eq!(result.properties[REDACTED_PROPERTY], REDACTED_VALUE);
+        let mut clean = RuleResult::new("check", RuleStatus::Pass, "fine", "Audit");
+        assert!(!values.redact_result(&mut clean));
+        assert!(!clean.properties.contains_key(REDACTED_PROPERTY));
+    }
+
+    #[test]
+    fn lookups_of_secrets_are_found_in_objects_and_lists() {
+        let item = json!({"metadata": {"name": "s"}, "data": {"k": "c2VjcmV0LXZhbHVl"}});
+        // A list answer of /api/v1/namespaces/a/secrets: items carry no kind.
+        let mut values = SecretValues::default();
+        values.add_found(
+            &json!({"kind": "SecretList", "items": [item.clone()]}),
+            false,
+        );
+        assert!(values.redact_text("secret-value").is_some());
+        let mut values = SecretValues::default();
+        values.add_found(&json!({"items": [item.clone()]}), true);
+        assert!(values.redact_text("secret-value").is_some());
+        // Nested in a GlobalContextEntry's projection.
+        let mut values = SecretValues::default();
+        values.add_found(&json!({"x": [secret()]}), false);
+        assert!(values.redact_text("hunter2-password").is_some());
+        // A ConfigMap is no Secret.
+        let mut values = SecretValues::default();
+        values.add_found(
+            &json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"k": "visible"}}),
+            false,
+        );
+        assert!(values.is_empty());
+        assert!(names_secrets("/api/v1/namespaces/a/secrets/s"));
+        assert!(!names_secrets("/api/v1/namespaces/a/configmaps/secrets-cm"));
+    }
+}
