@@ -295,9 +295,12 @@ pub struct ScanArgs {
     pub no_cluster_policies: bool,
     /// Only list these kinds (`Kind` or `group/Kind`, comma-separated or
     /// repeated). A kind the server does not serve is a usage error (exit 64).
+    /// Events, report kinds and Secrets are listed only when named here;
+    /// Secret values are redacted from every result.
     #[arg(long)]
     pub include_kinds: Vec<String>,
-    /// Never list these kinds (besides Events and report kinds).
+    /// Never list these kinds (besides Events, report kinds and Secrets,
+    /// which a scan leaves out unless --include-kinds names them).
     #[arg(long)]
     pub exclude_kinds: Vec<String>,
     /// Only scan these namespaces (cluster-scoped kinds are then skipped).

@@ -704,8 +704,9 @@ fn decide_per_namespace(
 }
 
 /// Which kinds' reports may be pruned: those listed completely, and those
-/// no policy can match (they are known to have no results). Kinds left out
-/// by filters or whose list failed are not in the set.
+/// no policy can match or left out by default (they are known to have no
+/// results), but Secrets ([`selection::keeps_reports_when_excluded`]).
+/// Kinds left out by filters or whose list failed are not in the set.
 fn listing_outcome(
     outcome: &ScanOutcome,
     not_listed: &[(ApiResource, NotListed)],
@@ -719,11 +720,10 @@ fn listing_outcome(
     completed.extend(
         not_listed
             .iter()
-            .filter(|(_, reason)| {
-                matches!(
-                    reason,
-                    NotListed::NotTargeted | NotListed::ExcludedByDefault
-                )
+            .filter(|(kind, reason)| match reason {
+                NotListed::NotTargeted => true,
+                NotListed::ExcludedByDefault => !selection::keeps_reports_when_excluded(kind),
+                _ => false,
             })
             .map(|(kind, _)| (kind.group.clone(), kind.kind.clone())),
     );
@@ -938,5 +938,34 @@ mod tests {
             .collect();
         let got = page_reports(per_object, &found, timestamp).unwrap_err();
         assert_eq!(got.to_string(), expected.to_string());
+    }
+
+    fn kind(group: &str, name: &str) -> ApiResource {
+        ApiResource {
+            group: group.into(),
+            version: "v1".into(),
+            kind: name.into(),
+            plural: format!("{}s", name.to_lowercase()),
+            namespaced: true,
+            verbs: vec!["list".into()],
+        }
+    }
+
+    /// A plain scan leaves Secrets out but keeps their reports: a scan
+    /// naming them (`--include-kinds Secret`) wrote those. Events' go.
+    #[test]
+    fn reports_of_secrets_left_out_by_default_are_not_pruned() {
+        let not_listed = [
+            (kind("", "Secret"), NotListed::ExcludedByDefault),
+            (kind("", "Event"), NotListed::ExcludedByDefault),
+        ];
+        let listing = listing_outcome(&ScanOutcome::default(), &not_listed);
+        assert!(listing
+            .completed_kinds
+            .contains(&(String::new(), "Event".to_string())));
+        assert!(!listing
+            .completed_kinds
+            .contains(&(String::new(), "Secret".to_string())));
+        assert!(!listing.any_failed);
     }
 }

@@ -1,8 +1,8 @@
 //! Which discovered kinds a scan lists, and which namespaces it covers,
 //! decided without I/O. Discovered kinds, the user's filters and the kinds
 //! the policies can match enter; the kinds to list and, for every other
-//! kind, why it is not listed leave. Events and the report kinds themselves
-//! are never scanned unless asked for by name.
+//! kind, why it is not listed leave. Events, the report kinds themselves
+//! and core Secrets are never scanned unless asked for by name.
 
 use super::shard::Shard;
 use crate::engine::target_kinds::TargetKinds;
@@ -10,8 +10,12 @@ use crate::kinds::ApiResource;
 use crate::reconcile::ExistingReport;
 
 /// Kinds left out unless `--include-kinds` names them: high-churn records
-/// and reports, which policies are not written for.
-pub const DEFAULT_EXCLUDED_KINDS: [&str; 12] = [
+/// and reports, which policies are not written for, and core Secrets,
+/// whose reports far more people can read than the Secrets (a named
+/// `--include-kinds Secret` scans them, their values redacted:
+/// `polscan_engine::redaction`).
+pub const DEFAULT_EXCLUDED_KINDS: [&str; 13] = [
+    "Secret",
     "Event",
     "events.k8s.io/Event",
     "wgpolicyk8s.io/PolicyReport",
@@ -297,12 +301,21 @@ fn no_such_kind(flag: &str, name: &KindName, kinds: &[ApiResource]) -> String {
     )
 }
 
-/// Kinds polscan never evaluates unless asked by name (events, reports):
+/// Kinds polscan never evaluates unless asked by name (events, reports,
+/// Secrets):
 /// no report of a scan without `--include-kinds` holds their results.
 pub fn excluded_by_default(kind: &ApiResource) -> bool {
     DEFAULT_EXCLUDED_KINDS.iter().any(|text| {
         KindName::parse(text).names(kind) && (text.contains('/') || kind.group.is_empty())
     })
+}
+
+/// Whether a kind left out by default keeps its stored reports: core
+/// Secrets, which a scan naming them (`--include-kinds Secret`, say a
+/// CronJob of its own) evaluates; a plain scan beside it must not prune
+/// what that one wrote. Events and reports have no results anywhere.
+pub fn keeps_reports_when_excluded(kind: &ApiResource) -> bool {
+    kind.group.is_empty() && kind.kind == "Secret"
 }
 
 /// Why a discovered kind is not listed.
@@ -513,6 +526,42 @@ mod tests {
     }
 
     #[test]
+    fn secrets_are_scanned_only_when_named() {
+        let kinds = vec![
+            api_kind("", "Pod", "pods", true),
+            api_kind("", "Secret", "secrets", true),
+            api_kind("example.com", "Secret", "secrets", true),
+        ];
+        let selection = select(&kinds, &ScanFilters::default(), &everything());
+        // A custom resource that happens to be called Secret stays.
+        assert_eq!(names(&selection), ["Pod", "example.com/Secret"]);
+        assert_eq!(
+            selection
+                .not_listed
+                .first()
+                .map(|(k, r)| (k.display_name(), *r)),
+            Some(("Secret".to_string(), NotListed::ExcludedByDefault))
+        );
+        // Excluding another kind does not bring them back.
+        let other = ScanFilters {
+            exclude_kinds: vec![KindName::parse("Pod")],
+            ..ScanFilters::default()
+        };
+        assert_eq!(
+            names(&select(&kinds, &other, &everything())),
+            ["example.com/Secret"]
+        );
+        let asked = ScanFilters {
+            include_kinds: vec![KindName::parse("Secret"), KindName::parse("Pod")],
+            ..ScanFilters::default()
+        };
+        assert_eq!(
+            names(&select(&kinds, &asked, &everything())),
+            ["Pod", "Secret", "example.com/Secret"]
+        );
+    }
+
+    #[test]
     fn include_exclude_and_namespace_filters() {
         let kinds = vec![
             api_kind("", "Pod", "pods", true),
@@ -540,10 +589,11 @@ mod tests {
             namespaces: vec!["team-a".into()],
             ..ScanFilters::default()
         };
-        // One namespace's audit leaves cluster-scoped kinds out.
+        // One namespace's audit leaves cluster-scoped kinds out (and
+        // Secrets, as every scan not naming them).
         assert_eq!(
             names(&select(&kinds, &filters, &everything())),
-            ["Pod", "Secret", "apps/Deployment"]
+            ["Pod", "apps/Deployment"]
         );
         assert!(filters.covers_namespace("team-a"));
         assert!(!filters.covers_namespace("team-b"));
