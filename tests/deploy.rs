@@ -98,6 +98,120 @@ fn check_pod_spec(pod: &Value, restart_policy: &str) {
     assert!(args.contains(&"--log-format=json"), "{args:?}");
 }
 
+/// Pod Security Standards' `restricted` level, field by field
+/// (kubernetes.io/docs/concepts/security/pod-security-standards): no host
+/// namespaces or paths, non-root, RuntimeDefault or Localhost seccomp, no
+/// privilege or privilege escalation, every capability dropped (none added
+/// but NET_BIND_SERVICE).
+fn check_restricted(pod: &Value) {
+    for host in ["hostNetwork", "hostPID", "hostIPC"] {
+        assert_ne!(pod[host], true, "{host}");
+    }
+    for volume in pod["volumes"].as_array().into_iter().flatten() {
+        assert!(volume.get("hostPath").is_none(), "{volume}");
+    }
+    let pod_context = &pod["securityContext"];
+    assert_ne!(pod_context["runAsUser"], 0);
+    let containers = pod["containers"]
+        .as_array()
+        .into_iter()
+        .chain(pod["initContainers"].as_array())
+        .flatten();
+    for container in containers {
+        let own = &container["securityContext"];
+        let either = |key: &str| {
+            if own[key].is_null() {
+                pod_context[key].clone()
+            } else {
+                own[key].clone()
+            }
+        };
+        assert_eq!(either("runAsNonRoot"), true, "{container}");
+        assert_ne!(either("runAsUser"), 0, "{container}");
+        let seccomp = either("seccompProfile");
+        assert!(
+            seccomp["type"] == "RuntimeDefault" || seccomp["type"] == "Localhost",
+            "{container}"
+        );
+        assert_ne!(own["privileged"], true, "{container}");
+        assert_eq!(own["allowPrivilegeEscalation"], false, "{container}");
+        let drop = own["capabilities"]["drop"].as_array();
+        assert!(
+            drop.is_some_and(|drop| drop.iter().any(|c| c == "ALL")),
+            "{container}"
+        );
+        for added in own["capabilities"]["add"].as_array().into_iter().flatten() {
+            assert_eq!(added, "NET_BIND_SERVICE", "{container}");
+        }
+        assert!(container.get("ports").into_iter().all(|ports| ports
+            .as_array()
+            .into_iter()
+            .flatten()
+            .all(|port| port.get("hostPort").is_none())));
+    }
+}
+
+/// The namespace enforces `restricted`, every overlay's pod meets it, and
+/// the NetworkPolicy admits only the metrics port of polscan's pods, from
+/// the monitoring namespace.
+#[test]
+fn pods_meet_restricted_and_only_metrics_are_reachable() {
+    for overlay in ["cronjob", "job", "deployment", "sharded"] {
+        let objects = render(overlay);
+        let namespace = find(&objects, "Namespace");
+        for mode in ["enforce", "audit", "warn"] {
+            assert_eq!(
+                namespace["metadata"]["labels"][format!("pod-security.kubernetes.io/{mode}")],
+                "restricted",
+                "overlays/{overlay}: {mode}"
+            );
+        }
+        let pod = objects
+            .iter()
+            .find_map(|o| match o["kind"].as_str() {
+                Some("CronJob") => Some(&o["spec"]["jobTemplate"]["spec"]["template"]),
+                Some("Job") | Some("Deployment") => Some(&o["spec"]["template"]),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("overlays/{overlay}: no workload"));
+        check_restricted(&pod["spec"]);
+
+        let policy = find(&objects, "NetworkPolicy");
+        assert_eq!(policy["metadata"]["namespace"], "polscan-system");
+        // It selects the workload's pods, and only ingress is restricted.
+        let selector = policy["spec"]["podSelector"]["matchLabels"]
+            .as_object()
+            .unwrap_or_else(|| panic!("overlays/{overlay}: no podSelector"));
+        assert!(!selector.is_empty());
+        for (key, value) in selector {
+            assert_eq!(&pod["metadata"]["labels"][key], value, "overlays/{overlay}");
+        }
+        assert_eq!(
+            policy["spec"]["policyTypes"],
+            serde_json::json!(["Ingress"])
+        );
+        let ingress = policy["spec"]["ingress"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(ingress.len(), 1, "{policy}");
+        assert_eq!(
+            ingress[0]["ports"],
+            serde_json::json!([{"protocol": "TCP", "port": "metrics"}])
+        );
+        assert_eq!(
+            ingress[0]["from"],
+            serde_json::json!([{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}])
+        );
+        // The port it names is the metrics server's, where there is one.
+        for container in pod["spec"]["containers"].as_array().into_iter().flatten() {
+            for port in container["ports"].as_array().into_iter().flatten() {
+                assert_eq!(port["name"], "metrics", "{port}");
+            }
+        }
+    }
+}
+
 #[test]
 fn rendered_overlays_have_what_operators_rely_on() {
     let cron = render("cronjob");

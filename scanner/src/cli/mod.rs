@@ -377,7 +377,9 @@ pub struct ScanArgs {
     #[arg(long)]
     pub interval: Option<String>,
     /// With --interval: serve Prometheus metrics at http://<addr>/metrics
-    /// (and /healthz), e.g. `0.0.0.0:9090`.
+    /// (and /healthz), e.g. `0.0.0.0:9090`. Unauthenticated, plain HTTP:
+    /// whoever reaches the address reads them; in a cluster keep it behind
+    /// deploy/'s NetworkPolicy, or bind 127.0.0.1.
     #[arg(long)]
     pub metrics_addr: Option<String>,
     /// The deadline of a scan (`30m`, `20s`, `2h`; with --interval, of each
