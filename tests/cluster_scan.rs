@@ -1473,3 +1473,74 @@ fn an_unreachable_server_is_named_as_the_problem() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The leak on a real server: a policy on Secrets whose message
+/// interpolates `request.object.data`, and a ConfigMap rule whose apiCall
+/// reads a Secret. A plain scan leaves the Secret out; the lookup's values
+/// are redacted; `--include-kinds Secret` evaluates it, redacted; no stored
+/// report holds a value, and the next plain scan keeps the Secret's report.
+#[test]
+fn no_secret_value_reaches_a_stored_report() {
+    let cluster = prepared_cluster();
+    // "hunter2-password"
+    let password = "aHVudGVyMi1wYXNzd29yZA==";
+    cluster.apply_yaml(&format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {{name: vault}}\n---\napiVersion: v1\nkind: Secret\nmetadata: {{name: db, namespace: vault}}\ndata: {{password: {password}}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: app, namespace: vault}}\ndata: {{k: v}}\n"
+    ));
+    // A directory of its own, as the echo test's.
+    let dir = std::env::temp_dir().join(format!("polscan-test-secret-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let policy = dir.join("policy.yaml");
+    std::fs::write(
+        &policy,
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: echo-secret}\nspec:\n  validationFailureAction: Audit\n  background: true\n  rules:\n  - name: echo\n    match: {any: [{resources: {kinds: [Secret], namespaces: [vault]}}]}\n    validate:\n      message: \"data {{ request.object.data }} password {{ base64_decode(request.object.data.password) }}\"\n      deny: {}\n  - name: peek\n    match: {any: [{resources: {kinds: [ConfigMap], names: [app], namespaces: [vault]}}]}\n    context:\n    - name: s\n      apiCall: {urlPath: /api/v1/namespaces/vault/secrets/db}\n    validate:\n      message: \"peeked {{ base64_decode(s.data.password) }}\"\n      deny: {}\n",
+    )
+    .unwrap_or_else(|e| panic!("write policy: {e}"));
+    let leaks = |cluster: &TestCluster| {
+        let stored = serde_json::to_string(&reports(cluster, "policyreports")).unwrap_or_default();
+        [password, "hunter2-password"]
+            .into_iter()
+            .filter(|value| stored.contains(value))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let result_of = |cluster: &TestCluster, kind: &str| -> Option<Value> {
+        namespace_reports(cluster, "vault")
+            .into_iter()
+            .find(|r| r["scope"]["kind"] == kind)
+            .map(|r| r["results"][0].clone())
+    };
+
+    let plain = scan_policy(&cluster, &policy, &[]);
+    assert!(plain.status.success(), "{}", stderr(&plain));
+    assert!(!stderr(&plain).contains("hunter2-password"));
+    assert_eq!(
+        result_of(&cluster, "Secret"),
+        None,
+        "a plain scan left Secrets out"
+    );
+    let peeked = result_of(&cluster, "ConfigMap").unwrap_or_else(|| panic!("no ConfigMap report"));
+    assert_eq!(peeked["message"], "peeked [redacted: Secret data]");
+    assert_eq!(peeked["properties"]["polscan.io/redacted"], "secret data");
+
+    let named = scan_policy(&cluster, &policy, &["--include-kinds", "Secret"]);
+    assert!(named.status.success(), "{}", stderr(&named));
+    let echoed = result_of(&cluster, "Secret").unwrap_or_else(|| panic!("no Secret report"));
+    assert_eq!(echoed["result"], "fail");
+    assert!(
+        echoed["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("[redacted: Secret data]")),
+        "{echoed}"
+    );
+    assert_eq!(leaks(&cluster), Vec::<String>::new());
+    // The ConfigMap's report stays beside it.
+    assert!(result_of(&cluster, "ConfigMap").is_some());
+
+    // A plain scan again keeps the Secret's report (it did not list them).
+    let again = scan_policy(&cluster, &policy, &[]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(result_of(&cluster, "Secret").is_some());
+    assert_eq!(leaks(&cluster), Vec::<String>::new());
+    let _ = std::fs::remove_dir_all(&dir);
+}
