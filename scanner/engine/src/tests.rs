@@ -19,13 +19,10 @@ fn pod(name: &str, spec: Value) -> Value {
 }
 
 fn results(policy: Policy, resource: &Value) -> Vec<(String, RuleStatus, String)> {
-    let engine = Engine::new(vec![policy], EngineOptions::default());
-    engine
-        .evaluate(resource, &Environment::default())
-        .into_iter()
-        .flat_map(|r| r.rules)
-        .map(|r| (r.rule, r.status, r.message))
-        .collect()
+    results_of(
+        &Engine::new(vec![policy], EngineOptions::default()),
+        resource,
+    )
 }
 
 fn statuses(policy: Policy, resource: &Value) -> Vec<(String, RuleStatus)> {

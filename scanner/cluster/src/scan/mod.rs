@@ -940,24 +940,20 @@ mod tests {
         assert_eq!(got.to_string(), expected.to_string());
     }
 
-    fn kind(group: &str, name: &str) -> ApiResource {
-        ApiResource {
-            group: group.into(),
-            version: "v1".into(),
-            kind: name.into(),
-            plural: format!("{}s", name.to_lowercase()),
-            namespaced: true,
-            verbs: vec!["list".into()],
-        }
-    }
-
     /// A plain scan leaves Secrets out but keeps their reports: a scan
     /// naming them (`--include-kinds Secret`) wrote those. Events' go.
     #[test]
     fn reports_of_secrets_left_out_by_default_are_not_pruned() {
+        use crate::cluster::discovery::listable_for_tests;
         let not_listed = [
-            (kind("", "Secret"), NotListed::ExcludedByDefault),
-            (kind("", "Event"), NotListed::ExcludedByDefault),
+            (
+                listable_for_tests("", "Secret"),
+                NotListed::ExcludedByDefault,
+            ),
+            (
+                listable_for_tests("", "Event"),
+                NotListed::ExcludedByDefault,
+            ),
         ];
         let listing = listing_outcome(&ScanOutcome::default(), &not_listed);
         assert!(listing
