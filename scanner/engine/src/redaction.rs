@@ -5,7 +5,8 @@
 //! returned), through [`SecretWatch`]. What leaves: the rule results with
 //! every such value taken out of their message and property values, replaced
 //! by [`REDACTED_TEXT`], and the property [`REDACTED_PROPERTY`] on a result
-//! that lost something.
+//! that lost something (and, [`CHECKED_VALUE`], on every other result on a
+//! Secret).
 //!
 //! Reports are read by far more people than can read Secrets, and every
 //! output (reports, tables, JSON, the evidence package) is built from these
@@ -35,8 +36,14 @@ use crate::{PolicyResponse, RuleResult, ValueExt};
 /// Secret value.
 pub const REDACTED_PROPERTY: &str = "polscan.io/redacted";
 
-/// The value of [`REDACTED_PROPERTY`].
+/// The value of [`REDACTED_PROPERTY`] when something was taken out.
 pub const REDACTED_VALUE: &str = "secret data";
+
+/// The value of [`REDACTED_PROPERTY`] on a result on a Secret that held no
+/// value: it says the result went through redaction, which a reader of
+/// reports of other producers (the evidence) checks before showing a
+/// Secret's message.
+pub const CHECKED_VALUE: &str = "none found";
 
 /// What stands where a Secret value was.
 pub const REDACTED_TEXT: &str = "[redacted: Secret data]";
@@ -227,11 +234,15 @@ pub(crate) fn redact_responses(
     } else {
         &seen
     };
-    if values.is_empty() {
+    let on_secret = is_secret(resource);
+    if values.is_empty() && !on_secret {
         return;
     }
     for rule in responses.iter_mut().flat_map(|r| r.rules.iter_mut()) {
-        values.redact_result(rule);
+        if !values.redact_result(rule) && on_secret {
+            rule.properties
+                .insert(REDACTED_PROPERTY.to_string(), CHECKED_VALUE.to_string());
+        }
     }
 }
 

@@ -540,6 +540,21 @@ fn a_secret_s_values_never_reach_a_message() {
             .map(String::as_str),
         Some(redaction::REDACTED_VALUE)
     );
+    // A result on a Secret that held no value says it was checked.
+    let plain = json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "db", "namespace": "default"}, "data": {}});
+    let rules: Vec<RuleResult> = engine
+        .evaluate(&plain, &Environment::default())
+        .into_iter()
+        .flat_map(|r| r.rules)
+        .collect();
+    assert_eq!(
+        rules[0]
+            .properties
+            .get(redaction::REDACTED_PROPERTY)
+            .map(String::as_str),
+        Some(redaction::CHECKED_VALUE)
+    );
 }
 
 /// Answers every apiCall with one object, for lookup tests.

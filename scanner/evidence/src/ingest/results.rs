@@ -188,6 +188,26 @@ fn probe(policy: &str, rule: &str, resource: &ObjectName) -> Keyed {
     })
 }
 
+/// What the package shows instead of the message of a result on a Secret
+/// that polscan's redaction did not pass through (another producer's, or
+/// an older polscan's): it may quote the Secret's values, which polscan
+/// cannot know to remove.
+pub const SECRET_MESSAGE_WITHHELD: &str =
+    "[withheld: a result on a Secret whose message polscan's redaction did not check]";
+
+/// Whether `result` is on a core/v1 Secret and lacks the property polscan's
+/// redaction sets on every such result (`polscan_engine::redaction`).
+fn unredacted_secret_result(
+    api_version: &str,
+    resource: &ObjectName,
+    result: &report_model::read::ResultView<'_>,
+) -> bool {
+    use polscan_engine::redaction::REDACTED_PROPERTY;
+    api_version == "v1"
+        && resource.kind == "Secret"
+        && !result.properties().any(|(key, _)| key == REDACTED_PROPERTY)
+}
+
 /// The results of many reports, folded in one report at a time so that
 /// only the compact results stay in memory, never every report object.
 #[derive(Debug, Clone, Default)]
@@ -286,7 +306,12 @@ impl ReportResults {
                 (self.interner.text(""), Properties::default())
             } else {
                 let properties = Properties::kept(result.properties(), &mut self.interner);
-                (self.interner.text(result.message()), properties)
+                let message = if unredacted_secret_result(&api_version, &resource, &result) {
+                    SECRET_MESSAGE_WITHHELD
+                } else {
+                    result.message()
+                };
+                (self.interner.text(message), properties)
             };
             let entry = ReportedResult {
                 policy: self.interner.text(result.policy()),

@@ -222,3 +222,38 @@ fn an_object_name_is_a_references_kind_namespace_and_name() {
     // Both name an object the same way in messages.
     assert_eq!(name.to_string(), pod.to_string());
 }
+
+/// A result on a Secret from a report polscan's redaction did not pass
+/// through (Kyverno's, an older polscan's) may quote the Secret's values:
+/// the package withholds its message. polscan's, marked, keep theirs.
+#[test]
+fn messages_of_secrets_results_redaction_did_not_check_are_withheld() {
+    let on_secret = |message: &str, marked: bool| {
+        let mut result = result("secrets", "fail", "a", "db");
+        result["resources"][0]["kind"] = json!("Secret");
+        result["message"] = json!(message);
+        if marked {
+            result["properties"] = json!({"polscan.io/redacted": "none found"});
+        }
+        result
+    };
+    for (message, marked, shown) in [
+        (
+            "password hunter2-password",
+            false,
+            crate::ingest::results::SECRET_MESSAGE_WITHHELD,
+        ),
+        ("needs a team label", true, "needs a team label"),
+    ] {
+        let evidence = build(&input(
+            vec![report(vec![on_secret(message, marked)])],
+            vec![policy("secrets", "Audit", "2026-11-01T00:00:00Z")],
+            Some(scan(true, &[])),
+        ));
+        let violations = &find(&evidence, "secrets").violations;
+        assert_eq!(violations.len(), 1);
+        assert_eq!(&*violations[0].message, shown);
+        let markdown = markdown::render(&evidence);
+        assert!(!markdown.contains("hunter2-password"), "{markdown}");
+    }
+}
