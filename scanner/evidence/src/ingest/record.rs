@@ -112,6 +112,11 @@ pub struct ScanRecord {
     /// replaced (the id was given to two runs); None otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_id_reused_from: Option<String>,
+    /// The record is the one a scan writes before its first report write
+    /// and replaces at its end: the scan did not finish (still running,
+    /// or stopped without recording, e.g. by SIGKILL). Never complete.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub in_progress: bool,
     /// Which shards of a sharded run this record covers; None for a
     /// whole-cluster scan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -278,7 +283,11 @@ impl ScanRecord {
             source: source.to_string(),
             started: time(keys::STARTED),
             finished: time(keys::FINISHED),
-            complete: text(keys::COMPLETE) == Some("true"),
+            // An in-progress record is never complete, whatever else it
+            // says: its run's reports may mix with the previous run's.
+            complete: text(keys::COMPLETE) == Some("true")
+                && text(keys::IN_PROGRESS) != Some("true"),
+            in_progress: text(keys::IN_PROGRESS) == Some("true"),
             failed_kinds: list(text(keys::FAILED_KINDS)),
             error: text(keys::ERROR).map(str::to_string),
             dry_run: text(keys::DRY_RUN) == Some("true"),
@@ -354,6 +363,9 @@ impl ScanRecord {
             return Vec::new();
         }
         let mut causes = Vec::new();
+        if self.in_progress {
+            causes.push(self.not_finished_statement());
+        }
         let mut named = |what: &str, names: &[String]| {
             if !names.is_empty() {
                 causes.push(format!("{what}: {}", names.join(", ")));
@@ -417,7 +429,8 @@ impl ScanRecord {
     /// Whether anything the record names accounts for the scan being
     /// incomplete (else the cause is unknown to the evidence).
     pub(crate) fn gaps_named(&self) -> bool {
-        !self.failed_kinds.is_empty()
+        self.in_progress
+            || !self.failed_kinds.is_empty()
             || self.policies_incomplete
             || !self.failed_policy_sources.is_empty()
             || !self.invalid_policies.is_empty()
@@ -427,6 +440,15 @@ impl ScanRecord {
                 .shards
                 .as_ref()
                 .is_some_and(|s| s.mismatch_statement().is_some())
+    }
+
+    /// What an in-progress record says: the scan did not finish.
+    pub(crate) fn not_finished_statement(&self) -> String {
+        let since = self.started.map_or_else(
+            || "an unrecorded time".to_string(),
+            |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        );
+        format!("the last scan did not finish (in progress since {since}, or killed)")
     }
 
     /// Some shard of a sharded run has no record of it.
@@ -596,6 +618,9 @@ impl ScanRecord {
     /// whose), or a gap the record does not name. Empty when none.
     pub(crate) fn incomplete_for(&self, info: &PolicyInfo) -> Vec<String> {
         let mut gaps = Vec::new();
+        if self.in_progress {
+            gaps.push(self.not_finished_statement());
+        }
         if let Some(error) = &self.error {
             gaps.push(format!("the scan failed: {error}"));
         }

@@ -173,6 +173,7 @@ fn merge_into(merged: &mut ScanRecord, record: &ScanRecord, index: u32, count: u
         (a, b) => a.or(b),
     };
     merged.complete &= record.complete;
+    merged.in_progress |= record.in_progress;
     extend_unique(&mut merged.failed_kinds, &record.failed_kinds);
     extend_unique(
         &mut merged.failed_policy_sources,

@@ -91,6 +91,12 @@ pub mod keys {
     /// JSON `{flag: value}`: the options that shaped the run
     /// (`ScanOptions::settings`); shards of one run must agree on them.
     pub const SETTINGS: &str = "settings";
+    /// `"true"` in the record a scan writes before its first report
+    /// write: the run started and has not finished. The record the scan
+    /// writes at its end drops the key, so a record still saying it is of
+    /// a scan stopped without a chance to record (SIGKILL, a lost node).
+    /// Absent from older records, which were written at the end only.
+    pub const IN_PROGRESS: &str = "inProgress";
 }
 
 /// The ConfigMap polscan keeps `data` in (a run record, a soak history),

@@ -456,3 +456,42 @@ fn an_unread_policy_source_is_the_reason_and_autogen_rules_name_their_kinds() {
         cron.reasons
     );
 }
+
+#[test]
+fn an_in_progress_record_is_a_scan_that_did_not_finish() {
+    let record = |in_progress: Option<&str>| {
+        let mut data = json!({"started": "2026-11-20T10:00:00Z", "complete": "true",
+                              "objectsByKind": "{\"Pod\":1}"});
+        if let Some(flag) = in_progress {
+            data["inProgress"] = json!(flag);
+        }
+        let config_map = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "polscan-last-run", "namespace": "polscan-system"},
+            "data": data});
+        ScanRecord::from_config_map(&config_map, "polscan-system/polscan-last-run").expect("record")
+    };
+    // A record written before the first report write, never replaced (the
+    // scan was SIGKILLed): whatever else it says, it is not complete.
+    let killed = record(Some("true"));
+    assert!(killed.in_progress && !killed.complete, "{killed:?}");
+    // An older record, without the key, reads as before.
+    let older = record(None);
+    assert!(!older.in_progress && older.complete, "{older:?}");
+    let reports = vec![report(vec![result("clean", "pass", "a", "p1")])];
+    let policies = vec![policy("clean", "Audit", "2026-11-01T00:00:00Z")];
+    let evidence = build(&input(reports.clone(), policies.clone(), Some(killed)));
+    let clean = find(&evidence, "clean");
+    assert_eq!(clean.verdict, Verdict::NotReady, "{:?}", clean.reasons);
+    let said = "the last scan did not finish (in progress since 2026-11-20T10:00:00Z, or killed)";
+    assert!(
+        clean.reasons.iter().any(|r| r.contains(said)),
+        "{:?}",
+        clean.reasons
+    );
+    assert!(evidence
+        .scan
+        .as_ref()
+        .is_some_and(|s| s.incomplete_because().iter().any(|c| c == said)));
+    let finished = build(&input(reports, policies, Some(older)));
+    assert_eq!(find(&finished, "clean").verdict, Verdict::Ready);
+}

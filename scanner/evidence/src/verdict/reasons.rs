@@ -48,6 +48,10 @@ pub(super) fn policy_reasons(info: &PolicyInfo, found: bool, input: &EvidenceInp
             if scan.dry_run {
                 reasons.push("the last scan was a dry run: it wrote no reports".into());
             }
+            if scan.in_progress {
+                // Its reports may mix with the previous run's.
+                reasons.push(scan.not_finished_statement());
+            }
             if let Some(error) = &scan.error {
                 reasons.push(format!("the last scan failed: {error}"));
             }
