@@ -9,6 +9,7 @@ pub mod connect;
 pub mod discovery;
 pub mod evidence_source;
 pub mod http_calls;
+pub mod lease;
 pub mod listing;
 pub mod lookups;
 pub mod policy_source;
