@@ -559,6 +559,18 @@ fn manifests_pass_a_server_side_dry_run_and_the_role_suffices_for_a_scan() {
     ));
     assert!(!in_namespace("patch", "configmap/other", "polscan-system"));
     assert!(!in_namespace("create", "configmaps", "default"));
+    // The run's Lease: in polscan's namespace, every verb a scan uses.
+    for verb in ["get", "create", "update", "delete"] {
+        assert!(
+            in_namespace(verb, "leases.coordination.k8s.io", "polscan-system"),
+            "{verb} leases"
+        );
+    }
+    assert!(!in_namespace(
+        "update",
+        "leases.coordination.k8s.io",
+        "kube-system"
+    ));
 
     // Bind the same role to the token user and scan with it.
     let role_ref = find(&cron, "ClusterRoleBinding")["roleRef"].clone();

@@ -49,29 +49,6 @@ async fn serve_metrics(addr: SocketAddr, metrics: Arc<ScanMetrics>) -> anyhow::R
     Ok(())
 }
 
-/// Resolves when the process is asked to stop.
-async fn stop_requested() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = terminate.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
-}
-
 pub fn run(
     args: &ScanArgs,
     options: ScanOptions,
@@ -79,6 +56,7 @@ pub fn run(
     every: Duration,
     interval: &str,
     deadline: Duration,
+    lock_timeout: Duration,
 ) -> anyhow::Result<ExitCode> {
     let metrics = Arc::new(ScanMetrics::new());
     super::args::runtime()?.block_on(async {
@@ -88,16 +66,28 @@ pub fn run(
                 .with_context(|| format!("--metrics-addr {text:?}: expected host:port"))?;
             serve_metrics(addr, metrics.clone()).await?;
         }
-        let stop = stop_requested();
-        tokio::pin!(stop);
+        let mut stop = super::stop::Stop::listen();
         loop {
             let started = std::time::Instant::now();
-            let round = async {
-                let (client, server) = connect::connect_with_server(
+            let connected = tokio::select! {
+                connected = connect::connect_with_server(
                     args.kubeconfig.as_deref(),
                     args.context.as_deref(),
-                )
-                .await?;
+                ) => Some(connected),
+                _ = stop.requested() => None,
+            };
+            let Some(connected) = connected else {
+                return Ok(ExitCode::SUCCESS);
+            };
+            // The scan itself watches the stop: stopped, it records its run
+            // as incomplete and releases its Lease before this loop ends.
+            let mut bounds = super::scan_once::Bounds {
+                deadline,
+                lock_timeout,
+                stop: stop.clone(),
+            };
+            let round = async {
+                let (client, server) = connected?;
                 let mut options = options.clone();
                 options.keep_findings = false;
                 options.keep_printed_reports = false;
@@ -110,18 +100,16 @@ pub fn run(
                     record_to.as_ref(),
                     args.dry_run,
                     args.run_id.as_deref(),
-                    deadline,
+                    &mut bounds,
                 )
                 .await;
                 outcome
             };
-            let outcome = tokio::select! {
-                outcome = round => outcome,
-                _ = &mut stop => {
-                    eprintln!("stopping: a scan was in progress; its reports so far are written");
-                    return Ok(ExitCode::SUCCESS);
-                }
-            };
+            let outcome = round.await;
+            if stop.is_requested() {
+                eprintln!("stopping: a scan was in progress; its reports so far are written and its run recorded as incomplete");
+                return Ok(ExitCode::SUCCESS);
+            }
             let seconds = started.elapsed().as_secs_f64();
             let finished = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
             match &outcome {
@@ -159,7 +147,7 @@ pub fn run(
             }
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
-                _ = &mut stop => return Ok(ExitCode::SUCCESS),
+                _ = stop.requested() => return Ok(ExitCode::SUCCESS),
             }
         }
     })

@@ -21,6 +21,7 @@ mod scan;
 mod scan_once;
 mod sources;
 mod spill;
+mod stop;
 mod system_host;
 mod test;
 mod usage;
@@ -369,9 +370,18 @@ pub struct ScanArgs {
     #[arg(long, default_value_t = 4)]
     pub list_concurrency: usize,
     /// Record the run's outcome (counts, failures, phase timings) in this
-    /// ConfigMap, `<namespace>/<name>`, for `kubectl get cm` readers.
+    /// ConfigMap, `<namespace>/<name>`, for `kubectl get cm` readers: as
+    /// in progress before the first report write, then how it ended. The
+    /// run holds the Lease `<name>-lock` there while it writes (see
+    /// --lock-timeout); SIGTERM records it as incomplete.
     #[arg(long)]
     pub last_run_configmap: Option<String>,
+    /// With --last-run-configmap: how long to wait (`2m`, `30s`, `0`) when
+    /// another scan holds the record's Lease (`<name>-lock`, in the same
+    /// namespace) before giving up with exit 2. The default outlasts the
+    /// Lease of a scan that was killed (60s), which is then taken over.
+    #[arg(long, value_name = "DURATION", default_value = "2m")]
+    pub lock_timeout: String,
     /// Keep running: scan, wait this long (`1h`, `30m`), scan again, until
     /// SIGTERM. Prints a summary line per scan.
     #[arg(long)]

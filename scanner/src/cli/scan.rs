@@ -109,6 +109,15 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         .into());
     }
     let deadline = parse_deadline("--timeout", &args.timeout)?;
+    let lock_timeout = parse_duration(&args.lock_timeout)
+        .filter(|d| *d >= chrono::Duration::zero())
+        .and_then(|d| d.to_std().ok())
+        .ok_or_else(|| {
+            super::usage::UsageError(format!(
+                "--lock-timeout {:?}: expected a duration such as 2m, 30s or 0",
+                args.lock_timeout
+            ))
+        })?;
     if let Some(interval) = &args.interval {
         let every = parse_duration(interval)
             .filter(|d| *d > chrono::Duration::zero())
@@ -118,7 +127,15 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         let every = every
             .to_std()
             .with_context(|| format!("--interval {interval:?}"))?;
-        return super::long_running::run(args, options, record_to, every, interval, deadline);
+        return super::long_running::run(
+            args,
+            options,
+            record_to,
+            every,
+            interval,
+            deadline,
+            lock_timeout,
+        );
     }
     if args.metrics_addr.is_some() {
         anyhow::bail!(
@@ -130,6 +147,11 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         let (client, server) =
             connect::connect_with_server(args.kubeconfig.as_deref(), args.context.as_deref())
                 .await?;
+        let mut bounds = super::scan_once::Bounds {
+            deadline,
+            lock_timeout,
+            stop: super::stop::Stop::listen(),
+        };
         let (outcome, record_failed) = scan_once(
             &client,
             &server,
@@ -137,7 +159,7 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             record_to.as_ref(),
             args.dry_run,
             args.run_id.as_deref(),
-            deadline,
+            &mut bounds,
         )
         .await;
         anyhow::Ok((outcome?, record_failed))

@@ -9,7 +9,8 @@ use anyhow::Context;
 
 use super::args::deadline_text;
 use super::output;
-use polscan::cluster::{run_record, ClusterError};
+use super::stop::Stop;
+use polscan::cluster::{lease, run_record, ClusterError};
 use polscan::scan::progress::ProgressSnapshot;
 use polscan::scan::{self, last_run, ScanOptions, ScanOutcome};
 
@@ -23,9 +24,25 @@ pub(super) fn refused(err: &anyhow::Error) -> bool {
     )
 }
 
+/// What ends a scan or holds it off: its deadline, the wait for another
+/// scan's Lease, a stop.
+pub(super) struct Bounds {
+    /// How long the scan may take (`--timeout`).
+    pub deadline: Duration,
+    /// How long to wait for a Lease another scan holds (`--lock-timeout`).
+    pub lock_timeout: Duration,
+    /// SIGTERM or Ctrl-C: the scan stops, records itself incomplete and
+    /// releases its Lease.
+    pub stop: Stop,
+}
+
 /// One scan, and its record in the last-run ConfigMap when asked (with the
-/// shard and `run_id` it belongs to). Returns the outcome and whether
-/// recording failed.
+/// shard and `run_id` it belongs to). Recording, it first takes the
+/// record's Lease (waiting up to the lock timeout while another scan holds
+/// it) and writes the record as in progress, before any report write;
+/// then the scan, stopped early by its deadline, SIGTERM or losing the
+/// Lease; then the record of how it ended, and the Lease is released.
+/// Returns the outcome and whether recording failed.
 pub(super) async fn scan_once(
     client: &kube::Client,
     server: &str,
@@ -33,39 +50,70 @@ pub(super) async fn scan_once(
     record_to: Option<&(String, String)>,
     dry_run: bool,
     run_id: Option<&str>,
-    deadline: Duration,
+    bounds: &mut Bounds,
 ) -> (anyhow::Result<ScanOutcome>, bool) {
+    let deadline = bounds.deadline;
     let started = polscan::clock::now();
     let shard = options.filters.shard;
     let progress = options.progress.clone();
+    // Nothing is written before the Lease is held (its wait is bounded by
+    // the lock timeout, not the scan's deadline) and the record says the
+    // run is in progress: a scan killed from then on leaves a record every
+    // reader takes for an unfinished scan, not the last run's "complete".
+    let mut held = None;
+    // The record the in-progress one replaces, put back if no scan ran.
+    let mut previous = None;
     // The check and the scan end at the deadline: the scan's future is
     // dropped there, with its listers and writer, so nothing is written or
     // deleted after it (the prune runs last, after every write).
-    // Whether the deadline came while the record's ConfigMap was read.
-    let checking_record = std::cell::Cell::new(false);
+    // The step before the scan the deadline came in, if it did.
+    let checking_record = std::cell::Cell::new(None);
     let bounded = tokio::time::timeout(deadline, async {
         // A record that cannot be written is found out before the scan
         // writes any report, not after it: the run stops with nothing
         // changed.
         if let (Some((namespace, name)), false) = (record_to, dry_run) {
-            checking_record.set(true);
-            if let Err(err) = run_record::check_writable(client, namespace, name).await {
-                return Err(not_recordable(err, server, namespace, name));
+            checking_record.set(Some(WAITING_FOR_LEASE));
+            held = Some(take_lease(client, server, (namespace, name), run_id, started, bounds).await?);
+            checking_record.set(Some(CHECKING_RECORD));
+            let mut record = last_run::in_progress(namespace, name, started);
+            last_run::stamp_run(&mut record, shard, run_id);
+            previous = match run_record::read(client, namespace, name).await {
+                Ok(stored) => stored,
+                Err(err) => return Err(not_recordable(err, server, namespace, name)),
+            };
+            match run_record::write(client, namespace, name, &record).await {
+                Ok(written) => warn_written(&written, namespace, name),
+                Err(err) => return Err(not_recordable(err, server, namespace, name)),
             }
-            checking_record.set(false);
+            checking_record.set(None);
         }
-        Ok(scan::scan(client.clone(), options)
-            .await
-            .with_context(|| format!("scanning the cluster at {server}")))
+        Ok(tokio::select! {
+            outcome = scan::scan(client.clone(), options) => {
+                outcome.with_context(|| format!("scanning the cluster at {server}"))
+            }
+            _ = bounds.stop.requested() => Err(anyhow::anyhow!(
+                "stopped by SIGTERM (or Ctrl-C) before the scan finished: its reports may mix this run's and the previous run's"
+            )),
+            why = lost(held.as_mut()) => Err(anyhow::anyhow!(
+                "{why}; the scan was stopped: its reports may mix with another scan's"
+            )),
+        })
     })
     .await;
     let outcome = match bounded {
         Ok(Ok(outcome)) => outcome,
-        Ok(Err(not_recordable)) => return (Err(not_recordable), true),
+        Ok(Err(not_recordable)) => {
+            if held.is_none() {
+                eprintln!("warning: the run was not recorded: it did not get the run's Lease");
+            }
+            release(held).await;
+            return (Err(not_recordable), true);
+        }
         Err(_) => {
             let mut at = progress.snapshot();
-            if let (true, Some((namespace, name))) = (checking_record.get(), record_to) {
-                at.phase = format!("{CHECKING_RECORD} {namespace}/{name}");
+            if let (Some(step), Some((namespace, name))) = (checking_record.get(), record_to) {
+                at.phase = format!("{step} {namespace}/{name}");
             }
             Err(anyhow::anyhow!(deadline_reached(deadline, &at))
                 .context(format!("scanning the cluster at {server}")))
@@ -74,7 +122,21 @@ pub(super) async fn scan_once(
     let mut record_failed = false;
     // A mistyped command line ran no scan: the last record stays.
     let refused = outcome.as_ref().err().is_some_and(refused);
-    if let (Some((namespace, name)), false, false) = (record_to, dry_run, refused) {
+    // Without the Lease (the deadline came while waiting for it) nothing
+    // may be written: another scan may hold it.
+    let recording = record_to.filter(|_| !dry_run && held.is_some());
+    if let (Some((namespace, name)), false) = (record_to, dry_run) {
+        if held.is_none() {
+            eprintln!("warning: the run was not recorded: it did not get the run's Lease of {namespace}/{name}");
+        }
+    }
+    if let (Some((namespace, name)), true) = (recording, refused) {
+        if let Err(err) = run_record::restore(client, namespace, name, previous.as_ref()).await {
+            eprintln!("warning: the last run's record could not be put back ({err}): it says a scan is in progress until the next one");
+            record_failed = true;
+        }
+    }
+    if let (Some((namespace, name)), false) = (recording, refused) {
         let recorded = tokio::time::timeout(
             RECORD_GRACE,
             record(client, (namespace, name), &outcome, started, shard, run_id),
@@ -91,7 +153,110 @@ pub(super) async fn scan_once(
             }
         };
     }
+    release(held).await;
     (outcome, record_failed)
+}
+
+/// Takes the run's Lease (`<name>-lock` beside the record), waiting up to
+/// the lock timeout, or until SIGTERM.
+async fn take_lease(
+    client: &kube::Client,
+    server: &str,
+    (namespace, name): (&str, &str),
+    run_id: Option<&str>,
+    started: chrono::DateTime<chrono::Utc>,
+    bounds: &mut Bounds,
+) -> anyhow::Result<lease::HeldLease> {
+    let lease_name = lease::lease_name(name);
+    let me = holder_identity(run_id, started);
+    let mut notify = |message: String| eprintln!("warning: {message}");
+    tokio::select! {
+        acquired = lease::acquire(
+            client,
+            namespace,
+            &lease_name,
+            &me,
+            bounds.lock_timeout,
+            &mut notify,
+        ) => acquired.map_err(|err| lock_error(err, server, namespace)),
+        _ = bounds.stop.requested() => Err(anyhow::anyhow!(
+            "stopped (SIGTERM or Ctrl-C) while waiting for Lease {namespace}/{lease_name}: nothing was scanned"
+        )),
+    }
+}
+
+/// Warns of a record written over one of the same run id, or not written
+/// over a later run's.
+fn warn_written(written: &run_record::Written, namespace: &str, name: &str) {
+    match written {
+        run_record::Written::Recorded {
+            same_run_before: None,
+        } => {}
+        run_record::Written::Recorded {
+            same_run_before: Some(before),
+        } => eprintln!(
+            "warning: ConfigMap {namespace}/{name} held a record of the same run id started at {before}: a retried shard, or a run id given to two runs; each run needs its own, or evidence may take shards of two runs for one"
+        ),
+        // Runs overlapped; the later one's record is the evidence.
+        run_record::Written::NewerKept { started } => eprintln!(
+            "warning: this run's record was not written: ConfigMap {namespace}/{name} holds the record of a run that started later ({started})"
+        ),
+    }
+}
+
+/// Who holds the Lease, for the scan that waits for it: the pod (the host
+/// name Kubernetes gives a pod is its name), the process and the run.
+fn holder_identity(run_id: Option<&str>, started: chrono::DateTime<chrono::Utc>) -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|host| host.trim().to_string())
+        .filter(|host| !host.is_empty())
+        .unwrap_or_else(|| "unknown-host".into());
+    let run = run_id.map_or_else(
+        || started.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+        str::to_string,
+    );
+    format!("{host} pid {} run {run}", std::process::id())
+}
+
+/// The error of a Lease not acquired, saying what to do.
+fn lock_error(err: lease::LeaseError, server: &str, namespace: &str) -> anyhow::Error {
+    let context = match &err {
+        lease::LeaseError::Held { .. } => {
+            "another scan holds the run's Lease (--lock-timeout ran out): nothing was scanned or written; the next scan tries again".to_string()
+        }
+        lease::LeaseError::Cluster(ClusterError::Transport { .. }) => {
+            format!("scanning the cluster at {server}: the API server did not answer")
+        }
+        lease::LeaseError::Cluster(cluster) if cluster.code() == Some(403) => format!(
+            "polscan may not read or write Leases in namespace {namespace} (it needs get, create, update and delete on leases.coordination.k8s.io there, as deploy/base grants): without its Lease two scans could write reports at once under one record, so nothing was scanned"
+        ),
+        lease::LeaseError::Cluster(_) => {
+            "the run's Lease could not be taken, so nothing was scanned".to_string()
+        }
+    };
+    anyhow::Error::new(err).context(context)
+}
+
+/// Resolves when `held` is lost, with why; never without a Lease.
+async fn lost(held: Option<&mut lease::HeldLease>) -> String {
+    match held {
+        Some(held) => held.lost().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Releases the Lease, if held; a failure is a warning (it expires).
+async fn release(held: Option<lease::HeldLease>) {
+    let Some(held) = held else { return };
+    let name = held.lease();
+    if let Err(err) = held.release().await {
+        eprintln!(
+            "warning: Lease {name} could not be released ({err}): the next scan waits until it expires ({}s)",
+            lease::LEASE_DURATION_SECONDS
+        );
+    }
 }
 
 /// How long recording the run may take after the scan (its deadline
@@ -114,15 +279,22 @@ fn not_recordable(err: ClusterError, server: &str, namespace: &str, name: &str) 
     anyhow::Error::new(err).context(context)
 }
 
+/// The first step before the scan, as [`deadline_reached`] names it.
+const WAITING_FOR_LEASE: &str = "waiting for (or taking) the run's Lease, beside";
+
 /// The step before the scan, as [`deadline_reached`] names it.
-const CHECKING_RECORD: &str = "reading the run record's ConfigMap (to check it can be written)";
+const CHECKING_RECORD: &str = "writing the run record's ConfigMap as in progress";
 
 /// The message of a scan stopped at its deadline: the step it was at (a
 /// phase of [`scan::progress`] names the step that ended last) and how far
 /// it got.
 fn deadline_reached(deadline: Duration, at: &ProgressSnapshot) -> String {
     let step = match at.phase.as_str() {
-        checking if checking.starts_with(CHECKING_RECORD) => checking,
+        checking
+            if checking.starts_with(CHECKING_RECORD) || checking.starts_with(WAITING_FOR_LEASE) =>
+        {
+            checking
+        }
         "" => "discovering the server's API",
         "discovered" => "reading the policies",
         "policies read" | "listing and evaluating" | "existing reports read" => {
@@ -173,18 +345,7 @@ async fn record(
             }
         }
         match run_record::write(client, namespace, name, &record).await {
-            Ok(run_record::Written::Recorded {
-                same_run_before: None,
-            }) => {}
-            Ok(run_record::Written::Recorded {
-                same_run_before: Some(before),
-            }) => eprintln!(
-                "warning: ConfigMap {namespace}/{name} held a record of the same run id started at {before}: a retried shard, or a run id given to two runs; each run needs its own, or evidence may take shards of two runs for one"
-            ),
-            // Runs overlapped; the later one's record is the evidence.
-            Ok(run_record::Written::NewerKept { started }) => eprintln!(
-                "warning: this run's record was not written: ConfigMap {namespace}/{name} holds the record of a run that started later ({started})"
-            ),
+            Ok(written) => warn_written(&written, namespace, name),
             Err(err) => {
                 eprintln!("warning: the run was not recorded: {err}");
                 record_failed = true;

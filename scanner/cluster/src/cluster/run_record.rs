@@ -3,7 +3,10 @@
 //! with optimistic concurrency: a record enters, [`Written`] leaves. And
 //! appending a run's scans to the soak history beside it
 //! ([`append_history`], read-modify-write on the resourceVersion): the
-//! scans enter, warnings leave.
+//! scans enter, warnings leave. A scan writes its record twice: in
+//! progress before its first report write (`scan::last_run::in_progress`,
+//! which also finds out early that the record cannot be written), and at
+//! its end.
 
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -91,9 +94,15 @@ pub async fn write(
             Err(started) => return Ok(Written::NewerKept { started }),
         };
         let mut record = config_map.clone();
-        if reuses_run_id(config_map, current.as_ref()) {
+        // The final record over this run's own in-progress one: what the
+        // in-progress write found about the run id carries over.
+        let carried = current
+            .as_ref()
+            .filter(|c| same_attempt(config_map, c))
+            .and_then(|c| data(c, crate::evidence::run::record_format::keys::RUN_ID_REUSED));
+        if reuses_run_id(config_map, current.as_ref()) || carried.is_some() {
             if let (Some(started), Some(Value::Object(data))) =
-                (before.clone(), record.get_mut("data"))
+                (before.clone().or(carried), record.get_mut("data"))
             {
                 data.insert(
                     crate::evidence::run::record_format::keys::RUN_ID_REUSED.into(),
@@ -142,6 +151,14 @@ fn same_run_before(ours: &Value, current: Option<&Value>) -> Option<String> {
     let start = |record: &Value| data(record, "attempt").or_else(|| data(record, "started"));
     (data(current, "runId")? == run && start(current) != start(ours))
         .then(|| data(current, "started").unwrap_or_default())
+}
+
+/// Whether two records are of one run's one attempt (its in-progress and
+/// its final record).
+fn same_attempt(ours: &Value, current: &Value) -> bool {
+    data(ours, "attempt").is_some()
+        && data(ours, "attempt") == data(current, "attempt")
+        && data(ours, "runId") == data(current, "runId")
 }
 
 /// Whether `current` is a complete record of `ours`'s run id from another
@@ -227,27 +244,56 @@ pub async fn append_history(
     }
 }
 
-/// Checks, before a scan, that the record could be written: a server-side
-/// dry run (`dryRun=All`) of the same apply, with only the ConfigMap's
-/// name. It fails as [`write()`] would after the scan (a missing namespace,
-/// no right to create or patch ConfigMaps there), and persists nothing.
-pub async fn check_writable(
+/// The stored record, None when there is none: what [`restore`] puts back
+/// when the scan that replaced it with its in-progress record ran no scan
+/// after all.
+pub async fn read(
     client: &Client,
     namespace: &str,
     name: &str,
+) -> Result<Option<Value>, ClusterError> {
+    absent_if_not_found(
+        super::get(
+            client,
+            &format!("/api/v1/namespaces/{namespace}/configmaps"),
+            name,
+        )
+        .await,
+    )
+}
+
+/// Puts back the record [`read`] before this scan's in-progress record
+/// replaced it (None: deletes the in-progress one), for a scan refused
+/// before it listed or wrote anything (a mistyped command line): the last
+/// run's record stays the evidence. Only under the run's Lease, so no
+/// other scan wrote in between.
+pub async fn restore(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    previous: Option<&Value>,
 ) -> Result<(), ClusterError> {
-    let config_map = serde_json::json!({
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": name, "namespace": namespace},
-    });
+    let Some(data) = previous
+        .and_then(|p| p.get("data"))
+        .and_then(Value::as_object)
+    else {
+        let deleted = send::<Value>(
+            client,
+            format!("deleting ConfigMap {namespace}/{name}"),
+            kube::core::Request::new(format!("/api/v1/namespaces/{namespace}/configmaps"))
+                .delete(name, &Default::default()),
+        )
+        .await;
+        return absent_if_not_found(deleted).map(|_| ());
+    };
+    let record = crate::evidence::run::record_format::config_map(namespace, name, data.clone());
     apply(
         client,
-        format!("checking that ConfigMap {namespace}/{name} can be written (a dry run)"),
+        format!("restoring ConfigMap {namespace}/{name}"),
         namespace,
         name,
-        &config_map,
-        PatchParams::apply(FIELD_MANAGER).force().dry_run(),
+        &record,
+        PatchParams::apply(FIELD_MANAGER).force(),
     )
     .await
 }
@@ -330,6 +376,23 @@ mod tests {
         assert!(!reuses_run_id(&ours, Some(&earlier)));
         earlier["data"]["complete"] = json!("true");
         assert!(reuses_run_id(&ours, Some(&earlier)));
+    }
+
+    #[test]
+    fn the_final_record_keeps_what_the_in_progress_one_found() {
+        let mut ours = record("2027-01-15T08:00:00Z", None);
+        ours["data"]["runId"] = json!("job-1");
+        ours["data"]["attempt"] = json!("2027-01-15T08:00:00.100Z");
+        let mut in_progress = ours.clone();
+        in_progress["data"]["runIdReusedFrom"] = json!("2027-01-14T08:00:00Z");
+        assert!(same_attempt(&ours, &in_progress));
+        // Not another attempt's, nor another run's.
+        let mut other = in_progress.clone();
+        other["data"]["attempt"] = json!("2027-01-15T08:00:00.900Z");
+        assert!(!same_attempt(&ours, &other));
+        other["data"]["attempt"] = ours["data"]["attempt"].clone();
+        other["data"]["runId"] = json!("job-2");
+        assert!(!same_attempt(&ours, &other));
     }
 
     #[test]

@@ -207,6 +207,31 @@ pub fn parse_target(text: &str) -> Option<(String, String)> {
         .then(|| (namespace.to_string(), name.to_string()))
 }
 
+/// The record a scan writes before its first report write: its start
+/// (shard and run id added by [`stamp_run`]), not complete, in progress.
+/// The record written at the end replaces it (the same field manager's
+/// apply drops `inProgress`); a scan killed before that leaves it, and
+/// every reader takes it for a scan that did not finish.
+pub fn in_progress(namespace: &str, name: &str, started: DateTime<Utc>) -> Value {
+    let mut data = Map::new();
+    for (key, value) in [
+        ("version", env!("CARGO_PKG_VERSION").to_string()),
+        (
+            keys::STARTED,
+            started.to_rfc3339_opts(SecondsFormat::Secs, true),
+        ),
+        (
+            keys::ATTEMPT,
+            started.to_rfc3339_opts(SecondsFormat::Nanos, true),
+        ),
+        (keys::COMPLETE, "false".into()),
+        (keys::IN_PROGRESS, "true".into()),
+    ] {
+        data.insert(key.to_string(), Value::String(value));
+    }
+    crate::evidence::run::record_format::config_map(namespace, name, data)
+}
+
 /// The ConfigMap recording one run.
 pub fn config_map(
     namespace: &str,
@@ -462,6 +487,21 @@ mod tests {
         assert_eq!(map["data"]["complete"], "false");
         assert_eq!(map["data"]["error"], "no policies");
         assert!(map["data"].get("objects").is_none());
+    }
+
+    #[test]
+    fn the_record_of_a_run_in_progress_reads_as_not_finished() {
+        use crate::evidence::ScanRecord;
+        let mut map = in_progress("ns", "run", at(0));
+        stamp_run(&mut map, None, Some("job-1"));
+        let read = ScanRecord::from_config_map(&map, "ns/run").expect("record");
+        assert!(read.in_progress && !read.complete, "{read:?}");
+        assert_eq!(read.started, Some(at(0)));
+        assert_eq!(read.run_id.as_deref(), Some("job-1"));
+        assert!(read.finished.is_none());
+        // The record of the finished run has no such key.
+        let done = config_map("ns", "run", Ok(&ScanOutcome::default()), at(0), at(1));
+        assert!(done["data"].get(keys::IN_PROGRESS).is_none());
     }
 
     #[test]
