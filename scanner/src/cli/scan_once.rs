@@ -446,7 +446,14 @@ mod tests {
             ..ProgressSnapshot::default()
         };
         assert!(deadline_reached(Duration::from_secs(20), &checking).starts_with(
-            "deadline 20s (--timeout) reached while reading the run record's ConfigMap (to check it can be written) polscan-system/last: 0 of 0"
+            "deadline 20s (--timeout) reached while writing the run record's ConfigMap as in progress polscan-system/last: 0 of 0"
+        ));
+        let waiting = ProgressSnapshot {
+            phase: format!("{WAITING_FOR_LEASE} polscan-system/last"),
+            ..ProgressSnapshot::default()
+        };
+        assert!(deadline_reached(Duration::from_secs(20), &waiting).starts_with(
+            "deadline 20s (--timeout) reached while waiting for (or taking) the run's Lease, beside polscan-system/last: 0 of 0"
         ));
         assert!(
             deadline_reached(Duration::from_secs(20), &listing).starts_with(
