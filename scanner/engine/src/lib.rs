@@ -71,6 +71,8 @@ pub mod context;
 pub mod document_kind;
 pub mod exceptions;
 pub mod fake_cluster;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod host;
 pub mod jmespath;
 pub mod json;
