@@ -7,6 +7,7 @@ mod apply_stream;
 mod args;
 mod demo;
 mod evidence;
+mod format;
 mod junit;
 mod kyverno_apply;
 mod long_running;
@@ -25,6 +26,8 @@ mod stop;
 mod system_host;
 mod test;
 mod usage;
+
+pub use format::{FailOn, OutputFormat};
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -110,28 +113,6 @@ pub struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// One row per result and a summary line.
-    Table,
-    /// Only the summary line (for CronJobs and large clusters).
-    Summary,
-    /// JUnit XML: a test suite per policy, a test case per rule and resource.
-    Junit,
-    /// SARIF 2.1.0 for code scanning: violations located at the manifest's
-    /// file and line (or the resource's name for cluster objects).
-    Sarif,
-    Yaml,
-    Json,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FailOn {
-    Fail,
-    Warn,
-    Error,
 }
 
 /// `polscan apply`'s arguments: polscan's own spellings and the Kyverno
