@@ -138,6 +138,25 @@ pub(crate) fn free_names(expr: &IdedExpr) -> BTreeSet<String> {
     names
 }
 
+/// The type name of the first message literal (`Object{...}`) in `expr`,
+/// or of a node the parser left unspecified: what the `cel` crate cannot
+/// evaluate (it panics on either).
+pub(crate) fn unevaluable(expr: &IdedExpr) -> Option<String> {
+    let mut found = None;
+    let mut copy = expr.clone();
+    visit(&mut copy, &mut Vec::new(), &mut |expr, _| {
+        if found.is_none() {
+            match &expr.expr {
+                Expr::Struct(structure) => found = Some(format!("{}{{...}}", structure.type_name)),
+                Expr::Unspecified => found = Some("an unspecified expression".to_string()),
+                _ => {}
+            }
+        }
+        false
+    });
+    found
+}
+
 /// Walks `expr` depth first with the names comprehensions bind around each
 /// node; `at` sees each node first and returns true when it replaced it
 /// (its children are then not visited).
@@ -321,5 +340,31 @@ mod tests {
             run(&order, "variables.early"),
             Err("variable \"early\" failed: No such key: late".to_string())
         );
+    }
+
+    /// Found by the `cel` fuzz target: a message literal (a MutatingPolicy's
+    /// `Object{...}` in a validation) made the cel crate panic (`todo!`),
+    /// which the engine turned into an internal error; it is a compile
+    /// error, named, and every evaluation gives that error.
+    #[test]
+    fn a_message_literal_is_a_compile_error_not_a_panic() {
+        for source in [
+            "Object{metadata: Object.metadata{labels: {'a': 'b'}}}",
+            "[1].all(x, Object{spec: x} != null)",
+        ] {
+            let program = Program::compile(source);
+            let error = program.compile_error().unwrap_or_default();
+            assert!(
+                error.contains("object construction is not supported"),
+                "{source}: {error}"
+            );
+            let result = run(&[], source);
+            assert!(
+                result
+                    .as_ref()
+                    .is_err_and(|e| e.contains("Object{...} cannot be evaluated")),
+                "{source}: {result:?}"
+            );
+        }
     }
 }

@@ -28,13 +28,22 @@ impl Program {
         let compiled = cel::parser::Parser::new()
             .enable_optional_syntax(true)
             .parse(source)
-            .map(|mut ast| {
+            .map_err(|err| format!("compilation error: {err}"))
+            .and_then(|mut ast| {
+                // A message literal (a MutatingPolicy's `Object{...}`) makes
+                // the cel crate panic; Kubernetes declares no message type
+                // to a validation expression, so it does not compile there
+                // either.
+                if let Some(what) = names::unevaluable(&ast) {
+                    return Err(format!(
+                        "compilation error: {what} cannot be evaluated: object construction is not supported in validation expressions"
+                    ));
+                }
                 optional::rewrite(&mut ast);
                 names::rewrite(&mut ast);
                 paths::rewrite(&mut ast);
-                Arc::new(ast)
-            })
-            .map_err(|err| format!("compilation error: {err}"));
+                Ok(Arc::new(ast))
+            });
         let names = match &compiled {
             Ok(ast) => names::free_names(ast).into_iter().collect(),
             Err(_) => Arc::from([]),
