@@ -41,11 +41,35 @@ fn random(args: &[Rcvar]) -> Result<Variable, String> {
     if pattern.is_empty() {
         return Err("no pattern provided".to_string());
     }
-    let generator = rand_regex::Regex::compile(pattern, MAX_UNBOUNDED_REPEAT)
+    let hir = regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(pattern)
+        .map_err(|e| format!("error parsing regexp `{pattern}`: {e}"))?;
+    // rand_regex panics sampling a class that holds no character (`[a--a]`,
+    // class difference): no string can be generated from it.
+    if has_empty_class(&hir) {
+        return Err(format!(
+            "error parsing regexp `{pattern}`: a character class matches no character"
+        ));
+    }
+    let generator = rand_regex::Regex::with_hir(hir, MAX_UNBOUNDED_REPEAT)
         .map_err(|e| format!("error parsing regexp `{pattern}`: {e}"))?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(crate::host::current().random_seed());
     let text: String = rng.sample(&generator);
     Ok(Variable::String(text))
+}
+
+/// Whether some character class of `hir` is empty.
+fn has_empty_class(hir: &regex_syntax::hir::Hir) -> bool {
+    use regex_syntax::hir::{Class, HirKind};
+    match hir.kind() {
+        HirKind::Class(Class::Unicode(class)) => class.ranges().is_empty(),
+        HirKind::Class(Class::Bytes(class)) => class.ranges().is_empty(),
+        HirKind::Repetition(repetition) => has_empty_class(&repetition.sub),
+        HirKind::Capture(capture) => has_empty_class(&capture.sub),
+        HirKind::Concat(items) | HirKind::Alternation(items) => items.iter().any(has_empty_class),
+        HirKind::Empty | HirKind::Literal(_) | HirKind::Look(_) => false,
+    }
 }
 
 /// Kyverno's default registry, prefixed to references that name none.
@@ -207,6 +231,16 @@ mod tests {
         }
         assert!(fails("random('')").contains("no pattern"));
         assert!(fails("random('[')").contains("random"));
+        // Found by the jmespath fuzz target: an empty class (class
+        // difference) made rand_regex panic (`Uniform::new called with
+        // low >= high`); it is an error naming the pattern.
+        for empty in [
+            "random('[a--a]{3}')",
+            "random('x|[ab--ab]')",
+            "random('([a-b&&c])+')",
+        ] {
+            assert!(fails(empty).contains("matches no character"), "{empty}");
+        }
     }
 
     #[test]
