@@ -232,9 +232,9 @@ pub fn results_table(outcome: &AuditOutcome, detailed: bool, color: bool) -> Str
             let kyverno_policy = matches!(finding.policy.kind.as_str(), "ClusterPolicy" | "Policy");
             let mut row = vec![
                 (index + 1).to_string(),
-                finding.policy.qualified_name(),
+                super::output::terminal_safe(&finding.policy.qualified_name()),
                 if kyverno_policy {
-                    finding.result.rule.clone()
+                    super::output::terminal_safe(&finding.result.rule)
                 } else {
                     String::new()
                 },

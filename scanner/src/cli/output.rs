@@ -143,7 +143,9 @@ pub(super) fn group_heading(
             actions.iter().copied().collect::<Vec<_>>().join(", ")
         ),
     };
-    let heading = format!("{policy} ({kind}, {action})");
+    // A policy file's name and actions are anyone's text too (`apply` on
+    // a pull request's files).
+    let heading = terminal_safe(&format!("{policy} ({kind}, {action})"));
     if color {
         format!("\x1b[1m{heading}\x1b[0m\n")
     } else {
@@ -353,6 +355,26 @@ mod tests {
 
     const POLICY: &str = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: p}\nspec:\n  rules:\n  - name: r\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    validate: {pattern: {metadata: {labels: {app: '?*'}}}}\n";
     const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: x, namespace: ns}\n";
+
+    /// Found by the `outputs` fuzz target: the policy's name (and its
+    /// rule's, in `-t`) reached the terminal as written.
+    #[test]
+    fn policy_and_rule_names_are_shown_literally_in_both_tables() {
+        let hostile = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: \"p\\e[2J\\u202e\"}\nspec:\n  rules:\n  - name: \"r\\a\"\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    validate: {pattern: {metadata: {labels: {app: '?*'}}}}\n";
+        let outcome = outcome(hostile, POD);
+        assert_eq!(outcome.findings.len(), 1, "{:?}", outcome.problems);
+        let grouped = grouped_table(&outcome, false);
+        let kyverno = super::super::kyverno_apply::results_table(&outcome, true, false);
+        for table in [grouped, kyverno] {
+            assert!(
+                !table
+                    .chars()
+                    .any(|c| c == '\x1b' || c == '\x07' || c == '\u{202e}'),
+                "{table}"
+            );
+            assert!(table.contains("p\\u{1b}[2J\\u{202e}"), "{table}");
+        }
+    }
 
     #[test]
     fn a_policy_heading_names_every_action_its_results_have() {
