@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The full test suite: formatting, lints, every unit and integration test
 # (including the Kyverno policy-library conformance harness, which prints the
-# score per category and fails below the floors in tests/conformance-floors.txt).
+# score per category and fails below the floors in tests/conformance-floors.txt),
+# then a short run of every fuzz target (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +36,8 @@ bash scripts/test-assets.sh chromium
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
+cargo fmt --manifest-path fuzz/seed-builder/Cargo.toml -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo build (the polscan binary the cluster tests run)"
@@ -46,5 +49,12 @@ echo "== cargo test"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 cargo test --workspace --locked -- --nocapture --test-threads=2 2>&1 | tee "$log"
+# A short run of every fuzz target (fuzz/, scripts/fuzz.sh): each one
+# prints a "test result:" line, summed below with the tests'. A crash
+# fails the suite after the count is printed.
+echo "== fuzz smoke (${FUZZ_SMOKE_SECONDS:-20}s per target)"
+fuzz_status=0
+bash scripts/fuzz.sh all "${FUZZ_SMOKE_SECONDS:-20}" 2>&1 | tee -a "$log" || fuzz_status=$?
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;?$/) p += $i; if ($(i+1) ~ /^failed;?$/) f += $i } }
      END { printf "suite: %d passed, %d failed\n", p, f }' "$log"
+exit "$fuzz_status"
