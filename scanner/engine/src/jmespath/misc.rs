@@ -41,9 +41,18 @@ fn random(args: &[Rcvar]) -> Result<Variable, String> {
     if pattern.is_empty() {
         return Err("no pattern provided".to_string());
     }
-    let hir = regex_syntax::ParserBuilder::new()
-        .build()
+    let ast = regex_syntax::ast::parse::Parser::new()
         .parse(pattern)
+        .map_err(|e| format!("error parsing regexp `{pattern}`: {e}"))?;
+    // Go's regexp/syntax (goregen parses with syntax.Perl) rejects stacked
+    // repetition operators (`a**`, `a{2}{3}`); regex-syntax accepts them.
+    if let Some(operators) = stacked_repetition(&ast, pattern) {
+        return Err(format!(
+            "error parsing regexp `{pattern}`: invalid nested repetition operator: `{operators}`"
+        ));
+    }
+    let hir = regex_syntax::hir::translate::Translator::new()
+        .translate(pattern, &ast)
         .map_err(|e| format!("error parsing regexp `{pattern}`: {e}"))?;
     // rand_regex panics sampling a class that holds no character (`[a--a]`,
     // class difference): no string can be generated from it.
@@ -52,11 +61,73 @@ fn random(args: &[Rcvar]) -> Result<Variable, String> {
             "error parsing regexp `{pattern}`: a character class matches no character"
         ));
     }
+    // Repetitions nested through groups (`((a*)*)*…`) multiply: the string
+    // could exceed memory (found by the jmespath fuzz target).
+    match max_generated_len(&hir) {
+        Some(len) if len <= MAX_GENERATED_LEN => {}
+        _ => {
+            return Err(format!(
+                "error parsing regexp `{pattern}`: it can generate strings longer than {MAX_GENERATED_LEN} characters"
+            ))
+        }
+    }
     let generator = rand_regex::Regex::with_hir(hir, MAX_UNBOUNDED_REPEAT)
         .map_err(|e| format!("error parsing regexp `{pattern}`: {e}"))?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(crate::host::current().random_seed());
     let text: String = rng.sample(&generator);
     Ok(Variable::String(text))
+}
+
+/// Longest string `random()` may generate, in characters.
+const MAX_GENERATED_LEN: usize = 64 * 1024;
+
+/// The first repetition operator applied directly to another one, as Go's
+/// parser reports it (`**`), or `None`.
+fn stacked_repetition(ast: &regex_syntax::ast::Ast, pattern: &str) -> Option<String> {
+    use regex_syntax::ast::Ast;
+    match ast {
+        Ast::Repetition(repetition) => {
+            if let Ast::Repetition(inner) = repetition.ast.as_ref() {
+                let span = inner.op.span.start.offset..repetition.op.span.end.offset;
+                return Some(pattern.get(span).unwrap_or_default().to_string());
+            }
+            stacked_repetition(&repetition.ast, pattern)
+        }
+        Ast::Group(group) => stacked_repetition(&group.ast, pattern),
+        Ast::Concat(concat) => concat
+            .asts
+            .iter()
+            .find_map(|item| stacked_repetition(item, pattern)),
+        Ast::Alternation(alternation) => alternation
+            .asts
+            .iter()
+            .find_map(|item| stacked_repetition(item, pattern)),
+        _ => None,
+    }
+}
+
+/// The longest string `hir` generates with unbounded repetitions capped at
+/// `MAX_UNBOUNDED_REPEAT`, in characters; `None` when it overflows.
+fn max_generated_len(hir: &regex_syntax::hir::Hir) -> Option<usize> {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => Some(0),
+        HirKind::Literal(literal) => Some(literal.0.len()),
+        HirKind::Class(_) => Some(1),
+        HirKind::Repetition(repetition) => {
+            let times = repetition
+                .max
+                .unwrap_or(repetition.min.max(MAX_UNBOUNDED_REPEAT));
+            max_generated_len(&repetition.sub)?.checked_mul(usize::try_from(times).ok()?)
+        }
+        HirKind::Capture(capture) => max_generated_len(&capture.sub),
+        HirKind::Concat(items) => items.iter().try_fold(0usize, |sum, item| {
+            sum.checked_add(max_generated_len(item)?)
+        }),
+        HirKind::Alternation(items) => items.iter().try_fold(0usize, |longest, item| {
+            Some(longest.max(max_generated_len(item)?))
+        }),
+    }
 }
 
 /// Whether some character class of `hir` is empty.
@@ -241,6 +312,20 @@ mod tests {
         ] {
             assert!(fails(empty).contains("matches no character"), "{empty}");
         }
+        // Found by the jmespath fuzz target: stacked and nested repetitions
+        // (`!*****`) made the generated string exhaust memory. Go's parser
+        // rejects stacked operators; nesting through groups is bounded.
+        assert!(fails("random('!*****')").contains("invalid nested repetition operator: `**`"));
+        assert!(fails("random('a{2}{3}')").contains("invalid nested repetition operator"));
+        assert!(fails("random('((((((a*)*)*)*)*)*)*')").contains("longer than 65536"));
+        assert!(fails("random('(x{1000}){1000}')").contains("longer than"));
+        let v = eval("random('(ab{2}){3}c*?')");
+        assert!(
+            Regex::new("^(abb){3}c*$")
+                .unwrap()
+                .is_match(v.as_str().unwrap()),
+            "{v}"
+        );
     }
 
     #[test]
