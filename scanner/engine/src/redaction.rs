@@ -18,8 +18,11 @@
 //! least [`MIN_IN_PLACE`] characters is replaced where it occurs; a shorter
 //! one (`"1"`, `"yes"`) cannot be told apart from ordinary text, so a
 //! message or property holding it is withheld whole. Over-redaction is safe,
-//! leaking is not. What is not recognised: a value transformed by the
-//! policy (a substring, upper-cased, hashed, re-encoded otherwise).
+//! leaking is not. The parts of a value are values too, three levels deep:
+//! the strings of a JSON document (a `.dockerconfigjson`), what follows
+//! `=` or `:` on a line (a `.env`, a YAML file), a base64 part decoded (its
+//! `auth`). What is not recognised: a value transformed by the policy (a
+//! substring, upper-cased, hashed, re-encoded otherwise).
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock, RwLock};
@@ -115,6 +118,47 @@ impl SecretValues {
     }
 
     fn add_value(&mut self, value: &str) {
+        self.add_value_within(value, MAX_EXPANSION_DEPTH);
+    }
+
+    /// Adds `value`'s forms, then the values inside it down to `depth` more
+    /// levels: a policy that parses a Secret (`parse_json(base64_decode(…))`
+    /// of a `.dockerconfigjson`, a `.env` or YAML file's `key: value` lines)
+    /// shows its parts, not the whole.
+    fn add_value_within(&mut self, value: &str, depth: usize) {
+        self.add_forms(value);
+        if depth == 0 {
+            return;
+        }
+        let mut parts = Vec::new();
+        // serde_json only: it is linear with a nesting limit (YAML parsers
+        // are not, on hostile input).
+        if let Ok(parsed @ (Value::Object(_) | Value::Array(_))) =
+            serde_json::from_str::<Value>(value.trim())
+        {
+            string_leaves(&parsed, &mut parts);
+        }
+        for line in value.lines() {
+            if let Some((_, rest)) = line.split_once(['=', ':']) {
+                parts.push(rest.trim().trim_matches(['"', '\'']).to_string());
+            }
+        }
+        let trimmed = value.trim();
+        if trimmed.len() >= MIN_IN_PLACE {
+            if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(trimmed) {
+                if let Ok(decoded) = String::from_utf8(bytes) {
+                    parts.push(decoded);
+                }
+            }
+        }
+        for part in parts {
+            if part != value && !part.trim().is_empty() {
+                self.add_value_within(&part, depth - 1);
+            }
+        }
+    }
+
+    fn add_forms(&mut self, value: &str) {
         if value.trim().is_empty() {
             return;
         }
@@ -217,6 +261,22 @@ impl SecretValues {
 
 /// Takes the values of `resource` (when it is a Secret) and of every Secret
 /// the run's lookups returned (`seen`) out of `responses`.
+/// How many times a value is looked into (JSON, `key: value` lines,
+/// base64): a `.dockerconfigjson`'s `auth` is base64 inside JSON inside
+/// base64.
+const MAX_EXPANSION_DEPTH: usize = 3;
+
+/// Every string (and number) in `value`, depth-first.
+fn string_leaves(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(text) => out.push(text.clone()),
+        Value::Number(number) => out.push(number.to_string()),
+        Value::Array(items) => items.iter().for_each(|item| string_leaves(item, out)),
+        Value::Object(object) => object.values().for_each(|item| string_leaves(item, out)),
+        Value::Bool(_) | Value::Null => {}
+    }
+}
+
 pub(crate) fn redact_responses(
     responses: &mut [PolicyResponse],
     resource: &Value,
@@ -484,6 +544,30 @@ mod tests {
             values.redact_text("line AAAAlongline"),
             Some(format!("line {REDACTED_TEXT}"))
         );
+    }
+
+    #[test]
+    fn values_parsed_out_of_a_secret_are_found() {
+        // A registry policy's usual lookup: parse_json(base64_decode(…)) of
+        // a .dockerconfigjson, whose auth is base64("user:password").
+        let config = r#"{"auths":{"registry.example.com":{"username":"robot-user","password":"s3cr3t-pass","auth":"cm9ib3QtdXNlcjpzM2NyM3QtcGFzcw=="}}}"#;
+        let secret = json!({"apiVersion": "v1", "kind": "Secret",
+            "data": {".dockerconfigjson": base64::engine::general_purpose::STANDARD.encode(config)},
+            "stringData": {".env": "DB_PASSWORD=hunter2-long\nuser: app-reader"}});
+        let values = values_of(&secret);
+        for leaked in [
+            "password s3cr3t-pass",
+            "auth cm9ib3QtdXNlcjpzM2NyM3QtcGFzcw==",
+            "login robot-user:s3cr3t-pass",
+            "user robot-user",
+            "env hunter2-long",
+            "reader app-reader",
+        ] {
+            let redacted = values.redact_text(leaked).unwrap_or_default();
+            for part in ["s3cr3t", "cm9ib3Q", "robot-user", "hunter2", "app-reader"] {
+                assert!(!redacted.contains(part), "{leaked} -> {redacted}");
+            }
+        }
     }
 
     #[test]
