@@ -154,14 +154,15 @@ pub(super) fn group_heading(
 }
 
 /// `text` as a terminal shows it literally: control characters other than
-/// a newline or tab (an escape sequence can move the cursor, rewrite
+/// a tab, line feeds included (an escape sequence can move the cursor, rewrite
 /// lines or set the window title) and Unicode bidirectional overrides
 /// (which reorder what is shown) become their `\u{..}` escape. A result's
 /// message carries text from the resource and the policy, which anyone
 /// who can create an object controls.
 pub(super) fn terminal_safe(text: &str) -> String {
     let hostile = |c: char| {
-        (c.is_control() && c != '\n' && c != '\t')
+        // A line feed too: in a cell it starts what reads as another row.
+        (c.is_control() && c != '\t')
             || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
     };
     if !text.chars().any(hostile) {
@@ -506,13 +507,15 @@ mod colour_tests {
         assert!(paint("fail", RuleStatus::Fail, true).contains("\x1b[1;31m"));
     }
 
-    /// Escape sequences and bidi overrides in a message reach the
-    /// terminal as visible escapes; newlines, tabs and other text stay.
+    /// Escape sequences, line feeds and bidi overrides in a message reach
+    /// the terminal as visible escapes; tabs and other text stay.
     #[test]
     fn hostile_text_is_shown_literally() {
+        assert_eq!(terminal_safe("plain ünïcode\tand"), "plain ünïcode\tand");
+        // A line feed in a cell would start what reads as another row.
         assert_eq!(
-            terminal_safe("plain ünïcode\tand\nlines"),
-            "plain ünïcode\tand\nlines"
+            terminal_safe("ok\nFAKE  team-a/Pod/x  pass"),
+            "ok\\u{a}FAKE  team-a/Pod/x  pass"
         );
         assert_eq!(
             terminal_safe("a\x1b]0;owned\x07b\x1b[2Jc"),

@@ -19,11 +19,14 @@ const LIMITS: ListLimits = ListLimits {
     per_owner: 20,
 };
 
-/// Escapes text for HTML element content and attribute values.
+/// Escapes text for HTML element content and attribute values. Control
+/// characters other than line breaks and tabs, and Unicode bidirectional
+/// overrides (which reorder what is read), become a visible `\u{..}`.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
+            c if is_hostile(c) => out.push_str(&c.escape_unicode().to_string()),
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -33,6 +36,14 @@ pub fn escape(text: &str) -> String {
         }
     }
     out
+}
+
+/// A character no page or file should pass on as it is: a control
+/// character other than a line break or tab (an escape sequence acts on a
+/// terminal showing the file), or a bidirectional override.
+pub(crate) fn is_hostile(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 pub(crate) const STYLE: &str = r#"
@@ -971,5 +982,25 @@ fn rule_change_section(out: &mut String, change: &RuleChange) {
             "<p>Actions (shown, not a rule change):</p><pre class=\"actions-diff\">{}</pre>",
             escape(&change.actions_diff)
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{super::markdown::cell, escape};
+
+    #[test]
+    fn escape_sequences_and_bidi_overrides_are_shown_not_passed_on() {
+        // A message can carry what anyone creating an object wrote: a
+        // title-setting OSC, a clear-screen, a right-to-left override.
+        let hostile = "a\u{1b}]0;pwned\u{7}b\u{1b}[2Jc\u{202e}d\te\nf";
+        let page = escape(hostile);
+        assert_eq!(page, "a\\u{1b}]0;pwned\\u{7}b\\u{1b}[2Jc\\u{202e}d\te\nf");
+        let row = cell(hostile);
+        assert!(!row
+            .chars()
+            .any(|c| c == '\u{1b}' || c == '\u{7}' || c == '\u{202e}'));
+        assert!(row.contains("\\u{1b}]0;pwned\\u{7}"), "{row}");
+        assert!(!row.contains('\n'), "{row}");
     }
 }

@@ -25,7 +25,8 @@ const CHANGES_LISTED: usize = 20;
 /// the row or item, so pipes are escaped and line breaks become spaces;
 /// `<` and `>` are escaped so the text cannot open raw HTML (an `<!--`
 /// hides the rest of a pull request comment); a backslash is escaped
-/// first, so it cannot escape what follows it.
+/// first, so it cannot escape what follows it; other control characters
+/// and bidirectional overrides become `\u{..}`.
 pub(crate) fn cell(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -35,6 +36,9 @@ pub(crate) fn cell(text: &str) -> String {
                 out.push(c);
             }
             '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}' => out.push(' '),
+            // Shown, not obeyed, by a terminal `cat`ing the file or a
+            // review showing the diff.
+            c if super::html::is_hostile(c) => out.push_str(&c.escape_unicode().to_string()),
             _ => out.push(c),
         }
     }
