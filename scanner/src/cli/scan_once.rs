@@ -83,7 +83,11 @@ pub(super) async fn scan_once(
                 Err(err) => return Err(not_recordable(err, server, namespace, name)),
             };
             match run_record::write(client, namespace, name, &record).await {
-                Ok(written) => warn_written(&written, namespace, name),
+                // The final write meets it again, and says so once.
+                Ok(run_record::Written::NewerKept { .. }) => {}
+                Ok(written) => {
+                    warn_written(&written, namespace, name);
+                }
                 Err(err) => return Err(not_recordable(err, server, namespace, name)),
             }
             checking_record.set(None);
@@ -186,21 +190,28 @@ async fn take_lease(
 }
 
 /// Warns of a record written over one of the same run id, or not written
-/// over a later run's.
-fn warn_written(written: &run_record::Written, namespace: &str, name: &str) {
+/// over a later run's; true when it was written.
+fn warn_written(written: &run_record::Written, namespace: &str, name: &str) -> bool {
     match written {
         run_record::Written::Recorded {
             same_run_before: None,
-        } => {}
+        } => true,
         run_record::Written::Recorded {
             same_run_before: Some(before),
-        } => eprintln!(
+        } => {
+            eprintln!(
             "warning: ConfigMap {namespace}/{name} held a record of the same run id started at {before}: a retried shard, or a run id given to two runs; each run needs its own, or evidence may take shards of two runs for one"
-        ),
-        // Runs overlapped; the later one's record is the evidence.
-        run_record::Written::NewerKept { started } => eprintln!(
-            "warning: this run's record was not written: ConfigMap {namespace}/{name} holds the record of a run that started later ({started})"
-        ),
+            );
+            true
+        }
+        // Runs overlapped (or clocks disagree); the later one's record is
+        // the evidence.
+        run_record::Written::NewerKept { started } => {
+            eprintln!(
+                "warning: this run's record was not written: ConfigMap {namespace}/{name} holds the record of a run that started later ({started}; runs overlapped, or the clocks of the hosts that ran them disagree)"
+            );
+            false
+        }
     }
 }
 
@@ -251,12 +262,17 @@ async fn lost(held: Option<&mut lease::HeldLease>) -> String {
 async fn release(held: Option<lease::HeldLease>) {
     let Some(held) = held else { return };
     let name = held.lease();
-    if let Err(err) = held.release().await {
-        eprintln!(
-            "warning: Lease {name} could not be released ({err}): the next scan waits until it expires ({}s)",
-            lease::LEASE_DURATION_SECONDS
-        );
-    }
+    // Bounded like the record: the Lease expires anyway, and --timeout
+    // must stay the scan's bound when the server does not answer.
+    let why = match tokio::time::timeout(RECORD_GRACE, held.release()).await {
+        Ok(Ok(())) => return,
+        Ok(Err(err)) => err.to_string(),
+        Err(_) => format!("no answer within {}s", RECORD_GRACE.as_secs()),
+    };
+    eprintln!(
+        "warning: Lease {name} could not be released ({why}): the next scan waits until it expires ({}s)",
+        lease::LEASE_DURATION_SECONDS
+    );
 }
 
 /// How long recording the run may take after the scan (its deadline
@@ -324,7 +340,7 @@ async fn record(
     shard: Option<polscan::scan::shard::Shard>,
     run_id: Option<&str>,
 ) -> bool {
-    let mut record_failed = false;
+    let record_failed;
     {
         let error_text = outcome.as_ref().err().map(super::error_text);
         let result = match &error_text {
@@ -344,13 +360,15 @@ async fn record(
                 data.insert(last_run::keys::HISTORY_ERROR.into(), error.into());
             }
         }
-        match run_record::write(client, namespace, name, &record).await {
-            Ok(written) => warn_written(&written, namespace, name),
+        record_failed = match run_record::write(client, namespace, name, &record).await {
+            // Not written over a later run's record: a CronJob's monitor
+            // must see that this run left no evidence.
+            Ok(written) => !warn_written(&written, namespace, name),
             Err(err) => {
                 eprintln!("warning: the run was not recorded: {err}");
-                record_failed = true;
+                true
             }
-        }
+        };
     }
     record_failed
 }
