@@ -244,13 +244,13 @@ fn api_server_killed_mid_scan_deletes_nothing_and_a_rerun_converges() {
     let both = expected(&["require-team-label", "disallow-latest"]);
     assert!(results_after.is_superset(&results_before));
     assert!(results_after.is_subset(&both));
-    // The record does not claim this run complete: it could not be
-    // written, so it still holds the last complete run's.
+    // The record does not claim the last complete run: this one said it
+    // was in progress before its first report write, and the reports now
+    // mix two runs.
     let record_after = record_data(&cluster);
-    assert!(
-        record_after == record_before || record_after["complete"] == "false",
-        "{record_after}"
-    );
+    assert_ne!(record_after, record_before);
+    assert_eq!(record_after["complete"], "false", "{record_after}");
+    assert_eq!(record_after["inProgress"], "true", "{record_after}");
 
     clean_scan(&cluster);
     let (names, results) = stored(&cluster);
