@@ -298,10 +298,14 @@ fn substitute_reference_string(
         .collect();
     for found in matches {
         let initial = found.starts_with("$(");
+        // The character before `$(` is one char, not one byte: it may be
+        // multi-byte (`ơ$(…)`, found by the variables fuzz target).
         let reference = if initial {
             found.clone()
         } else {
-            found[1..].to_string()
+            let mut chars = found.chars();
+            chars.next();
+            chars.as_str().to_string()
         };
         let fail = |message: String| SubstitutionError::Reference {
             reference: reference.clone(),
@@ -336,7 +340,7 @@ fn substitute_reference_string(
         let mut replacement = if initial {
             String::new()
         } else {
-            found[..1].to_string()
+            found.chars().take(1).collect()
         };
         replacement.push_str(operator);
         replacement.push_str(&text_value);
@@ -510,6 +514,11 @@ mod tests {
         );
         let out2 = substitute_all(&mut c, &doc2).expect("substituted");
         assert_eq!(out2.pointer("/spec/b"), Some(&json!(">5")));
+        // Found by the variables fuzz target: a multi-byte character
+        // before `$(` was sliced inside it (a panic).
+        let doc3 = json!({"spec": {"a": "5", "b": "ơ$(./../a)"}});
+        let out3 = substitute_all(&mut c, &doc3).expect("substituted");
+        assert_eq!(out3.pointer("/spec/b"), Some(&json!("ơ5")));
     }
 
     #[test]
