@@ -373,3 +373,33 @@ fn a_forbidden_policy_list_deletes_no_report_and_names_the_kind() {
     assert_eq!(names_after, names_before, "a report was pruned");
     assert!(results_after.is_superset(&results_before));
 }
+
+/// A ValidatingPolicy whose one expression takes 10^8 steps per object:
+/// minutes, in a debug build.
+const COSTLY_POLICY: &str = r#"apiVersion: policies.kyverno.io/v1alpha1
+kind: ValidatingPolicy
+metadata: {name: costly}
+spec:
+  validationActions: [Audit]
+  matchConstraints:
+    resourceRules: [{apiGroups: [""], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [configmaps]}]
+  validations:
+  - expression: "[1,2,3,4,5,6,7,8,9,10].all(a, [1,2,3,4,5,6,7,8,9,10].all(b, [1,2,3,4,5,6,7,8,9,10].all(c, [1,2,3,4,5,6,7,8,9,10].all(d, [1,2,3,4,5,6,7,8,9,10].all(e, [1,2,3,4,5,6,7,8,9,10].all(f, [1,2,3,4,5,6,7,8,9,10].all(g, [1,2,3,4,5,6,7,8,9,10].all(h, a+b+c+d+e+f+g+h > 0))))))))"
+"#;
+
+#[test]
+fn an_evaluation_past_the_deadline_does_not_keep_the_process_alive() {
+    let cluster = TestCluster::start_prepared();
+    cluster.apply_yaml(COSTLY_POLICY);
+    cluster.kubectl_ok(&["create", "namespace", "polscan-system"]);
+    cluster.kubectl_ok(&["create", "configmap", "slow", "-n", "default"]);
+    let scan = spawn_scan(&cluster, &["--timeout", "5s", "--namespace", "default"]);
+    // Before, the deadline was said and the record written at 5 s, but
+    // the runtime waited for the evaluation still running: minutes.
+    let (output, took) = wait_bounded(scan, Duration::from_secs(45));
+    let err = failed_run("costly CEL past --timeout", &output, Some(took));
+    assert!(
+        err.contains("deadline 5s (--timeout) reached while"),
+        "{err}"
+    );
+}

@@ -59,11 +59,38 @@ pub fn deadline_text(deadline: std::time::Duration) -> String {
 }
 
 /// The runtime `scan`, `install-crds` and `evidence` block on.
-pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
+pub fn runtime() -> anyhow::Result<CliRuntime> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("starting the async runtime")
+        .context("starting the async runtime")?;
+    Ok(CliRuntime {
+        handle: runtime.handle().clone(),
+        runtime: Some(runtime),
+    })
+}
+
+/// A tokio runtime that, dropped, does not wait for blocking work still
+/// running: an evaluation past `--timeout` or SIGTERM (a costly CEL
+/// expression) would otherwise keep the process alive after its answer.
+pub struct CliRuntime {
+    runtime: Option<tokio::runtime::Runtime>,
+    handle: tokio::runtime::Handle,
+}
+
+impl CliRuntime {
+    /// Runs `future` to completion on the runtime.
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.handle.block_on(future)
+    }
+}
+
+impl Drop for CliRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 #[cfg(test)]
