@@ -297,18 +297,17 @@ fn substitute_reference_string(
         .map(|m| m.as_str().to_string())
         .collect();
     for found in matches {
-        let initial = found.starts_with("$(");
-        // The character before `$(` is one char, not one byte: it may be
-        // multi-byte (`ơ$(…)`, found by the variables fuzz target).
-        let reference = if initial {
-            found.clone()
+        // Not at the start, the match begins with the character before
+        // `$(`: one char, not one byte — it may be multi-byte (`ơ$(…)`,
+        // found by the variables fuzz target).
+        let before = if found.starts_with("$(") {
+            0
         } else {
-            let mut chars = found.chars();
-            chars.next();
-            chars.as_str().to_string()
+            found.chars().next().map_or(0, char::len_utf8)
         };
+        let (prefix, reference) = found.split_at(before);
         let fail = |message: String| SubstitutionError::Reference {
-            reference: reference.clone(),
+            reference: reference.to_string(),
             path: pointer(path),
             message,
         };
@@ -337,11 +336,7 @@ fn substitute_reference_string(
             (Value::Number(n), _) => n.to_string(),
             _ => return Err(fail("reference does not resolve to a string".into())),
         };
-        let mut replacement = if initial {
-            String::new()
-        } else {
-            found.chars().take(1).collect()
-        };
+        let mut replacement = prefix.to_string();
         replacement.push_str(operator);
         replacement.push_str(&text_value);
         value = value.replacen(&found, &replacement, 1);
