@@ -25,7 +25,9 @@
 # Built without a sanitizer (the workspace forbids unsafe code: what is
 # sought are panics, hangs and memory blow-ups) and with debug assertions,
 # so arithmetic overflow panics too; FUZZ_SANITIZER=address changes the
-# first. One target at a time, with one rayon thread.
+# first. One target at a time, with one rayon thread. FUZZ_RUNS=N also
+# ends a run after N executions (whichever of SECONDS and N comes first),
+# for the long runs that count executions.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -50,6 +52,7 @@ work="${POLSCAN_FUZZ_DIR:-${HOME}/.cache/polscan/fuzz}"
 sanitizer="${FUZZ_SANITIZER:-none}"
 timeout="${FUZZ_TIMEOUT:-10}"
 rss="${FUZZ_RSS_MB:-2048}"
+runs_limit="${FUZZ_RUNS:--1}"
 mkdir -p "$work"
 
 # The shared corpora sit beside the repository; from a git worktree,
@@ -111,7 +114,7 @@ for target in "${run[@]}"; do
   status=0
   RAYON_NUM_THREADS=1 cargo +nightly fuzz run "${build[@]}" "$target" \
     "$corpus" "$seeds/$target" "$here/fuzz/seeds/$target" -- \
-    -max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb="$rss" \
+    -max_total_time="$seconds" -runs="$runs_limit" -timeout="$timeout" -rss_limit_mb="$rss" \
     -max_len="$max_len" -artifact_prefix="$artifacts/" -print_final_stats=1 \
     >"$log" 2>&1 || status=$?
   runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)"
