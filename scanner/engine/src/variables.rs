@@ -32,6 +32,15 @@ pub(crate) enum SubstitutionError {
         path: String,
         source: QueryError,
     },
+    /// A value holding its own variable (twice) doubles each round of
+    /// nested substitution; Kyverno's loop (pkg/engine/variables/vars.go
+    /// `substituteVariablesIfAny`) has no bound and would not end.
+    #[error(
+        "failed to resolve {variable} at path {path}: substitution passed its bound \
+         ({MAX_SUBSTITUTED_LEN} bytes of text, {MAX_SUBSTITUTION_WORK} bytes rewritten): \
+         a value that holds its own variable"
+    )]
+    TooLarge { variable: String, path: String },
     #[error("failed to resolve reference {reference} at path {path}: {message}")]
     Reference {
         reference: String,
@@ -231,6 +240,14 @@ fn at_path(path: &[String]) -> String {
     expression
 }
 
+/// The longest text substitution may build: past any Kubernetes object
+/// (etcd takes 1.5 MiB) written out a few times.
+const MAX_SUBSTITUTED_LEN: usize = 4 << 20;
+
+/// The most text one string's substitution may rewrite, summed over its
+/// replacements (each copies the whole text).
+const MAX_SUBSTITUTION_WORK: usize = 64 << 20;
+
 fn substitute_string(
     ctx: &mut dyn Lookup,
     text: &str,
@@ -243,6 +260,7 @@ fn substitute_string(
     let mut found = occurrences(&value);
     // Nested variables re-scan the result; bound it so self-reproducing values end.
     let mut rounds = 0;
+    let mut work = 0;
     while !found.is_empty() && rounds < 32 {
         rounds += 1;
         let original = value.clone();
@@ -271,6 +289,14 @@ fn substitute_string(
                 replacement = replacement.replace("{{", "\\{{");
             }
             value = value.replacen(&occurrence.text, &replacement, 1);
+            // Each replacement rewrites the whole text: bound the sum too.
+            work += value.len();
+            if value.len() > MAX_SUBSTITUTED_LEN || work > MAX_SUBSTITUTION_WORK {
+                return Err(SubstitutionError::TooLarge {
+                    variable: expression,
+                    path: pointer(path),
+                });
+            }
         }
         found = if shallow {
             Vec::new()
@@ -495,6 +521,26 @@ mod tests {
             substitute_all(&mut c, &json!("x-{{- inner }}")),
             Ok(json!("x-{{ request.object.metadata.name }}"))
         );
+    }
+
+    /// A resource whose field holds its own variable twice doubled the
+    /// text each of 32 rounds (the variables fuzz target's timeout, 10 s+
+    /// and gigabytes); it is an error naming the variable once past its
+    /// bound.
+    /// Once is only linear growth, which the 32 rounds end.
+    #[test]
+    fn a_value_holding_its_own_variable_is_bounded() {
+        let mut c = ctx();
+        c.set_entry("twice", json!("a{{ twice }}b{{ twice }}c"));
+        let err = substitute_all(&mut c, &json!("x-{{ twice }}")).expect_err("too large");
+        assert!(
+            matches!(&err, SubstitutionError::TooLarge { variable, .. } if variable == "twice"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("passed its bound"), "{err}");
+        c.set_entry("once", json!("a{{ once }}"));
+        let once = substitute_all(&mut c, &json!("x-{{ once }}")).expect("bounded by rounds");
+        assert!(once.as_str().is_some_and(|s| s.starts_with("x-aaa")));
     }
 
     #[test]
