@@ -45,6 +45,9 @@ pub fn split(data: &[u8]) -> Option<(&str, &str)> {
 /// values; a document that is not valid ends the list.
 pub fn yaml_values(text: &str) -> Vec<Value> {
     let mut values = Vec::new();
+    if polscan::engine::yaml::check_nesting(text).is_err() {
+        return values;
+    }
     for document in serde_yaml::Deserializer::from_str(text) {
         match Value::deserialize(document) {
             Ok(value) => values.push(value),
@@ -56,7 +59,7 @@ pub fn yaml_values(text: &str) -> Vec<Value> {
 
 /// One YAML document, `None` when `text` is not one.
 pub fn yaml_value(text: &str) -> Option<Value> {
-    serde_yaml::from_str(text).ok()
+    polscan::engine::yaml::from_str(text).ok()
 }
 
 /// A panic inside [`polscan::engine::Engine::evaluate`] is caught per

@@ -91,6 +91,7 @@ pub mod target_kinds;
 pub mod value_types;
 pub mod values;
 pub(crate) mod variables;
+pub mod yaml;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -44,6 +44,13 @@ pub fn run_test_file(path: &Path) -> Vec<TestReport> {
         }
     };
     let mut reports = Vec::new();
+    if let Err(err) = polscan_engine::yaml::check_nesting(&text) {
+        return vec![error_report(
+            path,
+            String::new(),
+            format!("{}: document {}: {err}", path.display(), err.document),
+        )];
+    }
     for document in serde_yaml::Deserializer::from_str(&text) {
         let decoded = Value::deserialize(document)
             .map_err(|err| (String::new(), err.to_string()))

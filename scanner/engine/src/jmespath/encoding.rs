@@ -111,8 +111,9 @@ fn parse_json(args: &[Rcvar]) -> Result<Variable, String> {
 }
 
 fn parse_yaml(args: &[Rcvar]) -> Result<Variable, String> {
+    // A field of a cluster object can be anything: bounded before parsing.
     let value: serde_yaml::Value =
-        serde_yaml::from_str(string(args, 0)?).map_err(|e| e.to_string())?;
+        crate::yaml::from_str(string(args, 0)?).map_err(|e| e.to_string())?;
     let json = yaml_to_json(value)?;
     Ok(to_variable(&json).as_ref().clone())
 }

@@ -271,3 +271,14 @@ fn flatten_and_filter_projections_swallow_errors_of_their_input() {
         .unwrap_err()
         .is_not_found());
 }
+
+/// `parse_yaml` of a field a namespace user controls: 200,000 nested
+/// mappings are refused at once instead of costing serde_yaml minutes.
+#[test]
+fn parse_yaml_refuses_deep_nesting_at_once() {
+    let depth = 200_000;
+    let data = json!({"v": format!("{}{}", "{a: ".repeat(depth), "}".repeat(depth))});
+    let message = super::test_support::fails_on("parse_yaml(v)", &data);
+    assert!(message.contains("nested deeper than 128"), "{message}");
+    assert_eq!(eval("parse_yaml('a: [1]').a[0]", &json!({})), json!(1));
+}

@@ -897,7 +897,7 @@ fn values_settings(
     let chart_names: Vec<String> = [
         Some(chart.rsplit('/').next().unwrap_or(chart).to_string()),
         repo.text(&chart_file)
-            .and_then(|text| serde_yaml::from_str::<Value>(text).ok())
+            .and_then(|text| polscan_engine::yaml::from_str::<Value>(text).ok())
             .and_then(|v| v.get("name").and_then(Value::as_str).map(str::to_string)),
     ]
     .into_iter()

@@ -131,7 +131,7 @@ pub(super) fn documents(text: &str, parse: bool) -> Vec<Document> {
         .map(|(index, range)| {
             let lines = &all[range.clone()];
             let value = if parse {
-                serde_yaml::from_str::<Value>(&lines.concat()).ok()
+                polscan_engine::yaml::from_str::<Value>(&lines.concat()).ok()
             } else {
                 None
             };

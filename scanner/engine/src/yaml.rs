@@ -1,0 +1,171 @@
+//! YAML text in, a verdict on its nesting out, before `serde_yaml` reads it.
+//!
+//! `serde_yaml` (libyaml) refuses a document nested deeper than 128
+//! collections, but only after scanning all of it, and its scanner costs
+//! time proportional to the flow depth for every token: a 400 kB file of
+//! nested `[`/`{` took 114 s to be refused ("recursion limit exceeded").
+//! [`check_nesting`] walks the same text with `yaml-rust2`'s event parser
+//! (a port of libyaml's scanner, linear: its flow depth is bounded by 255)
+//! and refuses the first document that nests deeper than [`MAX_NESTING`],
+//! which `serde_yaml` would refuse too, so no document it accepts is lost.
+//!
+//! When `yaml-rust2` fails on the text for another reason, nothing is
+//! refused here and `serde_yaml`'s own error (or acceptance) stands: the two
+//! agreed on every one of the ~6,300 YAML and JSON files of the policy
+//! library, the shared cases and the repository's fixtures, so the gap is a
+//! text only one of them accepts, whose cost `--timeout` still bounds.
+
+use serde::de::DeserializeOwned;
+use yaml_rust2::parser::{Event, Parser};
+
+/// The deepest nesting of collections (mappings and sequences, block or
+/// flow) a document may have: `serde_yaml`'s recursion limit.
+pub const MAX_NESTING: usize = 128;
+
+/// A document nested deeper than [`MAX_NESTING`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "nested deeper than {MAX_NESTING} mappings or sequences at line {line} column {column}; \
+     refused before parsing"
+)]
+pub struct NestingError {
+    /// 1-based position of the document in the text.
+    pub document: usize,
+    /// 1-based line of the collection that went one level too deep.
+    pub line: usize,
+    /// 1-based column of it.
+    pub column: usize,
+}
+
+/// Why one YAML document could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum YamlError {
+    /// Nested too deeply to be parsed (see [`check_nesting`]).
+    #[error(transparent)]
+    Nesting(#[from] NestingError),
+    /// `serde_yaml`'s error: not YAML, or not of the shape asked for.
+    #[error(transparent)]
+    Parse(#[from] serde_yaml::Error),
+}
+
+/// Refuses `text` (a YAML stream: documents separated by `---`) when one
+/// of its documents nests deeper than [`MAX_NESTING`], in time linear in
+/// the text's length. `Ok` says nothing else about the text: a stream
+/// that is not YAML is left to `serde_yaml` to name.
+///
+/// # Errors
+/// [`NestingError`] naming the document, line and column where the
+/// nesting went past the limit.
+pub fn check_nesting(text: &str) -> Result<(), NestingError> {
+    let mut parser = Parser::new_from_str(text);
+    let mut document = 0;
+    let mut depth = 0usize;
+    loop {
+        match parser.next_token() {
+            Ok((Event::StreamEnd, _)) => return Ok(()),
+            Ok((Event::DocumentStart, _)) => {
+                document += 1;
+                depth = 0;
+            }
+            Ok((Event::SequenceStart(..) | Event::MappingStart(..), mark)) => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(NestingError {
+                        document: document.max(1),
+                        line: mark.line(),
+                        column: mark.col() + 1,
+                    });
+                }
+            }
+            Ok((Event::SequenceEnd | Event::MappingEnd, _)) => depth = depth.saturating_sub(1),
+            Ok(_) => {}
+            // yaml-rust2's own flow limit (255) is past ours: only reached
+            // when its events stopped short of it, e.g. `[[[` unclosed.
+            Err(err) if err.info() == "recursion limit exceeded" => {
+                return Err(NestingError {
+                    document: document.max(1),
+                    line: err.marker().line(),
+                    column: err.marker().col() + 1,
+                })
+            }
+            Err(_) => return Ok(()),
+        }
+    }
+}
+
+/// One YAML document read as `T`, after [`check_nesting`].
+///
+/// # Errors
+/// [`YamlError::Nesting`] for a document nested too deeply,
+/// [`YamlError::Parse`] for what `serde_yaml` refuses.
+pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
+    check_nesting(text)?;
+    Ok(serde_yaml::from_str(text)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn nested(open: &str, close: &str, depth: usize) -> String {
+        format!("{}{}", open.repeat(depth), close.repeat(depth))
+    }
+
+    /// At the limit a document reads as before; one deeper is refused
+    /// by both, and the check names the place.
+    #[test]
+    fn the_limit_is_serde_yamls() {
+        for (open, close) in [("[", "]"), ("{a: ", "}"), ("{\"]\": ", "}")] {
+            let at = nested(open, close, MAX_NESTING);
+            assert_eq!(check_nesting(&at), Ok(()), "{open}");
+            assert!(serde_yaml::from_str::<Value>(&at).is_ok(), "{open}");
+            let past = nested(open, close, MAX_NESTING + 1);
+            let err = check_nesting(&past).expect_err(open);
+            assert_eq!((err.document, err.line), (1, 1), "{open}");
+            assert_eq!(err.column, MAX_NESTING * open.len() + 1, "{open}");
+            assert!(serde_yaml::from_str::<Value>(&past).is_err(), "{open}");
+        }
+        let block: String = (0..=MAX_NESTING)
+            .map(|level| format!("{}k{level}:\n", " ".repeat(level)))
+            .collect::<String>()
+            + &" ".repeat(MAX_NESTING + 1)
+            + "v\n";
+        assert!(check_nesting(&block).is_err());
+        assert!(serde_yaml::from_str::<Value>(&block).is_err());
+    }
+
+    /// The walkthrough's file: 200,000 nested sequences (400 kB) took
+    /// serde_yaml 114 s to refuse; the check refuses it at once, and
+    /// names the second document when the first is fine.
+    #[test]
+    fn deep_flow_nesting_is_refused_in_linear_time() {
+        let depth = 200_000;
+        let text = format!(
+            "kind: ConfigMap\n---\n{{\"kind\": \"ConfigMap\", \"extra\": {}}}\n",
+            nested("[", "]", depth)
+        );
+        let err = check_nesting(&text).expect_err("too deep");
+        assert_eq!((err.document, err.line), (2, 3));
+        let err = from_str::<Value>(&nested("{a: ", "}", depth)).expect_err("too deep");
+        assert!(matches!(err, YamlError::Nesting(_)), "{err}");
+        assert!(err.to_string().contains("nested deeper than 128"), "{err}");
+        // Unclosed: yaml-rust2 stops at its own flow limit first.
+        assert!(check_nesting(&"[".repeat(depth)).is_err());
+    }
+
+    /// What yaml-rust2 cannot read is left to serde_yaml, whose error
+    /// (or acceptance) stands; documents are counted across `---`.
+    #[test]
+    fn other_errors_are_serde_yamls_to_name() {
+        assert_eq!(check_nesting("a: [1, 2\nb: ]"), Ok(()));
+        assert!(matches!(
+            from_str::<Value>("a: [1, 2\nb: ]"),
+            Err(YamlError::Parse(_))
+        ));
+        let two = format!("a: 1\n---\n{}\n", nested("[", "]", MAX_NESTING));
+        assert_eq!(check_nesting(&two), Ok(()));
+        let value: Value = from_str("a: {b: [1, 2]}").expect("reads");
+        assert_eq!(value["a"]["b"][1], 2);
+    }
+}
