@@ -286,3 +286,71 @@ fn stopped_scans_leave_an_incomplete_record_and_a_killed_ones_lease_is_taken_ove
     assert_eq!(lease_holder(&cluster), None);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Without rights on Leases a scan fails closed: two scans could otherwise
+/// write under one record that says complete. It names what to grant and
+/// writes nothing — no report, no record; granted them, the same user's
+/// scan runs.
+#[test]
+fn a_scan_without_lease_rights_fails_closed_and_writes_nothing() {
+    let cluster = TestCluster::start_prepared();
+    cluster.apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: bulk}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: polscan-system}\n");
+    cluster.apply_yaml(POLICY);
+    for name in ["a", "b", "c"] {
+        cluster.kubectl_ok(&["create", "configmap", name, "-n", "bulk"]);
+    }
+    let reads = r#"- apiGroups: [""]
+  resources: ["*"]
+  verbs: [get, list]
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [create, update, patch]
+- apiGroups: [kyverno.io, policies.kyverno.io, admissionregistration.k8s.io]
+  resources: ["*"]
+  verbs: [get, list]
+"#;
+    cluster.grant_limited(reads);
+    let limited = cluster.limited_kubeconfig().display().to_string();
+    let args = [
+        "scan",
+        "--kubeconfig",
+        &limited,
+        "-o",
+        "summary",
+        "--namespace",
+        "bulk",
+        "--last-run-configmap",
+        RECORD,
+    ];
+    let refused = polscan(&args);
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    let err = stderr(&refused);
+    assert!(
+        err.contains("may not read or write Leases in namespace polscan-system")
+            && err.contains("get, create, update and delete on leases.coordination.k8s.io")
+            && err.contains("nothing was scanned"),
+        "{err}"
+    );
+    let (names, _) = polscan_tests::cluster::stored_reports(&cluster);
+    assert!(names.is_empty(), "reports written: {names:?}");
+    let record = cluster.kubectl_with_stdin(
+        &[
+            "get",
+            "configmap",
+            "-n",
+            "polscan-system",
+            "polscan-last-run",
+        ],
+        None,
+    );
+    assert!(!record.status.success(), "a record was written: {record:?}");
+
+    cluster.grant_limited(&format!(
+        "{reads}- apiGroups: [coordination.k8s.io]\n  resources: [leases]\n  verbs: [get, create, update, delete]\n"
+    ));
+    let granted = polscan(&args);
+    assert!(granted.status.success(), "{granted:?}");
+    let (names, _) = polscan_tests::cluster::stored_reports(&cluster);
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert_eq!(record_key(&cluster, "complete").as_deref(), Some("true"));
+}
