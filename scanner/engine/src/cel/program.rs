@@ -10,7 +10,7 @@ use std::sync::Arc;
 use kube_cel::cel;
 use serde::{Deserialize, Deserializer};
 
-use super::{names, optional, paths, Activation};
+use super::{declared, names, optional, paths, Activation};
 
 #[derive(Clone)]
 pub(crate) struct Program {
@@ -38,6 +38,11 @@ impl Program {
                     return Err(format!(
                         "compilation error: {what} cannot be evaluated: object construction is not supported in validation expressions"
                     ));
+                }
+                // What cel-go's checker and planner refuse, refused here
+                // too instead of failing every evaluation.
+                if let Some(error) = declared::check(&ast) {
+                    return Err(error);
                 }
                 optional::rewrite(&mut ast);
                 names::rewrite(&mut ast);

@@ -517,6 +517,34 @@ fn a_validating_policy_that_does_not_compile_is_refused() {
     );
 }
 
+/// What cel-go's checker refuses, though the `cel` crate parses it, is
+/// refused at load too (cel-go checker/errors.go), not an `error` result
+/// per resource.
+#[test]
+fn a_validating_policy_cel_go_would_not_type_check_is_refused() {
+    for (expression, message) in [
+        (
+            "orValue(1) == 1",
+            "found no matching overload for 'orValue' applied to '(int)'",
+        ),
+        (
+            "'x'.repeat(3) == 'xxx'",
+            "undeclared reference to 'repeat' (in container '')",
+        ),
+        ("object.metadata.name.find('(') == ''", "of 'find'"),
+    ] {
+        let mut document = validating_policy();
+        document["spec"]["validations"][0]["expression"] = json!(expression);
+        let err = ValidatingPolicy::from_document(&document).expect_err(expression);
+        assert_eq!(err.stage(), Stage::Compile, "{expression}");
+        let text = err.to_string();
+        assert!(
+            text.contains(message) && text.contains("spec.validations[0].expression"),
+            "{expression}: {text}"
+        );
+    }
+}
+
 fn admission_policy() -> Value {
     json!({
         "apiVersion": "admissionregistration.k8s.io/v1",
@@ -561,17 +589,36 @@ fn admission_policy_and_binding_schema_errors() {
     );
 }
 
+/// The compile errors of the admission policy whose one validation is
+/// `expression`; it loads whatever they are.
+fn admission_compile_errors(expression: &str) -> Vec<String> {
+    let mut document = admission_policy();
+    document["spec"]["validations"][0]["expression"] = json!(expression);
+    AdmissionPolicy::from_document(&document)
+        .expect("loads")
+        .compile_errors()
+}
+
 #[test]
 fn an_admission_policy_that_does_not_compile_still_loads_and_names_the_expression() {
     // The Kyverno CLI evaluates a VAP whose expression does not compile and
     // reports an error result (pkg/admissionpolicy/validate.go), so it is
     // not refused at load.
-    let mut document = admission_policy();
-    document["spec"]["validations"][0]["expression"] = json!("object.spec.replicas <");
-    let policy = AdmissionPolicy::from_document(&document).expect("loads");
-    let errors = policy.compile_errors();
+    let errors = admission_compile_errors("object.spec.replicas <");
     assert_eq!(errors.len(), 1);
     assert!(errors[0].contains("validations[0]"), "{errors:?}");
+}
+
+#[test]
+fn an_admission_policy_calling_an_undeclared_function_names_it_at_load() {
+    let errors = admission_compile_errors("or(optional.none()).hasValue()");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with(
+            "validations[0].expression: compilation error: found no matching overload for 'or'"
+        ),
+        "{errors:?}"
+    );
 }
 
 #[test]
