@@ -291,6 +291,38 @@ fn constant_regex_error(call: &CallExpr) -> Option<String> {
     })
 }
 
+/// What Kubernetes' CEL environment adds at planning
+/// (k8s.io/apiserver/pkg/cel/environment/base.go `ProgramOptions`:
+/// `cel.EvalOptions(cel.OptOptimize, ...)`, under which cel-go compiles the
+/// constant pattern of `matches` too, cel/program.go): the error for a
+/// `matches` pattern that does not compile. Kyverno evaluates
+/// ValidatingAdmissionPolicies and `validate.cel` rules in that environment
+/// (kyverno pkg/admissionpolicy/compiler.go `environment.MustBaseEnvSet`),
+/// but not ValidatingPolicies.
+pub(crate) fn kubernetes_planner_error(ast: &IdedExpr) -> Option<String> {
+    let mut found = None;
+    visit(ast, &mut |call| {
+        if found.is_some() || call.func_name != "matches" {
+            return;
+        }
+        // cel-go's MatchesRegexOptimization reads the second argument, the
+        // receiver counting as the first.
+        let pattern = match &call.target {
+            Some(_) => call.args.first(),
+            None => call.args.get(1),
+        };
+        if let Some(Expr::Literal(LiteralValue::String(pattern))) = pattern.map(|a| &a.expr) {
+            found = regex::Regex::new(pattern).err().map(|err| {
+                format!(
+                    "compilation error: error parsing regexp {:?} of 'matches': {err}",
+                    &**pattern
+                )
+            });
+        }
+    });
+    found
+}
+
 /// Whether the shared environment declares the function `name`. The `cel`
 /// crate keeps its function table private, so this asks the interpreter:
 /// a member call `<probe>.name()` on an unbound receiver looks `name` up
@@ -418,5 +450,24 @@ mod tests {
         assert_eq!(compile_error("'abc'.matches('(')"), None);
         assert_eq!(compile_error("matches('abc', '(')"), None);
         assert_eq!(compile_error("'abc'.find(object.pattern) == ''"), None);
+    }
+
+    #[test]
+    fn kubernetes_planning_refuses_a_constant_invalid_matches_pattern() {
+        let planned = |source: &str| {
+            let ast = cel::parser::Parser::new().parse(source).expect("parses");
+            kubernetes_planner_error(&ast)
+        };
+        for source in ["'abc'.matches('(')", "false && matches('abc', '[')"] {
+            let error = planned(source).unwrap_or_default();
+            assert!(
+                error.starts_with("compilation error: error parsing regexp ")
+                    && error.contains("of 'matches'"),
+                "{source}: {error}"
+            );
+        }
+        assert_eq!(planned("'abc'.matches('^a')"), None);
+        assert_eq!(planned("'abc'.matches(object.p)"), None);
+        assert_eq!(planned("'abc'.find('(')"), None);
     }
 }

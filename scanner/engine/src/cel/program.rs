@@ -88,6 +88,29 @@ impl Program {
         self.compiled.as_ref().err().map(String::as_str)
     }
 
+    /// The program as Kubernetes' CEL environment plans it, which Kyverno
+    /// uses for ValidatingAdmissionPolicies and `validate.cel` rules: a
+    /// constant `matches` pattern that does not compile is then a compile
+    /// error ([`declared::kubernetes_planner_error`]).
+    pub(crate) fn planned_by_kubernetes(&self) -> Program {
+        if self.compiled.is_err() {
+            return self.clone();
+        }
+        let error = cel::parser::Parser::new()
+            .enable_optional_syntax(true)
+            .parse(&self.source)
+            .ok()
+            .and_then(|ast| declared::kubernetes_planner_error(&ast));
+        match error {
+            Some(error) => Program {
+                source: self.source.clone(),
+                compiled: Err(error),
+                names: Arc::from([]),
+            },
+            None => self.clone(),
+        }
+    }
+
     /// The same expression with its source rewritten (autogen), recompiled.
     pub(crate) fn rewritten(&self, rewrite: impl Fn(&str) -> String) -> Program {
         let source = rewrite(&self.source);

@@ -23,9 +23,9 @@ use crate::ValueExt;
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct CelValidation {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "kubernetes_expressions")]
     pub(crate) expressions: Vec<CelExpression>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "kubernetes_variables")]
     pub(crate) variables: Vec<CelVariable>,
     #[serde(default)]
     pub(crate) param_kind: Option<ParamKind>,
@@ -38,6 +38,41 @@ pub(crate) struct CelValidation {
     /// The names its expressions read, found on first use.
     #[serde(skip)]
     uses: OnceLock<Uses>,
+}
+
+/// A `validate.cel` rule's expressions, planned as Kubernetes' CEL
+/// environment plans them: Kyverno evaluates the rule with Kubernetes'
+/// validator (pkg/engine/handlers/validation/validate_cel.go through
+/// pkg/admissionpolicy/compiler.go).
+fn kubernetes_expressions<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<CelExpression>, D::Error> {
+    planned(deserializer, |e: CelExpression| CelExpression {
+        expression: e.expression.planned_by_kubernetes(),
+        message_expression: e.message_expression.map(|m| m.planned_by_kubernetes()),
+        ..e
+    })
+}
+
+/// [`kubernetes_expressions`] for the rule's variables.
+fn kubernetes_variables<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<CelVariable>, D::Error> {
+    planned(deserializer, |v: CelVariable| CelVariable {
+        expression: v.expression.planned_by_kubernetes(),
+        ..v
+    })
+}
+
+/// A list deserialized, each item then passed through `plan`.
+fn planned<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+    plan: impl Fn(T) -> T,
+) -> Result<Vec<T>, D::Error> {
+    Ok(Vec::<T>::deserialize(deserializer)?
+        .into_iter()
+        .map(plan)
+        .collect())
 }
 
 impl CelValidation {
@@ -351,6 +386,31 @@ mod tests {
         let outcome = run(&bad, inputs(pod("x:1")));
         assert!(
             outcome.message.contains("compilation error"),
+            "{}",
+            outcome.message
+        );
+    }
+
+    /// Kubernetes' environment compiles a constant `matches` pattern when
+    /// the program is planned, so an invalid one is a compile error even
+    /// where the call is never reached.
+    #[test]
+    fn a_constant_invalid_matches_pattern_is_a_compile_error() {
+        let block = json!({
+            "variables": [{"name": "v", "expression": "'a'.matches('[')"}],
+            "expressions": [{"expression": "false && object.metadata.name.matches('(')"}]
+        });
+        let parsed: CelValidation = serde_json::from_value(block.clone()).expect("parses");
+        for program in [
+            &parsed.variables[0].expression,
+            &parsed.expressions[0].expression,
+        ] {
+            let error = program.compile_error().unwrap_or_default();
+            assert!(error.contains("error parsing regexp"), "{error}");
+        }
+        let outcome = run(&block, inputs(pod("x:1")));
+        assert!(
+            outcome.message.contains("error parsing regexp"),
             "{}",
             outcome.message
         );

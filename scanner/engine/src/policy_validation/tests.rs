@@ -621,6 +621,23 @@ fn an_admission_policy_calling_an_undeclared_function_names_it_at_load() {
     );
 }
 
+/// Kyverno evaluates a VAP in Kubernetes' CEL environment, which compiles
+/// a constant `matches` pattern when it plans the program; a
+/// ValidatingPolicy's compiler does not, and leaves it to evaluation.
+#[test]
+fn a_constant_invalid_matches_pattern_fails_a_vap_at_load_not_a_validating_policy() {
+    let expression = "object.metadata.name.matches('(')";
+    let errors = admission_compile_errors(expression);
+    assert!(
+        errors.len() == 1 && errors[0].contains("error parsing regexp"),
+        "{errors:?}"
+    );
+    let mut document = validating_policy();
+    document["spec"]["validations"][0]["expression"] = json!(expression);
+    let policy = ValidatingPolicy::from_document(&document).expect("loads");
+    assert_eq!(policy.compile_errors(), Vec::<String>::new());
+}
+
 #[test]
 fn a_wildcard_kind_needs_background_off_and_metadata_only_patterns() {
     let wildcard =

@@ -300,12 +300,23 @@ pub(crate) fn inputs(facts: &RequestFacts<'_>) -> CelInputs {
 impl ValidationBody {
     /// Every expression with its source rewritten (autogen), recompiled.
     pub(crate) fn rewritten(&self, rewrite: &dyn Fn(&str) -> String) -> ValidationBody {
+        self.map_programs(&|program| program.rewritten(rewrite))
+    }
+
+    /// Every expression as Kubernetes' CEL environment plans it
+    /// ([`Program::planned_by_kubernetes`]): a ValidatingAdmissionPolicy's.
+    pub(crate) fn planned_by_kubernetes(&self) -> ValidationBody {
+        self.map_programs(&Program::planned_by_kubernetes)
+    }
+
+    /// The body with `map` applied to each of its programs.
+    fn map_programs(&self, map: &dyn Fn(&Program) -> Program) -> ValidationBody {
         let named = |items: &[CelVariable]| {
             items
                 .iter()
                 .map(|v| CelVariable {
                     name: v.name.clone(),
-                    expression: v.expression.rewritten(rewrite),
+                    expression: map(&v.expression),
                 })
                 .collect()
         };
@@ -316,9 +327,9 @@ impl ValidationBody {
                 .validations
                 .iter()
                 .map(|v| CelExpression {
-                    expression: v.expression.rewritten(rewrite),
+                    expression: map(&v.expression),
                     message: v.message.clone(),
-                    message_expression: v.message_expression.as_ref().map(|m| m.rewritten(rewrite)),
+                    message_expression: v.message_expression.as_ref().map(map),
                     reason: v.reason.clone(),
                 })
                 .collect(),
@@ -327,7 +338,7 @@ impl ValidationBody {
                 .iter()
                 .map(|a| AuditAnnotation {
                     key: a.key.clone(),
-                    value_expression: a.value_expression.rewritten(rewrite),
+                    value_expression: map(&a.value_expression),
                 })
                 .collect(),
             uses: OnceLock::new(),

@@ -154,7 +154,10 @@ impl AdmissionPolicy {
                 source,
             }
         })?;
-        let spec: PolicySpec = spec_of(document, &name)?;
+        let mut spec: PolicySpec = spec_of(document, &name)?;
+        // Kyverno evaluates a VAP in Kubernetes' CEL environment
+        // (pkg/admissionpolicy/compiler.go), which plans more strictly.
+        spec.body = spec.body.planned_by_kubernetes();
         if spec.match_constraints.is_none() {
             return Err(PolicyError::InvalidField {
                 policy: name,
