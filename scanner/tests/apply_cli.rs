@@ -601,3 +601,83 @@ fn secret_values_reach_no_output() {
     );
     assert_eq!(result["properties"]["polscan.io/redacted"], "secret data");
 }
+
+/// A ValidatingPolicy on every Pod, its one validation `expression`.
+fn validating_policy(name: &str, expression: &str) -> String {
+    format!(
+        "apiVersion: policies.kyverno.io/v1\nkind: ValidatingPolicy\nmetadata: {{name: {name}}}\nspec:\n  validationActions: [Audit]\n  matchConstraints:\n    resourceRules: [{{apiGroups: [''], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [pods]}}]\n  validations:\n  - expression: \"{expression}\"\n"
+    )
+}
+
+/// `polscan apply -p policy.yaml -r pod.yaml args` with `policy` and
+/// [`BARE_POD`] as those files.
+fn apply_to_bare_pod(policy: &str, args: &[&str]) -> Output {
+    let files = Files::new();
+    files.write("policy.yaml", policy);
+    files.write("pod.yaml", BARE_POD);
+    let mut all = vec!["-p", "policy.yaml", "-r", "pod.yaml"];
+    all.extend_from_slice(args);
+    apply(&all, None, files.dir())
+}
+
+/// Asserts exit 2 and a stderr holding every one of `needles`; gives stderr.
+fn exit_2_naming(output: &Output, needles: &[&str]) -> String {
+    let err = stderr(output);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    for needle in needles {
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+    err
+}
+
+/// cel-go's checker refuses `orValue` called as a global function
+/// (checker/errors.go noMatchingOverload), and so Kyverno refuses the
+/// policy: it is refused at load, named, not evaluated into `error`s.
+#[test]
+fn a_validating_policy_cel_go_does_not_type_check_is_refused_at_load() {
+    let output = apply_to_bare_pod(
+        &validating_policy("or-value-global", "orValue(1) == 1"),
+        &["-o", "json"],
+    );
+    exit_2_naming(
+        &output,
+        &[
+            "or-value-global",
+            "spec.validations[0].expression",
+            "found no matching overload for 'orValue' applied to '(int)'",
+        ],
+    );
+    assert_eq!(results(&output), []);
+}
+
+/// A CEL expression of 4·10^8 steps would keep `apply` busy for minutes:
+/// `--timeout` ends the run with exit 2 and says what it was at.
+#[test]
+fn apply_timeout_ends_a_costly_evaluation_with_exit_2() {
+    let started = std::time::Instant::now();
+    let output = apply_to_bare_pod(
+        &validating_policy(
+            "costly",
+            "lists.range(20000).all(x, lists.range(20000).all(y, x + y >= 0))",
+        ),
+        &["--timeout", "3s"],
+    );
+    let err = exit_2_naming(
+        &output,
+        &[
+            "deadline 3s (--timeout) reached while evaluating resources",
+            "still evaluating Pod ns/bare",
+            "nothing was decided",
+        ],
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+}
+
+#[test]
+fn apply_timeout_takes_a_duration() {
+    let output = apply_to_bare_pod(AUDITED, &["--timeout", "soon"]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(64), "{err}");
+    assert!(err.contains("--timeout \"soon\""), "{err}");
+}

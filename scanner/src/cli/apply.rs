@@ -12,7 +12,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use serde_json::Value;
 
+use super::apply_deadline::{self, ApplyProgress};
 use super::apply_stream::{self, View};
+use super::args::parse_deadline;
 use super::kyverno_apply::{self, AuditWarnScope, PolicyActions};
 use super::usage::UsageError;
 use super::{output, sources, spill};
@@ -69,10 +71,26 @@ pub fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
         )
         .into());
     }
-    run_with_stdin(args, &mut stdin.lock())
+    let deadline = parse_deadline("--timeout", &args.timeout)?;
+    let args = args.clone();
+    apply_deadline::run_within(deadline, move |progress| {
+        let stdout = std::io::stdout();
+        let streams = Streams {
+            stdin: &mut std::io::stdin().lock(),
+            out: &mut stdout.lock(),
+            // Not locked for the run: at the deadline `main` writes the
+            // error line to stderr while this thread may still be running.
+            err: &mut std::io::stderr(),
+            color: output::use_color(),
+            spill_limit: spill::DEFAULT_LIMIT,
+            progress: Some(progress),
+        };
+        run_to(&args, streams)
+    })
 }
 
-/// `run` with standard input given, for tests.
+/// `run` with standard input given and no deadline, for tests.
+#[cfg(test)]
 pub fn run_with_stdin(args: &ApplyArgs, stdin: &mut dyn Read) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
@@ -82,6 +100,7 @@ pub fn run_with_stdin(args: &ApplyArgs, stdin: &mut dyn Read) -> anyhow::Result<
         err: &mut stderr.lock(),
         color: output::use_color(),
         spill_limit: spill::DEFAULT_LIMIT,
+        progress: None,
     };
     run_to(args, streams)
 }
@@ -94,6 +113,8 @@ struct Streams<'a> {
     color: bool,
     /// Bytes of output records held in memory before they go to disk.
     spill_limit: usize,
+    /// What the run is at, for `--timeout`'s message.
+    progress: Option<&'a ApplyProgress>,
 }
 
 /// `run` with its streams given. Resources are read twice: a first pass
@@ -104,12 +125,19 @@ struct Streams<'a> {
 fn run_to(args: &ApplyArgs, streams: Streams<'_>) -> anyhow::Result<ExitCode> {
     let stdin = &mut *streams.stdin;
     let started = chrono::Utc::now();
+    let phase = |phase| {
+        if let Some(progress) = streams.progress {
+            progress.phase(phase);
+        }
+    };
+    phase("reading policies");
     let view = view(args)?;
     let policies = policy_paths(args);
     if let Err(err) = sources::check_stdin_use(&policies, &args.resources) {
         return Err(UsageError(err.to_string()).into());
     }
     let mut policy_documents = sources::load(&policies, stdin).context("reading policies")?;
+    phase("reading resources");
     let mut resources = sources::Rereadable::new(&args.resources);
     let mut index = ResourceIndex::new(&policy_documents);
     let mut prepass = apply_stream::Prepass::default();
@@ -179,14 +207,17 @@ fn run_to(args: &ApplyArgs, streams: Streams<'_>) -> anyhow::Result<ExitCode> {
                 Ok(())
             })
             .context("reading resources")?;
+        phase("evaluating every resource at once");
         return run_whole(args, view, input, documents, started, streams);
     }
+    phase("loading policies");
     let actions = args.audit_warn.then(|| {
         let mut labels = index.namespace_labels().clone();
         labels.extend(input.values.namespace_labels());
         PolicyActions::with_namespace_labels(&input.policy_documents, labels)
     });
     let auditor = Auditor::new(input, index);
+    phase("evaluating resources");
     let tally = apply_stream::run(
         &auditor,
         &mut resources,
@@ -198,6 +229,7 @@ fn run_to(args: &ApplyArgs, streams: Streams<'_>) -> anyhow::Result<ExitCode> {
             run_record: args.run_record.is_some(),
             spill_limit: streams.spill_limit,
             shared_reports: prepass.into_shared(),
+            progress: streams.progress,
         },
         streams.out,
         streams.err,
@@ -723,6 +755,7 @@ spec:
                 err: &mut err,
                 color,
                 spill_limit,
+                progress: None,
             },
         )
         .unwrap_or_else(|e| panic!("{args:?}: {e:#}"));
@@ -753,6 +786,7 @@ spec:
                 err: &mut err,
                 color,
                 spill_limit: 0,
+                progress: None,
             },
         )
         .unwrap_or_else(|e| panic!("{args:?}: {e:#}"));
@@ -862,6 +896,7 @@ spec:
                 err: &mut Vec::new(),
                 color: false,
                 spill_limit: spill::DEFAULT_LIMIT,
+                progress: None,
             },
         )
         .expect_err("a report needs a name");
@@ -900,6 +935,7 @@ spec:
                 err: &mut Vec::new(),
                 color: false,
                 spill_limit: spill::DEFAULT_LIMIT,
+                progress: None,
             },
         )
         .expect_err("bad yaml");

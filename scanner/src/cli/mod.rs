@@ -3,6 +3,7 @@
 //! are thin: the work lives in the library modules.
 
 mod apply;
+mod apply_deadline;
 mod apply_stream;
 mod args;
 mod demo;
@@ -126,6 +127,7 @@ pub struct CompletionsArgs {
     group(clap::ArgGroup::new("policy_source").required(true).multiple(true).args(["policy_paths", "policies"])),
     after_help = APPLY_AFTER_HELP,
 )]
+#[derive(Clone)]
 pub struct ApplyArgs {
     /// Policy files or directories, as `kyverno apply <policy...>`; `-`
     /// reads multi-document YAML from stdin.
@@ -203,6 +205,12 @@ pub struct ApplyArgs {
     /// was complete.
     #[arg(long)]
     pub run_record: Option<PathBuf>,
+    /// The deadline of the whole run (`10m`, `90s`, `1h`): reached, apply
+    /// stops with exit 2 and one line naming the step and the resources
+    /// being evaluated; nothing was decided. A CEL expression's cost is not
+    /// bounded otherwise (see README, "CEL cost").
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub timeout: String,
 }
 
 /// `--report-api`: where reports are written.

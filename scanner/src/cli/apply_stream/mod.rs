@@ -28,6 +28,7 @@ use anyhow::Context;
 use rayon::prelude::*;
 use report_model::meta::Timestamp;
 
+use super::apply_deadline::ApplyProgress;
 use super::kyverno_apply::{AuditWarnScope, PolicyActions};
 use super::output::{self};
 use super::sources::{Rereadable, SourceError};
@@ -72,6 +73,8 @@ pub struct Options<'a> {
     pub spill_limit: usize,
     /// Report identities met more than once ([`Prepass::into_shared`]).
     pub shared_reports: HashSet<u64>,
+    /// Told which resources are being evaluated (`apply --timeout`).
+    pub progress: Option<&'a ApplyProgress>,
 }
 
 /// What the first pass over the resources learns for the views: which
@@ -263,6 +266,24 @@ pub fn run(
     Ok(tally)
 }
 
+/// A resource as `--timeout`'s message names it: `Kind namespace/name
+/// (file#document)`.
+fn describe(value: &serde_json::Value, origin: &Origin) -> String {
+    use polscan::engine::ValueExt;
+    let kind = value.str_field("kind").unwrap_or("<no kind>");
+    let name = value
+        .pointer("/metadata/name")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("<no name>");
+    match value
+        .pointer("/metadata/namespace")
+        .and_then(serde_json::Value::as_str)
+    {
+        Some(namespace) => format!("{kind} {namespace}/{name} ({origin})"),
+        None => format!("{kind} {name} ({origin})"),
+    }
+}
+
 /// Why the second pass stopped: a document could not be read (a file
 /// changed since the first pass) or its findings could not be kept.
 enum PassError {
@@ -304,7 +325,13 @@ fn evaluate_chunk(
     let evaluated: Vec<anyhow::Result<Evaluated>> = chunk
         .par_iter()
         .map(|(ordinal, value, origin)| {
+            if let Some(progress) = options.progress {
+                progress.start(*ordinal, describe(value, origin));
+            }
             let mut findings = auditor.evaluate(value, origin);
+            if let Some(progress) = options.progress {
+                progress.done(*ordinal);
+            }
             let counted = options.actions.map(|actions| {
                 findings
                     .iter()
@@ -730,6 +757,7 @@ mod tests {
             run_record: false,
             spill_limit: 1,
             shared_reports: HashSet::new(),
+            progress: None,
         }
     }
 
