@@ -661,3 +661,46 @@ fn a_namespaced_policy_reads_only_its_own_namespace() {
         (RuleStatus::Fail, "saw other-namespace-data")
     );
 }
+
+/// A rule message whose substitution fails keeps Kyverno's status (a deny
+/// rule fails, pkg/engine/handlers/validation/validate_resource.go
+/// `getDenyMessage`), but its result says why the message is missing
+/// instead of carrying none; a failed pattern's message names the reason
+/// too.
+#[test]
+fn a_message_that_cannot_be_substituted_says_why() {
+    let cases = [
+        ("{{ modulo(`5`, `0`) }}", "Zero divisor"),
+        ("{{ regex_match('(', 'x') }}", "regex"),
+        ("{{ time_parse('x', 'garbage') }}", "garbage"),
+    ];
+    let outcome = |validate: Value| {
+        let p = policy(json!([{
+            "name": "bad-message",
+            "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+            "validate": validate
+        }]));
+        results(p, &pod("web", json!({}))).remove(0)
+    };
+    for (message, reason) in cases {
+        // The deny form, then the pattern form, each with the words its text
+        // must hold besides the reason.
+        let forms = [
+            (
+                json!({"message": message, "deny": {}}),
+                "rule bad-message failed; its message could not be substituted",
+            ),
+            (
+                json!({"message": message, "pattern": {"metadata": {"labels": {"team": "?*"}}}}),
+                "variables substitution error in rule bad-message",
+            ),
+        ];
+        for (validate, marker) in forms {
+            let (_, status, text) = outcome(validate);
+            assert_eq!(status, RuleStatus::Fail, "{message}: {text}");
+            assert!(text.contains(marker), "{message}: {text}");
+            let lower = text.to_lowercase();
+            assert!(lower.contains(&reason.to_lowercase()), "{message}: {text}");
+        }
+    }
+}

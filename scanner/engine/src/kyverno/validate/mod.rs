@@ -226,7 +226,21 @@ impl Validator<'_> {
                 "the produced message didn't resolve to a string, check your policy definition."
                     .to_string()
             }
-            Err(_) => condition_message.to_string(),
+            // Kyverno's getDenyMessage (pkg/engine/handlers/validation/
+            // validate_resource.go) keeps the fail and returns only the
+            // conditions' messages — none for most rules, a fail that says
+            // nothing. The status stays Kyverno's; the message says why.
+            Err(err) => {
+                let why = format!(
+                    "validation error: rule {} failed; its message could not be substituted: {err}",
+                    self.rule.name
+                );
+                if condition_message.is_empty() {
+                    why
+                } else {
+                    format!("{condition_message}; {why}")
+                }
+            }
         }
     }
 
@@ -249,8 +263,11 @@ impl Validator<'_> {
             };
         }
         match self.substituted_message(ctx) {
-            Err(_) => format!(
-                "validation error: variables substitution error in rule {name} execution error: {detail}"
+            // Kyverno's buildErrorMessage text (validate_resource.go), which
+            // only logs the substitution error; polscan has no such log, so
+            // the result carries it.
+            Err(err) => format!(
+                "validation error: variables substitution error in rule {name} execution error: {detail} (the message could not be substituted: {err})"
             ),
             Ok(mut message) => {
                 if !message.ends_with('.') {
@@ -347,8 +364,9 @@ impl Validator<'_> {
             format!("validation error: {errors}")
         } else {
             match self.substituted_message(ctx) {
-                Err(_) => format!(
-                    "validation error: variables substitution error in rule {name} execution error: {errors}"
+                // As buildAnyPatternErrorMessage, with the logged reason.
+                Err(err) => format!(
+                    "validation error: variables substitution error in rule {name} execution error: {errors} (the message could not be substituted: {err})"
                 ),
                 Ok(message) if message.ends_with('.') => format!("validation error: {message} {errors}"),
                 Ok(message) => format!("validation error: {message}. {errors}"),
