@@ -24,6 +24,12 @@ use crate::model::{
 use polscan_engine::exceptions::annotation as annotation_exceptions;
 use polscan_engine::policy::normalized_action;
 
+/// Why a policy with `background: false` has no scan evidence, and what to
+/// do: Kyverno evaluates such a policy only at admission (its background
+/// scan skips it: pkg/controllers/report/utils/utils.go), and polscan's
+/// scan does the same.
+const ADMISSION_ONLY: &str = "the policy has background: false (admission-only): scans (Kyverno's background scan and polscan's) do not evaluate it, so no scan can give it evidence; evaluate it on the manifests with `polscan apply --include-non-background` (e.g. in CI) and decide the switch from that, or set background: true if its rules read nothing only admission has (request.userInfo, request.operation, request.oldObject)";
+
 /// The action Kyverno takes on a result: the one the scan recorded for it
 /// (resolved per namespace), else the policy's, resolved the same way.
 fn result_action(result: &ReportedResult, info: &PolicyInfo, scan: Option<&ScanRecord>) -> String {
@@ -382,7 +388,18 @@ pub(super) fn policy_evidence(
                 .as_ref()
                 .filter(|scan| !scan.policy_unread(&info))
                 .and_then(|scan| unlisted_kinds(&rule.kinds, scan));
-            if let Some(unlisted) = unlisted {
+            // A policy with background: false is the cause itself: the scan
+            // lists only the kinds its audited policies match, so its kinds
+            // look unlisted while they are served. Said once, for the policy.
+            if let (Some(unlisted), true) = (&unlisted, info.background_off) {
+                rule_reasons.push(format!(
+                    "the policy has background: false: the last scan did not evaluate {} for it",
+                    unlisted.join(", ")
+                ));
+                if !reasons.iter().any(|r| r == ADMISSION_ONLY) {
+                    reasons.push(ADMISSION_ONLY.into());
+                }
+            } else if let Some(unlisted) = unlisted {
                 let reason = format!(
                     "the last scan did not list {} (excluded, or not served): nothing of that kind was evaluated",
                     unlisted.join(", ")
@@ -476,7 +493,7 @@ pub(super) fn policy_evidence(
         Verdict::NoEvidence
     } else if no_evidence_rules.len() == rule_evidence.len() {
         reasons.push(if info.background_off {
-            "no evidence: the policy has background: false, so scans (Kyverno's background scan and polscan's) do not evaluate it: only admission does; `polscan apply --include-non-background` evaluates it on manifests".into()
+            format!("no evidence: {ADMISSION_ONLY}")
         } else {
             "no evidence: the policy evaluated no resource".into()
         });
