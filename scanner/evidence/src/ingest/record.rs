@@ -665,6 +665,11 @@ impl ScanRecord {
     }
 }
 
+/// What the record of a scan that did not finish says of the
+/// PolicyExceptions it applied: nothing yet.
+pub(crate) const UNFINISHED_EXCEPTIONS: &str =
+    "the last scan did not finish (its in-progress record lists no PolicyExceptions yet)";
+
 impl ScanRecord {
     /// The evidence's statement of which PolicyExceptions the results
     /// assume.
@@ -675,6 +680,9 @@ impl ScanRecord {
                 scope.statement()
             ),
             Some(scope) => scope.statement(),
+            // The marker a scan writes before its first report write holds
+            // only its start: no field of it says "an older polscan".
+            None if self.in_progress => format!("PolicyExceptions: {UNFINISHED_EXCEPTIONS}"),
             None => "PolicyExceptions: the scan record does not say which were applied (an older polscan applied every one, which Kyverno does only when started with --enablePolicyException --exceptionNamespace='*')".into(),
         }
     }

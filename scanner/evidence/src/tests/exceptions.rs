@@ -234,6 +234,24 @@ fn skips_by_exceptions_the_scan_did_not_apply_or_does_not_record_are_not_ready()
         .iter()
         .any(|r| r.contains("does not say which PolicyExceptions the scan applied")));
     assert!(guarded.stale_exceptions.is_empty());
+    // The record of a scan that did not finish lists none yet: that is what
+    // is said, not an older polscan.
+    let unfinished = judge(ScanRecord {
+        in_progress: true,
+        finished: None,
+        ..scan(false, &[])
+    });
+    let guarded = find(&unfinished, "guarded");
+    assert_eq!(guarded.verdict, Verdict::NotReady);
+    let reasons = guarded.reasons.join("\n");
+    assert!(!reasons.contains("older polscan"), "{reasons}");
+    for text in [markdown::render(&unfinished), html::render(&unfinished)] {
+        assert!(!text.contains("older polscan"), "{text}");
+        assert!(
+            text.contains("the last scan did not finish (its in-progress record lists no PolicyExceptions yet)"),
+            "{text}"
+        );
+    }
 }
 
 #[test]
