@@ -362,9 +362,34 @@ fn promote_and_rollback_patches_apply_and_read_back() {
     assert!(
         // Offline, the soak is unknown: WAIT, and the terminal line says
         // the promotion is not for now (a line is copied on its own).
-        stdout.contains("require-team: WAIT, not now: git apply out/patches/require-team/promote.patch    # switch to Enforce, once GO"),
+        // The command names the checkout and the patch by absolute paths.
+        stdout.contains(&format!(
+            "require-team: WAIT, not now: git -C {} apply {}/patches/require-team/promote.patch    # switch to Enforce, once GO",
+            repo.canonicalize().expect("repo").display(),
+            out.canonicalize().expect("out").display(),
+        )),
         "{stdout}"
     );
+}
+
+/// The printed `git apply` line, pasted in a folder that is neither the
+/// checkout nor where `polscan evidence` ran, applies the patch.
+fn paste_printed_apply(stdout: &str, policy: &str, anywhere: &Path) {
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with(&format!("{policy}: ")) && l.contains("promote.patch"))
+        .unwrap_or_else(|| panic!("no promote line for {policy}: {stdout}"));
+    let command = line
+        .split_once(": git ")
+        .and_then(|(_, rest)| rest.split_once("    #"))
+        .map(|(command, _)| format!("git {command}"))
+        .unwrap_or_else(|| panic!("{line}"));
+    let output = Command::new("sh")
+        .args(["-c", &command])
+        .current_dir(anywhere)
+        .output()
+        .expect("sh");
+    assert!(output.status.success(), "{command}: {}", text(&output));
 }
 
 #[test]
@@ -416,7 +441,9 @@ fn a_folder_of_the_checkout_gives_patches_from_its_top() {
     );
     let patch = patch.display().to_string();
     git_ok(&repo, &["apply", "--check", &patch]);
-    git_ok(&repo.join("policies"), &["apply", &patch]);
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    paste_printed_apply(&stdout, "require-team", elsewhere.path());
     assert_eq!(
         read_back(
             &repo,

@@ -205,7 +205,7 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
     let written = package::write(out, &built, args.force)
         .with_context(|| format!("writing the evidence package to {}", out.display()))?;
     print_summary(&built);
-    print_git_changes(&built, out);
+    print_git_changes(&built, out, args.policy_repo.as_deref());
     eprintln!(
         "evidence written to {} ({} files; check later with `polscan evidence verify {}`)",
         out.display(),
@@ -534,7 +534,25 @@ fn print_summary(evidence: &evidence::Evidence) {
 
 /// Per policy, the Git patches and the Flux warning: what to run instead
 /// of a kubectl patch. Nothing without --policy-repo or Flux's labels.
-fn print_git_changes(evidence: &evidence::Evidence, out: &Path) {
+/// A command works when pasted from any folder: the patch by its absolute
+/// path, applied in the checkout's top (`git -C`), where evidence.md says
+/// to run it.
+fn print_git_changes(evidence: &evidence::Evidence, out: &Path, repo: Option<&Path>) {
+    let package = out.canonicalize().unwrap_or_else(|_| out.to_path_buf());
+    let apply_in = repo.map(super::policy_repo::apply_dir);
+    let pasteable = |command: &str| match command.strip_prefix("git apply ") {
+        Some(patch) => {
+            let patch = shell_word(&package.join(patch).to_string_lossy());
+            match &apply_in {
+                Some(dir) => format!(
+                    "git -C {} apply {patch}",
+                    shell_word(&dir.to_string_lossy())
+                ),
+                None => format!("git apply {patch}"),
+            }
+        }
+        None => command.to_string(),
+    };
     for policy in &evidence.policies {
         let name = policy.info.qualified_name();
         if let Some(warning) = policy.flux_warning() {
@@ -552,8 +570,7 @@ fn print_git_changes(evidence: &evidence::Evidence, out: &Path) {
             .find(|d| d.policy == name)
             .map(|d| d.decision);
         for (command, what) in policy.git_apply_commands() {
-            let command =
-                command.replacen("git apply ", &format!("git apply {}/", out.display()), 1);
+            let command = pasteable(&command);
             // The promotion of a policy that is no GO is for later: said on
             // the line, since a terminal line is copied on its own.
             match decision {
@@ -564,6 +581,17 @@ fn print_git_changes(evidence: &evidence::Evidence, out: &Path) {
                 _ => println!("{name}: {command}    # {what}"),
             }
         }
+    }
+}
+
+/// `text` as one POSIX shell word: as it is when it holds only characters
+/// no shell treats specially, else single-quoted.
+fn shell_word(text: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_./@%+=:,-".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
     }
 }
 
@@ -650,5 +678,30 @@ fn verify(dir: &Path) -> anyhow::Result<ExitCode> {
             eprintln!("TAMPERED: {problem}");
         }
         Ok(ExitCode::from(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_word;
+
+    /// A path is pasted as one shell word, whatever it holds.
+    #[test]
+    fn shell_words_survive_the_shell() {
+        for path in [
+            "/tmp/a/promote.patch",
+            "/tmp/my repo",
+            "/tmp/it's",
+            "",
+            "/tmp/$HOME;x",
+        ] {
+            let word = shell_word(path);
+            let output = std::process::Command::new("sh")
+                .args(["-c", &format!("printf %s {word}")])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+            assert_eq!(output.ok().as_deref(), Some(path), "{word}");
+        }
+        assert_eq!(shell_word("/tmp/a/promote.patch"), "/tmp/a/promote.patch");
     }
 }

@@ -86,6 +86,19 @@ fn work_tree_prefix(root: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// The folder a package's patches apply in, absolute: the top of the Git
+/// work tree `root` is in (the patches name files from there), else `root`
+/// itself (not in Git: the patches name files from it).
+pub fn apply_dir(root: &Path) -> PathBuf {
+    let root = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
+    let resolved = root.canonicalize().unwrap_or_else(|_| root.clone());
+    resolved
+        .ancestors()
+        .find(|dir| dir.join(".git").exists())
+        .map(Path::to_path_buf)
+        .unwrap_or(resolved)
+}
+
 /// Whether `root` is in a Git work tree (a `.git` in it or above).
 fn in_work_tree(root: &Path) -> bool {
     root.canonicalize()

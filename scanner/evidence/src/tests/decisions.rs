@@ -233,7 +233,7 @@ fn with_a_policy_repo_the_patch_is_the_instruction_and_a_problem_is_said() {
         ["git apply patches/clean/promote.patch"]
     );
     assert!(markdown::render(&evidence)
-        .contains("Run `git apply` in the policy repository's root; the patch paths are relative to this package."));
+        .contains("Run `git apply` in the policy repository's root (the top of its Git work tree); the patch paths above are relative to this package's folder, so from anywhere: `git -C <repository> apply <package>/patches/<policy>/promote.patch`"));
 
     // No patch, and Flux would revert a kubectl patch: no command that
     // does not last, but why and what to do.
