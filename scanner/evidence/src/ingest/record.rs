@@ -732,9 +732,10 @@ impl ScanRecord {
         }
         let mut gaps = Vec::new();
         if !self.namespaces.is_empty() {
+            // Read after "did not cover": the rest, not all but these.
+            let only = self.namespaces.join(", ");
             gaps.push(format!(
-                "every namespace but {} (scanned with --namespace)",
-                self.namespaces.join(", ")
+                "the namespaces other than {only} (it scanned only {only}, with --namespace)"
             ));
         }
         if !self.excluded_namespaces.is_empty() {

@@ -455,10 +455,9 @@ fn a_violation_missing_after_an_incomplete_scan_is_unknown_not_fixed() {
         .fixed_violations
         .is_empty());
     assert!(
-        find(&after, "other")
-            .reasons
-            .iter()
-            .any(|r| r.contains("every namespace but b")),
+        find(&after, "other").reasons.iter().any(|r| r.contains(
+            "did not cover the namespaces other than b (it scanned only b, with --namespace)"
+        )),
         "{:?}",
         find(&after, "other").reasons
     );
