@@ -53,6 +53,8 @@ pub(super) async fn scan_once(
     bounds: &mut Bounds,
 ) -> (anyhow::Result<ScanOutcome>, bool) {
     let deadline = bounds.deadline;
+    // The deadline counts from here (the monotonic clock, as its timeout).
+    let begun = tokio::time::Instant::now();
     let started = polscan::clock::now();
     let shard = options.filters.shard;
     let progress = options.progress.clone();
@@ -74,7 +76,8 @@ pub(super) async fn scan_once(
         // changed.
         if let (Some((namespace, name)), false) = (record_to, dry_run) {
             checking_record.set(Some(WAITING_FOR_LEASE));
-            held = Some(take_lease(client, server, (namespace, name), run_id, started, bounds).await?);
+            let left = deadline.saturating_sub(begun.elapsed());
+            held = Some(take_lease(client, server, (namespace, name), run_id, started, (bounds, left)).await?);
             checking_record.set(Some(CHECKING_RECORD));
             let mut record = last_run::in_progress(namespace, name, started);
             last_run::stamp_run(&mut record, shard, run_id);
@@ -169,7 +172,7 @@ async fn take_lease(
     (namespace, name): (&str, &str),
     run_id: Option<&str>,
     started: chrono::DateTime<chrono::Utc>,
-    bounds: &mut Bounds,
+    (bounds, deadline_left): (&mut Bounds, Duration),
 ) -> anyhow::Result<lease::HeldLease> {
     let lease_name = lease::lease_name(name);
     let me = holder_identity(run_id, started);
@@ -180,7 +183,7 @@ async fn take_lease(
             namespace,
             &lease_name,
             &me,
-            bounds.lock_timeout,
+            (bounds.lock_timeout, Some(deadline_left)),
             &mut notify,
         ) => acquired.map_err(|err| lock_error(err, server, namespace)),
         _ = bounds.stop.requested() => Err(anyhow::anyhow!(

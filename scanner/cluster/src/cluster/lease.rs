@@ -263,17 +263,38 @@ async fn write(
     }
 }
 
+/// What a scan that waits for the Lease `lease` held by `holder` is told:
+/// how long it waits, which is the lock timeout unless `deadline_left`
+/// (the caller's own deadline, which ends the wait too) comes first.
+pub fn waiting_note(
+    lease: &str,
+    holder: &str,
+    timeout: Duration,
+    deadline_left: Option<Duration>,
+) -> String {
+    let wait = match deadline_left.filter(|left| *left < timeout) {
+        Some(left) => format!(
+            "{}s for it (the scan's --timeout ends the wait before --lock-timeout's {}s)",
+            left.as_secs(),
+            timeout.as_secs()
+        ),
+        None => format!("{}s for it", timeout.as_secs()),
+    };
+    format!("Lease {lease} is held by {holder}: another scan recording to the same run record is running; waiting up to {wait}")
+}
+
 /// Acquires the Lease `namespace/name` for `me`: creates it, takes it when
 /// free or expired, or waits while another holds it, reading it every few
-/// seconds for up to `timeout`. `notify` is told when it waits and when
-/// it takes an expired Lease over. Must run in a Tokio runtime: the
-/// renewal runs as a task.
+/// seconds for up to `timeout`. `notify` is told when it waits (with
+/// `deadline_left`, the caller's deadline, when that ends the wait first)
+/// and when it takes an expired Lease over. Must run in a Tokio runtime:
+/// the renewal runs as a task.
 pub async fn acquire(
     client: &Client,
     namespace: &str,
     name: &str,
     me: &str,
-    timeout: Duration,
+    (timeout, deadline_left): (Duration, Option<Duration>),
     notify: &mut (dyn FnMut(String) + Send),
 ) -> Result<HeldLease, LeaseError> {
     let started = tokio::time::Instant::now();
@@ -294,10 +315,11 @@ pub async fn acquire(
                 }
                 if !said_waiting {
                     said_waiting = true;
-                    notify(format!(
-                        "Lease {namespace}/{name} is held by {}: another scan recording to the same run record is running; waiting up to {}s for it",
-                        holder.describe(),
-                        timeout.as_secs()
+                    notify(waiting_note(
+                        &format!("{namespace}/{name}"),
+                        &holder.describe(),
+                        timeout,
+                        deadline_left.map(|left| left.saturating_sub(waited)),
                     ));
                 }
                 tokio::time::sleep(POLL_EVERY.min(timeout - waited)).await;
@@ -522,6 +544,24 @@ mod tests {
             "spec": {"holderIdentity": holder, "leaseDurationSeconds": duration,
                      "acquireTime": "2027-01-15T08:00:00.000000Z", "renewTime": renewed,
                      "leaseTransitions": 2}})
+    }
+
+    /// The wait said is the one that ends first: the scan's deadline when
+    /// it comes before the lock timeout.
+    #[test]
+    fn the_wait_said_is_the_shorter_of_the_lock_timeout_and_the_deadline() {
+        let note =
+            |deadline| waiting_note("ns/run-lock", "pod-a", Duration::from_secs(120), deadline);
+        assert_eq!(
+            note(Some(Duration::from_secs(2))),
+            "Lease ns/run-lock is held by pod-a: another scan recording to the same run record is running; waiting up to 2s for it (the scan's --timeout ends the wait before --lock-timeout's 120s)"
+        );
+        for deadline in [None, Some(Duration::from_secs(600))] {
+            assert_eq!(
+                note(deadline),
+                "Lease ns/run-lock is held by pod-a: another scan recording to the same run record is running; waiting up to 120s for it"
+            );
+        }
     }
 
     #[test]
