@@ -32,9 +32,29 @@ pub fn bounded(message: &str, max_bytes: usize) -> Cow<'_, str> {
     Cow::Owned(format!("{}{marker}", &message[..cut]))
 }
 
+/// The full length of a message [`bounded`] cut (the `N` of its marker);
+/// None for a message it left whole. A marker naming a length no longer
+/// than the message is no cut's.
+pub fn cut_length(message: &str) -> Option<usize> {
+    let rest = message.strip_suffix(" bytes)")?;
+    let start = rest.rfind("… (truncated, ")?;
+    let length: usize = rest[start + "… (truncated, ".len()..].parse().ok()?;
+    (length > message.len()).then_some(length)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cut_message_tells_its_length_and_a_whole_one_none() {
+        let huge = "z".repeat(9_000);
+        assert_eq!(cut_length(&bounded(&huge, MAX_MESSAGE_BYTES)), Some(9_000));
+        assert_eq!(cut_length(&bounded("short", MAX_MESSAGE_BYTES)), None);
+        // A message that only looks like one: the length it names fits.
+        assert_eq!(cut_length("a… (truncated, 3 bytes)"), None);
+        assert_eq!(cut_length("… (truncated, many bytes)"), None);
+    }
 
     #[test]
     fn a_message_that_fits_stays_as_it_is() {

@@ -353,10 +353,11 @@ fn fitted<R: Report + Serialize>(
     results: Vec<ReportResult>,
     build: impl Fn(Vec<ReportResult>) -> R,
 ) -> Result<R, ShapeError> {
-    let report = build(results);
+    let mut report = build(results);
     let limit = DEFAULT_MAX_REPORT_BYTES - DEFAULT_SERVER_OVERHEAD_BYTES;
     let bytes = serde_json::to_vec(&report)?.len();
     if bytes <= limit {
+        note_cut_messages(&mut report);
         return Ok(report);
     }
     let mut cut = 0;
@@ -384,6 +385,42 @@ fn fitted<R: Report + Serialize>(
         ),
     );
     Ok(report)
+}
+
+/// The note [`MESSAGES_CUT_ANNOTATION`] gives of `count` messages cut to
+/// [`crate::message::MAX_MESSAGE_BYTES`] when their results were made.
+fn cut_note(count: usize) -> String {
+    format!(
+        "{count} message(s) cut to {} bytes when evaluated (each ends with \"… (truncated, N bytes)\", N its full length)",
+        crate::message::MAX_MESSAGE_BYTES
+    )
+}
+
+/// Whether `result`'s message was cut ([`crate::message::cut_length`]).
+fn message_cut(result: &ReportResult) -> bool {
+    result
+        .message
+        .as_deref()
+        .and_then(crate::message::cut_length)
+        .is_some()
+}
+
+/// Notes on `report` ([`MESSAGES_CUT_ANNOTATION`]) how many of its messages
+/// were cut when their results were made, if any: a reader of the report
+/// knows them incomplete, in either layout.
+fn note_cut_messages<R: Report>(report: &mut R) {
+    let count = report
+        .body()
+        .results()
+        .iter()
+        .filter(|r| message_cut(r))
+        .count();
+    if count > 0 {
+        report
+            .metadata_mut()
+            .annotations
+            .insert(MESSAGES_CUT_ANNOTATION.to_owned(), cut_note(count));
+    }
 }
 
 /// One `PolicyReport` per namespace and one `ClusterPolicyReport` for
@@ -443,7 +480,9 @@ pub fn per_namespace(
             ))
             .with_label(MANAGED_BY_LABEL, MANAGED_BY_VALUE)
             .with_label(SHAPE_LABEL, SHAPE_PER_NAMESPACE);
-            with_content_hash(report)
+            let mut report = with_content_hash(report);
+            note_cut_messages(&mut report);
+            report
         };
         let scope = format!("namespace {namespace:?}");
         shaped
@@ -455,7 +494,9 @@ pub fn per_namespace(
             let report = ClusterPolicyReport::new(format!("{prefix}-cluster-{part}"), results)
                 .with_label(MANAGED_BY_LABEL, MANAGED_BY_VALUE)
                 .with_label(SHAPE_LABEL, SHAPE_PER_NAMESPACE);
-            with_content_hash(report)
+            let mut report = with_content_hash(report);
+            note_cut_messages(&mut report);
+            report
         };
         shaped.cluster_policy_reports.extend(split_into_parts(
             cluster,
@@ -502,8 +543,20 @@ fn split_into_parts<R: Report + Serialize>(
     let empty_part_bytes = serde_json::to_vec(&make_part(most_parts, Vec::new()))?.len();
     const SUMMARY_FIELDS: usize = 5;
     const RESULTS_KEY_BYTES: usize = r#","results":[]"#.len();
-    let overhead =
-        empty_part_bytes + SUMMARY_FIELDS * (decimal_digits(results.len()) - 1) + RESULTS_KEY_BYTES;
+    // A part holding a cut message carries the note of it, which the empty
+    // part has not: room for the note of every result cut. Only then, so
+    // the parts of results with no cut message split as they always did.
+    let cut = results.iter().filter(|r| message_cut(r)).count();
+    let note_bytes = if cut == 0 {
+        0
+    } else {
+        let note = serde_json::json!({ MESSAGES_CUT_ANNOTATION: cut_note(cut) });
+        serde_json::to_vec(&note)?.len() + r#","annotations":"#.len()
+    };
+    let overhead = empty_part_bytes
+        + SUMMARY_FIELDS * (decimal_digits(results.len()) - 1)
+        + RESULTS_KEY_BYTES
+        + note_bytes;
 
     let mut chunks: Vec<Vec<ReportResult>> = Vec::new();
     let mut current: Vec<ReportResult> = Vec::new();
@@ -704,6 +757,59 @@ mod tests {
             .metadata()
             .annotations
             .contains_key(MESSAGES_CUT_ANNOTATION));
+    }
+
+    /// A message cut to [`crate::message::MAX_MESSAGE_BYTES`] when its
+    /// result was made is noted on the report that holds it, in either
+    /// layout; a report with none cut carries no note. Parts packed to the
+    /// limit leave room for the note.
+    #[test]
+    fn both_layouts_note_messages_cut_when_their_results_were_made() {
+        let huge = "x".repeat(250_000);
+        let cut = crate::message::bounded(&huge, crate::message::MAX_MESSAGE_BYTES);
+        let mut results = one_resource(3, "short", 0);
+        results[1].result.message = Some(cut.into_owned());
+        let per_ns =
+            per_namespace(results.clone(), &PerNamespaceOptions::default()).expect("shaped");
+        let per_res = per_resource(results).expect("shaped");
+        for report in [&per_ns.policy_reports[0], &per_res.policy_reports[0]] {
+            let note = report
+                .metadata()
+                .annotations
+                .get(MESSAGES_CUT_ANNOTATION)
+                .unwrap_or_else(|| panic!("no note on {:?}", report.metadata().name));
+            assert!(note.starts_with("1 message(s) cut to 2048 bytes"), "{note}");
+        }
+        let clean = one_resource(3, "short", 0);
+        let per_ns = per_namespace(clean.clone(), &PerNamespaceOptions::default()).expect("shaped");
+        let per_res = per_resource(clean).expect("shaped");
+        for report in [&per_ns.policy_reports[0], &per_res.policy_reports[0]] {
+            assert!(!report
+                .metadata()
+                .annotations
+                .contains_key(MESSAGES_CUT_ANNOTATION));
+        }
+        // Many cut messages, packed into parts of a small limit: each part
+        // is noted and none is over the limit.
+        let mut many = one_resource(400, "short", 0);
+        for scoped in &mut many {
+            scoped.result.message = Some(crate::message::bounded(&huge, 2048).into_owned());
+        }
+        let options = PerNamespaceOptions {
+            max_report_bytes: 64 * 1024,
+            server_overhead_bytes: 1024,
+            ..PerNamespaceOptions::default()
+        };
+        let parts = per_namespace(many, &options)
+            .expect("shaped")
+            .policy_reports;
+        assert!(parts.len() > 1, "{}", parts.len());
+        for part in &parts {
+            assert!(part
+                .metadata()
+                .annotations
+                .contains_key(MESSAGES_CUT_ANNOTATION));
+        }
     }
 
     #[test]
