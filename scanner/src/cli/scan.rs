@@ -350,6 +350,24 @@ fn named_lines<K>(keys: &[K], mut line: impl FnMut(&K, usize)) {
     }
 }
 
+/// The one line that says the reports `described` were kept and `why`:
+/// the report itself when it is alone, else how many and the first (each is
+/// logged at debug level, `-v`), as the failures of one cause are said
+/// (polscan_cluster's `scan::failures`). None when none was kept.
+fn kept_line(described: &[String], why: &str) -> Option<String> {
+    for report in described {
+        tracing::debug!(%report, "kept: {why}");
+    }
+    match described {
+        [] => None,
+        [one] => Some(format!("kept {one} ({why})")),
+        [first, ..] => Some(format!(
+            "kept {} reports ({why}; first: {first}; -v names each)",
+            scan::failures::count(described.len())
+        )),
+    }
+}
+
 fn print(outcome: &mut ScanOutcome, format: OutputFormat) -> anyhow::Result<()> {
     let mut audit = outcome.audit.clone();
     audit.problems = scan::problems(outcome);
@@ -421,31 +439,27 @@ fn print(outcome: &mut ScanOutcome, format: OutputFormat) -> anyhow::Result<()> 
     // reports, thousands on a large cluster: one line says so. After a
     // failed LIST the first reports kept are named.
     let kept = &plan.kept_after_failed_list;
+    let described = |keys: &[_]| -> Vec<String> {
+        keys.iter()
+            .map(|key| report_store::describe(outcome.report_api, key))
+            .collect()
+    };
     if outcome.failed_listings().next().is_some() {
-        named_lines(kept, |key, more| match more {
-            0 => eprintln!(
-                "kept {} (its kind did not list completely)",
-                report_store::describe(outcome.report_api, key)
-            ),
-            more => eprintln!("kept {more} more reports of kinds that did not list completely"),
-        });
+        if let Some(line) = kept_line(&described(kept), "its kind did not list completely") {
+            eprintln!("{line}");
+        }
     } else if !kept.is_empty() {
         eprintln!(
             "kept {} reports of kinds this run did not list (left out by --include-kinds or --exclude-kinds): neither rewritten nor pruned",
             kept.len()
         );
     }
-    named_lines(&plan.kept_policies_incomplete, |key, more| {
-        match more {
-        0 => eprintln!(
-            "kept {} (some policies could not be read or loaded; it may hold their results)",
-            report_store::describe(outcome.report_api, key)
-        ),
-        more => eprintln!(
-            "kept {more} more reports (some policies could not be read or loaded; they may hold their results)"
-        ),
+    if let Some(line) = kept_line(
+        &described(&plan.kept_policies_incomplete),
+        "some policies could not be read or loaded, and a report may hold their results",
+    ) {
+        eprintln!("{line}");
     }
-    });
     if outcome.policies_incomplete && outcome.dry_run {
         eprintln!(
             "some policies could not be read or loaded: a real run would prune nothing and keep their stored results in every report it rewrites; the reports this dry run prints are the scan's own, without those kept results"
@@ -521,4 +535,28 @@ pub fn install_crds(args: &InstallCrdsArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kept_line;
+
+    /// Reports kept for one cause are one line, however many: the count and
+    /// the first; a report alone is named.
+    #[test]
+    fn reports_kept_for_one_cause_are_one_line() {
+        let why = "some policies could not be read or loaded, and a report may hold their results";
+        let many: Vec<String> = (0..2_500)
+            .map(|i| format!("PolicyReport team/polscan-{i}"))
+            .collect();
+        assert_eq!(
+            kept_line(&many, why).as_deref(),
+            Some("kept 2,500 reports (some policies could not be read or loaded, and a report may hold their results; first: PolicyReport team/polscan-0; -v names each)")
+        );
+        assert_eq!(
+            kept_line(&many[..1], why).as_deref(),
+            Some("kept PolicyReport team/polscan-0 (some policies could not be read or loaded, and a report may hold their results)")
+        );
+        assert_eq!(kept_line(&[], why), None);
+    }
 }
