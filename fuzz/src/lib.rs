@@ -97,11 +97,10 @@ fn render(outcome: &AuditOutcome, format: OutputFormat) -> String {
     }
 }
 
-/// Control characters (but newline and tab) and bidirectional overrides:
-/// what a table must not send to a terminal as they are.
+/// What a table (lines on a terminal) must not send as it is: the CLI's
+/// own predicate ([`report_model::text`]).
 fn hostile(c: char) -> bool {
-    (c.is_control() && c != '\n' && c != '\t')
-        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    report_model::text::is_hostile(c, report_model::text::Shown::Lines)
 }
 
 fn assert_terminal_safe(name: &str, text: &str) {

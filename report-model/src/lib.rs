@@ -9,6 +9,8 @@
 //! - [`message`]: result messages bounded in bytes, with a marker where
 //!   they were cut.
 //! - [`shape`]: turns scanner results into per-resource or per-namespace reports.
+//! - [`text`]: the one predicate of the characters no output shows as they
+//!   are (escape sequences, bidirectional overrides).
 //! - [`api`]: the report APIs (wgpolicyk8s.io, openreports.io) and a
 //!   report's form in each.
 //! - [`schema`]: the CRDs (`deploy/crds/` at the workspace root, embedded)
@@ -24,6 +26,7 @@ pub mod read;
 pub mod report;
 pub mod schema;
 pub mod shape;
+pub mod text;
 
 pub use hash::{content_hash, stored_content_hash, with_content_hash, CONTENT_HASH_ANNOTATION};
 pub use meta::{

@@ -160,11 +160,8 @@ pub(super) fn group_heading(
 /// message carries text from the resource and the policy, which anyone
 /// who can create an object controls.
 pub(super) fn terminal_safe(text: &str) -> String {
-    let hostile = |c: char| {
-        // A line feed too: in a cell it starts what reads as another row.
-        (c.is_control() && c != '\t')
-            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    };
+    // A line feed too: in a cell it starts what reads as another row.
+    let hostile = |c: char| report_model::text::is_hostile(c, report_model::text::Shown::Line);
     if !text.chars().any(hostile) {
         return text.to_string();
     }

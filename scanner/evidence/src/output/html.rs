@@ -12,6 +12,7 @@ use crate::model::{
     OwnerRouting, PolicyEvidence, RuleChange, RuleChangeStatus, SoakStatus, Verdict,
     ViolationChange,
 };
+use report_model::text::{is_hostile, Shown};
 
 /// The page stays readable (and loads fast) on a large cluster.
 const LIMITS: ListLimits = ListLimits {
@@ -26,7 +27,7 @@ pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
-            c if is_hostile(c) => out.push_str(&c.escape_unicode().to_string()),
+            c if is_hostile(c, Shown::Document) => out.push_str(&c.escape_unicode().to_string()),
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -36,14 +37,6 @@ pub fn escape(text: &str) -> String {
         }
     }
     out
-}
-
-/// A character no page or file should pass on as it is: a control
-/// character other than a line break or tab (an escape sequence acts on a
-/// terminal showing the file), or a bidirectional override.
-pub(crate) fn is_hostile(c: char) -> bool {
-    (c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 pub(crate) const STYLE: &str = r#"

@@ -9,6 +9,7 @@ use crate::model::{
     applies_patches, decision_breaches, decision_summary, Baseline, Decision, Evidence,
     OwnerRouting, PolicyDecision, PolicyEvidence, RuleChange, Verdict, Violation, ViolationChange,
 };
+use report_model::text::{is_hostile, Shown};
 
 /// A pull request comment must stay short (GitHub caps comments at 65,536
 /// characters): a few owners per policy, the rest in the other files.
@@ -38,7 +39,7 @@ pub(crate) fn cell(text: &str) -> String {
             '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}' => out.push(' '),
             // Shown, not obeyed, by a terminal `cat`ing the file or a
             // review showing the diff.
-            c if super::html::is_hostile(c) => out.push_str(&c.escape_unicode().to_string()),
+            c if is_hostile(c, Shown::Document) => out.push_str(&c.escape_unicode().to_string()),
             _ => out.push(c),
         }
     }
