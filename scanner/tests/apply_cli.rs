@@ -681,3 +681,37 @@ fn apply_timeout_takes_a_duration() {
     assert_eq!(output.status.code(), Some(64), "{err}");
     assert!(err.contains("--timeout \"soon\""), "{err}");
 }
+
+/// Expressions nested deep enough to overflow a thread's stack aborted the
+/// whole process (a stack overflow is not a panic that can be isolated):
+/// 40 nested parentheses in CEL on apply's 2 MiB thread, 6,000 nested
+/// JMESPath filters anywhere. Now the CEL one evaluates (polscan's
+/// threads have the stack its bounds are measured against) and the
+/// JMESPath one is refused, named, before it is parsed.
+#[test]
+fn deeply_nested_expressions_do_not_abort_apply() {
+    let depth = 40;
+    let cel = validating_policy(
+        "nested-cel",
+        &format!("{}true{}", "(".repeat(depth), ")".repeat(depth)),
+    );
+    let filters = 6000;
+    let jmespath = format!(
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {{name: nested-jmespath}}\nspec:\n  validationFailureAction: Audit\n  rules:\n  - name: deep\n    match: {{any: [{{resources: {{kinds: [Pod]}}}}]}}\n    validate:\n      message: deep\n      deny:\n        conditions:\n          any:\n          - key: \"{{{{ {}b{} }}}}\"\n            operator: Equals\n            value: x\n",
+        "a[?".repeat(filters),
+        "]".repeat(filters)
+    );
+    let output = apply_to_bare_pod(&format!("{cel}---\n{jmespath}"), &["-o", "json"]);
+    let err = stderr(&output);
+    assert!(output.status.code().is_some(), "killed by a signal: {err}");
+    let everything = format!("{err}{}", stdout(&output));
+    assert!(
+        everything.contains("holds 6000 operators, more than the 256"),
+        "{everything}"
+    );
+    let results = results(&output);
+    assert!(
+        results.contains(&triple("nested-cel", "bare", "pass")),
+        "{results:?} {err}"
+    );
+}

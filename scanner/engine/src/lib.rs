@@ -82,6 +82,7 @@ pub mod label_selector;
 pub mod loading;
 pub(crate) mod match_resources;
 pub mod matching;
+pub mod nesting;
 pub mod policy;
 pub mod policy_validation;
 pub mod redaction;

@@ -82,6 +82,7 @@ where
     let shared = progress.clone();
     std::thread::Builder::new()
         .name("apply".into())
+        .stack_size(polscan::engine::nesting::EVALUATION_STACK)
         .spawn(move || {
             // The receiver is gone only when the deadline has passed.
             let _ = sender.send(work(&shared));

@@ -62,6 +62,8 @@ pub fn deadline_text(deadline: std::time::Duration) -> String {
 pub fn runtime() -> anyhow::Result<CliRuntime> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // Its blocking threads compile and evaluate policies.
+        .thread_stack_size(polscan::engine::nesting::EVALUATION_STACK)
         .build()
         .context("starting the async runtime")?;
     Ok(CliRuntime {

@@ -586,6 +586,31 @@ Exit codes:
 
 /// Parses arguments, runs the command, and maps errors to exit codes.
 pub fn main() -> ExitCode {
+    use polscan::engine::nesting::EVALUATION_STACK;
+    // Policies compile and evaluate on stacks of EVALUATION_STACK, which
+    // the engine's expression bounds are measured against (a stack
+    // overflow aborts the process; it cannot be caught): this thread,
+    // rayon's and the runtime's (args::runtime).
+    let _ = rayon::ThreadPoolBuilder::new()
+        .stack_size(EVALUATION_STACK)
+        .build_global();
+    let command = std::thread::Builder::new()
+        .name("polscan".into())
+        .stack_size(EVALUATION_STACK)
+        .spawn(run);
+    match command.map(std::thread::JoinHandle::join) {
+        Ok(Ok(code)) => code,
+        // The panic hook has reported it; 101 as a panicking main gives.
+        Ok(Err(_)) => ExitCode::from(101),
+        Err(err) => {
+            eprintln!("error: starting polscan's main thread: {err}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The command line run, on the thread [`main`] starts.
+fn run() -> ExitCode {
     panic_report::install();
     polscan::engine::host::install(std::sync::Arc::new(system_host::SystemHost));
     let cli = match usage::parse(std::env::args_os()) {

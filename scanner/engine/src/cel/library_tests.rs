@@ -775,3 +775,46 @@ fn namespaced_policies_get_kyvernos_namespaced_libraries() {
     assert!(err.contains("--allowHTTPInNamespacedPolicies"), "{err}");
     assert!(live.requests.lock().unwrap().is_empty());
 }
+
+/// Runs `check` on a thread of the stack polscan evaluates on.
+fn on_evaluation_stack(check: fn()) {
+    std::thread::Builder::new()
+        .stack_size(crate::nesting::EVALUATION_STACK)
+        .spawn(check)
+        .expect("thread")
+        .join()
+        .expect("no panic");
+}
+
+/// Nested past cel-go's parser limit (250), or holding more than 1000
+/// operators, an expression is refused before it is parsed: 25 nested
+/// parentheses overflowed a 2 MiB stack (debug build) and aborted the
+/// process. The cel crate's own parser refuses nesting below that (its
+/// recursion limit of 96 counts several levels per parenthesis), where
+/// cel-go accepts up to 250; nested 64 deep, and with 1000 operators, an
+/// expression compiles and evaluates on polscan's evaluation stack.
+#[test]
+fn expressions_past_the_nesting_bounds_are_refused_and_those_at_them_run() {
+    on_evaluation_stack(|| {
+        let nested = |n: usize| format!("{}1{} == 1", "(".repeat(n), ")".repeat(n));
+        assert_eq!(eval(&nested(64)), Ok(json!(true)));
+        assert!(eval(&nested(200)).is_err_and(|err| err.contains("Recursion limit of 96")));
+        assert_eq!(
+            eval(&nested(251)),
+            Err("compilation error: expression recursion limit exceeded: 250".to_string())
+        );
+        let lists = format!("size({}1{}) == 1", "[".repeat(63), "]".repeat(63));
+        assert_eq!(eval(&lists), Ok(json!(true)));
+        // 998 `+` and `==`: 1000 operators.
+        assert_eq!(
+            eval(&format!("1{} == 999", "+1".repeat(998))),
+            Ok(json!(true))
+        );
+        let err = eval(&format!("1{} == 1000", "+1".repeat(999))).expect_err("too many");
+        assert!(
+            err.contains("holds 1001 operators, more than the 1000"),
+            "{err}"
+        );
+        assert!(eval(&format!("{}true", "!".repeat(20_000))).is_err());
+    });
+}

@@ -25,10 +25,14 @@ impl Program {
     /// CEL enables. A compile error is kept, not raised: the policy still
     /// loads and the expression gives an `error` result naming it.
     pub(crate) fn compile(source: &str) -> Program {
-        let compiled = cel::parser::Parser::new()
-            .enable_optional_syntax(true)
-            .parse(source)
-            .map_err(|err| format!("compilation error: {err}"))
+        let compiled = too_deep(source)
+            .map_or(Ok(()), Err)
+            .and_then(|()| {
+                cel::parser::Parser::new()
+                    .enable_optional_syntax(true)
+                    .parse(source)
+                    .map_err(|err| format!("compilation error: {err}"))
+            })
             .and_then(|mut ast| {
                 // A message literal (a MutatingPolicy's `Object{...}`) makes
                 // the cel crate panic; Kubernetes declares no message type
@@ -137,6 +141,26 @@ impl Program {
                 type_name(&other)
             )),
         }
+    }
+}
+
+/// Why `source` is refused before parsing: the parser, the AST walks and
+/// the evaluator recurse once per level ([`crate::nesting`]).
+fn too_deep(source: &str) -> Option<String> {
+    use crate::nesting::{measure, Language, CEL_MAX_NESTING, MAX_OPERATORS};
+    let depth = measure(source, Language::Cel);
+    if depth.nesting > CEL_MAX_NESTING {
+        // cel-go's parser says the same past its maxRecursionDepth.
+        Some(format!(
+            "compilation error: expression recursion limit exceeded: {CEL_MAX_NESTING}"
+        ))
+    } else if depth.operators > MAX_OPERATORS {
+        Some(format!(
+            "compilation error: the expression holds {} operators, more than the {MAX_OPERATORS} polscan evaluates",
+            depth.operators
+        ))
+    } else {
+        None
     }
 }
 

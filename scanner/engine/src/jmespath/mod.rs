@@ -399,6 +399,18 @@ fn compile(expression: &str) -> Result<Arc<Expression<'static>>, JmespathError> 
             return Ok(found.clone());
         }
     }
+    // The parser and the interpreter recurse once per operator.
+    let depth = crate::nesting::measure(expression, crate::nesting::Language::Jmespath);
+    if depth.operators > crate::nesting::JMESPATH_MAX_OPERATORS {
+        return Err(JmespathError::Parse {
+            expression: expression.to_string(),
+            message: format!(
+                "it holds {} operators, more than the {} polscan evaluates",
+                depth.operators,
+                crate::nesting::JMESPATH_MAX_OPERATORS
+            ),
+        });
+    }
     let compiled = Arc::new(
         RUNTIME
             .compile(expression)
