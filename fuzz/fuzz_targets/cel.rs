@@ -15,5 +15,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let values = polscan_fuzz::yaml_values(bindings);
     let at = |index: usize| values.get(index).cloned().unwrap_or(Value::Null);
-    let _ = cel(expression, &at(0), &at(1), &at(2));
+    polscan_fuzz::on_evaluation_stack(|| {
+        let _ = cel(expression, &at(0), &at(1), &at(2));
+    });
 });

@@ -19,11 +19,13 @@ fuzz_target!(|data: &[u8]| {
     let Ok(documents) = parse_documents(text, Path::new("fuzz.yaml")) else {
         return;
     };
-    let outcome = audit(AuditInput {
-        policy_documents: documents.clone(),
-        resource_documents: documents,
-        include_non_background: true,
-        ..AuditInput::default()
+    let outcome = polscan_fuzz::on_evaluation_stack(|| {
+        audit(AuditInput {
+            policy_documents: documents.clone(),
+            resource_documents: documents,
+            include_non_background: true,
+            ..AuditInput::default()
+        })
     });
     polscan_fuzz::assert_no_internal_error(&outcome);
     polscan_fuzz::render_every_format(&outcome);

@@ -41,6 +41,29 @@ pub fn split(data: &[u8]) -> Option<(&str, &str)> {
     Some(text.split_once(SEPARATOR).unwrap_or((text, "")))
 }
 
+/// Runs `work` on a thread with the stack polscan compiles and evaluates
+/// policies on (`polscan::engine::nesting::EVALUATION_STACK`), as the
+/// binary does: the engine's expression bounds are measured against it,
+/// not against libFuzzer's main thread. A panic is resumed here, so
+/// libFuzzer still sees it. rayon's threads get the same stack.
+pub fn on_evaluation_stack<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    static RAYON: std::sync::Once = std::sync::Once::new();
+    RAYON.call_once(|| {
+        let _ = rayon::ThreadPoolBuilder::new()
+            .stack_size(polscan::engine::nesting::EVALUATION_STACK)
+            .build_global();
+    });
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new()
+            .stack_size(polscan::engine::nesting::EVALUATION_STACK)
+            .spawn_scoped(scope, work)
+            .expect("starting the evaluation thread");
+        thread
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
 /// The YAML (or JSON) documents of `text`, as the loader would read
 /// values; a document that is not valid ends the list.
 pub fn yaml_values(text: &str) -> Vec<Value> {
