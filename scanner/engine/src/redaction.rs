@@ -15,14 +15,15 @@
 //! The rule: a value is searched for in its stored form (base64 under
 //! `data`), decoded, trimmed of surrounding whitespace, JSON-escaped (as a
 //! message interpolating a map shows it) and line by line. A value of at
-//! least [`MIN_IN_PLACE`] characters is replaced where it occurs; a shorter
+//! least [`MIN_IN_PLACE`] characters is replaced where it occurs, in any
+//! ASCII letter case (a policy's `to_upper`/`to_lower`); a shorter
 //! one (`"1"`, `"yes"`) cannot be told apart from ordinary text, so a
 //! message or property holding it is withheld whole. Over-redaction is safe,
 //! leaking is not. The parts of a value are values too, three levels deep:
 //! the strings of a JSON document (a `.dockerconfigjson`), what follows
 //! `=` or `:` on a line (a `.env`, a YAML file), a base64 part decoded (its
-//! `auth`). What is not recognised: a value transformed by the policy (a
-//! substring, upper-cased, hashed, re-encoded otherwise).
+//! `auth`). What is not recognised: a value transformed by the policy
+//! otherwise (a substring, hashed, re-encoded).
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock, RwLock};
@@ -197,9 +198,12 @@ impl SecretValues {
     fn matcher(&self) -> Option<&AhoCorasick> {
         self.matcher
             .get_or_init(|| {
-                // Longest first, so a value holding another goes whole.
+                // Longest first, so a value holding another goes whole; in
+                // any ASCII letter case, so `to_upper`/`to_lower` of a
+                // value is found too.
                 AhoCorasick::builder()
                     .match_kind(MatchKind::LeftmostLongest)
+                    .ascii_case_insensitive(true)
                     .build(&self.needles)
                     .ok()
             })
@@ -513,6 +517,17 @@ mod tests {
             ))
         );
         assert_eq!(values.redact_text("nothing secret here"), None);
+    }
+
+    /// A policy printing `to_upper(…)` of a value leaked it (walkthrough):
+    /// values are found in any ASCII letter case.
+    #[test]
+    fn a_value_in_another_letter_case_is_replaced_too() {
+        let values = values_of(&secret());
+        assert_eq!(
+            values.redact_text("HUNTER2-PASSWORD and Tok-AbcDef"),
+            Some(format!("{REDACTED_TEXT} and {REDACTED_TEXT}"))
+        );
     }
 
     #[test]
