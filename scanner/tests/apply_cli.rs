@@ -436,6 +436,13 @@ fn usage_errors_exit_64_apart_from_an_incomplete_audit() {
     files.write("broken.yaml", "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: broken}\nspec: {rules: [{name: r, match: {any: nope}}]}\n");
     let incomplete = run(&["broken.yaml", "-r", "pod.yaml"], None);
     assert_eq!(incomplete.status.code(), Some(2), "{}", stderr(&incomplete));
+    // Said once as an error, not only as the policy's warning.
+    assert!(
+        stderr(&incomplete)
+            .contains("error: the audit is incomplete: 1 invalid policy was skipped"),
+        "{}",
+        stderr(&incomplete)
+    );
     let unreadable = run(&["policy.yaml", "-r", "missing.yaml"], None);
     assert_eq!(unreadable.status.code(), Some(2));
     assert!(!files.path("missing.yaml").exists());
@@ -714,4 +721,28 @@ fn deeply_nested_expressions_do_not_abort_apply() {
         results.contains(&triple("nested-cel", "bare", "pass")),
         "{results:?} {err}"
     );
+}
+
+/// A CI gate whose policy folder is empty passed: exit 0, "(0 policies)",
+/// nothing on stderr (walkthrough). It is an incomplete audit now.
+#[test]
+fn apply_without_a_policy_is_refused() {
+    let files = Files::new();
+    files.write("pod.yaml", BARE_POD);
+    files.write("empty.yaml", "");
+    files.write("policies/readme.yaml", BARE_POD);
+    for policies in ["empty.yaml", "policies"] {
+        let output = apply(
+            &["-p", policies, "-r", "pod.yaml", "--fail-on", "fail"],
+            None,
+            files.dir(),
+        );
+        exit_2_naming(
+            &output,
+            &[
+                &format!("no policy in {policies}"),
+                "nothing would be checked",
+            ],
+        );
+    }
 }

@@ -137,6 +137,7 @@ fn run_to(args: &ApplyArgs, streams: Streams<'_>) -> anyhow::Result<ExitCode> {
         return Err(UsageError(err.to_string()).into());
     }
     let mut policy_documents = sources::load(&policies, stdin).context("reading policies")?;
+    require_a_policy(&policies, &policy_documents)?;
     phase("reading resources");
     let mut resources = sources::Rereadable::new(&args.resources);
     let mut index = ResourceIndex::new(&policy_documents);
@@ -241,11 +242,52 @@ fn run_to(args: &ApplyArgs, streams: Streams<'_>) -> anyhow::Result<ExitCode> {
         .count();
     let code = output::exit_code_of_counts(invalid, |s| tally.counted(s), args.fail_on);
     let shown_code = output::exit_code_of_counts(invalid, |s| tally.shown(s), args.fail_on);
+    note_incomplete(streams.err, invalid)?;
     note_audit_warn(streams.err, code, shown_code)?;
     if let Some(path) = &args.run_record {
         write_run_record(path, tally.scan_outcome(&auditor), started)?;
     }
     Ok(code)
+}
+
+/// A CI gate whose policy folder is empty (a wrong checkout, a moved
+/// folder) passed with "0 policies": an audit that checks nothing is
+/// refused, naming the paths.
+fn require_a_policy(paths: &[PathBuf], documents: &[Document]) -> anyhow::Result<()> {
+    use polscan::engine::DocumentKind;
+    let evaluated = documents.iter().any(|document| {
+        matches!(
+            DocumentKind::of(&document.value),
+            Some(
+                DocumentKind::KyvernoPolicy
+                    | DocumentKind::ValidatingPolicy
+                    | DocumentKind::AdmissionPolicy
+            )
+        )
+    });
+    if evaluated {
+        return Ok(());
+    }
+    let named: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    anyhow::bail!(
+        "no policy in {} ({} document(s), none a ClusterPolicy, Policy, ValidatingPolicy or ValidatingAdmissionPolicy): nothing would be checked",
+        named.join(", "),
+        documents.len()
+    )
+}
+
+/// Invalid policies are each a warning naming them as they are met; the
+/// exit code 2 they give is said once as an error, as `scan` says an
+/// incomplete scan, so a log reader does not see only warnings.
+fn note_incomplete(err: &mut dyn Write, invalid: usize) -> std::io::Result<()> {
+    if invalid > 0 {
+        writeln!(
+            err,
+            "error: the audit is incomplete: {invalid} invalid polic{} skipped (named above), exit 2",
+            if invalid == 1 { "y was" } else { "ies were" }
+        )?;
+    }
+    Ok(())
 }
 
 /// --audit-warn shows some failures as warnings that still count (VAP and
@@ -300,6 +342,8 @@ fn run_whole(
         }
     }
     let code = output::exit_code(&counted, args.fail_on);
+    let invalid = counted.problems.iter().filter(|p| p.invalid_policy).count();
+    note_incomplete(err, invalid)?;
     note_audit_warn(err, code, output::exit_code(&shown, args.fail_on))?;
     if let Some(path) = &args.run_record {
         write_run_record(path, scan_outcome_of(shown), started)?;
@@ -588,9 +632,12 @@ mod tests {
             ExitCode::from(1),
             "the pod fails the policy read from stdin"
         );
-        // Nothing on stdin: no policy, nothing fails.
-        let code = run_with_stdin(&args, &mut "".as_bytes()).expect("runs");
-        assert_eq!(code, ExitCode::SUCCESS);
+        // Nothing on stdin: no policy, so nothing would be checked.
+        let err = run_with_stdin(&args, &mut "".as_bytes()).expect_err("no policy");
+        assert!(
+            err.to_string().contains("no policy in - (0 document(s)"),
+            "{err}"
+        );
     }
 
     #[test]
