@@ -400,7 +400,7 @@ fn per_namespace_reports_are_split_under_one_mebibyte() {
         .any(|r| r["metadata"]["labels"]["polscan.io/report-shape"] == "per-namespace"));
     let said = stderr(&switched);
     assert!(
-        said.contains("reports of kinds this run did not list (left out by --include-kinds or --exclude-kinds)")
+        said.contains("reports of kinds this run did not list (left out by --include-kinds or --exclude-kinds")
             && !said.contains("did not list completely"),
         "{said}"
     );

@@ -450,7 +450,7 @@ fn print(outcome: &mut ScanOutcome, format: OutputFormat) -> anyhow::Result<()> 
         }
     } else if !kept.is_empty() {
         eprintln!(
-            "kept {} reports of kinds this run did not list (left out by --include-kinds or --exclude-kinds): neither rewritten nor pruned",
+            "kept {} reports of kinds this run did not list (left out by --include-kinds or --exclude-kinds, or by default: Secrets, Events and report kinds): neither rewritten nor pruned",
             kept.len()
         );
     }
