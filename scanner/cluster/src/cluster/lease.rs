@@ -11,9 +11,12 @@
 //! scan runs, says when it was lost, and releases it (deletes it, on the
 //! resourceVersion it last wrote).
 //!
-//! Expiry compares the holder's `renewTime` (its clock) with this scan's
-//! clock, as the Lease's fields are meant: clocks more than
-//! [`LEASE_DURATION_SECONDS`] apart would take a live Lease over.
+//! Expiry does not trust clocks to agree: a Lease is taken over when this
+//! scan has seen it unchanged (one resourceVersion) for its whole duration
+//! by its own clock, as client-go's leader election does — a live holder
+//! renews it every 20 s — or at once when its `renewTime` (the holder's
+//! clock) is over [`SKEW_MARGIN_SECONDS`] past its expiry by this scan's
+//! clock: only a clock that far ahead would take a live Lease over.
 
 use std::time::Duration;
 
@@ -29,6 +32,20 @@ use super::{absent_if_not_found, send, ClusterError};
 /// How long a Lease holds without a renewal: a scan killed without
 /// releasing it (SIGKILL, a lost node) blocks the next scan this long.
 pub const LEASE_DURATION_SECONDS: i64 = 60;
+
+/// How far past its expiry, by this scan's clock, a Lease's `renewTime`
+/// must be for it to be taken over without waiting out its duration.
+pub const SKEW_MARGIN_SECONDS: i64 = 300;
+
+/// A Lease as this scan first saw it in its current state, by its own
+/// clock ([`decide`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observation {
+    /// The resourceVersion seen: any write (a renewal) changes it.
+    pub resource_version: String,
+    /// When it was first seen, by this scan's clock.
+    pub since: DateTime<Utc>,
+}
 
 /// How often a held Lease is renewed: three renewals per duration, so one
 /// or two failed ones (an API server restarting) do not lose it.
@@ -99,10 +116,17 @@ pub enum Decision {
 }
 
 /// What to do about `lease` (None: there is none) for the scan `me` at
-/// `now`. A Lease held by another whose expiry cannot be read, or without
+/// `now`, having seen it unchanged since `observed` (None: not yet). A
+/// Lease held by another is taken over only once expired by both clocks
+/// (see the module's header); one whose expiry cannot be read, or without
 /// a resourceVersion to write on, is waited for: taking it could run two
 /// scans at once.
-pub fn decide(lease: Option<&Value>, me: &str, now: DateTime<Utc>) -> Decision {
+pub fn decide(
+    lease: Option<&Value>,
+    me: &str,
+    now: DateTime<Utc>,
+    observed: Option<&Observation>,
+) -> Decision {
     let Some(lease) = lease else {
         return Decision::Create;
     };
@@ -119,7 +143,9 @@ pub fn decide(lease: Option<&Value>, me: &str, now: DateTime<Utc>) -> Decision {
             resource_version,
             expired: None,
         },
-        (Some(holder), Some(resource_version)) if holder.expires.is_some_and(|e| e <= now) => {
+        (Some(holder), Some(resource_version))
+            if expired(&holder, &resource_version, now, observed) =>
+        {
             Decision::Take {
                 resource_version,
                 expired: Some(holder),
@@ -135,6 +161,31 @@ pub fn decide(lease: Option<&Value>, me: &str, now: DateTime<Utc>) -> Decision {
             },
         },
     }
+}
+
+/// Whether `holder`'s Lease expired, by its clock and by ours: past its
+/// expiry, and either seen unchanged for its whole duration or past it by
+/// more than [`SKEW_MARGIN_SECONDS`].
+fn expired(
+    holder: &Holder,
+    resource_version: &str,
+    now: DateTime<Utc>,
+    observed: Option<&Observation>,
+) -> bool {
+    let (Some(expires), Some(written)) = (holder.expires, holder.renewed.or(holder.acquired))
+    else {
+        return false;
+    };
+    if expires > now {
+        return false;
+    }
+    let long_ago = chrono::Duration::try_seconds(SKEW_MARGIN_SECONDS)
+        .and_then(|margin| expires.checked_add_signed(margin))
+        .is_some_and(|late| late <= now);
+    let unchanged = observed.is_some_and(|seen| {
+        seen.resource_version == resource_version && now - seen.since >= expires - written
+    });
+    long_ago || unchanged
 }
 
 /// The holder a Lease names; None when it names none (released).
@@ -299,9 +350,20 @@ pub async fn acquire(
 ) -> Result<HeldLease, LeaseError> {
     let started = tokio::time::Instant::now();
     let mut said_waiting = false;
+    let mut observed: Option<Observation> = None;
     loop {
         let current = absent_if_not_found(super::get(client, &collection(namespace), name).await)?;
-        let (previous, expired) = match decide(current.as_ref(), me, Utc::now()) {
+        let now = Utc::now();
+        let resource_version = current
+            .as_ref()
+            .and_then(|lease| lease.str_at("/metadata/resourceVersion"));
+        if resource_version != observed.as_ref().map(|o| o.resource_version.as_str()) {
+            observed = resource_version.map(|rv| Observation {
+                resource_version: rv.to_string(),
+                since: now,
+            });
+        }
+        let (previous, expired) = match decide(current.as_ref(), me, now, observed.as_ref()) {
             Decision::Create => (None, None),
             Decision::Take { expired, .. } => (current.as_ref(), expired),
             Decision::Wait { holder } => {
@@ -567,24 +629,24 @@ mod tests {
     #[test]
     fn no_lease_is_created_and_a_free_or_own_one_is_taken() {
         let now = at("2027-01-15T08:00:30Z");
-        assert_eq!(decide(None, "me", now), Decision::Create);
+        assert_eq!(decide(None, "me", now, None), Decision::Create);
         let take = Decision::Take {
             resource_version: "7".into(),
             expired: None,
         };
         // Released: no holder.
         let released = lease("", "2027-01-15T08:00:20.000000Z", 60);
-        assert_eq!(decide(Some(&released), "me", now), take);
+        assert_eq!(decide(Some(&released), "me", now, None), take);
         // Ours already (a retry of the same acquisition).
         let ours = lease("me", "2027-01-15T08:00:20.000000Z", 60);
-        assert_eq!(decide(Some(&ours), "me", now), take);
+        assert_eq!(decide(Some(&ours), "me", now, None), take);
     }
 
     #[test]
     fn a_lease_held_by_another_is_waited_for_until_it_expires() {
         let held = lease("pod-a pid 1 run r1", "2027-01-15T08:00:20.000000Z", 60);
         // Renewed 10s ago: held.
-        let Decision::Wait { holder } = decide(Some(&held), "me", at("2027-01-15T08:00:30Z"))
+        let Decision::Wait { holder } = decide(Some(&held), "me", at("2027-01-15T08:00:30Z"), None)
         else {
             panic!("expected to wait");
         };
@@ -596,19 +658,61 @@ mod tests {
         );
         // One second before it expires: still held.
         assert!(matches!(
-            decide(Some(&held), "me", at("2027-01-15T08:01:19Z")),
+            decide(Some(&held), "me", at("2027-01-15T08:01:19Z"), None),
             Decision::Wait { .. }
         ));
-        // renewTime + leaseDurationSeconds passed: its holder died.
+        // renewTime + leaseDurationSeconds passed by our clock, but it was
+        // not seen unchanged that long: our clock may be ahead.
+        assert!(matches!(
+            decide(Some(&held), "me", at("2027-01-15T08:01:20Z"), None),
+            Decision::Wait { .. }
+        ));
+        // Seen unchanged since 08:00:30 by our clock: 50 s is not enough,
+        // its whole 60 s is.
+        let seen = Observation {
+            resource_version: "7".into(),
+            since: at("2027-01-15T08:00:30Z"),
+        };
+        assert!(matches!(
+            decide(Some(&held), "me", at("2027-01-15T08:01:20Z"), Some(&seen)),
+            Decision::Wait { .. }
+        ));
         let Decision::Take {
             resource_version,
             expired: Some(expired),
-        } = decide(Some(&held), "me", at("2027-01-15T08:01:20Z"))
+        } = decide(Some(&held), "me", at("2027-01-15T08:01:30Z"), Some(&seen))
         else {
             panic!("expected a takeover");
         };
         assert_eq!(resource_version, "7");
         assert_eq!(expired.identity, "pod-a pid 1 run r1");
+        // Another resourceVersion seen: a renewal, the wait starts again.
+        let renewed = Observation {
+            resource_version: "6".into(),
+            ..seen
+        };
+        assert!(matches!(
+            decide(
+                Some(&held),
+                "me",
+                at("2027-01-15T08:01:30Z"),
+                Some(&renewed)
+            ),
+            Decision::Wait { .. }
+        ));
+        // Expired more than SKEW_MARGIN_SECONDS ago (a scan killed long
+        // before): taken at once.
+        assert!(matches!(
+            decide(Some(&held), "me", at("2027-01-15T08:06:19Z"), None),
+            Decision::Wait { .. }
+        ));
+        assert!(matches!(
+            decide(Some(&held), "me", at("2027-01-15T08:06:20Z"), None),
+            Decision::Take {
+                expired: Some(_),
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -617,7 +721,7 @@ mod tests {
         let mut unreadable = lease("pod-a", "yesterday", 60);
         unreadable["spec"]["acquireTime"] = json!("long ago");
         assert!(matches!(
-            decide(Some(&unreadable), "me", far),
+            decide(Some(&unreadable), "me", far, None),
             Decision::Wait { holder } if holder.expires.is_none()
         ));
         let mut no_duration = lease("pod-a", "2027-01-15T08:00:20.000000Z", 60);
@@ -626,13 +730,13 @@ mod tests {
             .expect("spec")
             .remove("leaseDurationSeconds");
         assert!(matches!(
-            decide(Some(&no_duration), "me", far),
+            decide(Some(&no_duration), "me", far, None),
             Decision::Wait { .. }
         ));
         // A huge duration does not overflow: it just does not expire.
         let huge = lease("pod-a", "2027-01-15T08:00:20.000000Z", i64::MAX);
         assert!(matches!(
-            decide(Some(&huge), "me", far),
+            decide(Some(&huge), "me", far, None),
             Decision::Wait { .. }
         ));
         // No resourceVersion to write on: not taken, even when free.
@@ -642,7 +746,7 @@ mod tests {
             .expect("metadata")
             .remove("resourceVersion");
         assert!(matches!(
-            decide(Some(&unversioned), "me", far),
+            decide(Some(&unversioned), "me", far, None),
             Decision::Wait { .. }
         ));
     }
