@@ -613,6 +613,63 @@ fn fixes_after_a_scan_with_failed_writes_are_unknown() {
     assert_eq!(verdict(&evidence, "disallow-latest"), "not-ready");
 }
 
+/// Issue #17: a scan stopped by SIGTERM confirms nothing about an enforced
+/// policy, but is no reason to roll it back: RESCAN, with the record's
+/// reason and no rollback command; --require-ready still fails.
+#[test]
+fn a_stopped_scan_after_the_switch_is_rescan_not_roll_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let enforced = POLICIES.replace(
+        "validationFailureAction: Audit",
+        "validationFailureAction: Enforce",
+    );
+    assert_ne!(enforced, POLICIES);
+    let switch = package_of(dir.path(), &enforced, &pods(false), "switch", None);
+    assert!(switch.status.success(), "{}", text(&switch));
+    // The same scan, recorded as one SIGTERM stopped.
+    let record = std::fs::read_to_string(dir.path().join("scan.yaml")).expect("record");
+    let stopped = record.replace(
+        "complete: 'true'",
+        "complete: 'false'\n  error: stopped by SIGTERM (or Ctrl-C) before the scan finished",
+    );
+    assert_ne!(stopped, record, "{record}");
+    std::fs::write(dir.path().join("scan.yaml"), stopped).expect("record");
+    let output = evidence_from_files(
+        dir.path(),
+        "stopped",
+        &["--since", "switch", "--require-ready"],
+    );
+    let shown = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{shown}");
+    assert!(!shown.contains("ROLL BACK"), "{shown}");
+    assert!(
+        shown.contains("rollback check disallow-latest: RESCAN: not confirmed since the previous package (no rollback condition known): the scan failed: stopped by SIGTERM"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("decision: RESCAN 2 · GO 0 · NO-GO 0 · WAIT 0"),
+        "{shown}"
+    );
+    let evidence = evidence_json(&dir.path().join("stopped"));
+    assert_schema(&evidence);
+    let decision = &evidence["decisions"][0];
+    assert_eq!(decision["decision"], "rescan", "{decision}");
+    assert!(
+        !decision["instructions"]
+            .to_string()
+            .contains("kubectl patch"),
+        "{decision}"
+    );
+    let check = &evidence["comparison"]["rollbackChecks"][0];
+    assert_eq!(check["rollBack"], false, "{check}");
+    assert!(
+        check["rescan"]
+            .as_str()
+            .is_some_and(|r| r.contains("stopped by SIGTERM")),
+        "{check}"
+    );
+}
+
 #[test]
 fn a_policy_that_evaluated_nothing_is_no_evidence() {
     let dir = tempfile::tempdir().expect("tempdir");

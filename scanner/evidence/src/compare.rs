@@ -4,9 +4,10 @@
 //! its kind and policy completely, else its fix is unknown), new, expired
 //! and removed exceptions, for every enforced policy whether its rollback
 //! conditions are met (counting only violations Kyverno enforces — per
-//! rule and namespace — and only scan gaps that can affect the policy), and
-//! for every other policy whether it is still ready to enforce, leave, as
-//! a [`Comparison`] (its shape is [`crate::model`]'s). Policies either
+//! rule and namespace) or, where the scan's gaps can affect the policy,
+//! that only a rescan can confirm it (no rollback: nothing is known to
+//! have changed), and for every other policy whether it is still ready to
+//! enforce, leave, as a [`Comparison`] (its shape is [`crate::model`]'s). Policies either
 //! package filtered out (`--policy`) are left out. Where a policy's rules
 //! changed between the packages ([`rules`]), the violations of the changed
 //! rules that are gone are the change's, not fixes; those new stay new (to
@@ -414,23 +415,6 @@ pub fn compare_with(
                 },
             },
             ConditionCheck {
-                condition: "a scan that did not complete, or did not cover every namespace the policy applies in".into(),
-                met: gaps.as_ref().is_none_or(|gaps| !gaps.is_empty()),
-                detail: match (&current.scan, &gaps) {
-                    (Some(scan), Some(gaps)) if gaps.is_empty() => format!(
-                        "the scan of {} covered this policy completely{}",
-                        scan.started.map(|t| t.to_rfc3339()).unwrap_or_default(),
-                        if scan.complete {
-                            ""
-                        } else {
-                            " (its gaps do not affect it)"
-                        }
-                    ),
-                    (Some(_), Some(gaps)) => gaps.join("; "),
-                    _ => "no scan record".into(),
-                },
-            },
-            ConditionCheck {
                 condition:
                     "a PolicyException its skipped results rest on deleted, changed or not applied since the scan (rescan)"
                         .into(),
@@ -465,12 +449,22 @@ pub fn compare_with(
                 },
             },
         ];
+        // A scan that did not cover the policy confirms nothing, but shows
+        // no change either: RESCAN, not a rollback of enforcement. What
+        // the conditions above found (from what was scanned, and the
+        // exceptions read now) still rolls back.
+        let rescan = match gaps {
+            Some(gaps) if gaps.is_empty() => None,
+            Some(gaps) => Some(gaps.join("; ")),
+            None => Some("no scan record: nothing shows what the cluster holds now".into()),
+        };
         rollback_checks.push(RollbackCheck {
             policy: name,
             action: policy.info.action.clone(),
             previous_verdict,
             roll_back: conditions.iter().any(|c| c.met),
             conditions,
+            rescan,
         });
     }
     let not_compared = current

@@ -248,10 +248,12 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
     // "No evidence" is not ready either: nothing shows what Enforce would block.
     let not_ready =
         !unmatched.is_empty() || built.policies.iter().any(|p| p.verdict != Verdict::Ready);
-    let roll_back = built
-        .comparison
-        .as_ref()
-        .is_some_and(|c| c.rollback_checks.iter().any(|check| check.roll_back));
+    // A rollback, or an enforced policy the last scan did not confirm.
+    let roll_back = built.comparison.as_ref().is_some_and(|c| {
+        c.rollback_checks
+            .iter()
+            .any(|check| check.roll_back || check.rescan.is_some())
+    });
     Ok(if args.require_ready && (not_ready || roll_back) {
         ExitCode::from(1)
     } else {
@@ -519,14 +521,21 @@ fn print_summary(evidence: &evidence::Evidence) {
                 .filter(|c| c.met)
                 .map(|c| c.condition.as_str())
                 .collect();
-            if met.is_empty() {
-                println!("rollback check {}: no condition met", check.policy);
-            } else {
+            if !met.is_empty() {
                 println!(
-                    "rollback check {}: ROLL BACK TO AUDIT ({})",
+                    "rollback check {}: {} ({})",
                     check.policy,
+                    check.outcome(),
                     met.join("; ")
                 );
+            } else if let Some(gaps) = &check.rescan {
+                println!(
+                    "rollback check {}: {}: {gaps}",
+                    check.policy,
+                    check.outcome()
+                );
+            } else {
+                println!("rollback check {}: no condition met", check.policy);
             }
         }
     }

@@ -452,8 +452,8 @@ pub struct EvidenceArgs {
     /// ... over at least this many complete, clean scans.
     #[arg(long, default_value_t = 2)]
     pub min_scans: u32,
-    /// Exit 1 when a policy is not ready (or still soaking) or a rollback
-    /// condition is met.
+    /// Exit 1 when a policy is not ready (or still soaking), a rollback
+    /// condition is met, or an enforced policy needs a rescan.
     #[arg(long)]
     pub require_ready: bool,
     /// A Git checkout of the policies: per policy, where its action is set
@@ -562,7 +562,7 @@ pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0   done; nothing --fail-on names was found
   1   --fail-on found a result it names; test: an expectation failed;
-      evidence --require-ready: not ready (or a rollback);
+      evidence --require-ready: not ready (or a rollback, or a rescan);
       evidence verify: a changed, added or removed file
   2   incomplete: an invalid policy, an unreadable file, an unreachable
       cluster or another runtime error

@@ -2,8 +2,8 @@
 //! holds it: [`crate::compare`] fills a [`Comparison`] from two
 //! [`super::Evidence`]s; it leaves in the current one. The new, fixed,
 //! unknown and excused violations ([`ViolationChange`]), the exceptions
-//! new, expired and removed, per enforced policy whether to roll back
-//! ([`RollbackCheck`]), per Audit policy whether it is still ready
+//! new, expired and removed, per enforced policy whether to roll back or
+//! rescan ([`RollbackCheck`]), per Audit policy whether it is still ready
 //! ([`ReadinessCheck`]), whether the two scans applied the same
 //! PolicyExceptions ([`ExceptionScopeChange`]), and per policy whose rules
 //! or actions changed the diff and the violations the change removed or
@@ -81,6 +81,38 @@ pub struct RollbackCheck {
     pub conditions: Vec<ConditionCheck>,
     /// True when any condition is met: return the policy to Audit.
     pub roll_back: bool,
+    /// Why the last scan does not confirm the policy since the previous
+    /// package (it did not complete for it, or left out namespaces it
+    /// applies in, or there is no record): rescan. No rollback condition —
+    /// nothing is known to have changed; None when the scan covered it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rescan: Option<String>,
+}
+
+impl RollbackCheck {
+    /// Not confirmed, and no rollback condition met: rescan.
+    pub fn needs_rescan(&self) -> bool {
+        !self.roll_back && self.rescan.is_some()
+    }
+
+    /// The check's outcome in words, as every output heads it.
+    pub fn outcome(&self) -> &'static str {
+        if self.roll_back {
+            "ROLL BACK TO AUDIT"
+        } else if self.rescan.is_some() {
+            "RESCAN: not confirmed since the previous package (no rollback condition known)"
+        } else {
+            "no rollback condition met"
+        }
+    }
+
+    /// What the last scan covered of the policy, one line.
+    pub fn coverage(&self) -> String {
+        match &self.rescan {
+            Some(gaps) => format!("not covered by the last scan, rescan: {gaps}"),
+            None => "the last scan covered this policy completely".into(),
+        }
+    }
 }
 
 /// One rollback condition of a [`RollbackCheck`].

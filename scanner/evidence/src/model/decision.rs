@@ -7,13 +7,17 @@
 use serde::{Deserialize, Serialize};
 
 /// What to do with a policy now (`go`, `no-go`, `wait`, `enforced`,
-/// `roll-back` in evidence.json).
+/// `roll-back`, `rescan` in evidence.json).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Decision {
     /// Enforcing now would contradict the rollback conditions: return the
     /// policy to Audit (a comparison with `--since` found one met).
     RollBack,
+    /// Enforced, but the last scan did not cover it (stopped, failed, or
+    /// left out namespaces it applies in): not confirmed since the
+    /// previous package, and no rollback condition known — rescan.
+    Rescan,
     /// Ready: switch to Enforce now.
     Go,
     /// Ready but for the time it must stay clean: switch once it has.
@@ -30,6 +34,7 @@ impl Decision {
     pub fn label(self) -> &'static str {
         match self {
             Decision::RollBack => "ROLL BACK",
+            Decision::Rescan => "RESCAN",
             Decision::Go => "GO",
             Decision::Wait => "WAIT",
             Decision::NoGo => "NO-GO",
@@ -41,6 +46,7 @@ impl Decision {
     pub fn key(self) -> &'static str {
         match self {
             Decision::RollBack => "roll-back",
+            Decision::Rescan => "rescan",
             Decision::Go => "go",
             Decision::Wait => "wait",
             Decision::NoGo => "no-go",
@@ -71,7 +77,8 @@ pub struct PolicyDecision {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stays_audit: Vec<String>,
     /// NO-GO: the first reasons, shortened (the policy's section has them
-    /// all); ROLL BACK: the rollback conditions met.
+    /// all); ROLL BACK: the rollback conditions met; RESCAN: why the last
+    /// scan does not confirm it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<String>,
     /// NO-GO: whom to contact — the namespaces and owners of the violating
@@ -110,13 +117,14 @@ impl PolicyDecision {
     }
 }
 
-/// `GO 3 · NO-GO 2 · WAIT 1`, with ROLL BACK first and ENFORCED last when
-/// any policy has them.
+/// `GO 3 · NO-GO 2 · WAIT 1`, with ROLL BACK and RESCAN first and ENFORCED
+/// last when any policy has them.
 pub fn summary(decisions: &[PolicyDecision]) -> String {
     let count = |decision: Decision| decisions.iter().filter(|d| d.decision == decision).count();
     let mut parts = Vec::new();
     for decision in [
         Decision::RollBack,
+        Decision::Rescan,
         Decision::Go,
         Decision::NoGo,
         Decision::Wait,

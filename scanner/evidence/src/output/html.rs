@@ -53,8 +53,8 @@ code,pre{background:#f6f8fa;border-radius:.3rem}pre{padding:.5rem;overflow-x:aut
 .legend span{display:inline-block;margin-right:1rem}.sw{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:middle}
 #decision{border:2px solid #1b1f24;border-radius:.5rem;padding:.4rem 1rem;margin:1rem 0}#decision-summary{font-size:1.3rem;margin:.3rem 0}
 .decision-badge{font-weight:700;padding:.1rem .5rem;border-radius:.3rem;white-space:nowrap}
-.decision-badge.go{background:#dafbe1;color:#116329}.decision-badge.no-go{background:#ffebe9;color:#a40e26}.decision-badge.wait{background:#fff8c5;color:#7d4e00}.decision-badge.enforced{background:#ddf4ff;color:#0a3069}.decision-badge.roll-back{background:#a40e26;color:#fff}
-.roll-back-alert{background:#ffebe9;border-left:6px solid #a40e26;padding:.5rem .8rem;font-size:1.1rem}.breach-mark{display:block;font-size:.8rem;color:#a40e26}
+.decision-badge.go{background:#dafbe1;color:#116329}.decision-badge.no-go{background:#ffebe9;color:#a40e26}.decision-badge.wait{background:#fff8c5;color:#7d4e00}.decision-badge.enforced{background:#ddf4ff;color:#0a3069}.decision-badge.roll-back{background:#a40e26;color:#fff}.decision-badge.rescan{background:#fff8c5;color:#7d4e00;border:1px solid #7d4e00}
+.roll-back-alert{background:#ffebe9;border-left:6px solid #a40e26;padding:.5rem .8rem;font-size:1.1rem}.rescan-alert{background:#fff8c5;border-left:6px solid #7d4e00;padding:.5rem .8rem}.breach-mark{display:block;font-size:.8rem;color:#a40e26}
 @media print{.policy{break-inside:avoid}}
 "#;
 
@@ -501,6 +501,15 @@ fn decision_section(out: &mut String, evidence: &Evidence) {
             escape(&rollback.reasons.join("; "))
         );
     }
+    for rescan in decisions.iter().filter(|d| d.decision == Decision::Rescan) {
+        let _ = write!(
+            out,
+            "<p class=\"rescan-alert\" data-policy=\"{}\"><strong>RESCAN: {}</strong> — {}; no rollback: nothing known about the policy or the cluster changed</p>",
+            escape(&rescan.policy),
+            escape(&rescan.policy),
+            escape(&rescan.reasons.join("; "))
+        );
+    }
     if decisions.is_empty() {
         out.push_str("<p>No policy in this package.</p></section>");
         return;
@@ -872,15 +881,12 @@ pub fn render(evidence: &Evidence) -> String {
         for check in &comparison.rollback_checks {
             let _ = write!(
                 out,
-                "<h3 class=\"rollback-check\" data-roll-back=\"{}\">{} ({}): {}</h3><ul>",
+                "<h3 class=\"rollback-check\" data-roll-back=\"{}\" data-rescan=\"{}\">{} ({}): {}</h3><ul>",
                 check.roll_back,
+                check.needs_rescan(),
                 escape(&check.policy),
                 escape(&check.action),
-                if check.roll_back {
-                    "roll back to Audit"
-                } else {
-                    "no rollback condition met"
-                }
+                escape(check.outcome())
             );
             for c in &check.conditions {
                 let _ = write!(
@@ -891,7 +897,11 @@ pub fn render(evidence: &Evidence) -> String {
                     escape(&c.detail)
                 );
             }
-            out.push_str("</ul>");
+            let _ = write!(
+                out,
+                "<li>scan coverage: {}</li></ul>",
+                escape(&check.coverage())
+            );
         }
         for check in &comparison.readiness_checks {
             let _ = write!(

@@ -281,10 +281,10 @@ pub fn render(evidence: &Evidence) -> String {
                 "\n### Rollback check: {} ({}) — {}\n",
                 check.policy,
                 check.action,
-                if check.roll_back {
-                    "**roll back to Audit**"
+                if check.roll_back || check.rescan.is_some() {
+                    format!("**{}**", check.outcome())
                 } else {
-                    "no condition met"
+                    check.outcome().to_string()
                 }
             );
             for c in &check.conditions {
@@ -296,6 +296,7 @@ pub fn render(evidence: &Evidence) -> String {
                     cell(&c.detail)
                 );
             }
+            let _ = writeln!(out, "- scan coverage: {}", cell(&check.coverage()));
         }
         for check in &comparison.readiness_checks {
             let _ = writeln!(
@@ -339,6 +340,14 @@ fn decision_section(out: &mut String, evidence: &Evidence) {
             "> 🛑 **ROLL BACK TO AUDIT: {}** — {}\n",
             cell(&rollback.policy),
             cell(&rollback.reasons.join("; "))
+        );
+    }
+    for rescan in decisions.iter().filter(|d| d.decision == Decision::Rescan) {
+        let _ = writeln!(
+            out,
+            "> ⚠️ **RESCAN: {}** — {}; no rollback: nothing known about the policy or the cluster changed\n",
+            cell(&rescan.policy),
+            cell(&rescan.reasons.join("; "))
         );
     }
     if decisions.is_empty() {

@@ -218,17 +218,27 @@ fn comparison_finds_new_and_fixed_violations_and_checks_rollback() {
     // Nothing new and a complete scan: no condition met.
     let steady = compare::compare(&before, &before);
     assert!(steady.rollback_checks.iter().all(|c| !c.roll_back));
-    // A failed scan is a condition on its own.
+    // A failed scan confirms nothing, but is no rollback condition: the
+    // scanner failing changes nothing in the cluster.
     let broken = build(&input(
         vec![report(vec![result("moved", "pass", "a", "p1")])],
         policies,
         Some(scan(false, &["Pod"])),
     ));
     let check = compare::compare(&before, &broken);
-    assert!(check
+    let moved = check
         .rollback_checks
         .iter()
-        .any(|c| c.policy == "moved" && c.conditions[1].met));
+        .find(|c| c.policy == "moved")
+        .expect("moved is checked");
+    assert!(
+        moved.needs_rescan()
+            && moved
+                .rescan
+                .as_deref()
+                .is_some_and(|gaps| gaps.contains("failed kinds: Pod")),
+        "{moved:?}"
+    );
 }
 
 #[test]

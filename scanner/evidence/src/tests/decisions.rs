@@ -1,6 +1,7 @@
 //! The decision section the pages open with: GO with the exact
 //! instruction, NO-GO with the first reasons and whom to contact,
-//! ENFORCED with its rollback status, ROLL BACK called out, the baseline's
+//! ENFORCED with its rollback status, ROLL BACK called out, RESCAN for an
+//! enforced policy the last scan did not confirm, the baseline's
 //! breaches named; and a policy an Audit override keeps in Audit in some
 //! namespaces (validationFailureActionOverrides, a rule's
 //! failureActionOverrides) before and after the switch.
@@ -220,6 +221,106 @@ fn a_met_rollback_condition_is_called_out_first() {
     assert_eq!(
         decision_of(&steady, "enforced").rollback_status.as_deref(),
         Some("no rollback condition met since the previous package")
+    );
+}
+
+/// [`evidence_with`] as the record of a scan stopped by SIGTERM says it:
+/// complete false, with the error and no cause besides.
+fn stopped_with(more: Vec<Value>) -> Evidence {
+    let mut results = vec![
+        result("clean", "pass", "a", "p1"),
+        result("enforced", "pass", "a", "p1"),
+    ];
+    results.extend(more);
+    let mut stopped = scan(false, &[]);
+    stopped.error = Some("stopped by SIGTERM (or Ctrl-C) before the scan finished".into());
+    build(&input(
+        vec![report(results)],
+        vec![
+            policy("clean", "Audit", "2026-11-01T00:00:00Z"),
+            policy("enforced", "Enforce", "2026-11-01T00:00:00Z"),
+        ],
+        Some(stopped),
+    ))
+}
+
+#[test]
+fn an_enforced_policy_a_stopped_scan_did_not_confirm_is_rescan_not_roll_back() {
+    let before = evidence();
+    let mut after = stopped_with(Vec::new());
+    after.comparison = Some(compare::compare(&before, &after));
+    decision::apply(&mut after);
+    let enforced = decision_of(&after, "enforced");
+    assert_eq!(enforced.decision, Decision::Rescan, "{enforced:?}");
+    // The record's own reason, and no rollback command.
+    assert!(
+        enforced
+            .reasons
+            .iter()
+            .any(|r| r.contains("stopped by SIGTERM")),
+        "{enforced:?}"
+    );
+    assert!(
+        enforced
+            .instructions
+            .iter()
+            .all(|i| !i.contains("kubectl") && !i.contains("rollback.patch")),
+        "{enforced:?}"
+    );
+    assert!(
+        enforced
+            .rollback_status
+            .as_deref()
+            .is_some_and(|s| s.starts_with("not confirmed since the previous package")),
+        "{enforced:?}"
+    );
+    // Counted, and most urgent after a rollback.
+    assert_eq!(after.decisions[0].policy, "enforced");
+    assert!(
+        decision_summary(&after.decisions).starts_with("RESCAN 1 · GO 0"),
+        "{}",
+        decision_summary(&after.decisions)
+    );
+    let text = markdown::render(&after);
+    assert!(!text.contains("ROLL BACK"), "{text}");
+    assert!(
+        text.find("> ⚠️ **RESCAN: enforced**").expect("called out")
+            < text.find("| Decision |").expect("table"),
+        "{text}"
+    );
+    assert!(
+        text.contains("— **RESCAN: not confirmed since the previous package"),
+        "{text}"
+    );
+    assert!(text.contains("- scan coverage: not covered by the last scan, rescan: the scan failed: stopped by SIGTERM"), "{text}");
+    let page = html::render(&after);
+    assert!(page.contains("<p class=\"rescan-alert\" data-policy=\"enforced\">"));
+    assert!(!page.contains("<p class=\"roll-back-alert\""));
+}
+
+#[test]
+fn a_rollback_condition_found_by_a_stopped_scan_still_rolls_back() {
+    let before = evidence();
+    let mut after = stopped_with(vec![result("enforced", "fail", "a", "new-bad")]);
+    after.comparison = Some(compare::compare(&before, &after));
+    decision::apply(&mut after);
+    let enforced = decision_of(&after, "enforced");
+    assert_eq!(enforced.decision, Decision::RollBack, "{enforced:?}");
+    assert!(
+        enforced.reasons.iter().any(|r| r.contains("a/Pod/new-bad")),
+        "{enforced:?}"
+    );
+    // The gap is said beside it.
+    assert!(
+        enforced
+            .reasons
+            .iter()
+            .any(|r| r.starts_with("also not confirmed") && r.contains("stopped by SIGTERM")),
+        "{enforced:?}"
+    );
+    assert_eq!(
+        enforced.instructions,
+        ["kubectl patch clusterpolicy/enforced --type=merge -p '{\"spec\":{\"validationFailureAction\":\"Audit\"}}'"]
     );
 }
 

@@ -2,7 +2,8 @@
 //! its verdicts, the Git patches `--policy-repo` attached, the comparison
 //! with `--since` and the production baseline — enters [`decide`]; one
 //! [`PolicyDecision`] per policy leaves, most urgent first: ROLL BACK
-//! (a rollback condition met), GO (the exact instruction, and the
+//! (a rollback condition met), RESCAN (enforced, but the last scan did
+//! not cover it: not confirmed, and no rollback advised for that), GO (the exact instruction, and the
 //! namespaces an Audit override keeps out of it), WAIT, NO-GO (the first
 //! reasons and whom to contact), ENFORCED (its rollback status).
 //! [`apply`] stores them in the evidence.
@@ -97,6 +98,23 @@ fn decide_policy(
             .map(|c| shorten(&format!("{}: {}", c.condition, c.detail)))
             .collect();
         decision.instructions = rollback_instructions(policy);
+        // What was scanned calls for the rollback; the gaps are said too.
+        if let Some(gaps) = &check.rescan {
+            decision.reasons.push(shorten(&format!(
+                "also not confirmed since the previous package (rescan): {gaps}"
+            )));
+        }
+        return decision;
+    }
+    // The scanner stopping (SIGTERM, --timeout, a failed list) changes
+    // nothing in the cluster: no rollback advice for it, but no claim that
+    // the policy still holds either — rescan.
+    if let Some(gaps) = check.and_then(|c| c.rescan.as_ref()) {
+        decision.decision = Decision::Rescan;
+        decision.reasons = vec![shorten(&format!(
+            "not confirmed since the previous package: {gaps}"
+        ))];
+        decision.instructions = vec![RESCAN_INSTRUCTION.into()];
         return decision;
     }
     // Enforced wherever its own action reaches: an Enforce change would
@@ -162,6 +180,9 @@ fn rollback_status(
     };
     match check {
         Some(check) if check.roll_back => "a rollback condition is met".to_string(),
+        Some(check) if check.rescan.is_some() => format!(
+            "not confirmed since the previous package: the last scan did not cover it (rescan; no rollback condition known){violations}"
+        ),
         Some(_) => format!("no rollback condition met since the previous package{violations}"),
         None if compared => format!(
             "not checked: the previous package (--since) did not hold the policy{violations}"
@@ -198,6 +219,9 @@ fn promote_instructions(policy: &PolicyEvidence) -> Vec<String> {
     }
     instructions
 }
+
+/// RESCAN: what to do; nothing calls for a rollback.
+const RESCAN_INSTRUCTION: &str = "rescan (polscan scan, as the CronJob runs it), then make the package again with the same --since; no rollback: nothing known about the policy or the cluster changed";
 
 /// ROLL BACK: the Git rollback patch with `--policy-repo`, else the
 /// kubectl rollback command.
