@@ -99,6 +99,23 @@ pub struct PolicyDecision {
 }
 
 impl PolicyDecision {
+    /// What the pages call out above the decision table, as `(headline,
+    /// text)`: ROLL BACK TO AUDIT with the conditions met, RESCAN with why
+    /// the last scan does not confirm the policy; None for the others.
+    pub fn alert(&self) -> Option<(&'static str, String)> {
+        let reasons = self.reasons.join("; ");
+        match self.decision {
+            Decision::RollBack => Some(("ROLL BACK TO AUDIT", reasons)),
+            Decision::Rescan => Some((
+                "RESCAN",
+                format!(
+                    "{reasons}; no rollback: nothing known about the policy or the cluster changed"
+                ),
+            )),
+            _ => None,
+        }
+    }
+
     /// Where the policy stays in Audit and why, after `Stays in Audit`:
     /// `in namespace(s) team-b (an Audit override; …)`; None when nowhere.
     pub fn stays_audit_statement(&self) -> Option<String> {

@@ -8,9 +8,8 @@ use super::{capped, ListLimits};
 use crate::exceptions::ExceptionStatus;
 use crate::ingest::policy_info::Rollback;
 use crate::model::{
-    applies_patches, decision_breaches, decision_summary, Baseline, Counts, Decision, Evidence,
-    OwnerRouting, PolicyEvidence, RuleChange, RuleChangeStatus, SoakStatus, Verdict,
-    ViolationChange,
+    applies_patches, decision_breaches, decision_summary, Baseline, Counts, Evidence, OwnerRouting,
+    PolicyEvidence, RuleChange, RuleChangeStatus, SoakStatus, Verdict, ViolationChange,
 };
 use report_model::text::{is_hostile, Shown};
 
@@ -489,25 +488,17 @@ fn decision_section(out: &mut String, evidence: &Evidence) {
         "<section id=\"decision\"><h2>Decision</h2><p id=\"decision-summary\"><strong>{}</strong></p>",
         escape(&decision_summary(decisions))
     );
-    for rollback in decisions
-        .iter()
-        .filter(|d| d.decision == Decision::RollBack)
-    {
+    for decision in decisions {
+        let Some((headline, text)) = decision.alert() else {
+            continue;
+        };
         let _ = write!(
             out,
-            "<p class=\"roll-back-alert\" data-policy=\"{}\"><strong>ROLL BACK TO AUDIT: {}</strong> — {}</p>",
-            escape(&rollback.policy),
-            escape(&rollback.policy),
-            escape(&rollback.reasons.join("; "))
-        );
-    }
-    for rescan in decisions.iter().filter(|d| d.decision == Decision::Rescan) {
-        let _ = write!(
-            out,
-            "<p class=\"rescan-alert\" data-policy=\"{}\"><strong>RESCAN: {}</strong> — {}; no rollback: nothing known about the policy or the cluster changed</p>",
-            escape(&rescan.policy),
-            escape(&rescan.policy),
-            escape(&rescan.reasons.join("; "))
+            "<p class=\"{}-alert\" data-policy=\"{}\"><strong>{headline}: {}</strong> — {}</p>",
+            decision.decision.key(),
+            escape(&decision.policy),
+            escape(&decision.policy),
+            escape(&text)
         );
     }
     if decisions.is_empty() {

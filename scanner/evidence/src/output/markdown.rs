@@ -331,23 +331,20 @@ pub fn render(evidence: &Evidence) -> String {
 fn decision_section(out: &mut String, evidence: &Evidence) {
     let decisions = &evidence.decisions;
     let _ = writeln!(out, "## Decision\n\n**{}**\n", decision_summary(decisions));
-    for rollback in decisions
-        .iter()
-        .filter(|d| d.decision == Decision::RollBack)
-    {
+    for decision in decisions {
+        let Some((headline, text)) = decision.alert() else {
+            continue;
+        };
+        let icon = if decision.decision == Decision::RollBack {
+            "🛑"
+        } else {
+            "⚠️"
+        };
         let _ = writeln!(
             out,
-            "> 🛑 **ROLL BACK TO AUDIT: {}** — {}\n",
-            cell(&rollback.policy),
-            cell(&rollback.reasons.join("; "))
-        );
-    }
-    for rescan in decisions.iter().filter(|d| d.decision == Decision::Rescan) {
-        let _ = writeln!(
-            out,
-            "> ⚠️ **RESCAN: {}** — {}; no rollback: nothing known about the policy or the cluster changed\n",
-            cell(&rescan.policy),
-            cell(&rescan.reasons.join("; "))
+            "> {icon} **{headline}: {}** — {}\n",
+            cell(&decision.policy),
+            cell(&text)
         );
     }
     if decisions.is_empty() {
