@@ -239,7 +239,7 @@ fn stopped_scans_leave_an_incomplete_record_and_a_killed_ones_lease_is_taken_ove
     let dir = std::env::temp_dir().join(format!("polscan-lock-stop-{}", std::process::id()));
 
     // SIGTERM: the run is recorded as incomplete and the Lease released.
-    let mut terminated = Reaped(Some(spawn_scan(&cluster, &[])));
+    let mut terminated = Reaped(Some(spawn_scan(&cluster, &["--exception-namespace", "*"])));
     frozen_in_progress(&cluster, &mut terminated);
     signal(terminated.child(), "TERM");
     signal(terminated.child(), "CONT");
@@ -252,10 +252,21 @@ fn stopped_scans_leave_an_incomplete_record_and_a_killed_ones_lease_is_taken_ove
     assert_eq!(record_key(&cluster, "complete").as_deref(), Some("false"));
     assert_eq!(record_key(&cluster, "inProgress"), None);
     assert!(record_key(&cluster, "error").is_some_and(|e| e.contains("stopped by SIGTERM")));
+    // It keeps the exceptions it was set to apply (#17): the evidence says
+    // which, not "an older polscan".
+    assert_eq!(
+        record_key(&cluster, "policyExceptions").as_deref(),
+        Some("namespace")
+    );
+    assert_eq!(
+        record_key(&cluster, "exceptionNamespace").as_deref(),
+        Some("*")
+    );
     assert_eq!(lease_holder(&cluster), None, "the Lease is released");
     let (json, page) = evidence(&cluster, &dir.join("terminated"));
     assert_eq!(json["scan"]["complete"], false);
     assert!(page.contains("stopped by SIGTERM"), "{page}");
+    assert!(!page.contains("older polscan"), "{page}");
     let policy = polscan_tests::cluster::package_policy(&json, "cm-team");
     assert_eq!(policy["verdict"], "not-ready", "{policy}");
 

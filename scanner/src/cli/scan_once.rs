@@ -58,6 +58,9 @@ pub(super) async fn scan_once(
     let started = polscan::clock::now();
     let shard = options.filters.shard;
     let progress = options.progress.clone();
+    // A run stopped before its outcome still records the exceptions it
+    // was set to apply.
+    let exceptions = options.exceptions.clone();
     // Nothing is written before the Lease is held (its wait is bounded by
     // the lock timeout, not the scan's deadline) and the record says the
     // run is in progress: a scan killed from then on leaves a record every
@@ -146,7 +149,14 @@ pub(super) async fn scan_once(
     if let (Some((namespace, name)), false) = (recording, refused) {
         let recorded = tokio::time::timeout(
             RECORD_GRACE,
-            record(client, (namespace, name), &outcome, started, shard, run_id),
+            record(
+                client,
+                (namespace, name),
+                (&outcome, &exceptions),
+                started,
+                shard,
+                run_id,
+            ),
         )
         .await;
         record_failed = match recorded {
@@ -334,11 +344,12 @@ fn deadline_reached(deadline: Duration, at: &ProgressSnapshot) -> String {
 }
 
 /// Records the run in `namespace/name` (and the soak history beside it
-/// when it completed); true when the record could not be written.
+/// when it completed), with the PolicyExceptions it was set to apply also
+/// when it stopped early; true when the record could not be written.
 async fn record(
     client: &kube::Client,
     (namespace, name): (&str, &str),
-    outcome: &anyhow::Result<ScanOutcome>,
+    (outcome, exceptions): (&anyhow::Result<ScanOutcome>, &scan::ExceptionScope),
     started: chrono::DateTime<chrono::Utc>,
     shard: Option<polscan::scan::shard::Shard>,
     run_id: Option<&str>,
@@ -353,6 +364,7 @@ async fn record(
         let mut record =
             last_run::config_map(namespace, name, result, started, polscan::clock::now());
         last_run::stamp_run(&mut record, shard, run_id);
+        last_run::stamp_exceptions(&mut record, exceptions);
         if let Ok(outcome) = &outcome {
             let history_error =
                 append_history(client, (namespace, name), started, shard, run_id, outcome).await;

@@ -40,6 +40,25 @@ pub fn stamp_run(
     }
 }
 
+/// Adds the PolicyExceptions the scan was set to apply (`--exception-namespace`)
+/// to the record of a run that stopped before its outcome (SIGTERM,
+/// `--timeout`, an error), which [`config_map`] writes without them: the
+/// evidence then says the scan did not finish, with the scope it ran with,
+/// rather than nothing of it. A record that already says it is left as is.
+pub fn stamp_exceptions(record: &mut Value, scope: &crate::scan::ExceptionScope) {
+    let Some(data) = record.get_mut("data").and_then(Value::as_object_mut) else {
+        return;
+    };
+    if data.contains_key(keys::POLICY_EXCEPTIONS) {
+        return;
+    }
+    let (applied, namespace) = scope.record_values();
+    data.insert(keys::POLICY_EXCEPTIONS.into(), applied.into());
+    if let Some(namespace) = namespace {
+        data.insert(keys::EXCEPTION_NAMESPACE.into(), namespace.into());
+    }
+}
+
 /// Counts one finding under its policy, rule and reported status.
 pub fn count_result(by_rule: &mut ResultsByRule, finding: &crate::audit::Finding) {
     count(
@@ -721,5 +740,30 @@ mod tests {
         let read = ScanRecord::from_config_map(&failed, "ns/run").expect("record");
         assert_eq!(read.error.as_deref(), Some("no policies"));
         assert!(!read.complete);
+    }
+
+    #[test]
+    fn the_record_of_a_stopped_run_keeps_the_exceptions_it_was_set_to_apply() {
+        use crate::evidence::ScanRecord;
+        use crate::scan::ExceptionScope;
+        let scope = ExceptionScope::Namespace {
+            namespace: "team-c".into(),
+        };
+        let mut stopped = config_map("ns", "run", Err("stopped by SIGTERM"), at(0), at(1));
+        stamp_exceptions(&mut stopped, &scope);
+        let read = ScanRecord::from_config_map(&stopped, "ns/run").expect("record");
+        assert!(!read.complete);
+        assert_eq!(read.policy_exceptions, Some(scope.clone()));
+        assert!(
+            read.exceptions_statement()
+                .starts_with("PolicyExceptions applied: in namespace team-c"),
+            "{}",
+            read.exceptions_statement()
+        );
+        // What a finished run's outcome recorded is not overwritten.
+        let mut done = config_map("ns", "run", Ok(&ScanOutcome::default()), at(0), at(1));
+        stamp_exceptions(&mut done, &scope);
+        assert_eq!(done["data"][keys::POLICY_EXCEPTIONS], "disabled");
+        assert!(done["data"].get(keys::EXCEPTION_NAMESPACE).is_none());
     }
 }

@@ -457,11 +457,8 @@ pub(super) fn stale_exceptions(
             continue;
         }
         let Some(scope) = &scan.policy_exceptions else {
-            let reason = if scan.in_progress {
-                format!(
-                    "{count} result(s) skipped by PolicyException {name}, but {}: rescan",
-                    crate::ingest::record::UNFINISHED_EXCEPTIONS
-                )
+            let reason = if let Some(why) = scan.unfinished_exceptions() {
+                format!("{count} result(s) skipped by PolicyException {name}, but {why}: rescan")
             } else {
                 format!(
                     "{count} result(s) skipped by PolicyException {name}, but the scan record does not say which PolicyExceptions the scan applied (an older polscan applied every one; Kyverno applies them only with --enablePolicyException and --exceptionNamespace): rescan with --exception-namespace as Kyverno is configured"

@@ -671,6 +671,20 @@ pub(crate) const UNFINISHED_EXCEPTIONS: &str =
     "the last scan did not finish (its in-progress record lists no PolicyExceptions yet)";
 
 impl ScanRecord {
+    /// Why a record without the PolicyExceptions applied is silent, when
+    /// its scan did not finish: the in-progress marker lists none yet, and
+    /// a failed scan's record of a polscan that did not keep them there
+    /// left them out. None for a finished scan's record (an older polscan's,
+    /// which applied every one).
+    pub(crate) fn unfinished_exceptions(&self) -> Option<String> {
+        if self.in_progress {
+            return Some(UNFINISHED_EXCEPTIONS.into());
+        }
+        self.error.as_ref().map(|error| {
+            format!("the last scan did not finish ({error}) and its record does not say which PolicyExceptions it applied")
+        })
+    }
+
     /// The evidence's statement of which PolicyExceptions the results
     /// assume.
     pub fn exceptions_statement(&self) -> String {
@@ -680,10 +694,13 @@ impl ScanRecord {
                 scope.statement()
             ),
             Some(scope) => scope.statement(),
-            // The marker a scan writes before its first report write holds
-            // only its start: no field of it says "an older polscan".
-            None if self.in_progress => format!("PolicyExceptions: {UNFINISHED_EXCEPTIONS}"),
-            None => "PolicyExceptions: the scan record does not say which were applied (an older polscan applied every one, which Kyverno does only when started with --enablePolicyException --exceptionNamespace='*')".into(),
+            // The marker a scan writes before its first report write, or
+            // the record of a scan that failed: no field of it says "an
+            // older polscan".
+            None => match self.unfinished_exceptions() {
+                Some(why) => format!("PolicyExceptions: {why}"),
+                None => "PolicyExceptions: the scan record does not say which were applied (an older polscan applied every one, which Kyverno does only when started with --enablePolicyException --exceptionNamespace='*')".into(),
+            },
         }
     }
 

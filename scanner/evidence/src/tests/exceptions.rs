@@ -252,6 +252,24 @@ fn skips_by_exceptions_the_scan_did_not_apply_or_does_not_record_are_not_ready()
             "{text}"
         );
     }
+    // Nor is the record of a scan stopped by SIGTERM or --timeout (complete
+    // false, with its error) that does not list them: it did not finish.
+    let stopped = judge(ScanRecord {
+        error: Some("stopped by SIGTERM (or Ctrl-C) before the scan finished".into()),
+        ..scan(false, &[])
+    });
+    let guarded = find(&stopped, "guarded");
+    assert_eq!(guarded.verdict, Verdict::NotReady);
+    let reasons = guarded.reasons.join("\n");
+    assert!(!reasons.contains("older polscan"), "{reasons}");
+    assert!(
+        reasons.contains("but the last scan did not finish (stopped by SIGTERM (or Ctrl-C) before the scan finished) and its record does not say which PolicyExceptions it applied: rescan"),
+        "{reasons}"
+    );
+    assert!(guarded.stale_exceptions.is_empty());
+    for text in [markdown::render(&stopped), html::render(&stopped)] {
+        assert!(!text.contains("older polscan"), "{text}");
+    }
 }
 
 #[test]
