@@ -17,6 +17,9 @@ use crate::ingest::SoakInput;
 use crate::model::{PolicyEvidence, Soak, SoakStatus, Verdict};
 use crate::run::history::Span;
 
+/// The soak of a policy with `background: false`: there is none to wait for.
+const NO_SOAK_BACKGROUND_OFF: &str = "no soak: the policy has background: false, so no scan evaluates it and no scan history can show it clean; decide from `polscan apply --include-non-background` (--min-soak 0 judges that audit alone)";
+
 /// The fail counts a trend shows at most.
 const TREND_SCANS: usize = 30;
 
@@ -54,6 +57,15 @@ pub(crate) fn soak_of(info: &PolicyInfo, current: Option<&str>, input: &SoakInpu
         soak.summary =
             "soak not applicable: the policy already enforces (its checks are about a rollback)"
                 .into();
+        return Some(soak);
+    }
+    // No scan evaluates a background: false policy: its history holds
+    // scans that did not look at it, so neither "clean since" nor a fail
+    // chart would be true. Still Wait (fail closed): a ready verdict from
+    // an audit of files is not a soak either.
+    if info.background_off {
+        soak.trend = Vec::new();
+        soak.summary = NO_SOAK_BACKGROUND_OFF.into();
         return Some(soak);
     }
     let rule = format!(
@@ -378,6 +390,28 @@ mod tests {
         let shard = ShardOf { index: 1, ..shard };
         record(&mut history, day(8), Some(&shard), &one);
         assert_eq!(Scans(history).judge("h", 7, 1).status, SoakStatus::Met);
+    }
+
+    #[test]
+    fn a_policy_no_scan_evaluates_has_no_soak_and_no_chart() {
+        let scans = Scans::new()
+            .at(0, "h", "Audit", 0, true)
+            .at(4, "h", "Audit", 0, true);
+        let mut admission_only = policy("Audit");
+        admission_only.background_off = true;
+        for history in [Some(scans.0.clone()), None] {
+            let input = SoakInput {
+                min_soak: Some(Duration::days(7)),
+                min_scans: 2,
+                history,
+            };
+            let soak = soak_of(&admission_only, Some("h"), &input).unwrap();
+            // Still not met: a ready verdict must not pass as soaked.
+            assert_eq!(soak.status, SoakStatus::Wait);
+            assert!(soak.trend.is_empty(), "{soak:?}");
+            assert!(soak.clean_since.is_none(), "{soak:?}");
+            assert_eq!(soak.summary, NO_SOAK_BACKGROUND_OFF);
+        }
     }
 
     #[test]
