@@ -341,7 +341,7 @@ fn promote_and_rollback_patches_apply_and_read_back() {
 
     let markdown = std::fs::read_to_string(out.join("evidence.md")).expect("md");
     assert!(
-        markdown.contains("git apply patches/require-team/promote.patch"),
+        markdown.contains("git -C <repository> apply <package>/patches/require-team/promote.patch"),
         "{markdown}"
     );
     assert!(
@@ -355,7 +355,9 @@ fn promote_and_rollback_patches_apply_and_read_back() {
     );
     let html = std::fs::read_to_string(out.join("index.html")).expect("html");
     assert!(
-        html.contains("git apply patches/pinned/rollback.patch"),
+        html.contains(
+            "git -C &lt;repository&gt; apply &lt;package&gt;/patches/pinned/rollback.patch"
+        ),
         "{html}"
     );
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -165,6 +165,21 @@ pub fn applies_patches(decisions: &[PolicyDecision]) -> bool {
         .any(|i| i.starts_with("git apply "))
 }
 
+/// Where a package's `git apply patches/…` runs, said once for every page:
+/// the patch paths are this package's, the patch applies in the checkout.
+pub const PATCHES_FROM_ANYWHERE: &str = "with <repository> the policy checkout (--policy-repo's Git work tree) and <package> this package's folder, as `polscan evidence` printed them";
+
+/// A `git apply patches/…` instruction as it runs from any folder:
+/// `git -C <repository> apply <package>/patches/…`, the form the terminal
+/// prints with real paths (the package may be moved, so it holds none).
+/// Other commands are returned as they are.
+pub fn from_anywhere(command: &str) -> String {
+    match command.strip_prefix("git apply ") {
+        Some(patch) => format!("git -C <repository> apply <package>/{patch}"),
+        None => command.to_string(),
+    }
+}
+
 /// The baseline's breaches with their decisions: `policy (GO)`.
 pub fn breaches(decisions: &[PolicyDecision]) -> Vec<String> {
     decisions

@@ -30,8 +30,8 @@ pub use comparison::{
     RollbackCheck, RuleChange, RuleChangeStatus, ViolationChange,
 };
 pub use decision::{
-    applies_patches, breaches as decision_breaches, summary as decision_summary, Decision,
-    PolicyDecision,
+    applies_patches, breaches as decision_breaches, from_anywhere, summary as decision_summary,
+    Decision, PolicyDecision, PATCHES_FROM_ANYWHERE,
 };
 pub use policy::{
     CountedFrom, Counts, OwnerGroup, PolicyEvidence, RuleCoverage, RuleEvidence, Soak, SoakStatus,

@@ -8,8 +8,9 @@ use super::{capped, ListLimits};
 use crate::exceptions::ExceptionStatus;
 use crate::ingest::policy_info::Rollback;
 use crate::model::{
-    applies_patches, decision_breaches, decision_summary, Baseline, Counts, Evidence, OwnerRouting,
-    PolicyEvidence, RuleChange, RuleChangeStatus, SoakStatus, Verdict, ViolationChange,
+    applies_patches, decision_breaches, decision_summary, from_anywhere, Baseline, Counts,
+    Evidence, OwnerRouting, PolicyEvidence, RuleChange, RuleChangeStatus, SoakStatus, Verdict,
+    ViolationChange, PATCHES_FROM_ANYWHERE,
 };
 use report_model::text::{is_hostile, Shown};
 
@@ -436,11 +437,17 @@ fn policy_card(out: &mut String, policy: &PolicyEvidence, routing: Option<&Owner
         } else {
             let _ = write!(
                 out,
-                "<p>The primary instruction: the action is set at <code>{}</code>. In the repository's root (paths relative to this package):</p><pre class=\"git-apply\">",
-                escape(&change.locations.join(", "))
+                "<p>The primary instruction: the action is set at <code>{}</code>. Run from any folder, {}:</p><pre class=\"git-apply\">",
+                escape(&change.locations.join(", ")),
+                escape(PATCHES_FROM_ANYWHERE)
             );
             for (command, what) in &commands {
-                let _ = writeln!(out, "{}    # {}", escape(command), escape(what));
+                let _ = writeln!(
+                    out,
+                    "{}    # {}",
+                    escape(&from_anywhere(command)),
+                    escape(what)
+                );
             }
             out.push_str("</pre>");
             for note in &change.notes {

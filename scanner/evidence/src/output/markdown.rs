@@ -6,8 +6,9 @@ use std::fmt::Write;
 use super::{capped, ListLimits};
 use crate::ingest::policy_info::Rollback;
 use crate::model::{
-    applies_patches, decision_breaches, decision_summary, Baseline, Decision, Evidence,
-    OwnerRouting, PolicyDecision, PolicyEvidence, RuleChange, Verdict, Violation, ViolationChange,
+    applies_patches, decision_breaches, decision_summary, from_anywhere, Baseline, Decision,
+    Evidence, OwnerRouting, PolicyDecision, PolicyEvidence, RuleChange, Verdict, Violation,
+    ViolationChange, PATCHES_FROM_ANYWHERE,
 };
 use report_model::text::{is_hostile, Shown};
 
@@ -691,11 +692,12 @@ fn policy_section(out: &mut String, policy: &PolicyEvidence, routing: Option<&Ow
         } else {
             let _ = writeln!(
                 out,
-                "\nIn Git (--policy-repo), the primary instruction: the action is set at `{}`. In the repository's root (paths relative to this package):\n\n```sh",
-                change.locations.join("`, `")
+                "\nIn Git (--policy-repo), the primary instruction: the action is set at `{}`. Run from any folder, {}:\n\n```sh",
+                change.locations.join("`, `"),
+                PATCHES_FROM_ANYWHERE
             );
             for (command, what) in &commands {
-                let _ = writeln!(out, "{command}    # {what}");
+                let _ = writeln!(out, "{}    # {what}", from_anywhere(command));
             }
             out.push_str("```\n");
             for note in &change.notes {

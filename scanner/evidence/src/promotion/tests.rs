@@ -392,10 +392,17 @@ fn a_package_holds_the_patches_verifies_them_and_replaces_them_with_force() {
         ),
         "{page}"
     );
+    // Said as it runs from any folder, as the terminal and the decision
+    // section say it: the patch is the package's, applied in the checkout.
     assert!(
-        page.contains("git apply patches/require-team/promote.patch    # switch to Enforce"),
+        page.contains("git -C <repository> apply <package>/patches/require-team/promote.patch    # switch to Enforce"),
         "{page}"
     );
+    assert!(
+        page.contains("Run from any folder, with <repository> the policy checkout"),
+        "{page}"
+    );
+    assert!(!page.contains("In the repository's root"), "{page}");
 
     std::fs::write(&promote, "tampered").expect("tamper");
     let tampered = package::verify(&out).expect("verify");
