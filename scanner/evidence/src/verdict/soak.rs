@@ -6,9 +6,10 @@
 //!
 //! The walk goes back from the newest span and stops at one whose digest
 //! differs from the current one (the rules changed: the soak restarts) or
-//! that covered the policy completely with a `fail` or `error` result (the
-//! last violation). Spans that did not cover it completely neither count
-//! nor end the streak, but the newest scan must itself be complete.
+//! that holds a `fail` or `error` result (the last violation, also when
+//! its scans did not cover the policy completely: a violation seen in part
+//! of the cluster is one). Clean spans that did not cover it completely do
+//! not count, and the newest scan must itself be complete.
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -100,13 +101,24 @@ pub(crate) fn soak_of(info: &PolicyInfo, current: Option<&str>, input: &SoakInpu
             });
             break;
         }
+        // A violation a partial scan saw (one namespace, a shard, a run
+        // cut short) is one all the same: it ends the streak; only a
+        // clean partial scan is left out of the count.
+        if span.fail > 0 || span.error > 0 {
+            let partial = if span.complete {
+                ""
+            } else {
+                " (by a scan that did not cover the policy completely)"
+            };
+            soak.restarted_by = Some(format!(
+                "last violation at {}{partial}",
+                time_text(span.last)
+            ));
+            break;
+        }
         if !span.complete {
             soak.incomplete_not_counted += span.scans;
             continue;
-        }
-        if span.fail > 0 || span.error > 0 {
-            soak.restarted_by = Some(format!("last violation at {}", time_text(span.last)));
-            break;
         }
         soak.scans += span.scans;
         oldest_clean = Some(span);
@@ -341,11 +353,33 @@ mod tests {
         );
     }
 
+    /// A `--namespace` scan (or a shard, or a run cut short) that found
+    /// violations on day 3 ended no streak before: a complete clean scan
+    /// on day 8 made the soak "clean since day 0", Met — a week clean that
+    /// was not. Its violations end the streak now; a clean incomplete scan
+    /// still does not count.
     #[test]
-    fn incomplete_scans_neither_count_nor_break_but_the_newest_must_be_complete() {
+    fn a_violation_an_incomplete_scan_saw_ends_the_streak() {
         let scans = Scans::new()
             .at(0, "h", "Audit", 0, true)
             .at(3, "h", "Audit", 9, false)
+            .at(8, "h", "Audit", 0, true);
+        let soak = scans.judge("h", 7, 2);
+        assert_eq!(
+            (soak.status, soak.scans, soak.clean_since),
+            (SoakStatus::Wait, 1, Some(day(8)))
+        );
+        assert_eq!(
+            soak.restarted_by.as_deref(),
+            Some("last violation at 2026-11-23T08:00:00Z (by a scan that did not cover the policy completely)")
+        );
+    }
+
+    #[test]
+    fn clean_incomplete_scans_neither_count_nor_break_but_the_newest_must_be_complete() {
+        let scans = Scans::new()
+            .at(0, "h", "Audit", 0, true)
+            .at(3, "h", "Audit", 0, false)
             .at(8, "h", "Audit", 0, true);
         let soak = scans.judge("h", 7, 2);
         assert_eq!(
