@@ -372,6 +372,16 @@ fn promote_and_rollback_patches_apply_and_read_back() {
         )),
         "{stdout}"
     );
+    // Its rollback line is marked too: not every policy's rollback is due
+    // (walk17d: the same line under ENFORCED, RESCAN and ROLL BACK).
+    assert!(
+        stdout.contains(&format!(
+            "require-team: WAIT, no rollback now: git -C {} apply {}/patches/require-team/rollback.patch",
+            repo.canonicalize().expect("repo").display(),
+            out.canonicalize().expect("out").display(),
+        )),
+        "{stdout}"
+    );
 }
 
 /// The printed `git apply` line, pasted in a folder that is neither the

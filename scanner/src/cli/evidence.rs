@@ -587,6 +587,12 @@ fn print_git_changes(evidence: &evidence::Evidence, out: &Path, repo: Option<&Pa
                     "{name}: {}, not now: {command}    # {what}, once GO",
                     decision.label()
                 ),
+                // Likewise a rollback is only for a policy whose rollback
+                // condition is met (ROLL BACK), not for every enforced one.
+                Some(decision) if what != PROMOTE && decision != Decision::RollBack => println!(
+                    "{name}: {}, no rollback now: {command}    # {what}, only when a rollback condition is met",
+                    decision.label()
+                ),
                 _ => println!("{name}: {command}    # {what}"),
             }
         }

@@ -534,7 +534,14 @@ fn decision_section(out: &mut String, evidence: &Evidence) {
             let _ = write!(
                 out,
                 "<pre class=\"instruction\">{}</pre>",
-                escape(&decision.instructions.join("\n"))
+                escape(
+                    &decision
+                        .instructions
+                        .iter()
+                        .map(|i| from_anywhere(i))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                )
             );
         }
         if let Some(statement) = decision.stays_audit_statement() {

@@ -397,7 +397,8 @@ fn decision_lines(decision: &PolicyDecision) -> Vec<String> {
         .iter()
         .map(|i| {
             if i.starts_with("git apply ") || i.starts_with("kubectl ") {
-                format!("`{}`", code_cell(i))
+                // As it runs from any folder, like the per-policy blocks.
+                format!("`{}`", code_cell(&from_anywhere(i)))
             } else {
                 cell(i)
             }

@@ -333,6 +333,9 @@ fn with_a_policy_repo_the_patch_is_the_instruction_and_a_problem_is_said() {
         decision_of(&evidence, "clean").instructions,
         ["git apply patches/clean/promote.patch"]
     );
+    // The decision table's cell runs as written, from any folder.
+    assert!(markdown::render(&evidence)
+        .contains("`git -C <repository> apply <package>/patches/clean/promote.patch`"));
     assert!(markdown::render(&evidence)
         .contains("Run `git apply` in the policy repository's root (the top of its Git work tree); the patch paths above are relative to this package's folder, so from anywhere: `git -C <repository> apply <package>/patches/<policy>/promote.patch`"));
 
