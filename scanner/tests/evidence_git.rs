@@ -361,27 +361,29 @@ fn promote_and_rollback_patches_apply_and_read_back() {
         "{html}"
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
+    let (repo, out) = (
+        repo.canonicalize().expect("repo"),
+        out.canonicalize().expect("out"),
+    );
+    let printed = |marked: &str, patch: &str| {
+        format!(
+            "require-team: WAIT, {marked}: git -C {} apply {}/patches/require-team/{patch}",
+            repo.display(),
+            out.display()
+        )
+    };
+    // Offline, the soak is unknown: WAIT, and the terminal line says the
+    // promotion is not for now (a line is copied on its own). The command
+    // names the checkout and the patch by absolute paths.
+    let promote = printed("not now", "promote.patch");
     assert!(
-        // Offline, the soak is unknown: WAIT, and the terminal line says
-        // the promotion is not for now (a line is copied on its own).
-        // The command names the checkout and the patch by absolute paths.
-        stdout.contains(&format!(
-            "require-team: WAIT, not now: git -C {} apply {}/patches/require-team/promote.patch    # switch to Enforce, once GO",
-            repo.canonicalize().expect("repo").display(),
-            out.canonicalize().expect("out").display(),
-        )),
+        stdout.contains(&format!("{promote}    # switch to Enforce, once GO")),
         "{stdout}"
     );
     // Its rollback line is marked too: not every policy's rollback is due
     // (walk17d: the same line under ENFORCED, RESCAN and ROLL BACK).
-    assert!(
-        stdout.contains(&format!(
-            "require-team: WAIT, no rollback now: git -C {} apply {}/patches/require-team/rollback.patch",
-            repo.canonicalize().expect("repo").display(),
-            out.canonicalize().expect("out").display(),
-        )),
-        "{stdout}"
-    );
+    let rollback = printed("no rollback now", "rollback.patch");
+    assert!(stdout.contains(&rollback), "{stdout}");
 }
 
 /// The printed `git apply` line, pasted in a folder that is neither the
