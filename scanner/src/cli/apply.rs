@@ -342,8 +342,7 @@ fn run_whole(
         }
     }
     let code = output::exit_code(&counted, args.fail_on);
-    let invalid = counted.problems.iter().filter(|p| p.invalid_policy).count();
-    note_incomplete(err, invalid)?;
+    note_incomplete(err, counted.invalid_policies())?;
     note_audit_warn(err, code, output::exit_code(&shown, args.fail_on))?;
     if let Some(path) = &args.run_record {
         write_run_record(path, scan_outcome_of(shown), started)?;

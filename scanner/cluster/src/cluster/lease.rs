@@ -144,7 +144,7 @@ pub fn decide(
             expired: None,
         },
         (Some(holder), Some(resource_version))
-            if expired(&holder, &resource_version, now, observed) =>
+            if expired_by_both_clocks(&holder, &resource_version, now, observed) =>
         {
             Decision::Take {
                 resource_version,
@@ -166,7 +166,7 @@ pub fn decide(
 /// Whether `holder`'s Lease expired, by its clock and by ours: past its
 /// expiry, and either seen unchanged for its whole duration or past it by
 /// more than [`SKEW_MARGIN_SECONDS`].
-fn expired(
+fn expired_by_both_clocks(
     holder: &Holder,
     resource_version: &str,
     now: DateTime<Utc>,

@@ -25,15 +25,14 @@ impl Program {
     /// CEL enables. A compile error is kept, not raised: the policy still
     /// loads and the expression gives an `error` result naming it.
     pub(crate) fn compile(source: &str) -> Program {
-        let compiled = too_deep(source)
-            .map_or(Ok(()), Err)
-            .and_then(|()| {
-                cel::parser::Parser::new()
-                    .enable_optional_syntax(true)
-                    .parse(source)
-                    .map_err(|err| format!("compilation error: {err}"))
-            })
-            .and_then(|mut ast| {
+        let parsed = match too_deep(source) {
+            Some(error) => Err(error),
+            None => cel::parser::Parser::new()
+                .enable_optional_syntax(true)
+                .parse(source)
+                .map_err(|err| format!("compilation error: {err}")),
+        };
+        let compiled = parsed.and_then(|mut ast| {
                 // A message literal (a MutatingPolicy's `Object{...}`) makes
                 // the cel crate panic; Kubernetes declares no message type
                 // to a validation expression, so it does not compile there
