@@ -818,3 +818,23 @@ fn expressions_past_the_nesting_bounds_are_refused_and_those_at_them_run() {
         assert!(eval(&format!("{}true", "!".repeat(20_000))).is_err());
     });
 }
+
+/// Unclosed brackets nested past the cel crate's recursion limit (fuzz
+/// crash, cel target): once that limit has failed the parse, the crate's
+/// error recovery exits rules whose entry it refused and its u16 depth
+/// counter goes below zero. A release build wraps it and the parse stays
+/// failed; with overflow checks it panicked. The workspace builds the crate
+/// without them (Cargo.toml), so tests and fuzzing see what ships.
+#[test]
+fn unclosed_brackets_past_the_parser_recursion_limit_are_a_compile_error() {
+    on_evaluation_stack(|| {
+        let expression = format!(
+            "h(\u{e}\0\0\0{}ner{}b{}ner ? obj.",
+            "[".repeat(36),
+            "[".repeat(35),
+            "[".repeat(24)
+        );
+        let err = eval(&expression).expect_err("a syntax error");
+        assert!(err.starts_with("compilation error:"), "{err}");
+    });
+}
