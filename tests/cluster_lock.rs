@@ -295,6 +295,24 @@ fn stopped_scans_leave_an_incomplete_record_and_a_killed_ones_lease_is_taken_ove
     assert_eq!(record_key(&cluster, "complete").as_deref(), Some("true"));
     assert_eq!(record_key(&cluster, "inProgress"), None);
     assert_eq!(lease_holder(&cluster), None);
+    // The killed scan never reached the soak history: the next one adds
+    // it as a gap, which restarts every policy's soak (#17).
+    assert!(
+        said.contains("is missing from the soak history (its record still said in progress"),
+        "{said}"
+    );
+    let history = cluster.config_map_json(
+        "polscan-system",
+        "polscan-last-run-history",
+        "policies.json",
+    );
+    let gap = history["cm-team"]
+        .as_array()
+        .and_then(|spans| spans.iter().find_map(|span| span["gap"].as_str()));
+    assert!(
+        gap.is_some_and(|gap| gap.starts_with("its record still said in progress")),
+        "{history}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

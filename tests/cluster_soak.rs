@@ -217,3 +217,106 @@ fn the_shards_of_a_run_append_to_one_history() {
         "the one Pod, in one shard: {spans:?}"
     );
 }
+
+/// Writes the run record as polscan writes it (a server-side apply as its
+/// field manager), so the next scan's record replaces all of it, as it
+/// replaces a real run's.
+fn record_as_polscan(cluster: &TestCluster, data: Value) {
+    let record = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "polscan-last-run", "namespace": "polscan-system"},
+        "data": data});
+    let applied = cluster.kubectl_with_stdin(
+        &[
+            "apply",
+            "--server-side",
+            "--field-manager=polscan",
+            "--force-conflicts",
+            "-f",
+            "-",
+        ],
+        Some(&record.to_string()),
+    );
+    assert!(applied.status.success(), "{applied:?}");
+}
+
+/// A run missing from the soak history — killed before it could record,
+/// here its record as such a run leaves it (in progress), and then one
+/// whose own append failed (`historyError`) — is added by the next run as
+/// a gap, which ends the streak: what that run found is unknown. Without
+/// it the clean scans around it would read as one streak, and the policy
+/// ready on day 8 (as in the first test).
+#[test]
+fn a_run_missing_from_the_history_restarts_the_soak() {
+    let cluster = TestCluster::start_prepared();
+    let dir = std::env::temp_dir().join(format!("polscan-soak-gap-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    cluster.apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: polscan-system}\n");
+    cluster.apply_yaml(POLICIES);
+    cluster.apply_yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop, labels: {team: shop}}\nspec:\n  containers: [{name: c, image: 'nginx:latest'}]\n");
+    scan_at(&cluster, &day(0), &[]);
+
+    // Day 3: a scan killed mid-run leaves its record in progress.
+    record_as_polscan(
+        &cluster,
+        serde_json::json!({"inProgress": "true", "complete": "false",
+            "started": day(3), "attempt": day(3)}),
+    );
+    let stderr =
+        polscan_tests::cluster::recorded_scan(&cluster, &[], &[("POLSCAN_TEST_NOW", &day(4))]);
+    assert!(
+        stderr.contains(&format!("the scan that started at {} is missing from the soak history (its record still said in progress", day(3))),
+        "{stderr}"
+    );
+    scan_at(&cluster, &day(8), &[]);
+    let spans = history_of(&cluster)["require-team-label"].clone();
+    let gaps: Vec<&Value> = spans
+        .as_array()
+        .expect("spans")
+        .iter()
+        .filter(|span| span.get("gap").is_some())
+        .collect();
+    assert_eq!(gaps.len(), 1, "{spans}");
+    assert_eq!(
+        (&gaps[0]["first"], &gaps[0]["scans"]),
+        (&Value::from(day(3)), &Value::from(0))
+    );
+    // The violating policy's history has it too: every policy's does.
+    let violating = history_of(&cluster)["disallow-latest"].clone();
+    assert!(
+        violating
+            .as_array()
+            .expect("spans")
+            .iter()
+            .any(|s| s.get("gap").is_some()),
+        "{violating}"
+    );
+
+    let (evidence, code) = evidence_at(&cluster, &day(8), &dir.join("day8"), &READY);
+    assert_eq!(code, Some(1), "not ready: the streak starts after the gap");
+    let clean = policy(&evidence, "require-team-label");
+    assert_eq!(clean["verdict"], "wait", "{clean}");
+    assert_eq!(clean["soak"]["cleanSince"], day(4));
+    let restarted = clean["soak"]["restartedBy"].as_str().unwrap_or_default();
+    assert!(
+        restarted.starts_with(&format!("the scan at {} is missing from the history, so what it found is unknown: its record still said in progress", day(3))),
+        "{restarted}"
+    );
+    assert_eq!(clean["soak"]["trend"], serde_json::json!([0, 0, 0]));
+
+    // Day 9: a scan whose own append failed says so in its record; the
+    // next scan adds it as a gap too.
+    scan_at(&cluster, &day(9), &[]);
+    let mut data = cluster.config_map("polscan-system", "polscan-last-run")["data"].clone();
+    data["historyError"] = Value::from("this scan was not added to the soak history ConfigMap polscan-system/polscan-last-run-history: the server is currently unable to handle the request");
+    record_as_polscan(&cluster, data);
+    let stderr =
+        polscan_tests::cluster::recorded_scan(&cluster, &[], &[("POLSCAN_TEST_NOW", &day(12))]);
+    assert!(
+        stderr.contains(&format!("the scan that started at {} is missing", day(9))),
+        "{stderr}"
+    );
+    let (evidence, _) = evidence_at(&cluster, &day(12), &dir.join("day12"), &READY);
+    let clean = policy(&evidence, "require-team-label");
+    assert_eq!(clean["soak"]["cleanSince"], day(12), "{clean}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

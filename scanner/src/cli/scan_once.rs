@@ -68,6 +68,10 @@ pub(super) async fn scan_once(
     let mut held = None;
     // The record the in-progress one replaces, put back if no scan ran.
     let mut previous = None;
+    // Why the gap of a run missing from the soak history could not be
+    // added: this run's record says so, so the next run adds a gap at
+    // this run's start (which ends any streak the lost gap would have).
+    let mut gap_error = None;
     // The check and the scan end at the deadline: the scan's future is
     // dropped there, with its listers and writer, so nothing is written or
     // deleted after it (the prune runs last, after every write).
@@ -95,6 +99,9 @@ pub(super) async fn scan_once(
                     warn_written(&written, namespace, name);
                 }
                 Err(err) => return Err(not_recordable(err, server, namespace, name)),
+            }
+            if let Some(unrecorded) = previous.as_ref().and_then(last_run::unrecorded_run) {
+                gap_error = add_gap(client, (namespace, name), shard, run_id, unrecorded).await;
             }
             checking_record.set(None);
         }
@@ -153,7 +160,7 @@ pub(super) async fn scan_once(
                 client,
                 (namespace, name),
                 (&outcome, &exceptions),
-                started,
+                (started, progress.snapshot().objects_evaluated, gap_error),
                 shard,
                 run_id,
             ),
@@ -345,12 +352,14 @@ fn deadline_reached(deadline: Duration, at: &ProgressSnapshot) -> String {
 
 /// Records the run in `namespace/name` (and the soak history beside it
 /// when it completed), with the PolicyExceptions it was set to apply also
-/// when it stopped early; true when the record could not be written.
+/// when it stopped early, and how many objects it had evaluated when it
+/// failed; `gap_error`: why the gap of the run before could not be added
+/// to the history. True when the record could not be written.
 async fn record(
     client: &kube::Client,
     (namespace, name): (&str, &str),
     (outcome, exceptions): (&anyhow::Result<ScanOutcome>, &scan::ExceptionScope),
-    started: chrono::DateTime<chrono::Utc>,
+    (started, objects_evaluated, gap_error): (chrono::DateTime<chrono::Utc>, usize, Option<String>),
     shard: Option<polscan::scan::shard::Shard>,
     run_id: Option<&str>,
 ) -> bool {
@@ -365,15 +374,23 @@ async fn record(
             last_run::config_map(namespace, name, result, started, polscan::clock::now());
         last_run::stamp_run(&mut record, shard, run_id);
         last_run::stamp_exceptions(&mut record, exceptions);
-        if let Ok(outcome) = &outcome {
-            let history_error =
-                append_history(client, (namespace, name), started, shard, run_id, outcome).await;
-            if let (Some(error), Some(data)) = (
-                history_error,
-                record.get_mut("data").and_then(|d| d.as_object_mut()),
-            ) {
-                data.insert(last_run::keys::HISTORY_ERROR.into(), error.into());
-            }
+        let mut history_errors: Vec<String> = gap_error.into_iter().collect();
+        match &outcome {
+            Ok(outcome) => history_errors.extend(
+                append_history(client, (namespace, name), started, shard, run_id, outcome).await,
+            ),
+            // The next run adds this one to the history as a gap if it
+            // evaluated anything.
+            Err(_) => last_run::stamp_objects_evaluated(&mut record, objects_evaluated),
+        }
+        if let (false, Some(data)) = (
+            history_errors.is_empty(),
+            record.get_mut("data").and_then(|d| d.as_object_mut()),
+        ) {
+            data.insert(
+                last_run::keys::HISTORY_ERROR.into(),
+                history_errors.join("; ").into(),
+            );
         }
         record_failed = match run_record::write(client, namespace, name, &record).await {
             // Not written over a later run's record: a CronJob's monitor
@@ -400,20 +417,7 @@ async fn append_history(
     run_id: Option<&str>,
     outcome: &ScanOutcome,
 ) -> Option<String> {
-    let (base, shard_of) = match (shard, run_id) {
-        (Some(shard), Some(run_id)) => (
-            record_name
-                .strip_suffix(&format!("-{}", shard.index))
-                .unwrap_or(record_name),
-            Some(last_run::ShardOf {
-                run_id: run_id.to_string(),
-                index: shard.index,
-                count: shard.count,
-            }),
-        ),
-        _ => (record_name, None),
-    };
-    let history = last_run::history_name(base);
+    let (history, shard_of) = history_of(record_name, shard, run_id);
     let scans = last_run::soak_scans(outcome);
     match run_record::append_history(
         client,
@@ -434,6 +438,72 @@ async fn append_history(
         Err(err) => {
             let text = format!(
                 "this scan was not added to the soak history ConfigMap {namespace}/{history}: {err}"
+            );
+            eprintln!("warning: {text}");
+            Some(text)
+        }
+    }
+}
+
+/// The soak history beside the record `record_name` (a shard's is its
+/// run's: `record_name` without the `-<I>`), and the shard of a sharded
+/// run this scan is.
+fn history_of(
+    record_name: &str,
+    shard: Option<polscan::scan::shard::Shard>,
+    run_id: Option<&str>,
+) -> (String, Option<last_run::ShardOf>) {
+    match (shard, run_id) {
+        (Some(shard), Some(run_id)) => (
+            last_run::history_name(
+                record_name
+                    .strip_suffix(&format!("-{}", shard.index))
+                    .unwrap_or(record_name),
+            ),
+            Some(last_run::ShardOf {
+                run_id: run_id.to_string(),
+                index: shard.index,
+                count: shard.count,
+            }),
+        ),
+        _ => (last_run::history_name(record_name), None),
+    }
+}
+
+/// Adds the run the replaced record is of, which never reached the soak
+/// history, to it as a gap ([`last_run::unrecorded_run`]), printing a
+/// warning either way: a gap restarts every policy's soak. Returns why it
+/// could not be added, for this run's record.
+async fn add_gap(
+    client: &kube::Client,
+    (namespace, record_name): (&str, &str),
+    shard: Option<polscan::scan::shard::Shard>,
+    run_id: Option<&str>,
+    (at, reason): (chrono::DateTime<chrono::Utc>, String),
+) -> Option<String> {
+    let (history, _) = history_of(record_name, shard, run_id);
+    let at_text = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    match run_record::append_gap(
+        client,
+        namespace,
+        &history,
+        (at, &reason),
+        polscan::clock::now(),
+    )
+    .await
+    {
+        Ok(warnings) => {
+            for warning in warnings {
+                eprintln!("warning: {warning}");
+            }
+            eprintln!(
+                "warning: the scan that started at {at_text} is missing from the soak history ({reason}): it is added to {namespace}/{history} as a gap, which restarts every policy's soak, since what that scan found is unknown"
+            );
+            None
+        }
+        Err(err) => {
+            let text = format!(
+                "the scan that started at {at_text} is missing from the soak history ConfigMap {namespace}/{history}, and its gap could not be added: {err}"
             );
             eprintln!("warning: {text}");
             Some(text)

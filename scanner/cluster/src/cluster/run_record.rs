@@ -191,6 +191,37 @@ pub async fn append_history(
     shard: Option<&history::ShardOf>,
     scans: &BTreeMap<String, history::PolicyScan>,
 ) -> Result<Vec<String>, ClusterError> {
+    update_history(client, namespace, name, |stored| {
+        history::record(stored, at, shard, scans)
+    })
+    .await
+}
+
+/// Adds a run missing from the soak history at `namespace/name` as a gap
+/// in every policy's history ([`history::record_gap`]: `at` its start,
+/// `reason` why; `now` for the bounds), as [`append_history`] appends.
+/// Ok: warnings. Err: the read or the write failed.
+pub async fn append_gap(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    (at, reason): (DateTime<Utc>, &str),
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, ClusterError> {
+    update_history(client, namespace, name, |stored| {
+        history::record_gap(stored, at, reason, now)
+    })
+    .await
+}
+
+/// Read, `change`, and write on the resourceVersion read (created when
+/// absent), again from the read when another writer came in between.
+async fn update_history(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    mut change: impl FnMut(&mut history::History),
+) -> Result<Vec<String>, ClusterError> {
     let collection = format!("/api/v1/namespaces/{namespace}/configmaps");
     let what = format!("writing the soak history ConfigMap {namespace}/{name}");
     let mut attempts = 0;
@@ -207,7 +238,7 @@ pub async fn append_history(
                 history::History::new()
             }
         };
-        history::record(&mut stored, at, shard, scans);
+        change(&mut stored);
         let data = history::data(&stored);
         let request = kube::core::Request::new(collection.clone());
         let sent = match current {

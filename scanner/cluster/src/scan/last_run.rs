@@ -251,6 +251,57 @@ pub fn in_progress(namespace: &str, name: &str, started: DateTime<Utc>) -> Value
     crate::evidence::run::record_format::config_map(namespace, name, data)
 }
 
+/// Adds to the record of a run that failed or was stopped how many
+/// objects it had evaluated by then ([`keys::OBJECTS_EVALUATED`]).
+pub fn stamp_objects_evaluated(record: &mut Value, objects: usize) {
+    if let Some(data) = record.get_mut("data").and_then(Value::as_object_mut) {
+        data.insert(keys::OBJECTS_EVALUATED.into(), objects.to_string().into());
+    }
+}
+
+/// Longest part of a failed run's error a gap quotes, in characters.
+const GAP_ERROR_CHARS: usize = 300;
+
+/// The run the stored record `previous` is of, when that run never
+/// reached the soak history: its start and why, for the gap the next run
+/// adds there (`history::record_gap`). A record still in progress (the run
+/// was killed before it could record), one with `historyError` (its append
+/// failed), and one of a run that failed or was stopped after evaluating
+/// objects (`objectsEvaluated` above 0, or absent: a record of an older
+/// polscan, which did not count) are; a finished run's record, and that of
+/// a run that failed before it evaluated anything, are not. None too when
+/// the record's start cannot be read (no polscan record).
+pub fn unrecorded_run(previous: &Value) -> Option<(DateTime<Utc>, String)> {
+    use crate::engine::ValueExt;
+    let field = |key: &str| previous.str_at(&format!("/data/{key}"));
+    let started = DateTime::parse_from_rfc3339(field(keys::STARTED)?)
+        .ok()?
+        .with_timezone(&Utc);
+    let reason = if field(keys::IN_PROGRESS) == Some("true") {
+        "its record still said in progress: it was stopped before it could record (SIGKILL, a lost node, a deadline past the grace period)".to_string()
+    } else if let Some(error) = field(keys::HISTORY_ERROR) {
+        error.to_string()
+    } else if let Some(error) = field(keys::ERROR) {
+        let error: String = error
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .take(GAP_ERROR_CHARS)
+            .collect();
+        match field(keys::OBJECTS_EVALUATED).map(str::parse::<u64>) {
+            Some(Ok(0)) => return None,
+            Some(Ok(objects)) => {
+                format!("it failed after evaluating {objects} objects: {error}")
+            }
+            _ => format!("it failed: {error}"),
+        }
+    } else {
+        return None;
+    };
+    Some((started, reason))
+}
+
 /// The ConfigMap recording one run.
 pub fn config_map(
     namespace: &str,
@@ -521,6 +572,49 @@ mod tests {
         // The record of the finished run has no such key.
         let done = config_map("ns", "run", Ok(&ScanOutcome::default()), at(0), at(1));
         assert!(done["data"].get(keys::IN_PROGRESS).is_none());
+    }
+
+    #[test]
+    fn a_run_that_never_reached_the_history_is_found_in_its_record() {
+        // Killed while in progress.
+        let killed = in_progress("ns", "run", at(0));
+        let (started, reason) = unrecorded_run(&killed).expect("a gap");
+        assert_eq!(started, at(0));
+        assert!(
+            reason.starts_with("its record still said in progress"),
+            "{reason}"
+        );
+        // Finished: recorded, whether complete or not.
+        let done = config_map("ns", "run", Ok(&ScanOutcome::default()), at(0), at(1));
+        assert_eq!(unrecorded_run(&done), None);
+        // Finished, but its own append failed.
+        let mut lost = done.clone();
+        lost["data"][keys::HISTORY_ERROR] = json!("this scan was not added: 500");
+        assert_eq!(
+            unrecorded_run(&lost),
+            Some((at(0), "this scan was not added: 500".to_string()))
+        );
+        // Failed after evaluating: a gap quoting the error's first line.
+        let mut failed = config_map("ns", "run", Err("stopped by SIGTERM\nmore"), at(0), at(1));
+        stamp_objects_evaluated(&mut failed, 40);
+        assert_eq!(
+            unrecorded_run(&failed).map(|(_, reason)| reason).as_deref(),
+            Some("it failed after evaluating 40 objects: stopped by SIGTERM")
+        );
+        // Failed before it evaluated anything: it saw nothing.
+        stamp_objects_evaluated(&mut failed, 0);
+        assert_eq!(unrecorded_run(&failed), None);
+        // An older record of a failure, without the count: a gap.
+        let older = config_map("ns", "run", Err("x"), at(0), at(1));
+        assert_eq!(
+            unrecorded_run(&older).map(|(_, reason)| reason).as_deref(),
+            Some("it failed: x")
+        );
+        // No start: no polscan record.
+        assert_eq!(
+            unrecorded_run(&json!({"data": {"inProgress": "true"}})),
+            None
+        );
     }
 
     #[test]

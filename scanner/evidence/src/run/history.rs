@@ -21,8 +21,18 @@
 //!   complete}}}`: the run counts complete only when all `count` shards
 //!   recorded it complete; its counts are the shards' sums).
 //!
+//! A span may instead be a gap (`gap`: why): a run of the scan that never
+//! reached the history — killed before it recorded (its record still said
+//! in progress), failed or stopped after evaluating, or whose own append
+//! failed. The next run finds it in the record it replaces and adds the gap
+//! to every policy's history ([`record_gap`]): `first` = `last` = that
+//! run's start, `scans` 0, the policy's last hash and action, counts 0
+//! (not known). What that run found is unknown, so a gap ends a soak
+//! streak as a violation does.
+//!
 //! A scan merges into the policy's last span when hash, action, complete,
-//! fail and error are equal (updating `last`, `scans` and `evaluated`).
+//! fail and error are equal and it is no gap (updating `last`, `scans` and
+//! `evaluated`).
 //! Bounds: at most [`MAX_SPANS`] spans per policy (oldest dropped), a
 //! policy not scanned for [`FORGET_AFTER_DAYS`] days is dropped, and when
 //! `policies.json` exceeds [`MAX_BYTES`] the oldest spans of the longest
@@ -90,6 +100,10 @@ pub struct Span {
     /// merged into the span before it, and for a whole-cluster scan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run: Option<ShardedRun>,
+    /// A gap: a run missing from the history, and why ([`record_gap`]);
+    /// absent for a recorded scan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gap: Option<String>,
 }
 
 /// The shards of one sharded run recorded in a span.
@@ -202,8 +216,43 @@ pub fn record(
     bound(history, at);
 }
 
+/// Adds the run that started `at` and never reached the history, and
+/// why, to every policy's history as a gap span ([`Span::gap`]), unless a
+/// gap at `at` is there already (the record naming that run was read
+/// twice: a scan refused before it scanned puts the record it replaced
+/// back). Then applies the bounds ([`bound`]).
+pub fn record_gap(history: &mut History, at: DateTime<Utc>, reason: &str, now: DateTime<Utc>) {
+    for spans in history.values_mut() {
+        let Some(last) = spans.last() else {
+            continue;
+        };
+        if spans
+            .iter()
+            .any(|span| span.gap.is_some() && span.first == at)
+        {
+            continue;
+        }
+        let gap = Span {
+            first: at,
+            last: at,
+            scans: 0,
+            hash: last.hash.clone(),
+            action: last.action.clone(),
+            fail: 0,
+            error: 0,
+            evaluated: 0,
+            complete: false,
+            run: None,
+            gap: Some(reason.to_string()),
+        };
+        spans.push(gap);
+    }
+    bound(history, now);
+}
+
 fn same_state(span: &Span, hash: &str, action: &str, counts: &ShardCounts) -> bool {
     span.run.is_none()
+        && span.gap.is_none()
         && span.hash == hash
         && span.action == action
         && span.complete == counts.complete
@@ -223,6 +272,7 @@ fn new_span(at: DateTime<Utc>, scan: &PolicyScan) -> Span {
         evaluated: scan.counts.evaluated,
         complete: scan.counts.complete,
         run: None,
+        gap: None,
     }
 }
 
@@ -515,6 +565,37 @@ pub(crate) mod tests {
         assert_eq!(spans.len(), 2);
         assert_eq!((spans[1].fail, spans[1].complete), (3, true));
         assert!(spans[1].run.is_none());
+    }
+
+    #[test]
+    fn a_run_missing_from_the_history_is_a_gap_in_every_policy() {
+        let mut history = History::new();
+        record(&mut history, day(0), None, &one("p", scan("h", 0, true)));
+        record(&mut history, day(0), None, &one("q", scan("k", 1, true)));
+        record_gap(&mut history, day(3), "killed", day(4));
+        // Read twice (a refused scan put the record back): one gap.
+        record_gap(&mut history, day(3), "killed", day(4));
+        record(&mut history, day(4), None, &one("p", scan("h", 0, true)));
+        let spans = &history["p"];
+        assert_eq!(
+            spans.len(),
+            3,
+            "the clean scans do not merge across the gap"
+        );
+        let gap = &spans[1];
+        assert_eq!(gap.gap.as_deref(), Some("killed"));
+        assert_eq!((gap.first, gap.last, gap.scans), (day(3), day(3), 0));
+        assert_eq!((gap.hash.as_str(), gap.complete), ("h", false));
+        assert_eq!(spans[2].first, day(4));
+        assert_eq!(history["q"][1].gap.as_deref(), Some("killed"));
+        assert_eq!(history["q"][1].hash, "k");
+        // Written and read back; a recorded scan's span has no `gap` key.
+        let config_map = json!({"data": data(&history)});
+        assert_eq!(parse(Some(&config_map)), Ok(history.clone()));
+        let text = config_map["data"]["policies.json"].as_str().unwrap();
+        let read: Value = serde_json::from_str(text).unwrap();
+        assert!(read["p"][0].get("gap").is_none());
+        assert_eq!(read["p"][1]["gap"], "killed");
     }
 
     #[test]

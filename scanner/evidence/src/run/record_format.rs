@@ -97,6 +97,12 @@ pub mod keys {
     /// a scan stopped without a chance to record (SIGKILL, a lost node).
     /// Absent from older records, which were written at the end only.
     pub const IN_PROGRESS: &str = "inProgress";
+    /// How many objects a run that failed or was stopped (its [`ERROR`]
+    /// set) had evaluated by then; absent from other records and from
+    /// older ones. The next run reads it: a run that evaluated objects
+    /// and never reached the soak history leaves a gap there
+    /// ([`crate::run::history::record_gap`]).
+    pub const OBJECTS_EVALUATED: &str = "objectsEvaluated";
 }
 
 /// The ConfigMap polscan keeps `data` in (a run record, a soak history),

@@ -8,8 +8,10 @@
 //! differs from the current one (the rules changed: the soak restarts) or
 //! that holds a `fail` or `error` result (the last violation, also when
 //! its scans did not cover the policy completely: a violation seen in part
-//! of the cluster is one). Clean spans that did not cover it completely do
-//! not count, and the newest scan must itself be complete.
+//! of the cluster is one), or at a gap (a run missing from the history:
+//! what it found is unknown, so it may have been a violation). Clean spans
+//! that did not cover it completely do not count, and the newest scan must
+//! itself be complete.
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -91,6 +93,10 @@ pub(crate) fn soak_of(info: &PolicyInfo, current: Option<&str>, input: &SoakInpu
     };
     let mut oldest_clean: Option<&Span> = None;
     for (index, span) in spans.iter().enumerate().rev() {
+        if let Some(reason) = &span.gap {
+            soak.restarted_by = Some(gap_text(span.first, reason));
+            break;
+        }
         if span.hash != current {
             soak.restarted_by = Some(match spans.get(index + 1) {
                 Some(after) => format!("rules changed at {}", time_text(after.first)),
@@ -150,7 +156,9 @@ pub(crate) fn soak_of(info: &PolicyInfo, current: Option<&str>, input: &SoakInpu
         n => format!("; {n} incomplete scan(s) not counted"),
     };
     soak.summary = if !newest_ok {
-        if newest.hash != current {
+        if newest.gap.is_some() {
+            format!("WAIT: the soak restarts with the next complete scan ({rule}{restarted})")
+        } else if newest.hash != current {
             format!(
                 "WAIT: the rules changed after the newest recorded scan ({}): its soak restarts with the next scan ({rule})",
                 time_text(newest.last)
@@ -205,6 +213,14 @@ pub(crate) fn apply(policy: &mut PolicyEvidence) {
             }
         }
     }
+}
+
+/// Why a gap ends the streak: the run at `at` is not in the history.
+fn gap_text(at: DateTime<Utc>, reason: &str) -> String {
+    format!(
+        "the scan at {} is missing from the history, so what it found is unknown: {reason}",
+        time_text(at)
+    )
 }
 
 /// Each scan's fail count, newest last, at most [`TREND_SCANS`].
@@ -316,6 +332,43 @@ mod tests {
             soak.summary.starts_with("WAIT: 1 more scan(s)"),
             "{}",
             soak.summary
+        );
+    }
+
+    #[test]
+    fn a_run_missing_from_the_history_ends_the_streak() {
+        let clean = Scans::new()
+            .at(0, "h", "Audit", 0, true)
+            .at(8, "h", "Audit", 0, true);
+        assert_eq!(clean.judge("h", 7, 2).status, SoakStatus::Met);
+        // A run killed on day 3 (its violations, if any, never recorded),
+        // then clean scans on days 4 and 8: clean since day 4 only.
+        let mut scans = Scans::new().at(0, "h", "Audit", 0, true);
+        crate::run::history::record_gap(&mut scans.0, day(3), "killed", day(4));
+        // The newest entry a gap: nothing to count on yet.
+        let soak = scans.judge("h", 7, 2);
+        assert_eq!(soak.status, SoakStatus::Wait);
+        assert!(
+            soak.summary.starts_with("WAIT: the soak restarts with the next complete scan (--min-soak 7d, --min-scans 2; the scan at 2026-11-23T08:00:00Z is missing from the history, so what it found is unknown: killed)"),
+            "{}",
+            soak.summary
+        );
+        let scans = scans
+            .at(4, "h", "Audit", 0, true)
+            .at(8, "h", "Audit", 0, true);
+        let soak = scans.judge("h", 7, 2);
+        assert_eq!(soak.status, SoakStatus::Wait, "{}", soak.summary);
+        assert_eq!(soak.clean_since, Some(day(4)));
+        assert_eq!((soak.scans, soak.remaining_days), (2, 3));
+        assert_eq!(
+            soak.restarted_by.as_deref(),
+            Some("the scan at 2026-11-23T08:00:00Z is missing from the history, so what it found is unknown: killed")
+        );
+        // The gap is no scan in the trend.
+        assert_eq!(soak.trend, vec![0, 0, 0]);
+        assert_eq!(
+            scans.at(11, "h", "Audit", 0, true).judge("h", 7, 2).status,
+            SoakStatus::Met
         );
     }
 
