@@ -216,6 +216,27 @@ fn the_shards_of_a_run_append_to_one_history() {
         spans[0]["evaluated"], 1,
         "the one Pod, in one shard: {spans:?}"
     );
+
+    // Day 3: shard 1 of run-2 never records (killed); the scans after it
+    // are not sharded, so none reads shard 1's record. Its run, short of a
+    // shard, ends the streak all the same: what shard 1 found is unknown.
+    for shard in ["0/3", "2/3"] {
+        scan_at(&cluster, &day(3), &["--shard", shard, "--run-id", "run-2"]);
+    }
+    scan_at(&cluster, &day(4), &[]);
+    scan_at(&cluster, &day(12), &[]);
+    let dir = std::env::temp_dir().join(format!("polscan-soak-shards-{}", std::process::id()));
+    let (evidence, _) = evidence_at(&cluster, &day(12), &dir.join("day12"), &READY);
+    let clean = policy(&evidence, "require-team-label");
+    assert_eq!(clean["soak"]["cleanSince"], day(4), "{clean}");
+    assert_eq!(
+        clean["soak"]["restartedBy"],
+        format!(
+            "the sharded run run-2 at {} recorded 2 of its 3 shards: what the others found is unknown",
+            day(3)
+        )
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Writes the run record as polscan writes it (a server-side apply as its

@@ -11,6 +11,7 @@ use super::args::{parse_deadline, parse_duration, runtime, split_list};
 use super::scan_once::{counts_line, refused, scan_once};
 use super::{output, FailOn, InstallCrdsArgs, OutputFormat, ReportPer, ScanArgs};
 use polscan::cluster::{connect, report_store};
+use polscan::engine::RuleStatus;
 use polscan::loader;
 use polscan::scan::selection::{KindName, ScanFilters};
 use polscan::scan::shard::Shard;
@@ -167,6 +168,9 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     display.finish();
     let (mut outcome, record_failed) = result.map_err(usage_if_refused)?;
     print(&mut outcome, args.output)?;
+    if let Some(note) = unrecorded_violations(&outcome, record_to.is_some() || args.dry_run) {
+        eprintln!("{note}");
+    }
     if !outcome.complete() || record_failed {
         eprintln!(
             "error: the scan is incomplete: {}",
@@ -175,6 +179,20 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     Ok(exit_code(&outcome, args.fail_on))
+}
+
+/// The note for a scan that wrote `fail` or `error` results to reports
+/// without a record (`recorded`: it had `--last-run-configmap`, or wrote
+/// nothing): the soak history never sees them, and once the next recorded
+/// scan rewrites the reports nothing shows they were there.
+fn unrecorded_violations(outcome: &ScanOutcome, recorded: bool) -> Option<String> {
+    let count = |status| outcome.status_counts.get(&status).copied().unwrap_or(0);
+    let violations = count(RuleStatus::Fail) + count(RuleStatus::Error);
+    (!recorded && violations > 0).then(|| {
+        format!(
+            "note: this scan is not recorded (no --last-run-configmap): its {violations} fail/error results are in the reports but not in the soak history, so `polscan evidence` will not count them once the next recorded scan rewrites those reports; scan with the recorded runs' --last-run-configmap (or --dry-run) to keep the soak true"
+        )
+    })
 }
 
 /// A refused scan ([`refused`]) is a usage error (exit 64), not an
@@ -539,7 +557,26 @@ pub fn install_crds(args: &InstallCrdsArgs) -> anyhow::Result<ExitCode> {
 
 #[cfg(test)]
 mod tests {
-    use super::kept_line;
+    use super::{kept_line, unrecorded_violations};
+    use polscan::engine::RuleStatus;
+    use polscan::scan::ScanOutcome;
+
+    /// A scan by hand that wrote violations without a record says the soak
+    /// will not see them; a recorded one, or one that found none, does not.
+    #[test]
+    fn an_unrecorded_scan_with_violations_says_the_soak_will_not_see_them() {
+        let mut outcome = ScanOutcome::default();
+        outcome.status_counts.insert(RuleStatus::Pass, 4);
+        assert_eq!(unrecorded_violations(&outcome, false), None);
+        outcome.status_counts.insert(RuleStatus::Fail, 2);
+        outcome.status_counts.insert(RuleStatus::Error, 1);
+        let note = unrecorded_violations(&outcome, false).unwrap_or_default();
+        assert!(
+            note.starts_with("note: this scan is not recorded (no --last-run-configmap): its 3 fail/error results"),
+            "{note}"
+        );
+        assert_eq!(unrecorded_violations(&outcome, true), None);
+    }
 
     /// Reports kept for one cause are one line, however many: the count and
     /// the first; a report alone is named.

@@ -291,6 +291,7 @@ pub fn unrecorded_run(previous: &Value) -> Option<(DateTime<Utc>, String)> {
             .collect();
         match field(keys::OBJECTS_EVALUATED).map(str::parse::<u64>) {
             Some(Ok(0)) => return None,
+            Some(Ok(1)) => format!("it failed after evaluating 1 object: {error}"),
             Some(Ok(objects)) => {
                 format!("it failed after evaluating {objects} objects: {error}")
             }

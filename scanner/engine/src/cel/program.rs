@@ -30,7 +30,7 @@ impl Program {
             None => cel::parser::Parser::new()
                 .enable_optional_syntax(true)
                 .parse(source)
-                .map_err(|err| format!("compilation error: {err}")),
+                .map_err(|err| format!("compilation error: {}", parse_error_text(&err))),
         };
         let compiled = parsed.and_then(|mut ast| {
                 // A message literal (a MutatingPolicy's `Object{...}`) makes
@@ -160,6 +160,28 @@ fn too_deep(source: &str) -> Option<String> {
         ))
     } else {
         None
+    }
+}
+
+/// The cel crate's parse errors as text. Its recursion limit arrives as a
+/// Rust debug dump of its own error inside the parser's syntax error
+/// (`Syntax error: OtherError(ParseError { … "Recursion limit of 96
+/// exceeded" … })`): said plainly instead.
+fn parse_error_text(err: &cel::parser::ParseErrors) -> String {
+    const LIMIT: &str = "Recursion limit of ";
+    let recursion = err.errors.iter().find_map(|error| {
+        let at = error.msg.find(LIMIT)? + LIMIT.len();
+        let digits: String = error.msg[at..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        Some(digits)
+    });
+    match recursion {
+        Some(limit) => format!(
+            "expression recursion limit exceeded: polscan's CEL parser takes at most {limit} nested levels (cel-go takes 250)"
+        ),
+        None => err.to_string(),
     }
 }
 

@@ -220,7 +220,9 @@ pub fn record(
 /// why, to every policy's history as a gap span ([`Span::gap`]), unless a
 /// gap at `at` is there already (the record naming that run was read
 /// twice: a scan refused before it scanned puts the record it replaced
-/// back). Then applies the bounds ([`bound`]).
+/// back). The gap goes where its time puts it, after the spans that began
+/// by `at`: another shard of the next run may have appended first. Then
+/// applies the bounds ([`bound`]).
 pub fn record_gap(history: &mut History, at: DateTime<Utc>, reason: &str, now: DateTime<Utc>) {
     for spans in history.values_mut() {
         let Some(last) = spans.last() else {
@@ -245,7 +247,11 @@ pub fn record_gap(history: &mut History, at: DateTime<Utc>, reason: &str, now: D
             run: None,
             gap: Some(reason.to_string()),
         };
-        spans.push(gap);
+        let after = spans
+            .iter()
+            .rposition(|span| span.first <= at)
+            .map_or(0, |index| index + 1);
+        spans.insert(after, gap);
     }
     bound(history, now);
 }
@@ -596,6 +602,27 @@ pub(crate) mod tests {
         let read: Value = serde_json::from_str(text).unwrap();
         assert!(read["p"][0].get("gap").is_none());
         assert_eq!(read["p"][1]["gap"], "killed");
+
+        // A shard of the next run appended before the killed shard's next
+        // run found the gap: the gap goes before that run, by its time.
+        let mut history = History::new();
+        record(&mut history, day(0), None, &one("p", scan("h", 0, true)));
+        let next = ShardOf {
+            run_id: "r2".into(),
+            index: 0,
+            count: 2,
+        };
+        record(
+            &mut history,
+            day(5),
+            Some(&next),
+            &one("p", scan("h", 0, true)),
+        );
+        record_gap(&mut history, day(3), "killed", day(5));
+        let spans = &history["p"];
+        assert_eq!(spans.len(), 3);
+        assert_eq!(spans[1].gap.as_deref(), Some("killed"));
+        assert_eq!(spans[2].first, day(5));
     }
 
     #[test]

@@ -122,6 +122,19 @@ pub(crate) fn soak_of(info: &PolicyInfo, current: Option<&str>, input: &SoakInpu
             ));
             break;
         }
+        // A sharded run some of whose shards never recorded, with a later
+        // scan after it: those shards were killed or failed, and what they
+        // found is unknown, as a gap's. (The newest may still be running.)
+        if let (Some(run), true) = (&span.run, index + 1 < spans.len()) {
+            soak.restarted_by = Some(format!(
+                "the sharded run {} at {} recorded {} of its {} shards: what the others found is unknown",
+                run.id,
+                time_text(span.first),
+                run.shards.len(),
+                run.count
+            ));
+            break;
+        }
         if !span.complete {
             soak.incomplete_not_counted += span.scans;
             continue;
@@ -369,6 +382,47 @@ mod tests {
         assert_eq!(
             scans.at(11, "h", "Audit", 0, true).judge("h", 7, 2).status,
             SoakStatus::Met
+        );
+    }
+
+    #[test]
+    fn a_sharded_run_missing_shards_ends_the_streak_once_a_later_scan_came() {
+        // Shard 0 of run r3 recorded on day 3, shard 1 was killed; the
+        // next scans were not sharded, so no run read shard 1's record.
+        let mut scans = Scans::new().at(0, "h", "Audit", 0, true);
+        let shard = ShardOf {
+            run_id: "r3".into(),
+            index: 0,
+            count: 2,
+        };
+        let one: BTreeMap<String, PolicyScan> = [(
+            "p".to_string(),
+            PolicyScan {
+                hash: "h".into(),
+                action: "Audit".into(),
+                counts: ShardCounts {
+                    fail: 0,
+                    error: 0,
+                    evaluated: 5,
+                    complete: true,
+                },
+            },
+        )]
+        .into();
+        record(&mut scans.0, day(3), Some(&shard), &one);
+        // Its other shard may still be running: the newest, not yet a gap.
+        let soak = scans.judge("h", 7, 2);
+        assert_eq!(soak.status, SoakStatus::Wait);
+        assert!(soak.restarted_by.is_none(), "{:?}", soak.restarted_by);
+        let scans = scans
+            .at(4, "h", "Audit", 0, true)
+            .at(12, "h", "Audit", 0, true);
+        let soak = scans.judge("h", 7, 2);
+        assert_eq!(soak.status, SoakStatus::Met, "{}", soak.summary);
+        assert_eq!(soak.clean_since, Some(day(4)));
+        assert_eq!(
+            soak.restarted_by.as_deref(),
+            Some("the sharded run r3 at 2026-11-23T08:00:00Z recorded 1 of its 2 shards: what the others found is unknown")
         );
     }
 
