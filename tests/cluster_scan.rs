@@ -1546,3 +1546,100 @@ fn no_secret_value_reaches_a_stored_report() {
     assert_eq!(leaks(&cluster), Vec::<String>::new());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// #17's walkthrough on a real server: a Secret scan with its own record
+/// writes a Secret's report holding two policies' results; one policy is
+/// deleted; a plain scan (which does not list Secrets, so keeps their
+/// reports) rewrites the kept report without the deleted policy's results,
+/// as Kyverno's report controller removes them, and keeps the other's.
+/// Once no policy with results there is left, the kept report goes.
+#[test]
+fn a_deleted_policy_s_results_leave_the_reports_a_plain_scan_keeps() {
+    let cluster = prepared_cluster();
+    let policy = |name: &str, kind: &str, rules: &[&str]| {
+        let rules: String = rules
+            .iter()
+            .map(|rule| {
+                format!("  - name: {rule}\n    match: {{any: [{{resources: {{kinds: [{kind}]}}}}]}}\n    validate:\n      message: \"needs a team label\"\n      pattern: {{metadata: {{labels: {{team: \"?*\"}}}}}}\n")
+            })
+            .collect();
+        format!("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {{name: {name}}}\nspec:\n  validationFailureAction: Audit\n  background: true\n  rules:\n{rules}---\n")
+    };
+    cluster.apply_yaml(&format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {{name: team-a}}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {{name: polscan-system}}\n---\napiVersion: v1\nkind: Secret\nmetadata: {{name: s1, namespace: team-a}}\ndata: {{k: dg==}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c1, namespace: team-a}}\ndata: {{k: v}}\n---\n{}{}{}",
+        policy("secret-peek", "Secret", &["peek-one", "peek-two"]),
+        policy("secret-team-label", "Secret", &["check-team"]),
+        policy("configmap-team-label", "ConfigMap", &["check-team"]),
+    ));
+    let secret_results = |cluster: &TestCluster| -> Option<Value> {
+        namespace_reports(cluster, "team-a")
+            .into_iter()
+            .find(|r| r["scope"]["kind"] == "Secret")
+    };
+    let policies_of = |report: &Value| -> Vec<String> {
+        report["results"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["policy"].as_str().map(str::to_string))
+            .collect()
+    };
+
+    let secrets = scan(
+        &cluster,
+        &[
+            "--include-kinds",
+            "Secret",
+            "--last-run-configmap",
+            "polscan-system/polscan-secrets-run",
+        ],
+    );
+    assert_eq!(secrets.status.code(), Some(0), "{}", stderr(&secrets));
+    let report = secret_results(&cluster).unwrap_or_else(|| panic!("no Secret report"));
+    assert_eq!(
+        policies_of(&report),
+        ["secret-peek", "secret-peek", "secret-team-label"]
+    );
+    assert_eq!(report["summary"]["fail"], 3);
+
+    // A plain scan with the default record; its stderr.
+    let plain_scan = || {
+        let plain = scan(
+            &cluster,
+            &["--last-run-configmap", "polscan-system/polscan-last-run"],
+        );
+        let said = stderr(&plain);
+        assert_eq!(plain.status.code(), Some(0), "{said}");
+        said
+    };
+    cluster.kubectl_ok(&["delete", "clusterpolicy", "secret-peek"]);
+    let said = plain_scan();
+    let report = secret_results(&cluster).unwrap_or_else(|| panic!("no Secret report: {said}"));
+    // The existing policy's result stays; the deleted one's are gone, and
+    // the summary counts what is left.
+    assert_eq!(policies_of(&report), ["secret-team-label"], "{said}");
+    assert_eq!(report["summary"]["fail"], 1, "{report}");
+    // The one-line summary stays true: the report is kept (not
+    // re-evaluated) and was rewritten.
+    assert!(
+        said.contains("kept 1 reports of kinds this run did not list")
+            && said.contains("(1 of them rewritten without the results of deleted policies)")
+            && said.contains("removed 2 results of policies no longer in the cluster"),
+        "{said}"
+    );
+    // Nothing left to remove: the next plain scan leaves it as it is.
+    let again = plain_scan();
+    assert!(!again.contains("removed"), "{again}");
+    assert_eq!(secret_results(&cluster), Some(report));
+
+    // The last policy with results on the Secret goes: so does its report,
+    // which would otherwise stand for an evaluation no run made.
+    cluster.kubectl_ok(&["delete", "clusterpolicy", "secret-team-label"]);
+    let said = plain_scan();
+    assert_eq!(secret_results(&cluster), None, "{said}");
+    assert!(
+        said.contains("1 reports that held no other result were deleted")
+            && !said.contains("reports of kinds this run did not list (left out"),
+        "{said}"
+    );
+}

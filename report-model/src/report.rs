@@ -370,6 +370,13 @@ impl ReportBody {
         self.results.sort_by(ReportResult::canonical_cmp);
         self.summary = Summary::from_results(&self.results);
     }
+
+    fn retain_results(&mut self, keep: impl FnMut(&ReportResult) -> bool) -> (usize, usize) {
+        let before = self.results.len();
+        self.results.retain(keep);
+        self.summary = Summary::from_results(&self.results);
+        (before - self.results.len(), self.results.len())
+    }
 }
 
 /// Read access shared by both report kinds, for code that handles either.
@@ -515,6 +522,15 @@ macro_rules! report_kind {
             /// Adds results, keeping them sorted and the summary current.
             pub fn extend_results(&mut self, more: impl IntoIterator<Item = ReportResult>) {
                 self.body.extend_results(more);
+            }
+
+            /// Keeps the results `keep` accepts, the summary recounted;
+            /// returns how many were dropped and how many are left.
+            pub fn retain_results(
+                &mut self,
+                keep: impl FnMut(&ReportResult) -> bool,
+            ) -> (usize, usize) {
+                self.body.retain_results(keep)
             }
 
             /// Sets `scope`.

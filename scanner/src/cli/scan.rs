@@ -195,6 +195,22 @@ fn unrecorded_violations(outcome: &ScanOutcome, recorded: bool) -> Option<String
     })
 }
 
+/// What the run removed from the reports it kept: the results of
+/// policies no longer in the cluster; None when it removed nothing.
+fn deleted_policies_line(dropped: &polscan::scan::DeletedPolicyResults) -> Option<String> {
+    if dropped.results_dropped == 0 {
+        return None;
+    }
+    let deleted = match dropped.reports_deleted {
+        0 => String::new(),
+        n => format!("; {n} reports that held no other result were deleted"),
+    };
+    Some(format!(
+        "removed {} results of policies no longer in the cluster from the reports of kinds this run did not list, as Kyverno's report controller does ({} reports rewritten{deleted})",
+        dropped.results_dropped, dropped.reports_rewritten
+    ))
+}
+
 /// A refused scan ([`refused`]) is a usage error (exit 64), not an
 /// incomplete audit.
 fn usage_if_refused(err: anyhow::Error) -> anyhow::Error {
@@ -467,10 +483,18 @@ fn print(outcome: &mut ScanOutcome, format: OutputFormat) -> anyhow::Result<()> 
             eprintln!("{line}");
         }
     } else if !kept.is_empty() {
+        let rewritten = outcome.deleted_policies.reports_rewritten;
         eprintln!(
-            "kept {} reports of kinds this run did not list (left out by --include-kinds or --exclude-kinds, or by default: Secrets, Events and report kinds): neither rewritten nor pruned",
-            kept.len()
+            "kept {} reports of kinds this run did not list (left out by --include-kinds or --exclude-kinds, or by default: Secrets, Events and report kinds): not re-evaluated nor pruned{}",
+            kept.len(),
+            match rewritten {
+                0 => String::new(),
+                n => format!(" ({n} of them rewritten without the results of deleted policies)"),
+            }
         );
+    }
+    if let Some(line) = deleted_policies_line(&outcome.deleted_policies) {
+        eprintln!("{line}");
     }
     if let Some(line) = kept_line(
         &described(&plan.kept_policies_incomplete),

@@ -17,9 +17,13 @@
 //! - per-namespace reports are deleted only when every kind was listed;
 //! - nothing is deleted when a policy source failed (a policy kind could
 //!   not be listed, or a policy could not be loaded): a report that looks
-//!   stale may hold the only results of the policies that are missing.
+//!   stale may hold the only results of the policies that are missing;
+//! - a report kept (its kind not listed) loses the results of deleted
+//!   policies only after a run that read every policy
+//!   ([`deleted_policies`]).
 
 pub mod decide;
+pub mod deleted_policies;
 pub mod wanted;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -52,26 +52,36 @@ impl WantedReport {
         if count == 0 {
             return Ok(0);
         }
-        // This run cannot reproduce those results: the report must not
-        // stand for an evaluation later (the new content hash breaks the
-        // seal too; dropped to say so).
+        match self {
+            WantedReport::Namespaced(report) => report.extend_results(missing),
+            WantedReport::Cluster(report) => report.extend_results(missing),
+        }
+        self.renew_after_edit();
+        Ok(count)
+    }
+
+    /// After its results were edited (carried over, or dropped): the
+    /// report no longer stands for one evaluation, so it must not be
+    /// reused later (the new content hash breaks the seal too; the seal
+    /// and its results index are dropped to say so), and its content hash
+    /// is renewed. The server-given uid is not sent back.
+    pub(crate) fn renew_after_edit(&mut self) {
+        let metadata = self.metadata_mut();
         for key in [
             report_model::shape::INPUTS_ANNOTATION,
             report_model::shape::RESULTS_ANNOTATION,
         ] {
-            self.metadata_mut().annotations.remove(key);
+            metadata.annotations.remove(key);
         }
+        metadata.uid = None;
         match self {
             WantedReport::Namespaced(report) => {
-                report.extend_results(missing);
                 *report = report_model::with_content_hash(report.clone());
             }
             WantedReport::Cluster(report) => {
-                report.extend_results(missing);
                 *report = report_model::with_content_hash(report.clone());
             }
         }
-        Ok(count)
     }
 
     fn metadata(&self) -> &report_model::meta::ObjectMeta {

@@ -60,7 +60,10 @@ pub use self::exception_scope::ExceptionScope;
 use self::gate::SinkGate;
 use self::prepare::{prepare, Prepared};
 use self::selection::{NotListed, ScanFilters};
-use self::write::{delete_stale, leave_the_other_api, not_sent, write_all, write_stream, Outgoing};
+use self::write::{
+    delete_stale, drop_deleted_policies, leave_the_other_api, not_sent, write_all, write_stream,
+    Outgoing,
+};
 
 /// The report layout written to the cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -251,6 +254,20 @@ impl ResultKey {
     }
 }
 
+/// What a run that read every policy removed from the reports it kept
+/// (kinds it did not list): the results of policies no longer in the
+/// cluster, as Kyverno's report controller removes them from every report.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DeletedPolicyResults {
+    /// Results dropped.
+    pub results_dropped: usize,
+    /// Kept reports rewritten without them.
+    pub reports_rewritten: usize,
+    /// Kept reports deleted: they held no other result (also counted in
+    /// [`ScanOutcome::deletes`], and no longer in the plan's kept reports).
+    pub reports_deleted: usize,
+}
+
 /// What a scan did: the audit's findings and problems, each kind's
 /// listing, the plan and what came of its writes and deletes, and the
 /// counts the run record and metrics read.
@@ -308,6 +325,9 @@ pub struct ScanOutcome {
     /// Planned writes that turned out equal to the stored report once the
     /// missing policies' results were carried over (not written).
     pub unchanged_after_carry_over: usize,
+    /// The reports kept (kinds not listed) rid of deleted policies'
+    /// results, in a run that read every policy.
+    pub deleted_policies: DeletedPolicyResults,
     /// Stored reports not rewritten because the run lacked some policies
     /// and the layout cannot carry their results over (per-namespace).
     pub rewrites_held: usize,
@@ -432,6 +452,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
         selection,
         carry_over,
         keep_findings,
+        existing_policies,
     } = prepared;
     let timestamp = Timestamp::now_seconds();
     // Per-resource reports go to a sink built from the stored reports;
@@ -560,6 +581,14 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
     }
     outcome.audit.findings = findings;
     if !options.dry_run {
+        drop_deleted_policies(
+            &store,
+            &mut outcome,
+            existing_policies.as_ref(),
+            options.write_concurrency,
+            &options.progress,
+        )
+        .await;
         delete_stale(
             &store,
             &mut outcome,

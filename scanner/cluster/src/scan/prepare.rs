@@ -26,6 +26,7 @@ use crate::engine::resource_filters::ResourceFilters;
 use crate::engine::{Engine, EngineOptions, Environment};
 use crate::evidence::ingest::policy_info::POLICY_DOCUMENT_KINDS;
 use crate::loader::Document;
+use crate::reconcile::deleted_policies::existing_policies;
 use crate::reconcile::ExistingReport;
 
 use super::evaluate::ReuseMode;
@@ -47,6 +48,10 @@ pub(super) struct Prepared {
     /// Keep every finding (the output needs them, or per-namespace
     /// reports are shaped from them).
     pub(super) keep_findings: bool,
+    /// The policies known to exist, set only when every policy source was
+    /// read completely ([`existing_policies`]): the reports this run keeps
+    /// are rewritten without the results of any other.
+    pub(super) existing_policies: Option<BTreeSet<String>>,
 }
 
 /// The task reading the stored reports: the report CRDs' schemas (None in
@@ -248,6 +253,16 @@ pub(super) async fn prepare(
     let loaded = engine.policy_names();
     outcome.invalid_policies = not_loaded(&documents, &loaded);
     outcome.soak_policies = last_run::soak_policies(documents.iter().map(|doc| &doc.value));
+    // Names of every policy document read, valid or not, and the
+    // engine's: a name in either exists.
+    let existing_policies = existing_policies(
+        options.cluster_policies,
+        outcome.policies_incomplete,
+        documents
+            .iter()
+            .filter_map(|doc| policy_name(&doc.value))
+            .chain(loaded.iter().cloned()),
+    );
     let carry_over = outcome.policies_incomplete.then(|| Arc::new(loaded));
     let keep_findings = options.keep_findings || options.shape == ReportShape::PerNamespace;
     // Stored reports stand for their objects' evaluation only when the
@@ -278,6 +293,7 @@ pub(super) async fn prepare(
         selection,
         carry_over,
         keep_findings,
+        existing_policies,
     })
 }
 

@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 use crate::cluster::discovery;
 use crate::cluster::report_store::{self, ReportStore};
 use crate::cluster::ClusterError;
+use crate::reconcile::deleted_policies::{self, KeptReportEdit};
 use crate::reconcile::wanted::WantedReport;
 use crate::reconcile::ReportKey;
 
@@ -173,6 +174,82 @@ pub(super) fn tally(results: Vec<Result<(bool, usize), ClusterError>>) -> WriteT
     tally
 }
 
+/// Rewrites the reports this run keeps (kinds it did not list, or whose
+/// LIST failed) without the results of policies no longer in the cluster,
+/// deleting those left without results ([`deleted_policies`]): `existing`
+/// is None when the run does not know every policy, and then nothing is
+/// read or changed. Each report is read first (the stored reports were
+/// listed by metadata only) and written back on the version read.
+pub(super) async fn drop_deleted_policies(
+    store: &ReportStore,
+    outcome: &mut ScanOutcome,
+    existing: Option<&BTreeSet<String>>,
+    concurrency: usize,
+    progress: &ScanProgress,
+) {
+    let Some(existing) = existing else {
+        return;
+    };
+    let api = outcome.report_api;
+    let edits = futures::stream::iter(outcome.plan.kept_after_failed_list.clone())
+        .map(|key| async move {
+            let Some(stored) = store.get(&key).await? else {
+                return Ok((key, KeptReportEdit::Unchanged));
+            };
+            let edit = deleted_policies::without_deleted_policies(&key, &stored, api, existing)
+                .map_err(|err| ClusterError::Transport {
+                    what: format!(
+                        "reading the stored results of {}",
+                        report_store::describe(api, &key)
+                    ),
+                    message: err.to_string(),
+                })?;
+            match &edit {
+                KeptReportEdit::Unchanged => {}
+                KeptReportEdit::Rewrite { report, .. } => {
+                    match report.as_ref() {
+                        WantedReport::Namespaced(report) => store.apply(&key, report).await?,
+                        WantedReport::Cluster(report) => store.apply(&key, report).await?,
+                    }
+                    progress.written();
+                }
+                KeptReportEdit::Delete { .. } => {
+                    store.delete(&key).await?;
+                    progress.deleted();
+                }
+            }
+            Ok::<_, ClusterError>((key, edit))
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await;
+    let mut deleted = BTreeSet::new();
+    for edit in edits {
+        match edit {
+            Ok((_, KeptReportEdit::Unchanged)) => {}
+            Ok((_, KeptReportEdit::Rewrite { removed, .. })) => {
+                outcome.deleted_policies.reports_rewritten += 1;
+                outcome.deleted_policies.results_dropped += removed;
+            }
+            Ok((key, KeptReportEdit::Delete { removed })) => {
+                outcome.deleted_policies.reports_deleted += 1;
+                outcome.deleted_policies.results_dropped += removed;
+                deleted.insert(key);
+            }
+            Err(err) => {
+                tracing::debug!(error = %err, "a kept report could not be rid of deleted policies' results");
+                outcome.write_failures.push(err);
+            }
+        }
+    }
+    // A deleted report is no longer kept: the kept count stays true.
+    outcome
+        .plan
+        .kept_after_failed_list
+        .retain(|key| !deleted.contains(key));
+    outcome.deletes += deleted.len();
+}
+
 pub(super) async fn delete_stale(
     store: &ReportStore,
     outcome: &mut ScanOutcome,
@@ -180,7 +257,7 @@ pub(super) async fn delete_stale(
     progress: &ScanProgress,
 ) {
     let tally = delete_all(store, &outcome.plan.delete, concurrency, progress).await;
-    outcome.deletes = tally.written;
+    outcome.deletes += tally.written;
     outcome.write_failures.extend(tally.failures);
 }
 
