@@ -70,6 +70,10 @@ fn violations<'a>(
 /// Why an annotation's skip is still a violation.
 const ANNOTATION_ONLY: &str = "skipped only by a polscan.io/exception annotation, which Kyverno's admission does not read: still a violation to Kyverno";
 
+/// A fixed violation its polscan.io/exception annotation still skips.
+const STILL_ANNOTATED: &str =
+    "passes now; its polscan.io/exception annotation still skips it and is no longer needed";
+
 /// Why a violation gone with its rule changed is not counted as fixed.
 const RULES_CHANGED: &str =
     "its rule changed since the previous package: gone by the rule change, not by a fix in the manifests";
@@ -160,13 +164,18 @@ pub fn compare_with(
     let mut unknown_violations = Vec::new();
     let mut removed_by_rules: Vec<(String, ViolationChange)> = Vec::new();
     let mut excused_violations = Vec::new();
-    let excused_now: BTreeSet<String> = current
+    // Skipped by an exception now, by key: true when only by an
+    // annotation over a result that passes — no violation to Kyverno, so
+    // not excused but gone as any fix is.
+    let excused_now: BTreeMap<String, bool> = current
         .policies
         .iter()
         .filter(|p| wanted(p))
         .flat_map(|p| {
             let name = p.info.qualified_name();
-            p.excused.iter().map(move |e| e.key(&name))
+            p.excused
+                .iter()
+                .map(move |e| (e.key(&name), e.passes_under_annotation()))
         })
         .collect();
     // What Kyverno saw as a violation before (plain, or excused only by an
@@ -182,7 +191,8 @@ pub fn compare_with(
             excused_violations.push(change(policy, violation, Some(ANNOTATION_ONLY.into())));
             continue;
         }
-        if excused_now.contains(key) {
+        let passes_under_annotation = excused_now.get(key) == Some(&true);
+        if excused_now.get(key) == Some(&false) {
             excused_violations.push(change(
                 policy,
                 violation,
@@ -213,7 +223,11 @@ pub fn compare_with(
                     policy.to_string(),
                     change(policy, violation, Some(RULES_CHANGED.into())),
                 )),
-                (None, None) => fixed_violations.push(change(policy, violation, None)),
+                (None, None) => fixed_violations.push(change(
+                    policy,
+                    violation,
+                    passes_under_annotation.then(|| STILL_ANNOTATED.into()),
+                )),
             },
             Some(reason) => unknown_violations.push(change(policy, violation, Some(reason))),
         }

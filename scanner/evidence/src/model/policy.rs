@@ -118,6 +118,13 @@ pub struct Violation {
     /// as on a violation, with `action`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub annotation_only: bool,
+    /// In `excused`, for a skip by a `polscan.io/exception` annotation:
+    /// the result the annotation replaced (`pass`, `fail`, ...), as the
+    /// engine recorded it (`exception-result`); empty when not recorded or
+    /// skipped by a PolicyException. A `pass` underneath is no violation to
+    /// Kyverno, which does not read the annotation.
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub replaced_result: Arc<str>,
     /// The team that must fix it (from an owner label of the resource,
     /// its owner or its namespace); None when no owner label was found.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -143,11 +150,20 @@ impl Violation {
             &mut self.result,
             &mut self.message,
             &mut self.action,
+            &mut self.replaced_result,
         ] {
             *text = shared.text(text);
         }
         self.resource = shared.share_resource(&self.resource);
         self.owner = shared.share_resource(&self.owner);
+    }
+
+    /// In `excused`: skipped by a `polscan.io/exception` annotation (and
+    /// no PolicyException) over a result that is no violation (`pass`,
+    /// `skip`): to Kyverno's admission, which does not read the
+    /// annotation, nothing to reject.
+    pub fn passes_under_annotation(&self) -> bool {
+        matches!(&*self.replaced_result, "pass" | "skip")
     }
 
     /// What identifies the same violation in two packages: a result that

@@ -577,3 +577,49 @@ fn a_violation_now_skipped_by_an_exception_is_excused_not_fixed() {
     assert_eq!(names(&comparison.fixed_violations), ["a/Pod/repaired"]);
     assert_eq!(names(&comparison.excused_violations), ["a/Pod/excepted"]);
 }
+
+#[test]
+fn a_violation_its_annotation_skipped_before_and_now_over_a_pass_is_fixed_not_newly_excused() {
+    let policies = vec![policy(
+        "require-team-label",
+        "Audit",
+        "2026-11-01T00:00:00Z",
+    )];
+    // The package of one result: `result`.
+    let package = |result: Value| {
+        build(&input(
+            vec![report(vec![result])],
+            policies.clone(),
+            Some(scan(true, &[])),
+        ))
+    };
+    let skipped_over =
+        |was: &str| annotation_skipped("require-team-label", "check-team", "bypassed", was);
+    // Skipped by its polscan.io/exception annotation over a fail.
+    let before = package(skipped_over("fail"));
+    // The label was added: the same annotation now skips a pass.
+    let after = package(skipped_over("pass"));
+    let comparison = compare::compare(&before, &after);
+    // Not "now skipped by an exception": the annotation skipped it before
+    // too, and to Kyverno, which does not read it, it passes now.
+    assert!(comparison.excused_violations.is_empty(), "{comparison:?}");
+    assert_eq!(comparison.fixed_violations.len(), 1, "{comparison:?}");
+    assert!(comparison.fixed_violations[0]
+        .reason
+        .as_deref()
+        .is_some_and(|r| r.contains("annotation still skips it")));
+    let counts = comparison.counts();
+    assert_eq!((counts[1].short_label, counts[1].count), ("fixed", 1));
+    assert_eq!(counts[2].count, 0);
+    // A skip that records nothing underneath (an older polscan) may hide
+    // a fail: unchanged, as before.
+    let mut unrecorded = skipped_over("");
+    if let Some(properties) = unrecorded["properties"].as_object_mut() {
+        properties.remove("exception-result");
+    }
+    let comparison = compare::compare(&before, &package(unrecorded));
+    assert!(
+        comparison.excused_violations.is_empty() && comparison.fixed_violations.is_empty(),
+        "{comparison:?}"
+    );
+}

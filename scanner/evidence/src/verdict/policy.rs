@@ -22,6 +22,7 @@ use crate::model::{
     CountedFrom, Counts, PolicyEvidence, RuleCoverage, RuleEvidence, Verdict, Violation,
 };
 use polscan_engine::exceptions::annotation as annotation_exceptions;
+use polscan_engine::exceptions::annotation::properties as ex_props;
 use polscan_engine::policy::normalized_action;
 
 /// Why a policy with `background: false` has no scan evidence, and what to
@@ -182,9 +183,7 @@ pub(super) fn policy_evidence(
                 .insert((*result.resource).clone());
         }
         let by_exception = result.properties.contains_key("exceptions")
-            || result
-                .properties
-                .contains_key(polscan_engine::exceptions::annotation::properties::EXCEPTION);
+            || result.properties.contains_key(ex_props::EXCEPTION);
         if &*result.result == "skip" && by_exception {
             let annotation_only = excused_violation(result);
             excused.push(Violation {
@@ -199,6 +198,16 @@ pub(super) fn policy_evidence(
                     shared.text("")
                 },
                 annotation_only,
+                // What the annotation replaced, when it alone skipped it.
+                replaced_result: match (
+                    result.properties.get(ex_props::EXCEPTION),
+                    result.properties.contains_key("exceptions"),
+                ) {
+                    (Some(ex_props::RESOURCE_ANNOTATION), false) => {
+                        shared.text(result.properties.get(ex_props::RESULT).unwrap_or_default())
+                    }
+                    _ => shared.text(""),
+                },
                 team: None,
             });
         }
@@ -225,6 +234,7 @@ pub(super) fn policy_evidence(
                 message: result.message.clone(),
                 action: shared.text(&result_action(result, &info, input.scan.as_ref())),
                 annotation_only: false,
+                replaced_result: shared.text(""),
                 team,
             });
         }
