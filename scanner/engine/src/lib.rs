@@ -85,6 +85,7 @@ pub mod matching;
 pub mod nesting;
 pub mod policy;
 pub mod policy_validation;
+pub mod quoted;
 pub mod redaction;
 pub mod resource_filters;
 pub mod supplied_data;

@@ -30,7 +30,7 @@ impl Program {
             None => cel::parser::Parser::new()
                 .enable_optional_syntax(true)
                 .parse(source)
-                .map_err(|err| format!("compilation error: {}", parse_error_text(&err))),
+                .map_err(|err| format!("compilation error: {}", parse_error_text(&err, source))),
         };
         let compiled = parsed.and_then(|mut ast| {
                 // A message literal (a MutatingPolicy's `Object{...}`) makes
@@ -136,7 +136,7 @@ impl Program {
             cel::Value::Bool(b) => Ok(b),
             other => Err(format!(
                 "expression {:?} must evaluate to bool, got {}",
-                &*self.source,
+                crate::quoted::expression(&self.source),
                 type_name(&other)
             )),
         }
@@ -167,7 +167,7 @@ fn too_deep(source: &str) -> Option<String> {
 /// Rust debug dump of its own error inside the parser's syntax error
 /// (`Syntax error: OtherError(ParseError { … "Recursion limit of 96
 /// exceeded" … })`): said plainly instead.
-fn parse_error_text(err: &cel::parser::ParseErrors) -> String {
+fn parse_error_text(err: &cel::parser::ParseErrors, source: &str) -> String {
     const LIMIT: &str = "Recursion limit of ";
     let recursion = err.errors.iter().find_map(|error| {
         let at = error.msg.find(LIMIT)? + LIMIT.len();
@@ -181,8 +181,42 @@ fn parse_error_text(err: &cel::parser::ParseErrors) -> String {
         Some(limit) => format!(
             "expression recursion limit exceeded: polscan's CEL parser takes at most {limit} nested levels (cel-go takes 250)"
         ),
-        None => err.to_string(),
+        None => parse_errors(err, source),
     }
+}
+
+/// The most parse errors a compile error lists (one expression can make
+/// the parser report one per token).
+const ERRORS_SHOWN: usize = 10;
+
+/// The parser's errors as the cel crate (and cel-go) word them — the
+/// position, the reason, the line and a caret — but each line bounded to
+/// the part around its error ([`crate::quoted::around`]), and at most
+/// [`ERRORS_SHOWN`] of them: a kilobytes-long one-line expression was
+/// echoed whole, twice per error (the line and the caret's dots).
+fn parse_errors(errors: &cel::parser::ParseErrors, source: &str) -> String {
+    let mut text = String::new();
+    for (i, error) in errors.errors.iter().take(ERRORS_SHOWN).enumerate() {
+        if i != 0 {
+            text.push('\n');
+        }
+        let (line, column) = error.pos;
+        text.push_str(&format!("ERROR: <input>:{line}:{column}: {}", error.msg));
+        let snippet = usize::try_from(line - 1)
+            .ok()
+            .and_then(|index| source.lines().nth(index));
+        if let (Some(snippet), Ok(column)) = (snippet, usize::try_from(column)) {
+            let (shown, caret) = crate::quoted::around(snippet, column);
+            text.push_str(&format!("\n| {shown}\n| {:.>caret$}", "^"));
+        }
+    }
+    if errors.errors.len() > ERRORS_SHOWN {
+        text.push_str(&format!(
+            "\n… and {} more errors",
+            errors.errors.len() - ERRORS_SHOWN
+        ));
+    }
+    text
 }
 
 /// CEL's name for a value's type, for messages.
@@ -203,5 +237,45 @@ impl<'de> Deserialize<'de> for Program {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Program, D::Error> {
         let source = String::deserialize(deserializer)?;
         Ok(Program::compile(&source))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_compile_error_quotes_only_the_part_around_each_error() {
+        // One line of 20 kB (a long string, few operators) with a syntax
+        // error near its end, and more after it.
+        let source = format!("'{}' + ) ) ) ) ) ) ) ) ) ) ) ) )", "x".repeat(20_000));
+        let program = Program::compile(&source);
+        let error = program.compile_error().unwrap_or_default();
+        assert!(
+            error.starts_with("compilation error: ERROR: <input>:1:"),
+            "{error}"
+        );
+        assert!(error.len() < 4000, "{} bytes", error.len());
+        assert!(error.contains("more errors") || error.matches("ERROR").count() <= ERRORS_SHOWN);
+        // The caret stays under the character the error names.
+        let mut lines = error.lines().skip(1);
+        let (shown, caret) = (
+            lines.next().unwrap_or_default(),
+            lines.next().unwrap_or_default(),
+        );
+        let at = caret.chars().count() - 1;
+        assert_eq!(shown.chars().nth(at), Some(')'), "{shown}\n{caret}");
+    }
+
+    #[test]
+    fn a_short_compile_error_reads_as_the_cel_crate_words_it() {
+        let program = Program::compile("a + ");
+        let error = program.compile_error().unwrap_or_default();
+        let parsed = cel::parser::Parser::new()
+            .enable_optional_syntax(true)
+            .parse("a + ")
+            .map(|_| String::new())
+            .unwrap_or_else(|err| err.to_string());
+        assert_eq!(error, format!("compilation error: {parsed}"));
     }
 }

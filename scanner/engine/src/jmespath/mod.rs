@@ -47,11 +47,13 @@ use serde_json::Value;
 pub(crate) use convert::{from_variable, to_variable};
 
 /// Why an expression could not be evaluated. Every variant names the
-/// expression so a policy author can find it.
+/// expression so a policy author can find it, quoted up to
+/// [`crate::quoted::QUOTED_CHARS`] characters ([`JmespathError::expression`]
+/// gives it whole).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum JmespathError {
     /// The text is not valid JMESPath.
-    #[error("invalid JMESPath expression `{expression}`: {message}")]
+    #[error("invalid JMESPath expression `{}`: {message}", crate::quoted::expression(.expression))]
     Parse {
         /// The expression as written.
         expression: String,
@@ -60,7 +62,7 @@ pub enum JmespathError {
     },
     /// A path named a key the object does not have (go-jmespath's
     /// `NotFoundError`, which Kyverno treats as "variable not found").
-    #[error("JMESPath expression `{expression}`: Unknown key \"{key}\" in path")]
+    #[error("JMESPath expression `{}`: Unknown key \"{key}\" in path", crate::quoted::expression(.expression))]
     NotFound {
         /// The expression as written.
         expression: String,
@@ -69,7 +71,7 @@ pub enum JmespathError {
     },
     /// A Kyverno function rejected its input (bad type, divide by zero, bad
     /// regex, unparsable time, ...).
-    #[error("JMESPath expression `{expression}` failed: {message}")]
+    #[error("JMESPath expression `{}` failed: {message}", crate::quoted::expression(.expression))]
     Function {
         /// The expression as written.
         expression: String,
@@ -78,7 +80,7 @@ pub enum JmespathError {
     },
     /// The interpreter failed: unknown function, wrong number or type of
     /// arguments to a built-in, invalid slice.
-    #[error("JMESPath expression `{expression}` failed: {message}")]
+    #[error("JMESPath expression `{}` failed: {message}", crate::quoted::expression(.expression))]
     Runtime {
         /// The expression as written.
         expression: String,
@@ -86,7 +88,7 @@ pub enum JmespathError {
         message: String,
     },
     /// The result cannot be written as JSON (an expression reference).
-    #[error("JMESPath expression `{expression}` gave a result JSON cannot hold: {message}")]
+    #[error("JMESPath expression `{}` gave a result JSON cannot hold: {message}", crate::quoted::expression(.expression))]
     Output {
         /// The expression as written.
         expression: String,

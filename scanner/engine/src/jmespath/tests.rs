@@ -311,6 +311,9 @@ fn expressions_past_the_operator_bound_are_refused_and_those_at_it_run() {
                     .contains("holds 6000 operators, more than the 256"),
                 "{err}"
             );
+            // The 24 kB expression is quoted by its first characters.
+            assert!(err.to_string().len() < 300, "{err}");
+            assert_eq!(err.expression(), filters(6000));
         })
         .expect("thread")
         .join()

@@ -735,6 +735,18 @@ fn variables_must_be_defined_by_the_context_or_be_allowed() {
         rejection.to_string().contains("invalid JMESPath"),
         "{rejection}"
     );
+    // A hostile query (filters nested 3000 deep, 12 kB) is named once,
+    // cut to its first characters and its length.
+    let deep = format!("{}b{}", "a[?".repeat(3000), "]".repeat(3000));
+    let rejection =
+        check_kyverno_policy(&with_message(&format!("{{{{ {deep} }}}}"))).expect_err("too deep");
+    let said = rejection.to_string();
+    assert!(said.len() < 600, "{} bytes: {said}", said.len());
+    assert_eq!(said.matches("characters)").count(), 1, "{said}");
+    assert!(
+        said.contains("… (12001 characters)") && said.contains("holds 3000 operators"),
+        "{said}"
+    );
     // Outside the background, serviceAccountName is a reserved key.
     let mut document = with_message("{{ serviceAccountName }} may not");
     set(&mut document, "/spec/background", json!(false));

@@ -181,7 +181,16 @@ pub(super) fn undefined_variables(rule: &Value, index: usize, background: bool) 
         }
         if query != "@" {
             if let Err(err) = crate::jmespath::validate(query) {
-                return failed(format!("invalid JMESPath query {query}: {err}"));
+                // The query once, bounded: the parser's reason without the
+                // expression its error repeats.
+                let reason = match err {
+                    crate::jmespath::JmespathError::Parse { message, .. } => message,
+                    other => other.to_string(),
+                };
+                return failed(format!(
+                    "invalid JMESPath query {}: {reason}",
+                    crate::quoted::expression(query)
+                ));
             }
         }
         let unquoted = query.replace('"', "");
