@@ -4,7 +4,10 @@
 //!   limits agree with the API server for non-ASCII text;
 //! - `dyn(x)` exists and is the identity at runtime;
 //! - `format.named(name)` returns `optional<Format>` (none for unknown
-//!   names), as Kubernetes' format library does.
+//!   names), as Kubernetes' format library does;
+//! - `duration(string)` past Go's `time.Duration` range (int64
+//!   nanoseconds, ±2,562,047 h) is an error, as cel-go's conversion (Go's
+//!   `time.ParseDuration`) gives: the `cel` crate saturated it.
 //!
 //! Values enter and leave as `cel::Value`s; each case is covered in
 //! `library_tests`.
@@ -22,6 +25,23 @@ pub(crate) fn register(ctx: &mut cel::Context<'_>) {
     ctx.add_function("size", size);
     ctx.add_function("dyn", identity);
     ctx.add_function("format.named", format_named);
+    ctx.add_function("duration", duration);
+}
+
+/// cel-go's error for a string `duration()` cannot convert.
+const DURATION_CONVERSION_ERROR: &str =
+    "type conversion error from 'string' to 'google.protobuf.Duration'";
+
+/// The `cel` crate's `duration(string)`, refused where Go's
+/// `time.ParseDuration` refuses it ([`crate::value_types::duration::parse`]):
+/// past an int64 of nanoseconds, which the crate saturated, or with text
+/// after the last unit, which it ignored.
+fn duration(ftx: &FunctionContext, text: Arc<String>) -> CelResult {
+    let parsed = cel::functions::duration(text.clone())?;
+    if crate::value_types::duration::parse(&text).is_none() {
+        return Err(ftx.error(DURATION_CONVERSION_ERROR));
+    }
+    Ok(parsed)
 }
 
 fn identity(This(value): This<cel::Value>) -> CelResult {

@@ -294,6 +294,34 @@ fn macros_conversions_and_json_numbers() {
 }
 
 #[test]
+fn a_duration_past_go_s_range_is_an_error_as_in_cel_go() {
+    // Go's time.Duration holds int64 nanoseconds: 2562047h47m16.854775807s.
+    for within in [
+        "2562047h",
+        "2562047h47m16.854775807s",
+        "-2562047h47m16.854775808s",
+    ] {
+        let compared = eval(&format!("duration('{within}') != duration('1s')"));
+        assert_eq!(compared, Ok(json!(true)), "{within}");
+    }
+    for past in [
+        "duration('999999999999h')",
+        "duration('2562048h')",
+        "duration('2562047h47m17s')",
+        // Text after the last unit: Go refuses it, the crate ignored it.
+        "duration('1hx')",
+        "duration('2562047h2562047h')",
+        "duration('99999999999999999999999999999999999999999h')",
+    ] {
+        let err = eval(past).expect_err(past);
+        assert!(
+            err.contains("type conversion error from 'string' to 'google.protobuf.Duration'"),
+            "{past}: {err}"
+        );
+    }
+}
+
+#[test]
 fn optionals_as_kubernetes_enables_them() {
     check(&[
         (
