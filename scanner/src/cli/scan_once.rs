@@ -59,8 +59,12 @@ pub(super) async fn scan_once(
     let shard = options.filters.shard;
     let progress = options.progress.clone();
     // A run stopped before its outcome still records the exceptions it
-    // was set to apply.
-    let exceptions = options.exceptions.clone();
+    // was set to apply and the namespaces it was set to cover.
+    let scope = StoppedScope {
+        exceptions: options.exceptions.clone(),
+        namespaces: options.filters.namespaces.clone(),
+        excluded_namespaces: options.filters.exclude_namespaces.clone(),
+    };
     // Nothing is written before the Lease is held (its wait is bounded by
     // the lock timeout, not the scan's deadline) and the record says the
     // run is in progress: a scan killed from then on leaves a record every
@@ -159,7 +163,7 @@ pub(super) async fn scan_once(
             record(
                 client,
                 (namespace, name),
-                (&outcome, &exceptions),
+                (&outcome, &scope),
                 (started, progress.snapshot().objects_evaluated, gap_error),
                 shard,
                 run_id,
@@ -350,15 +354,24 @@ fn deadline_reached(deadline: Duration, at: &ProgressSnapshot) -> String {
     )
 }
 
+/// What a scan was set to cover, recorded even when it stopped before its
+/// outcome ([`last_run::stamp_scope`]).
+struct StoppedScope {
+    exceptions: scan::ExceptionScope,
+    namespaces: Vec<String>,
+    excluded_namespaces: Vec<String>,
+}
+
 /// Records the run in `namespace/name` (and the soak history beside it
-/// when it completed), with the PolicyExceptions it was set to apply also
-/// when it stopped early, and how many objects it had evaluated when it
-/// failed; `gap_error`: why the gap of the run before could not be added
-/// to the history. True when the record could not be written.
+/// when it completed), with the PolicyExceptions and namespaces it was set
+/// to cover also when it stopped early, and how many objects it had
+/// evaluated when it failed; `gap_error`: why the gap of the run before
+/// could not be added to the history. True when the record could not be
+/// written.
 async fn record(
     client: &kube::Client,
     (namespace, name): (&str, &str),
-    (outcome, exceptions): (&anyhow::Result<ScanOutcome>, &scan::ExceptionScope),
+    (outcome, scope): (&anyhow::Result<ScanOutcome>, &StoppedScope),
     (started, objects_evaluated, gap_error): (chrono::DateTime<chrono::Utc>, usize, Option<String>),
     shard: Option<polscan::scan::shard::Shard>,
     run_id: Option<&str>,
@@ -373,7 +386,12 @@ async fn record(
         let mut record =
             last_run::config_map(namespace, name, result, started, polscan::clock::now());
         last_run::stamp_run(&mut record, shard, run_id);
-        last_run::stamp_exceptions(&mut record, exceptions);
+        last_run::stamp_scope(
+            &mut record,
+            &scope.exceptions,
+            &scope.namespaces,
+            &scope.excluded_namespaces,
+        );
         let mut history_errors: Vec<String> = gap_error.into_iter().collect();
         match &outcome {
             Ok(outcome) => history_errors.extend(

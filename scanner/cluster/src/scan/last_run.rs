@@ -40,12 +40,20 @@ pub fn stamp_run(
     }
 }
 
-/// Adds the PolicyExceptions the scan was set to apply (`--exception-namespace`)
-/// to the record of a run that stopped before its outcome (SIGTERM,
-/// `--timeout`, an error), which [`config_map`] writes without them: the
-/// evidence then says the scan did not finish, with the scope it ran with,
-/// rather than nothing of it. A record that already says it is left as is.
-pub fn stamp_exceptions(record: &mut Value, scope: &crate::scan::ExceptionScope) {
+/// Adds what the scan was set to cover — the PolicyExceptions it applies
+/// (`--exception-namespace`) and the namespaces it covers (`--namespace`,
+/// `--exclude-namespaces`) — to the record of a run that stopped before
+/// its outcome (SIGTERM, `--timeout`, an error), which [`config_map`]
+/// writes without them: the evidence then says the scan did not finish,
+/// with the scope it ran with, rather than nothing of it (a stopped
+/// partial scan would read as one of the whole cluster). A record that
+/// already says it (a finished run's outcome) is left as is.
+pub fn stamp_scope(
+    record: &mut Value,
+    scope: &crate::scan::ExceptionScope,
+    namespaces: &[String],
+    excluded_namespaces: &[String],
+) {
     let Some(data) = record.get_mut("data").and_then(Value::as_object_mut) else {
         return;
     };
@@ -56,6 +64,16 @@ pub fn stamp_exceptions(record: &mut Value, scope: &crate::scan::ExceptionScope)
     data.insert(keys::POLICY_EXCEPTIONS.into(), applied.into());
     if let Some(namespace) = namespace {
         data.insert(keys::EXCEPTION_NAMESPACE.into(), namespace.into());
+    }
+    // The same keys, in the same form, as a finished run's.
+    if !namespaces.is_empty() {
+        data.insert(keys::NAMESPACES.into(), namespaces.join(",").into());
+    }
+    if !excluded_namespaces.is_empty() {
+        data.insert(
+            keys::EXCLUDED_NAMESPACES.into(),
+            excluded_namespaces.join(",").into(),
+        );
     }
 }
 
@@ -838,14 +856,16 @@ mod tests {
     }
 
     #[test]
-    fn the_record_of_a_stopped_run_keeps_the_exceptions_it_was_set_to_apply() {
+    fn the_record_of_a_stopped_run_keeps_the_scope_it_was_set_to_cover() {
         use crate::evidence::ScanRecord;
         use crate::scan::ExceptionScope;
         let scope = ExceptionScope::Namespace {
             namespace: "team-c".into(),
         };
+        let namespaces = ["team-a".to_string(), "team-b".to_string()];
+        let excluded = ["kube-system".to_string()];
         let mut stopped = config_map("ns", "run", Err("stopped by SIGTERM"), at(0), at(1));
-        stamp_exceptions(&mut stopped, &scope);
+        stamp_scope(&mut stopped, &scope, &namespaces, &excluded);
         let read = ScanRecord::from_config_map(&stopped, "ns/run").expect("record");
         assert!(!read.complete);
         assert_eq!(read.policy_exceptions, Some(scope.clone()));
@@ -855,10 +875,19 @@ mod tests {
             "{}",
             read.exceptions_statement()
         );
+        // What the stopped scan covered, read back as a finished run's.
+        assert_eq!(read.namespaces, namespaces);
+        assert_eq!(read.excluded_namespaces, excluded);
         // What a finished run's outcome recorded is not overwritten.
         let mut done = config_map("ns", "run", Ok(&ScanOutcome::default()), at(0), at(1));
-        stamp_exceptions(&mut done, &scope);
+        stamp_scope(&mut done, &scope, &namespaces, &excluded);
         assert_eq!(done["data"][keys::POLICY_EXCEPTIONS], "disabled");
         assert!(done["data"].get(keys::EXCEPTION_NAMESPACE).is_none());
+        assert!(done["data"].get(keys::NAMESPACES).is_none());
+        // A stopped scan of the whole cluster names no namespace.
+        let mut whole = config_map("ns", "run", Err("stopped by SIGTERM"), at(0), at(1));
+        stamp_scope(&mut whole, &scope, &[], &[]);
+        assert!(whole["data"].get(keys::NAMESPACES).is_none());
+        assert!(whole["data"].get(keys::EXCLUDED_NAMESPACES).is_none());
     }
 }
