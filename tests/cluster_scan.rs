@@ -1547,6 +1547,24 @@ fn no_secret_value_reaches_a_stored_report() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// An hour from now, RFC 3339, for the test clock (`POLSCAN_TEST_NOW`).
+fn later_than_now() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let output = std::process::Command::new("date")
+        .args([
+            "-u",
+            "-d",
+            &format!("@{}", now + 3600),
+            "+%Y-%m-%dT%H:%M:%SZ",
+        ])
+        .output()
+        .unwrap_or_else(|err| panic!("date: {err}"));
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
 /// #17's walkthrough on a real server: a Secret scan with its own record
 /// writes a Secret's report holding two policies' results; one policy is
 /// deleted; a plain scan (which does not list Secrets, so keeps their
@@ -1602,17 +1620,40 @@ fn a_deleted_policy_s_results_leave_the_reports_a_plain_scan_keeps() {
     );
     assert_eq!(report["summary"]["fail"], 3);
 
-    // A plain scan with the default record; its stderr.
-    let plain_scan = || {
-        let plain = scan(
-            &cluster,
-            &["--last-run-configmap", "polscan-system/polscan-last-run"],
-        );
+    // A plain scan with the default record at `now` (the test clock; None:
+    // the real one); its stderr.
+    let kubeconfig = cluster.kubeconfig().display().to_string();
+    let plain_scan_at = |now: Option<&str>| {
+        let args = [
+            "scan",
+            "--kubeconfig",
+            kubeconfig.as_str(),
+            "--last-run-configmap",
+            "polscan-system/polscan-last-run",
+        ];
+        let env: Vec<(&str, &str)> = now
+            .map(|now| ("POLSCAN_TEST_NOW", now))
+            .into_iter()
+            .collect();
+        let plain = polscan_tests::cluster::polscan_with_env(&args, &env);
         let said = stderr(&plain);
         assert_eq!(plain.status.code(), Some(0), "{said}");
         said
     };
     cluster.kubectl_ok(&["delete", "clusterpolicy", "secret-peek"]);
+    // Right away, the results may be of a policy created after the scan
+    // read the policies (another scan running meanwhile wrote them): they
+    // stay until they are older than the margin.
+    let said = plain_scan_at(None);
+    let report = secret_results(&cluster).unwrap_or_else(|| panic!("no Secret report: {said}"));
+    assert_eq!(
+        policies_of(&report),
+        ["secret-peek", "secret-peek", "secret-team-label"],
+        "{said}"
+    );
+    // An hour on, they are a deleted policy's.
+    let later = later_than_now();
+    let plain_scan = || plain_scan_at(Some(&later));
     let said = plain_scan();
     let report = secret_results(&cluster).unwrap_or_else(|| panic!("no Secret report: {said}"));
     // The existing policy's result stays; the deleted one's are gone, and

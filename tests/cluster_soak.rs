@@ -243,8 +243,14 @@ fn the_shards_of_a_run_append_to_one_history() {
 /// field manager), so the next scan's record replaces all of it, as it
 /// replaces a real run's.
 fn record_as_polscan(cluster: &TestCluster, data: Value) {
+    record_named(cluster, "polscan-last-run", data);
+}
+
+/// [`record_as_polscan`] under `name` (a shard's record, `<name>-<I>`).
+fn record_named(cluster: &TestCluster, name: &str, data: Value) {
     let record = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
-        "metadata": {"name": "polscan-last-run", "namespace": "polscan-system"},
+        "metadata": {"name": name, "namespace": "polscan-system",
+            "labels": {"app.kubernetes.io/managed-by": "polscan"}},
         "data": data});
     let applied = cluster.kubectl_with_stdin(
         &[
@@ -339,5 +345,77 @@ fn a_run_missing_from_the_history_restarts_the_soak() {
     let (evidence, _) = evidence_at(&cluster, &day(12), &dir.join("day12"), &READY);
     let clean = policy(&evidence, "require-team-label");
     assert_eq!(clean["soak"]["cleanSince"], day(12), "{clean}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A run of the other layout on the same record — every shard of a
+/// sharded run killed, then unsharded scans; an unsharded run killed, then
+/// shards — leaves records the next run would not read as its own
+/// (`<name>-<I>`, `<name>`): it reads them as siblings, and adds their gap.
+#[test]
+fn a_run_of_the_other_layout_missing_from_the_history_is_a_gap_too() {
+    let cluster = TestCluster::start_prepared();
+    let dir = std::env::temp_dir().join(format!("polscan-soak-layout-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    cluster.apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: polscan-system}\n");
+    cluster.apply_yaml(POLICIES);
+    cluster.apply_yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop, labels: {team: shop}}\nspec:\n  containers: [{name: c, image: 'nginx:latest'}]\n");
+    scan_at(&cluster, &day(0), &[]);
+
+    // Day 3: both shards of a sharded run killed before they recorded.
+    for index in 0..2 {
+        record_named(
+            &cluster,
+            &format!("polscan-last-run-{index}"),
+            serde_json::json!({"inProgress": "true", "complete": "false", "started": day(3),
+                "attempt": day(3), "shard": format!("{index}/2"), "runId": "r3"}),
+        );
+    }
+    let stderr =
+        polscan_tests::cluster::recorded_scan(&cluster, &[], &[("POLSCAN_TEST_NOW", &day(4))]);
+    let warning = format!(
+        "the scan that started at {} is missing from the soak history",
+        day(3)
+    );
+    assert_eq!(
+        stderr.matches(&warning).count(),
+        1,
+        "one gap for the run: {stderr}"
+    );
+    // Read again by the next scan: no second gap, no warning.
+    scan_at(&cluster, &day(8), &[]);
+    let (evidence, code) = evidence_at(&cluster, &day(8), &dir.join("day8"), &READY);
+    assert_eq!(code, Some(1), "not ready: the streak starts after the gap");
+    let clean = policy(&evidence, "require-team-label");
+    assert_eq!(clean["soak"]["cleanSince"], day(4), "{clean}");
+
+    // Day 9: an unsharded run killed; the shards that follow read its
+    // record as a sibling.
+    record_as_polscan(
+        &cluster,
+        serde_json::json!({"inProgress": "true", "complete": "false", "started": day(9),
+            "attempt": day(9)}),
+    );
+    let stderr = polscan_tests::cluster::recorded_scan(
+        &cluster,
+        &["--shard", "0/2", "--run-id", "r10"],
+        &[("POLSCAN_TEST_NOW", &day(10))],
+    );
+    assert!(
+        stderr.contains(&format!("the scan that started at {} is missing", day(9))),
+        "{stderr}"
+    );
+    let spans = history_of(&cluster)["require-team-label"].clone();
+    let gaps: Vec<&Value> = spans
+        .as_array()
+        .expect("spans")
+        .iter()
+        .filter_map(|span| span.get("gap").map(|_| &span["first"]))
+        .collect();
+    assert_eq!(
+        gaps,
+        [&Value::from(day(3)), &Value::from(day(9))],
+        "{spans}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

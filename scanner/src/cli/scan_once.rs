@@ -104,9 +104,7 @@ pub(super) async fn scan_once(
                 }
                 Err(err) => return Err(not_recordable(err, server, namespace, name)),
             }
-            if let Some(unrecorded) = previous.as_ref().and_then(last_run::unrecorded_run) {
-                gap_error = add_gap(client, (namespace, name), shard, run_id, unrecorded).await;
-            }
+            gap_error = add_gaps(client, (namespace, name), shard, run_id, previous.as_ref()).await;
             checking_record.set(None);
         }
         Ok(tokio::select! {
@@ -471,62 +469,91 @@ fn history_of(
     shard: Option<polscan::scan::shard::Shard>,
     run_id: Option<&str>,
 ) -> (String, Option<last_run::ShardOf>) {
+    let base = record_base(record_name, shard, run_id);
+    let shard_of = match (shard, run_id) {
+        (Some(shard), Some(run_id)) => Some(last_run::ShardOf {
+            run_id: run_id.to_string(),
+            index: shard.index,
+            count: shard.count,
+        }),
+        _ => None,
+    };
+    (last_run::history_name(base), shard_of)
+}
+
+/// The record name the history is named after: a shard's record without
+/// its `-<I>`.
+fn record_base<'a>(
+    record_name: &'a str,
+    shard: Option<polscan::scan::shard::Shard>,
+    run_id: Option<&str>,
+) -> &'a str {
     match (shard, run_id) {
-        (Some(shard), Some(run_id)) => (
-            last_run::history_name(
-                record_name
-                    .strip_suffix(&format!("-{}", shard.index))
-                    .unwrap_or(record_name),
-            ),
-            Some(last_run::ShardOf {
-                run_id: run_id.to_string(),
-                index: shard.index,
-                count: shard.count,
-            }),
-        ),
-        _ => (last_run::history_name(record_name), None),
+        (Some(shard), Some(_)) => record_name
+            .strip_suffix(&format!("-{}", shard.index))
+            .unwrap_or(record_name),
+        _ => record_name,
     }
 }
 
-/// Adds the run the replaced record is of, which never reached the soak
-/// history, to it as a gap ([`last_run::unrecorded_run`]), printing a
-/// warning either way: a gap restarts every policy's soak. Returns why it
-/// could not be added, for this run's record.
-async fn add_gap(
+/// Adds the runs that never reached the soak history to it as gaps
+/// ([`last_run::unrecorded_run`]): the run of the record this one
+/// replaces, and runs of another layout on the same record (unsharded
+/// after sharded, or the reverse: their records are `base` and
+/// `base-<I>`), whose records this run would not read otherwise. A
+/// warning names each gap added: it restarts every policy's soak. Returns
+/// why a gap could not be added, for this run's record.
+async fn add_gaps(
     client: &kube::Client,
     (namespace, record_name): (&str, &str),
     shard: Option<polscan::scan::shard::Shard>,
     run_id: Option<&str>,
-    (at, reason): (chrono::DateTime<chrono::Utc>, String),
+    previous: Option<&serde_json::Value>,
 ) -> Option<String> {
     let (history, _) = history_of(record_name, shard, run_id);
-    let at_text = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    match run_record::append_gap(
-        client,
-        namespace,
-        &history,
-        (at, &reason),
-        polscan::clock::now(),
-    )
-    .await
-    {
-        Ok(warnings) => {
-            for warning in warnings {
-                eprintln!("warning: {warning}");
+    let base = record_base(record_name, shard, run_id);
+    let mut runs: Vec<_> = previous
+        .and_then(last_run::unrecorded_run)
+        .into_iter()
+        .collect();
+    match run_record::sibling_records(client, namespace, base, record_name).await {
+        Ok(records) => runs.extend(records.iter().filter_map(last_run::unrecorded_run)),
+        Err(err) => eprintln!(
+            "warning: the run records beside {namespace}/{record_name} (sharded or not, {base}-<I> or {base}) could not be listed, so a run of the other layout missing from the soak history is not found: {err}"
+        ),
+    }
+    let mut failed = Vec::new();
+    for (at, reason) in runs {
+        let at_text = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        match run_record::append_gap(
+            client,
+            namespace,
+            &history,
+            (at, &reason),
+            polscan::clock::now(),
+        )
+        .await
+        {
+            Ok((warnings, added)) => {
+                for warning in warnings {
+                    eprintln!("warning: {warning}");
+                }
+                if added {
+                    eprintln!(
+                        "warning: the scan that started at {at_text} is missing from the soak history ({reason}): it is added to {namespace}/{history} as a gap, which restarts every policy's soak, since what that scan found is unknown"
+                    );
+                }
             }
-            eprintln!(
-                "warning: the scan that started at {at_text} is missing from the soak history ({reason}): it is added to {namespace}/{history} as a gap, which restarts every policy's soak, since what that scan found is unknown"
-            );
-            None
-        }
-        Err(err) => {
-            let text = format!(
-                "the scan that started at {at_text} is missing from the soak history ConfigMap {namespace}/{history}, and its gap could not be added: {err}"
-            );
-            eprintln!("warning: {text}");
-            Some(text)
+            Err(err) => {
+                let text = format!(
+                    "the scan that started at {at_text} is missing from the soak history ConfigMap {namespace}/{history}, and its gap could not be added: {err}"
+                );
+                eprintln!("warning: {text}");
+                failed.push(text);
+            }
         }
     }
+    (!failed.is_empty()).then(|| failed.join("; "))
 }
 
 /// The one-line summary of a scan's counts.

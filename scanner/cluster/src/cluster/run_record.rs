@@ -192,36 +192,83 @@ pub async fn append_history(
     scans: &BTreeMap<String, history::PolicyScan>,
 ) -> Result<Vec<String>, ClusterError> {
     update_history(client, namespace, name, |stored| {
-        history::record(stored, at, shard, scans)
+        history::record(stored, at, shard, scans);
+        true
     })
     .await
+    .map(|(warnings, _)| warnings)
 }
 
 /// Adds a run missing from the soak history at `namespace/name` as a gap
 /// in every policy's history ([`history::record_gap`]: `at` its start,
-/// `reason` why; `now` for the bounds), as [`append_history`] appends.
-/// Ok: warnings. Err: the read or the write failed.
+/// `reason` why; `now` for the bounds), as [`append_history`] appends;
+/// nothing is written when no policy's history gains it. Ok: warnings,
+/// and whether it was added. Err: the read or the write failed.
 pub async fn append_gap(
     client: &Client,
     namespace: &str,
     name: &str,
     (at, reason): (DateTime<Utc>, &str),
     now: DateTime<Utc>,
-) -> Result<Vec<String>, ClusterError> {
+) -> Result<(Vec<String>, bool), ClusterError> {
     update_history(client, namespace, name, |stored| {
-        history::record_gap(stored, at, reason, now)
+        history::record_gap(stored, at, reason, now) > 0
     })
     .await
 }
 
+/// The run records that share the soak history of the record `own`
+/// (`base`, or `base-<I>` for shard I): a run of another layout on the
+/// same record (unsharded after sharded, or the reverse) leaves its record
+/// under another of these names, which `own`'s run would not read
+/// otherwise. Listed by polscan's label in `namespace`.
+pub async fn sibling_records(
+    client: &Client,
+    namespace: &str,
+    base: &str,
+    own: &str,
+) -> Result<Vec<Value>, ClusterError> {
+    let collection = format!("/api/v1/namespaces/{namespace}/configmaps");
+    let params = kube::api::ListParams::default().labels("app.kubernetes.io/managed-by=polscan");
+    let list: Value = send(
+        client,
+        format!("listing polscan's ConfigMaps in namespace {namespace}"),
+        kube::core::Request::new(&collection).list(&params),
+    )
+    .await?;
+    Ok(list
+        .get("items")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|item| {
+            item.str_at("/metadata/name")
+                .is_some_and(|name| is_sibling(name, base, own))
+        })
+        .cloned()
+        .collect())
+}
+
+/// Whether `name` is a run record of `base`'s (`base`, `base-<digits>`)
+/// other than `own`.
+fn is_sibling(name: &str, base: &str, own: &str) -> bool {
+    let shard = name
+        .strip_prefix(base)
+        .and_then(|rest| rest.strip_prefix('-'))
+        .is_some_and(|index| !index.is_empty() && index.bytes().all(|b| b.is_ascii_digit()));
+    name != own && (name == base || shard)
+}
+
 /// Read, `change`, and write on the resourceVersion read (created when
-/// absent), again from the read when another writer came in between.
+/// absent), again from the read when another writer came in between;
+/// `change` returns whether it changed anything (nothing is written when
+/// not). Ok: warnings, and whether it wrote.
 async fn update_history(
     client: &Client,
     namespace: &str,
     name: &str,
-    mut change: impl FnMut(&mut history::History),
-) -> Result<Vec<String>, ClusterError> {
+    mut change: impl FnMut(&mut history::History) -> bool,
+) -> Result<(Vec<String>, bool), ClusterError> {
     let collection = format!("/api/v1/namespaces/{namespace}/configmaps");
     let what = format!("writing the soak history ConfigMap {namespace}/{name}");
     let mut attempts = 0;
@@ -238,7 +285,9 @@ async fn update_history(
                 history::History::new()
             }
         };
-        change(&mut stored);
+        if !change(&mut stored) {
+            return Ok((warnings, false));
+        }
         let data = history::data(&stored);
         let request = kube::core::Request::new(collection.clone());
         let sent = match current {
@@ -270,7 +319,7 @@ async fn update_history(
         match sent {
             Err(err) if err.code() == Some(409) && attempts < MAX_HISTORY_ATTEMPTS => continue,
             Err(err) => return Err(err),
-            Ok(_) => return Ok(warnings),
+            Ok(_) => return Ok((warnings, true)),
         }
     }
 }
@@ -407,6 +456,18 @@ mod tests {
         assert!(!reuses_run_id(&ours, Some(&earlier)));
         earlier["data"]["complete"] = json!("true");
         assert!(reuses_run_id(&ours, Some(&earlier)));
+    }
+
+    #[test]
+    fn the_records_of_both_layouts_on_one_base_are_siblings() {
+        assert!(is_sibling("run", "run", "run-1"));
+        assert!(is_sibling("run-0", "run", "run"));
+        assert!(is_sibling("run-12", "run", "run-1"));
+        assert!(!is_sibling("run-1", "run", "run-1"), "its own");
+        assert!(!is_sibling("run-history", "run", "run"));
+        assert!(!is_sibling("run-", "run", "run"));
+        assert!(!is_sibling("runner-1", "run", "run"));
+        assert!(!is_sibling("other", "run", "run"));
     }
 
     #[test]

@@ -35,6 +35,39 @@ pub fn existing_policies(
     (cluster_policies_read && !policies_incomplete).then(|| names.into_iter().collect())
 }
 
+/// How long before this run read the policies a result must have been
+/// written for its policy's absence to count, in seconds. A policy
+/// created after the read can have results already, written by another
+/// scan running at the same time (a Secret scan has its own record and
+/// Lease): their timestamps are after the read, on that scan's clock,
+/// which this margin also allows to lag.
+pub const CONCURRENT_SCAN_MARGIN_SECONDS: i64 = 300;
+
+/// The policies a run read, and when: what [`without_deleted_policies`]
+/// judges a result's policy by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExistingPolicies {
+    /// The names ([`existing_policies`]).
+    pub names: BTreeSet<String>,
+    /// When the run had read them (after the read: later is the safe
+    /// side), seconds since the Unix epoch on this host's clock.
+    pub read_at: i64,
+}
+
+impl ExistingPolicies {
+    /// Whether `result` is of a policy gone before this run read the
+    /// policies: not among them, and written at least
+    /// [`CONCURRENT_SCAN_MARGIN_SECONDS`] before the read. A result without
+    /// a time is kept (nothing says it is older than a policy created
+    /// meanwhile).
+    fn gone(&self, result: &ReportResult) -> bool {
+        !self.names.contains(&result.policy)
+            && result.timestamp.as_ref().is_some_and(|written| {
+                written.seconds < self.read_at - CONCURRENT_SCAN_MARGIN_SECONDS
+            })
+    }
+}
+
 /// What becomes of one kept report.
 #[derive(Debug)]
 pub enum KeptReportEdit {
@@ -88,9 +121,9 @@ pub fn without_deleted_policies(
     key: &ReportKey,
     stored: &Value,
     api: ReportApi,
-    existing: &BTreeSet<String>,
+    existing: &ExistingPolicies,
 ) -> Result<KeptReportEdit, KeptReportError> {
-    let gone = |result: &ReportResult| !existing.contains(&result.policy);
+    let gone = |result: &ReportResult| existing.gone(result);
     let error = |source: ReportFormError| KeptReportError {
         name: if key.cluster_scoped {
             key.name.clone()
@@ -154,8 +187,12 @@ mod tests {
         }
     }
 
+    /// When the tests' run read the policies.
+    const READ_AT: i64 = 1_000_000;
+
     fn result(policy: &str, status: &str) -> Value {
-        json!({"policy": policy, "rule": "r", "result": status, "source": "kyverno"})
+        json!({"policy": policy, "rule": "r", "result": status, "source": "kyverno",
+            "timestamp": {"seconds": READ_AT - 86_400, "nanos": 0}})
     }
 
     fn stored(api_version: &str, kind: &str, results: Vec<Value>) -> Value {
@@ -181,8 +218,36 @@ mod tests {
         })
     }
 
-    fn existing(names: &[&str]) -> BTreeSet<String> {
-        existing_policies(true, false, names.iter().map(|n| n.to_string())).unwrap_or_default()
+    fn existing(names: &[&str]) -> ExistingPolicies {
+        ExistingPolicies {
+            names: existing_policies(true, false, names.iter().map(|n| n.to_string()))
+                .unwrap_or_default(),
+            read_at: READ_AT,
+        }
+    }
+
+    /// A policy created after the run read the policies may have results
+    /// already, from a scan running meanwhile: a result written within the
+    /// margin before the read, or without a time, stays.
+    #[test]
+    fn results_written_around_the_read_stay() {
+        let mut recent = result("new-policy", "fail");
+        recent["timestamp"]["seconds"] = json!(READ_AT - 10);
+        let mut untimed = result("new-policy", "fail");
+        untimed.as_object_mut().map(|r| r.remove("timestamp"));
+        let old = result("deleted", "fail");
+        let report = stored(
+            "wgpolicyk8s.io/v1alpha2",
+            "PolicyReport",
+            vec![recent, untimed, old],
+        );
+        let edit =
+            without_deleted_policies(&key(), &report, ReportApi::Wgpolicy, &existing(&["other"]))
+                .expect("edit");
+        match edit {
+            KeptReportEdit::Rewrite { removed, .. } => assert_eq!(removed, 1),
+            other => panic!("only the old result goes: {other:?}"),
+        }
     }
 
     #[test]

@@ -26,7 +26,7 @@ use crate::engine::resource_filters::ResourceFilters;
 use crate::engine::{Engine, EngineOptions, Environment};
 use crate::evidence::ingest::policy_info::POLICY_DOCUMENT_KINDS;
 use crate::loader::Document;
-use crate::reconcile::deleted_policies::existing_policies;
+use crate::reconcile::deleted_policies::{existing_policies, ExistingPolicies};
 use crate::reconcile::ExistingReport;
 
 use super::evaluate::ReuseMode;
@@ -51,7 +51,7 @@ pub(super) struct Prepared {
     /// The policies known to exist, set only when every policy source was
     /// read completely ([`existing_policies`]): the reports this run keeps
     /// are rewritten without the results of any other.
-    pub(super) existing_policies: Option<BTreeSet<String>>,
+    pub(super) existing_policies: Option<ExistingPolicies>,
 }
 
 /// The task reading the stored reports: the report CRDs' schemas (None in
@@ -255,6 +255,8 @@ pub(super) async fn prepare(
     outcome.soak_policies = last_run::soak_policies(documents.iter().map(|doc| &doc.value));
     // Names of every policy document read, valid or not, and the
     // engine's: a name in either exists.
+    // The run's clock (a test may set it later than the results' times).
+    let read_at = crate::clock::now().timestamp();
     let existing_policies = existing_policies(
         options.cluster_policies,
         outcome.policies_incomplete,
@@ -262,7 +264,8 @@ pub(super) async fn prepare(
             .iter()
             .filter_map(|doc| policy_name(&doc.value))
             .chain(loaded.iter().cloned()),
-    );
+    )
+    .map(|names| ExistingPolicies { names, read_at });
     let carry_over = outcome.policies_incomplete.then(|| Arc::new(loaded));
     let keep_findings = options.keep_findings || options.shape == ReportShape::PerNamespace;
     // Stored reports stand for their objects' evaluation only when the

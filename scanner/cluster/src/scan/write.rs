@@ -183,7 +183,7 @@ pub(super) fn tally(results: Vec<Result<(bool, usize), ClusterError>>) -> WriteT
 pub(super) async fn drop_deleted_policies(
     store: &ReportStore,
     outcome: &mut ScanOutcome,
-    existing: Option<&BTreeSet<String>>,
+    existing: Option<&deleted_policies::ExistingPolicies>,
     concurrency: usize,
     progress: &ScanProgress,
 ) {

@@ -221,16 +221,26 @@ pub fn record(
 /// gap at `at` is there already (the record naming that run was read
 /// twice: a scan refused before it scanned puts the record it replaced
 /// back). The gap goes where its time puts it, after the spans that began
-/// by `at`: another shard of the next run may have appended first. Then
-/// applies the bounds ([`bound`]).
-pub fn record_gap(history: &mut History, at: DateTime<Utc>, reason: &str, now: DateTime<Utc>) {
+/// by `at`: another shard of the next run may have appended first. A
+/// policy whose history begins after `at` gets none: no streak of it can
+/// reach back past it (and a record of a run long gone, read again by
+/// every run, adds nothing). Then applies the bounds ([`bound`]). Returns
+/// how many policies' histories gained the gap.
+pub fn record_gap(
+    history: &mut History,
+    at: DateTime<Utc>,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> usize {
+    let mut added = 0;
     for spans in history.values_mut() {
-        let Some(last) = spans.last() else {
+        let (Some(first), Some(last)) = (spans.first(), spans.last()) else {
             continue;
         };
-        if spans
-            .iter()
-            .any(|span| span.gap.is_some() && span.first == at)
+        if first.first > at
+            || spans
+                .iter()
+                .any(|span| span.gap.is_some() && span.first == at)
         {
             continue;
         }
@@ -252,8 +262,10 @@ pub fn record_gap(history: &mut History, at: DateTime<Utc>, reason: &str, now: D
             .rposition(|span| span.first <= at)
             .map_or(0, |index| index + 1);
         spans.insert(after, gap);
+        added += 1;
     }
     bound(history, now);
+    added
 }
 
 fn same_state(span: &Span, hash: &str, action: &str, counts: &ShardCounts) -> bool {
@@ -578,9 +590,11 @@ pub(crate) mod tests {
         let mut history = History::new();
         record(&mut history, day(0), None, &one("p", scan("h", 0, true)));
         record(&mut history, day(0), None, &one("q", scan("k", 1, true)));
-        record_gap(&mut history, day(3), "killed", day(4));
+        assert_eq!(record_gap(&mut history, day(3), "killed", day(4)), 2);
         // Read twice (a refused scan put the record back): one gap.
-        record_gap(&mut history, day(3), "killed", day(4));
+        assert_eq!(record_gap(&mut history, day(3), "killed", day(4)), 0);
+        // Before every scan the history holds: nothing to end.
+        assert_eq!(record_gap(&mut history, day(-1), "long ago", day(4)), 0);
         record(&mut history, day(4), None, &one("p", scan("h", 0, true)));
         let spans = &history["p"];
         assert_eq!(
