@@ -70,7 +70,7 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let record_to = match &args.last_run_configmap {
         Some(text) => Some(last_run::parse_target(text).ok_or_else(|| {
             super::usage::UsageError(format!(
-                "--last-run-configmap {text:?}: expected <namespace>/<name>"
+                "--last-run-configmap {text:?}: expected <namespace>/<name>, lowercase DNS names (letters, digits, '-'; '.' in the name)"
             ))
         })?),
         None => None,

@@ -88,7 +88,17 @@ pub(super) async fn scan_once(
         if let (Some((namespace, name)), false) = (record_to, dry_run) {
             checking_record.set(Some(WAITING_FOR_LEASE));
             let left = deadline.saturating_sub(begun.elapsed());
-            held = Some(take_lease(client, server, (namespace, name), run_id, started, (bounds, left)).await?);
+            held = Some(
+                take_lease(
+                    client,
+                    server,
+                    (namespace, name),
+                    run_id,
+                    started,
+                    (bounds, left),
+                )
+                .await?,
+            );
             checking_record.set(Some(CHECKING_RECORD));
             let mut record = last_run::in_progress(namespace, name, started);
             last_run::stamp_run(&mut record, shard, run_id);
@@ -111,9 +121,7 @@ pub(super) async fn scan_once(
             outcome = scan::scan(client.clone(), options) => {
                 outcome.with_context(|| format!("scanning the cluster at {server}"))
             }
-            _ = bounds.stop.requested() => Err(anyhow::anyhow!(
-                "stopped by SIGTERM (or Ctrl-C) before the scan finished: its reports may mix this run's and the previous run's"
-            )),
+            _ = bounds.stop.requested() => Err(anyhow::anyhow!(stopped_text(&progress.snapshot()))),
             why = lost(held.as_mut()) => Err(anyhow::anyhow!(
                 "{why}; the scan was stopped: its reports may mix with another scan's"
             )),
@@ -315,6 +323,18 @@ fn not_recordable(err: ClusterError, server: &str, namespace: &str, name: &str) 
         ),
     };
     anyhow::Error::new(err).context(context)
+}
+
+/// Why a scan stopped by SIGTERM is incomplete, as far as it got (`at`).
+fn stopped_text(at: &ProgressSnapshot) -> String {
+    if at.reports_written == 0 && at.reports_deleted == 0 {
+        "stopped by SIGTERM (or Ctrl-C) before the scan finished, before it wrote or deleted any report: the reports are still the previous run's".into()
+    } else {
+        format!(
+            "stopped by SIGTERM (or Ctrl-C) before the scan finished, after {} reports written and {} deleted: its reports may mix this run's and the previous run's",
+            at.reports_written, at.reports_deleted
+        )
+    }
 }
 
 /// The first step before the scan, as [`deadline_reached`] names it.
@@ -568,6 +588,15 @@ pub(super) fn counts_line(outcome: &ScanOutcome) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stopped_scan_says_whether_it_wrote_anything() {
+        let mut at = ProgressSnapshot::default();
+        assert!(stopped_text(&at).contains("before it wrote or deleted any report"));
+        at.reports_written = 3;
+        assert!(stopped_text(&at)
+            .contains("after 3 reports written and 0 deleted: its reports may mix"));
+    }
 
     #[test]
     fn a_deadline_reached_names_the_step_and_how_far_the_scan_got() {

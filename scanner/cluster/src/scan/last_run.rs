@@ -240,7 +240,20 @@ pub fn soak_scans(outcome: &ScanOutcome) -> BTreeMap<String, PolicyScan> {
 /// `namespace/name` as given to `--last-run-configmap`.
 pub fn parse_target(text: &str) -> Option<(String, String)> {
     let (namespace, name) = text.split_once('/')?;
-    (!namespace.is_empty() && !name.is_empty() && !name.contains('/'))
+    // Names the API server takes: a namespace is a DNS label, a ConfigMap
+    // name a DNS subdomain, with room for the `-history`, `-lock` and
+    // `-<I>` polscan adds (refused here, not by the server mid-run).
+    let dns = |text: &str, dots: bool, max: usize| {
+        let edge =
+            |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        text.len() <= max
+            && edge(text.chars().next())
+            && edge(text.chars().last())
+            && text.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || (dots && c == '.')
+            })
+    };
+    (dns(namespace, false, 63) && dns(name, true, 253 - "-history".len()))
         .then(|| (namespace.to_string(), name.to_string()))
 }
 
@@ -641,6 +654,15 @@ mod tests {
         assert_eq!(parse_target("a/b"), Some(("a".into(), "b".into())));
         assert_eq!(parse_target("b"), None);
         assert_eq!(parse_target("a/b/c"), None);
+        // What the API server would refuse mid-run is refused up front.
+        assert_eq!(parse_target("polscan-system/Last-Run"), None);
+        assert_eq!(parse_target("Polscan/last"), None);
+        assert_eq!(parse_target("ns/last-"), None);
+        assert_eq!(parse_target("ns.x/last"), None);
+        assert_eq!(
+            parse_target("ns/last.run-1"),
+            Some(("ns".into(), "last.run-1".into()))
+        );
         assert_eq!(parse_target("/b"), None);
     }
 
