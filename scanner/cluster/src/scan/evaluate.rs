@@ -48,6 +48,7 @@ pub(super) struct Evaluated {
     pub(super) objects_evaluated_by_kind: BTreeMap<String, usize>,
     pub(super) results_by_rule: ResultsByRule,
     pub(super) kinds_by_rule: super::last_run::KindsByRule,
+    pub(super) annotation_excused: super::last_run::AnnotationExcused,
     /// Objects whose stored report was reused instead of evaluating them.
     pub(super) reused: usize,
     pub(super) sink: Option<ReportSink>,
@@ -656,6 +657,7 @@ impl Running {
                     objects_evaluated_by_kind: BTreeMap::new(),
                     results_by_rule: BTreeMap::new(),
                     kinds_by_rule: BTreeMap::new(),
+                    annotation_excused: BTreeMap::new(),
                     reused: 0,
                     sink: None,
                     view: None,
@@ -686,6 +688,7 @@ pub(super) fn fold_listings(
         objects_evaluated_by_kind: counted.objects_evaluated_by_kind,
         results_by_rule: counted.results_by_rule,
         kinds_by_rule: counted.kinds_by_rule,
+        annotation_excused: counted.annotation_excused,
         reused: counted.reused,
         sink,
         view,

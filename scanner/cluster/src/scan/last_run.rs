@@ -97,6 +97,77 @@ pub fn count_result_kind(by_rule: &mut KindsByRule, finding: &crate::audit::Find
     );
 }
 
+/// Results the `polscan.io/exception` annotation alone turned into `skip`
+/// over a violation, by policy (qualified name): Kyverno's admission does
+/// not read the annotation, so the soak history counts each as the result
+/// it replaced.
+pub type AnnotationExcused = BTreeMap<String, ExcusedCounts>;
+
+/// One policy's results excused only by the annotation, by the status the
+/// annotation replaced.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ExcusedCounts {
+    /// Replaced a `fail` (or the `warn` of an unscored policy, which
+    /// Kyverno's admission rejects all the same).
+    pub fail: u64,
+    /// Replaced an `error`.
+    pub error: u64,
+}
+
+/// Counts `finding` under its policy when the annotation alone turned a
+/// violation into its `skip` (result property
+/// [`exception-result`](crate::engine::exceptions::annotation::properties::RESULT)).
+/// A skip by a Kyverno PolicyException came first and replaced a `skip`:
+/// not counted, as Kyverno honours it.
+pub fn count_annotation_excused(excused: &mut AnnotationExcused, finding: &crate::audit::Finding) {
+    use crate::engine::exceptions::annotation::properties;
+    let result = &finding.result;
+    let property = |key: &str| result.properties.get(key).map(String::as_str);
+    if result.status != RuleStatus::Skip
+        || !crate::reports::is_reported(finding)
+        || property(properties::EXCEPTION) != Some(properties::RESOURCE_ANNOTATION)
+    {
+        return;
+    }
+    let replaced = property(properties::RESULT);
+    let fail = replaced == Some(RuleStatus::Fail.as_str())
+        || (replaced == Some(RuleStatus::Warn.as_str()) && !finding.policy.scored());
+    let error = replaced == Some(RuleStatus::Error.as_str());
+    if fail || error {
+        let counts = excused.entry(finding.policy.qualified_name()).or_default();
+        counts.fail += u64::from(fail);
+        counts.error += u64::from(error);
+    }
+}
+
+/// Adds `from`'s counts to `into`'s.
+pub fn add_annotation_excused(into: &mut AnnotationExcused, from: &AnnotationExcused) {
+    for (policy, counts) in from {
+        let total = into.entry(policy.clone()).or_default();
+        total.fail += counts.fail;
+        total.error += counts.error;
+    }
+}
+
+/// Whether the scan filled the outcome's own figures (else they come from
+/// the findings it kept).
+fn counted_by_scan(outcome: &ScanOutcome) -> bool {
+    !outcome.results_by_rule.is_empty() || !outcome.objects_evaluated_by_kind.is_empty()
+}
+
+/// The results excused only by the annotation ([`AnnotationExcused`]),
+/// from the same source as [`evaluated`]'s.
+fn annotation_excused(outcome: &ScanOutcome) -> AnnotationExcused {
+    if counted_by_scan(outcome) {
+        return outcome.annotation_excused.clone();
+    }
+    let mut excused = AnnotationExcused::new();
+    for finding in &outcome.audit.findings {
+        count_annotation_excused(&mut excused, finding);
+    }
+    excused
+}
+
 /// What was evaluated: objects per kind, results per rule and status, and
 /// (None when not counted) results per rule and kind.
 type Evaluated = (BTreeMap<String, usize>, ResultsByRule, Option<KindsByRule>);
@@ -106,7 +177,7 @@ type Evaluated = (BTreeMap<String, usize>, ResultsByRule, Option<KindsByRule>);
 /// when neither holds them (findings dropped while results exist): a
 /// missing key says "unknown", an empty map would say "nothing".
 fn evaluated(outcome: &ScanOutcome) -> Option<Evaluated> {
-    if !outcome.results_by_rule.is_empty() || !outcome.objects_evaluated_by_kind.is_empty() {
+    if counted_by_scan(outcome) {
         // Kinds per rule not counted by whoever filled the results: not
         // recorded, rather than recorded as none.
         let kinds = (outcome.results_by_rule.is_empty() || !outcome.kinds_by_rule.is_empty())
@@ -193,9 +264,12 @@ pub fn soak_policies<'a>(
 /// action, counts, and whether the run covered it completely — only a run
 /// that completed, over every namespace (no `--namespace` or
 /// `--exclude-namespaces`), that loaded the policy and whose results per
-/// policy are known.
+/// policy are known. A violation excused
+/// only by a `polscan.io/exception` annotation counts as the `fail` or
+/// `error` it replaced ([`AnnotationExcused`]).
 pub fn soak_scans(outcome: &ScanOutcome) -> BTreeMap<String, PolicyScan> {
     let by_rule = evaluated(outcome).map(|(_, by_rule, _)| by_rule);
+    let excused = annotation_excused(outcome);
     let whole_run = outcome.complete()
         && !outcome.policies_incomplete
         && outcome.namespaces.is_empty()
@@ -224,6 +298,11 @@ pub fn soak_scans(outcome: &ScanOutcome) -> BTreeMap<String, PolicyScan> {
                     "error" => counts.error += n,
                     _ => {}
                 }
+            }
+            // Already among `evaluated`, as the skips they were reported as.
+            if let Some(extra) = excused.get(name) {
+                counts.fail += extra.fail;
+                counts.error += extra.error;
             }
             (
                 name.clone(),
@@ -743,6 +822,81 @@ mod tests {
         assert!(map["data"].get(keys::RESULTS_BY_RULE).is_none());
         assert!(map["data"].get(keys::KINDS_BY_RULE).is_none());
         assert!(map["data"].get(keys::OBJECTS_EVALUATED_BY_KIND).is_none());
+    }
+
+    #[test]
+    fn a_violation_excused_only_by_the_annotation_counts_in_the_soak_as_what_it_replaced() {
+        use crate::audit::pod_finding;
+        use crate::engine::exceptions::annotation::properties;
+        let excused = |policy: &str, replaced: &str| {
+            let mut finding = pod_finding(policy, "team", "a", RuleStatus::Skip);
+            let props = &mut finding.result.properties;
+            props.insert(
+                properties::EXCEPTION.into(),
+                properties::RESOURCE_ANNOTATION.into(),
+            );
+            props.insert(properties::RESULT.into(), replaced.into());
+            finding
+        };
+        let mut unscored = excused("quiet", "warn");
+        std::sync::Arc::make_mut(&mut unscored.policy)
+            .annotations
+            .insert(
+                crate::engine::policy::ANNOTATION_SCORED.into(),
+                "false".into(),
+            );
+        let soak = |unscored| SoakPolicy {
+            hash: "h".into(),
+            action: "Audit".into(),
+            unscored,
+        };
+        let mut outcome = ScanOutcome {
+            soak_policies: BTreeMap::from([
+                ("no-latest".to_string(), soak(false)),
+                ("quiet".to_string(), soak(true)),
+            ]),
+            ..ScanOutcome::default()
+        };
+        outcome.audit.findings = vec![
+            excused("no-latest", "fail"),
+            excused("no-latest", "fail"),
+            excused("no-latest", "error"),
+            // Excused where it passed, or already skipped by a Kyverno
+            // PolicyException (applied first): no violation.
+            excused("no-latest", "pass"),
+            excused("no-latest", "skip"),
+            // A PolicyException's skip alone, and a scored policy's warn.
+            pod_finding("no-latest", "team", "b", RuleStatus::Skip),
+            excused("no-latest", "warn"),
+            unscored,
+        ];
+        // From the findings (the outcome's own figures not filled).
+        let scans = soak_scans(&outcome);
+        let counts = &scans["no-latest"].counts;
+        assert_eq!((counts.fail, counts.error, counts.evaluated), (2, 1, 7));
+        assert!(counts.complete);
+        assert_eq!(scans["quiet"].counts.fail, 1);
+
+        // From the figures a scan counted (its tally).
+        let mut excused_counts = AnnotationExcused::new();
+        for finding in &outcome.audit.findings {
+            count_annotation_excused(&mut excused_counts, finding);
+        }
+        let counted = ScanOutcome {
+            soak_policies: outcome.soak_policies.clone(),
+            results_by_rule: outcome_results(Some(r#"{"no-latest":{"check":{"skip":3}}}"#)),
+            annotation_excused: excused_counts,
+            ..ScanOutcome::default()
+        };
+        let scans = soak_scans(&counted);
+        let counts = &scans["no-latest"].counts;
+        assert_eq!((counts.fail, counts.error, counts.evaluated), (2, 1, 3));
+        // The run record's results by rule stay as the reports hold them.
+        let map = config_map("ns", "run", Ok(&counted), at(0), at(1));
+        assert_eq!(
+            map["data"][keys::RESULTS_BY_RULE],
+            r#"{"no-latest":{"check":{"skip":3}}}"#
+        );
     }
 
     #[test]

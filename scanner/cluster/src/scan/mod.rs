@@ -346,6 +346,10 @@ pub struct ScanOutcome {
     /// Results by policy, rule and the kind of the object evaluated
     /// (counted as above); empty when not counted.
     pub kinds_by_rule: last_run::KindsByRule,
+    /// Violations excused only by the `polscan.io/exception` annotation,
+    /// by policy (counted as above): the soak history counts them as the
+    /// result they replaced; the run record does not hold them.
+    pub annotation_excused: last_run::AnnotationExcused,
     /// Objects not evaluated again: unchanged since their stored report,
     /// as every policy is ([`reuse`]).
     pub reused: usize,
@@ -649,6 +653,7 @@ impl ScanOutcome {
         self.objects_evaluated_by_kind = evaluated.objects_evaluated_by_kind;
         self.results_by_rule = evaluated.results_by_rule;
         self.kinds_by_rule = evaluated.kinds_by_rule;
+        self.annotation_excused = evaluated.annotation_excused;
         self.reused = evaluated.reused;
         self.finding_view = evaluated
             .view

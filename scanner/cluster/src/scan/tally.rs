@@ -33,6 +33,8 @@ pub(super) struct Tally {
     /// record's evidence that a rule saw the objects it was meant to.
     with_results: BTreeMap<usize, usize>,
     rules: BTreeMap<usize, ResultsByRule>,
+    /// Violations excused only by polscan's exception annotation.
+    excused: BTreeMap<usize, last_run::AnnotationExcused>,
     /// Objects whose stored report stood for their evaluation.
     reused: BTreeMap<usize, usize>,
 }
@@ -47,6 +49,7 @@ pub(super) struct Counted {
     pub objects_evaluated_by_kind: BTreeMap<String, usize>,
     pub results_by_rule: ResultsByRule,
     pub kinds_by_rule: last_run::KindsByRule,
+    pub annotation_excused: last_run::AnnotationExcused,
     pub reused: usize,
 }
 
@@ -64,7 +67,10 @@ impl Tally {
     }
 
     /// An object of LIST `listing` whose stored report stood for its
-    /// evaluation, with the results it holds.
+    /// evaluation, with the results it holds. None of them is a skip by
+    /// polscan's exception annotation: an object carrying it is never
+    /// reused ([`reuse::Reuse::inputs`]), so its violations are counted
+    /// by [`Tally::on_evaluated`].
     pub fn on_reused(&mut self, listing: usize, results: reuse::StoredResults<'_>) {
         *self.with_results.entry(listing).or_default() += 1;
         *self.reused.entry(listing).or_default() += 1;
@@ -87,9 +93,11 @@ impl Tally {
         let found: Vec<Finding> = per_object.into_iter().flatten().collect();
         let counts = self.counts.entry(listing).or_default();
         let rules = self.rules.entry(listing).or_default();
+        let excused = self.excused.entry(listing).or_default();
         for finding in found.iter().filter(|f| crate::reports::is_reported(f)) {
             *counts.entry(ResultKey::of(finding)).or_default() += 1;
             last_run::count_result(rules, finding);
+            last_run::count_annotation_excused(excused, finding);
         }
         found
     }
@@ -106,6 +114,7 @@ impl Tally {
         self.counts.remove(&listing);
         self.with_results.remove(&listing);
         self.rules.remove(&listing);
+        self.excused.remove(&listing);
         self.reused.remove(&listing);
     }
 
@@ -135,6 +144,7 @@ impl Tally {
             counts: counts_by_listing,
             with_results: with_results_by_listing,
             rules: rules_by_listing,
+            excused: excused_by_listing,
             reused,
         } = self;
         let kind_of = |listing: usize| listing_kinds.get(listing).copied();
@@ -212,6 +222,10 @@ impl Tally {
             }
             last_run::add_by_rule(&mut results_by_rule, &rules);
         }
+        let mut annotation_excused = last_run::AnnotationExcused::new();
+        for excused in excused_by_listing.values() {
+            last_run::add_annotation_excused(&mut annotation_excused, excused);
+        }
         // A kind's findings, its LISTs' in the order of its namespaces.
         let mut findings: FindingsByKind = BTreeMap::new();
         for (listing, found) in by_listing {
@@ -228,6 +242,7 @@ impl Tally {
             objects_evaluated_by_kind,
             results_by_rule,
             kinds_by_rule,
+            annotation_excused,
             reused: reused.values().sum(),
         }
     }
@@ -305,6 +320,37 @@ mod tests {
         tally.on_list_finished(0, Ok(3));
         let counted = tally.finish(pods(), &BTreeMap::from([(0, 1)]), &[0], false);
         assert!(counted.listings[0].error.is_some());
+    }
+
+    #[test]
+    fn violations_excused_only_by_the_annotation_are_counted_by_policy() {
+        use crate::engine::exceptions::annotation::properties;
+        let excused = |name: &str| {
+            let mut finding =
+                crate::audit::pod_finding("no-latest", "team", name, RuleStatus::Skip);
+            let props = &mut finding.result.properties;
+            props.insert(
+                properties::EXCEPTION.into(),
+                properties::RESOURCE_ANNOTATION.into(),
+            );
+            props.insert(properties::RESULT.into(), "fail".into());
+            finding
+        };
+        let mut tally = Tally::default();
+        tally.on_page(0, 2);
+        tally.on_evaluated(0, vec![vec![excused("a")], vec![failing("b")]]);
+        // LIST 1 starts over: its first page's count is void.
+        tally.on_page(1, 1);
+        tally.on_evaluated(1, vec![vec![excused("c")]]);
+        tally.on_list_restarted(1);
+        tally.on_page(1, 1);
+        tally.on_evaluated(1, vec![vec![excused("c")]]);
+        let counted = tally.finish(pods(), &BTreeMap::new(), &[0, 0], false);
+        let counts = counted.annotation_excused["no-latest"];
+        assert_eq!((counts.fail, counts.error), (2, 0));
+        // The results by rule hold what the reports say: skips.
+        assert_eq!(counted.results_by_rule["no-latest"]["check"]["skip"], 2);
+        assert_eq!(counted.results_by_rule["no-latest"]["check"]["fail"], 1);
     }
 
     #[test]
