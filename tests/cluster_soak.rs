@@ -79,13 +79,20 @@ fn policy<'a>(evidence: &'a Value, name: &str) -> &'a Value {
     polscan_tests::cluster::package_policy(evidence, name)
 }
 
-#[test]
-fn a_clean_policy_waits_until_it_has_been_clean_long_enough() {
+/// A cluster with the namespaces `shop` and `polscan-system` and the two
+/// policies, and an empty directory `<tag>-<pid>` for the packages.
+fn soak_cluster(tag: &str) -> (TestCluster, std::path::PathBuf) {
     let cluster = TestCluster::start_prepared();
-    let dir = std::env::temp_dir().join(format!("polscan-soak-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     cluster.apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: polscan-system}\n");
     cluster.apply_yaml(POLICIES);
+    (cluster, dir)
+}
+
+#[test]
+fn a_clean_policy_waits_until_it_has_been_clean_long_enough() {
+    let (cluster, dir) = soak_cluster("polscan-soak");
     cluster.apply_yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop, labels: {team: shop}}\nspec:\n  containers: [{name: c, image: 'nginx:latest'}]\n");
 
     // Day 0: clean, but one scan over no time.
@@ -274,11 +281,7 @@ fn record_named(cluster: &TestCluster, name: &str, data: Value) {
 /// ready on day 8 (as in the first test).
 #[test]
 fn a_run_missing_from_the_history_restarts_the_soak() {
-    let cluster = TestCluster::start_prepared();
-    let dir = std::env::temp_dir().join(format!("polscan-soak-gap-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    cluster.apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: polscan-system}\n");
-    cluster.apply_yaml(POLICIES);
+    let (cluster, dir) = soak_cluster("polscan-soak-gap");
     cluster.apply_yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop, labels: {team: shop}}\nspec:\n  containers: [{name: c, image: 'nginx:latest'}]\n");
     scan_at(&cluster, &day(0), &[]);
 
@@ -354,11 +357,7 @@ fn a_run_missing_from_the_history_restarts_the_soak() {
 /// (`<name>-<I>`, `<name>`): it reads them as siblings, and adds their gap.
 #[test]
 fn a_run_of_the_other_layout_missing_from_the_history_is_a_gap_too() {
-    let cluster = TestCluster::start_prepared();
-    let dir = std::env::temp_dir().join(format!("polscan-soak-layout-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    cluster.apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: polscan-system}\n");
-    cluster.apply_yaml(POLICIES);
+    let (cluster, dir) = soak_cluster("polscan-soak-layout");
     cluster.apply_yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop, labels: {team: shop}}\nspec:\n  containers: [{name: c, image: 'nginx:latest'}]\n");
     scan_at(&cluster, &day(0), &[]);
 
@@ -416,6 +415,46 @@ fn a_run_of_the_other_layout_missing_from_the_history_is_a_gap_too() {
         gaps,
         [&Value::from(day(3)), &Value::from(day(9))],
         "{spans}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_violation_excused_only_by_the_annotation_ends_the_streak() {
+    // Kyverno's admission does not read polscan.io/exception: the days the
+    // annotation excused the Pod are days it would have rejected it.
+    let (cluster, dir) = soak_cluster("polscan-soak-anno");
+    cluster.apply_yaml(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: shop\n  labels: {team: shop}\n  annotations:\n    polscan.io/exception: disallow-latest\n    polscan.io/exception-reason: vendor image, pinned in INC-42\n    polscan.io/exception-expires: '2030-12-31'\nspec:\n  containers: [{name: c, image: 'nginx:latest'}]\n",
+    );
+    let latest = ["--require-ready", "--policy", "disallow-latest"];
+    scan_at(&cluster, &day(0), &[]);
+    scan_at(&cluster, &day(3), &[]);
+    let (evidence, code) = evidence_at(&cluster, &day(3), &dir.join("day3"), &latest);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        policy(&evidence, "disallow-latest")["verdict"],
+        "not-ready",
+        "an annotation-only bypass"
+    );
+
+    // Day 4: fixed (pinned, the annotation gone).
+    cluster.apply_yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop, labels: {team: shop}}\nspec:\n  containers: [{name: c, image: 'nginx:1.27'}]\n");
+    scan_at(&cluster, &day(4), &[]);
+    scan_at(&cluster, &day(8), &[]);
+    let (evidence, code) = evidence_at(&cluster, &day(8), &dir.join("day8"), &latest);
+    let fixed = policy(&evidence, "disallow-latest");
+    assert_eq!(code, Some(1), "not ready: {fixed}");
+    assert_eq!(fixed["verdict"], "wait", "{fixed}");
+    assert_eq!(fixed["soak"]["cleanSince"], day(4), "{fixed}");
+    assert_eq!(fixed["soak"]["trend"], serde_json::json!([1, 1, 0, 0]));
+    // The history counts the excused days as failing.
+    let spans = history_of(&cluster)["disallow-latest"].clone();
+    let spans = spans.as_array().expect("spans");
+    assert_eq!(
+        (&spans[0]["first"], &spans[0]["scans"], &spans[0]["fail"]),
+        (&Value::from(day(0)), &Value::from(2), &Value::from(1)),
+        "{spans:?}"
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
