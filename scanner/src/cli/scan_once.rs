@@ -542,38 +542,34 @@ async fn add_gaps(
             "warning: the run records beside {namespace}/{record_name} (sharded or not, {base}-<I> or {base}) could not be listed, so a run of the other layout missing from the soak history is not found: {err}"
         ),
     }
-    let mut failed = Vec::new();
-    for (at, reason) in runs {
-        let at_text = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        match run_record::append_gap(
-            client,
-            namespace,
-            &history,
-            (at, &reason),
-            polscan::clock::now(),
-        )
-        .await
-        {
-            Ok((warnings, added)) => {
-                for warning in warnings {
-                    eprintln!("warning: {warning}");
-                }
-                if added {
-                    eprintln!(
-                        "warning: the scan that started at {at_text} is missing from the soak history ({reason}): it is added to {namespace}/{history} as a gap, which restarts every policy's soak, since what that scan found is unknown"
-                    );
-                }
+    if runs.is_empty() {
+        return None;
+    }
+    let at_text =
+        |at: &chrono::DateTime<chrono::Utc>| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    match run_record::append_gaps(client, namespace, &history, &runs, polscan::clock::now()).await {
+        Ok((warnings, added)) => {
+            for warning in warnings {
+                eprintln!("warning: {warning}");
             }
-            Err(err) => {
-                let text = format!(
-                    "the scan that started at {at_text} is missing from the soak history ConfigMap {namespace}/{history}, and its gap could not be added: {err}"
+            for ((at, reason), _) in runs.iter().zip(added).filter(|(_, added)| *added) {
+                eprintln!(
+                    "warning: the scan that started at {} is missing from the soak history ({reason}): it is added to {namespace}/{history} as a gap, which restarts every policy's soak, since what that scan found is unknown",
+                    at_text(at)
                 );
-                eprintln!("warning: {text}");
-                failed.push(text);
             }
+            None
+        }
+        Err(err) => {
+            let starts: Vec<String> = runs.iter().map(|(at, _)| at_text(at)).collect();
+            let text = format!(
+                "the scan that started at {} is missing from the soak history ConfigMap {namespace}/{history}, and its gap could not be added: {err}",
+                starts.join(", ")
+            );
+            eprintln!("warning: {text}");
+            Some(text)
         }
     }
-    (!failed.is_empty()).then(|| failed.join("; "))
 }
 
 /// The one-line summary of a scan's counts.

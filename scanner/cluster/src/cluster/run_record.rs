@@ -199,22 +199,29 @@ pub async fn append_history(
     .map(|(warnings, _)| warnings)
 }
 
-/// Adds a run missing from the soak history at `namespace/name` as a gap
-/// in every policy's history ([`history::record_gap`]: `at` its start,
-/// `reason` why; `now` for the bounds), as [`append_history`] appends;
-/// nothing is written when no policy's history gains it. Ok: warnings,
-/// and whether it was added. Err: the read or the write failed.
-pub async fn append_gap(
+/// Adds the runs missing from the soak history at `namespace/name` as
+/// gaps in every policy's history ([`history::record_gap`]: each run's
+/// start and why; `now` for the bounds), in one write as
+/// [`append_history`] appends; nothing is written when no policy's history
+/// gains one. Ok: warnings, and for each run whether its gap was added.
+/// Err: the read or the write failed.
+pub async fn append_gaps(
     client: &Client,
     namespace: &str,
     name: &str,
-    (at, reason): (DateTime<Utc>, &str),
+    runs: &[(DateTime<Utc>, String)],
     now: DateTime<Utc>,
-) -> Result<(Vec<String>, bool), ClusterError> {
-    update_history(client, namespace, name, |stored| {
-        history::record_gap(stored, at, reason, now) > 0
+) -> Result<(Vec<String>, Vec<bool>), ClusterError> {
+    let mut added = vec![false; runs.len()];
+    let (warnings, _) = update_history(client, namespace, name, |stored| {
+        // Again from the stored history on a retry.
+        for (gained, (at, reason)) in added.iter_mut().zip(runs) {
+            *gained = history::record_gap(stored, *at, reason, now) > 0;
+        }
+        added.contains(&true)
     })
-    .await
+    .await?;
+    Ok((warnings, added))
 }
 
 /// The run records that share the soak history of the record `own`

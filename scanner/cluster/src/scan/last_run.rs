@@ -322,17 +322,12 @@ pub fn parse_target(text: &str) -> Option<(String, String)> {
     // Names the API server takes: a namespace is a DNS label, a ConfigMap
     // name a DNS subdomain, with room for the `-history`, `-lock` and
     // `-<I>` polscan adds (refused here, not by the server mid-run).
-    let dns = |text: &str, dots: bool, max: usize| {
-        let edge =
-            |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-        text.len() <= max
-            && edge(text.chars().next())
-            && edge(text.chars().last())
-            && text.chars().all(|c| {
-                c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || (dots && c == '.')
-            })
-    };
-    (dns(namespace, false, 63) && dns(name, true, 253 - "-history".len()))
+    let alnum = |c: &char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let subdomain = name.len() <= 253 - "-history".len()
+        && name.chars().next().as_ref().is_some_and(alnum)
+        && name.chars().last().as_ref().is_some_and(alnum)
+        && name.chars().all(|c| alnum(&c) || c == '-' || c == '.');
+    (report_model::shape::is_dns1123_label(namespace) && subdomain)
         .then(|| (namespace.to_string(), name.to_string()))
 }
 
