@@ -16,6 +16,12 @@ for component in rustfmt clippy; do
   fi
 done
 
+# One build per run: incremental caches would only add gigabytes to the
+# target dir (CI's disk is finite; the linker dies with SIGBUS when full).
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+echo "== disk free where the build goes"
+df -h "${CARGO_TARGET_DIR:-.}" 2>/dev/null || true
+
 if [ ! -d "${POLSCAN_CORPUS:-../shared/corpora/kyverno-policies}" ]; then
   echo "Kyverno policy corpus not found at ${POLSCAN_CORPUS:-../shared/corpora/kyverno-policies} (set POLSCAN_CORPUS)" >&2
   exit 1
@@ -52,6 +58,7 @@ cargo test --workspace --locked -- --nocapture --test-threads=2 2>&1 | tee "$log
 # A short run of every fuzz target (fuzz/, scripts/fuzz.sh): each one
 # prints a "test result:" line, summed below with the tests'. A crash
 # fails the suite after the count is printed.
+df -h "${CARGO_TARGET_DIR:-.}" 2>/dev/null || true
 echo "== fuzz smoke (${FUZZ_SMOKE_SECONDS:-20}s per target)"
 fuzz_status=0
 bash scripts/fuzz.sh all "${FUZZ_SMOKE_SECONDS:-20}" 2>&1 | tee -a "$log" || fuzz_status=$?
