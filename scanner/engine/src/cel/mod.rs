@@ -27,6 +27,7 @@ mod paths;
 pub mod policies;
 mod program;
 pub(crate) mod rule;
+mod unary;
 
 #[cfg(test)]
 mod library_tests;

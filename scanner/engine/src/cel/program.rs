@@ -10,7 +10,7 @@ use std::sync::Arc;
 use kube_cel::cel;
 use serde::{Deserialize, Deserializer};
 
-use super::{declared, names, optional, paths, Activation};
+use super::{declared, names, optional, paths, unary, Activation};
 
 #[derive(Clone)]
 pub(crate) struct Program {
@@ -29,7 +29,7 @@ impl Program {
             Some(error) => Err(error),
             None => cel::parser::Parser::new()
                 .enable_optional_syntax(true)
-                .parse(source)
+                .parse(&unary::cancel_even_runs(source))
                 .map_err(|err| format!("compilation error: {}", parse_error_text(&err, source))),
         };
         let compiled = parsed.and_then(|mut ast| {
@@ -101,7 +101,7 @@ impl Program {
         }
         let error = cel::parser::Parser::new()
             .enable_optional_syntax(true)
-            .parse(&self.source)
+            .parse(&unary::cancel_even_runs(&self.source))
             .ok()
             .and_then(|ast| declared::kubernetes_planner_error(&ast));
         match error {
