@@ -202,6 +202,21 @@ fn a_second_scan_waits_for_the_first_and_gives_up_or_proceeds() {
     );
     assert_eq!(record_key(&cluster, "inProgress").as_deref(), Some("true"));
 
+    // A mistyped kind or namespace is a usage error at once, not after the
+    // Lease wait (it waited --lock-timeout, then exited 2 or 64).
+    for typo in [
+        &["--include-kinds", "Bogus"][..],
+        &["--namespace", "no-such-namespace"][..],
+    ] {
+        let refused = scan(&cluster, &[&["--lock-timeout", "30s"][..], typo].concat());
+        assert_eq!(refused.status.code(), Some(64), "{typo:?}: {refused:?}");
+        let said = stderr(&refused);
+        assert!(said.contains(typo[1]), "{said}");
+        assert!(!said.contains("waiting up to"), "{said}");
+        assert!(!said.contains("not recorded"), "{said}");
+    }
+    assert_eq!(record_key(&cluster, "inProgress").as_deref(), Some("true"));
+
     // Meanwhile the evidence takes the record for an unfinished scan.
     let dir = std::env::temp_dir().join(format!("polscan-lock-wait-{}", std::process::id()));
     let (json, page) = evidence(&cluster, &dir.join("during"));

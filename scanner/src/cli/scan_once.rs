@@ -86,6 +86,11 @@ pub(super) async fn scan_once(
         // writes any report, not after it: the run stops with nothing
         // changed.
         if let (Some((namespace, name)), false) = (record_to, dry_run) {
+            // A mistyped name is refused before the Lease wait: nothing
+            // recorded, the last record as it was.
+            if let Err(unknown) = scan::check_names(client, &options.filters).await {
+                return Ok(Err(anyhow::Error::from(unknown)));
+            }
             checking_record.set(Some(WAITING_FOR_LEASE));
             let left = deadline.saturating_sub(begun.elapsed());
             held = Some(
@@ -152,7 +157,7 @@ pub(super) async fn scan_once(
     // Without the Lease (the deadline came while waiting for it) nothing
     // may be written: another scan may hold it.
     let recording = record_to.filter(|_| !dry_run && held.is_some());
-    if let (Some((namespace, name)), false) = (record_to, dry_run) {
+    if let (Some((namespace, name)), false, false) = (record_to, dry_run, refused) {
         if held.is_none() {
             eprintln!("warning: the run was not recorded: it did not get the run's Lease of {namespace}/{name}");
         }

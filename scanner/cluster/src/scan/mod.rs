@@ -58,6 +58,7 @@ use crate::reports;
 use self::evaluate::{start_listing, ReportSink, ReuseMode};
 pub use self::exception_scope::ExceptionScope;
 use self::gate::SinkGate;
+pub use self::prepare::check_names;
 use self::prepare::{prepare, Prepared};
 use self::selection::{NotListed, ScanFilters};
 use self::write::{

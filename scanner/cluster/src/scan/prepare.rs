@@ -59,6 +59,38 @@ pub(super) struct Prepared {
 pub(super) type ExistingReportsRead =
     tokio::task::JoinHandle<Result<(Option<ReportSchemas>, Vec<ExistingReport>), ClusterError>>;
 
+/// The names `filters` give (`--include-kinds`, `--namespace`) that match
+/// nothing on the server, found before a recorded scan waits for its Lease
+/// or touches its record: a mistyped CronJob otherwise waited up to the
+/// lock timeout behind another scan (or failed on the Lease) before being
+/// told. Only the lookups a filter needs are made (discovery, the
+/// Namespaces' LIST); one that fails is left to the scan, which meets it
+/// again and says so. Errors: [`ScanError::UnknownNames`].
+pub async fn check_names(
+    client: &Client,
+    filters: &selection::ScanFilters,
+) -> Result<(), ScanError> {
+    if !filters.include_kinds.is_empty() {
+        if let Ok(discovered) = discovery::discover(client).await {
+            let unknown = filters.unknown_included_kinds(&discovered.kinds);
+            // A group whose discovery failed may serve the kind.
+            if !unknown.is_empty() && discovered.failed.is_empty() {
+                return Err(ScanError::UnknownNames(unknown));
+            }
+        }
+    }
+    if !filters.namespaces.is_empty() {
+        if let Ok(env) = namespace_environment(client).await {
+            let unknown =
+                filters.unknown_namespaces(env.namespace_labels.keys().map(String::as_str));
+            if !unknown.is_empty() {
+                return Err(ScanError::UnknownNames(unknown));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Everything before listing: discovery, the report API, the namespaces,
 /// the policies (the cluster's and the files'), Kyverno's resourceFilters,
 /// the engine, reuse and the kinds to list; the stored reports start being
