@@ -351,6 +351,15 @@ fn nested_double_negations_parse_in_linear_time() {
         let depth = 40;
         let expression = format!("{}true{}", "!!(true && ".repeat(depth), ")".repeat(depth));
         assert_eq!(eval(&expression), Ok(json!(true)));
+        // The fuzz input that timed out: the same nesting in text CEL's
+        // lexer refuses (`@`) is a compile error, as quickly.
+        let garbage = format!(
+            "{}true{}",
+            "ha@(o.s) && !!has(".repeat(depth),
+            ")".repeat(depth)
+        );
+        let err = eval(&garbage).expect_err("a lexer error");
+        assert!(err.starts_with("compilation error"), "{err}");
     });
 }
 

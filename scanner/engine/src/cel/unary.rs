@@ -16,19 +16,20 @@
 //! and triple-quoted literals, comments, numbers), and a run is blanked
 //! only where the grammar makes it one unary operator chain over a
 //! `member` — after nothing, an opening bracket, `,`, `:`, `?` or a binary
-//! operator, and before what can start a member. Text the lexer would
-//! refuse (an unknown character, an unterminated string) is left as it is:
-//! it is a compile error either way, and blanking must never turn an
-//! invalid expression into a valid one.
+//! operator, and before what can start a member: in text that lexes, this
+//! never turns an invalid expression into a valid one. Where CEL's lexer
+//! fails (an unknown character, an unterminated string) the expression is
+//! a compile error whatever is blanked, since the failing character stays;
+//! lexing goes on past it as ANTLR's does (one character skipped), so that
+//! garbage full of `!!` is refused quickly too (the fuzz input that timed
+//! out held an `@`).
 
 use std::borrow::Cow;
 
 /// `source` with each even run of unary `!` / `-` blanked; borrowed when
-/// there is none (the common case) or when the text does not lex as CEL.
+/// there is none (the common case).
 pub(crate) fn cancel_even_runs(source: &str) -> Cow<'_, str> {
-    let Some(tokens) = lex(source) else {
-        return Cow::Borrowed(source);
-    };
+    let tokens = lex(source);
     let mut blank = Vec::new();
     let mut t = 0;
     while t < tokens.len() {
@@ -159,9 +160,9 @@ const SYMBOLS: [&str; 24] = [
     "(", ")", "[", "]", "{", "}",
 ];
 
-/// The tokens of `source` as CEL's lexer reads them, or `None` where it
-/// would report an error.
-fn lex(source: &str) -> Option<Vec<Token<'_>>> {
+/// The tokens of `source` as CEL's lexer reads them; where it reports an
+/// error, one character is skipped, as ANTLR's lexer recovers.
+fn lex(source: &str) -> Vec<Token<'_>> {
     let bytes = source.as_bytes();
     let mut tokens = Vec::new();
     let mut i = 0;
@@ -175,11 +176,22 @@ fn lex(source: &str) -> Option<Vec<Token<'_>>> {
                 .position(|&b| b == b'\n')
                 .map_or(bytes.len(), |n| i + n);
         } else if let Some(end) = string_literal(bytes, i) {
+            match end {
+                Some(end) => {
+                    tokens.push(Token {
+                        at: i,
+                        kind: Kind::Literal,
+                    });
+                    i = end;
+                }
+                None => i = skip_char(source, i),
+            }
+        } else if let Some(end) = escaped_identifier_end(bytes, i) {
             tokens.push(Token {
                 at: i,
-                kind: Kind::Literal,
+                kind: Kind::Word("`"),
             });
-            i = end?;
+            i = end;
         } else if c.is_ascii_digit()
             || (c == b'.' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit))
         {
@@ -195,21 +207,45 @@ fn lex(source: &str) -> Option<Vec<Token<'_>>> {
                 .map_or(bytes.len(), |n| i + n);
             tokens.push(Token {
                 at: i,
-                kind: Kind::Word(source.get(i..end)?),
+                kind: Kind::Word(source.get(i..end).unwrap_or_default()),
             });
             i = end;
-        } else {
-            let symbol = SYMBOLS
-                .iter()
-                .find(|symbol| bytes[i..].starts_with(symbol.as_bytes()))?;
+        } else if let Some(symbol) = SYMBOLS
+            .iter()
+            .find(|symbol| bytes[i..].starts_with(symbol.as_bytes()))
+        {
             tokens.push(Token {
                 at: i,
                 kind: Kind::Symbol(symbol),
             });
             i += symbol.len();
+        } else {
+            i = skip_char(source, i);
         }
     }
-    Some(tokens)
+    tokens
+}
+
+/// Past the character at byte `i` (a lexer error: ANTLR reports it and
+/// goes on with the next character).
+fn skip_char(source: &str, i: usize) -> usize {
+    source
+        .get(i..)
+        .and_then(|rest| rest.chars().next())
+        .map_or(i + 1, |c| i + c.len_utf8())
+}
+
+/// Where a backquoted identifier (``.`a-b` ``, CEL.g4's `ESC_IDENTIFIER`:
+/// letters, digits, `_`, `.`, `-`, `/` and spaces) starting at `i` ends.
+fn escaped_identifier_end(bytes: &[u8], i: usize) -> Option<usize> {
+    if bytes[i] != b'`' {
+        return None;
+    }
+    let inside = bytes[i + 1..]
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'/' | b' '))
+        .count();
+    (inside > 0 && bytes.get(i + 1 + inside) == Some(&b'`')).then_some(i + inside + 2)
 }
 
 /// Where a string or bytes literal starting at `i` ends: `None` when no
@@ -352,9 +388,23 @@ mod tests {
     }
 
     #[test]
-    fn text_the_lexer_refuses_is_left_whole() {
-        for source in ["!!x + 'open", "!!x = 1", "!!x & y", "!!x ü", "!!x `y`"] {
-            assert_eq!(blanked(source), source, "{source}");
+    fn past_a_lexer_error_lexing_goes_on() {
+        // The error stays (a compile error either way); the runs around it
+        // are blanked as in text that lexes, the skipped character left out.
+        for (source, expected) in [
+            ("!!x + 'open", "  x + 'open"),
+            ("!!x = !!y", "  x = !!y"),
+            ("a && !!b & c", "a &&   b & c"),
+            ("ha@(a && !!has(b))", "ha@(a &&   has(b))"),
+            ("!!x ü !!y", "  x ü !!y"),
+        ] {
+            assert_eq!(blanked(source), expected, "{source}");
         }
+    }
+
+    #[test]
+    fn backquoted_identifiers_are_one_token() {
+        assert_eq!(blanked("x.`a - --b` && !!y"), "x.`a - --b` &&   y");
+        assert_eq!(blanked("x.`a` - --b"), "x.`a` -   b");
     }
 }
