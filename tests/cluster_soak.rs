@@ -138,6 +138,24 @@ fn a_clean_policy_waits_until_it_has_been_clean_long_enough() {
     let html = std::fs::read_to_string(dir.join("day8/index.html")).expect("html");
     assert!(html.contains("clean since 2030-01-01, 3 scan(s) over 8 day(s)"));
 
+    // Five weeks on without a recorded scan (the CronJob stopped): the
+    // day-8 scan says nothing of today, so not ready (--max-scan-age 2d).
+    let (evidence, code) =
+        evidence_at(&cluster, "2030-02-13T00:00:00Z", &dir.join("day43"), &READY);
+    let stale = policy(&evidence, "require-team-label");
+    assert_eq!(
+        (stale["verdict"].as_str(), code),
+        (Some("wait"), Some(1)),
+        "{stale}"
+    );
+    assert!(
+        stale["soak"]["summary"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("is 35d0h old, more than --max-scan-age 2d"),
+        "{stale}"
+    );
+
     // The violating policy was never ready.
     let all = evidence_at(&cluster, &day(8), &dir.join("all8"), &[]).0;
     let violating = policy(&all, "disallow-latest");

@@ -56,6 +56,12 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
             args.min_soak
         ))
     })?;
+    let max_scan_age = parse_duration(&args.max_scan_age).ok_or_else(|| {
+        UsageError(format!(
+            "--max-scan-age {:?}: expected a duration such as 2d, 36h or 1w, or 0 for no bound",
+            args.max_scan_age
+        ))
+    })?;
     if args.policy_repo.is_none() && !args.policy_values.is_empty() {
         return Err(UsageError(
             "--policy-values names values files of --policy-repo: give the checkout with --policy-repo".into(),
@@ -91,6 +97,7 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
         soak: SoakInput {
             min_soak: Some(min_soak),
             min_scans: args.min_scans,
+            max_scan_age: Some(max_scan_age).filter(|age| *age > chrono::Duration::zero()),
             // Read from the cluster; with --from there is none (unknown).
             history: None,
         },

@@ -452,6 +452,13 @@ pub struct EvidenceArgs {
     /// ... over at least this many complete, clean scans.
     #[arg(long, default_value_t = 2)]
     pub min_scans: u32,
+    /// The oldest the newest recorded scan may be for a policy to be
+    /// ready (`2d`, `36h`; `0`: no bound): what was created or changed
+    /// after it is unknown, and a CronJob that stopped, or fails before
+    /// it evaluates anything, records nothing. The default allows a daily
+    /// CronJob one missed run.
+    #[arg(long, default_value = "2d")]
+    pub max_scan_age: String,
     /// Exit 1 when a policy is not ready (or still soaking), a rollback
     /// condition is met, or an enforced policy needs a rescan.
     #[arg(long)]

@@ -143,6 +143,10 @@ pub struct SoakInput {
     pub min_soak: Option<Duration>,
     /// Over at least this many complete, clean scans.
     pub min_scans: u32,
+    /// The oldest the newest recorded scan may be (`--max-scan-age`): an
+    /// older one says nothing of what was created or changed since, so
+    /// the soak is not met. None: no bound.
+    pub max_scan_age: Option<Duration>,
     /// The history read from the cluster (empty when there is none yet);
     /// None when there is none to read (offline evidence, `--from`).
     pub history: Option<crate::run::history::History>,

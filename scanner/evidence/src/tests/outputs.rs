@@ -275,6 +275,7 @@ fn the_pages_show_the_soak_and_its_trend() {
         min_soak: Some(Duration::days(7)),
         min_scans: 2,
         history: Some(history),
+        max_scan_age: None,
     };
     let evidence = build(&given);
     let clean = find(&evidence, "clean");

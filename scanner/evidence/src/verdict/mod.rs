@@ -134,6 +134,7 @@ pub fn build(input: &EvidenceInput) -> Evidence {
             &info,
             soak_digests.get(&qualified).map(String::as_str),
             &input.soak,
+            input.now,
         );
         let mut evidence = policy_evidence(
             info,

@@ -11,7 +11,9 @@
 //! of the cluster is one), or at a gap (a run missing from the history:
 //! what it found is unknown, so it may have been a violation). Clean spans
 //! that did not cover it completely do not count, and the newest scan must
-//! itself be complete.
+//! itself be complete — and recent (`--max-scan-age` of the evidence's
+//! clock): a CronJob that stopped, or fails before it evaluates anything,
+//! records nothing, and its last clean scan must not read as clean today.
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -30,7 +32,12 @@ const TREND_SCANS: usize = 30;
 /// document); None when the input judges no soak (the library default).
 ///
 /// [`soak_digest`]: crate::run::history::soak_digest
-pub(crate) fn soak_of(info: &PolicyInfo, current: Option<&str>, input: &SoakInput) -> Option<Soak> {
+pub(crate) fn soak_of(
+    info: &PolicyInfo,
+    current: Option<&str>,
+    input: &SoakInput,
+    now: DateTime<Utc>,
+) -> Option<Soak> {
     let min_soak = input.min_soak?;
     let empty = Vec::new();
     let spans = input
@@ -92,6 +99,8 @@ pub(crate) fn soak_of(info: &PolicyInfo, current: Option<&str>, input: &SoakInpu
         return Some(soak);
     };
     let mut oldest_clean: Option<&Span> = None;
+    // What is left of --min-soak, for the words.
+    let mut left = Duration::zero();
     for (index, span) in spans.iter().enumerate().rev() {
         if let Some(reason) = &span.gap {
             soak.restarted_by = Some(gap_text(span.first, reason));
@@ -143,13 +152,16 @@ pub(crate) fn soak_of(info: &PolicyInfo, current: Option<&str>, input: &SoakInpu
         oldest_clean = Some(span);
     }
     let newest_ok = newest.complete && newest.hash == current;
+    let dated = newest_dated(newest.last, now, input.max_scan_age);
     if let (Some(oldest), true) = (oldest_clean, newest_ok) {
         let since = oldest.first;
         let clean_for = newest.last - since;
         soak.clean_since = Some(since);
-        soak.days = (clean_for.num_seconds() as f64 / 8640.0).round() / 10.0;
+        // Rounded down: 6.96 days must not read "7 day(s)" beside a WAIT.
+        soak.days = (clean_for.num_seconds() as f64 / 8640.0).floor() / 10.0;
         let remaining = min_soak - clean_for;
         if remaining > Duration::zero() {
+            left = remaining;
             soak.remaining_days = (remaining.num_seconds() as u64).div_ceil(86_400) as u32;
         }
     }
@@ -168,7 +180,9 @@ pub(crate) fn soak_of(info: &PolicyInfo, current: Option<&str>, input: &SoakInpu
         0 => String::new(),
         n => format!("; {n} incomplete scan(s) not counted"),
     };
-    soak.summary = if !newest_ok {
+    soak.summary = if let Some(dated) = dated {
+        format!("WAIT: {dated} ({rule}{restarted})")
+    } else if !newest_ok {
         if newest.gap.is_some() {
             format!("WAIT: the soak restarts with the next complete scan ({rule}{restarted})")
         } else if newest.hash != current {
@@ -193,8 +207,8 @@ pub(crate) fn soak_of(info: &PolicyInfo, current: Option<&str>, input: &SoakInpu
             n => format!(" and {n} more scan(s)"),
         };
         format!(
-            "WAIT: {} more day(s){scans} ({streak}; {rule}{restarted}{incomplete})",
-            soak.remaining_days
+            "WAIT: {}{scans} ({streak}; {rule}{restarted}{incomplete})",
+            remaining_text(left)
         )
     } else if soak.scans < input.min_scans {
         format!(
@@ -225,6 +239,59 @@ pub(crate) fn apply(policy: &mut PolicyEvidence) {
                 rule.verdict = Verdict::Wait;
             }
         }
+    }
+}
+
+/// Why the newest recorded scan (at `newest`) cannot vouch for the
+/// cluster `now`: older than `max_age`, or dated more than a few minutes
+/// after the evidence's own clock (the clocks of the scan and of this run
+/// disagree, so no age can be trusted). None when it can.
+fn newest_dated(
+    newest: DateTime<Utc>,
+    now: DateTime<Utc>,
+    max_age: Option<Duration>,
+) -> Option<String> {
+    let max_age = max_age.filter(|max| *max > Duration::zero())?;
+    let age = now - newest;
+    if age > max_age {
+        return Some(format!(
+            "the newest recorded scan ({}) is {} old, more than --max-scan-age {}: what was created or changed since is unknown; scan again (a CronJob that stopped, or fails before it evaluates anything, records nothing)",
+            time_text(newest),
+            age_text(age),
+            duration_text(max_age)
+        ));
+    }
+    (age < -Duration::minutes(5)).then(|| {
+        format!(
+            "the newest recorded scan ({}) is dated {} after this evidence's clock ({}): the clocks disagree, so its age is unknown",
+            time_text(newest),
+            age_text(-age),
+            time_text(now)
+        )
+    })
+}
+
+/// What is left of the soak: in days, or in hours under a day (`1 more
+/// day` for an hour read as met).
+fn remaining_text(remaining: Duration) -> String {
+    if remaining < Duration::days(1) {
+        let hours = (remaining.num_seconds().max(1) as u64).div_ceil(3_600);
+        format!("{hours} more hour(s)")
+    } else {
+        format!(
+            "{} more day(s)",
+            (remaining.num_seconds() as u64).div_ceil(86_400)
+        )
+    }
+}
+
+/// An age in words: days and hours, or hours and minutes under a day.
+fn age_text(age: Duration) -> String {
+    let (days, hours, minutes) = (age.num_days(), age.num_hours() % 24, age.num_minutes() % 60);
+    if days > 0 {
+        format!("{days}d{hours}h")
+    } else {
+        format!("{hours}h{minutes}m")
     }
 }
 
@@ -290,7 +357,17 @@ mod tests {
         fn new() -> Scans {
             Scans(History::new())
         }
-        fn at(mut self, n: i64, hash: &str, action: &str, fail: u64, complete: bool) -> Scans {
+        fn at(self, n: i64, hash: &str, action: &str, fail: u64, complete: bool) -> Scans {
+            self.at_time(day(n), hash, action, fail, complete)
+        }
+        fn at_time(
+            mut self,
+            at: DateTime<Utc>,
+            hash: &str,
+            action: &str,
+            fail: u64,
+            complete: bool,
+        ) -> Scans {
             let scan = PolicyScan {
                 hash: hash.into(),
                 action: action.into(),
@@ -302,7 +379,7 @@ mod tests {
                 },
             };
             let one: BTreeMap<String, PolicyScan> = [("p".to_string(), scan)].into();
-            record(&mut self.0, day(n), None, &one);
+            record(&mut self.0, at, None, &one);
             self
         }
         fn judge(&self, current: &str, days: i64, scans: u32) -> Soak {
@@ -310,8 +387,9 @@ mod tests {
                 min_soak: Some(Duration::days(days)),
                 min_scans: scans,
                 history: Some(self.0.clone()),
+                max_scan_age: None,
             };
-            soak_of(&policy("Audit"), Some(current), &input).unwrap()
+            soak_of(&policy("Audit"), Some(current), &input, day(100)).unwrap()
         }
     }
 
@@ -343,6 +421,63 @@ mod tests {
         assert_eq!(soak.status, SoakStatus::Wait);
         assert!(
             soak.summary.starts_with("WAIT: 1 more scan(s)"),
+            "{}",
+            soak.summary
+        );
+    }
+
+    #[test]
+    fn a_newest_scan_too_old_or_from_the_future_does_not_vouch_for_now() {
+        let scans = Scans::new()
+            .at(0, "h", "Audit", 0, true)
+            .at(4, "h", "Audit", 0, true)
+            .at(8, "h", "Audit", 0, true);
+        let judge = |now: DateTime<Utc>, max: Option<Duration>| {
+            let input = SoakInput {
+                min_soak: Some(Duration::days(7)),
+                min_scans: 2,
+                history: Some(scans.0.clone()),
+                max_scan_age: max,
+            };
+            soak_of(&policy("Audit"), Some("h"), &input, now).unwrap()
+        };
+        // A day after the newest scan: met.
+        let fresh = judge(day(9), Some(Duration::days(2)));
+        assert_eq!(fresh.status, SoakStatus::Met, "{}", fresh.summary);
+        // Five weeks on (the CronJob stopped): not met, and why.
+        let old = judge(day(8 + 35), Some(Duration::days(2)));
+        assert_eq!(old.status, SoakStatus::Wait);
+        assert!(
+            old.summary.starts_with("WAIT: the newest recorded scan (2026-11-28T08:00:00Z) is 35d0h old, more than --max-scan-age 2d: what was created or changed since is unknown"),
+            "{}",
+            old.summary
+        );
+        // Without a bound the age is not judged.
+        assert_eq!(judge(day(8 + 35), None).status, SoakStatus::Met);
+        // A scan dated after this run's clock: the clocks disagree.
+        let skewed = judge(day(7), Some(Duration::days(2)));
+        assert_eq!(skewed.status, SoakStatus::Wait);
+        assert!(
+            skewed
+                .summary
+                .contains("is dated 1d0h after this evidence's clock"),
+            "{}",
+            skewed.summary
+        );
+    }
+
+    #[test]
+    fn an_hour_short_of_the_soak_reads_as_hours_not_as_a_met_week() {
+        let scans = Scans::new()
+            .at(0, "h", "Audit", 0, true)
+            .at(4, "h", "Audit", 0, true)
+            .at_time(day(7) - Duration::hours(1), "h", "Audit", 0, true);
+        let soak = scans.judge("h", 7, 2);
+        assert_eq!(soak.status, SoakStatus::Wait);
+        assert!(
+            soak.summary.starts_with(
+                "WAIT: 1 more hour(s) (clean since 2026-11-20, 3 scan(s) over 6.9 day(s)"
+            ),
             "{}",
             soak.summary
         );
@@ -545,8 +680,9 @@ mod tests {
                 min_soak: Some(Duration::days(7)),
                 min_scans: 2,
                 history,
+                max_scan_age: None,
             };
-            let soak = soak_of(&admission_only, Some("h"), &input).unwrap();
+            let soak = soak_of(&admission_only, Some("h"), &input, day(100)).unwrap();
             // Still not met: a ready verdict must not pass as soaked.
             assert_eq!(soak.status, SoakStatus::Wait);
             assert!(soak.trend.is_empty(), "{soak:?}");
@@ -561,9 +697,11 @@ mod tests {
             min_soak: Some(Duration::zero()),
             min_scans: 2,
             history: None,
+            max_scan_age: None,
         };
-        let judged =
-            |input: &SoakInput, action: &str| soak_of(&policy(action), Some("h"), input).unwrap();
+        let judged = |input: &SoakInput, action: &str| {
+            soak_of(&policy(action), Some("h"), input, day(100)).unwrap()
+        };
         assert_eq!(judged(&input, "Audit").status, SoakStatus::Off);
         input.min_soak = Some(Duration::hours(36));
         assert_eq!(judged(&input, "Enforce").status, SoakStatus::NotApplicable);
@@ -578,6 +716,6 @@ mod tests {
             none.summary,
             "WAIT: no scan history yet (--min-soak 36h, --min-scans 2)"
         );
-        assert!(soak_of(&policy("Audit"), Some("h"), &SoakInput::default()).is_none());
+        assert!(soak_of(&policy("Audit"), Some("h"), &SoakInput::default(), day(100)).is_none());
     }
 }
