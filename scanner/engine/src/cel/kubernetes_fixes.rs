@@ -7,15 +7,21 @@
 //!   names), as Kubernetes' format library does;
 //! - `duration(string)` past Go's `time.Duration` range (int64
 //!   nanoseconds, ±2,562,047 h) is an error, as cel-go's conversion (Go's
-//!   `time.ParseDuration`) gives: the `cel` crate saturated it.
+//!   `time.ParseDuration`) gives: the `cel` crate saturated it;
+//! - a timestamp's getters with a time zone argument (`getHours('UTC')`,
+//!   `getDayOfWeek('Europe/Berlin')`, `getMinutes('+05:30')`) answer in
+//!   that zone, an unknown zone is an error, as cel-go's `timeZone` does
+//!   (`common/types/timestamp.go`): the `cel` crate ignored the argument
+//!   and answered in the timestamp's own offset.
 //!
 //! Values enter and leave as `cel::Value`s; each case is covered in
 //! `library_tests`.
 
 use std::sync::Arc;
 
+use chrono::{Datelike, FixedOffset, Timelike};
 use kube_cel::cel;
-use kube_cel::cel::extractors::This;
+use kube_cel::cel::extractors::{Arguments, This};
 use kube_cel::cel::objects::OptionalValue;
 use kube_cel::cel::{ExecutionError, FunctionContext};
 
@@ -26,7 +32,156 @@ pub(crate) fn register(ctx: &mut cel::Context<'_>) {
     ctx.add_function("dyn", identity);
     ctx.add_function("format.named", format_named);
     ctx.add_function("duration", duration);
+    ctx.add_function("getFullYear", get_full_year);
+    ctx.add_function("getMonth", get_month);
+    ctx.add_function("getDayOfYear", get_day_of_year);
+    ctx.add_function("getDayOfMonth", get_day_of_month);
+    ctx.add_function("getDate", get_date);
+    ctx.add_function("getDayOfWeek", get_day_of_week);
+    ctx.add_function("getHours", get_hours);
+    ctx.add_function("getMinutes", get_minutes);
+    ctx.add_function("getSeconds", get_seconds);
+    ctx.add_function("getMilliseconds", get_milliseconds);
 }
+
+/// A part of a timestamp, as cel-go's getters number it.
+#[derive(Clone, Copy)]
+enum Part {
+    FullYear,
+    /// 0-based.
+    Month,
+    /// 0-based.
+    DayOfYear,
+    /// 0-based.
+    DayOfMonth,
+    /// 1-based.
+    Date,
+    /// 0 for Sunday.
+    DayOfWeek,
+    Hours,
+    Minutes,
+    Seconds,
+    Milliseconds,
+}
+
+fn part_of<T: Datelike + Timelike>(time: &T, part: Part) -> i64 {
+    match part {
+        Part::FullYear => i64::from(time.year()),
+        Part::Month => i64::from(time.month0()),
+        Part::DayOfYear => i64::from(time.ordinal0()),
+        Part::DayOfMonth => i64::from(time.day0()),
+        Part::Date => i64::from(time.day()),
+        Part::DayOfWeek => i64::from(time.weekday().num_days_from_sunday()),
+        Part::Hours => i64::from(time.hour()),
+        Part::Minutes => i64::from(time.minute()),
+        Part::Seconds => i64::from(time.second()),
+        // A leap second's nanoseconds run past 1e9.
+        Part::Milliseconds => i64::from(time.nanosecond() % 1_000_000_000 / 1_000_000),
+    }
+}
+
+/// The getter `part` with a zone argument, in that zone (cel-go's
+/// `timeZone`: an IANA name, `""`/`UTC`, or a `±HH:MM` offset); without
+/// one, in the timestamp's own offset, which cel-go keeps too (and a
+/// duration's part, with `duration_getter`, the crate's).
+fn zoned_part(
+    ftx: &FunctionContext,
+    this: cel::Value,
+    args: &[cel::Value],
+    part: Part,
+    duration_getter: Option<fn(This<cel::Value>) -> CelResult>,
+) -> CelResult {
+    let zone = match (args, &this, duration_getter) {
+        ([], cel::Value::Timestamp(time), _) => return Ok(cel::Value::Int(part_of(time, part))),
+        ([], _, Some(getter)) => return getter(This(this)),
+        ([cel::Value::String(zone)], cel::Value::Timestamp(_), _) => zone,
+        _ => return Err(ftx.error("no such overload")),
+    };
+    let cel::Value::Timestamp(time) = this else {
+        return Err(ftx.error("no such overload"));
+    };
+    let part = match time_zone(zone) {
+        Ok(Zone::Fixed(offset)) => part_of(&time.with_timezone(&offset), part),
+        Ok(Zone::Named(tz)) => part_of(&time.with_timezone(&tz), part),
+        Err(why) => return Err(ftx.error(why)),
+    };
+    Ok(cel::Value::Int(part))
+}
+
+enum Zone {
+    Fixed(FixedOffset),
+    Named(chrono_tz::Tz),
+}
+
+/// cel-go's `timeZone`: without a `:`, a name Go's `time.LoadLocation`
+/// takes (`""` and `UTC` are UTC); with one, hours and minutes east of
+/// UTC, the sign of the hours applying to both (`-05:30`).
+fn time_zone(zone: &str) -> Result<Zone, String> {
+    let Some((hours, minutes)) = zone.split_once(':') else {
+        if zone.is_empty() {
+            return Ok(Zone::Named(chrono_tz::Tz::UTC));
+        }
+        return zone
+            .parse::<chrono_tz::Tz>()
+            .map(Zone::Named)
+            .map_err(|_| format!("unknown time zone {zone}"));
+    };
+    let number = |text: &str| {
+        text.parse::<i64>()
+            .map_err(|_| format!("invalid time zone offset {zone}"))
+    };
+    let (hours, minutes) = (number(hours)?, number(minutes)?);
+    let minutes = if zone.starts_with('-') {
+        hours.checked_mul(60).and_then(|h| h.checked_sub(minutes))
+    } else {
+        hours.checked_mul(60).and_then(|h| h.checked_add(minutes))
+    };
+    minutes
+        .and_then(|m| m.checked_mul(60))
+        .and_then(|seconds| i32::try_from(seconds).ok())
+        .and_then(FixedOffset::east_opt)
+        .map(Zone::Fixed)
+        .ok_or_else(|| format!("invalid time zone offset {zone}"))
+}
+
+macro_rules! getter {
+    ($name:ident, $part:expr, $duration_getter:expr) => {
+        fn $name(
+            ftx: &FunctionContext,
+            This(this): This<cel::Value>,
+            Arguments(args): Arguments,
+        ) -> CelResult {
+            zoned_part(ftx, this, &args, $part, $duration_getter)
+        }
+    };
+}
+
+getter!(get_full_year, Part::FullYear, None);
+getter!(get_month, Part::Month, None);
+getter!(get_day_of_year, Part::DayOfYear, None);
+getter!(get_day_of_month, Part::DayOfMonth, None);
+getter!(get_date, Part::Date, None);
+getter!(get_day_of_week, Part::DayOfWeek, None);
+getter!(
+    get_hours,
+    Part::Hours,
+    Some(cel::functions::time::get_hours)
+);
+getter!(
+    get_minutes,
+    Part::Minutes,
+    Some(cel::functions::time::get_minutes)
+);
+getter!(
+    get_seconds,
+    Part::Seconds,
+    Some(cel::functions::time::get_seconds)
+);
+getter!(
+    get_milliseconds,
+    Part::Milliseconds,
+    Some(cel::functions::time::get_milliseconds)
+);
 
 /// cel-go's error for a string `duration()` cannot convert.
 const DURATION_CONVERSION_ERROR: &str =

@@ -364,6 +364,42 @@ fn nested_double_negations_parse_in_linear_time() {
 }
 
 #[test]
+fn timestamp_getters_answer_in_the_zone_given_as_in_cel_go() {
+    // The cel crate ignored the zone: 23 for New York, 12 for a bogus zone.
+    let t = "timestamp('2023-01-01T23:00:00Z')";
+    check(&[
+        (&format!("{t}.getHours('America/New_York')"), json!(18)),
+        (&format!("{t}.getHours('+01:00')"), json!(0)),
+        (&format!("{t}.getHours('-05:30')"), json!(17)),
+        (&format!("{t}.getMinutes('-05:30')"), json!(30)),
+        (&format!("{t}.getHours('UTC')"), json!(23)),
+        (&format!("{t}.getHours('')"), json!(23)),
+        (&format!("{t}.getDayOfWeek('Asia/Tokyo')"), json!(1)),
+        (&format!("{t}.getDate('Asia/Tokyo')"), json!(2)),
+        (&format!("{t}.getDayOfMonth('Asia/Tokyo')"), json!(1)),
+        (&format!("{t}.getFullYear('Asia/Tokyo')"), json!(2024 - 1)),
+        (&format!("{t}.getMonth('Asia/Tokyo')"), json!(0)),
+        (&format!("{t}.getDayOfYear('Asia/Tokyo')"), json!(1)),
+        (&format!("{t}.getSeconds('Asia/Tokyo')"), json!(0)),
+        (&format!("{t}.getMilliseconds('Asia/Tokyo')"), json!(0)),
+        // Without a zone: unchanged, and durations as before.
+        (&format!("{t}.getHours()"), json!(23)),
+        (
+            "timestamp('2023-01-01T23:00:00+01:00').getHours()",
+            json!(23),
+        ),
+        ("duration('90m').getHours()", json!(1)),
+        ("duration('90m').getMinutes()", json!(90)),
+    ]);
+    check_errors(&[
+        &format!("{t}.getHours('bogus/zone')"),
+        &format!("{t}.getHours('+99999999999:00')"),
+        &format!("{t}.getHours(1)"),
+        "duration('1h').getHours('UTC')",
+    ]);
+}
+
+#[test]
 fn optionals_as_kubernetes_enables_them() {
     check(&[
         (
