@@ -476,3 +476,56 @@ fn a_violation_excused_only_by_the_annotation_ends_the_streak() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// walk20: one team's ValidatingPolicy whose CEL does not compile made
+/// every recorded scan incomplete for every policy, so no other policy in
+/// Audit could ever become ready ("did not cover the policy completely").
+/// An invalid policy now holds back only itself.
+#[test]
+fn another_team_s_invalid_policy_does_not_hold_back_a_clean_one() {
+    let (cluster, dir) = soak_cluster("polscan-soak-invalid");
+    cluster.apply_yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop, labels: {team: shop}}\nspec:\n  containers: [{name: c, image: 'nginx:1.27'}]\n");
+    cluster.apply_yaml(
+        r#"apiVersion: policies.kyverno.io/v1alpha1
+kind: ValidatingPolicy
+metadata: {name: broken}
+spec:
+  validationActions: [Audit]
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [""], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [pods]}
+  validations:
+  - expression: "object.spec.containers.all(c, c.image.endsWith(':1.27')"
+    message: unclosed
+"#,
+    );
+    let kubeconfig = cluster.kubeconfig().display().to_string();
+    for n in [0, 4, 8] {
+        let args = [
+            "scan",
+            "--kubeconfig",
+            &kubeconfig,
+            "--last-run-configmap",
+            "polscan-system/polscan-last-run",
+        ];
+        // Incomplete (exit 2), naming the policy it could not load.
+        let scanned = polscan_at(&day(n), &args);
+        let stderr = String::from_utf8_lossy(&scanned.stderr);
+        assert_eq!(scanned.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("ValidatingPolicy/broken: invalid policy"),
+            "{stderr}"
+        );
+    }
+    let (evidence, code) = evidence_at(&cluster, &day(8), &dir.join("day8"), &READY);
+    let clean = policy(&evidence, "require-team-label");
+    assert_eq!(
+        (clean["verdict"].as_str(), code),
+        (Some("ready"), Some(0)),
+        "{clean}"
+    );
+    let all = evidence_at(&cluster, &day(8), &dir.join("all8"), &[]).0;
+    let broken = policy(&all, "broken");
+    assert_ne!(broken["verdict"], "ready", "{broken}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -264,14 +264,21 @@ pub fn soak_policies<'a>(
 /// action, counts, and whether the run covered it completely — only a run
 /// that completed, over every namespace (no `--namespace` or
 /// `--exclude-namespaces`), that loaded the policy and whose results per
-/// policy are known. A violation excused
+/// policy are known. Another policy that could not be loaded does not make
+/// this one's coverage partial (one team's broken policy held every
+/// team's soak back); a policy source that could not be read, or a binding
+/// or PolicyException that could not be loaded, does. A violation excused
 /// only by a `polscan.io/exception` annotation counts as the `fail` or
 /// `error` it replaced ([`AnnotationExcused`]).
 pub fn soak_scans(outcome: &ScanOutcome) -> BTreeMap<String, PolicyScan> {
     let by_rule = evaluated(outcome).map(|(_, by_rule, _)| by_rule);
     let excused = annotation_excused(outcome);
-    let whole_run = outcome.complete()
-        && !outcome.policies_incomplete
+    // `complete()` but for invalid policies, each judged on its own below.
+    let whole_run = outcome.failed_listings().next().is_none()
+        && outcome.other_failures.is_empty()
+        && outcome.write_failures.is_empty()
+        && outcome.failed_policy_sources.is_empty()
+        && !outcome.invalid_beyond_policies
         && outcome.namespaces.is_empty()
         && outcome.excluded_namespaces.is_empty()
         && by_rule.is_some();
@@ -817,6 +824,47 @@ mod tests {
         assert!(map["data"].get(keys::RESULTS_BY_RULE).is_none());
         assert!(map["data"].get(keys::KINDS_BY_RULE).is_none());
         assert!(map["data"].get(keys::OBJECTS_EVALUATED_BY_KIND).is_none());
+    }
+
+    #[test]
+    fn another_policy_that_could_not_be_loaded_leaves_a_policy_s_coverage_whole() {
+        let soak = SoakPolicy {
+            hash: "h".into(),
+            action: "Audit".into(),
+            unscored: false,
+        };
+        let mut outcome = ScanOutcome {
+            soak_policies: BTreeMap::from([
+                ("good".to_string(), soak.clone()),
+                ("team-b/broken".to_string(), soak),
+            ]),
+            results_by_rule: outcome_results(Some(r#"{"good":{"check":{"pass":3}}}"#)),
+            invalid_policies: vec!["team-b/broken".into()],
+            policies_incomplete: true,
+            ..ScanOutcome::default()
+        };
+        outcome.audit.problems.push(crate::audit::Problem {
+            origin: None,
+            message: "invalid policy, skipped".into(),
+            invalid_policy: true,
+        });
+        let complete = |outcome: &ScanOutcome| {
+            let scans = soak_scans(outcome);
+            (
+                scans["good"].counts.complete,
+                scans["team-b/broken"].counts.complete,
+            )
+        };
+        // Before: (false, false) — one team's broken policy held back every
+        // team's soak ("did not cover the policy completely").
+        assert_eq!(complete(&outcome), (true, false));
+        // A binding or PolicyException that did not load, or a policy
+        // source not read, may change any policy's results.
+        outcome.invalid_beyond_policies = true;
+        assert_eq!(complete(&outcome), (false, false));
+        outcome.invalid_beyond_policies = false;
+        outcome.failed_policy_sources = vec!["policies.kyverno.io/v1alpha1".into()];
+        assert_eq!(complete(&outcome), (false, false));
     }
 
     #[test]

@@ -339,6 +339,12 @@ pub struct ScanOutcome {
     pub failed_policy_sources: Vec<String>,
     /// Qualified names of policies that failed to load.
     pub invalid_policies: Vec<String>,
+    /// A document other than a policy failed to load (a binding, a
+    /// PolicyException): what the loaded policies report may change with
+    /// it (a ValidatingAdmissionPolicy's coverage, an exception's skips),
+    /// so none of them was covered completely. An invalid policy alone
+    /// leaves the others' coverage whole ([`last_run::soak_scans`]).
+    pub invalid_beyond_policies: bool,
     /// Objects some rule gave a result, by kind display name (a scan
     /// counts them; an audit's record derives them from its findings).
     pub objects_evaluated_by_kind: BTreeMap<String, usize>,

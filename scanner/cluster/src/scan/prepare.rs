@@ -198,6 +198,13 @@ pub(super) async fn prepare(
     // discovery failed) or loaded may have results in the stored reports
     // that this run cannot reproduce.
     outcome.policies_incomplete |= set.loaded.problems.iter().any(|p| p.invalid_policy);
+    outcome.invalid_beyond_policies = set.loaded.problems.iter().any(|p| {
+        p.invalid_policy
+            && p.document
+                .and_then(|index| documents.get(index))
+                .and_then(|document| policy_name(&document.value))
+                .is_none()
+    });
     let policies_evaluated = set.loaded.len();
 
     let unknown_namespaces = options
