@@ -221,10 +221,15 @@ fn fixture(dir: &Path, commit: bool) -> std::path::PathBuf {
 /// `polscan evidence` in `dir` on the fixture's reports and policies,
 /// into `out`, with `extra` arguments.
 fn evidence_in(dir: &Path, extra: &[&str]) -> Output {
+    evidence_into(dir, "out", extra)
+}
+
+/// [`evidence_in`] into `out`.
+fn evidence_into(dir: &Path, out: &str, extra: &[&str]) -> Output {
     let mut args = vec![
         "evidence",
         "--out",
-        "out",
+        out,
         "--from",
         "reports.yaml",
         "--policies-from",
@@ -467,4 +472,79 @@ fn a_folder_of_the_checkout_gives_patches_from_its_top() {
         ),
         Value::String("Enforce".into())
     );
+}
+
+/// Git holds stricter rules than the cluster's policy that soaked (not
+/// reconciled yet; walk20 finding 1): no promote.patch, not ready, and
+/// the reason said — while the same rules in Git are GO with the patch.
+#[test]
+fn git_rules_other_than_the_cluster_s_are_not_promoted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = fixture(dir.path(), true);
+    let verdict_of = |out: &str| -> Value {
+        let evidence: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join(out).join("evidence.json"))
+                .expect("evidence.json"),
+        )
+        .expect("json");
+        let errors = schema_errors(
+            &validator(&repository_file("docs/evidence.schema.json")),
+            &evidence,
+        );
+        assert!(errors.is_empty(), "{}", errors.join("\n"));
+        evidence["policies"]
+            .as_array()
+            .and_then(|list| list.iter().find(|p| p["name"] == "require-team"))
+            .cloned()
+            .expect("require-team")
+    };
+    let evidence = |out: &str| {
+        evidence_into(
+            dir.path(),
+            out,
+            &[
+                "--scan-record",
+                "scan.yaml",
+                "--policy",
+                "require-team",
+                "--min-soak",
+                "0",
+                "--require-ready",
+                "--policy-repo",
+                "repo",
+            ],
+        )
+    };
+    let same = evidence("same");
+    assert!(same.status.success(), "{}", text(&same));
+    assert_eq!(verdict_of("same")["verdict"], "ready");
+    assert!(dir
+        .path()
+        .join("same/patches/require-team/promote.patch")
+        .exists());
+
+    let file = repo.join("policies/require-team.yaml");
+    let stricter = std::fs::read_to_string(&file)
+        .expect("policy")
+        .replace("kinds: [Pod]", "kinds: [Pod, Service]");
+    std::fs::write(&file, stricter).expect("write");
+    git_ok(&repo, &["commit", "-qam", "stricter (not yet reconciled)"]);
+    let other = evidence("other");
+    assert_eq!(other.status.code(), Some(1), "{}", text(&other));
+    let policy = verdict_of("other");
+    assert_eq!(policy["verdict"], "wait", "{policy}");
+    assert_eq!(policy["gitChange"]["rulesDiffer"], true, "{policy}");
+    assert!(policy["gitChange"].get("promote").is_none(), "{policy}");
+    let problem = "Git's policies/require-team.yaml holds a different version of the policy than the cluster (its rules differ from those that soaked; first at spec.rules[0].match.any[0].resources.kinds): reconcile it, let it soak, then build the evidence again";
+    assert_eq!(policy["reasons"][0], problem, "{policy}");
+    assert!(!dir.path().join("other/patches/require-team").exists());
+    assert!(
+        String::from_utf8_lossy(&other.stdout)
+            .contains(&format!("require-team: no Git patch: {problem}")),
+        "{}",
+        text(&other)
+    );
+    let markdown = std::fs::read_to_string(dir.path().join("other/evidence.md")).expect("md");
+    assert!(markdown.contains(problem), "{markdown}");
+    assert!(!markdown.contains("| **GO** |"), "{markdown}");
 }

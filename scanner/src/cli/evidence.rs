@@ -157,14 +157,17 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
             },
         ));
     }
-    // The evidence keeps (shares) what it needs of the reports' results:
-    // the rest is freed before the package is written.
-    drop(input);
     if let Some(repo) = &args.policy_repo {
-        for warning in super::policy_repo::attach(&mut built, repo, &args.policy_values)? {
+        // Git's policies are checked against the documents that soaked.
+        for warning in
+            super::policy_repo::attach(&mut built, &input.policies, repo, &args.policy_values)?
+        {
             eprintln!("warning: {warning}");
         }
     }
+    // The evidence keeps (shares) what it needs of the reports' results:
+    // the rest is freed before the package is written.
+    drop(input);
     // After the Git patches: a ready breach's instruction is its patch.
     evidence::apply_baseline(
         &mut built,

@@ -10,8 +10,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use polscan::engine::ValueExt;
 use polscan::evidence::promotion::{self, PolicyRef};
 use polscan::evidence::Evidence;
+use serde_json::Value;
 
 /// Files larger than this are no policy manifests or values files.
 const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
@@ -137,10 +139,13 @@ fn relative_values(root: &Path, values: &[String]) -> Vec<String> {
 }
 
 /// Gives each policy of `evidence` its Git change, from the checkout at
-/// `root`. Returns warnings (a `--policy-values` file the checkout does
-/// not hold).
+/// `root`, checked against the policy documents the evidence was built
+/// from (`documents`, with the ValidatingAdmissionPolicyBindings): a
+/// Git policy whose rules are not those that soaked gets no patch.
+/// Returns warnings (a `--policy-values` file the checkout does not hold).
 pub fn attach(
     evidence: &mut Evidence,
+    documents: &[Value],
     root: &Path,
     environment_values: &[String],
 ) -> anyhow::Result<Vec<String>> {
@@ -185,15 +190,31 @@ pub fn attach(
     let dirs = promotion::patch_dirs(&policies);
     // Parsed once for every policy.
     let repository = promotion::Repository::new(files);
+    let bindings: Vec<&Value> = documents
+        .iter()
+        .filter(|d| d.str_at("/kind") == Some("ValidatingAdmissionPolicyBinding"))
+        .collect();
     let changes: Vec<_> = policies
         .iter()
         .zip(&dirs)
         .zip(&evidence.policies)
         .map(|((policy, dir), evidence)| {
+            // The document the soak judged: the verdict's.
+            let soaked = documents
+                .iter()
+                .find(|d| {
+                    d.str_at("/kind") == Some(policy.kind)
+                        && d.str_at("/metadata/name") == Some(policy.name)
+                        && d.str_at("/metadata/namespace") == policy.namespace
+                })
+                .map(|document| promotion::Soaked {
+                    document,
+                    bindings: &bindings,
+                });
             // A policy only reports name has no kind to look for.
             evidence
                 .found
-                .then(|| repository.plan(policy, &values, dir))
+                .then(|| repository.plan(policy, soaked.as_ref(), &values, dir))
         })
         .collect();
     for (policy, change) in evidence.policies.iter_mut().zip(changes) {
@@ -248,14 +269,14 @@ mod tests {
             "exceptions": [],
         }))
         .expect("an empty package");
-        let warnings = attach(&mut evidence, &plain, &[]).expect("attach");
+        let warnings = attach(&mut evidence, &[], &plain, &[]).expect("attach");
         assert!(
             warnings[0].contains("not in a Git work tree"),
             "{warnings:?}"
         );
         std::fs::create_dir_all(plain.join(".git")).expect("mkdir");
         assert!(in_work_tree(&plain));
-        let warnings = attach(&mut evidence, &plain, &[]).expect("attach");
+        let warnings = attach(&mut evidence, &[], &plain, &[]).expect("attach");
         assert!(warnings.is_empty(), "{warnings:?}");
     }
 

@@ -20,9 +20,12 @@
 //! is read back to check the change says what it should. A policy found
 //! in several places, with per-namespace action overrides, or templated
 //! in a way not followed gets a [`GitChange::problem`], never a guess.
+//! Given the cluster's policy ([`Soaked`]), Git's is checked to be the one
+//! that soaked (`soaked.rs`): other rules get a problem and no patch.
 
 pub(crate) mod diff;
 mod repository;
+mod soaked;
 mod yaml_lines;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,6 +37,7 @@ use serde_json::Value;
 use diff::LineEdit;
 pub use repository::Repository;
 use repository::{documents, is_values_file, longest_root};
+pub use soaked::Soaked;
 use yaml_lines::{flow_items, requote, unquote, Entry, Segment};
 
 /// The directory of the patches in a package.
@@ -85,9 +89,16 @@ pub struct GitChange {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     /// Why no patch was made (not found, found in several places,
-    /// templated in a way not followed); None when patches were made.
+    /// templated in a way not followed, other rules than those that
+    /// soaked); None when patches were made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
+    /// Git's policy is not the one that soaked in the cluster (its rules,
+    /// or a ValidatingAdmissionPolicy's bindings, differ beyond the action
+    /// fields): no patch, and the policy is not ready (the `problem` says
+    /// why).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rules_differ: bool,
 }
 
 /// Each policy's patch directory under [`PATCHES_DIR`], in order: its
@@ -142,7 +153,7 @@ pub fn plan(
     environment_values: &[String],
     dir: &str,
 ) -> GitChange {
-    Repository::new(files.clone()).plan(policy, environment_values, dir)
+    Repository::new(files.clone()).plan(policy, None, environment_values, dir)
 }
 
 impl Repository {
@@ -150,19 +161,40 @@ impl Repository {
     /// `environment_values` name this cluster's environment's values files
     /// (relative paths): where several values files set a chart's action,
     /// the one patched. The patch files are named under `patches/<dir>/`.
+    /// With `soaked` (the cluster's policy, whose soak the verdict
+    /// judged), Git's policy is checked to be that one: if its rules
+    /// differ, no patch is made ([`GitChange::rules_differ`]).
     pub fn plan(
         &self,
         policy: &PolicyRef<'_>,
+        soaked: Option<&Soaked<'_>>,
         environment_values: &[String],
         dir: &str,
     ) -> GitChange {
-        match plan_inner(self, policy, environment_values, dir) {
-            Ok(change) => change,
-            Err(problem) => GitChange {
+        let mut change =
+            plan_inner(self, policy, environment_values, dir).unwrap_or_else(|problem| GitChange {
                 problem: Some(problem),
                 ..GitChange::default()
-            },
+            });
+        match soaked.map(|soaked| soaked::check(self, policy, soaked)) {
+            None | Some(soaked::SoakCheck::Same) => {}
+            Some(soaked::SoakCheck::Unchecked(note)) => {
+                if change.problem.is_none() {
+                    change.notes.push(note);
+                }
+            }
+            // Enforcing Git's version would enforce rules no soak judged:
+            // no patch either way (the rollback is made against the
+            // promoted file), and this problem first — a hand change of
+            // the action would enforce them too.
+            Some(soaked::SoakCheck::Differs(problem)) => {
+                change.promote = None;
+                change.rollback = None;
+                change.problem = Some(problem);
+                change.rules_differ = true;
+            }
         }
+        change
     }
 }
 
@@ -198,6 +230,7 @@ fn plan_inner(
         rollback,
         notes,
         problem: None,
+        rules_differ: false,
     })
 }
 

@@ -649,3 +649,185 @@ fn several_bindings_of_a_policy_are_said() {
         ["the patch changes every binding of the policy in the repository: pinned-a (a.yaml:1), pinned-b (b.yaml:1)"]
     );
 }
+
+/// [`PLAIN`] as the API server stores it: the defaults Kyverno's CRD sets,
+/// the server's metadata, kubectl's annotation, `status`, in Enforce.
+fn stored(action: &str) -> Value {
+    serde_json::json!({
+        "apiVersion": "kyverno.io/v1",
+        "kind": "ClusterPolicy",
+        "metadata": {
+            "name": "require-team",
+            "uid": "u-1",
+            "resourceVersion": "42",
+            "generation": 3,
+            "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}"}
+        },
+        "spec": {
+            "validationFailureAction": action,
+            "background": true,
+            "admission": true,
+            "emitWarning": false,
+            "rules": [{
+                "name": "team",
+                "skipBackgroundRequests": true,
+                "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+                "validate": {
+                    "allowExistingViolations": true,
+                    "message": "team label",
+                    "pattern": {"metadata": {"labels": {"team": "?*"}}}
+                }
+            }]
+        },
+        "status": {"ready": true}
+    })
+}
+
+fn plan_soaked(files: &[(&str, &str)], policy: &PolicyRef<'_>, soaked: &Soaked<'_>) -> GitChange {
+    Repository::new(repo(files)).plan(policy, Some(soaked), &[], "require-team")
+}
+
+/// Git's rules are stricter than those that soaked (walk20 finding 1):
+/// no patch, and the problem says why; the soak judged the cluster's.
+#[test]
+fn git_rules_other_than_the_soaked_ones_get_no_patch() {
+    let stricter = PLAIN
+        .replace("kinds: [Pod]", "kinds: [Pod, Service]")
+        .replace("team: '?*'", "team: '?*', tier: '?*'");
+    let cluster = stored("Audit");
+    let soaked = Soaked {
+        document: &cluster,
+        bindings: &[],
+    };
+    let change = plan_soaked(
+        &[("policies/require-team.yaml", &stricter)],
+        &cluster_policy("require-team"),
+        &soaked,
+    );
+    assert!(change.rules_differ, "{change:?}");
+    assert_eq!(change.promote, None);
+    assert_eq!(change.rollback, None);
+    let problem = change.problem.as_deref().unwrap_or("");
+    assert!(
+        problem.starts_with("Git's policies/require-team.yaml holds a different version of the policy than the cluster (its rules differ from those that soaked; first at spec.rules[0].match.any[0].resources.kinds)"),
+        "{problem}"
+    );
+    assert!(problem.ends_with("reconcile it, let it soak, then build the evidence again"));
+    // A rule removed is a difference too, not a default left out.
+    let fewer = PLAIN.replace("    validate:\n      message: team label\n      pattern: {metadata: {labels: {team: '?*'}}}\n", "");
+    let change = plan_soaked(
+        &[("policies/require-team.yaml", &fewer)],
+        &cluster_policy("require-team"),
+        &soaked,
+    );
+    assert!(change.rules_differ, "{change:?}");
+}
+
+/// The same rules, whatever the action on either side and the defaults
+/// the server filled in: the patches as without the check.
+#[test]
+fn git_rules_that_soaked_are_patched_as_before() {
+    let files = [("policies/require-team.yaml", PLAIN)];
+    let unchecked = plan(
+        &repo(&files),
+        &cluster_policy("require-team"),
+        &[],
+        "require-team",
+    );
+    for action in ["Audit", "Enforce"] {
+        let cluster = stored(action);
+        let soaked = Soaked {
+            document: &cluster,
+            bindings: &[],
+        };
+        let change = plan_soaked(&files, &cluster_policy("require-team"), &soaked);
+        assert_eq!(change, unchecked, "cluster in {action}");
+        assert!(!change.rules_differ);
+        assert!(change.promote.is_some());
+    }
+}
+
+/// A template is no YAML until rendered: the patches as before, and a
+/// note that the version was not checked.
+#[test]
+fn a_templated_policy_is_said_unchecked() {
+    let files = [
+        ("charts/policies/Chart.yaml", CHART),
+        ("charts/policies/templates/require-team.yaml", TEMPLATE),
+        ("charts/policies/values.yaml", VALUES),
+    ];
+    let cluster = stored("Audit");
+    let soaked = Soaked {
+        document: &cluster,
+        bindings: &[],
+    };
+    let change = plan_soaked(&files, &cluster_policy("require-team"), &soaked);
+    assert!(!change.rules_differ);
+    assert!(change.promote.is_some(), "{change:?}");
+    assert!(
+        change.notes.contains(
+            &"Git's policy (charts/policies/templates/require-team.yaml) is a template: polscan could not check it is the version that soaked".to_string()
+        ),
+        "{:?}",
+        change.notes
+    );
+}
+
+/// A ValidatingAdmissionPolicy: its document and its bindings' scope
+/// (not their validationActions) must be those that soaked.
+#[test]
+fn a_validating_admission_policy_s_document_and_bindings_are_compared() {
+    let vap = "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata:\n  name: pinned\nspec:\n  matchConstraints:\n    resourceRules:\n    - apiGroups: ['']\n      apiVersions: [v1]\n      operations: [CREATE]\n      resources: [pods]\n  validations:\n  - expression: \"true\"\n";
+    let binding = "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata:\n  name: pinned-a\nspec:\n  policyName: pinned\n  validationActions: [Audit]\n  matchResources:\n    namespaceSelector: {matchLabels: {env: dev}}\n";
+    let as_stored = |text: &str, defaults: Value| {
+        let mut value: Value = serde_yaml::from_str(text).unwrap_or(Value::Null);
+        if let (Some(Value::Object(spec)), Value::Object(more)) = (value.get_mut("spec"), defaults)
+        {
+            spec.extend(more);
+        }
+        value
+    };
+    let cluster_vap = as_stored(vap, serde_json::json!({"failurePolicy": "Fail"}));
+    let cluster_binding = as_stored(&binding.replace("[Audit]", "[Deny]"), serde_json::json!({}));
+    let bindings = [&cluster_binding];
+    let soaked = Soaked {
+        document: &cluster_vap,
+        bindings: &bindings,
+    };
+    let policy = PolicyRef {
+        kind: "ValidatingAdmissionPolicy",
+        name: "pinned",
+        namespace: None,
+    };
+    let same = plan_soaked(
+        &[("vap.yaml", vap), ("binding.yaml", binding)],
+        &policy,
+        &soaked,
+    );
+    assert!(!same.rules_differ, "{same:?}");
+    assert_eq!(same.problem, None);
+    let wider = plan_soaked(
+        &[
+            ("vap.yaml", vap),
+            ("binding.yaml", &binding.replace("env: dev", "env: prod")),
+        ],
+        &policy,
+        &soaked,
+    );
+    assert!(wider.rules_differ, "{wider:?}");
+    assert!(wider
+        .problem
+        .as_deref()
+        .unwrap_or("")
+        .starts_with("Git's bindings of the policy (binding.yaml) differ from the cluster's"));
+    let other = plan_soaked(
+        &[
+            ("vap.yaml", &vap.replace("[CREATE]", "[CREATE, UPDATE]")),
+            ("binding.yaml", binding),
+        ],
+        &policy,
+        &soaked,
+    );
+    assert!(other.rules_differ, "{other:?}");
+    assert_eq!(other.promote, None);
+}

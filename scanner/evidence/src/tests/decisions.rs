@@ -492,3 +492,51 @@ fn git_and_the_cluster_disagreeing_on_the_action_is_said() {
     assert!(find(&agreeing, "clean").git_drift().is_none());
     assert!(decision_of(&agreeing, "clean").reasons.is_empty());
 }
+
+/// Git holds other rules than the policy that soaked (walk20 finding 1):
+/// no GO — the policy waits, and the reason says why in the policy's
+/// section and the decision; deciding again adds nothing. A policy not
+/// ready stays so, with the reason first.
+#[test]
+fn git_rules_other_than_the_soaked_ones_are_no_go() {
+    let mut evidence = evidence();
+    assert_eq!(decision_of(&evidence, "clean").decision, Decision::Go);
+    let problem = "Git's policies/clean.yaml holds a different version of the policy than the cluster (its rules differ from those that soaked): reconcile it, let it soak, then build the evidence again";
+    for policy in &mut evidence.policies {
+        if ["clean", "dirty"].contains(&policy.info.name.as_str()) {
+            policy.git_change = Some(GitChange {
+                problem: Some(problem.into()),
+                rules_differ: true,
+                ..GitChange::default()
+            });
+        }
+    }
+    decision::apply(&mut evidence);
+    decision::apply(&mut evidence);
+    let policy = |name: &str| {
+        evidence
+            .policies
+            .iter()
+            .find(|p| p.info.name == name)
+            .expect("policy")
+    };
+    let clean = policy("clean");
+    assert_eq!(clean.verdict, Verdict::Wait);
+    assert_eq!(clean.reasons, [problem]);
+    assert!(clean
+        .rule_evidence
+        .iter()
+        .all(|r| r.verdict != Verdict::Ready));
+    let dirty = policy("dirty");
+    assert_eq!(dirty.verdict, Verdict::NotReady);
+    assert_eq!(dirty.reasons[0], problem);
+    let decision = decision_of(&evidence, "clean");
+    assert_eq!(decision.decision, Decision::Wait);
+    assert_eq!(decision.reasons, [problem]);
+    assert!(decision.instructions.is_empty());
+    assert_eq!(
+        decision.soak_left.as_deref(),
+        Some("the soak judged other rules than Git holds: reconcile, then soak again")
+    );
+    assert!(markdown::render(&evidence).contains(problem));
+}

@@ -26,7 +26,12 @@ const OWNERS_SHOWN: usize = 3;
 
 /// Stores [`decide`]'s decisions in `evidence.decisions`. Call it last:
 /// after the comparison, the Git patches and the baseline, which it reads.
+/// A policy whose Git version is not the one that soaked stops being
+/// ready first (`soak::apply_git`).
 pub fn apply(evidence: &mut Evidence) {
+    for policy in &mut evidence.policies {
+        super::soak::apply_git(policy);
+    }
     evidence.decisions = decide(evidence);
 }
 
@@ -58,6 +63,13 @@ pub fn decide(evidence: &Evidence) -> Vec<PolicyDecision> {
             // mean: said first, whatever the decision.
             if let Some(drift) = policy.git_drift() {
                 decision.reasons.insert(0, drift);
+            }
+            // Git holds rules that did not soak: said first, whole (its
+            // remedy is the end of it), whatever the decision.
+            if let Some(problem) = git_rules_differ(policy) {
+                if !decision.reasons.iter().any(|r| r == problem) {
+                    decision.reasons.insert(0, problem.to_string());
+                }
             }
             decision
         })
@@ -134,10 +146,12 @@ fn decide_policy(
         Verdict::Wait => {
             decision.decision = Decision::Wait;
             decision.soak_left = Some(
-                policy
-                    .soak
-                    .as_ref()
-                    .map(|soak| soak.summary.clone())
+                git_rules_differ(policy)
+                    .map(|_| {
+                        "the soak judged other rules than Git holds: reconcile, then soak again"
+                            .to_string()
+                    })
+                    .or_else(|| policy.soak.as_ref().map(|soak| soak.summary.clone()))
                     .or_else(|| policy.reasons.first().cloned())
                     .unwrap_or_else(|| "the soak is not met".into()),
             );
@@ -160,6 +174,15 @@ fn decide_policy(
         }
     }
     decision
+}
+
+/// The problem of a Git change whose rules are not the soaked ones.
+fn git_rules_differ(policy: &PolicyEvidence) -> Option<&str> {
+    policy
+        .git_change
+        .as_ref()
+        .filter(|change| change.rules_differ)
+        .and_then(|change| change.problem.as_deref())
 }
 
 /// Whether a rollback condition is met, as far as this package can tell.

@@ -2,7 +2,8 @@
 //! ([`crate::run::history`]), its current soak digest and the rule
 //! (`--min-soak`, `--min-scans`) enter [`soak_of`]; a [`Soak`] leaves, and
 //! [`apply`] turns a ready verdict into [`Verdict::Wait`] while the soak is
-//! not met or not known.
+//! not met or not known, and [`apply_git`] when Git (`--policy-repo`) holds
+//! other rules than the policy that soaked.
 //!
 //! The walk goes back from the newest span and stops at one whose digest
 //! differs from the current one (the rules changed: the soak restarts) or
@@ -292,6 +293,34 @@ fn age_text(age: Duration) -> String {
         format!("{days}d{hours}h")
     } else {
         format!("{hours}h{minutes}m")
+    }
+}
+
+/// With `--policy-repo`: a policy whose Git version holds other rules than
+/// the cluster's ([`GitChange::rules_differ`]) is not ready — its soak says
+/// nothing about the rules Git would enforce — so a ready verdict waits,
+/// with the Git change's problem as the reason (added to any verdict's
+/// reasons once, so that calling it again changes nothing).
+///
+/// [`GitChange::rules_differ`]: crate::promotion::GitChange::rules_differ
+pub(crate) fn apply_git(policy: &mut PolicyEvidence) {
+    let Some(change) = policy.git_change.as_ref().filter(|c| c.rules_differ) else {
+        return;
+    };
+    let reason = change
+        .problem
+        .clone()
+        .unwrap_or_else(|| "Git holds other rules than the policy that soaked".into());
+    if !policy.reasons.contains(&reason) {
+        policy.reasons.insert(0, reason);
+    }
+    if policy.verdict == Verdict::Ready {
+        policy.verdict = Verdict::Wait;
+        for rule in &mut policy.rule_evidence {
+            if rule.verdict == Verdict::Ready {
+                rule.verdict = Verdict::Wait;
+            }
+        }
     }
 }
 

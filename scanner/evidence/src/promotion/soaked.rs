@@ -1,0 +1,231 @@
+//! Whether Git holds the policy that soaked: the cluster's policy document
+//! (with its ValidatingAdmissionPolicyBindings) and the repository's
+//! documents of the policy enter; a [`SoakCheck`] leaves — the same rules,
+//! other rules (then no patch: the soak says nothing about Git's), or not
+//! checkable (a Helm template is no YAML until rendered). Both sides are
+//! compared by their soak digest ([`soak_digest`]), which leaves the action
+//! fields out: Audit in Git against Enforce in the cluster is no
+//! difference. The API server fills in defaults Git need not write
+//! (`background: true`, a ValidatingAdmissionPolicy's `failurePolicy:
+//! Fail`, empty selectors): where Git leaves out a field whose value in
+//! the cluster is such a default, the cluster's value is taken. Any other
+//! difference counts, and the first one is named.
+
+use serde_json::Value;
+
+use super::{role, PolicyRef, Repository, Role};
+use crate::run::history::soak_digest;
+use crate::run::record_format::rules_content;
+
+/// The cluster's policy, the one the soak history judged.
+#[derive(Debug, Clone, Copy)]
+pub struct Soaked<'a> {
+    /// Its document as the evidence read it.
+    pub document: &'a Value,
+    /// The cluster's ValidatingAdmissionPolicyBindings (any: those naming
+    /// the policy count); empty for other kinds.
+    pub bindings: &'a [&'a Value],
+}
+
+/// What the comparison found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum SoakCheck {
+    /// Git's rules are the cluster's.
+    Same,
+    /// Git's rules are not the cluster's: the problem to state.
+    Differs(String),
+    /// Not compared: the note to state.
+    Unchecked(String),
+}
+
+/// Fields the API server (a CRD's schema, or Kubernetes for
+/// admissionregistration) sets when a manifest leaves them out, with the
+/// value it sets: Git need not write them.
+const SERVER_DEFAULTS: [(&str, &str); 12] = [
+    ("background", "true"),
+    ("admission", "true"),
+    ("emitWarning", "false"),
+    ("skipBackgroundRequests", "true"),
+    ("allowExistingViolations", "true"),
+    ("useServerSideApply", "false"),
+    ("mutateExistingOnPolicyUpdate", "false"),
+    ("generateExisting", "false"),
+    ("failurePolicy", "\"Fail\""),
+    ("matchPolicy", "\"Equivalent\""),
+    ("scope", "\"*\""),
+    ("enabled", "true"),
+];
+
+/// Compares Git's documents of `policy` with the cluster's.
+pub(super) fn check(repo: &Repository, policy: &PolicyRef<'_>, soaked: &Soaked<'_>) -> SoakCheck {
+    let mut git_policy = None;
+    let mut git_bindings = Vec::new();
+    for (path, file) in &repo.files {
+        for document in &file.documents {
+            let Some(identity) = &document.identity else {
+                continue;
+            };
+            let site = (path.as_str(), file.template_of.is_some(), document);
+            match role(policy, identity) {
+                Some(Role::Policy) => git_policy = Some(site),
+                Some(Role::Binding) => git_bindings.push(site),
+                None => {}
+            }
+        }
+    }
+    let unchecked = |what: String| {
+        SoakCheck::Unchecked(format!(
+            "{what}: polscan could not check it is the version that soaked"
+        ))
+    };
+    let Some((file, template, document)) = git_policy else {
+        return unchecked(format!(
+            "Git holds no {} {} document (only its bindings)",
+            policy.kind, policy.name
+        ));
+    };
+    let Some(value) = &document.value else {
+        return unchecked(if template {
+            format!("Git's policy ({file}) is a template")
+        } else {
+            format!("Git's policy ({file}) does not read as YAML")
+        });
+    };
+    let cluster = rules_content(soaked.document);
+    let mut git = rules_content(value);
+    fill_defaults(&mut git, &cluster);
+    if soak_digest(&git, &[]) != soak_digest(soaked.document, &[]) {
+        return SoakCheck::Differs(format!(
+            "Git's {file} holds a different version of the policy than the cluster (its rules differ from those that soaked{}): reconcile it, let it soak, then build the evidence again",
+            first_difference(&git, &cluster, "")
+                .map(|path| format!("; first at {path}"))
+                .unwrap_or_default()
+        ));
+    }
+    if policy.kind != "ValidatingAdmissionPolicy" {
+        return SoakCheck::Same;
+    }
+    // The bindings' scope soaked too (the soak digest holds it).
+    let mut bindings = Vec::new();
+    for (file, template, document) in &git_bindings {
+        let Some(value) = &document.value else {
+            return unchecked(format!(
+                "Git's binding in {file} is {}",
+                if *template { "a template" } else { "not YAML" }
+            ));
+        };
+        let mut content = rules_content(value);
+        let name = content.pointer("/metadata/name").cloned();
+        let theirs = soaked
+            .bindings
+            .iter()
+            .find(|b| b.pointer("/metadata/name") == name.as_ref());
+        if let Some(theirs) = theirs {
+            fill_defaults(&mut content, &rules_content(theirs));
+        }
+        bindings.push(content);
+    }
+    let refs: Vec<&Value> = bindings.iter().collect();
+    if soak_digest(&git, &refs) != soak_digest(soaked.document, soaked.bindings) {
+        let files: Vec<&str> = git_bindings.iter().map(|(file, _, _)| *file).collect();
+        return SoakCheck::Differs(format!(
+            "Git's bindings of the policy ({}) differ from the cluster's beyond their validationActions (their scope or parameters are not those that soaked, or one is missing or added): reconcile them, let the policy soak, then build the evidence again",
+            if files.is_empty() {
+                "none".to_string()
+            } else {
+                files.join(", ")
+            }
+        ));
+    }
+    SoakCheck::Same
+}
+
+/// Takes into `git` each field it leaves out whose value in `cluster` the
+/// API server would have set by itself: an empty object or list, or a
+/// [`SERVER_DEFAULTS`] value; and the namespace kustomize or Flux sets.
+fn fill_defaults(git: &mut Value, cluster: &Value) {
+    fill(git, cluster, true);
+}
+
+fn fill(git: &mut Value, cluster: &Value, top: bool) {
+    match (git, cluster) {
+        (Value::Object(mine), Value::Object(theirs)) => {
+            for (key, value) in theirs {
+                match mine.get_mut(key) {
+                    Some(own) => {
+                        // The namespace only at metadata's level.
+                        let metadata = top && key == "metadata";
+                        if metadata {
+                            if let (Value::Object(own), Some(namespace)) =
+                                (&mut *own, value.get("namespace"))
+                            {
+                                own.entry("namespace").or_insert_with(|| namespace.clone());
+                            }
+                        }
+                        fill(own, value, false);
+                    }
+                    None if is_default(key, value) => {
+                        mine.insert(key.clone(), value.clone());
+                    }
+                    None => {}
+                }
+            }
+        }
+        (Value::Array(mine), Value::Array(theirs)) if mine.len() == theirs.len() => {
+            for (own, value) in mine.iter_mut().zip(theirs) {
+                fill(own, value, false);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn is_default(key: &str, value: &Value) -> bool {
+    let empty = match value {
+        Value::Null => true,
+        Value::Object(map) => map.is_empty(),
+        Value::Array(items) => items.is_empty(),
+        _ => false,
+    };
+    empty
+        || SERVER_DEFAULTS.iter().any(|(field, default)| {
+            *field == key && serde_json::from_str::<Value>(default).ok().as_ref() == Some(value)
+        })
+}
+
+/// The first path (`spec.rules[0].match`) where `git` and `cluster`
+/// differ; None when they do not.
+fn first_difference(git: &Value, cluster: &Value, path: &str) -> Option<String> {
+    let here = || {
+        Some(if path.is_empty() {
+            "the document".to_string()
+        } else {
+            path.to_string()
+        })
+    };
+    match (git, cluster) {
+        (Value::Object(mine), Value::Object(theirs)) => {
+            let mut keys: Vec<&String> = mine.keys().chain(theirs.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            keys.into_iter().find_map(|key| {
+                let inner = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                match (mine.get(key), theirs.get(key)) {
+                    (Some(a), Some(b)) => first_difference(a, b, &inner),
+                    _ => Some(inner),
+                }
+            })
+        }
+        (Value::Array(mine), Value::Array(theirs)) if mine.len() == theirs.len() => mine
+            .iter()
+            .zip(theirs)
+            .enumerate()
+            .find_map(|(index, (a, b))| first_difference(a, b, &format!("{path}[{index}]"))),
+        (a, b) if a == b => None,
+        _ => here(),
+    }
+}
