@@ -91,14 +91,11 @@ fn zoned_part(
     part: Part,
     duration_getter: Option<fn(This<cel::Value>) -> CelResult>,
 ) -> CelResult {
-    let zone = match (args, &this, duration_getter) {
+    let (zone, time) = match (args, &this, duration_getter) {
         ([], cel::Value::Timestamp(time), _) => return Ok(cel::Value::Int(part_of(time, part))),
         ([], _, Some(getter)) => return getter(This(this)),
-        ([cel::Value::String(zone)], cel::Value::Timestamp(_), _) => zone,
+        ([cel::Value::String(zone)], cel::Value::Timestamp(time), _) => (zone, time),
         _ => return Err(ftx.error("no such overload")),
-    };
-    let cel::Value::Timestamp(time) = this else {
-        return Err(ftx.error("no such overload"));
     };
     let part = match time_zone(zone) {
         Ok(Zone::Fixed(offset)) => part_of(&time.with_timezone(&offset), part),
