@@ -749,3 +749,63 @@ fn violators_are_routed_to_the_teams_their_labels_name() {
     assert_eq!(teams, ["loose", "stray", "web"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The reports are the last recorded scan's snapshot: a violator created
+/// after it turns the policy's GO into NO-GO, named, by the dry-run scan
+/// the evidence runs (nothing written); a violator the recorded scan's
+/// `--exception-namespace` excuses does not; `--no-recheck` judges the
+/// snapshot alone.
+#[test]
+fn a_violator_created_after_the_last_scan_is_found_before_go() {
+    let cluster = TestCluster::start_prepared();
+    cluster.apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: polscan-system}\n");
+    cluster.apply_yaml(POLICIES);
+    cluster.apply_yaml(&pod("web", "nginx:1.27", None));
+    recorded_scan_with(&cluster, &["--exception-namespace", "shop"]);
+    let dir = std::env::temp_dir().join(format!("polscan-evidence-recheck-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (clean, text, code) = evidence(&cluster, &dir.join("clean"), &["--require-ready"]);
+    assert_eq!(code, Some(0), "{text}");
+    let latest = policy(&clean, "disallow-latest");
+    assert_eq!(latest["verdict"], "ready", "{latest}");
+    assert!(
+        latest["notes"].to_string().contains("rechecked at"),
+        "{latest}"
+    );
+
+    // Excused by a PolicyException in the recorded --exception-namespace.
+    cluster.apply_yaml(&pod("vendor", "vendor/agent:latest", None));
+    cluster.apply_yaml("apiVersion: kyverno.io/v2\nkind: PolicyException\nmetadata: {name: vendor-latest, namespace: shop}\nspec:\n  exceptions:\n  - {policyName: disallow-latest, ruleNames: [no-latest]}\n  match:\n    any:\n    - resources: {kinds: [Pod], namespaces: [shop], names: [vendor]}\n");
+    let (excused, text, code) = evidence(&cluster, &dir.join("excused"), &["--require-ready"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(policy(&excused, "disallow-latest")["verdict"], "ready");
+
+    cluster.apply_yaml(&pod("sneaky", "nginx:latest", None));
+    let reports_before = cluster.kubectl_ok(&["get", "policyreports", "-A", "-o", "name"]);
+    let (found, text, code) = evidence(&cluster, &dir.join("found"), &["--require-ready"]);
+    assert_eq!(code, Some(1), "{text}");
+    let latest = policy(&found, "disallow-latest");
+    assert_eq!(latest["verdict"], "not-ready", "{latest}");
+    let reasons = latest["reasons"].to_string();
+    assert!(
+        reasons.contains("found 1 failing result(s)")
+            && reasons.contains("shop/Pod/sneaky (rule no-latest: fail)"),
+        "{reasons}"
+    );
+    assert!(text.contains("NO-GO"), "{text}");
+    assert_eq!(policy(&found, "require-team-label")["verdict"], "ready");
+    // A dry run: no report was written.
+    assert_eq!(
+        cluster.kubectl_ok(&["get", "policyreports", "-A", "-o", "name"]),
+        reports_before
+    );
+
+    let (snapshot, text, code) = evidence(
+        &cluster,
+        &dir.join("snapshot"),
+        &["--require-ready", "--no-recheck"],
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(policy(&snapshot, "disallow-latest")["verdict"], "ready");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -14,6 +14,8 @@
 //!   not ready, or no evidence when nothing was evaluated — with reasons
 //!   naming every gap of the scan that affects it, the violators grouped
 //!   by namespace and owner, and the rollback change and conditions;
+//!   [`verdict::recheck`] what a dry-run scan at evidence time found
+//!   for the policies that would be ready;
 //!   [`decide`], once the comparison, patches and baseline are in, the
 //!   decision per policy the pages open with (GO, NO-GO, WAIT);
 //! - what leaves, [`model`]: the [`Evidence`] (evidence.json, whose shape

@@ -7,6 +7,7 @@
 //! previous package, write the package, and print the verdicts. Flags the
 //! chosen source would ignore are refused.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -15,6 +16,7 @@ use polscan::engine::ValueExt;
 use serde_json::Value;
 
 use super::args::{deadline_text, parse_deadline, parse_duration, runtime, split_list};
+use super::evidence_recheck::RecheckInput;
 use super::usage::UsageError;
 use super::{EvidenceArgs, EvidenceCommand};
 use polscan::cluster::{connect, evidence_source};
@@ -146,6 +148,36 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
         .map(str::to_string)
         .collect();
     let mut built = evidence::build(&input);
+    // The reports are the last recorded scan's snapshot: what was created
+    // or changed since is checked before anything is called ready.
+    if args.from.is_empty() && !args.no_recheck {
+        let ready: BTreeSet<String> = built
+            .policies
+            .iter()
+            .filter(|p| p.verdict == Verdict::Ready)
+            .map(|p| p.info.qualified_name())
+            .collect();
+        if !ready.is_empty() {
+            let policy_documents = if args.policy_files.is_empty() {
+                Vec::new()
+            } else {
+                loader::load_paths(&args.policy_files).context("reading --policies-from")?
+            };
+            let recheck = super::evidence_recheck::recheck(RecheckInput {
+                kubeconfig: args.kubeconfig.as_deref(),
+                context: args.context.as_deref(),
+                ready,
+                settings: input.scan.as_ref().and_then(|scan| scan.settings.as_ref()),
+                policy_documents,
+                namespaces: split_list(&args.namespaces),
+                deadline: parse_deadline("--timeout", &args.timeout)?,
+            });
+            for gap in &recheck.gaps {
+                eprintln!("warning: the recheck of the cluster did not complete: {gap}");
+            }
+            evidence::verdict::recheck::apply(&mut built, &recheck);
+        }
+    }
     if let Some(previous) = &previous {
         built.comparison = Some(evidence::compare::compare_with(
             previous,

@@ -8,6 +8,7 @@ mod apply_stream;
 mod args;
 mod demo;
 mod evidence;
+mod evidence_recheck;
 mod format;
 mod junit;
 mod kyverno_apply;
@@ -459,6 +460,15 @@ pub struct EvidenceArgs {
     /// CronJob one missed run.
     #[arg(long, default_value = "2d")]
     pub max_scan_age: String,
+    /// Do not recheck the cluster. By default, when a policy would be
+    /// ready, the evidence first runs a dry-run scan of the cluster as it
+    /// is (nothing written, with the last recorded scan's settings): a
+    /// resource created or changed since that scan that violates the
+    /// policy makes it not ready, and a recheck that cannot list
+    /// everything makes it wait. With this flag a ready verdict rests on
+    /// the last recorded scan alone (up to --max-scan-age old).
+    #[arg(long)]
+    pub no_recheck: bool,
     /// Exit 1 when a policy is not ready (or still soaking), a rollback
     /// condition is met, or an enforced policy needs a rescan.
     #[arg(long)]

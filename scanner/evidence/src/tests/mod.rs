@@ -29,6 +29,7 @@ mod generated_exceptions;
 mod merge;
 mod outputs;
 mod owners;
+mod recheck;
 mod reports;
 mod rule_changes;
 mod scan_coverage;

@@ -7,6 +7,9 @@
 //! the exceptions ([`crate::exceptions`]) with the PolicyExceptions
 //! generated for annotation-only bypasses, and the rollback conditions;
 //! a ready policy not clean long enough waits (`soak.rs`).
+//! [`recheck::apply`] then confirms or changes each ready verdict by what
+//! a dry-run scan of the cluster as it is now found (a violator created or
+//! changed since the last recorded scan: not ready).
 //! In production, [`baseline::apply`] lists the policies of a baseline
 //! severity that do not enforce; [`decision::apply`], last, makes of it
 //! all the decision per policy (GO, NO-GO, WAIT, or once enforced its
@@ -16,6 +19,7 @@ pub mod baseline;
 pub mod decision;
 mod policy;
 mod reasons;
+pub mod recheck;
 mod soak;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,127 @@
+//! The recheck at evidence time: a violator the dry-run scan finds now
+//! turns a policy that would be GO into NO-GO, naming it; a recheck that
+//! did not cover the policy holds it at WAIT; a clean one confirms it with
+//! a note; other verdicts stay.
+
+use super::*;
+use crate::model::Decision;
+use crate::verdict::decision;
+use crate::verdict::recheck::{apply, Recheck, RecheckViolations};
+
+/// `clean` and `also-clean` ready (ClusterPolicies), `team/local` ready
+/// (a namespaced Policy), `dirty` not ready.
+fn evidence() -> Evidence {
+    build(&input(
+        vec![report(vec![
+            result("clean", "pass", "a", "p1"),
+            result("also-clean", "pass", "a", "p1"),
+            result("team/local", "pass", "team", "p3"),
+            result("dirty", "fail", "team-a", "p2"),
+        ])],
+        vec![
+            policy("clean", "Audit", "2026-11-01T00:00:00Z"),
+            policy("also-clean", "Audit", "2026-11-01T00:00:00Z"),
+            namespaced_policy("team", "local"),
+            policy("dirty", "Audit", "2026-11-01T00:00:00Z"),
+        ],
+        Some(scan(true, &[])),
+    ))
+}
+
+fn checked(names: &[&str]) -> Recheck {
+    Recheck {
+        at: Some(at("2026-11-22T00:00:00Z")),
+        evaluated: names.iter().map(|n| n.to_string()).collect(),
+        ..Recheck::default()
+    }
+}
+
+fn decision_of(evidence: &Evidence, name: &str) -> Decision {
+    evidence
+        .decisions
+        .iter()
+        .find(|d| d.policy == name)
+        .map(|d| d.decision)
+        .unwrap_or_else(|| panic!("no decision for {name}"))
+}
+
+#[test]
+fn a_violator_found_now_turns_go_into_no_go_naming_it() {
+    let mut built = evidence();
+    assert_eq!(find(&built, "clean").verdict, Verdict::Ready);
+    let mut recheck = checked(&["clean", "also-clean", "team/local", "dirty"]);
+    recheck.violations.insert(
+        "clean".into(),
+        RecheckViolations {
+            count: 5,
+            first: vec!["shop/Pod/sneaky (rule check: fail)".into()],
+        },
+    );
+    apply(&mut built, &recheck);
+    decision::apply(&mut built);
+    let clean = find(&built, "clean");
+    assert_eq!(clean.verdict, Verdict::NotReady);
+    let reason = clean.reasons.join(" ");
+    assert!(
+        reason.contains("at 2026-11-22T00:00:00Z found 5 failing result(s)"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("(started 2026-11-20T10:00:00Z)"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("shop/Pod/sneaky (rule check: fail) and 4 more"),
+        "{reason}"
+    );
+    assert_eq!(decision_of(&built, "clean"), Decision::NoGo);
+    assert_eq!(decision_of(&built, "also-clean"), Decision::Go);
+    let also = find(&built, "also-clean");
+    assert!(also.reasons.is_empty());
+    assert!(
+        also.notes
+            .iter()
+            .any(|n| n.starts_with("rechecked at 2026-11-22T00:00:00Z")),
+        "{:?}",
+        also.notes
+    );
+    // The namespaced policy is known by namespace/name.
+    assert_eq!(find(&built, "local").verdict, Verdict::Ready);
+}
+
+#[test]
+fn a_recheck_that_did_not_cover_the_policy_holds_it_at_wait() {
+    let mut built = evidence();
+    let mut recheck = checked(&["clean", "also-clean", "team/local"]);
+    recheck.gaps.push("Pod: LIST forbidden".into());
+    apply(&mut built, &recheck);
+    decision::apply(&mut built);
+    assert_eq!(find(&built, "clean").verdict, Verdict::Wait);
+    assert!(find(&built, "clean").reasons[0].contains("(Pod: LIST forbidden)"));
+    assert_eq!(decision_of(&built, "clean"), Decision::Wait);
+
+    // Not evaluated: a namespaced policy's bare name is not its name.
+    let mut built = evidence();
+    apply(&mut built, &checked(&["clean", "local"]));
+    assert_eq!(find(&built, "clean").verdict, Verdict::Ready);
+    assert_eq!(find(&built, "also-clean").verdict, Verdict::Wait);
+    assert_eq!(find(&built, "local").verdict, Verdict::Wait);
+    assert!(find(&built, "local").reasons[0].contains("did not evaluate this policy"));
+}
+
+#[test]
+fn other_verdicts_stay_as_they_are() {
+    let mut built = evidence();
+    let before = find(&built, "dirty").clone();
+    let mut recheck = checked(&[]);
+    recheck.gaps.push("deadline".into());
+    recheck.violations.insert(
+        "dirty".into(),
+        RecheckViolations {
+            count: 1,
+            first: vec!["x".into()],
+        },
+    );
+    apply(&mut built, &recheck);
+    assert_eq!(find(&built, "dirty"), &before);
+}
