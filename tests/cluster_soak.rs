@@ -527,5 +527,38 @@ spec:
     let all = evidence_at(&cluster, &day(8), &dir.join("all8"), &[]).0;
     let broken = policy(&all, "broken");
     assert_ne!(broken["verdict"], "ready", "{broken}");
+    // walk21 #3: the package says why, from the run record.
+    let reasons = broken["reasons"].to_string();
+    assert!(
+        reasons.contains("could not load this policy (invalid: ")
+            && reasons.contains("spec.validations[0].expression"),
+        "{reasons}"
+    );
+
+    // walk21 #4: a PolicyException that cannot be loaded may change any
+    // policy's results, so it holds every policy back — and says which.
+    cluster.apply_yaml("apiVersion: kyverno.io/v2\nkind: PolicyException\nmetadata: {name: bad-exception, namespace: shop}\nspec:\n  exceptions:\n  - ruleNames: [team]\n  match:\n    any:\n    - resources: {kinds: [Pod]}\n");
+    let args = [
+        "scan",
+        "--kubeconfig",
+        &kubeconfig,
+        "--last-run-configmap",
+        "polscan-system/polscan-last-run",
+        "--exception-namespace",
+        "shop",
+    ];
+    let scanned = polscan_at(&day(9), &args);
+    assert_eq!(scanned.status.code(), Some(2), "{scanned:?}");
+    let (held, code) = evidence_at(&cluster, &day(9), &dir.join("day9"), &READY);
+    let clean = policy(&held, "require-team-label");
+    assert_eq!(clean["verdict"], "wait", "{clean}");
+    assert_eq!(code, Some(1));
+    let said = clean.to_string();
+    assert!(
+        said.contains(
+            "did not cover the policy completely: not loaded: PolicyException shop/bad-exception: "
+        ) && said.contains("policyName"),
+        "{said}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

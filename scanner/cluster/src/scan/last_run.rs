@@ -517,6 +517,11 @@ pub fn config_map(
             if !outcome.invalid_policies.is_empty() {
                 put(keys::INVALID_POLICIES, outcome.invalid_policies.join(","));
             }
+            if let Some(errors) =
+                crate::evidence::run::record_format::load_errors_value(&outcome.load_errors)
+            {
+                put(keys::LOAD_ERRORS, errors);
+            }
             if !outcome.namespaces.is_empty() {
                 put(keys::NAMESPACES, outcome.namespaces.join(","));
             }
@@ -971,6 +976,16 @@ mod tests {
             write_failures: vec![refused(), refused()],
             failed_policy_sources: vec!["clusterpolicies.kyverno.io".into()],
             invalid_policies: vec!["team/broken".into(), "bad".into()],
+            load_errors: BTreeMap::from([
+                (
+                    "Policy team/broken".into(),
+                    "a pattern that is no pattern".into(),
+                ),
+                (
+                    "PolicyException team/x".into(),
+                    "missing field `policyName`".into(),
+                ),
+            ]),
             policies_incomplete: true,
             namespaces: vec!["a".into(), "b".into()],
             excluded_namespaces: vec!["b".into()],
@@ -1010,6 +1025,11 @@ mod tests {
         });
         expected.failed_policy_sources = vec!["clusterpolicies.kyverno.io".into()];
         expected.invalid_policies = vec!["team/broken".into(), "bad".into()];
+        expected.load_errors = outcome.load_errors.clone();
+        assert_eq!(
+            read.load_errors_beyond_policies(),
+            ["PolicyException team/x: missing field `policyName`"]
+        );
         expected.write_failed_reports = 2;
         expected.policies_incomplete = true;
         expected.namespaces = vec!["a".into(), "b".into()];

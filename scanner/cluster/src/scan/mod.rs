@@ -345,6 +345,10 @@ pub struct ScanOutcome {
     /// so none of them was covered completely. An invalid policy alone
     /// leaves the others' coverage whole ([`last_run::soak_scans`]).
     pub invalid_beyond_policies: bool,
+    /// Why each policy, binding or PolicyException that could not be
+    /// loaded was refused, by `Kind namespace/name` (`Kind name` when
+    /// cluster-scoped): the loader's message.
+    pub load_errors: BTreeMap<String, String>,
     /// Objects some rule gave a result, by kind display name (a scan
     /// counts them; an audit's record derives them from its findings).
     pub objects_evaluated_by_kind: BTreeMap<String, usize>,

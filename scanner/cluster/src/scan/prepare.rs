@@ -205,6 +205,19 @@ pub(super) async fn prepare(
                 .and_then(|document| policy_name(&document.value))
                 .is_none()
     });
+    outcome.load_errors = set
+        .loaded
+        .problems
+        .iter()
+        .filter(|p| p.invalid_policy)
+        .map(|p| {
+            let document = p.document.and_then(|index| documents.get(index));
+            let label = document
+                .map(|d| document_label(&d.value))
+                .unwrap_or_else(|| "the policy set".into());
+            (label, p.message.clone())
+        })
+        .collect();
     let policies_evaluated = set.loaded.len();
 
     let unknown_namespaces = options
@@ -352,6 +365,16 @@ fn not_loaded(documents: &[Document], loaded: &BTreeSet<String>) -> Vec<String> 
 
 /// The report name (`namespace/name` for namespaced kinds) of a policy
 /// document; None for other documents (exceptions).
+/// `Kind namespace/name` (`Kind name` when cluster-scoped) of a document,
+/// as the run record's load errors name it.
+fn document_label(document: &Value) -> String {
+    let text = |pointer: &str| document.str_at(pointer).unwrap_or("");
+    match (text("/metadata/namespace"), text("/metadata/name")) {
+        ("", name) => format!("{} {name}", text("/kind")),
+        (namespace, name) => format!("{} {namespace}/{name}", text("/kind")),
+    }
+}
+
 fn policy_name(document: &Value) -> Option<String> {
     let text = |pointer: &str| document.str_at(pointer).unwrap_or("");
     if !POLICY_DOCUMENT_KINDS.contains(&text("/kind")) {

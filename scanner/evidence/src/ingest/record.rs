@@ -51,6 +51,11 @@ pub struct ScanRecord {
     /// Qualified names of policies that failed to load in the scan.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub invalid_policies: Vec<String>,
+    /// Why each policy, binding or PolicyException that failed to load was
+    /// refused, by `Kind namespace/name` (`Kind name` when cluster-scoped);
+    /// empty from an older record.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub load_errors: BTreeMap<String, String>,
     /// Reports the scan could not write or delete.
     #[serde(default)]
     pub write_failed_reports: usize,
@@ -314,6 +319,8 @@ impl ScanRecord {
             exception_namespace_missing: text(keys::EXCEPTION_NAMESPACE_MISSING) == Some("true"),
             input_digests: json_key(text(keys::INPUT_DIGESTS), keys::INPUT_DIGESTS, source)?,
             settings: json_key(text(keys::SETTINGS), keys::SETTINGS, source)?,
+            load_errors: json_key(text(keys::LOAD_ERRORS), keys::LOAD_ERRORS, source)?
+                .unwrap_or_default(),
             resource_filters: text(keys::RESOURCE_FILTERS_FROM).map(|from| {
                 ResourceFiltersApplied {
                     source: from.to_string(),
@@ -601,6 +608,29 @@ pub(crate) fn listed_in_scope(kinds: &[String], scan: &ScanRecord) -> Option<(us
 }
 
 impl ScanRecord {
+    /// Why the scan refused to load `info` (the loader's message), when
+    /// the record says.
+    pub(crate) fn load_error_of(&self, info: &PolicyInfo) -> Option<&str> {
+        self.load_errors
+            .get(&format!("{} {}", info.kind, info.qualified_name()))
+            .map(String::as_str)
+    }
+
+    /// The documents other than policies the scan could not load (a
+    /// binding, a PolicyException), each as `Kind namespace/name: message`:
+    /// they may change any policy's results, so no policy was covered
+    /// completely. Empty when none, or the record does not say.
+    pub fn load_errors_beyond_policies(&self) -> Vec<String> {
+        self.load_errors
+            .iter()
+            .filter(|(what, _)| {
+                let name = what.split_once(' ').map_or(what.as_str(), |(_, name)| name);
+                !self.invalid_policies.iter().any(|p| p == name)
+            })
+            .map(|(what, message)| format!("{what}: {message}"))
+            .collect()
+    }
+
     /// The scan could not read `info`'s own kind or could not load it: its
     /// results are missing or older ones carried over.
     pub(crate) fn policy_unread(&self, info: &PolicyInfo) -> bool {
@@ -629,7 +659,10 @@ impl ScanRecord {
             .iter()
             .any(|p| *p == info.qualified_name())
         {
-            gaps.push("the scan could not load this policy (invalid)".into());
+            gaps.push(match self.load_error_of(info) {
+                Some(error) => format!("the scan could not load this policy (invalid: {error})"),
+                None => "the scan could not load this policy (invalid)".into(),
+            });
         }
         let sources = failed_sources_affecting(info, &self.failed_policy_sources);
         if !sources.is_empty() {

@@ -30,6 +30,12 @@ pub mod keys {
     pub const FAILED_POLICY_SOURCES: &str = "failedPolicySources";
     /// Comma list of qualified names of policies that failed to load.
     pub const INVALID_POLICIES: &str = "invalidPolicies";
+    /// JSON `{"Kind namespace/name": message}`: why each policy, binding
+    /// or PolicyException that could not be loaded was refused (at most
+    /// [`super::LOAD_ERRORS_KEPT`], each message cut at
+    /// [`super::LOAD_ERROR_CHARS`] characters); absent when none, and from
+    /// the record of an older polscan.
+    pub const LOAD_ERRORS: &str = "loadErrors";
     /// Count of reports that could not be written or deleted.
     pub const WRITE_FAILED_REPORTS: &str = "writeFailedReports";
     /// JSON `{Kind: n}`: objects listed per kind display name.
@@ -208,6 +214,34 @@ pub fn judging_content(document: &Value) -> Value {
     value
 }
 
+/// At most this many load errors are kept in a run record.
+pub const LOAD_ERRORS_KEPT: usize = 20;
+
+/// A load error's message in a run record is cut at this many characters.
+pub const LOAD_ERROR_CHARS: usize = 400;
+
+/// The record's `loadErrors` value of `errors` (`Kind namespace/name` →
+/// message): the first [`LOAD_ERRORS_KEPT`], each message cut at
+/// [`LOAD_ERROR_CHARS`] characters with `…`, as a JSON object; None when
+/// there are none.
+pub fn load_errors_value(errors: &BTreeMap<String, String>) -> Option<String> {
+    if errors.is_empty() {
+        return None;
+    }
+    let kept: serde_json::Map<String, Value> = errors
+        .iter()
+        .take(LOAD_ERRORS_KEPT)
+        .map(|(what, message)| {
+            let mut cut: String = message.chars().take(LOAD_ERROR_CHARS).collect();
+            if cut.len() < message.len() {
+                cut.push('…');
+            }
+            (what.clone(), Value::String(cut))
+        })
+        .collect();
+    Some(Value::Object(kept).to_string())
+}
+
 /// Annotations that say who applied a document, not how it judges: they
 /// differ between clusters (and `last-applied-configuration` holds the
 /// action).
@@ -328,4 +362,33 @@ pub fn namespace_covered(only: &[String], excluded: &[String], namespace: &str) 
     }
     (only.is_empty() || only.iter().any(|n| n == namespace))
         && !excluded.iter().any(|n| n == namespace)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_errors_are_bounded_in_count_and_length() {
+        assert_eq!(load_errors_value(&BTreeMap::new()), None);
+        let errors: BTreeMap<String, String> = (0..30)
+            .map(|i| {
+                (
+                    format!("Policy team/p{i:02}"),
+                    "é".repeat(LOAD_ERROR_CHARS + 5),
+                )
+            })
+            .collect();
+        let text = load_errors_value(&errors).expect("some");
+        let kept: BTreeMap<String, String> = serde_json::from_str(&text).expect("json");
+        assert_eq!(kept.len(), LOAD_ERRORS_KEPT);
+        let message = &kept["Policy team/p00"];
+        assert_eq!(message.chars().count(), LOAD_ERROR_CHARS + 1);
+        assert!(message.ends_with('…'));
+        let short = BTreeMap::from([("Policy a".to_string(), "short".to_string())]);
+        assert_eq!(
+            load_errors_value(&short).as_deref(),
+            Some(r#"{"Policy a":"short"}"#)
+        );
+    }
 }

@@ -64,6 +64,12 @@ pub fn build(input: &EvidenceInput) -> Evidence {
         .filter(|d| d.str_field("kind") == Some("ValidatingAdmissionPolicyBinding"))
         .collect();
     // Each policy's soak digest now, matched against its scans' history.
+    // Why the newest scan covered no policy completely, when it says.
+    let partial_because: Vec<String> = input
+        .scan
+        .as_ref()
+        .map(|scan| scan.load_errors_beyond_policies())
+        .unwrap_or_default();
     let mut soak_digests: BTreeMap<String, String> = BTreeMap::new();
     for document in &input.policies {
         if let Some(info) = PolicyInfo::from_document_with_bindings(document, &bindings) {
@@ -139,6 +145,7 @@ pub fn build(input: &EvidenceInput) -> Evidence {
             soak_digests.get(&qualified).map(String::as_str),
             &input.soak,
             input.now,
+            &partial_because,
         );
         let mut evidence = policy_evidence(
             info,

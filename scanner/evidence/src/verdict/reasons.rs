@@ -63,10 +63,12 @@ pub(super) fn policy_reasons(info: &PolicyInfo, found: bool, input: &EvidenceInp
                 .iter()
                 .any(|p| *p == info.qualified_name())
             {
-                reasons.push(
-                    "the last scan could not load this policy (invalid): its results in the reports are missing or older ones carried over"
-                        .into(),
-                );
+                reasons.push(format!(
+                    "the last scan could not load this policy (invalid{}): its results in the reports are missing or older ones carried over",
+                    scan.load_error_of(info)
+                        .map(|error| format!(": {error}"))
+                        .unwrap_or_default()
+                ));
             }
             let sources = failed_sources_affecting(info, &scan.failed_policy_sources);
             if !sources.is_empty() {

@@ -38,6 +38,7 @@ pub(crate) fn soak_of(
     current: Option<&str>,
     input: &SoakInput,
     now: DateTime<Utc>,
+    partial_because: &[String],
 ) -> Option<Soak> {
     let min_soak = input.min_soak?;
     let empty = Vec::new();
@@ -193,8 +194,12 @@ pub(crate) fn soak_of(
             )
         } else {
             format!(
-                "WAIT: the newest scan ({}) did not cover the policy completely ({rule}{restarted})",
-                time_text(newest.last)
+                "WAIT: the newest scan ({}) did not cover the policy completely{} ({rule}{restarted})",
+                time_text(newest.last),
+                match partial_because {
+                    [] => String::new(),
+                    causes => format!(": not loaded: {}", causes.join("; ")),
+                }
             )
         }
     } else if soak.clean_since.is_none() {
@@ -418,7 +423,7 @@ mod tests {
                 history: Some(self.0.clone()),
                 max_scan_age: None,
             };
-            soak_of(&policy("Audit"), Some(current), &input, day(100)).unwrap()
+            soak_of(&policy("Audit"), Some(current), &input, day(100), &[]).unwrap()
         }
     }
 
@@ -468,7 +473,7 @@ mod tests {
                 history: Some(scans.0.clone()),
                 max_scan_age: max,
             };
-            soak_of(&policy("Audit"), Some("h"), &input, now).unwrap()
+            soak_of(&policy("Audit"), Some("h"), &input, now, &[]).unwrap()
         };
         // A day after the newest scan: met.
         let fresh = judge(day(9), Some(Duration::days(2)));
@@ -711,7 +716,7 @@ mod tests {
                 history,
                 max_scan_age: None,
             };
-            let soak = soak_of(&admission_only, Some("h"), &input, day(100)).unwrap();
+            let soak = soak_of(&admission_only, Some("h"), &input, day(100), &[]).unwrap();
             // Still not met: a ready verdict must not pass as soaked.
             assert_eq!(soak.status, SoakStatus::Wait);
             assert!(soak.trend.is_empty(), "{soak:?}");
@@ -729,7 +734,7 @@ mod tests {
             max_scan_age: None,
         };
         let judged = |input: &SoakInput, action: &str| {
-            soak_of(&policy(action), Some("h"), input, day(100)).unwrap()
+            soak_of(&policy(action), Some("h"), input, day(100), &[]).unwrap()
         };
         assert_eq!(judged(&input, "Audit").status, SoakStatus::Off);
         input.min_soak = Some(Duration::hours(36));
@@ -745,6 +750,13 @@ mod tests {
             none.summary,
             "WAIT: no scan history yet (--min-soak 36h, --min-scans 2)"
         );
-        assert!(soak_of(&policy("Audit"), Some("h"), &SoakInput::default(), day(100)).is_none());
+        assert!(soak_of(
+            &policy("Audit"),
+            Some("h"),
+            &SoakInput::default(),
+            day(100),
+            &[]
+        )
+        .is_none());
     }
 }
