@@ -535,7 +535,7 @@ fn git_rules_other_than_the_cluster_s_are_not_promoted() {
     assert_eq!(policy["verdict"], "wait", "{policy}");
     assert_eq!(policy["gitChange"]["rulesDiffer"], true, "{policy}");
     assert!(policy["gitChange"].get("promote").is_none(), "{policy}");
-    let problem = "Git's policies/require-team.yaml holds a different version of the policy than the cluster (its rules differ from those that soaked; first at spec.rules[0].match.any[0].resources.kinds): reconcile it, let it soak, then build the evidence again";
+    let problem = "Git's policies/require-team.yaml holds a different version of the policy than the cluster (its rules differ from those that soaked; first at spec.rules[0].match.any[0].resources.kinds[1] (only in Git)): reconcile it, let it soak, then build the evidence again";
     assert_eq!(policy["reasons"][0], problem, "{policy}");
     assert!(!dir.path().join("other/patches/require-team").exists());
     assert!(

@@ -216,16 +216,58 @@ fn first_difference(git: &Value, cluster: &Value, path: &str) -> Option<String> 
                 };
                 match (mine.get(key), theirs.get(key)) {
                     (Some(a), Some(b)) => first_difference(a, b, &inner),
-                    _ => Some(inner),
+                    (Some(_), None) => Some(format!("{inner} (only in Git)")),
+                    _ => Some(format!("{inner} (only in the cluster)")),
                 }
             })
         }
-        (Value::Array(mine), Value::Array(theirs)) if mine.len() == theirs.len() => mine
+        // An item added or removed is named as such, not the whole list.
+        (Value::Array(mine), Value::Array(theirs)) => mine
             .iter()
             .zip(theirs)
             .enumerate()
-            .find_map(|(index, (a, b))| first_difference(a, b, &format!("{path}[{index}]"))),
+            .find_map(|(index, (a, b))| first_difference(a, b, &format!("{path}[{index}]")))
+            .or_else(|| match mine.len().cmp(&theirs.len()) {
+                std::cmp::Ordering::Greater => {
+                    Some(format!("{path}[{}] (only in Git)", theirs.len()))
+                }
+                std::cmp::Ordering::Less => {
+                    Some(format!("{path}[{}] (only in the cluster)", mine.len()))
+                }
+                std::cmp::Ordering::Equal => None,
+            }),
         (a, b) if a == b => None,
         _ => here(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_difference;
+    use serde_json::json;
+
+    #[test]
+    fn the_first_difference_names_an_added_or_removed_item_or_field() {
+        let cluster = json!({"spec": {"rules": [{"name": "a"}]}});
+        let git = json!({"spec": {"rules": [{"name": "a"}, {"name": "b"}]}});
+        assert_eq!(
+            first_difference(&git, &cluster, "").as_deref(),
+            Some("spec.rules[1] (only in Git)")
+        );
+        assert_eq!(
+            first_difference(&cluster, &git, "").as_deref(),
+            Some("spec.rules[1] (only in the cluster)")
+        );
+        let changed = json!({"spec": {"rules": [{"name": "c"}, {"name": "b"}]}});
+        assert_eq!(
+            first_difference(&changed, &git, "").as_deref(),
+            Some("spec.rules[0].name")
+        );
+        let more = json!({"spec": {"rules": [{"name": "a"}], "background": false}});
+        assert_eq!(
+            first_difference(&more, &cluster, "").as_deref(),
+            Some("spec.background (only in Git)")
+        );
+        assert_eq!(first_difference(&git, &git, ""), None);
     }
 }

@@ -709,7 +709,7 @@ fn git_rules_other_than_the_soaked_ones_get_no_patch() {
     assert_eq!(change.rollback, None);
     let problem = change.problem.as_deref().unwrap_or("");
     assert!(
-        problem.starts_with("Git's policies/require-team.yaml holds a different version of the policy than the cluster (its rules differ from those that soaked; first at spec.rules[0].match.any[0].resources.kinds)"),
+        problem.starts_with("Git's policies/require-team.yaml holds a different version of the policy than the cluster (its rules differ from those that soaked; first at spec.rules[0].match.any[0].resources.kinds[1] (only in Git))"),
         "{problem}"
     );
     assert!(problem.ends_with("reconcile it, let it soak, then build the evidence again"));
