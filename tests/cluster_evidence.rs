@@ -807,5 +807,17 @@ fn a_violator_created_after_the_last_scan_is_found_before_go() {
     );
     assert_eq!(code, Some(0), "{text}");
     assert_eq!(policy(&snapshot, "disallow-latest")["verdict"], "ready");
+
+    // Excused only by polscan's annotation, which Kyverno's admission
+    // ignores: a violator all the same (rev21: it passed the recheck).
+    cluster.kubectl_ok(&["delete", "pod", "-n", "shop", "sneaky"]);
+    cluster.apply_yaml("apiVersion: v1\nkind: Pod\nmetadata:\n  name: bypassed\n  namespace: shop\n  labels: {team: shop}\n  annotations:\n    polscan.io/exception: disallow-latest/no-latest\n    polscan.io/exception-reason: vendor image\n    polscan.io/exception-expires: '2099-12-31'\n    polscan.io/exception-owner: platform-team\nspec:\n  containers: [{name: c, image: 'vendor/agent:latest'}]\n");
+    let (bypassed, text, code) = evidence(&cluster, &dir.join("bypassed"), &["--require-ready"]);
+    assert_eq!(code, Some(1), "{text}");
+    let reasons = policy(&bypassed, "disallow-latest")["reasons"].to_string();
+    assert!(
+        reasons.contains("shop/Pod/bypassed (rule no-latest: skipped only by the polscan.io/exception annotation"),
+        "{reasons}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -129,6 +129,10 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
         }
         from_files(args, &mut input)?
     };
+    // The recheck evaluates what the evidence judges: a file's policy of
+    // the same name as one in the cluster is not (the cluster's is used).
+    let cluster_policies: BTreeSet<(String, String, String)> =
+        input.policies.iter().map(identity_of).collect();
     if !args.policy_files.is_empty() {
         let files = loader::load_paths(&args.policy_files)
             .context("reading --policies-from")?
@@ -161,13 +165,36 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
             let policy_documents = if args.policy_files.is_empty() {
                 Vec::new()
             } else {
-                loader::load_paths(&args.policy_files).context("reading --policies-from")?
+                loader::load_paths(&args.policy_files)
+                    .context("reading --policies-from")?
+                    .into_iter()
+                    .filter(|document| !cluster_policies.contains(&identity_of(&document.value)))
+                    .collect()
             };
+            // A record of an older polscan keeps no settings: what it does
+            // keep of them.
+            let settings = input.scan.as_ref().map(|scan| {
+                scan.settings.clone().unwrap_or_else(|| {
+                    let mut settings = std::collections::BTreeMap::new();
+                    if let Some(evidence::run::exception_scope::ExceptionScope::Namespace {
+                        namespace,
+                    }) = &scan.policy_exceptions
+                    {
+                        settings.insert("--exception-namespace".to_string(), namespace.clone());
+                    }
+                    settings.insert("--namespace".to_string(), scan.namespaces.join(","));
+                    settings.insert(
+                        "--exclude-namespaces".to_string(),
+                        scan.excluded_namespaces.join(","),
+                    );
+                    settings
+                })
+            });
             let recheck = super::evidence_recheck::recheck(RecheckInput {
                 kubeconfig: args.kubeconfig.as_deref(),
                 context: args.context.as_deref(),
                 ready,
-                settings: input.scan.as_ref().and_then(|scan| scan.settings.as_ref()),
+                settings: settings.as_ref(),
                 policy_documents,
                 namespaces: split_list(&args.namespaces),
                 deadline: parse_deadline("--timeout", &args.timeout)?,

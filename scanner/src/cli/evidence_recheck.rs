@@ -2,10 +2,9 @@
 //! be ready, the last scan record's settings and the `--policies-from`
 //! documents enter; a dry-run scan of the cluster as it is now (nothing
 //! written) runs with those settings, and what it found for those
-//! policies leaves as an [`evidence::verdict::recheck::Recheck`]. Only the
-//! objects the scan evaluates again are looked at: an object unchanged
-//! since its stored report is reused as it is, and that report is what the
-//! evidence already read.
+//! policies leaves as an [`evidence::verdict::recheck::Recheck`]. A scan
+//! that streams into a view reuses no stored report: every object is
+//! evaluated again.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -13,6 +12,7 @@ use std::time::Duration;
 
 use polscan::audit::{Finding, Problem};
 use polscan::cluster::connect;
+use polscan::engine::exceptions::annotation::properties as ex_props;
 use polscan::engine::RuleStatus;
 use polscan::evidence::verdict::recheck::{Recheck, RecheckViolations, NAMED};
 use polscan::loader::Document;
@@ -208,7 +208,8 @@ impl Collect {
         if !matches!(
             status,
             RuleStatus::Fail | RuleStatus::Error | RuleStatus::Warn
-        ) {
+        ) && !annotation_excused(finding)
+        {
             return None;
         }
         let policy = match &finding.policy.namespace {
@@ -227,15 +228,32 @@ impl Collect {
         } else {
             format!("{}/{}/{}", resource.namespace, resource.kind, resource.name)
         };
-        Some((
-            policy,
-            format!(
-                "{place} (rule {}: {})",
-                finding.result.rule,
-                status.as_str()
-            ),
-        ))
+        let rule = match finding.result.rule.as_str() {
+            "" => String::new(),
+            rule => format!("rule {rule}: "),
+        };
+        let status = if annotation_excused(finding) {
+            "skipped only by the polscan.io/exception annotation, which Kyverno's admission ignores"
+        } else {
+            status.as_str()
+        };
+        Some((policy, format!("{place} ({rule}{status})")))
     }
+}
+
+/// A `fail` or `error` that only polscan's `polscan.io/exception`
+/// annotation turned into `skip`: Kyverno's admission does not honour it,
+/// so it is a violation, as the evidence counts it
+/// (`ingest::results::excused_violation`).
+fn annotation_excused(finding: &Finding) -> bool {
+    let properties = &finding.result.properties;
+    finding.result.status == RuleStatus::Skip
+        && properties.get(ex_props::EXCEPTION).map(String::as_str)
+            == Some(ex_props::RESOURCE_ANNOTATION)
+        && !properties.contains_key("exceptions")
+        && properties
+            .get(ex_props::RESULT)
+            .is_none_or(|status| matches!(status.as_str(), "fail" | "error"))
 }
 
 impl FindingView for Collect {
