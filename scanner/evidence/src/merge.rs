@@ -180,8 +180,9 @@ fn verdict_reason(label: &str, policy: &PolicyEvidence) -> Option<String> {
     match policy.verdict {
         Verdict::Ready => None,
         Verdict::NotReady => Some(format!("not ready in {label}{first}{more}")),
-        // Clean there, but not for long enough yet (or not known).
-        Verdict::Wait => Some(format!("still soaking in {label}{first}{more}")),
+        // Clean there so far, but not for long enough yet (or not known), or
+        // the evidence there is stale, partial or not rechecked: the reason says.
+        Verdict::Wait => Some(format!("waiting in {label}{first}{more}")),
         Verdict::NoEvidence => Some(format!(
             "no evidence in {label}{}: nothing there shows what Enforce would block",
             if first.is_empty() {

@@ -62,10 +62,12 @@ pub enum Verdict {
     /// Nothing speaks against enforcing, but no resource was evaluated
     /// either: the scan proves nothing about what enforcing would block.
     NoEvidence,
-    /// The current evidence is clean (it would be ready), but the policy
-    /// has not been clean long enough, or over enough scans, or that is
-    /// not known (`--min-soak`, `--min-scans`): its [`Soak`] says how
-    /// long to wait.
+    /// The current evidence is clean so far (it would be ready), but the
+    /// policy has not been clean long enough, or over enough scans, or that
+    /// is not known (`--min-soak`, `--min-scans`): its [`Soak`] says how
+    /// long to wait. Also a newest scan older than `--max-scan-age` or not
+    /// covering the policy, and a recheck that did not complete: the
+    /// reasons say which.
     Wait,
 }
 
@@ -76,7 +78,7 @@ impl Verdict {
             Verdict::Ready => "ready to enforce",
             Verdict::NotReady => "not ready",
             Verdict::NoEvidence => "no evidence",
-            Verdict::Wait => "clean, soaking",
+            Verdict::Wait => "clean so far, waiting",
         }
     }
 

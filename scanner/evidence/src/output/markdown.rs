@@ -60,7 +60,7 @@ pub(crate) fn verdict_mark(verdict: Verdict) -> &'static str {
         Verdict::Ready => "✅ ready to enforce",
         Verdict::NotReady => "❌ not ready",
         Verdict::NoEvidence => "❔ no evidence",
-        Verdict::Wait => "⏳ clean, soaking",
+        Verdict::Wait => "⏳ clean so far, waiting",
     }
 }
 

@@ -107,6 +107,26 @@ fn no_evidence_elsewhere_is_not_ready_for_production() {
 }
 
 #[test]
+fn waiting_elsewhere_is_not_ready_for_production_with_its_reason() {
+    // A wait is not only a soak: a stale scan or an incomplete recheck is
+    // one too, so the merged reason says "waiting" and gives the reason.
+    let mut staging = clean("staging", "Audit");
+    staging.evidence.policies[0].verdict = Verdict::Wait;
+    staging.evidence.policies[0].reasons =
+        vec!["the newest scan is 9 day(s) old (--max-scan-age 7d)".into()];
+    let result = merged(&[clean("dev", "Audit"), staging, clean("production", "Audit")]);
+    let labels = &result.policies[0];
+    assert_eq!(labels.verdict, Verdict::NotReady);
+    assert_eq!(
+        labels.reasons[0],
+        "waiting in staging: the newest scan is 9 day(s) old (--max-scan-age 7d)",
+        "{:?}",
+        labels.reasons
+    );
+    assert_eq!(Verdict::Wait.label(), "clean so far, waiting");
+}
+
+#[test]
 fn a_policy_missing_from_an_environment_is_not_ready_there() {
     let two = environment(
         "dev",

@@ -306,7 +306,7 @@ fn the_pages_show_the_soak_and_its_trend() {
     );
     assert!(decision.contacts.is_empty() && decision.instructions.is_empty());
     let page = markdown::render(&evidence);
-    assert!(page.contains("⏳ clean, soaking"), "{page}");
+    assert!(page.contains("⏳ clean so far, waiting"), "{page}");
     assert!(page.contains("WAIT 1"), "{page}");
     assert!(
         page.contains("Fail results per scan (oldest → newest): `█▃▁▁` 4 1 0 0"),
