@@ -221,15 +221,26 @@ pub const LOAD_ERRORS_KEPT: usize = 20;
 pub const LOAD_ERROR_CHARS: usize = 400;
 
 /// The record's `loadErrors` value of `errors` (`Kind namespace/name` →
-/// message): the first [`LOAD_ERRORS_KEPT`], each message cut at
-/// [`LOAD_ERROR_CHARS`] characters with `…`, as a JSON object; None when
-/// there are none.
+/// message): at most [`LOAD_ERRORS_KEPT`], bindings and PolicyExceptions
+/// before policies (each key's kind ends in `Binding` or `Exception`), each
+/// message cut at [`LOAD_ERROR_CHARS`] characters with `…`, as a JSON
+/// object; None when there are none.
 pub fn load_errors_value(errors: &BTreeMap<String, String>) -> Option<String> {
     if errors.is_empty() {
         return None;
     }
-    let kept: serde_json::Map<String, Value> = errors
-        .iter()
+    // A binding or exception not loaded holds every policy back and is named
+    // in each one's reason; a policy not loaded is also in `invalidPolicies`.
+    // So when the count is cut, the policies' messages are the ones to go.
+    let beyond_policies = |what: &str| {
+        let kind = what.split_once(' ').map_or(what, |(kind, _)| kind);
+        kind.ends_with("Binding") || kind.ends_with("Exception")
+    };
+    let (first, then): (Vec<_>, Vec<_>) =
+        errors.iter().partition(|(what, _)| beyond_policies(what));
+    let kept: serde_json::Map<String, Value> = first
+        .into_iter()
+        .chain(then)
         .take(LOAD_ERRORS_KEPT)
         .map(|(what, message)| {
             let mut cut: String = message.chars().take(LOAD_ERROR_CHARS).collect();
@@ -385,6 +396,20 @@ mod tests {
         let message = &kept["Policy team/p00"];
         assert_eq!(message.chars().count(), LOAD_ERROR_CHARS + 1);
         assert!(message.ends_with('…'));
+        // An exception sorting after the policies by name is kept all the same.
+        let mut with_exception = errors.clone();
+        with_exception.insert(
+            "PolicyException zz/bad".into(),
+            "missing field `policyName`".into(),
+        );
+        let text = load_errors_value(&with_exception).expect("some");
+        let kept: BTreeMap<String, String> = serde_json::from_str(&text).expect("json");
+        assert_eq!(kept.len(), LOAD_ERRORS_KEPT);
+        assert_eq!(
+            kept.get("PolicyException zz/bad").map(String::as_str),
+            Some("missing field `policyName`")
+        );
+        assert!(kept.contains_key("Policy team/p00"));
         let short = BTreeMap::from([("Policy a".to_string(), "short".to_string())]);
         assert_eq!(
             load_errors_value(&short).as_deref(),
