@@ -525,6 +525,20 @@ fn a_policy_that_cannot_be_read_or_loaded_keeps_its_evidence() {
     let web = report_of(&cluster, "Pod", "web").unwrap_or_else(|| panic!("no Pod report"));
     assert!(results_of(&web, "sa-owner").is_empty(), "{web:#}");
 
+    // A Pod scanned with every policy, deleted later while a policy cannot
+    // be loaded.
+    cluster.apply_yaml(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: leaver, namespace: team}\nspec:\n  containers: [{name: c, image: 'nginx:1.27'}]\n",
+    );
+    let with_leaver = polscan(&["scan", "--kubeconfig", &kubeconfig]);
+    assert_eq!(
+        with_leaver.status.code(),
+        Some(0),
+        "{}",
+        stderr(&with_leaver)
+    );
+    assert!(report_of(&cluster, "Pod", "leaver").is_some());
+
     // The ServiceAccount policy is broken instead (readable, not loadable).
     cluster.kubectl_ok(&[
         "patch",
@@ -534,6 +548,10 @@ fn a_policy_that_cannot_be_read_or_loaded_keeps_its_evidence() {
         "-p",
         r#"{"spec":{"rules":{"not":"a-list"}}}"#,
     ]);
+    // A resource deleted meanwhile: no result about it stands, whatever
+    // policy is missing, so its report goes (it stayed, and the evidence
+    // counted its fail); the others are kept.
+    cluster.kubectl_ok(&["delete", "pod", "-n", "team", "leaver"]);
     let broken = polscan(&[
         "scan",
         "--kubeconfig",
@@ -544,7 +562,14 @@ fn a_policy_that_cannot_be_read_or_loaded_keeps_its_evidence() {
     let err = stderr(&broken);
     assert_eq!(broken.status.code(), Some(2), "{err}");
     assert!(err.contains("ClusterPolicy/sa-owner"), "{err}");
-    assert!(err.contains("no report was pruned"), "{err}");
+    assert!(
+        err.contains("only the 1 reports of resources that are gone were pruned"),
+        "{err}"
+    );
+    assert!(
+        report_of(&cluster, "Pod", "leaver").is_none(),
+        "the gone Pod's report was kept: {err}"
+    );
     assert_evidence_kept(&cluster, "policy invalid");
     let record = cluster.kubectl_ok(&[
         "get",

@@ -233,7 +233,7 @@ fn incomplete_because(outcome: &ScanOutcome, record_failed: bool) -> String {
     }
     if outcome.policies_incomplete {
         reasons.push(
-            "some policies could not be read or loaded (nothing was pruned; their stored results were kept)"
+            "some policies could not be read or loaded (only reports of resources that are gone were pruned; their stored results were kept)"
                 .to_string(),
         );
     }
@@ -504,11 +504,15 @@ fn print(outcome: &mut ScanOutcome, format: OutputFormat) -> anyhow::Result<()> 
     }
     if outcome.policies_incomplete && outcome.dry_run {
         eprintln!(
-            "some policies could not be read or loaded: a real run would prune nothing and keep their stored results in every report it rewrites; the reports this dry run prints are the scan's own, without those kept results"
+            "some policies could not be read or loaded: a real run would prune only the reports of resources that are gone and keep their stored results in every report it rewrites; the reports this dry run prints are the scan's own, without those kept results"
         );
     } else if outcome.policies_incomplete {
         eprintln!(
-            "some policies could not be read or loaded: no report was pruned; {} stored results of those policies were kept in the {} reports rewritten ({} planned writes equalled the stored report once those results were kept, and were not written){}",
+            "some policies could not be read or loaded: {}; {} stored results of those policies were kept in the {} reports rewritten ({} planned writes equalled the stored report once those results were kept, and were not written){}",
+            match plan.delete.len() {
+                0 => "no report was pruned".to_string(),
+                n => format!("only the {n} reports of resources that are gone were pruned"),
+            },
             outcome.results_kept,
             outcome.writes,
             outcome.unchanged_after_carry_over,

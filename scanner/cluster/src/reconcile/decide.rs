@@ -128,6 +128,9 @@ pub struct PerResource {
     results_digested: bool,
     /// Every report this scan wants, with its hash: the plan's input.
     seen: Vec<DesiredReport>,
+    /// The report key of every object listed in scope, results or not:
+    /// a stored report outside it is of a resource that is gone.
+    listed: HashSet<ReportKey>,
 }
 
 impl PerResource {
@@ -144,7 +147,14 @@ impl PerResource {
             schemas,
             results_digested,
             seen: Vec::new(),
+            listed: HashSet::new(),
         }
+    }
+
+    /// Records the objects of a page as listed, by the key of their
+    /// per-resource report ([`super::wanted::resource_report_key`]).
+    pub fn on_listed(&mut self, keys: impl IntoIterator<Item = ReportKey>) {
+        self.listed.extend(keys);
     }
 
     /// The stored reports in scope, sorted by key.
@@ -217,7 +227,7 @@ impl ShapeDecisions for PerResource {
     }
 
     fn finish(&self, listing: &ListingOutcome) -> Plan {
-        plan(&self.seen, &self.existing, listing)
+        plan(&self.seen, &self.existing, listing, Some(&self.listed))
     }
 }
 
@@ -289,7 +299,8 @@ impl ShapeDecisions for PerNamespace {
     }
 
     fn finish(&self, listing: &ListingOutcome) -> Plan {
-        plan(&self.seen, &self.existing, listing)
+        // A part spans objects: a gone one does not make it stale.
+        plan(&self.seen, &self.existing, listing, None)
     }
 }
 
@@ -355,6 +366,7 @@ mod tests {
     fn listed_pods() -> ListingOutcome {
         ListingOutcome {
             completed_kinds: [("".to_string(), "Pod".to_string())].into_iter().collect(),
+            listed_kinds: [("".to_string(), "Pod".to_string())].into_iter().collect(),
             any_failed: false,
             policies_incomplete: false,
         }

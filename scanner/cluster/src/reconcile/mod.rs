@@ -17,7 +17,10 @@
 //! - per-namespace reports are deleted only when every kind was listed;
 //! - nothing is deleted when a policy source failed (a policy kind could
 //!   not be listed, or a policy could not be loaded): a report that looks
-//!   stale may hold the only results of the policies that are missing;
+//!   stale may hold the only results of the policies that are missing —
+//!   but for the per-resource report of a resource that is gone (its kind
+//!   listed completely, the object not among those listed): no result
+//!   about it stands, whatever policy is missing;
 //! - a report kept (its kind not listed) loses the results of deleted
 //!   policies only after a run that read every policy
 //!   ([`deleted_policies`]).
@@ -26,7 +29,7 @@ pub mod decide;
 pub mod deleted_policies;
 pub mod wanted;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use report_model::api::ReportApi;
 use report_model::shape::MANAGED_BY_VALUE;
@@ -133,6 +136,10 @@ pub struct ListingOutcome {
     /// `(group, kind)` of each kind whose reports may be pruned: listed
     /// completely, or known to have no results.
     pub completed_kinds: BTreeSet<(String, String)>,
+    /// `(group, kind)` of each kind this scan LISTed completely: those of
+    /// `completed_kinds` whose objects were all seen (a kind known to have
+    /// no results is not listed, and a missing policy may match it).
+    pub listed_kinds: BTreeSet<(String, String)>,
     /// Some kind was not listed completely (the run is not
     /// [`complete`](crate::scan::ScanOutcome::complete), or a filter left
     /// kinds out): reports that span kinds (no resource scope) are kept.
@@ -159,11 +166,17 @@ pub struct Plan {
 }
 
 /// Decides the writes and deletions of a scan; polscan's reports of either
-/// layout (`--report-per`) go by the same rules.
+/// layout (`--report-per`) go by the same rules. `listed`: the
+/// per-resource report key of every object the scan listed in scope
+/// (None when not known): while a policy is missing, a per-resource report
+/// of a kind LISTed completely ([`ListingOutcome::listed_kinds`]) whose
+/// resource is not among them is deleted all the same (the resource is
+/// gone).
 pub fn plan(
     desired: &[DesiredReport],
     existing: &[ExistingReport],
     listing: &ListingOutcome,
+    listed: Option<&HashSet<ReportKey>>,
 ) -> Plan {
     let existing_by_key: BTreeMap<&ReportKey, &ExistingReport> = existing
         .iter()
@@ -190,7 +203,12 @@ pub fn plan(
             // A report without a resource scope spans kinds.
             None => !listing.any_failed,
         };
-        if listing.policies_incomplete {
+        let resource_gone = report
+            .scope_kind
+            .as_ref()
+            .is_some_and(|kind| listing.listed_kinds.contains(kind))
+            && listed.is_some_and(|listed| !listed.contains(&report.key));
+        if listing.policies_incomplete && !resource_gone {
             plan.kept_policies_incomplete.push(report.key.clone());
         } else if listed_completely {
             plan.delete.push(report.key.clone());
@@ -205,6 +223,15 @@ pub fn plan(
 mod tests {
     use super::*;
     use report_model::shape::{SHAPE_PER_NAMESPACE, SHAPE_PER_RESOURCE};
+
+    /// The plan without the listed objects (not known).
+    fn plan(
+        desired: &[DesiredReport],
+        existing: &[ExistingReport],
+        listing: &ListingOutcome,
+    ) -> Plan {
+        super::plan(desired, existing, listing, None)
+    }
 
     fn key(namespace: &str, name: &str) -> ReportKey {
         ReportKey {
@@ -267,6 +294,10 @@ mod tests {
     fn listed(kinds: &[(&str, &str)], any_failed: bool) -> ListingOutcome {
         ListingOutcome {
             completed_kinds: kinds
+                .iter()
+                .map(|(g, k)| (g.to_string(), k.to_string()))
+                .collect(),
+            listed_kinds: kinds
                 .iter()
                 .map(|(g, k)| (g.to_string(), k.to_string()))
                 .collect(),
@@ -414,11 +445,111 @@ mod tests {
             policies_incomplete: true,
             ..listed(&[("", "ServiceAccount")], false)
         };
-        let plan = plan(&[], &[stale], &listing);
+        let plan = plan(&[], std::slice::from_ref(&stale), &listing);
         assert!(plan.delete.is_empty());
         assert_eq!(
             plan.kept_policies_incomplete,
             vec![key("a", "polscan-sa-uid")]
         );
+        // The object still listed: its report may hold the missing
+        // policy's results, so it is kept.
+        let still_there = HashSet::from([key("a", "polscan-sa-uid")]);
+        let kept = super::plan(
+            &[],
+            std::slice::from_ref(&stale),
+            &listing,
+            Some(&still_there),
+        );
+        assert!(kept.delete.is_empty());
+        assert_eq!(
+            kept.kept_policies_incomplete,
+            vec![key("a", "polscan-sa-uid")]
+        );
+    }
+
+    #[test]
+    fn the_report_of_a_gone_resource_is_deleted_while_a_policy_is_missing() {
+        let gone = existing(
+            "a",
+            "polscan-gone-uid",
+            "h",
+            "polscan",
+            SHAPE_PER_RESOURCE,
+            Some(("", "Service")),
+        );
+        let unlisted_kind = existing(
+            "a",
+            "polscan-cm-uid",
+            "h",
+            "polscan",
+            SHAPE_PER_RESOURCE,
+            Some(("", "ConfigMap")),
+        );
+        let part = existing(
+            "a",
+            "polscan-ns-a-2",
+            "h",
+            "polscan",
+            SHAPE_PER_NAMESPACE,
+            None,
+        );
+        let not_targeted = existing(
+            "a",
+            "polscan-sa-uid",
+            "h",
+            "polscan",
+            SHAPE_PER_RESOURCE,
+            Some(("", "ServiceAccount")),
+        );
+        let mut listing = ListingOutcome {
+            policies_incomplete: true,
+            ..listed(&[("", "Service")], false)
+        };
+        // No loaded policy matches ServiceAccounts: known to have no
+        // results, so not listed — but the missing policy may match them.
+        listing
+            .completed_kinds
+            .insert((String::new(), "ServiceAccount".into()));
+        let listed = HashSet::from([key("a", "polscan-other-uid")]);
+        let plan = super::plan(
+            &[],
+            &[gone, unlisted_kind, part, not_targeted],
+            &listing,
+            Some(&listed),
+        );
+        // Gone: its kind listed completely and it is not among the objects.
+        assert_eq!(plan.delete, vec![key("a", "polscan-gone-uid")]);
+        // A kind not listed completely proves nothing; a part spans objects.
+        assert_eq!(plan.kept_after_failed_list, Vec::<ReportKey>::new());
+        assert_eq!(
+            plan.kept_policies_incomplete,
+            vec![
+                key("a", "polscan-cm-uid"),
+                key("a", "polscan-ns-a-2"),
+                key("a", "polscan-sa-uid")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_listed_object_s_report_key_is_the_key_its_report_is_shaped_with() {
+        let pod = serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"namespace": "shop", "name": "web", "uid": "0b9f3c2e-1111-4222-8333-444455556666"},
+        });
+        assert_eq!(
+            wanted::resource_report_key(&pod),
+            key("shop", "polscan-0b9f3c2e-1111-4222-8333-444455556666")
+        );
+        let node = serde_json::json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1", "uid": "abc"}});
+        assert_eq!(wanted::resource_report_key(&node), key("", "polscan-abc"));
+        // Without a usable uid the name is a digest, as the shaper makes it.
+        let odd = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"namespace": "shop", "name": "x", "uid": "Not_DNS"}});
+        let reference = crate::engine::ResourceRef::from_resource(&odd);
+        assert_eq!(
+            wanted::resource_report_key(&odd).name,
+            report_model::shape::resource_report_name(&(&reference).into())
+        );
+        assert_ne!(wanted::resource_report_key(&odd).name, "polscan-Not_DNS");
     }
 }

@@ -12,6 +12,20 @@ use serde_json::Value;
 
 use super::ReportKey;
 
+/// Where the per-resource report of the listed object `resource` lives:
+/// its namespace (a ClusterPolicyReport for a cluster-scoped object) and
+/// [`resource_report_name`](report_model::shape::resource_report_name) of
+/// its identity, as the report shaped from its results is keyed.
+pub fn resource_report_key(resource: &Value) -> ReportKey {
+    let reference = crate::engine::ResourceRef::from_resource(resource);
+    let name = report_model::shape::resource_report_name(&(&reference).into());
+    ReportKey {
+        cluster_scoped: reference.namespace.is_empty(),
+        namespace: reference.namespace,
+        name,
+    }
+}
+
 /// A report the scan wants, kept typed until it is written (a JSON value
 /// per report would multiply the memory a large cluster needs).
 #[derive(Debug, Clone)]

@@ -24,8 +24,8 @@ use crate::cluster::ClusterError;
 use crate::engine::{Engine, Environment, RuleStatus};
 use crate::kinds::ApiResource;
 use crate::reconcile::decide::{Decision, PerResource, ShapeDecisions};
-use crate::reconcile::wanted::{wanted_reports, Wanted};
-use crate::reconcile::{DesiredReport, ExistingReport};
+use crate::reconcile::wanted::{resource_report_key, wanted_reports, Wanted};
+use crate::reconcile::{DesiredReport, ExistingReport, ReportKey};
 use crate::reports;
 
 use super::gate::SinkGate;
@@ -96,6 +96,7 @@ impl ReportSink {
     /// Takes one page's reports (shaped by [`page_reports`]) and carries
     /// out what [`PerResource`] decides for each.
     pub(super) fn accept(&mut self, page: PageReports) {
+        self.decisions.on_listed(page.listed);
         let wanted = match page.wanted {
             Ok(wanted) => wanted,
             Err(err) => {
@@ -180,6 +181,8 @@ pub(super) fn object_reports(
 pub(super) struct PageReports {
     pub(super) wanted: Result<Wanted, report_model::shape::ShapeError>,
     pub(super) reused: Vec<DesiredReport>,
+    /// The report key of every object of the page, results or not.
+    pub(super) listed: Vec<ReportKey>,
 }
 
 /// A page's reports from its objects' ([`object_reports`]), equal to
@@ -420,6 +423,11 @@ pub(super) fn evaluate_pages(
                 tally.tally.on_page(listing, in_scope.len());
                 progress.evaluated(in_scope.len());
                 let shape = gate.is_some();
+                let listed: Vec<ReportKey> = if shape {
+                    in_scope.iter().map(resource_report_key).collect()
+                } else {
+                    Vec::new()
+                };
                 // Reusing needs the stored reports: the first page
                 // waits for them (and the sink built from them).
                 let stored = match (&reuse, gate.as_mut()) {
@@ -489,6 +497,7 @@ pub(super) fn evaluate_pages(
                     let page = PageReports {
                         wanted: page_reports(objects, &found, timestamp),
                         reused: kept,
+                        listed,
                     };
                     if !gate.offer(page, HELD_PAGES, ReportSink::accept) {
                         // The stored reports could not be read: the scan

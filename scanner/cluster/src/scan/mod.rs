@@ -316,7 +316,8 @@ pub struct ScanOutcome {
     pub result_counts: BTreeMap<ResultKey, usize>,
     /// Milliseconds since the start at the end of each phase.
     pub phases: Vec<(String, u64)>,
-    /// Some policy could not be read or loaded: nothing was pruned, and
+    /// Some policy could not be read or loaded: nothing was pruned but the
+    /// per-resource reports of resources that are gone, and
     /// rewritten reports kept the stored results of policies missing from
     /// this run.
     pub policies_incomplete: bool,
@@ -756,12 +757,13 @@ fn listing_outcome(
     outcome: &ScanOutcome,
     not_listed: &[(ApiResource, NotListed)],
 ) -> ListingOutcome {
-    let mut completed: BTreeSet<(String, String)> = outcome
+    let mut listed: BTreeSet<(String, String)> = outcome
         .listings
         .iter()
         .filter(|l| l.error.is_none())
         .map(|l| (l.kind.group.clone(), l.kind.kind.clone()))
         .collect();
+    let mut completed = listed.clone();
     completed.extend(
         not_listed
             .iter()
@@ -775,10 +777,13 @@ fn listing_outcome(
     // A kind listed in one group version but failing in another would be
     // ambiguous; failures win.
     for failed in outcome.failed_listings() {
-        completed.remove(&(failed.kind.group.clone(), failed.kind.kind.clone()));
+        let kind = (failed.kind.group.clone(), failed.kind.kind.clone());
+        completed.remove(&kind);
+        listed.remove(&kind);
     }
     ListingOutcome {
         completed_kinds: completed,
+        listed_kinds: listed,
         policies_incomplete: outcome.policies_incomplete,
         any_failed: !outcome.complete()
             || not_listed
