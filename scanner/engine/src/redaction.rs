@@ -61,9 +61,52 @@ pub const WITHHELD_TEXT: &str =
 /// shorter ones withhold the whole text.
 pub const MIN_IN_PLACE: usize = 4;
 
-/// Whether `object` is a core/v1 Secret.
+/// Whether `object` is to be taken as a Secret: its kind `Secret` in any
+/// letter case, whatever its apiVersion. Wider than core/v1 on purpose:
+/// matching reads `/v1`, `core/v1` or no apiVersion as the core group (the
+/// API server accepts `/v1`), and a `kinds: ["*"]` rule meets `secret` in a
+/// file; over-redaction is safe, leaking is not.
 pub fn is_secret(object: &Value) -> bool {
-    object.str_field("apiVersion") == Some("v1") && object.str_field("kind") == Some("Secret")
+    object
+        .str_field("kind")
+        .is_some_and(|kind| kind.eq_ignore_ascii_case("Secret"))
+}
+
+/// `value` decoded as a Secret's `data` value may be: standard base64,
+/// with or without padding, with line breaks and other whitespace left out
+/// (Go's decoder skips CR and LF, so `base64` without `-w0` makes a value
+/// the API server accepts and Kyverno's `base64_decode` decodes).
+fn decode_base64(value: &str) -> Option<Vec<u8>> {
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    let compact: String = value.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    LENIENT.decode(compact).ok()
+}
+
+/// `value` as Go's `encoding/json` quotes it, without the quotes: it also
+/// escapes `<`, `>`, `&`, U+2028 and U+2029 (`\u003c`), and `\b`/`\f` as
+/// `\u0008`/`\u000c` — the form in a `last-applied-configuration`
+/// annotation written by kubectl.
+fn go_json_quoted(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 8);
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                out.push_str(&format!("\\u{:04x}", u32::from(c)))
+            }
+            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The Secret values to search for, in every form they may take in a
@@ -82,7 +125,7 @@ impl SecretValues {
         if let Some(data) = secret.get("data").and_then(Value::as_object) {
             for value in data.values().filter_map(Value::as_str) {
                 self.add_value(value);
-                if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(value.trim()) {
+                if let Some(bytes) = decode_base64(value) {
                     self.add_value(&String::from_utf8_lossy(&bytes));
                 }
             }
@@ -146,7 +189,7 @@ impl SecretValues {
         }
         let trimmed = value.trim();
         if trimmed.len() >= MIN_IN_PLACE {
-            if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(trimmed) {
+            if let Some(bytes) = decode_base64(trimmed) {
                 if let Ok(decoded) = String::from_utf8(bytes) {
                     parts.push(decoded);
                 }
@@ -167,6 +210,7 @@ impl SecretValues {
         if let Ok(quoted) = serde_json::to_string(value) {
             forms.push(quoted.trim_matches('"').to_string());
         }
+        forms.push(go_json_quoted(value));
         forms.extend(
             value
                 .lines()
@@ -559,6 +603,65 @@ mod tests {
             values.redact_text("line AAAAlongline"),
             Some(format!("line {REDACTED_TEXT}"))
         );
+    }
+
+    /// red22 F1: `base64` without `-w0` wraps a value at 76 columns; the
+    /// API server and Kyverno's `base64_decode` accept it, so the decoded
+    /// value must be found too (it leaked through a `base64_decode`).
+    #[test]
+    fn a_line_wrapped_or_unpadded_base64_value_is_decoded() {
+        let plain = "correct-horse-battery-staple-0123456789-abcdefghijklmnopqrstuvwxyz-XYZ";
+        let encoded = base64::engine::general_purpose::STANDARD.encode(plain);
+        let wrapped = format!("{}\n{}\n", &encoded[..76], &encoded[76..]);
+        let values =
+            values_of(&json!({"kind": "Secret", "apiVersion": "v1", "data": {"key": wrapped}}));
+        assert_eq!(
+            values.redact_text(&format!("D {plain}")),
+            Some(format!("D {REDACTED_TEXT}"))
+        );
+        let unpadded = values_of(&json!({"kind": "Secret", "apiVersion": "v1",
+            "data": {"key": "aHVudGVyMi1wYXNzd29yZA"}}));
+        assert_eq!(
+            unpadded.redact_text("is hunter2-password"),
+            Some(format!("is {REDACTED_TEXT}"))
+        );
+    }
+
+    /// red22 F2: kubectl's `last-applied-configuration` holds `stringData`
+    /// as Go's `encoding/json` writes it (`<`, `>`, `&`, U+2028 escaped); a
+    /// policy printing the annotation leaked the value.
+    #[test]
+    fn a_value_as_go_json_escapes_it_is_found() {
+        let values = values_of(&json!({"kind": "Secret", "apiVersion": "v1",
+            "stringData": {"pw": "Pa\"ss<w>rd&ZYX1-long", "u": "uni\u{2028}code-sep-value"}}));
+        let annotation = r#"{"stringData":{"pw":"Pa\"ss\u003cw\u003erd\u0026ZYX1-long","u":"uni\u2028code-sep-value"}}"#;
+        let redacted = values.redact_text(annotation).unwrap_or_default();
+        assert_eq!(
+            redacted,
+            format!(r#"{{"stringData":{{"pw":"{REDACTED_TEXT}","u":"{REDACTED_TEXT}"}}}}"#)
+        );
+        assert_eq!(go_json_quoted("a\u{8}<"), "a\\u0008\\u003c");
+    }
+
+    /// red22 F3: matching reads `/v1`, `core/v1` or no apiVersion as the
+    /// core group, and `kinds: ["*"]` meets any case: each is a Secret here.
+    #[test]
+    fn a_secret_is_known_by_its_kind_whatever_its_api_version() {
+        for secret in [
+            json!({"apiVersion": "/v1", "kind": "Secret"}),
+            json!({"apiVersion": "core/v1", "kind": "Secret"}),
+            json!({"kind": "Secret"}),
+            json!({"apiVersion": "v1 ", "kind": "Secret"}),
+            json!({"apiVersion": "v1", "kind": "secret"}),
+        ] {
+            assert!(is_secret(&secret), "{secret}");
+        }
+        assert!(!is_secret(
+            &json!({"apiVersion": "v1", "kind": "ConfigMap"})
+        ));
+        assert!(!is_secret(
+            &json!({"apiVersion": "v1", "kind": "SecretStore"})
+        ));
     }
 
     #[test]
