@@ -90,6 +90,7 @@ pub mod redaction;
 pub mod resource_filters;
 pub mod supplied_data;
 pub mod target_kinds;
+pub mod value_size;
 pub mod value_types;
 pub mod values;
 pub(crate) mod variables;

@@ -189,18 +189,28 @@ const DURATION_CONVERSION_ERROR: &str =
 /// past an int64 of nanoseconds, which the crate saturated, or with text
 /// after the last unit, which it ignored.
 fn duration(ftx: &FunctionContext, text: Arc<String>) -> CelResult {
-    let parsed = cel::functions::duration(text.clone())?;
+    // Checked first: the cel crate's own error quotes the text in Rust's
+    // Debug escaping, which neither matches cel-go's message nor lets the
+    // redaction find a Secret value in it.
     if crate::value_types::duration::parse(&text).is_none() {
         return Err(ftx.error(DURATION_CONVERSION_ERROR));
     }
-    Ok(parsed)
+    cel::functions::duration(text).map_err(|_| ftx.error(DURATION_CONVERSION_ERROR))
 }
 
 fn identity(This(value): This<cel::Value>) -> CelResult {
     Ok(value)
 }
 
-fn size(ftx: &FunctionContext, This(this): This<cel::Value>) -> CelResult {
+/// `size(x)` or `x.size()`. The argument is resolved here: the cel crate's
+/// `This` turns its error (a failed variable, a missing key) into "Missing
+/// argument or target", where cel-go gives the argument's own error.
+fn size(ftx: &FunctionContext) -> CelResult {
+    let this = match (&ftx.this, ftx.args.first()) {
+        (Some(this), _) => this.clone(),
+        (None, Some(argument)) => cel::Value::resolve(argument, ftx.ptx)?,
+        (None, None) => return Err(ExecutionError::missing_argument_or_target()),
+    };
     let length = match &this {
         cel::Value::String(s) => s.chars().count(),
         cel::Value::Bytes(b) => b.len(),

@@ -441,14 +441,24 @@ impl<'s> Activation<'s> {
     /// but the resource's inputs (the same for every policy on it; its
     /// error reads no variable, so it is the same for every policy too).
     fn evaluate_variable(&self, program: &Program) -> Result<cel::Value, String> {
+        // A variable built from the last one twice over, forty times, asks
+        // for terabytes: each is bounded (the next then fails with its error).
+        let bounded = |value: Result<cel::Value, String>| match value {
+            Ok(value)
+                if crate::value_size::cel_exceeds(&value, crate::value_size::MAX_VALUE_BYTES) =>
+            {
+                Err(crate::value_size::too_large("the variable's value"))
+            }
+            other => other,
+        };
         if !program.reads_only(&RESOURCE_NAMES) {
-            return program.evaluate(self);
+            return bounded(program.evaluate(self));
         }
         let cache = &self.scope.resource_variables;
         if let Some(value) = cache.borrow().get(program.source()) {
             return value.clone();
         }
-        let value = program.evaluate(self);
+        let value = bounded(program.evaluate(self));
         cache
             .borrow_mut()
             .insert(program.source_arc(), value.clone());
@@ -634,6 +644,42 @@ mod tests {
             Ok(json!(21))
         );
         assert_eq!(scope.resource_variables.borrow().len(), 2);
+    }
+
+    /// red22 F6: forty variables, each the last one twice over, asked for
+    /// terabytes and aborted the process; each value is bounded, so the
+    /// policy's expression fails with the variable's error instead.
+    #[test]
+    fn a_variable_that_outgrows_the_bound_is_an_error_not_an_abort() {
+        let scope = ResourceScope::new(CelInputs {
+            object: json!({"seed": "0123456789abcdef0123456789abcdef"}),
+            ..CelInputs::default()
+        });
+        let data: Arc<dyn ClusterData> = Arc::new(NoClusterData);
+        let mut variables = vec![variable("v0", "object.seed")];
+        for i in 1..40 {
+            variables.push(variable(
+                &format!("v{i}"),
+                &format!("variables.v{j} + variables.v{j}", j = i - 1),
+            ));
+        }
+        let mut activation = Activation::new(&scope, &data, PolicyInputs::default());
+        activation.bind_variables(&variables, None);
+        let outcome = Program::compile("variables.v20 != ''").evaluate(&activation);
+        let error = outcome.expect_err("bounded");
+        assert!(error.contains("larger than 16 MiB"), "{error}");
+        // Through size(), as the policy read it: the variable's own error
+        // (the cel crate's `This` said "Missing argument or target").
+        let error = Program::compile("size(variables.v39) < 10")
+            .evaluate(&activation)
+            .expect_err("bounded");
+        assert!(
+            error.starts_with("variable \"v39\" failed: ") && error.contains("larger than 16 MiB"),
+            "{error}"
+        );
+        // The last one within the bound still has its value.
+        let within = Program::compile("size(variables.v18)").evaluate(&activation);
+        assert_eq!(within.map(|v| to_json(&v)), Ok(json!(32 << 18)));
     }
 
     #[test]

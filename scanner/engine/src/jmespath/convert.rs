@@ -177,6 +177,22 @@ impl Function for GoToString {
         };
         match value.as_ref() {
             Variable::String(_) => Ok(value.clone()),
+            // Written out, shared parts are copied: refused before.
+            other
+                if crate::value_size::jmespath_exceeds(
+                    other,
+                    crate::value_size::MAX_VALUE_BYTES,
+                ) =>
+            {
+                Err(jmespath::JmespathError::from_ctx(
+                    ctx,
+                    ErrorReason::Parse(format!(
+                        "{}JMESPath function 'to_string': {}",
+                        super::functions::ERROR_MARKER,
+                        crate::value_size::too_large("the result")
+                    )),
+                ))
+            }
             other => match go_json(other) {
                 Ok(text) => Ok(Rcvar::new(Variable::String(text))),
                 Err(message) => Err(jmespath::JmespathError::from_ctx(

@@ -89,9 +89,47 @@ impl Function for KyvernoFunction {
                 ));
             }
         }
-        (self.handler)(args)
-            .map(Rcvar::new)
-            .map_err(|message| error(ctx, self.name, &message))
+        let result = (self.handler)(args).map_err(|message| error(ctx, self.name, &message))?;
+        if crate::value_size::jmespath_exceeds(&result, crate::value_size::MAX_VALUE_BYTES) {
+            return Err(error(
+                ctx,
+                self.name,
+                &crate::value_size::too_large("the result"),
+            ));
+        }
+        Ok(Rcvar::new(result))
+    }
+}
+
+/// The built-in `join`, refusing to make a text over
+/// [`crate::value_size::MAX_VALUE_BYTES`] before making it: sixteen copies
+/// of the last step's text, a few steps on, exhaust memory.
+#[derive(Default)]
+pub(super) struct BoundedJoin {
+    inner: jmespath::functions::JoinFn,
+}
+
+impl jmespath::functions::Function for BoundedJoin {
+    fn evaluate(&self, args: &[Rcvar], ctx: &mut Context<'_>) -> jmespath::SearchResult {
+        let glue = args
+            .first()
+            .and_then(|glue| glue.as_string())
+            .map_or(0, String::len);
+        if let Some(items) = args.get(1).and_then(|items| items.as_array()) {
+            let length = items.iter().fold(0usize, |total, item| {
+                total
+                    .saturating_add(item.as_string().map_or(0, String::len))
+                    .saturating_add(glue)
+            });
+            if length > crate::value_size::MAX_VALUE_BYTES {
+                return Err(error(
+                    ctx,
+                    "join",
+                    &crate::value_size::too_large("the result"),
+                ));
+            }
+        }
+        self.inner.evaluate(args, ctx)
     }
 }
 

@@ -156,6 +156,13 @@ pub(crate) fn search_variable(expression: &str, data: &Rcvar) -> Result<Value, J
         }
         Err(Failure::Error(err)) => return Err(JmespathError::from_crate(expression, err)),
     };
+    // Before converting: the conversion writes out every shared part.
+    if crate::value_size::jmespath_exceeds(&result, crate::value_size::MAX_VALUE_BYTES) {
+        return Err(JmespathError::Output {
+            expression: expression.to_string(),
+            message: crate::value_size::too_large("the result"),
+        });
+    }
     from_variable(&result).map_err(|message| JmespathError::Output {
         expression: expression.to_string(),
         message,
@@ -385,6 +392,7 @@ static RUNTIME: LazyLock<Runtime> = LazyLock::new(|| {
         runtime.register_function(function.name, Box::new(function));
     }
     runtime.register_function("to_string", Box::new(convert::GoToString));
+    runtime.register_function("join", Box::new(functions::BoundedJoin::default()));
     runtime
 });
 

@@ -319,3 +319,34 @@ fn expressions_past_the_operator_bound_are_refused_and_those_at_it_run() {
         .join()
         .expect("no panic");
 }
+
+/// red22 F6: context variables each joining the last one sixteen times
+/// aborted the process a few steps on; a join, a `to_string` or a result
+/// over the bound is an error of its expression instead.
+#[test]
+fn a_value_over_the_bound_is_an_error_not_an_abort() {
+    let big = "x".repeat(2 << 20);
+    let data = json!({"a": big});
+    let sixteen = vec!["a"; 16].join(",");
+    for expression in [
+        format!("join('', [{sixteen}])"),
+        format!("to_string([{sixteen}])"),
+        format!("[{sixteen}]"),
+        format!("to_upper(join('-', [a, a]))"),
+    ] {
+        match search(&expression, &data) {
+            Err(err) => assert!(
+                err.to_string().contains("larger than 16 MiB"),
+                "{expression}: {err}"
+            ),
+            Ok(value) if expression.starts_with("to_upper") => {
+                assert_eq!(value.as_str().map(str::len), Some((4 << 20) + 1))
+            }
+            Ok(_) => panic!("{expression}: not bounded"),
+        }
+    }
+    // Within the bound, the same expressions answer.
+    let small = json!({"a": "y".repeat(1 << 10)});
+    let joined = search(&format!("join('', [{sixteen}])"), &small).expect("within");
+    assert_eq!(joined.as_str().map(str::len), Some(16 << 10));
+}
