@@ -332,7 +332,7 @@ fn a_value_over_the_bound_is_an_error_not_an_abort() {
         format!("join('', [{sixteen}])"),
         format!("to_string([{sixteen}])"),
         format!("[{sixteen}]"),
-        format!("to_upper(join('-', [a, a]))"),
+        "to_upper(join('-', [a, a]))".to_string(),
     ] {
         match search(&expression, &data) {
             Err(err) => assert!(
