@@ -123,16 +123,26 @@ impl SecretValues {
     /// `stringData`; nothing when it is not a map of strings.
     pub fn add_secret(&mut self, secret: &Value) {
         if let Some(data) = secret.get("data").and_then(Value::as_object) {
-            for value in data.values().filter_map(Value::as_str) {
-                self.add_value(value);
+            for value in data.values() {
+                let Some(value) = value.as_str() else {
+                    self.add_leaves(value);
+                    continue;
+                };
+                // The stored form as it is: split at its `=` padding it
+                // gave a one-character "value" that withheld every message
+                // holding `=` (red22 F10). Its decoded text is looked into.
+                self.add_forms(value);
                 if let Some(bytes) = decode_base64(value) {
                     self.add_value(&String::from_utf8_lossy(&bytes));
                 }
             }
         }
         if let Some(data) = secret.get("stringData").and_then(Value::as_object) {
-            for value in data.values().filter_map(Value::as_str) {
-                self.add_value(value);
+            for value in data.values() {
+                match value.as_str() {
+                    Some(value) => self.add_value(value),
+                    None => self.add_leaves(value),
+                }
             }
         }
     }
@@ -158,6 +168,18 @@ impl SecretValues {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// A value that is no string (an unquoted number or boolean in a
+    /// manifest not yet applied, a nested map): each of its leaves.
+    fn add_leaves(&mut self, value: &Value) {
+        let mut leaves = Vec::new();
+        // Not booleans: one bit, and "true" found in place would redact
+        // the word in every message on the Secret.
+        string_leaves(value, &mut leaves);
+        for leaf in leaves {
+            self.add_value(&leaf);
         }
     }
 
@@ -196,7 +218,9 @@ impl SecretValues {
             }
         }
         for part in parts {
-            if part != value && !part.trim().is_empty() {
+            // A part of punctuation alone (`=` after `a==`, `:` runs) is
+            // no value: it would withhold any text holding it.
+            if part != value && part.chars().any(char::is_alphanumeric) {
                 self.add_value_within(&part, depth - 1);
             }
         }
@@ -624,6 +648,30 @@ mod tests {
         assert_eq!(
             unpadded.redact_text("is hunter2-password"),
             Some(format!("is {REDACTED_TEXT}"))
+        );
+    }
+
+    /// red22 F9: an unquoted number under `stringData` (a Helm value
+    /// rendered without `quote`, in a manifest not yet applied) printed as
+    /// is; red22 F10: the `=` padding of a stored value withheld every
+    /// message holding `=`.
+    #[test]
+    fn a_number_is_a_value_and_base64_padding_is_not() {
+        let values = values_of(&json!({"kind": "Secret", "apiVersion": "v1",
+            "stringData": {"pin": 12345678901_u64, "nested": {"deep": "deep-secret-1"}},
+            "data": {"pw": "aHVudGVyMi1zdXBlcnNlY3JldA=="}}));
+        assert_eq!(
+            values.redact_text(r#"M {"pin":12345678901}"#),
+            Some(format!(r#"M {{"pin":{REDACTED_TEXT}}}"#))
+        );
+        assert_eq!(
+            values.redact_text("deep deep-secret-1"),
+            Some(format!("deep {REDACTED_TEXT}"))
+        );
+        assert_eq!(values.redact_text("label owner=<team> is required"), None);
+        assert_eq!(
+            values.redact_text("pw hunter2-supersecret"),
+            Some(format!("pw {REDACTED_TEXT}"))
         );
     }
 

@@ -24,7 +24,9 @@ pub fn parse_duration(text: &str) -> Option<chrono::Duration> {
                 .parse::<i64>()
                 .ok()
                 .filter(|n| *n >= 0)
-                .map(|n| chrono::Duration::hours(n * hours));
+                // Past what a duration holds: not a duration (it panicked).
+                .and_then(|n| n.checked_mul(hours))
+                .and_then(chrono::Duration::try_hours);
         }
     }
     polscan::engine::value_types::duration::parse(text)
@@ -121,5 +123,16 @@ mod tests {
         assert_eq!(deadline_text(std::time::Duration::from_secs(1800)), "30m");
         assert_eq!(deadline_text(std::time::Duration::from_secs(20)), "20s");
         assert_eq!(parse_duration("-1d"), None);
+        // red22 F11: past what a duration holds, not a duration (a panic,
+        // exit 101, and an overflowing product before).
+        for past in [
+            "99999999999999d",
+            "107000000000d",
+            "15300000000w",
+            "9223372036854775807d",
+        ] {
+            assert_eq!(parse_duration(past), None, "{past}");
+        }
+        assert!(parse_duration("106751991167d").is_some());
     }
 }

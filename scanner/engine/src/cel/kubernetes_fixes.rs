@@ -31,6 +31,7 @@ pub(crate) fn register(ctx: &mut cel::Context<'_>) {
     ctx.add_function("size", size);
     ctx.add_function("dyn", identity);
     ctx.add_function("format.named", format_named);
+    ctx.add_function("format", format_bounded);
     ctx.add_function("duration", duration);
     ctx.add_function("getFullYear", get_full_year);
     ctx.add_function("getMonth", get_month);
@@ -42,6 +43,52 @@ pub(crate) fn register(ctx: &mut cel::Context<'_>) {
     ctx.add_function("getMinutes", get_minutes);
     ctx.add_function("getSeconds", get_seconds);
     ctx.add_function("getMilliseconds", get_milliseconds);
+}
+
+/// The largest `%.Nf`/`%.Ne` precision [`format_bounded`] formats: Rust's
+/// formatting panics past `u16::MAX` (cel-go formats any).
+const MAX_FORMAT_PRECISION: usize = u16::MAX as usize;
+
+/// kube-cel's `format` as registered before ours, called through a context
+/// of its own (its function is not public): `f.format(a)`.
+static KUBE_FORMAT: std::sync::LazyLock<Option<(cel::Context<'static>, cel::Program)>> =
+    std::sync::LazyLock::new(|| {
+        use kube_cel::KubeCelExt;
+        let program = cel::Program::compile("f.format(a)").ok()?;
+        Some((cel::Context::default().with_all(), program))
+    });
+
+/// `<string>.format(<list>)`, refused with an error where a precision is
+/// past [`MAX_FORMAT_PRECISION`]: kube-cel's panicked there (red22 F12).
+fn format_bounded(
+    ftx: &FunctionContext,
+    This(text): This<Arc<String>>,
+    arguments: cel::Value,
+) -> CelResult {
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find('%') {
+        rest = &rest[at + 1..];
+        if let Some(after) = rest.strip_prefix('.') {
+            let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+            if digits
+                .parse::<usize>()
+                .map_or(digits.len() > 5, |n| n > MAX_FORMAT_PRECISION)
+            {
+                return Err(ftx.error(format!(
+                    "precision {digits} is more than the {MAX_FORMAT_PRECISION} polscan formats"
+                )));
+            }
+        } else if let Some(after) = rest.strip_prefix('%') {
+            rest = after;
+        }
+    }
+    let Some((context, program)) = KUBE_FORMAT.as_ref() else {
+        return Err(ftx.error("format is not available"));
+    };
+    let mut scope = context.new_inner_scope();
+    scope.add_variable_from_value("f", cel::Value::String(text));
+    scope.add_variable_from_value("a", arguments);
+    program.execute(&scope)
 }
 
 /// A part of a timestamp, as cel-go's getters number it.

@@ -956,3 +956,38 @@ fn unclosed_brackets_past_the_parser_recursion_limit_are_a_compile_error() {
         assert!(!err.contains("OtherError"), "no debug dump: {err}");
     });
 }
+
+/// red22 F14: a value without a JSON form printed its Debug text — bytes as
+/// a list of numbers (a decoded Secret past the redaction), a URL with its
+/// password split out. Bytes are base64 as in cel-go, opaque values only
+/// their type.
+#[test]
+fn bytes_are_base64_and_an_opaque_value_shows_only_its_type() {
+    assert_eq!(eval("b'Zq-Hunter'"), Ok(json!("WnEtSHVudGVy")));
+    let url = eval("url('https://app:Sup3rS3cretPw@db.example:5432/x')").expect("a URL");
+    let text = url.as_str().unwrap_or_default();
+    assert!(text.starts_with('<') && text.ends_with('>'), "{text}");
+    assert!(!text.contains("Sup3r") && !text.contains("app"), "{text}");
+}
+
+/// red22 F12: a precision past what Rust formats panicked inside kube-cel
+/// (an internal error of the policy); it is an error of the expression.
+#[test]
+fn a_format_precision_past_the_bound_is_an_error_not_a_panic() {
+    for text in [
+        "'%.999999f'.format([1.0])",
+        "'%.99999999999999999999e'.format([1.0])",
+    ] {
+        let err = eval(text).expect_err(text);
+        assert!(
+            err.contains("precision") && !err.contains("panicked"),
+            "{text}: {err}"
+        );
+    }
+    assert_eq!(eval("'%.2f and %%'.format([1.5])"), Ok(json!("1.50 and %")));
+    assert_eq!(eval("'%s-%d'.format(['a', 3])"), Ok(json!("a-3")));
+    assert_eq!(
+        eval("'%.2000f'.format([1.0])").map(|v| v.as_str().map(str::len)),
+        Ok(Some(2002))
+    );
+}
