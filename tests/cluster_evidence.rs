@@ -807,6 +807,9 @@ fn a_violator_created_after_the_last_scan_is_found_before_go() {
     );
     assert_eq!(code, Some(0), "{text}");
     assert_eq!(policy(&snapshot, "disallow-latest")["verdict"], "ready");
+    // Said in the package (walk22 M3: nothing told it from a rechecked GO).
+    let notes = policy(&snapshot, "disallow-latest")["notes"].to_string();
+    assert!(notes.contains("not rechecked (--no-recheck)"), "{notes}");
 
     // Excused only by polscan's annotation, which Kyverno's admission
     // ignores: a violator all the same (rev21: it passed the recheck).

@@ -204,6 +204,13 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
             }
             evidence::verdict::recheck::apply(&mut built, &recheck);
         }
+    } else {
+        let why = if args.no_recheck {
+            "--no-recheck"
+        } else {
+            "the reports were read from files (--from)"
+        };
+        evidence::verdict::recheck::not_rechecked(&mut built, why);
     }
     if let Some(previous) = &previous {
         built.comparison = Some(evidence::compare::compare_with(

@@ -695,6 +695,7 @@ impl ScanRecord {
         self.policies_incomplete
             && self.failed_policy_sources.is_empty()
             && self.invalid_policies.is_empty()
+            && self.load_errors_beyond_policies().is_empty()
     }
 }
 

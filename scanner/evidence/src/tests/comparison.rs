@@ -456,6 +456,26 @@ fn a_violation_missing_after_an_incomplete_scan_is_unknown_not_fixed() {
         .reasons
         .iter()
         .any(|r| r.contains("does not record which")));
+    // A PolicyException the record names (walk22 M1: it still said "does
+    // not record which"): named in every policy's reasons.
+    let mut named = scan(false, &[]);
+    named.policies_incomplete = true;
+    named.load_errors = BTreeMap::from([(
+        "PolicyException team-b/bad-exception".to_string(),
+        "invalid field spec.match: is required".to_string(),
+    )]);
+    let after = after_with(named);
+    let reasons = &find(&after, "other").reasons;
+    assert!(
+        reasons.iter().any(|r| r.contains(
+            "could not load PolicyException team-b/bad-exception: invalid field spec.match"
+        )),
+        "{reasons:?}"
+    );
+    assert!(
+        !reasons.iter().any(|r| r.contains("does not record which")),
+        "{reasons:?}"
+    );
     // A scan of some namespaces says nothing about the others, where
     // Kyverno enforces a ClusterPolicy too.
     let mut some = scan(true, &[]);

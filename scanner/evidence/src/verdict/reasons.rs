@@ -82,6 +82,15 @@ pub(super) fn policy_reasons(info: &PolicyInfo, found: bool, input: &EvidenceInp
                     "the last scan did not cover {uncovered}: Kyverno enforces there too (unless its own configuration leaves them out), and nothing there was evaluated"
                 ));
             }
+            let not_loaded = scan.load_errors_beyond_policies();
+            if !not_loaded.is_empty() {
+                // A binding or PolicyException, named (it said "does not
+                // record which" though the record did).
+                reasons.push(format!(
+                    "the last scan could not load {}: it may change this policy's results, which may be missing or older ones carried over",
+                    not_loaded.join("; ")
+                ));
+            }
             if scan.missing_policies_unnamed() {
                 reasons.push(
                     "the last scan could not read or load some policy and does not record which: the reports may carry older results for this one"

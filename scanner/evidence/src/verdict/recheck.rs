@@ -91,3 +91,17 @@ pub fn apply(evidence: &mut Evidence, recheck: &Recheck) {
         }
     }
 }
+
+/// Notes on every ready policy of `evidence` that it was not rechecked and
+/// why (`--no-recheck`, reports read from files): a reader of the package
+/// tells such a ready verdict from a rechecked one (walk22: nothing said
+/// so).
+pub fn not_rechecked(evidence: &mut Evidence, why: &str) {
+    for policy in &mut evidence.policies {
+        if policy.verdict == Verdict::Ready {
+            policy.notes.push(format!(
+                "not rechecked ({why}): the verdict rests on the last recorded scan alone; what was created or changed since is not judged"
+            ));
+        }
+    }
+}
