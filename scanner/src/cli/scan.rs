@@ -206,7 +206,7 @@ fn deleted_policies_line(dropped: &polscan::scan::DeletedPolicyResults) -> Optio
         n => format!("; {n} reports that held no other result were deleted"),
     };
     Some(format!(
-        "removed {} results of policies no longer in the cluster from the reports of kinds this run did not list, as Kyverno's report controller does ({} reports rewritten{deleted})",
+        "removed {} results of policies no longer in the cluster (nor given to this run with --policy) from the reports of kinds this run did not list, as Kyverno's report controller does ({} reports rewritten{deleted})",
         dropped.results_dropped, dropped.reports_rewritten
     ))
 }
