@@ -131,18 +131,46 @@ pub fn visit_documents(
         index: err.document,
         message: err.to_string(),
     })?;
-    let start_lines = document_start_lines(text);
-    for (position, deserializer) in serde_yaml::Deserializer::from_str(text).enumerate() {
+    // JSON (one object, or several one after another) is read as JSON:
+    // the YAML parser refuses some JSON that Kubernetes accepts — a
+    // surrogate pair escape (`\ud83d\ude00`, Python's json.dump default),
+    // a raw C1 control character. Anything else is YAML, as before.
+    let json: Option<Vec<Value>> = text
+        .trim_start()
+        .starts_with('{')
+        .then(|| {
+            serde_json::Deserializer::from_str(text)
+                .into_iter::<Value>()
+                .collect::<Result<Vec<_>, _>>()
+                .ok()
+        })
+        .flatten();
+    let first_line = text
+        .lines()
+        .position(|line| !line.trim().is_empty())
+        .map_or(1, |at| at + 1);
+    let start_lines = match &json {
+        Some(_) => vec![first_line],
+        None => document_start_lines(text),
+    };
+    let documents: Box<dyn Iterator<Item = Result<Value, String>>> = match json {
+        Some(values) => Box::new(values.into_iter().map(Ok)),
+        None => Box::new(
+            serde_yaml::Deserializer::from_str(text)
+                .map(|deserializer| Value::deserialize(deserializer).map_err(|e| e.to_string())),
+        ),
+    };
+    for (position, value) in documents.enumerate() {
         let index = position + 1;
-        let value = Value::deserialize(deserializer).map_err(|err| LoadError::Parse {
+        let value = value.map_err(|message| LoadError::Parse {
             path: path.to_path_buf(),
             index,
-            message: err.to_string(),
+            message,
         })?;
         let origin = Origin {
             path: path.to_path_buf(),
             index,
-            line: start_lines.get(position).copied().unwrap_or(1),
+            line: start_lines.get(position).copied().unwrap_or(first_line),
         };
         match value {
             Value::Null => {}
@@ -294,6 +322,33 @@ fn normalize_nil_maps(value: &mut Value) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// red22 F4: JSON that Kubernetes accepts and the YAML parser refused —
+    /// a surrogate pair escape (Python's json.dump default), a raw C1
+    /// control character — stopped the whole run; it is read as JSON.
+    #[test]
+    fn json_the_yaml_parser_refuses_is_read_as_json() {
+        let path = Path::new("emoji.json");
+        let text = "\n{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"emoji\"},\"data\":{\"k\":\"smile \\ud83d\\ude00 x\u{85}y\"}}\n{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"two\"}}";
+        assert!(serde_yaml::from_str::<Value>(text.trim()).is_err());
+        let documents = parse_documents(text, path).expect("read as JSON");
+        assert_eq!(documents.len(), 2);
+        assert_eq!(
+            documents[0]
+                .value
+                .pointer("/data/k")
+                .and_then(Value::as_str),
+            Some("smile \u{1f600} x\u{85}y")
+        );
+        assert_eq!(
+            (documents[0].origin.index, documents[0].origin.line),
+            (1, 2)
+        );
+        assert_eq!(documents[1].origin.index, 2);
+        // YAML that starts like JSON but is not JSON is still YAML.
+        let yaml = parse_documents("{a: 1}\n", path).expect("yaml");
+        assert_eq!(yaml[0].value, serde_json::json!({"a": 1}));
+    }
 
     /// The walkthrough's 400 kB manifest of 200,000 nested sequences took
     /// 114 s to be refused ("recursion limit exceeded", after scanning it

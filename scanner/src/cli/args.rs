@@ -53,6 +53,15 @@ pub fn parse_deadline(
 /// A deadline as the user wrote it (`20s`, `30m`) for messages.
 pub fn deadline_text(deadline: std::time::Duration) -> String {
     let seconds = deadline.as_secs();
+    if deadline.subsec_nanos() != 0 {
+        // `300ms` read "0s" (walk22 L1): milliseconds, as Go writes them.
+        return match deadline.as_millis() {
+            ms if ms < 1000 => format!("{ms}ms"),
+            _ => format!("{:.3}s", deadline.as_secs_f64())
+                .trim_end_matches('0')
+                .to_string(),
+        };
+    }
     match seconds {
         s if s > 0 && s % 3600 == 0 => format!("{}h", s / 3600),
         s if s > 0 && s % 60 == 0 => format!("{}m", s / 60),
@@ -122,6 +131,14 @@ mod tests {
         assert!(parse_deadline("--timeout", "soon").is_err());
         assert_eq!(deadline_text(std::time::Duration::from_secs(1800)), "30m");
         assert_eq!(deadline_text(std::time::Duration::from_secs(20)), "20s");
+        assert_eq!(
+            deadline_text(std::time::Duration::from_millis(300)),
+            "300ms"
+        );
+        assert_eq!(
+            deadline_text(std::time::Duration::from_millis(1500)),
+            "1.5s"
+        );
         assert_eq!(parse_duration("-1d"), None);
         // red22 F11: past what a duration holds, not a duration (a panic,
         // exit 101, and an overflowing product before).
