@@ -991,3 +991,25 @@ fn a_format_precision_past_the_bound_is_an_error_not_a_panic() {
         Ok(Some(2002))
     );
 }
+
+/// red22 F15: the cel crate's errors printed their operands in Rust's
+/// Debug form — a decoded Secret as `Bytes([90, 113, …])`, past the
+/// redaction. Operands are named by type.
+#[test]
+fn an_evaluation_error_names_operand_types_not_their_content() {
+    for expression in [
+        "b'Zq-Hunter' / 2",
+        "-'Zq-Hunter'",
+        "{'Zq-Hunter': 1}[b'Zq-Hunter']",
+        "[1][b'Zq-Hunter']",
+        "'Zq-Hunter' < 1",
+    ] {
+        let err = eval(expression).expect_err(expression);
+        assert!(
+            !err.contains("Zq") && !err.contains("90, 113"),
+            "{expression}: {err}"
+        );
+    }
+    let err = eval("b'Zq-Hunter' / 2").expect_err("no division of bytes");
+    assert!(err.contains("bytes") && err.contains("int"), "{err}");
+}

@@ -285,7 +285,7 @@ mod tests {
                         optional_index_values(o, k)
                     })
                     .map(|v| format!("{v:?}"))
-                    .map_err(|e| e.to_string());
+                    .map_err(|e| crate::cel::program::error_text(&e));
                 if via_function != on_values {
                     differ.push(format!(
                         "{operand}[?{key}]: {on_values:?} became {via_function:?}"

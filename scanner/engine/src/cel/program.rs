@@ -127,7 +127,7 @@ impl Program {
         let ast = self.compiled.as_ref().map_err(Clone::clone)?;
         let reads_map = self.names.iter().any(|name| name == names::VARIABLES);
         cel::Value::resolve(ast, activation.context())
-            .map_err(|err| activation.explain(err.to_string(), reads_map))
+            .map_err(|err| activation.explain(error_text(&err), reads_map))
     }
 
     /// Evaluates a condition that must give a bool.
@@ -217,6 +217,81 @@ fn parse_errors(errors: &cel::parser::ParseErrors, source: &str) -> String {
         ));
     }
     text
+}
+
+/// An evaluation error's text with every operand named by its type, not
+/// written out: the cel crate's own text prints operands in Rust's Debug
+/// form (`Unsupported binary operator 'div': Bytes([90, 113, …]), Int(2)`),
+/// which put a decoded Secret into an error result past the redaction
+/// (red22 F15). cel-go's messages name types too (`no such overload`).
+pub(crate) fn error_text(error: &cel::ExecutionError) -> String {
+    use cel::ExecutionError as E;
+    match error {
+        E::UnsupportedTargetType { target } => {
+            format!("Invalid argument type: {}", type_name(target))
+        }
+        E::NotSupportedAsMethod { method, target } => {
+            format!(
+                "Method '{method}' not supported on type '{}'",
+                type_name(target)
+            )
+        }
+        E::UnsupportedKeyType(value) => {
+            format!(
+                "Unable to use a value of type '{}' as a key",
+                type_name(value)
+            )
+        }
+        E::ValuesNotComparable(a, b) => {
+            format!("{} can not be compared to {}", type_name(a), type_name(b))
+        }
+        E::UnsupportedUnaryOperator(operator, value) => {
+            format!(
+                "Unsupported unary operator '{operator}': {}",
+                type_name(value)
+            )
+        }
+        E::UnsupportedBinaryOperator(operator, a, b) => format!(
+            "Unsupported binary operator '{operator}': {}, {}",
+            type_name(a),
+            type_name(b)
+        ),
+        E::UnsupportedMapIndex(value) => {
+            format!(
+                "Cannot use a value of type '{}' as map index",
+                type_name(value)
+            )
+        }
+        E::UnsupportedListIndex(value) => {
+            format!(
+                "Cannot use a value of type '{}' as list index",
+                type_name(value)
+            )
+        }
+        E::UnsupportedIndex(index, value) => format!(
+            "Cannot use a value of type '{}' to index a '{}'",
+            type_name(index),
+            type_name(value)
+        ),
+        E::DivisionByZero(value) => format!("Division by zero of a '{}'", type_name(value)),
+        E::RemainderByZero(value) => format!("Remainder by zero of a '{}'", type_name(value)),
+        E::Overflow(operator, a, b) => format!(
+            "Overflow from binary operator '{operator}': {}, {}",
+            type_name(a),
+            type_name(b)
+        ),
+        // An index: a number, no content.
+        E::IndexOutOfBounds(value) => format!("Index out of bounds: {}", index_text(value)),
+        other => other.to_string(),
+    }
+}
+
+fn index_text(value: &cel::Value) -> String {
+    match value {
+        cel::Value::Int(i) => i.to_string(),
+        cel::Value::UInt(u) => u.to_string(),
+        other => type_name(other),
+    }
 }
 
 /// CEL's name for a value's type, for messages.
