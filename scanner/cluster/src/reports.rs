@@ -109,13 +109,19 @@ pub fn report_result(finding: &Finding, timestamp: Timestamp) -> ReportResult {
     }
     // An empty value says nothing, and report CRDs of some servers refuse
     // it (a ValidatingPolicy's annotation warning names the rule "").
+    // Bounded as messages are: an audit annotation's valueExpression can
+    // put a whole resource into one (a 600 KB ConfigMap made its report one
+    // the server refused at every run, red22 F18).
     for (key, value) in finding
         .result
         .properties
         .iter()
         .filter(|(_, value)| !value.is_empty())
     {
-        result = result.with_property(key, value);
+        result = result.with_property(
+            key,
+            report_model::message::bounded(value, report_model::message::MAX_MESSAGE_BYTES),
+        );
     }
     result
 }
@@ -205,6 +211,31 @@ mod tests {
             result_id(&other_tail),
             "the ID sees the whole message"
         );
+    }
+
+    /// red22 F18: an audit annotation holding a whole 600 KB resource made
+    /// the report one the server refused at every run; a property is
+    /// bounded as a message is.
+    #[test]
+    fn a_huge_property_is_cut_in_the_report() {
+        let mut annotated = finding("ValidatingAdmissionPolicy", RuleStatus::Fail, "denied");
+        annotated
+            .result
+            .properties
+            .insert("dump".into(), "y".repeat(600 << 10));
+        annotated
+            .result
+            .properties
+            .insert("small".into(), "kept".into());
+        let result = report_result(&annotated, Timestamp::now());
+        let dump = &result.properties["dump"];
+        assert!(
+            dump.len() <= report_model::message::MAX_MESSAGE_BYTES,
+            "{}",
+            dump.len()
+        );
+        assert!(dump.ends_with("(truncated, 614400 bytes)"), "{dump}");
+        assert_eq!(result.properties["small"], "kept");
     }
 
     #[test]
