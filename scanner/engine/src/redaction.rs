@@ -115,7 +115,9 @@ fn go_json_quoted(value: &str) -> String {
 pub struct SecretValues {
     needles: BTreeSet<String>,
     /// Built on first use after the last new value.
-    matcher: OnceLock<Option<AhoCorasick>>,
+    /// With whether each needle (in order) is shorter than
+    /// [`MIN_IN_PLACE`].
+    matcher: OnceLock<Option<(AhoCorasick, Vec<bool>)>>,
 }
 
 impl SecretValues {
@@ -263,17 +265,23 @@ impl SecretValues {
         }
     }
 
-    fn matcher(&self) -> Option<&AhoCorasick> {
+    fn matcher(&self) -> Option<&(AhoCorasick, Vec<bool>)> {
         self.matcher
             .get_or_init(|| {
                 // Longest first, so a value holding another goes whole; in
                 // any ASCII letter case, so `to_upper`/`to_lower` of a
                 // value is found too.
-                AhoCorasick::builder()
+                let matcher = AhoCorasick::builder()
                     .match_kind(MatchKind::LeftmostLongest)
                     .ascii_case_insensitive(true)
                     .build(&self.needles)
-                    .ok()
+                    .ok()?;
+                let short = self
+                    .needles
+                    .iter()
+                    .map(|needle| needle.chars().count() < MIN_IN_PLACE)
+                    .collect();
+                Some((matcher, short))
             })
             .as_ref()
     }
@@ -283,18 +291,18 @@ impl SecretValues {
         if self.needles.is_empty() {
             return None;
         }
-        let Some(matcher) = self.matcher() else {
+        let Some((matcher, short)) = self.matcher() else {
             // No automaton (too many values to build one): fail closed.
             return Some(WITHHELD_TEXT.to_string());
         };
-        let needles: Vec<&String> = self.needles.iter().collect();
         let mut out = String::with_capacity(text.len());
         let mut last = 0;
         let mut found = false;
         for hit in matcher.find_iter(text) {
             found = true;
-            let needle = needles[hit.pattern().as_usize()];
-            if needle.chars().count() < MIN_IN_PLACE {
+            // A pattern the matcher names is one of the needles: fail
+            // closed all the same.
+            if short.get(hit.pattern().as_usize()).copied().unwrap_or(true) {
                 return Some(WITHHELD_TEXT.to_string());
             }
             out.push_str(&text[last..hit.start()]);
@@ -316,7 +324,11 @@ impl SecretValues {
             result.message = message;
             redacted = true;
         }
-        for value in result.properties.values_mut() {
+        for (key, value) in result.properties.iter_mut() {
+            // The note a first pass left is no Secret's.
+            if key == REDACTED_PROPERTY {
+                continue;
+            }
             if let Some(clean) = self.redact_text(value) {
                 *value = clean;
                 redacted = true;
@@ -356,22 +368,23 @@ pub(crate) fn redact_responses(
 ) {
     // A poisoned lock still holds every value recorded: use it.
     let seen = seen.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let own;
-    let values: &SecretValues = if is_secret(resource) {
-        let mut values = SecretValues::default();
-        values.add_secret(resource);
-        values.extend(&seen);
-        own = values;
-        &own
-    } else {
-        &seen
-    };
     let on_secret = is_secret(resource);
-    if values.is_empty() && !on_secret {
+    if seen.is_empty() && !on_secret {
         return;
     }
+    // The Secret's own values in a matcher of their own, then the values
+    // lookups returned in theirs, built once: merged, a matcher over every
+    // value seen was built again for each Secret (150 Secrets beside a
+    // lookup of many did not finish in 500 s, red22 F19).
+    let own = on_secret.then(|| {
+        let mut values = SecretValues::default();
+        values.add_secret(resource);
+        values
+    });
     for rule in responses.iter_mut().flat_map(|r| r.rules.iter_mut()) {
-        if !values.redact_result(rule) && on_secret {
+        let by_own = own.as_ref().is_some_and(|own| own.redact_result(rule));
+        let by_seen = seen.redact_result(rule);
+        if !by_own && !by_seen && on_secret {
             rule.properties
                 .insert(REDACTED_PROPERTY.to_string(), CHECKED_VALUE.to_string());
         }

@@ -589,6 +589,45 @@ fn a_secret_read_by_an_api_call_never_reaches_a_message() {
     assert_eq!(message, format!("token {}", redaction::REDACTED_TEXT));
 }
 
+/// A Secret evaluated after a lookup returned another: the values of both
+/// leave its message (each in a matcher of its own since red22 F19), and
+/// the note is set once, not itself redacted (the looked-up Secret's
+/// value "secret data" is the note's text).
+#[test]
+fn a_secret_s_own_values_and_those_a_lookup_returned_both_leave() {
+    let policy = policy(json!([{
+        "name": "peek",
+        "match": {"any": [{"resources": {"kinds": ["Secret"]}}]},
+        "context": [{"name": "s", "apiCall": {"urlPath": "/api/v1/namespaces/default/secrets/db"}}],
+        "validate": {"message": "own {{ request.object.stringData.pw }} seen {{ base64_decode(s.data.token) }} {{ s.data.note }}", "deny": {}}
+    }]));
+    let looked_up = json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "db", "namespace": "default"},
+        "data": {"token": "c2VjcmV0LXRva2Vu", "note": "c2VjcmV0IGRhdGE="}});
+    let engine = Engine::new(vec![policy], EngineOptions::default())
+        .with_cluster_data(Arc::new(OneAnswer(looked_up)));
+    let evaluated = json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "app", "namespace": "default"},
+        "stringData": {"pw": "own-password-1"}});
+    let rules: Vec<RuleResult> = engine
+        .evaluate(&evaluated, &Environment::default())
+        .into_iter()
+        .flat_map(|r| r.rules)
+        .collect();
+    let message = &rules[0].message;
+    assert!(
+        !message.contains("own-password") && !message.contains("secret-token"),
+        "{message}"
+    );
+    assert_eq!(
+        rules[0]
+            .properties
+            .get(redaction::REDACTED_PROPERTY)
+            .map(String::as_str),
+        Some(redaction::REDACTED_VALUE)
+    );
+}
+
 fn results_of(engine: &Engine, resource: &Value) -> Vec<(String, RuleStatus, String)> {
     engine
         .evaluate(resource, &Environment::default())
