@@ -136,7 +136,7 @@ mod tests {
         let message = outcome.err().map(|e| e.to_string()).unwrap_or_default();
         drop(release);
         assert!(
-            message.starts_with("deadline 0s (--timeout) reached while evaluating resources (1 resource(s) evaluated, still evaluating Pod p1, Pod p2, Pod p3 and 2 more): nothing was decided"),
+            message.starts_with("deadline 200ms (--timeout) reached while evaluating resources (1 resource(s) evaluated, still evaluating Pod p1, Pod p2, Pod p3 and 2 more): nothing was decided"),
             "{message}"
         );
     }

@@ -57,9 +57,10 @@ pub fn deadline_text(deadline: std::time::Duration) -> String {
         // `300ms` read "0s" (walk22 L1): milliseconds, as Go writes them.
         return match deadline.as_millis() {
             ms if ms < 1000 => format!("{ms}ms"),
-            _ => format!("{:.3}s", deadline.as_secs_f64())
-                .trim_end_matches('0')
-                .to_string(),
+            _ => format!(
+                "{}s",
+                format!("{:.3}", deadline.as_secs_f64()).trim_end_matches('0')
+            ),
         };
     }
     match seconds {
