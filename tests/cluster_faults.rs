@@ -343,6 +343,17 @@ fn a_forbidden_policy_list_deletes_no_report_and_names_the_kind() {
 "#,
     );
     // A Pod goes: a scan that could read the policies would prune its report.
+    let gone_uid = cluster.kubectl_ok(&[
+        "get",
+        "pod",
+        "-n",
+        "ns0",
+        "p1",
+        "-o",
+        "jsonpath={.metadata.uid}",
+    ]);
+    let gone_report = format!("ns0/polscan-{}", gone_uid.trim());
+    assert!(names_before.contains(&gone_report), "{names_before:?}");
     cluster.kubectl_ok(&["delete", "pod", "-n", "ns0", "p1", "--wait=false"]);
     let limited = cluster.limited_kubeconfig().display().to_string();
     let ran = polscan(&["scan", "--kubeconfig", &limited, "-o", "summary"]);
@@ -358,7 +369,8 @@ fn a_forbidden_policy_list_deletes_no_report_and_names_the_kind() {
     assert_eq!(results_after, results_before);
 
     // With a namespaced Policy readable, the scan runs, but keeps the
-    // ClusterPolicies' stored results and prunes nothing.
+    // ClusterPolicies' stored results and prunes nothing but the report of
+    // the Pod that is gone (Pods were listed: no result about it stands).
     cluster.apply_yaml(
         "apiVersion: kyverno.io/v1\nkind: Policy\nmetadata: {name: ns0-team, namespace: ns0}\nspec:\n  validationFailureAction: Audit\n  rules:\n  - name: team\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    validate: {message: team, pattern: {metadata: {labels: {team: '?*'}}}}\n",
     );
@@ -369,9 +381,22 @@ fn a_forbidden_policy_list_deletes_no_report_and_names_the_kind() {
         None,
     );
     assert!(err.contains("some policies could not be read"), "{err}");
+    assert!(
+        err.contains("only the 1 reports of resources that are gone were pruned"),
+        "{err}"
+    );
     let (names_after, results_after) = stored(&cluster);
-    assert_eq!(names_after, names_before, "a report was pruned");
-    assert!(results_after.is_superset(&results_before));
+    let mut expected = names_before.clone();
+    expected.remove(&gone_report);
+    assert_eq!(
+        names_after, expected,
+        "a report of an existing Pod was pruned"
+    );
+    let kept: BTreeSet<StoredResult> = results_before
+        .into_iter()
+        .filter(|(namespace, name, ..)| !(namespace == "ns0" && name == "p1"))
+        .collect();
+    assert!(results_after.is_superset(&kept));
 }
 
 /// A ValidatingPolicy whose one expression takes 10^8 steps per object:

@@ -52,12 +52,17 @@ pub fn write_beside_foreign(wanted: &mut Wanted, foreign: &HashSet<ReportKey>) {
         .collect();
     for key in clashing {
         if let Some((hash, mut report)) = wanted.remove(&key) {
-            let name: String = format!("polscan-{}", key.name).chars().take(253).collect();
+            let name = beside_foreign_name(&key.name);
             tracing::info!(report = %key.name, "name taken by another producer's report; writing {name}");
             report.rename(name.clone());
             wanted.insert(ReportKey { name, ..key }, (hash, report));
         }
     }
+}
+
+/// The name polscan writes under when another producer holds `name`.
+fn beside_foreign_name(name: &str) -> String {
+    format!("polscan-{name}").chars().take(253).collect()
 }
 
 /// What a stored report keeps of its results annotation when the run does
@@ -154,7 +159,19 @@ impl PerResource {
     /// Records the objects of a page as listed, by the key of their
     /// per-resource report ([`super::wanted::resource_report_key`]).
     pub fn on_listed(&mut self, keys: impl IntoIterator<Item = ReportKey>) {
-        self.listed.extend(keys);
+        for key in keys {
+            // Where another producer holds the name, polscan's report of
+            // the object is the `polscan-` one beside it
+            // ([`write_beside_foreign`]).
+            if self.foreign.contains(&key) {
+                let name = beside_foreign_name(&key.name);
+                self.listed.insert(ReportKey {
+                    name,
+                    ..key.clone()
+                });
+            }
+            self.listed.insert(key);
+        }
     }
 
     /// The stored reports in scope, sorted by key.
@@ -558,6 +575,27 @@ mod tests {
             }] => assert!(bytes > limit, "{bytes} {limit}"),
             other => panic!("{other:?}"),
         }
+    }
+
+    /// While a policy is missing, a listed object's report is kept also
+    /// where another producer holds its name and polscan's is the
+    /// `polscan-` one beside it; a gone object's report goes.
+    #[test]
+    fn a_listed_object_keeps_its_report_beside_a_foreign_one_while_a_policy_is_missing() {
+        let existing = sorted(vec![
+            stored("team", "pod-a", "k", true),
+            stored("team", "polscan-pod-a", "h", false),
+            stored("team", "pod-b", "h", false),
+        ]);
+        let mut decisions = PerResource::new(existing, Arc::new(ReportSchemas::shipped()), false);
+        decisions.on_listed([key("team", "pod-a")]);
+        let listing = ListingOutcome {
+            policies_incomplete: true,
+            ..listed_pods()
+        };
+        let plan = decisions.finish(&listing);
+        assert_eq!(names(&plan.delete), vec!["pod-b"]);
+        assert_eq!(names(&plan.kept_policies_incomplete), vec!["polscan-pod-a"]);
     }
 
     #[test]
