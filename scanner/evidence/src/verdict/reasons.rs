@@ -83,7 +83,13 @@ pub(super) fn policy_reasons(info: &PolicyInfo, found: bool, input: &EvidenceInp
                 ));
             }
             let not_loaded = scan.load_errors_beyond_policies();
-            if !not_loaded.is_empty() {
+            // In place of "does not record which" only: an exception not
+            // loaded otherwise holds the policy at wait through its soak.
+            if !not_loaded.is_empty()
+                && scan.policies_incomplete
+                && scan.failed_policy_sources.is_empty()
+                && scan.invalid_policies.is_empty()
+            {
                 // A binding or PolicyException, named (it said "does not
                 // record which" though the record did).
                 reasons.push(format!(
