@@ -86,27 +86,16 @@ fn decode_base64(value: &str) -> Option<Vec<u8>> {
     LENIENT.decode(compact).ok()
 }
 
-/// `value` as Go's `encoding/json` quotes it, without the quotes: it also
-/// escapes `<`, `>`, `&`, U+2028 and U+2029 (`\u003c`), and `\b`/`\f` as
-/// `\u0008`/`\u000c` — the form in a `last-applied-configuration`
-/// annotation written by kubectl.
+/// `value` as Go's `encoding/json` quotes it, without the quotes (the form
+/// in a `last-applied-configuration` annotation written by kubectl).
 fn go_json_quoted(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 8);
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                out.push_str(&format!("\\u{:04x}", u32::from(c)))
-            }
-            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out
+    let mut quoted = String::with_capacity(value.len() + 8);
+    crate::jmespath::write_go_string(value, &mut quoted);
+    quoted
+        .strip_prefix('"')
+        .and_then(|inner| inner.strip_suffix('"'))
+        .unwrap_or(&quoted)
+        .to_string()
 }
 
 /// The Secret values to search for, in every form they may take in a

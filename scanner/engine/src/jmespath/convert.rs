@@ -115,7 +115,10 @@ fn write_go_json(value: &Variable, out: &mut String) -> Result<(), String> {
     Ok(())
 }
 
-fn write_go_string(s: &str, out: &mut String) {
+/// `s` as Go's `encoding/json` writes a string, quotes included: `<`, `>`,
+/// `&`, U+2028 and U+2029 escaped as `\u003c` etc., other controls as
+/// `\u00XX`. Also the form redaction looks for a Secret value in.
+pub(crate) fn write_go_string(s: &str, out: &mut String) {
     out.push('"');
     for c in s.chars() {
         match c {

@@ -44,7 +44,7 @@ use jmespath::ast::Ast;
 use jmespath::{Context, ErrorReason, Expression, Rcvar, Runtime, RuntimeError, Variable};
 use serde_json::Value;
 
-pub(crate) use convert::{from_variable, to_variable};
+pub(crate) use convert::{from_variable, to_variable, write_go_string};
 
 /// Why an expression could not be evaluated. Every variant names the
 /// expression so a policy author can find it, quoted up to
