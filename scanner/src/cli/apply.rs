@@ -15,7 +15,9 @@ use serde_json::Value;
 use super::apply_deadline::{self, ApplyProgress};
 use super::apply_stream::{self, View};
 use super::args::parse_deadline;
-use super::kyverno_apply::{self, AuditWarnScope, PolicyActions};
+use super::kyverno_apply::PolicyActions;
+#[cfg(test)]
+use super::kyverno_apply::{self, AuditWarnScope};
 use super::usage::UsageError;
 use super::{output, sources, spill};
 use super::{ApplyArgs, OutputFormat};
@@ -150,9 +152,7 @@ fn run_to(args: &ApplyArgs, streams: Streams<'_>) -> anyhow::Result<ExitCode> {
         .visit(stdin, &mut |doc| -> Result<(), sources::SourceError> {
             let admitted = audit::admit(doc);
             index.record(&admitted);
-            if reports {
-                prepass.observe(&admitted);
-            }
+            prepass.observe(&admitted);
             Ok(())
         })
         .context("reading resources")?;
@@ -198,18 +198,22 @@ fn run_to(args: &ApplyArgs, streams: Streams<'_>) -> anyhow::Result<ExitCode> {
         requester,
         include_non_background: args.include_non_background,
     };
-    if prepass.incomplete() {
-        // A resource without apiVersion or name has a report only as an
-        // error naming its place among all results: audit them whole.
-        let mut documents = Vec::new();
-        resources
-            .visit(stdin, &mut |doc| -> Result<(), sources::SourceError> {
-                documents.push(doc);
-                Ok(())
-            })
-            .context("reading resources")?;
-        phase("evaluating every resource at once");
-        return run_whole(args, view, input, documents, started, streams);
+    if let Some((first, count)) = prepass.unreportable() {
+        let more = match count {
+            1 => String::new(),
+            n => format!(" (and {} more)", n - 1),
+        };
+        if reports {
+            // red22 F5: refused when read, naming the document, where the
+            // reports' shaping failed after evaluating everything.
+            anyhow::bail!(
+                "reading resources: {first}{more}: a PolicyReport names each resource by apiVersion, kind and name, and the API server refuses an object without them; add it (views without reports, -o table, evaluate it as Kyverno does)"
+            );
+        }
+        writeln!(
+            streams.err,
+            "warning: {first}{more}: the API server would refuse it; evaluated as given, as Kyverno does"
+        )?;
     }
     phase("loading policies");
     let actions = args.audit_warn.then(|| {
@@ -304,7 +308,8 @@ fn note_audit_warn(err: &mut dyn Write, code: ExitCode, shown: ExitCode) -> std:
 }
 
 /// The audit with every resource and finding held, as `apply` ran before
-/// it streamed; for inputs whose output needs the whole outcome.
+/// it streamed: the reference the streamed views are tested against.
+#[cfg(test)]
 fn run_whole(
     args: &ApplyArgs,
     view: View,
@@ -424,6 +429,7 @@ pub fn is_policy_exception(value: &Value) -> bool {
 
 /// What the run record says of a whole outcome: its counts from its
 /// findings.
+#[cfg(test)]
 fn scan_outcome_of(outcome: polscan::audit::AuditOutcome) -> polscan::scan::ScanOutcome {
     let mut status_counts = std::collections::BTreeMap::new();
     let mut result_counts = std::collections::BTreeMap::new();
@@ -916,6 +922,64 @@ spec:
         }
     }
 
+    /// red22 F5: a document without apiVersion is refused when read in a
+    /// view of reports, naming it (it printed nothing and exited 2 with
+    /// "input result #0 has a resource without `apiVersion`"), and
+    /// evaluated with a warning in the others (as the table did, silently).
+    #[test]
+    fn a_resource_without_api_version_is_named_when_read() {
+        let dir = stream_corpus();
+        let root = dir.path().display().to_string();
+        let bare = format!("{root}/bare.yaml");
+        std::fs::write(
+            &bare,
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: ok, namespace: dev}\n---\nkind: Pod\nmetadata: {name: noapi, namespace: dev}\n---\nkind: Pod\nmetadata: {name: other}\n",
+        )
+        .expect("write");
+        let run = |format: &str| {
+            let args = apply_args(&[
+                "-p",
+                &format!("{root}/policies.yaml"),
+                "-r",
+                &bare,
+                "-o",
+                format,
+            ]);
+            let (mut out, mut err) = (Vec::new(), Vec::new());
+            let code = run_to(
+                &args,
+                Streams {
+                    stdin: &mut "".as_bytes(),
+                    out: &mut out,
+                    err: &mut err,
+                    color: false,
+                    spill_limit: spill::DEFAULT_LIMIT,
+                    progress: None,
+                },
+            );
+            let text = |bytes: Vec<u8>| String::from_utf8(bytes).expect("utf-8");
+            (code, text(out), text(err))
+        };
+        for format in ["json", "yaml"] {
+            let (code, out, _) = run(format);
+            let err = format!("{:#}", code.expect_err("no report can name it"));
+            assert!(
+                err.contains(&format!(
+                    "{bare}#2: Pod dev/noapi has no `apiVersion` (and 1 more)"
+                )),
+                "{err}"
+            );
+            assert!(out.is_empty(), "{out}");
+        }
+        let (code, out, err) = run("table");
+        assert_eq!(code.expect("the table evaluates it"), ExitCode::SUCCESS);
+        assert!(out.contains("noapi"), "{out}");
+        assert!(
+            err.contains(&format!("warning: {bare}#2: Pod dev/noapi has no `apiVersion` (and 1 more): the API server would refuse it")),
+            "{err}"
+        );
+    }
+
     #[test]
     fn a_resource_without_a_name_gives_the_whole_outcome_s_error() {
         let dir = stream_corpus();
@@ -946,7 +1010,10 @@ spec:
             },
         )
         .expect_err("a report needs a name");
-        assert!(format!("{err:#}").contains("without `name`"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains(&format!("{nameless}#1: Pod has no `metadata.name`")),
+            "{err:#}"
+        );
         // Views without reports stream it.
         let args = apply_args(&[
             "-p",
@@ -956,7 +1023,15 @@ spec:
             "-o",
             "junit",
         ]);
-        assert_eq!(streamed(&args, false, 1), whole(&args, false));
+        let (out, err, code) = streamed(&args, false, 1);
+        let (whole_out, _, whole_code) = whole(&args, false);
+        assert_eq!((out, code), (whole_out, whole_code));
+        assert!(
+            err.contains(
+                "nameless.yaml#1: Pod has no `metadata.name`: the API server would refuse it"
+            ),
+            "{err}"
+        );
     }
 
     #[test]

@@ -15,11 +15,18 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+// The whole outcome's table and `--audit-warn`: the streamed audit's
+// reference in tests.
+#[cfg(test)]
 use super::output::{paint, table};
-use polscan::audit::{AuditOutcome, Finding};
+#[cfg(test)]
+use polscan::audit::AuditOutcome;
+use polscan::audit::Finding;
 use polscan::engine::kyverno::policy::{matching_override, Rule};
+#[cfg(test)]
 use polscan::engine::matching::string_map;
 use polscan::engine::policy::normalized_action;
+#[cfg(test)]
 use polscan::engine::values::Values;
 use polscan::engine::Policy;
 use polscan::engine::{RuleStatus, ValueExt};
@@ -48,7 +55,8 @@ impl PolicyActions {
     /// Parses the Kyverno policies among `policies` (others, and invalid
     /// ones, have no action: the audit reports them) and takes namespace
     /// labels from Namespace resources and the values file, as the audit
-    /// does.
+    /// does. The whole outcome's (the streamed audit's reference in tests).
+    #[cfg(test)]
     pub fn new(policies: &[Document], resources: &[Document], values: &Values) -> PolicyActions {
         let mut namespace_labels = BTreeMap::new();
         for doc in resources {
@@ -113,7 +121,9 @@ impl PolicyActions {
         policy_action(policy, namespace, labels) == Some("Enforce")
     }
 
-    /// The outcome with `--audit-warn` applied for `scope`.
+    /// The outcome with `--audit-warn` applied for `scope` (the whole
+    /// outcome's, the streamed audit's reference in tests).
+    #[cfg(test)]
     pub fn audit_warned(&self, outcome: &AuditOutcome, scope: AuditWarnScope) -> AuditOutcome {
         let mut warned = outcome.clone();
         for finding in &mut warned.findings {
@@ -216,7 +226,9 @@ fn rule_action(
 /// ID, POLICY, RULE (empty for CEL policies), RESOURCE
 /// (`namespace/Kind/name`), RESULT, REASON (empty in `apply`), and MESSAGE
 /// with `--detailed-results`. Rows go resource by resource, as `kyverno
-/// apply` evaluates them.
+/// apply` evaluates them. Of a whole outcome: the streamed table's
+/// reference in tests.
+#[cfg(test)]
 pub fn results_table(outcome: &AuditOutcome, detailed: bool, color: bool) -> String {
     let mut findings: Vec<&Finding> = outcome.findings.iter().collect();
     // Stable: within a resource the audit's policy and rule order stays.

@@ -188,9 +188,16 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
 fn unrecorded_violations(outcome: &ScanOutcome, recorded: bool) -> Option<String> {
     let count = |status| outcome.status_counts.get(&status).copied().unwrap_or(0);
     let violations = count(RuleStatus::Fail) + count(RuleStatus::Error);
+    // red22 F16: after failed writes, not every result reached a report.
+    let where_ = match outcome.write_failures.len() {
+        0 => "are in the reports".to_string(),
+        failed => {
+            format!("were meant for the reports ({failed} write(s) failed: some are not there)")
+        }
+    };
     (!recorded && violations > 0).then(|| {
         format!(
-            "note: this scan is not recorded (no --last-run-configmap): its {violations} fail/error results are in the reports but not in the soak history, so `polscan evidence` will not count them once the next recorded scan rewrites those reports; scan with the recorded runs' --last-run-configmap (or --dry-run) to keep the soak true"
+            "note: this scan is not recorded (no --last-run-configmap): its {violations} fail/error results {where_} but not in the soak history, so `polscan evidence` will not count them once the next recorded scan rewrites those reports; scan with the recorded runs' --last-run-configmap (or --dry-run) to keep the soak true"
         )
     })
 }
@@ -604,6 +611,18 @@ mod tests {
             "{note}"
         );
         assert_eq!(unrecorded_violations(&outcome, true), None);
+        assert!(note.contains("results are in the reports but"), "{note}");
+        outcome
+            .write_failures
+            .push(polscan::cluster::ClusterError::Transport {
+                what: "writing a report".into(),
+                message: "connection refused".into(),
+            });
+        let note = unrecorded_violations(&outcome, false).unwrap_or_default();
+        assert!(
+            note.contains("3 fail/error results were meant for the reports (1 write(s) failed: some are not there) but not in the soak history"),
+            "{note}"
+        );
     }
 
     /// Reports kept for one cause are one line, however many: the count and

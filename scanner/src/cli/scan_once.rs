@@ -348,6 +348,9 @@ const WAITING_FOR_LEASE: &str = "waiting for (or taking) the run's Lease, beside
 /// The step before the scan, as [`deadline_reached`] names it.
 const CHECKING_RECORD: &str = "writing the run record's ConfigMap as in progress";
 
+/// LISTs not done a deadline message names before counting the rest.
+const OPEN_LISTS_NAMED: usize = 5;
+
 /// The message of a scan stopped at its deadline: the step it was at (a
 /// phase of [`scan::progress`] names the step that ended last) and how far
 /// it got.
@@ -366,8 +369,18 @@ fn deadline_reached(deadline: Duration, at: &ProgressSnapshot) -> String {
         "listed and evaluated" => "writing PolicyReports and deleting stale ones",
         _ => "finishing",
     };
+    // red22 F8: which LISTs it waited for, not only how many.
+    let open = match at.lists_open.as_slice() {
+        [] => String::new(),
+        open if open.len() <= OPEN_LISTS_NAMED => format!(" (not done: {})", open.join(", ")),
+        open => format!(
+            " (not done: {} and {} more)",
+            open[..OPEN_LISTS_NAMED].join(", "),
+            open.len() - OPEN_LISTS_NAMED
+        ),
+    };
     format!(
-        "deadline {} (--timeout) reached while {step}: {} of {} LISTs done, {} objects evaluated, {} reports written, {} deleted; the scan stopped there, so no other report was written or deleted",
+        "deadline {} (--timeout) reached while {step}: {} of {} LISTs done{open}, {} objects evaluated, {} reports written, {} deleted; the scan stopped there, so no other report was written or deleted",
         deadline_text(deadline),
         at.lists_done,
         at.lists_total,
@@ -608,6 +621,7 @@ mod tests {
             objects_evaluated: 300,
             reports_written: 7,
             reports_deleted: 0,
+            lists_open: Vec::new(),
         };
         assert_eq!(
             deadline_reached(Duration::from_secs(120), &at),
@@ -617,6 +631,9 @@ mod tests {
             phase: "existing reports read".into(),
             lists_total: 12,
             lists_done: 3,
+            lists_open: ["Pod", "apps/Deployment in shop"]
+                .map(String::from)
+                .to_vec(),
             ..ProgressSnapshot::default()
         };
         let checking = ProgressSnapshot {
@@ -635,8 +652,15 @@ mod tests {
         ));
         assert!(
             deadline_reached(Duration::from_secs(20), &listing).starts_with(
-                "deadline 20s (--timeout) reached while listing and evaluating: 3 of 12 LISTs done"
+                "deadline 20s (--timeout) reached while listing and evaluating: 3 of 12 LISTs done (not done: Pod, apps/Deployment in shop), 0 objects evaluated"
             )
         );
+        let many = ProgressSnapshot {
+            lists_total: 12,
+            lists_open: (0..8).map(|n| format!("Kind{n}")).collect(),
+            ..listing
+        };
+        assert!(deadline_reached(Duration::from_secs(20), &many)
+            .contains("(not done: Kind0, Kind1, Kind2, Kind3, Kind4 and 3 more)"));
     }
 }

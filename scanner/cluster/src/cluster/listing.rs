@@ -161,7 +161,7 @@ async fn list_page_or_resume(
                 what: what.clone(),
                 message: err.to_string(),
             })?;
-    match client.request::<ListPage>(request).await {
+    match super::request_within::<ListPage>(client, request, super::ANSWER_TIMEOUT).await {
         Ok(page) => Ok(PageAnswer::Page(page)),
         Err(kube::Error::Api(status)) if status.code == 410 => {
             let resume = status

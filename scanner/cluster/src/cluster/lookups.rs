@@ -86,9 +86,9 @@ impl ApiLookups {
                 .body(Vec::new())
                 .map_err(|err| err.to_string())?;
             let client = self.client.clone();
-            let result = self
-                .runtime
-                .block_on(async move { client.request::<Value>(request).await });
+            let result = self.runtime.block_on(async move {
+                super::request_within::<Value>(&client, request, super::ANSWER_TIMEOUT).await
+            });
             match result {
                 Ok(value) => Ok(Some(value)),
                 Err(err) => {
@@ -113,7 +113,9 @@ impl ApiLookups {
                 .map_err(|err| err.to_string())?;
             let client = self.client.clone();
             self.runtime
-                .block_on(async move { client.request::<Value>(request).await })
+                .block_on(async move {
+                    super::request_within::<Value>(&client, request, super::ANSWER_TIMEOUT).await
+                })
                 .map(Some)
                 .map_err(|err| ClusterError::from_kube(format!("POST {path}"), err).to_string())
         })?;

@@ -16,6 +16,8 @@ pub mod policy_source;
 pub mod report_store;
 pub mod run_record;
 
+use std::time::Duration;
+
 /// A failed request, naming what was asked and why it failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ClusterError {
@@ -196,10 +198,44 @@ pub(crate) async fn send<T: serde::de::DeserializeOwned>(
         what: what.clone(),
         message: err.to_string(),
     })?;
-    client
-        .request::<T>(request)
+    request_within(client, request, ANSWER_TIMEOUT)
         .await
         .map_err(|err| ClusterError::from_kube(what, err))
+}
+
+/// How long one answer may take as a whole, from sending the request to
+/// the last byte of its body (retries of 429/503/504 included).
+/// [`connect::READ_TIMEOUT`] bounds silence only, so a body trickled a
+/// byte at a time (a stalled proxy or link) held a LIST until the scan's
+/// `--timeout`. The API server ends its own handlers at 60 s
+/// (`--request-timeout`): a healthy answer never comes near this.
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// An answer not complete within its bound ([`request_within`]).
+#[derive(Debug, thiserror::Error)]
+#[error("no complete answer within {}: it came too slowly (the API server, its etcd or the network between is stalled)", bound_text(*.0))]
+pub struct AnswerTooSlow(pub Duration);
+
+/// `90s`, or `800ms` for a bound under a whole second.
+fn bound_text(bound: Duration) -> String {
+    if bound.subsec_millis() == 0 {
+        format!("{}s", bound.as_secs())
+    } else {
+        format!("{}ms", bound.as_millis())
+    }
+}
+
+/// `client.request`, the whole answer (headers and body) bounded by
+/// `bound`; past it, kube's service error holding [`AnswerTooSlow`].
+pub(crate) async fn request_within<T: serde::de::DeserializeOwned>(
+    client: &kube::Client,
+    request: http::Request<Vec<u8>>,
+    bound: Duration,
+) -> Result<T, kube::Error> {
+    match tokio::time::timeout(bound, client.request::<T>(request)).await {
+        Ok(answer) => answer,
+        Err(_) => Err(kube::Error::Service(Box::new(AnswerTooSlow(bound)))),
+    }
 }
 
 /// A 404 answer as `None`: the object is not there.
@@ -230,6 +266,74 @@ pub(crate) async fn get(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// red22 F8: a server that sends its headers at once, then the body a
+    /// byte at a time, never silent for the read timeout.
+    async fn trickling_server() -> std::net::SocketAddr {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binding a loopback port");
+        let address = listener.local_addr().expect("the bound address");
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut request = [0u8; 4096];
+                    let _ = stream.read(&mut request).await;
+                    let body = br#"{"kind":"PodList","apiVersion":"v1","metadata":{},"items":[]}"#;
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = stream.write_all(head.as_bytes()).await;
+                    for byte in body {
+                        tokio::time::sleep(Duration::from_millis(40)).await;
+                        if stream.write_all(&[*byte]).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        address
+    }
+
+    #[tokio::test]
+    async fn an_answer_trickled_past_its_bound_is_an_error_naming_the_bound() {
+        let address = trickling_server().await;
+        let url: http::Uri = format!("http://{address}").parse().expect("a loopback URL");
+        let mut config = kube::Config::new(url);
+        config.read_timeout = Some(Duration::from_secs(5));
+        let client = kube::Client::try_from(config).expect("a plain-HTTP client");
+        let request = || {
+            http::Request::get("/api/v1/pods")
+                .body(Vec::new())
+                .expect("a GET request")
+        };
+        // Never silent for 5 s, the whole answer takes about 2.5 s.
+        let started = std::time::Instant::now();
+        let err =
+            request_within::<serde_json::Value>(&client, request(), Duration::from_millis(800))
+                .await
+                .expect_err("the answer outlived its bound");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        let err = ClusterError::from_kube("listing /api/v1/pods", err);
+        assert!(
+            err.to_string().starts_with("listing /api/v1/pods: ")
+                && err.to_string().contains("no complete answer within 800ms"),
+            "{err}"
+        );
+        // Within a bound it outlasts, the same answer is read whole.
+        let answer =
+            request_within::<serde_json::Value>(&client, request(), Duration::from_secs(30))
+                .await
+                .expect("the whole answer");
+        assert_eq!(answer["kind"], "PodList");
+    }
 
     #[derive(Debug, thiserror::Error)]
     #[error("client error (Connect)")]

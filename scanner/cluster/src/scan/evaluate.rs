@@ -516,7 +516,7 @@ pub(super) fn evaluate_pages(
                 tally.tally.on_list_restarted(listing);
             }
             ListEvent::Finished { listing, outcome } => {
-                progress.list_finished();
+                progress.list_finished(listing);
                 if let Some(kind) = listing_kinds.get(listing) {
                     tally.tally.on_list_finished(*kind, outcome);
                 }
@@ -588,9 +588,18 @@ pub(super) fn start_listing(
         Arc::new(jobs.iter().map(|(index, _, _)| *index).collect());
     let client = client.clone();
     let page_size = options.page_size.max(1);
+    let progress = options.progress.clone();
     let listers = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(async move {
         futures::stream::iter(jobs.into_iter().enumerate())
             .map(|(listing, (_, kind, namespace))| {
+                // Named where a stopped scan says what it waited for.
+                progress.list_started(
+                    listing,
+                    match &namespace {
+                        Some(namespace) => format!("{} in {namespace}", kind.display_name()),
+                        None => kind.display_name(),
+                    },
+                );
                 listing::list_kind(
                     client.clone(),
                     kind,

@@ -3,6 +3,7 @@
 //! CLI's progress bar) or an exporter reads [`ScanProgress::snapshot`] from
 //! another thread. Nothing here prints.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -13,6 +14,9 @@ pub struct ScanProgress {
     phase: Mutex<String>,
     lists_total: AtomicUsize,
     lists_done: AtomicUsize,
+    /// The LISTs started and not finished, by number: what a stopped scan
+    /// was waiting for.
+    lists_open: Mutex<BTreeMap<usize, String>>,
     objects_evaluated: AtomicUsize,
     reports_written: AtomicUsize,
     reports_deleted: AtomicUsize,
@@ -28,6 +32,10 @@ pub struct ProgressSnapshot {
     pub lists_total: usize,
     /// LISTs finished, completely or not.
     pub lists_done: usize,
+    /// The LISTs started and not finished (being read or their pages
+    /// evaluated), in the order they were planned: `Pod`, `apps/Deployment
+    /// in shop`.
+    pub lists_open: Vec<String>,
     /// Objects evaluated so far.
     pub objects_evaluated: usize,
     /// Reports written so far.
@@ -48,8 +56,19 @@ impl ScanProgress {
         self.lists_total.store(count, Ordering::Relaxed);
     }
 
-    pub(crate) fn list_finished(&self) {
+    /// LIST number `listing` (`what` it lists) started.
+    pub(crate) fn list_started(&self, listing: usize, what: String) {
+        if let Ok(mut open) = self.lists_open.lock() {
+            open.insert(listing, what);
+        }
+    }
+
+    /// LIST number `listing` finished, its pages evaluated.
+    pub(crate) fn list_finished(&self, listing: usize) {
         self.lists_done.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut open) = self.lists_open.lock() {
+            open.remove(&listing);
+        }
     }
 
     pub(crate) fn evaluated(&self, objects: usize) {
@@ -71,6 +90,11 @@ impl ScanProgress {
             phase: self.phase.lock().map(|p| p.clone()).unwrap_or_default(),
             lists_total: self.lists_total.load(Ordering::Relaxed),
             lists_done: self.lists_done.load(Ordering::Relaxed),
+            lists_open: self
+                .lists_open
+                .lock()
+                .map(|open| open.values().cloned().collect())
+                .unwrap_or_default(),
             objects_evaluated: self.objects_evaluated.load(Ordering::Relaxed),
             reports_written: self.reports_written.load(Ordering::Relaxed),
             reports_deleted: self.reports_deleted.load(Ordering::Relaxed),
@@ -124,8 +148,12 @@ mod tests {
         for worker in workers {
             worker.join().expect("worker");
         }
-        progress.list_finished();
+        progress.list_started(0, "Pod".into());
+        progress.list_started(1, "apps/Deployment in shop".into());
+        progress.list_finished(0);
         let snapshot = progress.snapshot();
+        // What a deadline message names as not done.
+        assert_eq!(snapshot.lists_open, ["apps/Deployment in shop"]);
         assert_eq!(snapshot.objects_evaluated, 800);
         assert_eq!(snapshot.reports_written, 400);
         assert_eq!(

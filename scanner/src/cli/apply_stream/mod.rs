@@ -84,16 +84,32 @@ pub struct Options<'a> {
 pub struct Prepass {
     seen: HashSet<u64>,
     shared: HashSet<u64>,
-    incomplete: bool,
+    unreportable: Option<String>,
+    unreportable_count: usize,
 }
 
 impl Prepass {
     /// Notes one admitted document.
     pub fn observe(&mut self, admitted: &Admitted) {
-        if let Admitted::Resource(value, _) = admitted {
+        if let Admitted::Resource(value, origin) = admitted {
             let resource = ResourceRef::from_resource(value);
-            if resource.api_version.is_empty() || resource.name.is_empty() {
-                self.incomplete = true;
+            let missing = if resource.api_version.is_empty() {
+                Some("apiVersion")
+            } else if resource.name.is_empty() {
+                Some("metadata.name")
+            } else {
+                None
+            };
+            if let Some(missing) = missing {
+                self.unreportable_count += 1;
+                self.unreportable.get_or_insert_with(|| {
+                    let name = match (resource.namespace.as_str(), resource.name.as_str()) {
+                        (_, "") => String::new(),
+                        ("", name) => format!(" {name}"),
+                        (namespace, name) => format!(" {namespace}/{name}"),
+                    };
+                    format!("{origin}: {}{name} has no `{missing}`", resource.kind)
+                });
             }
             let hash = identity_hash(&resource);
             if !self.seen.insert(hash) {
@@ -102,10 +118,13 @@ impl Prepass {
         }
     }
 
-    /// Some resource has no apiVersion or name: its report cannot be
-    /// shaped, which the whole outcome's reports report as an error.
-    pub fn incomplete(&self) -> bool {
-        self.incomplete
+    /// The first resource without apiVersion or name (`file#N: Pod
+    /// ns/name has no `apiVersion``) and how many there are: no report can
+    /// name it (and the API server would refuse it).
+    pub fn unreportable(&self) -> Option<(&str, usize)> {
+        self.unreportable
+            .as_deref()
+            .map(|first| (first, self.unreportable_count))
     }
 
     /// The hashed identities of resources given more than once.
