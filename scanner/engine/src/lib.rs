@@ -73,6 +73,7 @@ pub mod exceptions;
 pub mod fake_cluster;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
+pub mod go_regexp;
 pub mod host;
 pub mod jmespath;
 pub mod json;

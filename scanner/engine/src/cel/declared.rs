@@ -283,7 +283,7 @@ fn constant_regex_error(call: &CallExpr) -> Option<String> {
     else {
         return None;
     };
-    regex::Regex::new(pattern).err().map(|err| {
+    crate::go_regexp::compile(pattern).err().map(|err| {
         format!(
             "error parsing regexp {:?} of '{}': {err}",
             &**pattern, call.func_name
@@ -312,7 +312,7 @@ pub(crate) fn kubernetes_planner_error(ast: &IdedExpr) -> Option<String> {
             None => call.args.get(1),
         };
         if let Some(Expr::Literal(LiteralValue::String(pattern))) = pattern.map(|a| &a.expr) {
-            found = regex::Regex::new(pattern).err().map(|err| {
+            found = crate::go_regexp::compile(pattern).err().map(|err| {
                 format!(
                     "compilation error: error parsing regexp {:?} of 'matches': {err}",
                     &**pattern

@@ -56,7 +56,7 @@ fn matches(
         if patterns.len() >= CACHED_PATTERNS {
             patterns.clear();
         }
-        let compiled = regex::Regex::new(&regex).map_err(|err| err.to_string());
+        let compiled = crate::go_regexp::compile(&regex);
         let outcome = compiled
             .as_ref()
             .map(|re| re.is_match(&this))

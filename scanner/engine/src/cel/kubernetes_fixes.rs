@@ -8,6 +8,12 @@
 //! - `duration(string)` past Go's `time.Duration` range (int64
 //!   nanoseconds, ±2,562,047 h) is an error, as cel-go's conversion (Go's
 //!   `time.ParseDuration`) gives: the `cel` crate saturated it;
+//! - `string(x)` converts as cel-go's `ConvertToType(StringType)`
+//!   (common/types): a duration as seconds (`5400s`, not `1h30m0s`), a
+//!   double as Go's `%g` shortest (`1e+21`), a timestamp as RFC 3339 with
+//!   `Z` and trimmed fraction, a bool as `true`; bytes that are not UTF-8
+//!   are an error (the crates replaced them with U+FFFD); IP and CIDR
+//!   values still go to kube-cel's own;
 //! - a timestamp's getters with a time zone argument (`getHours('UTC')`,
 //!   `getDayOfWeek('Europe/Berlin')`, `getMinutes('+05:30')`) answer in
 //!   that zone, an unknown zone is an error, as cel-go's `timeZone` does
@@ -33,6 +39,7 @@ pub(crate) fn register(ctx: &mut cel::Context<'_>) {
     ctx.add_function("format.named", format_named);
     ctx.add_function("format", format_bounded);
     ctx.add_function("duration", duration);
+    ctx.add_function("string", string);
     ctx.add_function("getFullYear", get_full_year);
     ctx.add_function("getMonth", get_month);
     ctx.add_function("getDayOfYear", get_day_of_year);
@@ -49,14 +56,24 @@ pub(crate) fn register(ctx: &mut cel::Context<'_>) {
 /// formatting panics past `u16::MAX` (cel-go formats any).
 const MAX_FORMAT_PRECISION: usize = u16::MAX as usize;
 
-/// kube-cel's `format` as registered before ours, called through a context
-/// of its own (its function is not public): `f.format(a)`.
-static KUBE_FORMAT: std::sync::LazyLock<Option<(cel::Context<'static>, cel::Program)>> =
-    std::sync::LazyLock::new(|| {
-        use kube_cel::KubeCelExt;
-        let program = cel::Program::compile("f.format(a)").ok()?;
-        Some((cel::Context::default().with_all(), program))
-    });
+/// kube-cel's own functions where ours wrap them, called through a context
+/// of its own (they are not public).
+struct KubeCelOwn {
+    context: cel::Context<'static>,
+    /// `f.format(a)`.
+    format: cel::Program,
+    /// `string(v)`.
+    string: cel::Program,
+}
+
+static KUBE_CEL_OWN: std::sync::LazyLock<Option<KubeCelOwn>> = std::sync::LazyLock::new(|| {
+    use kube_cel::KubeCelExt;
+    Some(KubeCelOwn {
+        context: cel::Context::default().with_all(),
+        format: cel::Program::compile("f.format(a)").ok()?,
+        string: cel::Program::compile("string(v)").ok()?,
+    })
+});
 
 /// `<string>.format(<list>)`, refused with an error where a precision is
 /// past [`MAX_FORMAT_PRECISION`]: kube-cel's panicked there (red22 F12).
@@ -82,13 +99,115 @@ fn format_bounded(
             rest = after;
         }
     }
-    let Some((context, program)) = KUBE_FORMAT.as_ref() else {
+    let Some(own) = KUBE_CEL_OWN.as_ref() else {
         return Err(ftx.error("format is not available"));
     };
-    let mut scope = context.new_inner_scope();
+    let mut scope = own.context.new_inner_scope();
     scope.add_variable_from_value("f", cel::Value::String(text));
     scope.add_variable_from_value("a", arguments);
-    program.execute(&scope)
+    own.format.execute(&scope)
+}
+
+/// `string(x)`, `x.string()`: cel-go's conversions (common/types
+/// `ConvertToType(StringType)` of each type); kube-cel's for its IP and
+/// CIDR values.
+fn string(ftx: &FunctionContext, This(this): This<cel::Value>) -> CelResult {
+    use cel::Value as V;
+    let text = match &this {
+        V::String(_) => return Ok(this),
+        V::Int(n) => n.to_string(),
+        V::UInt(n) => n.to_string(),
+        V::Bool(b) => b.to_string(),
+        V::Float(f) => go_float_g(*f),
+        V::Bytes(bytes) => String::from_utf8(bytes.to_vec())
+            .map_err(|_| ftx.error("invalid UTF-8 in bytes, cannot convert to string"))?,
+        V::Timestamp(at) => rfc3339_nano(at),
+        V::Duration(span) => duration_seconds(span),
+        V::Opaque(_) => {
+            let Some(own) = KUBE_CEL_OWN.as_ref() else {
+                return Err(ftx.error("string is not available"));
+            };
+            let mut scope = own.context.new_inner_scope();
+            scope.add_variable_from_value("v", this);
+            return own.string.execute(&scope);
+        }
+        other => {
+            return Err(ftx.error(format!(
+                "type conversion error from '{}' to 'string'",
+                super::program::type_name(other)
+            )))
+        }
+    };
+    Ok(V::String(Arc::new(text)))
+}
+
+/// Go's `strconv.FormatFloat(f, 'g', -1, 64)`: the shortest digits that
+/// read back as `f`, in `%e` form (`1e+21`, `1.5e-05`) when the exponent
+/// is below -4 or at least 6, else plain (`123456`, `0.0001`).
+fn go_float_g(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "+Inf" } else { "-Inf" }.into();
+    }
+    let sign = if f.is_sign_negative() { "-" } else { "" };
+    if f == 0.0 {
+        return format!("{sign}0");
+    }
+    // Rust's `{:e}` gives the shortest round-trip digits, as Go's -1 does.
+    let scientific = format!("{:e}", f.abs());
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    if !(-4..6).contains(&exponent) {
+        let (first, rest) = digits.split_at(1);
+        let point = if rest.is_empty() { "" } else { "." };
+        let exponent_sign = if exponent < 0 { '-' } else { '+' };
+        return format!(
+            "{sign}{first}{point}{rest}e{exponent_sign}{:02}",
+            exponent.unsigned_abs()
+        );
+    }
+    if exponent < 0 {
+        let zeros = "0".repeat(exponent.unsigned_abs() as usize - 1);
+        return format!("{sign}0.{zeros}{digits}");
+    }
+    let whole = exponent as usize + 1;
+    if digits.len() <= whole {
+        format!("{sign}{digits}{}", "0".repeat(whole - digits.len()))
+    } else {
+        format!("{sign}{}.{}", &digits[..whole], &digits[whole..])
+    }
+}
+
+/// Go's `time.RFC3339Nano` layout: `2020-01-01T10:00:00.5Z`, the fraction
+/// without trailing zeros, `Z` for a zero offset.
+fn rfc3339_nano(at: &chrono::DateTime<FixedOffset>) -> String {
+    let mut text = at.format("%Y-%m-%dT%H:%M:%S").to_string();
+    let nanos = at.nanosecond() % 1_000_000_000;
+    if nanos > 0 {
+        text.push_str(format!(".{nanos:09}").trim_end_matches('0'));
+    }
+    let offset = at.offset().local_minus_utc();
+    if offset == 0 {
+        text.push('Z');
+    } else {
+        let sign = if offset < 0 { '-' } else { '+' };
+        let minutes = offset.unsigned_abs() / 60;
+        text.push_str(&format!("{sign}{:02}:{:02}", minutes / 60, minutes % 60));
+    }
+    text
+}
+
+/// cel-go's duration as text: Go's `d.Seconds()` formatted `'f', -1`, then
+/// `s` (`5400s`, `0.5s`, `-1.000000001s`).
+fn duration_seconds(span: &chrono::Duration) -> String {
+    let seconds = match span.num_nanoseconds() {
+        Some(nanos) => (nanos / 1_000_000_000) as f64 + (nanos % 1_000_000_000) as f64 / 1e9,
+        None => span.num_seconds() as f64,
+    };
+    format!("{seconds}s")
 }
 
 /// A part of a timestamp, as cel-go's getters number it.

@@ -1013,3 +1013,84 @@ fn an_evaluation_error_names_operand_types_not_their_content() {
     let err = eval("b'Zq-Hunter' / 2").expect_err("no division of bytes");
     assert!(err.contains("bytes") && err.contains("int"), "{err}");
 }
+
+/// red22 F13 and after: `string(x)` converts as cel-go (common/types
+/// `ConvertToType(StringType)`); the crates printed a duration as Go's
+/// `1h30m0s`, a double in Rust's form, a timestamp with `+00:00`, refused
+/// a bool and replaced bytes that are not UTF-8.
+#[test]
+fn string_converts_as_cel_go() {
+    check(&[
+        ("string(duration('90m'))", json!("5400s")),
+        ("string(duration('1.5s'))", json!("1.5s")),
+        ("string(duration('-1ns'))", json!("-0.000000001s")),
+        ("string(duration('0s'))", json!("0s")),
+        (
+            "string(timestamp('2020-01-01T00:00:00Z'))",
+            json!("2020-01-01T00:00:00Z"),
+        ),
+        (
+            "string(timestamp('2020-01-01T00:00:00.500Z'))",
+            json!("2020-01-01T00:00:00.5Z"),
+        ),
+        (
+            "string(timestamp('2020-01-01T10:00:00+05:30'))",
+            json!("2020-01-01T10:00:00+05:30"),
+        ),
+        ("string(1e21)", json!("1e+21")),
+        ("string(0.000001)", json!("1e-06")),
+        ("string(0.0001)", json!("0.0001")),
+        ("string(123456.0)", json!("123456")),
+        ("string(1234567.0)", json!("1.234567e+06")),
+        ("string(1.5)", json!("1.5")),
+        ("string(-2.5e-10)", json!("-2.5e-10")),
+        ("string(-0.0)", json!("-0")),
+        ("string(100.0)", json!("100")),
+        ("string(true)", json!("true")),
+        ("string(42)", json!("42")),
+        ("string(42u)", json!("42")),
+        ("string(b'abc')", json!("abc")),
+        ("string('x')", json!("x")),
+        ("string(ip('10.0.0.1'))", json!("10.0.0.1")),
+        ("string(cidr('10.1.2.3/8').masked())", json!("10.0.0.0/8")),
+        ("(1.0 / 3.0).string()", json!("0.3333333333333333")),
+    ]);
+    check_errors(&[
+        "string(b'\\xff')",
+        "string(null)",
+        "string([1])",
+        "string({'a': 1})",
+    ]);
+    let err = eval("string(b'\\xff')").expect_err("not UTF-8");
+    assert!(
+        err.contains("invalid UTF-8 in bytes, cannot convert to string"),
+        "{err}"
+    );
+    let err = eval("string([1, 2])").expect_err("a list");
+    assert!(
+        err.contains("type conversion error from 'list' to 'string'"),
+        "{err}"
+    );
+}
+
+/// red22 F13: `duration()` past Go's range is an error (it saturated).
+#[test]
+fn duration_past_go_s_range_is_an_error() {
+    check_errors(&[
+        "duration('9223372036854775808ns') > duration('1s')",
+        "duration('2562048h') > duration('1s')",
+    ]);
+    check(&[(
+        "duration('9223372036854775807ns') > duration('1s')",
+        json!(true),
+    )]);
+}
+
+/// red22 F13: a repetition Go's regexp refuses is an error of `matches`
+/// (the regex crate matched it).
+#[test]
+fn matches_refuses_counts_go_refuses() {
+    let err = eval("'a'.matches('a{99999}')").expect_err("Go refuses the count");
+    assert!(err.contains("invalid repeat count: `{99999}`"), "{err}");
+    check(&[("'aaa'.matches('^a{3}$')", json!(true))]);
+}

@@ -214,7 +214,7 @@ pub(super) fn regex(pattern: &str) -> Result<Arc<Regex>, String> {
             return Ok(found.clone());
         }
     }
-    let compiled = Arc::new(Regex::new(pattern).map_err(|e| {
+    let compiled = Arc::new(crate::go_regexp::compile(pattern).map_err(|e| {
         format!("error parsing regexp `{pattern}`: {e}")
             .lines()
             .map(str::trim_end)
