@@ -11,7 +11,7 @@ use kube_cel::cel::extractors::This;
 use kube_cel::cel::{ExecutionError, FunctionContext};
 use kube_cel::{cel, KubeCelExt};
 
-use super::{kubernetes_fixes, kyverno_lib, optional};
+use super::{arithmetic, kubernetes_fixes, kyverno_lib, optional};
 
 static ENVIRONMENT: LazyLock<cel::Context<'static>> = LazyLock::new(|| {
     let mut ctx = cel::Context::default().with_all();
@@ -20,6 +20,9 @@ static ENVIRONMENT: LazyLock<cel::Context<'static>> = LazyLock::new(|| {
     ctx.add_function("or", optional::or);
     ctx.add_function(optional::OPTIONAL_INDEX, optional::optional_index);
     ctx.add_function("matches", matches);
+    ctx.add_function(arithmetic::ADD, arithmetic::add);
+    ctx.add_function(arithmetic::SUBTRACT, arithmetic::subtract);
+    ctx.add_function(arithmetic::NEGATE, arithmetic::negate);
     kyverno_lib::register(&mut ctx);
     ctx
 });

@@ -183,7 +183,7 @@ fn go_float_g(f: f64) -> String {
 
 /// Go's `time.RFC3339Nano` layout: `2020-01-01T10:00:00.5Z`, the fraction
 /// without trailing zeros, `Z` for a zero offset.
-fn rfc3339_nano(at: &chrono::DateTime<FixedOffset>) -> String {
+pub(crate) fn rfc3339_nano(at: &chrono::DateTime<FixedOffset>) -> String {
     let mut text = at.format("%Y-%m-%dT%H:%M:%S").to_string();
     let nanos = at.nanosecond() % 1_000_000_000;
     if nanos > 0 {
@@ -202,7 +202,7 @@ fn rfc3339_nano(at: &chrono::DateTime<FixedOffset>) -> String {
 
 /// cel-go's duration as text: Go's `d.Seconds()` formatted `'f', -1`, then
 /// `s` (`5400s`, `0.5s`, `-1.000000001s`).
-fn duration_seconds(span: &chrono::Duration) -> String {
+pub(crate) fn duration_seconds(span: &chrono::Duration) -> String {
     let seconds = match span.num_nanoseconds() {
         Some(nanos) => (nanos / 1_000_000_000) as f64 + (nanos % 1_000_000_000) as f64 / 1e9,
         None => span.num_seconds() as f64,
@@ -358,10 +358,12 @@ fn duration(ftx: &FunctionContext, text: Arc<String>) -> CelResult {
     // Checked first: the cel crate's own error quotes the text in Rust's
     // Debug escaping, which neither matches cel-go's message nor lets the
     // redaction find a Secret value in it.
-    if crate::value_types::duration::parse(&text).is_none() {
-        return Err(ftx.error(DURATION_CONVERSION_ERROR));
+    // Made from Go's exact nanoseconds: the crate's own parse lost a
+    // nanosecond at the range's end.
+    match crate::value_types::duration::parse(&text) {
+        Some(nanos) => Ok(cel::Value::Duration(chrono::Duration::nanoseconds(nanos))),
+        None => Err(ftx.error(DURATION_CONVERSION_ERROR)),
     }
-    cel::functions::duration(text).map_err(|_| ftx.error(DURATION_CONVERSION_ERROR))
 }
 
 fn identity(This(value): This<cel::Value>) -> CelResult {

@@ -1094,3 +1094,58 @@ fn matches_refuses_counts_go_refuses() {
     assert!(err.contains("invalid repeat count: `{99999}`"), "{err}");
     check(&[("'aaa'.matches('^a{3}$')", json!(true))]);
 }
+
+/// red22 F13: arithmetic past Go's `time.Duration` is an error, as cel-go's
+/// checked operations give (common/types/overflow.go); chrono's wider
+/// range gave a value. Everything else computes as before.
+#[test]
+fn duration_arithmetic_past_go_s_range_is_an_error() {
+    check_errors(&[
+        "duration('2562047h') + duration('2562047h') > duration('1s')",
+        "duration('2562047h') - duration('-2562047h') > duration('1s')",
+        "timestamp('9999-12-31T00:00:00Z') - timestamp('0001-01-01T00:00:00Z') > duration('1s')",
+        "-duration('-9223372036854775808ns') > duration('1s')",
+    ]);
+    check(&[
+        ("duration('2562047h') + duration('-2562047h') == duration('0s')", json!(true)),
+        ("timestamp('2020-01-01T00:00:00Z') + duration('2562047h') + duration('2562047h') > timestamp('2020-01-01T00:00:00Z')", json!(true)),
+        ("timestamp('2020-01-02T00:00:00Z') - timestamp('2020-01-01T00:00:00Z') == duration('24h')", json!(true)),
+        ("-duration('1s') == duration('-1s')", json!(true)),
+        ("1 + 2 - 4", json!(-1)),
+        ("-(3)", json!(-3)),
+        ("2.5 + 0.5", json!(3.0)),
+        ("'a' + 'b'", json!("ab")),
+        ("b'a' + b'b' == b'ab'", json!(true)),
+        ("[1] + [2, 3]", json!([1, 2, 3])),
+        ("[1, 2, 3].map(x, x + 1)", json!([2, 3, 4])),
+        ("[1, 2, 3].filter(x, x - 1 > 0)", json!([2, 3])),
+        ("1u + 2u", json!(3)),
+        ("duration('90m')", json!("5400s")),
+        ("timestamp('2020-01-01T00:00:00Z')", json!("2020-01-01T00:00:00Z")),
+        ("-duration('-9223372036854775807ns') == duration('9223372036854775807ns')", json!(true)),
+    ]);
+    check_errors(&["9223372036854775807 + 1", "1 + 'a'", "-'a'", "[1] - [1]"]);
+}
+
+/// red22 F6 residual: a sum past the value bound is an error of the
+/// expression, before the next step doubles it again.
+#[test]
+fn a_sum_past_the_value_bound_is_an_error() {
+    let object = json!({"big": "x".repeat(9 << 20), "items": vec![0; 1 << 20]});
+    let data: Arc<dyn ClusterData> = Arc::new(NoClusterData);
+    let scope = ResourceScope::new(CelInputs {
+        object,
+        ..CelInputs::default()
+    });
+    let activation = Activation::new(&scope, &data, PolicyInputs::default());
+    let eval = |expression: &str| Program::compile(expression).evaluate(&activation);
+    for expression in [
+        "(object.big + object.big).size() > 0",
+        "(object.items + object.items + object.items).size() > 0",
+    ] {
+        let err = eval(expression).expect_err(expression);
+        assert!(err.contains("is larger than 16 MiB"), "{expression}: {err}");
+    }
+    assert!(eval("(object.big + 'y').size() > 0").is_ok());
+    assert!(eval("(object.items + object.items).size() > 0").is_ok());
+}

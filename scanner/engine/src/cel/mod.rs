@@ -17,6 +17,7 @@
 //! rules too), the policy files only their kind, and the folder keeps the
 //! two apart at a glance.
 
+mod arithmetic;
 mod declared;
 mod environment;
 mod kubernetes_fixes;
@@ -360,6 +361,10 @@ pub(crate) fn to_json(value: &cel::Value) -> Value {
             use base64::Engine as _;
             Value::String(base64::engine::general_purpose::STANDARD.encode(bytes.as_slice()))
         }
+        // As cel-go writes them in JSON (proto3: `5400s`, RFC 3339), not
+        // in Rust's Debug form.
+        cel::Value::Duration(span) => Value::String(kubernetes_fixes::duration_seconds(span)),
+        cel::Value::Timestamp(at) => Value::String(kubernetes_fixes::rfc3339_nano(at)),
         other => Value::String(format!("{other:?}")),
     }
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use kube_cel::cel;
 use serde::{Deserialize, Deserializer};
 
-use super::{declared, names, optional, paths, unary, Activation};
+use super::{arithmetic, declared, names, optional, paths, unary, Activation};
 
 #[derive(Clone)]
 pub(crate) struct Program {
@@ -50,6 +50,7 @@ impl Program {
                 optional::rewrite(&mut ast);
                 names::rewrite(&mut ast);
                 paths::rewrite(&mut ast);
+                arithmetic::rewrite(&mut ast);
                 Ok(Arc::new(ast))
             });
         let names = match &compiled {
