@@ -15,14 +15,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-// The whole outcome's table and `--audit-warn`: the streamed audit's
-// reference in tests.
-#[cfg(test)]
 use super::output::{paint, table};
-#[cfg(test)]
-use polscan::audit::AuditOutcome;
-use polscan::audit::Finding;
+use polscan::audit::{AuditOutcome, Finding};
 use polscan::engine::kyverno::policy::{matching_override, Rule};
+// The whole outcome's `--audit-warn`: the streamed audit's reference in
+// tests.
 #[cfg(test)]
 use polscan::engine::matching::string_map;
 use polscan::engine::policy::normalized_action;
@@ -227,8 +224,8 @@ fn rule_action(
 /// (`namespace/Kind/name`), RESULT, REASON (empty in `apply`), and MESSAGE
 /// with `--detailed-results`. Rows go resource by resource, as `kyverno
 /// apply` evaluates them. Of a whole outcome: the streamed table's
-/// reference in tests.
-#[cfg(test)]
+/// reference in tests, and what fuzz/ renders (the binary streams it).
+#[cfg_attr(not(test), allow(dead_code))]
 pub fn results_table(outcome: &AuditOutcome, detailed: bool, color: bool) -> String {
     let mut findings: Vec<&Finding> = outcome.findings.iter().collect();
     // Stable: within a resource the audit's policy and rule order stays.
