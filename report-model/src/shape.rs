@@ -562,7 +562,7 @@ fn split_into_parts<R: Report + Serialize>(
     let mut current: Vec<ReportResult> = Vec::new();
     let mut current_bytes = overhead;
     for result in results {
-        let result_bytes = measured_bytes(&result)?;
+        let (result, result_bytes) = fitted_alone(result, limit.saturating_sub(overhead))?;
         if overhead + result_bytes > limit {
             return Err(ShapeError::ResultTooLarge {
                 scope: scope.to_owned(),
@@ -607,6 +607,57 @@ fn widest_timestamp() -> Timestamp {
 
 /// The compact JSON size of `result` with any timestamp at its widest: an
 /// upper bound on its real size that does not depend on the clock.
+/// Property naming what [`fitted_alone`] dropped from a result.
+pub const PROPERTIES_DROPPED_PROPERTY: &str = "polscan.io/properties-dropped";
+
+/// `result` and its measured size, with its largest properties dropped
+/// (and named in [`PROPERTIES_DROPPED_PROPERTY`]) until it fits `room`
+/// bytes: a result alone over the report limit (an audit annotation per
+/// property, hundreds of them) stopped the whole per-namespace scan at
+/// every run (red22 F18). One that fits, or that no dropping can fit, is
+/// returned as it is.
+fn fitted_alone(
+    result: ReportResult,
+    room: usize,
+) -> Result<(ReportResult, usize), serde_json::Error> {
+    let bytes = measured_bytes(&result)?;
+    if bytes <= room || result.properties.is_empty() {
+        return Ok((result, bytes));
+    }
+    let mut fitted = result.clone();
+    // Largest first, ties by key: the same result always loses the same.
+    let mut by_size: Vec<(usize, String)> = result
+        .properties
+        .iter()
+        .map(|(key, value)| (key.len() + value.len(), key.clone()))
+        .collect();
+    by_size.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let mut dropped: Vec<String> = Vec::new();
+    for (_, key) in by_size {
+        fitted.properties.remove(&key);
+        dropped.push(key);
+        let mut note = dropped.clone();
+        note.sort();
+        fitted.properties.insert(
+            PROPERTIES_DROPPED_PROPERTY.to_owned(),
+            crate::message::bounded(
+                &format!(
+                    "{} propert(ies) dropped to fit the report size limit: {}",
+                    dropped.len(),
+                    note.join(", ")
+                ),
+                crate::message::MAX_MESSAGE_BYTES,
+            )
+            .into_owned(),
+        );
+        let bytes = measured_bytes(&fitted)?;
+        if bytes <= room {
+            return Ok((fitted, bytes));
+        }
+    }
+    Ok((result, bytes))
+}
+
 fn measured_bytes(result: &ReportResult) -> Result<usize, serde_json::Error> {
     if result.timestamp.is_none() {
         return Ok(serde_json::to_vec(result)?.len());
@@ -810,6 +861,46 @@ mod tests {
                 .annotations
                 .contains_key(MESSAGES_CUT_ANNOTATION));
         }
+    }
+
+    /// red22 F18: one result alone over a part's limit (an audit
+    /// annotation per property) loses its largest properties, named, and
+    /// the namespace is shaped; it stopped the whole scan at every run.
+    #[test]
+    fn a_result_alone_over_the_limit_loses_its_largest_properties() {
+        let resource = ObjectReference::namespaced("v1", "ConfigMap", "shop", "cm")
+            .with_uid("00000000-0000-0000-0000-000000000001");
+        let mut result = ReportResult::new("echo", PolicyResult::Fail)
+            .with_rule("check")
+            .with_resource(resource.clone());
+        result.properties.insert("action".into(), "Audit".into());
+        for i in 0..40 {
+            result
+                .properties
+                .insert(format!("annotation-{i:02}"), "v".repeat(2000 + i));
+        }
+        let options = PerNamespaceOptions {
+            max_report_bytes: 64 * 1024,
+            server_overhead_bytes: 1024,
+            ..PerNamespaceOptions::default()
+        };
+        let shaped = per_namespace(vec![ScopedResult { resource, result }], &options)
+            .expect("shaped, not ResultTooLarge");
+        let kept = &shaped.policy_reports[0].results()[0].properties;
+        assert_eq!(kept.get("action").map(String::as_str), Some("Audit"));
+        let note = kept.get(PROPERTIES_DROPPED_PROPERTY).expect("the note");
+        // The largest go first: 2039 bytes down to 2000 + what still fits.
+        assert!(
+            note.contains("annotation-39") && !note.contains("annotation-00"),
+            "{note}"
+        );
+        assert!(!kept.contains_key("annotation-39"));
+        assert!(
+            serde_json::to_vec(&shaped.policy_reports[0])
+                .expect("json")
+                .len()
+                <= 63 * 1024
+        );
     }
 
     #[test]
