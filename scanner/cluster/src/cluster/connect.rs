@@ -84,9 +84,86 @@ fn client_of(mut config: Config) -> Result<Client, ClusterError> {
         ClientBuilder::try_from(config).map_err(|err| ClusterError::Config(err.to_string()))?;
     // Retrying needs a service it can clone: the buffer's handle.
     let layers = tower::ServiceBuilder::new()
-        .layer(tower::retry::RetryLayer::new(policy))
+        .layer(tower::retry::RetryLayer::new(RefusedRetry::new(policy)))
         .layer(tower::buffer::BufferLayer::new(BUFFERED_REQUESTS));
     Ok(builder.with_layer(&layers).build())
+}
+
+/// How many times a request whose connection was refused is sent again.
+const REFUSED_RETRIES: u32 = 3;
+
+/// The wait before the first resend of a refused request; doubled each
+/// time (0.2 + 0.4 + 0.8 s).
+const REFUSED_FIRST_WAIT: Duration = Duration::from_millis(200);
+
+/// kube's retry of 429/503/504 answers, plus a resend of a request whose
+/// connection was refused ([`REFUSED_RETRIES`] times, within about 1.4 s):
+/// an API server restarting (a rolling upgrade, a control-plane node
+/// replaced) refuses connections for a moment, and each LIST or write it
+/// refused failed the scan. Safe for writes too: a refused connection
+/// carried no request. A connection that timed out is not resent (it
+/// waited [`CONNECT_TIMEOUT`] already), nor is any other error.
+#[derive(Clone)]
+struct RefusedRetry {
+    answers: RetryPolicy,
+    refused: u32,
+}
+
+impl RefusedRetry {
+    fn new(answers: RetryPolicy) -> RefusedRetry {
+        RefusedRetry {
+            answers,
+            refused: 0,
+        }
+    }
+}
+
+impl<Res>
+    tower::retry::Policy<http::Request<kube::client::Body>, http::Response<Res>, tower::BoxError>
+    for RefusedRetry
+{
+    type Future = tokio::time::Sleep;
+
+    fn retry(
+        &mut self,
+        request: &mut http::Request<kube::client::Body>,
+        result: &mut Result<http::Response<Res>, tower::BoxError>,
+    ) -> Option<Self::Future> {
+        match result {
+            Err(err) if refused(err.as_ref()) && self.refused < REFUSED_RETRIES => {
+                let wait = REFUSED_FIRST_WAIT * 2u32.pow(self.refused);
+                self.refused += 1;
+                tracing::debug!(error = %err, "connection refused; sending again");
+                Some(tokio::time::sleep(wait))
+            }
+            _ => self.answers.retry(request, result),
+        }
+    }
+
+    fn clone_request(
+        &mut self,
+        request: &http::Request<kube::client::Body>,
+    ) -> Option<http::Request<kube::client::Body>> {
+        <RetryPolicy as tower::retry::Policy<_, http::Response<Res>, _>>::clone_request(
+            &mut self.answers,
+            request,
+        )
+    }
+}
+
+/// Whether a connection refused is among `err`'s causes.
+fn refused(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(err);
+    while let Some(err) = cause {
+        if err
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+        {
+            return true;
+        }
+        cause = err.source();
+    }
+    false
 }
 
 /// How long connecting to the API server may take.
@@ -103,3 +180,76 @@ const RETRIES: u32 = 3;
 /// Requests waiting for the client's service at once (writes, LISTs and
 /// lookups in flight are far fewer).
 const BUFFERED_REQUESTS: usize = 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A port nothing listens on until `after`, then a server answering
+    /// every request with an empty PodList.
+    async fn server_starting_after(after: Duration) -> std::net::SocketAddr {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let address = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+            probe.local_addr().expect("its address")
+        };
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .expect("binding the port again");
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request).await;
+                let body = r#"{"kind":"PodList","apiVersion":"v1","metadata":{},"items":[]}"#;
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(answer.as_bytes()).await;
+            }
+        });
+        address
+    }
+
+    fn client_for(address: std::net::SocketAddr) -> Client {
+        let url: http::Uri = format!("http://{address}").parse().expect("a loopback URL");
+        client_of(Config::new(url)).expect("a plain-HTTP client")
+    }
+
+    fn pods() -> http::Request<Vec<u8>> {
+        http::Request::get("/api/v1/pods")
+            .body(Vec::new())
+            .expect("a GET request")
+    }
+
+    /// An API server restarting refuses connections for a moment: the
+    /// request is sent again and answered (it failed the LIST before).
+    #[tokio::test]
+    async fn a_refused_connection_is_tried_again_while_the_server_starts() {
+        let address = server_starting_after(Duration::from_millis(300)).await;
+        let answer: serde_json::Value = client_for(address)
+            .request(pods())
+            .await
+            .expect("answered once the server is up");
+        assert_eq!(answer["kind"], "PodList");
+    }
+
+    /// A server that stays down fails the request after the retries, about
+    /// 1.4 s, naming the refusal.
+    #[tokio::test]
+    async fn a_server_that_stays_down_fails_after_the_retries() {
+        let address = server_starting_after(Duration::from_secs(3600)).await;
+        let started = std::time::Instant::now();
+        let err = client_for(address)
+            .request::<serde_json::Value>(pods())
+            .await
+            .expect_err("nothing listens");
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_millis(1300) && waited < Duration::from_secs(5),
+            "{waited:?}"
+        );
+        assert!(refused(&err), "{err}");
+    }
+}
