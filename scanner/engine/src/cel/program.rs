@@ -27,8 +27,7 @@ impl Program {
     pub(crate) fn compile(source: &str) -> Program {
         let parsed = match too_deep(source) {
             Some(error) => Err(error),
-            None => cel::parser::Parser::new()
-                .enable_optional_syntax(true)
+            None => parser()
                 .parse(&unary::cancel_even_runs(source))
                 .map_err(|err| format!("compilation error: {}", parse_error_text(&err, source))),
         };
@@ -100,8 +99,7 @@ impl Program {
         if self.compiled.is_err() {
             return self.clone();
         }
-        let error = cel::parser::Parser::new()
-            .enable_optional_syntax(true)
+        let error = parser()
             .parse(&unary::cancel_even_runs(&self.source))
             .ok()
             .and_then(|ast| declared::kubernetes_planner_error(&ast));
@@ -144,6 +142,18 @@ impl Program {
     }
 }
 
+/// The parser as cel-go's Kubernetes environment configures it: optional
+/// syntax, and the recursion cel-go allows (`maxRecursionDepth`, 250; the
+/// crate's default was 96, which refused expressions nested 97 to 250 deep
+/// that Kubernetes and Kyverno compile). [`too_deep`] refuses deeper ones
+/// before parsing; what passes parses on the evaluation stack
+/// ([`crate::nesting::EVALUATION_STACK`]).
+fn parser() -> cel::parser::Parser {
+    cel::parser::Parser::new()
+        .enable_optional_syntax(true)
+        .max_recursion_depth(crate::nesting::CEL_MAX_NESTING as u16)
+}
+
 /// Why `source` is refused before parsing: the parser, the AST walks and
 /// the evaluator recurse once per level ([`crate::nesting`]).
 fn too_deep(source: &str) -> Option<String> {
@@ -170,17 +180,12 @@ fn too_deep(source: &str) -> Option<String> {
 /// exceeded" … })`): said plainly instead.
 fn parse_error_text(err: &cel::parser::ParseErrors, source: &str) -> String {
     const LIMIT: &str = "Recursion limit of ";
-    let recursion = err.errors.iter().find_map(|error| {
-        let at = error.msg.find(LIMIT)? + LIMIT.len();
-        let digits: String = error.msg[at..]
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .collect();
-        Some(digits)
-    });
+    let recursion = err.errors.iter().find(|error| error.msg.contains(LIMIT));
     match recursion {
-        Some(limit) => format!(
-            "expression recursion limit exceeded: polscan's CEL parser takes at most {limit} nested levels (cel-go takes 250)"
+        // Set to cel-go's own limit ([`parser`]): its message.
+        Some(_) => format!(
+            "expression recursion limit exceeded: {}",
+            crate::nesting::CEL_MAX_NESTING
         ),
         None => parse_errors(err, source),
     }
