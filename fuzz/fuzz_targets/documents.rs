@@ -27,6 +27,6 @@ fuzz_target!(|data: &[u8]| {
             ..AuditInput::default()
         })
     });
-    polscan_fuzz::assert_no_internal_error(&outcome);
+    polscan_fuzz::assert_no_internal_error(text, &outcome);
     polscan_fuzz::render_every_format(&outcome);
 });
