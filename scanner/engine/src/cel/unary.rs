@@ -18,11 +18,10 @@
 //! `member` — after nothing, an opening bracket, `,`, `:`, `?` or a binary
 //! operator, and before what can start a member: in text that lexes, this
 //! never turns an invalid expression into a valid one. Where CEL's lexer
-//! fails (an unknown character, an unterminated string) the expression is
-//! a compile error whatever is blanked, since the failing character stays;
-//! lexing goes on past it as ANTLR's does (one character skipped), so that
-//! garbage full of `!!` is refused quickly too (the fuzz input that timed
-//! out held an `@`).
+//! fails (an unknown character, an unterminated string, an escape CEL
+//! does not have) the expression never compiles: [`lexer_error`] finds
+//! that first and the expression is refused without parsing, because
+//! past a lexer error ANTLR reads tokens this module cannot foresee.
 
 use std::borrow::Cow;
 
@@ -200,11 +199,35 @@ const SYMBOLS: [&str; 24] = [
     "(", ")", "[", "]", "{", "}",
 ];
 
+/// The first error CEL's lexer (`CEL.g4`) reports in `source`: the byte
+/// range from the start of the token it was reading to past the character
+/// it could not take (ANTLR's "token recognition error at: '…'" quotes
+/// that text). Such an expression never compiles in cel-go, so it is
+/// refused before the cel crate parses it: past a lexer error the crate
+/// goes on with tokens [`lex`] cannot foresee (ANTLR skips the rest of an
+/// unterminated or badly escaped literal, where the literal's text is code
+/// again), and the unary chains in them escaped [`operand_missing`] — a 4
+/// kB fuzz input took 17 s and 3 GB.
+pub(crate) fn lexer_error(source: &str) -> Option<std::ops::Range<usize>> {
+    lex_checked(source).1
+}
+
 /// The tokens of `source` as CEL's lexer reads them; where it reports an
 /// error, one character is skipped, as ANTLR's lexer recovers.
 fn lex(source: &str) -> Vec<Token<'_>> {
+    lex_checked(source).0
+}
+
+/// [`lex`]'s tokens and [`lexer_error`]'s first error.
+fn lex_checked(source: &str) -> (Vec<Token<'_>>, Option<std::ops::Range<usize>>) {
     let bytes = source.as_bytes();
     let mut tokens = Vec::new();
+    let mut error: Option<std::ops::Range<usize>> = None;
+    let mut fail = |range: std::ops::Range<usize>| {
+        if error.is_none() {
+            error = Some(range);
+        }
+    };
     let mut i = 0;
     while i < bytes.len() {
         let c = bytes[i];
@@ -217,14 +240,17 @@ fn lex(source: &str) -> Vec<Token<'_>> {
                 .map_or(bytes.len(), |n| i + n);
         } else if let Some(end) = string_literal(bytes, i) {
             match end {
-                Some(end) => {
+                Ok(end) => {
                     tokens.push(Token {
                         at: i,
                         kind: Kind::Literal,
                     });
                     i = end;
                 }
-                None => i = skip_char(source, i),
+                Err(at) => {
+                    fail(i..skip_char(source, at).min(bytes.len()));
+                    i = skip_char(source, i);
+                }
             }
         } else if let Some(end) = escaped_identifier_end(bytes, i) {
             tokens.push(Token {
@@ -260,10 +286,19 @@ fn lex(source: &str) -> Vec<Token<'_>> {
             });
             i += symbol.len();
         } else {
-            i = skip_char(source, i);
+            // A character no token starts with, or the first of `==`,
+            // `&&`, `||` alone (ANTLR quotes it with the next one).
+            let end = skip_char(source, i);
+            let quoted = if matches!(c, b'=' | b'&' | b'|') {
+                skip_char(source, end).min(bytes.len())
+            } else {
+                end
+            };
+            fail(i..quoted);
+            i = end;
         }
     }
-    tokens
+    (tokens, error)
 }
 
 /// Past the character at byte `i` (a lexer error: ANTLR reports it and
@@ -289,11 +324,13 @@ fn escaped_identifier_end(bytes: &[u8], i: usize) -> Option<usize> {
 }
 
 /// Where a string or bytes literal starting at `i` ends: `None` when no
-/// literal starts there, `Some(None)` when one starts but never ends (or
-/// holds a line break a single-quoted literal may not). CEL.g4: a `b`/`B`
-/// prefix makes bytes, an `r`/`R` prefix (after it) a raw literal without
-/// escapes, `'''`/`"""` a triple-quoted one that may span lines.
-fn string_literal(bytes: &[u8], i: usize) -> Option<Option<usize>> {
+/// literal starts there, `Some(Err(at))` when one starts but CEL's lexer
+/// fails at byte `at` (the source's length at its end): a line break in a
+/// single-quoted literal, an escape `ESC_SEQ` does not allow, no closing
+/// quote. CEL.g4: a `b`/`B` prefix makes bytes, an `r`/`R` prefix (after
+/// it) a raw literal without escapes, `'''`/`"""` a triple-quoted one that
+/// may span lines.
+fn string_literal(bytes: &[u8], i: usize) -> Option<Result<usize, usize>> {
     let mut q = i;
     if matches!(bytes.get(q), Some(b'b' | b'B')) {
         q += 1;
@@ -308,19 +345,47 @@ fn string_literal(bytes: &[u8], i: usize) -> Option<Option<usize>> {
     while j < bytes.len() {
         let b = bytes[j];
         if triple && bytes[j..].starts_with(&[quote; 3]) {
-            return Some(Some(j + 3));
+            return Some(Ok(j + 3));
         }
         if !triple && b == quote {
-            return Some(Some(j + 1));
+            return Some(Ok(j + 1));
         }
         if !triple && matches!(b, b'\n' | b'\r') {
-            return Some(None);
+            return Some(Err(j));
         }
-        // An escape takes the next character whatever it is (a multi-byte
-        // one ends on a continuation byte, which matches no quote).
-        j += if !raw && b == b'\\' { 2 } else { 1 };
+        j = if !raw && b == b'\\' {
+            match escape_end(bytes, j) {
+                Ok(end) => end,
+                Err(at) => return Some(Err(at)),
+            }
+        } else {
+            // A multi-byte character's other bytes match no quote.
+            j + 1
+        };
     }
-    Some(None)
+    Some(Err(bytes.len()))
+}
+
+/// Where the escape starting with the backslash at `j` ends, or the byte
+/// where CEL.g4's `ESC_SEQ` fails: after the backslash, one of
+/// `abfnrtv"'?`, a backslash or a backquote; three octal digits (the
+/// first 0-3); `x`/`X` and two hex digits; `u` and four; `U` and eight.
+fn escape_end(bytes: &[u8], j: usize) -> Result<usize, usize> {
+    let digits = |from: usize, count: usize, ok: fn(&u8) -> bool| {
+        (from..from + count)
+            .find(|&k| !bytes.get(k).is_some_and(ok))
+            .map_or(Ok(from + count), Err)
+    };
+    match bytes.get(j + 1) {
+        Some(
+            b'a' | b'b' | b'f' | b'n' | b'r' | b't' | b'v' | b'"' | b'\'' | b'\\' | b'?' | b'`',
+        ) => Ok(j + 2),
+        Some(b'0'..=b'3') => digits(j + 2, 2, |b| matches!(b, b'0'..=b'7')),
+        Some(b'x' | b'X') => digits(j + 2, 2, u8::is_ascii_hexdigit),
+        Some(b'u') => digits(j + 2, 4, u8::is_ascii_hexdigit),
+        Some(b'U') => digits(j + 2, 8, u8::is_ascii_hexdigit),
+        _ => Err((j + 1).min(bytes.len())),
+    }
 }
 
 /// Where a number literal starting at `i` ends (CEL.g4's `NUM_INT`,
@@ -477,6 +542,40 @@ mod tests {
             "x // -]",
         ] {
             assert_eq!(operand_missing(source), None, "{source}");
+        }
+    }
+
+    #[test]
+    fn lexer_errors_are_found_where_cel_lexer_fails() {
+        for (source, error) in [
+            ("a @ b", Some(2..3)),
+            ("a = b", Some(2..4)),
+            ("a & b", Some(2..4)),
+            ("x ü", Some(2..4)),
+            ("'open", Some(0..5)),
+            ("'a\nb'", Some(0..3)),
+            (r"'a\-b'", Some(0..4)),
+            (r"'\x4g'", Some(0..5)),
+            (r"'\u12'", Some(0..6)),
+            (r"'\08'", Some(0..4)),
+            ("'''never closed", Some(0..15)),
+            ("r'open", Some(0..6)),
+            ("x.`a", Some(2..3)),
+        ] {
+            assert_eq!(lexer_error(source), error, "{source}");
+        }
+        for source in [
+            "a == b && c || !d",
+            r#"'\a\b\f\n\r\t\v\"\'\\\?\`'"#,
+            r"'\101\x41\X41\u0041\U00000041'",
+            r"r'\-' + R'\'",
+            "'''a\n'b'\n'''",
+            r#"b'\xff' + BR"\q""#,
+            "x.`a-b/c d`",
+            "// @ ü\n'ü'",
+            "1.5e-3 + 0x1F + 3u",
+        ] {
+            assert_eq!(lexer_error(source), None, "{source}");
         }
     }
 
