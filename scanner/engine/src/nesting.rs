@@ -1,6 +1,7 @@
-//! An expression's text in (JMESPath or CEL), its depth out, before any
-//! parser sees it: how deeply its brackets nest and how many operators it
-//! holds, string literals skipped.
+//! An expression's text in (JMESPath here; CEL from its tokens,
+//! `cel::unary::depth`), its depth out, before any parser sees it: how
+//! deeply its brackets nest and how many operators it holds, string
+//! literals skipped.
 //!
 //! The JMESPath and CEL parsers, the AST walks after them and the
 //! evaluators are recursive: an expression nested a few hundred levels
@@ -47,22 +48,15 @@ pub(crate) struct Depth {
 pub(crate) enum Language {
     /// `'raw'`, `"quoted"` and `` `json` `` literals, `\` escapes.
     Jmespath,
-    /// `'…'` and `"…"` strings (raw and triple-quoted ones read as runs
-    /// of these, which only ever miscounts a hostile text), `\` escapes.
-    Cel,
 }
 
 /// Measures `text` in one pass.
 pub(crate) fn measure(text: &str, language: Language) -> Depth {
     let quotes: &[char] = match language {
         Language::Jmespath => &['\'', '"', '`'],
-        Language::Cel => &['\'', '"'],
     };
     let operators: &[char] = match language {
         Language::Jmespath => &['.', '|', '&', '!', '(', '[', '{', '<', '>', '='],
-        Language::Cel => &[
-            '.', '|', '&', '!', '(', '[', '{', '<', '>', '=', '+', '-', '*', '/', '%', '?',
-        ],
     };
     let mut depth = Depth::default();
     let mut open = 0usize;
@@ -82,9 +76,6 @@ pub(crate) fn measure(text: &str, language: Language) -> Depth {
             word.push(c);
             continue;
         }
-        if language == Language::Cel && word == "in" {
-            depth.operators += 1;
-        }
         word.clear();
         if quotes.contains(&c) {
             quote = Some(c);
@@ -101,9 +92,6 @@ pub(crate) fn measure(text: &str, language: Language) -> Depth {
             ')' | ']' | '}' => open = open.saturating_sub(1),
             _ => {}
         }
-    }
-    if language == Language::Cel && word == "in" {
-        depth.operators += 1;
     }
     depth
 }
@@ -126,15 +114,5 @@ mod tests {
                 operators: 9
             }
         );
-        let cel = measure(
-            r#"object.spec.containers.all(c, c.image in ["a(", 'b\'[']) ? 1 : -2"#,
-            Language::Cel,
-        );
-        assert_eq!(cel.nesting, 2);
-        // . . . ( . in [ ? -
-        assert_eq!(cel.operators, 9);
-        assert_eq!(measure("x in y", Language::Cel).operators, 1);
-        assert_eq!(measure("x in y", Language::Jmespath).operators, 0);
-        assert_eq!(measure(&"(".repeat(300), Language::Cel).nesting, 300);
     }
 }

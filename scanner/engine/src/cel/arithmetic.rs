@@ -123,6 +123,11 @@ pub(crate) fn negate(ftx: &FunctionContext) -> Result<cel::Value, ExecutionError
         }
         return Ok(negated);
     }
+    // cel-go's negateInt64Checked: -(-2^63) is an overflow error, where
+    // the crate's negation wrapped to -2^63 itself (red25 F6).
+    if let cel::Value::Int(i64::MIN) = cel::Value::try_from(operand.as_ref())? {
+        return Err(ExecutionError::function_error("minus", "int overflow"));
+    }
     let negated = operand
         .as_negator()
         .ok_or(ExecutionError::NoSuchOverload)?

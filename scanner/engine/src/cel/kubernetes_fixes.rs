@@ -360,7 +360,10 @@ fn duration(ftx: &FunctionContext, text: Arc<String>) -> CelResult {
     // redaction find a Secret value in it.
     // Made from Go's exact nanoseconds: the crate's own parse lost a
     // nanosecond at the range's end.
-    match crate::value_types::duration::parse(&text) {
+    // Go's ParseDuration takes the text as it is: white space around it is
+    // an error (red25 F4), which the shared parse trims for other callers.
+    let untrimmed = text.trim() == text.as_str();
+    match crate::value_types::duration::parse(&text).filter(|_| untrimmed) {
         Some(nanos) => Ok(cel::Value::Duration(chrono::Duration::nanoseconds(nanos))),
         None => Err(ftx.error(DURATION_CONVERSION_ERROR)),
     }

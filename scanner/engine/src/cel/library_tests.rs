@@ -928,12 +928,12 @@ fn expressions_past_the_nesting_bounds_are_refused_and_those_at_them_run() {
         );
         let lists = format!("size({}1{}) == 1", "[".repeat(63), "]".repeat(63));
         assert_eq!(eval(&lists), Ok(json!(true)));
-        // 998 `+` and `==`: 1000 operators.
+        // 999 `+` and one `==` (one token, one node): 1000 operators.
         assert_eq!(
-            eval(&format!("1{} == 999", "+1".repeat(998))),
+            eval(&format!("1{} == 1000", "+1".repeat(999))),
             Ok(json!(true))
         );
-        let err = eval(&format!("1{} == 1000", "+1".repeat(999))).expect_err("too many");
+        let err = eval(&format!("1{} == 1001", "+1".repeat(1000))).expect_err("too many");
         assert!(
             err.contains("holds 1001 operators, more than the 1000"),
             "{err}"
@@ -1017,6 +1017,23 @@ fn an_evaluation_error_names_operand_types_not_their_content() {
             "{expression}: {err}"
         );
     }
+    // red25 F11: conversion and type errors printed the value too.
+    for expression in [
+        "int(b'Zq-Hunter') == 1",
+        "timestamp(b'Zq-Hunter') == timestamp(1)",
+        "'x'.startsWith(b'Zq-Hunter')",
+        "int([b'Zq-Hunter']) == 1",
+        "int(['Zq-Hunter', {'k': [b'Zq-Hunter']}]) == 1",
+        "'Zq-Hunter\\\")'.startsWith(1)",
+    ] {
+        let err = eval(expression).expect_err(expression);
+        assert!(
+            !err.contains("Zq") && !err.contains("90, 113") && !err.contains("Hunter"),
+            "{expression}: {err}"
+        );
+    }
+    let err = eval("int(b'Zq-Hunter') == 1").expect_err("no int of bytes");
+    assert!(err.contains("bytes"), "{err}");
     let err = eval("b'Zq-Hunter' / 2").expect_err("no division of bytes");
     assert!(err.contains("bytes") && err.contains("int"), "{err}");
 }
@@ -1155,4 +1172,28 @@ fn a_sum_past_the_value_bound_is_an_error() {
     }
     assert!(eval("(object.big + 'y').size() > 0").is_ok());
     assert!(eval("(object.items + object.items).size() > 0").is_ok());
+}
+
+/// red25 F4 and F6: `duration()` takes the text as Go's ParseDuration
+/// does, white space around it an error; `-x` of int64's minimum is an
+/// overflow error as in cel-go (`negateInt64Checked`), not itself again.
+#[test]
+fn duration_text_is_untrimmed_and_int_negation_overflows() {
+    check_errors(&[
+        "duration(' 1h') == duration('1h')",
+        "duration('1h ') == duration('1h')",
+        "duration('\\n1h') == duration('1h')",
+        "duration('\\u00a01h') == duration('1h')",
+        "-(-9223372036854775807 - 1) < 0",
+        "-int('-9223372036854775808') < 0",
+        "[-9223372036854775807 - 1].all(x, -x < 0)",
+    ]);
+    check(&[
+        ("duration('1h') == duration('60m')", json!(true)),
+        (
+            "-(-9223372036854775807) == 9223372036854775807",
+            json!(true),
+        ),
+        ("-(9223372036854775807) < 0", json!(true)),
+    ]);
 }

@@ -28,6 +28,7 @@ mod paths;
 pub mod policies;
 mod program;
 pub(crate) mod rule;
+mod syntax;
 mod unary;
 
 #[cfg(test)]

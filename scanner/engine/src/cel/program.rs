@@ -10,7 +10,7 @@ use std::sync::Arc;
 use kube_cel::cel;
 use serde::{Deserialize, Deserializer};
 
-use super::{arithmetic, declared, names, optional, paths, unary, Activation};
+use super::{arithmetic, declared, names, optional, paths, syntax, unary, Activation};
 
 #[derive(Clone)]
 pub(crate) struct Program {
@@ -28,6 +28,7 @@ impl Program {
         let parsed = match lexer_error(source)
             .or_else(|| too_deep(source))
             .or_else(|| operand_missing(source))
+            .or_else(|| syntax_error(source))
         {
             Some(error) => Err(error),
             None => parser()
@@ -164,9 +165,7 @@ fn parser() -> cel::parser::Parser {
 fn lexer_error(source: &str) -> Option<String> {
     const SHOWN: usize = 40;
     let range = unary::lexer_error(source)?;
-    let before = source.get(..range.start).unwrap_or_default();
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    let at = range.start;
     let text = source.get(range).unwrap_or_default();
     // ANTLR's getErrorDisplay escapes line breaks and tabs.
     let mut shown: String = text
@@ -179,19 +178,47 @@ fn lexer_error(source: &str) -> Option<String> {
     if text.chars().count() > SHOWN {
         shown.push('…');
     }
+    Some(refusal(
+        source,
+        at,
+        format!("Syntax error: token recognition error at: '{shown}'"),
+    ))
+}
+
+/// The first syntax error ([`syntax::syntax_error`]) in cel-go's words:
+/// `Syntax error: mismatched input 'X' expecting Y`.
+fn syntax_error(source: &str) -> Option<String> {
+    let error = syntax::syntax_error(source, &unary::lex(source))?;
+    let found: String = error.found.chars().take(40).collect();
+    Some(refusal(
+        source,
+        error.at,
+        format!(
+            "Syntax error: mismatched input '{found}' expecting {}",
+            error.expected
+        ),
+    ))
+}
+
+/// A compile error at byte `at` of `source`, written as the parser's
+/// errors are ([`parse_errors`]: line, column, the line and a caret).
+fn refusal(source: &str, at: usize, msg: String) -> String {
+    let before = source.get(..at).unwrap_or_default();
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     let errors = cel::parser::ParseErrors {
         errors: vec![cel::parser::ParseError {
             source: None,
-            pos: (line as isize, column as isize),
-            msg: format!("Syntax error: token recognition error at: '{shown}'"),
+            pos: (
+                isize::try_from(line).unwrap_or(isize::MAX),
+                isize::try_from(column).unwrap_or(isize::MAX),
+            ),
+            msg,
             expr_id: 0,
             source_info: None,
         }],
     };
-    Some(format!(
-        "compilation error: {}",
-        parse_errors(&errors, source)
-    ))
+    format!("compilation error: {}", parse_errors(&errors, source))
 }
 
 /// A unary chain without its operand ([`unary::operand_missing`]), as a
@@ -213,8 +240,8 @@ fn operand_missing(source: &str) -> Option<String> {
 /// Why `source` is refused before parsing: the parser, the AST walks and
 /// the evaluator recurse once per level ([`crate::nesting`]).
 fn too_deep(source: &str) -> Option<String> {
-    use crate::nesting::{measure, Language, CEL_MAX_NESTING, MAX_OPERATORS};
-    let depth = measure(source, Language::Cel);
+    use crate::nesting::{CEL_MAX_NESTING, MAX_OPERATORS};
+    let depth = unary::depth(source);
     if depth.nesting > CEL_MAX_NESTING {
         // cel-go's parser says the same past its maxRecursionDepth.
         Some(format!(
@@ -344,8 +371,80 @@ pub(crate) fn error_text(error: &cel::ExecutionError) -> String {
         ),
         // An index: a number, no content.
         E::IndexOutOfBounds(value) => format!("Index out of bounds: {}", index_text(value)),
-        other => other.to_string(),
+        other => scrub_debug_values(&other.to_string()),
     }
+}
+/// `text` with every value the cel crate or kube-cel wrote in Rust's Debug
+/// form (`Bytes([104, 117, …])`, `String("…")`, `List([…])`, `Int(1)`)
+/// replaced by its CEL type name: their conversion and type errors print
+/// the value itself, and a decoded Secret is not redacted in that form
+/// (red25 F11). cel-go's messages name types only.
+fn scrub_debug_values(text: &str) -> String {
+    const VARIANTS: [(&str, &str); 11] = [
+        ("Bytes(", "bytes"),
+        ("String(", "string"),
+        ("List(", "list"),
+        ("Map(", "map"),
+        ("Int(", "int"),
+        ("UInt(", "uint"),
+        ("Float(", "double"),
+        ("Bool(", "bool"),
+        ("Duration(", "google.protobuf.Duration"),
+        ("Timestamp(", "google.protobuf.Timestamp"),
+        ("Opaque(", "opaque"),
+    ];
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    'scan: while !rest.is_empty() {
+        for (variant, name) in VARIANTS {
+            // A variant name starts a word: `UInt(` is not `Int(` inside it.
+            let starts_word = out
+                .chars()
+                .next_back()
+                .is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+            if starts_word && rest.starts_with(variant) {
+                if let Some(end) = debug_value_end(rest, variant.len()) {
+                    out.push_str(name);
+                    rest = &rest[end..];
+                    continue 'scan;
+                }
+            }
+        }
+        let mut chars = rest.chars();
+        if let Some(c) = chars.next() {
+            out.push(c);
+        }
+        rest = chars.as_str();
+    }
+    out
+}
+
+/// Past the `)` closing the Debug value whose `(` ends at byte `open`:
+/// parentheses balanced, quoted text (with Debug's `\` escapes) skipped.
+fn debug_value_end(text: &str, open: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut depth = 1usize;
+    let mut i = open;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 fn index_text(value: &cel::Value) -> String {
@@ -457,6 +556,57 @@ mod tests {
         ] {
             assert_eq!(Program::compile(source).compile_error(), None, "{source}");
         }
+    }
+
+    #[test]
+    fn a_syntax_error_is_refused_before_the_crate_recovers_from_it() {
+        // red25 F3: ANTLR's recovery dropped the stray `)` and the crate
+        // visited the even chain it made twice per level: 24 levels took
+        // 11 s and 1.3 GB, each one more doubling. Now refused at the
+        // first error, as cel-go refuses it (this test would not finish).
+        for prefix in [
+            "() !!(",
+            "() --(",
+            "a[] !!(",
+            ") !!(",
+            "] --(",
+            "} !!(",
+            "in ) !! [?(",
+        ] {
+            let mut source = String::from("true");
+            for _ in 0..40 {
+                source = format!("{prefix}{source})");
+            }
+            let error = Program::compile(&source)
+                .compile_error()
+                .unwrap_or_default()
+                .to_string();
+            assert!(
+                error.starts_with("compilation error: ERROR: <input>:1:")
+                    && error.contains("Syntax error: mismatched input"),
+                "{prefix}: {error}"
+            );
+        }
+        assert_eq!(
+            Program::compile("a b").compile_error(),
+            Some("compilation error: ERROR: <input>:1:3: Syntax error: mismatched input 'b' expecting <EOF>\n| a b\n| ..^")
+        );
+    }
+
+    #[test]
+    fn a_quote_in_a_comment_hides_no_operators_from_the_bounds() {
+        // red25 F16: the quote opened a "string" to the end of the text,
+        // so the 50,000-term chain behind it passed the bound and the
+        // crate's recursion overflowed the stack (the process aborted).
+        let source = format!("// don't\n{}1 == 1", "1+".repeat(50_000));
+        let error = Program::compile(&source)
+            .compile_error()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            error.contains("holds 50001 operators, more than the 1000"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -109,6 +109,32 @@ pub(crate) fn operand_missing(source: &str) -> Option<usize> {
     None
 }
 
+/// How deeply `source`'s brackets nest and how many operator tokens it
+/// holds (each a node of the tree the parser builds: `.`, `&&`, `!=`,
+/// `in`, an opening bracket, …), read from CEL's tokens — comments, raw
+/// and triple-quoted literals included: a `'` in a `// don't` comment
+/// read as a string's start hid a 50,000-term chain behind it, which
+/// overflowed the stack (red25 F16), and counted text as operators,
+/// which refused a valid policy (F22).
+pub(crate) fn depth(source: &str) -> crate::nesting::Depth {
+    let mut depth = crate::nesting::Depth::default();
+    let mut open = 0usize;
+    for token in lex(source) {
+        match token.kind {
+            Kind::Symbol("(" | "[" | "{") => {
+                open += 1;
+                depth.nesting = depth.nesting.max(open);
+                depth.operators += 1;
+            }
+            Kind::Symbol(")" | "]" | "}") => open = open.saturating_sub(1),
+            Kind::Symbol("," | ":") => {}
+            Kind::Symbol(_) | Kind::Word("in") => depth.operators += 1,
+            Kind::Word(_) | Kind::Number | Kind::Literal => {}
+        }
+    }
+    depth
+}
+
 /// Whether a unary chain may begin at token `t` (CEL.g4: `unary` follows
 /// the start, `(`, `[`, `{`, `,`, `:`, `?` — not `.?`, optional selection
 /// — or a binary operator; a binary `-` only when it is alone, since a
@@ -162,15 +188,18 @@ fn starts_member(tokens: &[Token], t: usize) -> bool {
     }
 }
 
-/// One token of CEL's lexer, by where it starts and what it is.
+/// One token of CEL's lexer, by where it starts and ends (bytes) and
+/// what it is.
 #[derive(Debug, Clone, Copy)]
-struct Token<'a> {
-    at: usize,
-    kind: Kind<'a>,
+pub(super) struct Token<'a> {
+    pub(super) at: usize,
+    pub(super) end: usize,
+    pub(super) kind: Kind<'a>,
 }
 
+/// A token's kind; a backquoted identifier is `Word("`")`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind<'a> {
+pub(super) enum Kind<'a> {
     /// An identifier or a reserved word (`in`, `true`, `null`, …).
     Word(&'a str),
     /// An int, uint or double literal, without its sign.
@@ -214,7 +243,7 @@ pub(crate) fn lexer_error(source: &str) -> Option<std::ops::Range<usize>> {
 
 /// The tokens of `source` as CEL's lexer reads them; where it reports an
 /// error, one character is skipped, as ANTLR's lexer recovers.
-fn lex(source: &str) -> Vec<Token<'_>> {
+pub(super) fn lex(source: &str) -> Vec<Token<'_>> {
     lex_checked(source).0
 }
 
@@ -243,6 +272,7 @@ fn lex_checked(source: &str) -> (Vec<Token<'_>>, Option<std::ops::Range<usize>>)
                 Ok(end) => {
                     tokens.push(Token {
                         at: i,
+                        end,
                         kind: Kind::Literal,
                     });
                     i = end;
@@ -255,17 +285,20 @@ fn lex_checked(source: &str) -> (Vec<Token<'_>>, Option<std::ops::Range<usize>>)
         } else if let Some(end) = escaped_identifier_end(bytes, i) {
             tokens.push(Token {
                 at: i,
+                end,
                 kind: Kind::Word("`"),
             });
             i = end;
         } else if c.is_ascii_digit()
             || (c == b'.' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit))
         {
+            let end = number_end(bytes, i);
             tokens.push(Token {
                 at: i,
+                end,
                 kind: Kind::Number,
             });
-            i = number_end(bytes, i);
+            i = end;
         } else if c.is_ascii_alphabetic() || c == b'_' {
             let end = bytes[i..]
                 .iter()
@@ -273,6 +306,7 @@ fn lex_checked(source: &str) -> (Vec<Token<'_>>, Option<std::ops::Range<usize>>)
                 .map_or(bytes.len(), |n| i + n);
             tokens.push(Token {
                 at: i,
+                end,
                 kind: Kind::Word(source.get(i..end).unwrap_or_default()),
             });
             i = end;
@@ -282,6 +316,7 @@ fn lex_checked(source: &str) -> (Vec<Token<'_>>, Option<std::ops::Range<usize>>)
         {
             tokens.push(Token {
                 at: i,
+                end: i + symbol.len(),
                 kind: Kind::Symbol(symbol),
             });
             i += symbol.len();
@@ -399,8 +434,9 @@ fn number_end(bytes: &[u8], i: usize) -> usize {
             .map_or(bytes.len(), |n| from + n)
     };
     let uint = |at: usize| at + usize::from(matches!(bytes.get(at), Some(b'u' | b'U')));
+    // Only a lower-case `0x` (`0X1` is `0` and a name).
     if bytes[i] == b'0'
-        && matches!(bytes.get(i + 1), Some(b'x' | b'X'))
+        && bytes.get(i + 1) == Some(&b'x')
         && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
     {
         return uint(digits(i + 2, true));
@@ -577,6 +613,22 @@ mod tests {
         ] {
             assert_eq!(lexer_error(source), None, "{source}");
         }
+    }
+
+    #[test]
+    fn depth_counts_brackets_and_operator_tokens_outside_literals_and_comments() {
+        let cel = depth(r#"object.spec.containers.all(c, c.image in ["a(", 'b\'[']) ? 1 : -2"#);
+        assert_eq!(cel.nesting, 2);
+        // . . . ( . in [ ? -
+        assert_eq!(cel.operators, 9);
+        assert_eq!(depth("x in y").operators, 1);
+        assert_eq!(depth("a != b && c").operators, 2);
+        assert_eq!(depth(&"(".repeat(300)).nesting, 300);
+        // A quote in a comment or a raw literal starts no string.
+        let hidden = format!("// don't\n{}1", "1+".repeat(2000));
+        assert_eq!(depth(&hidden).operators, 2000);
+        assert_eq!(depth(&format!(r"r'\' + {}", "(".repeat(300))).nesting, 300);
+        assert_eq!(depth("'''a ( [ { '''").nesting, 0);
     }
 
     #[test]
