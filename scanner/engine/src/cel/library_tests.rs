@@ -1197,3 +1197,50 @@ fn duration_text_is_untrimmed_and_int_negation_overflows() {
         ("-(9223372036854775807) < 0", json!(true)),
     ]);
 }
+
+/// red25 F23 and F18: `format` writes bytes, durations and timestamps as
+/// cel-go does (kube-cel wrote `Bytes([90, 113, …])`, a decoded Secret);
+/// `join` takes strings only; `format`, `join` and `replace` results past
+/// the 16 MiB value bound are errors before they are built.
+#[test]
+fn format_join_and_replace_write_no_debug_values_and_stay_bounded() {
+    check(&[
+        ("'%s'.format([b'Zq-Hunter'])", json!("Zq-Hunter")),
+        ("'%x'.format([b'Zq'])", json!("5a71")),
+        (
+            "'%s %s'.format([duration('90m'), timestamp('2020-01-01T00:00:00Z')])",
+            json!("5400s 2020-01-01T00:00:00Z"),
+        ),
+        ("['a', 'b'].join()", json!("ab")),
+        ("['a', 'b'].join('-')", json!("a-b")),
+        ("'aXbX'.replace('X', '-')", json!("a-b-")),
+        ("'aXbX'.replace('X', '-', 1)", json!("a-bX")),
+        ("'ab'.replace('', '.')", json!(".a.b.")),
+    ]);
+    for expression in [
+        "'%s'.format([[b'Zq-Hunter']])",
+        "'%s'.format([{'k': b'Zq-Hunter'}])",
+    ] {
+        let text = eval(expression).map(|v| v.to_string()).unwrap_or_default();
+        assert!(
+            !text.contains("90, 113") && text.contains("Zq-Hunter"),
+            "{expression}: {text}"
+        );
+    }
+    check_errors(&["[b'Zq-Hunter'].join(',') != ''", "[1].join() != ''"]);
+    let big = "'x'.replace('x', 'xxxxxxxxxxxxxxxx').replace('x', 'xxxxxxxxxxxxxxxx').replace('x', 'xxxxxxxxxxxxxxxx').replace('x', 'xxxxxxxxxxxxxxxx')";
+    // 65,536 characters; `replace('', big)` of it would be 4 GiB.
+    let err = eval(&format!("{big}.replace('', {big}).size() > 0")).expect_err("too large");
+    assert!(err.contains("larger than 16 MiB"), "{err}");
+    let err = eval(&format!(
+        "[{big}, {big}].join({big}.replace('x', {big})).size() > 0"
+    ))
+    .expect_err("too large");
+    assert!(err.contains("larger than 16 MiB"), "{err}");
+    let err = eval(&format!(
+        "'{}'.format([{big}.replace('x', 'xxxxxxxxxxxxxxxx')]).size() > 0",
+        "%s".repeat(300)
+    ))
+    .expect_err("too large");
+    assert!(err.contains("larger than 16 MiB"), "{err}");
+}
