@@ -11,7 +11,7 @@ use kube_cel::cel::extractors::This;
 use kube_cel::cel::{ExecutionError, FunctionContext};
 use kube_cel::{cel, KubeCelExt};
 
-use super::{arithmetic, kubernetes_fixes, kyverno_lib, optional};
+use super::{arithmetic, kubernetes_fixes, kyverno_lib, optional, quantifiers};
 
 static ENVIRONMENT: LazyLock<cel::Context<'static>> = LazyLock::new(|| {
     let mut ctx = cel::Context::default().with_all();
@@ -23,6 +23,11 @@ static ENVIRONMENT: LazyLock<cel::Context<'static>> = LazyLock::new(|| {
     ctx.add_function(arithmetic::ADD, arithmetic::add);
     ctx.add_function(arithmetic::SUBTRACT, arithmetic::subtract);
     ctx.add_function(arithmetic::NEGATE, arithmetic::negate);
+    ctx.add_function(quantifiers::EXISTS_STEP, quantifiers::exists_step);
+    ctx.add_function(quantifiers::ALL_STEP, quantifiers::all_step);
+    ctx.add_function(quantifiers::EXISTS_GOES_ON, quantifiers::exists_goes_on);
+    ctx.add_function(quantifiers::ALL_GOES_ON, quantifiers::all_goes_on);
+    ctx.add_function(quantifiers::RESULT, quantifiers::result);
     kyverno_lib::register(&mut ctx);
     ctx
 });

@@ -1244,3 +1244,38 @@ fn format_join_and_replace_write_no_debug_values_and_stay_bounded() {
     .expect_err("too large");
     assert!(err.contains("larger than 16 MiB"), "{err}");
 }
+
+/// red25 F24: `exists` and `all` fold an element's error as cel-go does —
+/// another element that decides (true for `exists`, false for `all`)
+/// decides; otherwise the first error is the result. The crate ended the
+/// comprehension at the first error.
+#[test]
+fn exists_and_all_absorb_an_error_another_element_decides() {
+    check(&[
+        ("[{}, {'p': true}].exists(c, c.p)", json!(true)),
+        ("!([{}, {'p': true}].exists(c, c.p))", json!(false)),
+        ("[{'p': true}, {}].exists(c, c.p)", json!(true)),
+        ("[{}, {'p': false}].all(c, c.p)", json!(false)),
+        ("[{'p': false}, {}].all(c, c.p)", json!(false)),
+        ("[1, 2, 3].exists(x, x == 2)", json!(true)),
+        ("[1, 2, 3].all(x, x > 0)", json!(true)),
+        ("[].exists(x, x)", json!(false)),
+        ("[].all(x, x)", json!(true)),
+        ("[[1], [2]].all(l, l.exists(x, x > 0))", json!(true)),
+        ("{'a': 1, 'b': 2}.exists(k, k == 'b')", json!(true)),
+    ]);
+    for expression in [
+        "[{}, {'p': false}].exists(c, c.p)",
+        "[{'p': true}, {}].all(c, c.p)",
+        "[{}, {}].exists(c, c.p)",
+        "[1, 'a'].exists(x, x)",
+    ] {
+        let err = eval(expression).expect_err(expression);
+        assert!(
+            !err.contains("@polscan") && !err.contains("quantifier"),
+            "{expression}: {err}"
+        );
+    }
+    let err = eval("[{}, {'p': false}].exists(c, c.p)").expect_err("no key");
+    assert!(err.contains("p"), "{err}");
+}

@@ -27,6 +27,7 @@ mod optional;
 mod paths;
 pub mod policies;
 mod program;
+mod quantifiers;
 pub(crate) mod rule;
 mod syntax;
 mod unary;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use kube_cel::cel;
 use serde::{Deserialize, Deserializer};
 
-use super::{arithmetic, declared, names, optional, paths, syntax, unary, Activation};
+use super::{arithmetic, declared, names, optional, paths, quantifiers, syntax, unary, Activation};
 
 #[derive(Clone)]
 pub(crate) struct Program {
@@ -50,6 +50,7 @@ impl Program {
                 if let Some(error) = declared::check(&ast) {
                     return Err(error);
                 }
+                quantifiers::rewrite(&mut ast);
                 optional::rewrite(&mut ast);
                 names::rewrite(&mut ast);
                 paths::rewrite(&mut ast);
@@ -371,6 +372,11 @@ pub(crate) fn error_text(error: &cel::ExecutionError) -> String {
         ),
         // An index: a number, no content.
         E::IndexOutOfBounds(value) => format!("Index out of bounds: {}", index_text(value)),
+        // An element's error an `exists`/`all` held to its end: already
+        // written by this function.
+        E::FunctionError { function, message } if function == quantifiers::RESULT => {
+            message.clone()
+        }
         other => scrub_debug_values(&other.to_string()),
     }
 }
