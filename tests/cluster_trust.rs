@@ -333,6 +333,55 @@ fn every_policy_kind_reaches_the_reports_and_every_listed_object_is_evaluated() 
     assert_eq!(rescan.status.code(), Some(0), "{err}");
     assert!(err.contains("written 0,"), "{err}");
 
+    // walk25 F15: a report edited by hand (fail → pass, its annotations
+    // kept, as `kubectl edit` keeps them) is written again by the next
+    // scan, not "unchanged"; the scan after that writes nothing.
+    let name = bad["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let namespace = bad["metadata"]["namespace"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let text = cluster.kubectl_ok(&["get", "policyreport", "-n", &namespace, &name, "-o", "json"]);
+    let mut edited: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    for result in edited["results"].as_array_mut().into_iter().flatten() {
+        if result["result"] == "fail" {
+            result["result"] = "pass".into();
+        }
+    }
+    let replaced = cluster.kubectl_with_stdin(&["replace", "-f", "-"], Some(&edited.to_string()));
+    assert!(
+        replaced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replaced.stderr)
+    );
+    let hand_edited = report_of(&cluster, "Pod", "bad").unwrap_or_else(|| panic!("no report"));
+    assert_eq!(
+        results_of(&hand_edited, "disallow-latest")[0]["result"],
+        "pass"
+    );
+    let repair = scan_with(&[]);
+    let err = stderr(&repair);
+    assert_eq!(repair.status.code(), Some(0), "{err}");
+    assert!(err.contains("written 1,"), "{err}");
+    assert!(
+        err.contains("changed by a field manager other than polscan (1 by kubectl-replace)"),
+        "{err}"
+    );
+    let repaired = report_of(&cluster, "Pod", "bad").unwrap_or_else(|| panic!("no report"));
+    assert_eq!(
+        results_of(&repaired, "disallow-latest")[0]["result"],
+        "fail"
+    );
+    let settled = scan_with(&[]);
+    let err = stderr(&settled);
+    assert!(
+        err.contains("written 0,") && !err.contains("field manager"),
+        "{err}"
+    );
+
     // The run record counts what each kind and rule evaluated.
     let record: Value = cluster.config_map("default", "polscan-last-run");
     let data = &record["data"];

@@ -123,6 +123,42 @@ struct ItemMeta {
     annotations: Option<BTreeMap<String, String>>,
     #[serde(default)]
     owner_references: Option<Vec<OwnerReference>>,
+    #[serde(default)]
+    managed_fields: Option<Vec<ManagedFieldsEntry>>,
+}
+
+/// One `metadata.managedFields` entry: who wrote, and the top-level fields
+/// it owns (their contents are skipped).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct ManagedFieldsEntry {
+    #[serde(default)]
+    manager: Option<String>,
+    #[serde(default, rename = "fieldsV1")]
+    fields: Option<BTreeMap<String, IgnoredAny>>,
+}
+
+/// What a report's content hash reads as when another field manager owns
+/// part of its body ([`existing_from_metadata`]): never a hash, so the
+/// report is applied again.
+pub const EDITED_BY: &str = "edited by ";
+
+/// The field manager other than polscan's that owns some of a report's
+/// body (anything but `metadata`): a `kubectl edit` or `replace` of its
+/// results. The `polscan.io/content-sha256` annotation then no longer
+/// speaks for the body (an edit keeps it), so the report is neither
+/// "unchanged" nor reused (walk25 F15: results edited fail → pass stayed
+/// so at every scan and the evidence said GO). polscan's force-apply takes
+/// those fields back, so the next scan finds only its own.
+fn body_edited_by(entries: &[ManagedFieldsEntry]) -> Option<String> {
+    entries.iter().find_map(|entry| {
+        let manager = entry.manager.as_deref().unwrap_or("an unnamed manager");
+        let body = entry
+            .fields
+            .as_ref()
+            .is_some_and(|fields| fields.keys().any(|field| field != "f:metadata"));
+        (manager != FIELD_MANAGER && body).then(|| manager.to_string())
+    })
 }
 
 #[derive(Deserialize, Default)]
@@ -147,6 +183,11 @@ fn existing_from_metadata(item: MetadataItem, cluster_scoped: bool) -> ExistingR
     // ([`crate::scan::shard`]); `list_existing` drops it from namespaced
     // reports, which go by their namespace.
     let scope_name = owner.as_ref().and_then(|owner| owner.name.clone());
+    let edited_by = body_edited_by(meta.managed_fields.as_deref().unwrap_or_default());
+    if edited_by.is_some() {
+        annotations.remove(report_model::shape::INPUTS_ANNOTATION);
+        annotations.remove(report_model::shape::RESULTS_ANNOTATION);
+    }
     let scope_kind = owner.map(|owner| {
         (
             crate::kinds::group_of(owner.api_version.as_deref().unwrap_or_default()).to_string(),
@@ -166,7 +207,10 @@ fn existing_from_metadata(item: MetadataItem, cluster_scoped: bool) -> ExistingR
         managed_by: labels.remove(report_model::shape::MANAGED_BY_LABEL),
         shape: labels.remove(report_model::shape::SHAPE_LABEL),
         inputs: annotations.remove(report_model::shape::INPUTS_ANNOTATION),
-        content_hash: annotations.remove(report_model::CONTENT_HASH_ANNOTATION),
+        content_hash: match edited_by {
+            Some(manager) => Some(format!("{EDITED_BY}{manager}")),
+            None => annotations.remove(report_model::CONTENT_HASH_ANNOTATION),
+        },
         results_by_rule: annotations.remove(report_model::shape::RESULTS_ANNOTATION),
         scope_kind,
         scope_name,
@@ -257,6 +301,24 @@ pub async fn list_existing(
         .await?;
     let cluster = report_resource(api, true).collection_path(None);
     found.extend(list_reports_at(client, &cluster, selector, true).await?);
+    let edited: BTreeMap<&str, usize> = found
+        .iter()
+        .filter_map(|report| report.content_hash.as_deref()?.strip_prefix(EDITED_BY))
+        .fold(BTreeMap::new(), |mut by, manager| {
+            *by.entry(manager).or_default() += 1;
+            by
+        });
+    if !edited.is_empty() {
+        let who: Vec<String> = edited
+            .iter()
+            .map(|(manager, count)| format!("{count} by {manager}"))
+            .collect();
+        tracing::warn!(
+            "{} stored report(s) were changed by a field manager other than polscan ({}): their results are written again from this scan's",
+            edited.values().sum::<usize>(),
+            who.join(", ")
+        );
+    }
     Ok(found)
 }
 
@@ -736,5 +798,44 @@ mod tests {
             cluster.key.namespace, "",
             "cluster-scoped reports have no namespace"
         );
+    }
+
+    #[test]
+    fn a_report_whose_body_another_manager_changed_is_neither_unchanged_nor_reused() {
+        let item = |managed: serde_json::Value| {
+            existing_from_metadata(
+                serde_json::from_value(serde_json::json!({"metadata": {
+                    "name": "polscan-0b9f", "namespace": "shop",
+                    "annotations": {
+                        "polscan.io/content-sha256": "abc",
+                        "polscan.io/inputs": "seal",
+                        "polscan.io/results-by-rule": "{}"
+                    },
+                    "managedFields": managed
+                }}))
+                .unwrap(),
+                false,
+            )
+        };
+        // walk25 F15: `kubectl edit` of the results keeps the annotations.
+        let edited = item(serde_json::json!([
+            {"manager": "polscan", "operation": "Apply", "fieldsV1": {"f:metadata": {}, "f:results": {}}},
+            {"manager": "kubectl-edit", "operation": "Update", "fieldsV1": {"f:results": {}, "f:summary": {"f:fail": {}}}}
+        ]));
+        assert_eq!(
+            edited.content_hash.as_deref(),
+            Some("edited by kubectl-edit")
+        );
+        assert_eq!(edited.inputs, None);
+        assert_eq!(edited.results_by_rule, None);
+        // A label or annotation of someone else's leaves the body polscan's.
+        let labelled = item(serde_json::json!([
+            {"manager": "polscan", "fieldsV1": {"f:metadata": {}, "f:results": {}}},
+            {"manager": "kubectl-label", "fieldsV1": {"f:metadata": {"f:labels": {"f:team": {}}}}}
+        ]));
+        assert_eq!(labelled.content_hash.as_deref(), Some("abc"));
+        assert_eq!(labelled.inputs.as_deref(), Some("seal"));
+        let own = item(serde_json::json!([{"manager": "polscan", "fieldsV1": {"f:results": {}}}]));
+        assert_eq!(own.content_hash.as_deref(), Some("abc"));
     }
 }
