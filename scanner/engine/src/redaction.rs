@@ -113,6 +113,21 @@ impl SecretValues {
     /// The values of `secret`'s `data` (base64 and decoded) and
     /// `stringData`; nothing when it is not a map of strings.
     pub fn add_secret(&mut self, secret: &Value) {
+        self.add_secret_data(secret);
+        // kubectl's copy of the applied manifest: its values, which may be
+        // the ones before a rotation (`kubectl patch` leaves the copy as
+        // it was — walk25 F5), are values of this Secret too.
+        if let Some(applied) = secret
+            .pointer("/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration")
+            .and_then(Value::as_str)
+            .and_then(|text| serde_json::from_str::<Value>(text).ok())
+        {
+            self.add_secret_data(&applied);
+        }
+    }
+
+    /// [`Self::add_secret`] of the Secret's own `data` and `stringData`.
+    fn add_secret_data(&mut self, secret: &Value) {
         if let Some(data) = secret.get("data").and_then(Value::as_object) {
             for value in data.values() {
                 let Some(value) = value.as_str() else {
@@ -222,10 +237,20 @@ impl SecretValues {
             return;
         }
         let mut forms = vec![value.to_string(), value.trim().to_string()];
-        if let Ok(quoted) = serde_json::to_string(value) {
-            forms.push(quoted.trim_matches('"').to_string());
+        // Quoted once (a message interpolating a map), and twice: the
+        // annotation holding kubectl's JSON copy of the Secret quoted
+        // again as part of the object (walk25 F6: a `"` or `\` in the
+        // value, and Go's `\u0026` for `&`, `<`, `>`).
+        let json_quoted = |text: &str| {
+            serde_json::to_string(text)
+                .map(|quoted| quoted[1..quoted.len() - 1].to_string())
+                .unwrap_or_default()
+        };
+        for once in [json_quoted(value), go_json_quoted(value)] {
+            forms.push(json_quoted(&once));
+            forms.push(go_json_quoted(&once));
+            forms.push(once);
         }
-        forms.push(go_json_quoted(value));
         forms.extend(
             value
                 .lines()
@@ -674,6 +699,40 @@ mod tests {
         assert_eq!(
             values.redact_text("pw hunter2-supersecret"),
             Some(format!("pw {REDACTED_TEXT}"))
+        );
+    }
+
+    /// walk25 F5 and F6: kubectl's `last-applied-configuration` copy holds
+    /// the value from before a `kubectl patch` rotation, and a message
+    /// interpolating the whole object quotes that copy's JSON again (a `"`
+    /// or `\` in the value twice escaped, `&` as `\\u0026`).
+    #[test]
+    fn the_applied_copy_is_searched_and_twice_quoted_values_are_found() {
+        let old = "Old-Pa$$word-Zq81";
+        let new = r#"pa\"ss\\word&Long1"#;
+        let applied = json!({"kind": "Secret", "apiVersion": "v1",
+            "stringData": {"password": old}})
+        .to_string();
+        let secret = json!({"kind": "Secret", "apiVersion": "v1",
+            "metadata": {"annotations": {"kubectl.kubernetes.io/last-applied-configuration": applied}},
+            "stringData": {"password": new}});
+        let values = values_of(&secret);
+        assert_eq!(
+            values.redact_text(&format!("was {old}")),
+            Some(format!("was {REDACTED_TEXT}"))
+        );
+        // The object written out, its annotation (Go's JSON of the
+        // manifest) a JSON text inside JSON.
+        let mut quoted = String::new();
+        crate::jmespath::write_go_string(new, &mut quoted);
+        let annotation = format!(r#"{{"stringData":{{"password":{quoted}}}}}"#);
+        let message =
+            json!({"metadata": {"annotations": {"last-applied": annotation}}}).to_string();
+        assert!(message.contains(r"\u0026"), "{message}");
+        let redacted = values.redact_text(&message).unwrap_or_default();
+        assert!(
+            redacted.contains(REDACTED_TEXT) && !redacted.contains("Long1"),
+            "{redacted}"
         );
     }
 
