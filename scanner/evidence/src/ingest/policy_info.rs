@@ -236,6 +236,10 @@ pub struct PolicyInfo {
     /// and polscan's by default, do not evaluate it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub background_off: bool,
+    /// What its match reaches that only admission sees: subresources and
+    /// filters on DELETE or CONNECT alone ([`admission_only_parts`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub admission_only: Vec<String>,
     /// The latest change the server recorded (managedFields, else creation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_changed: Option<DateTime<Utc>>,
@@ -302,6 +306,7 @@ impl PolicyInfo {
             kinds: Vec::new(),
             unscored: false,
             background_off: false,
+            admission_only: Vec::new(),
             last_changed: None,
             digest: None,
             rules_digest: None,
@@ -479,6 +484,7 @@ impl PolicyInfo {
         let action = overall_action(&rules);
         let action_detail = action_detail(&rules);
         let rule_content = Some(RuleContent::of(&kind, document));
+        let admission_only = admission_only_parts(&kind, &spec);
         let mut info = PolicyInfo {
             kind,
             name,
@@ -493,6 +499,7 @@ impl PolicyInfo {
             kinds,
             // As the engine reads it: exactly "false".
             unscored: annotation(ANNOTATION_SCORED).as_deref() == Some("false"),
+            admission_only,
             background_off: spec.get("background").and_then(Value::as_bool) == Some(false)
                 || spec
                     .pointer("/evaluation/background/enabled")
@@ -722,6 +729,120 @@ fn kyverno_rules(spec: &Value) -> (Vec<RuleInfo>, Vec<String>) {
     kinds.sort();
     kinds.dedup();
     (rules, kinds)
+}
+
+/// What a policy's match reaches that only admission sees — a
+/// subresource (`Pod/exec`, `pods/exec`) or a resource filter whose
+/// operations are neither CREATE nor UPDATE (`[DELETE]`, `[CONNECT]`):
+/// no scan evaluates those (Kyverno's background scan neither), so once
+/// enforced the policy blocks them with no evidence behind it (walk25
+/// F9). Each part is described for the verdict's reason.
+fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
+    let mut parts = Vec::new();
+    let scanned_operation = |operations: Option<&Value>| {
+        operations.and_then(Value::as_array).is_none_or(|list| {
+            list.iter()
+                .filter_map(Value::as_str)
+                .any(|operation| matches!(operation, "CREATE" | "UPDATE" | "*"))
+        })
+    };
+    match kind {
+        "ClusterPolicy" | "Policy" => {
+            for rule in spec
+                .get("rules")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|rule| rule.get("validate").is_some())
+            {
+                let rule_name = rule.str_field("name").unwrap_or_default();
+                let Some(matching) = rule.get("match") else {
+                    continue;
+                };
+                let filters = matching
+                    .get("any")
+                    .into_iter()
+                    .chain(matching.get("all"))
+                    .filter_map(Value::as_array)
+                    .flatten()
+                    .chain(matching.get("resources").map(|_| matching));
+                for filter in filters {
+                    let Some(resources) = filter.get("resources") else {
+                        continue;
+                    };
+                    let kinds: Vec<&str> = resources
+                        .get("kinds")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .collect();
+                    for kind in &kinds {
+                        if kyverno_subresource(kind) {
+                            parts.push(format!("{kind} (rule {rule_name}: a subresource)"));
+                        }
+                    }
+                    if !scanned_operation(resources.get("operations")) {
+                        parts.push(format!(
+                            "{} (rule {rule_name}: operations {})",
+                            kinds.join(", "),
+                            resources
+                                .get("operations")
+                                .map(Value::to_string)
+                                .unwrap_or_default()
+                        ));
+                    }
+                }
+            }
+        }
+        _ => {
+            for rule in spec
+                .pointer("/matchConstraints/resourceRules")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let resources: Vec<&str> = rule
+                    .get("resources")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                for resource in &resources {
+                    if resource.contains('/') {
+                        parts.push(format!("{resource} (a subresource)"));
+                    }
+                }
+                if !scanned_operation(rule.get("operations")) {
+                    parts.push(format!(
+                        "{} (operations {})",
+                        resources.join(", "),
+                        rule.get("operations")
+                            .map(Value::to_string)
+                            .unwrap_or_default()
+                    ));
+                }
+            }
+        }
+    }
+    parts
+}
+
+/// Whether a Kyverno `kinds` entry names a subresource: `Pod/exec`,
+/// `v1/Pod/exec`, `apps/v1/Deployment/scale` — a lower-case last part
+/// after a Kind (Kyverno's `kubeutils.ParseKindSelector`).
+fn kyverno_subresource(kind: &str) -> bool {
+    let parts: Vec<&str> = kind.split('/').collect();
+    parts.len() >= 2
+        && parts[parts.len() - 1]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '*')
+        && parts[parts.len() - 2]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_uppercase() || c == '*')
 }
 
 /// Kind names under any `kinds:` list of a match block, without group and

@@ -426,3 +426,69 @@ fn a_policy_of_a_kind_the_cluster_does_not_serve_is_not_ready() {
         clean.reasons
     );
 }
+
+/// walk25 F9: a rule whose match also reaches what only admission sees (a
+/// subresource, a filter on DELETE alone) was GO once the rest was clean;
+/// Enforce would then block every exec or delete with no evidence.
+#[test]
+fn a_policy_reaching_what_only_admission_sees_has_no_evidence_for_it() {
+    let reports = vec![report(vec![result("mixed", "pass", "a", "p1")])];
+    let clean = policy("mixed", "Audit", "2026-11-01T00:00:00Z");
+    let judged = |policy: Value| {
+        let evidence = build(&input(reports.clone(), vec![policy], Some(scan(true, &[]))));
+        let found = find(&evidence, "mixed");
+        (found.verdict, found.reasons.join(" | "))
+    };
+    assert_eq!(judged(clean.clone()).0, Verdict::Ready);
+    let mut exec = clean.clone();
+    exec["spec"]["rules"][0]["match"]["any"] = json!([
+        {"resources": {"kinds": ["Pod"]}},
+        {"resources": {"kinds": ["Pod/exec"]}}
+    ]);
+    let (verdict, why) = judged(exec);
+    assert_eq!(verdict, Verdict::NoEvidence, "{why}");
+    assert!(
+        why.contains("Pod/exec (rule check: a subresource)"),
+        "{why}"
+    );
+    let mut delete = clean.clone();
+    delete["spec"]["rules"][0]["match"]["any"] = json!([
+        {"resources": {"kinds": ["Pod"]}},
+        {"resources": {"kinds": ["ConfigMap"], "operations": ["DELETE"]}}
+    ]);
+    let (verdict, why) = judged(delete);
+    assert_eq!(verdict, Verdict::NoEvidence, "{why}");
+    assert!(
+        why.contains("ConfigMap (rule check: operations [\"DELETE\"])"),
+        "{why}"
+    );
+    // CREATE among the operations is scanned; apps/v1/Deployment is a kind.
+    let mut scanned = clean;
+    scanned["spec"]["rules"][0]["match"]["any"] = json!([
+        {"resources": {"kinds": ["Pod", "apps/v1/Deployment"], "operations": ["CREATE", "DELETE"]}}
+    ]);
+    assert_eq!(judged(scanned).0, Verdict::Ready);
+}
+
+#[test]
+fn a_cel_policy_on_a_subresource_or_delete_alone_is_found_admission_only() {
+    let vpol = |rules: Value| {
+        crate::ingest::policy_info::PolicyInfo::from_document(&json!({
+            "apiVersion": "policies.kyverno.io/v1alpha1", "kind": "ValidatingPolicy",
+            "metadata": {"name": "v"},
+            "spec": {"validationActions": ["Audit"], "matchConstraints": {"resourceRules": rules}}
+        }))
+        .map(|info| info.admission_only)
+        .unwrap_or_default()
+    };
+    assert_eq!(
+        vpol(
+            json!([{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CONNECT"], "resources": ["pods/exec"]}])
+        ),
+        vec![
+            "pods/exec (a subresource)".to_string(),
+            "pods/exec (operations [\"CONNECT\"])".to_string()
+        ]
+    );
+    assert!(vpol(json!([{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"], "resources": ["pods"]}])).is_empty());
+}

@@ -514,6 +514,14 @@ pub(super) fn policy_evidence(
             no_evidence_rules.join(", ")
         ));
         Verdict::NoEvidence
+    } else if !info.admission_only.is_empty() {
+        // What was scanned is clean; what only admission sees was never
+        // judged, and Enforce would block it all the same (walk25 F9).
+        reasons.push(format!(
+            "no evidence for what only admission sees: {}; no scan evaluates a subresource or a DELETE or CONNECT request, so Enforce would block those with no evidence behind it — move them into a policy of their own and decide its switch from `polscan apply` on such requests, or from Kyverno's Audit events",
+            info.admission_only.join("; ")
+        ));
+        Verdict::NoEvidence
     } else {
         Verdict::Ready
     };
