@@ -86,6 +86,17 @@ fn rewrite_entries(entries: &mut [IdedEntryExpr]) {
 /// `a + b`.
 pub(crate) fn add(ftx: &FunctionContext) -> Result<cel::Value, ExecutionError> {
     let (lhs, rhs) = operands(ftx)?;
+    // cel-go adds a timestamp to a duration either way round
+    // (`add_duration_timestamp`); the crate only timestamp + duration
+    // (red25 F19).
+    use kube_cel::cel::common::types::{CelDuration, CelTimestamp};
+    let (lhs, rhs) = if lhs.downcast_ref::<CelDuration>().is_some()
+        && rhs.downcast_ref::<CelTimestamp>().is_some()
+    {
+        (rhs, lhs)
+    } else {
+        (lhs, rhs)
+    };
     let sum = lhs
         .as_ref()
         .as_adder()

@@ -1279,3 +1279,19 @@ fn exists_and_all_absorb_an_error_another_element_decides() {
     let err = eval("[{}, {'p': false}].exists(c, c.p)").expect_err("no key");
     assert!(err.contains("p"), "{err}");
 }
+
+/// red25 F19: cel-go adds a duration and a timestamp either way round.
+#[test]
+fn a_duration_plus_a_timestamp_is_a_timestamp() {
+    check(&[
+        (
+            "duration('1h') + timestamp('2020-01-01T00:00:00Z') == timestamp('2020-01-01T01:00:00Z')",
+            json!(true),
+        ),
+        (
+            "timestamp('2020-01-01T00:00:00Z') + duration('1h') == timestamp('2020-01-01T01:00:00Z')",
+            json!(true),
+        ),
+        ("duration('1h') + duration('1m') == duration('61m')", json!(true)),
+    ]);
+}
