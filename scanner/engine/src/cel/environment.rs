@@ -11,7 +11,7 @@ use kube_cel::cel::extractors::This;
 use kube_cel::cel::{ExecutionError, FunctionContext};
 use kube_cel::{cel, KubeCelExt};
 
-use super::{arithmetic, kubernetes_fixes, kyverno_lib, optional, quantifiers};
+use super::{accumulate, arithmetic, kubernetes_fixes, kyverno_lib, optional, quantifiers};
 
 static ENVIRONMENT: LazyLock<cel::Context<'static>> = LazyLock::new(|| {
     let mut ctx = cel::Context::default().with_all();
@@ -28,6 +28,9 @@ static ENVIRONMENT: LazyLock<cel::Context<'static>> = LazyLock::new(|| {
     ctx.add_function(quantifiers::EXISTS_GOES_ON, quantifiers::exists_goes_on);
     ctx.add_function(quantifiers::ALL_GOES_ON, quantifiers::all_goes_on);
     ctx.add_function(quantifiers::RESULT, quantifiers::result);
+    ctx.add_function(accumulate::NEW_LIST, accumulate::new_list);
+    ctx.add_function(accumulate::PUSH, accumulate::push);
+    ctx.add_function(accumulate::LIST, accumulate::list);
     kyverno_lib::register(&mut ctx);
     ctx
 });

@@ -17,6 +17,7 @@
 //! rules too), the policy files only their kind, and the folder keeps the
 //! two apart at a glance.
 
+mod accumulate;
 mod arithmetic;
 mod declared;
 mod environment;

@@ -10,7 +10,10 @@ use std::sync::Arc;
 use kube_cel::cel;
 use serde::{Deserialize, Deserializer};
 
-use super::{arithmetic, declared, names, optional, paths, quantifiers, syntax, unary, Activation};
+use super::{
+    accumulate, arithmetic, declared, names, optional, paths, quantifiers, syntax, unary,
+    Activation,
+};
 
 #[derive(Clone)]
 pub(crate) struct Program {
@@ -51,6 +54,7 @@ impl Program {
                     return Err(error);
                 }
                 quantifiers::rewrite(&mut ast);
+                accumulate::rewrite(&mut ast);
                 optional::rewrite(&mut ast);
                 names::rewrite(&mut ast);
                 paths::rewrite(&mut ast);
