@@ -41,6 +41,9 @@ pub(crate) fn register(ctx: &mut cel::Context<'_>) {
     ctx.add_function("join", join);
     ctx.add_function("replace", replace_bounded);
     ctx.add_function("duration", duration);
+    ctx.add_function("bool", bool_conversion);
+    ctx.add_function("int", int_conversion);
+    ctx.add_function("timestamp", timestamp_conversion);
     ctx.add_function("string", string);
     ctx.add_function("getFullYear", get_full_year);
     ctx.add_function("getMonth", get_month);
@@ -68,6 +71,10 @@ struct KubeCelOwn {
     string: cel::Program,
     /// `s.replace(a[0], a[1])`.
     replace: cel::Program,
+    /// `int(v)`.
+    int: cel::Program,
+    /// `timestamp(v)`.
+    timestamp: cel::Program,
     /// `s.replace(a[0], a[1], a[2])`.
     replace_n: cel::Program,
 }
@@ -79,6 +86,8 @@ static KUBE_CEL_OWN: std::sync::LazyLock<Option<KubeCelOwn>> = std::sync::LazyLo
         format: cel::Program::compile("f.format(a)").ok()?,
         string: cel::Program::compile("string(v)").ok()?,
         replace: cel::Program::compile("s.replace(a[0], a[1])").ok()?,
+        int: cel::Program::compile("int(v)").ok()?,
+        timestamp: cel::Program::compile("timestamp(v)").ok()?,
         replace_n: cel::Program::compile("s.replace(a[0], a[1], a[2])").ok()?,
     })
 });
@@ -235,8 +244,15 @@ fn replace_bounded(
 /// `string(x)`, `x.string()`: cel-go's conversions (common/types
 /// `ConvertToType(StringType)` of each type); kube-cel's for its IP and
 /// CIDR values.
-fn string(ftx: &FunctionContext, This(this): This<cel::Value>) -> CelResult {
+fn string(ftx: &FunctionContext) -> CelResult {
     use cel::Value as V;
+    // Resolved here: the `This` extractor turned the argument's own error
+    // into "Missing argument or target" (red25 F5), as for `size`.
+    let this = match (&ftx.this, ftx.args.first()) {
+        (Some(this), _) => this.clone(),
+        (None, Some(argument)) => cel::Value::resolve(argument, ftx.ptx)?,
+        (None, None) => return Err(ExecutionError::missing_argument_or_target()),
+    };
     let text = match &this {
         V::String(_) => return Ok(this),
         V::Int(n) => n.to_string(),
@@ -478,7 +494,18 @@ const DURATION_CONVERSION_ERROR: &str =
 /// `time.ParseDuration` refuses it ([`crate::value_types::duration::parse`]):
 /// past an int64 of nanoseconds, which the crate saturated, or with text
 /// after the last unit, which it ignored.
-fn duration(ftx: &FunctionContext, text: Arc<String>) -> CelResult {
+fn duration(ftx: &FunctionContext, This(this): This<cel::Value>) -> CelResult {
+    // A duration is itself (cel-go's `duration(duration)`, red25 F12).
+    let text = match this {
+        cel::Value::Duration(_) => return Ok(this),
+        cel::Value::String(text) => text,
+        other => {
+            return Err(ftx.error(format!(
+                "type conversion error from '{}' to 'google.protobuf.Duration'",
+                super::program::type_name(&other)
+            )))
+        }
+    };
     // Checked first: the cel crate's own error quotes the text in Rust's
     // Debug escaping, which neither matches cel-go's message nor lets the
     // redaction find a Secret value in it.
@@ -491,6 +518,67 @@ fn duration(ftx: &FunctionContext, text: Arc<String>) -> CelResult {
         Some(nanos) => Ok(cel::Value::Duration(chrono::Duration::nanoseconds(nanos))),
         None => Err(ftx.error(DURATION_CONVERSION_ERROR)),
     }
+}
+
+/// `bool(x)` as cel-go converts (common/types `String.ConvertToType`,
+/// `strconv.ParseBool`): a bool is itself; `1 t T TRUE true True` and
+/// `0 f F FALSE false False` are the strings it reads (red25 F12: the
+/// function was missing).
+fn bool_conversion(ftx: &FunctionContext, This(this): This<cel::Value>) -> CelResult {
+    match &this {
+        cel::Value::Bool(_) => Ok(this),
+        cel::Value::String(text) => match text.as_str() {
+            "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(cel::Value::Bool(true)),
+            "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(cel::Value::Bool(false)),
+            _ => Err(ftx.error("type conversion error from 'string' to 'bool'")),
+        },
+        other => Err(ftx.error(format!(
+            "type conversion error from '{}' to 'bool'",
+            super::program::type_name(other)
+        ))),
+    }
+}
+
+/// `int(x)`: cel-go's conversions of a timestamp (Unix seconds) and a
+/// duration (nanoseconds), which the crate lacked (red25 F12); the crate's
+/// own for everything else.
+fn int_conversion(ftx: &FunctionContext, This(this): This<cel::Value>) -> CelResult {
+    match &this {
+        cel::Value::Timestamp(at) => Ok(cel::Value::Int(at.timestamp())),
+        cel::Value::Duration(span) => span
+            .num_nanoseconds()
+            .map(cel::Value::Int)
+            .ok_or_else(|| ftx.error("integer overflow")),
+        _ => crate_own(ftx, "int", this),
+    }
+}
+
+/// `timestamp(x)`: a timestamp is itself and an int is Unix seconds
+/// (cel-go's `timestamp(int)`, red25 F12); a string as the crate reads it.
+fn timestamp_conversion(ftx: &FunctionContext, This(this): This<cel::Value>) -> CelResult {
+    match &this {
+        cel::Value::Timestamp(_) => Ok(this),
+        cel::Value::Int(seconds) => chrono::DateTime::from_timestamp(*seconds, 0)
+            .filter(|at| (1..=9999).contains(&at.year()))
+            .map(|at| cel::Value::Timestamp(at.fixed_offset()))
+            .ok_or_else(|| ftx.error("timestamp out of range")),
+        _ => crate_own(ftx, "timestamp", this),
+    }
+}
+
+/// The crate's (or kube-cel's) own `function(v)`, through the context of
+/// its own ([`KUBE_CEL_OWN`]).
+fn crate_own(ftx: &FunctionContext, function: &str, value: cel::Value) -> CelResult {
+    let Some(own) = KUBE_CEL_OWN.as_ref() else {
+        return Err(ftx.error(format!("{function} is not available")));
+    };
+    let program = match function {
+        "int" => &own.int,
+        _ => &own.timestamp,
+    };
+    let mut scope = own.context.new_inner_scope();
+    scope.add_variable_from_value("v", value);
+    program.execute(&scope)
 }
 
 fn identity(This(value): This<cel::Value>) -> CelResult {

@@ -1329,3 +1329,32 @@ fn map_and_filter_accumulate_in_linear_time() {
     ));
     assert_eq!(split, Ok(json!(40_000)));
 }
+
+/// red25 F12 and F5: cel-go's standard conversions the crate lacked, and
+/// `string()` giving its argument's own error.
+#[test]
+fn standard_conversions_are_cel_gos() {
+    check(&[
+        ("bool('true')", json!(true)),
+        ("bool('F')", json!(false)),
+        ("bool(true)", json!(true)),
+        ("int(timestamp('2020-01-01T00:00:00Z'))", json!(1577836800)),
+        ("int(duration('1s'))", json!(1000000000)),
+        ("int('42') + int(2.9) + int(3u)", json!(47)),
+        (
+            "timestamp(1577836800) == timestamp('2020-01-01T00:00:00Z')",
+            json!(true),
+        ),
+        (
+            "timestamp(timestamp('2020-01-01T00:00:00Z')) == timestamp('2020-01-01T00:00:00Z')",
+            json!(true),
+        ),
+        ("duration(duration('1s')) == duration('1s')", json!(true)),
+    ]);
+    check_errors(&["bool('yes')", "bool(1)", "duration(1) == duration('1s')"]);
+    let err = eval("string(duration('100000000000000000s')) == 'x'").expect_err("no duration");
+    assert!(
+        err.contains("type conversion error from 'string' to 'google.protobuf.Duration'"),
+        "{err}"
+    );
+}
