@@ -156,6 +156,7 @@ fn run_to(args: &ApplyArgs, streams: Streams<'_>) -> anyhow::Result<ExitCode> {
             Ok(())
         })
         .context("reading resources")?;
+    require_a_resource(&args.resources, prepass.resources())?;
     policy_documents.extend(load_exceptions(&args.exceptions)?);
     let values = match &args.values {
         Some(path) => {
@@ -277,6 +278,19 @@ fn require_a_policy(paths: &[PathBuf], documents: &[Document]) -> anyhow::Result
         "no policy in {} ({} document(s), none a ClusterPolicy, Policy, ValidatingPolicy or ValidatingAdmissionPolicy): nothing would be checked",
         named.join(", "),
         documents.len()
+    )
+}
+
+/// The same for resources (walk25 F3): an empty `-r` file or folder, or
+/// documents without a kind, passed `--fail-on fail` with "0 resources".
+fn require_a_resource(paths: &[PathBuf], resources: usize) -> anyhow::Result<()> {
+    if resources > 0 {
+        return Ok(());
+    }
+    let named: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    anyhow::bail!(
+        "no resource in {} (no document with a kind that is not a policy): nothing would be checked",
+        named.join(", ")
     )
 }
 
@@ -892,32 +906,49 @@ spec:
         }
     }
 
+    /// walk25 F3: a gate whose resources are missing (an empty file or
+    /// folder, documents without a kind) passed `--fail-on fail` with
+    /// "0 resources"; it is refused, naming the paths, before any output.
     #[test]
-    fn no_resources_stream_valid_empty_views() {
+    fn no_resources_are_refused_in_every_view() {
         let dir = stream_corpus();
         let root = dir.path().display().to_string();
         let policies = format!("{root}/policies.yaml");
         let empty = format!("{root}/empty.yaml");
-        for format in ["table", "summary", "junit", "sarif", "yaml", "json"] {
-            let args = apply_args(&["-p", &policies, "-r", &empty, "-o", format]);
-            let run = streamed(&args, false, spill::DEFAULT_LIMIT);
-            assert_eq!(run, whole(&args, false), "{format}");
-            let out = run.0;
-            match format {
-                "json" => {
-                    let list: Value = serde_json::from_str(&out).expect("json");
-                    assert_eq!(list["items"], serde_json::json!([]));
-                }
-                "sarif" => {
-                    let log: Value = serde_json::from_str(&out).expect("json");
-                    assert_eq!(log["runs"][0]["results"], serde_json::json!([]));
-                }
-                "junit" => assert!(
-                    out.contains("<testsuites name=\"polscan\" tests=\"0\""),
-                    "{out}"
-                ),
-                "yaml" => assert_eq!(out, ""),
-                _ => assert!(out.contains("(4 policies, 0 resources)"), "{out}"),
+        let kindless = format!("{root}/kindless.yaml");
+        std::fs::write(&kindless, "metadata: {name: x}\n").expect("write");
+        for resources in [&empty, &kindless] {
+            for format in ["table", "summary", "junit", "sarif", "yaml", "json"] {
+                let args = apply_args(&[
+                    "-p",
+                    &policies,
+                    "-r",
+                    resources,
+                    "-o",
+                    format,
+                    "--fail-on",
+                    "fail",
+                ]);
+                let (mut out, mut err) = (Vec::new(), Vec::new());
+                let refused = run_to(
+                    &args,
+                    Streams {
+                        stdin: &mut "".as_bytes(),
+                        out: &mut out,
+                        err: &mut err,
+                        color: false,
+                        spill_limit: spill::DEFAULT_LIMIT,
+                        progress: None,
+                    },
+                )
+                .expect_err("no resource");
+                assert!(
+                    format!("{refused:#}").contains(&format!(
+                        "no resource in {resources} (no document with a kind that is not a policy): nothing would be checked"
+                    )),
+                    "{format}: {refused:#}"
+                );
+                assert!(out.is_empty(), "{format}");
             }
         }
     }

@@ -86,12 +86,14 @@ pub struct Prepass {
     shared: HashSet<u64>,
     unreportable: Option<String>,
     unreportable_count: usize,
+    resources: usize,
 }
 
 impl Prepass {
     /// Notes one admitted document.
     pub fn observe(&mut self, admitted: &Admitted) {
         if let Admitted::Resource(value, origin) = admitted {
+            self.resources += 1;
             let resource = ResourceRef::from_resource(value);
             let missing = if resource.api_version.is_empty() {
                 Some("apiVersion")
@@ -125,6 +127,12 @@ impl Prepass {
         self.unreportable
             .as_deref()
             .map(|first| (first, self.unreportable_count))
+    }
+
+    /// How many resource documents (neither policies nor without a kind)
+    /// were seen.
+    pub fn resources(&self) -> usize {
+        self.resources
     }
 
     /// The hashed identities of resources given more than once.
