@@ -106,7 +106,7 @@ fn a_clean_policy_waits_until_it_has_been_clean_long_enough() {
     assert_eq!(clean["soak"]["remainingDays"], 7);
     let reason = clean["reasons"][0].as_str().unwrap_or_default();
     assert!(
-        reason.starts_with("WAIT: 7 more day(s) and 1 more scan(s) (clean since 2030-01-01, 1 scan(s) over 0 day(s); --min-soak 7d, --min-scans 2)"),
+        reason.starts_with("WAIT: 7 more day(s) and a scan after that (clean since 2030-01-01, 1 scan(s) over 0 day(s); --min-soak 7d, --min-scans 2)"),
         "{reason}"
     );
     let markdown = std::fs::read_to_string(dir.join("day0/evidence.md")).expect("md");

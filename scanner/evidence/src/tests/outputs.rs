@@ -282,7 +282,7 @@ fn the_pages_show_the_soak_and_its_trend() {
     assert_eq!(clean.verdict, Verdict::Wait, "{:?}", clean.reasons);
     assert_eq!(
         clean.reasons,
-        vec!["WAIT: 5 more day(s) (clean since 2026-11-13, 2 scan(s) over 2 day(s); --min-soak 7d, --min-scans 2; last violation at 2026-11-12T00:00:00Z)"]
+        vec!["WAIT: 5 more day(s) and a scan after that (clean since 2026-11-13, 2 scan(s) over 2 day(s); --min-soak 7d, --min-scans 2; last violation at 2026-11-12T00:00:00Z)"]
     );
     // No rule of a waiting policy is ready before it.
     assert!(

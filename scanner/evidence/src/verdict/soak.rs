@@ -208,9 +208,11 @@ pub(crate) fn soak_of(
         format!("not clean in the newest scan: the soak starts at the first clean, complete scan ({rule}{restarted})")
     } else if soak.remaining_days > 0 {
         let more_scans = input.min_scans.saturating_sub(soak.scans);
+        // The soak is read from the scans: the time left must pass before
+        // a scan that shows it (walk25 F7: the wait read as time alone).
         let scans = match more_scans {
-            0 => String::new(),
-            n => format!(" and {n} more scan(s)"),
+            0 | 1 => " and a scan after that".to_string(),
+            n => format!(" and {n} more scan(s), the last after that"),
         };
         format!(
             "WAIT: {}{scans} ({streak}; {rule}{restarted}{incomplete})",
@@ -277,12 +279,17 @@ fn newest_dated(
     })
 }
 
-/// What is left of the soak: in days, or in hours under a day (`1 more
-/// day` for an hour read as met).
+/// What is left of the soak: in days, or in hours under a day, minutes
+/// under an hour, seconds under a minute (`--min-soak 20s` read "1 more
+/// hour(s)", walk25 F7), rounded up.
 fn remaining_text(remaining: Duration) -> String {
-    if remaining < Duration::days(1) {
-        let hours = (remaining.num_seconds().max(1) as u64).div_ceil(3_600);
-        format!("{hours} more hour(s)")
+    let seconds = remaining.num_seconds().max(1) as u64;
+    if remaining < Duration::minutes(1) {
+        format!("{seconds} more second(s)")
+    } else if remaining < Duration::hours(1) {
+        format!("{} more minute(s)", seconds.div_ceil(60))
+    } else if remaining < Duration::days(1) {
+        format!("{} more hour(s)", seconds.div_ceil(3_600))
     } else {
         format!(
             "{} more day(s)",
@@ -441,7 +448,7 @@ mod tests {
             soak.restarted_by.as_deref(),
             Some("last violation at 2026-11-20T08:00:00Z")
         );
-        assert!(soak.summary.starts_with("WAIT: 4 more day(s) (clean since 2026-11-21, 2 scan(s) over 3 day(s); --min-soak 7d, --min-scans 2"), "{}", soak.summary);
+        assert!(soak.summary.starts_with("WAIT: 4 more day(s) and a scan after that (clean since 2026-11-21, 2 scan(s) over 3 day(s); --min-soak 7d, --min-scans 2"), "{}", soak.summary);
         assert_eq!(soak.trend, vec![3, 0, 0]);
         let scans = scans.at(8, "h", "Audit", 0, true);
         let soak = scans.judge("h", 7, 2);
@@ -500,6 +507,16 @@ mod tests {
         );
     }
 
+    /// walk25 F7: `--min-soak 20s` read "1 more hour(s)".
+    #[test]
+    fn a_short_wait_reads_in_minutes_or_seconds() {
+        assert_eq!(remaining_text(Duration::seconds(10)), "10 more second(s)");
+        assert_eq!(remaining_text(Duration::seconds(61)), "2 more minute(s)");
+        assert_eq!(remaining_text(Duration::minutes(59)), "59 more minute(s)");
+        assert_eq!(remaining_text(Duration::minutes(61)), "2 more hour(s)");
+        assert_eq!(remaining_text(Duration::hours(30)), "2 more day(s)");
+    }
+
     #[test]
     fn an_hour_short_of_the_soak_reads_as_hours_not_as_a_met_week() {
         let scans = Scans::new()
@@ -510,7 +527,7 @@ mod tests {
         assert_eq!(soak.status, SoakStatus::Wait);
         assert!(
             soak.summary.starts_with(
-                "WAIT: 1 more hour(s) (clean since 2026-11-20, 3 scan(s) over 6.9 day(s)"
+                "WAIT: 1 more hour(s) and a scan after that (clean since 2026-11-20, 3 scan(s) over 6.9 day(s)"
             ),
             "{}",
             soak.summary
