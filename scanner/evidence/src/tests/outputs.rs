@@ -19,6 +19,10 @@ fn a_package_verifies_until_a_file_is_changed_added_or_removed() {
     assert_eq!(verified.checked.len(), 3);
     assert_eq!(verified.header["cluster-kube-system-uid"], "uid-1");
     assert_eq!(package::read_previous(&out).expect("previous"), evidence);
+    assert_eq!(
+        package::read_previous(&out.join("evidence.json")).expect("previous"),
+        evidence
+    );
     // Streamed to disk, evidence.json is what serializing it whole gives.
     assert_eq!(
         std::fs::read(out.join("evidence.json")).expect("json"),
@@ -44,6 +48,11 @@ fn a_package_verifies_until_a_file_is_changed_added_or_removed() {
     assert!(
         package::read_previous(&out).is_err(),
         "a tampered baseline is refused"
+    );
+    // walk25 F18: also when its evidence.json is named.
+    assert!(
+        package::read_previous(&out.join("evidence.json")).is_err(),
+        "a tampered baseline is refused through its evidence.json"
     );
     std::fs::write(&html, original).expect("restore");
     std::fs::write(out.join("extra.txt"), "x").expect("add");
