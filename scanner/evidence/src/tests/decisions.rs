@@ -540,3 +540,55 @@ fn git_rules_other_than_the_soaked_ones_are_no_go() {
     );
     assert!(markdown::render(&evidence).contains(problem));
 }
+
+/// walk25 F12: offline, the previous package's violation whose resource no
+/// result names now (its manifest left out of the input) is not known to be
+/// fixed; the policy was GO beside it.
+#[test]
+fn a_violation_not_known_to_be_fixed_holds_the_go_back() {
+    let policies = vec![policy("dirty", "Audit", "2026-11-01T00:00:00Z")];
+    let before = build(&input(
+        vec![report(vec![result("dirty", "fail", "a", "gone")])],
+        policies.clone(),
+        Some(scan(true, &[])),
+    ));
+    let after_input = input(
+        vec![report(vec![result("dirty", "pass", "a", "p1")])],
+        policies,
+        Some(scan(true, &[])),
+    );
+    let mut after = build(&after_input);
+    assert_eq!(find(&after, "dirty").verdict, Verdict::Ready);
+    let go = decision::decide(&after);
+    assert_eq!(go[0].decision, Decision::Go);
+    after.comparison = Some(crate::compare::compare_with(
+        &before,
+        &after,
+        &|policy, rule, resource| {
+            after_input
+                .reports
+                .why_not_fixed(policy, rule, resource, None)
+        },
+    ));
+    let held = decision::decide(&after);
+    assert_eq!(held[0].decision, Decision::NoGo, "{held:?}");
+    assert!(
+        held[0].reasons[0].starts_with(
+            "1 violation(s) of the previous package are not known to be fixed (a/Pod/gone"
+        ),
+        "{:?}",
+        held[0].reasons
+    );
+    // Fixed as the cluster shows it (the resource is gone): GO.
+    let present = BTreeSet::new();
+    after.comparison = Some(crate::compare::compare_with(
+        &before,
+        &after,
+        &|policy, rule, resource| {
+            after_input
+                .reports
+                .why_not_fixed(policy, rule, resource, Some(&present))
+        },
+    ));
+    assert_eq!(decision::decide(&after)[0].decision, Decision::Go);
+}

@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::some_of;
+use crate::model::ViolationChange;
 use crate::model::{Decision, Evidence, PolicyDecision, PolicyEvidence, RollbackCheck, Verdict};
 
 /// Reasons a NO-GO shows; the policy's section has them all.
@@ -57,7 +58,13 @@ pub fn decide(evidence: &Evidence) -> Vec<PolicyDecision> {
         .map(|policy| {
             let name = policy.info.qualified_name();
             let check = checks.get(name.as_str()).copied();
-            let mut decision = decide_policy(policy, check, compared);
+            let unknown: Vec<&ViolationChange> = evidence
+                .comparison
+                .iter()
+                .flat_map(|c| &c.unknown_violations)
+                .filter(|v| v.policy == name)
+                .collect();
+            let mut decision = decide_policy(policy, check, compared, &unknown);
             decision.baseline_breach = breaches.contains(name.as_str());
             // A drift between Git and the cluster changes what the patches
             // mean: said first, whatever the decision.
@@ -83,6 +90,7 @@ fn decide_policy(
     policy: &PolicyEvidence,
     check: Option<&RollbackCheck>,
     compared: bool,
+    unknown: &[&ViolationChange],
 ) -> PolicyDecision {
     let info = &policy.info;
     let mut decision = PolicyDecision {
@@ -137,6 +145,22 @@ fn decide_policy(
         return decision;
     }
     match policy.verdict {
+        // Violations of the previous package no result shows fixed (offline,
+        // their manifests left out of the input; or out of a partial
+        // scan's reach) may still be there: no GO on them (walk25 F12).
+        Verdict::Ready if !unknown.is_empty() => {
+            decision.decision = Decision::NoGo;
+            decision.reasons = vec![shorten(&format!(
+                "{} violation(s) of the previous package are not known to be fixed ({}{}): they may still be there — include their manifests, or rescan the cluster, and make the package again",
+                unknown.len(),
+                unknown[0].resource,
+                unknown[0]
+                    .reason
+                    .as_deref()
+                    .map(|why| format!(": {why}"))
+                    .unwrap_or_default()
+            ))];
+        }
         Verdict::Ready => {
             decision.decision = Decision::Go;
             decision.instructions = promote_instructions(policy);
