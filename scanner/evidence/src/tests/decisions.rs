@@ -592,3 +592,25 @@ fn a_violation_not_known_to_be_fixed_holds_the_go_back() {
     ));
     assert_eq!(decision::decide(&after)[0].decision, Decision::Go);
 }
+
+/// walk25 F13: without `--since`, an enforced policy whose last scan
+/// failed for its kind read only "ENFORCED … rollback: not checked".
+#[test]
+fn an_enforced_policy_the_last_scan_did_not_cover_is_rescan() {
+    let policies = vec![policy("strict", "Enforce", "2026-11-01T00:00:00Z")];
+    let reports = vec![report(vec![result("strict", "pass", "a", "p1")])];
+    let covered = build(&input(
+        reports.clone(),
+        policies.clone(),
+        Some(scan(true, &[])),
+    ));
+    assert_eq!(decision::decide(&covered)[0].decision, Decision::Enforced);
+    let failed = build(&input(reports, policies, Some(scan(false, &["Pod"]))));
+    let decided = decision::decide(&failed);
+    assert_eq!(decided[0].decision, Decision::Rescan, "{decided:?}");
+    assert!(
+        decided[0].reasons[0].contains("failed kinds: Pod"),
+        "{:?}",
+        decided[0].reasons
+    );
+}

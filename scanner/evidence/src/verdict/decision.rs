@@ -64,7 +64,16 @@ pub fn decide(evidence: &Evidence) -> Vec<PolicyDecision> {
                 .flat_map(|c| &c.unknown_violations)
                 .filter(|v| v.policy == name)
                 .collect();
-            let mut decision = decide_policy(policy, check, compared, &unknown);
+            // Without a comparison, a scan that did not cover an enforced
+            // policy is still said (walk25 F13): RESCAN, not ENFORCED.
+            let gaps = evidence
+                .scan
+                .as_ref()
+                .filter(|_| !compared)
+                .map(|scan| scan.incomplete_for(&policy.info))
+                .filter(|gaps| !gaps.is_empty())
+                .map(|gaps| gaps.join("; "));
+            let mut decision = decide_policy(policy, check, compared, &unknown, gaps);
             decision.baseline_breach = breaches.contains(name.as_str());
             // A drift between Git and the cluster changes what the patches
             // mean: said first, whatever the decision.
@@ -91,6 +100,7 @@ fn decide_policy(
     check: Option<&RollbackCheck>,
     compared: bool,
     unknown: &[&ViolationChange],
+    scan_gaps: Option<String>,
 ) -> PolicyDecision {
     let info = &policy.info;
     let mut decision = PolicyDecision {
@@ -141,6 +151,14 @@ fn decide_policy(
     // change nothing, so none is offered (what stays in Audit an override
     // keeps, and `stays_audit` says so).
     if info.enforces() && policy.enforce_change().is_none() && policy.git_promote().is_none() {
+        if let Some(gaps) = scan_gaps {
+            decision.decision = Decision::Rescan;
+            decision.reasons = vec![shorten(&format!(
+                "enforced, and the last scan did not cover it: {gaps}"
+            ))];
+            decision.instructions = vec!["rescan (polscan scan, as the CronJob runs it), then make the package again, with --since the package of the switch to check the rollback conditions".into()];
+            return decision;
+        }
         decision.decision = Decision::Enforced;
         return decision;
     }
