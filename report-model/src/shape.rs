@@ -625,13 +625,20 @@ fn fitted_alone(
         return Ok((result, bytes));
     }
     let mut fitted = result.clone();
-    // Largest first, ties by key: the same result always loses the same.
-    let mut by_size: Vec<(usize, String)> = result
+    // Largest first, ties by key: the same result always loses the same;
+    // what readers of the report act on last (red25 F20: the exception a
+    // skip rests on was dropped first, being the largest).
+    let mut by_size: Vec<(bool, usize, String)> = result
         .properties
         .iter()
-        .map(|(key, value)| (key.len() + value.len(), key.clone()))
+        .map(|(key, value)| (read_back(key), key.len() + value.len(), key.clone()))
         .collect();
-    by_size.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    by_size.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| b.1.cmp(&a.1))
+            .then_with(|| a.2.cmp(&b.2))
+    });
+    let by_size = by_size.into_iter().map(|(_, size, key)| (size, key));
     let mut dropped: Vec<String> = Vec::new();
     for (_, key) in by_size {
         fitted.properties.remove(&key);
@@ -656,6 +663,16 @@ fn fitted_alone(
         }
     }
     Ok((result, bytes))
+}
+
+/// Properties the evidence and Kyverno's tooling read back from a report:
+/// the action, the exceptions a skip rests on (`exceptions`,
+/// `exception*`), the redaction note (`polscan.io/redacted`).
+fn read_back(key: &str) -> bool {
+    key == "action"
+        || key == "exceptions"
+        || key.starts_with("exception")
+        || key == "polscan.io/redacted"
 }
 
 fn measured_bytes(result: &ReportResult) -> Result<usize, serde_json::Error> {
@@ -874,6 +891,10 @@ mod tests {
             .with_rule("check")
             .with_resource(resource.clone());
         result.properties.insert("action".into(), "Audit".into());
+        // red25 F20: the largest, but read back by the evidence: kept.
+        result
+            .properties
+            .insert("exceptions".into(), "team/x".repeat(500));
         for i in 0..40 {
             result
                 .properties
@@ -888,6 +909,7 @@ mod tests {
             .expect("shaped, not ResultTooLarge");
         let kept = &shaped.policy_reports[0].results()[0].properties;
         assert_eq!(kept.get("action").map(String::as_str), Some("Audit"));
+        assert!(kept.contains_key("exceptions"));
         let note = kept.get(PROPERTIES_DROPPED_PROPERTY).expect("the note");
         // The largest go first: 2039 bytes down to 2000 + what still fits.
         assert!(
