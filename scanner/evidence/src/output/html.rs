@@ -1008,7 +1008,7 @@ mod tests {
         assert!(!row
             .chars()
             .any(|c| c == '\u{1b}' || c == '\u{7}' || c == '\u{202e}'));
-        assert!(row.contains("\\u{1b}]0;pwned\\u{7}"), "{row}");
+        assert!(row.contains("\\u{1b}\\]0;pwned\\u{7}"), "{row}");
         assert!(!row.contains('\n'), "{row}");
     }
 }

@@ -26,14 +26,16 @@ const CHANGES_LISTED: usize = 20;
 /// table cell or a list item: a pipe would end the cell and a line break
 /// the row or item, so pipes are escaped and line breaks become spaces;
 /// `<` and `>` are escaped so the text cannot open raw HTML (an `<!--`
-/// hides the rest of a pull request comment); a backslash is escaped
+/// hides the rest of a pull request comment), `[` and `]` so it cannot
+/// make a link or image (walk25 F17: `[link](javascript:…)` from a
+/// ConfigMap's data rendered live); a backslash is escaped
 /// first, so it cannot escape what follows it; other control characters
 /// and bidirectional overrides become `\u{..}`.
 pub(crate) fn cell(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
-            '\\' | '|' | '<' | '>' => {
+            '\\' | '|' | '<' | '>' | '[' | ']' => {
                 out.push('\\');
                 out.push(c);
             }

@@ -97,7 +97,7 @@ fn html_escapes_what_reports_say() {
 fn markdown_keeps_what_reports_say_inside_its_cell_and_line() {
     // A rule name and a message that try to end the table cell, the row
     // and the list item, and to hide the rest of the comment in raw HTML.
-    let hostile = "a | b\\|c\n| x | y |\r\n<!-- hidden\\";
+    let hostile = "a | b\\|c\n| x | y |\r\n<!-- hidden\\ [link](javascript:alert(1)) ![i](x)";
     let evidence = build(&input(
         vec![report(vec![
             json!({
@@ -123,6 +123,12 @@ fn markdown_keeps_what_reports_say_inside_its_cell_and_line() {
             .contains('<'),
         "{markdown}"
     );
+    // No link or image from a report's text (walk25 F17).
+    assert!(
+        !markdown.contains("[link](") && !markdown.contains("![i]("),
+        "{markdown}"
+    );
+    assert!(markdown.contains(r"\[link\](javascript"), "{markdown}");
     // Pipes that split cells: those after an even run of backslashes.
     let cell_pipes = |line: &str| {
         let mut backslashes = 0;
@@ -151,7 +157,9 @@ fn markdown_keeps_what_reports_say_inside_its_cell_and_line() {
         .collect();
     assert_eq!(violation.len(), 1, "{markdown}");
     assert!(
-        violation[0].ends_with(": a \\| b\\\\\\|c \\| x \\| y \\|  \\<!-- hidden\\\\"),
+        violation[0].ends_with(
+            ": a \\| b\\\\\\|c \\| x \\| y \\|  \\<!-- hidden\\\\ \\[link\\](javascript:alert(1)) !\\[i\\](x)"
+        ),
         "{}",
         violation[0]
     );
