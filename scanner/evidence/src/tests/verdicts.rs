@@ -492,3 +492,59 @@ fn a_cel_policy_on_a_subresource_or_delete_alone_is_found_admission_only() {
     );
     assert!(vpol(json!([{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"], "resources": ["pods"]}])).is_empty());
 }
+
+/// walk25 F15 / verify26: reports edited after the scan (fail → pass) made
+/// `--no-recheck` evidence GO; the record the scan wrote still counts the
+/// failure, and the policy is not ready until a rescan.
+#[test]
+fn reports_that_lack_the_recorded_failures_are_not_evidence() {
+    let reports = vec![report(vec![result("dirty", "pass", "a", "p1")])];
+    let policies = vec![policy("dirty", "Audit", "2026-11-01T00:00:00Z")];
+    let mut record = scan(true, &[]);
+    record.results_by_rule = Some(
+        [(
+            "dirty".to_string(),
+            [(
+                "check".to_string(),
+                [("fail".to_string(), 1), ("pass".to_string(), 1)]
+                    .into_iter()
+                    .collect(),
+            )]
+            .into_iter()
+            .collect(),
+        )]
+        .into_iter()
+        .collect(),
+    );
+    let evidence = build(&input(
+        reports.clone(),
+        policies.clone(),
+        Some(record.clone()),
+    ));
+    let found = find(&evidence, "dirty");
+    assert_eq!(found.verdict, Verdict::NotReady, "{:?}", found.reasons);
+    assert!(
+        found.reasons.iter().any(|r| r
+            .contains("found 1 fail or error result(s) for it that the reports no longer hold")),
+        "{:?}",
+        found.reasons
+    );
+    // The record agreeing with the reports: ready.
+    record.results_by_rule = Some(
+        [(
+            "dirty".to_string(),
+            [(
+                "check".to_string(),
+                [("pass".to_string(), 1)].into_iter().collect(),
+            )]
+            .into_iter()
+            .collect(),
+        )]
+        .into_iter()
+        .collect(),
+    );
+    assert_eq!(
+        find(&build(&input(reports, policies, Some(record))), "dirty").verdict,
+        Verdict::Ready
+    );
+}

@@ -113,6 +113,41 @@ fn rule_coverage(
     }
 }
 
+/// The last recorded scan counted fail or error results for the policy
+/// that the reports no longer hold: a report was changed or deleted since
+/// (walk25 F15, verify26: a hand-edited report — even one edited in
+/// polscan's own field manager's name — made `--no-recheck` evidence GO
+/// before the next scan repaired it). The record is written by the scan;
+/// the reports are anyone's to edit. Not judged for one namespace
+/// (`--namespace`): the record counts every namespace.
+fn reports_lack_recorded_failures(
+    policy: &str,
+    counts: &Counts,
+    input: &EvidenceInput,
+) -> Option<String> {
+    if !input.namespace_filter.is_empty() || counts.fail + counts.error > 0 {
+        return None;
+    }
+    let recorded: usize = input
+        .scan
+        .as_ref()?
+        .results_by_rule
+        .as_ref()?
+        .get(policy)?
+        .values()
+        .flat_map(|statuses| {
+            ["fail", "error"]
+                .into_iter()
+                .filter_map(|status| statuses.get(status))
+        })
+        .sum();
+    (recorded > 0).then(|| {
+        format!(
+            "the last recorded scan found {recorded} fail or error result(s) for it that the reports no longer hold: a report was changed or deleted since the scan; rescan"
+        )
+    })
+}
+
 pub(super) fn policy_evidence(
     info: PolicyInfo,
     found: bool,
@@ -291,6 +326,7 @@ pub(super) fn policy_evidence(
     // scan is no evidence: as a policy changed after the scan, rescan.
     let stale = stale_exceptions(&skipped_by, current, input.scan.as_ref());
     reasons.extend(stale.iter().map(|s| s.reason.clone()));
+    reasons.extend(reports_lack_recorded_failures(&qualified, &counts, input));
     let mut notes = Vec::new();
     let rule_evidence: Vec<RuleEvidence> = rule_infos
         .into_iter()
