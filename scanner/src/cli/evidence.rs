@@ -70,6 +70,18 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
         )
         .into());
     }
+    if let Some(path) = args.since.as_ref().filter(|path| {
+        path.is_file()
+            && !path
+                .parent()
+                .is_some_and(|dir| dir.join(evidence::output::package::MANIFEST).is_file())
+    }) {
+        // Nothing vouches for a lone evidence.json (verify26).
+        eprintln!(
+            "warning: --since {}: no MANIFEST beside it, so it is read unverified; give the package's directory to have it verified",
+            path.display()
+        );
+    }
     let previous = match &args.since {
         Some(path) => Some(
             package::read_previous(path).with_context(|| format!("--since {}", path.display()))?,
