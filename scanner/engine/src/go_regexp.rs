@@ -139,8 +139,19 @@ fn translate(pattern: &str) -> Result<String, String> {
                 last_repeat = None;
                 continue;
             }
-            '*' | '+' | '?' => {
-                let mut end = i + 1;
+            '*' | '+' | '?' | '{' => {
+                // A repetition operator (a `{` only when it begins a valid
+                // count; else it is a literal), with its lazy `?`.
+                let end = match c {
+                    '{' => go_repeat_end(&chars, i),
+                    _ => Some(i + 1),
+                };
+                let Some(mut end) = end else {
+                    out.push_str(r"\{");
+                    last_repeat = None;
+                    i += 1;
+                    continue;
+                };
                 if chars.get(end) == Some(&'?') {
                     end += 1;
                 }
@@ -153,22 +164,6 @@ fn translate(pattern: &str) -> Result<String, String> {
                 i = end;
                 continue;
             }
-            '{' => match go_repeat_end(&chars, i) {
-                Some(mut end) => {
-                    if chars.get(end) == Some(&'?') {
-                        end += 1;
-                    }
-                    if let Some((from, _)) = last_repeat.filter(|(_, at)| *at == i) {
-                        let text: String = chars[from..end].iter().collect();
-                        return Err(format!("invalid nested repetition operator: `{text}`"));
-                    }
-                    out.extend(&chars[i..end]);
-                    last_repeat = Some((i, end));
-                    i = end;
-                    continue;
-                }
-                None => out.push_str(r"\{"),
-            },
             _ => out.push(c),
         }
         last_repeat = None;
