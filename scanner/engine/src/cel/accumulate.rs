@@ -14,7 +14,7 @@
 use std::sync::{Arc, Mutex};
 
 use kube_cel::cel;
-use kube_cel::cel::common::ast::{operators, CallExpr, EntryExpr, Expr, IdedEntryExpr, IdedExpr};
+use kube_cel::cel::common::ast::{operators, CallExpr, ComprehensionExpr, Expr, IdedExpr};
 use kube_cel::cel::objects::Opaque;
 use kube_cel::cel::{ExecutionError, FunctionContext};
 
@@ -57,80 +57,62 @@ impl Opaque for ListBuilder {
 /// Points the accumulation of every `map` and `filter` comprehension of
 /// `expr` at the functions above.
 pub(crate) fn rewrite(expr: &mut IdedExpr) {
-    match &mut expr.expr {
-        Expr::Call(call) => {
-            if let Some(target) = call.target.as_deref_mut() {
-                rewrite(target);
-            }
-            call.args.iter_mut().for_each(rewrite);
-        }
-        Expr::Comprehension(comprehension) => {
-            for child in [
-                &mut comprehension.iter_range,
-                &mut comprehension.accu_init,
-                &mut comprehension.loop_cond,
-                &mut comprehension.loop_step,
-                &mut comprehension.result,
-            ] {
-                rewrite(child);
-            }
-            let starts_empty = matches!(&comprehension.accu_init.expr, Expr::List(list) if list.elements.is_empty());
-            let returns_accumulator = is_accumulator(&comprehension.result);
-            if comprehension.accu_var != ACCUMULATOR || !starts_empty || !returns_accumulator {
-                return;
-            }
-            // `@result + [x]`, alone (map) or as `f ? @result + [x] : @result`.
-            let step = match &mut comprehension.loop_step.expr {
-                Expr::Call(call)
-                    if call.func_name == operators::CONDITIONAL
-                        && call.args.len() == 3
-                        && is_accumulator(&call.args[2]) =>
-                {
-                    &mut call.args[1]
-                }
-                _ => &mut comprehension.loop_step,
-            };
-            let Expr::Call(append) = &mut step.expr else {
-                return;
-            };
-            let element = match append.args.as_mut_slice() {
-                [accumulator, IdedExpr {
-                    expr: Expr::List(list),
-                    ..
-                }] if append.func_name == operators::ADD
-                    && append.target.is_none()
-                    && is_accumulator(accumulator)
-                    && list.elements.len() == 1 =>
-                {
-                    list.elements.pop()
-                }
-                _ => None,
-            };
-            let Some(element) = element else {
-                return;
-            };
-            let accumulator = IdedExpr {
-                id: append.args[0].id,
-                expr: Expr::Ident(ACCUMULATOR.to_string()),
-            };
-            append.func_name = PUSH.to_string();
-            append.args = vec![accumulator, element];
-            comprehension.accu_init.expr = call(NEW_LIST, Vec::new());
-            let id = comprehension.result.id;
-            comprehension.result.expr = call(
-                LIST,
-                vec![IdedExpr {
-                    id,
-                    expr: Expr::Ident(ACCUMULATOR.to_string()),
-                }],
-            );
-        }
-        Expr::List(list) => list.elements.iter_mut().for_each(rewrite),
-        Expr::Map(map) => rewrite_entries(&mut map.entries),
-        Expr::Struct(structure) => rewrite_entries(&mut structure.entries),
-        Expr::Select(select) => rewrite(&mut select.operand),
-        Expr::Unspecified | Expr::Ident(_) | Expr::Literal(_) => {}
+    super::quantifiers::each_comprehension(expr, &mut accumulate);
+}
+
+/// A `map` or `filter` comprehension made to push into a [`ListBuilder`].
+fn accumulate(comprehension: &mut ComprehensionExpr) {
+    let starts_empty =
+        matches!(&comprehension.accu_init.expr, Expr::List(list) if list.elements.is_empty());
+    let returns_accumulator = is_accumulator(&comprehension.result);
+    if comprehension.accu_var != ACCUMULATOR || !starts_empty || !returns_accumulator {
+        return;
     }
+    // `@result + [x]`, alone (map) or as `f ? @result + [x] : @result`.
+    let step = match &mut comprehension.loop_step.expr {
+        Expr::Call(call)
+            if call.func_name == operators::CONDITIONAL
+                && call.args.len() == 3
+                && is_accumulator(&call.args[2]) =>
+        {
+            &mut call.args[1]
+        }
+        _ => &mut comprehension.loop_step,
+    };
+    let Expr::Call(append) = &mut step.expr else {
+        return;
+    };
+    let element = match append.args.as_mut_slice() {
+        [accumulator, IdedExpr {
+            expr: Expr::List(list),
+            ..
+        }] if append.func_name == operators::ADD
+            && append.target.is_none()
+            && is_accumulator(accumulator)
+            && list.elements.len() == 1 =>
+        {
+            list.elements.pop()
+        }
+        _ => None,
+    };
+    let Some(element) = element else {
+        return;
+    };
+    let accumulator = IdedExpr {
+        id: append.args[0].id,
+        expr: Expr::Ident(ACCUMULATOR.to_string()),
+    };
+    append.func_name = PUSH.to_string();
+    append.args = vec![accumulator, element];
+    comprehension.accu_init.expr = call(NEW_LIST, Vec::new());
+    let id = comprehension.result.id;
+    comprehension.result.expr = call(
+        LIST,
+        vec![IdedExpr {
+            id,
+            expr: Expr::Ident(ACCUMULATOR.to_string()),
+        }],
+    );
 }
 
 fn is_accumulator(expr: &IdedExpr) -> bool {
@@ -143,18 +125,6 @@ fn call(function: &str, args: Vec<IdedExpr>) -> Expr {
         target: None,
         args,
     })
-}
-
-fn rewrite_entries(entries: &mut [IdedEntryExpr]) {
-    for entry in entries {
-        match &mut entry.expr {
-            EntryExpr::MapEntry(e) => {
-                rewrite(&mut e.key);
-                rewrite(&mut e.value);
-            }
-            EntryExpr::StructField(f) => rewrite(&mut f.value),
-        }
-    }
 }
 
 /// A new builder.

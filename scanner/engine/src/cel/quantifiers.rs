@@ -16,7 +16,9 @@
 use std::sync::Arc;
 
 use kube_cel::cel;
-use kube_cel::cel::common::ast::{operators, EntryExpr, Expr, IdedEntryExpr, IdedExpr};
+use kube_cel::cel::common::ast::{
+    operators, ComprehensionExpr, EntryExpr, Expr, IdedEntryExpr, IdedExpr,
+};
 use kube_cel::cel::{ExecutionError, FunctionContext};
 
 /// `@result || p` of an `exists` comprehension; not a name CEL source can
@@ -37,12 +39,21 @@ const ACCUMULATOR: &str = "@result";
 /// Points every `exists` and `all` comprehension of `expr` at the
 /// functions above; any other comprehension is left as it is.
 pub(crate) fn rewrite(expr: &mut IdedExpr) {
+    each_comprehension(expr, &mut quantify);
+}
+
+/// Calls `f` on every comprehension of `expr`, the inner ones first (the
+/// walk the AST rewrites of `exists`/`all` here and of `map`/`filter` in
+/// `accumulate` share).
+pub(super) fn each_comprehension(expr: &mut IdedExpr, f: &mut dyn FnMut(&mut ComprehensionExpr)) {
     match &mut expr.expr {
         Expr::Call(call) => {
             if let Some(target) = call.target.as_deref_mut() {
-                rewrite(target);
+                each_comprehension(target, f);
             }
-            call.args.iter_mut().for_each(rewrite);
+            for arg in &mut call.args {
+                each_comprehension(arg, f);
+            }
         }
         Expr::Comprehension(comprehension) => {
             for child in [
@@ -52,40 +63,62 @@ pub(crate) fn rewrite(expr: &mut IdedExpr) {
                 &mut comprehension.loop_step,
                 &mut comprehension.result,
             ] {
-                rewrite(child);
+                each_comprehension(child, f);
             }
-            if comprehension.accu_var != ACCUMULATOR {
-                return;
-            }
-            let Expr::Call(step) = &mut comprehension.loop_step.expr else {
-                return;
-            };
-            let init = match &comprehension.accu_init.expr {
-                Expr::Literal(cel::common::ast::LiteralValue::Boolean(init)) => *init.inner(),
-                _ => return,
-            };
-            let accumulates = matches!(
-                step.args.first().map(|arg| &arg.expr),
-                Some(Expr::Ident(name)) if name == ACCUMULATOR
-            );
-            let (step_fn, goes_on) = match (step.func_name.as_str(), init) {
-                (operators::LOGICAL_OR, false) => (EXISTS_STEP, EXISTS_GOES_ON),
-                (operators::LOGICAL_AND, true) => (ALL_STEP, ALL_GOES_ON),
-                _ => return,
-            };
-            if !accumulates || step.args.len() != 2 || step.target.is_some() {
-                return;
-            }
-            step.func_name = step_fn.to_string();
-            comprehension.loop_cond.expr = call(goes_on, comprehension.loop_cond.id);
-            comprehension.result.expr = call(RESULT, comprehension.result.id);
+            f(comprehension);
         }
-        Expr::List(list) => list.elements.iter_mut().for_each(rewrite),
-        Expr::Map(map) => rewrite_entries(&mut map.entries),
-        Expr::Struct(structure) => rewrite_entries(&mut structure.entries),
-        Expr::Select(select) => rewrite(&mut select.operand),
+        Expr::List(list) => {
+            for element in &mut list.elements {
+                each_comprehension(element, f);
+            }
+        }
+        Expr::Map(map) => each_entry(&mut map.entries, f),
+        Expr::Struct(structure) => each_entry(&mut structure.entries, f),
+        Expr::Select(select) => each_comprehension(&mut select.operand, f),
         Expr::Unspecified | Expr::Ident(_) | Expr::Literal(_) => {}
     }
+}
+
+fn each_entry(entries: &mut [IdedEntryExpr], f: &mut dyn FnMut(&mut ComprehensionExpr)) {
+    for entry in entries {
+        match &mut entry.expr {
+            EntryExpr::MapEntry(e) => {
+                each_comprehension(&mut e.key, f);
+                each_comprehension(&mut e.value, f);
+            }
+            EntryExpr::StructField(field) => each_comprehension(&mut field.value, f),
+        }
+    }
+}
+
+/// An `exists` or `all` comprehension pointed at the step, loop condition
+/// and result functions above.
+fn quantify(comprehension: &mut ComprehensionExpr) {
+    if comprehension.accu_var != ACCUMULATOR {
+        return;
+    }
+    let Expr::Call(step) = &mut comprehension.loop_step.expr else {
+        return;
+    };
+    let init = match &comprehension.accu_init.expr {
+        Expr::Literal(cel::common::ast::LiteralValue::Boolean(init)) => *init.inner(),
+        _ => return,
+    };
+    let accumulates = matches!(
+        step.args.first().map(|arg| &arg.expr),
+        Some(Expr::Ident(name)) if name == ACCUMULATOR
+    );
+    let (step_fn, goes_on) = match (step.func_name.as_str(), init) {
+        (operators::LOGICAL_OR, false) => (EXISTS_STEP, EXISTS_GOES_ON),
+        (operators::LOGICAL_AND, true) => (ALL_STEP, ALL_GOES_ON),
+        _ => return,
+    };
+    if !accumulates || step.args.len() != 2 || step.target.is_some() {
+        return;
+    }
+    step.func_name = step_fn.to_string();
+    comprehension.loop_cond.expr = call(goes_on, comprehension.loop_cond.id);
+    comprehension.result.expr = call(RESULT, comprehension.result.id);
 }
 
 /// `function(@result)`; the node keeps the id of the one it replaces.
@@ -98,18 +131,6 @@ fn call(function: &str, id: u64) -> Expr {
             expr: Expr::Ident(ACCUMULATOR.to_string()),
         }],
     })
-}
-
-fn rewrite_entries(entries: &mut [IdedEntryExpr]) {
-    for entry in entries {
-        match &mut entry.expr {
-            EntryExpr::MapEntry(e) => {
-                rewrite(&mut e.key);
-                rewrite(&mut e.value);
-            }
-            EntryExpr::StructField(f) => rewrite(&mut f.value),
-        }
-    }
 }
 
 /// `@result || p(x)` as cel-go folds it: true decides; an error is kept
