@@ -812,8 +812,20 @@ spec:
     type Run = (String, String, ExitCode);
 
     fn streamed(args: &ApplyArgs, color: bool, spill_limit: usize) -> Run {
+        let (run, out) = try_streamed(args, color, spill_limit);
+        let code = run.unwrap_or_else(|e| panic!("{args:?}: {e:#}"));
+        let (out, err) = out;
+        (out, err, code)
+    }
+
+    /// The run's exit code or error, and its stdout and stderr.
+    fn try_streamed(
+        args: &ApplyArgs,
+        color: bool,
+        spill_limit: usize,
+    ) -> (anyhow::Result<ExitCode>, (String, String)) {
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        let code = run_to(
+        let run = run_to(
             args,
             Streams {
                 stdin: &mut "".as_bytes(),
@@ -823,10 +835,9 @@ spec:
                 spill_limit,
                 progress: None,
             },
-        )
-        .unwrap_or_else(|e| panic!("{args:?}: {e:#}"));
+        );
         let text = |bytes: Vec<u8>| String::from_utf8(bytes).expect("utf-8");
-        (text(out), text(err), code)
+        (run, (text(out), text(err)))
     }
 
     /// The run as `apply` ran before it streamed: every resource and
@@ -929,19 +940,8 @@ spec:
                     "--fail-on",
                     "fail",
                 ]);
-                let (mut out, mut err) = (Vec::new(), Vec::new());
-                let refused = run_to(
-                    &args,
-                    Streams {
-                        stdin: &mut "".as_bytes(),
-                        out: &mut out,
-                        err: &mut err,
-                        color: false,
-                        spill_limit: spill::DEFAULT_LIMIT,
-                        progress: None,
-                    },
-                )
-                .expect_err("no resource");
+                let (run, (out, _)) = try_streamed(&args, false, spill::DEFAULT_LIMIT);
+                let refused = run.expect_err("no resource");
                 assert!(
                     format!("{refused:#}").contains(&format!(
                         "no resource in {resources} (no document with a kind that is not a policy): nothing would be checked"
