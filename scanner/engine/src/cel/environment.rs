@@ -11,7 +11,7 @@ use kube_cel::cel::extractors::This;
 use kube_cel::cel::{ExecutionError, FunctionContext};
 use kube_cel::{cel, KubeCelExt};
 
-use super::{accumulate, arithmetic, kubernetes_fixes, kyverno_lib, optional, quantifiers};
+use super::{accumulate, arithmetic, budget, kubernetes_fixes, kyverno_lib, optional, quantifiers};
 
 static ENVIRONMENT: LazyLock<cel::Context<'static>> = LazyLock::new(|| {
     let mut ctx = cel::Context::default().with_all();
@@ -31,6 +31,7 @@ static ENVIRONMENT: LazyLock<cel::Context<'static>> = LazyLock::new(|| {
     ctx.add_function(accumulate::NEW_LIST, accumulate::new_list);
     ctx.add_function(accumulate::PUSH, accumulate::push);
     ctx.add_function(accumulate::LIST, accumulate::list);
+    ctx.add_function(budget::STEP, budget::step);
     kyverno_lib::register(&mut ctx);
     ctx
 });

@@ -1358,3 +1358,40 @@ fn standard_conversions_are_cel_gos() {
         "{err}"
     );
 }
+
+/// A comprehension's work is bounded as Kubernetes' per-call cost limit
+/// bounds it: 10^8 steps of nested `all` (minutes before) end in cel-go's
+/// cancellation, which no `||` or `exists` folds away; as many steps as
+/// the limit allows still give the value.
+#[test]
+fn comprehension_steps_are_bounded_by_the_per_call_cost_limit() {
+    let ten = "[0,1,2,3,4,5,6,7,8,9]";
+    let nested = format!(
+        "{ten}.all(a, {ten}.all(b, {ten}.all(c, {ten}.all(d, {ten}.all(e, {ten}.all(f, {ten}.all(g, {ten}.all(h, true))))))))"
+    );
+    let started = std::time::Instant::now();
+    for expression in [
+        nested.clone(),
+        format!("{nested} || true"),
+        format!("[1, 2].exists(x, x == 2 || {nested})"),
+        format!("[1].exists(x, {nested}) || true"),
+        format!("[1].map(x, {nested})"),
+    ] {
+        assert_eq!(
+            eval(&expression),
+            Err(super::budget::EXCEEDED.to_string()),
+            "{expression}"
+        );
+    }
+    // Each stops at the limit, not after 10^8 steps (which took minutes).
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    // 999 outer steps and 999 × 1000 inner ones, 999,999 in all: a value;
+    // 1000 × 1000 and the outer 1000 go past the limit.
+    let range = |n: usize| format!("[{}]", vec!["0"; n].join(","));
+    let within = format!("{}.all(a, {}.all(b, true))", range(999), range(1000));
+    assert_eq!(eval(&within), Ok(json!(true)));
+    let past = format!("{}.all(a, {}.all(b, true))", range(1000), range(1000));
+    assert_eq!(eval(&past), Err(super::budget::EXCEEDED.to_string()));
+    // The count is per evaluation: the same expression again is a value.
+    assert_eq!(eval(&within), Ok(json!(true)));
+}

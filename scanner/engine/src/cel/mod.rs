@@ -19,6 +19,7 @@
 
 mod accumulate;
 mod arithmetic;
+mod budget;
 mod declared;
 mod environment;
 mod kubernetes_fixes;

@@ -11,7 +11,7 @@ use kube_cel::cel;
 use serde::{Deserialize, Deserializer};
 
 use super::{
-    accumulate, arithmetic, declared, names, optional, paths, quantifiers, syntax, unary,
+    accumulate, arithmetic, budget, declared, names, optional, paths, quantifiers, syntax, unary,
     Activation,
 };
 
@@ -59,6 +59,7 @@ impl Program {
                 names::rewrite(&mut ast);
                 paths::rewrite(&mut ast);
                 arithmetic::rewrite(&mut ast);
+                budget::rewrite(&mut ast);
                 Ok(Arc::new(ast))
             });
         let names = match &compiled {
@@ -134,8 +135,13 @@ impl Program {
     pub(crate) fn evaluate(&self, activation: &Activation<'_>) -> Result<cel::Value, String> {
         let ast = self.compiled.as_ref().map_err(Clone::clone)?;
         let reads_map = self.names.iter().any(|name| name == names::VARIABLES);
-        cel::Value::resolve(ast, activation.context())
-            .map_err(|err| activation.explain(error_text(&err), reads_map))
+        let (value, exceeded) = budget::metered(|| cel::Value::resolve(ast, activation.context()));
+        // cel-go's cancellation ends the evaluation whatever `||` or an
+        // `exists` would have made of the error.
+        if exceeded {
+            return Err(budget::EXCEEDED.to_string());
+        }
+        value.map_err(|err| activation.explain(error_text(&err), reads_map))
     }
 
     /// Evaluates a condition that must give a bool.

@@ -1,0 +1,122 @@
+//! A bound on the work of one evaluation: a compiled AST enters and leaves
+//! with every comprehension's loop condition counted by [`step`]; an
+//! evaluation run through [`metered`] that takes more than
+//! [`PER_CALL_LIMIT`] comprehension steps gives cel-go's cancellation
+//! error instead of a value.
+//!
+//! Kubernetes compiles the expressions of ValidatingAdmissionPolicies, and
+//! Kyverno its `validate.cel` rules, with `cel.CostLimit(PerCallLimit)`
+//! (1,000,000; k8s.io/apiserver `pkg/apis/cel/config.go`, used by
+//! `pkg/admission/plugin/cel/compile.go`): past it cel-go cancels the
+//! evaluation, `operation cancelled: actual cost limit exceeded`, whatever
+//! `||` or `exists` would have made of the rest. The cel crate has no cost
+//! tracker, and nested comprehensions multiply (`all` eight deep over
+//! ten-element lists is 10^8 steps, minutes of a scan on one resource).
+//! cel-go charges at least one unit per comprehension step (the step reads
+//! the accumulator, an attribute of cost 1; `interpreter/runtimecost.go`),
+//! so a count of steps is a lower bound of its cost: what is cancelled
+//! here is cancelled there too. What cel-go cancels with fewer steps (costly
+//! string functions in a long loop) still evaluates here. Kyverno's
+//! ValidatingPolicies compile without a cost limit (`pkg/cel/compiler`);
+//! their evaluation is bounded here all the same — an `error` result,
+//! never a verdict, where Kyverno's webhook would time out instead.
+
+use std::cell::Cell;
+
+use kube_cel::cel;
+use kube_cel::cel::common::ast::{CallExpr, ComprehensionExpr, Expr, IdedExpr};
+use kube_cel::cel::{ExecutionError, FunctionContext};
+
+/// Comprehension steps one evaluation may take: Kubernetes' per-call cost
+/// limit (`PerCallLimit`), counted in steps (each costs cel-go one unit or
+/// more).
+pub(crate) const PER_CALL_LIMIT: u64 = 1_000_000;
+
+/// cel-go's error when an evaluation runs past its cost limit
+/// (`interpreter.CostLimitExceeded`).
+pub(crate) const EXCEEDED: &str = "operation cancelled: actual cost limit exceeded";
+
+/// The function every loop condition is wrapped in; not a name CEL source
+/// can spell.
+pub(crate) const STEP: &str = "@polscan.step";
+
+thread_local! {
+    /// Steps taken by the evaluation this thread runs in [`metered`]; `None`
+    /// outside one (a constant folded at compile time is not counted).
+    static STEPS: Cell<Option<u64>> = const { Cell::new(None) };
+}
+
+/// Wraps the loop condition of every comprehension of `expr` in
+/// [`STEP`]; run after the rewrites that replace loop conditions.
+pub(crate) fn rewrite(expr: &mut IdedExpr) {
+    super::quantifiers::each_comprehension(expr, &mut count_steps);
+}
+
+fn count_steps(comprehension: &mut ComprehensionExpr) {
+    let id = comprehension.loop_cond.id;
+    let condition = std::mem::replace(
+        &mut comprehension.loop_cond,
+        IdedExpr {
+            id,
+            expr: Expr::Unspecified,
+        },
+    );
+    comprehension.loop_cond.expr = Expr::Call(CallExpr {
+        func_name: STEP.to_string(),
+        target: None,
+        args: vec![condition],
+    });
+}
+
+/// Runs `evaluate` with a fresh step count; the second value says whether
+/// it went past [`PER_CALL_LIMIT`] (then its result is to be replaced by
+/// [`EXCEEDED`], as cel-go's cancellation ends the whole evaluation). A
+/// count already running on this thread is kept and restored.
+pub(crate) fn metered<T>(evaluate: impl FnOnce() -> T) -> (T, bool) {
+    let outer = STEPS.with(|steps| steps.replace(Some(0)));
+    let value = evaluate();
+    let taken = STEPS.with(|steps| steps.replace(outer));
+    (value, taken.is_some_and(|taken| taken > PER_CALL_LIMIT))
+}
+
+/// A loop condition, counted: its value, or [`EXCEEDED`] once the
+/// evaluation took more than [`PER_CALL_LIMIT`] steps (every later loop
+/// condition errs too, so each loop still running ends at its next step).
+pub(crate) fn step(ftx: &FunctionContext) -> Result<cel::Value, ExecutionError> {
+    let over = STEPS.with(|steps| match steps.get() {
+        Some(taken) => {
+            let taken = taken.saturating_add(1);
+            steps.set(Some(taken));
+            taken > PER_CALL_LIMIT
+        }
+        None => false,
+    });
+    if over {
+        return Err(ExecutionError::function_error(STEP, EXCEEDED));
+    }
+    match ftx.args.first() {
+        Some(condition) => cel::Value::resolve(condition, ftx.ptx),
+        None => Err(ftx.error("expects the loop condition")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_count_started_inside_another_is_its_own_and_the_outer_one_resumes() {
+        let ((inner, inner_over), outer_over) = metered(|| {
+            STEPS.with(|steps| steps.set(Some(PER_CALL_LIMIT)));
+            let inner = metered(|| STEPS.with(Cell::get));
+            let after = STEPS.with(Cell::get);
+            assert_eq!(after, Some(PER_CALL_LIMIT));
+            STEPS.with(|steps| steps.set(Some(PER_CALL_LIMIT + 1)));
+            inner
+        });
+        assert_eq!(inner, Some(0));
+        assert!(!inner_over);
+        assert!(outer_over);
+        assert_eq!(STEPS.with(Cell::get), None);
+    }
+}
