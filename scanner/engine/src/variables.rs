@@ -34,11 +34,14 @@ pub(crate) enum SubstitutionError {
     },
     /// A value holding its own variable (twice) doubles each round of
     /// nested substitution; Kyverno's loop (pkg/engine/variables/vars.go
-    /// `substituteVariablesIfAny`) has no bound and would not end.
+    /// `substituteVariablesIfAny`) has no bound and would not end. A string
+    /// of many `$(./…)` references to itself (or to the whole document)
+    /// grows with their square (`substituteReferencesIfAny`, also
+    /// unbounded there); `variable` is then the reference.
     #[error(
         "failed to resolve {variable} at path {path}: substitution passed its bound \
          ({MAX_SUBSTITUTED_LEN} bytes of text, {MAX_SUBSTITUTION_WORK} bytes rewritten): \
-         a value that holds its own variable"
+         a value that holds its own variable or reference"
     )]
     TooLarge { variable: String, path: String },
     #[error("failed to resolve reference {reference} at path {path}: {message}")]
@@ -318,6 +321,11 @@ fn substitute_reference_string(
         return Ok(Value::String(text.to_string()));
     }
     let mut value = text.to_string();
+    let mut work = 0;
+    let too_large = |reference: &str| SubstitutionError::TooLarge {
+        variable: reference.to_string(),
+        path: pointer(path),
+    };
     let matches: Vec<String> = REFERENCES
         .find_iter(text)
         .map(|m| m.as_str().to_string())
@@ -366,9 +374,26 @@ fn substitute_reference_string(
         replacement.push_str(operator);
         replacement.push_str(&text_value);
         value = value.replacen(&found, &replacement, 1);
+        // Each replacement rewrites the whole text: bound it and the sum,
+        // as for variables (a fuzzed string of 1.7 kB referring to itself
+        // ran for minutes).
+        work += value.len();
+        if value.len() > MAX_SUBSTITUTED_LEN || work > MAX_SUBSTITUTION_WORK {
+            return Err(too_large(reference));
+        }
     }
-    for escaped in ESCAPED_REFERENCES.find_iter(&value.clone()) {
-        value = value.replace(escaped.as_str(), &escaped.as_str()[1..]);
+    // Kyverno replaces every occurrence once per match, so a duplicate
+    // match strips one more `\` off a run of them.
+    let escaped: Vec<String> = ESCAPED_REFERENCES
+        .find_iter(&value)
+        .map(|m| m.as_str().to_string())
+        .collect();
+    for escaped in escaped {
+        work += value.len();
+        if work > MAX_SUBSTITUTION_WORK {
+            return Err(too_large(&escaped));
+        }
+        value = value.replace(&escaped, &escaped[1..]);
     }
     Ok(Value::String(value))
 }
@@ -541,6 +566,34 @@ mod tests {
         c.set_entry("once", json!("a{{ once }}"));
         let once = substitute_all(&mut c, &json!("x-{{ once }}")).expect("bounded by rounds");
         assert!(once.as_str().is_some_and(|s| s.starts_with("x-aaa")));
+    }
+
+    #[test]
+    fn a_string_of_references_to_itself_is_bounded() {
+        // Each `$(./../a)` is replaced by the whole original string, which
+        // holds them all: 400 of them made 10^8 bytes (minutes, found by
+        // the variables fuzz target with `$(//)`, the document itself).
+        let references = "$(./../a) ".repeat(4000);
+        let doc = json!({"a": references});
+        let err = substitute_all(&mut ctx(), &doc).expect_err("too large");
+        assert!(
+            matches!(&err, SubstitutionError::TooLarge { variable, path } if variable == "$(./../a)" && path == "/a"),
+            "{err}"
+        );
+        // A few such references are still substituted.
+        let doc = json!({"a": "x", "b": "$(./../a) $(./../a)"});
+        assert_eq!(
+            substitute_all(&mut ctx(), &doc).expect("substituted"),
+            json!({"a": "x", "b": "x x"})
+        );
+        // Two escaped references: each match replaces every occurrence
+        // (Kyverno's `strings.Replace(value, v, v[1:], -1)`), so the second
+        // strips the first one's second backslash too.
+        let doc = json!({"a": r"\\$(x) \$(x)"});
+        assert_eq!(
+            substitute_all(&mut ctx(), &doc).expect("substituted"),
+            json!({"a": "$(x) $(x)"})
+        );
     }
 
     #[test]
