@@ -20,22 +20,85 @@ fn scan_stderr(format: &str) -> (String, Option<i32>) {
 fn json_logs_are_one_object_per_line() {
     let (stderr, code) = scan_stderr("json");
     assert_eq!(code, Some(2), "an unreachable server is an error");
-    let mut logged = 0;
-    for line in stderr.lines() {
-        if line.starts_with("error: ") {
-            // The final error message is for people, not a log record.
-            assert!(line.contains("https://127.0.0.1:1"), "{line}");
+    let records = json_records(&stderr);
+    assert!(
+        records.len() > 1,
+        "debug logging produced no records:\n{stderr}"
+    );
+    // The final error is a record too (walk25 F16: it was plain text).
+    let last = records.last().expect("records");
+    assert_eq!(last["level"], "ERROR", "{stderr}");
+    assert!(
+        last["fields"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("https://127.0.0.1:1") && !m.starts_with("error:")),
+        "{stderr}"
+    );
+}
+
+/// Every line of `stderr` as a JSON log record (a panic names the line
+/// that is not one).
+fn json_records(stderr: &str) -> Vec<serde_json::Value> {
+    stderr
+        .lines()
+        .map(|line| {
+            let record: serde_json::Value =
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+            assert!(
+                record["timestamp"].is_string() && record["level"].is_string(),
+                "{line}"
+            );
+            record
+        })
+        .collect()
+}
+
+/// `apply`'s warnings — an invalid CEL policy, whose error quotes the
+/// expression with caret lines — are one record each under JSON, as the
+/// deploy manifests' `--log-format=json` expects.
+#[test]
+fn json_warnings_of_apply_are_one_record_each() {
+    let files = Files::new();
+    let policy = files.write(
+        "bad.yaml",
+        "apiVersion: policies.kyverno.io/v1alpha1\nkind: ValidatingPolicy\nmetadata: {name: bad}\nspec:\n  validationActions: [Audit]\n  matchConstraints:\n    resourceRules:\n    - {apiGroups: [\"\"], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [configmaps]}\n  validations:\n  - expression: \"object.data.a ==\"\n---\napiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: good}\nspec:\n  rules:\n  - name: r\n    match: {any: [{resources: {kinds: [ConfigMap]}}]}\n    validate: {message: m, pattern: {data: {a: \"?*\"}}}\n",
+    );
+    let resource = files.write(
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, namespace: default}\ndata: {a: \"1\"}\n",
+    );
+    for format in ["json", "text"] {
+        let output = polscan([
+            "apply",
+            "--log-format",
+            format,
+            "-p",
+            &policy,
+            "-r",
+            &resource,
+            "-o",
+            "summary",
+        ])
+        .output();
+        let stderr = stderr(&output);
+        if format == "text" {
+            assert!(stderr.contains("warning: "), "{stderr}");
+            assert!(!stderr.lines().any(|l| l.starts_with('{')), "{stderr}");
             continue;
         }
-        let record: serde_json::Value =
-            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        let records = json_records(&stderr);
+        let warnings: Vec<&str> = records
+            .iter()
+            .filter(|r| r["level"] == "WARN")
+            .filter_map(|r| r["fields"]["message"].as_str())
+            .collect();
         assert!(
-            record["timestamp"].is_string() && record["level"].is_string(),
-            "{line}"
+            warnings
+                .iter()
+                .any(|m| m.contains("bad") && m.contains("object.data.a ==")),
+            "{stderr}"
         );
-        logged += 1;
     }
-    assert!(logged > 0, "debug logging produced no records:\n{stderr}");
 }
 
 #[test]

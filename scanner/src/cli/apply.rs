@@ -82,7 +82,7 @@ pub fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
             out: &mut stdout.lock(),
             // Not locked for the run: at the deadline `main` writes the
             // error line to stderr while this thread may still be running.
-            err: &mut std::io::stderr(),
+            err: &mut super::diag::Stderr::new(),
             color: output::use_color(),
             spill_limit: spill::DEFAULT_LIMIT,
             progress: Some(progress),

@@ -26,6 +26,12 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         resource_documents,
         ..AuditInput::default()
     });
-    output::print_outcome(&outcome, args.output)?;
+    output::write_outcome(
+        &mut std::io::stdout().lock(),
+        &mut super::diag::Stderr::new(),
+        &outcome,
+        args.output,
+        output::use_color(),
+    )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -16,6 +16,7 @@ use polscan::engine::ValueExt;
 use serde_json::Value;
 
 use super::args::{deadline_text, parse_deadline, parse_duration, runtime, split_list};
+use super::diag::say;
 use super::evidence_recheck::RecheckInput;
 use super::usage::UsageError;
 use super::{EvidenceArgs, EvidenceCommand};
@@ -77,7 +78,7 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
                 .is_some_and(|dir| dir.join(evidence::output::package::MANIFEST).is_file())
     }) {
         // Nothing vouches for a lone evidence.json (verify26).
-        eprintln!(
+        say!(
             "warning: --since {}: no MANIFEST beside it, so it is read unverified; give the package's directory to have it verified",
             path.display()
         );
@@ -154,7 +155,7 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
         problems.extend(add_policy_files(&mut input.policies, files));
     }
     for problem in &problems {
-        eprintln!("warning: {problem}");
+        say!("warning: {problem}");
     }
     // For a "did you mean" when --policy names nothing.
     let known_policies: Vec<String> = input
@@ -212,7 +213,7 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
                 deadline: parse_deadline("--timeout", &args.timeout)?,
             });
             for gap in &recheck.gaps {
-                eprintln!("warning: the recheck of the cluster did not complete: {gap}");
+                say!("warning: the recheck of the cluster did not complete: {gap}");
             }
             evidence::verdict::recheck::apply(&mut built, &recheck);
         }
@@ -240,7 +241,7 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
         for warning in
             super::policy_repo::attach(&mut built, &input.policies, repo, &args.policy_values)?
         {
-            eprintln!("warning: {warning}");
+            say!("warning: {warning}");
         }
     }
     // The evidence keeps (shares) what it needs of the reports' results:
@@ -255,12 +256,12 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
     // Last: the decisions read the comparison, the patches and the baseline.
     evidence::decide(&mut built);
     if built.baseline.is_none() && !args.baseline_severities.is_empty() {
-        eprintln!(
+        say!(
             "warning: --baseline-severity applies only with --environment production: no baseline judged"
         );
     }
     if let Some(baseline) = built.baseline.as_ref().filter(|b| !b.breaches.is_empty()) {
-        eprintln!(
+        say!(
             "baseline breached: {} polic(ies) of severity {} not enforced: {}",
             baseline.breaches.len(),
             baseline.severities.join(", "),
@@ -280,7 +281,7 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
         .collect();
     if !missing.is_empty() {
         // The usual cause: policies scanned as files (`scan --policy`).
-        eprintln!(
+        say!(
             "warning: the reports name {} but no such policy was {}: give its files with --policies-from, or it stays unknown (never ready)",
             missing.join(", "),
             if args.from.is_empty() {
@@ -294,7 +295,7 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("writing the evidence package to {}", out.display()))?;
     print_summary(&built);
     print_git_changes(&built, out, args.policy_repo.as_deref());
-    eprintln!(
+    say!(
         "evidence written to {} ({} files; check later with `polscan evidence verify {}`)",
         out.display(),
         written.len(),
@@ -317,7 +318,7 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
             polscan::scan::selection::nearest(name, known_policies.iter().map(String::as_str))
                 .map(|near| format!(" (did you mean {near}?)"))
                 .unwrap_or_default();
-        eprintln!(
+        say!(
             "warning: --policy {name}: no such policy in the cluster's policies or reports{hint}; it is not ready"
         );
     }
@@ -328,7 +329,7 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .any(|p| p.by_namespace.contains_key(&namespace));
         if !seen {
-            eprintln!(
+            say!(
                 "warning: --namespace {namespace}: the reports hold no result in that namespace (no such namespace, or nothing in it is in any policy's scope)"
             );
         }
@@ -718,7 +719,7 @@ fn merge(
     let written = package::write_merged(out, &merged, force)
         .with_context(|| format!("writing the merged package to {}", out.display()))?;
     for note in &merged.notes {
-        eprintln!("note: {note}");
+        say!("note: {note}");
     }
     let mut columns = vec!["POLICY".to_string()];
     columns.extend(merged.labels().iter().map(|l| l.to_uppercase()));
@@ -747,9 +748,9 @@ fn merge(
         merged.labels().join(", ")
     );
     if merged.policies.is_empty() {
-        eprintln!("warning: no package holds any policy: nothing is ready");
+        say!("warning: no package holds any policy: nothing is ready");
     }
-    eprintln!(
+    say!(
         "merged evidence written to {} ({} files; check later with `polscan evidence verify {}`)",
         out.display(),
         written.len(),
@@ -778,7 +779,7 @@ fn verify(dir: &Path) -> anyhow::Result<ExitCode> {
         Ok(ExitCode::SUCCESS)
     } else {
         for problem in &verification.problems {
-            eprintln!("TAMPERED: {problem}");
+            say!("TAMPERED: {problem}");
         }
         Ok(ExitCode::from(1))
     }

@@ -13,6 +13,7 @@ use anyhow::Context;
 use axum::routing::get;
 use axum::Router;
 
+use super::diag::say;
 use super::ScanArgs;
 use polscan::cluster::connect;
 use polscan::scan::metrics::ScanMetrics;
@@ -40,7 +41,7 @@ async fn serve_metrics(addr: SocketAddr, metrics: Arc<ScanMetrics>) -> anyhow::R
         )
         .route("/healthz", get(|| async { "ok\n" }));
     tracing::info!(%addr, "serving metrics");
-    eprintln!("serving metrics on http://{addr}/metrics");
+    say!("serving metrics on http://{addr}/metrics");
     tokio::spawn(async move {
         if let Err(err) = axum::serve(listener, app).await {
             tracing::error!(error = %err, "the metrics server stopped");
@@ -107,7 +108,7 @@ pub fn run(
             };
             let outcome = round.await;
             if stop.is_requested() {
-                eprintln!("stopping: a scan was in progress; its reports so far are written and its run recorded as incomplete");
+                say!("stopping: a scan was in progress; its reports so far are written and its run recorded as incomplete");
                 return Ok(ExitCode::SUCCESS);
             }
             let seconds = started.elapsed().as_secs_f64();
@@ -142,7 +143,7 @@ pub fn run(
                 Err(err) => {
                     metrics.record(Err(&super::error_text(err)), seconds, finished);
                     tracing::error!(error = %super::error_text(err), "scan failed; retrying at the next interval");
-                    eprintln!("error: {} (retrying in {interval})", super::error_text(err));
+                    say!("error: {} (retrying in {interval})", super::error_text(err));
                 }
             }
             tokio::select! {

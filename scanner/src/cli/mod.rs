@@ -7,6 +7,7 @@ mod apply_deadline;
 mod apply_stream;
 mod args;
 mod demo;
+mod diag;
 mod evidence;
 mod evidence_recheck;
 mod format;
@@ -634,6 +635,7 @@ fn run() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => return usage::report(&err),
     };
+    diag::set_format(cli.log_format);
     init_logging(cli.log_format, cli.verbose);
     let result = match cli.command {
         Command::Apply(args) => apply::run(&args),
@@ -656,7 +658,7 @@ fn run() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {}", error_text(&err));
+            diag::line(&format!("error: {}", error_text(&err)));
             if err.is::<usage::UsageError>() {
                 ExitCode::from(usage::USAGE_EXIT_CODE)
             } else {

@@ -236,19 +236,6 @@ pub fn counts_summary(
     )
 }
 
-/// Prints the outcome in the chosen format; problems go to stderr.
-pub fn print_outcome(outcome: &AuditOutcome, format: OutputFormat) -> anyhow::Result<()> {
-    let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
-    write_outcome(
-        &mut stdout.lock(),
-        &mut stderr.lock(),
-        outcome,
-        format,
-        use_color(),
-    )
-}
-
 /// Writes the outcome in the chosen format to `out`, problems to `err`.
 pub fn write_outcome(
     out: &mut dyn Write,

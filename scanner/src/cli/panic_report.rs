@@ -15,7 +15,7 @@ static REPORTED: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(|| Mutex::new(
 pub fn install() {
     std::panic::set_hook(Box::new(|info| {
         if let Some(line) = report_line(info, &REPORTED) {
-            eprintln!("{line}");
+            super::diag::line(&line);
         }
     }));
 }

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::args::{parse_deadline, parse_duration, runtime, split_list};
+use super::diag::say;
 use super::scan_once::{counts_line, refused, scan_once};
 use super::{output, FailOn, InstallCrdsArgs, OutputFormat, ReportPer, ScanArgs};
 use polscan::cluster::{connect, report_store};
@@ -169,10 +170,10 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let (mut outcome, record_failed) = result.map_err(usage_if_refused)?;
     print(&mut outcome, args.output)?;
     if let Some(note) = unrecorded_violations(&outcome, record_to.is_some() || args.dry_run) {
-        eprintln!("{note}");
+        say!("{note}");
     }
     if !outcome.complete() || record_failed {
-        eprintln!(
+        say!(
             "error: the scan is incomplete: {}",
             incomplete_because(&outcome, record_failed)
         );
@@ -415,7 +416,7 @@ fn print(outcome: &mut ScanOutcome, format: OutputFormat) -> anyhow::Result<()> 
     let verb = if outcome.dry_run { "would " } else { "" };
     if prints_reports(format) && (outcome.dry_run || outcome.printed_reports.is_some()) {
         for problem in &audit.problems {
-            eprintln!("warning: {problem}");
+            say!("warning: {problem}");
         }
         // Each report is read back and serialised straight to stdout: no
         // copy of every report, nor the whole output as one string.
@@ -439,12 +440,12 @@ fn print(outcome: &mut ScanOutcome, format: OutputFormat) -> anyhow::Result<()> 
         out.flush()?;
     } else if format == OutputFormat::Summary {
         for problem in &audit.problems {
-            eprintln!("warning: {problem}");
+            say!("warning: {problem}");
         }
         println!("{}", counts_line(outcome));
     } else if let Some((view, error)) = outcome.finding_view.take() {
         for problem in &audit.problems {
-            eprintln!("warning: {problem}");
+            say!("warning: {problem}");
         }
         if let Some(err) = error {
             return Err(anyhow::Error::new(err)
@@ -458,10 +459,16 @@ fn print(outcome: &mut ScanOutcome, format: OutputFormat) -> anyhow::Result<()> 
             audit.resources_evaluated,
         )?;
     } else {
-        output::print_outcome(&audit, format)?;
+        output::write_outcome(
+            &mut std::io::stdout().lock(),
+            &mut super::diag::Stderr::new(),
+            &audit,
+            format,
+            output::use_color(),
+        )?;
     }
     if outcome.other_api_deleted > 0 {
-        eprintln!(
+        say!(
             "deleted {} of polscan's reports left in {} (this run wrote to {})",
             outcome.other_api_deleted,
             outcome.report_api.other().api_version(),
@@ -470,11 +477,11 @@ fn print(outcome: &mut ScanOutcome, format: OutputFormat) -> anyhow::Result<()> 
     }
     let plan = &outcome.plan;
     named_lines(&plan.delete, |key, more| match more {
-        0 => eprintln!(
+        0 => say!(
             "{verb}delete {}",
             report_store::describe(outcome.report_api, key)
         ),
-        more => eprintln!("{verb}delete {more} more stale reports"),
+        more => say!("{verb}delete {more} more stale reports"),
     });
     // A scan narrowed with --include-kinds keeps every other kind's
     // reports, thousands on a large cluster: one line says so. After a
@@ -487,11 +494,11 @@ fn print(outcome: &mut ScanOutcome, format: OutputFormat) -> anyhow::Result<()> 
     };
     if outcome.failed_listings().next().is_some() {
         if let Some(line) = kept_line(&described(kept), "its kind did not list completely") {
-            eprintln!("{line}");
+            say!("{line}");
         }
     } else if !kept.is_empty() {
         let rewritten = outcome.deleted_policies.reports_rewritten;
-        eprintln!(
+        say!(
             "kept {} reports of kinds this run did not list (left out by --include-kinds or --exclude-kinds, or by default: Secrets, Events and report kinds): not re-evaluated nor pruned{}",
             kept.len(),
             match rewritten {
@@ -501,20 +508,20 @@ fn print(outcome: &mut ScanOutcome, format: OutputFormat) -> anyhow::Result<()> 
         );
     }
     if let Some(line) = deleted_policies_line(&outcome.deleted_policies) {
-        eprintln!("{line}");
+        say!("{line}");
     }
     if let Some(line) = kept_line(
         &described(&plan.kept_policies_incomplete),
         "some policies could not be read or loaded, and a report may hold their results",
     ) {
-        eprintln!("{line}");
+        say!("{line}");
     }
     if outcome.policies_incomplete && outcome.dry_run {
-        eprintln!(
+        say!(
             "some policies could not be read or loaded: a real run would prune only the reports of resources that are gone and keep their stored results in every report it rewrites; the reports this dry run prints are the scan's own, without those kept results"
         );
     } else if outcome.policies_incomplete {
-        eprintln!(
+        say!(
             "some policies could not be read or loaded: {}; {} stored results of those policies were kept in the {} reports rewritten ({} planned writes equalled the stored report once those results were kept, and were not written){}",
             match plan.delete.len() {
                 0 => "no report was pruned".to_string(),
@@ -531,7 +538,7 @@ fn print(outcome: &mut ScanOutcome, format: OutputFormat) -> anyhow::Result<()> 
         );
     }
     let listed: usize = outcome.listings.iter().map(|l| l.objects).sum();
-    eprintln!(
+    say!(
         "scan: {} kinds listed ({} failed), {} objects{}; reports: {verb}apply {}, unchanged {}, {verb}delete {}, kept {}{}",
         outcome.listings.len(),
         outcome.failed_listings().count(),

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use super::args::deadline_text;
+use super::diag::say;
 use super::output;
 use super::stop::Stop;
 use polscan::cluster::{lease, run_record, ClusterError};
@@ -137,7 +138,7 @@ pub(super) async fn scan_once(
         Ok(Ok(outcome)) => outcome,
         Ok(Err(not_recordable)) => {
             if held.is_none() {
-                eprintln!("warning: the run was not recorded: it did not get the run's Lease");
+                say!("warning: the run was not recorded: it did not get the run's Lease");
             }
             release(held).await;
             return (Err(not_recordable), true);
@@ -159,12 +160,12 @@ pub(super) async fn scan_once(
     let recording = record_to.filter(|_| !dry_run && held.is_some());
     if let (Some((namespace, name)), false, false) = (record_to, dry_run, refused) {
         if held.is_none() {
-            eprintln!("warning: the run was not recorded: it did not get the run's Lease of {namespace}/{name}");
+            say!("warning: the run was not recorded: it did not get the run's Lease of {namespace}/{name}");
         }
     }
     if let (Some((namespace, name)), true) = (recording, refused) {
         if let Err(err) = run_record::restore(client, namespace, name, previous.as_ref()).await {
-            eprintln!("warning: the last run's record could not be put back ({err}): it says a scan is in progress until the next one");
+            say!("warning: the last run's record could not be put back ({err}): it says a scan is in progress until the next one");
             record_failed = true;
         }
     }
@@ -184,7 +185,7 @@ pub(super) async fn scan_once(
         record_failed = match recorded {
             Ok(failed) => failed,
             Err(_) => {
-                eprintln!(
+                say!(
                     "warning: the run was not recorded: ConfigMap {namespace}/{name} could not be written within {}s",
                     RECORD_GRACE.as_secs()
                 );
@@ -208,7 +209,7 @@ async fn take_lease(
 ) -> anyhow::Result<lease::HeldLease> {
     let lease_name = lease::lease_name(name);
     let me = holder_identity(run_id, started);
-    let mut notify = |message: String| eprintln!("warning: {message}");
+    let mut notify = |message: String| say!("warning: {message}");
     tokio::select! {
         acquired = lease::acquire(
             client,
@@ -234,7 +235,7 @@ fn warn_written(written: &run_record::Written, namespace: &str, name: &str) -> b
         run_record::Written::Recorded {
             same_run_before: Some(before),
         } => {
-            eprintln!(
+            say!(
             "warning: ConfigMap {namespace}/{name} held a record of the same run id started at {before}: a retried shard, or a run id given to two runs; each run needs its own, or evidence may take shards of two runs for one"
             );
             true
@@ -242,7 +243,7 @@ fn warn_written(written: &run_record::Written, namespace: &str, name: &str) -> b
         // Runs overlapped (or clocks disagree); the later one's record is
         // the evidence.
         run_record::Written::NewerKept { started } => {
-            eprintln!(
+            say!(
                 "warning: this run's record was not written: ConfigMap {namespace}/{name} holds the record of a run that started later ({started}; runs overlapped, or the clocks of the hosts that ran them disagree)"
             );
             false
@@ -304,7 +305,7 @@ async fn release(held: Option<lease::HeldLease>) {
         Ok(Err(err)) => err.to_string(),
         Err(_) => format!("no answer within {}s", RECORD_GRACE.as_secs()),
     };
-    eprintln!(
+    say!(
         "warning: Lease {name} could not be released ({why}): the next scan waits until it expires ({}s)",
         lease::LEASE_DURATION_SECONDS
     );
@@ -451,7 +452,7 @@ async fn record(
             // must see that this run left no evidence.
             Ok(written) => !warn_written(&written, namespace, name),
             Err(err) => {
-                eprintln!("warning: the run was not recorded: {err}");
+                say!("warning: the run was not recorded: {err}");
                 true
             }
         };
@@ -485,7 +486,7 @@ async fn append_history(
     {
         Ok(warnings) => {
             for warning in warnings {
-                eprintln!("warning: {warning}");
+                say!("warning: {warning}");
             }
             None
         }
@@ -493,7 +494,7 @@ async fn append_history(
             let text = format!(
                 "this scan was not added to the soak history ConfigMap {namespace}/{history}: {err}"
             );
-            eprintln!("warning: {text}");
+            say!("warning: {text}");
             Some(text)
         }
     }
@@ -556,7 +557,7 @@ async fn add_gaps(
         .collect();
     match run_record::sibling_records(client, namespace, base, record_name).await {
         Ok(records) => runs.extend(records.iter().filter_map(last_run::unrecorded_run)),
-        Err(err) => eprintln!(
+        Err(err) => say!(
             "warning: the run records beside {namespace}/{record_name} (sharded or not, {base}-<I> or {base}) could not be listed, so a run of the other layout missing from the soak history is not found: {err}"
         ),
     }
@@ -568,10 +569,10 @@ async fn add_gaps(
     match run_record::append_gaps(client, namespace, &history, &runs, polscan::clock::now()).await {
         Ok((warnings, added)) => {
             for warning in warnings {
-                eprintln!("warning: {warning}");
+                say!("warning: {warning}");
             }
             for ((at, reason), _) in runs.iter().zip(added).filter(|(_, added)| *added) {
-                eprintln!(
+                say!(
                     "warning: the scan that started at {} is missing from the soak history ({reason}): it is added to {namespace}/{history} as a gap, which restarts every policy's soak, since what that scan found is unknown",
                     at_text(at)
                 );
@@ -584,7 +585,7 @@ async fn add_gaps(
                 "the scan that started at {} is missing from the soak history ConfigMap {namespace}/{history}, and its gap could not be added: {err}",
                 starts.join(", ")
             );
-            eprintln!("warning: {text}");
+            say!("warning: {text}");
             Some(text)
         }
     }

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use rayon::prelude::*;
 
+use super::diag::say;
 use super::output::table;
 use super::TestArgs;
 use polscan::kyverno_test::{self, Verdict};
@@ -34,7 +35,7 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
         );
         if let Some((aborted, err)) = &summary.aborted {
             if *aborted == index {
-                eprintln!("Error: failed to run test ({err})");
+                say!("Error: failed to run test ({err})");
                 return Ok(ExitCode::from(summary.exit_code()));
             }
         }

@@ -1,0 +1,195 @@
+//! polscan's own lines on stderr — warnings, notes, the final error — as
+//! `--log-format` asks: text enters, and leaves as written (`text`) or as
+//! one JSON object per event in tracing-subscriber's JSON shape (`json`:
+//! `{"timestamp", "level", "fields": {"message"}, "target"}`), so a
+//! CronJob's log pipeline reads them as it reads the log records beside
+//! them (walk25 F16: the invalid-policy warnings and the final error were
+//! plain text, a CEL error's caret lines three records).
+//!
+//! The level follows the line's prefix: `warning: ` is WARN and `error: `
+//! ERROR (the prefix left out of the message), anything else INFO.
+
+use std::io::{self, Write};
+use std::sync::OnceLock;
+
+use super::LogFormat;
+
+static FORMAT: OnceLock<LogFormat> = OnceLock::new();
+
+/// Sets the format of every later line; the first call wins (text until
+/// then: usage errors come before the flags are read).
+pub(crate) fn set_format(format: LogFormat) {
+    let _ = FORMAT.set(format);
+}
+
+fn json() -> bool {
+    FORMAT.get() == Some(&LogFormat::Json)
+}
+
+/// Writes one event (`text` may span lines) to stderr.
+pub(crate) fn line(text: &str) {
+    if json() {
+        eprintln!("{}", record(text, chrono::Utc::now()));
+    } else {
+        eprintln!("{text}");
+    }
+}
+
+/// `eprintln!`'s arguments, written through [`line`].
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::cli::diag::line(&format!($($arg)*))
+    };
+}
+pub(crate) use say;
+
+/// One event as a JSON record.
+fn record(text: &str, now: chrono::DateTime<chrono::Utc>) -> String {
+    let (level, message) = if let Some(rest) = text.strip_prefix("warning: ") {
+        ("WARN", rest)
+    } else if let Some(rest) = text.strip_prefix("error: ") {
+        ("ERROR", rest)
+    } else {
+        ("INFO", text)
+    };
+    serde_json::json!({
+        "timestamp": now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        "level": level,
+        "fields": {"message": message},
+        "target": "polscan",
+    })
+    .to_string()
+}
+
+/// stderr for the writers that take one (`apply`'s and the renderers'
+/// warnings): bytes pass as they are in text; in JSON each line is an
+/// event, a line that begins with a space, a tab or `|` (a CEL error's
+/// caret lines) continuing the one before. Each event is written when
+/// the next one begins, on `flush` and on drop; nothing holds stderr's
+/// lock between writes.
+#[derive(Default)]
+pub(crate) struct Stderr {
+    /// Bytes of the line not ended yet.
+    partial: Vec<u8>,
+    /// The event the last ended lines make up, not written yet.
+    event: Option<String>,
+}
+
+impl Stderr {
+    pub(crate) fn new() -> Stderr {
+        Stderr::default()
+    }
+
+    /// Takes one ended line (without its newline) into the event.
+    fn take_line(&mut self, line: String, out: &mut dyn FnMut(&str)) {
+        let continues = line.starts_with([' ', '\t', '|']);
+        match &mut self.event {
+            Some(event) if continues => {
+                event.push('\n');
+                event.push_str(&line);
+            }
+            _ => {
+                if let Some(done) = self.event.replace(line) {
+                    out(&done);
+                }
+            }
+        }
+    }
+
+    /// Writes `buf` as [`Write::write`] does, each completed event to `out`.
+    fn write_to(&mut self, buf: &[u8], out: &mut dyn FnMut(&str)) {
+        self.partial.extend_from_slice(buf);
+        while let Some(end) = self.partial.iter().position(|&b| b == b'\n') {
+            let rest = self.partial.split_off(end + 1);
+            let mut line = std::mem::replace(&mut self.partial, rest);
+            line.pop();
+            self.take_line(String::from_utf8_lossy(&line).into_owned(), out);
+        }
+    }
+
+    /// Ends the event held (and a line not ended), to `out`.
+    fn finish(&mut self, out: &mut dyn FnMut(&str)) {
+        if !self.partial.is_empty() {
+            let line = String::from_utf8_lossy(&std::mem::take(&mut self.partial)).into_owned();
+            self.take_line(line, out);
+        }
+        if let Some(event) = self.event.take() {
+            out(&event);
+        }
+    }
+}
+
+impl Write for Stderr {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !json() {
+            return io::stderr().write(buf);
+        }
+        self.write_to(buf, &mut |event| line(event));
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if json() {
+            self.finish(&mut |event| line(event));
+        }
+        io::stderr().flush()
+    }
+}
+
+impl Drop for Stderr {
+    fn drop(&mut self) {
+        if json() {
+            self.finish(&mut |event| line(event));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_takes_its_level_from_the_prefix_and_keeps_every_line() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-04T06:00:00Z")
+            .expect("time")
+            .with_timezone(&chrono::Utc);
+        let warn: serde_json::Value =
+            serde_json::from_str(&record("warning: p.yaml#1: invalid\n | a.b\n | ..^", now))
+                .expect("json");
+        assert_eq!(warn["level"], "WARN");
+        assert_eq!(
+            warn["fields"]["message"],
+            "p.yaml#1: invalid\n | a.b\n | ..^"
+        );
+        assert_eq!(warn["timestamp"], "2026-12-04T06:00:00.000000Z");
+        assert_eq!(warn["target"], "polscan");
+        let error: serde_json::Value =
+            serde_json::from_str(&record("error: unreachable", now)).expect("json");
+        assert_eq!(
+            (error["level"].as_str(), error["fields"]["message"].as_str()),
+            (Some("ERROR"), Some("unreachable"))
+        );
+        let note: serde_json::Value =
+            serde_json::from_str(&record("written 3 reports", now)).expect("json");
+        assert_eq!(note["level"], "INFO");
+        assert_eq!(record("x\u{1b}\"", now).lines().count(), 1);
+    }
+
+    #[test]
+    fn written_lines_become_events_with_their_continuations() {
+        let mut events = Vec::new();
+        let mut stderr = Stderr::new();
+        let mut out = |event: &str| events.push(event.to_string());
+        stderr.write_to(b"warning: a.yaml#1: bad\n | x.", &mut out);
+        stderr.write_to(b"y\n |  ^\nwarning: second\nerror: no newline", &mut out);
+        stderr.finish(&mut out);
+        assert_eq!(
+            events,
+            [
+                "warning: a.yaml#1: bad\n | x.y\n |  ^",
+                "warning: second",
+                "error: no newline"
+            ]
+        );
+    }
+}
