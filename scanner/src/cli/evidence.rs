@@ -260,6 +260,12 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
             "warning: --baseline-severity applies only with --environment production: no baseline judged"
         );
     }
+    if let Some(baseline) = built.baseline.as_ref().filter(|b| b.is_empty()) {
+        say!(
+            "warning: the production baseline is empty: no policy has severity {} (policies.kyverno.io/severity), so none is required to be enforced",
+            baseline.severities.join(", ")
+        );
+    }
     if let Some(baseline) = built.baseline.as_ref().filter(|b| !b.breaches.is_empty()) {
         say!(
             "baseline breached: {} polic(ies) of severity {} not enforced: {}",

@@ -18,9 +18,24 @@ pub struct Baseline {
     /// `severities`: the `policies.kyverno.io/severity` values the
     /// baseline covers (`--baseline-severity`, lower case).
     pub severities: Vec<String>,
+    /// `covered`: how many policies have one of those severities. 0 is an
+    /// empty baseline, which holds nothing: no breach, and no assurance
+    /// either (walk25 F14: "every policy of severity critical is
+    /// enforced" was said where no policy was critical). Absent in
+    /// packages made before it (read as unknown: `None`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covered: Option<usize>,
     /// `breaches`: the policies of those severities that do not enforce,
     /// in the evidence's order; empty when the baseline holds.
     pub breaches: Vec<BaselineBreach>,
+}
+
+impl Baseline {
+    /// Whether no policy has a baseline severity: the baseline then holds
+    /// nothing, which the pages say instead of "held".
+    pub fn is_empty(&self) -> bool {
+        self.covered == Some(0)
+    }
 }
 
 /// One policy of a baseline severity whose action is not Enforce.

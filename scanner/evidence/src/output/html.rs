@@ -575,7 +575,12 @@ fn decision_section(out: &mut String, evidence: &Evidence) {
     if let Some(baseline) = evidence.baseline.as_ref() {
         let breaches = decision_breaches(decisions);
         let severities = escape(&baseline.severities.join(", "));
-        if breaches.is_empty() {
+        if baseline.is_empty() {
+            let _ = write!(
+                out,
+                "<p id=\"decision-baseline\" data-breaches=\"0\" data-covered=\"0\">Baseline empty: no policy has severity {severities}, so none is required to be enforced (check the policies' <code>policies.kyverno.io/severity</code>).</p>"
+            );
+        } else if breaches.is_empty() {
             let _ = write!(
                 out,
                 "<p id=\"decision-baseline\" data-breaches=\"0\">Baseline held: every policy of severity {severities} is enforced.</p>"
@@ -597,6 +602,13 @@ fn decision_section(out: &mut String, evidence: &Evidence) {
 /// promotes it (ready) or who must fix what (not ready).
 fn baseline_table(out: &mut String, baseline: &Baseline) {
     let severities = escape(&baseline.severities.join(", "));
+    if baseline.is_empty() {
+        let _ = write!(
+            out,
+            "<section id=\"baseline\" data-breaches=\"0\" data-covered=\"0\"><h2>Baseline: empty</h2><p>No policy has severity {severities}: the fail-closed baseline of production requires nothing to be enforced. If some policies should be in it, set their <code>policies.kyverno.io/severity</code> annotation.</p></section>"
+        );
+        return;
+    }
     if baseline.breaches.is_empty() {
         let _ = write!(
             out,

@@ -373,7 +373,13 @@ fn decision_section(out: &mut String, evidence: &Evidence) {
     }
     if let Some(baseline) = evidence.baseline.as_ref() {
         let breaches = decision_breaches(decisions);
-        if breaches.is_empty() {
+        if baseline.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nBaseline empty: no policy has severity {}, so none is required to be enforced (check the policies' `policies.kyverno.io/severity`).",
+                baseline.severities.join(", ")
+            );
+        } else if breaches.is_empty() {
             let _ = writeln!(
                 out,
                 "\nBaseline held: every policy of severity {} is enforced.",
@@ -495,6 +501,13 @@ fn rule_change_section(out: &mut String, change: &RuleChange) {
 /// promotes it (ready) or who must fix what (not ready).
 fn baseline_section(out: &mut String, baseline: &Baseline) {
     let severities = baseline.severities.join(", ");
+    if baseline.is_empty() {
+        let _ = writeln!(
+            out,
+            "## Baseline: empty\n\nNo policy has severity {severities}: the fail-closed baseline of production requires nothing to be enforced. If some policies should be in it, set their `policies.kyverno.io/severity` annotation.\n"
+        );
+        return;
+    }
     if baseline.breaches.is_empty() {
         let _ = writeln!(
             out,

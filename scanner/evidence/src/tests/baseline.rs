@@ -146,10 +146,34 @@ fn the_pages_list_the_breaches_at_the_top() {
     assert!(page.contains("<li>team-a/Pod/p2: 1 violation(s) (rule check)</li>"));
 
     // A held baseline says so.
-    let mut held = baseline_evidence();
-    apply(&mut held, Some("production"), &["none".into()]);
-    assert!(markdown::render(&held).contains("## Baseline: held"));
+    let mut held = build(&input(
+        vec![report(vec![result("enforced", "pass", "a", "p1")])],
+        vec![severe("enforced", "Enforce", "critical")],
+        Some(scan(true, &[])),
+    ));
+    apply(&mut held, Some("production"), &[]);
+    assert_eq!(held.baseline.as_ref().and_then(|b| b.covered), Some(1));
+    let text = markdown::render(&held);
+    assert!(text.contains("## Baseline: held"), "{text}");
+    assert!(text.contains("Baseline held: every policy of severity critical is enforced."));
     assert!(html::render(&held).contains("data-breaches=\"0\""));
+
+    // One no policy is in holds nothing, and says that instead of "held"
+    // (walk25 F14).
+    let mut empty = baseline_evidence();
+    apply(&mut empty, Some("production"), &["none".into()]);
+    let baseline = empty.baseline.as_ref().expect("a baseline");
+    assert!(baseline.breaches.is_empty() && baseline.is_empty());
+    let text = markdown::render(&empty);
+    assert!(text.contains("## Baseline: empty"), "{text}");
+    assert!(
+        text.contains("Baseline empty: no policy has severity none"),
+        "{text}"
+    );
+    assert!(!text.contains("held"), "{text}");
+    let page = html::render(&empty);
+    assert!(page.contains("<h2>Baseline: empty</h2>"), "{page}");
+    assert!(!page.contains("Baseline held"), "{page}");
 }
 
 #[test]

@@ -29,6 +29,17 @@ pub fn apply(evidence: &mut Evidence, environment: Option<&str>, severities: &[S
     if severities.is_empty() {
         severities = DEFAULT_SEVERITIES.iter().map(|s| s.to_string()).collect();
     }
+    let covered = evidence
+        .policies
+        .iter()
+        .filter(|policy| {
+            policy
+                .info
+                .severity
+                .as_deref()
+                .is_some_and(|s| severities.contains(&s.to_lowercase()))
+        })
+        .count();
     let breaches = evidence
         .policies
         .iter()
@@ -42,6 +53,7 @@ pub fn apply(evidence: &mut Evidence, environment: Option<&str>, severities: &[S
         .collect();
     evidence.baseline = Some(Baseline {
         severities,
+        covered: Some(covered),
         breaches,
     });
     // The decisions name the breaches.
