@@ -481,6 +481,19 @@ pub fn compare_with(
             rescan,
         });
     }
+    let current_found: BTreeSet<String> = current
+        .policies
+        .iter()
+        .filter(|p| p.found)
+        .map(|p| p.info.qualified_name())
+        .collect();
+    let removed_policies = previous
+        .policies
+        .iter()
+        .filter(|p| p.found && wanted(p))
+        .map(|p| p.info.qualified_name())
+        .filter(|name| !current_found.contains(name))
+        .collect();
     let not_compared = current
         .policies
         .iter()
@@ -498,6 +511,7 @@ pub fn compare_with(
         new_exceptions,
         expired_exceptions,
         removed_exceptions,
+        removed_policies,
         rollback_checks,
         readiness_checks,
         rule_changes: rule_changes.into_values().map(|(c, _)| c).collect(),

@@ -573,6 +573,12 @@ fn print_summary(evidence: &evidence::Evidence) {
             comparison.previous_generated.to_rfc3339(),
             counts.join(", ")
         );
+        if !comparison.removed_policies.is_empty() {
+            println!(
+                "policies removed since (deleted, or not given): {}",
+                comparison.removed_policies.join(", ")
+            );
+        }
         if !comparison.not_compared.is_empty() {
             println!(
                 "not compared (the earlier package was filtered with --policy): {}",

@@ -528,6 +528,36 @@ pub(super) fn mark_not_applied(
     }
 }
 
+/// Marks the PolicyExceptions that name no policy of `policies` (the
+/// package's, qualified names) — the policy was deleted, or not given:
+/// they skip nothing now, and apply again if such a policy returns
+/// (walk25 F10: one stayed "Active" beside nothing it covered). A Kyverno
+/// exception names `policy` or `policy/rule` (`ns/name` for a namespaced
+/// Policy); a CEL one names bare policy names.
+pub(super) fn mark_orphaned(exceptions: &mut [ExceptionEvidence], policies: &[String]) {
+    let names = |entry: &str| {
+        policies.iter().any(|policy| {
+            entry == policy
+                || entry
+                    .strip_prefix(policy.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+                || policy.rsplit('/').next() == Some(entry)
+        })
+    };
+    for exception in exceptions
+        .iter_mut()
+        .filter(|e| e.source == "PolicyException" && e.problem.is_none())
+    {
+        if exception.policies.is_empty() || exception.policies.iter().any(|p| names(p)) {
+            continue;
+        }
+        exception.problem = Some(format!(
+            "names no policy of this package ({}): deleted, or not given; it skips nothing now and applies again if that policy returns — delete it if the policy is gone for good",
+            exception.policies.join(", ")
+        ));
+    }
+}
+
 pub(super) const EXCEPTION_ANNOTATION: &str = annotation_exceptions::EXCEPTION;
 
 #[cfg(test)]

@@ -152,6 +152,11 @@ pub struct Comparison {
     /// counts again once rescanned.
     #[serde(default)]
     pub removed_exceptions: Vec<String>,
+    /// Policies of the previous package (found then) that this one does
+    /// not hold: deleted, or not given — nothing covers what they checked
+    /// (walk25 F10: only their results vanished, unsaid).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed_policies: Vec<String>,
     /// Policies with rules in Enforce: whether to return them to Audit.
     pub rollback_checks: Vec<RollbackCheck>,
     /// Policies in Audit: whether they would still be ready to enforce.

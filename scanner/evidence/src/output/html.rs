@@ -810,6 +810,13 @@ pub fn render(evidence: &Evidence) -> String {
             let _ = write!(out, "<li>{}: {}</li>", count.label, count.count);
         }
         out.push_str("</ul>");
+        if !comparison.removed_policies.is_empty() {
+            let _ = write!(
+                out,
+                "<p class=\"warning\" id=\"removed-policies\"><strong>Policies removed since</strong> (deleted, or not given; nothing checks what they checked): {}</p>",
+                escape(&comparison.removed_policies.join(", "))
+            );
+        }
         if let Some(change) = &comparison.exception_scope_change {
             let _ = write!(
                 out,

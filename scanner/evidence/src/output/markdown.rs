@@ -218,6 +218,13 @@ pub fn render(evidence: &Evidence) -> String {
                 cell(&change.current)
             );
         }
+        if !comparison.removed_policies.is_empty() {
+            let _ = writeln!(
+                out,
+                "- **policies removed since** (deleted, or not given; nothing checks what they checked): {}",
+                cell(&comparison.removed_policies.join(", "))
+            );
+        }
         if !comparison.not_compared.is_empty() {
             let _ = writeln!(
                 out,

@@ -643,3 +643,40 @@ fn a_violation_its_annotation_skipped_before_and_now_over_a_pass_is_fixed_not_ne
         "{comparison:?}"
     );
 }
+
+/// A policy of the previous package this one does not hold is named as
+/// removed, in the pages too (walk25 F10: only its results vanished); one
+/// the current package filtered out with `--policy` is not.
+#[test]
+fn policies_gone_since_the_previous_package_are_named() {
+    let before = build(&input(
+        vec![report(vec![
+            result("kept", "pass", "a", "p1"),
+            result("gone", "fail", "a", "p1"),
+        ])],
+        vec![
+            policy("kept", "Audit", "2026-11-01T00:00:00Z"),
+            policy("gone", "Enforce", "2026-11-01T00:00:00Z"),
+        ],
+        Some(scan(true, &[])),
+    ));
+    let mut now = build(&input(
+        vec![report(vec![result("kept", "pass", "a", "p1")])],
+        vec![policy("kept", "Audit", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    ));
+    let comparison = compare::compare(&before, &now);
+    assert_eq!(comparison.removed_policies, ["gone"]);
+    now.comparison = Some(comparison);
+    assert!(markdown::render(&now).contains("**policies removed since** (deleted, or not given; nothing checks what they checked): gone"));
+    assert!(html::render(&now).contains("id=\"removed-policies\""));
+
+    let mut filtered = input(
+        vec![report(vec![result("kept", "pass", "a", "p1")])],
+        vec![policy("kept", "Audit", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    );
+    filtered.policy_filter = vec!["kept".into()];
+    let comparison = compare::compare(&before, &build(&filtered));
+    assert!(comparison.removed_policies.is_empty(), "{comparison:?}");
+}

@@ -536,3 +536,67 @@ fn a_cel_policy_s_exception_results_belong_to_its_one_rule() {
     assert_eq!(vp.rule_evidence[0].counts.skip, 1);
     assert_eq!(vp.rule_evidence[0].counts.pass, 1);
 }
+
+/// A PolicyException whose policies are all gone from the package says so
+/// (it skips nothing now, and applies again if the policy returns), where
+/// it was listed as an active bypass (walk25 F10); one naming a policy of
+/// the package, by rule or as a CEL policyRef, is not; nor is any in a
+/// package filtered with `--policy`, which lacks the other policies.
+#[test]
+fn an_exception_of_deleted_policies_is_marked() {
+    let kyverno = |name: &str, policy: &str| {
+        json!({"apiVersion": "kyverno.io/v2", "kind": "PolicyException",
+               "metadata": {"name": name, "namespace": "ops", "annotations": {
+                   "polscan.io/exception-expires": "2027-06-01"}},
+               "spec": {"exceptions": [{"policyName": policy, "ruleNames": ["check"]}], "match": {}}})
+    };
+    let cel = json!({"apiVersion": "policies.kyverno.io/v1alpha1", "kind": "PolicyException",
+        "metadata": {"name": "cel", "namespace": "ops"},
+        "spec": {"policyRefs": [{"name": "clean", "kind": "ValidatingPolicy"}], "matchConditions": []}});
+    let documents = vec![
+        policy("clean", "Audit", "2026-11-01T00:00:00Z"),
+        kyverno("orphan", "deleted"),
+        kyverno("kept", "clean"),
+        cel,
+    ];
+    let built = |filter: Vec<String>| {
+        let mut given = input(
+            vec![report(vec![result("clean", "pass", "a", "p")])],
+            documents.clone(),
+            Some(scan(true, &[])),
+        );
+        given.policy_filter = filter;
+        build(&given)
+    };
+    let problem = |evidence: &Evidence, name: &str| {
+        evidence
+            .exceptions
+            .iter()
+            .find(|e| e.name == name)
+            .unwrap_or_else(|| panic!("{name}: {:?}", evidence.exceptions))
+            .problem
+            .clone()
+    };
+    let evidence = built(Vec::new());
+    let orphan = problem(&evidence, "ops/orphan").expect("marked");
+    assert!(
+        orphan.contains("names no policy of this package (deleted/check)"),
+        "{orphan}"
+    );
+    assert_eq!(problem(&evidence, "ops/kept"), None);
+    assert_eq!(problem(&evidence, "ops/cel"), None);
+    // Still active: Kyverno applies it again if the policy returns.
+    let status = evidence
+        .exceptions
+        .iter()
+        .find(|e| e.name == "ops/orphan")
+        .map(|e| e.status);
+    assert_eq!(status, Some(ExceptionStatus::Active));
+    assert!(markdown::render(&evidence).contains("names no policy of this package"));
+    let filtered = built(vec!["clean".into()]);
+    assert!(
+        filtered.exceptions.iter().all(|e| e.problem.is_none()),
+        "{:?}",
+        filtered.exceptions
+    );
+}

@@ -30,7 +30,8 @@ use serde_json::Value;
 
 use crate::exceptions::generated::generate_exceptions;
 use crate::exceptions::{
-    annotation_exception_evidence, current_exceptions, mark_not_applied, policy_exceptions,
+    annotation_exception_evidence, current_exceptions, mark_not_applied, mark_orphaned,
+    policy_exceptions,
 };
 use crate::ingest::policy_info::PolicyInfo;
 use crate::ingest::results::{Interner, ReportedResult};
@@ -102,6 +103,17 @@ pub fn build(input: &EvidenceInput) -> Evidence {
         .iter()
         .map(|(qualified, (info, _))| (qualified.clone(), info.kind.clone()))
         .collect();
+    // Only when every policy was looked at: a filtered package, or one
+    // given no policy at all, does not hold the policies its exceptions
+    // may name.
+    let present: Vec<String> = infos
+        .iter()
+        .filter(|(_, (_, found))| *found)
+        .map(|(name, _)| name.clone())
+        .collect();
+    if input.policy_filter.is_empty() && !present.is_empty() {
+        mark_orphaned(&mut exceptions, &present);
+    }
     let generated_exceptions = generate_exceptions(
         &results,
         &mut exceptions,
