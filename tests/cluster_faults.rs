@@ -399,9 +399,12 @@ fn a_forbidden_policy_list_deletes_no_report_and_names_the_kind() {
     assert!(results_after.is_superset(&kept));
 }
 
-/// A ValidatingPolicy whose one expression takes 10^8 steps per object:
-/// minutes, in a debug build.
-const COSTLY_POLICY: &str = r#"apiVersion: policies.kyverno.io/v1alpha1
+/// A ValidatingPolicy of 40 expressions of 999,999 steps each (just under
+/// the per-call cost limit, which cancels one expression of 10^8 steps by
+/// itself): a minute or more per object in a debug build.
+fn costly_policy() -> String {
+    let mut policy = String::from(
+        r#"apiVersion: policies.kyverno.io/v1alpha1
 kind: ValidatingPolicy
 metadata: {name: costly}
 spec:
@@ -409,13 +412,20 @@ spec:
   matchConstraints:
     resourceRules: [{apiGroups: [""], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [configmaps]}]
   validations:
-  - expression: "[1,2,3,4,5,6,7,8,9,10].all(a, [1,2,3,4,5,6,7,8,9,10].all(b, [1,2,3,4,5,6,7,8,9,10].all(c, [1,2,3,4,5,6,7,8,9,10].all(d, [1,2,3,4,5,6,7,8,9,10].all(e, [1,2,3,4,5,6,7,8,9,10].all(f, [1,2,3,4,5,6,7,8,9,10].all(g, [1,2,3,4,5,6,7,8,9,10].all(h, a+b+c+d+e+f+g+h > 0))))))))"
-"#;
+"#,
+    );
+    for _ in 0..40 {
+        policy.push_str(
+            "  - expression: \"lists.range(999).all(x, lists.range(1000).all(y, x + y >= 0))\"\n",
+        );
+    }
+    policy
+}
 
 #[test]
 fn an_evaluation_past_the_deadline_does_not_keep_the_process_alive() {
     let cluster = TestCluster::start_prepared();
-    cluster.apply_yaml(COSTLY_POLICY);
+    cluster.apply_yaml(&costly_policy());
     cluster.kubectl_ok(&["create", "namespace", "polscan-system"]);
     cluster.kubectl_ok(&["create", "configmap", "slow", "-n", "default"]);
     let scan = spawn_scan(&cluster, &["--timeout", "5s", "--namespace", "default"]);

@@ -657,18 +657,23 @@ fn a_validating_policy_cel_go_does_not_type_check_is_refused_at_load() {
     assert_eq!(results(&output), []);
 }
 
-/// A CEL expression of 4·10^8 steps would keep `apply` busy for minutes:
-/// `--timeout` ends the run with exit 2 and says what it was at.
+/// 40 CEL expressions of 999,999 steps each (just under the per-call
+/// cost limit, which ends one expression of 4·10^8 steps by itself) keep
+/// `apply` busy for far longer than 3 s: `--timeout` ends the run with
+/// exit 2 and says what it was at.
 #[test]
 fn apply_timeout_ends_a_costly_evaluation_with_exit_2() {
     let started = std::time::Instant::now();
-    let output = apply_to_bare_pod(
-        &validating_policy(
-            "costly",
-            "lists.range(20000).all(x, lists.range(20000).all(y, x + y >= 0))",
-        ),
-        &["--timeout", "3s"],
+    let mut policy = validating_policy(
+        "costly",
+        "lists.range(999).all(x, lists.range(1000).all(y, x + y >= 0))",
     );
+    for _ in 1..40 {
+        policy.push_str(
+            "  - expression: \"lists.range(999).all(x, lists.range(1000).all(y, x + y >= 0))\"\n",
+        );
+    }
+    let output = apply_to_bare_pod(&policy, &["--timeout", "3s"]);
     let err = exit_2_naming(
         &output,
         &[
@@ -745,4 +750,49 @@ fn apply_without_a_policy_is_refused() {
             ],
         );
     }
+}
+
+/// Kubernetes' per-call cost limit, for each kind that evaluates CEL: an
+/// expression of 10^8 comprehension steps ends within seconds (it ran for
+/// minutes) in a result naming cel-go's cancellation — `error` for a
+/// ValidatingPolicy and a ValidatingAdmissionPolicy, `fail` for a
+/// ClusterPolicy's `validate.cel`, whose evaluation errors Kyverno's
+/// validator turns into a denial (failurePolicy Fail).
+#[test]
+fn a_cel_expression_past_the_cost_limit_is_an_error_of_every_policy_kind() {
+    let ten = "[0,1,2,3,4,5,6,7,8,9]";
+    let costly = format!(
+        "{ten}.all(a, {ten}.all(b, {ten}.all(c, {ten}.all(d, {ten}.all(e, {ten}.all(f, {ten}.all(g, {ten}.all(h, true))))))))"
+    );
+    let vap = format!(
+        "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {{name: costly-vap}}\nspec:\n  failurePolicy: Fail\n  matchConstraints:\n    resourceRules: [{{apiGroups: [''], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [pods]}}]\n  validations:\n  - expression: \"{costly}\"\n---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {{name: costly-vap}}\nspec:\n  policyName: costly-vap\n  validationActions: [Audit]\n"
+    );
+    let cluster_policy = format!(
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {{name: costly-cel}}\nspec:\n  validationFailureAction: Audit\n  rules:\n  - name: cel\n    match: {{any: [{{resources: {{kinds: [Pod]}}}}]}}\n    validate:\n      cel:\n        expressions:\n        - expression: \"{costly}\"\n"
+    );
+    let started = std::time::Instant::now();
+    for (name, policy, result) in [
+        (
+            "costly-vpol",
+            validating_policy("costly-vpol", &costly),
+            "error",
+        ),
+        ("costly-vap", vap, "error"),
+        ("costly-cel", cluster_policy, "fail"),
+    ] {
+        let output = apply_to_bare_pod(&policy, &["-o", "json"]);
+        assert!(output.status.success(), "{name}: {}", stderr(&output));
+        assert_eq!(
+            results(&output),
+            [triple(name, "bare", result)],
+            "{name}: {}",
+            stdout(&output)
+        );
+        assert!(
+            stdout(&output).contains("operation cancelled: actual cost limit exceeded"),
+            "{name}: {}",
+            stdout(&output)
+        );
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(120));
 }

@@ -248,6 +248,7 @@ fn run_to(args: &ApplyArgs, streams: Streams<'_>) -> anyhow::Result<ExitCode> {
     let code = output::exit_code_of_counts(invalid, |s| tally.counted(s), args.fail_on);
     let shown_code = output::exit_code_of_counts(invalid, |s| tally.shown(s), args.fail_on);
     note_incomplete(streams.err, invalid)?;
+    note_nothing_checked(streams.err, tally.shown.values().sum(), invalid)?;
     note_audit_warn(streams.err, code, shown_code)?;
     if let Some(path) = &args.run_record {
         write_run_record(path, tally.scan_outcome(&auditor), started)?;
@@ -308,6 +309,24 @@ fn note_incomplete(err: &mut dyn Write, invalid: usize) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Policies that match none of the resources (a misspelt kind, a
+/// namespace selector no manifest meets) made a `--fail-on` gate pass
+/// with "0 results" unsaid: warned, the exit code left as Kyverno's CLI
+/// gives it.
+fn note_nothing_checked(
+    err: &mut dyn Write,
+    results: usize,
+    invalid: usize,
+) -> std::io::Result<()> {
+    if results == 0 && invalid == 0 {
+        writeln!(
+            err,
+            "warning: no policy applied to any resource: 0 results (check each policy's match — kinds, namespaces, selectors — against the resources given); --fail-on passes with nothing checked"
+        )?;
+    }
+    Ok(())
+}
+
 /// --audit-warn shows some failures as warnings that still count (VAP and
 /// ValidatingPolicy failures, as in Kyverno's processor/result.go): say so
 /// when they alone decide the exit code.
@@ -362,6 +381,7 @@ fn run_whole(
     }
     let code = output::exit_code(&counted, args.fail_on);
     note_incomplete(err, counted.invalid_policies())?;
+    note_nothing_checked(err, shown.findings.len(), counted.invalid_policies())?;
     note_audit_warn(err, code, output::exit_code(&shown, args.fail_on))?;
     if let Some(path) = &args.run_record {
         write_run_record(path, scan_outcome_of(shown), started)?;
@@ -951,6 +971,55 @@ spec:
                 assert!(out.is_empty(), "{format}");
             }
         }
+    }
+
+    /// Policies that match none of the resources: a warning (the gate
+    /// passed with "0 results" unsaid), in every view; none when a result
+    /// is there.
+    #[test]
+    fn nothing_matched_is_warned() {
+        let dir = stream_corpus();
+        let root = dir.path().display().to_string();
+        let policies = format!("{root}/nothing.yaml");
+        std::fs::write(
+            &policies,
+            "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: only-cronjobs}\nspec:\n  rules:\n  - name: r\n    match: {any: [{resources: {kinds: [CronJob]}}]}\n    validate: {message: m, pattern: {metadata: {labels: {a: \"?*\"}}}}\n",
+        )
+        .expect("write");
+        let pod = format!("{root}/pod.yaml");
+        std::fs::write(
+            &pod,
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: dev}\n",
+        )
+        .expect("write");
+        for format in ["table", "summary", "json"] {
+            let args = apply_args(&[
+                "-p",
+                &policies,
+                "-r",
+                &pod,
+                "-o",
+                format,
+                "--fail-on",
+                "fail",
+            ]);
+            let (run, (_, err)) = try_streamed(&args, false, spill::DEFAULT_LIMIT);
+            assert_eq!(run.expect("runs"), ExitCode::SUCCESS, "{format}");
+            assert!(
+                err.contains("warning: no policy applied to any resource: 0 results"),
+                "{format}: {err}"
+            );
+        }
+        let args = apply_args(&[
+            "-p",
+            &format!("{root}/policies.yaml"),
+            "-r",
+            &pod,
+            "-o",
+            "summary",
+        ]);
+        let (_, (out, err)) = try_streamed(&args, false, spill::DEFAULT_LIMIT);
+        assert!(!err.contains("no policy applied"), "{out}\n{err}");
     }
 
     /// red22 F5: a document without apiVersion is refused when read in a
