@@ -35,7 +35,7 @@ impl Program {
         {
             Some(error) => Err(error),
             None => parser()
-                .parse(&unary::cancel_even_runs(source))
+                .parse(&crate_source(source))
                 .map_err(|err| format!("compilation error: {}", parse_error_text(&err, source))),
         };
         let compiled = parsed.and_then(|mut ast| {
@@ -110,7 +110,7 @@ impl Program {
             return self.clone();
         }
         let error = parser()
-            .parse(&unary::cancel_even_runs(&self.source))
+            .parse(&crate_source(&self.source))
             .ok()
             .and_then(|ast| declared::kubernetes_planner_error(&ast));
         match error {
@@ -155,6 +155,14 @@ impl Program {
             )),
         }
     }
+}
+
+/// `source` as the cel crate is given it: raw triple-quoted literals
+/// holding NUL written without the raw prefix
+/// ([`unary::raw_nuls_escaped`]), even unary runs blanked
+/// ([`unary::cancel_even_runs`]).
+fn crate_source(source: &str) -> String {
+    unary::cancel_even_runs(&unary::raw_nuls_escaped(source)).into_owned()
 }
 
 /// The parser as cel-go's Kubernetes environment configures it: optional

@@ -25,6 +25,61 @@
 
 use std::borrow::Cow;
 
+/// `source` with every raw triple-quoted literal that holds a NUL
+/// character (`r"""a<NUL>b"""`) written as the same value without a
+/// raw prefix (`"""a\\000b"""`, each backslash doubled); borrowed when
+/// there is none. cel-go reads such a literal as one string (CEL.g4:
+/// `RAW '"""' .*? '"""'`); the cel crate's lexer stops at the NUL, reads
+/// the rest as code, and its error recovery over 5 kB of it took 14 s and
+/// 2.2 GB (found by the cel fuzz target).
+pub(crate) fn raw_nuls_escaped(source: &str) -> Cow<'_, str> {
+    if !source.contains('\0') {
+        return Cow::Borrowed(source);
+    }
+    let mut out = String::with_capacity(source.len() + 16);
+    let mut copied = 0;
+    for token in lex(source) {
+        let text = &source[token.at..token.end];
+        if token.kind != Kind::Literal || !text.contains('\0') {
+            continue;
+        }
+        let (prefix, rest) = text.split_at(text.find(['r', 'R']).unwrap_or(0));
+        let Some(body) = rest
+            .get(1..)
+            .filter(|_| rest.starts_with(['r', 'R']))
+            .and_then(|r| {
+                ["\"\"\"", "'''"]
+                    .into_iter()
+                    .find_map(|q| r.strip_prefix(q)?.strip_suffix(q).map(|b| (q, b)))
+            })
+        else {
+            continue;
+        };
+        // Only the bytes prefix may come before `r`.
+        if !prefix.chars().all(|c| matches!(c, 'b' | 'B')) {
+            continue;
+        }
+        let (quotes, content) = body;
+        out.push_str(&source[copied..token.at]);
+        out.push_str(prefix);
+        out.push_str(quotes);
+        for c in content.chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\0' => out.push_str("\\000"),
+                other => out.push(other),
+            }
+        }
+        out.push_str(quotes);
+        copied = token.end;
+    }
+    if copied == 0 {
+        return Cow::Borrowed(source);
+    }
+    out.push_str(&source[copied..]);
+    Cow::Owned(out)
+}
+
 /// `source` with each even run of unary `!` / `-` blanked; borrowed when
 /// there is none (the common case).
 pub(crate) fn cancel_even_runs(source: &str) -> Cow<'_, str> {
@@ -629,6 +684,19 @@ mod tests {
         assert_eq!(depth(&hidden).operators, 2000);
         assert_eq!(depth(&format!(r"r'\' + {}", "(".repeat(300))).nesting, 300);
         assert_eq!(depth("'''a ( [ { '''").nesting, 0);
+    }
+
+    #[test]
+    fn raw_triple_literals_holding_nul_are_written_without_the_raw_prefix() {
+        assert_eq!(
+            raw_nuls_escaped("r\"\"\"a\0\\b\"\"\" + R'''\0''' + r'\0' + 'x\0'"),
+            "\"\"\"a\\000\\\\b\"\"\" + '''\\000''' + r'\0' + 'x\0'"
+        );
+        assert_eq!(raw_nuls_escaped("bR\"\"\"\0\"\"\""), "b\"\"\"\\000\"\"\"");
+        assert!(matches!(
+            raw_nuls_escaped("r\"\"\"a\"\"\""),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]
