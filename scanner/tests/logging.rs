@@ -112,3 +112,33 @@ fn text_logs_are_the_default() {
     // Written to a pipe (a file, a collector): no terminal colour codes.
     assert!(!stderr.contains('\x1b'), "{stderr:?}");
 }
+
+/// A usage error under `--log-format json` is one ERROR record holding
+/// clap's whole message (rev27 F3: five plain lines); exit 64 as before.
+#[test]
+fn a_usage_error_is_one_json_record() {
+    for args in [
+        ["--log-format", "json", "apply", "--bogus"].as_slice(),
+        ["apply", "--log-format=json", "-p", "x.yaml"].as_slice(),
+    ] {
+        let output = polscan(args).output();
+        let stderr = stderr(&output);
+        assert_eq!(output.status.code(), Some(64), "{args:?}: {stderr}");
+        let records = json_records(&stderr);
+        assert_eq!(records.len(), 1, "{args:?}: {stderr}");
+        assert_eq!(records[0]["level"], "ERROR", "{stderr}");
+        assert!(
+            records[0]["fields"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("Usage:")),
+            "{stderr}"
+        );
+    }
+    // Text stays clap's own.
+    let output = polscan(["apply", "--bogus"]).output();
+    assert!(
+        stderr(&output).starts_with("error: "),
+        "{}",
+        stderr(&output)
+    );
+}

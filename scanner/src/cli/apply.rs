@@ -321,7 +321,7 @@ fn note_nothing_checked(
     if results == 0 && invalid == 0 {
         writeln!(
             err,
-            "warning: no policy applied to any resource: 0 results (check each policy's match — kinds, namespaces, selectors — against the resources given); --fail-on passes with nothing checked"
+            "warning: no policy applied to any resource: 0 results (the policies' match — kinds, namespaces, selectors — meets none of the resources given, or their rules are ones an audit does not evaluate: see any warning above); --fail-on passes with nothing checked"
         )?;
     }
     Ok(())

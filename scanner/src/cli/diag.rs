@@ -6,8 +6,9 @@
 //! them (walk25 F16: the invalid-policy warnings and the final error were
 //! plain text, a CEL error's caret lines three records).
 //!
-//! The level follows the line's prefix: `warning: ` is WARN and `error: `
-//! ERROR (the prefix left out of the message), anything else INFO.
+//! The level follows the line's prefix ([`LEVELS`]): `warning: ` is WARN;
+//! `error: `, `TAMPERED: ` and an internal error are ERROR; anything else
+//! INFO.
 
 use std::io::{self, Write};
 use std::sync::OnceLock;
@@ -43,15 +44,28 @@ macro_rules! say {
 }
 pub(crate) use say;
 
+/// The prefixes that give a line its level, and whether the message
+/// leaves the prefix out (a word the level says) or keeps it (a word the
+/// reader needs: TAMPERED, an internal error).
+const LEVELS: [(&str, &str, bool); 6] = [
+    ("warning: ", "WARN", true),
+    ("error: ", "ERROR", true),
+    // `polscan test`'s failures, worded as the Kyverno CLI's.
+    ("Error: ", "ERROR", true),
+    ("TAMPERED: ", "ERROR", false),
+    ("polscan: internal error", "ERROR", false),
+    ("note: ", "INFO", true),
+];
+
 /// One event as a JSON record.
 fn record(text: &str, now: chrono::DateTime<chrono::Utc>) -> String {
-    let (level, message) = if let Some(rest) = text.strip_prefix("warning: ") {
-        ("WARN", rest)
-    } else if let Some(rest) = text.strip_prefix("error: ") {
-        ("ERROR", rest)
-    } else {
-        ("INFO", text)
-    };
+    let (level, message) = LEVELS
+        .iter()
+        .find_map(|(prefix, level, strip)| {
+            let rest = text.strip_prefix(prefix)?;
+            Some((*level, if *strip { rest } else { text }))
+        })
+        .unwrap_or(("INFO", text));
     serde_json::json!({
         "timestamp": now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         "level": level,
@@ -172,6 +186,22 @@ mod tests {
         let note: serde_json::Value =
             serde_json::from_str(&record("written 3 reports", now)).expect("json");
         assert_eq!(note["level"], "INFO");
+        // rev27 F2: these were INFO.
+        for (line, message) in [
+            ("Error: failed to run test (x)", "failed to run test (x)"),
+            (
+                "TAMPERED: evidence.md was modified",
+                "TAMPERED: evidence.md was modified",
+            ),
+            (
+                "polscan: internal error (a bug, please report it): boom",
+                "polscan: internal error (a bug, please report it): boom",
+            ),
+        ] {
+            let record: serde_json::Value = serde_json::from_str(&record(line, now)).expect("json");
+            assert_eq!(record["level"], "ERROR", "{line}");
+            assert_eq!(record["fields"]["message"], message, "{line}");
+        }
         assert_eq!(record("x\u{1b}\"", now).lines().count(), 1);
     }
 

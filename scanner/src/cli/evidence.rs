@@ -262,8 +262,10 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(baseline) = built.baseline.as_ref().filter(|b| b.is_empty()) {
         say!(
-            "warning: the production baseline is empty: no policy has severity {} (policies.kyverno.io/severity), so none is required to be enforced",
-            baseline.severities.join(", ")
+            "warning: the production baseline is empty: no {} has severity {} (policies.kyverno.io/severity), so none is required to be enforced; {}",
+            baseline.policies_judged(),
+            baseline.severities.join(", "),
+            baseline.empty_advice()
         );
     }
     if let Some(baseline) = built.baseline.as_ref().filter(|b| !b.breaches.is_empty()) {

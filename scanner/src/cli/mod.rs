@@ -633,6 +633,12 @@ fn run() -> ExitCode {
     polscan::engine::host::install(std::sync::Arc::new(system_host::SystemHost));
     let cli = match usage::parse(std::env::args_os()) {
         Ok(cli) => cli,
+        Err(err) if err.use_stderr() && asks_json_logs(std::env::args_os()) => {
+            // A CronJob's wrong flag is one record too (rev27 F3).
+            diag::set_format(LogFormat::Json);
+            diag::line(err.render().to_string().trim_end());
+            return ExitCode::from(usage::exit_code(&err));
+        }
         Err(err) => return usage::report(&err),
     };
     diag::set_format(cli.log_format);
@@ -666,6 +672,17 @@ fn run() -> ExitCode {
             }
         }
     }
+}
+
+/// Whether the command line asks for JSON logs (`--log-format json` or
+/// `--log-format=json`), read before clap: a usage error is reported
+/// before the flags are parsed.
+fn asks_json_logs(args: impl IntoIterator<Item = std::ffi::OsString>) -> bool {
+    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    args.iter().enumerate().any(|(i, arg)| {
+        arg == "--log-format=json"
+            || (arg == "--log-format" && args.get(i + 1).is_some_and(|next| next == "json"))
+    })
 }
 
 /// An error and its causes as one line, `outer: cause: …`, as anyhow's

@@ -25,6 +25,12 @@ pub struct Baseline {
     /// packages made before it (read as unknown: `None`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub covered: Option<usize>,
+    /// `chosen`: the policies the package was filtered to (`--policy`);
+    /// the baseline was judged over them only (rev27 F4: a filtered
+    /// package said "empty" beside an unenforced critical policy it left
+    /// out). Empty when every policy was looked at.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chosen: Vec<String>,
     /// `breaches`: the policies of those severities that do not enforce,
     /// in the evidence's order; empty when the baseline holds.
     pub breaches: Vec<BaselineBreach>,
@@ -35,6 +41,29 @@ impl Baseline {
     /// nothing, which the pages say instead of "held".
     pub fn is_empty(&self) -> bool {
         self.covered == Some(0)
+    }
+
+    /// "policy", or, in a package filtered with `--policy`, what it was
+    /// judged over: the pages' sentences read "every {this} of severity …".
+    pub fn policies_judged(&self) -> String {
+        if self.chosen.is_empty() {
+            "policy".into()
+        } else {
+            format!(
+                "policy of this package (filtered with --policy to {}; the others were not judged)",
+                self.chosen.join(", ")
+            )
+        }
+    }
+
+    /// What to do about an empty baseline: set the severity annotations,
+    /// or, in a filtered package, judge the unfiltered one.
+    pub fn empty_advice(&self) -> &'static str {
+        if self.chosen.is_empty() {
+            "set the `policies.kyverno.io/severity` annotation of the policies that belong in it"
+        } else {
+            "make the package without --policy to judge the baseline over every policy"
+        }
     }
 }
 

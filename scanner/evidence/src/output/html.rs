@@ -578,12 +578,15 @@ fn decision_section(out: &mut String, evidence: &Evidence) {
         if baseline.is_empty() {
             let _ = write!(
                 out,
-                "<p id=\"decision-baseline\" data-breaches=\"0\" data-covered=\"0\">Baseline empty: no policy has severity {severities}, so none is required to be enforced (check the policies' <code>policies.kyverno.io/severity</code>).</p>"
+                "<p id=\"decision-baseline\" data-breaches=\"0\" data-covered=\"0\">Baseline empty: no {} has severity {severities}, so none is required to be enforced ({}).</p>",
+                escape(&baseline.policies_judged()),
+                escape(baseline.empty_advice())
             );
         } else if breaches.is_empty() {
             let _ = write!(
                 out,
-                "<p id=\"decision-baseline\" data-breaches=\"0\">Baseline held: every policy of severity {severities} is enforced.</p>"
+                "<p id=\"decision-baseline\" data-breaches=\"0\">Baseline held: every {} of severity {severities} is enforced.</p>",
+                escape(&baseline.policies_judged())
             );
         } else {
             let _ = write!(
@@ -605,14 +608,17 @@ fn baseline_table(out: &mut String, baseline: &Baseline) {
     if baseline.is_empty() {
         let _ = write!(
             out,
-            "<section id=\"baseline\" data-breaches=\"0\" data-covered=\"0\"><h2>Baseline: empty</h2><p>No policy has severity {severities}: the fail-closed baseline of production requires nothing to be enforced. If some policies should be in it, set their <code>policies.kyverno.io/severity</code> annotation.</p></section>"
+            "<section id=\"baseline\" data-breaches=\"0\" data-covered=\"0\"><h2>Baseline: empty</h2><p>No {} has severity {severities}: the fail-closed baseline of production requires nothing to be enforced; {}.</p></section>",
+            escape(&baseline.policies_judged()),
+            escape(baseline.empty_advice())
         );
         return;
     }
     if baseline.breaches.is_empty() {
         let _ = write!(
             out,
-            "<section id=\"baseline\" data-breaches=\"0\"><h2>Baseline: held</h2><p>Every policy of severity {severities} is enforced (fail-closed baseline of production).</p></section>"
+            "<section id=\"baseline\" data-breaches=\"0\"><h2>Baseline: held</h2><p>Every {} of severity {severities} is enforced (fail-closed baseline of production).</p></section>",
+            escape(&baseline.policies_judged())
         );
         return;
     }

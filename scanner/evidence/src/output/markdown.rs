@@ -383,13 +383,16 @@ fn decision_section(out: &mut String, evidence: &Evidence) {
         if baseline.is_empty() {
             let _ = writeln!(
                 out,
-                "\nBaseline empty: no policy has severity {}, so none is required to be enforced (check the policies' `policies.kyverno.io/severity`).",
-                baseline.severities.join(", ")
+                "\nBaseline empty: no {} has severity {}, so none is required to be enforced ({}).",
+                baseline.policies_judged(),
+                baseline.severities.join(", "),
+                baseline.empty_advice()
             );
         } else if breaches.is_empty() {
             let _ = writeln!(
                 out,
-                "\nBaseline held: every policy of severity {} is enforced.",
+                "\nBaseline held: every {} of severity {} is enforced.",
+                baseline.policies_judged(),
                 baseline.severities.join(", ")
             );
         } else {
@@ -511,14 +514,17 @@ fn baseline_section(out: &mut String, baseline: &Baseline) {
     if baseline.is_empty() {
         let _ = writeln!(
             out,
-            "## Baseline: empty\n\nNo policy has severity {severities}: the fail-closed baseline of production requires nothing to be enforced. If some policies should be in it, set their `policies.kyverno.io/severity` annotation.\n"
+            "## Baseline: empty\n\nNo {} has severity {severities}: the fail-closed baseline of production requires nothing to be enforced; {}.\n",
+            baseline.policies_judged(),
+            baseline.empty_advice()
         );
         return;
     }
     if baseline.breaches.is_empty() {
         let _ = writeln!(
             out,
-            "## Baseline: held\n\nEvery policy of severity {severities} is enforced (fail-closed baseline of production).\n"
+            "## Baseline: held\n\nEvery {} of severity {severities} is enforced (fail-closed baseline of production).\n",
+            baseline.policies_judged()
         );
         return;
     }

@@ -174,6 +174,30 @@ fn the_pages_list_the_breaches_at_the_top() {
     let page = html::render(&empty);
     assert!(page.contains("<h2>Baseline: empty</h2>"), "{page}");
     assert!(!page.contains("Baseline held"), "{page}");
+
+    // A package filtered with --policy judged only its policies, and says
+    // so (rev27 F4: "empty" beside an unenforced critical policy it left out).
+    let mut filtered = input(
+        vec![report(vec![result("high", "pass", "a", "p1")])],
+        vec![
+            severe("high", "Audit", "high"),
+            severe("dirty", "Audit", "critical"),
+        ],
+        Some(scan(true, &[])),
+    );
+    filtered.policy_filter = vec!["high".into()];
+    let mut filtered = build(&filtered);
+    apply(&mut filtered, Some("production"), &[]);
+    let text = markdown::render(&filtered);
+    assert!(
+        text.contains("No policy of this package (filtered with --policy to high; the others were not judged) has severity critical"),
+        "{text}"
+    );
+    assert!(text.contains("make the package without --policy"), "{text}");
+    assert!(
+        !text.contains("set the `policies.kyverno.io/severity`"),
+        "{text}"
+    );
 }
 
 #[test]

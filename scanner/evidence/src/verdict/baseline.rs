@@ -54,6 +54,7 @@ pub fn apply(evidence: &mut Evidence, environment: Option<&str>, severities: &[S
     evidence.baseline = Some(Baseline {
         severities,
         covered: Some(covered),
+        chosen: evidence.policy_filter.clone(),
         breaches,
     });
     // The decisions name the breaches.
