@@ -1414,3 +1414,28 @@ fn a_raw_triple_quoted_literal_holding_nul_is_one_string() {
     assert_eq!(eval(&noisy), Ok(json!(true)));
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
+
+/// Triple-quoted bytes literals are one literal, as in cel-go (CEL.g4
+/// `BYTES: ('b' | 'B') STRING`): the cel crate read `b"""ab"""` as `b"`,
+/// `""ab""`, `"` — `size(b"""ab""")` was 6 and `b"""ab""" == b"ab"` false
+/// (rev27 F6).
+#[test]
+fn triple_quoted_bytes_literals_are_read_as_cel_go_reads_them() {
+    check(&[
+        (r#"size(b"""ab""")"#, json!(2)),
+        (r#"b"""ab""" == b"ab""#, json!(true)),
+        ("size(b'''ab''')", json!(2)),
+        (r#"size(br"""ab""")"#, json!(2)),
+        ("size(br\"\"\"a\u{0}b\"\"\")", json!(3)),
+        ("br\"\"\"a\u{0}b\"\"\" == b\"a\\000b\"", json!(true)),
+        ("size(br\"\"\"a\u{0}\\x\"\"\")", json!(4)),
+        ("b\"\"\"a\nb\\x41\"\"\" == b\"a\\nbA\"", json!(true)),
+        (r#"size(b"""é""")"#, json!(2)),
+        // One-line ones with escapes the crate's bytes parser lacked.
+        (r#"b"a\n" == b"a\012""#, json!(true)),
+        (
+            r#"size(b"\\") == 1 && string(b"\u00e9") == "é""#,
+            json!(true),
+        ),
+    ]);
+}

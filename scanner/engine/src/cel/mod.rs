@@ -499,6 +499,15 @@ impl<'s> Activation<'s> {
         &self.ctx
     }
 
+    /// The first failed variable (by name) as its error, as `explain`
+    /// words it; None when every variable bound evaluated.
+    fn failed_variable(&self) -> Option<String> {
+        self.failed_variables
+            .iter()
+            .min_by(|a, b| a.0.cmp(b.0))
+            .map(|(name, cause)| format!("variable {name:?} failed: {cause}"))
+    }
+
     /// Rewrites cel's "Undeclared reference to 'variables.x'" (a read of
     /// one variable, [`names`]) and, in an expression that reads the map
     /// `variables` whole (`reads_map`), "No such key: x", for a failed
@@ -699,6 +708,45 @@ mod tests {
         // The last one within the bound still has its value.
         let within = Program::compile("size(variables.v18)").evaluate(&activation);
         assert_eq!(within.map(|v| to_json(&v)), Ok(json!(32 << 18)));
+    }
+
+    /// rev27 F1: a failed variable is missing from the map bound as
+    /// `variables`, which Kubernetes binds lazily with every declared name:
+    /// an expression reading the map whole is that variable's error, not
+    /// a verdict on a map without it (`'broken' in variables` was false, a
+    /// FAIL); one reading a single other variable is unaffected.
+    #[test]
+    fn an_expression_reading_the_variables_map_whole_gives_a_failed_variable_s_error() {
+        let scope = ResourceScope::new(CelInputs {
+            object: json!({"metadata": {"name": "cm"}}),
+            ..CelInputs::default()
+        });
+        let data: Arc<dyn ClusterData> = Arc::new(NoClusterData);
+        let variables = [
+            variable("fine", "1"),
+            variable("broken", "object.metadata.labels.app"),
+        ];
+        let mut activation = Activation::new(&scope, &data, PolicyInputs::default());
+        activation.bind_variables(&variables, None);
+        for whole in [
+            "'broken' in variables",
+            "variables.exists(k, k == 'broken')",
+            "size(variables) == 1",
+        ] {
+            let error = Program::compile(whole)
+                .evaluate(&activation)
+                .expect_err(whole);
+            assert!(
+                error.starts_with("variable \"broken\" failed: "),
+                "{whole}: {error}"
+            );
+        }
+        assert_eq!(
+            Program::compile("variables.fine == 1")
+                .evaluate(&activation)
+                .map(|v| to_json(&v)),
+            Ok(json!(true))
+        );
     }
 
     #[test]

@@ -141,7 +141,18 @@ impl Program {
         if exceeded {
             return Err(budget::EXCEEDED.to_string());
         }
-        value.map_err(|err| activation.explain(error_text(&err), reads_map))
+        let value = value.map_err(|err| activation.explain(error_text(&err), reads_map))?;
+        // Kubernetes binds `variables` as a lazy map of every declared
+        // name; a failed variable is missing from the map bound here, so
+        // `'v' in variables` (or a macro over its keys) would decide on a
+        // map it is not (rev27 F1: a FAIL). The value is not known: the
+        // variable's error.
+        if reads_map {
+            if let Some(failed) = activation.failed_variable() {
+                return Err(failed);
+            }
+        }
+        Ok(value)
     }
 
     /// Evaluates a condition that must give a bool.
@@ -157,12 +168,11 @@ impl Program {
     }
 }
 
-/// `source` as the cel crate is given it: raw triple-quoted literals
-/// holding NUL written without the raw prefix
-/// ([`unary::raw_nuls_escaped`]), even unary runs blanked
+/// `source` as the cel crate is given it: the literals it misreads
+/// rewritten ([`unary::literals_for_crate`]), even unary runs blanked
 /// ([`unary::cancel_even_runs`]).
 fn crate_source(source: &str) -> String {
-    unary::cancel_even_runs(&unary::raw_nuls_escaped(source)).into_owned()
+    unary::cancel_even_runs(&unary::literals_for_crate(source)).into_owned()
 }
 
 /// The parser as cel-go's Kubernetes environment configures it: optional

@@ -25,52 +25,33 @@
 
 use std::borrow::Cow;
 
-/// `source` with every raw triple-quoted literal that holds a NUL
-/// character (`r"""a<NUL>b"""`) written as the same value without a
-/// raw prefix (`"""a\\000b"""`, each backslash doubled); borrowed when
-/// there is none. cel-go reads such a literal as one string (CEL.g4:
-/// `RAW '"""' .*? '"""'`); the cel crate's lexer stops at the NUL, reads
-/// the rest as code, and its error recovery over 5 kB of it took 14 s and
-/// 2.2 GB (found by the cel fuzz target).
-pub(crate) fn raw_nuls_escaped(source: &str) -> Cow<'_, str> {
-    if !source.contains('\0') {
+/// `source` with the literals the cel crate's lexer misreads written as
+/// literals of the same value it reads; borrowed when there is none. cel-go
+/// reads each as one literal (CEL.g4 `STRING`, `BYTES`):
+/// - a raw triple-quoted string holding a NUL character
+///   (`r"""a<NUL>b"""`): the crate's lexer stopped at the NUL, read the
+///   rest as code, and its error recovery over 5 kB of it took 14 s and
+///   2.2 GB (found by the cel fuzz target) — written without the raw
+///   prefix, each backslash doubled and NUL as `\000`;
+/// - a triple-quoted bytes literal (`b"""ab"""`, `br'''…'''`): the crate
+///   read `b"` + `""ab""` + `"`, so `size(b"""ab""")` was 6 (rev27 F6) —
+///   written as a one-line `b"…"` with the same escapes.
+pub(crate) fn literals_for_crate(source: &str) -> Cow<'_, str> {
+    if !source.contains("\"\"\"") && !source.contains("'''") && !source.contains('\\') {
         return Cow::Borrowed(source);
     }
     let mut out = String::with_capacity(source.len() + 16);
     let mut copied = 0;
     for token in lex(source) {
-        let text = &source[token.at..token.end];
-        if token.kind != Kind::Literal || !text.contains('\0') {
+        if token.kind != Kind::Literal {
             continue;
         }
-        let (prefix, rest) = text.split_at(text.find(['r', 'R']).unwrap_or(0));
-        let Some(body) = rest
-            .get(1..)
-            .filter(|_| rest.starts_with(['r', 'R']))
-            .and_then(|r| {
-                ["\"\"\"", "'''"]
-                    .into_iter()
-                    .find_map(|q| r.strip_prefix(q)?.strip_suffix(q).map(|b| (q, b)))
-            })
-        else {
+        let text = &source[token.at..token.end];
+        let Some(rewritten) = literal_for_crate(text) else {
             continue;
         };
-        // Only the bytes prefix may come before `r`.
-        if !prefix.chars().all(|c| matches!(c, 'b' | 'B')) {
-            continue;
-        }
-        let (quotes, content) = body;
         out.push_str(&source[copied..token.at]);
-        out.push_str(prefix);
-        out.push_str(quotes);
-        for c in content.chars() {
-            match c {
-                '\\' => out.push_str("\\\\"),
-                '\0' => out.push_str("\\000"),
-                other => out.push(other),
-            }
-        }
-        out.push_str(quotes);
+        out.push_str(&rewritten);
         copied = token.end;
     }
     if copied == 0 {
@@ -78,6 +59,91 @@ pub(crate) fn raw_nuls_escaped(source: &str) -> Cow<'_, str> {
     }
     out.push_str(&source[copied..]);
     Cow::Owned(out)
+}
+
+/// One literal token rewritten for [`literals_for_crate`], or None when
+/// the crate reads it as cel-go does.
+fn literal_for_crate(text: &str) -> Option<String> {
+    let prefix_len = text.find(['"', '\''])?;
+    let prefix = &text[..prefix_len];
+    let bytes = prefix.contains(['b', 'B']);
+    let raw = prefix.contains(['r', 'R']);
+    let rest = &text[prefix_len..];
+    let quotes = ["\"\"\"", "'''"]
+        .into_iter()
+        .find(|q| rest.len() >= 6 && rest.starts_with(q) && rest.ends_with(q));
+    if bytes {
+        let delimiter = quotes.map_or(1, str::len);
+        let content = rest.get(delimiter..rest.len().checked_sub(delimiter)?)?;
+        // The crate reads a one-line literal without escapes as cel-go does.
+        if quotes.is_none() && !content.contains('\\') {
+            return None;
+        }
+        return bytes_for_crate(content, raw);
+    }
+    let quotes = quotes?;
+    let content = &rest[3..rest.len() - 3];
+    if !raw || !content.contains('\0') {
+        return None;
+    }
+    let mut out = String::from(quotes);
+    for c in content.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\0' => out.push_str("\\000"),
+            other => out.push(other),
+        }
+    }
+    out.push_str(quotes);
+    Some(out)
+}
+
+/// A bytes literal's content as the cel crate reads the same bytes: one
+/// line between double quotes, printable ASCII as itself and every other
+/// byte as an octal escape (the crate's bytes parser knows `\ooo` and
+/// `\xhh` but not `\n` or `\\`: `b"a\n"` was a compile error). None
+/// when an escape is invalid (the lexer check reports it).
+fn bytes_for_crate(content: &str, raw: bool) -> Option<String> {
+    let mut value = Vec::with_capacity(content.len());
+    let bytes = content.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if raw || bytes[i] != b'\\' {
+            value.push(bytes[i]);
+            i += 1;
+            continue;
+        }
+        let end = escape_end(bytes, i).ok()?;
+        let digits = content.get(i + 2..end)?;
+        match bytes.get(i + 1)? {
+            b'a' => value.push(0x07),
+            b'b' => value.push(0x08),
+            b'f' => value.push(0x0c),
+            b'n' => value.push(b'\n'),
+            b'r' => value.push(b'\r'),
+            b't' => value.push(b'\t'),
+            b'v' => value.push(0x0b),
+            b'0'..=b'3' => value.push(u8::from_str_radix(content.get(i + 1..end)?, 8).ok()?),
+            b'x' | b'X' => value.push(u8::from_str_radix(digits, 16).ok()?),
+            b'u' | b'U' => {
+                let c = char::from_u32(u32::from_str_radix(digits, 16).ok()?)?;
+                value.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+            }
+            // `\"`, `\'`, `\\`, `\?`, a backquote: the character itself.
+            other => value.push(*other),
+        }
+        i = end;
+    }
+    let mut out = String::from("b\"");
+    for byte in value {
+        if (0x20..0x7f).contains(&byte) && byte != b'\\' && byte != b'"' {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("\\{byte:03o}"));
+        }
+    }
+    out.push('"');
+    Some(out)
 }
 
 /// `source` with each even run of unary `!` / `-` blanked; borrowed when
@@ -687,16 +753,26 @@ mod tests {
     }
 
     #[test]
-    fn raw_triple_literals_holding_nul_are_written_without_the_raw_prefix() {
+    fn literals_the_crate_misreads_are_written_as_ones_it_reads() {
         assert_eq!(
-            raw_nuls_escaped("r\"\"\"a\0\\b\"\"\" + R'''\0''' + r'\0' + 'x\0'"),
+            literals_for_crate("r\"\"\"a\0\\b\"\"\" + R'''\0''' + r'\0' + 'x\0'"),
             "\"\"\"a\\000\\\\b\"\"\" + '''\\000''' + r'\0' + 'x\0'"
         );
-        assert_eq!(raw_nuls_escaped("bR\"\"\"\0\"\"\""), "b\"\"\"\\000\"\"\"");
-        assert!(matches!(
-            raw_nuls_escaped("r\"\"\"a\"\"\""),
-            Cow::Borrowed(_)
-        ));
+        assert_eq!(literals_for_crate("bR\"\"\"\0\\\"\"\""), r#"b"\000\134""#);
+        let bytes = format!("{}\n{}", r#"b"""a"b"#, r#"\x41\"""" == b'''\''''"#);
+        assert_eq!(literals_for_crate(&bytes), r#"b"a\042b\012A\042" == b"'""#);
+        // A one-line bytes literal with escapes too: the crate knew only
+        // octal and hex ones.
+        assert_eq!(
+            literals_for_crate(r#"b"\n\\é" + b'\x41'"#),
+            r#"b"\012\134\303\251" + b"A""#
+        );
+        for unchanged in ["r\"\"\"a\"\"\"", "\"\"\"a\0\"\"\"", "b'a'", "x", "'\\n'"] {
+            assert!(
+                matches!(literals_for_crate(unchanged), Cow::Borrowed(_)),
+                "{unchanged}"
+            );
+        }
     }
 
     #[test]
