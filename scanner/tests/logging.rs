@@ -142,3 +142,46 @@ fn a_usage_error_is_one_json_record() {
         stderr(&output)
     );
 }
+
+/// A warning written before `--timeout` ends `apply` is a record too
+/// (rev27 F10: JSON held it for a continuation line, and the deadline
+/// ended the process first).
+#[test]
+fn a_warning_before_the_deadline_is_not_lost() {
+    let files = Files::new();
+    let expression = "lists.range(999).all(x, lists.range(1000).all(y, x + y >= 0))";
+    let mut policy = String::from(
+        "apiVersion: policies.kyverno.io/v1\nkind: ValidatingPolicy\nmetadata: {name: slow}\nspec:\n  validationActions: [Audit]\n  matchConstraints:\n    resourceRules: [{apiGroups: [''], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [pods]}]\n  validations:\n",
+    );
+    for _ in 0..40 {
+        policy.push_str(&format!("  - expression: \"{expression}\"\n"));
+    }
+    let policy = files.write("slow.yaml", &policy);
+    let resources = files.write(
+        "pods.yaml",
+        "kind: Pod\nmetadata: {name: noapi, namespace: default}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: slow, namespace: default}\n",
+    );
+    let output = polscan([
+        "--log-format",
+        "json",
+        "apply",
+        "-p",
+        &policy,
+        "-r",
+        &resources,
+        "--timeout",
+        "2s",
+    ])
+    .output();
+    let stderr = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let records = json_records(&stderr);
+    let levels: Vec<&str> = records.iter().filter_map(|r| r["level"].as_str()).collect();
+    assert_eq!(levels, ["WARN", "ERROR"], "{stderr}");
+    assert!(
+        records[0]["fields"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("has no `apiVersion`")),
+        "{stderr}"
+    );
+}

@@ -148,6 +148,23 @@ impl Write for Stderr {
         }
         io::stderr().flush()
     }
+
+    /// One `write!`/`writeln!` is one whole event (its lines continue
+    /// it): written at once, not held for the next — `apply`'s deadline
+    /// ends the process while its thread still holds this writer, and a
+    /// held warning was lost (rev27 F10).
+    fn write_fmt(&mut self, args: std::fmt::Arguments<'_>) -> io::Result<()> {
+        if !json() {
+            return io::stderr().write_fmt(args);
+        }
+        let text = args.to_string();
+        let mut out = |event: &str| line(event);
+        self.write_to(text.as_bytes(), &mut out);
+        if self.partial.is_empty() {
+            self.finish(&mut out);
+        }
+        Ok(())
+    }
 }
 
 impl Drop for Stderr {

@@ -79,6 +79,28 @@ pub(crate) fn metered<T>(evaluate: impl FnOnce() -> T) -> (T, bool) {
     (value, taken.is_some_and(|taken| taken > PER_CALL_LIMIT))
 }
 
+/// Charges `units` of work to the evaluation running in [`metered`] (a
+/// function that builds a value of `units` elements, as cel-go's cost of
+/// it grows with them); past [`PER_CALL_LIMIT`] the evaluation is
+/// cancelled, [`EXCEEDED`], before the work is done.
+///
+/// # Errors
+/// [`EXCEEDED`] once the evaluation's count passes the limit.
+pub(crate) fn charge(function: &str, units: u64) -> Result<(), ExecutionError> {
+    let over = STEPS.with(|steps| match steps.get() {
+        Some(taken) => {
+            let taken = taken.saturating_add(units);
+            steps.set(Some(taken));
+            taken > PER_CALL_LIMIT
+        }
+        None => units > PER_CALL_LIMIT,
+    });
+    if over {
+        return Err(ExecutionError::function_error(function, EXCEEDED));
+    }
+    Ok(())
+}
+
 /// A loop condition, counted: its value, or [`EXCEEDED`] once the
 /// evaluation took more than [`PER_CALL_LIMIT`] steps (every later loop
 /// condition errs too, so each loop still running ends at its next step).

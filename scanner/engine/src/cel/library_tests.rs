@@ -1394,6 +1394,20 @@ fn comprehension_steps_are_bounded_by_the_per_call_cost_limit() {
     assert_eq!(eval(&past), Err(super::budget::EXCEEDED.to_string()));
     // The count is per evaluation: the same expression again is a value.
     assert_eq!(eval(&within), Ok(json!(true)));
+    // A list built by `lists.range` is charged its length before it is
+    // built (rev27 F7: 10^9 elements aborted the process on 24 GB).
+    for costly in [
+        "lists.range(1000000000).size() > 0",
+        "lists.range(2000).map(x, lists.range(2000).size()).size() > 0",
+    ] {
+        assert_eq!(
+            eval(costly),
+            Err(super::budget::EXCEEDED.to_string()),
+            "{costly}"
+        );
+    }
+    assert_eq!(eval("lists.range(3)"), Ok(json!([0, 1, 2])));
+    assert!(eval("lists.range(-1)").is_err());
 }
 
 /// A raw triple-quoted literal holding a NUL is one string, as cel-go's

@@ -577,6 +577,26 @@ fn an_exception_of_deleted_policies_is_marked() {
             .problem
             .clone()
     };
+    // A policy the reports name, its document not given (`--from` with
+    // part of the policies), is in the package: its exception is not
+    // orphaned (rev27 F8).
+    let mut partial = input(
+        vec![report(vec![
+            result("clean", "pass", "a", "p"),
+            result("reported", "pass", "a", "p"),
+        ])],
+        documents
+            .iter()
+            .cloned()
+            .chain([kyverno("of-reported", "reported")])
+            .collect(),
+        Some(scan(true, &[])),
+    );
+    partial.policy_filter = Vec::new();
+    let partial = build(&partial);
+    assert_eq!(problem(&partial, "ops/of-reported"), None);
+    assert!(problem(&partial, "ops/orphan").is_some());
+
     let evidence = built(Vec::new());
     let orphan = problem(&evidence, "ops/orphan").expect("marked");
     assert!(

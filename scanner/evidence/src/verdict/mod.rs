@@ -106,12 +106,11 @@ pub fn build(input: &EvidenceInput) -> Evidence {
     // Only when every policy was looked at: a filtered package, or one
     // given no policy at all, does not hold the policies its exceptions
     // may name.
-    let present: Vec<String> = infos
-        .iter()
-        .filter(|(_, (_, found))| *found)
-        .map(|(name, _)| name.clone())
-        .collect();
-    if input.policy_filter.is_empty() && !present.is_empty() {
+    // A policy known only from its reports (its document not given) is
+    // in the package too (rev27 F8: its exceptions were called orphaned
+    // beside the results they skip).
+    let present: Vec<String> = infos.keys().cloned().collect();
+    if input.policy_filter.is_empty() && infos.values().any(|(_, found)| *found) {
         mark_orphaned(&mut exceptions, &present);
     }
     let generated_exceptions = generate_exceptions(
