@@ -45,6 +45,12 @@ pub(crate) fn rewrite(expr: &mut IdedExpr) {
             if let Some(own) = own {
                 call.func_name = own.to_string();
             }
+            // `x in list` is charged the list's length (rev27 F12:
+            // `exists(x, x in big)` did 4·10^8 comparisons in 20,000
+            // counted steps); the crate's own `in` still decides.
+            if call.func_name == operators::IN && call.args.len() == 2 {
+                super::budget::charge_container(&mut call.args[1]);
+            }
             if let Some(target) = call.target.as_deref_mut() {
                 rewrite(target);
             }

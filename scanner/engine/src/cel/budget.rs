@@ -101,6 +101,40 @@ pub(crate) fn charge(function: &str, units: u64) -> Result<(), ExecutionError> {
     Ok(())
 }
 
+/// The function [`charge_container`] wraps a container in; not a name
+/// CEL source can spell.
+pub(crate) const CHARGED: &str = "@polscan.charged";
+
+/// Wraps `container` (the right side of an `in`) in [`CHARGED`].
+pub(crate) fn charge_container(container: &mut IdedExpr) {
+    let id = container.id;
+    let inner = std::mem::replace(
+        container,
+        IdedExpr {
+            id,
+            expr: Expr::Unspecified,
+        },
+    );
+    container.expr = Expr::Call(CallExpr {
+        func_name: CHARGED.to_string(),
+        target: None,
+        args: vec![inner],
+    });
+}
+
+/// Its argument, a list charged its length ([`charge`]): cel-go's cost of
+/// `x in list` grows with the list; a map's lookup costs one.
+pub(crate) fn charged(ftx: &FunctionContext) -> Result<cel::Value, ExecutionError> {
+    let value = match ftx.args.first() {
+        Some(container) => cel::Value::resolve(container, ftx.ptx)?,
+        None => return Err(ftx.error("expects a container")),
+    };
+    if let cel::Value::List(list) = &value {
+        charge("@in", list.len() as u64)?;
+    }
+    Ok(value)
+}
+
 /// A loop condition, counted: its value, or [`EXCEEDED`] once the
 /// evaluation took more than [`PER_CALL_LIMIT`] steps (every later loop
 /// condition errs too, so each loop still running ends at its next step).

@@ -32,6 +32,7 @@ static ENVIRONMENT: LazyLock<cel::Context<'static>> = LazyLock::new(|| {
     ctx.add_function(accumulate::PUSH, accumulate::push);
     ctx.add_function(accumulate::LIST, accumulate::list);
     ctx.add_function(budget::STEP, budget::step);
+    ctx.add_function(budget::CHARGED, budget::charged);
     kyverno_lib::register(&mut ctx);
     ctx
 });

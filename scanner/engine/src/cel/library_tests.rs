@@ -1407,6 +1407,20 @@ fn comprehension_steps_are_bounded_by_the_per_call_cost_limit() {
         );
     }
     assert_eq!(eval("lists.range(3)"), Ok(json!([0, 1, 2])));
+    // `in` over a list is charged the list's length (rev27 F12: 97 s).
+    let list = |n: usize| format!("[{}]", vec!["0"; n].join(","));
+    assert_eq!(
+        eval(&format!("{}.all(x, x in {})", list(1000), list(1001))),
+        Err(super::budget::EXCEEDED.to_string())
+    );
+    assert_eq!(
+        eval(&format!("{}.all(x, x in {})", list(100), list(1001))),
+        Ok(json!(true))
+    );
+    assert_eq!(
+        eval("2 in [1, 2] && 'a' in {'a': 1} && !(3 in [1])"),
+        Ok(json!(true))
+    );
     assert!(eval("lists.range(-1)").is_err());
 }
 

@@ -204,6 +204,9 @@ pub(crate) struct AdmissionOutcome {
     /// The rule name Kyverno gives the result when it is not the policy's
     /// unnamed one (`exception`, `evaluation` for CEL PolicyExceptions).
     pub(crate) rule: Option<String>,
+    /// `auditAnnotations` whose value expression failed, as
+    /// `auditAnnotations[key]: error` (the value holds `error: …` too).
+    pub(crate) annotation_errors: Vec<String>,
 }
 
 impl AdmissionOutcome {
@@ -215,6 +218,7 @@ impl AdmissionOutcome {
             skip_reason: None,
             action: None,
             rule: None,
+            annotation_errors: Vec::new(),
         }
     }
 
@@ -474,7 +478,12 @@ impl ValidationBody {
                 Ok(kube_cel::cel::Value::Null) => continue,
                 Ok(kube_cel::cel::Value::String(text)) => text.to_string(),
                 Ok(other) => crate::cel::to_json(&other).to_string(),
-                Err(err) => format!("error: {err}"),
+                Err(err) => {
+                    outcome
+                        .annotation_errors
+                        .push(format!("auditAnnotations[{}]: {err}", annotation.key));
+                    format!("error: {err}")
+                }
             };
             outcome.annotations.insert(annotation.key.clone(), value);
         }

@@ -364,7 +364,18 @@ impl AdmissionPolicy {
 
     /// `failurePolicy: Ignore` turns errors into skips, keeping the error
     /// in the message so the report still shows it.
-    fn ignorable(&self, outcome: AdmissionOutcome) -> AdmissionOutcome {
+    fn ignorable(&self, mut outcome: AdmissionOutcome) -> AdmissionOutcome {
+        // The API server's dispatcher denies on an auditAnnotation that
+        // fails under failurePolicy Fail (k8s.io/apiserver
+        // `AuditAnnotationActionError`) and drops it under Ignore: a pass
+        // with a failed annotation is an error (rev27 F11).
+        if outcome.status == RuleStatus::Pass
+            && !outcome.annotation_errors.is_empty()
+            && self.spec.failure_policy.as_deref() != Some("Ignore")
+        {
+            outcome.status = RuleStatus::Error;
+            outcome.message = outcome.annotation_errors.join("; ");
+        }
         if outcome.status == RuleStatus::Error
             && self.spec.failure_policy.as_deref() == Some("Ignore")
         {
@@ -375,6 +386,7 @@ impl AdmissionPolicy {
                 skip_reason: None,
                 action: outcome.action,
                 rule: outcome.rule,
+                annotation_errors: outcome.annotation_errors,
             };
         }
         outcome
@@ -610,6 +622,37 @@ mod tests {
                 .status,
             RuleStatus::Pass
         );
+    }
+
+    /// k8s.io/apiserver's dispatcher denies on a failed auditAnnotation
+    /// under failurePolicy Fail and drops it under Ignore (rev27 F11: a
+    /// pass); a failed validation keeps its own result.
+    #[test]
+    fn a_failed_audit_annotation_is_an_error_under_failure_policy_fail() {
+        let spec = |failure_policy: &str| {
+            json!({
+                "failurePolicy": failure_policy,
+                "matchConstraints": {"resourceRules": [{"apiGroups": ["apps"], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"], "resources": ["deployments"]}]},
+                "validations": [{"expression": "object.spec.replicas <= 2", "message": "too many"}],
+                "auditAnnotations": [{"key": "ratio", "valueExpression": "string(10 / (object.spec.replicas - 1))"}]
+            })
+        };
+        let fail = policy(spec("Fail"));
+        let errored = run(&fail, &deployment("d", "n", "x", 1)).expect("matched");
+        assert_eq!(errored.status, RuleStatus::Error, "{}", errored.message);
+        assert!(
+            errored.message.starts_with("auditAnnotations[ratio]: "),
+            "{}",
+            errored.message
+        );
+        assert_eq!(
+            run(&fail, &deployment("d", "n", "x", 2)).map(|o| o.status),
+            Some(RuleStatus::Pass)
+        );
+        let ignore = policy(spec("Ignore"));
+        let passed = run(&ignore, &deployment("d", "n", "x", 1)).expect("matched");
+        assert_eq!(passed.status, RuleStatus::Pass);
+        assert!(passed.annotations["ratio"].starts_with("error: "));
     }
 
     #[test]
