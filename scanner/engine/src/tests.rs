@@ -743,3 +743,34 @@ fn a_message_that_cannot_be_substituted_says_why() {
         }
     }
 }
+
+/// hunt27 F5: foreach loops nested three deep over 1000 elements were 10^9
+/// evaluations (hours); past 10^6 elements, nested ones included, the rule
+/// is an error. Two loops of 100 still pass.
+#[test]
+fn nested_foreach_elements_are_bounded() {
+    let nested = |size: usize, depth: usize| {
+        let list = format!("`[{}]`", vec!["1"; size].join(","));
+        let mut inner = json!({"list": list, "deny": {"conditions": {"any": [{"key": "{{ element }}", "operator": "Equals", "value": 0}]}}});
+        for _ in 1..depth {
+            inner = json!({"list": list, "foreach": [inner]});
+        }
+        policy(json!([{
+            "name": "nested",
+            "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+            "validate": {"message": "m", "foreach": [inner]}
+        }]))
+    };
+    let p = pod("p", json!({"containers": [{"name": "a"}]}));
+    let started = std::time::Instant::now();
+    let bounded = results(nested(1001, 2), &p);
+    assert_eq!(bounded[0].1, RuleStatus::Error, "{bounded:?}");
+    assert!(
+        bounded[0].2.contains("more than 1000000 elements"),
+        "{bounded:?}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(120));
+    assert_eq!(results(nested(100, 2), &p)[0].1, RuleStatus::Pass);
+    // The count is per rule evaluation: the same rule again passes too.
+    assert_eq!(results(nested(100, 2), &p)[0].1, RuleStatus::Pass);
+}

@@ -146,7 +146,10 @@ pub fn search(expression: &str, data: &Value) -> Result<Value, JmespathError> {
 pub(crate) fn search_variable(expression: &str, data: &Rcvar) -> Result<Value, JmespathError> {
     let compiled = compile(expression)?;
     let mut ctx = Context::new(expression, &RUNTIME);
-    let result = match interpret(data, compiled.as_ast(), &mut ctx) {
+    let outer = STEPS.with(|steps| steps.replace(0));
+    let interpreted = interpret(data, compiled.as_ast(), &mut ctx);
+    STEPS.with(|steps| steps.set(outer));
+    let result = match interpreted {
         Ok(result) => result,
         Err(Failure::NotFound(key)) => {
             return Err(JmespathError::NotFound {
@@ -167,6 +170,38 @@ pub(crate) fn search_variable(expression: &str, data: &Rcvar) -> Result<Value, J
         expression: expression.to_string(),
         message,
     })
+}
+
+/// The most work one expression's evaluation may do, in nodes evaluated
+/// and elements collected: multi-selects of `@` build a tree of 10^9
+/// leaves from a few shared nodes, and projections and flattens over it
+/// built them all (hunt27 F1, F2: gigabytes, the process aborted).
+/// Kyverno's go-jmespath has no bound; 10^7 is seconds of work, far past
+/// any policy of the library.
+const MAX_STEPS: u64 = 10_000_000;
+
+thread_local! {
+    /// Work done by the evaluation this thread runs ([`search_variable`]).
+    static STEPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Charges `units` of work; past [`MAX_STEPS`], the evaluation's error.
+fn charge(units: usize, ctx: &Context<'_>) -> Result<(), Failure> {
+    let over = STEPS.with(|steps| {
+        let taken = steps.get().saturating_add(units as u64);
+        steps.set(taken);
+        taken > MAX_STEPS
+    });
+    if over {
+        return Err(Failure::Error(jmespath::JmespathError::from_ctx(
+            ctx,
+            ErrorReason::Parse(format!(
+                "{}the evaluation passed its bound of {MAX_STEPS} steps (polscan's; Kyverno sets none)",
+                functions::ERROR_MARKER
+            )),
+        )));
+    }
+    Ok(())
 }
 
 /// An evaluation failure: Kyverno's fork distinguishes a missing key.
@@ -200,6 +235,7 @@ fn lenient(result: Result<Rcvar, Failure>) -> Result<Rcvar, Failure> {
 /// comparisons, function arguments, `||`, `!`, multi-selects and projections;
 /// flatten and filter projections turn any error of their input into null.
 fn interpret(data: &Rcvar, node: &Ast, ctx: &mut Context<'_>) -> Result<Rcvar, Failure> {
+    charge(1, ctx)?;
     match node {
         Ast::Field { name, .. } => match data.as_object() {
             Some(map) => map
@@ -267,12 +303,29 @@ fn interpret(data: &Rcvar, node: &Ast, ctx: &mut Context<'_>) -> Result<Rcvar, F
         } => {
             let left = lenient(interpret(data, lhs, ctx))?;
             let right = lenient(interpret(data, rhs, ctx))?;
+            // Equality walks both values written out: shared parts count
+            // each time (hunt27 F11: 10^10 leaves from 20 nodes).
+            for side in [&left, &right] {
+                if crate::value_size::jmespath_exceeds(side, crate::value_size::MAX_VALUE_BYTES) {
+                    return Err(Failure::Error(jmespath::JmespathError::from_ctx(
+                        ctx,
+                        ErrorReason::Parse(format!(
+                            "{}a compared value: {}",
+                            functions::ERROR_MARKER,
+                            crate::value_size::too_large("it")
+                        )),
+                    )));
+                }
+            }
             Ok(left
                 .compare(comparator, &right)
                 .map_or_else(null, |result| Rcvar::new(Variable::Bool(result))))
         }
         Ast::ObjectValues { node, .. } => {
             let subject = lenient(interpret(data, node, ctx))?;
+            if let Some(map) = subject.as_object() {
+                charge(map.len(), ctx)?;
+            }
             Ok(match subject.as_object() {
                 Some(map) => Rcvar::new(Variable::Array(map.values().cloned().collect())),
                 None => null(),
@@ -308,7 +361,10 @@ fn interpret(data: &Rcvar, node: &Ast, ctx: &mut Context<'_>) -> Result<Rcvar, F
             let mut collected = Vec::new();
             for item in items {
                 match item.as_array() {
-                    Some(inner) => collected.extend(inner.iter().cloned()),
+                    Some(inner) => {
+                        charge(inner.len(), ctx)?;
+                        collected.extend(inner.iter().cloned());
+                    }
                     None => collected.push(item.clone()),
                 }
             }
@@ -364,6 +420,9 @@ fn interpret(data: &Rcvar, node: &Ast, ctx: &mut Context<'_>) -> Result<Rcvar, F
                     ctx,
                     ErrorReason::Runtime(RuntimeError::InvalidSlice),
                 )));
+            }
+            if let Some(items) = data.as_array() {
+                charge(items.len(), ctx)?;
             }
             Ok(data
                 .slice(*start, *stop, *step)

@@ -350,3 +350,39 @@ fn a_value_over_the_bound_is_an_error_not_an_abort() {
     let joined = search(&format!("join('', [{sixteen}])"), &small).expect("within");
     assert_eq!(joined.as_str().map(str::len), Some(16 << 10));
 }
+
+/// hunt27 F1, F2, F11: multi-selects of `@` build 10^9 leaves from a few
+/// shared nodes; projections, flattens and `==` over them did the work of
+/// every leaf (gigabytes, an abort; minutes). Each is now an error once
+/// the evaluation passes its bound; ordinary expressions are untouched.
+#[test]
+fn work_over_shared_values_is_bounded() {
+    let ten = "[@,@,@,@,@,@,@,@,@,@]";
+    let tree = format!("`1` | {}", [ten; 9].join(" | "));
+    let flat = format!(
+        "`[1,2,3,4,5,6,7,8,9,10]` | {}",
+        vec![format!("{ten}[]"); 8].join(" | ")
+    );
+    let started = std::time::Instant::now();
+    for expression in [
+        format!("length({tree} | [*][*][*][*][*][*][*][*][*].x)"),
+        format!("length({flat})"),
+        format!("({tree} | {ten}) == ({tree} | {ten})"),
+    ] {
+        let error = search(&expression, &json!({})).expect_err(&expression);
+        let text = error.to_string();
+        assert!(
+            text.contains("passed its bound") || text.contains("larger than"),
+            "{text}"
+        );
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    assert_eq!(
+        search("length(`[1,2,3]` | [@,@][])", &json!({})).expect("small"),
+        json!(6)
+    );
+    assert_eq!(
+        search("`[1,2]` == `[1,2]`", &json!({})).expect("small"),
+        json!(true)
+    );
+}
