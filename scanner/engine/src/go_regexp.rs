@@ -16,15 +16,33 @@ const MAX_REPEAT: u32 = 1000;
 /// count past [`MAX_REPEAT`] (`a{1001}`, `(a{100}){11}`), else the `regex`
 /// crate's own.
 pub fn compile(pattern: &str) -> Result<regex::Regex, String> {
+    compile_sized(pattern).map(|(compiled, _)| compiled)
+}
+
+/// The compiled size past which a pattern is not kept in a cache: caches
+/// of 256 or 1024 patterns of up to 64 MiB each held gigabytes
+/// (`\pL{500}` with a different suffix per element; hunt27 F12, F13).
+pub const CACHED_SIZE_LIMIT: usize = 1 << 20;
+
+/// [`compile`], and whether the program is small enough to cache (within
+/// [`CACHED_SIZE_LIMIT`]).
+pub fn compile_sized(pattern: &str) -> Result<(regex::Regex, bool), String> {
     let pattern = translate(pattern)?;
     if let Some(operator) = repeat_past_go_limit(&pattern) {
         return Err(format!("invalid repeat count: `{operator}`"));
+    }
+    if let Ok(small) = regex::RegexBuilder::new(&pattern)
+        .size_limit(CACHED_SIZE_LIMIT)
+        .build()
+    {
+        return Ok((small, true));
     }
     // Go compiles what its counts allow (at most 1000 copies); the
     // crate's default 10 MiB refused `[\p{L}\p{N}]{1,253}` (red25 F14).
     regex::RegexBuilder::new(&pattern)
         .size_limit(64 << 20)
         .build()
+        .map(|large| (large, false))
         .map_err(|err| err.to_string())
 }
 
@@ -370,5 +388,21 @@ mod tests {
         ] {
             assert!(compile(pattern).is_ok(), "{pattern}");
         }
+    }
+}
+
+#[cfg(test)]
+mod sized_tests {
+    use super::*;
+
+    /// hunt27 F12, F13: a program past the cache's size limit is compiled
+    /// (Go compiles it) but marked not to be cached.
+    #[test]
+    fn large_programs_are_marked_not_to_be_cached() {
+        let (small, cached) = compile_sized("^[a-z]+:[0-9.]+$").expect("compiles");
+        assert!(cached && small.is_match("nginx:1.2"));
+        let (large, cached) = compile_sized(r"\pL{500}").expect("compiles");
+        assert!(!cached);
+        assert!(!large.is_match("abc"));
     }
 }

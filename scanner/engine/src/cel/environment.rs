@@ -63,22 +63,40 @@ fn matches(
         if let Some(compiled) = patterns.get(regex.as_str()) {
             return compiled
                 .as_ref()
-                .map(|re| re.is_match(&this))
+                .map(|re| (re.is_match(&this), false))
                 .map_err(Clone::clone);
         }
         if patterns.len() >= CACHED_PATTERNS {
             patterns.clear();
         }
-        let compiled = crate::go_regexp::compile(&regex);
+        let compiled = crate::go_regexp::compile_sized(&regex);
         let outcome = compiled
             .as_ref()
-            .map(|re| re.is_match(&this))
+            .map(|(re, _)| re.is_match(&this))
             .map_err(Clone::clone);
-        patterns.insert(regex.to_string(), compiled);
-        outcome
+        match compiled {
+            // A large program is compiled again when met again, and each
+            // compile is charged to the evaluation's cost (hunt27 F12: a
+            // new `\pL{500}` pattern per element took hours).
+            Ok((_, false)) => return outcome.map(|matched| (matched, true)),
+            compiled => {
+                patterns.insert(regex.to_string(), compiled.map(|(re, _)| re));
+            }
+        }
+        outcome.map(|matched| (matched, false))
     });
-    outcome.map_err(|err| ftx.error(format!("'{regex}' not a valid regex:\n{err}")))
+    let (matched, large) =
+        outcome.map_err(|err| ftx.error(format!("'{regex}' not a valid regex:\n{err}")))?;
+    if large {
+        super::budget::charge("matches", LARGE_PATTERN_COST)?;
+    }
+    Ok(matched)
 }
+
+/// What compiling a pattern past [`crate::go_regexp::CACHED_SIZE_LIMIT`]
+/// is charged: about the time of 10^4 comprehension steps, so an
+/// expression compiles at most 100 of them.
+const LARGE_PATTERN_COST: u64 = 10_000;
 
 #[cfg(test)]
 mod tests {

@@ -1467,3 +1467,23 @@ fn triple_quoted_bytes_literals_are_read_as_cel_go_reads_them() {
         ),
     ]);
 }
+
+/// hunt27 F12: each `matches` with a pattern too large to cache compiles
+/// it again and is charged 10^4 to the cost bound (a new `\pL{500}` per
+/// element was hours, and 256 of them cached took gigabytes).
+#[test]
+fn large_patterns_are_charged_to_the_cost_bound() {
+    let near_the_limit = "lists.range(490000).all(x, true)";
+    assert_eq!(
+        eval(&format!(
+            r"{near_the_limit} && [0, 1].all(i, !'a'.matches('\\pL{{500}}' + string(i)))"
+        )),
+        Err(super::budget::EXCEEDED.to_string())
+    );
+    assert_eq!(
+        eval(&format!(
+            r"{near_the_limit} && [0, 1].all(i, !'a'.matches('[0-9]' + string(i)))"
+        )),
+        Ok(json!(true))
+    );
+}

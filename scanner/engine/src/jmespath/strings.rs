@@ -214,13 +214,17 @@ pub(super) fn regex(pattern: &str) -> Result<Arc<Regex>, String> {
             return Ok(found.clone());
         }
     }
-    let compiled = Arc::new(crate::go_regexp::compile(pattern).map_err(|e| {
+    let (compiled, small) = crate::go_regexp::compile_sized(pattern).map_err(|e| {
         format!("error parsing regexp `{pattern}`: {e}")
             .lines()
             .map(str::trim_end)
             .collect::<Vec<_>>()
             .join(" ")
-    })?);
+    })?;
+    let compiled = Arc::new(compiled);
+    if !small {
+        return Ok(compiled);
+    }
     let mut cache = REGEXES.write().unwrap_or_else(|p| p.into_inner());
     if cache.len() >= 1024 {
         cache.clear();
