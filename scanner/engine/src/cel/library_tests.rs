@@ -1468,6 +1468,38 @@ fn triple_quoted_bytes_literals_are_read_as_cel_go_reads_them() {
     ]);
 }
 
+/// hunt27 F7, F8: `distinct` and `sets.*` compare pairs, each charged to
+/// the cost bound (lists of 3·10^5 took minutes); small ones answer as
+/// kube-cel's.
+#[test]
+fn pairwise_list_functions_are_charged_to_the_cost_bound() {
+    for costly in [
+        "size([0].map(z, lists.range(2000)).flatten().distinct()) > 0",
+        "sets.contains(lists.range(2000), lists.range(2000).reverse())",
+        "sets.equivalent(lists.range(1500), lists.range(1500).reverse())",
+        "sets.intersects(lists.range(2000), [-1, -2].map(x, x) + lists.range(0))",
+    ] {
+        let outcome = eval(costly);
+        assert!(
+            outcome == Err(super::budget::EXCEEDED.to_string()) || outcome == Ok(json!(false)),
+            "{costly}: {outcome:?}"
+        );
+    }
+    assert_eq!(
+        eval("sets.contains(lists.range(2000), lists.range(2000).reverse())"),
+        Err(super::budget::EXCEEDED.to_string())
+    );
+    check(&[
+        ("[1, 2, 1, 3, 2].distinct()", json!([1, 2, 3])),
+        ("sets.contains([1, 2, 3], [3, 1])", json!(true)),
+        ("sets.contains([1, 2], [4])", json!(false)),
+        ("sets.equivalent([1, 2, 2], [2, 1])", json!(true)),
+        ("sets.equivalent([1], [1, 2])", json!(false)),
+        ("sets.intersects([1, 2], [5, 2])", json!(true)),
+        ("sets.intersects([1], [])", json!(false)),
+    ]);
+}
+
 /// hunt27 F12: each `matches` with a pattern too large to cache compiles
 /// it again and is charged 10^4 to the cost bound (a new `\pL{500}` per
 /// element was hours, and 256 of them cached took gigabytes).
