@@ -657,22 +657,24 @@ fn a_validating_policy_cel_go_does_not_type_check_is_refused_at_load() {
     assert_eq!(results(&output), []);
 }
 
-/// 40 CEL expressions of 999,999 steps each (just under the per-call
+/// 40 CEL expressions of 998,000 steps each (just under the per-call
 /// cost limit, which ends one expression of 4·10^8 steps by itself) keep
 /// `apply` busy for far longer than 3 s: `--timeout` ends the run with
 /// exit 2 and says what it was at.
 #[test]
 fn apply_timeout_ends_a_costly_evaluation_with_exit_2() {
     let started = std::time::Instant::now();
-    let mut policy = validating_policy(
-        "costly",
-        "lists.range(999).all(x, lists.range(1000).all(y, x + y >= 0))",
-    );
+    // 999 + 999 × 999 steps each, just under the bound, over a variable's
+    // literal list (lists.range is charged its length too).
+    let expression = "variables.l.all(x, variables.l.all(y, x + y >= 0))";
+    let mut policy = validating_policy("costly", expression);
     for _ in 1..40 {
-        policy.push_str(
-            "  - expression: \"lists.range(999).all(x, lists.range(1000).all(y, x + y >= 0))\"\n",
-        );
+        policy.push_str(&format!("  - expression: \"{expression}\"\n"));
     }
+    policy.push_str(&format!(
+        "  variables:\n  - name: l\n    expression: \"[{}]\"\n",
+        vec!["0"; 999].join(",")
+    ));
     let output = apply_to_bare_pod(&policy, &["--timeout", "3s"]);
     let err = exit_2_naming(
         &output,

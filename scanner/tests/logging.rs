@@ -149,13 +149,19 @@ fn a_usage_error_is_one_json_record() {
 #[test]
 fn a_warning_before_the_deadline_is_not_lost() {
     let files = Files::new();
-    let expression = "lists.range(999).all(x, lists.range(1000).all(y, x + y >= 0))";
+    // 999 + 999 × 999 steps, just under the CEL cost bound, over a
+    // variable's literal list (lists.range is charged its length too).
+    let expression = "variables.l.all(x, variables.l.all(y, x + y >= 0))";
     let mut policy = String::from(
         "apiVersion: policies.kyverno.io/v1\nkind: ValidatingPolicy\nmetadata: {name: slow}\nspec:\n  validationActions: [Audit]\n  matchConstraints:\n    resourceRules: [{apiGroups: [''], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [pods]}]\n  validations:\n",
     );
     for _ in 0..40 {
         policy.push_str(&format!("  - expression: \"{expression}\"\n"));
     }
+    policy.push_str(&format!(
+        "  variables:\n  - name: l\n    expression: \"[{}]\"\n",
+        vec!["0"; 999].join(",")
+    ));
     let policy = files.write("slow.yaml", &policy);
     let resources = files.write(
         "pods.yaml",
