@@ -1,4 +1,5 @@
-//! YAML text in, a verdict on its nesting out, before `serde_yaml` reads it.
+//! YAML text in, a verdict on its nesting and its aliases out, before
+//! `serde_yaml` reads it.
 //!
 //! `serde_yaml` (libyaml) refuses a document nested deeper than 128
 //! collections, but only after scanning all of it, and its scanner costs
@@ -22,19 +23,109 @@ use yaml_rust2::parser::{Event, Parser};
 /// flow) a document may have: `serde_yaml`'s recursion limit.
 pub const MAX_NESTING: usize = 128;
 
-/// A document nested deeper than [`MAX_NESTING`].
+/// A document nested deeper than [`MAX_NESTING`], or expanded by its
+/// aliases past what Go's YAML decoder (which kubectl and the Kyverno CLI
+/// read manifests with) or [`MAX_EXPANDED_BYTES`] allows.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "nested deeper than {MAX_NESTING} mappings or sequences at line {line} column {column}; \
-     refused before parsing"
-)]
+#[error("{}", describe(self))]
 pub struct NestingError {
+    /// Refused for its aliases, not its nesting.
+    pub aliasing: bool,
     /// 1-based position of the document in the text.
     pub document: usize,
     /// 1-based line of the collection that went one level too deep.
     pub line: usize,
     /// 1-based column of it.
     pub column: usize,
+}
+
+fn describe(err: &NestingError) -> String {
+    let (line, column) = (err.line, err.column);
+    if err.aliasing {
+        format!(
+            "document contains excessive aliasing (as Go's YAML decoder says; or past {} MiB of text written out) at line {line} column {column}; refused before parsing",
+            MAX_EXPANDED_BYTES >> 20
+        )
+    } else {
+        format!(
+            "nested deeper than {MAX_NESTING} mappings or sequences at line {line} column {column}; refused before parsing"
+        )
+    }
+}
+
+/// The most scalar text one document may expand to through its aliases:
+/// 8,000 aliases of one 32 kB string in a 64 kB manifest were 256 MB of
+/// text (gigabytes once evaluated; hunt27 F18, F22). Kubernetes stores no
+/// object past 1.5 MiB.
+pub const MAX_EXPANDED_BYTES: u64 = 64 << 20;
+
+/// go-yaml's `allowedAliasRatio` (yaml.v2/v3 decode.go): the share of a
+/// document's decoded nodes that may come from alias expansion.
+fn allowed_alias_ratio(decoded: u64) -> f64 {
+    const LOW: u64 = 400_000;
+    const HIGH: u64 = 4_000_000;
+    if decoded <= LOW {
+        0.99
+    } else if decoded >= HIGH {
+        0.10
+    } else {
+        0.99 - 0.89 * ((decoded - LOW) as f64 / (HIGH - LOW) as f64)
+    }
+}
+
+/// What a document's aliases expand to, counted as go-yaml's decoder
+/// counts (every node decoded, and those decoded through an alias) plus
+/// the scalar text.
+#[derive(Default)]
+struct Expansion {
+    decoded: u64,
+    aliased: u64,
+    bytes: u64,
+    /// (nodes, bytes) of each anchored node, by anchor id.
+    anchors: std::collections::HashMap<usize, (u64, u64)>,
+    /// Per open collection: its anchor id (0: none) and the counts when
+    /// it began.
+    open: Vec<(usize, u64, u64)>,
+}
+
+impl Expansion {
+    fn node(&mut self, anchor: usize, bytes: u64) {
+        self.decoded += 1;
+        self.bytes += bytes;
+        if anchor > 0 {
+            self.anchors.insert(anchor, (1, bytes));
+        }
+    }
+
+    fn open(&mut self, anchor: usize) {
+        self.open.push((anchor, self.decoded, self.bytes));
+        self.decoded += 1;
+    }
+
+    fn close(&mut self) {
+        if let Some((anchor, decoded, bytes)) = self.open.pop() {
+            if anchor > 0 {
+                self.anchors
+                    .insert(anchor, (self.decoded - decoded, self.bytes - bytes));
+            }
+        }
+    }
+
+    fn alias(&mut self, anchor: usize) {
+        let (nodes, bytes) = self.anchors.get(&anchor).copied().unwrap_or((1, 0));
+        self.decoded = self.decoded.saturating_add(nodes);
+        self.aliased = self.aliased.saturating_add(nodes);
+        self.bytes = self.bytes.saturating_add(bytes);
+    }
+
+    /// go-yaml's check (`d.aliasCount > 100 && d.decodeCount > 1000 &&
+    /// ratio > allowedAliasRatio`), and the text bound.
+    fn excessive(&self) -> bool {
+        (self.aliased > 100
+            && self.decoded > 1000
+            && self.aliased as f64 / self.decoded as f64 > allowed_alias_ratio(self.decoded))
+            || self.bytes > MAX_EXPANDED_BYTES
+    }
 }
 
 /// Why one YAML document could not be read.
@@ -60,29 +151,51 @@ pub fn check_nesting(text: &str) -> Result<(), NestingError> {
     let mut parser = Parser::new_from_str(text);
     let mut document = 0;
     let mut depth = 0usize;
+    let mut expansion = Expansion::default();
     loop {
         match parser.next_token() {
             Ok((Event::StreamEnd, _)) => return Ok(()),
             Ok((Event::DocumentStart, _)) => {
                 document += 1;
                 depth = 0;
+                expansion = Expansion::default();
             }
-            Ok((Event::SequenceStart(..) | Event::MappingStart(..), mark)) => {
+            Ok((Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _), mark)) => {
                 depth += 1;
+                expansion.open(anchor);
                 if depth > MAX_NESTING {
                     return Err(NestingError {
+                        aliasing: false,
                         document: document.max(1),
                         line: mark.line(),
                         column: mark.col() + 1,
                     });
                 }
             }
-            Ok((Event::SequenceEnd | Event::MappingEnd, _)) => depth = depth.saturating_sub(1),
+            Ok((Event::SequenceEnd | Event::MappingEnd, _)) => {
+                depth = depth.saturating_sub(1);
+                expansion.close();
+            }
+            Ok((Event::Scalar(value, _, anchor, _), _)) => {
+                expansion.node(anchor, value.len() as u64);
+            }
+            Ok((Event::Alias(anchor), mark)) => {
+                expansion.alias(anchor);
+                if expansion.excessive() {
+                    return Err(NestingError {
+                        aliasing: true,
+                        document: document.max(1),
+                        line: mark.line(),
+                        column: mark.col() + 1,
+                    });
+                }
+            }
             Ok(_) => {}
             // yaml-rust2's own flow limit (255) is past ours: only reached
             // when its events stopped short of it, e.g. `[[[` unclosed.
             Err(err) if err.info() == "recursion limit exceeded" => {
                 return Err(NestingError {
+                    aliasing: false,
                     document: document.max(1),
                     line: err.marker().line(),
                     column: err.marker().col() + 1,
@@ -167,5 +280,34 @@ mod tests {
         assert_eq!(check_nesting(&two), Ok(()));
         let value: Value = from_str("a: {b: [1, 2]}").expect("reads");
         assert_eq!(value["a"]["b"][1], 2);
+    }
+
+    /// hunt27 F18, F22: 8,000 aliases of one 32 kB string (a 64 kB file)
+    /// were 256 MB of text; go-yaml refuses such a share of aliased nodes
+    /// ("document contains excessive aliasing"), and past 64 MiB of text
+    /// any document is refused. Ordinary anchors and merge keys read.
+    #[test]
+    fn excessive_aliasing_is_refused_as_go_yaml_refuses_it() {
+        let mut amplified = format!("a: &s {}\nb:\n", "x".repeat(32_000));
+        for _ in 0..8_000 {
+            amplified.push_str("- *s\n");
+        }
+        let err = check_nesting(&amplified).expect_err("excessive");
+        assert!(err.aliasing && err.document == 1, "{err:?}");
+        assert!(err.to_string().contains("excessive aliasing"), "{err}");
+        // Under go-yaml's ratio (half the nodes plain) but 2 GB of text.
+        let mut wide = format!("a: &s {}\nb:\n", "x".repeat(64_000));
+        for i in 0..2_000 {
+            wide.push_str(&format!("- {i}\n- *s\n"));
+        }
+        assert!(check_nesting(&wide).is_err_and(|e| e.aliasing));
+        let ordinary =
+            "defaults: &d {cpu: 1, memory: 1Gi}\na:\n  <<: *d\nb:\n  <<: *d\nlist: [*d, *d, *d]\n";
+        assert_eq!(check_nesting(ordinary), Ok(()));
+        let mut many = String::from("a: &s short\nb:\n");
+        for i in 0..3_000 {
+            many.push_str(&format!("- {i}\n- *s\n"));
+        }
+        assert_eq!(check_nesting(&many), Ok(()));
     }
 }
