@@ -18,7 +18,7 @@ use kube_cel::cel;
 pub const MAX_VALUE_BYTES: usize = 16 << 20;
 
 /// What each value node counts besides its text: a number, a bracket.
-const NODE_BYTES: usize = 8;
+pub(crate) const NODE_BYTES: usize = 8;
 
 /// Whether `value` written out as JSON takes more than `limit` bytes
 /// (roughly: texts and keys by their length, other nodes 8 bytes each).

@@ -143,6 +143,7 @@ fn replace(args: &[Rcvar]) -> Result<Variable, String> {
     // Go converts with int(): truncation toward zero; negative means all.
     let n = number(args, 3)?;
     if n < 0.0 {
+        bounded_replace(s, old, new, usize::MAX)?;
         return text(s.replace(old, new));
     }
     let n = if n >= usize::MAX as f64 {
@@ -150,11 +151,33 @@ fn replace(args: &[Rcvar]) -> Result<Variable, String> {
     } else {
         n as usize
     };
+    bounded_replace(s, old, new, n)?;
     text(s.replacen(old, new, n))
 }
 
 fn replace_all(args: &[Rcvar]) -> Result<Variable, String> {
-    text(string(args, 0)?.replace(string(args, 1)?, string(args, 2)?))
+    let (s, old, new) = (string(args, 0)?, string(args, 1)?, string(args, 2)?);
+    bounded_replace(s, old, new, usize::MAX)?;
+    text(s.replace(old, new))
+}
+
+/// Refuses a replacement whose result would pass the value bound, before
+/// it is built (hunt27 F27: `replace_all` of a 1 MB text built a 2 GB
+/// string and aborted); the length follows from the occurrences (Go's
+/// empty `old` matches before every character and at the end).
+fn bounded_replace(s: &str, old: &str, new: &str, most: usize) -> Result<(), String> {
+    let occurrences = if old.is_empty() {
+        s.chars().count() + 1
+    } else {
+        s.matches(old).count()
+    }
+    .min(most);
+    let length =
+        (s.len() - occurrences * old.len()).saturating_add(occurrences.saturating_mul(new.len()));
+    if length > crate::value_size::MAX_VALUE_BYTES {
+        return Err(crate::value_size::too_large("the result"));
+    }
+    Ok(())
 }
 
 fn to_upper(args: &[Rcvar]) -> Result<Variable, String> {
@@ -167,7 +190,10 @@ fn to_lower(args: &[Rcvar]) -> Result<Variable, String> {
 
 fn trim(args: &[Rcvar]) -> Result<Variable, String> {
     let (s, cutset) = (string(args, 0)?, string(args, 1)?);
-    text(s.trim_matches(|c| cutset.contains(c)).to_string())
+    // A set, not a scan of the cutset per character (hunt27 F26: 1 MB by
+    // 1 MB took minutes).
+    let cut: std::collections::HashSet<char> = cutset.chars().collect();
+    text(s.trim_matches(|c| cut.contains(&c)).to_string())
 }
 
 fn trim_prefix(args: &[Rcvar]) -> Result<Variable, String> {
@@ -177,6 +203,19 @@ fn trim_prefix(args: &[Rcvar]) -> Result<Variable, String> {
 
 fn split(args: &[Rcvar]) -> Result<Variable, String> {
     let (s, sep) = (string(args, 0)?, string(args, 1)?);
+    // Bounded before the parts are built (hunt27 F14: splitting 16 MB
+    // around every character made 16M strings, 1.9 GB).
+    let count = if sep.is_empty() {
+        s.chars().count()
+    } else {
+        s.matches(sep).count() + 1
+    };
+    let written = s
+        .len()
+        .saturating_add(count.saturating_mul(crate::value_size::NODE_BYTES));
+    if written > crate::value_size::MAX_VALUE_BYTES {
+        return Err(crate::value_size::too_large("the result"));
+    }
     // Go splits around every rune for an empty separator, with no empty ends.
     let parts: Vec<String> = if sep.is_empty() {
         s.chars().map(String::from).collect()

@@ -386,3 +386,46 @@ fn work_over_shared_values_is_bounded() {
         json!(true)
     );
 }
+
+/// hunt27 F14, F26, F27: split, replace and replace_all built results past
+/// the value bound before it was checked (gigabytes, an abort), and trim
+/// scanned its cutset per character (minutes); ordinary calls unchanged.
+#[test]
+fn string_functions_are_bounded_before_building() {
+    let big = "a".repeat(4 << 20);
+    let data = json!({"s": big});
+    for expression in [
+        "split(s, '')",
+        "replace_all(s, 'a', 'aaaaaaaa')",
+        "replace(s, '', 'xyz', `-1`)",
+    ] {
+        let error = search(expression, &data).expect_err(expression);
+        assert!(
+            error.to_string().contains("larger than"),
+            "{expression}: {error}"
+        );
+    }
+    let started = std::time::Instant::now();
+    let cut = json!({"s": "b".repeat(1 << 20), "c": "a".repeat(1 << 20)});
+    assert_eq!(
+        search("length(trim(s, c))", &cut).expect("trims"),
+        json!(1 << 20)
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    assert_eq!(
+        search("split('a,b', ',')", &json!({})).expect("splits"),
+        json!(["a", "b"])
+    );
+    assert_eq!(
+        search("replace_all('aXa', 'a', 'b')", &json!({})).expect("replaces"),
+        json!("bXb")
+    );
+    assert_eq!(
+        search("replace('aaa', 'a', 'b', `2`)", &json!({})).expect("replaces"),
+        json!("bba")
+    );
+    assert_eq!(
+        search("trim('xxhixx', 'x')", &json!({})).expect("trims"),
+        json!("hi")
+    );
+}
