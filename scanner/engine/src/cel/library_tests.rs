@@ -1459,6 +1459,10 @@ fn triple_quoted_bytes_literals_are_read_as_cel_go_reads_them() {
         ("size(br\"\"\"a\u{0}\\x\"\"\")", json!(4)),
         ("b\"\"\"a\nb\\x41\"\"\" == b\"a\\nbA\"", json!(true)),
         (r#"size(b"""é""")"#, json!(2)),
+        (
+            r#"size(br"ab") == 2 && br'ab' == b"ab" && string(bR"a\n") == "a\\n""#,
+            json!(true),
+        ),
         // One-line ones with escapes the crate's bytes parser lacked.
         (r#"b"a\n" == b"a\012""#, json!(true)),
         (

@@ -75,8 +75,9 @@ fn literal_for_crate(text: &str) -> Option<String> {
     if bytes {
         let delimiter = quotes.map_or(1, str::len);
         let content = rest.get(delimiter..rest.len().checked_sub(delimiter)?)?;
-        // The crate reads a one-line literal without escapes as cel-go does.
-        if quotes.is_none() && !content.contains('\\') {
+        // The crate reads a one-line literal without escapes as cel-go
+        // does, unless raw: it kept `br"ab"`'s opening quote (rev27 F6).
+        if quotes.is_none() && !raw && !content.contains('\\') {
             return None;
         }
         return bytes_for_crate(content, raw);
