@@ -798,3 +798,27 @@ fn a_cel_expression_past_the_cost_limit_is_an_error_of_every_policy_kind() {
     }
     assert!(started.elapsed() < std::time::Duration::from_secs(120));
 }
+
+/// Kubernetes' runtime cost budget per policy and resource (10^7): 20
+/// expressions each just under the per-call limit end in its error after
+/// about ten (hunt27 F20: 650 of them took 8 minutes on one resource).
+#[test]
+fn a_policys_expressions_share_the_runtime_cost_budget() {
+    let expression = "variables.l.all(x, variables.l.all(y, x + y >= 0))";
+    let mut policy = validating_policy("budget", expression);
+    for _ in 1..20 {
+        policy.push_str(&format!("  - expression: \"{expression}\"\n"));
+    }
+    policy.push_str(&format!(
+        "  variables:\n  - name: l\n    expression: \"[{}]\"\n",
+        vec!["0"; 999].join(",")
+    ));
+    let output = apply_to_bare_pod(&policy, &["-o", "json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(results(&output), [triple("budget", "bare", "error")]);
+    let text = stdout(&output);
+    assert!(
+        text.contains("validations[11]: validation failed due to running out of cost budget"),
+        "{text}"
+    );
+}

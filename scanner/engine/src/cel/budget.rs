@@ -40,10 +40,37 @@ pub(crate) const EXCEEDED: &str = "operation cancelled: actual cost limit exceed
 /// can spell.
 pub(crate) const STEP: &str = "@polscan.step";
 
+/// The units one policy's evaluation of a resource may take over all its
+/// expressions: Kubernetes' `RuntimeCELCostBudget` (10^7,
+/// k8s.io/apiserver/pkg/apis/cel/config.go), past which its validator stops
+/// with [`BUDGET_EXHAUSTED`]. 650 expressions each just under
+/// [`PER_CALL_LIMIT`] took 8 minutes on one resource (hunt27 F20).
+pub(crate) const RUNTIME_BUDGET: u64 = 10_000_000;
+
+/// Kubernetes' error when a validation runs out of [`RUNTIME_BUDGET`].
+pub(crate) const BUDGET_EXHAUSTED: &str =
+    "validation failed due to running out of cost budget, no further validation rules will be run";
+
 thread_local! {
     /// Steps taken by the evaluation this thread runs in [`metered`]; `None`
     /// outside one (a constant folded at compile time is not counted).
     static STEPS: Cell<Option<u64>> = const { Cell::new(None) };
+    /// Steps taken by the policy evaluation this thread runs in
+    /// [`policy_metered`], summed over its expressions.
+    static POLICY_STEPS: Cell<Option<u64>> = const { Cell::new(None) };
+}
+
+/// Runs one policy's evaluation of a resource with a fresh total.
+pub(crate) fn policy_metered<T>(evaluate: impl FnOnce() -> T) -> T {
+    let outer = POLICY_STEPS.with(|steps| steps.replace(Some(0)));
+    let value = evaluate();
+    POLICY_STEPS.with(|steps| steps.set(outer));
+    value
+}
+
+/// Whether the policy evaluation running has spent [`RUNTIME_BUDGET`].
+pub(crate) fn policy_budget_spent() -> bool {
+    POLICY_STEPS.with(|steps| steps.get().is_some_and(|taken| taken > RUNTIME_BUDGET))
 }
 
 /// Wraps the loop condition of every comprehension of `expr` in
@@ -76,6 +103,13 @@ pub(crate) fn metered<T>(evaluate: impl FnOnce() -> T) -> (T, bool) {
     let outer = STEPS.with(|steps| steps.replace(Some(0)));
     let value = evaluate();
     let taken = STEPS.with(|steps| steps.replace(outer));
+    if let Some(taken) = taken {
+        POLICY_STEPS.with(|steps| {
+            if let Some(total) = steps.get() {
+                steps.set(Some(total.saturating_add(taken.min(PER_CALL_LIMIT + 1))));
+            }
+        });
+    }
     (value, taken.is_some_and(|taken| taken > PER_CALL_LIMIT))
 }
 

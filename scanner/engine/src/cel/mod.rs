@@ -19,7 +19,7 @@
 
 mod accumulate;
 mod arithmetic;
-mod budget;
+pub(crate) mod budget;
 mod declared;
 mod environment;
 mod kubernetes_fixes;

@@ -424,6 +424,21 @@ impl ValidationBody {
         bindings: &[(&str, Value)],
         ignore_match_errors: bool,
     ) -> AdmissionOutcome {
+        // Every expression of this evaluation shares Kubernetes' runtime
+        // cost budget (the validator's, per policy and resource).
+        crate::cel::budget::policy_metered(|| {
+            self.run_metered(scope, data, policy, bindings, ignore_match_errors)
+        })
+    }
+
+    fn run_metered(
+        &self,
+        scope: &ResourceScope,
+        data: &Arc<dyn ClusterData>,
+        policy: PolicyInputs<'_>,
+        bindings: &[(&str, Value)],
+        ignore_match_errors: bool,
+    ) -> AdmissionOutcome {
         let uses = self.uses();
         let policy = PolicyInputs {
             uses: Some(uses),
@@ -454,6 +469,16 @@ impl ValidationBody {
         activation.bind_variables(&self.variables, Some(uses));
         let mut outcome = AdmissionOutcome::new(RuleStatus::Pass, "success");
         for (index, validation) in self.validations.iter().enumerate() {
+            if crate::cel::budget::policy_budget_spent() {
+                outcome = AdmissionOutcome::new(
+                    RuleStatus::Error,
+                    format!(
+                        "validations[{index}]: {}",
+                        crate::cel::budget::BUDGET_EXHAUSTED
+                    ),
+                );
+                break;
+            }
             match validation.expression.evaluate_bool(&activation) {
                 Ok(true) => {}
                 Ok(false) => {
