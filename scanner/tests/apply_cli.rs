@@ -616,6 +616,22 @@ fn validating_policy(name: &str, expression: &str) -> String {
     )
 }
 
+/// A ValidatingPolicy of `count` expressions of 999 + 999 × 999 steps
+/// each, just under the CEL per-call cost bound, over a variable's literal
+/// list (lists.range is charged its length too).
+fn near_the_bound(name: &str, count: usize) -> String {
+    let expression = "variables.l.all(x, variables.l.all(y, x + y >= 0))";
+    let mut policy = validating_policy(name, expression);
+    for _ in 1..count {
+        policy.push_str(&format!("  - expression: \"{expression}\"\n"));
+    }
+    policy.push_str(&format!(
+        "  variables:\n  - name: l\n    expression: \"[{}]\"\n",
+        vec!["0"; 999].join(",")
+    ));
+    policy
+}
+
 /// `polscan apply -p policy.yaml -r pod.yaml args` with `policy` and
 /// [`BARE_POD`] as those files.
 fn apply_to_bare_pod(policy: &str, args: &[&str]) -> Output {
@@ -664,18 +680,7 @@ fn a_validating_policy_cel_go_does_not_type_check_is_refused_at_load() {
 #[test]
 fn apply_timeout_ends_a_costly_evaluation_with_exit_2() {
     let started = std::time::Instant::now();
-    // 999 + 999 × 999 steps each, just under the bound, over a variable's
-    // literal list (lists.range is charged its length too).
-    let expression = "variables.l.all(x, variables.l.all(y, x + y >= 0))";
-    let mut policy = validating_policy("costly", expression);
-    for _ in 1..40 {
-        policy.push_str(&format!("  - expression: \"{expression}\"\n"));
-    }
-    policy.push_str(&format!(
-        "  variables:\n  - name: l\n    expression: \"[{}]\"\n",
-        vec!["0"; 999].join(",")
-    ));
-    let output = apply_to_bare_pod(&policy, &["--timeout", "3s"]);
+    let output = apply_to_bare_pod(&near_the_bound("costly", 40), &["--timeout", "3s"]);
     let err = exit_2_naming(
         &output,
         &[
@@ -804,16 +809,7 @@ fn a_cel_expression_past_the_cost_limit_is_an_error_of_every_policy_kind() {
 /// about ten (hunt27 F20: 650 of them took 8 minutes on one resource).
 #[test]
 fn a_policys_expressions_share_the_runtime_cost_budget() {
-    let expression = "variables.l.all(x, variables.l.all(y, x + y >= 0))";
-    let mut policy = validating_policy("budget", expression);
-    for _ in 1..20 {
-        policy.push_str(&format!("  - expression: \"{expression}\"\n"));
-    }
-    policy.push_str(&format!(
-        "  variables:\n  - name: l\n    expression: \"[{}]\"\n",
-        vec!["0"; 999].join(",")
-    ));
-    let output = apply_to_bare_pod(&policy, &["-o", "json"]);
+    let output = apply_to_bare_pod(&near_the_bound("budget", 20), &["-o", "json"]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(results(&output), [triple("budget", "bare", "error")]);
     let text = stdout(&output);
