@@ -173,17 +173,7 @@ pub(crate) fn charged(ftx: &FunctionContext) -> Result<cel::Value, ExecutionErro
 /// evaluation took more than [`PER_CALL_LIMIT`] steps (every later loop
 /// condition errs too, so each loop still running ends at its next step).
 pub(crate) fn step(ftx: &FunctionContext) -> Result<cel::Value, ExecutionError> {
-    let over = STEPS.with(|steps| match steps.get() {
-        Some(taken) => {
-            let taken = taken.saturating_add(1);
-            steps.set(Some(taken));
-            taken > PER_CALL_LIMIT
-        }
-        None => false,
-    });
-    if over {
-        return Err(ExecutionError::function_error(STEP, EXCEEDED));
-    }
+    charge(STEP, 1)?;
     match ftx.args.first() {
         Some(condition) => cel::Value::resolve(condition, ftx.ptx),
         None => Err(ftx.error("expects the loop condition")),
