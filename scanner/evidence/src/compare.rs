@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::exceptions::{ExceptionEvidence, ExceptionStatus};
+use crate::ingest::record::left_out_kinds;
 use crate::ingest::{wanted_policy, ObjectName};
 use crate::model::{
     Comparison, ConditionCheck, Evidence, ExceptionScopeChange, PolicyEvidence, ReadinessCheck,
@@ -382,6 +383,26 @@ pub fn compare_with(
                     gaps.push(format!(
                         "the scan did not cover {uncovered}, which the previous scan did"
                     ));
+                }
+            }
+            // Kinds likewise: left out now (--include-kinds, --exclude-kinds)
+            // and listed before (verify26). Without a previous record, any.
+            match &previous.scan {
+                Some(before) => {
+                    if let Some(kinds) = scan.kinds_narrowed_from(before, &policy.info) {
+                        gaps.push(format!(
+                            "the scan did not cover {kinds}, which the previous scan did"
+                        ));
+                    }
+                }
+                None => {
+                    let kinds = left_out_kinds(&policy.info, scan);
+                    if !kinds.is_empty() {
+                        gaps.push(format!(
+                            "the scan did not cover kind(s) {}",
+                            kinds.join(", ")
+                        ));
+                    }
                 }
             }
             gaps

@@ -585,6 +585,61 @@ pub(crate) fn unlisted_kinds(kinds: &[String], scan: &ScanRecord) -> Option<Vec<
     (!unlisted.is_empty()).then_some(unlisted)
 }
 
+/// Kinds of `info` the last cluster scan did not list because its own
+/// filters left them out — not in `--include-kinds`, in `--exclude-kinds`,
+/// or a core Secret, which a scan lists only when `--include-kinds` names
+/// it — each with the filter, as `Pod (not in --include-kinds ConfigMap)`.
+/// A kind the cluster does not serve is not among them: nothing there is
+/// enforced. Empty for an older record (no settings) or an audit of files.
+pub(crate) fn left_out_kinds(info: &PolicyInfo, scan: &ScanRecord) -> Vec<String> {
+    let (Some(settings), Some(unlisted)) = (&scan.settings, unlisted_kinds(&info.kinds, scan))
+    else {
+        return Vec::new();
+    };
+    let names = |key: &str| -> Vec<String> {
+        settings
+            .get(key)
+            .map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|name| !name.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let included = names("--include-kinds");
+    let excluded = names("--exclude-kinds");
+    // `group/Kind` or `Kind`, compared by kind without case: a rule's kind
+    // is known here without its group.
+    let names_kind = |list: &[String], kind: &str| {
+        list.iter().any(|name| {
+            name.rsplit('/')
+                .next()
+                .is_some_and(|k| k.eq_ignore_ascii_case(kind))
+        })
+    };
+    unlisted
+        .into_iter()
+        .filter_map(|kind| {
+            if !included.is_empty() && !names_kind(&included, &kind) {
+                Some(format!(
+                    "{kind} (not in --include-kinds {})",
+                    included.join(",")
+                ))
+            } else if names_kind(&excluded, &kind) {
+                Some(format!("{kind} (in --exclude-kinds)"))
+            } else if kind == "Secret" && !names_kind(&included, &kind) {
+                Some(format!(
+                    "{kind} (listed only when --include-kinds names it)"
+                ))
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
 /// Objects of the kinds a rule reaches that the scan listed, and of those
 /// how many some rule evaluated; None when the record does not say.
 pub(crate) fn listed_in_scope(kinds: &[String], scan: &ScanRecord) -> Option<(usize, usize)> {
@@ -773,6 +828,40 @@ impl ScanRecord {
         // had all of its own.
         let lost_shards = self.shards_missing() && !previous.shards_missing();
         narrower_list || newly_excluded || lost_shards
+    }
+
+    /// What this scan's own filters left out of `info`'s reach: the
+    /// namespaces ([`Self::uncovered_namespaces`]) and the kinds
+    /// ([`left_out_kinds`]), one phrase each, read after "did not cover".
+    pub(crate) fn left_out_for(&self, info: &PolicyInfo) -> Vec<String> {
+        let mut gaps: Vec<String> = self.uncovered_namespaces(info).into_iter().collect();
+        let kinds = left_out_kinds(info, self);
+        if !kinds.is_empty() {
+            gaps.push(format!("kind(s) {}", kinds.join(", ")));
+        }
+        gaps
+    }
+
+    /// Kinds of `info` this scan's filters left out that `previous` listed
+    /// (by kind name), phrased as [`Self::left_out_for`]'s; None when none.
+    pub(crate) fn kinds_narrowed_from(
+        &self,
+        previous: &ScanRecord,
+        info: &PolicyInfo,
+    ) -> Option<String> {
+        let before: BTreeSet<String> = left_out_kinds(info, previous)
+            .into_iter()
+            .filter_map(|gap| gap.split(' ').next().map(String::from))
+            .collect();
+        let narrowed: Vec<String> = left_out_kinds(info, self)
+            .into_iter()
+            .filter(|gap| {
+                gap.split(' ')
+                    .next()
+                    .is_some_and(|kind| !before.contains(kind))
+            })
+            .collect();
+        (!narrowed.is_empty()).then(|| format!("kind(s) {}", narrowed.join(", ")))
     }
 
     /// Namespaces the scan did not cover where Kyverno enforces `info`: all

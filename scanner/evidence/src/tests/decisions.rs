@@ -614,3 +614,92 @@ fn an_enforced_policy_the_last_scan_did_not_cover_is_rescan() {
         decided[0].reasons
     );
 }
+
+/// verify26: an enforced policy whose kind the last scan's own filters
+/// left out (`--include-kinds`, a Secret not named) or whose namespaces it
+/// did not scan (`--namespace`) read ENFORCED: nothing there was
+/// confirmed. A kind the cluster does not serve is no gap.
+#[test]
+fn an_enforced_policy_the_last_scan_filtered_out_is_rescan() {
+    let policies = vec![policy("strict", "Enforce", "2026-11-01T00:00:00Z")];
+    let reports = vec![report(vec![result("strict", "pass", "a", "p1")])];
+    let settings = |include: &str| {
+        BTreeMap::from([
+            ("--include-kinds".to_string(), include.to_string()),
+            ("--exclude-kinds".to_string(), String::new()),
+        ])
+    };
+    let listed = |kinds: &[&str]| Some(kinds.iter().map(|k| (k.to_string(), 1)).collect());
+    let decide_with = |record: ScanRecord| {
+        decision::decide(&build(&input(
+            reports.clone(),
+            policies.clone(),
+            Some(record),
+        )))
+    };
+
+    let mut all = scan(true, &[]);
+    all.settings = Some(settings(""));
+    all.objects_by_kind = listed(&["Pod", "ConfigMap"]);
+    assert_eq!(decide_with(all.clone())[0].decision, Decision::Enforced);
+
+    let mut configmaps_only = all.clone();
+    configmaps_only.settings = Some(settings("ConfigMap"));
+    configmaps_only.objects_by_kind = listed(&["ConfigMap"]);
+    let decided = decide_with(configmaps_only.clone());
+    assert_eq!(decided[0].decision, Decision::Rescan, "{decided:?}");
+    assert!(
+        decided[0].reasons[0].contains("kind(s) Pod (not in --include-kinds ConfigMap)"),
+        "{:?}",
+        decided[0].reasons
+    );
+
+    // Not served (no filter explains it): nothing there to enforce on.
+    let mut unserved = all.clone();
+    unserved.objects_by_kind = listed(&["ConfigMap"]);
+    assert_eq!(decide_with(unserved)[0].decision, Decision::Enforced);
+
+    let mut one_namespace = all.clone();
+    one_namespace.namespaces = vec!["a".into()];
+    let decided = decide_with(one_namespace);
+    assert_eq!(decided[0].decision, Decision::Rescan, "{decided:?}");
+    assert!(
+        decided[0].reasons[0].contains("the namespaces other than a"),
+        "{:?}",
+        decided[0].reasons
+    );
+
+    // A Secret policy: a scan lists Secrets only when named.
+    let secrets = vec![json!({
+        "apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy",
+        "metadata": {"name": "secrets", "managedFields": [{"manager": "kubectl", "time": "2026-11-01T00:00:00Z"}]},
+        "spec": {"validationFailureAction": "Enforce", "rules": [
+            {"name": "check", "match": {"any": [{"resources": {"kinds": ["Secret"]}}]}, "validate": {"pattern": {}}}
+        ]}
+    })];
+    let decided = decision::decide(&build(&input(Vec::new(), secrets, Some(all.clone()))));
+    assert_eq!(decided[0].decision, Decision::Rescan, "{decided:?}");
+    assert!(
+        decided[0].reasons[0].contains("Secret (listed only when --include-kinds names it)"),
+        "{:?}",
+        decided[0].reasons
+    );
+
+    // With --since: a kind left out now that the previous scan listed.
+    let before = build(&input(reports.clone(), policies.clone(), Some(all)));
+    let mut after = build(&input(
+        reports.clone(),
+        policies.clone(),
+        Some(configmaps_only),
+    ));
+    after.comparison = Some(compare::compare(&before, &after));
+    let decided = decision::decide(&after);
+    assert_eq!(decided[0].decision, Decision::Rescan, "{decided:?}");
+    assert!(
+        decided[0].reasons[0].contains(
+            "kind(s) Pod (not in --include-kinds ConfigMap), which the previous scan did"
+        ),
+        "{:?}",
+        decided[0].reasons
+    );
+}

@@ -65,12 +65,18 @@ pub fn decide(evidence: &Evidence) -> Vec<PolicyDecision> {
                 .filter(|v| v.policy == name)
                 .collect();
             // Without a comparison, a scan that did not cover an enforced
-            // policy is still said (walk25 F13): RESCAN, not ENFORCED.
+            // policy is still said (walk25 F13): RESCAN, not ENFORCED. So is
+            // one whose filters left out a kind or namespace it reaches
+            // (verify26): nothing there was confirmed.
             let gaps = evidence
                 .scan
                 .as_ref()
                 .filter(|_| !compared)
-                .map(|scan| scan.incomplete_for(&policy.info))
+                .map(|scan| {
+                    let mut gaps = scan.incomplete_for(&policy.info);
+                    gaps.extend(scan.left_out_for(&policy.info));
+                    gaps
+                })
                 .filter(|gaps| !gaps.is_empty())
                 .map(|gaps| gaps.join("; "));
             let mut decision = decide_policy(policy, check, compared, &unknown, gaps);
@@ -156,7 +162,7 @@ fn decide_policy(
             decision.reasons = vec![shorten(&format!(
                 "enforced, and the last scan did not cover it: {gaps}"
             ))];
-            decision.instructions = vec!["rescan (polscan scan, as the CronJob runs it), then make the package again, with --since the package of the switch to check the rollback conditions".into()];
+            decision.instructions = vec!["rescan (polscan scan, as the CronJob runs it, covering what the reason names), then make the package again, with --since the package of the switch to check the rollback conditions".into()];
             return decision;
         }
         decision.decision = Decision::Enforced;
