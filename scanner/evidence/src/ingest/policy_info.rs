@@ -236,8 +236,9 @@ pub struct PolicyInfo {
     /// and polscan's by default, do not evaluate it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub background_off: bool,
-    /// What its match reaches that only admission sees: subresources and
-    /// filters on DELETE or CONNECT alone ([`admission_only_parts`]).
+    /// What its match reaches that only admission sees: subresources,
+    /// filters on DELETE or CONNECT alone, and the DELETE requests a deny
+    /// or CEL rule judges ([`admission_only_parts`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub admission_only: Vec<String>,
     /// The latest change the server recorded (managedFields, else creation).
@@ -759,6 +760,23 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                 let Some(matching) = rule.get("match") else {
                     continue;
                 };
+                // Kyverno skips a pattern on a DELETE request
+                // (validate_resource.go, "skipping validation on deleted
+                // resource"); deny conditions and CEL expressions run on it,
+                // with `request.object` null and `request.operation` DELETE.
+                let judges_delete = rule.get("validate").is_some_and(|validate| {
+                    validate.get("deny").is_some() || validate.get("cel").is_some()
+                });
+                // Conditions that single out DELETE (preconditions or deny
+                // conditions on `request.operation`): that part of the rule
+                // only admission sees.
+                let singles_out_delete = || {
+                    rule.get("preconditions")
+                        .into_iter()
+                        .chain(rule.pointer("/validate/deny/conditions"))
+                        .any(tests_for_delete)
+                };
+                let mut delete_judged = false;
                 let filters = matching
                     .get("any")
                     .into_iter()
@@ -782,15 +800,39 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                             parts.push(format!("{kind} (rule {rule_name}: a subresource)"));
                         }
                     }
-                    if !scanned_operation(resources.get("operations")) {
+                    let operations = resources.get("operations");
+                    if !scanned_operation(operations) {
                         parts.push(format!(
                             "{} (rule {rule_name}: operations {})",
                             kinds.join(", "),
-                            resources
-                                .get("operations")
-                                .map(Value::to_string)
-                                .unwrap_or_default()
+                            operations.map(Value::to_string).unwrap_or_default()
                         ));
+                        continue;
+                    }
+                    // CREATE or UPDATE is scanned; DELETE beside it is not
+                    // (verify26): a filter without operations reaches DELETE
+                    // too (Kyverno's webhook then registers every operation).
+                    let reaches_delete = operations.and_then(Value::as_array).is_none_or(|list| {
+                        list.iter()
+                            .any(|operation| operation == "DELETE" || operation == "*")
+                    });
+                    if judges_delete && reaches_delete && !delete_judged {
+                        let explicit = operations.is_some();
+                        if explicit || singles_out_delete() {
+                            delete_judged = true;
+                            parts.push(format!(
+                                "DELETE requests for {} (rule {rule_name}: {})",
+                                kinds.join(", "),
+                                if explicit {
+                                    format!(
+                                        "operations {}",
+                                        operations.map(Value::to_string).unwrap_or_default()
+                                    )
+                                } else {
+                                    "its conditions single out DELETE on request.operation".into()
+                                }
+                            ));
+                        }
                     }
                 }
             }
@@ -814,19 +856,60 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                         parts.push(format!("{resource} (a subresource)"));
                     }
                 }
-                if !scanned_operation(rule.get("operations")) {
+                let operations = rule.get("operations");
+                if !scanned_operation(operations) {
                     parts.push(format!(
                         "{} (operations {})",
                         resources.join(", "),
-                        rule.get("operations")
-                            .map(Value::to_string)
-                            .unwrap_or_default()
+                        operations.map(Value::to_string).unwrap_or_default()
+                    ));
+                } else if operations.and_then(Value::as_array).is_some_and(|list| {
+                    list.iter()
+                        .any(|operation| operation == "DELETE" || operation == "*")
+                }) {
+                    // Its expressions run on a DELETE request too, with
+                    // `object` null (verify26).
+                    parts.push(format!(
+                        "DELETE requests for {} (operations {})",
+                        resources.join(", "),
+                        operations.map(Value::to_string).unwrap_or_default()
                     ));
                 }
             }
         }
     }
     parts
+}
+
+/// Whether Kyverno conditions (`any`/`all` lists, or the older plain
+/// list, at any depth) hold one that is true for a DELETE request:
+/// `request.operation` under `Equals`/`In`/`AnyIn`/`AllIn` with `DELETE`
+/// among its values. `NotEquals DELETE` and the like leave DELETE out.
+fn tests_for_delete(conditions: &Value) -> bool {
+    match conditions {
+        Value::Array(items) => items.iter().any(tests_for_delete),
+        Value::Object(map) => {
+            let on_operation = map
+                .get("key")
+                .and_then(Value::as_str)
+                .is_some_and(|key| key.contains("request.operation"));
+            let includes = map
+                .get("operator")
+                .and_then(Value::as_str)
+                .is_some_and(|operator| {
+                    matches!(operator, "Equals" | "Equal" | "In" | "AnyIn" | "AllIn")
+                });
+            let names_delete = match map.get("value") {
+                Some(Value::String(value)) => value == "DELETE",
+                Some(Value::Array(values)) => values.iter().any(|v| v == "DELETE"),
+                _ => false,
+            };
+            (on_operation && includes && names_delete)
+                || map.get("any").is_some_and(tests_for_delete)
+                || map.get("all").is_some_and(tests_for_delete)
+        }
+        _ => false,
+    }
 }
 
 /// Whether a Kyverno `kinds` entry names a subresource: `Pod/exec`,

@@ -491,6 +491,13 @@ fn a_cel_policy_on_a_subresource_or_delete_alone_is_found_admission_only() {
         ]
     );
     assert!(vpol(json!([{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"], "resources": ["pods"]}])).is_empty());
+    // verify26: DELETE beside CREATE runs the expressions on DELETE too.
+    assert_eq!(
+        vpol(
+            json!([{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "DELETE"], "resources": ["pods"]}])
+        ),
+        vec!["DELETE requests for pods (operations [\"CREATE\",\"DELETE\"])".to_string()]
+    );
 }
 
 /// walk25 F15 / verify26: reports edited after the scan (fail → pass) made
@@ -547,4 +554,67 @@ fn reports_that_lack_the_recorded_failures_are_not_evidence() {
         find(&build(&input(reports, policies, Some(record))), "dirty").verdict,
         Verdict::Ready
     );
+}
+
+/// verify26: a deny (or CEL) rule matching CREATE and DELETE, or singling
+/// out DELETE in its conditions, was judged from its CREATE side alone:
+/// Kyverno runs deny conditions on a DELETE request (it skips a pattern
+/// there), which no scan makes.
+#[test]
+fn a_deny_rule_reaching_delete_requests_has_no_evidence_for_them() {
+    let reports = vec![report(vec![result("mixed", "pass", "a", "p1")])];
+    let judged = |rule: Value| {
+        let mut policy = policy("mixed", "Audit", "2026-11-01T00:00:00Z");
+        policy["spec"]["rules"][0] = rule;
+        let evidence = build(&input(reports.clone(), vec![policy], Some(scan(true, &[]))));
+        let found = find(&evidence, "mixed");
+        (found.verdict, found.reasons.join(" | "))
+    };
+    let deny = json!({"conditions": {"any": [{"key": "{{ request.object.metadata.labels.keep || '' }}", "operator": "Equals", "value": "yes"}]}});
+    let (verdict, why) = judged(json!({
+        "name": "check",
+        "match": {"any": [{"resources": {"kinds": ["Pod"], "operations": ["CREATE", "DELETE"]}}]},
+        "validate": {"deny": deny}
+    }));
+    assert_eq!(verdict, Verdict::NoEvidence, "{why}");
+    assert!(
+        why.contains("DELETE requests for Pod (rule check: operations [\"CREATE\",\"DELETE\"])"),
+        "{why}"
+    );
+    // No operations (every one reaches Kyverno) and a condition on DELETE.
+    let (verdict, why) = judged(json!({
+        "name": "check",
+        "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+        "validate": {"deny": {"conditions": {"all": [
+            {"key": "{{ request.operation }}", "operator": "Equals", "value": "DELETE"}
+        ]}}}
+    }));
+    assert_eq!(verdict, Verdict::NoEvidence, "{why}");
+    assert!(
+        why.contains("DELETE requests for Pod (rule check: its conditions single out DELETE on request.operation)"),
+        "{why}"
+    );
+    // Kyverno skips a pattern on DELETE; a deny rule held to CREATE and
+    // UPDATE by its preconditions (the library's idiom) reaches no DELETE.
+    let (verdict, why) = judged(json!({
+        "name": "check",
+        "match": {"any": [{"resources": {"kinds": ["Pod"], "operations": ["CREATE", "DELETE"]}}]},
+        "validate": {"pattern": {"metadata": {"name": "?*"}}}
+    }));
+    assert_eq!(verdict, Verdict::Ready, "{why}");
+    let (verdict, why) = judged(json!({
+        "name": "check",
+        "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+        "preconditions": {"all": [{"key": "{{ request.operation || 'BACKGROUND' }}", "operator": "AnyIn", "value": ["CREATE", "UPDATE"]}]},
+        "validate": {"deny": deny}
+    }));
+    assert_eq!(verdict, Verdict::Ready, "{why}");
+    // A precondition that leaves DELETE out names it all the same.
+    let (verdict, why) = judged(json!({
+        "name": "check",
+        "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+        "preconditions": {"all": [{"key": "{{ request.operation }}", "operator": "NotEquals", "value": "DELETE"}]},
+        "validate": {"deny": deny}
+    }));
+    assert_eq!(verdict, Verdict::Ready, "{why}");
 }
