@@ -310,8 +310,13 @@ pub struct Soak {
     pub scans: u32,
     /// Days from `cleanSince` to the newest scan (one decimal).
     pub days: f64,
-    /// Whole days still to wait (rounded up); 0 when met or not known.
+    /// Whole days still to wait from the package's time until
+    /// `--min-soak` has passed since `cleanSince` (rounded up); 0 when it
+    /// has (a scan then shows it), or the soak is met or not known.
     pub remaining_days: u32,
+    /// The same wait in seconds (a soak of minutes reads 1 day above).
+    #[serde(default)]
+    pub remaining_seconds: u64,
     /// What ended the streak before it (`rules changed at …`, `last
     /// violation at …`); None when the history starts it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -299,7 +299,7 @@ fn the_pages_show_the_soak_and_its_trend() {
     assert_eq!(clean.verdict, Verdict::Wait, "{:?}", clean.reasons);
     assert_eq!(
         clean.reasons,
-        vec!["WAIT: 5 more day(s) and a scan after that (clean since 2026-11-13, 2 scan(s) over 2 day(s); --min-soak 7d, --min-scans 2; last violation at 2026-11-12T00:00:00Z)"]
+        vec!["WAIT: 1 more scan(s): --min-soak has passed since the streak began, and a scan now shows it (clean since 2026-11-13, 2 scan(s) over 2 day(s); --min-soak 7d, --min-scans 2; last violation at 2026-11-12T00:00:00Z)"]
     );
     // No rule of a waiting policy is ready before it.
     assert!(

@@ -53,6 +53,7 @@ pub(crate) fn soak_of(
         scans: 0,
         days: 0.0,
         remaining_days: 0,
+        remaining_seconds: 0,
         restarted_by: None,
         incomplete_not_counted: 0,
         trend: trend(spans),
@@ -101,8 +102,10 @@ pub(crate) fn soak_of(
         return Some(soak);
     };
     let mut oldest_clean: Option<&Span> = None;
-    // What is left of --min-soak, for the words.
+    // What is left of --min-soak from now, for the words; and whether the
+    // streak's scans still span less than it.
     let mut left = Duration::zero();
+    let mut short_by_scans = false;
     for (index, span) in spans.iter().enumerate().rev() {
         if let Some(reason) = &span.gap {
             soak.restarted_by = Some(gap_text(span.first, reason));
@@ -161,10 +164,14 @@ pub(crate) fn soak_of(
         soak.clean_since = Some(since);
         // Rounded down: 6.96 days must not read "7 day(s)" beside a WAIT.
         soak.days = (clean_for.num_seconds() as f64 / 8640.0).floor() / 10.0;
-        let remaining = min_soak - clean_for;
-        if remaining > Duration::zero() {
+        if clean_for < min_soak {
+            short_by_scans = true;
+            // Counted to now, not to the newest scan (verify26): once the
+            // time has passed, a scan is all that is left.
+            let remaining = (min_soak - (now - since)).max(Duration::zero());
             left = remaining;
-            soak.remaining_days = (remaining.num_seconds() as u64).div_ceil(86_400) as u32;
+            soak.remaining_seconds = remaining.num_seconds().max(0) as u64;
+            soak.remaining_days = soak.remaining_seconds.div_ceil(86_400) as u32;
         }
     }
     let streak = format!(
@@ -206,7 +213,7 @@ pub(crate) fn soak_of(
         // Not ready now, whatever the soak: the soak starts at the first
         // clean scan (no "WAIT" beside a NO-GO).
         format!("not clean in the newest scan: the soak starts at the first clean, complete scan ({rule}{restarted})")
-    } else if soak.remaining_days > 0 {
+    } else if short_by_scans && left > Duration::zero() {
         let more_scans = input.min_scans.saturating_sub(soak.scans);
         // The soak is read from the scans: the time left must pass before
         // a scan that shows it (walk25 F7: the wait read as time alone).
@@ -217,6 +224,11 @@ pub(crate) fn soak_of(
         format!(
             "WAIT: {}{scans} ({streak}; {rule}{restarted}{incomplete})",
             remaining_text(left)
+        )
+    } else if short_by_scans {
+        let more_scans = input.min_scans.saturating_sub(soak.scans).max(1);
+        format!(
+            "WAIT: {more_scans} more scan(s): --min-soak has passed since the streak began, and a scan now shows it ({streak}; {rule}{restarted}{incomplete})"
         )
     } else if soak.scans < input.min_scans {
         format!(
@@ -392,11 +404,13 @@ mod tests {
         info
     }
 
-    struct Scans(History);
+    /// The history, and its newest scan's time: a package made right
+    /// after it judges at that time.
+    struct Scans(History, DateTime<Utc>);
 
     impl Scans {
         fn new() -> Scans {
-            Scans(History::new())
+            Scans(History::new(), day(0))
         }
         fn at(self, n: i64, hash: &str, action: &str, fail: u64, complete: bool) -> Scans {
             self.at_time(day(n), hash, action, fail, complete)
@@ -421,16 +435,20 @@ mod tests {
             };
             let one: BTreeMap<String, PolicyScan> = [("p".to_string(), scan)].into();
             record(&mut self.0, at, None, &one);
+            self.1 = self.1.max(at);
             self
         }
         fn judge(&self, current: &str, days: i64, scans: u32) -> Soak {
+            self.judge_at(current, days, scans, self.1)
+        }
+        fn judge_at(&self, current: &str, days: i64, scans: u32, now: DateTime<Utc>) -> Soak {
             let input = SoakInput {
                 min_soak: Some(Duration::days(days)),
                 min_scans: scans,
                 history: Some(self.0.clone()),
                 max_scan_age: None,
             };
-            soak_of(&policy("Audit"), Some(current), &input, day(100), &[]).unwrap()
+            soak_of(&policy("Audit"), Some(current), &input, now, &[]).unwrap()
         }
     }
 
@@ -529,6 +547,63 @@ mod tests {
             soak.summary.starts_with(
                 "WAIT: 1 more hour(s) and a scan after that (clean since 2026-11-20, 3 scan(s) over 6.9 day(s)"
             ),
+            "{}",
+            soak.summary
+        );
+    }
+
+    /// verify26: the time left was counted to the newest scan, not to
+    /// now: 72 s after the only scan of a 60 s soak it read "1 more
+    /// minute(s)", and `remainingDays` 1.
+    #[test]
+    fn the_time_left_is_counted_to_now_and_then_a_scan_is_all_that_is_left() {
+        let scans = Scans::new()
+            .at(0, "h", "Audit", 0, true)
+            .at(4, "h", "Audit", 0, true);
+        // Day 5: 2 days of the 7 left from now.
+        let soak = scans.judge_at("h", 7, 2, day(5));
+        assert_eq!(
+            (soak.remaining_days, soak.remaining_seconds),
+            (2, 2 * 86_400)
+        );
+        assert!(
+            soak.summary
+                .starts_with("WAIT: 2 more day(s) and a scan after that"),
+            "{}",
+            soak.summary
+        );
+        // Day 9: the time has passed; the scans do not show it yet.
+        let soak = scans.judge_at("h", 7, 2, day(9));
+        assert_eq!(soak.status, SoakStatus::Wait);
+        assert_eq!((soak.remaining_days, soak.remaining_seconds), (0, 0));
+        assert!(
+            soak.summary.starts_with("WAIT: 1 more scan(s): --min-soak has passed since the streak began, and a scan now shows it (clean since 2026-11-20, 2 scan(s) over 4 day(s)"),
+            "{}",
+            soak.summary
+        );
+        // That scan: met.
+        let soak = scans.at(9, "h", "Audit", 0, true).judge("h", 7, 2);
+        assert_eq!(soak.status, SoakStatus::Met, "{}", soak.summary);
+        // A soak of seconds: 12 s after the scan of a 60 s soak, 48 s left.
+        let scans = Scans::new().at(0, "h", "Audit", 0, true);
+        let input = SoakInput {
+            min_soak: Some(Duration::seconds(60)),
+            min_scans: 1,
+            history: Some(scans.0.clone()),
+            max_scan_age: None,
+        };
+        let soak = soak_of(
+            &policy("Audit"),
+            Some("h"),
+            &input,
+            day(0) + Duration::seconds(12),
+            &[],
+        )
+        .unwrap();
+        assert_eq!((soak.remaining_days, soak.remaining_seconds), (1, 48));
+        assert!(
+            soak.summary
+                .starts_with("WAIT: 48 more second(s) and a scan after that"),
             "{}",
             soak.summary
         );
@@ -712,11 +787,14 @@ mod tests {
             count: 2,
         };
         record(&mut history, day(8), Some(&shard), &one);
-        let soak = Scans(history.clone()).judge("h", 7, 1);
+        let soak = Scans(history.clone(), day(8)).judge("h", 7, 1);
         assert_eq!(soak.status, SoakStatus::Wait, "{}", soak.summary);
         let shard = ShardOf { index: 1, ..shard };
         record(&mut history, day(8), Some(&shard), &one);
-        assert_eq!(Scans(history).judge("h", 7, 1).status, SoakStatus::Met);
+        assert_eq!(
+            Scans(history, day(8)).judge("h", 7, 1).status,
+            SoakStatus::Met
+        );
     }
 
     #[test]
