@@ -84,6 +84,27 @@ pub struct ExceptionEvidence {
     /// annotation's bypass explicit to Kyverno.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_exception_file: Option<String>,
+    /// The policies a PolicyException names, as Kyverno matches them
+    /// (`policies` joins rule names in, which makes `ns/policy/rule`
+    /// ambiguous); not written to the package.
+    #[serde(skip)]
+    pub targets: Vec<PolicyTarget>,
+}
+
+/// A policy a PolicyException names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyTarget {
+    /// A kyverno.io exception's `policyName`: a ClusterPolicy's name, or a
+    /// Policy's `namespace/name`.
+    Kyverno(String),
+    /// A policies.kyverno.io exception's `policyRefs` entry: a bare name
+    /// and the kind (empty when not given).
+    Cel {
+        /// `policyRefs[].name`.
+        name: String,
+        /// `policyRefs[].kind`.
+        kind: String,
+    },
 }
 
 impl ExceptionEvidence {
@@ -190,6 +211,29 @@ pub(super) fn policy_exceptions(
         } else {
             kyverno_exception_targets(document)
         };
+        let targets = if cel {
+            document
+                .pointer("/spec/policyRefs")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|r| {
+                    Some(PolicyTarget::Cel {
+                        name: r.str_field("name")?.to_string(),
+                        kind: r.str_field("kind").unwrap_or_default().to_string(),
+                    })
+                })
+                .collect()
+        } else {
+            document
+                .pointer("/spec/exceptions")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|entry| entry.str_field("policyName"))
+                .map(|policy| PolicyTarget::Kyverno(policy.to_string()))
+                .collect()
+        };
         let covers_policy = |policy: &str| {
             if cel {
                 // policyRefs name policies without their namespace.
@@ -219,6 +263,7 @@ pub(super) fn policy_exceptions(
             source: "PolicyException".into(),
             name: full_name,
             policies,
+            targets,
             owner: annotation(annotation_exceptions::OWNER),
             reason: annotation(annotation_exceptions::REASON)
                 .or_else(|| annotation(polscan_engine::policy::ANNOTATION_DESCRIPTION)),
@@ -313,6 +358,7 @@ pub(super) fn annotation_exception_evidence(
                 resource: Some((*result.resource).clone()),
                 problem: None,
                 policy_exception_file: None,
+                targets: Vec::new(),
             });
         let mut covered = Vec::new();
         if declared {
@@ -534,21 +580,30 @@ pub(super) fn mark_not_applied(
 /// (walk25 F10: one stayed "Active" beside nothing it covered). A Kyverno
 /// exception names `policy` or `policy/rule` (`ns/name` for a namespaced
 /// Policy); a CEL one names bare policy names.
-pub(super) fn mark_orphaned(exceptions: &mut [ExceptionEvidence], policies: &[String]) {
-    let names = |entry: &str| {
-        policies.iter().any(|policy| {
-            entry == policy
-                || entry
-                    .strip_prefix(policy.as_str())
-                    .is_some_and(|rest| rest.starts_with('/'))
-                || policy.rsplit('/').next() == Some(entry)
+pub(super) fn mark_orphaned(exceptions: &mut [ExceptionEvidence], policies: &[(String, String)]) {
+    // A policy known only from its reports has no kind: any name matches it.
+    let names = |target: &PolicyTarget| {
+        policies.iter().any(|(policy, kind)| {
+            let known = kind != crate::ingest::policy_info::ACTION_UNKNOWN;
+            match target {
+                // Kyverno's own exceptions reach ClusterPolicies and Policies.
+                PolicyTarget::Kyverno(name) => {
+                    name == policy
+                        && (!known || matches!(kind.as_str(), "ClusterPolicy" | "Policy"))
+                }
+                // policyRefs name a policy without its namespace, by kind.
+                PolicyTarget::Cel { name, kind: wanted } => {
+                    policy.rsplit('/').next() == Some(name.as_str())
+                        && (!known || wanted.is_empty() || wanted == kind)
+                }
+            }
         })
     };
     for exception in exceptions
         .iter_mut()
         .filter(|e| e.source == "PolicyException" && e.problem.is_none())
     {
-        if exception.policies.is_empty() || exception.policies.iter().any(|p| names(p)) {
+        if exception.targets.is_empty() || exception.targets.iter().any(&names) {
             continue;
         }
         exception.problem = Some(format!(

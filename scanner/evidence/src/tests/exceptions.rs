@@ -287,6 +287,7 @@ fn an_exception_covers_its_policy_and_rules_not_a_policy_named_like_a_namespace(
         resource: None,
         problem: None,
         policy_exception_file: None,
+        targets: Vec::new(),
     };
     assert!(
         exception.covers("team/p"),
@@ -550,14 +551,23 @@ fn an_exception_of_deleted_policies_is_marked() {
                    "polscan.io/exception-expires": "2027-06-01"}},
                "spec": {"exceptions": [{"policyName": policy, "ruleNames": ["check"]}], "match": {}}})
     };
-    let cel = json!({"apiVersion": "policies.kyverno.io/v1alpha1", "kind": "PolicyException",
-        "metadata": {"name": "cel", "namespace": "ops"},
-        "spec": {"policyRefs": [{"name": "clean", "kind": "ValidatingPolicy"}], "matchConditions": []}});
+    let cel = |name: &str, policy: &str| {
+        json!({"apiVersion": "policies.kyverno.io/v1alpha1", "kind": "PolicyException",
+            "metadata": {"name": name, "namespace": "ops"},
+            "spec": {"policyRefs": [{"name": policy, "kind": "ValidatingPolicy"}], "matchConditions": []}})
+    };
     let documents = vec![
         policy("clean", "Audit", "2026-11-01T00:00:00Z"),
+        policy("team-a", "Audit", "2026-11-01T00:00:00Z"),
+        validating_policy("vclean"),
         kyverno("orphan", "deleted"),
         kyverno("kept", "clean"),
-        cel,
+        cel("cel", "vclean"),
+        // rev27 F9: a ValidatingPolicy of that name is gone; a ClusterPolicy
+        // of the same name is another kind. A namespaced Policy team-a/gone
+        // is not the ClusterPolicy team-a.
+        cel("cel-other-kind", "clean"),
+        kyverno("namespaced-gone", "team-a/gone"),
     ];
     let built = |filter: Vec<String>| {
         let mut given = input(
@@ -605,6 +615,8 @@ fn an_exception_of_deleted_policies_is_marked() {
     );
     assert_eq!(problem(&evidence, "ops/kept"), None);
     assert_eq!(problem(&evidence, "ops/cel"), None);
+    assert!(problem(&evidence, "ops/cel-other-kind").is_some());
+    assert!(problem(&evidence, "ops/namespaced-gone").is_some());
     // Still active: Kyverno applies it again if the policy returns.
     let status = evidence
         .exceptions

@@ -109,7 +109,10 @@ pub fn build(input: &EvidenceInput) -> Evidence {
     // A policy known only from its reports (its document not given) is
     // in the package too (rev27 F8: its exceptions were called orphaned
     // beside the results they skip).
-    let present: Vec<String> = infos.keys().cloned().collect();
+    let present: Vec<(String, String)> = infos
+        .iter()
+        .map(|(qualified, (info, _))| (qualified.clone(), info.kind.clone()))
+        .collect();
     if input.policy_filter.is_empty() && infos.values().any(|(_, found)| *found) {
         mark_orphaned(&mut exceptions, &present);
     }
