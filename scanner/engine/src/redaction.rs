@@ -22,8 +22,12 @@
 //! leaking is not. The parts of a value are values too, three levels deep:
 //! the strings of a JSON document (a `.dockerconfigjson`), what follows
 //! `=` or `:` on a line (a `.env`, a YAML file), a base64 part decoded (its
-//! `auth`). What is not recognised: a value transformed by the policy
-//! otherwise (a substring, hashed, re-encoded).
+//! `auth`). On the Secret evaluated, a part of a value is found too: a
+//! text holding any [`FRAGMENT`] characters of one of its values (a
+//! policy's `substring`, walk25 F4) is withheld whole. What is not
+//! recognised: a value transformed by the policy otherwise (hashed,
+//! re-encoded, reversed), a part shorter than [`FRAGMENT`], and a part of a
+//! value some lookup returned (only whole values of those are searched).
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock, RwLock};
@@ -60,6 +64,23 @@ pub const WITHHELD_TEXT: &str =
 /// Values at least this long (in characters) are replaced in place;
 /// shorter ones withhold the whole text.
 pub const MIN_IN_PLACE: usize = 4;
+
+/// On the Secret evaluated, a text holding this many consecutive
+/// characters of one of its values (in any ASCII letter case) is withheld
+/// whole: what a `substring` of the value shows.
+pub const FRAGMENT: usize = 6;
+
+/// What replaces a whole message or property value that held part of a
+/// Secret value.
+pub const FRAGMENT_TEXT: &str = "[redacted: Secret data; the text held part of a Secret value]";
+
+/// Values longer than this (in characters) give no fragments: a key or
+/// certificate, whose lines are searched for instead.
+const FRAGMENT_VALUE_CHARS: usize = 4096;
+
+/// Fragments one Secret may give; past it every text on the Secret is
+/// withheld (fail closed).
+const MAX_FRAGMENTS: usize = 200_000;
 
 /// Whether `object` is to be taken as a Secret: its kind `Secret` in any
 /// letter case, whatever its apiVersion. Wider than core/v1 on purpose:
@@ -107,9 +128,28 @@ pub struct SecretValues {
     /// With whether each needle (in order) is shorter than
     /// [`MIN_IN_PLACE`].
     matcher: OnceLock<Option<(AhoCorasick, Vec<bool>)>>,
+    /// Whether values added give [`FRAGMENT`]s ([`Self::of_secret`]).
+    with_fragments: bool,
+    /// Every [`FRAGMENT`]-character part of the values, lower-cased.
+    fragments: BTreeSet<String>,
+    /// More than [`MAX_FRAGMENTS`]: every text is withheld.
+    fragments_overflow: bool,
+    /// Built on first use after the last new fragment.
+    fragment_matcher: OnceLock<Option<AhoCorasick>>,
 }
 
 impl SecretValues {
+    /// The values of the Secret evaluated, parts of them
+    /// ([`FRAGMENT`]s) included.
+    pub fn of_secret(secret: &Value) -> SecretValues {
+        let mut values = SecretValues {
+            with_fragments: true,
+            ..SecretValues::default()
+        };
+        values.add_secret(secret);
+        values
+    }
+
     /// The values of `secret`'s `data` (base64 and decoded) and
     /// `stringData`; nothing when it is not a map of strings.
     pub fn add_secret(&mut self, secret: &Value) {
@@ -199,6 +239,7 @@ impl SecretValues {
     /// shows its parts, not the whole.
     fn add_value_within(&mut self, value: &str, depth: usize) {
         self.add_forms(value);
+        self.add_fragments(value);
         if depth == 0 {
             return;
         }
@@ -265,6 +306,56 @@ impl SecretValues {
         }
     }
 
+    /// Every [`FRAGMENT`]-character window of `value` (as text, not its
+    /// stored base64), when this set keeps fragments.
+    fn add_fragments(&mut self, value: &str) {
+        if !self.with_fragments || self.fragments_overflow {
+            return;
+        }
+        let chars: Vec<char> = value.trim().chars().collect();
+        if chars.len() <= FRAGMENT || chars.len() > FRAGMENT_VALUE_CHARS {
+            return;
+        }
+        for window in chars.windows(FRAGMENT) {
+            // Whitespace-only or punctuation-only parts say nothing of the
+            // value and would withhold ordinary text.
+            if !window.iter().any(|c| c.is_alphanumeric()) {
+                continue;
+            }
+            let fragment: String = window.iter().collect::<String>().to_ascii_lowercase();
+            if self.fragments.insert(fragment) {
+                self.fragment_matcher = OnceLock::new();
+            }
+            if self.fragments.len() > MAX_FRAGMENTS {
+                self.fragments_overflow = true;
+                self.fragments.clear();
+                return;
+            }
+        }
+    }
+
+    /// Whether `text` holds a [`FRAGMENT`] of a value (always, past
+    /// [`MAX_FRAGMENTS`]).
+    fn holds_fragment(&self, text: &str) -> bool {
+        if self.fragments_overflow {
+            return true;
+        }
+        if self.fragments.is_empty() {
+            return false;
+        }
+        let matcher = self.fragment_matcher.get_or_init(|| {
+            AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(&self.fragments)
+                .ok()
+        });
+        match matcher {
+            Some(matcher) => matcher.is_match(text),
+            // No automaton: fail closed.
+            None => true,
+        }
+    }
+
     /// Whether no value is held.
     pub fn is_empty(&self) -> bool {
         self.needles.is_empty()
@@ -302,6 +393,19 @@ impl SecretValues {
 
     /// `text` with every value taken out, or None when it holds none.
     pub fn redact_text(&self, text: &str) -> Option<String> {
+        let whole = self.redact_whole_values(text);
+        // Parts of a value left after the whole ones went (walk25 F4).
+        let rest = whole.as_deref().unwrap_or(text);
+        // Our own marker is no part of a value ("Secret" in one would
+        // withhold every redacted text).
+        if rest != WITHHELD_TEXT && self.holds_fragment(&rest.replace(REDACTED_TEXT, "\0")) {
+            return Some(FRAGMENT_TEXT.to_string());
+        }
+        whole
+    }
+
+    /// [`Self::redact_text`] of whole values alone.
+    fn redact_whole_values(&self, text: &str) -> Option<String> {
         if self.needles.is_empty() {
             return None;
         }
@@ -390,11 +494,7 @@ pub(crate) fn redact_responses(
     // lookups returned in theirs, built once: merged, a matcher over every
     // value seen was built again for each Secret (150 Secrets beside a
     // lookup of many did not finish in 500 s, red22 F19).
-    let own = on_secret.then(|| {
-        let mut values = SecretValues::default();
-        values.add_secret(resource);
-        values
-    });
+    let own = on_secret.then(|| SecretValues::of_secret(resource));
     for rule in responses.iter_mut().flat_map(|r| r.rules.iter_mut()) {
         let by_own = own.as_ref().is_some_and(|own| own.redact_result(rule));
         let by_seen = seen.redact_result(rule);

@@ -496,7 +496,9 @@ fn a_panic_in_one_policy_is_its_error_result() {
 }
 
 /// A policy on Secrets whose message interpolates `request.object.data`:
-/// the Secret's values (base64 and decoded) never reach the result.
+/// the Secret's values (base64 and decoded) never reach the result. (The
+/// value shares no word with the message: `password` in both would
+/// withhold it whole, as a part of the value.)
 #[test]
 fn a_secret_s_values_never_reach_a_message() {
     let policy = policy(json!([{
@@ -509,7 +511,7 @@ fn a_secret_s_values_never_reach_a_message() {
     }]));
     let secret = json!({"apiVersion": "v1", "kind": "Secret",
         "metadata": {"name": "db", "namespace": "default"},
-        "data": {"password": "aHVudGVyMi1wYXNzd29yZA=="}});
+        "data": {"password": "aHVudGVyMi1acTgxeHk="}});
     let engine = Engine::new(vec![policy], EngineOptions::default());
     let rules: Vec<RuleResult> = engine
         .evaluate(&secret, &Environment::default())
@@ -520,15 +522,11 @@ fn a_secret_s_values_never_reach_a_message() {
     let rule = &rules[0];
     assert_eq!(rule.status, RuleStatus::Fail);
     assert!(
-        !rule.message.contains("aHVudGVyMi1wYXNzd29yZA=="),
+        !rule.message.contains("aHVudGVyMi1acTgxeHk="),
         "{}",
         rule.message
     );
-    assert!(
-        !rule.message.contains("hunter2-password"),
-        "{}",
-        rule.message
-    );
+    assert!(!rule.message.contains("hunter2-Zq81xy"), "{}", rule.message);
     assert!(
         rule.message.contains(redaction::REDACTED_TEXT),
         "{}",
@@ -626,6 +624,56 @@ fn a_secret_s_own_values_and_those_a_lookup_returned_both_leave() {
             .map(String::as_str),
         Some(redaction::REDACTED_VALUE)
     );
+}
+
+/// walk25 F4: a part of a Secret's value (14 of 16 characters, through
+/// `substring`) reached the report. A text holding 6 consecutive
+/// characters of a value of the Secret evaluated is withheld whole;
+/// shorter parts and texts holding none stay.
+#[test]
+fn a_part_of_a_secret_s_value_withholds_the_message() {
+    let rule = |message: &str| {
+        policy(json!([{
+            "name": "peek",
+            "match": {"any": [{"resources": {"kinds": ["Secret"]}}]},
+            "validate": {"message": message, "deny": {}}
+        }]))
+    };
+    let secret = json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "db-creds", "namespace": "default"},
+        "data": {"password": "UzNjcjN0VmFsdWUtWnE4MQ=="}});
+    let message_of = |message: &str| {
+        let engine = Engine::new(vec![rule(message)], EngineOptions::default());
+        let rules: Vec<RuleResult> = engine
+            .evaluate(&secret, &Environment::default())
+            .into_iter()
+            .flat_map(|r| r.rules)
+            .collect();
+        (
+            rules[0].message.clone(),
+            rules[0]
+                .properties
+                .get(redaction::REDACTED_PROPERTY)
+                .cloned(),
+        )
+    };
+    // `truncate` of the decoded value: its first 10 characters.
+    let (message, note) =
+        message_of("rev={{ truncate(base64_decode(request.object.data.password), `10`) }}");
+    assert_eq!(message, redaction::FRAGMENT_TEXT, "{message}");
+    assert_eq!(note.as_deref(), Some(redaction::REDACTED_VALUE));
+    // In another letter case, too.
+    let (message, _) = message_of(
+        "rev={{ to_upper(truncate(base64_decode(request.object.data.password), `8`)) }}",
+    );
+    assert_eq!(message, redaction::FRAGMENT_TEXT, "{message}");
+    // 5 characters are no fragment; a message without any stays whole.
+    let (message, _) =
+        message_of("rev={{ truncate(base64_decode(request.object.data.password), `5`) }}");
+    assert_eq!(message, "rev=S3cr3", "{message}");
+    let (message, note) = message_of("Secret {{ request.object.metadata.name }} is checked");
+    assert_eq!(message, "Secret db-creds is checked");
+    assert_eq!(note.as_deref(), Some(redaction::CHECKED_VALUE));
 }
 
 fn results_of(engine: &Engine, resource: &Value) -> Vec<(String, RuleStatus, String)> {
