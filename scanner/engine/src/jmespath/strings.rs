@@ -276,13 +276,42 @@ fn regex_replace_all(args: &[Rcvar]) -> Result<Variable, String> {
     let re = regex(string(args, 0)?)?;
     let (src, replacement) = (string_or_number(args, 1)?, string_or_number(args, 2)?);
     // Both Go and the regex crate expand `$1`, `${1}` and `$name`.
-    text(re.replace_all(&src, replacement.as_str()).into_owned())
+    text(bounded_replace_all(&re, &src, replacement.as_str())?)
 }
 
 fn regex_replace_all_literal(args: &[Rcvar]) -> Result<Variable, String> {
     let re = regex(string(args, 0)?)?;
     let (src, replacement) = (string_or_number(args, 1)?, string_or_number(args, 2)?);
-    text(re.replace_all(&src, NoExpand(&replacement)).into_owned())
+    text(bounded_replace_all(&re, &src, NoExpand(&replacement))?)
+}
+
+/// `re.replace_all(src, replacement)`, refused once the result passes the
+/// value bound while it is built (hunt27 F15: an empty-matching pattern
+/// put the replacement between every character of 1 MB and built 2 GB).
+fn bounded_replace_all<R: regex::Replacer>(
+    re: &Regex,
+    src: &str,
+    mut replacement: R,
+) -> Result<String, String> {
+    let mut out = String::new();
+    let mut last = 0;
+    // The iteration replace_all makes, empty matches included.
+    for captures in re.captures_iter(src) {
+        let Some(whole) = captures.get(0) else {
+            continue;
+        };
+        out.push_str(&src[last..whole.start()]);
+        replacement.replace_append(&captures, &mut out);
+        last = whole.end();
+        if out.len() > crate::value_size::MAX_VALUE_BYTES {
+            return Err(crate::value_size::too_large("the result"));
+        }
+    }
+    out.push_str(&src[last..]);
+    if out.len() > crate::value_size::MAX_VALUE_BYTES {
+        return Err(crate::value_size::too_large("the result"));
+    }
+    Ok(out)
 }
 
 fn regex_match(args: &[Rcvar]) -> Result<Variable, String> {

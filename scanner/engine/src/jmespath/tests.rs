@@ -398,8 +398,24 @@ fn string_functions_are_bounded_before_building() {
         "split(s, '')",
         "replace_all(s, 'a', 'aaaaaaaa')",
         "replace(s, '', 'xyz', `-1`)",
+        // hunt27 F15: an empty match between every character.
+        "regex_replace_all('x*', s, 'yyyyyyyy')",
+        "regex_replace_all_literal('', s, 'yyyyyyyy')",
+        "regex_replace_all('(a)', s, '$1$1$1$1$1')",
     ] {
         let error = search(expression, &data).expect_err(expression);
+        assert!(
+            error.to_string().contains("larger than"),
+            "{expression}: {error}"
+        );
+    }
+    // 4M empty matches, each given 64 KiB: 256 GB once built.
+    let wide = json!({"s": data["s"].clone(), "r": "y".repeat(64 << 10)});
+    for expression in [
+        "regex_replace_all('x*', s, r)",
+        "regex_replace_all_literal('', s, r)",
+    ] {
+        let error = search(expression, &wide).expect_err(expression);
         assert!(
             error.to_string().contains("larger than"),
             "{expression}: {error}"
@@ -419,6 +435,15 @@ fn string_functions_are_bounded_before_building() {
     assert_eq!(
         search("replace_all('aXa', 'a', 'b')", &json!({})).expect("replaces"),
         json!("bXb")
+    );
+    // As replace_all: empty matches between characters and at the ends.
+    assert_eq!(
+        search("regex_replace_all('x*', 'abc', '-')", &json!({})).expect("replaces"),
+        json!("-a-b-c-")
+    );
+    assert_eq!(
+        search("regex_replace_all_literal('b+', 'abbcb', '$1')", &json!({})).expect("replaces"),
+        json!("a$1c$1")
     );
     assert_eq!(
         search("replace('aaa', 'a', 'b', `2`)", &json!({})).expect("replaces"),
