@@ -9,6 +9,8 @@
 //! For a policy kind ([`POLICY_DOCUMENT_KINDS`]), the API group serving it
 //! and who enforces it leave ([`policy_kind_group`]).
 
+use std::collections::BTreeSet;
+
 use super::rule_content::RuleContent;
 use crate::run::record_format::{rules_content, DocumentDigest};
 use chrono::{DateTime, Utc};
@@ -740,13 +742,26 @@ fn kyverno_rules(spec: &Value) -> (Vec<RuleInfo>, Vec<String>) {
 /// F9). Each part is described for the verdict's reason.
 fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
     let mut parts = Vec::new();
+    // A scan presents every object as a CREATE (as Kyverno's background
+    // scan does): a filter without CREATE matches nothing in it.
     let scanned_operation = |operations: Option<&Value>| {
         operations.and_then(Value::as_array).is_none_or(|list| {
             list.iter()
                 .filter_map(Value::as_str)
-                .any(|operation| matches!(operation, "CREATE" | "UPDATE" | "*"))
+                .any(|operation| matches!(operation, "CREATE" | "*"))
         })
     };
+    // The operations a filter reaches (all when it lists none).
+    let reached = |operations: Option<&Value>| -> BTreeSet<&'static str> {
+        match operations.and_then(Value::as_array) {
+            None => OPERATIONS.into_iter().collect(),
+            Some(list) => OPERATIONS
+                .into_iter()
+                .filter(|op| list.iter().any(|o| o == *op || o == "*"))
+                .collect(),
+        }
+    };
+    let named = |ops: &BTreeSet<&str>| ops.iter().copied().collect::<Vec<_>>().join(", ");
     match kind {
         "ClusterPolicy" | "Policy" => {
             for rule in spec
@@ -767,16 +782,28 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                 let judges_delete = rule.get("validate").is_some_and(|validate| {
                     validate.get("deny").is_some() || validate.get("cel").is_some()
                 });
-                // Conditions that single out DELETE (preconditions or deny
-                // conditions on `request.operation`): that part of the rule
-                // only admission sees.
-                let singles_out_delete = || {
-                    rule.get("preconditions")
-                        .into_iter()
-                        .chain(rule.pointer("/validate/deny/conditions"))
-                        .any(tests_for_delete)
-                };
-                let mut delete_judged = false;
+                // Conditions on `request.operation` (preconditions, deny
+                // conditions): the operations each holds for. One that does
+                // not hold for CREATE, the scan's, leaves its part of the
+                // rule to admission (walk28 F3: `Equals UPDATE`); one that
+                // holds for DELETE gives a deny rule a DELETE part.
+                let mut tested = Vec::new();
+                for conditions in rule
+                    .get("preconditions")
+                    .into_iter()
+                    .chain(rule.pointer("/validate/deny/conditions"))
+                {
+                    operation_conditions(conditions, &mut tested);
+                }
+                let mut by_conditions: BTreeSet<&str> = tested
+                    .iter()
+                    .filter(|ops| !ops.contains("CREATE"))
+                    .flatten()
+                    .copied()
+                    .collect();
+                if judges_delete && tested.iter().any(|ops| ops.contains("DELETE")) {
+                    by_conditions.insert("DELETE");
+                }
                 let filters = matching
                     .get("any")
                     .into_iter()
@@ -809,35 +836,68 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                         ));
                         continue;
                     }
-                    // CREATE or UPDATE is scanned; DELETE beside it is not
-                    // (verify26): a filter without operations reaches DELETE
-                    // too (Kyverno's webhook then registers every operation).
-                    let reaches_delete = operations.and_then(Value::as_array).is_none_or(|list| {
-                        list.iter()
-                            .any(|operation| operation == "DELETE" || operation == "*")
-                    });
-                    if judges_delete && reaches_delete && !delete_judged {
-                        let explicit = operations.is_some();
-                        if explicit || singles_out_delete() {
-                            delete_judged = true;
-                            parts.push(format!(
-                                "DELETE requests for {} (rule {rule_name}: {})",
-                                kinds.join(", "),
-                                if explicit {
-                                    format!(
-                                        "operations {}",
-                                        operations.map(Value::to_string).unwrap_or_default()
-                                    )
-                                } else {
-                                    "its conditions single out DELETE on request.operation".into()
-                                }
-                            ));
-                        }
+                    let reaches = reached(operations);
+                    let mut part: BTreeSet<&str> =
+                        by_conditions.intersection(&reaches).copied().collect();
+                    // DELETE listed beside CREATE (verify26): a deny or
+                    // CEL rule judges it, with nothing scanned behind it.
+                    let delete_listed = operations.is_some() && reaches.contains("DELETE");
+                    if judges_delete && delete_listed {
+                        part.insert("DELETE");
+                    }
+                    if !part.is_empty() {
+                        let why = if judges_delete && delete_listed && by_conditions.is_empty() {
+                            format!(
+                                "operations {}",
+                                operations.map(Value::to_string).unwrap_or_default()
+                            )
+                        } else {
+                            "its conditions test request.operation".into()
+                        };
+                        parts.push(format!(
+                            "{} requests for {} (rule {rule_name}: {why})",
+                            named(&part),
+                            kinds.join(", ")
+                        ));
                     }
                 }
             }
         }
         _ => {
+            // Expressions reading `request.operation` that name an
+            // operation besides CREATE and not CREATE (walk28 F6: a
+            // matchCondition on UPDATE): that part only admission sees.
+            let mut by_expressions: BTreeSet<&str> = BTreeSet::new();
+            for list in [
+                "matchConditions",
+                "validations",
+                "variables",
+                "auditAnnotations",
+            ] {
+                for expression in spec
+                    .get(list)
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|item| {
+                        item.str_field("expression")
+                            .or_else(|| item.str_field("valueExpression"))
+                    })
+                    .filter(|text| text.contains("request.operation"))
+                {
+                    let quoted = |op: &str| {
+                        expression.contains(&format!("'{op}'"))
+                            || expression.contains(&format!("\"{op}\""))
+                    };
+                    if !quoted("CREATE") {
+                        by_expressions.extend(
+                            OPERATIONS
+                                .into_iter()
+                                .filter(|op| *op != "CREATE" && quoted(op)),
+                        );
+                    }
+                }
+            }
             for rule in spec
                 .pointer("/matchConstraints/resourceRules")
                 .and_then(Value::as_array)
@@ -863,16 +923,29 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                         resources.join(", "),
                         operations.map(Value::to_string).unwrap_or_default()
                     ));
-                } else if operations.and_then(Value::as_array).is_some_and(|list| {
-                    list.iter()
-                        .any(|operation| operation == "DELETE" || operation == "*")
-                }) {
-                    // Its expressions run on a DELETE request too, with
-                    // `object` null (verify26).
+                    continue;
+                }
+                let reaches = reached(operations);
+                // Its expressions run on a DELETE request too, with
+                // `object` null (verify26).
+                let delete_listed = operations.is_some() && reaches.contains("DELETE");
+                if delete_listed {
                     parts.push(format!(
                         "DELETE requests for {} (operations {})",
                         resources.join(", "),
                         operations.map(Value::to_string).unwrap_or_default()
+                    ));
+                }
+                let part: BTreeSet<&str> = by_expressions
+                    .intersection(&reaches)
+                    .copied()
+                    .filter(|op| !(delete_listed && *op == "DELETE"))
+                    .collect();
+                if !part.is_empty() {
+                    parts.push(format!(
+                        "{} requests for {} (an expression tests request.operation)",
+                        named(&part),
+                        resources.join(", ")
                     ));
                 }
             }
@@ -881,34 +954,50 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
     parts
 }
 
-/// Whether Kyverno conditions (`any`/`all` lists, or the older plain
-/// list, at any depth) hold one that is true for a DELETE request:
-/// `request.operation` under `Equals`/`In`/`AnyIn`/`AllIn` with `DELETE`
-/// among its values. `NotEquals DELETE` and the like leave DELETE out.
-fn tests_for_delete(conditions: &Value) -> bool {
+/// The operations an admission request can have.
+const OPERATIONS: [&str; 4] = ["CREATE", "UPDATE", "DELETE", "CONNECT"];
+
+/// For each Kyverno condition on `request.operation` in `conditions`
+/// (`any`/`all` lists, or the older plain list, at any depth), the
+/// operations it holds for: `Equals`/`In`/`AnyIn`/`AllIn` its values,
+/// `NotEquals`/`NotIn`/`AnyNotIn`/`AllNotIn` the others. Other operators
+/// are not read.
+fn operation_conditions(conditions: &Value, out: &mut Vec<BTreeSet<&'static str>>) {
     match conditions {
-        Value::Array(items) => items.iter().any(tests_for_delete),
+        Value::Array(items) => items
+            .iter()
+            .for_each(|item| operation_conditions(item, out)),
         Value::Object(map) => {
             let on_operation = map
                 .get("key")
                 .and_then(Value::as_str)
                 .is_some_and(|key| key.contains("request.operation"));
-            let includes = map
-                .get("operator")
-                .and_then(Value::as_str)
-                .is_some_and(|operator| {
-                    matches!(operator, "Equals" | "Equal" | "In" | "AnyIn" | "AllIn")
-                });
-            let names_delete = match map.get("value") {
-                Some(Value::String(value)) => value == "DELETE",
-                Some(Value::Array(values)) => values.iter().any(|v| v == "DELETE"),
-                _ => false,
-            };
-            (on_operation && includes && names_delete)
-                || map.get("any").is_some_and(tests_for_delete)
-                || map.get("all").is_some_and(tests_for_delete)
+            if on_operation {
+                let values: Vec<&str> = match map.get("value") {
+                    Some(Value::String(value)) => vec![value.as_str()],
+                    Some(Value::Array(values)) => values.iter().filter_map(Value::as_str).collect(),
+                    _ => Vec::new(),
+                };
+                let listed = |op: &&str| values.contains(op);
+                let holds: Option<BTreeSet<&'static str>> =
+                    match map.get("operator").and_then(Value::as_str) {
+                        Some("Equals" | "Equal" | "In" | "AnyIn" | "AllIn") => {
+                            Some(OPERATIONS.into_iter().filter(listed).collect())
+                        }
+                        Some("NotEquals" | "NotEqual" | "NotIn" | "AnyNotIn" | "AllNotIn") => {
+                            Some(OPERATIONS.into_iter().filter(|op| !listed(op)).collect())
+                        }
+                        _ => None,
+                    };
+                out.extend(holds);
+            }
+            for key in ["any", "all"] {
+                if let Some(nested) = map.get(key) {
+                    operation_conditions(nested, out);
+                }
+            }
         }
-        _ => false,
+        _ => {}
     }
 }
 

@@ -491,6 +491,22 @@ fn a_cel_policy_on_a_subresource_or_delete_alone_is_found_admission_only() {
         ]
     );
     assert!(vpol(json!([{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"], "resources": ["pods"]}])).is_empty());
+    // walk28 F6: a matchCondition on UPDATE alone.
+    let on_update = |operations: Value| {
+        crate::ingest::policy_info::PolicyInfo::from_document(&json!({
+            "apiVersion": "policies.kyverno.io/v1alpha1", "kind": "ValidatingPolicy",
+            "metadata": {"name": "v"},
+            "spec": {"validationActions": ["Audit"],
+                "matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": operations, "resources": ["configmaps"]}]},
+                "matchConditions": [{"name": "u", "expression": "request.operation == 'UPDATE' || object.metadata.name == 'ok'"}]}
+        }))
+        .map(|info| info.admission_only)
+        .unwrap_or_default()
+    };
+    assert_eq!(
+        on_update(json!(["CREATE", "UPDATE"])),
+        vec!["UPDATE requests for configmaps (an expression tests request.operation)".to_string()]
+    );
     // verify26: DELETE beside CREATE runs the expressions on DELETE too.
     assert_eq!(
         vpol(
@@ -591,7 +607,7 @@ fn a_deny_rule_reaching_delete_requests_has_no_evidence_for_them() {
     }));
     assert_eq!(verdict, Verdict::NoEvidence, "{why}");
     assert!(
-        why.contains("DELETE requests for Pod (rule check: its conditions single out DELETE on request.operation)"),
+        why.contains("DELETE requests for Pod (rule check: its conditions test request.operation)"),
         "{why}"
     );
     // Kyverno skips a pattern on DELETE; a deny rule held to CREATE and
@@ -609,6 +625,30 @@ fn a_deny_rule_reaching_delete_requests_has_no_evidence_for_them() {
         "validate": {"deny": deny}
     }));
     assert_eq!(verdict, Verdict::Ready, "{why}");
+    // walk28 F3: a precondition that holds on UPDATE alone, of a pattern
+    // rule: every scanned result is a skip, and Kyverno judges updates.
+    let (verdict, why) = judged(json!({
+        "name": "check",
+        "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+        "preconditions": {"all": [{"key": "{{ request.operation || 'BACKGROUND' }}", "operator": "Equals", "value": "UPDATE"}]},
+        "validate": {"pattern": {"metadata": {"labels": {"team": "?*"}}}}
+    }));
+    assert_eq!(verdict, Verdict::NoEvidence, "{why}");
+    assert!(
+        why.contains("UPDATE requests for Pod (rule check: its conditions test request.operation)"),
+        "{why}"
+    );
+    // walk28 F4: a filter on UPDATE alone matches nothing a scan presents.
+    let (verdict, why) = judged(json!({
+        "name": "check",
+        "match": {"any": [{"resources": {"kinds": ["Pod"], "operations": ["UPDATE"]}}]},
+        "validate": {"pattern": {"metadata": {"name": "?*"}}}
+    }));
+    assert_eq!(verdict, Verdict::NoEvidence, "{why}");
+    assert!(
+        why.contains("Pod (rule check: operations [\"UPDATE\"])"),
+        "{why}"
+    );
     // A precondition that leaves DELETE out names it all the same.
     let (verdict, why) = judged(json!({
         "name": "check",

@@ -553,14 +553,22 @@ pub(super) fn policy_evidence(
     } else if !info.admission_only.is_empty() {
         // What was scanned is clean; what only admission sees was never
         // judged, and Enforce would block it all the same (walk25 F9).
-        reasons.push(format!(
-            "no evidence for what only admission sees: {}; no scan evaluates a subresource or a DELETE or CONNECT request, so Enforce would block those with no evidence behind it — move them into a policy of their own and decide its switch from `polscan apply` on such requests, or from Kyverno's Audit events",
-            info.admission_only.join("; ")
-        ));
+        reasons.push(admission_only_reason(&info));
         Verdict::NoEvidence
     } else {
         Verdict::Ready
     };
+    // A rule that evaluated nothing because it reaches only what admission
+    // sees says so too (walk28 F4: "the scan does not show that none
+    // exists" sent a team waiting for a scan that never comes).
+    if verdict == Verdict::NoEvidence
+        && !info.admission_only.is_empty()
+        && !reasons
+            .iter()
+            .any(|r| r.starts_with("no evidence for what only admission sees"))
+    {
+        reasons.push(admission_only_reason(&info));
+    }
     let mut rollback_conditions = vec![
         match &info.action_detail {
             // Overrides: only where the result enforces.
@@ -569,7 +577,10 @@ pub(super) fn policy_evidence(
             ),
             None => "a new fail or error result for this policy after the switch".to_string(),
         },
-        "a scan that does not complete for this policy (a failed list of a kind it reaches, the policy or its policy source not loaded, a failed write)"
+        // Said under "roll back when" because teams copy the list into
+        // their runbook: a scan that stopped is RESCAN, never a rollback
+        // (walk28 F5).
+        "not when a scan does not complete for this policy (a failed list of a kind it reaches, the policy or its policy source not loaded, a failed write, a stopped or killed scan): that is RESCAN — rescan, the cluster did not change"
             .to_string(),
     ];
     // Only an exception with an expiry still ahead can expire after the
@@ -622,4 +633,13 @@ pub(super) fn policy_evidence(
         git_change: None,
         soak: None,
     }
+}
+
+/// The reason a policy reaching what only admission sees has no evidence
+/// for it, naming the parts ([`PolicyInfo::admission_only`]).
+fn admission_only_reason(info: &PolicyInfo) -> String {
+    format!(
+        "no evidence for what only admission sees: {}; no scan evaluates a subresource or a request but a CREATE (an UPDATE, DELETE or CONNECT), so Enforce would block those with no evidence behind it — move them into a policy of their own and decide its switch from `polscan apply` on such requests, or from Kyverno's Audit events",
+        info.admission_only.join("; ")
+    )
 }
