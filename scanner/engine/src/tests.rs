@@ -143,9 +143,47 @@ fn foreach_deny_over_containers() {
         "validation failure: Privileged containers are not allowed."
     );
     assert_eq!(results(p.clone(), &good)[0].1, RuleStatus::Pass);
-    // An empty list applies to nothing: no result at all, as in Kyverno.
+    // An empty list applies to nothing: the rule is a skip, "rule
+    // skipped", as Kyverno's validateForEach gives (applyCount 0).
     let empty = pod("e", json!({"containers": []}));
-    assert!(results(p, &empty).is_empty());
+    let skipped = results(p, &empty);
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert_eq!(
+        (skipped[0].1, skipped[0].2.as_str()),
+        (RuleStatus::Skip, "rule skipped")
+    );
+}
+
+/// walk28 F8: every element skipped by the loop's preconditions gave no
+/// result at all (apply then warned that the match met nothing, and the
+/// evidence called the policy "no evidence" for ever); Kyverno reports
+/// the rule as a skip.
+#[test]
+fn foreach_whose_elements_all_skip_is_a_skip() {
+    let p = policy(json!([{
+        "name": "latest-needs-always",
+        "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+        "validate": {"message": "pull :latest always", "foreach": [{
+            "list": "request.object.spec.containers",
+            "preconditions": {"all": [{"key": "{{ element.image }}", "operator": "Equals", "value": "*:latest"}]},
+            "deny": {"conditions": {"any": [{"key": "{{ element.imagePullPolicy || '' }}", "operator": "NotEquals", "value": "Always"}]}}
+        }]}
+    }]));
+    let pinned = pod(
+        "p",
+        json!({"containers": [{"name": "a", "image": "nginx:1.25"}, {"name": "b", "image": "redis:7"}]}),
+    );
+    let outcome = results(p.clone(), &pinned);
+    assert_eq!(outcome.len(), 1, "{outcome:?}");
+    assert_eq!(
+        (outcome[0].1, outcome[0].2.as_str()),
+        (RuleStatus::Skip, "rule skipped")
+    );
+    let latest = pod(
+        "l",
+        json!({"containers": [{"name": "a", "image": "nginx:latest"}]}),
+    );
+    assert_eq!(results(p, &latest)[0].1, RuleStatus::Fail);
 }
 
 #[test]

@@ -432,8 +432,15 @@ impl Validator<'_> {
             applied += count;
         }
         if applied == 0 {
-            return list_error.map(|err| {
-                RuleOutcome::new(RuleStatus::Error, format!("failed to evaluate list: {err}"))
+            // Kyverno's validateForEach: no element applied (all skipped by
+            // the loop's preconditions, or none) is a skip of the rule
+            // ("rule skipped"), a result in the reports (walk28 F8). Nested
+            // loops' skips count as not applied in the loop around them.
+            return Some(match list_error {
+                Some(err) => {
+                    RuleOutcome::new(RuleStatus::Error, format!("failed to evaluate list: {err}"))
+                }
+                None => RuleOutcome::new(RuleStatus::Skip, "rule skipped"),
             });
         }
         Some(RuleOutcome::new(RuleStatus::Pass, "rule passed"))
