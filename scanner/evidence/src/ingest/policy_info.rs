@@ -804,6 +804,15 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                 if judges_delete && tested.iter().any(|ops| ops.contains("DELETE")) {
                     by_conditions.insert("DELETE");
                 }
+                // A validate.cel rule's expressions likewise (walk28 F14:
+                // `request.operation != 'UPDATE' || …` passed in the scan).
+                if let Some(cel) = rule.pointer("/validate/cel") {
+                    by_conditions.extend(cel_operations(
+                        cel,
+                        &["expressions", "variables", "auditAnnotations"],
+                    ));
+                }
+                by_conditions.extend(cel_operations(rule, &["celPreconditions"]));
                 let filters = matching
                     .get("any")
                     .into_iter()
@@ -867,37 +876,15 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
             // Expressions reading `request.operation` that name an
             // operation besides CREATE and not CREATE (walk28 F6: a
             // matchCondition on UPDATE): that part only admission sees.
-            let mut by_expressions: BTreeSet<&str> = BTreeSet::new();
-            for list in [
-                "matchConditions",
-                "validations",
-                "variables",
-                "auditAnnotations",
-            ] {
-                for expression in spec
-                    .get(list)
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|item| {
-                        item.str_field("expression")
-                            .or_else(|| item.str_field("valueExpression"))
-                    })
-                    .filter(|text| text.contains("request.operation"))
-                {
-                    let quoted = |op: &str| {
-                        expression.contains(&format!("'{op}'"))
-                            || expression.contains(&format!("\"{op}\""))
-                    };
-                    if !quoted("CREATE") {
-                        by_expressions.extend(
-                            OPERATIONS
-                                .into_iter()
-                                .filter(|op| *op != "CREATE" && quoted(op)),
-                        );
-                    }
-                }
-            }
+            let by_expressions = cel_operations(
+                spec,
+                &[
+                    "matchConditions",
+                    "validations",
+                    "variables",
+                    "auditAnnotations",
+                ],
+            );
             for rule in spec
                 .pointer("/matchConstraints/resourceRules")
                 .and_then(Value::as_array)
@@ -952,6 +939,39 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
         }
     }
     parts
+}
+
+/// The operations besides CREATE that CEL expressions under `lists` of
+/// `spec` (`expression`, or `valueExpression`) name beside
+/// `request.operation`, where an expression does not name CREATE: the
+/// requests only admission presents to that part.
+fn cel_operations(spec: &Value, lists: &[&str]) -> BTreeSet<&'static str> {
+    let mut found = BTreeSet::new();
+    for list in lists {
+        for expression in spec
+            .get(*list)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|item| {
+                item.str_field("expression")
+                    .or_else(|| item.str_field("valueExpression"))
+            })
+            .filter(|text| text.contains("request.operation"))
+        {
+            let quoted = |op: &str| {
+                expression.contains(&format!("'{op}'")) || expression.contains(&format!("\"{op}\""))
+            };
+            if !quoted("CREATE") {
+                found.extend(
+                    OPERATIONS
+                        .into_iter()
+                        .filter(|op| *op != "CREATE" && quoted(op)),
+                );
+            }
+        }
+    }
+    found
 }
 
 /// The operations an admission request can have.

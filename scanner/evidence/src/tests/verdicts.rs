@@ -638,6 +638,17 @@ fn a_deny_rule_reaching_delete_requests_has_no_evidence_for_them() {
         why.contains("UPDATE requests for Pod (rule check: its conditions test request.operation)"),
         "{why}"
     );
+    // walk28 F14: a validate.cel expression that passes unless UPDATE.
+    let (verdict, why) = judged(json!({
+        "name": "check",
+        "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+        "validate": {"cel": {"expressions": [{"expression": "request.operation != 'UPDATE' || has(object.metadata.labels)"}]}}
+    }));
+    assert_eq!(verdict, Verdict::NoEvidence, "{why}");
+    assert!(
+        why.contains("UPDATE requests for Pod (rule check: its conditions test request.operation)"),
+        "{why}"
+    );
     // walk28 F4: a filter on UPDATE alone matches nothing a scan presents.
     let (verdict, why) = judged(json!({
         "name": "check",
