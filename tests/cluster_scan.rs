@@ -1692,3 +1692,58 @@ fn a_deleted_policy_s_results_leave_the_reports_a_plain_scan_keeps() {
         "{said}"
     );
 }
+
+/// walk28 F15: a `--policy` file of a ClusterPolicy the cluster also holds
+/// was evaluated beside the cluster's: two results per rule under one
+/// name, a pass and a fail, in one report. The cluster's is used, and the
+/// scan says the file's was left out.
+#[test]
+fn a_policy_file_the_cluster_also_holds_is_evaluated_once() {
+    let cluster = prepared_cluster();
+    let policy = |label: &str| {
+        format!(
+            "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {{name: twice}}\nspec:\n  validationFailureAction: Audit\n  background: true\n  rules:\n  - name: label\n    match: {{any: [{{resources: {{kinds: [ConfigMap], namespaces: [twice]}}}}]}}\n    validate:\n      message: need {label}\n      pattern: {{metadata: {{labels: {{{label}: \"?*\"}}}}}}\n"
+        )
+    };
+    cluster.kubectl_ok(&["create", "namespace", "twice"]);
+    cluster.apply_yaml(&policy("team"));
+    cluster.apply_yaml(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: twice, labels: {team: a}}\ndata: {k: v}\n",
+    );
+    let dir = tempfile_dir().join("twice");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.join("twice.yaml");
+    std::fs::write(&file, policy("owner")).unwrap_or_else(|e| panic!("{e}"));
+    let file = file.display().to_string();
+    let output = scan(
+        &cluster,
+        &[
+            "--policy",
+            &file,
+            "--namespace",
+            "twice",
+            "--dry-run",
+            "-o",
+            "json",
+        ],
+    );
+    let err = stderr(&output);
+    assert!(output.status.success(), "{err}");
+    assert!(
+        err.contains("ClusterPolicy twice is both in the cluster and in --policy file"),
+        "{err}"
+    );
+    let list: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)));
+    let results: Vec<Value> = list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["scope"]["name"] == "app")
+        .flat_map(|r| r["results"].as_array().cloned().unwrap_or_default())
+        .filter(|r| r["policy"] == "twice")
+        .collect();
+    // The cluster's rule (team, present): one pass.
+    assert_eq!(results.len(), 1, "{results:?}");
+    assert_eq!(results[0]["result"], "pass", "{results:?}");
+}

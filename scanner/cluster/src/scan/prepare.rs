@@ -155,6 +155,7 @@ pub(super) async fn prepare(
     }
 
     let mut documents = options.policy_documents.clone();
+    let mut duplicates = Vec::new();
     if options.cluster_policies {
         let mut read = policy_source::read_policies(client, &discovered).await;
         // Kyverno's admission ignores the exceptions outside its
@@ -162,6 +163,7 @@ pub(super) async fn prepare(
         outcome.exceptions_not_applied = options
             .exceptions
             .keep_applied(&mut read.documents, |d| &d.value);
+        duplicates = setup::drop_files_the_cluster_holds(&mut documents, &read.documents);
         documents.extend(read.documents);
         // A policy group whose discovery failed hides its policies too.
         for (group_version, _) in &discovered.failed {
@@ -291,7 +293,7 @@ pub(super) async fn prepare(
     }
     let setup = setup::setup_messages(options, &discovered, &env, unknown_kinds);
     outcome.exception_namespace_missing = setup.exception_namespace_missing;
-    for message in setup.messages {
+    for message in duplicates.into_iter().chain(setup.messages) {
         // Printed once, with the problems (not also as a log line).
         tracing::debug!("{message}");
         outcome.audit.problems.push(Problem::note(message));

@@ -81,6 +81,60 @@ pub(super) fn setup_messages(
     found
 }
 
+/// Drops the `--policy` file documents (`files`) naming an object the
+/// cluster also holds (`cluster`: same apiVersion group, kind, namespace
+/// and name): Kyverno enforces the cluster's, and two documents under one
+/// name gave two results per rule, one pass and one fail, in one report
+/// (walk28 F15). Returns a message for each dropped file document. The
+/// evidence reads the same way ("the cluster's document wins").
+pub(super) fn drop_files_the_cluster_holds(
+    files: &mut Vec<crate::loader::Document>,
+    cluster: &[crate::loader::Document],
+) -> Vec<String> {
+    let identity = |value: &Value| {
+        let group = value
+            .str_field("apiVersion")
+            .and_then(|v| v.rsplit_once('/').map(|(group, _)| group.to_string()))
+            .unwrap_or_default();
+        (
+            group,
+            value.str_field("kind").unwrap_or_default().to_string(),
+            value
+                .str_at("/metadata/namespace")
+                .unwrap_or_default()
+                .to_string(),
+            value
+                .str_at("/metadata/name")
+                .unwrap_or_default()
+                .to_string(),
+        )
+    };
+    let held: std::collections::HashSet<_> = cluster
+        .iter()
+        .map(|document| identity(&document.value))
+        .filter(|(_, kind, _, name)| !kind.is_empty() && !name.is_empty())
+        .collect();
+    let mut messages = Vec::new();
+    files.retain(|document| {
+        let id = identity(&document.value);
+        if !held.contains(&id) {
+            return true;
+        }
+        let (_, kind, namespace, name) = id;
+        let named = if namespace.is_empty() {
+            name
+        } else {
+            format!("{namespace}/{name}")
+        };
+        messages.push(format!(
+            "{kind} {named} is both in the cluster and in --policy file {}: the cluster's document is used (Kyverno enforces the one it holds); the file's is left out",
+            document.origin
+        ));
+        false
+    });
+    messages
+}
+
 /// A message for each policy that targets kinds of which the server
 /// serves none: it evaluates nothing, said now and not only in the
 /// evidence. Policies without targets (they match any kind) get none.
@@ -221,6 +275,36 @@ mod tests {
                 line: 1,
             },
         }
+    }
+
+    /// walk28 F15: a `--policy` file of a policy the cluster also holds
+    /// was evaluated beside it, two results per rule under one name.
+    #[test]
+    fn a_policy_file_the_cluster_also_holds_is_left_out_and_said() {
+        let mut files = vec![validating_policy("vp"), validating_policy("only-in-git")];
+        let mut older_api = validating_policy("vp");
+        older_api.value["apiVersion"] = json!("policies.kyverno.io/v1");
+        let cluster = vec![older_api, validating_policy("other")];
+        let messages = drop_files_the_cluster_holds(&mut files, &cluster);
+        let names: Vec<&str> = files
+            .iter()
+            .filter_map(|d| d.value.str_at("/metadata/name"))
+            .collect();
+        assert_eq!(names, ["only-in-git"]);
+        assert_eq!(messages.len(), 1, "{messages:?}");
+        assert!(
+            messages[0].starts_with(
+                "ValidatingPolicy vp is both in the cluster and in --policy file vp.yaml"
+            ),
+            "{messages:?}"
+        );
+        // Another kind of the same name is another object.
+        let mut files = vec![validating_policy("vp")];
+        let mut cluster_policy = validating_policy("vp");
+        cluster_policy.value["apiVersion"] = json!("kyverno.io/v1");
+        cluster_policy.value["kind"] = json!("ClusterPolicy");
+        assert!(drop_files_the_cluster_holds(&mut files, &[cluster_policy]).is_empty());
+        assert_eq!(files.len(), 1);
     }
 
     #[test]
