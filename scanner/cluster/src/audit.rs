@@ -203,6 +203,11 @@ impl PolicySet {
                 .collect();
             loaded.problems.extend(skipped);
         }
+        loaded.problems.extend(
+            names_shared_across_kinds(documents.iter().map(|doc| &doc.value))
+                .into_iter()
+                .map(|message| LoadProblem::new(None, message, false)),
+        );
         PolicySet {
             loaded,
             origins: documents.iter().map(|doc| doc.origin.clone()).collect(),
@@ -232,6 +237,53 @@ impl PolicySet {
             .collect();
         (engine.with_cluster_data(data), problems)
     }
+}
+
+/// One message per policy name two policy kinds share (a ClusterPolicy
+/// beside the ValidatingPolicy or VAP it is migrating to): Kyverno keeps
+/// them apart, but a report result names its policy without the kind, so
+/// their results mix under one name (walk28 F17).
+fn names_shared_across_kinds<'a>(documents: impl Iterator<Item = &'a Value>) -> Vec<String> {
+    const POLICY_KINDS: [&str; 5] = [
+        "ClusterPolicy",
+        "Policy",
+        "ValidatingPolicy",
+        "NamespacedValidatingPolicy",
+        "ValidatingAdmissionPolicy",
+    ];
+    let mut kinds: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for document in documents {
+        let Some(kind) = document
+            .str_field("kind")
+            .and_then(|kind| POLICY_KINDS.iter().find(|k| **k == kind))
+        else {
+            continue;
+        };
+        let Some(name) = document.str_at("/metadata/name") else {
+            continue;
+        };
+        let named = match document.str_at("/metadata/namespace") {
+            Some(namespace) if matches!(*kind, "Policy" | "NamespacedValidatingPolicy") => {
+                format!("{namespace}/{name}")
+            }
+            _ => name.to_string(),
+        };
+        let entry = kinds.entry(named).or_default();
+        if !entry.contains(kind) {
+            entry.push(kind);
+        }
+    }
+    kinds
+        .into_iter()
+        .filter(|(_, kinds)| kinds.len() > 1)
+        .map(|(name, kinds)| {
+            format!(
+                "policies of {} kinds are named {name} ({}): reports name a policy without its kind, so their results mix under one name and the evidence judges neither — rename one, or delete the one being replaced",
+                kinds.len(),
+                kinds.join(", ")
+            )
+        })
+        .collect()
 }
 
 /// A problem of the loading, naming its document's origin.
@@ -582,6 +634,28 @@ spec: {policyRefs: [{name: p}]}
             invalid[0].message.contains("broken"),
             "{}",
             invalid[0].message
+        );
+    }
+}
+
+/// walk28 F17: policies of two kinds sharing a name are said at load.
+#[cfg(test)]
+mod shared_name_tests {
+    use serde_json::json;
+
+    #[test]
+    fn a_name_two_policy_kinds_share_is_said_once() {
+        let documents = [
+            json!({"apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy", "metadata": {"name": "limits"}}),
+            json!({"apiVersion": "policies.kyverno.io/v1alpha1", "kind": "ValidatingPolicy", "metadata": {"name": "limits"}}),
+            json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding", "metadata": {"name": "limits"}}),
+            json!({"apiVersion": "kyverno.io/v1", "kind": "Policy", "metadata": {"name": "limits", "namespace": "team"}}),
+            json!({"apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy", "metadata": {"name": "alone"}}),
+        ];
+        let messages = super::names_shared_across_kinds(documents.iter());
+        assert_eq!(
+            messages,
+            ["policies of 2 kinds are named limits (ClusterPolicy, ValidatingPolicy): reports name a policy without its kind, so their results mix under one name and the evidence judges neither — rename one, or delete the one being replaced"]
         );
     }
 }

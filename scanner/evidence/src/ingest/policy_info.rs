@@ -256,6 +256,12 @@ pub struct PolicyInfo {
     /// None when only reports name the policy (or a package predates it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules_digest: Option<String>,
+    /// Other policies of the same `namespace/name` and another kind
+    /// (`ValidatingPolicy require-limits` beside a ClusterPolicy of that
+    /// name): reports name a policy without its kind, so their results
+    /// cannot be told apart (walk28 F17). Not written to the package.
+    #[serde(skip)]
+    pub name_shared_with: Vec<String>,
     /// The change that returns it to Audit; None when only reports name
     /// it, or its kind is one the cluster does not serve.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -313,6 +319,7 @@ impl PolicyInfo {
             last_changed: None,
             digest: None,
             rules_digest: None,
+            name_shared_with: Vec::new(),
             rollback: None,
             enforce: None,
             flux_owner: None,
@@ -511,6 +518,7 @@ impl PolicyInfo {
             last_changed: last_changed(document),
             digest: DocumentDigest::of(document),
             rules_digest: Some(rules_digest(document)),
+            name_shared_with: Vec::new(),
             rollback: None,
             enforce: None,
             flux_owner: flux_owner(document),

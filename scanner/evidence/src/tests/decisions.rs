@@ -703,3 +703,55 @@ fn an_enforced_policy_the_last_scan_filtered_out_is_rescan() {
         decided[0].reasons
     );
 }
+
+/// walk28 F17: a ClusterPolicy and a ValidatingPolicy of one name (a
+/// migration to CEL) were merged: the ClusterPolicy's failures were charged
+/// to the enforced ValidatingPolicy, and the ClusterPolicy had no decision.
+/// Neither gets a verdict now; both kinds are named, and nothing is called
+/// ready, enforced or to be rolled back.
+#[test]
+fn policies_of_one_name_and_two_kinds_get_no_verdict() {
+    let reports = vec![report(vec![
+        cel_result("shared", "pass", "p1"),
+        result("shared", "fail", "a", "p2"),
+    ])];
+    let policies = vec![
+        validating_policy("shared"),
+        policy("shared", "Audit", "2026-11-01T00:00:00Z"),
+    ];
+    let evidence = build(&input(
+        reports.clone(),
+        policies.clone(),
+        Some(scan(true, &[])),
+    ));
+    let found: Vec<&PolicyEvidence> = evidence
+        .policies
+        .iter()
+        .filter(|p| p.info.name == "shared")
+        .collect();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].verdict, Verdict::NotReady);
+    assert!(
+        found[0].reasons[0].starts_with(
+            "ValidatingPolicy shared shares its name with the ClusterPolicy: reports name a policy without its kind"
+        ),
+        "{:?}",
+        found[0].reasons
+    );
+    let decided = decision::decide(&evidence);
+    // The ValidatingPolicy enforces ([Deny]): not confirmed, no rollback.
+    assert_eq!(decided[0].decision, Decision::Rescan, "{decided:?}");
+    assert!(
+        decided[0].reasons[0].contains("shares its name"),
+        "{decided:?}"
+    );
+    // With --since and a new failure: still no rollback of the wrong one.
+    let before = build(&input(
+        vec![report(vec![cel_result("shared", "pass", "p1")])],
+        policies.clone(),
+        Some(scan(true, &[])),
+    ));
+    let mut after = build(&input(reports, policies, Some(scan(true, &[]))));
+    after.comparison = Some(compare::compare(&before, &after));
+    assert_eq!(decision::decide(&after)[0].decision, Decision::Rescan);
+}

@@ -125,6 +125,20 @@ fn decide_policy(
     if info.enforces() {
         decision.rollback_status = Some(rollback_status(policy, check, compared));
     }
+    // Results merged with another kind's policy of its name confirm
+    // nothing, not even a rollback (walk28 F17).
+    if !info.name_shared_with.is_empty() {
+        decision.decision = if info.enforces() {
+            Decision::Rescan
+        } else {
+            Decision::NoGo
+        };
+        decision.reasons = vec![shorten(&super::reasons::name_shared_reason(info))];
+        decision.instructions = vec![
+            "rename one of the policies (or delete the one being replaced), rescan, then make the package again".into(),
+        ];
+        return decision;
+    }
     if let Some(check) = check.filter(|c| c.roll_back) {
         decision.decision = Decision::RollBack;
         decision.reasons = check

@@ -80,7 +80,20 @@ pub fn build(input: &EvidenceInput) -> Evidence {
                     crate::run::history::soak_digest(document, &bindings),
                 );
             }
-            infos.insert(info.qualified_name(), (info, true));
+            // Two policies of one name and different kinds (a ClusterPolicy
+            // beside the ValidatingPolicy or VAP it is migrating to): their
+            // results are merged under the name; each says so (walk28 F17).
+            // The first read keeps the entry, naming the other kinds.
+            let name = info.qualified_name();
+            if let Some((first, _)) = infos.get_mut(&name) {
+                if first.kind != info.kind {
+                    if !first.name_shared_with.contains(&info.kind) {
+                        first.name_shared_with.push(info.kind);
+                    }
+                    continue;
+                }
+            }
+            infos.insert(name, (info, true));
         }
     }
     // Policies the reports name but that were not found (deleted, or not

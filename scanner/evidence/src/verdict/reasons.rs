@@ -17,6 +17,10 @@ pub(super) fn policy_reasons(info: &PolicyInfo, found: bool, input: &EvidenceInp
     if !found {
         reasons.push("the policy was not found (only its reports were)".into());
     }
+    // walk28 F17: results of policies sharing a name cannot be told apart.
+    if !info.name_shared_with.is_empty() {
+        reasons.push(name_shared_reason(info));
+    }
     // Given as a file for a kind this cluster does not serve: nothing here
     // enforces it, and the Enforce change offered would be refused.
     if input.unserved_policy_kinds.contains(&info.kind) {
@@ -184,4 +188,19 @@ pub(super) fn result_reasons(counts: &Counts, unscored: bool) -> Vec<String> {
         ));
     }
     reasons
+}
+
+/// Why no verdict holds for a policy whose name another kind's policy
+/// shares ([`PolicyInfo::name_shared_with`]).
+pub(crate) fn name_shared_reason(info: &PolicyInfo) -> String {
+    format!(
+        "{} {} shares its name with {}: reports name a policy without its kind, so their results are merged here and no verdict holds for either (Kyverno keeps them apart); rename one, or delete the one being replaced, and rescan",
+        info.kind,
+        info.qualified_name(),
+        info.name_shared_with
+            .iter()
+            .map(|kind| format!("the {kind}"))
+            .collect::<Vec<_>>()
+            .join(" and ")
+    )
 }
