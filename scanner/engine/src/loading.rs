@@ -102,9 +102,33 @@ impl LoadedPolicies {
         let invalid =
             |err: &dyn std::fmt::Display| problem(format!("{what}, skipped: {err}"), true);
         let refused = match owner {
-            DocumentKind::KyvernoPolicy => {
-                Policy::from_document(document).map(|policy| self.policies.push(policy))
-            }
+            DocumentKind::KyvernoPolicy => Policy::from_document(document).map(|policy| {
+                // A `validate.cel` expression that does not compile still
+                // loads: Kyverno's validator denies with the compile error,
+                // a `fail` on every resource the rule matches. Said now, so
+                // those fails read as the policy's fault (walk28 F10).
+                for rule in &policy.spec.rules {
+                    let Some(cel) = rule.validate.as_ref().and_then(|v| v.cel.as_ref()) else {
+                        continue;
+                    };
+                    let errors = cel
+                        .expressions
+                        .iter()
+                        .map(|e| &e.expression)
+                        .chain(cel.variables.iter().map(|v| &v.expression))
+                        .filter_map(|program| program.compile_error());
+                    for err in errors {
+                        self.problems.push(problem(
+                            format!(
+                                "policy {} rule {}: {err} — every resource the rule matches gets a fail naming it, as Kyverno gives it: fix the policy, not the resources",
+                                policy.name, rule.name
+                            ),
+                            false,
+                        ));
+                    }
+                }
+                self.policies.push(policy)
+            }),
             DocumentKind::ValidatingPolicy => {
                 ValidatingPolicy::from_document(document).map(|policy| self.validating.push(policy))
             }
@@ -188,5 +212,37 @@ impl LoadedPolicies {
             .with_policy_exceptions(self.exceptions)
             .with_cel_policy_exceptions(self.cel_exceptions);
         (engine, self.problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::LoadedPolicies;
+
+    /// walk28 F10: a `validate.cel` expression that does not compile gave
+    /// `fail`s on every resource and no word at load.
+    #[test]
+    fn a_validate_cel_expression_that_does_not_compile_is_said_at_load() {
+        let policy = json!({
+            "apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy",
+            "metadata": {"name": "bad-cel"},
+            "spec": {"rules": [{
+                "name": "replicas",
+                "match": {"any": [{"resources": {"kinds": ["Deployment"]}}]},
+                "validate": {"cel": {"expressions": [{"expression": "object.spec.replicas <= "}]}}
+            }]}
+        });
+        let loaded = LoadedPolicies::load([&policy]);
+        assert_eq!(loaded.len(), 1, "it still loads, as in Kyverno");
+        let said: Vec<&str> = loaded.problems.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(
+            said[0].starts_with("policy bad-cel rule replicas: "),
+            "{said:?}"
+        );
+        assert!(said[0].contains("fix the policy"), "{said:?}");
+        assert!(!loaded.problems[0].invalid_policy);
     }
 }

@@ -669,3 +669,25 @@ fn a_deny_rule_reaching_delete_requests_has_no_evidence_for_them() {
     }));
     assert_eq!(verdict, Verdict::Ready, "{why}");
 }
+
+/// walk28 F10: fails naming a CEL compile error were routed to the teams
+/// whose resources the rule matched, as violations of theirs.
+#[test]
+fn fails_naming_a_cel_compile_error_are_the_policy_s_fault() {
+    let mut broken = result("broken", "fail", "a", "p1");
+    broken["message"] = json!("compilation error: Syntax error: mismatched input '<EOF>'");
+    let evidence = build(&input(
+        vec![report(vec![broken])],
+        vec![policy("broken", "Audit", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    ));
+    let found = find(&evidence, "broken");
+    assert_eq!(found.verdict, Verdict::NotReady);
+    assert!(
+        found.reasons.iter().any(|r| r.starts_with(
+            "rule check: its CEL does not compile: 1 result(s) name the compile error — the policy's fault"
+        )),
+        "{:?}",
+        found.reasons
+    );
+}

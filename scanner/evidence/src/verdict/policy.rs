@@ -321,6 +321,24 @@ pub(super) fn policy_evidence(
         })
     };
     let mut reasons = shared_reasons.clone();
+    // Fails that name a CEL compile error are the policy's, not the
+    // resources' (walk28 F10): said first, per rule.
+    let mut not_compiling: BTreeMap<&str, usize> = BTreeMap::new();
+    for result in results.iter().filter(|r| {
+        matches!(&*r.result, "fail" | "error") && r.message.contains("compilation error")
+    }) {
+        *not_compiling.entry(&result.rule).or_default() += 1;
+    }
+    for (rule, count) in &not_compiling {
+        let rule = if rule.is_empty() {
+            String::new()
+        } else {
+            format!("rule {rule}: ")
+        };
+        reasons.push(format!(
+            "{rule}its CEL does not compile: {count} result(s) name the compile error — the policy's fault, not the resources': fix the policy"
+        ));
+    }
     reasons.extend(result_reasons(&counts, info.unscored));
     // A skip resting on an exception that is gone or changed since the
     // scan is no evidence: as a policy changed after the scan, rescan.
