@@ -337,7 +337,10 @@ pub(super) async fn prepare(
         keep_findings || options.keep_printed_reports || options.finding_view.is_some(),
     );
     let selection = selection::select(&discovered.kinds, &options.filters, &engine.target_kinds());
-    for message in setup::policies_matching_nothing_served(&engine, &discovered.kinds) {
+    for message in setup::policies_matching_nothing_served(&engine, &discovered.kinds)
+        .into_iter()
+        .chain(setup::policies_the_scan_leaves_out(&engine, &selection))
+    {
         outcome.audit.problems.push(Problem::note(message));
     }
     Ok(Prepared {

@@ -156,6 +156,51 @@ pub(super) fn policies_matching_nothing_served(
         .collect()
 }
 
+/// A message for each policy all of whose served kinds this scan leaves
+/// out — by `--include-kinds`/`--exclude-kinds`/`--namespace`, or by
+/// default (Secrets): a "complete" scan evaluated nothing for it, said now
+/// and not only in the evidence (walk28 F1).
+pub(super) fn policies_the_scan_leaves_out(
+    engine: &Engine,
+    selection: &super::selection::Selection,
+) -> Vec<String> {
+    use super::selection::NotListed;
+    engine
+        .target_kinds_by_policy()
+        .into_iter()
+        .filter(|(_, targets)| !targets.is_empty())
+        .filter_map(|(policy, targets)| {
+            if selection.to_list.iter().any(|kind| targets.includes(kind)) {
+                return None;
+            }
+            let left_out: Vec<&(ApiResource, NotListed)> = selection
+                .not_listed
+                .iter()
+                .filter(|(kind, why)| {
+                    targets.includes(kind)
+                        && matches!(why, NotListed::Filtered | NotListed::ExcludedByDefault)
+                })
+                .collect();
+            if left_out.is_empty() {
+                return None;
+            }
+            let kinds: Vec<&str> = left_out.iter().map(|(kind, _)| kind.kind.as_str()).collect();
+            let why = if left_out
+                .iter()
+                .all(|(_, why)| *why == NotListed::ExcludedByDefault)
+            {
+                "listed only when --include-kinds names them (their reports are readable by more people than the objects)"
+            } else {
+                "left out by this scan's --include-kinds, --exclude-kinds or --namespace"
+            };
+            Some(format!(
+                "policy {policy} matches only {}, {why}: nothing is evaluated for it in this scan",
+                kinds.join(", ")
+            ))
+        })
+        .collect()
+}
+
 /// Whether stored per-resource reports stand for their objects
 /// ([`super::reuse`]). `loaded_documents` are the policy and exception
 /// documents that loaded (one that did not gives no result, so adding or
@@ -404,6 +449,48 @@ mod tests {
         assert_eq!(
             policies_matching_nothing_served(&engine, &served),
             ["policy widgets matches no kind this server serves: nothing is evaluated for it"]
+        );
+    }
+
+    /// walk28 F1: a policy on Secrets, which a scan lists only when
+    /// named, was silently not evaluated by a "complete" scan.
+    #[test]
+    fn a_policy_whose_kinds_the_scan_leaves_out_is_named() {
+        let rule = |name: &str, kind: &str| {
+            json!({
+                "apiVersion": "kyverno.io/v1",
+                "kind": "ClusterPolicy",
+                "metadata": {"name": name},
+                "spec": {"rules": [{
+                    "name": "r",
+                    "match": {"any": [{"resources": {"kinds": [kind]}}]},
+                    "validate": {"pattern": {"metadata": {"name": "?*"}}}
+                }]}
+            })
+        };
+        let (engine, problems) = Engine::from_documents(
+            &[rule("secrets", "Secret"), rule("pods", "Pod")],
+            EngineOptions::default(),
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        let served = discovered(&[("", "Pod"), ("", "Secret")]).kinds;
+        let plain = super::super::selection::select(
+            &served,
+            &ScanFilters::default(),
+            &engine.target_kinds(),
+        );
+        assert_eq!(
+            policies_the_scan_leaves_out(&engine, &plain),
+            ["policy secrets matches only Secret, listed only when --include-kinds names them (their reports are readable by more people than the objects): nothing is evaluated for it in this scan"]
+        );
+        let named = ScanFilters {
+            include_kinds: vec![super::super::selection::KindName::parse("Secret")],
+            ..ScanFilters::default()
+        };
+        let with_secrets = super::super::selection::select(&served, &named, &engine.target_kinds());
+        assert_eq!(
+            policies_the_scan_leaves_out(&engine, &with_secrets),
+            ["policy pods matches only Pod, left out by this scan's --include-kinds, --exclude-kinds or --namespace: nothing is evaluated for it in this scan"]
         );
     }
 
