@@ -820,3 +820,30 @@ fn a_policys_expressions_share_the_runtime_cost_budget() {
         "{text}"
     );
 }
+
+/// walk28 F14: a manifest with `generateName` and no name (a Job or Pod
+/// made with `kubectl create`) was called one the API server refuses, and
+/// `-o json` stopped the whole audit with no output. Its prefix names it.
+#[test]
+fn a_manifest_with_generate_name_is_audited_under_its_prefix() {
+    let files = Files::new();
+    files.write("policy.yaml", AUDITED);
+    files.write(
+        "pods.yaml",
+        &format!("apiVersion: v1\nkind: Pod\nmetadata: {{generateName: job-, namespace: ns}}\n---\n{LABELLED_POD}"),
+    );
+    let output = apply(
+        &["-p", "policy.yaml", "-r", "pods.yaml", "-o", "json"],
+        None,
+        files.dir(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!stderr(&output).contains("refuse"), "{}", stderr(&output));
+    assert_eq!(
+        results(&output),
+        [
+            triple("needs-app", "job-", "fail"),
+            triple("needs-app", "labelled", "pass")
+        ]
+    );
+}

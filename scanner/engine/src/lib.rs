@@ -195,7 +195,8 @@ pub struct ResourceRef {
     pub kind: String,
     /// `metadata.namespace`; empty for cluster-scoped resources.
     pub namespace: String,
-    /// `metadata.name`.
+    /// `metadata.name`; a manifest's `metadata.generateName` when it has
+    /// no name (the API server completes it at creation).
     pub name: String,
     /// `metadata.uid`; empty when unset (as in files).
     pub uid: String,
@@ -209,7 +210,12 @@ impl ResourceRef {
             api_version: text("/apiVersion"),
             kind: text("/kind"),
             namespace: text("/metadata/namespace"),
-            name: text("/metadata/name"),
+            // A manifest created with `generateName` has no name until the
+            // API server gives it one: its prefix names it (walk28 F14).
+            name: match text("/metadata/name") {
+                name if name.is_empty() => text("/metadata/generateName"),
+                name => name,
+            },
             uid: text("/metadata/uid"),
         }
     }
