@@ -847,3 +847,45 @@ fn a_manifest_with_generate_name_is_audited_under_its_prefix() {
         ]
     );
 }
+
+/// walk28 F9: a namespaceSelector met a resource whose Namespace was not
+/// given: no result, no word, and the gate passed a violating manifest.
+#[test]
+fn a_namespace_selector_over_namespaces_not_given_is_warned_about() {
+    let files = Files::new();
+    files.write(
+        "policy.yaml",
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: labelled-ns}\nspec:\n  rules:\n  - name: app\n    match: {any: [{resources: {kinds: [Pod], namespaceSelector: {matchExpressions: [{key: team, operator: Exists}]}}}]}\n    validate: {message: needs an app label, pattern: {metadata: {labels: {app: '?*'}}}}\n",
+    );
+    files.write("pod.yaml", BARE_POD);
+    files.write(
+        "ns.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: ns, labels: {team: a}}\n",
+    );
+    let alone = apply(&["-p", "policy.yaml", "-r", "pod.yaml"], None, files.dir());
+    assert!(
+        stderr(&alone).contains("the Namespace(s) ns are not among the resources nor in --values"),
+        "{}",
+        stderr(&alone)
+    );
+    let given = apply(
+        &[
+            "-p",
+            "policy.yaml",
+            "-r",
+            "pod.yaml",
+            "-r",
+            "ns.yaml",
+            "-o",
+            "json",
+        ],
+        None,
+        files.dir(),
+    );
+    assert!(
+        !stderr(&given).contains("namespaceSelector"),
+        "{}",
+        stderr(&given)
+    );
+    assert_eq!(results(&given), [triple("labelled-ns", "bare", "fail")]);
+}

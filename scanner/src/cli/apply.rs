@@ -216,6 +216,30 @@ fn run_to(args: &ApplyArgs, streams: Streams<'_>) -> anyhow::Result<ExitCode> {
             "warning: {first}{more}: the API server would refuse it; evaluated as given, as Kyverno does"
         )?;
     }
+    // A namespaceSelector reads the labels of the Namespace documents
+    // given (or --values'); one not given reads as unlabelled, as in the
+    // Kyverno CLI, so the selector matches nothing there — said, since a
+    // gate on one team's folder passed a violating manifest (walk28 F9).
+    if input
+        .policy_documents
+        .iter()
+        .any(|d| holds_key(&d.value, "namespaceSelector"))
+    {
+        let known = input.values.namespace_labels();
+        let unknown: Vec<&str> = prepass
+            .namespaces()
+            .iter()
+            .filter(|ns| !index.namespace_labels().contains_key(*ns) && !known.contains_key(*ns))
+            .map(String::as_str)
+            .collect();
+        if !unknown.is_empty() {
+            writeln!(
+                streams.err,
+                "warning: a policy selects namespaces by label (namespaceSelector), and the Namespace(s) {} are not among the resources nor in --values: their labels read as none, as the Kyverno CLI reads them, so such a selector matches nothing there; give their Namespace manifests with -r (or their labels in --values namespaceSelector)",
+                unknown.join(", ")
+            )?;
+        }
+    }
     phase("loading policies");
     let actions = args.audit_warn.then(|| {
         let mut labels = index.namespace_labels().clone();
@@ -504,6 +528,17 @@ fn write_run_record(
     );
     let text = serde_yaml::to_string(&record).context("encoding the run record")?;
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Whether `value` holds `key` at any depth.
+fn holds_key(value: &serde_json::Value, key: &str) -> bool {
+    match value {
+        serde_json::Value::Object(map) => {
+            map.contains_key(key) || map.values().any(|item| holds_key(item, key))
+        }
+        serde_json::Value::Array(items) => items.iter().any(|item| holds_key(item, key)),
+        _ => false,
+    }
 }
 
 #[cfg(test)]

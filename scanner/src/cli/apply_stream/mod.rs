@@ -87,6 +87,7 @@ pub struct Prepass {
     unreportable: Option<String>,
     unreportable_count: usize,
     resources: usize,
+    namespaces: std::collections::BTreeSet<String>,
 }
 
 impl Prepass {
@@ -95,6 +96,9 @@ impl Prepass {
         if let Admitted::Resource(value, origin) = admitted {
             self.resources += 1;
             let resource = ResourceRef::from_resource(value);
+            if !resource.namespace.is_empty() && !self.namespaces.contains(&resource.namespace) {
+                self.namespaces.insert(resource.namespace.clone());
+            }
             let missing = if resource.api_version.is_empty() {
                 Some("apiVersion")
             } else if resource.name.is_empty() {
@@ -127,6 +131,11 @@ impl Prepass {
         self.unreportable
             .as_deref()
             .map(|first| (first, self.unreportable_count))
+    }
+
+    /// The namespaces the namespaced resources seen are in.
+    pub fn namespaces(&self) -> &std::collections::BTreeSet<String> {
+        &self.namespaces
     }
 
     /// How many resource documents (neither policies nor without a kind)
