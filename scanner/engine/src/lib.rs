@@ -439,6 +439,10 @@ pub struct Engine {
     options: EngineOptions,
     /// Kyverno PolicyExceptions.
     exceptions: Arc<Vec<exceptions::kyverno::PolicyException>>,
+    /// In audit mode, the PolicyExceptions with `background: false`: the
+    /// scan does not apply them (as Kyverno's background scan), but a fail
+    /// they cover at admission is marked ([`exceptions::kyverno::ADMISSION_EXCEPTIONS`]).
+    admission_exceptions: Arc<Vec<exceptions::kyverno::PolicyException>>,
     /// Kyverno CEL PolicyExceptions (policies.kyverno.io).
     cel_exceptions: Arc<Vec<CelPolicyException>>,
     /// Every Secret value the cluster data answered with in this run, kept
@@ -466,6 +470,7 @@ impl Engine {
             cluster: Arc::new(NoClusterData),
             options,
             exceptions: Arc::new(Vec::new()),
+            admission_exceptions: Arc::new(Vec::new()),
             cel_exceptions: Arc::new(Vec::new()),
             secrets_seen: Arc::default(),
         }
@@ -519,12 +524,11 @@ impl Engine {
         mut self,
         exceptions: Vec<exceptions::kyverno::PolicyException>,
     ) -> Engine {
-        self.exceptions = Arc::new(
-            exceptions
-                .into_iter()
-                .filter(|e| !self.options.background_only || e.background())
-                .collect(),
-        );
+        let (applied, admission_only): (Vec<_>, Vec<_>) = exceptions
+            .into_iter()
+            .partition(|e| !self.options.background_only || e.background());
+        self.exceptions = Arc::new(applied);
+        self.admission_exceptions = Arc::new(admission_only);
         self
     }
 
@@ -701,6 +705,16 @@ impl Engine {
             &mut responses,
             self.options.equivalent_versions,
             &|meta, rule| self.pod_security_block(meta, rule, &prepared.identity.gvk.kind),
+        );
+        exceptions::kyverno::mark_admission_exceptions(
+            &self.admission_exceptions,
+            resource,
+            env.namespace_labels
+                .get(&prepared.reference.namespace)
+                .unwrap_or(&empty),
+            &self.cluster,
+            &mut responses,
+            self.options.equivalent_versions,
         );
         exceptions::annotation::apply(
             resource,

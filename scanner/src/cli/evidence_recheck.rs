@@ -212,6 +212,15 @@ impl Collect {
         {
             return None;
         }
+        // Excused at admission by a `background: false` PolicyException:
+        // no violation to the Enforce question (walk28 F18).
+        if finding
+            .result
+            .properties
+            .contains_key(polscan::engine::exceptions::kyverno::ADMISSION_EXCEPTIONS)
+        {
+            return None;
+        }
         let policy = match &finding.policy.namespace {
             Some(namespace) => format!("{namespace}/{}", finding.policy.name),
             None => finding.policy.name.clone(),

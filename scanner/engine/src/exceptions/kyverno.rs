@@ -240,6 +240,52 @@ pub(crate) fn apply(
     }
 }
 
+/// The result property naming (bare names, comma-joined) the
+/// PolicyExceptions with `background: false` that cover a `fail` or
+/// `error`: the scan keeps the result, as Kyverno's background scan does,
+/// but Kyverno's admission skips the rule for the resource — what the
+/// evidence's Enforce question is about (walk28 F18).
+pub const ADMISSION_EXCEPTIONS: &str = "polscan.io/admission-exceptions";
+
+/// Marks each `fail` or `error` of a Kyverno rule that one of
+/// `exceptions` (those with `background: false`, left out of a scan)
+/// covers and matches, with [`ADMISSION_EXCEPTIONS`]; the result stays.
+pub(crate) fn mark_admission_exceptions(
+    exceptions: &[PolicyException],
+    resource: &Value,
+    namespace_labels: &BTreeMap<String, String>,
+    cluster: &Arc<dyn ClusterData>,
+    responses: &mut [PolicyResponse],
+    equivalent_versions: bool,
+) {
+    if exceptions.is_empty() {
+        return;
+    }
+    for response in responses.iter_mut() {
+        if !response.policy.is_kyverno_rule_policy() {
+            continue;
+        }
+        let policy = response.policy.qualified_name();
+        for result in &mut response.rules {
+            if !matches!(result.status, RuleStatus::Fail | RuleStatus::Error)
+                || result.before_exceptions
+            {
+                continue;
+            }
+            let covering: Vec<&PolicyException> = exceptions
+                .iter()
+                .filter(|e| e.covers(&policy, &result.rule))
+                .filter(|e| e.matches(resource, namespace_labels, cluster, equivalent_versions))
+                .collect();
+            if !covering.is_empty() {
+                result
+                    .properties
+                    .insert(ADMISSION_EXCEPTIONS.into(), bare_names(&covering));
+            }
+        }
+    }
+}
+
 /// The `exceptions` report property: the exceptions' names without their
 /// namespace, comma-joined (`e.GetName()` in pkg/utils/report/results.go).
 fn bare_names(exceptions: &[&PolicyException]) -> String {
@@ -391,6 +437,38 @@ spec:
         namespaces: [infra]
         names: ["node-agent*"]
 "#;
+
+    /// walk28 F18: an exception with `background: false` is not applied by
+    /// a scan, but the fail it covers at admission is marked.
+    #[test]
+    fn a_fail_an_admission_only_exception_covers_is_marked_not_skipped() {
+        let admission = exception(&HOST_NS.replace("spec:\n", "spec:\n  background: false\n"));
+        assert!(!admission.background());
+        let mut found = responses(
+            "disallow-host-namespaces",
+            None,
+            &["host-namespaces", "other"],
+        );
+        let cluster: Arc<dyn ClusterData> = Arc::new(NoClusterData);
+        mark_admission_exceptions(
+            &[admission],
+            &pod("infra", "node-agent-1", json!({})),
+            &BTreeMap::new(),
+            &cluster,
+            &mut found,
+            false,
+        );
+        let rules = &found[0].rules;
+        assert_eq!(rules[0].status, RuleStatus::Fail);
+        assert_eq!(
+            rules[0]
+                .properties
+                .get(ADMISSION_EXCEPTIONS)
+                .map(String::as_str),
+            Some("allow-host")
+        );
+        assert!(!rules[1].properties.contains_key(ADMISSION_EXCEPTIONS));
+    }
 
     #[test]
     fn named_rules_on_matching_resources_are_skipped() {

@@ -30,9 +30,10 @@ use polscan_engine::exceptions::annotation::properties as ex_props;
 
 /// The result properties the evidence reads; every other one (Kyverno's
 /// `resultID`, `process`, ...) is dropped when a report is folded in.
-pub(crate) const KEPT_PROPERTIES: [&str; 9] = [
+pub(crate) const KEPT_PROPERTIES: [&str; 10] = [
     "action",
     "exceptions",
+    polscan_engine::exceptions::kyverno::ADMISSION_EXCEPTIONS,
     ex_props::EXCEPTION,
     ex_props::RESULT,
     ex_props::REASON,

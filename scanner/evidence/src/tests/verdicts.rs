@@ -691,3 +691,28 @@ fn fails_naming_a_cel_compile_error_are_the_policy_s_fault() {
         found.reasons
     );
 }
+
+/// walk28 F18: a fail a `background: false` PolicyException covers (the
+/// scan keeps it, as Kyverno's background scan does) was a violation for
+/// ever; Kyverno's admission skips the rule for it.
+#[test]
+fn a_fail_excused_at_admission_is_no_violation() {
+    let mut covered = result("covered", "fail", "a", "p1");
+    covered["properties"] = json!({"polscan.io/admission-exceptions": "web-ctx"});
+    let evidence = build(&input(
+        vec![report(vec![covered, result("covered", "pass", "a", "p2")])],
+        vec![policy("covered", "Audit", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    ));
+    let found = find(&evidence, "covered");
+    assert_eq!(found.verdict, Verdict::Ready, "{:?}", found.reasons);
+    assert!(found.violations.is_empty());
+    assert_eq!(found.excused.len(), 1);
+    assert!(
+        found.excused[0]
+            .message
+            .starts_with("excused at admission by PolicyException web-ctx (background: false)"),
+        "{}",
+        found.excused[0].message
+    );
+}

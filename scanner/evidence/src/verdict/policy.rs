@@ -23,6 +23,7 @@ use crate::model::{
 };
 use polscan_engine::exceptions::annotation as annotation_exceptions;
 use polscan_engine::exceptions::annotation::properties as ex_props;
+use polscan_engine::exceptions::kyverno::ADMISSION_EXCEPTIONS;
 use polscan_engine::policy::normalized_action;
 
 /// Why a policy with `background: false` has no scan evidence, and what to
@@ -177,14 +178,42 @@ pub(super) fn policy_evidence(
         if &*result.rule == annotation_exceptions::EXCEPTION_RULE {
             continue;
         }
-        counts.add(&result.result);
+        // A fail a PolicyException with `background: false` covers: the
+        // scan keeps it (as Kyverno's background scan), Kyverno's
+        // admission skips the rule for it — a skip to the Enforce
+        // question, listed among the excused (walk28 F18).
+        let admission_excused = matches!(&*result.result, "fail" | "error")
+            && result.properties.contains_key(ADMISSION_EXCEPTIONS);
+        let status: &str = if admission_excused {
+            "skip"
+        } else {
+            &result.result
+        };
+        counts.add(status);
         match by_namespace.get_mut(&result.resource.namespace) {
-            Some(in_namespace) => in_namespace.add(&result.result),
+            Some(in_namespace) => in_namespace.add(status),
             None => {
                 let mut in_namespace = Counts::default();
-                in_namespace.add(&result.result);
+                in_namespace.add(status);
                 by_namespace.insert(result.resource.namespace.clone(), in_namespace);
             }
+        }
+        if admission_excused {
+            excused.push(Violation {
+                rule: result.rule.clone(),
+                result: result.result.clone(),
+                resource: result.resource.clone(),
+                owner: result.resource.clone(),
+                message: shared.text(&format!(
+                    "excused at admission by PolicyException {} (background: false): Kyverno's admission skips the rule for it, its background reports keep the {}",
+                    result.properties.get(ADMISSION_EXCEPTIONS).unwrap_or_default(),
+                    result.result
+                )),
+                action: shared.text(""),
+                annotation_only: false,
+                replaced_result: shared.text(""),
+                team: None,
+            });
         }
         // A CEL policy has one unnamed rule; Kyverno names the rule of its
         // results `exception` (skipped by a CEL PolicyException) or
@@ -194,7 +223,7 @@ pub(super) fn policy_evidence(
         } else {
             &result.rule
         };
-        by_rule.entry(rule).or_default().add(&result.result);
+        by_rule.entry(rule).or_default().add(status);
         if &*result.result == "skip" {
             for name in result
                 .properties
@@ -246,7 +275,7 @@ pub(super) fn policy_evidence(
                 team: None,
             });
         }
-        if matches!(&*result.result, "fail" | "error" | "warn") {
+        if matches!(status, "fail" | "error" | "warn") {
             let owner = owners
                 .get(&*result.resource)
                 .cloned()
