@@ -548,3 +548,36 @@ fn git_rules_other_than_the_cluster_s_are_not_promoted() {
     assert!(markdown.contains(problem), "{markdown}");
     assert!(!markdown.contains("| **GO** |"), "{markdown}");
 }
+
+/// walk28 F2: a git-ignored or untracked copy of a policy file made the
+/// policy "written in several places" and cost it its patch; only what
+/// Git tracks is read.
+#[test]
+fn untracked_and_ignored_copies_are_not_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = fixture(dir.path(), true);
+    let original = std::fs::read_to_string(repo.join("policies/require-team.yaml")).expect("read");
+    for copy in ["scratch/require-team.yaml", "ignored/require-team.yaml"] {
+        let path = repo.join(copy);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("dirs");
+        std::fs::write(path, &original).expect("write");
+    }
+    std::fs::write(repo.join(".gitignore"), "ignored/\n").expect("gitignore");
+    let output = evidence_in(
+        dir.path(),
+        &["--scan-record", "scan.yaml", "--policy-repo", "repo"],
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(
+        !text(&output).contains("written in several places"),
+        "{}",
+        text(&output)
+    );
+    assert!(
+        dir.path()
+            .join("out/patches/require-team/promote.patch")
+            .exists(),
+        "{}",
+        text(&output)
+    );
+}

@@ -21,6 +21,10 @@ const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
 /// The repository's YAML files, by path relative to `root` (`/`-separated).
 fn read_files(root: &Path) -> anyhow::Result<BTreeMap<String, String>> {
     let mut files = BTreeMap::new();
+    // Only what Git tracks: an ignored or untracked copy (a scratch file,
+    // rendered output) is nothing Flux applies, and it made a policy
+    // "written in several places", with no patch (walk28 F2).
+    let tracked = tracked_files(root);
     let mut pending: Vec<PathBuf> = vec![root.to_path_buf()];
     while let Some(dir) = pending.pop() {
         let entries =
@@ -56,9 +60,16 @@ fn read_files(root: &Path) -> anyhow::Result<BTreeMap<String, String>> {
                 .components()
                 .map(|c| c.as_os_str().to_string_lossy().into_owned())
                 .collect();
+            let relative = relative.join("/");
+            if tracked
+                .as_ref()
+                .is_some_and(|tracked| !tracked.contains(&relative))
+            {
+                continue;
+            }
             // A file that is not UTF-8 is no manifest to edit as text.
             if let Ok(text) = std::fs::read_to_string(&path) {
-                files.insert(relative.join("/"), text);
+                files.insert(relative, text);
             }
         }
     }
@@ -99,6 +110,30 @@ pub fn apply_dir(root: &Path) -> PathBuf {
         .find(|dir| dir.join(".git").exists())
         .map(Path::to_path_buf)
         .unwrap_or(resolved)
+}
+
+/// The files Git tracks under `root` (`git ls-files`, relative to it,
+/// `/`-separated); None when `git` cannot tell (not installed, not a work
+/// tree): then every file counts.
+fn tracked_files(root: &Path) -> Option<std::collections::HashSet<String>> {
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["ls-files", "-z", "--cached", "--", "."])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    Some(
+        output
+            .stdout
+            .split(|byte| *byte == 0)
+            .filter(|path| !path.is_empty())
+            .map(|path| String::from_utf8_lossy(path).into_owned())
+            .collect(),
+    )
 }
 
 /// Whether `root` is in a Git work tree (a `.git` in it or above).
