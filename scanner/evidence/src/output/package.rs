@@ -164,9 +164,43 @@ fn exception_files(evidence: &Evidence) -> Result<Vec<(&str, String)>, EvidenceE
                     message: err.to_string(),
                 }
             })?;
-            Ok((generated.file.as_str(), yaml))
+            Ok((generated.file.as_str(), quote_timestamps(&yaml)))
         })
         .collect()
+}
+
+/// `yaml` with each plain `key: value` whose value a YAML 1.1 reader takes
+/// for a timestamp (`2027-01-31`, PyYAML's `datetime.date`) in double
+/// quotes: annotation values are strings (walk28 F12c). serde_yaml leaves
+/// them plain, as YAML 1.2 has no timestamp type.
+fn quote_timestamps(yaml: &str) -> String {
+    let looks_like_date = |value: &str| {
+        let bytes = value.as_bytes();
+        bytes.len() >= 10
+            && bytes[..4].iter().all(u8::is_ascii_digit)
+            && bytes[4] == b'-'
+            && bytes[5..7].iter().all(u8::is_ascii_digit)
+            && bytes[7] == b'-'
+            && bytes[8..10].iter().all(u8::is_ascii_digit)
+            && !value.contains(['"', '\\', '\''])
+    };
+    let mut out = String::with_capacity(yaml.len() + 16);
+    for line in yaml.split_inclusive('\n') {
+        let body = line.trim_end_matches('\n');
+        match body.split_once(": ") {
+            Some((key, value)) if looks_like_date(value) => {
+                out.push_str(key);
+                out.push_str(": \"");
+                out.push_str(value);
+                out.push('"');
+                if line.ends_with('\n') {
+                    out.push('\n');
+                }
+            }
+            _ => out.push_str(line),
+        }
+    }
+    out
 }
 
 /// The Git patches as files: their paths (checked to stay inside the
@@ -662,5 +696,25 @@ fn read_previous_unshared(path: &Path) -> Result<Evidence, EvidenceError> {
         read_previous_unshared(package)
     } else {
         read_evidence_json(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// walk28 F12c: a date annotation was written plain, which YAML 1.1
+    /// readers take for a timestamp.
+    #[test]
+    fn dates_are_quoted_and_nothing_else_changes() {
+        let yaml = "metadata:\n  annotations:\n    polscan.io/exception-expires: 2027-01-31\n    other: 2027-01-31T00:00:00Z\n  name: a-2027-01-31\nspec: {}\n";
+        assert_eq!(
+            super::quote_timestamps(yaml),
+            "metadata:\n  annotations:\n    polscan.io/exception-expires: \"2027-01-31\"\n    other: \"2027-01-31T00:00:00Z\"\n  name: a-2027-01-31\nspec: {}\n"
+        );
+        let parsed: serde_json::Value =
+            serde_yaml::from_str(&super::quote_timestamps(yaml)).expect("yaml");
+        assert_eq!(
+            parsed["metadata"]["annotations"]["polscan.io/exception-expires"],
+            "2027-01-31"
+        );
     }
 }
