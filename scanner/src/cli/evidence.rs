@@ -508,7 +508,20 @@ fn print_summary(evidence: &evidence::Evidence) {
                 p.verdict.label().to_string(),
                 p.counts.fail.to_string(),
                 p.counts.error.to_string(),
-                p.reasons.join("; "),
+                // One line per row: a CEL error's caret lines broke the
+                // table (walk28 F12d).
+                p.reasons
+                    .iter()
+                    .map(|reason| {
+                        reason
+                            .lines()
+                            .map(str::trim)
+                            .filter(|line| !line.is_empty())
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; "),
             ]
         })
         .collect();
