@@ -493,11 +493,23 @@ pub(super) fn stale_exceptions(
             .filter(|e| e.name == *name || e.full_name() == *name)
             .collect();
         if matches.is_empty() {
+            // An audit of files (`apply -e`): the exception was given to
+            // apply, and not to the evidence — nothing was deleted and
+            // there is nothing to rescan (walk28 F7).
+            let reason = if scan.policy_exceptions
+                == Some(crate::run::exception_scope::ExceptionScope::Given)
+            {
+                format!(
+                    "{count} result(s) skipped by PolicyException {name}, which is not among the documents given (--policies-from): give its file as apply was given it (-e), or, if it is gone, audit again without it"
+                )
+            } else {
+                format!(
+                    "{count} result(s) skipped by PolicyException {name}, which no longer exists: Kyverno evaluates them again (rescan first)"
+                )
+            };
             stale.push(StaleException {
                 name: name.clone(),
-                reason: format!(
-                    "{count} result(s) skipped by PolicyException {name}, which no longer exists: Kyverno evaluates them again (rescan first)"
-                ),
+                reason,
                 changed: true,
             });
             continue;

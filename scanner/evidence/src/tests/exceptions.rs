@@ -151,6 +151,22 @@ fn a_skip_by_a_deleted_exception_is_not_ready_and_rolls_back() {
     );
     assert_eq!(gone.rule_evidence[0].verdict, Verdict::NotReady);
     assert_eq!(gone.stale_exceptions, ["sneaky"]);
+    // walk28 F7: an audit of files whose exception was given to apply
+    // (-e) and not to the evidence: nothing was deleted.
+    let mut of_files = applied_in("*");
+    of_files.policy_exceptions = Some(crate::run::exception_scope::ExceptionScope::Given);
+    let offline = build(&input(
+        guarded_reports(),
+        vec![policy("guarded", "Enforce", "2026-11-01T00:00:00Z")],
+        Some(of_files),
+    ));
+    assert!(
+        find(&offline, "guarded").reasons.iter().any(|r| r.contains(
+            "skipped by PolicyException sneaky, which is not among the documents given (--policies-from)"
+        )),
+        "{:?}",
+        find(&offline, "guarded").reasons
+    );
     let comparison = compare::compare(&before, &after);
     assert_eq!(
         comparison.removed_exceptions,
