@@ -202,6 +202,19 @@ impl PolicySet {
                 ))
                 .collect();
             loaded.problems.extend(skipped);
+            // A ValidatingPolicy says it otherwise (walk28 F12b).
+            let skipped: Vec<LoadProblem> = loaded
+                .validating_not_in_background()
+                .into_iter()
+                .map(|name| LoadProblem::new(
+                    None,
+                    format!(
+                        "ValidatingPolicy {name} has evaluation.background.enabled: false and is not audited: only admission evaluates it, as Kyverno's background scan skips it (`polscan apply --include-non-background` audits files with it)"
+                    ),
+                    false,
+                ))
+                .collect();
+            loaded.problems.extend(skipped);
         }
         loaded.problems.extend(
             names_shared_across_kinds(documents.iter().map(|doc| &doc.value))
@@ -657,5 +670,44 @@ mod shared_name_tests {
             messages,
             ["policies of 2 kinds are named limits (ClusterPolicy, ValidatingPolicy): reports name a policy without its kind, so their results mix under one name and the evidence judges neither — rename one, or delete the one being replaced"]
         );
+    }
+}
+
+/// walk28 F12b: a ValidatingPolicy left out of background scans was not
+/// said, where a ClusterPolicy with `background: false` is.
+#[cfg(test)]
+mod background_tests {
+    use serde_json::json;
+
+    use super::PolicySet;
+    use crate::loader::{Document, Origin};
+
+    #[test]
+    fn a_validating_policy_not_in_background_is_said() {
+        let document = Document {
+            value: json!({
+                "apiVersion": "policies.kyverno.io/v1alpha1", "kind": "ValidatingPolicy",
+                "metadata": {"name": "admission-only"},
+                "spec": {
+                    "evaluation": {"background": {"enabled": false}},
+                    "matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"]}]},
+                    "validations": [{"expression": "true"}]
+                }
+            }),
+            origin: Origin {
+                path: "vp.yaml".into(),
+                index: 1,
+                line: 1,
+            },
+        };
+        let set = PolicySet::load(std::slice::from_ref(&document), false);
+        let said: Vec<String> = set.problems().iter().map(|p| p.message.clone()).collect();
+        assert!(
+            said.iter().any(|m| m.starts_with(
+                "ValidatingPolicy admission-only has evaluation.background.enabled: false and is not audited"
+            )),
+            "{said:?}"
+        );
+        assert!(PolicySet::load(&[document], true).problems().is_empty());
     }
 }

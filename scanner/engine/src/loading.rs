@@ -176,6 +176,16 @@ impl LoadedPolicies {
         self.policies.len() + self.validating.len() + self.admission.len()
     }
 
+    /// The names (`namespace/name` when namespaced) of the ValidatingPolicies
+    /// whose `evaluation.background.enabled` is false: no scan evaluates them.
+    pub fn validating_not_in_background(&self) -> Vec<String> {
+        self.validating
+            .iter()
+            .filter(|policy| !policy.background())
+            .map(|policy| policy.meta.qualified_name())
+            .collect()
+    }
+
     /// Whether no policy loaded.
     pub fn is_empty(&self) -> bool {
         self.len() == 0

@@ -489,8 +489,9 @@ pub(super) fn policy_evidence(
                     "the policy has background: false: the last scan did not evaluate {} for it",
                     unlisted.join(", ")
                 ));
-                if !reasons.iter().any(|r| r == ADMISSION_ONLY) {
-                    reasons.push(ADMISSION_ONLY.into());
+                let admission_only = admission_only_text(&info);
+                if !reasons.contains(&admission_only) {
+                    reasons.push(admission_only);
                 }
             } else if let Some(unlisted) = unlisted {
                 let reason = format!(
@@ -586,7 +587,7 @@ pub(super) fn policy_evidence(
         Verdict::NoEvidence
     } else if no_evidence_rules.len() == rule_evidence.len() {
         reasons.push(if info.background_off {
-            format!("no evidence: {ADMISSION_ONLY}")
+            format!("no evidence: {}", admission_only_text(&info))
         } else {
             "no evidence: the policy evaluated no resource".into()
         });
@@ -689,4 +690,22 @@ fn admission_only_reason(info: &PolicyInfo) -> String {
         "no evidence for what only admission sees: {}; no scan evaluates a subresource or a request but a CREATE (an UPDATE, DELETE or CONNECT), so Enforce would block those with no evidence behind it — move them into a policy of their own and decide its switch from `polscan apply` on such requests, or from Kyverno's Audit events",
         info.admission_only.join("; ")
     )
+}
+
+/// [`ADMISSION_ONLY`] in the policy's own words: a ValidatingPolicy says
+/// it with `evaluation.background.enabled: false` (walk28 F12b).
+fn admission_only_text(info: &PolicyInfo) -> String {
+    if matches!(
+        info.kind.as_str(),
+        "ValidatingPolicy" | "NamespacedValidatingPolicy"
+    ) {
+        ADMISSION_ONLY
+            .replace("background: false", "evaluation.background.enabled: false")
+            .replace(
+                "set background: true",
+                "set evaluation.background.enabled: true",
+            )
+    } else {
+        ADMISSION_ONLY.to_string()
+    }
 }
