@@ -263,7 +263,8 @@ pub fn soak_policies<'a>(
 /// What one run's soak history records of each policy it read: its digest,
 /// action, counts, and whether the run covered it completely — only a run
 /// that completed, over every namespace (no `--namespace` or
-/// `--exclude-namespaces`), that loaded the policy and whose results per
+/// `--exclude-namespaces`; for a namespaced policy, over its own), that
+/// loaded the policy and whose results per
 /// policy are known. Another policy that could not be loaded does not make
 /// this one's coverage partial (one team's broken policy held every
 /// team's soak back); a policy source that could not be read, or a binding
@@ -274,20 +275,29 @@ pub fn soak_scans(outcome: &ScanOutcome) -> BTreeMap<String, PolicyScan> {
     let by_rule = evaluated(outcome).map(|(_, by_rule, _)| by_rule);
     let excused = annotation_excused(outcome);
     // `complete()` but for invalid policies, each judged on its own below.
-    let whole_run = outcome.failed_listings().next().is_none()
+    let but_namespaces = outcome.failed_listings().next().is_none()
         && outcome.other_failures.is_empty()
         && outcome.write_failures.is_empty()
         && outcome.failed_policy_sources.is_empty()
         && !outcome.invalid_beyond_policies
-        && outcome.namespaces.is_empty()
-        && outcome.excluded_namespaces.is_empty()
         && by_rule.is_some();
+    let every_namespace = outcome.namespaces.is_empty() && outcome.excluded_namespaces.is_empty();
+    // A namespaced policy (`namespace/name`) applies in its own namespace
+    // only: a run that covered that one covered it (walk28 F12f).
+    let covers_own = |name: &str| {
+        name.split_once('/').is_some_and(|(namespace, _)| {
+            (outcome.namespaces.is_empty() || outcome.namespaces.iter().any(|n| n == namespace))
+                && !outcome.excluded_namespaces.iter().any(|n| n == namespace)
+        })
+    };
     outcome
         .soak_policies
         .iter()
         .map(|(name, policy)| {
             let mut counts = ShardCounts {
-                complete: whole_run && !outcome.invalid_policies.contains(name),
+                complete: but_namespaces
+                    && (every_namespace || covers_own(name))
+                    && !outcome.invalid_policies.contains(name),
                 ..ShardCounts::default()
             };
             let statuses = by_rule
@@ -939,6 +949,22 @@ mod tests {
         let scans = soak_scans(&counted);
         let counts = &scans["no-latest"].counts;
         assert_eq!((counts.fail, counts.error, counts.evaluated), (2, 1, 3));
+
+        // walk28 F12f: a run over one namespace covers a namespaced policy
+        // of that namespace, and no other policy.
+        let mut soak_policies = counted.soak_policies.clone();
+        soak_policies.insert("team/own".to_string(), soak(false));
+        soak_policies.insert("other/theirs".to_string(), soak(false));
+        let one_namespace = ScanOutcome {
+            soak_policies,
+            results_by_rule: outcome_results(Some(r#"{"no-latest":{"check":{"skip":3}}}"#)),
+            namespaces: vec!["team".into()],
+            ..ScanOutcome::default()
+        };
+        let scans = soak_scans(&one_namespace);
+        assert!(scans["team/own"].counts.complete);
+        assert!(!scans["other/theirs"].counts.complete);
+        assert!(!scans["no-latest"].counts.complete);
         // The run record's results by rule stay as the reports hold them.
         let map = config_map("ns", "run", Ok(&counted), at(0), at(1));
         assert_eq!(
