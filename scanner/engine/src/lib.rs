@@ -956,7 +956,9 @@ impl Engine {
                 // the policy's namespace, which only entry loads read.
                 let mut shared = prepared.shared_context(&operation, build);
                 shared.set_policy_namespace(policy.namespace.clone());
-                evaluate_rule(rule, &mut shared, effective, &prepared.cel_scopes)
+                jmespath::within_rule_budget(jmespath::MAX_RULE_STEPS, || {
+                    evaluate_rule(rule, &mut shared, effective, &prepared.cel_scopes)
+                })
             } else {
                 let mut ctx = if index == last {
                     base.take().unwrap_or_else(build)
@@ -966,7 +968,9 @@ impl Engine {
                 for (key, value) in rule_values.into_iter().flatten() {
                     ctx.add_variable(&key, value);
                 }
-                evaluate_rule(rule, &mut ctx, effective, &prepared.cel_scopes)
+                jmespath::within_rule_budget(jmespath::MAX_RULE_STEPS, || {
+                    evaluate_rule(rule, &mut ctx, effective, &prepared.cel_scopes)
+                })
             };
             let Some(outcome) = outcome else {
                 continue;

@@ -180,25 +180,58 @@ pub(crate) fn search_variable(expression: &str, data: &Rcvar) -> Result<Value, J
 /// any policy of the library.
 const MAX_STEPS: u64 = 10_000_000;
 
+/// The most work all JMESPath evaluations of one rule on one resource may
+/// do together (its context, preconditions, conditions, messages and
+/// loops): 12,001 conditions each under [`MAX_STEPS`] ran for minutes
+/// (hunt27 F31). Ten times one evaluation's bound.
+pub(crate) const MAX_RULE_STEPS: u64 = 100_000_000;
+
 thread_local! {
     /// Work done by the evaluation this thread runs ([`search_variable`]).
     static STEPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// Work done by the rule this thread evaluates, and its bound
+    /// ([`within_rule_budget`]); None outside a rule.
+    static RULE_STEPS: std::cell::Cell<Option<(u64, u64)>> = const { std::cell::Cell::new(None) };
 }
 
-/// Charges `units` of work; past [`MAX_STEPS`], the evaluation's error.
+/// Runs `work` (one rule's evaluation on one resource) with every JMESPath
+/// evaluation in it sharing `bound` steps; past it each one fails at its
+/// first step.
+pub(crate) fn within_rule_budget<T>(bound: u64, work: impl FnOnce() -> T) -> T {
+    let outer = RULE_STEPS.with(|steps| steps.replace(Some((0, bound))));
+    let done = work();
+    RULE_STEPS.with(|steps| steps.set(outer));
+    done
+}
+
+/// Charges `units` of work; past [`MAX_STEPS`], or the rule's bound, the
+/// evaluation's error.
 fn charge(units: usize, ctx: &Context<'_>) -> Result<(), Failure> {
     let over = STEPS.with(|steps| {
         let taken = steps.get().saturating_add(units as u64);
         steps.set(taken);
         taken > MAX_STEPS
     });
-    if over {
+    let rule_over = RULE_STEPS.with(|steps| match steps.get() {
+        Some((taken, bound)) => {
+            let taken = taken.saturating_add(units as u64);
+            steps.set(Some((taken, bound)));
+            (taken > bound).then_some(bound)
+        }
+        None => None,
+    });
+    if over || rule_over.is_some() {
+        let what = match rule_over {
+            Some(bound) if !over => format!(
+                "the rule's evaluations passed their bound of {bound} steps together (polscan's; Kyverno sets none)"
+            ),
+            _ => format!(
+                "the evaluation passed its bound of {MAX_STEPS} steps (polscan's; Kyverno sets none)"
+            ),
+        };
         return Err(Failure::Error(jmespath::JmespathError::from_ctx(
             ctx,
-            ErrorReason::Parse(format!(
-                "{}the evaluation passed its bound of {MAX_STEPS} steps (polscan's; Kyverno sets none)",
-                functions::ERROR_MARKER
-            )),
+            ErrorReason::Parse(format!("{}{what}", functions::ERROR_MARKER)),
         )));
     }
     Ok(())

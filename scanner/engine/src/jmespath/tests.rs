@@ -454,3 +454,29 @@ fn string_functions_are_bounded_before_building() {
         json!("hi")
     );
 }
+
+/// hunt27 F31: 12,001 conditions, each under one evaluation's bound, ran
+/// for minutes; a rule's evaluations share a bound, and past it each one
+/// fails at once. Outside a rule nothing is shared.
+#[test]
+fn a_rule_s_evaluations_share_a_bound() {
+    let data = json!({"items": (0..100).collect::<Vec<_>>()});
+    let (outcomes, after) = super::within_rule_budget(1_000, || {
+        let outcomes: Vec<bool> = (0..30)
+            .map(|_| search("length(items[*])", &data).is_ok())
+            .collect();
+        let after = search("`1`", &data);
+        (outcomes, after)
+    });
+    assert!(outcomes[0], "the first evaluations fit");
+    assert!(!outcomes[29], "{outcomes:?}");
+    let error = after.expect_err("past the bound").to_string();
+    assert!(
+        error.contains("the rule's evaluations passed their bound of 1000 steps together"),
+        "{error}"
+    );
+    // The bound ends with the rule.
+    for _ in 0..30 {
+        assert!(search("length(items[*])", &data).is_ok());
+    }
+}
