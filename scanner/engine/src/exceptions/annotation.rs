@@ -348,12 +348,25 @@ pub(crate) fn apply(
             covered.push(result.rule.clone());
             if let Validity::Valid { expires } = &declared.validity {
                 let original = result.status;
+                // Skipped by a Kyverno PolicyException already (applied
+                // first): the skip rests on that, which Kyverno's admission
+                // honours; the annotation is no longer needed (walk25 F8).
+                let by_policy_exception =
+                    original == RuleStatus::Skip && result.properties.contains_key("exceptions");
                 result.status = RuleStatus::Skip;
-                result.message = format!(
-                    "skipped by the exception on the resource until {}: {}",
-                    expires.to_rfc3339(),
-                    declared.reason
-                );
+                result.message = if by_policy_exception {
+                    format!(
+                        "{}; the exception annotation on the resource (until {}) covers it too and is no longer needed",
+                        result.message,
+                        expires.to_rfc3339()
+                    )
+                } else {
+                    format!(
+                        "skipped by the exception on the resource until {}: {}",
+                        expires.to_rfc3339(),
+                        declared.reason
+                    )
+                };
                 result.properties.insert(
                     properties::EXCEPTION.into(),
                     properties::RESOURCE_ANNOTATION.into(),
@@ -527,6 +540,30 @@ mod tests {
         assert!(responses
             .iter()
             .all(|r| r.rules.iter().all(|x| x.rule != EXCEPTION_RULE)));
+    }
+
+    /// walk25 F8: a result a PolicyException already skipped read as
+    /// skipped by the annotation; it keeps the PolicyException's message.
+    #[test]
+    fn a_skip_by_a_policy_exception_keeps_its_message() {
+        let resource = pod(json!({
+            EXCEPTION: "require-labels", REASON: "legacy", EXPIRES: "2026-12-31"
+        }));
+        let mut responses = vec![response("require-labels", &[("check", RuleStatus::Skip)])];
+        let skipped = &mut responses[0].rules[0];
+        skipped.message = "rule is skipped due to policy exceptionsops/legacy".into();
+        skipped
+            .properties
+            .insert("exceptions".into(), "legacy".into());
+        apply(&resource, &mut responses, now(), &known());
+        let skipped = &responses[0].rules[0];
+        assert_eq!(skipped.status, RuleStatus::Skip);
+        assert!(
+            skipped.message.starts_with("rule is skipped due to policy exceptionsops/legacy; the exception annotation on the resource (until 2026-12-31")
+                && skipped.message.ends_with("covers it too and is no longer needed"),
+            "{}",
+            skipped.message
+        );
     }
 
     #[test]
