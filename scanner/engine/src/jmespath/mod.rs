@@ -204,6 +204,18 @@ pub(crate) fn within_rule_budget<T>(bound: u64, work: impl FnOnce() -> T) -> T {
     done
 }
 
+/// Adds `units` to the evaluation's (and the rule's) work without a check:
+/// the next [`charge`] fails when they pass a bound. For work done where no
+/// context is at hand (a regex compiled in a function).
+pub(crate) fn charge_later(units: u64) {
+    STEPS.with(|steps| steps.set(steps.get().saturating_add(units)));
+    RULE_STEPS.with(|steps| {
+        if let Some((taken, bound)) = steps.get() {
+            steps.set(Some((taken.saturating_add(units), bound)));
+        }
+    });
+}
+
 /// Charges `units` of work; past [`MAX_STEPS`], or the rule's bound, the
 /// evaluation's error.
 fn charge(units: usize, ctx: &Context<'_>) -> Result<(), Failure> {

@@ -243,6 +243,10 @@ fn string_or_number(args: &[Rcvar], index: usize) -> Result<String, String> {
     }
 }
 
+/// The steps one compile of a regex too large to cache counts for: a
+/// thousand such compiles reach one evaluation's bound.
+const LARGE_REGEX_COMPILE_STEPS: u64 = 10_000;
+
 /// Compiled regexes by pattern text; policies reuse a handful of patterns.
 static REGEXES: LazyLock<RwLock<HashMap<String, Arc<Regex>>>> =
     LazyLock::new(|| RwLock::new(HashMap::new()));
@@ -262,6 +266,9 @@ pub(super) fn regex(pattern: &str) -> Result<Arc<Regex>, String> {
     })?;
     let compiled = Arc::new(compiled);
     if !small {
+        // Not cached, so compiled again for every element a projection
+        // feeds it: each compile counts as work (hunt27, after F12/F13).
+        super::charge_later(LARGE_REGEX_COMPILE_STEPS);
         return Ok(compiled);
     }
     let mut cache = REGEXES.write().unwrap_or_else(|p| p.into_inner());

@@ -480,3 +480,21 @@ fn a_rule_s_evaluations_share_a_bound() {
         assert!(search("length(items[*])", &data).is_ok());
     }
 }
+
+/// A regex too large to cache is compiled for every element a projection
+/// gives it: each compile counts, so the rule's bound ends the loop.
+#[test]
+fn large_regex_compiles_count_as_work() {
+    let data = json!({"items": vec!["a"; 40]});
+    let outcome = super::within_rule_budget(50_000, || {
+        search(r"items[?regex_match('\pL{500}', @)]", &data)
+    });
+    let error = outcome.expect_err("past the rule's bound").to_string();
+    assert!(
+        error.contains("the rule's evaluations passed their bound of 50000 steps together"),
+        "{error}"
+    );
+    // A small pattern is cached and counts as an ordinary step.
+    let small = super::within_rule_budget(50_000, || search("items[?regex_match('a', @)]", &data));
+    assert!(small.is_ok(), "{small:?}");
+}
