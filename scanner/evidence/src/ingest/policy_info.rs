@@ -815,7 +815,7 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                 // A validate.cel rule's expressions likewise (walk28 F14:
                 // `request.operation != 'UPDATE' || …` passed in the scan).
                 if let Some(cel) = rule.pointer("/validate/cel") {
-                    by_conditions.extend(cel_operations(
+                    by_conditions.extend(cel_reading_operation(
                         cel,
                         &["expressions", "variables", "auditAnnotations"],
                     ));
@@ -884,15 +884,11 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
             // Expressions reading `request.operation` that name an
             // operation besides CREATE and not CREATE (walk28 F6: a
             // matchCondition on UPDATE): that part only admission sees.
-            let by_expressions = cel_operations(
+            let mut by_expressions = cel_operations(spec, &["matchConditions"]);
+            by_expressions.extend(cel_reading_operation(
                 spec,
-                &[
-                    "matchConditions",
-                    "validations",
-                    "variables",
-                    "auditAnnotations",
-                ],
-            );
+                &["validations", "variables", "auditAnnotations"],
+            ));
             for rule in spec
                 .pointer("/matchConstraints/resourceRules")
                 .and_then(Value::as_array)
@@ -980,6 +976,36 @@ fn cel_operations(spec: &Value, lists: &[&str]) -> BTreeSet<&'static str> {
         }
     }
     found
+}
+
+/// UPDATE, DELETE and CONNECT when a CEL expression under `lists` reads
+/// `request.operation` at all: a validation or variable that does gives
+/// what a scan (a CREATE) saw for CREATE only — `request.operation ==
+/// 'CREATE' || …` passes every scan and judges an update by its other
+/// branch (verify28). A match condition naming only CREATE restricts the
+/// policy to what a scan presents, so those go through
+/// [`cel_operations`].
+fn cel_reading_operation(spec: &Value, lists: &[&str]) -> BTreeSet<&'static str> {
+    let reads = lists.iter().any(|list| {
+        spec.get(*list)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|item| {
+                item.str_field("expression")
+                    .or_else(|| item.str_field("valueExpression"))
+                    .or_else(|| item.str_field("messageExpression"))
+            })
+            .any(|text| text.contains("request.operation"))
+    });
+    if reads {
+        OPERATIONS
+            .into_iter()
+            .filter(|op| *op != "CREATE")
+            .collect()
+    } else {
+        BTreeSet::new()
+    }
 }
 
 /// The operations an admission request can have.

@@ -63,6 +63,21 @@ pub(crate) fn who_must_fix(
     if policy.verdict != crate::model::Verdict::NotReady {
         return Vec::new();
     }
+    // Results that name a CEL compile error are the policy's fault: no
+    // team is sent to fix a resource for it (verify28, walk28 F10).
+    let compile_errors = policy
+        .violations
+        .iter()
+        .filter(|v| v.message.contains("compilation error"))
+        .count();
+    if compile_errors > 0 && compile_errors == policy.violations.len() {
+        return vec![TeamSection {
+            heading: format!(
+                "the policy's authors: its {compile_errors} failing result(s) name a CEL compile error; no resource is at fault — fix the policy"
+            ),
+            lines: Vec::new(),
+        }];
+    }
     let unrouted = routing.map_or_else(
         || "no owner label".to_string(),
         |routing| routing.unrouted_heading(),

@@ -751,7 +751,20 @@ fn policies_of_one_name_and_two_kinds_get_no_verdict() {
         policies.clone(),
         Some(scan(true, &[])),
     ));
-    let mut after = build(&input(reports, policies, Some(scan(true, &[]))));
+    let mut after = build(&input(reports.clone(), policies, Some(scan(true, &[]))));
     after.comparison = Some(compare::compare(&before, &after));
     assert_eq!(decision::decide(&after)[0].decision, Decision::Rescan);
+    // verify28: read in the other order, the enforcing one is still kept.
+    let reversed = vec![
+        policy("shared", "Audit", "2026-11-01T00:00:00Z"),
+        validating_policy("shared"),
+    ];
+    let evidence = build(&input(reports, reversed, Some(scan(true, &[]))));
+    let decided = decision::decide(&evidence);
+    assert_eq!(decided[0].decision, Decision::Rescan, "{decided:?}");
+    assert!(
+        decided[0].reasons[0]
+            .starts_with("ValidatingPolicy shared shares its name with the ClusterPolicy"),
+        "{decided:?}"
+    );
 }

@@ -649,6 +649,17 @@ fn a_deny_rule_reaching_delete_requests_has_no_evidence_for_them() {
         why.contains("UPDATE requests for Pod (rule check: its conditions test request.operation)"),
         "{why}"
     );
+    // verify28: the same test written as `== 'CREATE' || …`.
+    let (verdict, why) = judged(json!({
+        "name": "check",
+        "match": {"any": [{"resources": {"kinds": ["Pod"], "operations": ["CREATE", "UPDATE"]}}]},
+        "validate": {"cel": {"expressions": [{"expression": "request.operation == 'CREATE' || has(object.metadata.labels)"}]}}
+    }));
+    assert_eq!(verdict, Verdict::NoEvidence, "{why}");
+    assert!(
+        why.contains("UPDATE requests for Pod (rule check: its conditions test request.operation)"),
+        "{why}"
+    );
     // walk28 F4: a filter on UPDATE alone matches nothing a scan presents.
     let (verdict, why) = judged(json!({
         "name": "check",
@@ -659,6 +670,20 @@ fn a_deny_rule_reaching_delete_requests_has_no_evidence_for_them() {
     assert!(
         why.contains("Pod (rule check: operations [\"UPDATE\"])"),
         "{why}"
+    );
+    // Its coverage row says why nothing was evaluated (verify28).
+    let mut update_only = policy("mixed", "Audit", "2026-11-01T00:00:00Z");
+    update_only["spec"]["rules"][0]["match"]["any"] =
+        json!([{"resources": {"kinds": ["Pod"], "operations": ["UPDATE"]}}]);
+    let evidence = build(&input(Vec::new(), vec![update_only], Some(scan(true, &[]))));
+    let row = find(&evidence, "mixed").rule_evidence[0]
+        .coverage
+        .as_ref()
+        .and_then(|c| c.no_resource_in_scope.clone())
+        .unwrap_or_default();
+    assert!(
+        row.starts_with("no resource a scan presents: the rule reaches only what admission sees"),
+        "{row}"
     );
     // A precondition that leaves DELETE out names it all the same.
     let (verdict, why) = judged(json!({
@@ -683,6 +708,16 @@ fn fails_naming_a_cel_compile_error_are_the_policy_s_fault() {
     ));
     let found = find(&evidence, "broken");
     assert_eq!(found.verdict, Verdict::NotReady);
+    // No team is sent to fix a resource for it (verify28).
+    let sections = crate::output::who_must_fix(found, None);
+    assert_eq!(sections.len(), 1);
+    assert!(
+        sections[0]
+            .heading
+            .starts_with("the policy's authors: its 1 failing result(s) name a CEL compile error"),
+        "{}",
+        sections[0].heading
+    );
     assert!(
         found.reasons.iter().any(|r| r.starts_with(
             "rule check: its CEL does not compile: 1 result(s) name the compile error — the policy's fault"

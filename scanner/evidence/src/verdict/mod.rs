@@ -83,13 +83,25 @@ pub fn build(input: &EvidenceInput) -> Evidence {
             // Two policies of one name and different kinds (a ClusterPolicy
             // beside the ValidatingPolicy or VAP it is migrating to): their
             // results are merged under the name; each says so (walk28 F17).
-            // The first read keeps the entry, naming the other kinds.
+            // One entry names every kind; an enforcing one is kept, so the
+            // decision says RESCAN, not an Audit policy's NO-GO beside a
+            // namesake Kyverno enforces (verify28).
             let name = info.qualified_name();
             if let Some((first, _)) = infos.get_mut(&name) {
                 if first.kind != info.kind {
-                    if !first.name_shared_with.contains(&info.kind) {
-                        first.name_shared_with.push(info.kind);
+                    let mut info = info;
+                    let (kept, other) = if info.enforces() && !first.enforces() {
+                        info.name_shared_with = std::mem::take(&mut first.name_shared_with);
+                        info.name_shared_with.push(first.kind.clone());
+                        let other = std::mem::replace(first, info);
+                        (first, other.kind)
+                    } else {
+                        (first, info.kind)
+                    };
+                    if !kept.name_shared_with.contains(&other) {
+                        kept.name_shared_with.push(other);
                     }
+                    kept.name_shared_with.retain(|kind| *kind != kept.kind);
                     continue;
                 }
             }

@@ -535,9 +535,19 @@ pub(super) fn policy_evidence(
                     .scan
                     .as_ref()
                     .and_then(|scan| nothing_in_scope(&rule.kinds, scan));
-                coverage.no_resource_in_scope = Some(match &nothing {
-                    Some(statement) => format!("no resource in scope: {statement}"),
-                    None => "no resource in scope, and the scan does not show that none exists: no evidence".into(),
+                // A rule whose match a scan never presents (operations
+                // without CREATE) says so, not that objects may be missing
+                // (verify28, walk28 F4).
+                let admission_part = info
+                    .admission_only
+                    .iter()
+                    .find(|part| part.contains(&format!("(rule {name}: operations")));
+                coverage.no_resource_in_scope = Some(match (&nothing, admission_part) {
+                    (Some(statement), _) => format!("no resource in scope: {statement}"),
+                    (None, Some(part)) => format!(
+                        "no resource a scan presents: the rule reaches only what admission sees ({part}): no evidence"
+                    ),
+                    (None, None) => "no resource in scope, and the scan does not show that none exists: no evidence".into(),
                 });
                 match nothing {
                     Some(statement) => rule_notes.push(statement),
