@@ -389,18 +389,18 @@ pub fn compare_with(
             // and listed before (verify26). Without a previous record, any.
             match &previous.scan {
                 Some(before) => {
-                    if let Some(kinds) = scan.kinds_narrowed_from(before, &policy.info) {
+                    if let Some(kinds) = scan.kinds_narrowed_from(before, &policy.reached_kinds()) {
                         gaps.push(format!(
                             "the scan did not cover {kinds}, which the previous scan did"
                         ));
                     }
                 }
                 None => {
-                    let kinds = left_out_kinds(&policy.info, scan);
+                    let kinds = left_out_kinds(&policy.reached_kinds(), scan);
                     if !kinds.is_empty() {
                         gaps.push(format!(
-                            "the scan did not cover kind(s) {}",
-                            kinds.join(", ")
+                            "the scan did not cover {}",
+                            crate::ingest::record::kinds_phrase(&kinds)
                         ));
                     }
                 }

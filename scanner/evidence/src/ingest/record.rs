@@ -585,15 +585,15 @@ pub(crate) fn unlisted_kinds(kinds: &[String], scan: &ScanRecord) -> Option<Vec<
     (!unlisted.is_empty()).then_some(unlisted)
 }
 
-/// Kinds of `info` the last cluster scan did not list because its own
+/// Kinds (a policy's, its autogen rules' included) the last cluster scan
+/// did not list because its own
 /// filters left them out — not in `--include-kinds`, in `--exclude-kinds`,
 /// or a core Secret, which a scan lists only when `--include-kinds` names
 /// it — each with the filter, as `Pod (not in --include-kinds ConfigMap)`.
 /// A kind the cluster does not serve is not among them: nothing there is
 /// enforced. Empty for an older record (no settings) or an audit of files.
-pub(crate) fn left_out_kinds(info: &PolicyInfo, scan: &ScanRecord) -> Vec<String> {
-    let (Some(settings), Some(unlisted)) = (&scan.settings, unlisted_kinds(&info.kinds, scan))
-    else {
+pub(crate) fn left_out_kinds(kinds: &[String], scan: &ScanRecord) -> Vec<String> {
+    let (Some(settings), Some(unlisted)) = (&scan.settings, unlisted_kinds(kinds, scan)) else {
         return Vec::new();
     };
     let names = |key: &str| -> Vec<String> {
@@ -638,6 +638,24 @@ pub(crate) fn left_out_kinds(info: &PolicyInfo, scan: &ScanRecord) -> Vec<String
             }
         })
         .collect()
+}
+
+/// [`left_out_kinds`]' phrases as one, the kinds of each filter together:
+/// `kind(s) Pod, DaemonSet (not in --include-kinds ConfigMap)`.
+pub(crate) fn kinds_phrase(left_out: &[String]) -> String {
+    let mut by_filter: Vec<(&str, Vec<&str>)> = Vec::new();
+    for gap in left_out {
+        let (kind, filter) = gap.split_once(' ').unwrap_or((gap.as_str(), ""));
+        match by_filter.iter_mut().find(|(f, _)| *f == filter) {
+            Some((_, kinds)) => kinds.push(kind),
+            None => by_filter.push((filter, vec![kind])),
+        }
+    }
+    let parts: Vec<String> = by_filter
+        .into_iter()
+        .map(|(filter, kinds)| format!("{} {filter}", kinds.join(", ")))
+        .collect();
+    format!("kind(s) {}", parts.join("; "))
 }
 
 /// Objects of the kinds a rule reaches that the scan listed, and of those
@@ -833,11 +851,11 @@ impl ScanRecord {
     /// What this scan's own filters left out of `info`'s reach: the
     /// namespaces ([`Self::uncovered_namespaces`]) and the kinds
     /// ([`left_out_kinds`]), one phrase each, read after "did not cover".
-    pub(crate) fn left_out_for(&self, info: &PolicyInfo) -> Vec<String> {
+    pub(crate) fn left_out_for(&self, info: &PolicyInfo, kinds: &[String]) -> Vec<String> {
         let mut gaps: Vec<String> = self.uncovered_namespaces(info).into_iter().collect();
-        let kinds = left_out_kinds(info, self);
+        let kinds = left_out_kinds(kinds, self);
         if !kinds.is_empty() {
-            gaps.push(format!("kind(s) {}", kinds.join(", ")));
+            gaps.push(kinds_phrase(&kinds));
         }
         gaps
     }
@@ -847,21 +865,20 @@ impl ScanRecord {
     pub(crate) fn kinds_narrowed_from(
         &self,
         previous: &ScanRecord,
-        info: &PolicyInfo,
+        kinds: &[String],
     ) -> Option<String> {
-        let before: BTreeSet<String> = left_out_kinds(info, previous)
-            .into_iter()
-            .filter_map(|gap| gap.split(' ').next().map(String::from))
-            .collect();
-        let narrowed: Vec<String> = left_out_kinds(info, self)
+        // Left out now, and listed by the previous scan (a kind it did not
+        // list either, filtered or not served, is no narrowing).
+        let narrowed: Vec<String> = left_out_kinds(kinds, self)
             .into_iter()
             .filter(|gap| {
-                gap.split(' ')
-                    .next()
-                    .is_some_and(|kind| !before.contains(kind))
+                gap.split(' ').next().is_some_and(|kind| {
+                    previous.listed_kinds().is_some()
+                        && unlisted_kinds(&[kind.to_string()], previous).is_none()
+                })
             })
             .collect();
-        (!narrowed.is_empty()).then(|| format!("kind(s) {}", narrowed.join(", ")))
+        (!narrowed.is_empty()).then(|| kinds_phrase(&narrowed))
     }
 
     /// Namespaces the scan did not cover where Kyverno enforces `info`: all

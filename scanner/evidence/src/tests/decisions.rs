@@ -649,11 +649,25 @@ fn an_enforced_policy_the_last_scan_filtered_out_is_rescan() {
     let decided = decide_with(configmaps_only.clone());
     assert_eq!(decided[0].decision, Decision::Rescan, "{decided:?}");
     assert!(
-        decided[0].reasons[0].contains("kind(s) Pod (not in --include-kinds ConfigMap)"),
+        decided[0].reasons[0]
+            .starts_with("enforced, and the last scan did not cover it: kind(s) Pod, DaemonSet, "),
         "{:?}",
         decided[0].reasons
     );
 
+    // verify28: a policy on Pods reaches the Pod controllers through
+    // autogen; a scan that listed Pods and Deployments only left CronJobs
+    // out.
+    let mut pods_and_deployments = all.clone();
+    pods_and_deployments.settings = Some(settings("Deployment,Pod"));
+    pods_and_deployments.objects_by_kind = listed(&["Pod", "apps/Deployment"]);
+    let decided = decide_with(pods_and_deployments);
+    assert_eq!(decided[0].decision, Decision::Rescan, "{decided:?}");
+    assert!(
+        decided[0].reasons[0].contains("kind(s) DaemonSet, Job, ReplicaSet, ReplicationController, StatefulSet, CronJob (not in --include-kinds"),
+        "{:?}",
+        decided[0].reasons
+    );
     // Not served (no filter explains it): nothing there to enforce on.
     let mut unserved = all.clone();
     unserved.objects_by_kind = listed(&["ConfigMap"]);

@@ -74,7 +74,7 @@ pub fn decide(evidence: &Evidence) -> Vec<PolicyDecision> {
                 .filter(|_| !compared)
                 .map(|scan| {
                     let mut gaps = scan.incomplete_for(&policy.info);
-                    gaps.extend(scan.left_out_for(&policy.info));
+                    gaps.extend(scan.left_out_for(&policy.info, &policy.reached_kinds()));
                     gaps
                 })
                 .filter(|gaps| !gaps.is_empty())
