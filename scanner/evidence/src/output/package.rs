@@ -170,8 +170,9 @@ fn exception_files(evidence: &Evidence) -> Result<Vec<(&str, String)>, EvidenceE
 }
 
 /// `yaml` with each plain `key: value` whose value a YAML 1.1 reader takes
-/// for a timestamp (`2027-01-31`, PyYAML's `datetime.date`) in double
-/// quotes: annotation values are strings (walk28 F12c). serde_yaml leaves
+/// for a timestamp (`2027-01-31`, PyYAML's `datetime.date`), a boolean or
+/// a null (`yes`, `off`, `~`) in double quotes: annotation values are
+/// strings (walk28 F12c, verify28). serde_yaml leaves
 /// them plain, as YAML 1.2 has no timestamp type.
 fn quote_timestamps(yaml: &str) -> String {
     let looks_like_date = |value: &str| {
@@ -184,11 +185,23 @@ fn quote_timestamps(yaml: &str) -> String {
             && bytes[8..10].iter().all(u8::is_ascii_digit)
             && !value.contains(['"', '\\', '\''])
     };
+    // YAML 1.1's booleans and nulls (`yes`, `off`, `~`): kubectl's decoder
+    // reads `reason: yes` as a bool and refuses the annotation (verify28).
+    let yaml11_special = |value: &str| {
+        matches!(
+            value.to_ascii_lowercase().as_str(),
+            "y" | "yes" | "n" | "no" | "on" | "off" | "true" | "false" | "null" | "~"
+        )
+    };
     let mut out = String::with_capacity(yaml.len() + 16);
     for line in yaml.split_inclusive('\n') {
         let body = line.trim_end_matches('\n');
         match body.split_once(": ") {
-            Some((key, value)) if looks_like_date(value) => {
+            // Annotation keys (`polscan.io/…`) only: a field such as
+            // `background: false` is a boolean and stays one.
+            Some((key, value))
+                if key.contains('/') && (looks_like_date(value) || yaml11_special(value)) =>
+            {
                 out.push_str(key);
                 out.push_str(": \"");
                 out.push_str(value);
@@ -705,10 +718,10 @@ mod tests {
     /// readers take for a timestamp.
     #[test]
     fn dates_are_quoted_and_nothing_else_changes() {
-        let yaml = "metadata:\n  annotations:\n    polscan.io/exception-expires: 2027-01-31\n    other: 2027-01-31T00:00:00Z\n  name: a-2027-01-31\nspec: {}\n";
+        let yaml = "metadata:\n  annotations:\n    polscan.io/exception-expires: 2027-01-31\n    x.io/other: 2027-01-31T00:00:00Z\n    polscan.io/exception-reason: yes\n  name: a-2027-01-31\nspec:\n  background: false\n";
         assert_eq!(
             super::quote_timestamps(yaml),
-            "metadata:\n  annotations:\n    polscan.io/exception-expires: \"2027-01-31\"\n    other: \"2027-01-31T00:00:00Z\"\n  name: a-2027-01-31\nspec: {}\n"
+            "metadata:\n  annotations:\n    polscan.io/exception-expires: \"2027-01-31\"\n    x.io/other: \"2027-01-31T00:00:00Z\"\n    polscan.io/exception-reason: \"yes\"\n  name: a-2027-01-31\nspec:\n  background: false\n"
         );
         let parsed: serde_json::Value =
             serde_yaml::from_str(&super::quote_timestamps(yaml)).expect("yaml");
