@@ -211,11 +211,14 @@ pub(crate) fn apply(
             if result.status == RuleStatus::Skip || result.before_exceptions {
                 continue;
             }
-            let covering: Vec<&PolicyException> = exceptions
-                .iter()
-                .filter(|e| e.covers(&policy, &result.rule))
-                .filter(|e| e.matches(resource, namespace_labels, cluster, equivalent_versions))
-                .collect();
+            let covering = covering(
+                exceptions,
+                (&policy, &result.rule),
+                resource,
+                namespace_labels,
+                cluster,
+                equivalent_versions,
+            );
             if covering.is_empty() {
                 continue;
             }
@@ -272,11 +275,14 @@ pub(crate) fn mark_admission_exceptions(
             {
                 continue;
             }
-            let covering: Vec<&PolicyException> = exceptions
-                .iter()
-                .filter(|e| e.covers(&policy, &result.rule))
-                .filter(|e| e.matches(resource, namespace_labels, cluster, equivalent_versions))
-                .collect();
+            let covering = covering(
+                exceptions,
+                (&policy, &result.rule),
+                resource,
+                namespace_labels,
+                cluster,
+                equivalent_versions,
+            );
             if !covering.is_empty() {
                 result
                     .properties
@@ -284,6 +290,22 @@ pub(crate) fn mark_admission_exceptions(
             }
         }
     }
+}
+
+/// Those of `exceptions` that name `(policy, rule)` and match `resource`.
+fn covering<'a>(
+    exceptions: &'a [PolicyException],
+    (policy, rule): (&str, &str),
+    resource: &Value,
+    namespace_labels: &BTreeMap<String, String>,
+    cluster: &Arc<dyn ClusterData>,
+    equivalent_versions: bool,
+) -> Vec<&'a PolicyException> {
+    exceptions
+        .iter()
+        .filter(|e| e.covers(policy, rule))
+        .filter(|e| e.matches(resource, namespace_labels, cluster, equivalent_versions))
+        .collect()
 }
 
 /// The `exceptions` report property: the exceptions' names without their

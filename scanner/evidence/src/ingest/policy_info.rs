@@ -952,16 +952,8 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
 fn cel_operations(spec: &Value, lists: &[&str]) -> BTreeSet<&'static str> {
     let mut found = BTreeSet::new();
     for list in lists {
-        for expression in spec
-            .get(*list)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|item| {
-                item.str_field("expression")
-                    .or_else(|| item.str_field("valueExpression"))
-            })
-            .filter(|text| text.contains("request.operation"))
+        for expression in
+            expressions_under(spec, list).filter(|text| text.contains("request.operation"))
         {
             let quoted = |op: &str| {
                 expression.contains(&format!("'{op}'")) || expression.contains(&format!("\"{op}\""))
@@ -986,18 +978,9 @@ fn cel_operations(spec: &Value, lists: &[&str]) -> BTreeSet<&'static str> {
 /// policy to what a scan presents, so those go through
 /// [`cel_operations`].
 fn cel_reading_operation(spec: &Value, lists: &[&str]) -> BTreeSet<&'static str> {
-    let reads = lists.iter().any(|list| {
-        spec.get(*list)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|item| {
-                item.str_field("expression")
-                    .or_else(|| item.str_field("valueExpression"))
-                    .or_else(|| item.str_field("messageExpression"))
-            })
-            .any(|text| text.contains("request.operation"))
-    });
+    let reads = lists
+        .iter()
+        .any(|list| expressions_under(spec, list).any(|text| text.contains("request.operation")));
     if reads {
         OPERATIONS
             .into_iter()
@@ -1006,6 +989,20 @@ fn cel_reading_operation(spec: &Value, lists: &[&str]) -> BTreeSet<&'static str>
     } else {
         BTreeSet::new()
     }
+}
+
+/// The CEL text of each item of `spec.<list>`: its `expression`, else its
+/// `valueExpression` (an audit annotation), else its `messageExpression`.
+fn expressions_under<'a>(spec: &'a Value, list: &str) -> impl Iterator<Item = &'a str> {
+    spec.get(list)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|item| {
+            item.str_field("expression")
+                .or_else(|| item.str_field("valueExpression"))
+                .or_else(|| item.str_field("messageExpression"))
+        })
 }
 
 /// The operations an admission request can have.
