@@ -723,8 +723,37 @@ impl Engine {
             self,
         );
         // Last, so no message or property built above keeps a Secret value.
-        redaction::redact_responses(&mut responses, resource, &self.secrets_seen);
+        redaction::redact_responses(
+            &mut responses,
+            resource,
+            &self.secrets_seen,
+            &|response, rule| self.data_readers(&response.policy, rule),
+        );
         responses
+    }
+
+    /// What of `rule`'s results `policy` builds from the resource's data
+    /// ([`redaction::templates`]); a rule not found counts as building its
+    /// message so (fail closed).
+    fn data_readers(&self, policy: &Arc<PolicyMeta>, rule: &str) -> redaction::Readers {
+        let same = |meta: &Arc<PolicyMeta>| Arc::ptr_eq(meta, policy);
+        if let Some(index) = self.metas.iter().position(same) {
+            if let Some(raw) = self.policies.get(index).and_then(|p| {
+                p.raw_rules
+                    .iter()
+                    .find(|raw| raw.get("name").and_then(Value::as_str) == Some(rule))
+            }) {
+                return redaction::templates::kyverno_rule(raw);
+            }
+        } else if let Some((found, _)) = self.validating.iter().find(|(_, meta)| same(meta)) {
+            return redaction::templates::cel_body(found.body());
+        } else if let Some((found, _)) = self.admission.iter().find(|(_, meta)| same(meta)) {
+            return redaction::templates::cel_body(found.body());
+        }
+        redaction::Readers {
+            message: true,
+            ..redaction::Readers::default()
+        }
     }
 
     /// The `validate.podSecurity` block of a policy's rule (autogen rules

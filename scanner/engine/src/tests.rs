@@ -534,9 +534,11 @@ fn a_panic_in_one_policy_is_its_error_result() {
 }
 
 /// A policy on Secrets whose message interpolates `request.object.data`:
-/// the Secret's values (base64 and decoded) never reach the result. (The
-/// value shares no word with the message: `password` in both would
-/// withhold it whole, as a part of the value.)
+/// the message is withheld whole (the policy builds it from the data);
+/// one reading only metadata that happens to hold a value (a label copied
+/// from it) loses the value in place. (The value shares no word with the
+/// message: `password` in both would withhold it whole, as a part of the
+/// value.)
 #[test]
 fn a_secret_s_values_never_reach_a_message() {
     let policy = policy(json!([{
@@ -546,9 +548,13 @@ fn a_secret_s_values_never_reach_a_message() {
             "message": "data {{ request.object.data }} password {{ base64_decode(request.object.data.password) }}",
             "deny": {}
         }
+    }, {
+        "name": "echo-labels",
+        "match": {"any": [{"resources": {"kinds": ["Secret"]}}]},
+        "validate": {"message": "labels {{ request.object.metadata.labels }}", "deny": {}}
     }]));
     let secret = json!({"apiVersion": "v1", "kind": "Secret",
-        "metadata": {"name": "db", "namespace": "default"},
+        "metadata": {"name": "db", "namespace": "default", "labels": {"copy": "hunter2-Zq81xy"}},
         "data": {"password": "aHVudGVyMi1acTgxeHk="}});
     let engine = Engine::new(vec![policy], EngineOptions::default());
     let rules: Vec<RuleResult> = engine
@@ -556,19 +562,27 @@ fn a_secret_s_values_never_reach_a_message() {
         .into_iter()
         .flat_map(|r| r.rules)
         .collect();
-    assert_eq!(rules.len(), 1);
+    assert_eq!(rules.len(), 2);
     let rule = &rules[0];
     assert_eq!(rule.status, RuleStatus::Fail);
+    assert_eq!(rule.message, redaction::DERIVED_TEXT);
+    let labels = &rules[1];
     assert!(
-        !rule.message.contains("aHVudGVyMi1acTgxeHk="),
+        !labels.message.contains("hunter2-Zq81xy"),
         "{}",
-        rule.message
+        labels.message
     );
-    assert!(!rule.message.contains("hunter2-Zq81xy"), "{}", rule.message);
     assert!(
-        rule.message.contains(redaction::REDACTED_TEXT),
+        labels.message.contains(redaction::REDACTED_TEXT),
         "{}",
-        rule.message
+        labels.message
+    );
+    assert_eq!(
+        labels
+            .properties
+            .get(redaction::REDACTED_PROPERTY)
+            .map(String::as_str),
+        Some(redaction::REDACTED_VALUE)
     );
     assert_eq!(
         rule.properties
@@ -585,7 +599,7 @@ fn a_secret_s_values_never_reach_a_message() {
         .flat_map(|r| r.rules)
         .collect();
     assert_eq!(
-        rules[0]
+        rules[1]
             .properties
             .get(redaction::REDACTED_PROPERTY)
             .map(String::as_str),
@@ -677,8 +691,11 @@ fn a_part_of_a_secret_s_value_withholds_the_message() {
             "validate": {"message": message, "deny": {}}
         }]))
     };
+    // The label holds the password as the policy cannot know: a message
+    // reading the data itself is withheld whole before any search.
     let secret = json!({"apiVersion": "v1", "kind": "Secret",
-        "metadata": {"name": "db-creds", "namespace": "default"},
+        "metadata": {"name": "db-creds", "namespace": "default",
+            "labels": {"copy": "S3cr3tValue-Zq81"}},
         "data": {"password": "UzNjcjN0VmFsdWUtWnE4MQ=="}});
     let message_of = |message: &str| {
         let engine = Engine::new(vec![rule(message)], EngineOptions::default());
@@ -695,23 +712,115 @@ fn a_part_of_a_secret_s_value_withholds_the_message() {
                 .cloned(),
         )
     };
-    // `truncate` of the decoded value: its first 10 characters.
+    // `truncate` of the value: its first 10 characters.
     let (message, note) =
-        message_of("rev={{ truncate(base64_decode(request.object.data.password), `10`) }}");
+        message_of("rev={{ truncate(request.object.metadata.labels.copy, `10`) }}");
     assert_eq!(message, redaction::FRAGMENT_TEXT, "{message}");
     assert_eq!(note.as_deref(), Some(redaction::REDACTED_VALUE));
     // In another letter case, too.
-    let (message, _) = message_of(
-        "rev={{ to_upper(truncate(base64_decode(request.object.data.password), `8`)) }}",
-    );
+    let (message, _) =
+        message_of("rev={{ to_upper(truncate(request.object.metadata.labels.copy, `8`)) }}");
     assert_eq!(message, redaction::FRAGMENT_TEXT, "{message}");
     // 5 characters are no fragment; a message without any stays whole.
-    let (message, _) =
-        message_of("rev={{ truncate(base64_decode(request.object.data.password), `5`) }}");
+    let (message, _) = message_of("rev={{ truncate(request.object.metadata.labels.copy, `5`) }}");
     assert_eq!(message, "rev=S3cr3", "{message}");
+    // Read from the data, any part is withheld (it was 14 of 16
+    // characters through `substring`, walk25 F4).
+    let (message, note) =
+        message_of("rev={{ truncate(base64_decode(request.object.data.password), `3`) }}");
+    assert_eq!(message, redaction::DERIVED_TEXT, "{message}");
+    assert_eq!(note.as_deref(), Some(redaction::REDACTED_VALUE));
     let (message, note) = message_of("Secret {{ request.object.metadata.name }} is checked");
     assert_eq!(message, "Secret db-creds is checked");
     assert_eq!(note.as_deref(), Some(redaction::CHECKED_VALUE));
+}
+
+/// verify28 item 16: a policy that transforms a Secret's value past
+/// recognition (`reverse`, a `split`/`join`, CEL's `reverse()` through a
+/// variable) put the whole password in the report. A text a policy builds
+/// from the Secret's data is withheld whole, for every policy kind; one
+/// built from its metadata stays.
+#[test]
+fn a_text_built_from_a_secret_s_data_is_withheld_whatever_the_policy_made_of_it() {
+    let secret = json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "db-creds", "namespace": "default"},
+        "data": {"password": "UzNjcjN0VmFsdWUtWnE4MQ=="}});
+    let kinds = json!({"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"],
+        "operations": ["CREATE"], "resources": ["secrets"]}]});
+    let documents = vec![
+        json!({"apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy",
+            "metadata": {"name": "kyverno"},
+            "spec": {"rules": [
+                {"name": "reversed",
+                 "match": {"any": [{"resources": {"kinds": ["Secret"]}}]},
+                 "context": [{"name": "pw", "variable": {"jmesPath": "base64_decode(request.object.data.password)"}}],
+                 "validate": {"message": "rev={{ reverse(pw) }}", "deny": {}}},
+                {"name": "spread",
+                 "match": {"any": [{"resources": {"kinds": ["Secret"]}}]},
+                 "validate": {"message": "{{ join(' ', split(base64_decode(request.object.data.password), '')) }}", "deny": {}},
+                 "reportProperties": {"owner": "{{ request.object.metadata.name }}",
+                                      "hint": "{{ reverse(request.object.data.password) }}"}},
+                {"name": "named",
+                 "match": {"any": [{"resources": {"kinds": ["Secret"]}}]},
+                 "validate": {"message": "Secret {{ request.object.metadata.name }} is checked", "deny": {}}}]}}),
+        json!({"apiVersion": "policies.kyverno.io/v1alpha1", "kind": "ValidatingPolicy",
+            "metadata": {"name": "cel"},
+            "spec": {"validationActions": ["Audit"], "matchConstraints": kinds,
+                "variables": [{"name": "pw", "expression": "string(base64.decode(object.data.password))"}],
+                "validations": [{"expression": "false",
+                    "messageExpression": "'rev=' + variables.pw.reverse()"}]}}),
+        json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+            "metadata": {"name": "vap"},
+            "spec": {"matchConstraints": kinds,
+                "validations": [{"expression": "false",
+                    "messageExpression": "'Secret ' + object.metadata.name + ' is refused'"}],
+                "auditAnnotations": [{"key": "copy",
+                    "valueExpression": "string(base64.decode(object.data.password)).reverse()"}]}}),
+        json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": {"name": "vap"},
+            "spec": {"policyName": "vap", "validationActions": ["Audit"]}}),
+    ];
+    let (engine, problems) = Engine::from_documents(&documents, EngineOptions::default());
+    assert!(problems.is_empty(), "{problems:?}");
+    let results: Vec<(String, RuleResult)> = engine
+        .evaluate(&secret, &Environment::default())
+        .into_iter()
+        .flat_map(|r| {
+            let policy = r.policy.name.clone();
+            r.rules.into_iter().map(move |rule| (policy.clone(), rule))
+        })
+        .collect();
+    let find = |policy: &str, rule: &str| {
+        results
+            .iter()
+            .find(|(p, r)| p == policy && (rule.is_empty() || r.rule == rule))
+            .map(|(_, r)| r.clone())
+            .unwrap_or_else(|| panic!("no result of {policy}/{rule}: {results:?}"))
+    };
+    let everything = format!("{results:?}");
+    for leak in ["1qZ-eulaVt3rc3S", "S 3 c r 3 t", "S3cr3tValue"] {
+        assert!(!everything.contains(leak), "{leak} in {everything}");
+    }
+    for (policy, rule) in [("kyverno", "reversed"), ("kyverno", "spread"), ("cel", "")] {
+        let result = find(policy, rule);
+        assert_eq!(result.status, RuleStatus::Fail, "{policy}/{rule}");
+        assert_eq!(result.message, redaction::DERIVED_TEXT, "{policy}/{rule}");
+        assert_eq!(
+            result
+                .properties
+                .get(redaction::REDACTED_PROPERTY)
+                .map(String::as_str),
+            Some(redaction::REDACTED_VALUE)
+        );
+    }
+    let spread = find("kyverno", "spread");
+    assert_ne!(spread.properties["owner"], redaction::DERIVED_TEXT);
+    assert_eq!(spread.properties["hint"], redaction::DERIVED_TEXT);
+    let named = find("kyverno", "named");
+    assert_eq!(named.message, "Secret db-creds is checked");
+    let vap = find("vap", "");
+    assert_eq!(vap.message, "Secret db-creds is refused");
+    assert_eq!(vap.properties["copy"], redaction::DERIVED_TEXT);
 }
 
 fn results_of(engine: &Engine, resource: &Value) -> Vec<(String, RuleStatus, String)> {

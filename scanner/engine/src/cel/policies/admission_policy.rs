@@ -215,6 +215,11 @@ impl AdmissionPolicy {
         self.spec.match_constraints.as_ref()
     }
 
+    /// Its CEL body (validations, variables, audit annotations).
+    pub(crate) fn body(&self) -> &ValidationBody {
+        &self.spec.body
+    }
+
     pub(crate) fn compile_errors(&self) -> Vec<String> {
         self.spec.body.compile_errors()
     }

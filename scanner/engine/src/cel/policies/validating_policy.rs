@@ -165,6 +165,12 @@ impl ValidatingPolicy {
         self.spec.match_constraints.as_ref()
     }
 
+    /// Its CEL body (validations, variables, audit annotations), as
+    /// written for the kinds it names (not autogen's rewrites).
+    pub(crate) fn body(&self) -> &ValidationBody {
+        &self.spec.body
+    }
+
     pub(crate) fn background(&self) -> bool {
         self.background
     }

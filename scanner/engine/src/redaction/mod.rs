@@ -28,6 +28,12 @@
 //! recognised: a value transformed by the policy otherwise (hashed,
 //! re-encoded, reversed), a part shorter than [`FRAGMENT`], and a part of a
 //! value some lookup returned (only whole values of those are searched).
+//!
+//! Beyond the values themselves: on a Secret, a message or property the
+//! policy builds from the object's data ([`templates`]: a `{{ }}` variable
+//! or CEL expression reading `data`, `stringData` or the whole object) is
+//! withheld whole, [`DERIVED_TEXT`], whatever the policy made of the value
+//! (`reverse()`, `split`/`join`, a hash: verify28 item 16).
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock, RwLock};
@@ -35,6 +41,10 @@ use std::sync::{Arc, OnceLock, RwLock};
 use aho_corasick::{AhoCorasick, MatchKind};
 use base64::Engine as _;
 use serde_json::Value;
+
+pub(crate) mod templates;
+
+pub(crate) use templates::Readers;
 
 use crate::context::{ApiCallRequest, ClusterData, HttpRequest, HttpResponse};
 use crate::label_selector::LabelSelector;
@@ -60,6 +70,11 @@ pub const REDACTED_TEXT: &str = "[redacted: Secret data]";
 /// shorter than [`MIN_IN_PLACE`].
 pub const WITHHELD_TEXT: &str =
     "[redacted: Secret data; the text held a Secret value too short to remove on its own]";
+
+/// What replaces a message or property value on a Secret that the policy
+/// builds from the Secret's data ([`templates`]).
+pub const DERIVED_TEXT: &str =
+    "[redacted: Secret data; the policy builds this text from the Secret's data]";
 
 /// Values at least this long (in characters) are replaced in place;
 /// shorter ones withhold the whole text.
@@ -398,7 +413,9 @@ impl SecretValues {
         let rest = whole.as_deref().unwrap_or(text);
         // Our own marker is no part of a value ("Secret" in one would
         // withhold every redacted text).
-        if rest != WITHHELD_TEXT && self.holds_fragment(&rest.replace(REDACTED_TEXT, "\0")) {
+        if ![WITHHELD_TEXT, DERIVED_TEXT, FRAGMENT_TEXT].contains(&rest)
+            && self.holds_fragment(&rest.replace(REDACTED_TEXT, "\0"))
+        {
             return Some(FRAGMENT_TEXT.to_string());
         }
         whole
@@ -479,10 +496,15 @@ fn string_leaves(value: &Value, out: &mut Vec<String>) {
     }
 }
 
+///
+/// On a Secret, `readers` says for a response's policy and a result's rule
+/// what of it the policy builds from the resource's data
+/// ([`templates`]); that is withheld whole first.
 pub(crate) fn redact_responses(
     responses: &mut [PolicyResponse],
     resource: &Value,
     seen: &RwLock<SecretValues>,
+    readers: &dyn Fn(&PolicyResponse, &str) -> Readers,
 ) {
     // A poisoned lock still holds every value recorded: use it.
     let seen = seen.read().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -495,13 +517,53 @@ pub(crate) fn redact_responses(
     // value seen was built again for each Secret (150 Secrets beside a
     // lookup of many did not finish in 500 s, red22 F19).
     let own = on_secret.then(|| SecretValues::of_secret(resource));
+    if on_secret {
+        for response in responses.iter_mut() {
+            let derived: Vec<Readers> = response
+                .rules
+                .iter()
+                .map(|rule| readers(response, &rule.rule))
+                .collect();
+            for (rule, derived) in response.rules.iter_mut().zip(derived) {
+                withhold_derived(rule, &derived);
+            }
+        }
+    }
     for rule in responses.iter_mut().flat_map(|r| r.rules.iter_mut()) {
         let by_own = own.as_ref().is_some_and(|own| own.redact_result(rule));
         let by_seen = seen.redact_result(rule);
-        if !by_own && !by_seen && on_secret {
+        // A text withheld above set the note already.
+        if !by_own && !by_seen && on_secret && !rule.properties.contains_key(REDACTED_PROPERTY) {
             rule.properties
                 .insert(REDACTED_PROPERTY.to_string(), CHECKED_VALUE.to_string());
         }
+    }
+}
+
+/// Withholds what `derived` names of `rule`: its message unless it is a
+/// pass's (the engine's own words) or a skip's other than unmet
+/// preconditions (whose condition messages are templates too), and the
+/// properties named.
+fn withhold_derived(rule: &mut RuleResult, derived: &Readers) {
+    let mut withheld = false;
+    let message_built = match rule.status {
+        crate::RuleStatus::Pass => false,
+        crate::RuleStatus::Skip => rule.message.starts_with("preconditions not met"),
+        _ => true,
+    };
+    if derived.message && message_built && !rule.message.is_empty() {
+        rule.message = DERIVED_TEXT.to_string();
+        withheld = true;
+    }
+    for key in &derived.properties {
+        if let Some(value) = rule.properties.get_mut(key) {
+            *value = DERIVED_TEXT.to_string();
+            withheld = true;
+        }
+    }
+    if withheld {
+        rule.properties
+            .insert(REDACTED_PROPERTY.to_string(), REDACTED_VALUE.to_string());
     }
 }
 
