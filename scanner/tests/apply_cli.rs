@@ -75,6 +75,30 @@ fn helm_style_pipe_into_policy_stdin() {
     );
 }
 
+/// walk28 F16: `cat a.yaml b.yaml | polscan apply -p -` with files
+/// without `---` is one document whose keys repeat: the last policy is
+/// used (as kubectl and the Kyverno CLI read it), and the stream is named
+/// with the key and line that lost the first.
+#[test]
+fn policies_joined_without_a_separator_are_named() {
+    let files = Files::new();
+    files.write("manifests/pods.yaml", BARE_POD);
+    let output = apply(
+        &["-p", "-", "-r", "manifests/", "-o", "json"],
+        Some(&format!("{AUDITED}{ENFORCED}")),
+        files.dir(),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(results(&output), [triple("needs-team", "bare", "fail")]);
+    let err = stderr(&output);
+    assert!(
+        err.contains(
+            "key `apiVersion` is written twice in one mapping at line 10 (document 1) and 3 more"
+        ) && err.contains("lose all but their last object"),
+        "{err}"
+    );
+}
+
 #[test]
 fn resources_from_stdin() {
     let files = Files::new();

@@ -111,6 +111,30 @@ pub fn manifest_files(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
     Ok(files)
 }
 
+/// One line naming the keys a file writes twice in one mapping (walk28
+/// F16): read as kubectl and the Kyverno CLI read them, the last one
+/// wins, and what came before is lost without a word.
+fn duplicate_keys_warning(
+    path: &Path,
+    duplicates: &[polscan_engine::yaml::DuplicateKey],
+    first: &polscan_engine::yaml::DuplicateKey,
+) -> String {
+    let more = match duplicates.len() - 1 {
+        0 => String::new(),
+        n if duplicates.len() >= polscan_engine::yaml::MAX_DUPLICATE_KEYS => {
+            format!(" and {n} more (at least)")
+        }
+        n => format!(" and {n} more"),
+    };
+    format!(
+        "{}: key `{}` is written twice in one mapping at line {} (document {}){more}; the last one is used, as kubectl and the Kyverno CLI use it, and the earlier value is lost (files joined without `---` lose all but their last object)",
+        path.display(),
+        first.key,
+        first.line,
+        first.document
+    )
+}
+
 /// Parses the documents of one file's text.
 pub fn parse_documents(text: &str, path: &Path) -> Result<Vec<Document>, LoadError> {
     let mut documents = Vec::new();
@@ -126,11 +150,14 @@ pub fn visit_documents(
     visit: &mut dyn FnMut(Document),
 ) -> Result<(), LoadError> {
     // Refused before serde_yaml spends time quadratic in the nesting on it.
-    polscan_engine::yaml::check_nesting(text).map_err(|err| LoadError::Parse {
+    let duplicates = polscan_engine::yaml::check(text).map_err(|err| LoadError::Parse {
         path: path.to_path_buf(),
         index: err.document,
         message: err.to_string(),
     })?;
+    if let Some(first) = duplicates.first() {
+        tracing::warn!("{}", duplicate_keys_warning(path, &duplicates, first));
+    }
     // JSON (one object, or several one after another) is read as JSON:
     // the YAML parser refuses some JSON that Kubernetes accepts — a
     // surrogate pair escape (`\ud83d\ude00`, Python's json.dump default),
