@@ -150,11 +150,12 @@ pub fn visit_documents(
     visit: &mut dyn FnMut(Document),
 ) -> Result<(), LoadError> {
     // Refused before serde_yaml spends time quadratic in the nesting on it.
-    let duplicates = polscan_engine::yaml::check(text).map_err(|err| LoadError::Parse {
+    polscan_engine::yaml::check_nesting(text).map_err(|err| LoadError::Parse {
         path: path.to_path_buf(),
         index: err.document,
         message: err.to_string(),
     })?;
+    let duplicates = polscan_engine::yaml::duplicate_keys(text);
     if let Some(first) = duplicates.first() {
         tracing::warn!("{}", duplicate_keys_warning(path, &duplicates, first));
     }

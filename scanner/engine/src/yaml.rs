@@ -139,34 +139,6 @@ pub enum YamlError {
     Parse(#[from] serde_yaml::Error),
 }
 
-/// A mapping key written twice in one mapping: `serde_yaml` (as kubectl
-/// and the Kyverno CLI, through go-yaml's non-strict decoding) keeps the
-/// last, silently. Two files concatenated without `---` are one document
-/// whose `apiVersion`, `kind`, `metadata` and `spec` repeat: all but the
-/// last object are lost (walk28 F16).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DuplicateKey {
-    /// 1-based position of the document in the text.
-    pub document: usize,
-    /// 1-based line, in the whole text, of the second (or later) occurrence.
-    pub line: usize,
-    /// The key, as written.
-    pub key: String,
-}
-
-/// At most this many [`DuplicateKey`]s are kept per text.
-pub const MAX_DUPLICATE_KEYS: usize = 20;
-
-/// Where the walk stands in one open collection, for [`DuplicateKey`]s.
-enum Open {
-    Sequence,
-    /// A mapping: whether the next node is a key, and the keys met.
-    Mapping {
-        next_is_key: bool,
-        keys: std::collections::HashSet<String>,
-    },
-}
-
 /// Refuses `text` (a YAML stream: documents separated by `---`) when one
 /// of its documents nests deeper than [`MAX_NESTING`], in time linear in
 /// the text's length. `Ok` says nothing else about the text: a stream
@@ -176,65 +148,19 @@ enum Open {
 /// [`NestingError`] naming the document, line and column where the
 /// nesting went past the limit.
 pub fn check_nesting(text: &str) -> Result<(), NestingError> {
-    check(text).map(|_| ())
-}
-
-/// [`check_nesting`], giving on success the scalar mapping keys written
-/// twice in one mapping (the first [`MAX_DUPLICATE_KEYS`]; none when
-/// `yaml-rust2` could not read the text).
-///
-/// # Errors
-/// As [`check_nesting`].
-pub fn check(text: &str) -> Result<Vec<DuplicateKey>, NestingError> {
     let mut parser = Parser::new_from_str(text);
     let mut document = 0;
     let mut depth = 0usize;
     let mut expansion = Expansion::default();
-    let mut open: Vec<Open> = Vec::new();
-    let mut duplicates = Vec::new();
-    // A node begins in the innermost collection: in a mapping, keys and
-    // values alternate; a scalar key met twice is a duplicate (`<<`, the
-    // merge key, may repeat).
-    let mut node = |open: &mut Vec<Open>, key: Option<&str>, line: usize, document: usize| {
-        if let Some(Open::Mapping { next_is_key, keys }) = open.last_mut() {
-            if *next_is_key {
-                if let Some(key) = key.filter(|key| *key != "<<") {
-                    if !keys.insert(key.to_string()) && duplicates.len() < MAX_DUPLICATE_KEYS {
-                        duplicates.push(DuplicateKey {
-                            document: document.max(1),
-                            line,
-                            key: key.to_string(),
-                        });
-                    }
-                }
-            }
-            *next_is_key = !*next_is_key;
-        }
-    };
     loop {
         match parser.next_token() {
-            Ok((Event::StreamEnd, _)) => return Ok(duplicates),
+            Ok((Event::StreamEnd, _)) => return Ok(()),
             Ok((Event::DocumentStart, _)) => {
                 document += 1;
                 depth = 0;
                 expansion = Expansion::default();
-                open.clear();
             }
-            Ok((event @ (Event::SequenceStart(..) | Event::MappingStart(..)), mark)) => {
-                let (anchor, mapping) = match event {
-                    Event::MappingStart(anchor, _) => (anchor, true),
-                    Event::SequenceStart(anchor, _) => (anchor, false),
-                    _ => (0, false),
-                };
-                node(&mut open, None, mark.line(), document);
-                open.push(if mapping {
-                    Open::Mapping {
-                        next_is_key: true,
-                        keys: std::collections::HashSet::new(),
-                    }
-                } else {
-                    Open::Sequence
-                });
+            Ok((Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _), mark)) => {
                 depth += 1;
                 expansion.open(anchor);
                 if depth > MAX_NESTING {
@@ -249,14 +175,11 @@ pub fn check(text: &str) -> Result<Vec<DuplicateKey>, NestingError> {
             Ok((Event::SequenceEnd | Event::MappingEnd, _)) => {
                 depth = depth.saturating_sub(1);
                 expansion.close();
-                open.pop();
             }
-            Ok((Event::Scalar(value, _, anchor, _), mark)) => {
-                node(&mut open, Some(&value), mark.line(), document);
+            Ok((Event::Scalar(value, _, anchor, _), _)) => {
                 expansion.node(anchor, value.len() as u64);
             }
             Ok((Event::Alias(anchor), mark)) => {
-                node(&mut open, None, mark.line(), document);
                 expansion.alias(anchor);
                 if expansion.excessive() {
                     return Err(NestingError {
@@ -278,9 +201,93 @@ pub fn check(text: &str) -> Result<Vec<DuplicateKey>, NestingError> {
                     column: err.marker().col() + 1,
                 })
             }
-            Err(_) => return Ok(Vec::new()),
+            Err(_) => return Ok(()),
         }
     }
+}
+
+/// A mapping key written twice in one mapping: `serde_yaml` (as kubectl
+/// and the Kyverno CLI, through go-yaml's non-strict decoding) keeps the
+/// last, silently. Two files concatenated without `---` are one document
+/// whose `apiVersion`, `kind`, `metadata` and `spec` repeat: all but the
+/// last object are lost (walk28 F16).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateKey {
+    /// 1-based position of the document in the text.
+    pub document: usize,
+    /// 1-based line, in the whole text, of the second (or later) occurrence.
+    pub line: usize,
+    /// The key, as written.
+    pub key: String,
+}
+
+/// At most this many [`DuplicateKey`]s are found per text.
+pub const MAX_DUPLICATE_KEYS: usize = 20;
+
+/// Where the walk stands in one open collection, for [`duplicate_keys`].
+enum Open {
+    Sequence,
+    /// A mapping: whether the next node is a key, and the keys met.
+    Mapping {
+        next_is_key: bool,
+        keys: std::collections::HashSet<String>,
+    },
+}
+
+/// The scalar mapping keys `text` writes twice in one mapping (the first
+/// [`MAX_DUPLICATE_KEYS`]; `<<`, the merge key, may repeat), in one linear
+/// walk of `yaml-rust2`'s events. Call it on a text [`check_nesting`]
+/// accepted; it reads what `yaml-rust2` reads before an error.
+pub fn duplicate_keys(text: &str) -> Vec<DuplicateKey> {
+    let mut parser = Parser::new_from_str(text);
+    let mut document = 0;
+    let mut open: Vec<Open> = Vec::new();
+    let mut duplicates = Vec::new();
+    while duplicates.len() < MAX_DUPLICATE_KEYS {
+        let Ok((event, mark)) = parser.next_token() else {
+            break;
+        };
+        // A node begins in the innermost collection: in a mapping, keys
+        // and values alternate.
+        let key = match &event {
+            Event::StreamEnd => break,
+            Event::DocumentStart => {
+                document += 1;
+                open.clear();
+                continue;
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                open.pop();
+                continue;
+            }
+            Event::Scalar(value, ..) => Some(value.as_str()),
+            Event::SequenceStart(..) | Event::MappingStart(..) | Event::Alias(_) => None,
+            _ => continue,
+        };
+        if let Some(Open::Mapping { next_is_key, keys }) = open.last_mut() {
+            if *next_is_key {
+                if let Some(key) = key.filter(|key| *key != "<<") {
+                    if !keys.insert(key.to_string()) {
+                        duplicates.push(DuplicateKey {
+                            document: document.max(1),
+                            line: mark.line(),
+                            key: key.to_string(),
+                        });
+                    }
+                }
+            }
+            *next_is_key = !*next_is_key;
+        }
+        match event {
+            Event::MappingStart(..) => open.push(Open::Mapping {
+                next_is_key: true,
+                keys: std::collections::HashSet::new(),
+            }),
+            Event::SequenceStart(..) => open.push(Open::Sequence),
+            _ => {}
+        }
+    }
+    duplicates
 }
 
 /// One YAML document read as `T`, after [`check_nesting`].
@@ -304,7 +311,7 @@ mod tests {
     #[test]
     fn keys_written_twice_in_one_mapping_are_found() {
         let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\napiVersion: v1\nkind: Secret\n---\nkind: Pod\nspec:\n  containers:\n  - name: a\n    image: x\n    image: y\n  - name: b\n    image: z\nbase: &b {k: 1}\nother:\n  <<: *b\n  <<: *b\n";
-        let found = check(text).expect("within the limits");
+        let found = duplicate_keys(text);
         let named: Vec<(usize, usize, &str)> = found
             .iter()
             .map(|d| (d.document, d.line, d.key.as_str()))
@@ -315,10 +322,8 @@ mod tests {
         );
         // JSON, read by the same walk.
         let json = r#"{"kind": "Pod", "metadata": {"name": "a", "name": "b"}}"#;
-        assert_eq!(check(json).expect("json")[0].key, "name");
-        assert!(check("a: 1\nb: {a: 1, b: [a, a]}\n")
-            .expect("fine")
-            .is_empty());
+        assert_eq!(duplicate_keys(json)[0].key, "name");
+        assert!(duplicate_keys("a: 1\nb: {a: 1, b: [a, a]}\n").is_empty());
     }
 
     fn nested(open: &str, close: &str, depth: usize) -> String {
