@@ -209,7 +209,7 @@ impl PolicySet {
                 .map(|name| LoadProblem::new(
                     None,
                     format!(
-                        "ValidatingPolicy {name} has evaluation.background.enabled: false and is not audited: only admission evaluates it, as Kyverno's background scan skips it (`polscan apply --include-non-background` audits files with it)"
+                        "{name} has evaluation.background.enabled: false and is not audited: only admission evaluates it, as Kyverno's background scan skips it (`polscan apply --include-non-background` audits files with it)"
                     ),
                     false,
                 ))
@@ -708,6 +708,20 @@ mod background_tests {
             )),
             "{said:?}"
         );
-        assert!(PolicySet::load(&[document], true).problems().is_empty());
+        assert!(PolicySet::load(std::slice::from_ref(&document), true)
+            .problems()
+            .is_empty());
+        // A NamespacedValidatingPolicy is called so (verify28).
+        let mut namespaced = document;
+        namespaced.value["kind"] = json!("NamespacedValidatingPolicy");
+        namespaced.value["metadata"]["namespace"] = json!("team-a");
+        let set = PolicySet::load(&[namespaced], false);
+        assert!(
+            set.problems().iter().any(|p| p.message.starts_with(
+                "NamespacedValidatingPolicy team-a/admission-only has evaluation.background.enabled: false"
+            )),
+            "{:?}",
+            set.problems()
+        );
     }
 }

@@ -176,13 +176,14 @@ impl LoadedPolicies {
         self.policies.len() + self.validating.len() + self.admission.len()
     }
 
-    /// The names (`namespace/name` when namespaced) of the ValidatingPolicies
+    /// The kind and name (`ValidatingPolicy a`, `NamespacedValidatingPolicy
+    /// ns/b`) of the ValidatingPolicies
     /// whose `evaluation.background.enabled` is false: no scan evaluates them.
     pub fn validating_not_in_background(&self) -> Vec<String> {
         self.validating
             .iter()
             .filter(|policy| !policy.background())
-            .map(|policy| policy.meta.qualified_name())
+            .map(|policy| format!("{} {}", policy.meta.kind, policy.meta.qualified_name()))
             .collect()
     }
 
