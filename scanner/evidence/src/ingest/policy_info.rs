@@ -828,6 +828,64 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                     .filter_map(Value::as_array)
                     .flatten()
                     .chain(matching.get("resources").map(|_| matching));
+                // An exclude taking out CREATE (verify28 item 2): the scan,
+                // whose every object is a CREATE, never evaluates what it
+                // covers; Kyverno evaluates it on the other operations.
+                let excluded = rule.get("exclude").into_iter().flat_map(|exclude| {
+                    exclude
+                        .get("any")
+                        .into_iter()
+                        .chain(exclude.get("all"))
+                        .filter_map(Value::as_array)
+                        .flatten()
+                        .chain(exclude.get("resources").map(|_| exclude))
+                });
+                for filter in excluded {
+                    let Some(resources) = filter.get("resources") else {
+                        continue;
+                    };
+                    let operations = resources.get("operations");
+                    if operations.is_none() || !scanned_operation(operations) {
+                        continue;
+                    }
+                    // What the match reaches, less what the exclude takes
+                    // out (and DELETE for a pattern, which Kyverno skips).
+                    let matched: BTreeSet<&str> = matching
+                        .get("any")
+                        .into_iter()
+                        .chain(matching.get("all"))
+                        .filter_map(Value::as_array)
+                        .flatten()
+                        .chain(matching.get("resources").map(|_| matching))
+                        .filter_map(|f| f.get("resources"))
+                        .flat_map(|r| reached(r.get("operations")))
+                        .collect();
+                    let rest: BTreeSet<&str> = matched
+                        .into_iter()
+                        .filter(|op| !reached(operations).contains(op))
+                        .filter(|op| judges_delete || *op != "DELETE")
+                        .collect();
+                    if rest.is_empty() {
+                        continue;
+                    }
+                    let kinds: Vec<&str> = resources
+                        .get("kinds")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .collect();
+                    let kinds = if kinds.is_empty() {
+                        "what it matches".to_string()
+                    } else {
+                        kinds.join(", ")
+                    };
+                    parts.push(format!(
+                        "{} requests for {kinds} (rule {rule_name}: its exclude takes out operations {}, the scan's CREATE among them)",
+                        named(&rest),
+                        operations.map(Value::to_string).unwrap_or_default()
+                    ));
+                }
                 for filter in filters {
                     let Some(resources) = filter.get("resources") else {
                         continue;

@@ -685,6 +685,27 @@ fn a_deny_rule_reaching_delete_requests_has_no_evidence_for_them() {
         row.starts_with("no resource a scan presents: the rule reaches only what admission sees"),
         "{row}"
     );
+    // verify28 item 2: an exclude taking out CREATE leaves UPDATE to
+    // admission (of a pattern rule: Kyverno skips it on DELETE); one taking
+    // out every operation the match reaches leaves nothing.
+    let (verdict, why) = judged(json!({
+        "name": "check",
+        "match": {"any": [{"resources": {"kinds": ["Pod"], "operations": ["CREATE", "UPDATE", "DELETE"]}}]},
+        "exclude": {"any": [{"resources": {"kinds": ["Pod"], "operations": ["CREATE"]}}]},
+        "validate": {"pattern": {"metadata": {"name": "?*"}}}
+    }));
+    assert_eq!(verdict, Verdict::NoEvidence, "{why}");
+    assert!(
+        why.contains("UPDATE requests for Pod (rule check: its exclude takes out operations [\"CREATE\"], the scan's CREATE among them)"),
+        "{why}"
+    );
+    let (verdict, why) = judged(json!({
+        "name": "check",
+        "match": {"any": [{"resources": {"kinds": ["Pod"], "operations": ["CREATE"]}}]},
+        "exclude": {"any": [{"resources": {"operations": ["CREATE"]}}]},
+        "validate": {"pattern": {"metadata": {"name": "?*"}}}
+    }));
+    assert!(!why.contains("its exclude"), "{verdict:?} {why}");
     // A precondition that leaves DELETE out names it all the same.
     let (verdict, why) = judged(json!({
         "name": "check",
