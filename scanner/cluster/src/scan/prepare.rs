@@ -339,7 +339,11 @@ pub(super) async fn prepare(
     let selection = selection::select(&discovered.kinds, &options.filters, &engine.target_kinds());
     for message in setup::policies_matching_nothing_served(&engine, &discovered.kinds)
         .into_iter()
-        .chain(setup::policies_the_scan_leaves_out(&engine, &selection))
+        .chain(setup::policies_the_scan_leaves_out(
+            &engine,
+            &selection,
+            &options.filters,
+        ))
     {
         outcome.audit.problems.push(Problem::note(message));
     }

@@ -156,23 +156,37 @@ pub(super) fn policies_matching_nothing_served(
         .collect()
 }
 
-/// A message for each policy all of whose served kinds this scan leaves
-/// out — by `--include-kinds`/`--exclude-kinds`/`--namespace`, or by
-/// default (Secrets): a "complete" scan evaluated nothing for it, said now
-/// and not only in the evidence (walk28 F1).
+/// A message for each policy all or some of whose served kinds this scan
+/// leaves out — by `--include-kinds`/`--exclude-kinds`/`--namespace`, or
+/// by default (Secrets) — and for each namespaced policy whose namespace
+/// `--namespace`/`--exclude-namespaces` leave out: a "complete" scan
+/// evaluated nothing (or not everything) for it, said now and not only in
+/// the evidence (walk28 F1, verify28 items 11 and 15).
 pub(super) fn policies_the_scan_leaves_out(
     engine: &Engine,
     selection: &super::selection::Selection,
+    filters: &ScanFilters,
 ) -> Vec<String> {
     use super::selection::NotListed;
-    engine
+    let namespaces_left_out = engine.policy_metas().into_iter().filter_map(|meta| {
+        let namespace = meta.namespace.as_deref()?;
+        let left_out = (!filters.namespaces.is_empty()
+            && !filters.namespaces.iter().any(|n| n == namespace))
+            || filters.exclude_namespaces.iter().any(|n| n == namespace);
+        left_out.then(|| {
+            format!(
+                "{} {} applies only in namespace {namespace}, which this scan's --namespace or --exclude-namespaces leave out: nothing is evaluated for it in this scan",
+                meta.kind,
+                meta.qualified_name()
+            )
+        })
+    });
+    let kinds_left_out = engine
         .target_kinds_by_policy()
         .into_iter()
         .filter(|(_, targets)| !targets.is_empty())
         .filter_map(|(policy, targets)| {
-            if selection.to_list.iter().any(|kind| targets.includes(kind)) {
-                return None;
-            }
+            let partly = selection.to_list.iter().any(|kind| targets.includes(kind));
             let left_out: Vec<&(ApiResource, NotListed)> = selection
                 .not_listed
                 .iter()
@@ -193,12 +207,19 @@ pub(super) fn policies_the_scan_leaves_out(
             } else {
                 "left out by this scan's --include-kinds, --exclude-kinds or --namespace"
             };
-            Some(format!(
-                "policy {policy} matches only {}, {why}: nothing is evaluated for it in this scan",
-                kinds.join(", ")
-            ))
-        })
-        .collect()
+            Some(if partly {
+                format!(
+                    "policy {policy} also matches {}, {why}: its rules are not evaluated on them in this scan",
+                    kinds.join(", ")
+                )
+            } else {
+                format!(
+                    "policy {policy} matches only {}, {why}: nothing is evaluated for it in this scan",
+                    kinds.join(", ")
+                )
+            })
+        });
+    namespaces_left_out.chain(kinds_left_out).collect()
 }
 
 /// Whether stored per-resource reports stand for their objects
@@ -480,7 +501,7 @@ mod tests {
             &engine.target_kinds(),
         );
         assert_eq!(
-            policies_the_scan_leaves_out(&engine, &plain),
+            policies_the_scan_leaves_out(&engine, &plain, &ScanFilters::default()),
             ["policy secrets matches only Secret, listed only when --include-kinds names them (their reports are readable by more people than the objects): nothing is evaluated for it in this scan"]
         );
         let named = ScanFilters {
@@ -489,8 +510,35 @@ mod tests {
         };
         let with_secrets = super::super::selection::select(&served, &named, &engine.target_kinds());
         assert_eq!(
-            policies_the_scan_leaves_out(&engine, &with_secrets),
+            policies_the_scan_leaves_out(&engine, &with_secrets, &named),
             ["policy pods matches only Pod, left out by this scan's --include-kinds, --exclude-kinds or --namespace: nothing is evaluated for it in this scan"]
+        );
+        // verify28: a policy on Secrets and Pods loses its Secret part in a
+        // plain scan; a namespaced policy of a namespace --namespace leaves
+        // out evaluates nothing.
+        let mut both = rule("both", "Pod");
+        both["spec"]["rules"][0]["match"]["any"][0]["resources"]["kinds"] =
+            json!(["Pod", "Secret"]);
+        let mut namespaced = rule("local", "Pod");
+        namespaced["kind"] = json!("Policy");
+        namespaced["metadata"]["namespace"] = json!("team-a");
+        let (engine, problems) =
+            Engine::from_documents(&[both, namespaced], EngineOptions::default());
+        assert!(problems.is_empty(), "{problems:?}");
+        let plain = ScanFilters::default();
+        let selection = super::super::selection::select(&served, &plain, &engine.target_kinds());
+        assert_eq!(
+            policies_the_scan_leaves_out(&engine, &selection, &plain),
+            ["policy both also matches Secret, listed only when --include-kinds names them (their reports are readable by more people than the objects): its rules are not evaluated on them in this scan"]
+        );
+        let team_b = ScanFilters {
+            namespaces: vec!["team-b".into()],
+            ..ScanFilters::default()
+        };
+        let selection = super::super::selection::select(&served, &team_b, &engine.target_kinds());
+        assert_eq!(
+            policies_the_scan_leaves_out(&engine, &selection, &team_b)[0],
+            "Policy team-a/local applies only in namespace team-a, which this scan's --namespace or --exclude-namespaces leave out: nothing is evaluated for it in this scan"
         );
     }
 
