@@ -648,6 +648,18 @@ fn an_enforced_policy_the_last_scan_filtered_out_is_rescan() {
     configmaps_only.objects_by_kind = listed(&["ConfigMap"]);
     let decided = decide_with(configmaps_only.clone());
     assert_eq!(decided[0].decision, Decision::Rescan, "{decided:?}");
+    // The rule's reason names the filter too (verify28: it read
+    // "(excluded, or not served)", as for a kind the server lacks).
+    let evidence = build(&input(
+        reports.clone(),
+        policies.clone(),
+        Some(configmaps_only.clone()),
+    ));
+    let why = find(&evidence, "strict").reasons.join(" | ");
+    assert!(
+        why.contains("the last scan did not list Pod (not in --include-kinds ConfigMap)"),
+        "{why}"
+    );
     assert!(
         decided[0].reasons[0]
             .starts_with("enforced, and the last scan did not cover it: kind(s) Pod, DaemonSet, "),

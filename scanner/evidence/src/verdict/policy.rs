@@ -15,7 +15,9 @@ use crate::exceptions::{
 };
 use crate::ingest::owner_labels::TeamRoute;
 use crate::ingest::policy_info::{self, PolicyInfo, RuleInfo};
-use crate::ingest::record::{listed_in_scope, nothing_in_scope, unlisted_kinds, ScanRecord};
+use crate::ingest::record::{
+    left_out_kinds, listed_in_scope, nothing_in_scope, unlisted_kinds, ScanRecord,
+};
 use crate::ingest::results::{excused_violation, Interner, ReportedResult};
 use crate::ingest::{EvidenceInput, ObjectName};
 use crate::model::{
@@ -476,11 +478,11 @@ pub(super) fn policy_evidence(
             // When the scan could not read or load the policy itself, that is
             // the cause (it then lists none of the policy's kinds): said once,
             // in the policy's reasons.
-            let unlisted = input
+            let scan_read = input
                 .scan
                 .as_ref()
-                .filter(|scan| !scan.policy_unread(&info))
-                .and_then(|scan| unlisted_kinds(&rule.kinds, scan));
+                .filter(|scan| !scan.policy_unread(&info));
+            let unlisted = scan_read.and_then(|scan| unlisted_kinds(&rule.kinds, scan));
             // A policy with background: false is the cause itself: the scan
             // lists only the kinds its audited policies match, so its kinds
             // look unlisted while they are served. Said once, for the policy.
@@ -494,9 +496,24 @@ pub(super) fn policy_evidence(
                     reasons.push(admission_only);
                 }
             } else if let Some(unlisted) = unlisted {
+                // The scan's own filter when it is known (verify28 item
+                // 15), else either cause.
+                let filtered = scan_read
+                    .map(|scan| left_out_kinds(&unlisted, scan))
+                    .unwrap_or_default();
+                let named: Vec<String> = unlisted
+                    .iter()
+                    .map(|kind| {
+                        filtered
+                            .iter()
+                            .find(|phrase| phrase.split_once(' ').is_some_and(|(k, _)| k == kind))
+                            .cloned()
+                            .unwrap_or_else(|| format!("{kind} (excluded, or not served)"))
+                    })
+                    .collect();
                 let reason = format!(
-                    "the last scan did not list {} (excluded, or not served): nothing of that kind was evaluated",
-                    unlisted.join(", ")
+                    "the last scan did not list {}: nothing of that kind was evaluated",
+                    named.join(", ")
                 );
                 rule_reasons.push(reason.clone());
                 let reason = format!("rule {}: {reason}", if name.is_empty() { "(CEL)" } else { &name });
