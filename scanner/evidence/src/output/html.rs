@@ -402,6 +402,36 @@ fn policy_card(out: &mut String, policy: &PolicyEvidence, routing: Option<&Owner
             );
         }
     }
+    let admission = super::excused_at_admission(policy);
+    if !admission.is_empty() {
+        let _ = write!(
+            out,
+            "<h3>Excused at admission ({})</h3><p class=\"meta\">The scan keeps these results; Kyverno's admission skips the rule for them, so they count as skips here.</p><ul class=\"excused-at-admission\">",
+            admission.len()
+        );
+        for violation in admission.iter().take(LIMITS.per_owner) {
+            let _ = write!(
+                out,
+                "<li class=\"excused\">{} <strong>{}</strong>{}: {}</li>",
+                escape(&violation.resource.to_string()),
+                escape(&violation.result),
+                if violation.rule.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", escape(&violation.rule))
+                },
+                escape(&violation.message)
+            );
+        }
+        if admission.len() > LIMITS.per_owner {
+            let _ = write!(
+                out,
+                "<li class=\"more\">… and {} more: evidence.json lists them</li>",
+                admission.len() - LIMITS.per_owner
+            );
+        }
+        out.push_str("</ul>");
+    }
     let teams = super::who_must_fix(policy, routing);
     if !teams.is_empty() {
         out.push_str("<h3>Who must fix what</h3><ul class=\"teams\">");

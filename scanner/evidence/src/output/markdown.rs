@@ -697,6 +697,24 @@ fn policy_section(out: &mut String, policy: &PolicyEvidence, routing: Option<&Ow
             let _ = writeln!(out, "\nRemediation: {}", cell(description));
         }
     }
+    let admission = super::excused_at_admission(policy);
+    if !admission.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nExcused at admission ({}): the scan keeps these results, Kyverno's admission skips the rule for them, so they count as skips here:\n",
+            admission.len()
+        );
+        for violation in admission.iter().take(LIMITS.per_owner) {
+            let _ = writeln!(out, "- {}", violation_line(violation));
+        }
+        if admission.len() > LIMITS.per_owner {
+            let _ = writeln!(
+                out,
+                "- … and {} more: see evidence.json",
+                admission.len() - LIMITS.per_owner
+            );
+        }
+    }
     let teams = super::who_must_fix(policy, routing);
     if !teams.is_empty() {
         let _ = writeln!(

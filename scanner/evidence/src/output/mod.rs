@@ -20,6 +20,19 @@ pub struct ListLimits {
     pub per_owner: usize,
 }
 
+/// The fails a PolicyException with `background: false` covers (walk28
+/// F18): the scan keeps them, Kyverno's admission skips the rule for them.
+/// Other excused results are skips already.
+pub(crate) fn excused_at_admission(
+    policy: &crate::model::PolicyEvidence,
+) -> Vec<&crate::model::Violation> {
+    policy
+        .excused
+        .iter()
+        .filter(|v| &*v.result != "skip")
+        .collect()
+}
+
 /// `1 owner`, `2 owners`.
 pub(crate) fn owners_count(n: usize) -> String {
     if n == 1 {

@@ -771,4 +771,18 @@ fn a_fail_excused_at_admission_is_no_violation() {
         "{}",
         found.excused[0].message
     );
+    // The human pages show it too (verify28 item 10: only evidence.json
+    // did, and a reader saw 2 fails become 1 with no reason).
+    let markdown = crate::output::markdown::render(&evidence);
+    assert!(
+        markdown.contains("Excused at admission (1)")
+            && markdown.contains("excused at admission by PolicyException web-ctx"),
+        "{markdown}"
+    );
+    let page = crate::output::html::render(&evidence);
+    assert!(
+        page.contains("<h3>Excused at admission (1)</h3>")
+            && page.contains("excused at admission by PolicyException web-ctx"),
+        "{page}"
+    );
 }
