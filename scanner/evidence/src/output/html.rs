@@ -497,6 +497,7 @@ fn policy_card(out: &mut String, policy: &PolicyEvidence, routing: Option<&Owner
         for condition in &policy.rollback_conditions {
             let _ = write!(out, "<li>{}</li>", escape(condition));
         }
+        let _ = write!(out, "<li>{}</li>", escape(super::NOT_A_ROLLBACK));
         out.push_str("</ul>");
     }
     out.push_str("</section>");

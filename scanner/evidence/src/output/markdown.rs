@@ -764,6 +764,7 @@ fn policy_section(out: &mut String, policy: &PolicyEvidence, routing: Option<&Ow
         for condition in &policy.rollback_conditions {
             let _ = writeln!(out, "- {}", condition);
         }
+        let _ = writeln!(out, "- {}", super::NOT_A_ROLLBACK);
     }
 }
 

@@ -33,6 +33,12 @@ pub(crate) fn excused_at_admission(
         .collect()
 }
 
+/// Said under "Roll back when", after the conditions, because teams copy
+/// the list into their runbook: a scan that stopped is RESCAN, never a
+/// rollback (walk28 F5). Not a condition, so not in `rollbackConditions`
+/// (verify28).
+pub(crate) const NOT_A_ROLLBACK: &str = "not when a scan does not complete for this policy (a failed list of a kind it reaches, the policy or its policy source not loaded, a failed write, a stopped or killed scan): that is RESCAN — rescan, the cluster did not change";
+
 /// `1 owner`, `2 owners`.
 pub(crate) fn owners_count(n: usize) -> String {
     if n == 1 {

@@ -72,6 +72,21 @@ fn exceptions_with_expiry_in_the_window_and_expired() {
         "{:?}",
         clean.rollback_conditions
     );
+    // What is no rollback condition is said on the pages, not listed
+    // among the conditions (verify28).
+    assert!(
+        !clean
+            .rollback_conditions
+            .iter()
+            .any(|c| c.starts_with("not when")),
+        "{:?}",
+        clean.rollback_conditions
+    );
+    let markdown = crate::output::markdown::render(&evidence);
+    assert!(
+        markdown.contains(&format!("- {}", crate::output::NOT_A_ROLLBACK)),
+        "{markdown}"
+    );
     assert_eq!(clean.verdict, Verdict::NotReady, "{:?}", clean.reasons);
     assert!(
         clean.reasons.iter().any(|r| r.contains("ops/gone")),

@@ -644,20 +644,13 @@ pub(super) fn policy_evidence(
     {
         reasons.push(admission_only_reason(&info));
     }
-    let mut rollback_conditions = vec![
-        match &info.action_detail {
-            // Overrides: only where the result enforces.
-            Some(detail) => format!(
-                "a new fail or error result for this policy that Kyverno enforces ({detail})"
-            ),
-            None => "a new fail or error result for this policy after the switch".to_string(),
-        },
-        // Said under "roll back when" because teams copy the list into
-        // their runbook: a scan that stopped is RESCAN, never a rollback
-        // (walk28 F5).
-        "not when a scan does not complete for this policy (a failed list of a kind it reaches, the policy or its policy source not loaded, a failed write, a stopped or killed scan): that is RESCAN — rescan, the cluster did not change"
-            .to_string(),
-    ];
+    let mut rollback_conditions = vec![match &info.action_detail {
+        // Overrides: only where the result enforces.
+        Some(detail) => {
+            format!("a new fail or error result for this policy that Kyverno enforces ({detail})")
+        }
+        None => "a new fail or error result for this policy after the switch".to_string(),
+    }];
     // Only an exception with an expiry still ahead can expire after the
     // switch (an expired one is a reason above; one without can not).
     // One the scan did not apply skips nothing: its expiry changes
