@@ -888,7 +888,7 @@ fn a_namespace_selector_over_namespaces_not_given_is_warned_about() {
     );
     let alone = apply(&["-p", "policy.yaml", "-r", "pod.yaml"], None, files.dir());
     assert!(
-        stderr(&alone).contains("the Namespace(s) ns are not among the resources nor in --values"),
+        stderr(&alone).contains("warning: ClusterPolicy labelled-ns select(s) namespaces by label (namespaceSelector), and the Namespace(s) ns are not among the resources nor in --values"),
         "{}",
         stderr(&alone)
     );

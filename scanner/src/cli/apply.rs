@@ -220,11 +220,21 @@ fn run_to(args: &ApplyArgs, streams: Streams<'_>) -> anyhow::Result<ExitCode> {
     // given (or --values'); one not given reads as unlabelled, as in the
     // Kyverno CLI, so the selector matches nothing there — said, since a
     // gate on one team's folder passed a violating manifest (walk28 F9).
-    if input
+    let selecting: Vec<String> = input
         .policy_documents
         .iter()
-        .any(|d| holds_key(&d.value, "namespaceSelector"))
-    {
+        .filter(|d| holds_key(&d.value, "namespaceSelector"))
+        .map(|d| {
+            let text = |pointer: &str| d.value.pointer(pointer).and_then(|v| v.as_str());
+            let name = text("/metadata/name").unwrap_or("<unnamed>");
+            match (text("/kind"), text("/metadata/namespace")) {
+                (Some(kind), Some(namespace)) => format!("{kind} {namespace}/{name}"),
+                (Some(kind), None) => format!("{kind} {name}"),
+                (None, _) => name.to_string(),
+            }
+        })
+        .collect();
+    if !selecting.is_empty() {
         let known = input.values.namespace_labels();
         let unknown: Vec<&str> = prepass
             .namespaces()
@@ -235,7 +245,8 @@ fn run_to(args: &ApplyArgs, streams: Streams<'_>) -> anyhow::Result<ExitCode> {
         if !unknown.is_empty() {
             writeln!(
                 streams.err,
-                "warning: a policy selects namespaces by label (namespaceSelector), and the Namespace(s) {} are not among the resources nor in --values: their labels read as none, as the Kyverno CLI reads them, so such a selector matches nothing there; give their Namespace manifests with -r (or their labels in --values namespaceSelector)",
+                "warning: {} select(s) namespaces by label (namespaceSelector), and the Namespace(s) {} are not among the resources nor in --values: their labels read as none, as the Kyverno CLI reads them, so such a selector matches nothing there; give their Namespace manifests with -r (or their labels in --values namespaceSelector)",
+                some_of(&selecting),
                 unknown.join(", ")
             )?;
         }
@@ -317,6 +328,14 @@ fn require_a_resource(paths: &[PathBuf], resources: usize) -> anyhow::Result<()>
         "no resource in {} (no document with a kind that is not a policy): nothing would be checked",
         named.join(", ")
     )
+}
+
+/// The first three of `names`, then how many more.
+fn some_of(names: &[String]) -> String {
+    match names.len() {
+        0..=3 => names.join(", "),
+        n => format!("{} and {} more", names[..3].join(", "), n - 3),
+    }
 }
 
 /// Invalid policies are each a warning naming them as they are met; the
