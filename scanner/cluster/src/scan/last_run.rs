@@ -97,21 +97,28 @@ pub fn count_result_kind(by_rule: &mut KindsByRule, finding: &crate::audit::Find
     );
 }
 
-/// Results the `polscan.io/exception` annotation alone turned into `skip`
-/// over a violation, by policy (qualified name): Kyverno's admission does
-/// not read the annotation, so the soak history counts each as the result
-/// it replaced.
+/// Results whose report status is not what Kyverno's admission gives, by
+/// policy (qualified name): those the `polscan.io/exception` annotation
+/// alone turned into `skip` over a violation (admission does not read the
+/// annotation: the soak history counts each as the result it replaced),
+/// and the violations a PolicyException with `background: false` covers
+/// (the reports keep them, as Kyverno's background scan does; admission
+/// skips the rule for them: the soak history counts them as skips).
 pub type AnnotationExcused = BTreeMap<String, ExcusedCounts>;
 
-/// One policy's results excused only by the annotation, by the status the
-/// annotation replaced.
+/// One policy's results whose report status admission would not give.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ExcusedCounts {
-    /// Replaced a `fail` (or the `warn` of an unscored policy, which
-    /// Kyverno's admission rejects all the same).
+    /// The annotation replaced a `fail` (or the `warn` of an unscored
+    /// policy, which Kyverno's admission rejects all the same).
     pub fail: u64,
-    /// Replaced an `error`.
+    /// The annotation replaced an `error`.
     pub error: u64,
+    /// A `fail` (or an unscored policy's `warn`) excused at admission
+    /// ([`ADMISSION_EXCEPTIONS`](crate::engine::exceptions::kyverno::ADMISSION_EXCEPTIONS)).
+    pub admission_fail: u64,
+    /// An `error` excused at admission.
+    pub admission_error: u64,
 }
 
 /// Counts `finding` under its policy when the annotation alone turned a
@@ -121,8 +128,22 @@ pub struct ExcusedCounts {
 /// not counted, as Kyverno honours it.
 pub fn count_annotation_excused(excused: &mut AnnotationExcused, finding: &crate::audit::Finding) {
     use crate::engine::exceptions::annotation::properties;
+    use crate::engine::exceptions::kyverno::ADMISSION_EXCEPTIONS;
     let result = &finding.result;
     let property = |key: &str| result.properties.get(key).map(String::as_str);
+    // A violation a `background: false` PolicyException covers (walk28
+    // F18): a skip to the soak, as to the evidence's counts.
+    if property(ADMISSION_EXCEPTIONS).is_some() && crate::reports::is_reported(finding) {
+        let fail = result.status == RuleStatus::Fail
+            || (result.status == RuleStatus::Warn && !finding.policy.scored());
+        let error = result.status == RuleStatus::Error;
+        if fail || error {
+            let counts = excused.entry(finding.policy.qualified_name()).or_default();
+            counts.admission_fail += u64::from(fail);
+            counts.admission_error += u64::from(error);
+        }
+        return;
+    }
     if result.status != RuleStatus::Skip
         || !crate::reports::is_reported(finding)
         || property(properties::EXCEPTION) != Some(properties::RESOURCE_ANNOTATION)
@@ -146,6 +167,8 @@ pub fn add_annotation_excused(into: &mut AnnotationExcused, from: &AnnotationExc
         let total = into.entry(policy.clone()).or_default();
         total.fail += counts.fail;
         total.error += counts.error;
+        total.admission_fail += counts.admission_fail;
+        total.admission_error += counts.admission_error;
     }
 }
 
@@ -316,10 +339,11 @@ pub fn soak_scans(outcome: &ScanOutcome) -> BTreeMap<String, PolicyScan> {
                     _ => {}
                 }
             }
-            // Already among `evaluated`, as the skips they were reported as.
+            // Already among `evaluated`, as the skips (or the violations)
+            // they were reported as.
             if let Some(extra) = excused.get(name) {
-                counts.fail += extra.fail;
-                counts.error += extra.error;
+                counts.fail = (counts.fail + extra.fail).saturating_sub(extra.admission_fail);
+                counts.error = (counts.error + extra.error).saturating_sub(extra.admission_error);
             }
             (
                 name.clone(),
@@ -880,6 +904,48 @@ mod tests {
         outcome.invalid_beyond_policies = false;
         outcome.failed_policy_sources = vec!["policies.kyverno.io/v1alpha1".into()];
         assert_eq!(complete(&outcome), (false, false));
+    }
+
+    /// walk28 F18, verify28 item 10: a fail a `background: false`
+    /// PolicyException covers stays a fail in the reports, but Kyverno's
+    /// admission skips the rule for it: the soak counted it as a
+    /// violation, so a policy whose only fails were excused never soaked
+    /// clean (WAIT for ever).
+    #[test]
+    fn a_violation_excused_at_admission_is_no_fail_in_the_soak() {
+        use crate::audit::pod_finding;
+        use crate::engine::exceptions::kyverno::ADMISSION_EXCEPTIONS;
+        let covered = |name: &str, status: RuleStatus| {
+            let mut finding = pod_finding("no-latest", "team", name, status);
+            finding
+                .result
+                .properties
+                .insert(ADMISSION_EXCEPTIONS.into(), "team/web".into());
+            finding
+        };
+        let mut outcome = ScanOutcome {
+            soak_policies: BTreeMap::from([(
+                "no-latest".to_string(),
+                SoakPolicy {
+                    hash: "h".into(),
+                    action: "Audit".into(),
+                    unscored: false,
+                },
+            )]),
+            ..ScanOutcome::default()
+        };
+        outcome.audit.findings = vec![
+            covered("a", RuleStatus::Fail),
+            covered("b", RuleStatus::Error),
+            pod_finding("no-latest", "team", "c", RuleStatus::Fail),
+            pod_finding("no-latest", "team", "d", RuleStatus::Pass),
+        ];
+        let counts = soak_scans(&outcome)["no-latest"].counts.clone();
+        assert_eq!((counts.fail, counts.error, counts.evaluated), (1, 0, 4));
+        // Only the uncovered fail was one: without it the policy is clean.
+        outcome.audit.findings.remove(2);
+        let counts = soak_scans(&outcome)["no-latest"].counts.clone();
+        assert_eq!((counts.fail, counts.error), (0, 0));
     }
 
     #[test]
