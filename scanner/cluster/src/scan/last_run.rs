@@ -940,11 +940,11 @@ mod tests {
             pod_finding("no-latest", "team", "c", RuleStatus::Fail),
             pod_finding("no-latest", "team", "d", RuleStatus::Pass),
         ];
-        let counts = soak_scans(&outcome)["no-latest"].counts.clone();
+        let counts = soak_scans(&outcome)["no-latest"].counts;
         assert_eq!((counts.fail, counts.error, counts.evaluated), (1, 0, 4));
         // Only the uncovered fail was one: without it the policy is clean.
         outcome.audit.findings.remove(2);
-        let counts = soak_scans(&outcome)["no-latest"].counts.clone();
+        let counts = soak_scans(&outcome)["no-latest"].counts;
         assert_eq!((counts.fail, counts.error), (0, 0));
     }
 
