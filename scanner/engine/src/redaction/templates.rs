@@ -169,6 +169,25 @@ fn is_root(tokens: &[Token], at: usize) -> bool {
     !after_dot && tokens.get(at + 1) != Some(&Token::Punct('('))
 }
 
+/// Whether some root name of `tokens` (see [`is_root`]) may show the
+/// data, as `reads` judges it at its index.
+fn any_root(tokens: &[Token], reads: impl Fn(&str, usize) -> bool) -> bool {
+    (0..tokens.len()).any(|at| match tokens.get(at) {
+        Some(Token::Name(name)) if is_root(tokens, at) => reads(name, at),
+        _ => false,
+    })
+}
+
+/// Whether `request` at `tokens[at]` may show the data: its `object` or
+/// `oldObject` beyond their safe fields, or the whole request.
+fn request_reads_data(tokens: &[Token], at: usize) -> bool {
+    match field_at(tokens, at + 1) {
+        Some(("object" | "oldObject", next)) => object_path_reads_data(tokens, next),
+        Some(_) => false,
+        None => true,
+    }
+}
+
 /// Where a Kyverno rule's names come from: its context entries by name.
 struct KyvernoScope<'a> {
     entries: HashMap<&'a str, &'a Value>,
@@ -228,26 +247,14 @@ impl<'a> KyvernoScope<'a> {
         if tokens.first() == Some(&Token::Punct('@')) {
             return true;
         }
-        (0..tokens.len()).any(|at| {
-            let Some(Token::Name(name)) = tokens.get(at) else {
-                return false;
-            };
-            if !is_root(&tokens, at) {
-                return false;
-            }
-            match name.as_str() {
-                "request" => match field_at(&tokens, at + 1) {
-                    Some(("object" | "oldObject", next)) => object_path_reads_data(&tokens, next),
-                    Some(_) => false,
-                    None => true,
-                },
-                "elementIndex" => false,
-                name if name.starts_with("element") => true,
-                name => self
-                    .entries
-                    .get(name)
-                    .is_some_and(|entry| self.entry_reads_data(entry, depth + 1)),
-            }
+        any_root(&tokens, |name, at| match name {
+            "request" => request_reads_data(&tokens, at),
+            "elementIndex" => false,
+            name if name.starts_with("element") => true,
+            name => self
+                .entries
+                .get(name)
+                .is_some_and(|entry| self.entry_reads_data(entry, depth + 1)),
         })
     }
 
@@ -281,28 +288,16 @@ fn cel_reads_data(source: &str, variables: &HashMap<&str, &str>, depth: usize) -
         return true;
     }
     let tokens = tokens(source, false);
-    (0..tokens.len()).any(|at| {
-        let Some(Token::Name(name)) = tokens.get(at) else {
-            return false;
-        };
-        if !is_root(&tokens, at) {
-            return false;
-        }
-        match name.as_str() {
-            "object" | "oldObject" => object_path_reads_data(&tokens, at + 1),
-            "request" => match field_at(&tokens, at + 1) {
-                Some(("object" | "oldObject", next)) => object_path_reads_data(&tokens, next),
-                Some(_) => false,
-                None => true,
-            },
-            "variables" => match field_at(&tokens, at + 1) {
-                Some((variable, _)) => variables
-                    .get(variable)
-                    .is_none_or(|source| cel_reads_data(source, variables, depth + 1)),
-                None => true,
-            },
-            _ => false,
-        }
+    any_root(&tokens, |name, at| match name {
+        "object" | "oldObject" => object_path_reads_data(&tokens, at + 1),
+        "request" => request_reads_data(&tokens, at),
+        "variables" => match field_at(&tokens, at + 1) {
+            Some((variable, _)) => variables
+                .get(variable)
+                .is_none_or(|source| cel_reads_data(source, variables, depth + 1)),
+            None => true,
+        },
+        _ => false,
     })
 }
 

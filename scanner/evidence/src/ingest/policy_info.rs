@@ -821,43 +821,17 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                     ));
                 }
                 by_conditions.extend(cel_operations(rule, &["celPreconditions"]));
-                let filters = matching
-                    .get("any")
-                    .into_iter()
-                    .chain(matching.get("all"))
-                    .filter_map(Value::as_array)
-                    .flatten()
-                    .chain(matching.get("resources").map(|_| matching));
                 // An exclude taking out CREATE (verify28 item 2): the scan,
                 // whose every object is a CREATE, never evaluates what it
                 // covers; Kyverno evaluates it on the other operations.
-                let excluded = rule.get("exclude").into_iter().flat_map(|exclude| {
-                    exclude
-                        .get("any")
-                        .into_iter()
-                        .chain(exclude.get("all"))
-                        .filter_map(Value::as_array)
-                        .flatten()
-                        .chain(exclude.get("resources").map(|_| exclude))
-                });
-                for filter in excluded {
-                    let Some(resources) = filter.get("resources") else {
-                        continue;
-                    };
+                for resources in rule.get("exclude").into_iter().flat_map(resource_filters) {
                     let operations = resources.get("operations");
                     if operations.is_none() || !scanned_operation(operations) {
                         continue;
                     }
                     // What the match reaches, less what the exclude takes
                     // out (and DELETE for a pattern, which Kyverno skips).
-                    let matched: BTreeSet<&str> = matching
-                        .get("any")
-                        .into_iter()
-                        .chain(matching.get("all"))
-                        .filter_map(Value::as_array)
-                        .flatten()
-                        .chain(matching.get("resources").map(|_| matching))
-                        .filter_map(|f| f.get("resources"))
+                    let matched: BTreeSet<&str> = resource_filters(matching)
                         .flat_map(|r| reached(r.get("operations")))
                         .collect();
                     let rest: BTreeSet<&str> = matched
@@ -868,13 +842,7 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                     if rest.is_empty() {
                         continue;
                     }
-                    let kinds: Vec<&str> = resources
-                        .get("kinds")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .filter_map(Value::as_str)
-                        .collect();
+                    let kinds = filter_kinds(resources);
                     let kinds = if kinds.is_empty() {
                         "what it matches".to_string()
                     } else {
@@ -886,17 +854,8 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                         operations.map(Value::to_string).unwrap_or_default()
                     ));
                 }
-                for filter in filters {
-                    let Some(resources) = filter.get("resources") else {
-                        continue;
-                    };
-                    let kinds: Vec<&str> = resources
-                        .get("kinds")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .filter_map(Value::as_str)
-                        .collect();
+                for resources in resource_filters(matching) {
+                    let kinds = filter_kinds(resources);
                     for kind in &kinds {
                         if kyverno_subresource(kind) {
                             parts.push(format!("{kind} (rule {rule_name}: a subresource)"));
@@ -1113,6 +1072,30 @@ fn operation_conditions(conditions: &Value, out: &mut Vec<BTreeSet<&'static str>
 /// Whether a Kyverno `kinds` entry names a subresource: `Pod/exec`,
 /// `v1/Pod/exec`, `apps/v1/Deployment/scale` — a lower-case last part
 /// after a Kind (Kyverno's `kubeutils.ParseKindSelector`).
+/// The `resources` blocks of a Kyverno `match` or `exclude`: of each
+/// `any`/`all` filter, or its own (the older form).
+fn resource_filters(block: &Value) -> impl Iterator<Item = &Value> {
+    block
+        .get("any")
+        .into_iter()
+        .chain(block.get("all"))
+        .filter_map(Value::as_array)
+        .flatten()
+        .chain(block.get("resources").map(|_| block))
+        .filter_map(|filter| filter.get("resources"))
+}
+
+/// A `resources` block's `kinds`, as written.
+fn filter_kinds(resources: &Value) -> Vec<&str> {
+    resources
+        .get("kinds")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
 fn kyverno_subresource(kind: &str) -> bool {
     let parts: Vec<&str> = kind.split('/').collect();
     parts.len() >= 2

@@ -85,6 +85,21 @@ pub(crate) fn verdict_badge(verdict: Verdict) -> String {
 }
 
 /// A horizontal stacked bar per namespace: pass, fail, warn, error, skip.
+/// One result of a policy's lists: resource, status, rule, message.
+fn violation_item(class: &str, violation: &crate::model::Violation) -> String {
+    format!(
+        "<li class=\"{class}\">{} <strong>{}</strong>{}: {}</li>",
+        escape(&violation.resource.to_string()),
+        escape(&violation.result),
+        if violation.rule.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", escape(&violation.rule))
+        },
+        escape(&violation.message)
+    )
+}
+
 fn chart(policy: &PolicyEvidence) -> String {
     let rows: Vec<(&String, &Counts)> = policy.by_namespace.iter().collect();
     if rows.is_empty() {
@@ -365,18 +380,7 @@ fn policy_card(out: &mut String, policy: &PolicyEvidence, routing: Option<&Owner
                 escape(&owner)
             );
             for violation in group.violations.iter().take(LIMITS.per_owner) {
-                let _ = write!(
-                    out,
-                    "<li class=\"violation\">{} <strong>{}</strong>{}: {}</li>",
-                    escape(&violation.resource.to_string()),
-                    escape(&violation.result),
-                    if violation.rule.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" [{}]", escape(&violation.rule))
-                    },
-                    escape(&violation.message)
-                );
+                out.push_str(&violation_item("violation", violation));
             }
             if group.violations.len() > LIMITS.per_owner {
                 let _ = write!(
@@ -410,18 +414,7 @@ fn policy_card(out: &mut String, policy: &PolicyEvidence, routing: Option<&Owner
             admission.len()
         );
         for violation in admission.iter().take(LIMITS.per_owner) {
-            let _ = write!(
-                out,
-                "<li class=\"excused\">{} <strong>{}</strong>{}: {}</li>",
-                escape(&violation.resource.to_string()),
-                escape(&violation.result),
-                if violation.rule.is_empty() {
-                    String::new()
-                } else {
-                    format!(" [{}]", escape(&violation.rule))
-                },
-                escape(&violation.message)
-            );
+            out.push_str(&violation_item("excused", violation));
         }
         if admission.len() > LIMITS.per_owner {
             let _ = write!(
