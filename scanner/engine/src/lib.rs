@@ -97,7 +97,7 @@ pub mod values;
 pub(crate) mod variables;
 pub mod yaml;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
 
@@ -448,6 +448,18 @@ pub struct Engine {
     /// Every Secret value the cluster data answered with in this run, kept
     /// out of every result ([`redaction`]).
     secrets_seen: Arc<std::sync::RwLock<redaction::SecretValues>>,
+    /// What of each policy's results may show a Secret's data
+    /// ([`redaction::templates`]), by the address of its [`PolicyMeta`]:
+    /// read from the policies at the first evaluation.
+    data_readers: std::sync::OnceLock<Arc<HashMap<usize, PolicyReaders>>>,
+}
+
+/// What of one policy's results may show a Secret's data: per rule for a
+/// Kyverno policy, for every result of a CEL policy.
+#[derive(Debug)]
+enum PolicyReaders {
+    ByRule(HashMap<String, redaction::Readers>),
+    Whole(redaction::Readers),
 }
 
 impl Engine {
@@ -473,6 +485,7 @@ impl Engine {
             admission_exceptions: Arc::new(Vec::new()),
             cel_exceptions: Arc::new(Vec::new()),
             secrets_seen: Arc::default(),
+            data_readers: std::sync::OnceLock::new(),
         }
     }
 
@@ -499,6 +512,7 @@ impl Engine {
                 (Arc::new(p), meta)
             })
             .collect();
+        self.data_readers = std::sync::OnceLock::new();
         self
     }
 
@@ -515,6 +529,7 @@ impl Engine {
                 (Arc::new(p), meta)
             })
             .collect();
+        self.data_readers = std::sync::OnceLock::new();
         self
     }
 
@@ -732,28 +747,49 @@ impl Engine {
         responses
     }
 
-    /// What of `rule`'s results `policy` builds from the resource's data
-    /// ([`redaction::templates`]); a rule not found counts as building its
-    /// message so (fail closed).
+    /// What of `rule`'s results `policy` builds from a Secret's data
+    /// ([`redaction::templates`]); a policy or rule not found counts as
+    /// building its message so (fail closed).
     fn data_readers(&self, policy: &Arc<PolicyMeta>, rule: &str) -> redaction::Readers {
-        let same = |meta: &Arc<PolicyMeta>| Arc::ptr_eq(meta, policy);
-        if let Some(index) = self.metas.iter().position(same) {
-            if let Some(raw) = self.policies.get(index).and_then(|p| {
-                p.raw_rules
+        let index = self.data_readers.get_or_init(|| {
+            let key = |meta: &Arc<PolicyMeta>| Arc::as_ptr(meta) as usize;
+            let mut index = HashMap::new();
+            for (policy, meta) in self.policies.iter().zip(&self.metas) {
+                let by_rule = policy
+                    .raw_rules
                     .iter()
-                    .find(|raw| raw.get("name").and_then(Value::as_str) == Some(rule))
-            }) {
-                return redaction::templates::kyverno_rule(raw);
+                    .filter_map(|raw| {
+                        let name = raw.get("name")?.as_str()?;
+                        Some((name.to_string(), redaction::templates::kyverno_rule(raw)))
+                    })
+                    .collect();
+                index.insert(key(meta), PolicyReaders::ByRule(by_rule));
             }
-        } else if let Some((found, _)) = self.validating.iter().find(|(_, meta)| same(meta)) {
-            return redaction::templates::cel_body(found.body());
-        } else if let Some((found, _)) = self.admission.iter().find(|(_, meta)| same(meta)) {
-            return redaction::templates::cel_body(found.body());
-        }
-        redaction::Readers {
+            for (policy, meta) in &self.validating {
+                let readers = redaction::templates::cel_body(policy.body());
+                index.insert(key(meta), PolicyReaders::Whole(readers));
+            }
+            for (policy, meta) in &self.admission {
+                let readers = redaction::templates::cel_body(policy.body());
+                index.insert(key(meta), PolicyReaders::Whole(readers));
+            }
+            Arc::new(index)
+        });
+        let found = match index.get(&(Arc::as_ptr(policy) as usize)) {
+            // An autogen rule reads as the rule it was made from.
+            Some(PolicyReaders::ByRule(by_rule)) => by_rule.get(rule).or_else(|| {
+                let written = rule
+                    .strip_prefix("autogen-cronjob-")
+                    .or_else(|| rule.strip_prefix("autogen-"))?;
+                by_rule.get(written)
+            }),
+            Some(PolicyReaders::Whole(readers)) => Some(readers),
+            None => None,
+        };
+        found.cloned().unwrap_or_else(|| redaction::Readers {
             message: true,
             ..redaction::Readers::default()
-        }
+        })
     }
 
     /// The `validate.podSecurity` block of a policy's rule (autogen rules

@@ -619,24 +619,38 @@ impl ClusterData for OneAnswer {
     }
 }
 
-/// A Secret an apiCall read for a Pod's rule stays out of that Pod's result.
+/// A Secret an apiCall read for a Pod's rule stays out of that Pod's
+/// result: a message built from it is withheld whole, whatever the policy
+/// made of the value (reversed, it was not recognised); a lookup of
+/// something else, or a value that reaches a message another way, is
+/// searched for as before.
 #[test]
 fn a_secret_read_by_an_api_call_never_reaches_a_message() {
     let policy = policy(json!([{
         "name": "peek",
         "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
         "context": [{"name": "s", "apiCall": {"urlPath": "/api/v1/namespaces/default/secrets/db"}}],
-        "validate": {"message": "token {{ base64_decode(s.data.token) }}", "deny": {}}
+        "validate": {"message": "token {{ reverse(base64_decode(s.data.token)) }}", "deny": {}}
+    }, {
+        "name": "echo",
+        "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+        "context": [{"name": "s", "apiCall": {"urlPath": "/api/v1/namespaces/default/secrets/db"}}],
+        "validate": {"message": "label {{ request.object.metadata.labels.copy }}", "deny": {}}
     }]));
     let secret = json!({"apiVersion": "v1", "kind": "Secret",
         "metadata": {"name": "db", "namespace": "default"},
         "data": {"token": "c2VjcmV0LXRva2Vu"}});
     let engine = Engine::new(vec![policy], EngineOptions::default())
         .with_cluster_data(Arc::new(OneAnswer(secret)));
-    let (_, status, message) = results_of(&engine, &pod("web", json!({}))).remove(0);
+    let mut web = pod("web", json!({}));
+    web["metadata"]["labels"]["copy"] = json!("secret-token");
+    let mut results = results_of(&engine, &web);
+    let (_, status, message) = results.remove(0);
     assert_eq!(status, RuleStatus::Fail);
-    assert!(!message.contains("secret-token"), "{message}");
-    assert_eq!(message, format!("token {}", redaction::REDACTED_TEXT));
+    assert!(!message.contains("nekot-terces"), "{message}");
+    assert_eq!(message, redaction::DERIVED_TEXT);
+    let (_, _, message) = results.remove(0);
+    assert_eq!(message, format!("label {}", redaction::REDACTED_TEXT));
 }
 
 /// A Secret evaluated after a lookup returned another: the values of both

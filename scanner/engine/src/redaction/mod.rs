@@ -517,7 +517,10 @@ pub(crate) fn redact_responses(
     // value seen was built again for each Secret (150 Secrets beside a
     // lookup of many did not finish in 500 s, red22 F19).
     let own = on_secret.then(|| SecretValues::of_secret(resource));
-    if on_secret {
+    // A text built from a Secret a lookup returned, on any resource: only
+    // once some lookup of the run returned one.
+    let looked_up = !seen.is_empty();
+    if on_secret || looked_up {
         for response in responses.iter_mut() {
             let derived: Vec<Readers> = response
                 .rules
@@ -525,7 +528,7 @@ pub(crate) fn redact_responses(
                 .map(|rule| readers(response, &rule.rule))
                 .collect();
             for (rule, derived) in response.rules.iter_mut().zip(derived) {
-                withhold_derived(rule, &derived);
+                withhold_derived(rule, &derived, on_secret);
             }
         }
     }
@@ -540,22 +543,25 @@ pub(crate) fn redact_responses(
     }
 }
 
-/// Withholds what `derived` names of `rule`: its message unless it is a
-/// pass's (the engine's own words) or a skip's other than unmet
-/// preconditions (whose condition messages are templates too), and the
-/// properties named.
-fn withhold_derived(rule: &mut RuleResult, derived: &Readers) {
+/// Withholds what `derived` names of `rule` (what it builds from the
+/// resource's data only `on_secret`): its message unless it is a pass's
+/// (the engine's own words) or a skip's other than unmet preconditions
+/// (whose condition messages are templates too), and the properties
+/// named.
+fn withhold_derived(rule: &mut RuleResult, derived: &Readers, on_secret: bool) {
     let mut withheld = false;
+    let message = (on_secret && derived.message) || derived.lookup_message;
     let message_built = match rule.status {
         crate::RuleStatus::Pass => false,
         crate::RuleStatus::Skip => rule.message.starts_with("preconditions not met"),
         _ => true,
     };
-    if derived.message && message_built && !rule.message.is_empty() {
+    if message && message_built && !rule.message.is_empty() {
         rule.message = DERIVED_TEXT.to_string();
         withheld = true;
     }
-    for key in &derived.properties {
+    let own = derived.properties.iter().filter(|_| on_secret);
+    for key in own.chain(&derived.lookup_properties) {
         if let Some(value) = rule.properties.get_mut(key) {
             *value = DERIVED_TEXT.to_string();
             withheld = true;

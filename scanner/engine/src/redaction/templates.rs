@@ -13,8 +13,11 @@
 //! reading is of the template's text, not its meaning, and leans one way:
 //! a name it does not know the value of (a foreach `element`, a bare
 //! `object`, `@`, an unknown CEL variable) counts as reading the data.
-//! What is not recognised: a lookup (`apiCall`, `resource.Get`) of the
-//! Secret itself, whose whole values the lookup watch removes.
+//! Lookups are read too: a text built from an `apiCall` of `…/secrets…`
+//! or a CEL `resource.Get`/`List` naming `secrets` may show a Secret a
+//! lookup returned, on any resource. What is not recognised: a Secret a
+//! lookup returned by another road (a GlobalContextEntry, a ValidatingAdmissionPolicy's
+//! params), whose whole values the lookup watch removes.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -27,13 +30,28 @@ use crate::cel::policies::admission::ValidationBody;
 const MAX_DEPTH: usize = 8;
 
 /// What of one rule's (or CEL policy's) results may show the data of the
-/// resource evaluated.
+/// resource evaluated, or of a Secret a lookup returned.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Readers {
-    /// The rule's message (and its conditions' messages) may.
+    /// The rule's message (and its conditions' messages) may show the
+    /// resource's data.
     pub(crate) message: bool,
     /// These property keys' values may.
     pub(crate) properties: BTreeSet<String>,
+    /// The message may show a Secret a lookup returned (an `apiCall` of
+    /// `…/secrets…`, a CEL `resource.Get`/`List` of `secrets`), whatever
+    /// the resource evaluated.
+    pub(crate) lookup_message: bool,
+    /// These property keys' values may.
+    pub(crate) lookup_properties: BTreeSet<String>,
+}
+
+/// What a reading looks for: the evaluated object's data, or a Secret a
+/// lookup returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Of {
+    Object,
+    Lookup,
 }
 
 /// The top-level fields of an object whose values say nothing of a
@@ -224,13 +242,13 @@ impl<'a> KyvernoScope<'a> {
     }
 
     /// Whether a text holding `{{ … }}` variables may show the data.
-    fn template_reads_data(&self, text: &str, depth: usize) -> bool {
+    fn template_reads_data(&self, text: &str, depth: usize, of: Of) -> bool {
         let mut rest = text;
         while let Some(start) = rest.find("{{") {
             let inner = &rest[start + 2..];
             let end = inner.find("}}").unwrap_or(inner.len());
             // A nested `{{` inside is read on the next turn as well.
-            if self.jmespath_reads_data(&inner[..end], depth) {
+            if self.jmespath_reads_data(&inner[..end], depth, of) {
                 return true;
             }
             rest = inner;
@@ -239,7 +257,7 @@ impl<'a> KyvernoScope<'a> {
     }
 
     /// Whether a JMESPath expression may show the data.
-    fn jmespath_reads_data(&self, expression: &str, depth: usize) -> bool {
+    fn jmespath_reads_data(&self, expression: &str, depth: usize, of: Of) -> bool {
         if depth > MAX_DEPTH {
             return true;
         }
@@ -248,27 +266,36 @@ impl<'a> KyvernoScope<'a> {
             return true;
         }
         any_root(&tokens, |name, at| match name {
-            "request" => request_reads_data(&tokens, at),
+            "request" => of == Of::Object && request_reads_data(&tokens, at),
             "elementIndex" => false,
-            name if name.starts_with("element") => true,
+            name if name.starts_with("element") => of == Of::Object,
             name => self
                 .entries
                 .get(name)
-                .is_some_and(|entry| self.entry_reads_data(entry, depth + 1)),
+                .is_some_and(|entry| self.entry_reads_data(entry, depth + 1, of)),
         })
     }
 
     /// Whether a context entry's value may show the data: a `variable`'s
-    /// JMESPath, value and default; any variable a lookup's request holds.
-    fn entry_reads_data(&self, entry: &Value, depth: usize) -> bool {
+    /// JMESPath, value and default; any variable a lookup's request holds;
+    /// for [`Of::Lookup`], an `apiCall` of Secrets.
+    fn entry_reads_data(&self, entry: &Value, depth: usize, of: Of) -> bool {
         if depth > MAX_DEPTH {
+            return true;
+        }
+        if of == Of::Lookup
+            && entry
+                .pointer("/apiCall/urlPath")
+                .and_then(Value::as_str)
+                .is_some_and(super::names_secrets)
+        {
             return true;
         }
         if let Some(variable) = entry.get("variable") {
             if variable
                 .get("jmesPath")
                 .and_then(Value::as_str)
-                .is_some_and(|path| self.jmespath_reads_data(path, depth))
+                .is_some_and(|path| self.jmespath_reads_data(path, depth, of))
             {
                 return true;
             }
@@ -277,24 +304,31 @@ impl<'a> KyvernoScope<'a> {
         super::string_leaves(entry, &mut strings);
         strings
             .iter()
-            .any(|text| self.template_reads_data(text, depth))
+            .any(|text| self.template_reads_data(text, depth, of))
     }
 }
 
 /// Whether a CEL expression may show the data, its `variables.<name>`
-/// followed into `variables`.
-fn cel_reads_data(source: &str, variables: &HashMap<&str, &str>, depth: usize) -> bool {
+/// followed into `variables`. A lookup of Secrets is a `resource.Get` or
+/// `resource.List` in an expression naming `secrets`.
+fn cel_reads_data(source: &str, variables: &HashMap<&str, &str>, depth: usize, of: Of) -> bool {
     if depth > MAX_DEPTH {
         return true;
     }
     let tokens = tokens(source, false);
+    let names_secrets = || {
+        tokens
+            .iter()
+            .any(|t| matches!(t, Token::Text(text) if text.eq_ignore_ascii_case("secrets")))
+    };
     any_root(&tokens, |name, at| match name {
-        "object" | "oldObject" => object_path_reads_data(&tokens, at + 1),
-        "request" => request_reads_data(&tokens, at),
+        "object" | "oldObject" => of == Of::Object && object_path_reads_data(&tokens, at + 1),
+        "request" => of == Of::Object && request_reads_data(&tokens, at),
+        "resource" => of == Of::Lookup && names_secrets(),
         "variables" => match field_at(&tokens, at + 1) {
             Some((variable, _)) => variables
                 .get(variable)
-                .is_none_or(|source| cel_reads_data(source, variables, depth + 1)),
+                .is_none_or(|source| cel_reads_data(source, variables, depth + 1, of)),
             None => true,
         },
         _ => false,
@@ -309,41 +343,44 @@ pub(crate) fn kyverno_rule(rule: &Value) -> Readers {
     let scope = KyvernoScope::of(rule);
     let mut messages = Vec::new();
     collect_under_key(rule, "message", &mut messages);
-    let mut message = messages
-        .iter()
-        .any(|text| scope.template_reads_data(text, 0));
-    if !message {
-        let cel = rule.pointer("/validate/cel");
-        let variables: HashMap<&str, &str> = cel
-            .and_then(|cel| cel.get("variables"))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|v| Some((v.get("name")?.as_str()?, v.get("expression")?.as_str()?)))
-            .collect();
-        let mut expressions = Vec::new();
-        if let Some(cel) = cel {
-            collect_under_key(cel, "messageExpression", &mut expressions);
-        }
-        message = expressions
-            .iter()
-            .any(|source| cel_reads_data(source, &variables, 0));
-    }
-    let properties = rule
-        .get("reportProperties")
-        .and_then(Value::as_object)
+    let cel = rule.pointer("/validate/cel");
+    let variables: HashMap<&str, &str> = cel
+        .and_then(|cel| cel.get("variables"))
+        .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter(|(_, value)| {
-            value
-                .as_str()
-                .is_none_or(|text| scope.template_reads_data(text, 0))
-        })
-        .map(|(key, _)| key.clone())
+        .filter_map(|v| Some((v.get("name")?.as_str()?, v.get("expression")?.as_str()?)))
         .collect();
+    let mut expressions = Vec::new();
+    if let Some(cel) = cel {
+        collect_under_key(cel, "messageExpression", &mut expressions);
+    }
+    let message = |of: Of| {
+        messages
+            .iter()
+            .any(|text| scope.template_reads_data(text, 0, of))
+            || expressions
+                .iter()
+                .any(|source| cel_reads_data(source, &variables, 0, of))
+    };
+    let properties = |of: Of| -> BTreeSet<String> {
+        rule.get("reportProperties")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter(|(_, value)| {
+                value
+                    .as_str()
+                    .is_none_or(|text| scope.template_reads_data(text, 0, of))
+            })
+            .map(|(key, _)| key.clone())
+            .collect()
+    };
     Readers {
-        message,
-        properties,
+        message: message(Of::Object),
+        properties: properties(Of::Object),
+        lookup_message: message(Of::Lookup),
+        lookup_properties: properties(Of::Lookup),
     }
 }
 
@@ -375,20 +412,24 @@ pub(crate) fn cel_body(body: &ValidationBody) -> Readers {
         .iter()
         .map(|v| (v.name.as_str(), v.expression.source()))
         .collect();
-    let message = body
-        .validations
-        .iter()
-        .filter_map(|v| v.message_expression.as_ref())
-        .any(|program| cel_reads_data(program.source(), &variables, 0));
-    let properties = body
-        .audit_annotations
-        .iter()
-        .filter(|a| cel_reads_data(a.value_expression.source(), &variables, 0))
-        .map(|a| a.key.clone())
-        .collect();
+    let message = |of: Of| {
+        body.validations
+            .iter()
+            .filter_map(|v| v.message_expression.as_ref())
+            .any(|program| cel_reads_data(program.source(), &variables, 0, of))
+    };
+    let properties = |of: Of| -> BTreeSet<String> {
+        body.audit_annotations
+            .iter()
+            .filter(|a| cel_reads_data(a.value_expression.source(), &variables, 0, of))
+            .map(|a| a.key.clone())
+            .collect()
+    };
     Readers {
-        message,
-        properties,
+        message: message(Of::Object),
+        properties: properties(Of::Object),
+        lookup_message: message(Of::Lookup),
+        lookup_properties: properties(Of::Lookup),
     }
 }
 
@@ -455,6 +496,48 @@ mod tests {
         assert!(kyverno_rule(&condition).message);
     }
 
+    /// A text built from a Secret a lookup returned, transformed past
+    /// recognition, is found on any resource; one built from a lookup of
+    /// something else, or from the resource, is no lookup's.
+    #[test]
+    fn texts_built_from_a_looked_up_secret_are_found() {
+        let rule = json!({"name": "r",
+            "context": [
+                {"name": "s", "apiCall": {"urlPath": "/api/v1/namespaces/{{ request.namespace }}/secrets/db"}},
+                {"name": "cm", "apiCall": {"urlPath": "/api/v1/namespaces/default/configmaps/x"}},
+                {"name": "pw", "variable": {"jmesPath": "base64_decode(s.data.token)"}}],
+            "reportProperties": {"hint": "{{ cm.data.x }}", "token": "{{ reverse(pw) }}"},
+            "validate": {"message": "token {{ reverse(pw) }} for {{ request.object.metadata.name }}", "deny": {}}});
+        let readers = kyverno_rule(&rule);
+        assert!(readers.lookup_message && !readers.message);
+        assert_eq!(
+            readers.lookup_properties,
+            BTreeSet::from(["token".to_string()])
+        );
+        let other = json!({"name": "r",
+            "context": [{"name": "cm", "apiCall": {"urlPath": "/api/v1/namespaces/default/configmaps/x"}}],
+            "validate": {"message": "{{ cm.data.x }} {{ request.object.spec }} {{ element.name }}", "deny": {}}});
+        let readers = kyverno_rule(&other);
+        assert!(!readers.lookup_message && readers.message);
+        let variables = HashMap::from([(
+            "s",
+            "resource.Get('v1', 'secrets', object.metadata.namespace, 'db')",
+        )]);
+        assert!(cel_reads_data(
+            "string(variables.s.data.pw).reverse()",
+            &variables,
+            0,
+            Of::Lookup
+        ));
+        assert!(!cel_reads_data(
+            "resource.Get('v1', 'configmaps', 'a', 'b').data.x",
+            &variables,
+            0,
+            Of::Lookup
+        ));
+        assert!(!cel_reads_data("object.data.pw", &variables, 0, Of::Lookup));
+    }
+
     #[test]
     fn cel_message_expressions_and_properties_are_read() {
         let rule = json!({"name": "r", "reportProperties": {
@@ -470,7 +553,7 @@ mod tests {
         let reading = |source: &str| {
             let variables =
                 HashMap::from([("pw", "object.data['pw']"), ("n", "object.metadata.name")]);
-            cel_reads_data(source, &variables, 0)
+            cel_reads_data(source, &variables, 0, Of::Object)
         };
         for source in [
             "string(object)",
