@@ -82,7 +82,10 @@ fn helm_style_pipe_into_policy_stdin() {
 #[test]
 fn policies_joined_without_a_separator_are_named() {
     let files = Files::new();
-    files.write("manifests/pods.yaml", BARE_POD);
+    files.write(
+        "manifests/pods.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: bare, namespace: ns, labels: {x: a, x: b}}\n",
+    );
     let output = apply(
         &["-p", "-", "-r", "manifests/", "-o", "json"],
         Some(&format!("{AUDITED}{ENFORCED}")),
@@ -97,6 +100,14 @@ fn policies_joined_without_a_separator_are_named() {
         ) && err.contains("lose all but their last object"),
         "{err}"
     );
+    // A resource file is read twice (its namespaces first): said once,
+    // and a key repeated inside an object is no joined file (verify29).
+    let said: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("pods.yaml: key `x`"))
+        .collect();
+    assert_eq!(said.len(), 1, "{err}");
+    assert!(!said[0].contains("joined"), "{err}");
 }
 
 #[test]

@@ -126,8 +126,14 @@ fn duplicate_keys_warning(
         }
         n => format!(" and {n} more"),
     };
+    // Keys of a document's own repeat when files were joined.
+    let joined = if duplicates.iter().any(|d| d.top_level) {
+        " (files joined without `---` lose all but their last object)"
+    } else {
+        ""
+    };
     format!(
-        "{}: key `{}` is written twice in one mapping at line {} (document {}){more}; the last one is used, as kubectl and the Kyverno CLI use it, and the earlier value is lost (files joined without `---` lose all but their last object)",
+        "{}: key `{}` is written twice in one mapping at line {} (document {}){more}; the last one is used, as kubectl and the Kyverno CLI use it, and the earlier value is lost{joined}",
         path.display(),
         first.key,
         first.line,
@@ -157,7 +163,15 @@ pub fn visit_documents(
     })?;
     let duplicates = polscan_engine::yaml::duplicate_keys(text);
     if let Some(first) = duplicates.first() {
-        tracing::warn!("{}", duplicate_keys_warning(path, &duplicates, first));
+        // `apply` reads a resource file more than once (the namespaces
+        // first): said once per file and place (verify29 V2).
+        static SAID: std::sync::Mutex<std::collections::BTreeSet<(PathBuf, usize)>> =
+            std::sync::Mutex::new(std::collections::BTreeSet::new());
+        let place = (path.to_path_buf(), first.line);
+        let mut said = SAID.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if said.insert(place) {
+            tracing::warn!("{}", duplicate_keys_warning(path, &duplicates, first));
+        }
     }
     // JSON (one object, or several one after another) is read as JSON:
     // the YAML parser refuses some JSON that Kubernetes accepts — a

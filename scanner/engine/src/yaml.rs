@@ -219,6 +219,9 @@ pub struct DuplicateKey {
     pub line: usize,
     /// The key, as written.
     pub key: String,
+    /// The key is one of a document's own (`apiVersion`, `kind`, …), as
+    /// when two files were joined without `---`.
+    pub top_level: bool,
 }
 
 /// At most this many [`DuplicateKey`]s are found per text.
@@ -264,6 +267,7 @@ pub fn duplicate_keys(text: &str) -> Vec<DuplicateKey> {
             Event::SequenceStart(..) | Event::MappingStart(..) | Event::Alias(_) => None,
             _ => continue,
         };
+        let top_level = open.len() == 1;
         if let Some(Open::Mapping { next_is_key, keys }) = open.last_mut() {
             if *next_is_key {
                 if let Some(key) = key.filter(|key| *key != "<<") {
@@ -272,6 +276,7 @@ pub fn duplicate_keys(text: &str) -> Vec<DuplicateKey> {
                             document: document.max(1),
                             line: mark.line(),
                             key: key.to_string(),
+                            top_level,
                         });
                     }
                 }
@@ -312,13 +317,17 @@ mod tests {
     fn keys_written_twice_in_one_mapping_are_found() {
         let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\napiVersion: v1\nkind: Secret\n---\nkind: Pod\nspec:\n  containers:\n  - name: a\n    image: x\n    image: y\n  - name: b\n    image: z\nbase: &b {k: 1}\nother:\n  <<: *b\n  <<: *b\n";
         let found = duplicate_keys(text);
-        let named: Vec<(usize, usize, &str)> = found
+        let named: Vec<(usize, usize, &str, bool)> = found
             .iter()
-            .map(|d| (d.document, d.line, d.key.as_str()))
+            .map(|d| (d.document, d.line, d.key.as_str(), d.top_level))
             .collect();
         assert_eq!(
             named,
-            [(1, 4, "apiVersion"), (1, 5, "kind"), (2, 12, "image")]
+            [
+                (1, 4, "apiVersion", true),
+                (1, 5, "kind", true),
+                (2, 12, "image", false)
+            ]
         );
         // JSON, read by the same walk.
         let json = r#"{"kind": "Pod", "metadata": {"name": "a", "name": "b"}}"#;

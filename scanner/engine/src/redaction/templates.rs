@@ -262,7 +262,13 @@ impl<'a> KyvernoScope<'a> {
             return true;
         }
         let tokens = tokens(expression, true);
-        if tokens.first() == Some(&Token::Punct('@')) {
+        // `@` is the current node: at the top, or in a function's
+        // argument (`to_string(@)`, `values(@)`, `@.request…`), the
+        // whole context, the resource and the lookups with it (verify29
+        // V1). Where it is an element of something already read, that
+        // was judged; read as the whole context, it may show the
+        // resource's data, and a lookup's when the rule makes one.
+        if tokens.contains(&Token::Punct('@')) && (of == Of::Object || self.looks_up_secrets()) {
             return true;
         }
         any_root(&tokens, |name, at| match name {
@@ -273,6 +279,17 @@ impl<'a> KyvernoScope<'a> {
                 .entries
                 .get(name)
                 .is_some_and(|entry| self.entry_reads_data(entry, depth + 1, of)),
+        })
+    }
+
+    /// Whether some context entry of the rule reads Secrets through an
+    /// `apiCall`.
+    fn looks_up_secrets(&self) -> bool {
+        self.entries.values().any(|entry| {
+            entry
+                .pointer("/apiCall/urlPath")
+                .and_then(Value::as_str)
+                .is_some_and(super::names_secrets)
         })
     }
 
@@ -456,6 +473,10 @@ mod tests {
             "{{ request.object.stringData | keys(@) }}",
             "{{ element }}",
             "{{ request.object.data.{{ key }} }}",
+            // verify29 V1: the current node, the whole context.
+            "pw {{ reverse(base64_decode(@.request.object.data.password)) }}",
+            "{{ reverse(to_string(@)) }}",
+            "{{ reverse(base64_decode(values(@)[?object].object.data.password | [0])) }}",
         ] {
             assert!(message_reads(reading), "{reading}");
         }
@@ -519,6 +540,13 @@ mod tests {
             "validate": {"message": "{{ cm.data.x }} {{ request.object.spec }} {{ element.name }}", "deny": {}}});
         let readers = kyverno_rule(&other);
         assert!(!readers.lookup_message && readers.message);
+        // The whole context holds the lookups of a rule that makes one.
+        let mut whole = rule.clone();
+        whole["validate"]["message"] = json!("{{ to_string(@) }}");
+        assert!(kyverno_rule(&whole).lookup_message);
+        let mut whole = other.clone();
+        whole["validate"]["message"] = json!("{{ to_string(@) }}");
+        assert!(!kyverno_rule(&whole).lookup_message);
         let variables = HashMap::from([(
             "s",
             "resource.Get('v1', 'secrets', object.metadata.namespace, 'db')",
