@@ -577,7 +577,63 @@ fn withhold_derived(rule: &mut RuleResult, derived: &Readers, on_secret: bool) {
 /// a CEL `resource.Get("v1", "secrets", ...)`), whose list items carry no
 /// kind.
 fn names_secrets(path: &str) -> bool {
-    path.split(['/', '?']).any(|segment| segment == "secrets")
+    // The API server decodes `%73ecrets` (verify29 V13); letter case it
+    // does not fold, but over-redaction is safe.
+    percent_decoded(path)
+        .split(['/', '?'])
+        .any(|segment| segment.eq_ignore_ascii_case("secrets"))
+}
+
+/// `path` with its `%XX` escapes decoded (an invalid one kept as written).
+fn percent_decoded(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&byte) = bytes.get(i) {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|pair| std::str::from_utf8(pair).ok())
+            .and_then(|pair| u8::from_str_radix(pair, 16).ok());
+        match (byte, hex) {
+            (b'%', Some(decoded)) => {
+                out.push(decoded);
+                i += 3;
+            }
+            _ => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Whether an `apiCall` path as written in a policy may read Secrets:
+/// [`names_secrets`], or a template standing where the resource is named
+/// (`…/{{ kind }}/…`, a path built whole by a template), which only the
+/// run decides.
+fn may_name_secrets(path: &str) -> bool {
+    if names_secrets(path) {
+        return true;
+    }
+    if !path.contains("{{") {
+        return false;
+    }
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    // /api/v1/[namespaces/NS/]RESOURCE, /apis/GROUP/VERSION/[namespaces/NS/]RESOURCE.
+    let resource = match segments.first() {
+        Some(&"api") => 2,
+        Some(&"apis") => 3,
+        _ => return true,
+    };
+    let resource = if segments.get(resource) == Some(&"namespaces") {
+        resource + 2
+    } else {
+        resource
+    };
+    segments
+        .get(resource)
+        .is_none_or(|segment| segment.contains("{{") || segment.contains("}}"))
 }
 
 /// A [`ClusterData`] that answers as `inner` does and records every Secret
@@ -1011,5 +1067,21 @@ mod tests {
         assert!(values.is_empty());
         assert!(names_secrets("/api/v1/namespaces/a/secrets/s"));
         assert!(!names_secrets("/api/v1/namespaces/a/configmaps/secrets-cm"));
+        // verify29 V13: escaped, and built by a template where the
+        // resource is named.
+        assert!(names_secrets("/api/v1/namespaces/a/%73ecrets/s"));
+        assert!(names_secrets("/api/v1/namespaces/a/./secrets/s"));
+        assert!(may_name_secrets(
+            "/api/v1/namespaces/a/{{ join('', ['sec','rets']) }}/s"
+        ));
+        assert!(may_name_secrets(
+            "{{ join('/', ['', 'api', 'v1', 'secrets']) }}"
+        ));
+        assert!(!may_name_secrets(
+            "/api/v1/namespaces/{{ request.namespace }}/pods"
+        ));
+        assert!(!may_name_secrets(
+            "/apis/apps/v1/namespaces/{{ request.namespace }}/deployments"
+        ));
     }
 }

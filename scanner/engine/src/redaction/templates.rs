@@ -289,7 +289,7 @@ impl<'a> KyvernoScope<'a> {
             entry
                 .pointer("/apiCall/urlPath")
                 .and_then(Value::as_str)
-                .is_some_and(super::names_secrets)
+                .is_some_and(super::may_name_secrets)
         })
     }
 
@@ -304,7 +304,7 @@ impl<'a> KyvernoScope<'a> {
             && entry
                 .pointer("/apiCall/urlPath")
                 .and_then(Value::as_str)
-                .is_some_and(super::names_secrets)
+                .is_some_and(super::may_name_secrets)
         {
             return true;
         }
@@ -333,15 +333,18 @@ fn cel_reads_data(source: &str, variables: &HashMap<&str, &str>, depth: usize, o
         return true;
     }
     let tokens = tokens(source, false);
-    let names_secrets = || {
-        tokens
-            .iter()
-            .any(|t| matches!(t, Token::Text(text) if text.eq_ignore_ascii_case("secrets")))
+    // `resource.Get('v1', 'secrets', …)`: the resource as a literal; any
+    // other call, or a resource computed, may be of Secrets.
+    let names_secrets = |at: usize| match tokens.get(at + 1..at + 7) {
+        Some(
+            [Token::Punct('.'), Token::Name(_), Token::Punct('('), Token::Text(_), Token::Punct(','), Token::Text(resource)],
+        ) => resource.eq_ignore_ascii_case("secrets"),
+        _ => true,
     };
     any_root(&tokens, |name, at| match name {
         "object" | "oldObject" => of == Of::Object && object_path_reads_data(&tokens, at + 1),
         "request" => of == Of::Object && request_reads_data(&tokens, at),
-        "resource" => of == Of::Lookup && names_secrets(),
+        "resource" => of == Of::Lookup && names_secrets(at),
         "variables" => match field_at(&tokens, at + 1) {
             Some((variable, _)) => variables
                 .get(variable)
@@ -564,6 +567,13 @@ mod tests {
             Of::Lookup
         ));
         assert!(!cel_reads_data("object.data.pw", &variables, 0, Of::Lookup));
+        // A resource computed may be Secrets.
+        assert!(cel_reads_data(
+            "resource.Get('v1', object.kind, 'a', 'b').data",
+            &variables,
+            0,
+            Of::Lookup
+        ));
     }
 
     #[test]
