@@ -821,6 +821,10 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                     ));
                 }
                 by_conditions.extend(cel_operations(rule, &["celPreconditions"]));
+                let old_object = ["validate", "preconditions", "celPreconditions", "context"]
+                    .iter()
+                    .filter_map(|key| rule.get(*key))
+                    .any(reads_old_object);
                 // An exclude taking out CREATE (verify28 item 2): the scan,
                 // whose every object is a CREATE, never evaluates what it
                 // covers; Kyverno evaluates it on the other operations.
@@ -834,10 +838,16 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                     let matched: BTreeSet<&str> = resource_filters(matching)
                         .flat_map(|r| reached(r.get("operations")))
                         .collect();
+                    let connect_listed = resource_filters(matching).any(|r| {
+                        r.get("operations")
+                            .and_then(Value::as_array)
+                            .is_some_and(|ops| ops.iter().any(|op| op == "CONNECT"))
+                    });
                     let rest: BTreeSet<&str> = matched
                         .into_iter()
                         .filter(|op| !reached(operations).contains(op))
                         .filter(|op| judges_delete || *op != "DELETE")
+                        .filter(|op| connect_listed || *op != "CONNECT")
                         .collect();
                     if rest.is_empty() {
                         continue;
@@ -894,6 +904,12 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                             kinds.join(", ")
                         ));
                     }
+                    if old_object && reaches.contains("UPDATE") && !part.contains("UPDATE") {
+                        parts.push(format!(
+                            "UPDATE requests for {} (rule {rule_name}: it reads oldObject, which a scan never has)",
+                            kinds.join(", ")
+                        ));
+                    }
                 }
             }
         }
@@ -906,6 +922,30 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                 spec,
                 &["validations", "variables", "auditAnnotations"],
             ));
+            let old_object = ["validations", "variables", "matchConditions"]
+                .iter()
+                .filter_map(|key| spec.get(*key))
+                .any(reads_old_object);
+            // Resources whose CREATE `excludeResourceRules` takes out
+            // (verify29 V4): Kyverno judges their other operations, the
+            // scan none.
+            let excluded_create: Vec<&str> = spec
+                .pointer("/matchConstraints/excludeResourceRules")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|rule| {
+                    let operations = rule.get("operations");
+                    operations.is_some() && scanned_operation(operations)
+                })
+                .flat_map(|rule| {
+                    rule.get("resources")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                })
+                .collect();
             for rule in spec
                 .pointer("/matchConstraints/resourceRules")
                 .and_then(Value::as_array)
@@ -956,6 +996,29 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                         resources.join(", ")
                     ));
                 }
+                if old_object && reaches.contains("UPDATE") && !part.contains("UPDATE") {
+                    parts.push(format!(
+                        "UPDATE requests for {} (an expression reads oldObject, which a scan never has)",
+                        resources.join(", ")
+                    ));
+                }
+                let rest: BTreeSet<&str> = reaches
+                    .iter()
+                    .copied()
+                    .filter(|op| *op != "CREATE" && *op != "CONNECT")
+                    .collect();
+                let excluded: Vec<&str> = resources
+                    .iter()
+                    .copied()
+                    .filter(|r| excluded_create.iter().any(|e| e == r || *e == "*"))
+                    .collect();
+                if !excluded.is_empty() && !rest.is_empty() {
+                    parts.push(format!(
+                        "{} requests for {} (excludeResourceRules takes out CREATE, the scan's)",
+                        named(&rest),
+                        excluded.join(", ")
+                    ));
+                }
             }
         }
     }
@@ -975,7 +1038,12 @@ fn cel_operations(spec: &Value, lists: &[&str]) -> BTreeSet<&'static str> {
             let quoted = |op: &str| {
                 expression.contains(&format!("'{op}'")) || expression.contains(&format!("\"{op}\""))
             };
-            if !quoted("CREATE") {
+            // `request.operation != 'CREATE'` holds for every operation
+            // but the scan's (verify29 V15).
+            let compact: String = expression.chars().filter(|c| !c.is_whitespace()).collect();
+            if compact.contains("!='CREATE'") || compact.contains("!=\"CREATE\"") {
+                found.extend(OPERATIONS.into_iter().filter(|op| *op != "CREATE"));
+            } else if !quoted("CREATE") {
                 found.extend(
                     OPERATIONS
                         .into_iter()
@@ -1005,6 +1073,28 @@ fn cel_reading_operation(spec: &Value, lists: &[&str]) -> BTreeSet<&'static str>
             .collect()
     } else {
         BTreeSet::new()
+    }
+}
+
+/// Whether `value` (a rule, a CEL policy's spec) reads the old object
+/// outside its messages: CEL `oldObject`, JMESPath `request.oldObject`.
+/// A scan presents no old object (as Kyverno's background scan): `oldObject
+/// == null || …` passes every scan and judges only updates (verify29 V11).
+fn reads_old_object(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.match_indices("oldObject").any(|(at, _)| {
+            // The name alone, not a longer one (`oldObjects`, `myoldObject`).
+            let before = text[..at].chars().next_back();
+            let after = text[at + "oldObject".len()..].chars().next();
+            !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+                && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+        }),
+        Value::Array(items) => items.iter().any(reads_old_object),
+        Value::Object(map) => map
+            .iter()
+            .filter(|(key, _)| !key.starts_with("message"))
+            .any(|(_, item)| reads_old_object(item)),
+        _ => false,
     }
 }
 

@@ -514,6 +514,88 @@ fn a_cel_policy_on_a_subresource_or_delete_alone_is_found_admission_only() {
         ),
         vec!["DELETE requests for pods (operations [\"CREATE\",\"DELETE\"])".to_string()]
     );
+    // verify29 V4: excludeResourceRules taking out CREATE of configmaps
+    // leaves their updates to admission; V11: a validation reading
+    // oldObject judges only updates.
+    let spec_of = |extra: Value| {
+        let mut spec = json!({"validationActions": ["Deny"],
+            "matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"],
+                "operations": ["CREATE", "UPDATE"], "resources": ["configmaps", "services"]}]},
+            "validations": [{"expression": "true"}]});
+        for (key, value) in extra.as_object().expect("object") {
+            if key == "excludeResourceRules" {
+                spec["matchConstraints"][key] = value.clone();
+            } else {
+                spec[key] = value.clone();
+            }
+        }
+        crate::ingest::policy_info::PolicyInfo::from_document(&json!({
+            "apiVersion": "policies.kyverno.io/v1alpha1", "kind": "ValidatingPolicy",
+            "metadata": {"name": "v"}, "spec": spec}))
+        .map(|info| info.admission_only)
+        .unwrap_or_default()
+    };
+    assert_eq!(
+        spec_of(
+            json!({"excludeResourceRules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["configmaps"]}]})
+        ),
+        vec![
+            "UPDATE requests for configmaps (excludeResourceRules takes out CREATE, the scan's)"
+                .to_string()
+        ]
+    );
+    assert_eq!(
+        spec_of(json!({"validations": [{"expression": "oldObject == null || object.spec == oldObject.spec"}]})),
+        vec!["UPDATE requests for configmaps, services (an expression reads oldObject, which a scan never has)".to_string()]
+    );
+    assert!(spec_of(
+        json!({"validations": [{"expression": "true", "messageExpression": "string(oldObject)"}]})
+    )
+    .is_empty());
+}
+
+/// verify29 V15, V11: a validate.cel rule whose celPreconditions hold
+/// for every operation but CREATE (`!= 'CREATE'`), or that reads
+/// oldObject, was GO from skips or trivial passes.
+#[test]
+fn rules_held_from_create_or_reading_the_old_object_have_no_evidence_for_updates() {
+    let parts = |rule: Value| {
+        let mut document = policy("p", "Audit", "2026-11-01T00:00:00Z");
+        document["spec"]["rules"][0] = rule;
+        crate::ingest::policy_info::PolicyInfo::from_document(&document)
+            .map(|info| info.admission_only)
+            .unwrap_or_default()
+    };
+    let cel = json!({"expressions": [{"expression": "has(object.metadata.labels)"}]});
+    let found = parts(json!({"name": "r",
+        "match": {"any": [{"resources": {"kinds": ["ConfigMap"]}}]},
+        "celPreconditions": [{"name": "upd", "expression": "request.operation != 'CREATE'"}],
+        "validate": {"cel": cel}}));
+    assert!(
+        found.iter().any(|p| p.contains(
+            "UPDATE requests for ConfigMap (rule r: its conditions test request.operation)"
+        )),
+        "{found:?}"
+    );
+    let found = parts(json!({"name": "r",
+        "match": {"any": [{"resources": {"kinds": ["Deployment"]}}]},
+        "validate": {"cel": {"expressions": [{"expression": "oldObject == null || object.spec.replicas == oldObject.spec.replicas"}]}}}));
+    assert_eq!(
+        found,
+        ["UPDATE requests for Deployment (rule r: it reads oldObject, which a scan never has)"]
+    );
+    let found = parts(json!({"name": "r",
+        "match": {"any": [{"resources": {"kinds": ["Deployment"]}}]},
+        "validate": {"deny": {"conditions": {"any": [{"key": "{{ request.oldObject.spec.replicas || `0` }}", "operator": "GreaterThan", "value": 3}]}}}}));
+    assert!(
+        found.iter().any(|p| p.contains("it reads oldObject")),
+        "{found:?}"
+    );
+    // Read only in a message: no part.
+    let found = parts(json!({"name": "r",
+        "match": {"any": [{"resources": {"kinds": ["Deployment"]}}]},
+        "validate": {"message": "was {{ request.oldObject.spec.replicas }}", "pattern": {"spec": {"replicas": "<5"}}}}));
+    assert!(found.is_empty(), "{found:?}");
 }
 
 /// walk25 F15 / verify26: reports edited after the scan (fail → pass) made
