@@ -602,6 +602,22 @@ pub const AUTOGEN_CONTROLLERS: [&str; 6] = [
     "StatefulSet",
 ];
 
+/// The Pod controllers a policy matching Pods reaches through autogen
+/// (a Kyverno policy's `autogen-` rules, a ValidatingPolicy's autogen), on
+/// the safe side: read as reaching them whether or not the policy turns
+/// autogen off. Empty for a policy not on Pods and for a
+/// ValidatingAdmissionPolicy.
+pub fn autogen_reach(info: &PolicyInfo) -> Vec<&'static str> {
+    let autogen = matches!(
+        info.kind.as_str(),
+        "ClusterPolicy" | "Policy" | "ValidatingPolicy" | "NamespacedValidatingPolicy"
+    ) && info.kinds.iter().any(|k| k == "Pod");
+    if !autogen {
+        return Vec::new();
+    }
+    AUTOGEN_CONTROLLERS.into_iter().chain(["CronJob"]).collect()
+}
+
 /// The kinds a rule autogen generated matches: CronJob for
 /// `autogen-cronjob-*`, the other Pod controllers for `autogen-*`; None
 /// for any other rule.

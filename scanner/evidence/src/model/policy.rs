@@ -368,22 +368,21 @@ impl PolicyEvidence {
     /// Deployments, CronJobs, … too — verify28).
     pub fn reached_kinds(&self) -> Vec<String> {
         let mut kinds = self.info.kinds.clone();
-        // A Kyverno rule on Pods reaches the Pod controllers through
-        // autogen, whether or not the reports hold its autogen rules yet
-        // (a policy that disables autogen is read as reaching them too:
-        // the safe side).
-        let autogen = matches!(self.info.kind.as_str(), "ClusterPolicy" | "Policy")
-            && kinds.iter().any(|k| k == "Pod");
-        let mut rules: Vec<&str> = Vec::new();
-        if autogen {
-            rules.extend(["autogen-", "autogen-cronjob-"]);
+        // A policy on Pods reaches the Pod controllers through autogen,
+        // whether or not the reports hold its autogen rules yet (a policy
+        // that disables autogen is read as reaching them too: the safe
+        // side); a ValidatingPolicy's too (verify29 V9).
+        for kind in crate::ingest::policy_info::autogen_reach(&self.info) {
+            if !kinds.iter().any(|k| k == kind) {
+                kinds.push(kind.to_string());
+            }
         }
-        for rule in rules.into_iter().chain(
-            self.rule_evidence
-                .iter()
-                .map(|r| r.name.as_str())
-                .chain(self.info.rules.iter().map(|r| r.name.as_str())),
-        ) {
+        for rule in self
+            .rule_evidence
+            .iter()
+            .map(|r| r.name.as_str())
+            .chain(self.info.rules.iter().map(|r| r.name.as_str()))
+        {
             for kind in crate::ingest::policy_info::autogen_kinds(rule)
                 .into_iter()
                 .flatten()

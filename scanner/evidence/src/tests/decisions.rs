@@ -673,7 +673,35 @@ fn an_enforced_policy_the_last_scan_filtered_out_is_rescan() {
     let mut pods_and_deployments = all.clone();
     pods_and_deployments.settings = Some(settings("Deployment,Pod"));
     pods_and_deployments.objects_by_kind = listed(&["Pod", "apps/Deployment"]);
-    let decided = decide_with(pods_and_deployments);
+    let decided = decide_with(pods_and_deployments.clone());
+    assert_eq!(decided[0].decision, Decision::Rescan, "{decided:?}");
+    // verify29 V10: the same scan and the policy in Audit, its autogen
+    // rules without a result yet: not ready, naming the left-out kinds
+    // (it was GO with violating CronJobs unseen).
+    let audit = build(&input(
+        reports.clone(),
+        vec![policy("strict", "Audit", "2026-11-01T00:00:00Z")],
+        Some(pods_and_deployments.clone()),
+    ));
+    let found = find(&audit, "strict");
+    assert_eq!(found.verdict, Verdict::NotReady, "{:?}", found.reasons);
+    assert!(
+        found
+            .reasons
+            .iter()
+            .any(|r| r.contains("CronJob (not in --include-kinds")
+                && r.contains("which the policy reaches through autogen")),
+        "{:?}",
+        found.reasons
+    );
+    // verify29 V9: an enforced ValidatingPolicy on Pods reaches the
+    // controllers through its autogen too.
+    let vp = build(&input(
+        vec![report(vec![cel_result("vp", "pass", "p1")])],
+        vec![validating_policy("vp")],
+        Some(pods_and_deployments),
+    ));
+    let decided = decision::decide(&vp);
     assert_eq!(decided[0].decision, Decision::Rescan, "{decided:?}");
     assert!(
         decided[0].reasons[0].contains("kind(s) DaemonSet, Job, ReplicaSet, ReplicationController, StatefulSet, CronJob (not in --include-kinds"),

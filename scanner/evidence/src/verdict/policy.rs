@@ -16,7 +16,7 @@ use crate::exceptions::{
 use crate::ingest::owner_labels::TeamRoute;
 use crate::ingest::policy_info::{self, PolicyInfo, RuleInfo};
 use crate::ingest::record::{
-    left_out_kinds, listed_in_scope, nothing_in_scope, unlisted_kinds, ScanRecord,
+    kinds_phrase, left_out_kinds, listed_in_scope, nothing_in_scope, unlisted_kinds, ScanRecord,
 };
 use crate::ingest::results::{excused_violation, Interner, ReportedResult};
 use crate::ingest::{EvidenceInput, ObjectName};
@@ -376,6 +376,39 @@ pub(super) fn policy_evidence(
     let stale = stale_exceptions(&skipped_by, current, input.scan.as_ref());
     reasons.extend(stale.iter().map(|s| s.reason.clone()));
     reasons.extend(reports_lack_recorded_failures(&qualified, &counts, input));
+    // Kinds the policy reaches through autogen that none of its rules
+    // below judges (the reports hold no result of its autogen rules yet)
+    // and the last scan's own filters left out (verify29 V10: a
+    // `--include-kinds Pod` scan, violating CronJobs unseen, GO).
+    let judged: BTreeSet<&str> = rule_infos
+        .iter()
+        .flat_map(|rule| {
+            rule.kinds.iter().map(String::as_str).chain(
+                policy_info::autogen_kinds(&rule.name)
+                    .into_iter()
+                    .flatten()
+                    .copied(),
+            )
+        })
+        .collect();
+    let unjudged: Vec<String> = policy_info::autogen_reach(&info)
+        .into_iter()
+        .filter(|kind| !judged.contains(kind))
+        .map(str::to_string)
+        .collect();
+    if let Some(scan) = input
+        .scan
+        .as_ref()
+        .filter(|scan| !info.background_off && !scan.policy_unread(&info))
+    {
+        let left_out = left_out_kinds(&unjudged, scan);
+        if !left_out.is_empty() {
+            reasons.push(format!(
+                "the last scan did not list {}, which the policy reaches through autogen: nothing of that kind was evaluated",
+                kinds_phrase(&left_out)
+            ));
+        }
+    }
     let mut notes = Vec::new();
     let rule_evidence: Vec<RuleEvidence> = rule_infos
         .into_iter()
