@@ -385,25 +385,32 @@ pub fn compare_with(
                     ));
                 }
             }
-            // Kinds likewise: left out now (--include-kinds, --exclude-kinds)
-            // and listed before (verify26). Without a previous record, any.
-            match &previous.scan {
-                Some(before) => {
-                    if let Some(kinds) = scan.kinds_narrowed_from(before, &policy.reached_kinds()) {
-                        gaps.push(format!(
-                            "the scan did not cover {kinds}, which the previous scan did"
-                        ));
+            // Kinds left out now (--include-kinds, --exclude-kinds, a
+            // Secret not named): whether or not the previous scan listed
+            // them, nothing confirms the policy there (verify26; verify29
+            // V9: the same gap in both scans read ENFORCED, no rollback
+            // condition met, with a new violating Pod no scan had seen).
+            let reached = policy.reached_kinds();
+            let kinds = left_out_kinds(&reached, scan);
+            if !kinds.is_empty() {
+                let narrowed = previous
+                    .scan
+                    .as_ref()
+                    .and_then(|before| scan.kinds_narrowed_from(before, &reached));
+                gaps.push(match narrowed {
+                    Some(narrowed) => {
+                        format!("the scan did not cover {narrowed}, which the previous scan did")
                     }
-                }
-                None => {
-                    let kinds = left_out_kinds(&policy.reached_kinds(), scan);
-                    if !kinds.is_empty() {
-                        gaps.push(format!(
-                            "the scan did not cover {}",
-                            crate::ingest::record::kinds_phrase(&kinds)
-                        ));
-                    }
-                }
+                    None => format!(
+                        "the scan did not cover {}{}",
+                        crate::ingest::record::kinds_phrase(&kinds),
+                        if previous.scan.is_some() {
+                            ", nor did the previous one"
+                        } else {
+                            ""
+                        }
+                    ),
+                });
             }
             gaps
         });

@@ -640,8 +640,8 @@ pub(crate) fn left_out_kinds(kinds: &[String], scan: &ScanRecord) -> Vec<String>
         .collect()
 }
 
-/// [`left_out_kinds`]' phrases as one, the kinds of each filter together:
-/// `kind(s) Pod, DaemonSet (not in --include-kinds ConfigMap)`.
+/// [`left_out_kinds`]' phrases as one, the kinds of each filter together,
+/// after it: `kind(s) not in --include-kinds ConfigMap: Pod, DaemonSet`.
 pub(crate) fn kinds_phrase(left_out: &[String]) -> String {
     let mut by_filter: Vec<(&str, Vec<&str>)> = Vec::new();
     for gap in left_out {
@@ -651,9 +651,18 @@ pub(crate) fn kinds_phrase(left_out: &[String]) -> String {
             None => by_filter.push((filter, vec![kind])),
         }
     }
+    // The filter first: a decision's reason is cut to a line, and the
+    // filter is what to change (verify29 V7).
     let parts: Vec<String> = by_filter
         .into_iter()
-        .map(|(filter, kinds)| format!("{} {filter}", kinds.join(", ")))
+        .map(|(filter, kinds)| {
+            let filter = filter.trim_start_matches('(').trim_end_matches(')');
+            if filter.is_empty() {
+                kinds.join(", ")
+            } else {
+                format!("{filter}: {}", kinds.join(", "))
+            }
+        })
         .collect();
     format!("kind(s) {}", parts.join("; "))
 }

@@ -662,7 +662,7 @@ fn an_enforced_policy_the_last_scan_filtered_out_is_rescan() {
     );
     assert!(
         decided[0].reasons[0]
-            .starts_with("enforced, and the last scan did not cover it: kind(s) Pod, DaemonSet, "),
+            .starts_with("enforced, and the last scan did not cover it: kind(s) not in --include-kinds ConfigMap: Pod, DaemonSet, "),
         "{:?}",
         decided[0].reasons
     );
@@ -689,7 +689,8 @@ fn an_enforced_policy_the_last_scan_filtered_out_is_rescan() {
         found
             .reasons
             .iter()
-            .any(|r| r.contains("CronJob (not in --include-kinds")
+            .any(|r| r.contains("not in --include-kinds Deployment,Pod: ")
+                && r.contains("CronJob")
                 && r.contains("which the policy reaches through autogen")),
         "{:?}",
         found.reasons
@@ -704,7 +705,8 @@ fn an_enforced_policy_the_last_scan_filtered_out_is_rescan() {
     let decided = decision::decide(&vp);
     assert_eq!(decided[0].decision, Decision::Rescan, "{decided:?}");
     assert!(
-        decided[0].reasons[0].contains("kind(s) DaemonSet, Job, ReplicaSet, ReplicationController, StatefulSet, CronJob (not in --include-kinds"),
+        decided[0].reasons[0]
+            .contains("kind(s) not in --include-kinds Deployment,Pod: DaemonSet, Job, ReplicaSet"),
         "{:?}",
         decided[0].reasons
     );
@@ -734,7 +736,7 @@ fn an_enforced_policy_the_last_scan_filtered_out_is_rescan() {
     let decided = decision::decide(&build(&input(Vec::new(), secrets, Some(all.clone()))));
     assert_eq!(decided[0].decision, Decision::Rescan, "{decided:?}");
     assert!(
-        decided[0].reasons[0].contains("Secret (listed only when --include-kinds names it)"),
+        decided[0].reasons[0].contains("kind(s) listed only when --include-kinds names it: Secret"),
         "{:?}",
         decided[0].reasons
     );
@@ -744,15 +746,30 @@ fn an_enforced_policy_the_last_scan_filtered_out_is_rescan() {
     let mut after = build(&input(
         reports.clone(),
         policies.clone(),
-        Some(configmaps_only),
+        Some(configmaps_only.clone()),
     ));
     after.comparison = Some(compare::compare(&before, &after));
     let decided = decision::decide(&after);
     assert_eq!(decided[0].decision, Decision::Rescan, "{decided:?}");
     assert!(
-        decided[0].reasons[0].contains(
-            "kind(s) Pod (not in --include-kinds ConfigMap), which the previous scan did"
-        ),
+        decided[0].reasons[0]
+            .contains("kind(s) not in --include-kinds ConfigMap: Pod, which the previous scan did"),
+        "{:?}",
+        decided[0].reasons
+    );
+    // verify29 V9: left out by both scans, it was ENFORCED with no
+    // rollback condition met; nothing confirms it.
+    let before = after;
+    let mut again = build(&input(
+        reports.clone(),
+        policies.clone(),
+        Some(configmaps_only),
+    ));
+    again.comparison = Some(compare::compare(&before, &again));
+    let decided = decision::decide(&again);
+    assert_eq!(decided[0].decision, Decision::Rescan, "{decided:?}");
+    assert!(
+        decided[0].reasons[0].contains("kind(s) not in --include-kinds ConfigMap: Pod"),
         "{:?}",
         decided[0].reasons
     );
