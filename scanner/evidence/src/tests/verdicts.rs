@@ -837,10 +837,28 @@ fn fails_naming_a_cel_compile_error_are_the_policy_s_fault() {
 fn a_fail_excused_at_admission_is_no_violation() {
     let mut covered = result("covered", "fail", "a", "p1");
     covered["properties"] = json!({"polscan.io/admission-exceptions": "web-ctx"});
+    // The record counts the fail the reports keep (verify29 V8: that read
+    // as "a report was changed or deleted since the scan", NO-GO).
+    let mut record = scan(true, &[]);
+    record.results_by_rule = Some(
+        [(
+            "covered".to_string(),
+            [(
+                "check".to_string(),
+                [("fail".to_string(), 1), ("pass".to_string(), 1)]
+                    .into_iter()
+                    .collect(),
+            )]
+            .into_iter()
+            .collect(),
+        )]
+        .into_iter()
+        .collect(),
+    );
     let evidence = build(&input(
         vec![report(vec![covered, result("covered", "pass", "a", "p2")])],
         vec![policy("covered", "Audit", "2026-11-01T00:00:00Z")],
-        Some(scan(true, &[])),
+        Some(record),
     ));
     let found = find(&evidence, "covered");
     assert_eq!(found.verdict, Verdict::Ready, "{:?}", found.reasons);

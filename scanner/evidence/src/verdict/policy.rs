@@ -126,9 +126,15 @@ fn rule_coverage(
 fn reports_lack_recorded_failures(
     policy: &str,
     counts: &Counts,
+    excused_at_admission: usize,
     input: &EvidenceInput,
 ) -> Option<String> {
-    if !input.namespace_filter.is_empty() || counts.fail + counts.error > 0 {
+    // A fail excused at admission is counted a skip here and held by the
+    // reports all the same (verify29 V8: NO-GO for ever, "rescan").
+    if !input.namespace_filter.is_empty()
+        || counts.fail + counts.error > 0
+        || excused_at_admission > 0
+    {
         return None;
     }
     let recorded: usize = input
@@ -375,7 +381,13 @@ pub(super) fn policy_evidence(
     // scan is no evidence: as a policy changed after the scan, rescan.
     let stale = stale_exceptions(&skipped_by, current, input.scan.as_ref());
     reasons.extend(stale.iter().map(|s| s.reason.clone()));
-    reasons.extend(reports_lack_recorded_failures(&qualified, &counts, input));
+    let excused_at_admission = excused.iter().filter(|v| &*v.result != "skip").count();
+    reasons.extend(reports_lack_recorded_failures(
+        &qualified,
+        &counts,
+        excused_at_admission,
+        input,
+    ));
     // Kinds the policy reaches through autogen that none of its rules
     // below judges (the reports hold no result of its autogen rules yet)
     // and the last scan's own filters left out (verify29 V10: a
