@@ -199,10 +199,15 @@ pub(super) fn policies_the_scan_leaves_out(
                 return None;
             }
             let kinds: Vec<&str> = left_out.iter().map(|(kind, _)| kind.kind.as_str()).collect();
-            let why = if left_out
-                .iter()
-                .all(|(_, why)| *why == NotListed::ExcludedByDefault)
-            {
+            // A Secret under --namespace alone is still left out by
+            // default (verify29 V3): naming it is what lists it.
+            let by_default = |kind: &ApiResource, why: &NotListed| {
+                *why == NotListed::ExcludedByDefault
+                    || (kind.kind == "Secret"
+                        && kind.group.is_empty()
+                        && filters.include_kinds.is_empty())
+            };
+            let why = if left_out.iter().all(|(kind, why)| by_default(kind, why)) {
                 "listed only when --include-kinds names them (their reports are readable by more people than the objects)"
             } else {
                 "left out by this scan's --include-kinds, --exclude-kinds or --namespace"
@@ -537,8 +542,12 @@ mod tests {
         };
         let selection = super::super::selection::select(&served, &team_b, &engine.target_kinds());
         assert_eq!(
-            policies_the_scan_leaves_out(&engine, &selection, &team_b)[0],
-            "Policy team-a/local applies only in namespace team-a, which this scan's --namespace or --exclude-namespaces leave out: nothing is evaluated for it in this scan"
+            policies_the_scan_leaves_out(&engine, &selection, &team_b),
+            [
+                "Policy team-a/local applies only in namespace team-a, which this scan's --namespace or --exclude-namespaces leave out: nothing is evaluated for it in this scan",
+                // verify29 V3: --namespace does not drop Secrets; the default does.
+                "policy both also matches Secret, listed only when --include-kinds names them (their reports are readable by more people than the objects): its rules are not evaluated on them in this scan",
+            ]
         );
     }
 
