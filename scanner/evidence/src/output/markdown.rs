@@ -35,7 +35,9 @@ pub(crate) fn cell(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
-            '\\' | '|' | '<' | '>' | '[' | ']' => {
+            // A message's `*` and backticks are text, not emphasis or
+            // code (verify29 V16).
+            '\\' | '|' | '<' | '>' | '[' | ']' | '*' | '`' => {
                 out.push('\\');
                 out.push(c);
             }

@@ -93,6 +93,16 @@ fn html_escapes_what_reports_say() {
     assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
 }
 
+/// verify29 V16: a message's `*` and backticks were read as emphasis
+/// and code in evidence.md.
+#[test]
+fn markdown_cells_escape_emphasis_and_code() {
+    assert_eq!(
+        crate::output::markdown::cell("use `x` or *y*"),
+        "use \\`x\\` or \\*y\\*"
+    );
+}
+
 #[test]
 fn markdown_keeps_what_reports_say_inside_its_cell_and_line() {
     // A rule name and a message that try to end the table cell, the row
