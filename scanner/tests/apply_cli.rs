@@ -110,6 +110,25 @@ fn policies_joined_without_a_separator_are_named() {
     assert!(!said[0].contains("joined"), "{err}");
 }
 
+/// verify29 V14: a kyverno-test.yaml with `results:` twice tested the
+/// second list alone, without a word.
+#[test]
+fn a_test_file_with_a_key_twice_is_named() {
+    let files = Files::new();
+    files.write("t/policy.yaml", AUDITED);
+    files.write("t/resources.yaml", BARE_POD);
+    files.write(
+        "t/kyverno-test.yaml",
+        "apiVersion: cli.kyverno.io/v1alpha1\nkind: Test\nmetadata: {name: t}\npolicies: [policy.yaml]\nresources: [resources.yaml]\nresults:\n- {policy: needs-app, rule: app, resources: [bare], kind: Pod, result: pass}\nresults:\n- {policy: needs-app, rule: app, resources: [bare], kind: Pod, result: fail}\n",
+    );
+    let output = run(&["test", "t"], None, files.dir());
+    let err = stderr(&output);
+    assert!(
+        err.contains("kyverno-test.yaml: key `results` is written twice in one mapping at line 8 (document 1)"),
+        "{err}"
+    );
+}
+
 #[test]
 fn resources_from_stdin() {
     let files = Files::new();

@@ -51,6 +51,17 @@ pub fn run_test_file(path: &Path) -> Vec<TestReport> {
             format!("{}: document {}: {err}", path.display(), err.document),
         )];
     }
+    // A key written twice (`results:` twice) drops what came first, as in
+    // policy and resource files (verify29 V14).
+    if let Some(first) = polscan_engine::yaml::duplicate_keys(&text).first() {
+        tracing::warn!(
+            "{}: key `{}` is written twice in one mapping at line {} (document {}); the last one is used, as the Kyverno CLI uses it, and what the first held is not tested",
+            path.display(),
+            first.key,
+            first.line,
+            first.document
+        );
+    }
     for document in serde_yaml::Deserializer::from_str(&text) {
         let decoded = Value::deserialize(document)
             .map_err(|err| (String::new(), err.to_string()))
