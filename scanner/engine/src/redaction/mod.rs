@@ -556,7 +556,11 @@ fn withhold_derived(rule: &mut RuleResult, derived: &Readers, on_secret: bool) {
         crate::RuleStatus::Skip => rule.message.starts_with("preconditions not met"),
         _ => true,
     };
-    if message && message_built && !rule.message.is_empty() {
+    // An error's message may quote what the rule made of a value
+    // (`regex_match`, `quantity()` on a reversed password: verify30 N1).
+    let error_quoting =
+        rule.status == crate::RuleStatus::Error && (on_secret || derived.lookup_any);
+    if ((message && message_built) || error_quoting) && !rule.message.is_empty() {
         rule.message = DERIVED_TEXT.to_string();
         withheld = true;
     }
@@ -978,6 +982,34 @@ mod tests {
 
     /// red22 F3: matching reads `/v1`, `core/v1` or no apiVersion as the
     /// core group, and `kinds: ["*"]` meets any case: each is a Secret here.
+    /// verify30 N1: an error's message quoted what the rule made of a
+    /// Secret's value (`regex_match`, CEL `quantity()` of it reversed); on
+    /// a Secret, and for a rule that looks Secrets up, it is withheld.
+    #[test]
+    fn an_error_may_quote_a_value_and_is_withheld() {
+        let error = || {
+            RuleResult::new(
+                "r",
+                crate::RuleStatus::Error,
+                "invalid quantity: 1399enohpolyX2retnuH",
+                "Audit",
+            )
+        };
+        let mut on_secret = error();
+        withhold_derived(&mut on_secret, &Readers::default(), true);
+        assert_eq!(on_secret.message, DERIVED_TEXT);
+        let mut looking_up = error();
+        let readers = Readers {
+            lookup_any: true,
+            ..Readers::default()
+        };
+        withhold_derived(&mut looking_up, &readers, false);
+        assert_eq!(looking_up.message, DERIVED_TEXT);
+        let mut elsewhere = error();
+        withhold_derived(&mut elsewhere, &Readers::default(), false);
+        assert_eq!(elsewhere.message, "invalid quantity: 1399enohpolyX2retnuH");
+    }
+
     #[test]
     fn a_secret_is_known_by_its_kind_whatever_its_api_version() {
         for secret in [

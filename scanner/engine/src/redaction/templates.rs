@@ -44,6 +44,9 @@ pub(crate) struct Readers {
     pub(crate) lookup_message: bool,
     /// These property keys' values may.
     pub(crate) lookup_properties: BTreeSet<String>,
+    /// The rule looks up something that may be a Secret: its error
+    /// messages may quote what it made of one (verify30 N1).
+    pub(crate) lookup_any: bool,
 }
 
 /// What a reading looks for: the evaluated object's data, or a Secret a
@@ -206,6 +209,17 @@ fn request_reads_data(tokens: &[Token], at: usize) -> bool {
     }
 }
 
+/// Whether a context entry may return a Secret: an `apiCall` whose path
+/// may name secrets, or a `globalReference` (a GlobalContextEntry may
+/// hold any resource: verify30 N3).
+fn entry_looks_up_secrets(entry: &Value) -> bool {
+    entry.get("globalReference").is_some()
+        || entry
+            .pointer("/apiCall/urlPath")
+            .and_then(Value::as_str)
+            .is_some_and(super::may_name_secrets)
+}
+
 /// Where a Kyverno rule's names come from: its context entries by name.
 struct KyvernoScope<'a> {
     entries: HashMap<&'a str, &'a Value>,
@@ -285,12 +299,9 @@ impl<'a> KyvernoScope<'a> {
     /// Whether some context entry of the rule reads Secrets through an
     /// `apiCall`.
     fn looks_up_secrets(&self) -> bool {
-        self.entries.values().any(|entry| {
-            entry
-                .pointer("/apiCall/urlPath")
-                .and_then(Value::as_str)
-                .is_some_and(super::may_name_secrets)
-        })
+        self.entries
+            .values()
+            .any(|entry| entry_looks_up_secrets(entry))
     }
 
     /// Whether a context entry's value may show the data: a `variable`'s
@@ -300,12 +311,7 @@ impl<'a> KyvernoScope<'a> {
         if depth > MAX_DEPTH {
             return true;
         }
-        if of == Of::Lookup
-            && entry
-                .pointer("/apiCall/urlPath")
-                .and_then(Value::as_str)
-                .is_some_and(super::may_name_secrets)
-        {
+        if of == Of::Lookup && entry_looks_up_secrets(entry) {
             return true;
         }
         if let Some(variable) = entry.get("variable") {
@@ -335,9 +341,11 @@ fn cel_reads_data(source: &str, variables: &HashMap<&str, &str>, depth: usize, o
     let tokens = tokens(source, false);
     // `resource.Get('v1', 'secrets', …)`: the resource as a literal; any
     // other call, or a resource computed, may be of Secrets.
-    let names_secrets = |at: usize| match tokens.get(at + 1..at + 7) {
+    // The literal must be the whole argument: `'secr' + 'ets'` is
+    // computed (verify30 N2).
+    let names_secrets = |at: usize| match tokens.get(at + 1..at + 8) {
         Some(
-            [Token::Punct('.'), Token::Name(_), Token::Punct('('), Token::Text(_), Token::Punct(','), Token::Text(resource)],
+            [Token::Punct('.'), Token::Name(_), Token::Punct('('), Token::Text(_), Token::Punct(','), Token::Text(resource), Token::Punct(',' | ')')],
         ) => resource.eq_ignore_ascii_case("secrets"),
         _ => true,
     };
@@ -345,6 +353,8 @@ fn cel_reads_data(source: &str, variables: &HashMap<&str, &str>, depth: usize, o
         "object" | "oldObject" => of == Of::Object && object_path_reads_data(&tokens, at + 1),
         "request" => of == Of::Object && request_reads_data(&tokens, at),
         "resource" => of == Of::Lookup && names_secrets(at),
+        // A GlobalContextEntry may hold any resource (verify30 N3).
+        "globalContext" => of == Of::Lookup,
         "variables" => match field_at(&tokens, at + 1) {
             Some((variable, _)) => variables
                 .get(variable)
@@ -401,6 +411,13 @@ pub(crate) fn kyverno_rule(rule: &Value) -> Readers {
         properties: properties(Of::Object),
         lookup_message: message(Of::Lookup),
         lookup_properties: properties(Of::Lookup),
+        lookup_any: scope.looks_up_secrets() || {
+            let mut cel_texts = Vec::new();
+            collect_under_key(rule, "expression", &mut cel_texts);
+            cel_texts
+                .iter()
+                .any(|source| cel_reads_data(source, &variables, 0, Of::Lookup))
+        },
     }
 }
 
@@ -450,6 +467,14 @@ pub(crate) fn cel_body(body: &ValidationBody) -> Readers {
         properties: properties(Of::Object),
         lookup_message: message(Of::Lookup),
         lookup_properties: properties(Of::Lookup),
+        lookup_any: body
+            .validations
+            .iter()
+            .map(|v| &v.expression)
+            .chain(body.variables.iter().map(|v| &v.expression))
+            .chain(body.match_conditions.iter().map(|v| &v.expression))
+            .chain(body.audit_annotations.iter().map(|a| &a.value_expression))
+            .any(|program| cel_reads_data(program.source(), &variables, 0, Of::Lookup)),
     }
 }
 
@@ -567,6 +592,24 @@ mod tests {
             Of::Lookup
         ));
         assert!(!cel_reads_data("object.data.pw", &variables, 0, Of::Lookup));
+        // verify30 N2, N3: a computed resource name, a global context.
+        assert!(cel_reads_data(
+            "resource.Get('v1', 'secr' + 'ets', 'a', 'b').data",
+            &variables,
+            0,
+            Of::Lookup
+        ));
+        assert!(cel_reads_data(
+            "globalContext.Get('creds', '')",
+            &variables,
+            0,
+            Of::Lookup
+        ));
+        let global = json!({"name": "r",
+            "context": [{"name": "g", "globalReference": {"name": "creds"}}],
+            "validate": {"message": "{{ reverse(g.pw) }}", "deny": {}}});
+        let readers = kyverno_rule(&global);
+        assert!(readers.lookup_message && readers.lookup_any);
         // A resource computed may be Secrets.
         assert!(cel_reads_data(
             "resource.Get('v1', object.kind, 'a', 'b').data",
