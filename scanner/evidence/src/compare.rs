@@ -371,19 +371,20 @@ pub fn compare_with(
             .collect();
         let gaps = current.scan.as_ref().map(|scan| {
             let mut gaps = scan.incomplete_for(&policy.info);
-            // Namespaces the previous scan covered and this one left out:
-            // Kyverno enforces the policy there all the same. (The same
-            // exclusions on both sides were accepted at the switch.)
-            let narrowed = match &previous.scan {
-                Some(before) => scan.covers_less_than(before, &policy.info),
-                None => true,
-            };
-            if narrowed {
-                if let Some(uncovered) = scan.uncovered_namespaces(&policy.info) {
-                    gaps.push(format!(
-                        "the scan did not cover {uncovered}, which the previous scan did"
-                    ));
-                }
+            // Namespaces this scan left out: Kyverno enforces the policy
+            // there all the same, whether or not the previous scan covered
+            // them (verify30 N6: the same `--namespace` gap in both read
+            // ENFORCED, with a new violating Pod no scan looked at).
+            if let Some(uncovered) = scan.uncovered_namespaces(&policy.info) {
+                let narrowed = previous
+                    .scan
+                    .as_ref()
+                    .is_none_or(|before| scan.covers_less_than(before, &policy.info));
+                gaps.push(if narrowed {
+                    format!("the scan did not cover {uncovered}, which the previous scan did")
+                } else {
+                    format!("the scan did not cover {uncovered}, nor did the previous one")
+                });
             }
             // Kinds left out now (--include-kinds, --exclude-kinds, a
             // Secret not named): whether or not the previous scan listed
