@@ -1048,16 +1048,25 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
 fn cel_operations(spec: &Value, lists: &[&str]) -> BTreeSet<&'static str> {
     let mut found = BTreeSet::new();
     for list in lists {
-        for expression in
-            expressions_under(spec, list).filter(|text| text.contains("request.operation"))
-        {
+        for expression in expressions_under(spec, list).filter(|text| reads_operation(text)) {
             let quoted = |op: &str| {
                 expression.contains(&format!("'{op}'")) || expression.contains(&format!("\"{op}\""))
             };
-            // `request.operation != 'CREATE'` holds for every operation
-            // but the scan's (verify29 V15).
+            // `request.operation != 'CREATE'`, `!(… == 'CREATE')`, a test
+            // of the operation that names no CREATE (`.startsWith('UPD')`,
+            // `.lowerAscii() == 'update'`): held from the scan's CREATE, it
+            // judges the other operations only (verify29 V15, verify30).
             let compact: String = expression.chars().filter(|c| !c.is_whitespace()).collect();
-            if compact.contains("!='CREATE'") || compact.contains("!=\"CREATE\"") {
+            let negated = [
+                "operation!=",
+                "operation']!=",
+                "operation\"]!=",
+                "!(request",
+                "!request",
+            ]
+            .iter()
+            .any(|form| compact.contains(form));
+            if negated || !quoted("CREATE") && !quoted_other(expression) {
                 found.extend(OPERATIONS.into_iter().filter(|op| *op != "CREATE"));
             } else if !quoted("CREATE") {
                 found.extend(
@@ -1071,6 +1080,28 @@ fn cel_operations(spec: &Value, lists: &[&str]) -> BTreeSet<&'static str> {
     found
 }
 
+/// Whether a CEL text reads the request's operation, in any spelling
+/// (`request.operation`, `request['operation']`, `request.?operation`).
+fn reads_operation(text: &str) -> bool {
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    [
+        "request.operation",
+        "request['operation']",
+        "request[\"operation\"]",
+        "request.?operation",
+    ]
+    .iter()
+    .any(|spelling| compact.contains(spelling))
+}
+
+/// Whether a CEL text names, quoted, an operation other than CREATE.
+fn quoted_other(text: &str) -> bool {
+    OPERATIONS
+        .into_iter()
+        .filter(|op| *op != "CREATE")
+        .any(|op| text.contains(&format!("'{op}'")) || text.contains(&format!("\"{op}\"")))
+}
+
 /// UPDATE, DELETE and CONNECT when a CEL expression under `lists` reads
 /// `request.operation` at all: a validation or variable that does gives
 /// what a scan (a CREATE) saw for CREATE only — `request.operation ==
@@ -1081,7 +1112,7 @@ fn cel_operations(spec: &Value, lists: &[&str]) -> BTreeSet<&'static str> {
 fn cel_reading_operation(spec: &Value, lists: &[&str]) -> BTreeSet<&'static str> {
     let reads = lists
         .iter()
-        .any(|list| expressions_under(spec, list).any(|text| text.contains("request.operation")));
+        .any(|list| expressions_under(spec, list).any(reads_operation));
     if reads {
         OPERATIONS
             .into_iter()
@@ -1142,17 +1173,17 @@ fn operation_conditions(conditions: &Value, out: &mut Vec<BTreeSet<&'static str>
             .iter()
             .for_each(|item| operation_conditions(item, out)),
         Value::Object(map) => {
-            let on_operation = map
-                .get("key")
-                .and_then(Value::as_str)
-                .is_some_and(|key| key.contains("request.operation"));
+            let key = map.get("key").and_then(Value::as_str).unwrap_or("");
+            let on_operation = key.contains("request.operation");
             if on_operation {
                 let values: Vec<&str> = match map.get("value") {
                     Some(Value::String(value)) => vec![value.as_str()],
                     Some(Value::Array(values)) => values.iter().filter_map(Value::as_str).collect(),
                     _ => Vec::new(),
                 };
-                let listed = |op: &&str| values.contains(op);
+                // A key that transforms the operation (`to_lower(…)`)
+                // compares other spellings: read without case (verify30).
+                let listed = |op: &&str| values.iter().any(|v| v.eq_ignore_ascii_case(op));
                 let holds: Option<BTreeSet<&'static str>> =
                     match map.get("operator").and_then(Value::as_str) {
                         Some("Equals" | "Equal" | "In" | "AnyIn" | "AllIn") => {

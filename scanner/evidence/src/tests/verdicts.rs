@@ -577,6 +577,48 @@ fn rules_held_from_create_or_reading_the_old_object_have_no_evidence_for_updates
         )),
         "{found:?}"
     );
+    // verify30: the same test in other spellings.
+    for expression in [
+        "!(request.operation == 'CREATE')",
+        "request['operation'] != 'CREATE'",
+        "request.operation.startsWith('UPD')",
+        "request.operation.lowerAscii() == 'update'",
+        "(request.operation == 'UPDATE') == true",
+    ] {
+        let found = parts(json!({"name": "r",
+            "match": {"any": [{"resources": {"kinds": ["ConfigMap"]}}]},
+            "celPreconditions": [{"name": "upd", "expression": expression}],
+            "validate": {"cel": cel}}));
+        assert!(
+            found
+                .iter()
+                .any(|p| p.contains("UPDATE requests for ConfigMap")),
+            "{expression}: {found:?}"
+        );
+    }
+    // Held to what a scan presents, or judged the same on an update: no part.
+    for expression in [
+        "request.operation == 'CREATE'",
+        "request.operation in ['CREATE', 'UPDATE']",
+        "request.operation == 'CREATE' && object.metadata.name != 'x'",
+    ] {
+        let found = parts(json!({"name": "r",
+            "match": {"any": [{"resources": {"kinds": ["ConfigMap"]}}]},
+            "celPreconditions": [{"name": "c", "expression": expression}],
+            "validate": {"cel": cel}}));
+        assert!(found.is_empty(), "{expression}: {found:?}");
+    }
+    // A JMESPath key that lowers the operation.
+    let found = parts(json!({"name": "r",
+        "match": {"any": [{"resources": {"kinds": ["ConfigMap"]}}]},
+        "preconditions": {"all": [{"key": "{{ to_lower(request.operation) }}", "operator": "Equals", "value": "update"}]},
+        "validate": {"pattern": {"metadata": {"labels": {"team": "?*"}}}}}));
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("UPDATE requests for ConfigMap")),
+        "{found:?}"
+    );
     let found = parts(json!({"name": "r",
         "match": {"any": [{"resources": {"kinds": ["Deployment"]}}]},
         "validate": {"cel": {"expressions": [{"expression": "oldObject == null || object.spec.replicas == oldObject.spec.replicas"}]}}}));
