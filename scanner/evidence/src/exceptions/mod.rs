@@ -89,6 +89,12 @@ pub struct ExceptionEvidence {
     /// ambiguous); not written to the package.
     #[serde(skip)]
     pub targets: Vec<PolicyTarget>,
+    /// Why a PolicyException excuses only what a scan presents (its match
+    /// lists operations without UPDATE, or its conditions hold for CREATE
+    /// and not UPDATE): Kyverno judges the updates of what it skips
+    /// (verify30 N7). Not written to the package.
+    #[serde(skip)]
+    pub create_only: Option<String>,
 }
 
 /// A policy a PolicyException names.
@@ -274,6 +280,7 @@ pub(super) fn policy_exceptions(
             resource: None,
             problem: None,
             policy_exception_file: None,
+            create_only: crate::ingest::policy_info::exception_create_only(document),
         });
     }
     found
@@ -359,6 +366,7 @@ pub(super) fn annotation_exception_evidence(
                 problem: None,
                 policy_exception_file: None,
                 targets: Vec::new(),
+                create_only: None,
             });
         let mut covered = Vec::new();
         if declared {

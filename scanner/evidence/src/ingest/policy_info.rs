@@ -1080,6 +1080,43 @@ fn cel_operations(spec: &Value, lists: &[&str]) -> BTreeSet<&'static str> {
     found
 }
 
+/// Why a PolicyException excuses only what a scan presents, if it does:
+/// a kyverno.io exception whose every match filter lists operations
+/// without UPDATE, or whose `conditions` on `request.operation` do not
+/// hold for UPDATE; a policies.kyverno.io exception whose
+/// `matchConditions` test the operation without naming UPDATE. A scan
+/// presents CREATE: the skip it gives says nothing of the updates Kyverno
+/// judges (verify30 N7).
+pub(crate) fn exception_create_only(document: &Value) -> Option<String> {
+    let spec = document.get("spec")?;
+    if let Some(matching) = spec.get("match") {
+        let filters: Vec<&Value> = resource_filters(matching).collect();
+        let without_update = |r: &&Value| {
+            r.get("operations")
+                .and_then(Value::as_array)
+                .is_some_and(|ops| !ops.iter().any(|op| op == "UPDATE" || op == "*"))
+        };
+        if !filters.is_empty() && filters.iter().all(without_update) {
+            let operations = filters
+                .first()
+                .and_then(|r| r.get("operations"))
+                .map(Value::to_string)
+                .unwrap_or_default();
+            return Some(format!("its match lists operations {operations}"));
+        }
+    }
+    if let Some(conditions) = spec.get("conditions") {
+        let mut tested = Vec::new();
+        operation_conditions(conditions, &mut tested);
+        if tested.iter().any(|ops| !ops.contains("UPDATE")) {
+            return Some("its conditions test request.operation".into());
+        }
+    }
+    let cel_reads = expressions_under(spec, "matchConditions")
+        .any(|text| reads_operation(text) && !text.contains("UPDATE"));
+    cel_reads.then(|| "its matchConditions test request.operation".into())
+}
+
 /// Whether a CEL text reads the request's operation, in any spelling
 /// (`request.operation`, `request['operation']`, `request.?operation`).
 fn reads_operation(text: &str) -> bool {

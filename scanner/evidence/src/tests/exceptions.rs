@@ -319,6 +319,7 @@ fn an_exception_covers_its_policy_and_rules_not_a_policy_named_like_a_namespace(
         problem: None,
         policy_exception_file: None,
         targets: Vec::new(),
+        create_only: None,
     };
     assert!(
         exception.covers("team/p"),
@@ -662,4 +663,55 @@ fn an_exception_of_deleted_policies_is_marked() {
         "{:?}",
         filtered.exceptions
     );
+}
+
+/// verify30 N7: a PolicyException that excuses only CREATE (its match
+/// lists operations [CREATE], or its conditions test request.operation)
+/// turned a violator into a skip and the policy was GO; Kyverno judges
+/// the violator's next update.
+#[test]
+fn an_exception_for_create_alone_excuses_nothing_of_updates() {
+    let exception = |spec_extra: Value| {
+        let mut spec = json!({"exceptions": [{"policyName": "clean", "ruleNames": ["check"]}],
+            "match": {"any": [{"resources": {"kinds": ["Pod"], "names": ["vendor"]}}]}});
+        for (key, value) in spec_extra.as_object().expect("object") {
+            spec[key] = value.clone();
+        }
+        json!({"apiVersion": "kyverno.io/v2", "kind": "PolicyException",
+               "metadata": {"name": "vendor", "namespace": "ops"}, "spec": spec})
+    };
+    let judged = |exception: Value| {
+        let mut skipped = result("clean", "skip", "a", "vendor");
+        skipped["properties"] = json!({"exceptions": "vendor"});
+        let mut record = scan(true, &[]);
+        record.policy_exceptions = Some(crate::run::exception_scope::ExceptionScope::Namespace {
+            namespace: "*".into(),
+        });
+        let evidence = build(&input(
+            vec![report(vec![skipped, result("clean", "pass", "a", "p")])],
+            vec![policy("clean", "Audit", "2026-11-01T00:00:00Z"), exception],
+            Some(record),
+        ));
+        let found = find(&evidence, "clean");
+        (found.verdict, found.reasons.join(" | "))
+    };
+    let (verdict, why) = judged(exception(json!({
+        "match": {"any": [{"resources": {"kinds": ["Pod"], "names": ["vendor"], "operations": ["CREATE"]}}]}
+    })));
+    assert_eq!(verdict, Verdict::NotReady, "{why}");
+    assert!(
+        why.contains("PolicyException ops/vendor excuses only what a scan presents (its match lists operations [\"CREATE\"])"),
+        "{why}"
+    );
+    let (verdict, why) = judged(exception(json!({
+        "conditions": {"any": [{"key": "{{ request.operation }}", "operator": "Equals", "value": "CREATE"}]}
+    })));
+    assert_eq!(verdict, Verdict::NotReady, "{why}");
+    // Every operation, or CREATE and UPDATE: excused as before.
+    let (verdict, why) = judged(exception(json!({})));
+    assert_eq!(verdict, Verdict::Ready, "{why}");
+    let (verdict, why) = judged(exception(json!({
+        "match": {"any": [{"resources": {"kinds": ["Pod"], "names": ["vendor"], "operations": ["CREATE", "UPDATE"]}}]}
+    })));
+    assert_eq!(verdict, Verdict::Ready, "{why}");
 }

@@ -381,6 +381,19 @@ pub(super) fn policy_evidence(
     // scan is no evidence: as a policy changed after the scan, rescan.
     let stale = stale_exceptions(&skipped_by, current, input.scan.as_ref());
     reasons.extend(stale.iter().map(|s| s.reason.clone()));
+    // A skip by an exception that holds only for what a scan presents
+    // (CREATE) says nothing of the updates Kyverno judges (verify30 N7).
+    for exception in exceptions
+        .iter()
+        .filter(|e| e.covered_results > 0 && e.covers(&qualified))
+    {
+        if let Some(why) = &exception.create_only {
+            reasons.push(format!(
+                "PolicyException {} excuses only what a scan presents ({why}): Kyverno judges the updates of the {} result(s) it skips, which no scan evaluates — widen it to UPDATE, or fix those resources",
+                exception.name, exception.covered_results
+            ));
+        }
+    }
     let excused_at_admission = excused.iter().filter(|v| &*v.result != "skip").count();
     reasons.extend(reports_lack_recorded_failures(
         &qualified,
