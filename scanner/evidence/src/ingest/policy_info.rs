@@ -238,6 +238,11 @@ pub struct PolicyInfo {
     /// and polscan's by default, do not evaluate it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub background_off: bool,
+    /// `spec.admission: false` (a ValidatingPolicy's
+    /// `evaluation.admission.enabled: false`): Kyverno never applies it
+    /// at admission, so Enforce blocks nothing (verify30 N8).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub admission_off: bool,
     /// What its match reaches that only admission sees: subresources,
     /// filters on DELETE or CONNECT alone, and the DELETE requests a deny
     /// or CEL rule judges ([`admission_only_parts`]).
@@ -315,6 +320,7 @@ impl PolicyInfo {
             kinds: Vec::new(),
             unscored: false,
             background_off: false,
+            admission_off: false,
             admission_only: Vec::new(),
             last_changed: None,
             digest: None,
@@ -513,6 +519,11 @@ impl PolicyInfo {
             background_off: spec.get("background").and_then(Value::as_bool) == Some(false)
                 || spec
                     .pointer("/evaluation/background/enabled")
+                    .and_then(Value::as_bool)
+                    == Some(false),
+            admission_off: spec.get("admission").and_then(Value::as_bool) == Some(false)
+                || spec
+                    .pointer("/evaluation/admission/enabled")
                     .and_then(Value::as_bool)
                     == Some(false),
             last_changed: last_changed(document),

@@ -839,3 +839,36 @@ fn policies_of_one_name_and_two_kinds_get_no_verdict() {
         "{decided:?}"
     );
 }
+
+/// verify30 N8: a policy Kyverno never applies at admission
+/// (`spec.admission: false`, `evaluation.admission.enabled: false`) was GO
+/// or ENFORCED; Enforce blocks nothing there.
+#[test]
+fn a_policy_kyverno_never_applies_at_admission_is_neither_go_nor_enforced() {
+    let reports = vec![report(vec![result("quiet", "pass", "a", "p1")])];
+    for action in ["Audit", "Enforce"] {
+        let mut document = policy("quiet", action, "2026-11-01T00:00:00Z");
+        document["spec"]["admission"] = json!(false);
+        let evidence = build(&input(
+            reports.clone(),
+            vec![document],
+            Some(scan(true, &[])),
+        ));
+        let decided = decision::decide(&evidence);
+        assert_eq!(decided[0].decision, Decision::NoGo, "{action}: {decided:?}");
+        assert!(
+            decided[0].reasons[0]
+                .contains("spec.admission: false: Kyverno never applies it at admission"),
+            "{action}: {decided:?}"
+        );
+    }
+    let mut vp = validating_policy("vp");
+    vp["spec"]["evaluation"] = json!({"admission": {"enabled": false}});
+    let evidence = build(&input(
+        vec![report(vec![cel_result("vp", "pass", "p1")])],
+        vec![vp],
+        Some(scan(true, &[])),
+    ));
+    let decided = decision::decide(&evidence);
+    assert_eq!(decided[0].decision, Decision::NoGo, "{decided:?}");
+}

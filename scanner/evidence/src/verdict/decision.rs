@@ -139,6 +139,18 @@ fn decide_policy(
         ];
         return decision;
     }
+    // An enforced policy Kyverno never applies at admission enforces
+    // nothing (verify30 N8): not ENFORCED; its reason says why.
+    if info.admission_off && info.enforces() {
+        decision.decision = Decision::NoGo;
+        decision.reasons = policy
+            .reasons
+            .iter()
+            .filter(|r| r.contains("never applies it at admission"))
+            .map(|r| shorten(r))
+            .collect();
+        return decision;
+    }
     if let Some(check) = check.filter(|c| c.roll_back) {
         decision.decision = Decision::RollBack;
         decision.reasons = check

@@ -21,6 +21,18 @@ pub(super) fn policy_reasons(info: &PolicyInfo, found: bool, input: &EvidenceInp
     if !info.name_shared_with.is_empty() {
         reasons.push(name_shared_reason(info));
     }
+    // Kyverno never applies it at admission: Enforce blocks nothing, and
+    // an enforced one does not enforce (verify30 N8).
+    if info.admission_off {
+        let field = if matches!(info.kind.as_str(), "ClusterPolicy" | "Policy") {
+            "spec.admission: false"
+        } else {
+            "evaluation.admission.enabled: false"
+        };
+        reasons.push(format!(
+            "the policy has {field}: Kyverno never applies it at admission, so Enforce blocks nothing; set it to true to enforce it"
+        ));
+    }
     // Given as a file for a kind this cluster does not serve: nothing here
     // enforces it, and the Enforce change offered would be refused.
     if input.unserved_policy_kinds.contains(&info.kind) {
