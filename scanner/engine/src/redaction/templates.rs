@@ -49,6 +49,24 @@ pub(crate) struct Readers {
     pub(crate) lookup_any: bool,
 }
 
+impl Readers {
+    /// The readers of a rule whose message and properties `message` and
+    /// `properties` judge for each [`Of`].
+    fn of_modes(
+        message: impl Fn(Of) -> bool,
+        properties: impl Fn(Of) -> BTreeSet<String>,
+        lookup_any: bool,
+    ) -> Readers {
+        Readers {
+            message: message(Of::Object),
+            properties: properties(Of::Object),
+            lookup_message: message(Of::Lookup),
+            lookup_properties: properties(Of::Lookup),
+            lookup_any,
+        }
+    }
+}
+
 /// What a reading looks for: the evaluated object's data, or a Secret a
 /// lookup returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -406,19 +424,14 @@ pub(crate) fn kyverno_rule(rule: &Value) -> Readers {
             .map(|(key, _)| key.clone())
             .collect()
     };
-    Readers {
-        message: message(Of::Object),
-        properties: properties(Of::Object),
-        lookup_message: message(Of::Lookup),
-        lookup_properties: properties(Of::Lookup),
-        lookup_any: scope.looks_up_secrets() || {
-            let mut cel_texts = Vec::new();
-            collect_under_key(rule, "expression", &mut cel_texts);
-            cel_texts
-                .iter()
-                .any(|source| cel_reads_data(source, &variables, 0, Of::Lookup))
-        },
-    }
+    let lookup_any = scope.looks_up_secrets() || {
+        let mut cel_texts = Vec::new();
+        collect_under_key(rule, "expression", &mut cel_texts);
+        cel_texts
+            .iter()
+            .any(|source| cel_reads_data(source, &variables, 0, Of::Lookup))
+    };
+    Readers::of_modes(message, properties, lookup_any)
 }
 
 /// Every string under a key named `key`, at any depth.
@@ -462,20 +475,15 @@ pub(crate) fn cel_body(body: &ValidationBody) -> Readers {
             .map(|a| a.key.clone())
             .collect()
     };
-    Readers {
-        message: message(Of::Object),
-        properties: properties(Of::Object),
-        lookup_message: message(Of::Lookup),
-        lookup_properties: properties(Of::Lookup),
-        lookup_any: body
-            .validations
-            .iter()
-            .map(|v| &v.expression)
-            .chain(body.variables.iter().map(|v| &v.expression))
-            .chain(body.match_conditions.iter().map(|v| &v.expression))
-            .chain(body.audit_annotations.iter().map(|a| &a.value_expression))
-            .any(|program| cel_reads_data(program.source(), &variables, 0, Of::Lookup)),
-    }
+    let lookup_any = body
+        .validations
+        .iter()
+        .map(|v| &v.expression)
+        .chain(body.variables.iter().map(|v| &v.expression))
+        .chain(body.match_conditions.iter().map(|v| &v.expression))
+        .chain(body.audit_annotations.iter().map(|a| &a.value_expression))
+        .any(|program| cel_reads_data(program.source(), &variables, 0, Of::Lookup));
+    Readers::of_modes(message, properties, lookup_any)
 }
 
 #[cfg(test)]
