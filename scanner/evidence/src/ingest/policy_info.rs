@@ -14,6 +14,7 @@ use std::collections::BTreeSet;
 use super::rule_content::RuleContent;
 use crate::run::record_format::{rules_content, DocumentDigest};
 use chrono::{DateTime, Utc};
+use polscan_engine::kyverno::policy::ANNOTATION_AUTOGEN_CONTROLLERS;
 use polscan_engine::ValueExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -243,6 +244,14 @@ pub struct PolicyInfo {
     /// at admission, so Enforce blocks nothing (verify30 N8).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub admission_off: bool,
+    /// The Pod controllers the policy names for its autogen (kinds:
+    /// `Deployment`, `CronJob`): a Kyverno policy's
+    /// `pod-policies.kyverno.io/autogen-controllers` (empty for `none`), a
+    /// ValidatingPolicy's `spec.autogen.podControllers.controllers` (its
+    /// resources, as kinds). None when it names none: Kyverno's default
+    /// set ([`autogen_reach`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autogen_controllers: Option<Vec<String>>,
     /// What its match reaches that only admission sees: subresources,
     /// filters on DELETE or CONNECT alone, and the DELETE requests a deny
     /// or CEL rule judges ([`admission_only_parts`]).
@@ -321,6 +330,7 @@ impl PolicyInfo {
             unscored: false,
             background_off: false,
             admission_off: false,
+            autogen_controllers: None,
             admission_only: Vec::new(),
             last_changed: None,
             digest: None,
@@ -501,6 +511,7 @@ impl PolicyInfo {
         let action_detail = action_detail(&rules);
         let rule_content = Some(RuleContent::of(&kind, document));
         let admission_only = admission_only_parts(&kind, &spec);
+        let autogen_controllers = named_autogen_controllers(&kind, document, &spec);
         let mut info = PolicyInfo {
             kind,
             name,
@@ -526,6 +537,7 @@ impl PolicyInfo {
                     .pointer("/evaluation/admission/enabled")
                     .and_then(Value::as_bool)
                     == Some(false),
+            autogen_controllers,
             last_changed: last_changed(document),
             digest: DocumentDigest::of(document),
             rules_digest: Some(rules_digest(document)),
@@ -614,10 +626,11 @@ pub const AUTOGEN_CONTROLLERS: [&str; 6] = [
 ];
 
 /// The Pod controllers a policy matching Pods reaches through autogen
-/// (a Kyverno policy's `autogen-` rules, a ValidatingPolicy's autogen), on
-/// the safe side: read as reaching them whether or not the policy turns
-/// autogen off. Empty for a policy not on Pods and for a
-/// ValidatingAdmissionPolicy.
+/// (a Kyverno policy's `autogen-` rules, a ValidatingPolicy's autogen):
+/// those it names ([`PolicyInfo::autogen_controllers`]), else Kyverno's
+/// default set. On the safe side otherwise: read as reaching them whether
+/// or not its rules are ones autogen can rewrite. Empty for a policy not
+/// on Pods, one whose autogen is `none`, and a ValidatingAdmissionPolicy.
 pub fn autogen_reach(info: &PolicyInfo) -> Vec<&'static str> {
     let autogen = matches!(
         info.kind.as_str(),
@@ -626,7 +639,56 @@ pub fn autogen_reach(info: &PolicyInfo) -> Vec<&'static str> {
     if !autogen {
         return Vec::new();
     }
-    AUTOGEN_CONTROLLERS.into_iter().chain(["CronJob"]).collect()
+    AUTOGEN_CONTROLLERS
+        .into_iter()
+        .chain(["CronJob"])
+        .filter(|kind| {
+            info.autogen_controllers
+                .as_ref()
+                .is_none_or(|named| named.iter().any(|n| n == kind))
+        })
+        .collect()
+}
+
+/// The Pod controllers a policy document names for its autogen, as kinds
+/// (see [`PolicyInfo::autogen_controllers`]); Kyverno's `autogen.go`
+/// splits the annotation on commas, and `none` anywhere turns autogen off.
+fn named_autogen_controllers(kind: &str, document: &Value, spec: &Value) -> Option<Vec<String>> {
+    match kind {
+        "ClusterPolicy" | "Policy" => {
+            let value = document.annotation(ANNOTATION_AUTOGEN_CONTROLLERS)?;
+            let named: Vec<String> = value
+                .split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+                .collect();
+            Some(if named.iter().any(|c| c == "none") {
+                Vec::new()
+            } else {
+                named
+            })
+        }
+        "ValidatingPolicy" | "NamespacedValidatingPolicy" => {
+            let resources = spec
+                .pointer("/autogen/podControllers/controllers")?
+                .as_array()?;
+            Some(
+                resources
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .filter_map(|resource| {
+                        AUTOGEN_CONTROLLERS
+                            .into_iter()
+                            .chain(["CronJob"])
+                            .find(|kind| format!("{}s", kind.to_lowercase()) == resource)
+                    })
+                    .map(str::to_string)
+                    .collect(),
+            )
+        }
+        _ => None,
+    }
 }
 
 /// The kinds a rule autogen generated matches: CronJob for
@@ -908,8 +970,17 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                         continue;
                     }
                     let reaches = reached(operations);
-                    let mut part: BTreeSet<&str> =
-                        by_conditions.intersection(&reaches).copied().collect();
+                    // CONNECT comes only for subresources (pods/exec), named
+                    // above; for the kinds themselves only when listed
+                    // (verify29 V6: "CONNECT … requests for ConfigMap").
+                    let connect_listed = operations
+                        .and_then(Value::as_array)
+                        .is_some_and(|ops| ops.iter().any(|op| op == "CONNECT"));
+                    let mut part: BTreeSet<&str> = by_conditions
+                        .intersection(&reaches)
+                        .copied()
+                        .filter(|op| connect_listed || *op != "CONNECT")
+                        .collect();
                     // DELETE listed beside CREATE (verify26): a deny or
                     // CEL rule judges it, with nothing scanned behind it.
                     let delete_listed = operations.is_some() && reaches.contains("DELETE");
@@ -1177,13 +1248,33 @@ fn cel_reading_operation(spec: &Value, lists: &[&str]) -> BTreeSet<&'static str>
 /// == null || …` passes every scan and judges only updates (verify29 V11).
 fn reads_old_object(value: &Value) -> bool {
     match value {
-        Value::String(text) => text.match_indices("oldObject").any(|(at, _)| {
-            // The name alone, not a longer one (`oldObjects`, `myoldObject`).
-            let before = text[..at].chars().next_back();
-            let after = text[at + "oldObject".len()..].chars().next();
-            !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
-                && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
-        }),
+        Value::String(text) => {
+            let literals = quoted_literals(text);
+            text.match_indices("oldObject").any(|(at, _)| {
+                match literals
+                    .iter()
+                    .find(|(open, close)| *open < at && at < *close)
+                {
+                    // A literal reads it only when it is the name as a key
+                    // (`request['oldObject']`, `lookup(request, 'oldObject')`,
+                    // JMESPath `request."oldObject"`), not a value compared
+                    // with (`name != 'oldObject'`, verify30 N4).
+                    Some(&(open, close)) => {
+                        let before = text[..open].trim_end().chars().next_back();
+                        &text[open + 1..close] == "oldObject"
+                            && before.is_none_or(|c| matches!(c, '[' | ',' | '(' | '.'))
+                    }
+                    // The name alone, not a longer one (`oldObjects`,
+                    // `myoldObject`).
+                    None => {
+                        let before = text[..at].chars().next_back();
+                        let after = text[at + "oldObject".len()..].chars().next();
+                        !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+                            && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+                    }
+                }
+            })
+        }
         Value::Array(items) => items.iter().any(reads_old_object),
         Value::Object(map) => map
             .iter()
@@ -1191,6 +1282,32 @@ fn reads_old_object(value: &Value) -> bool {
             .any(|(_, item)| reads_old_object(item)),
         _ => false,
     }
+}
+
+/// The byte offsets of each quoted literal's opening and closing quote in
+/// a CEL or JMESPath text (`'…'`, `"…"`, `` `…` ``, backslash escapes
+/// skipped); an unclosed one runs to the end.
+fn quoted_literals(text: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut open: Option<(usize, char)> = None;
+    let mut escaped = false;
+    for (at, c) in text.char_indices() {
+        match open {
+            Some(_) if escaped => escaped = false,
+            Some(_) if c == '\\' => escaped = true,
+            Some((start, quote)) if c == quote => {
+                spans.push((start, at));
+                open = None;
+            }
+            Some(_) => {}
+            None if matches!(c, '\'' | '"' | '`') => open = Some((at, c)),
+            None => {}
+        }
+    }
+    if let Some((start, _)) = open {
+        spans.push((start, text.len()));
+    }
+    spans
 }
 
 /// The CEL text of each item of `spec.<list>`: its `expression`, else its

@@ -695,6 +695,58 @@ fn an_enforced_policy_the_last_scan_filtered_out_is_rescan() {
         "{:?}",
         found.reasons
     );
+    // verify30 N5: a policy that names its autogen controllers reaches
+    // only those: `none` reaches no controller, `Deployment` one the
+    // scan listed; a list naming CronJob still reaches the left-out kind.
+    let annotated = |value: &str| {
+        let mut doc = policy("strict", "Audit", "2026-11-01T00:00:00Z");
+        doc["metadata"]["annotations"]["pod-policies.kyverno.io/autogen-controllers"] =
+            json!(value);
+        build(&input(
+            reports.clone(),
+            vec![doc],
+            Some(pods_and_deployments.clone()),
+        ))
+    };
+    for value in ["none", "Deployment", " Deployment , none"] {
+        let found = find(&annotated(value), "strict").clone();
+        assert!(
+            !found.reasons.iter().any(|r| r.contains("through autogen")),
+            "{value}: {:?}",
+            found.reasons
+        );
+        assert_eq!(
+            found.verdict,
+            Verdict::Ready,
+            "{value}: {:?}",
+            found.reasons
+        );
+    }
+    let found = find(&annotated("Deployment,CronJob"), "strict").clone();
+    assert_eq!(found.verdict, Verdict::NotReady, "{:?}", found.reasons);
+    assert!(
+        found
+            .reasons
+            .iter()
+            .any(|r| r.contains("CronJob") && !r.contains("DaemonSet")),
+        "{:?}",
+        found.reasons
+    );
+    // A ValidatingPolicy names them by resource.
+    let mut vp_named = validating_policy("vp");
+    vp_named["spec"]["validationActions"] = json!(["Audit"]);
+    vp_named["spec"]["autogen"] = json!({"podControllers": {"controllers": ["deployments"]}});
+    let vp_evidence = build(&input(
+        vec![report(vec![cel_result("vp", "pass", "p1")])],
+        vec![vp_named],
+        Some(pods_and_deployments.clone()),
+    ));
+    let found = find(&vp_evidence, "vp").clone();
+    assert!(
+        !found.reasons.iter().any(|r| r.contains("through autogen")),
+        "{:?}",
+        found.reasons
+    );
     // verify29 V9: an enforced ValidatingPolicy on Pods reaches the
     // controllers through its autogen too.
     let vp = build(&input(

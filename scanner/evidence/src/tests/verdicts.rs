@@ -552,6 +552,31 @@ fn a_cel_policy_on_a_subresource_or_delete_alone_is_found_admission_only() {
         json!({"validations": [{"expression": "true", "messageExpression": "string(oldObject)"}]})
     )
     .is_empty());
+    // verify30 N4: the name as a value compared with reads nothing; as a
+    // key it reads the old object.
+    for text in [
+        "object.metadata.name != 'oldObject'",
+        "object.metadata.name != \"oldObject\"",
+        "object.data.note != 'no oldObject here'",
+        "'it\\'s oldObject' != object.metadata.name",
+    ] {
+        assert!(
+            spec_of(json!({"validations": [{"expression": text}]})).is_empty(),
+            "{text}"
+        );
+    }
+    for text in [
+        "request['oldObject'] == null || object.spec == request['oldObject'].spec",
+        "has(request.oldObject) && 'oldObject' != object.metadata.name",
+        "lookup(request, 'oldObject')",
+        "['oldObject'].exists(k, k in request)",
+    ] {
+        assert_eq!(
+            spec_of(json!({"validations": [{"expression": text}]})).len(),
+            1,
+            "{text}"
+        );
+    }
 }
 
 /// verify29 V15, V11: a validate.cel rule whose celPreconditions hold
@@ -575,6 +600,19 @@ fn rules_held_from_create_or_reading_the_old_object_have_no_evidence_for_updates
         found.iter().any(|p| p.contains(
             "UPDATE requests for ConfigMap (rule r: its conditions test request.operation)"
         )),
+        "{found:?}"
+    );
+    // verify29 V6: no CONNECT request comes for a ConfigMap itself; one
+    // that lists CONNECT keeps it.
+    assert!(!found.iter().any(|p| p.contains("CONNECT")), "{found:?}");
+    let found = parts(json!({"name": "r",
+        "match": {"any": [{"resources": {"kinds": ["Pod"], "operations": ["CREATE", "UPDATE", "CONNECT"]}}]},
+        "celPreconditions": [{"name": "upd", "expression": "request.operation != 'CREATE'"}],
+        "validate": {"cel": cel}}));
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("CONNECT, UPDATE requests for Pod")),
         "{found:?}"
     );
     // verify30: the same test in other spellings.
