@@ -766,11 +766,13 @@ impl Engine {
                 index.insert(key(meta), PolicyReaders::ByRule(by_rule));
             }
             for (policy, meta) in &self.validating {
-                let readers = redaction::templates::cel_body(policy.body());
+                // A ValidatingPolicy has no params.
+                let readers = redaction::templates::cel_body(policy.body(), false);
                 index.insert(key(meta), PolicyReaders::Whole(readers));
             }
             for (policy, meta) in &self.admission {
-                let readers = redaction::templates::cel_body(policy.body());
+                let readers =
+                    redaction::templates::cel_body(policy.body(), policy.params_of_secrets());
                 index.insert(key(meta), PolicyReaders::Whole(readers));
             }
             Arc::new(index)

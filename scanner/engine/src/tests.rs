@@ -837,6 +837,117 @@ fn a_text_built_from_a_secret_s_data_is_withheld_whatever_the_policy_made_of_it(
     assert_eq!(vap.properties["copy"], redaction::DERIVED_TEXT);
 }
 
+/// Answers params: a Secret for `paramKind` Secret, a ConfigMap for
+/// ConfigMap.
+struct ParamsAnswer;
+
+impl ClusterData for ParamsAnswer {
+    fn config_map(&self, _namespace: &str, _name: &str) -> Option<Value> {
+        None
+    }
+    fn api_call(&self, _request: &context::ApiCallRequest) -> Result<Option<Value>, String> {
+        Ok(None)
+    }
+    fn params(
+        &self,
+        _api_version: &str,
+        kind: &str,
+        namespace: &str,
+        name: Option<&str>,
+        _selector: Option<&crate::label_selector::LabelSelector>,
+    ) -> Result<Vec<Value>, String> {
+        let metadata = json!({"name": name.unwrap_or("p"), "namespace": namespace});
+        Ok(match kind {
+            "Secret" => vec![
+                json!({"apiVersion": "v1", "kind": "Secret", "metadata": metadata,
+                "data": {"password": "UzNjcjN0VmFsdWUtWnE4MQ=="}}),
+            ],
+            "ConfigMap" => vec![
+                json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata,
+                "data": {"password": "bm90LWEtc2VjcmV0"}}),
+            ],
+            _ => Vec::new(),
+        })
+    }
+}
+
+/// verify31 F1: a CEL policy whose `paramKind` is Secret (a ClusterPolicy's
+/// `validate.cel`, a ValidatingAdmissionPolicy) built its messages and
+/// errors from the Secret the scan read as its params: the spaced-out
+/// password reached a ConfigMap's report. A text built from such params
+/// is withheld whole, on any resource; one built from ConfigMap params
+/// stays.
+#[test]
+fn a_text_built_from_secret_params_is_withheld() {
+    let reversed = "string(base64.decode(params.data.password)).reverse()";
+    let kinds = json!({"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"],
+        "operations": ["CREATE"], "resources": ["configmaps"]}]});
+    let vap = |name: &str, param_kind: &str, expression: &str| {
+        vec![
+            json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+                "metadata": {"name": name},
+                "spec": {"matchConstraints": kinds, "paramKind": {"apiVersion": "v1", "kind": param_kind},
+                    "validations": [{"expression": expression,
+                        "messageExpression": format!("'pw ' + {reversed}")}]}}),
+            json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+                "metadata": {"name": name},
+                "spec": {"policyName": name, "validationActions": ["Audit"],
+                    "paramRef": {"name": "db", "namespace": "default"}}}),
+        ]
+    };
+    let mut documents = vec![
+        json!({"apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy",
+        "metadata": {"name": "kyverno"},
+        "spec": {"rules": [{"name": "param",
+            "match": {"any": [{"resources": {"kinds": ["ConfigMap"]}}]},
+            "validate": {"cel": {
+                "paramKind": {"apiVersion": "v1", "kind": "Secret"},
+                "paramRef": {"name": "db", "namespace": "default", "parameterNotFoundAction": "Deny"},
+                "expressions": [{"expression": "false", "messageExpression": format!("'pw ' + {reversed}")}]}}}]}}),
+    ];
+    documents.extend(vap("vap", "Secret", "false"));
+    // An error quoting what the expression made of the password.
+    documents.extend(vap(
+        "vap-error",
+        "Secret",
+        &format!("{{'a': 1}}[{reversed}] == 1"),
+    ));
+    documents.extend(vap("vap-config", "ConfigMap", "false"));
+    let (engine, problems) = Engine::from_documents(&documents, EngineOptions::default());
+    assert!(problems.is_empty(), "{problems:?}");
+    let engine = engine.with_cluster_data(Arc::new(ParamsAnswer));
+    let settings = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "settings", "namespace": "default"}, "data": {"a": "b"}});
+    let results: Vec<(String, RuleResult)> = engine
+        .evaluate(&settings, &Environment::default())
+        .into_iter()
+        .flat_map(|r| {
+            let policy = r.policy.name.clone();
+            r.rules.into_iter().map(move |rule| (policy.clone(), rule))
+        })
+        .collect();
+    let everything = format!("{results:?}");
+    assert!(!everything.contains("1qZ-eulaVt3rc3S"), "{everything}");
+    let find = |policy: &str| {
+        results
+            .iter()
+            .find(|(p, _)| p == policy)
+            .map(|(_, r)| r.clone())
+            .unwrap_or_else(|| panic!("no result of {policy}: {results:?}"))
+    };
+    for (policy, status) in [
+        ("kyverno", RuleStatus::Fail),
+        ("vap", RuleStatus::Fail),
+        ("vap-error", RuleStatus::Error),
+    ] {
+        let result = find(policy);
+        assert_eq!(result.status, status, "{policy}: {result:?}");
+        assert_eq!(result.message, redaction::DERIVED_TEXT, "{policy}");
+    }
+    let config = find("vap-config");
+    assert_eq!(config.message, "pw terces-a-ton");
+}
+
 fn results_of(engine: &Engine, resource: &Value) -> Vec<(String, RuleStatus, String)> {
     engine
         .evaluate(resource, &Environment::default())

@@ -15,9 +15,9 @@
 //! `object`, `@`, an unknown CEL variable) counts as reading the data.
 //! Lookups are read too: a text built from an `apiCall` of `…/secrets…`
 //! or a CEL `resource.Get`/`List` naming `secrets` may show a Secret a
-//! lookup returned, on any resource. What is not recognised: a Secret a
-//! lookup returned by another road (a GlobalContextEntry, a ValidatingAdmissionPolicy's
-//! params), whose whole values the lookup watch removes.
+//! lookup returned, on any resource; so does one built from a
+//! GlobalContextEntry or from the `params` of a CEL policy whose
+//! `paramKind` is Secret.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -352,7 +352,13 @@ impl<'a> KyvernoScope<'a> {
 /// Whether a CEL expression may show the data, its `variables.<name>`
 /// followed into `variables`. A lookup of Secrets is a `resource.Get` or
 /// `resource.List` in an expression naming `secrets`.
-fn cel_reads_data(source: &str, variables: &HashMap<&str, &str>, depth: usize, of: Of) -> bool {
+fn cel_reads_data(
+    source: &str,
+    variables: &HashMap<&str, &str>,
+    params_secret: bool,
+    depth: usize,
+    of: Of,
+) -> bool {
     if depth > MAX_DEPTH {
         return true;
     }
@@ -373,10 +379,13 @@ fn cel_reads_data(source: &str, variables: &HashMap<&str, &str>, depth: usize, o
         "resource" => of == Of::Lookup && names_secrets(at),
         // A GlobalContextEntry may hold any resource (verify30 N3).
         "globalContext" => of == Of::Lookup,
+        // Params of `paramKind` Secret are Secrets the scan looked up
+        // (verify31 F1).
+        "params" => of == Of::Lookup && params_secret,
         "variables" => match field_at(&tokens, at + 1) {
-            Some((variable, _)) => variables
-                .get(variable)
-                .is_none_or(|source| cel_reads_data(source, variables, depth + 1, of)),
+            Some((variable, _)) => variables.get(variable).is_none_or(|source| {
+                cel_reads_data(source, variables, params_secret, depth + 1, of)
+            }),
             None => true,
         },
         _ => false,
@@ -403,13 +412,16 @@ pub(crate) fn kyverno_rule(rule: &Value) -> Readers {
     if let Some(cel) = cel {
         collect_under_key(cel, "messageExpression", &mut expressions);
     }
+    let params_secret = cel
+        .and_then(|cel| cel.pointer("/paramKind/kind"))
+        .is_some_and(|kind| kind.as_str().is_none_or(|kind| kind == "Secret"));
     let message = |of: Of| {
         messages
             .iter()
             .any(|text| scope.template_reads_data(text, 0, of))
             || expressions
                 .iter()
-                .any(|source| cel_reads_data(source, &variables, 0, of))
+                .any(|source| cel_reads_data(source, &variables, params_secret, 0, of))
     };
     let properties = |of: Of| -> BTreeSet<String> {
         rule.get("reportProperties")
@@ -429,7 +441,7 @@ pub(crate) fn kyverno_rule(rule: &Value) -> Readers {
         collect_under_key(rule, "expression", &mut cel_texts);
         cel_texts
             .iter()
-            .any(|source| cel_reads_data(source, &variables, 0, Of::Lookup))
+            .any(|source| cel_reads_data(source, &variables, params_secret, 0, Of::Lookup))
     };
     Readers::of_modes(message, properties, lookup_any)
 }
@@ -455,8 +467,9 @@ fn collect_under_key<'v>(value: &'v Value, key: &str, out: &mut Vec<&'v str>) {
 /// What of a CEL policy (a ValidatingPolicy's or a
 /// ValidatingAdmissionPolicy's body) may show the data of the resource
 /// evaluated: its validations' message expressions, and its audit
-/// annotations (the results' properties).
-pub(crate) fn cel_body(body: &ValidationBody) -> Readers {
+/// annotations (the results' properties). `params_secret`: its
+/// `paramKind` is Secret.
+pub(crate) fn cel_body(body: &ValidationBody, params_secret: bool) -> Readers {
     let variables: HashMap<&str, &str> = body
         .variables
         .iter()
@@ -466,12 +479,20 @@ pub(crate) fn cel_body(body: &ValidationBody) -> Readers {
         body.validations
             .iter()
             .filter_map(|v| v.message_expression.as_ref())
-            .any(|program| cel_reads_data(program.source(), &variables, 0, of))
+            .any(|program| cel_reads_data(program.source(), &variables, params_secret, 0, of))
     };
     let properties = |of: Of| -> BTreeSet<String> {
         body.audit_annotations
             .iter()
-            .filter(|a| cel_reads_data(a.value_expression.source(), &variables, 0, of))
+            .filter(|a| {
+                cel_reads_data(
+                    a.value_expression.source(),
+                    &variables,
+                    params_secret,
+                    0,
+                    of,
+                )
+            })
             .map(|a| a.key.clone())
             .collect()
     };
@@ -482,7 +503,7 @@ pub(crate) fn cel_body(body: &ValidationBody) -> Readers {
         .chain(body.variables.iter().map(|v| &v.expression))
         .chain(body.match_conditions.iter().map(|v| &v.expression))
         .chain(body.audit_annotations.iter().map(|a| &a.value_expression))
-        .any(|program| cel_reads_data(program.source(), &variables, 0, Of::Lookup));
+        .any(|program| cel_reads_data(program.source(), &variables, params_secret, 0, Of::Lookup));
     Readers::of_modes(message, properties, lookup_any)
 }
 
@@ -590,26 +611,36 @@ mod tests {
         assert!(cel_reads_data(
             "string(variables.s.data.pw).reverse()",
             &variables,
+            false,
             0,
             Of::Lookup
         ));
         assert!(!cel_reads_data(
             "resource.Get('v1', 'configmaps', 'a', 'b').data.x",
             &variables,
+            false,
             0,
             Of::Lookup
         ));
-        assert!(!cel_reads_data("object.data.pw", &variables, 0, Of::Lookup));
+        assert!(!cel_reads_data(
+            "object.data.pw",
+            &variables,
+            false,
+            0,
+            Of::Lookup
+        ));
         // verify30 N2, N3: a computed resource name, a global context.
         assert!(cel_reads_data(
             "resource.Get('v1', 'secr' + 'ets', 'a', 'b').data",
             &variables,
+            false,
             0,
             Of::Lookup
         ));
         assert!(cel_reads_data(
             "globalContext.Get('creds', '')",
             &variables,
+            false,
             0,
             Of::Lookup
         ));
@@ -622,6 +653,7 @@ mod tests {
         assert!(cel_reads_data(
             "resource.Get('v1', object.kind, 'a', 'b').data",
             &variables,
+            false,
             0,
             Of::Lookup
         ));
@@ -642,7 +674,7 @@ mod tests {
         let reading = |source: &str| {
             let variables =
                 HashMap::from([("pw", "object.data['pw']"), ("n", "object.metadata.name")]);
-            cel_reads_data(source, &variables, 0, Of::Object)
+            cel_reads_data(source, &variables, false, 0, Of::Object)
         };
         for source in [
             "string(object)",

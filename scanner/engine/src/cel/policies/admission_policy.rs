@@ -220,6 +220,14 @@ impl AdmissionPolicy {
         &self.spec.body
     }
 
+    /// Whether its `paramKind` is Secret: its `params` are Secrets.
+    pub(crate) fn params_of_secrets(&self) -> bool {
+        self.spec
+            .param_kind
+            .as_ref()
+            .is_some_and(|kind| kind.kind == "Secret")
+    }
+
     pub(crate) fn compile_errors(&self) -> Vec<String> {
         self.spec.body.compile_errors()
     }
