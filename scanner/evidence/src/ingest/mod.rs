@@ -13,6 +13,7 @@
 //! Uses the run record's format ([`crate::run`]); nothing of the evidence
 //! that leaves.
 
+pub(crate) mod operation_tests;
 pub mod owner_labels;
 pub mod policy_info;
 pub mod record;

@@ -11,6 +11,7 @@
 
 use std::collections::BTreeSet;
 
+use super::operation_tests::{self, Holds};
 use super::rule_content::RuleContent;
 use crate::run::record_format::{rules_content, DocumentDigest};
 use chrono::{DateTime, Utc};
@@ -884,21 +885,19 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                 // not hold for CREATE, the scan's, leaves its part of the
                 // rule to admission (walk28 F3: `Equals UPDATE`); one that
                 // holds for DELETE gives a deny rule a DELETE part.
-                let mut tested = Vec::new();
-                for conditions in rule
-                    .get("preconditions")
+                // Its conditions, foreach ones too (verify31 F9), read
+                // through what each context entry stands for.
+                let aliases = rule_context_aliases(rule);
+                let tested: Vec<Holds> = rule_conditions(rule)
                     .into_iter()
-                    .chain(rule.pointer("/validate/deny/conditions"))
-                {
-                    operation_conditions(conditions, &mut tested);
-                }
-                let mut by_conditions: BTreeSet<&str> = tested
-                    .iter()
-                    .filter(|ops| !ops.contains("CREATE"))
-                    .flatten()
-                    .copied()
+                    .flat_map(operation_tests::kyverno_conditions)
+                    .map(|condition| operation_tests::kyverno_condition_holds(condition, &aliases))
                     .collect();
-                if judges_delete && tested.iter().any(|ops| ops.contains("DELETE")) {
+                let mut by_conditions: BTreeSet<&str> =
+                    tested.iter().flat_map(Holds::admission_only).collect();
+                let holds_for_delete =
+                    |holds: &Holds| matches!(holds, Holds::For(ops) if ops.contains("DELETE"));
+                if judges_delete && tested.iter().any(holds_for_delete) {
                     by_conditions.insert("DELETE");
                 }
                 // A validate.cel rule's expressions likewise (walk28 F14:
@@ -910,6 +909,8 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                     ));
                 }
                 by_conditions.extend(cel_operations(rule, &["celPreconditions"]));
+                // Kyverno skips a pattern on DELETE.
+                by_conditions.retain(|op| judges_delete || *op != "DELETE");
                 let old_object = ["validate", "preconditions", "celPreconditions", "context"]
                     .iter()
                     .filter_map(|key| rule.get(*key))
@@ -1123,43 +1124,83 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
     parts
 }
 
-/// The operations besides CREATE that CEL expressions under `lists` of
-/// `spec` (`expression`, or `valueExpression`) name beside
-/// `request.operation`, where an expression does not name CREATE: the
-/// requests only admission presents to that part.
+/// The operations besides CREATE that CEL conditions under `lists` of
+/// `spec` (preconditions, match conditions) may hold for while they do not
+/// for CREATE, or may hold for differently: the requests only admission
+/// presents to that part ([`operation_tests::cel_holds`]: any test of the
+/// operation not in a plain form counts as all of them).
 fn cel_operations(spec: &Value, lists: &[&str]) -> BTreeSet<&'static str> {
-    let mut found = BTreeSet::new();
-    for list in lists {
-        for expression in expressions_under(spec, list).filter(|text| reads_operation(text)) {
-            let quoted = |op: &str| {
-                expression.contains(&format!("'{op}'")) || expression.contains(&format!("\"{op}\""))
-            };
-            // `request.operation != 'CREATE'`, `!(… == 'CREATE')`, a test
-            // of the operation that names no CREATE (`.startsWith('UPD')`,
-            // `.lowerAscii() == 'update'`): held from the scan's CREATE, it
-            // judges the other operations only (verify29 V15, verify30).
-            let compact: String = expression.chars().filter(|c| !c.is_whitespace()).collect();
-            let negated = [
-                "operation!=",
-                "operation']!=",
-                "operation\"]!=",
-                "!(request",
-                "!request",
-            ]
-            .iter()
-            .any(|form| compact.contains(form));
-            if negated || !quoted("CREATE") && !quoted_other(expression) {
-                found.extend(OPERATIONS.into_iter().filter(|op| *op != "CREATE"));
-            } else if !quoted("CREATE") {
-                found.extend(
-                    OPERATIONS
-                        .into_iter()
-                        .filter(|op| *op != "CREATE" && quoted(op)),
-                );
-            }
+    let aliases = cel_variable_aliases(spec);
+    lists
+        .iter()
+        .flat_map(|list| expressions_under(spec, list))
+        .flat_map(|text| operation_tests::cel_holds(text, &aliases).admission_only())
+        .collect()
+}
+
+/// The CEL variables of `spec` (`variables`) that read the request's
+/// admission fields or the request whole.
+fn cel_variable_aliases(spec: &Value) -> BTreeSet<String> {
+    let definitions: Vec<(&str, String)> = spec
+        .get("variables")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| {
+            Some((
+                v.get("name")?.as_str()?,
+                v.get("expression")?.as_str()?.to_string(),
+            ))
+        })
+        .collect();
+    operation_tests::request_aliases(&definitions, true)
+}
+
+/// Every Kyverno conditions block of a rule: its preconditions, its deny
+/// conditions, and those of each `validate.foreach` (nested ones too).
+fn rule_conditions(rule: &Value) -> Vec<&Value> {
+    fn foreach_conditions<'v>(validate: &'v Value, out: &mut Vec<&'v Value>) {
+        out.extend(validate.pointer("/deny/conditions"));
+        for each in validate
+            .get("foreach")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            out.extend(each.get("preconditions"));
+            foreach_conditions(each, out);
         }
     }
+    let mut found: Vec<&Value> = rule.get("preconditions").into_iter().collect();
+    if let Some(validate) = rule.get("validate") {
+        foreach_conditions(validate, &mut found);
+    }
     found
+}
+
+/// The context entries of a rule (its own and its foreach ones') that
+/// stand for the request's admission fields or the request whole.
+fn rule_context_aliases(rule: &Value) -> BTreeSet<String> {
+    let mut entries = Vec::new();
+    collect_context_entries(rule, &mut entries);
+    operation_tests::context_aliases(Some(&Value::Array(entries)))
+}
+
+fn collect_context_entries(value: &Value, out: &mut Vec<Value>) {
+    match value {
+        Value::Object(map) => {
+            for (key, item) in map {
+                match (key.as_str(), item) {
+                    ("context", Value::Array(entries)) => out.extend(entries.iter().cloned()),
+                    _ => collect_context_entries(item, out),
+                }
+            }
+        }
+        Value::Array(items) => items
+            .iter()
+            .for_each(|item| collect_context_entries(item, out)),
+        _ => {}
+    }
 }
 
 /// Why a PolicyException excuses only what a scan presents, if it does:
@@ -1187,38 +1228,43 @@ pub(crate) fn exception_create_only(document: &Value) -> Option<String> {
             return Some(format!("its match lists operations {operations}"));
         }
     }
-    if let Some(conditions) = spec.get("conditions") {
-        let mut tested = Vec::new();
-        operation_conditions(conditions, &mut tested);
-        if tested.iter().any(|ops| !ops.contains("UPDATE")) {
-            return Some("its conditions test request.operation".into());
+    // A scan has no requester (verify31 F6).
+    if let Some(matching) = spec.get("match") {
+        let by_requester = ["any", "all"]
+            .iter()
+            .filter_map(|key| matching.get(*key)?.as_array())
+            .flatten()
+            .chain(std::iter::once(matching))
+            .any(|filter| {
+                ["subjects", "roles", "clusterRoles"].iter().any(|key| {
+                    filter
+                        .get(*key)
+                        .and_then(Value::as_array)
+                        .is_some_and(|list| !list.is_empty())
+                })
+            });
+        if by_requester {
+            return Some(
+                "its match names subjects, roles or clusterRoles: it excuses only their requests, and a scan has no requester".into(),
+            );
         }
     }
-    let cel_reads = expressions_under(spec, "matchConditions")
-        .any(|text| reads_operation(text) && !text.contains("UPDATE"));
-    cel_reads.then(|| "its matchConditions test request.operation".into())
-}
-
-/// Whether a CEL text reads the request's operation, in any spelling
-/// (`request.operation`, `request['operation']`, `request.?operation`).
-fn reads_operation(text: &str) -> bool {
-    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    [
-        "request.operation",
-        "request['operation']",
-        "request[\"operation\"]",
-        "request.?operation",
-    ]
-    .iter()
-    .any(|spelling| compact.contains(spelling))
-}
-
-/// Whether a CEL text names, quoted, an operation other than CREATE.
-fn quoted_other(text: &str) -> bool {
-    OPERATIONS
+    let aliases = operation_tests::context_aliases(spec.get("context"));
+    let by_conditions = spec
+        .get("conditions")
         .into_iter()
-        .filter(|op| *op != "CREATE")
-        .any(|op| text.contains(&format!("'{op}'")) || text.contains(&format!("\"{op}\"")))
+        .flat_map(operation_tests::kyverno_conditions)
+        .any(|condition| {
+            operation_tests::kyverno_condition_holds(condition, &aliases)
+                .differs_from_create("UPDATE")
+        });
+    if by_conditions {
+        return Some("its conditions test request.operation".into());
+    }
+    let aliases = cel_variable_aliases(spec);
+    let by_cel = expressions_under(spec, "matchConditions")
+        .any(|text| operation_tests::cel_holds(text, &aliases).differs_from_create("UPDATE"));
+    by_cel.then(|| "its matchConditions test request.operation".into())
 }
 
 /// UPDATE, DELETE and CONNECT when a CEL expression under `lists` reads
@@ -1229,9 +1275,11 @@ fn quoted_other(text: &str) -> bool {
 /// policy to what a scan presents, so those go through
 /// [`cel_operations`].
 fn cel_reading_operation(spec: &Value, lists: &[&str]) -> BTreeSet<&'static str> {
-    let reads = lists
-        .iter()
-        .any(|list| expressions_under(spec, list).any(reads_operation));
+    let aliases = cel_variable_aliases(spec);
+    let reads = lists.iter().any(|list| {
+        expressions_under(spec, list)
+            .any(|text| operation_tests::reads_request(text, &aliases, true))
+    });
     if reads {
         OPERATIONS
             .into_iter()
@@ -1326,50 +1374,6 @@ fn expressions_under<'a>(spec: &'a Value, list: &str) -> impl Iterator<Item = &'
 
 /// The operations an admission request can have.
 const OPERATIONS: [&str; 4] = ["CREATE", "UPDATE", "DELETE", "CONNECT"];
-
-/// For each Kyverno condition on `request.operation` in `conditions`
-/// (`any`/`all` lists, or the older plain list, at any depth), the
-/// operations it holds for: `Equals`/`In`/`AnyIn`/`AllIn` its values,
-/// `NotEquals`/`NotIn`/`AnyNotIn`/`AllNotIn` the others. Other operators
-/// are not read.
-fn operation_conditions(conditions: &Value, out: &mut Vec<BTreeSet<&'static str>>) {
-    match conditions {
-        Value::Array(items) => items
-            .iter()
-            .for_each(|item| operation_conditions(item, out)),
-        Value::Object(map) => {
-            let key = map.get("key").and_then(Value::as_str).unwrap_or("");
-            let on_operation = key.contains("request.operation");
-            if on_operation {
-                let values: Vec<&str> = match map.get("value") {
-                    Some(Value::String(value)) => vec![value.as_str()],
-                    Some(Value::Array(values)) => values.iter().filter_map(Value::as_str).collect(),
-                    _ => Vec::new(),
-                };
-                // A key that transforms the operation (`to_lower(…)`)
-                // compares other spellings: read without case (verify30).
-                let listed = |op: &&str| values.iter().any(|v| v.eq_ignore_ascii_case(op));
-                let holds: Option<BTreeSet<&'static str>> =
-                    match map.get("operator").and_then(Value::as_str) {
-                        Some("Equals" | "Equal" | "In" | "AnyIn" | "AllIn") => {
-                            Some(OPERATIONS.into_iter().filter(listed).collect())
-                        }
-                        Some("NotEquals" | "NotEqual" | "NotIn" | "AnyNotIn" | "AllNotIn") => {
-                            Some(OPERATIONS.into_iter().filter(|op| !listed(op)).collect())
-                        }
-                        _ => None,
-                    };
-                out.extend(holds);
-            }
-            for key in ["any", "all"] {
-                if let Some(nested) = map.get(key) {
-                    operation_conditions(nested, out);
-                }
-            }
-        }
-        _ => {}
-    }
-}
 
 /// Whether a Kyverno `kinds` entry names a subresource: `Pod/exec`,
 /// `v1/Pod/exec`, `apps/v1/Deployment/scale` — a lower-case last part

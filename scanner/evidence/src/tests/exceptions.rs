@@ -714,4 +714,116 @@ fn an_exception_for_create_alone_excuses_nothing_of_updates() {
         "match": {"any": [{"resources": {"kinds": ["Pod"], "names": ["vendor"], "operations": ["CREATE", "UPDATE"]}}]}
     })));
     assert_eq!(verdict, Verdict::Ready, "{why}");
+    // verify31 F4: the operation on the value side, quoted, looked up;
+    // F6: a match naming requesters, whom a scan never has.
+    for extra in [
+        json!({"conditions": {"any": [{"key": "CREATE", "operator": "Equals", "value": "{{ request.operation }}"}]}}),
+        json!({"conditions": {"any": [{"key": "{{ request.\"operation\" }}", "operator": "Equals", "value": "CREATE"}]}}),
+        json!({"conditions": {"any": [{"key": "{{ lookup(request, 'operation') }}", "operator": "Equals", "value": "CREATE"}]}}),
+        json!({"context": [{"name": "op", "variable": {"jmesPath": "request.operation"}}],
+               "conditions": {"any": [{"key": "{{ op }}", "operator": "Equals", "value": "CREATE"}]}}),
+        json!({"match": {"any": [{"resources": {"kinds": ["Pod"], "names": ["vendor"]},
+               "subjects": [{"kind": "User", "name": "alice"}]}]}}),
+        json!({"match": {"any": [{"resources": {"kinds": ["Pod"], "names": ["vendor"]},
+               "clusterRoles": ["cluster-admin"]}]}}),
+    ] {
+        let (verdict, why) = judged(exception(extra.clone()));
+        assert_eq!(verdict, Verdict::NotReady, "{extra}: {why}");
+        assert!(
+            why.contains("PolicyException ops/vendor excuses only"),
+            "{why}"
+        );
+    }
+    // A condition that holds for CREATE and UPDATE alike stays excused.
+    let (verdict, why) = judged(exception(json!({
+        "conditions": {"any": [{"key": "{{ request.operation }}", "operator": "NotEquals", "value": "DELETE"}]}
+    })));
+    assert_eq!(verdict, Verdict::Ready, "{why}");
+}
+
+/// verify31 F4, F8: a CEL exception on a NamespacedValidatingPolicy was
+/// not read at all; a `background: false` exception limited to CREATE or
+/// to a requester was counted "excused at admission" and the policy GO.
+#[test]
+fn partial_exceptions_on_namespaced_cel_policies_and_at_admission_are_not_ready() {
+    let mut record = scan(true, &[]);
+    record.policy_exceptions = Some(crate::run::exception_scope::ExceptionScope::Namespace {
+        namespace: "*".into(),
+    });
+    let nvp = json!({"apiVersion": "policies.kyverno.io/v1alpha1", "kind": "NamespacedValidatingPolicy",
+        "metadata": {"name": "nvp", "namespace": "a", "managedFields": [{"manager": "kubectl", "time": "2026-11-01T00:00:00Z"}]},
+        "spec": {"validationActions": ["Audit"],
+                 "matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"], "resources": ["configmaps"]}]},
+                 "validations": [{"expression": "true"}]}});
+    let cel_exception = |expression: &str| {
+        json!({"apiVersion": "policies.kyverno.io/v1alpha1", "kind": "PolicyException",
+            "metadata": {"name": "vendor", "namespace": "a"},
+            "spec": {"policyRefs": [{"name": "nvp", "kind": "NamespacedValidatingPolicy"}],
+                     "matchConditions": [{"name": "m", "expression": expression}]}})
+    };
+    let judged = |exception: Value| {
+        let mut skipped = result("a/nvp", "skip", "a", "vendor");
+        skipped["properties"] = json!({"exceptions": "vendor"});
+        skipped.as_object_mut().expect("object").remove("rule");
+        let mut passed = result("a/nvp", "pass", "a", "p");
+        passed.as_object_mut().expect("object").remove("rule");
+        let evidence = build(&input(
+            vec![report(vec![skipped, passed])],
+            vec![nvp.clone(), exception],
+            Some(record.clone()),
+        ));
+        let found = find(&evidence, "nvp");
+        (found.verdict, found.reasons.join(" | "))
+    };
+    for expression in [
+        "request.operation == 'CREATE' && object.metadata.name == 'vendor'",
+        "!(request.operation == 'UPDATE') && object.metadata.name == 'vendor'",
+        "request.operation == 'UPDATE' ? false : object.metadata.name == 'vendor'",
+    ] {
+        let (verdict, why) = judged(cel_exception(expression));
+        assert_eq!(verdict, Verdict::NotReady, "{expression}: {why}");
+        assert!(
+            why.contains("PolicyException a/vendor excuses only"),
+            "{why}"
+        );
+    }
+    let (verdict, why) = judged(cel_exception("object.metadata.name == 'vendor'"));
+    assert_eq!(verdict, Verdict::Ready, "{why}");
+
+    // background: false, CREATE only: its fail is excused at admission.
+    let kyverno_exception = |extra: Value| {
+        let mut spec = json!({"background": false,
+            "exceptions": [{"policyName": "clean", "ruleNames": ["check"]}],
+            "match": {"any": [{"resources": {"kinds": ["Pod"], "names": ["vendor"]}}]}});
+        for (key, value) in extra.as_object().expect("object") {
+            spec[key] = value.clone();
+        }
+        json!({"apiVersion": "kyverno.io/v2", "kind": "PolicyException",
+               "metadata": {"name": "vendor", "namespace": "ops"}, "spec": spec})
+    };
+    let judged = |exception: Value| {
+        let mut failed = result("clean", "fail", "a", "vendor");
+        failed["properties"] = json!({"polscan.io/admission-exceptions": "vendor"});
+        let evidence = build(&input(
+            vec![report(vec![failed, result("clean", "pass", "a", "p")])],
+            vec![policy("clean", "Audit", "2026-11-01T00:00:00Z"), exception],
+            Some(record.clone()),
+        ));
+        let found = find(&evidence, "clean");
+        (found.verdict, found.reasons.join(" | "))
+    };
+    for extra in [
+        json!({"match": {"any": [{"resources": {"kinds": ["Pod"], "names": ["vendor"], "operations": ["CREATE"]}}]}}),
+        json!({"conditions": {"any": [{"key": "{{ request.operation }}", "operator": "Equals", "value": "CREATE"}]}}),
+        json!({"match": {"any": [{"resources": {"kinds": ["Pod"], "names": ["vendor"]}, "subjects": [{"kind": "User", "name": "alice"}]}]}}),
+    ] {
+        let (verdict, why) = judged(kyverno_exception(extra.clone()));
+        assert_eq!(verdict, Verdict::NotReady, "{extra}: {why}");
+        assert!(
+            why.contains("PolicyException vendor (background: false) excuses at admission only"),
+            "{why}"
+        );
+    }
+    let (verdict, why) = judged(kyverno_exception(json!({})));
+    assert_eq!(verdict, Verdict::Ready, "{why}");
 }

@@ -634,6 +634,86 @@ fn rules_held_from_create_or_reading_the_old_object_have_no_evidence_for_updates
             "{expression}: {found:?}"
         );
     }
+    // verify31 F2: forms no list of spellings caught, and the request's
+    // other admission fields.
+    for expression in [
+        "'CREATE' != request.operation",
+        "request.operation == 'CREATE' ? false : true",
+        "request.?operation.orValue('') != 'CREATE'",
+        "request.operation.lowerAscii().upperAscii() != 'CREATE'",
+        "has(request.options) && request.options.kind == 'UpdateOptions'",
+    ] {
+        let found = parts(json!({"name": "r",
+            "match": {"any": [{"resources": {"kinds": ["ConfigMap"]}}]},
+            "celPreconditions": [{"name": "upd", "expression": expression}],
+            "validate": {"cel": cel}}));
+        assert!(
+            found
+                .iter()
+                .any(|p| p.contains("UPDATE requests for ConfigMap")),
+            "{expression}: {found:?}"
+        );
+    }
+    let pattern = json!({"metadata": {"labels": {"team": "?*"}}});
+    for key in [
+        "{{ request.operation == 'UPDATE' }}",
+        "{{ lookup(request, 'operation') }}",
+        "{{ request.\"operation\" }}",
+        "{{ starts_with(request.operation, 'UP') }}",
+        "{{ truncate(request.operation, `2`) }}",
+        "{{ request.[operation] | [0] }}",
+        "{{ request.options.kind || '' }}",
+    ] {
+        let found = parts(json!({"name": "r",
+            "match": {"any": [{"resources": {"kinds": ["ConfigMap"]}}]},
+            "preconditions": {"all": [{"key": key, "operator": "Equals", "value": "UPDATE"}]},
+            "validate": {"pattern": pattern}}));
+        assert!(
+            found
+                .iter()
+                .any(|p| p.contains("UPDATE requests for ConfigMap")),
+            "{key}: {found:?}"
+        );
+        // A pattern is skipped on DELETE.
+        assert!(
+            !found.iter().any(|p| p.contains("DELETE")),
+            "{key}: {found:?}"
+        );
+    }
+    // verify31 F9: inside foreach, its preconditions and deny conditions.
+    let found = parts(json!({"name": "r",
+        "match": {"any": [{"resources": {"kinds": ["ConfigMap"]}}]},
+        "validate": {"foreach": [{"list": "[request.object]",
+            "preconditions": {"all": [{"key": "{{ request.operation }}", "operator": "NotEquals", "value": "CREATE"}]},
+            "deny": {"conditions": {"any": [{"key": "{{ element.metadata.labels.tier || '' }}", "operator": "Equals", "value": ""}]}}}]}}));
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("UPDATE requests for ConfigMap")),
+        "{found:?}"
+    );
+    let found = parts(json!({"name": "r",
+        "match": {"any": [{"resources": {"kinds": ["ConfigMap"]}}]},
+        "validate": {"foreach": [{"list": "[request.object]",
+            "foreach": [{"list": "[element]",
+                "deny": {"conditions": {"all": [{"key": "{{ request.operation }}", "operator": "Equals", "value": "UPDATE"}]}}}]}]}}));
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("UPDATE requests for ConfigMap")),
+        "{found:?}"
+    );
+    // verify31 F3: skipping DELETE holds for CREATE and UPDATE alike.
+    for expression in [
+        "request.operation != 'DELETE'",
+        "!(request.operation == 'DELETE')",
+    ] {
+        let found = parts(json!({"name": "r",
+            "match": {"any": [{"resources": {"kinds": ["ConfigMap"]}}]},
+            "celPreconditions": [{"name": "c", "expression": expression}],
+            "validate": {"cel": cel}}));
+        assert!(found.is_empty(), "{expression}: {found:?}");
+    }
     // Held to what a scan presents, or judged the same on an update: no part.
     for expression in [
         "request.operation == 'CREATE'",

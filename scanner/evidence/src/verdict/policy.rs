@@ -179,6 +179,9 @@ pub(super) fn policy_evidence(
     // their rules.
     let mut skipped_by: BTreeMap<String, usize> = BTreeMap::new();
     let mut skipped_rules: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    // PolicyException with `background: false` (as results name it) →
+    // fails it excuses at admission.
+    let mut admission_excused_by: BTreeMap<String, usize> = BTreeMap::new();
     let unnamed_rule = info.rules.len() == 1 && info.rules[0].name.is_empty();
     let mut teams: BTreeMap<TeamRoute, Arc<TeamRoute>> = BTreeMap::new();
     for result in results {
@@ -207,6 +210,16 @@ pub(super) fn policy_evidence(
             }
         }
         if admission_excused {
+            for name in result
+                .properties
+                .get(ADMISSION_EXCEPTIONS)
+                .into_iter()
+                .flat_map(|names| names.split(','))
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+            {
+                *admission_excused_by.entry(name.to_string()).or_default() += 1;
+            }
             excused.push(Violation {
                 rule: result.rule.clone(),
                 result: result.result.clone(),
@@ -383,14 +396,35 @@ pub(super) fn policy_evidence(
     reasons.extend(stale.iter().map(|s| s.reason.clone()));
     // A skip by an exception that holds only for what a scan presents
     // (CREATE) says nothing of the updates Kyverno judges (verify30 N7).
+    // A CEL exception names a namespaced policy without its namespace
+    // (verify31 F4: those on a NamespacedValidatingPolicy were not read).
+    let names_policy = |e: &ExceptionEvidence| {
+        e.covers(&qualified) || (info.namespace.is_some() && e.covers(&info.name))
+    };
     for exception in exceptions
         .iter()
-        .filter(|e| e.covered_results > 0 && e.covers(&qualified))
+        .filter(|e| e.covered_results > 0 && names_policy(e))
     {
         if let Some(why) = &exception.create_only {
             reasons.push(format!(
                 "PolicyException {} excuses only what a scan presents ({why}): Kyverno judges the updates of the {} result(s) it skips, which no scan evaluates — widen it to UPDATE, or fix those resources",
                 exception.name, exception.covered_results
+            ));
+        }
+    }
+    // The same of a `background: false` one, whose fails the scan keeps
+    // and counts excused at admission (verify31 F8).
+    for (name, count) in &admission_excused_by {
+        let named = |e: &&ExceptionEvidence| {
+            e.name == *name || e.name.rsplit('/').next() == Some(name.as_str())
+        };
+        if let Some(why) = exceptions
+            .iter()
+            .filter(named)
+            .find_map(|e| e.create_only.as_ref())
+        {
+            reasons.push(format!(
+                "PolicyException {name} (background: false) excuses at admission only some of the requests Kyverno judges ({why}): the {count} fail(s) it excuses would be denied at the others — widen it, or fix those resources"
             ));
         }
     }
