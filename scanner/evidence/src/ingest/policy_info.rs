@@ -245,6 +245,11 @@ pub struct PolicyInfo {
     /// at admission, so Enforce blocks nothing (verify30 N8).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub admission_off: bool,
+    /// A ValidatingPolicy's `evaluation.mode` other than `Kubernetes`
+    /// (`JSON`, `Envoy`): it is for other payloads, and Kyverno's
+    /// admission never applies it (verify31 F7); `admission_off` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluation_mode: Option<String>,
     /// The Pod controllers the policy names for its autogen (kinds:
     /// `Deployment`, `CronJob`): a Kyverno policy's
     /// `pod-policies.kyverno.io/autogen-controllers` (empty for `none`), a
@@ -331,6 +336,7 @@ impl PolicyInfo {
             unscored: false,
             background_off: false,
             admission_off: false,
+            evaluation_mode: None,
             autogen_controllers: None,
             admission_only: Vec::new(),
             last_changed: None,
@@ -513,6 +519,11 @@ impl PolicyInfo {
         let rule_content = Some(RuleContent::of(&kind, document));
         let admission_only = admission_only_parts(&kind, &spec);
         let autogen_controllers = named_autogen_controllers(&kind, document, &spec);
+        let evaluation_mode = spec
+            .pointer("/evaluation/mode")
+            .and_then(Value::as_str)
+            .filter(|mode| !mode.eq_ignore_ascii_case("Kubernetes"))
+            .map(str::to_string);
         let mut info = PolicyInfo {
             kind,
             name,
@@ -537,7 +548,9 @@ impl PolicyInfo {
                 || spec
                     .pointer("/evaluation/admission/enabled")
                     .and_then(Value::as_bool)
-                    == Some(false),
+                    == Some(false)
+                || evaluation_mode.is_some(),
+            evaluation_mode,
             autogen_controllers,
             last_changed: last_changed(document),
             digest: DocumentDigest::of(document),

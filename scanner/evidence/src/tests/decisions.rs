@@ -923,4 +923,67 @@ fn a_policy_kyverno_never_applies_at_admission_is_neither_go_nor_enforced() {
     ));
     let decided = decision::decide(&evidence);
     assert_eq!(decided[0].decision, Decision::NoGo, "{decided:?}");
+    // verify31 F7: a ValidatingPolicy for JSON or Envoy payloads is never
+    // applied at admission either; Kubernetes mode is.
+    for (mode, expected) in [
+        ("JSON", Decision::NoGo),
+        ("Envoy", Decision::NoGo),
+        ("Kubernetes", Decision::Enforced),
+    ] {
+        let mut vp = validating_policy("vp");
+        vp["spec"]["evaluation"] = json!({"mode": mode});
+        let evidence = build(&input(
+            vec![report(vec![cel_result("vp", "pass", "p1")])],
+            vec![vp],
+            Some(scan(true, &[])),
+        ));
+        let decided = decision::decide(&evidence);
+        assert_eq!(decided[0].decision, expected, "{mode}: {decided:?}");
+        if expected == Decision::NoGo {
+            assert!(
+                decided[0].reasons[0].contains(&format!("evaluation.mode: {mode}")),
+                "{decided:?}"
+            );
+        }
+    }
+}
+
+/// verify31 F5: `evidence --namespace a` called an enforced cluster-wide
+/// policy ENFORCED ("no rollback condition met") while a violation in
+/// another namespace, which the view did not look at, called for a
+/// rollback. An enforced policy the view does not wholly cover is RESCAN;
+/// a namespaced one inside the view stays ENFORCED.
+#[test]
+fn an_enforced_policy_a_filtered_view_does_not_cover_is_not_confirmed() {
+    let decided_in = |document: Value, namespaces: &[&str]| {
+        let name = match document
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+        {
+            Some(namespace) => format!("{namespace}/strict"),
+            None => "strict".to_string(),
+        };
+        let reports = vec![report(vec![result(&name, "pass", "a", "p1")])];
+        let mut filtered = input(reports, vec![document], Some(scan(true, &[])));
+        filtered.namespace_filter = namespaces.iter().map(|n| n.to_string()).collect();
+        decision::decide(&build(&filtered))[0].clone()
+    };
+    let cluster_wide = policy("strict", "Enforce", "2026-11-01T00:00:00Z");
+    let decided = decided_in(cluster_wide.clone(), &["a"]);
+    assert_eq!(decided.decision, Decision::Rescan, "{decided:?}");
+    assert!(
+        decided.reasons[0].starts_with(
+            "enforced, and not confirmed by this view: only namespace(s) a were looked at"
+        ),
+        "{decided:?}"
+    );
+    assert_eq!(decided_in(cluster_wide, &[]).decision, Decision::Enforced);
+    let mut namespaced = policy("strict", "Enforce", "2026-11-01T00:00:00Z");
+    namespaced["kind"] = json!("Policy");
+    namespaced["metadata"]["namespace"] = json!("a");
+    assert_eq!(
+        decided_in(namespaced.clone(), &["a"]).decision,
+        Decision::Enforced
+    );
+    assert_eq!(decided_in(namespaced, &["b"]).decision, Decision::Rescan);
 }

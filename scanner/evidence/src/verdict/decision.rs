@@ -183,6 +183,25 @@ fn decide_policy(
     // change nothing, so none is offered (what stays in Audit an override
     // keeps, and `stays_audit` says so).
     if info.enforces() && policy.enforce_change().is_none() && policy.git_promote().is_none() {
+        // A filtered view (evidence --namespace) did not look where Kyverno
+        // enforces it (verify31 F5: ENFORCED, "no rollback condition met",
+        // beside a violation in another namespace).
+        if let Some(filtered) = policy
+            .reasons
+            .iter()
+            .find(|r| r.starts_with("not ready in a filtered view"))
+        {
+            decision.decision = Decision::Rescan;
+            decision.reasons = vec![shorten(&format!(
+                "enforced, and not confirmed by this view: {}",
+                filtered.trim_start_matches("not ready in a filtered view: ")
+            ))];
+            decision.instructions = vec![
+                "make the package without --namespace to confirm it where Kyverno enforces it"
+                    .into(),
+            ];
+            return decision;
+        }
         if let Some(gaps) = scan_gaps {
             decision.decision = Decision::Rescan;
             decision.reasons = vec![shorten(&format!(

@@ -23,7 +23,11 @@ pub(super) fn policy_reasons(info: &PolicyInfo, found: bool, input: &EvidenceInp
     }
     // Kyverno never applies it at admission: Enforce blocks nothing, and
     // an enforced one does not enforce (verify30 N8).
-    if info.admission_off {
+    if let Some(mode) = &info.evaluation_mode {
+        reasons.push(format!(
+            "the policy has evaluation.mode: {mode}: it judges other payloads than Kubernetes requests, and Kyverno never applies it at admission, so Enforce blocks nothing"
+        ));
+    } else if info.admission_off {
         let field = if matches!(info.kind.as_str(), "ClusterPolicy" | "Policy") {
             "spec.admission: false"
         } else {
