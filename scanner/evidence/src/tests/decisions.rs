@@ -897,7 +897,10 @@ fn policies_of_one_name_and_two_kinds_get_no_verdict() {
 /// or ENFORCED; Enforce blocks nothing there.
 #[test]
 fn a_policy_kyverno_never_applies_at_admission_is_neither_go_nor_enforced() {
-    let reports = vec![report(vec![result("quiet", "pass", "a", "p1")])];
+    let reports = vec![report(vec![
+        result("quiet", "pass", "a", "p1"),
+        result("quiet", "fail", "a", "p2"),
+    ])];
     for action in ["Audit", "Enforce"] {
         let mut document = policy("quiet", action, "2026-11-01T00:00:00Z");
         document["spec"]["admission"] = json!(false);
@@ -911,6 +914,15 @@ fn a_policy_kyverno_never_applies_at_admission_is_neither_go_nor_enforced() {
         assert!(
             decided[0].reasons[0]
                 .contains("spec.admission: false: Kyverno never applies it at admission"),
+            "{action}: {decided:?}"
+        );
+        // verify31: its fail is no violation Kyverno enforces.
+        assert!(
+            !decided[0]
+                .rollback_status
+                .as_deref()
+                .unwrap_or_default()
+                .contains("Kyverno enforces now"),
             "{action}: {decided:?}"
         );
     }

@@ -289,7 +289,8 @@ fn rollback_status(
         .iter()
         .filter(|v| v.enforced() && &*v.result != "warn")
         .count();
-    let violations = if enforced_violations > 0 {
+    // Kyverno enforces nothing of a policy it never applies at admission.
+    let violations = if enforced_violations > 0 && !policy.info.admission_off {
         format!("; {enforced_violations} violation(s) Kyverno enforces now (the policy's section)")
     } else {
         String::new()
