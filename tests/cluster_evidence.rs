@@ -822,5 +822,20 @@ fn a_violator_created_after_the_last_scan_is_found_before_go() {
         reasons.contains("shop/Pod/bypassed (rule no-latest: skipped only by the polscan.io/exception annotation"),
         "{reasons}"
     );
+
+    // walk31 F5: a passing Pod whose polscan.io/exception annotation is
+    // ignored (no expiry) has a `warn` of rule polscan-exception, about the
+    // annotation: no violation of the policy, in the recheck as in the
+    // reports (it was "created or changed since", for ever).
+    cluster.kubectl_ok(&["delete", "pod", "-n", "shop", "bypassed"]);
+    cluster.apply_yaml("apiVersion: v1\nkind: Pod\nmetadata:\n  name: stale-bypass\n  namespace: shop\n  labels: {team: shop}\n  annotations:\n    polscan.io/exception: disallow-latest/no-latest\n    polscan.io/exception-reason: vendor image\nspec:\n  containers: [{name: c, image: 'nginx:1.27'}]\n");
+    recorded_scan_with(&cluster, &["--exception-namespace", "shop"]);
+    let (stale, text, code) = evidence(&cluster, &dir.join("stale"), &["--require-ready"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(
+        policy(&stale, "disallow-latest")["verdict"],
+        "ready",
+        "{text}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

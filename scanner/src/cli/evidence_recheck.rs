@@ -204,6 +204,12 @@ struct Collect {
 
 impl Collect {
     fn violation(&self, finding: &Finding) -> Option<(String, String)> {
+        // The warning about an ignored polscan.io/exception annotation is
+        // about the annotation, not a result of the policy's rules (the
+        // evidence counts it nowhere): walk31 F5, a NO-GO no rescan cleared.
+        if finding.result.rule == polscan::engine::exceptions::annotation::EXCEPTION_RULE {
+            return None;
+        }
         let status = finding.reported_status();
         if !matches!(
             status,
