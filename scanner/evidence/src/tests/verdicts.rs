@@ -1046,3 +1046,89 @@ fn a_fail_excused_at_admission_is_no_violation() {
         "{page}"
     );
 }
+
+/// walk31 F1: the `autogen-` rule of a rule not ready read "ready to
+/// enforce" on its own, though Kyverno enforces it with that rule; and a
+/// rule of a policy not ready whose soak had not begun read ready too.
+#[test]
+fn an_autogen_rule_is_no_readier_than_its_rule_nor_any_rule_than_the_soak() {
+    let mut deployment = result("strict", "pass", "a", "web");
+    deployment["rule"] = json!("autogen-check");
+    deployment["resources"][0]["kind"] = json!("Deployment");
+    deployment["resources"][0]["apiVersion"] = json!("apps/v1");
+    let reports = vec![report(vec![
+        result("strict", "fail", "a", "p1"),
+        deployment,
+    ])];
+    let evidence = build(&input(
+        reports,
+        vec![policy("strict", "Audit", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    ));
+    let found = find(&evidence, "strict");
+    let rule = |name: &str| {
+        found
+            .rule_evidence
+            .iter()
+            .find(|r| r.name == name)
+            .unwrap_or_else(|| panic!("no rule {name}: {:?}", found.rule_evidence))
+    };
+    assert_eq!(rule("check").verdict, Verdict::NotReady);
+    let autogen = rule("autogen-check");
+    assert_eq!(autogen.verdict, Verdict::NotReady, "{autogen:?}");
+    assert!(
+        autogen
+            .reasons
+            .iter()
+            .any(|r| r.contains("enforced together with rule check")),
+        "{autogen:?}"
+    );
+
+    // Two rules, one failing; the soak has not begun: the clean one waits
+    // too (it read "ready to enforce").
+    use crate::run::history::{record, soak_digest, History, PolicyScan, ShardCounts};
+    let mut document = policy("two", "Audit", "2026-11-01T00:00:00Z");
+    document["spec"]["rules"] = json!([
+        {"name": "check", "match": {"any": [{"resources": {"kinds": ["Pod"]}}]}, "validate": {"pattern": {}}},
+        {"name": "other", "match": {"any": [{"resources": {"kinds": ["Pod"]}}]}, "validate": {"pattern": {}}}
+    ]);
+    let mut history = History::new();
+    let scanned = PolicyScan {
+        hash: soak_digest(&document, &[]),
+        action: "Audit".into(),
+        counts: ShardCounts {
+            fail: 1,
+            error: 0,
+            evaluated: 2,
+            complete: true,
+        },
+    };
+    record(
+        &mut history,
+        at("2026-11-21T00:00:00Z"),
+        None,
+        &[("two".to_string(), scanned)].into(),
+    );
+    let mut other = result("two", "pass", "a", "p1");
+    other["rule"] = json!("other");
+    let mut given = input(
+        vec![report(vec![result("two", "fail", "a", "p1"), other])],
+        vec![document],
+        Some(scan(true, &[])),
+    );
+    given.soak = crate::ingest::SoakInput {
+        min_soak: Some(Duration::days(7)),
+        min_scans: 2,
+        history: Some(history),
+        max_scan_age: None,
+    };
+    let evidence = build(&given);
+    let two = find(&evidence, "two");
+    assert_eq!(two.verdict, Verdict::NotReady, "{:?}", two.reasons);
+    let other = two
+        .rule_evidence
+        .iter()
+        .find(|r| r.name == "other")
+        .expect("rule other");
+    assert_eq!(other.verdict, Verdict::Wait, "{other:?}");
+}

@@ -245,19 +245,60 @@ pub(crate) fn soak_of(
 /// A ready policy whose soak is not met, or not known, waits; the reason
 /// says how long.
 pub(crate) fn apply(policy: &mut PolicyEvidence) {
+    align_autogen_rules(policy);
     let Some(soak) = &policy.soak else {
         return;
     };
-    if policy.verdict == Verdict::Ready
-        && matches!(soak.status, SoakStatus::Wait | SoakStatus::Unknown)
-    {
+    if !matches!(soak.status, SoakStatus::Wait | SoakStatus::Unknown) {
+        return;
+    }
+    if policy.verdict == Verdict::Ready {
         policy.verdict = Verdict::Wait;
         policy.reasons.push(soak.summary.clone());
-        // The soak is the policy's: no rule of it is ready before it is.
-        for rule in &mut policy.rule_evidence {
-            if rule.verdict == Verdict::Ready {
-                rule.verdict = Verdict::Wait;
-            }
+    }
+    // The soak is the policy's: no rule of it is ready before it is,
+    // whatever else keeps the policy from ready (walk31 F1: a rule of a
+    // NO-GO policy read "ready to enforce" after one scan).
+    for rule in &mut policy.rule_evidence {
+        if rule.verdict == Verdict::Ready {
+            rule.verdict = Verdict::Wait;
+        }
+    }
+}
+
+/// An `autogen-` rule is enforced with the rule it was made from (it takes
+/// its action, and no Kyverno field switches it alone): it is no readier
+/// than that rule (walk31 F1: a green "ready to enforce" on the Deployment
+/// side of a rule not ready).
+fn align_autogen_rules(policy: &mut PolicyEvidence) {
+    let rank = |verdict: Verdict| match verdict {
+        Verdict::Ready => 0,
+        Verdict::Wait => 1,
+        Verdict::NoEvidence => 2,
+        Verdict::NotReady => 3,
+    };
+    let own: Vec<(String, Verdict)> = policy
+        .rule_evidence
+        .iter()
+        .filter(|rule| !rule.name.starts_with("autogen-"))
+        .map(|rule| (rule.name.clone(), rule.verdict))
+        .collect();
+    for rule in &mut policy.rule_evidence {
+        let Some(written) = rule
+            .name
+            .strip_prefix("autogen-cronjob-")
+            .or_else(|| rule.name.strip_prefix("autogen-"))
+        else {
+            continue;
+        };
+        let Some((parent, verdict)) = own.iter().find(|(name, _)| name == written) else {
+            continue;
+        };
+        if rank(*verdict) > rank(rule.verdict) {
+            rule.verdict = *verdict;
+            rule.reasons.push(format!(
+                "enforced together with rule {parent}, which is not ready: an autogen rule takes the action of the rule it was made from"
+            ));
         }
     }
 }
