@@ -273,7 +273,7 @@ fn each_policy_family_gets_the_policy_exception_its_engine_reads() {
         vec![
             two_rule_policy("two", "Audit", None),
             validating_policy("vp"),
-            vap,
+            vap.clone(),
         ],
         Some(scan(true, &[])),
     ));
@@ -288,6 +288,27 @@ fn each_policy_family_gets_the_policy_exception_its_engine_reads() {
             "exceptions/a-pod-legacy.yaml",
             "exceptions/a-pod-legacy-cel.yaml"
         ]
+    );
+    // walk31 F8: no PolicyException can expire under a VAP: no such
+    // rollback condition; a ValidatingPolicy keeps it.
+    let clean = build(&input(
+        vec![report(vec![
+            cel_result("vap", "pass", "p1"),
+            cel_result("vp", "pass", "p1"),
+        ])],
+        vec![vap.clone(), validating_policy("vp")],
+        Some(scan(true, &[])),
+    ));
+    let conditions = |name: &str| find(&clean, name).rollback_conditions.join(" | ");
+    assert!(
+        !conditions("vap").contains("exception"),
+        "{}",
+        conditions("vap")
+    );
+    assert!(
+        conditions("vp").contains("an exception for this policy expiring"),
+        "{}",
+        conditions("vp")
     );
     let kyverno = &evidence.generated_exceptions[0];
     assert_eq!(kyverno.document["apiVersion"], "kyverno.io/v2");

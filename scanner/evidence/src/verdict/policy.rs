@@ -753,7 +753,10 @@ pub(super) fn policy_evidence(
         .filter(|e| e.expires.is_some() && e.status != ExceptionStatus::Expired)
         .collect();
     if expiring.is_empty() {
-        rollback_conditions.push("an exception for this policy expiring".to_string());
+        // No PolicyException covers a ValidatingAdmissionPolicy (walk31 F8).
+        if info.kind != "ValidatingAdmissionPolicy" {
+            rollback_conditions.push("an exception for this policy expiring".to_string());
+        }
     } else {
         for exception in expiring {
             let what = if exception.source == "PolicyException" {
