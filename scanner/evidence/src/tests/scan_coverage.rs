@@ -195,6 +195,36 @@ fn polscan_reports_newer_than_the_record_are_not_ready_and_kyverno_s_do_not_matt
     recorded["timestamp"]["seconds"] = json!(at("2026-11-20T10:04:00Z").timestamp());
     let recorded = judge(polscan_report(vec![recorded]));
     assert_eq!(recorded.verdict, Verdict::Ready, "{:?}", recorded.reasons);
+
+    // walk31 F12: enforced, with --since, the same reports: RESCAN, not
+    // ENFORCED "no rollback condition met".
+    let enforced = |report: Value| {
+        let mut evidence = build(&input(
+            vec![report],
+            vec![policy("quiet", "Enforce", "2026-11-01T00:00:00Z")],
+            Some(scan(true, &[])),
+        ));
+        let previous = evidence.clone();
+        evidence.comparison = Some(crate::compare::compare(&previous, &evidence));
+        crate::verdict::decision::decide(&evidence)[0].clone()
+    };
+    let decided = enforced(polscan_report(vec![at_10_07("pass")]));
+    assert_eq!(
+        decided.decision,
+        crate::model::Decision::Rescan,
+        "{decided:?}"
+    );
+    assert!(
+        decided.reasons[0]
+            .starts_with("enforced, and not confirmed: polscan's reports hold results"),
+        "{decided:?}"
+    );
+    let decided = enforced(report(vec![at_10_07("pass")]));
+    assert_eq!(
+        decided.decision,
+        crate::model::Decision::Enforced,
+        "{decided:?}"
+    );
 }
 
 #[test]

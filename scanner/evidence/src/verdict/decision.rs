@@ -186,6 +186,18 @@ fn decide_policy(
         // A filtered view (evidence --namespace) did not look where Kyverno
         // enforces it (verify31 F5: ENFORCED, "no rollback condition met",
         // beside a violation in another namespace).
+        // Reports of a scan that wrote no record, or a policy changed since
+        // the scan: what was covered is not known (walk31 F12: ENFORCED,
+        // "no rollback condition met", beside that very reason).
+        if let Some(unknown) = policy.reasons.iter().find(|r| {
+            r.starts_with("polscan's reports hold results of this policy newer")
+                || (r.starts_with("the policy ") && r.contains(": rescan first"))
+        }) {
+            decision.decision = Decision::Rescan;
+            decision.reasons = vec![shorten(&format!("enforced, and not confirmed: {unknown}"))];
+            decision.instructions = vec![RESCAN_INSTRUCTION.into()];
+            return decision;
+        }
         if let Some(filtered) = policy
             .reasons
             .iter()
