@@ -1271,3 +1271,39 @@ fn violators_are_routed_to_teams_by_the_labels_of_manifests_given_with_from() {
         ]
     );
 }
+
+/// walk31 F15: `--from` a file or folder holding no report wrote an empty
+/// package and passed `--require-ready` with exit 0: a gate that judges
+/// nothing. It is an error naming what was given.
+#[test]
+fn evidence_from_files_without_reports_is_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_inputs(dir.path(), POLICIES, LATEST_PODS);
+    std::fs::create_dir(dir.path().join("empty")).expect("empty dir");
+    for from in ["pods.yaml", "empty"] {
+        let output = run(
+            &[
+                "evidence",
+                "--out",
+                "out",
+                "--from",
+                from,
+                "--require-ready",
+            ],
+            None,
+            dir.path(),
+        );
+        assert_eq!(output.status.code(), Some(2), "{from}: {}", text(&output));
+        assert!(
+            text(&output).contains(&format!(
+                "--from {from}: no PolicyReport or ClusterPolicyReport"
+            )),
+            "{}",
+            text(&output)
+        );
+        assert!(
+            !dir.path().join("out").exists(),
+            "{from}: a package was written"
+        );
+    }
+}

@@ -415,8 +415,10 @@ fn from_files(args: &EvidenceArgs, input: &mut EvidenceInput) -> anyhow::Result<
     let reports = &mut input.reports;
     let labels = &mut input.owner_labels;
     let mut manifests = 0usize;
+    let mut report_documents = 0usize;
     loader::visit_paths(&args.from, &mut |document| {
         if reports.add_report(&document.value) {
+            report_documents += 1;
             return;
         }
         let kind = document.value.str_field("kind").unwrap_or("");
@@ -446,6 +448,15 @@ fn from_files(args: &EvidenceArgs, input: &mut EvidenceInput) -> anyhow::Result<
         ));
     })
     .context("reading --from reports")?;
+    // A gate that judges nothing must not pass (walk31 F15: a wrong file
+    // gave "0 of 0 policies ready" and exit 0 under --require-ready).
+    if report_documents == 0 {
+        let given: Vec<String> = args.from.iter().map(|p| p.display().to_string()).collect();
+        anyhow::bail!(
+            "--from {}: no PolicyReport or ClusterPolicyReport in it ({manifests} other manifest(s) read): give the reports, e.g. `polscan apply … -o yaml` or `kubectl get policyreports,clusterpolicyreports -A -o yaml`",
+            given.join(", ")
+        );
+    }
     input.owner_labels.read = manifests > 0;
     if let Some(record) = &args.scan_record {
         let path = Path::new(record);
