@@ -355,7 +355,7 @@ fn an_expired_exception_blocks_only_the_rules_it_covers_and_keeps_its_details() 
     let evidence = build(&input(
         vec![report(vec![
             warning,
-            rule_result("two", "a", "pass", "legacy"),
+            rule_result("two", "a", "fail", "legacy"),
             rule_result("two", "b", "pass", "legacy"),
         ])],
         vec![two_rule_policy("two", "Audit", None)],
@@ -454,7 +454,7 @@ fn an_expired_annotation_names_only_rules_that_apply_to_the_resource() {
     let evidence = build(&input(
         vec![report(vec![
             warning,
-            rule_result("pods", "check", "pass", "p1"),
+            rule_result("pods", "check", "fail", "p1"),
             deployment("autogen-check"),
             deployment("autogen-cronjob-check"),
         ])],
@@ -826,4 +826,31 @@ fn partial_exceptions_on_namespaced_cel_policies_and_at_admission_are_not_ready(
     }
     let (verdict, why) = judged(kyverno_exception(json!({})));
     assert_eq!(verdict, Verdict::Ready, "{why}");
+}
+
+/// walk31 F14: an expired annotation left on a resource the rule passes
+/// now blocked GO ("has expired"), where a still-valid one was "no longer
+/// needed": Kyverno would reject nothing. A note says to remove it.
+#[test]
+fn an_expired_annotation_on_a_resource_that_passes_blocks_nothing() {
+    let mut warning = rule_result("pods", annotation_exceptions::EXCEPTION_RULE, "warn", "p1");
+    warning["properties"] = json!({"exception-status": "expired", "exception-rules": "check",
+                                   "exception-expires": "2026-11-01"});
+    let evidence = build(&input(
+        vec![report(vec![
+            warning,
+            rule_result("pods", "check", "pass", "p1"),
+        ])],
+        vec![policy("pods", "Audit", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    ));
+    let pods = find(&evidence, "pods");
+    assert_eq!(pods.verdict, Verdict::Ready, "{:?}", pods.reasons);
+    assert!(
+        pods.notes
+            .iter()
+            .any(|n| n.contains("has expired and is no longer needed (the resource passes)")),
+        "{:?}",
+        pods.notes
+    );
 }

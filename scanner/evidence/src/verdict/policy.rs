@@ -492,6 +492,23 @@ pub(super) fn policy_evidence(
                         policy_info::rule_applies_to(&name, &rule.kinds, &resource.kind)
                     })
             }) {
+                // An expired annotation on a resource the rule passes now
+                // excuses nothing Kyverno would reject (walk31 F14: NO-GO,
+                // where a still-valid one was "no longer needed").
+                if let Some(resource) = exception.resource.as_ref().filter(|_| exception.source == "annotation") {
+                    let violates = results.iter().any(|r| {
+                        *r.resource == *resource
+                            && matches!(&*r.result, "fail" | "error")
+                            && annotation_exceptions::base_rule(&r.rule)
+                                == annotation_exceptions::base_rule(&name)
+                    });
+                    if !violates {
+                        rule_notes.push(format!(
+                            "the annotation exception on {resource} has expired and is no longer needed (the resource passes): remove its polscan.io/exception* annotations"
+                        ));
+                        continue;
+                    }
+                }
                 rule_reasons.push(format!(
                     "{} exception {} for this rule has expired",
                     exception.source, exception.name
