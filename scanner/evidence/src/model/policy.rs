@@ -483,9 +483,16 @@ impl PolicyEvidence {
     /// rollback patch with `--policy-repo`, else the kubectl command; None
     /// when neither is known.
     pub fn rollback_command(&self) -> Option<String> {
+        // Enforced in the cluster while Git still holds Audit: rollback.patch
+        // applies only after promote.patch, so it is the kubectl command
+        // (walk31 F10: `git apply --check` failed on the ROLL BACK row).
+        let git_audits = self
+            .git_change
+            .as_ref()
+            .is_some_and(|c| c.promote.is_some() && self.info.enforces());
         match self.git_change.as_ref().and_then(|c| c.rollback.as_ref()) {
-            Some(rollback) => Some(format!("git apply {}", rollback.file)),
-            None => self.info.rollback.as_ref().map(|r| r.command.clone()),
+            Some(rollback) if !git_audits => Some(format!("git apply {}", rollback.file)),
+            _ => self.info.rollback.as_ref().map(|r| r.command.clone()),
         }
     }
 

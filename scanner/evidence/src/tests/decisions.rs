@@ -999,3 +999,39 @@ fn an_enforced_policy_a_filtered_view_does_not_cover_is_not_confirmed() {
     );
     assert_eq!(decided_in(namespaced, &["b"]).decision, Decision::Rescan);
 }
+
+/// walk31 F10: enforced in the cluster (by the package's kubectl command)
+/// while Git still holds Audit, a ROLL BACK named `git apply
+/// rollback.patch`, which applies only after promote.patch: it failed. The
+/// kubectl rollback is the command then; with Git enforcing too, the patch.
+#[test]
+fn a_rollback_while_git_still_audits_is_the_kubectl_command() {
+    let reports = vec![report(vec![result("strict", "pass", "a", "p1")])];
+    let mut evidence = build(&input(
+        reports,
+        vec![policy("strict", "Enforce", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    ));
+    promote_in_git(&mut evidence, "strict");
+    let policy = evidence
+        .policies
+        .iter_mut()
+        .find(|p| p.info.name == "strict")
+        .expect("strict");
+    if let Some(change) = policy.git_change.as_mut() {
+        change.rollback = Some(crate::promotion::PatchFile {
+            file: "patches/strict/rollback.patch".into(),
+            diff: String::new(),
+        });
+    }
+    let command = policy.rollback_command().unwrap_or_default();
+    assert!(command.starts_with("kubectl patch"), "{command}");
+    // Git enforces as well: its rollback patch.
+    if let Some(change) = policy.git_change.as_mut() {
+        change.promote = None;
+    }
+    assert_eq!(
+        policy.rollback_command().as_deref(),
+        Some("git apply patches/strict/rollback.patch")
+    );
+}
