@@ -419,10 +419,77 @@ fn shorten(text: &str) -> String {
     if text.chars().count() <= REASON_CHARS {
         return text.to_string();
     }
-    let cut: String = text.chars().take(REASON_CHARS).collect();
+    // What to do ends most reasons (": rescan with …", "; fix them"): kept
+    // whole after the cut head (walk31 F13: the one table people read lost
+    // it).
+    const ACTIONS: [&str; 14] = [
+        "rescan",
+        "scan ",
+        "fix ",
+        "remove ",
+        "apply ",
+        "set ",
+        "give ",
+        "move ",
+        "make ",
+        "widen ",
+        "reconcile",
+        "include ",
+        "run ",
+        "label ",
+    ];
+    let action = [": ", "; ", " — "]
+        .iter()
+        .filter_map(|separator| {
+            let (at, _) = text.rmatch_indices(separator).next()?;
+            let tail = &text[at + separator.len()..];
+            ACTIONS
+                .iter()
+                .any(|verb| tail.starts_with(verb))
+                .then_some((at, tail))
+        })
+        .max_by_key(|(at, _)| *at)
+        .filter(|(_, tail)| tail.chars().count() <= REASON_CHARS / 2);
+    let (budget, tail) = match action {
+        Some((_, tail)) => (REASON_CHARS - tail.chars().count() - 3, Some(tail)),
+        None => (REASON_CHARS, None),
+    };
+    let cut: String = text.chars().take(budget).collect();
     let cut = match cut.rfind(' ') {
-        Some(space) if space > REASON_CHARS / 2 => &cut[..space],
+        Some(space) if space > budget / 2 => &cut[..space],
         _ => cut.as_str(),
     };
-    format!("{}…", cut.trim_end_matches([',', ';', ':']))
+    let head = cut.trim_end_matches([',', ';', ':']);
+    match tail {
+        Some(tail) => format!("{head}… {tail}"),
+        None => format!("{head}…"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// walk31 F13: a long reason kept its head and lost what to do.
+    #[test]
+    fn a_shortened_reason_keeps_what_to_do() {
+        let long = "polscan's reports hold results of this policy newer than the last recorded scan (polscan-system/polscan-last-run): a later scan wrote no record, so what it covered and whether it completed are not known: rescan with --last-run-configmap polscan-system/polscan-last-run";
+        let short = shorten(long);
+        assert!(short.chars().count() <= REASON_CHARS, "{short}");
+        assert!(
+            short.starts_with("polscan's reports hold results")
+                && short.ends_with(
+                    "… rescan with --last-run-configmap polscan-system/polscan-last-run"
+                ),
+            "{short}"
+        );
+        // No action at its end: cut as before.
+        let plain = "x ".repeat(120);
+        let short = shorten(&plain);
+        assert!(
+            short.ends_with('…') && short.chars().count() <= REASON_CHARS + 1,
+            "{short}"
+        );
+        assert_eq!(shorten("short: rescan"), "short: rescan");
+    }
 }
