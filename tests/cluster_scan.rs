@@ -1501,12 +1501,12 @@ fn no_secret_value_reaches_a_stored_report() {
     let policy = dir.join("policy.yaml");
     std::fs::write(
         &policy,
-        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: echo-secret}\nspec:\n  validationFailureAction: Audit\n  background: true\n  rules:\n  - name: echo\n    match: {any: [{resources: {kinds: [Secret], namespaces: [vault]}}]}\n    validate:\n      message: \"data {{ request.object.data }} password {{ base64_decode(request.object.data.password) }}\"\n      deny: {}\n  - name: peek\n    match: {any: [{resources: {kinds: [ConfigMap], names: [app], namespaces: [vault]}}]}\n    context:\n    - name: s\n      apiCall: {urlPath: /api/v1/namespaces/vault/secrets/db}\n    validate:\n      message: \"peeked {{ base64_decode(s.data.password) }}\"\n      deny: {}\n",
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: echo-secret}\nspec:\n  validationFailureAction: Audit\n  background: true\n  rules:\n  - name: echo\n    match: {any: [{resources: {kinds: [Secret], namespaces: [vault]}}]}\n    validate:\n      message: \"data {{ request.object.data }} password {{ base64_decode(request.object.data.password) }}\"\n      deny: {}\n  - name: peek\n    match: {any: [{resources: {kinds: [ConfigMap], names: [app], namespaces: [vault]}}]}\n    context:\n    - name: s\n      apiCall: {urlPath: /api/v1/namespaces/vault/secrets/db}\n    validate:\n      message: \"peeked {{ base64_decode(s.data.password) }}\"\n      deny: {}\n  - name: param\n    match: {any: [{resources: {kinds: [ConfigMap], names: [app], namespaces: [vault]}}]}\n    validate:\n      cel:\n        paramKind: {apiVersion: v1, kind: Secret}\n        paramRef: {name: db, namespace: vault, parameterNotFoundAction: Deny}\n        expressions:\n        - expression: 'false'\n          messageExpression: \"'reversed ' + string(base64.decode(params.data.password)).reverse()\"\n",
     )
     .unwrap_or_else(|e| panic!("write policy: {e}"));
     let leaks = |cluster: &TestCluster| {
         let stored = serde_json::to_string(&reports(cluster, "policyreports")).unwrap_or_default();
-        [password, "hunter2-password"]
+        [password, "hunter2-password", "drowssap-2retnuh"]
             .into_iter()
             .filter(|value| stored.contains(value))
             .map(str::to_string)
@@ -1534,6 +1534,21 @@ fn no_secret_value_reaches_a_stored_report() {
         "[redacted: Secret data; the policy builds this text from the Secret's data]"
     );
     assert_eq!(peeked["properties"]["polscan.io/redacted"], "secret data");
+    // verify31 F1: built from params of paramKind Secret, which the scan
+    // read: withheld whole too (the reversed password reached the report).
+    let param = namespace_reports(&cluster, "vault")
+        .into_iter()
+        .filter(|r| r["scope"]["kind"] == "ConfigMap")
+        .flat_map(|r| r["results"].as_array().cloned().unwrap_or_default())
+        .find(|r| r["rule"] == "param")
+        .unwrap_or_else(|| panic!("no result of rule param"));
+    assert_eq!(param["result"], "fail", "{param}");
+    assert_eq!(
+        param["message"],
+        "[redacted: Secret data; the policy builds this text from the Secret's data]",
+        "{param}"
+    );
+    assert_eq!(leaks(&cluster), Vec::<String>::new());
 
     let named = scan_policy(&cluster, &policy, &["--include-kinds", "Secret"]);
     assert!(named.status.success(), "{}", stderr(&named));
