@@ -905,6 +905,27 @@ fn a_text_built_from_secret_params_is_withheld() {
                 "paramRef": {"name": "db", "namespace": "default", "parameterNotFoundAction": "Deny"},
                 "expressions": [{"expression": "false", "messageExpression": format!("'pw ' + {reversed}")}]}}}]}}),
     ];
+    // verify32: a validate.cel expression, or a variable, that fails to
+    // evaluate is reported as a fail quoting the error.
+    let kyverno_cel = |name: &str, cel: Value| {
+        json!({"apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy",
+            "metadata": {"name": name},
+            "spec": {"rules": [{"name": "param",
+                "match": {"any": [{"resources": {"kinds": ["ConfigMap"]}}]},
+                "validate": {"cel": cel}}]}})
+    };
+    let params = json!({"paramKind": {"apiVersion": "v1", "kind": "Secret"},
+        "paramRef": {"name": "db", "namespace": "default", "parameterNotFoundAction": "Deny"}});
+    let mut expression_error = params.clone();
+    expression_error["expressions"] =
+        json!([{"expression": format!("{{'a': 1}}[{reversed}] == 1"), "message": "static"}]);
+    documents.push(kyverno_cel("kyverno-error", expression_error));
+    let mut variable_error = params.clone();
+    variable_error["variables"] =
+        json!([{"name": "x", "expression": format!("{{'a': 1}}[{reversed}]")}]);
+    variable_error["expressions"] =
+        json!([{"expression": "variables.x == 1", "message": "static"}]);
+    documents.push(kyverno_cel("kyverno-variable", variable_error));
     documents.extend(vap("vap", "Secret", "false"));
     // An error quoting what the expression made of the password.
     documents.extend(vap(
@@ -937,6 +958,8 @@ fn a_text_built_from_secret_params_is_withheld() {
     };
     for (policy, status) in [
         ("kyverno", RuleStatus::Fail),
+        ("kyverno-error", RuleStatus::Fail),
+        ("kyverno-variable", RuleStatus::Fail),
         ("vap", RuleStatus::Fail),
         ("vap-error", RuleStatus::Error),
     ] {

@@ -20,6 +20,12 @@ use super::{
 use crate::RuleOutcome;
 use crate::ValueExt;
 
+/// What a `fail` of a `validate.cel` expression that failed to evaluate
+/// holds between the expression and the error (Kyverno reports such an
+/// expression as failed): its message may quote what the expression made
+/// of a value ([`crate::redaction`] withholds it as an error's).
+pub(crate) const EXPRESSION_ERROR: &str = " resulted in error: ";
+
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct CelValidation {
@@ -277,7 +283,7 @@ fn validate_once(
                 return RuleOutcome::new(
                     RuleStatus::Fail,
                     format!(
-                        "expression {:?} resulted in error: {err}",
+                        "expression {:?}{EXPRESSION_ERROR}{err}",
                         expression.expression.source()
                     ),
                 )

@@ -557,9 +557,14 @@ fn withhold_derived(rule: &mut RuleResult, derived: &Readers, on_secret: bool) {
         _ => true,
     };
     // An error's message may quote what the rule made of a value
-    // (`regex_match`, `quantity()` on a reversed password: verify30 N1).
-    let error_quoting =
-        rule.status == crate::RuleStatus::Error && (on_secret || derived.lookup_any);
+    // (`regex_match`, `quantity()` on a reversed password: verify30 N1);
+    // so may a validate.cel expression's, reported as a fail (verify32:
+    // the spaced-out password of a Secret param).
+    let quotes_error = rule.status == crate::RuleStatus::Error
+        || (rule.status == crate::RuleStatus::Fail
+            && rule.message.starts_with("expression ")
+            && rule.message.contains(crate::cel::rule::EXPRESSION_ERROR));
+    let error_quoting = quotes_error && (on_secret || derived.lookup_any);
     if ((message && message_built) || error_quoting) && !rule.message.is_empty() {
         rule.message = DERIVED_TEXT.to_string();
         withheld = true;
