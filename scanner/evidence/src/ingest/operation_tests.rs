@@ -103,7 +103,9 @@ pub(crate) fn request_aliases(definitions: &[(&str, String)], cel: bool) -> BTre
 pub(crate) fn reads_request(text: &str, aliases: &BTreeSet<String>, cel: bool) -> bool {
     words(text).any(|(at, word)| {
         let before = text[..at].trim_end();
-        if word == "request" && !before.ends_with('.') {
+        // `@.request` is the root's request too (verify32 G1).
+        let rooted = !before.ends_with('.') || (!cel && before.ends_with("@."));
+        if word == "request" && rooted {
             return request_use_reads(&text[at + word.len()..]);
         }
         if cel {
@@ -391,9 +393,57 @@ fn templates(text: &str) -> Vec<&str> {
 /// Whether a Kyverno text (a condition's key or value, a context entry's
 /// value) reads what a scan lacks of the request in its `{{ … }}`.
 pub(crate) fn template_reads_request(text: &str, aliases: &BTreeSet<String>) -> bool {
+    // `{{ @ }}` is the whole context, the request with it.
     templates(text)
         .iter()
-        .any(|inner| reads_request(inner, aliases, false))
+        .any(|inner| inner.trim() == "@" || reads_request(inner, aliases, false))
+}
+
+/// What a Kyverno conditions block holds for: a condition's own reading,
+/// an `any` list's the union of its members', an `all` list's (and the
+/// older plain list's) their intersection, a block with both their
+/// intersection (verify32 G3: `any` of `Equals CREATE` and `Equals
+/// UPDATE` holds for both). A member that reads nothing of the request
+/// only narrows or widens what holds for every operation alike.
+pub(crate) fn kyverno_block_holds(block: &Value, aliases: &BTreeSet<String>) -> Holds {
+    match block {
+        Value::Array(items) => items
+            .iter()
+            .map(|item| kyverno_block_holds(item, aliases))
+            .fold(Holds::Independent, |a, b| combine(a, b, false)),
+        Value::Object(map) if map.contains_key("key") || map.contains_key("operator") => {
+            kyverno_condition_holds(block, aliases)
+        }
+        Value::Object(map) => {
+            let any = map.get("any").and_then(Value::as_array).map(|items| {
+                items
+                    .iter()
+                    .map(|item| kyverno_block_holds(item, aliases))
+                    .fold(Holds::Independent, |a, b| combine(a, b, true))
+            });
+            let all = map
+                .get("all")
+                .map(|items| kyverno_block_holds(items, aliases));
+            [any, all]
+                .into_iter()
+                .flatten()
+                .fold(Holds::Independent, |a, b| combine(a, b, false))
+        }
+        _ => Holds::Independent,
+    }
+}
+
+/// Two readings joined by `or` (`union`) or `and`.
+fn combine(a: Holds, b: Holds, union: bool) -> Holds {
+    match (a, b) {
+        (Holds::Unknown, _) | (_, Holds::Unknown) => Holds::Unknown,
+        (Holds::Independent, other) | (other, Holds::Independent) => other,
+        (Holds::For(a), Holds::For(b)) => Holds::For(if union {
+            a.union(&b).copied().collect()
+        } else {
+            a.intersection(&b).copied().collect()
+        }),
+    }
 }
 
 /// What one Kyverno condition (`key`, `operator`, `value`) holds for.
@@ -505,31 +555,6 @@ fn wildmatch(pattern: &str, text: &str) -> bool {
         }
     }
     p[pi..].iter().all(|c| *c == '*')
-}
-
-/// Every Kyverno condition under `conditions` (`any`/`all` lists, or the
-/// older plain list, at any depth).
-pub(crate) fn kyverno_conditions(conditions: &Value) -> Vec<&Value> {
-    let mut found = Vec::new();
-    collect_conditions(conditions, &mut found);
-    found
-}
-
-fn collect_conditions<'v>(conditions: &'v Value, out: &mut Vec<&'v Value>) {
-    match conditions {
-        Value::Array(items) => items.iter().for_each(|item| collect_conditions(item, out)),
-        Value::Object(map) => {
-            if map.contains_key("key") || map.contains_key("operator") {
-                out.push(conditions);
-            }
-            for key in ["any", "all"] {
-                if let Some(nested) = map.get(key) {
-                    collect_conditions(nested, out);
-                }
-            }
-        }
-        _ => {}
-    }
 }
 
 /// The aliases of a Kyverno rule's (or exception's) `context` entries:
@@ -743,6 +768,61 @@ mod tests {
         assert_eq!(
             kyverno_condition_holds(&condition, &aliases),
             Holds::Independent
+        );
+        // verify32 G1: the current node's request, the whole context.
+        for key in [
+            "{{ @.request.operation }}",
+            "{{ @ }}",
+            "{{ @.request.options.kind || '' }}",
+        ] {
+            assert_eq!(
+                holds(json!(key), "Equals", json!("x")),
+                Holds::Unknown,
+                "{key}"
+            );
+        }
+        assert_eq!(
+            holds(
+                json!("{{ request.object.spec.containers[?contains(@.image, 'x')] | length(@) }}"),
+                "Equals",
+                json!(0)
+            ),
+            Holds::Independent
+        );
+        let aliases = context_aliases(Some(
+            &json!([{"name": "all", "variable": {"jmesPath": "@"}}]),
+        ));
+        assert_eq!(aliases, BTreeSet::from(["all".to_string()]));
+    }
+
+    #[test]
+    fn conditions_blocks_combine_any_as_or_and_all_as_and() {
+        let none = BTreeSet::new();
+        let on = |op: &str, value: &str| json!({"key": "{{ request.operation }}", "operator": op, "value": value});
+        let name = json!({"key": "{{ request.object.metadata.name }}", "operator": "Equals", "value": "x"});
+        let block = |value: Value| kyverno_block_holds(&value, &none);
+        assert_eq!(
+            block(json!({"any": [on("Equals", "CREATE"), on("Equals", "UPDATE")]})),
+            set(&["CREATE", "UPDATE"])
+        );
+        assert_eq!(
+            block(json!({"all": [on("NotEquals", "DELETE"), on("NotEquals", "CONNECT")]})),
+            set(&["CREATE", "UPDATE"])
+        );
+        assert_eq!(
+            block(json!({"any": [on("Equals", "UPDATE"), name.clone()]})),
+            set(&["UPDATE"])
+        );
+        assert_eq!(
+            block(json!({"any": [on("Equals", "CREATE")], "all": [on("NotEquals", "CREATE")]})),
+            set(&[])
+        );
+        assert_eq!(block(json!([name.clone()])), Holds::Independent);
+        assert_eq!(
+            block(
+                json!({"any": [on("Equals", "CREATE"), {"key": "{{ request.operation == 'UPDATE' }}", "operator": "Equals", "value": true}]})
+            ),
+            Holds::Unknown
         );
     }
 

@@ -855,8 +855,14 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
     let mut parts = Vec::new();
     // A scan presents every object as a CREATE (as Kyverno's background
     // scan does): a filter without CREATE matches nothing in it.
+    // `operations: []` lists none: every operation (verify32 G5).
+    fn listed(operations: Option<&Value>) -> Option<&Vec<Value>> {
+        operations
+            .and_then(Value::as_array)
+            .filter(|list| !list.is_empty())
+    }
     let scanned_operation = |operations: Option<&Value>| {
-        operations.and_then(Value::as_array).is_none_or(|list| {
+        listed(operations).is_none_or(|list| {
             list.iter()
                 .filter_map(Value::as_str)
                 .any(|operation| matches!(operation, "CREATE" | "*"))
@@ -864,7 +870,7 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
     };
     // The operations a filter reaches (all when it lists none).
     let reached = |operations: Option<&Value>| -> BTreeSet<&'static str> {
-        match operations.and_then(Value::as_array) {
+        match listed(operations) {
             None => OPERATIONS.into_iter().collect(),
             Some(list) => OPERATIONS
                 .into_iter()
@@ -903,8 +909,7 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                 let aliases = rule_context_aliases(rule);
                 let tested: Vec<Holds> = rule_conditions(rule)
                     .into_iter()
-                    .flat_map(operation_tests::kyverno_conditions)
-                    .map(|condition| operation_tests::kyverno_condition_holds(condition, &aliases))
+                    .map(|block| operation_tests::kyverno_block_holds(block, &aliases))
                     .collect();
                 let mut by_conditions: BTreeSet<&str> =
                     tested.iter().flat_map(Holds::admission_only).collect();
@@ -1196,7 +1201,40 @@ fn rule_conditions(rule: &Value) -> Vec<&Value> {
 fn rule_context_aliases(rule: &Value) -> BTreeSet<String> {
     let mut entries = Vec::new();
     collect_context_entries(rule, &mut entries);
-    operation_tests::context_aliases(Some(&Value::Array(entries)))
+    let mut aliases = operation_tests::context_aliases(Some(&Value::Array(entries)));
+    // A foreach `list` reading the request makes `element` an alias
+    // (verify32 G2: `list: "[request.operation]"`, then `{{ element }}`).
+    let mut lists = Vec::new();
+    collect_under_key(
+        rule.get("validate").unwrap_or(&Value::Null),
+        "list",
+        &mut lists,
+    );
+    if lists
+        .iter()
+        .any(|list| operation_tests::template_reads_request(&format!("{{{{{list}}}}}"), &aliases))
+    {
+        aliases.insert("element".to_string());
+    }
+    aliases
+}
+
+/// Every string under a key named `key`, at any depth.
+fn collect_under_key<'v>(value: &'v Value, key: &str, out: &mut Vec<&'v str>) {
+    match value {
+        Value::Object(map) => {
+            for (name, item) in map {
+                match item {
+                    Value::String(text) if name == key => out.push(text),
+                    _ => collect_under_key(item, key, out),
+                }
+            }
+        }
+        Value::Array(items) => items
+            .iter()
+            .for_each(|item| collect_under_key(item, key, out)),
+        _ => {}
+    }
 }
 
 fn collect_context_entries(value: &Value, out: &mut Vec<Value>) {
@@ -1227,10 +1265,13 @@ pub(crate) fn exception_create_only(document: &Value) -> Option<String> {
     let spec = document.get("spec")?;
     if let Some(matching) = spec.get("match") {
         let filters: Vec<&Value> = resource_filters(matching).collect();
+        // `operations: []` is every operation, as none listed (verify32 G5).
         let without_update = |r: &&Value| {
             r.get("operations")
                 .and_then(Value::as_array)
-                .is_some_and(|ops| !ops.iter().any(|op| op == "UPDATE" || op == "*"))
+                .is_some_and(|ops| {
+                    !ops.is_empty() && !ops.iter().any(|op| op == "UPDATE" || op == "*")
+                })
         };
         if !filters.is_empty() && filters.iter().all(without_update) {
             let operations = filters
@@ -1262,15 +1303,22 @@ pub(crate) fn exception_create_only(document: &Value) -> Option<String> {
             );
         }
     }
+    // Conditions on the requester (verify32 G4): a scan has none.
+    let requester = |value: Option<&Value>| {
+        value.is_some_and(|v| {
+            let text = v.to_string();
+            text.contains("request.userInfo") || text.contains("request.\\\"userInfo")
+        })
+    };
+    if requester(spec.get("conditions")) || requester(spec.get("matchConditions")) {
+        return Some(
+            "its conditions test the requester (request.userInfo): it excuses only some requests, and a scan has no requester".into(),
+        );
+    }
     let aliases = operation_tests::context_aliases(spec.get("context"));
-    let by_conditions = spec
-        .get("conditions")
-        .into_iter()
-        .flat_map(operation_tests::kyverno_conditions)
-        .any(|condition| {
-            operation_tests::kyverno_condition_holds(condition, &aliases)
-                .differs_from_create("UPDATE")
-        });
+    let by_conditions = spec.get("conditions").is_some_and(|conditions| {
+        operation_tests::kyverno_block_holds(conditions, &aliases).differs_from_create("UPDATE")
+    });
     if by_conditions {
         return Some("its conditions test request.operation".into());
     }

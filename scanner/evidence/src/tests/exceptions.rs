@@ -734,6 +734,19 @@ fn an_exception_for_create_alone_excuses_nothing_of_updates() {
             "{why}"
         );
     }
+    // verify32 G1, G4: the current node's operation; a requester test.
+    for extra in [
+        json!({"conditions": {"any": [{"key": "{{ @.request.operation }}", "operator": "Equals", "value": "CREATE"}]}}),
+        json!({"conditions": {"any": [{"key": "{{ request.userInfo.username || '' }}", "operator": "NotEquals", "value": "alice"}]}}),
+    ] {
+        let (verdict, why) = judged(exception(extra.clone()));
+        assert_eq!(verdict, Verdict::NotReady, "{extra}: {why}");
+    }
+    // verify32 G5: `operations: []` is every operation.
+    let (verdict, why) = judged(exception(json!({
+        "match": {"any": [{"resources": {"kinds": ["Pod"], "names": ["vendor"], "operations": []}}]}
+    })));
+    assert_eq!(verdict, Verdict::Ready, "{why}");
     // A condition that holds for CREATE and UPDATE alike stays excused.
     let (verdict, why) = judged(exception(json!({
         "conditions": {"any": [{"key": "{{ request.operation }}", "operator": "NotEquals", "value": "DELETE"}]}

@@ -703,6 +703,42 @@ fn rules_held_from_create_or_reading_the_old_object_have_no_evidence_for_updates
             .any(|p| p.contains("UPDATE requests for ConfigMap")),
         "{found:?}"
     );
+    // verify32 G1, G2: the current node's request; a foreach list that
+    // carries the operation into `element`.
+    let found = parts(json!({"name": "r",
+        "match": {"any": [{"resources": {"kinds": ["ConfigMap"]}}]},
+        "preconditions": {"all": [{"key": "{{ @.request.operation }}", "operator": "NotEquals", "value": "CREATE"}]},
+        "validate": {"pattern": pattern}}));
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("UPDATE requests for ConfigMap")),
+        "{found:?}"
+    );
+    let found = parts(json!({"name": "r",
+        "match": {"any": [{"resources": {"kinds": ["ConfigMap"]}}]},
+        "validate": {"foreach": [{"list": "[request.operation]",
+            "preconditions": {"all": [{"key": "{{ element }}", "operator": "NotEquals", "value": "CREATE"}]},
+            "deny": {"conditions": {"any": [{"key": "{{ request.object.metadata.labels.tier || '' }}", "operator": "Equals", "value": ""}]}}}]}}));
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("UPDATE requests for ConfigMap")),
+        "{found:?}"
+    );
+    // verify32 G3: `any` of CREATE and UPDATE holds for both; G5:
+    // `operations: []` is every operation.
+    let found = parts(json!({"name": "r",
+        "match": {"any": [{"resources": {"kinds": ["ConfigMap"]}}]},
+        "preconditions": {"any": [
+            {"key": "{{ request.operation }}", "operator": "Equals", "value": "CREATE"},
+            {"key": "{{ request.operation }}", "operator": "Equals", "value": "UPDATE"}]},
+        "validate": {"pattern": pattern}}));
+    assert!(found.is_empty(), "{found:?}");
+    let found = parts(json!({"name": "r",
+        "match": {"any": [{"resources": {"kinds": ["ConfigMap"], "operations": []}}]},
+        "validate": {"pattern": pattern}}));
+    assert!(found.is_empty(), "{found:?}");
     // verify31 F3: skipping DELETE holds for CREATE and UPDATE alike.
     for expression in [
         "request.operation != 'DELETE'",
