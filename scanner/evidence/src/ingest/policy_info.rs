@@ -929,10 +929,15 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                 by_conditions.extend(cel_operations(rule, &["celPreconditions"]));
                 // Kyverno skips a pattern on DELETE.
                 by_conditions.retain(|op| judges_delete || *op != "DELETE");
-                let old_object = ["validate", "preconditions", "celPreconditions", "context"]
-                    .iter()
-                    .filter_map(|key| rule.get(*key))
-                    .any(reads_old_object);
+                let old_object = [
+                    ("validate", false),
+                    ("preconditions", false),
+                    ("celPreconditions", true),
+                    ("context", false),
+                ]
+                .iter()
+                .filter_map(|(key, cel)| Some((rule.get(*key)?, *cel)))
+                .any(|(value, cel)| reads_old_object(value, cel));
                 // An exclude taking out CREATE (verify28 item 2): the scan,
                 // whose every object is a CREATE, never evaluates what it
                 // covers; Kyverno evaluates it on the other operations.
@@ -1042,7 +1047,7 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
             let old_object = ["validations", "variables", "matchConditions"]
                 .iter()
                 .filter_map(|key| spec.get(*key))
-                .any(reads_old_object);
+                .any(|value| reads_old_object(value, true));
             // Resources whose CREATE `excludeResourceRules` takes out
             // (verify29 V4): Kyverno judges their other operations, the
             // scan none.
@@ -1355,8 +1360,16 @@ fn cel_reading_operation(spec: &Value, lists: &[&str]) -> BTreeSet<&'static str>
 /// outside its messages: CEL `oldObject`, JMESPath `request.oldObject`.
 /// A scan presents no old object (as Kyverno's background scan): `oldObject
 /// == null || …` passes every scan and judges only updates (verify29 V11).
-fn reads_old_object(value: &Value) -> bool {
+/// `code`: the strings are CEL or bare JMESPath (a `validate.cel` block,
+/// a `jmesPath`, a foreach `list`); elsewhere in a Kyverno rule only what
+/// `{{ }}` holds is read (verify32: `value: oldObject` is a word).
+fn reads_old_object(value: &Value, code: bool) -> bool {
     match value {
+        Value::String(text) if !code => text
+            .split("{{")
+            .skip(1)
+            .filter_map(|rest| rest.split("}}").next())
+            .any(|inner| reads_old_object(&Value::String(inner.to_string()), true)),
         Value::String(text) => {
             let literals = quoted_literals(text);
             text.match_indices("oldObject").any(|(at, _)| {
@@ -1384,11 +1397,14 @@ fn reads_old_object(value: &Value) -> bool {
                 }
             })
         }
-        Value::Array(items) => items.iter().any(reads_old_object),
+        Value::Array(items) => items.iter().any(|item| reads_old_object(item, code)),
         Value::Object(map) => map
             .iter()
             .filter(|(key, _)| !key.starts_with("message"))
-            .any(|(_, item)| reads_old_object(item)),
+            .any(|(key, item)| {
+                let code = code || matches!(key.as_str(), "cel" | "jmesPath" | "list");
+                reads_old_object(item, code)
+            }),
         _ => false,
     }
 }

@@ -703,6 +703,19 @@ fn rules_held_from_create_or_reading_the_old_object_have_no_evidence_for_updates
             .any(|p| p.contains("UPDATE requests for ConfigMap")),
         "{found:?}"
     );
+    // verify32: a condition value that is the word oldObject reads
+    // nothing; a template reading it does.
+    let condition = |key: &str, value: &str| {
+        parts(json!({"name": "r",
+            "match": {"any": [{"resources": {"kinds": ["ConfigMap"]}}]},
+            "validate": {"deny": {"conditions": {"any": [{"key": key, "operator": "Equals", "value": value}]}}}}))
+    };
+    assert!(condition("{{ request.object.metadata.name }}", "oldObject").is_empty());
+    assert!(
+        condition("{{ request.oldObject.metadata.name || '' }}", "x")
+            .iter()
+            .any(|p| p.contains("it reads oldObject"))
+    );
     // verify32 G1, G2: the current node's request; a foreach list that
     // carries the operation into `element`.
     let found = parts(json!({"name": "r",
