@@ -525,7 +525,9 @@ impl PolicyEvidence {
         // Only a known Enforce (or Mixed) action, and only violations whose
         // result enforces (an override may enforce in other namespaces): an
         // unknown or invalid policy's action is never taken for Enforce.
+        // Kyverno never applies an admission-off policy: nothing is rejected.
         self.info.enforces()
+            && !self.info.admission_off
             && self
                 .violations
                 .iter()

@@ -916,7 +916,10 @@ fn a_policy_kyverno_never_applies_at_admission_is_neither_go_nor_enforced() {
                 .contains("spec.admission: false: Kyverno never applies it at admission"),
             "{action}: {decided:?}"
         );
-        // verify31: its fail is no violation Kyverno enforces.
+        // verify31: its fail is no violation Kyverno enforces (verify32:
+        // nor does its section warn of rejections).
+        let found = find(&evidence, "quiet");
+        assert!(!found.enforced_with_violations(), "{action}");
         assert!(
             !decided[0]
                 .rollback_status
