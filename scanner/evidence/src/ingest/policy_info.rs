@@ -1209,37 +1209,26 @@ fn rule_context_aliases(rule: &Value) -> BTreeSet<String> {
     let mut aliases = operation_tests::context_aliases(Some(&Value::Array(entries)));
     // A foreach `list` reading the request makes `element` an alias
     // (verify32 G2: `list: "[request.operation]"`, then `{{ element }}`).
-    let mut lists = Vec::new();
-    collect_under_key(
-        rule.get("validate").unwrap_or(&Value::Null),
-        "list",
-        &mut lists,
-    );
-    if lists
+    fn lists<'v>(validate: &'v Value, out: &mut Vec<&'v str>) {
+        for each in validate
+            .get("foreach")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            out.extend(each.get("list").and_then(Value::as_str));
+            lists(each, out);
+        }
+    }
+    let mut found = Vec::new();
+    lists(rule.get("validate").unwrap_or(&Value::Null), &mut found);
+    if found
         .iter()
         .any(|list| operation_tests::template_reads_request(&format!("{{{{{list}}}}}"), &aliases))
     {
         aliases.insert("element".to_string());
     }
     aliases
-}
-
-/// Every string under a key named `key`, at any depth.
-fn collect_under_key<'v>(value: &'v Value, key: &str, out: &mut Vec<&'v str>) {
-    match value {
-        Value::Object(map) => {
-            for (name, item) in map {
-                match item {
-                    Value::String(text) if name == key => out.push(text),
-                    _ => collect_under_key(item, key, out),
-                }
-            }
-        }
-        Value::Array(items) => items
-            .iter()
-            .for_each(|item| collect_under_key(item, key, out)),
-        _ => {}
-    }
 }
 
 fn collect_context_entries(value: &Value, out: &mut Vec<Value>) {

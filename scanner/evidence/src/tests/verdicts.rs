@@ -680,29 +680,72 @@ fn rules_held_from_create_or_reading_the_old_object_have_no_evidence_for_updates
             "{key}: {found:?}"
         );
     }
-    // verify31 F9: inside foreach, its preconditions and deny conditions.
-    let found = parts(json!({"name": "r",
-        "match": {"any": [{"resources": {"kinds": ["ConfigMap"]}}]},
-        "validate": {"foreach": [{"list": "[request.object]",
+    // A rule on ConfigMaps with `extra` (preconditions, validate): whether
+    // an UPDATE part is left to admission.
+    let updates_left = |extra: Value| {
+        let mut rule =
+            json!({"name": "r", "match": {"any": [{"resources": {"kinds": ["ConfigMap"]}}]}});
+        for (key, value) in extra.as_object().expect("object") {
+            rule[key] = value.clone();
+        }
+        let found = parts(rule);
+        (
+            found
+                .iter()
+                .any(|p| p.contains("UPDATE requests for ConfigMap")),
+            found,
+        )
+    };
+    let tier_missing = json!({"any": [{"key": "{{ request.object.metadata.labels.tier || '' }}", "operator": "Equals", "value": ""}]});
+    for (case, extra, left) in [
+        // verify31 F9: inside foreach, its preconditions and deny conditions.
+        (
+            "foreach preconditions",
+            json!({"validate": {"foreach": [{"list": "[request.object]",
             "preconditions": {"all": [{"key": "{{ request.operation }}", "operator": "NotEquals", "value": "CREATE"}]},
-            "deny": {"conditions": {"any": [{"key": "{{ element.metadata.labels.tier || '' }}", "operator": "Equals", "value": ""}]}}}]}}));
-    assert!(
-        found
-            .iter()
-            .any(|p| p.contains("UPDATE requests for ConfigMap")),
-        "{found:?}"
-    );
-    let found = parts(json!({"name": "r",
-        "match": {"any": [{"resources": {"kinds": ["ConfigMap"]}}]},
-        "validate": {"foreach": [{"list": "[request.object]",
+            "deny": {"conditions": tier_missing}}]}}),
+            true,
+        ),
+        (
+            "nested foreach deny",
+            json!({"validate": {"foreach": [{"list": "[request.object]",
             "foreach": [{"list": "[element]",
-                "deny": {"conditions": {"all": [{"key": "{{ request.operation }}", "operator": "Equals", "value": "UPDATE"}]}}}]}]}}));
-    assert!(
-        found
-            .iter()
-            .any(|p| p.contains("UPDATE requests for ConfigMap")),
-        "{found:?}"
-    );
+                "deny": {"conditions": {"all": [{"key": "{{ request.operation }}", "operator": "Equals", "value": "UPDATE"}]}}}]}]}}),
+            true,
+        ),
+        // verify32 G1, G2: the current node's request; a foreach list that
+        // carries the operation into `element`.
+        (
+            "@.request",
+            json!({"preconditions": {"all": [{"key": "{{ @.request.operation }}", "operator": "NotEquals", "value": "CREATE"}]},
+            "validate": {"pattern": pattern}}),
+            true,
+        ),
+        (
+            "foreach list",
+            json!({"validate": {"foreach": [{"list": "[request.operation]",
+            "preconditions": {"all": [{"key": "{{ element }}", "operator": "NotEquals", "value": "CREATE"}]},
+            "deny": {"conditions": tier_missing}}]}}),
+            true,
+        ),
+        // verify32 G3: `any` of CREATE and UPDATE holds for both.
+        (
+            "any of CREATE, UPDATE",
+            json!({"preconditions": {"any": [
+            {"key": "{{ request.operation }}", "operator": "Equals", "value": "CREATE"},
+            {"key": "{{ request.operation }}", "operator": "Equals", "value": "UPDATE"}]},
+            "validate": {"pattern": pattern}}),
+            false,
+        ),
+    ] {
+        let (found, parts) = updates_left(extra);
+        assert_eq!(found, left, "{case}: {parts:?}");
+    }
+    // verify32 G5: `operations: []` is every operation.
+    let found = parts(json!({"name": "r",
+        "match": {"any": [{"resources": {"kinds": ["ConfigMap"], "operations": []}}]},
+        "validate": {"pattern": pattern}}));
+    assert!(found.is_empty(), "{found:?}");
     // verify32: a condition value that is the word oldObject reads
     // nothing; a template reading it does.
     let condition = |key: &str, value: &str| {
@@ -716,42 +759,6 @@ fn rules_held_from_create_or_reading_the_old_object_have_no_evidence_for_updates
             .iter()
             .any(|p| p.contains("it reads oldObject"))
     );
-    // verify32 G1, G2: the current node's request; a foreach list that
-    // carries the operation into `element`.
-    let found = parts(json!({"name": "r",
-        "match": {"any": [{"resources": {"kinds": ["ConfigMap"]}}]},
-        "preconditions": {"all": [{"key": "{{ @.request.operation }}", "operator": "NotEquals", "value": "CREATE"}]},
-        "validate": {"pattern": pattern}}));
-    assert!(
-        found
-            .iter()
-            .any(|p| p.contains("UPDATE requests for ConfigMap")),
-        "{found:?}"
-    );
-    let found = parts(json!({"name": "r",
-        "match": {"any": [{"resources": {"kinds": ["ConfigMap"]}}]},
-        "validate": {"foreach": [{"list": "[request.operation]",
-            "preconditions": {"all": [{"key": "{{ element }}", "operator": "NotEquals", "value": "CREATE"}]},
-            "deny": {"conditions": {"any": [{"key": "{{ request.object.metadata.labels.tier || '' }}", "operator": "Equals", "value": ""}]}}}]}}));
-    assert!(
-        found
-            .iter()
-            .any(|p| p.contains("UPDATE requests for ConfigMap")),
-        "{found:?}"
-    );
-    // verify32 G3: `any` of CREATE and UPDATE holds for both; G5:
-    // `operations: []` is every operation.
-    let found = parts(json!({"name": "r",
-        "match": {"any": [{"resources": {"kinds": ["ConfigMap"]}}]},
-        "preconditions": {"any": [
-            {"key": "{{ request.operation }}", "operator": "Equals", "value": "CREATE"},
-            {"key": "{{ request.operation }}", "operator": "Equals", "value": "UPDATE"}]},
-        "validate": {"pattern": pattern}}));
-    assert!(found.is_empty(), "{found:?}");
-    let found = parts(json!({"name": "r",
-        "match": {"any": [{"resources": {"kinds": ["ConfigMap"], "operations": []}}]},
-        "validate": {"pattern": pattern}}));
-    assert!(found.is_empty(), "{found:?}");
     // verify31 F3: skipping DELETE holds for CREATE and UPDATE alike.
     for expression in [
         "request.operation != 'DELETE'",
