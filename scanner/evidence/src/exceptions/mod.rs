@@ -89,10 +89,10 @@ pub struct ExceptionEvidence {
     /// ambiguous); not written to the package.
     #[serde(skip)]
     pub targets: Vec<PolicyTarget>,
-    /// Why a PolicyException excuses only what a scan presents (its match
-    /// lists operations without UPDATE, or its conditions hold for CREATE
-    /// and not UPDATE): Kyverno judges the updates of what it skips
-    /// (verify30 N7). Not written to the package.
+    /// Why a PolicyException excuses only some of the requests Kyverno
+    /// judges (CREATE only, some requesters:
+    /// [`crate::ingest::policy_info::exception_create_only`]): Kyverno
+    /// judges the rest of what it skips. Not written to the package.
     #[serde(skip)]
     pub create_only: Option<String>,
 }

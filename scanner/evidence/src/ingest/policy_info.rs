@@ -1248,13 +1248,14 @@ fn collect_context_entries(value: &Value, out: &mut Vec<Value>) {
     }
 }
 
-/// Why a PolicyException excuses only what a scan presents, if it does:
-/// a kyverno.io exception whose every match filter lists operations
-/// without UPDATE, or whose `conditions` on `request.operation` do not
-/// hold for UPDATE; a policies.kyverno.io exception whose
-/// `matchConditions` test the operation without naming UPDATE. A scan
-/// presents CREATE: the skip it gives says nothing of the updates Kyverno
-/// judges (verify30 N7).
+/// Why a PolicyException excuses only some of the requests Kyverno judges,
+/// if it does: a kyverno.io exception whose every match filter lists
+/// operations without UPDATE, or that names requesters (`subjects`,
+/// `roles`, `clusterRoles`); conditions or CEL `matchConditions` that may
+/// hold for UPDATE otherwise than for CREATE
+/// ([`operation_tests`]), or that read `request.userInfo`. A scan presents
+/// a CREATE with no requester: the skip it gives says nothing of the rest
+/// (verify30 N7, verify31 F4/F6, verify32 G4).
 pub(crate) fn exception_create_only(document: &Value) -> Option<String> {
     let spec = document.get("spec")?;
     if let Some(matching) = spec.get("match") {

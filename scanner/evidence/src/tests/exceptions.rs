@@ -700,7 +700,7 @@ fn an_exception_for_create_alone_excuses_nothing_of_updates() {
     })));
     assert_eq!(verdict, Verdict::NotReady, "{why}");
     assert!(
-        why.contains("PolicyException ops/vendor excuses only what a scan presents (its match lists operations [\"CREATE\"])"),
+        why.contains("PolicyException ops/vendor excuses only some of the requests Kyverno judges (its match lists operations [\"CREATE\"])"),
         "{why}"
     );
     let (verdict, why) = judged(exception(json!({

@@ -407,7 +407,7 @@ pub(super) fn policy_evidence(
     {
         if let Some(why) = &exception.create_only {
             reasons.push(format!(
-                "PolicyException {} excuses only what a scan presents ({why}): Kyverno judges the updates of the {} result(s) it skips, which no scan evaluates — widen it to UPDATE, or fix those resources",
+                "PolicyException {} excuses only some of the requests Kyverno judges ({why}): of the {} result(s) it skips, the other requests (updates, other requesters) are judged, and no scan evaluates them — widen it, or fix those resources",
                 exception.name, exception.covered_results
             ));
         }
