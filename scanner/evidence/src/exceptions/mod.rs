@@ -91,7 +91,7 @@ pub struct ExceptionEvidence {
     pub targets: Vec<PolicyTarget>,
     /// Why a PolicyException excuses only some of the requests Kyverno
     /// judges (CREATE only, some requesters:
-    /// [`crate::ingest::policy_info::exception_create_only`]): Kyverno
+    /// `policy_info::exception_create_only`): Kyverno
     /// judges the rest of what it skips. Not written to the package.
     #[serde(skip)]
     pub create_only: Option<String>,
