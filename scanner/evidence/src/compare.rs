@@ -482,6 +482,32 @@ pub fn compare_with(
                     },
                 }
             },
+            {
+                // A ROLL BACK of the previous package not acted on: its
+                // violations were no "new" ones here, so nothing else would
+                // still call for it (walk32 F2: ENFORCED again, the violator
+                // still there).
+                let unacted = previous
+                    .decisions
+                    .iter()
+                    .any(|d| d.policy == name && d.decision == crate::model::Decision::RollBack);
+                let standing: Vec<String> = policy
+                    .violations
+                    .iter()
+                    .filter(|v| v.enforced() && &*v.result != "warn")
+                    .take(3)
+                    .map(|v| format!("{} {} ({})", v.resource, v.result, v.rule))
+                    .collect();
+                ConditionCheck {
+                    condition: "a rollback the previous package called for, not acted on: the policy still enforces, on violations that are still there".into(),
+                    met: unacted && !standing.is_empty(),
+                    detail: if unacted && !standing.is_empty() {
+                        standing.join("; ")
+                    } else {
+                        "none".into()
+                    },
+                }
+            },
             ConditionCheck {
                 condition: "an exception for this policy expiring or expired".into(),
                 met: !covering.is_empty(),

@@ -1038,3 +1038,34 @@ fn a_rollback_while_git_still_audits_is_the_kubectl_command() {
         Some("git apply patches/strict/rollback.patch")
     );
 }
+
+/// walk32 F2: a ROLL BACK not acted on turned ENFORCED, "no rollback
+/// condition met", in the next package whose `--since` was the previous
+/// one: its violator was no longer new. It stays ROLL BACK while the
+/// violation stands; once fixed, ENFORCED.
+#[test]
+fn a_roll_back_not_acted_on_stays_while_its_violation_stands() {
+    let with = |status: &str| {
+        build(&input(
+            vec![report(vec![result("strict", status, "a", "sneaky")])],
+            vec![policy("strict", "Enforce", "2026-11-01T00:00:00Z")],
+            Some(scan(true, &[])),
+        ))
+    };
+    let mut previous = with("fail");
+    decision::apply(&mut previous);
+    for decided in &mut previous.decisions {
+        decided.decision = Decision::RollBack;
+    }
+    let mut current = with("fail");
+    current.comparison = Some(compare::compare(&previous, &current));
+    let decided = decision::decide(&current);
+    assert_eq!(decided[0].decision, Decision::RollBack, "{decided:?}");
+    assert!(
+        decided[0].reasons[0].contains("a rollback the previous package called for, not acted on"),
+        "{decided:?}"
+    );
+    let mut fixed = with("pass");
+    fixed.comparison = Some(compare::compare(&previous, &fixed));
+    assert_eq!(decision::decide(&fixed)[0].decision, Decision::Enforced);
+}

@@ -125,3 +125,35 @@ fn other_verdicts_stay_as_they_are() {
     apply(&mut built, &recheck);
     assert_eq!(find(&built, "dirty"), &before);
 }
+
+/// walk32 F3: an enforced policy the recheck finds a new violator of was
+/// ENFORCED, "no rollback condition met", beside its own NotReady reason:
+/// it is a new fail Kyverno enforces, ROLL BACK.
+#[test]
+fn a_violator_found_now_of_an_enforced_policy_rolls_it_back() {
+    let mut built = build(&input(
+        vec![report(vec![result("strict", "pass", "a", "p1")])],
+        vec![policy("strict", "Enforce", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    ));
+    let mut recheck = checked(&["strict"]);
+    recheck.violations.insert(
+        "strict".into(),
+        RecheckViolations {
+            count: 1,
+            first: vec!["shop/ConfigMap/sneaky (rule check: fail)".into()],
+        },
+    );
+    apply(&mut built, &recheck);
+    decision::apply(&mut built);
+    assert_eq!(decision_of(&built, "strict"), Decision::RollBack);
+    // A clean recheck keeps it ENFORCED.
+    let mut clean = build(&input(
+        vec![report(vec![result("strict", "pass", "a", "p1")])],
+        vec![policy("strict", "Enforce", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    ));
+    apply(&mut clean, &checked(&["strict"]));
+    decision::apply(&mut clean);
+    assert_eq!(decision_of(&clean, "strict"), Decision::Enforced);
+}

@@ -186,6 +186,20 @@ fn decide_policy(
         // A filtered view (evidence --namespace) did not look where Kyverno
         // enforces it (verify31 F5: ENFORCED, "no rollback condition met",
         // beside a violation in another namespace).
+        // The evidence's dry-run recheck found a violation created or
+        // changed since the last recorded scan: a new fail Kyverno
+        // enforces (walk32 F3: ENFORCED, "no rollback condition met").
+        if let Some(found) = policy
+            .reasons
+            .iter()
+            .find(|r| r.starts_with("a dry-run scan at ") && r.contains(" failing result(s) "))
+        {
+            decision.decision = Decision::RollBack;
+            decision.reasons = vec![shorten(found)];
+            decision.instructions = rollback_instructions(policy);
+            decision.rollback_status = Some("a rollback condition is met (the recheck)".into());
+            return decision;
+        }
         // Reports of a scan that wrote no record, or a policy changed since
         // the scan: what was covered is not known (walk31 F12: ENFORCED,
         // "no rollback condition met", beside that very reason).
