@@ -82,12 +82,23 @@ fn complement(ops: &BTreeSet<&'static str>) -> BTreeSet<&'static str> {
 /// request whole, followed through one another. `cel`: CEL texts, whose
 /// variables are read as `variables.<name>`.
 pub(crate) fn request_aliases(definitions: &[(&str, String)], cel: bool) -> BTreeSet<String> {
+    aliases_by(definitions, |text, aliases| {
+        reads_request(text, aliases, cel)
+    })
+}
+
+/// The names among `definitions` whose text `reads` (given the aliases
+/// found so far), followed through one another to a fixed point.
+fn aliases_by(
+    definitions: &[(&str, String)],
+    reads: impl Fn(&str, &BTreeSet<String>) -> bool,
+) -> BTreeSet<String> {
     let mut aliases = BTreeSet::new();
     // Each round adds at least one name, or ends.
     loop {
         let before = aliases.len();
         for (name, text) in definitions {
-            if !aliases.contains(*name) && reads_request(text, &aliases, cel) {
+            if !aliases.contains(*name) && reads(text, &aliases) {
                 aliases.insert(name.to_string());
             }
         }
@@ -560,11 +571,11 @@ fn wildmatch(pattern: &str, text: &str) -> bool {
 /// The aliases of a Kyverno rule's (or exception's) `context` entries:
 /// those whose `variable` or `apiCall` reads the request's admission
 /// fields or the request whole.
-pub(crate) fn context_aliases(context: Option<&Value>) -> BTreeSet<String> {
-    let definitions: Vec<(&str, String)> = context
-        .and_then(Value::as_array)
+pub(crate) fn context_aliases<'v>(
+    entries: impl IntoIterator<Item = &'v Value>,
+) -> BTreeSet<String> {
+    let definitions: Vec<(&str, String)> = entries
         .into_iter()
-        .flatten()
         .filter_map(|entry| {
             let name = entry.get("name")?.as_str()?;
             let mut text = entry
@@ -579,18 +590,7 @@ pub(crate) fn context_aliases(context: Option<&Value>) -> BTreeSet<String> {
             Some((name, text))
         })
         .collect();
-    let mut aliases = BTreeSet::new();
-    loop {
-        let before = aliases.len();
-        for (name, text) in &definitions {
-            if !aliases.contains(*name) && template_reads_request(text, &aliases) {
-                aliases.insert(name.to_string());
-            }
-        }
-        if aliases.len() == before {
-            return aliases;
-        }
-    }
+    aliases_by(&definitions, template_reads_request)
 }
 
 #[cfg(test)]
@@ -753,11 +753,16 @@ mod tests {
                 "{key}"
             );
         }
-        let aliases = context_aliases(Some(&json!([
-            {"name": "op", "variable": {"jmesPath": "request.operation"}},
-            {"name": "r", "variable": {"value": "{{ request }}"}},
-            {"name": "n", "variable": {"jmesPath": "request.object.metadata.name"}}
-        ])));
+        let aliases = context_aliases(
+            json!([
+                {"name": "op", "variable": {"jmesPath": "request.operation"}},
+                {"name": "r", "variable": {"value": "{{ request }}"}},
+                {"name": "n", "variable": {"jmesPath": "request.object.metadata.name"}}
+            ])
+            .as_array()
+            .into_iter()
+            .flatten(),
+        );
         assert_eq!(aliases, BTreeSet::from(["op".to_string(), "r".to_string()]));
         let condition = json!({"key": "{{ op }}", "operator": "NotEquals", "value": "CREATE"});
         assert_eq!(
@@ -789,9 +794,12 @@ mod tests {
             ),
             Holds::Independent
         );
-        let aliases = context_aliases(Some(
-            &json!([{"name": "all", "variable": {"jmesPath": "@"}}]),
-        ));
+        let aliases = context_aliases(
+            json!([{"name": "all", "variable": {"jmesPath": "@"}}])
+                .as_array()
+                .into_iter()
+                .flatten(),
+        );
         assert_eq!(aliases, BTreeSet::from(["all".to_string()]));
     }
 

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeSet;
 
-use super::operation_tests::{self, Holds};
+use super::operation_tests::{self, Holds, OPERATIONS};
 use super::rule_content::RuleContent;
 use crate::run::record_format::{rules_content, DocumentDigest};
 use chrono::{DateTime, Utc};
@@ -1206,7 +1206,7 @@ fn rule_conditions(rule: &Value) -> Vec<&Value> {
 fn rule_context_aliases(rule: &Value) -> BTreeSet<String> {
     let mut entries = Vec::new();
     collect_context_entries(rule, &mut entries);
-    let mut aliases = operation_tests::context_aliases(Some(&Value::Array(entries)));
+    let mut aliases = operation_tests::context_aliases(entries);
     // A foreach `list` reading the request makes `element` an alias
     // (verify32 G2: `list: "[request.operation]"`, then `{{ element }}`).
     fn lists<'v>(validate: &'v Value, out: &mut Vec<&'v str>) {
@@ -1231,12 +1231,12 @@ fn rule_context_aliases(rule: &Value) -> BTreeSet<String> {
     aliases
 }
 
-fn collect_context_entries(value: &Value, out: &mut Vec<Value>) {
+fn collect_context_entries<'v>(value: &'v Value, out: &mut Vec<&'v Value>) {
     match value {
         Value::Object(map) => {
             for (key, item) in map {
                 match (key.as_str(), item) {
-                    ("context", Value::Array(entries)) => out.extend(entries.iter().cloned()),
+                    ("context", Value::Array(entries)) => out.extend(entries),
                     _ => collect_context_entries(item, out),
                 }
             }
@@ -1331,7 +1331,12 @@ pub(crate) fn exception_create_only(document: &Value) -> Option<String> {
             "its conditions test the requester (request.userInfo): it excuses only some requests, and a scan has no requester".into(),
         );
     }
-    let aliases = operation_tests::context_aliases(spec.get("context"));
+    let aliases = operation_tests::context_aliases(
+        spec.get("context")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten(),
+    );
     let by_conditions = spec.get("conditions").is_some_and(|conditions| {
         operation_tests::kyverno_block_holds(conditions, &aliases).differs_from_create("UPDATE")
     });
@@ -1358,10 +1363,7 @@ fn cel_reading_operation(spec: &Value, lists: &[&str]) -> BTreeSet<&'static str>
             .any(|text| operation_tests::reads_request(text, &aliases, true))
     });
     if reads {
-        OPERATIONS
-            .into_iter()
-            .filter(|op| *op != "CREATE")
-            .collect()
+        Holds::Unknown.admission_only()
     } else {
         BTreeSet::new()
     }
@@ -1459,9 +1461,6 @@ fn expressions_under<'a>(spec: &'a Value, list: &str) -> impl Iterator<Item = &'
                 .or_else(|| item.str_field("messageExpression"))
         })
 }
-
-/// The operations an admission request can have.
-const OPERATIONS: [&str; 4] = ["CREATE", "UPDATE", "DELETE", "CONNECT"];
 
 /// Whether a Kyverno `kinds` entry names a subresource: `Pod/exec`,
 /// `v1/Pod/exec`, `apps/v1/Deployment/scale` — a lower-case last part
