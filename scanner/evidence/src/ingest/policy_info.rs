@@ -1258,27 +1258,12 @@ fn collect_context_entries<'v>(value: &'v Value, out: &mut Vec<&'v Value>) {
 /// (verify30 N7, verify31 F4/F6, verify32 G4).
 pub(crate) fn exception_create_only(document: &Value) -> Option<String> {
     let spec = document.get("spec")?;
-    // Kyverno's fine-grained exceptions excuse only the values or images
-    // they list (api/kyverno/v2 `Exception.IsFinegrained`); the scan skips
-    // the whole rule (walk32 F6: a narrow exception made the policy GO).
-    let fine_grained = spec
-        .get("exceptions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .any(|entry| {
-            ["values", "images"].iter().any(|key| {
-                entry
-                    .get(*key)
-                    .and_then(Value::as_array)
-                    .is_some_and(|list| !list.is_empty())
-            })
-        });
-    if fine_grained {
-        return Some(
-            "it lists values or images, a fine-grained exception: Kyverno excuses only those, while the scan skipped the whole rule".into(),
-        );
-    }
+    // `exceptions[].values`/`images` ("fine-grained" exceptions) are not
+    // Kyverno's: its PolicyException CRD lists only policyName and ruleNames
+    // (config/crds/kyverno/kyverno.io_policyexceptions.yaml) and prunes the
+    // rest, and every validate handler skips the whole rule on a match
+    // (pkg/engine/handlers/validation) — as the scan does. So they make no
+    // exception partial (walk32 F6 was undone after reading Kyverno's source).
     if let Some(matching) = spec.get("match") {
         let filters: Vec<&Value> = resource_filters(matching).collect();
         // `operations: []` is every operation, as none listed (verify32 G5).
