@@ -631,7 +631,7 @@ pub(crate) fn left_out_kinds(kinds: &[String], scan: &ScanRecord) -> Vec<String>
                 Some(format!("{kind} (in --exclude-kinds)"))
             } else if kind == "Secret" && !names_kind(&included, &kind) {
                 Some(format!(
-                    "{kind} (listed only when --include-kinds names it)"
+                    "{kind} (listed only when --include-kinds names it, with every other kind to scan)"
                 ))
             } else {
                 None
