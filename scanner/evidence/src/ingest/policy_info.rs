@@ -258,6 +258,13 @@ pub struct PolicyInfo {
     /// set ([`autogen_reach`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autogen_controllers: Option<Vec<String>>,
+    /// The namespaces a ClusterPolicy's validate rules are confined to by
+    /// their `match` (`resources.namespaces`, literal names), when every
+    /// rule is: a scan of those namespaces covers all Kyverno enforces it
+    /// on (walk32 F4). None when some rule may reach any other namespace
+    /// (no list, a wildcard, a selector alone), and for other kinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub match_namespaces: Option<Vec<String>>,
     /// What its match reaches that only admission sees: subresources,
     /// filters on DELETE or CONNECT alone, and the DELETE requests a deny
     /// or CEL rule judges ([`admission_only_parts`]).
@@ -338,6 +345,7 @@ impl PolicyInfo {
             admission_off: false,
             evaluation_mode: None,
             autogen_controllers: None,
+            match_namespaces: None,
             admission_only: Vec::new(),
             last_changed: None,
             digest: None,
@@ -510,6 +518,7 @@ impl PolicyInfo {
                 .filter(|t| !t.is_empty())
         };
         let spec = document.get("spec").cloned().unwrap_or(Value::Null);
+        let kind_is_cluster_policy = kind == "ClusterPolicy";
         let (rules, kinds) = match kind.as_str() {
             "ClusterPolicy" | "Policy" => kyverno_rules(&spec),
             _ => cel_policy_rules(&kind, &name, &spec),
@@ -552,6 +561,9 @@ impl PolicyInfo {
                 || evaluation_mode.is_some(),
             evaluation_mode,
             autogen_controllers,
+            match_namespaces: (kind_is_cluster_policy)
+                .then(|| match_namespaces(&spec))
+                .flatten(),
             last_changed: last_changed(document),
             digest: DocumentDigest::of(document),
             rules_digest: Some(rules_digest(document)),
@@ -843,6 +855,66 @@ fn kyverno_rules(spec: &Value) -> (Vec<RuleInfo>, Vec<String>) {
     kinds.sort();
     kinds.dedup();
     (rules, kinds)
+}
+
+/// The namespaces a ClusterPolicy's validate rules' matches confine them
+/// to ([`PolicyInfo::match_namespaces`]), sorted; None when any rule may
+/// reach another namespace. A rule's `match.any` reaches the union of its
+/// filters' `resources.namespaces`, `match.all` (and the legacy
+/// `match.resources`) the intersection of those that list any; a
+/// wildcard or an empty list confines nothing (Kyverno's
+/// `checkNameSpace` matches wildcards). `exclude` only narrows further.
+fn match_namespaces(spec: &Value) -> Option<Vec<String>> {
+    let literal = |resources: &Value| -> Option<BTreeSet<String>> {
+        let names: Vec<&str> = resources
+            .get("namespaces")?
+            .as_array()?
+            .iter()
+            .map(Value::as_str)
+            .collect::<Option<_>>()?;
+        let confined = !names.is_empty()
+            && names
+                .iter()
+                .all(|name| !name.is_empty() && !name.contains(['*', '?']));
+        confined.then(|| names.into_iter().map(str::to_string).collect())
+    };
+    let mut reached: BTreeSet<String> = BTreeSet::new();
+    let mut any_rule = false;
+    for rule in spec
+        .get("rules")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if rule.get("validate").is_none() {
+            continue;
+        }
+        any_rule = true;
+        let matching = rule.get("match")?;
+        // As Kyverno reads a match: `any` when it has filters, else `all`,
+        // else the legacy `resources`.
+        let filters = |key: &str| {
+            matching
+                .get(key)
+                .and_then(Value::as_array)
+                .filter(|filters| !filters.is_empty())
+        };
+        let confined: Option<BTreeSet<String>> = if let Some(any) = filters("any") {
+            any.iter().try_fold(BTreeSet::new(), |mut union, filter| {
+                union.extend(literal(filter.get("resources")?)?);
+                Some(union)
+            })
+        } else if let Some(all) = filters("all") {
+            all.iter()
+                .filter_map(|filter| filter.get("resources"))
+                .filter_map(literal)
+                .reduce(|kept, next| kept.intersection(&next).cloned().collect())
+        } else {
+            matching.get("resources").and_then(literal)
+        };
+        reached.extend(confined?);
+    }
+    (any_rule && !reached.is_empty()).then(|| reached.into_iter().collect())
 }
 
 /// What a policy's match reaches that only admission sees — a
@@ -2133,5 +2205,57 @@ mod tests {
             audited.rollback.expect("rollback").command,
             "kubectl patch validatingadmissionpolicybinding/b1 --type=merge -p '{\"spec\":{\"validationActions\":[\"Audit\"]}}'"
         );
+    }
+
+    #[test]
+    fn match_namespaces_follows_kyvernos_any_all_and_legacy_match() {
+        let confined = |matching: Value| {
+            match_namespaces(&json!({"rules": [
+                {"name": "r", "match": matching, "validate": {"pattern": {}}},
+                {"name": "other", "match": {"any": [{"resources": {"kinds": ["Pod"], "namespaces": ["c"]}}]},
+                 "validate": {"pattern": {}}},
+                {"name": "m", "match": {"any": [{"resources": {"kinds": ["Pod"]}}]}, "mutate": {}}
+            ]}))
+        };
+        let names = |list: &[&str]| Some(list.iter().map(|n| n.to_string()).collect::<Vec<_>>());
+        // any: the union; every filter must be confined.
+        assert_eq!(
+            confined(
+                json!({"any": [{"resources": {"namespaces": ["a"]}}, {"resources": {"namespaces": ["b"]}}]})
+            ),
+            names(&["a", "b", "c"])
+        );
+        assert_eq!(
+            confined(
+                json!({"any": [{"resources": {"namespaces": ["a"]}}, {"resources": {"kinds": ["Pod"]}}]})
+            ),
+            None
+        );
+        // all: the intersection of the filters that list namespaces.
+        assert_eq!(
+            confined(
+                json!({"all": [{"resources": {"namespaces": ["a", "b"]}}, {"resources": {"namespaces": ["b"]}}, {"resources": {"kinds": ["Pod"]}}]})
+            ),
+            names(&["b", "c"])
+        );
+        // `any` decides when it has filters, as in Kyverno's match.go.
+        assert_eq!(
+            confined(
+                json!({"any": [{"resources": {"kinds": ["Pod"]}}], "all": [{"resources": {"namespaces": ["a"]}}]})
+            ),
+            None
+        );
+        assert_eq!(
+            confined(json!({"resources": {"namespaces": ["a"]}})),
+            names(&["a", "c"])
+        );
+        // Wildcards, empty lists and selectors confine nothing.
+        for open in [
+            json!({"resources": {"namespaces": ["a*"]}}),
+            json!({"resources": {"namespaces": []}}),
+            json!({"any": [{"resources": {"namespaceSelector": {"matchLabels": {"t": "a"}}}}]}),
+        ] {
+            assert_eq!(confined(open.clone()), None, "{open}");
+        }
     }
 }

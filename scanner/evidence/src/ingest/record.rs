@@ -841,6 +841,11 @@ impl ScanRecord {
         if let Some(own) = &info.namespace {
             return previous.covered_namespace(own) && !self.covered_namespace(own);
         }
+        if let Some(confined) = &info.match_namespaces {
+            return confined.iter().any(|namespace| {
+                previous.covered_namespace(namespace) && !self.covered_namespace(namespace)
+            });
+        }
         let narrower_list = !self.namespaces.is_empty()
             && (previous.namespaces.is_empty()
                 || previous
@@ -891,10 +896,20 @@ impl ScanRecord {
     }
 
     /// Namespaces the scan did not cover where Kyverno enforces `info`: all
-    /// namespaces for a cluster-wide policy, its own for a namespaced one.
+    /// namespaces for a cluster-wide policy (those its match confines it
+    /// to, [`PolicyInfo::match_namespaces`]), its own for a namespaced one.
     pub(crate) fn uncovered_namespaces(&self, info: &PolicyInfo) -> Option<String> {
         if let Some(own) = &info.namespace {
             return (!self.covered_namespace(own)).then(|| format!("namespace {own}"));
+        }
+        // A match confined to some namespaces: only those (walk32 F4).
+        if let Some(confined) = &info.match_namespaces {
+            let missing: Vec<&str> = confined
+                .iter()
+                .filter(|namespace| !self.covered_namespace(namespace))
+                .map(String::as_str)
+                .collect();
+            return (!missing.is_empty()).then(|| format!("namespace(s) {}", missing.join(", ")));
         }
         let mut gaps = Vec::new();
         if !self.namespaces.is_empty() {

@@ -539,3 +539,48 @@ fn an_in_progress_record_is_a_scan_that_did_not_finish() {
     let finished = build(&input(reports, policies, Some(older)));
     assert_eq!(find(&finished, "clean").verdict, Verdict::Ready);
 }
+
+#[test]
+fn a_scan_of_the_namespaces_a_policy_is_confined_to_covers_it() {
+    // walk32 F4: `scan -n team-a` covers a ClusterPolicy whose match
+    // reaches only team-a; Kyverno enforces it nowhere else.
+    let confined_to = |namespaces: Value| {
+        let mut guarded = policy("guarded", "Audit", "2026-11-01T00:00:00Z");
+        guarded["spec"]["rules"][0]["match"]["any"][0]["resources"]["namespaces"] = namespaces;
+        guarded
+    };
+    let judge = |guarded: Value| {
+        let mut one_namespace = scan(true, &[]);
+        one_namespace.namespaces = vec!["team-a".into()];
+        let reports = vec![report(vec![result("guarded", "pass", "team-a", "good")])];
+        let evidence = build(&input(reports, vec![guarded], Some(one_namespace)));
+        find(&evidence, "guarded").clone()
+    };
+    let only_team_a = judge(confined_to(json!(["team-a"])));
+    assert_eq!(
+        only_team_a.verdict,
+        Verdict::Ready,
+        "{:?}",
+        only_team_a.reasons
+    );
+    // A namespace the scan left out, or a wildcard, is not covered.
+    let also_b = judge(confined_to(json!(["team-a", "team-b"])));
+    assert_eq!(also_b.verdict, Verdict::NotReady);
+    assert!(
+        also_b
+            .reasons
+            .iter()
+            .any(|r| r.contains("did not cover namespace(s) team-b")),
+        "{:?}",
+        also_b.reasons
+    );
+    let wildcard = judge(confined_to(json!(["team-*"])));
+    assert!(
+        wildcard
+            .reasons
+            .iter()
+            .any(|r| r.contains("the namespaces other than team-a")),
+        "{:?}",
+        wildcard.reasons
+    );
+}
