@@ -839,3 +839,82 @@ fn a_violator_created_after_the_last_scan_is_found_before_go() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_namespaced_policy_in_a_namespace_without_its_kinds_is_ready() {
+    // walk32 F7: Pods exist in `shop`, none in `fresh`, a team's new
+    // namespace. Its Policy and NamespacedValidatingPolicy have nothing to
+    // judge, which the run record's per-namespace counts show: ready, with
+    // the note, instead of "no evidence" until something is deployed.
+    let cluster = TestCluster::start_prepared();
+    cluster.apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: fresh}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: polscan-system}\n");
+    cluster.apply_yaml(&pod("web", "nginx:1.27", None));
+    cluster.apply_yaml(
+        r#"apiVersion: kyverno.io/v1
+kind: Policy
+metadata: {name: fresh-team, namespace: fresh}
+spec:
+  validationFailureAction: Audit
+  rules:
+  - name: team
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    validate: {message: pods need a team label, pattern: {metadata: {labels: {team: '?*'}}}}
+---
+apiVersion: policies.kyverno.io/v1alpha1
+kind: NamespacedValidatingPolicy
+metadata: {name: fresh-nvp, namespace: fresh}
+spec:
+  validationActions: [Audit]
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [""], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [pods]}
+  validations:
+  - expression: "has(object.metadata.labels) && 'team' in object.metadata.labels"
+    message: pods need a team label
+---
+apiVersion: kyverno.io/v1
+kind: Policy
+metadata: {name: shop-team, namespace: shop}
+spec:
+  validationFailureAction: Audit
+  rules:
+  - name: team
+    match: {any: [{resources: {kinds: [Pod], names: [nothing-has-this-name]}}]}
+    validate: {message: pods need a team label, pattern: {metadata: {labels: {team: '?*'}}}}
+"#,
+    );
+    recorded_scan(&cluster);
+    let dir = std::env::temp_dir().join(format!("polscan-evidence-fresh-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (package, text, _) = evidence(&cluster, &dir.join("fresh"), &[]);
+    for name in ["fresh-team", "fresh-nvp"] {
+        let judged = policy(&package, name);
+        assert_eq!(judged["verdict"], "ready", "{name}: {judged}\n{text}");
+        assert!(
+            judged["notes"]
+                .to_string()
+                .contains("with 0 objects in namespace fresh"),
+            "{name}: {judged}"
+        );
+    }
+    // In a namespace with Pods its match leaves out: no evidence, as before.
+    let shop = policy(&package, "shop-team");
+    assert_eq!(shop["verdict"], "no-evidence", "{shop}");
+    // A Pod in `fresh` the rules then judge: evaluated, no longer "nothing".
+    cluster.apply_yaml(&labelled_pod(
+        "fresh",
+        "api",
+        "team: fresh",
+        "nginx:1.27",
+        None,
+    ));
+    recorded_scan(&cluster);
+    let (package, text, _) = evidence(&cluster, &dir.join("deployed"), &[]);
+    let judged = policy(&package, "fresh-team");
+    assert_eq!(judged["verdict"], "ready", "{judged}\n{text}");
+    assert!(
+        !judged["notes"].to_string().contains("0 objects"),
+        "{judged}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -46,6 +46,8 @@ pub(super) struct Evaluated {
     pub(super) status_counts: BTreeMap<RuleStatus, usize>,
     pub(super) result_counts: BTreeMap<ResultKey, usize>,
     pub(super) objects_evaluated_by_kind: BTreeMap<String, usize>,
+    /// Objects in the scan's scope by namespace and kind display name.
+    pub(super) objects_by_namespace: super::last_run::ObjectsByNamespace,
     pub(super) results_by_rule: ResultsByRule,
     pub(super) kinds_by_rule: super::last_run::KindsByRule,
     pub(super) annotation_excused: super::last_run::AnnotationExcused,
@@ -420,7 +422,12 @@ pub(super) fn evaluate_pages(
                         )
                     })
                     .collect();
-                tally.tally.on_page(listing, in_scope.len());
+                tally.tally.on_page(
+                    listing,
+                    in_scope
+                        .iter()
+                        .map(|item| item.str_at("/metadata/namespace").unwrap_or_default()),
+                );
                 progress.evaluated(in_scope.len());
                 let shape = gate.is_some();
                 let listed: Vec<ReportKey> = if shape {
@@ -673,6 +680,7 @@ impl Running {
                     status_counts: BTreeMap::new(),
                     result_counts: BTreeMap::new(),
                     objects_evaluated_by_kind: BTreeMap::new(),
+                    objects_by_namespace: BTreeMap::new(),
                     results_by_rule: BTreeMap::new(),
                     kinds_by_rule: BTreeMap::new(),
                     annotation_excused: BTreeMap::new(),
@@ -704,6 +712,7 @@ pub(super) fn fold_listings(
         status_counts: counted.status_counts,
         result_counts: counted.result_counts,
         objects_evaluated_by_kind: counted.objects_evaluated_by_kind,
+        objects_by_namespace: counted.objects_by_namespace,
         results_by_rule: counted.results_by_rule,
         kinds_by_rule: counted.kinds_by_rule,
         annotation_excused: counted.annotation_excused,

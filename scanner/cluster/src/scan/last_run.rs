@@ -106,6 +106,40 @@ pub fn count_result_kind(by_rule: &mut KindsByRule, finding: &crate::audit::Find
 /// skips the rule for them: the soak history counts them as skips).
 pub type AnnotationExcused = BTreeMap<String, ExcusedCounts>;
 
+/// Objects in a scan's scope by namespace, then kind display name.
+pub type ObjectsByNamespace = BTreeMap<String, BTreeMap<String, usize>>;
+
+/// The record's `objectsInPolicyNamespaces` value
+/// ([`keys::OBJECTS_IN_POLICY_NAMESPACES`]): the objects counted in each
+/// namespace that holds a namespaced policy the run loaded, so that the
+/// evidence can tell such a policy has nothing to judge (walk32 F7). None
+/// when not counted, with no namespaced policy, or with more than
+/// [`crate::evidence::run::record_format::POLICY_NAMESPACES_KEPT`]
+/// namespaces (the record stays small).
+fn objects_in_policy_namespaces(outcome: &ScanOutcome) -> Option<String> {
+    let counted = outcome.objects_by_namespace.as_ref()?;
+    let namespaces: BTreeSet<&str> = outcome
+        .soak_policies
+        .keys()
+        .filter_map(|qualified| qualified.split_once('/').map(|(namespace, _)| namespace))
+        .collect();
+    if namespaces.is_empty()
+        || namespaces.len() > crate::evidence::run::record_format::POLICY_NAMESPACES_KEPT
+    {
+        return None;
+    }
+    let value: BTreeMap<&str, BTreeMap<String, usize>> = namespaces
+        .into_iter()
+        .map(|namespace| {
+            (
+                namespace,
+                counted.get(namespace).cloned().unwrap_or_default(),
+            )
+        })
+        .collect();
+    serde_json::to_string(&value).ok()
+}
+
 /// One policy's results whose report status admission would not give.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ExcusedCounts {
@@ -542,6 +576,9 @@ pub fn config_map(
                 by_kind.insert(listing.kind.display_name(), json!(listing.objects));
             }
             put(keys::OBJECTS_BY_KIND, Value::Object(by_kind).to_string());
+            if let Some(value) = objects_in_policy_namespaces(outcome) {
+                put(keys::OBJECTS_IN_POLICY_NAMESPACES, value);
+            }
             if !outcome.failed_policy_sources.is_empty() {
                 put(
                     keys::FAILED_POLICY_SOURCES,
@@ -701,6 +738,40 @@ mod tests {
         assert_eq!(data["started"], "2027-01-15T08:00:00Z");
         assert_eq!(data["objectsByKind"], r#"{"Pod":7,"Secret":0}"#);
         assert_eq!(data["resultsByPolicy"], r#"{"disallow-latest":{"fail":3}}"#);
+    }
+
+    #[test]
+    fn counts_objects_in_each_namespace_holding_a_namespaced_policy() {
+        let soak = || SoakPolicy {
+            hash: "h".into(),
+            action: "Audit".into(),
+            unscored: false,
+        };
+        let mut outcome = ScanOutcome::default();
+        let record = |outcome: &ScanOutcome| {
+            config_map("ns", "run", Ok(outcome), at(0), at(1))["data"]
+                .get(keys::OBJECTS_IN_POLICY_NAMESPACES)
+                .cloned()
+        };
+        // Not counted (an audit), or no namespaced policy: no key.
+        outcome.soak_policies.insert("team/own".into(), soak());
+        assert_eq!(record(&outcome), None);
+        outcome.objects_by_namespace = Some(ObjectsByNamespace::from([
+            ("team".to_string(), BTreeMap::from([("Pod".to_string(), 2)])),
+            (
+                "other".to_string(),
+                BTreeMap::from([("Pod".to_string(), 5)]),
+            ),
+        ]));
+        outcome.soak_policies.insert("cluster-wide".into(), soak());
+        outcome.soak_policies.insert("empty/theirs".into(), soak());
+        // Only the policies' namespaces; one with no object is `{}`.
+        assert_eq!(
+            record(&outcome),
+            Some(json!(r#"{"empty":{},"team":{"Pod":2}}"#))
+        );
+        outcome.soak_policies.retain(|name, _| !name.contains('/'));
+        assert_eq!(record(&outcome), None);
     }
 
     #[test]

@@ -353,6 +353,9 @@ pub struct ScanOutcome {
     /// Objects some rule gave a result, by kind display name (a scan
     /// counts them; an audit's record derives them from its findings).
     pub objects_evaluated_by_kind: BTreeMap<String, usize>,
+    /// Objects in the scan's scope by namespace and kind display name
+    /// (cluster-scoped ones left out); None when not counted (an audit).
+    pub objects_by_namespace: Option<last_run::ObjectsByNamespace>,
     /// Results by policy, rule and reported status (counted as above).
     pub results_by_rule: last_run::ResultsByRule,
     /// Results by policy, rule and the kind of the object evaluated
@@ -663,6 +666,7 @@ impl ScanOutcome {
         self.status_counts = evaluated.status_counts;
         self.result_counts = evaluated.result_counts;
         self.objects_evaluated_by_kind = evaluated.objects_evaluated_by_kind;
+        self.objects_by_namespace = Some(evaluated.objects_by_namespace);
         self.results_by_rule = evaluated.results_by_rule;
         self.kinds_by_rule = evaluated.kinds_by_rule;
         self.annotation_excused = evaluated.annotation_excused;

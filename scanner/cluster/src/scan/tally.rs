@@ -28,6 +28,8 @@ pub(super) struct Tally {
     unreadable: Vec<(usize, ClusterError)>,
     /// Objects evaluated (or reused).
     evaluated: BTreeMap<usize, usize>,
+    /// The same objects by namespace (cluster-scoped ones left out).
+    namespaces: BTreeMap<usize, BTreeMap<String, usize>>,
     counts: BTreeMap<usize, BTreeMap<ResultKey, usize>>,
     /// Objects some rule gave a result, and results by rule: the run
     /// record's evidence that a rule saw the objects it was meant to.
@@ -47,6 +49,7 @@ pub(super) struct Counted {
     pub status_counts: BTreeMap<RuleStatus, usize>,
     pub result_counts: BTreeMap<ResultKey, usize>,
     pub objects_evaluated_by_kind: BTreeMap<String, usize>,
+    pub objects_by_namespace: last_run::ObjectsByNamespace,
     pub results_by_rule: ResultsByRule,
     pub kinds_by_rule: last_run::KindsByRule,
     pub annotation_excused: last_run::AnnotationExcused,
@@ -54,8 +57,17 @@ pub(super) struct Counted {
 }
 
 impl Tally {
-    /// A page of LIST `listing` with `objects` in the scan's scope.
-    pub fn on_page(&mut self, listing: usize, objects: usize) {
+    /// A page of LIST `listing` with these objects in the scan's scope,
+    /// by their namespace (empty when cluster-scoped).
+    pub fn on_page<'a>(&mut self, listing: usize, namespaces: impl IntoIterator<Item = &'a str>) {
+        let by_namespace = self.namespaces.entry(listing).or_default();
+        let mut objects = 0;
+        for namespace in namespaces {
+            objects += 1;
+            if !namespace.is_empty() {
+                *by_namespace.entry(namespace.to_string()).or_default() += 1;
+            }
+        }
         *self.evaluated.entry(listing).or_default() += objects;
     }
 
@@ -111,6 +123,7 @@ impl Tally {
     pub fn on_list_restarted(&mut self, listing: usize) {
         self.findings.remove(&listing);
         self.evaluated.remove(&listing);
+        self.namespaces.remove(&listing);
         self.counts.remove(&listing);
         self.with_results.remove(&listing);
         self.rules.remove(&listing);
@@ -141,6 +154,7 @@ impl Tally {
             finished,
             unreadable,
             evaluated: evaluated_by_listing,
+            namespaces: namespaces_by_listing,
             counts: counts_by_listing,
             with_results: with_results_by_listing,
             rules: rules_by_listing,
@@ -200,6 +214,19 @@ impl Tally {
                     .or_default() += count;
             }
         }
+        let mut objects_by_namespace = last_run::ObjectsByNamespace::new();
+        for (index, by_namespace) in namespaces_by_listing {
+            if let Some(listing) = kind_of(index).and_then(|kind| listings.get(kind)) {
+                let kind = listing.kind.display_name();
+                for (namespace, count) in by_namespace {
+                    *objects_by_namespace
+                        .entry(namespace)
+                        .or_default()
+                        .entry(kind.clone())
+                        .or_default() += count;
+                }
+            }
+        }
         let mut results_by_rule = ResultsByRule::new();
         // A rule's results by the kind its LIST was of: the coverage per
         // rule the evidence states.
@@ -240,6 +267,7 @@ impl Tally {
             status_counts,
             result_counts,
             objects_evaluated_by_kind,
+            objects_by_namespace,
             results_by_rule,
             kinds_by_rule,
             annotation_excused,
@@ -269,7 +297,7 @@ mod tests {
 
     /// A page of `objects` Pods of LIST `listing`, each failing once.
     fn page(tally: &mut Tally, listing: usize, names: &[&str]) {
-        tally.on_page(listing, names.len());
+        tally.on_page(listing, names.iter().map(|_| "team"));
         let found = tally.on_evaluated(listing, names.iter().map(|n| vec![failing(n)]).collect());
         tally.keep_findings(listing, found);
     }
@@ -337,13 +365,13 @@ mod tests {
             finding
         };
         let mut tally = Tally::default();
-        tally.on_page(0, 2);
+        tally.on_page(0, ["team", "team"]);
         tally.on_evaluated(0, vec![vec![excused("a")], vec![failing("b")]]);
         // LIST 1 starts over: its first page's count is void.
-        tally.on_page(1, 1);
+        tally.on_page(1, ["team"]);
         tally.on_evaluated(1, vec![vec![excused("c")]]);
         tally.on_list_restarted(1);
-        tally.on_page(1, 1);
+        tally.on_page(1, ["team"]);
         tally.on_evaluated(1, vec![vec![excused("c")]]);
         let counted = tally.finish(pods(), &BTreeMap::new(), &[0, 0], false);
         let counts = counted.annotation_excused["no-latest"];
@@ -366,5 +394,29 @@ mod tests {
         tally.on_list_finished(0, Ok(5));
         let counted = tally.finish(pods(), &BTreeMap::from([(0, 1)]), &[0], false);
         assert_eq!(counted.listings[0].objects, 5);
+    }
+
+    #[test]
+    fn objects_are_counted_by_namespace_and_a_restarted_list_voids_its_count() {
+        let mut tally = Tally::default();
+        tally.on_page(0, ["a", "a", "b", ""]);
+        tally.on_page(1, ["b"]);
+        tally.on_list_restarted(1);
+        tally.on_page(1, ["c"]);
+        let counted = tally.finish(pods(), &BTreeMap::from([(0, 2)]), &[0, 0], false);
+        let pods_in = |namespace: &str| {
+            counted
+                .objects_by_namespace
+                .get(namespace)
+                .and_then(|kinds| kinds.get("Pod"))
+                .copied()
+        };
+        assert_eq!(pods_in("a"), Some(2));
+        // b's object of LIST 1 was voided when that LIST started over.
+        assert_eq!(pods_in("b"), Some(1));
+        assert_eq!(pods_in("c"), Some(1));
+        // A cluster-scoped object has no namespace to count in.
+        assert_eq!(pods_in(""), None);
+        assert_eq!(counted.resources, 5);
     }
 }

@@ -74,6 +74,11 @@ pub struct ScanRecord {
     /// record does not say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub objects_by_kind: Option<BTreeMap<String, usize>>,
+    /// Objects in the scan's scope per namespace holding a namespaced
+    /// policy, then per kind (`objectsInPolicyNamespaces`: a kind with
+    /// none has no entry); None when the record does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objects_in_policy_namespaces: Option<BTreeMap<String, BTreeMap<String, usize>>>,
     /// Objects evaluated by at least one rule, per kind.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub objects_evaluated_by_kind: Option<BTreeMap<String, usize>>,
@@ -309,6 +314,11 @@ impl ScanRecord {
                 })?,
             },
             objects_by_kind: json_key(text(keys::OBJECTS_BY_KIND), keys::OBJECTS_BY_KIND, source)?,
+            objects_in_policy_namespaces: json_key(
+                text(keys::OBJECTS_IN_POLICY_NAMESPACES),
+                keys::OBJECTS_IN_POLICY_NAMESPACES,
+                source,
+            )?,
             objects_evaluated_by_kind: json_key(
                 text(keys::OBJECTS_EVALUATED_BY_KIND),
                 keys::OBJECTS_EVALUATED_BY_KIND,
@@ -532,8 +542,14 @@ pub(crate) fn failed_sources_affecting(info: &PolicyInfo, failed: &[String]) -> 
 }
 
 /// When the record shows that no resource a rule reaches exists (each of
-/// its kinds listed completely with 0 objects), the statement saying so.
-pub(crate) fn nothing_in_scope(kinds: &[String], scan: &ScanRecord) -> Option<String> {
+/// its kinds listed completely with 0 objects, or, for a namespaced
+/// policy's rule (`namespace`), with none in that namespace), the
+/// statement saying so.
+pub(crate) fn nothing_in_scope(
+    kinds: &[String],
+    scan: &ScanRecord,
+    namespace: Option<&str>,
+) -> Option<String> {
     // A shard without a record of the run did not count its objects.
     if scan.shards_missing() {
         return None;
@@ -543,23 +559,41 @@ pub(crate) fn nothing_in_scope(kinds: &[String], scan: &ScanRecord) -> Option<St
     if reached.is_empty() || reached.contains("*") {
         return None;
     }
+    // Objects of the namespace, when the scan covered it and counted them
+    // (walk32 F7: a team's new, empty namespace was "no evidence" forever).
+    let in_namespace = namespace.and_then(|namespace| {
+        let counted = scan.objects_in_policy_namespaces.as_ref()?.get(namespace)?;
+        scan.covered_namespace(namespace)
+            .then_some((namespace, counted))
+    });
     let mut names = Vec::new();
+    let mut cluster_wide = true;
     for kind in &reached {
-        let entries: Vec<(&String, &usize)> = listed
-            .iter()
-            .filter(|(name, _)| name.rsplit('/').next() == Some(*kind))
-            .collect();
+        let of_kind = |name: &String| name.rsplit('/').next() == Some(*kind);
+        let entries: Vec<(&String, &usize)> =
+            listed.iter().filter(|(name, _)| of_kind(name)).collect();
         let failed = scan
             .failed_kinds
             .iter()
             .any(|f| f.rsplit('/').next() == Some(*kind));
-        if entries.is_empty() || failed || entries.iter().any(|(_, n)| **n > 0) {
+        if entries.is_empty() || failed {
             return None;
+        }
+        if entries.iter().any(|(_, n)| **n > 0) {
+            let (_, counted) = in_namespace?;
+            if counted.iter().any(|(name, n)| of_kind(name) && *n > 0) {
+                return None;
+            }
+            cluster_wide = false;
         }
         names.extend(entries.into_iter().map(|(name, _)| name.clone()));
     }
+    let place = match (cluster_wide, in_namespace) {
+        (false, Some((namespace, _))) => format!(" in namespace {namespace}"),
+        _ => String::new(),
+    };
     Some(format!(
-        "no resource in scope exists: {} listed completely with 0 objects",
+        "no resource in scope exists: {} listed completely with 0 objects{place}",
         names.join(", ")
     ))
 }

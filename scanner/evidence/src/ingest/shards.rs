@@ -197,6 +197,7 @@ fn merge_into(merged: &mut ScanRecord, record: &ScanRecord, index: u32, count: u
         merged.policy_exceptions = record.policy_exceptions.clone();
         merged.resource_filters = record.resource_filters.clone();
         merged.objects_by_kind = record.objects_by_kind.clone();
+        merged.objects_in_policy_namespaces = record.objects_in_policy_namespaces.clone();
         merged.objects_evaluated_by_kind = record.objects_evaluated_by_kind.clone();
         merged.results_by_rule = record.results_by_rule.clone();
         merged.kinds_by_rule = record.kinds_by_rule.clone();
@@ -220,6 +221,22 @@ fn merge_into(merged: &mut ScanRecord, record: &ScanRecord, index: u32, count: u
         &merged.objects_evaluated_by_kind,
         &record.objects_evaluated_by_kind,
     );
+    // Per namespace too; a namespace some shard did not count (it loaded
+    // other policies) is left out: unknown.
+    merged.objects_in_policy_namespaces = match (
+        &merged.objects_in_policy_namespaces,
+        &record.objects_in_policy_namespaces,
+    ) {
+        (Some(a), Some(b)) => Some(
+            a.iter()
+                .filter_map(|(namespace, kinds)| {
+                    let sum = add_counts(&Some(kinds.clone()), &b.get(namespace).cloned())?;
+                    Some((namespace.clone(), sum))
+                })
+                .collect(),
+        ),
+        _ => None,
+    };
     // A shard that does not say leaves the sum unknown.
     let add = |a: &Option<crate::run::record_format::ResultsByRule>,
                b: &Option<crate::run::record_format::ResultsByRule>| match (a, b) {

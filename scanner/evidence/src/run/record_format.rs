@@ -40,6 +40,14 @@ pub mod keys {
     pub const WRITE_FAILED_REPORTS: &str = "writeFailedReports";
     /// JSON `{Kind: n}`: objects listed per kind display name.
     pub const OBJECTS_BY_KIND: &str = "objectsByKind";
+    /// JSON `{namespace: {Kind: n}}`: objects in the scan's scope per
+    /// kind display name, in each namespace that holds a namespaced policy
+    /// (a `Policy`, a `NamespacedValidatingPolicy`) the run loaded; a
+    /// namespace with none of a kind has no entry for it (`{}` when it has
+    /// none at all). Absent when the run loaded no namespaced policy, when
+    /// they are in more than [`super::POLICY_NAMESPACES_KEPT`] namespaces,
+    /// and from the record of an older polscan.
+    pub const OBJECTS_IN_POLICY_NAMESPACES: &str = "objectsInPolicyNamespaces";
     /// JSON `{Kind: n}`: objects evaluated by at least one rule.
     pub const OBJECTS_EVALUATED_BY_KIND: &str = "objectsEvaluatedByKind";
     /// JSON `{policy: {rule: {status: n}}}`.
@@ -213,6 +221,11 @@ pub fn judging_content(document: &Value) -> Value {
     }
     value
 }
+
+/// A run record counts objects per namespace
+/// ([`keys::OBJECTS_IN_POLICY_NAMESPACES`]) for at most this many
+/// namespaces holding namespaced policies.
+pub const POLICY_NAMESPACES_KEPT: usize = 200;
 
 /// At most this many load errors are kept in a run record.
 pub const LOAD_ERRORS_KEPT: usize = 20;

@@ -415,3 +415,63 @@ fn a_no_go_names_the_teams_then_the_unrouted_owners() {
         ]
     );
 }
+
+#[test]
+fn a_namespaced_policy_in_a_namespace_without_its_kinds_has_nothing_in_scope() {
+    // walk32 F7: Pods exist elsewhere, none in `empty`: the Policy there
+    // has nothing to judge, which the record's per-namespace counts show.
+    let judge = |in_policy_namespaces: Option<Value>| {
+        let mut listed = scan(true, &[]);
+        let mut kinds = pod_kinds_listed_empty();
+        kinds.insert("Pod".into(), 4);
+        listed.objects_by_kind = Some(kinds);
+        listed.objects_in_policy_namespaces =
+            in_policy_namespaces.map(|value| serde_json::from_value(value).expect("counts"));
+        listed.results_by_rule = Some(BTreeMap::new());
+        listed.kinds_by_rule = Some(BTreeMap::new());
+        let mut own = policy("own", "Audit", "2026-11-01T00:00:00Z");
+        own["kind"] = json!("Policy");
+        own["metadata"]["namespace"] = json!("empty");
+        let evidence = build(&input(Vec::new(), vec![own], Some(listed)));
+        find(&evidence, "own").clone()
+    };
+    let nothing = judge(Some(json!({"empty": {}, "team": {"Pod": 4}})));
+    assert_eq!(nothing.verdict, Verdict::Ready, "{:?}", nothing.reasons);
+    assert!(
+        nothing
+            .notes
+            .iter()
+            .any(|n| n.contains("listed completely with 0 objects in namespace empty")),
+        "{:?}",
+        nothing.notes
+    );
+    // A Pod there that the rule did not evaluate, no count for the
+    // namespace, or a record without the counts: no evidence, as before.
+    for counts in [
+        Some(json!({"empty": {"Pod": 1}})),
+        Some(json!({"team": {"Pod": 4}})),
+        None,
+    ] {
+        let judged = judge(counts.clone());
+        assert_eq!(
+            judged.verdict,
+            Verdict::NoEvidence,
+            "{counts:?}: {:?}",
+            judged.reasons
+        );
+    }
+    // A scan that did not cover the namespace shows nothing of it.
+    let mut listed = scan(true, &[]);
+    listed.objects_by_kind = Some(pod_kinds_listed_empty());
+    listed
+        .objects_by_kind
+        .as_mut()
+        .map(|k| k.insert("Pod".into(), 4));
+    listed.objects_in_policy_namespaces =
+        Some(serde_json::from_value(json!({"empty": {}})).expect("counts"));
+    listed.excluded_namespaces = vec!["empty".into()];
+    assert_eq!(
+        crate::ingest::record::nothing_in_scope(&["Pod".into()], &listed, Some("empty")),
+        None
+    );
+}

@@ -660,7 +660,7 @@ pub(super) fn policy_evidence(
                 let nothing = input
                     .scan
                     .as_ref()
-                    .and_then(|scan| nothing_in_scope(&rule.kinds, scan));
+                    .and_then(|scan| nothing_in_scope(&rule.kinds, scan, info.namespace.as_deref()));
                 // A rule whose match a scan never presents (operations
                 // without CREATE) says so, not that objects may be missing
                 // (verify28, walk28 F4).
