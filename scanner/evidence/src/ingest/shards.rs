@@ -351,6 +351,34 @@ mod tests {
     }
 
     #[test]
+    fn objects_in_policy_namespaces_add_up_and_an_uncounted_namespace_is_left_out() {
+        let counts = |value: serde_json::Value| Some(serde_json::from_value(value).unwrap());
+        let mut read: Vec<ShardRead> = Vec::new();
+        for (i, value) in [
+            serde_json::json!({"fresh": {}, "team": {"Pod": 2}, "only-here": {}}),
+            serde_json::json!({"fresh": {}, "team": {"Pod": 3, "apps/Deployment": 1}}),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut record = shard_record(i as u32, 2, Some("job-1"), 10);
+            record.objects_in_policy_namespaces = counts(value);
+            read.push((i as u32, Ok(record)));
+        }
+        let merged = merge_shards("polscan-system/last-0..1", read.clone()).unwrap();
+        assert_eq!(
+            merged.objects_in_policy_namespaces,
+            counts(serde_json::json!({"fresh": {}, "team": {"Pod": 5, "apps/Deployment": 1}}))
+        );
+        // A shard that did not count: unknown.
+        if let Some((_, Ok(record))) = read.get_mut(1) {
+            record.objects_in_policy_namespaces = None;
+        }
+        let merged = merge_shards("polscan-system/last-0..1", read).unwrap();
+        assert_eq!(merged.objects_in_policy_namespaces, None);
+    }
+
+    #[test]
     fn kinds_by_rule_add_up_and_a_shard_without_them_leaves_them_unknown() {
         let kinds = |n: usize| {
             Some(BTreeMap::from([(
