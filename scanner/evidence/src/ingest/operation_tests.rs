@@ -172,25 +172,45 @@ fn quoted_head(text: &str) -> Option<&str> {
     body.find(quote).map(|end| &body[..end])
 }
 
-/// Each identifier-like word of `text` outside quoted literals, with its
-/// byte offset.
-fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    let mut found = Vec::new();
-    let mut quote: Option<char> = None;
+/// The byte offsets of each quoted literal's opening and closing quote in
+/// a CEL or JMESPath text (`'…'`, `"…"`, `` `…` ``, backslash escapes
+/// skipped); an unclosed one runs to the end.
+pub(crate) fn quoted_literals(text: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut open: Option<(usize, char)> = None;
     let mut escaped = false;
+    for (at, c) in text.char_indices() {
+        match open {
+            Some(_) if escaped => escaped = false,
+            Some(_) if c == '\\' => escaped = true,
+            Some((start, quote)) if c == quote => {
+                spans.push((start, at));
+                open = None;
+            }
+            Some(_) => {}
+            None if matches!(c, '\'' | '"' | '`') => open = Some((at, c)),
+            None => {}
+        }
+    }
+    if let Some((start, _)) = open {
+        spans.push((start, text.len()));
+    }
+    spans
+}
+
+/// Each identifier-like word of `text` outside quoted literals
+/// ([`quoted_literals`]), with its byte offset.
+fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let literals = quoted_literals(text);
+    let quoted = |at: usize| {
+        literals
+            .iter()
+            .any(|(open, close)| (*open..=*close).contains(&at))
+    };
+    let mut found = Vec::new();
     let mut start: Option<usize> = None;
     for (at, c) in text.char_indices() {
-        if let Some(open) = quote {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == open {
-                quote = None;
-            }
-            continue;
-        }
-        let word_char = c.is_alphanumeric() || c == '_';
+        let word_char = !quoted(at) && (c.is_alphanumeric() || c == '_');
         match (start, word_char) {
             (None, true) => start = Some(at),
             (Some(from), false) => {
@@ -198,9 +218,6 @@ fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
                 start = None;
             }
             _ => {}
-        }
-        if matches!(c, '\'' | '"' | '`') && !word_char {
-            quote = Some(c);
         }
     }
     if let Some(from) = start {

@@ -1441,7 +1441,7 @@ fn reads_old_object(value: &Value, code: bool) -> bool {
             .filter_map(|rest| rest.split("}}").next())
             .any(|inner| reads_old_object(&Value::String(inner.to_string()), true)),
         Value::String(text) => {
-            let literals = quoted_literals(text);
+            let literals = super::operation_tests::quoted_literals(text);
             text.match_indices("oldObject").any(|(at, _)| {
                 match literals
                     .iter()
@@ -1477,32 +1477,6 @@ fn reads_old_object(value: &Value, code: bool) -> bool {
             }),
         _ => false,
     }
-}
-
-/// The byte offsets of each quoted literal's opening and closing quote in
-/// a CEL or JMESPath text (`'…'`, `"…"`, `` `…` ``, backslash escapes
-/// skipped); an unclosed one runs to the end.
-fn quoted_literals(text: &str) -> Vec<(usize, usize)> {
-    let mut spans = Vec::new();
-    let mut open: Option<(usize, char)> = None;
-    let mut escaped = false;
-    for (at, c) in text.char_indices() {
-        match open {
-            Some(_) if escaped => escaped = false,
-            Some(_) if c == '\\' => escaped = true,
-            Some((start, quote)) if c == quote => {
-                spans.push((start, at));
-                open = None;
-            }
-            Some(_) => {}
-            None if matches!(c, '\'' | '"' | '`') => open = Some((at, c)),
-            None => {}
-        }
-    }
-    if let Some((start, _)) = open {
-        spans.push((start, text.len()));
-    }
-    spans
 }
 
 /// The CEL text of each item of `spec.<list>`: its `expression`, else its
