@@ -108,16 +108,33 @@ fn aliases_by(
     }
 }
 
+/// The request's fields naming the requester, which a scan never has.
+pub(crate) const REQUESTER_FIELDS: [&str; 1] = ["userInfo"];
+
+/// Kyverno's variables naming the requester's service account
+/// (`{{ serviceAccountName }}`, `{{ serviceAccountNamespace }}`).
+const REQUESTER_VARIABLES: [&str; 2] = ["serviceAccountName", "serviceAccountNamespace"];
+
 /// Whether `text` reads what a scan lacks of the request: its admission
 /// fields, the request whole (`lookup(request, …)`, `request.*`, a
 /// computed index), or a name in `aliases`.
 pub(crate) fn reads_request(text: &str, aliases: &BTreeSet<String>, cel: bool) -> bool {
+    reads_request_fields(text, aliases, cel, &ADMISSION_FIELDS)
+}
+
+/// [`reads_request`] for the request's `fields`.
+fn reads_request_fields(
+    text: &str,
+    aliases: &BTreeSet<String>,
+    cel: bool,
+    fields: &[&str],
+) -> bool {
     words(text).any(|(at, word)| {
         let before = text[..at].trim_end();
         // `@.request` is the root's request too (verify32 G1).
         let rooted = !before.ends_with('.') || (!cel && before.ends_with("@."));
         if word == "request" && rooted {
-            return request_use_reads(&text[at + word.len()..]);
+            return request_use_reads(&text[at + word.len()..], fields);
         }
         if cel {
             before.ends_with("variables.") && aliases.contains(word)
@@ -127,9 +144,9 @@ pub(crate) fn reads_request(text: &str, aliases: &BTreeSet<String>, cel: bool) -
     })
 }
 
-/// Whether what follows a bare `request` reads an admission field or the
+/// Whether what follows a bare `request` reads one of `fields` or the
 /// request whole.
-fn request_use_reads(after: &str) -> bool {
+fn request_use_reads(after: &str, fields: &[&str]) -> bool {
     let rest = after.trim_start();
     let field = if let Some(member) = rest
         .strip_prefix(".?")
@@ -154,7 +171,7 @@ fn request_use_reads(after: &str) -> bool {
         // Passed whole: `lookup(request, …)`, `[request]`, `r = request`.
         None
     };
-    field.is_none_or(|field| ADMISSION_FIELDS.contains(&field))
+    field.is_none_or(|field| fields.contains(&field))
 }
 
 /// The leading identifier of `text`.
@@ -421,10 +438,60 @@ fn templates(text: &str) -> Vec<&str> {
 /// Whether a Kyverno text (a condition's key or value, a context entry's
 /// value) reads what a scan lacks of the request in its `{{ … }}`.
 pub(crate) fn template_reads_request(text: &str, aliases: &BTreeSet<String>) -> bool {
+    template_reads_fields(text, aliases, &ADMISSION_FIELDS)
+}
+
+/// [`template_reads_request`] for the request's `fields`.
+fn template_reads_fields(text: &str, aliases: &BTreeSet<String>, fields: &[&str]) -> bool {
     // `{{ @ }}` is the whole context, the request with it.
     templates(text)
         .iter()
-        .any(|inner| inner.trim() == "@" || reads_request(inner, aliases, false))
+        .any(|inner| inner.trim() == "@" || reads_request_fields(inner, aliases, false, fields))
+}
+
+/// Whether a PolicyException's `conditions` (Kyverno templates, with its
+/// `context` entries) or `matchConditions` (CEL) read the requester:
+/// `request.userInfo` in any spelling the reader knows, the request whole,
+/// `serviceAccountName`/`serviceAccountNamespace`, or a context entry
+/// holding one of them (verify32 G4). A scan has no requester.
+pub(crate) fn reads_requester(
+    conditions: Option<&Value>,
+    match_conditions: Option<&Value>,
+    context: &[Value],
+) -> bool {
+    let definitions = context_definitions(context);
+    let seeds: BTreeSet<String> = REQUESTER_VARIABLES.iter().map(|v| v.to_string()).collect();
+    let aliases = aliases_by(&definitions, |text, found| {
+        let known: BTreeSet<String> = found.union(&seeds).cloned().collect();
+        template_reads_fields(text, &known, &REQUESTER_FIELDS)
+    });
+    let aliases: BTreeSet<String> = aliases.union(&seeds).cloned().collect();
+    let mut texts = Vec::new();
+    if let Some(conditions) = conditions {
+        string_leaves(conditions, &mut texts);
+    }
+    let templated = texts
+        .iter()
+        .any(|text| template_reads_fields(text, &aliases, &REQUESTER_FIELDS));
+    let expressions = match_conditions
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|condition| condition.get("expression")?.as_str());
+    templated
+        || expressions
+            .into_iter()
+            .any(|text| reads_request_fields(text, &BTreeSet::new(), true, &REQUESTER_FIELDS))
+}
+
+/// Every string under `value`.
+fn string_leaves<'v>(value: &'v Value, out: &mut Vec<&'v str>) {
+    match value {
+        Value::String(text) => out.push(text),
+        Value::Array(items) => items.iter().for_each(|item| string_leaves(item, out)),
+        Value::Object(fields) => fields.values().for_each(|item| string_leaves(item, out)),
+        _ => {}
+    }
 }
 
 /// What a Kyverno conditions block holds for: a condition's own reading,
@@ -591,7 +658,13 @@ fn wildmatch(pattern: &str, text: &str) -> bool {
 pub(crate) fn context_aliases<'v>(
     entries: impl IntoIterator<Item = &'v Value>,
 ) -> BTreeSet<String> {
-    let definitions: Vec<(&str, String)> = entries
+    aliases_by(&context_definitions(entries), template_reads_request)
+}
+
+/// Each context entry's name and the text it is read from: its variable
+/// or apiCall, a `jmesPath` as a template.
+fn context_definitions<'v>(entries: impl IntoIterator<Item = &'v Value>) -> Vec<(&'v str, String)> {
+    entries
         .into_iter()
         .filter_map(|entry| {
             let name = entry.get("name")?.as_str()?;
@@ -606,8 +679,7 @@ pub(crate) fn context_aliases<'v>(
             }
             Some((name, text))
         })
-        .collect();
-    aliases_by(&definitions, template_reads_request)
+        .collect()
 }
 
 #[cfg(test)]
@@ -862,5 +934,52 @@ mod tests {
             BTreeSet::from(["UPDATE"])
         );
         assert!(wildmatch("UPD*", "UPDATE") && !wildmatch("UPD?", "UPDATE"));
+    }
+
+    #[test]
+    fn the_requester_is_read_in_any_spelling_the_reader_knows() {
+        let kyverno =
+            |key: &str| json!({"any": [{"key": key, "operator": "Equals", "value": "x"}]});
+        for key in [
+            "{{ request.userInfo.username }}",
+            "{{ request.\"userInfo\".username }}",
+            "{{ @.request.userInfo.groups }}",
+            "{{ request['userInfo'] }}",
+            "{{ serviceAccountName }}",
+            "{{ lookup(request, 'userInfo') }}",
+            "{{ who }}",
+        ] {
+            let context =
+                [json!({"name": "who", "variable": {"jmesPath": "request.userInfo.username"}})];
+            assert!(
+                reads_requester(Some(&kyverno(key)), None, &context),
+                "{key}"
+            );
+        }
+        let cel =
+            |expression: &str| json!([{"name": "request-userInfo", "expression": expression}]);
+        assert!(reads_requester(
+            None,
+            Some(&cel("request.userInfo.username == 'a'")),
+            &[]
+        ));
+        assert!(reads_requester(
+            None,
+            Some(&cel("request[\"userInfo\"].username == 'a'")),
+            &[]
+        ));
+        // Other fields, literals and names are no requester.
+        for key in [
+            "{{ request.object.metadata.name }}",
+            "'request.userInfo'",
+            "{{ request.operation }}",
+        ] {
+            assert!(!reads_requester(Some(&kyverno(key)), None, &[]), "{key}");
+        }
+        assert!(!reads_requester(
+            None,
+            Some(&cel("object.metadata.name == 'request.userInfo'")),
+            &[]
+        ));
     }
 }

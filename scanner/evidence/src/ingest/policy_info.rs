@@ -1377,13 +1377,16 @@ pub(crate) fn exception_create_only(document: &Value) -> Option<String> {
         }
     }
     // Conditions on the requester (verify32 G4): a scan has none.
-    let requester = |value: Option<&Value>| {
-        value.is_some_and(|v| {
-            let text = v.to_string();
-            text.contains("request.userInfo") || text.contains("request.\\\"userInfo")
-        })
-    };
-    if requester(spec.get("conditions")) || requester(spec.get("matchConditions")) {
+    let context: Vec<Value> = spec
+        .get("context")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if operation_tests::reads_requester(
+        spec.get("conditions"),
+        spec.get("matchConditions"),
+        &context,
+    ) {
         return Some(
             "its conditions test the requester (request.userInfo): it excuses only some requests, and a scan has no requester".into(),
         );
