@@ -671,15 +671,7 @@ fn an_exception_of_deleted_policies_is_marked() {
 /// the violator's next update.
 #[test]
 fn an_exception_for_create_alone_excuses_nothing_of_updates() {
-    let exception = |spec_extra: Value| {
-        let mut spec = json!({"exceptions": [{"policyName": "clean", "ruleNames": ["check"]}],
-            "match": {"any": [{"resources": {"kinds": ["Pod"], "names": ["vendor"]}}]}});
-        for (key, value) in spec_extra.as_object().expect("object") {
-            spec[key] = value.clone();
-        }
-        json!({"apiVersion": "kyverno.io/v2", "kind": "PolicyException",
-               "metadata": {"name": "vendor", "namespace": "ops"}, "spec": spec})
-    };
+    let exception = |spec_extra: Value| vendor_exception(json!({}), spec_extra);
     let judged = |exception: Value| {
         let mut skipped = result("clean", "skip", "a", "vendor");
         skipped["properties"] = json!({"exceptions": "vendor"});
@@ -687,13 +679,12 @@ fn an_exception_for_create_alone_excuses_nothing_of_updates() {
         record.policy_exceptions = Some(crate::run::exception_scope::ExceptionScope::Namespace {
             namespace: "*".into(),
         });
-        let evidence = build(&input(
+        judge_policy(
+            "clean",
             vec![report(vec![skipped, result("clean", "pass", "a", "p")])],
             vec![policy("clean", "Audit", "2026-11-01T00:00:00Z"), exception],
             Some(record),
-        ));
-        let found = find(&evidence, "clean");
-        (found.verdict, found.reasons.join(" | "))
+        )
     };
     let (verdict, why) = judged(exception(json!({
         "match": {"any": [{"resources": {"kinds": ["Pod"], "names": ["vendor"], "operations": ["CREATE"]}}]}
@@ -788,13 +779,12 @@ fn partial_exceptions_on_namespaced_cel_policies_and_at_admission_are_not_ready(
         skipped.as_object_mut().expect("object").remove("rule");
         let mut passed = result("a/nvp", "pass", "a", "p");
         passed.as_object_mut().expect("object").remove("rule");
-        let evidence = build(&input(
+        judge_policy(
+            "nvp",
             vec![report(vec![skipped, passed])],
             vec![nvp.clone(), exception],
             Some(record.clone()),
-        ));
-        let found = find(&evidence, "nvp");
-        (found.verdict, found.reasons.join(" | "))
+        )
     };
     for expression in [
         "request.operation == 'CREATE' && object.metadata.name == 'vendor'",
@@ -812,26 +802,16 @@ fn partial_exceptions_on_namespaced_cel_policies_and_at_admission_are_not_ready(
     assert_eq!(verdict, Verdict::Ready, "{why}");
 
     // background: false, CREATE only: its fail is excused at admission.
-    let kyverno_exception = |extra: Value| {
-        let mut spec = json!({"background": false,
-            "exceptions": [{"policyName": "clean", "ruleNames": ["check"]}],
-            "match": {"any": [{"resources": {"kinds": ["Pod"], "names": ["vendor"]}}]}});
-        for (key, value) in extra.as_object().expect("object") {
-            spec[key] = value.clone();
-        }
-        json!({"apiVersion": "kyverno.io/v2", "kind": "PolicyException",
-               "metadata": {"name": "vendor", "namespace": "ops"}, "spec": spec})
-    };
+    let kyverno_exception = |extra: Value| vendor_exception(json!({"background": false}), extra);
     let judged = |exception: Value| {
         let mut failed = result("clean", "fail", "a", "vendor");
         failed["properties"] = json!({"polscan.io/admission-exceptions": "vendor"});
-        let evidence = build(&input(
+        judge_policy(
+            "clean",
             vec![report(vec![failed, result("clean", "pass", "a", "p")])],
             vec![policy("clean", "Audit", "2026-11-01T00:00:00Z"), exception],
             Some(record.clone()),
-        ));
-        let found = find(&evidence, "clean");
-        (found.verdict, found.reasons.join(" | "))
+        )
     };
     for extra in [
         json!({"match": {"any": [{"resources": {"kinds": ["Pod"], "names": ["vendor"], "operations": ["CREATE"]}}]}}),
@@ -874,4 +854,18 @@ fn an_expired_annotation_on_a_resource_that_passes_blocks_nothing() {
         "{:?}",
         pods.notes
     );
+}
+
+/// A kyverno.io/v2 PolicyException `ops/vendor` excusing rule `check` of
+/// `clean` for Pod `vendor`, its spec starting from `base` with `extra`'s
+/// fields set over it.
+fn vendor_exception(base: Value, extra: Value) -> Value {
+    let mut spec = base;
+    spec["exceptions"] = json!([{"policyName": "clean", "ruleNames": ["check"]}]);
+    spec["match"] = json!({"any": [{"resources": {"kinds": ["Pod"], "names": ["vendor"]}}]});
+    for (key, value) in extra.as_object().expect("object") {
+        spec[key] = value.clone();
+    }
+    json!({"apiVersion": "kyverno.io/v2", "kind": "PolicyException",
+           "metadata": {"name": "vendor", "namespace": "ops"}, "spec": spec})
 }

@@ -127,6 +127,19 @@ fn pod_kinds_listed_empty() -> BTreeMap<String, usize> {
     .collect()
 }
 
+/// The verdict of policy `name` built from these inputs, and its reasons
+/// joined with ` | `.
+fn judge_policy(
+    name: &str,
+    reports: Vec<Value>,
+    policies: Vec<Value>,
+    scan: Option<ScanRecord>,
+) -> (Verdict, String) {
+    let evidence = build(&input(reports, policies, scan));
+    let found = find(&evidence, name);
+    (found.verdict, found.reasons.join(" | "))
+}
+
 fn find<'a>(evidence: &'a Evidence, name: &str) -> &'a PolicyEvidence {
     evidence
         .policies

@@ -435,9 +435,12 @@ fn a_policy_reaching_what_only_admission_sees_has_no_evidence_for_it() {
     let reports = vec![report(vec![result("mixed", "pass", "a", "p1")])];
     let clean = policy("mixed", "Audit", "2026-11-01T00:00:00Z");
     let judged = |policy: Value| {
-        let evidence = build(&input(reports.clone(), vec![policy], Some(scan(true, &[]))));
-        let found = find(&evidence, "mixed");
-        (found.verdict, found.reasons.join(" | "))
+        judge_policy(
+            "mixed",
+            reports.clone(),
+            vec![policy],
+            Some(scan(true, &[])),
+        )
     };
     assert_eq!(judged(clean.clone()).0, Verdict::Ready);
     let mut exec = clean.clone();
@@ -880,9 +883,12 @@ fn a_deny_rule_reaching_delete_requests_has_no_evidence_for_them() {
     let judged = |rule: Value| {
         let mut policy = policy("mixed", "Audit", "2026-11-01T00:00:00Z");
         policy["spec"]["rules"][0] = rule;
-        let evidence = build(&input(reports.clone(), vec![policy], Some(scan(true, &[]))));
-        let found = find(&evidence, "mixed");
-        (found.verdict, found.reasons.join(" | "))
+        judge_policy(
+            "mixed",
+            reports.clone(),
+            vec![policy],
+            Some(scan(true, &[])),
+        )
     };
     let deny = json!({"conditions": {"any": [{"key": "{{ request.object.metadata.labels.keep || '' }}", "operator": "Equals", "value": "yes"}]}});
     let (verdict, why) = judged(json!({
