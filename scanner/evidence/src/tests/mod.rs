@@ -127,6 +127,45 @@ fn pod_kinds_listed_empty() -> BTreeMap<String, usize> {
     .collect()
 }
 
+/// A soak history of policy `name` (`document`, as in the cluster, in
+/// Audit): one complete scan of 4 objects per `(day, fails)`, at
+/// 2026-11-10 plus that many days.
+fn soak_history(
+    name: &str,
+    document: &Value,
+    scans: &[(i64, u64)],
+) -> crate::run::history::History {
+    use crate::run::history::{record, soak_digest, History, PolicyScan, ShardCounts};
+    let mut history = History::new();
+    for (day, fail) in scans {
+        let scan = PolicyScan {
+            hash: soak_digest(document, &[]),
+            action: "Audit".into(),
+            counts: ShardCounts {
+                fail: *fail,
+                error: 0,
+                evaluated: 4,
+                complete: true,
+            },
+        };
+        let when = at("2026-11-10T00:00:00Z") + Duration::days(*day);
+        record(&mut history, when, None, &[(name.to_string(), scan)].into());
+    }
+    history
+}
+
+/// Evidence input whose soak needs `--min-soak 7d` and 2 scans of
+/// `history`.
+fn with_soak(mut given: EvidenceInput, history: crate::run::history::History) -> EvidenceInput {
+    given.soak = crate::ingest::SoakInput {
+        min_soak: Some(Duration::days(7)),
+        min_scans: 2,
+        history: Some(history),
+        max_scan_age: None,
+    };
+    given
+}
+
 /// The verdict of policy `name` built from these inputs, and its reasons
 /// joined with ` | `.
 fn judge_policy(

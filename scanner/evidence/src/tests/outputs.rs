@@ -271,39 +271,16 @@ fn the_header_says_why_the_scan_was_incomplete() {
 /// trend of fail results per scan.
 #[test]
 fn the_pages_show_the_soak_and_its_trend() {
-    use crate::run::history::{record, soak_digest, History, PolicyScan, ShardCounts};
     let document = policy("clean", "Audit", "2026-11-01T00:00:00Z");
-    let mut history = History::new();
-    for (day, fail) in [(1, 4), (2, 1), (3, 0), (5, 0)] {
-        let scan = PolicyScan {
-            hash: soak_digest(&document, &[]),
-            action: "Audit".into(),
-            counts: ShardCounts {
-                fail,
-                error: 0,
-                evaluated: 4,
-                complete: true,
-            },
-        };
-        let when = at("2026-11-10T00:00:00Z") + Duration::days(day);
-        record(
-            &mut history,
-            when,
-            None,
-            &[("clean".to_string(), scan)].into(),
-        );
-    }
-    let mut given = input(
-        vec![report(vec![result("clean", "pass", "a", "p1")])],
-        vec![document],
-        Some(scan(true, &[])),
+    let history = soak_history("clean", &document, &[(1, 4), (2, 1), (3, 0), (5, 0)]);
+    let mut given = with_soak(
+        input(
+            vec![report(vec![result("clean", "pass", "a", "p1")])],
+            vec![document],
+            Some(scan(true, &[])),
+        ),
+        history,
     );
-    given.soak = crate::ingest::SoakInput {
-        min_soak: Some(Duration::days(7)),
-        min_scans: 2,
-        history: Some(history),
-        max_scan_age: None,
-    };
     let evidence = build(&given);
     let clean = find(&evidence, "clean");
     assert_eq!(clean.verdict, Verdict::Wait, "{:?}", clean.reasons);

@@ -1148,42 +1148,23 @@ fn an_autogen_rule_is_no_readier_than_its_rule_nor_any_rule_than_the_soak() {
 
     // Two rules, one failing; the soak has not begun: the clean one waits
     // too (it read "ready to enforce").
-    use crate::run::history::{record, soak_digest, History, PolicyScan, ShardCounts};
     let mut document = policy("two", "Audit", "2026-11-01T00:00:00Z");
     document["spec"]["rules"] = json!([
         {"name": "check", "match": {"any": [{"resources": {"kinds": ["Pod"]}}]}, "validate": {"pattern": {}}},
         {"name": "other", "match": {"any": [{"resources": {"kinds": ["Pod"]}}]}, "validate": {"pattern": {}}}
     ]);
-    let mut history = History::new();
-    let scanned = PolicyScan {
-        hash: soak_digest(&document, &[]),
-        action: "Audit".into(),
-        counts: ShardCounts {
-            fail: 1,
-            error: 0,
-            evaluated: 2,
-            complete: true,
-        },
-    };
-    record(
-        &mut history,
-        at("2026-11-21T00:00:00Z"),
-        None,
-        &[("two".to_string(), scanned)].into(),
-    );
+    // One scan, on 2026-11-21, with a violation.
+    let history = soak_history("two", &document, &[(11, 1)]);
     let mut other = result("two", "pass", "a", "p1");
     other["rule"] = json!("other");
-    let mut given = input(
-        vec![report(vec![result("two", "fail", "a", "p1"), other])],
-        vec![document],
-        Some(scan(true, &[])),
+    let given = with_soak(
+        input(
+            vec![report(vec![result("two", "fail", "a", "p1"), other])],
+            vec![document],
+            Some(scan(true, &[])),
+        ),
+        history,
     );
-    given.soak = crate::ingest::SoakInput {
-        min_soak: Some(Duration::days(7)),
-        min_scans: 2,
-        history: Some(history),
-        max_scan_age: None,
-    };
     let evidence = build(&given);
     let two = find(&evidence, "two");
     assert_eq!(two.verdict, Verdict::NotReady, "{:?}", two.reasons);
