@@ -165,3 +165,29 @@ fn a_package_of_chosen_policies_lists_only_their_exceptions() {
         .collect();
     assert_eq!(names, ["a/Pod/legacy"]);
 }
+
+#[test]
+fn a_filtered_view_says_where_a_cluster_wide_policy_also_applies() {
+    // verify32 F5 wording: "applies in every namespace" was said of a
+    // policy whose match reaches only the namespace looked at.
+    let reason = |namespaces: Option<Value>| {
+        let mut wide = policy("wide", "Audit", "2026-11-01T00:00:00Z");
+        if let Some(namespaces) = namespaces {
+            wide["spec"]["rules"][0]["match"]["any"][0]["resources"]["namespaces"] = namespaces;
+        }
+        let mut filtered = input(
+            vec![report(vec![result("wide", "pass", "b", "p1")])],
+            vec![wide],
+            Some(scan(true, &[])),
+        );
+        filtered.namespace_filter = vec!["b".into()];
+        let evidence = build(&filtered);
+        let wide = find(&evidence, "wide");
+        assert_eq!(wide.verdict, Verdict::NotReady);
+        wide.reasons.join(" | ")
+    };
+    assert!(reason(None).contains("this policy applies in every namespace"));
+    assert!(reason(Some(json!(["b", "c"]))).contains("this policy applies in namespace(s) c too"));
+    assert!(reason(Some(json!(["b"])))
+        .contains("a cluster-wide policy is judged in the whole cluster only"));
+}

@@ -51,9 +51,28 @@ pub(super) fn policy_reasons(info: &PolicyInfo, found: bool, input: &EvidenceInp
     if !input.namespace_filter.is_empty() {
         let looked_at = input.namespace_filter.join(", ");
         match &info.namespace {
-            None => reasons.push(format!(
-                "not ready in a filtered view: only namespace(s) {looked_at} were looked at (evidence --namespace), and this policy applies in every namespace; run evidence without --namespace to judge it"
-            )),
+            None => {
+                // Where it applies, as its match says (verify32 F5 wording:
+                // "every namespace" was false for a policy confined to one).
+                let elsewhere = match &info.match_namespaces {
+                    None => "this policy applies in every namespace".to_string(),
+                    Some(confined) => {
+                        let outside: Vec<&str> = confined
+                            .iter()
+                            .filter(|namespace| !input.namespace_filter.contains(namespace))
+                            .map(String::as_str)
+                            .collect();
+                        if outside.is_empty() {
+                            "a cluster-wide policy is judged in the whole cluster only".to_string()
+                        } else {
+                            format!("this policy applies in namespace(s) {} too", outside.join(", "))
+                        }
+                    }
+                };
+                reasons.push(format!(
+                    "not ready in a filtered view: only namespace(s) {looked_at} were looked at (evidence --namespace), and {elsewhere}; run evidence without --namespace to judge it"
+                ));
+            }
             Some(own) if !input.namespace_filter.contains(own) => reasons.push(format!(
                 "not ready in a filtered view: its namespace {own} is not among those looked at ({looked_at}, evidence --namespace)"
             )),
