@@ -1050,11 +1050,22 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                     ));
                 }
                 for resources in resource_filters(matching) {
-                    let kinds = filter_kinds(resources);
-                    for kind in &kinds {
+                    let all_kinds = filter_kinds(resources);
+                    for kind in &all_kinds {
                         if kyverno_subresource(kind) {
                             parts.push(format!("{kind} (rule {rule_name}: a subresource)"));
                         }
+                    }
+                    // A subresource is named whole above; the parts below
+                    // are of the kinds themselves (verify32: "UPDATE
+                    // requests for Pod, Pod/exec", which only CONNECT reaches).
+                    let kinds: Vec<&str> = all_kinds
+                        .iter()
+                        .copied()
+                        .filter(|kind| !kyverno_subresource(kind))
+                        .collect();
+                    if kinds.is_empty() && !all_kinds.is_empty() {
+                        continue;
                     }
                     let operations = resources.get("operations");
                     if !scanned_operation(operations) {

@@ -454,6 +454,16 @@ fn a_policy_reaching_what_only_admission_sees_has_no_evidence_for_it() {
         why.contains("Pod/exec (rule check: a subresource)"),
         "{why}"
     );
+    // An operation test names the kinds it concerns, not the subresource
+    // (verify32: "UPDATE requests for Pod, Pod/exec").
+    let mut exec_tested = clean.clone();
+    exec_tested["spec"]["rules"][0]["match"]["any"] =
+        json!([{"resources": {"kinds": ["Pod", "Pod/exec"]}}]);
+    exec_tested["spec"]["rules"][0]["preconditions"] = json!({"all": [{"key": "{{ request.operation }}", "operator": "NotEquals", "value": "CREATE"}]});
+    let (verdict, why) = judged(exec_tested);
+    assert_eq!(verdict, Verdict::NoEvidence, "{why}");
+    assert!(why.contains("UPDATE requests for Pod (rule check"), "{why}");
+    assert!(!why.contains("requests for Pod, Pod/exec"), "{why}");
     let mut delete = clean.clone();
     delete["spec"]["rules"][0]["match"]["any"] = json!([
         {"resources": {"kinds": ["Pod"]}},
