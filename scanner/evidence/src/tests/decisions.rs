@@ -1069,3 +1069,21 @@ fn a_roll_back_not_acted_on_stays_while_its_violation_stands() {
     fixed.comparison = Some(compare::compare(&previous, &fixed));
     assert_eq!(decision::decide(&fixed)[0].decision, Decision::Enforced);
 }
+
+/// walk34: a ValidatingAdmissionPolicy given as a file, on a cluster that
+/// does not serve the kind, read ENFORCED ("no rollback condition met")
+/// beside its own verdict "nothing here would enforce it".
+#[test]
+fn an_enforced_policy_of_a_kind_the_cluster_does_not_serve_is_not_enforced() {
+    let policies = vec![policy("strict", "Enforce", "2026-11-01T00:00:00Z")];
+    let reports = vec![report(vec![result("strict", "pass", "a", "p1")])];
+    let mut unserved = input(reports, policies, Some(scan(true, &[])));
+    unserved.unserved_policy_kinds = vec!["ClusterPolicy".into()];
+    let decided = decision::decide(&build(&unserved));
+    assert_eq!(decided[0].decision, Decision::NoGo, "{decided:?}");
+    assert!(
+        decided[0].reasons[0].starts_with("this cluster does not serve ClusterPolicy"),
+        "{decided:?}"
+    );
+    assert_eq!(decided[0].rollback_status, None);
+}

@@ -151,6 +151,20 @@ fn decide_policy(
             .collect();
         return decision;
     }
+    // Given as a file for a kind this cluster does not serve: nothing here
+    // enforces it (walk34: ENFORCED beside "nothing here would enforce it").
+    if info.enforces() {
+        if let Some(unserved) = policy
+            .reasons
+            .iter()
+            .find(|r| r.starts_with("this cluster does not serve "))
+        {
+            decision.decision = Decision::NoGo;
+            decision.reasons = vec![shorten(unserved)];
+            decision.rollback_status = None;
+            return decision;
+        }
+    }
     if let Some(check) = check.filter(|c| c.roll_back) {
         decision.decision = Decision::RollBack;
         decision.reasons = check
