@@ -128,6 +128,19 @@ impl Evidence {
                 self.namespaces.join(", ")
             ));
         }
+        // Said where the decisions are read, not only per policy (walk34:
+        // a GO without the soak the rollout asks for looked like any GO).
+        let soak_off = self.policies.iter().any(|policy| {
+            policy
+                .soak
+                .as_ref()
+                .is_some_and(|soak| soak.status == crate::model::SoakStatus::Off)
+        });
+        if soak_off {
+            statements.push(
+                "Soak rule off (--min-soak 0): a GO here rests on the last scan alone, not on a clean soak".into(),
+            );
+        }
         if let Some(scan) = &self.scan {
             statements.push(scan.exceptions_statement());
             if let Some(filters) = &scan.resource_filters {

@@ -328,3 +328,22 @@ fn the_pages_show_the_soak_and_its_trend() {
     assert!(markdown::render(&evidence)
         .contains("Soak: clean since 2026-11-13, 2 scan(s) over 2 day(s)"));
 }
+
+/// walk34: with `--min-soak 0` only each policy's section said the soak
+/// rule was off; the header, where the decisions are read, now says so.
+#[test]
+fn the_header_says_when_the_soak_rule_is_off() {
+    let header_of = |min_soak: Option<Duration>| {
+        let mut given = input(
+            vec![report(vec![result("clean", "pass", "a", "p1")])],
+            vec![policy("clean", "Audit", "2026-11-01T00:00:00Z")],
+            Some(scan(true, &[])),
+        );
+        given.soak.min_soak = min_soak;
+        markdown::render(&build(&given))
+    };
+    let off = header_of(Some(Duration::zero()));
+    assert!(off.contains("Soak rule off (--min-soak 0)"), "{off}");
+    let on = header_of(Some(Duration::days(7)));
+    assert!(!on.contains("Soak rule off"), "{on}");
+}
