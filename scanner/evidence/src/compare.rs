@@ -441,20 +441,33 @@ pub fn compare_with(
             })
             .map(|e| format!("{} {} ({:?})", e.source, e.name, e.status).to_lowercase())
             .collect();
+        // A violator the evidence's dry-run recheck found since the scan is
+        // a new fail too (walk34: the decision read ROLL BACK, this
+        // checklist "no rollback condition met").
+        let rechecked = policy
+            .reasons
+            .iter()
+            .find(|r| r.starts_with("a dry-run scan at ") && r.contains(" failing result(s) "));
+        let mut new_fails: Vec<String> = new_for_policy.iter().map(|v| v.describe()).collect();
+        if let Some(found) = rechecked {
+            new_fails.push(format!("the evidence's recheck: {found}"));
+        }
+        // A ValidatingAdmissionPolicy is enforced by the API server.
+        let enforcer = if policy.info.kind == "ValidatingAdmissionPolicy" {
+            "the API server"
+        } else {
+            "Kyverno"
+        };
         let conditions = vec![
             ConditionCheck {
-                condition:
-                    "a new fail or error result Kyverno enforces (its rule's action in its namespace)"
-                        .into(),
-                met: !new_for_policy.is_empty(),
-                detail: if new_for_policy.is_empty() {
+                condition: format!(
+                    "a new fail or error result {enforcer} enforces (its rule's action in its namespace)"
+                ),
+                met: !new_fails.is_empty(),
+                detail: if new_fails.is_empty() {
                     "none".into()
                 } else {
-                    new_for_policy
-                        .iter()
-                        .map(|v| v.describe())
-                        .collect::<Vec<_>>()
-                        .join("; ")
+                    new_fails.join("; ")
                 },
             },
             ConditionCheck {

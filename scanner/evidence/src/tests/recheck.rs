@@ -144,9 +144,27 @@ fn a_violator_found_now_of_an_enforced_policy_rolls_it_back() {
             first: vec!["shop/ConfigMap/sneaky (rule check: fail)".into()],
         },
     );
+    let previous = build(&input(
+        vec![report(vec![result("strict", "pass", "a", "p1")])],
+        vec![policy("strict", "Enforce", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    ));
     apply(&mut built, &recheck);
+    // walk34: with --since, the rollback checklist names it too (it said
+    // "no rollback condition met" under a ROLL BACK decision).
+    built.comparison = Some(crate::compare::compare(&previous, &built));
     decision::apply(&mut built);
     assert_eq!(decision_of(&built, "strict"), Decision::RollBack);
+    let check = &built.comparison.as_ref().expect("compared").rollback_checks[0];
+    assert!(check.roll_back, "{check:?}");
+    assert!(
+        check.conditions[0].met
+            && check.conditions[0]
+                .detail
+                .contains("the evidence's recheck: a dry-run scan at")
+            && check.conditions[0].detail.contains("shop/ConfigMap/sneaky"),
+        "{check:?}"
+    );
     // A clean recheck keeps it ENFORCED.
     let mut clean = build(&input(
         vec![report(vec![result("strict", "pass", "a", "p1")])],
