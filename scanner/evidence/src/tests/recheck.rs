@@ -174,4 +174,21 @@ fn a_violator_found_now_of_an_enforced_policy_rolls_it_back() {
     apply(&mut clean, &checked(&["strict"]));
     decision::apply(&mut clean);
     assert_eq!(decision_of(&clean, "strict"), Decision::Enforced);
+    // Not rechecked: ENFORCED says so where the decision is read (walk34).
+    let mut unchecked = build(&input(
+        vec![report(vec![result("strict", "pass", "a", "p1")])],
+        vec![policy("strict", "Enforce", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    ));
+    crate::verdict::recheck::not_rechecked(&mut unchecked, "--no-recheck");
+    decision::apply(&mut unchecked);
+    let decided = &unchecked.decisions[0];
+    assert_eq!(decided.decision, Decision::Enforced);
+    assert!(
+        decided
+            .reasons
+            .iter()
+            .any(|r| r.starts_with("not rechecked (--no-recheck)")),
+        "{decided:?}"
+    );
 }

@@ -251,6 +251,15 @@ fn decide_policy(
             return decision;
         }
         decision.decision = Decision::Enforced;
+        // Where the decision is read, not only in the policy's section
+        // (walk34: ENFORCED under --no-recheck looked confirmed).
+        if let Some(unchecked) = policy
+            .notes
+            .iter()
+            .find(|n| n.starts_with("not rechecked ("))
+        {
+            decision.reasons = vec![shorten(unchecked)];
+        }
         return decision;
     }
     match policy.verdict {
