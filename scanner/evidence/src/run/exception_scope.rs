@@ -96,7 +96,7 @@ impl ExceptionScope {
             ExceptionScope::Disabled => "PolicyExceptions not applied (Kyverno's default: it ignores them unless started with --enablePolicyException and --exceptionNamespace; scan with --exception-namespace to match such a Kyverno)".into(),
             ExceptionScope::Namespace { namespace } if namespace == "*" => "PolicyExceptions applied: in every namespace, as a Kyverno started with --enablePolicyException --exceptionNamespace='*'".into(),
             ExceptionScope::Namespace { namespace } => format!("PolicyExceptions applied: in namespace {namespace}, as a Kyverno started with --enablePolicyException --exceptionNamespace={namespace}"),
-            ExceptionScope::Given => "PolicyExceptions applied: every one given to the audit (as the Kyverno CLI does); Kyverno's admission applies them only when started with --enablePolicyException and an --exceptionNamespace holding them".into(),
+            ExceptionScope::Given => "PolicyExceptions applied: every one given to the audit with --exception (as the Kyverno CLI does; none when none was given); Kyverno's admission applies them only when started with --enablePolicyException and an --exceptionNamespace holding them".into(),
         }
     }
 
