@@ -159,12 +159,16 @@ pub fn render(evidence: &Evidence) -> String {
             "\n## Exceptions\n\n| Source | Name | Covers | Owner | Reason | Expires | Status |\n|---|---|---|---|---|---|---|"
         );
         for e in &evidence.exceptions {
-            let mut status = format!("{:?}", e.status);
+            let mut status = cell(&format!("{:?}", e.status));
             if let Some(problem) = &e.problem {
-                status.push_str(&format!(": {problem}"));
+                status.push_str(&format!(": {}", cell(problem)));
             }
+            // The file as code (walk34: its backticks came out escaped).
             if let Some(file) = &e.policy_exception_file {
-                status.push_str(&format!(" (Kyverno ignores it: apply `{file}`)"));
+                status.push_str(&format!(
+                    " (Kyverno ignores it: apply `{}`)",
+                    code_cell(&file.replace('`', ""))
+                ));
             }
             let _ = writeln!(
                 out,
@@ -175,7 +179,7 @@ pub fn render(evidence: &Evidence) -> String {
                 cell(e.owner.as_deref().unwrap_or("—")),
                 cell(e.reason.as_deref().unwrap_or("—")),
                 cell(e.expires.as_deref().unwrap_or("none")),
-                cell(&status)
+                status
             );
         }
     }

@@ -78,6 +78,12 @@ fn a_violator_excused_only_by_an_annotation_is_not_ready_and_gets_a_policy_excep
         Some("exceptions/a-pod-legacy.yaml")
     );
     assert_eq!(exception.excused_violations, 1);
+    // The Exceptions table shows the file as code (walk34: `\`` escaped).
+    let page = crate::output::markdown::render(&evidence);
+    assert!(
+        page.contains("(Kyverno ignores it: apply `exceptions/a-pod-legacy.yaml`)"),
+        "{page}"
+    );
 
     // The package holds the file, listed in the MANIFEST and verified.
     let dir = tempfile::tempdir().expect("tempdir");
