@@ -93,6 +93,38 @@ fn change(policy: &str, violation: &Violation, reason: Option<String>) -> Violat
     }
 }
 
+/// Why `previous` cannot be the package `current` is compared with: one
+/// of another cluster (their kube-system UIDs differ) or of another source
+/// (an audit of files against a cluster's). Its violations and actions
+/// are not this cluster's history, so "new", "fixed" and every rollback
+/// condition would be read across two different universes (walk34: an
+/// offline package as `--since` turned a ROLL BACK into ENFORCED). None
+/// when they can be compared.
+pub fn lineage_problem(previous: &Evidence, current: &Evidence) -> Option<String> {
+    let (before, now) = (&previous.cluster, &current.cluster);
+    if before.source != now.source {
+        return Some(format!(
+            "the previous package is of {} and this one of {}: a comparison needs two packages of the same cluster (or of the same files)",
+            source_words(&before.source),
+            source_words(&now.source)
+        ));
+    }
+    match (&before.kube_system_uid, &now.kube_system_uid) {
+        (Some(a), Some(b)) if a != b => Some(format!(
+            "the previous package is of another cluster (kube-system UID {a}, this one {b}): a comparison needs two packages of the same cluster"
+        )),
+        _ => None,
+    }
+}
+
+fn source_words(source: &str) -> String {
+    match source {
+        "files" => "an audit of files (--from)".into(),
+        "cluster" => "a cluster".into(),
+        other => format!("source {other:?}"),
+    }
+}
+
 /// Compares `current` with `previous`, taking every violation gone from
 /// the reports of a complete scan as fixed ([`compare_with`] tells those
 /// the policy still evaluates from those it no longer does).
@@ -500,10 +532,18 @@ pub fn compare_with(
                 // violations were no "new" ones here, so nothing else would
                 // still call for it (walk32 F2: ENFORCED again, the violator
                 // still there).
-                let unacted = previous
-                    .decisions
-                    .iter()
-                    .any(|d| d.policy == name && d.decision == crate::model::Decision::RollBack);
+                // A previous package that did not check the rollback (made
+                // without --since) cleared nothing either (walk34: one such
+                // package in the chain turned ROLL BACK into ENFORCED, the
+                // violator still there).
+                let unacted = previous.decisions.iter().any(|d| {
+                    d.policy == name
+                        && (d.decision == crate::model::Decision::RollBack
+                            || (d.decision == crate::model::Decision::Enforced
+                                && d.rollback_status
+                                    .as_deref()
+                                    .is_some_and(|s| s.starts_with("not checked"))))
+                });
                 let standing: Vec<String> = policy
                     .violations
                     .iter()
@@ -512,7 +552,7 @@ pub fn compare_with(
                     .map(|v| format!("{} {} ({})", v.resource, v.result, v.rule))
                     .collect();
                 ConditionCheck {
-                    condition: "a rollback the previous package called for, not acted on: the policy still enforces, on violations that are still there".into(),
+                    condition: "a rollback the previous package called for (or did not check, made without --since), not acted on: the policy still enforces, on violations that are still there".into(),
                     met: unacted && !standing.is_empty(),
                     detail: if unacted && !standing.is_empty() {
                         standing.join("; ")

@@ -226,6 +226,14 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
         evidence::verdict::recheck::not_rechecked(&mut built, why);
     }
     if let Some(previous) = &previous {
+        if let Some(problem) = evidence::compare::lineage_problem(previous, &built) {
+            let path = args
+                .since
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            anyhow::bail!("--since {path}: {problem}; no package was written");
+        }
         built.comparison = Some(evidence::compare::compare_with(
             previous,
             &built,

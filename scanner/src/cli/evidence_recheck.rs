@@ -108,6 +108,15 @@ pub fn recheck(input: RecheckInput<'_>) -> Recheck {
     if let Some((_, Some(err))) = &outcome.finding_view {
         recheck.gaps.push(format!("keeping its findings: {err}"));
     }
+    // What a background: false policy's recheck counts (no scan judges it).
+    recheck.objects_by_kind = Some(
+        outcome
+            .listings
+            .iter()
+            .map(|listing| (listing.kind.display_name(), listing.objects))
+            .collect(),
+    );
+    recheck.objects_by_namespace = outcome.objects_by_namespace.clone();
     let invalid: BTreeSet<&String> = outcome.invalid_policies.iter().collect();
     recheck.evaluated = outcome
         .soak_policies

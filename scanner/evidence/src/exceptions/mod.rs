@@ -489,7 +489,20 @@ pub(super) fn stale_exceptions(
     skipped_by: &BTreeMap<String, usize>,
     current: &[CurrentException],
     scan: Option<&crate::ingest::record::ScanRecord>,
+    at_admission: bool,
 ) -> Vec<StaleException> {
+    // `background: false` exceptions leave the fail and excuse it at
+    // admission only: the same checks, said of that (walk34).
+    let skipped = if at_admission {
+        "fail(s) excused at admission"
+    } else {
+        "result(s) skipped"
+    };
+    let be_skipped = if at_admission {
+        "be excused"
+    } else {
+        "be skipped"
+    };
     let Some(scan) = scan else {
         return Vec::new();
     };
@@ -508,11 +521,11 @@ pub(super) fn stale_exceptions(
                 == Some(crate::run::exception_scope::ExceptionScope::Given)
             {
                 format!(
-                    "{count} result(s) skipped by PolicyException {name}, which is not among the documents given (--policies-from): give its file as apply was given it (-e), or, if it is gone, audit again without it"
+                    "{count} {skipped} by PolicyException {name}, which is not among the documents given (--policies-from): give its file as apply was given it (-e), or, if it is gone, audit again without it"
                 )
             } else {
                 format!(
-                    "{count} result(s) skipped by PolicyException {name}, which no longer exists: Kyverno evaluates them again (rescan first)"
+                    "{count} {skipped} by PolicyException {name}, which no longer exists: Kyverno evaluates them again (rescan first)"
                 )
             };
             stale.push(StaleException {
@@ -524,10 +537,10 @@ pub(super) fn stale_exceptions(
         }
         let Some(scope) = &scan.policy_exceptions else {
             let reason = if let Some(why) = scan.unfinished_exceptions() {
-                format!("{count} result(s) skipped by PolicyException {name}, but {why}: rescan")
+                format!("{count} {skipped} by PolicyException {name}, but {why}: rescan")
             } else {
                 format!(
-                    "{count} result(s) skipped by PolicyException {name}, but the scan record does not say which PolicyExceptions the scan applied (an older polscan applied every one; Kyverno applies them only with --enablePolicyException and --exceptionNamespace): rescan with --exception-namespace as Kyverno is configured"
+                    "{count} {skipped} by PolicyException {name}, but the scan record does not say which PolicyExceptions the scan applied (an older polscan applied every one; Kyverno applies them only with --enablePolicyException and --exceptionNamespace): rescan with --exception-namespace as Kyverno is configured"
                 )
             };
             stale.push(StaleException {
@@ -541,7 +554,7 @@ pub(super) fn stale_exceptions(
             stale.push(StaleException {
                 name: name.clone(),
                 reason: format!(
-                    "{count} result(s) skipped by PolicyException {name}, which the last scan did not apply ({}): rescan first",
+                    "{count} {skipped} by PolicyException {name}, which the last scan did not apply ({}): rescan first",
                     scope.statement()
                 ),
                 changed: true,
@@ -556,7 +569,7 @@ pub(super) fn stale_exceptions(
             stale.push(StaleException {
                 name: name.clone(),
                 reason: format!(
-                    "PolicyException {} {change}: the {count} result(s) it skipped may not be skipped now; rescan first",
+                    "PolicyException {} {change}: the {count} {skipped} by it may not {be_skipped} now; rescan first",
                     exception.full_name(),
                 ),
                 changed: true,

@@ -96,7 +96,18 @@ fn an_annotation_excuse_dropped_is_the_same_violation_not_a_new_one() {
     ));
     let comparison = compare::compare(&before, &after);
     assert!(comparison.new_violations.is_empty(), "{comparison:?}");
-    assert!(!comparison.rollback_checks[0].roll_back, "{comparison:?}");
+    // No new fail; the violation stands under an enforced policy, which
+    // the first package (no --since) never checked: that calls for the
+    // rollback (walk34), not the annotation's removal.
+    let check = &comparison.rollback_checks[0];
+    assert!(!check.conditions[0].met, "{comparison:?}");
+    assert!(
+        check
+            .conditions
+            .iter()
+            .any(|c| c.met && c.condition.contains("or did not check")),
+        "{comparison:?}"
+    );
     // The resource is fixed: the annotation's violation is fixed too.
     let fixed = build(&input(
         vec![report(vec![result("guarded", "pass", "a", "legacy")])],
@@ -681,4 +692,28 @@ fn policies_gone_since_the_previous_package_are_named() {
     filtered.policy_filter = vec!["kept".into()];
     let comparison = compare::compare(&before, &build(&filtered));
     assert!(comparison.removed_policies.is_empty(), "{comparison:?}");
+}
+
+/// walk34: an offline package given as --since turned a cluster's ROLL
+/// BACK into ENFORCED; another cluster's or source's package is refused.
+#[test]
+fn a_package_of_another_cluster_or_source_is_no_previous_package() {
+    let built = || {
+        build(&input(
+            vec![report(vec![result("strict", "pass", "a", "p1")])],
+            vec![policy("strict", "Enforce", "2026-11-01T00:00:00Z")],
+            Some(scan(true, &[])),
+        ))
+    };
+    let current = built();
+    assert_eq!(crate::compare::lineage_problem(&built(), &current), None);
+    let mut files = built();
+    files.cluster.source = "files".into();
+    files.cluster.kube_system_uid = None;
+    let problem = crate::compare::lineage_problem(&files, &current).expect("refused");
+    assert!(problem.contains("an audit of files"), "{problem}");
+    let mut other = built();
+    other.cluster.kube_system_uid = Some("another-uid".into());
+    let problem = crate::compare::lineage_problem(&other, &current).expect("refused");
+    assert!(problem.contains("another cluster"), "{problem}");
 }

@@ -1062,12 +1062,27 @@ fn a_roll_back_not_acted_on_stays_while_its_violation_stands() {
     let decided = decision::decide(&current);
     assert_eq!(decided[0].decision, Decision::RollBack, "{decided:?}");
     assert!(
-        decided[0].reasons[0].contains("a rollback the previous package called for, not acted on"),
+        decided[0].reasons[0].contains("a rollback the previous package called for"),
         "{decided:?}"
     );
     let mut fixed = with("pass");
     fixed.comparison = Some(compare::compare(&previous, &fixed));
     assert_eq!(decision::decide(&fixed)[0].decision, Decision::Enforced);
+    // walk34: a package made without --since between them (ENFORCED,
+    // "rollback: not checked") cleared nothing either.
+    let mut unchecked = with("fail");
+    decision::apply(&mut unchecked);
+    assert_eq!(unchecked.decisions[0].decision, Decision::Enforced);
+    let mut current = with("fail");
+    current.comparison = Some(compare::compare(&unchecked, &current));
+    assert_eq!(decision::decide(&current)[0].decision, Decision::RollBack);
+    // One that checked and found nothing, with no violation: ENFORCED.
+    let mut checked = with("pass");
+    checked.comparison = Some(compare::compare(&with("pass"), &checked));
+    decision::apply(&mut checked);
+    let mut next = with("pass");
+    next.comparison = Some(compare::compare(&checked, &next));
+    assert_eq!(decision::decide(&next)[0].decision, Decision::Enforced);
 }
 
 /// walk34: a ValidatingAdmissionPolicy given as a file, on a cluster that
@@ -1086,4 +1101,18 @@ fn an_enforced_policy_of_a_kind_the_cluster_does_not_serve_is_not_enforced() {
         "{decided:?}"
     );
     assert_eq!(decided[0].rollback_status, None);
+}
+
+/// walk34: with no scan record at all, an enforced policy read ENFORCED
+/// ("rollback: not checked") without --since, RESCAN with it.
+#[test]
+fn an_enforced_policy_with_no_scan_record_is_rescan() {
+    let policies = vec![policy("strict", "Enforce", "2026-11-01T00:00:00Z")];
+    let reports = vec![report(vec![result("strict", "pass", "a", "p1")])];
+    let decided = decision::decide(&build(&input(reports, policies, None)));
+    assert_eq!(decided[0].decision, Decision::Rescan, "{decided:?}");
+    assert!(
+        decided[0].reasons[0].contains("no record of the scan the reports come from"),
+        "{decided:?}"
+    );
 }

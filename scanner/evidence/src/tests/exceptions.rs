@@ -827,6 +827,23 @@ fn partial_exceptions_on_namespaced_cel_policies_and_at_admission_are_not_ready(
     }
     let (verdict, why) = judged(kyverno_exception(json!({})));
     assert_eq!(verdict, Verdict::Ready, "{why}");
+    // walk34: the exception deleted since the scan: its fail is excused
+    // by nothing now (it stayed GO, and ENFORCED once enforced).
+    let mut failed = result("clean", "fail", "a", "vendor");
+    failed["properties"] = json!({"polscan.io/admission-exceptions": "vendor"});
+    let (verdict, why) = judge_policy(
+        "clean",
+        vec![report(vec![failed, result("clean", "pass", "a", "p")])],
+        vec![policy("clean", "Audit", "2026-11-01T00:00:00Z")],
+        Some(record.clone()),
+    );
+    assert_eq!(verdict, Verdict::NotReady, "{why}");
+    assert!(
+        why.contains(
+            "1 fail(s) excused at admission by PolicyException vendor, which no longer exists"
+        ),
+        "{why}"
+    );
 }
 
 /// walk31 F14: an expired annotation left on a resource the rule passes

@@ -192,3 +192,56 @@ fn a_violator_found_now_of_an_enforced_policy_rolls_it_back() {
         "{decided:?}"
     );
 }
+
+/// verify35: a `background: false` policy with nothing in its scope was
+/// GO and noted "rechecked … nothing violates it", though the recheck
+/// never evaluates such a policy; it now counts its objects.
+#[test]
+fn a_background_false_policy_is_rechecked_by_counting_its_objects() {
+    let judged = |counts: Option<BTreeMap<String, usize>>| {
+        let mut quiet = policy("quiet", "Audit", "2026-11-01T00:00:00Z");
+        quiet["spec"]["background"] = json!(false);
+        let mut record = scan(true, &[]);
+        record.objects_by_kind = Some(pod_kinds_listed_empty());
+        record.results_by_rule = Some(BTreeMap::new());
+        record.kinds_by_rule = Some(BTreeMap::new());
+        let mut built = build(&input(Vec::new(), vec![quiet], Some(record)));
+        assert_eq!(find(&built, "quiet").verdict, Verdict::Ready);
+        let mut recheck = checked(&["quiet"]);
+        recheck.objects_by_kind = counts;
+        apply(&mut built, &recheck);
+        find(&built, "quiet").clone()
+    };
+    let still_none = judged(Some(pod_kinds_listed_empty()));
+    assert_eq!(still_none.verdict, Verdict::Ready);
+    assert!(
+        still_none
+            .notes
+            .iter()
+            .any(|n| n.contains("still no object of its kinds")),
+        "{:?}",
+        still_none.notes
+    );
+    assert!(!still_none
+        .notes
+        .iter()
+        .any(|n| n.contains("nothing created or changed")));
+    let mut one = pod_kinds_listed_empty();
+    one.insert("apps/Deployment".into(), 1);
+    let created = judged(Some(one));
+    assert_eq!(
+        created.verdict,
+        Verdict::NoEvidence,
+        "{:?}",
+        created.reasons
+    );
+    assert!(
+        created
+            .reasons
+            .iter()
+            .any(|r| r.contains("found 1 object(s) of its kinds")),
+        "{:?}",
+        created.reasons
+    );
+    assert_eq!(judged(None).verdict, Verdict::Wait);
+}

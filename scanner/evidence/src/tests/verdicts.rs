@@ -1087,9 +1087,22 @@ fn a_fail_excused_at_admission_is_no_violation() {
         .into_iter()
         .collect(),
     );
+    // The exception the fail rests on exists, as the scan applied it
+    // (walk34: one deleted since the scan excuses nothing).
+    record.policy_exceptions = Some(crate::run::exception_scope::ExceptionScope::Namespace {
+        namespace: "*".into(),
+    });
+    let exception = json!({"apiVersion": "kyverno.io/v2", "kind": "PolicyException",
+        "metadata": {"name": "web-ctx", "namespace": "ops"},
+        "spec": {"background": false,
+                 "exceptions": [{"policyName": "covered", "ruleNames": ["check"]}],
+                 "match": {"any": [{"resources": {"kinds": ["Pod"], "names": ["p1"]}}]}}});
     let evidence = build(&input(
         vec![report(vec![covered, result("covered", "pass", "a", "p2")])],
-        vec![policy("covered", "Audit", "2026-11-01T00:00:00Z")],
+        vec![
+            policy("covered", "Audit", "2026-11-01T00:00:00Z"),
+            exception,
+        ],
         Some(record),
     ));
     let found = find(&evidence, "covered");

@@ -220,6 +220,8 @@ fn decide_policy(
         if let Some(unknown) = policy.reasons.iter().find(|r| {
             r.starts_with("polscan's reports hold results of this policy newer")
                 || (r.starts_with("the policy ") && r.contains(": rescan first"))
+                // walk34: no record at all read ENFORCED without --since.
+                || r.starts_with("no record of the scan the reports come from")
         }) {
             decision.decision = Decision::Rescan;
             decision.reasons = vec![shorten(&format!("enforced, and not confirmed: {unknown}"))];

@@ -150,9 +150,20 @@ fn reports_lack_recorded_failures(
                 .filter_map(|status| statuses.get(status))
         })
         .sum();
+    // A report the scan could not write is the likelier cause, when there
+    // was one (walk34: a 403 read as "changed or deleted since").
+    let failed_writes = input
+        .scan
+        .as_ref()
+        .map_or(0, |scan| scan.write_failed_reports);
+    let cause = if failed_writes > 0 {
+        format!("the scan could not write {failed_writes} report(s), or a report was changed or deleted since")
+    } else {
+        "a report was changed or deleted since the scan".to_string()
+    };
     (recorded > 0).then(|| {
         format!(
-            "the last recorded scan found {recorded} fail or error result(s) for it that the reports no longer hold: a report was changed or deleted since the scan; rescan"
+            "the last recorded scan found {recorded} fail or error result(s) for it that the reports no longer hold: {cause}; rescan"
         )
     })
 }
@@ -392,7 +403,15 @@ pub(super) fn policy_evidence(
     reasons.extend(result_reasons(&counts, info.unscored));
     // A skip resting on an exception that is gone or changed since the
     // scan is no evidence: as a policy changed after the scan, rescan.
-    let stale = stale_exceptions(&skipped_by, current, input.scan.as_ref());
+    let mut stale = stale_exceptions(&skipped_by, current, input.scan.as_ref(), false);
+    // Fails a `background: false` exception excuses at admission rest on
+    // it as much (walk34: deleted after the scan, the policy stayed GO).
+    stale.extend(stale_exceptions(
+        &admission_excused_by,
+        current,
+        input.scan.as_ref(),
+        true,
+    ));
     reasons.extend(stale.iter().map(|s| s.reason.clone()));
     // A skip by an exception that holds only for what a scan presents
     // (CREATE) says nothing of the updates Kyverno judges (verify30 N7).

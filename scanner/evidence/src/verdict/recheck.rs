@@ -32,6 +32,11 @@ pub struct Recheck {
     /// Per policy its `fail`, `error` and `warn` results: how many, and
     /// the first few as `namespace/Kind/name (rule r: status)`.
     pub violations: BTreeMap<String, RecheckViolations>,
+    /// Objects it listed per kind display name (`Pod`, `apps/Deployment`);
+    /// None when not counted.
+    pub objects_by_kind: Option<BTreeMap<String, usize>>,
+    /// The same per namespace, then kind; None when not counted.
+    pub objects_by_namespace: Option<BTreeMap<String, BTreeMap<String, usize>>>,
 }
 
 /// One policy's violations in the recheck.
@@ -64,6 +69,30 @@ pub fn apply(evidence: &mut Evidence, recheck: &Recheck) {
             continue;
         }
         let name = policy.info.qualified_name();
+        // A `background: false` policy is ready only with nothing in its
+        // scope, and no scan evaluates it: the recheck counts its objects
+        // instead (verify35: it claimed a check it never made, GO beside a
+        // new object Kyverno's admission would judge).
+        if policy.info.background_off && recheck.gaps.is_empty() {
+            match objects_in_scope(policy, recheck) {
+                Some(0) => policy.notes.push(format!(
+                    "rechecked at {at} by a dry-run scan: still no object of its kinds (background: false: the recheck counts them, as no scan can judge them)"
+                )),
+                Some(found) => {
+                    policy.verdict = Verdict::NoEvidence;
+                    policy.reasons.push(format!(
+                        "no evidence: a dry-run scan at {at} found {found} object(s) of its kinds where the last recorded scan{since} found none, and with background: false no scan judges them (Kyverno's admission would)"
+                    ));
+                }
+                None => {
+                    policy.verdict = Verdict::Wait;
+                    policy.reasons.push(format!(
+                        "the dry-run scan at {at} did not count the objects of this background: false policy's kinds: whether any exist now is unknown"
+                    ));
+                }
+            }
+            continue;
+        }
         if let Some(found) = recheck.violations.get(&name).filter(|v| v.count > 0) {
             policy.verdict = Verdict::NotReady;
             let more = found.count.saturating_sub(found.first.len());
@@ -90,6 +119,41 @@ pub fn apply(evidence: &mut Evidence, recheck: &Recheck) {
             ));
         }
     }
+}
+
+/// The objects of the kinds `policy` reaches (autogen's Pod controllers
+/// too) the recheck listed: in its namespace for a namespaced policy, in
+/// the cluster for another. None when the recheck did not count them or
+/// did not list one of those kinds.
+fn objects_in_scope(policy: &crate::model::PolicyEvidence, recheck: &Recheck) -> Option<usize> {
+    let reached = crate::ingest::record::reached_kinds(&policy.info.kinds);
+    if reached.is_empty() || reached.contains("*") {
+        return None;
+    }
+    let by_kind = recheck.objects_by_kind.as_ref()?;
+    let of_kind = |name: &String, kind: &str| name.rsplit('/').next() == Some(kind);
+    // Every kind listed, or the count says nothing of it.
+    if !reached
+        .iter()
+        .all(|kind| by_kind.keys().any(|name| of_kind(name, kind)))
+    {
+        return None;
+    }
+    let counted: &BTreeMap<String, usize> = match &policy.info.namespace {
+        Some(namespace) => {
+            let by_namespace = recheck.objects_by_namespace.as_ref()?;
+            static NONE: BTreeMap<String, usize> = BTreeMap::new();
+            by_namespace.get(namespace).unwrap_or(&NONE)
+        }
+        None => by_kind,
+    };
+    Some(
+        counted
+            .iter()
+            .filter(|(name, _)| reached.iter().any(|kind| of_kind(name, kind)))
+            .map(|(_, n)| n)
+            .sum(),
+    )
 }
 
 /// Notes on every ready policy of `evidence` that it was not rechecked and
