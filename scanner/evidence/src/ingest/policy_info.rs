@@ -953,6 +953,35 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
     let named = |ops: &BTreeSet<&str>| ops.iter().copied().collect::<Vec<_>>().join(", ");
     match kind {
         "ClusterPolicy" | "Policy" => {
+            // A verifyImages rule enforces with the policy's action (its
+            // `failureAction`, else `validationFailureAction`): the switch
+            // to Enforce makes its failures block, and no scan verifies
+            // an image signature (verify35: GO beside such a rule).
+            for rule in spec
+                .get("rules")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|rule| rule.get("verifyImages").is_some())
+            {
+                let rule_name = rule.str_field("name").unwrap_or_default();
+                let images_enforced = rule
+                    .get("verifyImages")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .any(|entry| {
+                        entry
+                            .get("failureAction")
+                            .and_then(Value::as_str)
+                            .is_none_or(|action| action.eq_ignore_ascii_case("Enforce"))
+                    });
+                if images_enforced {
+                    parts.push(format!(
+                        "image verification (rule {rule_name}: verifyImages, which the policy's action enforces and no scan evaluates)"
+                    ));
+                }
+            }
             for rule in spec
                 .get("rules")
                 .and_then(Value::as_array)

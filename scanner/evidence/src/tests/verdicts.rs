@@ -1198,3 +1198,33 @@ fn an_autogen_rule_is_no_readier_than_its_rule_nor_any_rule_than_the_soak() {
         .expect("rule other");
     assert_eq!(other.verdict, Verdict::Wait, "{other:?}");
 }
+
+/// verify35: a policy with a validate rule and a verifyImages rule was GO
+/// on its validate rule's results; the switch to Enforce makes image
+/// verification block too, and no scan verifies a signature.
+#[test]
+fn a_verify_images_rule_the_switch_enforces_has_no_evidence() {
+    let judged = |failure_action: Option<&str>| {
+        let mut mixed = policy("mixed", "Audit", "2026-11-01T00:00:00Z");
+        let mut entry = json!({"imageReferences": ["ghcr.io/acme/*"]});
+        if let Some(action) = failure_action {
+            entry["failureAction"] = json!(action);
+        }
+        mixed["spec"]["rules"].as_array_mut().expect("rules").push(
+            json!({"name": "verify", "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+                         "verifyImages": [entry]}),
+        );
+        judge_policy(
+            "mixed",
+            vec![report(vec![result("mixed", "pass", "a", "p1")])],
+            vec![mixed],
+            Some(scan(true, &[])),
+        )
+    };
+    let (verdict, why) = judged(None);
+    assert_eq!(verdict, Verdict::NoEvidence, "{why}");
+    assert!(why.contains("rule verify: verifyImages"), "{why}");
+    // Its own failureAction Audit: the switch leaves it auditing.
+    let (verdict, why) = judged(Some("Audit"));
+    assert_eq!(verdict, Verdict::Ready, "{why}");
+}
