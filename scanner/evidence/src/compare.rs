@@ -375,8 +375,10 @@ pub fn compare_with(
             continue;
         };
         // Only what Kyverno enforces can be rolled back; a policy in Audit
-        // (or one not found) is asked whether it would still be ready.
-        if !policy.info.enforces() {
+        // (or one not found, or of a kind the cluster does not serve:
+        // nothing here enforces it — verify35) is asked whether it would
+        // still be ready.
+        if !policy.info.enforces() || policy.unserved() {
             let mut reasons = policy.reasons.clone();
             let changed = scope_changed_for(&name);
             if let (true, Some(change)) = (changed, &scope_change) {

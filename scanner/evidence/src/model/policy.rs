@@ -519,15 +519,26 @@ impl PolicyEvidence {
         commands
     }
 
+    /// Whether it is of a kind this cluster does not serve (a
+    /// ValidatingAdmissionPolicy given as a file on a server without the
+    /// API): nothing here enforces or rolls it back, whatever its action.
+    pub fn unserved(&self) -> bool {
+        self.reasons
+            .iter()
+            .any(|r| r.starts_with("this cluster does not serve "))
+    }
+
     /// Enforce with violations: the admission controller will block these
     /// resources when created again (and updates, per allowExistingViolations).
     pub fn enforced_with_violations(&self) -> bool {
         // Only a known Enforce (or Mixed) action, and only violations whose
         // result enforces (an override may enforce in other namespaces): an
         // unknown or invalid policy's action is never taken for Enforce.
-        // Kyverno never applies an admission-off policy: nothing is rejected.
+        // Kyverno never applies an admission-off policy: nothing is rejected;
+        // nor does anything apply one of a kind the cluster does not serve.
         self.info.enforces()
             && !self.info.admission_off
+            && !self.unserved()
             && self
                 .violations
                 .iter()

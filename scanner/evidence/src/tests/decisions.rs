@@ -1101,6 +1101,32 @@ fn an_enforced_policy_of_a_kind_the_cluster_does_not_serve_is_not_enforced() {
         "{decided:?}"
     );
     assert_eq!(decided[0].rollback_status, None);
+    // verify35: with a violator and --since, no rollback check ("ROLL
+    // BACK TO AUDIT" a policy nothing enforces) and no "will be rejected".
+    let violated = || {
+        let mut unserved = input(
+            vec![report(vec![result("strict", "fail", "a", "p1")])],
+            vec![policy("strict", "Enforce", "2026-11-01T00:00:00Z")],
+            Some(scan(true, &[])),
+        );
+        unserved.unserved_policy_kinds = vec!["ClusterPolicy".into()];
+        build(&unserved)
+    };
+    let mut current = violated();
+    let previous = build(&{
+        let mut clean = input(
+            vec![report(vec![result("strict", "pass", "a", "p1")])],
+            vec![policy("strict", "Enforce", "2026-11-01T00:00:00Z")],
+            Some(scan(true, &[])),
+        );
+        clean.unserved_policy_kinds = vec!["ClusterPolicy".into()];
+        clean
+    });
+    current.comparison = Some(compare::compare(&previous, &current));
+    let comparison = current.comparison.as_ref().expect("compared");
+    assert!(comparison.rollback_checks.is_empty(), "{comparison:?}");
+    assert!(!find(&current, "strict").enforced_with_violations());
+    assert_eq!(decision::decide(&current)[0].decision, Decision::NoGo);
 }
 
 /// walk34: with no scan record at all, an enforced policy read ENFORCED

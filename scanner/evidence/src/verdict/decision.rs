@@ -153,7 +153,7 @@ fn decide_policy(
     }
     // Given as a file for a kind this cluster does not serve: nothing here
     // enforces it (walk34: ENFORCED beside "nothing here would enforce it").
-    if info.enforces() {
+    if info.enforces() && policy.unserved() {
         if let Some(unserved) = policy
             .reasons
             .iter()
