@@ -918,3 +918,66 @@ spec:
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn an_enforced_policy_is_rechecked_for_a_new_violator_where_it_enforces() {
+    // verify35: an enforced policy with a violator already was never
+    // rechecked for a new one, and a violator where it only audits read
+    // "ROLL BACK TO AUDIT". disallow-latest enforces in shop only.
+    let cluster = TestCluster::start_prepared();
+    cluster.apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: lab}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: polscan-system}\n");
+    cluster.apply_yaml(POLICIES);
+    cluster.kubectl_ok(&[
+        "patch",
+        "clusterpolicy",
+        "disallow-latest",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"validationFailureActionOverrides":[{"action":"Enforce","namespaces":["shop"]}]}}"#,
+    ]);
+    cluster.apply_yaml(&pod("old", "nginx:latest", None));
+    recorded_scan(&cluster);
+    let dir =
+        std::env::temp_dir().join(format!("polscan-evidence-enforced-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (_, text, _) = evidence(&cluster, &dir.join("before"), &[]);
+    let before = dir.join("before").display().to_string();
+    // A new violator where it only audits: no rollback.
+    cluster.apply_yaml(&labelled_pod(
+        "lab",
+        "audited",
+        "team: lab",
+        "nginx:latest",
+        None,
+    ));
+    let (audited, text2, _) = evidence(&cluster, &dir.join("audited"), &["--since", &before]);
+    let checks = audited["comparison"]["rollbackChecks"].to_string();
+    assert!(
+        audited["comparison"]["rollbackChecks"]
+            .as_array()
+            .is_some_and(|checks| checks
+                .iter()
+                .all(|c| c["policy"] != "disallow-latest" || c["rollBack"] == false)),
+        "{checks}\n{text}\n{text2}"
+    );
+    let reasons = policy(&audited, "disallow-latest")["reasons"].to_string();
+    assert!(
+        reasons.contains("where its rules only audit") && reasons.contains("lab/Pod/audited"),
+        "{reasons}"
+    );
+    // A new violator where it enforces, beside the old one: ROLL BACK.
+    cluster.apply_yaml(&pod("sneaky", "nginx:latest", None));
+    let (found, text3, _) = evidence(&cluster, &dir.join("found"), &["--since", &before]);
+    let decision = found["decisions"]
+        .as_array()
+        .and_then(|d| d.iter().find(|d| d["policy"] == "disallow-latest"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(decision["decision"], "roll-back", "{decision}\n{text3}");
+    let reasons = policy(&found, "disallow-latest")["reasons"].to_string();
+    assert!(
+        reasons.contains("shop/Pod/sneaky") && !reasons.contains("shop/Pod/old ("),
+        "{reasons}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

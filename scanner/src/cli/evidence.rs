@@ -168,10 +168,12 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
     // The reports are the last recorded scan's snapshot: what was created
     // or changed since is checked before anything is called ready.
     if args.from.is_empty() && !args.no_recheck {
+        // The policies that would be ready, and every enforced one: a
+        // violator created since is a rollback condition (verify35).
         let ready: BTreeSet<String> = built
             .policies
             .iter()
-            .filter(|p| p.verdict == Verdict::Ready)
+            .filter(|p| p.verdict == Verdict::Ready || (p.info.enforces() && !p.unserved()))
             .map(|p| p.info.qualified_name())
             .collect();
         if !ready.is_empty() {

@@ -14,7 +14,7 @@ use polscan::audit::{Finding, Problem};
 use polscan::cluster::connect;
 use polscan::engine::exceptions::annotation::properties as ex_props;
 use polscan::engine::RuleStatus;
-use polscan::evidence::verdict::recheck::{Recheck, RecheckViolations, NAMED};
+use polscan::evidence::verdict::recheck::{Recheck, RecheckFinding, RecheckViolations, NAMED};
 use polscan::loader::Document;
 use polscan::scan::selection::{KindName, ScanFilters};
 use polscan::scan::view::{FindingView, ViewFactory, ViewRecord};
@@ -126,12 +126,13 @@ pub fn recheck(input: RecheckInput<'_>) -> Recheck {
         .collect();
     let found = std::mem::take(&mut *found.lock().unwrap_or_else(PoisonError::into_inner));
     for (_, violations) in found.by_listing {
-        for (policy, described) in violations {
+        for (policy, found) in violations {
             let entry: &mut RecheckViolations = recheck.violations.entry(policy).or_default();
             entry.count += 1;
             if entry.first.len() < NAMED {
-                entry.first.push(described);
+                entry.first.push(found.described.clone());
             }
+            entry.found.push(found);
         }
     }
     recheck
@@ -200,7 +201,7 @@ fn options(
 /// that starts over voids its own).
 #[derive(Default)]
 struct Found {
-    by_listing: BTreeMap<usize, Vec<(String, String)>>,
+    by_listing: BTreeMap<usize, Vec<(String, RecheckFinding)>>,
 }
 
 /// The view the dry-run scan streams its findings into: it keeps the
@@ -212,7 +213,7 @@ struct Collect {
 }
 
 impl Collect {
-    fn violation(&self, finding: &Finding) -> Option<(String, String)> {
+    fn violation(&self, finding: &Finding) -> Option<(String, RecheckFinding)> {
         // The warning about an ignored polscan.io/exception annotation is
         // about the annotation, not a result of the policy's rules (the
         // evidence counts it nowhere): walk31 F5, a NO-GO no rescan cleared.
@@ -261,7 +262,16 @@ impl Collect {
         } else {
             status.as_str()
         };
-        Some((policy, format!("{place} ({rule}{status})")))
+        Some((
+            policy,
+            RecheckFinding {
+                namespace: resource.namespace.clone(),
+                kind: resource.kind.clone(),
+                name: resource.name.clone(),
+                rule: finding.result.rule.clone(),
+                described: format!("{place} ({rule}{status})"),
+            },
+        ))
     }
 }
 
@@ -297,7 +307,7 @@ impl FindingView for Collect {
         findings: &[Finding],
         _records: Vec<ViewRecord>,
     ) -> std::io::Result<()> {
-        let violations: Vec<(String, String)> =
+        let violations: Vec<(String, RecheckFinding)> =
             findings.iter().filter_map(|f| self.violation(f)).collect();
         if !violations.is_empty() {
             self.found

@@ -6,7 +6,7 @@
 use super::*;
 use crate::model::Decision;
 use crate::verdict::decision;
-use crate::verdict::recheck::{apply, Recheck, RecheckViolations};
+use crate::verdict::recheck::{apply, Recheck, RecheckFinding, RecheckViolations};
 
 /// `clean` and `also-clean` ready (ClusterPolicies), `team/local` ready
 /// (a namespaced Policy), `dirty` not ready.
@@ -36,6 +36,25 @@ fn checked(names: &[&str]) -> Recheck {
     }
 }
 
+/// The recheck's violations at `(namespace, ConfigMap name, rule)`.
+fn found_in(at: &[(&str, &str, &str)]) -> RecheckViolations {
+    let found: Vec<RecheckFinding> = at
+        .iter()
+        .map(|(namespace, name, rule)| RecheckFinding {
+            namespace: namespace.to_string(),
+            kind: "ConfigMap".into(),
+            name: name.to_string(),
+            rule: rule.to_string(),
+            described: format!("{namespace}/ConfigMap/{name} (rule {rule}: fail)"),
+        })
+        .collect();
+    RecheckViolations {
+        count: found.len(),
+        first: found.iter().take(3).map(|f| f.described.clone()).collect(),
+        found,
+    }
+}
+
 fn decision_of(evidence: &Evidence, name: &str) -> Decision {
     evidence
         .decisions
@@ -55,6 +74,7 @@ fn a_violator_found_now_turns_go_into_no_go_naming_it() {
         RecheckViolations {
             count: 5,
             first: vec!["shop/Pod/sneaky (rule check: fail)".into()],
+            found: Vec::new(),
         },
     );
     apply(&mut built, &recheck);
@@ -120,6 +140,7 @@ fn other_verdicts_stay_as_they_are() {
         RecheckViolations {
             count: 1,
             first: vec!["x".into()],
+            found: Vec::new(),
         },
     );
     apply(&mut built, &recheck);
@@ -137,13 +158,9 @@ fn a_violator_found_now_of_an_enforced_policy_rolls_it_back() {
         Some(scan(true, &[])),
     ));
     let mut recheck = checked(&["strict"]);
-    recheck.violations.insert(
-        "strict".into(),
-        RecheckViolations {
-            count: 1,
-            first: vec!["shop/ConfigMap/sneaky (rule check: fail)".into()],
-        },
-    );
+    recheck
+        .violations
+        .insert("strict".into(), found_in(&[("shop", "sneaky", "check")]));
     let previous = build(&input(
         vec![report(vec![result("strict", "pass", "a", "p1")])],
         vec![policy("strict", "Enforce", "2026-11-01T00:00:00Z")],
@@ -244,4 +261,118 @@ fn a_background_false_policy_is_rechecked_by_counting_its_objects() {
         created.reasons
     );
     assert_eq!(judged(None).verdict, Verdict::Wait);
+}
+
+/// verify35: the recheck of enforced policies. One that already had a
+/// violator was never rechecked for a new one; a violator where its rules
+/// only audit read "ROLL BACK TO AUDIT"; a recheck that did not complete
+/// left it ENFORCED, "no rollback condition met".
+#[test]
+fn an_enforced_policy_is_rechecked_for_new_violators_where_it_enforces() {
+    let enforced = |results: Vec<Value>, document: Value| {
+        build(&input(
+            vec![report(results)],
+            vec![document],
+            Some(scan(true, &[])),
+        ))
+    };
+    let strict = || policy("strict", "Enforce", "2026-11-01T00:00:00Z");
+    let decided = |mut built: Evidence, recheck: &Recheck| {
+        apply(&mut built, recheck);
+        decision::apply(&mut built);
+        let decision = decision_of(&built, "strict");
+        (decision, find(&built, "strict").clone())
+    };
+    // Already one violator (a/old); the recheck finds it and a new one.
+    let with_old = || enforced(vec![result("strict", "fail", "a", "old")], strict());
+    let mut recheck = checked(&["strict"]);
+    // `result` makes Pods: the old one is a Pod, as the recheck names it.
+    let mut found = found_in(&[("a", "new", "check")]);
+    found.found.push(RecheckFinding {
+        namespace: "a".into(),
+        kind: "Pod".into(),
+        name: "old".into(),
+        rule: "check".into(),
+        described: "a/Pod/old (rule check: fail)".into(),
+    });
+    recheck.violations.insert("strict".into(), found);
+    let (decision, judged) = decided(with_old(), &recheck);
+    assert_eq!(decision, Decision::RollBack, "{:?}", judged.reasons);
+    let reasons = judged.reasons.join(" | ");
+    assert!(
+        reasons.contains("found 1 failing result(s)") && reasons.contains("a/ConfigMap/new"),
+        "{reasons}"
+    );
+    assert!(!reasons.contains("a/Pod/old (rule"), "{reasons}");
+    // Only the violator the reports hold: nothing new, still ENFORCED.
+    let mut only_old = checked(&["strict"]);
+    only_old.violations.insert(
+        "strict".into(),
+        RecheckViolations {
+            count: 1,
+            first: Vec::new(),
+            found: vec![RecheckFinding {
+                namespace: "a".into(),
+                kind: "Pod".into(),
+                name: "old".into(),
+                rule: "check".into(),
+                described: "a/Pod/old (rule check: fail)".into(),
+            }],
+        },
+    );
+    assert_eq!(decided(with_old(), &only_old).0, Decision::Enforced);
+
+    // Enforced in namespace app9 only: a new violator in lab is noted.
+    let mut overridden = policy("strict", "Audit", "2026-11-01T00:00:00Z");
+    overridden["spec"]["validationFailureActionOverrides"] =
+        json!([{"action": "Enforce", "namespaces": ["app9"]}]);
+    let clean = || {
+        enforced(
+            vec![result("strict", "pass", "app9", "p1")],
+            overridden.clone(),
+        )
+    };
+    let mut in_lab = checked(&["strict"]);
+    in_lab
+        .violations
+        .insert("strict".into(), found_in(&[("lab", "vl", "check")]));
+    let (decision, judged) = decided(clean(), &in_lab);
+    // Not a rollback; not ready to enforce in lab either.
+    assert_eq!(decision, Decision::NoGo, "{:?}", judged.reasons);
+    let reasons = judged.reasons.join(" | ");
+    assert!(
+        reasons.contains("where its rules only audit") && reasons.contains("lab/ConfigMap/vl"),
+        "{reasons}"
+    );
+    let mut in_app9 = checked(&["strict"]);
+    in_app9
+        .violations
+        .insert("strict".into(), found_in(&[("app9", "v", "check")]));
+    let (_, judged) = decided(clean(), &in_app9);
+    assert!(
+        judged
+            .reasons
+            .iter()
+            .any(|r| r.contains("found 1 failing result(s)") && r.contains("app9/ConfigMap/v")),
+        "{:?}",
+        judged.reasons
+    );
+    // With --since, only the enforced namespace's violator rolls back.
+    let rolls_back = |recheck: &Recheck| {
+        let mut built = clean();
+        apply(&mut built, recheck);
+        built.comparison = Some(crate::compare::compare(&clean(), &built));
+        built.comparison.as_ref().expect("compared").rollback_checks[0].roll_back
+    };
+    assert!(rolls_back(&in_app9));
+    assert!(!rolls_back(&in_lab));
+
+    // A recheck that did not complete: not confirmed, RESCAN.
+    let mut incomplete = checked(&["strict"]);
+    incomplete.gaps.push("Deployment: Forbidden".into());
+    let (decision, judged) = decided(
+        enforced(vec![result("strict", "pass", "a", "p1")], strict()),
+        &incomplete,
+    );
+    assert_eq!(decision, Decision::Rescan, "{:?}", judged.reasons);
 }

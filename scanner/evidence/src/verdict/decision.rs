@@ -222,6 +222,9 @@ fn decide_policy(
                 || (r.starts_with("the policy ") && r.contains(": rescan first"))
                 // walk34: no record at all read ENFORCED without --since.
                 || r.starts_with("no record of the scan the reports come from")
+                // verify35: a recheck that did not complete confirms nothing.
+                || (r.starts_with("the dry-run scan at ")
+                    && r.contains("did not complete for this enforced policy"))
         }) {
             decision.decision = Decision::Rescan;
             decision.reasons = vec![shorten(&format!("enforced, and not confirmed: {unknown}"))];
@@ -259,6 +262,13 @@ fn decide_policy(
             .notes
             .iter()
             .find(|n| n.starts_with("not rechecked ("))
+            .or_else(|| {
+                // A background: false policy's objects, which no scan judges.
+                policy
+                    .reasons
+                    .iter()
+                    .find(|r| r.starts_with("no evidence: a dry-run scan at "))
+            })
         {
             decision.reasons = vec![shorten(unchecked)];
         }

@@ -46,6 +46,26 @@ pub struct RecheckViolations {
     pub count: usize,
     /// The first of them, described.
     pub first: Vec<String>,
+    /// Every one of them, for an enforced policy's: told from the
+    /// violations the reports already hold, and judged by the action of
+    /// its rule in its namespace. Empty when not kept.
+    pub found: Vec<RecheckFinding>,
+}
+
+/// A violation the recheck found: where, by which rule, described as in
+/// [`RecheckViolations::first`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecheckFinding {
+    /// The resource's namespace; empty when cluster-scoped.
+    pub namespace: String,
+    /// Its kind (`Pod`).
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+    /// The rule (empty for a CEL policy's).
+    pub rule: String,
+    /// `namespace/Kind/name (rule r: status)`.
+    pub described: String,
 }
 
 /// How many violations a reason names.
@@ -65,6 +85,12 @@ pub fn apply(evidence: &mut Evidence, recheck: &Recheck) {
         .map(|started| format!(" (started {})", started.format("%Y-%m-%dT%H:%M:%SZ")))
         .unwrap_or_default();
     for policy in &mut evidence.policies {
+        // An enforced policy, whatever its verdict (verify35: one that had
+        // a violator already was never rechecked for a new one).
+        if policy.info.enforces() && !policy.unserved() && !policy.info.background_off {
+            enforced(policy, recheck, &at, &since);
+            continue;
+        }
         if policy.verdict != Verdict::Ready {
             continue;
         }
@@ -118,6 +144,99 @@ pub fn apply(evidence: &mut Evidence, recheck: &Recheck) {
                 "rechecked at {at} by a dry-run scan: nothing created or changed since the last recorded scan violates it"
             ));
         }
+    }
+}
+
+/// The recheck of an enforced policy: a violation the reports do not hold
+/// whose rule enforces in its namespace is a new fail Kyverno enforces
+/// (the reason decision and rollback check read as such); one its rule
+/// only audits there is noted (verify35: an audit-only namespace's
+/// violator read "ROLL BACK TO AUDIT"); a recheck that did not complete
+/// or did not evaluate it leaves it unconfirmed.
+fn enforced(policy: &mut crate::model::PolicyEvidence, recheck: &Recheck, at: &str, since: &str) {
+    let name = policy.info.qualified_name();
+    if !recheck.gaps.is_empty() || !recheck.evaluated.contains(&name) {
+        let why = if recheck.gaps.is_empty() {
+            "it did not evaluate this policy (not in the cluster now, nor given with --policies-from)".to_string()
+        } else {
+            recheck.gaps.join("; ")
+        };
+        policy.reasons.push(format!(
+            "the dry-run scan at {at} that checks what was created or changed since the last recorded scan did not complete for this enforced policy ({why}): whether a new violation stands is unknown"
+        ));
+        return;
+    }
+    let known: BTreeSet<(&str, &str, &str, &str)> = policy
+        .violations
+        .iter()
+        .map(|v| {
+            (
+                v.resource.namespace.as_str(),
+                v.resource
+                    .kind
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or(&v.resource.kind),
+                v.resource.name.as_str(),
+                &*v.rule,
+            )
+        })
+        .collect();
+    let found = recheck
+        .violations
+        .get(&name)
+        .map(|v| v.found.as_slice())
+        .unwrap_or_default();
+    let (enforced_new, audited_new): (Vec<&RecheckFinding>, Vec<&RecheckFinding>) = found
+        .iter()
+        .filter(|f| {
+            !known.contains(&(
+                f.namespace.as_str(),
+                f.kind.as_str(),
+                f.name.as_str(),
+                f.rule.as_str(),
+            ))
+        })
+        .partition(|f| policy.info.action_for(&f.rule, &f.namespace) == "Enforce");
+    let described = |list: &[&RecheckFinding]| {
+        let more = list.len().saturating_sub(NAMED);
+        let named: Vec<&str> = list
+            .iter()
+            .take(NAMED)
+            .map(|f| f.described.as_str())
+            .collect();
+        format!(
+            "{}{}",
+            named.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        )
+    };
+    if !enforced_new.is_empty() {
+        // The same words as a ready policy's: read as a new fail.
+        policy.verdict = Verdict::NotReady;
+        policy.reasons.push(format!(
+            "a dry-run scan at {at} found {} failing result(s) the last recorded scan{since} did not report — created or changed since: {}; fix them, or scan again if they are gone",
+            enforced_new.len(),
+            described(&enforced_new)
+        ));
+    } else {
+        policy.notes.push(format!(
+            "rechecked at {at} by a dry-run scan: no new violation where it enforces"
+        ));
+    }
+    if !audited_new.is_empty() {
+        // No rollback: its rules only audit there; but the switch of that
+        // part to Enforce would reject them (not ready).
+        policy.verdict = Verdict::NotReady;
+        policy.reasons.push(format!(
+            "a dry-run scan at {at} found {} new violation(s) where its rules only audit, created or changed since the last recorded scan{since}: {} — no rollback, but enforcing there would reject them",
+            audited_new.len(),
+            described(&audited_new)
+        ));
     }
 }
 
