@@ -415,7 +415,10 @@ fn from_cluster(
     input.owner_selectors = read.owner_selectors;
     input.unserved_policy_kinds = read.unserved_policy_kinds;
     input.still_present = Some(read.still_present);
-    input.soak.history = Some(read.soak_history);
+    let mut history = read.soak_history;
+    // Spans an older polscan recorded carry its digest of the same document.
+    evidence::run::history::adopt_legacy_digests(&mut history, &input.policies);
+    input.soak.history = Some(history);
     Ok(read.problems)
 }
 

@@ -15,7 +15,7 @@ use super::ScanOutcome;
 use crate::engine::exceptions::annotation::EXCEPTION_RULE;
 use crate::engine::RuleStatus;
 pub use crate::evidence::run::history::{
-    history_name, soak_digest, PolicyScan, ShardCounts, ShardOf,
+    history_name, legacy_soak_digest, soak_digest, PolicyScan, ShardCounts, ShardOf,
 };
 pub use crate::evidence::run::record_format::{
     add_by_rule, count, count_kind, document_digest, document_key, judging_content, keys,
@@ -282,6 +282,9 @@ fn evaluated(outcome: &ScanOutcome) -> Option<Evaluated> {
 pub struct SoakPolicy {
     /// [`soak_digest`]: the judging content without the action fields.
     pub hash: String,
+    /// The digest an older polscan recorded for it, when it differs
+    /// ([`legacy_soak_digest`]).
+    pub legacy_hash: Option<String>,
     /// `Audit`, `Enforce`, `Mixed`, … as the evidence reads it.
     pub action: String,
     /// `policies.kyverno.io/scored: "false"`: its failures are reported as
@@ -309,6 +312,8 @@ pub fn soak_policies<'a>(
                 info.qualified_name(),
                 SoakPolicy {
                     hash: soak_digest(document, &bindings),
+                    legacy_hash: Some(legacy_soak_digest(document, &bindings))
+                        .filter(|legacy| *legacy != soak_digest(document, &bindings)),
                     action: info.action,
                     unscored: info.unscored,
                 },
@@ -383,6 +388,7 @@ pub fn soak_scans(outcome: &ScanOutcome) -> BTreeMap<String, PolicyScan> {
                 name.clone(),
                 PolicyScan {
                     hash: policy.hash.clone(),
+                    legacy_hash: policy.legacy_hash.clone(),
                     action: policy.action.clone(),
                     counts,
                 },
@@ -744,6 +750,7 @@ mod tests {
     fn counts_objects_in_each_namespace_holding_a_namespaced_policy() {
         let soak = || SoakPolicy {
             hash: "h".into(),
+            legacy_hash: None,
             action: "Audit".into(),
             unscored: false,
         };
@@ -940,6 +947,7 @@ mod tests {
     fn another_policy_that_could_not_be_loaded_leaves_a_policy_s_coverage_whole() {
         let soak = SoakPolicy {
             hash: "h".into(),
+            legacy_hash: None,
             action: "Audit".into(),
             unscored: false,
         };
@@ -999,6 +1007,7 @@ mod tests {
                 "no-latest".to_string(),
                 SoakPolicy {
                     hash: "h".into(),
+                    legacy_hash: None,
                     action: "Audit".into(),
                     unscored: false,
                 },
@@ -1042,6 +1051,7 @@ mod tests {
             );
         let soak = |unscored| SoakPolicy {
             hash: "h".into(),
+            legacy_hash: None,
             action: "Audit".into(),
             unscored,
         };

@@ -138,6 +138,9 @@ pub struct ShardCounts {
 pub struct PolicyScan {
     /// The policy's [`soak_digest`].
     pub hash: String,
+    /// Its [`legacy_soak_digest`] when that differs: spans an older
+    /// polscan recorded with it are this content, and take `hash`.
+    pub legacy_hash: Option<String>,
     /// The policy's action.
     pub action: String,
     /// The scan's (or shard's) counts of the policy.
@@ -208,6 +211,11 @@ pub fn record(
 ) {
     for (name, scan) in policies {
         let spans = history.entry(name.clone()).or_default();
+        if let Some(legacy) = &scan.legacy_hash {
+            for span in spans.iter_mut().filter(|span| span.hash == *legacy) {
+                span.hash = scan.hash.clone();
+            }
+        }
         match shard {
             None => push_scan(spans, at, scan),
             Some(shard) => push_shard(spans, at, shard, scan),
@@ -413,8 +421,74 @@ pub fn bound(history: &mut History, now: DateTime<Utc>) {
 /// match, bindings' scope) changes it. Keys are sorted first: the same
 /// content read twice gives the same digest.
 pub fn soak_digest(document: &Value, bindings: &[&Value]) -> String {
-    use sha2::{Digest, Sha256};
     let mut content = rules_content(document);
+    // What describes the policy changes no result: annotating it (the
+    // production baseline asks for a severity) is no change of rules
+    // (walk34: it restarted the soak).
+    if let Some(Value::Object(metadata)) = content.get_mut("metadata") {
+        if let Some(Value::Object(annotations)) = metadata.get_mut("annotations") {
+            annotations.retain(|key, _| !DESCRIPTIVE_ANNOTATIONS.contains(&key.as_str()));
+            if annotations.is_empty() {
+                metadata.remove("annotations");
+            }
+        }
+    }
+    digest_with_bindings(document, content, bindings)
+}
+
+/// Spans an older polscan recorded with a policy's [`legacy_soak_digest`]
+/// take its [`soak_digest`], for each policy among `documents` (with the
+/// ValidatingAdmissionPolicyBindings among them): the same document read
+/// by this polscan continues its streak (an upgrade restarts no soak).
+pub fn adopt_legacy_digests(history: &mut History, documents: &[Value]) {
+    let bindings: Vec<&Value> = documents
+        .iter()
+        .filter(|d| d.str_at("/kind") == Some("ValidatingAdmissionPolicyBinding"))
+        .collect();
+    for document in documents {
+        let Some(info) = crate::ingest::policy_info::PolicyInfo::from_document_with_bindings(
+            document, &bindings,
+        ) else {
+            continue;
+        };
+        let Some(spans) = history.get_mut(&info.qualified_name()) else {
+            continue;
+        };
+        let (legacy, now) = (
+            legacy_soak_digest(document, &bindings),
+            soak_digest(document, &bindings),
+        );
+        for span in spans.iter_mut().filter(|span| span.hash == legacy) {
+            span.hash = now.clone();
+        }
+    }
+}
+
+/// The soak digest polscan recorded before it left out the descriptive
+/// annotations ([`DESCRIPTIVE_ANNOTATIONS`]): a span holding it is of the
+/// same document, and [`record`] and the soak read it as [`soak_digest`]'s
+/// (so an upgrade restarts no soak).
+pub fn legacy_soak_digest(document: &Value, bindings: &[&Value]) -> String {
+    digest_with_bindings(document, rules_content(document), bindings)
+}
+
+/// Annotations that describe a policy and change none of its results
+/// (Kyverno's policy library sets them on every policy; `scored` and
+/// `autogen-controllers`, which do change results, are not among them).
+pub const DESCRIPTIVE_ANNOTATIONS: [&str; 9] = [
+    "policies.kyverno.io/title",
+    "policies.kyverno.io/category",
+    "policies.kyverno.io/severity",
+    "policies.kyverno.io/subject",
+    "policies.kyverno.io/description",
+    "policies.kyverno.io/minversion",
+    "kyverno.io/kyverno-version",
+    "kyverno.io/kubernetes-version",
+    "policies.kyverno.io/platform",
+];
+
+fn digest_with_bindings(document: &Value, mut content: Value, bindings: &[&Value]) -> String {
+    use sha2::{Digest, Sha256};
     if document.str_at("/kind") == Some("ValidatingAdmissionPolicy") {
         let name = document.str_at("/metadata/name").unwrap_or("");
         let mut own: Vec<Value> = bindings
@@ -445,6 +519,7 @@ pub(crate) mod tests {
     fn scan(hash: &str, fail: u64, complete: bool) -> PolicyScan {
         PolicyScan {
             hash: hash.into(),
+            legacy_hash: None,
             action: "Audit".into(),
             counts: ShardCounts {
                 fail,
@@ -703,5 +778,51 @@ pub(crate) mod tests {
         let a = json!({"kind": "Policy", "metadata": {"name": "n"}, "spec": {"a": 1, "b": 2}});
         let b = json!({"spec": {"b": 2, "a": 1}, "metadata": {"name": "n"}, "kind": "Policy"});
         assert_eq!(soak_digest(&a, &[]), soak_digest(&b, &[]));
+    }
+
+    /// walk34: annotating a soaking policy with its severity (as the
+    /// production baseline asks) restarted its soak as "rules changed".
+    #[test]
+    fn describing_a_policy_keeps_its_soak_and_an_older_digest_is_adopted() {
+        let annotated = |annotations: Value| {
+            json!({"apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy",
+                "metadata": {"name": "p", "annotations": annotations},
+                "spec": {"rules": [{"name": "r", "validate": {"pattern": {"x": "a"}}}]}})
+        };
+        let plain = annotated(json!({}));
+        let described = annotated(json!({"policies.kyverno.io/severity": "critical",
+                                         "policies.kyverno.io/title": "T"}));
+        assert_eq!(soak_digest(&plain, &[]), soak_digest(&described, &[]));
+        // `scored` changes results: a change of what is judged.
+        let unscored = annotated(json!({"policies.kyverno.io/scored": "false"}));
+        assert_ne!(soak_digest(&plain, &[]), soak_digest(&unscored, &[]));
+
+        // A history an older polscan wrote (its digest kept the
+        // annotations) continues, at the scan and in the evidence.
+        let (new, legacy) = (
+            soak_digest(&described, &[]),
+            legacy_soak_digest(&described, &[]),
+        );
+        assert_ne!(new, legacy);
+        let mut history = History::new();
+        let mut older = scan(&legacy, 0, true);
+        older.legacy_hash = None;
+        record(
+            &mut history,
+            day(0),
+            None,
+            &[("p".to_string(), older)].into(),
+        );
+        let mut adopted = history.clone();
+        adopt_legacy_digests(&mut adopted, std::slice::from_ref(&described));
+        assert_eq!(adopted["p"][0].hash, new);
+        let mut now = scan(&new, 0, true);
+        now.legacy_hash = Some(legacy);
+        record(&mut history, day(1), None, &[("p".to_string(), now)].into());
+        assert_eq!(history["p"].len(), 1, "{:?}", history["p"]);
+        assert_eq!(
+            (history["p"][0].scans, history["p"][0].hash.as_str()),
+            (2, new.as_str())
+        );
     }
 }

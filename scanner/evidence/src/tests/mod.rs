@@ -140,6 +140,7 @@ fn soak_history(
     for (day, fail) in scans {
         let scan = PolicyScan {
             hash: soak_digest(document, &[]),
+            legacy_hash: None,
             action: "Audit".into(),
             counts: ShardCounts {
                 fail: *fail,

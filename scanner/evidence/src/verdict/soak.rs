@@ -466,6 +466,7 @@ mod tests {
         ) -> Scans {
             let scan = PolicyScan {
                 hash: hash.into(),
+                legacy_hash: None,
                 action: action.into(),
                 counts: ShardCounts {
                     fail,
@@ -701,6 +702,7 @@ mod tests {
             "p".to_string(),
             PolicyScan {
                 hash: "h".into(),
+                legacy_hash: None,
                 action: "Audit".into(),
                 counts: ShardCounts {
                     fail: 0,
@@ -815,6 +817,7 @@ mod tests {
         let mut history = Scans::new().at(0, "h", "Audit", 0, true).0;
         let scan = PolicyScan {
             hash: "h".into(),
+            legacy_hash: None,
             action: "Audit".into(),
             counts: ShardCounts {
                 complete: true,
