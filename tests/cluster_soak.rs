@@ -562,3 +562,29 @@ spec:
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn annotating_a_soaking_policy_with_its_severity_keeps_its_soak() {
+    // walk34: the production baseline asks for a severity; adding it
+    // restarted the soak as "rules changed".
+    let (cluster, dir) = soak_cluster("polscan-soak-severity");
+    cluster.apply_yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop, labels: {team: shop}}\nspec:\n  containers: [{name: c, image: 'nginx:1.27'}]\n");
+    scan_at(&cluster, &day(0), &[]);
+    cluster.kubectl_ok(&[
+        "annotate",
+        "clusterpolicy",
+        "require-team-label",
+        "policies.kyverno.io/severity=critical",
+    ]);
+    scan_at(&cluster, &day(3), &[]);
+    scan_at(&cluster, &day(8), &[]);
+    let (evidence, code) = evidence_at(&cluster, &day(8), &dir.join("day8"), &READY);
+    let clean = policy(&evidence, "require-team-label");
+    assert_eq!(clean["verdict"], "ready", "{clean}");
+    assert_eq!(code, Some(0));
+    assert_eq!(clean["soak"]["cleanSince"], day(0), "{clean}");
+    // One span: the annotation changed no digest.
+    let spans = &history_of(&cluster)["require-team-label"];
+    assert_eq!(spans.as_array().map(Vec::len), Some(1), "{spans}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
