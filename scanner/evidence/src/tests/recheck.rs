@@ -376,3 +376,46 @@ fn an_enforced_policy_is_rechecked_for_new_violators_where_it_enforces() {
     );
     assert_eq!(decision, Decision::Rescan, "{:?}", judged.reasons);
 }
+
+/// verify36: a background: false enforced policy whose recount could not
+/// complete read ENFORCED, "no rollback condition met".
+#[test]
+fn an_enforced_background_false_policy_not_recounted_is_rescan() {
+    let mut quiet = policy("quiet", "Enforce", "2026-11-01T00:00:00Z");
+    quiet["spec"]["background"] = json!(false);
+    let mut record = scan(true, &[]);
+    record.objects_by_kind = Some(pod_kinds_listed_empty());
+    record.results_by_rule = Some(BTreeMap::new());
+    record.kinds_by_rule = Some(BTreeMap::new());
+    let built = || {
+        build(&input(
+            Vec::new(),
+            vec![quiet.clone()],
+            Some(record.clone()),
+        ))
+    };
+    let mut incomplete = checked(&["quiet"]);
+    incomplete.gaps.push("Deployment: Forbidden".into());
+    let mut judged = built();
+    apply(&mut judged, &incomplete);
+    decision::apply(&mut judged);
+    assert_eq!(decision_of(&judged, "quiet"), Decision::Rescan);
+    // Recounted, nothing there: ENFORCED, saying what it rests on.
+    let mut recounted = checked(&["quiet"]);
+    recounted.objects_by_kind = Some(pod_kinds_listed_empty());
+    let mut judged = built();
+    apply(&mut judged, &recounted);
+    decision::apply(&mut judged);
+    assert_eq!(decision_of(&judged, "quiet"), Decision::Enforced);
+    // Not rechecked at all: still says that no scan evaluates it.
+    let mut unchecked = built();
+    decision::apply(&mut unchecked);
+    assert!(
+        unchecked.decisions[0]
+            .reasons
+            .iter()
+            .any(|r| r.starts_with("background: false: no scan evaluates it")),
+        "{:?}",
+        unchecked.decisions
+    );
+}

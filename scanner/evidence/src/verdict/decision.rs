@@ -222,9 +222,12 @@ fn decide_policy(
                 || (r.starts_with("the policy ") && r.contains(": rescan first"))
                 // walk34: no record at all read ENFORCED without --since.
                 || r.starts_with("no record of the scan the reports come from")
-                // verify35: a recheck that did not complete confirms nothing.
+                // verify35/36: a recheck that did not complete (or did not
+                // evaluate or count what the policy reaches) confirms nothing.
                 || (r.starts_with("the dry-run scan at ")
-                    && r.contains("did not complete for this enforced policy"))
+                    && (r.contains("did not complete")
+                        || r.contains("did not evaluate")
+                        || r.contains("did not count")))
         }) {
             decision.decision = Decision::Rescan;
             decision.reasons = vec![shorten(&format!("enforced, and not confirmed: {unknown}"))];
@@ -271,6 +274,12 @@ fn decide_policy(
             })
         {
             decision.reasons = vec![shorten(unchecked)];
+        } else if info.background_off {
+            // verify36: nothing said that no scan checks such a policy.
+            decision.reasons = vec![
+                "background: false: no scan evaluates it, so the rollback conditions rest on admission alone"
+                    .into(),
+            ];
         }
         return decision;
     }
