@@ -109,7 +109,7 @@ impl PolicyDecision {
             Decision::Rescan => Some((
                 "RESCAN",
                 format!(
-                    "{reasons}; no rollback: nothing known about the policy or the cluster changed"
+                    "{reasons}; no rollback until a scan confirms what changed"
                 ),
             )),
             _ => None,

@@ -408,7 +408,7 @@ fn promote_instructions(policy: &PolicyEvidence) -> Vec<String> {
 }
 
 /// RESCAN: what to do; nothing calls for a rollback.
-const RESCAN_INSTRUCTION: &str = "rescan (polscan scan, as the CronJob runs it), then make the package again with the same --since; no rollback: nothing known about the policy or the cluster changed";
+const RESCAN_INSTRUCTION: &str = "rescan (polscan scan, as the CronJob runs it), then make the package again with the same --since; no rollback until a scan confirms what changed";
 
 /// ROLL BACK: the Git rollback patch with `--policy-repo`, else the
 /// kubectl rollback command.
