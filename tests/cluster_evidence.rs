@@ -981,3 +981,43 @@ fn an_enforced_policy_is_rechecked_for_a_new_violator_where_it_enforces() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn without_a_scan_record_the_recheck_does_not_roll_back_what_it_cannot_match() {
+    // verify36: with no record the recheck knew no --exception-namespace,
+    // read a Pod the scan's exception excused as a new violator, and the
+    // enforced policy read ROLL BACK. Without a record: RESCAN.
+    let cluster = TestCluster::start_prepared();
+    cluster.apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: polscan-system}\n");
+    cluster.apply_yaml(POLICIES);
+    cluster.kubectl_ok(&[
+        "patch",
+        "clusterpolicy",
+        "disallow-latest",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"validationFailureAction":"Enforce"}}"#,
+    ]);
+    cluster.apply_yaml(&pod("vendor", "vendor/agent:latest", None));
+    cluster.apply_yaml("apiVersion: kyverno.io/v2\nkind: PolicyException\nmetadata: {name: vendor-latest, namespace: shop}\nspec:\n  exceptions:\n  - {policyName: disallow-latest, ruleNames: [no-latest]}\n  match:\n    any:\n    - resources: {kinds: [Pod], namespaces: [shop], names: [vendor]}\n");
+    recorded_scan_with(&cluster, &["--exception-namespace", "shop"]);
+    let dir =
+        std::env::temp_dir().join(format!("polscan-evidence-norecord-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let decision_of = |package: &Value| {
+        package["decisions"]
+            .as_array()
+            .and_then(|d| d.iter().find(|d| d["policy"] == "disallow-latest"))
+            .map(|d| d["decision"].clone())
+            .unwrap_or_default()
+    };
+    let (with_record, text, _) = evidence(&cluster, &dir.join("with"), &[]);
+    assert_eq!(decision_of(&with_record), "enforced", "{text}");
+    let (without, text, _) = evidence(
+        &cluster,
+        &dir.join("without"),
+        &["--scan-record", "polscan-system/does-not-exist"],
+    );
+    assert_eq!(decision_of(&without), "rescan", "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

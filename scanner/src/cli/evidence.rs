@@ -167,7 +167,16 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
     let mut built = evidence::build(&input);
     // The reports are the last recorded scan's snapshot: what was created
     // or changed since is checked before anything is called ready.
-    if args.from.is_empty() && !args.no_recheck {
+    // Without a scan record the recheck cannot know the scan's settings
+    // (its PolicyExceptions, namespaces, kinds): what it found would be
+    // read as new against reports it cannot match (verify36: a skipped,
+    // excused Pod read as a new violator, ROLL BACK).
+    if args.from.is_empty() && !args.no_recheck && input.scan.is_none() {
+        evidence::verdict::recheck::not_rechecked(
+            &mut built,
+            "no scan record: the recheck would not know the scan's settings",
+        );
+    } else if args.from.is_empty() && !args.no_recheck {
         // The policies that would be ready, and every enforced one: a
         // violator created since is a rollback condition (verify35).
         let ready: BTreeSet<String> = built

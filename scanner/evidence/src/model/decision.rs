@@ -108,9 +108,7 @@ impl PolicyDecision {
             Decision::RollBack => Some(("ROLL BACK TO AUDIT", reasons)),
             Decision::Rescan => Some((
                 "RESCAN",
-                format!(
-                    "{reasons}; no rollback until a scan confirms what changed"
-                ),
+                format!("{reasons}; no rollback until a scan confirms what changed"),
             )),
             _ => None,
         }
