@@ -554,7 +554,7 @@ pub(super) fn stale_exceptions(
             stale.push(StaleException {
                 name: name.clone(),
                 reason: format!(
-                    "{count} {skipped} by PolicyException {name}, which the last scan did not apply ({}): rescan first",
+                    "{count} {skipped} by PolicyException {name}, which is outside the PolicyExceptions the last scan's settings apply ({}): a Kyverno configured so does not honour it — move it there (a file given to the scan is applied whatever its namespace), or rescan if the report predates that setting",
                     scope.statement()
                 ),
                 changed: true,

@@ -239,10 +239,9 @@ fn skips_by_exceptions_the_scan_did_not_apply_or_does_not_record_are_not_ready()
     let elsewhere = judge(applied_in("kyverno"));
     let guarded = find(&elsewhere, "guarded");
     assert_eq!(guarded.verdict, Verdict::NotReady);
-    assert!(guarded
-        .reasons
-        .iter()
-        .any(|r| r.contains("which the last scan did not apply")));
+    assert!(guarded.reasons.iter().any(
+        |r| r.contains("which is outside the PolicyExceptions the last scan's settings apply")
+    ));
     assert!(elsewhere.exceptions[0]
         .problem
         .as_deref()
