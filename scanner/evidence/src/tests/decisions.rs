@@ -1142,3 +1142,29 @@ fn an_enforced_policy_with_no_scan_record_is_rescan() {
         "{decided:?}"
     );
 }
+
+/// verify36: an enforced policy with a part only admission sees (here a
+/// verifyImages rule) read ENFORCED, "no rollback condition met", with
+/// nothing saying that part is never checked.
+#[test]
+fn an_enforced_policy_says_what_no_scan_checks_of_it() {
+    let mut strict = policy("strict", "Enforce", "2026-11-01T00:00:00Z");
+    strict["spec"]["rules"].as_array_mut().expect("rules").push(
+        json!({"name": "verify", "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+                     "verifyImages": [{"imageReferences": ["ghcr.io/acme/*"]}]}),
+    );
+    let evidence = build(&input(
+        vec![report(vec![result("strict", "pass", "a", "p1")])],
+        vec![strict],
+        Some(scan(true, &[])),
+    ));
+    let decided = decision::decide(&evidence);
+    assert_eq!(decided[0].decision, Decision::Enforced);
+    assert!(
+        decided[0]
+            .reasons
+            .iter()
+            .any(|r| r.contains("rule verify: verifyImages")),
+        "{decided:?}"
+    );
+}

@@ -280,6 +280,11 @@ fn decide_policy(
                 "background: false: no scan evaluates it, so the rollback conditions rest on admission alone"
                     .into(),
             ];
+        } else if let Some(part) = info.admission_only.first() {
+            // Nor of a part only admission sees (verifyImages, DELETE…).
+            decision.reasons = vec![shorten(&format!(
+                "no scan checks what only admission sees, so its rollback conditions do not cover it: {part}"
+            ))];
         }
         return decision;
     }
