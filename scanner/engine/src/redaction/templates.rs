@@ -303,6 +303,22 @@ impl<'a> KyvernoScope<'a> {
         if tokens.contains(&Token::Punct('@')) && (of == Of::Object || self.looks_up_secrets()) {
             return true;
         }
+        // `*` where a path starts (`*.object.data`, `to_string(*)`) is the
+        // context's values: the request and every lookup with them
+        // (verify37: it showed a Secret's data). After `.` or `[` it
+        // projects what came before, which is judged by its root; after
+        // anything else it may be arithmetic — read as a root all the
+        // same, which can only withhold more.
+        let root_wildcard = tokens.iter().enumerate().any(|(at, token)| {
+            *token == Token::Punct('*')
+                && !matches!(
+                    at.checked_sub(1).and_then(|before| tokens.get(before)),
+                    Some(Token::Punct('.' | '['))
+                )
+        });
+        if root_wildcard && (of == Of::Object || self.looks_up_secrets()) {
+            return true;
+        }
         any_root(&tokens, |name, at| match name {
             "request" => of == Of::Object && request_reads_data(&tokens, at),
             "elementIndex" => false,
@@ -696,5 +712,21 @@ mod tests {
         ] {
             assert!(!reading(source), "{source}");
         }
+    }
+
+    #[test]
+    fn a_wildcard_at_the_root_reads_the_data() {
+        // verify37: `*.object.data` reached the Secret's data unnoticed.
+        for message in [
+            "m {{ join(' ', split(base64_decode(*.object.data.password | [0]), '')) }}",
+            "{{ to_string(*.object.data) }}",
+            "{{ *.*.data }}",
+            "{{ to_string(*) }}",
+        ] {
+            assert!(message_reads(message), "{message}");
+        }
+        // A projection of something already judged is not the root.
+        assert!(!message_reads("{{ request.object.metadata.labels.* }}"));
+        assert!(!message_reads("{{ request.object.metadata.name }}"));
     }
 }
