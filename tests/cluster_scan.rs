@@ -1501,16 +1501,21 @@ fn no_secret_value_reaches_a_stored_report() {
     let policy = dir.join("policy.yaml");
     std::fs::write(
         &policy,
-        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: echo-secret}\nspec:\n  validationFailureAction: Audit\n  background: true\n  rules:\n  - name: echo\n    match: {any: [{resources: {kinds: [Secret], namespaces: [vault]}}]}\n    validate:\n      message: \"data {{ request.object.data }} password {{ base64_decode(request.object.data.password) }}\"\n      deny: {}\n  - name: peek\n    match: {any: [{resources: {kinds: [ConfigMap], names: [app], namespaces: [vault]}}]}\n    context:\n    - name: s\n      apiCall: {urlPath: /api/v1/namespaces/vault/secrets/db}\n    validate:\n      message: \"peeked {{ base64_decode(s.data.password) }}\"\n      deny: {}\n  - name: param\n    match: {any: [{resources: {kinds: [ConfigMap], names: [app], namespaces: [vault]}}]}\n    validate:\n      cel:\n        paramKind: {apiVersion: v1, kind: Secret}\n        paramRef: {name: db, namespace: vault, parameterNotFoundAction: Deny}\n        expressions:\n        - expression: 'false'\n          messageExpression: \"'reversed ' + string(base64.decode(params.data.password)).reverse()\"\n",
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: echo-secret}\nspec:\n  validationFailureAction: Audit\n  background: true\n  rules:\n  - name: echo\n    match: {any: [{resources: {kinds: [Secret], namespaces: [vault]}}]}\n    validate:\n      message: \"data {{ request.object.data }} password {{ base64_decode(request.object.data.password) }}\"\n      deny: {}\n  - name: star\n    match: {any: [{resources: {kinds: [Secret], namespaces: [vault]}}]}\n    validate:\n      message: \"spaced {{ join(' ', split(base64_decode(*.object.data.password | [0]), '')) }}\"\n      deny: {}\n  - name: peek\n    match: {any: [{resources: {kinds: [ConfigMap], names: [app], namespaces: [vault]}}]}\n    context:\n    - name: s\n      apiCall: {urlPath: /api/v1/namespaces/vault/secrets/db}\n    validate:\n      message: \"peeked {{ base64_decode(s.data.password) }}\"\n      deny: {}\n  - name: param\n    match: {any: [{resources: {kinds: [ConfigMap], names: [app], namespaces: [vault]}}]}\n    validate:\n      cel:\n        paramKind: {apiVersion: v1, kind: Secret}\n        paramRef: {name: db, namespace: vault, parameterNotFoundAction: Deny}\n        expressions:\n        - expression: 'false'\n          messageExpression: \"'reversed ' + string(base64.decode(params.data.password)).reverse()\"\n",
     )
     .unwrap_or_else(|e| panic!("write policy: {e}"));
     let leaks = |cluster: &TestCluster| {
         let stored = serde_json::to_string(&reports(cluster, "policyreports")).unwrap_or_default();
-        [password, "hunter2-password", "drowssap-2retnuh"]
-            .into_iter()
-            .filter(|value| stored.contains(value))
-            .map(str::to_string)
-            .collect::<Vec<_>>()
+        [
+            password,
+            "hunter2-password",
+            "drowssap-2retnuh",
+            "h u n t e r 2",
+        ]
+        .into_iter()
+        .filter(|value| stored.contains(value))
+        .map(str::to_string)
+        .collect::<Vec<_>>()
     };
     let result_of = |cluster: &TestCluster, kind: &str| -> Option<Value> {
         namespace_reports(cluster, "vault")
@@ -1561,6 +1566,18 @@ fn no_secret_value_reaches_a_stored_report() {
             .is_some_and(|m| m.starts_with("[redacted: Secret data")
                 || m.contains("[redacted: Secret data]")),
         "{echoed}"
+    );
+    // verify37: a path rooted at `*` reaches the Secret's data too.
+    let star = namespace_reports(&cluster, "vault")
+        .into_iter()
+        .filter(|r| r["scope"]["kind"] == "Secret")
+        .flat_map(|r| r["results"].as_array().cloned().unwrap_or_default())
+        .find(|r| r["rule"] == "star")
+        .unwrap_or_else(|| panic!("no result of rule star"));
+    assert_eq!(
+        star["message"],
+        "[redacted: Secret data; the policy builds this text from the Secret's data]",
+        "{star}"
     );
     assert_eq!(leaks(&cluster), Vec::<String>::new());
     // The ConfigMap's report stays beside it.
