@@ -129,6 +129,9 @@ fn reads_request_fields(
     cel: bool,
     fields: &[&str],
 ) -> bool {
+    if !cel && jmespath_root_reads(text, fields) {
+        return true;
+    }
     words(text).any(|(at, word)| {
         let before = text[..at].trim_end();
         // `@.request` is the root's request too (verify32 G1).
@@ -142,6 +145,226 @@ fn reads_request_fields(
             !before.ends_with('.') && aliases.contains(word)
         }
     })
+}
+
+/// A JMESPath token, as far as [`jmespath_root_reads`] needs.
+#[derive(Debug, Clone, PartialEq)]
+enum Jp {
+    Ident(String),
+    Quoted(String),
+    Literal,
+    Op,
+    Punct(char),
+}
+
+fn jmespath_tokens(text: &str) -> Vec<Jp> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(&c) = chars.get(i) {
+        if c.is_whitespace() {
+            i += 1;
+        } else if c.is_alphabetic() || c == '_' {
+            let start = i;
+            while chars
+                .get(i)
+                .is_some_and(|c| c.is_alphanumeric() || *c == '_')
+            {
+                i += 1;
+            }
+            out.push(Jp::Ident(chars[start..i].iter().collect()));
+        } else if c.is_ascii_digit()
+            || (c == '-' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
+        {
+            i += 1;
+            while chars.get(i).is_some_and(char::is_ascii_digit) {
+                i += 1;
+            }
+            out.push(Jp::Literal);
+        } else if matches!(c, '"' | '\'' | '`') {
+            let mut body = String::new();
+            i += 1;
+            while let Some(&d) = chars.get(i) {
+                i += 1;
+                if d == '\\' {
+                    if let Some(&e) = chars.get(i) {
+                        body.push(e);
+                        i += 1;
+                    }
+                } else if d == c {
+                    break;
+                } else {
+                    body.push(d);
+                }
+            }
+            out.push(if c == '"' {
+                Jp::Quoted(body)
+            } else {
+                Jp::Literal
+            });
+        } else {
+            let pair: String = chars[i..chars.len().min(i + 2)].iter().collect();
+            if matches!(pair.as_str(), "||" | "&&" | "==" | "!=" | "<=" | ">=") {
+                out.push(Jp::Op);
+                i += 2;
+            } else {
+                out.push(if matches!(c, '<' | '>' | '!' | ',') {
+                    Jp::Op
+                } else {
+                    Jp::Punct(c)
+                });
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Whether a JMESPath expression reaches the request through the context
+/// root without naming `request` plainly (verify37): the root `@` used
+/// whole (`[@][0]`, `merge(@, …)`, `@ | @`), a root `*` (`*.operation`,
+/// `@.*`), or the quoted name `"request"` (`@."request".operation`). The
+/// current node is the root at the expression's start and in what is
+/// evaluated against it (function arguments, multi-select lists and
+/// hashes, the sides of `||`/`&&`/comparisons there); after `.`, `|` or a
+/// projection it is what came before, as in the library's `| length(@)`,
+/// `.keys(@)` and `[?…@…]`, which read nothing of the request.
+fn jmespath_root_reads(text: &str, fields: &[&str]) -> bool {
+    #[derive(Clone, Copy)]
+    struct Frame {
+        base: bool,
+        current: bool,
+        operand: bool,
+    }
+    let tokens = jmespath_tokens(text);
+    let mut frames = vec![Frame {
+        base: true,
+        current: true,
+        operand: true,
+    }];
+    // Whether the field after `tokens[at]` (a `.` then a name) is one of
+    // `fields`, or absent (the request whole).
+    let request_read = |at: usize| match (tokens.get(at), tokens.get(at + 1)) {
+        (Some(Jp::Punct('.')), Some(Jp::Ident(field) | Jp::Quoted(field))) => {
+            fields.contains(&field.as_str())
+        }
+        _ => true,
+    };
+    for (at, token) in tokens.iter().enumerate() {
+        let Some(frame) = frames.last().copied() else {
+            return true;
+        };
+        let at_root = frame.operand && frame.current;
+        let set = |frames: &mut Vec<Frame>, current: bool, operand: bool| {
+            if let Some(top) = frames.last_mut() {
+                top.current = current;
+                top.operand = operand;
+            }
+        };
+        match token {
+            Jp::Ident(_) if tokens.get(at + 1) == Some(&Jp::Punct('(')) => {
+                // A function: its arguments see this current node.
+                set(&mut frames, false, false);
+                frames.push(Frame {
+                    base: at_root,
+                    current: at_root,
+                    operand: true,
+                });
+            }
+            // A multi-select hash's key.
+            Jp::Ident(_) | Jp::Quoted(_) if tokens.get(at + 1) == Some(&Jp::Punct(':')) => {}
+            Jp::Quoted(name) => {
+                if at_root && name == "request" && request_read(at + 1) {
+                    return true;
+                }
+                set(&mut frames, false, false);
+            }
+            Jp::Ident(_) | Jp::Literal => set(&mut frames, false, false),
+            Jp::Punct('@') => {
+                if at_root {
+                    match (tokens.get(at + 1), tokens.get(at + 2)) {
+                        (Some(Jp::Punct('.')), Some(Jp::Punct('*'))) => return true,
+                        (Some(Jp::Punct('.')), Some(Jp::Quoted(name))) if name == "request" => {
+                            if request_read(at + 3) {
+                                return true;
+                            }
+                        }
+                        // `@.request` is read as `request`; `@.other` is
+                        // no request.
+                        (Some(Jp::Punct('.')), Some(Jp::Ident(_) | Jp::Quoted(_))) => {}
+                        _ => return true,
+                    }
+                }
+                set(&mut frames, false, false);
+            }
+            Jp::Punct('*') => {
+                if at_root {
+                    return true;
+                }
+                set(&mut frames, false, false);
+            }
+            Jp::Punct('.') => set(&mut frames, false, true),
+            // A pipe binds loosest: the rest of this frame sees its value.
+            Jp::Punct('|') => {
+                if let Some(top) = frames.last_mut() {
+                    *top = Frame {
+                        base: false,
+                        current: false,
+                        operand: true,
+                    };
+                }
+            }
+            Jp::Punct('&') => set(&mut frames, false, true),
+            Jp::Op | Jp::Punct(':') => set(&mut frames, frame.base, true),
+            Jp::Punct('[') => {
+                // At an operand's start, a multi-select list sees this
+                // current node; after one, an index, projection or filter
+                // sees elements.
+                let list = frame.operand
+                    && !matches!(
+                        tokens.get(at + 1),
+                        Some(Jp::Punct('*' | '?' | ']' | ':') | Jp::Literal)
+                    );
+                set(&mut frames, false, false);
+                let base = list && frame.current;
+                frames.push(Frame {
+                    base,
+                    current: base,
+                    operand: true,
+                });
+            }
+            Jp::Punct('(') => {
+                // A function's own `(` opened its frame; a bare one groups.
+                if !matches!(
+                    at.checked_sub(1).and_then(|b| tokens.get(b)),
+                    Some(Jp::Ident(_))
+                ) {
+                    set(&mut frames, false, false);
+                    frames.push(Frame {
+                        base: at_root,
+                        current: at_root,
+                        operand: true,
+                    });
+                }
+            }
+            Jp::Punct('{') => {
+                set(&mut frames, false, false);
+                frames.push(Frame {
+                    base: at_root,
+                    current: at_root,
+                    operand: true,
+                });
+            }
+            Jp::Punct(']' | ')' | '}') => {
+                if frames.len() > 1 {
+                    frames.pop();
+                }
+                set(&mut frames, false, false);
+            }
+            Jp::Punct(_) => set(&mut frames, false, true),
+        }
+    }
+    false
 }
 
 /// Whether what follows a bare `request` reads one of `fields` or the
@@ -981,5 +1204,42 @@ mod tests {
             Some(&cel("object.metadata.name == 'request.userInfo'")),
             &[]
         ));
+    }
+
+    #[test]
+    fn the_request_reached_from_the_context_root_is_read() {
+        let none = BTreeSet::new();
+        // verify37: wrong GOs through the root, without `request` plainly.
+        for text in [
+            "{{ @.\"request\".operation }}",
+            "{{ @.\"request\".\"operation\" }}",
+            "{{ [@][0].request.operation }}",
+            "{{ merge(@, `{}`).request.operation }}",
+            "{{ join('', *.operation) }}",
+            "{{ @.*.operation | [0] }}",
+            "{{ *.operation | [0] }}",
+            "{{ @ | @ }}",
+            "{{ \"request\".operation }}",
+            "{{ contains(*.operation, 'UPDATE') }}",
+            "{{ x || *.operation }}",
+        ] {
+            assert!(template_reads_request(text, &none), "{text}");
+        }
+        // The library's `@` is what came before: no request read.
+        for text in [
+            "{{ request.object.spec.containers[] | length(@) }}",
+            "{{ request.object.metadata.keys(@) }}",
+            "{{ element.keys(@)[] }}",
+            "{{ request.object.metadata.annotations.values(@)[].regex_match('x', @) }}",
+            "{{ request.userInfo.groups[?contains(@,':') == `false`] }}",
+            "{{ request.object.spec.containers[*].name }}",
+            "{{ request.object.metadata.labels.* }}",
+            "{{ @.object.metadata.name }}",
+            "{{ \"object\".metadata.name }}",
+            "{{ {a: request.object.metadata.name} }}",
+            "{{ element.verbs[]  | contains(@, 'use') || contains(@, '*') }}",
+        ] {
+            assert!(!template_reads_request(text, &none), "{text}");
+        }
     }
 }

@@ -727,6 +727,8 @@ fn an_exception_for_create_alone_excuses_nothing_of_updates() {
     // verify32 G1, G4: the current node's operation; a requester test.
     for extra in [
         json!({"conditions": {"any": [{"key": "{{ @.request.operation }}", "operator": "Equals", "value": "CREATE"}]}}),
+        // verify37: through the context root.
+        json!({"conditions": {"any": [{"key": "{{ [@][0].request.operation }}", "operator": "Equals", "value": "CREATE"}]}}),
         json!({"conditions": {"any": [{"key": "{{ request.userInfo.username || '' }}", "operator": "NotEquals", "value": "alice"}]}}),
     ] {
         let (verdict, why) = judged(exception(extra.clone()));

@@ -734,6 +734,26 @@ fn rules_held_from_create_or_reading_the_old_object_have_no_evidence_for_updates
             "validate": {"pattern": pattern}}),
             true,
         ),
+        // verify37: the request reached from the context root.
+        (
+            "@.\"request\"",
+            json!({"preconditions": {"all": [{"key": "{{ @.\"request\".operation }}", "operator": "NotEquals", "value": "CREATE"}]},
+            "validate": {"pattern": pattern}}),
+            true,
+        ),
+        (
+            "root *",
+            json!({"preconditions": {"all": [{"key": "{{ join('', *.operation) }}", "operator": "NotEquals", "value": "CREATE"}]},
+            "validate": {"pattern": pattern}}),
+            true,
+        ),
+        (
+            "context [@][0]",
+            json!({"context": [{"name": "all", "variable": {"jmesPath": "[@][0]"}}],
+            "preconditions": {"all": [{"key": "{{ all.request.operation }}", "operator": "NotEquals", "value": "CREATE"}]},
+            "validate": {"pattern": pattern}}),
+            true,
+        ),
         (
             "foreach list",
             json!({"validate": {"foreach": [{"list": "[request.operation]",
