@@ -183,10 +183,12 @@ fn jmespath_tokens(text: &str) -> Vec<Jp> {
             out.push(Jp::Literal);
         } else if matches!(c, '"' | '\'' | '`') {
             let mut body = String::new();
+            let mut escaped = false;
             i += 1;
             while let Some(&d) = chars.get(i) {
                 i += 1;
                 if d == '\\' {
+                    escaped = true;
                     if let Some(&e) = chars.get(i) {
                         body.push(e);
                         i += 1;
@@ -197,7 +199,10 @@ fn jmespath_tokens(text: &str) -> Vec<Jp> {
                     body.push(d);
                 }
             }
-            out.push(if c == '"' {
+            // An escape may spell `request`: read as it (verify38).
+            out.push(if c == '"' && escaped {
+                Jp::Quoted("request".into())
+            } else if c == '"' {
                 Jp::Quoted(body)
             } else {
                 Jp::Literal
@@ -320,11 +325,14 @@ fn jmespath_root_reads(text: &str, fields: &[&str]) -> bool {
                 // At an operand's start, a multi-select list sees this
                 // current node; after one, an index, projection or filter
                 // sees elements.
-                let list = frame.operand
-                    && !matches!(
-                        tokens.get(at + 1),
-                        Some(Jp::Punct('*' | '?' | ']' | ':') | Jp::Literal)
-                    );
+                // `[*]` projects; `[*.x]` is a list whose element is the
+                // root's values (verify38).
+                let projection = match tokens.get(at + 1) {
+                    Some(Jp::Punct('*')) => tokens.get(at + 2) == Some(&Jp::Punct(']')),
+                    Some(Jp::Punct('?' | ']' | ':') | Jp::Literal) => true,
+                    _ => false,
+                };
+                let list = frame.operand && !projection;
                 set(&mut frames, false, false);
                 let base = list && frame.current;
                 frames.push(Frame {
@@ -378,16 +386,18 @@ fn request_use_reads(after: &str, fields: &[&str]) -> bool {
     {
         // `request.operation`, JMESPath `request."operation"`.
         match member.chars().next() {
-            Some('"') => quoted_head(member),
+            Some('"') => plain_quoted(member),
             Some(c) if c.is_alphabetic() || c == '_' => Some(identifier_head(member)),
             // `request.*`, `request.[operation]`: the request whole.
             _ => None,
         }
     } else if let Some(index) = rest.strip_prefix('[') {
-        // `request['operation']`; a computed index reads anything.
+        // `request['operation']`; a computed index (`'oper' + 'ation'`)
+        // reads anything.
         let index = index.trim_start();
         match index.chars().next() {
-            Some('\'' | '"') => quoted_head(index),
+            Some('\'' | '"') => plain_quoted(index)
+                .filter(|head| index[head.len() + 2..].trim_start().starts_with(']')),
             _ => None,
         }
     } else {
@@ -403,6 +413,13 @@ fn identifier_head(text: &str) -> &str {
         .find(|c: char| !(c.is_alphanumeric() || c == '_'))
         .unwrap_or(text.len());
     &text[..end]
+}
+
+/// The content of the quoted literal `text` starts with, when it is
+/// plain: no escape (`\u006f`, `\x6f`, `\157` spell a letter the reader
+/// would not see) and not empty (a CEL `'''…'''` opens with one).
+fn plain_quoted(text: &str) -> Option<&str> {
+    quoted_head(text).filter(|head| !head.is_empty() && !head.contains('\\'))
 }
 
 /// The content of the quoted literal `text` starts with.
@@ -1222,6 +1239,10 @@ mod tests {
             "{{ \"request\".operation }}",
             "{{ contains(*.operation, 'UPDATE') }}",
             "{{ x || *.operation }}",
+            // verify38: an escape spelling `request` or `operation`, `[*`.
+            "{{ request.\"\\u006fperation\" }}",
+            "{{ @.\"\\u0072equest\".operation }}",
+            "{{ join('', [*.operation][0]) }}",
         ] {
             assert!(template_reads_request(text, &none), "{text}");
         }
@@ -1241,5 +1262,26 @@ mod tests {
         ] {
             assert!(!template_reads_request(text, &none), "{text}");
         }
+    }
+
+    #[test]
+    fn an_escaped_or_built_up_operation_key_is_read_as_the_request_whole() {
+        // verify38: CEL keys the reader could not see as `operation`.
+        let none = BTreeSet::new();
+        for text in [
+            r"request['\u006fperation'] != 'UPDATE'",
+            r"request['\x6fperation'] != 'UPDATE'",
+            r"request['\157peration'] != 'UPDATE'",
+            "request['''operation'''] != 'UPDATE'",
+            "request['oper' + 'ation'] != 'UPDATE'",
+        ] {
+            assert!(reads_request(text, &none, true), "{text}");
+        }
+        // A plain key of another field is no operation test.
+        assert!(!reads_request(
+            "request['object'].metadata.name == 'x'",
+            &none,
+            true
+        ));
     }
 }
