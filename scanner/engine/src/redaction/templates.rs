@@ -309,14 +309,20 @@ impl<'a> KyvernoScope<'a> {
         // projects what came before, which is judged by its root; after
         // anything else it may be arithmetic — read as a root all the
         // same, which can only withhold more.
+        // `[*]` projects; `[*.x]` is a list of the root's values
+        // (verify38).
         let root_wildcard = tokens.iter().enumerate().any(|(at, token)| {
             *token == Token::Punct('*')
-                && !matches!(
-                    at.checked_sub(1).and_then(|before| tokens.get(before)),
-                    Some(Token::Punct('.' | '['))
-                )
+                && match at.checked_sub(1).and_then(|before| tokens.get(before)) {
+                    Some(Token::Punct('.')) => false,
+                    Some(Token::Punct('[')) => tokens.get(at + 1) != Some(&Token::Punct(']')),
+                    _ => true,
+                }
         });
-        if root_wildcard && (of == Of::Object || self.looks_up_secrets()) {
+        // An escape in a quoted name may spell `request` or `object`
+        // (`"\u006fbject"`, verify38): read as reaching anything.
+        let escaped = expression.contains('\\');
+        if (root_wildcard || escaped) && (of == Of::Object || self.looks_up_secrets()) {
             return true;
         }
         any_root(&tokens, |name, at| match name {
@@ -726,7 +732,17 @@ mod tests {
             assert!(message_reads(message), "{message}");
         }
         // A projection of something already judged is not the root.
+        // verify38: `[*.x]` and an escaped name.
+        for message in [
+            "{{ base64_decode([*.object.data.password][0][0]) }}",
+            "{{ to_string([*.object.data]) }}",
+            r#"{{ request."\u006fbject".data.password }}"#,
+            r#"{{ "req\u0075est".object.data }}"#,
+        ] {
+            assert!(message_reads(message), "{message}");
+        }
         assert!(!message_reads("{{ request.object.metadata.labels.* }}"));
+        assert!(!message_reads("{{ request.object.metadata.name[*] }}"));
         assert!(!message_reads("{{ request.object.metadata.name }}"));
     }
 }
