@@ -66,6 +66,38 @@ fn policy<'a>(evidence: &'a Value, name: &str) -> &'a Value {
     polscan_tests::cluster::package_policy(evidence, name)
 }
 
+/// A cluster with the namespaces `namespaces` and `polscan-system`, the two
+/// policies, and `spec_patch` (JSON) merged into disallow-latest's spec.
+fn policies_cluster(namespaces: &[&str], spec_patch: &str) -> TestCluster {
+    let cluster = TestCluster::start_prepared();
+    let yaml: Vec<String> = namespaces
+        .iter()
+        .chain(&["polscan-system"])
+        .map(|name| format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: {name}}}\n"))
+        .collect();
+    cluster.apply_yaml(&yaml.join("---\n"));
+    cluster.apply_yaml(POLICIES);
+    let patch = format!(r#"{{"spec":{spec_patch}}}"#);
+    cluster.kubectl_ok(&[
+        "patch",
+        "clusterpolicy",
+        "disallow-latest",
+        "--type=merge",
+        "-p",
+        &patch,
+    ]);
+    cluster
+}
+
+/// The package's decision for policy `name` (`"roll-back"`, `"enforced"`…).
+fn decision_of(package: &Value, name: &str) -> Value {
+    package["decisions"]
+        .as_array()
+        .and_then(|d| d.iter().find(|d| d["policy"] == name))
+        .map(|d| d["decision"].clone())
+        .unwrap_or_default()
+}
+
 #[test]
 fn evidence_verdicts_from_the_cluster() {
     let cluster = TestCluster::start_prepared();
@@ -924,17 +956,10 @@ fn an_enforced_policy_is_rechecked_for_a_new_violator_where_it_enforces() {
     // verify35: an enforced policy with a violator already was never
     // rechecked for a new one, and a violator where it only audits read
     // "ROLL BACK TO AUDIT". disallow-latest enforces in shop only.
-    let cluster = TestCluster::start_prepared();
-    cluster.apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: lab}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: polscan-system}\n");
-    cluster.apply_yaml(POLICIES);
-    cluster.kubectl_ok(&[
-        "patch",
-        "clusterpolicy",
-        "disallow-latest",
-        "--type=merge",
-        "-p",
-        r#"{"spec":{"validationFailureActionOverrides":[{"action":"Enforce","namespaces":["shop"]}]}}"#,
-    ]);
+    let cluster = policies_cluster(
+        &["shop", "lab"],
+        r#"{"validationFailureActionOverrides":[{"action":"Enforce","namespaces":["shop"]}]}"#,
+    );
     cluster.apply_yaml(&pod("old", "nginx:latest", None));
     recorded_scan(&cluster);
     let dir =
@@ -968,12 +993,11 @@ fn an_enforced_policy_is_rechecked_for_a_new_violator_where_it_enforces() {
     // A new violator where it enforces, beside the old one: ROLL BACK.
     cluster.apply_yaml(&pod("sneaky", "nginx:latest", None));
     let (found, text3, _) = evidence(&cluster, &dir.join("found"), &["--since", &before]);
-    let decision = found["decisions"]
-        .as_array()
-        .and_then(|d| d.iter().find(|d| d["policy"] == "disallow-latest"))
-        .cloned()
-        .unwrap_or_default();
-    assert_eq!(decision["decision"], "roll-back", "{decision}\n{text3}");
+    assert_eq!(
+        decision_of(&found, "disallow-latest"),
+        "roll-back",
+        "{text3}"
+    );
     let reasons = policy(&found, "disallow-latest")["reasons"].to_string();
     assert!(
         reasons.contains("shop/Pod/sneaky") && !reasons.contains("shop/Pod/old ("),
@@ -987,37 +1011,24 @@ fn without_a_scan_record_the_recheck_does_not_roll_back_what_it_cannot_match() {
     // verify36: with no record the recheck knew no --exception-namespace,
     // read a Pod the scan's exception excused as a new violator, and the
     // enforced policy read ROLL BACK. Without a record: RESCAN.
-    let cluster = TestCluster::start_prepared();
-    cluster.apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: polscan-system}\n");
-    cluster.apply_yaml(POLICIES);
-    cluster.kubectl_ok(&[
-        "patch",
-        "clusterpolicy",
-        "disallow-latest",
-        "--type=merge",
-        "-p",
-        r#"{"spec":{"validationFailureAction":"Enforce"}}"#,
-    ]);
+    let cluster = policies_cluster(&["shop"], r#"{"validationFailureAction":"Enforce"}"#);
     cluster.apply_yaml(&pod("vendor", "vendor/agent:latest", None));
     cluster.apply_yaml("apiVersion: kyverno.io/v2\nkind: PolicyException\nmetadata: {name: vendor-latest, namespace: shop}\nspec:\n  exceptions:\n  - {policyName: disallow-latest, ruleNames: [no-latest]}\n  match:\n    any:\n    - resources: {kinds: [Pod], namespaces: [shop], names: [vendor]}\n");
     recorded_scan_with(&cluster, &["--exception-namespace", "shop"]);
     let dir =
         std::env::temp_dir().join(format!("polscan-evidence-norecord-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let decision_of = |package: &Value| {
-        package["decisions"]
-            .as_array()
-            .and_then(|d| d.iter().find(|d| d["policy"] == "disallow-latest"))
-            .map(|d| d["decision"].clone())
-            .unwrap_or_default()
-    };
     let (with_record, text, _) = evidence(&cluster, &dir.join("with"), &[]);
-    assert_eq!(decision_of(&with_record), "enforced", "{text}");
+    assert_eq!(
+        decision_of(&with_record, "disallow-latest"),
+        "enforced",
+        "{text}"
+    );
     let (without, text, _) = evidence(
         &cluster,
         &dir.join("without"),
         &["--scan-record", "polscan-system/does-not-exist"],
     );
-    assert_eq!(decision_of(&without), "rescan", "{text}");
+    assert_eq!(decision_of(&without, "disallow-latest"), "rescan", "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
