@@ -121,13 +121,10 @@ pub fn apply(evidence: &mut Evidence, recheck: &Recheck) {
         }
         if let Some(found) = recheck.violations.get(&name).filter(|v| v.count > 0) {
             policy.verdict = Verdict::NotReady;
-            let more = found.count.saturating_sub(found.first.len());
-            policy.reasons.push(format!(
-                "a dry-run scan at {at} found {} failing result(s) the last recorded scan{since} did not report — created or changed since: {}{}; fix them, or scan again if they are gone",
-                found.count,
-                found.first.join(", "),
-                if more > 0 { format!(" and {more} more") } else { String::new() }
-            ));
+            let named: Vec<&str> = found.first.iter().map(String::as_str).collect();
+            policy
+                .reasons
+                .push(new_failures_reason(&at, &since, found.count, &named));
         } else if !recheck.gaps.is_empty() {
             policy.verdict = Verdict::Wait;
             policy.reasons.push(format!(
@@ -145,6 +142,26 @@ pub fn apply(evidence: &mut Evidence, recheck: &Recheck) {
             ));
         }
     }
+}
+
+/// `first` of `count` things, as `a, b and 3 more`.
+fn listed(first: &[&str], count: usize) -> String {
+    let more = count.saturating_sub(first.len());
+    if more > 0 {
+        format!("{} and {more} more", first.join(", "))
+    } else {
+        first.join(", ")
+    }
+}
+
+/// The reason a recheck's new failing results give, `first` of `count`
+/// named: its words are what the decision and the rollback check read as
+/// a new fail ([`crate::verdict::decision`], [`crate::compare`]).
+fn new_failures_reason(at: &str, since: &str, count: usize, first: &[&str]) -> String {
+    format!(
+        "a dry-run scan at {at} found {count} failing result(s) the last recorded scan{since} did not report — created or changed since: {}; fix them, or scan again if they are gone",
+        listed(first, count)
+    )
 }
 
 /// The recheck of an enforced policy: a violation the reports do not hold
@@ -198,30 +215,20 @@ fn enforced(policy: &mut crate::model::PolicyEvidence, recheck: &Recheck, at: &s
             ))
         })
         .partition(|f| policy.info.action_for(&f.rule, &f.namespace) == "Enforce");
-    let described = |list: &[&RecheckFinding]| {
-        let more = list.len().saturating_sub(NAMED);
-        let named: Vec<&str> = list
-            .iter()
+    fn named<'a>(list: &[&'a RecheckFinding]) -> Vec<&'a str> {
+        list.iter()
             .take(NAMED)
             .map(|f| f.described.as_str())
-            .collect();
-        format!(
-            "{}{}",
-            named.join(", "),
-            if more > 0 {
-                format!(" and {more} more")
-            } else {
-                String::new()
-            }
-        )
-    };
+            .collect()
+    }
     if !enforced_new.is_empty() {
         // The same words as a ready policy's: read as a new fail.
         policy.verdict = Verdict::NotReady;
-        policy.reasons.push(format!(
-            "a dry-run scan at {at} found {} failing result(s) the last recorded scan{since} did not report — created or changed since: {}; fix them, or scan again if they are gone",
+        policy.reasons.push(new_failures_reason(
+            at,
+            since,
             enforced_new.len(),
-            described(&enforced_new)
+            &named(&enforced_new),
         ));
     } else {
         policy.notes.push(format!(
@@ -235,7 +242,7 @@ fn enforced(policy: &mut crate::model::PolicyEvidence, recheck: &Recheck, at: &s
         policy.reasons.push(format!(
             "a dry-run scan at {at} found {} new violation(s) where its rules only audit, created or changed since the last recorded scan{since}: {} — no rollback, but enforcing there would reject them",
             audited_new.len(),
-            described(&audited_new)
+            listed(&named(&audited_new), audited_new.len())
         ));
     }
 }
