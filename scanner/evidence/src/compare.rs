@@ -481,7 +481,7 @@ pub fn compare_with(
         let rechecked = policy
             .reasons
             .iter()
-            .find(|r| r.starts_with("a dry-run scan at ") && r.contains(" failing result(s) "));
+            .find(|r| crate::verdict::recheck::is_new_failures_reason(r));
         let mut new_fails: Vec<String> = new_for_policy.iter().map(|v| v.describe()).collect();
         if let Some(found) = rechecked {
             new_fails.push(format!("the evidence's recheck: {found}"));

@@ -206,7 +206,7 @@ fn decide_policy(
         if let Some(found) = policy
             .reasons
             .iter()
-            .find(|r| r.starts_with("a dry-run scan at ") && r.contains(" failing result(s) "))
+            .find(|r| crate::verdict::recheck::is_new_failures_reason(r))
         {
             decision.decision = Decision::RollBack;
             decision.reasons = vec![shorten(found)];

@@ -164,6 +164,12 @@ fn new_failures_reason(at: &str, since: &str, count: usize, first: &[&str]) -> S
     )
 }
 
+/// Whether `reason` is a [`new_failures_reason`]: a new fail the recheck
+/// found, which the decision and the rollback check act on.
+pub(crate) fn is_new_failures_reason(reason: &str) -> bool {
+    reason.starts_with("a dry-run scan at ") && reason.contains(" failing result(s) ")
+}
+
 /// The recheck of an enforced policy: a violation the reports do not hold
 /// whose rule enforces in its namespace is a new fail Kyverno enforces
 /// (the reason decision and rollback check read as such); one its rule
