@@ -87,6 +87,7 @@ pub mod nesting;
 pub mod policy;
 pub mod policy_validation;
 pub mod quoted;
+pub mod reads;
 pub mod redaction;
 pub mod resource_filters;
 pub mod supplied_data;

@@ -48,7 +48,7 @@ use serde_json::Value;
 
 use super::context::ClusterData;
 
-pub(crate) use program::Program;
+pub(crate) use program::{parse_as_written, Program};
 pub(crate) use rule::{preconditions_met, validate, CelValidation};
 
 /// A validation: a boolean expression with its message.

@@ -171,6 +171,22 @@ impl Program {
 /// `source` as the cel crate is given it: the literals it misreads
 /// rewritten ([`unary::literals_for_crate`]), even unary runs blanked
 /// ([`unary::cancel_even_runs`]).
+/// The AST of `source` as written, before the engine's rewrites, for
+/// reading what it names ([`crate::reads`]); `None` when it does not
+/// compile (the same refusals as [`Program::compile`]'s, checked first so
+/// the parser never sees what could make it recover or recurse too deep).
+pub(crate) fn parse_as_written(source: &str) -> Option<cel::IdedExpr> {
+    if lexer_error(source)
+        .or_else(|| too_deep(source))
+        .or_else(|| operand_missing(source))
+        .or_else(|| syntax_error(source))
+        .is_some()
+    {
+        return None;
+    }
+    parser().parse(&crate_source(source)).ok()
+}
+
 fn crate_source(source: &str) -> String {
     unary::cancel_even_runs(&unary::literals_for_crate(source)).into_owned()
 }

@@ -9,10 +9,13 @@
 //! Why: values are searched for in what a policy wrote ([`super`]), but a
 //! policy can transform a value past recognition (`reverse()`, a
 //! `split`/`join`, a hash: verify28 item 16). On a Secret, a text built
-//! from its data is therefore withheld whole, whatever it became. The
-//! reading is of the template's text, not its meaning, and leans one way:
-//! a name it does not know the value of (a foreach `element`, a bare
-//! `object`, `@`, an unknown CEL variable) counts as reading the data.
+//! from its data is therefore withheld whole, whatever it became. Each
+//! expression is read from its parsed AST ([`crate::reads`]: the text
+//! reading it replaced missed spellings, verify37 and verify38), and the
+//! reading leans one way: a name it does not know the value of (a
+//! foreach `element`, the context whole as `@` at the top or a root `*`,
+//! an unknown CEL variable, what does not parse) counts as reading the
+//! data.
 //! Lookups are read too: a text built from an `apiCall` of `…/secrets…`
 //! or a CEL `resource.Get`/`List` naming `secrets` may show a Secret a
 //! lookup returned, on any resource; so does one built from a
@@ -24,6 +27,8 @@ use std::collections::{BTreeSet, HashMap};
 use serde_json::Value;
 
 use crate::cel::policies::admission::ValidationBody;
+use crate::reads::{self, Step};
+use kube_cel::cel::IdedExpr;
 
 /// Context entries and CEL variables are followed this deep; past it a
 /// name counts as reading the data.
@@ -88,142 +93,29 @@ fn safe_metadata_field(field: &str) -> bool {
     field != "annotations" && field != "managedFields"
 }
 
-/// A token of a JMESPath or CEL expression, as far as this reading needs.
-#[derive(Debug, Clone, PartialEq)]
-enum Token {
-    /// A name, or a JMESPath quoted identifier.
-    Name(String),
-    /// A string literal's text (a CEL string, a JMESPath raw string or
-    /// backtick literal).
-    Text(String),
-    /// Any other character.
-    Punct(char),
-}
-
-/// Splits `source` into tokens. `quoted_names`: `"…"` is a name (JMESPath),
-/// not a string (CEL).
-fn tokens(source: &str, quoted_names: bool) -> Vec<Token> {
-    let chars: Vec<char> = source.chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while let Some(&c) = chars.get(i) {
-        if c.is_whitespace() {
-            i += 1;
-        } else if c.is_alphabetic() || c == '_' {
-            let start = i;
-            while chars
-                .get(i)
-                .is_some_and(|c| c.is_alphanumeric() || *c == '_')
-            {
-                i += 1;
-            }
-            let word: String = chars[start..i].iter().collect();
-            // A CEL string prefix (r'…', b"…") is no name.
-            let prefix = !quoted_names
-                && word.len() <= 2
-                && word.chars().all(|c| matches!(c, 'r' | 'R' | 'b' | 'B'))
-                && chars.get(i).is_some_and(|c| *c == '\'' || *c == '"');
-            if !prefix {
-                out.push(Token::Name(word));
-            }
-        } else if c == '\'' || c == '"' || c == '`' {
-            // Triple quotes (CEL) close on the same three.
-            let triple = c != '`' && chars.get(i + 1) == Some(&c) && chars.get(i + 2) == Some(&c);
-            let width = if triple { 3 } else { 1 };
-            i += width;
-            let mut text = String::new();
-            loop {
-                match chars.get(i) {
-                    None => break,
-                    Some('\\') => {
-                        if let Some(next) = chars.get(i + 1) {
-                            text.push(*next);
-                        }
-                        i += 2;
-                    }
-                    Some(&d) if d == c && (!triple || chars[i..].starts_with(&[c, c, c])) => {
-                        i += width;
-                        break;
-                    }
-                    Some(&d) => {
-                        text.push(d);
-                        i += 1;
-                    }
-                }
-            }
-            if c == '"' && quoted_names {
-                out.push(Token::Name(text));
-            } else {
-                out.push(Token::Text(text));
-            }
-        } else {
-            out.push(Token::Punct(c));
-            i += 1;
-        }
-    }
-    out
-}
-
-/// The field selected at `tokens[at..]`: `.f`, `.?f` (CEL), `["f"]` /
-/// `['f']`; with the index after it.
-fn field_at(tokens: &[Token], at: usize) -> Option<(&str, usize)> {
-    match tokens.get(at)? {
-        Token::Punct('.') => {
-            let mut next = at + 1;
-            if tokens.get(next) == Some(&Token::Punct('?')) {
-                next += 1;
-            }
-            match tokens.get(next)? {
-                Token::Name(name) => Some((name, next + 1)),
-                _ => None,
-            }
-        }
-        Token::Punct('[') => match (tokens.get(at + 1)?, tokens.get(at + 2)?) {
-            (Token::Text(name), Token::Punct(']')) => Some((name, at + 3)),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-/// Whether the object path after `tokens[at..]` (what follows `object`,
-/// `request.object`) may reach beyond its safe fields.
-fn object_path_reads_data(tokens: &[Token], at: usize) -> bool {
-    match field_at(tokens, at) {
-        Some((field, _)) if safe_object_field(field) => false,
-        Some(("metadata", next)) => {
-            !matches!(field_at(tokens, next), Some((field, _)) if safe_metadata_field(field))
+/// Whether reading `rest`, a path under an object (`object`,
+/// `request.object`), may reach beyond its safe fields.
+fn object_path_reads_data(rest: &[Step]) -> bool {
+    match rest {
+        [Step::Field(field), ..] if safe_object_field(field) => false,
+        [Step::Field(metadata), Step::Field(field), ..]
+            if metadata == "metadata" && safe_metadata_field(field) =>
+        {
+            false
         }
         _ => true,
     }
 }
 
-/// Whether `tokens[at]`, a name, starts a path (not a field of something,
-/// not a function's name).
-fn is_root(tokens: &[Token], at: usize) -> bool {
-    let after_dot = at > 0 && tokens.get(at - 1) == Some(&Token::Punct('.'))
-        || at > 1
-            && tokens.get(at - 1) == Some(&Token::Punct('?'))
-            && tokens.get(at - 2) == Some(&Token::Punct('.'));
-    !after_dot && tokens.get(at + 1) != Some(&Token::Punct('('))
-}
-
-/// Whether some root name of `tokens` (see [`is_root`]) may show the
-/// data, as `reads` judges it at its index.
-fn any_root(tokens: &[Token], reads: impl Fn(&str, usize) -> bool) -> bool {
-    (0..tokens.len()).any(|at| match tokens.get(at) {
-        Some(Token::Name(name)) if is_root(tokens, at) => reads(name, at),
-        _ => false,
-    })
-}
-
-/// Whether `request` at `tokens[at]` may show the data: its `object` or
-/// `oldObject` beyond their safe fields, or the whole request.
-fn request_reads_data(tokens: &[Token], at: usize) -> bool {
-    match field_at(tokens, at + 1) {
-        Some(("object" | "oldObject", next)) => object_path_reads_data(tokens, next),
-        Some(_) => false,
-        None => true,
+/// Whether reading `rest`, a path under `request`, may show the data: its
+/// `object` or `oldObject` beyond their safe fields, or the whole request.
+fn request_reads_data(rest: &[Step]) -> bool {
+    match rest.split_first() {
+        Some((Step::Field(field), rest)) if field == "object" || field == "oldObject" => {
+            object_path_reads_data(rest)
+        }
+        Some((Step::Field(_), _)) => false,
+        _ => true,
     }
 }
 
@@ -288,52 +180,35 @@ impl<'a> KyvernoScope<'a> {
         false
     }
 
-    /// Whether a JMESPath expression may show the data.
+    /// Whether a JMESPath expression may show the data, read from its AST
+    /// ([`reads::jmespath`]).
     fn jmespath_reads_data(&self, expression: &str, depth: usize, of: Of) -> bool {
+        // The whole context (`@` at the top, `to_string(@)`, a root `*`:
+        // verify29 V1, verify37) holds the resource and the lookups: it
+        // may show the resource's data, and a lookup's when the rule
+        // makes one. So may what does not parse (a `{{ }}` nested in it).
+        let whole = of == Of::Object || self.looks_up_secrets();
         if depth > MAX_DEPTH {
             return true;
         }
-        let tokens = tokens(expression, true);
-        // `@` is the current node: at the top, or in a function's
-        // argument (`to_string(@)`, `values(@)`, `@.request…`), the
-        // whole context, the resource and the lookups with it (verify29
-        // V1). Where it is an element of something already read, that
-        // was judged; read as the whole context, it may show the
-        // resource's data, and a lookup's when the rule makes one.
-        if tokens.contains(&Token::Punct('@')) && (of == Of::Object || self.looks_up_secrets()) {
-            return true;
-        }
-        // `*` where a path starts (`*.object.data`, `to_string(*)`) is the
-        // context's values: the request and every lookup with them
-        // (verify37: it showed a Secret's data). After `.` or `[` it
-        // projects what came before, which is judged by its root; after
-        // anything else it may be arithmetic — read as a root all the
-        // same, which can only withhold more.
-        // `[*]` projects; `[*.x]` is a list of the root's values
-        // (verify38).
-        let root_wildcard = tokens.iter().enumerate().any(|(at, token)| {
-            *token == Token::Punct('*')
-                && match at.checked_sub(1).and_then(|before| tokens.get(before)) {
-                    Some(Token::Punct('.')) => false,
-                    Some(Token::Punct('[')) => tokens.get(at + 1) != Some(&Token::Punct(']')),
-                    _ => true,
-                }
+        let Some(reads) = reads::jmespath(expression) else {
+            return whole;
+        };
+        let found = reads.paths().any(|path| match path.split_first() {
+            Some((Step::Field(name), rest)) => match name.as_str() {
+                "request" => of == Of::Object && request_reads_data(rest),
+                name if name.starts_with("elementIndex") => false,
+                // A foreach element: of the resource, or of a list a
+                // lookup returned.
+                name if name.starts_with("element") => whole,
+                name => self
+                    .entries
+                    .get(name)
+                    .is_some_and(|entry| self.entry_reads_data(entry, depth + 1, of)),
+            },
+            None | Some((Step::Any, _)) => whole,
         });
-        // An escape in a quoted name may spell `request` or `object`
-        // (`"\u006fbject"`, verify38): read as reaching anything.
-        let escaped = expression.contains('\\');
-        if (root_wildcard || escaped) && (of == Of::Object || self.looks_up_secrets()) {
-            return true;
-        }
-        any_root(&tokens, |name, at| match name {
-            "request" => of == Of::Object && request_reads_data(&tokens, at),
-            "elementIndex" => false,
-            name if name.starts_with("element") => of == Of::Object,
-            name => self
-                .entries
-                .get(name)
-                .is_some_and(|entry| self.entry_reads_data(entry, depth + 1, of)),
-        })
+        found
     }
 
     /// Whether some context entry of the rule reads Secrets through an
@@ -371,9 +246,12 @@ impl<'a> KyvernoScope<'a> {
     }
 }
 
-/// Whether a CEL expression may show the data, its `variables.<name>`
-/// followed into `variables`. A lookup of Secrets is a `resource.Get` or
-/// `resource.List` in an expression naming `secrets`.
+/// Whether a CEL expression may show the data, read from its AST
+/// ([`reads::cel`]), its `variables.<name>` followed into `variables`. A
+/// lookup of Secrets is a `resource.Get` or `resource.List` naming
+/// `secrets`, or any other use of `resource` ([`may_look_up_secrets`]).
+/// What does not compile is read as showing anything (it is evaluated to
+/// an error, never to a text, but that is the evaluator's business).
 fn cel_reads_data(
     source: &str,
     variables: &HashMap<&str, &str>,
@@ -384,34 +262,91 @@ fn cel_reads_data(
     if depth > MAX_DEPTH {
         return true;
     }
-    let tokens = tokens(source, false);
-    // `resource.Get('v1', 'secrets', …)`: the resource as a literal; any
-    // other call, or a resource computed, may be of Secrets.
-    // The literal must be the whole argument: `'secr' + 'ets'` is
-    // computed (verify30 N2).
-    let names_secrets = |at: usize| match tokens.get(at + 1..at + 8) {
-        Some(
-            [Token::Punct('.'), Token::Name(_), Token::Punct('('), Token::Text(_), Token::Punct(','), Token::Text(resource), Token::Punct(',' | ')')],
-        ) => resource.eq_ignore_ascii_case("secrets"),
-        _ => true,
+    let Some(ast) = crate::cel::parse_as_written(source) else {
+        return true;
     };
-    any_root(&tokens, |name, at| match name {
-        "object" | "oldObject" => of == Of::Object && object_path_reads_data(&tokens, at + 1),
-        "request" => of == Of::Object && request_reads_data(&tokens, at),
-        "resource" => of == Of::Lookup && names_secrets(at),
-        // A GlobalContextEntry may hold any resource (verify30 N3).
-        "globalContext" => of == Of::Lookup,
-        // Params of `paramKind` Secret are Secrets the scan looked up
-        // (verify31 F1).
-        "params" => of == Of::Lookup && params_secret,
-        "variables" => match field_at(&tokens, at + 1) {
-            Some((variable, _)) => variables.get(variable).is_none_or(|source| {
-                cel_reads_data(source, variables, params_secret, depth + 1, of)
-            }),
-            None => true,
+    if of == Of::Lookup && may_look_up_secrets(&ast) {
+        return true;
+    }
+    let reads = reads::cel_ast(&ast);
+    let found = reads.paths().any(|path| match path.split_first() {
+        Some((Step::Field(name), rest)) => match name.as_str() {
+            "object" | "oldObject" => of == Of::Object && object_path_reads_data(rest),
+            "request" => of == Of::Object && request_reads_data(rest),
+            // A GlobalContextEntry may hold any resource (verify30 N3).
+            "globalContext" => of == Of::Lookup,
+            // Params of `paramKind` Secret are Secrets the scan looked
+            // up (verify31 F1).
+            "params" => of == Of::Lookup && params_secret,
+            "variables" => match rest.first() {
+                Some(Step::Field(variable)) => {
+                    variables.get(variable.as_str()).is_none_or(|source| {
+                        cel_reads_data(source, variables, params_secret, depth + 1, of)
+                    })
+                }
+                _ => true,
+            },
+            _ => false,
         },
-        _ => false,
-    })
+        None | Some((Step::Any, _)) => true,
+    });
+    found
+}
+
+/// Whether a CEL expression may look up Secrets: a call on `resource`
+/// (`Get('v1', 'secrets', …)`, `List`, `Post`) whose resource argument is
+/// the literal `secrets`, or not a literal (`'secr' + 'ets'` is computed:
+/// verify30 N2), or `resource` used any other way.
+fn may_look_up_secrets(expr: &IdedExpr) -> bool {
+    use kube_cel::cel::common::ast::{EntryExpr, Expr, LiteralValue};
+    let is_resource =
+        |expr: &IdedExpr| matches!(&expr.expr, Expr::Ident(name) if name == "resource");
+    let mut stack = vec![expr];
+    while let Some(expr) = stack.pop() {
+        match &expr.expr {
+            Expr::Ident(name) if name == "resource" => return true,
+            Expr::Call(call) => {
+                match call.target.as_deref() {
+                    Some(target) if is_resource(target) => {
+                        let names_other = matches!(call.args.get(1).map(|a| &a.expr),
+                                Some(Expr::Literal(LiteralValue::String(resource)))
+                                    if !resource.inner().eq_ignore_ascii_case("secrets"));
+                        if !names_other {
+                            return true;
+                        }
+                    }
+                    Some(target) => stack.push(target),
+                    None => {}
+                }
+                stack.extend(&call.args);
+            }
+            Expr::Select(select) => stack.push(&select.operand),
+            Expr::Comprehension(c) => stack.extend([
+                &c.iter_range,
+                &c.accu_init,
+                &c.loop_cond,
+                &c.loop_step,
+                &c.result,
+            ]),
+            Expr::List(list) => stack.extend(&list.elements),
+            Expr::Map(map) => {
+                for entry in &map.entries {
+                    if let EntryExpr::MapEntry(entry) = &entry.expr {
+                        stack.extend([&entry.key, &entry.value]);
+                    }
+                }
+            }
+            Expr::Struct(structure) => {
+                for entry in &structure.entries {
+                    if let EntryExpr::StructField(field) = &entry.expr {
+                        stack.push(&field.value);
+                    }
+                }
+            }
+            Expr::Ident(_) | Expr::Literal(_) | Expr::Unspecified => {}
+        }
+    }
+    false
 }
 
 /// What of a Kyverno rule (as written) may show the data of the resource
@@ -744,5 +679,67 @@ mod tests {
         assert!(!message_reads("{{ request.object.metadata.labels.* }}"));
         assert!(!message_reads("{{ request.object.metadata.name[*] }}"));
         assert!(!message_reads("{{ request.object.metadata.name }}"));
+    }
+
+    /// On the AST every spelling of a path is that path, and `@` is the
+    /// node it stands at, not always the root.
+    #[test]
+    fn expressions_are_read_from_their_ast() {
+        for message in [
+            "{{ [request][0].object.data }}",
+            "{{ request.{o: object}.o.data }}",
+            "{{ request.object | data }}",
+            r#"{{ request.object.metadata."annotations" }}"#,
+            "{{ values(request)[?data] }}",
+            "{{ request.object.metadata.name || request.object.data }}",
+        ] {
+            assert!(message_reads(message), "{message}");
+        }
+        for message in [
+            "{{ request.userInfo.groups[?contains(@, ':') == `false`] }}",
+            "{{ request.userInfo | to_string(@) }}",
+            "{{ request.object.metadata.labels | keys(@) }}",
+            "{{ request.object.metadata.name | to_upper(@) }}",
+        ] {
+            assert!(!message_reads(message), "{message}");
+        }
+        let reading = |source: &str| cel_reads_data(source, &HashMap::new(), false, 0, Of::Object);
+        for source in [
+            "object[\"d\\x61ta\"]",
+            "object[?'data'].orValue({})",
+            "object.data.map(k, k).join(',')",
+            "[object].map(o, o.data)",
+            "object.metadata['annotations']",
+            "object['d' + 'ata']",
+        ] {
+            assert!(reading(source), "{source}");
+        }
+        for source in [
+            "object.metadata.labels.map(k, k + '=' + object.metadata.labels[k])",
+            "[object.metadata.name].map(data, data)",
+            "object.kind + ' ' + object.metadata.name",
+        ] {
+            assert!(!reading(source), "{source}");
+        }
+        // What does not compile shows no text, but is read as showing it.
+        assert!(reading("object."));
+    }
+
+    /// A lookup's Secrets reach the message through a foreach over them,
+    /// and through any call on `resource` naming `secrets` or a computed
+    /// resource.
+    #[test]
+    fn lookups_are_followed_into_foreach_elements_and_every_call() {
+        let rule = json!({"name": "r",
+            "context": [{"name": "s", "apiCall": {"urlPath": "/api/v1/namespaces/default/secrets"}}],
+            "validate": {"foreach": [{"list": "s.items", "deny": {}}],
+                "message": "{{ element.data.pw }}"}});
+        assert!(kyverno_rule(&rule).lookup_message);
+        let lookup = |source: &str| cel_reads_data(source, &HashMap::new(), false, 0, Of::Lookup);
+        assert!(lookup("resource.Post('v1', 'secrets', {}).data"));
+        assert!(lookup("[resource][0].Get('v1', 'configmaps', 'a', 'b')"));
+        assert!(!lookup(
+            "resource.Post('authorization.k8s.io/v1', 'subjectaccessreviews', {}).status"
+        ));
     }
 }
