@@ -1,24 +1,26 @@
-//! Which admission requests a condition holds for, read from its text.
-//! What enters: one CEL expression, or one Kyverno condition (`key`,
-//! `operator`, `value`), with the names that stand for the request (context
-//! entries, CEL variables reading it: [`request_aliases`]). What leaves:
-//! [`Holds`].
+//! Which admission requests a condition holds for. What enters: one CEL
+//! expression, or one Kyverno condition (`key`, `operator`, `value`), with
+//! the names that stand for the request (context entries, CEL variables
+//! reading it: [`request_aliases`]). What leaves: [`Holds`].
 //!
 //! Why: a scan presents every object as a CREATE with no options and no dry
-//! run, as Kyverno's background scan does. A condition testing what else
-//! admission carries (`request.operation`, `request.options`,
-//! `request.dryRun`) is read for the operations it holds for when it has one
-//! of a few plain forms (`request.operation == 'UPDATE'`, `!= 'DELETE'`,
-//! `in [...]`, their negations and `||` of them; a Kyverno condition whose
-//! key is `{{ request.operation }}` under an `Equals`/`In` operator, or
-//! its value under `Equals`). Any other reading — another spelling, a
-//! ternary, the request passed whole, an alias — is [`Holds::Unknown`],
-//! the safe side: a list of spellings to catch always missed one
-//! (verify29 V15, verify30, verify31 F2). Our own reading, as Kyverno has
-//! no such question: its admission simply sees each request.
+//! run, as Kyverno's background scan does. Whether a condition reads what
+//! else admission carries (`request.operation`, `request.options`,
+//! `request.dryRun`, the request whole, an alias) is read from its parsed
+//! AST ([`polscan_engine::reads`]): a list of text spellings to catch
+//! always missed one (verify29 V15, verify30, verify31 F2, verify37,
+//! verify38). One that reads them is then recognised for the operations it
+//! holds for only in a few plain forms (`request.operation == 'UPDATE'`,
+//! `!= 'DELETE'`, `in [...]`, their negations and `||` of them; a Kyverno
+//! condition whose key is `{{ request.operation }}` under an `Equals`/`In`
+//! operator, or its value under `Equals`); any other — a ternary, the
+//! request passed whole, an alias — is [`Holds::Unknown`], the safe side.
+//! Our own reading, as Kyverno has no such question: its admission simply
+//! sees each request.
 
 use std::collections::BTreeSet;
 
+use polscan_engine::reads::{self, Step};
 use serde_json::Value;
 
 /// The operations of an admission request (Kyverno's `AdmissionOperation`).
@@ -122,311 +124,42 @@ pub(crate) fn reads_request(text: &str, aliases: &BTreeSet<String>, cel: bool) -
     reads_request_fields(text, aliases, cel, &ADMISSION_FIELDS)
 }
 
-/// [`reads_request`] for the request's `fields`.
+/// [`reads_request`] for the request's `fields`, read from the
+/// expression's AST ([`reads`]): a path under `request` that is one of
+/// `fields` or may be (the request whole, `request.*`, a computed key),
+/// the context root whole (`@`, a root `*`), or an alias (CEL:
+/// `variables.<alias>`, or the variables whole when there is one). What
+/// does not parse is read as reading the request.
 fn reads_request_fields(
     text: &str,
     aliases: &BTreeSet<String>,
     cel: bool,
     fields: &[&str],
 ) -> bool {
-    if !cel && jmespath_root_reads(text, fields) {
-        return true;
-    }
-    words(text).any(|(at, word)| {
-        let before = text[..at].trim_end();
-        // `@.request` is the root's request too (verify32 G1).
-        let rooted = !before.ends_with('.') || (!cel && before.ends_with("@."));
-        if word == "request" && rooted {
-            return request_use_reads(&text[at + word.len()..], fields);
-        }
-        if cel {
-            before.ends_with("variables.") && aliases.contains(word)
-        } else {
-            !before.ends_with('.') && aliases.contains(word)
-        }
-    })
-}
-
-/// A JMESPath token, as far as [`jmespath_root_reads`] needs.
-#[derive(Debug, Clone, PartialEq)]
-enum Jp {
-    Ident(String),
-    Quoted(String),
-    Literal,
-    Op,
-    Punct(char),
-}
-
-fn jmespath_tokens(text: &str) -> Vec<Jp> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while let Some(&c) = chars.get(i) {
-        if c.is_whitespace() {
-            i += 1;
-        } else if c.is_alphabetic() || c == '_' {
-            let start = i;
-            while chars
-                .get(i)
-                .is_some_and(|c| c.is_alphanumeric() || *c == '_')
-            {
-                i += 1;
-            }
-            out.push(Jp::Ident(chars[start..i].iter().collect()));
-        } else if c.is_ascii_digit()
-            || (c == '-' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
-        {
-            i += 1;
-            while chars.get(i).is_some_and(char::is_ascii_digit) {
-                i += 1;
-            }
-            out.push(Jp::Literal);
-        } else if matches!(c, '"' | '\'' | '`') {
-            let mut body = String::new();
-            let mut escaped = false;
-            i += 1;
-            while let Some(&d) = chars.get(i) {
-                i += 1;
-                if d == '\\' {
-                    escaped = true;
-                    if let Some(&e) = chars.get(i) {
-                        body.push(e);
-                        i += 1;
-                    }
-                } else if d == c {
-                    break;
-                } else {
-                    body.push(d);
-                }
-            }
-            // An escape may spell `request`: read as it (verify38).
-            out.push(if c == '"' && escaped {
-                Jp::Quoted("request".into())
-            } else if c == '"' {
-                Jp::Quoted(body)
-            } else {
-                Jp::Literal
-            });
-        } else {
-            let pair: String = chars[i..chars.len().min(i + 2)].iter().collect();
-            if matches!(pair.as_str(), "||" | "&&" | "==" | "!=" | "<=" | ">=") {
-                out.push(Jp::Op);
-                i += 2;
-            } else {
-                out.push(if matches!(c, '<' | '>' | '!' | ',') {
-                    Jp::Op
-                } else {
-                    Jp::Punct(c)
-                });
-                i += 1;
-            }
-        }
-    }
-    out
-}
-
-/// Whether a JMESPath expression reaches the request through the context
-/// root without naming `request` plainly (verify37): the root `@` used
-/// whole (`[@][0]`, `merge(@, …)`, `@ | @`), a root `*` (`*.operation`,
-/// `@.*`), or the quoted name `"request"` (`@."request".operation`). The
-/// current node is the root at the expression's start and in what is
-/// evaluated against it (function arguments, multi-select lists and
-/// hashes, the sides of `||`/`&&`/comparisons there); after `.`, `|` or a
-/// projection it is what came before, as in the library's `| length(@)`,
-/// `.keys(@)` and `[?…@…]`, which read nothing of the request.
-fn jmespath_root_reads(text: &str, fields: &[&str]) -> bool {
-    #[derive(Clone, Copy)]
-    struct Frame {
-        base: bool,
-        current: bool,
-        operand: bool,
-    }
-    let tokens = jmespath_tokens(text);
-    let mut frames = vec![Frame {
-        base: true,
-        current: true,
-        operand: true,
-    }];
-    // Whether the field after `tokens[at]` (a `.` then a name) is one of
-    // `fields`, or absent (the request whole).
-    let request_read = |at: usize| match (tokens.get(at), tokens.get(at + 1)) {
-        (Some(Jp::Punct('.')), Some(Jp::Ident(field) | Jp::Quoted(field))) => {
-            fields.contains(&field.as_str())
-        }
-        _ => true,
-    };
-    for (at, token) in tokens.iter().enumerate() {
-        let Some(frame) = frames.last().copied() else {
-            return true;
-        };
-        let at_root = frame.operand && frame.current;
-        let set = |frames: &mut Vec<Frame>, current: bool, operand: bool| {
-            if let Some(top) = frames.last_mut() {
-                top.current = current;
-                top.operand = operand;
-            }
-        };
-        match token {
-            Jp::Ident(_) if tokens.get(at + 1) == Some(&Jp::Punct('(')) => {
-                // A function: its arguments see this current node.
-                set(&mut frames, false, false);
-                frames.push(Frame {
-                    base: at_root,
-                    current: at_root,
-                    operand: true,
-                });
-            }
-            // A multi-select hash's key.
-            Jp::Ident(_) | Jp::Quoted(_) if tokens.get(at + 1) == Some(&Jp::Punct(':')) => {}
-            Jp::Quoted(name) => {
-                if at_root && name == "request" && request_read(at + 1) {
-                    return true;
-                }
-                set(&mut frames, false, false);
-            }
-            Jp::Ident(_) | Jp::Literal => set(&mut frames, false, false),
-            Jp::Punct('@') => {
-                if at_root {
-                    match (tokens.get(at + 1), tokens.get(at + 2)) {
-                        (Some(Jp::Punct('.')), Some(Jp::Punct('*'))) => return true,
-                        (Some(Jp::Punct('.')), Some(Jp::Quoted(name))) if name == "request" => {
-                            if request_read(at + 3) {
-                                return true;
-                            }
-                        }
-                        // `@.request` is read as `request`; `@.other` is
-                        // no request.
-                        (Some(Jp::Punct('.')), Some(Jp::Ident(_) | Jp::Quoted(_))) => {}
-                        _ => return true,
-                    }
-                }
-                set(&mut frames, false, false);
-            }
-            Jp::Punct('*') => {
-                if at_root {
-                    return true;
-                }
-                set(&mut frames, false, false);
-            }
-            Jp::Punct('.') => set(&mut frames, false, true),
-            // A pipe binds loosest: the rest of this frame sees its value.
-            Jp::Punct('|') => {
-                if let Some(top) = frames.last_mut() {
-                    *top = Frame {
-                        base: false,
-                        current: false,
-                        operand: true,
-                    };
-                }
-            }
-            Jp::Punct('&') => set(&mut frames, false, true),
-            Jp::Op | Jp::Punct(':') => set(&mut frames, frame.base, true),
-            Jp::Punct('[') => {
-                // At an operand's start, a multi-select list sees this
-                // current node; after one, an index, projection or filter
-                // sees elements.
-                // `[*]` projects; `[*.x]` is a list whose element is the
-                // root's values (verify38).
-                let projection = match tokens.get(at + 1) {
-                    Some(Jp::Punct('*')) => tokens.get(at + 2) == Some(&Jp::Punct(']')),
-                    Some(Jp::Punct('?' | ']' | ':') | Jp::Literal) => true,
-                    _ => false,
-                };
-                let list = frame.operand && !projection;
-                set(&mut frames, false, false);
-                let base = list && frame.current;
-                frames.push(Frame {
-                    base,
-                    current: base,
-                    operand: true,
-                });
-            }
-            Jp::Punct('(') => {
-                // A function's own `(` opened its frame; a bare one groups.
-                if !matches!(
-                    at.checked_sub(1).and_then(|b| tokens.get(b)),
-                    Some(Jp::Ident(_))
-                ) {
-                    set(&mut frames, false, false);
-                    frames.push(Frame {
-                        base: at_root,
-                        current: at_root,
-                        operand: true,
-                    });
-                }
-            }
-            Jp::Punct('{') => {
-                set(&mut frames, false, false);
-                frames.push(Frame {
-                    base: at_root,
-                    current: at_root,
-                    operand: true,
-                });
-            }
-            Jp::Punct(']' | ')' | '}') => {
-                if frames.len() > 1 {
-                    frames.pop();
-                }
-                set(&mut frames, false, false);
-            }
-            Jp::Punct(_) => set(&mut frames, false, true),
-        }
-    }
-    false
-}
-
-/// Whether what follows a bare `request` reads one of `fields` or the
-/// request whole.
-fn request_use_reads(after: &str, fields: &[&str]) -> bool {
-    let rest = after.trim_start();
-    let field = if let Some(member) = rest
-        .strip_prefix(".?")
-        .or_else(|| rest.strip_prefix('.'))
-        .map(str::trim_start)
-    {
-        // `request.operation`, JMESPath `request."operation"`.
-        match member.chars().next() {
-            Some('"') => plain_quoted(member),
-            Some(c) if c.is_alphabetic() || c == '_' => Some(identifier_head(member)),
-            // `request.*`, `request.[operation]`: the request whole.
-            _ => None,
-        }
-    } else if let Some(index) = rest.strip_prefix('[') {
-        // `request['operation']`; a computed index (`'oper' + 'ation'`)
-        // reads anything.
-        let index = index.trim_start();
-        match index.chars().next() {
-            Some('\'' | '"') => plain_quoted(index)
-                .filter(|head| index[head.len() + 2..].trim_start().starts_with(']')),
-            _ => None,
-        }
+    let read = if cel {
+        reads::cel(text)
     } else {
-        // Passed whole: `lookup(request, …)`, `[request]`, `r = request`.
-        None
+        reads::jmespath(text)
     };
-    field.is_none_or(|field| fields.contains(&field))
-}
-
-/// The leading identifier of `text`.
-fn identifier_head(text: &str) -> &str {
-    let end = text
-        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .unwrap_or(text.len());
-    &text[..end]
-}
-
-/// The content of the quoted literal `text` starts with, when it is
-/// plain: no escape (`\u006f`, `\x6f`, `\157` spell a letter the reader
-/// would not see) and not empty (a CEL `'''…'''` opens with one).
-fn plain_quoted(text: &str) -> Option<&str> {
-    quoted_head(text).filter(|head| !head.is_empty() && !head.contains('\\'))
-}
-
-/// The content of the quoted literal `text` starts with.
-fn quoted_head(text: &str) -> Option<&str> {
-    let quote = text.chars().next()?;
-    let body = &text[quote.len_utf8()..];
-    body.find(quote).map(|end| &body[..end])
+    let Some(read) = read else {
+        return true;
+    };
+    let found = read.paths().any(|path| match path.split_first() {
+        None | Some((Step::Any, _)) => true,
+        Some((Step::Field(name), rest)) if name == "request" => match rest.first() {
+            Some(Step::Field(field)) => fields.contains(&field.as_str()),
+            _ => true,
+        },
+        Some((Step::Field(name), rest)) if cel => {
+            name == "variables"
+                && match rest.first() {
+                    Some(Step::Field(variable)) => aliases.contains(variable),
+                    _ => !aliases.is_empty(),
+                }
+        }
+        Some((Step::Field(name), _)) => aliases.contains(name),
+    });
+    found
 }
 
 /// The byte offsets of each quoted literal's opening and closing quote in
@@ -453,34 +186,6 @@ pub(crate) fn quoted_literals(text: &str) -> Vec<(usize, usize)> {
         spans.push((start, text.len()));
     }
     spans
-}
-
-/// Each identifier-like word of `text` outside quoted literals
-/// ([`quoted_literals`]), with its byte offset.
-fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    let literals = quoted_literals(text);
-    let quoted = |at: usize| {
-        literals
-            .iter()
-            .any(|(open, close)| (*open..=*close).contains(&at))
-    };
-    let mut found = Vec::new();
-    let mut start: Option<usize> = None;
-    for (at, c) in text.char_indices() {
-        let word_char = !quoted(at) && (c.is_alphanumeric() || c == '_');
-        match (start, word_char) {
-            (None, true) => start = Some(at),
-            (Some(from), false) => {
-                found.push((from, &text[from..at]));
-                start = None;
-            }
-            _ => {}
-        }
-    }
-    if let Some(from) = start {
-        found.push((from, &text[from..]));
-    }
-    found.into_iter()
 }
 
 /// What a CEL expression (a precondition, a match condition) holds for.
@@ -659,18 +364,30 @@ fn split_top<'t>(text: &'t str, separator: &str) -> Vec<&'t str> {
     parts
 }
 
-/// The JMESPath inside each `{{ … }}` of a Kyverno condition's text.
-fn templates(text: &str) -> Vec<&str> {
+/// The JMESPath inside each `{{ … }}` of a Kyverno text, innermost first
+/// as Kyverno substitutes them (pkg/engine/variables: the variable regex
+/// takes no `{{` inside): `{{ d."{{ request.namespace }}" }}` is
+/// `request.namespace`, then `d."…"` with a stand-in for the inner value
+/// (`0` in a JSON literal, a name elsewhere). A `{{-` (substituted once)
+/// is read as `{{`; an unclosed one runs to the end, where it does not
+/// parse.
+fn templates(text: &str) -> Vec<String> {
     let mut found = Vec::new();
-    let mut rest = text;
-    while let Some(open) = rest.find("{{") {
-        let after = &rest[open + 2..];
-        let Some(close) = after.find("}}") else {
-            found.push(after);
+    let mut text = text.to_string();
+    // Each turn replaces one `{{ … }}`.
+    while let Some(first) = text.find("{{") {
+        let Some(length) = text[first + 2..].find("}}") else {
+            found.push(text[first + 2..].to_string());
             break;
         };
-        found.push(&after[..close]);
-        rest = &after[close + 2..];
+        let close = first + 2 + length;
+        // The innermost: the last `{{` before that `}}`.
+        let open = text[..close].rfind("{{").unwrap_or(first);
+        let inner = text[open + 2..close].trim();
+        found.push(inner.strip_prefix('-').unwrap_or(inner).trim().to_string());
+        let in_json = text[..open].trim_end().ends_with('`');
+        let stand_in = if in_json { "0" } else { "polscan_substituted" };
+        text.replace_range(open..close + 2, stand_in);
     }
     found
 }
@@ -683,10 +400,9 @@ pub(crate) fn template_reads_request(text: &str, aliases: &BTreeSet<String>) -> 
 
 /// [`template_reads_request`] for the request's `fields`.
 fn template_reads_fields(text: &str, aliases: &BTreeSet<String>, fields: &[&str]) -> bool {
-    // `{{ @ }}` is the whole context, the request with it.
     templates(text)
         .iter()
-        .any(|inner| inner.trim() == "@" || reads_request_fields(inner, aliases, false, fields))
+        .any(|inner| reads_request_fields(inner, aliases, false, fields))
 }
 
 /// Whether a PolicyException's `conditions` (Kyverno templates, with its
@@ -1283,5 +999,47 @@ mod tests {
             &none,
             true
         ));
+    }
+
+    /// Read from the AST: a comprehension's name is what it ranges over,
+    /// and nested templates are read innermost first.
+    #[test]
+    fn expressions_are_read_from_their_ast() {
+        let none = BTreeSet::new();
+        for text in [
+            "[request].exists(r, r.operation == 'UPDATE')",
+            "request.?operation.orValue('') == 'UPDATE'",
+            "has(request.operation)",
+            "[request.dryRun][0]",
+            "request.all(f, f != 'options')",
+        ] {
+            assert!(reads_request(text, &none, true), "{text}");
+        }
+        for text in [
+            "[object].exists(request, request.operation == 'x')",
+            "request.namespace == 'x' && object.metadata.name != 'operation'",
+        ] {
+            assert!(!reads_request(text, &none, true), "{text}");
+        }
+        let aliases = BTreeSet::from(["op".to_string()]);
+        assert!(reads_request("variables['op'] == 'UPDATE'", &aliases, true));
+        assert!(reads_request(
+            "variables.exists(v, v == 'x')",
+            &aliases,
+            true
+        ));
+        assert!(!reads_request("variables.other == 'x'", &aliases, true));
+        for text in [
+            "{{ d.\"{{ request.operation }}\" }}",
+            "{{- request.operation }}",
+        ] {
+            assert!(template_reads_request(text, &none), "{text}");
+        }
+        for text in [
+            "{{ podprioritydict.data.\"{{request.namespace}}\" || \"\" }}",
+            "{{ services[?label_match(spec.selector, `{{request.object.spec.selector}}`)] | length(@) }}",
+        ] {
+            assert!(!template_reads_request(text, &none), "{text}");
+        }
     }
 }
