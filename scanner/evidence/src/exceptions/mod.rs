@@ -114,6 +114,30 @@ pub enum PolicyTarget {
 }
 
 impl ExceptionEvidence {
+    /// What a PolicyException leaves out of what makes a bypass explicit,
+    /// documented and time-bound: `owner`, `reason` and `expiry`, as
+    /// `owner and expiry`; None when it gives all three, and for an
+    /// annotation (one without reason or expiry is ignored, so nothing
+    /// rests on it).
+    pub fn undocumented(&self) -> Option<String> {
+        if self.source != "PolicyException" {
+            return None;
+        }
+        let missing: Vec<&str> = [
+            (self.owner.is_none(), "owner"),
+            (self.reason.is_none(), "reason"),
+            (self.expires.is_none(), "expiry"),
+        ]
+        .into_iter()
+        .filter_map(|(absent, part)| absent.then_some(part))
+        .collect();
+        match missing.as_slice() {
+            [] => None,
+            [one] => Some(one.to_string()),
+            [rest @ .., last] => Some(format!("{} and {last}", rest.join(", "))),
+        }
+    }
+
     /// What identifies the same exception in two packages.
     pub fn key(&self) -> String {
         format!("{}|{}|{}", self.source, self.name, self.policies.join(","))

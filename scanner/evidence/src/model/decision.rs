@@ -78,7 +78,8 @@ pub struct PolicyDecision {
     pub stays_audit: Vec<String>,
     /// NO-GO: the first reasons, shortened (the policy's section has them
     /// all); ROLL BACK: the rollback conditions met; RESCAN: why the last
-    /// scan does not confirm it.
+    /// scan does not confirm it; GO, WAIT: the undocumented PolicyExceptions
+    /// it rests on (no objection).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<String>,
     /// NO-GO: whom to contact — the namespaces and owners of the violating

@@ -265,6 +265,14 @@ pub struct PolicyEvidence {
     /// not skip those results now (rescan).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stale_exceptions: Vec<String>,
+    /// PolicyExceptions its verdict rests on (they skip some of its
+    /// results, or excuse fails at admission) that do not say who answers
+    /// for them, why, or until when, one line each: a bypass should be
+    /// explicit, documented and time-bound. No objection to the verdict
+    /// (Kyverno applies them all the same): a GO or WAIT says it beside
+    /// the decision (walk34).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub undocumented_exceptions: Vec<String>,
     /// With `--policy-repo`: where Git sets the action and the patches
     /// that promote the policy and roll it back (or why there are none);
     /// None without a repository.

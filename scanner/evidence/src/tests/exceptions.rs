@@ -887,3 +887,73 @@ fn vendor_exception(base: Value, extra: Value) -> Value {
     json!({"apiVersion": "kyverno.io/v2", "kind": "PolicyException",
            "metadata": {"name": "vendor", "namespace": "ops"}, "spec": spec})
 }
+
+/// walk34: a GO resting on a PolicyException that says no owner, reason
+/// or expiry was not flagged. It stays GO (Kyverno applies the exception
+/// all the same) and says it beside the decision; a documented one and an
+/// exception of another policy say nothing.
+#[test]
+fn a_go_resting_on_an_undocumented_exception_says_so() {
+    let exception = |name: &str, annotations: Value, policy: &str| {
+        json!({"apiVersion": "kyverno.io/v2", "kind": "PolicyException",
+               "metadata": {"name": name, "namespace": "ops", "annotations": annotations},
+               "spec": {"exceptions": [{"policyName": policy, "ruleNames": ["check"]}], "match": {}}})
+    };
+    let skip = |resource: &str, by: &str| {
+        let mut skipped = result("clean", "skip", "a", resource);
+        skipped["properties"] = json!({"exceptions": by});
+        skipped
+    };
+    let evidence = build(&input(
+        vec![report(vec![
+            skip("vendor", "bare"),
+            skip("legacy", "documented"),
+            skip("old", "half"),
+            result("clean", "pass", "a", "p"),
+        ])],
+        vec![
+            policy("clean", "Audit", "2026-11-01T00:00:00Z"),
+            exception("bare", json!({}), "clean"),
+            exception(
+                "documented",
+                json!({"polscan.io/exception-owner": "team-a",
+                       "polscan.io/exception-reason": "vendor image",
+                       "polscan.io/exception-expires": "2027-06-01"}),
+                "clean",
+            ),
+            exception(
+                "half",
+                json!({"polscan.io/exception-owner": "team-a"}),
+                "clean",
+            ),
+            exception("unused", json!({}), "other"),
+        ],
+        Some(ScanRecord {
+            policy_exceptions: Some(crate::run::exception_scope::ExceptionScope::Namespace {
+                namespace: "ops".into(),
+            }),
+            ..scan(true, &[])
+        }),
+    ));
+    let clean = find(&evidence, "clean");
+    assert_eq!(clean.verdict, Verdict::Ready, "{:?}", clean.reasons);
+    assert_eq!(
+        clean.undocumented_exceptions.len(),
+        2,
+        "{:?}",
+        clean.undocumented_exceptions
+    );
+    assert!(clean.undocumented_exceptions[0].starts_with(
+        "rests on PolicyException ops/bare, which skips 1 result(s) and gives no owner, reason and expiry"
+    ));
+    assert!(clean.undocumented_exceptions[1].starts_with(
+        "rests on PolicyException ops/half, which skips 1 result(s) and gives no reason and expiry"
+    ));
+    assert!(clean.notes.contains(&clean.undocumented_exceptions[0]));
+    let decided = crate::verdict::decision::decide(&evidence);
+    let go = decided.iter().find(|d| d.policy == "clean").expect("clean");
+    assert_eq!(go.decision, crate::model::Decision::Go);
+    assert_eq!(go.reasons.len(), 2, "{:?}", go.reasons);
+    assert!(go.reasons[0].contains("ops/bare"));
+    assert!(markdown::render(&evidence).contains("rests on PolicyException ops/bare"));
+}

@@ -308,6 +308,7 @@ fn decide_policy(
         Verdict::Ready => {
             decision.decision = Decision::Go;
             decision.instructions = promote_instructions(policy);
+            decision.reasons = undocumented_exceptions(policy);
         }
         // Clean, but not for long enough (or the soak is unknown): WAIT
         // with what is left, no one to contact.
@@ -323,6 +324,7 @@ fn decide_policy(
                     .or_else(|| policy.reasons.first().cloned())
                     .unwrap_or_else(|| "the soak is not met".into()),
             );
+            decision.reasons = undocumented_exceptions(policy);
         }
         Verdict::NotReady | Verdict::NoEvidence => {
             decision.decision = Decision::NoGo;
@@ -342,6 +344,17 @@ fn decide_policy(
         }
     }
     decision
+}
+
+/// GO, WAIT: the PolicyExceptions the verdict rests on that do not say who
+/// answers for them, why, or until when (no objection: Kyverno applies
+/// them all the same).
+fn undocumented_exceptions(policy: &PolicyEvidence) -> Vec<String> {
+    policy
+        .undocumented_exceptions
+        .iter()
+        .map(|line| shorten(line))
+        .collect()
 }
 
 /// The problem of a Git change whose rules are not the soaked ones.

@@ -806,6 +806,22 @@ pub(super) fn policy_evidence(
             ));
         }
     }
+    // What the verdict rests on should say who answers for it, why and
+    // until when (walk34: a GO on an undocumented exception said nothing).
+    let undocumented_exceptions = undocumented_exceptions(
+        exceptions,
+        skipped_by
+            .iter()
+            .map(|(name, count)| (name, *count, "skips")),
+        admission_excused_by
+            .iter()
+            .map(|(name, count)| (name, *count, "excuses at admission")),
+    );
+    for line in &undocumented_exceptions {
+        if !notes.contains(line) {
+            notes.push(line.clone());
+        }
+    }
     if !skipped_by.is_empty() {
         rollback_conditions.push(
             "a PolicyException its skipped results rest on deleted or changed (Kyverno would evaluate them again)"
@@ -824,6 +840,7 @@ pub(super) fn policy_evidence(
         violations,
         excused,
         rollback_conditions,
+        undocumented_exceptions,
         stale_exceptions: stale
             .into_iter()
             .filter(|s| s.changed)
@@ -836,6 +853,36 @@ pub(super) fn policy_evidence(
 
 /// The reason a policy reaching what only admission sees has no evidence
 /// for it, naming the parts ([`PolicyInfo::admission_only`]).
+/// One line per PolicyException among `relied_on` (its name as results
+/// give it, how many results, what it does to them) that does not give an
+/// owner, a reason and an expiry ([`ExceptionEvidence::undocumented`]).
+fn undocumented_exceptions<'n>(
+    exceptions: &[ExceptionEvidence],
+    skipping: impl Iterator<Item = (&'n String, usize, &'static str)>,
+    excusing: impl Iterator<Item = (&'n String, usize, &'static str)>,
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (name, count, does) in skipping.chain(excusing) {
+        // Results name an exception `namespace/name`, or by name alone.
+        let Some(exception) = exceptions.iter().find(|e| {
+            e.source == "PolicyException"
+                && (e.name == *name || e.name.rsplit('/').next() == Some(name.as_str()))
+        }) else {
+            continue;
+        };
+        if let Some(missing) = exception.undocumented() {
+            let line = format!(
+                "rests on PolicyException {}, which {does} {count} result(s) and gives no {missing}: a bypass should say who answers for it, why, and until when (annotations polscan.io/exception-owner, -reason, -expires; a CEL PolicyException's spec.expiresAt)",
+                exception.name
+            );
+            if !lines.contains(&line) {
+                lines.push(line);
+            }
+        }
+    }
+    lines
+}
+
 fn admission_only_reason(info: &PolicyInfo) -> String {
     format!(
         "no evidence for what only admission sees: {}; no scan evaluates a subresource or a request but a CREATE (an UPDATE, DELETE or CONNECT), so Enforce would block those with no evidence behind it — move them into a policy of their own and decide its switch from `polscan apply` on such requests, or from Kyverno's Audit events",
