@@ -200,7 +200,7 @@ pub(crate) fn cel_holds(text: &str, aliases: &BTreeSet<String>) -> Holds {
         if !reads_request(conjunct, aliases, true) {
             continue;
         }
-        let Some(ops) = disjunction(conjunct) else {
+        let Some(ops) = disjunction(conjunct, aliases) else {
             return Holds::Unknown;
         };
         holds = Some(match holds {
@@ -212,12 +212,22 @@ pub(crate) fn cel_holds(text: &str, aliases: &BTreeSet<String>) -> Holds {
 }
 
 /// `a || b || …` of recognised tests: the union of what each holds for.
-fn disjunction(text: &str) -> Option<BTreeSet<&'static str>> {
+/// A part that reads nothing of the request holds for every operation
+/// alike: true, the whole holds for all; false, for what the others hold
+/// for. Either way it makes no operation differ from CREATE, so it adds
+/// nothing (as a Kyverno `any` member reading nothing of it: [`combine`]).
+/// None when a part is no recognised test, or none reads the request.
+fn disjunction(text: &str, aliases: &BTreeSet<String>) -> Option<BTreeSet<&'static str>> {
     let mut ops = BTreeSet::new();
+    let mut tested = false;
     for part in split_top(strip_parens(text), "||") {
+        if !reads_request(part, aliases, true) {
+            continue;
+        }
+        tested = true;
         ops.extend(operation_test(part)?);
     }
-    Some(ops)
+    tested.then_some(ops)
 }
 
 /// One test of the operation: `OP == 'X'`, `'X' == OP`, `!=`, `OP in
@@ -699,8 +709,18 @@ mod tests {
                 Holds::Unknown,
             ),
             ("request.operation.startsWith('UP')", Holds::Unknown),
+            // A part reading nothing of the request makes no operation
+            // differ (walk34/note: a false NO-GO on a CREATE/UPDATE match).
             (
                 "request.operation == 'UPDATE' || object.x == 1",
+                set(&["UPDATE"]),
+            ),
+            (
+                "object.x == 1 || request.operation == 'DELETE' || (has(object.y))",
+                set(&["DELETE"]),
+            ),
+            (
+                "request.operation == 'DELETE' || request.dryRun",
                 Holds::Unknown,
             ),
             (
@@ -709,7 +729,11 @@ mod tests {
             ),
             ("request.dryRun == true", Holds::Unknown),
             ("[request][0].operation != 'CREATE'", Holds::Unknown),
-            ("!(request.operation == 'UPDATE') || x", Holds::Unknown),
+            // Not a negation of the whole: `x` reads nothing of it.
+            (
+                "!(request.operation == 'UPDATE') || x",
+                set(&["CONNECT", "CREATE", "DELETE"]),
+            ),
         ] {
             assert_eq!(cel_holds(text, &none), expected, "{text}");
         }

@@ -1248,3 +1248,31 @@ fn a_verify_images_rule_the_switch_enforces_has_no_evidence() {
     let (verdict, why) = judged(Some("Audit"));
     assert_eq!(verdict, Verdict::Ready, "{why}");
 }
+
+/// A precondition `request.operation == 'DELETE' || …` on a match of
+/// CREATE and UPDATE only is no admission-only part: its other side reads
+/// nothing of the request, so only DELETE differs from the scan's CREATE,
+/// and the match never reaches DELETE (it was a false NO-GO). Matching
+/// every operation, the DELETE part stays.
+#[test]
+fn a_disjunction_with_a_part_independent_of_the_request_differs_only_where_its_test_does() {
+    let parts = |operations: Value| {
+        let mut document = policy("p", "Audit", "2026-11-01T00:00:00Z");
+        document["spec"]["rules"][0] = json!({"name": "r",
+            "match": {"any": [{"resources": {"kinds": ["ConfigMap"], "operations": operations}}]},
+            "celPreconditions": [{"name": "c",
+                "expression": "request.operation == 'DELETE' || object.metadata.name != 'x'"}],
+            "validate": {"cel": {"expressions": [{"expression": "has(object.data)"}]}}});
+        crate::ingest::policy_info::PolicyInfo::from_document(&document)
+            .map(|info| info.admission_only)
+            .unwrap_or_default()
+    };
+    assert_eq!(parts(json!(["CREATE", "UPDATE"])), Vec::<String>::new());
+    let found = parts(json!(["CREATE", "UPDATE", "DELETE"]));
+    assert!(
+        found
+            .iter()
+            .any(|p| p.starts_with("DELETE requests for ConfigMap")),
+        "{found:?}"
+    );
+}
