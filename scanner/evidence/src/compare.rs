@@ -211,6 +211,18 @@ pub fn compare_with(
                 .map(move |e| (e.key(&name), e.passes_under_annotation()))
         })
         .collect();
+    let excused_cel: BTreeMap<String, bool> = current
+        .policies
+        .iter()
+        .filter(|p| wanted(p))
+        .flat_map(|p| {
+            let name = p.info.qualified_name();
+            p.excused
+                .iter()
+                .filter(|e| &*e.rule == crate::exceptions::CEL_EXCEPTION_RULE)
+                .map(move |e| (format!("{name}|{}", e.resource), false))
+        })
+        .collect();
     // What Kyverno saw as a violation before (plain, or excused only by an
     // annotation) and neither is now: excused, fixed or unknown.
     for (key, (policy, violation)) in before.iter().chain(&annotation_before) {
@@ -224,8 +236,16 @@ pub fn compare_with(
             excused_violations.push(change(policy, violation, Some(ANNOTATION_ONLY.into())));
             continue;
         }
-        let passes_under_annotation = excused_now.get(key) == Some(&true);
-        if excused_now.get(key) == Some(&false) {
+        // A CEL PolicyException's skip stands in for the policy's whole
+        // result on the resource, under rule `exception` (walk39 F1: the
+        // fail, under the policy's own rule, read "left the policy's
+        // scope").
+        let excused_whole = excused_cel
+            .get(&format!("{policy}|{}", violation.resource))
+            .copied();
+        let excused_now = excused_now.get(key).copied().or(excused_whole);
+        let passes_under_annotation = excused_now == Some(true);
+        if excused_now == Some(false) {
             excused_violations.push(change(
                 policy,
                 violation,

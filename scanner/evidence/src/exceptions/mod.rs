@@ -97,6 +97,11 @@ pub struct ExceptionEvidence {
     pub create_only: Option<String>,
 }
 
+/// The rule a CEL PolicyException's skip is reported under: one result
+/// for the policy, rule `exception`, in place of the policy's own, as
+/// Kyverno reports it and polscan's engine writes it.
+pub(crate) const CEL_EXCEPTION_RULE: &str = "exception";
+
 /// A policy a PolicyException names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PolicyTarget {

@@ -611,6 +611,41 @@ fn a_violation_now_skipped_by_an_exception_is_excused_not_fixed() {
     assert_eq!(names(&comparison.excused_violations), ["a/Pod/excepted"]);
 }
 
+/// walk39 F1: a CEL PolicyException's skip is reported under rule
+/// `exception`, the ValidatingPolicy's fail under its own (unnamed) rule:
+/// the violation read "left the policy's scope", not excused.
+#[test]
+fn a_violation_now_skipped_by_a_cel_exception_is_excused_not_unknown() {
+    let policies = vec![validating_policy("vp")];
+    let before = build(&input(
+        vec![report(vec![
+            cel_result("vp", "fail", "excepted"),
+            cel_result("vp", "pass", "other"),
+        ])],
+        policies.clone(),
+        Some(scan(true, &[])),
+    ));
+    let mut skipped = cel_result("vp", "skip", "excepted");
+    skipped["rule"] = json!("exception");
+    skipped["properties"] = json!({"exceptions": "vendor-image"});
+    let after = build(&input(
+        vec![report(vec![skipped, cel_result("vp", "pass", "other")])],
+        policies,
+        Some(scan(true, &[])),
+    ));
+    let comparison = compare::compare(&before, &after);
+    let names = |changes: &[ViolationChange]| -> Vec<String> {
+        changes.iter().map(|c| c.resource.clone()).collect()
+    };
+    assert_eq!(
+        names(&comparison.excused_violations),
+        ["a/Pod/excepted"],
+        "{comparison:?}"
+    );
+    assert!(comparison.unknown_violations.is_empty(), "{comparison:?}");
+    assert!(comparison.fixed_violations.is_empty(), "{comparison:?}");
+}
+
 #[test]
 fn a_violation_its_annotation_skipped_before_and_now_over_a_pass_is_fixed_not_newly_excused() {
     let policies = vec![policy(
