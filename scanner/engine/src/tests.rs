@@ -533,6 +533,45 @@ fn a_panic_in_one_policy_is_its_error_result() {
     assert!(fine.rules.is_empty());
 }
 
+/// Substitution evaluates again a `{{ … }}` it produced: a Secret whose
+/// `type` (or annotation) holds one put the reversed password in a
+/// message reading only `type` (self39). On a Secret holding one every
+/// built message is withheld; on one holding none, `type` keeps its text.
+#[test]
+fn a_variable_in_a_secret_s_own_text_cannot_reach_its_data() {
+    let policy = policy(json!([{
+        "name": "type",
+        "match": {"any": [{"resources": {"kinds": ["Secret"]}}]},
+        "validate": {
+            "message": "Secret {{ request.object.metadata.name }} has type {{ request.object.type }}",
+            "deny": {"conditions": {"any": [
+                {"key": "{{ request.object.type }}", "operator": "NotEquals", "value": "Opaque"}]}}
+        }
+    }]));
+    let engine = Engine::new(vec![policy], EngineOptions::default());
+    let message = |secret_type: &str| -> (RuleStatus, String) {
+        let secret = json!({"apiVersion": "v1", "kind": "Secret", "type": secret_type,
+            "metadata": {"name": "db", "namespace": "default"},
+            "data": {"password": "SHVudGVyMlh5bG9waG9uZTk5MzE="}});
+        let rules: Vec<RuleResult> = engine
+            .evaluate(&secret, &Environment::default())
+            .into_iter()
+            .flat_map(|r| r.rules)
+            .collect();
+        (rules[0].status, rules[0].message.clone())
+    };
+    let (status, injected) = message("{{ reverse(base64_decode(request.object.data.password)) }}");
+    assert_eq!(status, RuleStatus::Fail);
+    assert_eq!(injected, redaction::DERIVED_TEXT);
+    assert_eq!(
+        message("kubernetes.io/tls"),
+        (
+            RuleStatus::Fail,
+            "Secret db has type kubernetes.io/tls".to_string()
+        )
+    );
+}
+
 /// A policy on Secrets whose message interpolates `request.object.data`:
 /// the message is withheld whole (the policy builds it from the data);
 /// one reading only metadata that happens to hold a value (a label copied

@@ -521,11 +521,28 @@ pub(crate) fn redact_responses(
     // once some lookup of the run returned one.
     let looked_up = !seen.is_empty();
     if on_secret || looked_up {
+        // Substitution runs again on what it made (Kyverno's loop while
+        // the text holds a variable, which [`crate::variables`] keeps): a
+        // `{{ … }}` in the resource's own text (a Secret's `type`, an
+        // annotation, any field of a file) is evaluated with the Secret's
+        // data and the rule's lookups in reach, whatever the rule's text
+        // reads (self39: a `type` of `{{ reverse(base64_decode(
+        // request.object.data.password)) }}` put the reversed password in
+        // a message reading only `type`). On such a resource every built
+        // message counts as built from the data.
+        let injectable = holds_variable(resource);
         for response in responses.iter_mut() {
             let derived: Vec<Readers> = response
                 .rules
                 .iter()
-                .map(|rule| readers(response, &rule.rule))
+                .map(|rule| {
+                    let mut derived = readers(response, &rule.rule);
+                    if injectable {
+                        derived.message = true;
+                        derived.lookup_message |= derived.lookup_any;
+                    }
+                    derived
+                })
                 .collect();
             for (rule, derived) in response.rules.iter_mut().zip(derived) {
                 withhold_derived(rule, &derived, on_secret);
@@ -541,6 +558,26 @@ pub(crate) fn redact_responses(
                 .insert(REDACTED_PROPERTY.to_string(), CHECKED_VALUE.to_string());
         }
     }
+}
+
+/// Whether some text of `value` (a string or a key, at any depth) holds
+/// `{{`, which a substitution that reads it would evaluate in turn.
+fn holds_variable(value: &Value) -> bool {
+    let mut stack = vec![value];
+    while let Some(value) = stack.pop() {
+        match value {
+            Value::String(text) if text.contains("{{") => return true,
+            Value::Array(items) => stack.extend(items),
+            Value::Object(map) => {
+                if map.keys().any(|key| key.contains("{{")) {
+                    return true;
+                }
+                stack.extend(map.values());
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 /// Withholds what `derived` names of `rule` (what it builds from the
