@@ -543,6 +543,9 @@ async fn renew(
         state.send_replace(State::Lost(why));
     };
     let mut renewed = tokio::time::Instant::now();
+    // The last renewal's failure, said when the Lease is given up (walk39
+    // F9: an API server killed read as "another scan may have taken it").
+    let mut last_failure: Option<String> = None;
     loop {
         tokio::time::sleep(RENEW_EVERY).await;
         let previous = match &*state.borrow() {
@@ -575,23 +578,47 @@ async fn renew(
                         ));
                         return;
                     }
-                    Err(_) => {}
+                    Err(err) => last_failure = Some(err.to_string()),
                 }
             }
-            Err(_) => {}
+            Err(err) => last_failure = Some(err.to_string()),
         }
         if renewed.elapsed() >= Duration::from_secs(LEASE_DURATION_SECONDS.unsigned_abs()) {
-            lost(format!(
-                "Lease {namespace}/{name} could not be renewed for {LEASE_DURATION_SECONDS}s: another scan may have taken it over as expired"
-            ));
+            lost(not_renewed(&namespace, &name, last_failure.as_deref()));
             return;
         }
     }
 }
 
+/// Why a Lease not renewed for [`LEASE_DURATION_SECONDS`] is given up:
+/// what the last renewal met first (the API server not answering, say),
+/// then that another scan may have taken it as expired meanwhile.
+fn not_renewed(namespace: &str, name: &str, last_failure: Option<&str>) -> String {
+    let cause = last_failure.map_or_else(String::new, |failure| format!(" (last: {failure})"));
+    format!(
+        "Lease {namespace}/{name} could not be renewed for {LEASE_DURATION_SECONDS}s{cause}; another scan may since have taken it over as expired"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lease_given_up_says_what_its_renewal_met() {
+        assert_eq!(
+            not_renewed(
+                "polscan-system",
+                "run-lock",
+                Some("renewing Lease polscan-system/run-lock: connection refused")
+            ),
+            "Lease polscan-system/run-lock could not be renewed for 60s (last: renewing Lease polscan-system/run-lock: connection refused); another scan may since have taken it over as expired"
+        );
+        assert_eq!(
+            not_renewed("ns", "l", None),
+            "Lease ns/l could not be renewed for 60s; another scan may since have taken it over as expired"
+        );
+    }
 
     fn at(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text)
