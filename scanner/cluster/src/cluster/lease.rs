@@ -543,16 +543,15 @@ async fn renew(
         state.send_replace(State::Lost(why));
     };
     let mut renewed = tokio::time::Instant::now();
-    // The last renewal's failure, said when the Lease is given up (walk39
-    // F9: an API server killed read as "another scan may have taken it").
-    let mut last_failure: Option<String> = None;
     loop {
         tokio::time::sleep(RENEW_EVERY).await;
         let previous = match &*state.borrow() {
             State::Held(lease) => lease.clone(),
             State::Lost(_) => return,
         };
-        match write(&client, &namespace, &name, &me, Some(&previous)).await {
+        // What this renewal met, said when the Lease is given up (walk39
+        // F9: an API server killed read as "another scan may have taken it").
+        let failure = match write(&client, &namespace, &name, &me, Some(&previous)).await {
             Ok(lease) => {
                 renewed = tokio::time::Instant::now();
                 state.send_replace(State::Held(lease));
@@ -578,13 +577,13 @@ async fn renew(
                         ));
                         return;
                     }
-                    Err(err) => last_failure = Some(err.to_string()),
+                    Err(err) => err.to_string(),
                 }
             }
-            Err(err) => last_failure = Some(err.to_string()),
-        }
+            Err(err) => err.to_string(),
+        };
         if renewed.elapsed() >= Duration::from_secs(LEASE_DURATION_SECONDS.unsigned_abs()) {
-            lost(not_renewed(&namespace, &name, last_failure.as_deref()));
+            lost(not_renewed(&namespace, &name, Some(&failure)));
             return;
         }
     }
