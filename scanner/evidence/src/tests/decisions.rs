@@ -1068,11 +1068,18 @@ fn a_roll_back_not_acted_on_stays_while_its_violation_stands() {
     let mut fixed = with("pass");
     fixed.comparison = Some(compare::compare(&previous, &fixed));
     assert_eq!(decision::decide(&fixed)[0].decision, Decision::Enforced);
-    // walk34: a package made without --since between them (ENFORCED,
-    // "rollback: not checked") cleared nothing either.
+    // walk34: a package made without --since between them (walk39 F5:
+    // NO-GO, the violation it enforces to fix; "rollback: not checked")
+    // cleared nothing either.
     let mut unchecked = with("fail");
     decision::apply(&mut unchecked);
-    assert_eq!(unchecked.decisions[0].decision, Decision::Enforced);
+    assert_eq!(unchecked.decisions[0].decision, Decision::NoGo);
+    assert!(
+        unchecked.decisions[0].reasons[0]
+            .starts_with("enforced, with 1 violation(s) Kyverno enforces now (a/Pod/sneaky fail)"),
+        "{:?}",
+        unchecked.decisions[0]
+    );
     let mut current = with("fail");
     current.comparison = Some(compare::compare(&unchecked, &current));
     assert_eq!(decision::decide(&current)[0].decision, Decision::RollBack);

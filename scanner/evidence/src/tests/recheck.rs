@@ -320,7 +320,17 @@ fn an_enforced_policy_is_rechecked_for_new_violators_where_it_enforces() {
             }],
         },
     );
-    assert_eq!(decided(with_old(), &only_old).0, Decision::Enforced);
+    // Only the violator the reports hold: nothing new, no rollback; but a
+    // violation it enforces stands (walk39 F5: ENFORCED beside it): fix it.
+    let mut built = with_old();
+    apply(&mut built, &only_old);
+    decision::apply(&mut built);
+    let judged = &built.decisions[0];
+    assert_eq!(judged.decision, Decision::NoGo, "{judged:?}");
+    assert!(
+        judged.reasons[0].starts_with("enforced, with 1 violation(s) Kyverno enforces now"),
+        "{judged:?}"
+    );
 
     // Enforced in namespace app9 only: a new violator in lab is noted.
     let mut overridden = policy("strict", "Audit", "2026-11-01T00:00:00Z");

@@ -11,8 +11,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::some_of;
-use crate::model::ViolationChange;
 use crate::model::{Decision, Evidence, PolicyDecision, PolicyEvidence, RollbackCheck, Verdict};
+use crate::model::{Violation, ViolationChange};
 
 /// Reasons a NO-GO shows; the policy's section has them all.
 const REASONS_SHOWN: usize = 3;
@@ -256,6 +256,32 @@ fn decide_policy(
                 "enforced, and the last scan did not cover it: {gaps}"
             ))];
             decision.instructions = vec!["rescan (polscan scan, as the CronJob runs it, covering what the reason names), then make the package again, with --since the package of the switch to check the rollback conditions".into()];
+            return decision;
+        }
+        // Violations Kyverno enforces now: their next update is denied.
+        // Not "ENFORCED" on the decision line with them in the fine print
+        // (walk39 F5): without --since nothing tells whether they are new
+        // (a rollback condition); with it, they stood before. Fix them.
+        let enforced_violations: Vec<&Violation> = policy
+            .violations
+            .iter()
+            .filter(|v| v.enforced() && &*v.result != "warn")
+            .collect();
+        if let Some(first) = enforced_violations.first().filter(|_| !info.admission_off) {
+            decision.decision = Decision::NoGo;
+            decision.reasons = vec![shorten(&format!(
+                "enforced, with {} violation(s) Kyverno enforces now ({} {}{}): their next update is denied — fix them; {}",
+                enforced_violations.len(),
+                first.resource,
+                first.result,
+                if enforced_violations.len() > 1 { ", …" } else { "" },
+                if check.is_some() {
+                    "they stood in the previous package too (new ones would call for a rollback)"
+                } else {
+                    "compare with the package of the switch (--since): new ones call for a rollback"
+                }
+            ))];
+            decision.contacts = contacts(policy);
             return decision;
         }
         decision.decision = Decision::Enforced;
