@@ -288,6 +288,11 @@ pub struct RuleResult {
     /// Decided before Kyverno looks at PolicyExceptions (a context load or
     /// precondition error, pkg/engine/engine.go): no exception changes it.
     pub before_exceptions: bool,
+    /// Its evaluation substituted again a text that a substitution made
+    /// (a value holding `{{`): what its message shows is not known from the
+    /// rule as written, so on a Secret, or beside lookups of Secrets, it
+    /// is withheld ([`redaction`]).
+    pub resubstituted: bool,
 }
 
 impl RuleResult {
@@ -308,6 +313,7 @@ impl RuleResult {
             properties: BTreeMap::new(),
             skip_reason: None,
             before_exceptions: false,
+            resubstituted: false,
         }
     }
 }
@@ -997,49 +1003,51 @@ impl Engine {
         for (index, rule) in applicable.into_iter().enumerate() {
             let build = || self.base_context(policy, prepared, &operation, &resource_values, env);
             let rule_values = env.values.rule_values(&policy.name, &rule.name);
-            let outcome = if rule_values.is_none() && reads_context_only(rule) {
-                // Nothing would change the rule's copy of the context, so
-                // it reads the base context wherever the rule stands; with
-                // no values at all, the CEL view of that context follows
-                // from the resource and the request alone.
-                let plain = no_values
-                    .then(|| {
-                        prepared.cel_scopes.plain(&operation, || {
-                            self.plain_cel_inputs(prepared, &operation, env)
+            let (outcome, resubstituted) = variables::tracking_resubstitution(|| {
+                if rule_values.is_none() && reads_context_only(rule) {
+                    // Nothing would change the rule's copy of the context, so
+                    // it reads the base context wherever the rule stands; with
+                    // no values at all, the CEL view of that context follows
+                    // from the resource and the request alone.
+                    let plain = no_values
+                        .then(|| {
+                            prepared.cel_scopes.plain(&operation, || {
+                                self.plain_cel_inputs(prepared, &operation, env)
+                            })
                         })
+                        .flatten();
+                    match plain {
+                        Some(scope) => validate::validate_cel_in_scope(rule, scope, &self.cluster),
+                        None => validate::validate_cel_rule(
+                            rule,
+                            base.get_or_insert_with(build),
+                            &prepared.cel_scopes,
+                        ),
+                    }
+                } else if no_values && rule_values.is_none() && rule.context.is_empty() {
+                    // A rule without context entries or values only queries its
+                    // context (foreach elements work on copies), and with no
+                    // values the context is the same for every policy but for
+                    // the policy's namespace, which only entry loads read.
+                    let mut shared = prepared.shared_context(&operation, build);
+                    shared.set_policy_namespace(policy.namespace.clone());
+                    jmespath::within_rule_budget(jmespath::MAX_RULE_STEPS, || {
+                        evaluate_rule(rule, &mut shared, effective, &prepared.cel_scopes)
                     })
-                    .flatten();
-                match plain {
-                    Some(scope) => validate::validate_cel_in_scope(rule, scope, &self.cluster),
-                    None => validate::validate_cel_rule(
-                        rule,
-                        base.get_or_insert_with(build),
-                        &prepared.cel_scopes,
-                    ),
-                }
-            } else if no_values && rule_values.is_none() && rule.context.is_empty() {
-                // A rule without context entries or values only queries its
-                // context (foreach elements work on copies), and with no
-                // values the context is the same for every policy but for
-                // the policy's namespace, which only entry loads read.
-                let mut shared = prepared.shared_context(&operation, build);
-                shared.set_policy_namespace(policy.namespace.clone());
-                jmespath::within_rule_budget(jmespath::MAX_RULE_STEPS, || {
-                    evaluate_rule(rule, &mut shared, effective, &prepared.cel_scopes)
-                })
-            } else {
-                let mut ctx = if index == last {
-                    base.take().unwrap_or_else(build)
                 } else {
-                    base.get_or_insert_with(build).clone()
-                };
-                for (key, value) in rule_values.into_iter().flatten() {
-                    ctx.add_variable(&key, value);
+                    let mut ctx = if index == last {
+                        base.take().unwrap_or_else(build)
+                    } else {
+                        base.get_or_insert_with(build).clone()
+                    };
+                    for (key, value) in rule_values.into_iter().flatten() {
+                        ctx.add_variable(&key, value);
+                    }
+                    jmespath::within_rule_budget(jmespath::MAX_RULE_STEPS, || {
+                        evaluate_rule(rule, &mut ctx, effective, &prepared.cel_scopes)
+                    })
                 }
-                jmespath::within_rule_budget(jmespath::MAX_RULE_STEPS, || {
-                    evaluate_rule(rule, &mut ctx, effective, &prepared.cel_scopes)
-                })
-            };
+            });
             let Some(outcome) = outcome else {
                 continue;
             };
@@ -1055,6 +1063,7 @@ impl Engine {
                 properties,
                 skip_reason: None,
                 before_exceptions: outcome.before_exceptions,
+                resubstituted,
             });
             if apply_one && applied {
                 break;
@@ -1157,6 +1166,7 @@ fn cel_response(
                 properties: outcome.annotations,
                 skip_reason: outcome.skip_reason,
                 before_exceptions: false,
+                resubstituted: false,
             })
             .into_iter()
             .collect(),

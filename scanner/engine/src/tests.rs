@@ -572,6 +572,40 @@ fn a_variable_in_a_secret_s_own_text_cannot_reach_its_data() {
     );
 }
 
+/// verify39 F1, F3: a text substitution made that holds `{{` is
+/// substituted again — a string a context variable builds from literals,
+/// a ConfigMap value — whatever the rule's text reads: on a Secret the
+/// message is withheld; a rule whose text substitutes nothing so keeps its
+/// own.
+#[test]
+fn a_variable_built_by_a_substitution_cannot_reach_a_secret_s_data() {
+    let policy = policy(json!([{
+        "name": "built",
+        "match": {"any": [{"resources": {"kinds": ["Secret"]}}]},
+        "context": [{"name": "t", "variable": {"jmesPath":
+            "join('', ['{', '{ reverse(base64_decode(request.object.data.password)) }', '}'])"}}],
+        "validate": {"message": "x {{ t }}", "deny": {}}
+    }, {
+        "name": "plain",
+        "match": {"any": [{"resources": {"kinds": ["Secret"]}}]},
+        "context": [{"name": "t", "variable": {"jmesPath": "join('', ['a', 'b'])"}}],
+        "validate": {"message": "x {{ t }}", "deny": {}}
+    }]));
+    let secret = json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "db", "namespace": "default"},
+        "data": {"password": "SHVudGVyMlh5bG9waG9uZTk5MzE="}});
+    let engine = Engine::new(vec![policy], EngineOptions::default());
+    let rules: Vec<RuleResult> = engine
+        .evaluate(&secret, &Environment::default())
+        .into_iter()
+        .flat_map(|r| r.rules)
+        .collect();
+    assert_eq!(rules.len(), 2);
+    assert!(rules[0].resubstituted && !rules[1].resubstituted);
+    assert_eq!(rules[0].message, redaction::DERIVED_TEXT);
+    assert!(rules[1].message.contains("x ab"), "{}", rules[1].message);
+}
+
 /// A policy on Secrets whose message interpolates `request.object.data`:
 /// the message is withheld whole (the policy builds it from the data);
 /// one reading only metadata that happens to hold a value (a label copied

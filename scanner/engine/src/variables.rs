@@ -22,6 +22,29 @@ static REFERENCES: LazyLock<Regex> =
 static ESCAPED_REFERENCES: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\\\$\(.[^ )]*\)").expect("escaped reference regex"));
 
+thread_local! {
+    /// Whether a substitution on this thread, since [`tracking_resubstitution`]
+    /// began, put in a value holding `{{` that the next round evaluates.
+    static RESUBSTITUTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `work` (one rule's evaluation on one resource) and says whether a
+/// substitution in it evaluated text a substitution had produced: a value
+/// holding `{{` — a field of the resource, a lookup's answer, a string a
+/// policy built from literals — is substituted again, as Kyverno does.
+/// What such a text shows, no reading of the rule as written can judge
+/// (verify39: the reversed password of a Secret through a `type`, a
+/// ConfigMap value, `join('', ['{', '{ … }', '}'])`).
+pub(crate) fn tracking_resubstitution<T>(work: impl FnOnce() -> T) -> (T, bool) {
+    let outer = RESUBSTITUTED.with(|flag| flag.replace(false));
+    let done = work();
+    let inner = RESUBSTITUTED.with(|flag| flag.replace(outer));
+    if inner {
+        RESUBSTITUTED.with(|flag| flag.set(true));
+    }
+    (done, inner)
+}
+
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub(crate) enum SubstitutionError {
     #[error("{0}")]
@@ -290,6 +313,8 @@ fn substitute_string(
             };
             if shallow {
                 replacement = replacement.replace("{{", "\\{{");
+            } else if replacement.contains("{{") {
+                RESUBSTITUTED.with(|flag| flag.set(true));
             }
             value = value.replacen(&occurrence.text, &replacement, 1);
             // Each replacement rewrites the whole text: bound the sum too.

@@ -306,6 +306,7 @@ impl Declared {
             properties,
             skip_reason: None,
             before_exceptions: false,
+            resubstituted: false,
         }
     }
 }
@@ -476,6 +477,7 @@ mod tests {
                     properties: BTreeMap::new(),
                     skip_reason: None,
                     before_exceptions: false,
+                    resubstituted: false,
                 })
                 .collect(),
         }

@@ -426,6 +426,7 @@ mod tests {
                     properties: BTreeMap::new(),
                     skip_reason: None,
                     before_exceptions: false,
+                    resubstituted: false,
                 })
                 .collect(),
         }]

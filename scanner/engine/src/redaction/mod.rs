@@ -529,7 +529,9 @@ pub(crate) fn redact_responses(
         // reads (self39: a `type` of `{{ reverse(base64_decode(
         // request.object.data.password)) }}` put the reversed password in
         // a message reading only `type`). On such a resource every built
-        // message counts as built from the data.
+        // message counts as built from the data; so does one whose rule
+        // substituted again what a substitution made anywhere (a lookup's
+        // answer, a string built from literals: verify39).
         let injectable = holds_variable(resource);
         for response in responses.iter_mut() {
             let derived: Vec<Readers> = response
@@ -537,7 +539,7 @@ pub(crate) fn redact_responses(
                 .iter()
                 .map(|rule| {
                     let mut derived = readers(response, &rule.rule);
-                    if injectable {
+                    if injectable || rule.resubstituted {
                         derived.message = true;
                         derived.lookup_message |= derived.lookup_any;
                     }
@@ -832,7 +834,10 @@ impl ClusterData for SecretWatch {
             .inner
             .params(api_version, kind, namespace, name, selector);
         if let Ok(values) = &answer {
-            let of_secrets = api_version == "v1" && kind == "Secret";
+            // By kind alone: `/v1` is the core group as much as `v1`
+            // (verify39 F4: the Secret params of such a paramKind were not
+            // recorded, and leaked); over-redaction is the safe side.
+            let of_secrets = kind.eq_ignore_ascii_case("Secret");
             for value in values {
                 self.record(value, of_secrets);
             }
@@ -1113,6 +1118,45 @@ mod tests {
         let mut clean = RuleResult::new("check", RuleStatus::Pass, "fine", "Audit");
         assert!(!values.redact_result(&mut clean));
         assert!(!clean.properties.contains_key(REDACTED_PROPERTY));
+    }
+
+    /// verify39 F4: params of `paramKind` `{apiVersion: "/v1", kind:
+    /// Secret}` are Secrets the cluster returns as for `v1`: recorded.
+    #[test]
+    fn secret_params_are_recorded_whatever_their_api_version_spells() {
+        struct Params;
+        impl ClusterData for Params {
+            fn config_map(&self, _: &str, _: &str) -> Option<Value> {
+                None
+            }
+            fn api_call(&self, _: &ApiCallRequest) -> Result<Option<Value>, String> {
+                Ok(None)
+            }
+            fn params(
+                &self,
+                _: &str,
+                _: &str,
+                _: &str,
+                _: Option<&str>,
+                _: Option<&LabelSelector>,
+            ) -> Result<Vec<Value>, String> {
+                // Listed by a selector: the items carry no kind.
+                Ok(vec![json!({"metadata": {"name": "db"},
+                               "data": {"password": "aHVudGVyMi1wYXNzd29yZA=="}})])
+            }
+        }
+        for api_version in ["v1", "/v1"] {
+            let seen = Arc::new(RwLock::new(SecretValues::default()));
+            let watch = SecretWatch::new(Arc::new(Params), seen.clone());
+            assert!(watch
+                .params(api_version, "Secret", "default", None, None)
+                .is_ok());
+            let seen = seen.read().expect("lock");
+            assert!(
+                seen.redact_text("hunter2-password").is_some(),
+                "{api_version}"
+            );
+        }
     }
 
     #[test]

@@ -195,16 +195,19 @@ impl<'a> KyvernoScope<'a> {
             return whole;
         };
         let found = reads.paths().any(|path| match path.split_first() {
+            // A context entry first: its name may be any, `elementIndexPw`
+            // too (verify39 F5: read as the foreach index, it leaked).
+            Some((Step::Field(name), _)) if self.entries.contains_key(name.as_str()) => self
+                .entries
+                .get(name.as_str())
+                .is_some_and(|entry| self.entry_reads_data(entry, depth + 1, of)),
             Some((Step::Field(name), rest)) => match name.as_str() {
                 "request" => of == Of::Object && request_reads_data(rest),
                 name if name.starts_with("elementIndex") => false,
                 // A foreach element: of the resource, or of a list a
                 // lookup returned.
                 name if name.starts_with("element") => whole,
-                name => self
-                    .entries
-                    .get(name)
-                    .is_some_and(|entry| self.entry_reads_data(entry, depth + 1, of)),
+                _ => false,
             },
             None | Some((Step::Any, _)) => whole,
         });
@@ -741,5 +744,18 @@ mod tests {
         assert!(!lookup(
             "resource.Post('authorization.k8s.io/v1', 'subjectaccessreviews', {}).status"
         ));
+    }
+
+    /// verify39 F5: a context entry whose name starts like the foreach
+    /// index (`elementIndexPw`) is the entry, not the index.
+    #[test]
+    fn a_context_entry_is_read_whatever_its_name() {
+        let rule = json!({"name": "r", "validate": {"foreach": [{"list": "['x']",
+            "context": [{"name": "elementIndexPw",
+                "variable": {"jmesPath": "reverse(base64_decode(request.object.data.password))"}}],
+            "deny": {"conditions": {"any": [{"key": "a", "operator": "Equals", "value": "a",
+                "message": "c {{ elementIndexPw }}"}]}}}]}});
+        assert!(kyverno_rule(&rule).message);
+        assert!(!message_reads("{{ elementIndex }}"));
     }
 }
