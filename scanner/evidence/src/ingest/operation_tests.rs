@@ -627,21 +627,25 @@ pub(crate) fn context_aliases<'v>(
     aliases_by(&context_definitions(entries), template_reads_request)
 }
 
-/// Each context entry's name and the text it is read from: its variable
-/// or apiCall, a `jmesPath` as a template.
+/// Each context entry's name and the text it is read from: every string
+/// of the entry (a `variable`'s value and default, an `apiCall`'s path and
+/// data, a `configMap`'s or `imageRegistry`'s templated name — verify39
+/// F6: `ops-{{ to_lower(request.operation) }}` was not read), each on a
+/// line of its own; a `jmesPath` is JMESPath without braces: read as one.
 fn context_definitions<'v>(entries: impl IntoIterator<Item = &'v Value>) -> Vec<(&'v str, String)> {
     entries
         .into_iter()
         .filter_map(|entry| {
             let name = entry.get("name")?.as_str()?;
-            let mut text = entry
-                .get("variable")
-                .or_else(|| entry.get("apiCall"))
-                .map(Value::to_string)
-                .unwrap_or_default();
-            // A `jmesPath` is JMESPath without braces: read it as one.
+            let mut texts = Vec::new();
+            for (key, value) in entry.as_object()? {
+                if key != "name" {
+                    string_leaves(value, &mut texts);
+                }
+            }
+            let mut text = texts.join("\n");
             if let Some(path) = entry.pointer("/variable/jmesPath").and_then(Value::as_str) {
-                text.push_str(&format!(" {{{{{path}}}}}"));
+                text.push_str(&format!("\n{{{{{path}}}}}"));
             }
             Some((name, text))
         })
@@ -1065,5 +1069,20 @@ mod tests {
         ] {
             assert!(!template_reads_request(text, &none), "{text}");
         }
+    }
+
+    /// verify39 F6: a context entry of any kind whose strings read the
+    /// operation is an alias: a `configMap` named by it too.
+    #[test]
+    fn every_string_of_a_context_entry_is_read() {
+        let entries = [
+            json!({"name": "cm", "configMap": {"name": "ops-{{ to_lower(request.operation) }}", "namespace": "default"}}),
+            json!({"name": "quoted", "variable": {"value": "{{ request.\"operation\" }}"}}),
+            json!({"name": "plain", "configMap": {"name": "ops", "namespace": "{{ request.namespace }}"}}),
+        ];
+        assert_eq!(
+            context_aliases(entries.iter()),
+            BTreeSet::from(["cm".to_string(), "quoted".to_string()])
+        );
     }
 }
