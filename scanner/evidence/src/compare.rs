@@ -558,15 +558,10 @@ pub fn compare_with(
                 // without --since) cleared nothing either (walk34: one such
                 // package in the chain turned ROLL BACK into ENFORCED, the
                 // violator still there).
-                // Nor did one that found it enforced beside violations it
-                // enforces (NO-GO: fix them) without checking (walk39 F5).
                 let unacted = previous.decisions.iter().any(|d| {
                     d.policy == name
                         && (d.decision == crate::model::Decision::RollBack
-                            || (matches!(
-                                d.decision,
-                                crate::model::Decision::Enforced | crate::model::Decision::NoGo
-                            ) && !policy.info.admission_off
+                            || (d.decision == crate::model::Decision::Enforced
                                 && d.rollback_status
                                     .as_deref()
                                     .is_some_and(|s| s.starts_with("not checked"))))

@@ -1068,9 +1068,9 @@ fn a_roll_back_not_acted_on_stays_while_its_violation_stands() {
     let mut fixed = with("pass");
     fixed.comparison = Some(compare::compare(&previous, &fixed));
     assert_eq!(decision::decide(&fixed)[0].decision, Decision::Enforced);
-    // walk34: a package made without --since between them (walk39 F5:
-    // NO-GO, the violation it enforces to fix; "rollback: not checked")
-    // cleared nothing either.
+    // walk34: a package made without --since between them reads no
+    // all-clear either (walk39 F5: NO-GO, the violation it enforces to
+    // fix, where it read ENFORCED, "rollback: not checked").
     let mut unchecked = with("fail");
     decision::apply(&mut unchecked);
     assert_eq!(unchecked.decisions[0].decision, Decision::NoGo);
@@ -1080,9 +1080,16 @@ fn a_roll_back_not_acted_on_stays_while_its_violation_stands() {
         "{:?}",
         unchecked.decisions[0]
     );
+    // After it, the violation stands: still no ENFORCED (NO-GO, as a
+    // Mixed policy's not-ready verdict: fix it).
     let mut current = with("fail");
     current.comparison = Some(compare::compare(&unchecked, &current));
-    assert_eq!(decision::decide(&current)[0].decision, Decision::RollBack);
+    let after = decision::decide(&current);
+    assert_eq!(after[0].decision, Decision::NoGo, "{after:?}");
+    assert!(
+        after[0].reasons[0].contains("they stood in the previous package too"),
+        "{after:?}"
+    );
     // One that checked and found nothing, with no violation: ENFORCED.
     let mut checked = with("pass");
     checked.comparison = Some(compare::compare(&with("pass"), &checked));
