@@ -620,6 +620,12 @@ pub fn config_map(
             if outcome.exception_namespace_missing {
                 put(keys::EXCEPTION_NAMESPACE_MISSING, "true".into());
             }
+            if !outcome.unserved_policy_kinds.is_empty() {
+                put(
+                    keys::UNSERVED_POLICY_KINDS,
+                    outcome.unserved_policy_kinds.join(","),
+                );
+            }
             if let Some((source, count)) = &outcome.resource_filters {
                 put(keys::RESOURCE_FILTERS_FROM, source.clone());
                 put(keys::RESOURCE_FILTERS, count.to_string());
@@ -1167,6 +1173,10 @@ mod tests {
             },
             resource_filters: Some(("kyverno/kyverno".into(), 17)),
             exception_namespace_missing: true,
+            unserved_policy_kinds: vec![
+                "ValidatingAdmissionPolicy".into(),
+                "ValidatingPolicy".into(),
+            ],
             ..ScanOutcome::default()
         };
         outcome.objects_evaluated_by_kind.insert("Pod".into(), 2);
@@ -1215,6 +1225,10 @@ mod tests {
         expected.objects_evaluated_by_kind = Some([("Pod".to_string(), 2)].into_iter().collect());
         expected.results_by_rule = outcome.results_by_rule.clone().into();
         expected.exception_namespace_missing = true;
+        expected.unserved_policy_kinds = vec![
+            "ValidatingAdmissionPolicy".into(),
+            "ValidatingPolicy".into(),
+        ];
         expected.resource_filters = Some(crate::evidence::ingest::record::ResourceFiltersApplied {
             source: "kyverno/kyverno".into(),
             count: 17,

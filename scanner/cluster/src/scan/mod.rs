@@ -293,6 +293,8 @@ pub struct ScanOutcome {
     pub reports_to_apply: Vec<(ReportKey, WantedReport)>,
     /// `--exception-namespace` named a namespace the cluster does not have.
     pub exception_namespace_missing: bool,
+    /// The policy kinds the cluster does not serve (discovery).
+    pub unserved_policy_kinds: Vec<String>,
     /// Kyverno's resourceFilters the scan applied: where they came from
     /// (`namespace/name` of the ConfigMap) and how many; None when none.
     pub resource_filters: Option<(String, usize)>,

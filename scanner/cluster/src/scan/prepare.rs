@@ -293,6 +293,7 @@ pub(super) async fn prepare(
     }
     let setup = setup::setup_messages(options, &discovered, &env, unknown_kinds);
     outcome.exception_namespace_missing = setup.exception_namespace_missing;
+    outcome.unserved_policy_kinds = setup.unserved_policy_kinds;
     for message in duplicates.into_iter().chain(setup.messages) {
         // Printed once, with the problems (not also as a log line).
         tracing::debug!("{message}");

@@ -38,6 +38,9 @@ pub(super) struct SetupMessages {
     /// `--exception-namespace` names a namespace the cluster does not
     /// have (so no PolicyException is applied).
     pub(super) exception_namespace_missing: bool,
+    /// The policy kinds the cluster does not serve, for the run record
+    /// (walk39 F6: evidence made offline from the record lost it).
+    pub(super) unserved_policy_kinds: Vec<String>,
 }
 
 /// The messages a misspelt filter or an unserved policy kind calls for:
@@ -53,8 +56,10 @@ pub(super) fn setup_messages(
     let mut found = SetupMessages {
         messages: unknown_kinds,
         exception_namespace_missing: false,
+        unserved_policy_kinds: Vec::new(),
     };
     let unserved = discovered.unserved_policy_kinds();
+    found.unserved_policy_kinds = unserved.iter().map(|kind| kind.to_string()).collect();
     for document in &options.policy_documents {
         let kind = document.value.str_field("kind").unwrap_or_default();
         let Some((group, enforcer)) = policy_kind_group(kind).filter(|_| unserved.contains(&kind))

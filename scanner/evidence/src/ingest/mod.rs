@@ -125,7 +125,8 @@ pub struct EvidenceInput {
     /// Policy kinds ([`policy_info::POLICY_DOCUMENT_KINDS`]) the cluster
     /// does not serve, by discovery: a policy of such a kind (given as a
     /// file) has nothing in this cluster to enforce it. Empty when not read
-    /// from a cluster.
+    /// from a cluster; [`EvidenceInput::serves`] also reads the scan
+    /// record's.
     pub unserved_policy_kinds: Vec<String>,
     /// Of the resources a previous package (`--since`) names that no
     /// result names now, those the cluster still has; None when not
@@ -133,6 +134,20 @@ pub struct EvidenceInput {
     pub still_present: Option<BTreeSet<ObjectName>>,
     /// The soak rule and the scans' history it judges by.
     pub soak: SoakInput,
+}
+
+impl EvidenceInput {
+    /// Whether the cluster serves the policy kind `kind`: neither its
+    /// discovery (read now) nor the scan's record (walk39 F6: evidence made
+    /// from files with the record promoted a ValidatingAdmissionPolicy a
+    /// 1.20 cluster does not serve) says it does not.
+    pub fn serves(&self, kind: &str) -> bool {
+        !self.unserved_policy_kinds.iter().any(|k| k == kind)
+            && !self
+                .scan
+                .as_ref()
+                .is_some_and(|scan| scan.unserved_policy_kinds.iter().any(|k| k == kind))
+    }
 }
 
 /// The soak rule (`--min-soak`, `--min-scans`) and the history of recorded

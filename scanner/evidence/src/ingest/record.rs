@@ -100,6 +100,10 @@ pub struct ScanRecord {
     /// The exception namespace the scan applied does not exist.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub exception_namespace_missing: bool,
+    /// The policy kinds the scanned cluster does not serve (its
+    /// discovery); empty in an older record.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unserved_policy_kinds: Vec<String>,
     /// The content digest of each policy and exception document the scan
     /// loaded, by document key
     /// ([`crate::run::record_format::document_key`]); None from an older
@@ -327,6 +331,16 @@ impl ScanRecord {
             results_by_rule: json_key(text(keys::RESULTS_BY_RULE), keys::RESULTS_BY_RULE, source)?,
             kinds_by_rule: json_key(text(keys::KINDS_BY_RULE), keys::KINDS_BY_RULE, source)?,
             exception_namespace_missing: text(keys::EXCEPTION_NAMESPACE_MISSING) == Some("true"),
+            unserved_policy_kinds: text(keys::UNSERVED_POLICY_KINDS)
+                .map(|kinds| {
+                    kinds
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|kind| !kind.is_empty())
+                        .map(String::from)
+                        .collect()
+                })
+                .unwrap_or_default(),
             input_digests: json_key(text(keys::INPUT_DIGESTS), keys::INPUT_DIGESTS, source)?,
             settings: json_key(text(keys::SETTINGS), keys::SETTINGS, source)?,
             load_errors: json_key(text(keys::LOAD_ERRORS), keys::LOAD_ERRORS, source)?

@@ -191,6 +191,11 @@ fn merge_into(merged: &mut ScanRecord, record: &ScanRecord, index: u32, count: u
     merged.write_failed_reports += record.write_failed_reports;
     merged.policies_incomplete |= record.policies_incomplete;
     merged.exception_namespace_missing |= record.exception_namespace_missing;
+    for kind in &record.unserved_policy_kinds {
+        if !merged.unserved_policy_kinds.contains(kind) {
+            merged.unserved_policy_kinds.push(kind.clone());
+        }
+    }
     if first {
         merged.namespaces = record.namespaces.clone();
         merged.excluded_namespaces = record.excluded_namespaces.clone();

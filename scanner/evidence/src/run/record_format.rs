@@ -74,6 +74,10 @@ pub mod keys {
     pub const EXCEPTIONS_NOT_APPLIED: &str = "policyExceptionsNotApplied";
     /// `true` when the exception namespace does not exist in the cluster.
     pub const EXCEPTION_NAMESPACE_MISSING: &str = "exceptionNamespaceMissing";
+    /// The policy kinds the cluster does not serve (discovery found no
+    /// such API), comma-separated: a policy of one, given as a file,
+    /// nothing there enforces; absent when it serves them all.
+    pub const UNSERVED_POLICY_KINDS: &str = "unservedPolicyKinds";
     /// Kyverno's resourceFilters the run applied: `<namespace>/<name>` of
     /// its ConfigMap; absent when it applied none.
     pub const RESOURCE_FILTERS_FROM: &str = "resourceFiltersFrom";

@@ -1143,6 +1143,34 @@ fn an_enforced_policy_of_a_kind_the_cluster_does_not_serve_is_not_enforced() {
     assert_eq!(decision::decide(&current)[0].decision, Decision::NoGo);
 }
 
+/// walk39 F6: evidence made from files with the scan's record (no
+/// discovery now) promoted an Audit policy of a kind the scanned cluster
+/// does not serve: the record says so, and the evidence reads it.
+#[test]
+fn the_scan_record_says_which_policy_kinds_the_cluster_does_not_serve() {
+    let build_with = |unserved: &[&str]| {
+        let record = ScanRecord {
+            unserved_policy_kinds: unserved.iter().map(|k| k.to_string()).collect(),
+            ..scan(true, &[])
+        };
+        decision::decide(&build(&input(
+            vec![report(vec![result("p", "pass", "a", "p1")])],
+            vec![policy("p", "Audit", "2026-11-01T00:00:00Z")],
+            Some(record),
+        )))
+    };
+    let decided = build_with(&["ClusterPolicy"]);
+    assert_eq!(decided[0].decision, Decision::NoGo, "{decided:?}");
+    assert!(
+        decided[0].reasons[0].starts_with("this cluster does not serve ClusterPolicy"),
+        "{decided:?}"
+    );
+    assert_eq!(
+        build_with(&["ValidatingAdmissionPolicy"])[0].decision,
+        Decision::Go
+    );
+}
+
 /// walk34: with no scan record at all, an enforced policy read ENFORCED
 /// ("rollback: not checked") without --since, RESCAN with it.
 #[test]

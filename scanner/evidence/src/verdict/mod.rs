@@ -171,7 +171,7 @@ pub fn build(input: &EvidenceInput) -> Evidence {
             continue;
         }
         // No command for an API the cluster does not serve: it would fail.
-        if input.unserved_policy_kinds.contains(&info.kind) {
+        if !input.serves(&info.kind) {
             info.rollback = None;
             info.enforce = None;
         }

@@ -39,7 +39,7 @@ pub(super) fn policy_reasons(info: &PolicyInfo, found: bool, input: &EvidenceInp
     }
     // Given as a file for a kind this cluster does not serve: nothing here
     // enforces it, and the Enforce change offered would be refused.
-    if input.unserved_policy_kinds.contains(&info.kind) {
+    if !input.serves(&info.kind) {
         let (group, enforcer) = policy_kind_group(&info.kind).unwrap_or(("", "its controller"));
         reasons.push(format!(
             "this cluster does not serve {} ({group}): nothing here would enforce it — that needs {enforcer}",
