@@ -667,21 +667,64 @@ fn may_name_secrets(path: &str) -> bool {
     if !path.contains("{{") {
         return false;
     }
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    // Split at `/` outside templates: a template may itself hold one and
+    // move the resource (verify39 F12: `…/namespaces/{{ join('',
+    // ['default/sec', 'rets/db']) }}` read as no lookup of Secrets).
+    let mut segments: Vec<(String, bool)> = vec![(String::new(), true)];
+    let mut rest = path.trim_start_matches('/');
+    while !rest.is_empty() {
+        let Some(last) = segments.last_mut() else {
+            return true;
+        };
+        if let Some(after) = rest.strip_prefix("{{") {
+            let Some(end) = after.find("}}") else {
+                return true;
+            };
+            last.0.push_str("{{}}");
+            last.1 &= slash_free(&after[..end]);
+            rest = &after[end + 2..];
+        } else if let Some(after) = rest.strip_prefix('/') {
+            segments.push((String::new(), true));
+            rest = after;
+        } else {
+            let next = rest.find(['/', '{']).map_or(rest.len(), |at| at.max(1));
+            last.0.push_str(&rest[..next]);
+            rest = &rest[next..];
+        }
+    }
     // /api/v1/[namespaces/NS/]RESOURCE, /apis/GROUP/VERSION/[namespaces/NS/]RESOURCE.
-    let resource = match segments.first() {
-        Some(&"api") => 2,
-        Some(&"apis") => 3,
+    let resource = match segments.first().map(|(text, _)| text.as_str()) {
+        Some("api") => 2,
+        Some("apis") => 3,
         _ => return true,
     };
-    let resource = if segments.get(resource) == Some(&"namespaces") {
+    let resource = if segments.get(resource).map(|(text, _)| text.as_str()) == Some("namespaces") {
         resource + 2
     } else {
         resource
     };
+    // A template before the resource that may hold a `/` may move it.
+    if segments
+        .iter()
+        .take(resource)
+        .any(|(_, slash_free)| !slash_free)
+    {
+        return true;
+    }
     segments
         .get(resource)
-        .is_none_or(|segment| segment.contains("{{") || segment.contains("}}"))
+        .is_none_or(|(text, _)| text.contains("{{}}"))
+}
+
+/// Whether a template's value holds no `/`: a plain path to a name or
+/// namespace (`request.namespace`, `request.object.metadata.name`), which
+/// Kubernetes' names never hold.
+fn slash_free(expression: &str) -> bool {
+    let expression = expression.trim();
+    expression
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        && matches!(expression.rsplit('.').next(), Some("namespace" | "name"))
 }
 
 /// A [`ClusterData`] that answers as `inner` does and records every Secret
@@ -1200,6 +1243,16 @@ mod tests {
         ));
         assert!(!may_name_secrets(
             "/apis/apps/v1/namespaces/{{ request.namespace }}/deployments"
+        ));
+        // verify39 F12: a template holding `/` moves the resource.
+        assert!(may_name_secrets(
+            "/api/v1/namespaces/{{ join('', ['default/sec', 'rets/db']) }}"
+        ));
+        assert!(may_name_secrets(
+            "/api/v1/namespaces/{{ request.object.data.ns }}/configmaps/x"
+        ));
+        assert!(!may_name_secrets(
+            "/api/v1/namespaces/{{request.object.metadata.namespace}}/configmaps/{{ request.object.metadata.name }}"
         ));
     }
 }

@@ -130,19 +130,21 @@ fn entry_looks_up_secrets(entry: &Value) -> bool {
             .is_some_and(super::may_name_secrets)
 }
 
-/// Where a Kyverno rule's names come from: its context entries by name.
+/// Where a Kyverno rule's names come from: its context entries by name,
+/// every definition of a name (a foreach's entry may share a name with
+/// the rule's, and each is read where it stands: verify39 F13).
 struct KyvernoScope<'a> {
-    entries: HashMap<&'a str, &'a Value>,
+    entries: HashMap<&'a str, Vec<&'a Value>>,
 }
 
 impl<'a> KyvernoScope<'a> {
     /// The context entries of `rule` and of its foreach blocks.
     fn of(rule: &'a Value) -> KyvernoScope<'a> {
-        let mut entries = HashMap::new();
+        let mut entries: HashMap<&str, Vec<&Value>> = HashMap::new();
         let mut add = |list: Option<&'a Value>| {
             for entry in list.and_then(Value::as_array).into_iter().flatten() {
                 if let Some(name) = entry.get("name").and_then(Value::as_str) {
-                    entries.insert(name, entry);
+                    entries.entry(name).or_default().push(entry);
                 }
             }
         };
@@ -200,7 +202,9 @@ impl<'a> KyvernoScope<'a> {
             Some((Step::Field(name), _)) if self.entries.contains_key(name.as_str()) => self
                 .entries
                 .get(name.as_str())
-                .is_some_and(|entry| self.entry_reads_data(entry, depth + 1, of)),
+                .into_iter()
+                .flatten()
+                .any(|entry| self.entry_reads_data(entry, depth + 1, of)),
             Some((Step::Field(name), rest)) => match name.as_str() {
                 "request" => of == Of::Object && request_reads_data(rest),
                 name if name.starts_with("elementIndex") => false,
@@ -219,6 +223,7 @@ impl<'a> KyvernoScope<'a> {
     fn looks_up_secrets(&self) -> bool {
         self.entries
             .values()
+            .flatten()
             .any(|entry| entry_looks_up_secrets(entry))
     }
 
@@ -757,5 +762,17 @@ mod tests {
                 "message": "c {{ elementIndexPw }}"}]}}}]}});
         assert!(kyverno_rule(&rule).message);
         assert!(!message_reads("{{ elementIndex }}"));
+    }
+
+    /// verify39 F13: a foreach's entry of the same name as the rule's
+    /// does not hide the rule's from the reading.
+    #[test]
+    fn every_definition_of_a_name_is_read() {
+        let rule = json!({"name": "r",
+            "context": [{"name": "pw", "variable": {"jmesPath": "reverse(base64_decode(request.object.data.password))"}}],
+            "validate": {"message": "m {{ pw }}", "foreach": [
+                {"list": "['x']", "deny": {}},
+                {"list": "['y']", "context": [{"name": "pw", "variable": {"value": "safe"}}], "deny": {}}]}});
+        assert!(kyverno_rule(&rule).message);
     }
 }
