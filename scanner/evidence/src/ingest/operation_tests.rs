@@ -111,7 +111,7 @@ fn aliases_by(
 }
 
 /// The request's fields naming the requester, which a scan never has.
-pub(crate) const REQUESTER_FIELDS: [&str; 1] = ["userInfo"];
+pub(crate) const REQUESTER_FIELDS: [&str; 3] = ["userInfo", "roles", "clusterRoles"];
 
 /// Kyverno's variables naming the requester's service account
 /// (`{{ serviceAccountName }}`, `{{ serviceAccountNamespace }}`).
@@ -144,10 +144,14 @@ fn reads_request_fields(
     let Some(read) = read else {
         return true;
     };
+    // A nested template's stand-in may be any name (verify39 F17:
+    // `request."{{ t }}"` with `t` = `operation`).
+    let field_may_be = |field: &str| field == SUBSTITUTED || fields.contains(&field);
     let found = read.paths().any(|path| match path.split_first() {
         None | Some((Step::Any, _)) => true,
+        Some((Step::Field(name), _)) if name == SUBSTITUTED => true,
         Some((Step::Field(name), rest)) if name == "request" => match rest.first() {
-            Some(Step::Field(field)) => fields.contains(&field.as_str()),
+            Some(Step::Field(field)) => field_may_be(field),
             _ => true,
         },
         Some((Step::Field(name), rest)) if cel => {
@@ -374,6 +378,10 @@ fn split_top<'t>(text: &'t str, separator: &str) -> Vec<&'t str> {
     parts
 }
 
+/// What stands for a nested `{{ … }}`'s value in the text around it: read
+/// as any name ([`reads_request_fields`]).
+const SUBSTITUTED: &str = "polscan_substituted";
+
 /// The JMESPath inside each `{{ … }}` of a Kyverno text, innermost first
 /// as Kyverno substitutes them (pkg/engine/variables: the variable regex
 /// takes no `{{` inside): `{{ d."{{ request.namespace }}" }}` is
@@ -396,7 +404,7 @@ fn templates(text: &str) -> Vec<String> {
         let inner = text[open + 2..close].trim();
         found.push(inner.strip_prefix('-').unwrap_or(inner).trim().to_string());
         let in_json = text[..open].trim_end().ends_with('`');
-        let stand_in = if in_json { "0" } else { "polscan_substituted" };
+        let stand_in = if in_json { "0" } else { SUBSTITUTED };
         text.replace_range(open..close + 2, stand_in);
     }
     found
@@ -526,7 +534,19 @@ pub(crate) fn kyverno_condition_holds(condition: &Value, aliases: &BTreeSet<Stri
         }
     };
     let keys = text_of(condition.get("key"));
-    let values = text_of(condition.get("value"));
+    let mut values = text_of(condition.get("value"));
+    // A string holding a JSON array is that array to the In family, as
+    // Kyverno's operators decode it (verify39 F11: `'["UPDATE"]'` read as
+    // one pattern matching no operation).
+    let in_family = condition
+        .get("operator")
+        .and_then(Value::as_str)
+        .is_some_and(|operator| operator.contains("In"));
+    if let (true, Some(Value::String(text))) = (in_family, condition.get("value")) {
+        if let Ok(Value::Array(items)) = serde_json::from_str::<Value>(text) {
+            values = text_of(Some(&Value::Array(items)));
+        }
+    }
     let reads = keys
         .iter()
         .chain(&values)

@@ -16,6 +16,7 @@ use super::rule_content::RuleContent;
 use crate::run::record_format::{rules_content, DocumentDigest};
 use chrono::{DateTime, Utc};
 use polscan_engine::kyverno::policy::ANNOTATION_AUTOGEN_CONTROLLERS;
+use polscan_engine::reads::Step;
 use polscan_engine::ValueExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -1028,6 +1029,16 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                     ));
                 }
                 by_conditions.extend(cel_operations(rule, &["celPreconditions"]));
+                // Every other text of the rule Kyverno substitutes per
+                // request (a pattern's value or key, an anyPattern, a
+                // foreach list): one reading the operation judges requests
+                // otherwise than the scan's CREATE (verify39 F10, F14).
+                if rule
+                    .get("validate")
+                    .is_some_and(|validate| substituted_reads_request(validate, &aliases, false))
+                {
+                    by_conditions.extend(Holds::Unknown.admission_only());
+                }
                 // Kyverno skips a pattern on DELETE.
                 by_conditions.retain(|op| judges_delete || *op != "DELETE");
                 let old_object = [
@@ -1313,6 +1324,36 @@ fn rule_conditions(rule: &Value) -> Vec<&Value> {
     found
 }
 
+/// Whether a text of `value` (a rule's `validate`) that Kyverno substitutes
+/// per request reads the request's admission fields (or an alias of them):
+/// a template in any string or key, a foreach `list` (JMESPath without
+/// braces). Not what is read elsewhere: messages, the conditions
+/// [`rule_conditions`] reads, context entries (their aliases are), CEL.
+fn substituted_reads_request(value: &Value, aliases: &BTreeSet<String>, list: bool) -> bool {
+    match value {
+        Value::String(text) if list => {
+            operation_tests::template_reads_request(&format!("{{{{{text}}}}}"), aliases)
+        }
+        Value::String(text) => operation_tests::template_reads_request(text, aliases),
+        Value::Array(items) => items
+            .iter()
+            .any(|item| substituted_reads_request(item, aliases, false)),
+        Value::Object(map) => map.iter().any(|(key, item)| {
+            if key.starts_with("message")
+                || matches!(
+                    key.as_str(),
+                    "conditions" | "preconditions" | "context" | "cel"
+                )
+            {
+                return false;
+            }
+            operation_tests::template_reads_request(key, aliases)
+                || substituted_reads_request(item, aliases, key == "list")
+        }),
+        _ => false,
+    }
+}
+
 /// The context entries of a rule (its own and its foreach ones') that
 /// stand for the request's admission fields or the request whole.
 fn rule_context_aliases(rule: &Value) -> BTreeSet<String> {
@@ -1428,7 +1469,7 @@ pub(crate) fn exception_create_only(document: &Value) -> Option<String> {
         &context,
     ) {
         return Some(
-            "its conditions test the requester (request.userInfo): it excuses only some requests, and a scan has no requester".into(),
+            "its conditions test the requester (request.userInfo, roles or clusterRoles): it excuses only some requests, and a scan has no requester".into(),
         );
     }
     let aliases = operation_tests::context_aliases(
@@ -1437,6 +1478,8 @@ pub(crate) fn exception_create_only(document: &Value) -> Option<String> {
             .into_iter()
             .flatten(),
     );
+    // Updates only: a DELETE is judged where a match lists it, and such
+    // a policy has a part only admission sees already (verify39 F8).
     let by_conditions = spec.get("conditions").is_some_and(|conditions| {
         operation_tests::kyverno_block_holds(conditions, &aliases).differs_from_create("UPDATE")
     });
@@ -1477,49 +1520,95 @@ fn cel_reading_operation(spec: &Value, lists: &[&str]) -> BTreeSet<&'static str>
 /// a `jmesPath`, a foreach `list`); elsewhere in a Kyverno rule only what
 /// `{{ }}` holds is read (verify32: `value: oldObject` is a word).
 fn reads_old_object(value: &Value, code: bool) -> bool {
+    reads_old_object_as(value, code.then_some(Code::Cel))
+}
+
+/// What a string under [`reads_old_object`] is: CEL, or JMESPath without
+/// braces (a `jmesPath`, a foreach `list`).
+#[derive(Clone, Copy)]
+enum Code {
+    Cel,
+    Jmespath,
+}
+
+fn reads_old_object_as(value: &Value, code: Option<Code>) -> bool {
     match value {
-        Value::String(text) if !code => text
-            .split("{{")
-            .skip(1)
-            .filter_map(|rest| rest.split("}}").next())
-            .any(|inner| reads_old_object(&Value::String(inner.to_string()), true)),
-        Value::String(text) => {
-            let literals = super::operation_tests::quoted_literals(text);
-            text.match_indices("oldObject").any(|(at, _)| {
-                match literals
-                    .iter()
-                    .find(|(open, close)| *open < at && at < *close)
-                {
-                    // A literal reads it only when it is the name as a key
-                    // (`request['oldObject']`, `lookup(request, 'oldObject')`,
-                    // JMESPath `request."oldObject"`), not a value compared
-                    // with (`name != 'oldObject'`, verify30 N4).
-                    Some(&(open, close)) => {
-                        let before = text[..open].trim_end().chars().next_back();
-                        &text[open + 1..close] == "oldObject"
-                            && before.is_none_or(|c| matches!(c, '[' | ',' | '(' | '.'))
-                    }
-                    // The name alone, not a longer one (`oldObjects`,
-                    // `myoldObject`).
-                    None => {
-                        let before = text[..at].chars().next_back();
-                        let after = text[at + "oldObject".len()..].chars().next();
-                        !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
-                            && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
-                    }
-                }
-            })
-        }
-        Value::Array(items) => items.iter().any(|item| reads_old_object(item, code)),
+        Value::String(text) => match code {
+            None => text
+                .split("{{")
+                .skip(1)
+                .filter_map(|rest| rest.split("}}").next())
+                .any(|inner| code_reads_old_object(inner, Code::Jmespath)),
+            Some(code) => code_reads_old_object(text, code),
+        },
+        Value::Array(items) => items.iter().any(|item| reads_old_object_as(item, code)),
         Value::Object(map) => map
             .iter()
             .filter(|(key, _)| !key.starts_with("message"))
             .any(|(key, item)| {
-                let code = code || matches!(key.as_str(), "cel" | "jmesPath" | "list");
-                reads_old_object(item, code)
+                let code = match key.as_str() {
+                    "cel" => Some(Code::Cel),
+                    "jmesPath" | "list" => Some(Code::Jmespath),
+                    _ => code,
+                };
+                reads_old_object_as(item, code)
             }),
         _ => false,
     }
+}
+
+/// Whether an expression reads the old object: from its AST (verify39 F7:
+/// `request."\u006fldObject"` passed a text search) — CEL `oldObject`, or
+/// `request.oldObject`, the request or the context whole; what does not
+/// parse (a URL among a `cel` block's strings) by its text.
+fn code_reads_old_object(text: &str, code: Code) -> bool {
+    let read = match code {
+        Code::Cel => polscan_engine::reads::cel(text),
+        Code::Jmespath => polscan_engine::reads::jmespath(text),
+    };
+    let Some(read) = read else {
+        return text_reads_old_object(text);
+    };
+    let cel = matches!(code, Code::Cel);
+    let found = read.paths().any(|path| match path {
+        [] | [Step::Any, ..] => true,
+        [Step::Field(root), ..] if cel && root == "oldObject" => true,
+        [Step::Field(root), rest @ ..] if root == "request" => {
+            matches!(rest.first(), None | Some(Step::Any))
+                || matches!(rest.first(), Some(Step::Field(field)) if field == "oldObject")
+        }
+        _ => false,
+    });
+    found
+}
+
+/// The text reading of [`code_reads_old_object`], for what does not parse.
+fn text_reads_old_object(text: &str) -> bool {
+    let literals = super::operation_tests::quoted_literals(text);
+    text.match_indices("oldObject").any(|(at, _)| {
+        match literals
+            .iter()
+            .find(|(open, close)| *open < at && at < *close)
+        {
+            // A literal reads it only when it is the name as a key
+            // (`request['oldObject']`, `lookup(request, 'oldObject')`,
+            // JMESPath `request."oldObject"`), not a value compared
+            // with (`name != 'oldObject'`, verify30 N4).
+            Some(&(open, close)) => {
+                let before = text[..open].trim_end().chars().next_back();
+                &text[open + 1..close] == "oldObject"
+                    && before.is_none_or(|c| matches!(c, '[' | ',' | '(' | '.'))
+            }
+            // The name alone, not a longer one (`oldObjects`,
+            // `myoldObject`).
+            None => {
+                let before = text[..at].chars().next_back();
+                let after = text[at + "oldObject".len()..].chars().next();
+                !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+                    && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+            }
+        }
+    })
 }
 
 /// The CEL text of each item of `spec.<list>`: its `expression`, else its

@@ -957,3 +957,26 @@ fn a_go_resting_on_an_undocumented_exception_says_so() {
     assert!(go.reasons[0].contains("ops/bare"));
     assert!(markdown::render(&evidence).contains("rests on PolicyException ops/bare"));
 }
+
+/// verify39 F9: a PolicyException testing the requester through the
+/// request's `roles` or `clusterRoles` (empty in a scan) excuses only some
+/// requests.
+#[test]
+fn an_exception_testing_the_requester_s_roles_is_flagged() {
+    for key in [
+        "n{{ length(request.clusterRoles || `[]`) }}",
+        "{{ request.roles | length(@) }}",
+    ] {
+        let exception = json!({"apiVersion": "kyverno.io/v2", "kind": "PolicyException",
+            "metadata": {"name": "x", "namespace": "t2"},
+            "spec": {"exceptions": [{"policyName": "p", "ruleNames": ["r"]}],
+                     "match": {"any": [{"resources": {"kinds": ["ConfigMap"]}}]},
+                     "conditions": {"any": [{"key": key, "operator": "Equals", "value": "n0"}]}}});
+        let why = crate::ingest::policy_info::exception_create_only(&exception);
+        assert!(
+            why.as_deref()
+                .is_some_and(|why| why.contains("the requester")),
+            "{key}: {why:?}"
+        );
+    }
+}

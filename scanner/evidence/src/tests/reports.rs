@@ -228,25 +228,39 @@ fn an_object_name_is_a_references_kind_namespace_and_name() {
 /// the package withholds its message. polscan's, marked, keep theirs.
 #[test]
 fn messages_of_secrets_results_redaction_did_not_check_are_withheld() {
-    let on_secret = |message: &str, marked: bool| {
+    let on_secret = |message: &str, marked: bool, kind: &str| {
         let mut result = result("secrets", "fail", "a", "db");
-        result["resources"][0]["kind"] = json!("Secret");
+        result["resources"][0]["kind"] = json!(kind);
         result["message"] = json!(message);
         if marked {
             result["properties"] = json!({"polscan.io/redacted": "none found"});
         }
         result
     };
-    for (message, marked, shown) in [
+    // verify39 F15: the kind in any letter case.
+    for (message, marked, shown, kind) in [
         (
             "password hunter2-password",
             false,
             crate::ingest::results::SECRET_MESSAGE_WITHHELD,
+            "Secret",
         ),
-        ("needs a team label", true, "needs a team label"),
+        (
+            "password hunter2-password",
+            false,
+            crate::ingest::results::SECRET_MESSAGE_WITHHELD,
+            "secret",
+        ),
+        (
+            "password hunter2-password",
+            false,
+            crate::ingest::results::SECRET_MESSAGE_WITHHELD,
+            "SECRET",
+        ),
+        ("needs a team label", true, "needs a team label", "Secret"),
     ] {
         let evidence = build(&input(
-            vec![report(vec![on_secret(message, marked)])],
+            vec![report(vec![on_secret(message, marked, kind)])],
             vec![policy("secrets", "Audit", "2026-11-01T00:00:00Z")],
             Some(scan(true, &[])),
         ));

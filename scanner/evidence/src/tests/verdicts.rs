@@ -1276,3 +1276,62 @@ fn a_disjunction_with_a_part_independent_of_the_request_differs_only_where_its_t
         "{found:?}"
     );
 }
+
+/// verify39 F7, F10, F11, F14, F17: the operation, or the old object,
+/// reached where the reader did not look — an escaped `oldObject`, a
+/// pattern's or anyPattern's value, a foreach list, the idiom key against
+/// a JSON-array string, a nested template naming the request's field.
+/// Each holds for UPDATE otherwise than for the scan's CREATE.
+#[test]
+fn the_operation_is_read_wherever_kyverno_substitutes_it() {
+    let parts = |rule: Value| {
+        let mut document = policy("p", "Audit", "2026-11-01T00:00:00Z");
+        document["spec"]["rules"][0] = rule;
+        crate::ingest::policy_info::PolicyInfo::from_document(&document)
+            .map(|info| info.admission_only)
+            .unwrap_or_default()
+    };
+    let matching = json!({"any": [{"resources": {"kinds": ["ConfigMap"]}}]});
+    let deny = json!({"conditions": {"any": [
+        {"key": "{{ request.object.metadata.labels.bad || '' }}", "operator": "Equals", "value": "true"}]}});
+    for rule in [
+        json!({"name": "r", "match": matching,
+            "preconditions": {"all": [{"key": "{{ request.\"\\u006fldObject\".metadata.name || 'none' }}",
+                "operator": "NotEquals", "value": "none"}]},
+            "validate": {"deny": deny}}),
+        json!({"name": "r", "match": matching,
+            "validate": {"pattern": {"metadata": {"labels": {"phase": "{{ request.operation }}"}}}}}),
+        json!({"name": "r", "match": matching,
+            "validate": {"anyPattern": [{"metadata": {"labels": {"phase": "{{ request.operation }}"}}}]}}),
+        json!({"name": "r", "match": matching,
+            "validate": {"foreach": [{"list": "[request.operation][?@ == 'UPDATE']", "deny": deny}]}}),
+        json!({"name": "r", "match": matching,
+            "preconditions": {"all": [{"key": "{{ request.operation || 'BACKGROUND' }}",
+                "operator": "AnyIn", "value": "[\"UPDATE\"]"}]},
+            "validate": {"deny": deny}}),
+        json!({"name": "r", "match": matching,
+            "context": [{"name": "t", "variable": {"value": "operation"}}],
+            "preconditions": {"all": [{"key": "{{ request.\"{{ t }}\" }}", "operator": "Equals", "value": "UPDATE"}]},
+            "validate": {"deny": deny}}),
+    ] {
+        let found = parts(rule.clone());
+        assert!(
+            found
+                .iter()
+                .any(|p| p.starts_with("UPDATE requests for ConfigMap")
+                    || p.contains("UPDATE") && p.contains("ConfigMap")),
+            "{rule}: {found:?}"
+        );
+    }
+    // The idiom against CREATE and UPDATE as a JSON-array string: as the
+    // list itself, nothing only admission sees.
+    let idiom = parts(json!({"name": "r", "match": matching,
+        "preconditions": {"all": [{"key": "{{ request.operation || 'BACKGROUND' }}",
+            "operator": "AnyIn", "value": "[\"CREATE\", \"UPDATE\"]"}]},
+        "validate": {"deny": deny}}));
+    assert!(idiom.is_empty(), "{idiom:?}");
+    // A pattern reading the object only.
+    let plain = parts(json!({"name": "r", "match": matching,
+        "validate": {"pattern": {"metadata": {"labels": {"team": "{{ request.object.metadata.name }}"}}}}}));
+    assert!(plain.is_empty(), "{plain:?}");
+}
