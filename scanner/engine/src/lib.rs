@@ -265,6 +265,12 @@ impl fmt::Display for ResourceRef {
     }
 }
 
+/// The result property on a result whose evaluation substituted again a
+/// text that a substitution made (a value holding `{{`, which Kyverno
+/// evaluates in turn): what the rule tested is not known from the policy
+/// as written, which `polscan evidence` reads (verify39 F6).
+pub const RESUBSTITUTED_PROPERTY: &str = "polscan.io/resubstituted";
+
 /// One rule's result. Non-exhaustive: other crates build one with
 /// [`RuleResult::new`] and set what else they need.
 #[derive(Debug, Clone, PartialEq)]
@@ -1055,6 +1061,9 @@ impl Engine {
             let applied = matches!(outcome.status, RuleStatus::Pass | RuleStatus::Fail);
             let mut properties = rule.report_properties.clone();
             properties.extend(outcome.properties);
+            if resubstituted {
+                properties.insert(RESUBSTITUTED_PROPERTY.to_string(), "true".to_string());
+            }
             results.push(RuleResult {
                 rule: rule.name.clone(),
                 status: outcome.status,

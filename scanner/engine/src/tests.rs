@@ -602,6 +602,16 @@ fn a_variable_built_by_a_substitution_cannot_reach_a_secret_s_data() {
         .collect();
     assert_eq!(rules.len(), 2);
     assert!(rules[0].resubstituted && !rules[1].resubstituted);
+    assert_eq!(
+        rules[0]
+            .properties
+            .get(crate::RESUBSTITUTED_PROPERTY)
+            .map(String::as_str),
+        Some("true")
+    );
+    assert!(!rules[1]
+        .properties
+        .contains_key(crate::RESUBSTITUTED_PROPERTY));
     assert_eq!(rules[0].message, redaction::DERIVED_TEXT);
     assert!(rules[1].message.contains("x ab"), "{}", rules[1].message);
 }

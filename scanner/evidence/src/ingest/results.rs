@@ -30,8 +30,9 @@ use polscan_engine::exceptions::annotation::properties as ex_props;
 
 /// The result properties the evidence reads; every other one (Kyverno's
 /// `resultID`, `process`, ...) is dropped when a report is folded in.
-pub(crate) const KEPT_PROPERTIES: [&str; 10] = [
+pub(crate) const KEPT_PROPERTIES: [&str; 11] = [
     "action",
+    polscan_engine::RESUBSTITUTED_PROPERTY,
     "exceptions",
     polscan_engine::exceptions::kyverno::ADMISSION_EXCEPTIONS,
     ex_props::EXCEPTION,

@@ -1335,3 +1335,27 @@ fn the_operation_is_read_wherever_kyverno_substitutes_it() {
         "validate": {"pattern": {"metadata": {"labels": {"team": "{{ request.object.metadata.name }}"}}}}}));
     assert!(plain.is_empty(), "{plain:?}");
 }
+
+/// verify39 F6: a result whose evaluation substituted again what a
+/// substitution made (the engine's `polscan.io/resubstituted`) may have
+/// tested the operation: not ready on the scan's say-so.
+#[test]
+fn a_rule_that_substituted_a_substituted_value_again_is_not_ready() {
+    let mut marked = result("p", "skip", "a", "tpl");
+    marked["properties"] = json!({"polscan.io/resubstituted": "true"});
+    let evidence = build(&input(
+        vec![report(vec![marked, result("p", "pass", "a", "good")])],
+        vec![policy("p", "Audit", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    ));
+    let judged = find(&evidence, "p");
+    assert_eq!(judged.verdict, Verdict::NotReady, "{:?}", judged.reasons);
+    assert!(
+        judged
+            .reasons
+            .iter()
+            .any(|r| r.starts_with("rule check: its evaluation substituted again")),
+        "{:?}",
+        judged.reasons
+    );
+}

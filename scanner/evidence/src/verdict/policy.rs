@@ -195,10 +195,18 @@ pub(super) fn policy_evidence(
     let mut admission_excused_by: BTreeMap<String, usize> = BTreeMap::new();
     let unnamed_rule = info.rules.len() == 1 && info.rules[0].name.is_empty();
     let mut teams: BTreeMap<TeamRoute, Arc<TeamRoute>> = BTreeMap::new();
+    // Rules whose evaluation substituted again what a substitution made.
+    let mut resubstituted: BTreeSet<String> = BTreeSet::new();
     for result in results {
         // The warning about an exception annotation is no rule result.
         if &*result.rule == annotation_exceptions::EXCEPTION_RULE {
             continue;
+        }
+        if result
+            .properties
+            .contains_key(polscan_engine::RESUBSTITUTED_PROPERTY)
+        {
+            resubstituted.insert(result.rule.to_string());
         }
         // A fail a PolicyException with `background: false` covers: the
         // scan keeps it (as Kyverno's background scan), Kyverno's
@@ -401,6 +409,21 @@ pub(super) fn policy_evidence(
         ));
     }
     reasons.extend(result_reasons(&counts, info.unscored));
+    // What a substituted value held and Kyverno evaluated in turn may test
+    // the operation or the requester, which a scan presents as a CREATE
+    // with none (verify39 F6: `op:{{ t }}` with `t` built from literals,
+    // a resource's field holding `{{ request.operation }}`: GO).
+    for rule in &resubstituted {
+        let rule = if rule.is_empty() {
+            String::new()
+        } else {
+            format!("rule {rule}: ")
+        };
+        reasons.push(format!(
+            "{rule}its evaluation substituted again a text that a substitution made (a value holding {{{{, which Kyverno evaluates in turn, result property {}): what it tests — the operation, the requester — is not known from the policy as written, so the scan's CREATE says nothing of other requests",
+            polscan_engine::RESUBSTITUTED_PROPERTY
+        ));
+    }
     // A skip resting on an exception that is gone or changed since the
     // scan is no evidence: as a policy changed after the scan, rescan.
     let mut stale = stale_exceptions(&skipped_by, current, input.scan.as_ref(), false);
