@@ -47,3 +47,27 @@ fn zsh_and_fish_completions_name_the_commands() {
         }
     }
 }
+
+/// walk39 F15: with stdout closed before it writes (`polscan completions
+/// bash | head -0`), the command stopped with a panic (exit 101, "internal
+/// error"); it ends with one line and exit code 2.
+#[test]
+fn a_stdout_closed_early_is_no_panic() {
+    use std::process::Stdio;
+    for args in [["completions", "bash"], ["completions", "fish"]] {
+        // A pipe whose read end is closed before the child starts: its
+        // first write fails with EPIPE, whatever the timing.
+        let (reader, writer) = std::io::pipe().unwrap_or_else(|e| panic!("pipe: {e}"));
+        drop(reader);
+        let output = Command::new(common::BINARY)
+            .args(args)
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap_or_else(|e| panic!("polscan: {e}"));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(!stderr.contains("internal error"), "{stderr}");
+        assert!(stderr.contains("writing to standard output"), "{stderr}");
+    }
+}

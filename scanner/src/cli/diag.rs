@@ -44,6 +44,33 @@ macro_rules! say {
 }
 pub(crate) use say;
 
+/// Writes `text` and a newline to stdout, as `println!` does, but a
+/// stdout closed early (`polscan test | head`) ends the run with one line
+/// and exit code 2, not a panic (walk39 F15: exit 101, "internal error").
+pub(crate) fn stdout_line(text: &str) {
+    stdout_bytes(format!("{text}\n").as_bytes());
+}
+
+/// Writes `bytes` to stdout as [`stdout_line`] does.
+pub(crate) fn stdout_bytes(bytes: &[u8]) {
+    let mut stdout = io::stdout().lock();
+    if let Err(err) = stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        line(&format!("error: writing to standard output: {err}"));
+        std::process::exit(2);
+    }
+}
+
+/// `println!`'s arguments, written through [`stdout_line`].
+macro_rules! out {
+    () => {
+        $crate::cli::diag::stdout_line("")
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::diag::stdout_line(&format!($($arg)*))
+    };
+}
+pub(crate) use out;
+
 /// The prefixes that give a line its level, and whether the message
 /// leaves the prefix out (a word the level says) or keeps it (a word the
 /// reader needs: TAMPERED, an internal error).

@@ -16,7 +16,7 @@ use polscan::engine::ValueExt;
 use serde_json::Value;
 
 use super::args::{deadline_text, parse_deadline, parse_duration, runtime, split_list};
-use super::diag::say;
+use super::diag::{out, say};
 use super::evidence_recheck::RecheckInput;
 use super::usage::UsageError;
 use super::{EvidenceArgs, EvidenceCommand};
@@ -559,27 +559,27 @@ fn print_summary(evidence: &evidence::Evidence) {
         })
         .collect();
     for statement in evidence.scope_statements() {
-        println!("{statement}");
+        out!("{statement}");
     }
-    print!(
-        "{}",
+    super::diag::stdout_bytes(
         super::output::table(
             &["POLICY", "ACTION", "VERDICT", "FAIL", "ERROR", "REASONS"],
-            &rows
+            &rows,
         )
+        .as_bytes(),
     );
-    println!(
+    out!(
         "{} of {} policies ready to enforce",
         evidence.ready().count(),
         evidence.policies.len()
     );
-    println!(
+    out!(
         "decision: {}",
         evidence::model::decision_summary(&evidence.decisions)
     );
     for decision in &evidence.decisions {
         if !decision.stays_audit.is_empty() {
-            println!(
+            out!(
                 "{}: {} — stays in Audit in {} (an Audit override; the switch leaves it)",
                 decision.policy,
                 decision.decision.label(),
@@ -595,11 +595,11 @@ fn print_summary(evidence: &evidence::Evidence) {
             .collect::<Vec<_>>()
             .join(", ");
         match &generated.existing_not_applied {
-            Some(why) => println!(
+            Some(why) => out!(
                 "{excused} excused only by a {} annotation, which Kyverno's admission ignores; {why}",
                 polscan::engine::exceptions::annotation::EXCEPTION,
             ),
-            None => println!(
+            None => out!(
                 "{excused} excused only by a {} annotation, which Kyverno's admission ignores: apply {} to make the bypass explicit (it matches {})",
                 polscan::engine::exceptions::annotation::EXCEPTION,
                 generated.file,
@@ -607,7 +607,7 @@ fn print_summary(evidence: &evidence::Evidence) {
             ),
         }
         for warning in &generated.warnings {
-            println!("  warning: {} — {warning}", generated.file);
+            out!("  warning: {} — {warning}", generated.file);
         }
     }
     if let Some(comparison) = &evidence.comparison {
@@ -616,26 +616,26 @@ fn print_summary(evidence: &evidence::Evidence) {
             .iter()
             .map(|count| format!("{} {}", count.count, count.short_label))
             .collect();
-        println!(
+        out!(
             "since {}: {}",
             comparison.previous_generated.to_rfc3339(),
             counts.join(", ")
         );
         if !comparison.removed_policies.is_empty() {
-            println!(
+            out!(
                 "policies removed since (deleted, or not given): {}",
                 comparison.removed_policies.join(", ")
             );
         }
         if !comparison.not_compared.is_empty() {
-            println!(
+            out!(
                 "not compared (the earlier package was filtered with --policy): {}",
                 comparison.not_compared.join(", ")
             );
         }
         for change in &comparison.rule_changes {
             let rules = change.rules_line();
-            println!(
+            out!(
                 "rules of {}: {}{}",
                 change.policy,
                 change.summary(),
@@ -648,9 +648,9 @@ fn print_summary(evidence: &evidence::Evidence) {
         }
         for check in &comparison.readiness_checks {
             if check.still_ready {
-                println!("readiness check {}: still ready to enforce", check.policy);
+                out!("readiness check {}: still ready to enforce", check.policy);
             } else {
-                println!(
+                out!(
                     "readiness check {}: {} (was {}){}",
                     check.policy,
                     check.verdict.label(),
@@ -671,20 +671,20 @@ fn print_summary(evidence: &evidence::Evidence) {
                 .map(|c| c.condition.as_str())
                 .collect();
             if !met.is_empty() {
-                println!(
+                out!(
                     "rollback check {}: {} ({})",
                     check.policy,
                     check.outcome(),
                     met.join("; ")
                 );
             } else if let Some(gaps) = &check.rescan {
-                println!(
+                out!(
                     "rollback check {}: {}: {gaps}",
                     check.policy,
                     check.outcome()
                 );
             } else {
-                println!("rollback check {}: no condition met", check.policy);
+                out!("rollback check {}: no condition met", check.policy);
             }
         }
     }
@@ -714,13 +714,13 @@ fn print_git_changes(evidence: &evidence::Evidence, out: &Path, repo: Option<&Pa
     for policy in &evidence.policies {
         let name = policy.info.qualified_name();
         if let Some(warning) = policy.flux_warning() {
-            println!("{name}: warning: {warning}");
+            out!("{name}: warning: {warning}");
         }
         if let Some(problem) = policy.git_change.as_ref().and_then(|c| c.problem.as_ref()) {
-            println!("{name}: no Git patch: {problem}");
+            out!("{name}: no Git patch: {problem}");
         }
         if let Some(drift) = policy.git_drift() {
-            println!("{name}: warning: {drift}");
+            out!("{name}: warning: {drift}");
         }
         let decision = evidence
             .decisions
@@ -732,17 +732,17 @@ fn print_git_changes(evidence: &evidence::Evidence, out: &Path, repo: Option<&Pa
             // The promotion of a policy that is no GO is for later: said on
             // the line, since a terminal line is copied on its own.
             match decision {
-                Some(decision) if what == PROMOTE && decision != Decision::Go => println!(
+                Some(decision) if what == PROMOTE && decision != Decision::Go => out!(
                     "{name}: {}, not now: {command}    # {what}, once GO",
                     decision.label()
                 ),
                 // Likewise a rollback is only for a policy whose rollback
                 // condition is met (ROLL BACK), not for every enforced one.
-                Some(decision) if what != PROMOTE && decision != Decision::RollBack => println!(
+                Some(decision) if what != PROMOTE && decision != Decision::RollBack => out!(
                     "{name}: {}, no rollback now: {command}    # {what}, only when a rollback condition is met",
                     decision.label()
                 ),
-                _ => println!("{name}: {command}    # {what}"),
+                _ => out!("{name}: {command}    # {what}"),
             }
         }
     }
@@ -800,8 +800,8 @@ fn merge(
         })
         .collect();
     let headers: Vec<&str> = columns.iter().map(String::as_str).collect();
-    print!("{}", super::output::table(&headers, &rows));
-    println!(
+    super::diag::stdout_bytes(super::output::table(&headers, &rows).as_bytes());
+    out!(
         "{} of {} policies ready in every environment ({})",
         merged.ready().count(),
         merged.policies.len(),
@@ -829,10 +829,10 @@ fn verify(dir: &Path) -> anyhow::Result<ExitCode> {
     let verification = package::verify(dir)
         .with_context(|| format!("verifying the evidence package {}", dir.display()))?;
     for (key, value) in &verification.header {
-        println!("{key}: {value}");
+        out!("{key}: {value}");
     }
     if verification.ok() {
-        println!(
+        out!(
             "OK: {} files match the MANIFEST",
             verification.checked.len()
         );

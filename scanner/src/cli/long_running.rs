@@ -13,7 +13,7 @@ use anyhow::Context;
 use axum::routing::get;
 use axum::Router;
 
-use super::diag::say;
+use super::diag::{out, say};
 use super::ScanArgs;
 use polscan::cluster::connect;
 use polscan::scan::metrics::ScanMetrics;
@@ -126,7 +126,7 @@ pub fn run(
                         seconds,
                         "scan finished"
                     );
-                    println!(
+                    out!(
                         "{} scan {} in {seconds:.1}s: {}; written {}, deleted {}",
                         chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                         if outcome.complete() { "complete" } else { "INCOMPLETE" },

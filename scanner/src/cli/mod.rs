@@ -652,12 +652,11 @@ fn run() -> ExitCode {
         Command::Evidence(args) => evidence::run(&args),
         Command::Completions(args) => {
             use clap::CommandFactory;
-            clap_complete::generate(
-                args.shell,
-                &mut Cli::command(),
-                "polscan",
-                &mut std::io::stdout(),
-            );
+            // Into a buffer: clap_complete panics on a failed write (a
+            // stdout closed early: walk39 F15).
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut Cli::command(), "polscan", &mut script);
+            diag::stdout_bytes(&script);
             Ok(ExitCode::SUCCESS)
         }
     };

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::args::{parse_deadline, parse_duration, runtime, split_list};
-use super::diag::say;
+use super::diag::{out, say};
 use super::scan_once::{counts_line, refused, scan_once};
 use super::{output, FailOn, InstallCrdsArgs, OutputFormat, ReportPer, ScanArgs};
 use polscan::cluster::{connect, report_store};
@@ -442,7 +442,7 @@ fn print(outcome: &mut ScanOutcome, format: OutputFormat) -> anyhow::Result<()> 
         for problem in &audit.problems {
             say!("warning: {problem}");
         }
-        println!("{}", counts_line(outcome));
+        out!("{}", counts_line(outcome));
     } else if let Some((view, error)) = outcome.finding_view.take() {
         for problem in &audit.problems {
             say!("warning: {problem}");
@@ -585,11 +585,11 @@ pub fn install_crds(args: &InstallCrdsArgs) -> anyhow::Result<ExitCode> {
     })?;
     for outcome in outcomes {
         match outcome {
-            report_store::CrdOutcome::Created(name) => println!("created {name}"),
+            report_store::CrdOutcome::Created(name) => out!("created {name}"),
             report_store::CrdOutcome::Kept { name, managed_by } => {
-                println!("kept {name} (already installed, managed by {managed_by})")
+                out!("kept {name} (already installed, managed by {managed_by})")
             }
-            report_store::CrdOutcome::ServedWithoutCrds(api) => println!(
+            report_store::CrdOutcome::ServedWithoutCrds(api) => out!(
                 "{api} is served without CRDs (through an APIService, such as reports-server): no CRDs installed, they would shadow it"
             ),
         }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use rayon::prelude::*;
 
-use super::diag::say;
+use super::diag::{out, say};
 use super::output::table;
 use super::TestArgs;
 use polscan::kyverno_test::{self, Verdict};
@@ -16,7 +16,7 @@ use polscan::kyverno_test::{self, Verdict};
 pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
     let files = kyverno_test::discover(&args.paths)?;
     if files.is_empty() {
-        println!("No test yamls available");
+        out!("No test yamls available");
         return Ok(ExitCode::from(1));
     }
     let reports: Vec<_> = files
@@ -28,7 +28,7 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
         .collect();
     let summary = kyverno_test::Summary::of(&reports);
     for (index, report) in reports.iter().enumerate() {
-        println!(
+        out!(
             "Loading test {} ({}) ...",
             report.name,
             report.path.display()
@@ -40,10 +40,10 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
             }
         }
         for error in &report.load_errors {
-            println!("  ERROR: {error}");
+            out!("  ERROR: {error}");
         }
         for invalid in &report.invalid_policies {
-            println!("  skipped invalid policy {invalid}");
+            out!("  skipped invalid policy {invalid}");
         }
         let rows: Vec<Vec<String>> = report
             .rows
@@ -76,16 +76,17 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
             headers.push("MESSAGE");
         }
         if !rows.is_empty() {
-            println!("{}", table(&headers, &rows));
+            out!("{}", table(&headers, &rows));
         }
     }
-    println!();
-    println!(
+    out!();
+    out!(
         "Test Summary: {} tests passed and {} tests failed",
-        summary.passed, summary.failed
+        summary.passed,
+        summary.failed
     );
     if summary.out_of_scope > 0 {
-        println!("{} expectations are out of scope (mutate, generate, verifyImages or policy kinds polscan does not evaluate yet) and were not checked", summary.out_of_scope);
+        out!("{} expectations are out of scope (mutate, generate, verifyImages or policy kinds polscan does not evaluate yet) and were not checked", summary.out_of_scope);
     }
     Ok(ExitCode::from(summary.exit_code()))
 }
