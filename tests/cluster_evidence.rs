@@ -49,8 +49,31 @@ fn evidence(cluster: &TestCluster, out: &Path, extra: &[&str]) -> (Value, String
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
         .unwrap_or(Value::Null);
+    // A package from a real cluster holds what one from files does not
+    // (the record's settings, per-namespace objects): the published schema
+    // must take it (walk39 F23).
+    if !json.is_null() {
+        let errors: Vec<String> = EVIDENCE_SCHEMA
+            .iter_errors(&json)
+            .map(|e| format!("{e} at {}", e.instance_path))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "evidence.json against docs/evidence.schema.json: {errors:?}"
+        );
+    }
     (json, text, output.status.code())
 }
+
+/// docs/evidence.schema.json, compiled once.
+static EVIDENCE_SCHEMA: std::sync::LazyLock<jsonschema::Validator> =
+    std::sync::LazyLock::new(|| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/evidence.schema.json");
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let schema: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("schema: {e}"));
+        jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("schema: {e}"))
+    });
 
 /// A scan that records its run where `evidence` looks by default.
 fn recorded_scan(cluster: &TestCluster) {
