@@ -1591,6 +1591,67 @@ fn no_secret_value_reaches_a_stored_report() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// verify39 F1–F3 on a real server: substitution evaluates again a `{{ }}`
+/// a substitution produced — a Secret's own `type` (the server stores it as
+/// written), a ConfigMap value a rule looks up, a string a context variable
+/// builds from literals — so each of these put the reversed password in a
+/// report. Each message is withheld and its result says why; a rule
+/// reading only the name keeps its text.
+#[test]
+fn a_substituted_template_cannot_reach_a_secret_s_data() {
+    let cluster = prepared_cluster();
+    // "hunter2-password"
+    let password = "aHVudGVyMi1wYXNzd29yZA==";
+    let template = "{{ reverse(base64_decode(request.object.data.password)) }}";
+    cluster.apply_yaml(&format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {{name: vault}}\n---\napiVersion: v1\nkind: Secret\nmetadata: {{name: db, namespace: vault}}\ntype: \"{template}\"\ndata: {{password: {password}}}\n---\napiVersion: v1\nkind: Secret\nmetadata: {{name: plain, namespace: vault}}\ndata: {{password: {password}}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: tpl, namespace: vault}}\ndata: {{x: \"{template}\"}}\n"
+    ));
+    let dir = std::env::temp_dir().join(format!("polscan-test-resubst-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let policy = dir.join("policy.yaml");
+    std::fs::write(
+        &policy,
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: resubst}\nspec:\n  validationFailureAction: Audit\n  background: true\n  rules:\n  - name: type\n    match: {any: [{resources: {kinds: [Secret], namespaces: [vault]}}]}\n    validate:\n      message: \"type {{ request.object.type }}\"\n      deny: {}\n  - name: cm\n    match: {any: [{resources: {kinds: [Secret], namespaces: [vault]}}]}\n    context:\n    - name: cm\n      configMap: {name: tpl, namespace: vault}\n    validate:\n      message: \"cm {{ cm.data.x }}\"\n      deny: {}\n  - name: built\n    match: {any: [{resources: {kinds: [Secret], namespaces: [vault]}}]}\n    context:\n    - name: t\n      variable: {jmesPath: \"join('', ['{', '{ reverse(base64_decode(request.object.data.password)) }', '}'])\"}\n    validate:\n      message: \"built {{ t }}\"\n      deny: {}\n  - name: name\n    match: {any: [{resources: {kinds: [Secret], namespaces: [vault]}}]}\n    validate:\n      message: \"name {{ request.object.metadata.name }}\"\n      deny: {}\n",
+    )
+    .unwrap_or_else(|e| panic!("write policy: {e}"));
+    let scanned = scan_policy(&cluster, &policy, &["--include-kinds", "Secret,ConfigMap"]);
+    assert!(scanned.status.success(), "{}", stderr(&scanned));
+    let stored = serde_json::to_string(&reports(&cluster, "policyreports")).unwrap_or_default();
+    for value in [password, "hunter2-password", "drowssap-2retnuh"] {
+        assert!(!stored.contains(value), "{value} reached a report");
+    }
+    let results: Vec<Value> = namespace_reports(&cluster, "vault")
+        .into_iter()
+        .filter(|r| r["scope"]["kind"] == "Secret")
+        .flat_map(|r| r["results"].as_array().cloned().unwrap_or_default())
+        .collect();
+    let of = |secret: &str, rule: &str| -> Value {
+        namespace_reports(&cluster, "vault")
+            .into_iter()
+            .filter(|r| r["scope"]["kind"] == "Secret" && r["scope"]["name"] == secret)
+            .flat_map(|r| r["results"].as_array().cloned().unwrap_or_default())
+            .find(|r| r["rule"] == rule)
+            .unwrap_or_else(|| panic!("no result of {rule} on {secret}: {results:?}"))
+    };
+    let withheld = "[redacted: Secret data; the policy builds this text from the Secret's data]";
+    for (secret, rule) in [
+        ("db", "type"),
+        ("db", "cm"),
+        ("plain", "cm"),
+        ("plain", "built"),
+    ] {
+        let result = of(secret, rule);
+        assert_eq!(result["message"], withheld, "{secret} {rule}: {result}");
+    }
+    assert_eq!(
+        of("plain", "cm")["properties"]["polscan.io/resubstituted"],
+        "true"
+    );
+    // Nothing substituted again on the ordinary Secret: its text stays.
+    assert_eq!(of("plain", "name")["message"], "name plain");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// An hour from now, RFC 3339, for the test clock (`POLSCAN_TEST_NOW`).
 fn later_than_now() -> String {
     let now = std::time::SystemTime::now()
