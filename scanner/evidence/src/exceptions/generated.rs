@@ -364,10 +364,38 @@ pub(crate) fn generate_exceptions(
                     owner.name,
                 ));
             }
-            _ if !created.is_empty() => warnings.push(format!(
-                "it matches only the {kinds_words} {} {} controls now, by name: {}'s label selector is not known here (reports read from files, or the owner could not be read), and a name pattern ({place}{}-*) would also excuse objects it does not control; the next rollout's are not covered — generate it again after a rollout, or from the cluster",
-                owner.kind, owner.name, owner.name, owner.name
-            )),
+            _ if !created.is_empty() => {
+                // Which of what the owner creates the file names (walk39
+                // F18: "only the Pod, ReplicaSet Deployment vend controls
+                // now" over a file naming the Deployment alone).
+                let named: Vec<&str> = created
+                    .iter()
+                    .copied()
+                    .filter(|kind| {
+                        group
+                            .resources
+                            .iter()
+                            .any(|r| r.kind == *kind && *r != owner)
+                    })
+                    .collect();
+                let matched = if named.is_empty() {
+                    format!(
+                        "it matches only {} {} itself, not the {kinds_words} it creates",
+                        owner.kind, owner.name
+                    )
+                } else {
+                    format!(
+                        "it matches the {} {} {} controls now only by name",
+                        named.join(", "),
+                        owner.kind,
+                        owner.name
+                    )
+                };
+                warnings.push(format!(
+                    "{matched}: {}'s label selector is not known here (reports read from files, or the owner could not be read), and a name pattern ({place}{}-*) would also excuse objects it does not control; the next rollout's are not covered — generate it again after a rollout, or from the cluster",
+                    owner.name, owner.name
+                ));
+            }
             _ => {}
         }
         if !owner.namespace.is_empty() {

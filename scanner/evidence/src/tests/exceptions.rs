@@ -55,8 +55,17 @@ fn exceptions_with_expiry_in_the_window_and_expired() {
         .expect("soon");
     assert_eq!(soon.covered_results, 2);
     assert_eq!(soon.owner.as_deref(), Some("team-a"));
-    // The expired exception for its rule keeps the policy from Enforce.
+    // The expired exception for its rule keeps the policy from Enforce,
+    // named once (walk39 F22: "PolicyException exception ops/gone").
     let clean = find(&evidence, "clean");
+    assert!(
+        clean
+            .reasons
+            .iter()
+            .any(|r| r.starts_with("PolicyException ops/gone has expired")),
+        "{:?}",
+        clean.reasons
+    );
     // Only an expiry still ahead is a rollback condition.
     let expiry_conditions: Vec<&String> = clean
         .rollback_conditions

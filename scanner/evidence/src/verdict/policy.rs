@@ -552,13 +552,12 @@ pub(super) fn policy_evidence(
                     }
                 }
                 rule_reasons.push(format!(
-                    "{} exception {} for this rule has expired",
-                    exception.source, exception.name
+                    "{} for this rule has expired",
+                    exception_named(exception)
                 ));
                 let reason = format!(
-                    "{} exception {} has expired{}",
-                    exception.source,
-                    exception.name,
+                    "{} has expired{}",
+                    exception_named(exception),
                     if exception.policies.contains(&qualified) {
                         String::new()
                     } else {
@@ -818,11 +817,7 @@ pub(super) fn policy_evidence(
         }
     } else {
         for exception in expiring {
-            let what = if exception.source == "PolicyException" {
-                format!("PolicyException {}", exception.name)
-            } else {
-                format!("{} exception {}", exception.source, exception.name)
-            };
+            let what = exception_named(exception);
             rollback_conditions.push(format!(
                 "{what} reaching its expiry ({})",
                 exception.expires.as_deref().unwrap_or_default()
@@ -876,6 +871,16 @@ pub(super) fn policy_evidence(
 
 /// The reason a policy reaching what only admission sees has no evidence
 /// for it, naming the parts ([`PolicyInfo::admission_only`]).
+/// An exception as the reasons name it: `PolicyException ns/x`, `annotation
+/// exception a/Pod/web` (walk39 F22: "PolicyException exception …").
+fn exception_named(exception: &ExceptionEvidence) -> String {
+    if exception.source == "PolicyException" {
+        format!("PolicyException {}", exception.name)
+    } else {
+        format!("{} exception {}", exception.source, exception.name)
+    }
+}
+
 /// One line per PolicyException among `relied_on` (its name as results
 /// give it, how many results, what it does to them) that does not give an
 /// owner, a reason and an expiry ([`ExceptionEvidence::undocumented`]).
