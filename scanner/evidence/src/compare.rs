@@ -200,29 +200,19 @@ pub fn compare_with(
     // Skipped by an exception now, by key: true when only by an
     // annotation over a result that passes — no violation to Kyverno, so
     // not excused but gone as any fix is.
-    let excused_now: BTreeMap<String, bool> = current
-        .policies
-        .iter()
-        .filter(|p| wanted(p))
-        .flat_map(|p| {
-            let name = p.info.qualified_name();
-            p.excused
-                .iter()
-                .map(move |e| (e.key(&name), e.passes_under_annotation()))
-        })
-        .collect();
-    let excused_cel: BTreeMap<String, bool> = current
-        .policies
-        .iter()
-        .filter(|p| wanted(p))
-        .flat_map(|p| {
-            let name = p.info.qualified_name();
-            p.excused
-                .iter()
-                .filter(|e| &*e.rule == crate::exceptions::CEL_EXCEPTION_RULE)
-                .map(move |e| (format!("{name}|{}", e.resource), false))
-        })
-        .collect();
+    // And by policy and resource, a CEL PolicyException's skip (its rule
+    // `exception` stands for the policy's whole result on the resource).
+    let mut excused_now: BTreeMap<String, bool> = BTreeMap::new();
+    let mut excused_cel: BTreeMap<String, bool> = BTreeMap::new();
+    for policy in current.policies.iter().filter(|p| wanted(p)) {
+        let name = policy.info.qualified_name();
+        for excused in &policy.excused {
+            excused_now.insert(excused.key(&name), excused.passes_under_annotation());
+            if &*excused.rule == crate::exceptions::CEL_EXCEPTION_RULE {
+                excused_cel.insert(format!("{name}|{}", excused.resource), false);
+            }
+        }
+    }
     // What Kyverno saw as a violation before (plain, or excused only by an
     // annotation) and neither is now: excused, fixed or unknown.
     for (key, (policy, violation)) in before.iter().chain(&annotation_before) {

@@ -597,13 +597,7 @@ fn a_cel_policy_on_a_subresource_or_delete_alone_is_found_admission_only() {
 /// oldObject, was GO from skips or trivial passes.
 #[test]
 fn rules_held_from_create_or_reading_the_old_object_have_no_evidence_for_updates() {
-    let parts = |rule: Value| {
-        let mut document = policy("p", "Audit", "2026-11-01T00:00:00Z");
-        document["spec"]["rules"][0] = rule;
-        crate::ingest::policy_info::PolicyInfo::from_document(&document)
-            .map(|info| info.admission_only)
-            .unwrap_or_default()
-    };
+    let parts = admission_only_of;
     let cel = json!({"expressions": [{"expression": "has(object.metadata.labels)"}]});
     let found = parts(json!({"name": "r",
         "match": {"any": [{"resources": {"kinds": ["ConfigMap"]}}]},
@@ -1257,15 +1251,11 @@ fn a_verify_images_rule_the_switch_enforces_has_no_evidence() {
 #[test]
 fn a_disjunction_with_a_part_independent_of_the_request_differs_only_where_its_test_does() {
     let parts = |operations: Value| {
-        let mut document = policy("p", "Audit", "2026-11-01T00:00:00Z");
-        document["spec"]["rules"][0] = json!({"name": "r",
+        admission_only_of(json!({"name": "r",
             "match": {"any": [{"resources": {"kinds": ["ConfigMap"], "operations": operations}}]},
             "celPreconditions": [{"name": "c",
                 "expression": "request.operation == 'DELETE' || object.metadata.name != 'x'"}],
-            "validate": {"cel": {"expressions": [{"expression": "has(object.data)"}]}}});
-        crate::ingest::policy_info::PolicyInfo::from_document(&document)
-            .map(|info| info.admission_only)
-            .unwrap_or_default()
+            "validate": {"cel": {"expressions": [{"expression": "has(object.data)"}]}}}))
     };
     assert_eq!(parts(json!(["CREATE", "UPDATE"])), Vec::<String>::new());
     let found = parts(json!(["CREATE", "UPDATE", "DELETE"]));
@@ -1284,13 +1274,7 @@ fn a_disjunction_with_a_part_independent_of_the_request_differs_only_where_its_t
 /// Each holds for UPDATE otherwise than for the scan's CREATE.
 #[test]
 fn the_operation_is_read_wherever_kyverno_substitutes_it() {
-    let parts = |rule: Value| {
-        let mut document = policy("p", "Audit", "2026-11-01T00:00:00Z");
-        document["spec"]["rules"][0] = rule;
-        crate::ingest::policy_info::PolicyInfo::from_document(&document)
-            .map(|info| info.admission_only)
-            .unwrap_or_default()
-    };
+    let parts = admission_only_of;
     let matching = json!({"any": [{"resources": {"kinds": ["ConfigMap"]}}]});
     let deny = json!({"conditions": {"any": [
         {"key": "{{ request.object.metadata.labels.bad || '' }}", "operator": "Equals", "value": "true"}]}});
@@ -1358,4 +1342,14 @@ fn a_rule_that_substituted_a_substituted_value_again_is_not_ready() {
         "{:?}",
         judged.reasons
     );
+}
+
+/// What a ClusterPolicy holding `rule` alone leaves to admission
+/// ([`crate::ingest::policy_info::PolicyInfo::admission_only`]).
+fn admission_only_of(rule: Value) -> Vec<String> {
+    let mut document = policy("p", "Audit", "2026-11-01T00:00:00Z");
+    document["spec"]["rules"][0] = rule;
+    crate::ingest::policy_info::PolicyInfo::from_document(&document)
+        .map(|info| info.admission_only)
+        .unwrap_or_default()
 }
