@@ -26,8 +26,61 @@ use serde_json::Value;
 /// The operations of an admission request (Kyverno's `AdmissionOperation`).
 pub(crate) const OPERATIONS: [&str; 4] = ["CONNECT", "CREATE", "DELETE", "UPDATE"];
 
-/// The request fields a scan never presents as admission does.
-const ADMISSION_FIELDS: [&str; 3] = ["operation", "options", "dryRun"];
+/// The request's fields that are no admission field here: the object and
+/// its namespace, which a scan presents as admission does, and what other
+/// readings judge (the old object: `policy_info::reads_old_object`; the
+/// requester: [`REQUESTER_FIELDS`], which a background policy may not
+/// read). Every other — `operation`, `options`, `dryRun`, `uid`, `name`,
+/// `kind`, `resource`, `requestKind`, … — the scan leaves out or sets
+/// otherwise (verify40 N1: `request.uid`, `request.requestKind` were read
+/// as nothing of admission: GO).
+const SCAN_FIELDS: [&str; 6] = [
+    "object",
+    "namespace",
+    "oldObject",
+    "userInfo",
+    "roles",
+    "clusterRoles",
+];
+
+/// Which of the request's fields a reading looks for.
+#[derive(Clone, Copy)]
+enum Fields<'f> {
+    /// These only.
+    Only(&'f [&'f str]),
+    /// Any but these.
+    AllBut(&'f [&'f str]),
+}
+
+impl Fields<'_> {
+    fn holds(self, field: &str) -> bool {
+        match self {
+            Fields::Only(fields) => fields.contains(&field),
+            Fields::AllBut(fields) => !fields.contains(&field),
+        }
+    }
+}
+
+/// [`SCAN_FIELDS`], and what a scan gives a CEL policy's `request` as
+/// admission would for the object: its `name`, `kind` and `resource`
+/// (`cel::policies::admission::inputs`).
+const CEL_SCAN_FIELDS: [&str; 9] = [
+    "object",
+    "namespace",
+    "oldObject",
+    "userInfo",
+    "roles",
+    "clusterRoles",
+    "name",
+    "kind",
+    "resource",
+];
+
+/// The admission fields of a Kyverno text: all but [`SCAN_FIELDS`].
+const ADMISSION_FIELDS: Fields<'static> = Fields::AllBut(&SCAN_FIELDS);
+
+/// The admission fields of a CEL expression: all but [`CEL_SCAN_FIELDS`].
+const CEL_ADMISSION_FIELDS: Fields<'static> = Fields::AllBut(&CEL_SCAN_FIELDS);
 
 /// What a condition holds for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,7 +174,12 @@ const REQUESTER_VARIABLES: [&str; 2] = ["serviceAccountName", "serviceAccountNam
 /// fields, the request whole (`lookup(request, …)`, `request.*`, a
 /// computed index), or a name in `aliases`.
 pub(crate) fn reads_request(text: &str, aliases: &BTreeSet<String>, cel: bool) -> bool {
-    reads_request_fields(text, aliases, cel, &ADMISSION_FIELDS)
+    let fields = if cel {
+        CEL_ADMISSION_FIELDS
+    } else {
+        ADMISSION_FIELDS
+    };
+    reads_request_fields(text, aliases, cel, fields)
 }
 
 /// [`reads_request`] for the request's `fields`, read from the
@@ -134,7 +192,7 @@ fn reads_request_fields(
     text: &str,
     aliases: &BTreeSet<String>,
     cel: bool,
-    fields: &[&str],
+    fields: Fields<'_>,
 ) -> bool {
     let read = if cel {
         reads::cel(text)
@@ -146,7 +204,7 @@ fn reads_request_fields(
     };
     // A nested template's stand-in may be any name (verify39 F17:
     // `request."{{ t }}"` with `t` = `operation`).
-    let field_may_be = |field: &str| field == SUBSTITUTED || fields.contains(&field);
+    let field_may_be = |field: &str| field == SUBSTITUTED || fields.holds(field);
     let found = read.paths().any(|path| match path.split_first() {
         None | Some((Step::Any, _)) => true,
         Some((Step::Field(name), _)) if name == SUBSTITUTED => true,
@@ -413,11 +471,11 @@ fn templates(text: &str) -> Vec<String> {
 /// Whether a Kyverno text (a condition's key or value, a context entry's
 /// value) reads what a scan lacks of the request in its `{{ … }}`.
 pub(crate) fn template_reads_request(text: &str, aliases: &BTreeSet<String>) -> bool {
-    template_reads_fields(text, aliases, &ADMISSION_FIELDS)
+    template_reads_fields(text, aliases, ADMISSION_FIELDS)
 }
 
 /// [`template_reads_request`] for the request's `fields`.
-fn template_reads_fields(text: &str, aliases: &BTreeSet<String>, fields: &[&str]) -> bool {
+fn template_reads_fields(text: &str, aliases: &BTreeSet<String>, fields: Fields<'_>) -> bool {
     templates(text)
         .iter()
         .any(|inner| reads_request_fields(inner, aliases, false, fields))
@@ -437,7 +495,7 @@ pub(crate) fn reads_requester(
     let seeds: BTreeSet<String> = REQUESTER_VARIABLES.iter().map(|v| v.to_string()).collect();
     let aliases = aliases_by(&definitions, |text, found| {
         let known: BTreeSet<String> = found.union(&seeds).cloned().collect();
-        template_reads_fields(text, &known, &REQUESTER_FIELDS)
+        template_reads_fields(text, &known, Fields::Only(&REQUESTER_FIELDS))
     });
     let aliases: BTreeSet<String> = aliases.union(&seeds).cloned().collect();
     let mut texts = Vec::new();
@@ -446,16 +504,21 @@ pub(crate) fn reads_requester(
     }
     let templated = texts
         .iter()
-        .any(|text| template_reads_fields(text, &aliases, &REQUESTER_FIELDS));
+        .any(|text| template_reads_fields(text, &aliases, Fields::Only(&REQUESTER_FIELDS)));
     let expressions = match_conditions
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .filter_map(|condition| condition.get("expression")?.as_str());
     templated
-        || expressions
-            .into_iter()
-            .any(|text| reads_request_fields(text, &BTreeSet::new(), true, &REQUESTER_FIELDS))
+        || expressions.into_iter().any(|text| {
+            reads_request_fields(
+                text,
+                &BTreeSet::new(),
+                true,
+                Fields::Only(&REQUESTER_FIELDS),
+            )
+        })
 }
 
 /// Every string under `value`.

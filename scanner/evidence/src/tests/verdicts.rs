@@ -1353,3 +1353,33 @@ fn admission_only_of(rule: Value) -> Vec<String> {
         .map(|info| info.admission_only)
         .unwrap_or_default()
 }
+
+/// verify40 N1: the request's fields a scan leaves out — `uid`,
+/// `requestKind`, a Kyverno text's `name` or `kind` — were read as
+/// nothing of admission (GO); a CEL policy's `request.name` and `kind`,
+/// which the scan gives as admission would, stay plain reads.
+#[test]
+fn every_request_field_a_scan_leaves_out_is_admission_s() {
+    let matching = json!({"any": [{"resources": {"kinds": ["ConfigMap"]}}]});
+    let deny = json!({"conditions": {"any": [
+        {"key": "{{ request.object.metadata.labels.bad || '' }}", "operator": "Equals", "value": "true"}]}});
+    for key in [
+        "{{ request.uid || '' }}",
+        "{{ request.requestKind.kind || 'none' }}",
+        "{{ request.name || 'none' }}",
+        "{{ request.kind.kind || 'none' }}",
+    ] {
+        let found = admission_only_of(json!({"name": "r", "match": matching,
+            "preconditions": {"all": [{"key": key, "operator": "NotEquals", "value": "none"}]},
+            "validate": {"deny": deny}}));
+        assert!(!found.is_empty(), "{key}");
+    }
+    let cel = |expression: &str| {
+        admission_only_of(json!({"name": "r", "match": matching,
+            "celPreconditions": [{"name": "c", "expression": expression}],
+            "validate": {"cel": {"expressions": [{"expression": "has(object.data)"}]}}}))
+    };
+    assert!(!cel("has(request.requestKind)").is_empty());
+    assert!(!cel("has(request.uid) && request.uid != ''").is_empty());
+    assert!(cel("request.name != 'x' && request.kind.kind == 'ConfigMap'").is_empty());
+}
