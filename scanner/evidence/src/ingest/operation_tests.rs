@@ -61,16 +61,16 @@ impl Fields<'_> {
     }
 }
 
-/// [`SCAN_FIELDS`], and what a scan gives a CEL policy's `request` as
-/// admission would for the object: its `name`, `kind` and `resource`
-/// (`cel::policies::admission::inputs`).
-const CEL_SCAN_FIELDS: [&str; 9] = [
+/// What a scan gives a CEL policy's `request` as admission would for the
+/// object — its `namespace`, `name`, `kind` and `resource`
+/// (`cel::policies::admission::inputs`) — and the old object, judged
+/// apart. Not the requester: a CEL policy may read it whatever its
+/// background setting, and the scan has none (verify40 N3:
+/// `… || has(request.userInfo)` was GO).
+const CEL_SCAN_FIELDS: [&str; 6] = [
     "object",
     "namespace",
     "oldObject",
-    "userInfo",
-    "roles",
-    "clusterRoles",
     "name",
     "kind",
     "resource",

@@ -1381,5 +1381,7 @@ fn every_request_field_a_scan_leaves_out_is_admission_s() {
     };
     assert!(!cel("has(request.requestKind)").is_empty());
     assert!(!cel("has(request.uid) && request.uid != ''").is_empty());
+    // verify40 N3: the requester, which a scan never has.
+    assert!(!cel("object.metadata.name == 'good' || has(request.userInfo)").is_empty());
     assert!(cel("request.name != 'x' && request.kind.kind == 'ConfigMap'").is_empty());
 }
