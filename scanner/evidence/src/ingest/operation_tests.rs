@@ -273,6 +273,55 @@ pub(crate) fn cel_holds(text: &str, aliases: &BTreeSet<String>) -> Holds {
     holds.map_or(Holds::Unknown, Holds::For)
 }
 
+/// Whether a CEL expression that must hold (a Kyverno `celPreconditions`
+/// entry, a webhook `matchConditions` entry) can never hold for
+/// `operation`: one of its `&&` parts is a test of the operation, or an
+/// `||` of such tests only, that excludes it. Stricter than [`cel_holds`],
+/// which sets aside a part reading nothing of the request: in `op !=
+/// 'DELETE' || object.x` that part may hold on a DELETE.
+pub(crate) fn cel_excludes(text: &str, operation: &str) -> bool {
+    let compact = compact(text);
+    split_top(strip_parens(&compact), "&&")
+        .into_iter()
+        .any(|conjunct| {
+            let mut ops = BTreeSet::new();
+            for part in split_top(strip_parens(conjunct), "||") {
+                match operation_test(part) {
+                    Some(holds) => ops.extend(holds),
+                    None => return false,
+                }
+            }
+            !ops.contains(operation)
+        })
+}
+
+/// Whether a Kyverno conditions block (`preconditions`, deny `conditions`,
+/// `any`/`all` or the older list) can never hold for `operation`: a test
+/// of the operation excluding it is one of its `all` (or list) members, or
+/// every one of its `any` members (Kyverno joins `any` as an or, `all` as
+/// an and, and the two parts as an and: pkg/engine/variables/evaluate.go).
+pub(crate) fn kyverno_block_excludes(
+    block: &Value,
+    aliases: &BTreeSet<String>,
+    operation: &str,
+) -> bool {
+    let excludes = |item: &Value| kyverno_block_excludes(item, aliases, operation);
+    match block {
+        Value::Array(items) => items.iter().any(excludes),
+        Value::Object(map) if map.contains_key("key") || map.contains_key("operator") => {
+            matches!(kyverno_condition_holds(block, aliases), Holds::For(ops) if !ops.contains(operation))
+        }
+        Value::Object(map) => {
+            let any = map
+                .get("any")
+                .and_then(Value::as_array)
+                .is_some_and(|items| !items.is_empty() && items.iter().all(excludes));
+            any || map.get("all").is_some_and(excludes)
+        }
+        _ => false,
+    }
+}
+
 /// `a || b || …` of recognised tests: the union of what each holds for.
 /// A part that reads nothing of the request holds for every operation
 /// alike: true, the whole holds for all; false, for what the others hold

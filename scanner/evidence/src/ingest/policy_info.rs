@@ -1039,8 +1039,11 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                 {
                     by_conditions.extend(Holds::Unknown.admission_only());
                 }
+                // What keeps Kyverno from running it on a DELETE at all
+                // (verify39 F8): then no DELETE is judged, listed or not.
+                let delete_skipped = judges_delete && skips_delete(spec, rule, &aliases);
                 // Kyverno skips a pattern on DELETE.
-                by_conditions.retain(|op| judges_delete || *op != "DELETE");
+                by_conditions.retain(|op| (judges_delete && !delete_skipped) || *op != "DELETE");
                 let old_object = [
                     ("validate", false),
                     ("preconditions", false),
@@ -1128,21 +1131,33 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                         .copied()
                         .filter(|op| connect_listed || *op != "CONNECT")
                         .collect();
-                    // DELETE listed beside CREATE (verify26): a deny or
-                    // CEL rule judges it, with nothing scanned behind it.
-                    let delete_listed = operations.is_some() && reaches.contains("DELETE");
-                    if judges_delete && delete_listed {
+                    // A deny or CEL rule judges a DELETE, with nothing
+                    // scanned behind it: where its match lists DELETE
+                    // beside CREATE (verify26), and where it lists no
+                    // operations — Kyverno's webhook then registers every
+                    // operation for a validate rule (pkg/controllers/webhook
+                    // `defaultOperations`), and its engine skips only a
+                    // pattern on a DELETE (verify39 F8).
+                    let delete_judged =
+                        judges_delete && !delete_skipped && reaches.contains("DELETE");
+                    if delete_judged {
                         part.insert("DELETE");
                     }
                     if !part.is_empty() {
-                        let why = if judges_delete && delete_listed && by_conditions.is_empty() {
-                            format!(
-                                "operations {}",
-                                operations.map(Value::to_string).unwrap_or_default()
-                            )
-                        } else {
-                            "its conditions test request.operation".into()
-                        };
+                        let mut whys = Vec::new();
+                        if by_conditions.intersection(&part).next().is_some() {
+                            whys.push("its conditions test request.operation".to_string());
+                        }
+                        if delete_judged && !by_conditions.contains("DELETE") {
+                            whys.push(match listed(operations) {
+                                Some(_) => format!(
+                                    "operations {}",
+                                    operations.map(Value::to_string).unwrap_or_default()
+                                ),
+                                None => "it lists no operations, so Kyverno sends it every DELETE too, where its deny conditions or CEL expressions run with request.object null — list operations [CREATE, UPDATE] if deletes are not its business".into(),
+                            });
+                        }
+                        let why = whys.join("; ");
                         parts.push(format!(
                             "{} requests for {} (rule {rule_name}: {why})",
                             named(&part),
@@ -1490,6 +1505,81 @@ pub(crate) fn exception_create_only(document: &Value) -> Option<String> {
     let by_cel = expressions_under(spec, "matchConditions")
         .any(|text| operation_tests::cel_holds(text, &aliases).differs_from_create("UPDATE"));
     by_cel.then(|| "its matchConditions test request.operation".into())
+}
+
+/// Whether Kyverno never runs `rule` (a deny or `validate.cel` rule of
+/// the policy `spec`) on a DELETE request: a precondition, a deny
+/// condition, a CEL precondition or the policy's webhook
+/// `matchConditions` that cannot hold for it ([`operation_tests`]'s
+/// `*_excludes`), or an exclude taking DELETE out of everything the rule
+/// matches (its filter naming nothing but DELETE among its operations and
+/// the match's kinds, or none).
+fn skips_delete(spec: &Value, rule: &Value, aliases: &BTreeSet<String>) -> bool {
+    let by_conditions = [
+        rule.get("preconditions"),
+        rule.pointer("/validate/deny/conditions"),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|block| operation_tests::kyverno_block_excludes(block, aliases, "DELETE"));
+    let by_cel = [
+        rule.get("celPreconditions"),
+        spec.pointer("/webhookConfiguration/matchConditions"),
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(Value::as_array)
+    .flatten()
+    .filter_map(|condition| condition.str_field("expression"))
+    .any(|text| operation_tests::cel_excludes(text, "DELETE"));
+    by_conditions || by_cel || exclude_takes_out_delete(rule)
+}
+
+/// Whether a rule's `exclude` takes DELETE out of all its match reaches:
+/// one `any` filter (or the older plain one) with nothing but `resources`
+/// whose only fields are `operations` listing DELETE and `kinds` covering
+/// every kind the match names (or none). Anything narrower — names,
+/// namespaces, selectors, subjects, an `all` — may leave some DELETE in.
+fn exclude_takes_out_delete(rule: &Value) -> bool {
+    let Some(exclude) = rule.get("exclude") else {
+        return false;
+    };
+    let match_kinds: BTreeSet<&str> = rule
+        .get("match")
+        .into_iter()
+        .flat_map(resource_filters)
+        .flat_map(filter_kinds)
+        .collect();
+    let plain = exclude.get("resources").map(|_| exclude);
+    exclude
+        .get("any")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .chain(plain)
+        .any(|filter| {
+            let Some(filter) = filter.as_object() else {
+                return false;
+            };
+            let Some(resources) = filter.get("resources").and_then(Value::as_object) else {
+                return false;
+            };
+            if filter.len() != 1 || resources.keys().any(|k| k != "operations" && k != "kinds") {
+                return false;
+            }
+            let deletes = resources
+                .get("operations")
+                .and_then(Value::as_array)
+                .is_some_and(|ops| ops.iter().any(|op| op == "DELETE"));
+            let kinds: BTreeSet<&str> = resources
+                .get("kinds")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            deletes && (kinds.is_empty() || kinds.contains("*") || match_kinds.is_subset(&kinds))
+        })
 }
 
 /// UPDATE, DELETE and CONNECT when a CEL expression under `lists` reads

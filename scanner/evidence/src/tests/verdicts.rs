@@ -777,7 +777,7 @@ fn rules_held_from_create_or_reading_the_old_object_have_no_evidence_for_updates
     // nothing; a template reading it does.
     let condition = |key: &str, value: &str| {
         parts(json!({"name": "r",
-            "match": {"any": [{"resources": {"kinds": ["ConfigMap"]}}]},
+            "match": {"any": [{"resources": {"kinds": ["ConfigMap"], "operations": ["CREATE", "UPDATE"]}}]},
             "validate": {"deny": {"conditions": {"any": [{"key": key, "operator": "Equals", "value": value}]}}}}))
     };
     assert!(condition("{{ request.object.metadata.name }}", "oldObject").is_empty());
@@ -823,9 +823,13 @@ fn rules_held_from_create_or_reading_the_old_object_have_no_evidence_for_updates
     let found = parts(json!({"name": "r",
         "match": {"any": [{"resources": {"kinds": ["Deployment"]}}]},
         "validate": {"cel": {"expressions": [{"expression": "oldObject == null || object.spec.replicas == oldObject.spec.replicas"}]}}}));
+    // Listing no operations, it judges DELETEs too (verify39 F8).
     assert_eq!(
         found,
-        ["UPDATE requests for Deployment (rule r: it reads oldObject, which a scan never has)"]
+        [
+            "DELETE requests for Deployment (rule r: it lists no operations, so Kyverno sends it every DELETE too, where its deny conditions or CEL expressions run with request.object null — list operations [CREATE, UPDATE] if deletes are not its business)",
+            "UPDATE requests for Deployment (rule r: it reads oldObject, which a scan never has)"
+        ]
     );
     let found = parts(json!({"name": "r",
         "match": {"any": [{"resources": {"kinds": ["Deployment"]}}]},
@@ -1360,7 +1364,10 @@ fn admission_only_of(rule: Value) -> Vec<String> {
 /// which the scan gives as admission would, stay plain reads.
 #[test]
 fn every_request_field_a_scan_leaves_out_is_admission_s() {
-    let matching = json!({"any": [{"resources": {"kinds": ["ConfigMap"]}}]});
+    // Operations listed: a match listing none gives a deny or CEL rule a
+    // DELETE part of its own (verify39 F8), which would hide what is
+    // tested here.
+    let matching = json!({"any": [{"resources": {"kinds": ["ConfigMap"], "operations": ["CREATE", "UPDATE"]}}]});
     let deny = json!({"conditions": {"any": [
         {"key": "{{ request.object.metadata.labels.bad || '' }}", "operator": "Equals", "value": "true"}]}});
     for key in [
@@ -1384,4 +1391,143 @@ fn every_request_field_a_scan_leaves_out_is_admission_s() {
     // verify40 N3: the requester, which a scan never has.
     assert!(!cel("object.metadata.name == 'good' || has(request.userInfo)").is_empty());
     assert!(cel("request.name != 'x' && request.kind.kind == 'ConfigMap'").is_empty());
+}
+
+/// verify39 F8: a deny or `validate.cel` rule whose match lists no
+/// operations was GO from its CREATE side alone, yet Kyverno's webhook
+/// registers every operation for such a validate rule
+/// (pkg/controllers/webhook `defaultOperations`) and runs deny conditions
+/// and CEL expressions on a DELETE, with `request.object` null — under
+/// Enforce a fail or an error there blocks the delete. Only what keeps the
+/// rule off a DELETE for certain takes that part away.
+#[test]
+fn a_deny_or_cel_rule_listing_no_operations_judges_deletes() {
+    let pod = json!({"any": [{"resources": {"kinds": ["Pod"]}}]});
+    let deny = json!({"deny": {"conditions": {"any": [
+        {"key": "{{ request.object.metadata.labels.keep || '' }}", "operator": "Equals", "value": ""}]}}});
+    let cel = json!({"cel": {"expressions": [{"expression": "has(object.metadata.labels)"}]}});
+    let deletes = |rule: Value| {
+        admission_only_of(rule)
+            .iter()
+            .any(|part| part.starts_with("DELETE requests for Pod (rule r: it lists no operations"))
+    };
+    // Unguarded: both judge DELETE; a pattern does not (Kyverno skips it).
+    assert!(deletes(
+        json!({"name": "r", "match": pod, "validate": deny})
+    ));
+    assert!(deletes(json!({"name": "r", "match": pod, "validate": cel})));
+    assert!(deletes(
+        json!({"name": "r", "match": {"any": [{"resources": {"kinds": ["Pod"], "operations": []}}]}, "validate": deny})
+    ));
+    assert!(admission_only_of(json!({"name": "r", "match": pod,
+        "validate": {"pattern": {"metadata": {"labels": {"keep": "?*"}}}}}))
+    .is_empty());
+    // Kept off a DELETE for certain: no part.
+    for (case, rule) in [
+        (
+            "precondition NotEquals",
+            json!({"name": "r", "match": pod,
+            "preconditions": {"all": [{"key": "{{ request.operation || 'BACKGROUND' }}", "operator": "NotEquals", "value": "DELETE"}]},
+            "validate": deny}),
+        ),
+        (
+            "precondition AnyIn",
+            json!({"name": "r", "match": pod,
+            "preconditions": {"any": [{"key": "{{ request.operation }}", "operator": "AnyIn", "value": ["CREATE", "UPDATE"]}]},
+            "validate": deny}),
+        ),
+        (
+            "deny condition all",
+            json!({"name": "r", "match": pod,
+            "validate": {"deny": {"conditions": {"all": [
+                {"key": "{{ request.operation }}", "operator": "NotEquals", "value": "DELETE"},
+                {"key": "{{ request.object.metadata.labels.keep || '' }}", "operator": "Equals", "value": ""}]}}}}),
+        ),
+        (
+            "celPreconditions",
+            json!({"name": "r", "match": pod,
+            "celPreconditions": [{"name": "c", "expression": "request.operation != 'DELETE'"}],
+            "validate": cel}),
+        ),
+        (
+            "celPreconditions in",
+            json!({"name": "r", "match": pod,
+            "celPreconditions": [{"name": "c", "expression": "request.operation in ['CREATE', 'UPDATE'] && has(object.spec)"}],
+            "validate": cel}),
+        ),
+        (
+            "exclude DELETE",
+            json!({"name": "r", "match": pod,
+            "exclude": {"any": [{"resources": {"operations": ["DELETE"]}}]},
+            "validate": deny}),
+        ),
+        (
+            "exclude DELETE of the kinds",
+            json!({"name": "r", "match": pod,
+            "exclude": {"any": [{"resources": {"kinds": ["Pod"], "operations": ["DELETE", "CONNECT"]}}]},
+            "validate": deny}),
+        ),
+        (
+            "listed",
+            json!({"name": "r",
+            "match": {"any": [{"resources": {"kinds": ["Pod"], "operations": ["CREATE", "UPDATE"]}}]},
+            "validate": deny}),
+        ),
+    ] {
+        let found = admission_only_of(rule);
+        assert!(found.is_empty(), "{case}: {found:?}");
+    }
+    // Only maybe kept off: still judged.
+    for (case, rule) in [
+        (
+            "any with another test",
+            json!({"name": "r", "match": pod,
+            "preconditions": {"any": [
+                {"key": "{{ request.operation }}", "operator": "NotEquals", "value": "DELETE"},
+                {"key": "{{ request.object.metadata.name }}", "operator": "Equals", "value": "x"}]},
+            "validate": deny}),
+        ),
+        (
+            "cel or another test",
+            json!({"name": "r", "match": pod,
+            "celPreconditions": [{"name": "c", "expression": "request.operation != 'DELETE' || has(oldObject.spec)"}],
+            "validate": cel}),
+        ),
+        (
+            "exclude of some names",
+            json!({"name": "r", "match": pod,
+            "exclude": {"any": [{"resources": {"names": ["a"], "operations": ["DELETE"]}}]},
+            "validate": deny}),
+        ),
+        (
+            "exclude of other kinds",
+            json!({"name": "r", "match": pod,
+            "exclude": {"any": [{"resources": {"kinds": ["Service"], "operations": ["DELETE"]}}]},
+            "validate": deny}),
+        ),
+        (
+            "exclude of a subject",
+            json!({"name": "r", "match": pod,
+            "exclude": {"any": [{"resources": {"operations": ["DELETE"]}, "subjects": [{"kind": "User", "name": "x"}]}]},
+            "validate": deny}),
+        ),
+    ] {
+        assert!(
+            deletes(rule.clone()),
+            "{case}: {:?}",
+            admission_only_of(rule)
+        );
+    }
+    // The policy's webhook matchConditions keep every rule off a DELETE.
+    let mut document = policy("p", "Audit", "2026-11-01T00:00:00Z");
+    document["spec"]["rules"][0] = json!({"name": "r", "match": pod, "validate": deny});
+    let judged = |document: &Value| {
+        crate::ingest::policy_info::PolicyInfo::from_document(document)
+            .map(|info| info.admission_only)
+            .unwrap_or_default()
+    };
+    assert_eq!(judged(&document).len(), 1, "{:?}", judged(&document));
+    document["spec"]["webhookConfiguration"] = json!({"matchConditions": [
+        {"name": "no-deletes", "expression": "request.operation in ['CREATE', 'UPDATE']"}]});
+    assert!(judged(&document).is_empty(), "{:?}", judged(&document));
 }
