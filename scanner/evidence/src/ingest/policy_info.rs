@@ -1171,6 +1171,14 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                         ));
                     }
                 }
+                // verify40 N2: a rule reading the clock or drawing a random
+                // value judged each object at the scan's moment only — a
+                // time window closed at the CronJob's hour was GO.
+                if let Some(function) = reads_clock_or_chance(rule) {
+                    parts.push(format!(
+                        "requests at any other moment (rule {rule_name}: it calls {function}, so what a scan saw holds for the moment it ran, not for the requests admission judges later)"
+                    ));
+                }
             }
         }
         _ => {
@@ -1505,6 +1513,65 @@ pub(crate) fn exception_create_only(document: &Value) -> Option<String> {
     let by_cel = expressions_under(spec, "matchConditions")
         .any(|text| operation_tests::cel_holds(text, &aliases).differs_from_create("UPDATE"));
     by_cel.then(|| "its matchConditions test request.operation".into())
+}
+
+/// The first of Kyverno's JMESPath functions whose value depends on when
+/// or by chance (pkg/engine/jmespath: `time_now`, `time_now_utc`,
+/// `random`, and `time_since` with no end time, which is now) that a
+/// rule's texts call, its messages aside (they change no result). Read
+/// from the text: a name inside a string literal counts too, the safe
+/// side.
+fn reads_clock_or_chance(rule: &Value) -> Option<&'static str> {
+    fn texts<'v>(value: &'v Value, out: &mut Vec<&'v str>) {
+        match value {
+            Value::String(text) => out.push(text),
+            Value::Array(items) => items.iter().for_each(|item| texts(item, out)),
+            Value::Object(map) => map
+                .iter()
+                .filter(|(key, _)| !matches!(key.as_str(), "message" | "name"))
+                .for_each(|(_, item)| texts(item, out)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    texts(rule, &mut found);
+    let compact: Vec<String> = found
+        .iter()
+        .map(|text| text.chars().filter(|c| !c.is_whitespace()).collect())
+        .collect();
+    for (function, called) in [
+        ("time_now_utc()", "time_now_utc("),
+        ("time_now()", "time_now("),
+        ("random()", "random("),
+    ] {
+        if compact.iter().any(|text| text.contains(called)) {
+            return Some(function);
+        }
+    }
+    // `time_since(layout, start, '')`: an empty end is now.
+    let open_ended = |text: &str| {
+        text.match_indices("time_since(").any(|(at, _)| {
+            let args = &text[at + "time_since(".len()..];
+            let mut depth = 0usize;
+            let mut last = 0;
+            for (i, c) in args.char_indices() {
+                match c {
+                    '(' | '[' | '{' => depth += 1,
+                    ')' if depth == 0 => {
+                        return matches!(&args[last..i], "''" | "\"\"" | "``" | "");
+                    }
+                    ')' | ']' | '}' => depth = depth.saturating_sub(1),
+                    ',' if depth == 0 => last = i + 1,
+                    _ => {}
+                }
+            }
+            true
+        })
+    };
+    compact
+        .iter()
+        .any(|text| open_ended(text))
+        .then_some("time_since() with no end time")
 }
 
 /// Whether Kyverno never runs `rule` (a deny or `validate.cel` rule of

@@ -1531,3 +1531,51 @@ fn a_deny_or_cel_rule_listing_no_operations_judges_deletes() {
         {"name": "no-deletes", "expression": "request.operation in ['CREATE', 'UPDATE']"}]});
     assert!(judged(&document).is_empty(), "{:?}", judged(&document));
 }
+
+/// verify40 N2: a rule on the clock or on chance was GO from whatever the
+/// scan's moment showed — a window closed at the CronJob's hour skipped
+/// every object; admission judges other hours.
+#[test]
+fn a_rule_reading_the_clock_or_chance_has_no_evidence_for_other_moments() {
+    let matching =
+        json!({"any": [{"resources": {"kinds": ["Pod"], "operations": ["CREATE", "UPDATE"]}}]});
+    let with_key = |key: &str| {
+        admission_only_of(json!({"name": "r", "match": matching,
+            "preconditions": {"all": [{"key": key, "operator": "GreaterThan", "value": 8}]},
+            "validate": {"pattern": {"metadata": {"labels": {"team": "?*"}}}}}))
+    };
+    for (key, function) in [
+        (
+            "{{ time_now_utc().time_to_cron(@).split(@,' ') | [1].to_number(@) }}",
+            "time_now_utc()",
+        ),
+        ("{{ time_now ( ) }}", "time_now()"),
+        ("{{ random('[0-9]{1}') }}", "random()"),
+        (
+            "{{ time_since('', '{{ request.object.metadata.creationTimestamp }}', '') }}",
+            "time_since() with no end time",
+        ),
+    ] {
+        let found = with_key(key);
+        assert_eq!(found.len(), 1, "{key}: {found:?}");
+        assert!(
+            found[0].starts_with("requests at any other moment (rule r: it calls ")
+                && found[0].contains(function),
+            "{key}: {found:?}"
+        );
+    }
+    // A fixed end, or the clock only in the message: no part.
+    assert!(with_key(
+        "{{ time_since('', request.object.metadata.creationTimestamp, '2026-01-01T00:00:00Z') }}"
+    )
+    .is_empty());
+    assert!(admission_only_of(json!({"name": "r", "match": matching,
+        "validate": {"message": "checked at {{ time_now_utc() }}",
+            "pattern": {"metadata": {"labels": {"team": "?*"}}}}}))
+    .is_empty());
+    // A context entry carrying it counts too.
+    assert!(!admission_only_of(json!({"name": "r", "match": matching,
+        "context": [{"name": "hour", "variable": {"jmesPath": "time_now_utc()"}}],
+        "validate": {"deny": {"conditions": {"all": [{"key": "{{ hour }}", "operator": "Equals", "value": "x"}]}}}}))
+    .is_empty());
+}
