@@ -108,6 +108,7 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
         policy_filter: split_list(&args.policies),
         namespace_filter: split_list(&args.namespaces),
         unserved_policy_kinds: Vec::new(),
+        policy_kinds_discovered: false,
         still_present: None,
         soak: SoakInput {
             min_soak: Some(min_soak),
@@ -423,6 +424,7 @@ fn from_cluster(
     input.owner_labels = read.owner_labels;
     input.owner_selectors = read.owner_selectors;
     input.unserved_policy_kinds = read.unserved_policy_kinds;
+    input.policy_kinds_discovered = true;
     input.still_present = Some(read.still_present);
     let mut history = read.soak_history;
     // Spans an older polscan recorded carry its digest of the same document.

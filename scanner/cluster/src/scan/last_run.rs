@@ -620,12 +620,12 @@ pub fn config_map(
             if outcome.exception_namespace_missing {
                 put(keys::EXCEPTION_NAMESPACE_MISSING, "true".into());
             }
-            if !outcome.unserved_policy_kinds.is_empty() {
-                put(
-                    keys::UNSERVED_POLICY_KINDS,
-                    outcome.unserved_policy_kinds.join(","),
-                );
-            }
+            // Written even when empty: its absence marks a record older
+            // than the key, which says nothing of what is served (N5).
+            put(
+                keys::UNSERVED_POLICY_KINDS,
+                outcome.unserved_policy_kinds.join(","),
+            );
             if let Some((source, count)) = &outcome.resource_filters {
                 put(keys::RESOURCE_FILTERS_FROM, source.clone());
                 put(keys::RESOURCE_FILTERS, count.to_string());
@@ -1229,11 +1229,29 @@ mod tests {
             "ValidatingAdmissionPolicy".into(),
             "ValidatingPolicy".into(),
         ];
+        expected.policy_kinds_recorded = true;
         expected.resource_filters = Some(crate::evidence::ingest::record::ResourceFiltersApplied {
             source: "kyverno/kyverno".into(),
             count: 17,
         });
         assert_eq!(read, expected);
+        // verify40 N5: a cluster serving every kind still records that it
+        // does; only a record older than the key says nothing.
+        let serving_all = config_map(
+            "ns",
+            "run",
+            Ok(&ScanOutcome::default()),
+            at("2026-11-20T10:00:00Z"),
+            at("2026-11-20T10:05:00Z"),
+        );
+        let all_served = ScanRecord::from_config_map(&serving_all, "ns/run").expect("record");
+        assert!(all_served.policy_kinds_recorded && all_served.unserved_policy_kinds.is_empty());
+        let mut older = serving_all.clone();
+        if let Some(data) = older.get_mut("data").and_then(Value::as_object_mut) {
+            data.remove(crate::evidence::run::record_format::keys::UNSERVED_POLICY_KINDS);
+        }
+        let older = ScanRecord::from_config_map(&older, "ns/run").expect("record");
+        assert!(!older.policy_kinds_recorded);
         assert!(
             read.exceptions_statement()
                 .contains("but namespace kyverno does not exist in the cluster"),
@@ -1259,6 +1277,7 @@ mod tests {
             policy_filter: Vec::new(),
             namespace_filter: Vec::new(),
             unserved_policy_kinds: Vec::new(),
+            policy_kinds_discovered: true,
             still_present: None,
             soak: Default::default(),
         });

@@ -128,6 +128,9 @@ pub struct EvidenceInput {
     /// from a cluster; [`EvidenceInput::serves`] also reads the scan
     /// record's.
     pub unserved_policy_kinds: Vec<String>,
+    /// Whether `unserved_policy_kinds` was read from the cluster's
+    /// discovery now (evidence built against the cluster); false offline.
+    pub policy_kinds_discovered: bool,
     /// Of the resources a previous package (`--since`) names that no
     /// result names now, those the cluster still has; None when not
     /// known (reports read from files).
@@ -147,6 +150,21 @@ impl EvidenceInput {
                 .scan
                 .as_ref()
                 .is_some_and(|scan| scan.unserved_policy_kinds.iter().any(|k| k == kind))
+    }
+
+    /// Whether it is not known if the cluster serves the policy kind
+    /// `kind` (verify40 N5): evidence built offline from a scan record
+    /// older than its `unservedPolicyKinds` key, for a kind a cluster may
+    /// lack while running Kyverno (a ValidatingAdmissionPolicy before
+    /// Kubernetes 1.30, a Kyverno CEL kind before Kyverno 1.14). Without a
+    /// record, what the scan covered is unknown altogether and said so.
+    pub fn serving_unknown(&self, kind: &str) -> bool {
+        !matches!(kind, "ClusterPolicy" | "Policy")
+            && !self.policy_kinds_discovered
+            && self
+                .scan
+                .as_ref()
+                .is_some_and(|scan| !scan.policy_kinds_recorded)
     }
 }
 

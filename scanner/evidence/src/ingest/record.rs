@@ -104,6 +104,12 @@ pub struct ScanRecord {
     /// discovery); empty in an older record.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unserved_policy_kinds: Vec<String>,
+    /// Whether the record notes the policy kinds the cluster serves (its
+    /// `unservedPolicyKinds` key, written even when empty since verify40
+    /// N5): an older record's empty list says nothing, and both say
+    /// version 0.1.0.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub policy_kinds_recorded: bool,
     /// The content digest of each policy and exception document the scan
     /// loaded, by document key
     /// ([`crate::run::record_format::document_key`]); None from an older
@@ -331,6 +337,7 @@ impl ScanRecord {
             results_by_rule: json_key(text(keys::RESULTS_BY_RULE), keys::RESULTS_BY_RULE, source)?,
             kinds_by_rule: json_key(text(keys::KINDS_BY_RULE), keys::KINDS_BY_RULE, source)?,
             exception_namespace_missing: text(keys::EXCEPTION_NAMESPACE_MISSING) == Some("true"),
+            policy_kinds_recorded: text(keys::UNSERVED_POLICY_KINDS).is_some(),
             unserved_policy_kinds: text(keys::UNSERVED_POLICY_KINDS)
                 .map(|kinds| {
                     kinds

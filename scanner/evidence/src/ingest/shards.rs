@@ -196,6 +196,8 @@ fn merge_into(merged: &mut ScanRecord, record: &ScanRecord, index: u32, count: u
             merged.unserved_policy_kinds.push(kind.clone());
         }
     }
+    merged.policy_kinds_recorded =
+        record.policy_kinds_recorded && (first || merged.policy_kinds_recorded);
     if first {
         merged.namespaces = record.namespaces.clone();
         merged.excluded_namespaces = record.excluded_namespaces.clone();

@@ -104,6 +104,7 @@ fn input(reports: Vec<Value>, policies: Vec<Value>, scan: Option<ScanRecord>) ->
         policy_filter: Vec::new(),
         namespace_filter: Vec::new(),
         unserved_policy_kinds: Vec::new(),
+        policy_kinds_discovered: true,
         still_present: None,
         soak: Default::default(),
     }

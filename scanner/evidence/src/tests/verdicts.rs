@@ -427,6 +427,46 @@ fn a_policy_of_a_kind_the_cluster_does_not_serve_is_not_ready() {
     );
 }
 
+/// verify40 N5: evidence built offline from a record older than its
+/// `unservedPolicyKinds` key took every kind for served — GO for a
+/// ValidatingPolicy on a cluster that may not serve it. Such a record now
+/// leaves it unknown (not ready); a ClusterPolicy, Kyverno's own, is not
+/// in doubt, and a record with the key, or the cluster's discovery, says.
+#[test]
+fn an_older_record_leaves_unknown_whether_a_cel_policy_kind_is_served() {
+    let mut pass = cel_result("vp", "pass", "p1");
+    pass["policy"] = json!("vp");
+    let reports = vec![report(vec![pass, result("clean", "pass", "a", "p1")])];
+    let policies = vec![
+        validating_policy("vp"),
+        policy("clean", "Audit", "2026-11-01T00:00:00Z"),
+    ];
+    let judged = |recorded: bool, discovered: bool| {
+        let mut record = scan(true, &[]);
+        record.policy_kinds_recorded = recorded;
+        let mut given = input(reports.clone(), policies.clone(), Some(record));
+        given.policy_kinds_discovered = discovered;
+        let evidence = build(&given);
+        (
+            find(&evidence, "vp").clone(),
+            find(&evidence, "clean").verdict,
+        )
+    };
+    let unknown = |vp: &crate::model::PolicyEvidence| {
+        vp.reasons.iter().any(|r| {
+            r.starts_with("whether the scanned cluster serves ValidatingPolicy (policies.kyverno.io) is not known")
+        })
+    };
+    let (vp, clean) = judged(false, false);
+    assert_eq!(vp.verdict, Verdict::NotReady, "{:?}", vp.reasons);
+    assert!(unknown(&vp), "{:?}", vp.reasons);
+    assert_eq!(clean, Verdict::Ready);
+    for (recorded, discovered) in [(true, false), (false, true)] {
+        let (vp, _) = judged(recorded, discovered);
+        assert!(!unknown(&vp), "{recorded} {discovered}: {:?}", vp.reasons);
+    }
+}
+
 /// walk25 F9: a rule whose match also reaches what only admission sees (a
 /// subresource, a filter on DELETE alone) was GO once the rest was clean;
 /// Enforce would then block every exec or delete with no evidence.

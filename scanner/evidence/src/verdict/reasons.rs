@@ -45,6 +45,12 @@ pub(super) fn policy_reasons(info: &PolicyInfo, found: bool, input: &EvidenceInp
             "this cluster does not serve {} ({group}): nothing here would enforce it — that needs {enforcer}",
             info.kind
         ));
+    } else if input.serving_unknown(&info.kind) {
+        let (group, _) = policy_kind_group(&info.kind).unwrap_or(("", "its controller"));
+        reasons.push(format!(
+            "whether the scanned cluster serves {} ({group}) is not known: its scan record was written by an older polscan, which did not note the policy kinds served — rescan with this polscan, or build the evidence against the cluster",
+            info.kind
+        ));
     }
     // A filtered view judges only a namespaced policy inside the filter:
     // Kyverno enforces a cluster-wide one in namespaces not looked at.
