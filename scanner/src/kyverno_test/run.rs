@@ -214,11 +214,32 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<SpecOutcome, String> {
             index.other_kinds.insert(name, kind);
         }
     }
-    let values = match (&spec.values, &spec.variables) {
-        (Some(inline), _) => Values::from_document(inline)?,
-        (None, Some(file)) => Values::from_document(&load_single(dir, file)?)?,
-        (None, None) => Values::default(),
+    let values_document = match (&spec.values, &spec.variables) {
+        (Some(inline), _) => Some(inline.clone()),
+        (None, Some(file)) => Some(load_single(dir, file)?),
+        (None, None) => None,
     };
+    let values = match &values_document {
+        Some(document) => Values::from_document(document)?,
+        None => Values::default(),
+    };
+    // The operations results declare, each checked in a run of its own
+    // (Kyverno's NormalizeOperation refuses any other).
+    let mut operations = std::collections::BTreeSet::new();
+    for expected in &spec.results {
+        match expected.operation.as_str() {
+            "" => {}
+            "CREATE" | "UPDATE" | "DELETE" => {
+                operations.insert(expected.operation.clone());
+            }
+            other => {
+                return Err(format!(
+                    "invalid test result for policy {}: invalid operation {other:?}, must be one of CREATE, UPDATE, DELETE",
+                    expected.policy
+                ))
+            }
+        }
+    }
     let requester = match &spec.user_info {
         Some(file) => Some(parse_user_info(&load_single(dir, file)?)),
         None => None,
@@ -389,19 +410,41 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<SpecOutcome, String> {
     env.namespace_objects = namespace_objects;
     env.values = values;
     env.requester = requester;
-    let mut responses: BTreeMap<String, Vec<PolicyResponse>> = BTreeMap::new();
-    for resource in &resources {
-        let r = crate::engine::ResourceRef::from_resource(resource);
-        let key = format!("{},{},{},{}", r.api_version, r.kind, r.namespace, r.name);
-        let mut evaluated = engine.evaluate(resource, &env);
-        evaluated.retain(|response| {
-            !(response.rules.is_empty()
-                && ValidatingPolicy::is_kind(&response.policy.kind)
-                && unlisted_when_unmatched.contains(&response.policy.name))
-        });
-        responses.insert(key, evaluated);
+    let evaluate_all = |env: &Environment| {
+        let mut responses: BTreeMap<String, Vec<PolicyResponse>> = BTreeMap::new();
+        for resource in &resources {
+            let r = crate::engine::ResourceRef::from_resource(resource);
+            let key = format!("{},{},{},{}", r.api_version, r.kind, r.namespace, r.name);
+            let mut evaluated = engine.evaluate(resource, env);
+            evaluated.retain(|response| {
+                !(response.rules.is_empty()
+                    && ValidatingPolicy::is_kind(&response.policy.kind)
+                    && unlisted_when_unmatched.contains(&response.policy.name))
+            });
+            responses.insert(key, evaluated);
+        }
+        responses
+    };
+    let responses = evaluate_all(&env);
+    let mut by_operation = BTreeMap::new();
+    for operation in operations {
+        let mut operation_env = env.clone();
+        operation_env.values =
+            Values::from_document(&with_operation(values_document.as_ref(), &operation))?;
+        by_operation.insert(operation, evaluate_all(&operation_env));
     }
-    let rows = compare(&spec.results, &responses, &index, &invalid);
+    // One expectation at a time, in the file's order, each against the
+    // run of its operation.
+    let mut rows = Vec::new();
+    for expected in &spec.results {
+        let against = by_operation.get(&expected.operation).unwrap_or(&responses);
+        rows.extend(compare(
+            std::slice::from_ref(expected),
+            against,
+            &index,
+            &invalid,
+        ));
+    }
     Ok(SpecOutcome {
         rows,
         invalid_policies: invalid
@@ -410,6 +453,40 @@ fn run_spec(dir: &Path, spec: &TestSpec) -> Result<SpecOutcome, String> {
             .collect(),
         load_errors,
     })
+}
+
+/// A values document (`kind: Values`) whose `request.operation` is
+/// `operation` wherever it is set — globally and in each resource's
+/// values —, as an expectation's operation takes precedence over the
+/// values file (Kyverno: processor/policy_processor.go, "an explicitly
+/// configured operation … takes precedence").
+fn with_operation(document: Option<&Value>, operation: &str) -> Value {
+    let mut document = document.cloned().unwrap_or_else(|| serde_json::json!({}));
+    if let Some(map) = document.as_object_mut() {
+        let global = map
+            .entry("globalValues")
+            .or_insert_with(|| serde_json::json!({}));
+        if !global.is_object() {
+            *global = serde_json::json!({});
+        }
+        if let Some(global) = global.as_object_mut() {
+            global.insert("request.operation".into(), Value::from(operation));
+        }
+    }
+    if let Some(policies) = document.get_mut("policies").and_then(Value::as_array_mut) {
+        for resource in policies
+            .iter_mut()
+            .filter_map(|policy| policy.get_mut("resources").and_then(Value::as_array_mut))
+            .flatten()
+        {
+            if let Some(values) = resource.get_mut("values").and_then(Value::as_object_mut) {
+                if values.contains_key("request.operation") {
+                    values.insert("request.operation".into(), Value::from(operation));
+                }
+            }
+        }
+    }
+    document
 }
 
 #[cfg(test)]
@@ -478,6 +555,61 @@ mod loading_tests {
         assert_eq!(
             (report.rows[0].verdict, report.rows[0].reason.as_str()),
             (Verdict::Pass, "Excluded")
+        );
+    }
+
+    /// A result's `operation` is checked in a run of its own under that
+    /// operation, over the values file's (Kyverno 1.16's
+    /// `TriggerByOperation`); it used to be read and ignored, checked
+    /// against the CREATE run.
+    #[test]
+    fn a_result_s_operation_is_checked_in_a_run_of_its_own() {
+        let policy = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: no-delete}\nspec:\n  rules:\n  - name: r\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    validate:\n      message: deletes refused\n      deny: {conditions: {any: [{key: '{{ request.operation }}', operator: Equals, value: DELETE}]}}\n";
+        let test = |results: &str, values: &str| {
+            format!("apiVersion: cli.kyverno.io/v1alpha1\nkind: Test\nmetadata: {{name: t}}\npolicies: [policy.yaml]\nresources: [resources.yaml]\n{values}results:\n{results}")
+        };
+        let results = "- {policy: no-delete, rule: r, resources: [p], kind: Pod, result: pass}\n- {policy: no-delete, rule: r, resources: [p], kind: Pod, result: fail, operation: DELETE}\n- {policy: no-delete, rule: r, resources: [p], kind: Pod, result: pass, operation: UPDATE}\n";
+        let verdicts = |report: &TestReport| -> Vec<(String, Verdict)> {
+            report
+                .rows
+                .iter()
+                .map(|row| (row.expected.clone(), row.verdict))
+                .collect()
+        };
+        let report = run_files(policy, POD, &test(results, ""));
+        assert!(report.error.is_none(), "{:?}", report.error);
+        assert_eq!(
+            verdicts(&report),
+            [
+                ("pass".to_string(), Verdict::Pass),
+                ("fail".to_string(), Verdict::Pass),
+                ("pass".to_string(), Verdict::Pass)
+            ]
+        );
+        // The result's operation wins over the values' DELETE; the
+        // default run keeps the values'.
+        let values = "values: {globalValues: {request.operation: DELETE}}\n";
+        let report = run_files(policy, POD, &test(results, values));
+        assert_eq!(
+            verdicts(&report),
+            [
+                ("pass".to_string(), Verdict::Fail),
+                ("fail".to_string(), Verdict::Pass),
+                ("pass".to_string(), Verdict::Pass)
+            ]
+        );
+        // Kyverno refuses any other operation.
+        let report = run_files(
+            policy,
+            POD,
+            &test("- {policy: no-delete, rule: r, resources: [p], kind: Pod, result: pass, operation: CONNECT}\n", ""),
+        );
+        let error = report.error.expect("refused");
+        assert!(
+            error.contains(
+                "invalid test result for policy no-delete: invalid operation \"CONNECT\""
+            ),
+            "{error}"
         );
     }
 

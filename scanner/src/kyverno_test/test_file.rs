@@ -154,6 +154,13 @@ pub struct ExpectedResult {
     /// likewise.
     #[serde(default)]
     pub is_mutating_admission_policy: bool,
+    /// `operation`: the admission operation (`CREATE`, `UPDATE`,
+    /// `DELETE`) this expectation is checked under, in a run of its own
+    /// that takes precedence over the values' `request.operation`; empty
+    /// is the default run. Kyverno: commands/test/test.go
+    /// (`TriggerByOperation`), processor/operation.go.
+    #[serde(default)]
+    pub operation: String,
 }
 
 /// One `resourceSpecs` entry of an expectation.
