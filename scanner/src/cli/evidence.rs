@@ -109,6 +109,7 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
         namespace_filter: split_list(&args.namespaces),
         unserved_policy_kinds: Vec::new(),
         policy_kinds_discovered: false,
+        file_only_policies: Default::default(),
         still_present: None,
         soak: SoakInput {
             min_soak: Some(min_soak),
@@ -154,6 +155,16 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
             .map(|d| d.value)
             .collect();
         problems.extend(add_policy_files(&mut input.policies, files));
+        // Beside a cluster, what only the files hold is not in it (walk39
+        // F17: a `kubectl patch` for a policy the cluster does not have).
+        if input.policy_kinds_discovered {
+            input.file_only_policies = input
+                .policies
+                .iter()
+                .map(identity_of)
+                .filter(|identity| !cluster_policies.contains(identity))
+                .collect();
+        }
     }
     for problem in &problems {
         say!("warning: {problem}");

@@ -1278,6 +1278,7 @@ mod tests {
             namespace_filter: Vec::new(),
             unserved_policy_kinds: Vec::new(),
             policy_kinds_discovered: true,
+            file_only_policies: Default::default(),
             still_present: None,
             soak: Default::default(),
         });

@@ -131,6 +131,10 @@ pub struct EvidenceInput {
     /// Whether `unserved_policy_kinds` was read from the cluster's
     /// discovery now (evidence built against the cluster); false offline.
     pub policy_kinds_discovered: bool,
+    /// Policies (kind, namespace, name) the evidence judges that the
+    /// cluster does not hold: read only from `--policies-from` beside a
+    /// cluster. Their changes are made to the file, not by `kubectl patch`.
+    pub file_only_policies: BTreeSet<(String, String, String)>,
     /// Of the resources a previous package (`--since`) names that no
     /// result names now, those the cluster still has; None when not
     /// known (reports read from files).

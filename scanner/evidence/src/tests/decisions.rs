@@ -1210,3 +1210,43 @@ fn an_enforced_policy_says_what_no_scan_checks_of_it() {
         "{decided:?}"
     );
 }
+
+/// walk39 F17: a GO for a policy read only from `--policies-from` beside a
+/// cluster offered `kubectl patch clusterpolicy/…`, which finds nothing:
+/// the cluster does not hold it. The change is now made to its file.
+#[test]
+fn a_file_only_policy_is_changed_in_its_file_not_patched() {
+    let reports = vec![report(vec![result("clean", "pass", "a", "p1")])];
+    let policies = vec![policy("clean", "Audit", "2026-11-01T00:00:00Z")];
+    let in_cluster = build(&input(
+        reports.clone(),
+        policies.clone(),
+        Some(scan(true, &[])),
+    ));
+    let go = decision_of(&in_cluster, "clean");
+    assert_eq!(go.decision, Decision::Go);
+    assert!(
+        go.instructions
+            .iter()
+            .any(|i| i.starts_with("kubectl patch clusterpolicy/clean")),
+        "{:?}",
+        go.instructions
+    );
+    let mut given = input(reports, policies, Some(scan(true, &[])));
+    given
+        .file_only_policies
+        .insert(("ClusterPolicy".into(), String::new(), "clean".into()));
+    let file_only = build(&given);
+    let go = decision_of(&file_only, "clean");
+    assert_eq!(go.decision, Decision::Go);
+    assert!(
+        !go.instructions.iter().any(|i| i.contains("kubectl patch")),
+        "{:?}",
+        go.instructions
+    );
+    assert!(
+        go.instructions.iter().any(|i| i.starts_with("set spec.validationFailureAction to Enforce in the policy's file and apply it: ClusterPolicy clean is not in the cluster")),
+        "{:?}",
+        go.instructions
+    );
+}

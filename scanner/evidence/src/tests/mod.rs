@@ -105,6 +105,7 @@ fn input(reports: Vec<Value>, policies: Vec<Value>, scan: Option<ScanRecord>) ->
         namespace_filter: Vec::new(),
         unserved_policy_kinds: Vec::new(),
         policy_kinds_discovered: true,
+        file_only_policies: Default::default(),
         still_present: None,
         soak: Default::default(),
     }

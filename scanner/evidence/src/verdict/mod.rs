@@ -175,6 +175,26 @@ pub fn build(input: &EvidenceInput) -> Evidence {
             info.rollback = None;
             info.enforce = None;
         }
+        // Not in the cluster, only in a file: a `kubectl patch` would find
+        // nothing (walk39 F17); the change is made to the file.
+        let identity = (
+            info.kind.clone(),
+            info.namespace.clone().unwrap_or_default(),
+            info.name.clone(),
+        );
+        if input.file_only_policies.contains(&identity) {
+            let named = format!("{} {}", info.kind, info.qualified_name());
+            for change in [info.rollback.as_mut(), info.enforce.as_mut()]
+                .into_iter()
+                .flatten()
+            {
+                change.command = format!(
+                    "set {} to {} in the policy's file and apply it: {named} is not in the cluster (it was read from --policies-from), so kubectl has nothing to patch",
+                    change.fields.join(" and "),
+                    change.value,
+                );
+            }
+        }
         let own_results = by_policy
             .get(qualified.as_str())
             .cloned()
