@@ -686,7 +686,7 @@ pub(crate) fn left_out_kinds(kinds: &[String], scan: &ScanRecord) -> Vec<String>
                 Some(format!("{kind} (in --exclude-kinds)"))
             } else if kind == "Secret" && !names_kind(&included, &kind) {
                 Some(format!(
-                    "{kind} (listed only when --include-kinds names it, with every other kind to scan)"
+                    "{kind} (listed only by a scan naming it in --include-kinds, whose own record --scan-record reads)"
                 ))
             } else {
                 None

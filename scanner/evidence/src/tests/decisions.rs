@@ -788,7 +788,7 @@ fn an_enforced_policy_the_last_scan_filtered_out_is_rescan() {
     let decided = decision::decide(&build(&input(Vec::new(), secrets, Some(all.clone()))));
     assert_eq!(decided[0].decision, Decision::Rescan, "{decided:?}");
     assert!(
-        decided[0].reasons[0].contains("kind(s) listed only when --include-kinds names it, with every other kind to scan: Secret"),
+        decided[0].reasons[0].contains("kind(s) listed only by a scan naming it in --include-kinds, whose own record --scan-record reads: Secret"),
         "{:?}",
         decided[0].reasons
     );
