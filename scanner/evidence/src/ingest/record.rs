@@ -193,6 +193,13 @@ impl ScanRecord {
                 when(last_changed),
                 when(self.started)
             )
+        } else if last_changed.is_none() {
+            // A file (walk39 F8): a Git copy lacks the defaults the API
+            // server filled into what the scan read, so it differs unchanged.
+            format!(
+                "is not the one the last scan (started {}) read: its content differs and it has no server change time, as a file has none — a Git copy differs by the defaults the API server fills in, so give the cluster's copy (`kubectl get <kind> <name> -o yaml`) if it did not change; if it did",
+                when(self.started)
+            )
         } else {
             format!(
                 "is not the one the last scan (started {}) read: its content changed since, though the server's change time ({}) did not move",

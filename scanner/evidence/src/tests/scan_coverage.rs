@@ -157,6 +157,23 @@ fn a_change_in_the_second_the_scan_started_counts_as_after_it() {
         guarded.reasons
     );
     assert_eq!(guarded.stale_exceptions, ["sneaky"]);
+    // walk39 F8: a file (no server fields) differing from what the scan
+    // read says that a Git copy lacks the server's defaults.
+    let mut file = untimed();
+    if let Some(meta) = file[0]["metadata"].as_object_mut() {
+        meta.remove("managedFields");
+        meta.remove("creationTimestamp");
+    }
+    let from_file = build(&input(guarded_reports(), file, Some(read(&before_edit))));
+    let guarded = find(&from_file, "guarded");
+    assert_eq!(guarded.verdict, Verdict::NotReady);
+    assert!(
+        guarded.reasons.iter().any(|r| r.contains(
+            "it has no server change time, as a file has none — a Git copy differs by the defaults the API server fills in"
+        ) && r.ends_with("if it did: rescan first")),
+        "{:?}",
+        guarded.reasons
+    );
 }
 
 #[test]
