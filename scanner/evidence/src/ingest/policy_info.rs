@@ -1146,7 +1146,7 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                     if !part.is_empty() {
                         let mut whys = Vec::new();
                         if by_conditions.intersection(&part).next().is_some() {
-                            whys.push("its conditions test request.operation".to_string());
+                            whys.push("its conditions read request.operation or another field only admission has".to_string());
                         }
                         if delete_judged && !by_conditions.contains("DELETE") {
                             whys.push(match listed(operations) {
@@ -1507,12 +1507,16 @@ pub(crate) fn exception_create_only(document: &Value) -> Option<String> {
         operation_tests::kyverno_block_holds(conditions, &aliases).differs_from_create("UPDATE")
     });
     if by_conditions {
-        return Some("its conditions test request.operation".into());
+        return Some(
+            "its conditions read request.operation or another field only admission has".into(),
+        );
     }
     let aliases = cel_variable_aliases(spec);
     let by_cel = expressions_under(spec, "matchConditions")
         .any(|text| operation_tests::cel_holds(text, &aliases).differs_from_create("UPDATE"));
-    by_cel.then(|| "its matchConditions test request.operation".into())
+    by_cel.then(|| {
+        "its matchConditions read request.operation or another field only admission has".into()
+    })
 }
 
 /// The first of Kyverno's JMESPath functions whose value depends on when

@@ -674,7 +674,7 @@ fn an_exception_of_deleted_policies_is_marked() {
 }
 
 /// verify30 N7: a PolicyException that excuses only CREATE (its match
-/// lists operations [CREATE], or its conditions test request.operation)
+/// lists operations [CREATE], or its conditions read request.operation or another field only admission has)
 /// turned a violator into a skip and the policy was GO; Kyverno judges
 /// the violator's next update.
 #[test]

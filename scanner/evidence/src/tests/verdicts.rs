@@ -645,7 +645,7 @@ fn rules_held_from_create_or_reading_the_old_object_have_no_evidence_for_updates
         "validate": {"cel": cel}}));
     assert!(
         found.iter().any(|p| p.contains(
-            "UPDATE requests for ConfigMap (rule r: its conditions test request.operation)"
+            "UPDATE requests for ConfigMap (rule r: its conditions read request.operation or another field only admission has)"
         )),
         "{found:?}"
     );
@@ -979,7 +979,7 @@ fn a_deny_rule_reaching_delete_requests_has_no_evidence_for_them() {
     }));
     assert_eq!(verdict, Verdict::NoEvidence, "{why}");
     assert!(
-        why.contains("DELETE requests for Pod (rule check: its conditions test request.operation)"),
+        why.contains("DELETE requests for Pod (rule check: its conditions read request.operation or another field only admission has)"),
         "{why}"
     );
     // Kyverno skips a pattern on DELETE; a deny rule held to CREATE and
@@ -1007,7 +1007,7 @@ fn a_deny_rule_reaching_delete_requests_has_no_evidence_for_them() {
     }));
     assert_eq!(verdict, Verdict::NoEvidence, "{why}");
     assert!(
-        why.contains("UPDATE requests for Pod (rule check: its conditions test request.operation)"),
+        why.contains("UPDATE requests for Pod (rule check: its conditions read request.operation or another field only admission has)"),
         "{why}"
     );
     // walk28 F14: a validate.cel expression that passes unless UPDATE.
@@ -1018,7 +1018,7 @@ fn a_deny_rule_reaching_delete_requests_has_no_evidence_for_them() {
     }));
     assert_eq!(verdict, Verdict::NoEvidence, "{why}");
     assert!(
-        why.contains("UPDATE requests for Pod (rule check: its conditions test request.operation)"),
+        why.contains("UPDATE requests for Pod (rule check: its conditions read request.operation or another field only admission has)"),
         "{why}"
     );
     // verify28: the same test written as `== 'CREATE' || …`.
@@ -1029,7 +1029,7 @@ fn a_deny_rule_reaching_delete_requests_has_no_evidence_for_them() {
     }));
     assert_eq!(verdict, Verdict::NoEvidence, "{why}");
     assert!(
-        why.contains("UPDATE requests for Pod (rule check: its conditions test request.operation)"),
+        why.contains("UPDATE requests for Pod (rule check: its conditions read request.operation or another field only admission has)"),
         "{why}"
     );
     // walk28 F4: a filter on UPDATE alone matches nothing a scan presents.
