@@ -149,15 +149,24 @@ impl ExceptionEvidence {
     }
 
     /// True when it covers `rule` of `policy`: the whole policy, or that
-    /// rule (an exception for a rule covers its autogen variants).
+    /// rule. A kyverno.io PolicyException's `ruleNames` match rule names as
+    /// Kyverno's `Exception.Contains` does (a wildcard match, so
+    /// `autogen-x` only when named or matched by a wildcard: walk39 F22);
+    /// a polscan annotation names a base rule and covers its autogen
+    /// variants.
     pub(super) fn covers_rule(&self, policy: &str, rule: &str) -> bool {
+        let annotation = self.source == "annotation";
         self.policies.iter().any(|p| {
             p == policy
                 || p.strip_prefix(policy)
                     .and_then(|rest| rest.strip_prefix('/'))
                     .is_some_and(|named| {
-                        annotation_exceptions::base_rule(named)
-                            == annotation_exceptions::base_rule(rule)
+                        if annotation {
+                            annotation_exceptions::base_rule(named)
+                                == annotation_exceptions::base_rule(rule)
+                        } else {
+                            polscan_engine::value_types::wildcard::matches(named, rule)
+                        }
                     })
         })
     }
@@ -724,5 +733,36 @@ mod cel_exception_tests {
         assert_eq!(found[0].policies, ["no-host-network"]);
         assert_eq!(found[0].covered_results, 2);
         assert_eq!(found[0].status, ExceptionStatus::Expired);
+    }
+}
+
+#[cfg(test)]
+mod covers_tests {
+    use super::ExceptionEvidence;
+
+    fn exception(source: &str, policies: &[&str]) -> ExceptionEvidence {
+        serde_json::from_value(serde_json::json!({
+            "source": source, "name": "x", "policies": policies, "status": "active",
+            "coveredResults": 0, "excusedViolations": 0, "targets": []
+        }))
+        .expect("an exception")
+    }
+
+    /// walk39 F22: a PolicyException for `check` does not cover
+    /// `autogen-check` (Kyverno's `Exception.Contains` is a wildcard match
+    /// of the names it lists); a polscan annotation names a base rule and
+    /// covers its autogen variants.
+    #[test]
+    fn a_policy_exception_covers_the_rules_it_names_as_kyverno_matches_them() {
+        let named = exception("PolicyException", &["p/check"]);
+        assert!(named.covers_rule("p", "check"));
+        assert!(!named.covers_rule("p", "autogen-check"));
+        assert!(!named.covers_rule("p", "autogen-cronjob-check"));
+        let wildcard = exception("PolicyException", &["p/*check"]);
+        assert!(wildcard.covers_rule("p", "autogen-check") && wildcard.covers_rule("p", "check"));
+        assert!(!wildcard.covers_rule("q", "check"));
+        let annotation = exception("annotation", &["p/check"]);
+        assert!(annotation.covers_rule("p", "autogen-check"));
+        assert!(annotation.covers_rule("p", "autogen-cronjob-check"));
     }
 }
