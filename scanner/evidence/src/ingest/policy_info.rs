@@ -1119,7 +1119,27 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                         ));
                         continue;
                     }
-                    let reaches = reached(operations);
+                    // Kyverno's `match.all` needs every filter to match the
+                    // request: the operations it reaches are those all of
+                    // its filters list (a filter listing none, every one).
+                    let in_all = matching
+                        .get("all")
+                        .and_then(Value::as_array)
+                        .is_some_and(|all| {
+                            all.iter().any(|f| f.get("resources") == Some(resources))
+                        });
+                    let reaches = if in_all {
+                        matching
+                            .get("all")
+                            .and_then(Value::as_array)
+                            .into_iter()
+                            .flatten()
+                            .map(|f| reached(f.pointer("/resources/operations")))
+                            .reduce(|a, b| a.intersection(&b).copied().collect())
+                            .unwrap_or_default()
+                    } else {
+                        reached(operations)
+                    };
                     // CONNECT comes only for subresources (pods/exec), named
                     // above; for the kinds themselves only when listed
                     // (verify29 V6: "CONNECT … requests for ConfigMap").

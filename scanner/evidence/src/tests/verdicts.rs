@@ -1513,6 +1513,15 @@ fn a_deny_or_cel_rule_listing_no_operations_judges_deletes() {
             "match": {"any": [{"resources": {"kinds": ["Pod"], "operations": ["CREATE", "UPDATE"]}}]},
             "validate": deny}),
         ),
+        // `match.all` needs every filter: one listing CREATE, UPDATE holds
+        // the rule to them.
+        (
+            "all of them",
+            json!({"name": "r",
+            "match": {"all": [{"resources": {"kinds": ["Pod"]}},
+                {"resources": {"kinds": ["Pod"], "operations": ["CREATE", "UPDATE"]}}]},
+            "validate": deny}),
+        ),
     ] {
         let found = admission_only_of(rule);
         assert!(found.is_empty(), "{case}: {found:?}");
@@ -1558,6 +1567,17 @@ fn a_deny_or_cel_rule_listing_no_operations_judges_deletes() {
             admission_only_of(rule)
         );
     }
+    // Every `all` filter listing DELETE: judged.
+    let found = admission_only_of(json!({"name": "r",
+        "match": {"all": [{"resources": {"kinds": ["Pod"]}},
+            {"resources": {"kinds": ["Pod"], "operations": ["CREATE", "DELETE"]}}]},
+        "validate": deny}));
+    assert!(
+        found
+            .iter()
+            .any(|p| p.starts_with("DELETE requests for Pod")),
+        "{found:?}"
+    );
     // The policy's webhook matchConditions keep every rule off a DELETE.
     let mut document = policy("p", "Audit", "2026-11-01T00:00:00Z");
     document["spec"]["rules"][0] = json!({"name": "r", "match": pod, "validate": deny});
