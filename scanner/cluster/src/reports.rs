@@ -130,7 +130,8 @@ pub fn report_result(finding: &Finding, timestamp: Timestamp) -> ReportResult {
 /// whose `matchConditions` were false are left out, as Kyverno ≥ 1.19's
 /// background scans leave them out (`filterMatchConditionSkips`,
 /// pkg/controllers/report/utils/scanner.go): the policy does not apply to
-/// that resource. Tables and `polscan test` still show them.
+/// that resource. A scan's outputs leave them out too (walk39 F10);
+/// `polscan apply` and `polscan test` still show them, as the CLI does.
 pub fn is_reported(finding: &Finding) -> bool {
     finding.result.skip_reason != Some(SkipReason::MatchConditions)
 }

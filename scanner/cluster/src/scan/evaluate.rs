@@ -460,7 +460,13 @@ pub(super) fn evaluate_pages(
                                 return ((object, None), None);
                             }
                         }
-                        let found = evaluate(&engine, &env, resource);
+                        // A CEL policy's matchConditions skips are no
+                        // result of the scan's (the reports leave them out,
+                        // as Kyverno's background scan does): the outputs
+                        // leave them out too, so `-o table` counts what
+                        // `-o summary` and the reports do (walk39 F10).
+                        let mut found = evaluate(&engine, &env, resource);
+                        found.retain(crate::reports::is_reported);
                         // Shaped (and hashed) here, in parallel; only
                         // the comparison and sending stay serial.
                         let reports =
@@ -776,6 +782,14 @@ mod tests {
                 "validate": {"pattern": {"spec": {"containers": [{"image": "!*:latest"}]}}}}]}
         }))
         .unwrap_or_else(|err| panic!("{err}"));
+        evaluated_by(
+            Engine::new(vec![policy], EngineOptions::default()),
+            filters,
+            events,
+        )
+    }
+
+    fn evaluated_by(engine: Engine, filters: ScanFilters, events: Vec<ListEvent>) -> Evaluated {
         let (sender, receiver) = mpsc::channel(events.len().max(1));
         for event in events {
             sender.try_send(event).unwrap_or_else(|err| panic!("{err}"));
@@ -783,7 +797,7 @@ mod tests {
         drop(sender);
         let listing_kinds = Arc::new(vec![0, 0]);
         let pages = PageEvaluation {
-            engine: Arc::new(Engine::new(vec![policy], EngineOptions::default())),
+            engine: Arc::new(engine),
             env: Arc::new(Environment::default()),
             filters,
             per_namespace_reports: false,
@@ -832,6 +846,46 @@ mod tests {
             listing,
             outcome: Ok(objects),
         }
+    }
+
+    /// walk39 F10: a ValidatingPolicy's matchConditions skips, which the
+    /// reports leave out, were kept for the outputs (`scan -o table`
+    /// counted 611 skips where `-o summary` and the reports had 2).
+    #[test]
+    fn match_condition_skips_reach_no_output() {
+        let (engine, problems) = Engine::from_documents(
+            &[json!({
+                "apiVersion": "policies.kyverno.io/v1alpha1", "kind": "ValidatingPolicy",
+                "metadata": {"name": "only-a"},
+                "spec": {"validationActions": ["Audit"],
+                    "matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"],
+                        "operations": ["CREATE", "UPDATE"], "resources": ["pods"]}]},
+                    "matchConditions": [{"name": "in-a", "expression": "object.metadata.namespace == 'a'"}],
+                    "validations": [{"expression": "true"}]}
+            })],
+            EngineOptions::default(),
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        let found = evaluated_by(
+            engine,
+            ScanFilters::default(),
+            vec![
+                page(0, vec![pod("a", "p1"), pod("b", "p2")]),
+                finished(0, 2),
+            ],
+        );
+        let kept: Vec<(String, RuleStatus)> = found
+            .findings
+            .values()
+            .flatten()
+            .map(|f| (f.resource.namespace.clone(), f.result.status))
+            .collect();
+        assert_eq!(kept, [("a".to_string(), RuleStatus::Pass)]);
+        assert!(
+            !found.status_counts.contains_key(&RuleStatus::Skip),
+            "{:?}",
+            found.status_counts
+        );
     }
 
     #[test]
