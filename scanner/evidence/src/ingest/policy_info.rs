@@ -1550,15 +1550,45 @@ fn reads_clock_or_chance(rule: &Value) -> Option<&'static str> {
         match value {
             Value::String(text) => out.push(text),
             Value::Array(items) => items.iter().for_each(|item| texts(item, out)),
-            Value::Object(map) => map
-                .iter()
-                .filter(|(key, _)| !matches!(key.as_str(), "message" | "name"))
-                .for_each(|(_, item)| texts(item, out)),
+            Value::Object(map) => map.values().for_each(|item| texts(item, out)),
             _ => {}
         }
     }
+    // Only the messages (of the rule and of each foreach, nested too) and
+    // the names of the rule and its context entries change no result; a
+    // pattern's `name` or `message` field does (verify42 F3).
+    fn without_messages(value: &mut Value) {
+        if let Some(map) = value.as_object_mut() {
+            map.remove("message");
+            for each in map
+                .get_mut("foreach")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                without_messages(each);
+            }
+        }
+    }
+    let mut read = rule.clone();
+    if let Some(map) = read.as_object_mut() {
+        map.remove("name");
+        for entry in map
+            .get_mut("context")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(entry) = entry.as_object_mut() {
+                entry.remove("name");
+            }
+        }
+        if let Some(validate) = map.get_mut("validate") {
+            without_messages(validate);
+        }
+    }
     let mut found = Vec::new();
-    texts(rule, &mut found);
+    texts(&read, &mut found);
     let compact: Vec<String> = found
         .iter()
         .map(|text| text.chars().filter(|c| !c.is_whitespace()).collect())
@@ -1572,7 +1602,18 @@ fn reads_clock_or_chance(rule: &Value) -> Option<&'static str> {
             return Some(function);
         }
     }
-    // `time_since(layout, start, '')`: an empty end is now.
+    // `time_since(layout, start, end)`: an empty end is now. Only a
+    // non-empty literal end (`'2026-01-01T00:00:00Z'`, its JSON literal)
+    // is known not to be: an empty one in any spelling (`` `""` ``:
+    // verify42 F2), or one a variable or template gives, counts as now.
+    let fixed_end = |end: &str| {
+        let literal = |open: &str, close: &str| {
+            end.strip_prefix(open)
+                .and_then(|rest| rest.strip_suffix(close))
+                .is_some_and(|inner| !inner.is_empty() && !inner.contains("{{"))
+        };
+        literal("'", "'") || literal("`\"", "\"`")
+    };
     let open_ended = |text: &str| {
         text.match_indices("time_since(").any(|(at, _)| {
             let args = &text[at + "time_since(".len()..];
@@ -1581,9 +1622,7 @@ fn reads_clock_or_chance(rule: &Value) -> Option<&'static str> {
             for (i, c) in args.char_indices() {
                 match c {
                     '(' | '[' | '{' => depth += 1,
-                    ')' if depth == 0 => {
-                        return matches!(&args[last..i], "''" | "\"\"" | "``" | "");
-                    }
+                    ')' if depth == 0 => return !fixed_end(&args[last..i]),
                     ')' | ']' | '}' => depth = depth.saturating_sub(1),
                     ',' if depth == 0 => last = i + 1,
                     _ => {}
@@ -1595,7 +1634,7 @@ fn reads_clock_or_chance(rule: &Value) -> Option<&'static str> {
     compact
         .iter()
         .any(|text| open_ended(text))
-        .then_some("time_since() with no end time")
+        .then_some("time_since() with no fixed end time")
 }
 
 /// Whether Kyverno never runs `rule` (a deny or `validate.cel` rule of

@@ -1400,8 +1400,9 @@ fn admission_only_of(rule: Value) -> Vec<String> {
 
 /// verify40 N1: the request's fields a scan leaves out — `uid`,
 /// `requestKind`, a Kyverno text's `name` or `kind` — were read as
-/// nothing of admission (GO); a CEL policy's `request.name` and `kind`,
-/// which the scan gives as admission would, stay plain reads.
+/// nothing of admission (GO); a CEL policy's `request.kind`, which the
+/// scan gives as admission would, stays a plain read (its `request.name`
+/// does not: verify42 F4).
 #[test]
 fn every_request_field_a_scan_leaves_out_is_admission_s() {
     // Operations listed: a match listing none gives a deny or CEL rule a
@@ -1430,7 +1431,10 @@ fn every_request_field_a_scan_leaves_out_is_admission_s() {
     assert!(!cel("has(request.uid) && request.uid != ''").is_empty());
     // verify40 N3: the requester, which a scan never has.
     assert!(!cel("object.metadata.name == 'good' || has(request.userInfo)").is_empty());
-    assert!(cel("request.name != 'x' && request.kind.kind == 'ConfigMap'").is_empty());
+    assert!(cel("request.kind.kind == 'ConfigMap' && request.namespace != 'x'").is_empty());
+    // verify42 F4: a CREATE by generateName comes with request.name empty.
+    assert!(!cel("request.name != 'x' && request.kind.kind == 'ConfigMap'").is_empty());
+    assert!(!cel("request.name.startsWith('web-')").is_empty());
 }
 
 /// verify39 F8: a deny or `validate.cel` rule whose match lists no
@@ -1613,7 +1617,7 @@ fn a_rule_reading_the_clock_or_chance_has_no_evidence_for_other_moments() {
         ("{{ random('[0-9]{1}') }}", "random()"),
         (
             "{{ time_since('', '{{ request.object.metadata.creationTimestamp }}', '') }}",
-            "time_since() with no end time",
+            "time_since() with no fixed end time",
         ),
     ] {
         let found = with_key(key);
@@ -1624,6 +1628,19 @@ fn a_rule_reading_the_clock_or_chance_has_no_evidence_for_other_moments() {
             "{key}: {found:?}"
         );
     }
+    // verify42 F2, F3: a JSON-literal empty end, a variable end, and the
+    // clock under a pattern's `name`.
+    for key in [
+        "{{ time_since('', '{{ request.object.metadata.creationTimestamp }}', `\"\"`) }}",
+        "{{ time_since('', request.object.metadata.creationTimestamp, request.object.metadata.name) }}",
+    ] {
+        assert_eq!(with_key(key).len(), 1, "{key}");
+    }
+    assert!(!admission_only_of(json!({"name": "r", "match": matching,
+        "validate": {"message": "m",
+            "pattern": {"metadata": {"name": "!{{ random('[a-z]{8}') }}"}}}}))
+    .is_empty());
+    assert!(with_key("{{ time_since('', request.object.metadata.creationTimestamp, `\"2026-01-01T00:00:00Z\"`) }}").is_empty());
     // A fixed end, or the clock only in the message: no part.
     assert!(with_key(
         "{{ time_since('', request.object.metadata.creationTimestamp, '2026-01-01T00:00:00Z') }}"
