@@ -1500,6 +1500,17 @@ pub(crate) fn exception_create_only(document: &Value) -> Option<String> {
             );
         }
     }
+    // Conditions on the clock or on chance (verify42 F6: a disguised
+    // expiry `time_before(time_now_utc(), …)` was GO with no expiry).
+    if let Some(function) = ["conditions", "context"]
+        .iter()
+        .filter_map(|key| spec.get(*key))
+        .find_map(|value| reads_clock_or_chance(&serde_json::json!({ "conditions": value })))
+    {
+        return Some(format!(
+            "its conditions call {function}: it excuses only at some moments, and a scan saw one"
+        ));
+    }
     // Conditions on the requester (verify32 G4): a scan has none.
     let context: Vec<Value> = spec
         .get("context")

@@ -989,3 +989,34 @@ fn an_exception_testing_the_requester_s_roles_is_flagged() {
         assert!(why.is_some(), "{key}: {why:?}");
     }
 }
+
+/// verify42 F6: a PolicyException whose conditions read the clock (a
+/// disguised expiry) excused the scan's object and was GO with no expiry;
+/// it excuses only at some moments.
+#[test]
+fn an_exception_on_the_clock_is_flagged() {
+    let exception = |conditions: Value, context: Value| {
+        json!({"apiVersion": "kyverno.io/v2", "kind": "PolicyException",
+            "metadata": {"name": "x", "namespace": "t2"},
+            "spec": {"exceptions": [{"policyName": "p", "ruleNames": ["r"]}],
+                     "match": {"any": [{"resources": {"kinds": ["ConfigMap"], "operations": ["CREATE", "UPDATE"]}}]},
+                     "context": context,
+                     "conditions": conditions}})
+    };
+    let on_clock = json!({"any": [{"key": "{{ time_before(time_now_utc(), '2027-01-01T00:00:00Z') }}", "operator": "Equals", "value": true}]});
+    let why = crate::ingest::policy_info::exception_create_only(&exception(on_clock, json!([])));
+    assert!(
+        why.as_deref().is_some_and(|w| w.contains("time_now_utc()")),
+        "{why:?}"
+    );
+    let via_context = crate::ingest::policy_info::exception_create_only(&exception(
+        json!({"any": [{"key": "{{ n }}", "operator": "Equals", "value": "1"}]}),
+        json!([{"name": "n", "variable": {"jmesPath": "random('[0-9]')"}}]),
+    ));
+    assert!(via_context.is_some(), "{via_context:?}");
+    let plain = crate::ingest::policy_info::exception_create_only(&exception(
+        json!({"any": [{"key": "{{ request.object.metadata.name }}", "operator": "Equals", "value": "p1"}]}),
+        json!([]),
+    ));
+    assert!(plain.is_none(), "{plain:?}");
+}
