@@ -998,8 +998,27 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                 // (validate_resource.go, "skipping validation on deleted
                 // resource"); deny conditions and CEL expressions run on it,
                 // with `request.object` null and `request.operation` DELETE.
+                // A foreach runs on a DELETE too, on the elements its list
+                // gives there (pattern and deny alike: validate_resource.go
+                // validates an element's pattern whatever the operation); a
+                // list that is a plain path under the null `request.object`
+                // gives none, any other may (verify42: `['x']`).
+                let foreach_on_delete = |validate: &Value| {
+                    validate
+                        .get("foreach")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .any(|each| {
+                            let list = each.str_field("list").unwrap_or_default().trim();
+                            !list.starts_with("request.object")
+                                || ["||", "`", "&&", "{{"].iter().any(|t| list.contains(t))
+                        })
+                };
                 let judges_delete = rule.get("validate").is_some_and(|validate| {
-                    validate.get("deny").is_some() || validate.get("cel").is_some()
+                    validate.get("deny").is_some()
+                        || validate.get("cel").is_some()
+                        || foreach_on_delete(validate)
                 });
                 // Conditions on `request.operation` (preconditions, deny
                 // conditions): the operations each holds for. One that does

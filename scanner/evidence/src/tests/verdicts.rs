@@ -1571,6 +1571,32 @@ fn a_deny_or_cel_rule_listing_no_operations_judges_deletes() {
             admission_only_of(rule)
         );
     }
+    // verify42: a foreach whose list is no plain path under the null
+    // request.object has elements on a DELETE, and runs there.
+    let each = |list: &str| {
+        admission_only_of(json!({"name": "r", "match": pod,
+            "validate": {"foreach": [{"list": list,
+                "deny": {"conditions": {"any": [{"key": "{{ element }}", "operator": "Equals", "value": "x"}]}}}]}}))
+    };
+    for list in [
+        "['x']",
+        "[request.object]",
+        "request.oldObject.spec.containers",
+        "request.object.spec.x || `[1]`",
+    ] {
+        assert!(
+            each(list)
+                .iter()
+                .any(|p| p.starts_with("DELETE requests for Pod")),
+            "{list}"
+        );
+    }
+    for list in [
+        "request.object.spec.containers",
+        "request.object.spec.containers[?name == 'x']",
+    ] {
+        assert!(each(list).is_empty(), "{list}: {:?}", each(list));
+    }
     // Every `all` filter listing DELETE: judged.
     let found = admission_only_of(json!({"name": "r",
         "match": {"all": [{"resources": {"kinds": ["Pod"]}},
