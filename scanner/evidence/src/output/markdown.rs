@@ -777,13 +777,18 @@ fn policy_section(out: &mut String, policy: &PolicyEvidence, routing: Option<&Ow
 /// A change of the policy's action (`Enforce`, `Rollback`): its fields,
 /// their value and the command.
 fn action_change(out: &mut String, label: &str, change: &Rollback) {
-    let _ = writeln!(
-        out,
-        "\n{label}: set `{}` to `{}`:\n\n```sh\n{}\n```",
-        change.fields.join("`, `"),
-        change.value,
-        change.command
-    );
+    let fields = change.fields.join("`, `");
+    // A command goes in a shell block; the instruction for a policy only
+    // in a file is prose (verify42: it read as a command to paste).
+    if change.command.starts_with("kubectl ") {
+        let _ = writeln!(
+            out,
+            "\n{label}: set `{fields}` to `{}`:\n\n```sh\n{}\n```",
+            change.value, change.command
+        );
+    } else {
+        let _ = writeln!(out, "\n{label}: {}", change.command);
+    }
 }
 
 fn violation_line(violation: &Violation) -> String {

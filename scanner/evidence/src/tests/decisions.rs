@@ -1249,4 +1249,13 @@ fn a_file_only_policy_is_changed_in_its_file_not_patched() {
         "{:?}",
         go.instructions
     );
+    // Prose, not a shell block to paste (verify42).
+    let text = crate::output::markdown::render(&file_only);
+    assert!(
+        text.contains(
+            "\nEnforce: set spec.validationFailureAction to Enforce in the policy's file"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("```sh\nset spec"), "{text}");
 }
