@@ -1096,6 +1096,10 @@ impl Engine {
             .global_values
             .get("request.operation")
             .and_then(Value::as_str)
+            // CONNECT (accepted for JMESPath preconditions) is not simulated
+            // for CEL policies: Kyverno's CLI gives them a CREATE's shape
+            // (processor/operation.go AdmissionRequestShape).
+            .filter(|operation| matches!(*operation, "UPDATE" | "DELETE"))
             .unwrap_or("CREATE");
         let mut facts = admission::RequestFacts::new(prepared.resource, &prepared.identity);
         facts.namespace_labels = env.namespace_labels.get(&prepared.identity.namespace);

@@ -428,6 +428,39 @@ mod tests {
         assert!(run(&p, json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "d"}})).is_none());
     }
 
+    /// verify42 F5: a DELETE binds the stored object as `oldObject` and
+    /// leaves `object` null, as the API server (and Kyverno's CLI,
+    /// processor/operation.go) does; an UPDATE binds both; CONNECT from a
+    /// values file gets a CREATE's shape.
+    #[test]
+    fn operation_shapes_object_and_old_object() {
+        let p = policy(json!({
+            "validationActions": ["Audit"],
+            "matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["*"], "resources": ["configmaps"]}]},
+            "validations": [{"expression":
+                "request.operation + ':' + string(object != null) + ':' + string(oldObject != null) == 'CREATE:true:false'",
+                "messageExpression": "request.operation + ':' + string(object != null) + ':' + string(oldObject != null)"}]
+        }));
+        let resource = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "d"}});
+        let identity = ResourceIdentity::from_resource(&resource);
+        let data: Arc<dyn ClusterData> = Arc::new(crate::context::NoClusterData);
+        let shape = |operation: &'static str| {
+            let mut facts = RequestFacts::new(&resource, &identity);
+            facts.operation = operation;
+            let outcome = p.evaluate(&facts, &data).expect("matched");
+            (outcome.status, outcome.message)
+        };
+        assert_eq!(shape("CREATE").0, RuleStatus::Pass);
+        assert_eq!(
+            shape("DELETE"),
+            (RuleStatus::Fail, "DELETE:false:true".to_string())
+        );
+        assert_eq!(
+            shape("UPDATE"),
+            (RuleStatus::Fail, "UPDATE:true:true".to_string())
+        );
+    }
+
     #[test]
     fn autogen_extends_pod_policies_to_controllers() {
         let p = pods_policy();
