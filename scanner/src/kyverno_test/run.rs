@@ -613,6 +613,24 @@ mod loading_tests {
         );
     }
 
+    /// verify42 F5: a ValidatingPolicy's result under `operation: DELETE`
+    /// sees the resource as `oldObject` and a null `object`, as admission
+    /// binds a DELETE (it saw the resource as `object`).
+    #[test]
+    fn a_validating_policy_under_delete_sees_the_old_object() {
+        let policy = "apiVersion: policies.kyverno.io/v1\nkind: ValidatingPolicy\nmetadata: {name: keep}\nspec:\n  matchConstraints: {resourceRules: [{apiGroups: [''], apiVersions: [v1], operations: [CREATE, DELETE], resources: [pods]}]}\n  validations: [{expression: \"request.operation != 'DELETE' || (object == null && oldObject.metadata.name == 'p')\"}]\n";
+        let test = "apiVersion: cli.kyverno.io/v1alpha1\nkind: Test\nmetadata: {name: t}\npolicies: [policy.yaml]\nresources: [resources.yaml]\nresults:\n- {policy: keep, resources: [p], kind: Pod, result: pass}\n- {policy: keep, resources: [p], kind: Pod, result: pass, operation: DELETE}\n";
+        let report = run_files(policy, POD, test);
+        assert!(report.error.is_none(), "{:?}", report.error);
+        let verdicts: Vec<_> = report.rows.iter().map(|row| row.verdict).collect();
+        assert_eq!(
+            verdicts,
+            [Verdict::Pass, Verdict::Pass],
+            "{:?}",
+            report.rows
+        );
+    }
+
     #[test]
     fn a_test_without_results_is_not_run() {
         let test = TEST.split("results:").next().unwrap_or(TEST);
