@@ -1696,10 +1696,11 @@ fn skips_delete(spec: &Value, rule: &Value, aliases: &BTreeSet<String>) -> bool 
 }
 
 /// Whether a rule's `exclude` takes DELETE out of all its match reaches:
-/// one `any` filter (or the older plain one) with nothing but `resources`
-/// whose only fields are `operations` listing DELETE and `kinds` covering
-/// every kind the match names (or none). Anything narrower — names,
-/// namespaces, selectors, subjects, an `all` — may leave some DELETE in.
+/// one `any` filter (or every `all` filter, or the older plain one) with
+/// nothing but `resources` whose only fields are `operations` listing
+/// DELETE and `kinds` covering every kind the match names (or none).
+/// Anything narrower — names, namespaces, selectors, subjects — may leave
+/// some DELETE in.
 fn exclude_takes_out_delete(rule: &Value) -> bool {
     let Some(exclude) = rule.get("exclude") else {
         return false;
@@ -1711,35 +1712,61 @@ fn exclude_takes_out_delete(rule: &Value) -> bool {
         .flat_map(filter_kinds)
         .collect();
     let plain = exclude.get("resources").map(|_| exclude);
-    exclude
-        .get("any")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .chain(plain)
-        .any(|filter| {
-            let Some(filter) = filter.as_object() else {
-                return false;
-            };
-            let Some(resources) = filter.get("resources").and_then(Value::as_object) else {
-                return false;
-            };
-            if filter.len() != 1 || resources.keys().any(|k| k != "operations" && k != "kinds") {
-                return false;
-            }
-            let deletes = resources
-                .get("operations")
-                .and_then(Value::as_array)
-                .is_some_and(|ops| ops.iter().any(|op| op == "DELETE"));
-            let kinds: BTreeSet<&str> = resources
-                .get("kinds")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
-            deletes && (kinds.is_empty() || kinds.contains("*") || match_kinds.is_subset(&kinds))
-        })
+    let takes_out = |filter: &Value| {
+        let Some(filter) = filter.as_object() else {
+            return false;
+        };
+        let Some(resources) = filter.get("resources").and_then(Value::as_object) else {
+            return false;
+        };
+        if filter.len() != 1 || resources.keys().any(|k| k != "operations" && k != "kinds") {
+            return false;
+        }
+        let deletes = resources
+            .get("operations")
+            .and_then(Value::as_array)
+            .is_some_and(|ops| ops.iter().any(|op| op == "DELETE"));
+        let kinds: BTreeSet<&str> = resources
+            .get("kinds")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        // A bare kind covers that kind in every group and version
+        // (Kyverno's ParseKindSelector gives it `*` for both), so
+        // `Deployment` covers `apps/v1/Deployment`; a qualified one covers
+        // only itself. A last segment in lower case or with a dot names a
+        // subresource, which a bare kind does not cover.
+        let covers = |kind: &str| {
+            kinds.contains(kind)
+                || kind.rsplit('/').next().is_some_and(|last| {
+                    last.starts_with(|c: char| c.is_ascii_uppercase())
+                        && !last.contains('.')
+                        && kinds.contains(last)
+                })
+        };
+        deletes
+            && (kinds.is_empty()
+                || kinds.contains("*")
+                || match_kinds.iter().all(|kind| covers(kind)))
+    };
+    // Kyverno reads `any` when it has filters, else `all` (excluding what
+    // every one of its filters takes out), else the plain filter
+    // (pkg/engine/utils/match.go).
+    let filters = |key: &str| {
+        exclude
+            .get(key)
+            .and_then(Value::as_array)
+            .filter(|filters| !filters.is_empty())
+    };
+    if let Some(any) = filters("any") {
+        any.iter().any(takes_out)
+    } else if let Some(all) = filters("all") {
+        all.iter().all(takes_out)
+    } else {
+        plain.is_some_and(takes_out)
+    }
 }
 
 /// UPDATE, DELETE and CONNECT when a CEL expression under `lists` reads

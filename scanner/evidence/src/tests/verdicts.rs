@@ -1511,6 +1511,21 @@ fn a_deny_or_cel_rule_listing_no_operations_judges_deletes() {
             "exclude": {"any": [{"resources": {"kinds": ["Pod"], "operations": ["DELETE", "CONNECT"]}}]},
             "validate": deny}),
         ),
+        // verify42 LOW: `all` with filters that each take DELETE out, and a
+        // bare kind covering a qualified one (Kyverno's ParseKindSelector).
+        (
+            "exclude all, one filter",
+            json!({"name": "r", "match": pod,
+            "exclude": {"all": [{"resources": {"kinds": ["Pod"], "operations": ["DELETE"]}}]},
+            "validate": deny}),
+        ),
+        (
+            "exclude bare kinds",
+            json!({"name": "r",
+            "match": {"any": [{"resources": {"kinds": ["v1/Pod", "apps/v1/Deployment"]}}]},
+            "exclude": {"any": [{"resources": {"kinds": ["Pod", "Deployment"], "operations": ["DELETE"]}}]},
+            "validate": deny}),
+        ),
         (
             "listed",
             json!({"name": "r",
@@ -1562,6 +1577,34 @@ fn a_deny_or_cel_rule_listing_no_operations_judges_deletes() {
             "exclude of a subject",
             json!({"name": "r", "match": pod,
             "exclude": {"any": [{"resources": {"operations": ["DELETE"]}, "subjects": [{"kind": "User", "name": "x"}]}]},
+            "validate": deny}),
+        ),
+        // Kyverno reads `all` only when `any` is empty.
+        (
+            "exclude any beside all",
+            json!({"name": "r", "match": pod,
+            "exclude": {"any": [{"resources": {"names": ["a"], "operations": ["DELETE"]}}],
+                "all": [{"resources": {"kinds": ["Pod"], "operations": ["DELETE"]}}]},
+            "validate": deny}),
+        ),
+        (
+            "exclude all, one filter narrower",
+            json!({"name": "r", "match": pod,
+            "exclude": {"all": [{"resources": {"kinds": ["Pod"], "operations": ["DELETE"]}},
+                {"resources": {"names": ["a"]}}]},
+            "validate": deny}),
+        ),
+        (
+            "exclude of a version",
+            json!({"name": "r", "match": pod,
+            "exclude": {"any": [{"resources": {"kinds": ["v1/Pod"], "operations": ["DELETE"]}}]},
+            "validate": deny}),
+        ),
+        (
+            "exclude of a kind beside a subresource",
+            json!({"name": "r",
+            "match": {"any": [{"resources": {"kinds": ["Pod", "Pod/exec"]}}]},
+            "exclude": {"any": [{"resources": {"kinds": ["Pod"], "operations": ["DELETE"]}}]},
             "validate": deny}),
         ),
     ] {
