@@ -1327,9 +1327,29 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                     ));
                 }
             }
+            // verify43 F1: Kyverno's CEL libraries give a ValidatingPolicy
+            // (and its exceptions) `time.now()` and `random()` (kyverno/sdk
+            // extensions/cel/libs/time, random; vpol compiler.go
+            // createBaseVpolEnv): a window on `time.now()` was GO.
+            if let Some(function) = cel_reads_clock_or_chance(spec) {
+                parts.push(format!(
+                    "requests at any other moment (it calls {function}, so what a scan saw holds for the moment it ran, not for the requests admission judges later)"
+                ));
+            }
         }
     }
     parts
+}
+
+/// [`reads_clock_or_chance`] over a CEL policy's expressions that decide a
+/// result — its match conditions, variables and validations' expressions;
+/// messages and audit annotations change none.
+fn cel_reads_clock_or_chance(spec: &Value) -> Option<&'static str> {
+    let deciding: Vec<&str> = ["matchConditions", "variables", "validations"]
+        .iter()
+        .flat_map(|list| expressions_under(spec, list))
+        .collect();
+    reads_clock_or_chance(&serde_json::json!({ "conditions": deciding }))
 }
 
 /// The operations besides CREATE that CEL conditions under `lists` of
@@ -1521,7 +1541,7 @@ pub(crate) fn exception_create_only(document: &Value) -> Option<String> {
     }
     // Conditions on the clock or on chance (verify42 F6: a disguised
     // expiry `time_before(time_now_utc(), …)` was GO with no expiry).
-    if let Some(function) = ["conditions", "context"]
+    if let Some(function) = ["conditions", "context", "matchConditions"]
         .iter()
         .filter_map(|key| spec.get(*key))
         .find_map(|value| reads_clock_or_chance(&serde_json::json!({ "conditions": value })))
@@ -1626,6 +1646,10 @@ fn reads_clock_or_chance(rule: &Value) -> Option<&'static str> {
     for (function, called) in [
         ("time_now_utc()", "time_now_utc("),
         ("time_now()", "time_now("),
+        // CEL (Kyverno's time library), in a validate.cel rule or a
+        // ValidatingPolicy.
+        ("time.now()", "time.now("),
+        // JMESPath `random()`, CEL `random()` and `random.random()`.
         ("random()", "random("),
     ] {
         if compact.iter().any(|text| text.contains(called)) {

@@ -1725,3 +1725,58 @@ fn a_rule_reading_the_clock_or_chance_has_no_evidence_for_other_moments() {
         "validate": {"deny": {"conditions": {"all": [{"key": "{{ hour }}", "operator": "Equals", "value": "x"}]}}}}))
     .is_empty());
 }
+
+/// verify43 F1: a ValidatingPolicy calling Kyverno's CEL `time.now()` or
+/// `random()` (in a validation, a variable or a match condition) judged
+/// each object at the scan's moment only; a window closing in 2027 was GO.
+#[test]
+fn a_cel_policy_reading_the_clock_has_no_evidence_for_other_moments() {
+    let vpol = |extra: Value| {
+        let mut spec = json!({"validationActions": ["Audit"],
+            "matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"], "resources": ["pods"]}]},
+            "validations": [{"expression": "has(object.metadata.labels)", "messageExpression": "'at ' + string(time.now())"}]});
+        if let (Some(spec), Some(extra)) = (spec.as_object_mut(), extra.as_object()) {
+            spec.extend(extra.clone());
+        }
+        crate::ingest::policy_info::PolicyInfo::from_document(&json!({
+            "apiVersion": "policies.kyverno.io/v1", "kind": "ValidatingPolicy",
+            "metadata": {"name": "v"}, "spec": spec}))
+        .map(|info| info.admission_only)
+        .unwrap_or_default()
+    };
+    // The clock only in a message: no part.
+    assert!(vpol(json!({})).is_empty(), "{:?}", vpol(json!({})));
+    for (extra, function) in [
+        (
+            json!({"validations": [{"expression": "time.now() < timestamp('2027-01-01T00:00:00Z')"}]}),
+            "time.now()",
+        ),
+        (
+            json!({"variables": [{"name": "now", "expression": "time . now ( )"}],
+                "validations": [{"expression": "variables.now.getHours() < 23"}]}),
+            "time.now()",
+        ),
+        (
+            json!({"matchConditions": [{"name": "m", "expression": "random.random() != 'x'"}]}),
+            "random()",
+        ),
+    ] {
+        let found = vpol(extra.clone());
+        assert_eq!(found.len(), 1, "{extra}: {found:?}");
+        assert!(
+            found[0].starts_with("requests at any other moment (it calls ")
+                && found[0].contains(function),
+            "{extra}: {found:?}"
+        );
+    }
+    // A CEL PolicyException on the clock excuses only at some moments.
+    let exception = json!({"apiVersion": "policies.kyverno.io/v1", "kind": "PolicyException",
+        "metadata": {"name": "x", "namespace": "t"},
+        "spec": {"policyRefs": [{"name": "v", "kind": "ValidatingPolicy"}],
+            "matchConditions": [{"name": "until", "expression": "time.now() < timestamp('2027-01-01T00:00:00Z')"}]}});
+    let why = crate::ingest::policy_info::exception_create_only(&exception);
+    assert!(
+        why.as_deref().is_some_and(|w| w.contains("time.now()")),
+        "{why:?}"
+    );
+}
