@@ -302,7 +302,17 @@ fn constant_regex_error(call: &CallExpr) -> Option<String> {
 pub(crate) fn kubernetes_planner_error(ast: &IdedExpr) -> Option<String> {
     let mut found = None;
     visit(ast, &mut |call| {
-        if found.is_some() || call.func_name != "matches" {
+        if found.is_some() {
+            return;
+        }
+        if let Some(name) = kyverno_only(call) {
+            // cel-go checker/errors.go undeclaredReference.
+            found = Some(format!(
+                "compilation error: undeclared reference to '{name}' (in container '')"
+            ));
+            return;
+        }
+        if call.func_name != "matches" {
             return;
         }
         // cel-go's MatchesRegexOptimization reads the second argument, the
@@ -321,6 +331,66 @@ pub(crate) fn kubernetes_planner_error(ast: &IdedExpr) -> Option<String> {
         }
     });
     found
+}
+
+/// Functions polscan's shared environment holds for Kyverno's libraries
+/// (kyverno/sdk extensions/cel/libs: image, imagedata, resource, http,
+/// time, user) that Kubernetes' base environment does not declare.
+const KYVERNO_ONLY_FUNCTIONS: &[&str] = &[
+    "GetMetadata",
+    "getMetadata",
+    "parseServiceAccount",
+    "user.parseServiceAccount",
+    "time.now",
+    "time.truncate",
+    "time.toCron",
+    "image",
+    "parseImageReference",
+    "isImage",
+    "registry",
+    "repository",
+    "identifier",
+    "tag",
+    "digest",
+    "containsDigest",
+    "Get",
+    "get",
+    "List",
+    "list",
+    "Post",
+    "post",
+    "Client",
+    "client",
+    "ToGVR",
+    "toGVR",
+];
+
+/// The library variables Kyverno binds for a ValidatingPolicy
+/// ([`super::kyverno_lib`]), undeclared in Kubernetes' environment.
+const KYVERNO_ONLY_VARIABLES: &[&str] = &["resource", "image", "http", "globalContext"];
+
+/// What a call names that only Kyverno's ValidatingPolicy environment
+/// declares: the library variable it is called on (`resource.Get`: cel-go
+/// reports the receiver first), else the function (`time.now`, `image`).
+/// Kyverno compiles a `validate.cel` rule, as Kubernetes a
+/// ValidatingAdmissionPolicy, in Kubernetes' base environment
+/// (pkg/admissionpolicy/compiler.go `environment.MustBaseEnvSet`), without
+/// them: the rule cannot compile there.
+fn kyverno_only(call: &CallExpr) -> Option<String> {
+    let receiver = match call.target.as_deref().map(|t| &t.expr) {
+        Some(Expr::Ident(prefix)) => Some(prefix.as_str()),
+        _ => None,
+    };
+    let qualified = receiver.map(|prefix| format!("{prefix}.{}", call.func_name));
+    if let Some(qualified) = qualified.filter(|q| KYVERNO_ONLY_FUNCTIONS.contains(&q.as_str())) {
+        return Some(qualified);
+    }
+    if let Some(variable) = receiver.filter(|r| KYVERNO_ONLY_VARIABLES.contains(r)) {
+        return Some(variable.to_string());
+    }
+    KYVERNO_ONLY_FUNCTIONS
+        .contains(&call.func_name.as_str())
+        .then(|| call.func_name.clone())
 }
 
 /// Whether the shared environment declares the function `name`. The `cel`
@@ -466,6 +536,40 @@ mod tests {
                 "{source}: {error}"
             );
         }
+        // verify43 F2: Kyverno's libraries are not in Kubernetes'
+        // environment, where validate.cel rules and VAPs compile.
+        for (source, name) in [
+            (
+                "image(object.spec.containers[0].image).registry() != 'evil.io'",
+                "image",
+            ),
+            ("time.now() < timestamp('2027-01-01T00:00:00Z')", "time.now"),
+            (
+                "object.x.all(c, time . truncate(timestamp(c), duration('1h')) != null)",
+                "time.truncate",
+            ),
+            (
+                "resource.Get('v1', 'configmaps', 'ns', 'n') != null",
+                "resource",
+            ),
+            (
+                "parseServiceAccount(request.userInfo.username).name == 'x'",
+                "parseServiceAccount",
+            ),
+            ("'x'.isImage()", "isImage"),
+        ] {
+            assert_eq!(
+                planned(source),
+                Some(format!(
+                    "compilation error: undeclared reference to '{name}' (in container '')"
+                )),
+                "{source}"
+            );
+        }
+        assert_eq!(
+            planned("object.metadata.name.startsWith('x') && 'a'.matches('^a')"),
+            None
+        );
         assert_eq!(planned("'abc'.matches('^a')"), None);
         assert_eq!(planned("'abc'.matches(object.p)"), None);
         assert_eq!(planned("'abc'.find('(')"), None);
