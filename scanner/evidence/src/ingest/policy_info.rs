@@ -1015,11 +1015,29 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                                 || ["||", "`", "&&", "{{"].iter().any(|t| list.contains(t))
                         })
                 };
-                let judges_delete = rule.get("validate").is_some_and(|validate| {
+                // verify43 F3: a context variable whose raw jmesPath reads
+                // request.object, null on a DELETE, with no default errors
+                // there before any pattern is skipped, and an error blocks.
+                let erring = context_errs_on_delete(rule);
+                let mut read_first = rule.get("validate").cloned().unwrap_or_default();
+                if let Some(validate) = read_first.as_object_mut() {
+                    validate.remove("message");
+                }
+                let erring_entry = erring
+                    .iter()
+                    .find(|name| {
+                        references(&read_first, name)
+                            || rule
+                                .get("preconditions")
+                                .is_some_and(|p| references(p, name))
+                    })
+                    .cloned();
+                let body_on_delete = rule.get("validate").is_some_and(|validate| {
                     validate.get("deny").is_some()
                         || validate.get("cel").is_some()
                         || foreach_on_delete(validate)
                 });
+                let judges_delete = erring_entry.is_some() || body_on_delete;
                 // Conditions on `request.operation` (preconditions, deny
                 // conditions): the operations each holds for. One that does
                 // not hold for CREATE, the scan's, leaves its part of the
@@ -1060,7 +1078,7 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                 }
                 // What keeps Kyverno from running it on a DELETE at all
                 // (verify39 F8): then no DELETE is judged, listed or not.
-                let delete_skipped = judges_delete && skips_delete(spec, rule, &aliases);
+                let delete_skipped = judges_delete && skips_delete(spec, rule, &aliases, &erring);
                 // Kyverno skips a pattern on DELETE.
                 by_conditions.retain(|op| (judges_delete && !delete_skipped) || *op != "DELETE");
                 let old_object = [
@@ -1187,7 +1205,11 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                         if by_conditions.intersection(&part).next().is_some() {
                             whys.push("its conditions read request.operation or another field only admission has".to_string());
                         }
-                        if delete_judged && !by_conditions.contains("DELETE") {
+                        let listed_delete = listed(operations).is_some();
+                        if delete_judged
+                            && !by_conditions.contains("DELETE")
+                            && (body_on_delete || listed_delete)
+                        {
                             whys.push(match listed(operations) {
                                 Some(_) => format!(
                                     "operations {}",
@@ -1195,6 +1217,11 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                                 ),
                                 None => "it lists no operations, so Kyverno sends it every DELETE too, where its deny conditions or CEL expressions run with request.object null — list operations [CREATE, UPDATE] if deletes are not its business".into(),
                             });
+                        }
+                        if let (true, Some(entry)) = (delete_judged, &erring_entry) {
+                            whys.push(format!(
+                                "its context variable {entry} reads request.object with its jmesPath and has no default: on a DELETE request.object is null, the entry fails to load and the rule errors, which Kyverno blocks (failurePolicy Fail) — give it a default, or list operations [CREATE, UPDATE]"
+                            ));
                         }
                         let why = whys.join("; ");
                         parts.push(format!(
@@ -1698,14 +1725,27 @@ fn reads_clock_or_chance(rule: &Value) -> Option<&'static str> {
 /// `*_excludes`), or an exclude taking DELETE out of everything the rule
 /// matches (its filter naming nothing but DELETE among its operations and
 /// the match's kinds, or none).
-fn skips_delete(spec: &Value, rule: &Value, aliases: &BTreeSet<String>) -> bool {
-    let by_conditions = [
+fn skips_delete(spec: &Value, rule: &Value, aliases: &BTreeSet<String>, erring: &[String]) -> bool {
+    // A block reading an entry that fails on a DELETE errors there before
+    // its guard is sure to be read, and so does everything after it
+    // (preconditions come before deny conditions).
+    let reads_erring = |block: &Value| erring.iter().any(|name| references(block, name));
+    let mut by_conditions = false;
+    for block in [
         rule.get("preconditions"),
         rule.pointer("/validate/deny/conditions"),
     ]
     .into_iter()
     .flatten()
-    .any(|block| operation_tests::kyverno_block_excludes(block, aliases, "DELETE"));
+    {
+        if reads_erring(block) {
+            break;
+        }
+        if operation_tests::kyverno_block_excludes(block, aliases, "DELETE") {
+            by_conditions = true;
+            break;
+        }
+    }
     let by_cel = [
         rule.get("celPreconditions"),
         spec.pointer("/webhookConfiguration/matchConditions"),
@@ -1717,6 +1757,100 @@ fn skips_delete(spec: &Value, rule: &Value, aliases: &BTreeSet<String>) -> bool 
     .filter_map(|condition| condition.str_field("expression"))
     .any(|text| operation_tests::cel_excludes(text, "DELETE"));
     by_conditions || by_cel || exclude_takes_out_delete(rule)
+}
+
+/// The names of a rule's context entries that fail to load on a DELETE: a
+/// `variable` whose raw `jmesPath` may read `request.object` (null there)
+/// and that has no `default`, and any entry reading one. Kyverno queries a raw jmesPath as written —
+/// only `{{ }}` templates read `request.oldObject` instead on a DELETE
+/// (pkg/engine/variables/vars.go) — and fails a variable that evaluates to
+/// nil without a default (pkg/engine/context/loaders/variable.go); the
+/// rule then errors ("failed to load context", or when a condition or
+/// pattern first reads the deferred entry) before a pattern is skipped on
+/// a DELETE (pkg/engine/handlers/validation/validate_resource.go), and
+/// conditions are read `any` first, then `all` in order, stopping at an
+/// error (pkg/engine/variables/evaluate.go), so a test of the operation in
+/// a block reading one guards nothing for certain. Entries load when first
+/// read (deferred loading, Kyverno's default: pkg/toggle). Read from the
+/// text, the safe side: any
+/// `object` or `images`, a bare `request`, `@`, a wildcard or an escape
+/// counts.
+fn context_errs_on_delete(rule: &Value) -> Vec<String> {
+    let entries: Vec<&Value> = rule
+        .get("context")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .collect();
+    let name_of = |entry: &Value| entry.str_field("name").unwrap_or("").to_string();
+    let mut erring: Vec<String> = entries
+        .iter()
+        .filter(|entry| {
+            let Some(variable) = entry.get("variable") else {
+                return false;
+            };
+            if variable.get("default").is_some_and(|d| !d.is_null()) {
+                return false;
+            }
+            let Some(path) = variable.str_field("jmesPath") else {
+                return false;
+            };
+            let compact: String = path.chars().filter(|c| !c.is_whitespace()).collect();
+            // `images` too: Kyverno fills it from the new object, empty on
+            // a DELETE.
+            compact.contains("object")
+                || compact.contains("images")
+                || compact.contains('@')
+                || compact.contains('*')
+                || compact.contains("\\u")
+                || compact.match_indices("request").any(|(at, word)| {
+                    let next = compact[at + word.len()..].chars().next();
+                    next != Some('.')
+                })
+        })
+        .map(|entry| name_of(entry))
+        .collect();
+    // An entry reading one that fails fails when it loads it.
+    loop {
+        let more: Vec<String> = entries
+            .iter()
+            .filter(|entry| !erring.contains(&name_of(entry)))
+            .filter(|entry| {
+                let mut body: Value = (**entry).clone();
+                if let Some(map) = body.as_object_mut() {
+                    map.remove("name");
+                }
+                erring.iter().any(|name| references(&body, name))
+            })
+            .map(|entry| name_of(entry))
+            .collect();
+        if more.is_empty() {
+            return erring;
+        }
+        erring.extend(more);
+    }
+}
+
+/// Whether a text under `value` names `name` as a whole word (a context
+/// entry read by a condition, a pattern or another entry); read from the
+/// text, the safe side: one inside a string literal counts too.
+fn references(value: &Value, name: &str) -> bool {
+    if name.is_empty() {
+        return false;
+    }
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    match value {
+        Value::String(text) => text.match_indices(name).any(|(at, _)| {
+            let before = text[..at].chars().next_back();
+            let after = text[at + name.len()..].chars().next();
+            !before.is_some_and(word) && !after.is_some_and(word)
+        }),
+        Value::Array(items) => items.iter().any(|item| references(item, name)),
+        Value::Object(map) => map.iter().any(|(key, item)| {
+            references(&Value::String(key.clone()), name) || references(item, name)
+        }),
+        _ => false,
+    }
 }
 
 /// Whether a rule's `exclude` takes DELETE out of all its match reaches:

@@ -1780,3 +1780,112 @@ fn a_cel_policy_reading_the_clock_has_no_evidence_for_other_moments() {
         "{why:?}"
     );
 }
+
+/// verify43 F3, F4: a context variable whose raw jmesPath reads
+/// request.object (null on a DELETE) with no default fails to load on a
+/// DELETE, and the rule errors — a pattern rule too, before Kyverno skips
+/// the pattern there — which Kyverno blocks; a test of the operation in
+/// its conditions guards nothing for certain, as `any` is read before
+/// `all` and a read of the variable may come first.
+#[test]
+fn a_context_variable_failing_on_delete_leaves_deletes_judged() {
+    let pod = json!({"any": [{"resources": {"kinds": ["Pod"]}}]});
+    let team = |path: &str| json!([{"name": "team", "variable": {"jmesPath": path}}]);
+    let pattern = json!({"pattern": {"metadata": {"labels": {"owner": "{{ team }}"}}}});
+    let guard = json!({"all": [
+        {"key": "{{ team }}", "operator": "NotEquals", "value": "infra"},
+        {"key": "{{ request.operation || 'BACKGROUND' }}", "operator": "NotEquals", "value": "DELETE"}]});
+    for (case, rule) in [
+        (
+            "pattern",
+            json!({"name": "r", "match": pod, "context": team("request.object.metadata.labels.team"), "validate": pattern}),
+        ),
+        (
+            "quoted key",
+            json!({"name": "r", "match": pod, "context": team("request.\"object\".metadata.labels.team"), "validate": pattern}),
+        ),
+        (
+            "whole request",
+            json!({"name": "r", "match": pod, "context": team("request | object.metadata.labels.team"), "validate": pattern}),
+        ),
+        (
+            "guard after the read",
+            json!({"name": "r", "match": pod, "context": team("request.object.metadata.labels.team"),
+                "preconditions": guard, "validate": pattern}),
+        ),
+        (
+            "through another entry",
+            json!({"name": "r", "match": pod,
+                "context": [{"name": "raw", "variable": {"jmesPath": "request.object.metadata.labels"}},
+                    {"name": "team", "variable": {"value": "{{ raw.team }}"}}],
+                "validate": pattern}),
+        ),
+        (
+            "deny, guard in all beside any",
+            json!({"name": "r", "match": pod, "context": team("request.object.metadata.labels.team"),
+                "validate": {"deny": {"conditions": {
+                    "any": [{"key": "{{ request.object.metadata.labels.owner }}", "operator": "NotEquals", "value": "{{ team }}"}],
+                    "all": [{"key": "{{ request.operation }}", "operator": "NotEquals", "value": "DELETE"}]}}}}),
+        ),
+    ] {
+        let found = admission_only_of(rule);
+        assert!(
+            found
+                .iter()
+                .any(|p| p.starts_with("DELETE requests for Pod")
+                    && p.contains("its context variable team reads request.object")),
+            "{case}: {found:?}"
+        );
+    }
+    // A default, the old object, a template value, listed operations, or
+    // an exclude of DELETE: nothing fails on a DELETE that Kyverno judges.
+    let mut with_default = team("request.object.metadata.labels.team");
+    with_default[0]["variable"]["default"] = json!("none");
+    for (case, rule) in [
+        (
+            "default",
+            json!({"name": "r", "match": pod, "context": with_default, "validate": pattern}),
+        ),
+        (
+            "old object",
+            json!({"name": "r", "match": pod, "context": team("request.oldObject.metadata.labels.team"), "validate": pattern}),
+        ),
+        (
+            "template value",
+            json!({"name": "r", "match": pod,
+            "context": [{"name": "team", "variable": {"value": "{{ request.object.metadata.labels.team }}"}}], "validate": pattern}),
+        ),
+        // Kyverno loads an entry when first read: a guard in
+        // preconditions that read none keeps the DELETE off (the library's
+        // require-emptydir-requests-limits).
+        (
+            "guard before any read",
+            json!({"name": "r", "match": pod, "context": team("request.object.metadata.labels.team"),
+            "preconditions": {"all": [{"key": "{{ request.operation || 'BACKGROUND' }}", "operator": "AnyIn", "value": ["CREATE", "UPDATE"]}]},
+            "validate": pattern}),
+        ),
+        (
+            "read only in the message",
+            json!({"name": "r", "match": pod, "context": team("request.object.metadata.labels.team"),
+            "validate": {"message": "team {{ team }}", "pattern": {"metadata": {"labels": {"owner": "?*"}}}}}),
+        ),
+        (
+            "listed",
+            json!({"name": "r",
+            "match": {"any": [{"resources": {"kinds": ["Pod"], "operations": ["CREATE", "UPDATE"]}}]},
+            "context": team("request.object.metadata.labels.team"), "validate": pattern}),
+        ),
+        (
+            "excluded",
+            json!({"name": "r", "match": pod,
+            "exclude": {"any": [{"resources": {"kinds": ["Pod"], "operations": ["DELETE"]}}]},
+            "context": team("request.object.metadata.labels.team"), "validate": pattern}),
+        ),
+    ] {
+        let found = admission_only_of(rule);
+        assert!(
+            !found.iter().any(|p| p.starts_with("DELETE")),
+            "{case}: {found:?}"
+        );
+    }
+}
