@@ -1010,9 +1010,7 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                         .into_iter()
                         .flatten()
                         .any(|each| {
-                            let list = each.str_field("list").unwrap_or_default().trim();
-                            !list.starts_with("request.object")
-                                || ["||", "`", "&&", "{{"].iter().any(|t| list.contains(t))
+                            !plain_path_under_object(each.str_field("list").unwrap_or_default())
                         })
                 };
                 // verify43 F3: a context variable whose raw jmesPath reads
@@ -1237,6 +1235,16 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                         ));
                     }
                 }
+                // verify43 F5: a rule reading the requester through a
+                // context variable's raw jmesPath, or a spelling Kyverno's
+                // background check lets through (`@.serviceAccountName`,
+                // `request."userInfo"`), judged the scan's requester-less
+                // request only; admission fills it in.
+                if reads_requester_in_rule(rule) {
+                    parts.push(format!(
+                        "requests from any requester (rule {rule_name}: it reads the requester — request.userInfo, roles, clusterRoles or serviceAccountName —, which a scan never has)"
+                    ));
+                }
                 // verify40 N2: a rule reading the clock or drawing a random
                 // value judged each object at the scan's moment only — a
                 // time window closed at the CronJob's hour was GO.
@@ -1366,6 +1374,42 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
         }
     }
     parts
+}
+
+/// Whether a Kyverno rule's texts that decide a result (all but its name,
+/// its messages and its context entries' names) read the requester, its
+/// context entries read as [`operation_tests::reads_requester`] reads an
+/// exception's. Kyverno refuses a background policy only for the
+/// spellings its text check knows (pkg/validation/policy/background.go),
+/// never inside a raw `jmesPath`.
+fn reads_requester_in_rule(rule: &Value) -> bool {
+    fn without_messages(value: &mut Value) {
+        if let Some(map) = value.as_object_mut() {
+            map.remove("message");
+            for each in map
+                .get_mut("foreach")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                without_messages(each);
+            }
+        }
+    }
+    let mut read = rule.clone();
+    if let Some(map) = read.as_object_mut() {
+        map.remove("name");
+        map.remove("context");
+        if let Some(validate) = map.get_mut("validate") {
+            without_messages(validate);
+        }
+    }
+    let context: Vec<Value> = rule
+        .get("context")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    operation_tests::reads_requester(Some(&read), None, &context)
 }
 
 /// [`reads_clock_or_chance`] over a CEL policy's expressions that decide a
@@ -1757,6 +1801,39 @@ fn skips_delete(spec: &Value, rule: &Value, aliases: &BTreeSet<String>, erring: 
     .filter_map(|condition| condition.str_field("expression"))
     .any(|text| operation_tests::cel_excludes(text, "DELETE"));
     by_conditions || by_cel || exclude_takes_out_delete(rule)
+}
+
+/// Whether a foreach `list` is a plain path under `request.object` —
+/// fields, indexes, projections, filters — which gives null, so no
+/// element and no error, when `request.object` is null on a DELETE.
+/// Anything outside brackets but such steps (a pipe into a function, an
+/// `||`, a literal: verify43 F7, `… | items(@, 'key', 'value')` errors
+/// on null) may give elements or an error, which Kyverno judges. What a
+/// bracket holds is not evaluated on null.
+fn plain_path_under_object(list: &str) -> bool {
+    let list = list.trim();
+    let Some(rest) = list.strip_prefix("request.object") else {
+        return false;
+    };
+    if !(rest.is_empty() || rest.starts_with('.') || rest.starts_with('[')) {
+        return false;
+    }
+    let mut depth = 0usize;
+    let mut quoted = false;
+    for c in rest.chars() {
+        match c {
+            '"' if depth == 0 => quoted = !quoted,
+            '[' if !quoted => depth += 1,
+            ']' if !quoted => match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => return false,
+            },
+            _ if depth > 0 || quoted => {}
+            c if c.is_alphanumeric() || c == '_' || c == '.' || c.is_whitespace() => {}
+            _ => return false,
+        }
+    }
+    depth == 0 && !quoted
 }
 
 /// The names of a rule's context entries that fail to load on a DELETE: a

@@ -1626,6 +1626,10 @@ fn a_deny_or_cel_rule_listing_no_operations_judges_deletes() {
         "[request.object]",
         "request.oldObject.spec.containers",
         "request.object.spec.x || `[1]`",
+        // verify43 F7: a pipe into a function errors on null.
+        "request.object.metadata.labels | items(@, 'key', 'value')",
+        "request.object.spec.containers | sort_by(@, &name)",
+        "request.object.spec.containers | 'x'",
     ] {
         assert!(
             each(list)
@@ -1637,6 +1641,8 @@ fn a_deny_or_cel_rule_listing_no_operations_judges_deletes() {
     for list in [
         "request.object.spec.containers",
         "request.object.spec.containers[?name == 'x']",
+        "request.object.spec.containers[].ports[?contains(name, 'a') || protocol == 'TCP'][]",
+        "request.object.spec.\"init-containers\"[0]",
     ] {
         assert!(each(list).is_empty(), "{list}: {:?}", each(list));
     }
@@ -1888,4 +1894,45 @@ fn a_context_variable_failing_on_delete_leaves_deletes_judged() {
             "{case}: {found:?}"
         );
     }
+}
+
+/// verify43 F5: the requester read through a context variable's raw
+/// jmesPath, or in a spelling Kyverno's background check lets through,
+/// was GO from a scan that has no requester.
+#[test]
+fn a_rule_reading_the_requester_has_no_evidence_for_requests() {
+    let matching =
+        json!({"any": [{"resources": {"kinds": ["Pod"], "operations": ["CREATE", "UPDATE"]}}]});
+    let deny_on = |key: &str, context: Value| {
+        admission_only_of(json!({"name": "r", "match": matching, "context": context,
+            "validate": {"message": "m", "deny": {"conditions": {"any": [
+                {"key": key, "operator": "Equals", "value": "replicaset-controller"}]}}}}))
+    };
+    for (key, context) in [
+        (
+            "{{ user }}",
+            json!([{"name": "user", "variable": {"jmesPath": "request.userInfo.username", "default": ""}}]),
+        ),
+        (
+            "{{ sa }}",
+            json!([{"name": "sa", "variable": {"jmesPath": "serviceAccountName", "default": ""}}]),
+        ),
+        ("{{ @.serviceAccountName || '' }}", json!([])),
+        ("{{ request.\"userInfo\".username || '' }}", json!([])),
+        ("{{ @.request.userInfo.username || '' }}", json!([])),
+    ] {
+        let found = deny_on(key, context);
+        assert!(
+            found
+                .iter()
+                .any(|p| p.starts_with("requests from any requester (rule r: ")),
+            "{key}: {found:?}"
+        );
+    }
+    // The object alone, or the requester only in the message: no part.
+    assert!(deny_on("{{ request.object.metadata.name }}", json!([])).is_empty());
+    assert!(admission_only_of(json!({"name": "r", "match": matching,
+        "validate": {"message": "by {{ serviceAccountName }}",
+            "pattern": {"metadata": {"labels": {"team": "?*"}}}}}))
+    .is_empty());
 }
