@@ -150,8 +150,9 @@ pub(crate) fn substitute_borrowed<'a>(
     let referenced = rewrite_strings(document, &mut Vec::new(), false, &mut |text, path| {
         substitute_reference_string(document, text, path)
     })?;
+    let mut delete = None;
     rewrite_strings(&referenced, &mut Vec::new(), true, &mut |text, path| {
-        substitute_string(ctx, text, path)
+        substitute_string(ctx, text, path, &mut delete)
     })
     .map(std::borrow::Cow::Owned)
 }
@@ -274,10 +275,20 @@ const MAX_SUBSTITUTED_LEN: usize = 4 << 20;
 /// replacements (each copies the whole text).
 const MAX_SUBSTITUTION_WORK: usize = 64 << 20;
 
+/// Whether the request is a DELETE, read once per document and only when
+/// a variable reads `request.object`.
+fn is_delete(ctx: &mut dyn Lookup, delete: &mut Option<bool>) -> bool {
+    *delete.get_or_insert_with(|| {
+        ctx.query("request.operation")
+            .is_ok_and(|operation| operation == "DELETE")
+    })
+}
+
 fn substitute_string(
     ctx: &mut dyn Lookup,
     text: &str,
     path: &[String],
+    delete: &mut Option<bool>,
 ) -> Result<Value, SubstitutionError> {
     if !text.contains("{{") {
         return Ok(Value::String(text.to_string()));
@@ -296,6 +307,12 @@ fn substitute_string(
             let mut expression = occurrence.expression.clone();
             if expression == "@" {
                 expression = at_path(path);
+            }
+            // On a DELETE a variable reads the old object for the object,
+            // null there (kyverno pkg/engine/variables/vars.go
+            // substituteVariablesIfAny: `isDeleteRequest`).
+            if expression.contains("request.object") && is_delete(ctx, delete) {
+                expression = expression.replace("request.object", "request.oldObject");
             }
             let resolved =
                 ctx.query(&expression)
@@ -638,6 +655,43 @@ mod tests {
         let doc3 = json!({"spec": {"a": "5", "b": "ơ$(./../a)"}});
         let out3 = substitute_all(&mut c, &doc3).expect("substituted");
         assert_eq!(out3.pointer("/spec/b"), Some(&json!("ơ5")));
+    }
+
+    #[test]
+    /// verify43 F8: on a DELETE a variable reads `request.object` as the
+    /// old object (Kyverno's vars.go), `@` included.
+    #[test]
+    fn a_delete_reads_the_old_object_for_the_object() {
+        let mut ctx = EvalContext::new(Arc::new(NoClusterData));
+        ctx.add_variable(
+            "request",
+            json!({"operation": "DELETE", "object": null, "oldObject": {"metadata": {"name": "old"}}}),
+        );
+        assert_eq!(
+            substitute_all(
+                &mut ctx,
+                &json!("{{ request.object.metadata.name }}/{{ request.oldObject.metadata.name }}")
+            )
+            .ok(),
+            Some(json!("old/old"))
+        );
+        assert_eq!(
+            substitute_all(
+                &mut ctx,
+                &json!({"validate": {"pattern": {"metadata": {"name": "{{ @ }}"}}}})
+            )
+            .ok(),
+            Some(json!({"validate": {"pattern": {"metadata": {"name": "old"}}}}))
+        );
+        // Not on a CREATE.
+        assert_eq!(
+            substitute_all(
+                &mut super::tests::ctx(),
+                &json!("{{ request.object.metadata.name }}")
+            )
+            .ok(),
+            Some(json!("web"))
+        );
     }
 
     #[test]

@@ -1213,7 +1213,7 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                                     "operations {}",
                                     operations.map(Value::to_string).unwrap_or_default()
                                 ),
-                                None => "it lists no operations, so Kyverno sends it every DELETE too, where its deny conditions or CEL expressions run with request.object null — list operations [CREATE, UPDATE] if deletes are not its business".into(),
+                                None => "it lists no operations, so Kyverno sends it every DELETE too, where its deny conditions or CEL expressions run too (the object gone: CEL's object is null, a template's request.object reads the old object) — list operations [CREATE, UPDATE] if deletes are not its business".into(),
                             });
                         }
                         if let (true, Some(entry)) = (delete_judged, &erring_entry) {

@@ -867,7 +867,7 @@ fn rules_held_from_create_or_reading_the_old_object_have_no_evidence_for_updates
     assert_eq!(
         found,
         [
-            "DELETE requests for Deployment (rule r: it lists no operations, so Kyverno sends it every DELETE too, where its deny conditions or CEL expressions run with request.object null — list operations [CREATE, UPDATE] if deletes are not its business)",
+            "DELETE requests for Deployment (rule r: it lists no operations, so Kyverno sends it every DELETE too, where its deny conditions or CEL expressions run too (the object gone: CEL's object is null, a template's request.object reads the old object) — list operations [CREATE, UPDATE] if deletes are not its business)",
             "UPDATE requests for Deployment (rule r: it reads oldObject, which a scan never has)"
         ]
     );
