@@ -657,7 +657,6 @@ mod tests {
         assert_eq!(out3.pointer("/spec/b"), Some(&json!("ơ5")));
     }
 
-    #[test]
     /// verify43 F8: on a DELETE a variable reads `request.object` as the
     /// old object (Kyverno's vars.go), `@` included.
     #[test]
