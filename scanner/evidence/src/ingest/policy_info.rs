@@ -1739,6 +1739,16 @@ fn reads_clock_or_chance(rule: &Value) -> Option<&'static str> {
         };
         literal("'", "'") || literal("`\"", "\"`")
     };
+    // verify43 F6: Kyverno substitutes the innermost template first and
+    // reads the result again, so `{{ time_{{ to_lower('NOW') }}_utc() }}`
+    // calls the clock; a template inside another whose value becomes code
+    // (not a quoted string) may call anything.
+    if compact
+        .iter()
+        .any(|text| nested_template_builds_a_name(text))
+    {
+        return Some("a function whose name a nested template builds");
+    }
     let open_ended = |text: &str| {
         text.match_indices("time_since(").any(|(at, _)| {
             let args = &text[at + "time_since(".len()..];
@@ -1760,6 +1770,49 @@ fn reads_clock_or_chance(rule: &Value) -> Option<&'static str> {
         .iter()
         .any(|text| open_ended(text))
         .then_some("time_since() with no fixed end time")
+}
+
+/// Whether a template inside another is not quoted (`'{{ … }}'`,
+/// `"{{ … }}"`, `` `{{ … }}` ``), so its value becomes code of the outer
+/// one: `time_{{ … }}_utc()`, `{{ … }}()`. A whole path step
+/// (`map.{{ kind }}`) names a field. Every nested template of the library
+/// is one or the other. `text` has no whitespace.
+fn nested_template_builds_a_name(text: &str) -> bool {
+    let quote = |c: char| matches!(c, '\'' | '"' | '`');
+    let mut depth = 0usize;
+    // The quote before each open template, `None` when it has none.
+    let mut opened: Vec<Option<char>> = Vec::new();
+    let mut rest = text;
+    let mut before: Option<char> = None;
+    while let Some(c) = rest.chars().next() {
+        if rest.starts_with("{{") {
+            // A path step (`map.{{ kind }}`) names a field: mark it `.`.
+            opened.push(before.filter(|b| quote(*b) || *b == '.'));
+            depth += 1;
+            before = Some('{');
+            rest = &rest[2..];
+            continue;
+        }
+        if rest.starts_with("}}") && depth > 0 {
+            depth -= 1;
+            rest = &rest[2..];
+            let open_quote = opened.pop().flatten();
+            let next = rest.chars().next();
+            let closed = match open_quote {
+                Some('.') => !next.is_some_and(|n| n.is_alphanumeric() || n == '_' || n == '('),
+                Some(q) => next == Some(q),
+                None => false,
+            };
+            if depth >= 1 && !closed {
+                return true;
+            }
+            before = Some('}');
+            continue;
+        }
+        before = Some(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    false
 }
 
 /// Whether Kyverno never runs `rule` (a deny or `validate.cel` rule of

@@ -1936,3 +1936,39 @@ fn a_rule_reading_the_requester_has_no_evidence_for_requests() {
             "pattern": {"metadata": {"labels": {"team": "?*"}}}}}))
     .is_empty());
 }
+
+/// verify43 F6: a template inside another whose value becomes code can
+/// build a call to the clock (`time_{{ … }}_utc()`); a quoted one, as every
+/// nested template of the library, cannot.
+#[test]
+fn a_nested_template_building_code_may_read_the_clock() {
+    let matching =
+        json!({"any": [{"resources": {"kinds": ["Pod"], "operations": ["CREATE", "UPDATE"]}}]});
+    let with_key = |key: &str| {
+        admission_only_of(json!({"name": "r", "match": matching,
+            "validate": {"message": "m", "deny": {"conditions": {"any": [
+                {"key": key, "operator": "Equals", "value": true}]}}}}))
+    };
+    for key in [
+        "{{ time_after(time_{{ to_lower('NOW') }}_utc(), '2027-01-01T00:00:00Z') }}",
+        "{{ rand{{ to_lower('OM') }}('[0-9]') }}",
+        "{{ {{ join('', ['time_now', '_utc']) }}() }}",
+        "{{ @.{{ 'time_now_utc' }}() }}",
+    ] {
+        let found = with_key(key);
+        assert!(
+            found
+                .iter()
+                .any(|p| p.contains("a function whose name a nested template builds")),
+            "{key}: {found:?}"
+        );
+    }
+    for key in [
+        "{{ replace_all('{{ request.object.metadata.name }}', '.old.com', '.new.com') }}",
+        "{{ request.object.metadata.labels.\"{{ request.object.metadata.name }}\" }}",
+        "{{ regex_match('^v[0-9]$', '{{ request.object.metadata.labels.v || 'empty' }}') }}",
+        "{{ request.object.metadata.labels.{{ request.object.kind }} }}",
+    ] {
+        assert!(with_key(key).is_empty(), "{key}: {:?}", with_key(key));
+    }
+}
