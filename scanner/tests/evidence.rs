@@ -606,7 +606,7 @@ fn fixes_after_a_scan_with_failed_writes_are_unknown() {
     );
     assert!(
         text(&output)
-            .contains("0 fixed, 0 excused (now skipped by an exception), 1 not known to be fixed"),
+            .contains("0 new violations in the scans' reports, 0 fixed, 0 excused (now skipped by an exception), 1 not known to be fixed"),
         "{}",
         text(&output)
     );

@@ -299,9 +299,12 @@ impl Comparison {
             count,
         };
         [
+            // The terminal line sits beside decisions the evidence's own
+            // recheck may take (walk43: "0 new violations" under two ROLL
+            // BACKs for violators found by the recheck): it says whose.
             count(
                 "new violations",
-                "new violations",
+                "new violations in the scans' reports",
                 self.new_violations.len(),
             ),
             count("fixed violations", "fixed", self.fixed_violations.len()),
