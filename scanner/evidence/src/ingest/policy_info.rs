@@ -1376,6 +1376,22 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
     parts
 }
 
+/// `validate` (or a foreach of it) without its `message` and those of its
+/// foreach, nested too: text that changes no result.
+fn without_messages(value: &mut Value) {
+    if let Some(map) = value.as_object_mut() {
+        map.remove("message");
+        for each in map
+            .get_mut("foreach")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            without_messages(each);
+        }
+    }
+}
+
 /// Whether a Kyverno rule's texts that decide a result (all but its name,
 /// its messages and its context entries' names) read the requester, its
 /// context entries read as [`operation_tests::reads_requester`] reads an
@@ -1383,19 +1399,6 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
 /// spellings its text check knows (pkg/validation/policy/background.go),
 /// never inside a raw `jmesPath`.
 fn reads_requester_in_rule(rule: &Value) -> bool {
-    fn without_messages(value: &mut Value) {
-        if let Some(map) = value.as_object_mut() {
-            map.remove("message");
-            for each in map
-                .get_mut("foreach")
-                .and_then(Value::as_array_mut)
-                .into_iter()
-                .flatten()
-            {
-                without_messages(each);
-            }
-        }
-    }
     let mut read = rule.clone();
     if let Some(map) = read.as_object_mut() {
         map.remove("name");
@@ -1404,12 +1407,11 @@ fn reads_requester_in_rule(rule: &Value) -> bool {
             without_messages(validate);
         }
     }
-    let context: Vec<Value> = rule
+    let context = rule
         .get("context")
         .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    operation_tests::reads_requester(Some(&read), None, &context)
+        .map_or(&[][..], Vec::as_slice);
+    operation_tests::reads_requester(Some(&read), None, context)
 }
 
 /// [`reads_clock_or_chance`] over a CEL policy's expressions that decide a
@@ -1675,22 +1677,9 @@ fn reads_clock_or_chance(rule: &Value) -> Option<&'static str> {
             _ => {}
         }
     }
-    // Only the messages (of the rule and of each foreach, nested too) and
-    // the names of the rule and its context entries change no result; a
-    // pattern's `name` or `message` field does (verify42 F3).
-    fn without_messages(value: &mut Value) {
-        if let Some(map) = value.as_object_mut() {
-            map.remove("message");
-            for each in map
-                .get_mut("foreach")
-                .and_then(Value::as_array_mut)
-                .into_iter()
-                .flatten()
-            {
-                without_messages(each);
-            }
-        }
-    }
+    // Only the messages and the names of the rule and its context entries
+    // change no result; a pattern's `name` or `message` field does
+    // (verify42 F3).
     let mut read = rule.clone();
     if let Some(map) = read.as_object_mut() {
         map.remove("name");
@@ -1891,20 +1880,19 @@ fn plain_path_under_object(list: &str) -> bool {
 
 /// The names of a rule's context entries that fail to load on a DELETE: a
 /// `variable` whose raw `jmesPath` may read `request.object` (null there)
-/// and that has no `default`, and any entry reading one. Kyverno queries a raw jmesPath as written —
-/// only `{{ }}` templates read `request.oldObject` instead on a DELETE
-/// (pkg/engine/variables/vars.go) — and fails a variable that evaluates to
-/// nil without a default (pkg/engine/context/loaders/variable.go); the
-/// rule then errors ("failed to load context", or when a condition or
-/// pattern first reads the deferred entry) before a pattern is skipped on
-/// a DELETE (pkg/engine/handlers/validation/validate_resource.go), and
-/// conditions are read `any` first, then `all` in order, stopping at an
-/// error (pkg/engine/variables/evaluate.go), so a test of the operation in
-/// a block reading one guards nothing for certain. Entries load when first
-/// read (deferred loading, Kyverno's default: pkg/toggle). Read from the
-/// text, the safe side: any
-/// `object` or `images`, a bare `request`, `@`, a wildcard or an escape
-/// counts.
+/// and that has no `default`, and any entry reading one. Kyverno queries a
+/// raw jmesPath as written — only `{{ }}` templates read
+/// `request.oldObject` instead on a DELETE (pkg/engine/variables/vars.go)
+/// — and fails a variable that evaluates to nil without a default
+/// (pkg/engine/context/loaders/variable.go); the rule then errors when a
+/// condition or pattern first reads the entry (deferred loading, Kyverno's
+/// default: pkg/toggle), before a pattern is skipped on a DELETE
+/// (pkg/engine/handlers/validation/validate_resource.go). Conditions are
+/// read `any` first, then `all` in order, stopping at an error
+/// (pkg/engine/variables/evaluate.go), so a test of the operation in a
+/// block reading one guards nothing for certain. Read from the text, the
+/// safe side: any `object` or `images`, a bare `request`, `@`, a wildcard
+/// or an escape counts.
 fn context_errs_on_delete(rule: &Value) -> Vec<String> {
     let entries: Vec<&Value> = rule
         .get("context")
@@ -1946,11 +1934,16 @@ fn context_errs_on_delete(rule: &Value) -> Vec<String> {
             .iter()
             .filter(|entry| !erring.contains(&name_of(entry)))
             .filter(|entry| {
-                let mut body: Value = (**entry).clone();
-                if let Some(map) = body.as_object_mut() {
-                    map.remove("name");
-                }
-                erring.iter().any(|name| references(&body, name))
+                entry.as_object().is_some_and(|fields| {
+                    fields
+                        .iter()
+                        .filter(|(key, _)| *key != "name")
+                        .any(|(key, value)| {
+                            erring
+                                .iter()
+                                .any(|name| names(key, name) || references(value, name))
+                        })
+                })
             })
             .map(|entry| name_of(entry))
             .collect();
@@ -1965,22 +1958,25 @@ fn context_errs_on_delete(rule: &Value) -> Vec<String> {
 /// entry read by a condition, a pattern or another entry); read from the
 /// text, the safe side: one inside a string literal counts too.
 fn references(value: &Value, name: &str) -> bool {
-    if name.is_empty() {
-        return false;
-    }
-    let word = |c: char| c.is_alphanumeric() || c == '_';
     match value {
-        Value::String(text) => text.match_indices(name).any(|(at, _)| {
+        Value::String(text) => names(text, name),
+        Value::Array(items) => items.iter().any(|item| references(item, name)),
+        Value::Object(map) => map
+            .iter()
+            .any(|(key, item)| names(key, name) || references(item, name)),
+        _ => false,
+    }
+}
+
+/// Whether `text` holds `name` as a whole word.
+fn names(text: &str, name: &str) -> bool {
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    !name.is_empty()
+        && text.match_indices(name).any(|(at, _)| {
             let before = text[..at].chars().next_back();
             let after = text[at + name.len()..].chars().next();
             !before.is_some_and(word) && !after.is_some_and(word)
-        }),
-        Value::Array(items) => items.iter().any(|item| references(item, name)),
-        Value::Object(map) => map.iter().any(|(key, item)| {
-            references(&Value::String(key.clone()), name) || references(item, name)
-        }),
-        _ => false,
-    }
+        })
 }
 
 /// Whether a rule's `exclude` takes DELETE out of all its match reaches:
@@ -2004,23 +2000,20 @@ fn exclude_takes_out_delete(rule: &Value) -> bool {
         let Some(filter) = filter.as_object() else {
             return false;
         };
-        let Some(resources) = filter.get("resources").and_then(Value::as_object) else {
+        let Some(resources) = filter.get("resources") else {
             return false;
         };
-        if filter.len() != 1 || resources.keys().any(|k| k != "operations" && k != "kinds") {
+        let Some(fields) = resources.as_object() else {
+            return false;
+        };
+        if filter.len() != 1 || fields.keys().any(|k| k != "operations" && k != "kinds") {
             return false;
         }
         let deletes = resources
             .get("operations")
             .and_then(Value::as_array)
             .is_some_and(|ops| ops.iter().any(|op| op == "DELETE"));
-        let kinds: BTreeSet<&str> = resources
-            .get("kinds")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
+        let kinds: BTreeSet<&str> = filter_kinds(resources).into_iter().collect();
         // A bare kind covers that kind in every group and version
         // (Kyverno's ParseKindSelector gives it `*` for both), so
         // `Deployment` covers `apps/v1/Deployment`; a qualified one covers
