@@ -886,17 +886,7 @@ impl Engine {
         operation: &str,
         env: &Environment,
     ) -> cel::CelInputs {
-        let resource = || prepared.resource.clone();
-        let object = if operation == "DELETE" {
-            Value::Null
-        } else {
-            resource()
-        };
-        let old_object = if operation == "DELETE" || operation == "UPDATE" {
-            resource()
-        } else {
-            Value::Null
-        };
+        let (object, old_object) = cel::admission_shape(operation, prepared.resource);
         let mut request = json!({
             "operation": operation,
             "namespace": prepared.reference.namespace,

@@ -139,6 +139,19 @@ fn read(uses: Option<&Uses>, name: &str) -> bool {
     uses.is_none_or(|uses| uses.reads(name))
 }
 
+/// `(object, oldObject)` of a request with `operation` on `resource`, as
+/// the API server binds them (and Kyverno's CLI:
+/// cmd/cli/kubectl-kyverno/processor/operation.go AdmissionRequestShape):
+/// a DELETE has no `object`, only the stored `oldObject`; an UPDATE, as
+/// polscan presents it, both; anything else, `object` alone.
+pub(crate) fn admission_shape(operation: &str, resource: &Value) -> (Value, Value) {
+    match operation {
+        "DELETE" => (Value::Null, resource.clone()),
+        "UPDATE" => (resource.clone(), resource.clone()),
+        _ => (resource.clone(), Value::Null),
+    }
+}
+
 /// A resource's [`CelInputs`] converted to CEL: a child scope of the shared
 /// environment holding `object`, `oldObject`, `request` and
 /// `namespaceObject`. Every [`Activation`] on the resource is a child scope

@@ -293,14 +293,7 @@ pub(crate) fn inputs(facts: &RequestFacts<'_>) -> CelInputs {
     if let Some(user_info) = &facts.user_info {
         request["userInfo"] = user_info.clone();
     }
-    // The API server's shape for the operation (Kyverno's CLI follows it:
-    // cmd/cli/kubectl-kyverno/processor/operation.go AdmissionRequestShape):
-    // a DELETE has no `object`, only the stored `oldObject`.
-    let (object, old_object) = match facts.operation {
-        "DELETE" => (Value::Null, facts.resource.clone()),
-        "UPDATE" => (facts.resource.clone(), facts.resource.clone()),
-        _ => (facts.resource.clone(), Value::Null),
-    };
+    let (object, old_object) = crate::cel::admission_shape(facts.operation, facts.resource);
     CelInputs {
         object,
         old_object,
