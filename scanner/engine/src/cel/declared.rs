@@ -365,10 +365,6 @@ const KYVERNO_ONLY_FUNCTIONS: &[&str] = &[
     "toGVR",
 ];
 
-/// The library variables Kyverno binds for a ValidatingPolicy
-/// ([`super::kyverno_lib`]), undeclared in Kubernetes' environment.
-const KYVERNO_ONLY_VARIABLES: &[&str] = &["resource", "image", "http", "globalContext"];
-
 /// What a call names that only Kyverno's ValidatingPolicy environment
 /// declares: the library variable it is called on (`resource.Get`: cel-go
 /// reports the receiver first), else the function (`time.now`, `image`).
@@ -385,7 +381,7 @@ fn kyverno_only(call: &CallExpr) -> Option<String> {
     if let Some(qualified) = qualified.filter(|q| KYVERNO_ONLY_FUNCTIONS.contains(&q.as_str())) {
         return Some(qualified);
     }
-    if let Some(variable) = receiver.filter(|r| KYVERNO_ONLY_VARIABLES.contains(r)) {
+    if let Some(variable) = receiver.filter(|r| super::kyverno_lib::LIBRARIES.contains(r)) {
         return Some(variable.to_string());
     }
     KYVERNO_ONLY_FUNCTIONS
@@ -520,6 +516,15 @@ mod tests {
         assert_eq!(compile_error("'abc'.matches('(')"), None);
         assert_eq!(compile_error("matches('abc', '(')"), None);
         assert_eq!(compile_error("'abc'.find(object.pattern) == ''"), None);
+    }
+
+    /// The list of Kyverno-only functions names what the shared
+    /// environment registers (kyverno_lib::register), not a guess.
+    #[test]
+    fn every_kyverno_only_function_is_registered() {
+        for name in KYVERNO_ONLY_FUNCTIONS {
+            assert!(declared(name), "{name}");
+        }
     }
 
     #[test]

@@ -25,8 +25,9 @@ use crate::ValueExt;
 
 type CelResult = Result<cel::Value, ExecutionError>;
 
-/// The libraries bound as variables, each answered by the run's data.
-const LIBRARIES: [&str; 4] = ["resource", "image", "http", "globalContext"];
+/// The libraries bound as variables, each answered by the run's data;
+/// undeclared in Kubernetes' environment ([`super::declared`]).
+pub(crate) const LIBRARIES: [&str; 4] = ["resource", "image", "http", "globalContext"];
 
 /// The run's data source, seen from CEL as one library variable.
 struct DataHandle {
