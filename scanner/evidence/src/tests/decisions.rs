@@ -7,7 +7,7 @@
 //! failureActionOverrides) before and after the switch.
 
 use super::*;
-use crate::model::{decision_summary, Decision, PolicyDecision};
+use crate::model::{decision_summary, Decision, PolicyDecision, SoakStatus};
 use crate::promotion::GitChange;
 use crate::verdict::{baseline, decision};
 
@@ -1258,4 +1258,45 @@ fn a_file_only_policy_is_changed_in_its_file_not_patched() {
         "{text}"
     );
     assert!(!text.contains("```sh\nset spec"), "{text}");
+}
+
+/// walk43 (HIGH, wrong GO): an Enforce override for one namespace (here
+/// one nothing runs in) made the policy "already enforce", so the soak
+/// rule was skipped and one clean scan gave GO with the switch of its
+/// Audit part. The switch takes that part to Enforce: it soaks as an
+/// Audit policy does. A policy the switch leaves as it is (Enforce, an
+/// Audit override elsewhere) still has no soak.
+#[test]
+fn an_enforce_override_somewhere_does_not_skip_the_soak_of_the_audit_part() {
+    let mut mixed = policy("mixed", "Audit", "2026-11-01T00:00:00Z");
+    mixed["spec"]["rules"][0]["validate"]["failureActionOverrides"] =
+        json!([{"action": "Enforce", "namespaces": ["staging"]}]);
+    let enforced = audit_override("kept", "Enforce", true);
+    // One clean scan, the day before the evidence.
+    let mut history = soak_history("mixed", &mixed, &[(10, 0)]);
+    for (name, spans) in soak_history("kept", &enforced, &[(10, 0)]) {
+        history.insert(name, spans);
+    }
+    let given = with_soak(
+        input(
+            vec![report(vec![
+                result("mixed", "pass", "web", "p1"),
+                result("kept", "pass", "web", "p1"),
+            ])],
+            vec![mixed, enforced],
+            Some(scan(true, &[])),
+        ),
+        history,
+    );
+    let evidence = build(&given);
+    let found = find(&evidence, "mixed");
+    assert_eq!(found.info.action, "Mixed");
+    let soak = found.soak.as_ref().expect("soak");
+    assert_eq!(soak.status, SoakStatus::Wait, "{}", soak.summary);
+    assert_eq!(found.verdict, Verdict::Wait, "{:?}", found.reasons);
+    assert_eq!(decision_of(&evidence, "mixed").decision, Decision::Wait);
+
+    let kept = find(&evidence, "kept");
+    let soak = kept.soak.as_ref().expect("soak");
+    assert_eq!(soak.status, SoakStatus::NotApplicable, "{}", soak.summary);
 }

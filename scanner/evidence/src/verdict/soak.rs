@@ -65,7 +65,11 @@ pub(crate) fn soak_of(
             "soak rule off (--min-soak 0): readiness is judged on the last scan alone".into();
         return Some(soak);
     }
-    if info.enforces() {
+    // Only a policy the switch would not change has no soak: one that
+    // enforces in some namespaces (an Enforce override) or some rules is
+    // still in Audit where the switch takes it, which needs the soak
+    // (walk43: one Enforce override for an unused namespace skipped it).
+    if info.enforces() && info.enforce_changes_nothing() {
         soak.status = SoakStatus::NotApplicable;
         soak.summary =
             "soak not applicable: the policy already enforces (its checks are about a rollback)"
