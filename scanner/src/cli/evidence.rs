@@ -740,23 +740,39 @@ fn print_git_changes(evidence: &evidence::Evidence, out: &Path, repo: Option<&Pa
             .iter()
             .find(|d| d.policy == name)
             .map(|d| d.decision);
+        // Only what is to be run now is a command (walk43: two `git apply`
+        // lines per NO-GO policy sat beside the GO ones, each copied on
+        // its own); the patches for later are named by their folder.
+        let mut later = Vec::new();
         for (command, what) in policy.git_apply_commands() {
-            let command = pasteable(&command);
-            // The promotion of a policy that is no GO is for later: said on
-            // the line, since a terminal line is copied on its own.
-            match decision {
-                Some(decision) if what == PROMOTE && decision != Decision::Go => out!(
-                    "{name}: {}, not now: {command}    # {what}, once GO",
-                    decision.label()
-                ),
-                // Likewise a rollback is only for a policy whose rollback
-                // condition is met (ROLL BACK), not for every enforced one.
-                Some(decision) if what != PROMOTE && decision != Decision::RollBack => out!(
-                    "{name}: {}, no rollback now: {command}    # {what}, only when a rollback condition is met",
-                    decision.label()
-                ),
-                _ => out!("{name}: {command}    # {what}"),
+            let now = match decision {
+                Some(decision) if what == PROMOTE => decision == Decision::Go,
+                Some(decision) => decision == Decision::RollBack,
+                None => true,
+            };
+            if now {
+                out!("{name}: {}    # {what}", pasteable(&command));
+            } else {
+                let file = command.strip_prefix("git apply ").unwrap_or(&command);
+                let folder = Path::new(file).parent().map(|f| package.join(f));
+                later.push((
+                    folder,
+                    if what == PROMOTE {
+                        "promote.patch once GO"
+                    } else {
+                        "rollback.patch only when a rollback condition is met"
+                    },
+                ));
             }
+        }
+        if let (Some(decision), Some((Some(folder), _))) = (decision, later.first()) {
+            let when: Vec<&str> = later.iter().map(|(_, when)| *when).collect();
+            out!(
+                "{name}: {}, no patch to apply now ({}): {}",
+                decision.label(),
+                when.join("; "),
+                shell_word(&folder.to_string_lossy())
+            );
         }
     }
 }
