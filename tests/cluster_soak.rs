@@ -477,6 +477,30 @@ fn a_violation_excused_only_by_the_annotation_ends_the_streak() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A week of scans whose kind filters left out what the policy checks
+/// (here Pods and, through autogen, their controllers) is not a week
+/// clean: those scans are not complete for it, and its soak starts at the
+/// first scan that listed its kinds (it read "clean since" day 0 — and
+/// ready after one such scan).
+#[test]
+fn scans_that_left_out_the_policy_s_kinds_do_not_soak_it() {
+    let (cluster, dir) = soak_cluster("polscan-soak-kinds");
+    cluster.apply_yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop, labels: {team: shop}}\nspec:\n  containers: [{name: c, image: 'nginx:1.27'}]\n");
+    for n in [0, 3, 7] {
+        scan_at(&cluster, &day(n), &["--include-kinds", "ConfigMap"]);
+    }
+    let spans = history_of(&cluster)["require-team-label"].clone();
+    assert_eq!(spans[0]["complete"], false, "{spans}");
+    scan_at(&cluster, &day(8), &[]);
+    let (evidence, code) = evidence_at(&cluster, &day(8), &dir.join("day8"), &READY);
+    let clean = policy(&evidence, "require-team-label");
+    assert_eq!(code, Some(1), "{clean}");
+    assert_eq!(clean["verdict"], "wait", "{clean}");
+    assert_eq!(clean["soak"]["cleanSince"], day(8), "{clean}");
+    assert_eq!(clean["soak"]["incompleteNotCounted"], 3, "{clean}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// walk20: one team's ValidatingPolicy whose CEL does not compile made
 /// every recorded scan incomplete for every policy, so no other policy in
 /// Audit could ever become ready ("did not cover the policy completely").

@@ -69,6 +69,38 @@ impl TargetKinds {
         self.selectors.is_empty() && self.resource_rules.is_empty()
     }
 
+    /// Whether some policy names this kind itself — a kind selector or a
+    /// resource without a wildcard (`*`, `Se*`), or, naming Pods, one of
+    /// the Pod controllers autogen extends it to: a kind whose absence
+    /// from a scan leaves the policy unjudged there. A wildcard names no
+    /// kind, as the evidence reads it (a `*` policy is not held back by the
+    /// Secrets a scan leaves out by default).
+    pub fn names(&self, kind: &ApiResource) -> bool {
+        let plain = |text: &str| !text.contains(['*', '?']);
+        let mut named = TargetKinds::default();
+        for selector in &self.selectors {
+            let (_, _, name, _) = parse_kind_selector(selector);
+            if plain(&name) {
+                named.add_kyverno_kind(selector);
+            }
+        }
+        for rule in &self.resource_rules {
+            let resources: Vec<String> = rule
+                .resources
+                .iter()
+                .filter(|r| r.split('/').next().is_some_and(plain))
+                .cloned()
+                .collect();
+            if !resources.is_empty() {
+                named.add_resource_rule(&ResourceRule {
+                    resources,
+                    ..rule.clone()
+                });
+            }
+        }
+        named.includes(kind)
+    }
+
     /// Whether some policy may match objects of this kind.
     pub fn includes(&self, kind: &ApiResource) -> bool {
         if self.pods_targeted
@@ -123,6 +155,23 @@ mod tests {
             resources: resources.iter().map(|s| s.to_string()).collect(),
             ..ResourceRule::default()
         }
+    }
+
+    /// A wildcard names no kind; a named Pod names its controllers.
+    #[test]
+    fn only_kinds_named_without_a_wildcard_are_named() {
+        let secret = kind("", "v1", "Secret", "secrets");
+        let deployment = kind("apps", "v1", "Deployment", "deployments");
+        let mut targets = TargetKinds::default();
+        targets.add_kyverno_kind("*");
+        targets.add_resource_rule(&rule(&["*"], &["*"], &["*"]));
+        assert!(targets.includes(&secret) && targets.includes(&deployment));
+        assert!(!targets.names(&secret) && !targets.names(&deployment));
+        let mut targets = TargetKinds::default();
+        targets.add_kyverno_kind("Pod");
+        targets.add_resource_rule(&rule(&[""], &["v1"], &["secrets", "*"]));
+        assert!(targets.names(&secret) && targets.names(&deployment));
+        assert!(!targets.names(&kind("", "v1", "ConfigMap", "configmaps")));
     }
 
     #[test]

@@ -326,6 +326,7 @@ pub fn soak_policies<'a>(
 /// action, counts, and whether the run covered it completely — only a run
 /// that completed, over every namespace (no `--namespace` or
 /// `--exclude-namespaces`; for a namespaced policy, over its own), that
+/// listed every kind the policy names (`kinds_left_out`), that
 /// loaded the policy and whose results per
 /// policy are known. Another policy that could not be loaded does not make
 /// this one's coverage partial (one team's broken policy held every
@@ -359,7 +360,8 @@ pub fn soak_scans(outcome: &ScanOutcome) -> BTreeMap<String, PolicyScan> {
             let mut counts = ShardCounts {
                 complete: but_namespaces
                     && (every_namespace || covers_own(name))
-                    && !outcome.invalid_policies.contains(name),
+                    && !outcome.invalid_policies.contains(name)
+                    && !outcome.kinds_left_out.contains(name),
                 ..ShardCounts::default()
             };
             let statuses = by_rule
@@ -1118,6 +1120,17 @@ mod tests {
         assert!(scans["team/own"].counts.complete);
         assert!(!scans["other/theirs"].counts.complete);
         assert!(!scans["no-latest"].counts.complete);
+        // A run whose filters (or default: Secrets) left out a kind the
+        // policy names did not cover it: not a clean scan of its soak.
+        let kinds_left_out = ScanOutcome {
+            soak_policies: counted.soak_policies.clone(),
+            results_by_rule: outcome_results(Some(r#"{"no-latest":{"check":{"skip":3}}}"#)),
+            kinds_left_out: BTreeSet::from(["quiet".to_string()]),
+            ..ScanOutcome::default()
+        };
+        let scans = soak_scans(&kinds_left_out);
+        assert!(scans["no-latest"].counts.complete);
+        assert!(!scans["quiet"].counts.complete);
         // The run record's results by rule stay as the reports hold them.
         let map = config_map("ns", "run", Ok(&counted), at(0), at(1));
         assert_eq!(

@@ -370,6 +370,10 @@ pub struct ScanOutcome {
     /// Objects not evaluated again: unchanged since their stored report,
     /// as every policy is ([`reuse`]).
     pub reused: usize,
+    /// Policies (qualified names) some of whose named kinds this scan's
+    /// filters, or its default (Secrets), left out: not covered completely
+    /// ([`last_run::soak_scans`]).
+    pub kinds_left_out: BTreeSet<String>,
     /// `--namespace`: the only namespaces scanned (all when empty).
     pub namespaces: Vec<String>,
     /// `--exclude-namespaces`: namespaces left out.

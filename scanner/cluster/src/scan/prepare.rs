@@ -338,6 +338,7 @@ pub(super) async fn prepare(
         keep_findings || options.keep_printed_reports || options.finding_view.is_some(),
     );
     let selection = selection::select(&discovered.kinds, &options.filters, &engine.target_kinds());
+    outcome.kinds_left_out = setup::policies_missing_named_kinds(&engine, &selection);
     for message in setup::policies_matching_nothing_served(&engine, &discovered.kinds)
         .into_iter()
         .chain(setup::policies_the_scan_leaves_out(

@@ -161,6 +161,30 @@ pub(super) fn policies_matching_nothing_served(
         .collect()
 }
 
+/// The policies (qualified names) some of whose served kinds — named
+/// without a wildcard ([`polscan_engine::target_kinds::TargetKinds::names`])
+/// — this scan's filters or its default (Secrets) leave out: the scan did
+/// not cover them completely, so their soak history must not count it as
+/// a clean scan (a week of scans without Secrets read as a week clean for
+/// a policy on Secrets).
+pub(super) fn policies_missing_named_kinds(
+    engine: &Engine,
+    selection: &super::selection::Selection,
+) -> std::collections::BTreeSet<String> {
+    use super::selection::NotListed;
+    engine
+        .target_kinds_by_policy()
+        .into_iter()
+        .filter(|(_, targets)| {
+            selection.not_listed.iter().any(|(kind, why)| {
+                matches!(why, NotListed::Filtered | NotListed::ExcludedByDefault)
+                    && targets.names(kind)
+            })
+        })
+        .map(|(policy, _)| policy)
+        .collect()
+}
+
 /// A message for each policy all or some of whose served kinds this scan
 /// leaves out — by `--include-kinds`/`--exclude-kinds`/`--namespace`, or
 /// by default (Secrets) — and for each namespaced policy whose namespace
@@ -310,6 +334,8 @@ pub(super) fn reports_in_scope(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use serde_json::json;
 
     use super::*;
@@ -523,6 +549,15 @@ mod tests {
         assert_eq!(
             policies_the_scan_leaves_out(&engine, &with_secrets, &named),
             ["policy pods matches only Pod, left out by this scan's --include-kinds, --exclude-kinds or --namespace: nothing is evaluated for it in this scan"]
+        );
+        // Their soak history does not count these scans as covering them.
+        assert_eq!(
+            policies_missing_named_kinds(&engine, &plain),
+            BTreeSet::from(["secrets".to_string()])
+        );
+        assert_eq!(
+            policies_missing_named_kinds(&engine, &with_secrets),
+            BTreeSet::from(["pods".to_string()])
         );
         // verify28: a policy on Secrets and Pods loses its Secret part in a
         // plain scan; a namespaced policy of a namespace --namespace leaves
