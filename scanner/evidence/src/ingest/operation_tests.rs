@@ -566,6 +566,218 @@ pub(crate) fn reads_requester(
         })
 }
 
+/// What a Kyverno text may read of the request besides what a scan
+/// presents as admission does, the operation (read apart:
+/// [`kyverno_block_holds`]) and the requester ([`REQUESTER_FIELDS`]):
+/// `options`, `dryRun`, `uid`, `name` (empty on a CREATE by
+/// `generateName`), `kind`, `subResource`, ….
+const OTHER_ADMISSION_FIELDS: Fields<'static> = Fields::AllBut(&[
+    "object",
+    "namespace",
+    "oldObject",
+    "userInfo",
+    "roles",
+    "clusterRoles",
+    "operation",
+]);
+
+/// [`OTHER_ADMISSION_FIELDS`] of a CEL expression ([`CEL_SCAN_FIELDS`]).
+const CEL_OTHER_ADMISSION_FIELDS: Fields<'static> = Fields::AllBut(&[
+    "object",
+    "namespace",
+    "oldObject",
+    "kind",
+    "resource",
+    "operation",
+    "userInfo",
+]);
+
+/// Whether a Kyverno rule reads the requester ([`REQUESTER_FIELDS`],
+/// Kyverno's `serviceAccountName`/`serviceAccountNamespace`) anywhere it
+/// decides a result: [`rule_reads`].
+pub(crate) fn rule_reads_requester(rule: &Value) -> bool {
+    rule_reads(
+        rule,
+        Fields::Only(&REQUESTER_FIELDS),
+        Fields::Only(&["userInfo"]),
+        &REQUESTER_VARIABLES,
+    )
+}
+
+/// Whether a Kyverno rule reads an admission field of the request a scan
+/// leaves out or sets otherwise ([`OTHER_ADMISSION_FIELDS`]; verify44 I:
+/// `request.options.fieldManager`, `request.dryRun` in a CREATE-only rule
+/// were GO): [`rule_reads`].
+pub(crate) fn rule_reads_other_admission_fields(rule: &Value) -> bool {
+    rule_reads(
+        rule,
+        OTHER_ADMISSION_FIELDS,
+        CEL_OTHER_ADMISSION_FIELDS,
+        &[],
+    )
+}
+
+/// Whether a Kyverno rule reads the request's `fields` (`cel_fields` in
+/// CEL) where it decides a result: its templates (all its text but its
+/// name and messages), the raw JMESPath of its context entries and of its
+/// foreach lists — foreach context entries too, at any depth —, and its
+/// CEL (`validate.cel`'s expressions and variables, `celPreconditions`).
+/// A context entry (`seeds` among them) reading them counts wherever a
+/// text reads it. Kyverno's background check reads only template spellings
+/// it knows (pkg/validation/policy/background.go); admission runs every
+/// one of these (validate_resource.go, validate_cel.go; verify44 A, H).
+fn rule_reads(rule: &Value, fields: Fields<'_>, cel_fields: Fields<'_>, seeds: &[&str]) -> bool {
+    let validate = rule.get("validate");
+    let foreach = validate.map(foreach_entries).unwrap_or_default();
+    let contexts = rule
+        .get("context")
+        .into_iter()
+        .chain(foreach.iter().filter_map(|each| each.get("context")))
+        .filter_map(Value::as_array)
+        .flatten();
+    let definitions = context_definitions(contexts);
+    let seeds: BTreeSet<String> = seeds.iter().map(|v| v.to_string()).collect();
+    let aliases = aliases_by(&definitions, |text, found| {
+        let known: BTreeSet<String> = found.union(&seeds).cloned().collect();
+        template_reads_fields(text, &known, fields)
+    });
+    let aliases: BTreeSet<String> = aliases.union(&seeds).cloned().collect();
+    // Foreach lists are JMESPath queries (templates inside them too).
+    let lists = foreach
+        .iter()
+        .filter_map(|each| each.get("list").and_then(Value::as_str))
+        .any(|list| {
+            template_reads_fields(list, &aliases, fields)
+                || reads_request_fields(list, &aliases, false, fields)
+        });
+    // CEL: validate.cel's variables are read as `variables.<name>`.
+    let cel = validate.and_then(|v| v.get("cel"));
+    let cel_definitions: Vec<(&str, String)> = cel
+        .and_then(|c| c.get("variables"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| {
+            Some((
+                v.get("name")?.as_str()?,
+                v.get("expression")?.as_str()?.to_string(),
+            ))
+        })
+        .collect();
+    let cel_aliases = aliases_by(&cel_definitions, |text, found| {
+        reads_request_fields(text, found, true, cel_fields)
+    });
+    let cel_reads = cel
+        .and_then(|c| c.get("expressions"))
+        .into_iter()
+        .chain(rule.get("celPreconditions"))
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter_map(|item| item.get("expression").and_then(Value::as_str))
+        .chain(cel_definitions.iter().map(|(_, text)| text.as_str()))
+        .any(|text| reads_request_fields(text, &cel_aliases, true, cel_fields));
+    // Every other text, as templates.
+    let mut read = rule.clone();
+    if let Some(map) = read.as_object_mut() {
+        map.remove("name");
+        map.remove("context");
+        map.remove("celPreconditions");
+        if let Some(validate) = map.get_mut("validate") {
+            strip_read_apart(validate);
+        }
+    }
+    let mut texts = Vec::new();
+    string_leaves(&read, &mut texts);
+    lists
+        || cel_reads
+        || texts
+            .iter()
+            .any(|text| template_reads_fields(text, &aliases, fields))
+}
+
+/// What a CEL policy's (ValidatingPolicy, ValidatingAdmissionPolicy)
+/// expressions that decide a result — `matchConditions`, `variables`,
+/// `validations` — read of the request beyond a scan's: the requester
+/// (`request.userInfo`), and the other admission fields
+/// ([`CEL_OTHER_ADMISSION_FIELDS`]); a variable reading them counts
+/// wherever `variables.<name>` is read (verify44 A, I: a validation on
+/// `request.userInfo` or `request.dryRun` was GO).
+pub(crate) fn cel_policy_reads(spec: &Value) -> (bool, bool) {
+    let expressions = |list: &str| -> Vec<String> {
+        spec.get(list)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|item| item.get("expression").and_then(Value::as_str))
+            .map(str::to_string)
+            .collect()
+    };
+    let definitions: Vec<(&str, String)> = spec
+        .get("variables")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| {
+            Some((
+                v.get("name")?.as_str()?,
+                v.get("expression")?.as_str()?.to_string(),
+            ))
+        })
+        .collect();
+    let texts: Vec<String> = ["matchConditions", "variables", "validations"]
+        .into_iter()
+        .flat_map(expressions)
+        .collect();
+    let reads = |fields: Fields<'_>| {
+        let aliases = aliases_by(&definitions, |text, found| {
+            reads_request_fields(text, found, true, fields)
+        });
+        texts
+            .iter()
+            .any(|text| reads_request_fields(text, &aliases, true, fields))
+    };
+    (
+        reads(Fields::Only(&["userInfo"])),
+        reads(CEL_OTHER_ADMISSION_FIELDS),
+    )
+}
+
+/// The foreach entries of `validate`, nested ones too.
+fn foreach_entries(validate: &Value) -> Vec<&Value> {
+    let mut found = Vec::new();
+    let mut next: Vec<&Value> = vec![validate];
+    while let Some(value) = next.pop() {
+        for each in value
+            .get("foreach")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            found.push(each);
+            next.push(each);
+        }
+    }
+    found
+}
+
+/// `validate` (or a foreach entry) without what [`rule_reads`] reads
+/// apart or not at all: messages, `cel`, foreach lists and contexts.
+fn strip_read_apart(value: &mut Value) {
+    if let Some(map) = value.as_object_mut() {
+        for key in ["message", "cel", "list", "context"] {
+            map.remove(key);
+        }
+        for each in map
+            .get_mut("foreach")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            strip_read_apart(each);
+        }
+    }
+}
+
 /// Every string under `value`.
 fn string_leaves<'v>(value: &'v Value, out: &mut Vec<&'v str>) {
     match value {
@@ -1211,6 +1423,83 @@ mod tests {
         assert_eq!(
             context_aliases(entries.iter()),
             BTreeSet::from(["cm".to_string(), "quoted".to_string()])
+        );
+    }
+}
+
+#[cfg(test)]
+mod rule_reads_tests {
+    use super::*;
+    use serde_json::json;
+
+    /// verify44 A, H, I: the requester and the other admission fields read
+    /// in CEL (validate.cel, celPreconditions), in a foreach's context or
+    /// list, or in a template; what a scan presents is no such read.
+    #[test]
+    fn a_rule_reads_the_requester_and_admission_fields_in_every_form() {
+        let requester = [
+            json!({"validate": {"cel": {"expressions": [{"expression": "request.userInfo.username != 'x'"}]}}}),
+            json!({"validate": {"cel": {
+                "variables": [{"name": "who", "expression": "request.userInfo"}],
+                "expressions": [{"expression": "variables.who.username != 'x'"}]}}}),
+            json!({"celPreconditions": [{"name": "p", "expression": "request.userInfo.username == 'x'"}],
+                   "validate": {"pattern": {}}}),
+            json!({"validate": {"foreach": [{"list": "request.object.spec.containers",
+                "context": [{"name": "who", "variable": {"jmesPath": "request.userInfo.username"}}],
+                "deny": {"conditions": {"any": [{"key": "{{ who }}", "operator": "Equals", "value": "x"}]}}}]}}),
+            json!({"validate": {"foreach": [{"list": "request.userInfo.groups",
+                "deny": {"conditions": {"any": [{"key": "{{ element }}", "operator": "Equals", "value": "x"}]}}}]}}),
+            json!({"validate": {"deny": {"conditions": {"any": [{"key": "{{ serviceAccountName }}", "operator": "Equals", "value": "x"}]}}}}),
+        ];
+        for rule in &requester {
+            assert!(rule_reads_requester(rule), "{rule}");
+            assert!(!rule_reads_other_admission_fields(rule), "{rule}");
+        }
+        let admission = [
+            json!({"validate": {"deny": {"conditions": {"any": [{"key": "{{ request.options.fieldManager }}", "operator": "Equals", "value": "x"}]}}}}),
+            json!({"validate": {"cel": {"expressions": [{"expression": "request.dryRun == false"}]}}}),
+            json!({"context": [{"name": "n", "variable": {"jmesPath": "request.name"}}],
+                   "validate": {"pattern": {"metadata": {"labels": {"app": "{{ n }}"}}}}}),
+        ];
+        for rule in &admission {
+            assert!(rule_reads_other_admission_fields(rule), "{rule}");
+            assert!(!rule_reads_requester(rule), "{rule}");
+        }
+        // What a scan gives as admission does, the operation (read apart),
+        // messages, and an unread context entry: no such read.
+        let plain = json!({
+            "context": [{"name": "unused", "variable": {"jmesPath": "request.userInfo.username"}}],
+            "preconditions": {"all": [{"key": "{{ request.operation }}", "operator": "NotEquals", "value": "DELETE"}]},
+            "validate": {
+                "message": "{{ request.userInfo.username }} {{ request.uid }}",
+                "foreach": [{"list": "request.object.spec.containers", "pattern": {"image": "!*:latest"}}],
+                "cel": {"expressions": [{"expression": "object.metadata.name != '' && request.namespace != ''"}]}
+            }
+        });
+        assert!(!rule_reads_requester(&plain));
+        assert!(!rule_reads_other_admission_fields(&plain));
+    }
+
+    #[test]
+    fn a_cel_policy_reads_the_requester_and_admission_fields() {
+        let spec = |expression: &str| {
+            json!({"variables": [{"name": "v", "expression": expression}],
+                   "validations": [{"expression": "variables.v != null", "messageExpression": "request.userInfo.username"}]})
+        };
+        assert_eq!(
+            cel_policy_reads(&spec("request.userInfo.username")),
+            (true, false)
+        );
+        assert_eq!(cel_policy_reads(&spec("request.dryRun")), (false, true));
+        assert_eq!(
+            cel_policy_reads(&spec("object.metadata.name")),
+            (false, false)
+        );
+        assert_eq!(
+            cel_policy_reads(
+                &json!({"matchConditions": [{"name": "m", "expression": "request.options.fieldManager == 'x'"}]})
+            ),
+            (false, true)
         );
     }
 }

@@ -1240,9 +1240,17 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                 // background check lets through (`@.serviceAccountName`,
                 // `request."userInfo"`), judged the scan's requester-less
                 // request only; admission fills it in.
-                if reads_requester_in_rule(rule) {
+                if operation_tests::rule_reads_requester(rule) {
                     parts.push(format!(
                         "requests from any requester (rule {rule_name}: it reads the requester — request.userInfo, roles, clusterRoles or serviceAccountName —, which a scan never has)"
+                    ));
+                }
+                // verify44 I: on a CREATE too, admission gives what a scan
+                // cannot (`request.options`, `dryRun`, an empty `name`
+                // under generateName).
+                if operation_tests::rule_reads_other_admission_fields(rule) {
+                    parts.push(format!(
+                        "requests as admission presents them (rule {rule_name}: it reads a field of the admission request — such as options, dryRun, uid or name — that a scan leaves out or sets otherwise)"
                     ));
                 }
                 // verify40 N2: a rule reading the clock or drawing a random
@@ -1371,6 +1379,13 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                     "requests at any other moment (it calls {function}, so what a scan saw holds for the moment it ran, not for the requests admission judges later)"
                 ));
             }
+            let (requester, other_fields) = operation_tests::cel_policy_reads(spec);
+            if requester {
+                parts.push("requests from any requester (an expression reads request.userInfo, which a scan never has)".into());
+            }
+            if other_fields {
+                parts.push("requests as admission presents them (an expression reads a field of the admission request — such as options, dryRun, uid or name — that a scan leaves out or sets otherwise)".into());
+            }
         }
     }
     parts
@@ -1390,28 +1405,6 @@ fn without_messages(value: &mut Value) {
             without_messages(each);
         }
     }
-}
-
-/// Whether a Kyverno rule's texts that decide a result (all but its name,
-/// its messages and its context entries' names) read the requester, its
-/// context entries read as [`operation_tests::reads_requester`] reads an
-/// exception's. Kyverno refuses a background policy only for the
-/// spellings its text check knows (pkg/validation/policy/background.go),
-/// never inside a raw `jmesPath`.
-fn reads_requester_in_rule(rule: &Value) -> bool {
-    let mut read = rule.clone();
-    if let Some(map) = read.as_object_mut() {
-        map.remove("name");
-        map.remove("context");
-        if let Some(validate) = map.get_mut("validate") {
-            without_messages(validate);
-        }
-    }
-    let context = rule
-        .get("context")
-        .and_then(Value::as_array)
-        .map_or(&[][..], Vec::as_slice);
-    operation_tests::reads_requester(Some(&read), None, context)
 }
 
 /// [`reads_clock_or_chance`] over a CEL policy's expressions that decide a
