@@ -1200,3 +1200,41 @@ fn nested_foreach_elements_are_bounded() {
     // The count is per rule evaluation: the same rule again passes too.
     assert_eq!(results(nested(100, 2), &p)[0].1, RuleStatus::Pass);
 }
+
+/// verify44 E: Kyverno compiles a `validate.cel` rule's `celPreconditions`
+/// in Kubernetes' base environment with its variables, so a Kyverno-only
+/// function there does not compile; Kubernetes' matcher then denies
+/// (failure policy Fail), which Kyverno reports as a fail
+/// (validate_cel.go). A precondition not met still skips.
+#[test]
+fn a_cel_precondition_that_cannot_compile_or_run_fails_the_rule() {
+    let rule = |precondition: &str| {
+        policy(json!([{
+            "name": "r",
+            "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+            "celPreconditions": [{"name": "p", "expression": precondition}],
+            "validate": {"cel": {"expressions": [{"expression": "true"}]}}
+        }]))
+    };
+    let web = pod(
+        "web",
+        json!({"containers": [{"name": "c", "image": "nginx:1.27"}]}),
+    );
+    for precondition in [
+        "image('nginx').registry() == 'docker.io'",
+        "parseServiceAccount('system:serviceaccount:a:b').Name == 'b'",
+        "object.spec.missing == 1",
+    ] {
+        let found = results(rule(precondition), &web);
+        assert_eq!(found.len(), 1, "{precondition}: {found:?}");
+        assert_eq!(found[0].1, RuleStatus::Fail, "{precondition}: {found:?}");
+    }
+    assert_eq!(
+        statuses(rule("object.metadata.name == 'other'"), &web),
+        [("r".to_string(), RuleStatus::Skip)]
+    );
+    assert_eq!(
+        statuses(rule("object.metadata.name == 'web'"), &web),
+        [("r".to_string(), RuleStatus::Pass)]
+    );
+}

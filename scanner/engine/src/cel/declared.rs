@@ -63,6 +63,65 @@ fn visit(expr: &IdedExpr, each: &mut dyn FnMut(&CallExpr)) {
     }
 }
 
+/// [`visit`] with the comprehension variables in scope at each call
+/// (bound in the loop's condition, step and result, not its range or
+/// initial value).
+fn visit_bound(
+    expr: &IdedExpr,
+    bound: &mut Vec<String>,
+    each: &mut dyn FnMut(&CallExpr, &[String]),
+) {
+    match &expr.expr {
+        Expr::Call(call) => {
+            for arg in &call.args {
+                visit_bound(arg, bound, each);
+            }
+            if let Some(target) = &call.target {
+                visit_bound(target, bound, each);
+            }
+            each(call, bound);
+        }
+        Expr::Comprehension(comprehension) => {
+            visit_bound(&comprehension.iter_range, bound, each);
+            visit_bound(&comprehension.accu_init, bound, each);
+            let before = bound.len();
+            bound.push(comprehension.iter_var.clone());
+            bound.extend(comprehension.iter_var2.clone());
+            bound.push(comprehension.accu_var.clone());
+            for child in [
+                &comprehension.loop_cond,
+                &comprehension.loop_step,
+                &comprehension.result,
+            ] {
+                visit_bound(child, bound, each);
+            }
+            bound.truncate(before);
+        }
+        Expr::List(list) => {
+            for element in &list.elements {
+                visit_bound(element, bound, each);
+            }
+        }
+        Expr::Map(map) => {
+            for entry in &map.entries {
+                if let EntryExpr::MapEntry(e) = &entry.expr {
+                    visit_bound(&e.key, bound, each);
+                    visit_bound(&e.value, bound, each);
+                }
+            }
+        }
+        Expr::Struct(structure) => {
+            for entry in &structure.entries {
+                if let EntryExpr::StructField(f) = &entry.expr {
+                    visit_bound(&f.value, bound, each);
+                }
+            }
+        }
+        Expr::Select(select) => visit_bound(&select.operand, bound, each),
+        Expr::Unspecified | Expr::Ident(_) | Expr::Literal(_) => {}
+    }
+}
+
 fn visit_entries(
     entries: &[kube_cel::cel::common::ast::IdedEntryExpr],
     each: &mut dyn FnMut(&CallExpr),
@@ -301,11 +360,11 @@ fn constant_regex_error(call: &CallExpr) -> Option<String> {
 /// but not ValidatingPolicies.
 pub(crate) fn kubernetes_planner_error(ast: &IdedExpr) -> Option<String> {
     let mut found = None;
-    visit(ast, &mut |call| {
+    visit_bound(ast, &mut Vec::new(), &mut |call, bound| {
         if found.is_some() {
             return;
         }
-        if let Some(name) = kyverno_only(call) {
+        if let Some(name) = kyverno_only(call, bound) {
             // cel-go checker/errors.go undeclaredReference.
             found = Some(format!(
                 "compilation error: undeclared reference to '{name}' (in container '')"
@@ -372,9 +431,13 @@ const KYVERNO_ONLY_FUNCTIONS: &[&str] = &[
 /// ValidatingAdmissionPolicy, in Kubernetes' base environment
 /// (pkg/admissionpolicy/compiler.go `environment.MustBaseEnvSet`), without
 /// them: the rule cannot compile there.
-fn kyverno_only(call: &CallExpr) -> Option<String> {
+///
+/// `bound` are the comprehension variables in scope: one of a library's
+/// name (`.all(image, image.endsWith(':latest'))`) is that variable, not
+/// the library (verify44 G), while a global function keeps its name.
+fn kyverno_only(call: &CallExpr, bound: &[String]) -> Option<String> {
     let receiver = match call.target.as_deref().map(|t| &t.expr) {
-        Some(Expr::Ident(prefix)) => Some(prefix.as_str()),
+        Some(Expr::Ident(prefix)) if !bound.contains(prefix) => Some(prefix.as_str()),
         _ => None,
     };
     let qualified = receiver.map(|prefix| format!("{prefix}.{}", call.func_name));
@@ -520,6 +583,23 @@ mod tests {
 
     /// The list of Kyverno-only functions names what the shared
     /// environment registers (kyverno_lib::register), not a guess.
+    /// verify44 G: a comprehension variable named as a library is that
+    /// variable; the library outside it, and a global function, are not.
+    #[test]
+    fn a_comprehension_variable_shadows_a_library_of_its_name() {
+        let planned = |source: &str| {
+            kubernetes_planner_error(&cel::parser::Parser::new().parse(source).expect("parses"))
+        };
+        assert_eq!(
+            planned(
+                "object.spec.containers.map(c, c.image).all(image, !image.endsWith(':latest'))"
+            ),
+            None
+        );
+        assert!(planned("[1].all(image, image == 1) && image.GetMetadata('x') != null").is_some());
+        assert!(planned("['a'].all(image, image('a') != null)").is_some());
+    }
+
     #[test]
     fn every_kyverno_only_function_is_registered() {
         for name in KYVERNO_ONLY_FUNCTIONS {

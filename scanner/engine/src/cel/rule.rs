@@ -60,8 +60,10 @@ fn kubernetes_expressions<'de, D: serde::Deserializer<'de>>(
     })
 }
 
-/// [`kubernetes_expressions`] for the rule's variables.
-fn kubernetes_variables<'de, D: serde::Deserializer<'de>>(
+/// [`kubernetes_expressions`] for the rule's variables (and its
+/// `celPreconditions`, which Kyverno compiles with them: validate_cel.go
+/// `admissionpolicy.NewCompiler(matchConditions, variables)`).
+pub(crate) fn kubernetes_variables<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Vec<CelVariable>, D::Error> {
     planned(deserializer, |v: CelVariable| CelVariable {

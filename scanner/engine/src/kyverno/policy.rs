@@ -91,8 +91,9 @@ pub struct Rule {
     pub(crate) context: Vec<ContextEntry>,
     #[serde(default)]
     pub(crate) preconditions: Option<Value>,
-    /// CEL match conditions (`name`, `expression`) evaluated before the rule.
-    #[serde(default)]
+    /// CEL match conditions (`name`, `expression`) evaluated before the
+    /// rule, planned as Kubernetes plans them (Kyverno's validate_cel.go).
+    #[serde(default, deserialize_with = "crate::cel::rule::kubernetes_variables")]
     pub(crate) cel_preconditions: Vec<crate::cel::CelVariable>,
     /// `validate`; `None` for mutate, generate and verifyImages rules, which
     /// polscan does not evaluate.

@@ -54,6 +54,10 @@ pub(crate) fn validate_rule(
         return validate_cel_rule(rule, ctx, cel_scopes);
     }
     if let Some(block) = &validation.pod_security {
+        // No result on a DELETE (validate_pss.go; verify44 F).
+        if is_delete_request(ctx) {
+            return None;
+        }
         return Some(validate_pod_security(rule, block, resource));
     }
     if validation.manifests.is_some() {
@@ -73,6 +77,15 @@ pub(crate) fn validate_rule(
         nesting: 0,
     };
     validator.validate(ctx, resource, None)
+}
+
+/// Whether the context's request is a DELETE (Kyverno's
+/// `engineutils.IsDeleteRequest`).
+fn is_delete_request(ctx: &EvalContext) -> bool {
+    ctx.entry("request")
+        .and_then(|request| request.get("operation"))
+        .and_then(Value::as_str)
+        == Some("DELETE")
 }
 
 /// A `validate.cel` rule (`None` for any other): its `celPreconditions`,
@@ -104,7 +117,10 @@ pub(crate) fn validate_cel_in_scope(
                 "cel preconditions not met",
             ))
         }
-        Err(err) => return Some(RuleOutcome::new(RuleStatus::Error, err)),
+        // Kubernetes' matcher denies on a match condition's error under
+        // the default failure policy (Fail), which Kyverno reports as a
+        // fail (validate_cel.go: ActionDeny → RuleFail).
+        Err(err) => return Some(RuleOutcome::new(RuleStatus::Fail, err)),
     }
     let message = validation.message.as_deref().unwrap_or("");
     Some(crate::cel::validate(
@@ -193,8 +209,16 @@ impl Validator<'_> {
             return Some(self.validate_deny(ctx, deny));
         }
         if self.pattern.is_some() || self.any_pattern.is_some() {
-            let target = element.unwrap_or(resource);
-            return Some(self.validate_patterns(ctx, target));
+            // Kyverno substitutes the pattern, then gives no result for a
+            // DELETE (the object gone) but on a foreach element
+            // (validate_resource.go validateResourceWithRule; verify44 F:
+            // a delete-protection pattern passed `polscan test`).
+            let target = match element {
+                Some(element) => Some(element),
+                None if is_delete_request(ctx) => None,
+                None => Some(resource),
+            };
+            return self.validate_patterns(ctx, target);
         }
         if let Some(foreach) = self.foreach {
             return self.validate_foreach(ctx, resource, foreach, element);
@@ -292,19 +316,25 @@ impl Validator<'_> {
         }
     }
 
-    fn validate_patterns(&self, ctx: &mut EvalContext, target: &Value) -> RuleOutcome {
+    /// The pattern (or anyPattern) substituted, then matched against
+    /// `target`; no outcome without one (a DELETE), once substituted.
+    fn validate_patterns(
+        &self,
+        ctx: &mut EvalContext,
+        target: Option<&Value>,
+    ) -> Option<RuleOutcome> {
         let name = &self.rule.name;
         if let Some(raw) = self.pattern {
             let pattern = match variables::substitute_borrowed(ctx, raw) {
                 Ok(pattern) => pattern,
                 Err(err) => {
-                    return RuleOutcome::new(
+                    return Some(RuleOutcome::new(
                         RuleStatus::Error,
                         format!("variable substitution failed: {err}"),
-                    )
+                    ))
                 }
             };
-            return match walk::match_pattern(target, &pattern) {
+            return Some(match walk::match_pattern(target?, &pattern) {
                 PatternOutcome::Pass => RuleOutcome::new(
                     RuleStatus::Pass,
                     format!("validation rule '{name}' passed."),
@@ -320,36 +350,51 @@ impl Validator<'_> {
                     RuleStatus::Fail,
                     self.error_message(ctx, &failure.message, &failure.path),
                 ),
-            };
+            });
         }
         let Some(raw) = self.any_pattern else {
-            return RuleOutcome::new(RuleStatus::Pass, self.message().to_string());
+            return Some(RuleOutcome::new(
+                RuleStatus::Pass,
+                self.message().to_string(),
+            ));
         };
+        self.validate_any_pattern(ctx, raw, target)
+    }
+
+    /// [`Self::validate_patterns`] for an `anyPattern`.
+    fn validate_any_pattern(
+        &self,
+        ctx: &mut EvalContext,
+        raw: &Value,
+        target: Option<&Value>,
+    ) -> Option<RuleOutcome> {
+        let name = &self.rule.name;
         let substituted = variables::substitute_borrowed(ctx, raw);
         let patterns = match substituted.as_deref() {
             Ok(Value::Array(patterns)) => patterns,
             Ok(_) => {
-                return RuleOutcome::new(
+                return Some(RuleOutcome::new(
                     RuleStatus::Error,
                     "failed to deserialize anyPattern, expected type array",
-                )
+                ))
             }
             Err(err) => {
-                return RuleOutcome::new(
+                return Some(RuleOutcome::new(
                     RuleStatus::Error,
                     format!("variable substitution failed: {err}"),
-                )
+                ))
             }
         };
+        let target = target?;
         let mut failed = Vec::new();
         let mut skipped = Vec::new();
         for (index, pattern) in patterns.iter().enumerate() {
             match walk::match_pattern(target, pattern) {
                 PatternOutcome::Pass => {
-                    return RuleOutcome::new(
+                    return Some(RuleOutcome::new(
                         RuleStatus::Pass,
                         format!("validation rule '{name}' anyPattern[{index}] passed."),
-                    )
+                    ))
                 }
                 PatternOutcome::Skip(failure) => {
                     skipped.push(format!("rule {name}[{index}] skipped: {}", failure.message))
@@ -364,10 +409,13 @@ impl Validator<'_> {
             }
         }
         if !skipped.is_empty() && failed.is_empty() {
-            return RuleOutcome::new(RuleStatus::Skip, skipped.join(" "));
+            return Some(RuleOutcome::new(RuleStatus::Skip, skipped.join(" ")));
         }
         if failed.is_empty() {
-            return RuleOutcome::new(RuleStatus::Pass, self.message().to_string());
+            return Some(RuleOutcome::new(
+                RuleStatus::Pass,
+                self.message().to_string(),
+            ));
         }
         let errors = failed.join(" ");
         let message = if self.message().is_empty() {
@@ -382,7 +430,7 @@ impl Validator<'_> {
                 Ok(message) => format!("validation error: {message}. {errors}"),
             }
         };
-        RuleOutcome::new(RuleStatus::Fail, message)
+        Some(RuleOutcome::new(RuleStatus::Fail, message))
     }
 
     fn validate_foreach(
@@ -525,5 +573,74 @@ impl Validator<'_> {
             }
         }
         (RuleOutcome::new(RuleStatus::Pass, ""), applied)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::context::NoClusterData;
+    use crate::kyverno::policy::Policy;
+
+    /// The outcome of the policy's one rule on `request`.
+    fn outcome(validate: Value, request: Value) -> Option<(RuleStatus, String)> {
+        let policy = Policy::from_document(&json!({
+            "apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy",
+            "metadata": {"name": "p"},
+            "spec": {"rules": [{"name": "r",
+                "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+                "validate": validate}]}
+        }))
+        .expect("valid policy");
+        let resource = request
+            .get("object")
+            .filter(|o| !o.is_null())
+            .or_else(|| request.get("oldObject"))
+            .cloned()
+            .unwrap_or_default();
+        let mut ctx = EvalContext::new(Arc::new(NoClusterData));
+        ctx.add_variable("request", request);
+        validate_rule(
+            &policy.spec.rules[0],
+            &mut ctx,
+            &resource,
+            &crate::cel::ScopeCache::default(),
+        )
+        .map(|o| (o.status, o.message))
+    }
+
+    /// verify44 F: Kyverno gives a pattern, an anyPattern or a podSecurity
+    /// rule no result on a DELETE (validate_resource.go
+    /// validateResourceWithRule, validate_pss.go), once the pattern is
+    /// substituted: a substitution error still errors.
+    #[test]
+    fn a_pattern_or_pod_security_rule_gives_no_result_on_a_delete() {
+        let pod = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p1", "namespace": "default", "labels": {"owner": "a"}},
+            "spec": {"containers": [{"name": "c", "image": "nginx", "securityContext": {"privileged": true}}]}});
+        let delete = json!({"operation": "DELETE", "object": null, "oldObject": pod.clone()});
+        let create = json!({"operation": "CREATE", "object": pod.clone()});
+        let pattern = json!({"message": "m", "pattern": {"metadata": {"labels": {"owner": "b"}}}});
+        let any_pattern =
+            json!({"message": "m", "anyPattern": [{"metadata": {"labels": {"owner": "b"}}}]});
+        let pss = json!({"podSecurity": {"level": "baseline", "version": "latest"}});
+        for validate in [&pattern, &any_pattern, &pss] {
+            assert_eq!(
+                outcome(validate.clone(), delete.clone()),
+                None,
+                "{validate}"
+            );
+            let created = outcome(validate.clone(), create.clone());
+            assert_eq!(created.map(|o| o.0), Some(RuleStatus::Fail), "{validate}");
+        }
+        let unresolved = json!({"pattern": {"metadata": {"labels": {"owner": "{{ request.object.metadata.missing }}"}}}});
+        assert_eq!(
+            outcome(unresolved, delete).map(|o| o.0),
+            Some(RuleStatus::Error)
+        );
     }
 }
