@@ -1016,7 +1016,13 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                 // verify43 F3: a context variable whose raw jmesPath reads
                 // request.object, null on a DELETE, with no default errors
                 // there before any pattern is skipped, and an error blocks.
-                let erring = context_errs_on_delete(rule);
+                // Under `failurePolicy: Ignore` an error blocks nothing
+                // (pkg/utils/engine/response.go BlockRequest; verify44 J).
+                let erring = if spec.str_field("failurePolicy") == Some("Ignore") {
+                    Default::default()
+                } else {
+                    context_errs_on_delete(rule)
+                };
                 let mut read_first = rule.get("validate").cloned().unwrap_or_default();
                 if let Some(validate) = read_first.as_object_mut() {
                     validate.remove("message");
@@ -1692,8 +1698,18 @@ fn reads_clock_or_chance(rule: &Value) -> Option<&'static str> {
     }
     let mut found = Vec::new();
     texts(&read, &mut found);
+    // Each text also without what follows `//` on a line, read as well
+    // (never instead: `//` may be in a string): a CEL comment may split a
+    // call (verify44 D: `time.// x` then `now()`).
     let compact: Vec<String> = found
         .iter()
+        .flat_map(|text| {
+            let uncommented: String = text
+                .lines()
+                .map(|line| line.split("//").next().unwrap_or_default())
+                .collect();
+            [text.to_string(), uncommented]
+        })
         .map(|text| text.chars().filter(|c| !c.is_whitespace()).collect())
         .collect();
     for (function, called) in [
@@ -1761,27 +1777,44 @@ fn reads_clock_or_chance(rule: &Value) -> Option<&'static str> {
 /// is one or the other. `text` has no whitespace.
 fn nested_template_builds_a_name(text: &str) -> bool {
     let quote = |c: char| matches!(c, '\'' | '"' | '`');
+    // A path step's template must read a plain path: one calling a
+    // function or holding a literal may give any code (verify44 B:
+    // `` `{}`.{{ join('', ['time_','now_utc()']) }} `` reads the clock).
+    let plain_path = |inner: &str| {
+        inner
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+    };
     let mut depth = 0usize;
-    // The quote before each open template, `None` when it has none.
-    let mut opened: Vec<Option<char>> = Vec::new();
+    // Before each open template: its quote (`.` for a path step), `None`
+    // when it has none; and where its text starts.
+    let mut opened: Vec<(Option<char>, usize)> = Vec::new();
     let mut rest = text;
     let mut before: Option<char> = None;
     while let Some(c) = rest.chars().next() {
         if rest.starts_with("{{") {
             // A path step (`map.{{ kind }}`) names a field: mark it `.`.
-            opened.push(before.filter(|b| quote(*b) || *b == '.'));
+            opened.push((
+                before.filter(|b| quote(*b) || *b == '.'),
+                text.len() - rest.len() + 2,
+            ));
             depth += 1;
             before = Some('{');
             rest = &rest[2..];
             continue;
         }
         if rest.starts_with("}}") && depth > 0 {
+            let end = text.len() - rest.len();
             depth -= 1;
             rest = &rest[2..];
-            let open_quote = opened.pop().flatten();
+            let (open_quote, start) = opened.pop().unwrap_or((None, end));
+            let inner = text.get(start..end).unwrap_or_default();
             let next = rest.chars().next();
             let closed = match open_quote {
-                Some('.') => !next.is_some_and(|n| n.is_alphanumeric() || n == '_' || n == '('),
+                Some('.') => {
+                    plain_path(inner)
+                        && !next.is_some_and(|n| n.is_alphanumeric() || n == '_' || n == '(')
+                }
                 Some(q) => next == Some(q),
                 None => false,
             };
@@ -1900,7 +1933,11 @@ fn context_errs_on_delete(rule: &Value) -> Vec<String> {
             let Some(variable) = entry.get("variable") else {
                 return false;
             };
-            if variable.get("default").is_some_and(|d| !d.is_null()) {
+            // A jmesPath beside a `value` queries that value, not the
+            // context (loaders/variable.go; verify44 K).
+            if variable.get("default").is_some_and(|d| !d.is_null())
+                || variable.get("value").is_some_and(|v| !v.is_null())
+            {
                 return false;
             }
             let Some(path) = variable.str_field("jmesPath") else {
@@ -1961,14 +1998,19 @@ fn references(value: &Value, name: &str) -> bool {
     }
 }
 
-/// Whether `text` holds `name` as a whole word.
+/// Whether `text` names `name` as Kyverno's deferred loading finds an
+/// entry's use (pkg/engine/context/deferred.go:
+/// ``(?:\A|\z|\s|[^.0-9A-Za-z])<name>\b``): after no letter, digit or
+/// `.` — `_` may precede (verify44 C: `default_team` loads `team`) — and
+/// before no letter, digit or `_`.
 fn names(text: &str, name: &str) -> bool {
-    let word = |c: char| c.is_alphanumeric() || c == '_';
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
     !name.is_empty()
         && text.match_indices(name).any(|(at, _)| {
             let before = text[..at].chars().next_back();
             let after = text[at + name.len()..].chars().next();
-            !before.is_some_and(word) && !after.is_some_and(word)
+            !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '.')
+                && !after.is_some_and(word)
         })
 }
 

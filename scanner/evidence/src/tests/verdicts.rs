@@ -1768,6 +1768,11 @@ fn a_cel_policy_reading_the_clock_has_no_evidence_for_other_moments() {
             json!({"matchConditions": [{"name": "m", "expression": "random.random() != 'x'"}]}),
             "random()",
         ),
+        // verify44 D: a comment splitting the call.
+        (
+            json!({"validations": [{"expression": "time.// the clock\nnow() < timestamp('2027-01-01T00:00:00Z')"}]}),
+            "time.now()",
+        ),
     ] {
         let found = vpol(extra.clone());
         assert_eq!(found.len(), 1, "{extra}: {found:?}");
@@ -1828,6 +1833,13 @@ fn a_context_variable_failing_on_delete_leaves_deletes_judged() {
                     {"name": "team", "variable": {"value": "{{ raw.team }}"}}],
                 "validate": pattern}),
         ),
+        // verify44 C: Kyverno's deferred loading finds `team` in
+        // `default_team` (`_` may precede a name).
+        (
+            "after an underscore",
+            json!({"name": "r", "match": pod, "context": team("request.object.metadata.labels.team"),
+                "validate": {"pattern": {"metadata": {"labels": {"owner": "{{ default_team }}"}}}}}),
+        ),
         (
             "deny, guard in all beside any",
             json!({"name": "r", "match": pod, "context": team("request.object.metadata.labels.team"),
@@ -1857,6 +1869,19 @@ fn a_context_variable_failing_on_delete_leaves_deletes_judged() {
         (
             "old object",
             json!({"name": "r", "match": pod, "context": team("request.oldObject.metadata.labels.team"), "validate": pattern}),
+        ),
+        // verify44 K: a jmesPath beside a value queries the value.
+        (
+            "value queried",
+            json!({"name": "r", "match": pod,
+            "context": [{"name": "team", "variable": {"value": {"teams": ["a", "b"]}, "jmesPath": "teams | join('|', @)"}}],
+            "validate": pattern}),
+        ),
+        // A name after a `.` is a field, not the entry.
+        (
+            "a field of that name",
+            json!({"name": "r", "match": pod, "context": team("request.object.metadata.labels.team"),
+            "validate": {"pattern": {"metadata": {"labels": {"owner": "{{ request.oldObject.team }}"}}}}}),
         ),
         (
             "template value",
@@ -1896,6 +1921,17 @@ fn a_context_variable_failing_on_delete_leaves_deletes_judged() {
             "{case}: {found:?}"
         );
     }
+    // verify44 J: under failurePolicy Ignore the error blocks nothing.
+    let ignored = crate::ingest::policy_info::PolicyInfo::from_document(&json!({
+        "apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy", "metadata": {"name": "p"},
+        "spec": {"failurePolicy": "Ignore", "rules": [{"name": "r", "match": pod,
+            "context": team("request.object.metadata.labels.team"), "validate": pattern}]}}))
+    .map(|info| info.admission_only)
+    .unwrap_or_default();
+    assert!(
+        !ignored.iter().any(|p| p.starts_with("DELETE")),
+        "{ignored:?}"
+    );
 }
 
 /// verify43 F5: the requester read through a context variable's raw
@@ -1956,6 +1992,8 @@ fn a_nested_template_building_code_may_read_the_clock() {
         "{{ rand{{ to_lower('OM') }}('[0-9]') }}",
         "{{ {{ join('', ['time_now', '_utc']) }}() }}",
         "{{ @.{{ 'time_now_utc' }}() }}",
+        // verify44 B: a path step whose template is no plain path.
+        "{{ time_before(`{}`.{{ join('', ['time_', 'now_utc()']) }}, '2027-01-01T00:00:00Z') }}",
     ] {
         let found = with_key(key);
         assert!(
