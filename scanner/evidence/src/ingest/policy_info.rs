@@ -2320,6 +2320,17 @@ fn cel_policy_rules(kind: &str, name: &str, spec: &Value) -> (Vec<RuleInfo>, Vec
         {
             if let Some(plural) = resource.as_str() {
                 kinds.push(kind_of_plural(plural));
+                // Every core resource reaches Secrets, which a scan lists
+                // only when --include-kinds names them: said as their own
+                // kind, so a scan that left them out is no evidence for
+                // them (a `*` policy was GO with a violating Secret unseen).
+                let core = rule
+                    .get("apiGroups")
+                    .and_then(Value::as_array)
+                    .is_some_and(|groups| groups.iter().any(|g| g == "" || g == "*"));
+                if core && (plural == "*" || plural == "*/*") {
+                    kinds.push("Secret".to_string());
+                }
             }
         }
     }

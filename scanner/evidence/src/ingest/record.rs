@@ -628,11 +628,18 @@ pub(crate) fn nothing_in_scope(
 
 /// Kinds a rule names that a cluster scan did not list; None when all were
 /// listed, or the record is of an audit of files.
+/// `*` (every kind) counts as unlisted when the scan's kind filters
+/// (`--include-kinds`, `--exclude-kinds`) left some out.
 pub(crate) fn unlisted_kinds(kinds: &[String], scan: &ScanRecord) -> Option<Vec<String>> {
     let listed = scan.listed_kinds()?;
+    let filtered = scan.settings.as_ref().is_some_and(|settings| {
+        ["--include-kinds", "--exclude-kinds"]
+            .iter()
+            .any(|key| settings.get(*key).is_some_and(|v| !v.trim().is_empty()))
+    });
     let unlisted: Vec<String> = kinds
         .iter()
-        .filter(|kind| *kind != "*")
+        .filter(|kind| *kind != "*" || filtered)
         .filter(|kind| {
             // Kinds of CEL policies are guessed from plurals (`clusterissuers`
             // → `Clusterissuer`): compared without case.
@@ -684,6 +691,14 @@ pub(crate) fn left_out_kinds(kinds: &[String], scan: &ScanRecord) -> Vec<String>
     unlisted
         .into_iter()
         .filter_map(|kind| {
+            if kind == "*" {
+                // Every kind: the filters' gaps.
+                return Some(if included.is_empty() {
+                    format!("* (every kind; {} in --exclude-kinds)", excluded.join(","))
+                } else {
+                    format!("* (every kind; only {} in --include-kinds)", included.join(","))
+                });
+            }
             if !included.is_empty() && !names_kind(&included, &kind) {
                 Some(format!(
                     "{kind} (not in --include-kinds {})",

@@ -1300,3 +1300,49 @@ fn an_enforce_override_somewhere_does_not_skip_the_soak_of_the_audit_part() {
     let soak = kept.soak.as_ref().expect("soak");
     assert_eq!(soak.status, SoakStatus::NotApplicable, "{}", soak.summary);
 }
+
+/// A CEL policy on every core resource (`resources: ["*"]`) reaches
+/// Secrets, which a plain scan leaves out: GO with a violating Secret
+/// unseen. And a scan whose kind filters left kinds out did not judge
+/// "every kind".
+#[test]
+fn a_policy_on_every_kind_is_not_ready_from_a_scan_that_left_kinds_out() {
+    let vpol = json!({"apiVersion": "policies.kyverno.io/v1alpha1", "kind": "ValidatingPolicy",
+        "metadata": {"name": "every", "managedFields": [{"manager": "kubectl", "time": "2026-11-01T00:00:00Z"}]},
+        "spec": {"validationActions": ["Audit"],
+            "matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"],
+                "operations": ["CREATE", "UPDATE"], "resources": ["*"]}]},
+            "validations": [{"expression": "true"}]}});
+    let mut passed = result("every", "pass", "a", "c1");
+    passed["rule"] = json!("");
+    passed["resources"][0]["kind"] = json!("ConfigMap");
+    let record = |include: &str, kinds: &[&str]| {
+        let mut record = scan(true, &[]);
+        record.settings = Some(BTreeMap::from([
+            ("--include-kinds".to_string(), include.to_string()),
+            ("--exclude-kinds".to_string(), String::new()),
+        ]));
+        record.objects_by_kind = Some(kinds.iter().map(|k| (k.to_string(), 1)).collect());
+        record
+    };
+    let reasons = |record: ScanRecord| {
+        let evidence = build(&input(
+            vec![report(vec![passed.clone()])],
+            vec![vpol.clone()],
+            Some(record),
+        ));
+        let found = find(&evidence, "every");
+        assert_ne!(found.verdict, Verdict::Ready, "{:?}", found.reasons);
+        found.reasons.join(" | ")
+    };
+    let plain = reasons(record("", &["ConfigMap", "Pod"]));
+    assert!(
+        plain.contains("the last scan did not list Secret (listed only by a scan naming it"),
+        "{plain}"
+    );
+    let secrets_only = reasons(record("Secret", &["Secret"]));
+    assert!(
+        secrets_only.contains("did not list * (every kind; only Secret in --include-kinds)"),
+        "{secrets_only}"
+    );
+}
