@@ -631,20 +631,27 @@ impl Engine {
             }
             found.push((meta.qualified_name(), targets));
         }
+        // Kyverno's autogen extends a ValidatingPolicy on Pods to their
+        // controllers; the API server applies a ValidatingAdmissionPolicy
+        // as written (walk43: a VAP on pods read as matching Deployments).
         let constraints = self
             .validating
             .iter()
             .filter(|(p, _)| !self.options.background_only || p.background())
-            .filter_map(|(p, meta)| Some((meta, p.match_constraints()?)))
+            .filter_map(|(p, meta)| Some((meta, p.match_constraints()?, true)))
             .chain(
                 self.admission
                     .iter()
-                    .filter_map(|(p, meta)| Some((meta, p.match_constraints()?))),
+                    .filter_map(|(p, meta)| Some((meta, p.match_constraints()?, false))),
             );
-        for (meta, constraint) in constraints {
+        for (meta, constraint, autogen) in constraints {
             let mut targets = target_kinds::TargetKinds::default();
             for rule in &constraint.resource_rules {
-                targets.add_resource_rule(rule);
+                if autogen {
+                    targets.add_resource_rule(rule);
+                } else {
+                    targets.add_resource_rule_as_written(rule);
+                }
             }
             found.push((meta.qualified_name(), targets));
         }

@@ -57,6 +57,12 @@ impl TargetKinds {
         self.resource_rules.push(rule.clone());
     }
 
+    /// Adds a resource rule the API server applies as written (a
+    /// ValidatingAdmissionPolicy's): no autogen to the Pod controllers.
+    pub(crate) fn add_resource_rule_as_written(&mut self, rule: &ResourceRule) {
+        self.resource_rules.push(rule.clone());
+    }
+
     /// Adds another set's kinds to this one.
     pub(crate) fn extend(&mut self, other: TargetKinds) {
         self.selectors.extend(other.selectors);
@@ -155,6 +161,15 @@ mod tests {
             resources: resources.iter().map(|s| s.to_string()).collect(),
             ..ResourceRule::default()
         }
+    }
+
+    /// A rule applied as written reaches no Pod controller.
+    #[test]
+    fn a_resource_rule_as_written_has_no_autogen() {
+        let mut targets = TargetKinds::default();
+        targets.add_resource_rule_as_written(&rule(&[""], &["v1"], &["pods"]));
+        assert!(targets.includes(&kind("", "v1", "Pod", "pods")));
+        assert!(!targets.includes(&kind("apps", "v1", "Deployment", "deployments")));
     }
 
     /// A wildcard names no kind; a named Pod names its controllers.
