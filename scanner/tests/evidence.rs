@@ -151,7 +151,15 @@ fn verdicts_verification_and_comparison() {
 
     let verified = run(&["evidence", "verify", "first"], None, dir.path());
     assert!(verified.status.success(), "{}", text(&verified));
-    assert!(text(&verified).contains("OK: 3 files match"));
+    // walk43: "written (4 files)" beside "3 files match": the MANIFEST is
+    // the fourth, said so.
+    assert!(
+        text(&first).contains("evidence written to first (4 files;"),
+        "{}",
+        text(&first)
+    );
+    assert!(text(&verified)
+        .contains("OK: 3 files match the MANIFEST (the MANIFEST itself besides them)"));
 
     // The baseline is fixed in Git: the violation is gone, nothing to roll back.
     let second = package(dir.path(), false, "second", Some("first"));

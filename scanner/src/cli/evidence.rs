@@ -862,7 +862,7 @@ fn verify(dir: &Path) -> anyhow::Result<ExitCode> {
     }
     if verification.ok() {
         out!(
-            "OK: {} files match the MANIFEST",
+            "OK: {} files match the MANIFEST (the MANIFEST itself besides them)",
             verification.checked.len()
         );
         Ok(ExitCode::SUCCESS)
