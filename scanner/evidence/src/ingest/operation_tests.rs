@@ -652,18 +652,7 @@ fn rule_reads(rule: &Value, fields: Fields<'_>, cel_fields: Fields<'_>, seeds: &
         });
     // CEL: validate.cel's variables are read as `variables.<name>`.
     let cel = validate.and_then(|v| v.get("cel"));
-    let cel_definitions: Vec<(&str, String)> = cel
-        .and_then(|c| c.get("variables"))
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|v| {
-            Some((
-                v.get("name")?.as_str()?,
-                v.get("expression")?.as_str()?.to_string(),
-            ))
-        })
-        .collect();
+    let cel_definitions = cel_variable_definitions(cel);
     let cel_aliases = aliases_by(&cel_definitions, |text, found| {
         reads_request_fields(text, found, true, cel_fields)
     });
@@ -712,18 +701,7 @@ pub(crate) fn cel_policy_reads(spec: &Value) -> (bool, bool) {
             .map(str::to_string)
             .collect()
     };
-    let definitions: Vec<(&str, String)> = spec
-        .get("variables")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|v| {
-            Some((
-                v.get("name")?.as_str()?,
-                v.get("expression")?.as_str()?.to_string(),
-            ))
-        })
-        .collect();
+    let definitions = cel_variable_definitions(Some(spec));
     let texts: Vec<String> = ["matchConditions", "variables", "validations"]
         .into_iter()
         .flat_map(expressions)
@@ -740,6 +718,23 @@ pub(crate) fn cel_policy_reads(spec: &Value) -> (bool, bool) {
         reads(Fields::Only(&["userInfo"])),
         reads(CEL_OTHER_ADMISSION_FIELDS),
     )
+}
+
+/// The CEL `variables` of `holder` (a CEL policy's spec, a `validate.cel`
+/// block) as `(name, expression)`.
+pub(crate) fn cel_variable_definitions(holder: Option<&Value>) -> Vec<(&str, String)> {
+    holder
+        .and_then(|h| h.get("variables"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| {
+            Some((
+                v.get("name")?.as_str()?,
+                v.get("expression")?.as_str()?.to_string(),
+            ))
+        })
+        .collect()
 }
 
 /// The foreach entries of `validate`, nested ones too.

@@ -1441,18 +1441,7 @@ fn cel_operations(spec: &Value, lists: &[&str]) -> BTreeSet<&'static str> {
 /// The CEL variables of `spec` (`variables`) that read the request's
 /// admission fields or the request whole.
 fn cel_variable_aliases(spec: &Value) -> BTreeSet<String> {
-    let definitions: Vec<(&str, String)> = spec
-        .get("variables")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|v| {
-            Some((
-                v.get("name")?.as_str()?,
-                v.get("expression")?.as_str()?.to_string(),
-            ))
-        })
-        .collect();
+    let definitions = operation_tests::cel_variable_definitions(Some(spec));
     operation_tests::request_aliases(&definitions, true)
 }
 
