@@ -459,7 +459,12 @@ pub fn compare_with(
             }
             gaps
         });
-        let covering: BTreeSet<String> = current
+        // Only an expiry Kyverno acts on (a CEL PolicyException's
+        // `expiresAt`) changes what it enforces; one polscan's annotation
+        // gives is a date to renew or remove the exception by, no reason to
+        // roll back (walk43: ROLL BACK for an exception Kyverno still
+        // applied).
+        let (covering, noted): (BTreeSet<String>, BTreeSet<String>) = current
             .exceptions
             .iter()
             .filter(|e| {
@@ -483,8 +488,23 @@ pub fn compare_with(
                         ExceptionStatus::Expiring | ExceptionStatus::Expired
                     )
             })
-            .map(|e| format!("{} {} ({:?})", e.source, e.name, e.status).to_lowercase())
-            .collect();
+            .map(|e| {
+                (
+                    e.expiry_by_kyverno,
+                    format!("{} {} ({:?})", e.source, e.name, e.status).to_lowercase(),
+                )
+            })
+            .fold(
+                Default::default(),
+                |(mut kyverno, mut polscan), (by_kyverno, text)| {
+                    if by_kyverno {
+                        kyverno.insert(text);
+                    } else {
+                        polscan.insert(text);
+                    }
+                    (kyverno, polscan)
+                },
+            );
         // A violator the evidence's dry-run recheck found since the scan is
         // a new fail too (walk34: the decision read ROLL BACK, this
         // checklist "no rollback condition met").
@@ -574,12 +594,15 @@ pub fn compare_with(
                 }
             },
             ConditionCheck {
-                condition: "an exception for this policy expiring or expired".into(),
+                condition: "an exception for this policy that Kyverno stops applying (a CEL PolicyException's expiresAt) expiring or expired".into(),
                 met: !covering.is_empty(),
-                detail: if covering.is_empty() {
-                    "none".into()
-                } else {
-                    covering.into_iter().collect::<Vec<_>>().join("; ")
+                detail: match (covering.is_empty(), noted.is_empty()) {
+                    (false, _) => covering.into_iter().collect::<Vec<_>>().join("; "),
+                    (true, true) => "none".into(),
+                    (true, false) => format!(
+                        "none; by polscan.io/exception-expires only, which Kyverno does not read (it applies them still: renew the date, or fix what they excuse and remove them): {}",
+                        noted.into_iter().collect::<Vec<_>>().join("; ")
+                    ),
                 },
             },
         ];

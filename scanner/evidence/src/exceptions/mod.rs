@@ -95,6 +95,13 @@ pub struct ExceptionEvidence {
     /// judges the rest of what it skips. Not written to the package.
     #[serde(skip)]
     pub create_only: Option<String>,
+    /// Its expiry is one Kyverno acts on: a CEL PolicyException's
+    /// `spec.expiresAt` (its controllers drop an expired one). A
+    /// `polscan.io/exception-expires` annotation is polscan's alone: Kyverno
+    /// applies the exception (or ignores the annotated resource's) all the
+    /// same. Not written to the package.
+    #[serde(skip)]
+    pub expiry_by_kyverno: bool,
 }
 
 /// The rule a CEL PolicyException's skip is reported under: one result
@@ -299,10 +306,9 @@ pub(super) fn policy_exceptions(
             })
             .count();
         // A CEL exception's own `spec.expiresAt`, else the annotation.
-        let expires = cel
-            .then(|| text("/spec/expiresAt"))
-            .flatten()
-            .or_else(|| annotation(annotation_exceptions::EXPIRES));
+        let expires_at = cel.then(|| text("/spec/expiresAt")).flatten();
+        let expiry_by_kyverno = expires_at.is_some();
+        let expires = expires_at.or_else(|| annotation(annotation_exceptions::EXPIRES));
         found.push(ExceptionEvidence {
             source: "PolicyException".into(),
             name: full_name,
@@ -319,6 +325,7 @@ pub(super) fn policy_exceptions(
             problem: None,
             policy_exception_file: None,
             create_only: crate::ingest::policy_info::exception_create_only(document),
+            expiry_by_kyverno,
         });
     }
     found
@@ -405,6 +412,7 @@ pub(super) fn annotation_exception_evidence(
                 policy_exception_file: None,
                 targets: Vec::new(),
                 create_only: None,
+                expiry_by_kyverno: false,
             });
         let mut covered = Vec::new();
         if declared {

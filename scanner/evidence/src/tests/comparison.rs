@@ -550,6 +550,7 @@ fn the_since_section_lists_the_resources_under_their_own_headings() {
         policy_exception_file: None,
         targets: Vec::new(),
         create_only: None,
+        expiry_by_kyverno: false,
     });
     after.comparison = Some(compare::compare(&before, &after));
     let markdown = markdown::render(&after);

@@ -328,6 +328,7 @@ fn an_exception_covers_its_policy_and_rules_not_a_policy_named_like_a_namespace(
         policy_exception_file: None,
         targets: Vec::new(),
         create_only: None,
+        expiry_by_kyverno: false,
     };
     assert!(
         exception.covers("team/p"),
@@ -525,7 +526,7 @@ fn a_bypass_on_the_pods_only_does_not_excuse_their_owner() {
 }
 
 #[test]
-fn an_expiring_annotation_rolls_back_only_where_its_rule_enforces() {
+fn only_an_expiry_kyverno_acts_on_rolls_back() {
     let policies = vec![overridden_policy("ovr")];
     let excused = |namespace: &str| {
         let mut skipped = result("ovr", "skip", namespace, "legacy");
@@ -555,10 +556,69 @@ fn an_expiring_annotation_rolls_back_only_where_its_rule_enforces() {
             .find(|c| c.policy == "ovr")
             .expect("ovr enforces somewhere")
     };
-    // The override enforces in web only: an exception expiring in dev
-    // uncovers nothing Kyverno would reject.
-    assert!(!check_with("dev").roll_back);
-    assert!(check_with("web").roll_back);
+    // Kyverno never reads the annotation's expiry (walk43: ROLL BACK for
+    // a PolicyException Kyverno still applied): its date is to renew the
+    // bypass or remove it, said in the check, no condition of its own.
+    // Where the rule enforces, the violation it excuses is one Kyverno
+    // rejects already: a new fail, which rolls back; in dev, nothing.
+    let met = |namespace: &str| -> Vec<String> {
+        check_with(namespace)
+            .conditions
+            .into_iter()
+            .filter(|c| c.met)
+            .map(|c| c.condition)
+            .collect()
+    };
+    assert!(met("dev").is_empty(), "{:?}", met("dev"));
+    assert_eq!(
+        met("web"),
+        ["a new fail or error result Kyverno enforces (its rule's action in its namespace)"]
+    );
+    let expiring = check_with("web")
+        .conditions
+        .into_iter()
+        .find(|c| c.condition.starts_with("an exception for this policy"))
+        .expect("the expiry condition");
+    assert!(!expiring.met);
+    assert!(
+        expiring
+            .detail
+            .starts_with("none; by polscan.io/exception-expires only"),
+        "{expiring:?}"
+    );
+
+    // A CEL PolicyException's expiresAt Kyverno acts on: once it passes,
+    // its controllers drop the exception and enforce what it excused.
+    let enforced = validating_policy("vp");
+    let cel_exception = json!({"apiVersion": "policies.kyverno.io/v1alpha1", "kind": "PolicyException",
+        "metadata": {"name": "vendor", "namespace": "a"},
+        "spec": {"policyRefs": [{"name": "vp", "kind": "ValidatingPolicy"}],
+                 "expiresAt": "2026-12-01T00:00:00Z", "matchConditions": []}});
+    let mut skipped = cel_result("vp", "skip", "vendor");
+    skipped["properties"] = json!({"exceptions": "vendor"});
+    let before = build(&input(
+        vec![report(vec![cel_result("vp", "pass", "p")])],
+        vec![enforced.clone()],
+        Some(scan(true, &[])),
+    ));
+    let after = build(&input(
+        vec![report(vec![cel_result("vp", "pass", "p"), skipped])],
+        vec![enforced, cel_exception],
+        Some(scan(true, &[])),
+    ));
+    let check = compare::compare(&before, &after)
+        .rollback_checks
+        .into_iter()
+        .find(|c| c.policy == "vp")
+        .expect("vp enforces");
+    assert!(check.roll_back, "{check:?}");
+    assert!(
+        check
+            .conditions
+            .iter()
+            .any(|c| c.met && c.condition.starts_with("an exception for this policy")),
+        "{check:?}"
+    );
 }
 
 #[test]
