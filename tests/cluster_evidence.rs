@@ -843,7 +843,7 @@ fn a_violator_created_after_the_last_scan_is_found_before_go() {
     assert_eq!(latest["verdict"], "not-ready", "{latest}");
     let reasons = latest["reasons"].to_string();
     assert!(
-        reasons.contains("found 1 failing result(s)")
+        reasons.contains("1 new failing result(s)")
             && reasons.contains("shop/Pod/sneaky (rule no-latest: fail)"),
         "{reasons}"
     );

@@ -83,7 +83,8 @@ fn a_violator_found_now_turns_go_into_no_go_naming_it() {
     assert_eq!(clean.verdict, Verdict::NotReady);
     let reason = clean.reasons.join(" ");
     assert!(
-        reason.contains("at 2026-11-22T00:00:00Z found 5 failing result(s)"),
+        reason.starts_with("5 new failing result(s): ")
+            && reason.contains("a dry-run scan at 2026-11-22T00:00:00Z found them"),
         "{reason}"
     );
     assert!(
@@ -174,11 +175,21 @@ fn a_violator_found_now_of_an_enforced_policy_rolls_it_back() {
     assert_eq!(decision_of(&built, "strict"), Decision::RollBack);
     let check = &built.comparison.as_ref().expect("compared").rollback_checks[0];
     assert!(check.roll_back, "{check:?}");
+    // walk43: the decision's cell kept the words and cut the violator.
+    let decided = decision::decide(&built);
+    assert!(
+        decided[0]
+            .reasons
+            .iter()
+            .any(|r| r.contains("shop/ConfigMap/sneaky")),
+        "{:?}",
+        decided[0].reasons
+    );
     assert!(
         check.conditions[0].met
             && check.conditions[0]
                 .detail
-                .contains("the evidence's recheck: a dry-run scan at")
+                .contains("the evidence's recheck: 1 new failing result(s): shop/ConfigMap/sneaky")
             && check.conditions[0].detail.contains("shop/ConfigMap/sneaky"),
         "{check:?}"
     );
@@ -300,7 +311,7 @@ fn an_enforced_policy_is_rechecked_for_new_violators_where_it_enforces() {
     assert_eq!(decision, Decision::RollBack, "{:?}", judged.reasons);
     let reasons = judged.reasons.join(" | ");
     assert!(
-        reasons.contains("found 1 failing result(s)") && reasons.contains("a/ConfigMap/new"),
+        reasons.contains("1 new failing result(s)") && reasons.contains("a/ConfigMap/new"),
         "{reasons}"
     );
     assert!(!reasons.contains("a/Pod/old (rule"), "{reasons}");
@@ -363,7 +374,7 @@ fn an_enforced_policy_is_rechecked_for_new_violators_where_it_enforces() {
         judged
             .reasons
             .iter()
-            .any(|r| r.contains("found 1 failing result(s)") && r.contains("app9/ConfigMap/v")),
+            .any(|r| r.contains("1 new failing result(s)") && r.contains("app9/ConfigMap/v")),
         "{:?}",
         judged.reasons
     );

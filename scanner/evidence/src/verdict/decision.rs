@@ -167,11 +167,16 @@ fn decide_policy(
     }
     if let Some(check) = check.filter(|c| c.roll_back) {
         decision.decision = Decision::RollBack;
+        // The condition without its parenthesis: the cell is short, and
+        // what it found (the violators) must stay in it (walk43).
         decision.reasons = check
             .conditions
             .iter()
             .filter(|c| c.met)
-            .map(|c| shorten(&format!("{}: {}", c.condition, c.detail)))
+            .map(|c| {
+                let condition = c.condition.split(" (").next().unwrap_or(&c.condition);
+                shorten(&format!("{condition}: {}", c.detail))
+            })
             .collect();
         decision.instructions = rollback_instructions(policy);
         // What was scanned calls for the rollback; the gaps are said too.

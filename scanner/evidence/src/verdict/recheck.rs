@@ -159,7 +159,7 @@ fn listed(first: &[&str], count: usize) -> String {
 /// a new fail ([`crate::verdict::decision`], [`crate::compare`]).
 fn new_failures_reason(at: &str, since: &str, count: usize, first: &[&str]) -> String {
     format!(
-        "a dry-run scan at {at} found {count} failing result(s) the last recorded scan{since} did not report — created or changed since: {}; fix them, or scan again if they are gone",
+        "{count} new failing result(s): {} — a dry-run scan at {at} found them, created or changed since the last recorded scan{since}; fix them, or scan again if they are gone",
         listed(first, count)
     )
 }
@@ -167,7 +167,8 @@ fn new_failures_reason(at: &str, since: &str, count: usize, first: &[&str]) -> S
 /// Whether `reason` is a [`new_failures_reason`]: a new fail the recheck
 /// found, which the decision and the rollback check act on.
 pub(crate) fn is_new_failures_reason(reason: &str) -> bool {
-    reason.starts_with("a dry-run scan at ") && reason.contains(" failing result(s) ")
+    // The names first: a table cell cut short keeps them (walk43).
+    reason.contains(" new failing result(s): ") && reason.contains(" — a dry-run scan at ")
 }
 
 /// The recheck of an enforced policy: a violation the reports do not hold
