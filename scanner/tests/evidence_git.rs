@@ -379,7 +379,7 @@ fn promote_and_rollback_patches_apply_and_read_back() {
     );
     assert!(
         stdout.contains(&format!(
-            "require-team: WAIT, no patch to apply now (promote.patch once GO; rollback.patch only when a rollback condition is met): {}/patches/require-team\n",
+            "require-team: WAIT, patches for later (promote.patch once GO; rollback.patch only when a rollback condition is met): {}/patches/require-team\n",
             out.display()
         )),
         "{stdout}"
@@ -469,6 +469,13 @@ fn a_folder_of_the_checkout_gives_patches_from_its_top() {
     let elsewhere = tempfile::tempdir().expect("tempdir");
     let stdout = String::from_utf8_lossy(&output.stdout);
     paste_printed_apply(&stdout, "require-team", elsewhere.path());
+    // Its rollback is for later: named by its folder, no command.
+    assert!(
+        stdout.lines().any(|l| l.starts_with(
+            "require-team: GO, patches for later (rollback.patch only when a rollback condition is met): "
+        )),
+        "{stdout}"
+    );
     assert_eq!(
         read_back(
             &repo,

@@ -768,7 +768,7 @@ fn print_git_changes(evidence: &evidence::Evidence, out: &Path, repo: Option<&Pa
         if let (Some(decision), Some((Some(folder), _))) = (decision, later.first()) {
             let when: Vec<&str> = later.iter().map(|(_, when)| *when).collect();
             out!(
-                "{name}: {}, no patch to apply now ({}): {}",
+                "{name}: {}, patches for later ({}): {}",
                 decision.label(),
                 when.join("; "),
                 shell_word(&folder.to_string_lossy())
