@@ -1233,6 +1233,35 @@ fn a_cel_precondition_that_cannot_compile_or_run_fails_the_rule() {
         statuses(rule("object.metadata.name == 'other'"), &web),
         [("r".to_string(), RuleStatus::Skip)]
     );
+    // verify45 F1: a false condition skips, whatever errors another gave.
+    let two = |first: &str, second: &str| {
+        policy(json!([{
+            "name": "r",
+            "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+            "celPreconditions": [{"name": "a", "expression": first}, {"name": "b", "expression": second}],
+            "validate": {"cel": {"expressions": [{"expression": "true"}]}}
+        }]))
+    };
+    for (first, second) in [
+        (
+            "object.metadata.labels['tier'] == 'web'",
+            "object.metadata.namespace == 'prod'",
+        ),
+        (
+            "object.metadata.namespace == 'prod'",
+            "object.metadata.labels['tier'] == 'web'",
+        ),
+    ] {
+        assert_eq!(
+            statuses(two(first, second), &web),
+            [("r".to_string(), RuleStatus::Skip)],
+            "{first} / {second}"
+        );
+    }
+    assert_eq!(
+        statuses(two("object.metadata.labels['tier'] == 'web'", "true"), &web),
+        [("r".to_string(), RuleStatus::Fail)]
+    );
     assert_eq!(
         statuses(rule("object.metadata.name == 'web'"), &web),
         [("r".to_string(), RuleStatus::Pass)]

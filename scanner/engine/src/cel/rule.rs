@@ -120,8 +120,11 @@ pub(crate) struct ParamRef {
     pub(crate) parameter_not_found_action: Option<String>,
 }
 
-/// Kyverno's `celPreconditions`: every condition must be true; `Ok(false)`
-/// means the rule is skipped.
+/// Kyverno's `celPreconditions`, as Kubernetes' match-condition matcher
+/// reads them (validate_cel.go `matchconditions.NewMatcher`): a false
+/// condition skips the rule (`Ok(false)`) whatever errors others gave;
+/// an error with none false is the result (verify45 F1: an error beside
+/// a false condition failed the rule).
 pub(crate) fn preconditions_met(
     conditions: &[CelVariable],
     scope: &ResourceScope,
@@ -131,12 +134,17 @@ pub(crate) fn preconditions_met(
         return Ok(true);
     }
     let activation = Activation::new(scope, data, PolicyInputs::default());
+    let mut first_error = None;
     for condition in conditions {
-        if !condition.expression.evaluate_bool(&activation)? {
-            return Ok(false);
+        match condition.expression.evaluate_bool(&activation) {
+            Ok(true) => {}
+            Ok(false) => return Ok(false),
+            Err(err) => {
+                first_error.get_or_insert(err);
+            }
         }
     }
-    Ok(true)
+    first_error.map_or(Ok(true), Err)
 }
 
 /// The CEL view of a rule's JSON context (`request.object` and friends),
