@@ -35,6 +35,7 @@ type CelResult = Result<cel::Value, ExecutionError>;
 
 pub(crate) fn register(ctx: &mut cel::Context<'_>) {
     ctx.add_function("size", size);
+    ctx.add_function("cel.bind", bind);
     ctx.add_function("dyn", identity);
     ctx.add_function("format.named", format_named);
     ctx.add_function("format", format_bounded);
@@ -208,6 +209,23 @@ fn format_bounded(
     scope.add_variable_from_value("a", format_argument(arguments));
     own.format.execute(&scope)
 }
+/// `cel.bind(name, value, expression)` (cel-go's `ext.Bindings`, in
+/// Kyverno's and Kubernetes' environments): the expression with `name`
+/// bound to the value. The `cel` crate parses it as a call of `cel.bind`
+/// and declares none (verify45 F2: "Undeclared reference to 'bind'").
+fn bind(ftx: &FunctionContext) -> CelResult {
+    let [name, value, body] = ftx.args else {
+        return Err(ftx.error("cel.bind takes a name, a value and an expression"));
+    };
+    let cel::common::ast::Expr::Ident(name) = &name.expr else {
+        return Err(ftx.error("cel.bind: its first argument must be a name"));
+    };
+    let value = ftx.ptx.resolve(value)?;
+    let mut scope = ftx.ptx.new_inner_scope();
+    scope.add_variable_from_value(name.clone(), value);
+    scope.resolve(body)
+}
+
 /// `format`'s arguments as cel-go formats them (`ext/formatting.go`):
 /// bytes as their text, a duration and a timestamp as `string()` writes
 /// them — kube-cel wrote these in Rust's Debug form (a decoded Secret as
@@ -707,4 +725,42 @@ fn format_named(ftx: &FunctionContext, name: Arc<String>) -> CelResult {
         .map_err(|err| ftx.error(err.to_string()))?;
     let format = ftx.ptx.resolve(&factory)?;
     Ok(cel::Value::Opaque(Arc::new(OptionalValue::of(format))))
+}
+
+#[cfg(test)]
+mod bind_tests {
+    use std::sync::Arc;
+
+    use serde_json::{json, Value};
+
+    use crate::cel::{to_json, Activation, CelInputs, PolicyInputs, Program, ResourceScope};
+    use crate::context::{ClusterData, NoClusterData};
+
+    /// verify45 F2: `cel.bind` as cel-go's ext.Bindings gives it, nested
+    /// and shadowing too; not a name it is not given.
+    #[test]
+    fn cel_bind_binds_a_name_for_its_expression() {
+        let object = json!({"metadata": {"name": "web"}});
+        let scope = ResourceScope::new(CelInputs {
+            object: object.clone(),
+            old_object: Value::Null,
+            request: Value::Null,
+            namespace_object: json!({}),
+        });
+        let data: Arc<dyn ClusterData> = Arc::new(NoClusterData);
+        let eval = |source: &str| {
+            let activation = Activation::new(&scope, &data, PolicyInputs::default());
+            Program::compile(source)
+                .evaluate(&activation)
+                .map(|value| to_json(&value))
+        };
+        assert_eq!(eval("cel.bind(x, 2, x * x)"), Ok(json!(4)));
+        assert_eq!(
+            eval("cel.bind(r, object, r.metadata.name != 'x')"),
+            Ok(json!(true))
+        );
+        assert_eq!(eval("cel.bind(x, 1, cel.bind(x, 2, x) + x)"), Ok(json!(3)));
+        assert!(eval("cel.bind(1, 2, 3)").is_err());
+        assert!(eval("cel.bind(x, 2, x) + x").is_err());
+    }
 }
