@@ -1018,7 +1018,13 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
                 // there before any pattern is skipped, and an error blocks.
                 // Under `failurePolicy: Ignore` an error blocks nothing
                 // (pkg/utils/engine/response.go BlockRequest; verify44 J).
-                let erring = if spec.str_field("failurePolicy") == Some("Ignore") {
+                // Kyverno's GetFailurePolicy: webhookConfiguration's first,
+                // then the deprecated spec.failurePolicy (verify45 F4).
+                let failure_policy = spec
+                    .pointer("/webhookConfiguration/failurePolicy")
+                    .and_then(Value::as_str)
+                    .or_else(|| spec.str_field("failurePolicy"));
+                let erring = if failure_policy == Some("Ignore") {
                     Default::default()
                 } else {
                     context_errs_on_delete(rule)

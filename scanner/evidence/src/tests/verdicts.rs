@@ -1921,17 +1921,25 @@ fn a_context_variable_failing_on_delete_leaves_deletes_judged() {
             "{case}: {found:?}"
         );
     }
-    // verify44 J: under failurePolicy Ignore the error blocks nothing.
-    let ignored = crate::ingest::policy_info::PolicyInfo::from_document(&json!({
-        "apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy", "metadata": {"name": "p"},
-        "spec": {"failurePolicy": "Ignore", "rules": [{"name": "r", "match": pod,
-            "context": team("request.object.metadata.labels.team"), "validate": pattern}]}}))
-    .map(|info| info.admission_only)
-    .unwrap_or_default();
-    assert!(
-        !ignored.iter().any(|p| p.starts_with("DELETE")),
-        "{ignored:?}"
-    );
+    // verify44 J: under failurePolicy Ignore the error blocks nothing;
+    // verify45 F4: the webhookConfiguration's, read first, too.
+    for ignore in [
+        json!({"failurePolicy": "Ignore"}),
+        json!({"webhookConfiguration": {"failurePolicy": "Ignore"}}),
+    ] {
+        let mut spec = ignore.clone();
+        spec["rules"] = json!([{"name": "r", "match": pod,
+            "context": team("request.object.metadata.labels.team"), "validate": pattern}]);
+        let ignored = crate::ingest::policy_info::PolicyInfo::from_document(&json!({
+            "apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy", "metadata": {"name": "p"},
+            "spec": spec}))
+        .map(|info| info.admission_only)
+        .unwrap_or_default();
+        assert!(
+            !ignored.iter().any(|p| p.starts_with("DELETE")),
+            "{ignore}: {ignored:?}"
+        );
+    }
 }
 
 /// verify43 F5: the requester read through a context variable's raw
