@@ -1262,6 +1262,25 @@ fn a_cel_precondition_that_cannot_compile_or_run_fails_the_rule() {
         statuses(two("object.metadata.labels['tier'] == 'web'", "true"), &web),
         [("r".to_string(), RuleStatus::Fail)]
     );
+    // verify45 F6: a precondition reads the rule's validate.cel variables.
+    let with_variable = |precondition: &str| {
+        policy(json!([{
+            "name": "r",
+            "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+            "celPreconditions": [{"name": "p", "expression": precondition}],
+            "validate": {"cel": {
+                "variables": [{"name": "isweb", "expression": "object.metadata.name == 'web'"}],
+                "expressions": [{"expression": "variables.isweb"}]}}
+        }]))
+    };
+    assert_eq!(
+        statuses(with_variable("!variables.isweb"), &web),
+        [("r".to_string(), RuleStatus::Skip)]
+    );
+    assert_eq!(
+        statuses(with_variable("variables.isweb"), &web),
+        [("r".to_string(), RuleStatus::Pass)]
+    );
     assert_eq!(
         statuses(rule("object.metadata.name == 'web'"), &web),
         [("r".to_string(), RuleStatus::Pass)]

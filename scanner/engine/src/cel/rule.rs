@@ -125,15 +125,29 @@ pub(crate) struct ParamRef {
 /// condition skips the rule (`Ok(false)`) whatever errors others gave;
 /// an error with none false is the result (verify45 F1: an error beside
 /// a false condition failed the rule).
+///
+/// `variables` are the rule's `validate.cel` variables: Kyverno compiles
+/// the conditions with them on one composited compiler (validate_cel.go
+/// `admissionpolicy.NewCompiler(matchConditions, variables)`), so a
+/// condition may read `variables.<name>` (verify45 F6).
 pub(crate) fn preconditions_met(
     conditions: &[CelVariable],
+    variables: &[CelVariable],
     scope: &ResourceScope,
     data: &Arc<dyn ClusterData>,
 ) -> Result<bool, String> {
     if conditions.is_empty() {
         return Ok(true);
     }
-    let activation = Activation::new(scope, data, PolicyInputs::default());
+    let mut activation = Activation::new(scope, data, PolicyInputs::default());
+    if conditions.iter().any(|c| {
+        c.expression
+            .names()
+            .iter()
+            .any(|n| n.starts_with(super::names::VARIABLES))
+    }) {
+        activation.bind_variables(variables, None);
+    }
     let mut first_error = None;
     for condition in conditions {
         match condition.expression.evaluate_bool(&activation) {

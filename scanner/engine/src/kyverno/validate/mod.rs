@@ -109,7 +109,7 @@ pub(crate) fn validate_cel_in_scope(
 ) -> Option<RuleOutcome> {
     let validation = rule.validate.as_ref()?;
     let block = validation.cel.as_ref()?;
-    match crate::cel::preconditions_met(&rule.cel_preconditions, scope, cluster) {
+    match crate::cel::preconditions_met(&rule.cel_preconditions, &block.variables, scope, cluster) {
         Ok(true) => {}
         Ok(false) => {
             return Some(RuleOutcome::new(
