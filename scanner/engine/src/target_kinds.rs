@@ -104,6 +104,9 @@ impl TargetKinds {
                 });
             }
         }
+        // A rule applied as written (a ValidatingAdmissionPolicy's) names
+        // no Pod controller (verify45 F7).
+        named.pods_targeted &= self.pods_targeted;
         named.includes(kind)
     }
 
@@ -170,6 +173,8 @@ mod tests {
         targets.add_resource_rule_as_written(&rule(&[""], &["v1"], &["pods"]));
         assert!(targets.includes(&kind("", "v1", "Pod", "pods")));
         assert!(!targets.includes(&kind("apps", "v1", "Deployment", "deployments")));
+        assert!(targets.names(&kind("", "v1", "Pod", "pods")));
+        assert!(!targets.names(&kind("apps", "v1", "Deployment", "deployments")));
     }
 
     /// A wildcard names no kind; a named Pod names its controllers.

@@ -161,9 +161,10 @@ pub(super) fn policies_matching_nothing_served(
         .collect()
 }
 
-/// The policies (qualified names) some of whose served kinds — named
-/// without a wildcard ([`polscan_engine::target_kinds::TargetKinds::names`])
-/// — this scan's filters or its default (Secrets) leave out: the scan did
+/// The policies (qualified names) some of whose served kinds this scan's
+/// filters leave out, or its default (Secrets) leaves out where the policy
+/// names the kind without a wildcard
+/// ([`polscan_engine::target_kinds::TargetKinds::names`]): the scan did
 /// not cover them completely, so their soak history must not count it as
 /// a clean scan (a week of scans without Secrets read as a week clean for
 /// a policy on Secrets).
@@ -176,9 +177,14 @@ pub(super) fn policies_missing_named_kinds(
         .target_kinds_by_policy()
         .into_iter()
         .filter(|(_, targets)| {
-            selection.not_listed.iter().any(|(kind, why)| {
-                matches!(why, NotListed::Filtered | NotListed::ExcludedByDefault)
-                    && targets.names(kind)
+            // The user's filters leave out whatever the policy reaches,
+            // through a wildcard too (verify45 F8: `apps/v1/*` soaked over
+            // scans without Deployments); the default (Secrets) only what it
+            // names, or a policy on every kind would never soak.
+            selection.not_listed.iter().any(|(kind, why)| match why {
+                NotListed::Filtered => targets.includes(kind),
+                NotListed::ExcludedByDefault => targets.names(kind),
+                _ => false,
             })
         })
         .map(|(policy, _)| policy)
@@ -558,6 +564,35 @@ mod tests {
         assert_eq!(
             policies_missing_named_kinds(&engine, &with_secrets),
             BTreeSet::from(["pods".to_string()])
+        );
+        // verify45 F8: a wildcard reaches what --exclude-kinds leaves out;
+        // not the Secrets left out by default.
+        let (engine, problems) = Engine::from_documents(
+            &[rule("apps", "apps/v1/*"), rule("pods", "Pod")],
+            EngineOptions::default(),
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        let served = discovered(&[
+            ("", "Secret"),
+            ("apps", "Deployment"),
+            ("apps", "DaemonSet"),
+        ])
+        .kinds;
+        let plain = super::super::selection::select(
+            &served,
+            &ScanFilters::default(),
+            &engine.target_kinds(),
+        );
+        assert!(policies_missing_named_kinds(&engine, &plain).is_empty());
+        let no_deployments = ScanFilters {
+            exclude_kinds: vec![super::super::selection::KindName::parse("Deployment")],
+            ..ScanFilters::default()
+        };
+        let selection =
+            super::super::selection::select(&served, &no_deployments, &engine.target_kinds());
+        assert_eq!(
+            policies_missing_named_kinds(&engine, &selection),
+            BTreeSet::from(["apps".to_string(), "pods".to_string()])
         );
         // verify28: a policy on Secrets and Pods loses its Secret part in a
         // plain scan; a namespaced policy of a namespace --namespace leaves
