@@ -603,7 +603,7 @@ fn only_an_expiry_kyverno_acts_on_rolls_back() {
     ));
     let after = build(&input(
         vec![report(vec![cel_result("vp", "pass", "p"), skipped])],
-        vec![enforced, cel_exception],
+        vec![enforced, cel_exception.clone()],
         Some(scan(true, &[])),
     ));
     let check = compare::compare(&before, &after)
@@ -618,6 +618,26 @@ fn only_an_expiry_kyverno_acts_on_rolls_back() {
             .iter()
             .any(|c| c.met && c.condition.starts_with("an exception for this policy")),
         "{check:?}"
+    );
+    // walk44: a policy in Audit whose clean record rests on it is not
+    // ready while it expires within the window.
+    let mut audit = validating_policy("vp");
+    audit["spec"]["validationActions"] = json!(["Audit"]);
+    let mut skipped = cel_result("vp", "skip", "vendor");
+    skipped["properties"] = json!({"exceptions": "vendor"});
+    let resting = build(&input(
+        vec![report(vec![cel_result("vp", "pass", "p"), skipped])],
+        vec![audit, cel_exception],
+        Some(scan(true, &[])),
+    ));
+    let vp = find(&resting, "vp");
+    assert_eq!(vp.verdict, Verdict::NotReady, "{:?}", vp.reasons);
+    assert!(
+        vp.reasons
+            .iter()
+            .any(|r| r.contains("expires at 2026-12-01T00:00:00Z (within --expiry-window)")),
+        "{:?}",
+        vp.reasons
     );
 }
 

@@ -752,6 +752,23 @@ pub(super) fn policy_evidence(
             }
         })
         .collect();
+    // A clean record that rests on a CEL PolicyException Kyverno drops
+    // within the expiry window (its `expiresAt`): once it is gone Kyverno
+    // judges what it skips (walk44: GO on an exception 70 s from expiry).
+    for exception in exceptions.iter().filter(|e| {
+        e.covers(&qualified)
+            && !e.not_applied()
+            && e.expiry_by_kyverno
+            && e.status == ExceptionStatus::Expiring
+            && e.covered_results > 0
+    }) {
+        reasons.push(format!(
+            "{} skips {} result(s) and expires at {} (within --expiry-window): Kyverno then judges them — fix what it excuses, or renew it, and decide after",
+            exception_named(exception),
+            exception.covered_results,
+            exception.expires.as_deref().unwrap_or_default()
+        ));
+    }
     let no_evidence_rules: Vec<&str> = rule_evidence
         .iter()
         .filter(|r| r.verdict == Verdict::NoEvidence)
