@@ -758,9 +758,15 @@ fn foreach_entries(validate: &Value) -> Vec<&Value> {
 /// `validate` (or a foreach entry) without what [`rule_reads`] reads
 /// apart or not at all: messages, `cel`, foreach lists and contexts.
 fn strip_read_apart(value: &mut Value) {
+    without_keys(value, &["message", "cel", "list", "context"]);
+}
+
+/// `validate` (or a foreach entry) without `keys`, in its foreach entries
+/// too, nested ones included.
+pub(crate) fn without_keys(value: &mut Value, keys: &[&str]) {
     if let Some(map) = value.as_object_mut() {
-        for key in ["message", "cel", "list", "context"] {
-            map.remove(key);
+        for key in keys {
+            map.remove(*key);
         }
         for each in map
             .get_mut("foreach")
@@ -768,7 +774,7 @@ fn strip_read_apart(value: &mut Value) {
             .into_iter()
             .flatten()
         {
-            strip_read_apart(each);
+            without_keys(each, keys);
         }
     }
 }

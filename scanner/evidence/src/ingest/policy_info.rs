@@ -1406,17 +1406,7 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
 /// `validate` (or a foreach of it) without its `message` and those of its
 /// foreach, nested too: text that changes no result.
 fn without_messages(value: &mut Value) {
-    if let Some(map) = value.as_object_mut() {
-        map.remove("message");
-        for each in map
-            .get_mut("foreach")
-            .and_then(Value::as_array_mut)
-            .into_iter()
-            .flatten()
-        {
-            without_messages(each);
-        }
-    }
+    operation_tests::without_keys(value, &["message"]);
 }
 
 /// [`reads_clock_or_chance`] over a CEL policy's expressions that decide a
