@@ -465,7 +465,12 @@ impl PolicyEvidence {
             return None;
         }
         let cluster = &self.info.action;
-        match (change.promote.is_some(), change.rollback.is_some(), self.info.enforces()) {
+        // Whether the switch would change the cluster: a Mixed policy (one
+        // rule on Audit, another enforcing) is not yet enforced, and Git
+        // promoting it agrees (walk44: a rule-level Audit under a spec-level
+        // Enforce was called a hand change).
+        let cluster_enforced = self.info.enforce_changes_nothing();
+        match (change.promote.is_some(), change.rollback.is_some(), cluster_enforced) {
             (false, true, false) => Some(format!(
                 "Git and the cluster disagree: Git enforces the policy already, the cluster has {cluster} (Flux has not reconciled it yet, or it was changed by hand): do not apply rollback.patch to switch; reconcile, rescan and compare"
             )),

@@ -80,8 +80,10 @@ pub struct GitChange {
     /// already, or with a problem.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub promote: Option<PatchFile>,
-    /// Returns it to Audit, applied after `promote` (or to the repository
-    /// as it is when Git has it in Enforce); None with a problem.
+    /// Returns it to Audit: applied after `promote`, the exact reverse of
+    /// it (fields Git enforced before stay so); applied to the repository
+    /// as it is when Git has it in Enforce, every action field to Audit.
+    /// None with a problem.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback: Option<PatchFile>,
     /// Facts about the change: Git has it in Enforce already, a chart's
@@ -206,10 +208,23 @@ fn plan_inner(
 ) -> Result<GitChange, String> {
     let located = locate(repo, policy, environment_values)?;
     let (promoted, promote_diff) = change(repo, &located, Target::Enforce)?;
-    let after_promote = repo.with_changes(promoted);
-    // Located again: a block list shortened by the promotion moved lines.
-    let again = locate(&after_promote, policy, environment_values)?;
-    let (_, rollback_diff) = change(&after_promote, &again, Target::Audit)?;
+    let rollback_diff = if promote_diff.is_empty() {
+        // Git enforces already: back to Audit, every action field.
+        let (_, diff) = change(repo, &located, Target::Audit)?;
+        diff
+    } else {
+        // Exactly what the promotion changed, back as Git had it: a rule
+        // Git enforced before stays enforced, `[Audit, Warn]` comes back
+        // whole (walk44: the rollback un-enforced a rule the promotion
+        // never touched).
+        let mut diff = String::new();
+        for (file, edited) in &promoted {
+            if let Some(text) = repo.text(file) {
+                diff.push_str(&diff::unified(file, edited, text));
+            }
+        }
+        diff
+    };
     let mut notes = located.notes;
     if promote_diff.is_empty() {
         notes.push("Git has the policy in Enforce already: no promote.patch".into());

@@ -72,19 +72,6 @@ impl Repository {
         Repository { files, charts }
     }
 
-    /// The repository with `changed` files' new texts; the others shared.
-    pub(super) fn with_changes(&self, changed: BTreeMap<String, String>) -> Repository {
-        let mut files = self.files.clone();
-        for (path, text) in changed {
-            let file = File::new(&path, text, &self.charts);
-            files.insert(path, Arc::new(file));
-        }
-        Repository {
-            files,
-            charts: self.charts.clone(),
-        }
-    }
-
     /// A file's text.
     pub(super) fn text(&self, path: &str) -> Option<&str> {
         self.files.get(path).map(|file| file.text.as_str())

@@ -85,9 +85,17 @@ fn per_rule_failure_actions_each_change() {
             "+      validationFailureAction: Enforce"
         ]
     );
-    // Back to Audit from the promoted text: every rule, the one Git had
-    // in Enforce too.
-    assert_eq!(changed(rollback).len(), 6, "{rollback}");
+    // Back as Git had it: the rule Git enforced before stays enforced,
+    // `audit` keeps its spelling (walk44).
+    assert_eq!(
+        changed(rollback),
+        [
+            "-      failureAction: Enforce",
+            "+      failureAction: Audit",
+            "-      validationFailureAction: Enforce",
+            "+      validationFailureAction: audit"
+        ]
+    );
     assert_eq!(change.locations.len(), 3);
 }
 
@@ -113,7 +121,7 @@ fn a_validating_policy_s_flow_list_becomes_deny() {
         changed(rollback),
         [
             "-  validationActions: [Deny]  # audit first",
-            "+  validationActions: [Audit]  # audit first"
+            "+  validationActions: [Audit, 'Warn']  # audit first"
         ]
     );
 }
@@ -133,7 +141,11 @@ fn a_binding_s_block_list_becomes_one_item() {
         changed(promote),
         ["-    - Audit", "-    - Warn", "+    - Deny"]
     );
-    assert_eq!(changed(rollback), ["-    - Deny", "+    - Audit"]);
+    // The rollback gives back what the promotion took, Warn too.
+    assert_eq!(
+        changed(rollback),
+        ["-    - Deny", "+    - Audit", "+    - Warn"]
+    );
     assert!(promote.contains("@@ -5,6 +5,5 @@"), "{promote}");
 }
 

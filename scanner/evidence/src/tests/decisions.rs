@@ -491,6 +491,51 @@ fn git_and_the_cluster_disagreeing_on_the_action_is_said() {
     decision::apply(&mut agreeing);
     assert!(find(&agreeing, "clean").git_drift().is_none());
     assert!(decision_of(&agreeing, "clean").reasons.is_empty());
+
+    // Mixed in the cluster (one rule on Audit under a spec-level Enforce,
+    // walk44): Git promoting it agrees; Git enforcing every rule does not.
+    let mixed = |rollback_only: bool| {
+        let mut evidence = super::decisions::evidence();
+        if rollback_only {
+            let clean = evidence
+                .policies
+                .iter_mut()
+                .find(|p| p.info.name == "clean")
+                .expect("clean");
+            clean.git_change = Some(GitChange {
+                rollback: Some(patch("patches/clean/rollback.patch")),
+                ..GitChange::default()
+            });
+        } else {
+            promote_in_git(&mut evidence, "clean");
+        }
+        let clean = evidence
+            .policies
+            .iter_mut()
+            .find(|p| p.info.name == "clean")
+            .expect("clean");
+        clean.info.action = "Mixed".into();
+        clean.info.rules = ["r-audit", "r-default"]
+            .iter()
+            .zip(["Audit", "Enforce"])
+            .map(|(name, action)| crate::ingest::policy_info::RuleInfo {
+                name: (*name).into(),
+                action: action.into(),
+                kinds: vec!["Pod".into()],
+                overrides: Vec::new(),
+                default_action: None,
+            })
+            .collect();
+        evidence
+    };
+    assert_eq!(find(&mixed(false), "clean").git_drift(), None);
+    let drift = find(&mixed(true), "clean").git_drift();
+    assert!(
+        drift.as_deref().is_some_and(|d| d.starts_with(
+            "Git and the cluster disagree: Git enforces the policy already, the cluster has Mixed"
+        )),
+        "{drift:?}"
+    );
 }
 
 /// Git holds other rules than the policy that soaked (walk20 finding 1):
