@@ -216,6 +216,7 @@ pub(super) fn policies_the_scan_leaves_out(
             )
         })
     });
+    let soak_gaps = policies_missing_named_kinds(engine, selection);
     let kinds_left_out = engine
         .target_kinds_by_policy()
         .into_iter()
@@ -242,19 +243,33 @@ pub(super) fn policies_the_scan_leaves_out(
                         && kind.group.is_empty()
                         && filters.include_kinds.is_empty())
             };
+            // Which filter, in its own words: `--include-kinds` lists only
+            // what it names, which a user adding Secret did not expect
+            // (walk44).
             let why = if left_out.iter().all(|(kind, why)| by_default(kind, why)) {
-                "listed only when --include-kinds names them (their reports are readable by more people than the objects)"
+                "listed only when --include-kinds names them (their reports are readable by more people than the objects; --include-kinds then lists only the kinds it names, so name the others too)"
+            } else if !filters.include_kinds.is_empty() && filters.namespaces.is_empty() {
+                "not in this scan's --include-kinds, which lists only the kinds it names"
+            } else if !filters.include_kinds.is_empty() {
+                "not in this scan's --include-kinds (which lists only the kinds it names), or cluster-scoped under its --namespace"
+            } else if !filters.exclude_kinds.is_empty() {
+                "left out by this scan's --exclude-kinds or --namespace"
             } else {
-                "left out by this scan's --include-kinds, --exclude-kinds or --namespace"
+                "left out by this scan's --namespace (it lists namespaced kinds only)"
+            };
+            let soak = if soak_gaps.contains(&policy) {
+                "; this scan does not count toward its soak"
+            } else {
+                ""
             };
             Some(if partly {
                 format!(
-                    "policy {policy} also matches {}, {why}: its rules are not evaluated on them in this scan",
+                    "policy {policy} also matches {}, {why}: its rules are not evaluated on them in this scan{soak}",
                     kinds.join(", ")
                 )
             } else {
                 format!(
-                    "policy {policy} matches only {}, {why}: nothing is evaluated for it in this scan",
+                    "policy {policy} matches only {}, {why}: nothing is evaluated for it in this scan{soak}",
                     kinds.join(", ")
                 )
             })
@@ -545,7 +560,7 @@ mod tests {
         );
         assert_eq!(
             policies_the_scan_leaves_out(&engine, &plain, &ScanFilters::default()),
-            ["policy secrets matches only Secret, listed only when --include-kinds names them (their reports are readable by more people than the objects): nothing is evaluated for it in this scan"]
+            ["policy secrets matches only Secret, listed only when --include-kinds names them (their reports are readable by more people than the objects; --include-kinds then lists only the kinds it names, so name the others too): nothing is evaluated for it in this scan; this scan does not count toward its soak"]
         );
         let named = ScanFilters {
             include_kinds: vec![super::super::selection::KindName::parse("Secret")],
@@ -554,7 +569,7 @@ mod tests {
         let with_secrets = super::super::selection::select(&served, &named, &engine.target_kinds());
         assert_eq!(
             policies_the_scan_leaves_out(&engine, &with_secrets, &named),
-            ["policy pods matches only Pod, left out by this scan's --include-kinds, --exclude-kinds or --namespace: nothing is evaluated for it in this scan"]
+            ["policy pods matches only Pod, not in this scan's --include-kinds, which lists only the kinds it names: nothing is evaluated for it in this scan; this scan does not count toward its soak"]
         );
         // Their soak history does not count these scans as covering them.
         assert_eq!(
@@ -610,7 +625,7 @@ mod tests {
         let selection = super::super::selection::select(&served, &plain, &engine.target_kinds());
         assert_eq!(
             policies_the_scan_leaves_out(&engine, &selection, &plain),
-            ["policy both also matches Secret, listed only when --include-kinds names them (their reports are readable by more people than the objects): its rules are not evaluated on them in this scan"]
+            ["policy both also matches Secret, listed only when --include-kinds names them (their reports are readable by more people than the objects; --include-kinds then lists only the kinds it names, so name the others too): its rules are not evaluated on them in this scan; this scan does not count toward its soak"]
         );
         let team_b = ScanFilters {
             namespaces: vec!["team-b".into()],
@@ -622,7 +637,7 @@ mod tests {
             [
                 "Policy team-a/local applies only in namespace team-a, which this scan's --namespace or --exclude-namespaces leave out: nothing is evaluated for it in this scan",
                 // verify29 V3: --namespace does not drop Secrets; the default does.
-                "policy both also matches Secret, listed only when --include-kinds names them (their reports are readable by more people than the objects): its rules are not evaluated on them in this scan",
+                "policy both also matches Secret, listed only when --include-kinds names them (their reports are readable by more people than the objects; --include-kinds then lists only the kinds it names, so name the others too): its rules are not evaluated on them in this scan; this scan does not count toward its soak",
             ]
         );
     }
