@@ -411,6 +411,27 @@ fn after_the_switch_an_audit_override_prints_no_enforce_command() {
         assert!(!text.contains("\nEnforce: set"), "{text}");
         assert!(text.contains("| **ENFORCED** | labels | Mixed (Audit in namespace(s) team-b; Enforce elsewhere) | **stays in Audit** in namespace(s) team-b (an Audit override)<br>rollback: not checked"));
         assert!(!html::render(&evidence).contains("<h3>Enforce</h3>"));
+        assert!(labels.reasons.is_empty(), "{labels:?}");
+
+        // A violation in team-b, which the override keeps in Audit: still
+        // ENFORCED, and the decision says it is there (walk44).
+        let dirty = build(&input(
+            vec![report(vec![
+                result("labels", "pass", "team-a", "p1"),
+                result("labels", "fail", "team-b", "p2"),
+            ])],
+            vec![audit_override("labels", "Enforce", false)],
+            Some(scan(true, &[])),
+        ));
+        let labels = decision_of(&dirty, "labels");
+        assert_eq!(labels.decision, Decision::Enforced);
+        assert_eq!(labels.reasons.len(), 1, "{labels:?}");
+        assert!(
+            labels.reasons[0]
+                .starts_with("1 violation(s) where an Audit override keeps it in Audit (")
+                && labels.reasons[0].contains("p2"),
+            "{labels:?}"
+        );
 
         // In production the breach says what to change, and no command.
         let mut severe = evidence.clone();

@@ -317,6 +317,18 @@ fn decide_policy(
                 "no scan checks what only admission sees, so its rollback conditions do not cover it: {part}"
             ))];
         }
+        // Violations where an Audit override keeps it in Audit: enforced
+        // as far as its own action reaches, not clean there (walk44: the
+        // row said ENFORCED beside "not ready, N failing").
+        let audited: Vec<&Violation> = policy.violations.iter().filter(|v| !v.enforced()).collect();
+        if let Some(first) = audited.first() {
+            decision.reasons.push(shorten(&format!(
+                "{} violation(s) where an Audit override keeps it in Audit ({}{}): fix them before enforcing there",
+                audited.len(),
+                first.resource,
+                if audited.len() > 1 { ", …" } else { "" },
+            )));
+        }
         return decision;
     }
     match policy.verdict {
