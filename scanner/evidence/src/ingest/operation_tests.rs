@@ -50,6 +50,8 @@ enum Fields<'f> {
     Only(&'f [&'f str]),
     /// Any but these.
     AllBut(&'f [&'f str]),
+    /// Any but these and those: a list of fields read apart from another.
+    AllButBoth(&'f [&'f str], &'f [&'f str]),
 }
 
 impl Fields<'_> {
@@ -57,6 +59,7 @@ impl Fields<'_> {
         match self {
             Fields::Only(fields) => fields.contains(&field),
             Fields::AllBut(fields) => !fields.contains(&field),
+            Fields::AllButBoth(these, those) => !these.contains(&field) && !those.contains(&field),
         }
     }
 }
@@ -571,26 +574,12 @@ pub(crate) fn reads_requester(
 /// [`kyverno_block_holds`]) and the requester ([`REQUESTER_FIELDS`]):
 /// `options`, `dryRun`, `uid`, `name` (empty on a CREATE by
 /// `generateName`), `kind`, `subResource`, ….
-const OTHER_ADMISSION_FIELDS: Fields<'static> = Fields::AllBut(&[
-    "object",
-    "namespace",
-    "oldObject",
-    "userInfo",
-    "roles",
-    "clusterRoles",
-    "operation",
-]);
+const OTHER_ADMISSION_FIELDS: Fields<'static> = Fields::AllButBoth(&SCAN_FIELDS, &["operation"]);
 
-/// [`OTHER_ADMISSION_FIELDS`] of a CEL expression ([`CEL_SCAN_FIELDS`]).
-const CEL_OTHER_ADMISSION_FIELDS: Fields<'static> = Fields::AllBut(&[
-    "object",
-    "namespace",
-    "oldObject",
-    "kind",
-    "resource",
-    "operation",
-    "userInfo",
-]);
+/// [`OTHER_ADMISSION_FIELDS`] of a CEL expression ([`CEL_SCAN_FIELDS`]; the
+/// requester is read apart, [`REQUESTER_FIELDS`]).
+const CEL_OTHER_ADMISSION_FIELDS: Fields<'static> =
+    Fields::AllButBoth(&CEL_SCAN_FIELDS, &["operation", "userInfo"]);
 
 /// Whether a Kyverno rule reads the requester ([`REQUESTER_FIELDS`],
 /// Kyverno's `serviceAccountName`/`serviceAccountNamespace`) anywhere it
