@@ -584,6 +584,35 @@ spec:
         ) && said.contains("policyName"),
         "{said}"
     );
+
+    // One that names its policy holds back that policy only: the other
+    // team's clean one is ready again at the next scan.
+    cluster.apply_yaml(
+        "apiVersion: kyverno.io/v2
+kind: PolicyException
+metadata: {name: bad-exception, namespace: shop}
+spec:
+  exceptions:
+  - {policyName: broken, ruleNames: [r]}
+  match: not-a-match
+",
+    );
+    let scanned = polscan_at(&day(10), &args);
+    assert_eq!(scanned.status.code(), Some(2), "{scanned:?}");
+    let (after, code) = evidence_at(&cluster, &day(10), &dir.join("day10"), &READY);
+    let clean = policy(&after, "require-team-label");
+    assert_eq!(
+        (clean["verdict"].as_str(), code),
+        (Some("ready"), Some(0)),
+        "{clean}"
+    );
+    assert!(!clean.to_string().contains("bad-exception"), "{clean}");
+    let all = evidence_at(&cluster, &day(10), &dir.join("all10"), &[]).0;
+    let said = policy(&all, "broken").to_string();
+    assert!(
+        said.contains("PolicyException shop/bad-exception"),
+        "{said}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -14,6 +14,7 @@ use serde_json::{json, Map, Value};
 use super::ScanOutcome;
 use crate::engine::exceptions::annotation::EXCEPTION_RULE;
 use crate::engine::RuleStatus;
+use crate::engine::ValueExt;
 pub use crate::evidence::run::history::{
     history_name, legacy_soak_digest, soak_digest, PolicyScan, ShardCounts, ShardOf,
 };
@@ -322,6 +323,53 @@ pub fn soak_policies<'a>(
         .collect()
 }
 
+/// The policies a binding or PolicyException names, by qualified name as
+/// the soak history keys them: a `kyverno.io` PolicyException's
+/// `spec.exceptions[].policyName` (`namespace/name` for a namespaced
+/// Policy, compared exactly: api/kyverno/v2 `Exception.Contains`), a
+/// `policies.kyverno.io` one's `spec.policyRefs[].name` of a cluster-wide
+/// kind (pkg/cel/engine/exception.go `ListExceptions`), a
+/// ValidatingAdmissionPolicyBinding's `spec.policyName`. None when the
+/// document does not say which, readably: then it may touch any policy.
+pub fn policies_named_by(document: &Value) -> Option<Vec<String>> {
+    let group = document
+        .str_at("/apiVersion")
+        .and_then(|v| v.split_once('/'))
+        .map(|(group, _)| group);
+    let name = |value: &Value| {
+        value
+            .as_str()
+            .filter(|name| !name.is_empty())
+            .map(str::to_string)
+    };
+    let names: Option<Vec<String>> = match (document.str_at("/kind"), group) {
+        (Some("PolicyException"), Some("kyverno.io")) => document
+            .pointer("/spec/exceptions")?
+            .as_array()?
+            .iter()
+            .map(|entry| name(entry.get("policyName")?))
+            .collect(),
+        (Some("PolicyException"), Some("policies.kyverno.io")) => document
+            .pointer("/spec/policyRefs")?
+            .as_array()?
+            .iter()
+            .map(|entry| {
+                // A namespaced kind's policy is named without its
+                // namespace: which one is not said here.
+                let kind = entry.get("kind")?.as_str()?;
+                (!kind.starts_with("Namespaced"))
+                    .then(|| name(entry.get("name")?))
+                    .flatten()
+            })
+            .collect(),
+        (Some("ValidatingAdmissionPolicyBinding"), Some("admissionregistration.k8s.io")) => {
+            Some(vec![name(document.pointer("/spec/policyName")?)?])
+        }
+        _ => None,
+    };
+    names.filter(|names| !names.is_empty())
+}
+
 /// What one run's soak history records of each policy it read: its digest,
 /// action, counts, and whether the run covered it completely — only a run
 /// that completed, over every namespace (no `--namespace` or
@@ -361,7 +409,12 @@ pub fn soak_scans(outcome: &ScanOutcome) -> BTreeMap<String, PolicyScan> {
                 complete: but_namespaces
                     && (every_namespace || covers_own(name))
                     && !outcome.invalid_policies.contains(name)
-                    && !outcome.kinds_left_out.contains(name),
+                    && !outcome.kinds_left_out.contains(name)
+                    && !outcome
+                        .load_error_policies
+                        .values()
+                        .flatten()
+                        .any(|held| held == name),
                 ..ShardCounts::default()
             };
             let statuses = by_rule
@@ -600,6 +653,12 @@ pub fn config_map(
                 crate::evidence::run::record_format::load_errors_value(&outcome.load_errors)
             {
                 put(keys::LOAD_ERRORS, errors);
+            }
+            if let Some(named) = crate::evidence::run::record_format::load_error_policies_value(
+                &outcome.load_errors,
+                &outcome.load_error_policies,
+            ) {
+                put(keys::LOAD_ERROR_POLICIES, named);
             }
             if !outcome.namespaces.is_empty() {
                 put(keys::NAMESPACES, outcome.namespaces.join(","));
@@ -989,8 +1048,72 @@ mod tests {
         outcome.invalid_beyond_policies = true;
         assert_eq!(complete(&outcome), (false, false));
         outcome.invalid_beyond_policies = false;
+        // One that names its policies holds back those only (one team's
+        // broken exception held every team's soak back).
+        outcome.load_error_policies = BTreeMap::from([(
+            "PolicyException team-b/x".to_string(),
+            vec!["good".to_string()],
+        )]);
+        assert_eq!(complete(&outcome), (false, false));
+        outcome.invalid_policies.clear();
+        outcome.load_error_policies = BTreeMap::from([(
+            "PolicyException team-b/x".to_string(),
+            vec!["team-b/broken".to_string()],
+        )]);
+        assert_eq!(complete(&outcome), (true, false));
+        outcome.load_error_policies.clear();
         outcome.failed_policy_sources = vec!["policies.kyverno.io/v1alpha1".into()];
         assert_eq!(complete(&outcome), (false, false));
+    }
+
+    /// The policies an exception or binding names, read as Kyverno matches
+    /// them; None where it does not say which, readably.
+    #[test]
+    fn the_policies_a_binding_or_exception_names() {
+        let named = |document: Value| policies_named_by(&document);
+        assert_eq!(
+            named(json!({
+                "apiVersion": "kyverno.io/v2", "kind": "PolicyException",
+                "spec": {"exceptions": [
+                    {"policyName": "require-labels", "ruleNames": ["check"]},
+                    {"policyName": "team-b/local", "ruleNames": ["*"]}
+                ], "match": "not a match"}
+            })),
+            Some(vec![
+                "require-labels".to_string(),
+                "team-b/local".to_string()
+            ])
+        );
+        assert_eq!(
+            named(json!({
+                "apiVersion": "policies.kyverno.io/v1", "kind": "PolicyException",
+                "spec": {"policyRefs": [{"name": "vpol", "kind": "ValidatingPolicy"}],
+                         "matchConditions": [{"name": "c", "expression": "(("}]}
+            })),
+            Some(vec!["vpol".to_string()])
+        );
+        assert_eq!(
+            named(json!({
+                "apiVersion": "admissionregistration.k8s.io/v1",
+                "kind": "ValidatingAdmissionPolicyBinding",
+                "spec": {"policyName": "vap", "validationActions": ["Nope"]}
+            })),
+            Some(vec!["vap".to_string()])
+        );
+        for unreadable in [
+            json!({"apiVersion": "kyverno.io/v2", "kind": "PolicyException", "spec": {}}),
+            json!({"apiVersion": "kyverno.io/v2", "kind": "PolicyException",
+                   "spec": {"exceptions": [{"policyName": "a"}, {"policyName": 3}]}}),
+            json!({"apiVersion": "kyverno.io/v2", "kind": "PolicyException",
+                   "spec": {"exceptions": []}}),
+            // A namespaced kind's policy: which namespace is not said.
+            json!({"apiVersion": "policies.kyverno.io/v1", "kind": "PolicyException",
+                   "spec": {"policyRefs": [{"name": "n", "kind": "NamespacedValidatingPolicy"}]}}),
+            json!({"apiVersion": "example.com/v1", "kind": "PolicyException",
+                   "spec": {"exceptions": [{"policyName": "a"}]}}),
+        ] {
+            assert_eq!(named(unreadable.clone()), None, "{unreadable}");
+        }
     }
 
     /// walk28 F18, verify28 item 10: a fail a `background: false`
@@ -1226,6 +1349,27 @@ mod tests {
             read.load_errors_beyond_policies(),
             ["PolicyException team/x: missing field `policyName`"]
         );
+        // The policies an exception names come back with it.
+        let naming = ScanOutcome {
+            load_errors: outcome.load_errors.clone(),
+            load_error_policies: BTreeMap::from([(
+                "PolicyException team/x".to_string(),
+                vec!["require-labels".to_string()],
+            )]),
+            ..ScanOutcome::default()
+        };
+        let named = ScanRecord::from_config_map(
+            &config_map(
+                "ns",
+                "run",
+                Ok(&naming),
+                at("2026-11-20T10:00:00Z"),
+                at("2026-11-20T10:05:00Z"),
+            ),
+            "ns/run",
+        )
+        .expect("record");
+        assert_eq!(named.load_error_policies, naming.load_error_policies);
         expected.write_failed_reports = 2;
         expected.policies_incomplete = true;
         expected.namespaces = vec!["a".into(), "b".into()];

@@ -348,6 +348,11 @@ pub struct ScanOutcome {
     /// so none of them was covered completely. An invalid policy alone
     /// leaves the others' coverage whole ([`last_run::soak_scans`]).
     pub invalid_beyond_policies: bool,
+    /// Bindings and PolicyExceptions that did not load but name their
+    /// policies (`Kind namespace/name` → the policies' qualified names):
+    /// only those policies' coverage is partial (one team's broken
+    /// exception held every team's soak back).
+    pub load_error_policies: BTreeMap<String, Vec<String>>,
     /// Why each policy, binding or PolicyException that could not be
     /// loaded was refused, by `Kind namespace/name` (`Kind name` when
     /// cluster-scoped): the loader's message.

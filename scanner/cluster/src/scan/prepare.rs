@@ -200,13 +200,25 @@ pub(super) async fn prepare(
     // discovery failed) or loaded may have results in the stored reports
     // that this run cannot reproduce.
     outcome.policies_incomplete |= set.loaded.problems.iter().any(|p| p.invalid_policy);
-    outcome.invalid_beyond_policies = set.loaded.problems.iter().any(|p| {
-        p.invalid_policy
-            && p.document
-                .and_then(|index| documents.get(index))
-                .and_then(|document| policy_name(&document.value))
-                .is_none()
-    });
+    // A binding or PolicyException that did not load holds back the
+    // policies it names; one whose policies cannot be read, every policy.
+    for problem in set.loaded.problems.iter().filter(|p| p.invalid_policy) {
+        let Some(document) = problem.document.and_then(|index| documents.get(index)) else {
+            outcome.invalid_beyond_policies = true;
+            continue;
+        };
+        if policy_name(&document.value).is_some() {
+            continue;
+        }
+        match last_run::policies_named_by(&document.value) {
+            Some(names) => {
+                outcome
+                    .load_error_policies
+                    .insert(document_label(&document.value), names);
+            }
+            None => outcome.invalid_beyond_policies = true,
+        }
+    }
     outcome.load_errors = set
         .loaded
         .problems

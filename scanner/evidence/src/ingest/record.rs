@@ -56,6 +56,11 @@ pub struct ScanRecord {
     /// empty from an older record.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub load_errors: BTreeMap<String, String>,
+    /// The policies each binding or PolicyException in `load_errors`
+    /// names, where the scan could read them (`loadErrorPolicies`): its
+    /// error touches those only. One not here may touch any policy.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub load_error_policies: BTreeMap<String, Vec<String>>,
     /// Reports the scan could not write or delete.
     #[serde(default)]
     pub write_failed_reports: usize,
@@ -359,6 +364,12 @@ impl ScanRecord {
             settings: json_key(text(keys::SETTINGS), keys::SETTINGS, source)?,
             load_errors: json_key(text(keys::LOAD_ERRORS), keys::LOAD_ERRORS, source)?
                 .unwrap_or_default(),
+            load_error_policies: json_key(
+                text(keys::LOAD_ERROR_POLICIES),
+                keys::LOAD_ERROR_POLICIES,
+                source,
+            )?
+            .unwrap_or_default(),
             resource_filters: text(keys::RESOURCE_FILTERS_FROM).map(|from| {
                 ResourceFiltersApplied {
                     source: from.to_string(),
@@ -776,15 +787,31 @@ impl ScanRecord {
     }
 
     /// The documents other than policies the scan could not load (a
-    /// binding, a PolicyException), each as `Kind namespace/name: message`:
-    /// they may change any policy's results, so no policy was covered
+    /// binding, a PolicyException) that may change `info`'s results — those
+    /// naming it, and those whose policies the record does not name — each
+    /// as `Kind namespace/name: message`: `info` was not covered
     /// completely. Empty when none, or the record does not say.
+    pub fn load_errors_affecting(&self, info: &PolicyInfo) -> Vec<String> {
+        let name = info.qualified_name();
+        self.load_errors_beyond_policies_where(|what| {
+            self.load_error_policies
+                .get(what)
+                .is_none_or(|named| named.contains(&name))
+        })
+    }
+
+    /// Bindings and PolicyExceptions that failed to load, as
+    /// `Kind namespace/name: message`, whatever policies they name.
     pub fn load_errors_beyond_policies(&self) -> Vec<String> {
+        self.load_errors_beyond_policies_where(|_| true)
+    }
+
+    fn load_errors_beyond_policies_where(&self, keep: impl Fn(&str) -> bool) -> Vec<String> {
         self.load_errors
             .iter()
             .filter(|(what, _)| {
                 let name = what.split_once(' ').map_or(what.as_str(), |(_, name)| name);
-                !self.invalid_policies.iter().any(|p| p == name)
+                !self.invalid_policies.iter().any(|p| p == name) && keep(what)
             })
             .map(|(what, message)| format!("{what}: {message}"))
             .collect()

@@ -36,6 +36,11 @@ pub mod keys {
     /// [`super::LOAD_ERROR_CHARS`] characters); absent when none, and from
     /// the record of an older polscan.
     pub const LOAD_ERRORS: &str = "loadErrors";
+    /// JSON `{"Kind namespace/name": [policy, …]}`: the policies each
+    /// binding or PolicyException in [`LOAD_ERRORS`] names (qualified
+    /// names), where it names them readably; one not here may touch any
+    /// policy. Absent when none, and from the record of an older polscan.
+    pub const LOAD_ERROR_POLICIES: &str = "loadErrorPolicies";
     /// Count of reports that could not be written or deleted.
     pub const WRITE_FAILED_REPORTS: &str = "writeFailedReports";
     /// JSON `{Kind: n}`: objects listed per kind display name.
@@ -243,22 +248,7 @@ pub const LOAD_ERROR_CHARS: usize = 400;
 /// message cut at [`LOAD_ERROR_CHARS`] characters with `…`, as a JSON
 /// object; None when there are none.
 pub fn load_errors_value(errors: &BTreeMap<String, String>) -> Option<String> {
-    if errors.is_empty() {
-        return None;
-    }
-    // A binding or exception not loaded holds every policy back and is named
-    // in each one's reason; a policy not loaded is also in `invalidPolicies`.
-    // So when the count is cut, the policies' messages are the ones to go.
-    let beyond_policies = |what: &str| {
-        let kind = what.split_once(' ').map_or(what, |(kind, _)| kind);
-        kind.ends_with("Binding") || kind.ends_with("Exception")
-    };
-    let (first, then): (Vec<_>, Vec<_>) =
-        errors.iter().partition(|(what, _)| beyond_policies(what));
-    let kept: serde_json::Map<String, Value> = first
-        .into_iter()
-        .chain(then)
-        .take(LOAD_ERRORS_KEPT)
+    let kept: serde_json::Map<String, Value> = kept_load_errors(errors)
         .map(|(what, message)| {
             let mut cut: String = message.chars().take(LOAD_ERROR_CHARS).collect();
             if cut.len() < message.len() {
@@ -267,7 +257,39 @@ pub fn load_errors_value(errors: &BTreeMap<String, String>) -> Option<String> {
             (what.clone(), Value::String(cut))
         })
         .collect();
-    Some(Value::Object(kept).to_string())
+    (!kept.is_empty()).then(|| Value::Object(kept).to_string())
+}
+
+/// The load errors a record keeps: at most [`LOAD_ERRORS_KEPT`], bindings
+/// and PolicyExceptions first.
+fn kept_load_errors(errors: &BTreeMap<String, String>) -> impl Iterator<Item = (&String, &String)> {
+    // A binding or exception not loaded holds policies back and is named
+    // in each one's reason; a policy not loaded is also in `invalidPolicies`.
+    // So when the count is cut, the policies' messages are the ones to go.
+    let beyond_policies = |what: &str| {
+        let kind = what.split_once(' ').map_or(what, |(kind, _)| kind);
+        kind.ends_with("Binding") || kind.ends_with("Exception")
+    };
+    let (first, then): (Vec<_>, Vec<_>) =
+        errors.iter().partition(|(what, _)| beyond_policies(what));
+    first.into_iter().chain(then).take(LOAD_ERRORS_KEPT)
+}
+
+/// The record's `loadErrorPolicies` value of `named` (`Kind
+/// namespace/name` → the policies it names), kept to the entries
+/// [`load_errors_value`] keeps (an entry cut leaves its error applying
+/// to every policy: the safe side); None when there are none.
+pub fn load_error_policies_value(
+    errors: &BTreeMap<String, String>,
+    named: &BTreeMap<String, Vec<String>>,
+) -> Option<String> {
+    let kept: serde_json::Map<String, Value> = kept_load_errors(errors)
+        .filter_map(|(what, _)| {
+            let names = named.get(what)?;
+            Some((what.clone(), Value::from(names.clone())))
+        })
+        .collect();
+    (!kept.is_empty()).then(|| Value::Object(kept).to_string())
 }
 
 /// Annotations that say who applied a document, not how it judges: they

@@ -487,6 +487,35 @@ fn a_violation_missing_after_an_incomplete_scan_is_unknown_not_fixed() {
         !reasons.iter().any(|r| r.contains("does not record which")),
         "{reasons:?}"
     );
+    // One the record says names another policy touches that one only
+    // (one team's broken exception held every team's policy back).
+    let mut elsewhere = scan(false, &[]);
+    elsewhere.policies_incomplete = true;
+    elsewhere.load_errors = BTreeMap::from([(
+        "PolicyException team-b/bad-exception".to_string(),
+        "invalid field spec.match: is required".to_string(),
+    )]);
+    elsewhere.load_error_policies = BTreeMap::from([(
+        "PolicyException team-b/bad-exception".to_string(),
+        vec!["team-b/theirs".to_string()],
+    )]);
+    let after = after_with(elsewhere.clone());
+    let reasons = &find(&after, "other").reasons;
+    assert!(
+        !reasons
+            .iter()
+            .any(|r| r.contains("bad-exception") || r.contains("does not record which")),
+        "{reasons:?}"
+    );
+    elsewhere.load_error_policies.insert(
+        "PolicyException team-b/bad-exception".into(),
+        vec!["other".into()],
+    );
+    let after = after_with(elsewhere);
+    assert!(find(&after, "other")
+        .reasons
+        .iter()
+        .any(|r| r.contains("could not load PolicyException team-b/bad-exception")));
     // A scan of some namespaces says nothing about the others, where
     // Kyverno enforces a ClusterPolicy too.
     let mut some = scan(true, &[]);

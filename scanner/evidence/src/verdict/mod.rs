@@ -65,12 +65,6 @@ pub fn build(input: &EvidenceInput) -> Evidence {
         .filter(|d| d.str_field("kind") == Some("ValidatingAdmissionPolicyBinding"))
         .collect();
     // Each policy's soak digest now, matched against its scans' history.
-    // Why the newest scan covered no policy completely, when it says.
-    let partial_because: Vec<String> = input
-        .scan
-        .as_ref()
-        .map(|scan| scan.load_errors_beyond_policies())
-        .unwrap_or_default();
     let mut soak_digests: BTreeMap<String, String> = BTreeMap::new();
     for document in &input.policies {
         if let Some(info) = PolicyInfo::from_document_with_bindings(document, &bindings) {
@@ -198,6 +192,13 @@ pub fn build(input: &EvidenceInput) -> Evidence {
         let own_results = by_policy
             .get(qualified.as_str())
             .cloned()
+            .unwrap_or_default();
+        // Why the newest scan did not cover the policy completely, when
+        // it says.
+        let partial_because: Vec<String> = input
+            .scan
+            .as_ref()
+            .map(|scan| scan.load_errors_affecting(&info))
             .unwrap_or_default();
         let soak = soak::soak_of(
             &info,

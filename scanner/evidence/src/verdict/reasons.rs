@@ -127,7 +127,7 @@ pub(super) fn policy_reasons(info: &PolicyInfo, found: bool, input: &EvidenceInp
                     "the last scan did not cover {uncovered}: Kyverno enforces there too (unless its own configuration leaves them out), and nothing there was evaluated"
                 ));
             }
-            let not_loaded = scan.load_errors_beyond_policies();
+            let not_loaded = scan.load_errors_affecting(info);
             // In place of "does not record which" only: an exception not
             // loaded otherwise holds the policy at wait through its soak.
             if !not_loaded.is_empty()
