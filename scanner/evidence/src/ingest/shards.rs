@@ -180,6 +180,26 @@ fn merge_into(merged: &mut ScanRecord, record: &ScanRecord, index: u32, count: u
         &record.failed_policy_sources,
     );
     extend_unique(&mut merged.invalid_policies, &record.invalid_policies);
+    // Each shard loads the same documents: the errors of every one, and
+    // what a binding or exception names where every shard with its error
+    // read the same (one that did not may touch any policy).
+    for (what, message) in &record.load_errors {
+        let named = record.load_error_policies.get(what);
+        match merged.load_errors.get(what) {
+            None => {
+                merged.load_errors.insert(what.clone(), message.clone());
+                if let Some(named) = named {
+                    merged
+                        .load_error_policies
+                        .insert(what.clone(), named.clone());
+                }
+            }
+            Some(_) if merged.load_error_policies.get(what) != named => {
+                merged.load_error_policies.remove(what);
+            }
+            Some(_) => {}
+        }
+    }
     if let Some(error) = &record.error {
         let error = format!("shard {index}/{count}: {error}");
         merged.error = Some(match merged.error.take() {
@@ -383,6 +403,43 @@ mod tests {
         }
         let merged = merge_shards("polscan-system/last-0..1", read).unwrap();
         assert_eq!(merged.objects_in_policy_namespaces, None);
+    }
+
+    /// Load errors of every shard are kept; what an exception names only
+    /// where every shard with its error read the same.
+    #[test]
+    fn load_errors_merge_and_a_shard_not_naming_the_policies_unnames_them() {
+        let with = |named: Option<&str>| {
+            let mut record = shard_record(0, 2, Some("job-1"), 10);
+            record.policies_incomplete = true;
+            record.load_errors =
+                BTreeMap::from([("PolicyException a/x".to_string(), "bad".to_string())]);
+            if let Some(policy) = named {
+                record.load_error_policies =
+                    BTreeMap::from([("PolicyException a/x".to_string(), vec![policy.to_string()])]);
+            }
+            record
+        };
+        let merge = |first: ScanRecord, mut second: ScanRecord| {
+            second.shard = Some(Shard::new(1, 2).unwrap());
+            second.source = "polscan-system/last-1".into();
+            merge_shards(
+                "polscan-system/last-0..1",
+                vec![(0, Ok(first)), (1, Ok(second))],
+            )
+            .unwrap()
+        };
+        let same = merge(with(Some("p")), with(Some("p")));
+        assert_eq!(same.load_errors.len(), 1);
+        assert_eq!(same.load_error_policies["PolicyException a/x"], ["p"]);
+        for (first, second) in [(Some("p"), None), (None, Some("p")), (Some("p"), Some("q"))] {
+            let merged = merge(with(first), with(second));
+            assert_eq!(merged.load_errors.len(), 1);
+            assert!(
+                merged.load_error_policies.is_empty(),
+                "{first:?} {second:?}"
+            );
+        }
     }
 
     #[test]
