@@ -641,3 +641,70 @@ fn annotating_a_soaking_policy_with_its_severity_keeps_its_soak() {
     assert_eq!(spans.as_array().map(Vec::len), Some(1), "{spans}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// verify45 F3: a ValidatingPolicy on every core resource reaches Secrets,
+/// which a plain scan leaves out, so plain scans do not soak it; scans
+/// naming every kind it reaches do, and it becomes ready (it never could:
+/// any kind filter read as leaving "every kind" out).
+#[test]
+fn a_policy_on_every_core_kind_soaks_over_scans_that_name_its_kinds() {
+    let (cluster, dir) = soak_cluster("polscan-soak-every");
+    cluster.apply_yaml(
+        r#"apiVersion: policies.kyverno.io/v1alpha1
+kind: ValidatingPolicy
+metadata: {name: every}
+spec:
+  validationActions: [Audit]
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [""], apiVersions: [v1], operations: [CREATE, UPDATE], resources: ["*"]}
+  validations:
+  - expression: "has(object.metadata)"
+"#,
+    );
+    let ready = ["--require-ready", "--policy", "every"];
+    for n in [0, 4, 8] {
+        scan_at(&cluster, &day(n), &[]);
+    }
+    let spans = history_of(&cluster)["every"].clone();
+    assert_eq!(spans[0]["complete"], false, "{spans}");
+    let (plain, code) = evidence_at(&cluster, &day(8), &dir.join("plain"), &ready);
+    assert_eq!(code, Some(1), "{}", policy(&plain, "every"));
+    // Every listable core kind served, and the Pod controllers the policy
+    // is read as reaching.
+    let served = cluster.kubectl_ok(&[
+        "api-resources",
+        "--api-group=",
+        "--verbs=list",
+        "--no-headers",
+    ]);
+    let mut kinds: Vec<String> = served
+        .lines()
+        .filter_map(|line| line.split_whitespace().last().map(str::to_string))
+        .collect();
+    kinds.extend(
+        [
+            "Deployment",
+            "DaemonSet",
+            "StatefulSet",
+            "ReplicaSet",
+            "Job",
+            "CronJob",
+        ]
+        .map(String::from),
+    );
+    assert!(kinds.iter().any(|k| k == "Secret"), "{served}");
+    let include = kinds.join(",");
+    for n in [9, 13, 17] {
+        scan_at(&cluster, &day(n), &["--include-kinds", &include]);
+    }
+    let (whole, code) = evidence_at(&cluster, &day(17), &dir.join("whole"), &ready);
+    let every = policy(&whole, "every");
+    assert_eq!(
+        (every["verdict"].as_str(), code),
+        (Some("ready"), Some(0)),
+        "{every}"
+    );
+    assert_eq!(every["soak"]["incompleteNotCounted"], 3, "{every}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

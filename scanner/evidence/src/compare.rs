@@ -435,7 +435,7 @@ pub fn compare_with(
             // them, nothing confirms the policy there (verify26; verify29
             // V9: the same gap in both scans read ENFORCED, no rollback
             // condition met, with a new violating Pod no scan had seen).
-            let reached = policy.reached_kinds();
+            let reached = scan.kinds_to_check(&policy.info, &policy.reached_kinds());
             let kinds = left_out_kinds(&reached, scan);
             if !kinds.is_empty() {
                 let narrowed = previous

@@ -593,6 +593,15 @@ pub fn config_map(
                 put(keys::FAILED_KINDS, failed.join(","));
             }
             put(
+                keys::POLICIES_KINDS_LEFT_OUT,
+                outcome
+                    .kinds_left_out
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
+            put(
                 "objects",
                 outcome
                     .listings
@@ -1313,6 +1322,7 @@ mod tests {
                 "ValidatingAdmissionPolicy".into(),
                 "ValidatingPolicy".into(),
             ],
+            kinds_left_out: BTreeSet::from(["every".to_string(), "team/secrets".to_string()]),
             ..ScanOutcome::default()
         };
         outcome.objects_evaluated_by_kind.insert("Pod".into(), 2);
@@ -1344,6 +1354,7 @@ mod tests {
         });
         expected.failed_policy_sources = vec!["clusterpolicies.kyverno.io".into()];
         expected.invalid_policies = vec!["team/broken".into(), "bad".into()];
+        expected.policies_kinds_left_out = Some(vec!["every".into(), "team/secrets".into()]);
         expected.load_errors = outcome.load_errors.clone();
         assert_eq!(
             read.load_errors_beyond_policies(),

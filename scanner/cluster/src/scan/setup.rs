@@ -173,17 +173,36 @@ pub(super) fn policies_missing_named_kinds(
     selection: &super::selection::Selection,
 ) -> std::collections::BTreeSet<String> {
     use super::selection::NotListed;
+    // CEL policies on every core resource reach Secrets as the evidence
+    // reads them (policy_info's CEL kinds): a plain scan does not soak
+    // them, as it does not judge them ready.
+    let cel: std::collections::BTreeSet<String> = engine
+        .policy_metas()
+        .into_iter()
+        .filter(|meta| {
+            matches!(
+                meta.kind.as_str(),
+                "ValidatingPolicy" | "NamespacedValidatingPolicy" | "ValidatingAdmissionPolicy"
+            )
+        })
+        .map(|meta| meta.qualified_name())
+        .collect();
     engine
         .target_kinds_by_policy()
         .into_iter()
-        .filter(|(_, targets)| {
+        .filter(|(policy, targets)| {
             // The user's filters leave out whatever the policy reaches,
             // through a wildcard too (verify45 F8: `apps/v1/*` soaked over
             // scans without Deployments); the default (Secrets) only what it
-            // names, or a policy on every kind would never soak.
+            // names, or a Kyverno policy on every kind would never soak.
             selection.not_listed.iter().any(|(kind, why)| match why {
                 NotListed::Filtered => targets.includes(kind),
-                NotListed::ExcludedByDefault => targets.names(kind),
+                NotListed::ExcludedByDefault => {
+                    targets.names(kind)
+                        || (cel.contains(policy)
+                            && super::selection::keeps_reports_when_excluded(kind)
+                            && targets.includes(kind))
+                }
                 _ => false,
             })
         })
@@ -640,6 +659,57 @@ mod tests {
                 "policy both also matches Secret, listed only when --include-kinds names them (their reports are readable by more people than the objects; --include-kinds then lists only the kinds it names, so name the others too): its rules are not evaluated on them in this scan; this scan does not count toward its soak",
             ]
         );
+    }
+
+    /// verify45 F3: a ValidatingPolicy on every core kind is left out by a
+    /// scan that leaves out a core kind (Secrets by default too), not by
+    /// one naming every kind it reaches and no other group's.
+    #[test]
+    fn a_cel_policy_on_every_core_kind_is_judged_by_group() {
+        let every = json!({
+            "apiVersion": "policies.kyverno.io/v1alpha1", "kind": "ValidatingPolicy",
+            "metadata": {"name": "every"},
+            "spec": {"validationActions": ["Audit"],
+                "matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"],
+                    "operations": ["CREATE", "UPDATE"], "resources": ["*"]}]},
+                "validations": [{"expression": "true"}]}
+        });
+        let (engine, problems) = Engine::from_documents(&[every], EngineOptions::default());
+        assert!(problems.is_empty(), "{problems:?}");
+        let served = discovered(&[
+            ("", "Pod"),
+            ("", "ConfigMap"),
+            ("", "Secret"),
+            ("apps", "Deployment"),
+            ("example.com", "Widget"),
+        ])
+        .kinds;
+        let select = |filters: &ScanFilters| {
+            super::super::selection::select(&served, filters, &engine.target_kinds())
+        };
+        let include = |kinds: &[&str]| ScanFilters {
+            include_kinds: kinds
+                .iter()
+                .map(|k| super::super::selection::KindName::parse(k))
+                .collect(),
+            ..ScanFilters::default()
+        };
+        let every = BTreeSet::from(["every".to_string()]);
+        assert_eq!(
+            policies_missing_named_kinds(&engine, &select(&ScanFilters::default())),
+            every
+        );
+        assert_eq!(
+            policies_missing_named_kinds(&engine, &select(&include(&["Pod", "Secret"]))),
+            every
+        );
+        // Another group's kinds left out do not matter. (Pod controllers
+        // are read as reached, autogen or not: the safe side.)
+        assert!(policies_missing_named_kinds(
+            &engine,
+            &select(&include(&["Pod", "ConfigMap", "Secret", "Deployment"]))
+        )
+        .is_empty());
     }
 
     #[test]

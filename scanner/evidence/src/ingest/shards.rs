@@ -200,6 +200,17 @@ fn merge_into(merged: &mut ScanRecord, record: &ScanRecord, index: u32, count: u
             Some(_) => {}
         }
     }
+    // Every shard judged the same filters: any shard's gap is the run's;
+    // one that did not record it leaves it unknown.
+    merged.policies_kinds_left_out = match (first, &merged.policies_kinds_left_out) {
+        (true, _) => record.policies_kinds_left_out.clone(),
+        (false, Some(before)) => record.policies_kinds_left_out.as_ref().map(|now| {
+            let mut all = before.clone();
+            extend_unique(&mut all, now);
+            all
+        }),
+        (false, None) => None,
+    };
     if let Some(error) = &record.error {
         let error = format!("shard {index}/{count}: {error}");
         merged.error = Some(match merged.error.take() {

@@ -41,6 +41,11 @@ pub mod keys {
     /// names), where it names them readably; one not here may touch any
     /// policy. Absent when none, and from the record of an older polscan.
     pub const LOAD_ERROR_POLICIES: &str = "loadErrorPolicies";
+    /// Comma list of the policies whose reach the scan's kind filters (or
+    /// default: Secrets) left some kind out of, as the scan judged it,
+    /// wildcards by API group; written by every scan, empty when none, so
+    /// an older record is told apart by its absence.
+    pub const POLICIES_KINDS_LEFT_OUT: &str = "policiesKindsLeftOut";
     /// Count of reports that could not be written or deleted.
     pub const WRITE_FAILED_REPORTS: &str = "writeFailedReports";
     /// JSON `{Kind: n}`: objects listed per kind display name.

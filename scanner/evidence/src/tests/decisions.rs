@@ -1411,4 +1411,21 @@ fn a_policy_on_every_kind_is_not_ready_from_a_scan_that_left_kinds_out() {
         secrets_only.contains("did not list * (every kind; only Secret in --include-kinds)"),
         "{secrets_only}"
     );
+    // The scan judged its filters left it out (wildcards by group): the
+    // same, from a record that says so.
+    let mut judged = record("Secret", &["Secret"]);
+    judged.policies_kinds_left_out = Some(vec!["every".into()]);
+    assert!(reasons(judged).contains("did not list * (every kind;"));
+    // verify45 F3: a scan naming every core kind, Secret included, which
+    // judged that nothing of the policy's reach was left out (apps kinds
+    // are not core): ready. It never was, whatever the scan.
+    let mut whole = record("ConfigMap,Pod,Secret", &["ConfigMap", "Pod", "Secret"]);
+    whole.policies_kinds_left_out = Some(Vec::new());
+    let evidence = build(&input(
+        vec![report(vec![passed.clone()])],
+        vec![vpol.clone()],
+        Some(whole),
+    ));
+    let found = find(&evidence, "every");
+    assert_eq!(found.verdict, Verdict::Ready, "{:?}", found.reasons);
 }

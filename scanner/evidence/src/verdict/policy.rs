@@ -632,7 +632,8 @@ pub(super) fn policy_evidence(
                 .scan
                 .as_ref()
                 .filter(|scan| !scan.policy_unread(&info));
-            let unlisted = scan_read.and_then(|scan| unlisted_kinds(&rule.kinds, scan));
+            let unlisted = scan_read
+                .and_then(|scan| unlisted_kinds(&scan.kinds_to_check(&info, &rule.kinds), scan));
             // A policy with background: false is the cause itself: the scan
             // lists only the kinds its audited policies match, so its kinds
             // look unlisted while they are served. Said once, for the policy.
