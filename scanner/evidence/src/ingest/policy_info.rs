@@ -162,10 +162,19 @@ impl RuleInfo {
             .collect()
     }
 
+    /// Whether some override sets another action than the rule's own:
+    /// one that repeats it changes nothing now (walk39 F16: "Audit (Audit
+    /// in namespace(s) team-c; Audit elsewhere)").
+    fn overrides_differ(&self) -> bool {
+        self.overrides
+            .iter()
+            .any(|o| o.action != self.base_action())
+    }
+
     /// The action as one line: `Enforce in namespace(s) web; Audit elsewhere`.
     pub fn action_summary(&self) -> String {
-        if self.overrides.is_empty() {
-            return self.action.clone();
+        if !self.overrides_differ() {
+            return self.base_action().to_string();
         }
         let mut parts: Vec<String> = self
             .overrides
@@ -760,7 +769,7 @@ fn overall_action_of(actions: &[String]) -> String {
 /// Which rules and namespaces enforce, when that is not all or nothing.
 fn action_detail(rules: &[RuleInfo]) -> Option<String> {
     let summaries: Vec<String> = rules.iter().map(RuleInfo::action_summary).collect();
-    let overridden = rules.iter().any(|r| !r.overrides.is_empty());
+    let overridden = rules.iter().any(RuleInfo::overrides_differ);
     let first = summaries.first()?;
     if summaries.iter().all(|s| s == first) {
         return overridden.then(|| first.clone());
@@ -2732,6 +2741,22 @@ mod tests {
         assert_eq!(info.rules[0].action, "Mixed");
         assert_eq!(info.rules[0].action_in("prod"), "Enforce");
         assert_eq!(info.rules[1].action, "Audit");
+        // walk39 F16: rule b's override repeats its action: said as Audit.
+        assert_eq!(
+            info.action_detail.as_deref(),
+            Some("rule a: Enforce in namespace(s) prod; Audit elsewhere; rule b: Audit")
+        );
+        // An override that repeats the action changes nothing now: no
+        // "Audit (Audit in namespace(s) team-c; Audit elsewhere)".
+        let info = PolicyInfo::from_document(&json!({
+            "kind": "ClusterPolicy", "metadata": {"name": "p"},
+            "spec": {"validationFailureAction": "Audit",
+                     "validationFailureActionOverrides": [{"action": "Audit", "namespaces": ["team-c"]}],
+                     "rules": [{"name": "a", "validate": {}}]}
+        }))
+        .expect("a policy");
+        assert_eq!(info.action_summary(), "Audit");
+        assert_eq!(info.stays_audit(), ["namespace(s) team-c"]);
     }
 
     #[test]
