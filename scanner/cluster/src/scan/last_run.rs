@@ -1355,6 +1355,7 @@ mod tests {
         expected.failed_policy_sources = vec!["clusterpolicies.kyverno.io".into()];
         expected.invalid_policies = vec!["team/broken".into(), "bad".into()];
         expected.policies_kinds_left_out = Some(vec!["every".into(), "team/secrets".into()]);
+        expected.exceptions_not_applied = Some(0);
         expected.load_errors = outcome.load_errors.clone();
         assert_eq!(
             read.load_errors_beyond_policies(),

@@ -51,6 +51,11 @@ pub struct ScanRecord {
     /// Qualified names of policies that failed to load in the scan.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub invalid_policies: Vec<String>,
+    /// How many of the cluster's PolicyExceptions the scan found but did
+    /// not apply (`policyExceptionsNotApplied`); None from an older record.
+    /// Only for the header's wording: not in evidence.json.
+    #[serde(skip)]
+    pub exceptions_not_applied: Option<usize>,
     /// Qualified names of the policies whose reach the scan's kind filters
     /// (or default: Secrets) left some kind out of, as the scan judged it
     /// — a wildcard by its API group (`policiesKindsLeftOut`); None from an
@@ -331,6 +336,8 @@ impl ScanRecord {
             dry_run: text(keys::DRY_RUN) == Some("true"),
             failed_policy_sources: list(text(keys::FAILED_POLICY_SOURCES)),
             invalid_policies: list(text(keys::INVALID_POLICIES)),
+            exceptions_not_applied: text(keys::EXCEPTIONS_NOT_APPLIED)
+                .and_then(|count| count.parse().ok()),
             policies_kinds_left_out: text(keys::POLICIES_KINDS_LEFT_OUT)
                 .map(|names| list(Some(names))),
             policies_incomplete: text(keys::POLICIES_INCOMPLETE) == Some("true"),
@@ -921,6 +928,15 @@ impl ScanRecord {
                 "{}; but namespace {namespace} does not exist in the cluster (a typo, or create it before applying the generated PolicyExceptions, which go there)",
                 scope.statement()
             ),
+            // None held back, and every policy source read: there were
+            // none to apply (walk39 F4: the bold "not applied" header read
+            // as something skipped).
+            Some(ExceptionScope::Disabled)
+                if self.exceptions_not_applied == Some(0)
+                    && self.failed_policy_sources.is_empty() =>
+            {
+                "PolicyExceptions: the scan found none in the cluster (none would be applied either: Kyverno ignores them unless started with --enablePolicyException and --exceptionNamespace)".into()
+            }
             Some(scope) => scope.statement(),
             // The marker a scan writes before its first report write, or
             // the record of a scan that failed: no field of it says "an

@@ -263,6 +263,19 @@ fn skips_by_exceptions_the_scan_did_not_apply_or_does_not_record_are_not_ready()
     assert_eq!(find(&disabled, "guarded").verdict, Verdict::NotReady);
     assert!(markdown::render(&disabled).contains("PolicyExceptions not applied (Kyverno's default"));
     assert!(html::render(&disabled).contains("PolicyExceptions not applied (Kyverno"));
+    // walk39 F4: with none in the cluster, nothing was held back.
+    let none = |not_applied: usize| ScanRecord {
+        policy_exceptions: Some(crate::run::exception_scope::ExceptionScope::Disabled),
+        exceptions_not_applied: Some(not_applied),
+        ..scan(true, &[])
+    };
+    assert_eq!(
+        none(0).exceptions_statement(),
+        "PolicyExceptions: the scan found none in the cluster (none would be applied either: Kyverno ignores them unless started with --enablePolicyException and --exceptionNamespace)"
+    );
+    assert!(none(2)
+        .exceptions_statement()
+        .starts_with("PolicyExceptions not applied (Kyverno's default"));
     // A record of an older polscan does not say: not ready either, but
     // nothing changed since, so no rollback condition.
     let unknown = judge(scan(true, &[]));
