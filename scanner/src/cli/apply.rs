@@ -51,11 +51,7 @@ pub fn view(args: &ApplyArgs) -> Result<View, UsageError> {
 
 /// Every policy path: the arguments, then `--policy` values.
 pub fn policy_paths(args: &ApplyArgs) -> Vec<PathBuf> {
-    args.policy_paths
-        .iter()
-        .chain(&args.policies)
-        .cloned()
-        .collect()
+    sources::unique_paths(args.policy_paths.iter().chain(&args.policies).cloned())
 }
 
 pub fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
@@ -613,6 +609,24 @@ mod tests {
         let args = apply_args(&["--resources", "x.yaml", "-", "--policy", "p.yaml"]);
         assert_eq!(args.resources, paths(&["x.yaml"]));
         assert_eq!(policy_paths(&args), paths(&["-", "p.yaml"]));
+        // walk39 F14: one file given twice is read once.
+        let args = apply_args(&[
+            "p.yaml",
+            "--policy",
+            "p.yaml,q.yaml",
+            "-p",
+            "-",
+            "-",
+            "-r",
+            "r.yaml",
+        ]);
+        assert_eq!(policy_paths(&args), paths(&["p.yaml", "-", "q.yaml"]));
+        let dir = std::env::temp_dir().join(format!("polscan-unique-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::write(dir.join("p.yaml"), "kind: ClusterPolicy\n").expect("file");
+        let same = [dir.join("p.yaml"), dir.join(".").join("p.yaml")];
+        assert_eq!(sources::unique_paths(same.clone()), [same[0].clone()]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -22,7 +22,8 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let policy_documents = if args.policies.is_empty() {
         Vec::new()
     } else {
-        loader::load_paths(&args.policies).context("reading policies")?
+        loader::load_paths(&super::sources::unique_paths(args.policies.iter().cloned()))
+            .context("reading policies")?
     };
     let options = ScanOptions {
         policy_documents,

@@ -32,6 +32,26 @@ pub enum SourceError {
     StdinTwice,
 }
 
+/// `paths` with each file or directory once, in the order given: the same
+/// policy file given twice (`apply p.yaml --policy ./p.yaml`) would
+/// otherwise be evaluated twice, every result duplicated (walk39 F14).
+/// Paths that cannot be resolved are compared as written (reading them
+/// reports the error).
+pub fn unique_paths(paths: impl IntoIterator<Item = PathBuf>) -> Vec<PathBuf> {
+    let mut seen = std::collections::BTreeSet::new();
+    paths
+        .into_iter()
+        .filter(|path| {
+            let key = if path.as_os_str() == STDIN_PATH {
+                path.clone()
+            } else {
+                std::fs::canonicalize(path).unwrap_or_else(|_| path.clone())
+            };
+            seen.insert(key)
+        })
+        .collect()
+}
+
 /// Whether `-` is among the paths.
 pub fn reads_stdin(paths: &[PathBuf]) -> bool {
     paths.iter().any(|path| path.as_os_str() == STDIN_PATH)
