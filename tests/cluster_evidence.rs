@@ -662,6 +662,7 @@ fn a_violation_that_left_the_policy_s_scope_is_not_fixed_and_an_edit_is_seen() {
         "{text}"
     );
     assert!(reasons.contains("rescan first"), "{reasons}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A Pod in `namespace` on `image`, with `labels` (YAML flow map body)

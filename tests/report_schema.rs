@@ -152,4 +152,5 @@ fn every_report_of_every_policy_kind_fits_the_crd() {
             "no {kind} results were checked: {kinds:?}"
         );
     }
+    let _ = std::fs::remove_dir_all(&dir);
 }
