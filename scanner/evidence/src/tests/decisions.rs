@@ -475,21 +475,24 @@ fn long_reasons_are_shortened_and_counted() {
 /// change Flux reverts). Where they agree, nothing is said.
 #[test]
 fn git_and_the_cluster_disagreeing_on_the_action_is_said() {
-    let patch = |file: &str| crate::promotion::PatchFile {
-        file: file.into(),
-        diff: String::new(),
+    // Git has no promotion for `clean`, only a rollback: it enforces.
+    let enforced_in_git = |evidence: &mut Evidence| {
+        let clean = evidence
+            .policies
+            .iter_mut()
+            .find(|p| p.info.name == "clean")
+            .expect("clean");
+        clean.git_change = Some(GitChange {
+            rollback: Some(crate::promotion::PatchFile {
+                file: "patches/clean/rollback.patch".into(),
+                diff: String::new(),
+            }),
+            ..GitChange::default()
+        });
     };
     let mut evidence = evidence();
-    // `clean` audits in the cluster; Git has no promotion, only a rollback.
-    let clean = evidence
-        .policies
-        .iter_mut()
-        .find(|p| p.info.name == "clean")
-        .expect("clean");
-    clean.git_change = Some(GitChange {
-        rollback: Some(patch("patches/clean/rollback.patch")),
-        ..GitChange::default()
-    });
+    // `clean` audits in the cluster.
+    enforced_in_git(&mut evidence);
     // `enforced` enforces in the cluster; Git would promote it.
     promote_in_git(&mut evidence, "enforced");
     decision::apply(&mut evidence);
@@ -518,15 +521,7 @@ fn git_and_the_cluster_disagreeing_on_the_action_is_said() {
     let mixed = |rollback_only: bool| {
         let mut evidence = super::decisions::evidence();
         if rollback_only {
-            let clean = evidence
-                .policies
-                .iter_mut()
-                .find(|p| p.info.name == "clean")
-                .expect("clean");
-            clean.git_change = Some(GitChange {
-                rollback: Some(patch("patches/clean/rollback.patch")),
-                ..GitChange::default()
-            });
+            enforced_in_git(&mut evidence);
         } else {
             promote_in_git(&mut evidence, "clean");
         }
