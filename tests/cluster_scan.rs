@@ -1501,7 +1501,7 @@ fn no_secret_value_reaches_a_stored_report() {
     let policy = dir.join("policy.yaml");
     std::fs::write(
         &policy,
-        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: echo-secret}\nspec:\n  validationFailureAction: Audit\n  background: true\n  rules:\n  - name: echo\n    match: {any: [{resources: {kinds: [Secret], namespaces: [vault]}}]}\n    validate:\n      message: \"data {{ request.object.data }} password {{ base64_decode(request.object.data.password) }}\"\n      deny: {}\n  - name: star\n    match: {any: [{resources: {kinds: [Secret], namespaces: [vault]}}]}\n    validate:\n      message: \"spaced {{ join(' ', split(base64_decode(*.object.data.password | [0]), '')) }}\"\n      deny: {}\n  - name: peek\n    match: {any: [{resources: {kinds: [ConfigMap], names: [app], namespaces: [vault]}}]}\n    context:\n    - name: s\n      apiCall: {urlPath: /api/v1/namespaces/vault/secrets/db}\n    validate:\n      message: \"peeked {{ base64_decode(s.data.password) }}\"\n      deny: {}\n  - name: param\n    match: {any: [{resources: {kinds: [ConfigMap], names: [app], namespaces: [vault]}}]}\n    validate:\n      cel:\n        paramKind: {apiVersion: v1, kind: Secret}\n        paramRef: {name: db, namespace: vault, parameterNotFoundAction: Deny}\n        expressions:\n        - expression: 'false'\n          messageExpression: \"'reversed ' + string(base64.decode(params.data.password)).reverse()\"\n",
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: echo-secret}\nspec:\n  validationFailureAction: Audit\n  background: true\n  rules:\n  - name: echo\n    match: {any: [{resources: {kinds: [Secret], namespaces: [vault]}}]}\n    validate:\n      message: \"data {{ request.object.data }} password {{ base64_decode(request.object.data.password) }}\"\n      deny: {}\n  - name: star\n    match: {any: [{resources: {kinds: [Secret], namespaces: [vault]}}]}\n    validate:\n      message: \"spaced {{ join(' ', split(base64_decode(*.object.data.password | [0]), '')) }}\"\n      deny: {}\n  - name: peek\n    match: {any: [{resources: {kinds: [ConfigMap], names: [app], namespaces: [vault]}}]}\n    context:\n    - name: s\n      apiCall: {urlPath: /api/v1/namespaces/vault/secrets/db}\n    validate:\n      message: \"peeked {{ base64_decode(s.data.password) }}\"\n      deny: {}\n  - name: param\n    match: {any: [{resources: {kinds: [ConfigMap], names: [app], namespaces: [vault]}}]}\n    validate:\n      cel:\n        paramKind: {apiVersion: v1, kind: Secret}\n        paramRef: {name: db, namespace: vault, parameterNotFoundAction: Deny}\n        expressions:\n        - expression: 'false'\n          messageExpression: \"'lowered ' + params.data.password.lowerAscii()\"\n",
     )
     .unwrap_or_else(|e| panic!("write policy: {e}"));
     let leaks = |cluster: &TestCluster| {
@@ -1511,6 +1511,9 @@ fn no_secret_value_reaches_a_stored_report() {
             "hunter2-password",
             "drowssap-2retnuh",
             "h u n t e r 2",
+            // Kubernetes' base environment, where validate.cel compiles,
+            // has no base64: what the param rule makes of the password.
+            "ahvudgvymi1wyxnzd29yza==",
         ]
         .into_iter()
         .filter(|value| stored.contains(value))

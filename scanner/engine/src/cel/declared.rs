@@ -424,6 +424,16 @@ const KYVERNO_ONLY_FUNCTIONS: &[&str] = &[
     "toGVR",
 ];
 
+/// Receivers of cel-go extension functions polscan's shared environment
+/// declares but Kubernetes' base environment does not: `math.greatest`
+/// (ext.Math), `base64.decode` (ext.Encoders), `cel.bind` (ext.Bindings).
+/// Kyverno compiles `validate.cel` rules, their `celPreconditions` and
+/// ValidatingAdmissionPolicies there (pkg/admissionpolicy/compiler.go:
+/// `environment.MustBaseEnvSet`, every expression in `StoredExpressions`
+/// mode, which loads every base library, so no compatibility version
+/// narrows it further).
+const NOT_IN_KUBERNETES_BASE: &[&str] = &["math", "base64", "cel"];
+
 /// What a call names that only Kyverno's ValidatingPolicy environment
 /// declares: the library variable it is called on (`resource.Get`: cel-go
 /// reports the receiver first), else the function (`time.now`, `image`).
@@ -445,6 +455,13 @@ fn kyverno_only(call: &CallExpr, bound: &[String]) -> Option<String> {
         return Some(qualified);
     }
     if let Some(variable) = receiver.filter(|r| super::kyverno_lib::LIBRARIES.contains(r)) {
+        return Some(variable.to_string());
+    }
+    // cel-go extensions the shared environment holds that Kubernetes'
+    // base environment does not (k8s.io/apiserver v0.36.3, the version
+    // Kyverno vendors: pkg/cel/environment/base.go has no ext.Math,
+    // ext.Encoders or ext.Bindings): cel-go reports the receiver.
+    if let Some(variable) = receiver.filter(|r| NOT_IN_KUBERNETES_BASE.contains(r)) {
         return Some(variable.to_string());
     }
     KYVERNO_ONLY_FUNCTIONS
@@ -622,8 +639,12 @@ mod tests {
             );
         }
         // verify43 F2: Kyverno's libraries are not in Kubernetes'
-        // environment, where validate.cel rules and VAPs compile.
+        // environment, where validate.cel rules and VAPs compile; nor are
+        // cel-go's ext.Math, ext.Encoders and ext.Bindings.
         for (source, name) in [
+            ("math.greatest([1, 2]) == 2", "math"),
+            ("object.x.all(c, base64.decode(c) != b'')", "base64"),
+            ("cel.bind(n, object.metadata.name, n != 'x')", "cel"),
             (
                 "image(object.spec.containers[0].image).registry() != 'evil.io'",
                 "image",
@@ -656,6 +677,15 @@ mod tests {
             None
         );
         assert_eq!(planned("'abc'.matches('^a')"), None);
+        // What Kubernetes' base environment does hold, and a comprehension
+        // variable named as an extension.
+        for source in [
+            "sets.contains([1, 2], [1]) && lists.range(3).size() == 3",
+            "strings.quote('x') != '' && optional.of(1).hasValue()",
+            "object.x.exists(math, math.size() > 0)",
+        ] {
+            assert_eq!(planned(source), None, "{source}");
+        }
         assert_eq!(planned("'abc'.matches(object.p)"), None);
         assert_eq!(planned("'abc'.find('(')"), None);
     }
