@@ -269,9 +269,13 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(repo) = &args.policy_repo {
         // Git's policies are checked against the documents that soaked.
-        for warning in
-            super::policy_repo::attach(&mut built, &input.policies, repo, &args.policy_values)?
-        {
+        for warning in super::policy_repo::attach(
+            &mut built,
+            &input.policies,
+            repo,
+            &args.policy_values,
+            previous.as_ref(),
+        )? {
             say!("warning: {warning}");
         }
     }

@@ -176,13 +176,17 @@ fn relative_values(root: &Path, values: &[String]) -> Vec<String> {
 /// Gives each policy of `evidence` its Git change, from the checkout at
 /// `root`, checked against the policy documents the evidence was built
 /// from (`documents`, with the ValidatingAdmissionPolicyBindings): a
-/// Git policy whose rules are not those that soaked gets no patch.
+/// Git policy whose rules are not those that soaked gets no patch. With
+/// the `--since` package (`previous`), a policy Git enforces already gets
+/// the rollback.patch of the switch that package carries, where it still
+/// applies ([`promotion::Repository::plan_after_switch`]).
 /// Returns warnings (a `--policy-values` file the checkout does not hold).
 pub fn attach(
     evidence: &mut Evidence,
     documents: &[Value],
     root: &Path,
     environment_values: &[String],
+    previous: Option<&Evidence>,
 ) -> anyhow::Result<Vec<String>> {
     let prefix = work_tree_prefix(root);
     let files: BTreeMap<String, String> = read_files(root)
@@ -246,10 +250,21 @@ pub fn attach(
                     document,
                     bindings: &bindings,
                 });
+            // The switch's rollback, carried by the previous package.
+            let switch_rollback = previous
+                .and_then(|previous| {
+                    previous.policies.iter().find(|p| {
+                        p.info.kind == policy.kind
+                            && p.info.name == policy.name
+                            && p.info.namespace.as_deref() == policy.namespace
+                    })
+                })
+                .and_then(|p| p.git_change.as_ref()?.rollback.as_ref())
+                .map(|patch| patch.diff.as_str());
             // A policy only reports name has no kind to look for.
-            evidence
-                .found
-                .then(|| repository.plan(policy, soaked.as_ref(), &values, dir))
+            evidence.found.then(|| {
+                repository.plan_after_switch(policy, soaked.as_ref(), &values, dir, switch_rollback)
+            })
         })
         .collect();
     for (policy, change) in evidence.policies.iter_mut().zip(changes) {
@@ -304,14 +319,14 @@ mod tests {
             "exceptions": [],
         }))
         .expect("an empty package");
-        let warnings = attach(&mut evidence, &[], &plain, &[]).expect("attach");
+        let warnings = attach(&mut evidence, &[], &plain, &[], None).expect("attach");
         assert!(
             warnings[0].contains("not in a Git work tree"),
             "{warnings:?}"
         );
         std::fs::create_dir_all(plain.join(".git")).expect("mkdir");
         assert!(in_work_tree(&plain));
-        let warnings = attach(&mut evidence, &[], &plain, &[]).expect("attach");
+        let warnings = attach(&mut evidence, &[], &plain, &[], None).expect("attach");
         assert!(warnings.is_empty(), "{warnings:?}");
     }
 

@@ -173,6 +173,98 @@ impl Repository {
         environment_values: &[String],
         dir: &str,
     ) -> GitChange {
+        self.plan_after_switch(policy, soaked, environment_values, dir, None)
+    }
+
+    /// [`Self::plan`], given the rollback.patch of the package of the
+    /// switch (the `--since` package's, carried from package to package):
+    /// where Git enforces the policy already and that patch still applies
+    /// exactly, it is the rollback — what the promotion changed, and no
+    /// more (walk46 F2: a rule Git enforced before the promotion was set
+    /// to Audit too). Otherwise every action field goes to Audit, with a
+    /// note saying why.
+    pub fn plan_after_switch(
+        &self,
+        policy: &PolicyRef<'_>,
+        soaked: Option<&Soaked<'_>>,
+        environment_values: &[String],
+        dir: &str,
+        switch_rollback: Option<&str>,
+    ) -> GitChange {
+        let mut change = self.plan_alone(policy, soaked, environment_values, dir);
+        let Some(carried) = switch_rollback else {
+            return change;
+        };
+        if change.problem.is_some() || change.promote.is_some() || change.rollback.is_none() {
+            return change;
+        }
+        match self.applied(carried) {
+            Ok(texts) => {
+                let mut diff = String::new();
+                for (file, text) in &texts {
+                    if let Some(old) = self.text(file) {
+                        diff.push_str(&diff::unified(file, old, text));
+                    }
+                }
+                if !diff.is_empty() {
+                    change.rollback = Some(PatchFile {
+                        file: format!("{PATCHES_DIR}/{dir}/{ROLLBACK_FILE}"),
+                        diff,
+                    });
+                    change.notes.push(
+                        "rollback.patch is the switch's own (from the --since packages): it gives back what that promotion changed, no more".into(),
+                    );
+                }
+            }
+            Err(why) => change.notes.push(format!(
+                "the rollback.patch of the switch (from the --since packages) no longer applies ({why}): this rollback.patch sets every action field to Audit"
+            )),
+        }
+        change
+    }
+
+    /// The texts `diff` — unified diffs of one or more files under `diff
+    /// --git` lines, as this module writes them — makes of this
+    /// repository's files, when every hunk applies exactly.
+    fn applied(&self, diff: &str) -> Result<BTreeMap<String, String>, String> {
+        let mut segments: Vec<(String, String)> = Vec::new();
+        for line in diff.split_inclusive('\n') {
+            if let Some(header) = line.strip_prefix("diff --git a/") {
+                let path = header
+                    .split_once(" b/")
+                    .map(|(path, _)| path.to_string())
+                    .ok_or_else(|| {
+                        format!("a diff header without its b/ path: {}", line.trim_end())
+                    })?;
+                segments.push((path, String::new()));
+            } else if let Some((_, body)) = segments.last_mut() {
+                body.push_str(line);
+            } else {
+                return Err("text before the first diff --git line".into());
+            }
+        }
+        let mut texts = BTreeMap::new();
+        for (path, body) in &segments {
+            let text = self
+                .text(path)
+                .ok_or_else(|| format!("{path} is not in the checkout"))?;
+            let patch = diffy::Patch::from_str(body).map_err(|e| format!("{path}: {e}"))?;
+            let applied = diffy::apply(text, &patch).map_err(|e| format!("{path}: {e}"))?;
+            texts.insert(path.clone(), applied);
+        }
+        if texts.is_empty() {
+            return Err("it changes no file".into());
+        }
+        Ok(texts)
+    }
+
+    fn plan_alone(
+        &self,
+        policy: &PolicyRef<'_>,
+        soaked: Option<&Soaked<'_>>,
+        environment_values: &[String],
+        dir: &str,
+    ) -> GitChange {
         let mut change =
             plan_inner(self, policy, environment_values, dir).unwrap_or_else(|problem| GitChange {
                 problem: Some(problem),

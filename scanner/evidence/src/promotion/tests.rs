@@ -99,6 +99,63 @@ fn per_rule_failure_actions_each_change() {
     assert_eq!(change.locations.len(), 3);
 }
 
+/// walk46 F2: after the switch, Git enforces the policy; the package of a
+/// ROLL BACK set every action field to Audit, the spec-level Enforce a
+/// rule inherited before the promotion too. With the switch's own
+/// rollback.patch (carried by the --since packages), only what the
+/// promotion changed goes back; where it no longer applies, every field,
+/// said in a note.
+#[test]
+fn after_the_switch_the_rollback_is_the_switch_s_own() {
+    let before = "kind: ClusterPolicy\nmetadata:\n  name: p\nspec:\n  validationFailureAction: Enforce\n  rules:\n  - name: already-enforced\n    validate: {}\n  - name: new-rule\n    validate:\n      failureAction: Audit\n";
+    let switch = plan(&repo(&[("p.yaml", before)]), &cluster_policy("p"), &[], "p");
+    let (promote, switch_rollback) = patches(&switch);
+    assert_eq!(
+        changed(promote),
+        [
+            "-      failureAction: Audit",
+            "+      failureAction: Enforce"
+        ]
+    );
+    let after = before.replace("failureAction: Audit", "failureAction: Enforce");
+    let enforced = Repository::new(repo(&[("p.yaml", &after)]));
+    // Without the switch's patch: every field.
+    let alone = enforced.plan(&cluster_policy("p"), None, &[], "p");
+    let (_, everything) = patches(&alone);
+    assert_eq!(changed(everything).len(), 4, "{everything}");
+    // With it: what the promotion changed, and this package carries it on.
+    let carried =
+        enforced.plan_after_switch(&cluster_policy("p"), None, &[], "p", Some(switch_rollback));
+    let (none, rollback) = patches(&carried);
+    assert_eq!(none, "");
+    assert_eq!(
+        changed(rollback),
+        [
+            "-      failureAction: Enforce",
+            "+      failureAction: Audit"
+        ]
+    );
+    assert!(carried
+        .notes
+        .iter()
+        .any(|n| n.starts_with("rollback.patch is the switch's own")));
+    let again = enforced.plan_after_switch(&cluster_policy("p"), None, &[], "p", Some(rollback));
+    assert_eq!(patches(&again).1, rollback);
+    // Git changed since where the patch reads: every field, and why.
+    let edited = Repository::new(repo(&[(
+        "p.yaml",
+        &after.replace("name: new-rule", "name: renamed-rule"),
+    )]));
+    let stale =
+        edited.plan_after_switch(&cluster_policy("p"), None, &[], "p", Some(switch_rollback));
+    assert_eq!(changed(patches(&stale).1).len(), 4);
+    assert!(
+        stale.notes.iter().any(|n| n.contains("no longer applies")),
+        "{:?}",
+        stale.notes
+    );
+}
+
 #[test]
 fn a_validating_policy_s_flow_list_becomes_deny() {
     let text = "apiVersion: policies.kyverno.io/v1\nkind: ValidatingPolicy\nmetadata:\n  name: vp\nspec:\n  validationActions: [Audit, 'Warn']  # audit first\n";
