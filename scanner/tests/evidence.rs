@@ -980,6 +980,24 @@ fn merged_environments_are_ready_only_where_every_environment_is() {
         "{}",
         text(&merged)
     );
+    // The terminal's decision is the pages' (walk46 F3).
+    let row = |name: &str| {
+        text(&merged)
+            .lines()
+            .find(|l| l.starts_with(name))
+            .map(str::to_string)
+            .unwrap_or_default()
+    };
+    assert!(
+        row("require-app-label").contains("ready for production"),
+        "{}",
+        text(&merged)
+    );
+    assert!(
+        row("disallow-latest").contains("not ready for production"),
+        "{}",
+        text(&merged)
+    );
     let bytes = std::fs::read(dir.path().join("merged/merged.json")).expect("merged.json");
     let json: Value = serde_json::from_slice(&bytes).expect("json");
     let errors = schema_errors(&merged_schema(), &json);

@@ -823,11 +823,7 @@ fn merge(
         .map(|policy| {
             let mut row = vec![policy.name.clone()];
             row.extend(policy.environments.iter().map(|e| e.summary()));
-            row.push(if policy.verdict == Verdict::Ready {
-                "ready for production".into()
-            } else {
-                "not ready".into()
-            });
+            row.push(evidence::output::merged::decision(policy).to_string());
             row.push(policy.reasons.join("; "));
             row
         })

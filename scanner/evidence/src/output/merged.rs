@@ -14,8 +14,10 @@ use crate::model::Verdict;
 const TITLE: &str = "Policy enforcement evidence: every environment";
 
 /// The merged decision in words: a ready policy every environment
-/// enforces already has no promotion left to make.
-fn decision(policy: &MergedPolicy) -> &'static str {
+/// enforces already has no promotion left to make. The pages' and the
+/// terminal's (walk46 F3: the terminal said "ready for production" of
+/// policies enforced everywhere).
+pub fn decision(policy: &MergedPolicy) -> &'static str {
     let enforced_everywhere = !policy.environments.is_empty()
         && policy
             .environments
