@@ -229,6 +229,14 @@ pub fn attach(
     let dirs = promotion::patch_dirs(&policies);
     // Parsed once for every policy.
     let repository = promotion::Repository::new(files);
+    let unreadable = repository.unreadable();
+    if !unreadable.is_empty() {
+        warnings.push(format!(
+            "--policy-repo {}: not valid YAML, so not read (a policy written there is not seen, and Flux cannot apply the file either): {}",
+            root.display(),
+            unreadable.join(", ")
+        ));
+    }
     let bindings: Vec<&Value> = documents
         .iter()
         .filter(|d| d.str_at("/kind") == Some("ValidatingAdmissionPolicyBinding"))
@@ -328,6 +336,19 @@ mod tests {
         assert!(in_work_tree(&plain));
         let warnings = attach(&mut evidence, &[], &plain, &[], None).expect("attach");
         assert!(warnings.is_empty(), "{warnings:?}");
+        // walk46 F5: a file that is no YAML is named, not skipped quietly.
+        std::fs::write(
+            plain.join("broken.yaml"),
+            "kind: ClusterPolicy\n---\nspec: {rules: [\n",
+        )
+        .expect("write");
+        let warnings = attach(&mut evidence, &[], &plain, &[], None).expect("attach");
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("not valid YAML")
+                && warnings[0].ends_with("broken.yaml (document 2)"),
+            "{warnings:?}"
+        );
     }
 
     #[test]

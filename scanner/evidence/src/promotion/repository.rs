@@ -72,6 +72,23 @@ impl Repository {
         Repository { files, charts }
     }
 
+    /// Plain YAML files (not a chart's templates) with a document that
+    /// does not parse, as `path (document N)`, N from 1: a policy written
+    /// there is not seen, and Flux cannot apply the file either (walk46
+    /// F5: skipped without a word).
+    pub fn unreadable(&self) -> Vec<String> {
+        self.files
+            .iter()
+            .filter(|(_, file)| file.template_of.is_none())
+            .flat_map(|(path, file)| {
+                file.documents
+                    .iter()
+                    .filter(|document| document.value.is_none())
+                    .map(move |document| format!("{path} (document {})", document.index + 1))
+            })
+            .collect()
+    }
+
     /// A file's text.
     pub(super) fn text(&self, path: &str) -> Option<&str> {
         self.files.get(path).map(|file| file.text.as_str())
