@@ -43,6 +43,8 @@ impl OwnerRouting {
 pub struct TeamCount {
     /// The team (an owner label's value).
     pub team: String,
+    /// The label keys it was read from (`team`, `owner`, …).
+    pub labels: BTreeSet<String>,
     /// Its violations (results) of the policy.
     pub violations: usize,
     /// The top owners (workloads) those are of.
@@ -74,18 +76,21 @@ impl PolicyEvidence {
     /// many violations and owners each; violations without a team are
     /// left out ([`Self::violations_without_team`]).
     pub fn teams(&self) -> Vec<TeamCount> {
-        let mut teams: BTreeMap<&str, (usize, BTreeSet<&ObjectName>)> = BTreeMap::new();
+        type Count<'v> = (usize, BTreeSet<&'v ObjectName>, BTreeSet<String>);
+        let mut teams: BTreeMap<&str, Count<'_>> = BTreeMap::new();
         for violation in &self.violations {
-            if let Some(team) = team_of(violation) {
-                let entry = teams.entry(team).or_default();
+            if let Some(route) = violation.team.as_deref() {
+                let entry = teams.entry(route.team.as_str()).or_default();
                 entry.0 += 1;
                 entry.1.insert(&violation.owner);
+                entry.2.insert(route.label.clone());
             }
         }
         teams
             .into_iter()
-            .map(|(team, (violations, owners))| TeamCount {
+            .map(|(team, (violations, owners, labels))| TeamCount {
                 team: team.to_string(),
+                labels,
                 violations,
                 owners: owners.len(),
             })

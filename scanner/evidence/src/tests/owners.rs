@@ -409,7 +409,8 @@ fn a_no_go_names_the_teams_then_the_unrouted_owners() {
     assert_eq!(
         decision.contacts,
         [
-            "team dba: 1 violation(s) of 1 owner(s)",
+            // Named by its label (walk46 F6: `owner: dba` is no team).
+            "owner dba: 1 violation(s) of 1 owner(s)",
             "team shop: 2 violation(s) of 1 owner(s)",
             "namespace ns: Pod/loose (1)",
         ]

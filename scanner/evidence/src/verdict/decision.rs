@@ -488,9 +488,19 @@ fn contacts(policy: &PolicyEvidence) -> Vec<String> {
         .iter()
         .take(TEAMS_SHOWN)
         .map(|t| {
+            // Named by the label it was read from: an `owner: bob` label
+            // is no team (walk46 F6).
+            let label = t.labels.iter().cloned().collect::<Vec<_>>().join("/");
             format!(
-                "team {}: {} violation(s) of {} owner(s)",
-                t.team, t.violations, t.owners
+                "{} {}: {} violation(s) of {} owner(s)",
+                if label.is_empty() {
+                    "team".to_string()
+                } else {
+                    label
+                },
+                t.team,
+                t.violations,
+                t.owners
             )
         })
         .collect();
