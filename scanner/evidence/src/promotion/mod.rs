@@ -560,7 +560,12 @@ fn locate(
         });
     }
     let names: Vec<&str> = targets.iter().map(|site| site.name).collect();
-    if let Some(kustomizations) = kustomize_patches_of(repo, &names) {
+    let kinds: Vec<&str> = if policy.kind == "ValidatingAdmissionPolicy" {
+        vec![policy.kind, "ValidatingAdmissionPolicyBinding"]
+    } else {
+        vec![policy.kind]
+    };
+    if let Some(kustomizations) = kustomize_patches_of(repo, &names, &kinds) {
         return Err(format!(
             "{} may patch the action of {} (a kustomize patch names it and an action field): the patch of the base would not be what the cluster gets; change the action by hand",
             kustomizations.join(", "),
@@ -610,12 +615,16 @@ fn locate(
 }
 
 /// The kustomization files (or Flux Kustomizations) that may patch the
-/// action of the documents named `names`: one that names one of them (`name: <name>`, a patch's
-/// target or metadata) and writes an action field, inline or in a JSON
-/// patch file elsewhere (`path: /spec/validationFailureAction`). A patch
-/// of the base alone would then not be what the cluster gets. None when
-/// there is none.
-fn kustomize_patches_of(repo: &Repository, names: &[&str]) -> Option<Vec<String>> {
+/// action of the documents named `names`, of `kinds`: one that names one
+/// of them (`name: <name>`, a patch's target or metadata), or whose patch
+/// targets them by other than a name (a `labelSelector`, an
+/// `annotationSelector`, the kind alone: walk46 F7), and writes an action
+/// field, inline or in a JSON patch file elsewhere (`path:
+/// /spec/validationFailureAction`; a strategic-merge file naming the
+/// policy is a second copy of it, refused where documents are located).
+/// A patch of the base alone would then not be what the cluster gets.
+/// None when there is none.
+fn kustomize_patches_of(repo: &Repository, names: &[&str], kinds: &[&str]) -> Option<Vec<String>> {
     const FIELDS: [&str; 2] = ["ailureAction", "validationActions"];
     // kustomize's file, or a Flux Kustomization (its spec.patches).
     let is_kustomization = |path: &str, text: &str| {
@@ -644,12 +653,33 @@ fn kustomize_patches_of(repo: &Repository, names: &[&str]) -> Option<Vec<String>
             .iter()
             .any(|pointer| file.text.contains(pointer))
     });
+    // A patch whose target selects without a name, of any kind or of
+    // the policy's.
+    let selects_without_name = |file: &repository::File| {
+        file.documents
+            .iter()
+            .filter_map(|document| document.value.as_ref())
+            .flat_map(|value| {
+                ["/patches", "/patchesJson6902", "/spec/patches"]
+                    .into_iter()
+                    .filter_map(|pointer| value.pointer(pointer)?.as_array())
+                    .flatten()
+            })
+            .filter_map(|patch| patch.get("target"))
+            .any(|target| {
+                target.get("name").is_none()
+                    && target
+                        .get("kind")
+                        .and_then(Value::as_str)
+                        .is_none_or(|kind| kinds.contains(&kind))
+            })
+    };
     let found: Vec<String> = repo
         .files
         .iter()
         .filter(|(path, file)| {
             is_kustomization(path, &file.text)
-                && names_one(&file.text)
+                && (names_one(&file.text) || selects_without_name(file))
                 && (json_patch_elsewhere || FIELDS.iter().any(|f| file.text.contains(f)))
         })
         .map(|(path, _)| path.clone())

@@ -687,6 +687,41 @@ fn a_kustomize_patch_of_the_action_gives_a_reason() {
             "{change:?}"
         );
     }
+    // walk46 F7: a patch that targets by label, annotation or kind alone
+    // reaches the policy as well; another kind's does not.
+    for target in [
+        "    labelSelector: env=prod\n",
+        "    kind: ClusterPolicy\n    annotationSelector: tier=1\n",
+        "    kind: ClusterPolicy\n",
+    ] {
+        let overlay = format!(
+            "resources:\n- ../base\npatches:\n- path: keep-audit.yaml\n  target:\n{target}"
+        );
+        let files = repo(&[
+            ("base/p.yaml", PLAIN),
+            ("overlay/kustomization.yaml", &overlay),
+            ("overlay/keep-audit.yaml", json_patch),
+        ]);
+        let change = plan(&files, &policy, &[], "require-team");
+        assert!(
+            change.promote.is_none()
+                && change
+                    .problem
+                    .as_deref()
+                    .is_some_and(|p| p.contains("overlay/kustomization.yaml may patch")),
+            "{target}: {change:?}"
+        );
+    }
+    let other_kind = "resources:\n- ../base\npatches:\n- path: keep-audit.yaml\n  target:\n    kind: Deployment\n";
+    let files = repo(&[
+        ("base/p.yaml", PLAIN),
+        ("overlay/kustomization.yaml", other_kind),
+        (
+            "overlay/keep-audit.yaml",
+            "- op: replace\n  path: /spec/replicas\n  value: 2\n",
+        ),
+    ]);
+    assert!(plan(&files, &policy, &[], "require-team").promote.is_some());
     // A kustomization that only lists the policy's file patches nothing.
     let files = repo(&[
         ("base/p.yaml", PLAIN),
