@@ -173,34 +173,21 @@ pub(super) fn policies_missing_named_kinds(
     selection: &super::selection::Selection,
 ) -> std::collections::BTreeSet<String> {
     use super::selection::NotListed;
-    // CEL policies on every core resource reach Secrets as the evidence
-    // reads them (policy_info's CEL kinds): a plain scan does not soak
-    // them, as it does not judge them ready.
-    let cel: std::collections::BTreeSet<String> = engine
-        .policy_metas()
-        .into_iter()
-        .filter(|meta| {
-            matches!(
-                meta.kind.as_str(),
-                "ValidatingPolicy" | "NamespacedValidatingPolicy" | "ValidatingAdmissionPolicy"
-            )
-        })
-        .map(|meta| meta.qualified_name())
-        .collect();
     engine
         .target_kinds_by_policy()
         .into_iter()
-        .filter(|(policy, targets)| {
+        .filter(|(_, targets)| {
             // The user's filters leave out whatever the policy reaches,
             // through a wildcard too (verify45 F8: `apps/v1/*` soaked over
-            // scans without Deployments); the default (Secrets) only what it
-            // names, or a Kyverno policy on every kind would never soak.
+            // scans without Deployments). Of the kinds left out by default,
+            // Secrets whatever reaches them — a CEL `*`, a Kyverno `v1/*`
+            // (verify46 F1; Kyverno refuses a background policy on the bare
+            // `*`) —, the others (Events, reports) only where named.
             selection.not_listed.iter().any(|(kind, why)| match why {
                 NotListed::Filtered => targets.includes(kind),
                 NotListed::ExcludedByDefault => {
                     targets.names(kind)
-                        || (cel.contains(policy)
-                            && super::selection::keeps_reports_when_excluded(kind)
+                        || (super::selection::keeps_reports_when_excluded(kind)
                             && targets.includes(kind))
                 }
                 _ => false,
@@ -702,6 +689,31 @@ mod tests {
         assert_eq!(
             policies_missing_named_kinds(&engine, &select(&include(&["Pod", "Secret"]))),
             every
+        );
+        // verify46 F1: so does a Kyverno `v1/*` (a background policy on the
+        // bare `*` is refused), not `apps/v1/*`.
+        let rule = |name: &str, kind: &str| {
+            json!({
+                "apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy",
+                "metadata": {"name": name},
+                "spec": {"rules": [{"name": "r",
+                    "match": {"any": [{"resources": {"kinds": [kind]}}]},
+                    "validate": {"pattern": {"metadata": {"name": "?*"}}}}]}
+            })
+        };
+        let (kyverno, problems) = Engine::from_documents(
+            &[rule("v1-star", "v1/*"), rule("apps-star", "apps/v1/*")],
+            EngineOptions::default(),
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        let plain = super::super::selection::select(
+            &served,
+            &ScanFilters::default(),
+            &kyverno.target_kinds(),
+        );
+        assert_eq!(
+            policies_missing_named_kinds(&kyverno, &plain),
+            BTreeSet::from(["v1-star".to_string()])
         );
         // Another group's kinds left out do not matter. (Pod controllers
         // are read as reached, autogen or not: the safe side.)

@@ -2252,6 +2252,25 @@ fn kyverno_subresource(kind: &str) -> bool {
             .is_some_and(|c| c.is_ascii_uppercase() || c == '*')
 }
 
+/// Whether a Kyverno kind selector with a wildcard matches core Secrets,
+/// as the engine's matching reads it (Kyverno's `ParseKindSelector` and
+/// wildcard match, pkg/utils/match/kind.go).
+fn wildcard_reaches_secrets(selector: &str) -> bool {
+    if !selector.contains(['*', '?']) {
+        return false;
+    }
+    let mut targets = polscan_engine::target_kinds::TargetKinds::default();
+    targets.add_kyverno_kind(selector);
+    targets.includes(&polscan_engine::kinds::ApiResource {
+        group: String::new(),
+        version: "v1".into(),
+        kind: "Secret".into(),
+        plural: "secrets".into(),
+        namespaced: true,
+        verbs: Vec::new(),
+    })
+}
+
 /// Kind names under any `kinds:` list of a match block, without group and
 /// version (`apps/v1/Deployment` → `Deployment`).
 fn collect_kinds(value: &Value, kinds: &mut Vec<String>) {
@@ -2266,6 +2285,15 @@ fn collect_kinds(value: &Value, kinds: &mut Vec<String>) {
                                     || *part == "*"
                             });
                             kinds.push(base.unwrap_or(text).to_string());
+                            // A wildcard Kyverno resolves against discovery
+                            // (`v1/*`, `Secre*`) reaches Secrets, which a
+                            // scan lists only when named: said as their own
+                            // kind, as a CEL policy's `*` (verify46 F1).
+                            if wildcard_reaches_secrets(text)
+                                && !kinds.iter().any(|k| k == "Secret")
+                            {
+                                kinds.push("Secret".to_string());
+                            }
                         }
                     }
                 } else {

@@ -1424,3 +1424,46 @@ fn a_policy_on_every_kind_is_not_ready_from_a_scan_that_left_kinds_out() {
     let found = find(&evidence, "every");
     assert_eq!(found.verdict, Verdict::Ready, "{:?}", found.reasons);
 }
+
+/// verify46 F1: a Kyverno kind selector with a wildcard (`v1/*`,
+/// `Secre*`) reaches Secrets too, which a plain scan leaves out: not
+/// ready. `apps/v1/*` does not reach them.
+#[test]
+fn a_kyverno_wildcard_kind_reaching_secrets_is_not_ready_from_a_plain_scan() {
+    for (selector, reaches) in [("v1/*", true), ("Secre*", true), ("apps/v1/*", false)] {
+        let policy = json!({"apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy",
+            "metadata": {"name": "star", "managedFields": [{"manager": "kubectl", "time": "2026-11-01T00:00:00Z"}]},
+            "spec": {"validationFailureAction": "Audit", "background": true, "rules": [{"name": "team",
+                "match": {"any": [{"resources": {"kinds": [selector]}}]},
+                "validate": {"message": "team", "pattern": {"metadata": {"labels": {"team": "?*"}}}}}]}});
+        let mut passed = result("star", "pass", "a", "c1");
+        passed["rule"] = json!("team");
+        passed["resources"][0]["kind"] = json!("ConfigMap");
+        let mut record = scan(true, &[]);
+        record.objects_by_kind = Some(
+            ["ConfigMap", "Pod", "apps/Deployment"]
+                .iter()
+                .map(|k| (k.to_string(), 1))
+                .collect(),
+        );
+        let evidence = build(&input(
+            vec![report(vec![passed])],
+            vec![policy],
+            Some(record),
+        ));
+        let found = find(&evidence, "star");
+        assert_eq!(
+            found.info.kinds.iter().any(|k| k == "Secret"),
+            reaches,
+            "{selector}"
+        );
+        if reaches {
+            assert_ne!(found.verdict, Verdict::Ready, "{selector}");
+            assert!(
+                found.reasons.join(" ").contains("Secret ("),
+                "{selector}: {:?}",
+                found.reasons
+            );
+        }
+    }
+}
