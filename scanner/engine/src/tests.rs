@@ -1297,3 +1297,39 @@ fn a_cel_precondition_that_cannot_compile_or_run_fails_the_rule() {
         [("r".to_string(), RuleStatus::Pass)]
     );
 }
+
+/// verify46 F4: a ValidatingAdmissionPolicy's matchConditions read its
+/// variables (Kubernetes compiles them on the composited compiler that
+/// holds them); under `failurePolicy: Ignore` the "no such key" error had
+/// skipped the resource, read as clean. A ValidatingPolicy's conditions
+/// do not see them (Kyverno's compiler).
+#[test]
+fn a_vap_s_match_conditions_read_its_variables() {
+    let kinds = json!({"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"],
+        "operations": ["CREATE", "UPDATE"], "resources": ["configmaps"]}]});
+    let documents = vec![
+        json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+            "metadata": {"name": "vars-vap"},
+            "spec": {"failurePolicy": "Ignore", "matchConstraints": kinds,
+                "variables": [{"name": "critical", "expression": "object.metadata.name.startsWith('x')"}],
+                "matchConditions": [{"name": "m", "expression": "object.metadata.name == 'y' || variables.critical"}],
+                "validations": [{"expression": "has(object.metadata.labels) && 'team' in object.metadata.labels"}]}}),
+        json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": {"name": "vars-vap"},
+            "spec": {"policyName": "vars-vap", "validationActions": ["Audit"]}}),
+    ];
+    let (engine, problems) = Engine::from_documents(&documents, EngineOptions::default());
+    assert!(problems.is_empty(), "{problems:?}");
+    let config_map = |name: &str| {
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": "default"}})
+    };
+    let status = |name: &str| {
+        results_of(&engine, &config_map(name))
+            .into_iter()
+            .map(|(_, status, _)| status)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(status("x1"), [RuleStatus::Fail]);
+    assert_eq!(status("other"), [RuleStatus::Skip]);
+}

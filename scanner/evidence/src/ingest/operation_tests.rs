@@ -703,10 +703,38 @@ pub(crate) fn cel_policy_reads(spec: &Value) -> (bool, bool) {
             .iter()
             .any(|text| reads_request_fields(text, &aliases, true, fields))
     };
+    // `authorizer` is the requester's authorization (k8s.io/apiserver
+    // pkg/cel/library/authz.go, bound to the request's user; Kyverno
+    // compiles CEL policies with it): a scan has no requester (verify46
+    // F2: a matchCondition on `authorizer…allowed()` skipped under
+    // failurePolicy Ignore, and the skip read as clean).
+    let authorizer_aliases = aliases_by(&definitions, reads_authorizer);
+    let authorizer = texts
+        .iter()
+        .any(|text| reads_authorizer(text, &authorizer_aliases));
     (
-        reads(Fields::Only(&["userInfo"])),
+        authorizer || reads(Fields::Only(&["userInfo"])),
         reads(CEL_OTHER_ADMISSION_FIELDS),
     )
+}
+
+/// Whether a CEL text reads `authorizer` (the requester's authorization),
+/// directly or through one of `aliases` (`variables.<name>`); a text that
+/// does not parse is read as doing so.
+fn reads_authorizer(text: &str, aliases: &BTreeSet<String>) -> bool {
+    let Some(read) = reads::cel(text) else {
+        return true;
+    };
+    let found = read.paths().any(|path| match path.split_first() {
+        None | Some((Step::Any, _)) => true,
+        Some((Step::Field(name), _)) if name == "authorizer" => true,
+        Some((Step::Field(name), rest)) if name == "variables" => match rest.first() {
+            Some(Step::Field(variable)) => aliases.contains(variable),
+            _ => !aliases.is_empty(),
+        },
+        Some(_) => false,
+    });
+    found
 }
 
 /// The CEL `variables` of `holder` (a CEL policy's spec, a `validate.cel`
@@ -1490,6 +1518,21 @@ mod rule_reads_tests {
                 &json!({"matchConditions": [{"name": "m", "expression": "request.options.fieldManager == 'x'"}]})
             ),
             (false, true)
+        );
+        // verify46 F2: `authorizer` is the requester's authorization, in a
+        // matchCondition, a validation or a variable read by them.
+        let authz = "authorizer.group('').resource('secrets').check('list').allowed()";
+        assert_eq!(cel_policy_reads(&spec(authz)), (true, false));
+        assert_eq!(
+            cel_policy_reads(&json!({"matchConditions": [{"name": "m",
+                "expression": format!("object.metadata.name == 'y' || {authz}")}]})),
+            (true, false)
+        );
+        assert_eq!(
+            cel_policy_reads(
+                &json!({"validations": [{"expression": "'authorizer' != object.metadata.name && object.authorizer == 1"}]})
+            ),
+            (false, false)
         );
     }
 }

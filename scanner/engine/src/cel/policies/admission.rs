@@ -187,6 +187,16 @@ pub(crate) struct ValidationBody {
     /// The names its expressions read, found on first use.
     #[serde(skip)]
     uses: OnceLock<Uses>,
+    /// `matchConditions` may read `variables`: Kubernetes compiles a
+    /// ValidatingAdmissionPolicy's conditions on the composited compiler
+    /// that holds its variables (k8s.io/apiserver validating/plugin.go
+    /// `compilePolicy`; Kyverno pkg/admissionpolicy/validate.go
+    /// `NewCompiler(matchConditions, variables)`); Kyverno's
+    /// ValidatingPolicy compiler does not. Set by
+    /// [`ValidationBody::planned_by_kubernetes`] (verify46 F4: an error
+    /// skipped under Ignore read as clean).
+    #[serde(skip)]
+    conditions_read_variables: bool,
 }
 
 /// A policy's verdict on one resource.
@@ -311,7 +321,10 @@ impl ValidationBody {
     /// Every expression as Kubernetes' CEL environment plans it
     /// ([`Program::planned_by_kubernetes`]): a ValidatingAdmissionPolicy's.
     pub(crate) fn planned_by_kubernetes(&self) -> ValidationBody {
-        self.map_programs(&Program::planned_by_kubernetes)
+        ValidationBody {
+            conditions_read_variables: true,
+            ..self.map_programs(&Program::planned_by_kubernetes)
+        }
     }
 
     /// The body with `map` applied to each of its programs.
@@ -347,6 +360,7 @@ impl ValidationBody {
                 })
                 .collect(),
             uses: OnceLock::new(),
+            conditions_read_variables: self.conditions_read_variables,
         }
     }
 
@@ -453,6 +467,16 @@ impl ValidationBody {
             skip_reason: Some(crate::SkipReason::MatchConditions),
             ..AdmissionOutcome::new(RuleStatus::Skip, "skip")
         };
+        let variables_first = self.conditions_read_variables
+            && self.match_conditions.iter().any(|c| {
+                c.expression
+                    .names()
+                    .iter()
+                    .any(|n| n.starts_with(crate::cel::names::VARIABLES))
+            });
+        if variables_first {
+            activation.bind_variables(&self.variables, Some(uses));
+        }
         let mut errors = Vec::new();
         for condition in &self.match_conditions {
             match condition.expression.evaluate_bool(&activation) {
@@ -467,7 +491,9 @@ impl ValidationBody {
             }
             return AdmissionOutcome::new(RuleStatus::Error, errors.join("; "));
         }
-        activation.bind_variables(&self.variables, Some(uses));
+        if !variables_first {
+            activation.bind_variables(&self.variables, Some(uses));
+        }
         let mut outcome = AdmissionOutcome::new(RuleStatus::Pass, "success");
         for (index, validation) in self.validations.iter().enumerate() {
             if crate::cel::budget::policy_budget_spent() {
