@@ -461,6 +461,36 @@ impl PolicyInfo {
             if info.flux_owner.is_none() {
                 info.flux_owner = own.iter().find_map(|b| flux_owner(b));
             }
+            // A binding's matchResources narrows the policy per operation
+            // as its own matchConstraints do (the API server's
+            // BindingMatches): an exclusion of CREATE, the scan's, leaves
+            // the other operations unseen (verify46 F7: GO).
+            let excludes: Vec<Value> = own
+                .iter()
+                .filter_map(|b| b.pointer("/spec/matchResources/excludeResourceRules"))
+                .filter_map(Value::as_array)
+                .flatten()
+                .cloned()
+                .collect();
+            if let (false, Some(spec)) = (excludes.is_empty(), document.get("spec")) {
+                let mut narrowed = spec.clone();
+                if let Some(constraints) = narrowed
+                    .get_mut("matchConstraints")
+                    .and_then(Value::as_object_mut)
+                {
+                    let list = constraints
+                        .entry("excludeResourceRules")
+                        .or_insert_with(|| Value::Array(Vec::new()));
+                    if let Some(list) = list.as_array_mut() {
+                        list.extend(excludes);
+                    }
+                }
+                for part in admission_only_parts(&info.kind, &narrowed) {
+                    if !info.admission_only.contains(&part) {
+                        info.admission_only.push(part);
+                    }
+                }
+            }
             if !actions.is_empty() {
                 let action = overall_action_of(&actions);
                 if action == "Mixed" {
@@ -1402,7 +1432,7 @@ fn admission_only_parts(kind: &str, spec: &Value) -> Vec<String> {
             }
             let (requester, other_fields) = operation_tests::cel_policy_reads(spec);
             if requester {
-                parts.push("requests from any requester (an expression reads request.userInfo, which a scan never has)".into());
+                parts.push("requests from any requester (an expression reads request.userInfo or authorizer, the requester and its rights, which a scan never has)".into());
             }
             if other_fields {
                 parts.push("requests as admission presents them (an expression reads a field of the admission request — such as options, dryRun, uid or name — that a scan leaves out or sets otherwise)".into());

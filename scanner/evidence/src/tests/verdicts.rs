@@ -597,6 +597,35 @@ fn a_cel_policy_on_a_subresource_or_delete_alone_is_found_admission_only() {
                 .to_string()
         ]
     );
+    // verify46 F7: the same exclusion in a ValidatingAdmissionPolicy's
+    // binding (matchResources), resourceNames and all.
+    let vap = json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": "vns"},
+        "spec": {"matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"],
+            "operations": ["CREATE", "UPDATE"], "resources": ["configmaps"]}]},
+            "validations": [{"expression": "true"}]}});
+    let binding = |excludes: Value| {
+        json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": {"name": "vns"},
+            "spec": {"policyName": "vns", "validationActions": ["Audit"],
+                "matchResources": {"excludeResourceRules": excludes}}})
+    };
+    let excluded = binding(
+        json!([{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["configmaps"], "resourceNames": ["x"]}]),
+    );
+    let info =
+        crate::ingest::policy_info::PolicyInfo::from_document_with_bindings(&vap, &[&excluded])
+            .expect("a policy");
+    assert_eq!(
+        info.admission_only,
+        ["UPDATE requests for configmaps (excludeResourceRules takes out CREATE, the scan's)"]
+    );
+    let other = binding(
+        json!([{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["secrets"]}]),
+    );
+    let info = crate::ingest::policy_info::PolicyInfo::from_document_with_bindings(&vap, &[&other])
+        .expect("a policy");
+    assert!(info.admission_only.is_empty(), "{:?}", info.admission_only);
     assert_eq!(
         spec_of(json!({"validations": [{"expression": "oldObject == null || object.spec == oldObject.spec"}]})),
         vec!["UPDATE requests for configmaps, services (an expression reads oldObject, which a scan never has)".to_string()]
