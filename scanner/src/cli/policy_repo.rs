@@ -278,6 +278,7 @@ pub fn attach(
     for (policy, change) in evidence.policies.iter_mut().zip(changes) {
         policy.git_change = change;
     }
+    promotion::hold_back_shared(evidence);
     Ok(warnings)
 }
 

@@ -95,12 +95,67 @@ pub struct GitChange {
     /// soaked); None when patches were made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
+    /// Other documents the promotion switches too (a values key several
+    /// templates read), for [`hold_back_shared`]; not in evidence.json.
+    #[serde(skip)]
+    pub also_switches: Vec<Reader>,
     /// Git's policy is not the one that soaked in the cluster (its rules,
     /// or a ValidatingAdmissionPolicy's bindings, differ beyond the action
     /// fields): no patch, and the policy is not ready (the `problem` says
     /// why).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub rules_differ: bool,
+}
+
+impl Reader {
+    /// `Kind name (file:line)`, or `file:line`.
+    pub fn describe(&self) -> String {
+        match &self.identity {
+            Some((kind, name)) => format!("{kind} {name} ({})", self.place),
+            None => self.place.clone(),
+        }
+    }
+}
+
+/// Holds back the promotion of a policy whose patch switches another
+/// document too (a values key several templates read): unless each of
+/// them is a policy of `evidence` that is ready or enforces already, the
+/// patch would enforce what no soak judged ready (verify46 F3: a GO's
+/// patch enforced a NO-GO policy through a shared Helm value). Its
+/// promote and rollback patches go, and its problem says why.
+pub fn hold_back_shared(evidence: &mut crate::model::Evidence) {
+    let fine = |(kind, name): &(String, String)| {
+        evidence.policies.iter().any(|p| {
+            &p.info.kind == kind
+                && &p.info.name == name
+                && (p.verdict == crate::model::Verdict::Ready || p.info.enforce_changes_nothing())
+        })
+    };
+    let held: Vec<Option<String>> = evidence
+        .policies
+        .iter()
+        .map(|policy| {
+            let change = policy.git_change.as_ref()?;
+            change.promote.as_ref()?;
+            let unready: Vec<String> = change
+                .also_switches
+                .iter()
+                .filter(|reader| !reader.identity.as_ref().is_some_and(fine))
+                .map(Reader::describe)
+                .collect();
+            (!unready.is_empty()).then(|| format!(
+                "the values key it sets is also read by {}, which is not ready (or not known to be): the patch would enforce it too; give each policy its own values key, or change the action by hand",
+                unready.join(", ")
+            ))
+        })
+        .collect();
+    for (policy, problem) in evidence.policies.iter_mut().zip(held) {
+        if let (Some(problem), Some(change)) = (problem, policy.git_change.as_mut()) {
+            change.promote = None;
+            change.rollback = None;
+            change.problem = Some(problem);
+        }
+    }
 }
 
 /// Each policy's patch directory under [`PATCHES_DIR`], in order: its
@@ -338,6 +393,7 @@ fn plan_inner(
         notes,
         problem: None,
         rules_differ: false,
+        also_switches: located.readers,
     })
 }
 
@@ -414,6 +470,18 @@ impl Setting {
 struct Located {
     settings: Vec<Setting>,
     notes: Vec<String>,
+    /// Other documents reading the same values key ([`other_readers`]).
+    readers: Vec<Reader>,
+}
+
+/// Another document the patch switches too: a template reading the same
+/// values key. `kind` and `name` when the document says them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reader {
+    /// Its kind and name, when known.
+    pub identity: Option<(String, String)>,
+    /// `file:line`.
+    pub place: String,
 }
 
 /// What a document is to the policy.
@@ -574,6 +642,7 @@ fn locate(
     }
     let mut settings = Vec::new();
     let mut notes = Vec::new();
+    let mut readers: Vec<Reader> = Vec::new();
     if targets.len() > 1 {
         let bindings: Vec<String> = targets
             .iter()
@@ -594,11 +663,17 @@ fn locate(
                         values_settings(repo, chart, &keys, &setting, environment_values)?;
                     notes.extend(note);
                     let others = other_readers(repo, chart, &keys, site);
+                    for reader in &others {
+                        if !readers.contains(reader) {
+                            readers.push(reader.clone());
+                        }
+                    }
                     if !others.is_empty() {
+                        let described: Vec<String> = others.iter().map(Reader::describe).collect();
                         let note = format!(
                             "{} is also read by {}: the patch changes them too",
                             keys.join("."),
-                            others.join(", ")
+                            described.join(", ")
                         );
                         if !notes.contains(&note) {
                             notes.push(note);
@@ -611,7 +686,11 @@ fn locate(
     }
     settings.sort_by(|a, b| (&a.file, a.first_line()).cmp(&(&b.file, b.first_line())));
     settings.dedup();
-    Ok(Located { settings, notes })
+    Ok(Located {
+        settings,
+        notes,
+        readers,
+    })
 }
 
 /// The kustomization files (or Flux Kustomizations) that may patch the
@@ -1010,17 +1089,28 @@ fn helm_reference(repo: &Repository, setting: &Setting) -> Result<Option<Vec<Str
 /// The other documents of `chart`'s templates that read the values key
 /// `keys` (a second policy given the same key is promoted with this one),
 /// as `<kind> <name> (<file>:<line>)`.
-fn other_readers(repo: &Repository, chart: &str, keys: &[String], site: &Site<'_>) -> Vec<String> {
+fn other_readers(repo: &Repository, chart: &str, keys: &[String], site: &Site<'_>) -> Vec<Reader> {
     let needle = format!(".Values.{}", keys.join("."));
+    // An action field set through a named template (`include`,
+    // `template`) may read the key too: counted as a reader (verify46 F3:
+    // a `_helpers.tpl` define switched another policy unseen).
     let reads = |line: &str| {
         line.match_indices(&needle).any(|(at, _)| {
             !line[at + needle.len()..]
                 .starts_with(|c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-        })
+        }) || (line.contains("{{")
+            && (line.contains("include") || line.contains("template "))
+            && (line.contains("ailureAction") || line.contains("validationActions")))
     };
+    // `global` values reach every subchart (Helm's globals).
+    let global = keys.first().is_some_and(|k| k == "global");
     let mut found = Vec::new();
     for (path, file) in &repo.files {
-        if file.template_of.as_deref() != Some(chart) {
+        let in_scope = match file.template_of.as_deref() {
+            Some(of) => of == chart || global,
+            None => false,
+        };
+        if !in_scope {
             continue;
         }
         for document in &file.documents {
@@ -1030,10 +1120,12 @@ fn other_readers(repo: &Repository, chart: &str, keys: &[String], site: &Site<'_
             let Some(line) = file.lines(document).iter().position(|l| reads(l)) else {
                 continue;
             };
-            let place = format!("{path}:{}", document.lines.start + line + 1);
-            found.push(match &document.identity {
-                Some(identity) => format!("{} {} ({place})", identity.kind, identity.name),
-                None => place,
+            found.push(Reader {
+                identity: document
+                    .identity
+                    .as_ref()
+                    .map(|identity| (identity.kind.clone(), identity.name.clone())),
+                place: format!("{path}:{}", document.lines.start + line + 1),
             });
         }
     }

@@ -627,6 +627,49 @@ fn a_values_key_two_policies_read_is_said_to_promote_both() {
     );
 }
 
+/// verify46 F3: an action set through a named template may read the key
+/// too; a `global` key reaches the subcharts' templates.
+#[test]
+fn readers_through_include_and_globals_are_found() {
+    let own = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: a\nspec:\n  validationFailureAction: {{ .Values.policyAction }}\n  rules: []\n";
+    let included = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: b\nspec:\n  validationFailureAction: {{ include \"pols.action\" . }}\n  rules: []\n";
+    let files = repo(&[
+        ("c/Chart.yaml", CHART),
+        ("c/templates/a.yaml", own),
+        ("c/templates/b.yaml", included),
+        ("c/values.yaml", "policyAction: Audit\n"),
+    ]);
+    let change = plan(&files, &cluster_policy("a"), &[], "a");
+    assert!(change.promote.is_some(), "{change:?}");
+    assert_eq!(
+        change
+            .also_switches
+            .iter()
+            .map(Reader::describe)
+            .collect::<Vec<_>>(),
+        ["ClusterPolicy b (c/templates/b.yaml:6)"]
+    );
+    let global_own = own.replace(".Values.policyAction", ".Values.global.policyAction");
+    let sub = included.replace("include \"pols.action\" .", ".Values.global.policyAction");
+    let files = repo(&[
+        ("c/Chart.yaml", CHART),
+        ("c/templates/a.yaml", &global_own),
+        ("c/charts/sub/Chart.yaml", &CHART.replace("policies", "sub")),
+        ("c/charts/sub/templates/b.yaml", &sub),
+        ("c/values.yaml", "global:\n  policyAction: Audit\n"),
+    ]);
+    let change = plan(&files, &cluster_policy("a"), &[], "a");
+    assert_eq!(
+        change
+            .also_switches
+            .iter()
+            .map(Reader::describe)
+            .collect::<Vec<_>>(),
+        ["ClusterPolicy b (c/charts/sub/templates/b.yaml:6)"],
+        "{change:?}"
+    );
+}
+
 #[test]
 fn a_values_file_in_no_chart_is_patched_only_when_named() {
     let files = repo(&[

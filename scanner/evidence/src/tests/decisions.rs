@@ -1467,3 +1467,52 @@ fn a_kyverno_wildcard_kind_reaching_secrets_is_not_ready_from_a_plain_scan() {
         }
     }
 }
+
+/// verify46 F3: a GO's promote.patch that also switches another policy
+/// reading the same values key is held back unless that one is ready (or
+/// enforces already); a reader of unknown identity holds it back too.
+#[test]
+fn a_promotion_that_switches_a_policy_not_ready_is_held_back() {
+    use crate::promotion::Reader;
+    let with_readers = |readers: Vec<Reader>| {
+        let mut evidence = evidence();
+        promote_in_git(&mut evidence, "clean");
+        if let Some(change) = evidence
+            .policies
+            .iter_mut()
+            .find(|p| p.info.name == "clean")
+            .and_then(|p| p.git_change.as_mut())
+        {
+            change.also_switches = readers;
+        }
+        crate::promotion::hold_back_shared(&mut evidence);
+        decision::apply(&mut evidence);
+        evidence
+    };
+    let reader = |name: Option<&str>| Reader {
+        identity: name.map(|n| ("ClusterPolicy".to_string(), n.to_string())),
+        place: "c/templates/x.yaml:7".into(),
+    };
+    let kind = find(&evidence(), "dirty").info.kind.clone();
+    assert_eq!(kind, "ClusterPolicy");
+    let held = with_readers(vec![reader(Some("dirty"))]);
+    let clean = find(&held, "clean");
+    assert!(clean.git_promote().is_none());
+    assert!(
+        clean
+            .git_change
+            .as_ref()
+            .and_then(|c| c.problem.as_deref())
+            .is_some_and(
+                |p| p.contains("ClusterPolicy dirty (c/templates/x.yaml:7), which is not ready")
+            ),
+        "{:?}",
+        clean.git_change
+    );
+    assert!(find(&with_readers(vec![reader(None)]), "clean")
+        .git_promote()
+        .is_none());
+    // Another ready policy: the patch stands.
+    let fine = with_readers(vec![reader(Some("clean"))]);
+    assert!(find(&fine, "clean").git_promote().is_some());
+}
