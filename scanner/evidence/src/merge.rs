@@ -247,6 +247,28 @@ fn merge_policy(name: String, packages: &[EnvironmentEvidence], labels: &[String
             }
         };
         kind.get_or_insert_with(|| policy.info.kind.clone());
+        // A package that calls for a rollback (or a rescan) says so first,
+        // with what to run: "not ready" read as "do not promote yet", the
+        // opposite of what is due (walk46 F3b).
+        if let Some(due) = package.evidence.decisions.iter().find(|d| {
+            d.policy == name
+                && matches!(
+                    d.decision,
+                    crate::model::Decision::RollBack | crate::model::Decision::Rescan
+                )
+        }) {
+            reasons.insert(
+                0,
+                format!(
+                    "{} in {label}{}",
+                    due.decision.label(),
+                    due.instructions
+                        .first()
+                        .map(|i| format!(": {i}"))
+                        .unwrap_or_default()
+                ),
+            );
+        }
         reasons.extend(verdict_reason(label, policy));
         digests.push((
             label,

@@ -333,3 +333,30 @@ fn a_merged_package_verifies_and_only_verified_packages_are_merged() {
         "{error}"
     );
 }
+
+/// walk46 F3b: an environment whose package calls for a rollback says so
+/// first in the merge, with what to run; it read as "not ready for
+/// production", the opposite of what is due.
+#[test]
+fn a_rollback_due_in_an_environment_leads_the_merged_reasons() {
+    let mut dev = environment(
+        "dev",
+        vec![report(vec![result("labels", "fail", "a", "p1")])],
+        vec![policy("labels", "Enforce", "2026-11-01T00:00:00Z")],
+    );
+    let decision = dev
+        .evidence
+        .decisions
+        .iter_mut()
+        .find(|d| d.policy == "labels")
+        .expect("a decision");
+    decision.decision = crate::model::Decision::RollBack;
+    decision.instructions = vec!["git apply patches/labels/rollback.patch".into()];
+    let result = merged(&[dev, clean("production", "Enforce")]);
+    let labels = &result.policies[0];
+    assert_eq!(labels.verdict, Verdict::NotReady);
+    assert_eq!(
+        labels.reasons[0],
+        "ROLL BACK in dev: git apply patches/labels/rollback.patch"
+    );
+}
