@@ -477,7 +477,26 @@ impl PolicyEvidence {
             (true, _, true) => Some(format!(
                 "Git and the cluster disagree: the cluster has {cluster}, Git has Audit (changed by hand in the cluster? Flux reverts it at the next reconciliation): promote.patch brings Git to the cluster's action"
             )),
-            _ => None,
+            _ => {
+                // Rules Git enforces already that the cluster audits
+                // (verify46 F5): promote.patch leaves them as Git has
+                // them, and so does rollback.patch.
+                let audited: Vec<&str> = change
+                    .git_enforced_rules
+                    .iter()
+                    .filter(|name| {
+                        self.info
+                            .rules
+                            .iter()
+                            .any(|r| &r.name == *name && r.base_action() != "Enforce")
+                    })
+                    .map(String::as_str)
+                    .collect();
+                (!audited.is_empty()).then(|| format!(
+                    "Git and the cluster disagree: Git enforces rule(s) {} already, the cluster has them in Audit (Flux has not reconciled it yet, or it was changed by hand): reconciling enforces them, and rollback.patch leaves them enforced",
+                    audited.join(", ")
+                ))
+            }
         }
     }
 

@@ -99,6 +99,10 @@ pub struct GitChange {
     /// templates read), for [`hold_back_shared`]; not in evidence.json.
     #[serde(skip)]
     pub also_switches: Vec<Reader>,
+    /// The rules Git's (plain YAML) policy enforces already, its own
+    /// action or the policy's; not in evidence.json.
+    #[serde(skip)]
+    pub git_enforced_rules: Vec<String>,
     /// Git's policy is not the one that soaked in the cluster (its rules,
     /// or a ValidatingAdmissionPolicy's bindings, differ beyond the action
     /// fields): no patch, and the policy is not ready (the `problem` says
@@ -394,6 +398,7 @@ fn plan_inner(
         problem: None,
         rules_differ: false,
         also_switches: located.readers,
+        git_enforced_rules: located.git_enforced,
     })
 }
 
@@ -472,6 +477,8 @@ struct Located {
     notes: Vec<String>,
     /// Other documents reading the same values key ([`other_readers`]).
     readers: Vec<Reader>,
+    /// Rules Git's plain document enforces already.
+    git_enforced: Vec<String>,
 }
 
 /// Another document the patch switches too: a template reading the same
@@ -653,6 +660,36 @@ fn locate(
             bindings.join(", ")
         ));
     }
+    // The rules Git's plain document enforces already (a rule's own
+    // action, else the policy's): where the cluster has them in Audit,
+    // Git and the cluster disagree (verify46 F5).
+    let mut git_enforced = Vec::new();
+    for site in &targets {
+        let Some(spec) = site.value.and_then(|v| v.get("spec")) else {
+            continue;
+        };
+        if !matches!(policy.kind, "ClusterPolicy" | "Policy") {
+            continue;
+        }
+        let policy_action = spec.get("validationFailureAction").and_then(Value::as_str);
+        for rule in spec
+            .get("rules")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|rule| rule.get("validate").is_some())
+        {
+            let own = ["failureAction", "validationFailureAction"]
+                .iter()
+                .find_map(|field| rule.pointer(&format!("/validate/{field}"))?.as_str());
+            let enforces = own
+                .or(policy_action)
+                .is_some_and(|action| action.eq_ignore_ascii_case("Enforce"));
+            if let (true, Some(name)) = (enforces, rule.get("name").and_then(Value::as_str)) {
+                git_enforced.push(name.to_string());
+            }
+        }
+    }
     for site in targets {
         for setting in action_settings(site, policy)? {
             match helm_reference(repo, &setting)? {
@@ -690,6 +727,7 @@ fn locate(
         settings,
         notes,
         readers,
+        git_enforced,
     })
 }
 

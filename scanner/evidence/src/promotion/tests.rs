@@ -117,6 +117,8 @@ fn after_the_switch_the_rollback_is_the_switch_s_own() {
             "+      failureAction: Enforce"
         ]
     );
+    // The rule that inherits the spec's Enforce is enforced in Git already.
+    assert_eq!(switch.git_enforced_rules, ["already-enforced"]);
     let after = before.replace("failureAction: Audit", "failureAction: Enforce");
     let enforced = Repository::new(repo(&[("p.yaml", &after)]));
     // Without the switch's patch: every field.

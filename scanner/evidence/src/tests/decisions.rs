@@ -545,6 +545,27 @@ fn git_and_the_cluster_disagreeing_on_the_action_is_said() {
         evidence
     };
     assert_eq!(find(&mixed(false), "clean").git_drift(), None);
+    // verify46 F5: Git enforces a rule the cluster audits (Git's spec
+    // Enforce, the cluster's Audit), while Git would still promote another.
+    let mut audits = super::decisions::evidence();
+    promote_in_git(&mut audits, "clean");
+    let clean = audits
+        .policies
+        .iter_mut()
+        .find(|p| p.info.name == "clean")
+        .expect("clean");
+    let rule = clean.info.rules[0].name.clone();
+    assert_ne!(clean.info.rules[0].base_action(), "Enforce");
+    if let Some(change) = clean.git_change.as_mut() {
+        change.git_enforced_rules = vec![rule.clone()];
+    }
+    let drift = find(&audits, "clean").git_drift();
+    assert!(
+        drift.as_deref().is_some_and(|d| d.starts_with(&format!(
+            "Git and the cluster disagree: Git enforces rule(s) {rule} already, the cluster has them in Audit"
+        ))),
+        "{drift:?}"
+    );
     let drift = find(&mixed(true), "clean").git_drift();
     assert!(
         drift.as_deref().is_some_and(|d| d.starts_with(
