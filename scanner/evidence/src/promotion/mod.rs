@@ -377,6 +377,17 @@ fn plan_inner(
         diff
     };
     let mut notes = located.notes;
+    // A kustomize base several overlays include: the patch switches the
+    // policy in each of their clusters, not only in this one (verify46 F6).
+    for file in promoted.keys() {
+        let overlays = including_kustomizations(repo, file);
+        if overlays.len() > 1 {
+            notes.push(format!(
+                "{file} is in a kustomize base that {} include: the patch switches the policy wherever they are applied, not only in this cluster",
+                overlays.join(", ")
+            ));
+        }
+    }
     if promote_diff.is_empty() {
         notes.push("Git has the policy in Enforce already: no promote.patch".into());
     }
@@ -400,6 +411,53 @@ fn plan_inner(
         also_switches: located.readers,
         git_enforced_rules: located.git_enforced,
     })
+}
+
+/// The kustomizations whose `resources` reach `file` (the file itself or
+/// a folder holding it), its own folder's aside: the overlays a base
+/// feeds.
+fn including_kustomizations(repo: &Repository, file: &str) -> Vec<String> {
+    let folder_of = |path: &str| path.rsplit_once('/').map_or("", |(dir, _)| dir).to_string();
+    let own = folder_of(file);
+    let normalize = |path: String| {
+        let mut parts: Vec<&str> = Vec::new();
+        for part in path.split('/') {
+            match part {
+                "" | "." => {}
+                ".." => {
+                    parts.pop();
+                }
+                part => parts.push(part),
+            }
+        }
+        parts.join("/")
+    };
+    let mut found = Vec::new();
+    for (path, entry) in &repo.files {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        if !matches!(name, "kustomization.yaml" | "kustomization.yml") {
+            continue;
+        }
+        let dir = folder_of(path);
+        if dir == own {
+            continue;
+        }
+        let reaches = entry
+            .documents
+            .iter()
+            .filter_map(|document| document.value.as_ref())
+            .filter_map(|value| value.get("resources")?.as_array())
+            .flatten()
+            .filter_map(Value::as_str)
+            .any(|resource| {
+                let target = normalize(format!("{dir}/{resource}"));
+                target == file || (!target.is_empty() && file.starts_with(&format!("{target}/")))
+            });
+        if reaches {
+            found.push(path.clone());
+        }
+    }
+    found
 }
 
 /// What the change sets.

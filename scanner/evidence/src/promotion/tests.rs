@@ -629,6 +629,38 @@ fn a_values_key_two_policies_read_is_said_to_promote_both() {
     );
 }
 
+/// verify46 F6: a base several overlays include is named: the patch
+/// switches the policy wherever they are applied.
+#[test]
+fn a_base_several_overlays_include_is_named() {
+    let overlay = "resources:\n- ../../base\n";
+    let files = repo(&[
+        ("base/p.yaml", PLAIN),
+        ("base/kustomization.yaml", "resources:\n- p.yaml\n"),
+        ("overlays/staging/kustomization.yaml", overlay),
+        ("overlays/prod/kustomization.yaml", overlay),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert!(change.promote.is_some(), "{change:?}");
+    assert!(
+        change.notes.iter().any(|n| n.starts_with(
+            "base/p.yaml is in a kustomize base that overlays/prod/kustomization.yaml, overlays/staging/kustomization.yaml include"
+        )),
+        "{:?}",
+        change.notes
+    );
+    let one = repo(&[
+        ("base/p.yaml", PLAIN),
+        ("overlays/prod/kustomization.yaml", overlay),
+    ]);
+    let change = plan(&one, &cluster_policy("require-team"), &[], "require-team");
+    assert!(
+        change.notes.iter().all(|n| !n.contains("kustomize base")),
+        "{:?}",
+        change.notes
+    );
+}
+
 /// verify46 F3: an action set through a named template may read the key
 /// too; a `global` key reaches the subcharts' templates.
 #[test]
