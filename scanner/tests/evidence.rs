@@ -548,8 +548,16 @@ fn an_annotation_bypass_is_not_ready_and_comes_with_a_policy_exception() {
         reasons.contains("shop/Pod/web") && reasons.contains("exceptions/shop-pod-web.yaml"),
         "{reasons}"
     );
+    // A path that works pasted from any folder (walk46 F8).
+    let absolute = pkg
+        .canonicalize()
+        .expect("package")
+        .join("exceptions/shop-pod-web.yaml");
     assert!(
-        text(&output).contains("apply exceptions/shop-pod-web.yaml"),
+        text(&output).contains(&format!(
+            "commit {} to the policy repository",
+            absolute.display()
+        )),
         "{}",
         text(&output)
     );

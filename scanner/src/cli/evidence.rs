@@ -336,7 +336,7 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
     }
     let written = package::write(out, &built, args.force)
         .with_context(|| format!("writing the evidence package to {}", out.display()))?;
-    print_summary(&built);
+    print_summary(&built, out);
     print_git_changes(&built, out, args.policy_repo.as_deref());
     say!(
         "evidence written to {} ({} files; check later with `polscan evidence verify {}`)",
@@ -547,7 +547,9 @@ fn add_policy_files(policies: &mut Vec<Value>, files: Vec<Value>) -> Vec<String>
     problems
 }
 
-fn print_summary(evidence: &evidence::Evidence) {
+fn print_summary(evidence: &evidence::Evidence, out: &Path) {
+    // Paths into the package work pasted from any folder (walk46 F8).
+    let package = out.canonicalize().unwrap_or_else(|_| out.to_path_buf());
     let rows: Vec<Vec<String>> = evidence
         .policies
         .iter()
@@ -617,9 +619,9 @@ fn print_summary(evidence: &evidence::Evidence) {
                 polscan::engine::exceptions::annotation::EXCEPTION,
             ),
             None => out!(
-                "{excused} excused only by a {} annotation, which Kyverno's admission ignores: apply {} to make the bypass explicit (it matches {})",
+                "{excused} excused only by a {} annotation, which Kyverno's admission ignores: commit {} to the policy repository (or kubectl apply -f it) to make the bypass explicit (it matches {})",
                 polscan::engine::exceptions::annotation::EXCEPTION,
-                generated.file,
+                shell_word(&package.join(&generated.file).to_string_lossy()),
                 generated.matches.join(" and "),
             ),
         }
