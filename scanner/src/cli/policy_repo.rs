@@ -42,7 +42,12 @@ fn read_files(root: &Path) -> anyhow::Result<BTreeMap<String, String>> {
                 }
                 continue;
             }
-            if !kind.is_file() || !(name.ends_with(".yaml") || name.ends_with(".yml")) {
+            // JSON is YAML, and Flux applies `.json` manifests too
+            // (walk46 F14: a JSON copy of a policy was not seen).
+            let manifest = [".yaml", ".yml", ".json"]
+                .iter()
+                .any(|extension| name.ends_with(extension));
+            if !kind.is_file() || !manifest {
                 continue;
             }
             let path = entry.path();
@@ -350,6 +355,45 @@ mod tests {
                 && warnings[0].ends_with("broken.yaml (document 2)"),
             "{warnings:?}"
         );
+    }
+
+    /// walk46 F14: a `.json` copy of a policy is read (Flux applies it):
+    /// two copies give the reason instead of a patch of one of them.
+    #[test]
+    fn a_json_copy_of_a_policy_is_seen() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        std::fs::create_dir_all(root.join(".git")).expect("mkdir");
+        let yaml = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: p}\nspec:\n  validationFailureAction: Audit\n  rules:\n  - name: r\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    validate: {pattern: {metadata: {name: '?*'}}}\n";
+        std::fs::write(root.join("p.yaml"), yaml).expect("write");
+        std::fs::write(
+            root.join("copy.json"),
+            r#"{"apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy", "metadata": {"name": "p"}, "spec": {"validationFailureAction": "Audit"}}"#,
+        )
+        .expect("write");
+        std::fs::write(root.join("tool.json"), "{ // settings\n}").expect("write");
+        let files = read_files(root).expect("read");
+        assert!(files.contains_key("copy.json"), "{:?}", files.keys());
+        let change = promotion::plan(
+            &files,
+            &promotion::PolicyRef {
+                kind: "ClusterPolicy",
+                name: "p",
+                namespace: None,
+            },
+            &[],
+            "p",
+        );
+        assert!(change.promote.is_none(), "{change:?}");
+        assert!(
+            change
+                .problem
+                .as_deref()
+                .is_some_and(|p| p.contains("copy.json")),
+            "{change:?}"
+        );
+        // A JSON file that is no manifest is not warned about.
+        assert!(promotion::Repository::new(files).unreadable().is_empty());
     }
 
     #[test]

@@ -79,7 +79,9 @@ impl Repository {
     pub fn unreadable(&self) -> Vec<String> {
         self.files
             .iter()
-            .filter(|(_, file)| file.template_of.is_none())
+            // Other JSON files (a tool's settings, with comments) are no
+            // manifests to warn about.
+            .filter(|(path, file)| file.template_of.is_none() && !path.ends_with(".json"))
             .flat_map(|(path, file)| {
                 file.documents
                     .iter()
