@@ -718,33 +718,24 @@ fn locate(
             bindings.join(", ")
         ));
     }
-    // The rules Git's plain document enforces already (a rule's own
-    // action, else the policy's): where the cluster has them in Audit,
-    // Git and the cluster disagree (verify46 F5).
+    // The rules Git's plain document enforces already, read as the
+    // cluster's document is (PolicyInfo: a rule's own action, else the
+    // policy's): where the cluster has them in Audit, Git and the cluster
+    // disagree (verify46 F5).
     let mut git_enforced = Vec::new();
-    for site in &targets {
-        let Some(spec) = site.value.and_then(|v| v.get("spec")) else {
+    for site in targets.iter().filter(|site| site.role == Role::Policy) {
+        let Some(info) = site
+            .value
+            .and_then(crate::ingest::policy_info::PolicyInfo::from_document)
+        else {
             continue;
         };
-        if !matches!(policy.kind, "ClusterPolicy" | "Policy") {
+        if !matches!(info.kind.as_str(), "ClusterPolicy" | "Policy") {
             continue;
         }
-        let policy_action = spec.get("validationFailureAction").and_then(Value::as_str);
-        for rule in spec
-            .get("rules")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter(|rule| rule.get("validate").is_some())
-        {
-            let own = ["failureAction", "validationFailureAction"]
-                .iter()
-                .find_map(|field| rule.pointer(&format!("/validate/{field}"))?.as_str());
-            let enforces = own
-                .or(policy_action)
-                .is_some_and(|action| action.eq_ignore_ascii_case("Enforce"));
-            if let (true, Some(name)) = (enforces, rule.get("name").and_then(Value::as_str)) {
-                git_enforced.push(name.to_string());
+        for rule in info.rules.iter().filter(|r| r.base_action() == "Enforce") {
+            if !git_enforced.contains(&rule.name) {
+                git_enforced.push(rule.name.clone());
             }
         }
     }
