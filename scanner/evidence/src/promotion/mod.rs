@@ -687,7 +687,7 @@ fn locate(
             format!("no ValidatingAdmissionPolicyBinding with spec.policyName {} was found in the repository (its action is on its bindings)", policy.name)
         } else {
             format!(
-                "no {} named {} was found in the repository's YAML files (a name Helm templates is not followed)",
+                "no {} named {} was found in the YAML or JSON files read (those of the folder --policy-repo names; a name a Helm template computes is not followed)",
                 policy.kind, policy.name
             )
         });
