@@ -111,16 +111,6 @@ pub struct GitChange {
     pub rules_differ: bool,
 }
 
-impl Reader {
-    /// `Kind name (file:line)`, or `file:line`.
-    pub fn describe(&self) -> String {
-        match &self.identity {
-            Some((kind, name)) => format!("{kind} {name} ({})", self.place),
-            None => self.place.clone(),
-        }
-    }
-}
-
 /// Holds back the promotion of a policy whose patch switches another
 /// document too (a values key several templates read): unless each of
 /// them is a policy of `evidence` that is ready or enforces already, the
@@ -547,6 +537,16 @@ pub struct Reader {
     pub identity: Option<(String, String)>,
     /// `file:line`.
     pub place: String,
+}
+
+impl Reader {
+    /// `Kind name (file:line)`, or `file:line`.
+    pub fn describe(&self) -> String {
+        match &self.identity {
+            Some((kind, name)) => format!("{kind} {name} ({})", self.place),
+            None => self.place.clone(),
+        }
+    }
 }
 
 /// What a document is to the policy.

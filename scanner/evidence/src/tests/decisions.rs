@@ -158,11 +158,7 @@ fn the_decision_section_comes_first_in_both_pages() {
     baseline::apply(&mut evidence, Some("production"), &[]);
     let mut severe = evidence.clone();
     for name in ["clean", "dirty"] {
-        let policy = severe
-            .policies
-            .iter_mut()
-            .find(|p| p.info.name == name)
-            .expect("policy");
+        let policy = find_mut(&mut severe, name);
         policy.info.severity = Some("critical".into());
     }
     baseline::apply(&mut severe, Some("production"), &[]);
@@ -341,11 +337,7 @@ fn with_a_policy_repo_the_patch_is_the_instruction_and_a_problem_is_said() {
 
     // No patch, and Flux would revert a kubectl patch: no command that
     // does not last, but why and what to do.
-    let clean = evidence
-        .policies
-        .iter_mut()
-        .find(|p| p.info.name == "clean")
-        .expect("clean");
+    let clean = find_mut(&mut evidence, "clean");
     clean.git_change = Some(GitChange {
         problem: Some("the action is set in several places".into()),
         ..GitChange::default()
@@ -449,11 +441,7 @@ fn after_the_switch_an_audit_override_prints_no_enforce_command() {
 #[test]
 fn long_reasons_are_shortened_and_counted() {
     let mut evidence = evidence();
-    let dirty = evidence
-        .policies
-        .iter_mut()
-        .find(|p| p.info.name == "dirty")
-        .expect("dirty");
+    let dirty = find_mut(&mut evidence, "dirty");
     dirty.reasons = (0..5)
         .map(|i| format!("reason {i} {}", "word ".repeat(60)))
         .collect();
@@ -477,11 +465,7 @@ fn long_reasons_are_shortened_and_counted() {
 fn git_and_the_cluster_disagreeing_on_the_action_is_said() {
     // Git has no promotion for `clean`, only a rollback: it enforces.
     let enforced_in_git = |evidence: &mut Evidence| {
-        let clean = evidence
-            .policies
-            .iter_mut()
-            .find(|p| p.info.name == "clean")
-            .expect("clean");
+        let clean = find_mut(evidence, "clean");
         clean.git_change = Some(GitChange {
             rollback: Some(crate::promotion::PatchFile {
                 file: "patches/clean/rollback.patch".into(),
@@ -525,11 +509,7 @@ fn git_and_the_cluster_disagreeing_on_the_action_is_said() {
         } else {
             promote_in_git(&mut evidence, "clean");
         }
-        let clean = evidence
-            .policies
-            .iter_mut()
-            .find(|p| p.info.name == "clean")
-            .expect("clean");
+        let clean = find_mut(&mut evidence, "clean");
         clean.info.action = "Mixed".into();
         clean.info.rules = ["r-audit", "r-default"]
             .iter()
@@ -549,11 +529,7 @@ fn git_and_the_cluster_disagreeing_on_the_action_is_said() {
     // Enforce, the cluster's Audit), while Git would still promote another.
     let mut audits = super::decisions::evidence();
     promote_in_git(&mut audits, "clean");
-    let clean = audits
-        .policies
-        .iter_mut()
-        .find(|p| p.info.name == "clean")
-        .expect("clean");
+    let clean = find_mut(&mut audits, "clean");
     let rule = clean.info.rules[0].name.clone();
     assert_ne!(clean.info.rules[0].base_action(), "Enforce");
     if let Some(change) = clean.git_change.as_mut() {
@@ -1098,11 +1074,7 @@ fn a_rollback_while_git_still_audits_is_the_kubectl_command() {
         Some(scan(true, &[])),
     ));
     promote_in_git(&mut evidence, "strict");
-    let policy = evidence
-        .policies
-        .iter_mut()
-        .find(|p| p.info.name == "strict")
-        .expect("strict");
+    let policy = find_mut(&mut evidence, "strict");
     if let Some(change) = policy.git_change.as_mut() {
         change.rollback = Some(crate::promotion::PatchFile {
             file: "patches/strict/rollback.patch".into(),
@@ -1498,12 +1470,7 @@ fn a_promotion_that_switches_a_policy_not_ready_is_held_back() {
     let with_readers = |readers: Vec<Reader>| {
         let mut evidence = evidence();
         promote_in_git(&mut evidence, "clean");
-        if let Some(change) = evidence
-            .policies
-            .iter_mut()
-            .find(|p| p.info.name == "clean")
-            .and_then(|p| p.git_change.as_mut())
-        {
+        if let Some(change) = find_mut(&mut evidence, "clean").git_change.as_mut() {
             change.also_switches = readers;
         }
         crate::promotion::hold_back_shared(&mut evidence);

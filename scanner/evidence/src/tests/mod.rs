@@ -190,6 +190,15 @@ fn find<'a>(evidence: &'a Evidence, name: &str) -> &'a PolicyEvidence {
         .unwrap_or_else(|| panic!("no {name} in {:?}", evidence.policies))
 }
 
+/// [`find`], to change the policy.
+fn find_mut<'a>(evidence: &'a mut Evidence, name: &str) -> &'a mut PolicyEvidence {
+    evidence
+        .policies
+        .iter_mut()
+        .find(|p| p.info.name == name)
+        .unwrap_or_else(|| panic!("no {name}"))
+}
+
 fn namespaced_policy(namespace: &str, name: &str) -> Value {
     let mut document = policy(name, "Audit", "2026-11-01T00:00:00Z");
     document["kind"] = json!("Policy");
@@ -282,11 +291,7 @@ fn cel_result(policy: &str, status: &str, pod: &str) -> Value {
 /// Gives `name`'s policy in `evidence` a Git change with a promote patch,
 /// as `--policy-repo` attaches it.
 fn promote_in_git(evidence: &mut Evidence, name: &str) {
-    let policy = evidence
-        .policies
-        .iter_mut()
-        .find(|p| p.info.name == name)
-        .unwrap_or_else(|| panic!("no {name}"));
+    let policy = find_mut(evidence, name);
     policy.git_change = Some(crate::promotion::GitChange {
         locations: vec![format!(
             "policies/{name}.yaml:7 spec.validationFailureAction"
