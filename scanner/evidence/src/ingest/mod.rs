@@ -21,6 +21,7 @@ pub(crate) mod results;
 pub mod rule_content;
 pub mod shard_coverage;
 pub mod shards;
+pub(crate) mod written_later;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -566,7 +566,13 @@ impl PolicyInfo {
         let action = overall_action(&rules);
         let action_detail = action_detail(&rules);
         let rule_content = Some(RuleContent::of(&kind, document));
-        let admission_only = admission_only_parts(&kind, &spec);
+        let mut admission_only = admission_only_parts(&kind, &spec);
+        // Fields other writers set after creation (walk46 F9).
+        for part in super::written_later::parts(&kind, &spec, &kinds) {
+            if !admission_only.contains(&part) {
+                admission_only.push(part);
+            }
+        }
         let autogen_controllers = named_autogen_controllers(&kind, document, &spec);
         let evaluation_mode = spec
             .pointer("/evaluation/mode")
@@ -2303,7 +2309,7 @@ fn wildcard_reaches_secrets(selector: &str) -> bool {
 
 /// Kind names under any `kinds:` list of a match block, without group and
 /// version (`apps/v1/Deployment` → `Deployment`).
-fn collect_kinds(value: &Value, kinds: &mut Vec<String>) {
+pub(super) fn collect_kinds(value: &Value, kinds: &mut Vec<String>) {
     match value {
         Value::Object(map) => {
             for (key, item) in map {

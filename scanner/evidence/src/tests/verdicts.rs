@@ -899,7 +899,9 @@ fn rules_held_from_create_or_reading_the_old_object_have_no_evidence_for_updates
         found,
         [
             "DELETE requests for Deployment (rule r: it lists no operations, so Kyverno sends it every DELETE too, where its deny conditions or CEL expressions run too (the object gone: CEL's object is null, a template's request.object reads the old object) — list operations [CREATE, UPDATE] if deletes are not its business)",
-            "UPDATE requests for Deployment (rule r: it reads oldObject, which a scan never has)"
+            "UPDATE requests for Deployment (rule r: it reads oldObject, which a scan never has)",
+            // walk46 F9: an autoscaler's replicas are not the manifest's.
+            "CREATE requests for Deployment (rule r reads spec.replicas, which a HorizontalPodAutoscaler or `kubectl scale` sets through the scale subresource (a CREATE carries the manifest's, else 1): the scan sees it as others left it, Enforce judges each new object as its CREATE carries it — check the manifests with `polscan apply`)"
         ]
     );
     let found = parts(json!({"name": "r",
@@ -912,7 +914,7 @@ fn rules_held_from_create_or_reading_the_old_object_have_no_evidence_for_updates
     // Read only in a message: no part.
     let found = parts(json!({"name": "r",
         "match": {"any": [{"resources": {"kinds": ["Deployment"]}}]},
-        "validate": {"message": "was {{ request.oldObject.spec.replicas }}", "pattern": {"spec": {"replicas": "<5"}}}}));
+        "validate": {"message": "was {{ request.oldObject.spec.revisionHistoryLimit }}", "pattern": {"spec": {"revisionHistoryLimit": "<5"}}}}));
     assert!(found.is_empty(), "{found:?}");
 }
 
@@ -2048,4 +2050,33 @@ fn a_nested_template_building_code_may_read_the_clock() {
     ] {
         assert!(with_key(key).is_empty(), "{key}: {:?}", with_key(key));
     }
+}
+
+/// walk46 F9: every live Pod has the `spec.nodeName` the scheduler wrote,
+/// so a rule requiring it passes on all of them, yet Enforce judges the
+/// CREATE of the next Pod, which has none: no evidence, not ready.
+#[test]
+fn a_rule_on_a_field_written_after_creation_has_no_evidence_for_creates() {
+    let mut bound = policy("bound", "Audit", "2026-11-01T00:00:00Z");
+    bound["spec"]["rules"][0]["validate"] = json!({"pattern": {"spec": {"nodeName": "?*"}}});
+    let clean = policy("clean", "Audit", "2026-11-01T00:00:00Z");
+    let evidence = build(&input(
+        vec![report(vec![
+            result("bound", "pass", "a", "p1"),
+            result("clean", "pass", "a", "p1"),
+        ])],
+        vec![bound, clean],
+        Some(scan(true, &[])),
+    ));
+    let bound = find(&evidence, "bound");
+    assert_eq!(bound.verdict, Verdict::NoEvidence, "{:?}", bound.reasons);
+    assert!(
+        bound
+            .reasons
+            .iter()
+            .any(|r| r.contains("reads spec.nodeName, which the scheduler sets")),
+        "{:?}",
+        bound.reasons
+    );
+    assert_eq!(find(&evidence, "clean").verdict, Verdict::Ready);
 }

@@ -931,7 +931,7 @@ fn undocumented_exceptions<'n>(
 
 fn admission_only_reason(info: &PolicyInfo) -> String {
     format!(
-        "no evidence for what only admission sees: {}; no scan evaluates a subresource, a request but a CREATE (an UPDATE, DELETE or CONNECT), a requester, what else only an admission request holds, or any moment but its own, so Enforce would block those with no evidence behind it — move them into a policy of their own and decide its switch from `polscan apply` on such requests, or from Kyverno's Audit events",
+        "no evidence for what only admission sees: {}; no scan evaluates a subresource, a request but a CREATE (an UPDATE, DELETE or CONNECT), a requester, what else only an admission request holds, a new object before others write to it, or any moment but its own, so Enforce would block those with no evidence behind it — move them into a policy of their own and decide its switch from `polscan apply` on such requests, or from Kyverno's Audit events",
         info.admission_only.join("; ")
     )
 }
