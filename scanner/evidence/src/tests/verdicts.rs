@@ -626,6 +626,36 @@ fn a_cel_policy_on_a_subresource_or_delete_alone_is_found_admission_only() {
     let info = crate::ingest::policy_info::PolicyInfo::from_document_with_bindings(&vap, &[&other])
         .expect("a policy");
     assert!(info.admission_only.is_empty(), "{:?}", info.admission_only);
+    // verify47 V47-1: a binding's resourceRules holding configmaps to
+    // UPDATE: the scan's CREATE never reaches them. Rules for resources
+    // the policy does not match narrow nothing.
+    let holding = |rules: Value| {
+        json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": {"name": "vns"},
+            "spec": {"policyName": "vns", "validationActions": ["Audit"],
+                "matchResources": {"resourceRules": rules}}})
+    };
+    let update_only = holding(
+        json!([{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["UPDATE"], "resources": ["configmaps"]}]),
+    );
+    let info =
+        crate::ingest::policy_info::PolicyInfo::from_document_with_bindings(&vap, &[&update_only])
+            .expect("a policy");
+    assert_eq!(
+        info.admission_only,
+        ["configmaps (operations [\"UPDATE\"])"]
+    );
+    for rules in [
+        json!([{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["UPDATE"], "resources": ["secrets"]}]),
+        json!([{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["configmaps"]}]),
+    ] {
+        let info = crate::ingest::policy_info::PolicyInfo::from_document_with_bindings(
+            &vap,
+            &[&holding(rules)],
+        )
+        .expect("a policy");
+        assert!(info.admission_only.is_empty(), "{:?}", info.admission_only);
+    }
     assert_eq!(
         spec_of(json!({"validations": [{"expression": "oldObject == null || object.spec == oldObject.spec"}]})),
         vec!["UPDATE requests for configmaps, services (an expression reads oldObject, which a scan never has)".to_string()]
