@@ -6,7 +6,7 @@
 //! `\ No newline at end of file` where git writes it) under git's
 //! `diff --git` line.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use similar::TextDiff;
 
@@ -20,6 +20,23 @@ pub(crate) enum LineEdit {
     Replace(String),
     /// The line goes.
     Delete,
+}
+
+/// The lines of `old` (by index) that `new` changes or deletes, and the
+/// places (the index of the line after) where it inserts lines.
+pub(crate) fn changed_lines(old: &str, new: &str) -> BTreeSet<usize> {
+    let mut changed = BTreeSet::new();
+    for op in TextDiff::from_lines(old, new).ops() {
+        let (tag, old_range, _) = op.as_tag_tuple();
+        match tag {
+            similar::DiffTag::Equal => {}
+            similar::DiffTag::Insert => {
+                changed.insert(old_range.start);
+            }
+            similar::DiffTag::Delete | similar::DiffTag::Replace => changed.extend(old_range),
+        }
+    }
+    changed
 }
 
 /// Lines of `text`, each with its line ending.

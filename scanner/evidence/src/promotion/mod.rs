@@ -247,7 +247,33 @@ impl Repository {
         if change.problem.is_some() || change.promote.is_some() || change.rollback.is_none() {
             return change;
         }
-        match self.applied(carried) {
+        // The switch's patch may only touch what this policy's own
+        // rollback would: applied by offset, its context can fit another
+        // policy's identical lines after the file was reordered
+        // (verify47 V47-4: it un-enforced another policy and left this
+        // one enforced).
+        let own_lines = change
+            .rollback
+            .as_ref()
+            .and_then(|own| self.applied(&own.diff).ok())
+            .map(|texts| self.changed_lines(&texts))
+            .unwrap_or_default();
+        let carried_texts = self.applied(carried).and_then(|texts| {
+            let stray: Vec<String> = self
+                .changed_lines(&texts)
+                .difference(&own_lines)
+                .map(|(file, line)| format!("{file} line {}", line + 1))
+                .collect();
+            if stray.is_empty() {
+                Ok(texts)
+            } else {
+                Err(format!(
+                    "it would change {}, which is not this policy's action",
+                    stray.join(", ")
+                ))
+            }
+        });
+        match carried_texts {
             Ok(texts) => {
                 let mut diff = String::new();
                 for (file, text) in &texts {
@@ -270,6 +296,20 @@ impl Repository {
             )),
         }
         change
+    }
+
+    /// The lines (file, index) that `texts` change of this repository's
+    /// files ([`diff::changed_lines`]).
+    fn changed_lines(&self, texts: &BTreeMap<String, String>) -> BTreeSet<(String, usize)> {
+        texts
+            .iter()
+            .filter_map(|(file, new)| Some((file, self.text(file)?, new)))
+            .flat_map(|(file, old, new)| {
+                diff::changed_lines(old, new)
+                    .into_iter()
+                    .map(move |line| (file.clone(), line))
+            })
+            .collect()
     }
 
     /// The texts `diff` — unified diffs of one or more files under `diff

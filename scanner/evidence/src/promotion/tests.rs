@@ -158,6 +158,46 @@ fn after_the_switch_the_rollback_is_the_switch_s_own() {
     );
 }
 
+/// verify47 V47-4: two policies of one layout in one file, the file
+/// reordered after the switch: the switch's patch, applied by offset,
+/// fits the other policy's identical lines. It may only change what this
+/// policy's own rollback changes; else every field of its own, said why.
+#[test]
+fn a_carried_rollback_never_lands_on_another_policy() {
+    let doc = |name: &str, action: &str| {
+        format!("kind: ClusterPolicy\nmetadata:\n  name: {name}\n  annotations:\n    policies.kyverno.io/title: T\n    policies.kyverno.io/category: C\nspec:\n  background: true\n  validationFailureAction: {action}\n  rules:\n  - name: r\n    validate: {{}}\n")
+    };
+    let before = format!("{}---\n{}", doc("a", "Audit"), doc("b", "Enforce"));
+    let switch = plan(
+        &repo(&[("p.yaml", &before)]),
+        &cluster_policy("a"),
+        &[],
+        "a",
+    );
+    let (_, switch_rollback) = patches(&switch);
+    // After the switch both enforce, and the file lists b first.
+    let reordered = format!("{}---\n{}", doc("b", "Enforce"), doc("a", "Enforce"));
+    let enforced = Repository::new(repo(&[("p.yaml", &reordered)]));
+    let carried =
+        enforced.plan_after_switch(&cluster_policy("a"), None, &[], "a", Some(switch_rollback));
+    let (_, rollback) = patches(&carried);
+    // `git apply`, as the user runs it.
+    let applied = super::diff::tests::git_applied("p.yaml", &reordered, rollback);
+    assert_eq!(
+        applied,
+        format!("{}---\n{}", doc("b", "Enforce"), doc("a", "Audit")),
+        "b stays enforced, a goes back: {rollback}"
+    );
+    assert!(
+        carried
+            .notes
+            .iter()
+            .any(|n| n.contains("not this policy's action")),
+        "{:?}",
+        carried.notes
+    );
+}
+
 #[test]
 fn a_validating_policy_s_flow_list_becomes_deny() {
     let text = "apiVersion: policies.kyverno.io/v1\nkind: ValidatingPolicy\nmetadata:\n  name: vp\nspec:\n  validationActions: [Audit, 'Warn']  # audit first\n";
