@@ -115,8 +115,10 @@ pub struct GitChange {
 /// document too (a values key several templates read): unless each of
 /// them is a policy of `evidence` that is ready or enforces already, the
 /// patch would enforce what no soak judged ready (verify46 F3: a GO's
-/// patch enforced a NO-GO policy through a shared Helm value). Its
-/// promote and rollback patches go, and its problem says why.
+/// patch enforced a NO-GO policy through a shared Helm value). After the
+/// switch, the rollback alike: unless each other reader is in Audit, the
+/// rollback would un-enforce it (verify47 V47-2). Its promote and
+/// rollback patches go, and its problem says why.
 pub fn hold_back_shared(evidence: &mut crate::model::Evidence) {
     let fine = |(kind, name): &(String, String)| {
         evidence.policies.iter().any(|p| {
@@ -125,12 +127,34 @@ pub fn hold_back_shared(evidence: &mut crate::model::Evidence) {
                 && (p.verdict == crate::model::Verdict::Ready || p.info.enforce_changes_nothing())
         })
     };
+    let audited = |(kind, name): &(String, String)| {
+        evidence
+            .policies
+            .iter()
+            .any(|p| &p.info.kind == kind && &p.info.name == name && p.info.action == "Audit")
+    };
     let held: Vec<Option<String>> = evidence
         .policies
         .iter()
         .map(|policy| {
             let change = policy.git_change.as_ref()?;
-            change.promote.as_ref()?;
+            if change.promote.is_none() {
+                // After the switch: its rollback.patch would take every
+                // other reader out of Enforce too (verify47 V47-2: a ROLL
+                // BACK un-enforced a clean, enforced policy), unless each is
+                // known to be in Audit anyway.
+                change.rollback.as_ref()?;
+                let enforced: Vec<String> = change
+                    .also_switches
+                    .iter()
+                    .filter(|reader| !reader.identity.as_ref().is_some_and(audited))
+                    .map(Reader::describe)
+                    .collect();
+                return (!enforced.is_empty()).then(|| format!(
+                    "the values key its rollback.patch sets back to Audit is also read by {}, which may be enforced through it: the patch would take them out of Enforce too; give each policy its own values key, or write Audit into this policy's own template",
+                    enforced.join(", ")
+                ));
+            }
             let unready: Vec<String> = change
                 .also_switches
                 .iter()

@@ -1504,3 +1504,46 @@ fn a_promotion_that_switches_a_policy_not_ready_is_held_back() {
     let fine = with_readers(vec![reader(Some("clean"))]);
     assert!(find(&fine, "clean").git_promote().is_some());
 }
+
+/// verify47 V47-2: after the switch, a rollback.patch setting back a
+/// values key another enforced policy reads would un-enforce that one
+/// too: held back, saying which; a reader known to be in Audit does not
+/// hold it.
+#[test]
+fn a_rollback_that_un_enforces_another_reader_is_held_back() {
+    use crate::promotion::Reader;
+    let with_reader = |name: &str| {
+        let mut evidence = evidence();
+        let policy = find_mut(&mut evidence, "enforced");
+        policy.git_change = Some(crate::promotion::GitChange {
+            rollback: Some(crate::promotion::PatchFile {
+                file: "patches/enforced/rollback.patch".into(),
+                diff: String::new(),
+            }),
+            also_switches: vec![Reader {
+                identity: Some(("ClusterPolicy".to_string(), name.to_string())),
+                place: "c/templates/x.yaml:7".into(),
+            }],
+            ..crate::promotion::GitChange::default()
+        });
+        crate::promotion::hold_back_shared(&mut evidence);
+        evidence
+    };
+    let held = with_reader("other-enforced");
+    let change = find(&held, "enforced")
+        .git_change
+        .as_ref()
+        .expect("a change");
+    assert!(change.rollback.is_none());
+    assert!(
+        change.problem.as_deref().is_some_and(|p| p
+            .contains("also read by ClusterPolicy other-enforced (c/templates/x.yaml:7), which may be enforced through it")),
+        "{change:?}"
+    );
+    // `clean` is in Audit: rolling back changes nothing of it.
+    let kept = with_reader("clean");
+    assert!(find(&kept, "enforced")
+        .git_change
+        .as_ref()
+        .is_some_and(|c| c.rollback.is_some() && c.problem.is_none()));
+}
