@@ -120,51 +120,80 @@ pub struct GitChange {
 /// rollback would un-enforce it (verify47 V47-2). Its promote and
 /// rollback patches go, and its problem says why.
 pub fn hold_back_shared(evidence: &mut crate::model::Evidence) {
-    let fine = |(kind, name): &(String, String)| {
-        evidence.policies.iter().any(|p| {
-            &p.info.kind == kind
-                && &p.info.name == name
-                && (p.verdict == crate::model::Verdict::Ready || p.info.enforce_changes_nothing())
-        })
-    };
-    let audited = |(kind, name): &(String, String)| {
-        evidence
+    use crate::model::{PolicyEvidence, Verdict};
+    let ready =
+        |p: &PolicyEvidence| p.verdict == Verdict::Ready || p.info.enforce_changes_nothing();
+    let audited = |p: &PolicyEvidence| p.info.action == "Audit";
+    // A reader names a kind and a name, not a namespace (a template's
+    // may be `{{ .Release.Namespace }}`): every policy of that kind and
+    // name must be fine, and one at least must be known (verify47 V47-12:
+    // a ready shop/b vouched for a NO-GO dev/b).
+    let all_named = |(kind, name): &(String, String), test: &dyn Fn(&PolicyEvidence) -> bool| {
+        let mut named = evidence
             .policies
             .iter()
-            .any(|p| &p.info.kind == kind && &p.info.name == name && p.info.action == "Audit")
+            .filter(|p| &p.info.kind == kind && &p.info.name == name)
+            .peekable();
+        named.peek().is_some() && named.all(test)
     };
     let held: Vec<Option<String>> = evidence
         .policies
         .iter()
-        .map(|policy| {
+        .enumerate()
+        .map(|(index, policy)| {
             let change = policy.git_change.as_ref()?;
-            if change.promote.is_none() {
-                // After the switch: its rollback.patch would take every
-                // other reader out of Enforce too (verify47 V47-2: a ROLL
-                // BACK un-enforced a clean, enforced policy), unless each is
-                // known to be in Audit anyway.
+            let promoting = change.promote.is_some();
+            if !promoting {
                 change.rollback.as_ref()?;
-                let enforced: Vec<String> = change
-                    .also_switches
-                    .iter()
-                    .filter(|reader| !reader.identity.as_ref().is_some_and(audited))
-                    .map(Reader::describe)
-                    .collect();
-                return (!enforced.is_empty()).then(|| format!(
-                    "the values key its rollback.patch sets back to Audit is also read by {}, which may be enforced through it: the patch would take them out of Enforce too; give each policy its own values key, or write Audit into this policy's own template",
-                    enforced.join(", ")
-                ));
             }
-            let unready: Vec<String> = change
+            // What else the patched lines make: other readers of a values
+            // key, and other policies located at the same place (one
+            // template or kustomize base rendered in several namespaces:
+            // verify47 V47-10, V47-11).
+            let fine: &dyn Fn(&PolicyEvidence) -> bool = if promoting { &ready } else { &audited };
+            let mut others: Vec<String> = change
                 .also_switches
                 .iter()
-                .filter(|reader| !reader.identity.as_ref().is_some_and(fine))
+                .filter(|reader| !reader.identity.as_ref().is_some_and(|id| all_named(id, fine)))
                 .map(Reader::describe)
                 .collect();
-            (!unready.is_empty()).then(|| format!(
-                "the values key it sets is also read by {}, which is not ready (or not known to be): the patch would enforce it too; give each policy its own values key, or change the action by hand",
-                unready.join(", ")
-            ))
+            for (other_index, other) in evidence.policies.iter().enumerate() {
+                let shares = other_index != index
+                    && other.git_change.as_ref().is_some_and(|theirs| {
+                        theirs.locations.iter().any(|l| change.locations.contains(l))
+                    });
+                if shares && !fine(other) {
+                    let named = match &other.info.namespace {
+                        Some(namespace) => format!("{} {namespace}/{}", other.info.kind, other.info.name),
+                        None => format!("{} {}", other.info.kind, other.info.name),
+                    };
+                    let place = other.git_change.as_ref().and_then(|c| c.locations.first());
+                    let line = match place {
+                        Some(place) => format!("{named} (also made from {place})"),
+                        None => named,
+                    };
+                    if !others.contains(&line) {
+                        others.push(line);
+                    }
+                }
+            }
+            if others.is_empty() {
+                return None;
+            }
+            Some(if promoting {
+                format!(
+                    "the values key or file it sets is also read by {}, which is not ready (or not known to be): the patch would enforce it too; give each policy its own values key (or overlay patch), or change the action by hand",
+                    others.join(", ")
+                )
+            } else {
+                // After the switch: its rollback.patch would take every
+                // other reader out of Enforce too (verify47 V47-2: a ROLL
+                // BACK un-enforced a clean, enforced policy).
+                format!(
+                    "the values key or file its rollback.patch sets back to Audit is also read by {}, which may be enforced through it: the patch would take them out of Enforce too; give each policy its own values key (or overlay patch), or write Audit into this policy's own template",
+                    others.join(", ")
+                )
+            })
         })
         .collect();
     for (policy, problem) in evidence.policies.iter_mut().zip(held) {
@@ -292,7 +321,7 @@ impl Repository {
                 Ok(texts)
             } else {
                 Err(format!(
-                    "it would change {}, which is not this policy's action",
+                    "it would change {}, which this policy's own rollback here does not change: another environment's file, or another policy's",
                     stray.join(", ")
                 ))
             }

@@ -192,7 +192,7 @@ fn a_carried_rollback_never_lands_on_another_policy() {
         carried
             .notes
             .iter()
-            .any(|n| n.contains("not this policy's action")),
+            .any(|n| n.contains("own rollback here does not change")),
         "{:?}",
         carried.notes
     );

@@ -1547,3 +1547,118 @@ fn a_rollback_that_un_enforces_another_reader_is_held_back() {
         .as_ref()
         .is_some_and(|c| c.rollback.is_some() && c.problem.is_none()));
 }
+
+/// verify47 V47-10, V47-11, V47-12: one kustomize base or chart template
+/// made into the same Policy in two namespaces: the ready copy's patch
+/// changes the line the NO-GO copy is made from too, so it is held back;
+/// and a reader naming `Policy b` is fine only when every `b` is.
+#[test]
+fn a_patch_shared_with_a_policy_not_ready_is_held_back() {
+    use crate::promotion::{GitChange, PatchFile, Reader};
+    let built = || {
+        build(&input(
+            vec![report(vec![
+                result("shop/a", "pass", "shop", "x"),
+                result("dev/a", "fail", "dev", "y"),
+                result("shop/b", "pass", "shop", "x"),
+                result("dev/b", "fail", "dev", "y"),
+            ])],
+            vec![
+                namespaced_policy("shop", "a"),
+                namespaced_policy("dev", "a"),
+                namespaced_policy("shop", "b"),
+                namespaced_policy("dev", "b"),
+            ],
+            Some(scan(true, &[])),
+        ))
+    };
+    let change = |location: &str, readers: Vec<Reader>| GitChange {
+        locations: vec![location.to_string()],
+        promote: Some(PatchFile {
+            file: "patches/x/promote.patch".into(),
+            diff: String::new(),
+        }),
+        also_switches: readers,
+        ..GitChange::default()
+    };
+    let at = |evidence: &mut Evidence, namespace: &str, name: &str, c: GitChange| {
+        if let Some(policy) = evidence
+            .policies
+            .iter_mut()
+            .find(|p| p.info.namespace.as_deref() == Some(namespace) && p.info.name == name)
+        {
+            policy.git_change = Some(c);
+        }
+    };
+    let problem = |evidence: &Evidence, namespace: &str, name: &str| {
+        evidence
+            .policies
+            .iter()
+            .find(|p| p.info.namespace.as_deref() == Some(namespace) && p.info.name == name)
+            .and_then(|p| p.git_change.clone())
+            .map(|c| (c.promote.is_some(), c.problem))
+    };
+    // One base line makes shop/a and dev/a.
+    let mut evidence = built();
+    assert_eq!(
+        evidence
+            .policies
+            .iter()
+            .filter(|p| p.verdict == Verdict::Ready)
+            .count(),
+        2
+    );
+    at(
+        &mut evidence,
+        "shop",
+        "a",
+        change("base/p.yaml:6 spec.validationFailureAction", vec![]),
+    );
+    at(
+        &mut evidence,
+        "dev",
+        "a",
+        change("base/p.yaml:6 spec.validationFailureAction", vec![]),
+    );
+    crate::promotion::hold_back_shared(&mut evidence);
+    let (promotes, why) = problem(&evidence, "shop", "a").expect("a change");
+    assert!(!promotes);
+    assert!(
+        why.as_deref()
+            .is_some_and(|w| w.contains("Policy dev/a (also made from base/p.yaml:6")),
+        "{why:?}"
+    );
+    // dev/a's own patch (for later) switches only a ready copy: it stays.
+    assert_eq!(problem(&evidence, "dev", "a"), Some((true, None)));
+    // A reader `Policy b`: shop/b is ready, dev/b is not.
+    let mut evidence = built();
+    let reader = Reader {
+        identity: Some(("Policy".into(), "b".into())),
+        place: "chart/templates/b.yaml:7".into(),
+    };
+    at(
+        &mut evidence,
+        "shop",
+        "a",
+        change("chart/values.yaml:1 policyAction", vec![reader]),
+    );
+    crate::promotion::hold_back_shared(&mut evidence);
+    let (promotes, why) = problem(&evidence, "shop", "a").expect("a change");
+    assert!(!promotes, "{why:?}");
+    // Separate lines: nothing shared.
+    let mut evidence = built();
+    at(
+        &mut evidence,
+        "shop",
+        "a",
+        change("shop/p.yaml:6 spec.validationFailureAction", vec![]),
+    );
+    at(
+        &mut evidence,
+        "dev",
+        "a",
+        change("dev/p.yaml:6 spec.validationFailureAction", vec![]),
+    );
+    crate::promotion::hold_back_shared(&mut evidence);
+    assert_eq!(problem(&evidence, "shop", "a"), Some((true, None)));
+}
