@@ -1274,13 +1274,21 @@ fn other_readers(repo: &Repository, chart: &str, keys: &[String], site: &Site<'_
     // An action field set through a named template (`include`,
     // `template`) may read the key too: counted as a reader (verify46 F3:
     // a `_helpers.tpl` define switched another policy unseen).
+    // An action field templated otherwise than as another key's plain
+    // `.Values` path may read it too: `index .Values "k"`, sprig's `get`,
+    // `with .Values`…`.k`, a variable (verify47 V47-3: each enforced a
+    // NO-GO policy unseen). So may any line that names the key as a
+    // string to `index` or `get`.
+    let last = keys.last().map(|k| format!("\"{k}\"")).unwrap_or_default();
     let reads = |line: &str| {
+        let action_line = line.contains("ailureAction") || line.contains("validationActions");
         line.match_indices(&needle).any(|(at, _)| {
             !line[at + needle.len()..]
                 .starts_with(|c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-        }) || (line.contains("{{")
-            && (line.contains("include") || line.contains("template "))
-            && (line.contains("ailureAction") || line.contains("validationActions")))
+        }) || (action_line && line.contains("{{") && !other_plain_values(line, keys))
+            || (!last.is_empty()
+                && line.contains(&last)
+                && (line.contains("index") || line.contains("get ")))
     };
     // `global` values reach every subchart (Helm's globals).
     let global = keys.first().is_some_and(|k| k == "global");
@@ -1310,6 +1318,46 @@ fn other_readers(repo: &Repository, chart: &str, keys: &[String], site: &Site<'_
         }
     }
     found
+}
+
+/// Whether every `{{ … }}` of `line` is a plain `.Values` path (with
+/// `quote`, `squote` or `default`) to another key than `keys`: then the
+/// line does not read `keys`.
+fn other_plain_values(line: &str, keys: &[String]) -> bool {
+    let mut rest = line;
+    let mut any = false;
+    while let Some(open) = rest.find("{{") {
+        let after = &rest[open + 2..];
+        let Some(close) = after.find("}}") else {
+            return false;
+        };
+        let inner = after[..close].trim_start_matches('-').trim_end_matches('-');
+        let mut pipeline = inner.split('|').map(str::trim);
+        let head = pipeline.next().unwrap_or("");
+        if !pipeline.all(|step| step == "quote" || step == "squote" || step.starts_with("default "))
+        {
+            return false;
+        }
+        let Some(path) = head
+            .strip_prefix(".Values.")
+            .or_else(|| head.strip_prefix("$.Values."))
+        else {
+            return false;
+        };
+        let path: Vec<&str> = path.split('.').collect();
+        if path.iter().any(|k| {
+            k.is_empty()
+                || !k
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+        }) || path.iter().copied().eq(keys.iter().map(String::as_str))
+        {
+            return false;
+        }
+        any = true;
+        rest = &after[close + 2..];
+    }
+    any
 }
 
 /// The values files (or Flux HelmRelease `spec.values`) that set `keys`,

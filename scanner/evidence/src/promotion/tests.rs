@@ -744,6 +744,48 @@ fn readers_through_include_and_globals_are_found() {
     );
 }
 
+/// verify47 V47-3: `index .Values "k"`, sprig's `get`, `with .Values`
+/// and a variable read the key as `.Values.k` does; a plain path to
+/// another key does not.
+#[test]
+fn readers_through_index_get_with_and_variables_are_found() {
+    let own = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: a\nspec:\n  validationFailureAction: {{ .Values.policyAction }}\n  rules: []\n";
+    let readers = |b_action: &str| {
+        let other = format!("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: b\nspec:\n  validationFailureAction: {b_action}\n  rules: []\n");
+        let files = repo(&[
+            ("c/Chart.yaml", CHART),
+            ("c/templates/a.yaml", own),
+            ("c/templates/b.yaml", &other),
+            ("c/values.yaml", "policyAction: Audit\notherAction: Audit\n"),
+        ]);
+        plan(&files, &cluster_policy("a"), &[], "a")
+            .also_switches
+            .iter()
+            .map(Reader::describe)
+            .collect::<Vec<_>>()
+    };
+    for read in [
+        "{{ index .Values \"policyAction\" }}",
+        "{{ get .Values \"policyAction\" }}",
+        "{{ with .Values }}{{ .policyAction }}{{ end }}",
+        "{{ $action }}",
+        "{{ .Values.policyAction | quote }}",
+    ] {
+        assert_eq!(
+            readers(read),
+            ["ClusterPolicy b (c/templates/b.yaml:6)"],
+            "{read}"
+        );
+    }
+    for other in [
+        "{{ .Values.otherAction }}",
+        "{{ $.Values.otherAction | default \"Audit\" }}",
+        "Audit",
+    ] {
+        assert!(readers(other).is_empty(), "{other}");
+    }
+}
+
 #[test]
 fn a_values_file_in_no_chart_is_patched_only_when_named() {
     let files = repo(&[
