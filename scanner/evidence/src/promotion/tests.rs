@@ -1036,6 +1036,50 @@ fn a_templated_policy_is_said_unchecked() {
     );
 }
 
+/// verify47 V47-7: a template whose only expression is the action reads
+/// as YAML: a rule the cluster never ran is a different version (no
+/// patch); the same rules are the same.
+#[test]
+fn a_template_templated_only_in_its_action_is_compared() {
+    let rule = "  - name: team\n    match:\n      any:\n      - resources:\n          kinds: [Pod]\n    validate:\n      message: team label\n      pattern:\n        metadata:\n          labels:\n            team: \"?*\"\n";
+    let template = |extra: &str| {
+        format!("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: require-team\nspec:\n  validationFailureAction: {{{{ .Values.action }}}}\n  rules:\n{rule}{extra}")
+    };
+    let cluster = stored("Audit");
+    let soaked = Soaked {
+        document: &cluster,
+        bindings: &[],
+    };
+    let same = template("");
+    let change = plan_soaked(
+        &[
+            ("c/Chart.yaml", CHART),
+            ("c/templates/p.yaml", &same),
+            ("c/values.yaml", "action: Audit\n"),
+        ],
+        &cluster_policy("require-team"),
+        &soaked,
+    );
+    assert!(change.promote.is_some(), "{change:?}");
+    assert!(
+        change.notes.iter().all(|n| !n.contains("is a template")),
+        "{:?}",
+        change.notes
+    );
+    let more = template(&rule.replace("name: team", "name: unsoaked"));
+    let change = plan_soaked(
+        &[
+            ("c/Chart.yaml", CHART),
+            ("c/templates/p.yaml", &more),
+            ("c/values.yaml", "action: Audit\n"),
+        ],
+        &cluster_policy("require-team"),
+        &soaked,
+    );
+    assert!(change.rules_differ, "{change:?}");
+    assert!(change.promote.is_none());
+}
+
 /// A ValidatingAdmissionPolicy: its document and its bindings' scope
 /// (not their validationActions) must be those that soaked.
 #[test]
