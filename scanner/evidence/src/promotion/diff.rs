@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use similar::TextDiff;
 
 /// Context lines around each change, as `git diff`.
-const CONTEXT: usize = 3;
+pub(crate) const CONTEXT: usize = 3;
 
 /// What happens to one line of a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +88,19 @@ pub(crate) fn unified(path: &str, old: &str, new: &str) -> String {
         return String::new();
     }
     let hunks = hunks(&format!("a/{path}"), &format!("b/{path}"), old, new);
+    format!("diff --git a/{path} b/{path}\n{hunks}")
+}
+
+/// [`unified`] with `radius` lines of context around each change.
+pub(crate) fn unified_around(path: &str, old: &str, new: &str, radius: usize) -> String {
+    if old == new {
+        return String::new();
+    }
+    let hunks = TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(radius)
+        .header(&format!("a/{path}"), &format!("b/{path}"))
+        .to_string();
     format!("diff --git a/{path} b/{path}\n{hunks}")
 }
 

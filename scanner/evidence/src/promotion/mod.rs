@@ -454,7 +454,9 @@ fn plan_inner(
         let mut diff = String::new();
         for (file, edited) in &promoted {
             if let Some(text) = repo.text(file) {
-                diff.push_str(&diff::unified(file, edited, text));
+                let radius =
+                    naming_radius(repo, file, diff::changed_lines(text, edited).into_iter());
+                diff.push_str(&diff::unified_around(file, edited, text, radius));
             }
         }
         diff
@@ -1628,10 +1630,42 @@ fn change(
         }
         let edited = diff::apply(text, &file_edits);
         read_back(file, &edited, &located.settings, target)?;
-        out.push_str(&diff::unified(file, text, &edited));
+        let radius = naming_radius(repo, file, file_edits.keys().copied());
+        out.push_str(&diff::unified_around(file, text, &edited, radius));
         texts.insert(file.to_string(), edited);
     }
     Ok((texts, out))
+}
+
+/// The most context lines a hunk takes to reach its document's name.
+const MAX_CONTEXT: usize = 100;
+
+/// The context lines a hunk changing `lines` of `file` needs to reach
+/// back to each one's document's name (or its first line), between
+/// [`diff::CONTEXT`] and [`MAX_CONTEXT`]: a hunk of three lines fits
+/// another policy's identical lines once the file is reordered, and
+/// `git apply` takes any offset (verify47 V47-15: a GO's patch enforced
+/// another, NO-GO policy).
+fn naming_radius(repo: &Repository, file: &str, lines: impl Iterator<Item = usize>) -> usize {
+    let Some(repo_file) = repo.files.get(file) else {
+        return diff::CONTEXT;
+    };
+    lines
+        .filter_map(|line| {
+            let document = repo_file
+                .documents
+                .iter()
+                .find(|d| d.lines.contains(&line))?;
+            let named = document
+                .entries
+                .iter()
+                .find(|e| e.path_is(&[Some("metadata"), Some("name")]))
+                .map_or(document.lines.start, |e| document.lines.start + e.line);
+            line.checked_sub(named)
+        })
+        .max()
+        .unwrap_or(0)
+        .clamp(diff::CONTEXT, MAX_CONTEXT)
 }
 
 /// Reads the edited file back as YAML: every action checked must now say

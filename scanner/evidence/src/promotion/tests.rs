@@ -168,13 +168,10 @@ fn a_carried_rollback_never_lands_on_another_policy() {
         format!("kind: ClusterPolicy\nmetadata:\n  name: {name}\n  annotations:\n    policies.kyverno.io/title: T\n    policies.kyverno.io/category: C\nspec:\n  background: true\n  validationFailureAction: {action}\n  rules:\n  - name: r\n    validate: {{}}\n")
     };
     let before = format!("{}---\n{}", doc("a", "Audit"), doc("b", "Enforce"));
-    let switch = plan(
-        &repo(&[("p.yaml", &before)]),
-        &cluster_policy("a"),
-        &[],
-        "a",
-    );
-    let (_, switch_rollback) = patches(&switch);
+    // The switch's rollback with three lines of context, as packages
+    // before V47-15 made it (its context now reaches the name).
+    let promoted = format!("{}---\n{}", doc("a", "Enforce"), doc("b", "Enforce"));
+    let switch_rollback = &super::diff::unified("p.yaml", &promoted, &before);
     // After the switch both enforce, and the file lists b first.
     let reordered = format!("{}---\n{}", doc("b", "Enforce"), doc("a", "Enforce"));
     let enforced = Repository::new(repo(&[("p.yaml", &reordered)]));
@@ -245,7 +242,55 @@ fn a_binding_s_block_list_becomes_one_item() {
         changed(rollback),
         ["-    - Deny", "+    - Audit", "+    - Warn"]
     );
-    assert!(promote.contains("@@ -5,6 +5,5 @@"), "{promote}");
+    // Its context reaches back to the binding's name (verify47 V47-15).
+    assert!(promote.contains("@@ -3,8 +3,7 @@"), "{promote}");
+}
+
+/// verify47 V47-15: a hunk's context reaches the policy's name, so a
+/// promote.patch applied after the file was reordered never lands on
+/// another policy of the same layout: `git apply` refuses it (the
+/// context after the change moved too), or it lands on its own.
+#[test]
+fn a_promote_patch_never_lands_on_another_policy_after_a_reorder() {
+    let doc = |name: &str| {
+        format!("kind: ClusterPolicy\nmetadata:\n  name: {name}\n  annotations:\n    policies.kyverno.io/title: T\n    policies.kyverno.io/category: C\nspec:\n  background: true\n  validationFailureAction: Audit\n  rules:\n  - name: r\n    validate: {{}}\n")
+    };
+    let before = format!("{}---\n{}---\n{}", doc("a"), doc("b"), doc("c"));
+    let change = plan(
+        &repo(&[("p.yaml", &before)]),
+        &cluster_policy("b"),
+        &[],
+        "b",
+    );
+    let (promote, _) = patches(&change);
+    assert!(promote.contains("   name: b\n"), "{promote}");
+    for reordered in [
+        format!("{}---\n{}---\n{}", doc("b"), doc("a"), doc("c")),
+        format!("{}---\n{}---\n{}", doc("c"), doc("a"), doc("b")),
+    ] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("p.yaml"), &reordered).expect("write");
+        std::fs::write(dir.path().join("x.patch"), promote).expect("write");
+        let applied = std::process::Command::new("git")
+            .args(["apply", "--unsafe-paths", "--directory=.", "x.patch"])
+            .current_dir(dir.path())
+            .env("GIT_CEILING_DIRECTORIES", dir.path())
+            .output()
+            .expect("git runs");
+        let after = std::fs::read_to_string(dir.path().join("p.yaml")).expect("read");
+        if applied.status.success() {
+            assert_eq!(
+                after,
+                reordered.replace(
+                    &doc("b"),
+                    &doc("b").replace("Action: Audit", "Action: Enforce")
+                ),
+                "landed elsewhere"
+            );
+        } else {
+            assert_eq!(after, reordered, "a refused patch changes nothing");
+        }
+    }
 }
 
 const TEMPLATE: &str = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: require-team\n  namespace: {{ .Release.Namespace }}\nspec:\n  {{- if .Values.background }}\n  background: true\n  {{- end }}\n  validationFailureAction: {{ .Values.policies.requireTeam.action | default \"Audit\" }}\n  rules: []\n";
