@@ -1272,42 +1272,40 @@ fn helm_reference(repo: &Repository, setting: &Setting) -> Result<Option<Vec<Str
 /// `keys` (a second policy given the same key is promoted with this one),
 /// as `<kind> <name> (<file>:<line>)`.
 fn other_readers(repo: &Repository, chart: &str, keys: &[String], site: &Site<'_>) -> Vec<Reader> {
-    let needle = format!(".Values.{}", keys.join("."));
-    // An action field set through a named template (`include`,
-    // `template`) may read the key too: counted as a reader (verify46 F3:
-    // a `_helpers.tpl` define switched another policy unseen).
-    // An action field templated otherwise than as another key's plain
-    // `.Values` path may read it too: `index .Values "k"`, sprig's `get`,
-    // `with .Values`…`.k`, a variable (verify47 V47-3: each enforced a
-    // NO-GO policy unseen). So may any line that names the key as a
-    // string to `index` or `get`.
-    let last = keys.last().map(|k| format!("\"{k}\"")).unwrap_or_default();
-    let reads = |line: &str| {
-        let action_line = line.contains("ailureAction") || line.contains("validationActions");
-        line.match_indices(&needle).any(|(at, _)| {
-            !line[at + needle.len()..]
-                .starts_with(|c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-        }) || (action_line && line.contains("{{") && !other_plain_values(line, keys))
-            || (!last.is_empty()
-                && line.contains(&last)
-                && (line.contains("index") || line.contains("get ")))
-    };
-    // `global` values reach every subchart (Helm's globals).
+    // `global` values reach every subchart (Helm's globals); a key named
+    // after a subchart is that subchart's own `.Values.<rest>` (Helm's
+    // scoping: verify47 V47-13, a parent's `sub.policyAction` enforced the
+    // subchart's policy unseen).
     let global = keys.first().is_some_and(|k| k == "global");
+    let sub_chart = match keys.first() {
+        Some(first) if keys.len() > 1 && !global => Some(if chart.is_empty() {
+            format!("charts/{first}")
+        } else {
+            format!("{chart}/charts/{first}")
+        }),
+        _ => None,
+    };
     let mut found = Vec::new();
     for (path, file) in &repo.files {
-        let in_scope = match file.template_of.as_deref() {
-            Some(of) => of == chart || global,
-            None => false,
-        };
-        if !in_scope {
+        let Some(of) = file.template_of.as_deref() else {
             continue;
-        }
+        };
+        let scoped: &[String] = if of == chart || global {
+            keys
+        } else if sub_chart.as_deref() == Some(of) {
+            &keys[1..]
+        } else {
+            continue;
+        };
         for document in &file.documents {
             if path == site.file && document.index == site.index {
                 continue;
             }
-            let Some(line) = file.lines(document).iter().position(|l| reads(l)) else {
+            let Some(line) = file
+                .lines(document)
+                .iter()
+                .position(|l| reads_values_key(l, scoped))
+            else {
                 continue;
             };
             found.push(Reader {
@@ -1320,6 +1318,26 @@ fn other_readers(repo: &Repository, chart: &str, keys: &[String], site: &Site<'_
         }
     }
     found
+}
+
+/// Whether a template's `line` may read the values key `keys`: by its
+/// `.Values` path; through a named template (`include`, `template`) on
+/// an action field (verify46 F3: a `_helpers.tpl` define switched
+/// another policy unseen); by an action field templated otherwise than as
+/// another key's plain `.Values` path (`index .Values "k"`, sprig's
+/// `get`, `with .Values`…`.k`, a variable: verify47 V47-3); or by naming
+/// the key as a string to `index` or `get`.
+fn reads_values_key(line: &str, keys: &[String]) -> bool {
+    let needle = format!(".Values.{}", keys.join("."));
+    let last = keys.last().map(|k| format!("\"{k}\"")).unwrap_or_default();
+    let action_line = line.contains("ailureAction") || line.contains("validationActions");
+    line.match_indices(&needle).any(|(at, _)| {
+        !line[at + needle.len()..]
+            .starts_with(|c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    }) || (action_line && line.contains("{{") && !other_plain_values(line, keys))
+        || (!last.is_empty()
+            && line.contains(&last)
+            && (line.contains("index") || line.contains("get ")))
 }
 
 /// Whether every `{{ … }}` of `line` is a plain `.Values` path (with

@@ -787,6 +787,35 @@ fn readers_through_include_and_globals_are_found() {
         ["ClusterPolicy b (c/charts/sub/templates/b.yaml:6)"],
         "{change:?}"
     );
+    // verify47 V47-13: the parent's `sub.policyAction` is the subchart
+    // `sub`'s own `.Values.policyAction`.
+    let parent_own = own.replace(".Values.policyAction", ".Values.sub.policyAction");
+    let scoped = included.replace("include \"pols.action\" .", ".Values.policyAction");
+    let files = repo(&[
+        ("c/Chart.yaml", CHART),
+        ("c/templates/a.yaml", &parent_own),
+        ("c/charts/sub/Chart.yaml", &CHART.replace("policies", "sub")),
+        ("c/charts/sub/templates/b.yaml", &scoped),
+        (
+            "c/charts/other/Chart.yaml",
+            &CHART.replace("policies", "other"),
+        ),
+        (
+            "c/charts/other/templates/b.yaml",
+            &scoped.replace("name: b", "name: o"),
+        ),
+        ("c/values.yaml", "sub:\n  policyAction: Audit\n"),
+    ]);
+    let change = plan(&files, &cluster_policy("a"), &[], "a");
+    assert_eq!(
+        change
+            .also_switches
+            .iter()
+            .map(Reader::describe)
+            .collect::<Vec<_>>(),
+        ["ClusterPolicy b (c/charts/sub/templates/b.yaml:6)"],
+        "{change:?}"
+    );
 }
 
 /// verify47 V47-3: `index .Values "k"`, sprig's `get`, `with .Values`
