@@ -594,3 +594,126 @@ fn untracked_and_ignored_copies_are_not_read() {
         text(&output)
     );
 }
+
+/// walk46 F2 and verify47 V47-14, through the CLI: after the switch, the
+/// package built `--since` the GO one carries the switch's own
+/// rollback.patch (the rule Git enforced before stays enforced); once a
+/// rule is added (with its own Enforce), the carried patch would leave it
+/// denying, so the rollback sets every action field to Audit, said why.
+#[test]
+fn the_switch_s_rollback_is_carried_until_the_rules_change() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let repo = root.join("repo");
+    std::fs::create_dir_all(&repo).expect("repo");
+    let rule = |name: &str, label: &str, own: &str| {
+        format!("  - name: {name}\n    match: {{any: [{{resources: {{kinds: [ConfigMap]}}}}]}}\n    validate:\n{own}      message: the {label} label is missing\n      pattern: {{metadata: {{labels: {{{label}: '?*'}}}}}}\n")
+    };
+    let policy = |action: &str, rules: &str| {
+        format!("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: p\nspec:\n  validationFailureAction: {action}\n  rules:\n{rules}")
+    };
+    let first = rule("app", "app", "") + &rule("team", "team", "      failureAction: Enforce\n");
+    std::fs::write(repo.join("p.yaml"), policy("Audit", &first)).expect("write");
+    git_ok(&repo, &["init", "-q"]);
+    git_ok(&repo, &["add", "-A"]);
+    git_ok(&repo, &["commit", "-q", "-m", "p in Audit"]);
+    let config_map = |labels: &str| {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: shop\n  labels: {{{labels}}}\n")
+    };
+    let package = |cluster: &str, resources: &str, out: &str, since: Option<&str>| {
+        std::fs::write(root.join("policies.yaml"), cluster).expect("policies");
+        std::fs::write(root.join("pods.yaml"), resources).expect("resources");
+        let audited = audit(root);
+        assert!(audited.status.success(), "{}", text(&audited));
+        let mut extra = vec![
+            "--scan-record",
+            "scan.yaml",
+            "--min-soak",
+            "0",
+            "--policy-repo",
+            "repo",
+        ];
+        if let Some(previous) = since {
+            extra.extend(["--since", previous]);
+        }
+        let output = evidence_into(root, out, &extra);
+        let rollback = std::fs::read_to_string(root.join(out).join("patches/p/rollback.patch"))
+            .unwrap_or_default();
+        let markdown = std::fs::read_to_string(root.join(out).join("evidence.md")).expect("md");
+        (text(&output), rollback, markdown)
+    };
+    let changed = |patch: &str| -> Vec<String> {
+        patch
+            .lines()
+            .filter(|l| {
+                (l.starts_with('-') || l.starts_with('+'))
+                    && !l.starts_with("---")
+                    && !l.starts_with("+++")
+            })
+            .map(str::to_string)
+            .collect()
+    };
+    // GO, then the switch through Git.
+    let (shown, _, _) = package(
+        &policy("Audit", &first),
+        &config_map("app: x, team: t"),
+        "go",
+        None,
+    );
+    assert!(shown.contains("p: git -C"), "{shown}");
+    git_ok(
+        &repo,
+        &[
+            "apply",
+            root.join("go/patches/p/promote.patch")
+                .to_str()
+                .expect("path"),
+        ],
+    );
+    git_ok(&repo, &["commit", "-qam", "p in Enforce"]);
+    // Enforced: the switch's own rollback, one line; `team` stays enforced.
+    let enforced = policy("Enforce", &first);
+    let (_, rollback, markdown) =
+        package(&enforced, &config_map("app: x, team: t"), "on", Some("go"));
+    assert_eq!(
+        changed(&rollback),
+        [
+            "-  validationFailureAction: Enforce",
+            "+  validationFailureAction: Audit"
+        ],
+        "{rollback}"
+    );
+    assert!(
+        markdown.contains("rollback.patch is the switch's own"),
+        "{markdown}"
+    );
+    // A rule added since, with its own Enforce, fails: ROLL BACK, and the
+    // rollback takes every action field back to Audit.
+    let more = first.clone() + &rule("owner", "owner", "      failureAction: Enforce\n");
+    std::fs::write(repo.join("p.yaml"), policy("Enforce", &more)).expect("write");
+    git_ok(&repo, &["commit", "-qam", "owner rule"]);
+    let (shown, rollback, markdown) = package(
+        &policy("Enforce", &more),
+        &config_map("app: x, team: t"),
+        "back",
+        Some("on"),
+    );
+    assert!(shown.contains("ROLL BACK"), "{shown}");
+    let lines = changed(&rollback);
+    assert!(
+        lines.contains(&"+  validationFailureAction: Audit".to_string()),
+        "{rollback}"
+    );
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.as_str() == "+      failureAction: Audit")
+            .count(),
+        2,
+        "{rollback}"
+    );
+    assert!(
+        markdown.contains("the policy's rules changed since the --since package"),
+        "{markdown}"
+    );
+}

@@ -263,8 +263,11 @@ pub fn attach(
                     document,
                     bindings: &bindings,
                 });
-            // The switch's rollback, carried by the previous package.
-            let switch_rollback = previous
+            // The switch's rollback, carried by the previous package, while
+            // the policy's rules are those it was made for: a rule added
+            // since (say, with its own Enforce) is no part of it, and the
+            // rollback would leave it denying (verify47 V47-14).
+            let carried = previous
                 .and_then(|previous| {
                     previous.policies.iter().find(|p| {
                         p.info.kind == policy.kind
@@ -272,11 +275,28 @@ pub fn attach(
                             && p.info.namespace.as_deref() == policy.namespace
                     })
                 })
-                .and_then(|p| p.git_change.as_ref()?.rollback.as_ref())
-                .map(|patch| patch.diff.as_str());
+                .and_then(|p| Some((p, p.git_change.as_ref()?.rollback.as_ref()?)));
+            let rules_changed = carried.is_some_and(|(p, _)| {
+                p.info.rules_digest.is_none() || p.info.rules_digest != evidence.info.rules_digest
+            });
+            let switch_rollback = carried
+                .filter(|_| !rules_changed)
+                .map(|(_, patch)| patch.diff.as_str());
             // A policy only reports name has no kind to look for.
             evidence.found.then(|| {
-                repository.plan_after_switch(policy, soaked.as_ref(), &values, dir, switch_rollback)
+                let mut change = repository.plan_after_switch(
+                    policy,
+                    soaked.as_ref(),
+                    &values,
+                    dir,
+                    switch_rollback,
+                );
+                if rules_changed && change.promote.is_none() && change.rollback.is_some() {
+                    change.notes.push(
+                        "the policy's rules changed since the --since package, so the switch's rollback.patch it carried may leave a new rule enforced: this rollback.patch sets every action field to Audit".into(),
+                    );
+                }
+                change
             })
         })
         .collect();
