@@ -2109,4 +2109,29 @@ fn a_rule_on_a_field_written_after_creation_has_no_evidence_for_creates() {
         bound.reasons
     );
     assert_eq!(find(&evidence, "clean").verdict, Verdict::Ready);
+    // walk47 W47-1: with a violation too, both blockers are said at once,
+    // not this one only after the violations are fixed and soaked.
+    let mut failing = policy("bound", "Audit", "2026-11-01T00:00:00Z");
+    failing["spec"]["rules"][0]["validate"] = json!({"pattern": {"spec": {"nodeName": "?*"}}});
+    let evidence = build(&input(
+        vec![report(vec![result("bound", "fail", "a", "p1")])],
+        vec![failing],
+        Some(scan(true, &[])),
+    ));
+    let bound = find(&evidence, "bound");
+    assert_eq!(bound.verdict, Verdict::NotReady, "{:?}", bound.reasons);
+    assert!(
+        bound.reasons.iter().any(|r| r.contains("1 failing")),
+        "{:?}",
+        bound.reasons
+    );
+    assert!(
+        bound
+            .reasons
+            .iter()
+            .any(|r| r
+                .starts_with("no evidence for what only admission sees: CREATE requests for Pod")),
+        "{:?}",
+        bound.reasons
+    );
 }

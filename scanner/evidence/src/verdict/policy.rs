@@ -803,8 +803,10 @@ pub(super) fn policy_evidence(
     };
     // A rule that evaluated nothing because it reaches only what admission
     // sees says so too (walk28 F4: "the scan does not show that none
-    // exists" sent a team waiting for a scan that never comes).
-    if verdict == Verdict::NoEvidence
+    // exists" sent a team waiting for a scan that never comes); so does a
+    // policy not ready for other reasons, lest the team fix its violations
+    // and soak a week before learning of this blocker (walk47 W47-1).
+    if matches!(verdict, Verdict::NoEvidence | Verdict::NotReady)
         && !info.admission_only.is_empty()
         && !reasons
             .iter()
@@ -931,7 +933,7 @@ fn undocumented_exceptions<'n>(
 
 fn admission_only_reason(info: &PolicyInfo) -> String {
     format!(
-        "no evidence for what only admission sees: {}; no scan evaluates a subresource, a request but a CREATE (an UPDATE, DELETE or CONNECT), a requester, what else only an admission request holds, a new object before others write to it, or any moment but its own, so Enforce would block those with no evidence behind it — move them into a policy of their own and decide its switch from `polscan apply` on such requests, or from Kyverno's Audit events",
+        "no evidence for what only admission sees: {}; no scan judges these, so Enforce would block them with no evidence behind it — move them into a policy of their own and decide its switch from `polscan apply` on such requests, or from Kyverno's Audit events",
         info.admission_only.join("; ")
     )
 }
