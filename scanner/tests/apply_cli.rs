@@ -943,3 +943,34 @@ fn a_namespace_selector_over_namespaces_not_given_is_warned_about() {
     );
     assert_eq!(results(&given), [triple("labelled-ns", "bare", "fail")]);
 }
+
+/// walk47 W47-2: the test clock `POLSCAN_TEST_NOW` moves the engine's
+/// time too: an annotation exception expired at that time is no longer
+/// applied (the scan's record and the evidence already used it).
+#[test]
+fn the_test_clock_moves_exception_expiries() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("p.yaml"),
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: need-team}\nspec:\n  validationFailureAction: Audit\n  rules:\n  - name: team\n    match: {any: [{resources: {kinds: [ConfigMap]}}]}\n    validate:\n      message: team label\n      pattern: {metadata: {labels: {team: '?*'}}}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("r.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: shop\n  annotations:\n    polscan.io/exception: need-team\n    polscan.io/exception-reason: legacy\n    polscan.io/exception-expires: '2026-12-10'\n",
+    )
+    .expect("write");
+    let at = |now: &str| {
+        let output = common::polscan(["apply", "-p", "p.yaml", "-r", "r.yaml"])
+            .cwd(dir.path())
+            .env("NO_COLOR", "1")
+            .env("POLSCAN_TEST_NOW", now)
+            .output();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let before = at("2026-12-01T00:00:00Z");
+    assert!(before.contains("skip: 1"), "{before}");
+    let after = at("2026-12-22T00:00:00Z");
+    assert!(after.contains("fail: 1"), "{after}");
+    assert!(after.contains("expired at 2026-12-10"), "{after}");
+}

@@ -184,7 +184,8 @@ pub(super) async fn prepare(
     let mut set = PolicySet::load(&documents, false);
     // Kyverno's controllers leave expired CEL PolicyExceptions out
     // (`ListExceptions`, pkg/cel/engine/exception.go).
-    let now = chrono::Utc::now();
+    // The scan's clock (a test's `POLSCAN_TEST_NOW` too: walk47 W47-2).
+    let now = crate::clock::now();
     set.loaded.cel_exceptions.retain(|e| !e.is_expired(now));
     if set.loaded.is_empty() && set.loaded.problems.iter().all(|p| !p.invalid_policy) {
         // Not "no policies": those that could not be read may exist.
