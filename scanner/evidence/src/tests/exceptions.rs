@@ -66,7 +66,8 @@ fn exceptions_with_expiry_in_the_window_and_expired() {
         "{:?}",
         clean.reasons
     );
-    // Only an expiry still ahead is a rollback condition.
+    // A polscan.io/exception-expires date is no rollback condition:
+    // Kyverno keeps applying the exception (walk47 W47-3). It is noted.
     let expiry_conditions: Vec<&String> = clean
         .rollback_conditions
         .iter()
@@ -74,13 +75,18 @@ fn exceptions_with_expiry_in_the_window_and_expired() {
         .collect();
     assert_eq!(
         expiry_conditions,
-        [
-            "PolicyException ops/soon reaching its expiry (2026-11-30)",
-            "PolicyException ops/later reaching its expiry (2027-06-01)"
-        ],
+        ["an exception for this policy expiring"],
         "{:?}",
         clean.rollback_conditions
     );
+    for (name, date) in [("ops/soon", "2026-11-30"), ("ops/later", "2027-06-01")] {
+        let note = format!("PolicyException {name}'s expiry ({date}) is polscan.io/exception-expires, which Kyverno does not read");
+        assert!(
+            clean.notes.iter().any(|n| n.starts_with(&note)),
+            "{:?}",
+            clean.notes
+        );
+    }
     // What is no rollback condition is said on the pages, not listed
     // among the conditions (verify28).
     assert!(
@@ -973,6 +979,28 @@ fn an_expired_annotation_on_a_resource_that_passes_blocks_nothing() {
             .any(|n| n.contains("has expired and is no longer needed (the resource passes)")),
         "{:?}",
         pods.notes
+    );
+    // walk47 W47-4: skipped by a PolicyException, it does not pass.
+    let mut warning = rule_result("pods", annotation_exceptions::EXCEPTION_RULE, "warn", "p1");
+    warning["properties"] = json!({"exception-status": "expired", "exception-rules": "check",
+                                   "exception-expires": "2026-11-01"});
+    let mut skipped = rule_result("pods", "check", "skip", "p1");
+    skipped["properties"] = json!({"exceptions": "vendor"});
+    let evidence = build(&input(
+        vec![report(vec![warning, skipped])],
+        vec![policy("pods", "Audit", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    ));
+    let pods = find(&evidence, "pods");
+    assert!(
+        !pods.notes.iter().any(|n| n.contains("the resource passes")),
+        "{:?}",
+        pods.notes
+    );
+    assert!(
+        pods.reasons.iter().any(|r| r.contains("has expired")),
+        "{:?}",
+        pods.reasons
     );
 }
 

@@ -538,13 +538,17 @@ pub(super) fn policy_evidence(
                 // excuses nothing Kyverno would reject (walk31 F14: NO-GO,
                 // where a still-valid one was "no longer needed").
                 if let Some(resource) = exception.resource.as_ref().filter(|_| exception.source == "annotation") {
-                    let violates = results.iter().any(|r| {
+                    // Passes: a pass and nothing else — a skip by another
+                    // exception is no pass (walk47 W47-4: a `:latest` Pod
+                    // a PolicyException skipped "passes").
+                    let of_rule = |r: &&&ReportedResult| {
                         *r.resource == *resource
-                            && matches!(&*r.result, "fail" | "error")
                             && annotation_exceptions::base_rule(&r.rule)
                                 == annotation_exceptions::base_rule(&name)
-                    });
-                    if !violates {
+                    };
+                    let passes = results.iter().filter(of_rule).any(|r| &*r.result == "pass")
+                        && results.iter().filter(of_rule).all(|r| &*r.result == "pass");
+                    if passes {
                         rule_notes.push(format!(
                             "the annotation exception on {resource} has expired and is no longer needed (the resource passes): remove its polscan.io/exception* annotations"
                         ));
@@ -825,11 +829,25 @@ pub(super) fn policy_evidence(
     // switch (an expired one is a reason above; one without can not).
     // One the scan did not apply skips nothing: its expiry changes
     // nothing either.
-    let expiring: Vec<&ExceptionEvidence> = exceptions
+    // Only an expiry Kyverno acts on (a CEL PolicyException's
+    // `expiresAt`) ends the bypass in admission; a polscan.io date is
+    // noted, as the rollback check does (walk47 W47-3: "Roll back when"
+    // listed a date at which the package then said ENFORCED).
+    let (expiring, dated_only): (Vec<&ExceptionEvidence>, Vec<&ExceptionEvidence>) = exceptions
         .iter()
         .filter(|e| e.covers(&qualified) && !e.not_applied())
         .filter(|e| e.expires.is_some() && e.status != ExceptionStatus::Expired)
-        .collect();
+        .partition(|e| e.expiry_by_kyverno);
+    for exception in dated_only {
+        let note = format!(
+            "{}'s expiry ({}) is polscan.io/exception-expires, which Kyverno does not read: it keeps applying the exception after that date, so renew or remove it then (no rollback condition)",
+            exception_named(exception),
+            exception.expires.as_deref().unwrap_or_default()
+        );
+        if !notes.contains(&note) {
+            notes.push(note);
+        }
+    }
     if expiring.is_empty() {
         // No PolicyException covers a ValidatingAdmissionPolicy (walk31 F8).
         if info.kind != "ValidatingAdmissionPolicy" {
