@@ -915,12 +915,16 @@ fn require_ready_for_a_policy_that_does_not_exist_fails() {
         "typo",
         &["--require-ready", "--policy", "require-app-lable"],
     );
-    assert_eq!(typo.status.code(), Some(1), "{}", text(&typo));
+    // A usage error, with the nearest name, and no package (walk47 W47-6).
+    assert_eq!(typo.status.code(), Some(64), "{}", text(&typo));
     assert!(
-        text(&typo).contains("--policy require-app-lable: no such policy"),
+        text(&typo).contains(
+            "--policy require-app-lable: no such policy in the cluster's policies or reports (did you mean require-app-label?)"
+        ),
         "{}",
         text(&typo)
     );
+    assert!(!dir.path().join("typo").exists());
 }
 
 #[test]

@@ -177,6 +177,29 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
         .map(str::to_string)
         .collect();
     let mut built = evidence::build(&input);
+    // A --policy name that matches nothing is a typo: a usage error,
+    // before any package is written, as scan's filters (walk47 W47-6: an
+    // empty package and exit 0).
+    let policy_filter = split_list(&args.policies);
+    let unmatched: Vec<String> = policy_filter
+        .iter()
+        .filter(|f| {
+            !built
+                .policies
+                .iter()
+                .any(|p| p.info.name == **f || p.info.qualified_name() == **f)
+        })
+        .map(|name| {
+            let hint =
+                polscan::scan::selection::nearest(name, known_policies.iter().map(String::as_str))
+                    .map(|near| format!(" (did you mean {near}?)"))
+                    .unwrap_or_default();
+            format!("--policy {name}: no such policy in the cluster's policies or reports{hint}")
+        })
+        .collect();
+    if !unmatched.is_empty() {
+        return Err(super::usage::UsageError(unmatched.join("; ")).into());
+    }
     // The reports are the last recorded scan's snapshot: what was created
     // or changed since is checked before anything is called ready.
     // Without a scan record the recheck cannot know the scan's settings
@@ -344,27 +367,6 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
         written.len(),
         out.display()
     );
-    // A --policy name that matches nothing would otherwise leave an empty
-    // package that --require-ready passes: a typo must not read as ready.
-    let policy_filter = split_list(&args.policies);
-    let unmatched: Vec<&String> = policy_filter
-        .iter()
-        .filter(|f| {
-            !built
-                .policies
-                .iter()
-                .any(|p| p.info.name == **f || p.info.qualified_name() == **f)
-        })
-        .collect();
-    for name in &unmatched {
-        let hint =
-            polscan::scan::selection::nearest(name, known_policies.iter().map(String::as_str))
-                .map(|near| format!(" (did you mean {near}?)"))
-                .unwrap_or_default();
-        say!(
-            "warning: --policy {name}: no such policy in the cluster's policies or reports{hint}; it is not ready"
-        );
-    }
     // A misspelt --namespace would show an empty view that reads clean.
     for namespace in split_list(&args.namespaces) {
         let seen = built
