@@ -241,10 +241,13 @@ fn incomplete_because(outcome: &ScanOutcome, record_failed: bool) -> String {
         ));
     }
     if outcome.policies_incomplete {
-        reasons.push(
+        // A dry run pruned and kept nothing (walk47 W47-8).
+        reasons.push(if outcome.dry_run {
+            "some policies could not be read or loaded".to_string()
+        } else {
             "some policies could not be read or loaded (only reports of resources that are gone were pruned; their stored results were kept)"
-                .to_string(),
-        );
+                .to_string()
+        });
     }
     let other = outcome.other_failures.len().saturating_sub(
         // Policy sources are already counted above.
@@ -600,7 +603,7 @@ pub fn install_crds(args: &InstallCrdsArgs) -> anyhow::Result<ExitCode> {
 
 #[cfg(test)]
 mod tests {
-    use super::{kept_line, unrecorded_violations};
+    use super::{incomplete_because, kept_line, unrecorded_violations};
     use polscan::engine::RuleStatus;
     use polscan::scan::ScanOutcome;
 
@@ -630,6 +633,23 @@ mod tests {
         assert!(
             note.contains("3 fail/error results were meant for the reports (1 write(s) failed: some are not there) but not in the soak history"),
             "{note}"
+        );
+    }
+
+    /// walk47 W47-8: a dry run's closing line claims no pruning.
+    #[test]
+    fn a_dry_run_with_unreadable_policies_claims_no_pruning() {
+        let mut outcome = ScanOutcome {
+            policies_incomplete: true,
+            ..ScanOutcome::default()
+        };
+        assert!(incomplete_because(&outcome, false).contains("were pruned"));
+        outcome.dry_run = true;
+        let line = incomplete_because(&outcome, false);
+        assert!(!line.contains("pruned"), "{line}");
+        assert!(
+            line.starts_with("some policies could not be read or loaded"),
+            "{line}"
         );
     }
 
