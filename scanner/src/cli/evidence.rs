@@ -559,7 +559,7 @@ fn print_summary(evidence: &evidence::Evidence, out: &Path) {
             vec![
                 p.info.qualified_name(),
                 p.info.action_summary(),
-                p.verdict.label().to_string(),
+                p.verdict_words().to_string(),
                 p.counts.fail.to_string(),
                 p.counts.error.to_string(),
                 // One line per row: a CEL error's caret lines broke the

@@ -560,6 +560,17 @@ impl PolicyEvidence {
             .any(|r| r.starts_with("this cluster does not serve "))
     }
 
+    /// The verdict in words for a table row: a clean policy that enforces
+    /// already is `enforced, clean`, not `ready to enforce`, which a
+    /// newcomer read as "not enforced yet" (walk47 W47-7).
+    pub fn verdict_words(&self) -> &'static str {
+        match (self.info.action.as_str(), self.verdict) {
+            ("Enforce", Verdict::Ready) => "enforced, clean",
+            ("Enforce", Verdict::Wait) => "enforced, clean so far",
+            (_, verdict) => verdict.label(),
+        }
+    }
+
     /// Enforce with violations: the admission controller will block these
     /// resources when created again (and updates, per allowExistingViolations).
     pub fn enforced_with_violations(&self) -> bool {

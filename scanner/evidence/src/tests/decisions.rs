@@ -1662,3 +1662,16 @@ fn a_patch_shared_with_a_policy_not_ready_is_held_back() {
     crate::promotion::hold_back_shared(&mut evidence);
     assert_eq!(problem(&evidence, "shop", "a"), Some((true, None)));
 }
+
+/// walk47 W47-7: a clean policy that enforces already reads "enforced,
+/// clean" in a table row, not "ready to enforce".
+#[test]
+fn an_enforced_clean_policy_is_not_called_ready_to_enforce() {
+    let evidence = evidence();
+    assert_eq!(
+        find(&evidence, "enforced").verdict_words(),
+        "enforced, clean"
+    );
+    assert_eq!(find(&evidence, "clean").verdict_words(), "ready to enforce");
+    assert_eq!(find(&evidence, "dirty").verdict_words(), "not ready");
+}
