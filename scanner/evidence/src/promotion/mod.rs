@@ -879,7 +879,8 @@ fn locate(
 /// action of the documents named `names`, of `kinds`: one that names one
 /// of them (`name: <name>`, a patch's target or metadata), or whose patch
 /// targets them by other than a name (a `labelSelector`, an
-/// `annotationSelector`, the kind alone: walk46 F7), and writes an action
+/// `annotationSelector`, the kind alone: walk46 F7; a name pattern
+/// matching one: verify47 V47-5), and writes an action
 /// field, inline or in a JSON patch file elsewhere (`path:
 /// /spec/validationFailureAction`; a strategic-merge file naming the
 /// policy is a second copy of it, refused where documents are located).
@@ -928,7 +929,15 @@ fn kustomize_patches_of(repo: &Repository, names: &[&str], kinds: &[&str]) -> Op
             })
             .filter_map(|patch| patch.get("target"))
             .any(|target| {
-                target.get("name").is_none()
+                // kustomize reads a target's name as an anchored regular
+                // expression (api/types/selector.go): `team-.*` selects
+                // the policy as surely as its name (verify47 V47-5).
+                let by_name = match target.get("name").and_then(Value::as_str) {
+                    None => true,
+                    Some(name) => regex::Regex::new(&format!("^(?:{name})$"))
+                        .map_or(true, |pattern| names.iter().any(|n| pattern.is_match(n))),
+                };
+                by_name
                     && target
                         .get("kind")
                         .and_then(Value::as_str)

@@ -926,6 +926,8 @@ fn a_kustomize_patch_of_the_action_gives_a_reason() {
         "    labelSelector: env=prod\n",
         "    kind: ClusterPolicy\n    annotationSelector: tier=1\n",
         "    kind: ClusterPolicy\n",
+        // verify47 V47-5: a name pattern (kustomize's anchored regex).
+        "    kind: ClusterPolicy\n    name: require-.*\n",
     ] {
         let overlay = format!(
             "resources:\n- ../base\npatches:\n- path: keep-audit.yaml\n  target:\n{target}"
@@ -945,6 +947,14 @@ fn a_kustomize_patch_of_the_action_gives_a_reason() {
             "{target}: {change:?}"
         );
     }
+    // A name pattern that does not match the policy reaches it not.
+    let other_name = "resources:\n- ../base\npatches:\n- path: keep-audit.yaml\n  target:\n    kind: ClusterPolicy\n    name: team-.*\n";
+    let files = repo(&[
+        ("base/p.yaml", PLAIN),
+        ("overlay/kustomization.yaml", other_name),
+        ("overlay/keep-audit.yaml", json_patch),
+    ]);
+    assert!(plan(&files, &policy, &[], "require-team").promote.is_some());
     let other_kind = "resources:\n- ../base\npatches:\n- path: keep-audit.yaml\n  target:\n    kind: Deployment\n";
     let files = repo(&[
         ("base/p.yaml", PLAIN),
