@@ -423,7 +423,19 @@ impl Repository {
             // no patch either way (the rollback is made against the
             // promoted file), and this problem first — a hand change of
             // the action would enforce them too.
-            Some(soaked::SoakCheck::Differs(problem)) => {
+            Some(soaked::SoakCheck::Differs(mut problem)) => {
+                // An overlay's patch of the rules makes the base differ
+                // from what the cluster runs (its build) for good: said,
+                // lest a team wait for a reconciliation that changes
+                // nothing (verify47 V47-8).
+                if let Some(overlays) =
+                    kustomize_patches_of(self, &[policy.name], &[policy.kind], false)
+                {
+                    problem.push_str(&format!(
+                        "; {} patch the policy, and polscan compares Git's base, not what they build: if their patch is the difference, Git is not ahead — switch the action by hand, or move it into the overlay",
+                        overlays.join(", ")
+                    ));
+                }
                 change.promote = None;
                 change.rollback = None;
                 change.problem = Some(problem);
@@ -793,7 +805,7 @@ fn locate(
     } else {
         vec![policy.kind]
     };
-    if let Some(kustomizations) = kustomize_patches_of(repo, &names, &kinds) {
+    if let Some(kustomizations) = kustomize_patches_of(repo, &names, &kinds, true) {
         return Err(format!(
             "{} may patch the action of {} (a kustomize patch names it and an action field): the patch of the base would not be what the cluster gets; change the action by hand",
             kustomizations.join(", "),
@@ -885,8 +897,14 @@ fn locate(
 /// /spec/validationFailureAction`; a strategic-merge file naming the
 /// policy is a second copy of it, refused where documents are located).
 /// A patch of the base alone would then not be what the cluster gets.
-/// None when there is none.
-fn kustomize_patches_of(repo: &Repository, names: &[&str], kinds: &[&str]) -> Option<Vec<String>> {
+/// With `action_only` false, one patching anything of them. None when
+/// there is none.
+fn kustomize_patches_of(
+    repo: &Repository,
+    names: &[&str],
+    kinds: &[&str],
+    action_only: bool,
+) -> Option<Vec<String>> {
     const FIELDS: [&str; 2] = ["ailureAction", "validationActions"];
     // kustomize's file, or a Flux Kustomization (its spec.patches).
     let is_kustomization = |path: &str, text: &str| {
@@ -950,7 +968,9 @@ fn kustomize_patches_of(repo: &Repository, names: &[&str], kinds: &[&str]) -> Op
         .filter(|(path, file)| {
             is_kustomization(path, &file.text)
                 && (names_one(&file.text) || selects_without_name(file))
-                && (json_patch_elsewhere || FIELDS.iter().any(|f| file.text.contains(f)))
+                && (!action_only
+                    || json_patch_elsewhere
+                    || FIELDS.iter().any(|f| file.text.contains(f)))
         })
         .map(|(path, _)| path.clone())
         .collect();

@@ -1068,6 +1068,24 @@ fn git_rules_other_than_the_soaked_ones_get_no_patch() {
         &soaked,
     );
     assert!(change.rules_differ, "{change:?}");
+    // verify47 V47-8: an overlay patching the policy's rules is named as
+    // a cause a reconciliation does not remove.
+    let overlay = "resources:\n- ../policies\npatches:\n- target:\n    kind: ClusterPolicy\n    name: require-team\n  patch: |-\n    - op: add\n      path: /spec/rules/0/match/any/0/resources/kinds/-\n      value: Service\n";
+    let change = plan_soaked(
+        &[
+            ("policies/require-team.yaml", &stricter),
+            ("prod/kustomization.yaml", overlay),
+        ],
+        &cluster_policy("require-team"),
+        &soaked,
+    );
+    assert!(change.rules_differ, "{change:?}");
+    assert!(
+        change.problem.as_deref().is_some_and(|p| p.contains(
+            "prod/kustomization.yaml patch the policy, and polscan compares Git's base, not what they build"
+        )),
+        "{change:?}"
+    );
 }
 
 /// The same rules, whatever the action on either side and the defaults
