@@ -1688,7 +1688,7 @@ fn change(
 const MAX_CONTEXT: usize = 100;
 
 /// The context lines a hunk changing `lines` of `file` needs to reach
-/// back to each one's document's name (or its first line), between
+/// back to each one's document's name and namespace (or its first line), between
 /// [`diff::CONTEXT`] and [`MAX_CONTEXT`]: a hunk of three lines fits
 /// another policy's identical lines once the file is reordered, and
 /// `git apply` takes any offset (verify47 V47-15: a GO's patch enforced
@@ -1703,11 +1703,18 @@ fn naming_radius(repo: &Repository, file: &str, lines: impl Iterator<Item = usiz
                 .documents
                 .iter()
                 .find(|d| d.lines.contains(&line))?;
+            // The earliest of its name and namespace: two Policies `a`
+            // differ by namespace alone (verify48 V48-7).
             let named = document
                 .entries
                 .iter()
-                .find(|e| e.path_is(&[Some("metadata"), Some("name")]))
-                .map_or(document.lines.start, |e| document.lines.start + e.line);
+                .filter(|e| {
+                    e.path_is(&[Some("metadata"), Some("name")])
+                        || e.path_is(&[Some("metadata"), Some("namespace")])
+                })
+                .map(|e| document.lines.start + e.line)
+                .min()
+                .unwrap_or(document.lines.start);
             line.checked_sub(named)
         })
         .max()

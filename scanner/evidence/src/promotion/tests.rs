@@ -291,6 +291,32 @@ fn a_promote_patch_never_lands_on_another_policy_after_a_reorder() {
             assert_eq!(after, reordered, "a refused patch changes nothing");
         }
     }
+    // verify48 V48-7: two Policies `a` told apart by a namespace written
+    // above the name.
+    let doc = |namespace: &str| {
+        format!("apiVersion: kyverno.io/v1\nkind: Policy\nmetadata:\n  namespace: {namespace}\n  name: a\n  annotations:\n    policies.kyverno.io/title: T\nspec:\n  background: true\n  validationFailureAction: Audit\n  rules:\n  - name: r\n    validate: {{}}\n")
+    };
+    let before = format!("{}---\n{}", doc("shop"), doc("dev"));
+    let shop_a = PolicyRef {
+        kind: "Policy",
+        name: "a",
+        namespace: Some("shop"),
+    };
+    let change = plan(&repo(&[("p.yaml", &before)]), &shop_a, &[], "shop.a");
+    let (promote, _) = patches(&change);
+    assert!(promote.contains("   namespace: shop\n"), "{promote}");
+    let reordered = format!("{}---\n{}", doc("dev"), doc("shop"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("p.yaml"), &reordered).expect("write");
+    std::fs::write(dir.path().join("x.patch"), promote).expect("write");
+    let _ = std::process::Command::new("git")
+        .args(["apply", "--unsafe-paths", "--directory=.", "x.patch"])
+        .current_dir(dir.path())
+        .env("GIT_CEILING_DIRECTORIES", dir.path())
+        .output()
+        .expect("git runs");
+    let after = std::fs::read_to_string(dir.path().join("p.yaml")).expect("read");
+    assert!(after.starts_with(&doc("dev")), "dev/a untouched: {after}");
 }
 
 const TEMPLATE: &str = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: require-team\n  namespace: {{ .Release.Namespace }}\nspec:\n  {{- if .Values.background }}\n  background: true\n  {{- end }}\n  validationFailureAction: {{ .Values.policies.requireTeam.action | default \"Audit\" }}\n  rules: []\n";
