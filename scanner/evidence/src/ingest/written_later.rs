@@ -47,9 +47,12 @@ const SCALABLE: &[&str] = &[
 ];
 
 /// The fields, from the API server's own writes (registry strategies reset
-/// `status` on a CREATE; `resourceVersion`, `generation`, `managedFields`
-/// and the deletion fields change with later writes) and the controllers
-/// every cluster runs (kube-scheduler, kube-controller-manager).
+/// `status` on a CREATE; `resourceVersion`, `generation` and
+/// `managedFields` change with later writes) and the controllers every
+/// cluster runs (kube-scheduler, kube-controller-manager). Not the
+/// deletion fields: a rule reads them to skip what is being deleted, and a
+/// CREATE, which lacks them, is judged as every live object the scan did
+/// not skip (verify48 V48-3).
 const WRITTEN_LATER: &[WrittenLater] = &[
     WrittenLater {
         kinds: &["*"],
@@ -70,16 +73,6 @@ const WRITTEN_LATER: &[WrittenLater] = &[
         kinds: &["*"],
         path: &["metadata", "managedFields"],
         writer: "the API server extends with each writer",
-    },
-    WrittenLater {
-        kinds: &["*"],
-        path: &["metadata", "deletionTimestamp"],
-        writer: "the API server sets when deletion starts",
-    },
-    WrittenLater {
-        kinds: &["*"],
-        path: &["metadata", "deletionGracePeriodSeconds"],
-        writer: "the API server sets when deletion starts",
     },
     WrittenLater {
         kinds: &["Pod"],
@@ -150,13 +143,13 @@ const WRITTEN_LATER: &[WrittenLater] = &[
 /// kinds (a Kyverno rule's are read from its own `match`).
 pub(crate) fn parts(kind: &str, spec: &Value, cel_kinds: &[String]) -> Vec<String> {
     let mut parts = Vec::new();
-    let mut report = |rule: &str, kinds: &[String], paths: &[Vec<Step>]| {
+    let mut report = |rule: &str, kinds: &[String], paths: &[Vec<Step>], text: &str| {
         for field in WRITTEN_LATER {
             let Some(kind) = kinds.iter().find(|k| field_kind(field, k)) else {
                 continue;
             };
             let kind = if kind == "*" { "every kind" } else { kind };
-            if !paths.iter().any(|path| reaches(path, field)) {
+            if !paths.iter().any(|path| reaches(path, field, text)) {
                 continue;
             }
             let named = if rule.is_empty() {
@@ -196,6 +189,23 @@ pub(crate) fn parts(kind: &str, spec: &Value, cel_kinds: &[String]) -> Vec<Strin
                         text_paths(value, false, &[], &mut paths);
                     }
                 }
+                // What an apiCall or service call sends out is read whole,
+                // every field under it (kubecost's cost estimate of
+                // `{{ request.object.spec }}` reads its replicas).
+                for call in rule
+                    .get("context")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|entry| entry.get("apiCall"))
+                {
+                    let mut sent = Vec::new();
+                    text_paths(call, false, &[], &mut sent);
+                    paths.extend(sent.into_iter().map(|mut path| {
+                        path.extend([Step::Any, Step::Any, Step::Any, Step::Any]);
+                        path
+                    }));
+                }
                 // `validate.cel` and `celPreconditions`, which can read the
                 // former's variables (verify45 F6).
                 let cel = rule.pointer("/validate/cel");
@@ -212,7 +222,17 @@ pub(crate) fn parts(kind: &str, spec: &Value, cel_kinds: &[String]) -> Vec<Strin
                     &named_expressions(cel.and_then(|c| c.get("variables"))),
                     &mut paths,
                 );
-                report(rule.str_field("name").unwrap_or_default(), &kinds, &paths);
+                let mut judged = rule.clone();
+                // Its text but for messages, which judge nothing.
+                if let Some(validate) = judged.get_mut("validate") {
+                    super::operation_tests::without_keys(validate, &["message"]);
+                }
+                report(
+                    rule.str_field("name").unwrap_or_default(),
+                    &kinds,
+                    &paths,
+                    &judged.to_string(),
+                );
             }
         }
         _ => {
@@ -229,7 +249,14 @@ pub(crate) fn parts(kind: &str, spec: &Value, cel_kinds: &[String]) -> Vec<Strin
                 &named_expressions(spec.get("variables")),
                 &mut paths,
             );
-            report("", cel_kinds, &paths);
+            let variables = named_expressions(spec.get("variables"));
+            let text: String = expressions
+                .iter()
+                .copied()
+                .chain(variables.iter().map(|(_, expression)| *expression))
+                .collect::<Vec<_>>()
+                .join("\n");
+            report("", cel_kinds, &paths, &text);
         }
     }
     parts
@@ -245,16 +272,22 @@ fn field_kind(field: &WrittenLater, selector: &str) -> bool {
 }
 
 /// Whether reading `path` of the object reads the field: the field or
-/// under it, through any wildcard. Not its parent whole: `has(object.spec)`
-/// and `'ownerReferences' in object.metadata` read a map but judge
-/// another key (and the object whole is no reading of `status`). A
-/// pattern's wildcard key (`fluxcd.io/*`) reads the fields it matches.
-fn reaches(path: &[Step], field: &WrittenLater) -> bool {
-    path.len() >= field.path.len()
-        && path.iter().zip(field.path).all(|(step, name)| match step {
-            Step::Any => true,
-            Step::Field(field) => wildcard::matches(field, name),
-        })
+/// under it, through any wildcard; or a parent of it (the object whole
+/// too) read whole by a rule whose `text` names the field's key — a
+/// context variable holding the spec, `lookup(request.object.spec,
+/// 'nodeName')`, `cel.bind(s, object.spec, s.nodeName)` (verify48 V48-1,
+/// V48-4). Not a parent read alone: `has(object.spec)` and
+/// `'ownerReferences' in object.metadata` read a map but judge another
+/// key. A pattern's wildcard key (`fluxcd.io/*`) reads the fields it
+/// matches.
+fn reaches(path: &[Step], field: &WrittenLater, text: &str) -> bool {
+    let along = path.iter().zip(field.path).all(|(step, name)| match step {
+        Step::Any => true,
+        Step::Field(field) => wildcard::matches(field, name),
+    });
+    along
+        && (path.len() >= field.path.len()
+            || field.path.last().is_some_and(|key| text.contains(key)))
 }
 
 /// A `variables` list's `(name, expression)` pairs, in order.
@@ -347,6 +380,11 @@ fn validate_paths(validate: &Value, prefix: &[Step], paths: &mut Vec<Vec<Step>>)
                         let mut place = place;
                         place.push(Step::Any);
                         validate_paths(each, &place, paths);
+                    }
+                    // `elementScope: false` applies its pattern to the
+                    // resource whole (verify48 V48-8).
+                    if each.get("elementScope").and_then(Value::as_bool) == Some(false) {
+                        validate_paths(each, prefix, paths);
                     }
                 }
             }
@@ -604,6 +642,59 @@ mod tests {
             "pattern": {"ready": true}}]}),
         );
         assert_eq!(status.len(), 1, "{status:?}");
+    }
+
+    /// verify48 V48-1, V48-4, V48-8: a context variable holding the spec,
+    /// `lookup`, `cel.bind` and a foreach pattern applied to the whole
+    /// resource reach the field too.
+    #[test]
+    fn fields_read_through_variables_functions_and_whole_scope_are_named() {
+        let deny = |key: &str| json!({"deny": {"conditions": {"any": [{"key": key, "operator": "Equals", "value": ""}]}}});
+        let spec = json!({"rules": [{"name": "r",
+            "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+            "context": [{"name": "spec", "variable": {"jmesPath": "request.object.spec"}}],
+            "validate": deny("{{ spec.nodeName || '' }}")}]});
+        assert_eq!(parts("ClusterPolicy", &spec, &[]).len(), 1);
+        let lookup = kyverno(
+            &["Pod"],
+            deny("{{ lookup(request.object.spec, 'nodeName') || '' }}"),
+        );
+        assert_eq!(lookup.len(), 1, "{lookup:?}");
+        let bind = cel(
+            &["Pod"],
+            json!([]),
+            "cel.bind(s, object.spec, has(s.nodeName))",
+        );
+        assert_eq!(bind.len(), 1, "{bind:?}");
+        let whole = kyverno(
+            &["Pod"],
+            json!({"foreach": [{"list": "request.object.spec.containers",
+            "elementScope": false, "pattern": {"spec": {"nodeName": "?*"}}}]}),
+        );
+        assert_eq!(whole.len(), 1, "{whole:?}");
+        // Sent whole to an apiCall: every field under it.
+        let sent = json!({"rules": [{"name": "r",
+            "match": {"any": [{"resources": {"kinds": ["Deployment"]}}]},
+            "context": [{"name": "cost", "apiCall": {"method": "POST", "urlPath": "/estimate",
+                "data": [{"key": "spec", "value": "{{ request.object.spec }}"}]}}],
+            "validate": deny("{{ cost }}")}]});
+        let found = parts("ClusterPolicy", &sent, &[]);
+        assert!(
+            found.iter().any(|p| p.contains("spec.replicas")),
+            "{found:?}"
+        );
+        // A spec read whole by a rule that names no such field: nothing.
+        assert!(kyverno(
+            &["Pod"],
+            deny("{{ length(request.object.spec.containers) }}")
+        )
+        .is_empty());
+        // Skipping what is being deleted is no reading (verify48 V48-3).
+        assert!(kyverno(
+            &["Pod"],
+            deny("{{ request.object.metadata.deletionTimestamp || '' }}")
+        )
+        .is_empty());
     }
 
     #[test]
