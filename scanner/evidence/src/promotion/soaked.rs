@@ -58,37 +58,57 @@ const SERVER_DEFAULTS: [(&str, &str); 12] = [
 
 /// A template document whose every `{{ … }}` stands on an action field's
 /// line (`validationFailureAction`, `failureAction`, `validationActions`),
-/// read as YAML with those values set to `Audit` (the soak digest leaves
-/// actions out); None when another line is templated or it does not
-/// parse.
-fn action_only_template(lines: &[&str]) -> Option<Value> {
+/// on its labels (`labels: {{ include … }}`, or an include on the lines
+/// under `labels:`: the soak digest leaves labels out, and nearly every
+/// chart templates them: verify48 V48-15) or on `namespace:` (the
+/// cluster's `namespace`, as the release renders it), read as YAML with
+/// actions set to `Audit` (the digest leaves them out too) and labels
+/// empty; None when another line is templated or it does not parse.
+fn action_only_template(lines: &[&str], namespace: Option<&str>) -> Option<Value> {
     const ACTION_FIELDS: [&str; 3] = [
         "validationFailureAction:",
         "failureAction:",
         "validationActions:",
     ];
-    let mut text = String::new();
+    let mut out: Vec<String> = Vec::new();
     for line in lines {
         if !line.contains("{{") {
-            text.push_str(line);
+            out.push(line.trim_end_matches(['\n', '\r']).to_string());
             continue;
         }
-        let trimmed = line.trim_start().trim_start_matches("- ");
-        let field = ACTION_FIELDS.iter().find(|f| trimmed.starts_with(**f))?;
         let indent = &line[..line.len() - line.trim_start().len()];
-        let dash = if line.trim_start().starts_with("- ") {
-            "- "
-        } else {
-            ""
-        };
+        let trimmed = line.trim();
+        // An include alone on a line, under `labels:`.
+        if trimmed.starts_with("{{") && trimmed.ends_with("}}") {
+            let last = out.last_mut()?;
+            if last.trim() == "labels:" {
+                last.push_str(" {}");
+                continue;
+            }
+            if last.trim() == "labels: {}" {
+                continue;
+            }
+            return None;
+        }
+        if trimmed.starts_with("labels:") {
+            out.push(format!("{indent}labels: {{}}"));
+            continue;
+        }
+        if let (Some(_), Some(namespace)) = (trimmed.strip_prefix("namespace:"), namespace) {
+            out.push(format!("{indent}namespace: {namespace}"));
+            continue;
+        }
+        let unlisted = trimmed.trim_start_matches("- ");
+        let field = ACTION_FIELDS.iter().find(|f| unlisted.starts_with(**f))?;
+        let dash = if trimmed.starts_with("- ") { "- " } else { "" };
         let value = if *field == "validationActions:" {
             "[Audit]"
         } else {
             "Audit"
         };
-        text.push_str(&format!("{indent}{dash}{field} {value}\n"));
+        out.push(format!("{indent}{dash}{field} {value}"));
     }
-    polscan_engine::yaml::from_str::<Value>(&text)
+    polscan_engine::yaml::from_str::<Value>(&out.join("\n"))
         .ok()
         .filter(Value::is_object)
 }
@@ -129,7 +149,15 @@ pub(super) fn check(repo: &Repository, policy: &PolicyRef<'_>, soaked: &Soaked<'
         // with them set aside (verify47 V47-7: a chart's extra rule was
         // enforced unsoaked).
         None => match template
-            .then(|| action_only_template(&repo_file.lines(document)))
+            .then(|| {
+                action_only_template(
+                    &repo_file.lines(document),
+                    soaked
+                        .document
+                        .pointer("/metadata/namespace")
+                        .and_then(Value::as_str),
+                )
+            })
             .flatten()
         {
             Some(value) => {

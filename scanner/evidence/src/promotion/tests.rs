@@ -1194,6 +1194,40 @@ fn a_template_templated_only_in_its_action_is_compared() {
         "{:?}",
         change.notes
     );
+    // verify48 V48-15: the labels nearly every chart templates do not
+    // hide the rules.
+    for labels in [
+        "  labels: {{- include \"c.labels\" . | nindent 4 }}\n",
+        "  labels:\n    {{- include \"c.labels\" . | nindent 4 }}\n",
+    ] {
+        let labelled = |text: &str| {
+            text.replace(
+                "  name: require-team\n",
+                &format!("  name: require-team\n{labels}"),
+            )
+        };
+        let change = plan_soaked(
+            &[
+                ("c/Chart.yaml", CHART),
+                ("c/templates/p.yaml", &labelled(&same)),
+                ("c/values.yaml", "action: Audit\n"),
+            ],
+            &cluster_policy("require-team"),
+            &soaked,
+        );
+        assert!(change.promote.is_some(), "{labels}: {change:?}");
+        let more = labelled(&template(&rule.replace("name: team", "name: unsoaked")));
+        let change = plan_soaked(
+            &[
+                ("c/Chart.yaml", CHART),
+                ("c/templates/p.yaml", &more),
+                ("c/values.yaml", "action: Audit\n"),
+            ],
+            &cluster_policy("require-team"),
+            &soaked,
+        );
+        assert!(change.rules_differ, "{labels}: {change:?}");
+    }
     let more = template(&rule.replace("name: team", "name: unsoaked"));
     let change = plan_soaked(
         &[
