@@ -713,7 +713,91 @@ fn the_switch_s_rollback_is_carried_until_the_rules_change() {
         "{rollback}"
     );
     assert!(
-        markdown.contains("the policy's rules changed since the --since package"),
+        markdown.contains("the policy's rules (or bindings) changed since the --since package"),
+        "{markdown}"
+    );
+}
+
+/// verify48 V48-10: a ValidatingAdmissionPolicy's binding added since the
+/// switch, in [Deny], is no part of the switch's rollback.patch: the
+/// ROLL BACK's patch sets every binding back to Audit, said why.
+#[test]
+fn a_binding_added_since_the_switch_is_rolled_back_too() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let repo = root.join("repo");
+    std::fs::create_dir_all(&repo).expect("repo");
+    let vap = "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata:\n  name: v\nspec:\n  failurePolicy: Fail\n  matchConstraints:\n    resourceRules:\n    - apiGroups: ['']\n      apiVersions: [v1]\n      operations: [CREATE, UPDATE]\n      resources: [configmaps]\n  validations:\n  - expression: \"has(object.metadata.labels) && 'team' in object.metadata.labels\"\n";
+    let binding = |name: &str, action: &str, env: &str| {
+        format!("apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata:\n  name: {name}\nspec:\n  policyName: v\n  validationActions: [{action}]\n  matchResources:\n    namespaceSelector:\n      matchLabels: {{env: {env}}}\n")
+    };
+    std::fs::write(
+        repo.join("v.yaml"),
+        format!("{vap}---\n{}", binding("v-1", "Audit", "shop")),
+    )
+    .expect("write");
+    git_ok(&repo, &["init", "-q"]);
+    git_ok(&repo, &["add", "-A"]);
+    git_ok(&repo, &["commit", "-q", "-m", "v in Audit"]);
+    let namespaces = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {env: shop}}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: dev, labels: {env: dev}}\n";
+    let config_map = |namespace: &str, labels: &str| {
+        format!("---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: {namespace}\n  labels: {{{labels}}}\n")
+    };
+    let package = |cluster: &str, resources: &str, out: &str, since: Option<&str>| {
+        std::fs::write(root.join("policies.yaml"), cluster).expect("policies");
+        std::fs::write(root.join("pods.yaml"), resources).expect("resources");
+        let audited = audit(root);
+        assert!(audited.status.success(), "{}", text(&audited));
+        let mut extra = vec![
+            "--scan-record",
+            "scan.yaml",
+            "--min-soak",
+            "0",
+            "--policy-repo",
+            "repo",
+        ];
+        if let Some(previous) = since {
+            extra.extend(["--since", previous]);
+        }
+        let output = evidence_into(root, out, &extra);
+        let rollback = std::fs::read_to_string(root.join(out).join("patches/v/rollback.patch"))
+            .unwrap_or_default();
+        let markdown = std::fs::read_to_string(root.join(out).join("evidence.md")).expect("md");
+        (text(&output), rollback, markdown)
+    };
+    let clean = format!("{namespaces}{}", config_map("shop", "team: t"));
+    let (shown, _, _) = package(
+        &format!("{vap}---\n{}", binding("v-1", "Audit", "shop")),
+        &clean,
+        "go",
+        None,
+    );
+    assert!(shown.contains("v: git -C"), "{shown}");
+    git_ok(
+        &repo,
+        &[
+            "apply",
+            root.join("go/patches/v/promote.patch")
+                .to_str()
+                .expect("path"),
+        ],
+    );
+    git_ok(&repo, &["commit", "-qam", "v in Deny"]);
+    std::fs::write(repo.join("v-2.yaml"), binding("v-2", "Deny", "dev")).expect("write");
+    git_ok(&repo, &["add", "-A"]);
+    git_ok(&repo, &["commit", "-qm", "v-2"]);
+    let cluster = format!(
+        "{vap}---\n{}---\n{}",
+        binding("v-1", "Deny", "shop"),
+        binding("v-2", "Deny", "dev")
+    );
+    let dirty = format!("{clean}{}", config_map("dev", "app: a"));
+    let (shown, rollback, markdown) = package(&cluster, &dirty, "back", Some("go"));
+    assert!(shown.contains("ROLL BACK"), "{shown}");
+    assert!(rollback.contains("+++ b/v-2.yaml"), "{rollback}");
+    assert!(rollback.contains("+++ b/v.yaml"), "{rollback}");
+    assert!(
+        markdown.contains("the policy's rules (or bindings) changed since the --since package"),
         "{markdown}"
     );
 }

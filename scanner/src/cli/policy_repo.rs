@@ -276,8 +276,20 @@ pub fn attach(
                     })
                 })
                 .and_then(|p| Some((p, p.git_change.as_ref()?.rollback.as_ref()?)));
+            // A ValidatingAdmissionPolicy's bindings likewise: one added
+            // since in [Deny] is no part of the switch (verify48 V48-10).
+            let bindings = |info: &polscan::evidence::ingest::policy_info::PolicyInfo| {
+                info.enforce
+                    .iter()
+                    .chain(&info.rollback)
+                    .flat_map(|change| change.fields.iter().cloned())
+                    .filter(|field| field.contains(" of binding "))
+                    .collect::<std::collections::BTreeSet<String>>()
+            };
             let rules_changed = carried.is_some_and(|(p, _)| {
-                p.info.rules_digest.is_none() || p.info.rules_digest != evidence.info.rules_digest
+                p.info.rules_digest.is_none()
+                    || p.info.rules_digest != evidence.info.rules_digest
+                    || bindings(&p.info) != bindings(&evidence.info)
             });
             let switch_rollback = carried
                 .filter(|_| !rules_changed)
@@ -293,7 +305,7 @@ pub fn attach(
                 );
                 if rules_changed && change.promote.is_none() && change.rollback.is_some() {
                     change.notes.push(
-                        "the policy's rules changed since the --since package, so the switch's rollback.patch it carried may leave a new rule enforced: this rollback.patch sets every action field to Audit".into(),
+                        "the policy's rules (or bindings) changed since the --since package, so the switch's rollback.patch it carried may leave a new one enforced: this rollback.patch sets every action field to Audit".into(),
                     );
                 }
                 change
