@@ -1301,31 +1301,49 @@ fn helm_reference(repo: &Repository, setting: &Setting) -> Result<Option<Vec<Str
 /// `keys` (a second policy given the same key is promoted with this one),
 /// as `<kind> <name> (<file>:<line>)`.
 fn other_readers(repo: &Repository, chart: &str, keys: &[String], site: &Site<'_>) -> Vec<Reader> {
-    // `global` values reach every subchart (Helm's globals); a key named
-    // after a subchart is that subchart's own `.Values.<rest>` (Helm's
-    // scoping: verify47 V47-13, a parent's `sub.policyAction` enforced the
-    // subchart's policy unseen).
+    // `global` values reach every subchart (Helm's globals). Helm scopes
+    // a subchart's values under its name in the parent's: a parent key
+    // `sub.k` is the subchart's own `.Values.k` (verify47 V47-13), and the
+    // subchart's `k` is the parent's `.Values.sub.k` (verify48 V48-5); the
+    // name is its Chart.yaml name or the parent's dependency alias, not
+    // its folder alone (V48-6).
     let global = keys.first().is_some_and(|k| k == "global");
-    let sub_chart = match keys.first() {
-        Some(first) if keys.len() > 1 && !global => Some(if chart.is_empty() {
-            format!("charts/{first}")
-        } else {
-            format!("{chart}/charts/{first}")
-        }),
-        _ => None,
+    let parent_of = |root: &str| -> Option<String> {
+        let (parent, _) = root
+            .rsplit_once("/charts/")
+            .or_else(|| root.strip_prefix("charts/").map(|_| ("", "")))?;
+        repo.charts.contains(parent).then(|| parent.to_string())
+    };
+    // The keys by which each chart's templates read this one, if any.
+    let scoped_keys = |of: &str| -> Vec<Vec<String>> {
+        if of == chart || global {
+            return vec![keys.to_vec()];
+        }
+        // A subchart of `chart`, named by the key's first step.
+        if parent_of(of).as_deref() == Some(chart)
+            && keys.len() > 1
+            && subchart_names(repo, of).iter().any(|n| *n == keys[0])
+        {
+            return vec![keys[1..].to_vec()];
+        }
+        // `chart`'s parent, under any name `chart` goes by there.
+        if parent_of(chart).as_deref() == Some(of) {
+            return subchart_names(repo, chart)
+                .into_iter()
+                .map(|name| std::iter::once(name).chain(keys.iter().cloned()).collect())
+                .collect();
+        }
+        Vec::new()
     };
     let mut found = Vec::new();
     for (path, file) in &repo.files {
         let Some(of) = file.template_of.as_deref() else {
             continue;
         };
-        let scoped: &[String] = if of == chart || global {
-            keys
-        } else if sub_chart.as_deref() == Some(of) {
-            &keys[1..]
-        } else {
+        let scoped = scoped_keys(of);
+        if scoped.is_empty() {
             continue;
-        };
+        }
         for document in &file.documents {
             if path == site.file && document.index == site.index {
                 continue;
@@ -1333,7 +1351,7 @@ fn other_readers(repo: &Repository, chart: &str, keys: &[String], site: &Site<'_
             let Some(line) = file
                 .lines(document)
                 .iter()
-                .position(|l| reads_values_key(l, scoped))
+                .position(|l| scoped.iter().any(|keys| reads_values_key(l, keys)))
             else {
                 continue;
             };
@@ -1347,6 +1365,48 @@ fn other_readers(repo: &Repository, chart: &str, keys: &[String], site: &Site<'_
         }
     }
     found
+}
+
+/// The names the chart at `root` goes by in its parent's values: its
+/// folder's, its Chart.yaml `name`, and the aliases the parent's
+/// Chart.yaml `dependencies` give it.
+fn subchart_names(repo: &Repository, root: &str) -> Vec<String> {
+    let chart_yaml = |root: &str| {
+        repo.text(&if root.is_empty() {
+            "Chart.yaml".to_string()
+        } else {
+            format!("{root}/Chart.yaml")
+        })
+        .and_then(|text| polscan_engine::yaml::from_str::<Value>(text).ok())
+    };
+    let folder = root.rsplit('/').next().unwrap_or(root).to_string();
+    let own =
+        chart_yaml(root).and_then(|v| v.get("name").and_then(Value::as_str).map(str::to_string));
+    let mut names = vec![folder.clone()];
+    names.extend(own.clone());
+    let parent = root
+        .rsplit_once("/charts/")
+        .map_or("", |(parent, _)| parent);
+    for dependency in chart_yaml(parent)
+        .as_ref()
+        .and_then(|v| v.get("dependencies"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let name = dependency.get("name").and_then(Value::as_str);
+        if name.is_some_and(|n| n == folder || Some(n) == own.as_deref()) {
+            names.extend(
+                dependency
+                    .get("alias")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            );
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// Whether a template's `line` may read the values key `keys`: by its

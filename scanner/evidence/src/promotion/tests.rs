@@ -841,6 +841,53 @@ fn readers_through_include_and_globals_are_found() {
             .collect::<Vec<_>>(),
         ["ClusterPolicy b (c/charts/sub/templates/b.yaml:6)"],
         "{change:?}"
+    ); // verify48 V48-6: the subchart named by a dependency alias, in a
+       // folder of another name.
+    let files = repo(&[
+        (
+            "c/Chart.yaml",
+            &format!(
+                "{CHART}dependencies:\n- name: policies-sub\n  version: 0.1.0\n  alias: sub\n"
+            ),
+        ),
+        ("c/templates/a.yaml", &parent_own),
+        (
+            "c/charts/policies-sub/Chart.yaml",
+            &CHART.replace("policies", "policies-sub"),
+        ),
+        ("c/charts/policies-sub/templates/b.yaml", &scoped),
+        ("c/values.yaml", "sub:\n  policyAction: Audit\n"),
+    ]);
+    let change = plan(&files, &cluster_policy("a"), &[], "a");
+    assert_eq!(
+        change
+            .also_switches
+            .iter()
+            .map(Reader::describe)
+            .collect::<Vec<_>>(),
+        ["ClusterPolicy b (c/charts/policies-sub/templates/b.yaml:6)"],
+        "{change:?}"
+    );
+    // verify48 V48-5: up — the subchart's own key, read by the parent as
+    // `.Values.sub.policyAction`.
+    let sub_own = own.clone();
+    let parent_reads = included.replace("include \"pols.action\" .", ".Values.sub.policyAction");
+    let files = repo(&[
+        ("c/Chart.yaml", CHART),
+        ("c/templates/b.yaml", &parent_reads),
+        ("c/charts/sub/Chart.yaml", &CHART.replace("policies", "sub")),
+        ("c/charts/sub/templates/a.yaml", &sub_own),
+        ("c/charts/sub/values.yaml", "policyAction: Audit\n"),
+    ]);
+    let change = plan(&files, &cluster_policy("a"), &[], "a");
+    assert_eq!(
+        change
+            .also_switches
+            .iter()
+            .map(Reader::describe)
+            .collect::<Vec<_>>(),
+        ["ClusterPolicy b (c/templates/b.yaml:6)"],
+        "{change:?}"
     );
 }
 
