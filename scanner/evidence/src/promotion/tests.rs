@@ -870,13 +870,13 @@ fn readers_through_include_and_globals_are_found() {
     );
     // verify48 V48-5: up — the subchart's own key, read by the parent as
     // `.Values.sub.policyAction`.
-    let sub_own = own.clone();
+    let sub_own = own;
     let parent_reads = included.replace("include \"pols.action\" .", ".Values.sub.policyAction");
     let files = repo(&[
         ("c/Chart.yaml", CHART),
         ("c/templates/b.yaml", &parent_reads),
         ("c/charts/sub/Chart.yaml", &CHART.replace("policies", "sub")),
-        ("c/charts/sub/templates/a.yaml", &sub_own),
+        ("c/charts/sub/templates/a.yaml", sub_own),
         ("c/charts/sub/values.yaml", "policyAction: Audit\n"),
     ]);
     let change = plan(&files, &cluster_policy("a"), &[], "a");
