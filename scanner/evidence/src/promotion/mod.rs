@@ -855,7 +855,7 @@ fn locate(
                     let (values, note) =
                         values_settings(repo, chart, &keys, &setting, environment_values)?;
                     notes.extend(note);
-                    let others = other_readers(repo, chart, &keys, site);
+                    let others = other_readers(repo, chart, &keys, site, policy);
                     for reader in &others {
                         if !readers.contains(reader) {
                             readers.push(reader.clone());
@@ -1300,7 +1300,13 @@ fn helm_reference(repo: &Repository, setting: &Setting) -> Result<Option<Vec<Str
 /// The other documents of `chart`'s templates that read the values key
 /// `keys` (a second policy given the same key is promoted with this one),
 /// as `<kind> <name> (<file>:<line>)`.
-fn other_readers(repo: &Repository, chart: &str, keys: &[String], site: &Site<'_>) -> Vec<Reader> {
+fn other_readers(
+    repo: &Repository,
+    chart: &str,
+    keys: &[String],
+    site: &Site<'_>,
+    policy: &PolicyRef<'_>,
+) -> Vec<Reader> {
     // `global` values reach every subchart (Helm's globals). Helm scopes
     // a subchart's values under its name in the parent's: a parent key
     // `sub.k` is the subchart's own `.Values.k` (verify47 V47-13), and the
@@ -1348,23 +1354,73 @@ fn other_readers(repo: &Repository, chart: &str, keys: &[String], site: &Site<'_
             if path == site.file && document.index == site.index {
                 continue;
             }
-            let Some(line) = file
-                .lines(document)
+            // The policy's own bindings switch with it (verify48 V48-11).
+            if policy.kind == "ValidatingAdmissionPolicy"
+                && document.identity.as_ref().is_some_and(|identity| {
+                    identity.kind == "ValidatingAdmissionPolicyBinding"
+                        && identity.policy_name.as_deref() == Some(policy.name)
+                })
+            {
+                continue;
+            }
+            let lines = file.lines(document);
+            let read = lines
                 .iter()
                 .position(|l| scoped.iter().any(|keys| reads_values_key(l, keys)))
-            else {
+                .or_else(|| hidden_action(document, &lines));
+            let Some(line) = read else {
                 continue;
             };
             found.push(Reader {
-                identity: document
-                    .identity
-                    .as_ref()
-                    .map(|identity| (identity.kind.clone(), identity.name.clone())),
+                // A binding stands for the policy it binds, whose verdict
+                // counts (verify48 V48-11).
+                identity: document.identity.as_ref().map(|identity| {
+                    match (identity.kind.as_str(), &identity.policy_name) {
+                        ("ValidatingAdmissionPolicyBinding", Some(bound)) => {
+                            ("ValidatingAdmissionPolicy".to_string(), bound.clone())
+                        }
+                        _ => (identity.kind.clone(), identity.name.clone()),
+                    }
+                }),
                 place: format!("{path}:{}", document.lines.start + line + 1),
             });
         }
     }
     found
+}
+
+/// The line of a policy template whose action no line shows while a
+/// helper or a values map renders part of it (`{{- include "x.spec" . |
+/// nindent 2 }}`, `{{ toYaml .Values.common }}`): it may set the action
+/// from any key (verify48 V48-2: such a NO-GO policy was enforced unseen).
+/// A document of another kind is no reader.
+fn hidden_action(document: &repository::Document, lines: &[&str]) -> Option<usize> {
+    const POLICY_KINDS: [&str; 5] = [
+        "ClusterPolicy",
+        "Policy",
+        "ValidatingPolicy",
+        "NamespacedValidatingPolicy",
+        "ValidatingAdmissionPolicyBinding",
+    ];
+    if document
+        .identity
+        .as_ref()
+        .is_some_and(|identity| !POLICY_KINDS.contains(&identity.kind.as_str()))
+    {
+        return None;
+    }
+    if lines
+        .iter()
+        .any(|l| l.contains("ailureAction") || l.contains("validationActions"))
+    {
+        return None;
+    }
+    lines.iter().position(|line| {
+        line.contains("{{")
+            && ["include ", "template ", "toYaml", "toJson", "tpl "]
+                .iter()
+                .any(|renders| line.contains(renders))
+    })
 }
 
 /// The names the chart at `root` goes by in its parent's values: its

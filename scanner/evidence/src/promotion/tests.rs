@@ -930,7 +930,64 @@ fn readers_through_index_get_with_and_variables_are_found() {
         "Audit",
     ] {
         assert!(readers(other).is_empty(), "{other}");
+    } // verify48 V48-2: a policy whose action no line shows while a helper
+      // or a values map renders its spec.
+    for spec in [
+        "spec:\n  {{- include \"pols.spec\" . | nindent 2 }}\n",
+        "spec:\n  {{- toYaml .Values.common | nindent 2 }}\n",
+    ] {
+        let hidden =
+            format!("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: b\n{spec}");
+        let files = repo(&[
+            ("c/Chart.yaml", CHART),
+            ("c/templates/a.yaml", own),
+            ("c/templates/b.yaml", &hidden),
+            ("c/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  {{- toYaml .Values.data | nindent 2 }}\n"),
+            ("c/values.yaml", "policyAction: Audit\n"),
+        ]);
+        let found: Vec<String> = plan(&files, &cluster_policy("a"), &[], "a")
+            .also_switches
+            .iter()
+            .map(Reader::describe)
+            .collect();
+        assert_eq!(found, ["ClusterPolicy b (c/templates/b.yaml:6)"], "{spec}");
     }
+}
+
+/// verify48 V48-11: a ValidatingAdmissionPolicy's own bindings reading
+/// the key switch with it; another policy's binding stands for that
+/// policy.
+#[test]
+fn bindings_read_as_the_policy_they_bind() {
+    let binding = |name: &str, policy: &str| {
+        format!("apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata:\n  name: {name}\nspec:\n  policyName: {policy}\n  validationActions: [{{{{ .Values.vAction }}}}]\n")
+    };
+    let files = repo(&[
+        ("c/Chart.yaml", CHART),
+        ("c/templates/v1.yaml", &binding("v-1", "v")),
+        ("c/templates/v2.yaml", &binding("v-2", "v")),
+        ("c/templates/w.yaml", &binding("w-1", "w")),
+        ("c/values.yaml", "vAction: Audit\n"),
+    ]);
+    let policy = PolicyRef {
+        kind: "ValidatingAdmissionPolicy",
+        name: "v",
+        namespace: None,
+    };
+    let change = plan(&files, &policy, &[], "v");
+    let found: Vec<_> = change
+        .also_switches
+        .iter()
+        .map(|r| r.identity.clone())
+        .collect();
+    assert_eq!(
+        found,
+        [Some((
+            "ValidatingAdmissionPolicy".to_string(),
+            "w".to_string()
+        ))],
+        "{change:?}"
+    );
 }
 
 #[test]
