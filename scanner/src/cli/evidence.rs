@@ -752,9 +752,30 @@ fn print_git_changes(evidence: &evidence::Evidence, out: &Path, repo: Option<&Pa
         // lines per NO-GO policy sat beside the GO ones, each copied on
         // its own); the patches for later are named by their folder.
         let mut later = Vec::new();
+        let rolling_back = decision == Some(Decision::RollBack);
+        if rolling_back && policy.git_promote().is_some() {
+            if let Some(command) = policy.rollback_command() {
+                out!(
+                    "{name}: Git has not taken the switch (rollback.patch is for after promote.patch): {}    # back to Audit",
+                    pasteable(&command)
+                );
+            }
+        }
+        if rolling_back {
+            let kept = policy.failing_rules_kept_by_rollback();
+            if !kept.is_empty() {
+                out!(
+                    "{name}: warning: rule(s) {} fail and stay enforced after rollback.patch (Git enforces them on their own): set their action to Audit in Git too",
+                    kept.join(", ")
+                );
+            }
+        }
         for (command, what) in policy.git_apply_commands() {
             let now = match decision {
                 Some(decision) if what == PROMOTE => decision == Decision::Go,
+                // Git has not taken the switch: the reverse of a promotion
+                // never applied is no rollback (verify48 V48-17).
+                Some(_) if what != "back to Audit" => false,
                 Some(decision) => decision == Decision::RollBack,
                 None => true,
             };

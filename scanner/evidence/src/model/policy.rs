@@ -528,6 +528,27 @@ impl PolicyEvidence {
         }
     }
 
+    /// The rules with violations Kyverno enforces that rollback.patch
+    /// leaves enforced: a ROLL
+    /// BACK's patch does not end their denials
+    /// ([`crate::promotion::GitChange::enforced_after_rollback`]). Empty
+    /// without a patch.
+    pub fn failing_rules_kept_by_rollback(&self) -> Vec<String> {
+        let Some(change) = &self.git_change else {
+            return Vec::new();
+        };
+        let mut kept: Vec<String> = self
+            .violations
+            .iter()
+            .filter(|v| v.enforced())
+            .map(|v| v.rule.to_string())
+            .filter(|rule| change.enforced_after_rollback.contains(rule))
+            .collect();
+        kept.sort();
+        kept.dedup();
+        kept
+    }
+
     /// The `git apply` commands of the package's patches, in the order to
     /// run them, each with what it does; empty without patches.
     pub fn git_apply_commands(&self) -> Vec<(String, &'static str)> {

@@ -103,6 +103,12 @@ pub struct GitChange {
     /// action or the policy's; not in evidence.json.
     #[serde(skip)]
     pub git_enforced_rules: Vec<String>,
+    /// The rules Git's (plain YAML) policy still enforces once
+    /// rollback.patch is in (those Git enforced before the switch): a
+    /// ROLL BACK whose failing rule is among them does not end with the
+    /// patch (verify48 V48-17); not in evidence.json.
+    #[serde(skip)]
+    pub enforced_after_rollback: Vec<String>,
     /// Git's policy is not the one that soaked in the cluster (its rules,
     /// or a ValidatingAdmissionPolicy's bindings, differ beyond the action
     /// fields): no patch, and the policy is not ready (the `problem` says
@@ -335,6 +341,7 @@ impl Repository {
                     }
                 }
                 if !diff.is_empty() {
+                    change.enforced_after_rollback = enforced_rules_in(&texts, policy);
                     change.rollback = Some(PatchFile {
                         file: format!("{PATCHES_DIR}/{dir}/{ROLLBACK_FILE}"),
                         diff,
@@ -495,6 +502,7 @@ fn plan_inner(
         })
     };
     let rollback = patch(ROLLBACK_FILE, rollback_diff);
+    let promoting = !promote_diff.is_empty();
     if rollback.is_none() && promote_diff.is_empty() {
         return Err("the action fields found need no change either way".into());
     }
@@ -506,6 +514,12 @@ fn plan_inner(
         problem: None,
         rules_differ: false,
         also_switches: located.readers,
+        // The reverse of the promotion leaves Git as it is now.
+        enforced_after_rollback: if promoting {
+            located.git_enforced.clone()
+        } else {
+            Vec::new()
+        },
         git_enforced_rules: located.git_enforced,
     })
 }
@@ -1798,6 +1812,28 @@ fn change(
         texts.insert(file.to_string(), edited);
     }
     Ok((texts, out))
+}
+
+/// The rules `policy` enforces in `texts` (files as YAML), as Kyverno
+/// reads its actions; empty where it is not found as YAML (a template).
+fn enforced_rules_in(texts: &BTreeMap<String, String>, policy: &PolicyRef<'_>) -> Vec<String> {
+    texts
+        .values()
+        .flat_map(|text| documents(text, true))
+        .filter_map(|document| document.value)
+        .filter(|value| {
+            value.get("kind").and_then(Value::as_str) == Some(policy.kind)
+                && value.pointer("/metadata/name").and_then(Value::as_str) == Some(policy.name)
+                && value.pointer("/metadata/namespace").and_then(Value::as_str) == policy.namespace
+        })
+        .filter_map(|value| crate::ingest::policy_info::PolicyInfo::from_document(&value))
+        .flat_map(|info| {
+            info.rules
+                .into_iter()
+                .filter(|rule| rule.action == "Enforce" || rule.action == "Mixed")
+                .map(|rule| rule.name)
+        })
+        .collect()
 }
 
 /// The most context lines a hunk takes to reach its document's name.

@@ -1675,3 +1675,35 @@ fn an_enforced_clean_policy_is_not_called_ready_to_enforce() {
     assert_eq!(find(&evidence, "clean").verdict_words(), "ready to enforce");
     assert_eq!(find(&evidence, "dirty").verdict_words(), "not ready");
 }
+
+/// verify48 V48-17: a failing rule Git enforces on its own stays enforced
+/// after rollback.patch: named, so the ROLL BACK says to set it to Audit.
+#[test]
+fn a_failing_rule_the_rollback_leaves_enforced_is_named() {
+    let mut evidence = evidence_with(vec![result("enforced", "fail", "a", "p9")]);
+    let policy = find_mut(&mut evidence, "enforced");
+    assert!(
+        policy.violations.iter().any(|v| v.enforced()),
+        "{:?}",
+        policy.violations
+    );
+    policy.git_change = Some(crate::promotion::GitChange {
+        rollback: Some(crate::promotion::PatchFile {
+            file: "patches/enforced/rollback.patch".into(),
+            diff: String::new(),
+        }),
+        enforced_after_rollback: vec!["check".into()],
+        ..crate::promotion::GitChange::default()
+    });
+    assert_eq!(
+        find(&evidence, "enforced").failing_rules_kept_by_rollback(),
+        ["check"]
+    );
+    let policy = find_mut(&mut evidence, "enforced");
+    if let Some(change) = policy.git_change.as_mut() {
+        change.enforced_after_rollback = vec!["other".into()];
+    }
+    assert!(find(&evidence, "enforced")
+        .failing_rules_kept_by_rollback()
+        .is_empty());
+}

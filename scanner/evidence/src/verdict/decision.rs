@@ -474,9 +474,25 @@ const RESCAN_INSTRUCTION: &str = "rescan (polscan scan, as the CronJob runs it),
 /// ROLL BACK: the Git rollback patch with `--policy-repo`, else the
 /// kubectl rollback command.
 fn rollback_instructions(policy: &PolicyEvidence) -> Vec<String> {
-    vec![policy.rollback_command().unwrap_or_else(|| {
+    let mut instructions = vec![policy.rollback_command().unwrap_or_else(|| {
         "no rollback command is known for this policy (its section says why)".into()
-    })]
+    })];
+    // A failing rule Git enforces on its own stays enforced after the
+    // patch (verify48 V48-17: the rollback did not end the denial).
+    let kept = policy.failing_rules_kept_by_rollback();
+    if !kept.is_empty() {
+        instructions.push(format!(
+            "rule(s) {} fail and stay enforced after rollback.patch (Git enforces them on their own, not through the switch): set their action to Audit in Git too{}",
+            kept.join(", "),
+            policy
+                .info
+                .rollback
+                .as_ref()
+                .map(|r| format!(" (for now: {}; Flux reverts it at its next reconciliation)", r.command))
+                .unwrap_or_default()
+        ));
+    }
+    instructions
 }
 
 /// NO-GO: whom to contact — the teams the owner labels route violations
