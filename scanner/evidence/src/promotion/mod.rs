@@ -163,10 +163,14 @@ pub fn hold_back_shared(evidence: &mut crate::model::Evidence) {
                 .filter(|reader| !reader.identity.as_ref().is_some_and(|id| all_named(id, fine)))
                 .map(Reader::describe)
                 .collect();
+            // By `file:line`: a location names its reader too, and one
+            // values line two charts read is one place (verify48 V48-18).
+            let place = |location: &String| location.split(' ').next().unwrap_or("").to_string();
+            let ours: BTreeSet<String> = change.locations.iter().map(place).collect();
             for (other_index, other) in evidence.policies.iter().enumerate() {
                 let shares = other_index != index
                     && other.git_change.as_ref().is_some_and(|theirs| {
-                        theirs.locations.iter().any(|l| change.locations.contains(l))
+                        theirs.locations.iter().any(|l| ours.contains(&place(l)))
                     });
                 if shares && !fine(other) {
                     let named = match &other.info.namespace {

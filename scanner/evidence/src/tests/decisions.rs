@@ -1630,6 +1630,31 @@ fn a_patch_shared_with_a_policy_not_ready_is_held_back() {
     );
     // dev/a's own patch (for later) switches only a ready copy: it stays.
     assert_eq!(problem(&evidence, "dev", "a"), Some((true, None)));
+    // verify48 V48-18: one values line, each location naming its reader.
+    let mut evidence = built();
+    at(
+        &mut evidence,
+        "shop",
+        "a",
+        change(
+            "values-prod.yaml:1 policyAction (read by x/templates/a.yaml:6)",
+            vec![],
+        ),
+    );
+    at(
+        &mut evidence,
+        "dev",
+        "a",
+        change(
+            "values-prod.yaml:1 policyAction (read by y/templates/b.yaml:6)",
+            vec![],
+        ),
+    );
+    crate::promotion::hold_back_shared(&mut evidence);
+    assert_eq!(
+        problem(&evidence, "shop", "a").map(|(promotes, _)| promotes),
+        Some(false)
+    );
     // A reader `Policy b`: shop/b is ready, dev/b is not.
     let mut evidence = built();
     let reader = Reader {
