@@ -57,7 +57,7 @@ const WRITTEN_LATER: &[WrittenLater] = &[
     WrittenLater {
         kinds: &["*"],
         path: &["status"],
-        writer: "its controllers write through the status subresource (the API server resets it on a CREATE)",
+        writer: "its controllers write through the status subresource (a CREATE carries only what the API server sets at creation)",
     },
     WrittenLater {
         kinds: &["*"],
@@ -149,7 +149,26 @@ pub(crate) fn parts(kind: &str, spec: &Value, cel_kinds: &[String]) -> Vec<Strin
                 continue;
             };
             let kind = if kind == "*" { "every kind" } else { kind };
-            if !paths.iter().any(|path| reaches(path, field, text)) {
+            // What the API server's create strategy sets before validating
+            // admission: a Pod's QoS class (immutable), a Pod's Pending and
+            // a Namespace's Active phase are what a CREATE carries
+            // (verify48 V48-20).
+            let at_creation = |path: &Vec<Step>| {
+                let named = |names: &[&str]| {
+                    path.len() >= names.len()
+                        && path
+                            .iter()
+                            .zip(names)
+                            .all(|(step, name)| *step == Step::Field(name.to_string()))
+                };
+                (kind_is(kinds, "Pod") && named(&["status", "qosClass"]))
+                    || (kind_is(kinds, "Namespace") && named(&["status", "phase"]))
+            };
+            if !paths
+                .iter()
+                .filter(|path| !at_creation(path))
+                .any(|path| reaches(path, field, text))
+            {
                 continue;
             }
             let named = if rule.is_empty() {
@@ -262,6 +281,11 @@ pub(crate) fn parts(kind: &str, spec: &Value, cel_kinds: &[String]) -> Vec<Strin
     parts
 }
 
+/// Whether the rule's kinds are `kind` alone.
+fn kind_is(kinds: &[String], kind: &str) -> bool {
+    !kinds.is_empty() && kinds.iter().all(|k| k == kind)
+}
+
 /// Whether a rule's kind selector (`Pod`, `*`, `Deploy*`) takes in the
 /// field's kinds.
 fn field_kind(field: &WrittenLater, selector: &str) -> bool {
@@ -281,10 +305,18 @@ fn field_kind(field: &WrittenLater, selector: &str) -> bool {
 /// key. A pattern's wildcard key (`fluxcd.io/*`) reads the fields it
 /// matches.
 fn reaches(path: &[Step], field: &WrittenLater, text: &str) -> bool {
-    let along = path.iter().zip(field.path).all(|(step, name)| match step {
-        Step::Any => true,
-        Step::Field(field) => wildcard::matches(field, name),
-    });
+    // An annotation is read by its key or a pattern of keys: a CEL macro
+    // over every key (`annotations.all(k, !k.startsWith('corp/'))`) is
+    // any step, and judges keys, not this one's value (verify48 V48-19).
+    let annotation = field.path.get(1) == Some(&"annotations");
+    let along = path
+        .iter()
+        .zip(field.path)
+        .enumerate()
+        .all(|(at, (step, name))| match step {
+            Step::Any => !(annotation && at == 2),
+            Step::Field(field) => wildcard::matches(field, name),
+        });
     along
         && (path.len() >= field.path.len()
             || field.path.last().is_some_and(|key| text.contains(key)))
@@ -381,11 +413,11 @@ fn validate_paths(validate: &Value, prefix: &[Step], paths: &mut Vec<Vec<Step>>)
                         place.push(Step::Any);
                         validate_paths(each, &place, paths);
                     }
-                    // `elementScope: false` applies its pattern to the
-                    // resource whole (verify48 V48-8).
-                    if each.get("elementScope").and_then(Value::as_bool) == Some(false) {
-                        validate_paths(each, prefix, paths);
-                    }
+                    // `elementScope: false`, or a list of scalars, applies
+                    // its pattern to the resource whole (Kyverno's
+                    // AddElementToContext: verify48 V48-8); which a list
+                    // holds is not known here, so both are read.
+                    validate_paths(each, prefix, paths);
                 }
             }
             // Read with its variables by the caller.
@@ -672,6 +704,12 @@ mod tests {
             "elementScope": false, "pattern": {"spec": {"nodeName": "?*"}}}]}),
         );
         assert_eq!(whole.len(), 1, "{whole:?}");
+        let scalars = kyverno(
+            &["Pod"],
+            json!({"foreach": [{"list": "request.object.spec.containers[].name",
+            "pattern": {"spec": {"nodeName": "?*"}}}]}),
+        );
+        assert_eq!(scalars.len(), 1, "{scalars:?}");
         // Sent whole to an apiCall: every field under it.
         let sent = json!({"rules": [{"name": "r",
             "match": {"any": [{"resources": {"kinds": ["Deployment"]}}]},
@@ -695,6 +733,31 @@ mod tests {
             deny("{{ request.object.metadata.deletionTimestamp || '' }}")
         )
         .is_empty());
+    }
+
+    /// verify48 V48-19, V48-20: keys judged by a macro over every
+    /// annotation, and what a CREATE carries in status, are no reading.
+    #[test]
+    fn key_macros_and_creation_status_are_not_named() {
+        assert!(cel(
+            &["Deployment"],
+            json!([]),
+            "!has(object.metadata.annotations) || object.metadata.annotations.all(k, !k.startsWith('corp/'))"
+        )
+        .is_empty());
+        assert!(kyverno(
+            &["Pod"],
+            json!({"pattern": {"status": {"qosClass": "Guaranteed"}}})
+        )
+        .is_empty());
+        assert_eq!(
+            kyverno(
+                &["Pod"],
+                json!({"pattern": {"status": {"phase": "Running"}}})
+            )
+            .len(),
+            1
+        );
     }
 
     #[test]
