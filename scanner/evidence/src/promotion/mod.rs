@@ -1680,13 +1680,13 @@ fn values_settings(
         if !named.is_empty() {
             return Ok((named, None));
         }
+        // The package judged this environment alone: patching the
+        // default would switch every other one, unjudged (verify48 V48-9).
         if !defaults.is_empty() && others.is_empty() {
-            return Ok((
-                defaults,
-                Some(format!(
-                    "the environment's values file(s) ({}) do not set {key}: the chart's default {default_values} is patched, which changes every environment that does not set it",
-                    environment_values.join(", ")
-                )),
+            return Err(format!(
+                "the environment's values file(s) ({}) do not set {key}, which the chart's default {default_values} sets for every environment: a patch of it would switch them all; add `{key}: Enforce` to {} to switch this environment alone (Helm merges it over the default), or build the package without --policy-values to patch the default",
+                environment_values.join(", "),
+                environment_values.first().map_or("it", String::as_str)
             ));
         }
         return Err(format!(

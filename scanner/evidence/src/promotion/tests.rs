@@ -380,6 +380,32 @@ fn an_environment_values_file_overriding_the_default_is_the_one_patched() {
     );
 }
 
+/// verify48 V48-9: the environment's values file does not set the key,
+/// the chart's default does: patching the default would switch every
+/// environment, so no patch, and how to switch this one alone.
+#[test]
+fn an_environment_values_file_without_the_key_patches_no_default() {
+    let files = repo(&[
+        ("charts/policies/Chart.yaml", CHART),
+        ("charts/policies/templates/require-team.yaml", TEMPLATE),
+        ("charts/policies/values.yaml", VALUES),
+        ("environments/prod/values.yaml", "replicas: 2\n"),
+    ]);
+    let change = plan(
+        &files,
+        &cluster_policy("require-team"),
+        &["environments/prod/values.yaml".to_string()],
+        "require-team",
+    );
+    assert_eq!(change.promote, None);
+    assert!(
+        change.problem.as_deref().is_some_and(|p| p.contains(
+            "add `policies.requireTeam.action: Enforce` to environments/prod/values.yaml"
+        )),
+        "{change:?}"
+    );
+}
+
 #[test]
 fn a_flux_helm_release_s_values_set_the_action() {
     let release = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: policies\nspec:\n  chart:\n    spec:\n      chart: ./charts/policies\n  values:\n    policies:\n      requireTeam:\n        action: Audit\n";
