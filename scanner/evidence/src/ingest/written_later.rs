@@ -39,11 +39,14 @@ struct WrittenLater {
     writer: &'static str,
 }
 
+/// Kinds an autoscaler scales through their scale subresource: the
+/// built-in ones and Argo's Rollout (verify48 V48-16).
 const SCALABLE: &[&str] = &[
     "Deployment",
     "StatefulSet",
     "ReplicaSet",
     "ReplicationController",
+    "Rollout",
 ];
 
 /// The fields, from the API server's own writes (registry strategies reset
@@ -128,6 +131,44 @@ const WRITTEN_LATER: &[WrittenLater] = &[
         kinds: &["PersistentVolume"],
         path: &["metadata", "annotations", "pv.kubernetes.io/bound-by-controller"],
         writer: "the PersistentVolume controller sets when it binds a claim",
+    },
+    // A Node registers itself (its CREATE, by the kubelet); the cloud
+    // node controller, the IPAM and node lifecycle controllers fill in
+    // the rest afterwards (verify48 V48-16).
+    WrittenLater {
+        kinds: &["Node"],
+        path: &["metadata", "labels", "topology.kubernetes.io/zone"],
+        writer: "the cloud node controller sets after the kubelet registers the node",
+    },
+    WrittenLater {
+        kinds: &["Node"],
+        path: &["metadata", "labels", "topology.kubernetes.io/region"],
+        writer: "the cloud node controller sets after the kubelet registers the node",
+    },
+    WrittenLater {
+        kinds: &["Node"],
+        path: &["metadata", "labels", "node.kubernetes.io/instance-type"],
+        writer: "the cloud node controller sets after the kubelet registers the node",
+    },
+    WrittenLater {
+        kinds: &["Node"],
+        path: &["spec", "providerID"],
+        writer: "the cloud node controller sets after the kubelet registers the node",
+    },
+    WrittenLater {
+        kinds: &["Node"],
+        path: &["spec", "podCIDR"],
+        writer: "the node IPAM controller sets after the node registers",
+    },
+    WrittenLater {
+        kinds: &["Node"],
+        path: &["spec", "podCIDRs"],
+        writer: "the node IPAM controller sets after the node registers",
+    },
+    WrittenLater {
+        kinds: &["Node"],
+        path: &["spec", "taints"],
+        writer: "the node lifecycle controller and the cloud provider change after the node registers",
     },
     WrittenLater {
         kinds: &["ServiceAccount"],
@@ -305,10 +346,10 @@ fn field_kind(field: &WrittenLater, selector: &str) -> bool {
 /// key. A pattern's wildcard key (`fluxcd.io/*`) reads the fields it
 /// matches.
 fn reaches(path: &[Step], field: &WrittenLater, text: &str) -> bool {
-    // An annotation is read by its key or a pattern of keys: a CEL macro
+    // An annotation or label is read by its key or a pattern of keys: a CEL macro
     // over every key (`annotations.all(k, !k.startsWith('corp/'))`) is
     // any step, and judges keys, not this one's value (verify48 V48-19).
-    let annotation = field.path.get(1) == Some(&"annotations");
+    let annotation = matches!(field.path.get(1), Some(&"annotations") | Some(&"labels"));
     let along = path
         .iter()
         .zip(field.path)
@@ -750,6 +791,17 @@ mod tests {
             json!({"pattern": {"status": {"qosClass": "Guaranteed"}}})
         )
         .is_empty());
+        // verify48 V48-16: a Node's zone label, an Argo Rollout's replicas.
+        let zone = kyverno(
+            &["Node"],
+            json!({"pattern": {"metadata": {"labels": {"topology.kubernetes.io/zone": "?*"}}}}),
+        );
+        assert_eq!(zone.len(), 1, "{zone:?}");
+        let rollout = kyverno(
+            &["Rollout"],
+            json!({"pattern": {"spec": {"replicas": ">1"}}}),
+        );
+        assert_eq!(rollout.len(), 1, "{rollout:?}");
         assert_eq!(
             kyverno(
                 &["Pod"],
