@@ -262,8 +262,39 @@ fn fill(git: &mut Value, cluster: &Value, top: bool) {
                 fill(own, value, false);
             }
         }
+        // A Flux `postBuild.substitute` variable (`${TEAM_NS}`) is what
+        // the cluster's value was made from: Flux substitutes it before
+        // applying (verify48 V48-21: the WAIT never ended).
+        (own @ Value::String(_), Value::String(theirs))
+            if own
+                .as_str()
+                .is_some_and(|text| substitutes_to(text, theirs)) =>
+        {
+            *own = Value::String(theirs.clone());
+        }
         _ => {}
     }
+}
+
+/// Whether `text`, holding Flux variables (`${NAME}`, `${NAME:=default}`),
+/// can substitute to `value`: its other characters as they are.
+fn substitutes_to(text: &str, value: &str) -> bool {
+    if !text.contains("${") {
+        return false;
+    }
+    let mut pattern = String::from("^");
+    let mut rest = text;
+    while let Some(open) = rest.find("${") {
+        pattern.push_str(&regex::escape(&rest[..open]));
+        let Some(close) = rest[open..].find('}') else {
+            return false;
+        };
+        pattern.push_str(".*");
+        rest = &rest[open + close + 1..];
+    }
+    pattern.push_str(&regex::escape(rest));
+    pattern.push('$');
+    regex::Regex::new(&pattern).is_ok_and(|re| re.is_match(value))
 }
 
 fn is_default(key: &str, value: &Value) -> bool {

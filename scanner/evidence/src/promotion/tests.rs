@@ -1244,6 +1244,31 @@ fn git_rules_other_than_the_soaked_ones_get_no_patch() {
     );
 }
 
+/// verify48 V48-21: a Flux postBuild variable in Git's rules is what
+/// the cluster's value was substituted from: the same version; a literal
+/// around it must still match.
+#[test]
+fn flux_variables_in_git_s_rules_are_the_cluster_s_values() {
+    let cluster = stored("Audit");
+    let soaked = Soaked {
+        document: &cluster,
+        bindings: &[],
+    };
+    for (variable, same) in [
+        ("team: '${TEAM_LABEL}'", true),
+        ("team: '${PREFIX}*'", true),
+        ("team: 'x-${SUFFIX}'", false),
+    ] {
+        let text = PLAIN.replace("team: '?*'", variable);
+        let change = plan_soaked(
+            &[("policies/require-team.yaml", &text)],
+            &cluster_policy("require-team"),
+            &soaked,
+        );
+        assert_eq!(!change.rules_differ, same, "{variable}: {change:?}");
+    }
+}
+
 /// The same rules, whatever the action on either side and the defaults
 /// the server filled in: the patches as without the check.
 #[test]
