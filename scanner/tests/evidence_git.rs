@@ -621,26 +621,7 @@ fn the_switch_s_rollback_is_carried_until_the_rules_change() {
         format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: shop\n  labels: {{{labels}}}\n")
     };
     let package = |cluster: &str, resources: &str, out: &str, since: Option<&str>| {
-        std::fs::write(root.join("policies.yaml"), cluster).expect("policies");
-        std::fs::write(root.join("pods.yaml"), resources).expect("resources");
-        let audited = audit(root);
-        assert!(audited.status.success(), "{}", text(&audited));
-        let mut extra = vec![
-            "--scan-record",
-            "scan.yaml",
-            "--min-soak",
-            "0",
-            "--policy-repo",
-            "repo",
-        ];
-        if let Some(previous) = since {
-            extra.extend(["--since", previous]);
-        }
-        let output = evidence_into(root, out, &extra);
-        let rollback = std::fs::read_to_string(root.join(out).join("patches/p/rollback.patch"))
-            .unwrap_or_default();
-        let markdown = std::fs::read_to_string(root.join(out).join("evidence.md")).expect("md");
-        (text(&output), rollback, markdown)
+        package_in(root, "p", cluster, resources, out, since)
     };
     let changed = |patch: &str| -> Vec<String> {
         patch
@@ -744,26 +725,7 @@ fn a_binding_added_since_the_switch_is_rolled_back_too() {
         format!("---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: {namespace}\n  labels: {{{labels}}}\n")
     };
     let package = |cluster: &str, resources: &str, out: &str, since: Option<&str>| {
-        std::fs::write(root.join("policies.yaml"), cluster).expect("policies");
-        std::fs::write(root.join("pods.yaml"), resources).expect("resources");
-        let audited = audit(root);
-        assert!(audited.status.success(), "{}", text(&audited));
-        let mut extra = vec![
-            "--scan-record",
-            "scan.yaml",
-            "--min-soak",
-            "0",
-            "--policy-repo",
-            "repo",
-        ];
-        if let Some(previous) = since {
-            extra.extend(["--since", previous]);
-        }
-        let output = evidence_into(root, out, &extra);
-        let rollback = std::fs::read_to_string(root.join(out).join("patches/v/rollback.patch"))
-            .unwrap_or_default();
-        let markdown = std::fs::read_to_string(root.join(out).join("evidence.md")).expect("md");
-        (text(&output), rollback, markdown)
+        package_in(root, "v", cluster, resources, out, since)
     };
     let clean = format!("{namespaces}{}", config_map("shop", "team: t"));
     let (shown, _, _) = package(
@@ -800,4 +762,40 @@ fn a_binding_added_since_the_switch_is_rolled_back_too() {
         markdown.contains("the policy's rules (or bindings) changed since the --since package"),
         "{markdown}"
     );
+}
+
+/// Audits `resources` against `cluster` in `root`, then writes a package
+/// into `out` with `--policy-repo repo` (and `--since`): the terminal's
+/// text, `policy`'s rollback.patch (empty when none) and evidence.md.
+fn package_in(
+    root: &Path,
+    policy: &str,
+    cluster: &str,
+    resources: &str,
+    out: &str,
+    since: Option<&str>,
+) -> (String, String, String) {
+    std::fs::write(root.join("policies.yaml"), cluster).expect("policies");
+    std::fs::write(root.join("pods.yaml"), resources).expect("resources");
+    let audited = audit(root);
+    assert!(audited.status.success(), "{}", text(&audited));
+    let mut extra = vec![
+        "--scan-record",
+        "scan.yaml",
+        "--min-soak",
+        "0",
+        "--policy-repo",
+        "repo",
+    ];
+    if let Some(previous) = since {
+        extra.extend(["--since", previous]);
+    }
+    let output = evidence_into(root, out, &extra);
+    let rollback = std::fs::read_to_string(
+        root.join(out)
+            .join(format!("patches/{policy}/rollback.patch")),
+    )
+    .unwrap_or_default();
+    let markdown = std::fs::read_to_string(root.join(out).join("evidence.md")).expect("md");
+    (text(&output), rollback, markdown)
 }
