@@ -434,6 +434,11 @@ impl Repository {
             // no patch either way (the rollback is made against the
             // promoted file), and this problem first — a hand change of
             // the action would enforce them too.
+            // Where no patch could be planned (a kustomize patch sets the
+            // action, several copies), the document compared may be no
+            // policy at all (an overlay's strategic-merge file: verify48
+            // V48-14): that problem stands, not "a different version".
+            Some(soaked::SoakCheck::Differs(_)) if change.problem.is_some() => {}
             Some(soaked::SoakCheck::Differs(mut problem)) => {
                 // An overlay's patch of the rules makes the base differ
                 // from what the cluster runs (its build) for good: said,

@@ -1244,6 +1244,31 @@ fn git_rules_other_than_the_soaked_ones_get_no_patch() {
     );
 }
 
+/// verify48 V48-14: an overlay's strategic-merge file naming the policy
+/// is no version of it: the problem says where the action is written, not
+/// "a different version … reconcile it, let it soak".
+#[test]
+fn a_strategic_merge_file_is_no_version_of_the_policy() {
+    let cluster = stored("Enforce");
+    let soaked = Soaked {
+        document: &cluster,
+        bindings: &[],
+    };
+    let change = plan_soaked(
+        &[
+            ("base/p.yaml", PLAIN),
+            ("overlays/prod/kustomization.yaml", "resources:\n- ../../base\npatchesStrategicMerge:\n- strict.yaml\n"),
+            ("overlays/prod/strict.yaml", "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: require-team\nspec:\n  validationFailureAction: Enforce\n"),
+        ],
+        &cluster_policy("require-team"),
+        &soaked,
+    );
+    assert!(!change.rules_differ, "{change:?}");
+    let problem = change.problem.as_deref().unwrap_or("");
+    assert!(!problem.contains("a different version"), "{problem}");
+    assert!(problem.contains("overlays/prod/strict.yaml"), "{problem}");
+}
+
 /// verify48 V48-21: a Flux postBuild variable in Git's rules is what
 /// the cluster's value was substituted from: the same version; a literal
 /// around it must still match.
