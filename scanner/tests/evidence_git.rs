@@ -799,3 +799,49 @@ fn package_in(
     let markdown = std::fs::read_to_string(root.join(out).join("evidence.md")).expect("md");
     (text(&output), rollback, markdown)
 }
+
+/// walk48 W48-2: one values key promoting two ready policies gives each
+/// the same patch; the terminal prints one `git apply` and says the other
+/// policy is switched by it (a second apply of the same patch fails).
+#[test]
+fn one_patch_for_two_policies_is_printed_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let repo = root.join("repo");
+    let template = |name: &str, label: &str| {
+        format!("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: {name}\nspec:\n  validationFailureAction: {{{{ .Values.policyAction }}}}\n  rules:\n  - name: r\n    match: {{any: [{{resources: {{kinds: [ConfigMap]}}}}]}}\n    validate:\n      message: the {label} label is missing\n      pattern: {{metadata: {{labels: {{{label}: '?*'}}}}}}\n")
+    };
+    for (path, text) in [
+        (
+            "c/Chart.yaml",
+            "apiVersion: v2\nname: c\nversion: 0.1.0\n".to_string(),
+        ),
+        ("c/values.yaml", "policyAction: Audit\n".to_string()),
+        ("c/templates/a.yaml", template("a", "app")),
+        ("c/templates/b.yaml", template("b", "team")),
+    ] {
+        let path = repo.join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("dirs");
+        std::fs::write(path, text).expect("write");
+    }
+    git_ok(&repo, &["init", "-q"]);
+    git_ok(&repo, &["add", "-A"]);
+    git_ok(&repo, &["commit", "-q", "-m", "chart in Audit"]);
+    let rendered = |name: &str, label: &str| {
+        template(name, label).replace("{{ .Values.policyAction }}", "Audit")
+    };
+    let cluster = format!("{}---\n{}", rendered("a", "app"), rendered("b", "team"));
+    let clean = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: shop\n  labels: {app: x, team: t}\n";
+    let (shown, _, _) = package_in(root, "a", &cluster, clean, "go", None);
+    assert_eq!(
+        shown
+            .matches("promote.patch    # switch to Enforce")
+            .count(),
+        1,
+        "{shown}"
+    );
+    assert!(
+        shown.contains("b: switch to Enforce by a's patch above (the same change)"),
+        "{shown}"
+    );
+}

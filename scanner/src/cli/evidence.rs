@@ -732,6 +732,8 @@ fn print_git_changes(evidence: &evidence::Evidence, out: &Path, repo: Option<&Pa
         }
         None => command.to_string(),
     };
+    // The patches printed so far, with their policy's name.
+    let mut printed: Vec<(String, String)> = Vec::new();
     for policy in &evidence.policies {
         let name = policy.info.qualified_name();
         if let Some(warning) = policy.flux_warning() {
@@ -779,8 +781,23 @@ fn print_git_changes(evidence: &evidence::Evidence, out: &Path, repo: Option<&Pa
                 Some(decision) => decision == Decision::RollBack,
                 None => true,
             };
-            if now {
+            // One values key promoting several policies gives each the
+            // same patch: the second `git apply` would fail (walk48 W48-2).
+            let diff = policy.git_change.as_ref().and_then(|c| {
+                if what == PROMOTE {
+                    c.promote.as_ref()
+                } else {
+                    c.rollback.as_ref()
+                }
+            });
+            let same_as = diff.and_then(|d| printed.iter().find(|(text, _)| *text == d.diff));
+            if let (true, Some((_, first))) = (now, same_as) {
+                out!("{name}: {what} by {first}'s patch above (the same change)");
+            } else if now {
                 out!("{name}: {}    # {what}", pasteable(&command));
+                if let Some(diff) = diff {
+                    printed.push((diff.diff.clone(), name.clone()));
+                }
             } else {
                 let file = command.strip_prefix("git apply ").unwrap_or(&command);
                 let folder = Path::new(file).parent().map(|f| package.join(f));

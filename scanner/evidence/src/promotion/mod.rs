@@ -127,8 +127,13 @@ pub struct GitChange {
 /// rollback patches go, and its problem says why.
 pub fn hold_back_shared(evidence: &mut crate::model::Evidence) {
     use crate::model::{PolicyEvidence, Verdict};
-    let ready =
-        |p: &PolicyEvidence| p.verdict == Verdict::Ready || p.info.enforce_changes_nothing();
+    // Ready, and Git holds the version that soaked: a WAIT for Git's
+    // newer rules is not decided yet when this runs (walk48 W48-4: the
+    // patch enforced a version no scan judged).
+    let ready = |p: &PolicyEvidence| {
+        (p.verdict == Verdict::Ready && !p.git_change.as_ref().is_some_and(|c| c.rules_differ))
+            || p.info.enforce_changes_nothing()
+    };
     let audited = |p: &PolicyEvidence| p.info.action == "Audit";
     // A reader names a kind and a name, not a namespace (a template's
     // may be `{{ .Release.Namespace }}`): every policy of that kind and
@@ -1432,10 +1437,13 @@ fn hidden_action(document: &repository::Document, lines: &[&str]) -> Option<usiz
     {
         return None;
     }
-    if lines
-        .iter()
-        .any(|l| l.contains("ailureAction") || l.contains("validationActions"))
-    {
+    // Only a line setting the spec's action shows it: an overrides key,
+    // a rule's own action or a comment naming the field do not (verify49
+    // V49-1).
+    if lines.iter().any(|l| {
+        let field = l.trim_start().trim_start_matches("- ");
+        field.starts_with("validationFailureAction:") || field.starts_with("validationActions:")
+    }) {
         return None;
     }
     lines.iter().position(|line| {
@@ -1850,7 +1858,7 @@ const MAX_CONTEXT: usize = 100;
 
 /// The context lines a hunk changing `lines` of `file` needs to reach
 /// back to each one's document's name and namespace (or its first line), between
-/// [`diff::CONTEXT`] and [`MAX_CONTEXT`]: a hunk of three lines fits
+/// [`diff::CONTEXT`] and [`MAX_CONTEXT`] (one for a values file): a hunk of three lines fits
 /// another policy's identical lines once the file is reordered, and
 /// `git apply` takes any offset (verify47 V47-15: a GO's patch enforced
 /// another, NO-GO policy).
@@ -1858,6 +1866,11 @@ fn naming_radius(repo: &Repository, file: &str, lines: impl Iterator<Item = usiz
     let Some(repo_file) = repo.files.get(file) else {
         return diff::CONTEXT;
     };
+    // A values file names no policy: one line of context, so patches of
+    // nearby keys apply one after another (walk48 W48-2).
+    if is_values_file(file) {
+        return 1;
+    }
     lines
         .filter_map(|line| {
             let document = repo_file

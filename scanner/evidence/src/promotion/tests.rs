@@ -380,6 +380,27 @@ fn an_environment_values_file_overriding_the_default_is_the_one_patched() {
     );
 }
 
+/// walk48 W48-2: two policies' keys two lines apart in one values file:
+/// each promote.patch applies after the other.
+#[test]
+fn patches_of_nearby_values_keys_apply_one_after_another() {
+    let template = |name: &str, key: &str| {
+        format!("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: {name}\nspec:\n  validationFailureAction: {{{{ .Values.{key} }}}}\n  rules: []\n")
+    };
+    let values = "aAction: Audit\nother: 1\nbAction: Audit\n";
+    let files = repo(&[
+        ("c/Chart.yaml", CHART),
+        ("c/templates/a.yaml", &template("a", "aAction")),
+        ("c/templates/b.yaml", &template("b", "bAction")),
+        ("c/values.yaml", values),
+    ]);
+    let a = plan(&files, &cluster_policy("a"), &[], "a");
+    let b = plan(&files, &cluster_policy("b"), &[], "b");
+    let once = super::diff::tests::git_applied("c/values.yaml", values, patches(&a).0);
+    let both = super::diff::tests::git_applied("c/values.yaml", &once, patches(&b).0);
+    assert_eq!(both, "aAction: Enforce\nother: 1\nbAction: Enforce\n");
+}
+
 /// verify48 V48-9: the environment's values file does not set the key,
 /// the chart's default does: patching the default would switch every
 /// environment, so no patch, and how to switch this one alone.
@@ -956,11 +977,15 @@ fn readers_through_index_get_with_and_variables_are_found() {
         "Audit",
     ] {
         assert!(readers(other).is_empty(), "{other}");
-    } // verify48 V48-2: a policy whose action no line shows while a helper
-      // or a values map renders its spec.
+    }
+    // verify48 V48-2: a policy whose action no line shows while a helper
+    // or a values map renders its spec.
     for spec in [
         "spec:\n  {{- include \"pols.spec\" . | nindent 2 }}\n",
         "spec:\n  {{- toYaml .Values.common | nindent 2 }}\n",
+        // verify49 V49-1: an overrides key or a comment naming the field
+        // sets no action.
+        "spec:\n  # validationFailureAction comes from pols.spec\n  {{- include \"pols.spec\" . | nindent 2 }}\n  validationFailureActionOverrides:\n  - {action: Audit, namespaces: [kube-system]}\n",
     ] {
         let hidden =
             format!("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: b\n{spec}");
@@ -976,7 +1001,10 @@ fn readers_through_index_get_with_and_variables_are_found() {
             .iter()
             .map(Reader::describe)
             .collect();
-        assert_eq!(found, ["ClusterPolicy b (c/templates/b.yaml:6)"], "{spec}");
+        assert!(
+            found.len() == 1 && found[0].starts_with("ClusterPolicy b (c/templates/b.yaml:"),
+            "{spec}: {found:?}"
+        );
     }
 }
 

@@ -1503,6 +1503,25 @@ fn a_promotion_that_switches_a_policy_not_ready_is_held_back() {
     // Another ready policy: the patch stands.
     let fine = with_readers(vec![reader(Some("clean"))]);
     assert!(find(&fine, "clean").git_promote().is_some());
+    // walk48 W48-4: ready by its scan, but Git holds a version that never
+    // soaked: the patch would enforce that version.
+    let mut evidence = evidence();
+    promote_in_git(&mut evidence, "clean");
+    promote_in_git(&mut evidence, "enforced");
+    if let Some(change) = find_mut(&mut evidence, "clean").git_change.as_mut() {
+        change.also_switches = vec![reader(Some("other"))];
+    }
+    evidence.policies.push({
+        let mut other = find(&evidence, "clean").clone();
+        other.info.name = "other".into();
+        other.git_change = Some(crate::promotion::GitChange {
+            rules_differ: true,
+            ..crate::promotion::GitChange::default()
+        });
+        other
+    });
+    crate::promotion::hold_back_shared(&mut evidence);
+    assert!(find(&evidence, "clean").git_promote().is_none());
 }
 
 /// verify47 V47-2: after the switch, a rollback.patch setting back a
