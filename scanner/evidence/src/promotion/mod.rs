@@ -351,6 +351,9 @@ impl Repository {
                 }
                 if !diff.is_empty() {
                     change.enforced_after_rollback = enforced_rules_in(&texts, policy);
+                    change
+                        .enforced_after_rollback
+                        .extend(template_enforced_rules(self, policy));
                     change.rollback = Some(PatchFile {
                         file: format!("{PATCHES_DIR}/{dir}/{ROLLBACK_FILE}"),
                         diff,
@@ -530,7 +533,9 @@ fn plan_inner(
         also_switches: located.readers,
         // The reverse of the promotion leaves Git as it is now.
         enforced_after_rollback: if promoting {
-            located.git_enforced.clone()
+            let mut kept = located.git_enforced.clone();
+            kept.extend(template_enforced_rules(repo, policy));
+            kept
         } else {
             Vec::new()
         },
@@ -883,7 +888,14 @@ fn locate(
                     let (values, note) =
                         values_settings(repo, chart, &keys, &setting, environment_values)?;
                     notes.extend(note);
-                    let others = other_readers(repo, chart, &keys, site, policy);
+                    // A values file outside the chart (an environment's,
+                    // given to every release) reaches every chart's
+                    // templates (verify49 V49-6).
+                    let everywhere = values.iter().any(|v| {
+                        is_values_file(&v.file)
+                            && longest_root(&v.file, &repo.charts) != Some(chart)
+                    });
+                    let others = other_readers(repo, chart, &keys, site, policy, everywhere);
                     for reader in &others {
                         if !readers.contains(reader) {
                             readers.push(reader.clone());
@@ -1334,6 +1346,7 @@ fn other_readers(
     keys: &[String],
     site: &Site<'_>,
     policy: &PolicyRef<'_>,
+    everywhere: bool,
 ) -> Vec<Reader> {
     // `global` values reach every subchart (Helm's globals). Helm scopes
     // a subchart's values under its name in the parent's: a parent key
@@ -1350,7 +1363,7 @@ fn other_readers(
     };
     // The keys by which each chart's templates read this one, if any.
     let scoped_keys = |of: &str| -> Vec<Vec<String>> {
-        if of == chart || global {
+        if of == chart || global || everywhere {
             return vec![keys.to_vec()];
         }
         // A subchart of `chart`, named by the key's first step.
@@ -1853,6 +1866,35 @@ fn enforced_rules_in(texts: &BTreeMap<String, String>, policy: &PolicyRef<'_>) -
         .collect()
 }
 
+/// The rules `policy`'s Helm template still enforces once every templated
+/// action reads Audit: a rule's literal `failureAction: Enforce` (verify49
+/// V49-2: a ROLL BACK through the values key left it enforced, unsaid).
+/// Empty where no such template reads as YAML.
+fn template_enforced_rules(repo: &Repository, policy: &PolicyRef<'_>) -> Vec<String> {
+    repo.files
+        .values()
+        .filter(|file| file.template_of.is_some())
+        .flat_map(|file| {
+            file.documents
+                .iter()
+                .filter(|d| d.value.is_none())
+                .filter(|d| {
+                    d.identity
+                        .as_ref()
+                        .is_some_and(|i| i.kind == policy.kind && i.name == policy.name)
+                })
+                .filter_map(move |d| soaked::action_only_template(&file.lines(d), policy.namespace))
+        })
+        .filter_map(|value| crate::ingest::policy_info::PolicyInfo::from_document(&value))
+        .flat_map(|info| {
+            info.rules
+                .into_iter()
+                .filter(|rule| rule.action == "Enforce" || rule.action == "Mixed")
+                .map(|rule| rule.name)
+        })
+        .collect()
+}
+
 /// The most context lines a hunk takes to reach its document's name.
 const MAX_CONTEXT: usize = 100;
 
@@ -1877,19 +1919,19 @@ fn naming_radius(repo: &Repository, file: &str, lines: impl Iterator<Item = usiz
                 .documents
                 .iter()
                 .find(|d| d.lines.contains(&line))?;
-            // The earliest of its name and namespace: two Policies `a`
-            // differ by namespace alone (verify48 V48-7).
-            let named = document
+            // Its name and namespace, above or below the change (metadata
+            // may follow spec): two Policies `a` differ by namespace
+            // alone (verify48 V48-7, verify49 V49-3).
+            document
                 .entries
                 .iter()
                 .filter(|e| {
                     e.path_is(&[Some("metadata"), Some("name")])
                         || e.path_is(&[Some("metadata"), Some("namespace")])
                 })
-                .map(|e| document.lines.start + e.line)
-                .min()
-                .unwrap_or(document.lines.start);
-            line.checked_sub(named)
+                .map(|e| line.abs_diff(document.lines.start + e.line))
+                .max()
+                .or_else(|| line.checked_sub(document.lines.start))
         })
         .max()
         .unwrap_or(0)

@@ -64,7 +64,7 @@ const SERVER_DEFAULTS: [(&str, &str); 12] = [
 /// cluster's `namespace`, as the release renders it), read as YAML with
 /// actions set to `Audit` (the digest leaves them out too) and labels
 /// empty; None when another line is templated or it does not parse.
-fn action_only_template(lines: &[&str], namespace: Option<&str>) -> Option<Value> {
+pub(super) fn action_only_template(lines: &[&str], namespace: Option<&str>) -> Option<Value> {
     const ACTION_FIELDS: [&str; 3] = [
         "validationFailureAction:",
         "failureAction:",

@@ -380,6 +380,71 @@ fn an_environment_values_file_overriding_the_default_is_the_one_patched() {
     );
 }
 
+/// verify49 V49-6: an environment's values file outside the charts
+/// reaches every chart's templates; V49-2: a template's literal rule
+/// action stays enforced after a rollback through the values key; V49-3:
+/// metadata after spec is still in the hunk.
+#[test]
+fn environment_values_template_literals_and_late_metadata() {
+    let template = |name: &str, spec: &str| {
+        format!("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: {name}\nspec:\n{spec}")
+    };
+    let own = template(
+        "a",
+        "  validationFailureAction: {{ .Values.policyAction }}\n  rules: []\n",
+    );
+    let helper = template(
+        "b",
+        "  {{- include \"pols.spec\" . | nindent 2 }}\n  rules: []\n",
+    );
+    let files = repo(&[
+        ("x/Chart.yaml", CHART),
+        ("x/values.yaml", "policyAction: Audit\n"),
+        ("x/templates/a.yaml", &own),
+        ("y/Chart.yaml", &CHART.replace("policies", "y")),
+        ("y/values.yaml", "policyAction: Audit\n"),
+        ("y/templates/b.yaml", &helper),
+        ("values-prod.yaml", "policyAction: Audit\n"),
+    ]);
+    let change = plan(
+        &files,
+        &cluster_policy("a"),
+        &["values-prod.yaml".to_string()],
+        "a",
+    );
+    let found: Vec<String> = change.also_switches.iter().map(Reader::describe).collect();
+    assert_eq!(
+        found,
+        ["ClusterPolicy b (y/templates/b.yaml:6)"],
+        "{change:?}"
+    );
+
+    let literal = template(
+        "p",
+        "  validationFailureAction: {{ .Values.pAction }}\n  rules:\n  - name: r1\n    validate: {}\n  - name: r2\n    validate:\n      failureAction: Enforce\n",
+    );
+    let files = repo(&[
+        ("c/Chart.yaml", CHART),
+        ("c/values.yaml", "pAction: Audit\n"),
+        ("c/templates/p.yaml", &literal),
+    ]);
+    let change = plan(&files, &cluster_policy("p"), &[], "p");
+    assert_eq!(change.enforced_after_rollback, ["r2"], "{change:?}");
+
+    let late = |name: &str| {
+        format!("apiVersion: kyverno.io/v1\nkind: Policy\nspec:\n  background: true\n  validationFailureAction: Audit\n  rules:\n  - name: r\n    validate: {{}}\nmetadata:\n  annotations:\n    policies.kyverno.io/title: T\n  name: a\n  namespace: {name}\n")
+    };
+    let before = format!("{}---\n{}", late("shop"), late("dev"));
+    let shop_a = PolicyRef {
+        kind: "Policy",
+        name: "a",
+        namespace: Some("shop"),
+    };
+    let change = plan(&repo(&[("p.yaml", &before)]), &shop_a, &[], "shop.a");
+    let (promote, _) = patches(&change);
+    assert!(promote.contains("   namespace: shop\n"), "{promote}");
+}
+
 /// walk48 W48-2: two policies' keys two lines apart in one values file:
 /// each promote.patch applies after the other.
 #[test]
