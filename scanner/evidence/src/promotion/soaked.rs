@@ -71,30 +71,42 @@ pub(super) fn action_only_template(lines: &[&str], namespace: Option<&str>) -> O
         "validationActions:",
     ];
     let mut out: Vec<String> = Vec::new();
+    // The top-level key the line is under: only metadata's own labels are
+    // set aside, not a rule pattern's (verify49 V49-7).
+    let mut top = "";
     for line in lines {
+        if !line.starts_with([' ', '\t', '-', '#']) && !line.trim().is_empty() {
+            top = line.split(':').next().unwrap_or("");
+        }
         if !line.contains("{{") {
             out.push(line.trim_end_matches(['\n', '\r']).to_string());
             continue;
         }
         let indent = &line[..line.len() - line.trim_start().len()];
         let trimmed = line.trim();
+        let metadata_child = top == "metadata" && indent.len() == 2;
         // An include alone on a line, under `labels:`.
         if trimmed.starts_with("{{") && trimmed.ends_with("}}") {
             let last = out.last_mut()?;
-            if last.trim() == "labels:" {
+            let under_metadata = top == "metadata" && last.starts_with("  labels:");
+            if under_metadata && last.trim() == "labels:" {
                 last.push_str(" {}");
                 continue;
             }
-            if last.trim() == "labels: {}" {
+            if under_metadata && last.trim() == "labels: {}" {
                 continue;
             }
             return None;
         }
-        if trimmed.starts_with("labels:") {
+        if metadata_child && trimmed.starts_with("labels:") {
             out.push(format!("{indent}labels: {{}}"));
             continue;
         }
-        if let (Some(_), Some(namespace)) = (trimmed.strip_prefix("namespace:"), namespace) {
+        if let (true, Some(_), Some(namespace)) = (
+            metadata_child,
+            trimmed.strip_prefix("namespace:"),
+            namespace,
+        ) {
             out.push(format!("{indent}namespace: {namespace}"));
             continue;
         }

@@ -1501,6 +1501,23 @@ fn a_template_templated_only_in_its_action_is_compared() {
         );
         assert!(change.rules_differ, "{labels}: {change:?}");
     }
+    // verify49 V49-7: a rule pattern's templated labels are no metadata
+    // labels: the template is not compared (no false "different version").
+    let pattern_labels = same.replace(
+        "          labels:\n            team: \"?*\"\n",
+        "          labels:\n            {{- toYaml .Values.requiredLabels | nindent 12 }}\n",
+    );
+    assert_ne!(pattern_labels, same);
+    let change = plan_soaked(
+        &[
+            ("c/Chart.yaml", CHART),
+            ("c/templates/p.yaml", &pattern_labels),
+            ("c/values.yaml", "action: Audit\n"),
+        ],
+        &cluster_policy("require-team"),
+        &soaked,
+    );
+    assert!(!change.rules_differ, "{change:?}");
     let more = template(&rule.replace("name: team", "name: unsoaked"));
     let change = plan_soaked(
         &[
