@@ -844,4 +844,26 @@ fn one_patch_for_two_policies_is_printed_once() {
         shown.contains("b: switch to Enforce by a's patch above (the same change)"),
         "{shown}"
     );
+    // verify49 V49-9: with --policy a, b is left out of the package, so
+    // nothing shows the key's other reader ready: no patch.
+    let filtered = evidence_into(
+        root,
+        "only-a",
+        &[
+            "--scan-record",
+            "scan.yaml",
+            "--min-soak",
+            "0",
+            "--policy-repo",
+            "repo",
+            "--policy",
+            "a",
+        ],
+    );
+    let shown = text(&filtered);
+    assert!(
+        shown.contains("a: no Git patch: "),
+        "{shown}"
+    );
+    assert!(!root.join("only-a/patches/a/promote.patch").exists());
 }

@@ -298,6 +298,7 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
             repo,
             &args.policy_values,
             previous.as_ref(),
+            !policy_filter.is_empty(),
         )? {
             say!("warning: {warning}");
         }
@@ -797,6 +798,14 @@ fn print_git_changes(evidence: &evidence::Evidence, out: &Path, repo: Option<&Pa
                 out!("{name}: {}    # {what}", pasteable(&command));
                 if let Some(diff) = diff {
                     printed.push((diff.diff.clone(), name.clone()));
+                }
+                // A base other overlays build switches them too: said
+                // beside the command, not only on the page (verify49
+                // V49-5).
+                for note in policy.git_change.iter().flat_map(|c| &c.notes) {
+                    if note.contains("the patch switches the policy wherever they are applied") {
+                        out!("{name}: note: {note}");
+                    }
                 }
             } else {
                 let file = command.strip_prefix("git apply ").unwrap_or(&command);

@@ -192,6 +192,7 @@ pub fn attach(
     root: &Path,
     environment_values: &[String],
     previous: Option<&Evidence>,
+    filtered: bool,
 ) -> anyhow::Result<Vec<String>> {
     let prefix = work_tree_prefix(root);
     let files: BTreeMap<String, String> = read_files(root)
@@ -316,6 +317,28 @@ pub fn attach(
         policy.git_change = change;
     }
     promotion::hold_back_shared(evidence);
+    // `--policy` left the other policies out of the evidence: what a
+    // shared values line or base also makes cannot be judged (verify49
+    // V49-9: the GO's patch enforced a NO-GO policy left out).
+    if filtered {
+        for policy in &mut evidence.policies {
+            let Some(change) = policy.git_change.as_mut() else {
+                continue;
+            };
+            let shared = change.locations.iter().any(|l| l.contains("(read by"))
+                || change
+                    .notes
+                    .iter()
+                    .any(|n| n.contains("the patch switches the policy wherever they are applied"));
+            if shared && (change.promote.is_some() || change.rollback.is_some()) {
+                change.promote = None;
+                change.rollback = None;
+                change.problem = Some(
+                    "its action is set where other policies may be made from too (a Helm values key, a kustomize base), and --policy left them out of this package: build it without --policy to have the patch".into(),
+                );
+            }
+        }
+    }
     Ok(warnings)
 }
 
