@@ -861,9 +861,6 @@ fn one_patch_for_two_policies_is_printed_once() {
         ],
     );
     let shown = text(&filtered);
-    assert!(
-        shown.contains("a: no Git patch: "),
-        "{shown}"
-    );
+    assert!(shown.contains("a: no Git patch: "), "{shown}");
     assert!(!root.join("only-a/patches/a/promote.patch").exists());
 }

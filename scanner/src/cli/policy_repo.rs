@@ -388,14 +388,14 @@ mod tests {
             "exceptions": [],
         }))
         .expect("an empty package");
-        let warnings = attach(&mut evidence, &[], &plain, &[], None).expect("attach");
+        let warnings = attach(&mut evidence, &[], &plain, &[], None, false).expect("attach");
         assert!(
             warnings[0].contains("not in a Git work tree"),
             "{warnings:?}"
         );
         std::fs::create_dir_all(plain.join(".git")).expect("mkdir");
         assert!(in_work_tree(&plain));
-        let warnings = attach(&mut evidence, &[], &plain, &[], None).expect("attach");
+        let warnings = attach(&mut evidence, &[], &plain, &[], None, false).expect("attach");
         assert!(warnings.is_empty(), "{warnings:?}");
         // walk46 F5: a file that is no YAML is named, not skipped quietly.
         std::fs::write(
@@ -403,7 +403,7 @@ mod tests {
             "kind: ClusterPolicy\n---\nspec: {rules: [\n",
         )
         .expect("write");
-        let warnings = attach(&mut evidence, &[], &plain, &[], None).expect("attach");
+        let warnings = attach(&mut evidence, &[], &plain, &[], None, false).expect("attach");
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(
             warnings[0].contains("not valid YAML")

@@ -1773,6 +1773,24 @@ fn change(
             let text = line_of(line);
             format!("{}{new}{}", &text[..value.start], &text[value.end..])
         };
+        // A Flux variable is substituted per cluster: a literal in its
+        // place would switch every cluster building the file (verify49
+        // V49-11).
+        let written_here = match &setting.form {
+            Form::Scalar { line, value } | Form::FlowList { line, value } => {
+                vec![line_of(*line).get(value.clone()).unwrap_or("")]
+            }
+            Form::BlockList { items } => items
+                .iter()
+                .map(|(line, value)| line_of(*line).get(value.clone()).unwrap_or(""))
+                .collect(),
+        };
+        if let Some(variable) = written_here.iter().find(|v| v.contains("${")) {
+            return Err(format!(
+                "{}: the action is the Flux variable {variable}, substituted per cluster: set it in this cluster's Kustomization (spec.postBuild.substitute) instead; no patch of the shared file is made",
+                setting.describe()
+            ));
+        }
         match &setting.form {
             Form::Scalar { line, value } => {
                 let old = &line_of(*line)[value.clone()];

@@ -445,6 +445,30 @@ fn environment_values_template_literals_and_late_metadata() {
     assert!(promote.contains("   namespace: shop\n"), "{promote}");
 }
 
+/// verify49 V49-11: an action that is a Flux variable, substituted per
+/// cluster, gets no patch of the shared file.
+#[test]
+fn a_flux_variable_action_is_not_replaced_by_a_literal() {
+    let text = PLAIN.replace(
+        "validationFailureAction: \"Audit\"",
+        "validationFailureAction: ${POLICY_ACTION}",
+    );
+    let change = plan(
+        &repo(&[("policies/p.yaml", &text)]),
+        &cluster_policy("require-team"),
+        &[],
+        "p",
+    );
+    assert_eq!(change.promote, None);
+    assert!(
+        change
+            .problem
+            .as_deref()
+            .is_some_and(|p| p.contains("the Flux variable ${POLICY_ACTION}")),
+        "{change:?}"
+    );
+}
+
 /// walk48 W48-2: two policies' keys two lines apart in one values file:
 /// each promote.patch applies after the other.
 #[test]
