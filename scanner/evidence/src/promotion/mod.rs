@@ -986,6 +986,17 @@ fn kustomize_patches_of(
                     .flatten()
             })
             .filter_map(|patch| patch.get("target"))
+            // kustomize `replacements` write fields too (verify49 V49-10).
+            .chain(
+                file.documents
+                    .iter()
+                    .filter_map(|document| document.value.as_ref())
+                    .filter_map(|value| value.get("replacements")?.as_array())
+                    .flatten()
+                    .filter_map(|replacement| replacement.get("targets")?.as_array())
+                    .flatten()
+                    .filter_map(|target| target.get("select")),
+            )
             .any(|target| {
                 // kustomize reads a target's name as an anchored regular
                 // expression (api/types/selector.go): `team-.*` selects

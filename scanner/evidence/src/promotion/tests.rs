@@ -1220,6 +1220,21 @@ fn a_kustomize_patch_of_the_action_gives_a_reason() {
             "{target}: {change:?}"
         );
     }
+    // verify49 V49-10: a replacement writing the action into the kind.
+    let replacing = "resources:\n- ../base\nreplacements:\n- source: {kind: ConfigMap, name: env, fieldPath: data.action}\n  targets:\n  - select: {kind: ClusterPolicy}\n    fieldPaths: [spec.validationFailureAction]\n";
+    let files = repo(&[
+        ("base/p.yaml", PLAIN),
+        ("overlay/kustomization.yaml", replacing),
+    ]);
+    let change = plan(&files, &policy, &[], "require-team");
+    assert!(
+        change.promote.is_none()
+            && change
+                .problem
+                .as_deref()
+                .is_some_and(|p| p.contains("overlay/kustomization.yaml may patch")),
+        "{change:?}"
+    );
     // A name pattern that does not match the policy reaches it not.
     let other_name = "resources:\n- ../base\npatches:\n- path: keep-audit.yaml\n  target:\n    kind: ClusterPolicy\n    name: team-.*\n";
     let files = repo(&[
