@@ -766,7 +766,11 @@ fn print_git_changes(evidence: &evidence::Evidence, out: &Path, repo: Option<&Pa
         }
         if rolling_back {
             let kept = policy.failing_rules_kept_by_rollback();
-            if !kept.is_empty() {
+            if !kept.is_empty() && policy.info.kind == "ValidatingAdmissionPolicy" {
+                out!(
+                    "{name}: warning: a binding Git had in [Deny] before the switch keeps denying after rollback.patch: set it to [Audit] in Git too"
+                );
+            } else if !kept.is_empty() {
                 out!(
                     "{name}: warning: rule(s) {} fail and stay enforced after rollback.patch (Git enforces them on their own): set their action to Audit in Git too",
                     kept.join(", ")

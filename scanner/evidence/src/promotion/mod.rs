@@ -351,6 +351,11 @@ impl Repository {
                 }
                 if !diff.is_empty() {
                     change.enforced_after_rollback = enforced_rules_in(&texts, policy);
+                    // A binding Git had in Deny before the switch stays
+                    // denying (verify49 V49-12): the policy's one rule.
+                    if policy.kind == "ValidatingAdmissionPolicy" && self.binding_denies_after(&texts, policy) {
+                        change.enforced_after_rollback.push(policy.name.to_string());
+                    }
                     change
                         .enforced_after_rollback
                         .extend(template_enforced_rules(self, policy));
@@ -368,6 +373,31 @@ impl Repository {
             )),
         }
         change
+    }
+
+    /// Whether a ValidatingAdmissionPolicyBinding of `policy` in this
+    /// repository, with `texts` in place of its files, still denies.
+    fn binding_denies_after(
+        &self,
+        texts: &BTreeMap<String, String>,
+        policy: &PolicyRef<'_>,
+    ) -> bool {
+        self.files.iter().any(|(path, file)| {
+            let text = texts.get(path).unwrap_or(&file.text);
+            documents(text, true)
+                .into_iter()
+                .filter_map(|d| d.value)
+                .any(|value| {
+                    value.get("kind").and_then(Value::as_str)
+                        == Some("ValidatingAdmissionPolicyBinding")
+                        && value.pointer("/spec/policyName").and_then(Value::as_str)
+                            == Some(policy.name)
+                        && value
+                            .pointer("/spec/validationActions")
+                            .and_then(Value::as_array)
+                            .is_some_and(|actions| actions.iter().any(|a| a == "Deny"))
+                })
+        })
     }
 
     /// The lines (file, index) that `texts` change of this repository's
@@ -535,6 +565,11 @@ fn plan_inner(
         enforced_after_rollback: if promoting {
             let mut kept = located.git_enforced.clone();
             kept.extend(template_enforced_rules(repo, policy));
+            if policy.kind == "ValidatingAdmissionPolicy"
+                && repo.binding_denies_after(&BTreeMap::new(), policy)
+            {
+                kept.push(policy.name.to_string());
+            }
             kept
         } else {
             Vec::new()

@@ -445,6 +445,32 @@ fn environment_values_template_literals_and_late_metadata() {
     assert!(promote.contains("   namespace: shop\n"), "{promote}");
 }
 
+/// verify49 V49-12: a binding Git denies with before the switch stays
+/// denying after the switch's rollback: the policy is named as kept.
+#[test]
+fn a_binding_denying_before_the_switch_is_kept_by_its_rollback() {
+    let vap = "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata:\n  name: v\nspec:\n  validations:\n  - expression: \"true\"\n";
+    let binding = |name: &str, action: &str| {
+        format!("apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata:\n  name: {name}\nspec:\n  policyName: v\n  validationActions: [{action}]\n")
+    };
+    let text = format!(
+        "{vap}---\n{}---\n{}",
+        binding("v-1", "Deny"),
+        binding("v-2", "Audit")
+    );
+    let policy = PolicyRef {
+        kind: "ValidatingAdmissionPolicy",
+        name: "v",
+        namespace: None,
+    };
+    let change = plan(&repo(&[("v.yaml", &text)]), &policy, &[], "v");
+    assert!(change.promote.is_some(), "{change:?}");
+    assert_eq!(change.enforced_after_rollback, ["v"]);
+    let audit_only = format!("{vap}---\n{}", binding("v-2", "Audit"));
+    let change = plan(&repo(&[("v.yaml", &audit_only)]), &policy, &[], "v");
+    assert!(change.enforced_after_rollback.is_empty(), "{change:?}");
+}
+
 /// verify49 V49-11: an action that is a Flux variable, substituted per
 /// cluster, gets no patch of the shared file.
 #[test]
