@@ -863,4 +863,29 @@ fn one_patch_for_two_policies_is_printed_once() {
     let shown = text(&filtered);
     assert!(shown.contains("a: no Git patch: "), "{shown}");
     assert!(!root.join("only-a/patches/a/promote.patch").exists());
+    // The switch, then a violates: its rollback of the shared key would
+    // un-enforce b too, so it is held back, and the terminal still gives
+    // a rollback command (verify49 V49-16).
+    git_ok(
+        &repo,
+        &[
+            "apply",
+            root.join("go/patches/a/promote.patch")
+                .to_str()
+                .expect("path"),
+        ],
+    );
+    git_ok(&repo, &["commit", "-qam", "a and b in Enforce"]);
+    let enforced = cluster.replace(
+        "validationFailureAction: Audit",
+        "validationFailureAction: Enforce",
+    );
+    let dirty = format!("{clean}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: y\n  namespace: shop\n  labels: {{team: t}}\n");
+    let (shown, rollback, _) = package_in(root, "a", &enforced, &dirty, "back", Some("go"));
+    assert!(shown.contains("ROLL BACK"), "{shown}");
+    assert!(rollback.is_empty(), "{rollback}");
+    assert!(
+        shown.contains("a: no Git patch to roll back with: kubectl patch clusterpolicy/a"),
+        "{shown}"
+    );
 }

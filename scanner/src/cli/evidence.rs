@@ -756,6 +756,22 @@ fn print_git_changes(evidence: &evidence::Evidence, out: &Path, repo: Option<&Pa
         // its own); the patches for later are named by their folder.
         let mut later = Vec::new();
         let rolling_back = decision == Some(Decision::RollBack);
+        // No Git patch to roll back with (held back, not located): the
+        // kubectl command, which a reconciliation reverts (verify49
+        // V49-16: nothing was printed).
+        if rolling_back
+            && policy
+                .git_change
+                .as_ref()
+                .is_some_and(|c| c.rollback.is_none() && c.promote.is_none())
+        {
+            if let Some(command) = policy.rollback_command() {
+                out!(
+                    "{name}: no Git patch to roll back with: {}    # back to Audit until Git says so too (a reconciliation reverts it)",
+                    pasteable(&command)
+                );
+            }
+        }
         if rolling_back && policy.git_promote().is_some() {
             if let Some(command) = policy.rollback_command() {
                 out!(

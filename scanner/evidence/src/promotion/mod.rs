@@ -187,7 +187,11 @@ pub fn hold_back_shared(evidence: &mut crate::model::Evidence) {
                         Some(place) => format!("{named} (also made from {place})"),
                         None => named,
                     };
-                    if !others.contains(&line) {
+                    // Named once, as a reader already if it is one.
+                    let already = others.iter().any(|o| {
+                        o.starts_with(&format!("{} {} (", other.info.kind, other.info.name))
+                    });
+                    if !already && !others.contains(&line) {
                         others.push(line);
                     }
                 }
