@@ -1052,6 +1052,40 @@ fn kustomize_patches_of(
                         .is_none_or(|kind| kinds.contains(&kind))
             })
     };
+    // A patch file the kustomization names (`path: enforce.yaml`, a
+    // strategic-merge patch) writing an action field (verify49 V49-15).
+    let patch_file_writes = |path: &str, file: &repository::File| {
+        let folder = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        file.documents
+            .iter()
+            .filter_map(|document| document.value.as_ref())
+            .flat_map(|value| {
+                [
+                    "/patches",
+                    "/patchesJson6902",
+                    "/spec/patches",
+                    "/patchesStrategicMerge",
+                ]
+                .into_iter()
+                .filter_map(|pointer| value.pointer(pointer)?.as_array())
+                .flatten()
+            })
+            .filter_map(|patch| patch.get("path").and_then(Value::as_str).or(patch.as_str()))
+            .any(|relative| {
+                let mut parts: Vec<&str> = folder.split('/').filter(|p| !p.is_empty()).collect();
+                for part in relative.split('/') {
+                    match part {
+                        "" | "." => {}
+                        ".." => {
+                            parts.pop();
+                        }
+                        part => parts.push(part),
+                    }
+                }
+                repo.text(&parts.join("/"))
+                    .is_some_and(|text| FIELDS.iter().any(|f| text.contains(f)))
+            })
+    };
     let found: Vec<String> = repo
         .files
         .iter()
@@ -1060,7 +1094,8 @@ fn kustomize_patches_of(
                 && (names_one(&file.text) || selects_without_name(file))
                 && (!action_only
                     || json_patch_elsewhere
-                    || FIELDS.iter().any(|f| file.text.contains(f)))
+                    || FIELDS.iter().any(|f| file.text.contains(f))
+                    || patch_file_writes(path, file))
         })
         .map(|(path, _)| path.clone())
         .collect();

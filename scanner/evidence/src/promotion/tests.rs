@@ -1261,6 +1261,26 @@ fn a_kustomize_patch_of_the_action_gives_a_reason() {
                 .is_some_and(|p| p.contains("overlay/kustomization.yaml may patch")),
         "{change:?}"
     );
+    // verify49 V49-15: a strategic-merge patch file, targeted by a name
+    // pattern, writing the action.
+    let smp = "resources:\n- ../base\npatches:\n- path: ../patches/enforce.yaml\n  target:\n    kind: ClusterPolicy\n    name: require-.*\n";
+    let files = repo(&[
+        ("base/p.yaml", PLAIN),
+        ("overlay/kustomization.yaml", smp),
+        (
+            "patches/enforce.yaml",
+            "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: any\nspec:\n  validationFailureAction: Enforce\n",
+        ),
+    ]);
+    let change = plan(&files, &policy, &[], "require-team");
+    assert!(
+        change.promote.is_none()
+            && change
+                .problem
+                .as_deref()
+                .is_some_and(|p| p.contains("overlay/kustomization.yaml may patch")),
+        "{change:?}"
+    );
     // A name pattern that does not match the policy reaches it not.
     let other_name = "resources:\n- ../base\npatches:\n- path: keep-audit.yaml\n  target:\n    kind: ClusterPolicy\n    name: team-.*\n";
     let files = repo(&[
