@@ -1440,12 +1440,7 @@ fn other_readers(
     // name is its Chart.yaml name or the parent's dependency alias, not
     // its folder alone (V48-6).
     let global = keys.first().is_some_and(|k| k == "global");
-    let parent_of = |root: &str| -> Option<String> {
-        let (parent, _) = root
-            .rsplit_once("/charts/")
-            .or_else(|| root.strip_prefix("charts/").map(|_| ("", "")))?;
-        repo.charts.contains(parent).then(|| parent.to_string())
-    };
+    let parent_of = |root: &str| parent_chart(repo, root);
     // The keys by which each chart's templates read this one, if any.
     let scoped_keys = |of: &str| -> Vec<Vec<String>> {
         if of == chart || global || everywhere {
@@ -1550,6 +1545,14 @@ fn hidden_action(document: &repository::Document, lines: &[&str]) -> Option<usiz
                 .iter()
                 .any(|renders| line.contains(renders))
     })
+}
+
+/// The chart whose `charts/` folder holds the chart at `root`, if any.
+fn parent_chart(repo: &Repository, root: &str) -> Option<String> {
+    let (parent, _) = root
+        .rsplit_once("/charts/")
+        .or_else(|| root.strip_prefix("charts/").map(|_| ("", "")))?;
+    repo.charts.contains(parent).then(|| parent.to_string())
 }
 
 /// The names the chart at `root` goes by in its parent's values: its
@@ -1690,14 +1693,33 @@ fn values_settings(
     .collect();
     let mut defaults = Vec::new();
     let mut others = Vec::new();
+    let mut parents = Vec::new();
+    // The parent chart's values set a subchart's under its name, over its
+    // default (Helm's coalescing: verify47 V47-6, verify49 V49-4).
+    let parent = parent_chart(repo, chart);
+    let names_in_parent = subchart_names(repo, chart);
     for (path, file) in &repo.files {
         let release = !is_values_file(path);
+        let root = longest_root(path, &repo.charts);
+        let in_parent = !release && parent.is_some() && root == parent.as_deref();
         // Another chart's values are not this chart's.
-        if !release && longest_root(path, &repo.charts).is_some_and(|root| root != chart) {
+        if !release && !in_parent && root.is_some_and(|root| root != chart) {
             continue;
         }
-        for document in &file.documents {
-            let mut prefix: Vec<&str> = Vec::new();
+        let prefixes: Vec<Vec<&str>> = if in_parent {
+            names_in_parent
+                .iter()
+                .map(|name| vec![name.as_str()])
+                .collect()
+        } else {
+            vec![Vec::new()]
+        };
+        for (document, base) in file
+            .documents
+            .iter()
+            .flat_map(|document| prefixes.iter().map(move |base| (document, base)))
+        {
+            let mut prefix: Vec<&str> = base.clone();
             if release {
                 let Some(value) = &document.value else {
                     continue;
@@ -1761,7 +1783,9 @@ fn values_settings(
                             .collect(),
                     }),
                 };
-                if *path == default_values {
+                if in_parent {
+                    parents.push(setting);
+                } else if *path == default_values {
                     defaults.push(setting);
                 } else {
                     others.push(setting);
@@ -1770,6 +1794,12 @@ fn values_settings(
         }
     }
     let key = keys.join(".");
+    // The parent's value overrides the subchart's default; an
+    // environment's file or a release's values, over both, still decide.
+    if !parents.is_empty() && others.is_empty() {
+        return Ok((parents, None));
+    }
+    others.extend(parents);
     let named: Vec<Setting> = others
         .iter()
         .chain(&defaults)

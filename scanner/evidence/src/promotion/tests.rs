@@ -445,6 +445,30 @@ fn environment_values_template_literals_and_late_metadata() {
     assert!(promote.contains("   namespace: shop\n"), "{promote}");
 }
 
+/// verify49 V49-4, verify47 V47-6: the parent chart's `sub:` values
+/// override the subchart's default: the parent's line is the one patched.
+#[test]
+fn a_parent_chart_s_value_for_its_subchart_is_the_one_patched() {
+    let template = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: a\nspec:\n  validationFailureAction: {{ .Values.policyAction }}\n  rules: []\n";
+    let files = repo(&[
+        ("c/Chart.yaml", CHART),
+        ("c/values.yaml", "sub:\n  policyAction: Audit\n"),
+        ("c/charts/sub/Chart.yaml", &CHART.replace("policies", "sub")),
+        ("c/charts/sub/values.yaml", "policyAction: Audit\n"),
+        ("c/charts/sub/templates/a.yaml", template),
+    ]);
+    let change = plan(&files, &cluster_policy("a"), &[], "a");
+    let (promote, _) = patches(&change);
+    assert!(
+        promote.starts_with("diff --git a/c/values.yaml"),
+        "{change:?}"
+    );
+    assert_eq!(
+        changed(promote),
+        ["-  policyAction: Audit", "+  policyAction: Enforce"]
+    );
+}
+
 /// verify49 V49-12: a binding Git denies with before the switch stays
 /// denying after the switch's rollback: the policy is named as kept.
 #[test]
