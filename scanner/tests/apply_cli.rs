@@ -973,4 +973,22 @@ fn the_test_clock_moves_exception_expiries() {
     let after = at("2026-12-22T00:00:00Z");
     assert!(after.contains("fail: 1"), "{after}");
     assert!(after.contains("expired at 2026-12-10"), "{after}");
+    // verify49 V49-8: the run record's times too.
+    let recorded = common::polscan([
+        "apply",
+        "-p",
+        "p.yaml",
+        "-r",
+        "r.yaml",
+        "-o",
+        "yaml",
+        "--run-record",
+        "rr.yaml",
+    ])
+    .cwd(dir.path())
+    .env("POLSCAN_TEST_NOW", "2026-12-22T00:00:00Z")
+    .output();
+    assert!(recorded.status.success() || recorded.status.code() == Some(1));
+    let record = std::fs::read_to_string(dir.path().join("rr.yaml")).expect("record");
+    assert!(record.contains("started: 2026-12-22T00:00:00Z"), "{record}");
 }

@@ -122,7 +122,9 @@ struct Streams<'a> {
 /// number of manifests.
 fn run_to(args: &ApplyArgs, streams: Streams<'_>) -> anyhow::Result<ExitCode> {
     let stdin = &mut *streams.stdin;
-    let started = chrono::Utc::now();
+    // The run record's times follow a test's POLSCAN_TEST_NOW, as a
+    // scan's do (verify49 V49-8).
+    let started = polscan::clock::now();
     let phase = |phase| {
         if let Some(progress) = streams.progress {
             progress.phase(phase);
@@ -539,7 +541,7 @@ fn write_run_record(
         &name,
         Ok(&scan_outcome),
         started,
-        chrono::Utc::now(),
+        polscan::clock::now(),
     );
     let text = serde_yaml::to_string(&record).context("encoding the run record")?;
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
