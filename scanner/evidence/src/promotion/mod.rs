@@ -1072,17 +1072,7 @@ fn kustomize_patches_of(
             })
             .filter_map(|patch| patch.get("path").and_then(Value::as_str).or(patch.as_str()))
             .any(|relative| {
-                let mut parts: Vec<&str> = folder.split('/').filter(|p| !p.is_empty()).collect();
-                for part in relative.split('/') {
-                    match part {
-                        "" | "." => {}
-                        ".." => {
-                            parts.pop();
-                        }
-                        part => parts.push(part),
-                    }
-                }
-                repo.text(&parts.join("/"))
+                repo.text(&joined(folder, relative))
                     .is_some_and(|text| FIELDS.iter().any(|f| text.contains(f)))
             })
     };
@@ -1547,41 +1537,79 @@ fn hidden_action(document: &repository::Document, lines: &[&str]) -> Option<usiz
     })
 }
 
-/// The chart whose `charts/` folder holds the chart at `root`, if any.
+/// The chart whose `charts/` folder holds the chart at `root`, or whose
+/// Chart.yaml depends on it by `file://` (a sibling folder: verify49
+/// V49-13), if any.
 fn parent_chart(repo: &Repository, root: &str) -> Option<String> {
-    let (parent, _) = root
+    let nested = root
         .rsplit_once("/charts/")
-        .or_else(|| root.strip_prefix("charts/").map(|_| ("", "")))?;
-    repo.charts.contains(parent).then(|| parent.to_string())
+        .or_else(|| root.strip_prefix("charts/").map(|_| ("", "")))
+        .map(|(parent, _)| parent)
+        .filter(|parent| repo.charts.contains(*parent));
+    if let Some(parent) = nested {
+        return Some(parent.to_string());
+    }
+    repo.charts
+        .iter()
+        .find(|chart| {
+            chart_dependencies(repo, chart).iter().any(|dependency| {
+                dependency
+                    .get("repository")
+                    .and_then(Value::as_str)
+                    .and_then(|r| r.strip_prefix("file://"))
+                    .is_some_and(|relative| joined(chart, relative) == root)
+            })
+        })
+        .cloned()
+}
+
+/// The `dependencies` of the chart at `root`'s Chart.yaml.
+fn chart_dependencies(repo: &Repository, root: &str) -> Vec<Value> {
+    let file = if root.is_empty() {
+        "Chart.yaml".to_string()
+    } else {
+        format!("{root}/Chart.yaml")
+    };
+    repo.text(&file)
+        .and_then(|text| polscan_engine::yaml::from_str::<Value>(text).ok())
+        .and_then(|v| v.get("dependencies").and_then(Value::as_array).cloned())
+        .unwrap_or_default()
+}
+
+/// `relative` (`./`, `../` steps) from the folder `folder`, as a
+/// repository path.
+fn joined(folder: &str, relative: &str) -> String {
+    let mut parts: Vec<&str> = folder.split('/').filter(|p| !p.is_empty()).collect();
+    for part in relative.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            part => parts.push(part),
+        }
+    }
+    parts.join("/")
 }
 
 /// The names the chart at `root` goes by in its parent's values: its
 /// folder's, its Chart.yaml `name`, and the aliases the parent's
 /// Chart.yaml `dependencies` give it.
 fn subchart_names(repo: &Repository, root: &str) -> Vec<String> {
-    let chart_yaml = |root: &str| {
-        repo.text(&if root.is_empty() {
-            "Chart.yaml".to_string()
-        } else {
-            format!("{root}/Chart.yaml")
-        })
-        .and_then(|text| polscan_engine::yaml::from_str::<Value>(text).ok())
-    };
     let folder = root.rsplit('/').next().unwrap_or(root).to_string();
-    let own =
-        chart_yaml(root).and_then(|v| v.get("name").and_then(Value::as_str).map(str::to_string));
+    let own_file = if root.is_empty() {
+        "Chart.yaml".to_string()
+    } else {
+        format!("{root}/Chart.yaml")
+    };
+    let own = repo
+        .text(&own_file)
+        .and_then(|text| polscan_engine::yaml::from_str::<Value>(text).ok())
+        .and_then(|v| v.get("name").and_then(Value::as_str).map(str::to_string));
     let mut names = vec![folder.clone()];
     names.extend(own.clone());
-    let parent = root
-        .rsplit_once("/charts/")
-        .map_or("", |(parent, _)| parent);
-    for dependency in chart_yaml(parent)
-        .as_ref()
-        .and_then(|v| v.get("dependencies"))
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    let parent = parent_chart(repo, root).unwrap_or_default();
+    for dependency in chart_dependencies(repo, &parent) {
         let name = dependency.get("name").and_then(Value::as_str);
         if name.is_some_and(|n| n == folder || Some(n) == own.as_deref()) {
             names.extend(

@@ -469,6 +469,32 @@ fn a_parent_chart_s_value_for_its_subchart_is_the_one_patched() {
     );
 }
 
+/// verify49 V49-13: a sibling chart the parent depends on by `file://`
+/// is its subchart: the parent reads its key as `.Values.sub.k`.
+#[test]
+fn a_file_dependency_is_a_subchart() {
+    let template = |name: &str, key: &str| {
+        format!("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: {name}\nspec:\n  validationFailureAction: {{{{ .Values.{key} }}}}\n  rules: []\n")
+    };
+    let files = repo(&[
+        (
+            "parent/Chart.yaml",
+            &format!("{CHART}dependencies:\n- name: sub\n  version: 0.1.0\n  repository: file://../sub\n"),
+        ),
+        ("parent/templates/b.yaml", &template("b", "sub.policyAction")),
+        ("sub/Chart.yaml", &CHART.replace("policies", "sub")),
+        ("sub/values.yaml", "policyAction: Audit\n"),
+        ("sub/templates/a.yaml", &template("a", "policyAction")),
+    ]);
+    let change = plan(&files, &cluster_policy("a"), &[], "a");
+    let found: Vec<String> = change.also_switches.iter().map(Reader::describe).collect();
+    assert_eq!(
+        found,
+        ["ClusterPolicy b (parent/templates/b.yaml:6)"],
+        "{change:?}"
+    );
+}
+
 /// verify49 V49-12: a binding Git denies with before the switch stays
 /// denying after the switch's rollback: the policy is named as kept.
 #[test]
