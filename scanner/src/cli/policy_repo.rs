@@ -44,9 +44,15 @@ fn read_files(root: &Path) -> anyhow::Result<BTreeMap<String, String>> {
             }
             // JSON is YAML, and Flux applies `.json` manifests too
             // (walk46 F14: a JSON copy of a policy was not seen).
+            // Helm renders every file of a chart's templates/ but those
+            // starting with `_` (verify49 V49-14: a `b.tpl` policy).
+            let rendered_template = name.ends_with(".tpl")
+                && !name.starts_with('_')
+                && dir.file_name().is_some_and(|d| d == "templates");
             let manifest = [".yaml", ".yml", ".json"]
                 .iter()
-                .any(|extension| name.ends_with(extension));
+                .any(|extension| name.ends_with(extension))
+                || rendered_template;
             if !kind.is_file() || !manifest {
                 continue;
             }
@@ -414,6 +420,30 @@ mod tests {
 
     /// walk46 F14: a `.json` copy of a policy is read (Flux applies it):
     /// two copies give the reason instead of a patch of one of them.
+    /// verify49 V49-14: Helm renders a `templates/b.tpl`, not a
+    /// `_helpers.tpl` (nor a `.tpl` elsewhere): only the first is read.
+    #[test]
+    fn rendered_tpl_templates_are_read() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("c/templates")).expect("mkdir");
+        for file in [
+            "c/templates/b.tpl",
+            "c/templates/_helpers.tpl",
+            "c/notes.tpl",
+        ] {
+            std::fs::write(root.join(file), "kind: ClusterPolicy\n").expect("write");
+        }
+        let files = read_files(root).expect("read");
+        assert!(
+            files.contains_key("c/templates/b.tpl"),
+            "{:?}",
+            files.keys()
+        );
+        assert!(!files.contains_key("c/templates/_helpers.tpl"));
+        assert!(!files.contains_key("c/notes.tpl"));
+    }
+
     #[test]
     fn a_json_copy_of_a_policy_is_seen() {
         let dir = tempfile::tempdir().expect("temp dir");
