@@ -1502,7 +1502,8 @@ fn other_readers(
 
 /// The line of a policy template whose action no line shows while a
 /// helper or a values map renders part of it (`{{- include "x.spec" . |
-/// nindent 2 }}`, `{{ toYaml .Values.common }}`): it may set the action
+/// nindent 2 }}`, `{{ toYaml .Values.common }}`, a `range` over a values
+/// map: verify49 V49-1): it may set the action
 /// from any key (verify48 V48-2: such a NO-GO policy was enforced unseen).
 /// A document of another kind is no reader.
 fn hidden_action(document: &repository::Document, lines: &[&str]) -> Option<usize> {
@@ -1531,9 +1532,17 @@ fn hidden_action(document: &repository::Document, lines: &[&str]) -> Option<usiz
     }
     lines.iter().position(|line| {
         line.contains("{{")
-            && ["include ", "template ", "toYaml", "toJson", "tpl "]
-                .iter()
-                .any(|renders| line.contains(renders))
+            && [
+                "include ",
+                "template ",
+                "toYaml",
+                "toJson",
+                "tpl ",
+                "range ",
+                "with ",
+            ]
+            .iter()
+            .any(|renders| line.contains(renders))
     })
 }
 

@@ -1148,6 +1148,7 @@ fn readers_through_index_get_with_and_variables_are_found() {
     for spec in [
         "spec:\n  {{- include \"pols.spec\" . | nindent 2 }}\n",
         "spec:\n  {{- toYaml .Values.common | nindent 2 }}\n",
+        "spec:\n  {{- range $k, $v := .Values.common }}\n  {{ $k }}: {{ $v }}\n  {{- end }}\n",
         // verify49 V49-1: an overrides key or a comment naming the field
         // sets no action.
         "spec:\n  # validationFailureAction comes from pols.spec\n  {{- include \"pols.spec\" . | nindent 2 }}\n  validationFailureActionOverrides:\n  - {action: Audit, namespaces: [kube-system]}\n",
