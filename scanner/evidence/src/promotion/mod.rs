@@ -1764,12 +1764,16 @@ fn values_settings(
                 if value.get("kind").and_then(Value::as_str) != Some("HelmRelease") {
                     continue;
                 }
-                // Only a release of this chart (a chartRef is not followed).
+                // Only a release of this chart; one by `chartRef` (an
+                // OCIRepository or HelmChart, not followed here) may be,
+                // so its values count (verify50 V50-1: its Enforce was
+                // read as Git's Audit).
                 let released = value
                     .pointer("/spec/chart/spec/chart")
                     .and_then(Value::as_str)
                     .map(|c| c.trim_end_matches('/').rsplit('/').next().unwrap_or(c));
-                if !released.is_some_and(|c| chart_names.iter().any(|n| n == c)) {
+                let by_reference = value.pointer("/spec/chartRef").is_some();
+                if !by_reference && !released.is_some_and(|c| chart_names.iter().any(|n| n == c)) {
                     continue;
                 }
                 prefix = vec!["spec", "values"];

@@ -612,6 +612,35 @@ fn a_flux_helm_release_s_values_set_the_action() {
         changed(promote),
         ["-        action: Audit", "+        action: Enforce"]
     );
+    // verify50 V50-1: a release by chartRef may be this chart's: beside
+    // the chart's default it is one of several places, named with
+    // --policy-values.
+    let by_reference = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: policies\nspec:\n  chartRef:\n    kind: OCIRepository\n    name: policies\n  values:\n    policies:\n      requireTeam:\n        action: Enforce\n";
+    let files = repo(&[
+        ("charts/policies/Chart.yaml", CHART),
+        ("charts/policies/templates/require-team.yaml", TEMPLATE),
+        ("charts/policies/values.yaml", VALUES),
+        ("clusters/prod/policies.yaml", by_reference),
+    ]);
+    let open = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert!(
+        open.problem
+            .as_deref()
+            .is_some_and(|p| p.contains("clusters/prod/policies.yaml")),
+        "{open:?}"
+    );
+    let named = plan(
+        &files,
+        &cluster_policy("require-team"),
+        &["clusters/prod/policies.yaml".to_string()],
+        "require-team",
+    );
+    assert!(
+        patches(&named)
+            .1
+            .starts_with("diff --git a/clusters/prod/policies.yaml"),
+        "{named:?}"
+    );
 }
 
 #[test]
