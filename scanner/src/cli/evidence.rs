@@ -774,8 +774,11 @@ fn print_git_changes(evidence: &evidence::Evidence, out: &Path, repo: Option<&Pa
         }
         if rolling_back && policy.git_promote().is_some() {
             if let Some(command) = policy.rollback_command() {
+                // Git says Audit while the cluster enforces: the switch is
+                // not in Git yet, or something polscan does not read sets
+                // the action (verify50 V50-3, V50-4).
                 out!(
-                    "{name}: Git has not taken the switch (rollback.patch is for after promote.patch): {}    # back to Audit",
+                    "{name}: Git says Audit while the cluster enforces (rollback.patch is for after promote.patch): either Git has not taken the switch, or something polscan does not read sets the action (an overlay's replacements, a HelmRelease post-renderer, a release's values) — find it, or this rollback is reverted at the next reconciliation: {}    # back to Audit",
                     pasteable(&command)
                 );
             }

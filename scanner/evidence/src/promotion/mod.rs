@@ -388,9 +388,17 @@ impl Repository {
     ) -> bool {
         self.files.iter().any(|(path, file)| {
             let text = texts.get(path).unwrap_or(&file.text);
+            let lines = diff::lines(text);
+            // A template reads as YAML with its templated actions at Audit
+            // (what the rollback makes them) and its labels aside
+            // (verify50 V50-2).
             documents(text, true)
                 .into_iter()
-                .filter_map(|d| d.value)
+                .filter_map(|d| {
+                    let own = lines.get(d.lines.clone()).map(<[&str]>::to_vec);
+                    d.value
+                        .or_else(|| soaked::action_only_template(&own?, None))
+                })
                 .any(|value| {
                     value.get("kind").and_then(Value::as_str)
                         == Some("ValidatingAdmissionPolicyBinding")
@@ -1735,6 +1743,15 @@ fn values_settings(
     // default (Helm's coalescing: verify47 V47-6, verify49 V49-4).
     let parent = parent_chart(repo, chart);
     let names_in_parent = subchart_names(repo, chart);
+    // The names a HelmRelease gives the parent chart by.
+    let parent_names: Vec<String> = parent
+        .as_deref()
+        .map(|p| {
+            let mut names = subchart_names(repo, p);
+            names.retain(|n| !n.is_empty());
+            names
+        })
+        .unwrap_or_default();
     for (path, file) in &repo.files {
         let release = !is_values_file(path);
         let root = longest_root(path, &repo.charts);
@@ -1743,10 +1760,16 @@ fn values_settings(
         if !release && !in_parent && root.is_some_and(|root| root != chart) {
             continue;
         }
-        let prefixes: Vec<Vec<&str>> = if in_parent {
-            names_in_parent
-                .iter()
-                .map(|name| vec![name.as_str()])
+        // The parent's `global` is every subchart's too (verify50 V50-8).
+        let global = keys.first().is_some_and(|k| k == "global");
+        let prefixes: Vec<Vec<&str>> = if in_parent && global {
+            vec![Vec::new()]
+        } else if in_parent || (release && parent.is_some()) {
+            // A release of the parent sets the subchart's values under its
+            // name (verify50 V50-10); a release of this chart, none.
+            std::iter::once(Vec::new())
+                .chain(names_in_parent.iter().map(|name| vec![name.as_str()]))
+                .filter(|base| release || !base.is_empty())
                 .collect()
         } else {
             vec![Vec::new()]
@@ -1773,10 +1796,20 @@ fn values_settings(
                     .and_then(Value::as_str)
                     .map(|c| c.trim_end_matches('/').rsplit('/').next().unwrap_or(c));
                 let by_reference = value.pointer("/spec/chartRef").is_some();
-                if !by_reference && !released.is_some_and(|c| chart_names.iter().any(|n| n == c)) {
+                let of_this = released.is_some_and(|c| chart_names.iter().any(|n| n == c));
+                let of_parent = released.is_some_and(|c| parent_names.iter().any(|n| n == c));
+                // Its own values for this chart, its subchart-named ones for
+                // the parent's release.
+                let fits = if base.is_empty() {
+                    by_reference || of_this
+                } else {
+                    by_reference || of_parent
+                };
+                if !fits {
                     continue;
                 }
                 prefix = vec!["spec", "values"];
+                prefix.extend(base.iter().copied());
             }
             let pattern: Vec<Option<&str>> = prefix
                 .iter()
@@ -1837,7 +1870,9 @@ fn values_settings(
     let key = keys.join(".");
     // The parent's value overrides the subchart's default; an
     // environment's file or a release's values, over both, still decide.
-    if !parents.is_empty() && others.is_empty() {
+    // (Only without --policy-values: an environment's file decides then,
+    // verify50 V50-5.)
+    if !parents.is_empty() && others.is_empty() && environment_values.is_empty() {
         return Ok((parents, None));
     }
     others.extend(parents);

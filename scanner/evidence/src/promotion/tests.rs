@@ -495,6 +495,103 @@ fn a_file_dependency_is_a_subchart() {
     );
 }
 
+/// verify50 V50-5, V50-8, V50-10: the parent's values give way to a
+/// named environment's file; a parent's `global` overrides the
+/// subchart's; a HelmRelease of the parent sets the subchart's values
+/// under its name.
+#[test]
+fn parent_values_environments_globals_and_releases() {
+    let template = |key: &str| {
+        format!("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: a\nspec:\n  validationFailureAction: {{{{ .Values.{key} }}}}\n  rules: []\n")
+    };
+    let umbrella = |key: &str, parent_values: &str, extra: &[(&str, &str)]| {
+        let mut files = vec![
+            ("c/Chart.yaml".to_string(), CHART.to_string()),
+            ("c/values.yaml".to_string(), parent_values.to_string()),
+            (
+                "c/charts/sub/Chart.yaml".to_string(),
+                CHART.replace("policies", "sub"),
+            ),
+            (
+                "c/charts/sub/values.yaml".to_string(),
+                format!("{}: Audit\n", key.replace("global.", "global:\n  ")),
+            ),
+            ("c/charts/sub/templates/a.yaml".to_string(), template(key)),
+        ];
+        files.extend(extra.iter().map(|(p, t)| (p.to_string(), t.to_string())));
+        files.into_iter().collect::<BTreeMap<String, String>>()
+    };
+    // V50-5: an environment named, whose file does not set it: no patch.
+    let files = umbrella(
+        "policyAction",
+        "sub:\n  policyAction: Audit\n",
+        &[("c/values-prod.yaml", "x: 1\n")],
+    );
+    let change = plan(
+        &files,
+        &cluster_policy("a"),
+        &["c/values-prod.yaml".to_string()],
+        "a",
+    );
+    assert_eq!(change.promote, None, "{change:?}");
+    // V50-8: the parent's global.
+    let files = umbrella(
+        "global.policyAction",
+        "global:\n  policyAction: Audit\n",
+        &[],
+    );
+    let change = plan(&files, &cluster_policy("a"), &[], "a");
+    assert!(
+        patches(&change).0.starts_with("diff --git a/c/values.yaml"),
+        "{change:?}"
+    );
+    // V50-10: a release of the parent, with sub.policyAction.
+    let release = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: c\nspec:\n  chart:\n    spec:\n      chart: ./c\n  values:\n    sub:\n      policyAction: Audit\n";
+    let files = umbrella(
+        "policyAction",
+        "x: 1\n",
+        &[("clusters/prod/c.yaml", release)],
+    );
+    let change = plan(
+        &files,
+        &cluster_policy("a"),
+        &["clusters/prod/c.yaml".to_string()],
+        "a",
+    );
+    assert!(
+        patches(&change)
+            .0
+            .starts_with("diff --git a/clusters/prod/c.yaml"),
+        "{change:?}"
+    );
+}
+
+/// verify50 V50-2: a templated binding Git had in Deny is read too.
+#[test]
+fn a_templated_binding_denying_before_the_switch_is_kept() {
+    let vap = "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata:\n  name: v\nspec:\n  validations:\n  - expression: \"true\"\n";
+    let binding = |name: &str, action: &str| {
+        format!("apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata:\n  name: {name}\n  labels: {{{{- include \"c.labels\" . | nindent 4 }}}}\nspec:\n  policyName: v\n  validationActions: [{action}]\n")
+    };
+    let files = repo(&[
+        ("c/Chart.yaml", CHART),
+        ("c/values.yaml", "v2Action: Audit\n"),
+        ("c/templates/vap.yaml", vap),
+        ("c/templates/v1.yaml", &binding("v-1", "Deny")),
+        (
+            "c/templates/v2.yaml",
+            &binding("v-2", "{{ .Values.v2Action }}"),
+        ),
+    ]);
+    let policy = PolicyRef {
+        kind: "ValidatingAdmissionPolicy",
+        name: "v",
+        namespace: None,
+    };
+    let change = plan(&files, &policy, &[], "v");
+    assert_eq!(change.enforced_after_rollback, ["v"], "{change:?}");
+}
+
 /// verify49 V49-12: a binding Git denies with before the switch stays
 /// denying after the switch's rollback: the policy is named as kept.
 #[test]
