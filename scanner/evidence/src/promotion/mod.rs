@@ -1532,10 +1532,21 @@ fn hidden_action(document: &repository::Document, lines: &[&str]) -> Option<usiz
     // Only a line setting the spec's action shows it: an overrides key,
     // a rule's own action or a comment naming the field do not (verify49
     // V49-1).
-    if lines.iter().any(|l| {
-        let field = l.trim_start().trim_start_matches("- ");
-        field.starts_with("validationFailureAction:") || field.starts_with("validationActions:")
-    }) {
+    // An action line under an `if`/`else` may not be the one rendered
+    // (verify50 V50-11): then it shows nothing for sure.
+    let branches = lines.iter().any(|l| {
+        l.contains("{{")
+            && (l.contains(" if ")
+                || l.contains("{{- if")
+                || l.contains("{{if")
+                || l.contains("else"))
+    });
+    if !branches
+        && lines.iter().any(|l| {
+            let field = l.trim_start().trim_start_matches("- ");
+            field.starts_with("validationFailureAction:") || field.starts_with("validationActions:")
+        })
+    {
         return None;
     }
     lines.iter().position(|line| {

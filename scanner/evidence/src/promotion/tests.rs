@@ -1275,6 +1275,8 @@ fn readers_through_index_get_with_and_variables_are_found() {
         "spec:\n  {{- include \"pols.spec\" . | nindent 2 }}\n",
         "spec:\n  {{- toYaml .Values.common | nindent 2 }}\n",
         "spec:\n  {{- range $k, $v := .Values.common }}\n  {{ $k }}: {{ $v }}\n  {{- end }}\n",
+        // verify50 V50-11: the action line in a branch not rendered.
+        "spec:\n  {{- if .Values.legacy }}\n  validationFailureAction: Audit\n  {{- else }}\n  {{- include \"pols.spec\" . | nindent 2 }}\n  {{- end }}\n",
         // verify49 V49-1: an overrides key or a comment naming the field
         // sets no action.
         "spec:\n  # validationFailureAction comes from pols.spec\n  {{- include \"pols.spec\" . | nindent 2 }}\n  validationFailureActionOverrides:\n  - {action: Audit, namespaces: [kube-system]}\n",
