@@ -596,40 +596,44 @@ fn plan_inner(
 fn including_kustomizations(repo: &Repository, file: &str) -> Vec<String> {
     let folder_of = |path: &str| path.rsplit_once('/').map_or("", |(dir, _)| dir).to_string();
     let own = folder_of(file);
-    let normalize = |path: String| {
-        let mut parts: Vec<&str> = Vec::new();
-        for part in path.split('/') {
-            match part {
-                "" | "." => {}
-                ".." => {
-                    parts.pop();
-                }
-                part => parts.push(part),
-            }
-        }
-        parts.join("/")
+    let holds = |target: &str| {
+        target == file || target.is_empty() || file.starts_with(&format!("{target}/"))
     };
     let mut found = Vec::new();
     for (path, entry) in &repo.files {
         let name = path.rsplit('/').next().unwrap_or(path);
-        if !matches!(name, "kustomization.yaml" | "kustomization.yml") {
-            continue;
-        }
-        let dir = folder_of(path);
-        if dir == own {
-            continue;
-        }
-        let reaches = entry
-            .documents
-            .iter()
-            .filter_map(|document| document.value.as_ref())
-            .filter_map(|value| value.get("resources")?.as_array())
-            .flatten()
-            .filter_map(Value::as_str)
-            .any(|resource| {
-                let target = normalize(format!("{dir}/{resource}"));
-                target == file || (!target.is_empty() && file.starts_with(&format!("{target}/")))
-            });
+        let values = || {
+            entry
+                .documents
+                .iter()
+                .filter_map(|document| document.value.as_ref())
+        };
+        let reaches = if matches!(name, "kustomization.yaml" | "kustomization.yml") {
+            let dir = folder_of(path);
+            dir != own
+                && values()
+                    .filter_map(|value| value.get("resources")?.as_array())
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .any(|resource| {
+                        let target = joined(&dir, resource);
+                        !target.is_empty() && holds(&target)
+                    })
+        } else {
+            // A Flux Kustomization builds its `spec.path` from the
+            // repository's root (verify50 V50-7: two clusters building one
+            // plain folder).
+            values()
+                .filter(|value| {
+                    value.get("kind").and_then(Value::as_str) == Some("Kustomization")
+                        && value
+                            .get("apiVersion")
+                            .and_then(Value::as_str)
+                            .is_some_and(|v| v.starts_with("kustomize.toolkit.fluxcd.io/"))
+                })
+                .filter_map(|value| value.pointer("/spec/path").and_then(Value::as_str))
+                .any(|spec_path| holds(&joined("", spec_path)))
+        };
         if reaches {
             found.push(path.clone());
         }

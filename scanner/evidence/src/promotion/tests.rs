@@ -1098,6 +1098,23 @@ fn a_base_several_overlays_include_is_named() {
         "{:?}",
         change.notes
     );
+    // verify50 V50-7: a plain folder two Flux Kustomizations build.
+    let flux = |cluster: &str| {
+        format!("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: policies-{cluster}\nspec:\n  path: ./policies\n")
+    };
+    let files = repo(&[
+        ("policies/p.yaml", PLAIN),
+        ("clusters/prod/policies.yaml", &flux("prod")),
+        ("clusters/staging/policies.yaml", &flux("staging")),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert!(
+        change.notes.iter().any(|n| n.starts_with(
+            "policies/p.yaml is in a kustomize base that clusters/prod/policies.yaml, clusters/staging/policies.yaml include"
+        )),
+        "{:?}",
+        change.notes
+    );
     let one = repo(&[
         ("base/p.yaml", PLAIN),
         ("overlays/prod/kustomization.yaml", overlay),
