@@ -1003,6 +1003,8 @@ fn kustomize_patches_of(
             path.rsplit('/').next(),
             Some("kustomization.yaml" | "kustomization.yml" | "Kustomization")
         ) || text.contains("kind: Kustomization")
+            // A HelmRelease's post-renderers patch what it renders.
+            || (text.contains("kind: HelmRelease") && text.contains("postRenderers"))
     };
     let names_one = |text: &str| {
         text.lines().any(|line| {
@@ -1024,45 +1026,102 @@ fn kustomize_patches_of(
             .iter()
             .any(|pointer| file.text.contains(pointer))
     });
-    // A patch whose target selects without a name, of any kind or of
-    // the policy's.
-    let selects_without_name = |file: &repository::File| {
-        file.documents
+    // What a kustomization's patches and replacements select: inline,
+    // in a HelmRelease's post-renderers (verify50 V50-4), or in a
+    // replacement file it names (verify50 V50-3).
+    let targets_of = |path: &str, file: &repository::File| -> Vec<Value> {
+        let folder = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        let values: Vec<&Value> = file
+            .documents
             .iter()
             .filter_map(|document| document.value.as_ref())
-            .flat_map(|value| {
-                ["/patches", "/patchesJson6902", "/spec/patches"]
-                    .into_iter()
-                    .filter_map(|pointer| value.pointer(pointer)?.as_array())
-                    .flatten()
-            })
+            .collect();
+        let mut patches: Vec<&Value> = Vec::new();
+        for value in &values {
+            for pointer in ["/patches", "/patchesJson6902", "/spec/patches"] {
+                patches.extend(
+                    value
+                        .pointer(pointer)
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten(),
+                );
+            }
+            for renderer in value
+                .pointer("/spec/postRenderers")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                patches.extend(
+                    renderer
+                        .pointer("/kustomize/patches")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten(),
+                );
+            }
+        }
+        let mut targets: Vec<Value> = patches
+            .iter()
             .filter_map(|patch| patch.get("target"))
-            // kustomize `replacements` write fields too (verify49 V49-10).
-            .chain(
-                file.documents
-                    .iter()
-                    .filter_map(|document| document.value.as_ref())
-                    .filter_map(|value| value.get("replacements")?.as_array())
-                    .flatten()
-                    .filter_map(|replacement| replacement.get("targets")?.as_array())
-                    .flatten()
-                    .filter_map(|target| target.get("select")),
-            )
-            .any(|target| {
-                // kustomize reads a target's name as an anchored regular
-                // expression (api/types/selector.go): `team-.*` selects
-                // the policy as surely as its name (verify47 V47-5).
-                let by_name = match target.get("name").and_then(Value::as_str) {
-                    None => true,
-                    Some(name) => regex::Regex::new(&format!("^(?:{name})$"))
-                        .map_or(true, |pattern| names.iter().any(|n| pattern.is_match(n))),
-                };
-                by_name
-                    && target
-                        .get("kind")
-                        .and_then(Value::as_str)
-                        .is_none_or(|kind| kinds.contains(&kind))
-            })
+            .cloned()
+            .collect();
+        let mut replacements: Vec<Value> = Vec::new();
+        for value in &values {
+            for replacement in value
+                .get("replacements")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                match replacement.get("path").and_then(Value::as_str) {
+                    Some(relative) => {
+                        let referenced = joined(folder, relative);
+                        if let Some(text) = repo.text(&referenced) {
+                            replacements.extend(
+                                documents(text, true)
+                                    .into_iter()
+                                    .filter_map(|d| d.value)
+                                    .flat_map(|v| match v {
+                                        Value::Array(items) => items,
+                                        other => vec![other],
+                                    }),
+                            );
+                        }
+                    }
+                    None => replacements.push(replacement.clone()),
+                }
+            }
+        }
+        targets.extend(
+            replacements
+                .iter()
+                .filter_map(|replacement| replacement.get("targets")?.as_array())
+                .flatten()
+                .filter_map(|target| target.get("select"))
+                .cloned(),
+        );
+        targets
+    };
+    // A target that selects the policy: by no name, or a name pattern
+    // matching one, of any kind or of the policy's.
+    let selects_without_name = |path: &str, file: &repository::File| {
+        targets_of(path, file).iter().any(|target| {
+            // kustomize reads a target's name as an anchored regular
+            // expression (api/types/selector.go): `team-.*` selects the
+            // policy as surely as its name (verify47 V47-5).
+            let by_name = match target.get("name").and_then(Value::as_str) {
+                None => true,
+                Some(name) => regex::Regex::new(&format!("^(?:{name})$"))
+                    .map_or(true, |pattern| names.iter().any(|n| pattern.is_match(n))),
+            };
+            by_name
+                && target
+                    .get("kind")
+                    .and_then(Value::as_str)
+                    .is_none_or(|kind| kinds.contains(&kind))
+        })
     };
     // A patch file the kustomization names (`path: enforce.yaml`, a
     // strategic-merge patch) writing an action field (verify49 V49-15).
@@ -1077,6 +1136,7 @@ fn kustomize_patches_of(
                     "/patchesJson6902",
                     "/spec/patches",
                     "/patchesStrategicMerge",
+                    "/replacements",
                 ]
                 .into_iter()
                 .filter_map(|pointer| value.pointer(pointer)?.as_array())
@@ -1093,7 +1153,7 @@ fn kustomize_patches_of(
         .iter()
         .filter(|(path, file)| {
             is_kustomization(path, &file.text)
-                && (names_one(&file.text) || selects_without_name(file))
+                && (names_one(&file.text) || selects_without_name(path, file))
                 && (!action_only
                     || json_patch_elsewhere
                     || FIELDS.iter().any(|f| file.text.contains(f))

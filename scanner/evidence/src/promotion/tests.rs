@@ -1477,6 +1477,32 @@ fn a_kustomize_patch_of_the_action_gives_a_reason() {
                 .is_some_and(|p| p.contains("overlay/kustomization.yaml may patch")),
         "{change:?}"
     );
+    // verify50 V50-3: replacements given by file; V50-4: a HelmRelease's
+    // post-renderer patch.
+    let by_file = "resources:\n- ../base\nreplacements:\n- path: replacements/action.yaml\n";
+    let replacement = "source: {kind: ConfigMap, name: env, fieldPath: data.action}\ntargets:\n- select: {kind: ClusterPolicy}\n  fieldPaths: [spec.validationFailureAction]\n";
+    let post_renderer = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: p\nspec:\n  postRenderers:\n  - kustomize:\n      patches:\n      - target: {kind: ClusterPolicy, name: require-team}\n        patch: |\n          - op: replace\n            path: /spec/validationFailureAction\n            value: Enforce\n";
+    for files in [
+        repo(&[
+            ("base/p.yaml", PLAIN),
+            ("overlay/kustomization.yaml", by_file),
+            ("overlay/replacements/action.yaml", replacement),
+        ]),
+        repo(&[
+            ("base/p.yaml", PLAIN),
+            ("clusters/prod/p.yaml", post_renderer),
+        ]),
+    ] {
+        let change = plan(&files, &policy, &[], "require-team");
+        assert!(
+            change.promote.is_none()
+                && change
+                    .problem
+                    .as_deref()
+                    .is_some_and(|p| p.contains("may patch the action")),
+            "{change:?}"
+        );
+    }
     // A name pattern that does not match the policy reaches it not.
     let other_name = "resources:\n- ../base\npatches:\n- path: keep-audit.yaml\n  target:\n    kind: ClusterPolicy\n    name: team-.*\n";
     let files = repo(&[
