@@ -895,44 +895,48 @@ fn one_patch_for_two_policies_is_printed_once() {
 /// patch: the copies left out of the package are not judged.
 #[test]
 fn a_template_line_is_no_patch_under_a_policy_filter() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = dir.path();
-    let repo = root.join("repo");
-    let template = "apiVersion: kyverno.io/v1\nkind: Policy\nmetadata:\n  name: a\n  namespace: {{ .Release.Namespace }}\nspec:\n  validationFailureAction: Audit\n  rules:\n  - name: r\n    match: {any: [{resources: {kinds: [ConfigMap]}}]}\n    validate:\n      message: the app label is missing\n      pattern: {metadata: {labels: {app: '?*'}}}\n";
-    for (path, text) in [
-        ("c/Chart.yaml", "apiVersion: v2\nname: c\nversion: 0.1.0\n"),
-        ("c/templates/a.yaml", template),
-    ] {
-        let path = repo.join(path);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("dirs");
-        std::fs::write(path, text).expect("write");
+    // A chart in a folder, and one at the repository's root (verify51
+    // V51-4: its locations read `templates/…`).
+    for chart in ["c/", ""] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        let repo = root.join("repo");
+        let template = "apiVersion: kyverno.io/v1\nkind: Policy\nmetadata:\n  name: a\n  namespace: {{ .Release.Namespace }}\nspec:\n  validationFailureAction: Audit\n  rules:\n  - name: r\n    match: {any: [{resources: {kinds: [ConfigMap]}}]}\n    validate:\n      message: the app label is missing\n      pattern: {metadata: {labels: {app: '?*'}}}\n";
+        for (path, text) in [
+            ("Chart.yaml", "apiVersion: v2\nname: c\nversion: 0.1.0\n"),
+            ("templates/a.yaml", template),
+        ] {
+            let path = repo.join(format!("{chart}{path}"));
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("dirs");
+            std::fs::write(path, text).expect("write");
+        }
+        git_ok(&repo, &["init", "-q"]);
+        git_ok(&repo, &["add", "-A"]);
+        git_ok(&repo, &["commit", "-q", "-m", "chart"]);
+        let cluster = template.replace("{{ .Release.Namespace }}", "shop");
+        let clean = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: shop\n  labels: {app: x}\n";
+        std::fs::write(root.join("policies.yaml"), &cluster).expect("policies");
+        std::fs::write(root.join("pods.yaml"), clean).expect("resources");
+        assert!(audit(root).status.success());
+        let filtered = evidence_into(
+            root,
+            "only",
+            &[
+                "--scan-record",
+                "scan.yaml",
+                "--min-soak",
+                "0",
+                "--policy-repo",
+                "repo",
+                "--policy",
+                "shop/a",
+            ],
+        );
+        let shown = text(&filtered);
+        assert!(
+            shown.contains("--policy left them out of this package"),
+            "{shown}"
+        );
+        assert!(!root.join("only/patches/shop.a/promote.patch").exists());
     }
-    git_ok(&repo, &["init", "-q"]);
-    git_ok(&repo, &["add", "-A"]);
-    git_ok(&repo, &["commit", "-q", "-m", "chart"]);
-    let cluster = template.replace("{{ .Release.Namespace }}", "shop");
-    let clean = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: shop\n  labels: {app: x}\n";
-    std::fs::write(root.join("policies.yaml"), &cluster).expect("policies");
-    std::fs::write(root.join("pods.yaml"), clean).expect("resources");
-    assert!(audit(root).status.success());
-    let filtered = evidence_into(
-        root,
-        "only",
-        &[
-            "--scan-record",
-            "scan.yaml",
-            "--min-soak",
-            "0",
-            "--policy-repo",
-            "repo",
-            "--policy",
-            "shop/a",
-        ],
-    );
-    let shown = text(&filtered);
-    assert!(
-        shown.contains("--policy left them out of this package"),
-        "{shown}"
-    );
-    assert!(!root.join("only/patches/shop.a/promote.patch").exists());
 }

@@ -335,9 +335,9 @@ pub fn attach(
             // policy per release namespace: verify50 V50-9).
             let shared = change.locations.iter().any(|l| {
                 l.contains("(read by")
-                    || l.split(' ')
-                        .next()
-                        .is_some_and(|place| place.contains("/templates/"))
+                    || l.split(' ').next().is_some_and(|place| {
+                        place.contains("/templates/") || place.starts_with("templates/")
+                    })
             }) || change
                 .notes
                 .iter()

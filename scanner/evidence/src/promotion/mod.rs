@@ -389,6 +389,30 @@ impl Repository {
         self.files.iter().any(|(path, file)| {
             let text = texts.get(path).unwrap_or(&file.text);
             let lines = diff::lines(text);
+            // A templated binding of the policy whose action reads a values
+            // key: Deny unless that key reads otherwise once `texts` are in
+            // (verify51 V51-1: a binding's own key stayed Deny). A key that
+            // cannot be read counts as Deny.
+            let templated_denies = file.template_of.as_deref().is_some_and(|chart| {
+                // A template's documents are named from their lines.
+                documents(text, false).iter().any(|d| {
+                    d.identity.as_ref().is_some_and(|identity| {
+                        identity.kind == "ValidatingAdmissionPolicyBinding"
+                            && identity.policy_name.as_deref() == Some(policy.name)
+                    }) && lines
+                        .get(d.lines.clone())
+                        .into_iter()
+                        .flatten()
+                        .any(|line| {
+                            line.contains("validationActions")
+                                && line.contains("{{")
+                                && self.values_key_denies(texts, chart, line)
+                        })
+                })
+            });
+            if templated_denies {
+                return true;
+            }
             // A template reads as YAML with its templated actions at Audit
             // (what the rollback makes them) and its labels aside
             // (verify50 V50-2).
@@ -410,6 +434,36 @@ impl Repository {
                             .is_some_and(|actions| actions.iter().any(|a| a == "Deny"))
                 })
         })
+    }
+
+    /// Whether the `{{ .Values.<key> }}` a template `line` reads says Deny
+    /// in `chart`'s values.yaml as `texts` leave it; true when the key
+    /// cannot be read there.
+    fn values_key_denies(&self, texts: &BTreeMap<String, String>, chart: &str, line: &str) -> bool {
+        let Some(at) = line.find(".Values.") else {
+            return true;
+        };
+        let key: String = line[at + ".Values.".len()..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+            .collect();
+        let file = if chart.is_empty() {
+            "values.yaml".to_string()
+        } else {
+            format!("{chart}/values.yaml")
+        };
+        let Some(text) = texts
+            .get(&file)
+            .map(String::as_str)
+            .or_else(|| self.text(&file))
+        else {
+            return true;
+        };
+        let pointer: String = key.split('.').map(|k| format!("/{k}")).collect();
+        polscan_engine::yaml::from_str::<Value>(text)
+            .ok()
+            .and_then(|values| values.pointer(&pointer).cloned())
+            .is_none_or(|value| value.to_string().contains("Deny"))
     }
 
     /// The lines (file, index) that `texts` change of this repository's
@@ -599,6 +653,32 @@ fn including_kustomizations(repo: &Repository, file: &str) -> Vec<String> {
     let holds = |target: &str| {
         target == file || target.is_empty() || file.starts_with(&format!("{target}/"))
     };
+    // Whether the kustomization.yaml in `folder` includes `file`.
+    let builds = |folder: &str| {
+        ["kustomization.yaml", "kustomization.yml"]
+            .iter()
+            .any(|name| {
+                let path = if folder.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{folder}/{name}")
+                };
+                repo.files.get(&path).is_some_and(|entry| {
+                    entry
+                        .documents
+                        .iter()
+                        .filter_map(|document| document.value.as_ref())
+                        .filter_map(|value| value.get("resources")?.as_array())
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .any(|resource| {
+                            let target = joined(folder, resource);
+                            !target.is_empty()
+                                && (target == file || file.starts_with(&format!("{target}/")))
+                        })
+                })
+            })
+    };
     let mut found = Vec::new();
     for (path, entry) in &repo.files {
         let name = path.rsplit('/').next().unwrap_or(path);
@@ -622,7 +702,8 @@ fn including_kustomizations(repo: &Repository, file: &str) -> Vec<String> {
         } else {
             // A Flux Kustomization builds its `spec.path` from the
             // repository's root (verify50 V50-7: two clusters building one
-            // plain folder).
+            // plain folder), or the kustomization.yaml there (verify51
+            // V51-3).
             values()
                 .filter(|value| {
                     value.get("kind").and_then(Value::as_str) == Some("Kustomization")
@@ -632,7 +713,10 @@ fn including_kustomizations(repo: &Repository, file: &str) -> Vec<String> {
                             .is_some_and(|v| v.starts_with("kustomize.toolkit.fluxcd.io/"))
                 })
                 .filter_map(|value| value.pointer("/spec/path").and_then(Value::as_str))
-                .any(|spec_path| holds(&joined("", spec_path)))
+                .any(|spec_path| {
+                    let target = joined("", spec_path);
+                    holds(&target) || builds(&target)
+                })
         };
         if reaches {
             found.push(path.clone());
@@ -1814,6 +1898,10 @@ fn values_settings(
     let mut defaults = Vec::new();
     let mut others = Vec::new();
     let mut parents = Vec::new();
+    // HelmReleases that (may) release this chart: by chartRef (not
+    // followed), and by its name.
+    let mut by_reference_files: BTreeSet<String> = BTreeSet::new();
+    let mut releases: BTreeSet<String> = BTreeSet::new();
     // The parent chart's values set a subchart's under its name, over its
     // default (Helm's coalescing: verify47 V47-6, verify49 V49-4).
     let parent = parent_chart(repo, chart);
@@ -1875,13 +1963,21 @@ fn values_settings(
                 let of_parent = released.is_some_and(|c| parent_names.iter().any(|n| n == c));
                 // Its own values for this chart, its subchart-named ones for
                 // the parent's release.
+                let global = keys.first().is_some_and(|k| k == "global");
                 let fits = if base.is_empty() {
-                    by_reference || of_this
+                    // The parent's release passes its `global` down too
+                    // (verify51 V51-6).
+                    by_reference || of_this || (global && of_parent)
                 } else {
                     by_reference || of_parent
                 };
                 if !fits {
                     continue;
+                }
+                if by_reference {
+                    by_reference_files.insert(path.clone());
+                } else {
+                    releases.insert(path.clone());
                 }
                 prefix = vec!["spec", "values"];
                 prefix.extend(base.iter().copied());
@@ -1996,6 +2092,18 @@ fn values_settings(
         (0, 1) if loose(&others[0]) => Err(format!(
             "{key} is set only in {}, which is in no chart: if this cluster's release of the chart reads it, name it with --policy-values",
             all.join(", ")
+        )),
+        // A release by chartRef may be another chart's (verify51 V51-2);
+        // one of several releases of this chart may be another cluster's
+        // (verify51 V51-5): named with --policy-values only.
+        (0, 1) if by_reference_files.contains(&others[0].file) => Err(format!(
+            "{key} is set only in {}, a HelmRelease by chartRef (not followed here): if it releases this chart in this cluster, name it with --policy-values",
+            all.join(", ")
+        )),
+        (0, 1) if releases.len() > 1 && releases.contains(&others[0].file) => Err(format!(
+            "{key} is set only in {}, one of this chart's HelmReleases ({}): if it is this cluster's, name it with --policy-values",
+            all.join(", "),
+            releases.iter().cloned().collect::<Vec<_>>().join(", ")
         )),
         (0, 1) => Ok((others, None)),
         _ => Err(format!(

@@ -1897,3 +1897,106 @@ fn a_validating_admission_policy_s_document_and_bindings_are_compared() {
     assert!(other.rules_differ, "{other:?}");
     assert_eq!(other.promote, None);
 }
+
+/// verify51 V51-1: a templated binding whose action reads a values key
+/// that stays Deny after the rollback keeps denying; one whose key the
+/// rollback sets to Audit does not.
+#[test]
+fn a_binding_s_values_key_is_read_for_the_rollback() {
+    let binding = |name: &str, key: &str| {
+        format!("apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata:\n  name: {name}\nspec:\n  policyName: v\n  validationActions: [{{{{ .Values.{key} }}}}]\n")
+    };
+    let vap = "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata:\n  name: v\nspec:\n  validations:\n  - expression: \"true\"\n";
+    let text = format!(
+        "{vap}---\n{}---\n{}",
+        binding("v-1", "prodAction"),
+        binding("v-2", "v2Action")
+    );
+    let policy = PolicyRef {
+        kind: "ValidatingAdmissionPolicy",
+        name: "v",
+        namespace: None,
+    };
+    let carried = "diff --git a/chart/values.yaml b/chart/values.yaml\n--- a/chart/values.yaml\n+++ b/chart/values.yaml\n@@ -1,2 +1,2 @@\n prodAction: Deny\n-v2Action: Deny\n+v2Action: Audit\n";
+    let only_v2 = format!("{vap}---\n{}", binding("v-2", "v2Action"));
+    for (text, kept) in [(text.as_str(), true), (only_v2.as_str(), false)] {
+        let files = repo(&[
+            ("chart/Chart.yaml", CHART),
+            ("chart/templates/vap.yaml", text),
+            ("chart/values.yaml", "prodAction: Deny\nv2Action: Deny\n"),
+        ]);
+        let change =
+            Repository::new(files).plan_after_switch(&policy, None, &[], "v", Some(carried));
+        assert!(
+            change
+                .notes
+                .iter()
+                .any(|n| n.starts_with("rollback.patch is the switch's own")),
+            "{change:?}"
+        );
+        assert_eq!(change.enforced_after_rollback == ["v"], kept, "{change:?}");
+    }
+}
+
+/// verify51 V51-2, V51-5: a chartRef release setting the key, or one of
+/// this chart's several releases, is patched only when named with
+/// --policy-values.
+#[test]
+fn a_release_by_reference_or_of_several_is_patched_only_when_named() {
+    let template = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: a\nspec:\n  validationFailureAction: {{ .Values.action | default \"Audit\" }}\n  rules: []\n";
+    let release = |name: &str, values: &str| {
+        format!("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: {name}\nspec:\n  chart:\n    spec:\n      chart: ./c\n{values}")
+    };
+    let by_reference = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: other\nspec:\n  chartRef: {kind: OCIRepository, name: other}\n  values:\n    action: Audit\n";
+    let staging = release("staging", "  values:\n    action: Audit\n");
+    for files in [
+        repo(&[
+            ("c/Chart.yaml", CHART),
+            ("c/templates/a.yaml", template),
+            ("clusters/prod/other.yaml", by_reference),
+        ]),
+        repo(&[
+            ("c/Chart.yaml", CHART),
+            ("c/templates/a.yaml", template),
+            ("clusters/prod/c.yaml", &release("prod", "")),
+            ("clusters/staging/c.yaml", &staging),
+        ]),
+    ] {
+        let change = plan(&files, &cluster_policy("a"), &[], "a");
+        assert_eq!(change.promote, None, "{change:?}");
+        assert!(
+            change
+                .problem
+                .as_deref()
+                .is_some_and(|p| p.contains("name it with --policy-values")),
+            "{change:?}"
+        );
+    }
+}
+
+/// verify51 V51-3: a Flux Kustomization whose path holds a
+/// kustomization.yaml including the policy's folder builds it too.
+#[test]
+fn a_flux_path_to_a_kustomization_counts_as_including() {
+    let flux = |cluster: &str| {
+        format!("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: {cluster}\nspec:\n  path: ./apps/common\n  targetNamespace: {cluster}\n")
+    };
+    let files = repo(&[
+        ("policies/p.yaml", PLAIN),
+        (
+            "apps/common/kustomization.yaml",
+            "resources:\n- ../../policies\n",
+        ),
+        ("clusters/shop.yaml", &flux("shop")),
+        ("clusters/dev.yaml", &flux("dev")),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert!(
+        change
+            .notes
+            .iter()
+            .any(|n| n.contains("clusters/dev.yaml") && n.contains("clusters/shop.yaml")),
+        "{:?}",
+        change.notes
+    );
+}
