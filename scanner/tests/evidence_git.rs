@@ -184,6 +184,19 @@ fn git_ok(repo: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// A Git checkout at `repo` holding `files` (path → text), committed
+/// with `message`.
+fn commit_checkout(repo: &Path, files: &[(&str, &str)], message: &str) {
+    for (path, text) in files {
+        let path = repo.join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("dirs");
+        std::fs::write(path, text).expect("write");
+    }
+    git_ok(repo, &["init", "-q"]);
+    git_ok(repo, &["add", "-A"]);
+    git_ok(repo, &["commit", "-q", "-m", message]);
+}
+
 /// The `document`-th YAML document of a repository file, at `pointer`.
 fn read_back(repo: &Path, file: &str, document: usize, pointer: &str) -> Value {
     let text = std::fs::read_to_string(repo.join(file)).expect("file");
@@ -201,15 +214,14 @@ fn read_back(repo: &Path, file: &str, document: usize, pointer: &str) -> Value {
 /// policies and a Pod, audited into reports.yaml and scan.yaml.
 fn fixture(dir: &Path, commit: bool) -> std::path::PathBuf {
     let repo = dir.join("repo");
-    for (path, content) in REPO {
-        let path = repo.join(path);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("dirs");
-        std::fs::write(path, content).expect("write");
-    }
     if commit {
-        git_ok(&repo, &["init", "-q"]);
-        git_ok(&repo, &["add", "-A"]);
-        git_ok(&repo, &["commit", "-q", "-m", "policies in Audit"]);
+        commit_checkout(&repo, &REPO, "policies in Audit");
+    } else {
+        for (path, content) in REPO {
+            let path = repo.join(path);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("dirs");
+            std::fs::write(path, content).expect("write");
+        }
     }
     std::fs::write(dir.join("policies.yaml"), cluster_policies()).expect("policies");
     std::fs::write(dir.join("pods.yaml"), PODS).expect("pods");
@@ -605,7 +617,6 @@ fn the_switch_s_rollback_is_carried_until_the_rules_change() {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path();
     let repo = root.join("repo");
-    std::fs::create_dir_all(&repo).expect("repo");
     let rule = |name: &str, label: &str, own: &str| {
         format!("  - name: {name}\n    match: {{any: [{{resources: {{kinds: [ConfigMap]}}}}]}}\n    validate:\n{own}      message: the {label} label is missing\n      pattern: {{metadata: {{labels: {{{label}: '?*'}}}}}}\n")
     };
@@ -613,10 +624,7 @@ fn the_switch_s_rollback_is_carried_until_the_rules_change() {
         format!("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: p\nspec:\n  validationFailureAction: {action}\n  rules:\n{rules}")
     };
     let first = rule("app", "app", "") + &rule("team", "team", "      failureAction: Enforce\n");
-    std::fs::write(repo.join("p.yaml"), policy("Audit", &first)).expect("write");
-    git_ok(&repo, &["init", "-q"]);
-    git_ok(&repo, &["add", "-A"]);
-    git_ok(&repo, &["commit", "-q", "-m", "p in Audit"]);
+    commit_checkout(&repo, &[("p.yaml", &policy("Audit", &first))], "p in Audit");
     let config_map = |labels: &str| {
         format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: shop\n  labels: {{{labels}}}\n")
     };
@@ -707,19 +715,12 @@ fn a_binding_added_since_the_switch_is_rolled_back_too() {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path();
     let repo = root.join("repo");
-    std::fs::create_dir_all(&repo).expect("repo");
     let vap = "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata:\n  name: v\nspec:\n  failurePolicy: Fail\n  matchConstraints:\n    resourceRules:\n    - apiGroups: ['']\n      apiVersions: [v1]\n      operations: [CREATE, UPDATE]\n      resources: [configmaps]\n  validations:\n  - expression: \"has(object.metadata.labels) && 'team' in object.metadata.labels\"\n";
     let binding = |name: &str, action: &str, env: &str| {
         format!("apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata:\n  name: {name}\nspec:\n  policyName: v\n  validationActions: [{action}]\n  matchResources:\n    namespaceSelector:\n      matchLabels: {{env: {env}}}\n")
     };
-    std::fs::write(
-        repo.join("v.yaml"),
-        format!("{vap}---\n{}", binding("v-1", "Audit", "shop")),
-    )
-    .expect("write");
-    git_ok(&repo, &["init", "-q"]);
-    git_ok(&repo, &["add", "-A"]);
-    git_ok(&repo, &["commit", "-q", "-m", "v in Audit"]);
+    let first = format!("{vap}---\n{}", binding("v-1", "Audit", "shop"));
+    commit_checkout(&repo, &[("v.yaml", &first)], "v in Audit");
     let namespaces = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {env: shop}}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: dev, labels: {env: dev}}\n";
     let config_map = |namespace: &str, labels: &str| {
         format!("---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: {namespace}\n  labels: {{{labels}}}\n")
@@ -811,22 +812,16 @@ fn one_patch_for_two_policies_is_printed_once() {
     let template = |name: &str, label: &str| {
         format!("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: {name}\nspec:\n  validationFailureAction: {{{{ .Values.policyAction }}}}\n  rules:\n  - name: r\n    match: {{any: [{{resources: {{kinds: [ConfigMap]}}}}]}}\n    validate:\n      message: the {label} label is missing\n      pattern: {{metadata: {{labels: {{{label}: '?*'}}}}}}\n")
     };
-    for (path, text) in [
-        (
-            "c/Chart.yaml",
-            "apiVersion: v2\nname: c\nversion: 0.1.0\n".to_string(),
-        ),
-        ("c/values.yaml", "policyAction: Audit\n".to_string()),
-        ("c/templates/a.yaml", template("a", "app")),
-        ("c/templates/b.yaml", template("b", "team")),
-    ] {
-        let path = repo.join(path);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("dirs");
-        std::fs::write(path, text).expect("write");
-    }
-    git_ok(&repo, &["init", "-q"]);
-    git_ok(&repo, &["add", "-A"]);
-    git_ok(&repo, &["commit", "-q", "-m", "chart in Audit"]);
+    commit_checkout(
+        &repo,
+        &[
+            ("c/Chart.yaml", "apiVersion: v2\nname: c\nversion: 0.1.0\n"),
+            ("c/values.yaml", "policyAction: Audit\n"),
+            ("c/templates/a.yaml", &template("a", "app")),
+            ("c/templates/b.yaml", &template("b", "team")),
+        ],
+        "chart in Audit",
+    );
     let rendered = |name: &str, label: &str| {
         template(name, label).replace("{{ .Values.policyAction }}", "Audit")
     };
@@ -902,17 +897,17 @@ fn a_template_line_is_no_patch_under_a_policy_filter() {
         let root = dir.path();
         let repo = root.join("repo");
         let template = "apiVersion: kyverno.io/v1\nkind: Policy\nmetadata:\n  name: a\n  namespace: {{ .Release.Namespace }}\nspec:\n  validationFailureAction: Audit\n  rules:\n  - name: r\n    match: {any: [{resources: {kinds: [ConfigMap]}}]}\n    validate:\n      message: the app label is missing\n      pattern: {metadata: {labels: {app: '?*'}}}\n";
-        for (path, text) in [
-            ("Chart.yaml", "apiVersion: v2\nname: c\nversion: 0.1.0\n"),
-            ("templates/a.yaml", template),
-        ] {
-            let path = repo.join(format!("{chart}{path}"));
-            std::fs::create_dir_all(path.parent().expect("parent")).expect("dirs");
-            std::fs::write(path, text).expect("write");
-        }
-        git_ok(&repo, &["init", "-q"]);
-        git_ok(&repo, &["add", "-A"]);
-        git_ok(&repo, &["commit", "-q", "-m", "chart"]);
+        commit_checkout(
+            &repo,
+            &[
+                (
+                    &format!("{chart}Chart.yaml"),
+                    "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+                ),
+                (&format!("{chart}templates/a.yaml"), template),
+            ],
+            "chart",
+        );
         let cluster = template.replace("{{ .Release.Namespace }}", "shop");
         let clean = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: shop\n  labels: {app: x}\n";
         std::fs::write(root.join("policies.yaml"), &cluster).expect("policies");
