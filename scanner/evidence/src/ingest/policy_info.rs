@@ -2188,40 +2188,54 @@ fn cel_reading_operation(spec: &Value, lists: &[&str]) -> BTreeSet<&'static str>
 /// a `jmesPath`, a foreach `list`); elsewhere in a Kyverno rule only what
 /// `{{ }}` holds is read (verify32: `value: oldObject` is a word).
 fn reads_old_object(value: &Value, code: bool) -> bool {
-    reads_old_object_as(value, code.then_some(Code::Cel))
+    expression_texts(value, code.then_some(Code::Cel))
+        .into_iter()
+        .any(|(text, code)| code_reads_old_object(text, code))
 }
 
-/// What a string under [`reads_old_object`] is: CEL, or JMESPath without
+/// What a string under [`expression_texts`] is: CEL, or JMESPath without
 /// braces (a `jmesPath`, a foreach `list`).
-#[derive(Clone, Copy)]
-enum Code {
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Code {
     Cel,
     Jmespath,
 }
 
-fn reads_old_object_as(value: &Value, code: Option<Code>) -> bool {
+/// Every expression a rule's `value` holds, with its language: the
+/// `{{…}}` of plain strings (JMESPath), whole strings under `jmesPath`
+/// and `list` (JMESPath) and `cel` (CEL), or under `value` itself as
+/// `code` says; messages left out, as they judge nothing.
+pub(super) fn expression_texts(value: &Value, code: Option<Code>) -> Vec<(&str, Code)> {
+    let mut found = Vec::new();
+    collect_expressions(value, code, &mut found);
+    found
+}
+
+fn collect_expressions<'v>(value: &'v Value, code: Option<Code>, found: &mut Vec<(&'v str, Code)>) {
     match value {
         Value::String(text) => match code {
-            None => text
-                .split("{{")
-                .skip(1)
-                .filter_map(|rest| rest.split("}}").next())
-                .any(|inner| code_reads_old_object(inner, Code::Jmespath)),
-            Some(code) => code_reads_old_object(text, code),
+            None => found.extend(
+                text.split("{{")
+                    .skip(1)
+                    .filter_map(|rest| rest.split("}}").next())
+                    .map(|inner| (inner, Code::Jmespath)),
+            ),
+            Some(code) => found.push((text, code)),
         },
-        Value::Array(items) => items.iter().any(|item| reads_old_object_as(item, code)),
-        Value::Object(map) => map
+        Value::Array(items) => items
             .iter()
-            .filter(|(key, _)| !key.starts_with("message"))
-            .any(|(key, item)| {
+            .for_each(|item| collect_expressions(item, code, found)),
+        Value::Object(map) => {
+            for (key, item) in map.iter().filter(|(key, _)| !key.starts_with("message")) {
                 let code = match key.as_str() {
                     "cel" => Some(Code::Cel),
                     "jmesPath" | "list" => Some(Code::Jmespath),
                     _ => code,
                 };
-                reads_old_object_as(item, code)
-            }),
-        _ => false,
+                collect_expressions(item, code, found);
+            }
+        }
+        _ => {}
     }
 }
 

@@ -24,6 +24,7 @@
 
 use std::collections::BTreeMap;
 
+use super::policy_info::{expression_texts, Code};
 use polscan_engine::reads::{self, Step};
 use polscan_engine::value_types::wildcard;
 use polscan_engine::ValueExt;
@@ -513,30 +514,14 @@ fn unanchored(key: &str) -> &str {
         .unwrap_or(key)
 }
 
-/// The object paths every JMESPath text under `value` reads: `{{…}}` in
-/// plain strings, whole strings under `jmesPath` and `list`; messages left
-/// out, as they judge nothing.
+/// The object paths every JMESPath text under `value` reads
+/// ([`expression_texts`]: `{{…}}` in plain strings, whole strings under
+/// `jmesPath` and `list`, or `value` whole when `raw`).
 fn text_paths(value: &Value, raw: bool, prefix: &[Step], paths: &mut Vec<Vec<Step>>) {
-    match value {
-        Value::String(text) if raw => jmespath_paths(text, prefix, paths),
-        Value::String(text) => text
-            .split("{{")
-            .skip(1)
-            .filter_map(|rest| rest.split("}}").next())
-            .for_each(|inner| jmespath_paths(inner, prefix, paths)),
-        Value::Array(items) => items
-            .iter()
-            .for_each(|item| text_paths(item, raw, prefix, paths)),
-        Value::Object(map) => {
-            for (key, item) in map {
-                if key.starts_with("message") {
-                    continue;
-                }
-                let raw = raw || matches!(key.as_str(), "jmesPath" | "list");
-                text_paths(item, raw, prefix, paths);
-            }
+    for (text, code) in expression_texts(value, raw.then_some(Code::Jmespath)) {
+        if code == Code::Jmespath {
+            jmespath_paths(text, prefix, paths);
         }
-        _ => {}
     }
 }
 
