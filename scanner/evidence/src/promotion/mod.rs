@@ -386,53 +386,50 @@ impl Repository {
         texts: &BTreeMap<String, String>,
         policy: &PolicyRef<'_>,
     ) -> bool {
+        let denying = |value: &Value| {
+            value.get("kind").and_then(Value::as_str) == Some("ValidatingAdmissionPolicyBinding")
+                && value.pointer("/spec/policyName").and_then(Value::as_str) == Some(policy.name)
+                && value
+                    .pointer("/spec/validationActions")
+                    .and_then(Value::as_array)
+                    .is_some_and(|actions| actions.iter().any(|a| a == "Deny"))
+        };
         self.files.iter().any(|(path, file)| {
-            let text = texts.get(path).unwrap_or(&file.text);
+            // The file's documents as read, or as `texts` make them (a
+            // template's named from its lines, as `File::new` reads them).
+            let replaced = texts.get(path);
+            let text = replaced.unwrap_or(&file.text);
+            let parsed;
+            let docs: &[repository::Document] = match replaced {
+                Some(text) => {
+                    parsed = documents(text, file.template_of.is_none());
+                    &parsed
+                }
+                None => &file.documents,
+            };
             let lines = diff::lines(text);
-            // A templated binding of the policy whose action reads a values
-            // key: Deny unless that key reads otherwise once `texts` are in
-            // (verify51 V51-1: a binding's own key stayed Deny). A key that
-            // cannot be read counts as Deny.
-            let templated_denies = file.template_of.as_deref().is_some_and(|chart| {
-                // A template's documents are named from their lines.
-                documents(text, false).iter().any(|d| {
-                    d.identity.as_ref().is_some_and(|identity| {
-                        identity.kind == "ValidatingAdmissionPolicyBinding"
-                            && identity.policy_name.as_deref() == Some(policy.name)
-                    }) && lines
-                        .get(d.lines.clone())
-                        .into_iter()
-                        .flatten()
-                        .any(|line| {
-                            line.contains("validationActions")
-                                && line.contains("{{")
-                                && self.values_key_denies(texts, chart, line)
-                        })
-                })
-            });
-            if templated_denies {
-                return true;
-            }
-            // A template reads as YAML with its templated actions at Audit
-            // (what the rollback makes them) and its labels aside
-            // (verify50 V50-2).
-            documents(text, true)
-                .into_iter()
-                .filter_map(|d| {
-                    let own = lines.get(d.lines.clone()).map(<[&str]>::to_vec);
-                    d.value
-                        .or_else(|| soaked::action_only_template(&own?, None))
-                })
-                .any(|value| {
-                    value.get("kind").and_then(Value::as_str)
-                        == Some("ValidatingAdmissionPolicyBinding")
-                        && value.pointer("/spec/policyName").and_then(Value::as_str)
-                            == Some(policy.name)
-                        && value
-                            .pointer("/spec/validationActions")
-                            .and_then(Value::as_array)
-                            .is_some_and(|actions| actions.iter().any(|a| a == "Deny"))
-                })
+            docs.iter().any(|d| {
+                let Some(chart) = file.template_of.as_deref() else {
+                    return d.value.as_ref().is_some_and(denying);
+                };
+                let binds = d.identity.as_ref().is_some_and(|identity| {
+                    identity.kind == "ValidatingAdmissionPolicyBinding"
+                        && identity.policy_name.as_deref() == Some(policy.name)
+                });
+                let own = lines.get(d.lines.clone()).unwrap_or_default();
+                // Its action from a values key: Deny unless that key reads
+                // otherwise once `texts` are in (verify51 V51-1; a key that
+                // cannot be read counts as Deny). A literal action reads as
+                // YAML with templated ones at Audit, what the rollback makes
+                // them, and labels aside (verify50 V50-2).
+                binds
+                    && (own.iter().any(|line| {
+                        line.contains("validationActions")
+                            && line.contains("{{")
+                            && self.values_key_denies(texts, chart, line)
+                    }) || soaked::action_only_template(own, None)
+                        .is_some_and(|value| denying(&value)))
+            })
         })
     }
 
@@ -1586,21 +1583,22 @@ fn other_readers(
     // name is its Chart.yaml name or the parent's dependency alias, not
     // its folder alone (V48-6).
     let global = keys.first().is_some_and(|k| k == "global");
-    let parent_of = |root: &str| parent_chart(repo, root);
-    // The keys by which each chart's templates read this one, if any.
+    let own_parent = parent_chart(repo, chart);
+    // The keys by which each chart's templates read this one, if any:
+    // worked out once per chart, not per template.
     let scoped_keys = |of: &str| -> Vec<Vec<String>> {
         if of == chart || global || everywhere {
             return vec![keys.to_vec()];
         }
         // A subchart of `chart`, named by the key's first step.
-        if parent_of(of).as_deref() == Some(chart)
-            && keys.len() > 1
+        if keys.len() > 1
+            && parent_chart(repo, of).as_deref() == Some(chart)
             && subchart_names(repo, of).iter().any(|n| *n == keys[0])
         {
             return vec![keys[1..].to_vec()];
         }
         // `chart`'s parent, under any name `chart` goes by there.
-        if parent_of(chart).as_deref() == Some(of) {
+        if own_parent.as_deref() == Some(of) {
             return subchart_names(repo, chart)
                 .into_iter()
                 .map(|name| std::iter::once(name).chain(keys.iter().cloned()).collect())
@@ -1608,15 +1606,21 @@ fn other_readers(
         }
         Vec::new()
     };
+    let by_chart: BTreeMap<&str, Vec<Vec<String>>> = repo
+        .charts
+        .iter()
+        .map(|of| (of.as_str(), scoped_keys(of)))
+        .collect();
     let mut found = Vec::new();
     for (path, file) in &repo.files {
-        let Some(of) = file.template_of.as_deref() else {
+        let Some(scoped) = file
+            .template_of
+            .as_deref()
+            .and_then(|of| by_chart.get(of))
+            .filter(|scoped| !scoped.is_empty())
+        else {
             continue;
         };
-        let scoped = scoped_keys(of);
-        if scoped.is_empty() {
-            continue;
-        }
         for document in &file.documents {
             if path == site.file && document.index == site.index {
                 continue;
@@ -2248,13 +2252,20 @@ fn enforced_rules_in(texts: &BTreeMap<String, String>, policy: &PolicyRef<'_>) -
                 && value.pointer("/metadata/name").and_then(Value::as_str) == Some(policy.name)
                 && value.pointer("/metadata/namespace").and_then(Value::as_str) == policy.namespace
         })
-        .filter_map(|value| crate::ingest::policy_info::PolicyInfo::from_document(&value))
-        .flat_map(|info| {
-            info.rules
-                .into_iter()
-                .filter(|rule| rule.action == "Enforce" || rule.action == "Mixed")
-                .map(|rule| rule.name)
-        })
+        .flat_map(|value| enforced_rule_names(&value))
+        .collect()
+}
+
+/// The rules a policy document enforces somewhere (its own action or an
+/// override), as Kyverno reads its actions ([`PolicyInfo`]).
+///
+/// [`PolicyInfo`]: crate::ingest::policy_info::PolicyInfo
+fn enforced_rule_names(document: &Value) -> Vec<String> {
+    crate::ingest::policy_info::PolicyInfo::from_document(document)
+        .into_iter()
+        .flat_map(|info| info.rules)
+        .filter(|rule| rule.action == "Enforce" || rule.action == "Mixed")
+        .map(|rule| rule.name)
         .collect()
 }
 
@@ -2277,13 +2288,7 @@ fn template_enforced_rules(repo: &Repository, policy: &PolicyRef<'_>) -> Vec<Str
                 })
                 .filter_map(move |d| soaked::action_only_template(&file.lines(d), policy.namespace))
         })
-        .filter_map(|value| crate::ingest::policy_info::PolicyInfo::from_document(&value))
-        .flat_map(|info| {
-            info.rules
-                .into_iter()
-                .filter(|rule| rule.action == "Enforce" || rule.action == "Mixed")
-                .map(|rule| rule.name)
-        })
+        .flat_map(|value| enforced_rule_names(&value))
         .collect()
 }
 
