@@ -473,23 +473,14 @@ impl PolicyInfo {
                 .cloned()
                 .collect();
             if let (false, Some(spec)) = (excludes.is_empty(), document.get("spec")) {
-                let mut narrowed = spec.clone();
-                if let Some(constraints) = narrowed
-                    .get_mut("matchConstraints")
-                    .and_then(Value::as_object_mut)
-                {
+                add_narrowed_parts(&mut info, spec, |constraints| {
                     let list = constraints
                         .entry("excludeResourceRules")
                         .or_insert_with(|| Value::Array(Vec::new()));
                     if let Some(list) = list.as_array_mut() {
                         list.extend(excludes);
                     }
-                }
-                for part in admission_only_parts(&info.kind, &narrowed) {
-                    if !info.admission_only.contains(&part) {
-                        info.admission_only.push(part);
-                    }
-                }
+                });
             }
             // Its `resourceRules` likewise: Kubernetes intersects them with
             // the policy's, so a binding holding a resource to UPDATE
@@ -523,18 +514,9 @@ impl PolicyInfo {
                 })
                 .collect();
             if let (false, Some(spec)) = (bound_rules.is_empty(), document.get("spec")) {
-                let mut narrowed = spec.clone();
-                if let Some(constraints) = narrowed
-                    .get_mut("matchConstraints")
-                    .and_then(Value::as_object_mut)
-                {
+                add_narrowed_parts(&mut info, spec, |constraints| {
                     constraints.insert("resourceRules".into(), Value::Array(bound_rules));
-                }
-                for part in admission_only_parts(&info.kind, &narrowed) {
-                    if !info.admission_only.contains(&part) {
-                        info.admission_only.push(part);
-                    }
-                }
+                });
             }
             if !actions.is_empty() {
                 let action = overall_action_of(&actions);
@@ -1006,6 +988,28 @@ fn match_namespaces(spec: &Value) -> Option<Vec<String>> {
         reached.extend(confined?);
     }
     (any_rule && !reached.is_empty()).then(|| reached.into_iter().collect())
+}
+
+/// Adds to `info.admission_only` the parts of a ValidatingAdmissionPolicy
+/// whose `spec.matchConstraints` a binding's matchResources narrows as
+/// `narrow` does (the API server intersects them), each part once.
+fn add_narrowed_parts(
+    info: &mut PolicyInfo,
+    spec: &Value,
+    narrow: impl FnOnce(&mut serde_json::Map<String, Value>),
+) {
+    let mut narrowed = spec.clone();
+    if let Some(constraints) = narrowed
+        .get_mut("matchConstraints")
+        .and_then(Value::as_object_mut)
+    {
+        narrow(constraints);
+    }
+    for part in admission_only_parts(&info.kind, &narrowed) {
+        if !info.admission_only.contains(&part) {
+            info.admission_only.push(part);
+        }
+    }
 }
 
 /// What a policy's match reaches that only admission sees — a
