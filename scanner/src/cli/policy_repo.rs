@@ -331,17 +331,10 @@ pub fn attach(
             let Some(change) = policy.git_change.as_mut() else {
                 continue;
             };
-            // A values line, or a template line (one template renders a
-            // policy per release namespace: verify50 V50-9).
-            let shared = change.locations.iter().any(|l| {
-                l.contains("(read by")
-                    || l.split(' ').next().is_some_and(|place| {
-                        place.contains("/templates/") || place.starts_with("templates/")
-                    })
-            }) || change
-                .notes
-                .iter()
-                .any(|n| n.contains("the patch switches the policy wherever they are applied"));
+            // A values key, a template line (one template renders a policy
+            // per release namespace: verify50 V50-9), a base several
+            // overlays build.
+            let shared = change.shared_source;
             if shared && (change.promote.is_some() || change.rollback.is_some()) {
                 change.promote = None;
                 change.rollback = None;

@@ -103,6 +103,12 @@ pub struct GitChange {
     /// action or the policy's; not in evidence.json.
     #[serde(skip)]
     pub git_enforced_rules: Vec<String>,
+    /// Whether what the patch changes may make other policies too: a Helm
+    /// template's line or values key, or a kustomize base (or folder)
+    /// several overlays or Flux Kustomizations build; not in
+    /// evidence.json.
+    #[serde(skip)]
+    pub shared_source: bool,
     /// The rules Git's (plain YAML) policy still enforces once
     /// rollback.patch is in (those Git enforced before the switch): a
     /// ROLL BACK whose failing rule is among them does not end with the
@@ -593,9 +599,11 @@ fn plan_inner(
     let mut notes = located.notes;
     // A kustomize base several overlays include: the patch switches the
     // policy in each of their clusters, not only in this one (verify46 F6).
+    let mut shared_source = located.templated;
     for file in promoted.keys() {
         let overlays = including_kustomizations(repo, file);
         if overlays.len() > 1 {
+            shared_source = true;
             notes.push(format!(
                 "{file} is in a kustomize base that {} include: the patch switches the policy wherever they are applied, not only in this cluster",
                 overlays.join(", ")
@@ -624,6 +632,7 @@ fn plan_inner(
         problem: None,
         rules_differ: false,
         also_switches: located.readers,
+        shared_source,
         // The reverse of the promotion leaves Git as it is now.
         enforced_after_rollback: if promoting {
             let mut kept = located.git_enforced.clone();
@@ -799,6 +808,10 @@ struct Located {
     readers: Vec<Reader>,
     /// Rules Git's plain document enforces already.
     git_enforced: Vec<String>,
+    /// Whether a setting is a Helm template's line or a values key, which
+    /// other policies may be made from (another release's namespace,
+    /// another chart reading the key).
+    templated: bool,
 }
 
 /// Another document the patch switches too: a template reading the same
@@ -1011,6 +1024,7 @@ fn locate(
             }
         }
     }
+    let templated = targets.iter().any(|site| site.template.is_some());
     for site in targets {
         for setting in action_settings(site, policy)? {
             match helm_reference(repo, &setting)? {
@@ -1056,6 +1070,7 @@ fn locate(
         notes,
         readers,
         git_enforced,
+        templated,
     })
 }
 
