@@ -415,9 +415,9 @@ impl Repository {
             };
             let lines = diff::lines(text);
             docs.iter().any(|d| {
-                let Some(chart) = file.template_of.as_deref() else {
+                if file.template_of.is_none() {
                     return d.value.as_ref().is_some_and(denying);
-                };
+                }
                 let binds = d.identity.as_ref().is_some_and(|identity| {
                     identity.kind == "ValidatingAdmissionPolicyBinding"
                         && identity.policy_name.as_deref() == Some(policy.name)
@@ -425,24 +425,28 @@ impl Repository {
                 let own = lines.get(d.lines.clone()).unwrap_or_default();
                 // Its action from a values key: Deny unless that key reads
                 // otherwise once `texts` are in (verify51 V51-1; a key that
-                // cannot be read counts as Deny). A literal action reads as
-                // YAML with templated ones at Audit, what the rollback makes
-                // them, and labels aside (verify50 V50-2).
+                // cannot be read counts as Deny). A literal Deny anywhere
+                // outside its expressions counts too, whatever else is
+                // templated (verify52 V52-6: a templated name hid it).
                 binds
                     && (own.iter().any(|line| {
                         line.contains("validationActions")
                             && line.contains("{{")
-                            && self.values_key_denies(texts, chart, line)
-                    }) || soaked::action_only_template(own, None)
-                        .is_some_and(|value| denying(&value)))
+                            && self.values_key_denies(texts, line)
+                    }) || own
+                        .iter()
+                        .any(|line| without_expressions(line).contains("Deny")))
             })
         })
     }
 
-    /// Whether the `{{ .Values.<key> }}` a template `line` reads says Deny
-    /// in `chart`'s values.yaml as `texts` leave it; true when the key
-    /// cannot be read there.
-    fn values_key_denies(&self, texts: &BTreeMap<String, String>, chart: &str, line: &str) -> bool {
+    /// Whether the `{{ .Values.<key> }}` a template `line` reads may say
+    /// Deny once `texts` are in: true when any values file or HelmRelease
+    /// `spec.values` of the repository sets the key to Deny, or none sets
+    /// it. Every place counts, in any chart or environment (verify52
+    /// V52-7: an environment's release set Deny over the chart's Audit):
+    /// a warning too many, never one too few.
+    fn values_key_denies(&self, texts: &BTreeMap<String, String>, line: &str) -> bool {
         let Some(at) = line.find(".Values.") else {
             return true;
         };
@@ -450,23 +454,34 @@ impl Repository {
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
             .collect();
-        let file = if chart.is_empty() {
-            "values.yaml".to_string()
-        } else {
-            format!("{chart}/values.yaml")
-        };
-        let Some(text) = texts
-            .get(&file)
-            .map(String::as_str)
-            .or_else(|| self.text(&file))
-        else {
-            return true;
-        };
         let pointer: String = key.split('.').map(|k| format!("/{k}")).collect();
-        polscan_engine::yaml::from_str::<Value>(text)
-            .ok()
-            .and_then(|values| values.pointer(&pointer).cloned())
-            .is_none_or(|value| value.to_string().contains("Deny"))
+        let mut set = false;
+        for (path, file) in &self.files {
+            let text = texts.get(path).map_or(file.text.as_str(), String::as_str);
+            if file.template_of.is_some() {
+                continue;
+            }
+            let values_file = is_values_file(path);
+            if !values_file && !text.contains("HelmRelease") {
+                continue;
+            }
+            for value in documents(text, true).into_iter().filter_map(|d| d.value) {
+                let found = if values_file {
+                    value.pointer(&pointer)
+                } else if value.get("kind").and_then(Value::as_str) == Some("HelmRelease") {
+                    value.pointer(&format!("/spec/values{pointer}"))
+                } else {
+                    None
+                };
+                if let Some(found) = found {
+                    if found.to_string().contains("Deny") {
+                        return true;
+                    }
+                    set = true;
+                }
+            }
+        }
+        !set
     }
 
     /// The lines (file, index) that `texts` change of this repository's
@@ -2305,6 +2320,22 @@ fn template_enforced_rules(repo: &Repository, policy: &PolicyRef<'_>) -> Vec<Str
         })
         .flat_map(|value| enforced_rule_names(&value))
         .collect()
+}
+
+/// `line` with its template expressions (`{{ … }}`) taken out: what it
+/// says for sure, whatever the values.
+fn without_expressions(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        match rest[start..].find("}}") {
+            Some(end) => rest = &rest[start + end + 2..],
+            None => return out,
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The most context lines a hunk takes to reach its document's name.

@@ -590,6 +590,20 @@ fn a_templated_binding_denying_before_the_switch_is_kept() {
     };
     let change = plan(&files, &policy, &[], "v");
     assert_eq!(change.enforced_after_rollback, ["v"], "{change:?}");
+    // verify52 V52-6: a templated name does not hide the literal Deny.
+    let named = binding("v-1", "Deny").replace("name: v-1", "name: \"{{ .Release.Name }}-v1\"");
+    let files = repo(&[
+        ("c/Chart.yaml", CHART),
+        ("c/values.yaml", "v2Action: Audit\n"),
+        ("c/templates/vap.yaml", vap),
+        ("c/templates/v1.yaml", &named),
+        (
+            "c/templates/v2.yaml",
+            &binding("v-2", "{{ .Values.v2Action }}"),
+        ),
+    ]);
+    let change = plan(&files, &policy, &[], "v");
+    assert_eq!(change.enforced_after_rollback, ["v"], "{change:?}");
 }
 
 /// verify49 V49-12: a binding Git denies with before the switch stays
@@ -1936,6 +1950,31 @@ fn a_binding_s_values_key_is_read_for_the_rollback() {
         );
         assert_eq!(change.enforced_after_rollback == ["v"], kept, "{change:?}");
     }
+    // verify52 V52-7: the key an environment's release sets to Deny over
+    // the chart's Audit keeps the binding denying.
+    let release = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: c\nspec:\n  chart:\n    spec:\n      chart: ./chart\n  values:\n    prodAction: Deny\n    v2Action: Deny\n";
+    let files = repo(&[
+        ("chart/Chart.yaml", CHART),
+        ("chart/templates/vap.yaml", &text),
+        ("chart/values.yaml", "prodAction: Audit\nv2Action: Audit\n"),
+        ("clusters/prod/hr.yaml", release),
+    ]);
+    let carried = "diff --git a/clusters/prod/hr.yaml b/clusters/prod/hr.yaml\n--- a/clusters/prod/hr.yaml\n+++ b/clusters/prod/hr.yaml\n@@ -10,2 +10,2 @@\n     prodAction: Deny\n-    v2Action: Deny\n+    v2Action: Audit\n";
+    let change = Repository::new(files).plan_after_switch(
+        &policy,
+        None,
+        &["clusters/prod/hr.yaml".to_string()],
+        "v",
+        Some(carried),
+    );
+    assert!(
+        change
+            .notes
+            .iter()
+            .any(|n| n.starts_with("rollback.patch is the switch's own")),
+        "{change:?}"
+    );
+    assert_eq!(change.enforced_after_rollback, ["v"], "{change:?}");
 }
 
 /// verify51 V51-2, V51-5: a chartRef release setting the key, or one of
