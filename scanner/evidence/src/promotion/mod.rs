@@ -665,81 +665,107 @@ fn plan_inner(
     })
 }
 
-/// The kustomizations whose `resources` reach `file` (the file itself or
-/// a folder holding it), its own folder's aside: the overlays a base
-/// feeds.
+/// The kustomizations that build `file` at the top: a kustomization.yaml
+/// whose `resources`, `bases` or `components` reach it (the file, a folder
+/// holding it, or a kustomization that reaches it, at any depth) and that
+/// no other such kustomization includes, its own folder's aside; and each
+/// Flux Kustomization whose `spec.path` holds it or is one of those
+/// folders. The overlays a base feeds, however deep (verify52 V52-2: a
+/// base reached through a common folder, `bases:` or a Component).
 fn including_kustomizations(repo: &Repository, file: &str) -> Vec<String> {
     let folder_of = |path: &str| path.rsplit_once('/').map_or("", |(dir, _)| dir).to_string();
     let own = folder_of(file);
-    let holds = |target: &str| {
-        target == file || target.is_empty() || file.starts_with(&format!("{target}/"))
+    let holds = |target: &str, inner: &str| {
+        target == inner || target.is_empty() || inner.starts_with(&format!("{target}/"))
     };
-    // Whether the kustomization.yaml in `folder` includes `file`.
-    let builds = |folder: &str| {
-        ["kustomization.yaml", "kustomization.yml"]
+    let values = |entry: &repository::File| -> Vec<Value> {
+        entry
+            .documents
             .iter()
-            .any(|name| {
-                let path = if folder.is_empty() {
-                    name.to_string()
-                } else {
-                    format!("{folder}/{name}")
-                };
-                repo.files.get(&path).is_some_and(|entry| {
-                    entry
-                        .documents
-                        .iter()
-                        .filter_map(|document| document.value.as_ref())
-                        .filter_map(|value| value.get("resources")?.as_array())
-                        .flatten()
-                        .filter_map(Value::as_str)
-                        .any(|resource| {
-                            let target = joined(folder, resource);
-                            !target.is_empty()
-                                && (target == file || file.starts_with(&format!("{target}/")))
-                        })
-                })
-            })
+            .filter_map(|document| document.value.clone())
+            .collect()
     };
-    let mut found = Vec::new();
+    // Each kustomization.yaml's folder and what it includes.
+    let mut includes: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
     for (path, entry) in &repo.files {
         let name = path.rsplit('/').next().unwrap_or(path);
-        let values = || {
-            entry
-                .documents
-                .iter()
-                .filter_map(|document| document.value.as_ref())
-        };
-        let reaches = if matches!(name, "kustomization.yaml" | "kustomization.yml") {
-            let dir = folder_of(path);
-            dir != own
-                && values()
-                    .filter_map(|value| value.get("resources")?.as_array())
+        if !matches!(name, "kustomization.yaml" | "kustomization.yml") {
+            continue;
+        }
+        let dir = folder_of(path);
+        let targets = values(entry)
+            .iter()
+            .flat_map(|value| {
+                ["resources", "bases", "components"]
+                    .into_iter()
+                    .filter_map(|key| value.get(key)?.as_array().cloned())
                     .flatten()
-                    .filter_map(Value::as_str)
-                    .any(|resource| {
-                        let target = joined(&dir, resource);
-                        !target.is_empty() && holds(&target)
+                    .collect::<Vec<_>>()
+            })
+            .filter_map(|v| v.as_str().map(|resource| joined(&dir, resource)))
+            .filter(|target| !target.is_empty())
+            .collect();
+        includes.insert(path.clone(), (dir, targets));
+    }
+    // The folders whose kustomization builds `file`, at any depth.
+    let mut building: BTreeSet<String> = BTreeSet::new();
+    let mut reached: BTreeSet<String> = BTreeSet::new();
+    building.insert(own.clone());
+    loop {
+        let before = reached.len();
+        for (path, (dir, targets)) in &includes {
+            let reaches = targets.iter().any(|target| {
+                (target != dir && holds(target, file) && dir != &own)
+                    || building
+                        .iter()
+                        .any(|folder| target == folder && target != dir)
+            });
+            if reaches && reached.insert(path.clone()) {
+                building.insert(dir.clone());
+            }
+        }
+        if reached.len() == before {
+            break;
+        }
+    }
+    let mut found: Vec<String> = reached
+        .iter()
+        .filter(|path| {
+            let Some((dir, _)) = includes.get(*path) else {
+                return false;
+            };
+            // Not itself included by another that builds the file.
+            !reached.iter().any(|other| {
+                other != *path
+                    && includes
+                        .get(other)
+                        .is_some_and(|(_, targets)| targets.iter().any(|t| t == dir))
+            })
+        })
+        .cloned()
+        .collect();
+    // A Flux Kustomization builds its `spec.path` from the repository's
+    // root (verify50 V50-7: two clusters building one plain folder), or
+    // the kustomization.yaml there (verify51 V51-3).
+    for (path, entry) in &repo.files {
+        if includes.contains_key(path) {
+            continue;
+        }
+        let flux = values(entry).iter().any(|value| {
+            value.get("kind").and_then(Value::as_str) == Some("Kustomization")
+                && value
+                    .get("apiVersion")
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| v.starts_with("kustomize.toolkit.fluxcd.io/"))
+                && value
+                    .pointer("/spec/path")
+                    .and_then(Value::as_str)
+                    .is_some_and(|spec_path| {
+                        let target = joined("", spec_path);
+                        holds(&target, file) || building.contains(&target)
                     })
-        } else {
-            // A Flux Kustomization builds its `spec.path` from the
-            // repository's root (verify50 V50-7: two clusters building one
-            // plain folder), or the kustomization.yaml there (verify51
-            // V51-3).
-            values()
-                .filter(|value| {
-                    value.get("kind").and_then(Value::as_str) == Some("Kustomization")
-                        && value
-                            .get("apiVersion")
-                            .and_then(Value::as_str)
-                            .is_some_and(|v| v.starts_with("kustomize.toolkit.fluxcd.io/"))
-                })
-                .filter_map(|value| value.pointer("/spec/path").and_then(Value::as_str))
-                .any(|spec_path| {
-                    let target = joined("", spec_path);
-                    holds(&target) || builds(&target)
-                })
-        };
-        if reaches {
+        });
+        if flux {
             found.push(path.clone());
         }
     }

@@ -1129,6 +1129,32 @@ fn a_base_several_overlays_include_is_named() {
         "{:?}",
         change.notes
     );
+    // verify52 V52-2: reached through a common folder, `bases:`, or a
+    // Component: the overlays at the top are named.
+    for (middle, key) in [
+        ("envs/common", "resources"),
+        ("envs/common", "bases"),
+        ("components/policies", "components"),
+    ] {
+        let top = format!("{key}:\n- ../../{middle}\n");
+        let middle_file = format!("{middle}/kustomization.yaml");
+        let files = repo(&[
+            ("base/p.yaml", PLAIN),
+            ("base/kustomization.yaml", "resources:\n- p.yaml\n"),
+            (&middle_file, "resources:\n- ../../base\n"),
+            ("overlays/staging/kustomization.yaml", &top),
+            ("overlays/prod/kustomization.yaml", &top),
+        ]);
+        let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+        assert!(change.shared_source, "{key}: {change:?}");
+        assert!(
+            change.notes.iter().any(|n| n.starts_with(
+                "base/p.yaml is in a kustomize base that overlays/prod/kustomization.yaml, overlays/staging/kustomization.yaml include"
+            )),
+            "{key}: {:?}",
+            change.notes
+        );
+    }
     let one = repo(&[
         ("base/p.yaml", PLAIN),
         ("overlays/prod/kustomization.yaml", overlay),
