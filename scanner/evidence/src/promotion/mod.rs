@@ -1962,6 +1962,9 @@ fn values_settings(
     // followed), and by its name.
     let mut by_reference_files: BTreeSet<String> = BTreeSet::new();
     let mut releases: BTreeSet<String> = BTreeSet::new();
+    // Their names, and the files of those taking values from elsewhere.
+    let mut release_names: BTreeSet<String> = BTreeSet::new();
+    let mut values_from: BTreeSet<String> = BTreeSet::new();
     // The parent chart's values set a subchart's under its name, over its
     // default (Helm's coalescing: verify47 V47-6, verify49 V49-4).
     let parent = parent_chart(repo, chart);
@@ -2039,6 +2042,16 @@ fn values_settings(
                 } else {
                     releases.insert(path.clone());
                 }
+                if let Some(name) = value.pointer("/metadata/name").and_then(Value::as_str) {
+                    release_names.insert(name.to_string());
+                }
+                if value
+                    .pointer("/spec/valuesFrom")
+                    .and_then(Value::as_array)
+                    .is_some_and(|from| !from.is_empty())
+                {
+                    values_from.insert(path.clone());
+                }
                 prefix = vec!["spec", "values"];
                 prefix.extend(base.iter().copied());
             }
@@ -2099,6 +2112,29 @@ fn values_settings(
         }
     }
     let key = keys.join(".");
+    // Where the key may be set over what is read here (verify52 V52-4,
+    // V52-5): a release's valuesFrom (a ConfigMap or Secret, merged
+    // under its spec.values: opaque unless those set the key), a
+    // kustomize patch of a release, kustomize's helmCharts or an Argo CD
+    // Application rendering the chart with values of their own. A patch
+    // here would not be what the cluster gets, nor would a rollback.
+    let mut opaque: Vec<String> = values_from
+        .iter()
+        .filter(|path| !others.iter().any(|s| &s.file == *path))
+        .map(|path| format!("{path} (a HelmRelease's valuesFrom)"))
+        .collect();
+    opaque.extend(release_value_overrides(
+        repo,
+        chart,
+        &chart_names,
+        &release_names,
+    ));
+    if !opaque.is_empty() {
+        return Err(format!(
+            "{key} may be set where polscan does not follow: {}; a patch of the values polscan reads would not be what the release gets: switch the action there by hand",
+            opaque.join(", ")
+        ));
+    }
     // The parent's value overrides the subchart's default; an
     // environment's file or a release's values, over both, still decide.
     // (Only without --policy-values: an environment's file decides then,
@@ -2126,6 +2162,20 @@ fn values_settings(
     }
     if !environment_values.is_empty() {
         if !named.is_empty() {
+            // A release's spec.values win over the values files it lists
+            // (Flux merges them last: walk49 W49-3, a patch of the
+            // environment's file changed nothing).
+            let over: Vec<String> = others
+                .iter()
+                .filter(|s| !is_values_file(&s.file) && !environment_values.contains(&s.file))
+                .map(|s| format!("{}:{}", s.file, s.first_line() + 1))
+                .collect();
+            if !over.is_empty() && named.iter().all(|s| is_values_file(&s.file)) {
+                return Err(format!(
+                    "{key} is also set in {}, a HelmRelease's spec.values, which Flux merges over the values files: if it is this cluster's release, name it with --policy-values (its value decides)",
+                    over.join(", ")
+                ));
+            }
             return Ok((named, None));
         }
         // The package judged this environment alone: patching the
@@ -2148,6 +2198,18 @@ fn values_settings(
     let loose =
         |s: &Setting| is_values_file(&s.file) && longest_root(&s.file, &repo.charts).is_none();
     match (defaults.len(), others.len()) {
+        // Several releases read the default: a patch of it switches them
+        // all, each cluster's (verify52 V52-3).
+        (_, 0) if releases.len() + by_reference_files.len() > 1 => Err(format!(
+            "{key} is set only in the chart's default {}, which its HelmReleases {} all read: a patch of it would switch every one of them; set it in this cluster's release (or its values file) and name that with --policy-values",
+            all.join(", "),
+            releases
+                .iter()
+                .chain(&by_reference_files)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
         (_, 0) => Ok((defaults, None)),
         (0, 1) if loose(&others[0]) => Err(format!(
             "{key} is set only in {}, which is in no chart: if this cluster's release of the chart reads it, name it with --policy-values",
@@ -2171,6 +2233,118 @@ fn values_settings(
             all.join(", ")
         )),
     }
+}
+
+/// The places that render `chart` with values polscan does not read:
+/// kustomize patches of its HelmReleases (`release_names`; by target kind
+/// and name, or a patch naming one), kustomize `helmCharts` entries of
+/// it, and Argo CD Applications (or ApplicationSets) giving it `helm`
+/// values. Each as `<file> (<what>)`.
+fn release_value_overrides(
+    repo: &Repository,
+    chart: &str,
+    chart_names: &[String],
+    release_names: &BTreeSet<String>,
+) -> Vec<String> {
+    let names_release = |text: &str| {
+        text.contains("HelmRelease")
+            && text.lines().any(|line| {
+                line.trim().strip_prefix("name:").is_some_and(|v| {
+                    release_names.contains(unquote(v.split(" #").next().unwrap_or(v)))
+                })
+            })
+    };
+    let mut found = Vec::new();
+    for (path, file) in &repo.files {
+        let folder = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        for value in file.documents.iter().filter_map(|d| d.value.as_ref()) {
+            // kustomize's patches, or a Flux Kustomization's.
+            let patches = [
+                "/patches",
+                "/patchesJson6902",
+                "/spec/patches",
+                "/patchesStrategicMerge",
+            ]
+            .into_iter()
+            .filter_map(|pointer| value.pointer(pointer)?.as_array())
+            .flatten();
+            for patch in patches {
+                let target = patch.get("target");
+                let kind = target.and_then(|t| t.get("kind")).and_then(Value::as_str);
+                let name = target.and_then(|t| t.get("name")).and_then(Value::as_str);
+                let by_target = kind == Some("HelmRelease")
+                    && name.is_none_or(|name| {
+                        regex::Regex::new(&format!("^(?:{name})$")).map_or(true, |pattern| {
+                            release_names.iter().any(|n| pattern.is_match(n))
+                        })
+                    });
+                let text = patch
+                    .get("patch")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .or_else(|| {
+                        patch
+                            .get("path")
+                            .and_then(Value::as_str)
+                            .or(patch.as_str())
+                            .and_then(|relative| repo.text(&joined(folder, relative)))
+                            .map(str::to_string)
+                    })
+                    .unwrap_or_default();
+                if (by_target || (kind.is_none() && names_release(&text)))
+                    && !release_names.is_empty()
+                {
+                    found.push(format!("{path} (a kustomize patch of a HelmRelease)"));
+                }
+            }
+            for entry in value
+                .get("helmCharts")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if entry
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .is_some_and(|name| chart_names.iter().any(|n| n == name))
+                {
+                    found.push(format!("{path} (kustomize helmCharts)"));
+                }
+            }
+            let argo = value
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .is_some_and(|v| v.starts_with("argoproj.io/"));
+            if argo {
+                let spec = value
+                    .pointer("/spec/template/spec")
+                    .or_else(|| value.get("spec"));
+                let sources = spec.into_iter().flat_map(|spec| {
+                    spec.get("source").into_iter().chain(
+                        spec.get("sources")
+                            .and_then(Value::as_array)
+                            .into_iter()
+                            .flatten(),
+                    )
+                });
+                for source in sources {
+                    let renders = source
+                        .get("path")
+                        .and_then(Value::as_str)
+                        .is_some_and(|p| joined("", p) == chart)
+                        || source
+                            .get("chart")
+                            .and_then(Value::as_str)
+                            .is_some_and(|c| chart_names.iter().any(|n| n == c));
+                    if renders && source.get("helm").is_some() {
+                        found.push(format!("{path} (an Argo CD Application's helm values)"));
+                    }
+                }
+            }
+        }
+    }
+    found.dedup();
+    found
 }
 
 /// The line edits setting every action of `located` to `target`, per

@@ -2065,3 +2065,128 @@ fn a_flux_path_to_a_kustomization_counts_as_including() {
         change.notes
     );
 }
+
+/// verify52 V52-3, V52-4, V52-5, walk49 W49-3: where a release's values
+/// come from somewhere polscan does not read, or several releases read
+/// the default, no patch is made.
+#[test]
+fn release_values_polscan_does_not_follow_give_no_patch() {
+    let template = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: a\nspec:\n  validationFailureAction: {{ .Values.a.action }}\n  rules: []\n";
+    let release = |name: &str, rest: &str| {
+        format!("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: {name}\nspec:\n  chart:\n    spec:\n      chart: ./c\n{rest}")
+    };
+    let problem = |extra: &[(&str, &str)], environment: &[&str]| {
+        let mut files = vec![
+            ("c/Chart.yaml", CHART),
+            ("c/templates/a.yaml", template),
+            ("c/values.yaml", "a:\n  action: Audit\n"),
+        ];
+        files.extend_from_slice(extra);
+        let environment: Vec<String> = environment.iter().map(|e| e.to_string()).collect();
+        let change = plan(&repo(&files), &cluster_policy("a"), &environment, "a");
+        assert_eq!(change.promote, None, "{change:?}");
+        change.problem.unwrap_or_default()
+    };
+    // V52-3: two releases, neither setting the key.
+    let prod = release("prod", "");
+    let staging = release("staging", "");
+    let p = problem(
+        &[
+            ("clusters/prod/hr.yaml", &prod),
+            ("clusters/staging/hr.yaml", &staging),
+        ],
+        &[],
+    );
+    assert!(
+        p.contains(
+            "which its HelmReleases clusters/prod/hr.yaml, clusters/staging/hr.yaml all read"
+        ),
+        "{p}"
+    );
+    // V52-4: valuesFrom, unless the release's spec.values set the key.
+    let from = release(
+        "prod",
+        "  valuesFrom:\n  - kind: ConfigMap\n    name: policy-values\n",
+    );
+    let p = problem(&[("clusters/prod/hr.yaml", &from)], &[]);
+    assert!(
+        p.contains("clusters/prod/hr.yaml (a HelmRelease's valuesFrom)"),
+        "{p}"
+    );
+    let set = release(
+        "prod",
+        "  valuesFrom:\n  - kind: ConfigMap\n    name: policy-values\n  values:\n    a:\n      action: Audit\n",
+    );
+    let files = repo(&[
+        ("c/Chart.yaml", CHART),
+        ("c/templates/a.yaml", template),
+        ("c/values.yaml", "a:\n  action: Audit\n"),
+        ("clusters/prod/hr.yaml", &set),
+    ]);
+    let change = plan(
+        &files,
+        &cluster_policy("a"),
+        &["clusters/prod/hr.yaml".to_string()],
+        "a",
+    );
+    assert!(
+        patches(&change)
+            .0
+            .starts_with("diff --git a/clusters/prod/hr.yaml"),
+        "{change:?}"
+    );
+    // V52-4: kustomize helmCharts, an Argo CD Application.
+    let p = problem(
+        &[(
+            "clusters/prod/kustomization.yaml",
+            "helmCharts:\n- name: policies\n  valuesInline:\n    a:\n      action: Enforce\n",
+        )],
+        &[],
+    );
+    assert!(
+        p.contains("clusters/prod/kustomization.yaml (kustomize helmCharts)"),
+        "{p}"
+    );
+    let p = problem(
+        &[(
+            "apps/policies.yaml",
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: policies\nspec:\n  source:\n    path: c\n    helm:\n      valuesObject:\n        a:\n          action: Enforce\n",
+        )],
+        &[],
+    );
+    assert!(
+        p.contains("apps/policies.yaml (an Argo CD Application's helm values)"),
+        "{p}"
+    );
+    // V52-5: an overlay's patch of the release.
+    let p = problem(
+        &[
+            ("infra/base/hr.yaml", &release("policies", "")),
+            (
+                "clusters/prod/kustomization.yaml",
+                "resources:\n- ../../infra/base\npatches:\n- path: values-patch.yaml\n  target:\n    kind: HelmRelease\n    name: policies\n",
+            ),
+            (
+                "clusters/prod/values-patch.yaml",
+                "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: policies\nspec:\n  values:\n    a:\n      action: Enforce\n",
+            ),
+        ],
+        &[],
+    );
+    assert!(
+        p.contains("clusters/prod/kustomization.yaml (a kustomize patch of a HelmRelease)"),
+        "{p}"
+    );
+    // W49-3: the release's spec.values over the environment's file.
+    let p = problem(
+        &[
+            ("c/values-prod.yaml", "a:\n  action: Audit\n"),
+            (
+                "clusters/prod/hr.yaml",
+                &release("prod", "  values:\n    a:\n      action: Audit\n"),
+            ),
+        ],
+        &["c/values-prod.yaml"],
+    );
+    assert!(p.contains("is also set in clusters/prod/hr.yaml:"), "{p}");
+}
