@@ -552,6 +552,17 @@ impl Repository {
                     change.notes.push(note);
                 }
             }
+            // No promotion of rules no one compared; where Git enforces
+            // already, its rollback (to Audit) stands.
+            Some(soaked::SoakCheck::Unreadable(problem)) => {
+                if change.problem.is_none() && change.promote.is_some() {
+                    change.promote = None;
+                    change.rollback = None;
+                    change.problem = Some(problem);
+                } else if change.problem.is_none() {
+                    change.notes.push(problem);
+                }
+            }
             // Enforcing Git's version would enforce rules no soak judged:
             // no patch either way (the rollback is made against the
             // promoted file), and this problem first — a hand change of

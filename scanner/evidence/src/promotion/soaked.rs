@@ -34,8 +34,14 @@ pub(super) enum SoakCheck {
     Same,
     /// Git's rules are not the cluster's: the problem to state.
     Differs(String),
-    /// Not compared: the note to state.
+    /// Not compared, and nothing to compare in Git (only bindings there):
+    /// the note to state.
     Unchecked(String),
+    /// Git's policy could not be read to compare (a template with
+    /// expressions beyond its action, labels and namespace; not YAML):
+    /// the problem to state. Its patch would enforce rules no one
+    /// compared with those that soaked (walk49 W49-1).
+    Unreadable(String),
 }
 
 /// Fields the API server (a CRD's schema, or Kubernetes for
@@ -58,9 +64,9 @@ const SERVER_DEFAULTS: [(&str, &str); 12] = [
 
 /// A template document whose every `{{ … }}` stands on an action field's
 /// line (`validationFailureAction`, `failureAction`, `validationActions`),
-/// on its labels (`labels: {{ include … }}`, or an include on the lines
-/// under `labels:`: the soak digest leaves labels out, and nearly every
-/// chart templates them: verify48 V48-15) or on `namespace:` (the
+/// in metadata's labels (any line of them, literal or templated: the soak
+/// digest leaves labels out, and nearly every chart templates them:
+/// verify48 V48-15, walk49 W49-1) or on `namespace:` (the
 /// cluster's `namespace`, as the release renders it), read as YAML with
 /// actions set to `Audit` (the digest leaves them out too) and labels
 /// empty; None when another line is templated or it does not parse.
@@ -74,9 +80,27 @@ pub(super) fn action_only_template(lines: &[&str], namespace: Option<&str>) -> O
     // The top-level key the line is under: only metadata's own labels are
     // set aside, not a rule pattern's (verify49 V49-7).
     let mut top = "";
+    // Inside metadata's labels: every line of them is set aside, literal
+    // or templated (walk49 W49-1: `managed-by: {{ .Release.Service }}`
+    // left the rules unchecked).
+    let mut in_labels = false;
     for line in lines {
-        if !line.starts_with([' ', '\t', '-', '#']) && !line.trim().is_empty() {
+        let bare = line.trim();
+        let only_expression = bare.starts_with("{{") && bare.ends_with("}}");
+        if in_labels {
+            let indent = line.len() - line.trim_start().len();
+            if bare.is_empty() || bare.starts_with('#') || only_expression || indent > 2 {
+                continue;
+            }
+            in_labels = false;
+        }
+        if !line.starts_with([' ', '\t', '-', '#']) && !bare.is_empty() {
             top = line.split(':').next().unwrap_or("");
+        }
+        if top == "metadata" && line.starts_with("  labels:") {
+            out.push("  labels: {}".to_string());
+            in_labels = true;
+            continue;
         }
         if !line.contains("{{") {
             out.push(line.trim_end_matches(['\n', '\r']).to_string());
@@ -85,22 +109,9 @@ pub(super) fn action_only_template(lines: &[&str], namespace: Option<&str>) -> O
         let indent = &line[..line.len() - line.trim_start().len()];
         let trimmed = line.trim();
         let metadata_child = top == "metadata" && indent.len() == 2;
-        // An include alone on a line, under `labels:`.
-        if trimmed.starts_with("{{") && trimmed.ends_with("}}") {
-            let last = out.last_mut()?;
-            let under_metadata = top == "metadata" && last.starts_with("  labels:");
-            if under_metadata && last.trim() == "labels:" {
-                last.push_str(" {}");
-                continue;
-            }
-            if under_metadata && last.trim() == "labels: {}" {
-                continue;
-            }
+        // A control or include line elsewhere: what it makes is unknown.
+        if only_expression {
             return None;
-        }
-        if metadata_child && trimmed.starts_with("labels:") {
-            out.push(format!("{indent}labels: {{}}"));
-            continue;
         }
         if let (true, Some(_), Some(namespace)) = (
             metadata_child,
@@ -177,10 +188,10 @@ pub(super) fn check(repo: &Repository, policy: &PolicyRef<'_>, soaked: &Soaked<'
                 &rendered
             }
             None => {
-                return unchecked(if template {
-                    format!("Git's policy ({file}) is a template")
+                return SoakCheck::Unreadable(if template {
+                    format!("Git's policy ({file}) is a Helm template with expressions beyond its action, labels and namespace: polscan cannot check it renders the rules that soaked, so it makes no patch — render the chart (helm template) with this cluster's values, compare it with the cluster's policy, then switch the action in Git by hand")
                 } else {
-                    format!("Git's policy ({file}) does not read as YAML")
+                    format!("Git's policy ({file}) does not read as YAML: polscan cannot check it holds the rules that soaked, so it makes no patch")
                 })
             }
         },
@@ -203,10 +214,10 @@ pub(super) fn check(repo: &Repository, policy: &PolicyRef<'_>, soaked: &Soaked<'
     let mut bindings = Vec::new();
     for (file, repo_file, document) in &git_bindings {
         let Some(value) = &document.value else {
-            return unchecked(format!(
-                "Git's binding in {file} is {}",
+            return SoakCheck::Unreadable(format!(
+                "Git's binding in {file} is {}: polscan cannot check its scope is the one that soaked, so it makes no patch",
                 if repo_file.template_of.is_some() {
-                    "a template"
+                    "a Helm template"
                 } else {
                     "not YAML"
                 }
