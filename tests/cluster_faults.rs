@@ -442,3 +442,98 @@ fn an_evaluation_past_the_deadline_does_not_keep_the_process_alive() {
         "{err}"
     );
 }
+
+/// fault17 F17-2: a message holding characters a YAML reader refuses raw
+/// (DEL, a C1 control, U+FFFE — from an annotation anyone can set) is
+/// written, not refused on every run. fault17 F17-3: reports a run could
+/// not write (here: the server forbids it) keep the stale reports of their
+/// namespace — after a change of layout, the ones they were to replace —
+/// and the run fails; once they are written, a rerun prunes them.
+#[test]
+fn unwritten_reports_keep_their_namespace_s_reports_and_control_characters_are_written() {
+    let cluster = TestCluster::start_prepared();
+    cluster.kubectl_ok(&["create", "namespace", "polscan-system"]);
+    cluster.kubectl_ok(&["create", "namespace", "ctl"]);
+    let evil = "x\u{7f}y\u{9b}z\u{fffe}w";
+    let objects = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "evil", "namespace": "ctl", "annotations": {"evil": evil}}},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "plain", "namespace": "ctl"}},
+        {"apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy", "metadata": {"name": "echo"}, "spec": {"validationFailureAction": "Audit", "rules": [{"name": "echo",
+            "match": {"any": [{"resources": {"kinds": ["ConfigMap"], "namespaces": ["ctl"]}}]},
+            "validate": {"message": "m={{ request.object.metadata.annotations.evil || 'none' }}",
+                "deny": {"conditions": {"any": [{"key": "a", "operator": "Equals", "value": "a"}]}}}}]}}
+    ]});
+    let out = cluster.kubectl_with_stdin(&["create", "-f", "-"], Some(&objects.to_string()));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let scan = |kubeconfig: &str, extra: &[&str]| {
+        let mut args = vec![
+            "scan",
+            "--kubeconfig",
+            kubeconfig,
+            "-o",
+            "summary",
+            "--include-kinds",
+            "ConfigMap",
+            "-n",
+            "ctl",
+        ];
+        args.extend_from_slice(extra);
+        polscan(&args)
+    };
+    let admin = cluster.kubeconfig().display().to_string();
+    let ran = scan(&admin, &[]);
+    let err = String::from_utf8_lossy(&ran.stderr).into_owned();
+    assert_eq!(ran.status.code(), Some(0), "{err}");
+    let (per_resource, _) = stored_reports(&cluster);
+    assert_eq!(per_resource.len(), 2, "{per_resource:?}\n{err}");
+    let text = cluster.kubectl_ok(&["get", "policyreports", "-n", "ctl", "-o", "json"]);
+    assert!(text.contains(&format!("m={evil}")), "{text}");
+
+    // A user who may read and delete reports, not write them.
+    cluster.apply_yaml(
+        r#"apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: polscan-no-writes}
+rules:
+- apiGroups: ["*"]
+  resources: ["*"]
+  verbs: [get, list, watch]
+- apiGroups: [coordination.k8s.io]
+  resources: [leases]
+  verbs: [get, list, create, update, patch, delete]
+- apiGroups: [wgpolicyk8s.io]
+  resources: [policyreports, clusterpolicyreports]
+  verbs: [get, list, delete]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: polscan-no-writes}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: polscan-no-writes}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: User, name: polscan-limited}
+"#,
+    );
+    let limited = cluster.limited_kubeconfig().display().to_string();
+    let ran = scan(&limited, &["--report-per", "namespace"]);
+    let err = failed_run("report writes forbidden", &ran, None);
+    assert!(
+        err.contains("Forbidden (403)") && err.contains("stale report(s) kept"),
+        "{err}"
+    );
+    let (names, _) = stored_reports(&cluster);
+    assert_eq!(names, per_resource, "{err}");
+
+    // Written, the parts replace them.
+    let ran = scan(&admin, &["--report-per", "namespace"]);
+    let err = String::from_utf8_lossy(&ran.stderr).into_owned();
+    assert_eq!(ran.status.code(), Some(0), "{err}");
+    let (names, _) = stored_reports(&cluster);
+    assert!(
+        !names.is_empty() && names.iter().all(|n| !per_resource.contains(n)),
+        "{names:?}\n{err}"
+    );
+}

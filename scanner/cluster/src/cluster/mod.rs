@@ -263,6 +263,46 @@ pub(crate) async fn get(
     .await
 }
 
+/// The body of a server-side apply: `value` as JSON whose every character
+/// a YAML reader refuses is `\u`-escaped. The API server reads an apply
+/// (`application/apply-patch+yaml`) with a YAML decoder, which refuses
+/// DEL, the C1 controls but NEL, U+FFFE and U+FFFF raw in the stream
+/// (go-yaml's reader: "control characters are not allowed"); serde_json
+/// escapes only those below U+0020. One such character in a message
+/// (interpolated from an annotation anyone can set) made a report refused
+/// on every run (fault17 F17-2). The escape is the same string to JSON and
+/// YAML alike. Errors: `value` does not serialize.
+pub(crate) fn apply_body<T: serde::Serialize + ?Sized>(
+    value: &T,
+    what: &str,
+) -> Result<Box<serde_json::value::RawValue>, ClusterError> {
+    let encoding = |err: serde_json::Error| ClusterError::Transport {
+        what: format!("encoding {what}"),
+        message: err.to_string(),
+    };
+    let json = serde_json::to_string(value).map_err(encoding)?;
+    let escaped = if json.chars().any(yaml_refuses) {
+        let mut out = String::with_capacity(json.len() + 16);
+        for c in json.chars() {
+            if yaml_refuses(c) {
+                out.push_str(&format!("\\u{:04x}", u32::from(c)));
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    } else {
+        json
+    };
+    serde_json::value::RawValue::from_string(escaped).map_err(encoding)
+}
+
+/// Whether a YAML 1.2 reader refuses `c` raw in its stream (above the
+/// controls serde_json escapes itself).
+fn yaml_refuses(c: char) -> bool {
+    matches!(c, '\u{7f}'..='\u{84}' | '\u{86}'..='\u{9f}' | '\u{fffe}' | '\u{ffff}')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,5 +441,22 @@ mod tests {
                 .starts_with("discovery: ServiceUnavailable: an aggregated API (an APIService"),
             "{err}"
         );
+    }
+
+    /// fault17 F17-2: what a YAML reader refuses raw goes escaped, and
+    /// the body reads back as the same value.
+    #[test]
+    fn an_apply_body_escapes_what_yaml_refuses() {
+        let value = serde_json::json!({"message": "a\u{7f}b\u{9b}c\u{85}d\u{fffe}e\u{ffff}\u{feff}\u{1b}é😀"});
+        let body = apply_body(&value, "test").unwrap();
+        let text = body.get();
+        for c in ['\u{7f}', '\u{9b}', '\u{fffe}', '\u{ffff}', '\u{1b}'] {
+            assert!(!text.contains(c), "{c:?} raw in {text}");
+        }
+        assert!(text.contains("\\u007f") && text.contains("\\u009b") && text.contains("\\ufffe"));
+        // NEL, BOM and the rest a YAML reader takes stay as they are.
+        assert!(text.contains('\u{85}') && text.contains('\u{feff}') && text.contains('😀'));
+        let back: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(back, value);
     }
 }

@@ -17,7 +17,7 @@ use tokio_util::compat::FuturesAsyncReadCompatExt;
 use tokio_util::io::SyncIoBridge;
 
 use super::discovery::Discovered;
-use super::{absent_if_not_found, send, ClusterError};
+use super::{absent_if_not_found, apply_body, send, ClusterError};
 use crate::reconcile::{report_resource, ExistingReport, ReportKey};
 pub use report_model::api::ReportApi;
 
@@ -405,18 +405,20 @@ impl ReportStore {
     ) -> Result<(), ClusterError> {
         let params = PatchParams::apply(FIELD_MANAGER).force();
         let request = kube::core::Request::new(collection(self.api, key));
-        let request = match self.api {
-            ReportApi::Wgpolicy => request.patch(&key.name, &params, &Patch::Apply(report)),
+        let what = describe(self.api, key);
+        let body = match self.api {
+            ReportApi::Wgpolicy => apply_body(report, &what)?,
             ReportApi::OpenReports => {
                 let mut value =
                     serde_json::to_value(report).map_err(|err| ClusterError::Transport {
-                        what: format!("encoding {}", describe(self.api, key)),
+                        what: format!("encoding {what}"),
                         message: err.to_string(),
                     })?;
                 self.api.convert(&mut value);
-                request.patch(&key.name, &params, &Patch::Apply(value))
+                apply_body(&value, &what)?
             }
         };
+        let request = request.patch(&key.name, &params, &Patch::Apply(body));
         // The server echoes the whole report back (with managedFields); it
         // is skipped, not built into a Value: at hundreds of writes a
         // second the decoding competes with the server for the same cores.

@@ -393,13 +393,14 @@ async fn apply(
     config_map: &Value,
     params: PatchParams,
 ) -> Result<(), ClusterError> {
+    let body = super::apply_body(config_map, &what)?;
     send::<Value>(
         client,
         what,
         kube::core::Request::new(format!("/api/v1/namespaces/{namespace}/configmaps")).patch(
             name,
             &params,
-            &Patch::Apply(config_map),
+            &Patch::Apply(body),
         ),
     )
     .await

@@ -77,6 +77,8 @@ pub(super) struct ReportSink {
     /// Reports not sent because they do not fit the CRD schema; their
     /// stored version is kept (they are wanted, so nothing prunes it).
     pub(super) not_sent: Vec<ClusterError>,
+    /// The keys of [`Self::not_sent`].
+    pub(super) unsent: Vec<ReportKey>,
 }
 
 impl ReportSink {
@@ -92,6 +94,7 @@ impl ReportSink {
             error: None,
             spill_error: None,
             not_sent: Vec::new(),
+            unsent: Vec::new(),
         }
     }
 
@@ -112,6 +115,7 @@ impl ReportSink {
             let (key, report, stored) = match decision {
                 Decision::NotSent { key, error } => {
                     self.not_sent.push(not_sent(&key, error));
+                    self.unsent.push(key);
                     continue;
                 }
                 Decision::Held { .. } => continue,

@@ -309,6 +309,15 @@ pub struct ScanOutcome {
     /// Writes and deletes that failed, and reports not sent because they
     /// do not fit their CRD schema ([`ClusterError::NotSent`]).
     pub write_failures: Vec<ClusterError>,
+    /// The reports this run wanted written that were not (their write
+    /// failed, or they were not sent): stale reports in their namespace
+    /// (or, for a cluster-scoped one, the cluster's) are not deleted this
+    /// run, since they may be what the unwritten one was to replace
+    /// (fault17 F17-3: a change of layout deleted the per-resource reports
+    /// of a namespace whose new part the server refused).
+    pub unwritten: BTreeSet<ReportKey>,
+    /// Stale reports kept for [`Self::unwritten`].
+    pub deletes_held: usize,
     /// The run was a dry run: nothing was written or deleted.
     pub dry_run: bool,
     /// Results by status (kept even when findings are not).
@@ -606,6 +615,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
                 .await;
                 outcome.writes = tally.written;
                 outcome.write_failures.extend(tally.failures);
+                outcome.unwritten.extend(tally.failed);
             }
         }
     }
@@ -722,6 +732,7 @@ async fn finish_per_resource(
     outcome.plan = sink.decisions.finish(listing);
     outcome.printed_reports = sink.printed;
     outcome.write_failures.append(&mut sink.not_sent);
+    outcome.unwritten.extend(std::mem::take(&mut sink.unsent));
     if let Some(writer) = writer {
         match writer.await {
             Ok(tally) => {
@@ -729,6 +740,7 @@ async fn finish_per_resource(
                 outcome.results_kept = tally.results_kept;
                 outcome.unchanged_after_carry_over = tally.unchanged_after_carry_over;
                 outcome.write_failures.extend(tally.failures);
+                outcome.unwritten.extend(tally.failed);
             }
             Err(err) => outcome.write_failures.push(ClusterError::Transport {
                 what: "writing reports".into(),
@@ -758,7 +770,10 @@ fn decide_per_namespace(
                 }
             }
             Decision::Held { .. } => outcome.rewrites_held += 1,
-            Decision::NotSent { key, error } => outcome.write_failures.push(not_sent(&key, error)),
+            Decision::NotSent { key, error } => {
+                outcome.write_failures.push(not_sent(&key, error));
+                outcome.unwritten.insert(key);
+            }
         }
     }
     outcome.plan = decisions.finish(listing);

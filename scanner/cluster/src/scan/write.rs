@@ -55,6 +55,8 @@ pub(super) struct WriteTally {
     pub(super) results_kept: usize,
     pub(super) unchanged_after_carry_over: usize,
     pub(super) failures: Vec<ClusterError>,
+    /// The reports whose write failed.
+    pub(super) failed: Vec<ReportKey>,
 }
 
 /// Writes one report. With `carry_over` (the policies this run has, set
@@ -125,13 +127,17 @@ pub(super) async fn write_stream(
             let schemas = schemas.clone();
             async move {
                 let carry_over = carry_over.as_deref().map(|loaded| (loaded, &*schemas));
-                apply_one(&store, outgoing, &progress, carry_over).await
+                let key = outgoing.key.clone();
+                (
+                    key,
+                    apply_one(&store, outgoing, &progress, carry_over).await,
+                )
             }
         })
         .buffer_unordered(concurrency.max(1))
         .collect::<Vec<_>>()
         .await;
-    tally(results)
+    tally_writes(results)
 }
 
 pub(super) async fn write_all(
@@ -143,16 +149,31 @@ pub(super) async fn write_all(
     let results = futures::stream::iter(reports)
         .map(|(key, report)| {
             let outgoing = Outgoing {
-                key,
+                key: key.clone(),
                 report,
                 stored: false,
             };
-            apply_one(store, outgoing, progress, None)
+            async move { (key, apply_one(store, outgoing, progress, None).await) }
         })
         .buffer_unordered(concurrency.max(1))
         .collect::<Vec<_>>()
         .await;
-    tally(results)
+    tally_writes(results)
+}
+
+/// One write's result: whether it wrote, how many results it carried over.
+type Written = Result<(bool, usize), ClusterError>;
+
+/// [`tally`] of writes, with the keys of those that failed.
+fn tally_writes(results: Vec<(ReportKey, Written)>) -> WriteTally {
+    let failed = results
+        .iter()
+        .filter(|(_, result)| result.is_err())
+        .map(|(key, _)| key.clone())
+        .collect();
+    let mut tally = tally(results.into_iter().map(|(_, result)| result).collect());
+    tally.failed = failed;
+    tally
 }
 
 pub(super) fn tally(results: Vec<Result<(bool, usize), ClusterError>>) -> WriteTally {
@@ -250,15 +271,40 @@ pub(super) async fn drop_deleted_policies(
     outcome.deletes += deleted.len();
 }
 
+/// Deletes the plan's stale reports, but those in a namespace (or, cluster
+/// scoped, the cluster) where a report this run wanted was not written:
+/// they may be what it was to replace ([`ScanOutcome::unwritten`]).
 pub(super) async fn delete_stale(
     store: &ReportStore,
     outcome: &mut ScanOutcome,
     concurrency: usize,
     progress: &ScanProgress,
 ) {
+    let (held, delete) = held_back_deletes(&outcome.plan.delete, &outcome.unwritten);
+    if !held.is_empty() {
+        outcome.deletes_held += held.len();
+        tracing::warn!(
+            "{} stale report(s) kept: a report of their namespace was not written this run, and they may be what it replaces",
+            held.len()
+        );
+    }
+    outcome.plan.delete = delete;
     let tally = delete_all(store, &outcome.plan.delete, concurrency, progress).await;
     outcome.deletes += tally.written;
     outcome.write_failures.extend(tally.failures);
+}
+
+/// `delete` split into those held (a key of `unwritten` is in the same
+/// namespace, or both are cluster scoped) and those to delete.
+fn held_back_deletes(
+    delete: &[ReportKey],
+    unwritten: &BTreeSet<ReportKey>,
+) -> (Vec<ReportKey>, Vec<ReportKey>) {
+    delete.iter().cloned().partition(|key| {
+        unwritten
+            .iter()
+            .any(|u| u.cluster_scoped == key.cluster_scoped && u.namespace == key.namespace)
+    })
 }
 
 /// Deletes `keys` from `store`, `concurrency` at a time.
@@ -330,4 +376,40 @@ pub(super) async fn leave_the_other_api(
     outcome.deletes += tally.written;
     outcome.other_api_deleted = tally.written;
     outcome.write_failures.extend(tally.failures);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(namespace: &str, name: &str) -> ReportKey {
+        ReportKey {
+            cluster_scoped: namespace.is_empty(),
+            namespace: namespace.into(),
+            name: name.into(),
+        }
+    }
+
+    /// fault17 F17-3: a namespace whose new report was not written keeps
+    /// its stale ones; other namespaces, and the cluster's, are pruned.
+    #[test]
+    fn a_namespace_with_an_unwritten_report_keeps_its_stale_ones() {
+        let delete = vec![
+            key("ctl", "old-1"),
+            key("ctl", "old-2"),
+            key("web", "old-3"),
+            key("", "cluster-old"),
+        ];
+        let unwritten: BTreeSet<ReportKey> = [key("ctl", "polscan-ns-0")].into();
+        let (held, deleted) = held_back_deletes(&delete, &unwritten);
+        assert_eq!(held, [key("ctl", "old-1"), key("ctl", "old-2")]);
+        assert_eq!(deleted, [key("web", "old-3"), key("", "cluster-old")]);
+        let unwritten: BTreeSet<ReportKey> = [key("", "cluster-new")].into();
+        let (held, deleted) = held_back_deletes(&delete, &unwritten);
+        assert_eq!(held, [key("", "cluster-old")]);
+        assert_eq!(deleted.len(), 3);
+        let (held, deleted) = held_back_deletes(&delete, &BTreeSet::new());
+        assert!(held.is_empty());
+        assert_eq!(deleted, delete);
+    }
 }
