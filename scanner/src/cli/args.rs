@@ -102,6 +102,7 @@ impl CliRuntime {
 impl Drop for CliRuntime {
     fn drop(&mut self) {
         if let Some(runtime) = self.runtime.take() {
+            super::panic_report::runtime_shutting_down();
             runtime.shutdown_background();
         }
     }
