@@ -2086,6 +2086,25 @@ fn values_settings(
                         keys.join(".")
                     ));
                 }
+                // A key under an anchor other keys alias (`*a`, `<<: *a`)
+                // is theirs too: a patch here would switch what reads
+                // them (verify52 V52-1: a NO-GO policy's key, aliased).
+                for depth in 1..pattern.len() {
+                    let anchor = document
+                        .entries
+                        .iter()
+                        .find(|e| e.path_is(&pattern[..depth]))
+                        .and_then(|e| lines.get(e.line).and_then(|l| l.get(e.value.clone())))
+                        .and_then(|v| v.strip_prefix('&'))
+                        .map(|v| v.split_whitespace().next().unwrap_or(v).to_string());
+                    if let Some(anchor) = anchor.filter(|a| file.text.contains(&format!("*{a}"))) {
+                        return Err(format!(
+                            "{path}:{}: {} is inside the YAML anchor &{anchor}, which *{anchor} copies elsewhere in the file: a patch of it would change every copy (another policy's key among them); write the key out where each policy reads it",
+                            document.lines.start + entry.line + 1,
+                            keys.join(".")
+                        ));
+                    }
+                }
                 let setting = Setting {
                     file: path.clone(),
                     form: Form::Scalar {

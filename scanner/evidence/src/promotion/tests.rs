@@ -2196,3 +2196,42 @@ fn release_values_polscan_does_not_follow_give_no_patch() {
     );
     assert!(p.contains("is also set in clusters/prod/hr.yaml:"), "{p}");
 }
+
+/// verify52 V52-1: a key inside a YAML anchor another key aliases (or
+/// merges) is not patched: the patch would switch the copy too.
+#[test]
+fn a_key_inside_an_aliased_anchor_is_not_patched() {
+    let template = |name: &str, key: &str| {
+        format!("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: {name}\nspec:\n  validationFailureAction: {{{{ .Values.{key}.action }}}}\n  rules: []\n")
+    };
+    let a = template("a", "policyA");
+    let b = template("b", "policyB");
+    for values in [
+        "policyA: &pa\n  action: Audit\npolicyB: *pa\n",
+        "policyA: &pa\n  action: Audit\n  severity: high\npolicyB:\n  <<: *pa\n  severity: low\n",
+    ] {
+        let files = repo(&[
+            ("c/Chart.yaml", CHART),
+            ("c/templates/a.yaml", &a),
+            ("c/templates/b.yaml", &b),
+            ("c/values.yaml", values),
+        ]);
+        let change = plan(&files, &cluster_policy("a"), &[], "a");
+        assert_eq!(change.promote, None, "{values}: {change:?}");
+        assert!(
+            change
+                .problem
+                .as_deref()
+                .is_some_and(|p| p.contains("inside the YAML anchor &pa")),
+            "{change:?}"
+        );
+    }
+    // An anchor nothing aliases is no copy.
+    let files = repo(&[
+        ("c/Chart.yaml", CHART),
+        ("c/templates/a.yaml", &a),
+        ("c/values.yaml", "policyA: &pa\n  action: Audit\n"),
+    ]);
+    let change = plan(&files, &cluster_policy("a"), &[], "a");
+    assert!(change.promote.is_some(), "{change:?}");
+}
