@@ -121,6 +121,11 @@ pub struct GitChange {
     /// why).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub rules_differ: bool,
+    /// The files of the repository holding the policy's document (or
+    /// its bindings): where the action is changed by hand when no patch
+    /// is made; not in evidence.json.
+    #[serde(skip)]
+    pub git_files: Vec<String>,
 }
 
 /// Holds back the promotion of a policy whose patch switches another
@@ -545,6 +550,18 @@ impl Repository {
                 problem: Some(problem),
                 ..GitChange::default()
             });
+        change.git_files = self
+            .files
+            .iter()
+            .filter(|(_, file)| {
+                file.documents.iter().any(|d| {
+                    d.identity
+                        .as_ref()
+                        .is_some_and(|identity| role(policy, identity).is_some())
+                })
+            })
+            .map(|(path, _)| path.clone())
+            .collect();
         match soaked.map(|soaked| soaked::check(self, policy, soaked)) {
             None | Some(soaked::SoakCheck::Same) => {}
             Some(soaked::SoakCheck::Unchecked(note)) => {
@@ -657,6 +674,7 @@ fn plan_inner(
         notes,
         problem: None,
         rules_differ: false,
+        git_files: Vec::new(),
         also_switches: located.readers,
         shared_source,
         // The reverse of the promotion leaves Git as it is now.

@@ -351,6 +351,35 @@ fn with_a_policy_repo_the_patch_is_the_instruction_and_a_problem_is_said() {
             "change the action in Git: Flux (Kustomization flux-system/apps) reverts a kubectl patch"
         ]
     );
+    // walk49 W49-2: without Flux's labels, a policy polscan found in Git
+    // is still changed there; the kubectl patch only without GitOps.
+    let clean = find_mut(&mut evidence, "clean");
+    clean.info.flux_owner = None;
+    clean.git_change = Some(GitChange {
+        problem: Some("the action is set in several places".into()),
+        git_files: vec!["charts/p/templates/clean.yaml".into()],
+        ..GitChange::default()
+    });
+    decision::apply(&mut evidence);
+    let instructions = &decision_of(&evidence, "clean").instructions;
+    assert_eq!(
+        instructions[0],
+        "no Git patch: the action is set in several places"
+    );
+    assert!(
+        instructions[1].starts_with("change the action in Git by hand (charts/p/templates/clean.yaml): Flux or Argo CD reverts a kubectl patch; only without GitOps: kubectl patch clusterpolicy/clean"),
+        "{instructions:?}"
+    );
+    // Not in Git: the kubectl patch.
+    find_mut(&mut evidence, "clean")
+        .git_change
+        .as_mut()
+        .unwrap()
+        .git_files
+        .clear();
+    decision::apply(&mut evidence);
+    assert!(decision_of(&evidence, "clean").instructions[1]
+        .starts_with("kubectl patch clusterpolicy/clean"));
 }
 
 #[test]

@@ -461,6 +461,25 @@ fn promote_instructions(policy: &PolicyEvidence) -> Vec<String> {
                 ""
             }
         )),
+        // Git holds it: a kubectl patch would be undone by whatever
+        // applies Git (walk49 W49-2: a bare kubectl patch for a policy
+        // polscan had found in a chart).
+        (None, Some(enforce))
+            if policy
+                .git_change
+                .as_ref()
+                .is_some_and(|c| c.problem.is_some() && !c.git_files.is_empty()) =>
+        {
+            let files = policy
+                .git_change
+                .as_ref()
+                .map(|c| c.git_files.join(", "))
+                .unwrap_or_default();
+            instructions.push(format!(
+                "change the action in Git by hand ({files}): Flux or Argo CD reverts a kubectl patch; only without GitOps: {}",
+                enforce.command
+            ));
+        }
         (None, Some(enforce)) => instructions.push(enforce.command.clone()),
         (None, None) => instructions
             .push("no Enforce command is known for this policy (its section says why)".into()),
