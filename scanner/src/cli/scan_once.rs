@@ -140,7 +140,7 @@ pub(super) async fn scan_once(
             if held.is_none() {
                 say!("warning: the run was not recorded: it did not get the run's Lease");
             }
-            release(held).await;
+            release(held, tokio::time::Instant::now() + RECORD_GRACE).await;
             return (Err(not_recordable), true);
         }
         Err(_) => {
@@ -169,9 +169,12 @@ pub(super) async fn scan_once(
             record_failed = true;
         }
     }
+    // One grace for the record and the Lease's release together (fault17
+    // F17-5: with etcd down each waited its own 10 s, twice the bound).
+    let grace_ends = tokio::time::Instant::now() + RECORD_GRACE;
     if let (Some((namespace, name)), false) = (recording, refused) {
-        let recorded = tokio::time::timeout(
-            RECORD_GRACE,
+        let recorded = tokio::time::timeout_at(
+            grace_ends,
             record(
                 client,
                 (namespace, name),
@@ -193,7 +196,7 @@ pub(super) async fn scan_once(
             }
         };
     }
-    release(held).await;
+    release(held, grace_ends).await;
     (outcome, record_failed)
 }
 
@@ -294,16 +297,20 @@ async fn lost(held: Option<&mut lease::HeldLease>) -> String {
     }
 }
 
-/// Releases the Lease, if held; a failure is a warning (it expires).
-async fn release(held: Option<lease::HeldLease>) {
+/// Releases the Lease, if held, by `until`; a failure is a warning (it
+/// expires).
+async fn release(held: Option<lease::HeldLease>, until: tokio::time::Instant) {
     let Some(held) = held else { return };
     let name = held.lease();
-    // Bounded like the record: the Lease expires anyway, and --timeout
+    // Bounded with the record: the Lease expires anyway, and --timeout
     // must stay the scan's bound when the server does not answer.
-    let why = match tokio::time::timeout(RECORD_GRACE, held.release()).await {
+    let why = match tokio::time::timeout_at(until, held.release()).await {
         Ok(Ok(())) => return,
         Ok(Err(err)) => err.to_string(),
-        Err(_) => format!("no answer within {}s", RECORD_GRACE.as_secs()),
+        Err(_) => format!(
+            "no answer within the {}s after the scan",
+            RECORD_GRACE.as_secs()
+        ),
     };
     say!(
         "warning: Lease {name} could not be released ({why}): the next scan waits until it expires ({}s)",
@@ -311,9 +318,9 @@ async fn release(held: Option<lease::HeldLease>) {
     );
 }
 
-/// How long recording the run may take after the scan (its deadline
-/// reached or not): the record of a scan stopped by an unreachable server
-/// must not hold the exit up for long.
+/// How long recording the run and releasing its Lease may take, together,
+/// after the scan (its deadline reached or not): the record of a scan
+/// stopped by an unreachable server must not hold the exit up for long.
 const RECORD_GRACE: Duration = Duration::from_secs(10);
 
 /// Why the run cannot be recorded, as the error that stops it before
