@@ -449,6 +449,24 @@ fn an_environment_not_named_is_no_patch_and_says_why() {
         dir.path(),
     );
     assert_eq!(usage.status.code(), Some(64), "{}", text(&usage));
+    // walk49 W49-5: a values file that is not there, before any package.
+    let typo = evidence_into(
+        dir.path(),
+        "o3",
+        &[
+            "--policy-repo",
+            "repo",
+            "--policy-values",
+            "repo/values-production.yaml",
+        ],
+    );
+    assert_eq!(typo.status.code(), Some(64), "{}", text(&typo));
+    assert!(
+        text(&typo).contains("--policy-values repo/values-production.yaml: no such file"),
+        "{}",
+        text(&typo)
+    );
+    assert!(!dir.path().join("o3").exists());
 }
 
 #[test]

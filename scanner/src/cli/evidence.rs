@@ -71,6 +71,22 @@ pub fn run(args: &EvidenceArgs) -> anyhow::Result<ExitCode> {
         )
         .into());
     }
+    // A values file that is not there is a typo: without it the package
+    // would patch nothing, or another environment's file (walk49 W49-5:
+    // a warning, and a package without patches).
+    if let Some(repo) = &args.policy_repo {
+        if let Some(missing) = args
+            .policy_values
+            .iter()
+            .find(|v| !std::path::Path::new(v).is_file() && !repo.join(v).is_file())
+        {
+            return Err(UsageError(format!(
+                "--policy-values {missing}: no such file, from here or from --policy-repo {}",
+                repo.display()
+            ))
+            .into());
+        }
+    }
     if let Some(path) = args.since.as_ref().filter(|path| {
         path.is_file()
             && !path
