@@ -1847,3 +1847,51 @@ fn a_policy_file_the_cluster_also_holds_is_evaluated_once() {
     assert_eq!(results.len(), 1, "{results:?}");
     assert_eq!(results[0]["result"], "pass", "{results:?}");
 }
+
+/// walk49 W49-7: a scan of file policies that leaves the cluster's out
+/// (`--no-cluster-policies`) in a cluster that has policies prunes none of
+/// the main scan's reports, and a report it rewrites keeps their results.
+#[test]
+fn a_scan_leaving_the_cluster_s_policies_out_keeps_their_reports() {
+    let cluster = prepared_cluster();
+    cluster.kubectl_ok(&["create", "namespace", "web"]);
+    for name in ["a", "b"] {
+        cluster.kubectl_ok(&["create", "configmap", name, "-n", "web"]);
+    }
+    let policy = |name: &str, kind: &str, label: &str| {
+        format!("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: {name}\nspec:\n  validationFailureAction: Audit\n  rules:\n  - name: r\n    match:\n      any:\n      - resources:\n          kinds: [{kind}]\n    validate:\n      message: m\n      pattern:\n        metadata:\n          labels:\n            {label}: \"?*\"\n")
+    };
+    cluster.apply_yaml(&policy("cm-team", "ConfigMap", "team"));
+    let main = scan(&cluster, &["-n", "web"]);
+    assert_eq!(main.status.code(), Some(0), "{}", stderr(&main));
+    let before = policy_rule_results(&namespace_reports(&cluster, "web"));
+    assert_eq!(before.len(), 2, "{before:?}");
+
+    let dir = tempfile_dir();
+    // On Secrets only: ConfigMaps are no kind of this run's.
+    let secrets = dir.join("secrets.yaml");
+    std::fs::write(&secrets, policy("secret-owner", "Secret", "owner")).expect("write");
+    let ran = scan_policy(&cluster, &secrets, &["-n", "web"]);
+    assert_eq!(ran.status.code(), Some(0), "{}", stderr(&ran));
+    assert_eq!(
+        policy_rule_results(&namespace_reports(&cluster, "web")),
+        before,
+        "{}",
+        stderr(&ran)
+    );
+    assert!(
+        stderr(&ran).contains("no report was pruned"),
+        "{}",
+        stderr(&ran)
+    );
+
+    // On ConfigMaps: the reports are rewritten with both policies' results.
+    let owners = dir.join("owners.yaml");
+    std::fs::write(&owners, policy("cm-owner", "ConfigMap", "owner")).expect("write");
+    let ran = scan_policy(&cluster, &owners, &["-n", "web"]);
+    assert_eq!(ran.status.code(), Some(0), "{}", stderr(&ran));
+    let after = policy_rule_results(&namespace_reports(&cluster, "web"));
+    assert_eq!(after.len(), 4, "{after:?}\n{}", stderr(&ran));
+    assert!(before.iter().all(|r| after.contains(r)), "{after:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}

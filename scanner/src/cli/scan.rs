@@ -514,19 +514,25 @@ fn print(outcome: &mut ScanOutcome, format: OutputFormat) -> anyhow::Result<()> 
     if let Some(line) = deleted_policies_line(&outcome.deleted_policies) {
         say!("{line}");
     }
+    // Why this run's policies are not all the cluster's.
+    let partial = if outcome.policies_incomplete {
+        "some policies could not be read or loaded"
+    } else {
+        "the cluster's policies were left out (--no-cluster-policies)"
+    };
     if let Some(line) = kept_line(
         &described(&plan.kept_policies_incomplete),
-        "some policies could not be read or loaded, and a report may hold their results",
+        &format!("{partial}, and a report may hold their results"),
     ) {
         say!("{line}");
     }
-    if outcome.policies_incomplete && outcome.dry_run {
+    if outcome.policy_set_partial && outcome.dry_run {
         say!(
-            "some policies could not be read or loaded: a real run would prune only the reports of resources that are gone and keep their stored results in every report it rewrites; the reports this dry run prints are the scan's own, without those kept results"
+            "{partial}: a real run would prune only the reports of resources that are gone and keep their stored results in every report it rewrites; the reports this dry run prints are the scan's own, without those kept results"
         );
-    } else if outcome.policies_incomplete {
+    } else if outcome.policy_set_partial {
         say!(
-            "some policies could not be read or loaded: {}; {} stored results of those policies were kept in the {} reports rewritten ({} planned writes equalled the stored report once those results were kept, and were not written){}",
+            "{partial}: {}; {} stored results of those policies were kept in the {} reports rewritten ({} planned writes equalled the stored report once those results were kept, and were not written){}",
             match plan.delete.len() {
                 0 => "no report was pruned".to_string(),
                 n => format!("only the {n} reports of resources that are gone were pruned"),

@@ -332,6 +332,14 @@ pub struct ScanOutcome {
     /// rewritten reports kept the stored results of policies missing from
     /// this run.
     pub policies_incomplete: bool,
+    /// This run's policies are not all the cluster's: some could not be
+    /// read or loaded ([`Self::policies_incomplete`]), or the cluster has
+    /// policies this run does not judge (`--no-cluster-policies`, whose
+    /// run once pruned the main scan's reports: walk49 W49-7). Then
+    /// nothing is pruned but the per-resource reports of resources that
+    /// are gone, and rewritten reports keep the stored results of the
+    /// policies this run lacks.
+    pub policy_set_partial: bool,
     /// Results of missing policies carried over from stored reports into
     /// the reports rewritten in this run.
     pub results_kept: usize,
@@ -549,7 +557,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
         &options.filters,
         options.shape,
         results_digested,
-        outcome.policies_incomplete,
+        outcome.policy_set_partial,
     );
     outcome.layout_switch_held = in_scope.layout_switch_held;
     let hold_writes = options.dry_run || outcome.layout_switch_held.is_some();
@@ -603,7 +611,7 @@ pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, S
             let shaped =
                 reports::per_namespace(&findings, timestamp, &PerNamespaceOptions::default())?;
             let decisions =
-                PerNamespace::new(in_scope.reports, schemas, outcome.policies_incomplete);
+                PerNamespace::new(in_scope.reports, schemas, outcome.policy_set_partial);
             decide_per_namespace(decisions, shaped, &listing, &options, &mut outcome);
             if !hold_writes {
                 let tally = write_all(
@@ -814,7 +822,7 @@ fn listing_outcome(
     ListingOutcome {
         completed_kinds: completed,
         listed_kinds: listed,
-        policies_incomplete: outcome.policies_incomplete,
+        policies_incomplete: outcome.policy_set_partial,
         any_failed: !outcome.complete()
             || not_listed
                 .iter()

@@ -180,6 +180,26 @@ pub(super) async fn prepare(
         }
         outcome.policies_incomplete = !outcome.failed_policy_sources.is_empty();
     }
+    // Not judging the cluster's policies, the run's set is partial where
+    // the cluster has some (or they cannot be listed): its stored reports
+    // may hold their results (walk49 W49-7: a --no-cluster-policies scan
+    // pruned the main scan's reports).
+    let cluster_policies_unjudged = !options.cluster_policies && {
+        let read = policy_source::read_policies(client, &discovered).await;
+        !read.failed.is_empty()
+            || read.documents.iter().any(|d| {
+                matches!(
+                    d.value.get("kind").and_then(serde_json::Value::as_str),
+                    Some(
+                        "ClusterPolicy"
+                            | "Policy"
+                            | "ValidatingPolicy"
+                            | "NamespacedValidatingPolicy"
+                            | "ValidatingAdmissionPolicy"
+                    )
+                )
+            })
+    };
     phases.mark("policies read");
     let mut set = PolicySet::load(&documents, false);
     // Kyverno's controllers leave expired CEL PolicyExceptions out
@@ -201,6 +221,7 @@ pub(super) async fn prepare(
     // discovery failed) or loaded may have results in the stored reports
     // that this run cannot reproduce.
     outcome.policies_incomplete |= set.loaded.problems.iter().any(|p| p.invalid_policy);
+    outcome.policy_set_partial = outcome.policies_incomplete || cluster_policies_unjudged;
     // A binding or PolicyException that did not load holds back the
     // policies it names; one whose policies cannot be read, every policy.
     for problem in set.loaded.problems.iter().filter(|p| p.invalid_policy) {
@@ -334,7 +355,7 @@ pub(super) async fn prepare(
             .chain(loaded.iter().cloned()),
     )
     .map(|names| ExistingPolicies { names, read_at });
-    let carry_over = outcome.policies_incomplete.then(|| Arc::new(loaded));
+    let carry_over = outcome.policy_set_partial.then(|| Arc::new(loaded));
     let keep_findings = options.keep_findings || options.shape == ReportShape::PerNamespace;
     // Stored reports stand for their objects' evaluation only when the
     // output needs neither every finding nor every report. A run that

@@ -342,7 +342,7 @@ pub(super) async fn leave_the_other_api(
 ) {
     let other = outcome.report_api.other();
     if !outcome.complete()
-        || outcome.policies_incomplete
+        || outcome.policy_set_partial
         || report_store::served(discovered, other).is_err()
     {
         return;
