@@ -1828,6 +1828,80 @@ fn parent_chart(repo: &Repository, root: &str) -> Option<String> {
         .cloned()
 }
 
+/// Every chart the chart at `root` is a subchart of: the one it is
+/// nested in, and each naming it as a `file://` dependency.
+fn parent_charts(repo: &Repository, root: &str) -> Vec<String> {
+    let mut parents: Vec<String> = root
+        .rsplit_once("/charts/")
+        .or_else(|| root.strip_prefix("charts/").map(|_| ("", "")))
+        .map(|(parent, _)| parent.to_string())
+        .filter(|parent| repo.charts.contains(parent))
+        .into_iter()
+        .collect();
+    for chart in &repo.charts {
+        let depends = chart_dependencies(repo, chart).iter().any(|dependency| {
+            dependency
+                .get("repository")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix("file://"))
+                .is_some_and(|relative| joined(chart, relative) == root)
+        });
+        if depends && !parents.contains(chart) {
+            parents.push(chart.clone());
+        }
+    }
+    parents
+}
+
+/// The Argo CD Applications and ApplicationSets rendering the chart at
+/// `chart` (a source whose `path` is its folder or whose `chart` is one
+/// of `chart_names`), each as `<file> (an Argo CD <kind>)`.
+fn argo_renders(repo: &Repository, chart: &str, chart_names: &[String]) -> Vec<String> {
+    let mut found = Vec::new();
+    for (path, file) in &repo.files {
+        for value in file.documents.iter().filter_map(|d| d.value.as_ref()) {
+            if !value
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .is_some_and(|v| v.starts_with("argoproj.io/"))
+            {
+                continue;
+            }
+            let spec = value
+                .pointer("/spec/template/spec")
+                .or_else(|| value.get("spec"));
+            let renders = spec
+                .into_iter()
+                .flat_map(|spec| {
+                    spec.get("source").into_iter().chain(
+                        spec.get("sources")
+                            .and_then(Value::as_array)
+                            .into_iter()
+                            .flatten(),
+                    )
+                })
+                .any(|source| {
+                    source
+                        .get("path")
+                        .and_then(Value::as_str)
+                        .is_some_and(|p| joined("", p) == chart)
+                        || source
+                            .get("chart")
+                            .and_then(Value::as_str)
+                            .is_some_and(|c| chart_names.iter().any(|n| n == c))
+                });
+            if renders {
+                let kind = value
+                    .get("kind")
+                    .and_then(Value::as_str)
+                    .unwrap_or("Application");
+                found.push(format!("{path} (an Argo CD {kind})"));
+            }
+        }
+    }
+    found
+}
+
 /// The `dependencies` of the chart at `root`'s Chart.yaml.
 fn chart_dependencies(repo: &Repository, root: &str) -> Vec<Value> {
     let file = if root.is_empty() {
@@ -1990,10 +2064,12 @@ fn values_settings(
     // HelmReleases that (may) release this chart: by chartRef (not
     // followed), and by its name.
     let mut by_reference_files: BTreeSet<String> = BTreeSet::new();
-    let mut releases: BTreeSet<String> = BTreeSet::new();
-    // Their names, and the files of those taking values from elsewhere.
+    // Each by its file and document: two in one file are two releases
+    // (verify53 V53-3).
+    let mut releases: BTreeSet<(String, usize)> = BTreeSet::new();
+    // Their names, and those taking values from elsewhere.
     let mut release_names: BTreeSet<String> = BTreeSet::new();
-    let mut values_from: BTreeSet<String> = BTreeSet::new();
+    let mut values_from: BTreeSet<(String, usize)> = BTreeSet::new();
     // The parent chart's values set a subchart's under its name, over its
     // default (Helm's coalescing: verify47 V47-6, verify49 V49-4).
     let parent = parent_chart(repo, chart);
@@ -2069,7 +2145,7 @@ fn values_settings(
                 if by_reference {
                     by_reference_files.insert(path.clone());
                 } else {
-                    releases.insert(path.clone());
+                    releases.insert((path.clone(), document.index));
                 }
                 if let Some(name) = value.pointer("/metadata/name").and_then(Value::as_str) {
                     release_names.insert(name.to_string());
@@ -2079,7 +2155,7 @@ fn values_settings(
                     .and_then(Value::as_array)
                     .is_some_and(|from| !from.is_empty())
                 {
-                    values_from.insert(path.clone());
+                    values_from.insert((path.clone(), document.index));
                 }
                 prefix = vec!["spec", "values"];
                 prefix.extend(base.iter().copied());
@@ -2168,8 +2244,12 @@ fn values_settings(
     // here would not be what the cluster gets, nor would a rollback.
     let mut opaque: Vec<String> = values_from
         .iter()
-        .filter(|path| !others.iter().any(|s| &s.file == *path))
-        .map(|path| format!("{path} (a HelmRelease's valuesFrom)"))
+        .filter(|(path, index)| {
+            !others
+                .iter()
+                .any(|s| &s.file == path && s.check.as_ref().is_some_and(|c| c.document == *index))
+        })
+        .map(|(path, _)| format!("{path} (a HelmRelease's valuesFrom)"))
         .collect();
     opaque.extend(release_value_overrides(
         repo,
@@ -2241,40 +2321,49 @@ fn values_settings(
             environment_values.join(", ")
         ));
     }
+    // Everything that renders this chart: its HelmReleases, Argo CD
+    // Applications of it (verify53 V53-4), and, for a subchart, its
+    // parents beyond one (each released on its own: V53-7).
+    let argo = argo_renders(repo, chart, &chart_names);
+    // An ApplicationSet renders it once per generated Application.
+    let fan_out = argo.iter().any(|a| a.ends_with("ApplicationSet)"));
+    let parents = parent_charts(repo, chart);
+    let consumers: Vec<String> = releases
+        .iter()
+        .map(|(path, _)| path.clone())
+        .chain(by_reference_files.iter().cloned())
+        .chain(argo)
+        .chain(
+            parents
+                .iter()
+                .filter(|_| parents.len() > 1)
+                .map(|p| format!("{p} (a parent chart)")),
+        )
+        .collect();
     // A values file in no chart, not named: nothing ties it to this
     // chart's release (another chart may use the same key).
     let loose =
         |s: &Setting| is_values_file(&s.file) && longest_root(&s.file, &repo.charts).is_none();
     match (defaults.len(), others.len()) {
-        // Several releases read the default: a patch of it switches them
-        // all, each cluster's (verify52 V52-3).
-        (_, 0) if releases.len() + by_reference_files.len() > 1 => Err(format!(
-            "{key} is set only in the chart's default {}, which its HelmReleases {} all read: a patch of it would switch every one of them; set it in this cluster's release (or its values file) and name that with --policy-values",
-            all.join(", "),
-            releases
-                .iter()
-                .chain(&by_reference_files)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
-        (_, 0) => Ok((defaults, None)),
         (0, 1) if loose(&others[0]) => Err(format!(
             "{key} is set only in {}, which is in no chart: if this cluster's release of the chart reads it, name it with --policy-values",
             all.join(", ")
         )),
-        // A release by chartRef may be another chart's (verify51 V51-2);
-        // one of several releases of this chart may be another cluster's
-        // (verify51 V51-5): named with --policy-values only.
+        // A release by chartRef may be another chart's (verify51 V51-2).
         (0, 1) if by_reference_files.contains(&others[0].file) => Err(format!(
             "{key} is set only in {}, a HelmRelease by chartRef (not followed here): if it releases this chart in this cluster, name it with --policy-values",
             all.join(", ")
         )),
-        (0, 1) if releases.len() > 1 && releases.contains(&others[0].file) => Err(format!(
-            "{key} is set only in {}, one of this chart's HelmReleases ({}): if it is this cluster's, name it with --policy-values",
+        // Several render the chart: the default, or a file one of them
+        // reads, may be another cluster's (verify51 V51-5, verify52 V52-3,
+        // verify53 V53-3, V53-4, V53-7, V53-8): named with --policy-values
+        // only.
+        _ if consumers.len() > 1 || fan_out => Err(format!(
+            "{key} is set in {}, and several render this chart ({}): a patch may switch another cluster's; name this cluster's file with --policy-values",
             all.join(", "),
-            releases.iter().cloned().collect::<Vec<_>>().join(", ")
+            consumers.join(", ")
         )),
+        (_, 0) => Ok((defaults, None)),
         (0, 1) => Ok((others, None)),
         _ => Err(format!(
             "{key} is set in several values files ({}): name this cluster's environment's file with --policy-values",

@@ -2039,7 +2039,7 @@ fn a_release_by_reference_or_of_several_is_patched_only_when_named() {
             change
                 .problem
                 .as_deref()
-                .is_some_and(|p| p.contains("name it with --policy-values")),
+                .is_some_and(|p| p.contains("with --policy-values")),
             "{change:?}"
         );
     }
@@ -2104,9 +2104,59 @@ fn release_values_polscan_does_not_follow_give_no_patch() {
         &[],
     );
     assert!(
-        p.contains(
-            "which its HelmReleases clusters/prod/hr.yaml, clusters/staging/hr.yaml all read"
+        p.contains("several render this chart (clusters/prod/hr.yaml, clusters/staging/hr.yaml)"),
+        "{p}"
+    );
+    // verify53 V53-3: two releases in one file are two; V53-4: Argo CD
+    // Applications, or one ApplicationSet, render it too; V53-8: a values
+    // file one of several releases lists is no more this cluster's.
+    let both = format!("{prod}---\n{staging}");
+    let argo = |name: &str| {
+        format!("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {name}\nspec:\n  source:\n    path: c\n")
+    };
+    let set = "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: pols\nspec:\n  generators:\n  - clusters: {}\n  template:\n    spec:\n      source:\n        path: c\n";
+    let listing = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: prod\nspec:\n  chart:\n    spec:\n      chart: ./c\n      valuesFiles: [c/values.yaml, c/values-prod.yaml]\n";
+    let (prod_app, staging_app) = (argo("prod"), argo("staging"));
+    let cases: [(Vec<(&str, &str)>, &str); 4] = [
+        (
+            vec![("clusters/mgmt/releases.yaml", both.as_str())],
+            "clusters/mgmt/releases.yaml, clusters/mgmt/releases.yaml",
         ),
+        (
+            vec![
+                ("apps/prod.yaml", &prod_app),
+                ("apps/staging.yaml", &staging_app),
+            ],
+            "apps/prod.yaml (an Argo CD Application)",
+        ),
+        (
+            vec![("apps/set.yaml", set)],
+            "apps/set.yaml (an Argo CD ApplicationSet)",
+        ),
+        (
+            vec![
+                ("c/values-prod.yaml", "a:\n  action: Audit\n"),
+                ("clusters/prod/hr.yaml", listing),
+                ("clusters/staging/hr.yaml", staging.as_str()),
+            ],
+            "clusters/prod/hr.yaml, clusters/staging/hr.yaml",
+        ),
+    ];
+    for (extra, said) in cases {
+        let p = problem(&extra, &[]);
+        assert!(
+            p.contains(&format!("several render this chart ({said}")),
+            "{p}"
+        );
+    }
+    // V53-7: two umbrella charts use it.
+    let umbrella = |name: &str| {
+        format!("apiVersion: v2\nname: {name}\nversion: 0.1.0\ndependencies:\n- name: policies\n  version: 0.1.0\n  repository: file://../c\n")
+    };
+    let (p1, p2) = (umbrella("platform-prod"), umbrella("platform-staging"));
+    let p = problem(&[("p1/Chart.yaml", &p1), ("p2/Chart.yaml", &p2)], &[]);
+    assert!(
+        p.contains("several render this chart (p1 (a parent chart), p2 (a parent chart))"),
         "{p}"
     );
     // V52-4: valuesFrom, unless the release's spec.values set the key.
