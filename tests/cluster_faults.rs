@@ -446,7 +446,8 @@ fn an_evaluation_past_the_deadline_does_not_keep_the_process_alive() {
 }
 
 /// fault17 F17-2: a message holding characters a YAML reader refuses raw
-/// (DEL, a C1 control, U+FFFE — from an annotation anyone can set) is
+/// (DEL, a C1 control, U+FFFE; NEL, which it folds to a space — from an
+/// annotation anyone can set) is
 /// written, not refused on every run. fault17 F17-3: reports a run could
 /// not write (here: the server forbids it) keep the stale reports of their
 /// namespace — after a change of layout, the ones they were to replace —
@@ -456,7 +457,7 @@ fn unwritten_reports_keep_their_namespace_s_reports_and_control_characters_are_w
     let cluster = TestCluster::start_prepared();
     cluster.kubectl_ok(&["create", "namespace", "polscan-system"]);
     cluster.kubectl_ok(&["create", "namespace", "ctl"]);
-    let evil = "x\u{7f}y\u{9b}z\u{fffe}w";
+    let evil = "x\u{7f}y\u{9b}z\u{fffe}w\u{85}v";
     let objects = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "evil", "namespace": "ctl", "annotations": {"evil": evil}}},
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "plain", "namespace": "ctl"}},

@@ -514,6 +514,12 @@ fn print(outcome: &mut ScanOutcome, format: OutputFormat) -> anyhow::Result<()> 
     if let Some(line) = deleted_policies_line(&outcome.deleted_policies) {
         say!("{line}");
     }
+    if outcome.deletes_held > 0 {
+        say!(
+            "{} stale report(s) kept: a report of their namespace was not written this run, and they may be what it replaces (a run that writes it prunes them)",
+            outcome.deletes_held
+        );
+    }
     // Why this run's policies are not all the cluster's.
     let partial = if outcome.policies_incomplete {
         "some policies could not be read or loaded"

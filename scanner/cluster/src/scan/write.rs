@@ -281,13 +281,11 @@ pub(super) async fn delete_stale(
     progress: &ScanProgress,
 ) {
     let (held, delete) = held_back_deletes(&outcome.plan.delete, &outcome.unwritten);
-    if !held.is_empty() {
-        outcome.deletes_held += held.len();
-        tracing::warn!(
-            "{} stale report(s) kept: a report of their namespace was not written this run, and they may be what it replaces",
-            held.len()
-        );
+    // Said in the closing lines (`deletes_held`); each one for -v.
+    for key in &held {
+        tracing::debug!(report = ?key, "stale report kept: a report of its namespace was not written");
     }
+    outcome.deletes_held += held.len();
     outcome.plan.delete = delete;
     let tally = delete_all(store, &outcome.plan.delete, concurrency, progress).await;
     outcome.deletes += tally.written;

@@ -2180,24 +2180,16 @@ fn values_settings(
                         keys.join(".")
                     ));
                 }
-                // A key under an anchor other keys alias (`*a`, `<<: *a`)
-                // is theirs too: a patch here would switch what reads
-                // them (verify52 V52-1: a NO-GO policy's key, aliased).
-                for depth in 1..pattern.len() {
-                    let anchor = document
-                        .entries
-                        .iter()
-                        .find(|e| e.path_is(&pattern[..depth]))
-                        .and_then(|e| lines.get(e.line).and_then(|l| l.get(e.value.clone())))
-                        .and_then(|v| v.strip_prefix('&'))
-                        .map(|v| v.split_whitespace().next().unwrap_or(v).to_string());
-                    if let Some(anchor) = anchor.filter(|a| file.text.contains(&format!("*{a}"))) {
-                        return Err(format!(
-                            "{path}:{}: {} is inside the YAML anchor &{anchor}, which *{anchor} copies elsewhere in the file: a patch of it would change every copy (another policy's key among them); write the key out where each policy reads it",
-                            document.lines.start + entry.line + 1,
-                            keys.join(".")
-                        ));
-                    }
+                // A file whose nodes aliases copy (`*a`, `<<: *a`): the key
+                // may be inside a copied anchor, however it is written
+                // (verify52 V52-1, verify53 V53-9: `!!map &a`, an anchor on
+                // its own line): a patch would switch every copy.
+                if let Some(alias) = first_alias(&file.text) {
+                    return Err(format!(
+                        "{path}:{}: {} is in a file whose YAML aliases copy nodes elsewhere ({alias}): a patch of it may change every copy (another policy's key among them); write the key out where each policy reads it",
+                        document.lines.start + entry.line + 1,
+                        keys.join(".")
+                    ));
                 }
                 let setting = Setting {
                     file: path.clone(),
@@ -2415,9 +2407,12 @@ fn release_value_overrides(
                             release_names.iter().any(|n| pattern.is_match(n))
                         })
                     });
-                let text = patch
-                    .get("patch")
-                    .and_then(Value::as_str)
+                // Inline (`patch:`, or a patchesStrategicMerge string
+                // holding YAML), else the file it names.
+                let inline = patch.get("patch").and_then(Value::as_str).or(patch
+                    .as_str()
+                    .filter(|t| t.contains('\n') || t.contains("kind:")));
+                let text = inline
                     .map(str::to_string)
                     .or_else(|| {
                         patch
@@ -2428,7 +2423,13 @@ fn release_value_overrides(
                             .map(str::to_string)
                     })
                     .unwrap_or_default();
-                if (by_target || (kind.is_none() && names_release(&text)))
+                // A target of no kind selecting by labels or annotations
+                // may select a release (verify53 V53-5).
+                let by_selector = kind.is_none()
+                    && target.is_some_and(|t| {
+                        t.get("labelSelector").is_some() || t.get("annotationSelector").is_some()
+                    });
+                if (by_target || by_selector || (kind.is_none() && names_release(&text)))
                     && !release_names.is_empty()
                 {
                     found.push(format!("{path} (a kustomize patch of a HelmRelease)"));
@@ -2657,6 +2658,41 @@ fn template_enforced_rules(repo: &Repository, policy: &PolicyRef<'_>) -> Vec<Str
         })
         .flat_map(|value| enforced_rule_names(&value))
         .collect()
+}
+
+/// The first YAML alias of `text` (`*name` as a value or item, or a
+/// `<<` merge key), comments aside; None when it has none.
+fn first_alias(text: &str) -> Option<String> {
+    for line in text.lines() {
+        let bare = line.split(" #").next().unwrap_or(line).trim_start();
+        if bare.starts_with('#') {
+            continue;
+        }
+        if bare.starts_with("<<:") || bare.starts_with("\"<<\":") {
+            return Some(bare.to_string());
+        }
+        let bytes = bare.as_bytes();
+        for (at, byte) in bytes.iter().enumerate() {
+            if *byte != b'*' {
+                continue;
+            }
+            let before = bare[..at].trim_end();
+            let starts_value = before.is_empty()
+                || before.ends_with(':')
+                || before.ends_with('-')
+                || before.ends_with('[')
+                || before.ends_with(',')
+                || before.ends_with('{');
+            let name: String = bare[at + 1..]
+                .chars()
+                .take_while(|c| !c.is_whitespace() && !matches!(c, ',' | ']' | '}'))
+                .collect();
+            if starts_value && !name.is_empty() {
+                return Some(format!("*{name}"));
+            }
+        }
+    }
+    None
 }
 
 /// `line` with its template expressions (`{{ … }}`) taken out: what it

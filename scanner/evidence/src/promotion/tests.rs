@@ -2233,6 +2233,24 @@ fn release_values_polscan_does_not_follow_give_no_patch() {
         p.contains("clusters/prod/kustomization.yaml (a kustomize patch of a HelmRelease)"),
         "{p}"
     );
+    // verify53 V53-5: an inline strategic-merge patch, or a target by
+    // labels of no kind.
+    for kustomization in [
+        "resources:\n- ../../infra/base\npatchesStrategicMerge:\n- |-\n  apiVersion: helm.toolkit.fluxcd.io/v2\n  kind: HelmRelease\n  metadata:\n    name: policies\n  spec:\n    values:\n      a:\n        action: Audit\n",
+        "resources:\n- ../../infra/base\npatches:\n- target:\n    labelSelector: app=pol\n  patch: |-\n    - op: add\n      path: /spec/values\n      value: {a: {action: Audit}}\n",
+    ] {
+        let p = problem(
+            &[
+                ("infra/base/hr.yaml", &release("policies", "")),
+                ("clusters/prod/kustomization.yaml", kustomization),
+            ],
+            &[],
+        );
+        assert!(
+            p.contains("clusters/prod/kustomization.yaml (a kustomize patch of a HelmRelease)"),
+            "{kustomization}: {p}"
+        );
+    }
     // W49-3: the release's spec.values over the environment's file.
     let p = problem(
         &[
@@ -2258,6 +2276,10 @@ fn a_key_inside_an_aliased_anchor_is_not_patched() {
     let b = template("b", "policyB");
     for values in [
         "policyA: &pa\n  action: Audit\npolicyB: *pa\n",
+        // verify53 V53-9: a tag before the anchor, an anchor on its own
+        // line.
+        "policyA: !!map &pa\n  action: Audit\npolicyB: *pa\n",
+        "policyA:\n  &pa\n  action: Audit\npolicyB: *pa\n",
         "policyA: &pa\n  action: Audit\n  severity: high\npolicyB:\n  <<: *pa\n  severity: low\n",
     ] {
         let files = repo(&[
@@ -2272,7 +2294,7 @@ fn a_key_inside_an_aliased_anchor_is_not_patched() {
             change
                 .problem
                 .as_deref()
-                .is_some_and(|p| p.contains("inside the YAML anchor &pa")),
+                .is_some_and(|p| p.contains("YAML aliases copy nodes elsewhere (")),
             "{change:?}"
         );
     }
