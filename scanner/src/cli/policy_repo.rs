@@ -52,7 +52,9 @@ fn read_files(root: &Path) -> anyhow::Result<BTreeMap<String, String>> {
             let manifest = [".yaml", ".yml", ".json"]
                 .iter()
                 .any(|extension| name.ends_with(extension))
-                || rendered_template;
+                || rendered_template
+                // kustomize's third name for its file (verify53 k4).
+                || name == "Kustomization";
             if !kind.is_file() || !manifest {
                 continue;
             }

@@ -718,7 +718,11 @@ fn including_kustomizations(repo: &Repository, file: &str) -> Vec<String> {
     let mut includes: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
     for (path, entry) in &repo.files {
         let name = path.rsplit('/').next().unwrap_or(path);
-        if !matches!(name, "kustomization.yaml" | "kustomization.yml") {
+        // kustomize reads any of the three (verify53 k4).
+        if !matches!(
+            name,
+            "kustomization.yaml" | "kustomization.yml" | "Kustomization"
+        ) {
             continue;
         }
         let dir = folder_of(path);
@@ -775,29 +779,69 @@ fn including_kustomizations(repo: &Repository, file: &str) -> Vec<String> {
         .collect();
     // A Flux Kustomization builds its `spec.path` from the repository's
     // root (verify50 V50-7: two clusters building one plain folder), or
-    // the kustomization.yaml there (verify51 V51-3).
+    // the kustomization.yaml there (verify51 V51-3); an Argo CD
+    // Application (or ApplicationSet) its sources' `path` (verify53
+    // V53-2). Each applies what it builds: where that is a top
+    // kustomization already counted, it stands for it, not beside it
+    // (V53-1: one cluster's Flux Kustomization of its overlay was two).
     for (path, entry) in &repo.files {
         if includes.contains_key(path) {
             continue;
         }
-        let flux = values(entry).iter().any(|value| {
-            value.get("kind").and_then(Value::as_str) == Some("Kustomization")
+        for value in values(entry) {
+            let flux = value.get("kind").and_then(Value::as_str) == Some("Kustomization")
                 && value
                     .get("apiVersion")
                     .and_then(Value::as_str)
-                    .is_some_and(|v| v.starts_with("kustomize.toolkit.fluxcd.io/"))
-                && value
-                    .pointer("/spec/path")
-                    .and_then(Value::as_str)
-                    .is_some_and(|spec_path| {
-                        let target = joined("", spec_path);
-                        holds(&target, file) || building.contains(&target)
-                    })
-        });
-        if flux {
-            found.push(path.clone());
+                    .is_some_and(|v| v.starts_with("kustomize.toolkit.fluxcd.io/"));
+            let argo = value
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .is_some_and(|v| v.starts_with("argoproj.io/"));
+            let mut paths: Vec<String> = Vec::new();
+            if flux {
+                paths.extend(
+                    value
+                        .pointer("/spec/path")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                );
+            }
+            if argo {
+                let spec = value
+                    .pointer("/spec/template/spec")
+                    .or_else(|| value.get("spec"));
+                paths.extend(
+                    spec.into_iter()
+                        .flat_map(|spec| {
+                            spec.get("source").into_iter().chain(
+                                spec.get("sources")
+                                    .and_then(Value::as_array)
+                                    .into_iter()
+                                    .flatten(),
+                            )
+                        })
+                        .filter(|source| source.get("chart").is_none())
+                        .filter_map(|source| source.get("path").and_then(Value::as_str))
+                        .map(str::to_string),
+                );
+            }
+            for spec_path in paths {
+                let target = joined("", &spec_path);
+                if !(holds(&target, file) || building.contains(&target)) {
+                    continue;
+                }
+                found.retain(|top| includes.get(top).is_none_or(|(dir, _)| *dir != target));
+                found.push(path.clone());
+                // An ApplicationSet applies it once per Application it
+                // generates: several.
+                if value.get("kind").and_then(Value::as_str) == Some("ApplicationSet") {
+                    found.push(format!("{path} (each Application it generates)"));
+                }
+            }
         }
     }
+    found.dedup();
     found
 }
 
@@ -2285,9 +2329,36 @@ fn values_settings(
             // A release's spec.values win over the values files it lists
             // (Flux merges them last: walk49 W49-3, a patch of the
             // environment's file changed nothing).
+            // A release reading none of the named files is another
+            // environment's: Flux gives a release the chart's default
+            // values.yaml, or the valuesFiles it lists (verify53 V53-6).
+            let named_default = environment_values.contains(&default_values);
+            let lists_named = |s: &Setting| {
+                let files = s.check.as_ref().and_then(|c| {
+                    repo.files
+                        .get(&s.file)?
+                        .documents
+                        .get(c.document)?
+                        .value
+                        .as_ref()?
+                        .pointer("/spec/chart/spec/valuesFiles")?
+                        .as_array()
+                        .cloned()
+                });
+                named_default
+                    || files.is_some_and(|files| {
+                        files.iter().filter_map(Value::as_str).any(|listed| {
+                            let listed = joined("", listed);
+                            environment_values.iter().any(|named| {
+                                named.ends_with(&listed) || listed.ends_with(named.as_str())
+                            })
+                        })
+                    })
+            };
             let over: Vec<String> = others
                 .iter()
                 .filter(|s| !is_values_file(&s.file) && !environment_values.contains(&s.file))
+                .filter(|s| lists_named(s))
                 .map(|s| format!("{}:{}", s.file, s.first_line() + 1))
                 .collect();
             if !over.is_empty() && named.iter().all(|s| is_values_file(&s.file)) {

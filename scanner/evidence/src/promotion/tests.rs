@@ -1155,6 +1155,44 @@ fn a_base_several_overlays_include_is_named() {
             change.notes
         );
     }
+    // verify53 V53-2: two Argo CD Applications of a plain folder; k4:
+    // an overlay's file named `Kustomization`.
+    let argo = |cluster: &str| {
+        format!("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: policies-{cluster}\nspec:\n  source:\n    path: policies\n")
+    };
+    let (prod, staging) = (argo("prod"), argo("staging"));
+    for files in [
+        repo(&[
+            ("policies/p.yaml", PLAIN),
+            ("apps/prod.yaml", &prod),
+            ("apps/staging.yaml", &staging),
+        ]),
+        repo(&[
+            ("policies/p.yaml", PLAIN),
+            ("policies/kustomization.yaml", "resources:\n- p.yaml\n"),
+            (
+                "overlays/prod/kustomization.yaml",
+                "resources:\n- ../../policies\n",
+            ),
+            (
+                "overlays/staging/Kustomization",
+                "resources:\n- ../../policies\n",
+            ),
+        ]),
+    ] {
+        let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+        assert!(change.shared_source, "{change:?}");
+    }
+    // V53-1: one cluster's Flux Kustomization of its overlay is one.
+    let flux_prod = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: policies\nspec:\n  path: ./overlays/prod\n";
+    let files = repo(&[
+        ("base/p.yaml", PLAIN),
+        ("base/kustomization.yaml", "resources:\n- p.yaml\n"),
+        ("overlays/prod/kustomization.yaml", overlay),
+        ("clusters/prod/policies.yaml", flux_prod),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert!(!change.shared_source, "{change:?}");
     let one = repo(&[
         ("base/p.yaml", PLAIN),
         ("overlays/prod/kustomization.yaml", overlay),
@@ -2251,18 +2289,44 @@ fn release_values_polscan_does_not_follow_give_no_patch() {
             "{kustomization}: {p}"
         );
     }
-    // W49-3: the release's spec.values over the environment's file.
+    // W49-3: the release's spec.values over the environment's file it
+    // lists.
+    let listing = release("prod", "  values:\n    a:\n      action: Audit\n").replace(
+        "      chart: ./c\n",
+        "      chart: ./c\n      valuesFiles: [c/values.yaml, c/values-prod.yaml]\n",
+    );
     let p = problem(
         &[
             ("c/values-prod.yaml", "a:\n  action: Audit\n"),
-            (
-                "clusters/prod/hr.yaml",
-                &release("prod", "  values:\n    a:\n      action: Audit\n"),
-            ),
+            ("clusters/prod/hr.yaml", &listing),
         ],
         &["c/values-prod.yaml"],
     );
     assert!(p.contains("is also set in clusters/prod/hr.yaml:"), "{p}");
+    // verify53 V53-6: a release that does not read the named file (no
+    // valuesFiles: the default alone) is another environment's.
+    let files = repo(&[
+        ("c/Chart.yaml", CHART),
+        ("c/templates/a.yaml", template),
+        ("c/values.yaml", "a:\n  action: Audit\n"),
+        ("c/values-prod.yaml", "a:\n  action: Audit\n"),
+        (
+            "clusters/staging/hr.yaml",
+            &release("staging", "  values:\n    a:\n      action: Audit\n"),
+        ),
+    ]);
+    let change = plan(
+        &files,
+        &cluster_policy("a"),
+        &["c/values-prod.yaml".to_string()],
+        "a",
+    );
+    assert!(
+        patches(&change)
+            .0
+            .starts_with("diff --git a/c/values-prod.yaml"),
+        "{change:?}"
+    );
 }
 
 /// verify52 V52-1: a key inside a YAML anchor another key aliases (or

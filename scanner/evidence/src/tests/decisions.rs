@@ -367,7 +367,7 @@ fn with_a_policy_repo_the_patch_is_the_instruction_and_a_problem_is_said() {
         "no Git patch: the action is set in several places"
     );
     assert!(
-        instructions[1].starts_with("change the action in Git by hand (charts/p/templates/clean.yaml): Flux or Argo CD reverts a kubectl patch; only without GitOps: kubectl patch clusterpolicy/clean"),
+        instructions[1].starts_with("change the action in Git by hand, for this cluster alone (the policy is in charts/p/templates/clean.yaml; the reason above says what else reads it): Flux or Argo CD reverts a kubectl patch; only without GitOps: kubectl patch clusterpolicy/clean"),
         "{instructions:?}"
     );
     // Not in Git: the kubectl patch.

@@ -476,7 +476,7 @@ fn promote_instructions(policy: &PolicyEvidence) -> Vec<String> {
                 .map(|c| c.git_files.join(", "))
                 .unwrap_or_default();
             instructions.push(format!(
-                "change the action in Git by hand ({files}): Flux or Argo CD reverts a kubectl patch; only without GitOps: {}",
+                "change the action in Git by hand, for this cluster alone (the policy is in {files}; the reason above says what else reads it): Flux or Argo CD reverts a kubectl patch; only without GitOps: {}",
                 enforce.command
             ));
         }
@@ -496,6 +496,18 @@ fn rollback_instructions(policy: &PolicyEvidence) -> Vec<String> {
     let mut instructions = vec![policy.rollback_command().unwrap_or_else(|| {
         "no rollback command is known for this policy (its section says why)".into()
     })];
+    // No Git patch for a policy Git holds: the kubectl rollback lasts
+    // until a reconciliation (verify53 V53-11).
+    if let Some(change) = policy
+        .git_change
+        .as_ref()
+        .filter(|c| c.rollback.is_none() && c.problem.is_some() && !c.git_files.is_empty())
+    {
+        instructions.push(format!(
+            "no Git patch to roll back with: a reconciliation reverts the command above; set the action to Audit in Git by hand too, for this cluster (the policy is in {})",
+            change.git_files.join(", ")
+        ));
+    }
     // A failing rule Git enforces on its own stays enforced after the
     // patch (verify48 V48-17: the rollback did not end the denial).
     let kept = policy.failing_rules_kept_by_rollback();
