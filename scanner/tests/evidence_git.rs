@@ -517,6 +517,43 @@ fn a_folder_of_the_checkout_gives_patches_from_its_top() {
     );
 }
 
+/// verify54 V54-4: `--policy-repo` naming the chart's folder still sees
+/// the HelmReleases elsewhere in the work tree: the prod values file both
+/// read is no one cluster's, so it gets no patch.
+#[test]
+fn a_folder_of_the_checkout_still_sees_releases_outside_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let release = |name: &str| {
+        format!("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {{name: {name}}}\nspec:\n  chart:\n    spec: {{chart: ./charts/policies, valuesFiles: [./charts/policies/values-prod.yaml], sourceRef: {{kind: GitRepository, name: flux-system}}}}\n")
+    };
+    let (eu, us) = (release("prod-eu"), release("prod-us"));
+    let mut files: Vec<(&str, &str)> = REPO.to_vec();
+    files.push(("clusters/prod-eu/hr.yaml", &eu));
+    files.push(("clusters/prod-us/hr.yaml", &us));
+    commit_checkout(&dir.path().join("repo"), &files, "two clusters");
+    std::fs::write(dir.path().join("policies.yaml"), cluster_policies()).expect("policies");
+    std::fs::write(dir.path().join("pods.yaml"), PODS).expect("pods");
+    let audited = audit(dir.path());
+    assert!(audited.status.success(), "{}", text(&audited));
+    let output = evidence_in(
+        dir.path(),
+        &[
+            "--policy-repo",
+            "repo/charts",
+            "--policy-values",
+            "repo/charts/policies/values-prod.yaml",
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    let markdown = std::fs::read_to_string(dir.path().join("out/evidence.md")).expect("md");
+    assert!(
+        markdown
+            .contains("which several read (clusters/prod-eu/hr.yaml, clusters/prod-us/hr.yaml)"),
+        "{markdown}"
+    );
+    assert!(!dir.path().join("out/patches/require-owner").exists());
+}
+
 /// Git holds stricter rules than the cluster's policy that soaked (not
 /// reconciled yet; walk20 finding 1): no promote.patch, not ready, and
 /// the reason said — while the same rules in Git are GO with the patch.

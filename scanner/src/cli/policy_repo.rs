@@ -203,11 +203,18 @@ pub fn attach(
     filtered: bool,
 ) -> anyhow::Result<Vec<String>> {
     let prefix = work_tree_prefix(root);
-    let files: BTreeMap<String, String> = read_files(root)
-        .with_context(|| format!("--policy-repo {}: reading the checkout", root.display()))?
-        .into_iter()
-        .map(|(path, text)| (under(&prefix, &path), text))
-        .collect();
+    // The whole work tree, whatever folder of it `root` is: what renders
+    // or applies the policies' files (a HelmRelease, an Argo CD
+    // Application, a kustomization) may be anywhere in it, and a folder
+    // alone hid them (verify54 V54-4: a values file two clusters read was
+    // patched as one's).
+    let top = if in_work_tree(root) {
+        apply_dir(root)
+    } else {
+        root.to_path_buf()
+    };
+    let files: BTreeMap<String, String> = read_files(&top)
+        .with_context(|| format!("--policy-repo {}: reading the checkout", top.display()))?;
     let values: Vec<String> = relative_values(root, environment_values)
         .iter()
         .map(|v| under(&prefix, v))

@@ -36,7 +36,7 @@ use serde_json::Value;
 
 use diff::LineEdit;
 pub use repository::Repository;
-use repository::{documents, is_values_file, longest_root};
+use repository::{documents, is_helm_release, is_values_file, longest_root};
 pub use soaked::Soaked;
 use yaml_lines::{flow_items, requote, unquote, Entry, Segment};
 
@@ -471,10 +471,11 @@ impl Repository {
                 continue;
             }
             for value in documents(text, true).into_iter().filter_map(|d| d.value) {
-                let found = if values_file {
-                    value.pointer(&pointer)
-                } else if value.get("kind").and_then(Value::as_str) == Some("HelmRelease") {
+                // A HelmRelease by its kind, in a file of any name.
+                let found = if value.get("kind").and_then(Value::as_str) == Some("HelmRelease") {
                     value.pointer(&format!("/spec/values{pointer}"))
+                } else if values_file {
+                    value.pointer(&pointer)
                 } else {
                     None
                 };
@@ -828,7 +829,10 @@ fn including_kustomizations(repo: &Repository, file: &str) -> Vec<String> {
             }
             for spec_path in paths {
                 let target = joined("", &spec_path);
-                if !(holds(&target, file) || building.contains(&target)) {
+                // An ApplicationSet's templated path may be any folder
+                // (verify54 V54-3).
+                let templated = spec_path.contains("{{");
+                if !(templated || holds(&target, file) || building.contains(&target)) {
                     continue;
                 }
                 found.retain(|top| includes.get(top).is_none_or(|(dir, _)| *dir != target));
@@ -1924,16 +1928,7 @@ fn argo_renders(repo: &Repository, chart: &str, chart_names: &[String]) -> Vec<S
                             .flatten(),
                     )
                 })
-                .any(|source| {
-                    source
-                        .get("path")
-                        .and_then(Value::as_str)
-                        .is_some_and(|p| joined("", p) == chart)
-                        || source
-                            .get("chart")
-                            .and_then(Value::as_str)
-                            .is_some_and(|c| chart_names.iter().any(|n| n == c))
-                });
+                .any(|source| argo_source_renders(source, chart, chart_names));
             if renders {
                 let kind = value
                     .get("kind")
@@ -1944,6 +1939,22 @@ fn argo_renders(repo: &Repository, chart: &str, chart_names: &[String]) -> Vec<S
         }
     }
     found
+}
+
+/// Whether an Argo CD source renders the chart at `chart`: its `path` is
+/// the chart's folder or its `chart` one of `chart_names` — or either is
+/// an ApplicationSet's template (`{{path}}`, verify54 V54-3), which may
+/// generate any folder.
+fn argo_source_renders(source: &Value, chart: &str, chart_names: &[String]) -> bool {
+    let templated = |text: &str| text.contains("{{");
+    source
+        .get("path")
+        .and_then(Value::as_str)
+        .is_some_and(|p| templated(p) || joined("", p) == chart)
+        || source
+            .get("chart")
+            .and_then(Value::as_str)
+            .is_some_and(|c| templated(c) || chart_names.iter().any(|n| n == c))
 }
 
 /// The `dependencies` of the chart at `root`'s Chart.yaml.
@@ -2127,8 +2138,14 @@ fn values_settings(
             names
         })
         .unwrap_or_default();
+    // Releases of the parent chart, and releases taking the chart from a
+    // Helm repository (the published chart's values, not Git's).
+    let mut parent_releases: BTreeSet<(String, usize)> = BTreeSet::new();
+    let mut packaged: BTreeSet<(String, usize)> = BTreeSet::new();
     for (path, file) in &repo.files {
-        let release = !is_values_file(path);
+        // A HelmRelease is one by its kind, whatever its file is named
+        // (verify54 V54-3: one in `prod-values.yaml` went uncounted).
+        let release = !is_values_file(path) || file.documents.iter().any(is_helm_release);
         let root = longest_root(path, &repo.charts);
         let in_parent = !release && parent.is_some() && root == parent.as_deref();
         // Another chart's values are not this chart's.
@@ -2190,6 +2207,17 @@ fn values_settings(
                     by_reference_files.insert(path.clone());
                 } else {
                     releases.insert((path.clone(), document.index));
+                }
+                if of_parent && (!base.is_empty() || global) {
+                    parent_releases.insert((path.clone(), document.index));
+                }
+                if of_this
+                    && value
+                        .pointer("/spec/chart/spec/sourceRef/kind")
+                        .and_then(Value::as_str)
+                        == Some("HelmRepository")
+                {
+                    packaged.insert((path.clone(), document.index));
                 }
                 if let Some(name) = value.pointer("/metadata/name").and_then(Value::as_str) {
                     release_names.insert(name.to_string());
@@ -2299,11 +2327,127 @@ fn values_settings(
             opaque.join(", ")
         ));
     }
+    // Everything that renders this chart: its HelmReleases, Argo CD
+    // Applications of it (verify53 V53-4), and its parents: beyond one
+    // (each released on its own: V53-7), or one whose release is not
+    // found here (verify54 V54-5: it and a release of the subchart are
+    // two).
+    let argo = argo_renders(repo, chart, &chart_names);
+    // An ApplicationSet renders it once per generated Application.
+    let fan_out = argo.iter().any(|a| a.ends_with("ApplicationSet)"));
+    let parent_folders = parent_charts(repo, chart);
+    let counted_parents: Vec<String> =
+        if parent_folders.len() > 1 || (parent_folders.len() == 1 && parent_releases.is_empty()) {
+            parent_folders
+                .iter()
+                .map(|p| format!("{} (a parent chart)", if p.is_empty() { "." } else { p }))
+                .collect()
+        } else {
+            Vec::new()
+        };
+    let release_label = |(path, index): &(String, usize)| {
+        let several = repo
+            .files
+            .get(path)
+            .is_some_and(|f| f.documents.iter().filter(|d| is_helm_release(d)).count() > 1);
+        if several {
+            format!("{path} (document {})", index + 1)
+        } else {
+            path.clone()
+        }
+    };
+    let consumers: Vec<String> = releases
+        .iter()
+        .map(|(path, _)| path.clone())
+        .chain(by_reference_files.iter().cloned())
+        .chain(argo.iter().cloned())
+        .chain(counted_parents.iter().cloned())
+        .collect();
+    // A Git values file is not what a release of the chart from a Helm
+    // repository reads (the published chart's are, verify54 V54-5).
+    let in_release = |s: &Setting| {
+        s.check.as_ref().is_some_and(|c| {
+            repo.files
+                .get(&s.file)
+                .and_then(|f| f.documents.get(c.document))
+                .is_some_and(is_helm_release)
+        })
+    };
+    // The values files a release reads: those it lists (Flux's
+    // valuesFiles, merged in order, the last winning; the default is
+    // then not read), else its chart's default; a parent's release
+    // renders this chart's default too.
+    let parent_default = parent.as_deref().map(|p| {
+        if p.is_empty() {
+            "values.yaml".to_string()
+        } else {
+            format!("{p}/values.yaml")
+        }
+    });
+    let listed_by = |release: &(String, usize)| -> Option<Vec<String>> {
+        let listed: Vec<String> = repo
+            .files
+            .get(&release.0)?
+            .documents
+            .get(release.1)?
+            .value
+            .as_ref()?
+            .pointer("/spec/chart/spec/valuesFiles")?
+            .as_array()?
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|f| joined("", f))
+            .collect();
+        (!listed.is_empty()).then_some(listed)
+    };
+    let reads = |release: &(String, usize), file: &str| {
+        let of_parent = parent_releases.contains(release);
+        match listed_by(release) {
+            Some(listed) => {
+                listed.iter().any(|l| same_file(l, file)) || (of_parent && file == default_values)
+            }
+            None => {
+                file == default_values || (of_parent && parent_default.as_deref() == Some(file))
+            }
+        }
+    };
+    let packaged_reading = |patched: &[&Setting]| -> Vec<String> {
+        patched
+            .iter()
+            .filter(|s| !in_release(s))
+            .flat_map(|s| {
+                packaged
+                    .iter()
+                    .filter(|r| reads(r, &s.file))
+                    .map(|r| {
+                        format!(
+                            "{} reads {} from a Helm repository",
+                            release_label(r),
+                            s.file
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let packaged_any = packaged_reading(
+        &defaults
+            .iter()
+            .chain(&others)
+            .chain(&parents)
+            .collect::<Vec<_>>(),
+    );
     // The parent's value overrides the subchart's default; an
     // environment's file or a release's values, over both, still decide.
     // (Only without --policy-values: an environment's file decides then,
     // verify50 V50-5.)
-    if !parents.is_empty() && others.is_empty() && environment_values.is_empty() {
+    if !parents.is_empty()
+        && others.is_empty()
+        && environment_values.is_empty()
+        && consumers.len() <= 1
+        && !fan_out
+        && packaged_any.is_empty()
+    {
         return Ok((parents, None));
     }
     others.extend(parents);
@@ -2349,22 +2493,91 @@ fn values_settings(
                     || files.is_some_and(|files| {
                         files.iter().filter_map(Value::as_str).any(|listed| {
                             let listed = joined("", listed);
-                            environment_values.iter().any(|named| {
-                                named.ends_with(&listed) || listed.ends_with(named.as_str())
-                            })
+                            environment_values
+                                .iter()
+                                .any(|named| same_file(&listed, named))
                         })
                     })
             };
             let over: Vec<String> = others
                 .iter()
-                .filter(|s| !is_values_file(&s.file) && !environment_values.contains(&s.file))
+                .filter(|s| in_release(s) && !environment_values.contains(&s.file))
                 .filter(|s| lists_named(s))
                 .map(|s| format!("{}:{}", s.file, s.first_line() + 1))
                 .collect();
-            if !over.is_empty() && named.iter().all(|s| is_values_file(&s.file)) {
+            if !over.is_empty() && named.iter().all(|s| !in_release(s)) {
                 return Err(format!(
                     "{key} is also set in {}, a HelmRelease's spec.values, which Flux merges over the values files: if it is this cluster's release, name it with --policy-values (its value decides)",
                     over.join(", ")
+                ));
+            }
+            // Who reads what the patch edits (verify54 V54-1): a release's
+            // spec.values, that release; a values file, every release
+            // listing it (the default: every release listing none), every
+            // Argo CD render and parent of the chart. More than one: the
+            // patch switches another cluster's, unjudged.
+            let mut readers: BTreeSet<String> = BTreeSet::new();
+            let mut later: Vec<String> = Vec::new();
+            for setting in &named {
+                if in_release(setting) {
+                    if let Some(check) = &setting.check {
+                        readers.insert(release_label(&(setting.file.clone(), check.document)));
+                    }
+                    continue;
+                }
+                for release in releases.iter().filter(|r| reads(r, &setting.file)) {
+                    readers.insert(release_label(release));
+                    // A file listed after it setting the key wins (Flux
+                    // merges valuesFiles in order, verify54 V54-2).
+                    let listed = listed_by(release).unwrap_or_default();
+                    let after = listed
+                        .iter()
+                        .skip_while(|l| !same_file(l, &setting.file))
+                        .skip(1);
+                    for file in after {
+                        if let Some(over) = defaults
+                            .iter()
+                            .chain(&others)
+                            .find(|s| !in_release(s) && same_file(file, &s.file))
+                        {
+                            later.push(format!(
+                                "{}:{} (listed after {} by {})",
+                                over.file,
+                                over.first_line() + 1,
+                                setting.file,
+                                release_label(release)
+                            ));
+                        }
+                    }
+                }
+                if setting.file == default_values {
+                    readers.extend(by_reference_files.iter().cloned());
+                    readers.extend(argo.iter().cloned());
+                    readers.extend(counted_parents.iter().cloned());
+                }
+            }
+            if !later.is_empty() {
+                return Err(format!(
+                    "{key} is set again in {}, which Flux merges over the --policy-values file: a patch of it would change nothing the release gets; switch the action in the last file setting it",
+                    later.join(", ")
+                ));
+            }
+            let packaged_named = packaged_reading(&named.iter().collect::<Vec<_>>());
+            if !packaged_named.is_empty() {
+                return Err(format!(
+                    "{key}: {}; a patch of Git's chart reaches it only in a newly published chart version: switch the action in its spec.values, or publish the chart",
+                    packaged_named.join(", ")
+                ));
+            }
+            if readers.len() > 1 || (fan_out && named.iter().any(|s| s.file == default_values)) {
+                return Err(format!(
+                    "{key} is set in {}, which several read ({}): a patch would switch another cluster's too; set the action where this cluster's release alone reads it (its own values file, or its spec.values) and name that with --policy-values",
+                    named
+                        .iter()
+                        .map(|s| format!("{}:{}", s.file, s.first_line() + 1))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    readers.into_iter().collect::<Vec<_>>().join(", ")
                 ));
             }
             return Ok((named, None));
@@ -2384,29 +2597,15 @@ fn values_settings(
             environment_values.join(", ")
         ));
     }
-    // Everything that renders this chart: its HelmReleases, Argo CD
-    // Applications of it (verify53 V53-4), and, for a subchart, its
-    // parents beyond one (each released on its own: V53-7).
-    let argo = argo_renders(repo, chart, &chart_names);
-    // An ApplicationSet renders it once per generated Application.
-    let fan_out = argo.iter().any(|a| a.ends_with("ApplicationSet)"));
-    let parents = parent_charts(repo, chart);
-    let consumers: Vec<String> = releases
-        .iter()
-        .map(|(path, _)| path.clone())
-        .chain(by_reference_files.iter().cloned())
-        .chain(argo)
-        .chain(
-            parents
-                .iter()
-                .filter(|_| parents.len() > 1)
-                .map(|p| format!("{p} (a parent chart)")),
-        )
-        .collect();
+    if !packaged_any.is_empty() {
+        return Err(format!(
+            "{key}: {}; a patch of Git's chart reaches it only in a newly published chart version: switch the action in its spec.values, or publish the chart",
+            packaged_any.join(", ")
+        ));
+    }
     // A values file in no chart, not named: nothing ties it to this
     // chart's release (another chart may use the same key).
-    let loose =
-        |s: &Setting| is_values_file(&s.file) && longest_root(&s.file, &repo.charts).is_none();
+    let loose = |s: &Setting| !in_release(s) && longest_root(&s.file, &repo.charts).is_none();
     match (defaults.len(), others.len()) {
         (0, 1) if loose(&others[0]) => Err(format!(
             "{key} is set only in {}, which is in no chart: if this cluster's release of the chart reads it, name it with --policy-values",
@@ -2433,6 +2632,14 @@ fn values_settings(
             all.join(", ")
         )),
     }
+}
+
+/// Whether a listed values file (`listed`, a repository path as Flux's
+/// `valuesFiles` gives it) is `file`: the same path, or one ending the
+/// other at a folder boundary (Flux reads them from the source's root,
+/// which may be a folder of the checkout).
+fn same_file(listed: &str, file: &str) -> bool {
+    listed == file || file.ends_with(&format!("/{listed}")) || listed.ends_with(&format!("/{file}"))
 }
 
 /// The places that render `chart` with values polscan does not read:
@@ -2520,6 +2727,20 @@ fn release_value_overrides(
                     found.push(format!("{path} (kustomize helmCharts)"));
                 }
             }
+            // kustomize's HelmChartInflationGenerator (a `generators:`
+            // entry) renders a chart with values of its own (verify54
+            // V54-3).
+            let generator = value.get("kind").and_then(Value::as_str)
+                == Some("HelmChartInflationGenerator")
+                && ["chartName", "name"].iter().any(|field| {
+                    value
+                        .get(*field)
+                        .and_then(Value::as_str)
+                        .is_some_and(|name| chart_names.iter().any(|n| n == name))
+                });
+            if generator {
+                found.push(format!("{path} (a kustomize HelmChartInflationGenerator)"));
+            }
             let argo = value
                 .get("apiVersion")
                 .and_then(Value::as_str)
@@ -2537,15 +2758,9 @@ fn release_value_overrides(
                     )
                 });
                 for source in sources {
-                    let renders = source
-                        .get("path")
-                        .and_then(Value::as_str)
-                        .is_some_and(|p| joined("", p) == chart)
-                        || source
-                            .get("chart")
-                            .and_then(Value::as_str)
-                            .is_some_and(|c| chart_names.iter().any(|n| n == c));
-                    if renders && source.get("helm").is_some() {
+                    if argo_source_renders(source, chart, chart_names)
+                        && source.get("helm").is_some()
+                    {
                         found.push(format!("{path} (an Argo CD Application's helm values)"));
                     }
                 }

@@ -247,3 +247,14 @@ pub(super) fn is_values_file(path: &str) -> bool {
         .or_else(|| name.strip_suffix(".yml"));
     stem.is_some_and(|stem| stem.starts_with("values") || stem.ends_with("values"))
 }
+
+/// Whether `document` is a Flux HelmRelease (by its kind: its file may
+/// be named like a values file).
+pub(super) fn is_helm_release(document: &Document) -> bool {
+    document
+        .value
+        .as_ref()
+        .and_then(|v| v.get("kind"))
+        .and_then(Value::as_str)
+        == Some("HelmRelease")
+}

@@ -2371,3 +2371,144 @@ fn a_key_inside_an_aliased_anchor_is_not_patched() {
     let change = plan(&files, &cluster_policy("a"), &[], "a");
     assert!(change.promote.is_some(), "{change:?}");
 }
+
+/// verify54 V54-1, V54-2, V54-3, V54-5: a values patch is made only where
+/// one render reads what it edits and nothing later sets the key over it.
+#[test]
+fn a_values_patch_reaches_this_release_alone_or_is_not_made() {
+    let template = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: a\nspec:\n  validationFailureAction: {{ .Values.a.action }}\n  rules: []\n";
+    let release = |name: &str, chart_spec: &str, rest: &str| {
+        format!("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: {name}\nspec:\n  chart:\n    spec: {{chart: ./c{chart_spec}, sourceRef: {{kind: GitRepository, name: flux-system}}}}\n{rest}")
+    };
+    let plan_with = |extra: &[(&str, &str)], environment: &[&str]| {
+        let mut files = vec![
+            ("c/Chart.yaml", CHART),
+            ("c/templates/a.yaml", template),
+            ("c/values.yaml", "a:\n  action: Audit\n"),
+        ];
+        files.extend_from_slice(extra);
+        let environment: Vec<String> = environment.iter().map(|e| e.to_string()).collect();
+        plan(&repo(&files), &cluster_policy("a"), &environment, "a")
+    };
+    let refused = |extra: &[(&str, &str)], environment: &[&str], said: &str| {
+        let change = plan_with(extra, environment);
+        assert_eq!(change.promote, None, "{change:?}");
+        let problem = change.problem.unwrap_or_default();
+        assert!(problem.contains(said), "{said:?} not in {problem}");
+    };
+    let prod = release("prod", "", "");
+    let staging = release("staging", "", "");
+    // V54-1: the named default is read by both releases.
+    refused(
+        &[
+            ("clusters/prod/hr.yaml", &prod),
+            ("clusters/staging/hr.yaml", &staging),
+        ],
+        &["c/values.yaml"],
+        "which several read (clusters/prod/hr.yaml, clusters/staging/hr.yaml)",
+    );
+    // A named environment file both releases list.
+    let listing = |name: &str| release(name, ", valuesFiles: [./c/values-prod.yaml]", "");
+    let (prod_eu, prod_us) = (listing("prod-eu"), listing("prod-us"));
+    refused(
+        &[
+            ("c/values-prod.yaml", "a:\n  action: Audit\n"),
+            ("clusters/prod-eu/hr.yaml", &prod_eu),
+            ("clusters/prod-us/hr.yaml", &prod_us),
+        ],
+        &["c/values-prod.yaml"],
+        "which several read (clusters/prod-eu/hr.yaml, clusters/prod-us/hr.yaml)",
+    );
+    // A named release file holding two releases setting the key.
+    let own = |name: &str| release(name, "", "  values:\n    a:\n      action: Audit\n");
+    let both = format!("{}---\n{}", own("prod"), own("staging"));
+    refused(
+        &[("clusters/mgmt/releases.yaml", &both)],
+        &["clusters/mgmt/releases.yaml"],
+        "clusters/mgmt/releases.yaml (document 1), clusters/mgmt/releases.yaml (document 2)",
+    );
+    // V54-2: a file listed after the named one sets the key too.
+    let later = release(
+        "prod",
+        ", valuesFiles: [./c/values.yaml, ./c/values-prod.yaml, ./c/values-extra.yaml]",
+        "",
+    );
+    refused(
+        &[
+            ("c/values-prod.yaml", "a:\n  action: Audit\n"),
+            ("c/values-extra.yaml", "a:\n  action: Audit\n"),
+            ("clusters/prod/hr.yaml", &later),
+        ],
+        &["c/values-prod.yaml"],
+        "set again in c/values-extra.yaml:2 (listed after c/values-prod.yaml by clusters/prod/hr.yaml)",
+    );
+    // The same release without the later file: its one file is patched.
+    let alone = release(
+        "prod",
+        ", valuesFiles: [./c/values.yaml, ./c/values-prod.yaml]",
+        "",
+    );
+    let change = plan_with(
+        &[
+            ("c/values-prod.yaml", "a:\n  action: Audit\n"),
+            ("clusters/prod/hr.yaml", &alone),
+            ("clusters/staging/hr.yaml", &staging),
+        ],
+        &["c/values-prod.yaml"],
+    );
+    let (promote, _) = patches(&change);
+    assert!(promote.contains("+++ b/c/values-prod.yaml"), "{promote}");
+    // V54-3: a release in a file named like a values file is a release.
+    refused(
+        &[
+            ("clusters/prod/hr.yaml", &prod),
+            ("clusters/staging/staging-values.yaml", &staging),
+        ],
+        &[],
+        "several render this chart (clusters/prod/hr.yaml, clusters/staging/staging-values.yaml)",
+    );
+    // An ApplicationSet generating Applications of any folder.
+    let set = "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: charts\nspec:\n  generators:\n  - git: {directories: [{path: '*'}]}\n  template:\n    spec:\n      source: {path: '{{path}}'}\n";
+    refused(
+        &[("clusters/prod/hr.yaml", &prod), ("argo/set.yaml", set)],
+        &[],
+        "argo/set.yaml (an Argo CD ApplicationSet)",
+    );
+    // kustomize's HelmChartInflationGenerator renders it with its own values.
+    let generator = "apiVersion: builtin\nkind: HelmChartInflationGenerator\nmetadata: {name: policies}\nname: policies\nchartHome: ../..\nvaluesInline: {a: {action: Audit}}\n";
+    refused(
+        &[
+            ("clusters/prod/hr.yaml", &prod),
+            ("clusters/staging/helm.yaml", generator),
+        ],
+        &[],
+        "clusters/staging/helm.yaml (a kustomize HelmChartInflationGenerator)",
+    );
+    // V54-5: one umbrella chart (its release not here) and a release of
+    // the chart itself are two renders.
+    let umbrella = "apiVersion: v2\nname: platform\nversion: 0.1.0\ndependencies:\n- name: policies\n  version: 0.1.0\n  repository: file://../c\n";
+    refused(
+        &[
+            ("platform/Chart.yaml", umbrella),
+            ("clusters/prod/hr.yaml", &prod),
+        ],
+        &[],
+        "several render this chart (clusters/prod/hr.yaml, platform (a parent chart))",
+    );
+    // A release of the chart from a Helm repository reads the published
+    // chart's values, not Git's.
+    let packaged = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: prod\nspec:\n  chart:\n    spec: {chart: policies, version: 0.1.0, sourceRef: {kind: HelmRepository, name: charts}}\n";
+    refused(
+        &[("clusters/prod/hr.yaml", packaged)],
+        &[],
+        "clusters/prod/hr.yaml reads c/values.yaml from a Helm repository",
+    );
+    // ... while its own spec.values are its own.
+    let packaged_own = format!("{packaged}  values:\n    a:\n      action: Audit\n");
+    let change = plan_with(
+        &[("clusters/prod/hr.yaml", &packaged_own)],
+        &["clusters/prod/hr.yaml"],
+    );
+    let (promote, _) = patches(&change);
+    assert!(promote.contains("+++ b/clusters/prod/hr.yaml"), "{promote}");
+}
