@@ -801,11 +801,19 @@ fn including_kustomizations(repo: &Repository, file: &str) -> Vec<String> {
                 .is_some_and(|v| v.starts_with("argoproj.io/"));
             let mut paths: Vec<String> = Vec::new();
             if flux {
+                let spec_path = value.pointer("/spec/path").and_then(Value::as_str);
+                paths.extend(spec_path.map(str::to_string));
+                // Its spec.components, relative to its path, build into
+                // it too (verify54 V54-6).
+                let base = joined("", spec_path.unwrap_or(""));
                 paths.extend(
                     value
-                        .pointer("/spec/path")
-                        .and_then(Value::as_str)
-                        .map(str::to_string),
+                        .pointer("/spec/components")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .map(|component| joined(&base, component)),
                 );
             }
             if argo {

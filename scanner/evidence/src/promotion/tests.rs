@@ -2108,6 +2108,25 @@ fn a_flux_path_to_a_kustomization_counts_as_including() {
         "{:?}",
         change.notes
     );
+    // verify54 V54-6: a Flux Kustomization's spec.components (relative
+    // to its path) build into it too.
+    let flux = |cluster: &str| {
+        format!("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: {cluster}\nspec:\n  path: ./apps/{cluster}\n  components:\n  - ../../policies\n")
+    };
+    let files = repo(&[
+        ("policies/p.yaml", PLAIN),
+        ("clusters/shop.yaml", &flux("shop")),
+        ("clusters/dev.yaml", &flux("dev")),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert!(
+        change
+            .notes
+            .iter()
+            .any(|n| n.contains("clusters/dev.yaml") && n.contains("clusters/shop.yaml")),
+        "{:?}",
+        change.notes
+    );
 }
 
 /// verify52 V52-3, V52-4, V52-5, walk49 W49-3: where a release's values
