@@ -2558,8 +2558,10 @@ fn values_settings(
                         }
                     }
                 }
+                // A release by chartRef (a HelmChart may list any values
+                // file; not followed here) may read it too.
+                readers.extend(by_reference_files.iter().cloned());
                 if setting.file == default_values {
-                    readers.extend(by_reference_files.iter().cloned());
                     readers.extend(argo.iter().cloned());
                     readers.extend(counted_parents.iter().cloned());
                 }

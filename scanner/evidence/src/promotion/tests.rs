@@ -2477,6 +2477,17 @@ fn a_values_patch_reaches_this_release_alone_or_is_not_made() {
     );
     let (promote, _) = patches(&change);
     assert!(promote.contains("+++ b/c/values-prod.yaml"), "{promote}");
+    // ... unless a release by chartRef (its HelmChart may list it) is there.
+    let by_reference = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: other\nspec:\n  chartRef: {kind: HelmChart, name: policies-eu}\n";
+    refused(
+        &[
+            ("c/values-prod.yaml", "a:\n  action: Audit\n"),
+            ("clusters/prod/hr.yaml", &alone),
+            ("clusters/eu/hr.yaml", by_reference),
+        ],
+        &["c/values-prod.yaml"],
+        "which several read (clusters/eu/hr.yaml, clusters/prod/hr.yaml)",
+    );
     // V54-3: a release in a file named like a values file is a release.
     refused(
         &[
