@@ -842,7 +842,10 @@ fn print_git_changes(evidence: &evidence::Evidence, out: &Path, repo: Option<&Pa
                 // beside the command, not only on the page (verify49
                 // V49-5).
                 for note in policy.git_change.iter().flat_map(|c| &c.notes) {
-                    if note.contains("the patch switches the policy wherever they are applied") {
+                    // ... and a chart Flux rebuilds only on a new version.
+                    if note.contains("the patch switches the policy wherever they are applied")
+                        || note.starts_with("bump its version:")
+                    {
                         out!("{name}: note: {note}");
                     }
                 }

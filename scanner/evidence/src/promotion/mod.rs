@@ -620,6 +620,14 @@ fn plan_inner(
     dir: &str,
 ) -> Result<GitChange, String> {
     let located = locate(repo, policy, environment_values)?;
+    for setting in &located.settings {
+        if let Some(kustomization) = not_built_by_its_kustomization(repo, &setting.file) {
+            return Err(format!(
+                "{} is not built: {kustomization} in its folder does not list it (kustomize — and Flux and Argo CD, which use that file — build only what it lists), so the cluster's policy comes from elsewhere, or from no file here; a patch of it would change nothing",
+                setting.file
+            ));
+        }
+    }
     let (promoted, promote_diff) = change(repo, &located, Target::Enforce)?;
     let rollback_diff = if promote_diff.is_empty() {
         // Git enforces already: back to Audit, every action field.
@@ -641,6 +649,7 @@ fn plan_inner(
         diff
     };
     let mut notes = located.notes;
+    notes.extend(chart_version_notes(repo, &located.settings));
     // A kustomize base several overlays include: the patch switches the
     // policy in each of their clusters, not only in this one (verify46 F6).
     let mut shared_source = located.templated;
@@ -855,6 +864,129 @@ fn including_kustomizations(repo: &Repository, file: &str) -> Vec<String> {
     }
     found.dedup();
     found
+}
+
+/// The note a patch of a chart's files (or of a values file a release
+/// lists) needs where a Flux HelmRelease builds the chart from a
+/// GitRepository or Bucket with the default `reconcileStrategy:
+/// ChartVersion`: Flux makes no new chart artifact until Chart.yaml's
+/// `version` changes (source-controller's HelmChart docs), so the patch
+/// alone reaches no cluster (verify55 V55-1). One note per chart.
+fn chart_version_notes(repo: &Repository, settings: &[Setting]) -> Vec<String> {
+    let mut notes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for setting in settings {
+        let in_release = setting.check.as_ref().is_some_and(|c| {
+            repo.files
+                .get(&setting.file)
+                .and_then(|f| f.documents.get(c.document))
+                .is_some_and(is_helm_release)
+        });
+        if in_release {
+            continue;
+        }
+        let own_chart = longest_root(&setting.file, &repo.charts);
+        let packaging: Vec<String> = own_chart
+            .map(|root| {
+                let mut charts = vec![root.to_string()];
+                charts.extend(parent_charts(repo, root));
+                charts
+            })
+            .unwrap_or_default();
+        for (path, file) in &repo.files {
+            for value in file
+                .documents
+                .iter()
+                .filter(|d| is_helm_release(d))
+                .filter_map(|d| d.value.as_ref())
+            {
+                let spec = value.pointer("/spec/chart/spec");
+                let from_source = spec
+                    .and_then(|s| s.pointer("/sourceRef/kind"))
+                    .and_then(Value::as_str)
+                    .is_some_and(|kind| matches!(kind, "GitRepository" | "Bucket"));
+                let by_version = spec
+                    .and_then(|s| s.get("reconcileStrategy"))
+                    .and_then(Value::as_str)
+                    .is_none_or(|strategy| strategy != "Revision");
+                let Some(chart) = spec.and_then(|s| s.get("chart")).and_then(Value::as_str) else {
+                    continue;
+                };
+                if !from_source || !by_version {
+                    continue;
+                }
+                let chart = joined("", chart);
+                let lists = spec
+                    .and_then(|s| s.get("valuesFiles"))
+                    .and_then(Value::as_array)
+                    .is_some_and(|files| {
+                        files
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .any(|f| same_file(&joined("", f), &setting.file))
+                    });
+                if packaging.contains(&chart) || lists {
+                    let entry = notes.entry(chart).or_default();
+                    if !entry.contains(path) {
+                        entry.push(path.clone());
+                    }
+                }
+            }
+        }
+    }
+    notes
+        .into_iter()
+        .map(|(chart, releases)| {
+            let chart_file = if chart.is_empty() {
+                "Chart.yaml".to_string()
+            } else {
+                format!("{chart}/Chart.yaml")
+            };
+            format!(
+                "bump its version: Flux builds the chart {} from Git again only when the `version` in {chart_file} changes ({}: reconcileStrategy ChartVersion, the default): change it in the same commit as the patch (the rollback too), or set reconcileStrategy: Revision; without either, the patch reaches no cluster",
+                if chart.is_empty() { "." } else { chart.as_str() },
+                releases.join(", ")
+            )
+        })
+        .collect()
+}
+
+/// The kustomization file in `file`'s folder when there is one and no
+/// kustomization lists `file` as a resource (verify55 V55-7: a leftover
+/// beside a kustomization.yaml is built by nothing). None for a file in
+/// a chart, a values file, or one a kustomization lists.
+fn not_built_by_its_kustomization(repo: &Repository, file: &str) -> Option<String> {
+    if longest_root(file, &repo.charts).is_some() || is_values_file(file) {
+        return None;
+    }
+    let (folder, _) = file.rsplit_once('/').unwrap_or(("", file));
+    let kustomization = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+        .iter()
+        .map(|name| joined(folder, name))
+        .find(|path| repo.files.contains_key(path))?;
+    let listed = repo.files.iter().any(|(path, entry)| {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        if !matches!(
+            name,
+            "kustomization.yaml" | "kustomization.yml" | "Kustomization"
+        ) {
+            return false;
+        }
+        let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        entry
+            .documents
+            .iter()
+            .filter_map(|d| d.value.as_ref())
+            .flat_map(|value| {
+                ["resources", "bases", "components"]
+                    .into_iter()
+                    .filter_map(|key| value.get(key)?.as_array().cloned())
+                    .flatten()
+                    .collect::<Vec<_>>()
+            })
+            .filter_map(|v| v.as_str().map(|resource| joined(dir, resource)))
+            .any(|resource| resource == file)
+    });
+    (!listed).then_some(kustomization)
 }
 
 /// What the change sets.
@@ -1227,6 +1359,9 @@ fn kustomize_patches_of(
         ) || text.contains("kind: Kustomization")
             // A HelmRelease's post-renderers patch what it renders.
             || (text.contains("kind: HelmRelease") && text.contains("postRenderers"))
+            // An Argo CD Application's kustomize patches what it builds
+            // (verify55 V55-6).
+            || (text.contains("argoproj.io/") && text.contains("kustomize"))
     };
     let names_one = |text: &str| {
         text.lines().any(|line| {
@@ -1264,6 +1399,28 @@ fn kustomize_patches_of(
                 patches.extend(
                     value
                         .pointer(pointer)
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten(),
+                );
+            }
+            // An Argo CD Application's (or ApplicationSet template's)
+            // sources' kustomize patches.
+            let spec = value
+                .pointer("/spec/template/spec")
+                .or_else(|| value.get("spec"));
+            let sources = spec.into_iter().flat_map(|spec| {
+                spec.get("source").into_iter().chain(
+                    spec.get("sources")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten(),
+                )
+            });
+            for source in sources {
+                patches.extend(
+                    source
+                        .pointer("/kustomize/patches")
                         .and_then(Value::as_array)
                         .into_iter()
                         .flatten(),
@@ -2150,10 +2307,30 @@ fn values_settings(
     // Helm repository (the published chart's values, not Git's).
     let mut parent_releases: BTreeSet<(String, usize)> = BTreeSet::new();
     let mut packaged: BTreeSet<(String, usize)> = BTreeSet::new();
+    // Every file a HelmRelease lists in valuesFiles is a values file,
+    // whatever its name (verify55 V55-4: `values/prod.yaml` was not read,
+    // and the default it overrides was patched).
+    let listed_anywhere: BTreeSet<String> = repo
+        .files
+        .values()
+        .flat_map(|file| &file.documents)
+        .filter(|d| is_helm_release(d))
+        .filter_map(|d| {
+            d.value
+                .as_ref()?
+                .pointer("/spec/chart/spec/valuesFiles")?
+                .as_array()
+        })
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(|f| joined("", f))
+        .collect();
     for (path, file) in &repo.files {
         // A HelmRelease is one by its kind, whatever its file is named
         // (verify54 V54-3: one in `prod-values.yaml` went uncounted).
-        let release = !is_values_file(path) || file.documents.iter().any(is_helm_release);
+        let values_named =
+            is_values_file(path) || listed_anywhere.iter().any(|l| same_file(l, path));
+        let release = !values_named || file.documents.iter().any(is_helm_release);
         let root = longest_root(path, &repo.charts);
         let in_parent = !release && parent.is_some() && root == parent.as_deref();
         // Another chart's values are not this chart's.
@@ -2616,6 +2793,56 @@ fn values_settings(
     // A values file in no chart, not named: nothing ties it to this
     // chart's release (another chart may use the same key).
     let loose = |s: &Setting| !in_release(s) && longest_root(&s.file, &repo.charts).is_none();
+    // One release (or one Argo CD Application) renders the chart: what it
+    // reads decides, in Flux's order — its spec.values, else the last
+    // file it lists that sets the key, else the default — and a file it
+    // does not read is another environment's (verify55 V55-2, V55-3,
+    // V55-5: a values.yaml the release's valuesFiles replace, and a
+    // values-staging.yaml no release here reads, were patched).
+    if consumers.len() == 1 && !fan_out && parent_folders.is_empty() {
+        if let Some(release) = releases.iter().next() {
+            let own: Vec<Setting> = others
+                .iter()
+                .filter(|s| {
+                    s.file == release.0 && s.check.as_ref().is_some_and(|c| c.document == release.1)
+                })
+                .cloned()
+                .collect();
+            if !own.is_empty() {
+                return Ok((own, None));
+            }
+            let order = listed_by(release).unwrap_or_else(|| vec![default_values.clone()]);
+            let last = order.iter().rev().find_map(|listed| {
+                let found: Vec<Setting> = defaults
+                    .iter()
+                    .chain(&others)
+                    .filter(|s| !in_release(s) && same_file(listed, &s.file))
+                    .cloned()
+                    .collect();
+                (!found.is_empty()).then_some(found)
+            });
+            return last.map(|found| (found, None)).ok_or_else(|| {
+                format!(
+                    "{key} is set in {}, and {} reads none of them (it reads {}): a patch there would switch another environment's release, not this one; set `{key}` in the last file it reads",
+                    all.join(", "),
+                    release_label(release),
+                    order.join(", ")
+                )
+            });
+        }
+        if argo.len() == 1 {
+            // An Application without helm values reads the default.
+            return if defaults.is_empty() {
+                Err(format!(
+                    "{key} is set in {}, which {} does not read (it renders the chart with its default {default_values})",
+                    all.join(", "),
+                    argo[0]
+                ))
+            } else {
+                Ok((defaults, None))
+            };
+        }
+    }
     match (defaults.len(), others.len()) {
         (0, 1) if loose(&others[0]) => Err(format!(
             "{key} is set only in {}, which is in no chart: if this cluster's release of the chart reads it, name it with --policy-values",

@@ -2542,3 +2542,120 @@ fn a_values_patch_reaches_this_release_alone_or_is_not_made() {
     let (promote, _) = patches(&change);
     assert!(promote.contains("+++ b/clusters/prod/hr.yaml"), "{promote}");
 }
+
+/// verify55 V55-1..V55-7: the file patched is the one the release reads
+/// last (Flux's order), a file it lists is a values file whatever its
+/// name, a chart Flux rebuilds only on a new version says so, and what
+/// Argo CD's kustomize patches or no kustomization builds is not patched.
+#[test]
+fn what_the_release_reads_and_builds_decides_the_patch() {
+    let template = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: a\nspec:\n  validationFailureAction: {{ .Values.a.action | default \"Audit\" }}\n  rules: []\n";
+    let release = |chart_spec: &str| {
+        format!("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: prod\nspec:\n  chart:\n    spec: {{chart: ./c{chart_spec}, sourceRef: {{kind: GitRepository, name: flux-system}}}}\n")
+    };
+    let plan_with = |extra: &[(&str, &str)]| {
+        let mut files = vec![("c/Chart.yaml", CHART), ("c/templates/a.yaml", template)];
+        files.extend_from_slice(extra);
+        plan(&repo(&files), &cluster_policy("a"), &[], "a")
+    };
+    let problem = |extra: &[(&str, &str)]| {
+        let change = plan_with(extra);
+        assert_eq!(change.promote, None, "{change:?}");
+        change.problem.unwrap_or_default()
+    };
+    let audit = "a:\n  action: Audit\n";
+    // V55-2: the release's valuesFiles replace the default, which sets
+    // the key alone.
+    let p = problem(&[
+        ("c/values.yaml", audit),
+        ("c/values-prod.yaml", "other: 1\n"),
+        (
+            "clusters/prod/hr.yaml",
+            &release(", valuesFiles: [c/values-prod.yaml]"),
+        ),
+    ]);
+    assert!(
+        p.contains("clusters/prod/hr.yaml reads none of them"),
+        "{p}"
+    );
+    // V55-3: the key is only in a file the release does not read.
+    let p = problem(&[
+        ("c/values.yaml", "other: 1\n"),
+        ("c/values-staging.yaml", audit),
+        ("clusters/prod/hr.yaml", &release("")),
+    ]);
+    assert!(
+        p.contains("c/values-staging.yaml:2, and clusters/prod/hr.yaml reads none"),
+        "{p}"
+    );
+    // V55-4, V55-5: a listed file not named values*, last, decides — in
+    // Audit over a default in Enforce.
+    let change = plan_with(&[
+        ("c/values.yaml", "a:\n  action: Enforce\n"),
+        ("clusters/prod/settings/prod.yaml", audit),
+        (
+            "clusters/prod/hr.yaml",
+            &release(", valuesFiles: [c/values.yaml, clusters/prod/settings/prod.yaml]"),
+        ),
+    ]);
+    let (promote, rollback) = patches(&change);
+    assert!(
+        promote.contains("+++ b/clusters/prod/settings/prod.yaml"),
+        "{promote}"
+    );
+    assert!(!rollback.contains("c/values.yaml"), "{rollback}");
+    // V55-1: the chart is built from Git on a new version only: said.
+    assert!(
+        change
+            .notes
+            .iter()
+            .any(|n| n.starts_with("bump its version:")
+                && n.contains("c/Chart.yaml")
+                && n.contains("clusters/prod/hr.yaml")),
+        "{:?}",
+        change.notes
+    );
+    // ... not with reconcileStrategy: Revision.
+    let change = plan_with(&[
+        ("c/values.yaml", audit),
+        (
+            "clusters/prod/hr.yaml",
+            &release(", reconcileStrategy: Revision"),
+        ),
+    ]);
+    let (promote, _) = patches(&change);
+    assert!(promote.contains("+++ b/c/values.yaml"), "{promote}");
+    assert!(
+        !change
+            .notes
+            .iter()
+            .any(|n| n.starts_with("bump its version:")),
+        "{:?}",
+        change.notes
+    );
+    // V55-6: an Argo CD Application's kustomize patch of the action.
+    let argo = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: prod\nspec:\n  source:\n    path: policies\n    kustomize:\n      patches:\n      - target: {kind: ClusterPolicy, name: require-team}\n        patch: |-\n          - op: replace\n            path: /spec/validationFailureAction\n            value: Audit\n";
+    let files = repo(&[("policies/p.yaml", PLAIN), ("apps/prod.yaml", argo)]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert_eq!(change.promote, None, "{change:?}");
+    assert!(
+        change
+            .problem
+            .as_deref()
+            .is_some_and(|p| p.contains("apps/prod.yaml")),
+        "{change:?}"
+    );
+    // V55-7: a file its folder's kustomization.yaml does not list.
+    let files = repo(&[
+        ("policies/p.yaml", PLAIN),
+        ("policies/kustomization.yaml", "resources:\n- other.yaml\n"),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert_eq!(change.promote, None, "{change:?}");
+    assert!(
+        change.problem.as_deref().is_some_and(
+            |p| p.contains("policies/p.yaml is not built: policies/kustomization.yaml")
+        ),
+        "{change:?}"
+    );
+}
