@@ -2134,4 +2134,25 @@ fn a_rule_on_a_field_written_after_creation_has_no_evidence_for_creates() {
         "{:?}",
         bound.reasons
     );
+    // walk55 W55-1: a policy the scan could not load is judged on
+    // nothing: its load error, no reading of what admission would show.
+    let mut invalid = scan(false, &[]);
+    invalid.invalid_policies = vec!["bound".into()];
+    let mut failing = policy("bound", "Audit", "2026-11-01T00:00:00Z");
+    failing["spec"]["rules"][0]["validate"] = json!({"pattern": {"spec": {"nodeName": "?*"}}});
+    let evidence = build(&input(vec![], vec![failing], Some(invalid)));
+    let bound = find(&evidence, "bound");
+    assert_eq!(bound.verdict, Verdict::NotReady, "{:?}", bound.reasons);
+    assert!(
+        bound
+            .reasons
+            .iter()
+            .any(|r| r.contains("could not load this policy"))
+            && !bound
+                .reasons
+                .iter()
+                .any(|r| r.starts_with("no evidence for what only admission sees")),
+        "{:?}",
+        bound.reasons
+    );
 }

@@ -408,6 +408,14 @@ pub(super) fn policy_evidence(
             "{rule}its CEL does not compile: {count} result(s) name the compile error — the policy's fault, not the resources': fix the policy"
         ));
     }
+    // A policy that does not load or compile is judged on nothing: what
+    // its expressions would read at admission is no part of its reasons
+    // (walk55 W55-1: an expression that never parsed was said to test
+    // request.operation and userInfo).
+    let unloadable = !not_compiling.is_empty()
+        || reasons
+            .iter()
+            .any(|r| r.starts_with("the last scan could not load this policy"));
     reasons.extend(result_reasons(&counts, info.unscored));
     // What a substituted value held and Kyverno evaluated in turn may test
     // the operation or the requester, which a scan presents as a CREATE
@@ -811,6 +819,7 @@ pub(super) fn policy_evidence(
     // policy not ready for other reasons, lest the team fix its violations
     // and soak a week before learning of this blocker (walk47 W47-1).
     if matches!(verdict, Verdict::NoEvidence | Verdict::NotReady)
+        && !unloadable
         && !info.admission_only.is_empty()
         && !reasons
             .iter()
