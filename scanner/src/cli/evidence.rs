@@ -845,6 +845,9 @@ fn print_git_changes(evidence: &evidence::Evidence, out: &Path, repo: Option<&Pa
                     // ... and a chart Flux rebuilds only on a new version.
                     if note.contains("the patch switches the policy wherever they are applied")
                         || note.starts_with("bump its version:")
+                        // ... and what else a commit needs to reach it.
+                        || note.contains("reaches the cluster only")
+                        || note.contains("for the patch to reach the cluster")
                     {
                         out!("{name}: note: {note}");
                     }

@@ -623,7 +623,7 @@ fn plan_inner(
     for setting in &located.settings {
         if let Some(kustomization) = not_built_by_its_kustomization(repo, &setting.file) {
             return Err(format!(
-                "{} is not built: {kustomization} in its folder does not list it (kustomize — and Flux and Argo CD, which use that file — build only what it lists), so the cluster's policy comes from elsewhere, or from no file here; a patch of it would change nothing",
+                "{} is not built: {kustomization}, so the cluster's policy comes from elsewhere, or from no file here; a patch of it would change nothing",
                 setting.file
             ));
         }
@@ -650,6 +650,7 @@ fn plan_inner(
     };
     let mut notes = located.notes;
     notes.extend(chart_version_notes(repo, &located.settings));
+    notes.extend(delivery_notes(repo, &located.settings));
     // A kustomize base several overlays include: the patch switches the
     // policy in each of their clusters, not only in this one (verify46 F6).
     let mut shared_source = located.templated;
@@ -915,15 +916,9 @@ fn chart_version_notes(repo: &Repository, settings: &[Setting]) -> Vec<String> {
                     continue;
                 }
                 let chart = joined("", chart);
-                let lists = spec
-                    .and_then(|s| s.get("valuesFiles"))
-                    .and_then(Value::as_array)
-                    .is_some_and(|files| {
-                        files
-                            .iter()
-                            .filter_map(Value::as_str)
-                            .any(|f| same_file(&joined("", f), &setting.file))
-                    });
+                let lists = listed_values_files(value)
+                    .iter()
+                    .any(|f| same_file(f, &setting.file));
                 if packaging.contains(&chart) || lists {
                     let entry = notes.entry(chart).or_default();
                     if !entry.contains(path) {
@@ -950,43 +945,235 @@ fn chart_version_notes(repo: &Repository, settings: &[Setting]) -> Vec<String> {
         .collect()
 }
 
-/// The kustomization file in `file`'s folder when there is one and no
-/// kustomization lists `file` as a resource (verify55 V55-7: a leftover
-/// beside a kustomization.yaml is built by nothing). None for a file in
-/// a chart, a values file, or one a kustomization lists.
+/// What keeps a commit of the patched files from reaching a cluster
+/// without a step of its own (verify56 V56-8): a Flux HelmRelease or
+/// Kustomization with `spec.suspend: true` (resume it), a GitRepository
+/// it reads pinned by `ref.tag`, `ref.semver` or `ref.commit` (a new tag
+/// or commit pin), an Argo CD Application without `syncPolicy.automated`
+/// (sync it). One note each, naming the file that says so.
+fn delivery_notes(repo: &Repository, settings: &[Setting]) -> Vec<String> {
+    let holds = |folder: &str, file: &str| {
+        folder.is_empty() || file == folder || file.starts_with(&format!("{folder}/"))
+    };
+    let pinned: BTreeMap<String, (String, String)> = repo
+        .files
+        .iter()
+        .flat_map(|(path, f)| f.documents.iter().map(move |d| (path, d)))
+        .filter_map(|(path, d)| {
+            let value = d.value.as_ref()?;
+            (value.get("kind").and_then(Value::as_str) == Some("GitRepository")).then_some(())?;
+            let name = value.pointer("/metadata/name").and_then(Value::as_str)?;
+            let by = ["tag", "semver", "commit"]
+                .into_iter()
+                .find(|k| value.pointer(&format!("/spec/ref/{k}")).is_some())?;
+            Some((name.to_string(), (path.clone(), by.to_string())))
+        })
+        .collect();
+    let mut notes: Vec<String> = Vec::new();
+    let mut say = |note: String| {
+        if !notes.contains(&note) {
+            notes.push(note);
+        }
+    };
+    for setting in settings {
+        let chart = longest_root(&setting.file, &repo.charts);
+        for (path, file) in &repo.files {
+            for (index, value) in file
+                .documents
+                .iter()
+                .filter_map(|d| Some((d.index, d.value.as_ref()?)))
+            {
+                let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
+                let api = value
+                    .get("apiVersion")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let delivers = match kind {
+                    "HelmRelease" => {
+                        let own = *path == setting.file
+                            && setting.check.as_ref().is_some_and(|c| c.document == index);
+                        let folder = value
+                            .pointer("/spec/chart/spec/chart")
+                            .and_then(Value::as_str)
+                            .map(|c| joined("", c));
+                        own || folder.is_some_and(|f| chart.is_some_and(|c| same_file(&f, c)))
+                            || listed_values_files(value)
+                                .iter()
+                                .any(|l| same_file(l, &setting.file))
+                    }
+                    "Kustomization" if api.starts_with("kustomize.toolkit.fluxcd.io/") => value
+                        .pointer("/spec/path")
+                        .and_then(Value::as_str)
+                        .is_some_and(|p| holds(&joined("", p), &setting.file)),
+                    "Application" | "ApplicationSet" if api.starts_with("argoproj.io/") => {
+                        let spec = value
+                            .pointer("/spec/template/spec")
+                            .or_else(|| value.get("spec"));
+                        let applies = spec
+                            .into_iter()
+                            .flat_map(|spec| {
+                                spec.get("source").into_iter().chain(
+                                    spec.get("sources")
+                                        .and_then(Value::as_array)
+                                        .into_iter()
+                                        .flatten(),
+                                )
+                            })
+                            .filter_map(|s| s.get("path").and_then(Value::as_str))
+                            .any(|p| holds(&joined("", p), &setting.file));
+                        if applies
+                            && spec
+                                .and_then(|s| s.pointer("/syncPolicy/automated"))
+                                .is_none()
+                        {
+                            say(format!("{path}: the Argo CD {kind} has no syncPolicy.automated: after the commit, sync it (argocd app sync) for the patch to reach the cluster"));
+                        }
+                        false
+                    }
+                    _ => false,
+                };
+                if !delivers {
+                    continue;
+                }
+                if value.pointer("/spec/suspend").and_then(Value::as_bool) == Some(true) {
+                    say(format!("{path}: the {kind} is suspended (spec.suspend: true): the patch reaches the cluster only once it is resumed (flux resume)"));
+                }
+                let source = value
+                    .pointer("/spec/chart/spec/sourceRef/name")
+                    .or_else(|| value.pointer("/spec/sourceRef/name"))
+                    .and_then(Value::as_str);
+                if let Some((file, by)) = source.and_then(|name| pinned.get(name)) {
+                    say(format!("{file}: the GitRepository the {kind} in {path} reads is pinned by ref.{by}: the commit reaches the cluster only when the pin moves to it"));
+                }
+            }
+        }
+    }
+    notes
+}
+
+/// Why nothing builds `file`, when Git shows it (verify55 V55-7, verify56
+/// V56-6, V56-7): walking up from its folder, the first kustomization
+/// file must reach it through `resources`, `bases` or `components` (at
+/// any depth: kustomize, and Flux and Argo CD, which use that file, build
+/// only what it lists); a folder an Argo CD Application applies as a
+/// plain directory without `directory.recurse` applies its own files
+/// only. None for a file in a chart, a values file, one a Flux
+/// Kustomization's generated kustomization takes (every manifest under
+/// its path), or one nothing here speaks of.
 fn not_built_by_its_kustomization(repo: &Repository, file: &str) -> Option<String> {
     if longest_root(file, &repo.charts).is_some() || is_values_file(file) {
         return None;
     }
-    let (folder, _) = file.rsplit_once('/').unwrap_or(("", file));
-    let kustomization = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
-        .iter()
-        .map(|name| joined(folder, name))
-        .find(|path| repo.files.contains_key(path))?;
-    let listed = repo.files.iter().any(|(path, entry)| {
-        let name = path.rsplit('/').next().unwrap_or(path);
-        if !matches!(
-            name,
-            "kustomization.yaml" | "kustomization.yml" | "Kustomization"
-        ) {
-            return false;
-        }
-        let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
-        entry
-            .documents
+    let folder_of = |path: &str| path.rsplit_once('/').map_or("", |(dir, _)| dir).to_string();
+    let kustomization_in = |folder: &str| {
+        ["kustomization.yaml", "kustomization.yml", "Kustomization"]
             .iter()
-            .filter_map(|d| d.value.as_ref())
-            .flat_map(|value| {
-                ["resources", "bases", "components"]
-                    .into_iter()
-                    .filter_map(|key| value.get(key)?.as_array().cloned())
-                    .flatten()
-                    .collect::<Vec<_>>()
-            })
-            .filter_map(|v| v.as_str().map(|resource| joined(dir, resource)))
-            .any(|resource| resource == file)
-    });
-    (!listed).then_some(kustomization)
+            .map(|name| joined(folder, name))
+            .find(|path| repo.files.contains_key(path))
+    };
+    // What Flux Kustomizations and Argo CD Applications apply: the folder,
+    // and for Argo CD whether it recurses into subfolders.
+    let mut applied: Vec<(String, bool)> = Vec::new();
+    for value in repo
+        .files
+        .values()
+        .flat_map(|f| &f.documents)
+        .filter_map(|d| d.value.as_ref())
+    {
+        let api = value
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if api.starts_with("kustomize.toolkit.fluxcd.io/") {
+            if let Some(path) = value.pointer("/spec/path").and_then(Value::as_str) {
+                applied.push((joined("", path), true));
+            }
+        } else if api.starts_with("argoproj.io/") {
+            let spec = value
+                .pointer("/spec/template/spec")
+                .or_else(|| value.get("spec"));
+            for source in spec.into_iter().flat_map(|spec| {
+                spec.get("source").into_iter().chain(
+                    spec.get("sources")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten(),
+                )
+            }) {
+                if let Some(path) = source.get("path").and_then(Value::as_str) {
+                    let recurse = source
+                        .pointer("/directory/recurse")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false);
+                    applied.push((joined("", path), recurse));
+                }
+            }
+        }
+    }
+    let own = folder_of(file);
+    let mut folder = own.clone();
+    loop {
+        if let Some(kustomization) = kustomization_in(&folder) {
+            return (!kustomization_reaches(repo, &kustomization, file)).then(|| {
+                format!("{kustomization} does not list it, at any depth (kustomize — and Flux and Argo CD, which use that file — build only what it lists)")
+            });
+        }
+        let here: Vec<bool> = applied
+            .iter()
+            .filter(|(path, _)| *path == folder)
+            .map(|(_, recurse)| *recurse)
+            .collect();
+        if here.iter().any(|recurse| *recurse) {
+            return None;
+        }
+        if !here.is_empty() && folder != own {
+            return Some(format!(
+                "an Argo CD Application applies {} as a plain directory without directory.recurse: the files of its subfolders are not applied",
+                if folder.is_empty() { "." } else { folder.as_str() }
+            ));
+        }
+        if folder.is_empty() {
+            return None;
+        }
+        folder = folder_of(&folder);
+    }
+}
+
+/// Whether the kustomization file `kustomization` reaches `file` through
+/// its `resources`, `bases` or `components`, and theirs, at any depth.
+fn kustomization_reaches(repo: &Repository, kustomization: &str, file: &str) -> bool {
+    let mut pending = vec![kustomization.to_string()];
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    while let Some(path) = pending.pop() {
+        if !seen.insert(path.clone()) {
+            continue;
+        }
+        let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir).to_string();
+        let Some(entry) = repo.files.get(&path) else {
+            continue;
+        };
+        for value in entry.documents.iter().filter_map(|d| d.value.as_ref()) {
+            for resource in ["resources", "bases", "components"]
+                .iter()
+                .filter_map(|key| value.get(*key)?.as_array())
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                let target = joined(&dir, resource);
+                if target == file {
+                    return true;
+                }
+                if let Some(inner) = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+                    .iter()
+                    .map(|name| joined(&target, name))
+                    .find(|p| repo.files.contains_key(p))
+                {
+                    pending.push(inner);
+                }
+            }
+        }
+    }
+    false
 }
 
 /// What the change sets.
@@ -2184,6 +2371,36 @@ fn subchart_names(repo: &Repository, root: &str) -> Vec<String> {
     names
 }
 
+/// The aliases the parent chart of the chart at `root` gives it in its
+/// dependencies (empty when none, or no parent).
+fn dependency_aliases(repo: &Repository, root: &str) -> Vec<String> {
+    let Some(parent) = parent_chart(repo, root) else {
+        return Vec::new();
+    };
+    let folder = root.rsplit('/').next().unwrap_or(root);
+    let own_file = if root.is_empty() {
+        "Chart.yaml".to_string()
+    } else {
+        format!("{root}/Chart.yaml")
+    };
+    let own = repo
+        .text(&own_file)
+        .and_then(|text| polscan_engine::yaml::from_str::<Value>(text).ok())
+        .and_then(|v| v.get("name").and_then(Value::as_str).map(str::to_string));
+    let mut aliases: Vec<String> = chart_dependencies(repo, &parent)
+        .iter()
+        .filter(|d| {
+            d.get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| n == folder || Some(n) == own.as_deref())
+        })
+        .filter_map(|d| d.get("alias").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    aliases.sort();
+    aliases.dedup();
+    aliases
+}
+
 /// Whether a template's `line` may read the values key `keys`: by its
 /// `.Values` path; through a named template (`include`, `template`) on
 /// an action field (verify46 F3: a `_helpers.tpl` define switched
@@ -2293,7 +2510,17 @@ fn values_settings(
     // The parent chart's values set a subchart's under its name, over its
     // default (Helm's coalescing: verify47 V47-6, verify49 V49-4).
     let parent = parent_chart(repo, chart);
-    let names_in_parent = subchart_names(repo, chart);
+    // Helm gives an aliased dependency the values under its alias alone:
+    // the block under its name is read by nothing (verify56 V56-4).
+    let names_in_parent = {
+        let names = subchart_names(repo, chart);
+        let aliases = dependency_aliases(repo, chart);
+        if aliases.is_empty() {
+            names
+        } else {
+            aliases
+        }
+    };
     // The names a HelmRelease gives the parent chart by.
     let parent_names: Vec<String> = parent
         .as_deref()
@@ -2315,15 +2542,8 @@ fn values_settings(
         .values()
         .flat_map(|file| &file.documents)
         .filter(|d| is_helm_release(d))
-        .filter_map(|d| {
-            d.value
-                .as_ref()?
-                .pointer("/spec/chart/spec/valuesFiles")?
-                .as_array()
-        })
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(|f| joined("", f))
+        .filter_map(|d| d.value.as_ref())
+        .flat_map(listed_values_files)
         .collect();
     for (path, file) in &repo.files {
         // A HelmRelease is one by its kind, whatever its file is named
@@ -2368,13 +2588,38 @@ fn values_settings(
                 // OCIRepository or HelmChart, not followed here) may be,
                 // so its values count (verify50 V50-1: its Enforce was
                 // read as Git's Audit).
-                let released = value
+                let chart_field = value
                     .pointer("/spec/chart/spec/chart")
-                    .and_then(Value::as_str)
-                    .map(|c| c.trim_end_matches('/').rsplit('/').next().unwrap_or(c));
+                    .and_then(Value::as_str);
+                // A chart from a GitRepository or Bucket (or any written
+                // as a path) is its folder, matched whole: a wrapper chart
+                // in clusters/prod/policies is not charts/policies
+                // (verify56 V56-5); one from a Helm repository, its name.
+                let by_path = chart_field.is_some_and(|c| c.contains('/'))
+                    || value
+                        .pointer("/spec/chart/spec/sourceRef/kind")
+                        .and_then(Value::as_str)
+                        .is_some_and(|kind| matches!(kind, "GitRepository" | "Bucket"));
+                let is_chart = |folder: &str, names: &[String]| {
+                    chart_field.is_some_and(|c| {
+                        if by_path {
+                            let c = joined("", c);
+                            if folder.is_empty() {
+                                c.is_empty()
+                            } else {
+                                same_file(&c, folder)
+                            }
+                        } else {
+                            let name = c.trim_end_matches('/').rsplit('/').next().unwrap_or(c);
+                            names.iter().any(|n| n == name)
+                        }
+                    })
+                };
                 let by_reference = value.pointer("/spec/chartRef").is_some();
-                let of_this = released.is_some_and(|c| chart_names.iter().any(|n| n == c));
-                let of_parent = released.is_some_and(|c| parent_names.iter().any(|n| n == c));
+                let of_this = is_chart(chart, &chart_names);
+                let of_parent = parent
+                    .as_deref()
+                    .is_some_and(|p| is_chart(p, &parent_names));
                 // Its own values for this chart, its subchart-named ones for
                 // the parent's release.
                 let global = keys.first().is_some_and(|k| k == "global");
@@ -2570,19 +2815,14 @@ fn values_settings(
         }
     });
     let listed_by = |release: &(String, usize)| -> Option<Vec<String>> {
-        let listed: Vec<String> = repo
-            .files
-            .get(&release.0)?
-            .documents
-            .get(release.1)?
-            .value
-            .as_ref()?
-            .pointer("/spec/chart/spec/valuesFiles")?
-            .as_array()?
-            .iter()
-            .filter_map(Value::as_str)
-            .map(|f| joined("", f))
-            .collect();
+        let listed = listed_values_files(
+            repo.files
+                .get(&release.0)?
+                .documents
+                .get(release.1)?
+                .value
+                .as_ref()?,
+        );
         (!listed.is_empty()).then_some(listed)
     };
     let reads = |release: &(String, usize), file: &str| {
@@ -2615,6 +2855,23 @@ fn values_settings(
             })
             .collect()
     };
+    // A parent's values file its release does not read (its valuesFiles
+    // replace the parent's values.yaml) sets nothing (verify56 V56-3).
+    if !parent_releases.is_empty() {
+        parents.retain(|s| parent_releases.iter().any(|r| reads(r, &s.file)));
+    }
+    // A release by chartRef renders a chart polscan does not follow (an
+    // OCIRepository's published chart, or a HelmChart listing values
+    // files of its own): a patch of Git's values files may not reach it
+    // (verify56 V56-1, V56-2). Its own spec.values are its own.
+    let by_reference_reading = |patched: &[&Setting]| -> Option<String> {
+        (!by_reference_files.is_empty() && patched.iter().any(|s| !in_release(s))).then(|| {
+            format!(
+                "{key}: {} renders the chart by chartRef (an OCIRepository's published chart, or a HelmChart with values files of its own; not followed here): a patch of Git's values files may not reach it; switch the action in its spec.values, or by hand",
+                by_reference_files.iter().cloned().collect::<Vec<_>>().join(", ")
+            )
+        })
+    };
     let packaged_any = packaged_reading(
         &defaults
             .iter()
@@ -2632,6 +2889,7 @@ fn values_settings(
         && consumers.len() <= 1
         && !fan_out
         && packaged_any.is_empty()
+        && by_reference_files.is_empty()
     {
         return Ok((parents, None));
     }
@@ -2664,23 +2922,21 @@ fn values_settings(
             let named_default = environment_values.contains(&default_values);
             let lists_named = |s: &Setting| {
                 let files = s.check.as_ref().and_then(|c| {
-                    repo.files
-                        .get(&s.file)?
-                        .documents
-                        .get(c.document)?
-                        .value
-                        .as_ref()?
-                        .pointer("/spec/chart/spec/valuesFiles")?
-                        .as_array()
-                        .cloned()
+                    Some(listed_values_files(
+                        repo.files
+                            .get(&s.file)?
+                            .documents
+                            .get(c.document)?
+                            .value
+                            .as_ref()?,
+                    ))
                 });
                 named_default
                     || files.is_some_and(|files| {
-                        files.iter().filter_map(Value::as_str).any(|listed| {
-                            let listed = joined("", listed);
+                        files.iter().any(|listed| {
                             environment_values
                                 .iter()
-                                .any(|named| same_file(&listed, named))
+                                .any(|named| same_file(listed, named))
                         })
                     })
             };
@@ -2749,6 +3005,9 @@ fn values_settings(
                     later.join(", ")
                 ));
             }
+            if let Some(reason) = by_reference_reading(&named.iter().collect::<Vec<_>>()) {
+                return Err(reason);
+            }
             let packaged_named = packaged_reading(&named.iter().collect::<Vec<_>>());
             if !packaged_named.is_empty() {
                 return Err(format!(
@@ -2789,6 +3048,10 @@ fn values_settings(
             "{key}: {}; a patch of Git's chart reaches it only in a newly published chart version: switch the action in its spec.values, or publish the chart",
             packaged_any.join(", ")
         ));
+    }
+    let candidates: Vec<&Setting> = defaults.iter().chain(&others).collect();
+    if let Some(reason) = by_reference_reading(&candidates) {
+        return Err(reason);
     }
     // A values file in no chart, not named: nothing ties it to this
     // chart's release (another chart may use the same key).
@@ -2869,6 +3132,24 @@ fn values_settings(
             all.join(", ")
         )),
     }
+}
+
+/// The values files a Flux HelmRelease (`value`) lists, as repository
+/// paths in Flux's merge order: v2beta1's single `valuesFile` (merged
+/// first, verify56 V56-11), then `spec.chart.spec.valuesFiles`; empty when
+/// it lists none (it reads the default).
+fn listed_values_files(value: &Value) -> Vec<String> {
+    let spec = value.pointer("/spec/chart/spec");
+    let many = spec
+        .and_then(|s| s.get("valuesFiles"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str);
+    let one = spec
+        .and_then(|s| s.get("valuesFile"))
+        .and_then(Value::as_str);
+    one.into_iter().chain(many).map(|f| joined("", f)).collect()
 }
 
 /// Whether a listed values file (`listed`, a repository path as Flux's

@@ -2486,7 +2486,7 @@ fn a_values_patch_reaches_this_release_alone_or_is_not_made() {
             ("clusters/eu/hr.yaml", by_reference),
         ],
         &["c/values-prod.yaml"],
-        "which several read (clusters/eu/hr.yaml, clusters/prod/hr.yaml)",
+        "clusters/eu/hr.yaml renders the chart by chartRef",
     );
     // V54-3: a release in a file named like a values file is a release.
     refused(
@@ -2658,4 +2658,153 @@ fn what_the_release_reads_and_builds_decides_the_patch() {
         ),
         "{change:?}"
     );
+}
+
+/// verify56 V56-1..V56-8, V56-11: aliases, umbrella releases' values
+/// files, charts by chartRef or by a path that is another chart's, files
+/// nothing builds, v2beta1's valuesFile, and what a commit needs besides.
+#[test]
+fn what_a_parent_a_reference_or_a_builder_reads_decides_the_patch() {
+    let template = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: a\nspec:\n  validationFailureAction: {{ .Values.a.action }}\n  rules: []\n";
+    let audit = "a:\n  action: Audit\n";
+    let umbrella_chart = |alias: &str| {
+        format!("apiVersion: v2\nname: umbrella\nversion: 0.1.0\ndependencies:\n- name: policies\n{alias}  version: 0.1.0\n  repository: file://../c\n")
+    };
+    let release = |chart: &str, extra: &str| {
+        format!("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: prod\nspec:\n  chart:\n    spec:\n      chart: {chart}\n      sourceRef: {{kind: GitRepository, name: flux-system}}\n      reconcileStrategy: Revision\n{extra}")
+    };
+    let plan_with = |extra: &[(&str, &str)], environment: &[&str]| {
+        let mut files = vec![
+            ("c/Chart.yaml", CHART),
+            ("c/templates/a.yaml", template),
+            ("c/values.yaml", audit),
+        ];
+        files.extend_from_slice(extra);
+        let environment: Vec<String> = environment.iter().map(|e| e.to_string()).collect();
+        plan(&repo(&files), &cluster_policy("a"), &environment, "a")
+    };
+    let patched = |change: &GitChange| {
+        let (promote, _) = patches(change);
+        promote
+            .lines()
+            .find_map(|l| l.strip_prefix("+++ b/"))
+            .unwrap_or("")
+            .to_string()
+    };
+    let parent_values = "policies:\n  a:\n    action: Audit\n";
+    // V56-4: under an alias, the parent's block under the chart's name
+    // is read by nothing: the subchart's default decides.
+    let aliased = umbrella_chart("  alias: kpol\n");
+    let hr = release("./u", "");
+    let change = plan_with(
+        &[
+            ("u/Chart.yaml", &aliased),
+            ("u/values.yaml", parent_values),
+            ("clusters/prod/hr.yaml", &hr),
+        ],
+        &[],
+    );
+    assert_eq!(patched(&change), "c/values.yaml", "{change:?}");
+    // V56-3: the umbrella's release lists values files: its values.yaml
+    // is not read.
+    let plain = umbrella_chart("");
+    let listing = release("./u", "      valuesFiles: [./u/values-prod.yaml]\n");
+    let change = plan_with(
+        &[
+            ("u/Chart.yaml", &plain),
+            ("u/values.yaml", parent_values),
+            ("u/values-prod.yaml", "replicas: 3\n"),
+            ("clusters/prod/hr.yaml", &listing),
+        ],
+        &[],
+    );
+    assert_eq!(patched(&change), "c/values.yaml", "{change:?}");
+    // ... while without the list the umbrella's value decides.
+    let change = plan_with(
+        &[
+            ("u/Chart.yaml", &plain),
+            ("u/values.yaml", parent_values),
+            ("clusters/prod/hr.yaml", &hr),
+        ],
+        &[],
+    );
+    assert_eq!(patched(&change), "u/values.yaml", "{change:?}");
+    // V56-1, V56-2: a release by chartRef renders a chart polscan does not
+    // follow: no patch of Git's values files.
+    let by_reference = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: prod\nspec:\n  chartRef: {kind: OCIRepository, name: policies}\n";
+    let change = plan_with(&[("clusters/prod/hr.yaml", by_reference)], &[]);
+    assert_eq!(change.promote, None, "{change:?}");
+    assert!(
+        change
+            .problem
+            .as_deref()
+            .is_some_and(|p| p.contains("renders the chart by chartRef")),
+        "{change:?}"
+    );
+    // V56-5: a wrapper chart in a folder named like the chart is not it:
+    // its release's top-level key reaches nothing.
+    let wrapper = "apiVersion: v2\nname: policies\nversion: 0.1.0\ndependencies:\n- name: policies\n  version: 0.1.0\n  repository: file://../../../c\n";
+    let hr_wrapper = release(
+        "./clusters/prod/policies",
+        "  values:\n    a:\n      action: Audit\n",
+    );
+    let change = plan_with(
+        &[
+            ("clusters/prod/policies/Chart.yaml", wrapper),
+            ("clusters/prod/hr.yaml", &hr_wrapper),
+        ],
+        &["clusters/prod/hr.yaml"],
+    );
+    assert_eq!(change.promote, None, "{change:?}");
+    // V56-11: v2beta1's valuesFile replaces the default too.
+    let v2beta1 = release("./c", "      valuesFile: ./c/values-prod.yaml\n");
+    let change = plan_with(
+        &[
+            ("c/values-prod.yaml", audit),
+            ("clusters/prod/hr.yaml", &v2beta1),
+        ],
+        &[],
+    );
+    assert_eq!(patched(&change), "c/values-prod.yaml", "{change:?}");
+    // V56-8: a suspended release says what the commit needs besides.
+    let suspended = release("./c", "  suspend: true\n");
+    let change = plan_with(&[("clusters/prod/hr.yaml", &suspended)], &[]);
+    assert!(
+        change.notes.iter().any(|n| n.contains("is suspended")),
+        "{:?}",
+        change.notes
+    );
+    // V56-6: a kustomization above the file that does not reach it; V56-7:
+    // an Argo CD directory Application without recurse.
+    let files = repo(&[
+        ("policies/team/p.yaml", PLAIN),
+        ("policies/kustomization.yaml", "resources:\n- other.yaml\n"),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert!(
+        change.problem.as_deref().is_some_and(
+            |p| p.contains("policies/team/p.yaml is not built: policies/kustomization.yaml")
+        ),
+        "{change:?}"
+    );
+    let argo = |recurse: &str| {
+        format!("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: prod\nspec:\n  source:\n    path: policies\n{recurse}  syncPolicy:\n    automated: {{}}\n")
+    };
+    let flat = argo("");
+    let files = repo(&[("policies/team/p.yaml", PLAIN), ("apps/prod.yaml", &flat)]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert!(
+        change
+            .problem
+            .as_deref()
+            .is_some_and(|p| p.contains("without directory.recurse")),
+        "{change:?}"
+    );
+    let recursing = argo("    directory: {recurse: true}\n");
+    let files = repo(&[
+        ("policies/team/p.yaml", PLAIN),
+        ("apps/prod.yaml", &recursing),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert!(change.promote.is_some(), "{change:?}");
 }
