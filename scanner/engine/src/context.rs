@@ -1062,9 +1062,15 @@ fn request_data(data: Option<&Value>) -> Value {
 }
 
 /// A namespaced policy's apiCall may read only its own namespace
-/// (pkg/engine/apicall/apiCall.go `Fetch`).
+/// (pkg/engine/apicall/apiCall.go `Fetch`). The namespace is read from
+/// the path alone, before any `?`: Kyverno's regex runs over the query
+/// too, where `/api/v1/secrets?x=/namespaces/shop` named the policy's own
+/// namespace while the request listed every namespace's Secrets (secret56
+/// S56-3). Stricter than Kyverno on purpose: the scanner's read rights
+/// are wider than a tenant's.
 fn check_policy_namespace(url_path: &str, namespace: &str) -> Result<(), String> {
-    let clean = clean_path(url_path);
+    let path = url_path.split('?').next().unwrap_or(url_path);
+    let clean = clean_path(path);
     // Kyverno's regex: ^/api(s)?/.*?/namespaces/([^/]+)
     let api = clean.starts_with("/api/") || clean.starts_with("/apis/");
     let found = clean
@@ -1303,6 +1309,26 @@ mod tests {
         );
         ctx.set_policy_namespace(Some("shop".into()));
         assert!(ctx.query("own").is_ok());
+        // secret56 S56-3: the namespace is read from the path, not the
+        // query.
+        for (path, allowed) in [
+            ("/api/v1/namespaces/shop/pods?labelSelector=a=b", true),
+            ("/api/v1/secrets?x=/namespaces/shop", false),
+        ] {
+            let (mut ctx, _) = with(
+                Recorder::default(),
+                json!([{"name": "q", "apiCall": {"urlPath": path}}]),
+            );
+            ctx.set_policy_namespace(Some("shop".into()));
+            let got = ctx.query("q");
+            assert_eq!(got.is_ok(), allowed, "{path}: {got:?}");
+            if !allowed {
+                assert!(
+                    format!("{got:?}").contains("does not contain a namespace segment"),
+                    "{got:?}"
+                );
+            }
+        }
         let other = ctx.query("other").expect_err("other namespace");
         assert!(
             other.to_string().contains(

@@ -810,6 +810,7 @@ impl Engine {
         };
         found.cloned().unwrap_or_else(|| redaction::Readers {
             message: true,
+            pattern: true,
             ..redaction::Readers::default()
         })
     }

@@ -1333,3 +1333,77 @@ fn a_vap_s_match_conditions_read_its_variables() {
     assert_eq!(status("x1"), [RuleStatus::Fail]);
     assert_eq!(status("other"), [RuleStatus::Skip]);
 }
+
+/// secret56 S56-1, S56-2: a pattern whose value or key a template builds
+/// from the Secret's data (or a Secret a lookup returned) has its fail
+/// and skip messages quote it (`failed at path /data/<value>/`, an
+/// anchor mismatch quoting the value): withheld whole; a pattern reading
+/// no data keeps the engine's own words.
+#[test]
+fn a_pattern_built_from_secret_data_is_not_quoted() {
+    let reversed = "{{ reverse(base64_decode(request.object.data.password)) }}";
+    let on_secret = policy(json!([{
+        "name": "anchor",
+        "match": {"any": [{"resources": {"kinds": ["Secret"]}}]},
+        "validate": {"message": "static", "pattern": {"metadata": {"(name)": reversed}}}
+    }, {
+        "name": "key",
+        "match": {"any": [{"resources": {"kinds": ["Secret"]}}]},
+        "validate": {"message": "static", "pattern": {"data": {reversed: "?*"}}}
+    }, {
+        "name": "plain",
+        "match": {"any": [{"resources": {"kinds": ["Secret"]}}]},
+        "validate": {"message": "static", "pattern": {"metadata": {"labels": {"team": "?*"}}}}
+    }]));
+    let secret = json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "db", "namespace": "default"},
+        "data": {"password": "S3g5dkxtUTJwVA=="}});
+    let engine = Engine::new(vec![on_secret], EngineOptions::default());
+    let results = results_of(&engine, &secret);
+    for (rule, status, message) in &results {
+        assert!(!message.contains("Tp2QmLv9xK"), "{rule}: {message}");
+        if rule != "plain" {
+            assert_ne!(*status, RuleStatus::Pass, "{rule}");
+            assert_eq!(message, redaction::DERIVED_TEXT, "{rule}");
+        }
+    }
+    let plain = results
+        .iter()
+        .find(|(rule, _, _)| rule == "plain")
+        .expect("plain");
+    assert!(plain.2.contains("/metadata/labels/"), "{}", plain.2);
+    // S56-2: the same through a Secret an apiCall returned, on a Pod.
+    let looking_up = policy(json!([{
+        "name": "looked-up",
+        "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+        "context": [{"name": "s", "apiCall": {"urlPath": "/api/v1/namespaces/default/secrets/db"}}],
+        "validate": {"message": "static", "pattern": {"metadata": {"(name)": "{{ reverse(base64_decode(s.data.password)) }}"}}}
+    }]));
+    let engine = Engine::new(vec![looking_up], EngineOptions::default())
+        .with_cluster_data(Arc::new(OneAnswer(secret)));
+    let results = results_of(&engine, &pod("web", json!({})));
+    let (_, status, message) = &results[0];
+    assert_ne!(*status, RuleStatus::Pass);
+    assert!(!message.contains("Tp2QmLv9xK"), "{message}");
+    assert_eq!(message, redaction::DERIVED_TEXT);
+}
+
+/// secret56 S56-4: a long value of one repeated byte (base64 of zero
+/// bytes) is searched for as any other — a text holding it is withheld —
+/// and its automaton is built in linear time (a DFA's build was
+/// quadratic: this Secret took hours).
+#[test]
+fn a_long_repetitive_secret_value_is_found_and_does_not_stall() {
+    use base64::Engine as _;
+    let value = base64::engine::general_purpose::STANDARD.encode(vec![0u8; 300_000]);
+    let secret = json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "blob", "namespace": "default"},
+        "data": {"blob.bin": value}});
+    let values = redaction::SecretValues::of_secret(&secret);
+    let text = format!("copy: {value}");
+    assert_eq!(
+        values.redact_text(&text).as_deref(),
+        Some(redaction::WITHHELD_TEXT)
+    );
+    assert_eq!(values.redact_text("nothing here"), None);
+}

@@ -38,7 +38,7 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock, RwLock};
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use base64::Engine as _;
 use serde_json::Value;
 
@@ -88,6 +88,31 @@ pub const FRAGMENT: usize = 6;
 /// What replaces a whole message or property value that held part of a
 /// Secret value.
 pub const FRAGMENT_TEXT: &str = "[redacted: Secret data; the text held part of a Secret value]";
+
+/// The automaton the values are searched with: a contiguous NFA, built
+/// in time linear in the values' length. aho-corasick picks a DFA for few
+/// values, and the DFA's build follows failure links per transition: a
+/// value of one repeated character (base64 of zero bytes, `AAAA…`) took
+/// time quadratic in its length — 17 s for 2 kB, hours for 60 kB
+/// (secret56 S56-4).
+const AUTOMATON: AhoCorasickKind = AhoCorasickKind::ContiguousNFA;
+
+/// Forms of a value longer than this (in bytes) are searched for by their
+/// first this many bytes; a text holding them is withheld whole.
+const MAX_NEEDLE_BYTES: usize = 1024;
+
+/// `text`'s longest prefix of at most `bytes` bytes ending on a character
+/// boundary.
+fn prefix_within(text: &str, bytes: usize) -> &str {
+    if text.len() <= bytes {
+        return text;
+    }
+    let mut end = bytes;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
 
 /// Values longer than this (in characters) give no fragments: a key or
 /// certificate, whose lines are searched for instead.
@@ -140,8 +165,9 @@ fn go_json_quoted(value: &str) -> String {
 pub struct SecretValues {
     needles: BTreeSet<String>,
     /// Built on first use after the last new value.
-    /// With whether each needle (in order) is shorter than
-    /// [`MIN_IN_PLACE`].
+    /// With whether a hit of each needle (in order) withholds the whole
+    /// text: one shorter than [`MIN_IN_PLACE`], or searched for by its
+    /// start ([`MAX_NEEDLE_BYTES`]).
     matcher: OnceLock<Option<(AhoCorasick, Vec<bool>)>>,
     /// Whether values added give [`FRAGMENT`]s ([`Self::of_secret`]).
     with_fragments: bool,
@@ -361,6 +387,7 @@ impl SecretValues {
         let matcher = self.fragment_matcher.get_or_init(|| {
             AhoCorasick::builder()
                 .ascii_case_insensitive(true)
+                .kind(Some(AUTOMATON))
                 .build(&self.fragments)
                 .ok()
         });
@@ -391,17 +418,30 @@ impl SecretValues {
                 // Longest first, so a value holding another goes whole; in
                 // any ASCII letter case, so `to_upper`/`to_lower` of a
                 // value is found too.
+                // A value past MAX_NEEDLE_BYTES is searched for by its
+                // start, and a text holding that withheld whole: the
+                // automaton stays small (a 1 MiB Secret of zero bytes
+                // gives some 30 MB of forms), and a text holding the value
+                // holds its start.
+                let searched: Vec<&str> = self
+                    .needles
+                    .iter()
+                    .map(|needle| prefix_within(needle, MAX_NEEDLE_BYTES))
+                    .collect();
                 let matcher = AhoCorasick::builder()
                     .match_kind(MatchKind::LeftmostLongest)
                     .ascii_case_insensitive(true)
-                    .build(&self.needles)
+                    .kind(Some(AUTOMATON))
+                    .build(&searched)
                     .ok()?;
-                let short = self
+                let withhold = self
                     .needles
                     .iter()
-                    .map(|needle| needle.chars().count() < MIN_IN_PLACE)
+                    .map(|needle| {
+                        needle.chars().count() < MIN_IN_PLACE || needle.len() > MAX_NEEDLE_BYTES
+                    })
                     .collect();
-                Some((matcher, short))
+                Some((matcher, withhold))
             })
             .as_ref()
     }
@@ -542,6 +582,8 @@ pub(crate) fn redact_responses(
                     if injectable || rule.resubstituted {
                         derived.message = true;
                         derived.lookup_message |= derived.lookup_any;
+                        derived.pattern = true;
+                        derived.lookup_pattern |= derived.lookup_any;
                     }
                     derived
                 })
@@ -604,7 +646,12 @@ fn withhold_derived(rule: &mut RuleResult, derived: &Readers, on_secret: bool) {
             && rule.message.starts_with("expression ")
             && rule.message.contains(crate::cel::rule::EXPRESSION_ERROR));
     let error_quoting = quotes_error && (on_secret || derived.lookup_any);
-    if ((message && message_built) || error_quoting) && !rule.message.is_empty() {
+    // A fail or skip of a pattern that builds a key or value from the
+    // data quotes it (secret56 S56-1, S56-2).
+    let pattern_quoting = rule.status != crate::RuleStatus::Pass
+        && ((on_secret && derived.pattern) || derived.lookup_pattern);
+    if ((message && message_built) || error_quoting || pattern_quoting) && !rule.message.is_empty()
+    {
         rule.message = DERIVED_TEXT.to_string();
         withheld = true;
     }

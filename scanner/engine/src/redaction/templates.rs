@@ -52,6 +52,13 @@ pub(crate) struct Readers {
     /// The rule looks up something that may be a Secret: its error
     /// messages may quote what it made of one (verify30 N1).
     pub(crate) lookup_any: bool,
+    /// The rule's patterns (`pattern`, `anyPattern`, a `foreach`'s) build
+    /// a key or value from the resource's data: the engine's own fail and
+    /// skip messages quote them (`failed at path /data/<value>/`, an
+    /// anchor mismatch quoting the value: secret56 S56-1).
+    pub(crate) pattern: bool,
+    /// ... from a Secret a lookup returned (secret56 S56-2).
+    pub(crate) lookup_pattern: bool,
 }
 
 impl Readers {
@@ -60,6 +67,7 @@ impl Readers {
     fn of_modes(
         message: impl Fn(Of) -> bool,
         properties: impl Fn(Of) -> BTreeSet<String>,
+        pattern: impl Fn(Of) -> bool,
         lookup_any: bool,
     ) -> Readers {
         Readers {
@@ -68,6 +76,8 @@ impl Readers {
             lookup_message: message(Of::Lookup),
             lookup_properties: properties(Of::Lookup),
             lookup_any,
+            pattern: pattern(Of::Object),
+            lookup_pattern: pattern(Of::Lookup),
         }
     }
 }
@@ -408,7 +418,41 @@ pub(crate) fn kyverno_rule(rule: &Value) -> Readers {
             .iter()
             .any(|source| cel_reads_data(source, &variables, params_secret, 0, Of::Lookup))
     };
-    Readers::of_modes(message, properties, lookup_any)
+    // Every key and string of the rule's patterns, a foreach's included.
+    let mut pattern_texts = Vec::new();
+    for pointer in [
+        "/validate/pattern",
+        "/validate/anyPattern",
+        "/validate/foreach",
+    ] {
+        if let Some(value) = rule.pointer(pointer) {
+            collect_keys_and_strings(value, &mut pattern_texts);
+        }
+    }
+    let pattern = |of: Of| {
+        pattern_texts
+            .iter()
+            .any(|text| scope.template_reads_data(text, 0, of))
+    };
+    Readers::of_modes(message, properties, pattern, lookup_any)
+}
+
+/// Every string and every map key in `value`, at any depth.
+fn collect_keys_and_strings<'v>(value: &'v Value, out: &mut Vec<&'v str>) {
+    let mut stack = vec![value];
+    while let Some(value) = stack.pop() {
+        match value {
+            Value::String(text) => out.push(text),
+            Value::Array(items) => stack.extend(items),
+            Value::Object(map) => {
+                for (key, item) in map {
+                    out.push(key);
+                    stack.push(item);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Every string under a key named `key`, at any depth.
@@ -469,7 +513,7 @@ pub(crate) fn cel_body(body: &ValidationBody, params_secret: bool) -> Readers {
         .chain(body.match_conditions.iter().map(|v| &v.expression))
         .chain(body.audit_annotations.iter().map(|a| &a.value_expression))
         .any(|program| cel_reads_data(program.source(), &variables, params_secret, 0, Of::Lookup));
-    Readers::of_modes(message, properties, lookup_any)
+    Readers::of_modes(message, properties, |_| false, lookup_any)
 }
 
 #[cfg(test)]
