@@ -144,6 +144,13 @@ fn verdicts_verification_and_comparison() {
         stdout.contains("1 of 2 policies ready to enforce"),
         "{stdout}"
     );
+    // walk55 W55-2: the table names the first violator.
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("disallow-latest") && l.contains("failing result(s) (first: ")),
+        "{stdout}"
+    );
     let evidence = evidence_json(&dir.path().join("first"));
     assert_eq!(verdict(&evidence, "require-app-label"), "ready");
     assert_eq!(verdict(&evidence, "disallow-latest"), "not-ready");

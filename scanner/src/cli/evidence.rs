@@ -584,12 +584,20 @@ fn print_summary(evidence: &evidence::Evidence, out: &Path) {
                 p.reasons
                     .iter()
                     .map(|reason| {
-                        reason
+                        let line = reason
                             .lines()
                             .map(str::trim)
                             .filter(|line| !line.is_empty())
                             .collect::<Vec<_>>()
-                            .join(" ")
+                            .join(" ");
+                        // The first violator named, as evidence.md does
+                        // (walk55 W55-2: "1 failing result(s)" alone).
+                        match p.violations.iter().find(|v| &*v.result == "fail") {
+                            Some(first) if line.ends_with(" failing result(s)") => {
+                                format!("{line} (first: {})", first.resource)
+                            }
+                            _ => line,
+                        }
                     })
                     .collect::<Vec<_>>()
                     .join("; "),
