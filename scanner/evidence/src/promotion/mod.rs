@@ -3062,7 +3062,10 @@ fn values_settings(
     // does not read is another environment's (verify55 V55-2, V55-3,
     // V55-5: a values.yaml the release's valuesFiles replace, and a
     // values-staging.yaml no release here reads, were patched).
-    if consumers.len() == 1 && !fan_out && parent_folders.is_empty() {
+    // An umbrella's one release setting the key in its spec.values
+    // decides too: Flux merges them over every values file (verify56
+    // V56-9).
+    if consumers.len() == 1 && !fan_out {
         if let Some(release) = releases.iter().next() {
             let own: Vec<Setting> = others
                 .iter()
@@ -3074,6 +3077,10 @@ fn values_settings(
             if !own.is_empty() {
                 return Ok((own, None));
             }
+        }
+    }
+    if consumers.len() == 1 && !fan_out && parent_folders.is_empty() {
+        if let Some(release) = releases.iter().next() {
             let order = listed_by(release).unwrap_or_else(|| vec![default_values.clone()]);
             let last = order.iter().rev().find_map(|listed| {
                 let found: Vec<Setting> = defaults

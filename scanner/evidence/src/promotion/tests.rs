@@ -2729,6 +2729,20 @@ fn what_a_parent_a_reference_or_a_builder_reads_decides_the_patch() {
         &[],
     );
     assert_eq!(patched(&change), "u/values.yaml", "{change:?}");
+    // V56-9: the umbrella's one release setting it in spec.values decides.
+    let own_values = release(
+        "./u",
+        "  values:\n    policies:\n      a:\n        action: Audit\n",
+    );
+    let change = plan_with(
+        &[
+            ("u/Chart.yaml", &plain),
+            ("u/values.yaml", parent_values),
+            ("clusters/prod/hr.yaml", &own_values),
+        ],
+        &[],
+    );
+    assert_eq!(patched(&change), "clusters/prod/hr.yaml", "{change:?}");
     // V56-1, V56-2: a release by chartRef renders a chart polscan does not
     // follow: no patch of Git's values files.
     let by_reference = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: prod\nspec:\n  chartRef: {kind: OCIRepository, name: policies}\n";
