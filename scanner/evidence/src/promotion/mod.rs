@@ -1073,7 +1073,8 @@ fn not_built_by_its_kustomization(repo: &Repository, file: &str) -> Option<Strin
     };
     // What Flux Kustomizations and Argo CD Applications apply: the folder,
     // and for Argo CD whether it recurses into subfolders.
-    let mut applied: Vec<(String, bool)> = Vec::new();
+    // With whether its include/exclude globs pick files (not followed).
+    let mut applied: Vec<(String, bool, bool)> = Vec::new();
     for value in repo
         .files
         .values()
@@ -1086,7 +1087,7 @@ fn not_built_by_its_kustomization(repo: &Repository, file: &str) -> Option<Strin
             .unwrap_or("");
         if api.starts_with("kustomize.toolkit.fluxcd.io/") {
             if let Some(path) = value.pointer("/spec/path").and_then(Value::as_str) {
-                applied.push((joined("", path), true));
+                applied.push((joined("", path), true, false));
             }
         } else if api.starts_with("argoproj.io/") {
             let spec = value
@@ -1105,7 +1106,16 @@ fn not_built_by_its_kustomization(repo: &Repository, file: &str) -> Option<Strin
                         .pointer("/directory/recurse")
                         .and_then(Value::as_bool)
                         .unwrap_or(false);
-                    applied.push((joined("", path), recurse));
+                    let filtered =
+                        ["/directory/include", "/directory/exclude"]
+                            .iter()
+                            .any(|pointer| {
+                                source
+                                    .pointer(pointer)
+                                    .and_then(Value::as_str)
+                                    .is_some_and(|glob| !glob.is_empty())
+                            });
+                    applied.push((joined("", path), recurse, filtered));
                 }
             }
         }
@@ -1118,10 +1128,21 @@ fn not_built_by_its_kustomization(repo: &Repository, file: &str) -> Option<Strin
                 format!("{kustomization} does not list it, at any depth (kustomize — and Flux and Argo CD, which use that file — build only what it lists)")
             });
         }
+        // An Argo CD directory Application picking files by globs: which
+        // it applies is not followed here (verify57 V57-4).
+        if applied
+            .iter()
+            .any(|(path, _, filtered)| *path == folder && *filtered)
+        {
+            return Some(format!(
+                "as far as polscan can tell — an Argo CD Application applies {} with directory include/exclude globs, which polscan does not follow",
+                if folder.is_empty() { "." } else { folder.as_str() }
+            ));
+        }
         let here: Vec<bool> = applied
             .iter()
-            .filter(|(path, _)| *path == folder)
-            .map(|(_, recurse)| *recurse)
+            .filter(|(path, _, _)| *path == folder)
+            .map(|(_, recurse, _)| *recurse)
             .collect();
         if here.iter().any(|recurse| *recurse) {
             return None;
@@ -2668,6 +2689,24 @@ fn values_settings(
                 .chain(keys.iter().map(String::as_str))
                 .map(Some)
                 .collect();
+            // Set where polscan reads no line of it (a flow map, JSON):
+            // the key decides all the same, and a patch elsewhere would
+            // change nothing (verify57 V57-1).
+            let set_unseen = !document.entries.iter().any(|e| e.path_is(&pattern))
+                && document.value.as_ref().is_some_and(|value| {
+                    let pointer: String = pattern
+                        .iter()
+                        .flatten()
+                        .map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1")))
+                        .collect();
+                    value.pointer(&pointer).is_some()
+                });
+            if set_unseen {
+                return Err(format!(
+                    "{path}: {} is set there in a form polscan does not edit (a flow map, or JSON): switch it there by hand",
+                    keys.join(".")
+                ));
+            }
             for entry in document.entries.iter().filter(|e| e.path_is(&pattern)) {
                 let lines = file.lines(document);
                 let line = lines

@@ -2822,3 +2822,38 @@ fn what_a_parent_a_reference_or_a_builder_reads_decides_the_patch() {
     let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
     assert!(change.promote.is_some(), "{change:?}");
 }
+
+/// verify57 V57-1, V57-4: a key set where polscan edits no line (a flow
+/// map, JSON) gives the reason — a patch elsewhere would change nothing;
+/// an Argo CD directory Application picking files by globs is not
+/// followed, so its files get the reason too.
+#[test]
+fn keys_and_files_polscan_cannot_follow_give_the_reason() {
+    let template = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: a\nspec:\n  validationFailureAction: {{ .Values.a.action }}\n  rules: []\n";
+    let release = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: prod\nspec:\n  chart:\n    spec: {chart: ./c, sourceRef: {kind: GitRepository, name: flux-system}, reconcileStrategy: Revision}\n  values: {a: {action: Audit}}\n";
+    let files = repo(&[
+        ("c/Chart.yaml", CHART),
+        ("c/templates/a.yaml", template),
+        ("c/values.yaml", "a:\n  action: Audit\n"),
+        ("clusters/prod/hr.yaml", release),
+    ]);
+    let change = plan(&files, &cluster_policy("a"), &[], "a");
+    assert_eq!(change.promote, None, "{change:?}");
+    assert!(
+        change.problem.as_deref().is_some_and(|p| p.starts_with(
+            "clusters/prod/hr.yaml: a.action is set there in a form polscan does not edit"
+        )),
+        "{change:?}"
+    );
+    let argo = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: prod\nspec:\n  source:\n    path: policies\n    directory: {exclude: p.yaml}\n  syncPolicy:\n    automated: {}\n";
+    let files = repo(&[("policies/p.yaml", PLAIN), ("apps/prod.yaml", argo)]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert_eq!(change.promote, None, "{change:?}");
+    assert!(
+        change
+            .problem
+            .as_deref()
+            .is_some_and(|p| p.contains("directory include/exclude globs")),
+        "{change:?}"
+    );
+}
