@@ -3171,6 +3171,16 @@ fn values_settings(
             all.join(", "),
             consumers.join(", ")
         )),
+        // Nothing here renders the chart (released from another
+        // repository): what its release reads is not known (verify57
+        // V57-7).
+        (_, 0) if consumers.is_empty() => Ok((
+            defaults,
+            Some(format!(
+                "no HelmRelease, Argo CD Application or parent chart of {} is in the checkout: the patch edits the chart's default {default_values}, which every release reads unless its valuesFiles, spec.values or valuesFrom set {key} — check the release that deploys it (another repository?) before applying",
+                if chart.is_empty() { "." } else { chart }
+            )),
+        )),
         (_, 0) => Ok((defaults, None)),
         (0, 1) => Ok((others, None)),
         _ => Err(format!(

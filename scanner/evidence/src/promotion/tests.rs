@@ -1086,9 +1086,13 @@ fn a_values_key_two_policies_read_is_said_to_promote_both() {
     ]);
     let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
     assert!(change.promote.is_some(), "{change:?}");
+    // verify57 V57-7: nothing in the checkout renders the chart, said.
     assert_eq!(
         change.notes,
-        ["policies.requireTeam.action is also read by ClusterPolicy require-owner (c/templates/owner.yaml:10): the patch changes them too"]
+        [
+            "no HelmRelease, Argo CD Application or parent chart of c is in the checkout: the patch edits the chart's default c/values.yaml, which every release reads unless its valuesFiles, spec.values or valuesFrom set policies.requireTeam.action — check the release that deploys it (another repository?) before applying",
+            "policies.requireTeam.action is also read by ClusterPolicy require-owner (c/templates/owner.yaml:10): the patch changes them too"
+        ]
     );
 }
 
