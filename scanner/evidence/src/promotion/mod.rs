@@ -1021,6 +1021,30 @@ fn delivery_notes(repo: &Repository, settings: &[Setting]) -> Vec<String> {
                             })
                             .filter_map(|s| s.get("path").and_then(Value::as_str))
                             .any(|p| holds(&joined("", p), &setting.file));
+                        // A revision that is no branch head: a tag or a
+                        // commit pins what is applied (verify57 V57-6).
+                        let pinned_revision = spec
+                            .into_iter()
+                            .flat_map(|spec| {
+                                spec.get("source").into_iter().chain(
+                                    spec.get("sources")
+                                        .and_then(Value::as_array)
+                                        .into_iter()
+                                        .flatten(),
+                                )
+                            })
+                            .filter_map(|s| s.get("targetRevision").and_then(Value::as_str))
+                            .find(|rev| {
+                                let sha =
+                                    rev.len() >= 7 && rev.chars().all(|c| c.is_ascii_hexdigit());
+                                let version = rev.trim_start_matches('v').split('.').all(|part| {
+                                    !part.is_empty() && part.chars().all(|c| c.is_ascii_digit())
+                                }) && rev.contains('.');
+                                sha || version
+                            });
+                        if let (true, Some(rev)) = (applies, pinned_revision) {
+                            say(format!("{path}: the Argo CD {kind}'s targetRevision {rev} is a tag or commit: the commit reaches the cluster only when it moves to it"));
+                        }
                         if applies
                             && spec
                                 .and_then(|s| s.pointer("/syncPolicy/automated"))
@@ -1042,6 +1066,13 @@ fn delivery_notes(repo: &Repository, settings: &[Setting]) -> Vec<String> {
                     .pointer("/spec/chart/spec/sourceRef/name")
                     .or_else(|| value.pointer("/spec/sourceRef/name"))
                     .and_then(Value::as_str);
+                let source_kind = value
+                    .pointer("/spec/chart/spec/sourceRef/kind")
+                    .or_else(|| value.pointer("/spec/sourceRef/kind"))
+                    .and_then(Value::as_str);
+                if source_kind == Some("OCIRepository") {
+                    say(format!("{path}: the {kind} reads an OCIRepository: the commit reaches the cluster only once an artifact built from it is pushed (and the repository's ref moves to it)"));
+                }
                 if let Some((file, by)) = source.and_then(|name| pinned.get(name)) {
                     say(format!("{file}: the GitRepository the {kind} in {path} reads is pinned by ref.{by}: the commit reaches the cluster only when the pin moves to it"));
                 }

@@ -2861,3 +2861,32 @@ fn keys_and_files_polscan_cannot_follow_give_the_reason() {
         "{change:?}"
     );
 }
+
+/// verify57 V57-6: a Kustomization reading an OCIRepository, and an
+/// Argo CD Application pinned to a tag, say what the commit needs besides.
+#[test]
+fn sources_a_commit_does_not_reach_alone_are_noted() {
+    let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: policies\nspec:\n  path: ./policies\n  sourceRef: {kind: OCIRepository, name: policies}\n";
+    let argo = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: prod\nspec:\n  source:\n    path: policies\n    targetRevision: v1.2.0\n  syncPolicy:\n    automated: {}\n";
+    for (file, text, said) in [
+        (
+            "clusters/prod/policies.yaml",
+            flux,
+            "reads an OCIRepository",
+        ),
+        (
+            "argo/prod.yaml",
+            argo,
+            "targetRevision v1.2.0 is a tag or commit",
+        ),
+    ] {
+        let files = repo(&[("policies/p.yaml", PLAIN), (file, text)]);
+        let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+        assert!(change.promote.is_some(), "{change:?}");
+        assert!(
+            change.notes.iter().any(|n| n.contains(said)),
+            "{said}: {:?}",
+            change.notes
+        );
+    }
+}
