@@ -1151,6 +1151,39 @@ fn not_built_by_its_kustomization(repo: &Repository, file: &str) -> Option<Strin
             }
         }
     }
+    // An ApplicationSet's git generator excluding directories (`exclude:
+    // true`) generates no Application of them (verify57 V57-4): a file
+    // under one is applied by none of its Applications.
+    for (path, entry) in &repo.files {
+        for value in entry.documents.iter().filter_map(|d| d.value.as_ref()) {
+            if value.get("kind").and_then(Value::as_str) != Some("ApplicationSet") {
+                continue;
+            }
+            let excluded = value
+                .pointer("/spec/generators")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|g| g.pointer("/git/directories")?.as_array())
+                .flatten()
+                .filter(|d| d.get("exclude").and_then(Value::as_bool) == Some(true))
+                .filter_map(|d| d.get("path").and_then(Value::as_str));
+            for glob in excluded {
+                // Its literal start: what any path it matches begins with.
+                let literal = glob
+                    .split(['*', '?', '[', '{'])
+                    .next()
+                    .unwrap_or("")
+                    .trim_end_matches('/');
+                let literal = joined("", literal);
+                if !literal.is_empty() && file.starts_with(&format!("{literal}/")) {
+                    return Some(format!(
+                        "as far as polscan can tell — the ApplicationSet in {path} excludes {glob} from its git generator, so none of its Applications applies it"
+                    ));
+                }
+            }
+        }
+    }
     let own = folder_of(file);
     let mut folder = own.clone();
     loop {

@@ -2860,6 +2860,18 @@ fn keys_and_files_polscan_cannot_follow_give_the_reason() {
             .is_some_and(|p| p.contains("directory include/exclude globs")),
         "{change:?}"
     );
+    // ... nor one an ApplicationSet's git generator excludes.
+    let set = "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: all\nspec:\n  generators:\n  - git:\n      directories:\n      - path: policies/*\n      - path: policies/legacy\n        exclude: true\n  template:\n    spec:\n      source: {path: '{{path}}'}\n";
+    let files = repo(&[("policies/legacy/p.yaml", PLAIN), ("argo/set.yaml", set)]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert_eq!(change.promote, None, "{change:?}");
+    assert!(
+        change
+            .problem
+            .as_deref()
+            .is_some_and(|p| p.contains("excludes policies/legacy from its git generator")),
+        "{change:?}"
+    );
 }
 
 /// verify57 V57-6: a Kustomization reading an OCIRepository, and an
