@@ -728,25 +728,12 @@ fn including_kustomizations(repo: &Repository, file: &str) -> Vec<String> {
     // Each kustomization.yaml's folder and what it includes.
     let mut includes: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
     for (path, entry) in &repo.files {
-        let name = path.rsplit('/').next().unwrap_or(path);
-        // kustomize reads any of the three (verify53 k4).
-        if !matches!(
-            name,
-            "kustomization.yaml" | "kustomization.yml" | "Kustomization"
-        ) {
+        if !is_kustomization_file(path) {
             continue;
         }
         let dir = folder_of(path);
-        let targets = values(entry)
-            .iter()
-            .flat_map(|value| {
-                ["resources", "bases", "components"]
-                    .into_iter()
-                    .filter_map(|key| value.get(key)?.as_array().cloned())
-                    .flatten()
-                    .collect::<Vec<_>>()
-            })
-            .filter_map(|v| v.as_str().map(|resource| joined(&dir, resource)))
+        let targets = kustomization_targets(entry, &dir)
+            .into_iter()
             .filter(|target| !target.is_empty())
             .collect();
         includes.insert(path.clone(), (dir, targets));
@@ -827,19 +814,9 @@ fn including_kustomizations(repo: &Repository, file: &str) -> Vec<String> {
                 );
             }
             if argo {
-                let spec = value
-                    .pointer("/spec/template/spec")
-                    .or_else(|| value.get("spec"));
                 paths.extend(
-                    spec.into_iter()
-                        .flat_map(|spec| {
-                            spec.get("source").into_iter().chain(
-                                spec.get("sources")
-                                    .and_then(Value::as_array)
-                                    .into_iter()
-                                    .flatten(),
-                            )
-                        })
+                    argo_sources(&value)
+                        .into_iter()
                         .filter(|source| source.get("chart").is_none())
                         .filter_map(|source| source.get("path").and_then(Value::as_str))
                         .map(str::to_string),
@@ -1006,33 +983,16 @@ fn delivery_notes(repo: &Repository, settings: &[Setting]) -> Vec<String> {
                         .and_then(Value::as_str)
                         .is_some_and(|p| holds(&joined("", p), &setting.file)),
                     "Application" | "ApplicationSet" if api.starts_with("argoproj.io/") => {
-                        let spec = value
-                            .pointer("/spec/template/spec")
-                            .or_else(|| value.get("spec"));
-                        let applies = spec
-                            .into_iter()
-                            .flat_map(|spec| {
-                                spec.get("source").into_iter().chain(
-                                    spec.get("sources")
-                                        .and_then(Value::as_array)
-                                        .into_iter()
-                                        .flatten(),
-                                )
-                            })
+                        let spec = argo_spec(value);
+                        let sources = argo_sources(value);
+                        let applies = sources
+                            .iter()
                             .filter_map(|s| s.get("path").and_then(Value::as_str))
                             .any(|p| holds(&joined("", p), &setting.file));
                         // A revision that is no branch head: a tag or a
                         // commit pins what is applied (verify57 V57-6).
-                        let pinned_revision = spec
-                            .into_iter()
-                            .flat_map(|spec| {
-                                spec.get("source").into_iter().chain(
-                                    spec.get("sources")
-                                        .and_then(Value::as_array)
-                                        .into_iter()
-                                        .flatten(),
-                                )
-                            })
+                        let pinned_revision = sources
+                            .iter()
                             .filter_map(|s| s.get("targetRevision").and_then(Value::as_str))
                             .find(|rev| {
                                 let sha =
@@ -1096,12 +1056,6 @@ fn not_built_by_its_kustomization(repo: &Repository, file: &str) -> Option<Strin
         return None;
     }
     let folder_of = |path: &str| path.rsplit_once('/').map_or("", |(dir, _)| dir).to_string();
-    let kustomization_in = |folder: &str| {
-        ["kustomization.yaml", "kustomization.yml", "Kustomization"]
-            .iter()
-            .map(|name| joined(folder, name))
-            .find(|path| repo.files.contains_key(path))
-    };
     // What Flux Kustomizations and Argo CD Applications apply: the folder,
     // and for Argo CD whether it recurses into subfolders.
     // With whether its include/exclude globs pick files (not followed).
@@ -1121,17 +1075,7 @@ fn not_built_by_its_kustomization(repo: &Repository, file: &str) -> Option<Strin
                 applied.push((joined("", path), true, false));
             }
         } else if api.starts_with("argoproj.io/") {
-            let spec = value
-                .pointer("/spec/template/spec")
-                .or_else(|| value.get("spec"));
-            for source in spec.into_iter().flat_map(|spec| {
-                spec.get("source").into_iter().chain(
-                    spec.get("sources")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten(),
-                )
-            }) {
+            for source in argo_sources(value) {
                 if let Some(path) = source.get("path").and_then(Value::as_str) {
                     let recurse = source
                         .pointer("/directory/recurse")
@@ -1187,7 +1131,7 @@ fn not_built_by_its_kustomization(repo: &Repository, file: &str) -> Option<Strin
     let own = folder_of(file);
     let mut folder = own.clone();
     loop {
-        if let Some(kustomization) = kustomization_in(&folder) {
+        if let Some(kustomization) = kustomization_in(repo, &folder) {
             return (!kustomization_reaches(repo, &kustomization, file)).then(|| {
                 format!("{kustomization} does not list it, at any depth (kustomize — and Flux and Argo CD, which use that file — build only what it lists)")
             });
@@ -1224,6 +1168,41 @@ fn not_built_by_its_kustomization(repo: &Repository, file: &str) -> Option<Strin
     }
 }
 
+/// The names kustomize reads its file by (verify53 k4: all three).
+const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// Whether `path` is named as a kustomization file.
+fn is_kustomization_file(path: &str) -> bool {
+    KUSTOMIZATION_FILES.contains(&path.rsplit('/').next().unwrap_or(path))
+}
+
+/// The kustomization file in `folder`, if the repository holds one.
+fn kustomization_in(repo: &Repository, folder: &str) -> Option<String> {
+    KUSTOMIZATION_FILES
+        .iter()
+        .map(|name| joined(folder, name))
+        .find(|path| repo.files.contains_key(path))
+}
+
+/// What a kustomization file (`entry`, in folder `dir`) lists under
+/// `resources`, `bases` and `components`, as repository paths.
+fn kustomization_targets(entry: &repository::File, dir: &str) -> Vec<String> {
+    entry
+        .documents
+        .iter()
+        .filter_map(|d| d.value.as_ref())
+        .flat_map(|value| {
+            ["resources", "bases", "components"]
+                .into_iter()
+                .filter_map(|key| value.get(key)?.as_array())
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(|resource| joined(dir, resource))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 /// Whether the kustomization file `kustomization` reaches `file` through
 /// its `resources`, `bases` or `components`, and theirs, at any depth.
 fn kustomization_reaches(repo: &Repository, kustomization: &str, file: &str) -> bool {
@@ -1237,24 +1216,12 @@ fn kustomization_reaches(repo: &Repository, kustomization: &str, file: &str) -> 
         let Some(entry) = repo.files.get(&path) else {
             continue;
         };
-        for value in entry.documents.iter().filter_map(|d| d.value.as_ref()) {
-            for resource in ["resources", "bases", "components"]
-                .iter()
-                .filter_map(|key| value.get(*key)?.as_array())
-                .flatten()
-                .filter_map(Value::as_str)
-            {
-                let target = joined(&dir, resource);
-                if target == file {
-                    return true;
-                }
-                if let Some(inner) = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
-                    .iter()
-                    .map(|name| joined(&target, name))
-                    .find(|p| repo.files.contains_key(p))
-                {
-                    pending.push(inner);
-                }
+        for target in kustomization_targets(entry, &dir) {
+            if target == file {
+                return true;
+            }
+            if let Some(inner) = kustomization_in(repo, &target) {
+                pending.push(inner);
             }
         }
     }
@@ -1625,10 +1592,7 @@ fn kustomize_patches_of(
     const FIELDS: [&str; 2] = ["ailureAction", "validationActions"];
     // kustomize's file, or a Flux Kustomization (its spec.patches).
     let is_kustomization = |path: &str, text: &str| {
-        matches!(
-            path.rsplit('/').next(),
-            Some("kustomization.yaml" | "kustomization.yml" | "Kustomization")
-        ) || text.contains("kind: Kustomization")
+        is_kustomization_file(path) || text.contains("kind: Kustomization")
             // A HelmRelease's post-renderers patch what it renders.
             || (text.contains("kind: HelmRelease") && text.contains("postRenderers"))
             // An Argo CD Application's kustomize patches what it builds
@@ -1678,18 +1642,7 @@ fn kustomize_patches_of(
             }
             // An Argo CD Application's (or ApplicationSet template's)
             // sources' kustomize patches.
-            let spec = value
-                .pointer("/spec/template/spec")
-                .or_else(|| value.get("spec"));
-            let sources = spec.into_iter().flat_map(|spec| {
-                spec.get("source").into_iter().chain(
-                    spec.get("sources")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten(),
-                )
-            });
-            for source in sources {
+            for source in argo_sources(value) {
                 patches.extend(
                     source
                         .pointer("/kustomize/patches")
@@ -2352,19 +2305,8 @@ fn argo_renders(repo: &Repository, chart: &str, chart_names: &[String]) -> Vec<S
             {
                 continue;
             }
-            let spec = value
-                .pointer("/spec/template/spec")
-                .or_else(|| value.get("spec"));
-            let renders = spec
+            let renders = argo_sources(value)
                 .into_iter()
-                .flat_map(|spec| {
-                    spec.get("source").into_iter().chain(
-                        spec.get("sources")
-                            .and_then(Value::as_array)
-                            .into_iter()
-                            .flatten(),
-                    )
-                })
                 .any(|source| argo_source_renders(source, chart, chart_names));
             if renders {
                 let kind = value
@@ -2376,6 +2318,29 @@ fn argo_renders(repo: &Repository, chart: &str, chart_names: &[String]) -> Vec<S
         }
     }
     found
+}
+
+/// An Argo CD Application's spec, or an ApplicationSet's template's.
+fn argo_spec(value: &Value) -> Option<&Value> {
+    value
+        .pointer("/spec/template/spec")
+        .or_else(|| value.get("spec"))
+}
+
+/// The sources of an Argo CD Application (or ApplicationSet template):
+/// its `source` and each of its `sources`.
+fn argo_sources(value: &Value) -> Vec<&Value> {
+    argo_spec(value)
+        .into_iter()
+        .flat_map(|spec| {
+            spec.get("source").into_iter().chain(
+                spec.get("sources")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten(),
+            )
+        })
+        .collect()
 }
 
 /// Whether an Argo CD source renders the chart at `chart`: its `path` is
@@ -3384,18 +3349,7 @@ fn release_value_overrides(
                 .and_then(Value::as_str)
                 .is_some_and(|v| v.starts_with("argoproj.io/"));
             if argo {
-                let spec = value
-                    .pointer("/spec/template/spec")
-                    .or_else(|| value.get("spec"));
-                let sources = spec.into_iter().flat_map(|spec| {
-                    spec.get("source").into_iter().chain(
-                        spec.get("sources")
-                            .and_then(Value::as_array)
-                            .into_iter()
-                            .flatten(),
-                    )
-                });
-                for source in sources {
+                for source in argo_sources(value) {
                     if argo_source_renders(source, chart, chart_names)
                         && source.get("helm").is_some()
                     {
