@@ -2718,18 +2718,20 @@ fn values_settings(
                 .chain(keys.iter().map(String::as_str))
                 .map(Some)
                 .collect();
+            // The key as a JSON pointer into the document.
+            let pointer: String = pattern
+                .iter()
+                .flatten()
+                .map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1")))
+                .collect();
             // Set where polscan reads no line of it (a flow map, JSON):
             // the key decides all the same, and a patch elsewhere would
             // change nothing (verify57 V57-1).
             let set_unseen = !document.entries.iter().any(|e| e.path_is(&pattern))
-                && document.value.as_ref().is_some_and(|value| {
-                    let pointer: String = pattern
-                        .iter()
-                        .flatten()
-                        .map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1")))
-                        .collect();
-                    value.pointer(&pointer).is_some()
-                });
+                && document
+                    .value
+                    .as_ref()
+                    .is_some_and(|value| value.pointer(&pointer).is_some());
             if set_unseen {
                 return Err(format!(
                     "{path}: {} is set there in a form polscan does not edit (a flow map, or JSON): switch it there by hand",
@@ -2780,11 +2782,7 @@ fn values_settings(
                     ),
                     check: Some(Check {
                         document: document.index,
-                        pointer: pattern
-                            .iter()
-                            .flatten()
-                            .map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1")))
-                            .collect(),
+                        pointer: pointer.clone(),
                     }),
                 };
                 if in_parent {
