@@ -54,7 +54,10 @@ fn read_files(root: &Path) -> anyhow::Result<BTreeMap<String, String>> {
                 .any(|extension| name.ends_with(extension))
                 || rendered_template
                 // kustomize's third name for its file (verify53 k4).
-                || name == "Kustomization";
+                || name == "Kustomization"
+                // Flux's ignore file: what it names is not delivered
+                // (verify57 V57-5).
+                || name == polscan_evidence::promotion::SOURCE_IGNORE_FILE;
             if !kind.is_file() || !manifest {
                 continue;
             }
@@ -450,6 +453,38 @@ mod tests {
         );
         assert!(!files.contains_key("c/templates/_helpers.tpl"));
         assert!(!files.contains_key("c/notes.tpl"));
+    }
+
+    /// verify57 V57-5: Flux's `.sourceignore` is read, and what it
+    /// excludes gets no patch; it is no manifest to warn about.
+    #[test]
+    fn a_sourceignore_file_is_read() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("legacy")).expect("mkdir");
+        let yaml = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: p}\nspec:\n  validationFailureAction: Audit\n  rules: []\n";
+        std::fs::write(root.join("legacy/p.yaml"), yaml).expect("write");
+        std::fs::write(root.join(".sourceignore"), "# drafts\nlegacy/\n").expect("write");
+        let files = read_files(root).expect("read");
+        assert!(files.contains_key(".sourceignore"), "{:?}", files.keys());
+        let change = promotion::plan(
+            &files,
+            &promotion::PolicyRef {
+                kind: "ClusterPolicy",
+                name: "p",
+                namespace: None,
+            },
+            &[],
+            "p",
+        );
+        assert!(
+            change
+                .problem
+                .as_deref()
+                .is_some_and(|p| p.contains(".sourceignore excludes it")),
+            "{change:?}"
+        );
+        assert!(promotion::Repository::new(files).unreadable().is_empty());
     }
 
     #[test]

@@ -35,8 +35,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use diff::LineEdit;
-pub use repository::Repository;
 use repository::{documents, is_helm_release, is_values_file, longest_root};
+pub use repository::{Repository, SOURCE_IGNORE_FILE};
 pub use soaked::Soaked;
 use yaml_lines::{flow_items, requote, unquote, Entry, Segment};
 
@@ -621,6 +621,12 @@ fn plan_inner(
 ) -> Result<GitChange, String> {
     let located = locate(repo, policy, environment_values)?;
     for setting in &located.settings {
+        if let Some(why) = repo.source_ignored(&setting.file) {
+            return Err(format!(
+                "{} is not in what Flux delivers: {why}, so the cluster's policy comes from elsewhere, or from no file here; a patch of it would change nothing",
+                setting.file
+            ));
+        }
         if let Some(kustomization) = not_built_by_its_kustomization(repo, &setting.file) {
             return Err(format!(
                 "{} is not built: {kustomization}, so the cluster's policy comes from elsewhere, or from no file here; a patch of it would change nothing",

@@ -2902,3 +2902,67 @@ fn sources_a_commit_does_not_reach_alone_are_noted() {
         );
     }
 }
+
+/// verify57 V57-5: a file Flux's source-controller leaves out of the
+/// artifact — by a `.sourceignore` in its folder or above, a source's
+/// `spec.ignore` (gitignore patterns, negations included) or a
+/// GitRepository's `spec.sparseCheckout` — gets the reason: a patch of it
+/// changes nothing. A file they keep is patched as before.
+#[test]
+fn files_flux_does_not_deliver_give_the_reason() {
+    let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: policies\nspec:\n  path: ./policies\n  sourceRef: {kind: GitRepository, name: flux-system}\n";
+    let source = |spec: &str| {
+        format!("apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\nspec:\n  url: https://git.example.com/p.git\n  ref: {{branch: main}}\n{spec}")
+    };
+    let ignore_all_but =
+        source("  ignore: |\n    /*\n    !/clusters/\n    !/policies/\n    /policies/legacy/\n");
+    let sparse = source("  sparseCheckout:\n  - clusters\n  - policies/current\n");
+    for (extra, said) in [
+        (
+            (".sourceignore", "# drafts\npolicies/legacy/\n"),
+            ".sourceignore excludes it",
+        ),
+        (
+            ("policies/.sourceignore", "legacy/*.yaml\n"),
+            "policies/.sourceignore excludes it",
+        ),
+        (
+            ("clusters/source.yaml", ignore_all_but.as_str()),
+            "ignores it (spec.ignore)",
+        ),
+        (
+            ("clusters/source.yaml", sparse.as_str()),
+            "checks out only clusters, policies/current",
+        ),
+    ] {
+        let files = repo(&[
+            ("policies/legacy/p.yaml", PLAIN),
+            ("clusters/prod/policies.yaml", flux),
+            extra,
+        ]);
+        let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+        assert_eq!(change.promote, None, "{said}: {change:?}");
+        assert!(
+            change.problem.as_deref().is_some_and(|p| p
+                .starts_with("policies/legacy/p.yaml is not in what Flux delivers")
+                && p.contains(said)),
+            "{said}: {change:?}"
+        );
+    }
+    // What the patterns keep (a negation re-includes; another folder's
+    // .sourceignore is not this file's; images) is patched.
+    let keep = source("  ignore: |\n    /policies/*\n    !/policies/legacy/\n");
+    for extra in [
+        ("clusters/source.yaml", keep.as_str()),
+        ("other/.sourceignore", "*.yaml\n"),
+        (".sourceignore", "*.png\n/legacy/\n"),
+    ] {
+        let files = repo(&[
+            ("policies/legacy/p.yaml", PLAIN),
+            ("clusters/prod/policies.yaml", flux),
+            extra,
+        ]);
+        let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+        assert!(change.promote.is_some(), "{extra:?}: {change:?}");
+    }
+}
