@@ -1411,6 +1411,8 @@ struct Site<'a> {
     template: Option<&'a str>,
     role: Role,
     name: &'a str,
+    /// Its `metadata.namespace` as written, if any.
+    namespace: Option<&'a str>,
 }
 
 fn locate(
@@ -1437,6 +1439,7 @@ fn locate(
                 template: file.template_of.as_deref(),
                 role,
                 name: &identity.name,
+                namespace: identity.namespace.as_deref(),
             });
         }
     }
@@ -1534,8 +1537,22 @@ fn locate(
                 None => settings.push(setting),
                 Some(keys) => {
                     let chart = site.template.unwrap_or("");
-                    let (values, note) =
-                        values_settings(repo, chart, &keys, &setting, environment_values)?;
+                    // A namespaced policy a template puts in its release's
+                    // namespace (written so, or left out) comes from the
+                    // release into the policy's namespace alone (verify57
+                    // V57-3: another namespace's release was patched).
+                    let release_namespace = policy.namespace.filter(|_| {
+                        site.namespace
+                            .is_none_or(|written| written.contains(".Release.Namespace"))
+                    });
+                    let (values, note) = values_settings(
+                        repo,
+                        chart,
+                        &keys,
+                        &setting,
+                        environment_values,
+                        release_namespace,
+                    )?;
                     notes.extend(note);
                     // A values file outside the chart (an environment's,
                     // given to every release) reaches every chart's
@@ -2527,6 +2544,7 @@ fn values_settings(
     keys: &[String],
     read_by: &Setting,
     environment_values: &[String],
+    release_namespace: Option<&str>,
 ) -> Result<(Vec<Setting>, Option<String>), String> {
     let default_values = if chart.is_empty() {
         "values.yaml".to_string()
@@ -2563,6 +2581,9 @@ fn values_settings(
     // Their names, and those taking values from elsewhere.
     let mut release_names: BTreeSet<String> = BTreeSet::new();
     let mut values_from: BTreeSet<(String, usize)> = BTreeSet::new();
+    // Releases whose namespace is not known here, where the policy's
+    // namespace is its release's.
+    let mut unplaced: BTreeSet<(String, usize)> = BTreeSet::new();
     // The parent chart's values set a subchart's under its name, over its
     // default (Helm's coalescing: verify47 V47-6, verify49 V49-4).
     let parent = parent_chart(repo, chart);
@@ -2688,6 +2709,19 @@ fn values_settings(
                 };
                 if !fits {
                     continue;
+                }
+                // A release into another namespace makes another copy of
+                // a policy namespaced by its release: not this one. One
+                // whose namespace is not known here may be this one's, so
+                // it still counts.
+                let into = release_namespace_of(repo, path, value);
+                if release_namespace
+                    .is_some_and(|want| into.as_deref().is_some_and(|ns| ns != want))
+                {
+                    continue;
+                }
+                if release_namespace.is_some() && into.is_none() {
+                    unplaced.insert((path.clone(), document.index));
                 }
                 if by_reference {
                     by_reference_files.insert(path.clone());
@@ -3034,7 +3068,17 @@ fn values_settings(
             for setting in &named {
                 if in_release(setting) {
                     if let Some(check) = &setting.check {
-                        readers.insert(release_label(&(setting.file.clone(), check.document)));
+                        let release = (setting.file.clone(), check.document);
+                        // Named, but maybe another namespace's release
+                        // (verify57 V57-3).
+                        if let (Some(want), true) = (release_namespace, unplaced.contains(&release))
+                        {
+                            return Err(format!(
+                                "{key} is set in {}, whose release namespace is not written here (no spec.targetNamespace; a kustomize namespace or a Flux Kustomization's targetNamespace may set it): it may release the policy into another namespace than {want}; write its spec.targetNamespace",
+                                release_label(&release)
+                            ));
+                        }
+                        readers.insert(release_label(&release));
                     }
                     continue;
                 }
@@ -3221,6 +3265,51 @@ fn values_settings(
             all.join(", ")
         )),
     }
+}
+
+/// The namespace a Flux HelmRelease (`value`, in repository file `path`)
+/// releases into, when this repository says: its `spec.targetNamespace`,
+/// else its own namespace — unless a kustomization's `namespace:` or a
+/// Flux Kustomization's `spec.targetNamespace` building its file may
+/// replace that (then None), or it is computed (`{{ }}`, `${}`).
+fn release_namespace_of(repo: &Repository, path: &str, value: &Value) -> Option<String> {
+    let literal = |v: Option<&Value>| {
+        v.and_then(Value::as_str)
+            .filter(|ns| !ns.is_empty() && !ns.contains("{{") && !ns.contains("${"))
+            .map(str::to_string)
+    };
+    if let Some(target) = value.pointer("/spec/targetNamespace") {
+        return literal(Some(target));
+    }
+    let replaced = repo.files.iter().any(|(other, entry)| {
+        entry
+            .documents
+            .iter()
+            .filter_map(|d| d.value.as_ref())
+            .any(|v| {
+                if is_kustomization_file(other) {
+                    v.get("namespace").is_some() && kustomization_reaches(repo, other, path)
+                } else if v
+                    .get("apiVersion")
+                    .and_then(Value::as_str)
+                    .is_some_and(|api| api.starts_with("kustomize.toolkit.fluxcd.io/"))
+                {
+                    v.pointer("/spec/targetNamespace").is_some()
+                        && v.pointer("/spec/path")
+                            .and_then(Value::as_str)
+                            .is_some_and(|folder| {
+                                let folder = joined("", folder);
+                                folder.is_empty() || path.starts_with(&format!("{folder}/"))
+                            })
+                } else {
+                    false
+                }
+            })
+    });
+    if replaced {
+        return None;
+    }
+    literal(value.pointer("/metadata/namespace"))
 }
 
 /// The values files a Flux HelmRelease (`value`) lists, as repository

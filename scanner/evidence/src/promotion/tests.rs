@@ -2966,3 +2966,76 @@ fn files_flux_does_not_deliver_give_the_reason() {
         assert!(change.promote.is_some(), "{extra:?}: {change:?}");
     }
 }
+
+/// verify57 V57-3: a template putting a Policy in its release's namespace,
+/// released into two namespaces, is each namespace's policy from its own
+/// release: team-a's policy is never given team-b's release's patch, with
+/// or without --policy-values; a named release whose namespace a
+/// kustomization may replace gets the reason.
+#[test]
+fn a_policy_in_its_release_namespace_comes_from_that_release_alone() {
+    let template = "apiVersion: kyverno.io/v1\nkind: Policy\nmetadata:\n  name: a\n  namespace: {{ .Release.Namespace }}\nspec:\n  validationFailureAction: {{ .Values.a.action }}\n  rules: []\n";
+    let release = |team: &str, target: bool| {
+        format!(
+            "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: policies-{team}\n  namespace: {}\nspec:\n  chart:\n    spec:\n      chart: ./charts/policies\n      sourceRef: {{kind: GitRepository, name: flux-system}}\n      reconcileStrategy: Revision\n{}  values:\n    a:\n      action: Audit\n",
+            if target { "flux-system".to_string() } else { team.to_string() },
+            if target { format!("  targetNamespace: {team}\n") } else { String::new() }
+        )
+    };
+    let team_a = PolicyRef {
+        kind: "Policy",
+        name: "a",
+        namespace: Some("team-a"),
+    };
+    let (a, b) = (release("team-a", true), release("team-b", true));
+    let files = repo(&[
+        ("charts/policies/Chart.yaml", CHART),
+        ("charts/policies/templates/a.yaml", template),
+        ("charts/policies/values.yaml", "a:\n  action: Audit\n"),
+        ("clusters/prod/hr-team-a.yaml", &a),
+        ("clusters/prod/hr-team-b.yaml", &b),
+    ]);
+    for named in [&[][..], &["clusters/prod/hr-team-a.yaml".to_string()][..]] {
+        let change = plan(&files, &team_a, named, "team-a.a");
+        let (promote, _) = patches(&change);
+        assert!(
+            promote.contains("diff --git a/clusters/prod/hr-team-a.yaml")
+                && !promote.contains("hr-team-b"),
+            "{named:?}: {promote}"
+        );
+    }
+    let change = plan(
+        &files,
+        &team_a,
+        &["clusters/prod/hr-team-b.yaml".to_string()],
+        "team-a.a",
+    );
+    assert_eq!(change.promote, None, "{change:?}");
+    assert!(change.problem.is_some(), "{change:?}");
+    // Releases in their own namespaces, which a Flux Kustomization's
+    // targetNamespace may replace: the named one may be another's.
+    let (a, b) = (release("team-a", false), release("team-b", false));
+    let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: releases\nspec:\n  path: ./clusters/prod\n  targetNamespace: team-b\n  sourceRef: {kind: GitRepository, name: flux-system}\n";
+    let files = repo(&[
+        ("charts/policies/Chart.yaml", CHART),
+        ("charts/policies/templates/a.yaml", template),
+        ("charts/policies/values.yaml", "a:\n  action: Audit\n"),
+        ("clusters/prod/hr-team-a.yaml", &a),
+        ("clusters/prod/hr-team-b.yaml", &b),
+        ("clusters/flux/releases.yaml", flux),
+    ]);
+    let change = plan(
+        &files,
+        &team_a,
+        &["clusters/prod/hr-team-a.yaml".to_string()],
+        "team-a.a",
+    );
+    assert_eq!(change.promote, None, "{change:?}");
+    assert!(
+        change
+            .problem
+            .as_deref()
+            .is_some_and(|p| p.contains("whose release namespace is not written here")),
+        "{change:?}"
+    );
+}
