@@ -627,6 +627,18 @@ fn plan_inner(
                 setting.file
             ));
         }
+        let renamers = renamers_of(repo, &setting.file);
+        if !renamers.is_empty() {
+            let copies: Vec<String> = renamers
+                .iter()
+                .map(|r| format!("as {} by {}", r.rename(policy.name), r.describe()))
+                .collect();
+            return Err(format!(
+                "{} is also built under another name ({}): a patch of it switches that policy too, which this package does not judge with this one; switch the action where each copy is built (a kustomize patch in its overlay), or by hand",
+                setting.file,
+                copies.join("; ")
+            ));
+        }
         if let Some(kustomization) = not_built_by_its_kustomization(repo, &setting.file) {
             return Err(format!(
                 "{} is not built: {kustomization}, so the cluster's policy comes from elsewhere, or from no file here; a patch of it would change nothing",
@@ -1174,6 +1186,115 @@ fn not_built_by_its_kustomization(repo: &Repository, file: &str) -> Option<Strin
     }
 }
 
+/// A build that renames what it builds: a kustomization's `namePrefix` /
+/// `nameSuffix`, a Flux Kustomization's `spec.namePrefix` /
+/// `spec.nameSuffix`, an Argo CD source's `kustomize.namePrefix` /
+/// `nameSuffix`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Renamer {
+    /// The file declaring it.
+    file: String,
+    prefix: String,
+    suffix: String,
+}
+
+impl Renamer {
+    /// The name it gives a document named `name`.
+    fn rename(&self, name: &str) -> String {
+        format!("{}{name}{}", self.prefix, self.suffix)
+    }
+
+    /// `<file> (namePrefix p-, nameSuffix -s)`.
+    fn describe(&self) -> String {
+        let parts: Vec<String> = [("namePrefix", &self.prefix), ("nameSuffix", &self.suffix)]
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(field, v)| format!("{field} {v}"))
+            .collect();
+        format!("{} ({})", self.file, parts.join(", "))
+    }
+}
+
+/// Every renaming build of the repository with the folder (or
+/// kustomization file) it builds: `(renamer, Some(kustomization file))`
+/// for a kustomization file, `(renamer, folder)` for a Flux Kustomization
+/// or Argo CD source (the kustomization file there, if any, else every
+/// file under it, as Flux generates one).
+fn renamers(repo: &Repository) -> Vec<(Renamer, String)> {
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("").to_string();
+    let mut found = Vec::new();
+    for (path, entry) in &repo.files {
+        for value in entry.documents.iter().filter_map(|d| d.value.as_ref()) {
+            let api = value
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let mut builds: Vec<(String, String, String)> = Vec::new();
+            if is_kustomization_file(path) {
+                builds.push((
+                    path.clone(),
+                    text(value.get("namePrefix")),
+                    text(value.get("nameSuffix")),
+                ));
+            } else if api.starts_with("kustomize.toolkit.fluxcd.io/") {
+                builds.push((
+                    text(value.pointer("/spec/path")),
+                    text(value.pointer("/spec/namePrefix")),
+                    text(value.pointer("/spec/nameSuffix")),
+                ));
+            } else if api.starts_with("argoproj.io/") {
+                for source in argo_sources(value) {
+                    builds.push((
+                        text(source.get("path")),
+                        text(source.pointer("/kustomize/namePrefix")),
+                        text(source.pointer("/kustomize/nameSuffix")),
+                    ));
+                }
+            }
+            for (builds, prefix, suffix) in builds {
+                if prefix.is_empty() && suffix.is_empty() {
+                    continue;
+                }
+                let builds = if is_kustomization_file(path) {
+                    builds
+                } else {
+                    joined("", &builds)
+                };
+                found.push((
+                    Renamer {
+                        file: path.clone(),
+                        prefix,
+                        suffix,
+                    },
+                    builds,
+                ));
+            }
+        }
+    }
+    found
+}
+
+/// The renaming builds that reach `file` (verify57 V57-2: a base built
+/// as `a` by one overlay and as `strict-a` by a `namePrefix` overlay; a
+/// patch of it switched both).
+fn renamers_of(repo: &Repository, file: &str) -> Vec<Renamer> {
+    let mut found: Vec<Renamer> = renamers(repo)
+        .into_iter()
+        .filter(|(_, builds)| {
+            if is_kustomization_file(builds) {
+                return kustomization_reaches(repo, builds, file);
+            }
+            match kustomization_in(repo, builds) {
+                Some(kustomization) => kustomization_reaches(repo, &kustomization, file),
+                None => builds.is_empty() || file.starts_with(&format!("{builds}/")),
+            }
+        })
+        .map(|(renamer, _)| renamer)
+        .collect();
+    found.dedup();
+    found
+}
+
 /// The names kustomize reads its file by (verify53 k4: all three).
 const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
@@ -1477,10 +1598,35 @@ fn locate(
         return Err(if policy.kind == "ValidatingAdmissionPolicy" {
             format!("no ValidatingAdmissionPolicyBinding with spec.policyName {} was found in the repository (its action is on its bindings)", policy.name)
         } else {
-            format!(
+            // A renaming build may make it from a document of another
+            // name (verify57 V57-2): said, lest the user look for a file.
+            let renamed: Vec<String> = renamers(repo)
+                .into_iter()
+                .filter_map(|(renamer, _)| {
+                    let base = policy
+                        .name
+                        .strip_prefix(renamer.prefix.as_str())?
+                        .strip_suffix(renamer.suffix.as_str())?;
+                    (!base.is_empty()).then(|| {
+                        format!(
+                            "the {} named {base}, renamed by {}",
+                            policy.kind,
+                            renamer.describe()
+                        )
+                    })
+                })
+                .collect();
+            let mut problem = format!(
                 "no {} named {} was found in the YAML or JSON files read (those of the folder --policy-repo names; a name a Helm template computes is not followed)",
                 policy.kind, policy.name
-            )
+            );
+            if !renamed.is_empty() {
+                problem.push_str(&format!(
+                    "; it may be built from {}: polscan patches no renamed copy — switch the action where it is built (a kustomize patch), or by hand",
+                    renamed.join("; ")
+                ));
+            }
+            problem
         });
     }
     let names: Vec<&str> = targets.iter().map(|site| site.name).collect();

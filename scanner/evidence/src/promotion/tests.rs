@@ -3039,3 +3039,63 @@ fn a_policy_in_its_release_namespace_comes_from_that_release_alone() {
         "{change:?}"
     );
 }
+
+/// verify57 V57-2: a base a renaming overlay (kustomize namePrefix /
+/// nameSuffix, a Flux Kustomization's, an Argo CD source's) also builds
+/// makes a second policy from the same lines: the base gets the reason
+/// (a patch would switch the copy, unjudged), and the renamed policy's
+/// problem says where it comes from.
+#[test]
+fn a_base_a_renaming_overlay_builds_gets_the_reason() {
+    let policy = PLAIN.replace("require-team", "a");
+    let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: strict\nspec:\n  path: ./base\n  namePrefix: strict-\n  sourceRef: {kind: GitRepository, name: flux-system}\n";
+    let argo = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: strict\nspec:\n  source:\n    path: base\n    kustomize: {nameSuffix: -strict}\n";
+    for (extra, file, copy) in [
+        (
+            "namePrefix: strict-\nresources:\n- ../../base\n",
+            "overlays/strict/kustomization.yaml",
+            "strict-a",
+        ),
+        (flux, "clusters/prod/strict.yaml", "strict-a"),
+        (argo, "argo/strict.yaml", "a-strict"),
+    ] {
+        let files = repo(&[
+            ("base/a.yaml", &policy),
+            ("base/kustomization.yaml", "resources:\n- a.yaml\n"),
+            (
+                "overlays/std/kustomization.yaml",
+                "resources:\n- ../../base\n",
+            ),
+            (file, extra),
+        ]);
+        let change = plan(&files, &cluster_policy("a"), &[], "a");
+        assert_eq!(change.promote, None, "{file}: {change:?}");
+        assert!(
+            change.problem.as_deref().is_some_and(|p| p
+                .starts_with("base/a.yaml is also built under another name")
+                && p.contains(&format!("as {copy} by {file}"))),
+            "{file}: {change:?}"
+        );
+        let change = plan(&files, &cluster_policy(copy), &[], copy);
+        assert!(
+            change
+                .problem
+                .as_deref()
+                .is_some_and(|p| p.contains("the ClusterPolicy named a, renamed by")),
+            "{file}: {change:?}"
+        );
+    }
+    // A renaming overlay of another base leaves this one patched.
+    let files = repo(&[
+        ("base/a.yaml", &policy),
+        ("base/kustomization.yaml", "resources:\n- a.yaml\n"),
+        ("other/kustomization.yaml", "resources:\n- b.yaml\n"),
+        ("other/b.yaml", &PLAIN.replace("require-team", "b")),
+        (
+            "overlays/x/kustomization.yaml",
+            "namePrefix: x-\nresources:\n- ../../other\n",
+        ),
+    ]);
+    let change = plan(&files, &cluster_policy("a"), &[], "a");
+    assert!(change.promote.is_some(), "{change:?}");
+}
