@@ -15,6 +15,8 @@
 //!   report's form in each.
 //! - [`schema`]: the CRDs (`deploy/crds/` at the workspace root, embedded)
 //!   and the structural check every report passes before it is written.
+//! - [`wire`]: the bytes a report is sent as (what a YAML reader refuses
+//!   escaped), on which every size limit is measured.
 
 #![warn(missing_docs)]
 
@@ -27,6 +29,7 @@ pub mod report;
 pub mod schema;
 pub mod shape;
 pub mod text;
+pub mod wire;
 
 pub use hash::{content_hash, stored_content_hash, with_content_hash, CONTENT_HASH_ANNOTATION};
 pub use meta::{

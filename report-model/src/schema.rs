@@ -75,7 +75,8 @@ pub enum SchemaError {
         kind: &'static str,
         /// The report's `metadata.name` (`""` when unnamed).
         name: String,
-        /// Its size, in bytes of compact JSON.
+        /// Its size as sent, in bytes of compact JSON with what a YAML
+        /// reader refuses escaped ([`crate::wire::sent_bytes`]).
         bytes: usize,
         /// [`crate::shape::MAX_WRITE_BYTES`].
         limit: usize,
@@ -254,13 +255,12 @@ fn check<R: Serialize>(
         name: name.to_owned(),
         source,
     })?;
-    let bytes = serde_json::to_vec(&value)
-        .map_err(|source| SchemaError::Serialize {
-            kind,
-            name: name.to_owned(),
-            source,
-        })?
-        .len();
+    // As sent: what a YAML reader refuses goes escaped (fault18 F18-4).
+    let bytes = crate::wire::sent_bytes(&value).map_err(|source| SchemaError::Serialize {
+        kind,
+        name: name.to_owned(),
+        source,
+    })?;
     if bytes > crate::shape::MAX_WRITE_BYTES {
         return Err(SchemaError::TooLarge {
             kind,
@@ -438,6 +438,31 @@ impl Walker {
 mod tests {
     use super::*;
     use crate::report::{PolicyResult, ReportResult};
+
+    /// fault18 F18-4: the size checked is the size sent, with what a
+    /// YAML reader refuses escaped (DEL: one byte raw, six sent). A report
+    /// of 0.4 MB of JSON that is 2.4 MB as sent was let through, and the
+    /// server refused it at every run.
+    #[test]
+    fn a_report_over_the_limit_as_sent_is_too_large() {
+        let report_of = |dels: usize| {
+            let result = ReportResult::new("p", PolicyResult::Fail)
+                .with_rule("r")
+                .with_message("\u{7f}".repeat(dels));
+            PolicyReport::new("r", "ns", vec![result])
+        };
+        let report = report_of(400_000);
+        assert!(serde_json::to_vec(&report).unwrap().len() < crate::shape::MAX_WRITE_BYTES);
+        match check_policy_report(&report) {
+            Err(SchemaError::TooLarge { bytes, limit, .. }) => {
+                assert_eq!(bytes, crate::wire::sent_bytes(&report).unwrap());
+                assert_eq!(limit, crate::shape::MAX_WRITE_BYTES);
+            }
+            other => panic!("{other:?}"),
+        }
+        // One that fits as sent passes.
+        check_policy_report(&report_of(200_000)).expect("1.2 MB as sent");
+    }
 
     #[test]
     fn the_shipped_crds_parse() {

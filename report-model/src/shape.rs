@@ -53,8 +53,9 @@ pub const DEFAULT_SERVER_OVERHEAD_BYTES: usize = 16 * 1024;
 /// The most bytes the API server stores in one object: etcd's default
 /// request limit (`--max-request-bytes`, 1.5 MiB).
 pub const SERVER_REQUEST_LIMIT_BYTES: usize = 1536 * 1024;
-/// The most bytes of compact JSON a report may have when it is sent: the
-/// server's limit less [`DEFAULT_SERVER_OVERHEAD_BYTES`]. A larger one is
+/// The most bytes a report may have as sent (compact JSON with what a YAML
+/// reader refuses escaped, [`crate::wire::sent_bytes`]): the server's limit
+/// less [`DEFAULT_SERVER_OVERHEAD_BYTES`]. A larger one is
 /// never sent ([`crate::schema::SchemaError::TooLarge`]): it would be
 /// refused at every run.
 pub const MAX_WRITE_BYTES: usize = SERVER_REQUEST_LIMIT_BYTES - DEFAULT_SERVER_OVERHEAD_BYTES;
@@ -105,8 +106,8 @@ impl ShapedReports {
 /// Knobs of [`per_namespace`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PerNamespaceOptions {
-    /// Upper bound on the compact JSON size of each object as the API server
-    /// stores it.
+    /// Upper bound on the size of each object as sent
+    /// ([`crate::wire::sent_bytes`]) and as the API server stores it.
     pub max_report_bytes: usize,
     /// Bytes of `max_report_bytes` reserved for the metadata the API server
     /// adds; parts are packed to at most `max_report_bytes -
@@ -154,8 +155,8 @@ pub enum ShapeError {
         scope: String,
         /// The result's `policy`.
         policy: String,
-        /// The size of a part holding only this result, in bytes of compact
-        /// JSON.
+        /// The size of a part holding only this result, as sent
+        /// ([`crate::wire::sent_bytes`]).
         bytes: usize,
         /// The bytes a part may take: `max_report_bytes -
         /// server_overhead_bytes`.
@@ -167,7 +168,7 @@ pub enum ShapeError {
     PartTooLarge {
         /// The part's `metadata.name`.
         name: String,
-        /// Its size, in bytes of compact JSON.
+        /// Its size as sent ([`crate::wire::sent_bytes`]).
         bytes: usize,
         /// The bytes a part may take, as in [`ShapeError::ResultTooLarge`].
         limit: usize,
@@ -355,7 +356,7 @@ fn fitted<R: Report + Serialize>(
 ) -> Result<R, ShapeError> {
     let mut report = build(results);
     let limit = DEFAULT_MAX_REPORT_BYTES - DEFAULT_SERVER_OVERHEAD_BYTES;
-    let bytes = serde_json::to_vec(&report)?.len();
+    let bytes = crate::wire::sent_bytes(&report)?;
     if bytes <= limit {
         note_cut_messages(&mut report);
         return Ok(report);
@@ -425,7 +426,7 @@ fn note_cut_messages<R: Report>(report: &mut R) {
 
 /// One `PolicyReport` per namespace and one `ClusterPolicyReport` for
 /// cluster-scoped resources, each split into parts of at most
-/// `options.max_report_bytes` bytes of compact JSON.
+/// `options.max_report_bytes` bytes as sent ([`crate::wire::sent_bytes`]).
 ///
 /// Parts are always numbered from 1: `<prefix>-ns-<namespace>-<n>` (scoped to
 /// the `Namespace`) and `<prefix>-cluster-<n>` (no scope). Because a report
@@ -529,9 +530,9 @@ fn decimal_digits(mut value: usize) -> usize {
 /// A part's size is bounded by: an empty part (built with the largest part
 /// number, so the name is as long as it can get) + room for every summary
 /// count to reach `results.len()` + `,"results":[]` + each result's own
-/// compact JSON + one comma between results. Results serialize to the same
-/// bytes alone as inside the array, so this bound is exact up to the summary
-/// and name slack. Each finished part is still measured, to catch a wrong bound.
+/// size as sent + one comma between results. Results serialize to the same
+/// bytes alone as inside the array, and the escape of what is sent is per
+/// character, so this bound is exact up to the summary and name slack. Each finished part is still measured, to catch a wrong bound.
 fn split_into_parts<R: Report + Serialize>(
     mut results: Vec<ReportResult>,
     limit: usize,
@@ -540,7 +541,7 @@ fn split_into_parts<R: Report + Serialize>(
 ) -> Result<Vec<R>, ShapeError> {
     results.sort_by(ReportResult::canonical_cmp);
     let most_parts = results.len().max(1);
-    let empty_part_bytes = serde_json::to_vec(&make_part(most_parts, Vec::new()))?.len();
+    let empty_part_bytes = crate::wire::sent_bytes(&make_part(most_parts, Vec::new()))?;
     const SUMMARY_FIELDS: usize = 5;
     const RESULTS_KEY_BYTES: usize = r#","results":[]"#.len();
     // A part holding a cut message carries the note of it, which the empty
@@ -551,7 +552,7 @@ fn split_into_parts<R: Report + Serialize>(
         0
     } else {
         let note = serde_json::json!({ MESSAGES_CUT_ANNOTATION: cut_note(cut) });
-        serde_json::to_vec(&note)?.len() + r#","annotations":"#.len()
+        crate::wire::sent_bytes(&note)? + r#","annotations":"#.len()
     };
     let overhead = empty_part_bytes
         + SUMMARY_FIELDS * (decimal_digits(results.len()) - 1)
@@ -586,7 +587,7 @@ fn split_into_parts<R: Report + Serialize>(
     let mut parts = Vec::with_capacity(chunks.len());
     for (index, chunk) in chunks.into_iter().enumerate() {
         let part = make_part(index + 1, chunk);
-        let bytes = serde_json::to_vec(&part)?.len();
+        let bytes = crate::wire::sent_bytes(&part)?;
         if bytes > limit {
             return Err(ShapeError::PartTooLarge {
                 name: part.metadata().name.clone().unwrap_or_default(),
@@ -605,8 +606,6 @@ fn widest_timestamp() -> Timestamp {
     Timestamp::new(i64::MIN, i32::MIN)
 }
 
-/// The compact JSON size of `result` with any timestamp at its widest: an
-/// upper bound on its real size that does not depend on the clock.
 /// Property naming what [`fitted_alone`] dropped from a result.
 pub const PROPERTIES_DROPPED_PROPERTY: &str = "polscan.io/properties-dropped";
 
@@ -675,15 +674,18 @@ fn read_back(key: &str) -> bool {
         || key == "polscan.io/redacted"
 }
 
+/// The size of `result` as sent ([`crate::wire::sent_bytes`]) with any
+/// timestamp at its widest: an upper bound on its real size that does not
+/// depend on the clock.
 fn measured_bytes(result: &ReportResult) -> Result<usize, serde_json::Error> {
     if result.timestamp.is_none() {
-        return Ok(serde_json::to_vec(result)?.len());
+        return crate::wire::sent_bytes(result);
     }
     let widest = ReportResult {
         timestamp: Some(widest_timestamp()),
         ..result.clone()
     };
-    Ok(serde_json::to_vec(&widest)?.len())
+    crate::wire::sent_bytes(&widest)
 }
 
 fn sort_reports(shaped: &mut ShapedReports) {
@@ -923,6 +925,47 @@ mod tests {
                 .len()
                 <= 63 * 1024
         );
+    }
+
+    /// fault18 F18-4: a per-resource report is measured as sent (DEL is
+    /// one byte raw, six escaped): 0.65 MB of JSON, 3.2 MB as sent, was
+    /// written uncut and refused by the server at every run.
+    #[test]
+    fn a_per_resource_report_over_the_limit_as_sent_has_its_messages_cut() {
+        let message = "\u{7f}".repeat(500);
+        let results = one_resource(1_000, &message, 0);
+        let shaped = per_resource(results).expect("shaped");
+        let report = &shaped.policy_reports[0];
+        assert_eq!(report.results().len(), 1_000);
+        let sent = crate::wire::sent_bytes(report).expect("json");
+        assert!(
+            sent <= DEFAULT_MAX_REPORT_BYTES - DEFAULT_SERVER_OVERHEAD_BYTES,
+            "{sent}"
+        );
+        assert!(report
+            .metadata()
+            .annotations
+            .contains_key(MESSAGES_CUT_ANNOTATION));
+        crate::schema::check_policy_report(report).expect("written as it is");
+    }
+
+    /// fault18 F18-4: per-namespace parts are packed by their size as
+    /// sent; packed by their unescaped JSON, a part of DELs was six times
+    /// the limit.
+    #[test]
+    fn per_namespace_parts_fit_the_limit_as_sent() {
+        let message = "\u{7f}".repeat(1_000);
+        let options = PerNamespaceOptions {
+            max_report_bytes: 64 * 1024,
+            server_overhead_bytes: 1024,
+            ..PerNamespaceOptions::default()
+        };
+        let shaped = per_namespace(one_resource(200, &message, 0), &options).expect("shaped");
+        assert_eq!(shaped.result_count(), 200);
+        for part in &shaped.policy_reports {
+            let sent = crate::wire::sent_bytes(part).expect("json");
+            assert!(sent <= 63 * 1024, "{} is {sent} bytes as sent", part.name());
+        }
     }
 
     #[test]

@@ -264,14 +264,11 @@ pub(crate) async fn get(
 }
 
 /// The body of a server-side apply: `value` as JSON whose every character
-/// a YAML reader refuses is `\u`-escaped. The API server reads an apply
-/// (`application/apply-patch+yaml`) with a YAML decoder, which refuses
-/// DEL and the C1 controls (NEL it reads as a line break, folded to a space), U+FFFE and U+FFFF raw in the stream
-/// (go-yaml's reader: "control characters are not allowed"); serde_json
-/// escapes only those below U+0020. One such character in a message
-/// (interpolated from an annotation anyone can set) made a report refused
-/// on every run (fault17 F17-2). The escape is the same string to JSON and
-/// YAML alike. Errors: `value` does not serialize.
+/// a YAML reader refuses is `\u`-escaped ([`report_model::wire`]: the API
+/// server reads an apply with a YAML decoder). One such character in a
+/// message (interpolated from an annotation anyone can set) made a report
+/// refused on every run (fault17 F17-2). The size checks measure this same
+/// form (fault18 F18-4). Errors: `value` does not serialize.
 pub(crate) fn apply_body<T: serde::Serialize + ?Sized>(
     value: &T,
     what: &str,
@@ -281,27 +278,7 @@ pub(crate) fn apply_body<T: serde::Serialize + ?Sized>(
         message: err.to_string(),
     };
     let json = serde_json::to_string(value).map_err(encoding)?;
-    let escaped = if json.chars().any(yaml_refuses) {
-        let mut out = String::with_capacity(json.len() + 16);
-        for c in json.chars() {
-            if yaml_refuses(c) {
-                out.push_str(&format!("\\u{:04x}", u32::from(c)));
-            } else {
-                out.push(c);
-            }
-        }
-        out
-    } else {
-        json
-    };
-    serde_json::value::RawValue::from_string(escaped).map_err(encoding)
-}
-
-/// Whether a YAML 1.2 reader refuses `c` raw in its stream, or changes
-/// it (NEL is a line break to it, folded to a space in a quoted string:
-/// fault18 F18-1), above the controls serde_json escapes itself.
-fn yaml_refuses(c: char) -> bool {
-    matches!(c, '\u{7f}'..='\u{9f}' | '\u{fffe}' | '\u{ffff}')
+    serde_json::value::RawValue::from_string(report_model::wire::apply_json(json)).map_err(encoding)
 }
 
 #[cfg(test)]

@@ -1,0 +1,85 @@
+//! The bytes a report is sent to the API server as, and their size.
+//!
+//! A server-side apply (`application/apply-patch+yaml`) is read with a YAML
+//! decoder, which refuses DEL, the C1 controls (NEL it reads as a line
+//! break, folded to a space), U+FFFE and U+FFFF raw in the stream (go-yaml:
+//! "control characters are not allowed"); serde_json escapes only those
+//! below U+0020. The body is therefore compact JSON with each such
+//! character `\u`-escaped ([`apply_json`]), which is up to six times the
+//! bytes of the character (fault17 F17-2, fault18 F18-1). Every size limit
+//! a report is held to is measured on this form ([`sent_bytes`]): measured
+//! on the unescaped JSON, a report under the limit could be over it as
+//! sent, and refused at every run (fault18 F18-4).
+
+use serde::Serialize;
+
+/// Bytes of one escape, `\uXXXX`: every character [`yaml_refuses`] is in
+/// the Basic Multilingual Plane.
+const ESCAPE_BYTES: usize = 6;
+
+/// Whether a YAML 1.2 reader refuses `c` raw in its stream, or changes it
+/// (NEL is a line break to it, folded to a space in a quoted string), above
+/// the controls serde_json escapes itself.
+pub fn yaml_refuses(c: char) -> bool {
+    matches!(c, '\u{7f}'..='\u{9f}' | '\u{fffe}' | '\u{ffff}')
+}
+
+/// `json` with every character [`yaml_refuses`] `\u`-escaped: the same
+/// value to a JSON and a YAML reader alike. Such characters occur only
+/// inside strings of serde_json's output, where the escape is valid.
+pub fn apply_json(json: String) -> String {
+    if !json.chars().any(yaml_refuses) {
+        return json;
+    }
+    let mut out = String::with_capacity(escaped_len(&json));
+    for c in json.chars() {
+        if yaml_refuses(c) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The length of [`apply_json`]`(json)`, without making it. Additive: the
+/// length of a concatenation is the sum of its pieces' lengths, so parts
+/// can be packed by their results' sizes.
+pub fn escaped_len(json: &str) -> usize {
+    let growth: usize = json
+        .chars()
+        .filter(|c| yaml_refuses(*c))
+        .map(|c| ESCAPE_BYTES - c.len_utf8())
+        .sum();
+    json.len() + growth
+}
+
+/// The bytes `value` is sent as: its compact JSON, escaped by
+/// [`apply_json`]. Errors: `value` does not serialize.
+pub fn sent_bytes<T: Serialize + ?Sized>(value: &T) -> Result<usize, serde_json::Error> {
+    Ok(escaped_len(&serde_json::to_string(value)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_measured_length_is_the_length_of_what_is_sent() {
+        for text in [
+            "plain",
+            "a\u{7f}b\u{85}c\u{9f}d\u{fffe}e\u{ffff}",
+            "\u{feff}é😀\u{1b}",
+            "",
+        ] {
+            let json = serde_json::to_string(&serde_json::json!({ "m": text })).unwrap();
+            let sent = apply_json(json.clone());
+            assert_eq!(escaped_len(&json), sent.len(), "{text:?}");
+            assert!(!sent.chars().any(yaml_refuses), "{sent}");
+            let back: serde_json::Value = serde_json::from_str(&sent).unwrap();
+            assert_eq!(back["m"], text);
+        }
+        // DEL is one byte raw and six escaped.
+        assert_eq!(sent_bytes("\u{7f}").unwrap(), r#""\u007f""#.len());
+    }
+}
