@@ -301,43 +301,43 @@ pub fn per_resource_with_metadata(
         let owner = owner_reference(&resource);
         match resource.namespace_name().map(str::to_owned) {
             Some(namespace) => {
+                // The whole report, so that fitting measures what is sent.
                 let build = |results| {
-                    PolicyReport::new(name.clone(), namespace.clone(), results)
+                    let mut report = PolicyReport::new(name.clone(), namespace.clone(), results)
                         .with_scope(resource.clone())
+                        .with_label(MANAGED_BY_LABEL, MANAGED_BY_VALUE)
+                        .with_label(SHAPE_LABEL, SHAPE_PER_RESOURCE);
+                    for (key, value) in labels {
+                        report = report.with_label(*key, *value);
+                    }
+                    for (key, value) in annotations {
+                        report = report.with_annotation(*key, *value);
+                    }
+                    if let Some(owner) = owner.clone() {
+                        report = report.with_owner_reference(owner);
+                    }
+                    report
                 };
-                let mut report = fitted(results, build)?
-                    .with_label(MANAGED_BY_LABEL, MANAGED_BY_VALUE)
-                    .with_label(SHAPE_LABEL, SHAPE_PER_RESOURCE);
-                for (key, value) in labels {
-                    report = report.with_label(*key, *value);
-                }
-                for (key, value) in annotations {
-                    report = report.with_annotation(*key, *value);
-                }
-                if let Some(owner) = owner {
-                    report = report.with_owner_reference(owner);
-                }
-                shaped.policy_reports.push(with_content_hash(report));
+                shaped.policy_reports.push(fitted(results, build)?);
             }
             None => {
                 let build = |results| {
-                    ClusterPolicyReport::new(name.clone(), results).with_scope(resource.clone())
+                    let mut report = ClusterPolicyReport::new(name.clone(), results)
+                        .with_scope(resource.clone())
+                        .with_label(MANAGED_BY_LABEL, MANAGED_BY_VALUE)
+                        .with_label(SHAPE_LABEL, SHAPE_PER_RESOURCE);
+                    for (key, value) in labels {
+                        report = report.with_label(*key, *value);
+                    }
+                    for (key, value) in annotations {
+                        report = report.with_annotation(*key, *value);
+                    }
+                    if let Some(owner) = owner.clone() {
+                        report = report.with_owner_reference(owner);
+                    }
+                    report
                 };
-                let mut report = fitted(results, build)?
-                    .with_label(MANAGED_BY_LABEL, MANAGED_BY_VALUE)
-                    .with_label(SHAPE_LABEL, SHAPE_PER_RESOURCE);
-                for (key, value) in labels {
-                    report = report.with_label(*key, *value);
-                }
-                for (key, value) in annotations {
-                    report = report.with_annotation(*key, *value);
-                }
-                if let Some(owner) = owner {
-                    report = report.with_owner_reference(owner);
-                }
-                shaped
-                    .cluster_policy_reports
-                    .push(with_content_hash(report));
+                shaped.cluster_policy_reports.push(fitted(results, build)?);
             }
         }
     }
@@ -347,18 +347,23 @@ pub fn per_resource_with_metadata(
 
 /// The report `build` makes of `results`, its messages cut to
 /// [`CUT_MESSAGE_BYTES`] when it is over [`DEFAULT_MAX_REPORT_BYTES`] less
-/// [`DEFAULT_SERVER_OVERHEAD_BYTES`] (every result kept, the cut noted in
-/// [`MESSAGES_CUT_ANNOTATION`]). One still over [`MAX_WRITE_BYTES`] is
-/// refused by the check before writing.
+/// [`DEFAULT_SERVER_OVERHEAD_BYTES`] as sent (every result kept, the cut
+/// noted in [`MESSAGES_CUT_ANNOTATION`]). Still over, its results lose
+/// their largest properties as a per-namespace result does
+/// ([`without_largest_properties`]; fault17 F17-4: a report whose bulk is
+/// in properties was refused at every run); when no dropping fits that
+/// limit, as few as fit [`MAX_WRITE_BYTES`]. One still over
+/// [`MAX_WRITE_BYTES`] is refused by the check before writing.
 fn fitted<R: Report + Serialize>(
     results: Vec<ReportResult>,
     build: impl Fn(Vec<ReportResult>) -> R,
 ) -> Result<R, ShapeError> {
-    let mut report = build(results);
     let limit = DEFAULT_MAX_REPORT_BYTES - DEFAULT_SERVER_OVERHEAD_BYTES;
+    let mut report = build(results);
+    note_cut_messages(&mut report);
+    let report = with_content_hash(report);
     let bytes = crate::wire::sent_bytes(&report)?;
     if bytes <= limit {
-        note_cut_messages(&mut report);
         return Ok(report);
     }
     let mut cut = 0;
@@ -377,15 +382,42 @@ fn fitted<R: Report + Serialize>(
             }
             result
         })
-        .collect();
-    let mut report = build(results);
-    report.metadata_mut().annotations.insert(
-        MESSAGES_CUT_ANNOTATION.to_owned(),
+        .collect::<Vec<_>>();
+    let note = |dropped: Option<usize>| {
+        let dropped = dropped.map_or(String::new(), |dropped| {
+            format!(
+                " and {dropped} propert(ies) dropped (each result names its own in {PROPERTIES_DROPPED_PROPERTY})"
+            )
+        });
         format!(
-            "{cut} messages cut to {CUT_MESSAGE_BYTES} bytes: the report was {bytes} bytes, over the {limit}-byte limit"
-        ),
-    );
-    Ok(report)
+            "{cut} messages cut to {CUT_MESSAGE_BYTES} bytes{dropped}: the report was {bytes} bytes, over the {limit}-byte limit"
+        )
+    };
+    let finished = |results: Vec<ReportResult>, note: String| {
+        let mut report = build(results);
+        report
+            .metadata_mut()
+            .annotations
+            .insert(MESSAGES_CUT_ANNOTATION.to_owned(), note);
+        with_content_hash(report)
+    };
+    let report = finished(results.clone(), note(None));
+    if crate::wire::sent_bytes(&report)? <= limit {
+        return Ok(report);
+    }
+    // Measured with the note at its longest: as many dropped as there are.
+    let most = results.iter().map(|r| r.properties.len()).sum();
+    let sent = |results: &[ReportResult]| {
+        crate::wire::sent_bytes(&finished(results.to_vec(), note(Some(most))))
+    };
+    let fitted = match without_largest_properties(&results, |r| Ok(sent(r)? <= limit))? {
+        Some(fitted) => Some(fitted),
+        None => without_largest_properties(&results, |r| Ok(sent(r)? <= MAX_WRITE_BYTES))?,
+    };
+    let Some((fitted, dropped)) = fitted else {
+        return Ok(report);
+    };
+    Ok(finished(fitted, note(Some(dropped))))
 }
 
 /// The note [`MESSAGES_CUT_ANNOTATION`] gives of `count` messages cut to
@@ -606,7 +638,10 @@ fn widest_timestamp() -> Timestamp {
     Timestamp::new(i64::MIN, i32::MIN)
 }
 
-/// Property naming what [`fitted_alone`] dropped from a result.
+/// Property naming the properties dropped from a result to fit the report
+/// size limit, in either layout: a result alone over a part's limit in
+/// [`per_namespace`], the results of a report over the limit in
+/// [`per_resource`].
 pub const PROPERTIES_DROPPED_PROPERTY: &str = "polscan.io/properties-dropped";
 
 /// `result` and its measured size, with its largest properties dropped
@@ -623,45 +658,97 @@ fn fitted_alone(
     if bytes <= room || result.properties.is_empty() {
         return Ok((result, bytes));
     }
-    let mut fitted = result.clone();
-    // Largest first, ties by key: the same result always loses the same;
-    // what readers of the report act on last (red25 F20: the exception a
-    // skip rests on was dropped first, being the largest).
-    let mut by_size: Vec<(bool, usize, String)> = result
-        .properties
+    let fits = |results: &[ReportResult]| -> Result<bool, serde_json::Error> {
+        let mut total = 0;
+        for result in results {
+            total += measured_bytes(result)?;
+        }
+        Ok(total <= room)
+    };
+    let fitted = without_largest_properties(std::slice::from_ref(&result), fits)?;
+    if let Some(fitted) = fitted.and_then(|(mut fitted, _)| fitted.pop()) {
+        let bytes = measured_bytes(&fitted)?;
+        return Ok((fitted, bytes));
+    }
+    Ok((result, bytes))
+}
+
+/// `results` with the fewest of their properties dropped, in one order
+/// across them all, that `fits` takes, each result naming its own dropped
+/// in [`PROPERTIES_DROPPED_PROPERTY`]; with how many were dropped. `None`
+/// when even dropping every one does not fit.
+///
+/// The order: properties read back last ([`read_back`]; red25 F20: the
+/// exception a skip rests on was dropped first, being the largest), then
+/// largest first as sent, ties by result then key: the same results always
+/// lose the same. The count is found by halving, a report measured a few
+/// times rather than once per property dropped (hundreds of properties of
+/// a result, thousands of results of a report).
+fn without_largest_properties(
+    results: &[ReportResult],
+    fits: impl Fn(&[ReportResult]) -> Result<bool, serde_json::Error>,
+) -> Result<Option<(Vec<ReportResult>, usize)>, serde_json::Error> {
+    let mut order: Vec<(bool, usize, usize, &str)> = results
         .iter()
-        .map(|(key, value)| (read_back(key), key.len() + value.len(), key.clone()))
+        .enumerate()
+        .flat_map(|(index, result)| {
+            result.properties.iter().map(move |(key, value)| {
+                let size = crate::wire::escaped_len(key) + crate::wire::escaped_len(value);
+                (read_back(key), size, index, key.as_str())
+            })
+        })
         .collect();
-    by_size.sort_by(|a, b| {
+    order.sort_by(|a, b| {
         a.0.cmp(&b.0)
             .then_with(|| b.1.cmp(&a.1))
             .then_with(|| a.2.cmp(&b.2))
+            .then_with(|| a.3.cmp(b.3))
     });
-    let by_size = by_size.into_iter().map(|(_, size, key)| (size, key));
-    let mut dropped: Vec<String> = Vec::new();
-    for (_, key) in by_size {
-        fitted.properties.remove(&key);
-        dropped.push(key);
-        let mut note = dropped.clone();
-        note.sort();
-        fitted.properties.insert(
-            PROPERTIES_DROPPED_PROPERTY.to_owned(),
-            crate::message::bounded(
-                &format!(
-                    "{} propert(ies) dropped to fit the report size limit: {}",
-                    dropped.len(),
-                    note.join(", ")
-                ),
-                crate::message::MAX_MESSAGE_BYTES,
-            )
-            .into_owned(),
-        );
-        let bytes = measured_bytes(&fitted)?;
-        if bytes <= room {
-            return Ok((fitted, bytes));
+    let dropping = |count: usize| -> Vec<ReportResult> {
+        let mut by_result: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
+        for (_, _, index, key) in order.iter().take(count) {
+            by_result.entry(*index).or_default().push(key);
+        }
+        let mut fitted = results.to_vec();
+        for (index, mut keys) in by_result {
+            let Some(result) = fitted.get_mut(index) else {
+                continue;
+            };
+            for key in &keys {
+                result.properties.remove(*key);
+            }
+            keys.sort_unstable();
+            result.properties.insert(
+                PROPERTIES_DROPPED_PROPERTY.to_owned(),
+                crate::message::bounded(
+                    &format!(
+                        "{} propert(ies) dropped to fit the report size limit: {}",
+                        keys.len(),
+                        keys.join(", ")
+                    ),
+                    crate::message::MAX_MESSAGE_BYTES,
+                )
+                .into_owned(),
+            );
+        }
+        fitted
+    };
+    if order.is_empty() || !fits(&dropping(order.len()))? {
+        return Ok(None);
+    }
+    // `low` dropped does not fit (as given it does not, or the caller
+    // would not ask), `high` does; the first count that fits is looked for
+    // between them.
+    let (mut low, mut high) = (0, order.len());
+    while high - low > 1 {
+        let middle = low + (high - low) / 2;
+        if fits(&dropping(middle))? {
+            high = middle;
+        } else {
+            low = middle;
         }
     }
-    Ok((result, bytes))
+    Ok(Some((dropping(high), high)))
 }
 
 /// Properties the evidence and Kyverno's tooling read back from a report:
@@ -968,11 +1055,85 @@ mod tests {
         }
     }
 
+    /// fault17 F17-4: a per-resource report whose bulk is in properties
+    /// (2.2 MB of them, over 1.5 MiB with every message cut) loses its
+    /// largest properties across its results, each result naming its own,
+    /// as a per-namespace part does; it was refused at every run.
+    #[test]
+    fn a_per_resource_report_over_the_limit_in_properties_drops_the_largest() {
+        let mut results = one_resource(4_000, "short", 400);
+        for scoped in &mut results {
+            // Read back by the evidence: dropped last, so kept here.
+            scoped.result = scoped.result.clone().with_property("action", "Audit");
+        }
+        let shaped = per_resource(results).expect("shaped");
+        let report = &shaped.policy_reports[0];
+        assert_eq!(report.results().len(), 4_000, "no result is dropped");
+        let sent = crate::wire::sent_bytes(report).expect("json");
+        assert!(
+            sent <= DEFAULT_MAX_REPORT_BYTES - DEFAULT_SERVER_OVERHEAD_BYTES,
+            "{sent}"
+        );
+        let mut dropped = 0;
+        for result in report.results() {
+            assert_eq!(
+                result.properties.get("action").map(String::as_str),
+                Some("Audit")
+            );
+            match result.properties.get(PROPERTIES_DROPPED_PROPERTY) {
+                Some(note) => {
+                    assert!(!result.properties.contains_key("detail"));
+                    assert!(
+                        note.starts_with("1 propert(ies) dropped") && note.ends_with(": detail"),
+                        "{note}"
+                    );
+                    dropped += 1;
+                }
+                None => assert!(result.properties.contains_key("detail")),
+            }
+        }
+        // As few as fit: some results keep theirs.
+        assert!(dropped > 0 && dropped < 4_000, "{dropped}");
+        let note = &report.metadata().annotations[MESSAGES_CUT_ANNOTATION];
+        assert!(
+            note.contains(&format!("{dropped} propert(ies) dropped"))
+                && note.contains(PROPERTIES_DROPPED_PROPERTY),
+            "{note}"
+        );
+        crate::schema::check_policy_report(report).expect("written as it is");
+
+        // Over 1 MiB even with every property dropped, but under what the
+        // server takes with some: as few dropped as that needs, and sent.
+        let mut results = one_resource(4_000, "short", 400);
+        for scoped in &mut results {
+            scoped.result.policy = format!("{}-{}", scoped.result.policy, "n".repeat(100));
+        }
+        let shaped = per_resource(results).expect("shaped");
+        let report = &shaped.policy_reports[0];
+        let sent = crate::wire::sent_bytes(report).expect("json");
+        assert!(
+            sent > DEFAULT_MAX_REPORT_BYTES && sent <= MAX_WRITE_BYTES,
+            "{sent}"
+        );
+        let kept = report
+            .results()
+            .iter()
+            .filter(|r| r.properties.contains_key("detail"))
+            .count();
+        assert!(kept > 0 && kept < 4_000, "{kept}");
+        crate::schema::check_policy_report(report).expect("written as it is");
+    }
+
     #[test]
     fn a_report_still_over_the_server_limit_is_refused_before_writing() {
-        // Large properties, which are not cut: over 1.5 MiB with the
-        // messages cut, so sending it would fail at every run.
-        let shaped = per_resource(one_resource(4_000, "short", 400)).expect("shaped");
+        // Long policy names, which are neither cut nor dropped: over
+        // 1.5 MiB with the messages cut and every property dropped, so
+        // sending it would fail at every run.
+        let mut results = one_resource(4_000, "short", 400);
+        for scoped in &mut results {
+            scoped.result.policy = format!("{}-{}", scoped.result.policy, "n".repeat(400));
+        }
+        let shaped = per_resource(results).expect("shaped");
         let report = &shaped.policy_reports[0];
         assert_eq!(report.results().len(), 4_000);
         match crate::schema::check_policy_report(report) {
