@@ -621,6 +621,15 @@ fn plan_inner(
 ) -> Result<GitChange, String> {
     let located = locate(repo, policy, environment_values)?;
     for setting in &located.settings {
+        // polscan edits YAML lines; a JSON file's would not read back
+        // (verify57 V57-8: the reason said only that).
+        if setting.file.ends_with(".json") {
+            return Err(format!(
+                "{} is JSON, which polscan does not edit (it edits YAML lines): switch {} there by hand",
+                setting.file,
+                setting.describe()
+            ));
+        }
         if let Some(why) = repo.source_ignored(&setting.file) {
             return Err(format!(
                 "{} is not in what Flux delivers: {why}, so the cluster's policy comes from elsewhere, or from no file here; a patch of it would change nothing",
@@ -677,7 +686,7 @@ fn plan_inner(
         if overlays.len() > 1 {
             shared_source = true;
             notes.push(format!(
-                "{file} is in a kustomize base that {} include: the patch switches the policy wherever they are applied, not only in this cluster",
+                "{file} is built by each of {}: the patch switches the policy wherever any of them is applied",
                 overlays.join(", ")
             ));
         }
@@ -845,7 +854,13 @@ fn including_kustomizations(repo: &Repository, file: &str) -> Vec<String> {
                 // An ApplicationSet's templated path may be any folder
                 // (verify54 V54-3).
                 let templated = spec_path.contains("{{");
-                if !(templated || holds(&target, file) || building.contains(&target)) {
+                // A folder with a kustomization file builds what that
+                // lists, not every file under it (verify57 V57-8).
+                let holds_file = match kustomization_in(repo, &target) {
+                    Some(kustomization) => kustomization_reaches(repo, &kustomization, file),
+                    None => holds(&target, file),
+                };
+                if !(templated || holds_file || building.contains(&target)) {
                     continue;
                 }
                 found.retain(|top| includes.get(top).is_none_or(|(dir, _)| *dir != target));

@@ -1111,7 +1111,7 @@ fn a_base_several_overlays_include_is_named() {
     assert!(change.promote.is_some(), "{change:?}");
     assert!(
         change.notes.iter().any(|n| n.starts_with(
-            "base/p.yaml is in a kustomize base that overlays/prod/kustomization.yaml, overlays/staging/kustomization.yaml include"
+            "base/p.yaml is built by each of overlays/prod/kustomization.yaml, overlays/staging/kustomization.yaml"
         )),
         "{:?}",
         change.notes
@@ -1128,7 +1128,7 @@ fn a_base_several_overlays_include_is_named() {
     let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
     assert!(
         change.notes.iter().any(|n| n.starts_with(
-            "policies/p.yaml is in a kustomize base that clusters/prod/policies.yaml, clusters/staging/policies.yaml include"
+            "policies/p.yaml is built by each of clusters/prod/policies.yaml, clusters/staging/policies.yaml"
         )),
         "{:?}",
         change.notes
@@ -1153,7 +1153,7 @@ fn a_base_several_overlays_include_is_named() {
         assert!(change.shared_source, "{key}: {change:?}");
         assert!(
             change.notes.iter().any(|n| n.starts_with(
-                "base/p.yaml is in a kustomize base that overlays/prod/kustomization.yaml, overlays/staging/kustomization.yaml include"
+                "base/p.yaml is built by each of overlays/prod/kustomization.yaml, overlays/staging/kustomization.yaml"
             )),
             "{key}: {:?}",
             change.notes
@@ -3156,4 +3156,50 @@ fn what_an_overlay_builds_is_compared_with_what_soaked() {
         let change = plan_soaked(&files, &cluster_policy("require-team"), &soaked);
         assert!(change.rules_differ, "{overlay}: {change:?}");
     }
+}
+
+/// verify57 V57-8: a Flux Kustomization of a folder whose kustomization
+/// file does not list the policy's subfolder does not build it (no note
+/// naming it); a JSON policy file gets a reason saying polscan edits YAML.
+#[test]
+fn what_a_folder_s_kustomization_omits_is_not_built_by_it_and_json_is_not_edited() {
+    let flux = |name: &str, path: &str| {
+        format!("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: {name}\nspec:\n  path: {path}\n  sourceRef: {{kind: GitRepository, name: flux-system}}\n")
+    };
+    let (all, team) = (
+        flux("policies", "./policies"),
+        flux("team", "./policies/team/"),
+    );
+    let files = repo(&[
+        ("policies/team/p.yaml", PLAIN),
+        ("policies/b.yaml", &PLAIN.replace("require-team", "b")),
+        ("policies/kustomization.yaml", "resources:\n- b.yaml\n"),
+        ("clusters/prod/policies.yaml", &all),
+        ("clusters/prod/team.yaml", &team),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert!(change.promote.is_some(), "{change:?}");
+    assert!(!change.shared_source, "{change:?}");
+    assert!(
+        change
+            .notes
+            .iter()
+            .all(|n| !n.contains("clusters/prod/policies.yaml")),
+        "{:?}",
+        change.notes
+    );
+    let json = "{\n  \"apiVersion\": \"kyverno.io/v1\",\n  \"kind\": \"ClusterPolicy\",\n  \"metadata\": {\n    \"name\": \"require-team\"\n  },\n  \"spec\": {\n    \"validationFailureAction\": \"Audit\",\n    \"rules\": []\n  }\n}\n";
+    let files = repo(&[
+        ("policies/p.json", json),
+        ("clusters/prod/policies.yaml", &all),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert_eq!(change.promote, None, "{change:?}");
+    assert!(
+        change
+            .problem
+            .as_deref()
+            .is_some_and(|p| p.starts_with("policies/p.json is JSON, which polscan does not edit")),
+        "{change:?}"
+    );
 }
