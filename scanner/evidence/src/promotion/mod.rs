@@ -636,14 +636,34 @@ fn plan_inner(
                 setting.file
             ));
         }
-        let renamers = renamers_of(repo, &setting.file);
-        if !renamers.is_empty() {
-            let copies: Vec<String> = renamers
-                .iter()
-                .map(|r| format!("as {} by {}", r.rename(policy.name), r.describe()))
-                .collect();
+        // A namespace written in the file, which a build may replace: the
+        // copies it makes elsewhere are not found under this policy's
+        // namespace, nor held back with it (verify58 V58-1).
+        let written_namespace = repo.files.get(&setting.file).is_some_and(|file| {
+            file.documents.iter().any(|d| {
+                d.identity.as_ref().is_some_and(|identity| {
+                    identity.kind == policy.kind
+                        && identity.name == policy.name
+                        && identity
+                            .namespace
+                            .as_deref()
+                            .is_some_and(|ns| !ns.contains("{{"))
+                })
+            })
+        });
+        let copies: Vec<String> = renamers_of(repo, &setting.file)
+            .iter()
+            .filter(|r| {
+                r.renames()
+                    || (written_namespace
+                        && !r.namespace.is_empty()
+                        && policy.namespace != Some(r.namespace.as_str()))
+            })
+            .map(|r| format!("as {} by {}", r.copy_of(policy), r.describe()))
+            .collect();
+        if !copies.is_empty() {
             return Err(format!(
-                "{} is also built under another name ({}): a patch of it switches that policy too, which this package does not judge with this one; switch the action where each copy is built (a kustomize patch in its overlay), or by hand",
+                "{} is also built as another policy ({}): a patch of it switches that policy too, which this package does not judge with this one; switch the action where each copy is built (a kustomize patch in its overlay), or by hand",
                 setting.file,
                 copies.join("; ")
             ));
@@ -1201,16 +1221,18 @@ fn not_built_by_its_kustomization(repo: &Repository, file: &str) -> Option<Strin
     }
 }
 
-/// A build that renames what it builds: a kustomization's `namePrefix` /
-/// `nameSuffix`, a Flux Kustomization's `spec.namePrefix` /
-/// `spec.nameSuffix`, an Argo CD source's `kustomize.namePrefix` /
-/// `nameSuffix`.
+/// A build that renames what it builds, or puts it in a namespace: a
+/// kustomization's `namePrefix` / `nameSuffix` / `namespace`, a Flux
+/// Kustomization's `spec.namePrefix` / `spec.nameSuffix` /
+/// `spec.targetNamespace`, an Argo CD source's `kustomize.namePrefix` /
+/// `nameSuffix` / `namespace`. Empty strings where it sets none.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Renamer {
     /// The file declaring it.
     file: String,
     prefix: String,
     suffix: String,
+    namespace: String,
 }
 
 impl Renamer {
@@ -1219,13 +1241,32 @@ impl Renamer {
         format!("{}{name}{}", self.prefix, self.suffix)
     }
 
-    /// `<file> (namePrefix p-, nameSuffix -s)`.
+    /// Whether it changes names.
+    fn renames(&self) -> bool {
+        !self.prefix.is_empty() || !self.suffix.is_empty()
+    }
+
+    /// The policy it makes of `policy`'s document: `[namespace/]name`.
+    fn copy_of(&self, policy: &PolicyRef<'_>) -> String {
+        let name = self.rename(policy.name);
+        match (policy.namespace, self.namespace.as_str()) {
+            (Some(_), namespace) if !namespace.is_empty() => format!("{namespace}/{name}"),
+            (Some(namespace), _) => format!("{namespace}/{name}"),
+            (None, _) => name,
+        }
+    }
+
+    /// `<file> (namePrefix p-, nameSuffix -s, namespace n)`.
     fn describe(&self) -> String {
-        let parts: Vec<String> = [("namePrefix", &self.prefix), ("nameSuffix", &self.suffix)]
-            .into_iter()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(field, v)| format!("{field} {v}"))
-            .collect();
+        let parts: Vec<String> = [
+            ("namePrefix", &self.prefix),
+            ("nameSuffix", &self.suffix),
+            ("namespace", &self.namespace),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(field, v)| format!("{field} {v}"))
+        .collect();
         format!("{} ({})", self.file, parts.join(", "))
     }
 }
@@ -1244,18 +1285,20 @@ fn renamers(repo: &Repository) -> Vec<(Renamer, String)> {
                 .get("apiVersion")
                 .and_then(Value::as_str)
                 .unwrap_or("");
-            let mut builds: Vec<(String, String, String)> = Vec::new();
+            let mut builds: Vec<(String, String, String, String)> = Vec::new();
             if is_kustomization_file(path) {
                 builds.push((
                     path.clone(),
                     text(value.get("namePrefix")),
                     text(value.get("nameSuffix")),
+                    text(value.get("namespace")),
                 ));
             } else if api.starts_with("kustomize.toolkit.fluxcd.io/") {
                 builds.push((
                     text(value.pointer("/spec/path")),
                     text(value.pointer("/spec/namePrefix")),
                     text(value.pointer("/spec/nameSuffix")),
+                    text(value.pointer("/spec/targetNamespace")),
                 ));
             } else if api.starts_with("argoproj.io/") {
                 for source in argo_sources(value) {
@@ -1263,11 +1306,12 @@ fn renamers(repo: &Repository) -> Vec<(Renamer, String)> {
                         text(source.get("path")),
                         text(source.pointer("/kustomize/namePrefix")),
                         text(source.pointer("/kustomize/nameSuffix")),
+                        text(source.pointer("/kustomize/namespace")),
                     ));
                 }
             }
-            for (builds, prefix, suffix) in builds {
-                if prefix.is_empty() && suffix.is_empty() {
+            for (builds, prefix, suffix, namespace) in builds {
+                if prefix.is_empty() && suffix.is_empty() && namespace.is_empty() {
                     continue;
                 }
                 let builds = if is_kustomization_file(path) {
@@ -1280,6 +1324,7 @@ fn renamers(repo: &Repository) -> Vec<(Renamer, String)> {
                         file: path.clone(),
                         prefix,
                         suffix,
+                        namespace,
                     },
                     builds,
                 ));
@@ -1622,9 +1667,14 @@ fn locate(
                         .name
                         .strip_prefix(renamer.prefix.as_str())?
                         .strip_suffix(renamer.suffix.as_str())?;
-                    (!base.is_empty()).then(|| {
+                    // A namespace setter makes this policy only by its
+                    // namespace.
+                    let made_here = renamer.renames()
+                        || (policy.namespace.is_some()
+                            && policy.namespace == Some(renamer.namespace.as_str()));
+                    (!base.is_empty() && made_here).then(|| {
                         format!(
-                            "the {} named {base}, renamed by {}",
+                            "the {} named {base}, by {}",
                             policy.kind,
                             renamer.describe()
                         )
@@ -1637,7 +1687,7 @@ fn locate(
             );
             if !renamed.is_empty() {
                 problem.push_str(&format!(
-                    "; it may be built from {}: polscan patches no renamed copy — switch the action where it is built (a kustomize patch), or by hand",
+                    "; it may be built from {}: polscan patches no copy a build renames or moves — switch the action where it is built (a kustomize patch), or by hand",
                     renamed.join("; ")
                 ));
             }

@@ -3072,7 +3072,7 @@ fn a_base_a_renaming_overlay_builds_gets_the_reason() {
         assert_eq!(change.promote, None, "{file}: {change:?}");
         assert!(
             change.problem.as_deref().is_some_and(|p| p
-                .starts_with("base/a.yaml is also built under another name")
+                .starts_with("base/a.yaml is also built as another policy")
                 && p.contains(&format!("as {copy} by {file}"))),
             "{file}: {change:?}"
         );
@@ -3081,7 +3081,7 @@ fn a_base_a_renaming_overlay_builds_gets_the_reason() {
             change
                 .problem
                 .as_deref()
-                .is_some_and(|p| p.contains("the ClusterPolicy named a, renamed by")),
+                .is_some_and(|p| p.contains("the ClusterPolicy named a, by")),
             "{file}: {change:?}"
         );
     }
@@ -3202,4 +3202,54 @@ fn what_a_folder_s_kustomization_omits_is_not_built_by_it_and_json_is_not_edited
             .is_some_and(|p| p.starts_with("policies/p.json is JSON, which polscan does not edit")),
         "{change:?}"
     );
+}
+
+/// verify58 V58-1: a namespaced policy whose base writes its namespace,
+/// which overlays replace (kustomize `namespace:`, a Flux Kustomization's
+/// targetNamespace, an Argo CD source's kustomize.namespace): each other
+/// namespace's copy is another policy from the same lines, so the base
+/// gets the reason; the copy's problem says where it comes from.
+#[test]
+fn a_base_overlays_put_in_other_namespaces_gets_the_reason() {
+    let policy = PLAIN
+        .replace("kind: ClusterPolicy", "kind: Policy")
+        .replace("  name: require-team\n", "  name: a\n  namespace: team-a\n");
+    fn team(ns: &str) -> PolicyRef<'_> {
+        PolicyRef {
+            kind: "Policy",
+            name: "a",
+            namespace: Some(ns),
+        }
+    }
+    for (ns_a, ns_b) in [
+        (
+            "namespace: team-a\nresources:\n- ../../base\n",
+            "namespace: team-b\nresources:\n- ../../base\n",
+        ),
+        (
+            "resources:\n- ../../base\n",
+            "namespace: team-b\nresources:\n- ../../base\n",
+        ),
+    ] {
+        let files = repo(&[
+            ("base/a.yaml", &policy),
+            ("base/kustomization.yaml", "resources:\n- a.yaml\n"),
+            ("overlays/team-a/kustomization.yaml", ns_a),
+            ("overlays/team-b/kustomization.yaml", ns_b),
+        ]);
+        let change = plan(&files, &team("team-a"), &[], "team-a.a");
+        assert_eq!(change.promote, None, "{change:?}");
+        assert!(
+            change.problem.as_deref().is_some_and(|p| p
+                .contains("as team-b/a by overlays/team-b/kustomization.yaml (namespace team-b)")),
+            "{change:?}"
+        );
+        let change = plan(&files, &team("team-b"), &[], "team-b.a");
+        assert!(
+            change.problem.as_deref().is_some_and(|p| p.contains(
+                "the Policy named a, by overlays/team-b/kustomization.yaml (namespace team-b)"
+            )),
+            "{change:?}"
+        );
+    }
 }
