@@ -204,6 +204,7 @@ pub(super) fn check(repo: &Repository, policy: &PolicyRef<'_>, soaked: &Soaked<'
     let content = |value: &Value| {
         let mut git = rules_content(value);
         fill_defaults(&mut git, &cluster);
+        same_group_version(&mut git, soaked.document);
         git
     };
     let mut git = content(value);
@@ -414,6 +415,29 @@ fn apply_patches(
         }
     }
     applied.then_some(out)
+}
+
+/// Gives `git` the cluster's apiVersion where both are of one API group:
+/// the API server serves an object in every version its CRD serves (a
+/// ValidatingPolicy written as `policies.kyverno.io/v1alpha1` is read back
+/// as `/v1`), and Kyverno's CRDs convert none (`strategy: None`: the same
+/// fields in each) — walk58 W58-1: a version spelling made "a different
+/// version" for good.
+fn same_group_version(git: &mut Value, cluster: &Value) {
+    let group = |value: &Value| {
+        value.get("apiVersion").and_then(Value::as_str).map(|v| {
+            v.rsplit_once('/')
+                .map_or("", |(group, _)| group)
+                .to_string()
+        })
+    };
+    if let (Some(ours), Some(theirs)) = (group(git), group(cluster)) {
+        if ours == theirs {
+            if let (Value::Object(git), Some(version)) = (git, cluster.get("apiVersion")) {
+                git.insert("apiVersion".into(), version.clone());
+            }
+        }
+    }
 }
 
 /// Takes into `git` each field it leaves out whose value in `cluster` the

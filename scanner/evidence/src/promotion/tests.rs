@@ -1798,6 +1798,18 @@ fn git_rules_that_soaked_are_patched_as_before() {
         assert!(!change.rules_differ);
         assert!(change.promote.is_some());
     }
+    // walk58 W58-1: the server reads an object back in another version
+    // of its group (a ValidatingPolicy written as v1alpha1 is served as
+    // v1): no difference.
+    let mut cluster = stored("Audit");
+    cluster["apiVersion"] = "kyverno.io/v2beta1".into();
+    let soaked = Soaked {
+        document: &cluster,
+        bindings: &[],
+    };
+    let change = plan_soaked(&files, &cluster_policy("require-team"), &soaked);
+    assert!(!change.rules_differ, "{change:?}");
+    assert_eq!(change, unchecked);
 }
 
 /// A template is no YAML until rendered: where its rules are templated
