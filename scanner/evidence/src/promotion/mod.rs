@@ -674,6 +674,13 @@ fn plan_inner(
                 setting.file
             ));
         }
+        if let Some(Delivery::Elsewhere(applied)) = delivery_of(repo, &setting.file) {
+            return Err(format!(
+                "{} is applied by none of the Flux Kustomizations and Argo CD Applications in the checkout (they apply {}), so the cluster's policy comes from elsewhere, or from no file here; a patch of it would change nothing",
+                setting.file,
+                applied.join(", ")
+            ));
+        }
     }
     let (promoted, promote_diff) = change(repo, &located, Target::Enforce)?;
     let rollback_diff = if promote_diff.is_empty() {
@@ -713,6 +720,20 @@ fn plan_inner(
     }
     if promote_diff.is_empty() {
         notes.push("Git has the policy in Enforce already: no promote.patch".into());
+    }
+    // Nothing here applies it: another repository may, or nothing
+    // (verify58 V58-2, as V57-7 for a chart).
+    let undelivered: Vec<&str> = located
+        .settings
+        .iter()
+        .filter(|s| delivery_of(repo, &s.file) == Some(Delivery::NothingHere))
+        .map(|s| s.file.as_str())
+        .collect();
+    if !undelivered.is_empty() {
+        notes.push(format!(
+            "no Flux Kustomization or Argo CD Application is in the checkout to apply {}: check what applies it to this cluster (another repository?) before applying the patch",
+            undelivered.join(", ")
+        ));
     }
     let patch = |name: &str, diff: String| {
         (!diff.is_empty()).then(|| PatchFile {
@@ -1353,6 +1374,108 @@ fn renamers_of(repo: &Repository, file: &str) -> Vec<Renamer> {
         .collect();
     found.dedup();
     found
+}
+
+/// Whether a plain manifest is applied by what the checkout holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Delivery {
+    /// No Flux Kustomization or Argo CD Application is in the checkout.
+    NothingHere,
+    /// Some are, and none applies the file: the folders they apply.
+    Elsewhere(Vec<String>),
+}
+
+/// How `file` (a plain manifest: None for a chart's file or a values file,
+/// and where something here applies it) is delivered: a Flux
+/// Kustomization applies its `spec.path` — the kustomization file there
+/// and what it reaches, else every manifest under it; an Argo CD source
+/// its `path` likewise (a plain directory: its own files, or all under it
+/// with `directory.recurse`); a templated path (an ApplicationSet's) may
+/// be any folder.
+fn delivery_of(repo: &Repository, file: &str) -> Option<Delivery> {
+    if longest_root(file, &repo.charts).is_some() || is_values_file(file) {
+        return None;
+    }
+    let folder_of = |path: &str| path.rsplit_once('/').map_or("", |(dir, _)| dir).to_string();
+    let mut applied: Vec<String> = Vec::new();
+    let mut applies = false;
+    for value in repo
+        .files
+        .values()
+        .flat_map(|f| &f.documents)
+        .filter_map(|d| d.value.as_ref())
+    {
+        let api = value
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        // (folder, whether it holds every file under it)
+        let mut paths: Vec<(String, bool)> = Vec::new();
+        if api.starts_with("kustomize.toolkit.fluxcd.io/")
+            && value.get("kind").and_then(Value::as_str) == Some("Kustomization")
+        {
+            let base = value
+                .pointer("/spec/path")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            paths.push((base.to_string(), true));
+            // Its spec.components, relative to its path, build into it.
+            let base = joined("", base);
+            paths.extend(
+                value
+                    .pointer("/spec/components")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(|component| (joined(&base, component), true)),
+            );
+        } else if api.starts_with("argoproj.io/") {
+            for source in argo_sources(value) {
+                if source.get("chart").is_some() {
+                    continue;
+                }
+                let recurse = source
+                    .pointer("/directory/recurse")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                paths.push((
+                    source
+                        .get("path")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string(),
+                    recurse,
+                ));
+            }
+        }
+        for (path, recursive) in paths {
+            let folder = joined("", &path);
+            applies |= path.contains("{{")
+                || match kustomization_in(repo, &folder) {
+                    Some(kustomization) => kustomization_reaches(repo, &kustomization, file),
+                    None if recursive => {
+                        folder.is_empty() || file.starts_with(&format!("{folder}/"))
+                    }
+                    None => folder_of(file) == folder,
+                };
+            applied.push(if folder.is_empty() {
+                ".".to_string()
+            } else {
+                folder
+            });
+        }
+    }
+    if applies {
+        return None;
+    }
+    applied.sort();
+    applied.dedup();
+    Some(if applied.is_empty() {
+        Delivery::NothingHere
+    } else {
+        Delivery::Elsewhere(applied)
+    })
 }
 
 /// The names kustomize reads its file by (verify53 k4: all three).

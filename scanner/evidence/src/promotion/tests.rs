@@ -1631,7 +1631,11 @@ fn several_bindings_of_a_policy_are_said() {
     assert!(change.promote.is_some(), "{change:?}");
     assert_eq!(
         change.notes,
-        ["the patch changes every binding of the policy in the repository: pinned-a (a.yaml:1), pinned-b (b.yaml:1)"]
+        [
+            "the patch changes every binding of the policy in the repository: pinned-a (a.yaml:1), pinned-b (b.yaml:1)",
+            // verify58 V58-2: nothing in the checkout applies them.
+            "no Flux Kustomization or Argo CD Application is in the checkout to apply a.yaml, b.yaml: check what applies it to this cluster (another repository?) before applying the patch"
+        ]
     );
 }
 
@@ -2108,6 +2112,8 @@ fn a_flux_path_to_a_kustomization_counts_as_including() {
     };
     let files = repo(&[
         ("policies/p.yaml", PLAIN),
+        // kustomize builds a folder by its kustomization file.
+        ("policies/kustomization.yaml", "resources:\n- p.yaml\n"),
         (
             "apps/common/kustomization.yaml",
             "resources:\n- ../../policies\n",
@@ -3264,4 +3270,40 @@ fn a_base_overlays_put_in_other_namespaces_gets_the_reason() {
             "{change:?}"
         );
     }
+}
+
+/// verify58 V58-2: a policy file none of the checkout's Flux
+/// Kustomizations or Argo CD Applications applies (an example copy, a
+/// folder no path reaches) gets the reason; where the checkout holds none
+/// at all (applied from another repository), the patch comes with a note.
+#[test]
+fn a_file_nothing_here_applies_gets_the_reason_or_a_note() {
+    let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: infra\nspec:\n  path: ./infrastructure\n  sourceRef: {kind: GitRepository, name: flux-system}\n";
+    let files = repo(&[
+        ("docs/examples/p.yaml", PLAIN),
+        (
+            "infrastructure/ns.yaml",
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: x\n",
+        ),
+        ("clusters/prod/infra.yaml", flux),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert_eq!(change.promote, None, "{change:?}");
+    assert!(
+        change.problem.as_deref().is_some_and(|p| p.starts_with(
+            "docs/examples/p.yaml is applied by none of the Flux Kustomizations and Argo CD Applications in the checkout (they apply infrastructure)"
+        )),
+        "{change:?}"
+    );
+    let files = repo(&[("policies/p.yaml", PLAIN)]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert!(change.promote.is_some(), "{change:?}");
+    assert!(
+        change
+            .notes
+            .iter()
+            .any(|n| n.starts_with("no Flux Kustomization or Argo CD Application is in the checkout to apply policies/p.yaml")),
+        "{:?}",
+        change.notes
+    );
 }
