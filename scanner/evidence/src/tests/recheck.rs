@@ -440,3 +440,66 @@ fn an_enforced_background_false_policy_not_recounted_is_rescan() {
         unchecked.decisions
     );
 }
+
+/// walk58 W58-3: an enforced policy's violator the reports hold as a skip
+/// by a polscan.io/exception annotation alone is no new violator when the
+/// recheck finds it: no "created or changed since … scan again" reason,
+/// no ROLL BACK on that ground; the annotation's own reason stands.
+#[test]
+fn an_annotation_excused_violator_the_recheck_finds_again_is_not_new() {
+    let mut built = build(&input(
+        vec![report(vec![annotation_skipped(
+            "strict", "check", "vendor", "fail",
+        )])],
+        vec![policy("strict", "Enforce", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    ));
+    assert!(
+        find(&built, "strict")
+            .excused
+            .iter()
+            .any(|v| v.annotation_only),
+        "{:?}",
+        find(&built, "strict").excused
+    );
+    let mut recheck = checked(&["strict"]);
+    recheck.violations.insert(
+        "strict".into(),
+        RecheckViolations {
+            count: 1,
+            first: Vec::new(),
+            found: vec![RecheckFinding {
+                namespace: "a".into(),
+                kind: "Pod".into(),
+                name: "vendor".into(),
+                rule: "check".into(),
+                described: "a/Pod/vendor (rule check: skipped only by the polscan.io/exception annotation, which Kyverno's admission ignores)".into(),
+            }],
+        },
+    );
+    apply(&mut built, &recheck);
+    decision::apply(&mut built);
+    let judged = find(&built, "strict");
+    assert!(
+        judged
+            .reasons
+            .iter()
+            .all(|r| !r.contains("new failing result(s)")),
+        "{:?}",
+        judged.reasons
+    );
+    assert_ne!(
+        decision_of(&built, "strict"),
+        Decision::RollBack,
+        "{:?}",
+        judged.reasons
+    );
+    assert!(
+        judged
+            .reasons
+            .iter()
+            .any(|r| r.contains("polscan.io/exception")),
+        "{:?}",
+        judged.reasons
+    );
+}

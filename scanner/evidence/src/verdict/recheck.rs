@@ -190,9 +190,13 @@ fn enforced(policy: &mut crate::model::PolicyEvidence, recheck: &Recheck, at: &s
         ));
         return;
     }
+    // The reports' violations, and their skips by a polscan.io/exception
+    // annotation alone (violations to Kyverno, judged with them; not new:
+    // walk58 W58-3 read "created or changed since … scan again").
     let known: BTreeSet<(&str, &str, &str, &str)> = policy
         .violations
         .iter()
+        .chain(policy.excused.iter().filter(|v| v.annotation_only))
         .map(|v| {
             (
                 v.resource.namespace.as_str(),
