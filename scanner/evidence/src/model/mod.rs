@@ -86,6 +86,11 @@ pub struct Evidence {
     /// older polscan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner_routing: Option<OwnerRouting>,
+    /// `soakRule`: the soak rule the verdicts were judged by
+    /// (`--min-soak`, `--min-scans`); None when it was off (`--min-soak
+    /// 0`) or in a package of an older polscan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soak_rule: Option<SoakRule>,
     /// `policies`: per policy its verdict and the evidence behind it.
     pub policies: Vec<PolicyEvidence>,
     /// `exceptions`: the PolicyExceptions and `polscan.io/exception`
@@ -105,6 +110,22 @@ pub struct Evidence {
     #[serde(default)]
     pub decisions: Vec<PolicyDecision>,
 }
+
+/// The soak rule of a package: a policy is ready once clean this long over
+/// this many complete scans (walk58 W58-2: a GO judged by `--min-soak 30s`
+/// read like one judged by the default 7d).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SoakRule {
+    /// `minSoakSeconds`: how long, in seconds (`--min-soak`).
+    pub min_soak_seconds: i64,
+    /// `minScans`: over at least this many complete, clean scans
+    /// (`--min-scans`).
+    pub min_scans: u32,
+}
+
+/// The `--min-soak` default: a week clean, as the rollout asks.
+pub const DEFAULT_MIN_SOAK_SECONDS: i64 = 7 * 86_400;
 
 impl Evidence {
     /// Holds each text of the violations once, as [`crate::build`] does: read
@@ -140,6 +161,14 @@ impl Evidence {
             statements.push(
                 "Soak rule off (--min-soak 0): a GO here rests on the last scan alone, not on a clean soak".into(),
             );
+        } else if let Some(rule) = self.soak_rule.as_ref().filter(|rule| {
+            rule.min_soak_seconds > 0 && rule.min_soak_seconds < DEFAULT_MIN_SOAK_SECONDS
+        }) {
+            statements.push(format!(
+                "Soak rule shortened (--min-soak {}, over at least {} scan(s)): a GO here rests on that, not on the week clean the default (7d) asks",
+                crate::verdict::soak::duration_text(chrono::Duration::seconds(rule.min_soak_seconds)),
+                rule.min_scans
+            ));
         }
         if let Some(scan) = &self.scan {
             statements.push(scan.exceptions_statement());

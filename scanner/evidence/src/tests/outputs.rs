@@ -346,4 +346,20 @@ fn the_header_says_when_the_soak_rule_is_off() {
     assert!(off.contains("Soak rule off (--min-soak 0)"), "{off}");
     let on = header_of(Some(Duration::days(7)));
     assert!(!on.contains("Soak rule off"), "{on}");
+    assert!(!on.contains("Soak rule shortened"), "{on}");
+    // walk58 W58-2: a shortened soak is said too, and kept in
+    // evidence.json.
+    let short = header_of(Some(Duration::seconds(30)));
+    assert!(
+        short.contains("Soak rule shortened (--min-soak 30s, over at least"),
+        "{short}"
+    );
+    let mut given = input(
+        vec![report(vec![result("clean", "pass", "a", "p1")])],
+        vec![policy("clean", "Audit", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    );
+    given.soak.min_soak = Some(Duration::hours(36));
+    let json = serde_json::to_value(build(&given)).expect("serializes");
+    assert_eq!(json["soakRule"]["minSoakSeconds"], 36 * 3600, "{json}");
 }

@@ -20,7 +20,7 @@ pub mod decision;
 mod policy;
 mod reasons;
 pub mod recheck;
-mod soak;
+pub(crate) mod soak;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -246,6 +246,14 @@ pub fn build(input: &EvidenceInput) -> Evidence {
             labels: input.owner_labels.keys.clone(),
             labels_read: input.owner_labels.read,
         }),
+        soak_rule: input
+            .soak
+            .min_soak
+            .filter(|d| *d > chrono::Duration::zero())
+            .map(|d| crate::model::SoakRule {
+                min_soak_seconds: d.num_seconds(),
+                min_scans: input.soak.min_scans,
+            }),
         policies,
         exceptions,
         generated_exceptions,

@@ -425,7 +425,7 @@ fn time_text(time: DateTime<Utc>) -> String {
 }
 
 /// `7d`, `36h`, `90m`, `45s`: a duration as `--min-soak` takes it.
-fn duration_text(duration: Duration) -> String {
+pub(crate) fn duration_text(duration: Duration) -> String {
     let seconds = duration.num_seconds();
     for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
         if seconds % size == 0 {
