@@ -960,7 +960,7 @@ fn undocumented_exceptions<'n>(
 
 fn admission_only_reason(info: &PolicyInfo) -> String {
     format!(
-        "no evidence for what only admission sees: {}; no scan judges these, so Enforce would block them with no evidence behind it — move them into a policy of their own and decide its switch from `polscan apply` on such requests, or from Kyverno's Audit events",
+        "no evidence for what only admission sees: {}; no scan judges these, so Enforce would block them with no evidence behind it — decide that switch from `polscan apply` on manifests of such requests, or from Kyverno's Audit events (where the policy judges more than these, move them into a policy of their own first: scans can then judge the rest)",
         info.admission_only.join("; ")
     )
 }
