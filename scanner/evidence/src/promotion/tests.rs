@@ -3307,3 +3307,57 @@ fn a_file_nothing_here_applies_gets_the_reason_or_a_note() {
         change.notes
     );
 }
+
+/// walk58 W58-10: a second copy of the policy nothing in the checkout
+/// applies (an archive folder beside the Flux path, a file its folder's
+/// kustomization does not list) no longer blocks the patch of the copy
+/// that is applied; it is named in a note and left as it is. Two applied
+/// copies still leave open which one the cluster gets.
+#[test]
+fn a_copy_nothing_applies_does_not_block_the_applied_one() {
+    let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: policies\nspec:\n  path: ./policies\n  sourceRef: {kind: GitRepository, name: flux-system}\n";
+    let enforced = PLAIN.replace("\"Audit\"", "Enforce");
+    for extra in [
+        ("archive/p.yaml", enforced.as_str()),
+        ("policies/old/p.yaml", enforced.as_str()),
+    ] {
+        let files = repo(&[
+            ("policies/p.yaml", PLAIN),
+            ("policies/kustomization.yaml", "resources:\n- p.yaml\n"),
+            ("clusters/prod/policies.yaml", flux),
+            extra,
+        ]);
+        let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+        let (promote, _) = patches(&change);
+        assert!(
+            promote.contains("diff --git a/policies/p.yaml"),
+            "{extra:?}: {promote}"
+        );
+        assert!(
+            change.notes.iter().any(|n| n.starts_with(
+                "other copies of the policy in the checkout are applied by nothing here"
+            ) && n.contains(extra.0)),
+            "{extra:?}: {:?}",
+            change.notes
+        );
+    }
+    let files = repo(&[
+        ("policies/p.yaml", PLAIN),
+        ("clusters/prod/policies.yaml", flux),
+        ("other/p.yaml", PLAIN),
+        (
+            "clusters/prod/other.yaml",
+            &flux
+                .replace("./policies", "./other")
+                .replace("name: policies", "name: other"),
+        ),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert!(
+        change
+            .problem
+            .as_deref()
+            .is_some_and(|p| p.contains("is written in several places")),
+        "{change:?}"
+    );
+}
