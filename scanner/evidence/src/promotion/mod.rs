@@ -1877,7 +1877,7 @@ fn locate(
                 })
                 .collect();
             let mut problem = format!(
-                "no {} named {} was found in the YAML or JSON files read (those of the folder --policy-repo names; a name a Helm template computes is not followed)",
+                "no {} named {} was found in the YAML or JSON files read (every file of the checkout --policy-repo is in; a name a Helm template computes is not followed)",
                 policy.kind, policy.name
             );
             if !renamed.is_empty() {
