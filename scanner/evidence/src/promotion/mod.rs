@@ -3559,10 +3559,27 @@ fn values_settings(
         // The package judged this environment alone: patching the
         // default would switch every other one, unjudged (verify48 V48-9).
         if !defaults.is_empty() && others.is_empty() {
+            // In a HelmRelease the key goes under spec.values (verify58
+            // V58-7); the default is patched without --policy-values only
+            // where one release renders the chart.
+            let first = environment_values.first().map_or("it", String::as_str);
+            let release_file = repo
+                .files
+                .get(first)
+                .is_some_and(|f| f.documents.iter().any(is_helm_release));
+            let setting = if release_file {
+                format!("spec.values.{key}: Enforce")
+            } else {
+                format!("{key}: Enforce")
+            };
             return Err(format!(
-                "the environment's values file(s) ({}) do not set {key}, which the chart's default {default_values} sets for every environment: a patch of it would switch them all; add `{key}: Enforce` to {} to switch this environment alone (Helm merges it over the default), or build the package without --policy-values to patch the default",
+                "the environment's values file(s) ({}) do not set {key}, which the chart's default {default_values} sets for every environment: a patch of it would switch them all; add `{setting}` to {first} to switch this environment alone (Helm merges it over the default){}",
                 environment_values.join(", "),
-                environment_values.first().map_or("it", String::as_str)
+                if consumers.len() <= 1 && !fan_out {
+                    ", or build the package without --policy-values to patch the default"
+                } else {
+                    ""
+                }
             ));
         }
         return Err(format!(

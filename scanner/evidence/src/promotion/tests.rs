@@ -3361,3 +3361,35 @@ fn a_copy_nothing_applies_does_not_block_the_applied_one() {
         "{change:?}"
     );
 }
+
+/// verify58 V58-7: --policy-values naming a HelmRelease that does not set
+/// the key: the advice names its spec.values, and does not send the user
+/// to build without --policy-values where several releases render the
+/// chart (that refuses too).
+#[test]
+fn a_named_release_without_the_key_is_told_its_spec_values() {
+    let template = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: b\nspec:\n  validationFailureAction: {{ .Values.b.action }}\n  rules: []\n";
+    let release = |cluster: &str| {
+        format!("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: policies-{cluster}\nspec:\n  chart:\n    spec:\n      chart: ./charts/policies\n      sourceRef: {{kind: GitRepository, name: flux-system}}\n      reconcileStrategy: Revision\n  values:\n    a:\n      action: Audit\n")
+    };
+    let (prod, dev) = (release("prod"), release("dev"));
+    let files = repo(&[
+        ("charts/policies/Chart.yaml", CHART),
+        ("charts/policies/templates/b.yaml", template),
+        ("charts/policies/values.yaml", "b:\n  action: Audit\n"),
+        ("clusters/prod/hr.yaml", &prod),
+        ("clusters/dev/hr.yaml", &dev),
+    ]);
+    let change = plan(
+        &files,
+        &cluster_policy("b"),
+        &["clusters/prod/hr.yaml".to_string()],
+        "b",
+    );
+    let problem = change.problem.as_deref().unwrap_or("");
+    assert!(
+        problem.contains("add `spec.values.b.action: Enforce` to clusters/prod/hr.yaml"),
+        "{problem}"
+    );
+    assert!(!problem.contains("without --policy-values"), "{problem}");
+}
