@@ -317,7 +317,35 @@ impl ShapeDecisions for PerNamespace {
 
     fn finish(&self, listing: &ListingOutcome) -> Plan {
         // A part spans objects: a gone one does not make it stale.
-        plan(&self.seen, &self.existing, listing, None)
+        let mut plan = plan(&self.seen, &self.existing, listing, None);
+        // Every LIST completed and a filter left kinds out: a namespace
+        // whose parts this run wrote has them all; its other parts are
+        // stale (fault18 F18-2). A namespace this run wrote none for keeps
+        // its reports (they hold results of the kinds left out).
+        if listing.only_filtered && !listing.policies_incomplete {
+            let rewritten: HashSet<(bool, &str)> = self
+                .seen
+                .iter()
+                .map(|d| (d.key.cluster_scoped, d.key.namespace.as_str()))
+                .collect();
+            let per_namespace = |key: &ReportKey| {
+                self.existing
+                    .binary_search_by(|report| report.key.cmp(key))
+                    .ok()
+                    .and_then(|at| self.existing[at].shape.as_deref())
+                    == Some(report_model::shape::SHAPE_PER_NAMESPACE)
+            };
+            let (stale, kept): (Vec<ReportKey>, Vec<ReportKey>) =
+                std::mem::take(&mut plan.kept_after_failed_list)
+                    .into_iter()
+                    .partition(|key| {
+                        per_namespace(key)
+                            && rewritten.contains(&(key.cluster_scoped, key.namespace.as_str()))
+                    });
+            plan.delete.extend(stale);
+            plan.kept_after_failed_list = kept;
+        }
+        plan
     }
 }
 
@@ -386,6 +414,7 @@ mod tests {
             listed_kinds: [("".to_string(), "Pod".to_string())].into_iter().collect(),
             any_failed: false,
             policies_incomplete: false,
+            only_filtered: false,
         }
     }
 
@@ -637,5 +666,44 @@ mod tests {
         assert_eq!(summary(&made), vec![("part-0".into(), "write (replaces)")]);
         let plan = complete.finish(&listed_pods());
         assert_eq!(names(&plan.delete), vec!["part-1", "part-9"]);
+    }
+
+    /// fault18 F18-2: a run whose LISTs all completed but whose filters
+    /// left kinds out (the Namespace kind among them) prunes the parts a
+    /// namespace it wrote no longer needs; a namespace it wrote nothing for
+    /// keeps its parts, and a run with a failed LIST keeps them all.
+    #[test]
+    fn a_filtered_run_prunes_the_stale_parts_of_the_namespaces_it_wrote() {
+        let part = |namespace: &str, name: &str| ExistingReport {
+            shape: Some(report_model::shape::SHAPE_PER_NAMESPACE.into()),
+            scope_kind: None,
+            ..stored(namespace, name, "h", false)
+        };
+        let existing = sorted(vec![
+            part("team", "part-0"),
+            part("team", "part-1"),
+            part("other", "part-0"),
+        ]);
+        let filtered = ListingOutcome {
+            any_failed: true,
+            only_filtered: true,
+            ..listed_pods()
+        };
+        let run = |listing: &ListingOutcome| {
+            let mut decisions =
+                PerNamespace::new(existing.clone(), Arc::new(ReportSchemas::shipped()), false);
+            decisions.on_reports(batch(vec![wanted("team", "part-0", "a")]), Vec::new());
+            decisions.finish(listing)
+        };
+        let plan = run(&filtered);
+        assert_eq!(names(&plan.delete), vec!["part-1"]);
+        assert_eq!(names(&plan.kept_after_failed_list), vec!["part-0"]);
+        assert_eq!(plan.kept_after_failed_list[0].namespace, "other");
+        // A LIST failed: nothing pruned.
+        let failed = ListingOutcome {
+            only_filtered: false,
+            ..filtered
+        };
+        assert!(run(&failed).delete.is_empty());
     }
 }

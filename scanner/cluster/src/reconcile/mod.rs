@@ -146,6 +146,11 @@ pub struct ListingOutcome {
     pub any_failed: bool,
     /// Some policy could not be read or loaded in this run.
     pub policies_incomplete: bool,
+    /// `any_failed` only because a filter left kinds out: every LIST of
+    /// the run completed. A namespace's per-namespace parts the run
+    /// rewrote are then all of that namespace's (fault18 F18-2: the parts
+    /// a namespace no longer needs were kept for good).
+    pub only_filtered: bool,
 }
 
 /// What a scan writes, leaves and deletes, each a list of report keys.
@@ -303,6 +308,7 @@ mod tests {
                 .collect(),
             any_failed,
             policies_incomplete: false,
+            only_filtered: false,
         }
     }
 

@@ -819,14 +819,15 @@ fn listing_outcome(
         completed.remove(&kind);
         listed.remove(&kind);
     }
+    let filtered = not_listed
+        .iter()
+        .any(|(_, reason)| *reason == NotListed::Filtered);
     ListingOutcome {
         completed_kinds: completed,
         listed_kinds: listed,
         policies_incomplete: outcome.policy_set_partial,
-        any_failed: !outcome.complete()
-            || not_listed
-                .iter()
-                .any(|(_, reason)| *reason == NotListed::Filtered),
+        any_failed: !outcome.complete() || filtered,
+        only_filtered: outcome.complete() && filtered,
     }
 }
 
