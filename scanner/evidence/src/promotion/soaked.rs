@@ -13,11 +13,7 @@
 
 use serde_json::Value;
 
-use super::repository::documents;
-use super::{
-    is_kustomization_file, joined, kustomization_in, kustomization_reaches, role, PolicyRef,
-    Repository, Role,
-};
+use super::{role, PolicyRef, Repository, Role};
 use crate::run::history::soak_digest;
 use crate::run::record_format::rules_content;
 
@@ -214,20 +210,12 @@ pub(super) fn check(repo: &Repository, policy: &PolicyRef<'_>, soaked: &Soaked<'
         same_group_version(&mut git, soaked.document);
         git
     };
-    let mut git = content(value);
-    // What an overlay patching the rules (an `exclude`, a match) builds
-    // is what the cluster runs (verify56 V56-10: the base alone made a
-    // WAIT that no reconciliation ended). The action stays the base's:
-    // an overlay patch of it is refused where the policy is located.
-    if soak_digest(&git, &[]) != soak_digest(soaked.document, &[]) && !template {
-        if let Some(built) = overlay_builds(repo, file, policy, value)
-            .iter()
-            .map(content)
-            .find(|built| soak_digest(built, &[]) == soak_digest(soaked.document, &[]))
-        {
-            git = built;
-        }
-    }
+    // An overlay's patch of the rules is not applied here: which overlay
+    // builds what this cluster runs, and how kustomize merges a rule list
+    // by name, are not followed (verify59 V59-2, V59-3: a comparison with
+    // any overlay's build gave a GO that enforced rules no soak judged).
+    // The difference is said with the overlays named.
+    let git = content(value);
     if soak_digest(&git, &[]) != soak_digest(soaked.document, &[]) {
         return SoakCheck::Differs(format!(
             "Git's {file} holds a different version of the policy than the cluster (its rules differ from those that soaked{}): reconcile it, let it soak, then build the evidence again",
@@ -276,152 +264,6 @@ pub(super) fn check(repo: &Repository, policy: &PolicyRef<'_>, soaked: &Soaked<'
         ));
     }
     SoakCheck::Same
-}
-
-/// What each overlay building `file` (a kustomization reaching it, a Flux
-/// Kustomization whose path builds it) makes of `policy`'s document
-/// `base` with its patches: JSON 6902 operations, and strategic-merge
-/// patches as JSON merge patches (kustomize merges a CRD's lists whole,
-/// having no merge keys for them), inline or in a file it names, for
-/// those whose target (kind, name as an anchored pattern) or own
-/// kind and name select the policy. An overlay with a patch polscan cannot
-/// apply (a label selector, a `$patch` directive, an op that fails) makes
-/// none; nor one whose patches do not touch the policy.
-fn overlay_builds(
-    repo: &Repository,
-    file: &str,
-    policy: &PolicyRef<'_>,
-    base: &Value,
-) -> Vec<Value> {
-    let mut built = Vec::new();
-    for (path, entry) in &repo.files {
-        let folder = path.rsplit_once('/').map_or("", |(dir, _)| dir);
-        for value in entry.documents.iter().filter_map(|d| d.value.as_ref()) {
-            let flux = value
-                .get("apiVersion")
-                .and_then(Value::as_str)
-                .is_some_and(|api| api.starts_with("kustomize.toolkit.fluxcd.io/"));
-            let reaches = if is_kustomization_file(path) {
-                kustomization_reaches(repo, path, file)
-            } else if flux {
-                let built_folder = joined(
-                    "",
-                    value
-                        .pointer("/spec/path")
-                        .and_then(Value::as_str)
-                        .unwrap_or(""),
-                );
-                match kustomization_in(repo, &built_folder) {
-                    Some(kustomization) => kustomization_reaches(repo, &kustomization, file),
-                    None => {
-                        built_folder.is_empty() || file.starts_with(&format!("{built_folder}/"))
-                    }
-                }
-            } else {
-                false
-            };
-            if !reaches {
-                continue;
-            }
-            let entries: Vec<&Value> = [
-                "/patches",
-                "/patchesJson6902",
-                "/spec/patches",
-                "/patchesStrategicMerge",
-            ]
-            .into_iter()
-            .filter_map(|pointer| value.pointer(pointer)?.as_array())
-            .flatten()
-            .collect();
-            if let Some(Some(result)) =
-                (!entries.is_empty()).then(|| apply_patches(repo, folder, &entries, policy, base))
-            {
-                built.push(result);
-            }
-        }
-    }
-    built
-}
-
-/// `base` with the `patches` of a kustomization in `folder` that select
-/// `policy` applied in order; None when one cannot be applied here, or
-/// none selects it.
-fn apply_patches(
-    repo: &Repository,
-    folder: &str,
-    patches: &[&Value],
-    policy: &PolicyRef<'_>,
-    base: &Value,
-) -> Option<Value> {
-    let mut out = base.clone();
-    let mut applied = false;
-    for patch in patches {
-        let target = patch.get("target");
-        if target.is_some_and(|t| {
-            t.get("labelSelector").is_some() || t.get("annotationSelector").is_some()
-        }) {
-            return None;
-        }
-        let inline = patch.get("patch").and_then(Value::as_str).or(patch
-            .as_str()
-            .filter(|t| t.contains('\n') || t.contains("kind:")));
-        let text = match inline {
-            Some(text) => text.to_string(),
-            None => {
-                let relative = patch
-                    .get("path")
-                    .and_then(Value::as_str)
-                    .or(patch.as_str())?;
-                repo.text(&joined(folder, relative))?.to_string()
-            }
-        };
-        if text.contains("$patch") {
-            return None;
-        }
-        let parsed: Vec<Value> = documents(&text, true)
-            .into_iter()
-            .map(|d| d.value)
-            .collect::<Option<Vec<_>>>()?;
-        for parsed in parsed {
-            let selects = |kind: Option<&str>, name: Option<&str>| {
-                kind.is_none_or(|kind| kind == policy.kind)
-                    && name.is_none_or(|name| {
-                        regex::Regex::new(&format!("^(?:{name})$"))
-                            .is_ok_and(|pattern| pattern.is_match(policy.name))
-                    })
-            };
-            match (&parsed, target) {
-                (Value::Array(_), Some(target)) => {
-                    let kind = target.get("kind").and_then(Value::as_str);
-                    let name = target.get("name").and_then(Value::as_str);
-                    if !selects(kind, name) {
-                        continue;
-                    }
-                    let operations: json_patch::Patch =
-                        serde_json::from_value(parsed.clone()).ok()?;
-                    json_patch::patch(&mut out, &operations).ok()?;
-                }
-                (Value::Object(_), target) => {
-                    let own_kind = parsed.get("kind").and_then(Value::as_str);
-                    let own_name = parsed.pointer("/metadata/name").and_then(Value::as_str);
-                    let selected = match target {
-                        Some(target) => selects(
-                            target.get("kind").and_then(Value::as_str),
-                            target.get("name").and_then(Value::as_str),
-                        ),
-                        None => own_kind == Some(policy.kind) && own_name == Some(policy.name),
-                    };
-                    if !selected {
-                        continue;
-                    }
-                    json_patch::merge(&mut out, &parsed);
-                }
-                _ => return None,
-            }
-            applied = true;
-        }
-    }
-    applied.then_some(out)
 }
 
 /// Gives `git` the cluster's apiVersion where both are of one API group:

@@ -3118,64 +3118,6 @@ fn a_base_a_renaming_overlay_builds_gets_the_reason() {
     assert!(change.promote.is_some(), "{change:?}");
 }
 
-/// verify56 V56-10: an overlay patching the rules (an `exclude`) builds
-/// what the cluster runs: Git's policy is that version, and the base's
-/// action line is patched — by a JSON 6902 patch, or a Flux
-/// Kustomization's inline strategic-merge patch. (A strategic-merge file
-/// naming the policy is a second copy of it, refused where documents are
-/// located: V48-14.) An overlay
-/// building something else, or one that does not build the base, still
-/// makes "a different version".
-#[test]
-fn what_an_overlay_builds_is_compared_with_what_soaked() {
-    let mut cluster = stored("Audit");
-    cluster["spec"]["rules"][0]["exclude"] =
-        serde_json::json!({"any": [{"resources": {"namespaces": ["kube-system"]}}]});
-    let soaked = Soaked {
-        document: &cluster,
-        bindings: &[],
-    };
-    let json6902 = "resources:\n- ../../base\npatches:\n- target: {kind: ClusterPolicy, name: require-.*}\n  patch: |-\n    - op: add\n      path: /spec/rules/0/exclude\n      value: {any: [{resources: {namespaces: [kube-system]}}]}\n";
-    let merge = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: require-team\nspec:\n  rules:\n  - name: team\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    exclude: {any: [{resources: {namespaces: [kube-system]}}]}\n    validate:\n      message: team label\n      pattern: {metadata: {labels: {team: '?*'}}}\n";
-    let flux = format!(
-        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: policies\nspec:\n  path: ./base\n  sourceRef: {{kind: GitRepository, name: flux-system}}\n  patches:\n  - target: {{kind: ClusterPolicy}}\n    patch: |\n{}",
-        merge.lines().map(|l| format!("      {l}\n")).collect::<String>()
-    );
-    let base = [
-        ("base/require-team.yaml", PLAIN),
-        (
-            "base/kustomization.yaml",
-            "resources:\n- require-team.yaml\n",
-        ),
-    ];
-    for overlay in [
-        vec![("overlays/prod/kustomization.yaml", json6902)],
-        vec![("clusters/prod/policies.yaml", flux.as_str())],
-    ] {
-        let files: Vec<(&str, &str)> = base.iter().copied().chain(overlay.clone()).collect();
-        let change = plan_soaked(&files, &cluster_policy("require-team"), &soaked);
-        assert!(!change.rules_differ, "{overlay:?}: {change:?}");
-        let (promote, _) = patches(&change);
-        assert!(
-            promote.contains("diff --git a/base/require-team.yaml"),
-            "{overlay:?}: {promote}"
-        );
-    }
-    // Another exclusion than the cluster's, or an overlay of another
-    // folder: a different version.
-    let other = json6902.replace("kube-system", "default");
-    let unrelated = json6902.replace("../../base", "../../elsewhere");
-    for overlay in [other.as_str(), unrelated.as_str()] {
-        let files: Vec<(&str, &str)> = base
-            .iter()
-            .copied()
-            .chain([("overlays/prod/kustomization.yaml", overlay)])
-            .collect();
-        let change = plan_soaked(&files, &cluster_policy("require-team"), &soaked);
-        assert!(change.rules_differ, "{overlay}: {change:?}");
-    }
-}
-
 /// verify57 V57-8: a Flux Kustomization of a folder whose kustomization
 /// file does not list the policy's subfolder does not build it (no note
 /// naming it); a JSON policy file gets a reason saying polscan edits YAML.
