@@ -53,8 +53,8 @@ pub const DEFAULT_SERVER_OVERHEAD_BYTES: usize = 16 * 1024;
 /// The most bytes the API server stores in one object: etcd's default
 /// request limit (`--max-request-bytes`, 1.5 MiB).
 pub const SERVER_REQUEST_LIMIT_BYTES: usize = 1536 * 1024;
-/// The most bytes a report may have as sent (compact JSON with what a YAML
-/// reader refuses escaped, [`crate::wire::sent_bytes`]): the server's limit
+/// The most bytes a report may measure ([`crate::wire::measured_bytes`]:
+/// what the server stores, and half of what is sent): the server's limit
 /// less [`DEFAULT_SERVER_OVERHEAD_BYTES`]. A larger one is
 /// never sent ([`crate::schema::SchemaError::TooLarge`]): it would be
 /// refused at every run.
@@ -106,8 +106,9 @@ impl ShapedReports {
 /// Knobs of [`per_namespace`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PerNamespaceOptions {
-    /// Upper bound on the size of each object as sent
-    /// ([`crate::wire::sent_bytes`]) and as the API server stores it.
+    /// Upper bound on the size of each object as measured
+    /// ([`crate::wire::measured_bytes`]: as the API server stores it, and
+    /// half of what is sent).
     pub max_report_bytes: usize,
     /// Bytes of `max_report_bytes` reserved for the metadata the API server
     /// adds; parts are packed to at most `max_report_bytes -
@@ -155,8 +156,8 @@ pub enum ShapeError {
         scope: String,
         /// The result's `policy`.
         policy: String,
-        /// The size of a part holding only this result, as sent
-        /// ([`crate::wire::sent_bytes`]).
+        /// The size of a part holding only this result, as measured
+        /// ([`crate::wire::measured_bytes`]).
         bytes: usize,
         /// The bytes a part may take: `max_report_bytes -
         /// server_overhead_bytes`.
@@ -168,7 +169,7 @@ pub enum ShapeError {
     PartTooLarge {
         /// The part's `metadata.name`.
         name: String,
-        /// Its size as sent ([`crate::wire::sent_bytes`]).
+        /// Its size as measured ([`crate::wire::measured_bytes`]).
         bytes: usize,
         /// The bytes a part may take, as in [`ShapeError::ResultTooLarge`].
         limit: usize,
@@ -347,7 +348,7 @@ pub fn per_resource_with_metadata(
 
 /// The report `build` makes of `results`, its messages cut to
 /// [`CUT_MESSAGE_BYTES`] when it is over [`DEFAULT_MAX_REPORT_BYTES`] less
-/// [`DEFAULT_SERVER_OVERHEAD_BYTES`] as sent (every result kept, the cut
+/// [`DEFAULT_SERVER_OVERHEAD_BYTES`] as measured (every result kept, the cut
 /// noted in [`MESSAGES_CUT_ANNOTATION`]). Still over, its results lose
 /// their largest properties as a per-namespace result does
 /// ([`without_largest_properties`]; fault17 F17-4: a report whose bulk is
@@ -362,7 +363,7 @@ fn fitted<R: Report + Serialize>(
     let mut report = build(results);
     note_cut_messages(&mut report);
     let report = with_content_hash(report);
-    let bytes = crate::wire::sent_bytes(&report)?;
+    let bytes = crate::wire::measured_bytes(&report)?;
     if bytes <= limit {
         return Ok(report);
     }
@@ -402,13 +403,13 @@ fn fitted<R: Report + Serialize>(
         with_content_hash(report)
     };
     let report = finished(results.clone(), note(None));
-    if crate::wire::sent_bytes(&report)? <= limit {
+    if crate::wire::measured_bytes(&report)? <= limit {
         return Ok(report);
     }
     // Measured with the note at its longest: as many dropped as there are.
     let most = results.iter().map(|r| r.properties.len()).sum();
     let sent = |results: &[ReportResult]| {
-        crate::wire::sent_bytes(&finished(results.to_vec(), note(Some(most))))
+        crate::wire::measured_bytes(&finished(results.to_vec(), note(Some(most))))
     };
     let fitted = match without_largest_properties(&results, |r| Ok(sent(r)? <= limit))? {
         Some(fitted) => Some(fitted),
@@ -458,7 +459,7 @@ fn note_cut_messages<R: Report>(report: &mut R) {
 
 /// One `PolicyReport` per namespace and one `ClusterPolicyReport` for
 /// cluster-scoped resources, each split into parts of at most
-/// `options.max_report_bytes` bytes as sent ([`crate::wire::sent_bytes`]).
+/// `options.max_report_bytes` bytes as measured ([`crate::wire::measured_bytes`]).
 ///
 /// Parts are always numbered from 1: `<prefix>-ns-<namespace>-<n>` (scoped to
 /// the `Namespace`) and `<prefix>-cluster-<n>` (no scope). Because a report
@@ -562,8 +563,8 @@ fn decimal_digits(mut value: usize) -> usize {
 /// A part's size is bounded by: an empty part (built with the largest part
 /// number, so the name is as long as it can get) + room for every summary
 /// count to reach `results.len()` + `,"results":[]` + each result's own
-/// size as sent + one comma between results. Results serialize to the same
-/// bytes alone as inside the array, and the escape of what is sent is per
+/// size as measured + one comma between results. Results serialize to the same
+/// bytes alone as inside the array, and the measure is per
 /// character, so this bound is exact up to the summary and name slack. Each finished part is still measured, to catch a wrong bound.
 fn split_into_parts<R: Report + Serialize>(
     mut results: Vec<ReportResult>,
@@ -573,7 +574,7 @@ fn split_into_parts<R: Report + Serialize>(
 ) -> Result<Vec<R>, ShapeError> {
     results.sort_by(ReportResult::canonical_cmp);
     let most_parts = results.len().max(1);
-    let empty_part_bytes = crate::wire::sent_bytes(&make_part(most_parts, Vec::new()))?;
+    let empty_part_bytes = crate::wire::measured_bytes(&make_part(most_parts, Vec::new()))?;
     const SUMMARY_FIELDS: usize = 5;
     const RESULTS_KEY_BYTES: usize = r#","results":[]"#.len();
     // A part holding a cut message carries the note of it, which the empty
@@ -584,7 +585,7 @@ fn split_into_parts<R: Report + Serialize>(
         0
     } else {
         let note = serde_json::json!({ MESSAGES_CUT_ANNOTATION: cut_note(cut) });
-        crate::wire::sent_bytes(&note)? + r#","annotations":"#.len()
+        crate::wire::measured_bytes(&note)? + r#","annotations":"#.len()
     };
     let overhead = empty_part_bytes
         + SUMMARY_FIELDS * (decimal_digits(results.len()) - 1)
@@ -619,7 +620,7 @@ fn split_into_parts<R: Report + Serialize>(
     let mut parts = Vec::with_capacity(chunks.len());
     for (index, chunk) in chunks.into_iter().enumerate() {
         let part = make_part(index + 1, chunk);
-        let bytes = crate::wire::sent_bytes(&part)?;
+        let bytes = crate::wire::measured_bytes(&part)?;
         if bytes > limit {
             return Err(ShapeError::PartTooLarge {
                 name: part.metadata().name.clone().unwrap_or_default(),
@@ -680,7 +681,7 @@ fn fitted_alone(
 ///
 /// The order: properties read back last ([`read_back`]; red25 F20: the
 /// exception a skip rests on was dropped first, being the largest), then
-/// largest first as sent, ties by result then key: the same results always
+/// largest first as measured, ties by result then key: the same results always
 /// lose the same. The count is found by halving, a report measured a few
 /// times rather than once per property dropped (hundreds of properties of
 /// a result, thousands of results of a report).
@@ -693,7 +694,7 @@ fn without_largest_properties(
         .enumerate()
         .flat_map(|(index, result)| {
             result.properties.iter().map(move |(key, value)| {
-                let size = crate::wire::escaped_len(key) + crate::wire::escaped_len(value);
+                let size = crate::wire::measured_len(key) + crate::wire::measured_len(value);
                 (read_back(key), size, index, key.as_str())
             })
         })
@@ -761,18 +762,18 @@ fn read_back(key: &str) -> bool {
         || key == "polscan.io/redacted"
 }
 
-/// The size of `result` as sent ([`crate::wire::sent_bytes`]) with any
+/// The size of `result` as measured ([`crate::wire::measured_bytes`]) with any
 /// timestamp at its widest: an upper bound on its real size that does not
 /// depend on the clock.
 fn measured_bytes(result: &ReportResult) -> Result<usize, serde_json::Error> {
     if result.timestamp.is_none() {
-        return crate::wire::sent_bytes(result);
+        return crate::wire::measured_bytes(result);
     }
     let widest = ReportResult {
         timestamp: Some(widest_timestamp()),
         ..result.clone()
     };
-    crate::wire::sent_bytes(&widest)
+    crate::wire::measured_bytes(&widest)
 }
 
 fn sort_reports(shaped: &mut ShapedReports) {
@@ -1014,26 +1015,41 @@ mod tests {
         );
     }
 
-    /// fault18 F18-4: a per-resource report is measured as sent (DEL is
-    /// one byte raw, six escaped): 0.65 MB of JSON, 3.2 MB as sent, was
-    /// written uncut and refused by the server at every run.
+    /// fault18 F18-4, fault59 F59-1: a per-resource report is measured as
+    /// sent and as stored (DEL is one byte raw, six escaped when sent; `<`
+    /// six bytes stored): 0.65 MB of JSON, 3.2 MB as sent, was written
+    /// uncut and refused by the server at every run, as was one of `<`.
     #[test]
-    fn a_per_resource_report_over_the_limit_as_sent_has_its_messages_cut() {
-        let message = "\u{7f}".repeat(500);
+    fn a_per_resource_report_over_the_limit_as_sent_or_stored_has_its_messages_cut() {
+        for message in ["\u{7f}".repeat(700), "<".repeat(500)] {
+            let results = one_resource(1_000, &message, 0);
+            let shaped = per_resource(results).expect("shaped");
+            let report = &shaped.policy_reports[0];
+            assert_eq!(report.results().len(), 1_000);
+            let json = serde_json::to_string(report).expect("json");
+            let limit = DEFAULT_MAX_REPORT_BYTES - DEFAULT_SERVER_OVERHEAD_BYTES;
+            assert!(crate::wire::stored_len(&json) <= limit);
+            assert!(crate::wire::escaped_len(&json) <= 2 * limit);
+            assert!(report
+                .metadata()
+                .annotations
+                .contains_key(MESSAGES_CUT_ANNOTATION));
+            crate::schema::check_policy_report(report).expect("written as it is");
+        }
+    }
+
+    /// fault59 F59-2: a report of DELs well within both limits is written
+    /// whole (each DEL counted six bytes, it was cut, or refused).
+    #[test]
+    fn a_report_within_both_limits_is_not_cut() {
+        let message = "\u{7f}".repeat(200);
         let results = one_resource(1_000, &message, 0);
         let shaped = per_resource(results).expect("shaped");
         let report = &shaped.policy_reports[0];
-        assert_eq!(report.results().len(), 1_000);
-        let sent = crate::wire::sent_bytes(report).expect("json");
-        assert!(
-            sent <= DEFAULT_MAX_REPORT_BYTES - DEFAULT_SERVER_OVERHEAD_BYTES,
-            "{sent}"
-        );
-        assert!(report
+        assert!(!report
             .metadata()
             .annotations
             .contains_key(MESSAGES_CUT_ANNOTATION));
-        crate::schema::check_policy_report(report).expect("written as it is");
     }
 
     /// fault18 F18-4: per-namespace parts are packed by their size as
@@ -1050,8 +1066,21 @@ mod tests {
         let shaped = per_namespace(one_resource(200, &message, 0), &options).expect("shaped");
         assert_eq!(shaped.result_count(), 200);
         for part in &shaped.policy_reports {
-            let sent = crate::wire::sent_bytes(part).expect("json");
-            assert!(sent <= 63 * 1024, "{} is {sent} bytes as sent", part.name());
+            let json = serde_json::to_string(part).expect("json");
+            let (stored, sent) = (
+                crate::wire::stored_len(&json),
+                crate::wire::escaped_len(&json),
+            );
+            assert!(
+                stored <= 63 * 1024,
+                "{} is {stored} bytes stored",
+                part.name()
+            );
+            assert!(
+                sent <= 2 * 63 * 1024,
+                "{} is {sent} bytes as sent",
+                part.name()
+            );
         }
     }
 

@@ -21,7 +21,12 @@ const ESCAPE_BYTES: usize = 6;
 /// (NEL is a line break to it, folded to a space in a quoted string), above
 /// the controls serde_json escapes itself.
 pub fn yaml_refuses(c: char) -> bool {
-    matches!(c, '\u{7f}'..='\u{9f}' | '\u{fffe}' | '\u{ffff}')
+    // U+2028/U+2029: go-yaml reads them as line breaks, dropping the
+    // spaces around them in a quoted string (fault59 F59-4).
+    matches!(
+        c,
+        '\u{7f}'..='\u{9f}' | '\u{fffe}' | '\u{ffff}' | '\u{2028}' | '\u{2029}'
+    )
 }
 
 /// `json` with every character [`yaml_refuses`] `\u`-escaped: the same
@@ -60,6 +65,48 @@ pub fn sent_bytes<T: Serialize + ?Sized>(value: &T) -> Result<usize, serde_json:
     Ok(escaped_len(&serde_json::to_string(value)?))
 }
 
+/// The size every report limit is held to ([`measured_bytes`]) of compact
+/// JSON `json`: per character the larger of what the API server stores
+/// and half of what is sent. Two limits bind a report (fault59): etcd's
+/// on the object as stored, 1.5 MiB, which the API server encodes with
+/// Go's `encoding/json` — `<`, `>`, `&`, U+2028 and U+2029 as six-byte
+/// `\u` escapes, DEL, the C1 controls and U+FFFE/F raw — and the API
+/// server's on a request body, 3 MiB, twice that, where [`apply_json`]
+/// escapes what a YAML reader refuses. Additive, so parts can be packed by
+/// their results' sizes; within a limit by this measure, a report is
+/// within both.
+pub fn measured_len(json: &str) -> usize {
+    let growth: usize = json
+        .chars()
+        .map(|c| match c {
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => ESCAPE_BYTES - c.len_utf8(),
+            c if yaml_refuses(c) => ESCAPE_BYTES.div_ceil(2).saturating_sub(c.len_utf8()),
+            _ => 0,
+        })
+        .sum();
+    json.len() + growth
+}
+
+/// [`measured_len`] of `value`'s compact JSON. Errors: `value` does not
+/// serialize.
+pub fn measured_bytes<T: Serialize + ?Sized>(value: &T) -> Result<usize, serde_json::Error> {
+    Ok(measured_len(&serde_json::to_string(value)?))
+}
+
+/// The bytes the API server stores compact JSON `json` as (Go's
+/// `encoding/json`: HTML characters and the line separators escaped).
+#[cfg(test)]
+pub(crate) fn stored_len(json: &str) -> usize {
+    let growth: usize = json
+        .chars()
+        .map(|c| match c {
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => ESCAPE_BYTES - c.len_utf8(),
+            _ => 0,
+        })
+        .sum();
+    json.len() + growth
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +128,27 @@ mod tests {
         }
         // DEL is one byte raw and six escaped.
         assert_eq!(sent_bytes("\u{7f}").unwrap(), r#""\u007f""#.len());
+    }
+
+    /// fault59 F59-1, F59-2: the measure bounds both what is stored (HTML
+    /// characters six bytes each) and half of what is sent (DEL six bytes
+    /// sent, one stored).
+    #[test]
+    fn the_measure_bounds_the_stored_and_half_the_sent_size() {
+        for text in [
+            "a <= 3 && b > 0",
+            "\u{7f}\u{85}\u{fffe}",
+            "\u{2028} x \u{2029}",
+            "plain é😀",
+            &"<".repeat(100),
+            &"\u{7f}".repeat(100),
+        ] {
+            let json = serde_json::to_string(&serde_json::json!({ "m": text })).unwrap();
+            let measured = measured_len(&json);
+            assert!(measured >= stored_len(&json), "{text:?}");
+            assert!(2 * measured >= apply_json(json.clone()).len(), "{text:?}");
+        }
+        assert_eq!(measured_len("<"), 6);
+        assert_eq!(measured_len("\u{7f}"), 3);
     }
 }

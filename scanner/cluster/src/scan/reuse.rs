@@ -244,6 +244,7 @@ fn hash_value(hasher: &mut Sha256, value: &Value) -> Option<()> {
 /// of any of the three (a hand edit, results carried over from a missing
 /// policy) breaks it.
 pub fn seal(inputs: &str, results: &str, content_hash: &str) -> String {
+    // SEAL_LEN hex digits: 16 bytes of the digest.
     let mut hasher = Sha256::new();
     for part in [inputs, results, content_hash] {
         hasher.update((part.len() as u64).to_le_bytes());
@@ -251,6 +252,9 @@ pub fn seal(inputs: &str, results: &str, content_hash: &str) -> String {
     }
     hex::encode(&hasher.finalize()[..16])
 }
+
+/// The length of a [`seal`], in hex digits.
+pub const SEAL_LEN: usize = 32;
 
 /// The key of the per-resource report polscan writes for `resource`, when
 /// its name comes from the uid (the only reports [`Reuse`] stands for).
@@ -400,6 +404,15 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    /// fault59 F59-3: the room held for the seal while a report is fitted
+    /// is the seal's length.
+    #[test]
+    fn a_seal_is_seal_len_hex_digits() {
+        let sealed = seal("inputs", "results", "hash");
+        assert_eq!(sealed.len(), SEAL_LEN);
+        assert!(sealed.chars().all(|c| c.is_ascii_hexdigit()));
+    }
     use crate::engine::{ResourceRef, RuleResult};
 
     fn meta(name: &str) -> Arc<PolicyMeta> {
