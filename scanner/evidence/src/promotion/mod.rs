@@ -661,6 +661,16 @@ fn plan_inner(
             })
             .map(|r| format!("as {} by {}", r.copy_of(policy), r.describe()))
             .collect();
+        // A build renaming or moving it by a patch, a transformer or a
+        // replacement (verify59 V59-1): what it makes is not followed.
+        let copies: Vec<String> = copies
+            .into_iter()
+            .chain(
+                metadata_changers(repo, &setting.file)
+                    .into_iter()
+                    .map(|how| format!("perhaps, by {how}")),
+            )
+            .collect();
         if !copies.is_empty() {
             return Err(format!(
                 "{} is also built as another policy ({}): a patch of it switches that policy too, which this package does not judge with this one; switch the action where each copy is built (a kustomize patch in its overlay), or by hand",
@@ -1352,6 +1362,108 @@ fn renamers(repo: &Repository) -> Vec<(Renamer, String)> {
             }
         }
     }
+    found
+}
+
+/// The builds reaching `file` that may change a name or namespace in ways
+/// not followed here: a kustomization's (or Flux Kustomization's, or Argo
+/// CD source's) `transformers` (a NamespaceTransformer, a
+/// PrefixSuffixTransformer), `replacements` writing `metadata.name` or
+/// `metadata.namespace`, or a JSON 6902 patch of `/metadata/name` or
+/// `/metadata/namespace` (kustomize keeps what such a patch sets; after a
+/// strategic-merge patch it restores them). Each as `<file> (<what>)`.
+fn metadata_changers(repo: &Repository, file: &str) -> Vec<String> {
+    const TOUCHES: [&str; 4] = [
+        "/metadata/name",
+        "/metadata/namespace",
+        "metadata.name",
+        "metadata.namespace",
+    ];
+    let mut found = Vec::new();
+    for (path, entry) in &repo.files {
+        let folder = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        for value in entry.documents.iter().filter_map(|d| d.value.as_ref()) {
+            let api = value
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            // What builds `file`: (the object holding transformers,
+            // replacements and patches).
+            let mut builders: Vec<&Value> = Vec::new();
+            let reaches_folder = |folder: &str| match kustomization_in(repo, folder) {
+                Some(kustomization) => kustomization_reaches(repo, &kustomization, file),
+                None => folder.is_empty() || file.starts_with(&format!("{folder}/")),
+            };
+            if is_kustomization_file(path) {
+                if kustomization_reaches(repo, path, file) {
+                    builders.push(value);
+                }
+            } else if api.starts_with("kustomize.toolkit.fluxcd.io/") {
+                let spec_path = value.pointer("/spec/path").and_then(Value::as_str);
+                if reaches_folder(&joined("", spec_path.unwrap_or(""))) {
+                    if let Some(spec) = value.get("spec") {
+                        builders.push(spec);
+                    }
+                }
+            } else if api.starts_with("argoproj.io/") {
+                for source in argo_sources(value) {
+                    let source_path = source.get("path").and_then(Value::as_str).unwrap_or("");
+                    if source.get("chart").is_none() && reaches_folder(&joined("", source_path)) {
+                        if let Some(kustomize) = source.get("kustomize") {
+                            builders.push(kustomize);
+                        }
+                    }
+                }
+            }
+            for builder in builders {
+                let listed = |key: &str| {
+                    builder
+                        .get(key)
+                        .and_then(Value::as_array)
+                        .is_some_and(|items| !items.is_empty())
+                };
+                if listed("transformers") {
+                    found.push(format!("{path} (transformers, not followed)"));
+                }
+                // A list entry's text: inline, or the file it names.
+                let text_of = |item: &Value| -> String {
+                    let named = item
+                        .get("path")
+                        .and_then(Value::as_str)
+                        .or(item.as_str().filter(|t| !t.contains('\n')));
+                    let inline = item
+                        .get("patch")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .unwrap_or_else(|| serde_json::to_string(item).unwrap_or_default());
+                    named
+                        .and_then(|relative| repo.text(&joined(folder, relative)))
+                        .map(str::to_string)
+                        .unwrap_or(inline)
+                };
+                let touching = |key: &str| {
+                    builder
+                        .get(key)
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .any(|item| {
+                            let text = text_of(item);
+                            TOUCHES.iter().any(|t| text.contains(t))
+                        })
+                };
+                if touching("replacements") {
+                    found.push(format!(
+                        "{path} (replacements of metadata.name or namespace)"
+                    ));
+                }
+                if touching("patches") || touching("patchesJson6902") {
+                    found.push(format!("{path} (a patch of metadata.name or namespace)"));
+                }
+            }
+        }
+    }
+    found.dedup();
     found
 }
 

@@ -3335,3 +3335,39 @@ fn a_named_release_without_the_key_is_told_its_spec_values() {
     );
     assert!(!problem.contains("without --policy-values"), "{problem}");
 }
+
+/// verify59 V59-1: an overlay that renames or moves the base's policy by a
+/// JSON 6902 patch of metadata, a transformer, or a replacement of
+/// metadata makes a copy polscan does not follow: the base gets the
+/// reason. One whose patches touch only the rules does not.
+#[test]
+fn a_base_an_overlay_renames_by_patch_or_transformer_gets_the_reason() {
+    let policy = PLAIN.replace("require-team", "a");
+    for (overlay, what) in [
+        ("resources:\n- ../../base\npatches:\n- target: {kind: ClusterPolicy, name: a}\n  patch: |-\n    - op: replace\n      path: /metadata/name\n      value: strict-a\n", "a patch of metadata.name or namespace"),
+        ("resources:\n- ../../base\ntransformers:\n- ns.yaml\n", "transformers, not followed"),
+        ("resources:\n- ../../base\nreplacements:\n- source: {kind: ConfigMap, name: c, fieldPath: data.ns}\n  targets:\n  - select: {kind: ClusterPolicy}\n    fieldPaths: [metadata.namespace]\n", "replacements of metadata.name or namespace"),
+    ] {
+        let files = repo(&[
+            ("base/a.yaml", &policy),
+            ("base/kustomization.yaml", "resources:\n- a.yaml\n"),
+            ("overlays/strict/kustomization.yaml", overlay),
+        ]);
+        let change = plan(&files, &cluster_policy("a"), &[], "a");
+        assert_eq!(change.promote, None, "{what}: {change:?}");
+        assert!(
+            change.problem.as_deref().is_some_and(|p| p.contains(&format!(
+                "perhaps, by overlays/strict/kustomization.yaml ({what})"
+            ))),
+            "{what}: {change:?}"
+        );
+    }
+    let rules_only = "resources:\n- ../../base\npatches:\n- target: {kind: ClusterPolicy, name: a}\n  patch: |-\n    - op: add\n      path: /spec/background\n      value: true\n";
+    let files = repo(&[
+        ("base/a.yaml", &policy),
+        ("base/kustomization.yaml", "resources:\n- a.yaml\n"),
+        ("overlays/prod/kustomization.yaml", rules_only),
+    ]);
+    let change = plan(&files, &cluster_policy("a"), &[], "a");
+    assert!(change.promote.is_some(), "{change:?}");
+}
