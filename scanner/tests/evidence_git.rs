@@ -743,6 +743,13 @@ fn the_switch_s_rollback_is_carried_until_the_rules_change() {
         Some("on"),
     );
     assert!(shown.contains("ROLL BACK"), "{shown}");
+    // The rollback command names its ground (walk55 W55-2).
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.contains("rollback.patch") && l.contains("# back to Audit: ")),
+        "{shown}"
+    );
     let lines = changed(&rollback);
     assert!(
         lines.contains(&"+  validationFailureAction: Audit".to_string()),

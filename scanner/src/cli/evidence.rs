@@ -842,7 +842,26 @@ fn print_git_changes(evidence: &evidence::Evidence, out: &Path, repo: Option<&Pa
             if let (true, Some((_, first))) = (now, same_as) {
                 out!("{name}: {what} by {first}'s patch above (the same change)");
             } else if now {
-                out!("{name}: {}    # {what}", pasteable(&command));
+                // A rollback names its ground, as the table names the first
+                // violator (walk55 W55-2).
+                let why = (decision == Some(Decision::RollBack) && what != PROMOTE)
+                    .then(|| {
+                        evidence
+                            .decisions
+                            .iter()
+                            .find(|d| d.policy == name)
+                            .and_then(|d| d.reasons.first())
+                    })
+                    .flatten()
+                    .map(|reason| {
+                        let mut cut: String = reason.chars().take(160).collect();
+                        if cut.len() < reason.len() {
+                            cut.push('…');
+                        }
+                        format!(": {cut}")
+                    })
+                    .unwrap_or_default();
+                out!("{name}: {}    # {what}{why}", pasteable(&command));
                 if let Some(diff) = diff {
                     printed.push((diff.diff.clone(), name.clone()));
                 }
