@@ -212,7 +212,7 @@ pub fn hold_back_shared(evidence: &mut crate::model::Evidence) {
             }
             Some(if promoting {
                 format!(
-                    "the values key or file it sets is also read by {}, which is not ready (or not known to be): the patch would enforce it too; give each policy its own values key (or overlay patch), or change the action by hand",
+                    "the line its patch changes (a values key or file, or a base several builds share) is also read by {}, which is not ready (or not known to be): the patch would enforce it too; give each policy its own values key (or overlay patch), or change the action by hand",
                     others.join(", ")
                 )
             } else {
@@ -220,7 +220,7 @@ pub fn hold_back_shared(evidence: &mut crate::model::Evidence) {
                 // other reader out of Enforce too (verify47 V47-2: a ROLL
                 // BACK un-enforced a clean, enforced policy).
                 format!(
-                    "the values key or file its rollback.patch sets back to Audit is also read by {}, which may be enforced through it: the patch would take them out of Enforce too; give each policy its own values key (or overlay patch), or write Audit into this policy's own template",
+                    "the line its rollback.patch sets back to Audit (a values key or file, or a base several builds share) is also read by {}, which may be enforced through it: the patch would take them out of Enforce too; give each policy its own values key (or overlay patch), or write Audit into this policy's own template",
                     others.join(", ")
                 )
             })
