@@ -427,6 +427,42 @@ fn per_namespace_reports_are_split_under_one_mebibyte() {
         .map(|r| r["results"].as_array().map_or(0, Vec::len))
         .sum();
     assert_eq!(total, 5000);
+    // fault18 F18-2: parts again, then far fewer results: a run whose
+    // LISTs all completed but whose filter left out a kind a policy
+    // matches (Namespace) prunes the parts the namespace no longer needs.
+    let namespaces_policy = dir.join("namespaces.yaml");
+    std::fs::write(
+        &namespaces_policy,
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: namespaces-need-team\nspec:\n  validationFailureAction: Audit\n  rules:\n  - name: team\n    match: {any: [{resources: {kinds: [Namespace]}}]}\n    validate:\n      message: team label\n      pattern: {metadata: {labels: {team: '?*'}}}\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let namespaces_arg = namespaces_policy.display().to_string();
+    let per_namespace_filtered = [
+        "--no-cluster-policies",
+        "--policy",
+        &policy_arg,
+        "--policy",
+        &namespaces_arg,
+        "--report-per",
+        "namespace",
+        "--include-kinds",
+        "ConfigMap",
+    ];
+    let parts_again = scan(&cluster, &per_namespace_filtered);
+    assert_eq!(
+        parts_again.status.code(),
+        Some(0),
+        "{}",
+        stderr(&parts_again)
+    );
+    assert!(namespace_reports(&cluster, "bulk").len() >= 2);
+    cluster.kubectl_ok(&["delete", "configmaps", "-n", "bulk", "--all"]);
+    cluster.kubectl_ok(&["create", "configmap", "config-0000", "-n", "bulk"]);
+    let shrunk = scan(&cluster, &per_namespace_filtered);
+    assert_eq!(shrunk.status.code(), Some(0), "{}", stderr(&shrunk));
+    let bulk = namespace_reports(&cluster, "bulk");
+    assert_eq!(bulk.len(), 1, "{}", stderr(&shrunk));
+    assert_eq!(bulk[0]["results"].as_array().map_or(0, Vec::len), 5);
     let _ = std::fs::remove_dir_all(dir);
 }
 
