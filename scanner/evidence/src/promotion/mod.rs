@@ -1141,44 +1141,13 @@ fn not_built_by_its_kustomization(repo: &Repository, file: &str) -> Option<Strin
     }
     let folder_of = |path: &str| path.rsplit_once('/').map_or("", |(dir, _)| dir).to_string();
     // What Flux Kustomizations and Argo CD Applications apply: the folder,
-    // and for Argo CD whether it recurses into subfolders.
-    // With whether its include/exclude globs pick files (not followed).
-    let mut applied: Vec<(String, bool, bool)> = Vec::new();
-    for value in repo
-        .files
-        .values()
-        .flat_map(|f| &f.documents)
-        .filter_map(|d| d.value.as_ref())
-    {
-        let api = value
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        if api.starts_with("kustomize.toolkit.fluxcd.io/") {
-            if let Some(path) = value.pointer("/spec/path").and_then(Value::as_str) {
-                applied.push((joined("", path), true, false));
-            }
-        } else if api.starts_with("argoproj.io/") {
-            for source in argo_sources(value) {
-                if let Some(path) = source.get("path").and_then(Value::as_str) {
-                    let recurse = source
-                        .pointer("/directory/recurse")
-                        .and_then(Value::as_bool)
-                        .unwrap_or(false);
-                    let filtered =
-                        ["/directory/include", "/directory/exclude"]
-                            .iter()
-                            .any(|pointer| {
-                                source
-                                    .pointer(pointer)
-                                    .and_then(Value::as_str)
-                                    .is_some_and(|glob| !glob.is_empty())
-                            });
-                    applied.push((joined("", path), recurse, filtered));
-                }
-            }
-        }
-    }
+    // whether it recurses into subfolders, whether include/exclude globs
+    // pick its files (not followed). A component is no applied folder.
+    let applied: Vec<(String, bool, bool)> = applied_paths(repo)
+        .into_iter()
+        .filter(|a| !a.component)
+        .map(|a| (a.folder, a.recursive, a.filtered))
+        .collect();
     // An ApplicationSet's git generator excluding directories (`exclude:
     // true`) generates no Application of them (verify57 V57-4): a file
     // under one is applied by none of its Applications.
@@ -1532,6 +1501,99 @@ fn unapplied(repo: &Repository, file: &str) -> Option<String> {
     }
 }
 
+/// A folder a Flux Kustomization or an Argo CD source applies.
+struct AppliedPath {
+    /// As a repository path (`""` for the root).
+    folder: String,
+    /// Every manifest under it (Flux generates a kustomization of them
+    /// all; Argo CD with `directory.recurse`), not its own files alone.
+    recursive: bool,
+    /// Argo CD `directory.include`/`exclude` globs pick its files.
+    filtered: bool,
+    /// Templated (an ApplicationSet's `{{path}}`): it may be any folder.
+    templated: bool,
+    /// A Flux Kustomization's `spec.components` entry (relative to its
+    /// path), built into it.
+    component: bool,
+}
+
+/// Every folder the checkout's Flux Kustomizations (`spec.path`, and
+/// their `spec.components`) and Argo CD Applications and ApplicationSets
+/// (each source's `path`, charts aside) apply.
+fn applied_paths(repo: &Repository) -> Vec<AppliedPath> {
+    let mut found = Vec::new();
+    for value in repo
+        .files
+        .values()
+        .flat_map(|f| &f.documents)
+        .filter_map(|d| d.value.as_ref())
+    {
+        let api = value
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if api.starts_with("kustomize.toolkit.fluxcd.io/")
+            && value.get("kind").and_then(Value::as_str) == Some("Kustomization")
+        {
+            let spec_path = value
+                .pointer("/spec/path")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let base = joined("", spec_path);
+            found.extend(
+                value
+                    .pointer("/spec/components")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(|component| AppliedPath {
+                        folder: joined(&base, component),
+                        recursive: true,
+                        filtered: false,
+                        templated: false,
+                        component: true,
+                    }),
+            );
+            found.push(AppliedPath {
+                folder: base,
+                recursive: true,
+                filtered: false,
+                templated: spec_path.contains("{{"),
+                component: false,
+            });
+        } else if api.starts_with("argoproj.io/") {
+            for source in argo_sources(value) {
+                if source.get("chart").is_some() {
+                    continue;
+                }
+                let Some(path) = source.get("path").and_then(Value::as_str) else {
+                    continue;
+                };
+                let filtered = ["/directory/include", "/directory/exclude"]
+                    .iter()
+                    .any(|pointer| {
+                        source
+                            .pointer(pointer)
+                            .and_then(Value::as_str)
+                            .is_some_and(|glob| !glob.is_empty())
+                    });
+                found.push(AppliedPath {
+                    folder: joined("", path),
+                    recursive: source
+                        .pointer("/directory/recurse")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false),
+                    filtered,
+                    templated: path.contains("{{"),
+                    component: false,
+                });
+            }
+        }
+    }
+    found
+}
+
 /// Whether a plain manifest is applied by what the checkout holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Delivery {
@@ -1555,72 +1617,21 @@ fn delivery_of(repo: &Repository, file: &str) -> Option<Delivery> {
     let folder_of = |path: &str| path.rsplit_once('/').map_or("", |(dir, _)| dir).to_string();
     let mut applied: Vec<String> = Vec::new();
     let mut applies = false;
-    for value in repo
-        .files
-        .values()
-        .flat_map(|f| &f.documents)
-        .filter_map(|d| d.value.as_ref())
-    {
-        let api = value
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        // (folder, whether it holds every file under it)
-        let mut paths: Vec<(String, bool)> = Vec::new();
-        if api.starts_with("kustomize.toolkit.fluxcd.io/")
-            && value.get("kind").and_then(Value::as_str) == Some("Kustomization")
-        {
-            let base = value
-                .pointer("/spec/path")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            paths.push((base.to_string(), true));
-            // Its spec.components, relative to its path, build into it.
-            let base = joined("", base);
-            paths.extend(
-                value
-                    .pointer("/spec/components")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .map(|component| (joined(&base, component), true)),
-            );
-        } else if api.starts_with("argoproj.io/") {
-            for source in argo_sources(value) {
-                if source.get("chart").is_some() {
-                    continue;
+    for path in applied_paths(repo) {
+        let folder = path.folder;
+        applies |= path.templated
+            || match kustomization_in(repo, &folder) {
+                Some(kustomization) => kustomization_reaches(repo, &kustomization, file),
+                None if path.recursive => {
+                    folder.is_empty() || file.starts_with(&format!("{folder}/"))
                 }
-                let recurse = source
-                    .pointer("/directory/recurse")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false);
-                paths.push((
-                    source
-                        .get("path")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string(),
-                    recurse,
-                ));
-            }
-        }
-        for (path, recursive) in paths {
-            let folder = joined("", &path);
-            applies |= path.contains("{{")
-                || match kustomization_in(repo, &folder) {
-                    Some(kustomization) => kustomization_reaches(repo, &kustomization, file),
-                    None if recursive => {
-                        folder.is_empty() || file.starts_with(&format!("{folder}/"))
-                    }
-                    None => folder_of(file) == folder,
-                };
-            applied.push(if folder.is_empty() {
-                ".".to_string()
-            } else {
-                folder
-            });
-        }
+                None => folder_of(file) == folder,
+            };
+        applied.push(if folder.is_empty() {
+            ".".to_string()
+        } else {
+            folder
+        });
     }
     if applies {
         return None;
