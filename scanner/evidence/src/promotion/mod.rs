@@ -1457,50 +1457,6 @@ fn renamers_of(repo: &Repository, file: &str) -> Vec<Renamer> {
     found
 }
 
-/// Why nothing the checkout holds applies `file`, if so: Flux leaves it
-/// out of its artifact, the kustomization above it does not reach it, or
-/// none of the checkout's Flux Kustomizations and Argo CD Applications
-/// applies it. None where it is applied, or where that is not known.
-fn unapplied(repo: &Repository, file: &str) -> Option<String> {
-    // A kustomize patch file is used, not applied: a copy of the policy
-    // there is a patch of it (verify48 V48-14).
-    let patch_file = repo.files.iter().any(|(path, entry)| {
-        let folder = path.rsplit_once('/').map_or("", |(dir, _)| dir);
-        entry
-            .documents
-            .iter()
-            .filter_map(|d| d.value.as_ref())
-            .flat_map(|value| {
-                [
-                    "/patches",
-                    "/patchesJson6902",
-                    "/spec/patches",
-                    "/patchesStrategicMerge",
-                ]
-                .into_iter()
-                .filter_map(|pointer| value.pointer(pointer)?.as_array())
-                .flatten()
-            })
-            .filter_map(|patch| patch.get("path").and_then(Value::as_str).or(patch.as_str()))
-            .any(|relative| joined(folder, relative) == file)
-    });
-    if patch_file {
-        return None;
-    }
-    if let Some(why) = repo.source_ignored(file) {
-        return Some(why);
-    }
-    if let Some(why) = not_built_by_its_kustomization(repo, file) {
-        return Some(why);
-    }
-    match delivery_of(repo, file) {
-        Some(Delivery::Elsewhere(_)) => {
-            Some("no Flux Kustomization or Argo CD Application in the checkout applies it".into())
-        }
-        _ => None,
-    }
-}
-
 /// A folder a Flux Kustomization or an Argo CD source applies.
 struct AppliedPath {
     /// As a repository path (`""` for the root).
@@ -1923,33 +1879,6 @@ fn locate(
             .or_default()
             .push(site);
     }
-    // A copy nothing here applies (an archive, an example, an ignored
-    // folder) is not the cluster's where another is (walk58 W58-10: it
-    // blocked every patch).
-    let mut dropped: Vec<(&str, usize)> = Vec::new();
-    for copies in by_document.values_mut() {
-        if copies.len() < 2 {
-            continue;
-        }
-        let applied: Vec<&Site<'_>> = copies
-            .iter()
-            .copied()
-            .filter(|s| unapplied(repo, s.file).is_none())
-            .collect();
-        if applied.len() == 1 {
-            dropped.extend(
-                copies
-                    .iter()
-                    .filter(|s| unapplied(repo, s.file).is_some())
-                    .map(|s| (s.file, s.index)),
-            );
-            *copies = applied;
-        }
-    }
-    let skipped_copies: Vec<String> = dropped
-        .iter()
-        .filter_map(|(file, _)| Some(format!("{file} ({})", unapplied(repo, file)?)))
-        .collect();
     for ((binding, name), copies) in &by_document {
         if copies.len() > 1 {
             let places: Vec<String> = copies
@@ -1967,7 +1896,6 @@ fn locate(
             ));
         }
     }
-    sites.retain(|s| !dropped.contains(&(s.file, s.index)));
     let targets: Vec<&Site<'_>> = sites
         .iter()
         .filter(|s| (policy.kind == "ValidatingAdmissionPolicy") == (s.role == Role::Binding))
@@ -2027,12 +1955,6 @@ fn locate(
     }
     let mut settings = Vec::new();
     let mut notes = Vec::new();
-    if !skipped_copies.is_empty() {
-        notes.push(format!(
-            "other copies of the policy in the checkout are applied by nothing here, and are left as they are: {}",
-            skipped_copies.join("; ")
-        ));
-    }
     let mut readers: Vec<Reader> = Vec::new();
     if targets.len() > 1 {
         let bindings: Vec<String> = targets

@@ -147,14 +147,7 @@ pub(super) fn check(repo: &Repository, policy: &PolicyRef<'_>, soaked: &Soaked<'
             };
             let site = (path.as_str(), file, document);
             match role(policy, identity) {
-                // Of several copies, one the checkout applies (as the
-                // policy is located: the others are not the cluster's).
-                Some(Role::Policy)
-                    if git_policy.is_none() || super::unapplied(repo, path).is_none() =>
-                {
-                    git_policy = Some(site)
-                }
-                Some(Role::Policy) => {}
+                Some(Role::Policy) => git_policy = Some(site),
                 Some(Role::Binding) => git_bindings.push(site),
                 None => {}
             }

@@ -3250,60 +3250,6 @@ fn a_file_nothing_here_applies_gets_the_reason_or_a_note() {
     );
 }
 
-/// walk58 W58-10: a second copy of the policy nothing in the checkout
-/// applies (an archive folder beside the Flux path, a file its folder's
-/// kustomization does not list) no longer blocks the patch of the copy
-/// that is applied; it is named in a note and left as it is. Two applied
-/// copies still leave open which one the cluster gets.
-#[test]
-fn a_copy_nothing_applies_does_not_block_the_applied_one() {
-    let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: policies\nspec:\n  path: ./policies\n  sourceRef: {kind: GitRepository, name: flux-system}\n";
-    let enforced = PLAIN.replace("\"Audit\"", "Enforce");
-    for extra in [
-        ("archive/p.yaml", enforced.as_str()),
-        ("policies/old/p.yaml", enforced.as_str()),
-    ] {
-        let files = repo(&[
-            ("policies/p.yaml", PLAIN),
-            ("policies/kustomization.yaml", "resources:\n- p.yaml\n"),
-            ("clusters/prod/policies.yaml", flux),
-            extra,
-        ]);
-        let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
-        let (promote, _) = patches(&change);
-        assert!(
-            promote.contains("diff --git a/policies/p.yaml"),
-            "{extra:?}: {promote}"
-        );
-        assert!(
-            change.notes.iter().any(|n| n.starts_with(
-                "other copies of the policy in the checkout are applied by nothing here"
-            ) && n.contains(extra.0)),
-            "{extra:?}: {:?}",
-            change.notes
-        );
-    }
-    let files = repo(&[
-        ("policies/p.yaml", PLAIN),
-        ("clusters/prod/policies.yaml", flux),
-        ("other/p.yaml", PLAIN),
-        (
-            "clusters/prod/other.yaml",
-            &flux
-                .replace("./policies", "./other")
-                .replace("name: policies", "name: other"),
-        ),
-    ]);
-    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
-    assert!(
-        change
-            .problem
-            .as_deref()
-            .is_some_and(|p| p.contains("is written in several places")),
-        "{change:?}"
-    );
-}
-
 /// verify58 V58-7: --policy-values naming a HelmRelease that does not set
 /// the key: the advice names its spec.values, and does not send the user
 /// to build without --policy-values where several releases render the
@@ -3370,4 +3316,34 @@ fn a_base_an_overlay_renames_by_patch_or_transformer_gets_the_reason() {
     ]);
     let change = plan(&files, &cluster_policy("a"), &[], "a");
     assert!(change.promote.is_some(), "{change:?}");
+}
+
+/// verify60 V60-1: two copies of a policy, one per environment, where what
+/// applies the second is not read literally here (an overlay patches the
+/// Flux Kustomization's path; or it lives in another repository): both
+/// count, and no patch is made — dropping the one "nothing applies"
+/// (walk58 W58-10, reverted) patched the other environment's copy.
+#[test]
+fn copies_per_environment_are_never_told_apart_by_literal_paths() {
+    let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: policies\nspec:\n  path: ./policies/staging\n  sourceRef: {kind: GitRepository, name: flux-system}\n";
+    let overlay = "resources:\n- ../../base\npatches:\n- target: {kind: Kustomization, name: policies}\n  patch: |-\n    - op: replace\n      path: /spec/path\n      value: ./policies/prod\n";
+    let files = repo(&[
+        ("policies/staging/p.yaml", PLAIN),
+        ("policies/prod/p.yaml", PLAIN),
+        ("clusters/base/policies.yaml", flux),
+        (
+            "clusters/base/kustomization.yaml",
+            "resources:\n- policies.yaml\n",
+        ),
+        ("clusters/prod/kustomization.yaml", overlay),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert_eq!(change.promote, None, "{change:?}");
+    assert!(
+        change
+            .problem
+            .as_deref()
+            .is_some_and(|p| p.contains("is written in several places")),
+        "{change:?}"
+    );
 }
