@@ -1457,6 +1457,23 @@ fn renamers_of(repo: &Repository, file: &str) -> Vec<Renamer> {
     found
 }
 
+/// Whether the checkout's deliveries may apply other folders than their
+/// written paths say (verify60 V60-1, V60-5): a Flux Kustomization or Argo
+/// CD Application in a chart's templates (an app-of-apps chart), or a
+/// kustomize patch of a delivery's path. Then no file is said to be
+/// applied by none of them.
+fn deliveries_not_read_literally(repo: &Repository) -> bool {
+    repo.files.values().any(|file| {
+        let delivery = ["argoproj.io/", "kustomize.toolkit.fluxcd.io/"]
+            .iter()
+            .any(|api| file.text.contains(api));
+        let patches_path = ["/spec/path", "/spec/source/path", "/spec/sources"]
+            .iter()
+            .any(|pointer| file.text.contains(pointer));
+        (file.template_of.is_some() && delivery) || patches_path
+    })
+}
+
 /// A folder a Flux Kustomization or an Argo CD source applies.
 struct AppliedPath {
     /// As a repository path (`""` for the root).
@@ -1515,7 +1532,8 @@ fn applied_paths(repo: &Repository) -> Vec<AppliedPath> {
                 folder: base,
                 recursive: true,
                 filtered: false,
-                templated: spec_path.contains("{{"),
+                // Flux substitutes `${var}` from its parent (verify60 V60-8).
+                templated: spec_path.contains("{{") || spec_path.contains("${"),
                 component: false,
             });
         } else if api.starts_with("argoproj.io/") {
@@ -1541,7 +1559,7 @@ fn applied_paths(repo: &Repository) -> Vec<AppliedPath> {
                         .and_then(Value::as_bool)
                         .unwrap_or(false),
                     filtered,
-                    templated: path.contains("{{"),
+                    templated: path.contains("{{") || path.contains("${"),
                     component: false,
                 });
             }
@@ -1589,7 +1607,7 @@ fn delivery_of(repo: &Repository, file: &str) -> Option<Delivery> {
             folder
         });
     }
-    if applies {
+    if applies || deliveries_not_read_literally(repo) {
         return None;
     }
     applied.sort();

@@ -3347,3 +3347,34 @@ fn copies_per_environment_are_never_told_apart_by_literal_paths() {
         "{change:?}"
     );
 }
+
+/// verify60 V60-5, V60-8: deliveries polscan does not read literally — a
+/// Flux path substituted from its parent (`${cluster}`), Applications in
+/// an app-of-apps chart, a kustomize patch of a delivery's path — leave
+/// open what they apply: no file is said to be applied by none of them.
+#[test]
+fn deliveries_not_read_literally_make_no_claim_that_nothing_applies_a_file() {
+    let substituted = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: policies\nspec:\n  path: ./policies/${cluster_name}\n  sourceRef: {kind: GitRepository, name: flux-system}\n";
+    let app_template = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: policies\nspec:\n  source:\n    path: {{ .Values.path }}\n";
+    let infra = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: infra\nspec:\n  path: ./infrastructure\n  sourceRef: {kind: GitRepository, name: flux-system}\n";
+    for extra in [
+        vec![("clusters/prod/policies.yaml", substituted)],
+        vec![
+            ("clusters/prod/infra.yaml", infra),
+            ("apps/Chart.yaml", CHART),
+            ("apps/templates/policies.yaml", app_template),
+        ],
+    ] {
+        let files: Vec<(&str, &str)> = [("policies/prod/p.yaml", PLAIN)]
+            .into_iter()
+            .chain(extra.clone())
+            .collect();
+        let change = plan(
+            &repo(&files),
+            &cluster_policy("require-team"),
+            &[],
+            "require-team",
+        );
+        assert!(change.promote.is_some(), "{extra:?}: {change:?}");
+    }
+}
