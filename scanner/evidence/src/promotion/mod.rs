@@ -1364,7 +1364,7 @@ fn metadata_changers(repo: &Repository, file: &str) -> Vec<String> {
                 None => folder.is_empty() || file.starts_with(&format!("{folder}/")),
             };
             if is_kustomization_file(path) {
-                if kustomization_reaches(repo, path, file) {
+                if kustomization_applies_to(repo, path, file) {
                     builders.push(value);
                 }
             } else if api.starts_with("kustomize.toolkit.fluxcd.io/") {
@@ -1444,7 +1444,7 @@ fn renamers_of(repo: &Repository, file: &str) -> Vec<Renamer> {
         .into_iter()
         .filter(|(_, builds)| {
             if is_kustomization_file(builds) {
-                return kustomization_reaches(repo, builds, file);
+                return kustomization_applies_to(repo, builds, file);
             }
             match kustomization_in(repo, builds) {
                 Some(kustomization) => kustomization_reaches(repo, &kustomization, file),
@@ -1652,6 +1652,74 @@ fn kustomization_targets(entry: &repository::File, dir: &str) -> Vec<String> {
                 .collect::<Vec<_>>()
         })
         .collect()
+}
+
+/// Whether the transformations of kustomization file `kustomization`
+/// (its patches, name prefixes, namespace, transformers) apply to `file`:
+/// it reaches the file ([`kustomization_reaches`]), or it is a Component a
+/// kustomization applying to the file lists in `components` (a Component
+/// transforms what the kustomization including it builds: verify60 V60-3),
+/// or one a Flux Kustomization building the file lists in
+/// `spec.components`.
+fn kustomization_applies_to(repo: &Repository, kustomization: &str, file: &str) -> bool {
+    let mut pending = vec![kustomization.to_string()];
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    while let Some(current) = pending.pop() {
+        if !seen.insert(current.clone()) {
+            continue;
+        }
+        if kustomization_reaches(repo, &current, file) {
+            return true;
+        }
+        let folder = current.rsplit_once('/').map_or("", |(dir, _)| dir);
+        // Who lists this one's folder as a component.
+        for (path, entry) in &repo.files {
+            let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+            for value in entry.documents.iter().filter_map(|d| d.value.as_ref()) {
+                let flux = value
+                    .get("apiVersion")
+                    .and_then(Value::as_str)
+                    .is_some_and(|api| api.starts_with("kustomize.toolkit.fluxcd.io/"));
+                let (components, base) = if is_kustomization_file(path) {
+                    (value.get("components"), dir.to_string())
+                } else if flux {
+                    (
+                        value.pointer("/spec/components"),
+                        joined(
+                            "",
+                            value
+                                .pointer("/spec/path")
+                                .and_then(Value::as_str)
+                                .unwrap_or(""),
+                        ),
+                    )
+                } else {
+                    continue;
+                };
+                let lists = components
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .any(|component| joined(&base, component) == folder);
+                if !lists {
+                    continue;
+                }
+                if is_kustomization_file(path) {
+                    pending.push(path.clone());
+                } else {
+                    let builds = match kustomization_in(repo, &base) {
+                        Some(built) => kustomization_reaches(repo, &built, file),
+                        None => base.is_empty() || file.starts_with(&format!("{base}/")),
+                    };
+                    if builds {
+                        return true;
+                    }
+                }
+            }
+        }
+    }
+    false
 }
 
 /// Whether the kustomization file `kustomization` reaches `file` through

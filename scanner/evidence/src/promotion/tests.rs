@@ -3378,3 +3378,39 @@ fn deliveries_not_read_literally_make_no_claim_that_nothing_applies_a_file() {
         assert!(change.promote.is_some(), "{extra:?}: {change:?}");
     }
 }
+
+/// verify60 V60-3: a kustomize Component transforms what the kustomization
+/// listing it builds: one renaming (namePrefix, a JSON 6902 patch of the
+/// name) makes another policy of the base, which gets the reason; so does
+/// one a Flux Kustomization lists in spec.components.
+#[test]
+fn a_component_renaming_the_base_gets_the_reason() {
+    let policy = PLAIN.replace("require-team", "a");
+    let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: strict\nspec:\n  path: ./base\n  components:\n  - ../components/strict\n  sourceRef: {kind: GitRepository, name: flux-system}\n";
+    for component in [
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nnamePrefix: strict-\n",
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n- target: {kind: ClusterPolicy}\n  patch: |-\n    - op: replace\n      path: /metadata/name\n      value: strict-a\n",
+    ] {
+        for (includer, text) in [
+            (
+                "overlays/strict/kustomization.yaml",
+                "resources:\n- ../../base\ncomponents:\n- ../../components/strict\n",
+            ),
+            ("clusters/strict.yaml", flux),
+        ] {
+            let files = repo(&[
+                ("base/a.yaml", &policy),
+                ("base/kustomization.yaml", "resources:\n- a.yaml\n"),
+                ("components/strict/kustomization.yaml", component),
+                (includer, text),
+            ]);
+            let change = plan(&files, &cluster_policy("a"), &[], "a");
+            assert_eq!(change.promote, None, "{includer}: {change:?}");
+            assert!(
+                change.problem.as_deref().is_some_and(|p| p
+                    .contains("components/strict/kustomization.yaml")),
+                "{includer}: {change:?}"
+            );
+        }
+    }
+}
