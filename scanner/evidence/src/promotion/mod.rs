@@ -3854,13 +3854,22 @@ fn release_namespace_of(repo: &Repository, path: &str, value: &Value) -> Option<
                     .and_then(Value::as_str)
                     .is_some_and(|api| api.starts_with("kustomize.toolkit.fluxcd.io/"))
                 {
-                    v.pointer("/spec/targetNamespace").is_some()
-                        && v.pointer("/spec/path")
-                            .and_then(Value::as_str)
-                            .is_some_and(|folder| {
-                                let folder = joined("", folder);
-                                folder.is_empty() || path.starts_with(&format!("{folder}/"))
-                            })
+                    // What it builds, through its folder's kustomization
+                    // (verify60 V60-4: an overlay of a base release).
+                    v.pointer("/spec/targetNamespace").is_some() && {
+                        let folder = joined(
+                            "",
+                            v.pointer("/spec/path")
+                                .and_then(Value::as_str)
+                                .unwrap_or(""),
+                        );
+                        match kustomization_in(repo, &folder) {
+                            Some(kustomization) => {
+                                kustomization_reaches(repo, &kustomization, path)
+                            }
+                            None => folder.is_empty() || path.starts_with(&format!("{folder}/")),
+                        }
+                    }
                 } else {
                     false
                 }

@@ -3414,3 +3414,40 @@ fn a_component_renaming_the_base_gets_the_reason() {
         }
     }
 }
+
+/// verify60 V60-4: a base HelmRelease written in flux-system, which Flux
+/// Kustomizations put in team namespaces (targetNamespace) through
+/// overlays of its folder: its namespace is not known from the file, so
+/// it still renders team-a's policy, and its spec.values (which win) are
+/// patched — not the chart's default.
+#[test]
+fn a_release_an_overlay_moves_still_renders_the_policy() {
+    let template = "apiVersion: kyverno.io/v1\nkind: Policy\nmetadata:\n  name: a\n  namespace: {{ .Release.Namespace }}\nspec:\n  validationFailureAction: {{ .Values.a.action }}\n  rules: []\n";
+    let release = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: policies\n  namespace: flux-system\nspec:\n  chart:\n    spec:\n      chart: ./charts/policies\n      sourceRef: {kind: GitRepository, name: flux-system}\n      reconcileStrategy: Revision\n  values:\n    a:\n      action: Audit\n";
+    let flux = |team: &str| {
+        format!("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: {team}\nspec:\n  path: ./apps/{team}\n  targetNamespace: {team}\n  sourceRef: {{kind: GitRepository, name: flux-system}}\n")
+    };
+    let (a, b) = (flux("team-a"), flux("team-b"));
+    let files = repo(&[
+        ("charts/policies/Chart.yaml", CHART),
+        ("charts/policies/templates/a.yaml", template),
+        ("charts/policies/values.yaml", "a:\n  action: Audit\n"),
+        ("apps/base/hr.yaml", release),
+        ("apps/base/kustomization.yaml", "resources:\n- hr.yaml\n"),
+        ("apps/team-a/kustomization.yaml", "resources:\n- ../base\n"),
+        ("apps/team-b/kustomization.yaml", "resources:\n- ../base\n"),
+        ("clusters/prod/team-a.yaml", &a),
+        ("clusters/prod/team-b.yaml", &b),
+    ]);
+    let team_a = PolicyRef {
+        kind: "Policy",
+        name: "a",
+        namespace: Some("team-a"),
+    };
+    let change = plan(&files, &team_a, &[], "team-a.a");
+    let (promote, _) = patches(&change);
+    assert!(
+        promote.contains("diff --git a/apps/base/hr.yaml") && !promote.contains("values.yaml"),
+        "{promote}"
+    );
+}
