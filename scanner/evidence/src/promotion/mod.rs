@@ -684,6 +684,14 @@ fn plan_inner(
                 setting.file
             ));
         }
+        if let Some(remote) = remote_bases(repo).first().filter(|_| {
+            longest_root(&setting.file, &repo.charts).is_none() && !is_values_file(&setting.file)
+        }) {
+            return Err(format!(
+                "{remote} builds a remote kustomize base polscan does not read: the cluster's policy may be built from it (another revision, another copy), not from {}; a patch here may switch another environment's copy — switch the action where this cluster's copy is built, or by hand",
+                setting.file
+            ));
+        }
         if let Some(Delivery::Elsewhere(applied)) = delivery_of(repo, &setting.file) {
             return Err(format!(
                 "{} is applied by none of the Flux Kustomizations and Argo CD Applications in the checkout (they apply {}), so the cluster's policy comes from elsewhere, or from no file here; a patch of it would change nothing",
@@ -1454,6 +1462,51 @@ fn renamers_of(repo: &Repository, file: &str) -> Vec<Renamer> {
         .map(|(renamer, _)| renamer)
         .collect();
     found.dedup();
+    found
+}
+
+/// The kustomizations of the checkout listing a remote base — a Git
+/// repository folder by URL (`https://github.com/org/repo//policies?ref=v1`,
+/// `github.com/org/repo/policies`, `git@…`), not a single remote file —
+/// as `<file> (<url>)` (verify60 V60-2: one environment built its policies
+/// from a pinned remote ref while the patch went to the local copy another
+/// environment builds).
+fn remote_bases(repo: &Repository) -> Vec<String> {
+    let mut found = Vec::new();
+    for (path, entry) in &repo.files {
+        let flux = |v: &Value| {
+            v.get("apiVersion")
+                .and_then(Value::as_str)
+                .is_some_and(|api| api.starts_with("kustomize.toolkit.fluxcd.io/"))
+        };
+        for value in entry.documents.iter().filter_map(|d| d.value.as_ref()) {
+            if !is_kustomization_file(path) || flux(value) {
+                continue;
+            }
+            for resource in ["resources", "bases", "components"]
+                .into_iter()
+                .filter_map(|key| value.get(key)?.as_array())
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                let remote = resource.contains("://")
+                    || resource.starts_with("git@")
+                    || resource.starts_with("github.com/")
+                    || resource.starts_with("gitlab.com/")
+                    || resource.starts_with("bitbucket.org/");
+                let file = [".yaml", ".yml", ".json"].iter().any(|ext| {
+                    resource
+                        .split('?')
+                        .next()
+                        .unwrap_or(resource)
+                        .ends_with(ext)
+                });
+                if remote && !file {
+                    found.push(format!("{path} ({resource})"));
+                }
+            }
+        }
+    }
     found
 }
 

@@ -3451,3 +3451,39 @@ fn a_release_an_overlay_moves_still_renders_the_policy() {
         "{promote}"
     );
 }
+
+/// verify60 V60-2: a kustomization building a remote base (a Git folder
+/// by URL, pinned by ref) may be where the cluster's policy comes from:
+/// the local copy gets the reason. A remote single file (an install.yaml)
+/// does not count.
+#[test]
+fn a_remote_base_in_the_checkout_gives_the_reason() {
+    for (remote, refused) in [
+        ("https://github.com/org/fleet//policies?ref=v1.4.0", true),
+        ("github.com/org/fleet/policies?ref=v1.4.0", true),
+        (
+            "https://github.com/kyverno/kyverno/releases/download/v1.13.0/install.yaml",
+            false,
+        ),
+    ] {
+        let prod = format!("resources:\n- {remote}\n");
+        let files = repo(&[
+            ("policies/p.yaml", PLAIN),
+            ("policies/kustomization.yaml", "resources:\n- p.yaml\n"),
+            (
+                "deploy/staging/kustomization.yaml",
+                "resources:\n- ../../policies\n",
+            ),
+            ("deploy/prod/kustomization.yaml", &prod),
+        ]);
+        let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+        assert_eq!(
+            change
+                .problem
+                .as_deref()
+                .is_some_and(|p| p.contains("builds a remote kustomize base")),
+            refused,
+            "{remote}: {change:?}"
+        );
+    }
+}
