@@ -1034,8 +1034,17 @@ fn delivery_notes(repo: &Repository, settings: &[Setting]) -> Vec<String> {
             let name = value.pointer("/metadata/name").and_then(Value::as_str)?;
             let by = ["tag", "semver", "commit"]
                 .into_iter()
-                .find(|k| value.pointer(&format!("/spec/ref/{k}")).is_some())?;
-            Some((name.to_string(), (path.clone(), by.to_string())))
+                .find(|k| value.pointer(&format!("/spec/ref/{k}")).is_some())
+                .map(|by| format!("is pinned by ref.{by}: the commit reaches the cluster only when the pin moves to it"))
+                .or_else(|| {
+                    // A branch of its own (per environment, verify60
+                    // V60-7): the commit must go there.
+                    let branch = value.pointer("/spec/ref/branch").and_then(Value::as_str)?;
+                    (!matches!(branch, "main" | "master")).then(|| {
+                        format!("follows branch {branch}: commit the patch to that branch (a commit to another does not reach the cluster)")
+                    })
+                })?;
+            Some((name.to_string(), (path.clone(), by)))
         })
         .collect();
     let mut notes: Vec<String> = Vec::new();
@@ -1097,6 +1106,16 @@ fn delivery_notes(repo: &Repository, settings: &[Setting]) -> Vec<String> {
                         if let (true, Some(rev)) = (applies, pinned_revision) {
                             say(format!("{path}: the Argo CD {kind}'s targetRevision {rev} is a tag or commit: the commit reaches the cluster only when it moves to it"));
                         }
+                        let branch = sources
+                            .iter()
+                            .filter_map(|s| s.get("targetRevision").and_then(Value::as_str))
+                            .find(|rev| {
+                                Some(*rev) != pinned_revision
+                                    && !matches!(*rev, "main" | "master" | "HEAD" | "")
+                            });
+                        if let (true, Some(branch)) = (applies, branch) {
+                            say(format!("{path}: the Argo CD {kind}'s targetRevision {branch} is a branch of its own: commit the patch to that branch (a commit to another does not reach the cluster)"));
+                        }
                         if applies
                             && spec
                                 .and_then(|s| s.pointer("/syncPolicy/automated"))
@@ -1125,8 +1144,10 @@ fn delivery_notes(repo: &Repository, settings: &[Setting]) -> Vec<String> {
                 if source_kind == Some("OCIRepository") {
                     say(format!("{path}: the {kind} reads an OCIRepository: the commit reaches the cluster only once an artifact built from it is pushed (and the repository's ref moves to it)"));
                 }
-                if let Some((file, by)) = source.and_then(|name| pinned.get(name)) {
-                    say(format!("{file}: the GitRepository the {kind} in {path} reads is pinned by ref.{by}: the commit reaches the cluster only when the pin moves to it"));
+                if let Some((file, how)) = source.and_then(|name| pinned.get(name)) {
+                    say(format!(
+                        "{file}: the GitRepository the {kind} in {path} reads {how}"
+                    ));
                 }
             }
         }

@@ -3487,3 +3487,48 @@ fn a_remote_base_in_the_checkout_gives_the_reason() {
         );
     }
 }
+
+/// verify60 V60-7: a delivery following a branch of its own (per
+/// environment) is noted: the commit must go to that branch. main and
+/// master are not noted.
+#[test]
+fn a_delivery_on_a_branch_of_its_own_is_noted() {
+    let argo = |rev: &str| {
+        format!("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: prod\nspec:\n  source:\n    path: policies\n    targetRevision: {rev}\n  syncPolicy:\n    automated: {{}}\n")
+    };
+    let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: policies\nspec:\n  path: ./policies\n  sourceRef: {kind: GitRepository, name: prod}\n";
+    let source = |branch: &str| {
+        format!("apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: prod\nspec:\n  url: https://git.example.com/p.git\n  ref: {{branch: {branch}}}\n")
+    };
+    for (branch, noted) in [("release/prod", true), ("main", false)] {
+        let app = argo(branch);
+        let files = repo(&[("policies/p.yaml", PLAIN), ("argo/prod.yaml", &app)]);
+        let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+        assert!(change.promote.is_some(), "{change:?}");
+        assert_eq!(
+            change
+                .notes
+                .iter()
+                .any(|n| n.contains("is a branch of its own")),
+            noted,
+            "{branch}: {:?}",
+            change.notes
+        );
+        let git = source(branch);
+        let files = repo(&[
+            ("policies/p.yaml", PLAIN),
+            ("clusters/prod/policies.yaml", flux),
+            ("clusters/prod/source.yaml", &git),
+        ]);
+        let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+        assert_eq!(
+            change
+                .notes
+                .iter()
+                .any(|n| n.contains(&format!("follows branch {branch}"))),
+            noted,
+            "{branch}: {:?}",
+            change.notes
+        );
+    }
+}
