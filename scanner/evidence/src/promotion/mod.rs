@@ -684,7 +684,7 @@ fn plan_inner(
                 setting.file
             ));
         }
-        if let Some(remote) = remote_bases(repo).first().filter(|_| {
+        if let Some(remote) = remote_bases(repo, &setting.file).first().filter(|_| {
             longest_root(&setting.file, &repo.charts).is_none() && !is_values_file(&setting.file)
         }) {
             return Err(format!(
@@ -1486,13 +1486,17 @@ fn renamers_of(repo: &Repository, file: &str) -> Vec<Renamer> {
     found
 }
 
-/// The kustomizations of the checkout listing a remote base — a Git
-/// repository folder by URL (`https://github.com/org/repo//policies?ref=v1`,
-/// `github.com/org/repo/policies`, `git@…`), not a single remote file —
-/// as `<file> (<url>)` (verify60 V60-2: one environment built its policies
+/// The kustomizations of the checkout listing a remote resource — a Git
+/// repository folder or a file by URL (`https://github.com/org/repo//policies?ref=v1`,
+/// `github.com/org/repo/policies`, `git@…`, a raw file URL) — whose URL
+/// names `file` or one of its folders, as `<file> (<url>)` (verify60 V60-2: one environment built its policies
 /// from a pinned remote ref while the patch went to the local copy another
 /// environment builds).
-fn remote_bases(repo: &Repository) -> Vec<String> {
+fn remote_bases(repo: &Repository, file: &str) -> Vec<String> {
+    // The names that tie a remote resource to `file`: its own name and its
+    // folders' (an ingress controller's remote base is not the policies':
+    // verify61 V61-5; a remote copy of policies/a.yaml is: V61-1).
+    let names: Vec<&str> = file.split('/').filter(|part| !part.is_empty()).collect();
     let mut found = Vec::new();
     for (path, entry) in &repo.files {
         let flux = |v: &Value| {
@@ -1515,14 +1519,10 @@ fn remote_bases(repo: &Repository) -> Vec<String> {
                     || resource.starts_with("github.com/")
                     || resource.starts_with("gitlab.com/")
                     || resource.starts_with("bitbucket.org/");
-                let file = [".yaml", ".yml", ".json"].iter().any(|ext| {
-                    resource
-                        .split('?')
-                        .next()
-                        .unwrap_or(resource)
-                        .ends_with(ext)
-                });
-                if remote && !file {
+                let related = resource
+                    .split(['/', '?', '=', '&', ':'])
+                    .any(|segment| names.contains(&segment));
+                if remote && related {
                     found.push(format!("{path} ({resource})"));
                 }
             }
@@ -3921,8 +3921,20 @@ fn release_namespace_of(repo: &Repository, path: &str, value: &Value) -> Option<
             .iter()
             .filter_map(|d| d.value.as_ref())
             .any(|v| {
+                // A patch, transformer or replacement may set the
+                // namespace or spec.targetNamespace (verify61 V61-2).
+                let reshapes = [
+                    "patches",
+                    "patchesJson6902",
+                    "patchesStrategicMerge",
+                    "transformers",
+                    "replacements",
+                ]
+                .iter()
+                .any(|key| v.get(*key).is_some() || v.pointer(&format!("/spec/{key}")).is_some());
                 if is_kustomization_file(other) {
-                    v.get("namespace").is_some() && kustomization_reaches(repo, other, path)
+                    (v.get("namespace").is_some() || reshapes)
+                        && kustomization_applies_to(repo, other, path)
                 } else if v
                     .get("apiVersion")
                     .and_then(Value::as_str)
@@ -3930,7 +3942,7 @@ fn release_namespace_of(repo: &Repository, path: &str, value: &Value) -> Option<
                 {
                     // What it builds, through its folder's kustomization
                     // (verify60 V60-4: an overlay of a base release).
-                    v.pointer("/spec/targetNamespace").is_some() && {
+                    (v.pointer("/spec/targetNamespace").is_some() || reshapes) && {
                         let folder = joined(
                             "",
                             v.pointer("/spec/path")

@@ -3454,8 +3454,8 @@ fn a_release_an_overlay_moves_still_renders_the_policy() {
 
 /// verify60 V60-2: a kustomization building a remote base (a Git folder
 /// by URL, pinned by ref) may be where the cluster's policy comes from:
-/// the local copy gets the reason. A remote single file (an install.yaml)
-/// does not count.
+/// the local copy gets the reason, where the URL names the file or one of
+/// its folders. Another project's remote resource does not count.
 #[test]
 fn a_remote_base_in_the_checkout_gives_the_reason() {
     for (remote, refused) in [
@@ -3463,6 +3463,16 @@ fn a_remote_base_in_the_checkout_gives_the_reason() {
         ("github.com/org/fleet/policies?ref=v1.4.0", true),
         (
             "https://github.com/kyverno/kyverno/releases/download/v1.13.0/install.yaml",
+            false,
+        ),
+        // verify61 V61-1, V61-5: a remote copy of the file counts; another
+        // project's remote base does not.
+        (
+            "https://raw.githubusercontent.com/org/fleet/v1.4.0/policies/p.yaml",
+            true,
+        ),
+        (
+            "https://github.com/kubernetes/ingress-nginx//deploy/static?ref=v1.9.0",
             false,
         ),
     ] {
@@ -3531,4 +3541,34 @@ fn a_delivery_on_a_branch_of_its_own_is_noted() {
             change.notes
         );
     }
+}
+
+/// verify61 V61-2: an overlay patching a base HelmRelease's
+/// spec.targetNamespace: the release's namespace is not known from its
+/// file, so it still renders the policy — the chart's default (which its
+/// spec.values override) is never the patch.
+#[test]
+fn a_release_an_overlay_patch_moves_still_renders_the_policy() {
+    let template = "apiVersion: kyverno.io/v1\nkind: Policy\nmetadata:\n  name: a\n  namespace: {{ .Release.Namespace }}\nspec:\n  validationFailureAction: {{ .Values.a.action }}\n  rules: []\n";
+    let release = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: policies\n  namespace: flux-system\nspec:\n  chart:\n    spec:\n      chart: ./charts/policies\n      sourceRef: {kind: GitRepository, name: flux-system}\n      reconcileStrategy: Revision\n  values:\n    a:\n      action: Audit\n";
+    let overlay = "resources:\n- ../base\npatches:\n- target: {kind: HelmRelease, name: policies}\n  patch: |-\n    - op: add\n      path: /spec/targetNamespace\n      value: team-a\n";
+    let files = repo(&[
+        ("charts/policies/Chart.yaml", CHART),
+        ("charts/policies/templates/a.yaml", template),
+        ("charts/policies/values.yaml", "a:\n  action: Audit\n"),
+        ("apps/base/hr.yaml", release),
+        ("apps/base/kustomization.yaml", "resources:\n- hr.yaml\n"),
+        ("apps/team-a/kustomization.yaml", overlay),
+    ]);
+    let team_a = PolicyRef {
+        kind: "Policy",
+        name: "a",
+        namespace: Some("team-a"),
+    };
+    let change = plan(&files, &team_a, &[], "team-a.a");
+    let promote = change.promote.as_ref().map_or("", |p| p.diff.as_str());
+    assert!(
+        !promote.contains("charts/policies/values.yaml"),
+        "{change:?}"
+    );
 }
