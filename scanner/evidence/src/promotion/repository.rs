@@ -252,6 +252,28 @@ pub(super) fn documents(text: &str, parse: bool) -> Vec<Document> {
             };
             let found = entries(lines);
             let identity = match &value {
+                // A document with no spec is no policy (a test's assertion
+                // of its status, as Kyverno's library keeps beside each
+                // policy: verify61 V61-6), nor a binding.
+                Some(value)
+                    if value.get("spec").is_none()
+                        && value
+                            .get("kind")
+                            .and_then(Value::as_str)
+                            .is_some_and(|kind| {
+                                matches!(
+                                    kind,
+                                    "ClusterPolicy"
+                                        | "Policy"
+                                        | "ValidatingPolicy"
+                                        | "NamespacedValidatingPolicy"
+                                        | "ValidatingAdmissionPolicy"
+                                        | "ValidatingAdmissionPolicyBinding"
+                                )
+                            }) =>
+                {
+                    None
+                }
                 Some(value) => {
                     let text = |pointer: &str| {
                         value

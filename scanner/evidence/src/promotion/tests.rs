@@ -3572,3 +3572,21 @@ fn a_release_an_overlay_patch_moves_still_renders_the_policy() {
         "{change:?}"
     );
 }
+
+/// verify61 V61-6: Kyverno's policy library keeps a test assertion beside
+/// each policy (`.chainsaw-test/policy-ready.yaml`: the kind, the name and
+/// `status.ready`, no spec): no second copy of the policy.
+#[test]
+fn a_status_assertion_is_no_copy_of_the_policy() {
+    let assertion = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: require-team\nstatus:\n  ready: true\n";
+    let files = repo(&[
+        ("require-team/require-team.yaml", PLAIN),
+        ("require-team/.chainsaw-test/policy-ready.yaml", assertion),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    let (promote, _) = patches(&change);
+    assert!(
+        promote.contains("diff --git a/require-team/require-team.yaml"),
+        "{promote}"
+    );
+}
