@@ -1667,14 +1667,28 @@ fn delivery_of(repo: &Repository, file: &str) -> Option<Delivery> {
     let mut applies = false;
     for path in applied_paths(repo) {
         let folder = path.folder;
-        applies |= path.templated
-            || match kustomization_in(repo, &folder) {
-                Some(kustomization) => kustomization_reaches(repo, &kustomization, file),
-                None if path.recursive => {
-                    folder.is_empty() || file.starts_with(&format!("{folder}/"))
-                }
-                None => folder_of(file) == folder,
-            };
+        // A templated path may be any folder under its literal start
+        // (verify61 V61-4: `policies/${cluster}` reaches no `legacy/`).
+        let literal_start = |folder: &str| {
+            let cut = folder
+                .find("{{")
+                .into_iter()
+                .chain(folder.find("${"))
+                .min()
+                .unwrap_or(folder.len());
+            folder[..cut]
+                .rsplit_once('/')
+                .map_or("", |(dir, _)| dir)
+                .to_string()
+        };
+        applies |= (path.templated && {
+            let start = literal_start(&folder);
+            start.is_empty() || file.starts_with(&format!("{start}/"))
+        }) || match kustomization_in(repo, &folder) {
+            Some(kustomization) => kustomization_reaches(repo, &kustomization, file),
+            None if path.recursive => folder.is_empty() || file.starts_with(&format!("{folder}/")),
+            None => folder_of(file) == folder,
+        };
         applied.push(if folder.is_empty() {
             ".".to_string()
         } else {

@@ -3590,3 +3590,22 @@ fn a_status_assertion_is_no_copy_of_the_policy() {
         "{promote}"
     );
 }
+
+/// verify61 V61-4: a substituted Flux path may be any folder under its
+/// literal start, no other: a file outside it is applied by none.
+#[test]
+fn a_substituted_path_reaches_only_under_its_literal_start() {
+    let substituted = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: policies\nspec:\n  path: ./policies/${cluster_name}\n  sourceRef: {kind: GitRepository, name: flux-system}\n";
+    let files = repo(&[
+        ("legacy/p.yaml", PLAIN),
+        ("clusters/prod/policies.yaml", substituted),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert!(
+        change
+            .problem
+            .as_deref()
+            .is_some_and(|p| p.starts_with("legacy/p.yaml is applied by none")),
+        "{change:?}"
+    );
+}
