@@ -131,6 +131,19 @@ pub fn apply_dir(root: &Path) -> PathBuf {
 /// The files Git tracks under `root` (`git ls-files`, relative to it,
 /// `/`-separated); None when `git` cannot tell (not installed, not a work
 /// tree): then every file counts.
+/// The URL of the checkout's `origin` remote, when Git has one.
+fn origin_url(root: &Path) -> Option<String> {
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["remote", "get-url", "origin"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let url = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    (output.status.success() && !url.is_empty()).then_some(url)
+}
+
 fn tracked_files(root: &Path) -> Option<std::collections::HashSet<String>> {
     let output = std::process::Command::new("git")
         .arg("-C")
@@ -251,8 +264,9 @@ pub fn attach(
         })
         .collect();
     let dirs = promotion::patch_dirs(&policies);
-    // Parsed once for every policy.
-    let repository = promotion::Repository::new(files);
+    // Parsed once for every policy; the checkout's origin tells a
+    // delivery reading another repository (verify61 V61-3).
+    let repository = promotion::Repository::new(files).with_origin(origin_url(&top));
     let unreadable = repository.unreadable();
     if !unreadable.is_empty() {
         warnings.push(format!(

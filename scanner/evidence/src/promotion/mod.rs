@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use diff::LineEdit;
-use repository::{documents, is_helm_release, is_values_file, longest_root};
+use repository::{documents, is_helm_release, is_values_file, longest_root, same_repository};
 pub use repository::{Repository, SOURCE_IGNORE_FILE};
 pub use soaked::Soaked;
 use yaml_lines::{flow_items, requote, unquote, Entry, Segment};
@@ -689,6 +689,12 @@ fn plan_inner(
         }) {
             return Err(format!(
                 "{remote} builds a remote kustomize base polscan does not read: the cluster's policy may be built from it (another revision, another copy), not from {}; a patch here may switch another environment's copy — switch the action where this cluster's copy is built, or by hand",
+                setting.file
+            ));
+        }
+        if let Some(other) = other_repository_delivery(repo, &setting.file) {
+            return Err(format!(
+                "{other}, not from this checkout: where it is the cluster's, its policy comes from that repository's copy, and a patch of {} here does not switch it (it switches the clusters reading this one) — switch the action in that repository, or by hand",
                 setting.file
             ));
         }
@@ -1484,6 +1490,77 @@ fn renamers_of(repo: &Repository, file: &str) -> Vec<Renamer> {
         .collect();
     found.dedup();
     found
+}
+
+/// A delivery of the checkout that applies `file`'s path from another
+/// Git repository than the checkout's `origin` (a Flux Kustomization
+/// whose GitRepository's `spec.url`, or an Argo CD source whose `repoURL`,
+/// is another): `<file> applies <path> from <url>`. None without an
+/// origin, or where the URL is not written here (verify61 V61-3: prod
+/// read another repository's copy, and the patch of this one's switched
+/// staging only).
+fn other_repository_delivery(repo: &Repository, file: &str) -> Option<String> {
+    let origin = repo.origin.as_deref()?;
+    let reaches = |folder: &str| match kustomization_in(repo, folder) {
+        Some(kustomization) => kustomization_reaches(repo, &kustomization, file),
+        None => folder.is_empty() || file.starts_with(&format!("{folder}/")),
+    };
+    let sources: BTreeMap<&str, &str> = repo
+        .files
+        .values()
+        .flat_map(|f| &f.documents)
+        .filter_map(|d| d.value.as_ref())
+        .filter(|v| v.get("kind").and_then(Value::as_str) == Some("GitRepository"))
+        .filter_map(|v| {
+            Some((
+                v.pointer("/metadata/name")?.as_str()?,
+                v.pointer("/spec/url")?.as_str()?,
+            ))
+        })
+        .collect();
+    for (path, entry) in &repo.files {
+        for value in entry.documents.iter().filter_map(|d| d.value.as_ref()) {
+            let api = value
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if api.starts_with("kustomize.toolkit.fluxcd.io/") {
+                let by_git = value
+                    .pointer("/spec/sourceRef/kind")
+                    .and_then(Value::as_str)
+                    == Some("GitRepository");
+                let url = value
+                    .pointer("/spec/sourceRef/name")
+                    .and_then(Value::as_str)
+                    .and_then(|name| sources.get(name));
+                let folder = value
+                    .pointer("/spec/path")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                if let (true, Some(url)) = (by_git, url) {
+                    if !same_repository(url, origin) && reaches(&joined("", folder)) {
+                        return Some(format!("{path} applies {folder} from {url}"));
+                    }
+                }
+            } else if api.starts_with("argoproj.io/") {
+                for source in argo_sources(value) {
+                    let (Some(url), Some(folder)) = (
+                        source.get("repoURL").and_then(Value::as_str),
+                        source.get("path").and_then(Value::as_str),
+                    ) else {
+                        continue;
+                    };
+                    if source.get("chart").is_none()
+                        && !same_repository(url, origin)
+                        && reaches(&joined("", folder))
+                    {
+                        return Some(format!("{path} applies {folder} from {url}"));
+                    }
+                }
+            }
+        }
+    }
+    None
 }
 
 /// The kustomizations of the checkout listing a remote resource — a Git

@@ -23,6 +23,32 @@ pub struct Repository {
     /// Flux's `.sourceignore` files: their folder (`""` for the root) →
     /// text. Kept apart: they are no YAML.
     pub(super) source_ignores: BTreeMap<String, String>,
+    /// The checkout's `origin` URL, as [`same_repository`] compares it;
+    /// None when not known.
+    pub(super) origin: Option<String>,
+}
+
+/// Whether two Git URLs name one repository: compared without scheme,
+/// user, port, `.git` suffix, trailing slash and case
+/// (`git@github.com:org/r.git`, `ssh://git@github.com:22/org/r` and
+/// `https://github.com/org/r` are one).
+pub(super) fn same_repository(a: &str, b: &str) -> bool {
+    fn key(url: &str) -> String {
+        let url = url.trim().trim_end_matches('/');
+        let url = url.strip_suffix(".git").unwrap_or(url);
+        let url = url.split_once("://").map_or(url, |(_, rest)| rest);
+        let url = url.rsplit_once('@').map_or(url, |(_, rest)| rest);
+        // host, then the path: after `/`, or `:` (scp-like), past a port.
+        let (host, path) = url.split_once(['/', ':']).unwrap_or((url, ""));
+        let path = match path.split_once('/') {
+            Some((port, rest)) if !port.is_empty() && port.chars().all(|c| c.is_ascii_digit()) => {
+                rest
+            }
+            _ => path,
+        };
+        format!("{host}/{path}").to_lowercase()
+    }
+    key(a) == key(b)
 }
 
 /// The name of Flux source-controller's ignore file (gitignore format,
@@ -92,7 +118,15 @@ impl Repository {
             files,
             charts,
             source_ignores,
+            origin: None,
         }
+    }
+
+    /// This repository with its checkout's `origin` URL (`git remote
+    /// get-url origin`), telling deliveries that read another repository.
+    pub fn with_origin(mut self, origin: Option<String>) -> Repository {
+        self.origin = origin;
+        self
     }
 
     /// Plain YAML files (not a chart's templates) with a document that

@@ -3609,3 +3609,45 @@ fn a_substituted_path_reaches_only_under_its_literal_start() {
         "{change:?}"
     );
 }
+
+/// verify61 V61-3: a delivery applying the policy's path from another
+/// repository than the checkout's origin: the patch here does not switch
+/// that cluster's copy, so the reason; the same repository by another
+/// spelling of its URL is this one.
+#[test]
+fn a_delivery_from_another_repository_gives_the_reason() {
+    let flux = |name: &str, source: &str| {
+        format!("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: {name}\nspec:\n  path: ./policies\n  sourceRef: {{kind: GitRepository, name: {source}}}\n")
+    };
+    let git = |name: &str, url: &str| {
+        format!("apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: {name}\nspec:\n  url: {url}\n  ref: {{branch: main}}\n")
+    };
+    let (staging, prod) = (flux("staging", "fleet"), flux("prod", "prod-policies"));
+    let (fleet, other) = (
+        git("fleet", "ssh://git@github.com:22/org/fleet.git"),
+        git("prod-policies", "https://github.com/org/prod-policies"),
+    );
+    let files = repo(&[
+        ("policies/p.yaml", PLAIN),
+        ("clusters/staging/policies.yaml", &staging),
+        ("clusters/prod/policies.yaml", &prod),
+        ("clusters/sources.yaml", &format!("{fleet}---\n{other}")),
+    ]);
+    let repository =
+        Repository::new(files.clone()).with_origin(Some("https://github.com/org/fleet".into()));
+    let change = repository.plan(&cluster_policy("require-team"), None, &[], "require-team");
+    assert!(
+        change.problem.as_deref().is_some_and(|p| p.starts_with(
+            "clusters/prod/policies.yaml applies ./policies from https://github.com/org/prod-policies, not from this checkout"
+        )),
+        "{change:?}"
+    );
+    // Without the other repository's delivery, the same repository by
+    // another spelling is no other.
+    let mut only_fleet = files;
+    only_fleet.remove("clusters/prod/policies.yaml");
+    let change = Repository::new(only_fleet)
+        .with_origin(Some("git@github.com:org/fleet".into()))
+        .plan(&cluster_policy("require-team"), None, &[], "require-team");
+    assert!(change.promote.is_some(), "{change:?}");
+}
