@@ -268,6 +268,12 @@ fn promote_and_rollback_patches_apply_and_read_back() {
     );
     assert!(output.status.success(), "{}", text(&output));
     let out = dir.path().join("out");
+    // The check the patches need, beside the git apply lines and on the
+    // page (verify58..61: polscan reads files, not builds).
+    let check = polscan::evidence::output::CHECK_THE_BUILD;
+    assert!(text(&output).contains(check), "{}", text(&output));
+    let page = std::fs::read_to_string(out.join("evidence.md")).expect("evidence.md");
+    assert!(page.contains(check), "{page}");
     let evidence: Value = serde_json::from_str(
         &std::fs::read_to_string(out.join("evidence.json")).expect("evidence.json"),
     )

@@ -902,7 +902,16 @@ fn print_git_changes(evidence: &evidence::Evidence, out: &Path, repo: Option<&Pa
             );
         }
     }
+    // polscan reads the checkout's files, not what Flux, Argo CD, Helm or
+    // kustomize build of them: each review of the patches found a layout
+    // it followed wrongly (verify58..61), so the check is the user's too.
+    if polscan::evidence::output::has_patches(evidence) {
+        out!("{CHECK_THE_BUILD}");
+    }
 }
+
+/// Said once beside the `git apply` lines (and on the pages).
+const CHECK_THE_BUILD: &str = polscan::evidence::output::CHECK_THE_BUILD;
 
 /// `text` as one POSIX shell word: as it is when it holds only characters
 /// no shell treats specially, else single-quoted.

@@ -596,6 +596,12 @@ fn decision_section(out: &mut String, evidence: &Evidence) {
     if applies_patches(decisions) {
         out.push_str("<p class=\"meta\">Run <code>git apply</code> in the policy repository's root (the top of its Git work tree); the patch paths above are relative to this package's folder, so from anywhere: <code>git -C &lt;repository&gt; apply &lt;package&gt;/patches/&lt;policy&gt;/promote.patch</code> (or <code>rollback.patch</code>, as the row says), as <code>polscan evidence</code> printed it.</p>");
     }
+    if super::has_patches(evidence) {
+        out.push_str(&format!(
+            "<p class=\"meta\">{}</p>",
+            escape(super::CHECK_THE_BUILD)
+        ));
+    }
     if let Some(baseline) = evidence.baseline.as_ref() {
         let breaches = decision_breaches(decisions);
         let severities = escape(&baseline.severities.join(", "));

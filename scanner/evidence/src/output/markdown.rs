@@ -384,6 +384,9 @@ fn decision_section(out: &mut String, evidence: &Evidence) {
     if applies_patches(decisions) {
         out.push_str("\nRun `git apply` in the policy repository's root (the top of its Git work tree); the patch paths above are relative to this package's folder, so from anywhere: `git -C <repository> apply <package>/patches/<policy>/promote.patch` (or `rollback.patch`, as the row says), as `polscan evidence` printed it.\n");
     }
+    if super::has_patches(evidence) {
+        out.push_str(&format!("\n{}\n", super::CHECK_THE_BUILD));
+    }
     if let Some(baseline) = evidence.baseline.as_ref() {
         let breaches = decision_breaches(decisions);
         if baseline.is_empty() {

@@ -11,6 +11,21 @@ pub mod markdown;
 pub mod merged;
 pub mod package;
 
+/// Whether the package holds a Git patch (promote or rollback) of any
+/// policy.
+pub fn has_patches(evidence: &crate::model::Evidence) -> bool {
+    evidence.policies.iter().any(|p| {
+        p.git_change
+            .as_ref()
+            .is_some_and(|c| c.promote.is_some() || c.rollback.is_some())
+    })
+}
+
+/// The check each Git patch needs before it is merged, said beside the
+/// `git apply` lines and on the pages: polscan reads the checkout's files,
+/// not what Flux, Argo CD, Helm or kustomize build of them.
+pub const CHECK_THE_BUILD: &str = "Before merging a patch, compare what this cluster's delivery builds with it and without it (`flux diff kustomization`, `kustomize build`, `helm template` with the release's values, `argocd app diff`): polscan reads the repository's files, not what Flux, Argo CD, Helm or kustomize build of them, and refuses only the layouts it knows it cannot follow.";
+
 /// How much of a long list a page shows; evidence.json always has all.
 #[derive(Debug, Clone, Copy)]
 pub struct ListLimits {
