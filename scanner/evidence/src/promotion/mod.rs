@@ -1505,40 +1505,61 @@ fn other_repository_delivery(repo: &Repository, file: &str) -> Option<String> {
         Some(kustomization) => kustomization_reaches(repo, &kustomization, file),
         None => folder.is_empty() || file.starts_with(&format!("{folder}/")),
     };
-    let sources: BTreeMap<&str, &str> = repo
+    // Every GitRepository of each name (two clusters may each name theirs
+    // alike: verify62 V62-1): any of another repository counts. One
+    // including another repository's files (spec.include) is another too
+    // (V62-4).
+    let mut sources: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for v in repo
         .files
         .values()
         .flat_map(|f| &f.documents)
         .filter_map(|d| d.value.as_ref())
         .filter(|v| v.get("kind").and_then(Value::as_str) == Some("GitRepository"))
-        .filter_map(|v| {
-            Some((
-                v.pointer("/metadata/name")?.as_str()?,
-                v.pointer("/spec/url")?.as_str()?,
-            ))
-        })
-        .collect();
+    {
+        let (Some(name), Some(url)) = (
+            v.pointer("/metadata/name").and_then(Value::as_str),
+            v.pointer("/spec/url").and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        let entry = sources.entry(name).or_default();
+        entry.push(url);
+        if v.pointer("/spec/include")
+            .and_then(Value::as_array)
+            .is_some_and(|include| !include.is_empty())
+        {
+            entry.push("another repository (spec.include)");
+        }
+    }
     for (path, entry) in &repo.files {
         for value in entry.documents.iter().filter_map(|d| d.value.as_ref()) {
             let api = value
                 .get("apiVersion")
                 .and_then(Value::as_str)
                 .unwrap_or("");
-            if api.starts_with("kustomize.toolkit.fluxcd.io/") {
+            // A Flux Kustomization's path, or a HelmRelease's chart folder
+            // (verify62 V62-2), from a GitRepository.
+            let flux_kustomization = api.starts_with("kustomize.toolkit.fluxcd.io/");
+            let release = value.get("kind").and_then(Value::as_str) == Some("HelmRelease");
+            if flux_kustomization || release {
+                let (source, folder) = if flux_kustomization {
+                    ("/spec/sourceRef", "/spec/path")
+                } else {
+                    ("/spec/chart/spec/sourceRef", "/spec/chart/spec/chart")
+                };
                 let by_git = value
-                    .pointer("/spec/sourceRef/kind")
+                    .pointer(&format!("{source}/kind"))
                     .and_then(Value::as_str)
                     == Some("GitRepository");
-                let url = value
-                    .pointer("/spec/sourceRef/name")
+                let urls = value
+                    .pointer(&format!("{source}/name"))
                     .and_then(Value::as_str)
                     .and_then(|name| sources.get(name));
-                let folder = value
-                    .pointer("/spec/path")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                if let (true, Some(url)) = (by_git, url) {
-                    if !same_repository(url, origin) && reaches(&joined("", folder)) {
+                let folder = value.pointer(folder).and_then(Value::as_str).unwrap_or("");
+                if let (true, Some(urls)) = (by_git, urls) {
+                    let other = urls.iter().find(|url| !same_repository(url, origin));
+                    if let Some(url) = other.filter(|_| reaches(&joined("", folder))) {
                         return Some(format!("{path} applies {folder} from {url}"));
                     }
                 }
@@ -1596,9 +1617,22 @@ fn remote_bases(repo: &Repository, file: &str) -> Vec<String> {
                     || resource.starts_with("github.com/")
                     || resource.starts_with("gitlab.com/")
                     || resource.starts_with("bitbucket.org/");
-                let related = resource
-                    .split(['/', '?', '=', '&', ':'])
-                    .any(|segment| names.contains(&segment));
+                // This very repository at another ref, or a folder whose
+                // local copy builds the file (verify62 V62-3: a remote
+                // `platform` including ../policies).
+                let (repository, folder) = remote_parts(resource);
+                let this_repository = repo
+                    .origin
+                    .as_deref()
+                    .is_some_and(|origin| same_repository(&repository, origin));
+                let builds_it = !folder.is_empty()
+                    && kustomization_in(repo, &folder)
+                        .is_some_and(|k| kustomization_reaches(repo, &k, file));
+                let related = this_repository
+                    || builds_it
+                    || resource
+                        .split(['/', '?', '=', '&', ':'])
+                        .any(|segment| names.contains(&segment));
                 if remote && related {
                     found.push(format!("{path} ({resource})"));
                 }
@@ -1606,6 +1640,33 @@ fn remote_bases(repo: &Repository, file: &str) -> Vec<String> {
         }
     }
     found
+}
+
+/// A remote kustomize resource split into its repository's URL and the
+/// folder in it: `https://github.com/org/r//deploy/prod?ref=v1` →
+/// (`https://github.com/org/r`, `deploy/prod`); `github.com/org/r/deploy`
+/// → (`github.com/org/r`, `deploy`).
+fn remote_parts(resource: &str) -> (String, String) {
+    let bare = resource.split('?').next().unwrap_or(resource);
+    let after_scheme = bare.find("://").map_or(0, |at| at + 3);
+    if let Some(at) = bare[after_scheme..].find("//") {
+        let split = after_scheme + at;
+        return (
+            bare[..split].to_string(),
+            bare[split + 2..].trim_matches('/').to_string(),
+        );
+    }
+    // host/org/repo/path…: the first three parts name the repository.
+    let parts: Vec<&str> = bare[after_scheme..].splitn(4, '/').collect();
+    let repository = format!(
+        "{}{}",
+        &bare[..after_scheme],
+        parts.iter().take(3).copied().collect::<Vec<_>>().join("/")
+    );
+    (
+        repository,
+        parts.get(3).map_or("", |p| p.trim_matches('/')).to_string(),
+    )
 }
 
 /// Whether the checkout's deliveries may apply other folders than their
@@ -1760,7 +1821,13 @@ fn delivery_of(repo: &Repository, file: &str) -> Option<Delivery> {
         };
         applies |= (path.templated && {
             let start = literal_start(&folder);
-            start.is_empty() || file.starts_with(&format!("{start}/"))
+            let under = |p: &str| start.is_empty() || p.starts_with(&format!("{start}/"));
+            // Or a kustomization under it reaching the file, `../` and all
+            // (verify62 V62-5).
+            under(file)
+                || repo.files.keys().any(|k| {
+                    is_kustomization_file(k) && under(k) && kustomization_reaches(repo, k, file)
+                })
         }) || match kustomization_in(repo, &folder) {
             Some(kustomization) => kustomization_reaches(repo, &kustomization, file),
             None if path.recursive => folder.is_empty() || file.starts_with(&format!("{folder}/")),

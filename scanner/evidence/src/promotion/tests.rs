@@ -3651,3 +3651,116 @@ fn a_delivery_from_another_repository_gives_the_reason() {
         .plan(&cluster_policy("require-team"), None, &[], "require-team");
     assert!(change.promote.is_some(), "{change:?}");
 }
+
+/// verify62 V62-1..5: two GitRepositories of one name (any of another
+/// repository counts), a HelmRelease's chart from another repository, a
+/// GitRepository including another's files, a remote base of this very
+/// repository at a pinned ref: the reason. A templated path whose
+/// kustomizations reach the file with `../` does apply it.
+#[test]
+fn other_sources_and_upward_templated_paths() {
+    let origin = Some("https://github.com/org/fleet".to_string());
+    let git = |url: &str, extra: &str| {
+        format!("apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: policies\nspec:\n  url: {url}\n  ref: {{branch: main}}\n{extra}")
+    };
+    let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: policies\nspec:\n  path: ./policies\n  sourceRef: {kind: GitRepository, name: policies}\n";
+    let refused = |files: Vec<(&str, String)>, said: &str| {
+        let files: BTreeMap<String, String> =
+            files.into_iter().map(|(p, t)| (p.to_string(), t)).collect();
+        let change = Repository::new(files).with_origin(origin.clone()).plan(
+            &cluster_policy("require-team"),
+            None,
+            &[],
+            "require-team",
+        );
+        assert!(
+            change.problem.as_deref().is_some_and(|p| p.contains(said)),
+            "{said}: {change:?}"
+        );
+    };
+    refused(
+        vec![
+            ("policies/p.yaml", PLAIN.into()),
+            (
+                "clusters/prod/policies.yaml",
+                format!(
+                    "{flux}---\n{}",
+                    git("https://github.com/org/prod-policies", "")
+                ),
+            ),
+            (
+                "clusters/staging/policies.yaml",
+                format!("{flux}---\n{}", git("https://github.com/org/fleet", "")),
+            ),
+        ],
+        "from https://github.com/org/prod-policies, not from this checkout",
+    );
+    refused(
+        vec![
+            ("policies/p.yaml", PLAIN.into()),
+            (
+                "clusters/prod/policies.yaml",
+                format!(
+                    "{flux}---\n{}",
+                    git(
+                        "https://github.com/org/fleet",
+                        "  include:\n  - repository: {name: other}\n"
+                    )
+                ),
+            ),
+        ],
+        "from another repository (spec.include)",
+    );
+    refused(
+        vec![
+            ("policies/p.yaml", PLAIN.into()),
+            (
+                "policies/kustomization.yaml",
+                "resources:\n- p.yaml\n".into(),
+            ),
+            (
+                "platform/kustomization.yaml",
+                "resources:\n- ../policies\n".into(),
+            ),
+            (
+                "deploy/staging/kustomization.yaml",
+                "resources:\n- ../../platform\n".into(),
+            ),
+            (
+                "deploy/prod/kustomization.yaml",
+                "resources:\n- https://github.com/org/fleet//platform?ref=v1.4.0\n".into(),
+            ),
+        ],
+        "builds a remote kustomize base",
+    );
+    let template = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: require-team\nspec:\n  validationFailureAction: {{ .Values.action }}\n  rules: []\n";
+    let release = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: policies\nspec:\n  chart:\n    spec:\n      chart: ./charts/policies\n      sourceRef: {kind: GitRepository, name: policies}\n      reconcileStrategy: Revision\n";
+    refused(
+        vec![
+            ("charts/policies/Chart.yaml", CHART.into()),
+            ("charts/policies/templates/p.yaml", template.into()),
+            ("charts/policies/values.yaml", "action: Audit\n".into()),
+            (
+                "clusters/prod/hr.yaml",
+                format!(
+                    "{release}---\n{}",
+                    git("https://github.com/org/prod-charts", "")
+                ),
+            ),
+        ],
+        "from https://github.com/org/prod-charts",
+    );
+    // A templated path whose kustomizations reach up to the file.
+    let templated = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: policies\nspec:\n  path: ./deploy/${cluster_name}\n  sourceRef: {kind: GitRepository, name: flux-system}\n";
+    let files = repo(&[
+        ("policies/p.yaml", PLAIN),
+        ("policies/kustomization.yaml", "resources:\n- p.yaml\n"),
+        (
+            "deploy/prod/kustomization.yaml",
+            "resources:\n- ../../policies\n",
+        ),
+        ("clusters/prod/policies.yaml", templated),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert!(change.promote.is_some(), "{change:?}");
+}
