@@ -1043,9 +1043,24 @@ fn delivery_notes(repo: &Repository, settings: &[Setting]) -> Vec<String> {
                 .find(|k| value.pointer(&format!("/spec/ref/{k}")).is_some())
                 .map(|by| format!("is pinned by ref.{by}: the commit reaches the cluster only when the pin moves to it"))
                 .or_else(|| {
+                    // A tag by its full reference name (verify62 V62-10).
+                    let name = value.pointer("/spec/ref/name").and_then(Value::as_str)?;
+                    name.starts_with("refs/tags/").then(|| {
+                        format!("is pinned by ref.name {name}: the commit reaches the cluster only when the pin moves to it")
+                    })
+                })
+                .or_else(|| {
                     // A branch of its own (per environment, verify60
                     // V60-7): the commit must go there.
-                    let branch = value.pointer("/spec/ref/branch").and_then(Value::as_str)?;
+                    let branch = value
+                        .pointer("/spec/ref/branch")
+                        .and_then(Value::as_str)
+                        .or_else(|| {
+                            value
+                                .pointer("/spec/ref/name")
+                                .and_then(Value::as_str)?
+                                .strip_prefix("refs/heads/")
+                        })?;
                     (!matches!(branch, "main" | "master")).then(|| {
                         format!("follows branch {branch}: commit the patch to that branch (a commit to another does not reach the cluster)")
                     })

@@ -46,6 +46,16 @@ pub(super) fn same_repository(a: &str, b: &str) -> bool {
             }
             _ => path,
         };
+        // Azure DevOps's SSH form names the HTTPS one's repository
+        // (verify62 V62-8): ssh.dev.azure.com/v3/org/proj/repo is
+        // dev.azure.com/org/proj/_git/repo.
+        if host.eq_ignore_ascii_case("ssh.dev.azure.com") {
+            if let Some(rest) = path.strip_prefix("v3/") {
+                if let Some((project, repository)) = rest.rsplit_once('/') {
+                    return format!("dev.azure.com/{project}/_git/{repository}").to_lowercase();
+                }
+            }
+        }
         format!("{host}/{path}").to_lowercase()
     }
     key(a) == key(b)

@@ -3510,6 +3510,22 @@ fn a_delivery_on_a_branch_of_its_own_is_noted() {
     let source = |branch: &str| {
         format!("apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: prod\nspec:\n  url: https://git.example.com/p.git\n  ref: {{branch: {branch}}}\n")
     };
+    // verify62 V62-10: ref.name refs/heads/… is a branch too.
+    let by_name = source("x").replace("ref: {branch: x}", "ref: {name: refs/heads/production}");
+    let files = repo(&[
+        ("policies/p.yaml", PLAIN),
+        ("clusters/prod/policies.yaml", flux),
+        ("clusters/prod/source.yaml", &by_name),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert!(
+        change
+            .notes
+            .iter()
+            .any(|n| n.contains("follows branch production")),
+        "{:?}",
+        change.notes
+    );
     for (branch, noted) in [("release/prod", true), ("main", false)] {
         let app = argo(branch);
         let files = repo(&[("policies/p.yaml", PLAIN), ("argo/prod.yaml", &app)]);
@@ -3763,4 +3779,27 @@ fn other_sources_and_upward_templated_paths() {
     ]);
     let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
     assert!(change.promote.is_some(), "{change:?}");
+}
+
+/// verify62 V62-8: Azure DevOps's SSH URL and its HTTPS clone URL name
+/// one repository; other spellings of one URL too, another repository not.
+#[test]
+fn git_urls_of_one_repository_compare_equal() {
+    use super::repository::same_repository;
+    assert!(same_repository(
+        "ssh://git@ssh.dev.azure.com/v3/org/proj/fleet",
+        "https://org@dev.azure.com/org/proj/_git/fleet"
+    ));
+    assert!(same_repository(
+        "git@github.com:org/fleet.git",
+        "https://github.com/org/fleet/"
+    ));
+    assert!(same_repository(
+        "ssh://git@gitlab.example.com:2222/org/fleet",
+        "https://gitlab.example.com/org/fleet.git"
+    ));
+    assert!(!same_repository(
+        "https://github.com/org/fleet",
+        "https://github.com/org/prod-policies"
+    ));
 }
