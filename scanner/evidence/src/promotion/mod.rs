@@ -1606,10 +1606,19 @@ fn other_repository_delivery(repo: &Repository, file: &str) -> Option<String> {
 /// from a pinned remote ref while the patch went to the local copy another
 /// environment builds).
 fn remote_bases(repo: &Repository, file: &str) -> Vec<String> {
-    // The names that tie a remote resource to `file`: its own name and its
-    // folders' (an ingress controller's remote base is not the policies':
-    // verify61 V61-5; a remote copy of policies/a.yaml is: V61-1).
-    let names: Vec<&str> = file.split('/').filter(|part| !part.is_empty()).collect();
+    // A remote folder (or file) naming `file`: its folder, or a path
+    // ending in the file's own (an ingress controller's remote base is not
+    // the policies', verify61 V61-5; nor Kyverno's `policies` repository's
+    // pod-security folder, verify62 V62-9; a remote copy of
+    // policies/a.yaml is, V61-1).
+    let own_folder = file.rsplit_once('/').map_or("", |(dir, _)| dir);
+    let names_file = |remote: &str| {
+        !remote.is_empty()
+            && (remote == own_folder
+                || remote.ends_with(&format!("/{own_folder}"))
+                || remote == file
+                || remote.ends_with(&format!("/{file}")))
+    };
     let mut found = Vec::new();
     for (path, entry) in &repo.files {
         let flux = |v: &Value| {
@@ -1643,11 +1652,7 @@ fn remote_bases(repo: &Repository, file: &str) -> Vec<String> {
                 let builds_it = !folder.is_empty()
                     && kustomization_in(repo, &folder)
                         .is_some_and(|k| kustomization_reaches(repo, &k, file));
-                let related = this_repository
-                    || builds_it
-                    || resource
-                        .split(['/', '?', '=', '&', ':'])
-                        .any(|segment| names.contains(&segment));
+                let related = this_repository || builds_it || names_file(&folder);
                 if remote && related {
                     found.push(format!("{path} ({resource})"));
                 }

@@ -3475,6 +3475,12 @@ fn a_remote_base_in_the_checkout_gives_the_reason() {
             "https://github.com/kubernetes/ingress-nginx//deploy/static?ref=v1.9.0",
             false,
         ),
+        // verify62 V62-9: Kyverno's policies repository is not this
+        // checkout's policies folder.
+        (
+            "https://github.com/kyverno/policies//pod-security/baseline?ref=main",
+            false,
+        ),
     ] {
         let prod = format!("resources:\n- {remote}\n");
         let files = repo(&[
