@@ -736,9 +736,23 @@ fn plan_inner(
         let overlays = including_kustomizations(repo, file);
         if overlays.len() > 1 {
             shared_source = true;
+            // An ApplicationSet counts twice (it fans out), named once
+            // (verify61 V61-10).
+            let named: Vec<&String> = overlays
+                .iter()
+                .filter(|o| {
+                    !overlays
+                        .iter()
+                        .any(|other| *other == format!("{o} (each Application it generates)"))
+                })
+                .collect();
             notes.push(format!(
                 "{file} is built by each of {}: the patch switches the policy wherever any of them is applied",
-                overlays.join(", ")
+                named
+                    .iter()
+                    .map(|o| o.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
     }

@@ -3809,3 +3809,21 @@ fn git_urls_of_one_repository_compare_equal() {
         "https://github.com/org/prod-policies"
     ));
 }
+
+/// verify61 V61-10: an ApplicationSet applying the policy's folder is
+/// named once in the note (it counts as several, one per Application).
+#[test]
+fn an_application_set_is_named_once() {
+    let set = "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: all\nspec:\n  generators:\n  - list: {elements: [{env: prod}, {env: staging}]}\n  template:\n    spec:\n      source: {path: policies}\n      syncPolicy: {automated: {}}\n";
+    let files = repo(&[("policies/p.yaml", PLAIN), ("argocd/set.yaml", set)]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    let note = change
+        .notes
+        .iter()
+        .find(|n| n.contains("is built by each of"))
+        .unwrap_or_else(|| panic!("{change:?}"));
+    assert!(
+        note.contains("built by each of argocd/set.yaml (each Application it generates):"),
+        "{note}"
+    );
+}
