@@ -935,11 +935,8 @@ fn including_kustomizations(repo: &Repository, file: &str) -> Vec<String> {
                 let templated = spec_path.contains("{{");
                 // A folder with a kustomization file builds what that
                 // lists, not every file under it (verify57 V57-8).
-                let holds_file = match kustomization_in(repo, &target) {
-                    Some(kustomization) => kustomization_reaches(repo, &kustomization, file),
-                    None => holds(&target, file),
-                };
-                if !(templated || holds_file || building.contains(&target)) {
+                if !(templated || folder_builds(repo, &target, file) || building.contains(&target))
+                {
                     continue;
                 }
                 found.retain(|top| includes.get(top).is_none_or(|(dir, _)| *dir != target));
@@ -1423,10 +1420,7 @@ fn metadata_changers(repo: &Repository, file: &str) -> Vec<String> {
             // What builds `file`: (the object holding transformers,
             // replacements and patches).
             let mut builders: Vec<&Value> = Vec::new();
-            let reaches_folder = |folder: &str| match kustomization_in(repo, folder) {
-                Some(kustomization) => kustomization_reaches(repo, &kustomization, file),
-                None => folder.is_empty() || file.starts_with(&format!("{folder}/")),
-            };
+            let reaches_folder = |folder: &str| folder_builds(repo, folder, file);
             if is_kustomization_file(path) {
                 if kustomization_applies_to(repo, path, file) {
                     builders.push(value);
@@ -1510,10 +1504,7 @@ fn renamers_of(repo: &Repository, file: &str) -> Vec<Renamer> {
             if is_kustomization_file(builds) {
                 return kustomization_applies_to(repo, builds, file);
             }
-            match kustomization_in(repo, builds) {
-                Some(kustomization) => kustomization_reaches(repo, &kustomization, file),
-                None => builds.is_empty() || file.starts_with(&format!("{builds}/")),
-            }
+            folder_builds(repo, builds, file)
         })
         .map(|(renamer, _)| renamer)
         .collect();
@@ -1530,10 +1521,7 @@ fn renamers_of(repo: &Repository, file: &str) -> Vec<Renamer> {
 /// staging only).
 fn other_repository_delivery(repo: &Repository, file: &str) -> Option<String> {
     let origin = repo.origin.as_deref()?;
-    let reaches = |folder: &str| match kustomization_in(repo, folder) {
-        Some(kustomization) => kustomization_reaches(repo, &kustomization, file),
-        None => folder.is_empty() || file.starts_with(&format!("{folder}/")),
-    };
+    let reaches = |folder: &str| folder_builds(repo, folder, file);
     // Every GitRepository of each name (two clusters may each name theirs
     // alike: verify62 V62-1): any of another repository counts. One
     // including another repository's files (spec.include) is another too
@@ -1862,10 +1850,11 @@ fn delivery_of(repo: &Repository, file: &str) -> Option<Delivery> {
                 || repo.files.keys().any(|k| {
                     is_kustomization_file(k) && under(k) && kustomization_reaches(repo, k, file)
                 })
-        }) || match kustomization_in(repo, &folder) {
-            Some(kustomization) => kustomization_reaches(repo, &kustomization, file),
-            None if path.recursive => folder.is_empty() || file.starts_with(&format!("{folder}/")),
-            None => folder_of(file) == folder,
+        }) || if path.recursive || kustomization_in(repo, &folder).is_some() {
+            folder_builds(repo, &folder, file)
+        } else {
+            // A plain directory without recurse: its own files.
+            folder_of(file) == folder
         };
         applied.push(if folder.is_empty() {
             ".".to_string()
@@ -1974,11 +1963,7 @@ fn kustomization_applies_to(repo: &Repository, kustomization: &str, file: &str) 
                 if is_kustomization_file(path) {
                     pending.push(path.clone());
                 } else {
-                    let builds = match kustomization_in(repo, &base) {
-                        Some(built) => kustomization_reaches(repo, &built, file),
-                        None => base.is_empty() || file.starts_with(&format!("{base}/")),
-                    };
-                    if builds {
+                    if folder_builds(repo, &base, file) {
                         return true;
                     }
                 }
@@ -1986,6 +1971,17 @@ fn kustomization_applies_to(repo: &Repository, kustomization: &str, file: &str) 
         }
     }
     false
+}
+
+/// Whether what Flux (or kustomize, or Argo CD with `directory.recurse`)
+/// builds of `folder` holds `file`: what the kustomization file there
+/// reaches, else every manifest under the folder (Flux generates a
+/// kustomization of them all).
+fn folder_builds(repo: &Repository, folder: &str, file: &str) -> bool {
+    match kustomization_in(repo, folder) {
+        Some(kustomization) => kustomization_reaches(repo, &kustomization, file),
+        None => folder.is_empty() || file.starts_with(&format!("{folder}/")),
+    }
 }
 
 /// Whether the kustomization file `kustomization` reaches `file` through
@@ -4141,12 +4137,7 @@ fn release_namespace_of(repo: &Repository, path: &str, value: &Value) -> Option<
                                 .and_then(Value::as_str)
                                 .unwrap_or(""),
                         );
-                        match kustomization_in(repo, &folder) {
-                            Some(kustomization) => {
-                                kustomization_reaches(repo, &kustomization, path)
-                            }
-                            None => folder.is_empty() || path.starts_with(&format!("{folder}/")),
-                        }
+                        folder_builds(repo, &folder, path)
                     }
                 } else {
                     false
