@@ -678,6 +678,17 @@ fn plan_inner(
                 copies.join("; ")
             ));
         }
+        // Only what the planner reads, or knows to leave the policy alone,
+        // may build the file: anything else could rename it or set its
+        // action, unseen here.
+        let unfollowed = unfollowed_builds(repo, &setting.file);
+        if !unfollowed.is_empty() {
+            return Err(format!(
+                "{} is built by what polscan does not follow ({}): the cluster's policy may differ from the file (another name, another action), so no patch is made; switch the action where the build makes it, or by hand, and check the result with the build's own tool (kustomize build, argocd app manifests)",
+                setting.file,
+                unfollowed.join("; ")
+            ));
+        }
         if let Some(kustomization) = not_built_by_its_kustomization(repo, &setting.file) {
             return Err(format!(
                 "{} is not built: {kustomization}, so the cluster's policy comes from elsewhere, or from no file here; a patch of it would change nothing",
@@ -1114,7 +1125,10 @@ fn delivery_notes(repo: &Repository, settings: &[Setting]) -> Vec<String> {
                     "Kustomization" if api.starts_with("kustomize.toolkit.fluxcd.io/") => value
                         .pointer("/spec/path")
                         .and_then(Value::as_str)
-                        .is_some_and(|p| holds(&joined("", p), &setting.file)),
+                        .is_some_and(|p| {
+                            holds(&joined("", p), &setting.file)
+                                || folder_builds(repo, &joined("", p), &setting.file)
+                        }),
                     "Application" | "ApplicationSet" if api.starts_with("argoproj.io/") => {
                         let spec = argo_spec(value);
                         let sources = argo_sources(value);
@@ -1161,6 +1175,14 @@ fn delivery_notes(repo: &Repository, settings: &[Setting]) -> Vec<String> {
                 };
                 if !delivers {
                     continue;
+                }
+                // Applied to the cluster a kubeconfig Secret names, not
+                // the one Flux runs in.
+                if let Some(secret) = value
+                    .pointer("/spec/kubeConfig/secretRef/name")
+                    .and_then(Value::as_str)
+                {
+                    say(format!("{path}: the {kind} applies it to the cluster its spec.kubeConfig (Secret {secret}) names, not to the cluster Flux runs in: check that is the cluster this package judged"));
                 }
                 if value.pointer("/spec/suspend").and_then(Value::as_bool) == Some(true) {
                     say(format!("{path}: the {kind} is suspended (spec.suspend: true): the patch reaches the cluster only once it is resumed (flux resume)"));
@@ -1410,83 +1432,253 @@ fn metadata_changers(repo: &Repository, file: &str) -> Vec<String> {
         "metadata.namespace",
     ];
     let mut found = Vec::new();
-    for (path, entry) in &repo.files {
+    for Builder {
+        path,
+        value: builder,
+        ..
+    } in builders_of(repo, file)
+    {
         let folder = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        let listed = |key: &str| {
+            builder
+                .get(key)
+                .and_then(Value::as_array)
+                .is_some_and(|items| !items.is_empty())
+        };
+        if listed("transformers") {
+            found.push(format!("{path} (transformers, not followed)"));
+        }
+        // A list entry's text: inline, or the file it names.
+        let text_of = |item: &Value| -> String {
+            let named = item
+                .get("path")
+                .and_then(Value::as_str)
+                .or(item.as_str().filter(|t| !t.contains('\n')));
+            let inline = item
+                .get("patch")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| serde_json::to_string(item).unwrap_or_default());
+            named
+                .and_then(|relative| repo.text(&joined(folder, relative)))
+                .map(str::to_string)
+                .unwrap_or(inline)
+        };
+        let touching = |key: &str| {
+            builder
+                .get(key)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|item| {
+                    let text = text_of(item);
+                    TOUCHES.iter().any(|t| text.contains(t))
+                })
+        };
+        if touching("replacements") {
+            found.push(format!(
+                "{path} (replacements of metadata.name or namespace)"
+            ));
+        }
+        if touching("patches") || touching("patchesJson6902") {
+            found.push(format!("{path} (a patch of metadata.name or namespace)"));
+        }
+    }
+    found.dedup();
+    found
+}
+
+/// What kind of build a [`Builder`] is.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum BuilderKind {
+    /// A `kustomization.yaml` (kustomize's own fields).
+    Kustomization,
+    /// A Flux Kustomization's `spec`.
+    FluxKustomization,
+    /// An Argo CD Application source's `kustomize` (or the source itself,
+    /// for a config management `plugin`).
+    ArgoSource,
+}
+
+/// A build reaching a file: the file declaring it and the object holding
+/// its transformers, patches and the like.
+struct Builder<'a> {
+    path: &'a str,
+    kind: BuilderKind,
+    value: &'a Value,
+}
+
+/// The builds reaching `file`: each kustomization file applying to it,
+/// each Flux Kustomization whose `spec.path` builds it, each Argo CD
+/// source (not a chart) whose `path` builds it.
+fn builders_of<'a>(repo: &'a Repository, file: &str) -> Vec<Builder<'a>> {
+    let mut builders = Vec::new();
+    for (path, entry) in &repo.files {
         for value in entry.documents.iter().filter_map(|d| d.value.as_ref()) {
             let api = value
                 .get("apiVersion")
                 .and_then(Value::as_str)
                 .unwrap_or("");
-            // What builds `file`: (the object holding transformers,
-            // replacements and patches).
-            let mut builders: Vec<&Value> = Vec::new();
             let reaches_folder = |folder: &str| folder_builds(repo, folder, file);
             if is_kustomization_file(path) {
                 if kustomization_applies_to(repo, path, file) {
-                    builders.push(value);
+                    builders.push(Builder {
+                        path,
+                        kind: BuilderKind::Kustomization,
+                        value,
+                    });
                 }
             } else if api.starts_with("kustomize.toolkit.fluxcd.io/") {
                 let spec_path = value.pointer("/spec/path").and_then(Value::as_str);
                 if reaches_folder(&joined("", spec_path.unwrap_or(""))) {
                     if let Some(spec) = value.get("spec") {
-                        builders.push(spec);
+                        builders.push(Builder {
+                            path,
+                            kind: BuilderKind::FluxKustomization,
+                            value: spec,
+                        });
                     }
                 }
             } else if api.starts_with("argoproj.io/") {
                 for source in argo_sources(value) {
                     let source_path = source.get("path").and_then(Value::as_str).unwrap_or("");
                     if source.get("chart").is_none() && reaches_folder(&joined("", source_path)) {
-                        if let Some(kustomize) = source.get("kustomize") {
-                            builders.push(kustomize);
+                        if let Some(built) = source
+                            .get("kustomize")
+                            .or(source.get("plugin").map(|_| source))
+                        {
+                            builders.push(Builder {
+                                path,
+                                kind: BuilderKind::ArgoSource,
+                                value: built,
+                            });
                         }
                     }
                 }
             }
-            for builder in builders {
-                let listed = |key: &str| {
-                    builder
-                        .get(key)
-                        .and_then(Value::as_array)
-                        .is_some_and(|items| !items.is_empty())
-                };
-                if listed("transformers") {
-                    found.push(format!("{path} (transformers, not followed)"));
-                }
-                // A list entry's text: inline, or the file it names.
-                let text_of = |item: &Value| -> String {
-                    let named = item
-                        .get("path")
-                        .and_then(Value::as_str)
-                        .or(item.as_str().filter(|t| !t.contains('\n')));
-                    let inline = item
-                        .get("patch")
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                        .unwrap_or_else(|| serde_json::to_string(item).unwrap_or_default());
-                    named
-                        .and_then(|relative| repo.text(&joined(folder, relative)))
-                        .map(str::to_string)
-                        .unwrap_or(inline)
-                };
-                let touching = |key: &str| {
-                    builder
-                        .get(key)
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .any(|item| {
-                            let text = text_of(item);
-                            TOUCHES.iter().any(|t| text.contains(t))
-                        })
-                };
-                if touching("replacements") {
-                    found.push(format!(
-                        "{path} (replacements of metadata.name or namespace)"
-                    ));
-                }
-                if touching("patches") || touching("patchesJson6902") {
-                    found.push(format!("{path} (a patch of metadata.name or namespace)"));
-                }
+        }
+    }
+    builders
+}
+
+/// The builds reaching `file` that use what polscan does not follow,
+/// each as `<file> (<field>)`: a kustomization field outside those read
+/// here or known to leave a policy's name, namespace and action alone
+/// (`vars`, `configurations`, `generators`, or one this version does not
+/// know), a Flux Kustomization field it does not know, an Argo CD
+/// config management plugin, or a `kustomize` option it does not know.
+/// Reading only what is known is the point: a build feature the planner
+/// has not modelled could rename the policy or set its action, and the
+/// patch would then not be what the cluster gets (kustomize's
+/// `api/types/kustomization.go`, Flux's `KustomizationSpec`, Argo CD's
+/// `ApplicationSourceKustomize`).
+fn unfollowed_builds(repo: &Repository, file: &str) -> Vec<String> {
+    // Read by the planner, or unable to change a policy's name,
+    // namespace or action fields.
+    const KUSTOMIZATION: &[&str] = &[
+        "apiVersion",
+        "kind",
+        "metadata",
+        "resources",
+        "bases",
+        "components",
+        "crds",
+        "openapi",
+        "namespace",
+        "namePrefix",
+        "nameSuffix",
+        "commonLabels",
+        "labels",
+        "commonAnnotations",
+        "buildMetadata",
+        "patches",
+        "patchesStrategicMerge",
+        "patchesJson6902",
+        "replacements",
+        "transformers",
+        "validators",
+        "images",
+        "imageTags",
+        "replicas",
+        "configMapGenerator",
+        "secretGenerator",
+        "generatorOptions",
+        "helmCharts",
+        "helmGlobals",
+        "helmChartInflationGenerator",
+        "sortOptions",
+    ];
+    const FLUX: &[&str] = &[
+        "interval",
+        "retryInterval",
+        "timeout",
+        "path",
+        "sourceRef",
+        "prune",
+        "deletionPolicy",
+        "wait",
+        "force",
+        "healthChecks",
+        "healthCheckExprs",
+        "dependsOn",
+        "serviceAccountName",
+        "suspend",
+        "decryption",
+        "postBuild",
+        "targetNamespace",
+        "namePrefix",
+        "nameSuffix",
+        "patches",
+        "patchesStrategicMerge",
+        "patchesJson6902",
+        "images",
+        "components",
+        "ignoreMissingComponents",
+        "commonMetadata",
+        "validation",
+        // Another cluster: a note (delivery_notes), the build is the same.
+        "kubeConfig",
+    ];
+    const ARGO: &[&str] = &[
+        "namePrefix",
+        "nameSuffix",
+        "images",
+        "replicas",
+        "commonLabels",
+        "commonAnnotations",
+        "commonAnnotationsEnvsubst",
+        "forceCommonLabels",
+        "forceCommonAnnotations",
+        "labelWithoutSelector",
+        "labelIncludeTemplates",
+        "namespace",
+        "version",
+        "kubeVersion",
+        "apiVersions",
+        "patches",
+        "components",
+        "ignoreMissingComponents",
+    ];
+    let mut found = Vec::new();
+    for builder in builders_of(repo, file) {
+        let Some(fields) = builder.value.as_object() else {
+            continue;
+        };
+        let (known, what): (&[&str], &str) = match builder.kind {
+            BuilderKind::Kustomization => (KUSTOMIZATION, "kustomize"),
+            BuilderKind::FluxKustomization => (FLUX, "Flux Kustomization"),
+            BuilderKind::ArgoSource if fields.contains_key("plugin") => {
+                found.push(format!(
+                    "{} (an Argo CD config management plugin builds it)",
+                    builder.path
+                ));
+                continue;
+            }
+            BuilderKind::ArgoSource => (ARGO, "Argo CD kustomize"),
+        };
+        for field in fields.keys() {
+            if !known.contains(&field.as_str()) {
+                found.push(format!("{} ({what} `{field}`, not followed)", builder.path));
             }
         }
     }
