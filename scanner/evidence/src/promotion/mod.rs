@@ -596,7 +596,7 @@ impl Repository {
                 // lest a team wait for a reconciliation that changes
                 // nothing (verify47 V47-8).
                 if let Some(overlays) =
-                    kustomize_patches_of(self, &[policy.name], &[policy.kind], false)
+                    kustomize_patches_of(self, &[policy.name], &[policy.kind], None, false)
                 {
                     problem.push_str(&format!(
                         "; {} patch the policy, and polscan compares Git's base, not what they build: if their patch is the difference, Git is not ahead — switch the action by hand, or move it into the overlay",
@@ -2201,6 +2201,37 @@ fn kustomization_reaches(repo: &Repository, kustomization: &str, file: &str) -> 
     false
 }
 
+/// [`kustomization_reaches`], where a folder listed without a
+/// kustomization file of its own (which kustomize refuses to build) also
+/// counts as reaching every file under it: for a patch that may set the
+/// action, a build that may not even work still counts.
+fn loosely_reaches(repo: &Repository, kustomization: &str, file: &str) -> bool {
+    let mut pending = vec![kustomization.to_string()];
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    while let Some(path) = pending.pop() {
+        if !seen.insert(path.clone()) {
+            continue;
+        }
+        let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir).to_string();
+        let Some(entry) = repo.files.get(&path) else {
+            continue;
+        };
+        for target in kustomization_targets(entry, &dir) {
+            match kustomization_in(repo, &target) {
+                Some(inner) => pending.push(inner),
+                None if target.is_empty()
+                    || target == file
+                    || file.starts_with(&format!("{target}/")) =>
+                {
+                    return true
+                }
+                None => {}
+            }
+        }
+    }
+    false
+}
+
 /// What the change sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Target {
@@ -2486,7 +2517,8 @@ fn locate(
     } else {
         vec![policy.kind]
     };
-    if let Some(kustomizations) = kustomize_patches_of(repo, &names, &kinds, true) {
+    let files: Vec<&str> = targets.iter().map(|site| site.file).collect();
+    if let Some(kustomizations) = kustomize_patches_of(repo, &names, &kinds, Some(&files), true) {
         return Err(format!(
             "{} may patch the action of {} (a kustomize patch names it and an action field): the patch of the base would not be what the cluster gets; change the action by hand",
             kustomizations.join(", "),
@@ -2601,12 +2633,15 @@ fn locate(
 /// /spec/validationFailureAction`; a strategic-merge file naming the
 /// policy is a second copy of it, refused where documents are located).
 /// A patch of the base alone would then not be what the cluster gets.
-/// With `action_only` false, one patching anything of them. None when
-/// there is none.
+/// With `action_only` false, one patching anything of them. With `files`
+/// (where the policy's documents are), a kustomization file counts only
+/// where it applies to one of them ([`kustomization_applies_to`]). None
+/// when there is none.
 fn kustomize_patches_of(
     repo: &Repository,
     names: &[&str],
     kinds: &[&str],
+    files: Option<&[&str]>,
     action_only: bool,
 ) -> Option<Vec<String>> {
     const FIELDS: [&str; 2] = ["ailureAction", "validationActions"];
@@ -2777,6 +2812,16 @@ fn kustomize_patches_of(
         .iter()
         .filter(|(path, file)| {
             is_kustomization(path, &file.text)
+                // A kustomization file transforms only what it builds
+                // (the policy library's pod-security/enforce overlay
+                // patches its own folder's policies, not best-practices').
+                && !(is_kustomization_file(path)
+                    && files.is_some_and(|files| {
+                        !files.iter().any(|file| {
+                            kustomization_applies_to(repo, path, file)
+                                || loosely_reaches(repo, path, file)
+                        })
+                    }))
                 && (names_one(&file.text) || selects_without_name(path, file))
                 && (!action_only
                     || json_patch_elsewhere

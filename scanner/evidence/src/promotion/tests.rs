@@ -3880,9 +3880,11 @@ fn a_build_feature_not_followed_gets_the_reason() {
     let change = plan(&files, &cluster_policy("a"), &[], "a");
     assert_eq!(change.promote, None, "{change:?}");
     assert!(
-        change.problem.as_deref().is_some_and(
-            |p| p.contains("argocd/policies.yaml (an Argo CD config management plugin builds it)")
-        ),
+        change
+            .problem
+            .as_deref()
+            .is_some_and(|p| p
+                .contains("argocd/policies.yaml (an Argo CD config management plugin builds it)")),
         "{change:?}"
     );
     // Labels, images and a ConfigMap generator: patched.
@@ -3901,6 +3903,38 @@ fn a_build_feature_not_followed_gets_the_reason() {
             .notes
             .iter()
             .any(|n| n.contains("spec.kubeConfig (Secret prod-kubeconfig)")),
+        "{change:?}"
+    );
+}
+
+/// The Kyverno policy library's layout: `pod-security/enforce` patches
+/// every ClusterPolicy it builds (`../restricted`, no name in the target)
+/// to Enforce. A policy in another folder, which that kustomization does
+/// not build, is patched; one it builds still gets the reason.
+#[test]
+fn a_kustomize_patch_counts_only_for_what_its_kustomization_builds() {
+    let enforce = "resources:\n- ../restricted\npatches:\n- patch: |-\n    - op: replace\n      path: /spec/validationFailureAction\n      value: Enforce\n  target:\n    kind: ClusterPolicy\n";
+    let files = repo(&[
+        (
+            "pod-security/restricted/kustomization.yaml",
+            "resources:\n- p.yaml\n",
+        ),
+        (
+            "pod-security/restricted/p.yaml",
+            &PLAIN.replace("require-team", "restricted-a"),
+        ),
+        ("pod-security/enforce/kustomization.yaml", enforce),
+        ("best-practices/require-team/p.yaml", PLAIN),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert!(change.promote.is_some(), "{change:?}");
+    let change = plan(&files, &cluster_policy("restricted-a"), &[], "restricted-a");
+    assert_eq!(change.promote, None);
+    assert!(
+        change
+            .problem
+            .as_deref()
+            .is_some_and(|p| p.contains("pod-security/enforce/kustomization.yaml may patch")),
         "{change:?}"
     );
 }
