@@ -1564,8 +1564,7 @@ fn builders_of<'a>(repo: &'a Repository, file: &str) -> Vec<Builder<'a>> {
 /// The builds reaching `file` that use what polscan does not follow,
 /// each as `<file> (<field>)`: a kustomization field outside those read
 /// here or known to leave a policy's name, namespace and action alone
-/// (`vars`, `configurations`, `generators`, or one this version does not
-/// know), a Flux Kustomization field it does not know, an Argo CD
+/// (`configurations`, or one this version does not know), a Flux Kustomization field it does not know, an Argo CD
 /// config management plugin, or a `kustomize` option it does not know.
 /// Reading only what is known is the point: a build feature the planner
 /// has not modelled could rename the policy or set its action, and the
@@ -1607,6 +1606,11 @@ fn unfollowed_builds(repo: &Repository, file: &str) -> Vec<String> {
         "helmGlobals",
         "helmChartInflationGenerator",
         "sortOptions",
+        // Generators add objects (KSOPS' secrets); a name taken already
+        // fails the build. `vars` reach only the fields `configurations`
+        // add to kustomize's defaults, which name no policy kind.
+        "generators",
+        "vars",
     ];
     const FLUX: &[&str] = &[
         "interval",

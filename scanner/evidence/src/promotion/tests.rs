@@ -3829,27 +3829,19 @@ fn an_application_set_is_named_once() {
 }
 
 /// A build reaching the file with a feature the planner does not read
-/// (kustomize `vars`, `configurations` or `generators`, a field this
-/// version does not know, an Argo CD config management plugin): the
+/// (kustomize `configurations`, a field this version does not know, an
+/// Argo CD config management plugin): the
 /// policy the cluster gets may differ from the file, so the reason comes
 /// instead of a patch. Fields that leave a policy's name and action alone
-/// (labels, images, generators of ConfigMaps) do not refuse it; a Flux
+/// (labels, images, generators) do not refuse it; a Flux
 /// Kustomization with `kubeConfig` gets a note naming the other cluster.
 #[test]
 fn a_build_feature_not_followed_gets_the_reason() {
     let policy = PLAIN.replace("require-team", "a");
     for (overlay, what) in [
         (
-            "resources:\n- ../../base\nvars:\n- name: ACTION\n  objref: {kind: ConfigMap, name: c, apiVersion: v1}\n",
-            "kustomize `vars`",
-        ),
-        (
             "resources:\n- ../../base\nconfigurations:\n- fieldspecs.yaml\n",
             "kustomize `configurations`",
-        ),
-        (
-            "resources:\n- ../../base\ngenerators:\n- gen.yaml\n",
-            "kustomize `generators`",
         ),
         (
             "resources:\n- ../../base\nnewFeature: {}\n",
@@ -3887,8 +3879,8 @@ fn a_build_feature_not_followed_gets_the_reason() {
                 .contains("argocd/policies.yaml (an Argo CD config management plugin builds it)")),
         "{change:?}"
     );
-    // Labels, images and a ConfigMap generator: patched.
-    let harmless = "resources:\n- ../../base\ncommonLabels: {env: prod}\nimages:\n- {name: nginx, newTag: '1.27'}\nconfigMapGenerator:\n- name: c\n  literals: [a=b]\n";
+    // Labels, images, a ConfigMap generator, KSOPS' generator: patched.
+    let harmless = "resources:\n- ../../base\ncommonLabels: {env: prod}\nimages:\n- {name: nginx, newTag: '1.27'}\nconfigMapGenerator:\n- name: c\n  literals: [a=b]\ngenerators:\n- secret-generator.yaml\n";
     let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: policies, namespace: flux-system}\nspec:\n  interval: 10m\n  path: ./overlays/prod\n  prune: true\n  sourceRef: {kind: GitRepository, name: flux-system}\n  kubeConfig:\n    secretRef: {name: prod-kubeconfig}\n";
     let files = repo(&[
         ("base/a.yaml", &policy),
