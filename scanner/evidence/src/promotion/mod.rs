@@ -1810,10 +1810,14 @@ fn remote_bases(repo: &Repository, file: &str) -> Vec<String> {
     // pod-security folder, verify62 V62-9; a remote copy of
     // policies/a.yaml is, V61-1).
     let own_folder = file.rsplit_once('/').map_or("", |(dir, _)| dir);
+    // Either may sit deeper in its repository than the other: a library
+    // repository's `baseline` folder is a fork's `policies/baseline`
+    // (verify63 V63-3).
     let names_file = |remote: &str| {
         !remote.is_empty()
             && (remote == own_folder
                 || remote.ends_with(&format!("/{own_folder}"))
+                || own_folder.ends_with(&format!("/{remote}"))
                 || remote == file
                 || remote.ends_with(&format!("/{file}")))
     };

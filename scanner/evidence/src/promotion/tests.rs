@@ -3930,3 +3930,46 @@ fn a_kustomize_patch_counts_only_for_what_its_kustomization_builds() {
         "{change:?}"
     );
 }
+
+/// verify63 V63-3: a remote library folder (`policy-library//baseline`)
+/// of which the checkout holds a fork deeper down (`policies/baseline`)
+/// is where one environment's policy may come from: the local copy gets
+/// the reason. A remote folder that is not the end of the file's stays
+/// apart (Kyverno's `pod-security/baseline` beside a fork's own
+/// `policies/baseline`).
+#[test]
+fn a_remote_folder_a_fork_holds_deeper_gives_the_reason() {
+    for (remote, refused) in [
+        (
+            "https://github.com/org/policy-library//baseline?ref=v1.4.0",
+            true,
+        ),
+        (
+            "https://github.com/kyverno/policies//pod-security/baseline?ref=main",
+            false,
+        ),
+    ] {
+        let prod = format!("resources:\n- {remote}\n");
+        let files = repo(&[
+            ("policies/baseline/p.yaml", PLAIN),
+            (
+                "policies/baseline/kustomization.yaml",
+                "resources:\n- p.yaml\n",
+            ),
+            (
+                "deploy/staging/kustomization.yaml",
+                "resources:\n- ../../policies/baseline\n",
+            ),
+            ("deploy/prod/kustomization.yaml", &prod),
+        ]);
+        let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+        assert_eq!(
+            change
+                .problem
+                .as_deref()
+                .is_some_and(|p| p.contains("builds a remote kustomize base")),
+            refused,
+            "{remote}: {change:?}"
+        );
+    }
+}
