@@ -1745,6 +1745,9 @@ fn other_repository_delivery(repo: &Repository, file: &str) -> Option<String> {
             entry.push("another repository (spec.include)");
         }
     }
+    if let Some(found) = unrendered_other_delivery(repo, origin, file) {
+        return Some(found);
+    }
     for (path, entry) in &repo.files {
         for value in entry.documents.iter().filter_map(|d| d.value.as_ref()) {
             let api = value
@@ -1791,6 +1794,55 @@ fn other_repository_delivery(repo: &Repository, file: &str) -> Option<String> {
                         return Some(format!("{path} applies {folder} from {url}"));
                     }
                 }
+            }
+        }
+    }
+    None
+}
+
+/// A delivery a chart's template computes and polscan did not render
+/// (template logic, or values a delivery gives the chart: see
+/// `repository::render_delivery_templates`) that may apply `file` from
+/// another repository: one of its `repoURL:` / `url:` lines is computed or
+/// names another repository than `origin`, and one of its `path:` lines is
+/// computed or builds the file. As `<template> (a <kind> its chart
+/// computes) applies <path> from <url>` (verify63 V63-1: an app-of-apps
+/// chart's Application read another repository's copy, unseen).
+fn unrendered_other_delivery(repo: &Repository, origin: &str, file: &str) -> Option<String> {
+    let scalar = |line: &str, key: &str| -> Option<String> {
+        let rest = line.trim().trim_start_matches("- ").trim();
+        let value = rest.strip_prefix(key)?.strip_prefix(':')?;
+        let value = unquote(value.split(" #").next().unwrap_or(value).trim());
+        (!value.is_empty()).then(|| value.to_string())
+    };
+    for (path, entry) in repo.files.iter().filter(|(_, f)| f.template_of.is_some()) {
+        for document in &entry.documents {
+            let Some(kind) = document
+                .identity
+                .as_ref()
+                .map(|i| i.kind.as_str())
+                .filter(|kind| repository::DELIVERY_KINDS.contains(kind))
+            else {
+                continue;
+            };
+            if document.value.is_some() {
+                continue;
+            }
+            let lines = entry.lines(document);
+            let url = lines
+                .iter()
+                .filter_map(|line| scalar(line, "repoURL").or_else(|| scalar(line, "url")))
+                .find(|url| url.contains("{{") || !same_repository(url, origin));
+            let folder = lines
+                .iter()
+                .filter_map(|line| scalar(line, "path"))
+                .find(|folder| {
+                    folder.contains("{{") || folder_builds(repo, &joined("", folder), file)
+                });
+            if let (Some(url), Some(folder)) = (url, folder) {
+                return Some(format!(
+                    "{path} (its {kind}, computed by the chart's template, is not rendered here) applies {folder} from {url}"
+                ));
             }
         }
     }

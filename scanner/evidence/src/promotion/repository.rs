@@ -117,12 +117,17 @@ impl Repository {
             })
             .collect();
         let charts = chart_roots(files.keys());
-        let files = files
+        let mut files: BTreeMap<String, File> = files
             .into_iter()
             .map(|(path, text)| {
                 let file = File::new(&path, text, &charts);
-                (path, Arc::new(file))
+                (path, file)
             })
+            .collect();
+        render_delivery_templates(&mut files);
+        let files = files
+            .into_iter()
+            .map(|(path, file)| (path, Arc::new(file)))
             .collect();
         Repository {
             files,
@@ -248,6 +253,166 @@ fn ignores(root: &str, patterns: &str, path: &str) -> bool {
     builder
         .build()
         .is_ok_and(|matcher| matcher.matched_path_or_any_parents(path, false).is_ignore())
+}
+
+/// The kinds that deliver: what applies files to a cluster, and Flux's
+/// sources they read.
+pub(super) const DELIVERY_KINDS: [&str; 6] = [
+    "Application",
+    "ApplicationSet",
+    "Kustomization",
+    "HelmRelease",
+    "GitRepository",
+    "OCIRepository",
+];
+
+/// Gives a chart template's delivery documents (an app-of-apps chart's
+/// Applications: verify63 V63-1) a value, rendered as Helm would from the
+/// chart's `values.yaml` where the template only reads values
+/// (`{{ .Values.a.b }}`, `| quote`) and no delivery of the checkout
+/// renders the chart with values of its own. Others stay without one
+/// (read by their lines where it matters). Templates of other kinds
+/// (policies) are not touched: they are followed through their values.
+fn render_delivery_templates(files: &mut BTreeMap<String, File>) {
+    let overridden = charts_given_values(files);
+    let values_of = |root: &str, files: &BTreeMap<String, File>| -> Value {
+        ["values.yaml", "values.yml"]
+            .iter()
+            .find_map(|name| {
+                let path = if root.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{root}/{name}")
+                };
+                files.get(&path)?.documents.first()?.value.clone()
+            })
+            .unwrap_or(Value::Null)
+    };
+    let paths: Vec<String> = files
+        .iter()
+        .filter(|(_, file)| {
+            file.template_of.is_some()
+                && file.documents.iter().any(|d| {
+                    d.identity
+                        .as_ref()
+                        .is_some_and(|i| DELIVERY_KINDS.contains(&i.kind.as_str()))
+                })
+        })
+        .map(|(path, _)| path.clone())
+        .collect();
+    for path in paths {
+        let Some(root) = files.get(&path).and_then(|f| f.template_of.clone()) else {
+            continue;
+        };
+        if overridden.contains(&root) {
+            continue;
+        }
+        let values = values_of(&root, files);
+        let Some(file) = files.get_mut(&path) else {
+            continue;
+        };
+        let all = diff::lines(&file.text);
+        for document in &mut file.documents {
+            if !document
+                .identity
+                .as_ref()
+                .is_some_and(|i| DELIVERY_KINDS.contains(&i.kind.as_str()))
+            {
+                continue;
+            }
+            let text = all.get(document.lines.clone()).unwrap_or_default().concat();
+            document.value = render_values(&text, &values)
+                .and_then(|rendered| polscan_engine::yaml::from_str::<Value>(&rendered).ok());
+        }
+    }
+}
+
+/// The charts (their roots) a delivery of the checkout renders with values
+/// of its own: an Argo CD source's `helm` values, value files or
+/// parameters; a Flux HelmRelease's values, values files or valuesFrom.
+fn charts_given_values(files: &BTreeMap<String, File>) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    for value in files
+        .values()
+        .flat_map(|f| &f.documents)
+        .filter_map(|d| d.value.as_ref())
+    {
+        let api = value
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if api.starts_with("argoproj.io/") {
+            for source in super::argo_sources(value) {
+                let Some(path) = source.get("path").and_then(Value::as_str) else {
+                    continue;
+                };
+                let given = source.get("helm").is_some_and(|helm| {
+                    [
+                        "values",
+                        "valueFiles",
+                        "valuesObject",
+                        "parameters",
+                        "fileParameters",
+                    ]
+                    .iter()
+                    .any(|key| helm.get(key).is_some())
+                });
+                if given {
+                    found.insert(super::joined("", path));
+                }
+            }
+        } else if value.get("kind").and_then(Value::as_str) == Some("HelmRelease") {
+            let given = ["values", "valuesFiles", "valuesFile", "valuesFrom"]
+                .iter()
+                .any(|key| {
+                    value.pointer(&format!("/spec/{key}")).is_some()
+                        || value.pointer(&format!("/spec/chart/spec/{key}")).is_some()
+                });
+            if let (true, Some(chart)) = (
+                given,
+                value
+                    .pointer("/spec/chart/spec/chart")
+                    .and_then(Value::as_str),
+            ) {
+                found.insert(super::joined("", chart));
+            }
+        }
+    }
+    found
+}
+
+/// `text` with each `{{ .Values.a.b }}` (trim markers, `| quote` and
+/// `| squote` allowed) replaced by that value of `values`; None where a
+/// value is missing or not a scalar, or where other template text is
+/// left (conditions, ranges, functions: not rendered here).
+fn render_values(text: &str, values: &Value) -> Option<String> {
+    static ACTION: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"\{\{-?\s*\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*(?:\|\s*(quote|squote)\s*)?-?\}\}",
+        )
+        .ok()
+    });
+    let action = ACTION.as_ref()?;
+    let mut missing = false;
+    let rendered = action.replace_all(text, |captures: &regex::Captures<'_>| {
+        let pointer = captures[1].replace('.', "/");
+        let scalar = match values.pointer(&pointer) {
+            Some(Value::String(text)) => Some(text.clone()),
+            Some(Value::Number(number)) => Some(number.to_string()),
+            Some(Value::Bool(flag)) => Some(flag.to_string()),
+            _ => None,
+        };
+        match (scalar, captures.get(2).map(|m| m.as_str())) {
+            (None, _) => {
+                missing = true;
+                String::new()
+            }
+            (Some(text), Some("quote")) => format!("{text:?}"),
+            (Some(text), Some(_)) => format!("'{}'", text.replace('\'', "''")),
+            (Some(text), None) => text,
+        }
+    });
+    (!missing && !rendered.contains("{{")).then(|| rendered.into_owned())
 }
 
 impl File {

@@ -3973,3 +3973,94 @@ fn a_remote_folder_a_fork_holds_deeper_gives_the_reason() {
         );
     }
 }
+
+/// verify63 V63-1: Argo CD's app of apps as a Helm chart. Its
+/// Applications are rendered from the chart's values.yaml where the
+/// template only reads values: one reading another repository gives the
+/// reason, one reading this repository at a tag the pinned note, one
+/// reading it at HEAD a patch. A template polscan cannot render (a range,
+/// values the root Application gives) that may apply the file from a
+/// computed or other repository gives the reason too.
+#[test]
+fn an_app_of_apps_chart_s_applications_are_read() {
+    let template = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: policies\n  namespace: argocd\nspec:\n  destination:\n    server: {{ .Values.spec.destination.server }}\n  project: default\n  source:\n    path: policies\n    repoURL: {{ .Values.spec.source.repoURL | quote }}\n    targetRevision: {{ .Values.spec.source.targetRevision }}\n  syncPolicy:\n    automated: {prune: true}\n";
+    let values = |url: &str, revision: &str| {
+        format!("spec:\n  destination:\n    server: https://kubernetes.default.svc\n  source:\n    repoURL: {url}\n    targetRevision: {revision}\n")
+    };
+    let root = |helm: &str| {
+        format!("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: root\nspec:\n  source:\n    repoURL: https://github.com/org/fleet.git\n    path: apps\n    targetRevision: HEAD\n{helm}  syncPolicy:\n    automated: {{}}\n")
+    };
+    let plan_with = |template: &str, values: &str, root: &str| {
+        let files = repo(&[
+            ("policies/p.yaml", PLAIN),
+            (
+                "apps/Chart.yaml",
+                "apiVersion: v2\nname: apps\nversion: 0.1.0\n",
+            ),
+            ("apps/values.yaml", values),
+            ("apps/templates/policies.yaml", template),
+            ("argocd/root.yaml", root),
+        ]);
+        Repository::new(files)
+            .with_origin(Some("https://github.com/org/fleet.git".into()))
+            .plan(&cluster_policy("require-team"), None, &[], "require-team")
+    };
+    let other = plan_with(
+        template,
+        &values("https://github.com/org/prod-policies.git", "HEAD"),
+        &root(""),
+    );
+    assert_eq!(other.promote, None, "{other:?}");
+    assert!(
+        other.problem.as_deref().is_some_and(|p| p.starts_with(
+            "apps/templates/policies.yaml applies policies from https://github.com/org/prod-policies.git, not from this checkout"
+        )),
+        "{other:?}"
+    );
+    let pinned = plan_with(
+        template,
+        &values("https://github.com/org/fleet.git", "v1.4.0"),
+        &root(""),
+    );
+    assert!(pinned.promote.is_some(), "{pinned:?}");
+    assert!(
+        pinned
+            .notes
+            .iter()
+            .any(|n| n.contains("targetRevision v1.4.0 is a tag or commit")),
+        "{pinned:?}"
+    );
+    let same = plan_with(
+        template,
+        &values("https://github.com/org/fleet.git", "HEAD"),
+        &root(""),
+    );
+    assert!(same.promote.is_some(), "{same:?}");
+    // Not rendered: the root gives the chart values of its own, or the
+    // template ranges over them.
+    let given = plan_with(
+        template,
+        &values("https://github.com/org/fleet.git", "HEAD"),
+        &root("    helm:\n      valueFiles: [values-prod.yaml]\n"),
+    );
+    assert_eq!(given.promote, None, "{given:?}");
+    assert!(
+        given.problem.as_deref().is_some_and(|p| p.contains(
+            "apps/templates/policies.yaml (its Application, computed by the chart's template, is not rendered here) applies policies from {{ .Values.spec.source.repoURL | quote }}"
+        )),
+        "{given:?}"
+    );
+    let ranged = format!(
+        "{{{{- range .Values.clusters }}}}\n---\n{}{{{{- end }}}}\n",
+        template.replace(
+            "{{ .Values.spec.source.repoURL | quote }}",
+            "https://github.com/org/prod-policies.git"
+        )
+    );
+    let ranged = plan_with(
+        &ranged,
+        &values("https://github.com/org/fleet.git", "HEAD"),
+        &root(""),
+    );
+    assert_eq!(ranged.promote, None, "{ranged:?}");
+}
