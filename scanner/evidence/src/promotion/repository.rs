@@ -267,13 +267,21 @@ pub(super) const DELIVERY_KINDS: [&str; 6] = [
 ];
 
 /// Gives a chart template's delivery documents (an app-of-apps chart's
-/// Applications: verify63 V63-1) a value, rendered as Helm would from the
+/// Applications: verify63 V63-1; not HelmReleases) a value, rendered as Helm would from the
 /// chart's `values.yaml` where the template only reads values
 /// (`{{ .Values.a.b }}`, `| quote`) and no delivery of the checkout
 /// renders the chart with values of its own. Others stay without one
 /// (read by their lines where it matters). Templates of other kinds
 /// (policies) are not touched: they are followed through their values.
 fn render_delivery_templates(files: &mut BTreeMap<String, File>) {
+    // Not a HelmRelease: its spec.values are where a policy chart's action
+    // may be set, and a template's line is no place to patch one.
+    let rendered = |document: &Document| {
+        document
+            .identity
+            .as_ref()
+            .is_some_and(|i| DELIVERY_KINDS.contains(&i.kind.as_str()) && i.kind != "HelmRelease")
+    };
     let overridden = charts_given_values(files);
     let values_of = |root: &str, files: &BTreeMap<String, File>| -> Value {
         ["values.yaml", "values.yml"]
@@ -290,14 +298,7 @@ fn render_delivery_templates(files: &mut BTreeMap<String, File>) {
     };
     let paths: Vec<String> = files
         .iter()
-        .filter(|(_, file)| {
-            file.template_of.is_some()
-                && file.documents.iter().any(|d| {
-                    d.identity
-                        .as_ref()
-                        .is_some_and(|i| DELIVERY_KINDS.contains(&i.kind.as_str()))
-                })
-        })
+        .filter(|(_, file)| file.template_of.is_some() && file.documents.iter().any(rendered))
         .map(|(path, _)| path.clone())
         .collect();
     for path in paths {
@@ -313,11 +314,7 @@ fn render_delivery_templates(files: &mut BTreeMap<String, File>) {
         };
         let all = diff::lines(&file.text);
         for document in &mut file.documents {
-            if !document
-                .identity
-                .as_ref()
-                .is_some_and(|i| DELIVERY_KINDS.contains(&i.kind.as_str()))
-            {
+            if !rendered(document) {
                 continue;
             }
             let text = all.get(document.lines.clone()).unwrap_or_default().concat();
