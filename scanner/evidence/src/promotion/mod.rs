@@ -1097,6 +1097,12 @@ fn delivery_notes(repo: &Repository, settings: &[Setting]) -> Vec<String> {
         }
     };
     for setting in settings {
+        for patch in source_patches(repo, &setting.file)
+            .into_iter()
+            .filter(|p| !p.repository)
+        {
+            say(format!("{}: it patches the revision {}, which delivers {}, reads (a targetRevision or ref of its own): the commit reaches that cluster only at the revision the patch names", patch.path, patch.target, setting.file));
+        }
         let chart = longest_root(&setting.file, &repo.charts);
         for (path, file) in &repo.files {
             for (index, value) in file
@@ -1748,6 +1754,28 @@ fn other_repository_delivery(repo: &Repository, file: &str) -> Option<String> {
     if let Some(found) = unrendered_other_delivery(repo, origin, file) {
         return Some(found);
     }
+    // An overlay pointing a delivery at another repository (or at one
+    // not written out).
+    for patch in source_patches(repo, file)
+        .into_iter()
+        .filter(|p| p.repository)
+    {
+        match patch.urls.iter().find(|url| !same_repository(url, origin)) {
+            Some(url) => {
+                return Some(format!(
+                    "{} patches {}, which delivers it, to read {url}",
+                    patch.path, patch.target
+                ))
+            }
+            None if patch.urls.is_empty() => {
+                return Some(format!(
+                "{} patches the repository {}, which delivers it, reads (to a value not written there)",
+                patch.path, patch.target
+            ))
+            }
+            None => {}
+        }
+    }
     for (path, entry) in &repo.files {
         for value in entry.documents.iter().filter_map(|d| d.value.as_ref()) {
             let api = value
@@ -1798,6 +1826,177 @@ fn other_repository_delivery(repo: &Repository, file: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// A kustomize patch of what a delivery reads: its repository
+/// (`repoURL`, a GitRepository's `url`) or its revision (`targetRevision`,
+/// `ref`), in a kustomization, a Flux Kustomization's `spec.patches` or
+/// an Argo CD source's `kustomize.patches` (verify63 V63-2, V63-8: an
+/// overlay per cluster pointed prod's Application at another repository,
+/// or at a tag, unseen).
+struct SourcePatch {
+    /// The file declaring the patch.
+    path: String,
+    /// The kind (and name, where the target names one) it patches.
+    target: String,
+    /// Whether it patches the repository (else the revision).
+    repository: bool,
+    /// The URLs it writes, where written literally.
+    urls: Vec<String>,
+}
+
+/// Every [`SourcePatch`] of the checkout whose target may be a delivery
+/// applying `file` (no name, or the name of one that builds it, or of the
+/// GitRepository such a Flux Kustomization reads).
+fn source_patches(repo: &Repository, file: &str) -> Vec<SourcePatch> {
+    const REPOSITORY: [&str; 3] = ["repoURL", "/spec/url", "url:"];
+    const REVISION: [&str; 4] = ["targetRevision", "/spec/ref", "ref:", "revision"];
+    // Names of the deliveries applying `file`, and of their sources.
+    let mut delivering: BTreeSet<String> = BTreeSet::new();
+    for value in repo
+        .files
+        .values()
+        .flat_map(|f| &f.documents)
+        .filter_map(|d| d.value.as_ref())
+    {
+        let api = value
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let name = value.pointer("/metadata/name").and_then(Value::as_str);
+        let builds = |folder: Option<&str>| {
+            folder.is_some_and(|folder| folder_builds(repo, &joined("", folder), file))
+        };
+        if api.starts_with("kustomize.toolkit.fluxcd.io/")
+            && builds(value.pointer("/spec/path").and_then(Value::as_str))
+        {
+            delivering.extend(name.map(str::to_string));
+            delivering.extend(
+                value
+                    .pointer("/spec/sourceRef/name")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            );
+        } else if api.starts_with("argoproj.io/")
+            && argo_sources(value)
+                .iter()
+                .any(|source| builds(source.get("path").and_then(Value::as_str)))
+        {
+            delivering.extend(name.map(str::to_string));
+        }
+    }
+    let mut found = Vec::new();
+    for (path, entry) in &repo.files {
+        let folder = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        for value in entry.documents.iter().filter_map(|d| d.value.as_ref()) {
+            let mut patches: Vec<&Value> = Vec::new();
+            if is_kustomization_file(path) {
+                for key in ["patches", "patchesJson6902", "patchesStrategicMerge"] {
+                    patches.extend(
+                        value
+                            .get(key)
+                            .and_then(Value::as_array)
+                            .into_iter()
+                            .flatten(),
+                    );
+                }
+            } else if value
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .is_some_and(|api| api.starts_with("kustomize.toolkit.fluxcd.io/"))
+            {
+                patches.extend(
+                    value
+                        .pointer("/spec/patches")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten(),
+                );
+            } else {
+                for source in argo_sources(value) {
+                    patches.extend(
+                        source
+                            .pointer("/kustomize/patches")
+                            .and_then(Value::as_array)
+                            .into_iter()
+                            .flatten(),
+                    );
+                }
+            }
+            for patch in patches {
+                // Its text: inline, or the file it names.
+                let named = patch
+                    .get("path")
+                    .and_then(Value::as_str)
+                    .or(patch.as_str().filter(|t| !t.contains('\n')));
+                let text = named
+                    .and_then(|relative| repo.text(&joined(folder, relative)))
+                    .map(str::to_string)
+                    .or_else(|| {
+                        patch
+                            .get("patch")
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                    })
+                    .or_else(|| patch.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                let target_kind = patch
+                    .pointer("/target/kind")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .or_else(|| {
+                        documents(&text, true)
+                            .into_iter()
+                            .filter_map(|d| d.value)
+                            .find_map(|v| v.get("kind").and_then(Value::as_str).map(str::to_string))
+                    });
+                let target_name = patch
+                    .pointer("/target/name")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .or_else(|| {
+                        documents(&text, true)
+                            .into_iter()
+                            .filter_map(|d| d.value)
+                            .find_map(|v| {
+                                v.pointer("/metadata/name")
+                                    .and_then(Value::as_str)
+                                    .map(str::to_string)
+                            })
+                    });
+                let delivery_kind = target_kind.as_deref().is_none_or(|kind| {
+                    repository::DELIVERY_KINDS.contains(&kind) && kind != "HelmRelease"
+                });
+                let ours = target_name.as_deref().is_none_or(|name| {
+                    delivering.contains(name)
+                        || regex::Regex::new(&format!("^(?:{name})$")).map_or(true, |pattern| {
+                            delivering.iter().any(|d| pattern.is_match(d))
+                        })
+                });
+                let repository = REPOSITORY.iter().any(|field| text.contains(field));
+                let revision = REVISION.iter().any(|field| text.contains(field));
+                if !(delivery_kind && ours && (repository || revision)) {
+                    continue;
+                }
+                let urls = text
+                    .split(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+                    .filter(|word| word.contains("://") || word.starts_with("git@"))
+                    .map(str::to_string)
+                    .collect();
+                found.push(SourcePatch {
+                    path: path.clone(),
+                    target: [target_kind, target_name]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    repository,
+                    urls,
+                });
+            }
+        }
+    }
+    found
 }
 
 /// A delivery a chart's template computes and polscan did not render

@@ -4064,3 +4064,60 @@ fn an_app_of_apps_chart_s_applications_are_read() {
     );
     assert_eq!(ranged.promote, None, "{ranged:?}");
 }
+
+/// verify63 V63-2, V63-8: an overlay per cluster patching the delivery
+/// itself. Pointing it at another repository gives the reason; at a
+/// revision of its own, the note. A patch of another Application (by
+/// name) is not this file's.
+#[test]
+fn a_patch_of_what_a_delivery_reads_counts() {
+    let app = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: policies\nspec:\n  source:\n    repoURL: https://github.com/org/fleet.git\n    path: policies\n    targetRevision: HEAD\n  syncPolicy:\n    automated: {}\n";
+    let overlay = |name: &str, field: &str, value: &str| {
+        format!("resources:\n- ../base\npatches:\n- target: {{kind: Application, name: {name}}}\n  patch: |-\n    - op: replace\n      path: {field}\n      value: {value}\n")
+    };
+    let plan_with = |overlay: &str| {
+        let files = repo(&[
+            ("policies/p.yaml", PLAIN),
+            ("argocd/base/policies.yaml", app),
+            (
+                "argocd/base/kustomization.yaml",
+                "resources:\n- policies.yaml\n",
+            ),
+            ("argocd/prod/kustomization.yaml", overlay),
+        ]);
+        Repository::new(files)
+            .with_origin(Some("https://github.com/org/fleet.git".into()))
+            .plan(&cluster_policy("require-team"), None, &[], "require-team")
+    };
+    let other = plan_with(&overlay(
+        "policies",
+        "/spec/source/repoURL",
+        "https://github.com/org/prod-policies.git",
+    ));
+    assert_eq!(other.promote, None, "{other:?}");
+    assert!(
+        other.problem.as_deref().is_some_and(|p| p.starts_with(
+            "argocd/prod/kustomization.yaml patches Application policies, which delivers it, to read https://github.com/org/prod-policies.git, not from this checkout"
+        )),
+        "{other:?}"
+    );
+    let pinned = plan_with(&overlay(
+        "policies",
+        "/spec/source/targetRevision",
+        "v1.4.0",
+    ));
+    assert!(pinned.promote.is_some(), "{pinned:?}");
+    assert!(
+        pinned.notes.iter().any(|n| n.starts_with(
+            "argocd/prod/kustomization.yaml: it patches the revision Application policies, which delivers policies/p.yaml"
+        )),
+        "{pinned:?}"
+    );
+    let elsewhere = plan_with(&overlay(
+        "ingress",
+        "/spec/source/repoURL",
+        "https://github.com/org/ingress.git",
+    ));
+    assert!(elsewhere.promote.is_some(), "{elsewhere:?}");
+    assert!(elsewhere.notes.is_empty(), "{elsewhere:?}");
+}
