@@ -546,11 +546,30 @@ impl Repository {
         environment_values: &[String],
         dir: &str,
     ) -> GitChange {
-        let mut change =
-            plan_inner(self, policy, environment_values, dir).unwrap_or_else(|problem| GitChange {
-                problem: Some(problem),
-                ..GitChange::default()
+        // A ValidatingAdmissionPolicy's bindings in this cluster, by name.
+        let cluster_bindings: Option<BTreeSet<&str>> = soaked
+            .filter(|_| policy.kind == "ValidatingAdmissionPolicy")
+            .map(|soaked| {
+                soaked
+                    .bindings
+                    .iter()
+                    .filter(|b| {
+                        b.pointer("/spec/policyName").and_then(Value::as_str) == Some(policy.name)
+                    })
+                    .filter_map(|b| b.pointer("/metadata/name")?.as_str())
+                    .collect()
             });
+        let mut change = plan_inner(
+            self,
+            policy,
+            environment_values,
+            dir,
+            cluster_bindings.as_ref(),
+        )
+        .unwrap_or_else(|problem| GitChange {
+            problem: Some(problem),
+            ..GitChange::default()
+        });
         change.git_files = self
             .files
             .iter()
@@ -618,8 +637,9 @@ fn plan_inner(
     policy: &PolicyRef<'_>,
     environment_values: &[String],
     dir: &str,
+    cluster_bindings: Option<&BTreeSet<&str>>,
 ) -> Result<GitChange, String> {
-    let located = locate(repo, policy, environment_values)?;
+    let located = locate(repo, policy, environment_values, cluster_bindings)?;
     for setting in &located.settings {
         // polscan edits YAML lines; a JSON file's would not read back
         // (verify57 V57-8: the reason said only that).
@@ -2676,6 +2696,7 @@ fn locate(
     repo: &Repository,
     policy: &PolicyRef<'_>,
     environment_values: &[String],
+    cluster_bindings: Option<&BTreeSet<&str>>,
 ) -> Result<Located, String> {
     let mut sites: Vec<Site<'_>> = Vec::new();
     for (path, file) in &repo.files {
@@ -2726,10 +2747,25 @@ fn locate(
             ));
         }
     }
-    let targets: Vec<&Site<'_>> = sites
+    let mut targets: Vec<&Site<'_>> = sites
         .iter()
         .filter(|s| (policy.kind == "ValidatingAdmissionPolicy") == (s.role == Role::Binding))
         .collect();
+    // A binding per environment (verify63 V63-4): where Git holds every
+    // binding this cluster has, by name, the others are other
+    // environments' — left alone, and said.
+    let mut other_bindings: Vec<String> = Vec::new();
+    if let Some(names) = cluster_bindings.filter(|names| {
+        !names.is_empty() && names.iter().all(|n| targets.iter().any(|t| t.name == *n))
+    }) {
+        let (ours, others): (Vec<&Site<'_>>, Vec<&Site<'_>>) =
+            targets.into_iter().partition(|t| names.contains(t.name));
+        targets = ours;
+        other_bindings = others
+            .iter()
+            .map(|s| format!("{} ({}:{})", s.name, s.file, s.start + 1))
+            .collect();
+    }
     if targets.is_empty() {
         return Err(if policy.kind == "ValidatingAdmissionPolicy" {
             format!("no ValidatingAdmissionPolicyBinding with spec.policyName {} was found in the repository (its action is on its bindings)", policy.name)
@@ -2786,6 +2822,12 @@ fn locate(
     }
     let mut settings = Vec::new();
     let mut notes = Vec::new();
+    if !other_bindings.is_empty() {
+        notes.push(format!(
+            "Git's other bindings of the policy, which this cluster does not have ({}), are left as they are: another environment's, judged by its own package",
+            other_bindings.join(", ")
+        ));
+    }
     let mut readers: Vec<Reader> = Vec::new();
     if targets.len() > 1 {
         let bindings: Vec<String> = targets

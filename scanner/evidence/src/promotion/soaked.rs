@@ -220,7 +220,32 @@ pub(super) fn check(repo: &Repository, policy: &PolicyRef<'_>, soaked: &Soaked<'
     if policy.kind != "ValidatingAdmissionPolicy" {
         return SoakCheck::Same;
     }
-    // The bindings' scope soaked too (the soak digest holds it).
+    // The bindings' scope soaked too (the soak digest holds it). Where Git
+    // holds every binding the cluster has, by name, those are compared;
+    // the others are other environments' (verify63 V63-4).
+    let cluster_names: Vec<Option<&Value>> = soaked
+        .bindings
+        .iter()
+        .filter(|b| b.pointer("/spec/policyName").and_then(Value::as_str) == Some(policy.name))
+        .map(|b| b.pointer("/metadata/name"))
+        .collect();
+    let git_name = |document: &super::repository::Document| {
+        document
+            .identity
+            .as_ref()
+            .map(|identity| Value::String(identity.name.clone()))
+    };
+    if !cluster_names.is_empty()
+        && cluster_names.iter().all(|name| {
+            name.is_some()
+                && git_bindings
+                    .iter()
+                    .any(|(_, _, document)| git_name(document).as_ref() == *name)
+        })
+    {
+        git_bindings
+            .retain(|(_, _, document)| cluster_names.contains(&git_name(document).as_ref()));
+    }
     let mut bindings = Vec::new();
     for (file, repo_file, document) in &git_bindings {
         let Some(value) = &document.value else {

@@ -2000,6 +2000,43 @@ fn a_validating_admission_policy_s_document_and_bindings_are_compared() {
     );
     assert!(other.rules_differ, "{other:?}");
     assert_eq!(other.promote, None);
+    // verify63 V63-4: a binding per environment. Git's binding this
+    // cluster does not have is another environment's: neither compared
+    // nor switched, and said. The cluster binding of another policy does
+    // not count.
+    let staging = binding
+        .replace("pinned-a", "pinned-staging")
+        .replace("env: dev", "env: staging");
+    let unrelated = as_stored(
+        &binding
+            .replace("pinned-a", "other-a")
+            .replace("policyName: pinned", "policyName: other"),
+        serde_json::json!({}),
+    );
+    let with_unrelated = [&cluster_binding, &unrelated];
+    let soaked = Soaked {
+        document: &cluster_vap,
+        bindings: &with_unrelated,
+    };
+    let per_environment = plan_soaked(
+        &[
+            ("vap.yaml", vap),
+            ("prod/binding.yaml", binding),
+            ("staging/binding.yaml", &staging),
+        ],
+        &policy,
+        &soaked,
+    );
+    assert!(!per_environment.rules_differ, "{per_environment:?}");
+    let (promote, _) = patches(&per_environment);
+    assert!(promote.contains("prod/binding.yaml"), "{promote}");
+    assert!(!promote.contains("staging/binding.yaml"), "{promote}");
+    assert!(
+        per_environment.notes.iter().any(|n| n.starts_with(
+            "Git's other bindings of the policy, which this cluster does not have (pinned-staging (staging/binding.yaml:1))"
+        )),
+        "{per_environment:?}"
+    );
 }
 
 /// verify51 V51-1: a templated binding whose action reads a values key
