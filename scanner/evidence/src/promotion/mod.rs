@@ -1072,44 +1072,36 @@ fn delivery_notes(repo: &Repository, settings: &[Setting]) -> Vec<String> {
     let holds = |folder: &str, file: &str| {
         folder.is_empty() || file == folder || file.starts_with(&format!("{folder}/"))
     };
-    let pinned: BTreeMap<String, (String, String)> = repo
-        .files
-        .iter()
-        .flat_map(|(path, f)| f.documents.iter().map(move |d| (path, d)))
-        .filter_map(|(path, d)| {
-            let value = d.value.as_ref()?;
-            (value.get("kind").and_then(Value::as_str) == Some("GitRepository")).then_some(())?;
-            let name = value.pointer("/metadata/name").and_then(Value::as_str)?;
-            let by = ["tag", "semver", "commit"]
-                .into_iter()
-                .find(|k| value.pointer(&format!("/spec/ref/{k}")).is_some())
-                .map(|by| format!("is pinned by ref.{by}: the commit reaches the cluster only when the pin moves to it"))
-                .or_else(|| {
-                    // A tag by its full reference name (verify62 V62-10).
-                    let name = value.pointer("/spec/ref/name").and_then(Value::as_str)?;
-                    name.starts_with("refs/tags/").then(|| {
-                        format!("is pinned by ref.name {name}: the commit reaches the cluster only when the pin moves to it")
-                    })
+    // How a GitRepository's ref holds back a commit, if it does.
+    let pinned = |value: &Value| -> Option<String> {
+        ["tag", "semver", "commit"]
+            .into_iter()
+            .find(|k| value.pointer(&format!("/spec/ref/{k}")).is_some())
+            .map(|by| format!("is pinned by ref.{by}: the commit reaches the cluster only when the pin moves to it"))
+            .or_else(|| {
+                // A tag by its full reference name (verify62 V62-10).
+                let name = value.pointer("/spec/ref/name").and_then(Value::as_str)?;
+                name.starts_with("refs/tags/").then(|| {
+                    format!("is pinned by ref.name {name}: the commit reaches the cluster only when the pin moves to it")
                 })
-                .or_else(|| {
-                    // A branch of its own (per environment, verify60
-                    // V60-7): the commit must go there.
-                    let branch = value
-                        .pointer("/spec/ref/branch")
-                        .and_then(Value::as_str)
-                        .or_else(|| {
-                            value
-                                .pointer("/spec/ref/name")
-                                .and_then(Value::as_str)?
-                                .strip_prefix("refs/heads/")
-                        })?;
-                    (!matches!(branch, "main" | "master")).then(|| {
-                        format!("follows branch {branch}: commit the patch to that branch (a commit to another does not reach the cluster)")
-                    })
-                })?;
-            Some((name.to_string(), (path.clone(), by)))
-        })
-        .collect();
+            })
+            .or_else(|| {
+                // A branch of its own (per environment, verify60
+                // V60-7): the commit must go there.
+                let branch = value
+                    .pointer("/spec/ref/branch")
+                    .and_then(Value::as_str)
+                    .or_else(|| {
+                        value
+                            .pointer("/spec/ref/name")
+                            .and_then(Value::as_str)?
+                            .strip_prefix("refs/heads/")
+                    })?;
+                (!matches!(branch, "main" | "master")).then(|| {
+                    format!("follows branch {branch}: commit the patch to that branch (a commit to another does not reach the cluster)")
+                })
+            })
+    };
     let mut notes: Vec<String> = Vec::new();
     let mut say = |note: String| {
         if !notes.contains(&note) {
@@ -1213,10 +1205,6 @@ fn delivery_notes(repo: &Repository, settings: &[Setting]) -> Vec<String> {
                 if value.pointer("/spec/suspend").and_then(Value::as_bool) == Some(true) {
                     say(format!("{path}: the {kind} is suspended (spec.suspend: true): the patch reaches the cluster only once it is resumed (flux resume)"));
                 }
-                let source = value
-                    .pointer("/spec/chart/spec/sourceRef/name")
-                    .or_else(|| value.pointer("/spec/sourceRef/name"))
-                    .and_then(Value::as_str);
                 let source_kind = value
                     .pointer("/spec/chart/spec/sourceRef/kind")
                     .or_else(|| value.pointer("/spec/sourceRef/kind"))
@@ -1224,10 +1212,17 @@ fn delivery_notes(repo: &Repository, settings: &[Setting]) -> Vec<String> {
                 if source_kind == Some("OCIRepository") {
                     say(format!("{path}: the {kind} reads an OCIRepository: the commit reaches the cluster only once an artifact built from it is pushed (and the repository's ref moves to it)"));
                 }
-                if let Some((file, how)) = source.and_then(|name| pinned.get(name)) {
-                    say(format!(
-                        "{file}: the GitRepository the {kind} in {path} reads {how}"
-                    ));
+                let source_at = if value.pointer("/spec/chart/spec/sourceRef").is_some() {
+                    "/spec/chart/spec/sourceRef"
+                } else {
+                    "/spec/sourceRef"
+                };
+                for (file, git) in sources_read(repo, path, value, source_at) {
+                    if let Some(how) = pinned(git) {
+                        say(format!(
+                            "{file}: the GitRepository the {kind} in {path} reads {how}"
+                        ));
+                    }
                 }
             }
         }
@@ -1744,33 +1739,6 @@ fn renamers_of(repo: &Repository, file: &str) -> Vec<Renamer> {
 fn other_repository_delivery(repo: &Repository, file: &str) -> Option<String> {
     let origin = repo.origin.as_deref()?;
     let reaches = |folder: &str| folder_builds(repo, folder, file);
-    // Every GitRepository of each name (two clusters may each name theirs
-    // alike: verify62 V62-1): any of another repository counts. One
-    // including another repository's files (spec.include) is another too
-    // (V62-4).
-    let mut sources: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for v in repo
-        .files
-        .values()
-        .flat_map(|f| &f.documents)
-        .filter_map(|d| d.value.as_ref())
-        .filter(|v| v.get("kind").and_then(Value::as_str) == Some("GitRepository"))
-    {
-        let (Some(name), Some(url)) = (
-            v.pointer("/metadata/name").and_then(Value::as_str),
-            v.pointer("/spec/url").and_then(Value::as_str),
-        ) else {
-            continue;
-        };
-        let entry = sources.entry(name).or_default();
-        entry.push(url);
-        if v.pointer("/spec/include")
-            .and_then(Value::as_array)
-            .is_some_and(|include| !include.is_empty())
-        {
-            entry.push("another repository (spec.include)");
-        }
-    }
     if let Some(found) = unrendered_other_delivery(repo, origin, file) {
         return Some(found);
     }
@@ -1812,20 +1780,41 @@ fn other_repository_delivery(repo: &Repository, file: &str) -> Option<String> {
                 } else {
                     ("/spec/chart/spec/sourceRef", "/spec/chart/spec/chart")
                 };
-                let by_git = value
-                    .pointer(&format!("{source}/kind"))
-                    .and_then(Value::as_str)
-                    == Some("GitRepository");
-                let urls = value
-                    .pointer(&format!("{source}/name"))
-                    .and_then(Value::as_str)
-                    .and_then(|name| sources.get(name));
                 let folder = value.pointer(folder).and_then(Value::as_str).unwrap_or("");
-                if let (true, Some(urls)) = (by_git, urls) {
-                    let other = urls.iter().find(|url| !same_repository(url, origin));
-                    if let Some(url) = other.filter(|_| reaches(&joined("", folder))) {
-                        return Some(format!("{path} applies {folder} from {url}"));
+                // Each GitRepository it may read (verify62 V62-1: two
+                // clusters naming theirs alike): any of another repository
+                // counts, and one including another repository's files
+                // where the file is (spec.include, V62-4, V63-7).
+                let mut urls: Vec<String> = Vec::new();
+                for (_, git) in sources_read(repo, path, value, source) {
+                    urls.extend(
+                        git.pointer("/spec/url")
+                            .and_then(Value::as_str)
+                            .map(str::to_string),
+                    );
+                    let includes_here = git
+                        .pointer("/spec/include")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .any(|include| {
+                            let to = include
+                                .get("toPath")
+                                .and_then(Value::as_str)
+                                .or_else(|| {
+                                    include.pointer("/repository/name").and_then(Value::as_str)
+                                })
+                                .map(|to| joined("", to))
+                                .unwrap_or_default();
+                            to.is_empty() || file == to || file.starts_with(&format!("{to}/"))
+                        });
+                    if includes_here {
+                        urls.push("another repository (spec.include)".into());
                     }
+                }
+                let other = urls.iter().find(|url| !same_repository(url, origin));
+                if let Some(url) = other.filter(|_| reaches(&joined("", folder))) {
+                    return Some(format!("{path} applies {folder} from {url}"));
                 }
             } else if api.starts_with("argoproj.io/") {
                 for source in argo_sources(value) {
@@ -1846,6 +1835,74 @@ fn other_repository_delivery(repo: &Repository, file: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// The GitRepositories a Flux object in `path` (`value`) reads through its
+/// sourceRef at `source` (`/spec/sourceRef`, `/spec/chart/spec/sourceRef`):
+/// those of its name, in its namespace (the sourceRef's, else the
+/// object's own; either unwritten matches any), as `(file, document)`.
+/// One in the object's own file, else its own folder, is the one read
+/// where there is one: two clusters' folders often each name theirs
+/// alike (verify62 V62-1, verify63 V63-5, V63-6). Empty for another kind
+/// of source.
+fn sources_read<'a>(
+    repo: &'a Repository,
+    path: &str,
+    value: &Value,
+    source: &str,
+) -> Vec<(&'a str, &'a Value)> {
+    if value
+        .pointer(&format!("{source}/kind"))
+        .and_then(Value::as_str)
+        != Some("GitRepository")
+    {
+        return Vec::new();
+    }
+    let Some(name) = value
+        .pointer(&format!("{source}/name"))
+        .and_then(Value::as_str)
+    else {
+        return Vec::new();
+    };
+    let namespace = value
+        .pointer(&format!("{source}/namespace"))
+        .or_else(|| value.pointer("/metadata/namespace"))
+        .and_then(Value::as_str);
+    let candidates: Vec<(&str, &Value)> = repo
+        .files
+        .iter()
+        .flat_map(|(p, f)| f.documents.iter().map(move |d| (p.as_str(), d)))
+        .filter_map(|(p, d)| Some((p, d.value.as_ref()?)))
+        .filter(|(_, v)| {
+            v.get("kind").and_then(Value::as_str) == Some("GitRepository")
+                && v.pointer("/metadata/name").and_then(Value::as_str) == Some(name)
+                && match (
+                    namespace,
+                    v.pointer("/metadata/namespace").and_then(Value::as_str),
+                ) {
+                    (Some(wanted), Some(theirs)) => wanted == theirs,
+                    _ => true,
+                }
+        })
+        .collect();
+    let folder_of = |p: &str| p.rsplit_once('/').map_or("", |(dir, _)| dir).to_string();
+    let same_file: Vec<(&str, &Value)> = candidates
+        .iter()
+        .copied()
+        .filter(|(p, _)| *p == path)
+        .collect();
+    if !same_file.is_empty() {
+        return same_file;
+    }
+    let same_folder: Vec<(&str, &Value)> = candidates
+        .iter()
+        .copied()
+        .filter(|(p, _)| folder_of(p) == folder_of(path))
+        .collect();
+    if !same_folder.is_empty() {
+        return same_folder;
+    }
+    candidates
 }
 
 /// A kustomize patch of what a delivery reads: its repository

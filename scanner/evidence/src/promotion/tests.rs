@@ -3763,13 +3763,37 @@ fn other_sources_and_upward_templated_paths() {
                     "{flux}---\n{}",
                     git(
                         "https://github.com/org/fleet",
-                        "  include:\n  - repository: {name: other}\n"
+                        "  include:\n  - repository: {name: other}\n    toPath: policies\n"
                     )
                 ),
             ),
         ],
         "from another repository (spec.include)",
     );
+    // verify63 V63-7: an include landing elsewhere (toPath, by default
+    // the included GitRepository's name) is not where the file is.
+    for include in [
+        "  include:\n  - repository: {name: other}\n    toPath: vendor/shared\n",
+        "  include:\n  - repository: {name: other}\n",
+    ] {
+        let files = repo(&[
+            ("policies/p.yaml", PLAIN),
+            (
+                "clusters/prod/policies.yaml",
+                &format!(
+                    "{flux}---\n{}",
+                    git("https://github.com/org/fleet", include)
+                ),
+            ),
+        ]);
+        let change = Repository::new(files).with_origin(origin.clone()).plan(
+            &cluster_policy("require-team"),
+            None,
+            &[],
+            "require-team",
+        );
+        assert!(change.promote.is_some(), "{include}: {change:?}");
+    }
     refused(
         vec![
             ("policies/p.yaml", PLAIN.into()),
@@ -4157,4 +4181,56 @@ fn a_patch_of_what_a_delivery_reads_counts() {
     ));
     assert!(elsewhere.promote.is_some(), "{elsewhere:?}");
     assert!(elsewhere.notes.is_empty(), "{elsewhere:?}");
+}
+
+/// verify63 V63-5, V63-6: a Flux Kustomization reads the GitRepository of
+/// its sourceRef's name in its namespace, the one in its own file (or
+/// folder) first: another cluster's GitRepository of the same name gives
+/// neither its branch note nor an "another repository" reason, nor does a
+/// tenant's in another namespace.
+#[test]
+fn a_kustomization_reads_its_own_git_repository() {
+    let origin = Some("https://github.com/org/fleet".to_string());
+    let git = |namespace: &str, url: &str, branch: &str| {
+        format!("apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: policies\n  namespace: {namespace}\nspec:\n  url: {url}\n  ref: {{branch: {branch}}}\n")
+    };
+    let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: policies\n  namespace: flux-system\nspec:\n  path: ./policies\n  sourceRef: {kind: GitRepository, name: policies}\n";
+    let files = repo(&[
+        ("policies/p.yaml", PLAIN),
+        (
+            "clusters/prod/policies.yaml",
+            &format!(
+                "{}---\n{flux}",
+                git("flux-system", "https://github.com/org/fleet", "production")
+            ),
+        ),
+        (
+            "clusters/staging/policies.yaml",
+            &format!(
+                "{}---\n{flux}",
+                git("flux-system", "https://github.com/org/fleet", "main")
+            ),
+        ),
+        (
+            "tenants/team-a.yaml",
+            &git("team-a", "https://github.com/org/team-a", "main"),
+        ),
+    ]);
+    let change = Repository::new(files).with_origin(origin).plan(
+        &cluster_policy("require-team"),
+        None,
+        &[],
+        "require-team",
+    );
+    assert!(change.promote.is_some(), "{change:?}");
+    let branch_notes: Vec<&String> = change
+        .notes
+        .iter()
+        .filter(|n| n.contains("follows branch"))
+        .collect();
+    assert_eq!(
+        branch_notes,
+        vec!["clusters/prod/policies.yaml: the GitRepository the Kustomization in clusters/prod/policies.yaml reads follows branch production: commit the patch to that branch (a commit to another does not reach the cluster)"],
+        "{change:?}"
+    );
 }
