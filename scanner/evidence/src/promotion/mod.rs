@@ -1098,7 +1098,11 @@ fn delivery_notes(repo: &Repository, settings: &[Setting]) -> Vec<String> {
                             .strip_prefix("refs/heads/")
                     })?;
                 (!matches!(branch, "main" | "master")).then(|| {
-                    format!("follows branch {branch}: commit the patch to that branch (a commit to another does not reach the cluster)")
+                    if branch.contains("${") || branch.contains("{{") {
+                        format!("follows branch {branch}, computed per cluster: check which branch this cluster reads, and commit the patch there")
+                    } else {
+                        format!("follows branch {branch}: commit the patch to that branch (a commit to another does not reach the cluster)")
+                    }
                 })
             })
     };
@@ -1178,7 +1182,13 @@ fn delivery_notes(repo: &Repository, settings: &[Setting]) -> Vec<String> {
                                     && !matches!(*rev, "main" | "master" | "HEAD" | "")
                             });
                         if let (true, Some(branch)) = (applies, branch) {
-                            say(format!("{path}: the Argo CD {kind}'s targetRevision {branch} is a branch of its own: commit the patch to that branch (a commit to another does not reach the cluster)"));
+                            // A generator's or Flux's value (verify63 V63-9)
+                            // is no branch name.
+                            if branch.contains("{{") || branch.contains("${") {
+                                say(format!("{path}: the Argo CD {kind}'s targetRevision {branch} is computed per cluster: check which revision this cluster reads (a tag or another branch gets the commit only when it moves to it)"));
+                            } else {
+                                say(format!("{path}: the Argo CD {kind}'s targetRevision {branch} is a branch of its own: commit the patch to that branch (a commit to another does not reach the cluster)"));
+                            }
                         }
                         if applies
                             && spec
@@ -1738,6 +1748,15 @@ fn renamers_of(repo: &Repository, file: &str) -> Vec<Renamer> {
 /// staging only).
 fn other_repository_delivery(repo: &Repository, file: &str) -> Option<String> {
     let origin = repo.origin.as_deref()?;
+    // A URL a generator or Flux substitutes is not known to be another
+    // (verify63 V63-9): said so.
+    let computed = |url: &str| {
+        if url.contains("{{") || url.contains("${") {
+            format!("{url} (computed per cluster: which repository it is is not known here, perhaps another)")
+        } else {
+            url.to_string()
+        }
+    };
     let reaches = |folder: &str| folder_builds(repo, folder, file);
     if let Some(found) = unrendered_other_delivery(repo, origin, file) {
         return Some(found);
@@ -1814,7 +1833,7 @@ fn other_repository_delivery(repo: &Repository, file: &str) -> Option<String> {
                 }
                 let other = urls.iter().find(|url| !same_repository(url, origin));
                 if let Some(url) = other.filter(|_| reaches(&joined("", folder))) {
-                    return Some(format!("{path} applies {folder} from {url}"));
+                    return Some(format!("{path} applies {folder} from {}", computed(url)));
                 }
             } else if api.starts_with("argoproj.io/") {
                 for source in argo_sources(value) {
@@ -1828,7 +1847,7 @@ fn other_repository_delivery(repo: &Repository, file: &str) -> Option<String> {
                         && !same_repository(url, origin)
                         && reaches(&joined("", folder))
                     {
-                        return Some(format!("{path} applies {folder} from {url}"));
+                        return Some(format!("{path} applies {folder} from {}", computed(url)));
                     }
                 }
             }
@@ -2872,7 +2891,7 @@ fn locate(
     let files: Vec<&str> = targets.iter().map(|site| site.file).collect();
     if let Some(kustomizations) = kustomize_patches_of(repo, &names, &kinds, Some(&files), true) {
         return Err(format!(
-            "{} may patch the action of {} (a kustomize patch names it and an action field): the patch of the base would not be what the cluster gets; change the action by hand",
+            "{} may patch the action of {} (a kustomize patch or replacement selects it and writes an action field): the patch of the base would not be what the cluster gets; change the action by hand",
             kustomizations.join(", "),
             names.join(", ")
         ));

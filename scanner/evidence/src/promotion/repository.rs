@@ -46,6 +46,17 @@ pub(super) fn same_repository(a: &str, b: &str) -> bool {
             }
             _ => path,
         };
+        // `git@host:/org/repo` and `www.host` name the same repository
+        // (verify63 V63-12).
+        let path = path.trim_start_matches('/');
+        let host = host.strip_prefix("www.").unwrap_or(host);
+        // Azure DevOps's older host: org.visualstudio.com/proj/_git/repo
+        // is dev.azure.com/org/proj/_git/repo (with an optional
+        // DefaultCollection segment).
+        if let Some(organisation) = host.strip_suffix(".visualstudio.com") {
+            let path = path.strip_prefix("DefaultCollection/").unwrap_or(path);
+            return format!("dev.azure.com/{organisation}/{path}").to_lowercase();
+        }
         // Azure DevOps's SSH form names the HTTPS one's repository
         // (verify62 V62-8): ssh.dev.azure.com/v3/org/proj/repo is
         // dev.azure.com/org/proj/_git/repo.

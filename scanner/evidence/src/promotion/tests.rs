@@ -3865,9 +3865,23 @@ fn git_urls_of_one_repository_compare_equal() {
         "ssh://git@gitlab.example.com:2222/org/fleet",
         "https://gitlab.example.com/org/fleet.git"
     ));
+    // verify63 V63-12: Azure DevOps's older host, `www.`, a scp-like
+    // path with a leading slash.
+    assert!(same_repository(
+        "https://org.visualstudio.com/DefaultCollection/proj/_git/fleet",
+        "https://dev.azure.com/org/proj/_git/fleet"
+    ));
+    assert!(same_repository(
+        "https://www.github.com/org/fleet",
+        "git@github.com:/org/fleet.git"
+    ));
     assert!(!same_repository(
         "https://github.com/org/fleet",
         "https://github.com/org/prod-policies"
+    ));
+    assert!(!same_repository(
+        "https://other.visualstudio.com/proj/_git/fleet",
+        "https://dev.azure.com/org/proj/_git/fleet"
     ));
 }
 
@@ -4231,6 +4245,27 @@ fn a_kustomization_reads_its_own_git_repository() {
     assert_eq!(
         branch_notes,
         vec!["clusters/prod/policies.yaml: the GitRepository the Kustomization in clusters/prod/policies.yaml reads follows branch production: commit the patch to that branch (a commit to another does not reach the cluster)"],
+        "{change:?}"
+    );
+}
+
+/// verify63 V63-9: a revision a generator (or Flux) computes is not called
+/// a branch of its own.
+#[test]
+fn a_computed_revision_is_no_branch() {
+    let set = "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: all\nspec:\n  generators:\n  - list: {elements: [{env: prod, revision: v1.4.0}, {env: staging, revision: HEAD}]}\n  template:\n    spec:\n      source: {path: policies, targetRevision: '{{revision}}'}\n      syncPolicy: {automated: {}}\n";
+    let files = repo(&[("policies/p.yaml", PLAIN), ("argocd/set.yaml", set)]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert!(change.promote.is_some(), "{change:?}");
+    assert!(
+        change
+            .notes
+            .iter()
+            .any(|n| n.contains("targetRevision {{revision}} is computed per cluster")),
+        "{change:?}"
+    );
+    assert!(
+        !change.notes.iter().any(|n| n.contains("branch of its own")),
         "{change:?}"
     );
 }
