@@ -461,13 +461,33 @@ pub(super) fn documents(text: &str, parse: bool) -> Vec<Document> {
         .into_iter()
         .enumerate()
         .map(|(index, range)| {
-            let lines = &all[range.clone()];
+            // A byte-order mark opening the file is no part of its first
+            // key (kustomize and kubectl read past it: verify63 V63-10);
+            // the value ranges of that line are shifted back past it.
+            let bom = if range.start == 0 {
+                all.first()
+                    .filter(|line| line.starts_with('\u{feff}'))
+                    .map_or(0, |_| '\u{feff}'.len_utf8())
+            } else {
+                0
+            };
+            let unmarked: Vec<&str>;
+            let lines: &[&str] = if bom > 0 {
+                unmarked = all[range.clone()]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, line)| if i == 0 { &line[bom..] } else { *line })
+                    .collect();
+                &unmarked
+            } else {
+                &all[range.clone()]
+            };
             let value = if parse {
                 polscan_engine::yaml::from_str::<Value>(&lines.concat()).ok()
             } else {
                 None
             };
-            let found = entries(lines);
+            let mut found = entries(lines);
             let identity = match &value {
                 // A document with no spec is no policy (a test's assertion
                 // of its status, as Kyverno's library keeps beside each
@@ -518,6 +538,9 @@ pub(super) fn documents(text: &str, parse: bool) -> Vec<Document> {
                 }
                 None => None,
             };
+            for entry in found.iter_mut().filter(|e| bom > 0 && e.line == 0) {
+                entry.value = entry.value.start + bom..entry.value.end + bom;
+            }
             Document {
                 index,
                 lines: range,

@@ -4269,3 +4269,17 @@ fn a_computed_revision_is_no_branch() {
         "{change:?}"
     );
 }
+
+/// verify63 V63-10: a file opening with a byte-order mark (kubectl and
+/// kustomize read past it) holds its policy.
+#[test]
+fn a_byte_order_mark_is_read_past() {
+    let marked = format!("\u{feff}{PLAIN}");
+    let files = repo(&[("policies/p.yaml", &marked)]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    let (promote, _) = patches(&change);
+    assert!(
+        changed(promote).contains(&"+  validationFailureAction: \"Enforce\"   # see the evidence"),
+        "{promote}"
+    );
+}
