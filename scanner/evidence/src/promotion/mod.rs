@@ -1711,6 +1711,21 @@ fn unfollowed_builds(repo: &Repository, file: &str) -> Vec<String> {
             }
             BuilderKind::ArgoSource => (ARGO, "Argo CD kustomize"),
         };
+        // A remote Component transforms the build with what is not read
+        // here (verify64 V64-4).
+        for component in fields
+            .get("components")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .filter(|c| c.contains("://") || c.starts_with("git@") || c.starts_with("github.com/"))
+        {
+            found.push(format!(
+                "{} (the remote Component {component}, not read)",
+                builder.path
+            ));
+        }
         for field in fields.keys() {
             if !known.contains(&field.as_str()) {
                 found.push(format!("{} ({what} `{field}`, not followed)", builder.path));
@@ -2462,7 +2477,8 @@ fn kustomization_targets(entry: &repository::File, dir: &str) -> Vec<String> {
 /// kustomization applying to the file lists in `components` (a Component
 /// transforms what the kustomization including it builds: verify60 V60-3),
 /// or one a Flux Kustomization building the file lists in
-/// `spec.components`.
+/// `spec.components`, or an Argo CD source building it in
+/// `kustomize.components`.
 fn kustomization_applies_to(repo: &Repository, kustomization: &str, file: &str) -> bool {
     let mut pending = vec![kustomization.to_string()];
     let mut seen: BTreeSet<String> = BTreeSet::new();
@@ -2478,14 +2494,17 @@ fn kustomization_applies_to(repo: &Repository, kustomization: &str, file: &str) 
         for (path, entry) in &repo.files {
             let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
             for value in entry.documents.iter().filter_map(|d| d.value.as_ref()) {
-                let flux = value
+                let api = value
                     .get("apiVersion")
                     .and_then(Value::as_str)
-                    .is_some_and(|api| api.starts_with("kustomize.toolkit.fluxcd.io/"));
-                let (components, base) = if is_kustomization_file(path) {
-                    (value.get("components"), dir.to_string())
-                } else if flux {
-                    (
+                    .unwrap_or("");
+                // (its components, the folder they are relative to): a
+                // kustomization's, a Flux Kustomization's, each Argo CD
+                // source's `kustomize.components` (verify64 V64-1).
+                let listings: Vec<(Option<&Value>, String)> = if is_kustomization_file(path) {
+                    vec![(value.get("components"), dir.to_string())]
+                } else if api.starts_with("kustomize.toolkit.fluxcd.io/") {
+                    vec![(
                         value.pointer("/spec/components"),
                         joined(
                             "",
@@ -2494,23 +2513,36 @@ fn kustomization_applies_to(repo: &Repository, kustomization: &str, file: &str) 
                                 .and_then(Value::as_str)
                                 .unwrap_or(""),
                         ),
-                    )
+                    )]
+                } else if api.starts_with("argoproj.io/") {
+                    argo_sources(value)
+                        .into_iter()
+                        .map(|source| {
+                            (
+                                source.pointer("/kustomize/components"),
+                                joined(
+                                    "",
+                                    source.get("path").and_then(Value::as_str).unwrap_or(""),
+                                ),
+                            )
+                        })
+                        .collect()
                 } else {
                     continue;
                 };
-                let lists = components
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .any(|component| joined(&base, component) == folder);
-                if !lists {
-                    continue;
-                }
-                if is_kustomization_file(path) {
-                    pending.push(path.clone());
-                } else {
-                    if folder_builds(repo, &base, file) {
+                for (components, base) in listings {
+                    let lists = components
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .any(|component| joined(&base, component) == folder);
+                    if !lists {
+                        continue;
+                    }
+                    if is_kustomization_file(path) {
+                        pending.push(path.clone());
+                    } else if folder_builds(repo, &base, file) {
                         return true;
                     }
                 }

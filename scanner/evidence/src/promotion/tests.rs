@@ -4283,3 +4283,41 @@ fn a_byte_order_mark_is_read_past() {
         "{promote}"
     );
 }
+
+/// verify64 V64-1, V64-4: a Component an Argo CD source lists in
+/// `kustomize.components` transforms what it builds (its action patch
+/// counts); a remote Component is not read, so the build is not followed.
+#[test]
+fn components_of_argo_sources_and_remote_components_count() {
+    let component = "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n- target: {kind: ClusterPolicy}\n  patch: |-\n    - op: replace\n      path: /spec/validationFailureAction\n      value: Audit\n";
+    let app = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: policies\nspec:\n  source:\n    path: base\n    kustomize:\n      components: [../components/audit]\n  syncPolicy:\n    automated: {}\n";
+    let files = repo(&[
+        ("base/p.yaml", PLAIN),
+        ("base/kustomization.yaml", "resources:\n- p.yaml\n"),
+        ("components/audit/kustomization.yaml", component),
+        ("argocd/policies.yaml", app),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert_eq!(change.promote, None, "{change:?}");
+    assert!(
+        change
+            .problem
+            .as_deref()
+            .is_some_and(|p| p.contains("components/audit/kustomization.yaml may patch")),
+        "{change:?}"
+    );
+    let remote = "resources:\n- ../../base\ncomponents:\n- https://github.com/org/components//audit?ref=v1\n";
+    let files = repo(&[
+        ("base/p.yaml", PLAIN),
+        ("base/kustomization.yaml", "resources:\n- p.yaml\n"),
+        ("overlays/prod/kustomization.yaml", remote),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert_eq!(change.promote, None, "{change:?}");
+    assert!(
+        change.problem.as_deref().is_some_and(|p| p.contains(
+            "overlays/prod/kustomization.yaml (the remote Component https://github.com/org/components//audit?ref=v1, not read)"
+        )),
+        "{change:?}"
+    );
+}
