@@ -1595,7 +1595,7 @@ fn builders_of<'a>(repo: &'a Repository, file: &str) -> Vec<Builder<'a>> {
 /// The builds reaching `file` that use what polscan does not follow,
 /// each as `<file> (<field>)`: a kustomization field outside those read
 /// here or known to leave a policy's name, namespace and action alone
-/// (`configurations`, or one this version does not know), a Flux Kustomization field it does not know, an Argo CD
+/// (one this version does not know), a Flux Kustomization field it does not know, an Argo CD
 /// config management plugin, or a `kustomize` option it does not know.
 /// Reading only what is known is the point: a build feature the planner
 /// has not modelled could rename the policy or set its action, and the
@@ -1638,10 +1638,13 @@ fn unfollowed_builds(repo: &Repository, file: &str) -> Vec<String> {
         "helmChartInflationGenerator",
         "sortOptions",
         // Generators add objects (KSOPS' secrets); a name taken already
-        // fails the build. `vars` reach only the fields `configurations`
-        // add to kustomize's defaults, which name no policy kind.
+        // fails the build. `configurations` only widen where the
+        // transformers above write (Argo Rollouts' documented one:
+        // verify64 V64-11); `vars` reach no action field written
+        // literally.
         "generators",
         "vars",
+        "configurations",
     ];
     const FLUX: &[&str] = &[
         "interval",
@@ -2034,6 +2037,70 @@ fn source_patches(repo: &Repository, file: &str) -> Vec<SourcePatch> {
                     );
                 }
             }
+            // A replacement writing a delivery's repository or revision
+            // from another object (verify64 V64-3): the value is not
+            // written here.
+            if is_kustomization_file(path) {
+                let mut replacements: Vec<Value> = Vec::new();
+                for replacement in value
+                    .get("replacements")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    match replacement.get("path").and_then(Value::as_str) {
+                        Some(relative) => replacements.extend(
+                            repo.text(&joined(folder, relative))
+                                .map(|text| documents(text, true))
+                                .unwrap_or_default()
+                                .into_iter()
+                                .filter_map(|d| d.value)
+                                .flat_map(|v| match v {
+                                    Value::Array(items) => items,
+                                    other => vec![other],
+                                }),
+                        ),
+                        None => replacements.push(replacement.clone()),
+                    }
+                }
+                for target in replacements
+                    .iter()
+                    .filter_map(|r| r.get("targets")?.as_array())
+                    .flatten()
+                {
+                    let kind = target.pointer("/select/kind").and_then(Value::as_str);
+                    let name = target.pointer("/select/name").and_then(Value::as_str);
+                    let delivery_kind = kind.is_none_or(|kind| {
+                        repository::DELIVERY_KINDS.contains(&kind) && kind != "HelmRelease"
+                    });
+                    let ours = name.is_none_or(|name| delivering.contains(name));
+                    let paths: Vec<&str> = target
+                        .get("fieldPaths")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .collect();
+                    let repository = paths.iter().any(|p| {
+                        p.ends_with("repoURL") || p.ends_with(".url") || p.contains("sources")
+                    });
+                    let revision = paths
+                        .iter()
+                        .any(|p| p.ends_with("targetRevision") || p.contains("spec.ref"));
+                    if delivery_kind && ours && (repository || revision) {
+                        found.push(SourcePatch {
+                            path: path.clone(),
+                            target: [kind, name]
+                                .into_iter()
+                                .flatten()
+                                .collect::<Vec<_>>()
+                                .join(" "),
+                            repository,
+                            urls: Vec::new(),
+                        });
+                    }
+                }
+            }
             for patch in patches {
                 // Its text: inline, or the file it names.
                 let named = patch
@@ -2175,11 +2242,16 @@ fn remote_bases(repo: &Repository, file: &str) -> Vec<String> {
     // Either may sit deeper in its repository than the other: a library
     // repository's `baseline` folder is a fork's `policies/baseline`
     // (verify63 V63-3).
+    // Or their last folders agree: Kyverno's `pod-security/baseline`
+    // vendored as `policies/baseline` (verify64 V64-5); its `policies`
+    // repository beside a fork's own `policies` folder does not (V62-9).
+    let last = |folder: &str| folder.rsplit('/').next().unwrap_or(folder).to_string();
     let names_file = |remote: &str| {
         !remote.is_empty()
             && (remote == own_folder
                 || remote.ends_with(&format!("/{own_folder}"))
                 || own_folder.ends_with(&format!("/{remote}"))
+                || (!own_folder.is_empty() && last(remote) == last(own_folder))
                 || remote == file
                 || remote.ends_with(&format!("/{file}")))
     };

@@ -3904,8 +3904,8 @@ fn an_application_set_is_named_once() {
 }
 
 /// A build reaching the file with a feature the planner does not read
-/// (kustomize `configurations`, a field this version does not know, an
-/// Argo CD config management plugin): the
+/// (a field this version does not know, an Argo CD config management
+/// plugin): the
 /// policy the cluster gets may differ from the file, so the reason comes
 /// instead of a patch. Fields that leave a policy's name and action alone
 /// (labels, images, generators) do not refuse it; a Flux
@@ -3913,16 +3913,10 @@ fn an_application_set_is_named_once() {
 #[test]
 fn a_build_feature_not_followed_gets_the_reason() {
     let policy = PLAIN.replace("require-team", "a");
-    for (overlay, what) in [
-        (
-            "resources:\n- ../../base\nconfigurations:\n- fieldspecs.yaml\n",
-            "kustomize `configurations`",
-        ),
-        (
-            "resources:\n- ../../base\nnewFeature: {}\n",
-            "kustomize `newFeature`",
-        ),
-    ] {
+    for (overlay, what) in [(
+        "resources:\n- ../../base\nnewFeature: {}\n",
+        "kustomize `newFeature`",
+    )] {
         let files = repo(&[
             ("base/a.yaml", &policy),
             ("base/kustomization.yaml", "resources:\n- a.yaml\n"),
@@ -3954,8 +3948,9 @@ fn a_build_feature_not_followed_gets_the_reason() {
                 .contains("argocd/policies.yaml (an Argo CD config management plugin builds it)")),
         "{change:?}"
     );
-    // Labels, images, a ConfigMap generator, KSOPS' generator: patched.
-    let harmless = "resources:\n- ../../base\ncommonLabels: {env: prod}\nimages:\n- {name: nginx, newTag: '1.27'}\nconfigMapGenerator:\n- name: c\n  literals: [a=b]\ngenerators:\n- secret-generator.yaml\n";
+    // Labels, images, a ConfigMap generator, KSOPS' generator, Argo
+    // Rollouts' configurations: patched.
+    let harmless = "resources:\n- ../../base\nconfigurations:\n- https://argoproj.github.io/argo-rollouts/features/kustomize/rollout-transform.yaml\ncommonLabels: {env: prod}\nimages:\n- {name: nginx, newTag: '1.27'}\nconfigMapGenerator:\n- name: c\n  literals: [a=b]\ngenerators:\n- secret-generator.yaml\n";
     let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: policies, namespace: flux-system}\nspec:\n  interval: 10m\n  path: ./overlays/prod\n  prune: true\n  sourceRef: {kind: GitRepository, name: flux-system}\n  kubeConfig:\n    secretRef: {name: prod-kubeconfig}\n";
     let files = repo(&[
         ("base/a.yaml", &policy),
@@ -4009,9 +4004,8 @@ fn a_kustomize_patch_counts_only_for_what_its_kustomization_builds() {
 /// verify63 V63-3: a remote library folder (`policy-library//baseline`)
 /// of which the checkout holds a fork deeper down (`policies/baseline`)
 /// is where one environment's policy may come from: the local copy gets
-/// the reason. A remote folder that is not the end of the file's stays
-/// apart (Kyverno's `pod-security/baseline` beside a fork's own
-/// `policies/baseline`).
+/// the reason, as does one whose last folder is the file's. Another
+/// stays apart.
 #[test]
 fn a_remote_folder_a_fork_holds_deeper_gives_the_reason() {
     for (remote, refused) in [
@@ -4019,8 +4013,14 @@ fn a_remote_folder_a_fork_holds_deeper_gives_the_reason() {
             "https://github.com/org/policy-library//baseline?ref=v1.4.0",
             true,
         ),
+        // verify64 V64-5: Kyverno's `pod-security/baseline`, vendored as
+        // `policies/baseline`, too; another last folder does not.
         (
             "https://github.com/kyverno/policies//pod-security/baseline?ref=main",
+            true,
+        ),
+        (
+            "https://github.com/kyverno/policies//pod-security/restricted?ref=main",
             false,
         ),
     ] {
@@ -4187,6 +4187,15 @@ fn a_patch_of_what_a_delivery_reads_counts() {
             "argocd/prod/kustomization.yaml: it patches the revision Application policies, which delivers policies/p.yaml"
         )),
         "{pinned:?}"
+    );
+    // verify64 V64-3: a replacement from a cluster's ConfigMap.
+    let replaced = plan_with("resources:\n- ../base\n- cluster.yaml\nreplacements:\n- source: {kind: ConfigMap, name: cluster, fieldPath: data.repo}\n  targets:\n  - select: {kind: Application, name: policies}\n    fieldPaths: [spec.source.repoURL]\n");
+    assert_eq!(replaced.promote, None, "{replaced:?}");
+    assert!(
+        replaced.problem.as_deref().is_some_and(|p| p.starts_with(
+            "argocd/prod/kustomization.yaml patches the repository Application policies, which delivers it, reads (to a value not written there)"
+        )),
+        "{replaced:?}"
     );
     let elsewhere = plan_with(&overlay(
         "ingress",
