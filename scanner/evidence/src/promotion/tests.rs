@@ -3913,10 +3913,16 @@ fn an_application_set_is_named_once() {
 #[test]
 fn a_build_feature_not_followed_gets_the_reason() {
     let policy = PLAIN.replace("require-team", "a");
-    for (overlay, what) in [(
-        "resources:\n- ../../base\nnewFeature: {}\n",
-        "kustomize `newFeature`",
-    )] {
+    for (overlay, what) in [
+        (
+            "resources:\n- ../../base\nnewFeature: {}\n",
+            "kustomize `newFeature`",
+        ),
+        (
+            "resources:\n- ../../base\nmutators:\n- m.yaml\n",
+            "kustomize `mutators`",
+        ),
+    ] {
         let files = repo(&[
             ("base/a.yaml", &policy),
             ("base/kustomization.yaml", "resources:\n- a.yaml\n"),
