@@ -1878,10 +1878,10 @@ fn other_repository_delivery(repo: &Repository, file: &str) -> Option<String> {
 /// sourceRef at `source` (`/spec/sourceRef`, `/spec/chart/spec/sourceRef`):
 /// those of its name, in its namespace (the sourceRef's, else the
 /// object's own; either unwritten matches any), as `(file, document)`.
-/// One in the object's own file, else its own folder, is the one read
-/// where there is one: two clusters' folders often each name theirs
-/// alike (verify62 V62-1, verify63 V63-5, V63-6). Empty for another kind
-/// of source.
+/// One in the object's own file, else those in its folder or below, are
+/// the ones read: two clusters' folders often each name
+/// theirs alike (verify62 V62-1, verify63 V63-5, V63-6, verify64 V64-7).
+/// Empty for another kind of source.
 fn sources_read<'a>(
     repo: &'a Repository,
     path: &str,
@@ -1922,7 +1922,6 @@ fn sources_read<'a>(
                 }
         })
         .collect();
-    let folder_of = |p: &str| p.rsplit_once('/').map_or("", |(dir, _)| dir).to_string();
     let same_file: Vec<(&str, &Value)> = candidates
         .iter()
         .copied()
@@ -1931,13 +1930,20 @@ fn sources_read<'a>(
     if !same_file.is_empty() {
         return same_file;
     }
-    let same_folder: Vec<(&str, &Value)> = candidates
-        .iter()
-        .copied()
-        .filter(|(p, _)| folder_of(p) == folder_of(path))
-        .collect();
-    if !same_folder.is_empty() {
-        return same_folder;
+    // Else those in its folder or below it (`flux bootstrap` keeps each
+    // cluster's source in clusters/<cluster>/flux-system/ beside its
+    // Kustomizations: verify64 V64-7). Past its folder, nothing tells
+    // which is read: all count.
+    let own = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+    if !own.is_empty() {
+        let within: Vec<(&str, &Value)> = candidates
+            .iter()
+            .copied()
+            .filter(|(p, _)| p.starts_with(&format!("{own}/")))
+            .collect();
+        if !within.is_empty() {
+            return within;
+        }
     }
     candidates
 }
@@ -2660,6 +2666,54 @@ fn kustomization_reaches(repo: &Repository, kustomization: &str, file: &str) -> 
     false
 }
 
+/// Whether the patches of the deliveries in `entry` (a Flux
+/// Kustomization's `spec.patches`, an Argo CD source's
+/// `kustomize.patches`) may reach one of `files`: its path builds one, or
+/// is computed (`${…}`, `{{…}}`). A HelmRelease's post-renderers, or a
+/// file holding none of these, may (not scoped here).
+fn delivery_patches_reach(repo: &Repository, entry: &repository::File, files: &[&str]) -> bool {
+    let reaches = |folder: &str| {
+        folder.contains("${")
+            || folder.contains("{{")
+            || files
+                .iter()
+                .any(|file| folder_builds(repo, &joined("", folder), file))
+    };
+    let mut scoped = false;
+    for value in entry.documents.iter().filter_map(|d| d.value.as_ref()) {
+        let api = value
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if value.pointer("/spec/postRenderers").is_some() {
+            return true;
+        }
+        if api.starts_with("kustomize.toolkit.fluxcd.io/")
+            && value.pointer("/spec/patches").is_some()
+        {
+            scoped = true;
+            if reaches(
+                value
+                    .pointer("/spec/path")
+                    .and_then(Value::as_str)
+                    .unwrap_or(""),
+            ) {
+                return true;
+            }
+        } else if api.starts_with("argoproj.io/") {
+            for source in argo_sources(value) {
+                if source.pointer("/kustomize/patches").is_some() {
+                    scoped = true;
+                    if reaches(source.get("path").and_then(Value::as_str).unwrap_or("")) {
+                        return true;
+                    }
+                }
+            }
+        }
+    }
+    !scoped
+}
+
 /// [`kustomization_reaches`], where a folder listed without a
 /// kustomization file of its own (which kustomize refuses to build) also
 /// counts as reaching every file under it: for a patch that may set the
@@ -3303,6 +3357,10 @@ fn kustomize_patches_of(
                                 || loosely_reaches(repo, path, file)
                         })
                     }))
+                // A Flux Kustomization's or Argo CD source's patches, what
+                // its path builds (verify64 V64-10).
+                && (is_kustomization_file(path)
+                    || files.is_none_or(|files| delivery_patches_reach(repo, file, files)))
                 && (names_one(&file.text) || selects_without_name(path, file))
                 && (!action_only
                     || json_patch_elsewhere

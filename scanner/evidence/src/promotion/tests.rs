@@ -4336,3 +4336,58 @@ fn components_of_argo_sources_and_remote_components_count() {
         "{change:?}"
     );
 }
+
+/// verify64 V64-7: `flux bootstrap`'s layout, each cluster's source in
+/// clusters/<cluster>/flux-system/: each Kustomization reads its own
+/// cluster's.
+#[test]
+fn a_bootstrap_source_is_its_cluster_s() {
+    let git = |branch: &str| {
+        format!("apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  url: https://github.com/org/fleet\n  ref: {{branch: {branch}}}\n")
+    };
+    let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: policies\n  namespace: flux-system\nspec:\n  path: ./policies\n  sourceRef: {kind: GitRepository, name: flux-system}\n";
+    let files = repo(&[
+        ("policies/p.yaml", PLAIN),
+        (
+            "clusters/prod/flux-system/gotk-sync.yaml",
+            &git("production"),
+        ),
+        ("clusters/prod/policies.yaml", flux),
+        ("clusters/staging/flux-system/gotk-sync.yaml", &git("main")),
+        ("clusters/staging/policies.yaml", flux),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    let branch_notes: Vec<&String> = change
+        .notes
+        .iter()
+        .filter(|n| n.contains("follows branch"))
+        .collect();
+    assert_eq!(
+        branch_notes,
+        vec!["clusters/prod/flux-system/gotk-sync.yaml: the GitRepository the Kustomization in clusters/prod/policies.yaml reads follows branch production: commit the patch to that branch (a commit to another does not reach the cluster)"],
+        "{change:?}"
+    );
+}
+
+/// verify64 V64-10: a Flux Kustomization's kind-wide patch of the action
+/// counts for what its path builds only.
+#[test]
+fn a_delivery_s_patch_counts_for_what_it_builds() {
+    let patching = |path: &str| {
+        format!("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\nspec:\n  path: {path}\n  sourceRef: {{kind: GitRepository, name: flux-system}}\n  patches:\n  - target: {{kind: ClusterPolicy}}\n    patch: |-\n      - op: replace\n        path: /spec/validationFailureAction\n        value: Audit\n")
+    };
+    let plain = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: policies\nspec:\n  path: ./policies\n  sourceRef: {kind: GitRepository, name: flux-system}\n";
+    for (path, refused) in [("./apps", false), ("./policies", true), ("./${env}", true)] {
+        let files = repo(&[
+            ("policies/p.yaml", PLAIN),
+            (
+                "apps/a.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+            ),
+            ("clusters/prod/policies.yaml", plain),
+            ("clusters/prod/apps.yaml", &patching(path)),
+        ]);
+        let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+        assert_eq!(change.promote.is_none(), refused, "{path}: {change:?}");
+    }
+}
