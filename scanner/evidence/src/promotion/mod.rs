@@ -1121,11 +1121,12 @@ fn delivery_notes(repo: &Repository, settings: &[Setting]) -> Vec<String> {
         }
         let chart = longest_root(&setting.file, &repo.charts);
         for (path, file) in &repo.files {
-            for (index, value) in file
-                .documents
-                .iter()
-                .filter_map(|d| Some((d.index, d.value.as_ref()?)))
-            {
+            for (index, value) in file.documents.iter().flat_map(|d| {
+                d.value
+                    .iter()
+                    .chain(&d.alternates)
+                    .map(move |v| (d.index, v))
+            }) {
                 let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
                 let api = value
                     .get("apiVersion")
@@ -1802,7 +1803,11 @@ fn other_repository_delivery(repo: &Repository, file: &str) -> Option<String> {
         }
     }
     for (path, entry) in &repo.files {
-        for value in entry.documents.iter().filter_map(|d| d.value.as_ref()) {
+        for value in entry
+            .documents
+            .iter()
+            .flat_map(|d| d.value.iter().chain(&d.alternates))
+        {
             let api = value
                 .get("apiVersion")
                 .and_then(Value::as_str)

@@ -105,6 +105,9 @@ pub(super) struct Document {
     pub lines: Range<usize>,
     /// As YAML; None for a template or what does not parse.
     pub value: Option<Value>,
+    /// A delivery template's other renders (another values set of its
+    /// chart: see `render_delivery_templates`); empty otherwise.
+    pub alternates: Vec<Value>,
     /// Its keys and list items, lines relative to its first.
     pub entries: Vec<Entry>,
     /// None when it has no kind or name.
@@ -278,12 +281,15 @@ pub(super) const DELIVERY_KINDS: [&str; 6] = [
 ];
 
 /// Gives a chart template's delivery documents (an app-of-apps chart's
-/// Applications: verify63 V63-1; not HelmReleases) a value, rendered as Helm would from the
-/// chart's `values.yaml` where the template only reads values
-/// (`{{ .Values.a.b }}`, `| quote`) and no delivery of the checkout
-/// renders the chart with values of its own. Others stay without one
-/// (read by their lines where it matters). Templates of other kinds
-/// (policies) are not touched: they are followed through their values.
+/// Applications: verify63 V63-1; not HelmReleases) a value, rendered as
+/// Helm would where the template only reads values (`{{ .Values.a.b }}`,
+/// `| quote`, `| default "x"`, whole-line `if`/`end`): once per set of
+/// values the chart may be rendered with ([`chart_value_sets`]): the
+/// first is the document's value, the others its
+/// [`Document::alternates`]. Where a set is not known or one render
+/// fails, it stays without one (read by its lines where it matters).
+/// Templates of other kinds (policies) are not touched: they are followed
+/// through their values.
 fn render_delivery_templates(files: &mut BTreeMap<String, File>) {
     // Not a HelmRelease: its spec.values are where a policy chart's action
     // may be set, and a template's line is no place to patch one.
@@ -292,20 +298,6 @@ fn render_delivery_templates(files: &mut BTreeMap<String, File>) {
             .identity
             .as_ref()
             .is_some_and(|i| DELIVERY_KINDS.contains(&i.kind.as_str()) && i.kind != "HelmRelease")
-    };
-    let overridden = charts_given_values(files);
-    let values_of = |root: &str, files: &BTreeMap<String, File>| -> Value {
-        ["values.yaml", "values.yml"]
-            .iter()
-            .find_map(|name| {
-                let path = if root.is_empty() {
-                    name.to_string()
-                } else {
-                    format!("{root}/{name}")
-                };
-                files.get(&path)?.documents.first()?.value.clone()
-            })
-            .unwrap_or(Value::Null)
     };
     let paths: Vec<String> = files
         .iter()
@@ -316,10 +308,9 @@ fn render_delivery_templates(files: &mut BTreeMap<String, File>) {
         let Some(root) = files.get(&path).and_then(|f| f.template_of.clone()) else {
             continue;
         };
-        if overridden.contains(&root) {
+        let Some(sets) = chart_value_sets(files, &root) else {
             continue;
-        }
-        let values = values_of(&root, files);
+        };
         let Some(file) = files.get_mut(&path) else {
             continue;
         };
@@ -329,17 +320,103 @@ fn render_delivery_templates(files: &mut BTreeMap<String, File>) {
                 continue;
             }
             let text = all.get(document.lines.clone()).unwrap_or_default().concat();
-            document.value = render_values(&text, &values)
-                .and_then(|rendered| polscan_engine::yaml::from_str::<Value>(&rendered).ok());
+            let text = without_conditions(&text);
+            let mut renders: Vec<Value> = Vec::new();
+            for values in &sets {
+                match render_values(&text, values)
+                    .and_then(|rendered| polscan_engine::yaml::from_str::<Value>(&rendered).ok())
+                {
+                    Some(value) if !renders.contains(&value) => renders.push(value),
+                    Some(_) => {}
+                    None => {
+                        renders.clear();
+                        break;
+                    }
+                }
+            }
+            let mut renders = renders.into_iter();
+            document.value = renders.next();
+            document.alternates = renders.collect();
         }
     }
 }
 
-/// The charts (their roots) a delivery of the checkout renders with values
-/// of its own: an Argo CD source's `helm` values, value files or
-/// parameters; a Flux HelmRelease's values, values files or valuesFrom.
-fn charts_given_values(files: &BTreeMap<String, File>) -> BTreeSet<String> {
-    let mut found = BTreeSet::new();
+/// `text` without the lines that only open or close a condition
+/// (`{{- if .Values.enabled }}`, `{{- end }}`): the document is read as
+/// rendered. Kept where the text has an `else` (two documents in one).
+fn without_conditions(text: &str) -> String {
+    static CONDITION: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^\s*\{\{-?\s*(?:if\s[^}]*|end)\s*-?\}\}\s*$").ok()
+    });
+    let Some(condition) = CONDITION.as_ref() else {
+        return text.to_string();
+    };
+    if text.contains("else") {
+        return text.to_string();
+    }
+    text.split_inclusive('\n')
+        .filter(|line| !condition.is_match(line.trim_end_matches(['\n', '\r'])))
+        .collect()
+}
+
+/// The sets of values the chart at `root` may be rendered with: its
+/// `values.yaml` with what each delivery of the checkout rendering it
+/// adds (an Argo CD source's `helm.valueFiles`, `values`, `valuesObject`;
+/// a Flux HelmRelease's `valuesFiles`, `spec.values`); with no such
+/// delivery, `values.yaml` alone and with each other values file beside
+/// it (an app of apps whose root Application is elsewhere: verify64
+/// V64-8, V64-6). None where they are not known: a subchart (its parent's
+/// values override: V64-2), `parameters`, `valuesFrom`, a values file not
+/// in the checkout.
+fn chart_value_sets(files: &BTreeMap<String, File>, root: &str) -> Option<Vec<Value>> {
+    let at = |relative: &str| -> String {
+        if root.is_empty() {
+            relative.to_string()
+        } else {
+            format!("{root}/{relative}")
+        }
+    };
+    let value_of =
+        |path: &str| -> Option<Value> { files.get(path)?.documents.first()?.value.clone() };
+    // A subchart: nested in another chart, or a `file://` dependency.
+    let charts: Vec<&String> = files
+        .keys()
+        .filter(|p| p.rsplit('/').next() == Some("Chart.yaml"))
+        .collect();
+    for chart in &charts {
+        let folder = chart.rsplit_once('/').map_or("", |(dir, _)| dir);
+        if folder != root && (folder.is_empty() || root.starts_with(&format!("{folder}/"))) {
+            return None;
+        }
+        let depends = files
+            .get(chart.as_str())
+            .and_then(|f| {
+                f.documents
+                    .first()?
+                    .value
+                    .as_ref()?
+                    .get("dependencies")?
+                    .as_array()
+                    .cloned()
+            })
+            .unwrap_or_default();
+        for dependency in depends {
+            if let Some(local) = dependency
+                .get("repository")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix("file://"))
+            {
+                if super::joined(folder, local) == root {
+                    return None;
+                }
+            }
+        }
+    }
+    let base = ["values.yaml", "values.yml"]
+        .iter()
+        .find_map(|name| value_of(&at(name)))
+        .unwrap_or(Value::Null);
+    let mut sets: Vec<Value> = Vec::new();
     for value in files
         .values()
         .flat_map(|f| &f.documents)
@@ -354,39 +431,128 @@ fn charts_given_values(files: &BTreeMap<String, File>) -> BTreeSet<String> {
                 let Some(path) = source.get("path").and_then(Value::as_str) else {
                     continue;
                 };
-                let given = source.get("helm").is_some_and(|helm| {
-                    [
-                        "values",
-                        "valueFiles",
-                        "valuesObject",
-                        "parameters",
-                        "fileParameters",
-                    ]
-                    .iter()
-                    .any(|key| helm.get(key).is_some())
-                });
-                if given {
-                    found.insert(super::joined("", path));
+                if super::joined("", path) != root {
+                    continue;
                 }
+                let mut these = vec![base.clone()];
+                if let Some(helm) = source.get("helm") {
+                    if helm.get("parameters").is_some() || helm.get("fileParameters").is_some() {
+                        return None;
+                    }
+                    for file in helm
+                        .get("valueFiles")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                    {
+                        // An ApplicationSet's `values-{{cluster}}.yaml`: each
+                        // file it may name (verify64 V64-6).
+                        let named: Vec<Value> = if file.contains("{{") {
+                            let pattern: String = super::joined(root, file)
+                                .split("{{")
+                                .enumerate()
+                                .map(|(i, part)| match part.split_once("}}") {
+                                    Some((_, rest)) if i > 0 => {
+                                        format!(".*{}", regex::escape(rest))
+                                    }
+                                    _ => regex::escape(part),
+                                })
+                                .collect();
+                            let matching = regex::Regex::new(&format!("^{pattern}$")).ok()?;
+                            files
+                                .keys()
+                                .filter(|p| matching.is_match(p))
+                                .filter_map(|p| value_of(p))
+                                .collect()
+                        } else {
+                            vec![value_of(&super::joined(root, file))?]
+                        };
+                        if named.is_empty() {
+                            return None;
+                        }
+                        these = these
+                            .iter()
+                            .flat_map(|values| {
+                                named.iter().map(move |over| {
+                                    let mut merged = values.clone();
+                                    merge(&mut merged, over.clone());
+                                    merged
+                                })
+                            })
+                            .collect();
+                    }
+                    for values in &mut these {
+                        if let Some(inline) = helm.get("values").and_then(Value::as_str) {
+                            merge(
+                                values,
+                                polscan_engine::yaml::from_str::<Value>(inline).ok()?,
+                            );
+                        }
+                        if let Some(object) = helm.get("valuesObject") {
+                            merge(values, object.clone());
+                        }
+                    }
+                }
+                sets.extend(these);
             }
-        } else if value.get("kind").and_then(Value::as_str) == Some("HelmRelease") {
-            let given = ["values", "valuesFiles", "valuesFile", "valuesFrom"]
-                .iter()
-                .any(|key| {
-                    value.pointer(&format!("/spec/{key}")).is_some()
-                        || value.pointer(&format!("/spec/chart/spec/{key}")).is_some()
-                });
-            if let (true, Some(chart)) = (
-                given,
-                value
-                    .pointer("/spec/chart/spec/chart")
-                    .and_then(Value::as_str),
-            ) {
-                found.insert(super::joined("", chart));
+        } else if value.get("kind").and_then(Value::as_str) == Some("HelmRelease")
+            && value
+                .pointer("/spec/chart/spec/chart")
+                .and_then(Value::as_str)
+                .is_some_and(|chart| super::joined("", chart) == root)
+        {
+            if value.pointer("/spec/valuesFrom").is_some() {
+                return None;
             }
+            let mut values = base.clone();
+            for file in value
+                .pointer("/spec/chart/spec/valuesFiles")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                merge(&mut values, value_of(&super::joined("", file))?);
+            }
+            if let Some(inline) = value.pointer("/spec/values") {
+                merge(&mut values, inline.clone());
+            }
+            sets.push(values);
         }
     }
-    found
+    if sets.is_empty() {
+        sets.push(base.clone());
+        let beside = files.keys().filter(|p| {
+            p.rsplit_once('/').map_or("", |(dir, _)| dir) == root
+                && is_values_file(p)
+                && !matches!(p.rsplit('/').next(), Some("values.yaml" | "values.yml"))
+        });
+        for path in beside {
+            let mut values = base.clone();
+            merge(&mut values, value_of(path)?);
+            sets.push(values);
+        }
+    }
+    Some(sets)
+}
+
+/// Helm's merge of values: maps key by key, anything else replaced.
+fn merge(into: &mut Value, over: Value) {
+    match (into, over) {
+        (Value::Object(into), Value::Object(over)) => {
+            for (key, value) in over {
+                match into.get_mut(&key) {
+                    Some(existing) => merge(existing, value),
+                    None => {
+                        into.insert(key, value);
+                    }
+                }
+            }
+        }
+        (into, Value::Null) if !into.is_null() => {}
+        (into, over) => *into = over,
+    }
 }
 
 /// `text` with each `{{ .Values.a.b }}` (trim markers, `| quote` and
@@ -396,21 +562,35 @@ fn charts_given_values(files: &BTreeMap<String, File>) -> BTreeSet<String> {
 fn render_values(text: &str, values: &Value) -> Option<String> {
     static ACTION: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
-            r"\{\{-?\s*\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*(?:\|\s*(quote|squote)\s*)?-?\}\}",
+            r#"\{\{-?\s*\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)((?:\s*\|\s*(?:quote|squote|default\s+"[^"]*"))*)\s*-?\}\}"#,
         )
         .ok()
     });
-    let action = ACTION.as_ref()?;
+    static PIPE: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"\|\s*(quote|squote|default\s+"([^"]*)")"#).ok()
+    });
+    let (action, pipe) = (ACTION.as_ref()?, PIPE.as_ref()?);
     let mut missing = false;
     let rendered = action.replace_all(text, |captures: &regex::Captures<'_>| {
         let pointer = captures[1].replace('.', "/");
-        let scalar = match values.pointer(&pointer) {
+        let mut scalar = match values.pointer(&pointer) {
             Some(Value::String(text)) => Some(text.clone()),
             Some(Value::Number(number)) => Some(number.to_string()),
             Some(Value::Bool(flag)) => Some(flag.to_string()),
             _ => None,
         };
-        match (scalar, captures.get(2).map(|m| m.as_str())) {
+        let mut quoting = None;
+        for step in pipe.captures_iter(&captures[2]) {
+            match (&step[1], step.get(2)) {
+                (_, Some(default)) => {
+                    if scalar.as_deref().is_none_or(str::is_empty) {
+                        scalar = Some(default.as_str().to_string());
+                    }
+                }
+                (how, None) => quoting = Some(how.to_string()),
+            }
+        }
+        match (scalar, quoting.as_deref()) {
             (None, _) => {
                 missing = true;
                 String::new()
@@ -545,6 +725,7 @@ pub(super) fn documents(text: &str, parse: bool) -> Vec<Document> {
                 index,
                 lines: range,
                 value,
+                alternates: Vec::new(),
                 entries: found,
                 identity,
             }

@@ -4391,3 +4391,105 @@ fn a_delivery_s_patch_counts_for_what_it_builds() {
         assert_eq!(change.promote.is_none(), refused, "{path}: {change:?}");
     }
 }
+
+/// verify64 V64-2, V64-6, V64-8, V64-9: an app of apps rendered with each
+/// set of values it may get — the values files its root Application
+/// lists, or, with no root here, each values file beside values.yaml —
+/// through `| default` and a whole-line `if`; a subchart (its parent's
+/// values override) is not rendered.
+#[test]
+fn an_app_of_apps_is_rendered_with_each_values_set() {
+    let template = "{{- if .Values.enabled }}\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: policies\nspec:\n  source:\n    path: policies\n    repoURL: {{ .Values.repoURL }}\n    targetRevision: {{ .Values.revision | default \"HEAD\" }}\n  syncPolicy:\n    automated: {prune: true}\n{{- end }}\n";
+    let fleet = "https://github.com/org/fleet.git";
+    let plan_with = |files: &[(&str, &str)]| {
+        let mut all = vec![
+            ("policies/p.yaml", PLAIN),
+            (
+                "apps/Chart.yaml",
+                "apiVersion: v2\nname: apps\nversion: 0.1.0\n",
+            ),
+            ("apps/templates/policies.yaml", template),
+        ];
+        all.extend_from_slice(files);
+        Repository::new(repo(&all))
+            .with_origin(Some(fleet.into()))
+            .plan(&cluster_policy("require-team"), None, &[], "require-team")
+    };
+    let values = format!("enabled: true\nrepoURL: {fleet}\n");
+    // One values file: rendered, HEAD by default, patched without a note.
+    let plain = plan_with(&[("apps/values.yaml", &values)]);
+    assert!(plain.promote.is_some(), "{plain:?}");
+    assert!(plain.notes.is_empty(), "{plain:?}");
+    // A values file beside it pointing elsewhere, or pinning a tag.
+    let other = plan_with(&[
+        ("apps/values.yaml", &values),
+        (
+            "apps/values-prod.yaml",
+            "repoURL: https://github.com/org/prod-policies.git\n",
+        ),
+    ]);
+    assert_eq!(other.promote, None, "{other:?}");
+    assert!(
+        other
+            .problem
+            .as_deref()
+            .is_some_and(|p| p.contains("from https://github.com/org/prod-policies.git")),
+        "{other:?}"
+    );
+    let pinned = plan_with(&[
+        ("apps/values.yaml", &values),
+        ("apps/values-prod.yaml", "revision: v1.4.0\n"),
+    ]);
+    assert!(pinned.promote.is_some(), "{pinned:?}");
+    assert!(
+        pinned
+            .notes
+            .iter()
+            .any(|n| n.contains("targetRevision v1.4.0 is a tag or commit")),
+        "{pinned:?}"
+    );
+    // The root lists per-cluster values files that all keep this
+    // repository: patched.
+    let root = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: root\nspec:\n  source:\n    repoURL: https://github.com/org/fleet.git\n    path: apps\n    helm:\n      valueFiles: [values-prod.yaml]\n  syncPolicy:\n    automated: {}\n";
+    let listed = plan_with(&[
+        ("apps/values.yaml", &values),
+        ("apps/values-prod.yaml", "revision: main\n"),
+        ("argocd/root.yaml", root),
+    ]);
+    assert!(listed.promote.is_some(), "{listed:?}");
+    // An ApplicationSet's templated values file: each it may name.
+    let set = "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: root\nspec:\n  generators:\n  - list: {elements: [{cluster: prod}, {cluster: staging}]}\n  template:\n    spec:\n      source:\n        repoURL: https://github.com/org/fleet.git\n        path: apps\n        helm:\n          valueFiles: ['values-{{cluster}}.yaml']\n      syncPolicy: {automated: {}}\n";
+    for (prod, patched) in [
+        ("revision: main\n", true),
+        ("repoURL: https://github.com/org/prod-policies.git\n", false),
+    ] {
+        let change = plan_with(&[
+            ("apps/values.yaml", &values),
+            ("apps/values-prod.yaml", prod),
+            ("apps/values-staging.yaml", "revision: main\n"),
+            ("argocd/root.yaml", set),
+        ]);
+        assert_eq!(change.promote.is_some(), patched, "{prod}: {change:?}");
+    }
+    // A subchart of an umbrella: not rendered, its repoURL is computed.
+    let nested = Repository::new(repo(&[
+        ("policies/p.yaml", PLAIN),
+        (
+            "umbrella/Chart.yaml",
+            "apiVersion: v2\nname: umbrella\nversion: 0.1.0\n",
+        ),
+        (
+            "umbrella/values.yaml",
+            "apps:\n  repoURL: https://github.com/org/prod-policies.git\n",
+        ),
+        (
+            "umbrella/charts/apps/Chart.yaml",
+            "apiVersion: v2\nname: apps\nversion: 0.1.0\n",
+        ),
+        ("umbrella/charts/apps/values.yaml", &values),
+        ("umbrella/charts/apps/templates/policies.yaml", template),
+    ]))
+    .with_origin(Some(fleet.into()))
+    .plan(&cluster_policy("require-team"), None, &[], "require-team");
+    assert_eq!(nested.promote, None, "{nested:?}");
+}
