@@ -725,7 +725,12 @@ fn plan_inner(
         }
         if let Some(other) = other_repository_delivery(repo, &setting.file) {
             return Err(format!(
-                "{other}, not from this checkout: where it is the cluster's, its policy comes from that repository's copy, and a patch of {} here does not switch it (it switches the clusters reading this one) — switch the action in that repository, or by hand",
+                "{other}, {}: where it is the cluster's, its policy comes from that repository's copy, and a patch of {} here does not switch it (it switches the clusters reading this one) — switch the action in that repository, or by hand",
+                if other.contains("(computed per cluster)") {
+                    "which may not be this checkout"
+                } else {
+                    "not from this checkout"
+                },
                 setting.file
             ));
         }
@@ -1191,6 +1196,17 @@ fn delivery_notes(repo: &Repository, settings: &[Setting]) -> Vec<String> {
                                 say(format!("{path}: the Argo CD {kind}'s targetRevision {branch} is a branch of its own: commit the patch to that branch (a commit to another does not reach the cluster)"));
                             }
                         }
+                        // An OCI artifact (verify64 V64-13): pushed, not
+                        // committed.
+                        if let (true, Some(url)) = (
+                            applies,
+                            sources
+                                .iter()
+                                .filter_map(|s| s.get("repoURL").and_then(Value::as_str))
+                                .find(|url| url.starts_with("oci://")),
+                        ) {
+                            say(format!("{path}: the Argo CD {kind} reads the OCI artifact {url}: the commit reaches the cluster only once an artifact built from it is pushed"));
+                        }
                         if applies
                             && spec
                                 .and_then(|s| s.pointer("/syncPolicy/automated"))
@@ -1222,6 +1238,10 @@ fn delivery_notes(repo: &Repository, settings: &[Setting]) -> Vec<String> {
                     .and_then(Value::as_str);
                 if source_kind == Some("OCIRepository") {
                     say(format!("{path}: the {kind} reads an OCIRepository: the commit reaches the cluster only once an artifact built from it is pushed (and the repository's ref moves to it)"));
+                }
+                // verify64 V64-13.
+                if source_kind == Some("Bucket") {
+                    say(format!("{path}: the {kind} reads a Bucket: the commit reaches the cluster only once the bucket is updated from it"));
                 }
                 let source_at = if value.pointer("/spec/chart/spec/sourceRef").is_some() {
                     "/spec/chart/spec/sourceRef"
@@ -1450,9 +1470,8 @@ fn renamers(repo: &Repository) -> Vec<(Renamer, String)> {
 }
 
 /// The builds reaching `file` that may change a name or namespace in ways
-/// not followed here: a kustomization's (or Flux Kustomization's, or Argo
-/// CD source's) `transformers` (a NamespaceTransformer, a
-/// PrefixSuffixTransformer), `replacements` writing `metadata.name` or
+/// not followed here (its `transformers` are refused as not followed at
+/// all: [`unfollowed_builds`]): `replacements` writing `metadata.name` or
 /// `metadata.namespace`, or a JSON 6902 patch of `/metadata/name` or
 /// `/metadata/namespace` (kustomize keeps what such a patch sets; after a
 /// strategic-merge patch it restores them). Each as `<file> (<what>)`.
@@ -1471,15 +1490,6 @@ fn metadata_changers(repo: &Repository, file: &str) -> Vec<String> {
     } in builders_of(repo, file)
     {
         let folder = path.rsplit_once('/').map_or("", |(dir, _)| dir);
-        let listed = |key: &str| {
-            builder
-                .get(key)
-                .and_then(Value::as_array)
-                .is_some_and(|items| !items.is_empty())
-        };
-        if listed("transformers") {
-            found.push(format!("{path} (transformers, not followed)"));
-        }
         // A list entry's text: inline, or the file it names.
         let text_of = |item: &Value| -> String {
             let named = item
@@ -1626,7 +1636,6 @@ fn unfollowed_builds(repo: &Repository, file: &str) -> Vec<String> {
         "patchesStrategicMerge",
         "patchesJson6902",
         "replacements",
-        "transformers",
         "validators",
         "images",
         "imageTags",
@@ -1771,7 +1780,7 @@ fn other_repository_delivery(repo: &Repository, file: &str) -> Option<String> {
     // (verify63 V63-9): said so.
     let computed = |url: &str| {
         if url.contains("{{") || url.contains("${") {
-            format!("{url} (computed per cluster: which repository it is is not known here, perhaps another)")
+            format!("{url} (computed per cluster)")
         } else {
             url.to_string()
         }
@@ -1867,6 +1876,7 @@ fn other_repository_delivery(repo: &Repository, file: &str) -> Option<String> {
                         continue;
                     };
                     if source.get("chart").is_none()
+                        && !url.starts_with("oci://")
                         && !same_repository(url, origin)
                         && reaches(&joined("", folder))
                     {
@@ -2170,7 +2180,8 @@ fn source_patches(repo: &Repository, file: &str) -> Vec<SourcePatch> {
                 let urls = text
                     .split(|c: char| c.is_whitespace() || c == '"' || c == '\'')
                     .filter(|word| word.contains("://") || word.starts_with("git@"))
-                    .map(str::to_string)
+                    // A flow mapping's `,` or `}` is no part of it.
+                    .map(|word| word.trim_end_matches([',', '}', ']']).to_string())
                     .collect();
                 found.push(SourcePatch {
                     path: path.clone(),
@@ -2185,6 +2196,46 @@ fn source_patches(repo: &Repository, file: &str) -> Vec<SourcePatch> {
             }
         }
     }
+    found
+}
+
+/// The charts the checkout installs from a Helm repository, as `<file>
+/// (chart <name>)`: a Flux HelmRelease from a HelmRepository, an Argo CD
+/// source with `chart:`, a kustomization's `helmCharts` entry with a
+/// `repo`.
+fn published_charts(repo: &Repository) -> Vec<String> {
+    let mut found = Vec::new();
+    for (path, entry) in &repo.files {
+        for value in entry.documents.iter().filter_map(|d| d.value.as_ref()) {
+            let text = |pointer: &str| value.pointer(pointer).and_then(Value::as_str);
+            if value.get("kind").and_then(Value::as_str) == Some("HelmRelease")
+                && text("/spec/chart/spec/sourceRef/kind") == Some("HelmRepository")
+            {
+                if let Some(chart) = text("/spec/chart/spec/chart") {
+                    found.push(format!("{path} (chart {chart})"));
+                }
+            } else if text("/apiVersion").is_some_and(|api| api.starts_with("argoproj.io/")) {
+                for source in argo_sources(value) {
+                    if let Some(chart) = source.get("chart").and_then(Value::as_str) {
+                        found.push(format!("{path} (chart {chart})"));
+                    }
+                }
+            } else if is_kustomization_file(path) {
+                for chart in value
+                    .get("helmCharts")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter(|c| c.get("repo").is_some())
+                {
+                    if let Some(name) = chart.get("name").and_then(Value::as_str) {
+                        found.push(format!("{path} (chart {name})"));
+                    }
+                }
+            }
+        }
+    }
+    found.dedup();
     found
 }
 
@@ -3040,6 +3091,16 @@ fn locate(
                 problem.push_str(&format!(
                     "; it may be built from {}: polscan patches no copy a build renames or moves — switch the action where it is built (a kustomize patch), or by hand",
                     renamed.join("; ")
+                ));
+            }
+            // Kyverno's policy library is installed as a chart from its
+            // Helm repository (verify64 V64-14): named, with where its
+            // action is set.
+            let charts = published_charts(repo);
+            if !charts.is_empty() {
+                problem.push_str(&format!(
+                    "; it may come from a chart installed from a Helm repository, whose templates are not in the checkout ({}): switch it through that release's values (a chart-wide value such as validationFailureAction switches every policy of the chart), or by hand",
+                    charts.join("; ")
                 ));
             }
             problem

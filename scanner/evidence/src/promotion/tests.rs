@@ -3328,7 +3328,6 @@ fn a_base_an_overlay_renames_by_patch_or_transformer_gets_the_reason() {
     let policy = PLAIN.replace("require-team", "a");
     for (overlay, what) in [
         ("resources:\n- ../../base\npatches:\n- target: {kind: ClusterPolicy, name: a}\n  patch: |-\n    - op: replace\n      path: /metadata/name\n      value: strict-a\n", "a patch of metadata.name or namespace"),
-        ("resources:\n- ../../base\ntransformers:\n- ns.yaml\n", "transformers, not followed"),
         ("resources:\n- ../../base\nreplacements:\n- source: {kind: ConfigMap, name: c, fieldPath: data.ns}\n  targets:\n  - select: {kind: ClusterPolicy}\n    fieldPaths: [metadata.namespace]\n", "replacements of metadata.name or namespace"),
     ] {
         let files = repo(&[
@@ -3922,6 +3921,12 @@ fn a_build_feature_not_followed_gets_the_reason() {
             "resources:\n- ../../base\nmutators:\n- m.yaml\n",
             "kustomize `mutators`",
         ),
+        // verify64 V64-14: a transformer (a LabelTransformer as much as
+        // a NamespaceTransformer) is not followed; no copy is claimed.
+        (
+            "resources:\n- ../../base\ntransformers:\n- ns.yaml\n",
+            "kustomize `transformers`",
+        ),
     ] {
         let files = repo(&[
             ("base/a.yaml", &policy),
@@ -4492,4 +4497,40 @@ fn an_app_of_apps_is_rendered_with_each_values_set() {
     .with_origin(Some(fleet.into()))
     .plan(&cluster_policy("require-team"), None, &[], "require-team");
     assert_eq!(nested.promote, None, "{nested:?}");
+}
+
+/// verify64 V64-13, V64-14: a Bucket source and an Argo CD OCI artifact
+/// get the "pushed, not committed" note (no "another repository"
+/// reason); a policy of a chart installed from a Helm repository is said
+/// to come from it.
+#[test]
+fn buckets_oci_artifacts_and_published_charts_are_named() {
+    let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: policies\nspec:\n  path: ./policies\n  sourceRef: {kind: Bucket, name: policies}\n";
+    let argo = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: policies\nspec:\n  source:\n    repoURL: oci://ghcr.io/org/policies\n    path: policies\n    targetRevision: main\n  syncPolicy:\n    automated: {}\n";
+    for (delivery, said) in [
+        (flux, "reads a Bucket"),
+        (argo, "reads the OCI artifact oci://ghcr.io/org/policies"),
+    ] {
+        let files = repo(&[
+            ("policies/p.yaml", PLAIN),
+            ("clusters/prod/policies.yaml", delivery),
+        ]);
+        let change = Repository::new(files)
+            .with_origin(Some("https://github.com/org/fleet".into()))
+            .plan(&cluster_policy("require-team"), None, &[], "require-team");
+        assert!(change.promote.is_some(), "{change:?}");
+        assert!(
+            change.notes.iter().any(|n| n.contains(said)),
+            "{said}: {change:?}"
+        );
+    }
+    let release = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: kyverno-policies\nspec:\n  chart:\n    spec:\n      chart: kyverno-policies\n      sourceRef: {kind: HelmRepository, name: kyverno}\n  values:\n    validationFailureAction: Audit\n";
+    let files = repo(&[("infra/kyverno/release.yaml", release)]);
+    let change = plan(&files, &cluster_policy("disallow-host-path"), &[], "p");
+    assert!(
+        change.problem.as_deref().is_some_and(|p| p.contains(
+            "it may come from a chart installed from a Helm repository, whose templates are not in the checkout (infra/kyverno/release.yaml (chart kyverno-policies))"
+        )),
+        "{change:?}"
+    );
 }
