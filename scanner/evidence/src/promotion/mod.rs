@@ -2482,12 +2482,25 @@ fn applied_paths(repo: &Repository) -> Vec<AppliedPath> {
                             .and_then(Value::as_str)
                             .is_some_and(|glob| !glob.is_empty())
                     });
+                let recursive = source
+                    .pointer("/directory/recurse")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                // An ApplicationSet's git directories generator: one
+                // Application per folder its globs match (verify64 V64-12).
+                if let Some(folders) = generated_directories(repo, value, path) {
+                    found.extend(folders.into_iter().map(|folder| AppliedPath {
+                        templated: folder.contains("{{"),
+                        folder: joined("", &folder),
+                        recursive,
+                        filtered,
+                        component: false,
+                    }));
+                    continue;
+                }
                 found.push(AppliedPath {
                     folder: joined("", path),
-                    recursive: source
-                        .pointer("/directory/recurse")
-                        .and_then(Value::as_bool)
-                        .unwrap_or(false),
+                    recursive,
                     filtered,
                     templated: path.contains("{{") || path.contains("${"),
                     component: false,
@@ -2496,6 +2509,67 @@ fn applied_paths(repo: &Repository) -> Vec<AppliedPath> {
         }
     }
     found
+}
+
+/// The paths an ApplicationSet's template `path` (`{{path}}`,
+/// `{{.path.path}}`, perhaps with more around it) takes for each folder of
+/// the checkout its git directories generator matches (`directories`,
+/// `exclude: true` entries taken out; Argo CD matches them as path
+/// globs, `*` within one folder). None for another generator, a template
+/// path without the placeholder, or globs that do not read.
+fn generated_directories(repo: &Repository, value: &Value, path: &str) -> Option<Vec<String>> {
+    let placeholder = regex::Regex::new(r"\{\{\s*\.?path(?:\.path)?\s*\}\}").ok()?;
+    if value.get("kind").and_then(Value::as_str) != Some("ApplicationSet")
+        || !placeholder.is_match(path)
+    {
+        return None;
+    }
+    let directories: Vec<&Value> = value
+        .pointer("/spec/generators")
+        .and_then(Value::as_array)?
+        .iter()
+        .filter_map(|generator| generator.pointer("/git/directories")?.as_array())
+        .flatten()
+        .collect();
+    if directories.is_empty() {
+        return None;
+    }
+    let set = |exclude: bool| -> Option<globset::GlobSet> {
+        let mut builder = globset::GlobSetBuilder::new();
+        for directory in &directories {
+            if directory
+                .get("exclude")
+                .and_then(Value::as_bool)
+                .unwrap_or(false)
+                == exclude
+            {
+                let glob = directory.get("path").and_then(Value::as_str)?;
+                builder.add(
+                    globset::GlobBuilder::new(glob.trim_end_matches('/'))
+                        .literal_separator(true)
+                        .build()
+                        .ok()?,
+                );
+            }
+        }
+        builder.build().ok()
+    };
+    let (included, excluded) = (set(false)?, set(true)?);
+    let mut folders: BTreeSet<String> = BTreeSet::new();
+    for file in repo.files.keys() {
+        let mut folder = file.as_str();
+        while let Some((parent, _)) = folder.rsplit_once('/') {
+            folders.insert(parent.to_string());
+            folder = parent;
+        }
+    }
+    Some(
+        folders
+            .into_iter()
+            .filter(|folder| included.is_match(folder) && !excluded.is_match(folder))
+            .map(|folder| placeholder.replace_all(path, folder.as_str()).into_owned())
+            .collect(),
+    )
 }
 
 /// Whether a plain manifest is applied by what the checkout holds.

@@ -4534,3 +4534,34 @@ fn buckets_oci_artifacts_and_published_charts_are_named() {
         "{change:?}"
     );
 }
+
+/// verify64 V64-12: an ApplicationSet's git directories generator applies
+/// the folders its globs match, each as a plain directory: a file in a
+/// matched folder is patched, one above them gets the reason.
+#[test]
+fn a_git_directories_generator_applies_its_folders() {
+    let set = "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: policies\nspec:\n  generators:\n  - git:\n      repoURL: https://github.com/org/fleet.git\n      revision: main\n      directories:\n      - path: policies/*\n      - path: policies/legacy\n        exclude: true\n  template:\n    metadata: {name: '{{path.basename}}'}\n    spec:\n      source: {repoURL: https://github.com/org/fleet.git, targetRevision: main, path: '{{path}}'}\n      syncPolicy: {automated: {prune: true}}\n";
+    let files = repo(&[
+        (
+            "policies/baseline/a.yaml",
+            &PLAIN.replace("require-team", "a"),
+        ),
+        ("policies/b.yaml", &PLAIN.replace("require-team", "b")),
+        (
+            "policies/legacy/c.yaml",
+            &PLAIN.replace("require-team", "c"),
+        ),
+        ("argocd/policies.yaml", set),
+    ]);
+    let a = plan(&files, &cluster_policy("a"), &[], "a");
+    assert!(a.promote.is_some(), "{a:?}");
+    let b = plan(&files, &cluster_policy("b"), &[], "b");
+    assert_eq!(b.promote, None, "{b:?}");
+    assert!(
+        b.problem.as_deref().is_some_and(|p| p
+            .contains("is applied by none of the Flux Kustomizations and Argo CD Applications")),
+        "{b:?}"
+    );
+    let c = plan(&files, &cluster_policy("c"), &[], "c");
+    assert_eq!(c.promote, None, "{c:?}");
+}
