@@ -2774,26 +2774,7 @@ fn folder_builds(repo: &Repository, folder: &str, file: &str) -> bool {
 /// Whether the kustomization file `kustomization` reaches `file` through
 /// its `resources`, `bases` or `components`, and theirs, at any depth.
 fn kustomization_reaches(repo: &Repository, kustomization: &str, file: &str) -> bool {
-    let mut pending = vec![kustomization.to_string()];
-    let mut seen: BTreeSet<String> = BTreeSet::new();
-    while let Some(path) = pending.pop() {
-        if !seen.insert(path.clone()) {
-            continue;
-        }
-        let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir).to_string();
-        let Some(entry) = repo.files.get(&path) else {
-            continue;
-        };
-        for target in kustomization_targets(entry, &dir) {
-            if target == file {
-                return true;
-            }
-            if let Some(inner) = kustomization_in(repo, &target) {
-                pending.push(inner);
-            }
-        }
-    }
-    false
+    reaches_through(repo, kustomization, file, false)
 }
 
 /// Whether the patches of the deliveries in `entry` (a Flux
@@ -2849,6 +2830,11 @@ fn delivery_patches_reach(repo: &Repository, entry: &repository::File, files: &[
 /// counts as reaching every file under it: for a patch that may set the
 /// action, a build that may not even work still counts.
 fn loosely_reaches(repo: &Repository, kustomization: &str, file: &str) -> bool {
+    reaches_through(repo, kustomization, file, true)
+}
+
+/// [`kustomization_reaches`], and with `loose` [`loosely_reaches`].
+fn reaches_through(repo: &Repository, kustomization: &str, file: &str, loose: bool) -> bool {
     let mut pending = vec![kustomization.to_string()];
     let mut seen: BTreeSet<String> = BTreeSet::new();
     while let Some(path) = pending.pop() {
@@ -2860,12 +2846,12 @@ fn loosely_reaches(repo: &Repository, kustomization: &str, file: &str) -> bool {
             continue;
         };
         for target in kustomization_targets(entry, &dir) {
+            if target == file {
+                return true;
+            }
             match kustomization_in(repo, &target) {
                 Some(inner) => pending.push(inner),
-                None if target.is_empty()
-                    || target == file
-                    || file.starts_with(&format!("{target}/")) =>
-                {
+                None if loose && (target.is_empty() || file.starts_with(&format!("{target}/"))) => {
                     return true
                 }
                 None => {}
