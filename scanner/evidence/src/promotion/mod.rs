@@ -768,6 +768,17 @@ fn plan_inner(
     // A kustomize base several overlays include: the patch switches the
     // policy in each of their clusters, not only in this one (verify46 F6).
     let mut shared_source = located.templated;
+    // An app of apps rendered once per cluster (verify65 V65-3): each
+    // render applying the file is another cluster's.
+    for setting in &located.settings {
+        for (path, count) in rendered_fanout(repo, &setting.file) {
+            shared_source = true;
+            notes.push(format!(
+                "{path} renders a delivery of {} once per values set ({count} of them: one per cluster?): the patch switches the policy wherever any of them is applied",
+                setting.file
+            ));
+        }
+    }
     for file in promoted.keys() {
         let overlays = including_kustomizations(repo, file);
         if overlays.len() > 1 {
@@ -1804,7 +1815,7 @@ fn other_repository_delivery(repo: &Repository, file: &str) -> Option<String> {
             }
             None if patch.urls.is_empty() => {
                 return Some(format!(
-                "{} patches the repository {}, which delivers it, reads (to a value not written there)",
+                "{} changes which repository {}, which delivers it, reads (a replacement, or a patch of its source), to a value not read here",
                 patch.path, patch.target
             ))
             }
@@ -1984,7 +1995,8 @@ struct SourcePatch {
 /// applying `file` (no name, or the name of one that builds it, or of the
 /// GitRepository such a Flux Kustomization reads).
 fn source_patches(repo: &Repository, file: &str) -> Vec<SourcePatch> {
-    const REPOSITORY: [&str; 3] = ["repoURL", "/spec/url", "url:"];
+    // A re-pointed sourceRef reads another source (verify65 V65-2).
+    const REPOSITORY: [&str; 4] = ["repoURL", "/spec/url", "url:", "sourceRef"];
     const REVISION: [&str; 4] = ["targetRevision", "/spec/ref", "ref:", "revision"];
     // Names of the deliveries applying `file`, and of their sources.
     let mut delivering: BTreeSet<String> = BTreeSet::new();
@@ -2103,7 +2115,10 @@ fn source_patches(repo: &Repository, file: &str) -> Vec<SourcePatch> {
                         .filter_map(Value::as_str)
                         .collect();
                     let repository = paths.iter().any(|p| {
-                        p.ends_with("repoURL") || p.ends_with(".url") || p.contains("sources")
+                        p.ends_with("repoURL")
+                            || p.ends_with(".url")
+                            || p.contains("sources")
+                            || p.contains("sourceRef")
                     });
                     let revision = paths
                         .iter()
@@ -2236,6 +2251,31 @@ fn published_charts(repo: &Repository) -> Vec<String> {
         }
     }
     found.dedup();
+    found
+}
+
+/// The chart templates rendered more than once (see
+/// `repository::render_delivery_templates`) into a delivery applying
+/// `file`, with how many renders: `(template, n)`.
+fn rendered_fanout(repo: &Repository, file: &str) -> Vec<(String, usize)> {
+    let applies = |value: &Value| {
+        let builds = |folder: Option<&str>| {
+            folder.is_some_and(|f| folder_builds(repo, &joined("", f), file))
+        };
+        builds(value.pointer("/spec/path").and_then(Value::as_str))
+            || argo_sources(value)
+                .iter()
+                .any(|source| builds(source.get("path").and_then(Value::as_str)))
+    };
+    let mut found = Vec::new();
+    for (path, entry) in repo.files.iter().filter(|(_, f)| f.template_of.is_some()) {
+        for document in entry.documents.iter().filter(|d| !d.alternates.is_empty()) {
+            let renders: Vec<&Value> = document.value.iter().chain(&document.alternates).collect();
+            if renders.iter().any(|v| applies(v)) {
+                found.push((path.clone(), renders.len()));
+            }
+        }
+    }
     found
 }
 

@@ -416,6 +416,12 @@ fn chart_value_sets(files: &BTreeMap<String, File>, root: &str) -> Option<Vec<Va
         .iter()
         .find_map(|name| value_of(&at(name)))
         .unwrap_or(Value::Null);
+    // A build that may reshape the deliveries rendering it (an overlay
+    // adding a values file to the root Application, or patching a
+    // HelmRelease's values, per cluster: verify65 V65-1): not known.
+    if deliveries_reshaped(files) {
+        return None;
+    }
     let mut sets: Vec<Value> = Vec::new();
     for value in files
         .values()
@@ -535,6 +541,82 @@ fn chart_value_sets(files: &BTreeMap<String, File>, root: &str) -> Option<Vec<Va
         }
     }
     Some(sets)
+}
+
+/// Whether a kustomize patch or replacement of the checkout (in a
+/// kustomization, a Flux Kustomization's `spec.patches`, an Argo CD
+/// source's `kustomize.patches`) may reach an Application,
+/// ApplicationSet or HelmRelease: its target's kind is one of them or not
+/// given, or the strategic-merge document it reads is one.
+fn deliveries_reshaped(files: &BTreeMap<String, File>) -> bool {
+    const KINDS: [&str; 3] = ["Application", "ApplicationSet", "HelmRelease"];
+    for (path, file) in files {
+        let folder = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        for value in file.documents.iter().filter_map(|d| d.value.as_ref()) {
+            let mut items: Vec<&Value> = Vec::new();
+            for pointer in [
+                "/patches",
+                "/patchesJson6902",
+                "/patchesStrategicMerge",
+                "/replacements",
+                "/spec/patches",
+            ] {
+                items.extend(
+                    value
+                        .pointer(pointer)
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten(),
+                );
+            }
+            for source in super::argo_sources(value) {
+                items.extend(
+                    source
+                        .pointer("/kustomize/patches")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten(),
+                );
+            }
+            for item in items {
+                let targets: Vec<Option<&str>> = match item.get("targets").and_then(Value::as_array)
+                {
+                    Some(targets) => targets
+                        .iter()
+                        .map(|t| t.pointer("/select/kind").and_then(Value::as_str))
+                        .collect(),
+                    None => vec![item.pointer("/target/kind").and_then(Value::as_str)],
+                };
+                // What a patch file (or inline strategic merge) holds.
+                let text = item
+                    .get("path")
+                    .and_then(Value::as_str)
+                    .or(item.as_str().filter(|t| !t.contains('\n')))
+                    .and_then(|relative| files.get(&super::joined(folder, relative)))
+                    .map(|f| f.text.clone())
+                    .or_else(|| {
+                        item.get("patch")
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                    })
+                    .or_else(|| item.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                let names_kind = KINDS.iter().any(|kind| {
+                    text.contains(&format!("kind: {kind}\n"))
+                        || text.contains(&format!("kind: {kind}\r"))
+                });
+                let reaches = targets.iter().any(|kind| match kind {
+                    Some(kind) => KINDS.contains(kind),
+                    // No kind: a strategic merge's own document says.
+                    None => names_kind || !text.contains("kind:"),
+                });
+                if reaches || names_kind {
+                    return true;
+                }
+            }
+        }
+    }
+    false
 }
 
 /// Helm's merge of values: maps key by key, anything else replaced.

@@ -4204,7 +4204,7 @@ fn a_patch_of_what_a_delivery_reads_counts() {
     assert_eq!(replaced.promote, None, "{replaced:?}");
     assert!(
         replaced.problem.as_deref().is_some_and(|p| p.starts_with(
-            "argocd/prod/kustomization.yaml patches the repository Application policies, which delivers it, reads (to a value not written there)"
+            "argocd/prod/kustomization.yaml changes which repository Application policies, which delivers it, reads (a replacement, or a patch of its source), to a value not read here"
         )),
         "{replaced:?}"
     );
@@ -4564,4 +4564,84 @@ fn a_git_directories_generator_applies_its_folders() {
     );
     let c = plan(&files, &cluster_policy("c"), &[], "c");
     assert_eq!(c.promote, None, "{c:?}");
+}
+
+/// verify65 V65-1..3: an app of apps whose root an overlay reshapes per
+/// cluster is not rendered (its repository is then computed: the
+/// reason); one rendered once per cluster gets the note that the patch
+/// switches each; a Flux Kustomization whose sourceRef an overlay
+/// re-points reads a source not known here (the reason).
+#[test]
+fn reshaped_roots_fanned_out_apps_and_re_pointed_sources() {
+    let template = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: policies\nspec:\n  destination:\n    server: {{ .Values.server }}\n  source:\n    path: policies\n    repoURL: {{ .Values.repoURL }}\n  syncPolicy:\n    automated: {prune: true}\n";
+    let fleet = "https://github.com/org/fleet.git";
+    let values = format!("repoURL: {fleet}\nserver: https://kubernetes.default.svc\n");
+    let root = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: root\nspec:\n  source:\n    repoURL: https://github.com/org/fleet.git\n    path: apps\n  syncPolicy:\n    automated: {}\n";
+    let overlay = "resources:\n- ../base\npatches:\n- target: {kind: Application, name: root}\n  patch: |-\n    - op: add\n      path: /spec/source/helm\n      value: {valueFiles: [values-prod.yaml]}\n";
+    let plan_with = |files: &[(&str, &str)]| {
+        let mut all = vec![
+            ("policies/p.yaml", PLAIN),
+            (
+                "apps/Chart.yaml",
+                "apiVersion: v2\nname: apps\nversion: 0.1.0\n",
+            ),
+            ("apps/templates/policies.yaml", template),
+            ("apps/values.yaml", values.as_str()),
+        ];
+        all.extend_from_slice(files);
+        Repository::new(repo(&all))
+            .with_origin(Some(fleet.into()))
+            .plan(&cluster_policy("require-team"), None, &[], "require-team")
+    };
+    let reshaped = plan_with(&[
+        (
+            "apps/values-prod.yaml",
+            "repoURL: https://github.com/org/prod-policies.git\n",
+        ),
+        ("argocd/base/root.yaml", root),
+        (
+            "argocd/base/kustomization.yaml",
+            "resources:\n- root.yaml\n",
+        ),
+        ("argocd/prod/kustomization.yaml", overlay),
+    ]);
+    assert_eq!(reshaped.promote, None, "{reshaped:?}");
+    let set = "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: root\nspec:\n  generators:\n  - list: {elements: [{cluster: prod}, {cluster: staging}]}\n  template:\n    spec:\n      source:\n        repoURL: https://github.com/org/fleet.git\n        path: apps\n        helm:\n          valueFiles: ['values-{{cluster}}.yaml']\n      syncPolicy: {automated: {}}\n";
+    let fanned = plan_with(&[
+        ("apps/values-prod.yaml", "server: https://prod:6443\n"),
+        ("apps/values-staging.yaml", "server: https://staging:6443\n"),
+        ("argocd/root.yaml", set),
+    ]);
+    assert!(fanned.promote.is_some(), "{fanned:?}");
+    assert!(fanned.shared_source, "{fanned:?}");
+    assert!(
+        fanned.notes.iter().any(|n| n.starts_with(
+            "apps/templates/policies.yaml renders a delivery of policies/p.yaml once per values set (2 of them"
+        )),
+        "{fanned:?}"
+    );
+    let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: policies\nspec:\n  path: ./policies\n  sourceRef: {kind: GitRepository, name: flux-system}\n";
+    let repoint = "resources:\n- ../base\npatches:\n- target: {kind: Kustomization, name: policies}\n  patch: |-\n    - op: replace\n      path: /spec/sourceRef/name\n      value: prod-policies\n";
+    let files = repo(&[
+        ("policies/p.yaml", PLAIN),
+        ("clusters/base/policies.yaml", flux),
+        (
+            "clusters/base/kustomization.yaml",
+            "resources:\n- policies.yaml\n",
+        ),
+        ("clusters/prod/kustomization.yaml", repoint),
+    ]);
+    let repointed = Repository::new(files).with_origin(Some(fleet.into())).plan(
+        &cluster_policy("require-team"),
+        None,
+        &[],
+        "require-team",
+    );
+    assert_eq!(repointed.promote, None, "{repointed:?}");
+    assert!(
+        repointed.problem.as_deref().is_some_and(|p| p.starts_with(
+            "clusters/prod/kustomization.yaml changes which repository Kustomization policies, which delivers it, reads"
+        )),
+        "{repointed:?}"
+    );
 }
