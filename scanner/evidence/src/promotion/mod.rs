@@ -2353,7 +2353,6 @@ fn remote_bases(repo: &Repository, file: &str) -> Vec<String> {
             && (remote == own_folder
                 || remote.ends_with(&format!("/{own_folder}"))
                 || own_folder.ends_with(&format!("/{remote}"))
-                || (!own_folder.is_empty() && last(remote) == last(own_folder))
                 || remote == file
                 || remote.ends_with(&format!("/{file}")))
     };
@@ -2390,7 +2389,24 @@ fn remote_bases(repo: &Repository, file: &str) -> Vec<String> {
                 let builds_it = !folder.is_empty()
                     && kustomization_in(repo, &folder)
                         .is_some_and(|k| kustomization_reaches(repo, &k, file));
-                let related = this_repository || builds_it || names_file(&folder);
+                // Last folders alike count where the URL shares another
+                // name with the file's folder: Kyverno's `policies`
+                // repository's pod-security/baseline vendored as
+                // policies/baseline (verify64 V64-5), not an ingress
+                // controller's `base` beside policies/base (verify65 V65-4).
+                let alike = !own_folder.is_empty()
+                    && !folder.is_empty()
+                    && last(&folder) == last(own_folder)
+                    && {
+                        let mine: Vec<&str> = own_folder.split('/').collect();
+                        let theirs = repository
+                            .split(['/', ':', '.'])
+                            .chain(folder.rsplit_once('/').map_or("", |(f, _)| f).split('/'));
+                        theirs
+                            .filter(|s| !s.is_empty())
+                            .any(|segment| mine[..mine.len() - 1].contains(&segment))
+                    };
+                let related = this_repository || builds_it || names_file(&folder) || alike;
                 if remote && related {
                     found.push(format!("{path} ({resource})"));
                 }

@@ -4034,6 +4034,11 @@ fn a_remote_folder_a_fork_holds_deeper_gives_the_reason() {
             "https://github.com/kyverno/policies//pod-security/restricted?ref=main",
             false,
         ),
+        // verify65 V65-4: a last folder alike alone is not enough.
+        (
+            "https://github.com/org/platform//ingress-nginx/baseline?ref=v1",
+            false,
+        ),
     ] {
         let prod = format!("resources:\n- {remote}\n");
         let files = repo(&[
