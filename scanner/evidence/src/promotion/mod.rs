@@ -771,6 +771,14 @@ fn plan_inner(
     // An app of apps rendered once per cluster (verify65 V65-3): each
     // render applying the file is another cluster's.
     for setting in &located.settings {
+        // Rendered with the chart's own values, for want of the root
+        // delivery (verify65 V65-6): it may give others.
+        for path in rendered_without_root(repo, &setting.file) {
+            notes.push(format!(
+                "{path} is read as rendered with its chart's values.yaml (and the values files beside it): nothing in the checkout renders that chart, and what does may give it other values (another repository or revision for {}) — check the root that renders it",
+                setting.file
+            ));
+        }
         for (path, count) in rendered_fanout(repo, &setting.file) {
             shared_source = true;
             notes.push(format!(
@@ -2254,6 +2262,51 @@ fn published_charts(repo: &Repository) -> Vec<String> {
     found
 }
 
+/// The chart templates rendered into a delivery applying `file` whose
+/// chart no delivery of the checkout renders (an Argo CD source with its
+/// path, a HelmRelease with its folder).
+fn rendered_without_root(repo: &Repository, file: &str) -> Vec<String> {
+    let renders_chart = |root: &str| {
+        repo.files
+            .values()
+            .flat_map(|f| &f.documents)
+            .filter_map(|d| d.value.as_ref())
+            .any(|value| {
+                argo_sources(value).iter().any(|source| {
+                    source
+                        .get("path")
+                        .and_then(Value::as_str)
+                        .is_some_and(|p| joined("", p) == root)
+                }) || value
+                    .pointer("/spec/chart/spec/chart")
+                    .and_then(Value::as_str)
+                    .is_some_and(|chart| joined("", chart) == root)
+            })
+    };
+    let applies = |value: &Value| {
+        let builds = |folder: Option<&str>| {
+            folder.is_some_and(|f| folder_builds(repo, &joined("", f), file))
+        };
+        builds(value.pointer("/spec/path").and_then(Value::as_str))
+            || argo_sources(value)
+                .iter()
+                .any(|source| builds(source.get("path").and_then(Value::as_str)))
+    };
+    repo.files
+        .iter()
+        .filter_map(|(path, entry)| Some((path, entry, entry.template_of.as_deref()?)))
+        .filter(|(_, entry, root)| {
+            entry
+                .documents
+                .iter()
+                .flat_map(|d| d.value.iter().chain(&d.alternates))
+                .any(applies)
+                && !renders_chart(root)
+        })
+        .map(|(path, _, _)| path.clone())
+        .collect()
+}
+
 /// The chart templates rendered more than once (see
 /// `repository::render_delivery_templates`) into a delivery applying
 /// `file`, with how many renders: `(template, n)`.
@@ -2319,8 +2372,13 @@ fn unrendered_other_delivery(repo: &Repository, origin: &str, file: &str) -> Opt
                     folder.contains("{{") || folder_builds(repo, &joined("", folder), file)
                 });
             if let (Some(url), Some(folder)) = (url, folder) {
+                let computed = if url.contains("{{") {
+                    " (computed per cluster)"
+                } else {
+                    ""
+                };
                 return Some(format!(
-                    "{path} (its {kind}, computed by the chart's template, is not rendered here) applies {folder} from {url}"
+                    "{path} (its {kind}, computed by the chart's template, is not rendered here) applies {folder} from {url}{computed}"
                 ));
             }
         }

@@ -4426,10 +4426,16 @@ fn an_app_of_apps_is_rendered_with_each_values_set() {
             .plan(&cluster_policy("require-team"), None, &[], "require-team")
     };
     let values = format!("enabled: true\nrepoURL: {fleet}\n");
-    // One values file: rendered, HEAD by default, patched without a note.
+    // One values file: rendered, HEAD by default, patched; with nothing
+    // here rendering the chart, a note says its root may give other
+    // values (verify65 V65-6), and no other note comes.
     let plain = plan_with(&[("apps/values.yaml", &values)]);
     assert!(plain.promote.is_some(), "{plain:?}");
-    assert!(plain.notes.is_empty(), "{plain:?}");
+    assert_eq!(
+        plain.notes,
+        vec!["apps/templates/policies.yaml is read as rendered with its chart's values.yaml (and the values files beside it): nothing in the checkout renders that chart, and what does may give it other values (another repository or revision for policies/p.yaml) — check the root that renders it".to_string()],
+        "{plain:?}"
+    );
     // A values file beside it pointing elsewhere, or pinning a tag.
     let other = plan_with(&[
         ("apps/values.yaml", &values),
