@@ -2104,11 +2104,13 @@ fn source_patches(repo: &Repository, file: &str) -> Vec<SourcePatch> {
                         None => replacements.push(replacement.clone()),
                     }
                 }
-                for target in replacements
-                    .iter()
-                    .filter_map(|r| r.get("targets")?.as_array())
-                    .flatten()
-                {
+                for (replacement, target) in replacements.iter().flat_map(|r| {
+                    r.get("targets")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .map(move |t| (r, t))
+                }) {
                     let kind = target.pointer("/select/kind").and_then(Value::as_str);
                     let name = target.pointer("/select/name").and_then(Value::as_str);
                     let delivery_kind = kind.is_none_or(|kind| {
@@ -2140,7 +2142,9 @@ fn source_patches(repo: &Repository, file: &str) -> Vec<SourcePatch> {
                                 .collect::<Vec<_>>()
                                 .join(" "),
                             repository,
-                            urls: Vec::new(),
+                            // A ConfigMap's value written here (verify65
+                            // V65-7: this repository's own URL).
+                            urls: replacement_source(repo, replacement).into_iter().collect(),
                         });
                     }
                 }
@@ -2330,6 +2334,63 @@ fn rendered_fanout(repo: &Repository, file: &str) -> Vec<(String, usize)> {
         }
     }
     found
+}
+
+/// The value a kustomize replacement copies, where the checkout writes
+/// it: its source is a ConfigMap (a manifest, or a kustomization's
+/// `configMapGenerator` literal) and its `fieldPath` is `data.<key>`.
+fn replacement_source(repo: &Repository, replacement: &Value) -> Option<String> {
+    let source = replacement.get("source")?;
+    if source.get("kind").and_then(Value::as_str) != Some("ConfigMap") {
+        return None;
+    }
+    let name = source.get("name").and_then(Value::as_str)?;
+    let key = source
+        .get("fieldPath")
+        .and_then(Value::as_str)?
+        .strip_prefix("data.")?;
+    for (path, entry) in &repo.files {
+        for value in entry.documents.iter().filter_map(|d| d.value.as_ref()) {
+            if value.get("kind").and_then(Value::as_str) == Some("ConfigMap")
+                && value.pointer("/metadata/name").and_then(Value::as_str) == Some(name)
+            {
+                if let Some(found) = value
+                    .get("data")
+                    .and_then(|d| d.get(key))
+                    .and_then(Value::as_str)
+                {
+                    return Some(found.to_string());
+                }
+            }
+            if !is_kustomization_file(path) {
+                continue;
+            }
+            for generator in value
+                .get("configMapGenerator")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|g| g.get("name").and_then(Value::as_str) == Some(name))
+            {
+                for literal in generator
+                    .get("literals")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                {
+                    if let Some(found) = literal
+                        .split_once('=')
+                        .filter(|(k, _)| *k == key)
+                        .map(|(_, v)| v)
+                    {
+                        return Some(found.to_string());
+                    }
+                }
+            }
+        }
+    }
+    None
 }
 
 /// A delivery a chart's template computes and polscan did not render

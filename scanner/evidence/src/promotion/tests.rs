@@ -4213,6 +4213,14 @@ fn a_patch_of_what_a_delivery_reads_counts() {
         )),
         "{replaced:?}"
     );
+    // verify65 V65-7: a ConfigMap written here holding the value.
+    for (url, patched) in [
+        ("https://github.com/org/fleet.git", true),
+        ("https://github.com/org/prod-policies.git", false),
+    ] {
+        let change = plan_with(&format!("resources:\n- ../base\nconfigMapGenerator:\n- name: cluster\n  literals: [repo={url}]\nreplacements:\n- source: {{kind: ConfigMap, name: cluster, fieldPath: data.repo}}\n  targets:\n  - select: {{kind: Application, name: policies}}\n    fieldPaths: [spec.source.repoURL]\n"));
+        assert_eq!(change.promote.is_some(), patched, "{url}: {change:?}");
+    }
     let elsewhere = plan_with(&overlay(
         "ingress",
         "/spec/source/repoURL",
