@@ -995,18 +995,54 @@ fn including_kustomizations(repo: &Repository, file: &str) -> Vec<String> {
                     continue;
                 }
                 found.retain(|top| includes.get(top).is_none_or(|(dir, _)| *dir != target));
-                found.push(path.clone());
+                // Each delivery once, by its document: two in one file
+                // (prod's and staging's Applications) are two (verify66
+                // V66-2).
+                let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
+                let name = value
+                    .pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                found.push(format!("{path}{DOCUMENT_MARK}{kind} {name}"));
                 // An ApplicationSet applies it once per Application it
                 // generates: several.
-                if value.get("kind").and_then(Value::as_str) == Some("ApplicationSet") {
+                if kind == "ApplicationSet" {
                     found.push(format!("{path} (each Application it generates)"));
                 }
             }
         }
     }
     found.dedup();
+    // A file's delivery is named by its file, or with its kind and name
+    // where the file holds several.
+    let marked: Vec<String> = found.clone();
     found
+        .into_iter()
+        .map(|entry| match entry.split_once(DOCUMENT_MARK) {
+            Some((path, document)) => {
+                let several = marked
+                    .iter()
+                    .filter(|other| {
+                        other
+                            .split_once(DOCUMENT_MARK)
+                            .is_some_and(|(p, _)| p == path)
+                    })
+                    .count()
+                    > 1;
+                if several {
+                    format!("{path} ({document})")
+                } else {
+                    path.to_string()
+                }
+            }
+            None => entry,
+        })
+        .collect()
 }
+
+/// Separates a delivery's file from its document in
+/// [`including_kustomizations`]' working list.
+const DOCUMENT_MARK: char = '\u{0}';
 
 /// The note a patch of a chart's files (or of a values file a release
 /// lists) needs where a Flux HelmRelease builds the chart from a
@@ -1179,10 +1215,14 @@ fn delivery_notes(repo: &Repository, settings: &[Setting]) -> Vec<String> {
                     "Application" | "ApplicationSet" if api.starts_with("argoproj.io/") => {
                         let spec = argo_spec(value);
                         let sources = argo_sources(value);
+                        // Through an overlay too (verify66 V66-1).
                         let applies = sources
                             .iter()
                             .filter_map(|s| s.get("path").and_then(Value::as_str))
-                            .any(|p| holds(&joined("", p), &setting.file));
+                            .any(|p| {
+                                holds(&joined("", p), &setting.file)
+                                    || folder_builds(repo, &joined("", p), &setting.file)
+                            });
                         // A revision that is no branch head: a tag or a
                         // commit pins what is applied (verify57 V57-6).
                         let pinned_revision = sources
@@ -1214,6 +1254,14 @@ fn delivery_notes(repo: &Repository, settings: &[Setting]) -> Vec<String> {
                             } else {
                                 say(format!("{path}: the Argo CD {kind}'s targetRevision {branch} is a branch of its own: commit the patch to that branch (a commit to another does not reach the cluster)"));
                             }
+                        }
+                        if applies
+                            && value
+                                .pointer("/spec/templatePatch")
+                                .and_then(Value::as_str)
+                                .is_some_and(|patch| patch.contains("targetRevision"))
+                        {
+                            say(format!("{path}: the Argo CD {kind}'s templatePatch sets targetRevision per Application: check which revision this cluster reads (a tag or another branch gets the commit only when it moves to it)"));
                         }
                         // An OCI artifact (verify64 V64-13): pushed, not
                         // committed.
@@ -1887,6 +1935,24 @@ fn other_repository_delivery(repo: &Repository, file: &str) -> Option<String> {
                     return Some(format!("{path} applies {folder} from {}", computed(url)));
                 }
             } else if api.starts_with("argoproj.io/") {
+                // An ApplicationSet's templatePatch may set each
+                // Application's repository (verify66 V66-4): not read here.
+                let patched_source = value
+                    .pointer("/spec/templatePatch")
+                    .and_then(Value::as_str)
+                    .is_some_and(|patch| patch.contains("repoURL") || patch.contains("sources"));
+                if patched_source
+                    && argo_sources(value).iter().any(|source| {
+                        source
+                            .get("path")
+                            .and_then(Value::as_str)
+                            .is_some_and(|folder| reaches(&joined("", folder)))
+                    })
+                {
+                    return Some(format!(
+                        "{path} applies it from a repository its templatePatch sets per Application (computed per cluster)"
+                    ));
+                }
                 for source in argo_sources(value) {
                     let (Some(url), Some(folder)) = (
                         source.get("repoURL").and_then(Value::as_str),

@@ -4664,3 +4664,73 @@ fn reshaped_roots_fanned_out_apps_and_re_pointed_sources() {
         "{repointed:?}"
     );
 }
+
+/// verify66 V66-1, V66-2, V66-4: an Argo CD Application of an overlay
+/// building the file gets its pinned note; two Applications in one file
+/// are two deliveries (the note names both); an ApplicationSet whose
+/// templatePatch sets the repository gives the reason, the revision a
+/// note.
+#[test]
+fn argo_overlays_documents_and_template_patches() {
+    let app = |name: &str, path: &str, revision: &str| {
+        format!("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {name}\nspec:\n  source:\n    repoURL: https://github.com/org/fleet.git\n    path: {path}\n    targetRevision: {revision}\n  syncPolicy:\n    automated: {{}}\n")
+    };
+    let base = [
+        ("policies/base/p.yaml", PLAIN),
+        ("policies/base/kustomization.yaml", "resources:\n- p.yaml\n"),
+        (
+            "policies/overlays/prod/kustomization.yaml",
+            "resources:\n- ../../base\n",
+        ),
+    ];
+    let with = |extra: &[(&str, &str)]| {
+        let mut all = base.to_vec();
+        all.extend_from_slice(extra);
+        Repository::new(repo(&all))
+            .with_origin(Some("https://github.com/org/fleet.git".into()))
+            .plan(&cluster_policy("require-team"), None, &[], "require-team")
+    };
+    let pinned = with(&[(
+        "argocd/prod.yaml",
+        &app("prod", "policies/overlays/prod", "v1.2.0"),
+    )]);
+    assert!(pinned.promote.is_some(), "{pinned:?}");
+    assert!(
+        pinned
+            .notes
+            .iter()
+            .any(|n| n.contains("targetRevision v1.2.0 is a tag or commit")),
+        "{pinned:?}"
+    );
+    let two = format!(
+        "{}---\n{}",
+        app("prod", "policies/overlays/prod", "HEAD"),
+        app("staging", "policies/base", "HEAD")
+    );
+    let both = with(&[("argocd/apps.yaml", &two)]);
+    assert!(both.shared_source, "{both:?}");
+    assert!(
+        both.notes
+            .iter()
+            .any(|n| n.contains("argocd/apps.yaml (Application prod)")
+                && n.contains("argocd/apps.yaml (Application staging)")),
+        "{both:?}"
+    );
+    let set = |patch: &str| {
+        format!("apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: all\nspec:\n  generators:\n  - list: {{elements: [{{env: prod}}, {{env: staging}}]}}\n  templatePatch: |\n    spec:\n      source:\n        {patch}\n  template:\n    spec:\n      source: {{repoURL: https://github.com/org/fleet.git, path: policies/base, targetRevision: HEAD}}\n      syncPolicy: {{automated: {{}}}}\n")
+    };
+    let repository = with(&[(
+        "argocd/set.yaml",
+        &set("repoURL: '{{ if eq .env \"prod\" }}https://github.com/org/prod.git{{ end }}'"),
+    )]);
+    assert_eq!(repository.promote, None, "{repository:?}");
+    let revision = with(&[("argocd/set.yaml", &set("targetRevision: '{{ .env }}'"))]);
+    assert!(revision.promote.is_some(), "{revision:?}");
+    assert!(
+        revision
+            .notes
+            .iter()
+            .any(|n| n.contains("templatePatch sets targetRevision")),
+        "{revision:?}"
+    );
+}
