@@ -983,6 +983,22 @@ fn including_kustomizations(repo: &Repository, file: &str) -> Vec<String> {
                         .map(str::to_string),
                 );
             }
+            // A HelmRelease of a chart built from Git renders its folder
+            // (verify66 V66-3: prod's and staging's releases of one
+            // chart).
+            if value.get("kind").and_then(Value::as_str) == Some("HelmRelease")
+                && value
+                    .pointer("/spec/chart/spec/sourceRef/kind")
+                    .and_then(Value::as_str)
+                    .is_some_and(|kind| kind != "HelmRepository")
+            {
+                paths.extend(
+                    value
+                        .pointer("/spec/chart/spec/chart")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                );
+            }
             for spec_path in paths {
                 let target = joined("", &spec_path);
                 // An ApplicationSet's templated path may be any folder

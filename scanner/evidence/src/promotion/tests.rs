@@ -4734,3 +4734,30 @@ fn argo_overlays_documents_and_template_patches() {
         "{revision:?}"
     );
 }
+
+/// verify66 V66-3: a chart from Git with a literal action, released in
+/// two clusters: the patch of its template names both releases.
+#[test]
+fn a_chart_two_releases_render_is_built_by_each() {
+    let release = |name: &str| {
+        format!("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: {name}\nspec:\n  chart:\n    spec:\n      chart: ./charts/policies\n      sourceRef: {{kind: GitRepository, name: flux-system}}\n      reconcileStrategy: Revision\n")
+    };
+    let files = repo(&[
+        (
+            "charts/policies/Chart.yaml",
+            "apiVersion: v2\nname: policies\nversion: 0.1.0\n",
+        ),
+        ("charts/policies/templates/p.yaml", PLAIN),
+        ("clusters/prod/release.yaml", &release("prod")),
+        ("clusters/staging/release.yaml", &release("staging")),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert!(change.promote.is_some(), "{change:?}");
+    assert!(change.shared_source, "{change:?}");
+    assert!(
+        change.notes.iter().any(|n| n.contains(
+            "is built by each of clusters/prod/release.yaml, clusters/staging/release.yaml"
+        )),
+        "{change:?}"
+    );
+}
