@@ -771,6 +771,19 @@ fn plan_inner(
     // An app of apps rendered once per cluster (verify65 V65-3): each
     // render applying the file is another cluster's.
     for setting in &located.settings {
+        // A chart's template nothing renders from Git here: the cluster
+        // runs a published chart, if any (verify66 V66-5).
+        if let Some(root) = repo
+            .files
+            .get(&setting.file)
+            .and_then(|f| f.template_of.as_deref())
+            .filter(|root| !rendered_from_git(repo, root))
+        {
+            notes.push(format!(
+                "nothing in the checkout renders the chart {} from Git (no HelmRelease of its folder from a GitRepository, Argo CD Application of its path or parent chart): a release of it from a Helm repository or an OCI artifact runs the published chart, which the patch reaches only once a version built from it is published and the release moves to it",
+                if root.is_empty() { "." } else { root }
+            ));
+        }
         // Rendered with the chart's own values, for want of the root
         // delivery (verify65 V65-6): it may give others.
         for path in rendered_without_root(repo, &setting.file) {
@@ -2346,6 +2359,38 @@ fn published_charts(repo: &Repository) -> Vec<String> {
     }
     found.dedup();
     found
+}
+
+/// Whether a delivery of the checkout renders the chart at `root` from
+/// its folder in Git: an Argo CD source with its path, a HelmRelease of
+/// its folder from a GitRepository or Bucket, or (so) a parent chart.
+fn rendered_from_git(repo: &Repository, root: &str) -> bool {
+    let direct = |root: &str| {
+        repo.files
+            .values()
+            .flat_map(|f| &f.documents)
+            .filter_map(|d| d.value.as_ref())
+            .any(|value| {
+                argo_sources(value).iter().any(|source| {
+                    source.get("chart").is_none()
+                        && source
+                            .get("path")
+                            .and_then(Value::as_str)
+                            .is_some_and(|p| joined("", p) == root || p.contains("{{"))
+                }) || (value
+                    .pointer("/spec/chart/spec/chart")
+                    .and_then(Value::as_str)
+                    .is_some_and(|chart| joined("", chart) == root)
+                    && value
+                        .pointer("/spec/chart/spec/sourceRef/kind")
+                        .and_then(Value::as_str)
+                        .is_some_and(|kind| kind == "GitRepository" || kind == "Bucket"))
+            })
+    };
+    direct(root)
+        || parent_charts(repo, root)
+            .iter()
+            .any(|parent| direct(parent))
 }
 
 /// The chart templates rendered into a delivery applying `file` whose

@@ -4761,3 +4761,43 @@ fn a_chart_two_releases_render_is_built_by_each() {
         "{change:?}"
     );
 }
+
+/// verify66 V66-5: a chart's template nothing renders from Git here (no
+/// release, or one from a Helm repository) gets the note that the patch
+/// reaches a cluster only once the chart is published; one a release
+/// renders from Git does not.
+#[test]
+fn a_chart_nothing_renders_from_git_is_noted() {
+    let release = |source: &str| {
+        format!("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: policies\nspec:\n  chart:\n    spec:\n      chart: ./charts/policies\n      sourceRef: {{kind: {source}, name: policies}}\n      reconcileStrategy: Revision\n")
+    };
+    for (release, noted) in [
+        (None, true),
+        (Some(release("HelmRepository")), true),
+        (Some(release("GitRepository")), false),
+    ] {
+        let mut files = vec![
+            (
+                "charts/policies/Chart.yaml",
+                "apiVersion: v2\nname: policies\nversion: 0.1.0\n",
+            ),
+            ("charts/policies/templates/p.yaml", PLAIN),
+        ];
+        if let Some(release) = &release {
+            files.push(("clusters/prod/release.yaml", release));
+        }
+        let change = plan(
+            &repo(&files),
+            &cluster_policy("require-team"),
+            &[],
+            "require-team",
+        );
+        assert!(change.promote.is_some(), "{change:?}");
+        assert_eq!(
+            change.notes.iter().any(|n| n
+                .starts_with("nothing in the checkout renders the chart charts/policies from Git")),
+            noted,
+            "{release:?}: {change:?}"
+        );
+    }
+}
