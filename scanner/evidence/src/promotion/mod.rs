@@ -709,6 +709,12 @@ fn plan_inner(
                 unfollowed.join("; ")
             ));
         }
+        if let Some(path) = reshaping_template_patch(repo, &setting.file) {
+            return Err(format!(
+                "{} is applied by {path}, whose templatePatch reshapes each Application's source (its kustomize, helm, directory, plugin or path): what each cluster builds is not read here, so no patch is made; switch the action by hand",
+                setting.file
+            ));
+        }
         if let Some(kustomization) = not_built_by_its_kustomization(repo, &setting.file) {
             return Err(format!(
                 "{} is not built: {kustomization}, so the cluster's policy comes from elsewhere, or from no file here; a patch of it would change nothing",
@@ -773,6 +779,23 @@ fn plan_inner(
     for setting in &located.settings {
         // A chart's template nothing renders from Git here: the cluster
         // runs a published chart, if any (verify66 V66-5).
+        // Some of its releases from a Helm repository (verify67 V67-4).
+        if let Some(root) = repo
+            .files
+            .get(&setting.file)
+            .and_then(|f| f.template_of.as_deref())
+            .filter(|root| rendered_from_git(repo, root))
+        {
+            let published = published_releases(repo, root);
+            if !published.is_empty() {
+                shared_source = true;
+                notes.push(format!(
+                    "{} install the chart {} from a Helm repository: their clusters get the patch only once a chart version built from it is published and they move to it",
+                    published.join(", "),
+                    if root.is_empty() { "." } else { root }
+                ));
+            }
+        }
         if let Some(root) = repo
             .files
             .get(&setting.file)
@@ -879,25 +902,24 @@ fn plan_inner(
     })
 }
 
-/// The kustomizations that build `file` at the top: a kustomization.yaml
-/// whose `resources`, `bases` or `components` reach it (the file, a folder
-/// holding it, or a kustomization that reaches it, at any depth) and that
-/// no other such kustomization includes, its own folder's aside; and each
-/// Flux Kustomization whose `spec.path` holds it or is one of those
-/// folders. The overlays a base feeds, however deep (verify52 V52-2: a
-/// base reached through a common folder, `bases:` or a Component).
-fn including_kustomizations(repo: &Repository, file: &str) -> Vec<String> {
+/// What [`kustomization_tops`] finds.
+struct KustomizationTops {
+    /// The top kustomization files building the file.
+    found: Vec<String>,
+    /// Each kustomization file's folder and targets.
+    includes: BTreeMap<String, (String, Vec<String>)>,
+    /// The folders building the file.
+    building: BTreeSet<String>,
+}
+
+/// The first half of [`including_kustomizations`]: the top kustomization
+/// files building `file`, with each kustomization file's folder and
+/// targets, and the folders building it.
+fn kustomization_tops(repo: &Repository, file: &str) -> KustomizationTops {
     let folder_of = |path: &str| path.rsplit_once('/').map_or("", |(dir, _)| dir).to_string();
     let own = folder_of(file);
     let holds = |target: &str, inner: &str| {
         target == inner || target.is_empty() || inner.starts_with(&format!("{target}/"))
-    };
-    let values = |entry: &repository::File| -> Vec<Value> {
-        entry
-            .documents
-            .iter()
-            .filter_map(|document| document.value.clone())
-            .collect()
     };
     // Each kustomization.yaml's folder and what it includes.
     let mut includes: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
@@ -933,7 +955,7 @@ fn including_kustomizations(repo: &Repository, file: &str) -> Vec<String> {
             break;
         }
     }
-    let mut found: Vec<String> = reached
+    let found: Vec<String> = reached
         .iter()
         .filter(|path| {
             let Some((dir, _)) = includes.get(*path) else {
@@ -949,6 +971,33 @@ fn including_kustomizations(repo: &Repository, file: &str) -> Vec<String> {
         })
         .cloned()
         .collect();
+    KustomizationTops {
+        found,
+        includes,
+        building,
+    }
+}
+
+/// The kustomizations that build `file` at the top: a kustomization.yaml
+/// whose `resources`, `bases` or `components` reach it (the file, a folder
+/// holding it, or a kustomization that reaches it, at any depth) and that
+/// no other such kustomization includes, its own folder's aside; and each
+/// Flux Kustomization whose `spec.path` holds it or is one of those
+/// folders. The overlays a base feeds, however deep (verify52 V52-2: a
+/// base reached through a common folder, `bases:` or a Component).
+fn including_kustomizations(repo: &Repository, file: &str) -> Vec<String> {
+    let values = |entry: &repository::File| -> Vec<Value> {
+        entry
+            .documents
+            .iter()
+            .filter_map(|document| document.value.clone())
+            .collect()
+    };
+    let KustomizationTops {
+        mut found,
+        includes,
+        building,
+    } = kustomization_tops(repo, file);
     // A Flux Kustomization builds its `spec.path` from the repository's
     // root (verify50 V50-7: two clusters building one plain folder), or
     // the kustomization.yaml there (verify51 V51-3); an Argo CD
@@ -1032,7 +1081,19 @@ fn including_kustomizations(repo: &Repository, file: &str) -> Vec<String> {
                     .pointer("/metadata/name")
                     .and_then(Value::as_str)
                     .unwrap_or("");
-                found.push(format!("{path}{DOCUMENT_MARK}{kind} {name}"));
+                // A delivery file several overlays build (one Application
+                // in argocd/base for prod and staging: verify67 V67-1) is
+                // one delivery per overlay.
+                let via = kustomization_tops(repo, path).found;
+                if via.len() > 1 {
+                    found.extend(
+                        via.iter().map(|top| {
+                            format!("{path}{DOCUMENT_MARK}{kind} {name}, through {top}")
+                        }),
+                    );
+                } else {
+                    found.push(format!("{path}{DOCUMENT_MARK}{kind} {name}"));
+                }
                 // An ApplicationSet applies it once per Application it
                 // generates: several.
                 if kind == "ApplicationSet" {
@@ -2361,6 +2422,74 @@ fn published_charts(repo: &Repository) -> Vec<String> {
     found
 }
 
+/// The releases of the chart at `root` by its name from a Helm
+/// repository: a Flux HelmRelease of chart `<name>` from a
+/// HelmRepository, an Argo CD source with `chart: <name>`.
+fn published_releases(repo: &Repository, root: &str) -> Vec<String> {
+    let chart_file = if root.is_empty() {
+        "Chart.yaml".to_string()
+    } else {
+        format!("{root}/Chart.yaml")
+    };
+    let Some(name) = repo
+        .files
+        .get(&chart_file)
+        .and_then(|f| f.documents.first()?.value.as_ref()?.get("name")?.as_str())
+    else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for (path, entry) in &repo.files {
+        for value in entry.documents.iter().filter_map(|d| d.value.as_ref()) {
+            let from_repository = value.get("kind").and_then(Value::as_str) == Some("HelmRelease")
+                && value
+                    .pointer("/spec/chart/spec/chart")
+                    .and_then(Value::as_str)
+                    == Some(name)
+                && value
+                    .pointer("/spec/chart/spec/sourceRef/kind")
+                    .and_then(Value::as_str)
+                    == Some("HelmRepository");
+            let argo = argo_sources(value)
+                .iter()
+                .any(|source| source.get("chart").and_then(Value::as_str) == Some(name));
+            if (from_repository || argo) && !found.contains(path) {
+                found.push(path.clone());
+            }
+        }
+    }
+    found
+}
+
+/// The ApplicationSet whose source may apply `file` (its path builds it,
+/// or is computed) and whose `templatePatch` sets a source's
+/// `kustomize`, `helm`, `directory`, `plugin` or `path` (verify67 V67-2:
+/// a prod-only kustomize patch forcing Audit).
+fn reshaping_template_patch(repo: &Repository, file: &str) -> Option<String> {
+    for (path, entry) in &repo.files {
+        for value in entry.documents.iter().filter_map(|d| d.value.as_ref()) {
+            let Some(patch) = value.pointer("/spec/templatePatch").and_then(Value::as_str) else {
+                continue;
+            };
+            let reshapes = ["kustomize", "helm", "directory", "plugin", "path:"]
+                .iter()
+                .any(|field| patch.contains(field));
+            let applies = argo_sources(value).iter().any(|source| {
+                source
+                    .get("path")
+                    .and_then(Value::as_str)
+                    .is_some_and(|folder| {
+                        folder.contains("{{") || folder_builds(repo, &joined("", folder), file)
+                    })
+            });
+            if reshapes && applies {
+                return Some(path.clone());
+            }
+        }
+    }
+    None
+}
+
 /// Whether a delivery of the checkout renders the chart at `root` from
 /// its folder in Git: an Argo CD source with its path, a HelmRelease of
 /// its folder from a GitRepository or Bucket, or (so) a parent chart.
@@ -2372,11 +2501,17 @@ fn rendered_from_git(repo: &Repository, root: &str) -> bool {
             .filter_map(|d| d.value.as_ref())
             .any(|value| {
                 argo_sources(value).iter().any(|source| {
+                    let Some(path) = source.get("path").and_then(Value::as_str) else {
+                        return false;
+                    };
+                    // A generator's path, resolved where it can be
+                    // (verify67 V67-3); any folder where it cannot.
+                    let folders = generated_directories(repo, value, path)
+                        .unwrap_or_else(|| vec![path.to_string()]);
                     source.get("chart").is_none()
-                        && source
-                            .get("path")
-                            .and_then(Value::as_str)
-                            .is_some_and(|p| joined("", p) == root || p.contains("{{"))
+                        && folders
+                            .iter()
+                            .any(|p| joined("", p) == root || p.contains("{{"))
                 }) || (value
                     .pointer("/spec/chart/spec/chart")
                     .and_then(Value::as_str)
@@ -2702,7 +2837,10 @@ fn deliveries_not_read_literally(repo: &Repository) -> bool {
         let patches_path = ["/spec/path", "/spec/source/path", "/spec/sources"]
             .iter()
             .any(|pointer| file.text.contains(pointer));
-        (file.template_of.is_some() && delivery) || patches_path
+        // An ApplicationSet's templatePatch may set each path (verify67
+        // V67-5).
+        let template_patch = file.text.contains("templatePatch");
+        (file.template_of.is_some() && delivery) || patches_path || template_patch
     })
 }
 

@@ -4801,3 +4801,101 @@ fn a_chart_nothing_renders_from_git_is_noted() {
         );
     }
 }
+
+/// verify67 V67-1..4: one Application two overlays build is two
+/// deliveries; an ApplicationSet whose templatePatch reshapes the source
+/// gives the reason; a chart a release installs from a Helm repository is
+/// noted even where another renders it from Git; a git directories
+/// generator of other folders does not render the chart.
+#[test]
+fn overlaid_deliveries_template_patches_and_published_charts() {
+    let app = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: policies\nspec:\n  source:\n    repoURL: https://github.com/org/fleet.git\n    path: policies\n    targetRevision: HEAD\n  syncPolicy:\n    automated: {}\n";
+    let files = repo(&[
+        ("policies/p.yaml", PLAIN),
+        ("argocd/base/policies.yaml", app),
+        (
+            "argocd/base/kustomization.yaml",
+            "resources:\n- policies.yaml\n",
+        ),
+        ("argocd/prod/kustomization.yaml", "resources:\n- ../base\n"),
+        (
+            "argocd/staging/kustomization.yaml",
+            "resources:\n- ../base\n",
+        ),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert!(change.promote.is_some(), "{change:?}");
+    assert!(change.shared_source, "{change:?}");
+    assert!(
+        change
+            .notes
+            .iter()
+            .any(|n| n.contains("through argocd/prod/kustomization.yaml")
+                && n.contains("through argocd/staging/kustomization.yaml")),
+        "{change:?}"
+    );
+    let set = "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: all\nspec:\n  generators:\n  - list: {elements: [{env: prod}, {env: staging}]}\n  templatePatch: |\n    {{- if eq .env \"prod\" }}\n    spec:\n      source:\n        kustomize:\n          patches:\n          - target: {kind: ClusterPolicy}\n            patch: '[{\"op\": \"replace\", \"path\": \"/spec/validationFailureAction\", \"value\": \"Audit\"}]'\n    {{- end }}\n  template:\n    spec:\n      source: {repoURL: https://github.com/org/fleet.git, path: policies, targetRevision: HEAD}\n      syncPolicy: {automated: {}}\n";
+    let files = repo(&[("policies/p.yaml", PLAIN), ("argocd/set.yaml", set)]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert_eq!(change.promote, None, "{change:?}");
+    assert!(
+        change
+            .problem
+            .as_deref()
+            .is_some_and(|p| p.contains("whose templatePatch reshapes each Application's source")),
+        "{change:?}"
+    );
+    let release = |name: &str, chart: &str, source: &str| {
+        format!("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: {name}\nspec:\n  chart:\n    spec:\n      chart: {chart}\n      sourceRef: {{kind: {source}, name: policies}}\n      reconcileStrategy: Revision\n")
+    };
+    let directories = "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: apps\nspec:\n  generators:\n  - git:\n      repoURL: https://github.com/org/fleet.git\n      directories:\n      - path: apps/*\n  template:\n    spec:\n      source: {repoURL: https://github.com/org/fleet.git, path: '{{path}}'}\n";
+    let chart = [
+        (
+            "charts/policies/Chart.yaml",
+            "apiVersion: v2\nname: policies\nversion: 0.1.0\n",
+        ),
+        ("charts/policies/templates/p.yaml", PLAIN),
+        (
+            "apps/web/deploy.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\n",
+        ),
+    ];
+    let staging = release("staging", "./charts/policies", "GitRepository");
+    let prod = release("prod", "policies", "HelmRepository");
+    let mut both = chart.to_vec();
+    both.extend([
+        ("clusters/staging/release.yaml", staging.as_str()),
+        ("clusters/prod/release.yaml", prod.as_str()),
+    ]);
+    let change = plan(
+        &repo(&both),
+        &cluster_policy("require-team"),
+        &[],
+        "require-team",
+    );
+    assert!(
+        change.notes.iter().any(|n| n.starts_with(
+            "clusters/prod/release.yaml install the chart charts/policies from a Helm repository"
+        )),
+        "{change:?}"
+    );
+    let mut published_only = chart.to_vec();
+    published_only.extend([
+        ("clusters/prod/release.yaml", prod.as_str()),
+        ("argocd/apps.yaml", directories),
+    ]);
+    let change = plan(
+        &repo(&published_only),
+        &cluster_policy("require-team"),
+        &[],
+        "require-team",
+    );
+    assert!(
+        change
+            .notes
+            .iter()
+            .any(|n| n
+                .starts_with("nothing in the checkout renders the chart charts/policies from Git")),
+        "{change:?}"
+    );
+}
