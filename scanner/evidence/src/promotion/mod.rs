@@ -780,28 +780,22 @@ fn plan_inner(
         // A chart's template nothing renders from Git here: the cluster
         // runs a published chart, if any (verify66 V66-5).
         // Some of its releases from a Helm repository (verify67 V67-4).
-        if let Some(root) = repo
-            .files
-            .get(&setting.file)
-            .and_then(|f| f.template_of.as_deref())
-            .filter(|root| rendered_from_git(repo, root))
-        {
+        // Any file of the chart but its values: a template, or one its
+        // templates read (`.Files.Glob`: verify68 V68-1).
+        let chart_file =
+            longest_root(&setting.file, &repo.charts).filter(|_| !is_values_file(&setting.file));
+        if let Some(root) = chart_file.filter(|root| rendered_from_git(repo, root)) {
             let published = published_releases(repo, root);
             if !published.is_empty() {
                 shared_source = true;
                 notes.push(format!(
-                    "{} install the chart {} from a Helm repository: their clusters get the patch only once a chart version built from it is published and they move to it",
+                    "the chart {1} is also installed from a Helm repository (by {0}): those clusters get the patch only once a chart version built from it is published and their releases move to it",
                     published.join(", "),
                     if root.is_empty() { "." } else { root }
                 ));
             }
         }
-        if let Some(root) = repo
-            .files
-            .get(&setting.file)
-            .and_then(|f| f.template_of.as_deref())
-            .filter(|root| !rendered_from_git(repo, root))
-        {
+        if let Some(root) = chart_file.filter(|root| !rendered_from_git(repo, root)) {
             notes.push(format!(
                 "nothing in the checkout renders the chart {} from Git (no HelmRelease of its folder from a GitRepository, Argo CD Application of its path or parent chart): a release of it from a Helm repository or an OCI artifact runs the published chart, which the patch reaches only once a version built from it is published and the release moves to it",
                 if root.is_empty() { "." } else { root }
@@ -1334,7 +1328,11 @@ fn delivery_notes(repo: &Repository, settings: &[Setting]) -> Vec<String> {
                             .filter_map(|s| s.get("targetRevision").and_then(Value::as_str))
                             .find(|rev| {
                                 Some(*rev) != pinned_revision
-                                    && !matches!(*rev, "main" | "master" | "HEAD" | "")
+                                    // refs/heads/main is main (verify68 V68-3).
+                                    && !matches!(
+                                        rev.strip_prefix("refs/heads/").unwrap_or(rev),
+                                        "main" | "master" | "HEAD" | ""
+                                    )
                             });
                         if let (true, Some(branch)) = (applies, branch) {
                             // A generator's or Flux's value (verify63 V63-9)

@@ -4875,7 +4875,7 @@ fn overlaid_deliveries_template_patches_and_published_charts() {
     );
     assert!(
         change.notes.iter().any(|n| n.starts_with(
-            "clusters/prod/release.yaml install the chart charts/policies from a Helm repository"
+            "the chart charts/policies is also installed from a Helm repository (by clusters/prod/release.yaml)"
         )),
         "{change:?}"
     );
@@ -4896,6 +4896,41 @@ fn overlaid_deliveries_template_patches_and_published_charts() {
             .iter()
             .any(|n| n
                 .starts_with("nothing in the checkout renders the chart charts/policies from Git")),
+        "{change:?}"
+    );
+}
+
+/// verify68 V68-1, V68-3: a policy file a chart bundles outside its
+/// templates (read through `.Files.Glob`), released only from a Helm
+/// repository, gets the publish note; an Argo CD targetRevision
+/// refs/heads/main is main, no branch of its own.
+#[test]
+fn chart_files_and_full_branch_names() {
+    let release = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: policies\nspec:\n  chart:\n    spec:\n      chart: policies\n      sourceRef: {kind: HelmRepository, name: internal}\n";
+    let files = repo(&[
+        ("charts/policies/Chart.yaml", "apiVersion: v2\nname: policies\nversion: 0.1.0\n"),
+        ("charts/policies/files/p.yaml", PLAIN),
+        (
+            "charts/policies/templates/all.yaml",
+            "{{ range $path, $_ := .Files.Glob \"files/*.yaml\" }}\n---\n{{ $.Files.Get $path }}\n{{ end }}\n",
+        ),
+        ("clusters/prod/release.yaml", release),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert!(
+        change
+            .notes
+            .iter()
+            .any(|n| n
+                .starts_with("nothing in the checkout renders the chart charts/policies from Git")),
+        "{change:?}"
+    );
+    let app = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: policies\nspec:\n  source:\n    path: policies\n    targetRevision: refs/heads/main\n  syncPolicy:\n    automated: {}\n";
+    let files = repo(&[("policies/p.yaml", PLAIN), ("argocd/policies.yaml", app)]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert!(change.promote.is_some(), "{change:?}");
+    assert!(
+        !change.notes.iter().any(|n| n.contains("branch of its own")),
         "{change:?}"
     );
 }
