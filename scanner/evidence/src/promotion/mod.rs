@@ -1057,8 +1057,21 @@ fn including_kustomizations(repo: &Repository, file: &str) -> Vec<String> {
             }
             for spec_path in paths {
                 let target = joined("", &spec_path);
-                // An ApplicationSet's templated path may be any folder
-                // (verify54 V54-3).
+                // An ApplicationSet's templated path: the folders its
+                // generator gives, where they can be read (verify68
+                // V68-2); else any folder (verify54 V54-3).
+                let generated: Option<usize> = (spec_path.contains("{{"))
+                    .then(|| generated_paths(repo, &value, &spec_path))
+                    .flatten()
+                    .map(|paths| {
+                        paths
+                            .iter()
+                            .filter(|p| folder_builds(repo, &joined("", p), file))
+                            .count()
+                    });
+                if generated == Some(0) {
+                    continue;
+                }
                 let templated = spec_path.contains("{{");
                 // A folder with a kustomization file builds what that
                 // lists, not every file under it (verify57 V57-8).
@@ -1090,7 +1103,7 @@ fn including_kustomizations(repo: &Repository, file: &str) -> Vec<String> {
                 }
                 // An ApplicationSet applies it once per Application it
                 // generates: several.
-                if kind == "ApplicationSet" {
+                if kind == "ApplicationSet" && generated.is_none_or(|n| n > 1) {
                     found.push(format!("{path} (each Application it generates)"));
                 }
             }
@@ -2947,6 +2960,45 @@ fn applied_paths(repo: &Repository) -> Vec<AppliedPath> {
         }
     }
     found
+}
+
+/// The paths an ApplicationSet's templated `path` takes: per folder of a
+/// git directories generator ([`generated_directories`]), or per element
+/// of a list generator (`{{key}}`, `{{.key}}` replaced by the element's
+/// values). None for other generators, or where a placeholder is left.
+fn generated_paths(repo: &Repository, value: &Value, path: &str) -> Option<Vec<String>> {
+    if let Some(paths) = generated_directories(repo, value, path) {
+        return Some(paths);
+    }
+    let generators = value
+        .pointer("/spec/generators")
+        .and_then(Value::as_array)?;
+    let [generator] = generators.as_slice() else {
+        return None;
+    };
+    let elements = generator
+        .pointer("/list/elements")
+        .and_then(Value::as_array)?;
+    let placeholder = regex::Regex::new(r"\{\{\s*\.?([A-Za-z_][A-Za-z0-9_]*)\s*\}\}").ok()?;
+    let mut paths = Vec::new();
+    for element in elements {
+        let mut missing = false;
+        let rendered =
+            placeholder.replace_all(path, |captures: &regex::Captures<'_>| {
+                match element.get(&captures[1]).and_then(Value::as_str) {
+                    Some(text) => text.to_string(),
+                    None => {
+                        missing = true;
+                        String::new()
+                    }
+                }
+            });
+        if missing || rendered.contains("{{") {
+            return None;
+        }
+        paths.push(rendered.into_owned());
+    }
+    Some(paths)
 }
 
 /// The paths an ApplicationSet's template `path` (`{{path}}`,

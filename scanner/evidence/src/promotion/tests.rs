@@ -4934,3 +4934,43 @@ fn chart_files_and_full_branch_names() {
         "{change:?}"
     );
 }
+
+/// verify68 V68-2: an ApplicationSet's list generator gives each
+/// Application its path: where one of them builds the file, no "each
+/// Application" note; where several do, the note.
+#[test]
+fn a_list_generator_s_applications_are_counted_by_path() {
+    let set = "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: all\nspec:\n  generators:\n  - list: {elements: [{cluster: prod}, {cluster: staging}]}\n  template:\n    spec:\n      source: {path: 'deploy/{{cluster}}'}\n      syncPolicy: {automated: {}}\n";
+    let one = repo(&[
+        ("deploy/prod/p.yaml", PLAIN),
+        (
+            "deploy/staging/other.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+        ),
+        ("argocd/set.yaml", set),
+    ]);
+    let change = plan(&one, &cluster_policy("require-team"), &[], "require-team");
+    assert!(change.promote.is_some(), "{change:?}");
+    assert!(
+        !change
+            .notes
+            .iter()
+            .any(|n| n.contains("each Application it generates")),
+        "{change:?}"
+    );
+    let both = repo(&[
+        ("policies/p.yaml", PLAIN),
+        ("policies/kustomization.yaml", "resources:\n- p.yaml\n"),
+        (
+            "deploy/prod/kustomization.yaml",
+            "resources:\n- ../../policies\n",
+        ),
+        (
+            "deploy/staging/kustomization.yaml",
+            "resources:\n- ../../policies\n",
+        ),
+        ("argocd/set.yaml", set),
+    ]);
+    let change = plan(&both, &cluster_policy("require-team"), &[], "require-team");
+    assert!(change.shared_source, "{change:?}");
+}
