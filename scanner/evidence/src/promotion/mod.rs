@@ -1285,10 +1285,7 @@ fn delivery_notes(repo: &Repository, settings: &[Setting]) -> Vec<String> {
                     .map(move |v| (d.index, v))
             }) {
                 let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
-                let api = value
-                    .get("apiVersion")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
+                let api = api_version(value);
                 let delivers = match kind {
                     "HelmRelease" => {
                         let own = *path == setting.file
@@ -1584,10 +1581,7 @@ fn renamers(repo: &Repository) -> Vec<(Renamer, String)> {
     let mut found = Vec::new();
     for (path, entry) in &repo.files {
         for value in entry.documents.iter().filter_map(|d| d.value.as_ref()) {
-            let api = value
-                .get("apiVersion")
-                .and_then(Value::as_str)
-                .unwrap_or("");
+            let api = api_version(value);
             let mut builds: Vec<(String, String, String, String)> = Vec::new();
             if is_kustomization_file(path) {
                 builds.push((
@@ -1725,10 +1719,7 @@ fn builders_of<'a>(repo: &'a Repository, file: &str) -> Vec<Builder<'a>> {
     let mut builders = Vec::new();
     for (path, entry) in &repo.files {
         for value in entry.documents.iter().filter_map(|d| d.value.as_ref()) {
-            let api = value
-                .get("apiVersion")
-                .and_then(Value::as_str)
-                .unwrap_or("");
+            let api = api_version(value);
             let reaches_folder = |folder: &str| folder_builds(repo, folder, file);
             if is_kustomization_file(path) {
                 if kustomization_applies_to(repo, path, file) {
@@ -1985,10 +1976,7 @@ fn other_repository_delivery(repo: &Repository, file: &str) -> Option<String> {
             .iter()
             .flat_map(|d| d.value.iter().chain(&d.alternates))
         {
-            let api = value
-                .get("apiVersion")
-                .and_then(Value::as_str)
-                .unwrap_or("");
+            let api = api_version(value);
             // A Flux Kustomization's path, or a HelmRelease's chart folder
             // (verify62 V62-2), from a GitRepository.
             let flux_kustomization = api.starts_with("kustomize.toolkit.fluxcd.io/");
@@ -2175,16 +2163,8 @@ fn source_patches(repo: &Repository, file: &str) -> Vec<SourcePatch> {
     const REVISION: [&str; 4] = ["targetRevision", "/spec/ref", "ref:", "revision"];
     // Names of the deliveries applying `file`, and of their sources.
     let mut delivering: BTreeSet<String> = BTreeSet::new();
-    for value in repo
-        .files
-        .values()
-        .flat_map(|f| &f.documents)
-        .filter_map(|d| d.value.as_ref())
-    {
-        let api = value
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .unwrap_or("");
+    for value in repo.document_values() {
+        let api = api_version(value);
         let name = value.pointer("/metadata/name").and_then(Value::as_str);
         let builds = |folder: Option<&str>| {
             folder.is_some_and(|folder| folder_builds(repo, &joined("", folder), file))
@@ -2876,16 +2856,8 @@ struct AppliedPath {
 /// (each source's `path`, charts aside) apply.
 fn applied_paths(repo: &Repository) -> Vec<AppliedPath> {
     let mut found = Vec::new();
-    for value in repo
-        .files
-        .values()
-        .flat_map(|f| &f.documents)
-        .filter_map(|d| d.value.as_ref())
-    {
-        let api = value
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .unwrap_or("");
+    for value in repo.document_values() {
+        let api = api_version(value);
         if api.starts_with("kustomize.toolkit.fluxcd.io/")
             && value.get("kind").and_then(Value::as_str) == Some("Kustomization")
         {
@@ -3192,10 +3164,7 @@ fn kustomization_applies_to(repo: &Repository, kustomization: &str, file: &str) 
         for (path, entry) in &repo.files {
             let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
             for value in entry.documents.iter().filter_map(|d| d.value.as_ref()) {
-                let api = value
-                    .get("apiVersion")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
+                let api = api_version(value);
                 // (its components, the folder they are relative to): a
                 // kustomization's, a Flux Kustomization's, each Argo CD
                 // source's `kustomize.components` (verify64 V64-1).
@@ -3282,10 +3251,7 @@ fn delivery_patches_reach(repo: &Repository, entry: &repository::File, files: &[
     };
     let mut scoped = false;
     for value in entry.documents.iter().filter_map(|d| d.value.as_ref()) {
-        let api = value
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .unwrap_or("");
+        let api = api_version(value);
         if value.pointer("/spec/postRenderers").is_some() {
             return true;
         }
@@ -4590,6 +4556,14 @@ fn chart_dependencies(repo: &Repository, root: &str) -> Vec<Value> {
         .and_then(|text| polscan_engine::yaml::from_str::<Value>(text).ok())
         .and_then(|v| v.get("dependencies").and_then(Value::as_array).cloned())
         .unwrap_or_default()
+}
+
+/// A document's `apiVersion`, `""` when it has none.
+fn api_version(value: &Value) -> &str {
+    value
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("")
 }
 
 /// `relative` (`./`, `../` steps) from the folder `folder`, as a

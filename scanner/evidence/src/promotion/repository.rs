@@ -151,6 +151,14 @@ impl Repository {
         }
     }
 
+    /// Every document of every file that reads as YAML, as its value.
+    pub(super) fn document_values(&self) -> impl Iterator<Item = &Value> {
+        self.files
+            .values()
+            .flat_map(|f| &f.documents)
+            .filter_map(|d| d.value.as_ref())
+    }
+
     /// This repository with its checkout's `origin` URL (`git remote
     /// get-url origin`), telling deliveries that read another repository.
     pub fn with_origin(mut self, origin: Option<String>) -> Repository {
