@@ -1891,7 +1891,7 @@ fn unfollowed_builds(repo: &Repository, file: &str) -> Vec<String> {
             .into_iter()
             .flatten()
             .filter_map(Value::as_str)
-            .filter(|c| c.contains("://") || c.starts_with("git@") || c.starts_with("github.com/"))
+            .filter(|c| is_remote_resource(c))
         {
             found.push(format!(
                 "{} (the remote Component {component}, not read)",
@@ -2229,28 +2229,7 @@ fn source_patches(repo: &Repository, file: &str) -> Vec<SourcePatch> {
             // from another object (verify64 V64-3): the value is not
             // written here.
             if is_kustomization_file(path) {
-                let mut replacements: Vec<Value> = Vec::new();
-                for replacement in value
-                    .get("replacements")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    match replacement.get("path").and_then(Value::as_str) {
-                        Some(relative) => replacements.extend(
-                            repo.text(&joined(folder, relative))
-                                .map(|text| documents(text, true))
-                                .unwrap_or_default()
-                                .into_iter()
-                                .filter_map(|d| d.value)
-                                .flat_map(|v| match v {
-                                    Value::Array(items) => items,
-                                    other => vec![other],
-                                }),
-                        ),
-                        None => replacements.push(replacement.clone()),
-                    }
-                }
+                let replacements = kustomize_replacements(repo, folder, value);
                 for (replacement, target) in replacements.iter().flat_map(|r| {
                     r.get("targets")
                         .and_then(Value::as_array)
@@ -2519,6 +2498,18 @@ fn rendered_from_git(repo: &Repository, root: &str) -> bool {
             .any(|parent| direct(parent))
 }
 
+/// Whether the delivery `value` builds `file`: a Flux Kustomization's
+/// `spec.path`, or an Argo CD source's `path`, through what that folder
+/// builds ([`folder_builds`]).
+fn delivery_builds(repo: &Repository, value: &Value, file: &str) -> bool {
+    let builds =
+        |folder: Option<&str>| folder.is_some_and(|f| folder_builds(repo, &joined("", f), file));
+    builds(value.pointer("/spec/path").and_then(Value::as_str))
+        || argo_sources(value)
+            .iter()
+            .any(|source| builds(source.get("path").and_then(Value::as_str)))
+}
+
 /// The chart templates rendered into a delivery applying `file` whose
 /// chart no delivery of the checkout renders (an Argo CD source with its
 /// path, a HelmRelease with its folder).
@@ -2540,15 +2531,7 @@ fn rendered_without_root(repo: &Repository, file: &str) -> Vec<String> {
                     .is_some_and(|chart| joined("", chart) == root)
             })
     };
-    let applies = |value: &Value| {
-        let builds = |folder: Option<&str>| {
-            folder.is_some_and(|f| folder_builds(repo, &joined("", f), file))
-        };
-        builds(value.pointer("/spec/path").and_then(Value::as_str))
-            || argo_sources(value)
-                .iter()
-                .any(|source| builds(source.get("path").and_then(Value::as_str)))
-    };
+    let applies = |value: &Value| delivery_builds(repo, value, file);
     repo.files
         .iter()
         .filter_map(|(path, entry)| Some((path, entry, entry.template_of.as_deref()?)))
@@ -2568,15 +2551,7 @@ fn rendered_without_root(repo: &Repository, file: &str) -> Vec<String> {
 /// `repository::render_delivery_templates`) into a delivery applying
 /// `file`, with how many renders: `(template, n)`.
 fn rendered_fanout(repo: &Repository, file: &str) -> Vec<(String, usize)> {
-    let applies = |value: &Value| {
-        let builds = |folder: Option<&str>| {
-            folder.is_some_and(|f| folder_builds(repo, &joined("", f), file))
-        };
-        builds(value.pointer("/spec/path").and_then(Value::as_str))
-            || argo_sources(value)
-                .iter()
-                .any(|source| builds(source.get("path").and_then(Value::as_str)))
-    };
+    let applies = |value: &Value| delivery_builds(repo, value, file);
     let mut found = Vec::new();
     for (path, entry) in repo.files.iter().filter(|(_, f)| f.template_of.is_some()) {
         for document in entry.documents.iter().filter(|d| !d.alternates.is_empty()) {
@@ -2745,11 +2720,7 @@ fn remote_bases(repo: &Repository, file: &str) -> Vec<String> {
                 .flatten()
                 .filter_map(Value::as_str)
             {
-                let remote = resource.contains("://")
-                    || resource.starts_with("git@")
-                    || resource.starts_with("github.com/")
-                    || resource.starts_with("gitlab.com/")
-                    || resource.starts_with("bitbucket.org/");
+                let remote = is_remote_resource(resource);
                 // This very repository at another ref, or a folder whose
                 // local copy builds the file (verify62 V62-3: a remote
                 // `platform` including ../policies).
@@ -2786,6 +2757,17 @@ fn remote_bases(repo: &Repository, file: &str) -> Vec<String> {
         }
     }
     found
+}
+
+/// Whether a kustomization's `resources`/`components` entry names
+/// something outside the checkout: a URL, an scp-like Git address, or a
+/// hosting service's path (`github.com/org/repo//folder`).
+fn is_remote_resource(resource: &str) -> bool {
+    resource.contains("://")
+        || resource.starts_with("git@")
+        || resource.starts_with("github.com/")
+        || resource.starts_with("gitlab.com/")
+        || resource.starts_with("bitbucket.org/")
 }
 
 /// A remote kustomize resource split into its repository's URL and the
@@ -2951,7 +2933,11 @@ fn generated_paths(repo: &Repository, value: &Value, path: &str) -> Option<Vec<S
     let elements = generator
         .pointer("/list/elements")
         .and_then(Value::as_array)?;
-    let placeholder = regex::Regex::new(r"\{\{\s*\.?([A-Za-z_][A-Za-z0-9_]*)\s*\}\}").ok()?;
+    static PLACEHOLDER: std::sync::LazyLock<Option<regex::Regex>> =
+        std::sync::LazyLock::new(|| {
+            regex::Regex::new(r"\{\{\s*\.?([A-Za-z_][A-Za-z0-9_]*)\s*\}\}").ok()
+        });
+    let placeholder = PLACEHOLDER.as_ref()?;
     let mut paths = Vec::new();
     for element in elements {
         let mut missing = false;
@@ -2980,7 +2966,9 @@ fn generated_paths(repo: &Repository, value: &Value, path: &str) -> Option<Vec<S
 /// globs, `*` within one folder). None for another generator, a template
 /// path without the placeholder, or globs that do not read.
 fn generated_directories(repo: &Repository, value: &Value, path: &str) -> Option<Vec<String>> {
-    let placeholder = regex::Regex::new(r"\{\{\s*\.?path(?:\.path)?\s*\}\}").ok()?;
+    static PLACEHOLDER: std::sync::LazyLock<Option<regex::Regex>> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"\{\{\s*\.?path(?:\.path)?\s*\}\}").ok());
+    let placeholder = PLACEHOLDER.as_ref()?;
     if value.get("kind").and_then(Value::as_str) != Some("ApplicationSet")
         || !placeholder.is_match(path)
     {
@@ -3843,33 +3831,10 @@ fn kustomize_patches_of(
             .filter_map(|patch| patch.get("target"))
             .cloned()
             .collect();
-        let mut replacements: Vec<Value> = Vec::new();
-        for value in &values {
-            for replacement in value
-                .get("replacements")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                match replacement.get("path").and_then(Value::as_str) {
-                    Some(relative) => {
-                        let referenced = joined(folder, relative);
-                        if let Some(text) = repo.text(&referenced) {
-                            replacements.extend(
-                                documents(text, true)
-                                    .into_iter()
-                                    .filter_map(|d| d.value)
-                                    .flat_map(|v| match v {
-                                        Value::Array(items) => items,
-                                        other => vec![other],
-                                    }),
-                            );
-                        }
-                    }
-                    None => replacements.push(replacement.clone()),
-                }
-            }
-        }
+        let replacements: Vec<Value> = values
+            .iter()
+            .flat_map(|value| kustomize_replacements(repo, folder, value))
+            .collect();
         targets.extend(
             replacements
                 .iter()
@@ -3952,6 +3917,35 @@ fn kustomize_patches_of(
         .map(|(path, _)| path.clone())
         .collect();
     (!found.is_empty()).then_some(found)
+}
+
+/// A kustomization's `replacements`: each inline, or those of the file
+/// an entry names by `path` (relative to `folder`; a list or one per
+/// document). A file not in the checkout gives none.
+fn kustomize_replacements(repo: &Repository, folder: &str, kustomization: &Value) -> Vec<Value> {
+    let mut found = Vec::new();
+    for replacement in kustomization
+        .get("replacements")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        match replacement.get("path").and_then(Value::as_str) {
+            Some(relative) => found.extend(
+                repo.text(&joined(folder, relative))
+                    .map(|text| documents(text, true))
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|d| d.value)
+                    .flat_map(|v| match v {
+                        Value::Array(items) => items,
+                        other => vec![other],
+                    }),
+            ),
+            None => found.push(replacement.clone()),
+        }
+    }
+    found
 }
 
 fn field_name(path: &[Segment]) -> String {
