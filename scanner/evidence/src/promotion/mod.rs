@@ -1652,22 +1652,6 @@ fn metadata_changers(repo: &Repository, file: &str) -> Vec<String> {
     } in builders_of(repo, file)
     {
         let folder = path.rsplit_once('/').map_or("", |(dir, _)| dir);
-        // A list entry's text: inline, or the file it names.
-        let text_of = |item: &Value| -> String {
-            let named = item
-                .get("path")
-                .and_then(Value::as_str)
-                .or(item.as_str().filter(|t| !t.contains('\n')));
-            let inline = item
-                .get("patch")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .unwrap_or_else(|| serde_json::to_string(item).unwrap_or_default());
-            named
-                .and_then(|relative| repo.text(&joined(folder, relative)))
-                .map(str::to_string)
-                .unwrap_or(inline)
-        };
         let touching = |key: &str| {
             builder
                 .get(key)
@@ -1675,7 +1659,7 @@ fn metadata_changers(repo: &Repository, file: &str) -> Vec<String> {
                 .into_iter()
                 .flatten()
                 .any(|item| {
-                    let text = text_of(item);
+                    let text = repository::entry_text(|path| repo.text(path), folder, item);
                     TOUCHES.iter().any(|t| text.contains(t))
                 })
         };
@@ -2276,22 +2260,7 @@ fn source_patches(repo: &Repository, file: &str) -> Vec<SourcePatch> {
                 }
             }
             for patch in patches {
-                // Its text: inline, or the file it names.
-                let named = patch
-                    .get("path")
-                    .and_then(Value::as_str)
-                    .or(patch.as_str().filter(|t| !t.contains('\n')));
-                let text = named
-                    .and_then(|relative| repo.text(&joined(folder, relative)))
-                    .map(str::to_string)
-                    .or_else(|| {
-                        patch
-                            .get("patch")
-                            .and_then(Value::as_str)
-                            .map(str::to_string)
-                    })
-                    .or_else(|| patch.as_str().map(str::to_string))
-                    .unwrap_or_default();
+                let text = repository::entry_text(|path| repo.text(path), folder, patch);
                 let target_kind = patch
                     .pointer("/target/kind")
                     .and_then(Value::as_str)

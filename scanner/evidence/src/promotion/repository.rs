@@ -595,20 +595,11 @@ fn deliveries_reshaped(files: &BTreeMap<String, File>) -> bool {
                         .collect(),
                     None => vec![item.pointer("/target/kind").and_then(Value::as_str)],
                 };
-                // What a patch file (or inline strategic merge) holds.
-                let text = item
-                    .get("path")
-                    .and_then(Value::as_str)
-                    .or(item.as_str().filter(|t| !t.contains('\n')))
-                    .and_then(|relative| files.get(&super::joined(folder, relative)))
-                    .map(|f| f.text.clone())
-                    .or_else(|| {
-                        item.get("patch")
-                            .and_then(Value::as_str)
-                            .map(str::to_string)
-                    })
-                    .or_else(|| item.as_str().map(str::to_string))
-                    .unwrap_or_default();
+                let text = entry_text(
+                    |path| files.get(path).map(|f| f.text.as_str()),
+                    folder,
+                    item,
+                );
                 let names_kind = KINDS.iter().any(|kind| {
                     text.contains(&format!("kind: {kind}\n"))
                         || text.contains(&format!("kind: {kind}\r"))
@@ -625,6 +616,35 @@ fn deliveries_reshaped(files: &BTreeMap<String, File>) -> bool {
         }
     }
     false
+}
+
+/// The text of a kustomize list entry (a patch or a replacement, in a
+/// kustomization, a Flux Kustomization's `spec.patches` or an Argo CD
+/// source's `kustomize.patches`): the file it names (`path`, or a
+/// one-line string as `patchesStrategicMerge` lists them; relative to
+/// `folder`), else its inline `patch`, else the inline strategic-merge
+/// string, else the entry itself as JSON (an inline replacement, whose
+/// `fieldPaths` are what is looked for). One reading for every caller, so
+/// that a patch is seen the same way wherever it is weighed.
+pub(super) fn entry_text<'a>(
+    text_at: impl Fn(&str) -> Option<&'a str>,
+    folder: &str,
+    item: &Value,
+) -> String {
+    let named = item
+        .get("path")
+        .and_then(Value::as_str)
+        .or(item.as_str().filter(|text| !text.contains('\n')));
+    if let Some(text) = named.and_then(|relative| text_at(&super::joined(folder, relative))) {
+        return text.to_string();
+    }
+    if let Some(patch) = item.get("patch").and_then(Value::as_str) {
+        return patch.to_string();
+    }
+    match item {
+        Value::String(text) => text.clone(),
+        other => serde_json::to_string(other).unwrap_or_default(),
+    }
 }
 
 /// Helm's merge of values: maps key by key, anything else replaced.
