@@ -1829,6 +1829,80 @@ fn a_deleted_policy_s_results_leave_the_reports_a_plain_scan_keeps() {
     );
 }
 
+/// walk69 W69-1: a scan not given the `--policy` file the last recorded
+/// run was given rewrote the reports without that policy's results and
+/// said nothing. It now names each policy the last recorded run read and
+/// this one did not, with its results then: a deleted one (nothing wrong)
+/// and a forgotten file alike.
+#[test]
+fn a_policy_the_last_recorded_run_read_and_this_one_did_not_is_named() {
+    let cluster = prepared_cluster();
+    cluster.apply_yaml(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: polscan-system}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c1, namespace: team-a}\ndata: {k: v}\n---\napiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: configmap-team-label}\nspec:\n  validationFailureAction: Audit\n  background: true\n  rules:\n  - name: check-team\n    match: {any: [{resources: {kinds: [ConfigMap]}}]}\n    validate:\n      message: needs a team label\n      pattern: {metadata: {labels: {team: \"?*\"}}}\n",
+    );
+    let dir = tempfile_dir();
+    let file = dir.join("owner.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: policies.kyverno.io/v1alpha1\nkind: ValidatingPolicy\nmetadata: {name: configmap-owner}\nspec:\n  validationActions: [Audit]\n  matchConstraints:\n    resourceRules:\n    - apiGroups: [\"\"]\n      apiVersions: [v1]\n      operations: [CREATE, UPDATE]\n      resources: [configmaps]\n  validations:\n  - expression: \"has(object.metadata.labels) && 'owner' in object.metadata.labels\"\n    message: needs an owner label\n",
+    )
+    .unwrap_or_else(|err| panic!("{err}"));
+    let file = file.display().to_string();
+    let recorded = |extra: &[&str]| {
+        let mut args = vec!["--last-run-configmap", "polscan-system/polscan-last-run"];
+        args.extend_from_slice(extra);
+        let out = scan(&cluster, &args);
+        let said = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{said}");
+        said
+    };
+    let policies_in_reports = |cluster: &TestCluster| -> Vec<String> {
+        let mut found: Vec<String> = namespace_reports(cluster, "team-a")
+            .iter()
+            .flat_map(|r| r["results"].as_array().cloned().unwrap_or_default())
+            .filter_map(|r| r["policy"].as_str().map(str::to_string))
+            .collect();
+        found.sort();
+        found
+    };
+
+    let said = recorded(&["--policy", &file]);
+    assert!(!said.contains("not read by this one"), "{said}");
+    assert_eq!(
+        policies_in_reports(&cluster),
+        ["configmap-owner", "configmap-team-label"],
+        "{said}"
+    );
+    // The same run again: nothing is missing.
+    let said = recorded(&["--policy", &file]);
+    assert!(!said.contains("not read by this one"), "{said}");
+
+    // The file forgotten: its results leave the rewritten report, and the
+    // scan says which policy and how many results.
+    let said = recorded(&[]);
+    assert_eq!(
+        policies_in_reports(&cluster),
+        ["configmap-team-label"],
+        "{said}"
+    );
+    assert!(
+        said.contains("note: 1 policy the last recorded run read was not read by this one: ValidatingPolicy configmap-owner (")
+            && said.contains("give it to every scan"),
+        "{said}"
+    );
+    // Said once: the next run's last recorded run did not read it either.
+    let said = recorded(&[]);
+    assert!(!said.contains("not read by this one"), "{said}");
+
+    // A policy deleted from the cluster is named the same way.
+    cluster.kubectl_ok(&["delete", "clusterpolicy", "configmap-team-label"]);
+    let said = recorded(&["--policy", &file]);
+    assert!(
+        said.contains("not read by this one: ClusterPolicy configmap-team-label ("),
+        "{said}"
+    );
+}
+
 /// walk28 F15: a `--policy` file of a ClusterPolicy the cluster also holds
 /// was evaluated beside the cluster's: two results per rule under one
 /// name, a pass and a fail, in one report. The cluster's is used, and the

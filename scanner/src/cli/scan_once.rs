@@ -152,6 +152,11 @@ pub(super) async fn scan_once(
                 .context(format!("scanning the cluster at {server}")))
         }
     };
+    if let (Ok(outcome), Some(previous)) = (&outcome, &previous) {
+        if let Some(line) = policies_gone_line(previous, outcome) {
+            say!("{line}");
+        }
+    }
     let mut record_failed = false;
     // A mistyped command line ran no scan: the last record stays.
     let refused = outcome.as_ref().err().is_some_and(refused);
@@ -202,6 +207,38 @@ pub(super) async fn scan_once(
 
 /// Takes the run's Lease (`<name>-lock` beside the record), waiting up to
 /// the lock timeout, or until SIGTERM.
+/// The policies the last recorded run read and this one did not
+/// ([`last_run::policies_not_read_again`]), in one line; None when there
+/// are none, or when this run could not read every policy (its missing
+/// ones are said, and their results kept, elsewhere).
+fn policies_gone_line(previous: &serde_json::Value, outcome: &ScanOutcome) -> Option<String> {
+    if outcome.policies_incomplete || outcome.dry_run {
+        return None;
+    }
+    let gone = last_run::policies_not_read_again(previous, &outcome.input_digests);
+    if gone.is_empty() {
+        return None;
+    }
+    let named = gone
+        .iter()
+        .map(|(policy, results)| match results {
+            0 => policy.clone(),
+            1 => format!("{policy} (1 result then)"),
+            n => format!("{policy} ({n} results then)"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (what, were, they, its) = match gone.len() {
+        1 => ("policy", "was", "it", "its"),
+        _ => ("policies", "were", "they", "their"),
+    };
+    Some(format!(
+        "note: {} {what} the last recorded run read {were} not read by this one: {named}. If {they} {were} deleted, nothing is wrong; if {they} {were} given to that run with --policy, give {} to every scan: the reports no longer hold {its} results",
+        gone.len(),
+        if gone.len() == 1 { "it" } else { "them" },
+    ))
+}
+
 async fn take_lease(
     client: &kube::Client,
     server: &str,

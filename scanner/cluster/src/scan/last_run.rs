@@ -752,6 +752,54 @@ pub fn config_map(
     crate::evidence::run::record_format::config_map(namespace, name, data)
 }
 
+/// The policies the run of `previous` (a record as stored) read and this
+/// run did not: keys of the record's [`keys::INPUT_DIGESTS`] of a policy
+/// kind missing from `read` (this run's [`ScanOutcome::input_digests`]),
+/// each as `Kind name` (`Kind namespace/name`) with the results that run
+/// counted for it (`resultsByPolicy`). Such a policy was deleted, or given
+/// to that run as a `--policy` file and not to this one (walk69 W69-1):
+/// either way this run's rewritten reports no longer hold its results,
+/// which the operator should hear once. Empty for a record without the
+/// digests (an older polscan's, a run that stopped early).
+pub fn policies_not_read_again(
+    previous: &Value,
+    read: &BTreeMap<String, String>,
+) -> Vec<(String, u64)> {
+    let data = |key: &str| {
+        previous
+            .pointer(&format!("/data/{key}"))
+            .and_then(Value::as_str)
+            .and_then(|text| serde_json::from_str::<Value>(text).ok())
+    };
+    let Some(Value::Object(digests)) = data(keys::INPUT_DIGESTS) else {
+        return Vec::new();
+    };
+    let results = data("resultsByPolicy").unwrap_or(Value::Null);
+    digests
+        .keys()
+        .filter(|key| !read.contains_key(*key))
+        .filter_map(|key| {
+            let mut parts = key.splitn(4, '/');
+            let (_group, kind, namespace, name) =
+                (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+            if !crate::evidence::ingest::policy_info::POLICY_DOCUMENT_KINDS.contains(&kind) {
+                return None;
+            }
+            let qualified = match namespace {
+                "" => name.to_string(),
+                namespace => format!("{namespace}/{name}"),
+            };
+            let counted = results
+                .get(&qualified)
+                .and_then(Value::as_object)
+                .map_or(0, |by_status| {
+                    by_status.values().filter_map(Value::as_u64).sum()
+                });
+            Some((format!("{kind} {qualified}"), counted))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1504,5 +1552,48 @@ mod tests {
         stamp_scope(&mut whole, &scope, &[], &[]);
         assert!(whole["data"].get(keys::NAMESPACES).is_none());
         assert!(whole["data"].get(keys::EXCLUDED_NAMESPACES).is_none());
+    }
+
+    /// walk69 W69-1: the policies of the previous record's digests that
+    /// this run did not read, by kind and qualified name, with that run's
+    /// result count; exceptions and bindings are no policies, and a record
+    /// without digests names none.
+    #[test]
+    fn names_the_policies_the_last_recorded_run_read_and_this_one_did_not() {
+        let digests = serde_json::json!({
+            "kyverno.io/ClusterPolicy//kept": "a",
+            "kyverno.io/ClusterPolicy//deleted": "b",
+            "kyverno.io/Policy/team-a/local": "c",
+            "policies.kyverno.io/ValidatingPolicy//from-file": "d",
+            "kyverno.io/PolicyException/team-a/bypass": "e",
+            "admissionregistration.k8s.io/ValidatingAdmissionPolicyBinding//b": "f",
+        });
+        let previous = serde_json::json!({"data": {
+            "inputDigests": digests.to_string(),
+            "resultsByPolicy": r#"{"deleted":{"fail":2,"pass":1},"team-a/local":{"pass":4}}"#,
+        }});
+        let read = BTreeMap::from([(
+            "kyverno.io/ClusterPolicy//kept".to_string(),
+            "a".to_string(),
+        )]);
+        assert_eq!(
+            policies_not_read_again(&previous, &read),
+            [
+                ("ClusterPolicy deleted".to_string(), 3),
+                ("Policy team-a/local".to_string(), 4),
+                ("ValidatingPolicy from-file".to_string(), 0),
+            ]
+        );
+        // Everything read again: none.
+        let all: BTreeMap<String, String> = digests
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect();
+        assert!(policies_not_read_again(&previous, &all).is_empty());
+        // An older record, or one of a run stopped early: none.
+        let older = serde_json::json!({"data": {"complete": "false"}});
+        assert!(policies_not_read_again(&older, &read).is_empty());
     }
 }
