@@ -18,9 +18,21 @@ use serde_json::Value;
 /// Files larger than this are no policy manifests or values files.
 const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
 
-/// The repository's YAML files, by path relative to `root` (`/`-separated).
-fn read_files(root: &Path) -> anyhow::Result<BTreeMap<String, String>> {
+/// What is read of a checkout: its YAML files and its symbolic links.
+struct Checkout {
+    /// YAML files by path relative to the root (`/`-separated).
+    files: BTreeMap<String, String>,
+    /// Symbolic links resolving inside the checkout: link → what it
+    /// resolves to, both relative to the root.
+    links: BTreeMap<String, String>,
+}
+
+/// The repository's YAML files and in-checkout links, by path relative to
+/// `root` (`/`-separated).
+fn read_files(root: &Path) -> anyhow::Result<Checkout> {
     let mut files = BTreeMap::new();
+    let mut links = BTreeMap::new();
+    let canonical_root = root.canonicalize().ok();
     // Only what Git tracks: an ignored or untracked copy (a scratch file,
     // rendered output) is nothing Flux applies, and it made a policy
     // "written in several places", with no patch (walk28 F2).
@@ -36,6 +48,35 @@ fn read_files(root: &Path) -> anyhow::Result<BTreeMap<String, String>> {
             let kind = entry
                 .file_type()
                 .with_context(|| format!("reading {}", entry.path().display()))?;
+            // Argo CD's repo server and kustomize follow a link that stays
+            // in the checkout (Flux's artifacts leave links out): what it
+            // names is applied there once more (verify69 V69-2).
+            if kind.is_symlink() {
+                let link = entry.path();
+                let resolved = link.canonicalize().ok();
+                let relative = |path: &Path, base: &Path| {
+                    path.strip_prefix(base).ok().map(|relative| {
+                        relative
+                            .components()
+                            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                            .collect::<Vec<_>>()
+                            .join("/")
+                    })
+                };
+                let target = resolved
+                    .as_deref()
+                    .zip(canonical_root.as_deref())
+                    .and_then(|(resolved, base)| relative(resolved, base));
+                let tracked_link = relative(&link, root).filter(|link| {
+                    tracked
+                        .as_ref()
+                        .is_none_or(|tracked| tracked.contains(link))
+                });
+                if let (Some(link), Some(target)) = (tracked_link, target) {
+                    links.insert(link, target);
+                }
+                continue;
+            }
             if kind.is_dir() {
                 if name != ".git" {
                     pending.push(entry.path());
@@ -89,7 +130,7 @@ fn read_files(root: &Path) -> anyhow::Result<BTreeMap<String, String>> {
             }
         }
     }
-    Ok(files)
+    Ok(Checkout { files, links })
 }
 
 /// Where `root` is in its Git work tree (`/`-separated, `""` at its top
@@ -229,7 +270,7 @@ pub fn attach(
     } else {
         root.to_path_buf()
     };
-    let files: BTreeMap<String, String> = read_files(&top)
+    let Checkout { files, links } = read_files(&top)
         .with_context(|| format!("--policy-repo {}: reading the checkout", top.display()))?;
     let values: Vec<String> = relative_values(root, environment_values)
         .iter()
@@ -266,7 +307,9 @@ pub fn attach(
     let dirs = promotion::patch_dirs(&policies);
     // Parsed once for every policy; the checkout's origin tells a
     // delivery reading another repository (verify61 V61-3).
-    let repository = promotion::Repository::new(files).with_origin(origin_url(&top));
+    let repository = promotion::Repository::new(files)
+        .with_origin(origin_url(&top))
+        .with_links(links);
     let unreadable = repository.unreadable();
     if !unreadable.is_empty() {
         warnings.push(format!(
@@ -377,6 +420,38 @@ pub fn attach(
 mod tests {
     use super::*;
 
+    /// verify69 V69-2: links resolving inside the checkout are read as
+    /// `link → target` (a file's, a folder's); one leading out of it is
+    /// not, and no link is read as a file.
+    #[cfg(unix)]
+    #[test]
+    fn links_inside_the_checkout_are_read_as_links() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("envs/prod")).expect("mkdir");
+        std::fs::create_dir_all(root.join("envs/staging")).expect("mkdir");
+        std::fs::write(root.join("envs/prod/p.yaml"), "kind: ClusterPolicy\n").expect("write");
+        std::os::unix::fs::symlink("../prod/p.yaml", root.join("envs/staging/p.yaml"))
+            .expect("link");
+        std::os::unix::fs::symlink("prod", root.join("envs/copy")).expect("link");
+        std::os::unix::fs::symlink("/etc/hostname", root.join("envs/out.yaml")).expect("link");
+        let checkout = read_files(root).expect("read");
+        assert_eq!(
+            checkout.files.keys().collect::<Vec<_>>(),
+            ["envs/prod/p.yaml"]
+        );
+        assert_eq!(
+            checkout.links,
+            BTreeMap::from([
+                ("envs/copy".to_string(), "envs/prod".to_string()),
+                (
+                    "envs/staging/p.yaml".to_string(),
+                    "envs/prod/p.yaml".to_string()
+                ),
+            ])
+        );
+    }
+
     #[test]
     fn a_folder_of_a_work_tree_names_files_from_its_top() {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -459,7 +534,7 @@ mod tests {
         ] {
             std::fs::write(root.join(file), "kind: ClusterPolicy\n").expect("write");
         }
-        let files = read_files(root).expect("read");
+        let files = read_files(root).expect("read").files;
         assert!(
             files.contains_key("c/templates/b.tpl"),
             "{:?}",
@@ -479,7 +554,7 @@ mod tests {
         let yaml = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: p}\nspec:\n  validationFailureAction: Audit\n  rules: []\n";
         std::fs::write(root.join("legacy/p.yaml"), yaml).expect("write");
         std::fs::write(root.join(".sourceignore"), "# drafts\nlegacy/\n").expect("write");
-        let files = read_files(root).expect("read");
+        let files = read_files(root).expect("read").files;
         assert!(files.contains_key(".sourceignore"), "{:?}", files.keys());
         let change = promotion::plan(
             &files,
@@ -514,7 +589,7 @@ mod tests {
         )
         .expect("write");
         std::fs::write(root.join("tool.json"), "{ // settings\n}").expect("write");
-        let files = read_files(root).expect("read");
+        let files = read_files(root).expect("read").files;
         assert!(files.contains_key("copy.json"), "{:?}", files.keys());
         let change = promotion::plan(
             &files,

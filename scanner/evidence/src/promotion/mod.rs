@@ -840,6 +840,30 @@ fn plan_inner(
                     .join(", ")
             ));
         }
+        // Reached through a link too (verify69 V69-2): another folder's
+        // copy, for Argo CD and kustomize.
+        let linked: Vec<String> = repo
+            .links
+            .iter()
+            .filter(|(link, target)| {
+                (*target == file || target.is_empty() || file.starts_with(&format!("{target}/")))
+                    && argo_reaches(repo, link)
+            })
+            .map(|(link, target)| match target == file {
+                true => link.clone(),
+                false => format!(
+                    "{link} (a link to {})",
+                    if target.is_empty() { "." } else { target }
+                ),
+            })
+            .collect();
+        if !linked.is_empty() {
+            shared_source = true;
+            notes.push(format!(
+                "{file} is also reached through the symbolic link {}: Argo CD and kustomize follow a link inside the repository (Flux's artifacts leave links out), so wherever it is applied the patch switches the policy too",
+                linked.join(", ")
+            ));
+        }
     }
     if promote_diff.is_empty() {
         notes.push("Git has the policy in Enforce already: no promote.patch".into());
@@ -2361,6 +2385,73 @@ fn published_charts(repo: &Repository) -> Vec<String> {
     found
 }
 
+/// Whether an Argo CD source of the checkout may apply `path` (a link):
+/// its `path` is that folder or one above, or is computed. Flux's
+/// artifacts leave links out, so only Argo CD applies what a link names
+/// (verify69 V69-2).
+fn argo_reaches(repo: &Repository, path: &str) -> bool {
+    repo.document_values().any(|value| {
+        argo_sources(value).iter().any(|source| {
+            source
+                .get("path")
+                .and_then(Value::as_str)
+                .is_some_and(|folder| {
+                    let folder = joined("", folder);
+                    folder.contains("{{")
+                        || folder.is_empty()
+                        || path == folder
+                        || path.starts_with(&format!("{folder}/"))
+                })
+        })
+    })
+}
+
+/// The Flux HelmReleases (their files) of the chart holding `file` in its
+/// `crds/` folder that leave that folder alone on upgrade: Helm installs
+/// a chart's `crds/` but never upgrades them, and helm-controller does so
+/// only with `spec.upgrade.crds: CreateReplace` (its default is `Skip`),
+/// so a patch there reaches no installed release (verify69 V69-3). A
+/// release of the chart's folder from Git or of its name from a Helm
+/// repository counts. Empty for a file outside a chart's `crds/`. Argo
+/// CD renders with the CRDs and applies them, so it is no such release.
+fn crds_not_upgraded(repo: &Repository, file: &str) -> Vec<String> {
+    let Some(root) = longest_root(file, &repo.charts) else {
+        return Vec::new();
+    };
+    let relative = if root.is_empty() {
+        file
+    } else {
+        file.strip_prefix(&format!("{root}/")).unwrap_or(file)
+    };
+    if !relative.starts_with("crds/") {
+        return Vec::new();
+    }
+    let chart_file = joined(root, "Chart.yaml");
+    let name = repo
+        .files
+        .get(&chart_file)
+        .and_then(|f| f.documents.first()?.value.as_ref()?.get("name")?.as_str());
+    let mut found = Vec::new();
+    for (path, entry) in &repo.files {
+        for value in entry.documents.iter().filter_map(|d| d.value.as_ref()) {
+            if value.get("kind").and_then(Value::as_str) != Some("HelmRelease") {
+                continue;
+            }
+            let chart = value
+                .pointer("/spec/chart/spec/chart")
+                .and_then(Value::as_str);
+            let of_chart =
+                chart.is_some_and(|chart| joined("", chart) == root || Some(chart) == name);
+            let upgrades = value.pointer("/spec/upgrade/crds").and_then(Value::as_str)
+                == Some("CreateReplace");
+            if of_chart && !upgrades && !found.contains(path) {
+                found.push(path.clone());
+            }
+        }
+    }
+    found
+}
+
 /// The releases of the chart at `root` by its name from a Helm
 /// repository: a Flux HelmRelease of chart `<name>` from a
 /// HelmRepository, an Argo CD source with `chart: <name>`.
@@ -3588,10 +3679,20 @@ fn locate(
     let files: Vec<&str> = targets.iter().map(|site| site.file).collect();
     if let Some(kustomizations) = kustomize_patches_of(repo, &names, &kinds, Some(&files), true) {
         return Err(format!(
-            "{} may patch the action of {} (a kustomize patch or replacement selects it and writes an action field): the patch of the base would not be what the cluster gets; change the action by hand",
+            "{} may patch the action of {} (a kustomize patch or replacement selects it and writes an action field, or copies its action elsewhere): the patch of the base would not be what the cluster gets; change the action by hand",
             kustomizations.join(", "),
             names.join(", ")
         ));
+    }
+    for file in &files {
+        let releases = crds_not_upgraded(repo, file);
+        if !releases.is_empty() {
+            return Err(format!(
+                "{file} is in its chart's crds/ folder, which Helm installs but never upgrades, and {} {} the chart without spec.upgrade.crds: CreateReplace (helm-controller's default is Skip): the patch would not reach an installed release; move the policy into templates/, set upgrade.crds: CreateReplace, or switch it by hand",
+                releases.join(", "),
+                if releases.len() == 1 { "releases" } else { "release" }
+            ));
+        }
     }
     let mut settings = Vec::new();
     let mut notes = Vec::new();
@@ -3810,6 +3911,22 @@ fn kustomize_patches_of(
                 .filter_map(|replacement| replacement.get("targets")?.as_array())
                 .flatten()
                 .filter_map(|target| target.get("select"))
+                .cloned(),
+        );
+        // A replacement copying a policy's action into other objects
+        // (verify69 V69-1): a patch of that policy switches them too, one
+        // perhaps not ready. Its source selects the policy as a target
+        // does.
+        targets.extend(
+            replacements
+                .iter()
+                .filter_map(|replacement| replacement.get("source"))
+                .filter(|source| {
+                    source
+                        .get("fieldPath")
+                        .and_then(Value::as_str)
+                        .is_some_and(|field| FIELDS.iter().any(|f| field.contains(f)))
+                })
                 .cloned(),
         );
         targets

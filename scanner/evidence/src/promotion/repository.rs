@@ -26,6 +26,9 @@ pub struct Repository {
     /// The checkout's `origin` URL, as [`same_repository`] compares it;
     /// None when not known.
     pub(super) origin: Option<String>,
+    /// Symbolic links resolving inside the checkout: link → what it
+    /// resolves to (a file or folder), both repository paths.
+    pub(super) links: BTreeMap<String, String>,
 }
 
 /// Whether two Git URLs name one repository: compared without scheme,
@@ -148,6 +151,7 @@ impl Repository {
             charts,
             source_ignores,
             origin: None,
+            links: BTreeMap::new(),
         }
     }
 
@@ -163,6 +167,15 @@ impl Repository {
     /// get-url origin`), telling deliveries that read another repository.
     pub fn with_origin(mut self, origin: Option<String>) -> Repository {
         self.origin = origin;
+        self
+    }
+
+    /// The checkout's symbolic links that resolve inside it, as `link →
+    /// target` repository paths (`/`-separated): Argo CD and kustomize
+    /// follow them, so a file they reach is applied through each link too
+    /// (verify69 V69-2). None are known until given.
+    pub fn with_links(mut self, links: BTreeMap<String, String>) -> Repository {
+        self.links = links;
         self
     }
 

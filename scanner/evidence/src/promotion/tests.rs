@@ -4974,3 +4974,135 @@ fn a_list_generator_s_applications_are_counted_by_path() {
     let change = plan(&both, &cluster_policy("require-team"), &[], "require-team");
     assert!(change.shared_source, "{change:?}");
 }
+
+/// verify69 V69-1: a kustomize replacement copying one policy's action
+/// into another makes a patch of the first switch the second too: the
+/// source policy is refused as a target is, inline or from a file.
+#[test]
+fn a_policy_whose_action_a_replacement_copies_is_not_patched() {
+    let other = PLAIN.replace("require-team", "require-owner");
+    let replacement = "- source: {kind: ClusterPolicy, name: require-team, fieldPath: spec.validationFailureAction}\n  targets:\n  - select: {kind: ClusterPolicy, name: require-owner}\n    fieldPaths: [spec.validationFailureAction]\n";
+    let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: policies, namespace: flux-system}\nspec:\n  path: ./policies\n  sourceRef: {kind: GitRepository, name: flux-system}\n";
+    let inline = format!("resources:\n- a.yaml\n- b.yaml\nreplacements:\n{replacement}");
+    let from_file = "resources:\n- a.yaml\n- b.yaml\nreplacements:\n- path: copy.yaml\n";
+    for (kustomization, extra) in [(inline.as_str(), None), (from_file, Some(replacement))] {
+        let mut files = vec![
+            ("policies/a.yaml", PLAIN),
+            ("policies/b.yaml", other.as_str()),
+            ("policies/kustomization.yaml", kustomization),
+            ("clusters/prod/policies.yaml", flux),
+        ];
+        files.extend(extra.map(|text| ("policies/copy.yaml", text)));
+        let change = plan(
+            &repo(&files),
+            &cluster_policy("require-team"),
+            &[],
+            "require-team",
+        );
+        assert!(change.promote.is_none(), "{change:?}");
+        assert!(
+            change
+                .problem
+                .as_deref()
+                .is_some_and(|p| p.contains("copies its action elsewhere")),
+            "{change:?}"
+        );
+    }
+    // A replacement copying its name (no action) leaves it patchable.
+    let by_name = "resources:\n- a.yaml\n- b.yaml\nreplacements:\n- source: {kind: ClusterPolicy, name: require-team}\n  targets:\n  - select: {kind: ConfigMap}\n    fieldPaths: [data.policy]\n";
+    let files = repo(&[
+        ("policies/a.yaml", PLAIN),
+        ("policies/b.yaml", other.as_str()),
+        ("policies/kustomization.yaml", by_name),
+        ("clusters/prod/policies.yaml", flux),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert!(change.promote.is_some(), "{change:?}");
+}
+
+/// verify69 V69-2: Argo CD follows a symbolic link inside the repository,
+/// so a file another environment's folder links to is applied there too:
+/// a note, and the source counts as shared. Flux's artifacts leave links
+/// out: no note where only Flux delivers.
+#[test]
+fn a_file_another_folder_links_to_is_shared_under_argo_cd() {
+    let app = |name: &str, path: &str| {
+        format!("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: {name}}}\nspec:\n  source: {{path: {path}}}\n  syncPolicy: {{automated: {{}}}}\n")
+    };
+    let (prod, staging) = (app("prod", "envs/prod"), app("staging", "envs/staging"));
+    let files = repo(&[
+        ("envs/prod/p.yaml", PLAIN),
+        ("argocd/prod.yaml", prod.as_str()),
+        ("argocd/staging.yaml", staging.as_str()),
+    ]);
+    for (link, target) in [
+        ("envs/staging/p.yaml", "envs/prod/p.yaml"),
+        ("envs/staging", "envs/prod"),
+    ] {
+        let links = BTreeMap::from([(link.to_string(), target.to_string())]);
+        let change = Repository::new(files.clone()).with_links(links).plan(
+            &cluster_policy("require-team"),
+            None,
+            &[],
+            "require-team",
+        );
+        assert!(change.promote.is_some(), "{change:?}");
+        assert!(change.shared_source, "{change:?}");
+        assert!(
+            change.notes.iter().any(|n| n.starts_with(
+                "envs/prod/p.yaml is also reached through the symbolic link envs/staging"
+            )),
+            "{change:?}"
+        );
+    }
+    // Only Flux: the link is not applied.
+    let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: prod, namespace: flux-system}\nspec:\n  path: ./envs/prod\n  sourceRef: {kind: GitRepository, name: flux-system}\n";
+    let files = repo(&[("envs/prod/p.yaml", PLAIN), ("clusters/prod/ks.yaml", flux)]);
+    let links = BTreeMap::from([("envs/staging".to_string(), "envs/prod".to_string())]);
+    let change = Repository::new(files).with_links(links).plan(
+        &cluster_policy("require-team"),
+        None,
+        &[],
+        "require-team",
+    );
+    assert!(change.promote.is_some(), "{change:?}");
+    assert!(!change.shared_source, "{change:?}");
+}
+
+/// verify69 V69-3: Helm never upgrades a chart's crds/, and
+/// helm-controller only with `upgrade.crds: CreateReplace`: a policy
+/// there under a Flux HelmRelease is refused; with CreateReplace, or
+/// rendered by Argo CD (which applies the CRDs), it is patched.
+#[test]
+fn a_policy_in_a_chart_s_crds_folder_is_not_patched_under_a_helm_release() {
+    let release = |upgrade: &str| {
+        format!("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {{name: policies, namespace: flux-system}}\nspec:\n  chart:\n    spec:\n      chart: ./charts/policies\n      sourceRef: {{kind: GitRepository, name: flux-system}}\n{upgrade}")
+    };
+    let chart = "apiVersion: v2\nname: policies\nversion: 0.1.0\n";
+    let (skip, replace) = (release(""), release("  upgrade: {crds: CreateReplace}\n"));
+    for (text, refused) in [(skip.as_str(), true), (replace.as_str(), false)] {
+        let files = repo(&[
+            ("charts/policies/Chart.yaml", chart),
+            ("charts/policies/crds/p.yaml", PLAIN),
+            ("clusters/prod/release.yaml", text),
+        ]);
+        let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+        assert_eq!(change.promote.is_none(), refused, "{change:?}");
+        assert_eq!(
+            change
+                .problem
+                .as_deref()
+                .is_some_and(|p| p.contains("crds/ folder, which Helm installs but never upgrades")),
+            refused,
+            "{change:?}"
+        );
+    }
+    let app = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: policies}\nspec:\n  source: {path: charts/policies}\n  syncPolicy: {automated: {}}\n";
+    let files = repo(&[
+        ("charts/policies/Chart.yaml", chart),
+        ("charts/policies/crds/p.yaml", PLAIN),
+        ("argocd/policies.yaml", app),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert!(change.promote.is_some(), "{change:?}");
+}
