@@ -1341,33 +1341,58 @@ fn delivery_notes(repo: &Repository, settings: &[Setting]) -> Vec<String> {
                                 holds(&joined("", p), &setting.file)
                                     || folder_builds(repo, &joined("", p), &setting.file)
                             });
+                        // The revisions that matter: of a source whose
+                        // path builds the file, or of a `ref` source whose
+                        // files a chart reads as values (`$ref/…`); a
+                        // `ref` source applies nothing itself (verify69
+                        // V69-4).
+                        let value_files: Vec<&str> = sources
+                            .iter()
+                            .filter_map(|s| s.pointer("/helm/valueFiles")?.as_array())
+                            .flatten()
+                            .filter_map(Value::as_str)
+                            .collect();
+                        let revisions: Vec<&str> = sources
+                            .iter()
+                            .filter(|s| {
+                                let builds =
+                                    s.get("path").and_then(Value::as_str).is_some_and(|p| {
+                                        holds(&joined("", p), &setting.file)
+                                            || folder_builds(repo, &joined("", p), &setting.file)
+                                    });
+                                let read_as_values =
+                                    s.get("ref").and_then(Value::as_str).is_some_and(|r| {
+                                        let prefix = format!("${r}/");
+                                        value_files.iter().any(|v| {
+                                            v.strip_prefix(&prefix)
+                                                .is_some_and(|v| joined("", v) == setting.file)
+                                        })
+                                    });
+                                builds || read_as_values
+                            })
+                            .filter_map(|s| s.get("targetRevision").and_then(Value::as_str))
+                            .collect();
                         // A revision that is no branch head: a tag or a
                         // commit pins what is applied (verify57 V57-6).
-                        let pinned_revision = sources
-                            .iter()
-                            .filter_map(|s| s.get("targetRevision").and_then(Value::as_str))
-                            .find(|rev| {
-                                let sha =
-                                    rev.len() >= 7 && rev.chars().all(|c| c.is_ascii_hexdigit());
-                                let version = rev.trim_start_matches('v').split('.').all(|part| {
-                                    !part.is_empty() && part.chars().all(|c| c.is_ascii_digit())
-                                }) && rev.contains('.');
-                                sha || version
-                            });
+                        let pinned_revision = revisions.iter().copied().find(|rev| {
+                            let sha = rev.len() >= 7 && rev.chars().all(|c| c.is_ascii_hexdigit());
+                            let version = rev.trim_start_matches('v').split('.').all(|part| {
+                                !part.is_empty() && part.chars().all(|c| c.is_ascii_digit())
+                            }) && rev.contains('.');
+                            // refs/tags/v1 is a tag (verify69 V69-6).
+                            sha || version || rev.starts_with("refs/tags/")
+                        });
                         if let (true, Some(rev)) = (applies, pinned_revision) {
                             say(format!("{path}: the Argo CD {kind}'s targetRevision {rev} is a tag or commit: the commit reaches the cluster only when it moves to it"));
                         }
-                        let branch = sources
-                            .iter()
-                            .filter_map(|s| s.get("targetRevision").and_then(Value::as_str))
-                            .find(|rev| {
-                                Some(*rev) != pinned_revision
+                        let branch = revisions.iter().copied().find(|rev| {
+                            Some(*rev) != pinned_revision
                                     // refs/heads/main is main (verify68 V68-3).
                                     && !matches!(
                                         rev.strip_prefix("refs/heads/").unwrap_or(rev),
                                         "main" | "master" | "HEAD" | ""
                                     )
-                            });
+                        });
                         if let (true, Some(branch)) = (applies, branch) {
                             // A generator's or Flux's value (verify63 V63-9)
                             // is no branch name.
@@ -1467,10 +1492,10 @@ fn not_built_by_its_kustomization(repo: &Repository, file: &str) -> Option<Strin
     // What Flux Kustomizations and Argo CD Applications apply: the folder,
     // whether it recurses into subfolders, whether include/exclude globs
     // pick its files (not followed). A component is no applied folder.
-    let applied: Vec<(String, bool, bool)> = applied_paths(repo)
+    let applied: Vec<(String, bool, Option<DirectoryGlobs>)> = applied_paths(repo)
         .into_iter()
         .filter(|a| !a.component)
-        .map(|a| (a.folder, a.recursive, a.filtered))
+        .map(|a| (a.folder, a.recursive, a.globs))
         .collect();
     // An ApplicationSet's git generator excluding directories (`exclude:
     // true`) generates no Application of them (verify57 V57-4): a file
@@ -1513,20 +1538,40 @@ fn not_built_by_its_kustomization(repo: &Repository, file: &str) -> Option<Strin
                 format!("{kustomization} does not list it, at any depth (kustomize — and Flux and Argo CD, which use that file — build only what it lists)")
             });
         }
-        // An Argo CD directory Application picking files by globs: which
-        // it applies is not followed here (verify57 V57-4).
-        if applied
-            .iter()
-            .any(|(path, _, filtered)| *path == folder && *filtered)
-        {
-            return Some(format!(
-                "as far as polscan can tell — an Argo CD Application applies {} with directory include/exclude globs, which polscan does not follow",
-                if folder.is_empty() { "." } else { folder.as_str() }
-            ));
-        }
-        let here: Vec<bool> = applied
+        // An Argo CD directory Application picking files by globs
+        // (verify57 V57-4, verify69 V69-5): matched as Argo CD does.
+        let relative = if folder.is_empty() {
+            file
+        } else {
+            file.strip_prefix(&format!("{folder}/")).unwrap_or(file)
+        };
+        let at_folder: Vec<&(String, bool, Option<DirectoryGlobs>)> = applied
             .iter()
             .filter(|(path, _, _)| *path == folder)
+            .collect();
+        let left_out: Vec<&DirectoryGlobs> = at_folder
+            .iter()
+            .filter_map(|(_, _, globs)| globs.as_ref())
+            .filter(|globs| !globs.pick(relative))
+            .collect();
+        if !left_out.is_empty() && left_out.len() == at_folder.len() {
+            let globs = left_out[0];
+            return Some(format!(
+                "an Argo CD Application applies {} with directory globs that leave {relative} out ({})",
+                if folder.is_empty() { "." } else { folder.as_str() },
+                [
+                    globs.include.as_deref().map(|g| format!("include {g}")),
+                    globs.exclude.as_deref().map(|g| format!("exclude {g}")),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(", ")
+            ));
+        }
+        let here: Vec<bool> = at_folder
+            .iter()
+            .filter(|(_, _, globs)| globs.as_ref().is_none_or(|globs| globs.pick(relative)))
             .map(|(_, recurse, _)| *recurse)
             .collect();
         if here.iter().any(|recurse| *recurse) {
@@ -2552,10 +2597,38 @@ fn rendered_from_git(repo: &Repository, root: &str) -> bool {
                         .is_some_and(|kind| kind == "GitRepository" || kind == "Bucket"))
             })
     };
+    // kustomize's `helmCharts` without a `repo` renders the chart from
+    // its chartHome folder (default `charts`) here (verify69 V69-4).
+    let inflated = |root: &str| {
+        repo.files
+            .iter()
+            .filter(|(path, _)| is_kustomization_file(path))
+            .any(|(path, file)| {
+                let folder = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+                file.documents
+                    .iter()
+                    .filter_map(|d| d.value.as_ref())
+                    .any(|value| {
+                        let home = value
+                            .pointer("/helmGlobals/chartHome")
+                            .and_then(Value::as_str)
+                            .unwrap_or("charts");
+                        value
+                            .get("helmCharts")
+                            .and_then(Value::as_array)
+                            .into_iter()
+                            .flatten()
+                            .filter(|chart| chart.get("repo").is_none())
+                            .filter_map(|chart| chart.get("name")?.as_str())
+                            .any(|name| joined(&joined(folder, home), name) == root)
+                    })
+            })
+    };
     direct(root)
+        || inflated(root)
         || parent_charts(repo, root)
             .iter()
-            .any(|parent| direct(parent))
+            .any(|parent| direct(parent) || inflated(parent))
 }
 
 /// Whether the delivery `value` builds `file`: a Flux Kustomization's
@@ -2884,13 +2957,38 @@ struct AppliedPath {
     /// Every manifest under it (Flux generates a kustomization of them
     /// all; Argo CD with `directory.recurse`), not its own files alone.
     recursive: bool,
-    /// Argo CD `directory.include`/`exclude` globs pick its files.
-    filtered: bool,
+    /// Argo CD `directory.include` and `directory.exclude` globs picking
+    /// its files, where given.
+    globs: Option<DirectoryGlobs>,
     /// Templated (an ApplicationSet's `{{path}}`): it may be any folder.
     templated: bool,
     /// A Flux Kustomization's `spec.components` entry (relative to its
     /// path), built into it.
     component: bool,
+}
+
+/// An Argo CD directory source's `include` and `exclude` globs.
+#[derive(Clone, Debug)]
+struct DirectoryGlobs {
+    include: Option<String>,
+    exclude: Option<String>,
+}
+
+impl DirectoryGlobs {
+    /// Whether Argo CD applies the file at `relative` (to the source's
+    /// path): not matched by `exclude`, matched by `include` where given.
+    /// Argo CD matches each as one glob over the whole relative path, `*`
+    /// crossing `/`, and a pattern that does not compile matches nothing
+    /// (its `util/glob.Match`, gobwas/glob without separators).
+    fn pick(&self, relative: &str) -> bool {
+        let matches = |pattern: &str| {
+            globset::GlobBuilder::new(pattern)
+                .literal_separator(false)
+                .build()
+                .is_ok_and(|glob| glob.compile_matcher().is_match(relative))
+        };
+        !self.exclude.as_deref().is_some_and(matches) && self.include.as_deref().is_none_or(matches)
+    }
 }
 
 /// Every folder the checkout's Flux Kustomizations (`spec.path`, and
@@ -2918,7 +3016,7 @@ fn applied_paths(repo: &Repository) -> Vec<AppliedPath> {
                     .map(|component| AppliedPath {
                         folder: joined(&base, component),
                         recursive: true,
-                        filtered: false,
+                        globs: None,
                         templated: false,
                         component: true,
                     }),
@@ -2926,7 +3024,7 @@ fn applied_paths(repo: &Repository) -> Vec<AppliedPath> {
             found.push(AppliedPath {
                 folder: base,
                 recursive: true,
-                filtered: false,
+                globs: None,
                 // Flux substitutes `${var}` from its parent (verify60 V60-8).
                 templated: spec_path.contains("{{") || spec_path.contains("${"),
                 component: false,
@@ -2939,14 +3037,16 @@ fn applied_paths(repo: &Repository) -> Vec<AppliedPath> {
                 let Some(path) = source.get("path").and_then(Value::as_str) else {
                     continue;
                 };
-                let filtered = ["/directory/include", "/directory/exclude"]
-                    .iter()
-                    .any(|pointer| {
-                        source
-                            .pointer(pointer)
-                            .and_then(Value::as_str)
-                            .is_some_and(|glob| !glob.is_empty())
-                    });
+                let glob = |pointer: &str| {
+                    source
+                        .pointer(pointer)
+                        .and_then(Value::as_str)
+                        .filter(|glob| !glob.is_empty())
+                        .map(str::to_string)
+                };
+                let (include, exclude) = (glob("/directory/include"), glob("/directory/exclude"));
+                let globs = (include.is_some() || exclude.is_some())
+                    .then_some(DirectoryGlobs { include, exclude });
                 let recursive = source
                     .pointer("/directory/recurse")
                     .and_then(Value::as_bool)
@@ -2958,7 +3058,7 @@ fn applied_paths(repo: &Repository) -> Vec<AppliedPath> {
                         templated: folder.contains("{{"),
                         folder: joined("", &folder),
                         recursive,
-                        filtered,
+                        globs: globs.clone(),
                         component: false,
                     }));
                     continue;
@@ -2966,7 +3066,7 @@ fn applied_paths(repo: &Repository) -> Vec<AppliedPath> {
                 found.push(AppliedPath {
                     folder: joined("", path),
                     recursive,
-                    filtered,
+                    globs,
                     templated: path.contains("{{") || path.contains("${"),
                     component: false,
                 });

@@ -2884,8 +2884,8 @@ fn what_a_parent_a_reference_or_a_builder_reads_decides_the_patch() {
 
 /// verify57 V57-1, V57-4: a key set where polscan edits no line (a flow
 /// map, JSON) gives the reason — a patch elsewhere would change nothing;
-/// an Argo CD directory Application picking files by globs is not
-/// followed, so its files get the reason too.
+/// a file an Argo CD directory Application's globs leave out gets the
+/// reason too (matched since verify69 V69-5).
 #[test]
 fn keys_and_files_polscan_cannot_follow_give_the_reason() {
     let template = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: a\nspec:\n  validationFailureAction: {{ .Values.a.action }}\n  rules: []\n";
@@ -2909,10 +2909,9 @@ fn keys_and_files_polscan_cannot_follow_give_the_reason() {
     let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
     assert_eq!(change.promote, None, "{change:?}");
     assert!(
-        change
-            .problem
-            .as_deref()
-            .is_some_and(|p| p.contains("directory include/exclude globs")),
+        change.problem.as_deref().is_some_and(
+            |p| p.contains("with directory globs that leave p.yaml out (exclude p.yaml)")
+        ),
         "{change:?}"
     );
     // ... nor one an ApplicationSet's git generator excludes.
@@ -5105,4 +5104,108 @@ fn a_policy_in_a_chart_s_crds_folder_is_not_patched_under_a_helm_release() {
     ]);
     let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
     assert!(change.promote.is_some(), "{change:?}");
+}
+
+/// verify69 V69-4, V69-6: a multi-source Application's `ref` source
+/// applies nothing, so its pinned revision earns no note; a tag written
+/// refs/tags/… does; a chart kustomize inflates from the checkout
+/// (`helmCharts` without `repo`) is rendered from Git.
+#[test]
+fn revisions_that_matter_and_charts_kustomize_inflates() {
+    let app = |sources: &str| {
+        format!("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: policies}}\nspec:\n  sources:\n{sources}  syncPolicy: {{automated: {{}}}}\n")
+    };
+    let pinned_note = |change: &GitChange| {
+        change
+            .notes
+            .iter()
+            .any(|n| n.contains("is a tag or commit"))
+    };
+    let ref_only = app(
+        "  - {targetRevision: v1.0.0, ref: values}\n  - {targetRevision: main, path: policies}\n",
+    );
+    let files = repo(&[
+        ("policies/p.yaml", PLAIN),
+        ("argocd/app.yaml", ref_only.as_str()),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert!(
+        change.promote.is_some() && !pinned_note(&change),
+        "{change:?}"
+    );
+    for revision in ["v1.0.0", "refs/tags/v1"] {
+        let pinned = app(&format!(
+            "  - {{targetRevision: {revision}, path: policies}}\n"
+        ));
+        let files = repo(&[
+            ("policies/p.yaml", PLAIN),
+            ("argocd/app.yaml", pinned.as_str()),
+        ]);
+        let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+        assert!(pinned_note(&change), "{revision}: {change:?}");
+        assert!(
+            !change.notes.iter().any(|n| n.contains("branch of its own")),
+            "{change:?}"
+        );
+    }
+    let inflating = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: policies}\nspec:\n  source: {path: deploy}\n  syncPolicy: {automated: {}}\n";
+    let files = repo(&[
+        ("charts/policies/Chart.yaml", "apiVersion: v2\nname: policies\nversion: 0.1.0\n"),
+        ("charts/policies/templates/p.yaml", PLAIN),
+        (
+            "deploy/kustomization.yaml",
+            "helmCharts:\n- name: policies\n  releaseName: policies\nhelmGlobals:\n  chartHome: ../charts\n",
+        ),
+        ("argocd/app.yaml", inflating),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert!(change.promote.is_some(), "{change:?}");
+    assert!(
+        !change
+            .notes
+            .iter()
+            .any(|n| n.starts_with("nothing in the checkout renders the chart")),
+        "{change:?}"
+    );
+}
+
+/// verify69 V69-5: Argo CD directory include/exclude globs are matched as
+/// Argo CD matches them (one glob over the path relative to the source's
+/// path, `*` crossing `/`): a file they keep is patched, one they leave
+/// out is refused, naming the glob.
+#[test]
+fn argo_cd_directory_globs_pick_the_files_they_match() {
+    let other = PLAIN.replace("require-team", "require-owner");
+    let app = |directory: &str| {
+        format!("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: policies}}\nspec:\n  source:\n    path: policies\n    directory: {directory}\n  syncPolicy: {{automated: {{}}}}\n")
+    };
+    for (directory, team_kept) in [
+        ("{exclude: '*.md'}", true),
+        ("{exclude: b.yaml}", true),
+        ("{include: '{b.yaml}'}", false),
+        ("{recurse: true, exclude: 'sub/*'}", true),
+        ("{include: '*.yml'}", false),
+    ] {
+        let text = app(directory);
+        let files = repo(&[
+            ("policies/a.yaml", PLAIN),
+            ("policies/b.yaml", other.as_str()),
+            ("argocd/app.yaml", text.as_str()),
+        ]);
+        let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+        assert_eq!(
+            change.promote.is_some(),
+            team_kept,
+            "{directory}: {change:?}"
+        );
+        if !team_kept {
+            assert!(
+                change
+                    .problem
+                    .as_deref()
+                    .is_some_and(|p| p.contains("with directory globs that leave a.yaml out")),
+                "{directory}: {change:?}"
+            );
+        }
+    }
 }
