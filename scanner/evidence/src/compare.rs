@@ -81,6 +81,10 @@ const RULES_CHANGED: &str =
 /// Why a violation gone from a policy changed since a package that did
 /// not record its rules is not known to be fixed.
 const NOT_RECORDED: &str = "the policy changed since the previous package, which did not record its rules: it may be gone by a rule change, not by a fix";
+/// Why a violation gone from a policy the previous package had no document
+/// of is not known to be fixed (walk69 W69-2: it read "the policy
+/// changed", which nothing showed).
+const NOT_KNOWN_BEFORE: &str = "the previous package did not have the policy's document (not found in the cluster, nor given with --policies-from), so whether its rules changed since cannot be told: it may be gone by a rule change, not by a fix";
 
 fn change(policy: &str, violation: &Violation, reason: Option<String>) -> ViolationChange {
     ViolationChange {
@@ -260,7 +264,15 @@ pub fn compare_with(
                     unknown_violations.push(change(policy, violation, Some(why.into())))
                 }
                 (Some(RuleChangeStatus::NotRecorded), None) => {
-                    unknown_violations.push(change(policy, violation, Some(NOT_RECORDED.into())))
+                    let unknown_then = rule_changes.get(&**policy).is_some_and(|(change, _)| {
+                        change.note.as_deref() == Some(rules::NO_DOCUMENT_BEFORE)
+                    });
+                    let why = if unknown_then {
+                        NOT_KNOWN_BEFORE
+                    } else {
+                        NOT_RECORDED
+                    };
+                    unknown_violations.push(change(policy, violation, Some(why.into())))
                 }
                 (Some(_), None) => removed_by_rules.push((
                     policy.to_string(),

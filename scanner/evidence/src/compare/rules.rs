@@ -64,6 +64,12 @@ fn empty_change(policy: String, status: RuleChangeStatus) -> RuleChange {
     }
 }
 
+/// The note of a [`RuleChangeStatus::NotRecorded`] change whose previous
+/// package had no document of the policy (neither found in the cluster
+/// nor given with `--policies-from`), as opposed to one that had it but
+/// kept no rules.
+pub(crate) const NO_DOCUMENT_BEFORE: &str = "the previous package did not have the policy's document (not found in the cluster, nor given with --policies-from): whether its rules changed cannot be told";
+
 /// How the rules of `policy` changed from `previous` to `current`; None
 /// when neither they nor the action fields did (or the current document
 /// is not known: nothing to compare with).
@@ -77,8 +83,15 @@ pub(super) fn diff(previous: &PolicyInfo, current: &PolicyInfo) -> Option<Diffed
             (Some(a), Some(b)) if a.digest == b.digest)
             || matches!((&previous.rules_digest, &current.rules_digest),
             (Some(a), Some(b)) if a == b);
+        // No document at all (walk69 W69-2: a policy given only as files
+        // the earlier package was not given): nothing changed that is
+        // known, it was not known then.
+        let unknown_then = previous.digest.is_none() && previous.rules_digest.is_none();
         return (!same_document).then(|| Diffed {
-            change: empty_change(name, RuleChangeStatus::NotRecorded),
+            change: RuleChange {
+                note: unknown_then.then(|| NO_DOCUMENT_BEFORE.to_string()),
+                ..empty_change(name, RuleChangeStatus::NotRecorded)
+            },
             affected: Some(Affected::All),
         });
     };

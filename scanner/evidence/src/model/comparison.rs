@@ -252,10 +252,14 @@ impl RuleChange {
             RuleChangeStatus::ActionsChanged => {
                 "only actions changed: the rules judge as before".into()
             }
-            RuleChangeStatus::NotRecorded => {
-                "rules not recorded in the previous package: cannot tell whether they changed"
-                    .into()
-            }
+            RuleChangeStatus::NotRecorded => match &self.note {
+                // The previous package had no document of it at all.
+                Some(note) => note.clone(),
+                None => {
+                    "rules not recorded in the previous package: cannot tell whether they changed"
+                        .into()
+                }
+            },
         }
     }
 

@@ -279,3 +279,47 @@ fn a_resource_excluded_by_the_changed_rule_is_the_change_s() {
         .summary()
         .starts_with("1 violations removed, 0 added since the rules changed"));
 }
+
+/// walk69 W69-2: a policy the earlier package had no document of (given
+/// only as files, and not to that package) is not "changed": the
+/// violations gone are not known to be fixed, and the reason says the
+/// earlier package did not have its document.
+#[test]
+fn an_earlier_package_without_the_policy_s_document_says_so() {
+    let strict = json!({"metadata": {"labels": {"team": "?*"}}});
+    let mut before = evidence(
+        vec![with_pattern("Audit", strict.clone())],
+        vec![result("guarded", "fail", "a", "web")],
+    );
+    for policy in &mut before.policies {
+        policy.info.rule_content = None;
+        policy.info.digest = None;
+        policy.info.rules_digest = None;
+    }
+    let after = evidence(
+        vec![with_pattern("Audit", strict)],
+        vec![result("guarded", "pass", "a", "web")],
+    );
+    let comparison = compare::compare(&before, &after);
+    let [change] = comparison.rule_changes.as_slice() else {
+        panic!("one change: {comparison:?}");
+    };
+    assert_eq!(change.status, RuleChangeStatus::NotRecorded);
+    assert!(
+        change
+            .summary()
+            .starts_with("the previous package did not have the policy's document"),
+        "{}",
+        change.summary()
+    );
+    assert!(comparison.fixed_violations.is_empty(), "{comparison:?}");
+    let [unknown] = comparison.unknown_violations.as_slice() else {
+        panic!("one unknown: {comparison:?}");
+    };
+    let why = unknown.reason.as_deref().unwrap_or_default();
+    assert!(
+        why.starts_with("the previous package did not have the policy's document")
+            && !why.contains("the policy changed"),
+        "{why}"
+    );
+}
