@@ -40,10 +40,20 @@ impl ViolationChange {
     /// `resource result (rule)`, without the parentheses for a CEL
     /// policy's result, which has no rule.
     pub fn describe(&self) -> String {
+        // A skip is a violation only when an annotation alone skips it
+        // (walk69 W69-4: "team-a/Pod/vendor skip" read as no violation).
+        let annotation_only = self.result == "skip"
+            && self.reason.as_deref().is_some_and(|r| {
+                r.starts_with("skipped only by a polscan.io/exception annotation")
+            });
+        let result = match annotation_only {
+            true => "fail to Kyverno (skipped only by a polscan.io/exception annotation)",
+            false => self.result.as_str(),
+        };
         if self.rule.is_empty() {
-            format!("{} {}", self.resource, self.result)
+            format!("{} {result}", self.resource)
         } else {
-            format!("{} {} ({})", self.resource, self.result, self.rule)
+            format!("{} {result} ({})", self.resource, self.rule)
         }
     }
 }
@@ -357,4 +367,32 @@ pub struct ExceptionScopeChange {
     pub previous: String,
     /// The current scan's statement of which it applied.
     pub current: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ViolationChange;
+
+    /// walk69 W69-4: a skip counted as a violation (an annotation alone
+    /// skips it) reads as the fail it is to Kyverno; a skip by a
+    /// PolicyException stays a skip.
+    #[test]
+    fn an_annotation_only_skip_reads_as_a_fail_to_kyverno() {
+        let change = |reason: Option<&str>| ViolationChange {
+            policy: "p".into(),
+            rule: "r".into(),
+            result: "skip".into(),
+            resource: "team-a/Pod/vendor".into(),
+            reason: reason.map(str::to_string),
+            action: String::new(),
+        };
+        assert_eq!(
+            change(Some("skipped only by a polscan.io/exception annotation, which Kyverno's admission does not read: still a violation to Kyverno")).describe(),
+            "team-a/Pod/vendor fail to Kyverno (skipped only by a polscan.io/exception annotation) (r)"
+        );
+        assert_eq!(
+            change(Some("now skipped by an exception")).describe(),
+            "team-a/Pod/vendor skip (r)"
+        );
+    }
 }

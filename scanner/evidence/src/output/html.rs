@@ -748,8 +748,9 @@ pub fn render(evidence: &Evidence) -> String {
     let ready = evidence.ready().count();
     let _ = write!(
         out,
-        "<p id=\"summary\"><strong>{ready} of {} policies ready to enforce.</strong></p>",
-        evidence.policies.len()
+        "<p id=\"summary\"><strong>{ready} of {} policies ready to enforce{}.</strong></p>",
+        evidence.policies.len(),
+        super::markdown::enforced_already(evidence)
     );
     out.push_str("<table id=\"overview\"><tr><th>Policy</th><th>Action</th><th>Verdict</th><th>Pass</th><th>Fail</th><th>Warn</th><th>Error</th><th>Skip</th></tr>");
     for policy in &evidence.policies {

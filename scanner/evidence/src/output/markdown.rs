@@ -123,8 +123,9 @@ pub fn render(evidence: &Evidence) -> String {
     let ready = evidence.ready().count();
     let _ = writeln!(
         out,
-        "**{ready} of {} policies ready to enforce.**\n",
-        evidence.policies.len()
+        "**{ready} of {} policies ready to enforce{}.**\n",
+        evidence.policies.len(),
+        enforced_already(evidence)
     );
     let _ = writeln!(
         out,
@@ -807,4 +808,19 @@ fn violation_line(violation: &Violation) -> String {
         rule,
         cell(&violation.message)
     )
+}
+
+/// ` (N of them enforce already)` where the decision says ENFORCED for
+/// some: "ready" counts them too (walk69 W69-4: "3 of 4 ready" beside
+/// "ENFORCED 3" read as a contradiction).
+pub(crate) fn enforced_already(evidence: &Evidence) -> String {
+    match evidence
+        .decisions
+        .iter()
+        .filter(|d| d.decision == Decision::Enforced)
+        .count()
+    {
+        0 => String::new(),
+        n => format!(" ({n} of them enforce already)"),
+    }
 }

@@ -130,6 +130,13 @@ fn the_decision_section_comes_first_in_both_pages() {
         .find("## Decision\n\n**GO 1 · NO-GO 1 · WAIT 0 · ENFORCED 1**")
         .expect("the section");
     assert!(section < text.find("policies ready to enforce").expect("summary"));
+    // "ready" counts the ENFORCED one too, and says so (walk69 W69-4).
+    assert!(
+        text.contains("**2 of 3 policies ready to enforce (1 of them enforce already).**"),
+        "{text}"
+    );
+    assert!(html::render(&evidence)
+        .contains("2 of 3 policies ready to enforce (1 of them enforce already)."));
     assert!(section < text.find("\n## clean").expect("the policy's section"));
     assert!(
         text.contains("| **GO** | clean | Audit | `kubectl patch clusterpolicy/clean --type=merge")
