@@ -191,3 +191,24 @@ fn a_warning_before_the_deadline_is_not_lost() {
         "{stderr}"
     );
 }
+
+/// walk69 W69-6: a --kubeconfig that cannot be read is named once, plainly,
+/// with the cause (kube's own message quoted the path twice).
+#[test]
+fn an_unreadable_kubeconfig_is_named_once() {
+    let files = Files::new();
+    let missing = format!(
+        "{}/absent/kubeconfig",
+        files.write("x", "").trim_end_matches("/x")
+    );
+    let output = polscan(["scan", "--kubeconfig", &missing]).output();
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{missing}: cannot read it: No such file or directory"
+        )),
+        "{text}"
+    );
+    assert_eq!(text.matches(&missing).count(), 1, "{text}");
+}

@@ -35,8 +35,16 @@ pub async fn connect_with_server(
     };
     let config = match kubeconfig {
         Some(path) => {
-            let file = Kubeconfig::read_from(path)
-                .map_err(|err| ClusterError::Config(format!("{}: {err}", path.display())))?;
+            // kube's own message repeats the path, quoted twice (walk69
+            // W69-6): the path once, then the cause.
+            let file = Kubeconfig::read_from(path).map_err(|err| {
+                ClusterError::Config(match err {
+                    kube::config::KubeconfigError::ReadConfig(io, _) => {
+                        format!("{}: cannot read it: {io}", path.display())
+                    }
+                    other => format!("{}: {other}", path.display()),
+                })
+            })?;
             Config::from_custom_kubeconfig(file, &options)
                 .await
                 .map_err(|err| ClusterError::Config(format!("{}: {err}", path.display())))?
