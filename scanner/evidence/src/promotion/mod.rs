@@ -840,15 +840,12 @@ fn plan_inner(
                     .join(", ")
             ));
         }
-        // Reached through a link too (verify69 V69-2): another folder's
-        // copy, for Argo CD and kustomize.
+        // Reached through a link too (verify69 V69-2, verify70 V70-1,
+        // V70-2): another folder's copy, for Argo CD and kustomize.
         let linked: Vec<String> = repo
             .links
             .iter()
-            .filter(|(link, target)| {
-                (*target == file || target.is_empty() || file.starts_with(&format!("{target}/")))
-                    && argo_reaches(repo, link)
-            })
+            .filter(|(link, target)| link_reaches(repo, link, target, file))
             .map(|(link, target)| match target == file {
                 true => link.clone(),
                 false => format!(
@@ -2430,35 +2427,72 @@ fn published_charts(repo: &Repository) -> Vec<String> {
     found
 }
 
-/// Whether an Argo CD source of the checkout may apply `path` (a link):
-/// its `path` is that folder or one above, or is computed. Flux's
-/// artifacts leave links out, so only Argo CD applies what a link names
-/// (verify69 V69-2).
-fn argo_reaches(repo: &Repository, path: &str) -> bool {
+/// Whether `file` is applied once more through the symbolic link `link`
+/// (resolving to `target`, the file or a folder above it): by an Argo CD
+/// source whose path is the link or under it (the path resolves through
+/// it), a directory source holding a link to the file itself (Argo CD
+/// reads a linked file, but does not walk into a linked folder: Go's
+/// `filepath.Walk`), or a kustomization such a source builds listing the
+/// link or a path through it (kustomize follows links). Flux's artifacts
+/// leave links out, so a Flux delivery never does (verify69 V69-2,
+/// verify70 V70-1, V70-2, V70-8).
+fn link_reaches(repo: &Repository, link: &str, target: &str, file: &str) -> bool {
+    let alias = if target == file {
+        link.to_string()
+    } else if target.is_empty() {
+        format!("{link}/{file}")
+    } else if let Some(rest) = file.strip_prefix(&format!("{target}/")) {
+        format!("{link}/{rest}")
+    } else {
+        return false;
+    };
+    let folder_link = target != file;
     repo.document_values().any(|value| {
         argo_sources(value).iter().any(|source| {
-            source
-                .get("path")
-                .and_then(Value::as_str)
-                .is_some_and(|folder| {
-                    let folder = joined("", folder);
-                    folder.contains("{{")
-                        || folder.is_empty()
-                        || path == folder
-                        || path.starts_with(&format!("{folder}/"))
-                })
+            let Some(folder) = source.get("path").and_then(Value::as_str) else {
+                return false;
+            };
+            let folder = joined("", folder);
+            if folder.contains("{{") {
+                return true;
+            }
+            let under = |path: &str, folder: &str| {
+                folder.is_empty() || path == folder || path.starts_with(&format!("{folder}/"))
+            };
+            // The source's path resolved through the link, and what it
+            // builds there.
+            let through_path = folder_link
+                && under(&folder, link)
+                && folder_builds(
+                    repo,
+                    &joined(
+                        target,
+                        folder
+                            .strip_prefix(link)
+                            .unwrap_or("")
+                            .trim_start_matches('/'),
+                    ),
+                    file,
+                );
+            let directory = !folder_link && under(link, &folder);
+            let kustomized = kustomization_in(repo, &folder)
+                .is_some_and(|kustomization| loosely_reaches(repo, &kustomization, &alias));
+            through_path || directory || kustomized
         })
     })
 }
 
-/// The Flux HelmReleases (their files) of the chart holding `file` in its
-/// `crds/` folder that leave that folder alone on upgrade: Helm installs
-/// a chart's `crds/` but never upgrades them, and helm-controller does so
-/// only with `spec.upgrade.crds: CreateReplace` (its default is `Skip`),
-/// so a patch there reaches no installed release (verify69 V69-3). A
-/// release of the chart's folder from Git or of its name from a Helm
-/// repository counts. Empty for a file outside a chart's `crds/`. Argo
-/// CD renders with the CRDs and applies them, so it is no such release.
+/// The deliveries (their files) installing the chart holding `file` in
+/// its `crds/` folder (or a parent chart of it: Helm installs its
+/// subcharts' CRDs too) that never apply a change there: Helm installs a
+/// chart's `crds/` but never upgrades them, and helm-controller does so
+/// only with `spec.upgrade.crds: CreateReplace` (its default is `Skip`);
+/// an Argo CD source with `helm.skipCrds: true` and kustomize's
+/// `helmCharts` without `includeCRDs: true` leave them out altogether. A
+/// HelmRelease of the chart's folder from Git (directly or through a
+/// Flux HelmChart's `chartRef`) or of its name from a Helm repository
+/// counts. Empty for a file outside a chart's `crds/` (verify69 V69-3,
+/// verify70 V70-3, V70-4).
 fn crds_not_upgraded(repo: &Repository, file: &str) -> Vec<String> {
     let Some(root) = longest_root(file, &repo.charts) else {
         return Vec::new();
@@ -2471,25 +2505,77 @@ fn crds_not_upgraded(repo: &Repository, file: &str) -> Vec<String> {
     if !relative.starts_with("crds/") {
         return Vec::new();
     }
-    let chart_file = joined(root, "Chart.yaml");
-    let name = repo
-        .files
-        .get(&chart_file)
-        .and_then(|f| f.documents.first()?.value.as_ref()?.get("name")?.as_str());
+    let mut roots = vec![root.to_string()];
+    roots.extend(parent_charts(repo, root));
+    let names: Vec<&str> = roots
+        .iter()
+        .filter_map(|root| {
+            repo.files
+                .get(&joined(root, "Chart.yaml"))?
+                .documents
+                .first()?
+                .value
+                .as_ref()?
+                .get("name")?
+                .as_str()
+        })
+        .collect();
+    let of_chart = |chart: &str| roots.contains(&joined("", chart)) || names.contains(&chart);
+    // Flux HelmCharts by name: what a HelmRelease's chartRef reads.
+    let helm_charts: BTreeMap<&str, &str> = repo
+        .document_values()
+        .filter(|value| value.get("kind").and_then(Value::as_str) == Some("HelmChart"))
+        .filter_map(|value| {
+            Some((
+                value.pointer("/metadata/name")?.as_str()?,
+                value.pointer("/spec/chart")?.as_str()?,
+            ))
+        })
+        .collect();
     let mut found = Vec::new();
     for (path, entry) in &repo.files {
         for value in entry.documents.iter().filter_map(|d| d.value.as_ref()) {
-            if value.get("kind").and_then(Value::as_str) != Some("HelmRelease") {
-                continue;
-            }
-            let chart = value
-                .pointer("/spec/chart/spec/chart")
-                .and_then(Value::as_str);
-            let of_chart =
-                chart.is_some_and(|chart| joined("", chart) == root || Some(chart) == name);
-            let upgrades = value.pointer("/spec/upgrade/crds").and_then(Value::as_str)
-                == Some("CreateReplace");
-            if of_chart && !upgrades && !found.contains(path) {
+            let kind = value.get("kind").and_then(Value::as_str);
+            let leaves_crds = if kind == Some("HelmRelease") {
+                let chart = value
+                    .pointer("/spec/chart/spec/chart")
+                    .and_then(Value::as_str)
+                    .or_else(|| {
+                        let reference = value.pointer("/spec/chartRef")?;
+                        (reference.get("kind")?.as_str()? == "HelmChart")
+                            .then(|| helm_charts.get(reference.get("name")?.as_str()?).copied())?
+                    });
+                chart.is_some_and(of_chart)
+                    && value.pointer("/spec/upgrade/crds").and_then(Value::as_str)
+                        != Some("CreateReplace")
+            } else if is_kustomization_file(path) {
+                let folder = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+                let home = value
+                    .pointer("/helmGlobals/chartHome")
+                    .and_then(Value::as_str)
+                    .unwrap_or("charts");
+                value
+                    .get("helmCharts")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter(|chart| chart.get("includeCRDs").and_then(Value::as_bool) != Some(true))
+                    .filter_map(|chart| chart.get("name")?.as_str())
+                    .any(|name| of_chart(&joined(&joined(folder, home), name)) || of_chart(name))
+            } else {
+                argo_sources(value).iter().any(|source| {
+                    source.pointer("/helm/skipCrds").and_then(Value::as_bool) == Some(true)
+                        && (source
+                            .get("path")
+                            .and_then(Value::as_str)
+                            .is_some_and(of_chart)
+                            || source
+                                .get("chart")
+                                .and_then(Value::as_str)
+                                .is_some_and(of_chart))
+                })
+            };
+            if leaves_crds && !found.contains(path) {
                 found.push(path.clone());
             }
         }
@@ -2595,6 +2681,17 @@ fn rendered_from_git(repo: &Repository, root: &str) -> bool {
                         .pointer("/spec/chart/spec/sourceRef/kind")
                         .and_then(Value::as_str)
                         .is_some_and(|kind| kind == "GitRepository" || kind == "Bucket"))
+                    // A Flux HelmChart of the folder, which a HelmRelease's
+                    // chartRef releases (verify70 V70-3).
+                    || (value.get("kind").and_then(Value::as_str) == Some("HelmChart")
+                        && value
+                            .pointer("/spec/chart")
+                            .and_then(Value::as_str)
+                            .is_some_and(|chart| joined("", chart) == root)
+                        && value
+                            .pointer("/spec/sourceRef/kind")
+                            .and_then(Value::as_str)
+                            .is_some_and(|kind| kind == "GitRepository" || kind == "Bucket"))
             })
     };
     // kustomize's `helmCharts` without a `repo` renders the chart from
@@ -2618,7 +2715,13 @@ fn rendered_from_git(repo: &Repository, root: &str) -> bool {
                             .and_then(Value::as_array)
                             .into_iter()
                             .flatten()
-                            .filter(|chart| chart.get("repo").is_none())
+                            // `repo: ""` is no repository either.
+                            .filter(|chart| {
+                                chart
+                                    .get("repo")
+                                    .and_then(Value::as_str)
+                                    .is_none_or(str::is_empty)
+                            })
                             .filter_map(|chart| chart.get("name")?.as_str())
                             .any(|name| joined(&joined(folder, home), name) == root)
                     })
@@ -2982,13 +3085,52 @@ impl DirectoryGlobs {
     /// (its `util/glob.Match`, gobwas/glob without separators).
     fn pick(&self, relative: &str) -> bool {
         let matches = |pattern: &str| {
-            globset::GlobBuilder::new(pattern)
+            globset::GlobBuilder::new(&gobwas_pattern(pattern))
                 .literal_separator(false)
                 .build()
                 .is_ok_and(|glob| glob.compile_matcher().is_match(relative))
         };
         !self.exclude.as_deref().is_some_and(matches) && self.include.as_deref().is_none_or(matches)
     }
+}
+
+/// `pattern` (gobwas/glob syntax, as Argo CD compiles it without
+/// separators) written for globset, which reads two spellings otherwise
+/// (verify70 V70-5): `**` is gobwas's `*` here (any text, `/` too), where
+/// globset's `**/` may match no folder at all; a class opening with `^`
+/// is negated in globset but not in gobwas (only `!` negates there), so
+/// the `^` moves to the class's end, where both read it as itself.
+fn gobwas_pattern(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut chars = pattern.chars().peekable();
+    let mut caret_pending = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '*' => {
+                while chars.peek() == Some(&'*') {
+                    chars.next();
+                }
+                out.push('*');
+            }
+            '[' if chars.peek() == Some(&'^') => {
+                chars.next();
+                out.push('[');
+                caret_pending = true;
+            }
+            ']' if caret_pending => {
+                out.push_str("^]");
+                caret_pending = false;
+            }
+            '\\' => {
+                out.push(c);
+                if let Some(next) = chars.next() {
+                    out.push(next);
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Every folder the checkout's Flux Kustomizations (`spec.path`, and
@@ -3788,7 +3930,7 @@ fn locate(
         let releases = crds_not_upgraded(repo, file);
         if !releases.is_empty() {
             return Err(format!(
-                "{file} is in its chart's crds/ folder, which Helm installs but never upgrades, and {} {} the chart without spec.upgrade.crds: CreateReplace (helm-controller's default is Skip): the patch would not reach an installed release; move the policy into templates/, set upgrade.crds: CreateReplace, or switch it by hand",
+                "{file} is in its chart's crds/ folder, which Helm installs but never upgrades, and {} {} the chart leaving crds/ alone on upgrade (a HelmRelease without spec.upgrade.crds: CreateReplace, helm-controller's default being Skip; an Argo CD source with helm.skipCrds; kustomize helmCharts without includeCRDs): the patch would not reach what is installed; move the policy into templates/, or switch it by hand",
                 releases.join(", "),
                 if releases.len() == 1 { "releases" } else { "release" }
             ));
@@ -4025,7 +4167,7 @@ fn kustomize_patches_of(
                     source
                         .get("fieldPath")
                         .and_then(Value::as_str)
-                        .is_some_and(|field| FIELDS.iter().any(|f| field.contains(f)))
+                        .is_some_and(holds_action)
                 })
                 .cloned(),
         );
@@ -4075,6 +4217,31 @@ fn kustomize_patches_of(
                     .is_some_and(|text| FIELDS.iter().any(|f| text.contains(f)))
             })
     };
+    // A replacement reading or writing a field that holds an action (a
+    // whole `spec`, a rule: verify70 V70-6), which names no action field.
+    let replacement_holds_action = |path: &str, file: &repository::File| {
+        let folder = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        file.documents
+            .iter()
+            .filter_map(|document| document.value.as_ref())
+            .flat_map(|value| kustomize_replacements(repo, folder, value))
+            .any(|replacement| {
+                let source = replacement
+                    .pointer("/source/fieldPath")
+                    .and_then(Value::as_str)
+                    .is_some_and(holds_action);
+                let target = replacement
+                    .get("targets")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|t| t.get("fieldPaths")?.as_array())
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .any(holds_action);
+                source || target
+            })
+    };
     let found: Vec<String> = repo
         .files
         .iter()
@@ -4098,11 +4265,29 @@ fn kustomize_patches_of(
                 && (!action_only
                     || json_patch_elsewhere
                     || FIELDS.iter().any(|f| file.text.contains(f))
-                    || patch_file_writes(path, file))
+                    || patch_file_writes(path, file)
+                    || replacement_holds_action(path, file))
         })
         .map(|(path, _)| path.clone())
         .collect();
     (!found.is_empty()).then_some(found)
+}
+
+/// Whether a kustomize replacement's field path (`spec.rules.0.validate`)
+/// is an action field or holds one: `spec`, `spec.rules`, a rule, its
+/// `validate` (verify70 V70-6: a replacement copying a whole `spec`
+/// copies the action too).
+fn holds_action(field_path: &str) -> bool {
+    const ACTIONS: [&str; 2] = ["ailureAction", "validationActions"];
+    if ACTIONS.iter().any(|a| field_path.contains(a)) {
+        return true;
+    }
+    let parts: Vec<&str> = field_path.split('.').collect();
+    match parts.as_slice() {
+        ["spec"] | ["spec", "rules"] | ["spec", "rules", _] => true,
+        ["spec", "rules", _, last] => *last == "validate",
+        _ => false,
+    }
 }
 
 /// A kustomization's `replacements`: each inline, or those of the file

@@ -5209,3 +5209,166 @@ fn argo_cd_directory_globs_pick_the_files_they_match() {
         }
     }
 }
+
+/// verify70 V70-1, V70-2, V70-8: a folder link above an Argo CD source's
+/// path, or one a kustomization it builds lists, reaches the file; a
+/// folder link inside a directory source's path is not walked.
+#[test]
+fn links_above_a_source_path_or_through_kustomize_reach_the_file() {
+    let app = |name: &str, path: &str| {
+        format!("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: {name}}}\nspec:\n  source: {{path: {path}}}\n  syncPolicy: {{automated: {{}}}}\n")
+    };
+    let with_links = |files: &[(&str, &str)], links: &[(&str, &str)]| {
+        let links = links
+            .iter()
+            .map(|(l, t)| (l.to_string(), t.to_string()))
+            .collect();
+        Repository::new(repo(files)).with_links(links).plan(
+            &cluster_policy("require-team"),
+            None,
+            &[],
+            "require-team",
+        )
+    };
+    let linked = |change: &GitChange| change.notes.iter().any(|n| n.contains("symbolic link"));
+    let (prod, above) = (
+        app("prod", "envs/prod/policies"),
+        app("staging", "envs/staging/policies"),
+    );
+    let change = with_links(
+        &[
+            ("envs/prod/policies/p.yaml", PLAIN),
+            ("argocd/prod.yaml", prod.as_str()),
+            ("argocd/staging.yaml", above.as_str()),
+        ],
+        &[("envs/staging", "envs/prod")],
+    );
+    assert!(linked(&change) && change.shared_source, "{change:?}");
+    let (prod, staging) = (app("prod", "envs/prod"), app("staging", "envs/staging"));
+    let change = with_links(
+        &[
+            ("envs/prod/p.yaml", PLAIN),
+            (
+                "envs/staging/kustomization.yaml",
+                "resources:\n- ../../shared\n",
+            ),
+            ("argocd/prod.yaml", prod.as_str()),
+            ("argocd/staging.yaml", staging.as_str()),
+        ],
+        &[("shared", "envs/prod")],
+    );
+    assert!(linked(&change) && change.shared_source, "{change:?}");
+    // A folder link inside a directory source: Argo CD does not walk it.
+    let root = app("all", "envs/prod");
+    let change = with_links(
+        &[
+            ("envs/prod/p.yaml", PLAIN),
+            ("argocd/all.yaml", root.as_str()),
+        ],
+        &[("envs/prod/loop", "envs")],
+    );
+    assert!(!linked(&change), "{change:?}");
+}
+
+/// verify70 V70-3, V70-4: the crds/ refusal also holds for a HelmRelease
+/// of a Flux HelmChart (`chartRef`), a parent chart's release of a
+/// subchart, an Argo CD source with `helm.skipCrds` and kustomize
+/// `helmCharts` without `includeCRDs`; `includeCRDs: true` is patched.
+#[test]
+fn crds_left_alone_by_chart_refs_parents_skip_crds_and_helm_charts() {
+    let chart = |name: &str| format!("apiVersion: v2\nname: {name}\nversion: 0.1.0\n");
+    let (policies, umbrella) = (chart("policies"), chart("umbrella"));
+    let refused = |files: &[(&str, &str)]| {
+        let change = plan(
+            &repo(files),
+            &cluster_policy("require-team"),
+            &[],
+            "require-team",
+        );
+        change
+            .problem
+            .as_deref()
+            .is_some_and(|p| p.contains("crds/ folder, which Helm installs but never upgrades"))
+    };
+    let chart_ref = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmChart\nmetadata: {name: policies, namespace: flux-system}\nspec:\n  chart: ./charts/policies\n  sourceRef: {kind: GitRepository, name: flux-system}\n---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: policies, namespace: flux-system}\nspec:\n  chartRef: {kind: HelmChart, name: policies}\n";
+    assert!(refused(&[
+        ("charts/policies/Chart.yaml", &policies),
+        ("charts/policies/crds/p.yaml", PLAIN),
+        ("clusters/prod/release.yaml", chart_ref),
+    ]));
+    let parent = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: all}\nspec:\n  chart:\n    spec: {chart: ./charts/umbrella, sourceRef: {kind: GitRepository, name: flux-system}}\n";
+    assert!(refused(&[
+        ("charts/umbrella/Chart.yaml", &umbrella),
+        ("charts/umbrella/charts/policies/Chart.yaml", &policies),
+        ("charts/umbrella/charts/policies/crds/p.yaml", PLAIN),
+        ("clusters/prod/release.yaml", parent),
+    ]));
+    let skip = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: policies}\nspec:\n  source: {path: charts/policies, helm: {skipCrds: true}}\n  syncPolicy: {automated: {}}\n";
+    assert!(refused(&[
+        ("charts/policies/Chart.yaml", &policies),
+        ("charts/policies/crds/p.yaml", PLAIN),
+        ("argocd/policies.yaml", skip),
+    ]));
+    let inflate = |include: &str| {
+        format!("helmCharts:\n- name: policies\n  releaseName: policies\n{include}helmGlobals:\n  chartHome: ../charts\n")
+    };
+    let app = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: policies}\nspec:\n  source: {path: deploy}\n  syncPolicy: {automated: {}}\n";
+    for (include, expected) in [("", true), ("  includeCRDs: true\n", false)] {
+        let kustomization = inflate(include);
+        assert_eq!(
+            refused(&[
+                ("charts/policies/Chart.yaml", &policies),
+                ("charts/policies/crds/p.yaml", PLAIN),
+                ("deploy/kustomization.yaml", &kustomization),
+                ("argocd/policies.yaml", app),
+            ]),
+            expected,
+            "{include}"
+        );
+    }
+}
+
+/// verify70 V70-5: Argo CD's gobwas globs, as globset reads them: `**`
+/// needs a `/` where `*/` stands, and `[^b]` is no negation.
+#[test]
+fn gobwas_globs_are_read_as_argo_cd_reads_them() {
+    let pick = |include: &str, relative: &str| {
+        DirectoryGlobs {
+            include: Some(include.to_string()),
+            exclude: None,
+        }
+        .pick(relative)
+    };
+    assert!(!pick("**/*.yaml", "a.yaml"));
+    assert!(pick("**/*.yaml", "sub/a.yaml"));
+    assert!(pick("*.yaml", "sub/a.yaml"));
+    assert!(pick("[^b]*.yaml", "b.yaml"));
+    assert!(!pick("[^b]*.yaml", "a.yaml"));
+    assert!(pick("[!b]*.yaml", "a.yaml"));
+    assert!(!pick("[!b]*.yaml", "b.yaml"));
+    assert!(pick("{a,b}.yaml", "b.yaml"));
+    assert_eq!(gobwas_pattern("x/**/[^ab]?"), "x/*/[ab^]?");
+}
+
+/// verify70 V70-6: a replacement copying a whole `spec` (or a rule)
+/// copies the action too: both its source and its target are refused.
+#[test]
+fn a_replacement_of_a_whole_spec_carries_the_action() {
+    let other = PLAIN.replace("require-team", "require-owner");
+    let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: policies, namespace: flux-system}\nspec:\n  path: ./policies\n  sourceRef: {kind: GitRepository, name: flux-system}\n";
+    for field in ["spec", "spec.rules.0", "spec.rules.0.validate"] {
+        let kustomization = format!("resources:\n- a.yaml\n- b.yaml\nreplacements:\n- source: {{kind: ClusterPolicy, name: require-team, fieldPath: {field}}}\n  targets:\n  - select: {{kind: ClusterPolicy, name: require-owner}}\n    fieldPaths: [{field}]\n");
+        let files = repo(&[
+            ("policies/a.yaml", PLAIN),
+            ("policies/b.yaml", other.as_str()),
+            ("policies/kustomization.yaml", &kustomization),
+            ("clusters/prod/policies.yaml", flux),
+        ]);
+        for name in ["require-team", "require-owner"] {
+            let change = plan(&files, &cluster_policy(name), &[], name);
+            assert!(change.promote.is_none(), "{field} {name}: {change:?}");
+        }
+    }
+    assert!(!holds_action("spec.rules.0.validate.pattern"));
+    assert!(!holds_action("metadata.name"));
+}
