@@ -1330,14 +1330,22 @@ fn delivery_notes(repo: &Repository, settings: &[Setting]) -> Vec<String> {
                     "Application" | "ApplicationSet" if api.starts_with("argoproj.io/") => {
                         let spec = argo_spec(value);
                         let sources = argo_sources(value);
-                        // Through an overlay too (verify66 V66-1).
+                        // Through an overlay too (verify66 V66-1); a
+                        // generator's path per folder or element it gives
+                        // (verify70 V70-7).
+                        let path_builds = |p: &str| {
+                            generated_paths(repo, value, p)
+                                .unwrap_or_else(|| vec![p.to_string()])
+                                .iter()
+                                .any(|p| {
+                                    holds(&joined("", p), &setting.file)
+                                        || folder_builds(repo, &joined("", p), &setting.file)
+                                })
+                        };
                         let applies = sources
                             .iter()
                             .filter_map(|s| s.get("path").and_then(Value::as_str))
-                            .any(|p| {
-                                holds(&joined("", p), &setting.file)
-                                    || folder_builds(repo, &joined("", p), &setting.file)
-                            });
+                            .any(path_builds);
                         // The revisions that matter: of a source whose
                         // path builds the file, or of a `ref` source whose
                         // files a chart reads as values (`$ref/…`); a
@@ -1352,11 +1360,10 @@ fn delivery_notes(repo: &Repository, settings: &[Setting]) -> Vec<String> {
                         let revisions: Vec<&str> = sources
                             .iter()
                             .filter(|s| {
-                                let builds =
-                                    s.get("path").and_then(Value::as_str).is_some_and(|p| {
-                                        holds(&joined("", p), &setting.file)
-                                            || folder_builds(repo, &joined("", p), &setting.file)
-                                    });
+                                let builds = s
+                                    .get("path")
+                                    .and_then(Value::as_str)
+                                    .is_some_and(path_builds);
                                 let read_as_values =
                                     s.get("ref").and_then(Value::as_str).is_some_and(|r| {
                                         let prefix = format!("${r}/");

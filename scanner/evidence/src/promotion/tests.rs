@@ -5372,3 +5372,20 @@ fn a_replacement_of_a_whole_spec_carries_the_action() {
     assert!(!holds_action("spec.rules.0.validate.pattern"));
     assert!(!holds_action("metadata.name"));
 }
+
+/// verify70 V70-7: an ApplicationSet whose generated paths build the
+/// file gets the pinned-revision note a plain Application gets.
+#[test]
+fn a_generated_application_s_pinned_revision_is_noted() {
+    let set = "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: all\nspec:\n  generators:\n  - git:\n      repoURL: https://example.com/r.git\n      revision: v1.2.0\n      directories:\n      - path: policies\n  template:\n    metadata: {name: '{{path.basename}}'}\n    spec:\n      source: {path: '{{path}}', targetRevision: v1.2.0}\n      syncPolicy: {automated: {}}\n";
+    let files = repo(&[("policies/p.yaml", PLAIN), ("argocd/set.yaml", set)]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert!(change.promote.is_some(), "{change:?}");
+    assert!(
+        change
+            .notes
+            .iter()
+            .any(|n| n.contains("targetRevision v1.2.0 is a tag or commit")),
+        "{change:?}"
+    );
+}
