@@ -841,23 +841,13 @@ fn plan_inner(
             ));
         }
         // Reached through a link too (verify69 V69-2, verify70 V70-1,
-        // V70-2): another folder's copy, for Argo CD and kustomize.
-        let linked: Vec<String> = repo
-            .links
-            .iter()
-            .filter(|(link, target)| link_reaches(repo, link, target, file))
-            .map(|(link, target)| match target == file {
-                true => link.clone(),
-                false => format!(
-                    "{link} (a link to {})",
-                    if target.is_empty() { "." } else { target }
-                ),
-            })
-            .collect();
+        // V70-2, verify71 V71-2): another folder's copy, for Argo CD and
+        // kustomize.
+        let linked = link_reaches(repo, file);
         if !linked.is_empty() {
             shared_source = true;
             notes.push(format!(
-                "{file} is also reached through the symbolic link {}: Argo CD and kustomize follow a link inside the repository (Flux's artifacts leave links out), so wherever it is applied the patch switches the policy too",
+                "{file} is also applied as {} through symbolic links: Argo CD and kustomize follow a link inside the repository (Flux's artifacts leave links out), so wherever that is applied the patch switches the policy too",
                 linked.join(", ")
             ));
         }
@@ -1338,7 +1328,10 @@ fn delivery_notes(repo: &Repository, settings: &[Setting]) -> Vec<String> {
                                 .unwrap_or_else(|| vec![p.to_string()])
                                 .iter()
                                 .any(|p| {
-                                    holds(&joined("", p), &setting.file)
+                                    // Left computed (a matrix, nested
+                                    // generators): it may (verify71 V71-4).
+                                    p.contains("{{")
+                                        || holds(&joined("", p), &setting.file)
                                         || folder_builds(repo, &joined("", p), &setting.file)
                                 })
                         };
@@ -2434,59 +2427,107 @@ fn published_charts(repo: &Repository) -> Vec<String> {
     found
 }
 
-/// Whether `file` is applied once more through the symbolic link `link`
-/// (resolving to `target`, the file or a folder above it): by an Argo CD
-/// source whose path is the link or under it (the path resolves through
-/// it), a directory source holding a link to the file itself (Argo CD
-/// reads a linked file, but does not walk into a linked folder: Go's
-/// `filepath.Walk`), or a kustomization such a source builds listing the
-/// link or a path through it (kustomize follows links). Flux's artifacts
-/// leave links out, so a Flux delivery never does (verify69 V69-2,
-/// verify70 V70-1, V70-2, V70-8).
-fn link_reaches(repo: &Repository, link: &str, target: &str, file: &str) -> bool {
-    let alias = if target == file {
-        link.to_string()
-    } else if target.is_empty() {
-        format!("{link}/{file}")
-    } else if let Some(rest) = file.strip_prefix(&format!("{target}/")) {
-        format!("{link}/{rest}")
-    } else {
-        return false;
+/// `path` with every symbolic link on it resolved (a link's path, or a
+/// folder under it, replaced by its target; at most 16 times, for a
+/// cycle).
+fn resolved(repo: &Repository, path: &str) -> String {
+    let mut path = path.to_string();
+    for _ in 0..16 {
+        let next = repo.links.iter().find_map(|(link, target)| {
+            if path == *link {
+                Some(target.clone())
+            } else {
+                path.strip_prefix(&format!("{link}/"))
+                    .map(|rest| joined(target, rest))
+            }
+        });
+        match next {
+            Some(next) if next != path => path = next,
+            _ => break,
+        }
+    }
+    path
+}
+
+/// The other paths `file` has through the checkout's symbolic links: a
+/// link to it, or a path through a link to a folder above it, and so on
+/// through chains of links (at most 64 of them).
+fn link_aliases(repo: &Repository, file: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    let mut pending = vec![file.to_string()];
+    while let Some(path) = pending.pop() {
+        for (link, target) in &repo.links {
+            let alias = if path == *target {
+                link.clone()
+            } else if target.is_empty() {
+                format!("{link}/{path}")
+            } else if let Some(rest) = path.strip_prefix(&format!("{target}/")) {
+                format!("{link}/{rest}")
+            } else {
+                continue;
+            };
+            if alias != file && !found.contains(&alias) && found.len() < 64 {
+                found.push(alias.clone());
+                pending.push(alias);
+            }
+        }
+    }
+    found
+}
+
+/// The paths (through symbolic links) at which an Argo CD source applies
+/// `file` once more: a directory source whose path holds the alias,
+/// where Argo CD gets to it — its path resolves through links above it,
+/// but Go's `filepath.Walk` enters no linked folder below it, nor a path
+/// that is itself a link (argo-cd#17810), and without `recurse` stays in
+/// its folder — or a kustomization such a source builds listing it or a
+/// path through a link (kustomize follows links). Flux's artifacts leave
+/// links out, so no Flux delivery counts (verify69 V69-2, verify70 V70-1,
+/// V70-2, V70-8, verify71 V71-2, V71-8).
+fn link_reaches(repo: &Repository, file: &str) -> Vec<String> {
+    let aliases = link_aliases(repo, file);
+    if aliases.is_empty() {
+        return Vec::new();
+    }
+    let under = |path: &str, folder: &str| {
+        folder.is_empty() || path == folder || path.starts_with(&format!("{folder}/"))
     };
-    let folder_link = target != file;
-    repo.document_values().any(|value| {
-        argo_sources(value).iter().any(|source| {
+    let parent = |path: &str| path.rsplit_once('/').map_or("", |(dir, _)| dir).to_string();
+    let mut reached = Vec::new();
+    for value in repo.document_values() {
+        for source in argo_sources(value) {
             let Some(folder) = source.get("path").and_then(Value::as_str) else {
-                return false;
+                continue;
             };
             let folder = joined("", folder);
-            if folder.contains("{{") {
-                return true;
+            let recurse = source
+                .pointer("/directory/recurse")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            let kustomization = kustomization_in(repo, &resolved(repo, &folder));
+            for alias in &aliases {
+                let walked = !folder.contains("{{")
+                    && kustomization.is_none()
+                    && under(alias, &folder)
+                    && !repo.links.contains_key(&folder)
+                    && !repo.links.keys().any(|link| {
+                        link != alias
+                            && under(link, &folder)
+                            && link != &folder
+                            && under(alias, link)
+                    })
+                    && (recurse || parent(alias) == folder);
+                let kustomized = kustomization.as_ref().is_some_and(|kustomization| {
+                    loosely_reaches(repo, kustomization, alias)
+                        || loosely_reaches(repo, kustomization, &resolved(repo, alias))
+                });
+                if (folder.contains("{{") || walked || kustomized) && !reached.contains(alias) {
+                    reached.push(alias.clone());
+                }
             }
-            let under = |path: &str, folder: &str| {
-                folder.is_empty() || path == folder || path.starts_with(&format!("{folder}/"))
-            };
-            // The source's path resolved through the link, and what it
-            // builds there.
-            let through_path = folder_link
-                && under(&folder, link)
-                && folder_builds(
-                    repo,
-                    &joined(
-                        target,
-                        folder
-                            .strip_prefix(link)
-                            .unwrap_or("")
-                            .trim_start_matches('/'),
-                    ),
-                    file,
-                );
-            let directory = !folder_link && under(link, &folder);
-            let kustomized = kustomization_in(repo, &folder)
-                .is_some_and(|kustomization| loosely_reaches(repo, &kustomization, &alias));
-            through_path || directory || kustomized
-        })
-    })
+        }
+    }
+    reached
 }
 
 /// The deliveries (their files) installing the chart holding `file` in
@@ -2513,7 +2554,7 @@ fn crds_not_upgraded(repo: &Repository, file: &str) -> Vec<String> {
         return Vec::new();
     }
     let mut roots = vec![root.to_string()];
-    roots.extend(parent_charts(repo, root));
+    roots.extend(ancestor_charts(repo, root));
     let names: Vec<&str> = roots
         .iter()
         .filter_map(|root| {
@@ -2567,19 +2608,30 @@ fn crds_not_upgraded(repo: &Repository, file: &str) -> Vec<String> {
                     .into_iter()
                     .flatten()
                     .filter(|chart| chart.get("includeCRDs").and_then(Value::as_bool) != Some(true))
+                    // A remote chart is another chart (verify71 V71-5).
+                    .filter(|chart| {
+                        chart
+                            .get("repo")
+                            .and_then(Value::as_str)
+                            .is_none_or(str::is_empty)
+                    })
                     .filter_map(|chart| chart.get("name")?.as_str())
-                    .any(|name| of_chart(&joined(&joined(folder, home), name)) || of_chart(name))
+                    .any(|name| of_chart(&resolved(repo, &joined(&joined(folder, home), name))))
             } else {
                 argo_sources(value).iter().any(|source| {
+                    // An ApplicationSet's path per generated folder or
+                    // element; one left computed may be the chart's
+                    // (verify71 V71-3).
+                    let paths = source.get("path").and_then(Value::as_str).map(|path| {
+                        generated_paths(repo, value, path).unwrap_or_else(|| vec![path.to_string()])
+                    });
                     source.pointer("/helm/skipCrds").and_then(Value::as_bool) == Some(true)
-                        && (source
-                            .get("path")
+                        && (paths.into_iter().flatten().any(|path| {
+                            path.contains("{{") || of_chart(&resolved(repo, &joined("", &path)))
+                        }) || source
+                            .get("chart")
                             .and_then(Value::as_str)
-                            .is_some_and(of_chart)
-                            || source
-                                .get("chart")
-                                .and_then(Value::as_str)
-                                .is_some_and(of_chart))
+                            .is_some_and(of_chart))
                 })
             };
             if leaves_crds && !found.contains(path) {
@@ -2730,13 +2782,16 @@ fn rendered_from_git(repo: &Repository, root: &str) -> bool {
                                     .is_none_or(str::is_empty)
                             })
                             .filter_map(|chart| chart.get("name")?.as_str())
-                            .any(|name| joined(&joined(folder, home), name) == root)
+                            // chartHome through a link (verify71 V71-7).
+                            .any(|name| {
+                                resolved(repo, &joined(&joined(folder, home), name)) == root
+                            })
                     })
             })
     };
     direct(root)
         || inflated(root)
-        || parent_charts(repo, root)
+        || ancestor_charts(repo, root)
             .iter()
             .any(|parent| direct(parent) || inflated(parent))
 }
@@ -3092,6 +3147,12 @@ impl DirectoryGlobs {
     /// (its `util/glob.Match`, gobwas/glob without separators).
     fn pick(&self, relative: &str) -> bool {
         let matches = |pattern: &str| {
+            // gobwas has no POSIX classes: `[[:alpha:]]` is a class of
+            // `[:alph` and a `]`, which no file name here matches
+            // (verify71 V71-6); globset would read a POSIX class.
+            if pattern.contains("[[:") {
+                return false;
+            }
             globset::GlobBuilder::new(&gobwas_pattern(pattern))
                 .literal_separator(false)
                 .build()
@@ -4224,6 +4285,36 @@ fn kustomize_patches_of(
                     .is_some_and(|text| FIELDS.iter().any(|f| text.contains(f)))
             })
     };
+    // A kustomization listing a patch or replacement file polscan did not
+    // read (not YAML by its name, say `audit.txt`: verify71 V71-1): what
+    // it selects and writes is not known, so it may be the action.
+    let lists_unread = |path: &str, file: &repository::File| {
+        if !is_kustomization_file(path) {
+            return false;
+        }
+        let folder = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        file.documents
+            .iter()
+            .filter_map(|document| document.value.as_ref())
+            .flat_map(|value| {
+                [
+                    "patches",
+                    "patchesJson6902",
+                    "patchesStrategicMerge",
+                    "replacements",
+                ]
+                .into_iter()
+                .filter_map(|key| value.get(key)?.as_array())
+                .flatten()
+            })
+            .filter_map(|entry| {
+                entry
+                    .get("path")
+                    .and_then(Value::as_str)
+                    .or(entry.as_str().filter(|text| !text.contains('\n')))
+            })
+            .any(|relative| repo.text(&joined(folder, relative)).is_none())
+    };
     // A replacement reading or writing a field that holds an action (a
     // whole `spec`, a rule: verify70 V70-6), which names no action field.
     let replacement_holds_action = |path: &str, file: &repository::File| {
@@ -4268,12 +4359,15 @@ fn kustomize_patches_of(
                 // its path builds (verify64 V64-10).
                 && (is_kustomization_file(path)
                     || files.is_none_or(|files| delivery_patches_reach(repo, file, files)))
-                && (names_one(&file.text) || selects_without_name(path, file))
+                && (names_one(&file.text)
+                    || selects_without_name(path, file)
+                    || lists_unread(path, file))
                 && (!action_only
                     || json_patch_elsewhere
                     || FIELDS.iter().any(|f| file.text.contains(f))
                     || patch_file_writes(path, file)
-                    || replacement_holds_action(path, file))
+                    || replacement_holds_action(path, file)
+                    || lists_unread(path, file))
         })
         .map(|(path, _)| path.clone())
         .collect();
@@ -4847,6 +4941,23 @@ fn parent_charts(repo: &Repository, root: &str) -> Vec<String> {
         }
     }
     parents
+}
+
+/// Every chart above `root`: its parents ([`parent_charts`]), theirs,
+/// and so on (verify71 V71-3: a grandchild's CRDs install with the
+/// umbrella's release).
+fn ancestor_charts(repo: &Repository, root: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    let mut pending = vec![root.to_string()];
+    while let Some(chart) = pending.pop() {
+        for parent in parent_charts(repo, &chart) {
+            if parent != root && !found.contains(&parent) {
+                found.push(parent.clone());
+                pending.push(parent);
+            }
+        }
+    }
+    found
 }
 
 /// The Argo CD Applications and ApplicationSets rendering the chart at

@@ -5034,9 +5034,12 @@ fn a_file_another_folder_links_to_is_shared_under_argo_cd() {
         ("argocd/prod.yaml", prod.as_str()),
         ("argocd/staging.yaml", staging.as_str()),
     ]);
-    for (link, target) in [
-        ("envs/staging/p.yaml", "envs/prod/p.yaml"),
-        ("envs/staging", "envs/prod"),
+    // A file link in staging's folder: Argo CD reads it. A staging path
+    // that is itself a link to prod's folder: Argo CD's directory walk
+    // does not enter it (argo-cd#17810, verify71 V71-8).
+    for (link, target, applied) in [
+        ("envs/staging/p.yaml", "envs/prod/p.yaml", true),
+        ("envs/staging", "envs/prod", false),
     ] {
         let links = BTreeMap::from([(link.to_string(), target.to_string())]);
         let change = Repository::new(files.clone()).with_links(links).plan(
@@ -5046,11 +5049,12 @@ fn a_file_another_folder_links_to_is_shared_under_argo_cd() {
             "require-team",
         );
         assert!(change.promote.is_some(), "{change:?}");
-        assert!(change.shared_source, "{change:?}");
-        assert!(
+        assert_eq!(change.shared_source, applied, "{change:?}");
+        assert_eq!(
             change.notes.iter().any(|n| n.starts_with(
-                "envs/prod/p.yaml is also reached through the symbolic link envs/staging"
+                "envs/prod/p.yaml is also applied as envs/staging/p.yaml through symbolic links"
             )),
+            applied,
             "{change:?}"
         );
     }
@@ -5388,4 +5392,199 @@ fn a_generated_application_s_pinned_revision_is_noted() {
             .any(|n| n.contains("targetRevision v1.2.0 is a tag or commit")),
         "{change:?}"
     );
+}
+
+/// verify71 V71-1: an overlay listing a patch or replacement file polscan
+/// did not read (not YAML by its name) may write the action: refused.
+#[test]
+fn an_overlay_with_an_unread_patch_file_is_refused() {
+    let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: prod, namespace: flux-system}\nspec:\n  path: ./overlays/prod\n  sourceRef: {kind: GitRepository, name: flux-system}\n";
+    for overlay in [
+        "resources:\n- ../../base\npatches:\n- path: audit.txt\n",
+        "resources:\n- ../../base\nreplacements:\n- path: repl.txt\n",
+    ] {
+        let files = repo(&[
+            ("base/p.yaml", PLAIN),
+            ("base/kustomization.yaml", "resources:\n- p.yaml\n"),
+            ("overlays/prod/kustomization.yaml", overlay),
+            ("clusters/prod/ks.yaml", flux),
+        ]);
+        let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+        assert!(change.promote.is_none(), "{overlay}: {change:?}");
+    }
+}
+
+/// verify71 V71-2, V71-8: chains of links are followed (a folder link
+/// over file links); a directory source whose path is itself a link, or
+/// a file link below a source without `recurse`, is not.
+#[test]
+fn chains_of_links_and_links_argo_cd_does_not_walk() {
+    let app = |name: &str, path: &str, extra: &str| {
+        format!("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: {name}}}\nspec:\n  source: {{path: {path}{extra}}}\n  syncPolicy: {{automated: {{}}}}\n")
+    };
+    let noted = |files: &[(&str, &str)], links: &[(&str, &str)]| {
+        let links = links
+            .iter()
+            .map(|(l, t)| (l.to_string(), t.to_string()))
+            .collect();
+        let change = Repository::new(repo(files)).with_links(links).plan(
+            &cluster_policy("require-team"),
+            None,
+            &[],
+            "require-team",
+        );
+        change
+            .notes
+            .iter()
+            .any(|n| n.contains("through symbolic links"))
+    };
+    let (prod, staging) = (
+        app("prod", "envs/prod/policies", ""),
+        app("staging", "envs/staging/policies", ""),
+    );
+    let common = app("common", "common", "");
+    assert!(noted(
+        &[
+            ("common/p.yaml", PLAIN),
+            ("argocd/common.yaml", &common),
+            ("argocd/prod.yaml", &prod),
+            ("argocd/staging.yaml", &staging)
+        ],
+        &[
+            ("envs/prod/policies/p.yaml", "common/p.yaml"),
+            ("envs/staging", "envs/prod")
+        ],
+    ));
+    let (prod, staging) = (
+        app("prod", "envs/prod", ""),
+        app("staging", "envs/staging", ""),
+    );
+    assert!(!noted(
+        &[
+            ("envs/prod/p.yaml", PLAIN),
+            ("argocd/prod.yaml", &prod),
+            ("argocd/staging.yaml", &staging)
+        ],
+        &[("envs/staging", "envs/prod")],
+    ));
+    let flat = app("all", "policies", "");
+    let deep = app("all", "policies", ", directory: {recurse: true}");
+    for (text, expected) in [(flat, false), (deep, true)] {
+        assert_eq!(
+            noted(
+                &[
+                    ("common/p.yaml", PLAIN),
+                    ("argocd/common.yaml", &common),
+                    ("argocd/all.yaml", &text)
+                ],
+                &[("policies/sub/p.yaml", "common/p.yaml")],
+            ),
+            expected,
+            "{text}"
+        );
+    }
+}
+
+/// verify71 V71-3..7: the crds/ refusal reaches a grandchild chart and an
+/// ApplicationSet's generated path; a remote chart of the same name is
+/// another chart; a chartHome through a link renders from Git; a matrix
+/// ApplicationSet pinned to a tag gets the note; POSIX classes are no
+/// gobwas syntax.
+#[test]
+fn grandchildren_generated_paths_remote_namesakes_and_linked_chart_homes() {
+    let chart = |name: &str| format!("apiVersion: v2\nname: {name}\nversion: 0.1.0\n");
+    let (policies, mid, umbrella) = (chart("policies"), chart("mid"), chart("umbrella"));
+    let problem = |files: &[(&str, &str)], links: &[(&str, &str)]| {
+        let links = links
+            .iter()
+            .map(|(l, t)| (l.to_string(), t.to_string()))
+            .collect();
+        Repository::new(repo(files)).with_links(links).plan(
+            &cluster_policy("require-team"),
+            None,
+            &[],
+            "require-team",
+        )
+    };
+    let crds = |change: &GitChange| {
+        change
+            .problem
+            .as_deref()
+            .is_some_and(|p| p.contains("crds/ folder, which Helm installs but never upgrades"))
+    };
+    let umbrella_release = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: all}\nspec:\n  chart:\n    spec: {chart: ./charts/umbrella, sourceRef: {kind: GitRepository, name: flux-system}}\n";
+    assert!(crds(&problem(
+        &[
+            ("charts/umbrella/Chart.yaml", &umbrella),
+            ("charts/umbrella/charts/mid/Chart.yaml", &mid),
+            (
+                "charts/umbrella/charts/mid/charts/policies/Chart.yaml",
+                &policies
+            ),
+            (
+                "charts/umbrella/charts/mid/charts/policies/crds/p.yaml",
+                PLAIN
+            ),
+            ("clusters/prod/release.yaml", umbrella_release),
+        ],
+        &[],
+    )));
+    let set = "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: charts}\nspec:\n  generators:\n  - git:\n      directories:\n      - path: charts/*\n  template:\n    spec:\n      source: {path: '{{path}}', helm: {skipCrds: true}}\n";
+    assert!(crds(&problem(
+        &[
+            ("charts/policies/Chart.yaml", &policies),
+            ("charts/policies/crds/p.yaml", PLAIN),
+            ("argocd/set.yaml", set),
+        ],
+        &[],
+    )));
+    let replacing = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: policies}\nspec:\n  chart:\n    spec: {chart: ./charts/policies, sourceRef: {kind: GitRepository, name: flux-system}}\n  upgrade: {crds: CreateReplace}\n";
+    let remote = "helmCharts:\n- name: policies\n  repo: https://charts.example.com\n  version: 9.9.9\n  releaseName: other\n";
+    let change = problem(
+        &[
+            ("charts/policies/Chart.yaml", &policies),
+            ("charts/policies/crds/p.yaml", PLAIN),
+            ("clusters/prod/release.yaml", replacing),
+            ("other/kustomization.yaml", remote),
+        ],
+        &[],
+    );
+    assert!(change.promote.is_some(), "{change:?}");
+    let inflating = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: policies}\nspec:\n  source: {path: deploy}\n  syncPolicy: {automated: {}}\n";
+    let change = problem(
+        &[
+            ("charts/policies/Chart.yaml", &policies),
+            ("charts/policies/templates/p.yaml", PLAIN),
+            (
+                "deploy/kustomization.yaml",
+                "helmCharts:\n- name: policies\n  releaseName: policies\nhelmGlobals:\n  chartHome: ../chartlink\n",
+            ),
+            ("argocd/app.yaml", inflating),
+        ],
+        &[("chartlink", "charts")],
+    );
+    assert!(
+        !change
+            .notes
+            .iter()
+            .any(|n| n.starts_with("nothing in the checkout renders the chart")),
+        "{change:?}"
+    );
+    let matrix = "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: all}\nspec:\n  generators:\n  - matrix:\n      generators:\n      - list: {elements: [{env: prod}]}\n      - list: {elements: [{tier: a}]}\n  template:\n    spec:\n      source: {path: 'envs/{{env}}', targetRevision: v1.2.0}\n      syncPolicy: {automated: {}}\n";
+    let change = problem(
+        &[("envs/prod/p.yaml", PLAIN), ("argocd/set.yaml", matrix)],
+        &[],
+    );
+    assert!(
+        change
+            .notes
+            .iter()
+            .any(|n| n.contains("targetRevision v1.2.0 is a tag or commit")),
+        "{change:?}"
+    );
+    let globs = DirectoryGlobs {
+        include: Some("[[:alpha:]]*".into()),
+        exclude: None,
+    };
+    assert!(!globs.pick("a.yaml"));
 }
