@@ -847,7 +847,7 @@ fn plan_inner(
         if !linked.is_empty() {
             shared_source = true;
             notes.push(format!(
-                "{file} is also applied as {} through symbolic links: Argo CD and kustomize follow a link inside the repository (Flux's artifacts leave links out), so wherever that is applied the patch switches the policy too",
+                "{file} is also applied as {} through symbolic links: Argo CD, kustomize and Helm follow a link inside the repository (Flux's artifacts leave links out), so wherever that is applied the patch switches the policy too",
                 linked.join(", ")
             ));
         }
@@ -1083,7 +1083,9 @@ fn including_kustomizations(repo: &Repository, file: &str) -> Vec<String> {
                 if generated == Some(0) {
                     continue;
                 }
-                let templated = spec_path.contains("{{");
+                // One left computed may be any folder its fixed start
+                // holds (verify72 V72-4: `apps/{{x}}` holds no policies/).
+                let templated = spec_path.contains("{{") && computed_may_hold(&target, file);
                 // A folder with a kustomization file builds what that
                 // lists, not every file under it (verify57 V57-8).
                 if !(templated || folder_builds(repo, &target, file) || building.contains(&target))
@@ -1330,7 +1332,7 @@ fn delivery_notes(repo: &Repository, settings: &[Setting]) -> Vec<String> {
                                 .any(|p| {
                                     // Left computed (a matrix, nested
                                     // generators): it may (verify71 V71-4).
-                                    p.contains("{{")
+                                    (p.contains("{{") && computed_may_hold(p, &setting.file))
                                         || holds(&joined("", p), &setting.file)
                                         || folder_builds(repo, &joined("", p), &setting.file)
                                 })
@@ -2486,7 +2488,7 @@ fn link_aliases(repo: &Repository, file: &str) -> Vec<String> {
 /// V70-2, V70-8, verify71 V71-2, V71-8).
 fn link_reaches(repo: &Repository, file: &str) -> Vec<String> {
     let aliases = link_aliases(repo, file);
-    if aliases.is_empty() {
+    if aliases.is_empty() && repo.links.is_empty() {
         return Vec::new();
     }
     let under = |path: &str, folder: &str| {
@@ -2496,38 +2498,91 @@ fn link_reaches(repo: &Repository, file: &str) -> Vec<String> {
     let mut reached = Vec::new();
     for value in repo.document_values() {
         for source in argo_sources(value) {
-            let Some(folder) = source.get("path").and_then(Value::as_str) else {
+            let Some(path) = source.get("path").and_then(Value::as_str) else {
                 continue;
             };
-            let folder = joined("", folder);
             let recurse = source
                 .pointer("/directory/recurse")
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
-            let kustomization = kustomization_in(repo, &resolved(repo, &folder));
-            for alias in &aliases {
-                let walked = !folder.contains("{{")
-                    && kustomization.is_none()
-                    && under(alias, &folder)
-                    && !repo.links.contains_key(&folder)
-                    && !repo.links.keys().any(|link| {
-                        link != alias
-                            && under(link, &folder)
-                            && link != &folder
-                            && under(alias, link)
-                    })
-                    && (recurse || parent(alias) == folder);
-                let kustomized = kustomization.as_ref().is_some_and(|kustomization| {
-                    loosely_reaches(repo, kustomization, alias)
-                        || loosely_reaches(repo, kustomization, &resolved(repo, alias))
-                });
-                if (folder.contains("{{") || walked || kustomized) && !reached.contains(alias) {
-                    reached.push(alias.clone());
+            // An ApplicationSet's path per generated folder or element
+            // (verify72 V72-5); one left computed may be any folder its
+            // fixed start holds.
+            let folders = generated_paths(repo, value, path).unwrap_or_else(|| vec![path.into()]);
+            for folder in folders.iter().map(|f| joined("", f)) {
+                if folder.contains("{{") {
+                    reached.extend(
+                        aliases
+                            .iter()
+                            .filter(|alias| computed_may_hold(&folder, alias))
+                            .cloned(),
+                    );
+                    continue;
+                }
+                let real = resolved(repo, &folder);
+                let kustomization = kustomization_in(repo, &real);
+                // Helm loads a chart following every link in it (its
+                // sympath walk: verify72 V72-2).
+                let chart = kustomization.is_none()
+                    && (repo.charts.contains(&real) || source.get("helm").is_some());
+                // The source's own path through a link (verify72 V72-1):
+                // what it builds there, for kustomize and Helm, or a
+                // directory walked from a resolved (not linked) root.
+                if real != folder {
+                    let builds = match &kustomization {
+                        Some(kustomization) => loosely_reaches(repo, kustomization, file),
+                        None if chart => under(file, &real),
+                        None => {
+                            !repo.links.contains_key(&folder)
+                                && under(file, &real)
+                                && (recurse || parent(file) == real)
+                        }
+                    };
+                    if builds {
+                        reached.push(format!("{folder} (a path through a link to {real})"));
+                    }
+                }
+                for alias in &aliases {
+                    let walked = !chart
+                        && kustomization.is_none()
+                        && under(alias, &folder)
+                        && !repo.links.contains_key(&folder)
+                        && !repo.links.keys().any(|link| {
+                            link != alias
+                                && under(link, &folder)
+                                && link != &folder
+                                && under(alias, link)
+                        })
+                        && (recurse || parent(alias) == folder);
+                    let charted = chart && (under(alias, &folder) || under(alias, &real));
+                    let kustomized = kustomization.as_ref().is_some_and(|kustomization| {
+                        loosely_reaches(repo, kustomization, alias)
+                            || loosely_reaches(repo, kustomization, &resolved(repo, alias))
+                    });
+                    if walked || charted || kustomized {
+                        reached.push(alias.clone());
+                    }
                 }
             }
         }
     }
-    reached
+    let mut unique = Vec::new();
+    for path in reached {
+        if !unique.contains(&path) {
+            unique.push(path);
+        }
+    }
+    unique
+}
+
+/// Whether a path still computed (`envs/{{cluster}}/policies`) may hold
+/// `file`: its fixed start, up to the folder the first `{{` is in, is a
+/// folder above the file (verify72 V72-4: `apps/{{x}}` cannot hold
+/// `policies/a.yaml`).
+fn computed_may_hold(path: &str, file: &str) -> bool {
+    let fixed = path.split("{{").next().unwrap_or("");
+    let folder = fixed.rsplit_once('/').map_or("", |(dir, _)| dir);
+    folder.is_empty() || file.starts_with(&format!("{folder}/"))
 }
 
 /// The deliveries (their files) installing the chart holding `file` in
@@ -3659,6 +3714,14 @@ fn reaches_through(repo: &Repository, kustomization: &str, file: &str, loose: bo
         let Some(entry) = repo.files.get(&path) else {
             continue;
         };
+        // A chart kustomize inflates from the checkout (`helmCharts`
+        // without a pulled copy) renders its folder (verify72 V72-3).
+        if inflated_charts(repo, entry, &dir)
+            .iter()
+            .any(|chart| file.starts_with(&format!("{chart}/")))
+        {
+            return true;
+        }
         for target in kustomization_targets(entry, &dir) {
             if target == file {
                 return true;
@@ -3673,6 +3736,33 @@ fn reaches_through(repo: &Repository, kustomization: &str, file: &str, loose: bo
         }
     }
     false
+}
+
+/// The chart folders a kustomization (`entry`, in `dir`) inflates from
+/// the checkout: each `helmCharts` entry's `<chartHome>/<name>` (through
+/// links) where that folder holds a chart. kustomize pulls a chart only
+/// when its folder is missing, so a `repo` does not change this.
+fn inflated_charts(repo: &Repository, entry: &repository::File, dir: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for value in entry.documents.iter().filter_map(|d| d.value.as_ref()) {
+        let home = value
+            .pointer("/helmGlobals/chartHome")
+            .and_then(Value::as_str)
+            .unwrap_or("charts");
+        for name in value
+            .get("helmCharts")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|chart| chart.get("name")?.as_str())
+        {
+            let folder = resolved(repo, &joined(&joined(dir, home), name));
+            if repo.charts.contains(&folder) && !found.contains(&folder) {
+                found.push(folder);
+            }
+        }
+    }
+    found
 }
 
 /// What the change sets.
@@ -4306,6 +4396,22 @@ fn kustomize_patches_of(
                 .into_iter()
                 .filter_map(|key| value.get(key)?.as_array())
                 .flatten()
+            })
+            // An entry whose target selects none of these policies is
+            // not theirs (verify72 V72-6).
+            .filter(|entry| {
+                entry.get("target").is_none_or(|target| {
+                    let by_name = match target.get("name").and_then(Value::as_str) {
+                        None => true,
+                        Some(name) => regex::Regex::new(&format!("^(?:{name})$"))
+                            .map_or(true, |pattern| names.iter().any(|n| pattern.is_match(n))),
+                    };
+                    by_name
+                        && target
+                            .get("kind")
+                            .and_then(Value::as_str)
+                            .is_none_or(|kind| kinds.contains(&kind))
+                })
             })
             .filter_map(|entry| {
                 entry

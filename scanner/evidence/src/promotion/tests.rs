@@ -5588,3 +5588,126 @@ fn grandchildren_generated_paths_remote_namesakes_and_linked_chart_homes() {
     };
     assert!(!globs.pick("a.yaml"));
 }
+
+/// verify72 V72-1..6: a source whose own path runs through a link builds
+/// what is there; Helm follows links in a chart; a computed path whose
+/// fixed start cannot hold the file neither builds it nor pins it; a
+/// kustomize helmCharts of a local chart builds the chart's templates; an
+/// unread patch file targeting another policy is not this one's.
+#[test]
+fn source_paths_through_links_charts_computed_paths_and_scoped_unread_patches() {
+    let app = |name: &str, source: &str| {
+        format!("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: {name}}}\nspec:\n  source: {source}\n  syncPolicy: {{automated: {{}}}}\n")
+    };
+    let plan_with = |files: &[(&str, &str)], links: &[(&str, &str)]| {
+        let links = links
+            .iter()
+            .map(|(l, t)| (l.to_string(), t.to_string()))
+            .collect();
+        Repository::new(repo(files)).with_links(links).plan(
+            &cluster_policy("require-team"),
+            None,
+            &[],
+            "require-team",
+        )
+    };
+    let linked = |change: &GitChange| {
+        change
+            .notes
+            .iter()
+            .any(|n| n.contains("through symbolic links"))
+    };
+    // V72-1: staging's path is a link to prod's kustomized folder.
+    let (prod, staging) = (
+        app("prod", "{path: envs/prod}"),
+        app("staging", "{path: envs/staging}"),
+    );
+    let change = plan_with(
+        &[
+            ("common/p.yaml", PLAIN),
+            ("common/kustomization.yaml", "resources:\n- p.yaml\n"),
+            (
+                "envs/prod/kustomization.yaml",
+                "resources:\n- ../../common\n",
+            ),
+            ("argocd/prod.yaml", &prod),
+            ("argocd/staging.yaml", &staging),
+        ],
+        &[("envs/staging", "envs/prod")],
+    );
+    assert!(linked(&change) && change.shared_source, "{change:?}");
+    // V72-2: a chart's template is a link to the file.
+    let (plain, chart) = (
+        app("prod", "{path: common}"),
+        app("staging", "{path: charts/policies}"),
+    );
+    let change = plan_with(
+        &[
+            ("common/p.yaml", PLAIN),
+            (
+                "charts/policies/Chart.yaml",
+                "apiVersion: v2\nname: policies\nversion: 0.1.0\n",
+            ),
+            ("argocd/prod.yaml", &plain),
+            ("argocd/staging.yaml", &chart),
+        ],
+        &[("charts/policies/templates/p.yaml", "common/p.yaml")],
+    );
+    assert!(linked(&change), "{change:?}");
+    // V72-4: `apps/{{x}}` cannot hold policies/.
+    let set = "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: apps}\nspec:\n  generators:\n  - list: {elements: [{name: x}, {other: 1}]}\n  template:\n    spec:\n      source: {path: 'apps/{{name}}', targetRevision: v1.2.0}\n      syncPolicy: {automated: {}}\n";
+    let policies = app("policies", "{path: policies}");
+    let change = plan_with(
+        &[
+            ("policies/p.yaml", PLAIN),
+            ("argocd/policies.yaml", &policies),
+            ("argocd/apps.yaml", set),
+        ],
+        &[],
+    );
+    assert!(
+        change.promote.is_some() && change.notes.is_empty(),
+        "{change:?}"
+    );
+    assert!(computed_may_hold(
+        "envs/{{env}}/policies",
+        "envs/prod/policies/p.yaml"
+    ));
+    assert!(!computed_may_hold("apps/{{name}}", "policies/p.yaml"));
+    assert!(computed_may_hold("{{path}}", "policies/p.yaml"));
+    // V72-3: a Flux release and an Argo CD kustomize helmCharts of one
+    // local chart are two builders.
+    let release = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: policies}\nspec:\n  chart:\n    spec: {chart: ./charts/policies, sourceRef: {kind: GitRepository, name: flux-system}}\n";
+    let inflating = app("staging", "{path: deploy}");
+    let change = plan_with(
+        &[
+            ("charts/policies/Chart.yaml", "apiVersion: v2\nname: policies\nversion: 0.1.0\n"),
+            ("charts/policies/templates/p.yaml", PLAIN),
+            (
+                "deploy/kustomization.yaml",
+                "helmCharts:\n- name: policies\n  repo: https://charts.example.com\n  releaseName: policies\nhelmGlobals:\n  chartHome: ../charts\n",
+            ),
+            ("argocd/staging.yaml", &inflating),
+            ("clusters/prod/release.yaml", release),
+        ],
+        &[],
+    );
+    assert!(change.shared_source, "{change:?}");
+    // V72-6: an unread patch file whose target names another policy.
+    let other = PLAIN.replace("require-team", "require-owner");
+    let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: prod, namespace: flux-system}\nspec:\n  path: ./overlays/prod\n  sourceRef: {kind: GitRepository, name: flux-system}\n";
+    let change = plan_with(
+        &[
+            ("base/p.yaml", PLAIN),
+            ("base/o.yaml", &other),
+            ("base/kustomization.yaml", "resources:\n- p.yaml\n- o.yaml\n"),
+            (
+                "overlays/prod/kustomization.yaml",
+                "resources:\n- ../../base\npatches:\n- path: owner.txt\n  target: {kind: ClusterPolicy, name: require-owner}\n",
+            ),
+            ("clusters/prod/ks.yaml", flux),
+        ],
+        &[],
+    );
+    assert!(change.promote.is_some(), "{change:?}");
+}
