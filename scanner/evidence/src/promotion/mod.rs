@@ -4333,23 +4333,23 @@ fn kustomize_patches_of(
     };
     // A target that selects the policy: by no name, or a name pattern
     // matching one, of any kind or of the policy's.
-    let selects_without_name = |path: &str, file: &repository::File| {
-        targets_of(path, file).iter().any(|target| {
-            // kustomize reads a target's name as an anchored regular
-            // expression (api/types/selector.go): `team-.*` selects the
-            // policy as surely as its name (verify47 V47-5).
-            let by_name = match target.get("name").and_then(Value::as_str) {
-                None => true,
-                Some(name) => regex::Regex::new(&format!("^(?:{name})$"))
-                    .map_or(true, |pattern| names.iter().any(|n| pattern.is_match(n))),
-            };
-            by_name
-                && target
-                    .get("kind")
-                    .and_then(Value::as_str)
-                    .is_none_or(|kind| kinds.contains(&kind))
-        })
+    let selects = |target: &Value| {
+        // kustomize reads a target's name as an anchored regular
+        // expression (api/types/selector.go): `team-.*` selects the
+        // policy as surely as its name (verify47 V47-5).
+        let by_name = match target.get("name").and_then(Value::as_str) {
+            None => true,
+            Some(name) => regex::Regex::new(&format!("^(?:{name})$"))
+                .map_or(true, |pattern| names.iter().any(|n| pattern.is_match(n))),
+        };
+        by_name
+            && target
+                .get("kind")
+                .and_then(Value::as_str)
+                .is_none_or(|kind| kinds.contains(&kind))
     };
+    let selects_without_name =
+        |path: &str, file: &repository::File| targets_of(path, file).iter().any(selects);
     // A patch file the kustomization names (`path: enforce.yaml`, a
     // strategic-merge patch) writing an action field (verify49 V49-15).
     let patch_file_writes = |path: &str, file: &repository::File| {
@@ -4399,20 +4399,7 @@ fn kustomize_patches_of(
             })
             // An entry whose target selects none of these policies is
             // not theirs (verify72 V72-6).
-            .filter(|entry| {
-                entry.get("target").is_none_or(|target| {
-                    let by_name = match target.get("name").and_then(Value::as_str) {
-                        None => true,
-                        Some(name) => regex::Regex::new(&format!("^(?:{name})$"))
-                            .map_or(true, |pattern| names.iter().any(|n| pattern.is_match(n))),
-                    };
-                    by_name
-                        && target
-                            .get("kind")
-                            .and_then(Value::as_str)
-                            .is_none_or(|kind| kinds.contains(&kind))
-                })
-            })
+            .filter(|entry| entry.get("target").is_none_or(selects))
             .filter_map(|entry| {
                 entry
                     .get("path")

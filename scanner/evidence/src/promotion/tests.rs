@@ -15,6 +15,21 @@ fn cluster_policy(name: &str) -> PolicyRef<'_> {
     }
 }
 
+/// `plan` of require-team over `files` with the symbolic links `links`
+/// (link → target).
+fn plan_linked(files: &[(&str, &str)], links: &[(&str, &str)]) -> GitChange {
+    let links = links
+        .iter()
+        .map(|(l, t)| (l.to_string(), t.to_string()))
+        .collect();
+    Repository::new(repo(files)).with_links(links).plan(
+        &cluster_policy("require-team"),
+        None,
+        &[],
+        "require-team",
+    )
+}
+
 /// The `-` and `+` lines of a diff, without its headers.
 fn changed(diff: &str) -> Vec<&str> {
     diff.lines()
@@ -5222,18 +5237,7 @@ fn links_above_a_source_path_or_through_kustomize_reach_the_file() {
     let app = |name: &str, path: &str| {
         format!("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: {name}}}\nspec:\n  source: {{path: {path}}}\n  syncPolicy: {{automated: {{}}}}\n")
     };
-    let with_links = |files: &[(&str, &str)], links: &[(&str, &str)]| {
-        let links = links
-            .iter()
-            .map(|(l, t)| (l.to_string(), t.to_string()))
-            .collect();
-        Repository::new(repo(files)).with_links(links).plan(
-            &cluster_policy("require-team"),
-            None,
-            &[],
-            "require-team",
-        )
-    };
+    let with_links = plan_linked;
     let linked = |change: &GitChange| change.notes.iter().any(|n| n.contains("symbolic link"));
     let (prod, above) = (
         app("prod", "envs/prod/policies"),
@@ -5423,17 +5427,7 @@ fn chains_of_links_and_links_argo_cd_does_not_walk() {
         format!("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: {name}}}\nspec:\n  source: {{path: {path}{extra}}}\n  syncPolicy: {{automated: {{}}}}\n")
     };
     let noted = |files: &[(&str, &str)], links: &[(&str, &str)]| {
-        let links = links
-            .iter()
-            .map(|(l, t)| (l.to_string(), t.to_string()))
-            .collect();
-        let change = Repository::new(repo(files)).with_links(links).plan(
-            &cluster_policy("require-team"),
-            None,
-            &[],
-            "require-team",
-        );
-        change
+        plan_linked(files, links)
             .notes
             .iter()
             .any(|n| n.contains("through symbolic links"))
@@ -5494,18 +5488,7 @@ fn chains_of_links_and_links_argo_cd_does_not_walk() {
 fn grandchildren_generated_paths_remote_namesakes_and_linked_chart_homes() {
     let chart = |name: &str| format!("apiVersion: v2\nname: {name}\nversion: 0.1.0\n");
     let (policies, mid, umbrella) = (chart("policies"), chart("mid"), chart("umbrella"));
-    let problem = |files: &[(&str, &str)], links: &[(&str, &str)]| {
-        let links = links
-            .iter()
-            .map(|(l, t)| (l.to_string(), t.to_string()))
-            .collect();
-        Repository::new(repo(files)).with_links(links).plan(
-            &cluster_policy("require-team"),
-            None,
-            &[],
-            "require-team",
-        )
-    };
+    let problem = plan_linked;
     let crds = |change: &GitChange| {
         change
             .problem
@@ -5599,18 +5582,7 @@ fn source_paths_through_links_charts_computed_paths_and_scoped_unread_patches() 
     let app = |name: &str, source: &str| {
         format!("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: {name}}}\nspec:\n  source: {source}\n  syncPolicy: {{automated: {{}}}}\n")
     };
-    let plan_with = |files: &[(&str, &str)], links: &[(&str, &str)]| {
-        let links = links
-            .iter()
-            .map(|(l, t)| (l.to_string(), t.to_string()))
-            .collect();
-        Repository::new(repo(files)).with_links(links).plan(
-            &cluster_policy("require-team"),
-            None,
-            &[],
-            "require-team",
-        )
-    };
+    let plan_with = plan_linked;
     let linked = |change: &GitChange| {
         change
             .notes
