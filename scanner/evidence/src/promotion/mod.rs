@@ -2653,25 +2653,12 @@ fn crds_not_upgraded(repo: &Repository, file: &str) -> Vec<String> {
                         != Some("CreateReplace")
             } else if is_kustomization_file(path) {
                 let folder = path.rsplit_once('/').map_or("", |(dir, _)| dir);
-                let home = value
-                    .pointer("/helmGlobals/chartHome")
-                    .and_then(Value::as_str)
-                    .unwrap_or("charts");
-                value
-                    .get("helmCharts")
-                    .and_then(Value::as_array)
+                local_helm_charts(repo, value, folder)
                     .into_iter()
-                    .flatten()
-                    .filter(|chart| chart.get("includeCRDs").and_then(Value::as_bool) != Some(true))
-                    // A remote chart is another chart (verify71 V71-5).
-                    .filter(|chart| {
-                        chart
-                            .get("repo")
-                            .and_then(Value::as_str)
-                            .is_none_or(str::is_empty)
+                    .any(|(chart, folder)| {
+                        chart.get("includeCRDs").and_then(Value::as_bool) != Some(true)
+                            && of_chart(&folder)
                     })
-                    .filter_map(|chart| chart.get("name")?.as_str())
-                    .any(|name| of_chart(&resolved(repo, &joined(&joined(folder, home), name))))
             } else {
                 argo_sources(value).iter().any(|source| {
                     // An ApplicationSet's path per generated folder or
@@ -2808,40 +2795,17 @@ fn rendered_from_git(repo: &Repository, root: &str) -> bool {
                             .is_some_and(|kind| kind == "GitRepository" || kind == "Bucket"))
             })
     };
-    // kustomize's `helmCharts` without a `repo` renders the chart from
-    // its chartHome folder (default `charts`) here (verify69 V69-4).
+    // kustomize's `helmCharts` renders a chart its chartHome folder holds
+    // ([`local_helm_charts`]).
     let inflated = |root: &str| {
         repo.files
             .iter()
             .filter(|(path, _)| is_kustomization_file(path))
             .any(|(path, file)| {
                 let folder = path.rsplit_once('/').map_or("", |(dir, _)| dir);
-                file.documents
+                inflated_charts(repo, file, folder)
                     .iter()
-                    .filter_map(|d| d.value.as_ref())
-                    .any(|value| {
-                        let home = value
-                            .pointer("/helmGlobals/chartHome")
-                            .and_then(Value::as_str)
-                            .unwrap_or("charts");
-                        value
-                            .get("helmCharts")
-                            .and_then(Value::as_array)
-                            .into_iter()
-                            .flatten()
-                            // `repo: ""` is no repository either.
-                            .filter(|chart| {
-                                chart
-                                    .get("repo")
-                                    .and_then(Value::as_str)
-                                    .is_none_or(str::is_empty)
-                            })
-                            .filter_map(|chart| chart.get("name")?.as_str())
-                            // chartHome through a link (verify71 V71-7).
-                            .any(|name| {
-                                resolved(repo, &joined(&joined(folder, home), name)) == root
-                            })
-                    })
+                    .any(|chart| chart == root)
             })
     };
     direct(root)
@@ -3738,26 +3702,53 @@ fn reaches_through(repo: &Repository, kustomization: &str, file: &str, loose: bo
     false
 }
 
-/// The chart folders a kustomization (`entry`, in `dir`) inflates from
-/// the checkout: each `helmCharts` entry's `<chartHome>/<name>` (through
+/// The `helmCharts` entries of a kustomization document (`value`, in
+/// `dir`) kustomize inflates from the checkout, each with its chart
+/// folder: `<chartHome>/<name>` (chartHome `charts` by default, through
 /// links) where that folder holds a chart. kustomize pulls a chart only
-/// when its folder is missing, so a `repo` does not change this.
+/// when its folder is missing, so a `repo` alone does not change this; a
+/// `repo` with a `version` is pulled into `<name>-<version>` (verify69
+/// V69-4, verify71 V71-5, V71-7, verify72 V72-3).
+fn local_helm_charts<'a>(
+    repo: &Repository,
+    value: &'a Value,
+    dir: &str,
+) -> Vec<(&'a Value, String)> {
+    let home = value
+        .pointer("/helmGlobals/chartHome")
+        .and_then(Value::as_str)
+        .unwrap_or("charts");
+    value
+        .get("helmCharts")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|chart| {
+            let set = |key: &str| {
+                chart
+                    .get(key)
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| !v.is_empty())
+            };
+            // A versioned chart from a repository goes to its own
+            // `<name>-<version>` folder (kustomize 5).
+            if set("repo") && set("version") {
+                return None;
+            }
+            let name = chart.get("name")?.as_str()?;
+            let folder = resolved(repo, &joined(&joined(dir, home), name));
+            repo.charts.contains(&folder).then_some((chart, folder))
+        })
+        .collect()
+}
+
+/// The chart folders a kustomization file (`entry`, in `dir`) inflates
+/// from the checkout ([`local_helm_charts`]).
 fn inflated_charts(repo: &Repository, entry: &repository::File, dir: &str) -> Vec<String> {
     let mut found = Vec::new();
     for value in entry.documents.iter().filter_map(|d| d.value.as_ref()) {
-        let home = value
-            .pointer("/helmGlobals/chartHome")
-            .and_then(Value::as_str)
-            .unwrap_or("charts");
-        for name in value
-            .get("helmCharts")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|chart| chart.get("name")?.as_str())
-        {
-            let folder = resolved(repo, &joined(&joined(dir, home), name));
-            if repo.charts.contains(&folder) && !found.contains(&folder) {
+        for (_, folder) in local_helm_charts(repo, value, dir) {
+            if !found.contains(&folder) {
                 found.push(folder);
             }
         }

@@ -5683,3 +5683,34 @@ fn source_paths_through_links_charts_computed_paths_and_scoped_unread_patches() 
     );
     assert!(change.promote.is_some(), "{change:?}");
 }
+
+/// A kustomize `helmCharts` entry renders the checkout's chart folder
+/// unless it is pulled: kustomize pulls a chart only when its folder is
+/// missing, and a `repo` with a `version` into `<name>-<version>`.
+#[test]
+fn helm_charts_entries_render_the_local_chart_unless_pulled() {
+    let files = repo(&[
+        (
+            "charts/policies/Chart.yaml",
+            "apiVersion: v2\nname: policies\nversion: 0.1.0\n",
+        ),
+        ("deploy/kustomization.yaml", "resources: []\n"),
+    ]);
+    let repository = Repository::new(files);
+    for (entry, local) in [
+        ("{name: policies}", true),
+        ("{name: policies, repo: https://charts.example.com}", true),
+        (
+            "{name: policies, repo: https://charts.example.com, version: 9.9.9}",
+            false,
+        ),
+        ("{name: other}", false),
+    ] {
+        let value: Value = serde_yaml::from_str(&format!(
+            "helmCharts:\n- {entry}\nhelmGlobals:\n  chartHome: ../charts\n"
+        ))
+        .expect("yaml");
+        let found = local_helm_charts(&repository, &value, "deploy");
+        assert_eq!(!found.is_empty(), local, "{entry}: {found:?}");
+    }
+}
