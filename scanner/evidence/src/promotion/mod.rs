@@ -840,6 +840,28 @@ fn plan_inner(
                     .join(", ")
             ));
         }
+        // Flux's kustomize-controller runs no Helm (verify73 V73-7): a
+        // Flux Kustomization whose build inflates the chart holding the
+        // file fails.
+        if longest_root(file, &repo.charts).is_some() {
+            for (path, entry) in &repo.files {
+                for value in entry.documents.iter().filter_map(|d| d.value.as_ref()) {
+                    let flux = api_version(value).starts_with("kustomize.toolkit.fluxcd.io/");
+                    let folder = value.pointer("/spec/path").and_then(Value::as_str);
+                    if let (true, Some(folder)) = (flux, folder) {
+                        let folder = joined("", folder);
+                        if kustomization_in(repo, &folder).is_some()
+                            && folder_builds(repo, &folder, file)
+                        {
+                            notes.push(format!(
+                                "{path} builds {} through kustomize helmCharts, which Flux's kustomize-controller does not run (no --enable-helm): that build fails, and applies neither the policy nor the patch",
+                                if folder.is_empty() { "." } else { folder.as_str() }
+                            ));
+                        }
+                    }
+                }
+            }
+        }
         // Reached through a link too (verify69 V69-2, verify70 V70-1,
         // V70-2, verify71 V71-2): another folder's copy, for Argo CD and
         // kustomize.
@@ -1085,7 +1107,7 @@ fn including_kustomizations(repo: &Repository, file: &str) -> Vec<String> {
                 }
                 // One left computed may be any folder its fixed start
                 // holds (verify72 V72-4: `apps/{{x}}` holds no policies/).
-                let templated = spec_path.contains("{{") && computed_may_hold(&target, file);
+                let templated = spec_path.contains("{{") && computed_may_hold(repo, &target, file);
                 // A folder with a kustomization file builds what that
                 // lists, not every file under it (verify57 V57-8).
                 if !(templated || folder_builds(repo, &target, file) || building.contains(&target))
@@ -1332,7 +1354,7 @@ fn delivery_notes(repo: &Repository, settings: &[Setting]) -> Vec<String> {
                                 .any(|p| {
                                     // Left computed (a matrix, nested
                                     // generators): it may (verify71 V71-4).
-                                    (p.contains("{{") && computed_may_hold(p, &setting.file))
+                                    (p.contains("{{") && computed_may_hold(repo, p, &setting.file))
                                         || holds(&joined("", p), &setting.file)
                                         || folder_builds(repo, &joined("", p), &setting.file)
                                 })
@@ -2514,7 +2536,7 @@ fn link_reaches(repo: &Repository, file: &str) -> Vec<String> {
                     reached.extend(
                         aliases
                             .iter()
-                            .filter(|alias| computed_may_hold(&folder, alias))
+                            .filter(|alias| computed_may_hold(repo, &folder, alias))
                             .cloned(),
                     );
                     continue;
@@ -2554,7 +2576,11 @@ fn link_reaches(repo: &Repository, file: &str) -> Vec<String> {
                                 && under(alias, link)
                         })
                         && (recurse || parent(alias) == folder);
-                    let charted = chart && (under(alias, &folder) || under(alias, &real));
+                    // What Helm renders of the chart: its templates and
+                    // CRDs, not its docs (verify73 V73-8).
+                    let charted = chart
+                        && (chart_renders(&folder, alias, true)
+                            || chart_renders(&real, alias, true));
                     let kustomized = kustomization.as_ref().is_some_and(|kustomization| {
                         loosely_reaches(repo, kustomization, alias)
                             || loosely_reaches(repo, kustomization, &resolved(repo, alias))
@@ -2575,14 +2601,33 @@ fn link_reaches(repo: &Repository, file: &str) -> Vec<String> {
     unique
 }
 
-/// Whether a path still computed (`envs/{{cluster}}/policies`) may hold
-/// `file`: its fixed start, up to the folder the first `{{` is in, is a
-/// folder above the file (verify72 V72-4: `apps/{{x}}` cannot hold
-/// `policies/a.yaml`).
-fn computed_may_hold(path: &str, file: &str) -> bool {
+/// Whether a path still computed (`envs/{{cluster}}/policies`) may
+/// build `file`: some folder of the checkout at or under its fixed start
+/// (up to the folder the first `{{` is in) builds it ([`folder_builds`]:
+/// an overlay there may list `../../policies`: verify73 V73-1), or the
+/// fixed start is the root. `apps/{{x}}` builds no `policies/a.yaml`
+/// (verify72 V72-4). The path is read from the root (`./envs/…` is
+/// `envs/…`: verify73 V73-2).
+fn computed_may_hold(repo: &Repository, path: &str, file: &str) -> bool {
+    let path = joined("", path);
     let fixed = path.split("{{").next().unwrap_or("");
     let folder = fixed.rsplit_once('/').map_or("", |(dir, _)| dir);
-    folder.is_empty() || file.starts_with(&format!("{folder}/"))
+    if folder.is_empty() || file.starts_with(&format!("{folder}/")) {
+        return true;
+    }
+    let mut candidates: BTreeSet<&str> = BTreeSet::new();
+    for path in repo.files.keys() {
+        let mut current = path.as_str();
+        while let Some((parent, _)) = current.rsplit_once('/') {
+            if parent == folder || parent.starts_with(&format!("{folder}/")) {
+                candidates.insert(parent);
+            }
+            current = parent;
+        }
+    }
+    candidates
+        .into_iter()
+        .any(|candidate| folder_builds(repo, candidate, file))
 }
 
 /// The deliveries (their files) installing the chart holding `file` in
@@ -3680,10 +3725,17 @@ fn reaches_through(repo: &Repository, kustomization: &str, file: &str, loose: bo
         };
         // A chart kustomize inflates from the checkout (`helmCharts`
         // without a pulled copy) renders its folder (verify72 V72-3).
-        if inflated_charts(repo, entry, &dir)
+        // Its templates, and its crds/ with includeCRDs (verify73 V73-5).
+        let inflates = entry
+            .documents
             .iter()
-            .any(|chart| file.starts_with(&format!("{chart}/")))
-        {
+            .filter_map(|d| d.value.as_ref())
+            .flat_map(|value| local_helm_charts(repo, value, &dir))
+            .any(|(chart, folder)| {
+                let crds = chart.get("includeCRDs").and_then(Value::as_bool) == Some(true);
+                chart_renders(&folder, file, crds)
+            });
+        if inflates {
             return true;
         }
         for target in kustomization_targets(entry, &dir) {
@@ -3740,6 +3792,33 @@ fn local_helm_charts<'a>(
             repo.charts.contains(&folder).then_some((chart, folder))
         })
         .collect()
+}
+
+/// Whether Helm renders `file` from the chart at `chart`: a file of its
+/// `templates/`, or of its `crds/` with `crds`, or the same in a subchart
+/// under its `charts/`. Helm renders nothing else of a chart (a file
+/// under `files/` only through a template's `.Files`).
+fn chart_renders(chart: &str, file: &str, crds: bool) -> bool {
+    let relative = if chart.is_empty() {
+        file
+    } else {
+        match file.strip_prefix(&format!("{chart}/")) {
+            Some(relative) => relative,
+            None => return false,
+        }
+    };
+    let mut segments = relative.split('/').peekable();
+    // Past any `charts/<subchart>/` levels.
+    loop {
+        match segments.next() {
+            Some("charts") if segments.peek().is_some() => {
+                segments.next();
+            }
+            Some("templates") => return segments.peek().is_some(),
+            Some("crds") => return crds && segments.peek().is_some(),
+            _ => return false,
+        }
+    }
 }
 
 /// The chart folders a kustomization file (`entry`, in `dir`) inflates
@@ -4076,6 +4155,26 @@ fn locate(
         ));
     }
     for file in &files {
+        // A chart file Helm does not render (verify73 V73-6): outside its
+        // templates/ and crds/, and no template reads files.
+        if let Some(root) = longest_root(file, &repo.charts) {
+            let read_by_templates = repo.files.iter().any(|(path, entry)| {
+                chart_renders(root, path, false) && entry.text.contains(".Files")
+            });
+            let chart_file = file.rsplit('/').next().is_some_and(|name| {
+                matches!(name, "Chart.yaml" | "Chart.lock" | "requirements.yaml")
+            });
+            if !is_values_file(file)
+                && !chart_file
+                && !chart_renders(root, file, true)
+                && !read_by_templates
+            {
+                return Err(format!(
+                    "{file} is in the chart {} but outside its templates/ and crds/, and no template of it reads files (.Files): Helm does not render it, so a patch of it would change nothing",
+                    if root.is_empty() { "." } else { root }
+                ));
+            }
+        }
         let releases = crds_not_upgraded(repo, file);
         if !releases.is_empty() {
             return Err(format!(
@@ -4333,11 +4432,16 @@ fn kustomize_patches_of(
             Some(name) => regex::Regex::new(&format!("^(?:{name})$"))
                 .map_or(true, |pattern| names.iter().any(|n| pattern.is_match(n))),
         };
-        by_name
-            && target
-                .get("kind")
-                .and_then(Value::as_str)
-                .is_none_or(|kind| kinds.contains(&kind))
+        // So are its kind, group and version (verify73 V73-3); a
+        // pattern that does not compile may select anything.
+        let by_kind = target
+            .get("kind")
+            .and_then(Value::as_str)
+            .is_none_or(|kind| {
+                regex::Regex::new(&format!("^(?:{kind})$"))
+                    .map_or(true, |pattern| kinds.iter().any(|k| pattern.is_match(k)))
+            });
+        by_name && by_kind
     };
     let selects_without_name =
         |path: &str, file: &repository::File| targets_of(path, file).iter().any(selects);

@@ -5641,12 +5641,18 @@ fn source_paths_through_links_charts_computed_paths_and_scoped_unread_patches() 
         change.promote.is_some() && change.notes.is_empty(),
         "{change:?}"
     );
+    let empty = Repository::new(repo(&[("policies/p.yaml", PLAIN)]));
     assert!(computed_may_hold(
+        &empty,
         "envs/{{env}}/policies",
         "envs/prod/policies/p.yaml"
     ));
-    assert!(!computed_may_hold("apps/{{name}}", "policies/p.yaml"));
-    assert!(computed_may_hold("{{path}}", "policies/p.yaml"));
+    assert!(!computed_may_hold(
+        &empty,
+        "apps/{{name}}",
+        "policies/p.yaml"
+    ));
+    assert!(computed_may_hold(&empty, "{{path}}", "policies/p.yaml"));
     // V72-3: a Flux release and an Argo CD kustomize helmCharts of one
     // local chart are two builders.
     let release = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: policies}\nspec:\n  chart:\n    spec: {chart: ./charts/policies, sourceRef: {kind: GitRepository, name: flux-system}}\n";
@@ -5713,4 +5719,122 @@ fn helm_charts_entries_render_the_local_chart_unless_pulled() {
         let found = local_helm_charts(&repository, &value, "deploy");
         assert_eq!(!found.is_empty(), local, "{entry}: {found:?}");
     }
+}
+
+/// verify73 V73-1..3, V73-5..8: a computed path counts where a folder
+/// under its fixed start builds the file (read from the root); kustomize
+/// target kinds are patterns; kustomize renders a chart's templates, and
+/// its crds/ only with includeCRDs; a chart file Helm does not render is
+/// refused; a Flux build through helmCharts is said to fail; a link in a
+/// chart's docs/ is not rendered.
+#[test]
+fn computed_overlays_kind_patterns_and_what_helm_renders() {
+    let set = |path: &str| {
+        format!("apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {{name: envs}}\nspec:\n  generators:\n  - clusters: {{}}\n  template:\n    spec:\n      source: {{path: '{path}', targetRevision: v1.2.0}}\n      syncPolicy: {{automated: {{}}}}\n")
+    };
+    let pinned = |change: &GitChange| {
+        change
+            .notes
+            .iter()
+            .any(|n| n.contains("is a tag or commit"))
+    };
+    let overlays = set("envs/{{metadata.labels.env}}");
+    let change = plan_linked(
+        &[
+            ("policies/p.yaml", PLAIN),
+            ("policies/kustomization.yaml", "resources:\n- p.yaml\n"),
+            (
+                "envs/prod/kustomization.yaml",
+                "resources:\n- ../../policies\n",
+            ),
+            ("argocd/set.yaml", &overlays),
+        ],
+        &[],
+    );
+    assert!(pinned(&change), "{change:?}");
+    let dotted = set("./envs/{{metadata.labels.env}}");
+    let change = plan_linked(
+        &[("envs/prod/p.yaml", PLAIN), ("argocd/set.yaml", &dotted)],
+        &[],
+    );
+    assert!(pinned(&change), "{change:?}");
+    // A target kind written as a pattern selects the policy.
+    let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: prod, namespace: flux-system}\nspec:\n  path: ./overlays/prod\n  sourceRef: {kind: GitRepository, name: flux-system}\n";
+    let change = plan_linked(
+        &[
+            ("base/p.yaml", PLAIN),
+            ("base/kustomization.yaml", "resources:\n- p.yaml\n"),
+            (
+                "overlays/prod/kustomization.yaml",
+                "resources:\n- ../../base\npatches:\n- path: audit.txt\n  target: {kind: 'Cluster.*', name: require-team}\n",
+            ),
+            ("clusters/prod/ks.yaml", flux),
+        ],
+        &[],
+    );
+    assert!(change.promote.is_none(), "{change:?}");
+    assert!(chart_renders(
+        "charts/p",
+        "charts/p/templates/a.yaml",
+        false
+    ));
+    assert!(chart_renders(
+        "charts/p",
+        "charts/p/charts/sub/templates/a.yaml",
+        false
+    ));
+    assert!(!chart_renders("charts/p", "charts/p/crds/a.yaml", false));
+    assert!(chart_renders("charts/p", "charts/p/crds/a.yaml", true));
+    assert!(!chart_renders("charts/p", "charts/p/docs/a.yaml", true));
+    assert!(!chart_renders("charts/p", "charts/p/files/a.yaml", true));
+    // A chart file no template reads is refused; one a template reads
+    // through .Files is not.
+    let chart = "apiVersion: v2\nname: policies\nversion: 0.1.0\n";
+    let app = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: policies}\nspec:\n  source: {path: charts/policies}\n  syncPolicy: {automated: {}}\n";
+    for (template, refused) in [
+        ("kind: ConfigMap\n", true),
+        (
+            "{{ range $p, $_ := .Files.Glob \"files/*\" }}{{ $.Files.Get $p }}{{ end }}\n",
+            false,
+        ),
+    ] {
+        let change = plan_linked(
+            &[
+                ("charts/policies/Chart.yaml", chart),
+                ("charts/policies/files/p.yaml", PLAIN),
+                ("charts/policies/templates/all.yaml", template),
+                ("argocd/policies.yaml", app),
+            ],
+            &[],
+        );
+        assert_eq!(
+            change
+                .problem
+                .as_deref()
+                .is_some_and(|p| p.contains("Helm does not render it")),
+            refused,
+            "{change:?}"
+        );
+    }
+    // Flux cannot build helmCharts.
+    let flux_deploy = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: deploy, namespace: flux-system}\nspec:\n  path: ./deploy\n  sourceRef: {kind: GitRepository, name: flux-system}\n";
+    let change = plan_linked(
+        &[
+            ("charts/policies/Chart.yaml", chart),
+            ("charts/policies/templates/p.yaml", PLAIN),
+            (
+                "deploy/kustomization.yaml",
+                "helmCharts:\n- name: policies\n  releaseName: policies\nhelmGlobals:\n  chartHome: ../charts\n",
+            ),
+            ("clusters/prod/deploy.yaml", flux_deploy),
+        ],
+        &[],
+    );
+    assert!(
+        change
+            .notes
+            .iter()
+            .any(|n| n.contains("Flux's kustomize-controller does not run")),
+        "{change:?}"
+    );
 }
