@@ -4164,10 +4164,19 @@ fn locate(
             let chart_file = file.rsplit('/').next().is_some_and(|name| {
                 matches!(name, "Chart.yaml" | "Chart.lock" | "requirements.yaml")
             });
+            // Applied as plain YAML by a Flux Kustomization or an Argo CD
+            // directory source (a repository whose root is a chart holds
+            // plain manifests too): not Helm's to render.
+            let applied_plain = applied_paths(repo).iter().any(|applied| {
+                !applied.component
+                    && !repo.charts.contains(&resolved(repo, &applied.folder))
+                    && folder_builds(repo, &applied.folder, file)
+            });
             if !is_values_file(file)
                 && !chart_file
                 && !chart_renders(root, file, true)
                 && !read_by_templates
+                && !applied_plain
             {
                 return Err(format!(
                     "{file} is in the chart {} but outside its templates/ and crds/, and no template of it reads files (.Files): Helm does not render it, so a patch of it would change nothing",

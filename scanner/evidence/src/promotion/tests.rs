@@ -5838,3 +5838,21 @@ fn computed_overlays_kind_patterns_and_what_helm_renders() {
         "{change:?}"
     );
 }
+
+/// A repository whose root is a chart holds plain manifests too: a policy
+/// a Flux Kustomization applies as plain YAML is no chart file Helm
+/// leaves out.
+#[test]
+fn a_plain_policy_in_a_repository_whose_root_is_a_chart_is_patched() {
+    let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: policies, namespace: flux-system}\nspec:\n  path: ./policies\n  sourceRef: {kind: GitRepository, name: flux-system}\n";
+    let change = plan_linked(
+        &[
+            ("Chart.yaml", "apiVersion: v2\nname: root\nversion: 0.1.0\n"),
+            ("templates/cm.yaml", "kind: ConfigMap\n"),
+            ("policies/p.yaml", PLAIN),
+            ("clusters/prod/policies.yaml", flux),
+        ],
+        &[],
+    );
+    assert!(change.promote.is_some(), "{change:?}");
+}
