@@ -782,8 +782,11 @@ fn plan_inner(
         // Some of its releases from a Helm repository (verify67 V67-4).
         // Any file of the chart but its values: a template, or one its
         // templates read (`.Files.Glob`: verify68 V68-1).
-        let chart_file =
-            longest_root(&setting.file, &repo.charts).filter(|_| !is_values_file(&setting.file));
+        // A file Helm uses, not one a plain delivery applies from a folder
+        // that happens to be under a chart (a repository whose root is a
+        // chart).
+        let chart_file = longest_root(&setting.file, &repo.charts)
+            .filter(|_| !is_values_file(&setting.file) && !applied_plain(repo, &setting.file));
         if let Some(root) = chart_file.filter(|root| rendered_from_git(repo, root)) {
             let published = published_releases(repo, root);
             if !published.is_empty() {
@@ -3794,6 +3797,17 @@ fn local_helm_charts<'a>(
         .collect()
 }
 
+/// Whether a Flux Kustomization or an Argo CD directory source (not a
+/// chart's folder) applies `file` as plain YAML: a repository whose root
+/// is a chart holds plain manifests too, which are not Helm's to render.
+fn applied_plain(repo: &Repository, file: &str) -> bool {
+    applied_paths(repo).iter().any(|applied| {
+        !applied.component
+            && !repo.charts.contains(&resolved(repo, &applied.folder))
+            && folder_builds(repo, &applied.folder, file)
+    })
+}
+
 /// Whether Helm renders `file` from the chart at `chart`: a file of its
 /// `templates/`, or of its `crds/` with `crds`, or the same in a subchart
 /// under its `charts/`. Helm renders nothing else of a chart (a file
@@ -4164,19 +4178,11 @@ fn locate(
             let chart_file = file.rsplit('/').next().is_some_and(|name| {
                 matches!(name, "Chart.yaml" | "Chart.lock" | "requirements.yaml")
             });
-            // Applied as plain YAML by a Flux Kustomization or an Argo CD
-            // directory source (a repository whose root is a chart holds
-            // plain manifests too): not Helm's to render.
-            let applied_plain = applied_paths(repo).iter().any(|applied| {
-                !applied.component
-                    && !repo.charts.contains(&resolved(repo, &applied.folder))
-                    && folder_builds(repo, &applied.folder, file)
-            });
             if !is_values_file(file)
                 && !chart_file
                 && !chart_renders(root, file, true)
                 && !read_by_templates
-                && !applied_plain
+                && !applied_plain(repo, file)
             {
                 return Err(format!(
                     "{file} is in the chart {} but outside its templates/ and crds/, and no template of it reads files (.Files): Helm does not render it, so a patch of it would change nothing",

@@ -5855,4 +5855,6 @@ fn a_plain_policy_in_a_repository_whose_root_is_a_chart_is_patched() {
         &[],
     );
     assert!(change.promote.is_some(), "{change:?}");
+    // Nor does it get the notes of a chart's files.
+    assert!(change.notes.is_empty(), "{change:?}");
 }
