@@ -588,12 +588,27 @@ pub fn compare_with(
                                     .as_deref()
                                     .is_some_and(|s| s.starts_with("not checked"))))
                 });
+                // A fail only a polscan.io/exception annotation skips is
+                // one to Kyverno too (walk74 W74-1: the ROLL BACK it called
+                // for turned ENFORCED in the next package).
                 let standing: Vec<String> = policy
                     .violations
                     .iter()
                     .filter(|v| v.enforced() && &*v.result != "warn")
-                    .take(3)
                     .map(|v| format!("{} {} ({})", v.resource, v.result, v.rule))
+                    .chain(
+                        policy
+                            .excused
+                            .iter()
+                            .filter(|v| v.annotation_only && v.enforced())
+                            .map(|v| {
+                                format!(
+                                    "{} fail to Kyverno, skipped only by a polscan.io/exception annotation ({})",
+                                    v.resource, v.rule
+                                )
+                            }),
+                    )
+                    .take(3)
                     .collect();
                 ConditionCheck {
                     condition: "a rollback the previous package called for (or did not check, made without --since), not acted on: the policy still enforces, on violations that are still there".into(),

@@ -615,9 +615,10 @@ fn print_summary(evidence: &evidence::Evidence, out: &Path) {
         .as_bytes(),
     );
     out!(
-        "{} of {} policies ready to enforce",
+        "{} of {} policies ready to enforce{}",
         evidence.ready().count(),
-        evidence.policies.len()
+        evidence.policies.len(),
+        evidence::output::markdown::enforced_already(&evidence)
     );
     out!(
         "decision: {}",

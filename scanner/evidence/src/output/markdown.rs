@@ -813,7 +813,7 @@ fn violation_line(violation: &Violation) -> String {
 /// ` (N of them enforce already)` where the decision says ENFORCED for
 /// some: "ready" counts them too (walk69 W69-4: "3 of 4 ready" beside
 /// "ENFORCED 3" read as a contradiction).
-pub(crate) fn enforced_already(evidence: &Evidence) -> String {
+pub fn enforced_already(evidence: &Evidence) -> String {
     match evidence
         .decisions
         .iter()

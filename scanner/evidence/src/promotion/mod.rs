@@ -853,9 +853,7 @@ fn plan_inner(
                     let folder = value.pointer("/spec/path").and_then(Value::as_str);
                     if let (true, Some(folder)) = (flux, folder) {
                         let folder = joined("", folder);
-                        if kustomization_in(repo, &folder).is_some()
-                            && folder_builds(repo, &folder, file)
-                        {
+                        if flux_inflates(repo, &folder, file) {
                             notes.push(format!(
                                 "{path} builds {} through kustomize helmCharts, which Flux's kustomize-controller does not run (no --enable-helm): that build fails, and applies neither the policy nor the patch",
                                 if folder.is_empty() { "." } else { folder.as_str() }
@@ -3330,7 +3328,7 @@ fn applied_paths(repo: &Repository) -> Vec<AppliedPath> {
                     .unwrap_or(false);
                 // An ApplicationSet's git directories generator: one
                 // Application per folder its globs match (verify64 V64-12).
-                if let Some(folders) = generated_directories(repo, value, path) {
+                if let Some(folders) = generated_paths(repo, value, path) {
                     found.extend(folders.into_iter().map(|folder| AppliedPath {
                         templated: folder.contains("{{"),
                         folder: joined("", &folder),
@@ -3762,8 +3760,8 @@ fn reaches_through(repo: &Repository, kustomization: &str, file: &str, loose: bo
 /// folder: `<chartHome>/<name>` (chartHome `charts` by default, through
 /// links) where that folder holds a chart. kustomize pulls a chart only
 /// when its folder is missing, so a `repo` alone does not change this; a
-/// `repo` with a `version` is pulled into `<name>-<version>` (verify69
-/// V69-4, verify71 V71-5, V71-7, verify72 V72-3).
+/// `repo` with a `version` reads `<name>-<version>/<name>` (verify69
+/// V69-4, verify71 V71-5, V71-7, verify72 V72-3, verify74 V74-3).
 fn local_helm_charts<'a>(
     repo: &Repository,
     value: &'a Value,
@@ -3779,22 +3777,114 @@ fn local_helm_charts<'a>(
         .into_iter()
         .flatten()
         .filter_map(|chart| {
-            let set = |key: &str| {
+            let text = |key: &str| {
                 chart
                     .get(key)
                     .and_then(Value::as_str)
-                    .is_some_and(|v| !v.is_empty())
+                    .filter(|v| !v.is_empty())
             };
-            // A versioned chart from a repository goes to its own
-            // `<name>-<version>` folder (kustomize 5).
-            if set("repo") && set("version") {
-                return None;
-            }
-            let name = chart.get("name")?.as_str()?;
-            let folder = resolved(repo, &joined(&joined(dir, home), name));
+            let name = text("name")?;
+            // A versioned chart from a repository has its own
+            // `<name>-<version>/<name>` folder (kustomize 5), committed
+            // or pulled (verify74 V74-3).
+            let relative = match (text("repo"), text("version")) {
+                (Some(_), Some(version)) => format!("{name}-{version}/{name}"),
+                _ => name.to_string(),
+            };
+            let folder = resolved(repo, &joined(&joined(dir, home), &relative));
             repo.charts.contains(&folder).then_some((chart, folder))
         })
         .collect()
+}
+
+/// The chart holding `file` where Helm may not render it: outside the
+/// chart's templates/ and crds/ (and not its values or Chart.yaml), not
+/// applied as plain YAML, and read by no template through `.Files` — a
+/// call whose argument is a literal path or glob matches it (Helm's
+/// `Files.Glob`, `/` a separator), one whose argument is not a literal
+/// may read anything.
+fn unread_chart_file<'a>(repo: &'a Repository, file: &str) -> Option<&'a str> {
+    static FILES_CALL: std::sync::LazyLock<Option<regex::Regex>> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r#"\.Files\.(\w+)(?:\s+"([^"]*)")?"#).ok());
+    let root = longest_root(file, &repo.charts)?;
+    let chart_file = file
+        .rsplit('/')
+        .next()
+        .is_some_and(|name| matches!(name, "Chart.yaml" | "Chart.lock" | "requirements.yaml"));
+    if is_values_file(file)
+        || chart_file
+        || chart_renders(root, file, true)
+        || applied_plain(repo, file)
+    {
+        return None;
+    }
+    let relative = if root.is_empty() {
+        file
+    } else {
+        file.strip_prefix(&format!("{root}/")).unwrap_or(file)
+    };
+    let calls = FILES_CALL.as_ref()?;
+    let read = repo
+        .files
+        .iter()
+        .filter(|(path, _)| chart_renders(root, path, false))
+        .flat_map(|(_, entry)| calls.captures_iter(&entry.text))
+        .any(|call| match call.get(2) {
+            None => true,
+            Some(argument) => globset::GlobBuilder::new(argument.as_str())
+                .literal_separator(true)
+                .build()
+                .map_or(true, |glob| glob.compile_matcher().is_match(relative)),
+        });
+    (!read).then_some(root)
+}
+
+/// Whether what a Flux Kustomization builds of `folder` inflates a chart
+/// rendering `file` with kustomize `helmCharts`: the kustomization there,
+/// or (without one) those Flux's generated kustomization takes in from
+/// its subfolders, and every kustomization they reach (verify74 V74-1,
+/// V74-2).
+fn flux_inflates(repo: &Repository, folder: &str, file: &str) -> bool {
+    let mut pending: Vec<String> = match kustomization_in(repo, folder) {
+        Some(kustomization) => vec![kustomization],
+        None => repo
+            .files
+            .keys()
+            .filter(|path| {
+                is_kustomization_file(path)
+                    && (folder.is_empty() || path.starts_with(&format!("{folder}/")))
+            })
+            .cloned()
+            .collect(),
+    };
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    while let Some(path) = pending.pop() {
+        if !seen.insert(path.clone()) {
+            continue;
+        }
+        let Some(entry) = repo.files.get(&path) else {
+            continue;
+        };
+        let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir).to_string();
+        let inflates = entry
+            .documents
+            .iter()
+            .filter_map(|d| d.value.as_ref())
+            .flat_map(|value| local_helm_charts(repo, value, &dir))
+            .any(|(chart, chart_folder)| {
+                let crds = chart.get("includeCRDs").and_then(Value::as_bool) == Some(true);
+                chart_renders(&chart_folder, file, crds)
+            });
+        if inflates {
+            return true;
+        }
+        for target in kustomization_targets(entry, &dir) {
+            if let Some(inner) = kustomization_in(repo, &target) {
+                pending.push(inner);
+            }
+        }
+    }
+    false
 }
 
 /// Whether a Flux Kustomization or an Argo CD directory source (not a
@@ -4169,27 +4259,6 @@ fn locate(
         ));
     }
     for file in &files {
-        // A chart file Helm does not render (verify73 V73-6): outside its
-        // templates/ and crds/, and no template reads files.
-        if let Some(root) = longest_root(file, &repo.charts) {
-            let read_by_templates = repo.files.iter().any(|(path, entry)| {
-                chart_renders(root, path, false) && entry.text.contains(".Files")
-            });
-            let chart_file = file.rsplit('/').next().is_some_and(|name| {
-                matches!(name, "Chart.yaml" | "Chart.lock" | "requirements.yaml")
-            });
-            if !is_values_file(file)
-                && !chart_file
-                && !chart_renders(root, file, true)
-                && !read_by_templates
-                && !applied_plain(repo, file)
-            {
-                return Err(format!(
-                    "{file} is in the chart {} but outside its templates/ and crds/, and no template of it reads files (.Files): Helm does not render it, so a patch of it would change nothing",
-                    if root.is_empty() { "." } else { root }
-                ));
-            }
-        }
         let releases = crds_not_upgraded(repo, file);
         if !releases.is_empty() {
             return Err(format!(
@@ -4201,6 +4270,18 @@ fn locate(
     }
     let mut settings = Vec::new();
     let mut notes = Vec::new();
+    // A chart file Helm may not render (verify73 V73-6, verify74 V74-4,
+    // V74-5): outside its templates/ and crds/, and no template polscan
+    // read reads it through `.Files`. Said, not refused: a helper
+    // (`_*.tpl`, not read here) or a library chart may read it.
+    for file in &files {
+        if let Some(root) = unread_chart_file(repo, file) {
+            notes.push(format!(
+                "{file} is in the chart {} but outside its templates/ and crds/, and no template polscan read reads it through .Files (helpers named _*.tpl are not read): unless one does, Helm does not render it and the patch changes nothing",
+                if root.is_empty() { "." } else { root }
+            ));
+        }
+    }
     if !other_bindings.is_empty() {
         notes.push(format!(
             "Git's other bindings of the policy, which this cluster does not have ({}), are left as they are: another environment's, judged by its own package",

@@ -5787,8 +5787,9 @@ fn computed_overlays_kind_patterns_and_what_helm_renders() {
     assert!(chart_renders("charts/p", "charts/p/crds/a.yaml", true));
     assert!(!chart_renders("charts/p", "charts/p/docs/a.yaml", true));
     assert!(!chart_renders("charts/p", "charts/p/files/a.yaml", true));
-    // A chart file no template reads is refused; one a template reads
-    // through .Files is not.
+    // A chart file no template reads gets the note; one a template reads
+    // through .Files does not, nor one a template reads by a variable;
+    // one only another file's literal path names does.
     let chart = "apiVersion: v2\nname: policies\nversion: 0.1.0\n";
     let app = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: policies}\nspec:\n  source: {path: charts/policies}\n  syncPolicy: {automated: {}}\n";
     for (template, refused) in [
@@ -5797,6 +5798,8 @@ fn computed_overlays_kind_patterns_and_what_helm_renders() {
             "{{ range $p, $_ := .Files.Glob \"files/*\" }}{{ $.Files.Get $p }}{{ end }}\n",
             false,
         ),
+        ("{{ .Files.Get $name }}\n", false),
+        ("{{ .Files.Get \"files/dash.json\" }}\n", true),
     ] {
         let change = plan_linked(
             &[
@@ -5809,9 +5812,9 @@ fn computed_overlays_kind_patterns_and_what_helm_renders() {
         );
         assert_eq!(
             change
-                .problem
-                .as_deref()
-                .is_some_and(|p| p.contains("Helm does not render it")),
+                .notes
+                .iter()
+                .any(|n| n.contains("Helm does not render it")),
             refused,
             "{change:?}"
         );

@@ -1787,3 +1787,31 @@ fn a_failing_rule_the_rollback_leaves_enforced_is_named() {
         .failing_rules_kept_by_rollback()
         .is_empty());
 }
+
+/// walk74 W74-1: a ROLL BACK for a fail only a polscan.io/exception
+/// annotation skips, not acted on, stays ROLL BACK in the next package
+/// (it turned ENFORCED: the skip was no "standing violation").
+#[test]
+fn a_roll_back_for_an_annotation_only_skip_stays_while_it_stands() {
+    let with = |result: Value| {
+        build(&input(
+            vec![report(vec![result])],
+            vec![policy("strict", "Enforce", "2026-11-01T00:00:00Z")],
+            Some(scan(true, &[])),
+        ))
+    };
+    let skipped = || annotation_skipped("strict", "check-team", "vendor", "fail");
+    let mut previous = with(skipped());
+    decision::apply(&mut previous);
+    for decided in &mut previous.decisions {
+        decided.decision = Decision::RollBack;
+    }
+    let mut current = with(skipped());
+    current.comparison = Some(compare::compare(&previous, &current));
+    let decided = decision::decide(&current);
+    assert_eq!(decided[0].decision, Decision::RollBack, "{decided:?}");
+    assert!(
+        decided[0].reasons[0].contains("skipped only by a polscan.io/exception annotation"),
+        "{decided:?}"
+    );
+}
