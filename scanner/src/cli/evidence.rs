@@ -618,7 +618,7 @@ fn print_summary(evidence: &evidence::Evidence, out: &Path) {
         "{} of {} policies ready to enforce{}",
         evidence.ready().count(),
         evidence.policies.len(),
-        evidence::output::markdown::enforced_already(&evidence)
+        evidence::output::markdown::enforced_already(evidence)
     );
     out!(
         "decision: {}",

@@ -221,6 +221,20 @@ impl Evidence {
         if scan.invalid_policies.iter().any(|p| p == policy) {
             return Some("the last scan could not load the policy".into());
         }
+        // Read by earlier scans, not by the last one (walk74 W74-3: a
+        // --policy file left out of one scan read as "it left the
+        // policy's scope").
+        let unread = current.info.digest.as_ref().is_some_and(|digest| {
+            scan.input_digests
+                .as_ref()
+                .is_some_and(|read| !read.contains_key(&digest.key))
+        });
+        if unread {
+            return Some(
+                "the last scan did not read the policy (it was not in the cluster, nor given to that scan with --policy): scan again with it"
+                    .into(),
+            );
+        }
         let sources = failed_sources_affecting(&current.info, &scan.failed_policy_sources);
         if !sources.is_empty() {
             return Some(format!(

@@ -782,3 +782,39 @@ fn a_package_of_another_cluster_or_source_is_no_previous_package() {
     let problem = crate::compare::lineage_problem(&other, &current).expect("refused");
     assert!(problem.contains("another cluster"), "{problem}");
 }
+
+/// walk74 W74-3: a violation gone because the last scan did not read its
+/// policy at all (a --policy file left out of that scan) is not known to
+/// be fixed, and the reason says so, not "it left the policy's scope".
+#[test]
+fn a_violation_gone_with_its_policy_unread_by_the_last_scan_says_so() {
+    let policies = vec![policy("dirty", "Audit", "2026-11-01T00:00:00Z")];
+    let before = build(&input(
+        vec![report(vec![result("dirty", "fail", "a", "web")])],
+        policies.clone(),
+        Some(scan(true, &[])),
+    ));
+    let mut record = scan(true, &[]);
+    // The last scan read another policy only.
+    record.input_digests = Some(BTreeMap::from([(
+        "kyverno.io/ClusterPolicy//other".to_string(),
+        "d".to_string(),
+    )]));
+    let after = build(&input(
+        vec![report(vec![result("other", "pass", "a", "web")])],
+        policies,
+        Some(record),
+    ));
+    let comparison = compare::compare(&before, &after);
+    assert!(comparison.fixed_violations.is_empty(), "{comparison:?}");
+    let [unknown] = comparison.unknown_violations.as_slice() else {
+        panic!("one not known to be fixed: {comparison:?}");
+    };
+    assert!(
+        unknown
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("the last scan did not read the policy")),
+        "{unknown:?}"
+    );
+}
