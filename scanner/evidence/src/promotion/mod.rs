@@ -3401,8 +3401,12 @@ fn generated_paths(repo: &Repository, value: &Value, path: &str) -> Option<Vec<S
 /// globs, `*` within one folder). None for another generator, a template
 /// path without the placeholder, or globs that do not read.
 fn generated_directories(repo: &Repository, value: &Value, path: &str) -> Option<Vec<String>> {
+    // `{{path}}`, `{{path.path}}`, `{{path.basename}}` (and `{{.path…}}`
+    // of goTemplate): the folder, or its last segment (verify74 V74-8).
     static PLACEHOLDER: std::sync::LazyLock<Option<regex::Regex>> =
-        std::sync::LazyLock::new(|| regex::Regex::new(r"\{\{\s*\.?path(?:\.path)?\s*\}\}").ok());
+        std::sync::LazyLock::new(|| {
+            regex::Regex::new(r"\{\{\s*\.?path(?:\.(path|basename))?\s*\}\}").ok()
+        });
     let placeholder = PLACEHOLDER.as_ref()?;
     if value.get("kind").and_then(Value::as_str) != Some("ApplicationSet")
         || !placeholder.is_match(path)
@@ -3452,7 +3456,17 @@ fn generated_directories(repo: &Repository, value: &Value, path: &str) -> Option
         folders
             .into_iter()
             .filter(|folder| included.is_match(folder) && !excluded.is_match(folder))
-            .map(|folder| placeholder.replace_all(path, folder.as_str()).into_owned())
+            .map(|folder| {
+                let basename = folder.rsplit('/').next().unwrap_or("").to_string();
+                placeholder
+                    .replace_all(path, |captures: &regex::Captures<'_>| {
+                        match captures.get(1).map(|m| m.as_str()) {
+                            Some("basename") => basename.clone(),
+                            _ => folder.clone(),
+                        }
+                    })
+                    .into_owned()
+            })
             .collect(),
     )
 }

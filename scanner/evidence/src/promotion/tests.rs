@@ -5861,3 +5861,88 @@ fn a_plain_policy_in_a_repository_whose_root_is_a_chart_is_patched() {
     // Nor does it get the notes of a chart's files.
     assert!(change.notes.is_empty(), "{change:?}");
 }
+
+/// verify74 V74-1..3, V74-8: the Flux helmCharts note only where a
+/// kustomization on the build path (its own, or one Flux's generated
+/// kustomization takes in) inflates the chart; a repo with a version
+/// reads `<name>-<version>/<name>`; an ApplicationSet's list elements and
+/// git directories (`{{path.basename}}`, excludes) give its paths.
+#[test]
+fn flux_helm_builds_versioned_charts_and_generated_basenames() {
+    let chart = "apiVersion: v2\nname: policies\nversion: 0.1.0\n";
+    let flux = |path: &str| {
+        format!("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {{name: deploy, namespace: flux-system}}\nspec:\n  path: {path}\n  sourceRef: {{kind: GitRepository, name: flux-system}}\n")
+    };
+    let fails = |change: &GitChange| {
+        change
+            .notes
+            .iter()
+            .any(|n| n.contains("Flux's kustomize-controller does not run"))
+    };
+    // Plain resources, no helmCharts: no note.
+    let plain = flux("./deploy");
+    let change = plan_linked(
+        &[
+            ("charts/policies/Chart.yaml", chart),
+            ("charts/policies/templates/p.yaml", PLAIN),
+            (
+                "deploy/kustomization.yaml",
+                "resources:\n- ../charts/policies/templates/p.yaml\n",
+            ),
+            ("clusters/prod/deploy.yaml", &plain),
+        ],
+        &[],
+    );
+    assert!(!fails(&change), "{change:?}");
+    // Flux's generated kustomization takes in deploy/policies/.
+    let generated = flux("./deploy");
+    let change = plan_linked(
+        &[
+            ("charts/policies/Chart.yaml", chart),
+            ("charts/policies/templates/p.yaml", PLAIN),
+            (
+                "deploy/policies/kustomization.yaml",
+                "helmCharts:\n- name: policies\n  releaseName: policies\nhelmGlobals:\n  chartHome: ../../charts\n",
+            ),
+            ("clusters/prod/deploy.yaml", &generated),
+        ],
+        &[],
+    );
+    assert!(fails(&change), "{change:?}");
+    // A versioned chart committed where kustomize reads it.
+    let repository = Repository::new(repo(&[
+        ("charts/policies-9.9.9/policies/Chart.yaml", chart),
+        ("deploy/kustomization.yaml", "resources: []\n"),
+    ]));
+    let value: Value = serde_yaml::from_str(
+        "helmCharts:\n- {name: policies, repo: https://charts.example.com, version: 9.9.9}\nhelmGlobals:\n  chartHome: ../charts\n",
+    )
+    .expect("yaml");
+    let found = local_helm_charts(&repository, &value, "deploy");
+    assert_eq!(
+        found.iter().map(|(_, f)| f.as_str()).collect::<Vec<_>>(),
+        ["charts/policies-9.9.9/policies"]
+    );
+    // Only apps/legacy builds the policy; the generator gives apps/web.
+    let set = |generator: &str, path: &str| {
+        format!("apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {{name: apps}}\nspec:\n  generators:\n{generator}  template:\n    spec:\n      source: {{path: '{path}'}}\n      syncPolicy: {{automated: {{}}}}\n")
+    };
+    for text in [
+        set("  - list: {elements: [{name: web}]}\n", "apps/{{name}}"),
+        set(
+            "  - git:\n      directories:\n      - path: apps/*\n      - {path: apps/legacy, exclude: true}\n",
+            "apps/{{path.basename}}",
+        ),
+    ] {
+        let change = plan_linked(
+            &[
+                ("policies/p.yaml", PLAIN),
+                ("apps/legacy/kustomization.yaml", "resources:\n- ../../policies/p.yaml\n"),
+                ("apps/web/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\n"),
+                ("argocd/set.yaml", &text),
+            ],
+            &[],
+        );
+        assert!(change.promote.is_none(), "{text}: {change:?}");
+    }
+}
