@@ -785,8 +785,13 @@ fn plan_inner(
         // A file Helm uses, not one a plain delivery applies from a folder
         // that happens to be under a chart (a repository whose root is a
         // chart).
-        let chart_file = longest_root(&setting.file, &repo.charts)
-            .filter(|_| !is_values_file(&setting.file) && !applied_plain(repo, &setting.file));
+        // Where a release installs the chart from a Helm repository, its
+        // notes stand whatever else applies the file (verify75 V75-1).
+        let chart_file = longest_root(&setting.file, &repo.charts).filter(|root| {
+            !is_values_file(&setting.file)
+                && (!applied_plain(repo, &setting.file)
+                    || !published_releases(repo, root).is_empty())
+        });
         if let Some(root) = chart_file.filter(|root| rendered_from_git(repo, root)) {
             let published = published_releases(repo, root);
             if !published.is_empty() {
@@ -3365,16 +3370,31 @@ fn generated_paths(repo: &Repository, value: &Value, path: &str) -> Option<Vec<S
     let [generator] = generators.as_slice() else {
         return None;
     };
-    let elements = generator
+    // A selector or a generator's own template picks or reshapes the
+    // Applications: not followed (verify75 V75-4).
+    if generator.get("template").is_some() || generator.pointer("/list/selector").is_some() {
+        return None;
+    }
+    // Argo CD appends `elementsYaml` to `elements` (verify75 V75-6).
+    let mut elements: Vec<Value> = generator
         .pointer("/list/elements")
-        .and_then(Value::as_array)?;
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if let Some(text) = generator.pointer("/list/elementsYaml") {
+        let parsed: Vec<Value> = serde_yaml::from_str(text.as_str()?).ok()?;
+        elements.extend(parsed);
+    }
+    if elements.is_empty() {
+        return None;
+    }
     static PLACEHOLDER: std::sync::LazyLock<Option<regex::Regex>> =
         std::sync::LazyLock::new(|| {
             regex::Regex::new(r"\{\{\s*\.?([A-Za-z_][A-Za-z0-9_]*)\s*\}\}").ok()
         });
     let placeholder = PLACEHOLDER.as_ref()?;
     let mut paths = Vec::new();
-    for element in elements {
+    for element in &elements {
         let mut missing = false;
         let rendered =
             placeholder.replace_all(path, |captures: &regex::Captures<'_>| {
@@ -3861,15 +3881,30 @@ fn unread_chart_file<'a>(repo: &'a Repository, file: &str) -> Option<&'a str> {
 fn flux_inflates(repo: &Repository, folder: &str, file: &str) -> bool {
     let mut pending: Vec<String> = match kustomization_in(repo, folder) {
         Some(kustomization) => vec![kustomization],
-        None => repo
-            .files
-            .keys()
-            .filter(|path| {
-                is_kustomization_file(path)
-                    && (folder.is_empty() || path.starts_with(&format!("{folder}/")))
-            })
-            .cloned()
-            .collect(),
+        // Flux's generated kustomization takes in each subfolder's
+        // kustomization and goes no deeper below it (verify75 V75-3).
+        None => {
+            let under: Vec<&String> = repo
+                .files
+                .keys()
+                .filter(|path| {
+                    is_kustomization_file(path)
+                        && (folder.is_empty() || path.starts_with(&format!("{folder}/")))
+                })
+                .collect();
+            let dir_of = |path: &str| path.rsplit_once('/').map_or("", |(dir, _)| dir).to_string();
+            under
+                .iter()
+                .filter(|path| {
+                    let dir = dir_of(path);
+                    !under.iter().any(|other| {
+                        let above = dir_of(other);
+                        above != dir && dir.starts_with(&format!("{above}/"))
+                    })
+                })
+                .map(|path| (*path).clone())
+                .collect()
+        }
     };
     let mut seen: BTreeSet<String> = BTreeSet::new();
     while let Some(path) = pending.pop() {
@@ -3905,10 +3940,29 @@ fn flux_inflates(repo: &Repository, folder: &str, file: &str) -> bool {
 /// chart's folder) applies `file` as plain YAML: a repository whose root
 /// is a chart holds plain manifests too, which are not Helm's to render.
 fn applied_plain(repo: &Repository, file: &str) -> bool {
+    let parent = file.rsplit_once('/').map_or("", |(dir, _)| dir);
     applied_paths(repo).iter().any(|applied| {
-        !applied.component
-            && !repo.charts.contains(&resolved(repo, &applied.folder))
-            && folder_builds(repo, &applied.folder, file)
+        let folder = &applied.folder;
+        let relative = if folder.is_empty() {
+            file
+        } else {
+            file.strip_prefix(&format!("{folder}/")).unwrap_or(file)
+        };
+        let walked = match kustomization_in(repo, folder) {
+            // kustomize, unless it reaches the file by inflating its
+            // chart (verify75 V75-2).
+            Some(_) => folder_builds(repo, folder, file) && !flux_inflates(repo, folder, file),
+            // A directory: all of it (Flux), or as Argo CD walks it.
+            None => {
+                folder_builds(repo, folder, file)
+                    && (applied.recursive || parent == folder.as_str())
+                    && applied
+                        .globs
+                        .as_ref()
+                        .is_none_or(|globs| globs.pick(relative))
+            }
+        };
+        !applied.component && !repo.charts.contains(&resolved(repo, folder)) && walked
     })
 }
 

@@ -5946,3 +5946,77 @@ fn flux_helm_builds_versioned_charts_and_generated_basenames() {
         assert!(change.promote.is_none(), "{text}: {change:?}");
     }
 }
+
+/// verify75 V75-1..4, V75-6: a chart's templates a plain delivery also
+/// applies keep the published-chart note; a directory source that does
+/// not walk to them (no recurse) is no plain delivery; Flux's generated
+/// kustomization goes no deeper than the first kustomization on a path;
+/// a list generator's selector leaves its paths computed, and its
+/// elementsYaml adds elements.
+#[test]
+fn published_charts_walks_generated_kustomizations_and_list_generators() {
+    let chart = "apiVersion: v2\nname: policies\nversion: 0.1.0\n";
+    let published = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: policies}\nspec:\n  chart:\n    spec: {chart: policies, sourceRef: {kind: HelmRepository, name: charts}}\n";
+    let app = |source: &str| {
+        format!("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: dev}}\nspec:\n  source: {source}\n  syncPolicy: {{automated: {{}}}}\n")
+    };
+    let chart_noted =
+        |change: &GitChange| change.notes.iter().any(|n| n.contains("Helm repository"));
+    for source in [
+        "{path: charts/policies/templates}",
+        "{path: charts, directory: {recurse: false}}",
+    ] {
+        let dev = app(source);
+        let change = plan_linked(
+            &[
+                ("charts/policies/Chart.yaml", chart),
+                ("charts/policies/templates/p.yaml", PLAIN),
+                ("argocd/dev.yaml", &dev),
+                ("clusters/prod/release.yaml", published),
+            ],
+            &[],
+        );
+        assert!(chart_noted(&change), "{source}: {change:?}");
+    }
+    // deploy/live is taken in; deploy/live/old (helmCharts) is not.
+    let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: deploy, namespace: flux-system}\nspec:\n  path: ./deploy\n  sourceRef: {kind: GitRepository, name: flux-system}\n";
+    let change = plan_linked(
+        &[
+            ("deploy/live/old/charts/p/Chart.yaml", chart),
+            ("deploy/live/old/charts/p/templates/p.yaml", PLAIN),
+            (
+                "deploy/live/kustomization.yaml",
+                "resources:\n- old/charts/p/templates/p.yaml\n",
+            ),
+            (
+                "deploy/live/old/kustomization.yaml",
+                "helmCharts:\n- name: p\n  releaseName: p\n",
+            ),
+            ("clusters/prod/deploy.yaml", flux),
+        ],
+        &[],
+    );
+    assert!(
+        !change
+            .notes
+            .iter()
+            .any(|n| n.contains("Flux's kustomize-controller does not run")),
+        "{change:?}"
+    );
+    let set = |list: &str| {
+        let value: Value = serde_yaml::from_str(&format!(
+            "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nspec:\n  generators:\n  - list:\n{list}  template:\n    spec:\n      source: {{path: 'apps/{{{{name}}}}'}}\n"
+        ))
+        .expect("yaml");
+        let repository = Repository::new(repo(&[("apps/web/cm.yaml", "kind: ConfigMap\n")]));
+        generated_paths(&repository, &value, "apps/{{name}}")
+    };
+    assert_eq!(
+        set("      elements: [{name: web}]\n      elementsYaml: |\n        - name: legacy\n"),
+        Some(vec!["apps/web".to_string(), "apps/legacy".to_string()])
+    );
+    assert_eq!(
+        set("      elements: [{name: web}]\n      selector: {matchLabels: {env: prod}}\n"),
+        None
+    );
+}
