@@ -3857,18 +3857,46 @@ fn unread_chart_file<'a>(repo: &'a Repository, file: &str) -> Option<&'a str> {
     } else {
         file.strip_prefix(&format!("{root}/")).unwrap_or(file)
     };
+    static COMMENT: std::sync::LazyLock<Option<regex::Regex>> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"(?s)\{\{-?\s*/\*.*?\*/\s*-?\}\}").ok());
     let calls = FILES_CALL.as_ref()?;
+    let matches = |pattern: &str| {
+        globset::GlobBuilder::new(pattern)
+            .literal_separator(true)
+            .build()
+            .map_or(true, |glob| glob.compile_matcher().is_match(relative))
+    };
     let read = repo
         .files
         .iter()
         .filter(|(path, _)| chart_renders(root, path, false))
-        .flat_map(|(_, entry)| calls.captures_iter(&entry.text))
-        .any(|call| match call.get(2) {
-            None => true,
-            Some(argument) => globset::GlobBuilder::new(argument.as_str())
-                .literal_separator(true)
-                .build()
-                .map_or(true, |glob| glob.compile_matcher().is_match(relative)),
+        .any(|(_, entry)| {
+            // Comments read nothing (verify75 V75-7).
+            let text = match COMMENT.as_ref() {
+                Some(comment) => comment.replace_all(&entry.text, "").into_owned(),
+                None => entry.text.clone(),
+            };
+            let found: Vec<(String, Option<String>)> = calls
+                .captures_iter(&text)
+                .map(|call| {
+                    (
+                        call[1].to_string(),
+                        call.get(2).map(|a| a.as_str().to_string()),
+                    )
+                })
+                .collect();
+            let globs: Vec<&str> = found
+                .iter()
+                .filter(|(function, _)| function == "Glob")
+                .filter_map(|(_, argument)| argument.as_deref())
+                .collect();
+            found.iter().any(|(_, argument)| match argument {
+                Some(argument) => matches(argument),
+                // A path held in a variable: one the template's globs
+                // give (`range .Files.Glob "files/*"` then `.Files.Get
+                // $path`), else any (verify75 V75-7).
+                None => globs.is_empty() || globs.iter().any(|glob| matches(glob)),
+            })
         });
     (!read).then_some(root)
 }

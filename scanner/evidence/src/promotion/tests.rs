@@ -6020,3 +6020,41 @@ fn published_charts_walks_generated_kustomizations_and_list_generators() {
         None
     );
 }
+
+/// verify75 V75-7: a path held in a variable reads only what the
+/// template's `.Files.Glob` gives (Helm's `*` stops at `/`); a `.Files`
+/// call in a comment reads nothing.
+#[test]
+fn files_read_through_a_variable_are_bounded_by_the_glob() {
+    let chart = "apiVersion: v2\nname: policies\nversion: 0.1.0\n";
+    let app = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: policies}\nspec:\n  source: {path: charts/policies}\n  syncPolicy: {automated: {}}\n";
+    for (template, noted) in [
+        (
+            "{{ range $p, $_ := .Files.Glob \"files/*.yaml\" }}{{ $.Files.Get $p }}{{ end }}\n",
+            true,
+        ),
+        (
+            "{{ range $p, $_ := .Files.Glob \"files/**\" }}{{ $.Files.Get $p }}{{ end }}\n",
+            false,
+        ),
+        ("{{/* {{ .Files.Get $p }} */}}\nkind: ConfigMap\n", true),
+    ] {
+        let change = plan_linked(
+            &[
+                ("charts/policies/Chart.yaml", chart),
+                ("charts/policies/files/sub/p.yaml", PLAIN),
+                ("charts/policies/templates/all.yaml", template),
+                ("argocd/policies.yaml", app),
+            ],
+            &[],
+        );
+        assert_eq!(
+            change
+                .notes
+                .iter()
+                .any(|n| n.contains("Helm does not render it")),
+            noted,
+            "{template}: {change:?}"
+        );
+    }
+}
