@@ -3423,10 +3423,17 @@ fn generated_paths(repo: &Repository, value: &Value, path: &str) -> Option<Vec<S
 fn generated_directories(repo: &Repository, value: &Value, path: &str) -> Option<Vec<String>> {
     // `{{path}}`, `{{path.path}}`, `{{path.basename}}` (and `{{.path…}}`
     // of goTemplate): the folder, or its last segment (verify74 V74-8).
-    static PLACEHOLDER: std::sync::LazyLock<Option<regex::Regex>> =
-        std::sync::LazyLock::new(|| {
-            regex::Regex::new(r"\{\{\s*\.?path(?:\.(path|basename))?\s*\}\}").ok()
-        });
+    // `{{path[1]}}` and goTemplate's `{{index .path.segments 1}}` a
+    // segment, `{{path.basenameNormalized}}` the basename as a name
+    // (verify75 V75-5).
+    static PLACEHOLDER: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(
+        || {
+            regex::Regex::new(
+            r"\{\{\s*(?:\.?path(?:\.(path|basename|basenameNormalized)|\[(\d+)\])?|index\s+\.path\.segments\s+(\d+))\s*\}\}",
+        )
+        .ok()
+        },
+    );
     let placeholder = PLACEHOLDER.as_ref()?;
     if value.get("kind").and_then(Value::as_str) != Some("ApplicationSet")
         || !placeholder.is_match(path)
@@ -3478,10 +3485,34 @@ fn generated_directories(repo: &Repository, value: &Value, path: &str) -> Option
             .filter(|folder| included.is_match(folder) && !excluded.is_match(folder))
             .map(|folder| {
                 let basename = folder.rsplit('/').next().unwrap_or("").to_string();
+                let segments: Vec<&str> = folder.split('/').collect();
                 placeholder
                     .replace_all(path, |captures: &regex::Captures<'_>| {
+                        let segment = captures.get(2).or(captures.get(3));
+                        if let Some(index) = segment {
+                            // A segment past the end stays computed.
+                            return index
+                                .as_str()
+                                .parse::<usize>()
+                                .ok()
+                                .and_then(|i| segments.get(i))
+                                .map_or_else(|| captures[0].to_string(), |s| s.to_string());
+                        }
                         match captures.get(1).map(|m| m.as_str()) {
                             Some("basename") => basename.clone(),
+                            // Argo CD's name form: lower case, `-` for
+                            // what a name may not hold.
+                            Some("basenameNormalized") => basename
+                                .to_lowercase()
+                                .chars()
+                                .map(|c| {
+                                    if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                                        c
+                                    } else {
+                                        '-'
+                                    }
+                                })
+                                .collect(),
                             _ => folder.clone(),
                         }
                     })

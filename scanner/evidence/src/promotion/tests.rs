@@ -6058,3 +6058,35 @@ fn files_read_through_a_variable_are_bounded_by_the_glob() {
         );
     }
 }
+
+/// verify75 V75-5: a git directories generator's `{{path[n]}}`,
+/// `{{index .path.segments n}}` and `{{path.basenameNormalized}}` give
+/// each generated folder's path.
+#[test]
+fn git_directory_segments_and_normalized_basenames_are_resolved() {
+    let repository = Repository::new(repo(&[
+        ("apps/web/cm.yaml", "kind: ConfigMap\n"),
+        ("apps/Legacy_X/cm.yaml", "kind: ConfigMap\n"),
+    ]));
+    let value: Value = serde_yaml::from_str(
+        "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nspec:\n  generators:\n  - git:\n      directories:\n      - path: apps/*\n",
+    )
+    .expect("yaml");
+    for (path, expected) in [
+        ("apps/{{path[1]}}", ["apps/Legacy_X", "apps/web"]),
+        (
+            "apps/{{index .path.segments 1}}",
+            ["apps/Legacy_X", "apps/web"],
+        ),
+        (
+            "out/{{path.basenameNormalized}}",
+            ["out/legacy-x", "out/web"],
+        ),
+    ] {
+        assert_eq!(
+            generated_directories(&repository, &value, path),
+            Some(expected.iter().map(|p| p.to_string()).collect()),
+            "{path}"
+        );
+    }
+}
