@@ -787,10 +787,13 @@ fn plan_inner(
         // chart).
         // Where a release installs the chart from a Helm repository, its
         // notes stand whatever else applies the file (verify75 V75-1).
+        // ... where the chart uses the file (verify76: not raw files a
+        // plain delivery applies and no template reads).
         let chart_file = longest_root(&setting.file, &repo.charts).filter(|root| {
             !is_values_file(&setting.file)
                 && (!applied_plain(repo, &setting.file)
-                    || !published_releases(repo, root).is_empty())
+                    || (!published_releases(repo, root).is_empty()
+                        && chart_uses(repo, root, &setting.file)))
         });
         if let Some(root) = chart_file.filter(|root| rendered_from_git(repo, root)) {
             let published = published_releases(repo, root);
@@ -834,9 +837,10 @@ fn plan_inner(
             let named: Vec<&String> = overlays
                 .iter()
                 .filter(|o| {
-                    !overlays
-                        .iter()
-                        .any(|other| *other == format!("{o} (each Application it generates)"))
+                    !overlays.iter().any(|other| {
+                        *other == format!("{o}{EACH_APPLICATION}")
+                            || *other == format!("{o}{EACH_COMPUTED}")
+                    })
                 })
                 .collect();
             notes.push(format!(
@@ -1145,7 +1149,13 @@ fn including_kustomizations(repo: &Repository, file: &str) -> Vec<String> {
                 // An ApplicationSet applies it once per Application it
                 // generates: several.
                 if kind == "ApplicationSet" && generated.is_none_or(|n| n > 1) {
-                    found.push(format!("{path} (each Application it generates)"));
+                    // A path left computed may give no folder building it
+                    // (a selector, a generator's own template: verify76).
+                    found.push(if templated && generated.is_none() {
+                        format!("{path}{EACH_COMPUTED}")
+                    } else {
+                        format!("{path}{EACH_APPLICATION}")
+                    });
                 }
             }
         }
@@ -3271,6 +3281,15 @@ fn gobwas_pattern(pattern: &str) -> String {
     out
 }
 
+/// How an ApplicationSet is named among a file's builders: it applies
+/// the file once per generated Application.
+const EACH_APPLICATION: &str = " (each Application it generates)";
+
+/// ... where its path stays computed: whether any of them builds the file
+/// is not known.
+const EACH_COMPUTED: &str =
+    " (each Application it generates whose path, computed and not followed here, builds the file, if any does)";
+
 /// Every folder the checkout's Flux Kustomizations (`spec.path`, and
 /// their `spec.components`) and Argo CD Applications and ApplicationSets
 /// (each source's `path`, charts aside) apply.
@@ -3372,7 +3391,11 @@ fn generated_paths(repo: &Repository, value: &Value, path: &str) -> Option<Vec<S
     };
     // A selector or a generator's own template picks or reshapes the
     // Applications: not followed (verify75 V75-4).
-    if generator.get("template").is_some() || generator.pointer("/list/selector").is_some() {
+    // (Argo CD's post selector sits beside `list:`: verify76.)
+    if generator.get("template").is_some()
+        || generator.get("selector").is_some()
+        || generator.pointer("/list/selector").is_some()
+    {
         return None;
     }
     // Argo CD appends `elementsYaml` to `elements` (verify75 V75-6).
@@ -3440,9 +3463,18 @@ fn generated_directories(repo: &Repository, value: &Value, path: &str) -> Option
     {
         return None;
     }
-    let directories: Vec<&Value> = value
+    let generators = value
         .pointer("/spec/generators")
-        .and_then(Value::as_array)?
+        .and_then(Value::as_array)?;
+    // A selector or a generator's own template picks or reshapes the
+    // Applications: not followed (verify75 V75-4, verify76).
+    if generators
+        .iter()
+        .any(|g| g.get("selector").is_some() || g.get("template").is_some())
+    {
+        return None;
+    }
+    let directories: Vec<&Value> = generators
         .iter()
         .filter_map(|generator| generator.pointer("/git/directories")?.as_array())
         .flatten()
@@ -3869,8 +3901,6 @@ fn local_helm_charts<'a>(
 /// `Files.Glob`, `/` a separator), one whose argument is not a literal
 /// may read anything.
 fn unread_chart_file<'a>(repo: &'a Repository, file: &str) -> Option<&'a str> {
-    static FILES_CALL: std::sync::LazyLock<Option<regex::Regex>> =
-        std::sync::LazyLock::new(|| regex::Regex::new(r#"\.Files\.(\w+)(?:\s+"([^"]*)")?"#).ok());
     let root = longest_root(file, &repo.charts)?;
     let chart_file = file
         .rsplit('/')
@@ -3883,6 +3913,20 @@ fn unread_chart_file<'a>(repo: &'a Repository, file: &str) -> Option<&'a str> {
     {
         return None;
     }
+    (!chart_uses(repo, root, file)).then_some(root)
+}
+
+/// Whether the chart at `root` uses `file`: renders it (templates/, crds/)
+/// or reads it in a template through `.Files` — a literal path or glob
+/// that matches it, or a path held in a variable the template's
+/// `.Files.Glob` gives (Helm's `Files.Glob`, `/` a separator); a
+/// variable with no glob in the template may read anything.
+fn chart_uses(repo: &Repository, root: &str, file: &str) -> bool {
+    static FILES_CALL: std::sync::LazyLock<Option<regex::Regex>> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r#"\.Files\.(\w+)(?:\s+"([^"]*)")?"#).ok());
+    if chart_renders(root, file, true) {
+        return true;
+    }
     let relative = if root.is_empty() {
         file
     } else {
@@ -3890,15 +3934,16 @@ fn unread_chart_file<'a>(repo: &'a Repository, file: &str) -> Option<&'a str> {
     };
     static COMMENT: std::sync::LazyLock<Option<regex::Regex>> =
         std::sync::LazyLock::new(|| regex::Regex::new(r"(?s)\{\{-?\s*/\*.*?\*/\s*-?\}\}").ok());
-    let calls = FILES_CALL.as_ref()?;
+    let Some(calls) = FILES_CALL.as_ref() else {
+        return true;
+    };
     let matches = |pattern: &str| {
         globset::GlobBuilder::new(pattern)
             .literal_separator(true)
             .build()
             .map_or(true, |glob| glob.compile_matcher().is_match(relative))
     };
-    let read = repo
-        .files
+    repo.files
         .iter()
         .filter(|(path, _)| chart_renders(root, path, false))
         .any(|(_, entry)| {
@@ -3928,8 +3973,7 @@ fn unread_chart_file<'a>(repo: &'a Repository, file: &str) -> Option<&'a str> {
                 // $path`), else any (verify75 V75-7).
                 None => globs.is_empty() || globs.iter().any(|glob| matches(glob)),
             })
-        });
-    (!read).then_some(root)
+        })
 }
 
 /// Whether what a Flux Kustomization builds of `folder` inflates a chart

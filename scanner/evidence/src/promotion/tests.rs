@@ -6090,3 +6090,54 @@ fn git_directory_segments_and_normalized_basenames_are_resolved() {
         );
     }
 }
+
+/// verify76: raw files a plain delivery applies and no template reads
+/// get no published-chart note; a post selector beside a generator
+/// leaves its paths computed, and the note says an ApplicationSet whose
+/// path stays computed builds the file only if one of its paths does.
+#[test]
+fn raw_chart_files_post_selectors_and_computed_builders() {
+    let chart = "apiVersion: v2\nname: policies\nversion: 0.1.0\n";
+    let published = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: policies}\nspec:\n  chart:\n    spec: {chart: policies, sourceRef: {kind: HelmRepository, name: charts}}\n";
+    let raw = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: raw, namespace: flux-system}\nspec:\n  path: ./charts/policies/raw\n  sourceRef: {kind: GitRepository, name: flux-system}\n";
+    let change = plan_linked(
+        &[
+            ("charts/policies/Chart.yaml", chart),
+            ("charts/policies/templates/cm.yaml", "kind: ConfigMap\n"),
+            ("charts/policies/raw/p.yaml", PLAIN),
+            ("clusters/dev/raw.yaml", raw),
+            ("clusters/prod/release.yaml", published),
+        ],
+        &[],
+    );
+    assert!(
+        change.promote.is_some() && change.notes.is_empty(),
+        "{change:?}"
+    );
+    let value: Value = serde_yaml::from_str(
+        "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nspec:\n  generators:\n  - list: {elements: [{name: web}, {name: legacy}]}\n    selector: {matchLabels: {name: web}}\n  template:\n    spec:\n      source: {path: 'apps/{{name}}'}\n",
+    )
+    .expect("yaml");
+    let repository = Repository::new(repo(&[("apps/web/cm.yaml", "kind: ConfigMap\n")]));
+    assert_eq!(generated_paths(&repository, &value, "apps/{{name}}"), None);
+    let set = "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: apps}\nspec:\n  generators:\n  - list: {elements: [{name: web}, {name: legacy}]}\n    selector: {matchLabels: {name: web}}\n  template:\n    spec:\n      source: {path: 'apps/{{name}}'}\n      syncPolicy: {automated: {}}\n";
+    let change = plan_linked(
+        &[
+            ("policies/p.yaml", PLAIN),
+            (
+                "apps/legacy/kustomization.yaml",
+                "resources:\n- ../../policies/p.yaml\n",
+            ),
+            ("apps/web/cm.yaml", "kind: ConfigMap\n"),
+            ("argocd/set.yaml", set),
+        ],
+        &[],
+    );
+    assert!(
+        change
+            .notes
+            .iter()
+            .any(|n| n.contains("computed and not followed here")),
+        "{change:?}"
+    );
+}
