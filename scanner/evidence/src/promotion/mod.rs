@@ -3534,6 +3534,8 @@ fn generated_directories(repo: &Repository, value: &Value, path: &str) -> Option
                             Some("basename") => basename.clone(),
                             // Argo CD's name form: lower case, `-` for
                             // what a name may not hold.
+                            // Trimmed of `-` and `.` at its ends, at most
+                            // 253 characters (verify77 V77-6).
                             Some("basenameNormalized") => basename
                                 .to_lowercase()
                                 .chars()
@@ -3544,14 +3546,21 @@ fn generated_directories(repo: &Repository, value: &Value, path: &str) -> Option
                                         '-'
                                     }
                                 })
+                                .collect::<String>()
+                                .trim_matches(|c| c == '-' || c == '.')
+                                .chars()
+                                .take(253)
                                 .collect(),
                             _ => folder.clone(),
                         }
                     })
                     .into_owned()
             })
-            .collect(),
+            .collect::<Vec<_>>(),
     )
+    // A placeholder left (a segment past the end: verify77 V77-5) leaves
+    // the path computed.
+    .filter(|paths| !paths.iter().any(|path| path.contains("{{")))
 }
 
 /// Whether a plain manifest is applied by what the checkout holds.
@@ -3922,8 +3931,16 @@ fn unread_chart_file<'a>(repo: &'a Repository, file: &str) -> Option<&'a str> {
 /// `.Files.Glob` gives (Helm's `Files.Glob`, `/` a separator); a
 /// variable with no glob in the template may read anything.
 fn chart_uses(repo: &Repository, root: &str, file: &str) -> bool {
-    static FILES_CALL: std::sync::LazyLock<Option<regex::Regex>> =
-        std::sync::LazyLock::new(|| regex::Regex::new(r#"\.Files\.(\w+)(?:\s+"([^"]*)")?"#).ok());
+    // A `.Files` call and its argument: a literal, or a variable.
+    static FILES_CALL: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"\.Files\.(\w+)(?:\s+(?:"([^"]*)"|(\$\w+)))?"#).ok()
+    });
+    // `range $path, $_ := .Files.Glob "…"`: the variable and its glob.
+    static RANGE_GLOB: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"range\s+(\$\w+)\s*,\s*\$\w*\s*:=\s*\$?\.Files\.Glob\s+"([^"]*)""#).ok()
+    });
+    static COMMENT: std::sync::LazyLock<Option<regex::Regex>> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"(?s)\{\{-?\s*/\*.*?\*/\s*-?\}\}").ok());
     if chart_renders(root, file, true) {
         return true;
     }
@@ -3932,17 +3949,12 @@ fn chart_uses(repo: &Repository, root: &str, file: &str) -> bool {
     } else {
         file.strip_prefix(&format!("{root}/")).unwrap_or(file)
     };
-    static COMMENT: std::sync::LazyLock<Option<regex::Regex>> =
-        std::sync::LazyLock::new(|| regex::Regex::new(r"(?s)\{\{-?\s*/\*.*?\*/\s*-?\}\}").ok());
-    let Some(calls) = FILES_CALL.as_ref() else {
+    let (Some(calls), Some(ranges)) = (FILES_CALL.as_ref(), RANGE_GLOB.as_ref()) else {
         return true;
     };
-    let matches = |pattern: &str| {
-        globset::GlobBuilder::new(pattern)
-            .literal_separator(true)
-            .build()
-            .map_or(true, |glob| glob.compile_matcher().is_match(relative))
-    };
+    // Helm's Files.Glob: gobwas with `/` a separator (`*` stays in a
+    // folder, `**` crosses them: verify77 V77-2, V77-4).
+    let matches = |pattern: &str| helm_glob(pattern).is_none_or(|glob| glob.is_match(relative));
     repo.files
         .iter()
         .filter(|(path, _)| chart_renders(root, path, false))
@@ -3952,28 +3964,85 @@ fn chart_uses(repo: &Repository, root: &str, file: &str) -> bool {
                 Some(comment) => comment.replace_all(&entry.text, "").into_owned(),
                 None => entry.text.clone(),
             };
-            let found: Vec<(String, Option<String>)> = calls
+            // `.Files` held as a value (`$f := .Files`, `with .Files`)
+            // may read anything (verify77 V77-3).
+            if text.matches(".Files").count() > text.matches(".Files.").count() {
+                return true;
+            }
+            let ranged: BTreeMap<String, String> = ranges
                 .captures_iter(&text)
-                .map(|call| {
-                    (
-                        call[1].to_string(),
-                        call.get(2).map(|a| a.as_str().to_string()),
-                    )
-                })
+                .map(|range| (range[1].to_string(), range[2].to_string()))
                 .collect();
-            let globs: Vec<&str> = found
-                .iter()
-                .filter(|(function, _)| function == "Glob")
-                .filter_map(|(_, argument)| argument.as_deref())
-                .collect();
-            found.iter().any(|(_, argument)| match argument {
-                Some(argument) => matches(argument),
-                // A path held in a variable: one the template's globs
-                // give (`range .Files.Glob "files/*"` then `.Files.Get
-                // $path`), else any (verify75 V75-7).
-                None => globs.is_empty() || globs.iter().any(|glob| matches(glob)),
+            calls.captures_iter(&text).any(|call| {
+                match (call.get(2), call.get(3)) {
+                    (Some(literal), _) => matches(literal.as_str()),
+                    // A variable its range over a Glob gives: that glob
+                    // (verify75 V75-7); any other may hold any path
+                    // (verify77 V77-1).
+                    (None, Some(variable)) => ranged
+                        .get(variable.as_str())
+                        .is_none_or(|glob| matches(glob)),
+                    // A computed argument (`.Values.x`, `printf …`).
+                    (None, None) => &call[1] != "Glob",
+                }
             })
         })
+}
+
+/// Helm's `Files.Glob` pattern (gobwas/glob with `/` a separator) as a
+/// regular expression over a chart-relative path: `*` and `?` stay in a
+/// folder, `**` crosses folders, `[…]` (`!` negating) and `{a,b}` as
+/// gobwas reads them. None where the pattern does not read.
+fn helm_glob(pattern: &str) -> Option<regex::Regex> {
+    let mut out = String::from("^");
+    let mut chars = pattern.chars().peekable();
+    let mut braces = 0usize;
+    while let Some(c) = chars.next() {
+        match c {
+            '*' if chars.peek() == Some(&'*') => {
+                chars.next();
+                out.push_str(".*");
+            }
+            '*' => out.push_str("[^/]*"),
+            '?' => out.push_str("[^/]"),
+            '[' => {
+                out.push('[');
+                if chars.peek() == Some(&'!') {
+                    chars.next();
+                    out.push('^');
+                }
+                loop {
+                    match chars.next()? {
+                        ']' => break,
+                        '\\' => {
+                            out.push('\\');
+                            out.push(chars.next()?);
+                        }
+                        '^' => out.push_str("\\^"),
+                        '[' => out.push_str("\\["),
+                        other => out.push(other),
+                    }
+                }
+                out.push(']');
+            }
+            '{' => {
+                braces += 1;
+                out.push_str("(?:");
+            }
+            '}' if braces > 0 => {
+                braces -= 1;
+                out.push(')');
+            }
+            ',' if braces > 0 => out.push('|'),
+            '\\' => out.push_str(&regex::escape(&chars.next()?.to_string())),
+            other => out.push_str(&regex::escape(&other.to_string())),
+        }
+    }
+    if braces > 0 {
+        return None;
+    }
+    out.push('$');
+    regex::Regex::new(&out).ok()
 }
 
 /// Whether what a Flux Kustomization builds of `folder` inflates a chart

@@ -6141,3 +6141,51 @@ fn raw_chart_files_post_selectors_and_computed_builders() {
         "{change:?}"
     );
 }
+
+/// verify77 V77-1..6: Helm's Files.Glob is gobwas with `/` a separator
+/// (`**` crosses folders, `raw/**/*.yaml` needs one); a variable `.Files`
+/// argument is bounded only by the range over a Glob that gives it, and
+/// `.Files` held as a value may read anything; a `{{path[n]}}` past the
+/// end leaves the path computed; basenameNormalized trims `-` and `.`.
+#[test]
+fn helm_globs_ranged_variables_and_argo_name_forms() {
+    let glob = |pattern: &str, path: &str| helm_glob(pattern).is_some_and(|g| g.is_match(path));
+    assert!(glob("raw/**.yaml", "raw/sub/a.yaml"));
+    assert!(!glob("raw/*.yaml", "raw/sub/a.yaml"));
+    assert!(!glob("raw/**/*.yaml", "raw/a.yaml"));
+    assert!(glob("raw/**/*.yaml", "raw/sub/a.yaml"));
+    assert!(glob("{raw,files}/[!b]?.yaml", "files/ax.yaml"));
+    let chart = "apiVersion: v2\nname: policies\nversion: 0.1.0\n";
+    let uses = |template: &str| {
+        let repository = Repository::new(repo(&[
+            ("charts/policies/Chart.yaml", chart),
+            ("charts/policies/templates/all.yaml", template),
+            ("charts/policies/raw/a.yaml", PLAIN),
+        ]));
+        chart_uses(&repository, "charts/policies", "charts/policies/raw/a.yaml")
+    };
+    assert!(uses(
+        "{{ range $p, $_ := .Files.Glob \"raw/*\" }}{{ $.Files.Get $p }}{{ end }}"
+    ));
+    assert!(!uses(
+        "{{ range $p, $_ := .Files.Glob \"extra/*\" }}{{ $.Files.Get $p }}{{ end }}"
+    ));
+    assert!(uses(
+        "{{ .Files.Glob \"extra/*\" }}{{ .Files.Get .Values.file }}"
+    ));
+    assert!(uses("{{ $f := .Files }}{{ $f.Get \"raw/a.yaml\" }}"));
+    assert!(!uses("{{ .Files.Get \"raw/b.yaml\" }}"));
+    let repository = Repository::new(repo(&[("apps/legacy_/cm.yaml", "kind: ConfigMap\n")]));
+    let value: Value = serde_yaml::from_str(
+        "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nspec:\n  generators:\n  - git:\n      directories:\n      - path: apps/*\n",
+    )
+    .expect("yaml");
+    assert_eq!(
+        generated_directories(&repository, &value, "out/{{path.basenameNormalized}}"),
+        Some(vec!["out/legacy".to_string()])
+    );
+    assert_eq!(
+        generated_directories(&repository, &value, "apps/{{path[5]}}"),
+        None
+    );
+}
