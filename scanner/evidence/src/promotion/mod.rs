@@ -2817,6 +2817,19 @@ fn reshaping_template_patch(repo: &Repository, file: &str) -> Option<String> {
 /// its folder in Git: an Argo CD source with its path, a HelmRelease of
 /// its folder from a GitRepository or Bucket, or (so) a parent chart.
 fn rendered_from_git(repo: &Repository, root: &str) -> bool {
+    // A chart of `root` built from Git: `<spec>/chart` is the folder and
+    // `<spec>/sourceRef` a GitRepository or Bucket (a HelmRelease's
+    // `spec.chart.spec`, a HelmChart's `spec`).
+    let of_root_from_git = |value: &Value, spec: &str, root: &str| {
+        value
+            .pointer(&format!("{spec}/chart"))
+            .and_then(Value::as_str)
+            .is_some_and(|chart| joined("", chart) == root)
+            && value
+                .pointer(&format!("{spec}/sourceRef/kind"))
+                .and_then(Value::as_str)
+                .is_some_and(|kind| kind == "GitRepository" || kind == "Bucket")
+    };
     let direct = |root: &str| {
         repo.files
             .values()
@@ -2835,25 +2848,11 @@ fn rendered_from_git(repo: &Repository, root: &str) -> bool {
                         && folders
                             .iter()
                             .any(|p| joined("", p) == root || p.contains("{{"))
-                }) || (value
-                    .pointer("/spec/chart/spec/chart")
-                    .and_then(Value::as_str)
-                    .is_some_and(|chart| joined("", chart) == root)
-                    && value
-                        .pointer("/spec/chart/spec/sourceRef/kind")
-                        .and_then(Value::as_str)
-                        .is_some_and(|kind| kind == "GitRepository" || kind == "Bucket"))
+                }) || of_root_from_git(value, "/spec/chart/spec", root)
                     // A Flux HelmChart of the folder, which a HelmRelease's
                     // chartRef releases (verify70 V70-3).
                     || (value.get("kind").and_then(Value::as_str) == Some("HelmChart")
-                        && value
-                            .pointer("/spec/chart")
-                            .and_then(Value::as_str)
-                            .is_some_and(|chart| joined("", chart) == root)
-                        && value
-                            .pointer("/spec/sourceRef/kind")
-                            .and_then(Value::as_str)
-                            .is_some_and(|kind| kind == "GitRepository" || kind == "Bucket"))
+                        && of_root_from_git(value, "/spec", root))
             })
     };
     // kustomize's `helmCharts` renders a chart its chartHome folder holds
@@ -3832,17 +3831,7 @@ fn reaches_through(repo: &Repository, kustomization: &str, file: &str, loose: bo
         };
         // A chart kustomize inflates from the checkout (`helmCharts`
         // without a pulled copy) renders its folder (verify72 V72-3).
-        // Its templates, and its crds/ with includeCRDs (verify73 V73-5).
-        let inflates = entry
-            .documents
-            .iter()
-            .filter_map(|d| d.value.as_ref())
-            .flat_map(|value| local_helm_charts(repo, value, &dir))
-            .any(|(chart, folder)| {
-                let crds = chart.get("includeCRDs").and_then(Value::as_bool) == Some(true);
-                chart_renders(&folder, file, crds)
-            });
-        if inflates {
+        if inflates_file(repo, entry, &dir, file) {
             return true;
         }
         for target in kustomization_targets(entry, &dir) {
@@ -4087,16 +4076,7 @@ fn flux_inflates(repo: &Repository, folder: &str, file: &str) -> bool {
             continue;
         };
         let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir).to_string();
-        let inflates = entry
-            .documents
-            .iter()
-            .filter_map(|d| d.value.as_ref())
-            .flat_map(|value| local_helm_charts(repo, value, &dir))
-            .any(|(chart, chart_folder)| {
-                let crds = chart.get("includeCRDs").and_then(Value::as_bool) == Some(true);
-                chart_renders(&chart_folder, file, crds)
-            });
-        if inflates {
+        if inflates_file(repo, entry, &dir, file) {
             return true;
         }
         for target in kustomization_targets(entry, &dir) {
@@ -4163,6 +4143,22 @@ fn chart_renders(chart: &str, file: &str, crds: bool) -> bool {
             _ => return false,
         }
     }
+}
+
+/// Whether the kustomization file `entry` (in `dir`) inflates, with
+/// `helmCharts`, a chart of the checkout that renders `file`: its
+/// templates, and its crds/ with `includeCRDs` (verify72 V72-3, verify73
+/// V73-5).
+fn inflates_file(repo: &Repository, entry: &repository::File, dir: &str, file: &str) -> bool {
+    entry
+        .documents
+        .iter()
+        .filter_map(|d| d.value.as_ref())
+        .flat_map(|value| local_helm_charts(repo, value, dir))
+        .any(|(chart, folder)| {
+            let crds = chart.get("includeCRDs").and_then(Value::as_bool) == Some(true);
+            chart_renders(&folder, file, crds)
+        })
 }
 
 /// The chart folders a kustomization file (`entry`, in `dir`) inflates
