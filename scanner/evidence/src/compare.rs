@@ -324,7 +324,16 @@ pub fn compare_with(
         .iter()
         .filter(relevant)
         .filter(|e| !previous_exceptions.contains_key(&e.key()))
-        .map(|e| format!("{} {}", e.source, e.name))
+        .map(|e| match &e.policy_exception_file {
+            // New to polscan, but no bypass to Kyverno: what it skips is
+            // among the new violations too (walk74 W74-5: counted in both
+            // with nothing saying why).
+            Some(_) => format!(
+                "{} {} (a bypass to polscan only: Kyverno's admission does not read it, so what it skips is a violation to Kyverno)",
+                e.source, e.name
+            ),
+            None => format!("{} {}", e.source, e.name),
+        })
         .collect();
     // By source and name: an exception whose content changed is no removal.
     let current_names: BTreeSet<(&str, &str)> = current
@@ -627,7 +636,7 @@ pub fn compare_with(
                     (false, _) => covering.into_iter().collect::<Vec<_>>().join("; "),
                     (true, true) => "none".into(),
                     (true, false) => format!(
-                        "none; by polscan.io/exception-expires only, which Kyverno does not read (it applies them still: renew the date, or fix what they excuse and remove them): {}",
+                        "none; by polscan.io/exception-expires only, which Kyverno does not read (a PolicyException with it still applies after the date, and Kyverno never applies a resource's polscan.io/exception annotation at all: renew the date, or fix what they excuse and remove them): {}",
                         noted.into_iter().collect::<Vec<_>>().join("; ")
                     ),
                 },

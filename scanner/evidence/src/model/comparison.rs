@@ -42,11 +42,7 @@ impl ViolationChange {
     pub fn describe(&self) -> String {
         // A skip is a violation only when an annotation alone skips it
         // (walk69 W69-4: "team-a/Pod/vendor skip" read as no violation).
-        let annotation_only = self.result == "skip"
-            && self.reason.as_deref().is_some_and(|r| {
-                r.starts_with("skipped only by a polscan.io/exception annotation")
-            });
-        let result = match annotation_only {
+        let result = match self.annotation_only() {
             true => "fail to Kyverno (skipped only by a polscan.io/exception annotation)",
             false => self.result.as_str(),
         };
@@ -57,6 +53,31 @@ impl ViolationChange {
         }
     }
 }
+
+impl ViolationChange {
+    /// A `skip` that only a `polscan.io/exception` annotation gives: a
+    /// violation to Kyverno.
+    pub fn annotation_only(&self) -> bool {
+        self.result == "skip"
+            && self
+                .reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with(ANNOTATION_SKIP))
+    }
+
+    /// The reason, less what [`Self::describe`] already says: for an
+    /// annotation-only skip, only why it is still a violation (walk74
+    /// W74-5: the qualifier was written twice on one line).
+    pub fn why(&self) -> Option<&str> {
+        match self.annotation_only() {
+            true => Some("Kyverno's admission does not read the annotation"),
+            false => self.reason.as_deref(),
+        }
+    }
+}
+
+/// How a comparison's reason opens for a `skip` only an annotation gives.
+const ANNOTATION_SKIP: &str = "skipped only by a polscan.io/exception annotation";
 
 /// An Audit policy in both packages: would it still be ready to enforce?
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -393,6 +414,16 @@ mod tests {
         assert_eq!(
             change(Some("now skipped by an exception")).describe(),
             "team-a/Pod/vendor skip (r)"
+        );
+        // The line's reason does not say the qualifier again (walk74 W74-5).
+        let annotated = change(Some("skipped only by a polscan.io/exception annotation, which Kyverno's admission does not read: still a violation to Kyverno"));
+        assert_eq!(
+            annotated.why(),
+            Some("Kyverno's admission does not read the annotation")
+        );
+        assert_eq!(
+            change(Some("now skipped by an exception")).why(),
+            Some("now skipped by an exception")
         );
     }
 }

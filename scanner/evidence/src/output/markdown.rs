@@ -261,8 +261,7 @@ pub fn render(evidence: &Evidence) -> String {
                     } else {
                         format!(" — {}", cell(&v.action))
                     },
-                    v.reason
-                        .as_ref()
+                    v.why()
                         .map(|r| format!(": {}", cell(r)))
                         .unwrap_or_default()
                 );

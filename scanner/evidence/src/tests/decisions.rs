@@ -1815,3 +1815,48 @@ fn a_roll_back_for_an_annotation_only_skip_stays_while_it_stands() {
         "{decided:?}"
     );
 }
+
+/// walk74 W74-5: a new annotation bypass that Kyverno does not read is
+/// both a new exception (to polscan) and a new violation (to Kyverno); the
+/// package says why, and the violation's line says its qualifier once.
+#[test]
+fn a_new_annotation_only_bypass_says_why_it_is_also_a_new_violation() {
+    let with = |results: Vec<Value>| {
+        build(&input(
+            vec![report(results)],
+            vec![policy("strict", "Enforce", "2026-11-01T00:00:00Z")],
+            Some(scan(true, &[])),
+        ))
+    };
+    let previous = with(vec![rule_result("strict", "check-team", "pass", "web")]);
+    let mut current = with(vec![
+        rule_result("strict", "check-team", "pass", "web"),
+        annotation_skipped("strict", "check-team", "vendor", "fail"),
+    ]);
+    let comparison = compare::compare(&previous, &current);
+    assert_eq!(comparison.new_exceptions.len(), 1, "{comparison:?}");
+    assert!(
+        comparison.new_exceptions[0].ends_with(
+            "(a bypass to polscan only: Kyverno's admission does not read it, so what it skips is a violation to Kyverno)"
+        ),
+        "{:?}",
+        comparison.new_exceptions
+    );
+    assert_eq!(comparison.new_violations.len(), 1, "{comparison:?}");
+    current.comparison = Some(comparison);
+    let markdown = crate::output::markdown::render(&current);
+    let line = markdown
+        .lines()
+        .find(|l| l.starts_with("- strict ") && l.contains("Pod/vendor"))
+        .unwrap_or_else(|| panic!("{markdown}"));
+    assert_eq!(
+        line.matches("skipped only by a polscan.io/exception annotation")
+            .count(),
+        1,
+        "{line}"
+    );
+    assert!(
+        line.ends_with(": Kyverno's admission does not read the annotation"),
+        "{line}"
+    );
+}

@@ -146,6 +146,19 @@ fn annotation_exceptions_come_from_the_report_properties() {
     assert_eq!(exception.name, "a/Pod/legacy");
     assert_eq!(exception.status, ExceptionStatus::Expiring);
     assert_eq!(exception.reason.as_deref(), Some("migration"));
+    // Kyverno never applies the annotation: its date ends polscan's
+    // bypass only, and nothing "keeps applying" it (walk74 W74-6).
+    let notes = &find(&evidence, "clean").notes;
+    let note = notes
+        .iter()
+        .find(|n| n.starts_with("annotation exception a/Pod/legacy's expiry (2026-12-01)"))
+        .unwrap_or_else(|| panic!("{notes:?}"));
+    assert!(
+        note.contains(
+            "ends polscan's bypass only, since Kyverno's admission never applies the annotation"
+        ) && !note.contains("keeps applying"),
+        "{note}"
+    );
 }
 
 #[test]

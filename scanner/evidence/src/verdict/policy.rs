@@ -848,8 +848,16 @@ pub(super) fn policy_evidence(
         .filter(|e| e.expires.is_some() && e.status != ExceptionStatus::Expired)
         .partition(|e| e.expiry_by_kyverno);
     for exception in dated_only {
+        // Kyverno reads no polscan.io annotation on a resource: such a
+        // bypass never holds in admission, before or after its date
+        // (walk74 W74-6: "keeps applying" it was said of one).
+        let after = if exception.source == "PolicyException" {
+            "it keeps applying the exception after that date, so renew or remove it then"
+        } else {
+            "the date ends polscan's bypass only, since Kyverno's admission never applies the annotation"
+        };
         let note = format!(
-            "{}'s expiry ({}) is polscan.io/exception-expires, which Kyverno does not read: it keeps applying the exception after that date, so renew or remove it then (no rollback condition)",
+            "{}'s expiry ({}) is polscan.io/exception-expires, which Kyverno does not read: {after} (no rollback condition)",
             exception_named(exception),
             exception.expires.as_deref().unwrap_or_default()
         );
