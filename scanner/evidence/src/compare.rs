@@ -13,7 +13,7 @@
 //! rules that are gone are the change's, not fixes; those new stay new (to
 //! Kyverno they are) and are named as the change's too.
 
-mod rules;
+pub(crate) mod rules;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -169,6 +169,21 @@ pub fn compare_with(
             Some((name, (diffed.change, diffed.affected)))
         })
         .collect();
+    // A changed policy the last scan could not load judged nothing: the
+    // results are its earlier rules' (walk69 W69-5: a violation "added by
+    // the change" of an invalid policy).
+    let not_loaded = |policy: &str| {
+        current
+            .scan
+            .as_ref()
+            .is_some_and(|scan| scan.invalid_policies.iter().any(|p| p == policy))
+    };
+    for (policy, (change, affected)) in rule_changes.iter_mut() {
+        if change.status == RuleChangeStatus::Changed && not_loaded(policy) {
+            change.note = Some(rules::NOT_LOADED_BY_THE_LAST_SCAN.to_string());
+            *affected = None;
+        }
+    }
     let affected_by_rules = |policy: &str, rule: &str| -> Option<RuleChangeStatus> {
         let (change, affected) = rule_changes.get(policy)?;
         affected

@@ -70,6 +70,11 @@ fn empty_change(policy: String, status: RuleChangeStatus) -> RuleChange {
 /// kept no rules.
 pub(crate) const NO_DOCUMENT_BEFORE: &str = "the previous package did not have the policy's document (not found in the cluster, nor given with --policies-from): whether its rules changed cannot be told";
 
+/// The note of a [`RuleChangeStatus::Changed`] change the last scan could
+/// not load (an invalid policy): its results are the earlier rules',
+/// carried over, so nothing in them is the change's doing.
+pub(crate) const NOT_LOADED_BY_THE_LAST_SCAN: &str = "the last scan could not load the policy as changed: the reports hold results of its earlier rules, carried over, so no violation is credited to the change";
+
 /// How the rules of `policy` changed from `previous` to `current`; None
 /// when neither they nor the action fields did (or the current document
 /// is not known: nothing to compare with).

@@ -275,6 +275,13 @@ impl RuleChange {
     /// (not by fixes in manifests)`, or what else was found.
     pub fn summary(&self) -> String {
         match self.status {
+            RuleChangeStatus::Changed
+                if self.note.as_deref()
+                    == Some(crate::compare::rules::NOT_LOADED_BY_THE_LAST_SCAN) =>
+            {
+                "changed, but not loaded by the last scan: nothing is credited to the change"
+                    .into()
+            }
             RuleChangeStatus::Changed => format!(
                 "{} violations removed, {} added since the rules changed (not by fixes in manifests)",
                 self.removed_violations.len(),

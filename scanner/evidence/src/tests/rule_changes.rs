@@ -323,3 +323,55 @@ fn an_earlier_package_without_the_policy_s_document_says_so() {
         "{why}"
     );
 }
+
+/// walk69 W69-5: a changed policy the last scan could not load (invalid)
+/// judged nothing; the reports hold its earlier rules' results. A new
+/// violation is new, but not the change's doing, and a gone one is not
+/// known to be fixed.
+#[test]
+fn a_changed_policy_the_last_scan_could_not_load_is_credited_nothing() {
+    let before = evidence(
+        vec![policy("guarded", "Audit", "2026-11-01T00:00:00Z")],
+        vec![
+            result("guarded", "pass", "a", "web"),
+            result("guarded", "fail", "a", "old"),
+        ],
+    );
+    let mut invalid = policy("guarded", "Audit", "2026-11-01T00:00:00Z");
+    invalid["spec"]["rules"][0]["validate"]["pattern"] = json!({"spec": {}});
+    let mut record = scan(true, &[]);
+    record.invalid_policies = vec!["guarded".into()];
+    let mut after = build(&input(
+        vec![report(vec![
+            result("guarded", "pass", "a", "web"),
+            result("guarded", "fail", "a", "sneaky"),
+        ])],
+        vec![invalid],
+        Some(record),
+    ));
+    let comparison = compare::compare(&before, &after);
+    let [change] = comparison.rule_changes.as_slice() else {
+        panic!("one rule change: {comparison:?}");
+    };
+    assert_eq!(change.status, RuleChangeStatus::Changed);
+    assert!(change.added_violations.is_empty(), "{change:?}");
+    assert!(change.removed_violations.is_empty(), "{change:?}");
+    assert!(
+        change
+            .summary()
+            .starts_with("changed, but not loaded by the last scan"),
+        "{}",
+        change.summary()
+    );
+    assert_eq!(comparison.new_violations.len(), 1, "{comparison:?}");
+    assert_eq!(comparison.new_violations[0].resource, "a/Pod/sneaky");
+    assert!(comparison.fixed_violations.is_empty(), "{comparison:?}");
+    assert_eq!(comparison.unknown_violations.len(), 1, "{comparison:?}");
+    after.comparison = Some(comparison);
+    let page = markdown::render(&after);
+    assert!(!page.contains("added by the change"), "{page}");
+    assert!(
+        page.contains("the reports hold results of its earlier rules"),
+        "{page}"
+    );
+}
