@@ -540,3 +540,47 @@ subjects:
         "{names:?}\n{err}"
     );
 }
+
+/// walk78: a recorded scan whose `--policy` file is malformed stops before
+/// it lists or writes anything, and its record says why (it used to stop
+/// before connecting, leaving the last good run's record "complete": a
+/// CronJob failing every hour went unseen by `polscan evidence`).
+#[test]
+fn a_malformed_policy_file_is_recorded_and_changes_no_report() {
+    let cluster = TestCluster::start_prepared();
+    cluster.apply_yaml(&first_policy());
+    cluster.kubectl_ok(&["create", "namespace", "polscan-system"]);
+    cluster.apply_yaml(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: default}\nspec: {containers: [{name: c, image: 'nginx:1.25'}]}\n",
+    );
+    clean_scan(&cluster);
+    let (names_before, results_before) = stored(&cluster);
+    assert!(!names_before.is_empty());
+    let bad = cluster.dir().join("malformed.yaml");
+    std::fs::write(&bad, "kind: ClusterPolicy\nspec: [unclosed\n")
+        .unwrap_or_else(|err| panic!("writing {}: {err}", bad.display()));
+    let kubeconfig = cluster.kubeconfig().display().to_string();
+    let bad_text = bad.display().to_string();
+    let ran = polscan(&scan_args(&kubeconfig, &["--policy", &bad_text]));
+    let err = failed_run("malformed --policy file", &ran, None);
+    assert!(
+        err.contains("reading policies, so nothing was scanned or pruned")
+            && err.contains(&bad_text),
+        "{err}"
+    );
+    let (names_after, results_after) = stored(&cluster);
+    assert_eq!(names_after, names_before);
+    assert_eq!(results_after, results_before);
+    let record = record_data(&cluster);
+    assert_eq!(record["complete"], "false", "{record}");
+    assert!(
+        record["error"]
+            .as_str()
+            .is_some_and(|e| e.contains(&bad_text)),
+        "{record}"
+    );
+    // Unrecorded, it stops before connecting, as before.
+    let ran = polscan(&["scan", "--kubeconfig", &kubeconfig, "--policy", &bad_text]);
+    assert_ne!(ran.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&ran.stderr).contains(&bad_text));
+}

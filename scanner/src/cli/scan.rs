@@ -19,14 +19,26 @@ use polscan::scan::shard::Shard;
 use polscan::scan::{self, last_run, ReportShape, ScanOptions, ScanOutcome};
 
 pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<ExitCode> {
-    let policy_documents = if args.policies.is_empty() {
-        Vec::new()
+    let loaded = if args.policies.is_empty() {
+        Ok(Vec::new())
     } else {
         loader::load_paths(&super::sources::unique_paths(args.policies.iter().cloned()))
-            .context("reading policies")?
+    };
+    // A recorded run goes on to record the error (a CronJob's malformed
+    // file is then seen in the record, not the last good run's); any
+    // other run stops here, before connecting.
+    let (policy_documents, policy_files_error) = match loaded {
+        Ok(documents) => (documents, None),
+        Err(error)
+            if args.last_run_configmap.is_some() && !args.dry_run && args.interval.is_none() =>
+        {
+            (Vec::new(), Some(std::sync::Arc::new(error)))
+        }
+        Err(error) => return Err(anyhow::Error::new(error).context("reading policies")),
     };
     let options = ScanOptions {
         policy_documents,
+        policy_files_error,
         cluster_policies: !args.no_cluster_policies,
         filters: ScanFilters {
             include_kinds: split_list(&args.include_kinds)

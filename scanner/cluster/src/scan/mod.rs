@@ -93,6 +93,12 @@ impl ReportShape {
 pub struct ScanOptions {
     /// Policies from files, evaluated besides the cluster's.
     pub policy_documents: Vec<Document>,
+    /// Why the policy files (`--policy`) could not be read, when they
+    /// could not: the scan then stops before it lists or writes anything
+    /// ([`ScanError::PolicyFiles`]), after its record says it is in
+    /// progress, so the record names the error (walk78: a CronJob whose
+    /// file was malformed left the last good run's record standing).
+    pub policy_files_error: Option<Arc<crate::loader::LoadError>>,
     /// Also read the policies stored in the cluster.
     pub cluster_policies: bool,
     /// The kinds, namespaces and shard the scan covers.
@@ -195,6 +201,7 @@ impl Default for ScanOptions {
     fn default() -> Self {
         ScanOptions {
             policy_documents: Vec::new(),
+            policy_files_error: None,
             cluster_policies: true,
             filters: ScanFilters::default(),
             shape: ReportShape::PerResource,
@@ -472,6 +479,11 @@ pub enum ScanError {
     /// each (with the nearest name). Nothing is listed or written.
     #[error("{}", .0.join("; "))]
     UnknownNames(Vec<String>),
+    /// The policy files (`--policy`) could not be read
+    /// ([`ScanOptions::policy_files_error`]): nothing was listed, written
+    /// or pruned.
+    #[error("reading policies, so nothing was scanned or pruned: {0}")]
+    PolicyFiles(#[source] Arc<crate::loader::LoadError>),
 }
 
 /// Runs a scan: prepares it (discovery, the policies, the engine, what
@@ -479,6 +491,9 @@ pub enum ScanError {
 /// carries out the decisions of `reconcile::decide` for the report shape
 /// and prunes.
 pub async fn scan(client: Client, options: ScanOptions) -> Result<ScanOutcome, ScanError> {
+    if let Some(error) = &options.policy_files_error {
+        return Err(ScanError::PolicyFiles(error.clone()));
+    }
     let mut outcome = ScanOutcome {
         dry_run: options.dry_run,
         namespaces: options.filters.namespaces.clone(),

@@ -615,7 +615,7 @@ impl Repository {
                 // lest a team wait for a reconciliation that changes
                 // nothing (verify47 V47-8).
                 if let Some(overlays) =
-                    kustomize_patches_of(self, &[policy.name], &[policy.kind], None, false)
+                    kustomize_patches_of(self, &[policy.name], &[policy.kind], None, false, true)
                 {
                     problem.push_str(&format!(
                         "; {} patch the policy, and polscan compares Git's base, not what they build: if their patch is the difference, Git is not ahead — switch the action by hand, or move it into the overlay",
@@ -4431,6 +4431,31 @@ fn locate(
             .collect();
     }
     if targets.is_empty() {
+        // Held in a `kind: List` (verify78 F3: "not found" of a policy
+        // that is there): said, and not edited.
+        let listed = list_items(repo, |item| {
+            let text = |pointer: &str| item.pointer(pointer).and_then(Value::as_str);
+            if policy.kind == "ValidatingAdmissionPolicy" {
+                text("/kind") == Some("ValidatingAdmissionPolicyBinding")
+                    && text("/spec/policyName") == Some(policy.name)
+            } else {
+                text("/kind") == Some(policy.kind)
+                    && text("/metadata/name") == Some(policy.name)
+                    && text("/metadata/namespace").is_none_or(|n| Some(n) == policy.namespace)
+            }
+        });
+        if !listed.is_empty() {
+            return Err(format!(
+                "{} {} is an item of a List ({}): polscan does not edit a List's items; change the action there by hand",
+                if policy.kind == "ValidatingAdmissionPolicy" {
+                    "the binding of"
+                } else {
+                    policy.kind
+                },
+                policy.name,
+                listed.join(", ")
+            ));
+        }
         return Err(if policy.kind == "ValidatingAdmissionPolicy" {
             format!("no ValidatingAdmissionPolicyBinding with spec.policyName {} was found in the repository (its action is on its bindings)", policy.name)
         } else {
@@ -4487,7 +4512,24 @@ fn locate(
         vec![policy.kind]
     };
     let files: Vec<&str> = targets.iter().map(|site| site.file).collect();
-    if let Some(kustomizations) = kustomize_patches_of(repo, &names, &kinds, Some(&files), true) {
+    // Whether an action is set in a rule (`validate.failureAction`), so
+    // that a patch restating the rules may drop it; a template's, not yet
+    // YAML, may be.
+    let rule_level = targets.iter().any(|site| {
+        site.value.is_none_or(|value| {
+            value
+                .pointer("/spec/rules")
+                .and_then(Value::as_array)
+                .is_some_and(|rules| {
+                    rules
+                        .iter()
+                        .any(|rule| rule.pointer("/validate/failureAction").is_some())
+                })
+        })
+    });
+    if let Some(kustomizations) =
+        kustomize_patches_of(repo, &names, &kinds, Some(&files), true, rule_level)
+    {
         return Err(format!(
             "{} may patch the action of {} (a kustomize patch or replacement selects it and writes an action field, or copies its action elsewhere): the patch of the base would not be what the cluster gets; change the action by hand",
             kustomizations.join(", "),
@@ -4640,6 +4682,7 @@ fn kustomize_patches_of(
     kinds: &[&str],
     files: Option<&[&str]>,
     action_only: bool,
+    rule_level: bool,
 ) -> Option<Vec<String>> {
     const FIELDS: [&str; 2] = ["ailureAction", "validationActions"];
     // kustomize's file, or a Flux Kustomization (its spec.patches).
@@ -4681,43 +4724,10 @@ fn kustomize_patches_of(
             .iter()
             .filter_map(|document| document.value.as_ref())
             .collect();
-        let mut patches: Vec<&Value> = Vec::new();
-        for value in &values {
-            for pointer in ["/patches", "/patchesJson6902", "/spec/patches"] {
-                patches.extend(
-                    value
-                        .pointer(pointer)
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten(),
-                );
-            }
-            // An Argo CD Application's (or ApplicationSet template's)
-            // sources' kustomize patches.
-            for source in argo_sources(value) {
-                patches.extend(
-                    source
-                        .pointer("/kustomize/patches")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten(),
-                );
-            }
-            for renderer in value
-                .pointer("/spec/postRenderers")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                patches.extend(
-                    renderer
-                        .pointer("/kustomize/patches")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten(),
-                );
-            }
-        }
+        let patches: Vec<&Value> = values
+            .iter()
+            .flat_map(|value| patch_entries(value))
+            .collect();
         let mut targets: Vec<Value> = patches
             .iter()
             .filter_map(|patch| patch.get("target"))
@@ -4860,6 +4870,34 @@ fn kustomize_patches_of(
                 source || target
             })
     };
+    // A patch of the policy whose body replaces or removes what holds
+    // its action — a JSON 6902 op on `/spec/rules/0/validate`, a
+    // strategic-merge body restating `spec.rules` (a custom resource's
+    // lists are replaced whole) — while naming no action field (verify78
+    // F1: the base's action patched, the overlay's `validate` without one
+    // deployed).
+    let patch_holds_action = |path: &str, file: &repository::File| {
+        let folder = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        file.documents
+            .iter()
+            .filter_map(|document| document.value.as_ref())
+            .flat_map(patch_entries)
+            .filter(|entry| entry.get("target").is_none_or(selects))
+            .any(|entry| {
+                let inline = entry
+                    .get("patch")
+                    .and_then(Value::as_str)
+                    .or(entry.as_str().filter(|text| text.contains('\n')));
+                let text = inline.or_else(|| {
+                    entry
+                        .get("path")
+                        .and_then(Value::as_str)
+                        .or(entry.as_str())
+                        .and_then(|relative| repo.text(&joined(folder, relative)))
+                });
+                text.is_some_and(|text| patch_body_holds_action(text, names, rule_level))
+            })
+    };
     let found: Vec<String> = repo
         .files
         .iter()
@@ -4881,12 +4919,15 @@ fn kustomize_patches_of(
                     || files.is_none_or(|files| delivery_patches_reach(repo, file, files)))
                 && (names_one(&file.text)
                     || selects_without_name(path, file)
-                    || lists_unread(path, file))
+                    || lists_unread(path, file)
+                    // Its body names the policy (in flow style too).
+                    || (action_only && patch_holds_action(path, file)))
                 && (!action_only
                     || json_patch_elsewhere
                     || FIELDS.iter().any(|f| file.text.contains(f))
                     || patch_file_writes(path, file)
                     || replacement_holds_action(path, file)
+                    || patch_holds_action(path, file)
                     || lists_unread(path, file))
         })
         .map(|(path, _)| path.clone())
@@ -4909,6 +4950,132 @@ fn holds_action(field_path: &str) -> bool {
         ["spec", "rules", _, last] => *last == "validate",
         _ => false,
     }
+}
+
+/// `path (items[n])` of each item of a `kind: …List` document (`List`,
+/// `ClusterPolicyList`, …) in the checkout that `wanted` picks.
+fn list_items(repo: &Repository, wanted: impl Fn(&Value) -> bool) -> Vec<String> {
+    let mut found = Vec::new();
+    for (path, file) in &repo.files {
+        for value in file.documents.iter().filter_map(|d| d.value.as_ref()) {
+            let is_list = value
+                .get("kind")
+                .and_then(Value::as_str)
+                .is_some_and(|kind| kind.ends_with("List"));
+            let items = value.get("items").and_then(Value::as_array);
+            for (index, item) in items.into_iter().flatten().enumerate() {
+                if is_list && wanted(item) {
+                    found.push(format!("{path} (items[{index}])"));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The patch entries of a kustomization (`patches`, `patchesJson6902`,
+/// `patchesStrategicMerge`), a Flux Kustomization (`spec.patches`), an
+/// Argo CD source's `kustomize.patches` and a HelmRelease's
+/// post-renderers: each an object (`patch`/`path`, `target`) or a string
+/// (a strategic-merge file or inline body).
+fn patch_entries(value: &Value) -> Vec<&Value> {
+    let mut patches: Vec<&Value> = [
+        "/patches",
+        "/patchesJson6902",
+        "/patchesStrategicMerge",
+        "/spec/patches",
+    ]
+    .into_iter()
+    .filter_map(|pointer| value.pointer(pointer)?.as_array())
+    .flatten()
+    .collect();
+    // An Argo CD Application's (or ApplicationSet template's) sources'.
+    for source in argo_sources(value) {
+        patches.extend(
+            source
+                .pointer("/kustomize/patches")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten(),
+        );
+    }
+    for renderer in value
+        .pointer("/spec/postRenderers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        patches.extend(
+            renderer
+                .pointer("/kustomize/patches")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten(),
+        );
+    }
+    patches
+}
+
+/// Whether a patch body (`text`: JSON 6902 ops, or a strategic-merge
+/// object, YAML or JSON) may set, replace or drop the action of a policy
+/// named in `names`: an op whose `path` or `from` holds the action
+/// ([`holds_action`]; a rule or its `validate` only where the action is
+/// `rule_level`), or a strategic-merge body of such a policy (or of no
+/// name) with a `spec` that is no object or carries a `$patch`, or that
+/// restates `rules` where the action is `rule_level` — kustomize merges a
+/// custom resource's lists by replacing them whole (JSON merge patch), so
+/// the rules it writes are the policy's, actions and all. A body that does
+/// not parse may hold anything.
+fn patch_body_holds_action(text: &str, names: &[&str], rule_level: bool) -> bool {
+    let parsed = documents(text, true);
+    if parsed.iter().any(|document| document.value.is_none()) {
+        return true;
+    }
+    let op_holds = |op: &Value| {
+        ["path", "from"].iter().any(|field| {
+            op.get(*field)
+                .and_then(Value::as_str)
+                .is_some_and(|pointer| {
+                    // RFC 6901 to kustomize's dotted field path.
+                    let dotted = pointer
+                        .trim_start_matches('/')
+                        .split('/')
+                        .map(|token| token.replace("~1", "/").replace("~0", "~"))
+                        .collect::<Vec<_>>()
+                        .join(".");
+                    // Below spec.rules, only a rule-level action is held.
+                    dotted.is_empty()
+                        || (holds_action(&dotted)
+                            && (rule_level
+                                || !dotted.starts_with("spec.rules")
+                                || ["ailureAction", "validationActions"]
+                                    .iter()
+                                    .any(|a| dotted.contains(a))))
+                })
+        })
+    };
+    parsed
+        .iter()
+        .filter_map(|document| document.value.as_ref())
+        .any(|value| match value {
+            Value::Array(ops) => ops.iter().any(op_holds),
+            Value::Object(body) => {
+                let named = body
+                    .get("metadata")
+                    .and_then(|m| m.get("name"))
+                    .and_then(Value::as_str)
+                    .is_none_or(|name| names.contains(&name));
+                let spec_holds = match body.get("spec") {
+                    None => false,
+                    Some(Value::Object(spec)) => {
+                        (rule_level && spec.contains_key("rules")) || spec.contains_key("$patch")
+                    }
+                    Some(_) => true,
+                };
+                named && (spec_holds || body.get("$patch").is_some())
+            }
+            _ => false,
+        })
 }
 
 /// A kustomization's `replacements`: each inline, or those of the file
@@ -6650,10 +6817,38 @@ fn release_value_overrides(
                 .is_some_and(|v| v.starts_with("argoproj.io/"));
             if argo {
                 for source in argo_sources(value) {
-                    if argo_source_renders(source, chart, chart_names)
-                        && source.get("helm").is_some()
-                    {
-                        found.push(format!("{path} (an Argo CD Application's helm values)"));
+                    if !argo_source_renders(source, chart, chart_names) {
+                        continue;
+                    }
+                    // Only a field that may give values counts (verify78
+                    // F2: `helm: {releaseName: …}` was refused); one not
+                    // known here may.
+                    const NO_VALUES: [&str; 10] = [
+                        "releaseName",
+                        "skipCrds",
+                        "version",
+                        "passCredentials",
+                        "ignoreMissingValueFiles",
+                        "skipTests",
+                        "skipSchemaValidation",
+                        "namespace",
+                        "kubeVersion",
+                        "apiVersions",
+                    ];
+                    let giving: Vec<&str> = match source.get("helm") {
+                        None => Vec::new(),
+                        Some(Value::Object(helm)) => helm
+                            .keys()
+                            .map(String::as_str)
+                            .filter(|key| !NO_VALUES.contains(key))
+                            .collect(),
+                        Some(_) => vec!["helm"],
+                    };
+                    if !giving.is_empty() {
+                        found.push(format!(
+                            "{path} (an Argo CD Application's helm {})",
+                            giving.join(", ")
+                        ));
                     }
                 }
             }

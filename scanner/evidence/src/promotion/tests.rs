@@ -2342,7 +2342,7 @@ fn release_values_polscan_does_not_follow_give_no_patch() {
         &[],
     );
     assert!(
-        p.contains("apps/policies.yaml (an Argo CD Application's helm values)"),
+        p.contains("apps/policies.yaml (an Argo CD Application's helm valuesObject)"),
         "{p}"
     );
     // V52-5: an overlay's patch of the release.
@@ -6187,5 +6187,167 @@ fn helm_globs_ranged_variables_and_argo_name_forms() {
     assert_eq!(
         generated_directories(&repository, &value, "apps/{{path[5]}}"),
         None
+    );
+}
+
+/// verify78 F1: an overlay's patch replacing what holds a rule-level
+/// action (a JSON 6902 op on the rule's `validate`; a strategic-merge
+/// body restating `spec.rules`, which kustomize replaces whole in a
+/// custom resource; the same in a Flux Kustomization's `spec.patches`)
+/// while naming no action field drops the action: the base's patch would
+/// not reach the cluster, so it is refused. Where the action is the
+/// policy-wide one, those patches leave it alone: patched.
+#[test]
+fn an_overlay_replacing_what_holds_the_action_is_refused() {
+    let rule_level = PLAIN
+        .replace(
+            "  validationFailureAction: \"Audit\"   # see the evidence\n",
+            "",
+        )
+        .replace(
+            "    validate:\n",
+            "    validate:\n      failureAction: Audit\n",
+        );
+    let flux_of = |path: &str, patches: &str| {
+        format!("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {{name: prod, namespace: flux-system}}\nspec:\n  path: {path}\n  sourceRef: {{kind: GitRepository, name: flux-system}}\n{patches}")
+    };
+    let json_op = "- op: replace\n  path: /spec/rules/0/validate\n  value: {message: prod, pattern: {metadata: {labels: {team: '?*'}}}}\n";
+    let indent = |text: &str, by: &str| {
+        text.lines()
+            .map(|line| format!("{by}{line}\n"))
+            .collect::<String>()
+    };
+    let json_patch = format!(
+        "resources:\n- ../../base\npatches:\n- target: {{kind: ClusterPolicy, name: require-team}}\n  patch: |-\n{}",
+        indent(json_op, "    ")
+    );
+    let merge_patch = "resources:\n- ../../base\npatches:\n- patch: |-\n    apiVersion: kyverno.io/v1\n    kind: ClusterPolicy\n    metadata: {name: require-team}\n    spec:\n      rules:\n      - name: team\n        match: {any: [{resources: {kinds: [Pod]}}]}\n        validate: {message: prod, pattern: {metadata: {labels: {team: '?*'}}}}\n";
+    let flux_patch = format!(
+        "  patches:\n  - target: {{kind: ClusterPolicy, name: require-team}}\n    patch: |-\n{}",
+        indent(json_op, "      ")
+    );
+    let layouts: [(&str, String); 3] = [
+        ("overlays/prod/kustomization.yaml", json_patch),
+        ("overlays/prod/kustomization.yaml", merge_patch.to_string()),
+        ("overlays/prod/unused.yaml", "a: 1\n".to_string()),
+    ];
+    for (index, (overlay_path, overlay)) in layouts.iter().enumerate() {
+        // The third builds the base itself, patched by the Flux object.
+        let (path, patches) = if index == 2 {
+            ("./base", flux_patch.as_str())
+        } else {
+            ("./overlays/prod", "")
+        };
+        for (policy, refused) in [(rule_level.as_str(), true), (PLAIN, false)] {
+            let flux = flux_of(path, patches);
+            let files = repo(&[
+                ("base/p.yaml", policy),
+                ("base/kustomization.yaml", "resources:\n- p.yaml\n"),
+                (overlay_path, overlay.as_str()),
+                ("clusters/prod/ks.yaml", flux.as_str()),
+            ]);
+            let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+            assert_eq!(
+                change.promote.is_none(),
+                refused,
+                "layout {index}, rule-level {refused}: {change:?}"
+            );
+            if refused {
+                assert!(
+                    change
+                        .problem
+                        .as_deref()
+                        .is_some_and(|r| r.contains("may patch the action of require-team")),
+                    "{change:?}"
+                );
+            }
+        }
+    }
+    assert!(patch_body_holds_action(
+        "- op: replace\n  path: /spec\n  value: {}\n",
+        &["x"],
+        false
+    ));
+    assert!(!patch_body_holds_action(
+        "- op: replace\n  path: /spec/rules/0/validate/message\n  value: m\n",
+        &["x"],
+        true
+    ));
+    assert!(patch_body_holds_action(
+        "- op: remove\n  path: /spec/rules/0/validate/failureAction\n",
+        &["x"],
+        false
+    ));
+    // A strategic-merge body of another policy holds nothing of this one.
+    assert!(!patch_body_holds_action(
+        "kind: ClusterPolicy\nmetadata: {name: other}\nspec:\n  rules: []\n",
+        &["x"],
+        true
+    ));
+}
+
+/// verify78 F2: an Argo CD source's `helm` block giving no values
+/// (`releaseName`, `skipCrds`, …) leaves the chart's values.yaml in
+/// charge: patched. One giving values (`valueFiles`, `parameters`) is
+/// refused, naming the field.
+#[test]
+fn an_argo_cd_helm_block_without_values_is_no_refusal() {
+    let template = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: a\nspec:\n  validationFailureAction: {{ .Values.action }}\n  rules: []\n";
+    let app = |helm: &str| {
+        format!("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: policies\nspec:\n  source:\n    repoURL: https://example.com/r.git\n    path: c\n    helm:\n{helm}  syncPolicy: {{automated: {{}}}}\n")
+    };
+    for (helm, refused) in [
+        ("      releaseName: policies\n      skipCrds: true\n", None),
+        (
+            "      releaseName: policies\n      valueFiles: [values-prod.yaml]\n",
+            Some("apps/policies.yaml (an Argo CD Application's helm valueFiles)"),
+        ),
+        (
+            "      parameters:\n      - {name: action, value: Enforce}\n",
+            Some("apps/policies.yaml (an Argo CD Application's helm parameters)"),
+        ),
+    ] {
+        let application = app(helm);
+        let files = repo(&[
+            ("c/Chart.yaml", CHART),
+            ("c/templates/a.yaml", template),
+            ("c/values.yaml", "action: Audit\n"),
+            ("apps/policies.yaml", application.as_str()),
+        ]);
+        let change = plan(&files, &cluster_policy("a"), &[], "a");
+        match refused {
+            None => assert_eq!(
+                change.locations,
+                ["c/values.yaml:1 action (read by c/templates/a.yaml:6 spec.validationFailureAction)"],
+                "{change:?}"
+            ),
+            Some(said) => assert!(
+                change.promote.is_none()
+                    && change.problem.as_deref().is_some_and(|p| p.contains(said)),
+                "{change:?}"
+            ),
+        }
+    }
+}
+
+/// verify78 F3: a policy held in a `kind: List` was "not found"; it is
+/// said to be a List's item, which polscan does not edit.
+#[test]
+fn a_policy_in_a_list_is_named_there() {
+    let list = format!(
+        "apiVersion: v1\nkind: List\nitems:\n- {}",
+        PLAIN.replace('\n', "\n  ").trim_end()
+    );
+    let files = repo(&[
+        ("policies/list.yaml", list.as_str()),
+        ("policies/kustomization.yaml", "resources:\n- list.yaml\n"),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert!(change.promote.is_none(), "{change:?}");
+    assert!(
+        change.problem.as_deref().is_some_and(|p| p.starts_with(
+            "ClusterPolicy require-team is an item of a List (policies/list.yaml (items[0]))"
+        )),
+        "{change:?}"
     );
 }
