@@ -212,3 +212,24 @@ fn an_unreadable_kubeconfig_is_named_once() {
     );
     assert_eq!(text.matches(&missing).count(), 1, "{text}");
 }
+
+/// walk78: a `KUBECONFIG` file that cannot be read is named once too
+/// (kube's message quoted it twice: `'"/path"'`).
+#[test]
+fn an_unreadable_kubeconfig_from_the_environment_is_named_once() {
+    let files = Files::new();
+    let missing = format!(
+        "{}/absent/kubeconfig",
+        files.write("x", "").trim_end_matches("/x")
+    );
+    let output = polscan(["scan"]).env("KUBECONFIG", &missing).output();
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{missing} (KUBECONFIG): cannot read it: No such file or directory"
+        )),
+        "{text}"
+    );
+    assert_eq!(text.matches(&missing).count(), 1, "{text}");
+}

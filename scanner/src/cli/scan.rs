@@ -257,7 +257,9 @@ fn incomplete_because(outcome: &ScanOutcome, record_failed: bool) -> String {
         reasons.push(if outcome.dry_run {
             "some policies could not be read or loaded".to_string()
         } else {
-            "some policies could not be read or loaded (only reports of resources that are gone were pruned; their stored results were kept)"
+            // "Only reports of resources that are gone" read as some
+            // were, after "no report was pruned" (walk78).
+            "some policies could not be read or loaded (no report but those of resources that are gone could be pruned; their stored results were kept)"
                 .to_string()
         });
     }
@@ -667,7 +669,9 @@ mod tests {
             policies_incomplete: true,
             ..ScanOutcome::default()
         };
-        assert!(incomplete_because(&outcome, false).contains("were pruned"));
+        // walk78: worded so that it holds when none was pruned too.
+        assert!(incomplete_because(&outcome, false)
+            .contains("no report but those of resources that are gone could be pruned"));
         outcome.dry_run = true;
         let line = incomplete_because(&outcome, false);
         assert!(!line.contains("pruned"), "{line}");

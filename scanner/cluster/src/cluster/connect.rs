@@ -51,14 +51,32 @@ pub async fn connect_with_server(
         }
         None if context.is_some() => Config::from_kubeconfig(&options)
             .await
-            .map_err(|err| ClusterError::Config(err.to_string()))?,
+            .map_err(|err| ClusterError::Config(unreadable_env_kubeconfig(err.to_string())))?,
         None => Config::infer()
             .await
-            .map_err(|err| ClusterError::Config(err.to_string()))?,
+            .map_err(|err| ClusterError::Config(unreadable_env_kubeconfig(err.to_string())))?,
     };
     let server = config.cluster_url.to_string();
     tracing::debug!(%server, "connecting");
     Ok((client_of(config)?, server))
+}
+
+/// kube's message for a `KUBECONFIG` file it cannot read quotes the path
+/// twice (walk78: `'"/tmp/k"'`): where a path `KUBECONFIG` lists cannot
+/// be read, the path once, then the cause, as for `--kubeconfig`; else
+/// kube's `message`.
+fn unreadable_env_kubeconfig(message: String) -> String {
+    let Some(paths) = std::env::var_os("KUBECONFIG") else {
+        return message;
+    };
+    std::env::split_paths(&paths)
+        .filter(|path| !path.as_os_str().is_empty())
+        .find_map(|path| {
+            std::fs::read(&path)
+                .err()
+                .map(|io| format!("{} (KUBECONFIG): cannot read it: {io}", path.display()))
+        })
+        .unwrap_or(message)
 }
 
 /// A client whose answers 429, 503 and 504 are retried [`RETRIES`] times,

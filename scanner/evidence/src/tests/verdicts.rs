@@ -2130,7 +2130,7 @@ fn a_rule_on_a_field_written_after_creation_has_no_evidence_for_creates() {
             .reasons
             .iter()
             .any(|r| r
-                .starts_with("no evidence for what only admission sees: CREATE requests for Pod")),
+                .starts_with("no evidence for what only admission sees, so no scan can make this policy GO: CREATE requests for Pod")),
         "{:?}",
         bound.reasons
     );

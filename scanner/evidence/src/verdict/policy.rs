@@ -968,7 +968,9 @@ fn undocumented_exceptions<'n>(
 
 fn admission_only_reason(info: &PolicyInfo) -> String {
     format!(
-        "no evidence for what only admission sees: {}; no scan judges these, so Enforce would block them with no evidence behind it — decide that switch from `polscan apply` on manifests of such requests, or from Kyverno's Audit events (where the policy judges more than these, move them into a policy of their own first: scans can then judge the rest)",
+        // What stays, whatever the scans show, first (walk78: a clean
+        // policy NO-GO for good read as a defect in the data).
+        "no evidence for what only admission sees, so no scan can make this policy GO: {}. Enforce would block such requests with no evidence behind it — decide that switch from `polscan apply` on the manifests of such requests, or from Kyverno's Audit events (where the policy judges more than these, move them into a policy of their own first: scans can then judge the rest)",
         info.admission_only.join("; ")
     )
 }
