@@ -4726,7 +4726,8 @@ fn kustomize_patches_of(
             .collect();
         let patches: Vec<&Value> = values
             .iter()
-            .flat_map(|value| patch_entries(value))
+            .flat_map(|value| patch_entries(value, folder))
+            .map(|(_, entry)| entry)
             .collect();
         let mut targets: Vec<Value> = patches
             .iter()
@@ -4791,26 +4792,32 @@ fn kustomize_patches_of(
     // strategic-merge patch) writing an action field (verify49 V49-15).
     let patch_file_writes = |path: &str, file: &repository::File| {
         let folder = path.rsplit_once('/').map_or("", |(dir, _)| dir);
-        file.documents
+        let values: Vec<&Value> = file
+            .documents
             .iter()
             .filter_map(|document| document.value.as_ref())
-            .flat_map(|value| {
-                [
-                    "/patches",
-                    "/patchesJson6902",
-                    "/spec/patches",
-                    "/patchesStrategicMerge",
-                    "/replacements",
-                ]
-                .into_iter()
-                .filter_map(|pointer| value.pointer(pointer)?.as_array())
-                .flatten()
-            })
-            .filter_map(|patch| patch.get("path").and_then(Value::as_str).or(patch.as_str()))
-            .any(|relative| {
-                repo.text(&joined(folder, relative))
-                    .is_some_and(|text| FIELDS.iter().any(|f| text.contains(f)))
-            })
+            .collect();
+        let replacement_files = values
+            .iter()
+            .filter_map(|value| value.get("replacements")?.as_array())
+            .flatten()
+            .filter_map(|entry| entry.get("path").and_then(Value::as_str))
+            .map(|relative| joined(folder, relative));
+        let patch_files = values
+            .iter()
+            .flat_map(|value| patch_entries(value, folder))
+            .filter(|(_, entry)| entry.get("patch").is_none())
+            .filter_map(|(base, entry)| {
+                let relative = entry
+                    .get("path")
+                    .and_then(Value::as_str)
+                    .or(entry.as_str().filter(|text| !text.contains('\n')))?;
+                Some(joined(&base, relative))
+            });
+        replacement_files.chain(patch_files).any(|file| {
+            repo.text(&file)
+                .is_some_and(|text| FIELDS.iter().any(|f| text.contains(f)))
+        })
     };
     // A kustomization listing a patch or replacement file polscan did not
     // read (not YAML by its name, say `audit.txt`: verify71 V71-1): what
@@ -4881,21 +4888,15 @@ fn kustomize_patches_of(
         file.documents
             .iter()
             .filter_map(|document| document.value.as_ref())
-            .flat_map(patch_entries)
-            .filter(|entry| entry.get("target").is_none_or(selects))
-            .any(|entry| {
-                let inline = entry
-                    .get("patch")
-                    .and_then(Value::as_str)
-                    .or(entry.as_str().filter(|text| text.contains('\n')));
-                let text = inline.or_else(|| {
-                    entry
-                        .get("path")
-                        .and_then(Value::as_str)
-                        .or(entry.as_str())
-                        .and_then(|relative| repo.text(&joined(folder, relative)))
-                });
-                text.is_some_and(|text| patch_body_holds_action(text, names, rule_level))
+            .flat_map(|value| patch_entries(value, folder))
+            .filter(|(_, entry)| entry.get("target").is_none_or(selects))
+            .any(|(base, entry)| match patch_body(repo, &base, entry) {
+                Ok(Some(text)) => {
+                    patch_body_holds_action(&text, names, rule_level, entry.get("target").is_some())
+                }
+                Ok(None) => false,
+                // A file not in the checkout (or not read) may write it.
+                Err(_) => true,
             })
     };
     let found: Vec<String> = repo
@@ -4974,29 +4975,39 @@ fn list_items(repo: &Repository, wanted: impl Fn(&Value) -> bool) -> Vec<String>
 }
 
 /// The patch entries of a kustomization (`patches`, `patchesJson6902`,
-/// `patchesStrategicMerge`), a Flux Kustomization (`spec.patches`), an
+/// `patchesStrategicMerge`), a Flux Kustomization (`spec.patches`, and
+/// v1beta2's `spec.patchesJson6902` / `spec.patchesStrategicMerge`), an
 /// Argo CD source's `kustomize.patches` and a HelmRelease's
-/// post-renderers: each an object (`patch`/`path`, `target`) or a string
-/// (a strategic-merge file or inline body).
-fn patch_entries(value: &Value) -> Vec<&Value> {
-    let mut patches: Vec<&Value> = [
-        "/patches",
-        "/patchesJson6902",
-        "/patchesStrategicMerge",
-        "/spec/patches",
-    ]
-    .into_iter()
-    .filter_map(|pointer| value.pointer(pointer)?.as_array())
-    .flatten()
-    .collect();
+/// post-renderers (v2beta's deprecated fields too): each an object
+/// (`patch`/`path`, `target`; a deprecated strategic-merge entry is the
+/// body itself) or a string (a strategic-merge file or inline body), with
+/// the folder its `path` is relative to — `folder` (the file's), or an
+/// Argo CD source's `path`, the kustomization Argo CD adds them to
+/// (verify79 V79-3).
+fn patch_entries<'a>(value: &'a Value, folder: &str) -> Vec<(String, &'a Value)> {
+    const KUSTOMIZE: [&str; 3] = ["patches", "patchesJson6902", "patchesStrategicMerge"];
+    let listed = |holder: &'a Value, prefix: &str| -> Vec<&'a Value> {
+        KUSTOMIZE
+            .iter()
+            .filter_map(|key| holder.pointer(&format!("{prefix}/{key}"))?.as_array())
+            .flatten()
+            .collect()
+    };
+    let mut patches: Vec<(String, &Value)> = listed(value, "")
+        .into_iter()
+        .chain(listed(value, "/spec"))
+        .map(|entry| (folder.to_string(), entry))
+        .collect();
     // An Argo CD Application's (or ApplicationSet template's) sources'.
     for source in argo_sources(value) {
+        let base = source
+            .get("path")
+            .and_then(Value::as_str)
+            .map_or_else(|| folder.to_string(), |path| joined("", path));
         patches.extend(
-            source
-                .pointer("/kustomize/patches")
-                .and_then(Value::as_array)
+            listed(source, "/kustomize")
                 .into_iter()
-                .flatten(),
+                .map(|entry| (base.clone(), entry)),
         );
     }
     for renderer in value
@@ -5006,14 +5017,50 @@ fn patch_entries(value: &Value) -> Vec<&Value> {
         .flatten()
     {
         patches.extend(
-            renderer
-                .pointer("/kustomize/patches")
-                .and_then(Value::as_array)
+            listed(renderer, "/kustomize")
                 .into_iter()
-                .flatten(),
+                .map(|entry| (folder.to_string(), entry)),
         );
     }
     patches
+}
+
+/// A patch entry's body: inline (`patch:` as text, or as the ops or
+/// object a deprecated field holds; a strategic-merge string holding
+/// YAML; a deprecated strategic-merge entry that is the body itself), or
+/// the text of the file its `path` names, relative to `folder`. `Err`
+/// (the file) when it names one the checkout does not hold, or polscan
+/// did not read: what it writes is not known.
+fn patch_body(repo: &Repository, folder: &str, entry: &Value) -> Result<Option<String>, String> {
+    if let Some(patch) = entry.get("patch") {
+        return Ok(Some(match patch.as_str() {
+            Some(text) => text.to_string(),
+            None => patch.to_string(),
+        }));
+    }
+    if let Some(text) = entry.as_str() {
+        if text.contains('\n') {
+            return Ok(Some(text.to_string()));
+        }
+    }
+    let relative = entry.get("path").and_then(Value::as_str).or(entry.as_str());
+    match relative {
+        Some(relative) => {
+            let file = joined(folder, relative);
+            match repo.text(&file) {
+                Some(text) => Ok(Some(text.to_string())),
+                None => Err(file),
+            }
+        }
+        // The body itself (Flux v1beta2's spec.patchesStrategicMerge).
+        None if ["kind", "metadata", "spec"]
+            .iter()
+            .any(|key| entry.get(*key).is_some()) =>
+        {
+            Ok(Some(entry.to_string()))
+        }
+        None => Ok(None),
+    }
 }
 
 /// Whether a patch body (`text`: JSON 6902 ops, or a strategic-merge
@@ -5026,9 +5073,38 @@ fn patch_entries(value: &Value) -> Vec<&Value> {
 /// custom resource's lists by replacing them whole (JSON merge patch), so
 /// the rules it writes are the policy's, actions and all. A body that does
 /// not parse may hold anything.
-fn patch_body_holds_action(text: &str, names: &[&str], rule_level: bool) -> bool {
+fn patch_body_holds_action(text: &str, names: &[&str], rule_level: bool, targeted: bool) -> bool {
     let parsed = documents(text, true);
     if parsed.iter().any(|document| document.value.is_none()) {
+        return true;
+    }
+    // An action key however it is spelled in the text (`failure\u0041ction`
+    // in JSON: verify79 V79-5), or a binding's `policyName` (repointing a
+    // binding moves its actions to another policy: V79-2).
+    fn writes_key(value: &Value) -> bool {
+        match value {
+            Value::Object(map) => map.iter().any(|(key, inner)| {
+                matches!(
+                    key.as_str(),
+                    "validationFailureAction"
+                        | "failureAction"
+                        | "validationActions"
+                        | "policyName"
+                ) || writes_key(inner)
+            }),
+            Value::Array(items) => items.iter().any(writes_key),
+            _ => false,
+        }
+    }
+    if parsed
+        .iter()
+        .filter_map(|document| document.value.as_ref())
+        .any(|value| match value {
+            // An op's value, not its own fields.
+            Value::Array(ops) => ops.iter().any(|op| op.get("value").is_some_and(writes_key)),
+            other => writes_key(other),
+        })
+    {
         return true;
     }
     let op_holds = |op: &Value| {
@@ -5045,6 +5121,7 @@ fn patch_body_holds_action(text: &str, names: &[&str], rule_level: bool) -> bool
                         .join(".");
                     // Below spec.rules, only a rule-level action is held.
                     dotted.is_empty()
+                        || dotted == "spec.policyName"
                         || (holds_action(&dotted)
                             && (rule_level
                                 || !dotted.starts_with("spec.rules")
@@ -5060,11 +5137,14 @@ fn patch_body_holds_action(text: &str, names: &[&str], rule_level: bool) -> bool
         .any(|value| match value {
             Value::Array(ops) => ops.iter().any(op_holds),
             Value::Object(body) => {
-                let named = body
-                    .get("metadata")
-                    .and_then(|m| m.get("name"))
-                    .and_then(Value::as_str)
-                    .is_none_or(|name| names.contains(&name));
+                // With a target, kustomize patches what the target
+                // selects, whatever name the body gives (verify79 V79-1).
+                let named = targeted
+                    || body
+                        .get("metadata")
+                        .and_then(|m| m.get("name"))
+                        .and_then(Value::as_str)
+                        .is_none_or(|name| names.contains(&name));
                 let spec_holds = match body.get("spec") {
                     None => false,
                     Some(Value::Object(spec)) => {
@@ -6837,10 +6917,18 @@ fn release_value_overrides(
                     ];
                     let giving: Vec<&str> = match source.get("helm") {
                         None => Vec::new(),
+                        // An empty one gives nothing either (verify79
+                        // V79-6: `valuesObject: {}`).
                         Some(Value::Object(helm)) => helm
-                            .keys()
-                            .map(String::as_str)
-                            .filter(|key| !NO_VALUES.contains(key))
+                            .iter()
+                            .filter(|(key, value)| {
+                                !NO_VALUES.contains(&key.as_str())
+                                    && !matches!(value, Value::Null)
+                                    && value.as_str().is_none_or(|text| !text.trim().is_empty())
+                                    && value.as_object().is_none_or(|map| !map.is_empty())
+                                    && value.as_array().is_none_or(|items| !items.is_empty())
+                            })
+                            .map(|(key, _)| key.as_str())
                             .collect(),
                         Some(_) => vec!["helm"],
                     };

@@ -6266,23 +6266,27 @@ fn an_overlay_replacing_what_holds_the_action_is_refused() {
     assert!(patch_body_holds_action(
         "- op: replace\n  path: /spec\n  value: {}\n",
         &["x"],
+        false,
         false
     ));
     assert!(!patch_body_holds_action(
         "- op: replace\n  path: /spec/rules/0/validate/message\n  value: m\n",
         &["x"],
-        true
+        true,
+        false
     ));
     assert!(patch_body_holds_action(
         "- op: remove\n  path: /spec/rules/0/validate/failureAction\n",
         &["x"],
+        false,
         false
     ));
     // A strategic-merge body of another policy holds nothing of this one.
     assert!(!patch_body_holds_action(
         "kind: ClusterPolicy\nmetadata: {name: other}\nspec:\n  rules: []\n",
         &["x"],
-        true
+        true,
+        false
     ));
 }
 
@@ -6298,6 +6302,8 @@ fn an_argo_cd_helm_block_without_values_is_no_refusal() {
     };
     for (helm, refused) in [
         ("      releaseName: policies\n      skipCrds: true\n", None),
+        // verify79 V79-6: empty values give nothing either.
+        ("      valuesObject: {}\n      values: ''\n", None),
         (
             "      releaseName: policies\n      valueFiles: [values-prod.yaml]\n",
             Some("apps/policies.yaml (an Argo CD Application's helm valueFiles)"),
@@ -6350,4 +6356,138 @@ fn a_policy_in_a_list_is_named_there() {
         )),
         "{change:?}"
     );
+}
+
+/// verify79: more patches that drop a rule-level action or repoint a
+/// binding, each refused — a targeted strategic-merge body of another
+/// name (V79-1); an Argo CD source's patch file, relative to the source's
+/// path (V79-3); Flux v1beta2's and HelmRelease v2beta's deprecated patch
+/// fields, whose patch is ops or an object (V79-4); an action key spelled
+/// with an escape (V79-5) — and a binding repointed to another policy
+/// (V79-2).
+#[test]
+fn patches_dropping_a_rule_level_action_are_refused_wherever_written() {
+    let rule_level = PLAIN
+        .replace(
+            "  validationFailureAction: \"Audit\"   # see the evidence\n",
+            "",
+        )
+        .replace(
+            "    validate:\n",
+            "    validate:\n      failureAction: Audit\n",
+        );
+    let restated = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: placeholder}\nspec:\n  rules:\n  - name: team\n    match: {any: [{resources: {kinds: [Pod]}}]}\n    validate: {message: prod, pattern: {metadata: {labels: {team: '?*'}}}}\n";
+    let flux = |path: &str, rest: &str| {
+        format!("apiVersion: kustomize.toolkit.fluxcd.io/v1beta2\nkind: Kustomization\nmetadata: {{name: prod, namespace: flux-system}}\nspec:\n  path: {path}\n  sourceRef: {{kind: GitRepository, name: flux-system}}\n{rest}")
+    };
+    let targeted_body = format!(
+        "resources:\n- ../../base\npatches:\n- target: {{kind: ClusterPolicy, name: require-team}}\n  patch: |-\n{}",
+        restated.lines().map(|l| format!("    {l}\n")).collect::<String>()
+    );
+    let argo = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: policies}\nspec:\n  source:\n    repoURL: https://example.com/r.git\n    path: base\n    kustomize:\n      patches:\n      - target: {kind: ClusterPolicy, name: require-team}\n        path: prod-ops.yaml\n  syncPolicy: {automated: {}}\n";
+    let ops = "- op: replace\n  path: /spec/rules/0/validate\n  value: {message: prod, pattern: {metadata: {labels: {team: '?*'}}}}\n";
+    let json6902 = "  patchesJson6902:\n  - target: {group: kyverno.io, version: v1, kind: ClusterPolicy, name: require-team}\n    patch:\n    - op: replace\n      path: /spec/rules/0/validate\n      value: {message: prod}\n";
+    let strategic = "  patchesStrategicMerge:\n  - apiVersion: kyverno.io/v1\n    kind: ClusterPolicy\n    metadata: {name: require-team}\n    spec:\n      rules:\n      - name: team\n        validate: {message: prod}\n";
+    let escaped = "resources:\n- ../../base\npatches:\n- target: {kind: ClusterPolicy, name: require-team}\n  patch: '[{\"op\": \"add\", \"path\": \"/spec/rules/0/validate/x\", \"value\": {\"failure\\u0041ction\": \"Audit\"}}]'\n";
+    let base = |policy: &str| {
+        vec![
+            ("base/p.yaml".to_string(), policy.to_string()),
+            (
+                "base/kustomization.yaml".to_string(),
+                "resources:\n- p.yaml\n".to_string(),
+            ),
+        ]
+    };
+    let overlay_ks = flux("./overlays/prod", "");
+    let cases: Vec<(&str, Vec<(String, String)>, &str)> = vec![
+        (
+            "V79-1",
+            [
+                base(&rule_level),
+                vec![
+                    (
+                        "overlays/prod/kustomization.yaml".into(),
+                        targeted_body.clone(),
+                    ),
+                    ("clusters/prod/ks.yaml".into(), overlay_ks.clone()),
+                ],
+            ]
+            .concat(),
+            "overlays/prod/kustomization.yaml may patch",
+        ),
+        (
+            "V79-3",
+            [
+                base(&rule_level),
+                vec![
+                    ("base/prod-ops.yaml".into(), ops.to_string()),
+                    ("apps/policies.yaml".into(), argo.to_string()),
+                ],
+            ]
+            .concat(),
+            "apps/policies.yaml may patch",
+        ),
+        (
+            "V79-4 patchesJson6902",
+            [
+                base(&rule_level),
+                vec![("clusters/prod/ks.yaml".into(), flux("./base", json6902))],
+            ]
+            .concat(),
+            "clusters/prod/ks.yaml may patch",
+        ),
+        (
+            "V79-4 patchesStrategicMerge",
+            [
+                base(&rule_level),
+                vec![("clusters/prod/ks.yaml".into(), flux("./base", strategic))],
+            ]
+            .concat(),
+            "clusters/prod/ks.yaml may patch",
+        ),
+        (
+            "V79-5",
+            [
+                base(PLAIN),
+                vec![
+                    (
+                        "overlays/prod/kustomization.yaml".into(),
+                        escaped.to_string(),
+                    ),
+                    ("clusters/prod/ks.yaml".into(), overlay_ks.clone()),
+                ],
+            ]
+            .concat(),
+            "overlays/prod/kustomization.yaml may patch",
+        ),
+    ];
+    for (label, files, said) in cases {
+        let borrowed: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(path, text)| (path.as_str(), text.as_str()))
+            .collect();
+        let change = plan(
+            &repo(&borrowed),
+            &cluster_policy("require-team"),
+            &[],
+            "require-team",
+        );
+        assert!(
+            change.promote.is_none() && change.problem.as_deref().is_some_and(|p| p.contains(said)),
+            "{label}: {change:?}"
+        );
+    }
+    // V79-2: a binding's policyName repointed by an op, or by a body.
+    assert!(patch_body_holds_action(
+        "- op: replace\n  path: /spec/policyName\n  value: other\n",
+        &["b"],
+        false,
+        true
+    ));
+    assert!(patch_body_holds_action(
+        "kind: ValidatingAdmissionPolicyBinding\nmetadata: {name: b}\nspec: {policyName: other}\n",
+        &["b"],
+        false,
+        false
+    ));
 }
