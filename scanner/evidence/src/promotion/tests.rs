@@ -6399,7 +6399,9 @@ fn patches_dropping_a_rule_level_action_are_refused_wherever_written() {
         ]
     };
     let overlay_ks = flux("./overlays/prod", "");
-    let cases: Vec<(&str, Vec<(String, String)>, &str)> = vec![
+    // (case, the checkout's files, what the reason says)
+    type Case<'a> = (&'a str, Vec<(String, String)>, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "V79-1",
             [
