@@ -107,7 +107,10 @@ impl PolicyDecision {
         let reasons = self.reasons.join("; ");
         match self.decision {
             Decision::RollBack => Some(("ROLL BACK TO AUDIT", reasons)),
-            Decision::Rescan => Some((
+            // An enforced policy's: what the scan did not confirm. A policy
+            // in Audit waits for a scan (its row says why); one alert per
+            // such policy would repeat the scan's error down the page.
+            Decision::Rescan if self.rollback_status.is_some() => Some((
                 "RESCAN",
                 format!("{reasons}; no rollback until a scan confirms what changed"),
             )),

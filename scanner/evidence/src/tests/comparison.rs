@@ -3,6 +3,7 @@
 //! different exceptions, and the pages' since section.
 
 use super::*;
+use crate::model::Decision;
 
 #[test]
 fn scans_that_applied_different_exceptions_are_not_compared_like_with_like() {
@@ -96,17 +97,25 @@ fn an_annotation_excuse_dropped_is_the_same_violation_not_a_new_one() {
     ));
     let comparison = compare::compare(&before, &after);
     assert!(comparison.new_violations.is_empty(), "{comparison:?}");
-    // No new fail; the violation stands under an enforced policy, which
-    // the first package (no --since) never checked: that calls for the
-    // rollback (walk34), not the annotation's removal.
+    // No new fail. The first package already called the enforced policy
+    // NO-GO on that violator, a fail to Kyverno (walk79: it read ENFORCED,
+    // not checked): nothing it left unchecked calls for a rollback now,
+    // and the violation, standing, keeps the decision NO-GO.
+    assert_eq!(
+        before.decisions[0].decision,
+        Decision::NoGo,
+        "{:?}",
+        before.decisions
+    );
     let check = &comparison.rollback_checks[0];
-    assert!(!check.conditions[0].met, "{comparison:?}");
+    assert!(check.conditions.iter().all(|c| !c.met), "{comparison:?}");
+    let mut after = after;
+    after.comparison = Some(comparison.clone());
+    let decided = crate::verdict::decision::decide(&after);
+    assert_eq!(decided[0].decision, Decision::NoGo, "{decided:?}");
     assert!(
-        check
-            .conditions
-            .iter()
-            .any(|c| c.met && c.condition.contains("or did not check")),
-        "{comparison:?}"
+        decided[0].reasons[0].contains("they stood in the previous package too"),
+        "{decided:?}"
     );
     // The resource is fixed: the annotation's violation is fixed too.
     let fixed = build(&input(

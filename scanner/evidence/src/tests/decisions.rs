@@ -279,11 +279,17 @@ fn an_enforced_policy_a_stopped_scan_did_not_confirm_is_rescan_not_roll_back() {
     );
     // Counted, and most urgent after a rollback.
     assert_eq!(after.decisions[0].policy, "enforced");
+    // The policy in Audit waits for a scan too, no team to contact
+    // (walk79): nothing is known to be wrong with it.
     assert!(
-        decision_summary(&after.decisions).starts_with("RESCAN 1 · GO 0"),
+        decision_summary(&after.decisions).starts_with("RESCAN 2 · GO 0"),
         "{}",
         decision_summary(&after.decisions)
     );
+    let clean = decision_of(&after, "clean");
+    assert_eq!(clean.decision, Decision::Rescan, "{clean:?}");
+    assert!(clean.contacts.is_empty(), "{clean:?}");
+    assert!(clean.alert().is_none(), "{clean:?}");
     let text = markdown::render(&after);
     assert!(!text.contains("ROLL BACK"), "{text}");
     assert!(
@@ -1859,4 +1865,72 @@ fn a_new_annotation_only_bypass_says_why_it_is_also_a_new_violation() {
         line.ends_with(": Kyverno's admission does not read the annotation"),
         "{line}"
     );
+}
+
+/// walk79: an enforced policy whose only violator is excused by a
+/// polscan.io/exception annotation (which Kyverno does not read) is not
+/// ENFORCED on the decision line, with or without --since.
+#[test]
+fn an_annotation_only_violator_keeps_an_enforced_policy_from_enforced() {
+    let evidence = build(&input(
+        vec![report(vec![
+            rule_result("strict", "check-team", "pass", "web"),
+            annotation_skipped("strict", "check-team", "vendor", "fail"),
+        ])],
+        vec![policy("strict", "Enforce", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    ));
+    let decided = decision::decide(&evidence);
+    assert_eq!(decided[0].decision, Decision::NoGo, "{decided:?}");
+    assert!(
+        decided[0].reasons[0].contains(
+            "Pod/vendor fail to Kyverno (skipped only by a polscan.io/exception annotation)"
+        ),
+        "{decided:?}"
+    );
+    // An annotation over a pass is no violation to Kyverno.
+    let passing = build(&input(
+        vec![report(vec![annotation_skipped(
+            "strict",
+            "check-team",
+            "vendor",
+            "pass",
+        )])],
+        vec![policy("strict", "Enforce", "2026-11-01T00:00:00Z")],
+        Some(scan(true, &[])),
+    ));
+    assert_eq!(
+        decision::decide(&passing)[0].decision,
+        Decision::Enforced,
+        "{:?}",
+        decision::decide(&passing)
+    );
+}
+
+/// walk79: after a failed scan, a policy in Audit whose only reasons are
+/// the scan's is RESCAN; one with a violation of its own stays NO-GO.
+#[test]
+fn a_failed_scan_alone_is_rescan_for_a_policy_in_audit() {
+    let judged = |results: Vec<Value>| {
+        let mut failed = scan(false, &[]);
+        failed.error = Some("reading policies, so nothing was scanned or pruned: bad.yaml: document 1: did not find expected ','".into());
+        let evidence = build(&input(
+            vec![report(results)],
+            vec![policy("clean", "Audit", "2026-11-01T00:00:00Z")],
+            Some(failed),
+        ));
+        decision::decide(&evidence).remove(0)
+    };
+    let clean = judged(vec![result("clean", "pass", "a", "p1")]);
+    assert_eq!(clean.decision, Decision::Rescan, "{clean:?}");
+    assert!(
+        clean.reasons[0].starts_with("the last scan failed: reading policies"),
+        "{clean:?}"
+    );
+    assert!(
+        clean.contacts.is_empty() && clean.rollback_status.is_none(),
+        "{clean:?}"
+    );
+    let failing = judged(vec![result("clean", "fail", "a", "p1")]);
+    assert_eq!(failing.decision, Decision::NoGo, "{failing:?}");
 }

@@ -97,7 +97,14 @@ pub fn decide(evidence: &Evidence) -> Vec<PolicyDecision> {
         })
         .collect();
     // Stable: evidence order within each decision.
-    decisions.sort_by_key(|d| d.decision);
+    // Among RESCANs, the enforced policies' first: only theirs may hide a
+    // rollback.
+    decisions.sort_by_key(|d| {
+        (
+            d.decision,
+            d.decision == Decision::Rescan && d.rollback_status.is_none(),
+        )
+    });
     decisions
 }
 
@@ -267,10 +274,18 @@ fn decide_policy(
         // Not "ENFORCED" on the decision line with them in the fine print
         // (walk39 F5): without --since nothing tells whether they are new
         // (a rollback condition); with it, they stood before. Fix them.
+        // A fail skipped only by a polscan.io/exception annotation is one
+        // to Kyverno too (walk79: ENFORCED beside it without --since).
         let enforced_violations: Vec<&Violation> = policy
             .violations
             .iter()
             .filter(|v| v.enforced() && &*v.result != "warn")
+            .chain(
+                policy
+                    .excused
+                    .iter()
+                    .filter(|v| v.annotation_only && v.enforced() && !v.passes_under_annotation()),
+            )
             .collect();
         if let Some(first) = enforced_violations.first().filter(|_| !info.admission_off) {
             decision.decision = Decision::NoGo;
@@ -278,7 +293,11 @@ fn decide_policy(
                 "enforced, with {} violation(s) Kyverno enforces now ({} {}{}): their next update is denied — fix them; {}",
                 enforced_violations.len(),
                 first.resource,
-                first.result,
+                if first.annotation_only {
+                    "fail to Kyverno (skipped only by a polscan.io/exception annotation)"
+                } else {
+                    &first.result
+                },
                 if enforced_violations.len() > 1 { ", …" } else { "" },
                 if check.is_some() {
                     "they stood in the previous package too (new ones would call for a rollback)"
@@ -369,6 +388,20 @@ fn decide_policy(
             );
             decision.reasons = undocumented_exceptions(policy);
         }
+        // Reasons of the last scan alone (it failed, did not finish, was a
+        // dry run, left no record): nothing is known to be wrong with the
+        // policy or its resources — rescan, no team to contact (walk79: an
+        // Audit policy NO-GO, its teams named, after a scan whose --policy
+        // file was malformed).
+        Verdict::NotReady | Verdict::NoEvidence
+            if !policy.reasons.is_empty() && policy.reasons.iter().all(|r| is_scan_reason(r)) =>
+        {
+            decision.decision = Decision::Rescan;
+            decision.reasons = vec![shorten(&policy.reasons[0])];
+            decision.instructions = vec![
+                "rescan (polscan scan, as the CronJob runs it) once the cause is fixed, then make the package again: the last scan judged nothing".into(),
+            ];
+        }
         Verdict::NotReady | Verdict::NoEvidence => {
             decision.decision = Decision::NoGo;
             decision.reasons = policy
@@ -387,6 +420,19 @@ fn decide_policy(
         }
     }
     decision
+}
+
+/// A reason about the last scan, not the policy: it failed, did not
+/// finish, was a dry run, or left no record (`verdict::reasons`).
+fn is_scan_reason(reason: &str) -> bool {
+    [
+        "the last scan failed: ",
+        "the last scan did not finish (",
+        "the last scan was a dry run",
+        "no record of the scan the reports come from",
+    ]
+    .iter()
+    .any(|prefix| reason.starts_with(prefix))
 }
 
 /// GO, WAIT: the PolicyExceptions the verdict rests on that do not say who
