@@ -138,7 +138,9 @@ pub(super) async fn scan_once(
         Ok(Ok(outcome)) => outcome,
         Ok(Err(not_recordable)) => {
             if held.is_none() {
-                say!("warning: the run was not recorded: it did not get the run's Lease");
+                // Not necessarily another scan's doing (walk79: read so
+                // with the server down): the cause is the error below.
+                say!("warning: the run was not recorded: it stopped before it held the run's Lease (the error below says why)");
             }
             release(held, tokio::time::Instant::now() + RECORD_GRACE).await;
             return (Err(not_recordable), true);
@@ -165,7 +167,7 @@ pub(super) async fn scan_once(
     let recording = record_to.filter(|_| !dry_run && held.is_some());
     if let (Some((namespace, name)), false, false) = (record_to, dry_run, refused) {
         if held.is_none() {
-            say!("warning: the run was not recorded: it did not get the run's Lease of {namespace}/{name}");
+            say!("warning: the run was not recorded: it stopped before it held the run's Lease of {namespace}/{name} (the error below says why)");
         }
     }
     if let (Some((namespace, name)), true) = (recording, refused) {
