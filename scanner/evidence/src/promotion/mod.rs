@@ -740,6 +740,11 @@ fn plan_inner(
                 setting.file
             ));
         }
+        if let Some(why) = action_left_alone(repo, policy, &setting.file) {
+            return Err(format!(
+                "{why}: a Git change of the action does not reach the cluster, so no patch is made; switch it in the cluster (the kubectl command), or remove that setting first"
+            ));
+        }
         if let Some(Delivery::Elsewhere(applied)) = delivery_of(repo, &setting.file) {
             return Err(format!(
                 "{} is applied by none of the Flux Kustomizations and Argo CD Applications in the checkout (they apply {}), so the cluster's policy comes from elsewhere, or from no file here; a patch of it would change nothing",
@@ -1268,6 +1273,201 @@ fn chart_version_notes(repo: &Repository, settings: &[Setting]) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// Flux's annotations that keep it from updating an object: `reconcile:
+/// disabled` (never applied again), `ssa: IfNotPresent` (created, never
+/// updated) and `ssa: Ignore` (skipped) — fluxcd/kustomize-controller's
+/// `kustomize.toolkit.fluxcd.io/` annotations.
+const FLUX_LEAVES_ALONE: [(&str, &str); 3] = [
+    ("kustomize.toolkit.fluxcd.io/reconcile", "disabled"),
+    ("kustomize.toolkit.fluxcd.io/ssa", "IfNotPresent"),
+    ("kustomize.toolkit.fluxcd.io/ssa", "Ignore"),
+];
+
+/// Why a delivery would not apply a change of the action in `file` (the
+/// policy's document, or its binding's), verify80 V80-1: Flux leaves the
+/// object alone ([`FLUX_LEAVES_ALONE`], on the document, in a
+/// kustomization's `commonAnnotations` or a Flux Kustomization's
+/// `commonMetadata` that builds it), or an Argo CD Application (or
+/// ApplicationSet, or argocd-cm's `resource.customizations`) ignores
+/// differences of the field (`ignoreDifferences` selecting the kind and
+/// name, by a JSON pointer holding the action, any `jqPathExpressions`,
+/// or `managedFieldsManagers`): the commit changes Git, not the cluster.
+fn action_left_alone(repo: &Repository, policy: &PolicyRef<'_>, file: &str) -> Option<String> {
+    let vap = policy.kind == "ValidatingAdmissionPolicy";
+    let kinds: &[&str] = if vap {
+        &["ValidatingAdmissionPolicyBinding"]
+    } else {
+        std::slice::from_ref(&policy.kind)
+    };
+    let flux_annotation = |annotations: &serde_json::Map<String, Value>| {
+        FLUX_LEAVES_ALONE.iter().find_map(|(key, value)| {
+            (annotations.get(*key).and_then(Value::as_str) == Some(*value))
+                .then(|| format!("{key}: {value}"))
+        })
+    };
+    let text_annotation = |text: &str| {
+        FLUX_LEAVES_ALONE.iter().find_map(|(key, value)| {
+            text.lines()
+                .any(|line| {
+                    line.trim()
+                        .strip_prefix(key)
+                        .and_then(|rest| rest.trim_start_matches(['"', '\'']).strip_prefix(':'))
+                        .is_some_and(|v| unquote(v.split(" #").next().unwrap_or(v)) == *value)
+                })
+                .then(|| format!("{key}: {value}"))
+        })
+    };
+    let own = repo.files.get(file)?;
+    for document in &own.documents {
+        let ours = document.identity.as_ref().is_some_and(|identity| {
+            kinds.contains(&identity.kind.as_str())
+                && if vap {
+                    identity.policy_name.as_deref() == Some(policy.name)
+                } else {
+                    identity.name == policy.name
+                }
+        });
+        if !ours {
+            continue;
+        }
+        let found = match &document.value {
+            Some(value) => value
+                .pointer("/metadata/annotations")
+                .and_then(Value::as_object)
+                .and_then(flux_annotation),
+            // A template, not YAML until rendered: its text.
+            None => text_annotation(&own.text),
+        };
+        if let Some(found) = found {
+            return Some(format!(
+                "{file} carries {found}, so Flux does not update the object"
+            ));
+        }
+    }
+    for (path, other) in &repo.files {
+        let Some(found) = text_annotation(&other.text) else {
+            continue;
+        };
+        let builds = if is_kustomization_file(path) {
+            kustomization_applies_to(repo, path, file)
+        } else {
+            other.text.contains("kustomize.toolkit.fluxcd.io/")
+                && other.text.contains("commonMetadata")
+                && delivery_patches_reach(repo, other, &[file])
+        };
+        if builds {
+            return Some(format!(
+                "{path} gives what it builds, {file} among them, {found}, so Flux does not update the object"
+            ));
+        }
+    }
+    // Argo CD's ignoreDifferences.
+    let selects = |entry: &Value| {
+        let text = |key: &str| entry.get(key).and_then(Value::as_str);
+        let names: Vec<&str> = if vap {
+            own.documents
+                .iter()
+                .filter_map(|d| d.identity.as_ref())
+                .filter(|i| i.policy_name.as_deref() == Some(policy.name))
+                .map(|i| i.name.as_str())
+                .collect()
+        } else {
+            vec![policy.name]
+        };
+        text("kind").is_none_or(|kind| kinds.contains(&kind))
+            && text("name").is_none_or(|name| names.contains(&name))
+    };
+    let covers = |entry: &Value| {
+        let listed = |key: &str| {
+            entry
+                .get(key)
+                .and_then(Value::as_array)
+                .map_or(&[][..], Vec::as_slice)
+        };
+        listed("jsonPointers")
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|pointer| {
+                let dotted = pointer
+                    .trim_start_matches('/')
+                    .split('/')
+                    .map(|token| token.replace("~1", "/").replace("~0", "~"))
+                    .collect::<Vec<_>>()
+                    .join(".");
+                dotted.is_empty() || holds_action(&dotted)
+            })
+            || !listed("jqPathExpressions").is_empty()
+            || !listed("managedFieldsManagers").is_empty()
+    };
+    for (path, other) in &repo.files {
+        for value in other.documents.iter().filter_map(|d| d.value.as_ref()) {
+            let api = value
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
+            if api.starts_with("argoproj.io/") {
+                let entries = [
+                    "/spec/ignoreDifferences",
+                    "/spec/template/spec/ignoreDifferences",
+                ]
+                .iter()
+                .filter_map(|pointer| value.pointer(pointer)?.as_array())
+                .flatten();
+                if entries
+                    .into_iter()
+                    .any(|entry| selects(entry) && covers(entry))
+                {
+                    return Some(format!(
+                        "{path}: the Argo CD {kind} ignores differences of the field holding the action (ignoreDifferences)"
+                    ));
+                }
+            }
+            // argocd-cm's system-wide ignoreDifferences, per group_kind or
+            // for all.
+            let argocd_cm = kind == "ConfigMap"
+                && value.pointer("/metadata/name").and_then(Value::as_str) == Some("argocd-cm");
+            if argocd_cm {
+                let customized = value
+                    .get("data")
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flatten()
+                    .filter(|(key, _)| {
+                        key.strip_prefix("resource.customizations.ignoreDifferences.")
+                            .is_some_and(|what| {
+                                what == "all"
+                                    || kinds.iter().any(|k| what.ends_with(&format!("_{k}")))
+                            })
+                    })
+                    .filter_map(|(_, text)| text.as_str())
+                    .any(|text| {
+                        [
+                            "ailureAction",
+                            "validationActions",
+                            "jqPathExpressions",
+                            "managedFieldsManagers",
+                            "/spec\n",
+                            "/spec/rules",
+                        ]
+                        .iter()
+                        .any(|needle| text.contains(needle))
+                            || text.lines().any(|l| {
+                                l.trim().trim_start_matches("- ").trim_matches(['"', '\''])
+                                    == "/spec"
+                            })
+                    });
+                if customized {
+                    return Some(format!(
+                        "{path}: argocd-cm's resource.customizations ignore differences of the field holding the action"
+                    ));
+                }
+            }
+        }
+    }
+    None
 }
 
 /// What keeps a commit of the patched files from reaching a cluster

@@ -6493,3 +6493,100 @@ fn patches_dropping_a_rule_level_action_are_refused_wherever_written() {
         false
     ));
 }
+
+/// verify80 V80-1: where the delivery leaves the object or its action
+/// alone — Flux's `reconcile: disabled` / `ssa: IfNotPresent` on the
+/// document or by a kustomization's commonAnnotations, Argo CD's
+/// ignoreDifferences on a pointer holding the action — a Git patch never
+/// reaches the cluster: refused. ignoreDifferences of other fields or
+/// kinds is no reason.
+#[test]
+fn a_delivery_that_leaves_the_action_alone_gets_no_patch() {
+    let annotated = |key: &str, value: &str| {
+        PLAIN.replace(
+            "  name: require-team\n",
+            &format!("  name: require-team\n  annotations:\n    {key}: {value}\n"),
+        )
+    };
+    let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: prod, namespace: flux-system}\nspec:\n  path: ./policies\n  sourceRef: {kind: GitRepository, name: flux-system}\n";
+    let argo = |ignore: &str| {
+        format!("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: policies}}\nspec:\n  source: {{repoURL: https://example.com/r.git, path: policies}}\n  syncPolicy: {{automated: {{}}, syncOptions: [RespectIgnoreDifferences=true]}}\n  ignoreDifferences:\n{ignore}")
+    };
+    let ssa = annotated("kustomize.toolkit.fluxcd.io/ssa", "IfNotPresent");
+    let disabled = annotated("kustomize.toolkit.fluxcd.io/reconcile", "disabled");
+    let common = "resources:\n- p.yaml\ncommonAnnotations:\n  kustomize.toolkit.fluxcd.io/reconcile: disabled\n";
+    let pointer = argo("  - group: kyverno.io\n    kind: ClusterPolicy\n    jsonPointers: [/spec/validationFailureAction]\n");
+    let jq = argo("  - kind: ClusterPolicy\n    name: require-team\n    jqPathExpressions: ['.spec.validationFailureAction']\n");
+    let refused: [(&str, Vec<(&str, &str)>, &str); 5] = [
+        (
+            "ssa",
+            vec![
+                ("policies/p.yaml", ssa.as_str()),
+                ("clusters/prod/ks.yaml", flux),
+            ],
+            "kustomize.toolkit.fluxcd.io/ssa: IfNotPresent",
+        ),
+        (
+            "reconcile",
+            vec![
+                ("policies/p.yaml", disabled.as_str()),
+                ("clusters/prod/ks.yaml", flux),
+            ],
+            "kustomize.toolkit.fluxcd.io/reconcile: disabled",
+        ),
+        (
+            "commonAnnotations",
+            vec![
+                ("policies/p.yaml", PLAIN),
+                ("policies/kustomization.yaml", common),
+                ("clusters/prod/ks.yaml", flux),
+            ],
+            "policies/kustomization.yaml gives what it builds",
+        ),
+        (
+            "jsonPointers",
+            vec![
+                ("policies/p.yaml", PLAIN),
+                ("apps/policies.yaml", pointer.as_str()),
+            ],
+            "ignores differences",
+        ),
+        (
+            "jqPathExpressions",
+            vec![
+                ("policies/p.yaml", PLAIN),
+                ("apps/policies.yaml", jq.as_str()),
+            ],
+            "ignores differences",
+        ),
+    ];
+    for (label, files, said) in refused {
+        let change = plan(
+            &repo(&files),
+            &cluster_policy("require-team"),
+            &[],
+            "require-team",
+        );
+        assert!(
+            change.promote.is_none()
+                && change
+                    .problem
+                    .as_deref()
+                    .is_some_and(|p| p.contains(said) && p.contains("does not reach the cluster")),
+            "{label}: {change:?}"
+        );
+    }
+    // Other fields, or another kind: patched.
+    for ignore in [
+        "  - kind: ClusterPolicy\n    jsonPointers: [/metadata/labels]\n",
+        "  - group: apps\n    kind: Deployment\n    jsonPointers: [/spec/replicas]\n",
+    ] {
+        let app = argo(ignore);
+        let files = repo(&[
+            ("policies/p.yaml", PLAIN),
+            ("apps/policies.yaml", app.as_str()),
+        ]);
+        let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+        assert!(change.promote.is_some(), "{ignore}: {change:?}");
+    }
+}
