@@ -4585,6 +4585,33 @@ fn locate(
             });
         }
     }
+    // A copy nothing in the checkout delivers (a Kyverno CLI test's, a
+    // fixture's) beside one a delivery applies is not the cluster's: left
+    // alone, and said (verify80 V80-3: every such repository was refused).
+    let undelivered =
+        |site: &Site<'_>| matches!(delivery_of(repo, site.file), Some(Delivery::Elsewhere(_)));
+    let mut copies_left: Vec<String> = Vec::new();
+    let keys: BTreeSet<(bool, &str)> = sites
+        .iter()
+        .map(|site| (site.role == Role::Binding, site.name))
+        .collect();
+    for key in keys {
+        let of_key = |site: &Site<'_>| (site.role == Role::Binding, site.name) == key;
+        let (delivered, left): (Vec<bool>, Vec<bool>) = sites
+            .iter()
+            .filter(|site| of_key(site))
+            .map(|site| !undelivered(site))
+            .partition(|delivered| *delivered);
+        if delivered.len() == 1 && !left.is_empty() {
+            copies_left.extend(
+                sites
+                    .iter()
+                    .filter(|site| of_key(site) && undelivered(site))
+                    .map(|site| format!("{}:{}", site.file, site.start + 1)),
+            );
+            sites.retain(|site| !of_key(site) || !undelivered(site));
+        }
+    }
     // Each document exactly once: two copies (a base and an overlay, two
     // charts) leave open which one the cluster gets.
     let mut by_document: BTreeMap<(bool, &str), Vec<&Site<'_>>> = BTreeMap::new();
@@ -4853,6 +4880,12 @@ fn locate(
     }
     settings.sort_by(|a, b| (&a.file, a.first_line()).cmp(&(&b.file, b.first_line())));
     settings.dedup();
+    if !copies_left.is_empty() {
+        notes.push(format!(
+            "not patched: {} — a copy no Flux Kustomization or Argo CD Application in the checkout applies (a test's or a fixture's, say); change it too if it should follow",
+            copies_left.join(", ")
+        ));
+    }
     Ok(Located {
         settings,
         notes,

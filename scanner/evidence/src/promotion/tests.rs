@@ -6590,3 +6590,49 @@ fn a_delivery_that_leaves_the_action_alone_gets_no_patch() {
         assert!(change.promote.is_some(), "{ignore}: {change:?}");
     }
 }
+
+/// verify80 V80-3: a copy of the policy nothing in the checkout delivers
+/// (a Kyverno CLI test's) beside the delivered one no longer refuses the
+/// patch: the delivered file is patched, the copy named in a note. With
+/// no delivery in the checkout, two copies still leave it open.
+#[test]
+fn an_undelivered_copy_beside_the_delivered_policy_is_noted_not_refused() {
+    let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: prod, namespace: flux-system}\nspec:\n  path: ./policies\n  sourceRef: {kind: GitRepository, name: flux-system}\n";
+    let test = "apiVersion: cli.kyverno.io/v1alpha1\nkind: Test\nmetadata: {name: require-team}\npolicies: [policy.yaml]\nresources: [resource.yaml]\n";
+    let files = repo(&[
+        ("policies/p.yaml", PLAIN),
+        ("tests/require-team/policy.yaml", PLAIN),
+        ("tests/require-team/kyverno-test.yaml", test),
+        ("clusters/prod/ks.yaml", flux),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert_eq!(
+        change.locations,
+        ["policies/p.yaml:7 spec.validationFailureAction"],
+        "{change:?}"
+    );
+    assert!(
+        change
+            .notes
+            .iter()
+            .any(|n| n.starts_with("not patched: tests/require-team/policy.yaml:1")),
+        "{change:?}"
+    );
+    let nothing_delivers = repo(&[
+        ("policies/p.yaml", PLAIN),
+        ("tests/require-team/policy.yaml", PLAIN),
+    ]);
+    let change = plan(
+        &nothing_delivers,
+        &cluster_policy("require-team"),
+        &[],
+        "require-team",
+    );
+    assert!(
+        change
+            .problem
+            .as_deref()
+            .is_some_and(|p| p.contains("is written in several places")),
+        "{change:?}"
+    );
+}
