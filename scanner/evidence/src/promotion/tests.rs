@@ -6517,7 +6517,9 @@ fn a_delivery_that_leaves_the_action_alone_gets_no_patch() {
     let common = "resources:\n- p.yaml\ncommonAnnotations:\n  kustomize.toolkit.fluxcd.io/reconcile: disabled\n";
     let pointer = argo("  - group: kyverno.io\n    kind: ClusterPolicy\n    jsonPointers: [/spec/validationFailureAction]\n");
     let jq = argo("  - kind: ClusterPolicy\n    name: require-team\n    jqPathExpressions: ['.spec.validationFailureAction']\n");
-    let refused: [(&str, Vec<(&str, &str)>, &str); 5] = [
+    // (case, the checkout's files, what the reason says)
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
+    let refused: [Case; 5] = [
         (
             "ssa",
             vec![
