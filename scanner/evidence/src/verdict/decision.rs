@@ -399,7 +399,7 @@ fn decide_policy(
             decision.decision = Decision::Rescan;
             decision.reasons = vec![shorten(&policy.reasons[0])];
             decision.instructions = vec![
-                "rescan (polscan scan, as the CronJob runs it) once the cause is fixed, then make the package again: the last scan judged nothing".into(),
+                "once the cause is fixed, scan again with a record (polscan scan --last-run-configmap, as the CronJob runs it; offline, polscan apply --run-record), then make the package again: the last scan judged nothing".into(),
             ];
         }
         Verdict::NotReady | Verdict::NoEvidence => {
