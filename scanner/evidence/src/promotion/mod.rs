@@ -1275,6 +1275,33 @@ fn chart_version_notes(repo: &Repository, settings: &[Setting]) -> Vec<String> {
         .collect()
 }
 
+/// Whether `file` sits in a test's folder: its own folder or the one
+/// above holds a Kyverno CLI test (`kind: Test` of `cli.kyverno.io`, or a
+/// `kyverno-test.yaml`) or a Chainsaw test (`chainsaw-test.yaml`, or
+/// `kind: Test` of `chainsaw.kyverno.io`).
+fn in_a_test_folder(repo: &Repository, file: &str) -> bool {
+    let folder = file.rsplit_once('/').map_or("", |(dir, _)| dir);
+    let parent = folder.rsplit_once('/').map_or("", |(dir, _)| dir);
+    let is_test = |path: &str, text: &str| {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        matches!(name, "kyverno-test.yaml" | "chainsaw-test.yaml")
+            || ((text.contains("cli.kyverno.io/") || text.contains("chainsaw.kyverno.io/"))
+                && text.lines().any(|line| line.trim() == "kind: Test"))
+    };
+    // The folder, and the one above unless that is the checkout's root.
+    let folders: Vec<&str> = if folder.is_empty() {
+        vec![""]
+    } else if parent.is_empty() {
+        vec![folder]
+    } else {
+        vec![folder, parent]
+    };
+    repo.files.iter().any(|(path, other)| {
+        let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+        folders.contains(&dir) && is_test(path, &other.text)
+    })
+}
+
 /// Flux's annotations that keep it from updating an object: `reconcile:
 /// disabled` (never applied again), `ssa: IfNotPresent` (created, never
 /// updated) and `ssa: Ignore` (skipped) — fluxcd/kustomize-controller's
@@ -4585,11 +4612,16 @@ fn locate(
             });
         }
     }
-    // A copy nothing in the checkout delivers (a Kyverno CLI test's, a
-    // fixture's) beside one a delivery applies is not the cluster's: left
-    // alone, and said (verify80 V80-3: every such repository was refused).
-    let undelivered =
-        |site: &Site<'_>| matches!(delivery_of(repo, site.file), Some(Delivery::Elsewhere(_)));
+    // A copy in a test's folder (a Kyverno CLI test's or a Chainsaw
+    // test's) that nothing in the checkout delivers, beside one copy that
+    // is not, is not the cluster's: left alone, and said (verify80 V80-3:
+    // every such repository was refused). Only a test's: a copy merely
+    // undelivered here may be the cluster's, delivered from another
+    // repository (verify60 w1: prod's copy, with only staging's delivery
+    // in the checkout).
+    let undelivered = |site: &Site<'_>| {
+        in_a_test_folder(repo, site.file) && delivery_of(repo, site.file).is_some()
+    };
     let mut copies_left: Vec<String> = Vec::new();
     let keys: BTreeSet<(bool, &str)> = sites
         .iter()
@@ -4882,7 +4914,7 @@ fn locate(
     settings.dedup();
     if !copies_left.is_empty() {
         notes.push(format!(
-            "not patched: {} — a copy no Flux Kustomization or Argo CD Application in the checkout applies (a test's or a fixture's, say); change it too if it should follow",
+            "not patched: {} — a copy in a test's folder, which nothing in the checkout applies; change it too if the test should follow",
             copies_left.join(", ")
         ));
     }

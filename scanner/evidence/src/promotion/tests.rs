@@ -6620,6 +6620,27 @@ fn an_undelivered_copy_beside_the_delivered_policy_is_noted_not_refused() {
             .any(|n| n.starts_with("not patched: tests/require-team/policy.yaml:1")),
         "{change:?}"
     );
+    // A copy merely undelivered here may be the cluster's, delivered
+    // from another repository (verify60 w1): still refused.
+    let staging = flux.replace("./policies", "./policies/staging");
+    let environments = repo(&[
+        ("policies/prod/p.yaml", PLAIN),
+        ("policies/staging/p.yaml", PLAIN),
+        ("clusters/staging/ks.yaml", staging.as_str()),
+    ]);
+    let change = plan(
+        &environments,
+        &cluster_policy("require-team"),
+        &[],
+        "require-team",
+    );
+    assert!(
+        change
+            .problem
+            .as_deref()
+            .is_some_and(|p| p.contains("is written in several places")),
+        "{change:?}"
+    );
     let nothing_delivers = repo(&[
         ("policies/p.yaml", PLAIN),
         ("tests/require-team/policy.yaml", PLAIN),
