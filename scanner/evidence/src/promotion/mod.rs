@@ -1417,12 +1417,7 @@ fn action_left_alone(repo: &Repository, policy: &PolicyRef<'_>, file: &str) -> O
             .iter()
             .filter_map(Value::as_str)
             .any(|pointer| {
-                let dotted = pointer
-                    .trim_start_matches('/')
-                    .split('/')
-                    .map(|token| token.replace("~1", "/").replace("~0", "~"))
-                    .collect::<Vec<_>>()
-                    .join(".");
+                let dotted = dotted_path(pointer);
                 dotted.is_empty() || holds_action(&dotted)
             })
             || !listed("jqPathExpressions").is_empty()
@@ -5328,6 +5323,18 @@ fn patch_body(repo: &Repository, folder: &str, entry: &Value) -> Result<Option<S
     }
 }
 
+/// An RFC 6901 JSON pointer (`/spec/rules/0/validate`) as kustomize's
+/// dotted field path (`spec.rules.0.validate`), its `~1` and `~0`
+/// unescaped; empty for the whole document.
+fn dotted_path(pointer: &str) -> String {
+    pointer
+        .trim_start_matches('/')
+        .split('/')
+        .map(|token| token.replace("~1", "/").replace("~0", "~"))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
 /// Whether a patch body (`text`: JSON 6902 ops, or a strategic-merge
 /// object, YAML or JSON) may set, replace or drop the action of a policy
 /// named in `names`: an op whose `path` or `from` holds the action
@@ -5377,13 +5384,7 @@ fn patch_body_holds_action(text: &str, names: &[&str], rule_level: bool, targete
             op.get(*field)
                 .and_then(Value::as_str)
                 .is_some_and(|pointer| {
-                    // RFC 6901 to kustomize's dotted field path.
-                    let dotted = pointer
-                        .trim_start_matches('/')
-                        .split('/')
-                        .map(|token| token.replace("~1", "/").replace("~0", "~"))
-                        .collect::<Vec<_>>()
-                        .join(".");
+                    let dotted = dotted_path(pointer);
                     // Below spec.rules, only a rule-level action is held.
                     dotted.is_empty()
                         || dotted == "spec.policyName"
