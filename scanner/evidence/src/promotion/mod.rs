@@ -1328,9 +1328,14 @@ fn action_left_alone(repo: &Repository, policy: &PolicyRef<'_>, file: &str) -> O
     } else {
         std::slice::from_ref(&policy.kind)
     };
-    let flux_annotation = |annotations: &serde_json::Map<String, Value>| {
+    // As fluxcd/pkg/ssa reads them: in the labels or the annotations,
+    // the value compared without case (verify81: `Disabled`, a label).
+    let flux_annotation = |metadata: &Value| {
         FLUX_LEAVES_ALONE.iter().find_map(|(key, value)| {
-            (annotations.get(*key).and_then(Value::as_str) == Some(*value))
+            ["labels", "annotations"]
+                .iter()
+                .filter_map(|field| metadata.get(*field)?.get(*key)?.as_str())
+                .any(|found| found.eq_ignore_ascii_case(value))
                 .then(|| format!("{key}: {value}"))
         })
     };
@@ -1341,7 +1346,9 @@ fn action_left_alone(repo: &Repository, policy: &PolicyRef<'_>, file: &str) -> O
                     line.trim()
                         .strip_prefix(key)
                         .and_then(|rest| rest.trim_start_matches(['"', '\'']).strip_prefix(':'))
-                        .is_some_and(|v| unquote(v.split(" #").next().unwrap_or(v)) == *value)
+                        .is_some_and(|v| {
+                            unquote(v.split(" #").next().unwrap_or(v)).eq_ignore_ascii_case(value)
+                        })
                 })
                 .then(|| format!("{key}: {value}"))
         })
@@ -1360,10 +1367,7 @@ fn action_left_alone(repo: &Repository, policy: &PolicyRef<'_>, file: &str) -> O
             continue;
         }
         let found = match &document.value {
-            Some(value) => value
-                .pointer("/metadata/annotations")
-                .and_then(Value::as_object)
-                .and_then(flux_annotation),
+            Some(value) => value.get("metadata").and_then(flux_annotation),
             // A template, not YAML until rendered: its text.
             None => text_annotation(&own.text),
         };
@@ -1373,18 +1377,43 @@ fn action_left_alone(repo: &Repository, policy: &PolicyRef<'_>, file: &str) -> O
             ));
         }
     }
+    // A kustomization or Flux Kustomization building the file that gives
+    // the annotation: by commonAnnotations, commonMetadata, or a patch,
+    // inline or in a file (verify81: a patch file's was missed).
     for (path, other) in &repo.files {
-        let Some(found) = text_annotation(&other.text) else {
-            continue;
-        };
+        let flux_kustomization = other
+            .documents
+            .iter()
+            .filter_map(|d| d.value.as_ref())
+            .any(|v| {
+                v.get("kind").and_then(Value::as_str) == Some("Kustomization")
+                    && v.get("apiVersion")
+                        .and_then(Value::as_str)
+                        .is_some_and(|api| api.starts_with("kustomize.toolkit.fluxcd.io/"))
+            });
         let builds = if is_kustomization_file(path) {
             kustomization_applies_to(repo, path, file)
         } else {
-            other.text.contains("kustomize.toolkit.fluxcd.io/")
-                && other.text.contains("commonMetadata")
-                && delivery_patches_reach(repo, other, &[file])
+            flux_kustomization && delivery_patches_reach(repo, other, &[file])
         };
-        if builds {
+        if !builds {
+            continue;
+        }
+        let folder = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        let patch_files: Vec<String> = other
+            .documents
+            .iter()
+            .filter_map(|d| d.value.as_ref())
+            .flat_map(|value| patch_entries(value, folder))
+            .filter_map(|(base, entry)| match patch_body(repo, &base, entry) {
+                Ok(Some(text)) if entry.get("patch").is_none() => Some(text),
+                _ => None,
+            })
+            .collect();
+        let found = std::iter::once(other.text.as_str())
+            .chain(patch_files.iter().map(String::as_str))
+            .find_map(text_annotation);
+        if let Some(found) = found {
             return Some(format!(
                 "{path} gives what it builds, {file} among them, {found}, so Flux does not update the object"
             ));
@@ -1420,8 +1449,19 @@ fn action_left_alone(repo: &Repository, policy: &PolicyRef<'_>, file: &str) -> O
                 let dotted = dotted_path(pointer);
                 dotted.is_empty() || holds_action(&dotted)
             })
-            || !listed("jqPathExpressions").is_empty()
+            // Kyverno's own Argo CD snippet ignores the autogen rules
+            // (`select(.name|test("autogen-."))`): not the action Git sets
+            // (verify81). Any other jq may reach it.
+            || listed("jqPathExpressions")
+                .iter()
+                .any(|jq| jq.as_str().is_none_or(|jq| !jq.contains("autogen")))
             || !listed("managedFieldsManagers").is_empty()
+    };
+    // A YAML text of ignoreDifferences (argocd-cm's): read, else taken
+    // to cover it.
+    let text_covers = |text: &str| {
+        let parsed = documents(text, true);
+        parsed.is_empty() || parsed.iter().any(|d| d.value.as_ref().is_none_or(&covers))
     };
     for (path, other) in &repo.files {
         for value in other.documents.iter().filter_map(|d| d.value.as_ref()) {
@@ -1438,9 +1478,16 @@ fn action_left_alone(repo: &Repository, policy: &PolicyRef<'_>, file: &str) -> O
                 .iter()
                 .filter_map(|pointer| value.pointer(pointer)?.as_array())
                 .flatten();
-                if entries
-                    .into_iter()
-                    .any(|entry| selects(entry) && covers(entry))
+                // Added per Application by a templatePatch (a Go template,
+                // not read here): taken to cover it.
+                let patched = value
+                    .pointer("/spec/templatePatch")
+                    .and_then(Value::as_str)
+                    .is_some_and(|text| text.contains("ignoreDifferences"));
+                if patched
+                    || entries
+                        .into_iter()
+                        .any(|entry| selects(entry) && covers(entry))
                 {
                     return Some(format!(
                         "{path}: the Argo CD {kind} ignores differences of the field holding the action (ignoreDifferences)"
@@ -1452,9 +1499,8 @@ fn action_left_alone(repo: &Repository, policy: &PolicyRef<'_>, file: &str) -> O
             let argocd_cm = kind == "ConfigMap"
                 && value.pointer("/metadata/name").and_then(Value::as_str) == Some("argocd-cm");
             if argocd_cm {
-                let customized = value
-                    .get("data")
-                    .and_then(Value::as_object)
+                let data = value.get("data").and_then(Value::as_object);
+                let per_key = data
                     .into_iter()
                     .flatten()
                     .filter(|(key, _)| {
@@ -1465,22 +1511,24 @@ fn action_left_alone(repo: &Repository, policy: &PolicyRef<'_>, file: &str) -> O
                             })
                     })
                     .filter_map(|(_, text)| text.as_str())
-                    .any(|text| {
-                        [
-                            "ailureAction",
-                            "validationActions",
-                            "jqPathExpressions",
-                            "managedFieldsManagers",
-                            "/spec\n",
-                            "/spec/rules",
-                        ]
-                        .iter()
-                        .any(|needle| text.contains(needle))
-                            || text.lines().any(|l| {
-                                l.trim().trim_start_matches("- ").trim_matches(['"', '\''])
-                                    == "/spec"
-                            })
+                    .any(text_covers);
+                // The older single key: `group/Kind: {ignoreDifferences: |…}`
+                // (verify81 A5).
+                let legacy = data
+                    .and_then(|data| data.get("resource.customizations")?.as_str())
+                    .is_some_and(|text| {
+                        documents(text, true).iter().any(|d| match &d.value {
+                            None => true,
+                            Some(Value::Object(map)) => map.iter().any(|(gk, custom)| {
+                                kinds.iter().any(|k| gk.ends_with(&format!("/{k}")))
+                                    && custom.get("ignoreDifferences").is_some_and(|ignore| {
+                                        ignore.as_str().is_none_or(text_covers)
+                                    })
+                            }),
+                            Some(_) => false,
+                        })
                     });
+                let customized = per_key || legacy;
                 if customized {
                     return Some(format!(
                         "{path}: argocd-cm's resource.customizations ignore differences of the field holding the action"
@@ -4629,7 +4677,13 @@ fn locate(
             .filter(|site| of_key(site))
             .map(|site| !undelivered(site))
             .partition(|delivered| *delivered);
-        if delivered.len() == 1 && !left.is_empty() {
+        // The copy left must be one a delivery here applies (verify81
+        // T1: with no delivery in the checkout, a stale copy was patched).
+        let kept_applied = sites
+            .iter()
+            .filter(|site| of_key(site) && !undelivered(site))
+            .all(|site| delivery_of(repo, site.file).is_none());
+        if delivered.len() == 1 && !left.is_empty() && kept_applied {
             copies_left.extend(
                 sites
                     .iter()

@@ -6659,3 +6659,84 @@ fn an_undelivered_copy_beside_the_delivered_policy_is_noted_not_refused() {
         "{change:?}"
     );
 }
+
+/// verify81: more ways a delivery leaves the action alone — Flux's
+/// marker as a label or in another case, added by an overlay's patch
+/// file; Argo CD's ignoreDifferences added by an ApplicationSet's
+/// templatePatch or in argocd-cm's older single key — are refused;
+/// Kyverno's own autogen snippet is not. A copy beside a Kyverno test
+/// with no delivery in the checkout is no test copy to set aside.
+#[test]
+fn more_deliveries_that_leave_the_action_alone() {
+    let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: prod, namespace: flux-system}\nspec:\n  path: ./overlays/prod\n  sourceRef: {kind: GitRepository, name: flux-system}\n";
+    let labelled = PLAIN.replace(
+        "  name: require-team\n",
+        "  name: require-team\n  labels:\n    kustomize.toolkit.fluxcd.io/reconcile: Disabled\n",
+    );
+    let overlay = "resources:\n- ../../base\npatches:\n- path: hold.yaml\n";
+    let hold = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: require-team\n  annotations:\n    kustomize.toolkit.fluxcd.io/reconcile: disabled\n";
+    let base = "resources:\n- p.yaml\n";
+    let set = "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: policies}\nspec:\n  generators: [{list: {elements: [{env: prod}]}}]\n  template:\n    metadata: {name: 'policies-{{env}}'}\n    spec:\n      source: {repoURL: https://example.com/r.git, path: base}\n      syncPolicy: {automated: {}}\n  templatePatch: |\n    spec:\n      ignoreDifferences:\n      - kind: ClusterPolicy\n        jsonPointers: [/spec/validationFailureAction]\n";
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: argocd-cm, namespace: argocd}\ndata:\n  resource.customizations: |\n    kyverno.io/ClusterPolicy:\n      ignoreDifferences: |\n        jsonPointers:\n        - /spec/validationFailureAction\n";
+    let app = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: policies}\nspec:\n  source: {repoURL: https://example.com/r.git, path: base}\n  syncPolicy: {automated: {}}\n";
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Option<&'a str>);
+    let cases: [Case; 5] = [
+        (
+            "label, another case",
+            vec![("base/p.yaml", labelled.as_str()), ("base/kustomization.yaml", base), ("overlays/prod/kustomization.yaml", "resources:\n- ../../base\n"), ("clusters/prod/ks.yaml", flux)],
+            Some("kustomize.toolkit.fluxcd.io/reconcile: disabled"),
+        ),
+        (
+            "a patch file",
+            vec![("base/p.yaml", PLAIN), ("base/kustomization.yaml", base), ("overlays/prod/kustomization.yaml", overlay), ("overlays/prod/hold.yaml", hold), ("clusters/prod/ks.yaml", flux)],
+            Some("overlays/prod/kustomization.yaml gives what it builds"),
+        ),
+        (
+            "templatePatch",
+            vec![("base/p.yaml", PLAIN), ("argocd/set.yaml", set)],
+            Some("ignores differences"),
+        ),
+        (
+            "argocd-cm's single key",
+            vec![("base/p.yaml", PLAIN), ("argocd/app.yaml", app), ("argocd/cm.yaml", cm)],
+            Some("argocd-cm's resource.customizations"),
+        ),
+        (
+            "Kyverno's autogen snippet",
+            vec![("base/p.yaml", PLAIN), ("argocd/app.yaml", &*Box::leak(format!("{app}  ignoreDifferences:\n  - group: kyverno.io\n    kind: ClusterPolicy\n    jqPathExpressions: ['.spec.rules[] | select(.name|test(\"autogen-.\"))']\n").into_boxed_str()))],
+            None,
+        ),
+    ];
+    for (label, files, refused) in cases {
+        let change = plan(
+            &repo(&files),
+            &cluster_policy("require-team"),
+            &[],
+            "require-team",
+        );
+        match refused {
+            Some(said) => assert!(
+                change.promote.is_none()
+                    && change.problem.as_deref().is_some_and(|p| p.contains(said)),
+                "{label}: {change:?}"
+            ),
+            None => assert!(change.promote.is_some(), "{label}: {change:?}"),
+        }
+    }
+    // verify81 T1: no delivery here; the copy beside the Kyverno test is
+    // the real one, `legacy/` a stale copy: still refused.
+    let test = "apiVersion: cli.kyverno.io/v1alpha1\nkind: Test\nmetadata: {name: t}\npolicies: [require-team.yaml]\n";
+    let files = repo(&[
+        ("policies/require-team.yaml", PLAIN),
+        ("policies/kyverno-test.yaml", test),
+        ("legacy/require-team.yaml", PLAIN),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert!(
+        change
+            .problem
+            .as_deref()
+            .is_some_and(|p| p.contains("is written in several places")),
+        "{change:?}"
+    );
+}
