@@ -204,11 +204,23 @@ impl ScanRecord {
             time.map_or_else(|| "unknown".to_string(), |t| t.to_rfc3339())
         };
         Some(if self.changed_after_start(last_changed) {
-            format!(
-                "changed at {} after the last scan started ({})",
-                when(last_changed),
-                when(self.started)
-            )
+            // Both times are whole seconds: in the same second, which came
+            // first is not known, and the change is taken to be later
+            // (walk80: "changed at T after the last scan started (T)").
+            let same_second = matches!((last_changed, self.started),
+                (Some(changed), Some(started)) if changed.timestamp() == started.timestamp());
+            if same_second {
+                format!(
+                    "changed at {}, the second the last scan started: which came first is not known, so it is taken to have changed after",
+                    when(last_changed)
+                )
+            } else {
+                format!(
+                    "changed at {} after the last scan started ({})",
+                    when(last_changed),
+                    when(self.started)
+                )
+            }
         } else if last_changed.is_none() {
             // A file (walk39 F8): a Git copy lacks the defaults the API
             // server filled into what the scan read, so it differs unchanged.

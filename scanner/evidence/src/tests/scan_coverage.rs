@@ -81,8 +81,9 @@ fn a_change_in_the_second_the_scan_started_counts_as_after_it() {
     let policy_tied = judge("2026-11-20T10:00:00Z", "2026-11-20T09:59:59Z");
     assert_eq!(policy_tied.verdict, Verdict::NotReady);
     assert!(
+        // Said as a tie, not as "after" beside the same time (walk80).
         policy_tied.reasons.iter().any(|r| r.contains(
-            "the policy changed at 2026-11-20T10:00:00+00:00 after the last scan started"
+            "the policy changed at 2026-11-20T10:00:00+00:00, the second the last scan started: which came first is not known"
         )),
         "{:?}",
         policy_tied.reasons
