@@ -1378,42 +1378,113 @@ fn action_left_alone(repo: &Repository, policy: &PolicyRef<'_>, file: &str) -> O
         }
     }
     // A kustomization or Flux Kustomization building the file that gives
-    // the annotation: by commonAnnotations, commonMetadata, or a patch,
-    // inline or in a file (verify81: a patch file's was missed).
+    // the marker: by commonAnnotations, commonLabels, labels,
+    // commonMetadata, or a patch, inline or in a file, in any YAML form
+    // (verify81, verify82: quoted keys, flow maps, `pairs`, JSON 6902
+    // paths with `~1` were missed). Read from the parsed content, as
+    // JSON: the marker's key (or its pointer form) and one of its values
+    // anywhere in it. A Flux Kustomization's own metadata is not what it
+    // builds.
+    let marker_in = |json: &str| {
+        let lower = json.to_ascii_lowercase();
+        FLUX_LEAVES_ALONE.iter().find_map(|(key, value)| {
+            let pointer = key.replace('/', "~1");
+            ((lower.contains(&key.to_ascii_lowercase())
+                || lower.contains(&pointer.to_ascii_lowercase()))
+                && lower.contains(&format!("\"{}\"", value.to_ascii_lowercase())))
+            .then(|| format!("{key}: {value}"))
+        })
+    };
+    let names_here: Vec<&str> = if vap {
+        own.documents
+            .iter()
+            .filter_map(|d| d.identity.as_ref())
+            .filter(|i| i.policy_name.as_deref() == Some(policy.name))
+            .map(|i| i.name.as_str())
+            .collect()
+    } else {
+        vec![policy.name]
+    };
     for (path, other) in &repo.files {
-        let flux_kustomization = other
-            .documents
-            .iter()
-            .filter_map(|d| d.value.as_ref())
-            .any(|v| {
-                v.get("kind").and_then(Value::as_str) == Some("Kustomization")
-                    && v.get("apiVersion")
-                        .and_then(Value::as_str)
-                        .is_some_and(|api| api.starts_with("kustomize.toolkit.fluxcd.io/"))
-            });
-        let builds = if is_kustomization_file(path) {
-            kustomization_applies_to(repo, path, file)
-        } else {
-            flux_kustomization && delivery_patches_reach(repo, other, &[file])
-        };
-        if !builds {
-            continue;
-        }
         let folder = path.rsplit_once('/').map_or("", |(dir, _)| dir);
-        let patch_files: Vec<String> = other
+        let values: Vec<&Value> = other
             .documents
             .iter()
             .filter_map(|d| d.value.as_ref())
-            .flat_map(|value| patch_entries(value, folder))
-            .filter_map(|(base, entry)| match patch_body(repo, &base, entry) {
-                Ok(Some(text)) if entry.get("patch").is_none() => Some(text),
-                _ => None,
-            })
             .collect();
-        let found = std::iter::once(other.text.as_str())
-            .chain(patch_files.iter().map(String::as_str))
-            .find_map(text_annotation);
-        if let Some(found) = found {
+        let mut searched: Vec<String> = Vec::new();
+        if is_kustomization_file(path) {
+            if !kustomization_applies_to(repo, path, file) {
+                continue;
+            }
+            // Its transformers; its patches below, by what they select.
+            searched.extend(values.iter().map(|v| {
+                let mut rest = (*v).clone();
+                if let Some(map) = rest.as_object_mut() {
+                    for key in ["patches", "patchesJson6902", "patchesStrategicMerge"] {
+                        map.remove(key);
+                    }
+                }
+                rest.to_string()
+            }));
+        } else {
+            for value in &values {
+                let flux = value.get("kind").and_then(Value::as_str) == Some("Kustomization")
+                    && value
+                        .get("apiVersion")
+                        .and_then(Value::as_str)
+                        .is_some_and(|api| api.starts_with("kustomize.toolkit.fluxcd.io/"));
+                let builds = flux
+                    && value
+                        .pointer("/spec/path")
+                        .and_then(Value::as_str)
+                        .is_none_or(|built| folder_builds(repo, &joined("", built), file));
+                if builds {
+                    if let Some(part) = value.pointer("/spec/commonMetadata") {
+                        searched.push(part.to_string());
+                    }
+                    // Its patches below; an empty mark that it builds it.
+                    searched.push(String::new());
+                }
+            }
+            if searched.is_empty() {
+                continue;
+            }
+        }
+        // Its patches that may select the policy (by their target's kind
+        // and name, as kustomize's anchored patterns), inline or in a
+        // file, parsed.
+        let may_select = |entry: &Value| {
+            let pattern_matches = |pattern: &str, candidates: &[&str]| {
+                regex::Regex::new(&format!("^(?:{pattern})$"))
+                    .map_or(true, |re| candidates.iter().any(|c| re.is_match(c)))
+            };
+            entry.get("target").is_none_or(|target| {
+                target
+                    .get("kind")
+                    .and_then(Value::as_str)
+                    .is_none_or(|kind| pattern_matches(kind, kinds))
+                    && target
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .is_none_or(|name| pattern_matches(name, &names_here))
+            })
+        };
+        for value in &values {
+            for (base, entry) in patch_entries(value, folder) {
+                if !may_select(entry) {
+                    continue;
+                }
+                if let Ok(Some(text)) = patch_body(repo, &base, entry) {
+                    searched.extend(
+                        documents(&text, true)
+                            .into_iter()
+                            .map(|d| d.value.map_or(text.clone(), |v| v.to_string())),
+                    );
+                }
+            }
+        }
+        if let Some(found) = searched.iter().find_map(|json| marker_in(json)) {
             return Some(format!(
                 "{path} gives what it builds, {file} among them, {found}, so Flux does not update the object"
             ));
@@ -1432,8 +1503,11 @@ fn action_left_alone(repo: &Repository, policy: &PolicyRef<'_>, file: &str) -> O
         } else {
             vec![policy.name]
         };
-        text("kind").is_none_or(|kind| kinds.contains(&kind))
-            && text("name").is_none_or(|name| names.contains(&name))
+        // Argo CD matches them as globs (glob.Match): one with a `*` or
+        // `?` may select the policy (verify82 G1).
+        let glob = |pattern: &str| pattern.contains(['*', '?', '[']);
+        text("kind").is_none_or(|kind| glob(kind) || kinds.contains(&kind))
+            && text("name").is_none_or(|name| glob(name) || names.contains(&name))
     };
     let covers = |entry: &Value| {
         let listed = |key: &str| {
@@ -1454,7 +1528,14 @@ fn action_left_alone(repo: &Repository, policy: &PolicyRef<'_>, file: &str) -> O
             // (verify81). Any other jq may reach it.
             || listed("jqPathExpressions")
                 .iter()
-                .any(|jq| jq.as_str().is_none_or(|jq| !jq.contains("autogen")))
+                .any(|jq| {
+                    jq.as_str().is_none_or(|jq| {
+                        !jq.contains("autogen")
+                            || ["not", "ailureAction", "validationActions"]
+                                .iter()
+                                .any(|word| jq.contains(word))
+                    })
+                })
             || !listed("managedFieldsManagers").is_empty()
     };
     // A YAML text of ignoreDifferences (argocd-cm's): read, else taken
@@ -1483,7 +1564,13 @@ fn action_left_alone(repo: &Repository, policy: &PolicyRef<'_>, file: &str) -> O
                 let patched = value
                     .pointer("/spec/templatePatch")
                     .and_then(Value::as_str)
-                    .is_some_and(|text| text.contains("ignoreDifferences"));
+                    .is_some_and(|text| {
+                        // For this kind, any kind, or one it cannot tell.
+                        text.contains("ignoreDifferences")
+                            && (kinds.iter().any(|k| text.contains(k))
+                                || text.contains('*')
+                                || !text.contains("kind"))
+                    });
                 if patched
                     || entries
                         .into_iter()
@@ -1507,6 +1594,7 @@ fn action_left_alone(repo: &Repository, policy: &PolicyRef<'_>, file: &str) -> O
                         key.strip_prefix("resource.customizations.ignoreDifferences.")
                             .is_some_and(|what| {
                                 what == "all"
+                                    || what.contains(['*', '?', '['])
                                     || kinds.iter().any(|k| what.ends_with(&format!("_{k}")))
                             })
                     })
@@ -1535,6 +1623,33 @@ fn action_left_alone(repo: &Repository, policy: &PolicyRef<'_>, file: &str) -> O
                     ));
                 }
             }
+        }
+        // argocd-cm's key given another way — the argo-cd chart's
+        // `configs.cm`, a configMapGenerator — for this kind, all, or a
+        // glob (verify82 G2, G3): not read here, so taken to cover it.
+        let parsed_cm = other
+            .documents
+            .iter()
+            .filter_map(|d| d.value.as_ref())
+            .any(|v| {
+                v.get("kind").and_then(Value::as_str) == Some("ConfigMap")
+                    && v.pointer("/metadata/name").and_then(Value::as_str) == Some("argocd-cm")
+            });
+        const KEY: &str = "resource.customizations.ignoreDifferences.";
+        let elsewhere = !parsed_cm
+            && other.text.match_indices(KEY).any(|(at, _)| {
+                let what: String = other.text[at + KEY.len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || "._-*?[]".contains(*c))
+                    .collect();
+                what == "all"
+                    || what.contains(['*', '?', '['])
+                    || kinds.iter().any(|k| what.ends_with(&format!("_{k}")))
+            });
+        if elsewhere {
+            return Some(format!(
+                "{path} sets argocd-cm's {KEY}… for this kind (through a chart's values or a generator, not read here): Argo CD may ignore differences of the field holding the action"
+            ));
         }
     }
     None

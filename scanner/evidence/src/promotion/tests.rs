@@ -6740,3 +6740,79 @@ fn more_deliveries_that_leave_the_action_alone() {
         "{change:?}"
     );
 }
+
+/// verify82: Flux's marker in any YAML form a build gives it — a quoted
+/// key, a flow map in commonLabels, `labels: pairs`, a JSON 6902 path
+/// with `~1` — refuses; one on another policy's patch, or on a Flux
+/// Kustomization building another folder, does not. Argo CD's glob kinds
+/// and argocd-cm keys set through a chart's values refuse; an
+/// ApplicationSet templatePatch for another kind does not.
+#[test]
+fn a_delivery_leaving_the_action_alone_is_read_in_any_form() {
+    let flux = |path: &str| {
+        format!("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {{name: prod, namespace: flux-system}}\nspec:\n  path: {path}\n  sourceRef: {{kind: GitRepository, name: flux-system}}\n")
+    };
+    let other = PLAIN.replace("require-team", "require-owner");
+    let with_overlay = |overlay: &str| {
+        let prod = flux("./overlays/prod");
+        let files = repo(&[
+            ("base/p.yaml", PLAIN),
+            ("base/o.yaml", other.as_str()),
+            (
+                "base/kustomization.yaml",
+                "resources:\n- p.yaml\n- o.yaml\n",
+            ),
+            ("overlays/prod/kustomization.yaml", overlay),
+            ("clusters/prod/ks.yaml", prod.as_str()),
+        ]);
+        plan(&files, &cluster_policy("require-team"), &[], "require-team")
+    };
+    for overlay in [
+        "resources:\n- ../../base\ncommonAnnotations:\n  \"kustomize.toolkit.fluxcd.io/reconcile\": disabled\n",
+        "resources:\n- ../../base\ncommonLabels: {kustomize.toolkit.fluxcd.io/ssa: IfNotPresent}\n",
+        "resources:\n- ../../base\nlabels:\n- pairs: {kustomize.toolkit.fluxcd.io/ssa: Ignore}\n",
+        "resources:\n- ../../base\npatches:\n- target: {kind: ClusterPolicy}\n  patch: |-\n    - op: add\n      path: /metadata/annotations/kustomize.toolkit.fluxcd.io~1ssa\n      value: IfNotPresent\n",
+    ] {
+        let change = with_overlay(overlay);
+        assert!(
+            change.problem.as_deref().is_some_and(|p| p.contains("so Flux does not update the object")),
+            "{overlay}: {change:?}"
+        );
+    }
+    // On the other policy only: patched.
+    let change = with_overlay("resources:\n- ../../base\npatches:\n- target: {kind: ClusterPolicy, name: require-owner}\n  patch: |-\n    - op: add\n      path: /metadata/annotations/kustomize.toolkit.fluxcd.io~1reconcile\n      value: disabled\n");
+    assert!(change.promote.is_some(), "{change:?}");
+    // A Flux Kustomization of another folder, marked itself: patched.
+    let infra = flux("./infra").replace(
+        "metadata: {name: prod, namespace: flux-system}",
+        "metadata:\n  name: infra\n  namespace: flux-system\n  annotations: {kustomize.toolkit.fluxcd.io/reconcile: disabled}",
+    );
+    let policies = flux("./policies");
+    let files = repo(&[
+        ("policies/p.yaml", PLAIN),
+        ("clusters/prod/policies.yaml", policies.as_str()),
+        ("clusters/prod/infra.yaml", infra.as_str()),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert!(change.promote.is_some(), "{change:?}");
+    // Argo CD.
+    let app = |ignore: &str| {
+        format!("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: policies}}\nspec:\n  source: {{repoURL: https://example.com/r.git, path: policies}}\n  syncPolicy: {{automated: {{}}}}\n{ignore}")
+    };
+    let glob = app("  ignoreDifferences:\n  - group: '*'\n    kind: '*'\n    jsonPointers: [/spec/validationFailureAction]\n");
+    let chart = app("").replace("path: policies}", "path: policies}\n  sources:\n  - repoURL: https://argoproj.github.io/argo-helm\n    chart: argo-cd\n    helm:\n      valuesObject:\n        configs:\n          cm:\n            resource.customizations.ignoreDifferences.kyverno.io_ClusterPolicy: |\n              jsonPointers: [/spec/validationFailureAction]\n");
+    for (label, app) in [("glob", glob.as_str()), ("chart values", chart.as_str())] {
+        let files = repo(&[("policies/p.yaml", PLAIN), ("argocd/app.yaml", app)]);
+        let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+        assert!(change.promote.is_none(), "{label}: {change:?}");
+    }
+    let set = "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: apps}\nspec:\n  generators: [{list: {elements: [{env: prod}]}}]\n  template:\n    metadata: {name: 'apps-{{env}}'}\n    spec:\n      source: {repoURL: https://example.com/other.git, path: apps}\n  templatePatch: |\n    spec:\n      ignoreDifferences:\n      - group: apps\n        kind: Deployment\n        jsonPointers: [/spec/replicas]\n";
+    let plain = app("");
+    let files = repo(&[
+        ("policies/p.yaml", PLAIN),
+        ("argocd/app.yaml", plain.as_str()),
+        ("argocd/set.yaml", set),
+    ]);
+    let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+    assert!(change.promote.is_some(), "{change:?}");
+}
