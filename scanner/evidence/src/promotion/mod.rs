@@ -1312,6 +1312,38 @@ const FLUX_LEAVES_ALONE: [(&str, &str); 3] = [
     ("kustomize.toolkit.fluxcd.io/ssa", "Ignore"),
 ];
 
+/// `key: value` of the first [`FLUX_LEAVES_ALONE`] marker `value` (parsed
+/// YAML) gives anywhere: a key with its value (any case), or a JSON 6902
+/// op whose `path` ends in the key (`~1` for its `/`) with that value.
+fn flux_marker_in(value: &Value) -> Option<String> {
+    let matches = |found: &Value, wanted: &str| {
+        found
+            .as_str()
+            .is_some_and(|text| text.eq_ignore_ascii_case(wanted))
+    };
+    match value {
+        Value::Object(map) => {
+            let direct = FLUX_LEAVES_ALONE.iter().find(|(key, wanted)| {
+                map.iter()
+                    .any(|(k, v)| k.eq_ignore_ascii_case(key) && matches(v, wanted))
+            });
+            let by_op = FLUX_LEAVES_ALONE.iter().find(|(key, wanted)| {
+                let pointer = format!("/{}", key.replace('/', "~1"));
+                map.get("path").and_then(Value::as_str).is_some_and(|path| {
+                    path.to_ascii_lowercase()
+                        .ends_with(&pointer.to_ascii_lowercase())
+                }) && map.get("value").is_some_and(|v| matches(v, wanted))
+            });
+            direct
+                .or(by_op)
+                .map(|(key, wanted)| format!("{key}: {wanted}"))
+                .or_else(|| map.values().find_map(flux_marker_in))
+        }
+        Value::Array(items) => items.iter().find_map(flux_marker_in),
+        _ => None,
+    }
+}
+
 /// Why a delivery would not apply a change of the action in `file` (the
 /// policy's document, or its binding's), verify80 V80-1: Flux leaves the
 /// object alone ([`FLUX_LEAVES_ALONE`], on the document, in a
@@ -1381,20 +1413,11 @@ fn action_left_alone(repo: &Repository, policy: &PolicyRef<'_>, file: &str) -> O
     // the marker: by commonAnnotations, commonLabels, labels,
     // commonMetadata, or a patch, inline or in a file, in any YAML form
     // (verify81, verify82: quoted keys, flow maps, `pairs`, JSON 6902
-    // paths with `~1` were missed). Read from the parsed content, as
-    // JSON: the marker's key (or its pointer form) and one of its values
-    // anywhere in it. A Flux Kustomization's own metadata is not what it
-    // builds.
-    let marker_in = |json: &str| {
-        let lower = json.to_ascii_lowercase();
-        FLUX_LEAVES_ALONE.iter().find_map(|(key, value)| {
-            let pointer = key.replace('/', "~1");
-            ((lower.contains(&key.to_ascii_lowercase())
-                || lower.contains(&pointer.to_ascii_lowercase()))
-                && lower.contains(&format!("\"{}\"", value.to_ascii_lowercase())))
-            .then(|| format!("{key}: {value}"))
-        })
-    };
+    // paths with `~1` were missed). Read from the parsed content: a key
+    // with its value (any case), or a JSON 6902 op whose path ends in the
+    // key; not a key and a value apart (verify83: `reconcile: enabled`
+    // beside `prune: disabled`). A Flux Kustomization's own metadata is
+    // not what it builds; generatorOptions reach only generated objects.
     let names_here: Vec<&str> = if vap {
         own.documents
             .iter()
@@ -1412,21 +1435,31 @@ fn action_left_alone(repo: &Repository, policy: &PolicyRef<'_>, file: &str) -> O
             .iter()
             .filter_map(|d| d.value.as_ref())
             .collect();
-        let mut searched: Vec<String> = Vec::new();
+        // What it gives what it builds, and the documents whose patches
+        // count.
+        let mut searched: Vec<Value> = Vec::new();
+        let mut patching: Vec<&Value> = Vec::new();
         if is_kustomization_file(path) {
             if !kustomization_applies_to(repo, path, file) {
                 continue;
             }
-            // Its transformers; its patches below, by what they select.
-            searched.extend(values.iter().map(|v| {
-                let mut rest = (*v).clone();
+            for value in &values {
+                let mut rest = (*value).clone();
                 if let Some(map) = rest.as_object_mut() {
-                    for key in ["patches", "patchesJson6902", "patchesStrategicMerge"] {
+                    for key in [
+                        "patches",
+                        "patchesJson6902",
+                        "patchesStrategicMerge",
+                        "generatorOptions",
+                        "configMapGenerator",
+                        "secretGenerator",
+                    ] {
                         map.remove(key);
                     }
                 }
-                rest.to_string()
-            }));
+                searched.push(rest);
+                patching.push(value);
+            }
         } else {
             for value in &values {
                 let flux = value.get("kind").and_then(Value::as_str) == Some("Kustomization")
@@ -1441,50 +1474,54 @@ fn action_left_alone(repo: &Repository, policy: &PolicyRef<'_>, file: &str) -> O
                         .is_none_or(|built| folder_builds(repo, &joined("", built), file));
                 if builds {
                     if let Some(part) = value.pointer("/spec/commonMetadata") {
-                        searched.push(part.to_string());
+                        searched.push(part.clone());
                     }
-                    // Its patches below; an empty mark that it builds it.
-                    searched.push(String::new());
+                    patching.push(value);
                 }
             }
-            if searched.is_empty() {
+            if patching.is_empty() {
                 continue;
             }
         }
-        // Its patches that may select the policy (by their target's kind
-        // and name, as kustomize's anchored patterns), inline or in a
-        // file, parsed.
-        let may_select = |entry: &Value| {
-            let pattern_matches = |pattern: &str, candidates: &[&str]| {
-                regex::Regex::new(&format!("^(?:{pattern})$"))
-                    .map_or(true, |re| candidates.iter().any(|c| re.is_match(c)))
-            };
-            entry.get("target").is_none_or(|target| {
-                target
-                    .get("kind")
-                    .and_then(Value::as_str)
-                    .is_none_or(|kind| pattern_matches(kind, kinds))
-                    && target
-                        .get("name")
-                        .and_then(Value::as_str)
-                        .is_none_or(|name| pattern_matches(name, &names_here))
-            })
+        let pattern_matches = |pattern: &str, candidates: &[&str]| {
+            regex::Regex::new(&format!("^(?:{pattern})$"))
+                .map_or(true, |re| candidates.iter().any(|c| re.is_match(c)))
         };
-        for value in &values {
+        // Its patches that may select the policy: by their target's kind
+        // and name (kustomize's anchored patterns), else by the body's own
+        // kind and name (verify83: a Namespace's body).
+        for value in &patching {
             for (base, entry) in patch_entries(value, folder) {
-                if !may_select(entry) {
+                let target = entry.get("target");
+                let targeted = target.is_none_or(|target| {
+                    target
+                        .get("kind")
+                        .and_then(Value::as_str)
+                        .is_none_or(|kind| pattern_matches(kind, kinds))
+                        && target
+                            .get("name")
+                            .and_then(Value::as_str)
+                            .is_none_or(|name| pattern_matches(name, &names_here))
+                });
+                if !targeted {
                     continue;
                 }
-                if let Ok(Some(text)) = patch_body(repo, &base, entry) {
-                    searched.extend(
-                        documents(&text, true)
-                            .into_iter()
-                            .map(|d| d.value.map_or(text.clone(), |v| v.to_string())),
-                    );
+                let Ok(Some(text)) = patch_body(repo, &base, entry) else {
+                    continue;
+                };
+                for body in documents(&text, true).into_iter().filter_map(|d| d.value) {
+                    let own_kind = body.get("kind").and_then(Value::as_str);
+                    let own_name = body.pointer("/metadata/name").and_then(Value::as_str);
+                    let selects = target.is_some()
+                        || (own_kind.is_none_or(|kind| kinds.contains(&kind))
+                            && own_name.is_none_or(|name| names_here.contains(&name)));
+                    if selects {
+                        searched.push(body);
+                    }
                 }
             }
         }
-        if let Some(found) = searched.iter().find_map(|json| marker_in(json)) {
+        if let Some(found) = searched.iter().find_map(flux_marker_in) {
             return Some(format!(
                 "{path} gives what it builds, {file} among them, {found}, so Flux does not update the object"
             ));
@@ -1551,14 +1588,37 @@ fn action_left_alone(repo: &Repository, policy: &PolicyRef<'_>, file: &str) -> O
                 .and_then(Value::as_str)
                 .unwrap_or("");
             let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
+            // Every ignoreDifferences list in the document — an
+            // Application's, an ApplicationSet's template or its
+            // generators' own templates (verify83 A3), the argocd-apps
+            // chart's values (A5).
+            fn ignore_lists<'v>(value: &'v Value, found: &mut Vec<&'v Value>) {
+                match value {
+                    Value::Object(map) => {
+                        for (key, inner) in map {
+                            if key == "ignoreDifferences" {
+                                if let Some(items) = inner.as_array() {
+                                    found.extend(items);
+                                }
+                            }
+                            ignore_lists(inner, found);
+                        }
+                    }
+                    Value::Array(items) => items.iter().for_each(|item| ignore_lists(item, found)),
+                    _ => {}
+                }
+            }
+            let mut listed = Vec::new();
+            ignore_lists(value, &mut listed);
+            if !api.starts_with("argoproj.io/")
+                && listed.iter().any(|entry| selects(entry) && covers(entry))
+            {
+                return Some(format!(
+                    "{path} gives Argo CD an ignoreDifferences of the field holding the action"
+                ));
+            }
             if api.starts_with("argoproj.io/") {
-                let entries = [
-                    "/spec/ignoreDifferences",
-                    "/spec/template/spec/ignoreDifferences",
-                ]
-                .iter()
-                .filter_map(|pointer| value.pointer(pointer)?.as_array())
-                .flatten();
+                let entries = listed;
                 // Added per Application by a templatePatch (a Go template,
                 // not read here): taken to cover it.
                 let patched = value

@@ -6816,3 +6816,52 @@ fn a_delivery_leaving_the_action_alone_is_read_in_any_form() {
     let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
     assert!(change.promote.is_some(), "{change:?}");
 }
+
+/// verify83: an ignoreDifferences of the action wherever a document gives
+/// it — an ApplicationSet generator's own template, the argocd-apps
+/// chart's values — refuses; a Flux marker's key and value apart
+/// (`reconcile: enabled` beside `prune: disabled`), one in
+/// generatorOptions (generated objects only), or in a patch body of
+/// another kind, does not.
+#[test]
+fn ignore_differences_anywhere_and_markers_only_as_pairs() {
+    let ignore = "      ignoreDifferences:\n      - kind: ClusterPolicy\n        jsonPointers: [/spec/validationFailureAction]\n";
+    let set = format!("apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {{name: policies}}\nspec:\n  generators:\n  - list:\n      elements: [{{env: prod}}]\n      template:\n        metadata: {{}}\n        spec:\n          project: default\n{}\n  template:\n    metadata: {{name: 'policies-{{{{env}}}}'}}\n    spec:\n      source: {{repoURL: https://example.com/r.git, path: policies}}\n      syncPolicy: {{automated: {{}}}}\n", ignore.lines().map(|l| format!("    {l}\n")).collect::<String>().trim_end());
+    let values = "applications:\n  policies:\n    source: {repoURL: https://example.com/r.git, path: policies}\n    ignoreDifferences:\n    - kind: ClusterPolicy\n      jsonPointers: [/spec/validationFailureAction]\n";
+    for (label, extra) in [
+        ("generator template", ("argocd/set.yaml", set.as_str())),
+        ("chart values", ("argocd/values.yaml", values)),
+    ] {
+        let files = repo(&[("policies/p.yaml", PLAIN), extra]);
+        let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+        assert!(
+            change.promote.is_none()
+                && change
+                    .problem
+                    .as_deref()
+                    .is_some_and(|p| p.contains("ignore")),
+            "{label}: {change:?}"
+        );
+    }
+    let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: prod, namespace: flux-system}\nspec:\n  path: ./overlays/prod\n  sourceRef: {kind: GitRepository, name: flux-system}\n";
+    for overlay in [
+        "resources:\n- ../../base\ncommonAnnotations:\n  kustomize.toolkit.fluxcd.io/reconcile: enabled\n  kustomize.toolkit.fluxcd.io/prune: disabled\n",
+        "resources:\n- ../../base\ngeneratorOptions:\n  annotations: {kustomize.toolkit.fluxcd.io/ssa: IfNotPresent}\nconfigMapGenerator:\n- name: settings\n  literals: [a=b]\n",
+        "resources:\n- ../../base\npatches:\n- patch: |-\n    apiVersion: v1\n    kind: Namespace\n    metadata:\n      name: team-a\n      annotations: {kustomize.toolkit.fluxcd.io/ssa: IfNotPresent}\n",
+    ] {
+        let files = repo(&[
+            ("base/p.yaml", PLAIN),
+            ("base/kustomization.yaml", "resources:\n- p.yaml\n"),
+            ("overlays/prod/kustomization.yaml", overlay),
+            ("clusters/prod/ks.yaml", flux),
+        ]);
+        let change = plan(&files, &cluster_policy("require-team"), &[], "require-team");
+        assert!(change.promote.is_some(), "{overlay}: {change:?}");
+    }
+    assert_eq!(
+        flux_marker_in(
+            &serde_json::json!([{"op": "add", "path": "/metadata/labels/kustomize.toolkit.fluxcd.io~1ssa", "value": "ignore"}])
+        ),
+        Some("kustomize.toolkit.fluxcd.io/ssa: Ignore".to_string())
+    );
+}
