@@ -1483,26 +1483,14 @@ fn action_left_alone(repo: &Repository, policy: &PolicyRef<'_>, file: &str) -> O
                 continue;
             }
         }
-        let pattern_matches = |pattern: &str, candidates: &[&str]| {
-            regex::Regex::new(&format!("^(?:{pattern})$"))
-                .map_or(true, |re| candidates.iter().any(|c| re.is_match(c)))
-        };
         // Its patches that may select the policy: by their target's kind
         // and name (kustomize's anchored patterns), else by the body's own
         // kind and name (verify83: a Namespace's body).
         for value in &patching {
             for (base, entry) in patch_entries(value, folder) {
                 let target = entry.get("target");
-                let targeted = target.is_none_or(|target| {
-                    target
-                        .get("kind")
-                        .and_then(Value::as_str)
-                        .is_none_or(|kind| pattern_matches(kind, kinds))
-                        && target
-                            .get("name")
-                            .and_then(Value::as_str)
-                            .is_none_or(|name| pattern_matches(name, &names_here))
-                });
+                let targeted =
+                    target.is_none_or(|target| target_selects(target, &names_here, kinds));
                 if !targeted {
                     continue;
                 }
@@ -1530,21 +1518,11 @@ fn action_left_alone(repo: &Repository, policy: &PolicyRef<'_>, file: &str) -> O
     // Argo CD's ignoreDifferences.
     let selects = |entry: &Value| {
         let text = |key: &str| entry.get(key).and_then(Value::as_str);
-        let names: Vec<&str> = if vap {
-            own.documents
-                .iter()
-                .filter_map(|d| d.identity.as_ref())
-                .filter(|i| i.policy_name.as_deref() == Some(policy.name))
-                .map(|i| i.name.as_str())
-                .collect()
-        } else {
-            vec![policy.name]
-        };
         // Argo CD matches them as globs (glob.Match): one with a `*` or
         // `?` may select the policy (verify82 G1).
         let glob = |pattern: &str| pattern.contains(['*', '?', '[']);
         text("kind").is_none_or(|kind| glob(kind) || kinds.contains(&kind))
-            && text("name").is_none_or(|name| glob(name) || names.contains(&name))
+            && text("name").is_none_or(|name| glob(name) || names_here.contains(&name))
     };
     let covers = |entry: &Value| {
         let listed = |key: &str| {
@@ -5255,26 +5233,7 @@ fn kustomize_patches_of(
     };
     // A target that selects the policy: by no name, or a name pattern
     // matching one, of any kind or of the policy's.
-    let selects = |target: &Value| {
-        // kustomize reads a target's name as an anchored regular
-        // expression (api/types/selector.go): `team-.*` selects the
-        // policy as surely as its name (verify47 V47-5).
-        let by_name = match target.get("name").and_then(Value::as_str) {
-            None => true,
-            Some(name) => regex::Regex::new(&format!("^(?:{name})$"))
-                .map_or(true, |pattern| names.iter().any(|n| pattern.is_match(n))),
-        };
-        // So are its kind, group and version (verify73 V73-3); a
-        // pattern that does not compile may select anything.
-        let by_kind = target
-            .get("kind")
-            .and_then(Value::as_str)
-            .is_none_or(|kind| {
-                regex::Regex::new(&format!("^(?:{kind})$"))
-                    .map_or(true, |pattern| kinds.iter().any(|k| pattern.is_match(k)))
-            });
-        by_name && by_kind
-    };
+    let selects = |target: &Value| target_selects(target, names, kinds);
     let selects_without_name =
         |path: &str, file: &repository::File| targets_of(path, file).iter().any(selects);
     // A patch file the kustomization names (`path: enforce.yaml`, a
@@ -5550,6 +5509,25 @@ fn patch_body(repo: &Repository, folder: &str, entry: &Value) -> Result<Option<S
         }
         None => Ok(None),
     }
+}
+
+/// Whether a kustomize patch or replacement `target` may select a
+/// document of one of `names` and `kinds`: kustomize reads its name, kind,
+/// group and version as anchored regular expressions
+/// (api/types/selector.go: `team-.*` selects the policy as surely as its
+/// name, verify47 V47-5, verify73 V73-3); an absent field selects all,
+/// and a pattern that does not compile may select anything.
+fn target_selects(target: &Value, names: &[&str], kinds: &[&str]) -> bool {
+    let matches = |field: &str, candidates: &[&str]| {
+        target
+            .get(field)
+            .and_then(Value::as_str)
+            .is_none_or(|pattern| {
+                regex::Regex::new(&format!("^(?:{pattern})$"))
+                    .map_or(true, |re| candidates.iter().any(|c| re.is_match(c)))
+            })
+    };
+    matches("name", names) && matches("kind", kinds)
 }
 
 /// An RFC 6901 JSON pointer (`/spec/rules/0/validate`) as kustomize's
