@@ -616,22 +616,14 @@ pub fn compare_with(
                 // one to Kyverno too (walk74 W74-1: the ROLL BACK it called
                 // for turned ENFORCED in the next package).
                 let standing: Vec<String> = policy
-                    .violations
-                    .iter()
-                    .filter(|v| v.enforced() && &*v.result != "warn")
-                    .map(|v| format!("{} {} ({})", v.resource, v.result, v.rule))
-                    .chain(
-                        policy
-                            .excused
-                            .iter()
-                            .filter(|v| v.annotation_only && v.enforced())
-                            .map(|v| {
-                                format!(
-                                    "{} fail to Kyverno, skipped only by a polscan.io/exception annotation ({})",
-                                    v.resource, v.rule
-                                )
-                            }),
-                    )
+                    .kyverno_enforced_violations()
+                    .map(|v| match v.annotation_only {
+                        true => format!(
+                            "{} fail to Kyverno, skipped only by a polscan.io/exception annotation ({})",
+                            v.resource, v.rule
+                        ),
+                        false => format!("{} {} ({})", v.resource, v.result, v.rule),
+                    })
                     .take(3)
                     .collect();
                 ConditionCheck {

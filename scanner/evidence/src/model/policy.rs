@@ -143,6 +143,17 @@ impl Violation {
     pub fn enforced(&self) -> bool {
         &*self.action == "Enforce"
     }
+
+    /// Its result as Kyverno sees it: `fail to Kyverno (skipped only by a
+    /// polscan.io/exception annotation)` for one only an annotation skips
+    /// (walk69 W69-4: "skip" read as no violation), else the result.
+    pub fn kyverno_result(&self) -> &str {
+        if self.annotation_only {
+            "fail to Kyverno (skipped only by a polscan.io/exception annotation)"
+        } else {
+            &self.result
+        }
+    }
 }
 
 impl Violation {
@@ -590,6 +601,21 @@ impl PolicyEvidence {
             ("Enforce", Verdict::Wait) => "enforced, clean so far",
             (_, verdict) => verdict.label(),
         }
+    }
+
+    /// The violations Kyverno enforces now, plain first: a `fail` or
+    /// `error` whose result enforces, then a fail skipped only by a
+    /// `polscan.io/exception` annotation, which Kyverno's admission does
+    /// not read (walk74 W74-1, walk79).
+    pub fn kyverno_enforced_violations(&self) -> impl Iterator<Item = &Violation> {
+        self.violations
+            .iter()
+            .filter(|v| v.enforced() && &*v.result != "warn")
+            .chain(
+                self.excused
+                    .iter()
+                    .filter(|v| v.annotation_only && v.enforced()),
+            )
     }
 
     /// Enforce with violations: the admission controller will block these

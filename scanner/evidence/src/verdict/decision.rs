@@ -276,28 +276,14 @@ fn decide_policy(
         // (a rollback condition); with it, they stood before. Fix them.
         // A fail skipped only by a polscan.io/exception annotation is one
         // to Kyverno too (walk79: ENFORCED beside it without --since).
-        let enforced_violations: Vec<&Violation> = policy
-            .violations
-            .iter()
-            .filter(|v| v.enforced() && &*v.result != "warn")
-            .chain(
-                policy
-                    .excused
-                    .iter()
-                    .filter(|v| v.annotation_only && v.enforced() && !v.passes_under_annotation()),
-            )
-            .collect();
+        let enforced_violations: Vec<&Violation> = policy.kyverno_enforced_violations().collect();
         if let Some(first) = enforced_violations.first().filter(|_| !info.admission_off) {
             decision.decision = Decision::NoGo;
             decision.reasons = vec![shorten(&format!(
                 "enforced, with {} violation(s) Kyverno enforces now ({} {}{}): their next update is denied — fix them; {}",
                 enforced_violations.len(),
                 first.resource,
-                if first.annotation_only {
-                    "fail to Kyverno (skipped only by a polscan.io/exception annotation)"
-                } else {
-                    &first.result
-                },
+                first.kyverno_result(),
                 if enforced_violations.len() > 1 { ", …" } else { "" },
                 if check.is_some() {
                     "they stood in the previous package too (new ones would call for a rollback)"
