@@ -4815,37 +4815,59 @@ fn locate(
     // undelivered here may be the cluster's, delivered from another
     // repository (verify60 w1: prod's copy, with only staging's delivery
     // in the checkout).
-    let undelivered = |site: &Site<'_>| {
-        in_a_test_folder(repo, site.file) && delivery_of(repo, site.file).is_some()
-    };
-    let mut copies_left: Vec<String> = Vec::new();
-    let keys: BTreeSet<(bool, &str)> = sites
+    // Decided once per site, and only where a name has several copies:
+    // a single copy is never set aside, and `delivery_of` walks the
+    // deliveries (asked of every policy beside its Kyverno test, it
+    // doubled `evidence --policy-repo`'s time on the policy library).
+    fn key_of<'s>(site: &Site<'s>) -> (bool, &'s str) {
+        (site.role == Role::Binding, site.name)
+    }
+    let mut copies: BTreeMap<(bool, &str), usize> = BTreeMap::new();
+    for site in &sites {
+        *copies.entry(key_of(site)).or_default() += 1;
+    }
+    // Per site, whether it is a test's copy nothing here applies: the
+    // cheap folder test first, the deliveries only for a test's folder.
+    let test_copies: Vec<bool> = sites
         .iter()
-        .map(|site| (site.role == Role::Binding, site.name))
+        .map(|site| {
+            copies[&key_of(site)] > 1
+                && in_a_test_folder(repo, site.file)
+                && delivery_of(repo, site.file).is_some()
+        })
         .collect();
-    for key in keys {
-        let of_key = |site: &Site<'_>| (site.role == Role::Binding, site.name) == key;
-        let (delivered, left): (Vec<bool>, Vec<bool>) = sites
-            .iter()
-            .filter(|site| of_key(site))
-            .map(|site| !undelivered(site))
-            .partition(|delivered| *delivered);
+    let mut copies_left: Vec<String> = Vec::new();
+    let mut set_aside: BTreeSet<(bool, &str)> = BTreeSet::new();
+    for (&key, &count) in &copies {
+        let of_key = || {
+            sites
+                .iter()
+                .zip(&test_copies)
+                .filter(move |(site, _)| key_of(site) == key)
+        };
+        let left = of_key().filter(|(_, test_copy)| **test_copy).count();
+        if left == 0 || count - left != 1 {
+            continue;
+        }
         // The copy left must be one a delivery here applies (verify81
         // T1: with no delivery in the checkout, a stale copy was patched).
-        let kept_applied = sites
-            .iter()
-            .filter(|site| of_key(site) && !undelivered(site))
-            .all(|site| delivery_of(repo, site.file).is_none());
-        if delivered.len() == 1 && !left.is_empty() && kept_applied {
+        let kept_applied = of_key()
+            .filter(|(_, test_copy)| !**test_copy)
+            .all(|(site, _)| delivery_of(repo, site.file).is_none());
+        if kept_applied {
             copies_left.extend(
-                sites
-                    .iter()
-                    .filter(|site| of_key(site) && undelivered(site))
-                    .map(|site| format!("{}:{}", site.file, site.start + 1)),
+                of_key()
+                    .filter(|(_, test_copy)| **test_copy)
+                    .map(|(site, _)| format!("{}:{}", site.file, site.start + 1)),
             );
-            sites.retain(|site| !of_key(site) || !undelivered(site));
+            set_aside.insert(key);
         }
     }
+    let mut test_copies = test_copies.into_iter();
+    sites.retain(|site| {
+        let test_copy = test_copies.next().unwrap_or(false);
+        !(test_copy && set_aside.contains(&key_of(site)))
+    });
     // Each document exactly once: two copies (a base and an overlay, two
     // charts) leave open which one the cluster gets.
     let mut by_document: BTreeMap<(bool, &str), Vec<&Site<'_>>> = BTreeMap::new();
